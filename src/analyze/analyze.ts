@@ -6,13 +6,14 @@
 // analysis costs a small factor times its text, however many copies its calls and repeats make.
 import type { DiagnosticName } from "../diagnostics/catalogue.js";
 import { diagnostic, type Diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
+import { grouped } from "../diagnostics/numbers.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import { evaluate, type NumValue } from "../check/evaluate.js";
 import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../check/resolve.js";
 import type * as A from "../syntax/ast.js";
 import { layerEntry, rangeProblem, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
 import { channelAxisProblem, semantics, tokenIdProblem } from "../vocabulary/semantics.js";
-import { expand, Group, rename, renameTensor, viewNode, type Entry, type Rename } from "./shared.js";
+import { expand, Group, rename, renameTensor, sharedOrigin, viewNode, type Entry, type Rename } from "./shared.js";
 import {
   dim,
   sameShape,
@@ -110,7 +111,17 @@ type EValue = ArgVal;
 class Env {
   readonly nums = new Map<string, EValue>();
   readonly values = new Map<string, Value>();
+  /** Value names of this body that were read (for NN2009, unused values). */
+  readonly used = new Set<string>();
+  /** For the parameters of a block call: the block's name. */
+  block?: string;
   constructor(readonly parent?: Env) {}
+
+  /** The block whose body this is (directly or in a nested body); undefined in a model's body. */
+  inBlock(): string | undefined {
+    for (let e: Env | undefined = this; e; e = e.parent) if (e.block !== undefined) return e.block;
+    return undefined;
+  }
 
   num(name: string): EValue | undefined {
     for (let e: Env | undefined = this; e; e = e.parent) {
@@ -120,10 +131,14 @@ class Env {
     return undefined;
   }
 
+  /** The value bound to a name, marking the name as read. */
   value(name: string): Value | undefined {
     for (let e: Env | undefined = this; e; e = e.parent) {
       const v = e.values.get(name);
-      if (v) return v;
+      if (v) {
+        e.used.add(name);
+        return v;
+      }
     }
     return undefined;
   }
@@ -256,6 +271,8 @@ class Engine {
 
   private readonly ops: IrOp[] = [];
   private readonly irValues: IrValue[] = [];
+  /** Values bound by name whose flow holds parameters, by value number: what an unused block input wastes. */
+  private readonly held = new Map<number, { readonly params: bigint; readonly span: Span }>();
 
   constructor(
     private readonly resolved: ResolvedFile,
@@ -385,6 +402,13 @@ class Engine {
     this.push(diagnostic(code, span, message, options));
   }
 
+  /** A warning: reported once, and the analysis goes on as if it were not there. */
+  private warn(code: DiagnosticName, span: Span, message: string, options: { labels?: readonly Label[]; help?: string | undefined; notes?: string[] } = {}): void {
+    const failed = this.failed;
+    this.push(diagnostic(code, span, message, options));
+    this.failed = failed;
+  }
+
   // ── bodies ─────────────────────────────────────────────────────────────────────────────────────────
 
   /** Runs a body on `input` (null: a model with no inputs). Returns the outputs (the final current value,
@@ -393,6 +417,7 @@ class Engine {
     const env = new Env(parentEnv);
     let current = input;
     let outputs: Value[] | null = null;
+    const bindings: Bound[] = [];
     for (const st of body.statements) {
       switch (st.kind) {
         case "Input": {
@@ -406,7 +431,14 @@ class Engine {
             throw new Abort();
           }
           st.names.forEach((n, i) => env.values.set(n.name, items[i]!));
-          if (st.names.length > 1) current = null;
+          if (st.names.length > 1) {
+            current = null;
+            // With several inputs, names are the only way to use them.
+            st.names.forEach((n, i) => {
+              const held = this.held.get(items[i]!.id!);
+              if (held) bindings.push({ names: [n], params: held.params, input: held.span });
+            });
+          }
           break;
         }
         case "Const": {
@@ -415,7 +447,14 @@ class Engine {
           break;
         }
         case "Binding": {
+          const from = scope.node.children.length;
           const v = this.flow(st.flow, current, env, scope);
+          const params = this.paramsOf(scope, from);
+          if (params > 0n) {
+            bindings.push({ names: st.targets, params });
+            const items = v.kind === "tuple" ? v.items : [v];
+            for (const item of items) if (item.id !== undefined) this.held.set(item.id, { params, span: st.targets[0]!.span });
+          }
           if (st.targets.length === 1) env.values.set(st.targets[0]!.name, v);
           else {
             const items = v.kind === "tuple" ? v.items : [v];
@@ -440,8 +479,48 @@ class Engine {
           break;
       }
     }
+    this.unused(bindings, env, scope);
     if (outputs) return { outputs, current };
     return { outputs: current ? [current] : [], current };
+  }
+
+  /** NN2009: a named value (or an input of a block with several) that holds parameters and is never read.
+   *  Its parameters are counted all the same, as rustc's unused warnings say of unused code; a name that
+   *  starts with `_` marks it as intended. */
+  private unused(bindings: readonly Bound[], env: Env, scope: Scope): void {
+    for (const b of bindings) {
+      if (b.names.some((n) => env.used.has(n.name) || n.name.startsWith("_"))) continue;
+      const list = b.names.map((n) => `\`${n.name}\``);
+      const names = list.length === 1 ? list[0]! : `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`;
+      // In a block, the figure depends on the call's arguments (and a memoized call is not analyzed
+      // again): say it without one, for every call.
+      const block = env.inBlock();
+      const first = b.names[0]!;
+      if (b.input) {
+        this.warn("UnusedValue", first.span, `block input ${names} is never used, but the parameters that compute it are still counted`, {
+          labels: [{ span: b.input, message: "computed here" }],
+          help: `use it, or leave it out of the block's inputs; if that is intended, name it \`_${first.name}\``,
+        });
+        continue;
+      }
+      const copies = scope.multiplicity > 1n ? ` (in each of its ${grouped(scope.multiplicity)} copies)` : "";
+      const count = block === undefined ? `the ${grouped(b.params)} parameter${b.params === 1n ? "" : "s"}` : "the parameters";
+      const tail = block === undefined ? copies : ` in every call of \`${block}\``;
+      const one = list.length === 1;
+      const single = b.params === 1n && block === undefined;
+      this.warn("UnusedValue", first.span, `${one ? "value" : "values"} ${names} ${one ? "is" : "are"} never used, but ${count} that ${single ? "computes" : "compute"} ${one ? "it" : "them"} ${single ? "is" : "are"} still counted${tail}`, {
+        help: one ? `use it or remove it; if that is intended, name it \`_${first.name}\`` : "use them or remove them; if that is intended, start a name with `_`",
+      });
+    }
+  }
+
+  /** Parameters (not buffers, not tied) of one copy of what was added to `scope` since child `from`. */
+  private paramsOf(scope: Scope, from: number): bigint {
+    let total = 0n;
+    const m = scope.multiplicity;
+    if (m === 0n) return 0n;
+    for (const c of scope.node.children.slice(from)) total += (subtreeParams(c) * c.multiplicity) / m;
+    return total;
   }
 
   private flow(flow: A.Flow, current: Value | null, env: Env, scope: Scope): Value {
@@ -704,6 +783,7 @@ class Engine {
     }
     const name = this.nameFor(stage, scope);
     const blockEnv = new Env(this.fileEnv(block.decl));
+    blockEnv.block = block.name;
     // Bind parameters: positional, then named, then defaults (which may use earlier parameters).
     const params = block.decl.params;
     const given = new Map<string, A.Expr>();
@@ -807,7 +887,7 @@ class Engine {
   /** Ends a unit (also when it aborts): back to the outer lists. */
   private endUnit(start: UnitStart): UnitEnd {
     const end: UnitEnd = {
-      clean: this.diagnostics.length === start.diagnostics && this.tieCount === start.ties && !this.failed,
+      clean: !this.diagnostics.slice(start.diagnostics).some((d) => d.severity === "error") && this.tieCount === start.ties && !this.failed,
       height: this.deepest < 0 ? -1 : this.deepest - start.depth,
       lists: this.lists,
     };
@@ -1461,4 +1541,36 @@ function withoutIds(v: TensorValue): Omit<TensorValue, "dtype" | "vocab" | "idsL
 
 function isShape(v: Value | Shape): v is Shape {
   return Array.isArray(v);
+}
+
+// ── unused values (NN2009) ─────────────────────────────────────────────────────────────────────────────
+
+/** A named value of a body (or an input of a block with several) that holds parameters. */
+interface Bound {
+  readonly names: readonly A.Name[];
+  readonly params: bigint;
+  /** For a block input: where the value passed in was computed. */
+  readonly input?: Span;
+}
+
+const subtreeParamCache = new WeakMap<LayerNode, bigint>();
+
+/** Parameters of one copy of a node's subtree: tensors that are not buffers and not tied (counted at the
+ *  tensor they share), as count.ts sums them. */
+function subtreeParams(n: LayerNode): bigint {
+  const origin = sharedOrigin(n);
+  const known = subtreeParamCache.get(origin);
+  if (known !== undefined) return known;
+  const m = origin.multiplicity;
+  let total = 0n;
+  if (m !== 0n) {
+    for (const t of origin.tensors) if (t.role !== "buffer" && t.tiedTo === undefined) total += (elementsOf(t.shape) * t.multiplicity) / m;
+    for (const c of origin.children) total += (subtreeParams(c) * c.multiplicity) / m;
+  }
+  subtreeParamCache.set(origin, total);
+  return total;
+}
+
+function elementsOf(shape: readonly bigint[]): bigint {
+  return shape.reduce((a, b) => a * b, 1n);
 }
