@@ -99,6 +99,21 @@ describe("counting", () => {
     { name: "stacked rnn", source: model("f32[t <= 5, 4]", "rnn(3, layers = 2)"), params: 51n },
   ];
 
+  // The help of NN4002 for `padding = same` on conv_transpose2d (test/diagnostics/transposed-padding-same.nn):
+  // out = (in − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1 (nn.ConvTranspose2d,
+  // "Shape"), with in = 16: 15·2 − 2 + 3 + 0 + 1 = 32 for kernel 4, stride 2, padding 1;
+  // 15·2 − 2 + 2 + 1 + 1 = 32 for kernel 3, stride 2, padding 1, output_padding 1; 15·1 − 4 + 4 + 0 + 1 = 16
+  // for kernel 5, stride 1, padding 2. Each is stride × the input.
+  it.each([
+    ["conv_transpose2d(4, 4, stride = 2, padding = 1)", "[4, 32, 32]"],
+    ["conv_transpose2d(4, 3, stride = 2, padding = 1, output_padding = 1)", "[4, 32, 32]"],
+    ["conv_transpose2d(4, 5, padding = 2)", "[4, 16, 16]"],
+  ])("the transposed padding advised for out = in · stride: %s", (call, shape) => {
+    const f = figures(model("f32[8, 16, 16]", call));
+    expect(f.errors).toEqual([]);
+    expect(f.model!.analysis.root.outputShape).toBe(shape);
+  });
+
   it.each(cases)("$name", ({ source, params, extra }) => {
     const { errors, model } = figures(source);
     expect(errors).toEqual([]);

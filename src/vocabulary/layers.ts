@@ -94,6 +94,16 @@ export interface ParamSpec {
   /** Absent: the argument is required. */
   readonly default?: DefaultValue;
   readonly description?: string;
+  /** Names a person may write here that this parameter does not take, each with why and what to write
+   *  instead (`padding = same` on a transposed convolution). The resolver reports them (NN4002). */
+  readonly refuses?: readonly RefusedName[];
+}
+
+/** A name an option does not take, with the message's reason (a note) and help. */
+export interface RefusedName {
+  readonly name: string;
+  readonly why: string;
+  readonly help: string;
 }
 
 // ── Argument values as the resolver leaves them ─────────────────────────────────
@@ -288,6 +298,22 @@ const recurrentOptions: ParamSpec[] = [
   p("sequences", bool, dBool(true), "return the whole sequence (true) or the last step only (false)"),
 ];
 
+/** A transposed convolution's `padding` takes rows off its output, (in − 1)·stride − 2·padding +
+ *  dilation·(kernel − 1) + output_padding + 1 (PyTorch's `nn.ConvTranspose2d` docs, "Shape"); its
+ *  `padding` is integers only, with no `'same'` or `'valid'` string as `nn.Conv2d` has. */
+const transposedPadding: readonly RefusedName[] = [
+  {
+    name: "same",
+    why: "a transposed convolution has no `padding = same`: its padding removes rows from the output, out = (in − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1 (PyTorch's ConvTranspose takes integers only)",
+    help: "for out = in · stride, choose 2·padding − output_padding = dilation·(kernel − 1) + 1 − stride; with dilation 1: kernel 4, stride 2 → `padding = 1`; kernel 3, stride 2 → `padding = 1, output_padding = 1`; stride 1, odd kernel → `padding = (kernel − 1) / 2`",
+  },
+  {
+    name: "valid",
+    why: "a transposed convolution has no `padding = valid` (PyTorch's ConvTranspose takes integers only)",
+    help: "`valid` means no padding: write `padding = 0`, the default",
+  },
+];
+
 const silu = layer("silu", "activation", elementwise, "x · sigmoid(x)");
 
 /** Every layer kind, in the order of the README's Vocabulary. */
@@ -298,7 +324,7 @@ export const layers: readonly LayerEntry[] = [
   layer("conv2d", "conv", channelsFirst, "a 2d convolution over [C, H, W]", [p("out", positive), p("kernel", intOrPair(1n))], convOptions(true)),
   layer("conv_transpose2d", "conv", channelsFirst, "a 2d transposed convolution over [C, H, W]", [p("out", positive), p("kernel", intOrPair(1n))], [
     p("stride", intOrPair(1n), dInt(1n)),
-    p("padding", intOrPair(0n), dInt(0n)),
+    { ...p("padding", intOrPair(0n), dInt(0n)), refuses: transposedPadding },
     p("output_padding", intOrPair(0n), dInt(0n)),
     p("groups", positive, dInt(1n)),
     p("dilation", intOrPair(1n), dInt(1n)),
