@@ -70,6 +70,13 @@ describe("counting", () => {
       params: 25_216n,
       extra: { buffers: 129n },
     },
+    // A text CNN then an LSTM, with both transposes: embedding 32,000 + Conv1d(32, 64, 3) 6,208 +
+    // LSTM(64 → 32) 4·32·(64 + 32) + 2·4·32 = 12,544 + Linear(32, 4) 132 = 50,884.
+    {
+      name: "conv1d then lstm over a sequence",
+      source: "model M(x: token[s <= 100] of 1000) {\n  embedding(1000, 32) transpose(0, 1) conv1d(64, 3, padding = 1) transpose(0, 1) lstm(32) mean dense(4)\n}\n",
+      params: 50_884n,
+    },
     // PReLU with one shared slope reads no channel axis: fine on a sequence.
     { name: "shared prelu on a sequence", source: model("f32[t <= 10, 32]", "prelu"), params: 1n },
     // PReLU with 3 slopes: role "other", a weight

@@ -110,8 +110,14 @@ function requireFeatureAxis(ctx: LayerCtx, what: string): Dim | undefined {
   return shape[shape.length - 1]!;
 }
 
+/** For [C, T] whose last axis is a sequence (a convolution over time): the transpose that makes it [T, C]. */
+function positionsLastHelp(shape: Shape): string {
+  return `the sequence is the last axis: put it first with \`transpose(0, 1)\` (${showShape([shape[1]!, shape[0]!])})`;
+}
+
 /** For a fixed [N, D]: it may be an image row set or a sequence; say how to write either. */
 function sequenceHelp(shape: Shape): string {
+  if (shape[1]!.positions) return positionsLastHelp(shape);
   return `add \`flatten\` to merge the axes; or, if the first axis is a sequence, declare it as one: \`f32[seq <= ${shape[0]!.size}, ${shape[1]!.size}]\``;
 }
 
@@ -477,7 +483,9 @@ function sequenceInput(ctx: LayerCtx): { t: Dim; d: Dim } | undefined {
         shape.length === 3
           ? "turn [C, H, W] into a sequence with `flatten(start = 1)` and `transpose(0, 1)`"
           : shape.length === 2
-            ? `declare the first axis as a sequence: \`f32[seq <= ${shape[0]!.size}, ${shape[1]!.size}]\``
+            ? shape[1]!.positions
+              ? positionsLastHelp(shape)
+              : `declare the first axis as a sequence: \`f32[seq <= ${shape[0]!.size}, ${shape[1]!.size}]\``
             : undefined,
     });
     return undefined;
