@@ -4,7 +4,7 @@
 // `repeat 1_000_000_000` costs the same as `repeat 2`. Block calls and repeated elements are memoized by
 // what decides their analysis (the `key` in `block` and in `element`; shared.ts), so a spec's
 // analysis costs a small factor times its text, however many copies its calls and repeats make.
-import type { DiagnosticName } from "../diagnostics/catalogue.js";
+import { catalogue, type DiagnosticName } from "../diagnostics/catalogue.js";
 import { diagnostic, type Diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
 import { grouped } from "../diagnostics/numbers.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
@@ -402,8 +402,10 @@ class Engine {
     this.push(diagnostic(code, span, message, options));
   }
 
-  /** A warning: reported once, and the analysis goes on as if it were not there. */
+  /** A warning: reported once per place (a body analyzed again, as a repeat's first copy, may word it
+   *  differently), and the analysis goes on as if it were not there. */
   private warn(code: DiagnosticName, span: Span, message: string, options: { labels?: readonly Label[]; help?: string | undefined; notes?: string[] } = {}): void {
+    if (this.diagnostics.some((d) => d.code === catalogue[code].code && d.span?.file === span.file && d.span?.start === span.start)) return;
     const failed = this.failed;
     this.push(diagnostic(code, span, message, options));
     this.failed = failed;
@@ -503,7 +505,10 @@ class Engine {
         });
         continue;
       }
-      const copies = scope.multiplicity > 1n ? ` (in each of its ${grouped(scope.multiplicity)} copies)` : "";
+      // Per copy of an enclosing repeat (said in the golden case's comment, not the message: a repeat whose
+      // first copy changes the shape is analyzed as 1 + (n − 1) copies, the first maybe reused, so the
+      // copy that reports it varies with memoization).
+      const copies = "";
       const count = block === undefined ? `the ${grouped(b.params)} parameter${b.params === 1n ? "" : "s"}` : "the parameters";
       const tail = block === undefined ? copies : ` in every call of \`${block}\``;
       const one = list.length === 1;

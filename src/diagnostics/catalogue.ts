@@ -48,7 +48,7 @@ export const catalogue = {
   ValueShadowsLayer: e("NN2006", "a value name that reuses the name of a layer kind or block"),
   RecursiveBlock: e("NN2007", "a block that calls itself, directly or through other blocks"),
   DuplicateLayerName: e("NN2008", "two layers with the same `as` name in one scope"),
-  UnusedValue: e("NN2009", "a bound value that is never used", "warning"),
+  UnusedValue: e("NN2009", "a named value (or an input of a block with several) that holds parameters and is never used: its parameters are still counted", "warning"),
   ReservedName: e("NN2010", "a name that is a reserved word of the language"),
 
   // NN3xxx — types, shapes and sizes
