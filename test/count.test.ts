@@ -54,6 +54,31 @@ describe("counting", () => {
       extra: { buffers: 7n, bufferBytes: 32n /* 6·4 + 8 (int64) */ },
     },
     { name: "batchnorm without running statistics", source: model("f32[3, 4, 4]", "batchnorm(track_running_stats = false)"), params: 6n, extra: { buffers: 0n } },
+    // Axis discipline (issue 14): a sequence read as channels is refused (test/diagnostics/
+    // conv1d-over-sequence-axis.nn); with the axes swapped first, PyTorch's counts. Embedding 1000·32 =
+    // 32,000; Conv1d(in 32, out 64, k 3): weight 64·32·3 = 6,144, bias 64 → 38,208 (the issue's figure).
+    {
+      name: "conv1d over embeddings after transpose",
+      source: "model M(x: token[s <= 100] of 1000) {\n  embedding(1000, 32) transpose(0, 1) conv1d(64, 3, padding = 1)\n}\n",
+      params: 38_208n,
+    },
+    // LSTM 32→64 (4·64·(32 + 64) + 2·4·64 = 25,088) then BatchNorm1d(64) on [64, t]: 2·64 = 128 parameters,
+    // running_mean 64 + running_var 64 + num_batches_tracked 1 = 129 buffers → 25,216.
+    {
+      name: "batchnorm over lstm features after transpose",
+      source: model("f32[t <= 10, 32]", "lstm(64) transpose(0, 1) batchnorm"),
+      params: 25_216n,
+      extra: { buffers: 129n },
+    },
+    // A text CNN then an LSTM, with both transposes: embedding 32,000 + Conv1d(32, 64, 3) 6,208 +
+    // LSTM(64 → 32) 4·32·(64 + 32) + 2·4·32 = 12,544 + Linear(32, 4) 132 = 50,884.
+    {
+      name: "conv1d then lstm over a sequence",
+      source: "model M(x: token[s <= 100] of 1000) {\n  embedding(1000, 32) transpose(0, 1) conv1d(64, 3, padding = 1) transpose(0, 1) lstm(32) mean dense(4)\n}\n",
+      params: 50_884n,
+    },
+    // PReLU with one shared slope reads no channel axis: fine on a sequence.
+    { name: "shared prelu on a sequence", source: model("f32[t <= 10, 32]", "prelu"), params: 1n },
     // PReLU with 3 slopes: role "other", a weight
     { name: "prelu slopes", source: model("f32[3, 4, 4]", "prelu(3)"), params: 3n, extra: { weights: 3n, other: 3n } },
     // conv2d 1→6, 5×5 on 32×32: weight 6·1·25 = 150, bias 6 → 156; out 28×28×6, MACs 28·28·6·25 = 117,600
@@ -80,6 +105,21 @@ describe("counting", () => {
     // two layers of RNN 4→3: layer 0: 3·4 + 3·3 + 2·3 = 27; layer 1: 3·3 + 3·3 + 6 = 24 → 51
     { name: "stacked rnn", source: model("f32[t <= 5, 4]", "rnn(3, layers = 2)"), params: 51n },
   ];
+
+  // The help of NN4002 for `padding = same` on conv_transpose2d (test/diagnostics/transposed-padding-same.nn):
+  // out = (in − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1 (nn.ConvTranspose2d,
+  // "Shape"), with in = 16: 15·2 − 2 + 3 + 0 + 1 = 32 for kernel 4, stride 2, padding 1;
+  // 15·2 − 2 + 2 + 1 + 1 = 32 for kernel 3, stride 2, padding 1, output_padding 1; 15·1 − 4 + 4 + 0 + 1 = 16
+  // for kernel 5, stride 1, padding 2. Each is stride × the input.
+  it.each([
+    ["conv_transpose2d(4, 4, stride = 2, padding = 1)", "[4, 32, 32]"],
+    ["conv_transpose2d(4, 3, stride = 2, padding = 1, output_padding = 1)", "[4, 32, 32]"],
+    ["conv_transpose2d(4, 5, padding = 2)", "[4, 16, 16]"],
+  ])("the transposed padding advised for out = in · stride: %s", (call, shape) => {
+    const f = figures(model("f32[8, 16, 16]", call));
+    expect(f.errors).toEqual([]);
+    expect(f.model!.analysis.root.outputShape).toBe(shape);
+  });
 
   it.each(cases)("$name", ({ source, params, extra }) => {
     const { errors, model } = figures(source);

@@ -4,15 +4,16 @@
 // `repeat 1_000_000_000` costs the same as `repeat 2`. Block calls and repeated elements are memoized by
 // what decides their analysis (the `key` in `block` and in `element`; shared.ts), so a spec's
 // analysis costs a small factor times its text, however many copies its calls and repeats make.
-import type { DiagnosticName } from "../diagnostics/catalogue.js";
+import { catalogue, type DiagnosticName } from "../diagnostics/catalogue.js";
 import { diagnostic, type Diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
+import { grouped } from "../diagnostics/numbers.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import { evaluate, type NumValue } from "../check/evaluate.js";
 import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../check/resolve.js";
 import type * as A from "../syntax/ast.js";
 import { intMinimum, layerEntry, minimumRule, rangeProblem, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
-import { semantics } from "../vocabulary/semantics.js";
-import { expand, Group, rename, renameTensor, viewNode, type Entry, type Rename } from "./shared.js";
+import { channelAxisProblem, semantics, tokenIdProblem } from "../vocabulary/semantics.js";
+import { expand, Group, rename, renameTensor, sharedOrigin, viewNode, type Entry, type Rename } from "./shared.js";
 import {
   dim,
   sameShape,
@@ -132,7 +133,17 @@ type EValue = ArgVal;
 class Env {
   readonly nums = new Map<string, EValue>();
   readonly values = new Map<string, Value>();
+  /** Value names of this body that were read (for NN2009, unused values). */
+  readonly used = new Set<string>();
+  /** For the parameters of a block call: the block's name. */
+  block?: string;
   constructor(readonly parent?: Env) {}
+
+  /** The block whose body this is (directly or in a nested body); undefined in a model's body. */
+  inBlock(): string | undefined {
+    for (let e: Env | undefined = this; e; e = e.parent) if (e.block !== undefined) return e.block;
+    return undefined;
+  }
 
   num(name: string): EValue | undefined {
     for (let e: Env | undefined = this; e; e = e.parent) {
@@ -142,10 +153,14 @@ class Env {
     return undefined;
   }
 
+  /** The value bound to a name, marking the name as read. */
   value(name: string): Value | undefined {
     for (let e: Env | undefined = this; e; e = e.parent) {
       const v = e.values.get(name);
-      if (v) return v;
+      if (v) {
+        e.used.add(name);
+        return v;
+      }
     }
     return undefined;
   }
@@ -285,6 +300,8 @@ class Engine {
 
   private readonly ops: IrOp[] = [];
   private readonly irValues: IrValue[] = [];
+  /** Values bound by name whose flow holds parameters, by value number: what an unused block input wastes. */
+  private readonly held = new Map<number, { readonly params: bigint; readonly span: Span }>();
 
   constructor(
     private readonly resolved: ResolvedFile,
@@ -331,18 +348,20 @@ class Engine {
     const inputs: TensorValue[] = [];
     const symbols = new Map<string, bigint>();
     for (const input of model.inputs) {
+      // Every axis of a token input indexes positions (ids, not features), and so does a symbolic length.
+      const tokens = input.dtype === "token";
       const shape: Shape = input.dims.map((d, i) => {
-        if (d.kind === "int") return dim(d.value, input.dtype === "token" && i === 0);
+        if (d.kind === "int") return tokens ? { ...dim(d.value, i === 0), positions: true } : dim(d.value);
         if (d.kind === "symbol") {
           // A later bare `seq` refers to the bound declared first.
           const max = d.max ?? symbols.get(d.name) ?? 1n;
           symbols.set(d.name, max);
           env.nums.set(d.name, { kind: "int", value: max });
-          return { size: max, symbol: d.name, seq: true };
+          return { size: max, symbol: d.name, seq: true, positions: true };
         }
         if (d.kind === "expr") {
           const v = this.int(d.expr, env);
-          return { size: v ?? 1n, seq: true };
+          return { size: v ?? 1n, seq: true, positions: true };
         }
         this.failed = true;
         return dim(1n);
@@ -423,6 +442,15 @@ class Engine {
     this.push(diagnostic(code, span, message, options));
   }
 
+  /** A warning: reported once per place (a body analyzed again, as a repeat's first copy, may word it
+   *  differently), and the analysis goes on as if it were not there. */
+  private warn(code: DiagnosticName, span: Span, message: string, options: { labels?: readonly Label[]; help?: string | undefined; notes?: string[] } = {}): void {
+    if (this.diagnostics.some((d) => d.code === catalogue[code].code && d.span?.file === span.file && d.span?.start === span.start)) return;
+    const failed = this.failed;
+    this.push(diagnostic(code, span, message, options));
+    this.failed = failed;
+  }
+
   // ── bodies ─────────────────────────────────────────────────────────────────────────────────────────
 
   /** Runs a body on `input` (null: a model with no inputs). Returns the outputs (the final current value,
@@ -431,6 +459,7 @@ class Engine {
     const env = new Env(parentEnv);
     let current = input;
     let outputs: Value[] | null = null;
+    const bindings: Bound[] = [];
     for (const st of body.statements) {
       switch (st.kind) {
         case "Input": {
@@ -444,7 +473,14 @@ class Engine {
             throw new Abort();
           }
           st.names.forEach((n, i) => env.values.set(n.name, items[i]!));
-          if (st.names.length > 1) current = null;
+          if (st.names.length > 1) {
+            current = null;
+            // With several inputs, names are the only way to use them.
+            st.names.forEach((n, i) => {
+              const held = this.held.get(items[i]!.id!);
+              if (held) bindings.push({ names: [n], params: held.params, input: held.span });
+            });
+          }
           break;
         }
         case "Const": {
@@ -453,7 +489,14 @@ class Engine {
           break;
         }
         case "Binding": {
+          const from = scope.node.children.length;
           const v = this.flow(st.flow, current, env, scope);
+          const params = this.paramsOf(scope, from);
+          if (params > 0n) {
+            bindings.push({ names: st.targets, params });
+            const items = v.kind === "tuple" ? v.items : [v];
+            for (const item of items) if (item.id !== undefined) this.held.set(item.id, { params, span: st.targets[0]!.span });
+          }
           if (st.targets.length === 1) env.values.set(st.targets[0]!.name, v);
           else {
             const items = v.kind === "tuple" ? v.items : [v];
@@ -478,8 +521,51 @@ class Engine {
           break;
       }
     }
+    this.unused(bindings, env, scope);
     if (outputs) return { outputs, current };
     return { outputs: current ? [current] : [], current };
+  }
+
+  /** NN2009: a named value (or an input of a block with several) that holds parameters and is never read.
+   *  Its parameters are counted all the same, as rustc's unused warnings say of unused code; a name that
+   *  starts with `_` marks it as intended. */
+  private unused(bindings: readonly Bound[], env: Env, scope: Scope): void {
+    for (const b of bindings) {
+      if (b.names.some((n) => env.used.has(n.name) || n.name.startsWith("_"))) continue;
+      const list = b.names.map((n) => `\`${n.name}\``);
+      const names = list.length === 1 ? list[0]! : `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`;
+      // In a block, the figure depends on the call's arguments (and a memoized call is not analyzed
+      // again): say it without one, for every call.
+      const block = env.inBlock();
+      const first = b.names[0]!;
+      if (b.input) {
+        this.warn("UnusedValue", first.span, `block input ${names} is never used, but the parameters that compute it are still counted`, {
+          labels: [{ span: b.input, message: "computed here" }],
+          help: `use it, or leave it out of the block's inputs; if that is intended, name it \`_${first.name}\``,
+        });
+        continue;
+      }
+      // Per copy of an enclosing repeat (said in the golden case's comment, not the message: a repeat whose
+      // first copy changes the shape is analyzed as 1 + (n − 1) copies, the first maybe reused, so the
+      // copy that reports it varies with memoization).
+      const copies = "";
+      const count = block === undefined ? `the ${grouped(b.params)} parameter${b.params === 1n ? "" : "s"}` : "the parameters";
+      const tail = block === undefined ? copies : ` in every call of \`${block}\``;
+      const one = list.length === 1;
+      const single = b.params === 1n && block === undefined;
+      this.warn("UnusedValue", first.span, `${one ? "value" : "values"} ${names} ${one ? "is" : "are"} never used, but ${count} that ${single ? "computes" : "compute"} ${one ? "it" : "them"} ${single ? "is" : "are"} still counted${tail}`, {
+        help: one ? `use it or remove it; if that is intended, name it \`_${first.name}\`` : "use them or remove them; if that is intended, start a name with `_`",
+      });
+    }
+  }
+
+  /** Parameters (not buffers, not tied) of one copy of what was added to `scope` since child `from`. */
+  private paramsOf(scope: Scope, from: number): bigint {
+    let total = 0n;
+    const m = scope.multiplicity;
+    if (m === 0n) return 0n;
+    for (const c of scope.node.children.slice(from)) total += (subtreeParams(c) * c.multiplicity) / m;
+    return total;
   }
 
   private flow(flow: A.Flow, current: Value | null, env: Env, scope: Scope): Value {
@@ -541,7 +627,7 @@ class Engine {
           });
           throw new Abort();
         }
-        const out = this.fresh({ ...left, origin: expr.span });
+        const out = this.fresh(arithmetic(left, right, expr.span, `\`${expr.op}\``));
         this.record({ kind: expr.op === "+" ? "add" : "mul", name: "", args: new Map(), inputs: [left.id!, right.id!], tensors: [], span: expr.span }, out, copies);
         return out;
       }
@@ -621,7 +707,12 @@ class Engine {
       // Every decimal given is range-checked, read by the shape rules or not (dropout's `p` is read only
       // by the code generator).
       for (const p of [...entry.args, ...entry.options]) if (p.type.kind === "decimal" && bound.has(p.name)) ctx.decimal(p.name);
-      outcome = fn(ctx);
+      // The kind's traits first (token ids where it needs floats), then its shape rule, then the axis it
+      // reads channels or features from (after the rule, so that a wrong rank is reported as such).
+      const ids = inputs.map((i) => tokenIdProblem(entry, written, i)).find((p) => p !== undefined);
+      outcome = ids ? ctx.fail("WrongRank", ids.message, { showInput: true, help: ids.help }) : fn(ctx);
+      const axis = outcome && channelAxisProblem(entry, written, inputs[0]!, (n) => ctx.int(n));
+      if (axis) outcome = ctx.fail("WrongRank", axis.message, { showInput: true, help: axis.help, ...(axis.notes ? { notes: axis.notes } : {}) });
     } catch (error) {
       if (!(error instanceof ArgError)) throw error;
       const arg = args.find((a) => a.name?.name === error.arg) ?? args[entry.args.findIndex((p) => p.name === error.arg)];
@@ -629,13 +720,14 @@ class Engine {
       throw new Abort();
     }
     if (!outcome) throw new Abort();
-    // Layers that only move elements (flatten, reshape, transpose, take, concat, split) keep token ids.
-    const keepsIds = entry.category === "shape" || entry.category === "combine";
-    const ids = keepsIds && inputs[0]!.dtype === "token" ? { dtype: "token" as const, ...(inputs[0]!.vocab !== undefined ? { vocab: inputs[0]!.vocab } : {}) } : { dtype: "float" as const };
+    const ids = idTraits(entry, inputs, stage.span, `\`${written}\``);
+    const made = outcome.output;
     const output: Value = this.freshValue(
-      Array.isArray(outcome.output)
-        ? { kind: "tensor", shape: outcome.output as Shape, ...ids, origin: stage.span }
-        : { ...(outcome.output as Value), origin: stage.span },
+      isShape(made)
+        ? { kind: "tensor", shape: made, ...ids, origin: stage.span }
+        : made.kind === "tuple"
+          ? { ...made, items: made.items.map((i) => ({ ...withoutIds(i), ...ids })), origin: stage.span }
+          : { ...withoutIds(made), ...ids, origin: stage.span },
     );
     const layerNode = node(name, written, stage.span, scope.multiplicity, scope.activeMultiplicity);
     layerNode.outputShape = showValue(output);
@@ -736,6 +828,7 @@ class Engine {
     }
     const name = this.nameFor(stage, scope);
     const blockEnv = new Env(this.fileEnv(block.decl));
+    blockEnv.block = block.name;
     // Bind parameters: positional, then named, then defaults (which may use earlier parameters).
     const params = block.decl.params;
     const given = new Map<string, A.Expr>();
@@ -840,7 +933,7 @@ class Engine {
   /** Ends a unit (also when it aborts): back to the outer lists. */
   private endUnit(start: UnitStart): UnitEnd {
     const end: UnitEnd = {
-      clean: this.diagnostics.length === start.diagnostics && this.tieCount === start.ties && !this.failed,
+      clean: !this.diagnostics.slice(start.diagnostics).some((d) => d.severity === "error") && this.tieCount === start.ties && !this.failed,
       height: this.deepest < 0 ? -1 : this.deepest - start.depth,
       lists: this.lists,
       tally: { ops: this.tally.ops - start.tally.ops, values: this.tally.values - start.tally.values, elements: this.tally.elements - start.tally.elements },
@@ -933,7 +1026,7 @@ class Engine {
       });
       throw new Abort();
     }
-    const sum = this.fresh({ ...out, origin: stage.span });
+    const sum = this.fresh(arithmetic(out, other, stage.span, "`residual`"));
     this.record({ kind: "add", name: "", args: new Map(), inputs: [out.id!, other.id!], tensors: [], span: stage.span }, sum, scope.multiplicity);
     return sum;
   }
@@ -959,9 +1052,20 @@ class Engine {
       throw new Abort();
     }
     const d = input.shape[input.shape.length - 1];
-    if (!d || input.shape.slice(0, -1).some((x) => !x.seq)) {
-      this.report("WrongRank", stage.expr.span, `\`moe\` routes feature vectors; found ${showShape(input.shape)}`, {
+    const ids = tokenIdProblem(entry, "moe", input);
+    if (ids || !d || input.shape.slice(0, -1).some((x) => !x.seq)) {
+      this.report("WrongRank", stage.expr.span, ids ? ids.message : `\`moe\` routes feature vectors; found ${showShape(input.shape)}`, {
         labels: [{ span: input.origin, message: `this is ${showShape(input.shape)}` }],
+        help: ids?.help,
+      });
+      throw new Abort();
+    }
+    const axis = channelAxisProblem(entry, "moe", input, () => undefined);
+    if (axis) {
+      this.report("WrongRank", stage.expr.span, axis.message, {
+        labels: [{ span: input.origin, message: `this has shape ${showShape(input.shape)}` }],
+        help: axis.help,
+        notes: [...(axis.notes ?? [])],
       });
       throw new Abort();
     }
@@ -1347,7 +1451,7 @@ class Engine {
       fail(code, message, options: FailOptions = {}) {
         const labels: Label[] = [...(options.labels ?? [])];
         if (options.showInput) labels.push({ span: inputs[0]!.origin, message: `this has shape ${showShape(inputs[0]!.shape)}` });
-        engine.report(code, options.arg ? argSpan(options.arg) : callSpan, message, { labels, help: options.help });
+        engine.report(code, options.arg ? argSpan(options.arg) : callSpan, message, { labels, help: options.help, ...(options.notes ? { notes: [...options.notes] } : {}) });
         return undefined;
       },
     };
@@ -1431,8 +1535,9 @@ function idOf(o: object): number {
 /** What the analysis sees of a value: shapes (sizes, symbols, sequence axes), dtype and vocabulary. */
 function valueKey(v: Value): string {
   if (v.kind === "tuple") return `(${v.items.map(valueKey).join(", ")})`;
-  const dims = v.shape.map((d) => `${d.size}${d.symbol !== undefined ? `:${d.symbol}` : ""}${d.seq ? "s" : ""}`);
-  return `${v.dtype}${v.vocab !== undefined ? `<${v.vocab}` : ""}[${dims.join(", ")}]`;
+  const dims = v.shape.map((d) => `${d.size}${d.symbol !== undefined ? `:${d.symbol}` : ""}${d.seq ? "s" : ""}${d.positions ? "p" : ""}`);
+  const lost = v.idsLost ? `!${v.idsLost.span.file}:${v.idsLost.span.start}` : "";
+  return `${v.dtype}${v.vocab !== undefined ? `<${v.vocab}` : ""}${lost}[${dims.join(", ")}]`;
 }
 
 function argKey(v: EValue): string {
@@ -1466,4 +1571,76 @@ function collectIdents(node: unknown, out: Set<string>): void {
   const n = node as { kind?: unknown; name?: unknown };
   if (n.kind === "Ident" && typeof n.name === "string") out.add(n.name);
   for (const [k, v] of Object.entries(node)) if (k !== "span") collectIdents(v, out);
+}
+
+// ── token ids through the graph (layers.ts, `TokenIds`) ────────────────────────────────────────────────
+
+type IdTraits = { readonly dtype: "token"; readonly vocab?: bigint } | { readonly dtype: "float"; readonly idsLost?: TensorValue["idsLost"] };
+
+/** The dtype of what a kind makes of its inputs: token ids stay ids only through kinds that `keeps` them
+ *  (all inputs ids: the largest vocabulary); a kind that `computes` with ids makes floats that remember
+ *  where the ids were lost (`by`, at `span`), and so does a `keeps` kind that mixes ids with floats. */
+function idTraits(entry: LayerEntry, inputs: readonly TensorValue[], span: Span, by: string): IdTraits {
+  const tokens = inputs.filter((i) => i.dtype === "token");
+  if (entry.tokenIds === "keeps") {
+    if (tokens.length === inputs.length) {
+      const vocabs = tokens.map((i) => i.vocab);
+      const vocab = vocabs.every((v) => v !== undefined) ? vocabs.reduce((a, b) => (a! > b! ? a : b)) : undefined;
+      return vocab === undefined ? { dtype: "token" } : { dtype: "token", vocab };
+    }
+    if (tokens.length > 0) return { dtype: "float", idsLost: { span, by } };
+    const lost = inputs.find((i) => i.idsLost)?.idsLost;
+    return lost ? { dtype: "float", idsLost: lost } : { dtype: "float" };
+  }
+  return tokens.length > 0 && entry.tokenIds === "computes" ? { dtype: "float", idsLost: { span, by } } : { dtype: "float" };
+}
+
+/** `a + b`, `a * b`, a residual's sum: floats; from token ids, floats that remember where the ids were lost. */
+function arithmetic(left: TensorValue, right: TensorValue, span: Span, by: string): TensorValue {
+  const base = withoutIds(left);
+  if (left.dtype === "token" || right.dtype === "token") return { ...base, dtype: "float", idsLost: { span, by }, origin: span };
+  const lost = left.idsLost ?? right.idsLost;
+  return { ...base, dtype: "float", ...(lost ? { idsLost: lost } : {}), origin: span };
+}
+
+/** A tensor value without its id traits (dtype, vocabulary, where ids were lost), to set them anew. */
+function withoutIds(v: TensorValue): Omit<TensorValue, "dtype" | "vocab" | "idsLost"> {
+  const { dtype: _dtype, vocab: _vocab, idsLost: _lost, ...rest } = v;
+  return rest;
+}
+
+function isShape(v: Value | Shape): v is Shape {
+  return Array.isArray(v);
+}
+
+// ── unused values (NN2009) ─────────────────────────────────────────────────────────────────────────────
+
+/** A named value of a body (or an input of a block with several) that holds parameters. */
+interface Bound {
+  readonly names: readonly A.Name[];
+  readonly params: bigint;
+  /** For a block input: where the value passed in was computed. */
+  readonly input?: Span;
+}
+
+const subtreeParamCache = new WeakMap<LayerNode, bigint>();
+
+/** Parameters of one copy of a node's subtree: tensors that are not buffers and not tied (counted at the
+ *  tensor they share), as count.ts sums them. */
+function subtreeParams(n: LayerNode): bigint {
+  const origin = sharedOrigin(n);
+  const known = subtreeParamCache.get(origin);
+  if (known !== undefined) return known;
+  const m = origin.multiplicity;
+  let total = 0n;
+  if (m !== 0n) {
+    for (const t of origin.tensors) if (t.role !== "buffer" && t.tiedTo === undefined) total += (elementsOf(t.shape) * t.multiplicity) / m;
+    for (const c of origin.children) total += (subtreeParams(c) * c.multiplicity) / m;
+  }
+  subtreeParamCache.set(origin, total);
+  return total;
+}
+
+function elementsOf(shape: readonly bigint[]): bigint {
+  return shape.reduce((a, b) => a * b, 1n);
 }

@@ -1182,6 +1182,17 @@ class Resolver {
 
     const bind = (spec: ParamSpec, arg: Arg): void => {
       givenAt.set(spec.name, arg.span);
+      const refused = arg.value.kind === "Ident" && !ctx.scope.find(arg.value.name) ? spec.refuses?.find((r) => r.name === (arg.value as Ident).name) : undefined;
+      if (refused) {
+        this.report(
+          diagnostic("WrongOptionType", arg.value.span, `${sig.label} takes no \`${spec.name} = ${refused.name}\``, {
+            notes: [refused.why],
+            help: refused.help,
+          }),
+        );
+        bound.set(spec.name, { name: spec.name, expr: arg.value });
+        return;
+      }
       const value = this.checkValue(arg.value, spec.type, ctx, `\`${spec.name}\``);
       bound.set(spec.name, { name: spec.name, expr: arg.value, ...(value ? { value } : {}) });
     };

@@ -51,7 +51,7 @@ export const catalogue = {
   ValueShadowsLayer: e("NN2006", "a value name that reuses the name of a layer kind or block"),
   RecursiveBlock: e("NN2007", "a block that calls itself, directly or through other blocks"),
   DuplicateLayerName: e("NN2008", "two layers with the same `as` name in one scope"),
-  UnusedValue: e("NN2009", "a bound value that is never used", "warning"),
+  UnusedValue: e("NN2009", "a named value (or an input of a block with several) that holds parameters and is never used: its parameters are still counted", "warning"),
   ReservedName: e("NN2010", "a name that is a reserved word of the language"),
 
   // NN3xxx — types, shapes and sizes
@@ -64,7 +64,7 @@ export const catalogue = {
   TokenNeedsVocabulary: e("NN3007", "a `token` input without `of <vocabulary>`, or a float input with one"),
   BadSymbolicDim: e("NN3008", "a symbolic dimension that is malformed or not bounded"),
   ShapeMismatch: e("NN3009", "two values combined with different shapes"),
-  WrongRank: e("NN3010", "a layer given a value of the wrong number of axes"),
+  WrongRank: e("NN3010", "a layer given a value laid out wrong: the wrong number of axes, a sequence axis where it reads channels or features, token ids where it needs floats, or floats where it needs ids"),
   SizeBelowOne: e("NN3011", "an output size that drops below 1"),
   NotDivisible: e("NN3012", "a size that must divide another and does not"),
   AxisOutOfRange: e("NN3013", "an axis beyond the value's number of axes"),

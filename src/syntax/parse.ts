@@ -1,5 +1,5 @@
 // source text → tokens → CST → AST. Never throws: every problem becomes a diagnostic.
-import { EOF, type IRecognitionException, type IToken } from "chevrotain";
+import { EOF, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
 import { parser } from "../../grammar/parser.js";
 import * as t from "../../grammar/tokens.js";
 import { diagnostic, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
@@ -293,7 +293,61 @@ function syntaxDiagnostic(error: IRecognitionException, source: SourceText, toke
     previous && previous.tokenType !== t.Newline && source.position(endOf(previous) - 1).line === span.line && error.name === "MismatchedTokenException"
       ? [{ span: source.span(previous.startOffset, endOf(previous)), message: "after this" }]
       : [];
+  const keyword = keywordAsName(error, tokens);
+  if (keyword) {
+    return diagnostic("ReservedName", source.span(keyword.startOffset, endOf(keyword)), `\`${keyword.image}\` is a keyword`, {
+      notes: [`the keywords of the language: ${[...t.keywordNames].map((k) => `\`${k}\``).join(", ")}`],
+      help: `write another name here, such as \`${keyword.image}_\``,
+    });
+  }
   return diagnostic("UnexpectedToken", span, error.message, { labels, help: syntaxHelp(error) });
+}
+
+const keywordTypes: ReadonlySet<TokenType> = new Set(t.keywords);
+/** Tokens after which a keyword can only have been meant as a name (`(output: …`, `dense(model)`, `a, input =`). */
+const beforeName: ReadonlySet<TokenType> = new Set([t.LParen, t.Comma, t.Arrow, t.LBracket]);
+/** Tokens a name may be followed by where a keyword cannot be (`output: f32[4]`, `(model)`, `input = …`). */
+const afterName: ReadonlySet<TokenType> = new Set([t.Colon, t.Equals, t.Comma, t.RParen, t.RBracket]);
+
+/** The keyword a syntax error comes from when it was written as a name: the parser wanted a name and found
+ *  one (`dense(4) as output`, `const model = 3`); a keyword stands between name punctuation (`(output:`,
+ *  `dense(model)`, `[a, input]`); or a statement binds it (`output = x -> dense(4)`). */
+function keywordAsName(error: IRecognitionException, tokens: readonly IToken[]): IToken | undefined {
+  const tk = error.token;
+  if (tk.tokenType === EOF || !Number.isFinite(tk.startOffset)) return undefined;
+  const i = tokenIndex(tokens, tk.startOffset);
+  if (i === undefined) return undefined;
+  const previous = tokens[i - 1];
+  const next = tokens[i + 1];
+  if (keywordTypes.has(tk.tokenType)) {
+    if (error.message.startsWith("expected a name, found")) return tk;
+    // `true` and `false` are values where a name may stand; only a parser that wanted a name says more.
+    if (tk.tokenType === t.True || tk.tokenType === t.False) return undefined;
+    if (previous && beforeName.has(previous.tokenType) && (previous.tokenType === t.Arrow ? tk.tokenType !== t.Repeat : next !== undefined && afterName.has(next.tokenType))) {
+      return tk;
+    }
+    return undefined;
+  }
+  // `output = …`: the statement keyword parsed, then `=` where its value should be.
+  if (tk.tokenType === t.Equals && previous && keywordTypes.has(previous.tokenType)) {
+    const before = tokens[i - 2];
+    if (before === undefined || before.tokenType === t.Newline || before.tokenType === t.LCurly || before.tokenType === t.Semicolon) return previous;
+  }
+  return undefined;
+}
+
+/** The index of the token that starts at `offset` (binary search over tokens in source order). */
+function tokenIndex(tokens: readonly IToken[], offset: number): number | undefined {
+  let lo = 0;
+  let hi = tokens.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const start = tokens[mid]!.startOffset;
+    if (start === offset) return mid;
+    if (start < offset) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 /** The last token that starts before `offset` (binary search over tokens in source order). */

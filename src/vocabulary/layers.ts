@@ -110,6 +110,16 @@ export interface ParamSpec {
   /** Absent: the argument is required. */
   readonly default?: DefaultValue;
   readonly description?: string;
+  /** Names a person may write here that this parameter does not take, each with why and what to write
+   *  instead (`padding = same` on a transposed convolution). The resolver reports them (NN4002). */
+  readonly refuses?: readonly RefusedName[];
+}
+
+/** A name an option does not take, with the message's reason (a note) and help. */
+export interface RefusedName {
+  readonly name: string;
+  readonly why: string;
+  readonly help: string;
 }
 
 // ── Argument values as the resolver leaves them ─────────────────────────────────
@@ -154,7 +164,36 @@ export type LayerCategory =
   | "container"
   | "activation";
 
-export interface LayerEntry {
+/** Which axis a kind reads as channels or features — the axis whose size becomes the size of its
+ *  parameters (`in_channels` of a convolution, `num_features` of a norm, `in_features` of a dense layer):
+ *  - `first`: axis 0, PyTorch's channel axis after the batch (`[C, L]`, `[C, H, W]`): convolutions, pools,
+ *    `batchnorm`, `groupnorm`, `prelu`;
+ *  - `last`: the last axis, the features of each vector (`[…, D]`): `dense`, `layernorm`, `attention`, the
+ *    recurrent layers, the positional layers;
+ *  - `none`: the kind works on every element alike or only moves elements (activations, shape layers).
+ *  The analysis refuses a `first`/`last` axis that is a sequence axis (a symbolic length or token
+ *  positions; `Dim.positions`): its size is a length, not a channel count (see `axisProblem`). */
+export type ChannelAxis = "first" | "last" | "none";
+
+/** What a kind does with token ids (a `token` input, or what only `keeps` kinds made of one):
+ *  - `keeps`: moves ids without changing them (reshape, flatten, transpose, take, concat, split): the output
+ *    is token ids with the same vocabulary;
+ *  - `reads`: looks them up (`embedding`), the one kind that needs ids;
+ *  - `computes`: accepts ids but computes new numbers from them (`mean`, the sum of `residual`): the output
+ *    is floats, never ids — an `embedding` after it is an error located at where the ids were lost;
+ *  - `rejects`: needs float features; token ids are an error (every other kind). */
+export type TokenIds = "keeps" | "reads" | "computes" | "rejects";
+
+/** The value traits of a kind: required of every entry, so a kind cannot leave them out. */
+export interface LayerTraits {
+  readonly channels: ChannelAxis;
+  /** The channel axis is not read when this argument has this value: `prelu(num_parameters = 1)` has one
+   *  slope shared by every element. */
+  readonly channelsUnless?: { readonly param: string; readonly value: bigint };
+  readonly tokenIds: TokenIds;
+}
+
+export interface LayerEntry extends LayerTraits {
   readonly kind: string;
   readonly category: LayerCategory;
   readonly description: string;
@@ -216,13 +255,24 @@ function p(name: string, type: ArgType, def?: DefaultValue, description?: string
 function layer(
   kind: string,
   category: LayerCategory,
+  traits: LayerTraits,
   description: string,
   args: readonly ParamSpec[] = [],
   options: readonly ParamSpec[] = [],
   body: "required" | "none" = "none",
 ): LayerEntry {
-  return { kind, category, description, args, options, body };
+  return { kind, category, ...traits, description, args, options, body };
 }
+
+// The trait combinations of the table (LayerTraits): each kind names one.
+/** Channels on axis 0, float features only: convolutions, pools, batchnorm, groupnorm, prelu. */
+const channelsFirst: LayerTraits = { channels: "first", tokenIds: "rejects" };
+/** Features on the last axis, float features only: dense, layernorm, attention, recurrent, positions. */
+const featuresLast: LayerTraits = { channels: "last", tokenIds: "rejects" };
+/** Every element alike, float features only: activations, dropout, softmax. */
+const elementwise: LayerTraits = { channels: "none", tokenIds: "rejects" };
+/** Moves elements without changing them: token ids stay ids. */
+const movesElements: LayerTraits = { channels: "none", tokenIds: "keeps" };
 
 const convOptions = (pair: boolean): ParamSpec[] => {
   const spatial = (min: bigint): ArgType => (pair ? intOrPair(min) : int(min));
@@ -264,75 +314,91 @@ const recurrentOptions: ParamSpec[] = [
   p("sequences", bool, dBool(true), "return the whole sequence (true) or the last step only (false)"),
 ];
 
-const silu = layer("silu", "activation", "x · sigmoid(x)");
+/** A transposed convolution's `padding` takes rows off its output, (in − 1)·stride − 2·padding +
+ *  dilation·(kernel − 1) + output_padding + 1 (PyTorch's `nn.ConvTranspose2d` docs, "Shape"); its
+ *  `padding` is integers only, with no `'same'` or `'valid'` string as `nn.Conv2d` has. */
+const transposedPadding: readonly RefusedName[] = [
+  {
+    name: "same",
+    why: "a transposed convolution has no `padding = same`: its padding removes rows from the output, out = (in − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1 (PyTorch's ConvTranspose takes integers only)",
+    help: "for out = in · stride, choose 2·padding − output_padding = dilation·(kernel − 1) + 1 − stride; with dilation 1: kernel 4, stride 2 → `padding = 1`; kernel 3, stride 2 → `padding = 1, output_padding = 1`; stride 1, odd kernel → `padding = (kernel − 1) / 2`",
+  },
+  {
+    name: "valid",
+    why: "a transposed convolution has no `padding = valid` (PyTorch's ConvTranspose takes integers only)",
+    help: "`valid` means no padding: write `padding = 0`, the default",
+  },
+];
+
+const silu = layer("silu", "activation", elementwise, "x · sigmoid(x)");
 
 /** Every layer kind, in the order of the README's Vocabulary. */
 export const layers: readonly LayerEntry[] = [
   // Dense, convolution, pooling, shape
-  layer("dense", "dense", "a fully connected layer on the last axis", [p("out", positive)], [p("bias", bool, dBool(true))]),
-  layer("conv1d", "conv", "a 1d convolution over [C, L]", [p("out", positive), p("kernel", positive)], convOptions(false)),
-  layer("conv2d", "conv", "a 2d convolution over [C, H, W]", [p("out", positive), p("kernel", intOrPair(1n))], convOptions(true)),
-  layer("conv_transpose2d", "conv", "a 2d transposed convolution over [C, H, W]", [p("out", positive), p("kernel", intOrPair(1n))], [
+  layer("dense", "dense", featuresLast, "a fully connected layer on the last axis", [p("out", positive)], [p("bias", bool, dBool(true))]),
+  layer("conv1d", "conv", channelsFirst, "a 1d convolution over [C, L]", [p("out", positive), p("kernel", positive)], convOptions(false)),
+  layer("conv2d", "conv", channelsFirst, "a 2d convolution over [C, H, W]", [p("out", positive), p("kernel", intOrPair(1n))], convOptions(true)),
+  layer("conv_transpose2d", "conv", channelsFirst, "a 2d transposed convolution over [C, H, W]", [p("out", positive), p("kernel", intOrPair(1n))], [
     p("stride", intOrPair(1n), dInt(1n)),
-    p("padding", intOrPair(0n), dInt(0n)),
+    { ...p("padding", intOrPair(0n), dInt(0n)), refuses: transposedPadding },
     p("output_padding", intOrPair(0n), dInt(0n)),
     p("groups", positive, dInt(1n)),
     p("dilation", intOrPair(1n), dInt(1n)),
     p("bias", bool, dBool(true)),
   ]),
-  layer("max_pool1d", "pool", "max pooling over [C, L]", [p("kernel", positive)], maxPoolOptions(false)),
-  layer("max_pool2d", "pool", "max pooling over [C, H, W]", [p("kernel", intOrPair(1n))], maxPoolOptions(true)),
-  layer("avg_pool1d", "pool", "average pooling over [C, L]", [p("kernel", positive)], avgPoolOptions(false)),
-  layer("avg_pool2d", "pool", "average pooling over [C, H, W]", [p("kernel", intOrPair(1n))], avgPoolOptions(true)),
-  layer("global_avg_pool", "pool", "averages every axis after the first: [C, …] → [C]"),
-  layer("adaptive_avg_pool1d", "pool", "average pooling to a fixed output length", [p("size", positive)]),
-  layer("adaptive_avg_pool2d", "pool", "average pooling to a fixed output size", [p("size", intOrPair(1n))]),
-  layer("flatten", "shape", "merges the axes start..end (batch not counted)", [], [
+  layer("max_pool1d", "pool", channelsFirst, "max pooling over [C, L]", [p("kernel", positive)], maxPoolOptions(false)),
+  layer("max_pool2d", "pool", channelsFirst, "max pooling over [C, H, W]", [p("kernel", intOrPair(1n))], maxPoolOptions(true)),
+  layer("avg_pool1d", "pool", channelsFirst, "average pooling over [C, L]", [p("kernel", positive)], avgPoolOptions(false)),
+  layer("avg_pool2d", "pool", channelsFirst, "average pooling over [C, H, W]", [p("kernel", intOrPair(1n))], avgPoolOptions(true)),
+  layer("global_avg_pool", "pool", channelsFirst, "averages every axis after the first: [C, …] → [C]"),
+  layer("adaptive_avg_pool1d", "pool", channelsFirst, "average pooling to a fixed output length", [p("size", positive)]),
+  layer("adaptive_avg_pool2d", "pool", channelsFirst, "average pooling to a fixed output size", [p("size", intOrPair(1n))]),
+  layer("flatten", "shape", movesElements, "merges the axes start..end (batch not counted)", [], [
     p("start", axis, dInt(0n)),
     p("end", axis, dInt(-1n)),
   ]),
-  layer("reshape", "shape", "reshapes to the given sizes; one may be -1", [p("shape", listOf({ kind: "size", min: -1n }))]),
-  layer("transpose", "shape", "swaps two axes", [p("a", axis), p("b", axis)]),
-  layer("take", "shape", "picks one position along an axis, dropping it", [p("index", axis)], [p("axis", axis, dInt(0n))]),
-  layer("mean", "shape", "averages over an axis, dropping it", [], [p("axis", axis, dInt(0n))]),
-  layer("concat", "combine", "concatenates a list of values along an axis", [], [p("axis", axis, dInt(0n))]),
-  layer("split", "combine", "splits into equal parts or parts of the given sizes", [
+  layer("reshape", "shape", movesElements, "reshapes to the given sizes; one may be -1", [p("shape", listOf({ kind: "size", min: -1n }))]),
+  layer("transpose", "shape", movesElements, "swaps two axes", [p("a", axis), p("b", axis)]),
+  layer("take", "shape", movesElements, "picks one position along an axis, dropping it", [p("index", axis)], [p("axis", axis, dInt(0n))]),
+  layer("mean", "shape", { channels: "none", tokenIds: "computes" }, "averages over an axis, dropping it", [], [p("axis", axis, dInt(0n))]),
+  layer("concat", "combine", movesElements, "concatenates a list of values along an axis", [], [p("axis", axis, dInt(0n))]),
+  layer("split", "combine", movesElements, "splits into equal parts or parts of the given sizes", [
     p("parts", oneOf(positive, listOf(positive))),
   ], [p("axis", axis, dInt(-1n))]),
 
   // Embeddings and positions
-  layer("embedding", "embedding", "a lookup table of token vectors: [T] → [T, dim]", [p("num", positive), p("dim", positive)], [
+  layer("embedding", "embedding", { channels: "none", tokenIds: "reads" }, "a lookup table of token vectors: [T] → [T, dim]", [p("num", positive), p("dim", positive)], [
     p("padding_idx", nonNegative, dNone),
   ]),
-  layer("positional", "embedding", "learned positions added: [T, dim] → [T, dim], T ≤ max", [p("max", positive), p("dim", positive)]),
-  layer("class_token", "embedding", "a learned vector prepended: [T, dim] → [T + 1, dim]", [p("dim", positive)]),
-  layer("rotary", "embedding", "rotary position encoding, no parameters", [], [p("theta", decimal(thetaRange), dDecimal(10_000))]),
+  layer("positional", "embedding", featuresLast, "learned positions added: [T, dim] → [T, dim], T ≤ max", [p("max", positive), p("dim", positive)]),
+  layer("class_token", "embedding", featuresLast, "a learned vector prepended: [T, dim] → [T + 1, dim]", [p("dim", positive)]),
+  layer("rotary", "embedding", featuresLast, "rotary position encoding, no parameters", [], [p("theta", decimal(thetaRange), dDecimal(10_000))]),
 
   // Normalization and regularization
-  layer("layernorm", "norm", "normalizes the last axis", [], [
+  layer("layernorm", "norm", featuresLast, "normalizes the last axis", [], [
     p("eps", decimal(epsRange), dDecimal(1e-5)),
     p("affine", bool, dBool(true)),
     p("bias", bool, dBool(true)),
   ]),
-  layer("rmsnorm", "norm", "root-mean-square normalization of the last axis", [], [
+  layer("rmsnorm", "norm", featuresLast, "root-mean-square normalization of the last axis", [], [
     p("eps", decimal(epsRange), dDecimal(1e-6)),
     p("affine", bool, dBool(true)),
   ]),
-  layer("batchnorm", "norm", "batch normalization over channel axis 0 (1d or 2d by rank)", [], [
+  layer("batchnorm", "norm", channelsFirst, "batch normalization over channel axis 0 (1d or 2d by rank)", [], [
     p("eps", decimal(epsRange), dDecimal(1e-5)),
     // `nn.BatchNorm*d` momentum: running = (1 − m) · running + m · batch, a convex combination for m in [0, 1].
     p("momentum", decimal({ min: 0, max: 1, why: "the weight of the batch statistics in the running average" }), dDecimal(0.1)),
     p("affine", bool, dBool(true)),
     p("track_running_stats", bool, dBool(true)),
   ]),
-  layer("groupnorm", "norm", "group normalization over channel axis 0", [p("groups", positive)], [
+  layer("groupnorm", "norm", channelsFirst, "group normalization over channel axis 0", [p("groups", positive)], [
     p("eps", decimal(epsRange), dDecimal(1e-5)),
     p("affine", bool, dBool(true)),
   ]),
-  layer("dropout", "regularization", "zeroes elements with probability p while training", [p("p", decimal(probabilityRange), dDecimal(0.5))]),
+  layer("dropout", "regularization", elementwise, "zeroes elements with probability p while training", [p("p", decimal(probabilityRange), dDecimal(0.5))]),
 
   // Attention, recurrence, experts
-  layer("attention", "attention", "multi-head self-attention", [p("heads", positive)], [
+  layer("attention", "attention", featuresLast, "multi-head self-attention", [p("heads", positive)], [
     p("kv_heads", positive, dSameAs("heads"), "key/value heads (grouped-query attention when fewer)"),
     p("causal", bool, dBool(false)),
     p("bias", bool, dBool(true)),
@@ -343,45 +409,46 @@ export const layers: readonly LayerEntry[] = [
     p("rope_theta", decimal(thetaRange), dDecimal(10_000)),
     p("dropout", decimal(probabilityRange), dDecimal(0)),
   ]),
-  layer("rnn", "recurrent", "an Elman recurrent layer", [p("hidden", positive)], [
+  layer("rnn", "recurrent", featuresLast, "an Elman recurrent layer", [p("hidden", positive)], [
     ...recurrentOptions,
     p("nonlinearity", enumOf("tanh", "relu"), dEnum("tanh")),
   ]),
-  layer("lstm", "recurrent", "a long short-term memory layer", [p("hidden", positive)], recurrentOptions),
-  layer("gru", "recurrent", "a gated recurrent unit layer", [p("hidden", positive)], recurrentOptions),
+  layer("lstm", "recurrent", featuresLast, "a long short-term memory layer", [p("hidden", positive)], recurrentOptions),
+  layer("gru", "recurrent", featuresLast, "a gated recurrent unit layer", [p("hidden", positive)], recurrentOptions),
   layer(
     "moe",
     "container",
+    featuresLast,
     "a router dense(experts) and `experts` copies of the body; top_k run per token",
     [p("experts", positive), p("top_k", positive)],
     [],
     "required",
   ),
-  layer("residual", "container", "x + body(x), or shortcut(x) + body(x)", [], [p("shortcut", { kind: "body" }, dNone)], "required"),
+  layer("residual", "container", { channels: "none", tokenIds: "computes" }, "x + body(x), or shortcut(x) + body(x)", [], [p("shortcut", { kind: "body" }, dNone)], "required"),
 
   // Activations
-  layer("relu", "activation", "max(0, x)"),
-  layer("leaky_relu", "activation", "x, or negative_slope · x below 0", [p("negative_slope", decimal(finiteRange), dDecimal(0.01))]),
-  layer("prelu", "activation", "leaky relu with a learned slope", [p("num_parameters", positive, dInt(1n))]),
-  layer("elu", "activation", "exponential linear unit", [p("alpha", decimal(finiteRange), dDecimal(1.0))]),
-  layer("selu", "activation", "scaled exponential linear unit"),
-  layer("gelu", "activation", "gaussian error linear unit", [p("approximate", enumOf("none", "tanh"), dEnum("none"))]),
+  layer("relu", "activation", elementwise, "max(0, x)"),
+  layer("leaky_relu", "activation", elementwise, "x, or negative_slope · x below 0", [p("negative_slope", decimal(finiteRange), dDecimal(0.01))]),
+  layer("prelu", "activation", { ...channelsFirst, channelsUnless: { param: "num_parameters", value: 1n } }, "leaky relu with a learned slope", [p("num_parameters", positive, dInt(1n))]),
+  layer("elu", "activation", elementwise, "exponential linear unit", [p("alpha", decimal(finiteRange), dDecimal(1.0))]),
+  layer("selu", "activation", elementwise, "scaled exponential linear unit"),
+  layer("gelu", "activation", elementwise, "gaussian error linear unit", [p("approximate", enumOf("none", "tanh"), dEnum("none"))]),
   silu,
   { ...silu, kind: "swish", description: "alias of silu", aliasOf: "silu" },
-  layer("mish", "activation", "x · tanh(softplus(x))"),
-  layer("sigmoid", "activation", "1 / (1 + exp(-x))"),
-  layer("hard_sigmoid", "activation", "a piecewise linear sigmoid"),
-  layer("tanh", "activation", "hyperbolic tangent"),
-  layer("softplus", "activation", "log(1 + exp(beta · x)) / beta", [
+  layer("mish", "activation", elementwise, "x · tanh(softplus(x))"),
+  layer("sigmoid", "activation", elementwise, "1 / (1 + exp(-x))"),
+  layer("hard_sigmoid", "activation", elementwise, "a piecewise linear sigmoid"),
+  layer("tanh", "activation", elementwise, "hyperbolic tangent"),
+  layer("softplus", "activation", elementwise, "log(1 + exp(beta · x)) / beta", [
     // `nn.Softplus` divides by beta: beta = 0 is 0/0; nnc also rejects beta < 0, which turns the smooth
     // ReLU PyTorch documents into a smooth minimum.
     p("beta", decimal({ min: 0, exclusiveMin: true, why: "softplus divides by beta" }), dDecimal(1)),
     p("threshold", decimal(finiteRange), dDecimal(20)),
   ]),
-  layer("softsign", "activation", "x / (1 + |x|)"),
-  layer("softmax", "activation", "softmax along an axis", [p("axis", axis, dInt(-1n))]),
-  layer("log_softmax", "activation", "log of softmax along an axis", [p("axis", axis, dInt(-1n))]),
-  layer("identity", "activation", "returns its input"),
+  layer("softsign", "activation", elementwise, "x / (1 + |x|)"),
+  layer("softmax", "activation", elementwise, "softmax along an axis", [p("axis", axis, dInt(-1n))]),
+  layer("log_softmax", "activation", elementwise, "log of softmax along an axis", [p("axis", axis, dInt(-1n))]),
+  layer("identity", "activation", elementwise, "returns its input"),
 ];
 
 /** Layer entries by kind name (aliases included). */

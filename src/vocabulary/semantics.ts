@@ -6,6 +6,7 @@
 // normalizations, activations, pooling and softmax count 0. Attention counts its projections and both
 // T×T products at the maximum sequence length (causal masking not discounted).
 import { grouped } from "../diagnostics/numbers.js";
+import { layers, type LayerTraits } from "./layers.js";
 import {
   dim,
   fanInUniform,
@@ -30,24 +31,69 @@ const floorDiv = (a: bigint, b: bigint): bigint => (a >= 0n ? a / b : -((-a + b 
 const ceilDiv = (a: bigint, b: bigint): bigint => -floorDiv(-a, b);
 
 function same(ctx: LayerCtx): LayerOutcome | undefined {
-  if (!requireFloat(ctx)) return undefined;
   return { output: ctx.input.shape, tensors: [], macs: 0n };
 }
 
-function requireFloat(ctx: LayerCtx): boolean {
-  if (ctx.input.dtype === "token") {
-    ctx.fail("WrongRank", `\`${ctx.kind}\` expects float features, found token ids ${showShape(ctx.input.shape)}`, {
-      showInput: true,
-      help: "token ids go through `embedding(vocab, dim)` first",
-    });
-    return false;
-  }
-  return true;
+// ── the checks every kind gets from its traits (layers.ts, `LayerTraits`) ─────────────────────────────
+
+/** What is wrong with a value given to a kind, by its traits; the analysis reports it (NN3010) with a label
+ *  at the value's origin. */
+export interface TraitProblem {
+  readonly message: string;
+  readonly help?: string;
+  readonly notes?: readonly string[];
 }
+
+/** Token ids given to a kind that `rejects` them; checked before the kind's shape rule. */
+export function tokenIdProblem(traits: LayerTraits, kind: string, input: TensorValue): TraitProblem | undefined {
+  if (traits.tokenIds !== "rejects" || input.dtype !== "token") return undefined;
+  return { message: `\`${kind}\` expects float features, found token ids ${showShape(input.shape)}`, help: "token ids go through `embedding(vocab, dim)` first" };
+}
+
+/** A sequence axis (a symbolic length or token positions, `Dim.positions`) where a kind reads its channels
+ *  or features; checked after the kind's shape rule accepted the value (a wrong rank is reported first).
+ *  `arg` reads an integer argument of the call (for `channelsUnless`). The help is the `transpose` that
+ *  puts a non-sequence axis there, as the recurrent layers' help does for images. */
+export function channelAxisProblem(traits: LayerTraits, kind: string, input: TensorValue, arg: (name: string) => bigint | undefined): TraitProblem | undefined {
+  const shape = input.shape;
+  if (traits.channels === "none" || shape.length === 0) return undefined;
+  if (traits.channelsUnless && arg(traits.channelsUnless.param) === traits.channelsUnless.value) return undefined;
+  const first = traits.channels === "first";
+  const at = first ? 0 : shape.length - 1;
+  const d = shape[at]!;
+  if (!d.positions) return undefined;
+  const axisWord = first ? "channels" : "features";
+  const where = first ? "axis 0" : "the last axis";
+  const what = d.symbol !== undefined ? `is the sequence \`${d.symbol}\`` : "indexes token positions";
+  // The axis to swap in: the non-sequence axis nearest the other end.
+  let other = -1;
+  if (first) {
+    for (let i = shape.length - 1; i > 0; i--) if (!shape[i]!.positions) { other = i; break; }
+  } else {
+    for (let i = 0; i < shape.length - 1; i++) if (!shape[i]!.positions) { other = i; break; }
+  }
+  let help: string;
+  if (other >= 0) {
+    const swapped = [...shape];
+    swapped[at] = shape[other]!;
+    swapped[other] = d;
+    const [a, b] = other < at ? [other, at] : [at, other];
+    help = `put the ${axisWord} ${first ? "first" : "last"} with \`transpose(${a}, ${b})\` before it (${showShape(swapped)})`;
+  } else {
+    help = `no axis of ${showShape(shape)} holds ${axisWord}: every axis indexes positions`;
+  }
+  return {
+    message: `\`${kind}\` reads its ${axisWord} from ${where}, but ${where} of ${showShape(shape)} ${what}`,
+    notes: [`a length is not a ${first ? "channel" : "feature"} count: read as ${axisWord}, it would give the layer ${grouped(d.size)} input ${axisWord}`],
+    help,
+  };
+}
+
+/** Kinds that keep token ids (`TokenIds` "keeps"), for messages. */
+const keepIds = layers.filter((e) => e.tokenIds === "keeps").map((e) => `\`${e.kind}\``);
 
 /** `[…seq, D]`: every axis but the last must index a sequence. */
 function requireFeatureAxis(ctx: LayerCtx, what: string): Dim | undefined {
-  if (!requireFloat(ctx)) return undefined;
   const shape = ctx.input.shape;
   if (shape.length === 0) {
     ctx.fail("WrongRank", `\`${ctx.kind}\` expects ${what}, found a scalar`, { showInput: true });
@@ -64,8 +110,14 @@ function requireFeatureAxis(ctx: LayerCtx, what: string): Dim | undefined {
   return shape[shape.length - 1]!;
 }
 
+/** For [C, T] whose last axis is a sequence (a convolution over time): the transpose that makes it [T, C]. */
+function positionsLastHelp(shape: Shape): string {
+  return `the sequence is the last axis: put it first with \`transpose(0, 1)\` (${showShape([shape[1]!, shape[0]!])})`;
+}
+
 /** For a fixed [N, D]: it may be an image row set or a sequence; say how to write either. */
 function sequenceHelp(shape: Shape): string {
+  if (shape[1]!.positions) return positionsLastHelp(shape);
   return `add \`flatten\` to merge the axes; or, if the first axis is a sequence, declare it as one: \`f32[seq <= ${shape[0]!.size}, ${shape[1]!.size}]\``;
 }
 
@@ -86,7 +138,6 @@ const dense: LayerSemantics = (ctx) => {
 // ── convolution and pooling ──────────────────────────────────────────────────────────────────────────
 
 function spatialInput(ctx: LayerCtx, rank: number): Shape | undefined {
-  if (!requireFloat(ctx)) return undefined;
   const shape = ctx.input.shape;
   if (shape.length !== rank + 1) {
     const wanted = rank === 1 ? "[C, L]" : "[C, H, W]";
@@ -103,6 +154,12 @@ function spatialInput(ctx: LayerCtx, rank: number): Shape | undefined {
 function perAxis(ctx: LayerCtx, name: string, rank: number): bigint[] {
   if (rank === 1) return [ctx.int(name)];
   return [...ctx.pair(name)];
+}
+
+/** The spatial axes of a convolution's or pool's output: a sequence's positions stay positions (a
+ *  convolution over time gives a sequence of another length). */
+function spatialOut(input: Shape, sizes: readonly bigint[]): Dim[] {
+  return sizes.map((x, i) => (input[i + 1]?.positions ? { size: x, positions: true } : dim(x)));
 }
 
 function checkOut(ctx: LayerCtx, sizes: bigint[], inputs: Shape): boolean {
@@ -152,7 +209,7 @@ function conv(rank: number): LayerSemantics {
     const tensors: TensorSpec[] = [{ name: "weight", shape: [out, cin / groups, ...k], role: "matrix", init }];
     if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
     const outElems = sizes.reduce((a, b) => a * b, 1n) * out;
-    return { output: [dim(out), ...sizes.map((x) => dim(x))], tensors, macs: outElems * (cin / groups) * kernel };
+    return { output: [dim(out), ...spatialOut(shape, sizes)], tensors, macs: outElems * (cin / groups) * kernel };
   };
 }
 
@@ -182,7 +239,7 @@ const convTranspose2d: LayerSemantics = (ctx) => {
   const tensors: TensorSpec[] = [{ name: "weight", shape: [cin, out / groups, ...k], role: "matrix", init }];
   if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
   const inElems = shape[1]!.size * shape[2]!.size * cin;
-  return { output: [dim(out), ...sizes.map((x) => dim(x))], tensors, macs: inElems * (out / groups) * k[0]! * k[1]! };
+  return { output: [dim(out), ...spatialOut(shape, sizes)], tensors, macs: inElems * (out / groups) * k[0]! * k[1]! };
 };
 
 function pool(rank: number, kind: "max" | "avg"): LayerSemantics {
@@ -226,12 +283,11 @@ function pool(rank: number, kind: "max" | "avg"): LayerSemantics {
       sizes.push(o);
     }
     if (!checkOut(ctx, sizes, shape)) return undefined;
-    return { output: [shape[0]!, ...sizes.map((x) => dim(x))], tensors: [], macs: 0n };
+    return { output: [shape[0]!, ...spatialOut(shape, sizes)], tensors: [], macs: 0n };
   };
 }
 
 const globalAvgPool: LayerSemantics = (ctx) => {
-  if (!requireFloat(ctx)) return undefined;
   if (ctx.input.shape.length < 2) {
     return ctx.fail("WrongRank", `\`global_avg_pool\` expects [C, …] with at least one spatial axis, found ${showShape(ctx.input.shape)}`, {
       showInput: true,
@@ -321,7 +377,12 @@ const transpose: LayerSemantics = (ctx) => {
 };
 
 function withoutSeq(d: Dim): Dim {
-  return d.symbol === undefined ? { size: d.size } : { size: d.size, symbol: d.symbol };
+  return { size: d.size, ...(d.symbol === undefined ? {} : { symbol: d.symbol }), ...(d.positions ? { positions: true } : {}) };
+}
+
+/** `d`, marked as positions when `from` is (a sequence cut or joined along its positions). */
+function withPositions(d: Dim, from: Dim): Dim {
+  return from.positions ? { ...d, positions: true } : d;
 }
 
 const take: LayerSemantics = (ctx) => {
@@ -364,7 +425,7 @@ const concat: LayerSemantics = (ctx) => {
     total += v.shape[axis]!.size;
   }
   const out = [...first.shape];
-  out[axis] = dim(total, first.shape[axis]!.seq ?? false);
+  out[axis] = withPositions(dim(total, first.shape[axis]!.seq ?? false), first.shape[axis]!);
   return { output: out, tensors: [], macs: 0n };
 };
 
@@ -401,7 +462,7 @@ const split: LayerSemantics = (ctx) => {
   }
   const items: TensorValue[] = parts.map((p) => {
     const out = [...shape];
-    out[axis] = dim(p, shape[axis]!.seq ?? false);
+    out[axis] = withPositions(dim(p, shape[axis]!.seq ?? false), shape[axis]!);
     return { kind: "tensor", shape: out, dtype: ctx.input.dtype, origin: ctx.input.origin };
   });
   const value: Value = { kind: "tuple", items, origin: ctx.input.origin };
@@ -414,6 +475,15 @@ const embedding: LayerSemantics = (ctx) => {
   const num = ctx.int("num");
   const d = ctx.int("dim");
   if (ctx.input.dtype !== "token") {
+    const lost = ctx.input.idsLost;
+    if (lost) {
+      // Averaged or added ids index the table at fractional or out-of-range rows (NaN or a wrong row).
+      return ctx.fail("WrongRank", `\`embedding\` expects token ids, but its input ${showShape(ctx.input.shape)} was computed from token ids by ${lost.by}`, {
+        labels: [{ span: lost.span, message: `${lost.by} does not keep token ids: its result is not an id` }],
+        notes: [`only ${keepIds.slice(0, -1).join(", ")} and ${keepIds[keepIds.length - 1]} keep token ids`],
+        help: "look the ids up first: put the `embedding` before it",
+      });
+    }
     return ctx.fail("WrongRank", `\`embedding\` expects token ids, found float features ${showShape(ctx.input.shape)}`, {
       showInput: true,
       help: "declare the input as `token[T] of vocab`",
@@ -429,14 +499,13 @@ const embedding: LayerSemantics = (ctx) => {
   if (ctx.has("padding_idx") && ctx.int("padding_idx") >= num) {
     return ctx.fail("AxisOutOfRange", `padding_idx ${ctx.int("padding_idx")} is not a row of a ${num}-row embedding`, { arg: "padding_idx" });
   }
-  const shape = ctx.input.shape.map((x) => ({ ...x, seq: true }));
+  const shape = ctx.input.shape.map((x) => ({ ...x, seq: true, positions: true }));
   const padding = ctx.has("padding_idx") ? Number(ctx.int("padding_idx")) : undefined;
   const init: Init = padding === undefined ? { kind: "normal", std: 1 } : { kind: "normal", std: 1, zeroRow: padding };
   return { output: [...shape, dim(d)], tensors: [{ name: "weight", shape: [num, d], role: "embedding", init }], macs: 0n };
 };
 
 function sequenceInput(ctx: LayerCtx): { t: Dim; d: Dim } | undefined {
-  if (!requireFloat(ctx)) return undefined;
   const shape = ctx.input.shape;
   if (shape.length !== 2 || !shape[0]!.seq) {
     ctx.fail("WrongRank", `\`${ctx.kind}\` expects a sequence [T, D], found ${showShape(shape)}`, {
@@ -445,7 +514,9 @@ function sequenceInput(ctx: LayerCtx): { t: Dim; d: Dim } | undefined {
         shape.length === 3
           ? "turn [C, H, W] into a sequence with `flatten(start = 1)` and `transpose(0, 1)`"
           : shape.length === 2
-            ? `declare the first axis as a sequence: \`f32[seq <= ${shape[0]!.size}, ${shape[1]!.size}]\``
+            ? shape[1]!.positions
+              ? positionsLastHelp(shape)
+              : `declare the first axis as a sequence: \`f32[seq <= ${shape[0]!.size}, ${shape[1]!.size}]\``
             : undefined,
     });
     return undefined;
@@ -478,7 +549,7 @@ const classToken: LayerSemantics = (ctx) => {
   const d = ctx.int("dim");
   if (s.d.size !== d) return ctx.fail("ShapeMismatch", `class_token(${d}) is prepended to vectors of ${s.d.size}`, { arg: "dim", showInput: true });
   return {
-    output: [{ size: s.t.size + 1n, seq: true, ...(s.t.symbol ? { symbol: `${s.t.symbol}+1` } : {}) }, s.d],
+    output: [{ size: s.t.size + 1n, seq: true, ...(s.t.symbol ? { symbol: `${s.t.symbol}+1` } : {}), ...(s.t.positions ? { positions: true } : {}) }, s.d],
     tensors: [{ name: "weight", shape: [1n, 1n, d], role: "embedding" }],
     macs: 0n,
   };
@@ -494,7 +565,6 @@ const rotary: LayerSemantics = (ctx) => {
 // ── normalization ────────────────────────────────────────────────────────────────────────────────────
 
 const layernorm: LayerSemantics = (ctx) => {
-  if (!requireFloat(ctx)) return undefined;
   if (ctx.input.shape.length === 0) return ctx.fail("WrongRank", "`layernorm` needs at least one axis", { showInput: true });
   const d = ctx.input.shape[ctx.input.shape.length - 1]!.size;
   const tensors: TensorSpec[] = [];
@@ -506,14 +576,12 @@ const layernorm: LayerSemantics = (ctx) => {
 };
 
 const rmsnorm: LayerSemantics = (ctx) => {
-  if (!requireFloat(ctx)) return undefined;
   const d = ctx.input.shape[ctx.input.shape.length - 1]?.size ?? 1n;
   const tensors: TensorSpec[] = ctx.bool("affine") ? [{ name: "weight", shape: [d], role: "normScale", init: ones }] : [];
   return { output: ctx.input.shape, tensors, macs: 0n };
 };
 
 const batchnorm: LayerSemantics = (ctx) => {
-  if (!requireFloat(ctx)) return undefined;
   const shape = ctx.input.shape;
   if (shape.length < 1 || shape.length > 3) {
     return ctx.fail("WrongRank", `\`batchnorm\` expects [C], [C, L] or [C, H, W], found ${showShape(shape)}`, { showInput: true });
@@ -534,7 +602,6 @@ const batchnorm: LayerSemantics = (ctx) => {
 };
 
 const groupnorm: LayerSemantics = (ctx) => {
-  if (!requireFloat(ctx)) return undefined;
   const shape = ctx.input.shape;
   if (shape.length < 1) return ctx.fail("WrongRank", "`groupnorm` expects [C, …]", { showInput: true });
   const c = shape[0]!.size;
@@ -651,7 +718,6 @@ function recurrent(gates: bigint): LayerSemantics {
 // ── activations ──────────────────────────────────────────────────────────────────────────────────────
 
 const prelu: LayerSemantics = (ctx) => {
-  if (!requireFloat(ctx)) return undefined;
   const n = ctx.int("num_parameters");
   const channels = ctx.input.shape[0]?.size ?? 1n;
   if (n !== 1n && n !== channels) {
@@ -665,7 +731,6 @@ const prelu: LayerSemantics = (ctx) => {
 };
 
 const softmaxLike: LayerSemantics = (ctx) => {
-  if (!requireFloat(ctx)) return undefined;
   if (axisOf(ctx, "axis", ctx.input.shape.length) === undefined) return undefined;
   return { output: ctx.input.shape, tensors: [], macs: 0n };
 };

@@ -5,11 +5,16 @@ import type { Label, Span } from "../diagnostics/diagnostic.js";
 
 /** One axis of a per-sample shape (the batch axis is never written). A symbolic axis (`seq`) carries its
  *  declared maximum as `size`; every figure computed from it is at that maximum. `seq` marks axes that
- *  index a sequence of vectors (token positions, patches), over which `dense` and `attention` apply. */
+ *  index a sequence of vectors (token positions, patches), over which `dense` and `attention` apply.
+ *  `positions` marks axes that index the positions of a sequence — a symbolic length, the axes of a `token`
+ *  input and what `embedding`, recurrent layers, attention and convolutions make of them — and stays with
+ *  the axis when it moves (`transpose`, `concat`, `split`); such an axis is never a channel or feature axis
+ *  (layers.ts, `ChannelAxis`). */
 export interface Dim {
   readonly size: bigint;
   readonly symbol?: string;
   readonly seq?: boolean;
+  readonly positions?: boolean;
 }
 
 export type Shape = readonly Dim[];
@@ -25,6 +30,9 @@ export interface TensorValue {
   readonly vocab?: bigint;
   /** Where the value was produced (a layer, an input), for "this value came from here" labels. */
   readonly origin: Span;
+  /** For floats computed from token ids by a kind that does not keep them (`mean`, `+`): where and by
+   *  what, so that an `embedding` given them can say where the ids were lost (layers.ts, `TokenIds`). */
+  readonly idsLost?: { readonly span: Span; readonly by: string };
   /** The value's number in the model's op list (see `IrOp`), kept through renaming and block calls. */
   readonly id?: number;
 }
@@ -80,6 +88,7 @@ export interface FailOptions {
   /** Put the primary span on this argument instead of the whole call. */
   readonly arg?: string;
   readonly help?: string;
+  readonly notes?: readonly string[];
   /** Add a label at the input's origin: "this value has shape […]". */
   readonly showInput?: boolean;
   readonly labels?: readonly Label[];
