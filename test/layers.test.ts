@@ -17,6 +17,7 @@ export const layers: readonly (readonly string[])[] = [
   ["src/count/"],
   ["src/program/"],
   ["src/emit/"],
+  ["src/lsp/"],
   ["src/cli/", "src/plugin/"],
   ["src/index.ts"],
 ];
