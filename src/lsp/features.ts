@@ -135,7 +135,7 @@ function subtreeTensors(n: LayerNode, max: number): { tensors: TensorRecord[]; t
 }
 
 function shape(s: readonly bigint[]): string {
-  return `[${s.map((d) => grouped(d)).join(", ")}]`;
+  return `[${s.join(", ")}]`;
 }
 
 function rolesLine(f: Figures): string {
