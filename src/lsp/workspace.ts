@@ -5,6 +5,7 @@
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Host, ReadResult } from "../program/host.js";
 import { checkProgram, type Checked } from "../program/check.js";
+import { IncrementalParser } from "./incremental.js";
 import { indexProgram, type ProgramIndex } from "./symbols.js";
 
 export interface Document {
@@ -32,6 +33,8 @@ export class Workspace {
   /** The latest analysis whose entry file parsed: what completion and the outline fall back on. */
   readonly lastParsed = new Map<string, Analysis>();
   readonly host: Host;
+  /** Parses every file the checks read, reusing the items that did not change (incremental.ts). */
+  readonly parser = new IncrementalParser();
 
   constructor(disk: Host, private readonly now: () => number = () => performance.now()) {
     this.host = {
@@ -56,6 +59,7 @@ export class Workspace {
 
   close(file: string): void {
     this.documents.delete(file);
+    this.parser.forget(file);
     this.analyses.delete(file);
     this.lastParsed.delete(file);
   }
@@ -72,7 +76,7 @@ export class Workspace {
     const doc = this.documents.get(file);
     if (!doc) return undefined;
     const start = this.now();
-    const checked = checkProgram(file, this.host, doc.text);
+    const checked = checkProgram(file, this.host, doc.text, { parse: this.parser.parse });
     const index = indexProgram(checked.value.program, checked.value.resolved);
     const analysis: Analysis = {
       file,

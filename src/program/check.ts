@@ -10,7 +10,7 @@ import { diagnostic, hasErrors, type Diagnostic, type Result } from "../diagnost
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import type { BlockDecl, Call, ExpectStmt, Ident } from "../syntax/ast.js";
 import { checkExpects } from "./expect.js";
-import { load, type Host, type Program } from "./load.js";
+import { load, type Host, type ParseFile, type Program } from "./load.js";
 
 export interface CheckedModel {
   readonly analysis: ModelAnalysis;
@@ -32,10 +32,12 @@ export interface CheckOptions {
   readonly expand?: boolean;
   /** `false`: analyze every block call and repeated element afresh (see `AnalyzeOptions.memo`). */
   readonly memo?: boolean;
+  /** How files are parsed (default `parse`; the language server reuses unchanged items). */
+  readonly parse?: ParseFile;
 }
 
 export function checkProgram(entry: string, host: Host, text?: string, options: CheckOptions = {}): Result<Checked> {
-  const loaded = load(entry, host, text);
+  const loaded = load(entry, host, text, options.parse);
   const diagnostics: Diagnostic[] = loaded.diagnostics.slice();
   const program = loaded.value;
   const resolved = new Map<string, ResolvedFile>();
