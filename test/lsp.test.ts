@@ -29,7 +29,6 @@ function pos(text: string, needle: string, delta = 0, nth = 0): { line: number; 
 const gpt2 = "examples/gpt2.nn";
 const transformer = "examples/lib/transformer.nn";
 const mnist = "examples/mnist-mlp.nn";
-const resnet18 = "examples/resnet18.nn";
 
 let client: LspClient;
 let dir: string;
@@ -318,10 +317,10 @@ describe("nnc lsp on hostile input", () => {
     const example = read(gpt2);
     const inputs: string[] = [];
     // Cuts of a real spec (inside tokens, comments, strings and calls), as typing leaves them.
-    for (let i = 0; i < example.length; i += 97) inputs.push(example.slice(0, i));
+    for (let i = 0; i < example.length; i += 151) inputs.push(example.slice(0, i));
     // Token soups from the robustness test's alphabet, and the shapes it found hard.
     const soup = ["model", "block", "const", "import", "from", "as", "of", "repeat", "input", "output", "expect", "loss", "dense", "(", ")", "{", "}", "[", "]", ",", "=", "->", ":", ";", ".", "1", "0.5", "1e999", '"x"', '"', "x", "Mlp", "#", "\\", "==", "<=", "-", "*", "//"];
-    for (let seed = 1; seed <= 60; seed++) {
+    for (let seed = 1; seed <= 40; seed++) {
       const r = prng(7000 + seed);
       let text = "";
       for (let n = Math.floor(r() * 120); n > 0; n--) text += soup[Math.floor(r() * soup.length)]! + [" ", "", "\n"][Math.floor(r() * 3)]!;
