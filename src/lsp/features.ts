@@ -104,12 +104,12 @@ export function instancesOf(analyses: readonly Analysis[], stage: Span): { first
   return first ? { first, copies, file: entry } : undefined;
 }
 
-/** Nodes of a tree made from the stage at `stage`, depth first (bounded: at most 10,000 nodes visited). */
+/** Nodes of a tree made from the stage at `stage`, depth first (bounded: at most 200,000 nodes visited). */
 function nodesAt(root: LayerNode, stage: Span): LayerNode[] {
   const out: LayerNode[] = [];
   const stack: LayerNode[] = [root];
   let visited = 0;
-  while (stack.length > 0 && visited < 10_000) {
+  while (stack.length > 0 && visited < 200_000) {
     const n = stack.pop()!;
     visited++;
     if (n.span.file === stage.file && n.span.start === stage.start && n.span.end === stage.end) out.push(n);
@@ -355,13 +355,19 @@ function namesInScope(f: FileIndex | undefined, a: Analysis, offset: number): De
   if (!f) return out;
   const ast = a.checked.program.files.get(a.file)?.ast;
   const enclosing = ast?.items.find((i) => (i.kind === "Block" || i.kind === "Model") && i.span.start <= offset && offset <= i.span.end);
+  const topLevelSpans = new Set<Span>((ast?.items ?? []).filter((i) => i.kind === "Block" || i.kind === "Const").map((i) => i.span));
   for (const d of f.defs) {
     if (d.kind === "model" || d.kind === "layerName") continue;
-    const topLevel = ast?.items.some((i) => (i.kind === "Block" || i.kind === "Const") && i.span === d.range) ?? false;
+    const topLevel = topLevelSpans.has(d.range);
     if (topLevel) out.push(d);
     else if (enclosing && enclosing.span.start <= d.span.start && d.span.end <= enclosing.span.end && (d.kind !== "value" || d.span.end <= offset)) out.push(d);
   }
-  for (const r of f.refs) if (r.def.span.file !== a.file && !out.includes(r.def)) out.push(r.def);
+  const seen = new Set<Def>(out);
+  for (const r of f.refs) {
+    if (r.def.span.file === a.file || seen.has(r.def)) continue;
+    seen.add(r.def);
+    out.push(r.def);
+  }
   return out;
 }
 
