@@ -17,6 +17,7 @@ const fast = [
   "test/layers.test.ts",
   "test/grammar-docs.test.ts",
   "test/readme.test.ts",
+  "test/lsp-incremental.test.ts",
 ];
 
 export default defineConfig({

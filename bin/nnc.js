@@ -21,6 +21,8 @@ try {
     env: process.env,
     // Only `nnc build --watch` asks: Ctrl-C (or SIGTERM) then ends watching with exit 0. A second Ctrl-C
     // during a build finds no handler and kills the process.
+    // Only `nnc lsp` asks: the language server's JSON-RPC streams.
+    lspStreams: () => ({ input: process.stdin, output: process.stdout }),
     interrupt: () => {
       const controller = new AbortController();
       const stop = () => controller.abort();

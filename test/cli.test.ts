@@ -453,19 +453,21 @@ describe("node bin/nnc.js", () => {
     expect([v.status, v.stdout]).toEqual([0, expect.stringMatching(/^\d+\.\d+\.\d+\n$/)]);
   });
 
-  it("check, count and fmt load no code generator: neither prettier, ts-morph, typescript nor zod", () => {
-    // Every ES module the process resolves is recorded; `nnc build` is the control that the recorder works.
-    const loaded = (args: string[]): string[] => {
+  it("check, count and fmt load no code generator (prettier, ts-morph, typescript, zod) and no language server", () => {
+    // Every ES module the process resolves is recorded; `nnc build` and `nnc lsp` are the controls that the
+    // recorder works.
+    const loaded = (args: string[], status: number | null = 0): string[] => {
       const log = path.join(dir, `imports-${args[0]}.log`);
       fs.rmSync(log, { force: true });
       const r = spawnSync(process.execPath, ["--import", "./test/helpers/record-imports.mjs", "bin/nnc.js", ...args], {
         encoding: "utf8",
+        input: "",
         env: { ...process.env, NNC_IMPORT_LOG: log },
       });
-      expect(r.status, r.stderr).toBe(0);
+      if (status !== null) expect(r.status, r.stderr).toBe(status);
       return fs.readFileSync(log, "utf8").trim().split("\n");
     };
-    const heavy = /\/node_modules\/(prettier|ts-morph|typescript|zod)\//;
+    const heavy = /\/node_modules\/(prettier|ts-morph|typescript|zod|vscode-languageserver[^/]*|vscode-jsonrpc)\//;
     for (const command of ["check", "count", "fmt"]) {
       const urls = loaded([command, "examples/mnist-mlp.nn"]);
       expect(urls.some((u) => u.endsWith("/dist/cli/main.js")), urls.join("\n")).toBe(true);
@@ -473,5 +475,8 @@ describe("node bin/nnc.js", () => {
     }
     const build = loaded(["build", "examples/mnist-mlp.nn", "--out", path.join(dir, "out")]);
     for (const name of ["prettier", "ts-morph", "zod"]) expect(build.some((u) => u.includes(`/node_modules/${name}/`)), name).toBe(true);
+    // `nnc lsp` with standard input closed at once: the server starts, then ends with the stream.
+    const lsp = loaded(["lsp"], null);
+    expect(lsp.some((u) => u.includes("/node_modules/vscode-languageserver/")), "lsp").toBe(true);
   });
 });

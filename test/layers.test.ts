@@ -18,6 +18,7 @@ export const layers: readonly (readonly string[])[] = [
   ["src/weights/"],
   ["src/program/"],
   ["src/emit/"],
+  ["src/lsp/"],
   ["src/cli/", "src/plugin/"],
   ["src/index.ts"],
 ];

@@ -6,7 +6,7 @@
 //
 // Needs the npm registry only for what the npm cache lacks (`npm ci` fills it with nnc's dependencies;
 // typescript@5.0.4 is fetched once).
-import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -258,6 +258,27 @@ describe("the installed command", () => {
     const out = ok(run("npx", ["--no-install", "nnc", "count", spec, "--format", "json"], project), "npx nnc count");
     expect(JSON.parse(out).models[0].total).toBe(109386);
   });
+
+  it("`npx nnc lsp` answers initialize and shuts down cleanly (vscode-languageserver resolved from the install)", async () => {
+    const frame = (message: object) => {
+      const body = JSON.stringify({ jsonrpc: "2.0", ...message });
+      return `Content-Length: ${Buffer.byteLength(body, "utf8")}\r\n\r\n${body}`;
+    };
+    // Standard input stays open until the shutdown is answered: a server whose input ends exits at once.
+    const child = spawn("npx", ["--no-install", "nnc", "lsp", "--stdio"], { cwd: project, env: userEnv() });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('"id":2')) child.stdin.end(frame({ method: "exit" }));
+    });
+    child.stdin.write(frame({ id: 1, method: "initialize", params: { processId: null, rootUri: null, capabilities: {} } }) + frame({ id: 2, method: "shutdown" }));
+    expect(await code, stderr).toBe(0);
+    expect(stdout).toContain('"serverInfo":{"name":"nnc"}');
+    expect(stdout).toContain('"hoverProvider":true');
+  }, 60_000);
 
   it("`npx nnc build` writes the module", () => {
     ok(run("npx", ["--no-install", "nnc", "build", "node_modules/nnc/examples/xor.nn", "--out", "models"], project), "npx nnc build");

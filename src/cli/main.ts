@@ -51,6 +51,9 @@ export interface Io {
    *  directory is watched (fs.watch by default). Without `interrupt`, watching never ends. */
   interrupt?: () => AbortSignal;
   watchDir?: WatchDir;
+  /** `nnc lsp`: the streams the language server speaks JSON-RPC on (bin/nnc.js gives stdin and stdout).
+   *  Without them, `nnc lsp` is a usage error. */
+  lspStreams?: () => { input: NodeJS.ReadableStream; output: NodeJS.WritableStream };
 }
 
 export { version };
@@ -114,6 +117,15 @@ const commands: readonly Command[] = [
     ],
   },
   verifyCommand,
+  {
+    name: "lsp",
+    synopsis: "[--stdio]",
+    summary: "the language server for editors (JSON-RPC on stdin/stdout)",
+    details: [
+      "Speaks the Language Server Protocol on standard input and output until the client exits: diagnostics as\nyou type, hover (shapes, parameters, MACs, state_dict names), go to definition, references, completion,\nsignature help, formatting, rename, outline, semantic tokens. Logs go to stderr. See docs/cli.md.",
+    ],
+    flags: [{ name: "stdio", help: "use standard input and output (the default and only transport)" }],
+  },
 ];
 
 const usage = `nnc ${version} — a compiler for .nn model specs
@@ -147,6 +159,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         const [input] = inputsOf(parsed.positionals, io);
         return runVerify(parsed, { stdout: io.stdout, stderr: io.stderr, host: io.host ?? nodeHost, input: input!, report: (ds, sources) => report(io, ds, sources) });
       }
+      case "lsp":
+        return await runLsp(rest, io);
       case "help":
       case "--help":
       case "-h": {
@@ -428,6 +442,18 @@ function runCount(args: readonly string[], io: Io): number {
   }
   report(io, over, sources);
   return over.length > 0 ? 1 : 0;
+}
+
+/** `nnc lsp`: the language server, loaded only here (vscode-languageserver stays out of every other
+ *  command's start-up). Runs until the client ends the session (the server library then exits the process). */
+async function runLsp(args: readonly string[], io: Io): Promise<number> {
+  const parsed = parse("lsp", args, io);
+  if (parsed.positionals.length > 0) throw new UsageError("`nnc lsp` takes no files", "the editor opens the files it checks");
+  if (!io.lspStreams) throw new UsageError("`nnc lsp` needs standard input and output");
+  const { input, output } = io.lspStreams();
+  const { startServer } = await import("../lsp/server.js");
+  const connection = startServer({ input, output, host: io.host ?? nodeHost, log: (line) => io.stderr(line + "\n") });
+  return new Promise<number>((resolve) => connection.onExit(() => resolve(0)));
 }
 
 async function runBuild(args: readonly string[], io: Io): Promise<number> {

@@ -10,7 +10,7 @@ import { diagnostic, hasErrors, type Diagnostic, type Result } from "../diagnost
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import type { BlockDecl, Call, ExpectStmt, Ident } from "../syntax/ast.js";
 import { checkExpects } from "./expect.js";
-import { load, type Host, type Program } from "./load.js";
+import { load, type Host, type ParseFile, type Program } from "./load.js";
 
 export interface CheckedModel {
   readonly analysis: ModelAnalysis;
@@ -36,10 +36,12 @@ export interface CheckOptions {
    *  is expanded; when it returns an error, the model is not expanded. Code generation checks its budgets
    *  here (src/emit/budgets.ts), so that no spec makes it spell out more than it can hold. */
   readonly beforeExpand?: (analysis: ModelAnalysis, figures: Figures, model: ModelInfo) => readonly Diagnostic[];
+  /** How files are parsed (default `parse`; the language server reuses unchanged items). */
+  readonly parse?: ParseFile;
 }
 
 export function checkProgram(entry: string, host: Host, text?: string, options: CheckOptions = {}): Result<Checked> {
-  const loaded = load(entry, host, text);
+  const loaded = load(entry, host, text, options.parse);
   const diagnostics: Diagnostic[] = loaded.diagnostics.slice();
   const program = loaded.value;
   const resolved = new Map<string, ResolvedFile>();

@@ -5,7 +5,7 @@ import type { IToken } from "chevrotain";
 import { diagnostic, type Diagnostic, type Label, type Result } from "../diagnostics/diagnostic.js";
 import { SourceText } from "../diagnostics/source.js";
 import type { FileNode, ImportDecl } from "../syntax/ast.js";
-import { parse } from "../syntax/parse.js";
+import { parse, type ParseOutput } from "../syntax/parse.js";
 
 import type { Host } from "./host.js";
 
@@ -47,12 +47,15 @@ interface Frame {
   /** The import of this file's importer that led here (undefined for the entry). */
   readonly via: ImportDecl | undefined;
 }
+/** How a file's text becomes its AST: `parse`, or a parser with the same results that reuses earlier work
+ *  (the language server's, src/lsp/incremental.ts). */
+export type ParseFile = (text: string, file: string) => Result<ParseOutput>;
 
 /**
  * Loads `entry` (whose text is `text` when given, else read through the host) and, transitively, its
  * imports, depth first in source order. Never throws; its depth is bounded by the heap, not the stack.
  */
-export function load(entry: string, host: Host, text?: string): Result<Program> {
+export function load(entry: string, host: Host, text?: string, parseFile: ParseFile = parse): Result<Program> {
   const files = new Map<string, LoadedFile>();
   const diagnostics: Diagnostic[] = [];
   const stack: Frame[] = [];
@@ -80,7 +83,7 @@ export function load(entry: string, host: Host, text?: string): Result<Program> 
       }
       content = read.text;
     }
-    const parsed = parse(content, file);
+    const parsed = parseFile(content, file);
     for (const d of parsed.diagnostics) diagnostics.push(d);
     const imports: { decl: ImportDecl; target: string | undefined }[] = [];
     files.set(file, { file, source: parsed.value.source, ast: parsed.value.ast, comments: parsed.value.comments, imports });
