@@ -29,6 +29,8 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       // Scope chains are walked with `for (let s = this; s; s = s.parent)`, which this rule flags.
       "@typescript-eslint/no-this-alias": "off",
+      // Control characters are matched on purpose: rendered diagnostics make them visible.
+      "no-control-regex": "off",
     },
   },
 );

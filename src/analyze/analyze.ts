@@ -521,7 +521,7 @@ class Engine {
           break;
       }
     }
-    this.unused(bindings, env, scope);
+    this.unused(bindings, env);
     if (outputs) return { outputs, current };
     return { outputs: current ? [current] : [], current };
   }
@@ -529,7 +529,7 @@ class Engine {
   /** NN2009: a named value (or an input of a block with several) that holds parameters and is never read.
    *  Its parameters are counted all the same, as rustc's unused warnings say of unused code; a name that
    *  starts with `_` marks it as intended. */
-  private unused(bindings: readonly Bound[], env: Env, scope: Scope): void {
+  private unused(bindings: readonly Bound[], env: Env): void {
     for (const b of bindings) {
       if (b.names.some((n) => env.used.has(n.name) || n.name.startsWith("_"))) continue;
       const list = b.names.map((n) => `\`${n.name}\``);

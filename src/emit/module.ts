@@ -814,12 +814,18 @@ function context(
     },
     scratch(label, perSample) {
       const name = `scratch${index}_${label}`;
-      if (!names.has(name)) scratches.push({ name, perSample }), names.add(name);
+      if (!names.has(name)) {
+        scratches.push({ name, perSample });
+        names.add(name);
+      }
       return name;
     },
     workspace(label, size) {
       const name = `work${index}_${label}`;
-      if (!names.has(name)) scratches.push({ name, perSample: size, fixed: true }), names.add(name);
+      if (!names.has(name)) {
+        scratches.push({ name, perSample: size, fixed: true });
+        names.add(name);
+      }
       return name;
     },
     id: `op${index}`,

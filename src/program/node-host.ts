@@ -211,12 +211,12 @@ export function isInside(file: string, dir: string): boolean {
  */
 export function confinedHost(inner: Host, root: string): Host {
   const realRoot = inner.realpath?.(root) ?? path.resolve(root);
-  const refuse = (file: string): ReadResult => ({ ok: false, reason: `outside the root directory ${root}`, outsideRoot: true });
+  const refuse = (): ReadResult => ({ ok: false, reason: `outside the root directory ${root}`, outsideRoot: true });
   return {
     readFile(file: string): ReadResult {
-      if (!isInside(file, root)) return refuse(file);
+      if (!isInside(file, root)) return refuse();
       const real = inner.realpath?.(file);
-      if (real !== undefined && !isInside(real, realRoot)) return refuse(file);
+      if (real !== undefined && !isInside(real, realRoot)) return refuse();
       return inner.readFile(file);
     },
     ...(inner.realpath ? { realpath: (file: string) => inner.realpath!(file) } : {}),
