@@ -27,10 +27,12 @@ describe("XOR MLP against PyTorch (xor_mlp)", () => {
       loadStateDict(m, model.params, p);
       const n = model.inputs.shape[0];
       const x = dtype === "float64" ? Float64Array.from(model.inputs.data) : Float32Array.from(model.inputs.data);
-      const y = Float64Array.from(m.forward(p, x, n));
+      const out = m.forward(p, x, n);
+      const y = Float64Array.from(out);
       expect(maxRelError(y, model.outputs.data)).toBeLessThan(tol);
       const g = dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
-      const loss = m.mseLoss(y as never, model.targets.data, n, g);
+      // The loss takes the module's own array type (a Float64Array output of a float32 module is refused).
+      const loss = m.mseLoss(out as never, model.targets.data, n, g);
       expect(Math.abs(loss - model.loss_value) / model.loss_value).toBeLessThan(tol);
       const gp = dtype === "float64" ? new Float64Array(m.paramCount) : new Float32Array(m.paramCount);
       const gx = m.backward(p, g, gp);

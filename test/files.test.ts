@@ -370,7 +370,7 @@ describe("nnc build: all or nothing, and every output problem a diagnostic", () 
   it("flag problems name the flags as they are written", async () => {
     const src = file("flags/m.nn", model);
     const r = await nnc(["build", src, "--unroll-limit", "2000000", "--out", path.join(dir, "flags/out")]);
-    expect([r.code, r.err]).toEqual([2, "error[NN0001]: `--unroll-limit` must be at most 1000000, found 2000000\n"]);
+    expect([r.code, r.err]).toEqual([2, "error[NN0001]: `--unroll-limit` must be at most 4096, found 2000000\n"]);
     const model2 = await nnc(["count", src, "--model="]);
     expect([model2.code, model2.err]).toEqual([2, "error[NN0001]: `--model` needs a value, found an empty one\n  = help: write `--model NAME`\n"]);
   });
