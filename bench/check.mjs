@@ -101,7 +101,8 @@ function generate(target) {
   let k = 0;
   while (out.length < target - 2) {
     // A named value every few lines, used on the next one.
-    if (k % 3 === 2 && out.length < target - 3) out.push(`  h${k} = dense(64) -> relu`, `  h${k} -> dense(64) as proj${k}`);
+    if (k % 3 === 2 && out.length < target - 3)
+      out.push(`  h${k} = dense(64) -> relu`, `  h${k} -> dense(64) as proj${k}`);
     else out.push(`  dense(64) relu as act${k}`);
     k++;
   }
@@ -123,7 +124,8 @@ const errors = first.diagnostics.filter((d) => d.severity === "error");
 if (errors.length > 0) {
   // A spec with errors skips the later stages: the timing would mean nothing.
   console.error(`bench/check.mjs: the generated spec has ${errors.length} errors, e.g.:`);
-  for (const d of errors.slice(0, 5)) console.error(`  ${d.code} ${d.span?.line ?? "?"}:${d.span?.column ?? "?"} ${d.message}`);
+  for (const d of errors.slice(0, 5))
+    console.error(`  ${d.code} ${d.span?.line ?? "?"}:${d.span?.column ?? "?"} ${d.message}`);
   process.exit(1);
 }
 
@@ -135,7 +137,8 @@ for (let r = 0; r < runs; r++) {
   times.push(Number(process.hrtime.bigint() - start) / 1e6);
 }
 times.sort((a, b) => a - b);
-const median = times.length % 2 === 1 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+const median =
+  times.length % 2 === 1 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
 const round = (x) => Math.round(x * 10) / 10;
 
 if (json) {
@@ -156,5 +159,7 @@ if (json) {
     }),
   );
 } else {
-  console.log(`check ${lineCount.toLocaleString("en-US")}-line spec: median ${round(median)} ms (target < ${targetMs} ms)`);
+  console.log(
+    `check ${lineCount.toLocaleString("en-US")}-line spec: median ${round(median)} ms (target < ${targetMs} ms)`,
+  );
 }

@@ -49,7 +49,12 @@ async function measure(file, format) {
     times.push(t.ms);
     text = t.text;
   }
-  return { medianMs: round(median(times)), firstMs: round(first), lines: text.split("\n").length - 1, bytes: Buffer.byteLength(text) };
+  return {
+    medianMs: round(median(times)),
+    firstMs: round(first),
+    lines: text.split("\n").length - 1,
+    bytes: Buffer.byteLength(text),
+  };
 }
 
 const results = [];

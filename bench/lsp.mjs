@@ -27,7 +27,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // Into a file, not a pipe: check.mjs exits right after writing, which would cut a pipe short.
 const specFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nnc-bench-lsp-")), "spec.nn");
 const fd = fs.openSync(specFile, "w");
-const generated = spawnSync(process.execPath, [path.join(here, "check.mjs"), "--print"], { stdio: ["ignore", fd, "inherit"] });
+const generated = spawnSync(process.execPath, [path.join(here, "check.mjs"), "--print"], {
+  stdio: ["ignore", fd, "inherit"],
+});
 fs.closeSync(fd);
 if (generated.status !== 0) {
   console.error("bench/lsp.mjs: bench/check.mjs --print failed");
@@ -82,7 +84,8 @@ for (let i = 0; i < runs + 5; i++) {
 
 const results = {
   name: "lsp",
-  description: "nnc lsp: re-check after one keystroke in a generated 10,000-line spec (incremental parse + check + symbol index)",
+  description:
+    "nnc lsp: re-check after one keystroke in a generated 10,000-line spec (incremental parse + check + symbol index)",
   lines,
   runs,
   keystrokeInLastModelMedianMs: round(median(lastModel)),

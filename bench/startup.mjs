@@ -47,7 +47,13 @@ const baseMin = Math.min(...samples[0]);
 const results = commands.map((c, k) => {
   const m = median(samples[k]);
   const min = Math.min(...samples[k]);
-  return { case: c.case, medianMs: round(m), ratio: Math.round((m / base) * 100) / 100, minMs: round(min), minRatio: Math.round((min / baseMin) * 100) / 100 };
+  return {
+    case: c.case,
+    medianMs: round(m),
+    ratio: Math.round((m / base) * 100) / 100,
+    minMs: round(min),
+    minRatio: Math.round((min / baseMin) * 100) / 100,
+  };
 });
 for (const r of results.slice(1)) {
   r.targetRatio = targetRatio;
@@ -57,7 +63,10 @@ for (const r of results.slice(1)) {
 if (json) console.log(JSON.stringify({ bench: "startup", runs, node: process.version, results }));
 else {
   for (const r of results) {
-    const vs = r.targetRatio === undefined ? "" : ` = ${r.ratio}× node -e 0 (target ≤ ${r.targetRatio}×${r.withinTarget ? "" : ", MISSED"})`;
+    const vs =
+      r.targetRatio === undefined
+        ? ""
+        : ` = ${r.ratio}× node -e 0 (target ≤ ${r.targetRatio}×${r.withinTarget ? "" : ", MISSED"})`;
     const min = r.targetRatio === undefined ? `, min ${r.minMs} ms` : `; min ${r.minMs} ms = ${r.minRatio}×`;
     console.log(`${r.case}: median ${r.medianMs} ms${vs}${min}`);
   }

@@ -567,7 +567,18 @@ function mlpFamily(id, widths, act, loss) {
               const l = layers[k];
               if (l.act === "relu") d = plain.reluBack(pre[k], d);
               else if (l.act === "tanh") d = plain.tanhBack(xs[k + 1], d);
-              d = plain.denseBack(xs[k], d, n, l.w.shape[1], l.w.shape[0], p, l.w.offset, l.b ? l.b.offset : -1, gp, k > 0 || wantDx);
+              d = plain.denseBack(
+                xs[k],
+                d,
+                n,
+                l.w.shape[1],
+                l.w.shape[0],
+                p,
+                l.w.offset,
+                l.b ? l.b.offset : -1,
+                gp,
+                k > 0 || wantDx,
+              );
             }
             return d;
           },

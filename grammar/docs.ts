@@ -51,5 +51,12 @@ export function grammarCstTypes(): string {
   const header =
     "// The concrete syntax tree's types, generated from grammar/parser.ts by `npm run grammar` (Chevrotain's\n" +
     "// generateCstDts). Do not edit: test/grammar-docs.test.ts checks that this file is current.\n";
-  return header + dts.replace(/\((\w+)\)\[\]/g, "$1[]").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n";
+  return (
+    header +
+    dts
+      .replace(/\((\w+)\)\[\]/g, "$1[]")
+      .replace(/\n{3,}/g, "\n\n")
+      .trimEnd() +
+    "\n"
+  );
 }

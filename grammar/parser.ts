@@ -29,7 +29,7 @@ const ruleDescriptions: Record<string, string> = {
   operand: "an expression",
   compareOp: "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
   typeExpr: "a type such as `f32[3, 224, 224]` or `token[seq <= 1024] of vocab`",
-  importDecl: "`{ names } from \"path\"` or a path string",
+  importDecl: '`{ names } from "path"` or a path string',
   arg: "an argument",
 };
 

@@ -28,7 +28,20 @@ export const True = keyword("true");
 export const False = keyword("false");
 
 export const keywords: readonly TokenType[] = [
-  Model, Block, Const, Import, From, As, Of, Repeat, Input, Output, Expect, Loss, True, False,
+  Model,
+  Block,
+  Const,
+  Import,
+  From,
+  As,
+  Of,
+  Repeat,
+  Input,
+  Output,
+  Expect,
+  Loss,
+  True,
+  False,
 ];
 export const keywordNames: ReadonlySet<string> = new Set(keywords.map((k) => (k.PATTERN as RegExp).source));
 
@@ -151,8 +164,30 @@ export const lexer = createLexer();
 
 /** Tokens after which a line break does not end the statement (the expression continues). */
 const continuationTokens: ReadonlySet<TokenType> = new Set([
-  Arrow, Equals, Comma, Plus, Minus, Star, Slash, SlashSlash, Percent, EqEq, NotEq, Less, LessEq, Greater,
-  GreaterEq, Colon, Dot, LCurly, Semicolon, Newline, As, Of, From, Import,
+  Arrow,
+  Equals,
+  Comma,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  SlashSlash,
+  Percent,
+  EqEq,
+  NotEq,
+  Less,
+  LessEq,
+  Greater,
+  GreaterEq,
+  Colon,
+  Dot,
+  LCurly,
+  Semicolon,
+  Newline,
+  As,
+  Of,
+  From,
+  Import,
 ]);
 
 /**

@@ -9,4 +9,6 @@ fs.writeFileSync("grammar/cst.ts", grammarCstTypes());
 const readme = withCatalogue(fs.readFileSync("grammar/README.md", "utf8"));
 if (readme === undefined) throw new Error("grammar/README.md lacks the diagnostics markers");
 fs.writeFileSync("grammar/README.md", readme);
-console.log("wrote grammar/grammar.ebnf, grammar/diagrams.html, grammar/cst.ts and the diagnostics of grammar/README.md");
+console.log(
+  "wrote grammar/grammar.ebnf, grammar/diagrams.html, grammar/cst.ts and the diagnostics of grammar/README.md",
+);

@@ -20,7 +20,9 @@ const flag = (name, fallback) => {
 };
 const specFile = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
 if (!specFile) {
-  console.error("usage: node scripts/profile-ops.mjs SPEC.nn [--batch N] [--mode forward|train] [--steps N] [--dtype float32|float64]");
+  console.error(
+    "usage: node scripts/profile-ops.mjs SPEC.nn [--batch N] [--mode forward|train] [--steps N] [--dtype float32|float64]",
+  );
   process.exit(2);
 }
 const n = Number(flag("batch", "1"));
@@ -34,7 +36,9 @@ if (compiled.files.length === 0) {
   process.exit(1);
 }
 const text = compiled.files[0].text;
-let js = ts.transpileModule(text, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+let js = ts.transpileModule(text, {
+  compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+}).outputText;
 js = js.replace(
   /^(\s*)((?:forward|backward)\d+)\(p, (gp, )?n, training\);$/gm,
   (_, indent, name, gp) =>
@@ -47,7 +51,10 @@ try {
   const m = await import(pathToFileURL(file).href);
   const input = m.inputs[0];
   const F = dtype === "float64" ? Float64Array : Float32Array;
-  const x = input.dtype === "token" ? Int32Array.from({ length: n * input.size }, (_, i) => (i * 7919) % input.vocab) : F.from({ length: n * input.size }, (_, i) => Math.sin(i * 0.37));
+  const x =
+    input.dtype === "token"
+      ? Int32Array.from({ length: n * input.size }, (_, i) => (i * 7919) % input.vocab)
+      : F.from({ length: n * input.size }, (_, i) => Math.sin(i * 0.37));
   const classes = m.outputs[0].shape.at(-1);
   const labels = Array.from({ length: (n * m.outputs[0].size) / classes }, (_, i) => (i * 31) % classes);
   const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.01, loss: "cross_entropy" });
@@ -58,16 +65,25 @@ try {
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) call();
   const total = (performance.now() - t0) / steps;
-  const what = Object.fromEntries([...text.matchAll(/\/\*\* (Forward|Backward) of op (\d+): ([^*]+)\. \*\//g)].map(([, fb, k, d]) => [`${fb.toLowerCase()}${k}`, d]));
+  const what = Object.fromEntries(
+    [...text.matchAll(/\/\*\* (Forward|Backward) of op (\d+): ([^*]+)\. \*\//g)].map(([, fb, k, d]) => [
+      `${fb.toLowerCase()}${k}`,
+      d,
+    ]),
+  );
   const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
   console.log(`${path.basename(specFile)}, ${mode}, batch ${n}, ${dtype}: ${us(total)} per call (mean of ${steps})`);
   let listed = 0;
   for (const [k, v] of Object.entries(m.opTimes).sort((a, b) => b[1] - a[1])) {
     const per = v / steps;
     listed += per;
-    console.log(`${us(per).padStart(12)}  ${((100 * per) / total).toFixed(1).padStart(5)} %  ${k.padEnd(12)} ${what[k] ?? ""}`);
+    console.log(
+      `${us(per).padStart(12)}  ${((100 * per) / total).toFixed(1).padStart(5)} %  ${k.padEnd(12)} ${what[k] ?? ""}`,
+    );
   }
-  console.log(`${us(total - listed).padStart(12)}  ${((100 * (total - listed)) / total).toFixed(1).padStart(5)} %  (outside the ops: checks, loss, optimizer)`);
+  console.log(
+    `${us(total - listed).padStart(12)}  ${((100 * (total - listed)) / total).toFixed(1).padStart(5)} %  (outside the ops: checks, loss, optimizer)`,
+  );
 } finally {
   fs.unlinkSync(file);
 }

@@ -29,7 +29,15 @@ export type {
   VerifyTie,
   VerifyNonFinite,
 } from "./weights/report-types.js";
-export type { CountBytes, CountReport, CountedLayer, CountedModelReport, CountedTensor, CountedTie, CountRoles } from "./count/report-types.js";
+export type {
+  CountBytes,
+  CountReport,
+  CountedLayer,
+  CountedModelReport,
+  CountedTensor,
+  CountedTie,
+  CountRoles,
+} from "./count/report-types.js";
 
 /** nnc's version (the package's). */
 export const version: string = nncVersion;
@@ -65,7 +73,12 @@ export interface CheckResult {
 export function check(file: string, options: CheckOptions = {}): CheckResult {
   checkArguments("check", file, options);
   const { checked, diagnostics, sources } = checkWith(file, options);
-  return { ok: !hasErrors(diagnostics), models: checked.value.models.map((m) => m.analysis.name), diagnostics, sources };
+  return {
+    ok: !hasErrors(diagnostics),
+    models: checked.value.models.map((m) => m.analysis.name),
+    diagnostics,
+    sources,
+  };
 }
 
 export interface CountOptions extends CheckOptions {
@@ -86,7 +99,8 @@ export interface CountResult {
 export function count(file: string, options: CountOptions = {}): CountResult {
   checkArguments("count", file, options);
   const depth = options.depth ?? 3;
-  if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`depth must be a whole number of at least 1, got ${depth}`);
+  if (!Number.isInteger(depth) || depth < 1)
+    throw new RangeError(`depth must be a whole number of at least 1, got ${depth}`);
   const { checked, diagnostics, sources } = checkWith(file, options);
   if (hasErrors(diagnostics)) return { ok: false, diagnostics, sources };
   const models: CountedModel[] = checked.value.models.map((m) => ({ file, analysis: m.analysis, figures: m.figures }));
@@ -151,7 +165,8 @@ export interface CompileOptions {
   readonly format?: boolean;
   /** An inference build with these parameters baked in: tensors by `state_dict` name (parameters and
    *  buffers, each flat or nested to its shape), or every parameter then every buffer in manifest order. */
-  readonly bakeWeights?: Readonly<Record<string, readonly NestedNumbers[]>> | readonly number[] | Float32Array | Float64Array;
+  readonly bakeWeights?:
+    Readonly<Record<string, readonly NestedNumbers[]>> | readonly number[] | Float32Array | Float64Array;
 }
 
 /** A tensor's values for `bakeWeights`: numbers, or arrays nested to the tensor's shape. */
@@ -183,7 +198,14 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   if (options.file !== undefined) expectString("compile", "options.file", options.file);
   const { file = "<input>.nn", host = nodeFileHost, bakeWeights, ...settings } = options;
   const generator = await import("./emit/compile.js");
-  const baked = bakeWeights === undefined ? {} : { bakeWeights: isNumberList(bakeWeights) ? Array.from(bakeWeights) : { ...(bakeWeights as Readonly<Record<string, NestedNumbers[]>>) } };
+  const baked =
+    bakeWeights === undefined
+      ? {}
+      : {
+          bakeWeights: isNumberList(bakeWeights)
+            ? Array.from(bakeWeights)
+            : { ...(bakeWeights as Readonly<Record<string, NestedNumbers[]>>) },
+        };
   const result = await generator.compile(source, { ...settings, ...baked }, file, host);
   return {
     ok: !hasErrors(result.diagnostics),
@@ -213,7 +235,11 @@ export interface RenderOptions {
 }
 
 /** Diagnostics as people read them: `file:line:col`, a code frame, labels, `help:` and `note:` lines. */
-export function renderDiagnostics(diagnostics: readonly Diagnostic[], sources: Sources = new Map(), options: RenderOptions = {}): string {
+export function renderDiagnostics(
+  diagnostics: readonly Diagnostic[],
+  sources: Sources = new Map(),
+  options: RenderOptions = {},
+): string {
   const texts = new Map<string, SourceText>();
   const lookup = (name: string): SourceText | undefined => {
     const text = sources.get(name);
@@ -230,7 +256,11 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   const type = typeof value;
-  return type === "object" ? "an object" : type === "undefined" ? "undefined" : `a ${type}${type === "number" || type === "boolean" ? ` (${String(value)})` : ""}`;
+  return type === "object"
+    ? "an object"
+    : type === "undefined"
+      ? "undefined"
+      : `a ${type}${type === "number" || type === "boolean" ? ` (${String(value)})` : ""}`;
 }
 
 /** A TypeError for a call the declarations forbid (`compile(42)`): a mistake in the calling program, not
@@ -252,14 +282,25 @@ function checkArguments(fn: string, file: unknown, options: CheckOptions): void 
   if (options.model !== undefined) expectString(fn, "options.model", options.model);
 }
 
-function isNumberList(x: NonNullable<CompileOptions["bakeWeights"]>): x is readonly number[] | Float32Array | Float64Array {
+function isNumberList(
+  x: NonNullable<CompileOptions["bakeWeights"]>,
+): x is readonly number[] | Float32Array | Float64Array {
   return Array.isArray(x) || ArrayBuffer.isView(x);
 }
 
 /** The checking pipeline as `check` and `count` run it: sorted diagnostics and the text of every file read. */
 function checkWith(file: string, options: CheckOptions) {
-  const checked = checkProgram(file, options.host ?? nodeFileHost, options.text, options.model !== undefined ? { model: options.model } : {});
-  return { checked, diagnostics: sortDiagnostics(checked.diagnostics), sources: textsOf(checked.value.program.files, (f) => f.source) };
+  const checked = checkProgram(
+    file,
+    options.host ?? nodeFileHost,
+    options.text,
+    options.model !== undefined ? { model: options.model } : {},
+  );
+  return {
+    checked,
+    diagnostics: sortDiagnostics(checked.diagnostics),
+    sources: textsOf(checked.value.program.files, (f) => f.source),
+  };
 }
 
 /** File name → text, from any map of files to their `SourceText`. */

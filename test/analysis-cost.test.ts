@@ -58,7 +58,11 @@ function residualMoe(n: number): string {
 
 const generators: { name: string; make: (n: number) => string; params?: (n: number) => bigint }[] = [
   // The first leaf copy is 4→8 (32 + 8 = 40), the other 2^n − 1 are 8→8 (72).
-  { name: "nested repeats whose first copy changes the shape", make: nestedRepeats, params: (n) => 40n + 72n * (2n ** BigInt(n) - 1n) },
+  {
+    name: "nested repeats whose first copy changes the shape",
+    make: nestedRepeats,
+    params: (n) => 40n + 72n * (2n ** BigInt(n) - 1n),
+  },
   // 2^n dense layers 4→4 (16 + 4 = 20).
   { name: "blocks that each call the next twice", make: fanOut, params: (n) => 20n * 2n ** BigInt(n) },
   // 4^n leaves: the first 4→8 (40), the rest 8→8 (72).
@@ -99,7 +103,15 @@ describe("analysis cost", () => {
     const { model } = analyze(fanOut(40));
     // The model calls B0, which calls B1 twice, each calling B2 twice: 1 + 2 + 4 rows down to depth 3.
     const rows = layerRows(model.analysis, 3);
-    expect(rows.map((r) => `${r.name} ${r.kind}`)).toEqual(["0 B0", "0.0 B1", "0.0.0 B2", "0.0.1 B2", "0.1 B1", "0.1.0 B2", "0.1.1 B2"]);
+    expect(rows.map((r) => `${r.name} ${r.kind}`)).toEqual([
+      "0 B0",
+      "0.0 B1",
+      "0.0.0 B2",
+      "0.0.1 B2",
+      "0.1 B1",
+      "0.1.0 B2",
+      "0.1.1 B2",
+    ]);
     // Each call of B2 holds 2^38 dense layers of 20 parameters, with their MACs (16 each).
     expect(rows.map((r) => r.params)).toEqual([40, 39, 38, 38, 39, 38, 38].map((k) => 20n * 2n ** BigInt(k)));
     expect(rows.at(-1)!.macs).toBe(16n * 2n ** 38n);
@@ -294,7 +306,8 @@ function everything(file: string, host: Host, memo: boolean): { out: string[]; s
   const out = [stringifyExact(checked.diagnostics)];
   const models = checked.value.models.map((m) => ({ file, analysis: m.analysis, figures: m.figures }));
   if (!checked.diagnostics.some((d) => d.severity === "error") && models.length > 0) {
-    for (const depth of [1, 2, 3, 6, 1000]) out.push(renderText(models, depth), renderMarkdown(models, depth), stringifyExact(countJson(models, depth)));
+    for (const depth of [1, 2, 3, 6, 1000])
+      out.push(renderText(models, depth), renderMarkdown(models, depth), stringifyExact(countJson(models, depth)));
   }
   return { out, steps: checked.value.models.reduce((a, m) => a + m.analysis.steps, 0) };
 }
@@ -330,10 +343,26 @@ describe("memoized analysis gives the same results", () => {
       const out: string[] = [];
       for (let k = 0, n = 1 + Math.floor(random() * 3); k < n; k++) {
         const r = random();
-        if (r < 0.2) out.push(pick(["dense(8)", "dense(4)", "dense(d)", "dense(8, bias = false)", "relu", "layernorm", "rmsnorm", "dense(8, frozen = true)"]));
-        else if (r < 0.4 && depth < 3) out.push(`repeat ${pick(["0", "1", "2", "3", "n"])}${random() < 0.5 ? ` as r${k}` : ""} { ${body(depth + 1, block, blocks, names)} }`);
+        if (r < 0.2)
+          out.push(
+            pick([
+              "dense(8)",
+              "dense(4)",
+              "dense(d)",
+              "dense(8, bias = false)",
+              "relu",
+              "layernorm",
+              "rmsnorm",
+              "dense(8, frozen = true)",
+            ]),
+          );
+        else if (r < 0.4 && depth < 3)
+          out.push(
+            `repeat ${pick(["0", "1", "2", "3", "n"])}${random() < 0.5 ? ` as r${k}` : ""} { ${body(depth + 1, block, blocks, names)} }`,
+          );
         else if (r < 0.5 && depth < 3) out.push(`residual { ${body(depth + 1, block, blocks, names)} }`);
-        else if (r < 0.58 && depth < 3) out.push(`moe(${pick(["2, 1", "3, 2"])}) { ${body(depth + 1, block, blocks, names)} }`);
+        else if (r < 0.58 && depth < 3)
+          out.push(`moe(${pick(["2, 1", "3, 2"])}) { ${body(depth + 1, block, blocks, names)} }`);
         else if (r < 0.85 && block + 1 < blocks) {
           const callee = block + 1 + Math.floor(random() * Math.min(2, blocks - block - 1));
           out.push(`B${callee}(${pick(["d", "8", "4", "d, frozen = true"])})${random() < 0.3 ? ` as c${k}` : ""}`);
@@ -366,8 +395,12 @@ describe("memoized analysis gives the same results", () => {
 
   it("on every example and every spec of the diagnostics corpus", () => {
     const files = [
-      ...readdirSync("examples").filter((f) => f.endsWith(".nn")).map((f) => `examples/${f}`),
-      ...readdirSync("test/diagnostics").filter((f) => f.endsWith(".nn")).map((f) => `test/diagnostics/${f}`),
+      ...readdirSync("examples")
+        .filter((f) => f.endsWith(".nn"))
+        .map((f) => `examples/${f}`),
+      ...readdirSync("test/diagnostics")
+        .filter((f) => f.endsWith(".nn"))
+        .map((f) => `test/diagnostics/${f}`),
     ];
     expect(files.length).toBeGreaterThan(20);
     for (const f of files) expect(everything(f, fileHost, true).out, f).toEqual(everything(f, fileHost, false).out);

@@ -36,7 +36,10 @@ describe.skipIf(!fs.existsSync(browserPath))("a generated module in headless Chr
     const built = await build("esbuild", path.join(dir, "page.js"), path.join(dir, "site"), { declarations: false });
     if (!built.ok) throw new Error(built.text);
     const files: Record<string, [string, string]> = {
-      "/": ["text/html", '<!doctype html><meta charset="utf-8"><title>nnc</title><script type="module" src="/bundle.mjs"></script>\n'],
+      "/": [
+        "text/html",
+        '<!doctype html><meta charset="utf-8"><title>nnc</title><script type="module" src="/bundle.mjs"></script>\n',
+      ],
       "/bundle.mjs": ["text/javascript", fs.readFileSync(built.file, "utf8")],
     };
     server = http.createServer((request, response) => {
@@ -56,7 +59,16 @@ describe.skipIf(!fs.existsSync(browserPath))("a generated module in headless Chr
   it("trains XOR in the page: every loss finite, the loss falls", async () => {
     const browser = await chromium.launch({
       executablePath: browserPath,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
       timeout: 30_000,
     });
     try {
@@ -65,7 +77,11 @@ describe.skipIf(!fs.existsSync(browserPath))("a generated module in headless Chr
       tab.on("pageerror", (error) => errors.push(error.message));
       await tab.goto(origin + "/");
       await tab.waitForFunction(() => "nncResult" in globalThis, undefined, { timeout: 20_000 });
-      const result = (await tab.evaluate(() => (globalThis as unknown as { nncResult: unknown }).nncResult)) as { losses: number[]; y: number[]; userAgent: string };
+      const result = (await tab.evaluate(() => (globalThis as unknown as { nncResult: unknown }).nncResult)) as {
+        losses: number[];
+        y: number[];
+        userAgent: string;
+      };
       expect(errors).toEqual([]);
       expect(result.userAgent).toMatch(/HeadlessChrome|Chrome/);
       expect(result.losses).toHaveLength(steps);

@@ -44,7 +44,9 @@ describe("diagnostic catalogue", () => {
   it("no code is used twice", () => {
     const byCode = new Map<string, string[]>();
     for (const [name, e] of entries) byCode.set(e.code, [...(byCode.get(e.code) ?? []), name]);
-    const dupes = [...byCode].filter(([, names]) => names.length > 1).map(([code, names]) => `${code}: ${names.join(", ")}`);
+    const dupes = [...byCode]
+      .filter(([, names]) => names.length > 1)
+      .map(([code, names]) => `${code}: ${names.join(", ")}`);
     expect(dupes).toEqual([]);
   });
 

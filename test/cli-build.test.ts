@@ -72,7 +72,9 @@ describe("write-if-changed", () => {
 
   it("with an injected file system: a write only when the text differs", async () => {
     const files: Record<string, string> = { "m.nn": spec(8) };
-    const host: Host = { readFile: (f) => (files[f] === undefined ? { ok: false, reason: "no such file" } : { ok: true, text: files[f]! }) };
+    const host: Host = {
+      readFile: (f) => (files[f] === undefined ? { ok: false, reason: "no such file" } : { ok: true, text: files[f]! }),
+    };
     const disk = new Map<string, string>();
     const writes: string[] = [];
     const io = () =>
@@ -112,7 +114,9 @@ describe("--emit js", () => {
   let built = capture();
   beforeAll(async () => {
     built = capture();
-    expect(await main(["build", "examples/mnist-mlp.nn", "--emit", "js", "--out", out()], built.io), built.err()).toBe(0);
+    expect(await main(["build", "examples/mnist-mlp.nn", "--emit", "js", "--out", out()], built.io), built.err()).toBe(
+      0,
+    );
   }, 60_000);
 
   it("writes x.js and x.d.ts; the JavaScript computes what the TypeScript build computes", async () => {
@@ -147,18 +151,39 @@ describe("--emit js", () => {
     // Not `any`: a string where the input goes is a type error.
     fs.writeFileSync(path.join(out(), "bad.ts"), consumer('forward(p, "pixels", 1, options)'));
     // Only the ES library and no @types: the check needs nothing else, and loads in a fraction of the time.
-    const compilerOptions = { strict: true, noEmit: true, target: "es2022", lib: ["es2022"], types: [], module: "nodenext" };
-    fs.writeFileSync(path.join(out(), "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["good.ts", "bad.ts"] }));
-    const r = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", path.join(out(), "tsconfig.json")], { encoding: "utf8" });
+    const compilerOptions = {
+      strict: true,
+      noEmit: true,
+      target: "es2022",
+      lib: ["es2022"],
+      types: [],
+      module: "nodenext",
+    };
+    fs.writeFileSync(
+      path.join(out(), "tsconfig.json"),
+      JSON.stringify({ compilerOptions, files: ["good.ts", "bad.ts"] }),
+    );
+    const r = spawnSync(
+      process.execPath,
+      ["node_modules/typescript/bin/tsc", "-p", path.join(out(), "tsconfig.json")],
+      { encoding: "utf8" },
+    );
     expect(r.status).not.toBe(0);
-    const errors = r.stdout.trim().split("\n").filter((l) => /error TS/.test(l));
-    expect(errors).toEqual([expect.stringMatching(/bad\.ts\(4,\d+\): error TS2345: Argument of type 'string' is not assignable/)]);
+    const errors = r.stdout
+      .trim()
+      .split("\n")
+      .filter((l) => /error TS/.test(l));
+    expect(errors).toEqual([
+      expect.stringMatching(/bad\.ts\(4,\d+\): error TS2345: Argument of type 'string' is not assignable/),
+    ]);
   }, 60_000);
 });
 
 describe("progress", () => {
   const two = "model A(x: f32[4]) {\n  dense(2)\n}\n\nmodel B(x: f32[4]) {\n  dense(3)\n}\n";
-  const host: Host = { readFile: (f) => (f === "two.nn" ? { ok: true, text: two } : { ok: false, reason: "no such file" }) };
+  const host: Host = {
+    readFile: (f) => (f === "two.nn" ? { ok: true, text: two } : { ok: false, reason: "no such file" }),
+  };
   /** A clock that advances `step` ms at every reading. */
   const clock = (step: number) => {
     let t = 0;
@@ -172,7 +197,9 @@ describe("progress", () => {
 
   it("a build over a second on a terminal: one line per model with its time", async () => {
     // The clock is read at the start and after each model: A ends at 700 ms (held back), B at 1,400 ms.
-    expect(await run(true, 700)).toBe("  built A (two.nn) in 700 ms\n  built B (two.nn) in 700 ms\n2 files written, 0 unchanged\n");
+    expect(await run(true, 700)).toBe(
+      "  built A (two.nn) in 700 ms\n  built B (two.nn) in 700 ms\n2 files written, 0 unchanged\n",
+    );
   });
 
   it("silent for a build under a second, and whenever stderr is not a terminal", async () => {
@@ -189,7 +216,8 @@ describe("--watch", () => {
     const main1 = path.join(w, "net.nn");
     const lib = path.join(w, "lib.nn");
     const target = path.join(out, "net.ts");
-    const net = (from: string, width: number) => `import { Mlp } from "./${from}"\n\nmodel Net(x: f32[4]) {\n  Mlp(${width})\n}\n`;
+    const net = (from: string, width: number) =>
+      `import { Mlp } from "./${from}"\n\nmodel Net(x: f32[4]) {\n  Mlp(${width})\n}\n`;
     fs.writeFileSync(lib, "block Mlp(n) {\n  dense(n) relu\n  dense(2)\n}\n");
     fs.writeFileSync(main1, net("lib.nn", 8));
 

@@ -141,14 +141,27 @@ const cases: Case[] = [
     stderr: /error\[NN0002\]/,
   },
   // usage errors
-  { name: "no command: the usage, exit 2", argv: [], exit: 2, stdout: "", stderr: /^nnc \d+\.\d+\.\d+ — .*\n[\s\S]*usage:/ },
-  { name: "an unknown command", argv: ["frobnicate"], exit: 2, stdout: "", stderr: /^error\[NN0001\]: unknown command `frobnicate`/ },
+  {
+    name: "no command: the usage, exit 2",
+    argv: [],
+    exit: 2,
+    stdout: "",
+    stderr: /^nnc \d+\.\d+\.\d+ — .*\n[\s\S]*usage:/,
+  },
+  {
+    name: "an unknown command",
+    argv: ["frobnicate"],
+    exit: 2,
+    stdout: "",
+    stderr: /^error\[NN0001\]: unknown command `frobnicate`/,
+  },
   {
     name: "an unknown flag: our wording, no suggestion when nothing is close",
     argv: ["check", "--frobnicate", "clean.nn"],
     exit: 2,
     stdout: "",
-    stderr: "error[NN0001]: unknown flag `--frobnicate` for `nnc check`\n  = help: run `nnc check --help` for its flags\n",
+    stderr:
+      "error[NN0001]: unknown flag `--frobnicate` for `nnc check`\n  = help: run `nnc check --help` for its flags\n",
   },
   {
     name: "a misspelt command: did you mean",
@@ -157,7 +170,12 @@ const cases: Case[] = [
     stdout: "",
     stderr: "error[NN0001]: unknown command `cout`\n  = help: did you mean `count`?\n",
   },
-  { name: "an unknown command far from any", argv: ["frobnicate"], exit: 2, stderr: /= help: run `nnc help` for the list of commands\n$/ },
+  {
+    name: "an unknown command far from any",
+    argv: ["frobnicate"],
+    exit: 2,
+    stderr: /= help: run `nnc help` for the list of commands\n$/,
+  },
   {
     name: "a misspelt flag: did you mean",
     argv: ["count", "--depht", "2", "clean.nn"],
@@ -165,9 +183,24 @@ const cases: Case[] = [
     stdout: "",
     stderr: "error[NN0001]: unknown flag `--depht` for `nnc count`\n  = help: did you mean `--depth`?\n",
   },
-  { name: "a flag of another command", argv: ["check", "--write", "clean.nn"], exit: 2, stderr: /^error\[NN0001\]: unknown flag `--write` for `nnc check`\n/ },
-  { name: "a short flag", argv: ["fmt", "-w", "clean.nn"], exit: 2, stderr: /^error\[NN0001\]: unknown flag `-w` for `nnc fmt`\n/ },
-  { name: "a misspelt top-level flag", argv: ["--verison"], exit: 2, stderr: "error[NN0001]: unknown flag `--verison`\n  = help: did you mean `--version`?\n" },
+  {
+    name: "a flag of another command",
+    argv: ["check", "--write", "clean.nn"],
+    exit: 2,
+    stderr: /^error\[NN0001\]: unknown flag `--write` for `nnc check`\n/,
+  },
+  {
+    name: "a short flag",
+    argv: ["fmt", "-w", "clean.nn"],
+    exit: 2,
+    stderr: /^error\[NN0001\]: unknown flag `-w` for `nnc fmt`\n/,
+  },
+  {
+    name: "a misspelt top-level flag",
+    argv: ["--verison"],
+    exit: 2,
+    stderr: "error[NN0001]: unknown flag `--verison`\n  = help: did you mean `--version`?\n",
+  },
   {
     name: "a flag without its value",
     argv: ["count", "clean.nn", "--depth"],
@@ -192,19 +225,75 @@ const cases: Case[] = [
     exit: 2,
     stderr: "error[NN0001]: unknown format `jsno`\n  = help: did you mean `--format json`?\n",
   },
-  { name: "a choice far from any", argv: ["build", "--emit", "wasm", "clean.nn"], exit: 2, stderr: "error[NN0001]: unknown output kind `wasm`\n  = help: use --emit ts or js\n" },
-  { name: "a value given to a switch", argv: ["fmt", "--write=yes", "messy.nn"], exit: 2, stderr: "error[NN0001]: `--write` takes no value\n  = help: write `--write` alone\n" },
-  { name: "-- ends the flags", argv: ["check", "--", "--frobnicate"], exit: 1, stderr: /^error\[NN0002\]: cannot read --frobnicate: no such file/ },
+  {
+    name: "a choice far from any",
+    argv: ["build", "--emit", "wasm", "clean.nn"],
+    exit: 2,
+    stderr: "error[NN0001]: unknown output kind `wasm`\n  = help: use --emit ts or js\n",
+  },
+  {
+    name: "a value given to a switch",
+    argv: ["fmt", "--write=yes", "messy.nn"],
+    exit: 2,
+    stderr: "error[NN0001]: `--write` takes no value\n  = help: write `--write` alone\n",
+  },
+  {
+    name: "-- ends the flags",
+    argv: ["check", "--", "--frobnicate"],
+    exit: 1,
+    stderr: /^error\[NN0002\]: cannot read --frobnicate: no such file/,
+  },
   // per-command help
-  { name: "count --help", argv: ["count", "--help"], exit: 0, stderr: "", stdout: [/^nnc count — /, /\nusage: nnc count <file>/, /\n {2}--depth N {8}rows for layers/, /\n {2}--max-bytes N /] },
-  { name: "--help wins over mistakes on the same line", argv: ["build", "--frob", "-h"], exit: 0, stderr: "", stdout: [/^nnc build — /, /\n {2}--emit KIND /, /\n {2}--watch /] },
+  {
+    name: "count --help",
+    argv: ["count", "--help"],
+    exit: 0,
+    stderr: "",
+    stdout: [
+      /^nnc count — /,
+      /\nusage: nnc count <file>/,
+      /\n {2}--depth N {8}rows for layers/,
+      /\n {2}--max-bytes N /,
+    ],
+  },
+  {
+    name: "--help wins over mistakes on the same line",
+    argv: ["build", "--frob", "-h"],
+    exit: 0,
+    stderr: "",
+    stdout: [/^nnc build — /, /\n {2}--emit KIND /, /\n {2}--watch /],
+  },
   { name: "help count", argv: ["help", "count"], exit: 0, stderr: "", stdout: /^nnc count — [\s\S]*--max-params N/ },
-  { name: "help of a misspelt command", argv: ["help", "buidl"], exit: 2, stdout: "", stderr: "error[NN0001]: unknown command `buidl`\n  = help: did you mean `build`?\n" },
+  {
+    name: "help of a misspelt command",
+    argv: ["help", "buidl"],
+    exit: 2,
+    stdout: "",
+    stderr: "error[NN0001]: unknown command `buidl`\n  = help: did you mean `build`?\n",
+  },
   { name: "check without files", argv: ["check"], exit: 2, stdout: "", stderr: /^error\[NN0001\]: no input files/ },
-  { name: "check --format yaml", argv: ["check", "--format", "yaml", "clean.nn"], exit: 2, stderr: /error\[NN0001\]: unknown format `yaml`/ },
+  {
+    name: "check --format yaml",
+    argv: ["check", "--format", "yaml", "clean.nn"],
+    exit: 2,
+    stderr: /error\[NN0001\]: unknown format `yaml`/,
+  },
   { name: "fmt without files", argv: ["fmt"], exit: 2, stderr: /error\[NN0001\]: no input files/ },
-  { name: "fmt --write --check", argv: ["fmt", "--write", "--check", "messy.nn"], exit: 2, stdout: "", stderr: /error\[NN0001\]: --write and --check exclude each other/ },
-  { name: "fmt --write on standard input", argv: ["fmt", "--write", "-"], stdin: messy, exit: 2, stdout: "", stderr: /error\[NN0001\]/ },
+  {
+    name: "fmt --write --check",
+    argv: ["fmt", "--write", "--check", "messy.nn"],
+    exit: 2,
+    stdout: "",
+    stderr: /error\[NN0001\]: --write and --check exclude each other/,
+  },
+  {
+    name: "fmt --write on standard input",
+    argv: ["fmt", "--write", "-"],
+    stdin: messy,
+    exit: 2,
+    stdout: "",
+    stderr: /error\[NN0001\]/,
+  },
   // help and version go to stdout
   { name: "help", argv: ["help"], exit: 0, stdout: /usage:/, stderr: "" },
   { name: "--help", argv: ["--help"], exit: 0, stdout: /usage:/, stderr: "" },
@@ -220,9 +309,26 @@ const cases: Case[] = [
     stdout: "",
     stderr: [/^error\[NN0004\]: messy\.nn is not in canonical form/, /= help: run `nnc fmt --write messy\.nn`/],
   },
-  { name: "fmt --check on both", argv: ["fmt", "--check", "canonical.nn", "messy.nn"], exit: 1, stderr: /messy\.nn is not in canonical form/ },
-  { name: "fmt of a file with a syntax error prints nothing", argv: ["fmt", "syntax.nn"], exit: 1, stdout: "", stderr: /^error\[NN1007\]/ },
-  { name: "fmt of a missing file", argv: ["fmt", "missing.nn"], exit: 1, stdout: "", stderr: /^error\[NN0002\]: cannot read missing\.nn/ },
+  {
+    name: "fmt --check on both",
+    argv: ["fmt", "--check", "canonical.nn", "messy.nn"],
+    exit: 1,
+    stderr: /messy\.nn is not in canonical form/,
+  },
+  {
+    name: "fmt of a file with a syntax error prints nothing",
+    argv: ["fmt", "syntax.nn"],
+    exit: 1,
+    stdout: "",
+    stderr: /^error\[NN1007\]/,
+  },
+  {
+    name: "fmt of a missing file",
+    argv: ["fmt", "missing.nn"],
+    exit: 1,
+    stdout: "",
+    stderr: /^error\[NN0002\]: cannot read missing\.nn/,
+  },
 ];
 
 describe("nnc (in-process)", () => {
@@ -251,7 +357,9 @@ describe("nnc (in-process)", () => {
     ]);
     expect(json.diagnostics.map((d) => d["code"])).toEqual(["NN2004", "NN1007"]);
     for (const d of json.diagnostics) {
-      expect(Object.keys(d)).toEqual(expect.arrayContaining(["code", "severity", "message", "span", "labels", "notes"]));
+      expect(Object.keys(d)).toEqual(
+        expect.arrayContaining(["code", "severity", "message", "span", "labels", "notes"]),
+      );
       expect(d["severity"]).toBe("error");
       expect(Array.isArray(d["labels"]) && Array.isArray(d["notes"])).toBe(true);
     }
@@ -280,9 +388,13 @@ describe("nnc (in-process)", () => {
   it("standard input is decoded as strict UTF-8", async () => {
     const r = await run(["check", "-"], { stdin: new Uint8Array([0x6d, 0xff, 0x0a]) });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error\[NN0005\]: cannot read standard input: not valid UTF-8 \(byte 1 is the first bad one\)/);
+    expect(r.stderr).toMatch(
+      /^error\[NN0005\]: cannot read standard input: not valid UTF-8 \(byte 1 is the first bad one\)/,
+    );
     // A byte-order mark is not part of the text.
-    const bom = await run(["fmt", "-"], { stdin: new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(canonical)]) });
+    const bom = await run(["fmt", "-"], {
+      stdin: new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(canonical)]),
+    });
     expect(bom.code).toBe(0);
     expect(bom.stdout).toBe(canonical);
   });
@@ -328,7 +440,13 @@ describe("fmt --write on disk", () => {
   const diskIo = (): { io: Io; out: () => string; err: () => string } => {
     let out = "";
     let err = "";
-    const io: Io = { stdout: (s) => (out += s), stderr: (s) => (err += s), readStdin: () => new Uint8Array(), stderrIsTty: false, env: {} };
+    const io: Io = {
+      stdout: (s) => (out += s),
+      stderr: (s) => (err += s),
+      readStdin: () => new Uint8Array(),
+      stderrIsTty: false,
+      env: {},
+    };
     return { io, out: () => out, err: () => err };
   };
 
@@ -396,11 +514,19 @@ describe("node bin/nnc.js", () => {
     const bad = nnc(["check", path.join(dir, "broken.nn"), path.join(dir, "missing.nn")]);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toBe("");
-    expect(bad.stderr).toMatch(/error\[NN2004\][\s\S]*broken\.nn:3:3[\s\S]*error\[NN0002\][\s\S]*2 errors, 0 warnings\n$/);
+    expect(bad.stderr).toMatch(
+      /error\[NN2004\][\s\S]*broken\.nn:3:3[\s\S]*error\[NN0002\][\s\S]*2 errors, 0 warnings\n$/,
+    );
   });
 
   it("usage errors exit 2", () => {
-    for (const args of [["frobnicate"], ["check"], ["check", "--frobnicate", "x.nn"], ["fmt", "--write", "--check", "x.nn"], []]) {
+    for (const args of [
+      ["frobnicate"],
+      ["check"],
+      ["check", "--frobnicate", "x.nn"],
+      ["fmt", "--write", "--check", "x.nn"],
+      [],
+    ]) {
       const r = nnc(args);
       expect(r.status, args.join(" ")).toBe(2);
       expect(r.stdout).toBe("");
@@ -412,24 +538,36 @@ describe("node bin/nnc.js", () => {
     expect([ok.status, ok.stdout]).toEqual([0, canonical]);
     const bad = nnc(["check", "-"], new Uint8Array([0x6d, 0x6f, 0x64, 0xc3, 0x28, 0x0a]));
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/^error\[NN0005\]: cannot read standard input: not valid UTF-8 \(byte 3 is the first bad one\)/);
+    expect(bad.stderr).toMatch(
+      /^error\[NN0005\]: cannot read standard input: not valid UTF-8 \(byte 3 is the first bad one\)/,
+    );
   });
 
   it("standard input is read up to the spec size limit: `nnc check - < /dev/zero` ends with NN0002", () => {
     // It used to read until memory ran out (fs.readFileSync(0)).
-    const r = spawnSync("sh", ["-c", `"${process.execPath}" bin/nnc.js check - < /dev/zero`], { encoding: "utf8", timeout: 20_000 });
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" bin/nnc.js check - < /dev/zero`], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe("error[NN0002]: cannot read standard input: too large: more than 16,777,216 bytes, over the limit of 16 MiB\n1 error, 0 warnings\n");
+    expect(r.stderr).toBe(
+      "error[NN0002]: cannot read standard input: too large: more than 16,777,216 bytes, over the limit of 16 MiB\n1 error, 0 warnings\n",
+    );
   });
 
   it("build --watch: Ctrl-C (SIGINT) ends it with exit 0", async () => {
     const out = path.join(dir, "watch-out");
-    const child = spawn(process.execPath, ["bin/nnc.js", "build", "--watch", path.join(dir, "clean.nn"), "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      process.execPath,
+      ["bin/nnc.js", "build", "--watch", path.join(dir, "clean.nn"), "--out", out],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const until = Date.now() + 30_000;
-    while (!stderr.includes("Ctrl-C to stop") && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    while (!stderr.includes("Ctrl-C to stop") && Date.now() < until && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 20));
     expect(stderr).toMatch(/^1 file written, 0 unchanged\nwatching 1 file for changes; Ctrl-C to stop\n$/);
     child.kill("SIGINT");
     expect(await exited).toBe(0);
@@ -439,7 +577,9 @@ describe("node bin/nnc.js", () => {
   it("a reader that stops early is not an error (EPIPE used to print a stack trace)", () => {
     const file = path.join(dir, "long.nn");
     fs.writeFileSync(file, `model M(x: f32[4]) {\n${"  dense(4) relu\n".repeat(20_000)}}\n`);
-    const r = spawnSync("sh", ["-c", `"${process.execPath}" bin/nnc.js fmt "${file}" | head -c 20`], { encoding: "utf8" });
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" bin/nnc.js fmt "${file}" | head -c 20`], {
+      encoding: "utf8",
+    });
     expect(r.stdout).toBe("model M(x: f32[4]) {");
     expect(r.stderr).toBe("");
   });
@@ -448,7 +588,9 @@ describe("node bin/nnc.js", () => {
     const r = nnc(["check", "--format", "json", path.join(dir, "syntax.nn")]);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe("");
-    expect((JSON.parse(r.stdout) as { diagnostics: { code: string }[] }).diagnostics.map((d) => d.code)).toEqual(["NN1007"]);
+    expect((JSON.parse(r.stdout) as { diagnostics: { code: string }[] }).diagnostics.map((d) => d.code)).toEqual([
+      "NN1007",
+    ]);
     const v = nnc(["--version"]);
     expect([v.status, v.stdout]).toEqual([0, expect.stringMatching(/^\d+\.\d+\.\d+\n$/)]);
   });
@@ -470,13 +612,26 @@ describe("node bin/nnc.js", () => {
     const heavy = /\/node_modules\/(prettier|ts-morph|typescript|zod|vscode-languageserver[^/]*|vscode-jsonrpc)\//;
     for (const command of ["check", "count", "fmt"]) {
       const urls = loaded([command, "examples/mnist-mlp.nn"]);
-      expect(urls.some((u) => u.endsWith("/dist/cli/main.js")), urls.join("\n")).toBe(true);
-      expect(urls.filter((u) => heavy.test(u)), command).toEqual([]);
+      expect(
+        urls.some((u) => u.endsWith("/dist/cli/main.js")),
+        urls.join("\n"),
+      ).toBe(true);
+      expect(
+        urls.filter((u) => heavy.test(u)),
+        command,
+      ).toEqual([]);
     }
     const build = loaded(["build", "examples/mnist-mlp.nn", "--out", path.join(dir, "out")]);
-    for (const name of ["prettier", "ts-morph", "zod"]) expect(build.some((u) => u.includes(`/node_modules/${name}/`)), name).toBe(true);
+    for (const name of ["prettier", "ts-morph", "zod"])
+      expect(
+        build.some((u) => u.includes(`/node_modules/${name}/`)),
+        name,
+      ).toBe(true);
     // `nnc lsp` with standard input closed at once: the server starts, then ends with the stream.
     const lsp = loaded(["lsp"], null);
-    expect(lsp.some((u) => u.includes("/node_modules/vscode-languageserver/")), "lsp").toBe(true);
+    expect(
+      lsp.some((u) => u.includes("/node_modules/vscode-languageserver/")),
+      "lsp",
+    ).toBe(true);
   });
 });

@@ -89,7 +89,8 @@ function tensor(m: Generated, p: ArrayLike<number>, name: string): number[][] {
   if (!t) throw new Error(`no parameter ${name} (has ${m.params.map((x) => x.name).join(", ")})`);
   const cols = t.shape.length === 1 ? t.size : t.shape[1]!;
   const rows: number[][] = [];
-  for (let r = 0; r < t.size / cols; r++) rows.push(Array.from({ length: cols }, (_, k) => p[t.offset + r * cols + k]!));
+  for (let r = 0; r < t.size / cols; r++)
+    rows.push(Array.from({ length: cols }, (_, k) => p[t.offset + r * cols + k]!));
   return rows;
 }
 
@@ -106,7 +107,15 @@ interface Variant {
  * y for `n` samples of x: nn.Linear projections, rope on q and k, softmax(q kᵀ / √hd + mask) (dropout with
  * mask draws from `uniform`), · v, heads concatenated, the out projection.
  */
-function reference(c: Cfg, m: Generated, p: ArrayLike<number>, x: ArrayLike<number>, n: number, uniform?: () => number, variant: Variant = {}): Float64Array {
+function reference(
+  c: Cfg,
+  m: Generated,
+  p: ArrayLike<number>,
+  x: ArrayLike<number>,
+  n: number,
+  uniform?: () => number,
+  variant: Variant = {},
+): Float64Array {
   const { T, D, heads: H } = c;
   const KV = c.kvHeads ?? H;
   const hd = c.headDim ?? D / H;
@@ -124,12 +133,17 @@ function reference(c: Cfg, m: Generated, p: ArrayLike<number>, x: ArrayLike<numb
       [bq, bk, bv] = [b.slice(0, H * hd), b.slice(H * hd, (H + KV) * hd), b.slice((H + KV) * hd)];
     }
   } else {
-    [Wq, Wk, Wv] = ["q", "k", "v"].map((w) => tensor(m, p, `att.${w}_proj.weight`)) as [number[][], number[][], number[][]];
+    [Wq, Wk, Wv] = ["q", "k", "v"].map((w) => tensor(m, p, `att.${w}_proj.weight`)) as [
+      number[][],
+      number[][],
+      number[][],
+    ];
     if (bias) [bq, bk, bv] = ["q", "k", "v"].map((w) => tensor(m, p, `att.${w}_proj.bias`)[0]!);
   }
   const Wo = tensor(m, p, "att.out_proj.weight");
   const bo = outBias ? tensor(m, p, "att.out_proj.bias")[0]! : undefined;
-  const linear = (X: number[][], W: number[][], b?: number[]) => X.map((row) => W.map((w, o) => (b ? b[o]! : 0) + row.reduce((s, v, d) => s + v * w[d]!, 0)));
+  const linear = (X: number[][], W: number[][], b?: number[]) =>
+    X.map((row) => W.map((w, o) => (b ? b[o]! : 0) + row.reduce((s, v, d) => s + v * w[d]!, 0)));
   // rope (HF LlamaRotaryEmbedding / apply_rotary_pos_emb): inv_freq = 1 / θ^(arange(0, hd, 2) / hd),
   // emb = cat(freqs, freqs), x·cos + rotate_half(x)·sin with rotate_half(x) = cat(−x2, x1).
   const theta = c.theta ?? 10000;
@@ -164,7 +178,9 @@ function reference(c: Cfg, m: Generated, p: ArrayLike<number>, x: ArrayLike<numb
       for (let i = 0; i < T; i++) {
         // (A shifted mask still shows row 0 its first key.)
         const visible = (j: number) => !c.causal || j < Math.max(1, i + 1 + (variant.causalShift ?? 0));
-        const scores = kh.map((kj, j) => (visible(j) ? qh[i]!.reduce((s, e, d) => s + e * kj[d]!, 0) / Math.sqrt(hd) : -Infinity));
+        const scores = kh.map((kj, j) =>
+          visible(j) ? qh[i]!.reduce((s, e, d) => s + e * kj[d]!, 0) / Math.sqrt(hd) : -Infinity,
+        );
         const max = Math.max(...scores);
         const e = scores.map((s) => Math.exp(s - max));
         const sum = e.reduce((s, v) => s + v, 0);
@@ -224,7 +240,11 @@ const worst = { gradParams: 0, gradInput: 0, reference: 0, tfForward: 0, tfInput
  * here. An absolute 1e-10 is ten times the noise and still fails a gradient that is wrongly zero or off by
  * more than 1e-10 (see "the check fails on a wrong backward").
  */
-function fdCheck(m: Generated, n: number, options: { h: number; training: boolean }): { params: number; input: number; zeros: number } {
+function fdCheck(
+  m: Generated,
+  n: number,
+  options: { h: number; training: boolean },
+): { params: number; input: number; zeros: number } {
   const rand = seeded(7);
   const p = m.createParams(1);
   const x = new Float64Array(n * m.inputSize).map(() => rand());
@@ -295,7 +315,9 @@ describe("gradients against finite differences (float64)", () => {
     // A key bias without rope: exactly its kv_heads·head_dim elements have a zero gradient (up to rounding).
     const { module: m } = await build(specOf({ T: 5, D: 8, heads: 2, qkv: "separate" }), { dtype: "float64" });
     expect(fdCheck(m, 2, { h: 1e-4, training: false }).zeros).toBe(8);
-    const { module: r } = await build(specOf({ T: 5, D: 8, heads: 2, qkv: "separate", rope: true }), { dtype: "float64" });
+    const { module: r } = await build(specOf({ T: 5, D: 8, heads: 2, qkv: "separate", rope: true }), {
+      dtype: "float64",
+    });
     expect(fdCheck(r, 2, { h: 1e-4, training: false }).zeros).toBe(0);
   });
 });
@@ -377,7 +399,9 @@ function tfAttention(c: Cfg, x: tf.Tensor, ps: Record<string, tf.Tensor>): tf.Te
   let vh = split(v, KV);
   if (c.rope) {
     const theta = c.theta ?? 10000;
-    const angles = Array.from({ length: T }, (_, t) => Array.from({ length: hd / 2 }, (_, i) => t / Math.pow(theta, (2 * i) / hd)));
+    const angles = Array.from({ length: T }, (_, t) =>
+      Array.from({ length: hd / 2 }, (_, i) => t / Math.pow(theta, (2 * i) / hd)),
+    );
     const cos = tf.tensor2d(angles.map((r) => r.map(Math.cos)));
     const sin = tf.tensor2d(angles.map((r) => r.map(Math.sin)));
     const rope = (t: tf.Tensor) => {
@@ -390,7 +414,8 @@ function tfAttention(c: Cfg, x: tf.Tensor, ps: Record<string, tf.Tensor>): tf.Te
   if (KV !== H) {
     // Each kv head serves heads / kv_heads consecutive query heads.
     // (Rank 3: TF.js has no gradient for tiling rank-5 tensors.)
-    const repeat = (t: tf.Tensor) => tf.reshape(tf.tile(tf.reshape(t, [n * KV, 1, T * hd]), [1, H / KV, 1]), [n, H, T, hd]);
+    const repeat = (t: tf.Tensor) =>
+      tf.reshape(tf.tile(tf.reshape(t, [n * KV, 1, T * hd]), [1, H / KV, 1]), [n, H, T, hd]);
     kh = repeat(kh);
     vh = repeat(vh);
   }
@@ -429,7 +454,10 @@ describe("against TF.js (float32)", () => {
     worst.tfForward = Math.max(worst.tfForward, check("output", run.y, ref.y));
     worst.tfInput = Math.max(worst.tfInput, check("input gradient", run.gx, ref.gx));
     for (const t of run.m.params) {
-      worst.tfParams = Math.max(worst.tfParams, check(`gradient of ${t.name}`, run.gp.subarray(t.offset, t.offset + t.size), ref.gp.get(t.name)!));
+      worst.tfParams = Math.max(
+        worst.tfParams,
+        check(`gradient of ${t.name}`, run.gp.subarray(t.offset, t.offset + t.size), ref.gp.get(t.name)!),
+      );
     }
   });
 });
@@ -486,7 +514,18 @@ describe("causal attention does not look ahead", () => {
 
 describe("generated attention code", () => {
   it("passes tsc --strict (every option at once)", async () => {
-    const c: Cfg = { T: 4, D: 8, heads: 4, kvHeads: 2, headDim: 4, rope: true, causal: true, qkv: "separate", outBias: false, dropout: 0.1 };
+    const c: Cfg = {
+      T: 4,
+      D: 8,
+      heads: 4,
+      kvHeads: 2,
+      headDim: 4,
+      rope: true,
+      causal: true,
+      qkv: "separate",
+      outBias: false,
+      dropout: 0.1,
+    };
     const { file } = await build(specOf(c), { dtype: "float32" });
     const program = ts.createProgram([file], {
       strict: true,

@@ -35,7 +35,14 @@ function conv2dRef(
   [C, H, W]: Shape3,
   w: Float64Array,
   bias: Float64Array | undefined,
-  o: { out: number; k: [number, number]; stride: [number, number]; pads: [number, number, number, number]; dil: [number, number]; groups: number },
+  o: {
+    out: number;
+    k: [number, number];
+    stride: [number, number];
+    pads: [number, number, number, number];
+    dil: [number, number];
+    groups: number;
+  },
 ): Tensor {
   const [pt, pb, pl, pr] = o.pads;
   const Hp = H + pt + pb;
@@ -61,7 +68,8 @@ function conv2dRef(
               for (let kw = 0; kw < o.k[1]; kw++) {
                 const h = oh * o.stride[0] + kh * o.dil[0];
                 const v = ow * o.stride[1] + kw * o.dil[1];
-                s += pad[((b * C + g * icg + ic) * Hp + h) * Wp + v]! * w[((oc * icg + ic) * o.k[0] + kh) * o.k[1] + kw]!;
+                s +=
+                  pad[((b * C + g * icg + ic) * Hp + h) * Wp + v]! * w[((oc * icg + ic) * o.k[0] + kh) * o.k[1] + kw]!;
               }
           y[((b * o.out + oc) * OH + oh) * OW + ow] = s;
         }
@@ -90,7 +98,15 @@ function convTranspose2dRef(
   [C, H, W]: Shape3,
   w: Float64Array,
   bias: Float64Array | undefined,
-  o: { out: number; k: [number, number]; stride: [number, number]; pad: [number, number]; outPad: [number, number]; dil: [number, number]; groups: number },
+  o: {
+    out: number;
+    k: [number, number];
+    stride: [number, number];
+    pad: [number, number];
+    outPad: [number, number];
+    dil: [number, number];
+    groups: number;
+  },
 ): Tensor {
   const OH = (H - 1) * o.stride[0] - 2 * o.pad[0] + o.dil[0] * (o.k[0] - 1) + o.outPad[0] + 1;
   const OW = (W - 1) * o.stride[1] - 2 * o.pad[1] + o.dil[1] * (o.k[1] - 1) + o.outPad[1] + 1;
@@ -98,7 +114,8 @@ function convTranspose2dRef(
   const ocg = o.out / o.groups;
   const y = new Float64Array(n * o.out * OH * OW);
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < o.out; oc++) for (let i = 0; i < OH * OW; i++) y[(b * o.out + oc) * OH * OW + i] = bias ? bias[oc]! : 0;
+    for (let oc = 0; oc < o.out; oc++)
+      for (let i = 0; i < OH * OW; i++) y[(b * o.out + oc) * OH * OW + i] = bias ? bias[oc]! : 0;
     for (let ic = 0; ic < C; ic++)
       for (let ih = 0; ih < H; ih++)
         for (let iw = 0; iw < W; iw++) {
@@ -246,7 +263,12 @@ const opts = (o: Record<string, unknown>) =>
     .map(([k, v]) => `, ${k} = ${Array.isArray(v) ? `[${v.join(", ")}]` : String(v)}`)
     .join("");
 
-function conv2d(input: Shape3, out: number, k: Pair, o: { stride?: Pair; padding?: ConvPadding; dilation?: Pair; groups?: number; bias?: boolean } = {}): Case {
+function conv2d(
+  input: Shape3,
+  out: number,
+  k: Pair,
+  o: { stride?: Pair; padding?: ConvPadding; dilation?: Pair; groups?: number; bias?: boolean } = {},
+): Case {
   const layer = `conv2d(${out}, ${typeof k === "number" ? k : `[${k.join(", ")}]`}${opts(o)})`;
   return {
     name: `conv2d ${JSON.stringify(input)}: ${layer}`,
@@ -265,7 +287,12 @@ function conv2d(input: Shape3, out: number, k: Pair, o: { stride?: Pair; padding
   };
 }
 
-function conv1d(input: [number, number], out: number, k: number, o: { stride?: number; padding?: number | "same" | "valid"; dilation?: number; groups?: number; bias?: boolean } = {}): Case {
+function conv1d(
+  input: [number, number],
+  out: number,
+  k: number,
+  o: { stride?: number; padding?: number | "same" | "valid"; dilation?: number; groups?: number; bias?: boolean } = {},
+): Case {
   const layer = `conv1d(${out}, ${k}${opts(o)})`;
   const [C, L] = input;
   const padding = o.padding ?? 0;
@@ -290,7 +317,12 @@ function conv1d(input: [number, number], out: number, k: number, o: { stride?: n
   };
 }
 
-function convT(input: Shape3, out: number, k: Pair, o: { stride?: Pair; padding?: Pair; output_padding?: Pair; dilation?: Pair; groups?: number; bias?: boolean } = {}): Case {
+function convT(
+  input: Shape3,
+  out: number,
+  k: Pair,
+  o: { stride?: Pair; padding?: Pair; output_padding?: Pair; dilation?: Pair; groups?: number; bias?: boolean } = {},
+): Case {
   const layer = `conv_transpose2d(${out}, ${typeof k === "number" ? k : `[${k.join(", ")}]`}${opts(o)})`;
   return {
     name: `conv_transpose2d ${JSON.stringify(input)}: ${layer}`,
@@ -349,9 +381,7 @@ function adaptive(input: number[], out: Pair): Case {
     layer,
     linear: true,
     ref: (x, n) =>
-      rank === 1
-        ? as1d(adaptiveRef(x, n, to3(input), [1, out as number]))
-        : adaptiveRef(x, n, to3(input), two(out)),
+      rank === 1 ? as1d(adaptiveRef(x, n, to3(input), [1, out as number])) : adaptiveRef(x, n, to3(input), two(out)),
   };
 }
 
@@ -445,7 +475,8 @@ const spec = (input: readonly number[], body: string) => `model M(x: f32[${input
 function compare(y: ArrayLike<number>, ref: ArrayLike<number>): number {
   expect(y.length).toBe(ref.length);
   let worst = 0;
-  for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
+  for (let i = 0; i < y.length; i++)
+    worst = Math.max(worst, Math.abs(y[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
   return Number.isNaN(worst) ? Infinity : worst;
 }
 
@@ -492,28 +523,31 @@ describe("max pooling: ties and NaN as PyTorch", () => {
     ["2×2, stride 1 (overlapping windows)", [2, 5, 6], 2, { stride: 1 }],
     ["3×3, stride 2, padding 1, ceil mode", [1, 7, 6], 3, { stride: 2, padding: 1, ceil_mode: true }],
     ["dilated 1d", [2, 9], 3, { stride: 2, dilation: 2, padding: 1 }],
-  ] as const)("equal values: the gradient goes to the first maximum of each window (%s)", async (_name, input, k, o) => {
-    const rank = (input.length - 1) as 1 | 2;
-    const c = pool("max", rank, [...input], k, o as PoolArgs);
-    const { module: m } = await build(spec(input, c.layer), { dtype: "float64" });
-    const n = 2;
-    // Values in {0, 1, 2}: many windows hold their maximum more than once.
-    const rand = seeded(3);
-    const x = new Float64Array(n * m.inputSize).map(() => Math.floor((rand() + 1) * 1.5));
-    const y = Float64Array.from(m.forward(m.createParams(), x, n));
-    const shape3 = to3(input);
-    const ref = maxPoolRef(x, n, shape3, poolOpts(k, o as PoolArgs, rank));
-    expect(compare(y, ref.data)).toBe(0);
-    const gy = new Float64Array(y.length).map((_, i) => i + 1);
-    const gx = m.backward(m.createParams(), gy, new Float64Array(0));
-    const expected = new Float64Array(n * m.inputSize);
-    const perSample = y.length / n;
-    ref.argmax.forEach((at, i) => {
-      const j = Math.floor(i / perSample) * m.inputSize + at;
-      expected[j] = expected[j]! + gy[i]!;
-    });
-    expect(Array.from(gx)).toEqual(Array.from(expected));
-  });
+  ] as const)(
+    "equal values: the gradient goes to the first maximum of each window (%s)",
+    async (_name, input, k, o) => {
+      const rank = (input.length - 1) as 1 | 2;
+      const c = pool("max", rank, [...input], k, o as PoolArgs);
+      const { module: m } = await build(spec(input, c.layer), { dtype: "float64" });
+      const n = 2;
+      // Values in {0, 1, 2}: many windows hold their maximum more than once.
+      const rand = seeded(3);
+      const x = new Float64Array(n * m.inputSize).map(() => Math.floor((rand() + 1) * 1.5));
+      const y = Float64Array.from(m.forward(m.createParams(), x, n));
+      const shape3 = to3(input);
+      const ref = maxPoolRef(x, n, shape3, poolOpts(k, o as PoolArgs, rank));
+      expect(compare(y, ref.data)).toBe(0);
+      const gy = new Float64Array(y.length).map((_, i) => i + 1);
+      const gx = m.backward(m.createParams(), gy, new Float64Array(0));
+      const expected = new Float64Array(n * m.inputSize);
+      const perSample = y.length / n;
+      ref.argmax.forEach((at, i) => {
+        const j = Math.floor(i / perSample) * m.inputSize + at;
+        expected[j] = expected[j]! + gy[i]!;
+      });
+      expect(Array.from(gx)).toEqual(Array.from(expected));
+    },
+  );
 
   it("a NaN in a window is its maximum", async () => {
     const { module: m } = await build(spec([1, 6], "max_pool1d(2)"), { dtype: "float64" });
@@ -523,7 +557,12 @@ describe("max pooling: ties and NaN as PyTorch", () => {
 });
 
 describe("answers PyTorch gives, stated by hand", () => {
-  const run = async (input: number[], layer: string, x: number[], setParams?: (m: Generated, p: Float64Array) => void) => {
+  const run = async (
+    input: number[],
+    layer: string,
+    x: number[],
+    setParams?: (m: Generated, p: Float64Array) => void,
+  ) => {
     const { module: m } = await build(spec(input, layer), { dtype: "float64" });
     const p: Float64Array = m.createParams();
     setParams?.(m, p);
@@ -532,8 +571,16 @@ describe("answers PyTorch gives, stated by hand", () => {
 
   it("avg_pool1d(3, stride 2, padding 1, ceil mode) of 1…6: the last window hangs past the padding", async () => {
     // windows [-1, 2), [1, 4), [3, 6), [5, 8) clipped to [5, 7): divisors 3, 3, 3, 2
-    expect(await run([1, 6], "avg_pool1d(3, stride = 2, padding = 1, ceil_mode = true)", [1, 2, 3, 4, 5, 6])).toEqual([1, 3, 5, 3]);
-    expect(await run([1, 6], "avg_pool1d(3, stride = 2, padding = 1, ceil_mode = true, count_include_pad = false)", [1, 2, 3, 4, 5, 6])).toEqual([1.5, 3, 5, 6]);
+    expect(await run([1, 6], "avg_pool1d(3, stride = 2, padding = 1, ceil_mode = true)", [1, 2, 3, 4, 5, 6])).toEqual([
+      1, 3, 5, 3,
+    ]);
+    expect(
+      await run(
+        [1, 6],
+        "avg_pool1d(3, stride = 2, padding = 1, ceil_mode = true, count_include_pad = false)",
+        [1, 2, 3, 4, 5, 6],
+      ),
+    ).toEqual([1.5, 3, 5, 6]);
   });
 
   it("avg_pool1d(2, ceil mode) of 1…5: the last window averages one element", async () => {
@@ -549,21 +596,37 @@ describe("answers PyTorch gives, stated by hand", () => {
   });
 
   it("conv_transpose2d of [1, 2] with a [1, 1, 1] kernel, stride 2, overlaps at the middle", async () => {
-    const y = await run([1, 1, 2], "conv_transpose2d(1, [1, 3], stride = 2, bias = false)", [1, 2], (m, p) => param(m, p, "weight")!.set([1, 1, 1]));
+    const y = await run([1, 1, 2], "conv_transpose2d(1, [1, 3], stride = 2, bias = false)", [1, 2], (m, p) =>
+      param(m, p, "weight")!.set([1, 1, 1]),
+    );
     expect(y).toEqual([1, 1, 3, 2, 2]);
   });
 
   it("conv1d with padding = same and an even kernel pads the end: [1, 2, 3] * [1, 10] = [21, 32, 3]", async () => {
-    const y = await run([1, 3], "conv1d(1, 2, padding = same, bias = false)", [1, 2, 3], (m, p) => param(m, p, "weight")!.set([1, 10]));
+    const y = await run([1, 3], "conv1d(1, 2, padding = same, bias = false)", [1, 2, 3], (m, p) =>
+      param(m, p, "weight")!.set([1, 10]),
+    );
     expect(y).toEqual([21, 32, 3]);
   });
 });
 
 describe("chains: gradients accumulate through several conv and pooling ops", () => {
   it.each([
-    ["conv → tanh → max pool → transposed conv → avg pool → dense", [2, 8, 8], "conv2d(4, 3, padding = 1) tanh max_pool2d(2) conv_transpose2d(3, 2, stride = 2) avg_pool2d(3, stride = 1, padding = 1) flatten dense(3)"],
-    ["a residual around a `same` conv (the input gradient gets both paths)", [3, 6, 5], "residual { conv2d(3, 3, padding = same, groups = 3) tanh } adaptive_avg_pool2d([2, 2]) global_avg_pool"],
-    ["1d: conv → max pool → conv → adaptive pool", [2, 17], "conv1d(4, 5, stride = 2, padding = 2) sigmoid max_pool1d(2, ceil_mode = true) conv1d(3, 3, padding = same, dilation = 2) adaptive_avg_pool1d(3)"],
+    [
+      "conv → tanh → max pool → transposed conv → avg pool → dense",
+      [2, 8, 8],
+      "conv2d(4, 3, padding = 1) tanh max_pool2d(2) conv_transpose2d(3, 2, stride = 2) avg_pool2d(3, stride = 1, padding = 1) flatten dense(3)",
+    ],
+    [
+      "a residual around a `same` conv (the input gradient gets both paths)",
+      [3, 6, 5],
+      "residual { conv2d(3, 3, padding = same, groups = 3) tanh } adaptive_avg_pool2d([2, 2]) global_avg_pool",
+    ],
+    [
+      "1d: conv → max pool → conv → adaptive pool",
+      [2, 17],
+      "conv1d(4, 5, stride = 2, padding = 2) sigmoid max_pool1d(2, ceil_mode = true) conv1d(3, 3, padding = same, dilation = 2) adaptive_avg_pool1d(3)",
+    ],
   ] as const)("%s", async (_name, input, body) => {
     const { module: m } = await build(spec(input, body), { dtype: "float64" });
     // nonlinear: a step of 1e-4 balances truncation (h²) against rounding (ε/h)
@@ -575,7 +638,8 @@ describe("chains: gradients accumulate through several conv and pooling ops", ()
 
 describe("float32 storage", () => {
   it("computes what float64 computes, to float32 precision", async () => {
-    const body = "conv2d(4, 3, stride = 2, padding = 1) max_pool2d(2, ceil_mode = true) conv_transpose2d(2, 3, stride = 2) avg_pool2d(2, count_include_pad = false, padding = 1)";
+    const body =
+      "conv2d(4, 3, stride = 2, padding = 1) max_pool2d(2, ceil_mode = true) conv_transpose2d(2, 3, stride = 2) avg_pool2d(2, count_include_pad = false, padding = 1)";
     const { module: m64 } = await build(spec([3, 9, 8], body), { dtype: "float64" });
     const { module: m32 } = await build(spec([3, 9, 8], body), { dtype: "float32" });
     const n = 2;

@@ -210,7 +210,9 @@ describe("generated code never trusts its caller", () => {
     expect(() => m.forward(p, new Float32Array(4), 1)).toThrow(/input has 4 elements, expected 3/);
     expect(() => m.forward(new Float32Array(7), new Float32Array(3), 1)).toThrow(/params has 7 elements, expected 8/);
     m.forward(p, new Float32Array(6), 2);
-    expect(() => m.backward(p, new Float32Array(3), new Float32Array(8))).toThrow(/outputGrad has 3 elements, expected 4/);
+    expect(() => m.backward(p, new Float32Array(3), new Float32Array(8))).toThrow(
+      /outputGrad has 3 elements, expected 4/,
+    );
     expect(() => m.backward(p, new Float32Array(4), new Float32Array(9))).toThrow(/grads has 9 elements, expected 8/);
     expect(() => m.crossEntropyLoss(new Float32Array(4), [0, 2], 2)).toThrow(/class index/);
   });
@@ -231,7 +233,9 @@ describe("--bake-weights", () => {
     const spec = mlp("4", "dense(6) tanh dense(40) relu dense(3)");
     const { module: general } = await build(spec, { dtype: "float64" });
     const p = general.createParams(9);
-    const byName: Record<string, number[]> = Object.fromEntries(general.params.map((t) => [t.name, Array.from(p.subarray(t.offset, t.offset + t.size))]));
+    const byName: Record<string, number[]> = Object.fromEntries(
+      general.params.map((t) => [t.name, Array.from(p.subarray(t.offset, t.offset + t.size))]),
+    );
     const { module: baked, text } = await build(spec, { dtype: "float64", bakeWeights: byName });
     // Small layers multiply by constants; there is no backward or training code in an inference build.
     expect(text).toMatch(/x0 \* \(?-?0\.\d+/);
@@ -269,8 +273,16 @@ describe("several inputs and outputs", () => {
       outputs: readonly { size: number }[];
       paramCount: number;
       createParams(seed: number): Float64Array;
-      forward(p: Float64Array, inputs: readonly [Float64Array, Float64Array], n: number): readonly [Float64Array, Float64Array];
-      backward(p: Float64Array, grads: readonly [Float64Array, Float64Array], g: Float64Array): readonly [Float64Array, Float64Array];
+      forward(
+        p: Float64Array,
+        inputs: readonly [Float64Array, Float64Array],
+        n: number,
+      ): readonly [Float64Array, Float64Array];
+      backward(
+        p: Float64Array,
+        grads: readonly [Float64Array, Float64Array],
+        g: Float64Array,
+      ): readonly [Float64Array, Float64Array];
     };
     expect(m.inputs.map((i) => i.name)).toEqual(["a", "b"]);
     expect(m.outputs.map((o) => o.size)).toEqual([2, 1]);
@@ -299,7 +311,9 @@ describe("several inputs and outputs", () => {
       return (up - down) / (2 * h);
     };
     for (let i = 0; i < p.length; i++) expect(Math.abs(numeric(p, i, () => loss(p, a, b)) - g[i]!)).toBeLessThan(1e-7);
-    for (let i = 0; i < a.length; i++) expect(Math.abs(numeric(a, i, () => loss(p, a, b)) - ga![i]!)).toBeLessThan(1e-7);
-    for (let i = 0; i < b.length; i++) expect(Math.abs(numeric(b, i, () => loss(p, a, b)) - gb![i]!)).toBeLessThan(1e-7);
+    for (let i = 0; i < a.length; i++)
+      expect(Math.abs(numeric(a, i, () => loss(p, a, b)) - ga![i]!)).toBeLessThan(1e-7);
+    for (let i = 0; i < b.length; i++)
+      expect(Math.abs(numeric(b, i, () => loss(p, a, b)) - gb![i]!)).toBeLessThan(1e-7);
   });
 });

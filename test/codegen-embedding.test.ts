@@ -160,7 +160,11 @@ describe("(a) a token model: embedding(11, 4) → positional(6, 4) → dense(3),
     const E = tensor(m, "0.weight").offset;
     for (let row = 0; row < V; row++) {
       const g = grads.subarray(E + row * D, E + (row + 1) * D);
-      if (used.includes(row)) expect(g.some((v) => v !== 0), `row ${row}`).toBe(true);
+      if (used.includes(row))
+        expect(
+          g.some((v) => v !== 0),
+          `row ${row}`,
+        ).toBe(true);
       else expect(Array.from(g), `row ${row}`).toEqual([0, 0, 0, 0]);
     }
     // Every position is used, so every row of the positional table gets gradient.
@@ -189,7 +193,8 @@ describe("(a) a token model: embedding(11, 4) → positional(6, 4) → dense(3),
   });
 
   it("padding_idx: its row gets no gradient (forward still reads it) and training leaves it unchanged", async () => {
-    const spec = "model M(t: token[6] of 11) {\n  embedding(11, 4, padding_idx = 2)\n  positional(6, 4)\n  dense(3)\n}\n";
+    const spec =
+      "model M(t: token[6] of 11) {\n  embedding(11, 4, padding_idx = 2)\n  positional(6, 4)\n  dense(3)\n}\n";
     const { m, text } = await make(spec, "float64");
     expect(text).toMatch(/padding_idx 2/);
     const n = 3;
@@ -352,31 +357,34 @@ describe("(c) class_token and rotary, float64", () => {
     ["rotary", 7, 2, 10_000],
   ];
 
-  it.each(rotaryCases)("%s on [%i, %i]: the formula to 1e-12, each pair's norm preserved, position 0 unchanged", async (layer, T, D, theta) => {
-    const { m } = await make(`model R(x: f32[s <= ${T}, ${D}]) { ${layer} }\n`, "float64");
-    expect(m.paramCount).toBe(0);
-    const n = 3;
-    const p = new Float64Array(0);
-    const x = randomArray(n * T * D, 90 + T + D, 3);
-    const y = Float64Array.from(m.forward(p, x, n));
-    const half = D / 2;
-    for (let b = 0; b < n; b++) {
-      const xs = x.subarray(b * T * D, (b + 1) * T * D);
-      const ys = y.subarray(b * T * D, (b + 1) * T * D);
-      expect(maxErr(ys, rotaryFormula(xs, T, D, theta))).toBeLessThan(1e-12);
-      for (let t = 0; t < T; t++) {
-        for (let i = 0; i < half; i++) {
-          const j = t * D + i;
-          const before = Math.hypot(xs[j]!, xs[j + half]!);
-          const after = Math.hypot(ys[j]!, ys[j + half]!);
-          expect(Math.abs(after - before)).toBeLessThan(1e-12 * Math.max(1, before));
+  it.each(rotaryCases)(
+    "%s on [%i, %i]: the formula to 1e-12, each pair's norm preserved, position 0 unchanged",
+    async (layer, T, D, theta) => {
+      const { m } = await make(`model R(x: f32[s <= ${T}, ${D}]) { ${layer} }\n`, "float64");
+      expect(m.paramCount).toBe(0);
+      const n = 3;
+      const p = new Float64Array(0);
+      const x = randomArray(n * T * D, 90 + T + D, 3);
+      const y = Float64Array.from(m.forward(p, x, n));
+      const half = D / 2;
+      for (let b = 0; b < n; b++) {
+        const xs = x.subarray(b * T * D, (b + 1) * T * D);
+        const ys = y.subarray(b * T * D, (b + 1) * T * D);
+        expect(maxErr(ys, rotaryFormula(xs, T, D, theta))).toBeLessThan(1e-12);
+        for (let t = 0; t < T; t++) {
+          for (let i = 0; i < half; i++) {
+            const j = t * D + i;
+            const before = Math.hypot(xs[j]!, xs[j + half]!);
+            const after = Math.hypot(ys[j]!, ys[j + half]!);
+            expect(Math.abs(after - before)).toBeLessThan(1e-12 * Math.max(1, before));
+          }
         }
+        expect(Array.from(ys.subarray(0, D))).toEqual(Array.from(xs.subarray(0, D)));
       }
-      expect(Array.from(ys.subarray(0, D))).toEqual(Array.from(xs.subarray(0, D)));
-    }
-    const e = gradientCheck(m, 2, { seed: T * D, h: 1e-5 });
-    expect(e.input).toBeLessThan(1e-6);
-  });
+      const e = gradientCheck(m, 2, { seed: T * D, h: 1e-5 });
+      expect(e.input).toBeLessThan(1e-6);
+    },
+  );
 });
 
 // ── (d) against TensorFlow.js, float32 ──────────────────────────────────────────────────────────────
@@ -408,7 +416,13 @@ function dense(x: tf.Tensor, W: tf.Tensor, b?: tf.Tensor): tf.Tensor {
 const addPositions = (x: tf.Tensor, P: tf.Tensor, T: number) => tf.add(x, tf.slice(P, [0, 0], [T, P.shape[1]!]));
 
 const tfCases: TokenCase[] = [
-  { name: "embedding alone", spec: "model M(t: token[6] of 11) {\n  embedding(11, 4) as emb\n}\n", T: 6, vocab: 11, ref: (ids, ps) => tf.gather(ps["emb.weight"]!, ids) },
+  {
+    name: "embedding alone",
+    spec: "model M(t: token[6] of 11) {\n  embedding(11, 4) as emb\n}\n",
+    T: 6,
+    vocab: 11,
+    ref: (ids, ps) => tf.gather(ps["emb.weight"]!, ids),
+  },
   {
     name: "embedding → positional (T = max)",
     spec: "model M(t: token[6] of 11) {\n  embedding(11, 4) as emb\n  positional(6, 4) as pos\n}\n",
@@ -428,14 +442,16 @@ const tfCases: TokenCase[] = [
     spec: "model M(t: token[6] of 11) {\n  embedding(11, 4) as emb\n  positional(6, 4) as pos\n  dense(3) as l\n}\n",
     T: 6,
     vocab: 11,
-    ref: (ids, ps) => dense(addPositions(tf.gather(ps["emb.weight"]!, ids), ps["pos.weight"]!, 6), ps["l.weight"]!, ps["l.bias"]),
+    ref: (ids, ps) =>
+      dense(addPositions(tf.gather(ps["emb.weight"]!, ids), ps["pos.weight"]!, 6), ps["l.weight"]!, ps["l.bias"]),
   },
   {
     name: "embedding with padding_idx 3 → positional → dense",
     spec: "model M(t: token[6] of 11) {\n  embedding(11, 4, padding_idx = 3) as emb\n  positional(6, 4) as pos\n  dense(3) as l\n}\n",
     T: 6,
     vocab: 11,
-    ref: (ids, ps) => dense(addPositions(tf.gather(ps["emb.weight"]!, ids), ps["pos.weight"]!, 6), ps["l.weight"]!, ps["l.bias"]),
+    ref: (ids, ps) =>
+      dense(addPositions(tf.gather(ps["emb.weight"]!, ids), ps["pos.weight"]!, 6), ps["l.weight"]!, ps["l.bias"]),
     padding: { tensor: "emb.weight", row: 3, dim: 4 },
     force: [
       [0, 3],
@@ -515,7 +531,10 @@ describe("generated code", () => {
       types: [],
     });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => {
-      const where = d.file && d.start !== undefined ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : "";
+      const where =
+        d.file && d.start !== undefined
+          ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}`
+          : "";
       return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
     });
     expect(problems).toEqual([]);
@@ -524,7 +543,9 @@ describe("generated code", () => {
 
 describe("padding_idx initialization", () => {
   it("createParams zeroes the padding row, as PyTorch's nn.Embedding does", async () => {
-    const { module: m } = await build("model M(t: token[3] of 5) {\n  embedding(5, 4, padding_idx = 2)\n}\n", { dtype: "float64" });
+    const { module: m } = await build("model M(t: token[3] of 5) {\n  embedding(5, 4, padding_idx = 2)\n}\n", {
+      dtype: "float64",
+    });
     const p = m.createParams(1);
     const w = m.params.find((t) => t.name === "0.weight")!;
     const row = (r: number) => Array.from(p.subarray(w.offset + r * 4, w.offset + r * 4 + 4));

@@ -41,7 +41,8 @@ describe("per-call sequence length", () => {
     const yShort = Float64Array.from(m.forward(p, short, n, { length: t }));
     expect(yShort.length).toBe(n * t * 10);
     for (let b = 0; b < n; b++) {
-      for (let i = 0; i < t * 10; i++) expect(Math.abs(yShort[b * t * 10 + i]! - yFull[b * 60 + i]!)).toBeLessThan(1e-12);
+      for (let i = 0; i < t * 10; i++)
+        expect(Math.abs(yShort[b * t * 10 + i]! - yFull[b * 60 + i]!)).toBeLessThan(1e-12);
     }
     // Gradients: the short call's equal the full call's with zero output gradient past position t.
     const gShort = new Float64Array(n * t * 10).map((_, i) => Math.sin(i));
@@ -59,16 +60,22 @@ describe("per-call sequence length", () => {
     const { module } = await build(causal, { dtype: "float64" });
     const m = module as unknown as LengthModel;
     const p = m.createParams(1);
-    expect(() => m.forward(p, new Int32Array(14), 2, { length: 7 })).toThrow(/outside 1\.\.6 \(the declared maximum is 6\)/);
+    expect(() => m.forward(p, new Int32Array(14), 2, { length: 7 })).toThrow(
+      /outside 1\.\.6 \(the declared maximum is 6\)/,
+    );
     expect(() => m.forward(p, new Int32Array(7), 2, { length: 4 })).toThrow(/input has 7 elements, expected 8/);
-    expect(() => m.forward(p, Int32Array.from([0, 1, 10, 2]), 1, { length: 4 })).toThrow(/outside the vocabulary 0\.\.9/);
+    expect(() => m.forward(p, Int32Array.from([0, 1, 10, 2]), 1, { length: 4 })).toThrow(
+      /outside the vocabulary 0\.\.9/,
+    );
   });
 
   it("a model that mixes positions (a bidirectional LSTM reads from the end) needs the full length", async () => {
     const { module } = await build(causal.replace("lstm(8)", "lstm(4, bidirectional = true)"), { dtype: "float64" });
     const m = module as unknown as LengthModel;
     expect(m.variableLength).toBe(false);
-    expect(() => m.forward(m.createParams(1), new Int32Array(4), 1, { length: 4 })).toThrow(/needs the full sequence length 6: `\d+` \(lstm\) mixes positions/);
+    expect(() => m.forward(m.createParams(1), new Int32Array(4), 1, { length: 4 })).toThrow(
+      /needs the full sequence length 6: `\d+` \(lstm\) mixes positions/,
+    );
   });
 });
 
@@ -89,7 +96,12 @@ describe("per-call length with masked attention (models that look both ways)", (
     variableLength: boolean;
     paramCount: number;
     createParams(seed: number): Float64Array;
-    forward(p: Float64Array, inputs: readonly [Int32Array, Int32Array], n: number, options?: { length?: number }): readonly [Float64Array, Float64Array];
+    forward(
+      p: Float64Array,
+      inputs: readonly [Int32Array, Int32Array],
+      n: number,
+      options?: { length?: number },
+    ): readonly [Float64Array, Float64Array];
     backward(p: Float64Array, grads: readonly [Float64Array, Float64Array], g: Float64Array): void;
   }
 
@@ -98,9 +110,12 @@ describe("per-call length with masked attention (models that look both ways)", (
     const m = module as unknown as Encoder;
     expect(m.variableLength).toBe(true);
     // The same model with a maximum of exactly 4 positions computes what a length-4 call must give.
-    const { module: module4 } = await build(encoder.replace("seq <= 6", "seq <= 4").replace("positional(6, 8)", "positional(6, 8)"), {
-      dtype: "float64",
-    });
+    const { module: module4 } = await build(
+      encoder.replace("seq <= 6", "seq <= 4").replace("positional(6, 8)", "positional(6, 8)"),
+      {
+        dtype: "float64",
+      },
+    );
     const m4 = module4 as unknown as Encoder;
     const p = m.createParams(3);
     const ids = Int32Array.from([1, 2, 3, 4, 9, 8, 7, 6]);

@@ -52,7 +52,10 @@ describe("mixture of experts", () => {
       const ex = logits.map((l) => Math.exp(l - mx));
       const sum = ex.reduce((a, b) => a + b, 0);
       const probs = ex.map((e) => e / sum);
-      const order = probs.map((q, i) => [q, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k);
+      const order = probs
+        .map((q, i) => [q, i] as const)
+        .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+        .slice(0, k);
       const total = order.reduce((a, [q]) => a + q, 0);
       const want = new Array(6).fill(0);
       for (const [q, e] of order) {

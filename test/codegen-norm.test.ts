@@ -39,7 +39,10 @@ interface NormParams {
 }
 
 /** torch.nn.functional.batch_norm: channel axis 1 of [n, C, ...]; `running` given → those statistics. */
-function batchnormRef(x: Tensor, o: NormParams & { running?: { mean: ArrayLike<number>; var: ArrayLike<number> } }): Float64Array {
+function batchnormRef(
+  x: Tensor,
+  o: NormParams & { running?: { mean: ArrayLike<number>; var: ArrayLike<number> } },
+): Float64Array {
   const [n, C] = [x.shape[0]!, x.shape[1]!];
   const S = product(x.shape.slice(2));
   const y = new Float64Array(x.data.length);
@@ -201,7 +204,8 @@ function bufferOf(m: Generated, bf: Float64Array, name: string): Float64Array {
 function randomParams(m: Generated, seed: number): Float64Array {
   const rand = seeded(seed);
   const p = new Float64Array(m.paramCount);
-  for (const t of m.params) for (let i = t.offset; i < t.offset + t.size; i++) p[i] = t.role === "normScale" ? 1 + 0.5 * rand() : 0.5 * rand();
+  for (const t of m.params)
+    for (let i = t.offset; i < t.offset + t.size; i++) p[i] = t.role === "normScale" ? 1 + 0.5 * rand() : 0.5 * rand();
   return p;
 }
 
@@ -243,7 +247,11 @@ interface Case {
   /** Finite-difference step, when the default 1e-6 is too small for the conditioning of the case. */
   readonly h?: number;
   /** The expected forward output of `x` ([n, ...shape]) with parameters `param(name)` and buffers. */
-  readonly reference: (x: Tensor, param: (name: string) => Float64Array | undefined, running: (name: string) => Float64Array) => Float64Array;
+  readonly reference: (
+    x: Tensor,
+    param: (name: string) => Float64Array | undefined,
+    running: (name: string) => Float64Array,
+  ) => Float64Array;
 }
 
 // ── the configurations ───────────────────────────────────────────────────────────────────────────────
@@ -271,7 +279,10 @@ function batchnormCases(): Case[] {
             reference: (x, param, running) => {
               const base = { eps, ...(affine ? { weight: param("bn.weight")!, bias: param("bn.bias")! } : {}) };
               // PyTorch: running statistics in eval mode only when it keeps them.
-              const stats = !training && track ? { running: { mean: running("bn.running_mean"), var: running("bn.running_var") } } : {};
+              const stats =
+                !training && track
+                  ? { running: { mean: running("bn.running_mean"), var: running("bn.running_var") } }
+                  : {};
               return batchnormRef(x, { ...base, ...stats });
             },
           });
@@ -300,7 +311,11 @@ const normCases: Case[] = [
     // Groups of 2 values normalize to about ±1 whatever the input: the loss barely moves, and at h = 1e-6
     // the finite differences are all rounding (measured 3e-6 at h = 1e-6, 3e-7 at h = 1e-5).
     ...(product(shape) / groups === 2 ? { h: 1e-5 } : {}),
-    reference: (x, param) => groupnormRef(x, groups, { eps: 1e-4, ...(affine ? { weight: param("gn.weight")!, bias: param("gn.bias")! } : {}) }),
+    reference: (x, param) =>
+      groupnormRef(x, groups, {
+        eps: 1e-4,
+        ...(affine ? { weight: param("gn.weight")!, bias: param("gn.bias")! } : {}),
+      }),
   })),
   ...(
     [
@@ -412,7 +427,10 @@ const shapeCases: Case[] = [
       n: 2,
       reference: (x) => {
         const pieces = splitRef(x, sizes, ax + 1);
-        return concatRef(order.map((k) => pieces[k]!), (catAxis < 0 ? catAxis + rank : catAxis) + 1).data;
+        return concatRef(
+          order.map((k) => pieces[k]!),
+          (catAxis < 0 ? catAxis + rank : catAxis) + 1,
+        ).data;
       },
     };
   }),
@@ -420,7 +438,10 @@ const shapeCases: Case[] = [
 
 // ── (a) gradients and (b) forwards ───────────────────────────────────────────────────────────────────
 
-for (const [group, cases] of [["normalizations", normCases], ["shape and combine ops", shapeCases]] as const) {
+for (const [group, cases] of [
+  ["normalizations", normCases],
+  ["shape and combine ops", shapeCases],
+] as const) {
   describe(`${group}: gradients and forwards`, () => {
     for (const cs of cases) {
       it(cs.name, async () => {
@@ -456,8 +477,13 @@ for (const [group, cases] of [["normalizations", normCases], ["shape and combine
 
 describe("generated code", () => {
   it("names the op and its geometry, with literal constants", async () => {
-    const { text } = await build(modelSpec([3, 4, 4], "batchnorm(momentum = 0.2) as bn1\ngroupnorm(3) as gn\ntranspose(0, 2)"), { dtype: "float64" });
-    expect(text).toContain("// bn1: batchnorm over 3 channels × 4 × 4 positions per sample (eps 0.00001, affine, running stats, momentum 0.2)");
+    const { text } = await build(
+      modelSpec([3, 4, 4], "batchnorm(momentum = 0.2) as bn1\ngroupnorm(3) as gn\ntranspose(0, 2)"),
+      { dtype: "float64" },
+    );
+    expect(text).toContain(
+      "// bn1: batchnorm over 3 channels × 4 × 4 positions per sample (eps 0.00001, affine, running stats, momentum 0.2)",
+    );
     expect(text).toContain("// gn: groupnorm, 3 groups of 1 channel × 4 × 4 positions per sample");
     expect(text).toContain("// 2: transpose(0, 2) [3, 4, 4] → [4, 4, 3]");
     expect(text).toMatch(/0\.8 \* bf\[ch\]! \+ 0\.2 \* m/);
@@ -494,7 +520,9 @@ describe("batchnorm running statistics", () => {
     const x = Float64Array.from([1, 0, 2, 4, 3, 8]);
     m.forward(p, x, 3, { training: true, buffers: bf });
     // momentum 0.1: 0.9 · (0, 0) + 0.1 · (2, 4); 0.9 · (1, 1) + 0.1 · (1, 16)
-    expect(Array.from(bf)).toEqual([0.2, 0.4, 0.9 + 0.1, 0.9 + 1.6, 1].map((v, i) => (i < 4 ? expect.closeTo(v, 15) : v)));
+    expect(Array.from(bf)).toEqual(
+      [0.2, 0.4, 0.9 + 0.1, 0.9 + 1.6, 1].map((v, i) => (i < 4 ? expect.closeTo(v, 15) : v)),
+    );
     m.forward(p, x, 3, { training: true, buffers: bf });
     // again: 0.9 · 0.2 + 0.2 = 0.38, 0.9 · 0.4 + 0.4 = 0.76; 0.9 · 1 + 0.1 = 1, 0.9 · 2.5 + 1.6 = 3.85
     for (const [i, v] of [0.38, 0.76, 1, 3.85, 2].entries()) expect(bf[i]).toBeCloseTo(v, 14);
@@ -537,19 +565,25 @@ describe("batchnorm running statistics", () => {
     const bf = m.createBuffers() as Float64Array;
     bf.set([100, 100, 0]);
     // 1 and 3: mean 2, biased variance 1 → −1, 1
-    expect(Array.from(m.forward(m.createParams(), Float64Array.from([1, 3]), 2, { training: true, buffers: bf }))).toEqual([-1, 1]);
+    expect(
+      Array.from(m.forward(m.createParams(), Float64Array.from([1, 3]), 2, { training: true, buffers: bf })),
+    ).toEqual([-1, 1]);
     expect(Array.from(bf)).toEqual([0.9 * 100 + 0.1 * 2, 0.9 * 100 + 0.1 * 2, 1]);
   });
 
   it("without track_running_stats: no buffers, batch statistics in eval mode too", async () => {
-    const { module: m } = await build(modelSpec([1], "batchnorm(eps = 1e-300, track_running_stats = false) as bn"), { dtype: "float64" });
+    const { module: m } = await build(modelSpec([1], "batchnorm(eps = 1e-300, track_running_stats = false) as bn"), {
+      dtype: "float64",
+    });
     expect(m.bufferCount).toBe(0);
     expect(Array.from(m.forward(m.createParams(), Float64Array.from([1, 3]), 2))).toEqual([-1, 1]);
   });
 
   it("training needs more than one value per channel (PyTorch raises too)", async () => {
     const { module: m } = await build(modelSpec([3], "batchnorm as bn"), { dtype: "float64" });
-    expect(() => m.forward(m.createParams(), Float64Array.from([1, 2, 3]), 1, { training: true })).toThrow(/more than one value per channel/);
+    expect(() => m.forward(m.createParams(), Float64Array.from([1, 2, 3]), 1, { training: true })).toThrow(
+      /more than one value per channel/,
+    );
     // eval mode with one sample is fine
     expect(m.forward(m.createParams(), Float64Array.from([1, 2, 3]), 1).length).toBe(3);
   });
@@ -590,7 +624,6 @@ const convBnSpec = `model SmallConvBn(x: f64[1, 8, 8]) {
 }
 `;
 
-
 describe("small_conv_bn_8x8 against PyTorch (BatchNorm2d in training mode)", () => {
   it("float64: outputs, loss, every gradient, input gradient, running statistics within 1e-9", async () => {
     const model = ref("small_conv_bn_8x8");
@@ -614,7 +647,13 @@ describe("small_conv_bn_8x8 against PyTorch (BatchNorm2d in training mode)", () 
     const gx = m.backward(p, g, gp);
     for (const t of grads.param_grads as { name: string; data: number[] }[]) {
       const info = tensorOfInfo(m, t.name);
-      expect(note("PyTorch: parameter gradients", maxRelError(gp.subarray(info.offset, info.offset + info.size), t.data, 1e-6)), t.name).toBeLessThan(1e-9);
+      expect(
+        note(
+          "PyTorch: parameter gradients",
+          maxRelError(gp.subarray(info.offset, info.offset + info.size), t.data, 1e-6),
+        ),
+        t.name,
+      ).toBeLessThan(1e-9);
     }
     expect(note("PyTorch: input gradient", maxRelError(gx, grads.input_grad.data, 1e-6))).toBeLessThan(1e-9);
   });
@@ -625,8 +664,16 @@ describe("largest errors measured", () => {
   // refactoring that skipped them would leave `worst` without them) and prints the figures on request.
   it("covers every PyTorch comparison", () => {
     if (process.env.NNC_NORM_REPORT) console.table(worst);
-    const pytorch = Object.keys(worst).filter((k) => k.startsWith("PyTorch:")).sort();
-    expect(pytorch).toEqual(["PyTorch: buffers", "PyTorch: input gradient", "PyTorch: loss", "PyTorch: outputs", "PyTorch: parameter gradients"]);
+    const pytorch = Object.keys(worst)
+      .filter((k) => k.startsWith("PyTorch:"))
+      .sort();
+    expect(pytorch).toEqual([
+      "PyTorch: buffers",
+      "PyTorch: input gradient",
+      "PyTorch: loss",
+      "PyTorch: outputs",
+      "PyTorch: parameter gradients",
+    ]);
     expect(Object.values(worst).every((e) => Number.isFinite(e) && e < 1e-5)).toBe(true);
   });
 });

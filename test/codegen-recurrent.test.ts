@@ -53,11 +53,17 @@ const label = (c: Config) =>
   }, ${c.sequences ? "sequences" : "last state"}`;
 
 const configs: Config[] = [];
-for (const [kind, nonlinearity] of [["rnn", "tanh"], ["rnn", "relu"], ["lstm", "tanh"], ["gru", "tanh"]] as const) {
+for (const [kind, nonlinearity] of [
+  ["rnn", "tanh"],
+  ["rnn", "relu"],
+  ["lstm", "tanh"],
+  ["gru", "tanh"],
+] as const) {
   for (const layers of [1, 2]) {
     for (const bidirectional of [false, true]) {
       for (const bias of ["pytorch", "none", "keras"] as const) {
-        for (const sequences of [true, false]) configs.push({ kind, nonlinearity, layers, bidirectional, bias, sequences });
+        for (const sequences of [true, false])
+          configs.push({ kind, nonlinearity, layers, bidirectional, bias, sequences });
       }
     }
   }
@@ -72,7 +78,8 @@ function note(what: string, value: number): number {
   return value;
 }
 afterAll(() => {
-  if (process.env.NNC_RNN_REPORT) console.table(Object.fromEntries(Object.entries(worst).map(([k, { error, where }]) => [k, { error, where }])));
+  if (process.env.NNC_RNN_REPORT)
+    console.table(Object.fromEntries(Object.entries(worst).map(([k, { error, where }]) => [k, { error, where }])));
 });
 
 /** Builds are the slow part (prettier, import): each spec is built once per dtype. */
@@ -100,7 +107,14 @@ interface Variant {
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
 /** PyTorch nn.RNN / nn.LSTM / nn.GRU (batch_first, zero initial state) on n samples of [T, D]. */
-function reference(c: Config, m: Generated, p: Float64Array, x: Float64Array, n: number, variant: Variant = {}): Float64Array {
+function reference(
+  c: Config,
+  m: Generated,
+  p: Float64Array,
+  x: Float64Array,
+  n: number,
+  variant: Variant = {},
+): Float64Array {
   const prefix = m.params[0]!.name.slice(0, m.params[0]!.name.indexOf(".") + 1);
   const tensor = (name: string): Float64Array | undefined => {
     const t = m.params.find((q) => q.name === prefix + name);
@@ -111,7 +125,9 @@ function reference(c: Config, m: Generated, p: Float64Array, x: Float64Array, n:
   const HD = H * dirs;
   const out = new Float64Array(n * (c.sequences ? T * HD : HD));
   for (let b = 0; b < n; b++) {
-    let input: number[][] = Array.from({ length: T }, (_, t) => Array.from(x.subarray(b * T * D + t * D, b * T * D + (t + 1) * D)));
+    let input: number[][] = Array.from({ length: T }, (_, t) =>
+      Array.from(x.subarray(b * T * D + t * D, b * T * D + (t + 1) * D)),
+    );
     let finals: number[][] = [];
     let lastOutputs: number[][] = [];
     for (let l = 0; l < c.layers; l++) {
@@ -210,7 +226,9 @@ function formulaCount(c: Config): number {
 }
 
 function nncCount(source: string): number {
-  const checked = checkProgram("m.nn", { readFile: (f) => (f === "m.nn" ? { ok: true, text: source } : { ok: false, reason: "no such file" }) });
+  const checked = checkProgram("m.nn", {
+    readFile: (f) => (f === "m.nn" ? { ok: true, text: source } : { ok: false, reason: "no such file" }),
+  });
   expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
   return Number(checked.value.models[0]!.figures.params);
 }
@@ -271,7 +289,9 @@ describe("every configuration (float64): gradients, PyTorch reference, parameter
     const { module: m, text } = await build(source, { dtype: "float64" });
     built.set(source, Promise.resolve(m));
     // The generated code names what it computes.
-    expect(text).toContain(c.kind === "lstm" ? "gates i, f, g, o" : c.kind === "gru" ? "gates r, z, n" : `rnn, ${c.nonlinearity}`);
+    expect(text).toContain(
+      c.kind === "lstm" ? "gates i, f, g, o" : c.kind === "gru" ? "gates r, z, n" : `rnn, ${c.nonlinearity}`,
+    );
     const dirs = c.bidirectional ? 2 : 1;
     expect(m.outputShape).toEqual(c.sequences ? [T, H * dirs] : [H * dirs]);
 
@@ -307,7 +327,14 @@ describe("every configuration (float64): gradients, PyTorch reference, parameter
 
 describe("batches, repeated calls, longer sequences", () => {
   it("each sample of a batch is computed on its own, and a second backward gives the same gradients", async () => {
-    const c: Config = { kind: "lstm", nonlinearity: "tanh", layers: 2, bidirectional: true, bias: "pytorch", sequences: false };
+    const c: Config = {
+      kind: "lstm",
+      nonlinearity: "tanh",
+      layers: 2,
+      bidirectional: true,
+      bias: "pytorch",
+      sequences: false,
+    };
     const { module: m } = await build(spec(c, "t <= 7, 2"), { dtype: "float64" });
     const rand = seeded(4);
     const p = m.createParams(2);
@@ -343,7 +370,13 @@ function check(what: string, got: ArrayLike<number>, expected: ArrayLike<number>
 }
 
 /** PyTorch's recurrence written with tf primitives on x [n, T, D]: one layer, tensors by state_dict name. */
-function tfRecurrent(c: Config, x: tf.Tensor, ps: Record<string, tf.Tensor>, prefix: string, resetBefore = false): tf.Tensor {
+function tfRecurrent(
+  c: Config,
+  x: tf.Tensor,
+  ps: Record<string, tf.Tensor>,
+  prefix: string,
+  resetBefore = false,
+): tf.Tensor {
   const [n, steps] = x.shape as [number, number, number];
   const xs = tf.unstack(x, 1);
   const dirs = c.bidirectional ? 2 : 1;
@@ -420,7 +453,10 @@ function kerasForward(c: Config, m: Generated, p: Float32Array, input: Float32Ar
     const R = t(`weight_hh${suffix}`);
     weights.push(tf.transpose(tf.tensor(keras(W.data), W.shape)), tf.transpose(tf.tensor(keras(R.data), R.shape)));
     if (useBias) {
-      const b = c.bias === "keras" && c.kind !== "gru" ? t(`bias${suffix}`).data : t(`bias_ih${suffix}`).data.map((v, i) => v + t(`bias_hh${suffix}`).data[i]!);
+      const b =
+        c.bias === "keras" && c.kind !== "gru"
+          ? t(`bias${suffix}`).data
+          : t(`bias_ih${suffix}`).data.map((v, i) => v + t(`bias_hh${suffix}`).data[i]!);
       weights.push(tf.tensor(keras(b)));
     }
   }
@@ -448,7 +484,8 @@ function diagonalHn(m: Generated, p: Float32Array): Float32Array {
 const tfConfigs: Config[] = [];
 for (const kind of ["lstm", "gru"] as const) {
   for (const bidirectional of [false, true]) {
-    for (const sequences of [true, false]) tfConfigs.push({ kind, nonlinearity: "tanh", layers: 1, bidirectional, bias: "pytorch", sequences });
+    for (const sequences of [true, false])
+      tfConfigs.push({ kind, nonlinearity: "tanh", layers: 1, bidirectional, bias: "pytorch", sequences });
   }
   tfConfigs.push({ kind, nonlinearity: "tanh", layers: 1, bidirectional: false, bias: "none", sequences: true });
   tfConfigs.push({ kind, nonlinearity: "tanh", layers: 1, bidirectional: true, bias: "keras", sequences: true });
@@ -463,7 +500,8 @@ describe("single layers against TensorFlow.js (float32)", () => {
     const ref = tfForwardBackward(run, (x, ps) => tfRecurrent(c, x, ps, prefix));
     check("forward", run.y, ref.y);
     check("input gradient", run.gx, ref.gx);
-    for (const t of run.m.params) check(`parameter gradient of ${t.name}`, run.gp.subarray(t.offset, t.offset + t.size), ref.gp.get(t.name)!);
+    for (const t of run.m.params)
+      check(`parameter gradient of ${t.name}`, run.gp.subarray(t.offset, t.offset + t.size), ref.gp.get(t.name)!);
     if (c.kind === "lstm") check("forward (Keras LSTM layer)", run.y, kerasForward(c, run.m, run.p, run.x, run.n));
     if (c.kind === "gru") {
       const q = diagonalHn(run.m, run.p);
@@ -476,7 +514,14 @@ describe("single layers against TensorFlow.js (float32)", () => {
 // ── The checks can fail ──────────────────────────────────────────────────────────────────────────────
 
 describe("the checks can fail", () => {
-  const base: Config = { kind: "lstm", nonlinearity: "tanh", layers: 1, bidirectional: true, bias: "pytorch", sequences: false };
+  const base: Config = {
+    kind: "lstm",
+    nonlinearity: "tanh",
+    layers: 1,
+    bidirectional: true,
+    bias: "pytorch",
+    sequences: false,
+  };
 
   async function forwardError(c: Config, variant: Variant): Promise<number> {
     const m = await buildOnce(spec(c));

@@ -38,7 +38,9 @@ describe("XOR MLP against PyTorch (xor_mlp)", () => {
       const gx = m.backward(p, g, gp);
       for (const t of grads.param_grads) {
         const info = m.params.find((q) => q.name === t.name)!;
-        expect(maxRelError(gp.subarray(info.offset, info.offset + info.size), t.data, 1e-6), t.name).toBeLessThan(tol * 10);
+        expect(maxRelError(gp.subarray(info.offset, info.offset + info.size), t.data, 1e-6), t.name).toBeLessThan(
+          tol * 10,
+        );
       }
       expect(maxRelError(gx, grads.input_grad.data, 1e-6)).toBeLessThan(tol * 10);
     });

@@ -6,7 +6,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { build, type Generated } from "./helpers/generated.js";
 
 /** The generated API with the argument types loosened, to pass what a careless caller would. */
-type Loose = Omit<Generated, "forward" | "backward" | "crossEntropyLoss" | "mseLoss" | "createTrainer" | "trainStep"> & {
+type Loose = Omit<
+  Generated,
+  "forward" | "backward" | "crossEntropyLoss" | "mseLoss" | "createTrainer" | "trainStep"
+> & {
   forward(p: unknown, input: unknown, n: number, options?: unknown): Float32Array;
   backward(p: unknown, outputGrad: unknown, grads: unknown): Float32Array;
   crossEntropyLoss(logits: unknown, targets: unknown, n: number, grad?: unknown): number;
@@ -41,10 +44,16 @@ describe("arguments of the wrong kind are refused before anything runs", () => {
     expect(() => mlp.forward(p, { length: 4 }, 1)).toThrow(new TypeError("input must be a Float32Array, got object"));
     expect(() => mlp.forward(p, [1, 2, 3, 4], 1)).toThrow(new TypeError("input must be a Float32Array, got an array"));
     // Another kind of typed array would be converted silently (Int32Array truncates, Float64Array rounds).
-    expect(() => mlp.forward(p, new Float64Array(4), 1)).toThrow(new TypeError("input must be a Float32Array, got Float64Array"));
-    expect(() => mlp.forward(Array.from(p), x, 2)).toThrow(new TypeError("params must be a Float32Array, got an array"));
+    expect(() => mlp.forward(p, new Float64Array(4), 1)).toThrow(
+      new TypeError("input must be a Float32Array, got Float64Array"),
+    );
+    expect(() => mlp.forward(Array.from(p), x, 2)).toThrow(
+      new TypeError("params must be a Float32Array, got an array"),
+    );
     expect(() => mlp.forward(p, x, 2, null)).toThrow(new TypeError("options must be an object, got null"));
-    expect(() => mlp.forward(p, x, 2, { training: "yes" })).toThrow(new TypeError("options.training must be a boolean, got string"));
+    expect(() => mlp.forward(p, x, 2, { training: "yes" })).toThrow(
+      new TypeError("options.training must be a boolean, got string"),
+    );
   });
 
   it("an Int32Array for the gradients is a TypeError, not gradients truncated to 0", () => {
@@ -60,18 +69,25 @@ describe("arguments of the wrong kind are refused before anything runs", () => {
   });
 
   it("token ids must be an Int32Array of ids in the vocabulary", async () => {
-    const m = (await build("model T(ids: token[3] of 10) {\n  embedding(10, 2) flatten dense(2)\n}\n")).module as unknown as Loose;
+    const m = (await build("model T(ids: token[3] of 10) {\n  embedding(10, 2) flatten dense(2)\n}\n"))
+      .module as unknown as Loose;
     const p = m.createParams(1);
-    expect(() => m.forward(p, Float32Array.from([1, 2, 3]), 1)).toThrow(new TypeError("input must be an Int32Array of token ids, got Float32Array"));
+    expect(() => m.forward(p, Float32Array.from([1, 2, 3]), 1)).toThrow(
+      new TypeError("input must be an Int32Array of token ids, got Float32Array"),
+    );
     expect(() => m.forward(p, "abc", 1)).toThrow(TypeError);
-    expect(() => m.forward(p, Int32Array.from([1, 10, 3]), 1)).toThrow(/token id 10 at position 1 is outside the vocabulary 0..9/);
+    expect(() => m.forward(p, Int32Array.from([1, 10, 3]), 1)).toThrow(
+      /token id 10 at position 1 is outside the vocabulary 0..9/,
+    );
     expect(m.forward(p, Int32Array.from([1, 9, 3]), 1)).toHaveLength(2);
   });
 });
 
 describe("aliasing between inputs, outputs and parameters", () => {
   it("an output fed back in as the input gives what a copy of it gives (values and gradients)", async () => {
-    const build2 = async () => (await build("model M(x: f32[4]) {\n  dense(5) tanh dense(4)\n}\n", { dtype: "float64" })).module as unknown as Loose;
+    const build2 = async () =>
+      (await build("model M(x: f32[4]) {\n  dense(5) tanh dense(4)\n}\n", { dtype: "float64" }))
+        .module as unknown as Loose;
     const [a, b] = [await build2(), await build2()];
     const p = a.createParams(3);
     const x = Float64Array.from({ length: 8 }, (_, i) => Math.sin(i + 1));
@@ -101,7 +117,8 @@ describe("aliasing between inputs, outputs and parameters", () => {
   });
 
   it("the caller's input may change between forward and backward: backward uses what forward saw", async () => {
-    const m = (await build("model M(x: f32[3]) {\n  dense(2, bias = false)\n}\n", { dtype: "float64" })).module as unknown as Loose;
+    const m = (await build("model M(x: f32[3]) {\n  dense(2, bias = false)\n}\n", { dtype: "float64" }))
+      .module as unknown as Loose;
     const p = m.createParams(2);
     const x = Float64Array.from([1, 2, 3]);
     m.forward(p, x, 1);
@@ -124,12 +141,17 @@ describe("aliasing between inputs, outputs and parameters", () => {
   });
 
   it("parameters in an array the module returned are refused (they would be overwritten while read)", async () => {
-    const s = (await build("model S(x: f32[2]) {\n  dense(3, bias = false) dense(2, bias = false)\n}\n")).module as unknown as Loose;
+    const s = (await build("model S(x: f32[2]) {\n  dense(3, bias = false) dense(2, bias = false)\n}\n"))
+      .module as unknown as Loose;
     expect(s.paramCount).toBe(12);
     const y = s.forward(s.createParams(1), new Float32Array(12), 6); // 6 samples × 2 outputs = 12 values
-    expect(() => s.forward(y, new Float32Array(12), 6)).toThrow(/params share memory with an array this module returned/);
+    expect(() => s.forward(y, new Float32Array(12), 6)).toThrow(
+      /params share memory with an array this module returned/,
+    );
     const gx = s.backward(s.createParams(1), new Float32Array(12), new Float32Array(12)); // 6 × 2 input gradients
-    expect(() => s.backward(s.createParams(1), new Float32Array(12), gx)).toThrow(/grads share memory with an array this module returned/);
+    expect(() => s.backward(s.createParams(1), new Float32Array(12), gx)).toThrow(
+      /grads share memory with an array this module returned/,
+    );
   });
 
   it("a loss's gradient array may not share memory with the targets", () => {
@@ -144,15 +166,21 @@ describe("losses validate every target before writing any gradient", () => {
   it("crossEntropyLoss with a bad last target leaves the gradient untouched", () => {
     const logits = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
     const grad = new Float32Array(8).fill(7);
-    expect(() => mlp.crossEntropyLoss(logits, [0, 4], 2, grad)).toThrow(/target 1 is 4, expected a class index in 0..3/);
+    expect(() => mlp.crossEntropyLoss(logits, [0, 4], 2, grad)).toThrow(
+      /target 1 is 4, expected a class index in 0..3/,
+    );
     expect(() => mlp.crossEntropyLoss(logits, [0, 1.5], 2, grad)).toThrow(/target 1 is 1.5/);
-    expect(() => mlp.crossEntropyLoss(logits, ["0", 1], 2, grad)).toThrow(new TypeError("targets[0] must be a number, got string"));
+    expect(() => mlp.crossEntropyLoss(logits, ["0", 1], 2, grad)).toThrow(
+      new TypeError("targets[0] must be a number, got string"),
+    );
     expect(copy(grad)).toEqual(new Array(8).fill(7));
   });
 
   it("targets that are a string or a plain object are a TypeError, not NaN", () => {
     const output = new Float32Array(8);
-    expect(() => mlp.mseLoss(output, "abcdefgh", 2)).toThrow(new TypeError("target must be a typed array or an array of numbers, got string"));
+    expect(() => mlp.mseLoss(output, "abcdefgh", 2)).toThrow(
+      new TypeError("target must be a typed array or an array of numbers, got string"),
+    );
     expect(() => mlp.mseLoss(output, { length: 8 }, 2)).toThrow(TypeError);
     expect(() => mlp.mseLoss(output, new Float32Array(8), Number.NaN)).toThrow(RangeError);
   });
@@ -168,7 +196,13 @@ describe("a training step that fails has changed nothing", () => {
   });
   const x = Float32Array.from([0.5, -1, 2, 0.25, 1, 0, -0.5, 0.75, 1.5]);
 
-  const snapshot = (t: Trainer) => ({ params: copy(t.params), buffers: copy(t.buffers), m: copy(t.m), v: copy(t.v), steps: t.steps });
+  const snapshot = (t: Trainer) => ({
+    params: copy(t.params),
+    buffers: copy(t.buffers),
+    m: copy(t.m),
+    v: copy(t.v),
+    steps: t.steps,
+  });
 
   it.each([
     ["a class index out of range", [0, 1, 3], /target 2 is 3, expected a class index in 0..2/],
@@ -194,7 +228,8 @@ describe("a training step that fails has changed nothing", () => {
   it("a second batchnorm that cannot train on this batch stops the step before the first updates", async () => {
     // The first batchnorm sees 16 positions per channel, the second (after pooling) 1: at n = 1 the second
     // has one value per channel (PyTorch refuses that in training mode).
-    const b2 = (await build("model P(x: f32[2, 4, 4]) {\n  batchnorm max_pool2d(4) batchnorm flatten dense(2)\n}\n")).module as unknown as Loose;
+    const b2 = (await build("model P(x: f32[2, 4, 4]) {\n  batchnorm max_pool2d(4) batchnorm flatten dense(2)\n}\n"))
+      .module as unknown as Loose;
     const buffers = b2.createBuffers();
     const keep = copy(buffers);
     expect(() => b2.forward(b2.createParams(1), new Float32Array(32).fill(1), 1, { training: true, buffers })).toThrow(
@@ -241,17 +276,50 @@ describe("--bake-weights checks shapes, finiteness, ties and buffers", () => {
   };
 
   it("nested arrays must have exactly the tensor's shape: ragged or transposed nestings are refused", async () => {
-    expect(await messages({ "0.weight": [[1, 2, 3], [4, 5]], "0.bias": [0, 0] })).toEqual([
+    expect(
+      await messages({
+        "0.weight": [
+          [1, 2, 3],
+          [4, 5],
+        ],
+        "0.bias": [0, 0],
+      }),
+    ).toEqual([
       "NN9005 --bake-weights for `M`: `0.weight` is not nested to shape [2, 3]: the array[1] has 2 elements, expected 3",
     ]);
-    expect(await messages({ "0.weight": [[1, 2], [3, 4], [5, 6]], "0.bias": [0, 0] })).toEqual([
+    expect(
+      await messages({
+        "0.weight": [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        "0.bias": [0, 0],
+      }),
+    ).toEqual([
       "NN9005 --bake-weights for `M`: `0.weight` is not nested to shape [2, 3]: the array has 3 elements, expected 2",
     ]);
-    expect(await messages({ "0.weight": [[1, 2, [3]], [4, 5, 6]], "0.bias": [0, 0] })).toEqual([
+    expect(
+      await messages({
+        "0.weight": [
+          [1, 2, [3]],
+          [4, 5, 6],
+        ],
+        "0.bias": [0, 0],
+      }),
+    ).toEqual([
       "NN9005 --bake-weights for `M`: `0.weight` is not nested to shape [2, 3]: the array[0][2] is an array, expected a number",
     ]);
     // The right nesting is the same tensor as its flat form.
-    expect(await messages({ "0.weight": [[1, 2, 3], [4, 5, 6]], "0.bias": [0, 0] })).toEqual([]);
+    expect(
+      await messages({
+        "0.weight": [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        "0.bias": [0, 0],
+      }),
+    ).toEqual([]);
     expect(await messages({ "0.weight": [1, 2, 3, 4, 5], "0.bias": [0, 0] })).toEqual([
       "NN9005 --bake-weights for `M`: `0.weight` has 5 values, expected 6 (shape [2, 3])",
     ]);
@@ -268,16 +336,41 @@ describe("--bake-weights checks shapes, finiteness, ties and buffers", () => {
       const run = async (weights: unknown) => {
         fs.writeFileSync(path.join(dir, "w.json"), JSON.stringify(weights));
         let err = "";
-        const io = { stdout: () => {}, stderr: (s: string) => (err += s), readStdin: () => new Uint8Array(), stderrIsTty: false, env: {} };
-        const code = await main(["build", path.join(dir, "m.nn"), "--bake-weights", path.join(dir, "w.json"), "--out", path.join(dir, "out")], io);
+        const io = {
+          stdout: () => {},
+          stderr: (s: string) => (err += s),
+          readStdin: () => new Uint8Array(),
+          stderrIsTty: false,
+          env: {},
+        };
+        const code = await main(
+          ["build", path.join(dir, "m.nn"), "--bake-weights", path.join(dir, "w.json"), "--out", path.join(dir, "out")],
+          io,
+        );
         return { code, err };
       };
-      const ragged = await run({ "0.weight": [[1, 2, 3], [4, 5]], "0.bias": [0, 0] });
+      const ragged = await run({
+        "0.weight": [
+          [1, 2, 3],
+          [4, 5],
+        ],
+        "0.bias": [0, 0],
+      });
       expect(ragged.code).toBe(1);
       expect(ragged.err).toContain("NN9005");
       expect(ragged.err).toContain("`0.weight` is not nested to shape [2, 3]: the array[1] has 2 elements, expected 3");
       expect(fs.existsSync(path.join(dir, "out", "m.ts"))).toBe(false);
-      expect((await run({ "0.weight": [[1, 2, 3], [4, 5, 6]], "0.bias": [0, 0] })).code).toBe(0);
+      expect(
+        (
+          await run({
+            "0.weight": [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+            "0.bias": [0, 0],
+          })
+        ).code,
+      ).toBe(0);
       expect(fs.readFileSync(path.join(dir, "out", "m.ts"), "utf8")).toContain("export const bakedParams");
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -298,13 +391,31 @@ describe("--bake-weights checks shapes, finiteness, ties and buffers", () => {
 
   it("tied values must equal the tensor they are tied to: refused when they differ, not dropped", async () => {
     const { compile } = await import("../src/emit/compile.js");
-    const tied = "model T(ids: token[2] of 4) {\n  embedding(4, 2) as wte\n  dense(4, bias = false, tie = wte) as head\n}\n";
-    const wte = [[1, 2], [3, 4], [5, 6], [7, 8]];
+    const tied =
+      "model T(ids: token[2] of 4) {\n  embedding(4, 2) as wte\n  dense(4, bias = false, tie = wte) as head\n}\n";
+    const wte = [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+    ];
     const run = async (weights: Record<string, unknown>) =>
-      (await compile(tied, { bakeWeights: weights as Record<string, number[]> })).diagnostics.map((d) => `${d.code} ${d.message}`);
+      (await compile(tied, { bakeWeights: weights as Record<string, number[]> })).diagnostics.map(
+        (d) => `${d.code} ${d.message}`,
+      );
     expect(await run({ "wte.weight": wte })).toEqual([]);
     expect(await run({ "wte.weight": wte, "head.weight": wte })).toEqual([]);
-    expect(await run({ "wte.weight": wte, "head.weight": [[1, 2], [3, 4], [5, 6], [7, 9]] })).toEqual([
+    expect(
+      await run({
+        "wte.weight": wte,
+        "head.weight": [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+          [7, 9],
+        ],
+      }),
+    ).toEqual([
       "NN9005 --bake-weights for `T`: `head.weight` is tied to `wte.weight` but differs from it at element 7 (9 against 8): give equal values or leave it out",
     ]);
   });
@@ -314,9 +425,17 @@ describe("--bake-weights checks shapes, finiteness, ties and buffers", () => {
     const { module: general } = await build(bn, { dtype: "float64" });
     const p = general.createParams(5);
     const buffers = general.createBuffers();
-    const stats: Record<string, number[]> = { "bn.running_mean": [0.5, -2], "bn.running_var": [4, 0.25], "bn.num_batches_tracked": [7] };
-    for (const [name, values] of Object.entries(stats)) buffers.set(values, general.buffers.find((t) => t.name === name)!.offset);
-    const byName: Record<string, number[]> = { ...stats, ...Object.fromEntries(general.params.map((t) => [t.name, Array.from(p.subarray(t.offset, t.offset + t.size))])) };
+    const stats: Record<string, number[]> = {
+      "bn.running_mean": [0.5, -2],
+      "bn.running_var": [4, 0.25],
+      "bn.num_batches_tracked": [7],
+    };
+    for (const [name, values] of Object.entries(stats))
+      buffers.set(values, general.buffers.find((t) => t.name === name)!.offset);
+    const byName: Record<string, number[]> = {
+      ...stats,
+      ...Object.fromEntries(general.params.map((t) => [t.name, Array.from(p.subarray(t.offset, t.offset + t.size))])),
+    };
     const { module: baked, text } = await build(bn, { dtype: "float64", bakeWeights: byName });
     const x = Float64Array.from([1, -1, 0.5, 2, 0, -3]);
     const want = Array.from(general.forward(p, x, 2, { buffers }));
@@ -325,7 +444,9 @@ describe("--bake-weights checks shapes, finiteness, ties and buffers", () => {
     expect(Array.from(baked.createBuffers())).toEqual(Array.from(buffers));
     expect(text).not.toMatch(/running variances 1/);
     const { compile } = await import("../src/emit/compile.js");
-    const missing = await compile(bn, { bakeWeights: Object.fromEntries(Object.entries(byName).filter(([k]) => k !== "bn.running_var")) });
+    const missing = await compile(bn, {
+      bakeWeights: Object.fromEntries(Object.entries(byName).filter(([k]) => k !== "bn.running_var")),
+    });
     expect(missing.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([
       "NN9005 --bake-weights for `B`: no values for the buffer `bn.running_var` (a state_dict holds its buffers too)",
     ]);

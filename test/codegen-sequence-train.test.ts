@@ -57,7 +57,10 @@ describe("training sequence models", () => {
 }
 `;
     const { module } = await build(spec, { dtype: "float32" });
-    const m = module as unknown as { createTrainer(o: Record<string, unknown>): unknown; trainStep(t: unknown, x: Float32Array, y: ArrayLike<number>, n: number): number };
+    const m = module as unknown as {
+      createTrainer(o: Record<string, unknown>): unknown;
+      trainStep(t: unknown, x: Float32Array, y: ArrayLike<number>, n: number): number;
+    };
     const rand = seeded(29);
     const n = 32;
     const batch = () => {
@@ -88,4 +91,3 @@ describe("training sequence models", () => {
     expect(mean).toBeLessThan(0.15);
   }, 60_000);
 });
-

@@ -35,9 +35,15 @@ const spec = `model M(x: f32[2, 6, 6]) {
 `;
 
 async function load(share: boolean): Promise<{ m: Generated; text: string }> {
-  const checked = checkProgram("shared.nn", { readFile: () => ({ ok: false, reason: "none" }) }, spec, { expand: true });
+  const checked = checkProgram("shared.nn", { readFile: () => ({ ok: false, reason: "none" }) }, spec, {
+    expand: true,
+  });
   expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  const text = emitModule(plan(checked.value.models[0]!.analysis), { source: "shared.nn", version: "test" }, { dtype: "float64", unrollLimit: 256, tileColumns: 8, share });
+  const text = emitModule(
+    plan(checked.value.models[0]!.analysis),
+    { source: "shared.nn", version: "test" },
+    { dtype: "float64", unrollLimit: 256, tileColumns: 8, share },
+  );
   const file = path.resolve(`test/.tmp/shared_${share}_${process.pid}_${Math.random().toString(36).slice(2)}.ts`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
@@ -50,7 +56,15 @@ describe("one function per op signature", () => {
     const own = await load(false);
     // Shared: one function for the three conv → batchnorm → relu blocks' convolutions (the first reads
     // the 2-channel input, the other two share), one for the wide dense layers, one for the small ones.
-    for (const name of ["conv2dForward1", "conv2dBackward1", "batchnormForward1", "batchnormBackward1", "denseForward1", "denseForward2", "sigmoidBackward1"]) {
+    for (const name of [
+      "conv2dForward1",
+      "conv2dBackward1",
+      "batchnormForward1",
+      "batchnormBackward1",
+      "denseForward1",
+      "denseForward2",
+      "sigmoidBackward1",
+    ]) {
       expect(shared.text, name).toMatch(new RegExp(`function ${name}\\(`));
     }
     const functions = (text: string) => (text.match(/^function /gm) ?? []).length;
@@ -77,7 +91,11 @@ describe("one function per op signature", () => {
     expect(a.buffers).toEqual(b.buffers);
     expect(a.inference).toEqual(b.inference);
     // Not vacuous: every parameter tensor has a gradient somewhere, and the outputs differ per sample.
-    for (const t of shared.m.params) expect(a.grads.subarray(t.offset, t.offset + t.size).some((g) => g !== 0), t.name).toBe(true);
+    for (const t of shared.m.params)
+      expect(
+        a.grads.subarray(t.offset, t.offset + t.size).some((g) => g !== 0),
+        t.name,
+      ).toBe(true);
     expect(a.y.subarray(0, 4)).not.toEqual(a.y.subarray(4, 8));
   });
 });

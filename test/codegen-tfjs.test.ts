@@ -54,7 +54,13 @@ function record(kind: string, what: "forward" | "input" | "params" | "other", e:
   worst.set(kind, row);
 }
 
-function check(kind: string, what: "forward" | "input" | "params" | "other", label: string, got: ArrayLike<number>, expected: ArrayLike<number>): void {
+function check(
+  kind: string,
+  what: "forward" | "input" | "params" | "other",
+  label: string,
+  got: ArrayLike<number>,
+  expected: ArrayLike<number>,
+): void {
   const e = relError(got, expected);
   record(kind, what, e);
   expect(e, `${label}: relative error ${e.toExponential(2)} (${worstAt(got, expected)})`).toBeLessThan(TOL);
@@ -94,7 +100,11 @@ interface Case {
   readonly after?: (run: Run, kind: string) => void;
 }
 
-const spec = (c: Case) => `model M(x: f32[${c.input.join(", ")}]) {\n${c.body.split("\n").map((l) => `  ${l.trim()}`).join("\n")}\n}\n`;
+const spec = (c: Case) =>
+  `model M(x: f32[${c.input.join(", ")}]) {\n${c.body
+    .split("\n")
+    .map((l) => `  ${l.trim()}`)
+    .join("\n")}\n}\n`;
 
 /** Norm scales, shifts, PReLU slopes and running statistics away from their constant initial values. */
 const randomizeNonMatrix: NonNullable<RunOptions["setup"]> = (m, p, bf, rand) => {
@@ -118,7 +128,10 @@ function runCases(kind: string, cases: readonly Case[]): void {
       const needs = c.needs ?? [c.body.trim().split(/[\s(]/)[0]!];
       const label = `${c.body.replace(/\s*\n\s*/g, "; ")} on [${c.input.join(", ")}]`;
       it(label, async () => {
-        expect(needs.filter((k) => !available(k)), "kinds without a kernel").toEqual([]);
+        expect(
+          needs.filter((k) => !available(k)),
+          "kinds without a kernel",
+        ).toEqual([]);
         const run = await runGenerated(spec(c), { seed: index + 1, setup: randomizeNonMatrix, ...c.options });
         if (c.text) expect(run.text).toMatch(c.text);
         const ref = tfForwardBackward(run, (x, ps) => c.ref(x, ps, run));
@@ -127,7 +140,13 @@ function runCases(kind: string, cases: readonly Case[]): void {
         check(kind, "forward", `${label}: output`, run.y, ref.y);
         check(kind, "input", `${label}: input gradient`, run.gx, ref.gx);
         for (const t of run.m.params) {
-          check(kind, "params", `${label}: gradient of ${t.name}`, run.gp.subarray(t.offset, t.offset + t.size), ref.gp.get(t.name)!);
+          check(
+            kind,
+            "params",
+            `${label}: gradient of ${t.name}`,
+            run.gp.subarray(t.offset, t.offset + t.size),
+            ref.gp.get(t.name)!,
+          );
         }
         c.after?.(run, kind);
       });
@@ -163,7 +182,12 @@ runCases("dense", [
     ref: (x, ps) => dense(tf.tanh(dense(x, ...l(ps, "a"))), ...l(ps, "b")),
     text: /register-tiled[\s\S]*unrolled/,
   },
-  { body: "flatten\ndense(5) as l", input: [2, 3, 4], needs: ["flatten", "dense"], ref: (x, ps) => dense(tf.reshape(x, [3, 24]), ...l(ps)) },
+  {
+    body: "flatten\ndense(5) as l",
+    input: [2, 3, 4],
+    needs: ["flatten", "dense"],
+    ref: (x, ps) => dense(tf.reshape(x, [3, 24]), ...l(ps)),
+  },
   // Rows: a sequence of feature vectors.
   {
     body: "transpose(0, 1)\ndense(5) as l",
@@ -176,7 +200,8 @@ runCases("dense", [
 // ── Activations ──────────────────────────────────────────────────────────────────────────────────────
 
 /** A TF.js Keras activation by name (gelu, gelu_new, swish, mish, softsign, …). */
-const keras = (name: string) => (x: tf.Tensor) => tf.layers.activation({ activation: name as never }).apply(x) as tf.Tensor;
+const keras = (name: string) => (x: tf.Tensor) =>
+  tf.layers.activation({ activation: name as never }).apply(x) as tf.Tensor;
 /** Passes x only (tf.leakyRelu(x, ps) would take the parameter record for its slope). */
 const act = (ref: (x: tf.Tensor) => tf.Tensor) => (x: tf.Tensor) => ref(x);
 const wide = { inputScale: 4 };
@@ -187,7 +212,12 @@ runCases("activations", [
   { body: "leaky_relu(negative_slope = 0.2)", input: [2, 3, 4], ref: act((x) => tf.leakyRelu(x, 0.2)), options: wide },
   { body: "elu", input: [2, 3, 4], ref: act(tf.elu), options: wide },
   // TF.js's ELU has alpha 1 only (its layer refuses others): α·elu for x < 0 is relu(x) + α·(elu(x) − relu(x)).
-  { body: "elu(alpha = 0.5)", input: [2, 3, 4], ref: act((x) => tf.add(tf.relu(x), tf.mul(0.5, tf.sub(tf.elu(x), tf.relu(x))))), options: wide },
+  {
+    body: "elu(alpha = 0.5)",
+    input: [2, 3, 4],
+    ref: act((x) => tf.add(tf.relu(x), tf.mul(0.5, tf.sub(tf.elu(x), tf.relu(x))))),
+    options: wide,
+  },
   { body: "selu", input: [2, 3, 4], ref: act(tf.selu), options: wide },
   { body: "gelu", input: [2, 3, 4], ref: act(keras("gelu")), options: wide },
   { body: "gelu(approximate = tanh)", input: [2, 3, 4], ref: act(keras("gelu_new")), options: wide },
@@ -199,7 +229,17 @@ runCases("activations", [
     body: "softplus(beta = 2, threshold = 5)",
     input: [2, 3, 4],
     // The branch mask is a constant (TF.js cannot differentiate through tf.greater).
-    ref: act((x) => tf.where(tf.tensor(x.dataSync().map((v) => (2 * v > 5 ? 1 : 0)), x.shape, "bool"), x, tf.div(tf.softplus(tf.mul(x, 2)), 2))),
+    ref: act((x) =>
+      tf.where(
+        tf.tensor(
+          x.dataSync().map((v) => (2 * v > 5 ? 1 : 0)),
+          x.shape,
+          "bool",
+        ),
+        x,
+        tf.div(tf.softplus(tf.mul(x, 2)), 2),
+      ),
+    ),
     options: { inputScale: 6 },
   },
   { body: "softsign", input: [2, 3, 4], ref: act(keras("softsign")), options: wide },
@@ -208,10 +248,25 @@ runCases("activations", [
   { body: "mish", input: [2, 3, 4], ref: act(keras("mish")), options: wide },
   // PyTorch's Hardsigmoid is relu6(x + 3) / 6; TF.js's hardSigmoid is Keras's clip(0.2·x + 0.5, 0, 1),
   // a different function (see "the comparison can fail" below), so PyTorch's is built from tf.relu6.
-  { body: "hard_sigmoid", input: [2, 3, 4], ref: act((x) => tf.div(tf.relu6(tf.add(x, 3)), 6)), options: { inputScale: 5 } },
+  {
+    body: "hard_sigmoid",
+    input: [2, 3, 4],
+    ref: act((x) => tf.div(tf.relu6(tf.add(x, 3)), 6)),
+    options: { inputScale: 5 },
+  },
   { body: "prelu as l", input: [2, 3, 4], ref: (x, ps) => tf.prelu(x, ps["l.weight"]!), options: wide },
-  { body: "prelu(num_parameters = 2) as l", input: [2, 3, 4], ref: (x, ps) => tf.prelu(x, tf.reshape(ps["l.weight"]!, [2, 1, 1])), options: wide },
-  { body: "prelu(num_parameters = 5) as l", input: [5, 6], ref: (x, ps) => tf.prelu(x, tf.reshape(ps["l.weight"]!, [5, 1])), options: wide },
+  {
+    body: "prelu(num_parameters = 2) as l",
+    input: [2, 3, 4],
+    ref: (x, ps) => tf.prelu(x, tf.reshape(ps["l.weight"]!, [2, 1, 1])),
+    options: wide,
+  },
+  {
+    body: "prelu(num_parameters = 5) as l",
+    input: [5, 6],
+    ref: (x, ps) => tf.prelu(x, tf.reshape(ps["l.weight"]!, [5, 1])),
+    options: wide,
+  },
   { body: "softmax", input: [7], ref: act((x) => tf.softmax(x)), options: wide },
   { body: "softmax", input: [2, 3, 4], ref: act((x) => tf.softmax(x)), options: wide },
   { body: "softmax(axis = 0)", input: [2, 3, 4], ref: (x) => alongAxis(x, 1, (t) => tf.softmax(t)), options: wide },
@@ -227,19 +282,82 @@ runCases("activations", [
 
 runCases("conv2d", [
   { body: "conv2d(4, 3) as l", input: [3, 8, 8], ref: (x, ps) => conv2d(x, ...l(ps)) },
-  { body: "conv2d(6, 3, stride = 2, padding = 1) as l", input: [4, 9, 9], ref: (x, ps) => conv2d(x, ...l(ps), { stride: [2, 2], padding: [[1, 1], [1, 1]] }) },
+  {
+    body: "conv2d(6, 3, stride = 2, padding = 1) as l",
+    input: [4, 9, 9],
+    ref: (x, ps) =>
+      conv2d(x, ...l(ps), {
+        stride: [2, 2],
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+      }),
+  },
   {
     body: "conv2d(4, [3, 2], stride = [2, 1], padding = [1, 0], bias = false) as l",
     input: [2, 7, 6],
-    ref: (x, ps) => conv2d(x, ...l(ps), { stride: [2, 1], padding: [[1, 1], [0, 0]] }),
+    ref: (x, ps) =>
+      conv2d(x, ...l(ps), {
+        stride: [2, 1],
+        padding: [
+          [1, 1],
+          [0, 0],
+        ],
+      }),
   },
-  { body: "conv2d(4, 3, dilation = 2, padding = 2) as l", input: [3, 9, 9], ref: (x, ps) => conv2d(x, ...l(ps), { dilation: [2, 2], padding: [[2, 2], [2, 2]] }) },
-  { body: "conv2d(5, 3, stride = 2, dilation = 2) as l", input: [2, 11, 11], ref: (x, ps) => conv2d(x, ...l(ps), { stride: [2, 2], dilation: [2, 2] }) },
-  { body: "conv2d(6, 3, padding = 1, groups = 2) as l", input: [4, 6, 6], ref: (x, ps) => conv2d(x, ...l(ps), { padding: [[1, 1], [1, 1]], groups: 2 }) },
+  {
+    body: "conv2d(4, 3, dilation = 2, padding = 2) as l",
+    input: [3, 9, 9],
+    ref: (x, ps) =>
+      conv2d(x, ...l(ps), {
+        dilation: [2, 2],
+        padding: [
+          [2, 2],
+          [2, 2],
+        ],
+      }),
+  },
+  {
+    body: "conv2d(5, 3, stride = 2, dilation = 2) as l",
+    input: [2, 11, 11],
+    ref: (x, ps) => conv2d(x, ...l(ps), { stride: [2, 2], dilation: [2, 2] }),
+  },
+  {
+    body: "conv2d(6, 3, padding = 1, groups = 2) as l",
+    input: [4, 6, 6],
+    ref: (x, ps) =>
+      conv2d(x, ...l(ps), {
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+        groups: 2,
+      }),
+  },
   // Depthwise (groups = channels), channel multiplier 2 and 1.
-  { body: "conv2d(8, 3, padding = 1, groups = 4) as l", input: [4, 6, 6], ref: (x, ps) => conv2d(x, ...l(ps), { padding: [[1, 1], [1, 1]], groups: 4 }) },
-  { body: "conv2d(4, 3, stride = 2, groups = 4, bias = false) as l", input: [4, 7, 7], ref: (x, ps) => conv2d(x, ...l(ps), { stride: [2, 2], groups: 4 }) },
-  { body: "conv2d(4, 3, padding = same) as l", input: [3, 7, 7], ref: (x, ps) => conv2d(x, ...l(ps), { padding: [samePad(3), samePad(3)] }) },
+  {
+    body: "conv2d(8, 3, padding = 1, groups = 4) as l",
+    input: [4, 6, 6],
+    ref: (x, ps) =>
+      conv2d(x, ...l(ps), {
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+        groups: 4,
+      }),
+  },
+  {
+    body: "conv2d(4, 3, stride = 2, groups = 4, bias = false) as l",
+    input: [4, 7, 7],
+    ref: (x, ps) => conv2d(x, ...l(ps), { stride: [2, 2], groups: 4 }),
+  },
+  {
+    body: "conv2d(4, 3, padding = same) as l",
+    input: [3, 7, 7],
+    ref: (x, ps) => conv2d(x, ...l(ps), { padding: [samePad(3), samePad(3)] }),
+  },
   // Even kernel with `same`: PyTorch pads the smaller half first (top/left).
   {
     body: "conv2d(3, [2, 4], padding = same, dilation = [1, 2]) as l",
@@ -248,17 +366,51 @@ runCases("conv2d", [
   },
   { body: "conv2d(4, 3, padding = valid) as l", input: [3, 6, 6], ref: (x, ps) => conv2d(x, ...l(ps)) },
   { body: "conv2d(16, 1) as l", input: [8, 5, 5], ref: (x, ps) => conv2d(x, ...l(ps)) },
-  { body: "conv2d(16, 3, padding = 1) as l", input: [8, 12, 12], ref: (x, ps) => conv2d(x, ...l(ps), { padding: [[1, 1], [1, 1]] }) },
+  {
+    body: "conv2d(16, 3, padding = 1) as l",
+    input: [8, 12, 12],
+    ref: (x, ps) =>
+      conv2d(x, ...l(ps), {
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+      }),
+  },
 ]);
 
 runCases("conv1d", [
   { body: "conv1d(4, 3) as l", input: [3, 10], ref: (x, ps) => conv1d(x, ...l(ps)) },
-  { body: "conv1d(6, 5, stride = 2, padding = 2) as l", input: [2, 16], ref: (x, ps) => conv1d(x, ...l(ps), { stride: 2, padding: [2, 2] }) },
-  { body: "conv1d(4, 3, dilation = 3, padding = same) as l", input: [3, 12], ref: (x, ps) => conv1d(x, ...l(ps), { dilation: 3, padding: samePad(3, 3) }) },
-  { body: "conv1d(4, 4, padding = same) as l", input: [2, 9], ref: (x, ps) => conv1d(x, ...l(ps), { padding: samePad(4) }) },
-  { body: "conv1d(6, 3, groups = 3, bias = false) as l", input: [6, 10], ref: (x, ps) => conv1d(x, ...l(ps), { groups: 3 }) },
-  { body: "conv1d(6, 3, padding = 1, groups = 6) as l", input: [6, 8], ref: (x, ps) => conv1d(x, ...l(ps), { padding: [1, 1], groups: 6 }) },
-  { body: "conv1d(4, 3, stride = 2, dilation = 2) as l", input: [3, 15], ref: (x, ps) => conv1d(x, ...l(ps), { stride: 2, dilation: 2 }) },
+  {
+    body: "conv1d(6, 5, stride = 2, padding = 2) as l",
+    input: [2, 16],
+    ref: (x, ps) => conv1d(x, ...l(ps), { stride: 2, padding: [2, 2] }),
+  },
+  {
+    body: "conv1d(4, 3, dilation = 3, padding = same) as l",
+    input: [3, 12],
+    ref: (x, ps) => conv1d(x, ...l(ps), { dilation: 3, padding: samePad(3, 3) }),
+  },
+  {
+    body: "conv1d(4, 4, padding = same) as l",
+    input: [2, 9],
+    ref: (x, ps) => conv1d(x, ...l(ps), { padding: samePad(4) }),
+  },
+  {
+    body: "conv1d(6, 3, groups = 3, bias = false) as l",
+    input: [6, 10],
+    ref: (x, ps) => conv1d(x, ...l(ps), { groups: 3 }),
+  },
+  {
+    body: "conv1d(6, 3, padding = 1, groups = 6) as l",
+    input: [6, 8],
+    ref: (x, ps) => conv1d(x, ...l(ps), { padding: [1, 1], groups: 6 }),
+  },
+  {
+    body: "conv1d(4, 3, stride = 2, dilation = 2) as l",
+    input: [3, 15],
+    ref: (x, ps) => conv1d(x, ...l(ps), { stride: 2, dilation: 2 }),
+  },
 ]);
 
 runCases("conv_transpose2d", [
@@ -273,37 +425,77 @@ runCases("conv_transpose2d", [
     input: [3, 4, 5],
     ref: (x, ps) => convTranspose2d(x, ...l(ps), { stride: [2, 1], padding: [1, 0] }),
   },
-  { body: "conv_transpose2d(4, 3, stride = 2, groups = 2) as l", input: [4, 3, 3], ref: (x, ps) => convTranspose2d(x, ...l(ps), { stride: [2, 2], groups: 2 }) },
-  { body: "conv_transpose2d(2, 3, dilation = 2, padding = 1) as l", input: [3, 4, 4], ref: (x, ps) => convTranspose2d(x, ...l(ps), { dilation: [2, 2], padding: [1, 1] }) },
+  {
+    body: "conv_transpose2d(4, 3, stride = 2, groups = 2) as l",
+    input: [4, 3, 3],
+    ref: (x, ps) => convTranspose2d(x, ...l(ps), { stride: [2, 2], groups: 2 }),
+  },
+  {
+    body: "conv_transpose2d(2, 3, dilation = 2, padding = 1) as l",
+    input: [3, 4, 4],
+    ref: (x, ps) => convTranspose2d(x, ...l(ps), { dilation: [2, 2], padding: [1, 1] }),
+  },
   // output_padding beyond padding: the extra rows and columns are bias only.
-  { body: "conv_transpose2d(3, 2, stride = 3, output_padding = 2) as l", input: [2, 3, 3], ref: (x, ps) => convTranspose2d(x, ...l(ps), { stride: [3, 3], outputPadding: [2, 2] }) },
-  { body: "conv_transpose2d(4, 4, stride = 2, padding = 1) as l", input: [3, 4, 4], ref: (x, ps) => convTranspose2d(x, ...l(ps), { stride: [2, 2], padding: [1, 1] }) },
+  {
+    body: "conv_transpose2d(3, 2, stride = 3, output_padding = 2) as l",
+    input: [2, 3, 3],
+    ref: (x, ps) => convTranspose2d(x, ...l(ps), { stride: [3, 3], outputPadding: [2, 2] }),
+  },
+  {
+    body: "conv_transpose2d(4, 4, stride = 2, padding = 1) as l",
+    input: [3, 4, 4],
+    ref: (x, ps) => convTranspose2d(x, ...l(ps), { stride: [2, 2], padding: [1, 1] }),
+  },
 ]);
 
 // ── Pooling ──────────────────────────────────────────────────────────────────────────────────────────
 
 runCases("max_pool2d", [
   { body: "max_pool2d(2)", input: [3, 8, 8], ref: (x) => pool2d("max", x, { kernel: [2, 2] }) },
-  { body: "max_pool2d(3, stride = 2, padding = 1)", input: [2, 7, 7], ref: (x) => pool2d("max", x, { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }) },
-  { body: "max_pool2d(3, stride = 2, ceil_mode = true)", input: [2, 8, 8], ref: (x) => pool2d("max", x, { kernel: [3, 3], stride: [2, 2], ceilMode: true }) },
-  { body: "max_pool2d(2, stride = 1, dilation = 2)", input: [2, 6, 6], ref: (x) => pool2d("max", x, { kernel: [2, 2], stride: [1, 1], dilation: [2, 2] }) },
+  {
+    body: "max_pool2d(3, stride = 2, padding = 1)",
+    input: [2, 7, 7],
+    ref: (x) => pool2d("max", x, { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }),
+  },
+  {
+    body: "max_pool2d(3, stride = 2, ceil_mode = true)",
+    input: [2, 8, 8],
+    ref: (x) => pool2d("max", x, { kernel: [3, 3], stride: [2, 2], ceilMode: true }),
+  },
+  {
+    body: "max_pool2d(2, stride = 1, dilation = 2)",
+    input: [2, 6, 6],
+    ref: (x) => pool2d("max", x, { kernel: [2, 2], stride: [1, 1], dilation: [2, 2] }),
+  },
   {
     body: "max_pool2d(3, stride = 2, padding = 1, dilation = 2)",
     input: [2, 9, 9],
     ref: (x) => pool2d("max", x, { kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [2, 2] }),
   },
-  { body: "max_pool2d([2, 3], stride = [1, 2])", input: [2, 5, 7], ref: (x) => pool2d("max", x, { kernel: [2, 3], stride: [1, 2] }) },
+  {
+    body: "max_pool2d([2, 3], stride = [1, 2])",
+    input: [2, 5, 7],
+    ref: (x) => pool2d("max", x, { kernel: [2, 3], stride: [1, 2] }),
+  },
 ]);
 
 runCases("avg_pool2d", [
   { body: "avg_pool2d(2)", input: [3, 8, 8], ref: (x) => pool2d("avg", x, { kernel: [2, 2] }) },
-  { body: "avg_pool2d(3, stride = 2, padding = 1)", input: [2, 7, 7], ref: (x) => pool2d("avg", x, { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }) },
+  {
+    body: "avg_pool2d(3, stride = 2, padding = 1)",
+    input: [2, 7, 7],
+    ref: (x) => pool2d("avg", x, { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }),
+  },
   {
     body: "avg_pool2d(3, stride = 2, padding = 1, count_include_pad = false)",
     input: [2, 7, 7],
     ref: (x) => pool2d("avg", x, { kernel: [3, 3], stride: [2, 2], padding: [1, 1], countIncludePad: false }),
   },
-  { body: "avg_pool2d(3, stride = 2, ceil_mode = true)", input: [2, 8, 8], ref: (x) => pool2d("avg", x, { kernel: [3, 3], stride: [2, 2], ceilMode: true }) },
+  {
+    body: "avg_pool2d(3, stride = 2, ceil_mode = true)",
+    input: [2, 8, 8],
+    ref: (x) => pool2d("avg", x, { kernel: [3, 3], stride: [2, 2], ceilMode: true }),
+  },
   {
     body: "avg_pool2d(3, stride = 2, padding = 1, ceil_mode = true)",
     input: [2, 8, 8],
@@ -312,27 +504,48 @@ runCases("avg_pool2d", [
   {
     body: "avg_pool2d(3, stride = 2, padding = 1, ceil_mode = true, count_include_pad = false)",
     input: [2, 8, 8],
-    ref: (x) => pool2d("avg", x, { kernel: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true, countIncludePad: false }),
+    ref: (x) =>
+      pool2d("avg", x, { kernel: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true, countIncludePad: false }),
   },
-  { body: "avg_pool2d([2, 3], stride = [2, 1])", input: [2, 6, 5], ref: (x) => pool2d("avg", x, { kernel: [2, 3], stride: [2, 1] }) },
+  {
+    body: "avg_pool2d([2, 3], stride = [2, 1])",
+    input: [2, 6, 5],
+    ref: (x) => pool2d("avg", x, { kernel: [2, 3], stride: [2, 1] }),
+  },
 ]);
 
 runCases("max_pool1d", [
   { body: "max_pool1d(2)", input: [3, 9], ref: (x) => pool1d("max", x, { kernel: 2 }) },
-  { body: "max_pool1d(3, stride = 2, padding = 1)", input: [2, 10], ref: (x) => pool1d("max", x, { kernel: 3, stride: 2, padding: 1 }) },
-  { body: "max_pool1d(2, ceil_mode = true)", input: [2, 9], ref: (x) => pool1d("max", x, { kernel: 2, ceilMode: true }) },
+  {
+    body: "max_pool1d(3, stride = 2, padding = 1)",
+    input: [2, 10],
+    ref: (x) => pool1d("max", x, { kernel: 3, stride: 2, padding: 1 }),
+  },
+  {
+    body: "max_pool1d(2, ceil_mode = true)",
+    input: [2, 9],
+    ref: (x) => pool1d("max", x, { kernel: 2, ceilMode: true }),
+  },
   { body: "max_pool1d(3, dilation = 2)", input: [2, 14], ref: (x) => pool1d("max", x, { kernel: 3, dilation: 2 }) },
 ]);
 
 runCases("avg_pool1d", [
   { body: "avg_pool1d(3)", input: [3, 10], ref: (x) => pool1d("avg", x, { kernel: 3 }) },
-  { body: "avg_pool1d(3, stride = 2, padding = 1)", input: [2, 10], ref: (x) => pool1d("avg", x, { kernel: 3, stride: 2, padding: 1 }) },
+  {
+    body: "avg_pool1d(3, stride = 2, padding = 1)",
+    input: [2, 10],
+    ref: (x) => pool1d("avg", x, { kernel: 3, stride: 2, padding: 1 }),
+  },
   {
     body: "avg_pool1d(3, stride = 2, padding = 1, count_include_pad = false)",
     input: [2, 10],
     ref: (x) => pool1d("avg", x, { kernel: 3, stride: 2, padding: 1, countIncludePad: false }),
   },
-  { body: "avg_pool1d(2, ceil_mode = true)", input: [2, 9], ref: (x) => pool1d("avg", x, { kernel: 2, ceilMode: true }) },
+  {
+    body: "avg_pool1d(2, ceil_mode = true)",
+    input: [2, 9],
+    ref: (x) => pool1d("avg", x, { kernel: 2, ceilMode: true }),
+  },
 ]);
 
 runCases("global_avg_pool", [
@@ -351,14 +564,23 @@ runCases("adaptive_avg_pool", [
 // ── Normalization ────────────────────────────────────────────────────────────────────────────────────
 
 /** x [n, C, …] → channel-last, for tf.batchNorm / tf.moments. */
-const channelLast = (x: tf.Tensor) => (x.rank === 2 ? x : tf.transpose(x, [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2), 1]));
-const channelFirst = (y: tf.Tensor) => (y.rank === 2 ? y : tf.transpose(y, [0, y.rank - 1, ...Array.from({ length: y.rank - 2 }, (_, i) => i + 1)]));
+const channelLast = (x: tf.Tensor) =>
+  x.rank === 2 ? x : tf.transpose(x, [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2), 1]);
+const channelFirst = (y: tf.Tensor) =>
+  y.rank === 2 ? y : tf.transpose(y, [0, y.rank - 1, ...Array.from({ length: y.rank - 2 }, (_, i) => i + 1)]);
 
 function batchnormEval(eps: number) {
   return (x: tf.Tensor, ps: Record<string, tf.Tensor>, run: Run) => {
     const buffer = (name: string) => tf.tensor(tensorOf(run.m, run.buffersBefore, `l.${name}`, "buffers").data);
     const C = x.shape[1]!;
-    const y = tf.batchNorm(channelLast(x), buffer("running_mean"), buffer("running_var"), ps["l.bias"] ?? tf.zeros([C]), ps["l.weight"] ?? tf.ones([C]), eps);
+    const y = tf.batchNorm(
+      channelLast(x),
+      buffer("running_mean"),
+      buffer("running_var"),
+      ps["l.bias"] ?? tf.zeros([C]),
+      ps["l.weight"] ?? tf.ones([C]),
+      eps,
+    );
     return channelFirst(y);
   };
 }
@@ -366,9 +588,14 @@ function batchnormEval(eps: number) {
 function batchnormTrain(eps: number) {
   return (x: tf.Tensor, ps: Record<string, tf.Tensor>) => {
     const xc = channelLast(x);
-    const { mean, variance } = tf.moments(xc, Array.from({ length: xc.rank - 1 }, (_, i) => i));
+    const { mean, variance } = tf.moments(
+      xc,
+      Array.from({ length: xc.rank - 1 }, (_, i) => i),
+    );
     const C = x.shape[1]!;
-    return channelFirst(tf.batchNorm(xc, mean, variance, ps["l.bias"] ?? tf.zeros([C]), ps["l.weight"] ?? tf.ones([C]), eps));
+    return channelFirst(
+      tf.batchNorm(xc, mean, variance, ps["l.bias"] ?? tf.zeros([C]), ps["l.weight"] ?? tf.ones([C]), eps),
+    );
   };
 }
 
@@ -377,7 +604,10 @@ function checkRunningStats(momentum: number) {
   return (run: Run, kind: string) => {
     const xc = channelLast(tf.tensor(run.x, [run.n, ...run.m.inputShape]));
     const count = xc.size / xc.shape[xc.rank - 1]!;
-    const { mean, variance } = tf.moments(xc, Array.from({ length: xc.rank - 1 }, (_, i) => i));
+    const { mean, variance } = tf.moments(
+      xc,
+      Array.from({ length: xc.rank - 1 }, (_, i) => i),
+    );
     const m = mean.dataSync();
     const v = variance.dataSync();
     const old = (name: string) => tensorOf(run.m, run.buffersBefore, `l.${name}`, "buffers").data;
@@ -398,10 +628,34 @@ runCases("batchnorm", [
   { body: "batchnorm as l", input: [6], ref: batchnormEval(1e-5), after: buffersUnchanged },
   { body: "batchnorm(eps = 1e-3) as l", input: [4, 7], ref: batchnormEval(1e-3), after: buffersUnchanged },
   { body: "batchnorm(affine = false) as l", input: [3, 4, 4], ref: batchnormEval(1e-5), after: buffersUnchanged },
-  { body: "batchnorm as l", input: [4, 5, 5], ref: batchnormTrain(1e-5), options: { training: true }, after: checkRunningStats(0.1) },
-  { body: "batchnorm as l", input: [6], ref: batchnormTrain(1e-5), options: { training: true }, after: checkRunningStats(0.1) },
-  { body: "batchnorm(momentum = 0.2) as l", input: [4, 7], ref: batchnormTrain(1e-5), options: { training: true }, after: checkRunningStats(0.2) },
-  { body: "batchnorm(affine = false, eps = 1e-3) as l", input: [3, 4, 4], ref: batchnormTrain(1e-3), options: { training: true }, after: checkRunningStats(0.1) },
+  {
+    body: "batchnorm as l",
+    input: [4, 5, 5],
+    ref: batchnormTrain(1e-5),
+    options: { training: true },
+    after: checkRunningStats(0.1),
+  },
+  {
+    body: "batchnorm as l",
+    input: [6],
+    ref: batchnormTrain(1e-5),
+    options: { training: true },
+    after: checkRunningStats(0.1),
+  },
+  {
+    body: "batchnorm(momentum = 0.2) as l",
+    input: [4, 7],
+    ref: batchnormTrain(1e-5),
+    options: { training: true },
+    after: checkRunningStats(0.2),
+  },
+  {
+    body: "batchnorm(affine = false, eps = 1e-3) as l",
+    input: [3, 4, 4],
+    ref: batchnormTrain(1e-3),
+    options: { training: true },
+    after: checkRunningStats(0.1),
+  },
 ]);
 
 function layernorm(eps: number) {
@@ -451,7 +705,12 @@ function rmsnorm(eps: number) {
 // Not a TF.js layer: from tf primitives, x / √(mean(x²) + eps) · weight.
 runCases("rmsnorm", [
   { body: "rmsnorm as l", input: [8], ref: rmsnorm(1e-6) },
-  { body: "rmsnorm(eps = 1e-3, affine = false) as l", input: [4, 6], ref: rmsnorm(1e-3), options: { inputScale: 0.05 } },
+  {
+    body: "rmsnorm(eps = 1e-3, affine = false) as l",
+    input: [4, 6],
+    ref: rmsnorm(1e-3),
+    options: { inputScale: 0.05 },
+  },
 ]);
 
 // ── Values: split, concat, transpose, mean, take, add, multiply ────────────────────────────────────────────
@@ -497,7 +756,12 @@ runCases("split+concat", [
 
 runCases("transpose", [
   { body: "transpose(0, 1)", input: [3, 4], ref: (x) => tf.transpose(x, [0, 2, 1]) },
-  { body: "transpose(0, 2)\ntanh", input: [2, 3, 4], needs: ["transpose", "tanh"], ref: (x) => tf.tanh(tf.transpose(x, [0, 3, 2, 1])) },
+  {
+    body: "transpose(0, 2)\ntanh",
+    input: [2, 3, 4],
+    needs: ["transpose", "tanh"],
+    ref: (x) => tf.tanh(tf.transpose(x, [0, 3, 2, 1])),
+  },
   { body: "transpose(1, 2)", input: [2, 3, 4], ref: (x) => tf.transpose(x, [0, 1, 3, 2]) },
 ]);
 
@@ -518,17 +782,32 @@ runCases("flatten/reshape/identity", [
   { body: "identity", input: [2, 3], ref: (x) => x },
   { body: "flatten", input: [2, 3, 4], ref: (x) => tf.reshape(x, [3, 24]) },
   { body: "flatten(start = 1)", input: [2, 3, 4], ref: (x) => tf.reshape(x, [3, 2, 12]) },
-  { body: "reshape([4, 6])\nsoftmax", input: [24], needs: ["reshape", "softmax"], ref: (x) => tf.softmax(tf.reshape(x, [3, 4, 6])) },
+  {
+    body: "reshape([4, 6])\nsoftmax",
+    input: [24],
+    needs: ["reshape", "softmax"],
+    ref: (x) => tf.softmax(tf.reshape(x, [3, 4, 6])),
+  },
 ]);
 
 runCases("take", [
   { body: "take(0)", input: [5, 4], ref: (x) => tf.squeeze(tf.slice(x, [0, 0, 0], [3, 1, 4]), [1]) },
   { body: "take(2, axis = -1)", input: [2, 3, 4], ref: (x) => tf.gather(x, 2, 3) },
-  { body: "take(-1, axis = 1)\ntanh", input: [2, 3, 4], needs: ["take", "tanh"], ref: (x) => tf.tanh(tf.gather(x, 2, 2)) },
+  {
+    body: "take(-1, axis = 1)\ntanh",
+    input: [2, 3, 4],
+    needs: ["take", "tanh"],
+    ref: (x) => tf.tanh(tf.gather(x, 2, 2)),
+  },
 ]);
 
 runCases("add+mul", [
-  { body: "residual {\ndense(6) as l\ntanh\n}", input: [6], needs: ["add", "dense", "tanh"], ref: (x, ps) => tf.add(x, tf.tanh(dense(x, ...l(ps)))) },
+  {
+    body: "residual {\ndense(6) as l\ntanh\n}",
+    input: [6],
+    needs: ["add", "dense", "tanh"],
+    ref: (x, ps) => tf.add(x, tf.tanh(dense(x, ...l(ps)))),
+  },
   {
     body: "a = x -> dense(5) as fa\nb = x -> dense(5) as fb -> tanh\na + b",
     input: [4],
@@ -590,7 +869,15 @@ describe("losses", () => {
       return grads.map((t) => t.dataSync() as Float32Array);
     });
     check(kind, "input", `${kind}: input gradient through the model`, gx, full[0]!);
-    run.m.params.forEach((t, i) => check(kind, "params", `${kind}: gradient of ${t.name} through the model`, gp.subarray(t.offset, t.offset + t.size), full[i + 1]!));
+    run.m.params.forEach((t, i) =>
+      check(
+        kind,
+        "params",
+        `${kind}: gradient of ${t.name} through the model`,
+        gp.subarray(t.offset, t.offset + t.size),
+        full[i + 1]!,
+      ),
+    );
     const row = worst.get(kind)!;
     row.cases += 1;
   }
@@ -674,14 +961,18 @@ describe("the comparison can fail", () => {
   });
 
   it("leaky_relu(0.01) against a slope of 0.0101", async () => {
-    const run = await runGenerated(spec({ body: "leaky_relu", input: [8], ref: () => tf.scalar(0) }), { inputScale: 4 });
+    const run = await runGenerated(spec({ body: "leaky_relu", input: [8], ref: () => tf.scalar(0) }), {
+      inputScale: 4,
+    });
     const ref = tfForwardBackward(run, (x) => tf.leakyRelu(x, 0.0101));
     expect(relError(run.y, ref.y)).toBeGreaterThan(TOL);
     expect(relError(run.gx, ref.gx)).toBeGreaterThan(TOL);
   });
 
   it("TF.js's hardSigmoid (Keras: clip(0.2x + 0.5)) is not PyTorch's Hardsigmoid (relu6(x + 3) / 6)", async () => {
-    const run = await runGenerated(spec({ body: "hard_sigmoid", input: [8], ref: () => tf.scalar(0) }), { inputScale: 4 });
+    const run = await runGenerated(spec({ body: "hard_sigmoid", input: [8], ref: () => tf.scalar(0) }), {
+      inputScale: 4,
+    });
     const ref = tfForwardBackward(run, keras("hardSigmoid"));
     expect(relError(run.y, ref.y)).toBeGreaterThan(1e-2);
   });

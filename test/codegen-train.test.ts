@@ -104,8 +104,12 @@ describe("training in generated code", () => {
     m.trainStep(trainer, Float64Array.from([1, 2, 3, -1, 0, 1]), [0.5, -0.5], 2);
     const a = m.params.find((t) => t.name === "a.weight")!;
     const b = m.params.find((t) => t.name === "b.weight")!;
-    expect(Array.from(trainer.params.subarray(a.offset, a.offset + a.size))).toEqual(Array.from(before.subarray(a.offset, a.offset + a.size)));
-    expect(Array.from(trainer.params.subarray(b.offset, b.offset + b.size))).not.toEqual(Array.from(before.subarray(b.offset, b.offset + b.size)));
+    expect(Array.from(trainer.params.subarray(a.offset, a.offset + a.size))).toEqual(
+      Array.from(before.subarray(a.offset, a.offset + a.size)),
+    );
+    expect(Array.from(trainer.params.subarray(b.offset, b.offset + b.size))).not.toEqual(
+      Array.from(before.subarray(b.offset, b.offset + b.size)),
+    );
   });
 
   // trainStep skips the gradient of the model input (nothing reads it) in the layers that can: the tiled
@@ -113,26 +117,36 @@ describe("training in generated code", () => {
   // public backward must still return the input gradient afterwards.
   it.each([
     ["a tiled dense layer first (20 × 16 > the unroll limit)", "x: f32[20]", "dense(16) tanh dense(3)", 20],
-    ["an im2col convolution first (4 output channels)", "x: f32[2, 6, 6]", "conv2d(4, 3, padding = 1) tanh flatten dense(3)", 72],
-  ])("trainStep's update is backward's gradient, and backward still returns the input gradient: %s", async (_, input, body, size) => {
-    const { module: m } = await build(`model M(${input}) {\n  ${body}\n  loss cross_entropy\n}\n`, { dtype: "float64" });
-    const n = 5;
-    const rand = seeded(4);
-    const x = Float64Array.from({ length: n * size }, () => rand());
-    const labels = [0, 2, 1, 1, 0];
-    const p = m.createParams(3);
-    const grads = new Float64Array(m.paramCount);
-    const lossGrad = new Float64Array(n * 3);
-    m.crossEntropyLoss(m.forward(p, x, n), labels, n, lossGrad);
-    const inputGrad = Float64Array.from(m.backward(p, lossGrad, grads) as Float64Array);
-    expect(inputGrad.some((v) => v !== 0)).toBe(true);
-    const lr = 0.5;
-    const trainer = m.createTrainer({ optimizer: "sgd", lr }, Float64Array.from(p));
-    m.trainStep(trainer, x, labels, n);
-    const step = Array.from(p, (v, i) => (v - trainer.params[i]!) / lr);
-    expect(maxRelError(step, grads)).toBeLessThan(1e-9);
-    // the same forward and backward again: the input gradient is back
-    m.crossEntropyLoss(m.forward(p, x, n), labels, n, lossGrad);
-    expect(Array.from(m.backward(p, lossGrad, grads) as Float64Array)).toEqual(Array.from(inputGrad));
-  });
+    [
+      "an im2col convolution first (4 output channels)",
+      "x: f32[2, 6, 6]",
+      "conv2d(4, 3, padding = 1) tanh flatten dense(3)",
+      72,
+    ],
+  ])(
+    "trainStep's update is backward's gradient, and backward still returns the input gradient: %s",
+    async (_, input, body, size) => {
+      const { module: m } = await build(`model M(${input}) {\n  ${body}\n  loss cross_entropy\n}\n`, {
+        dtype: "float64",
+      });
+      const n = 5;
+      const rand = seeded(4);
+      const x = Float64Array.from({ length: n * size }, () => rand());
+      const labels = [0, 2, 1, 1, 0];
+      const p = m.createParams(3);
+      const grads = new Float64Array(m.paramCount);
+      const lossGrad = new Float64Array(n * 3);
+      m.crossEntropyLoss(m.forward(p, x, n), labels, n, lossGrad);
+      const inputGrad = Float64Array.from(m.backward(p, lossGrad, grads) as Float64Array);
+      expect(inputGrad.some((v) => v !== 0)).toBe(true);
+      const lr = 0.5;
+      const trainer = m.createTrainer({ optimizer: "sgd", lr }, Float64Array.from(p));
+      m.trainStep(trainer, x, labels, n);
+      const step = Array.from(p, (v, i) => (v - trainer.params[i]!) / lr);
+      expect(maxRelError(step, grads)).toBeLessThan(1e-9);
+      // the same forward and backward again: the input gradient is back
+      m.crossEntropyLoss(m.forward(p, x, n), labels, n, lossGrad);
+      expect(Array.from(m.backward(p, lossGrad, grads) as Float64Array)).toEqual(Array.from(inputGrad));
+    },
+  );
 });

@@ -22,21 +22,56 @@ const x = Float64Array.from({ length: 12 }, (_, i) => Math.sin(i));
 const t = Float64Array.from({ length: 6 }, (_, i) => Math.cos(i));
 
 const bad: [string, Record<string, unknown>, ErrorConstructor, RegExp][] = [
-  ["an unknown optimizer", { optimizer: "rmsprop", lr: 0.1 }, TypeError, /optimizer must be "sgd", "adam" or "adamw", got "rmsprop"/],
-  ["an unknown loss", { optimizer: "sgd", lr: 0.1, loss: "hinge" }, TypeError, /loss must be "mse", "cross_entropy" or "binary_cross_entropy", got "hinge"/],
+  [
+    "an unknown optimizer",
+    { optimizer: "rmsprop", lr: 0.1 },
+    TypeError,
+    /optimizer must be "sgd", "adam" or "adamw", got "rmsprop"/,
+  ],
+  [
+    "an unknown loss",
+    { optimizer: "sgd", lr: 0.1, loss: "hinge" },
+    TypeError,
+    /loss must be "mse", "cross_entropy" or "binary_cross_entropy", got "hinge"/,
+  ],
   ["lr = Infinity", { optimizer: "sgd", lr: Infinity }, RangeError, /lr must be a finite number > 0, got Infinity/],
   ["lr = 0", { optimizer: "sgd", lr: 0 }, RangeError, /lr must be a finite number > 0, got 0/],
   ["lr as a string", { optimizer: "sgd", lr: "0.1" }, TypeError, /lr must be a number, got string/],
   ["momentum = 1", { optimizer: "sgd", lr: 0.1, momentum: 1 }, RangeError, /momentum must be in \[0, 1\), got 1/],
   ["momentum < 0", { optimizer: "sgd", lr: 0.1, momentum: -0.5 }, RangeError, /momentum must be in \[0, 1\), got -0.5/],
-  ["NaN weight decay", { optimizer: "adamw", lr: 0.1, weightDecay: NaN }, RangeError, /weightDecay must be a finite number ≥ 0, got NaN/],
-  ["negative weight decay", { optimizer: "adam", lr: 0.1, weightDecay: -1e-4 }, RangeError, /weightDecay must be a finite number ≥ 0/],
+  [
+    "NaN weight decay",
+    { optimizer: "adamw", lr: 0.1, weightDecay: NaN },
+    RangeError,
+    /weightDecay must be a finite number ≥ 0, got NaN/,
+  ],
+  [
+    "negative weight decay",
+    { optimizer: "adam", lr: 0.1, weightDecay: -1e-4 },
+    RangeError,
+    /weightDecay must be a finite number ≥ 0/,
+  ],
   ["beta1 = 1", { optimizer: "adam", lr: 0.1, beta1: 1 }, RangeError, /beta1 must be in \[0, 1\), got 1/],
   ["beta2 < 0", { optimizer: "adam", lr: 0.1, beta2: -0.1 }, RangeError, /beta2 must be in \[0, 1\), got -0.1/],
   ["eps = 0", { optimizer: "adam", lr: 0.1, eps: 0 }, RangeError, /eps must be a finite number > 0, got 0/],
-  ["fromLogits as a number", { optimizer: "adam", lr: 0.1, fromLogits: 1 }, TypeError, /fromLogits must be a boolean, got number/],
-  ["seed = NaN", { optimizer: "adam", lr: 0.1, seed: NaN }, RangeError, /seed must be an integer in \[0, 2\^32\), got NaN/],
-  ["seed = 2^32", { optimizer: "adam", lr: 0.1, seed: 2 ** 32 }, RangeError, /seed must be an integer in \[0, 2\^32\), got 4294967296/],
+  [
+    "fromLogits as a number",
+    { optimizer: "adam", lr: 0.1, fromLogits: 1 },
+    TypeError,
+    /fromLogits must be a boolean, got number/,
+  ],
+  [
+    "seed = NaN",
+    { optimizer: "adam", lr: 0.1, seed: NaN },
+    RangeError,
+    /seed must be an integer in \[0, 2\^32\), got NaN/,
+  ],
+  [
+    "seed = 2^32",
+    { optimizer: "adam", lr: 0.1, seed: 2 ** 32 },
+    RangeError,
+    /seed must be an integer in \[0, 2\^32\), got 4294967296/,
+  ],
 ];
 
 /** The loss of 3 steps of a trainer built with seed 7 (dropout draws from the module's random stream). */

@@ -24,12 +24,30 @@ const model = (input: string, body: string) => `model M(x: ${input}) {\n${body}\
 describe("counting", () => {
   const cases: { name: string; source: string; params: bigint; extra?: Record<string, bigint> }[] = [
     // dense 4→8: 4·8 + 8 = 40
-    { name: "dense with bias", source: model("f32[4]", "dense(8)"), params: 40n, extra: { weights: 32n, biases: 8n, macs: 32n } },
-    { name: "dense without bias", source: model("f32[4]", "dense(8, bias = false)"), params: 32n, extra: { biases: 0n } },
+    {
+      name: "dense with bias",
+      source: model("f32[4]", "dense(8)"),
+      params: 40n,
+      extra: { weights: 32n, biases: 8n, macs: 32n },
+    },
+    {
+      name: "dense without bias",
+      source: model("f32[4]", "dense(8, bias = false)"),
+      params: 32n,
+      extra: { biases: 0n },
+    },
     // 10^9 copies of dense 4→4 (4·4 + 4 = 20): 2·10^10, counted without expanding.
-    { name: "a billion repeats", source: model("f32[4]", "repeat 1_000_000_000 { dense(4) }"), params: 20_000_000_000n },
+    {
+      name: "a billion repeats",
+      source: model("f32[4]", "repeat 1_000_000_000 { dense(4) }"),
+      params: 20_000_000_000n,
+    },
     // first copy 4→8 (40), then two copies 8→8 (72 each): 184
-    { name: "repeat whose first copy changes the shape", source: model("f32[4]", "repeat 3 { dense(8) }"), params: 184n },
+    {
+      name: "repeat whose first copy changes the shape",
+      source: model("f32[4]", "repeat 3 { dense(8) }"),
+      params: 184n,
+    },
     { name: "repeat zero times", source: model("f32[4]", "repeat 0 { dense(4) }\ndense(2)"), params: 10n },
     // embedding 10·4 = 40; dense 4→10 tied to it: 10 biases only → 50; counted twice 90
     {
@@ -45,7 +63,12 @@ describe("counting", () => {
       params: 34n,
     },
     // frozen dense 4→4 (20) and a trainable dense 4→2 (10)
-    { name: "frozen", source: model("f32[4]", "dense(4, frozen = true)\ndense(2)"), params: 30n, extra: { trainable: 10n, nonTrainable: 20n } },
+    {
+      name: "frozen",
+      source: model("f32[4]", "dense(4, frozen = true)\ndense(2)"),
+      params: 30n,
+      extra: { trainable: 10n, nonTrainable: 20n },
+    },
     // BatchNorm on 3 channels: weight 3 + bias 3; buffers: running_mean 3 + running_var 3 + num_batches_tracked 1
     {
       name: "batchnorm buffers",
@@ -53,13 +76,19 @@ describe("counting", () => {
       params: 6n,
       extra: { buffers: 7n, bufferBytes: 32n /* 6·4 + 8 (int64) */ },
     },
-    { name: "batchnorm without running statistics", source: model("f32[3, 4, 4]", "batchnorm(track_running_stats = false)"), params: 6n, extra: { buffers: 0n } },
+    {
+      name: "batchnorm without running statistics",
+      source: model("f32[3, 4, 4]", "batchnorm(track_running_stats = false)"),
+      params: 6n,
+      extra: { buffers: 0n },
+    },
     // Axis discipline (issue 14): a sequence read as channels is refused (test/diagnostics/
     // conv1d-over-sequence-axis.nn); with the axes swapped first, PyTorch's counts. Embedding 1000·32 =
     // 32,000; Conv1d(in 32, out 64, k 3): weight 64·32·3 = 6,144, bias 64 → 38,208 (the issue's figure).
     {
       name: "conv1d over embeddings after transpose",
-      source: "model M(x: token[s <= 100] of 1000) {\n  embedding(1000, 32) transpose(0, 1) conv1d(64, 3, padding = 1)\n}\n",
+      source:
+        "model M(x: token[s <= 100] of 1000) {\n  embedding(1000, 32) transpose(0, 1) conv1d(64, 3, padding = 1)\n}\n",
       params: 38_208n,
     },
     // LSTM 32→64 (4·64·(32 + 64) + 2·4·64 = 25,088) then BatchNorm1d(64) on [64, t]: 2·64 = 128 parameters,
@@ -74,7 +103,8 @@ describe("counting", () => {
     // LSTM(64 → 32) 4·32·(64 + 32) + 2·4·32 = 12,544 + Linear(32, 4) 132 = 50,884.
     {
       name: "conv1d then lstm over a sequence",
-      source: "model M(x: token[s <= 100] of 1000) {\n  embedding(1000, 32) transpose(0, 1) conv1d(64, 3, padding = 1) transpose(0, 1) lstm(32) mean dense(4)\n}\n",
+      source:
+        "model M(x: token[s <= 100] of 1000) {\n  embedding(1000, 32) transpose(0, 1) conv1d(64, 3, padding = 1) transpose(0, 1) lstm(32) mean dense(4)\n}\n",
       params: 50_884n,
     },
     // PReLU with one shared slope reads no channel axis: fine on a sequence.
@@ -99,9 +129,17 @@ describe("counting", () => {
       params: 216n,
     },
     // LSTM 32→64 bidirectional, one layer: per direction 4·64·(32+64) + 2·4·64 = 25,088 → 50,176
-    { name: "bidirectional lstm", source: model("f32[t <= 10, 32]", "lstm(64, bidirectional = true)"), params: 50_176n },
+    {
+      name: "bidirectional lstm",
+      source: model("f32[t <= 10, 32]", "lstm(64, bidirectional = true)"),
+      params: 50_176n,
+    },
     // GRU 32→64, Keras convention: reset_after keeps two biases, like PyTorch: 3·64·96 + 2·3·64 = 18,816
-    { name: "gru keras convention", source: model("f32[t <= 10, 32]", "gru(64, bias_convention = keras)"), params: 18_816n },
+    {
+      name: "gru keras convention",
+      source: model("f32[t <= 10, 32]", "gru(64, bias_convention = keras)"),
+      params: 18_816n,
+    },
     // two layers of RNN 4→3: layer 0: 3·4 + 3·3 + 2·3 = 27; layer 1: 3·3 + 3·3 + 6 = 24 → 51
     { name: "stacked rnn", source: model("f32[t <= 5, 4]", "rnn(3, layers = 2)"), params: 51n },
   ];
@@ -140,7 +178,10 @@ describe("counting", () => {
 
   it("LeNet-5 MACs by hand: 117,600 + 240,000 + 48,000 + 10,080 + 840 = 416,520", () => {
     const { model: m } = figures(
-      model("f32[1, 32, 32]", "conv2d(6, 5) tanh avg_pool2d(2)\nconv2d(16, 5) tanh avg_pool2d(2)\nflatten\ndense(120) tanh\ndense(84) tanh\ndense(10)"),
+      model(
+        "f32[1, 32, 32]",
+        "conv2d(6, 5) tanh avg_pool2d(2)\nconv2d(16, 5) tanh avg_pool2d(2)\nflatten\ndense(120) tanh\ndense(84) tanh\ndense(10)",
+      ),
     );
     expect(m!.figures.macs).toBe(416_520n);
     expect(m!.figures.flops).toBe(833_040n);
@@ -166,7 +207,11 @@ describe("shape errors", () => {
     ["tie between different shapes", model("f32[4]", "dense(6) as a\ndense(5, tie = a)"), "NN5003"],
     ["tie to nothing", model("f32[4]", "dense(6, tie = nowhere)"), "NN5002"],
     ["expect that fails", model("f32[4]", "dense(8)\nexpect params == 41"), "NN5001"],
-    ["sequence longer than positional", "model M(t: token[s <= 10] of 5) {\n  embedding(5, 4)\n  positional(8, 4)\n}\n", "NN3014"],
+    [
+      "sequence longer than positional",
+      "model M(t: token[s <= 10] of 5) {\n  embedding(5, 4)\n  positional(8, 4)\n}\n",
+      "NN3014",
+    ],
     ["embedding smaller than the vocabulary", "model M(t: token[4] of 100) {\n  embedding(50, 4)\n}\n", "NN3009"],
   ];
   it.each(cases)("%s", (_name, source, code) => {

@@ -21,7 +21,11 @@ function cases(): { name: string; entry: string; expected: string }[] {
       const name = entry.name.slice(0, -3);
       out.push({ name, entry: path.join(dir, entry.name), expected: path.join(dir, `${name}.expected`) });
     } else if (entry.isDirectory()) {
-      out.push({ name: entry.name, entry: path.join(dir, entry.name, "main.nn"), expected: path.join(dir, entry.name, "main.expected") });
+      out.push({
+        name: entry.name,
+        entry: path.join(dir, entry.name, "main.nn"),
+        expected: path.join(dir, entry.name, "main.expected"),
+      });
     }
   }
   return out;

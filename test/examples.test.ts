@@ -9,12 +9,27 @@ import { checkProgram } from "../src/program/check.js";
 function nnFiles(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? nnFiles(path.join(dir, e.name)) : e.name.endsWith(".nn") ? [path.join(dir, e.name)] : []))
+    .flatMap((e) =>
+      e.isDirectory() ? nnFiles(path.join(dir, e.name)) : e.name.endsWith(".nn") ? [path.join(dir, e.name)] : [],
+    )
     .sort();
 }
 
 const files = nnFiles("examples");
-const required = ["xor", "mnist-mlp", "lenet5", "resnet18", "resnet50", "vgg16", "mobilenet-v2", "vit-b16", "gpt2", "bert-base", "llama2-7b", "lstm-classifier"];
+const required = [
+  "xor",
+  "mnist-mlp",
+  "lenet5",
+  "resnet18",
+  "resnet50",
+  "vgg16",
+  "mobilenet-v2",
+  "vit-b16",
+  "gpt2",
+  "bert-base",
+  "llama2-7b",
+  "lstm-classifier",
+];
 
 describe("examples", () => {
   it("include every model the project promises", () => {

@@ -72,8 +72,12 @@ describe("reads: regular files only, under a size cap checked before reading", (
     const started = Date.now();
     const imports = await nnc(["check", entry]);
     expect(imports.code).toBe(1);
-    expect(imports.err).toMatch(/error\[NN6001\]: cannot import `[^`]*pipe\.nn`: not a regular file \(a named pipe\)\n --> [^\n]*reads\.nn:1:8/);
-    expect(imports.err).toMatch(/error\[NN6001\]: cannot import `\/dev\/zero`: not a regular file \(a character device\)\n --> [^\n]*reads\.nn:2:8/);
+    expect(imports.err).toMatch(
+      /error\[NN6001\]: cannot import `[^`]*pipe\.nn`: not a regular file \(a named pipe\)\n --> [^\n]*reads\.nn:1:8/,
+    );
+    expect(imports.err).toMatch(
+      /error\[NN6001\]: cannot import `\/dev\/zero`: not a regular file \(a character device\)\n --> [^\n]*reads\.nn:2:8/,
+    );
     expect(imports.err).toMatch(/error\[NN6001\]: cannot import `[^`]*`: it is a directory\n --> [^\n]*reads\.nn:3:8/);
     const entries = await nnc(["check", fifo, "/dev/zero", dir]);
     expect(entries.code).toBe(1);
@@ -94,7 +98,9 @@ describe("reads: regular files only, under a size cap checked before reading", (
     try {
       const r = await nnc(["check", big]);
       expect(r.code).toBe(1);
-      expect(r.err).toContain(`error[NN0002]: cannot read ${big}: too large: 16,777,217 bytes, over the limit of 16 MiB`);
+      expect(r.err).toContain(
+        `error[NN0002]: cannot read ${big}: too large: 16,777,217 bytes, over the limit of 16 MiB`,
+      );
       expect(spy).not.toHaveBeenCalled();
     } finally {
       spy.mockRestore();
@@ -102,7 +108,10 @@ describe("reads: regular files only, under a size cap checked before reading", (
     // At the cap a file is read; one byte more is refused (a small cap here: the boundary is the same).
     const small = file("small.nn", "x".repeat(1000));
     expect(readRegularFile(small, 1000)).toMatchObject({ ok: true, bytes: Buffer.from("x".repeat(1000)) });
-    expect(readRegularFile(small, 999)).toEqual({ ok: false, reason: "too large: 1,000 bytes, over the limit of 999 bytes" });
+    expect(readRegularFile(small, 999)).toEqual({
+      ok: false,
+      reason: "too large: 1,000 bytes, over the limit of 999 bytes",
+    });
   });
 
   it("standard input is read up to the cap and no further: `nnc check - < /dev/zero` ends", async () => {
@@ -111,7 +120,9 @@ describe("reads: regular files only, under a size cap checked before reading", (
       expect(() => readAllBounded(fd, 1000)).toThrow("too large: more than 1,000 bytes, over the limit of 1,000 bytes");
       const r = await nnc(["check", "-"], { readStdin: () => readAllBounded(fd) });
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(/^error\[NN0002\]: cannot read standard input: too large: more than 16,777,216 bytes, over the limit of 16 MiB\n/);
+      expect(r.err).toMatch(
+        /^error\[NN0002\]: cannot read standard input: too large: more than 16,777,216 bytes, over the limit of 16 MiB\n/,
+      );
     } finally {
       fs.closeSync(fd);
     }
@@ -120,7 +131,8 @@ describe("reads: regular files only, under a size cap checked before reading", (
 
 describe("imports: absolute paths, --root, long chains", () => {
   const lib = "block Mlp(n) {\n  dense(n) relu\n  dense(2)\n}\n";
-  const net = (from: string) => `import { Mlp } from "${from}"\n\nmodel Net(x: f32[4]) {\n  Mlp(8)\n\n  expect params == 58\n}\n`;
+  const net = (from: string) =>
+    `import { Mlp } from "${from}"\n\nmodel Net(x: f32[4]) {\n  Mlp(8)\n\n  expect params == 58\n}\n`;
 
   it("an absolute import path is that path, from a file and from standard input", async () => {
     const libFile = file("abs/lib.nn", lib);
@@ -128,10 +140,16 @@ describe("imports: absolute paths, --root, long chains", () => {
     // Before: the path was joined to the importing file's directory (abs/sub/<the absolute path>).
     expect(await nnc(["check", entry])).toEqual({ code: 0, out: "", err: "" });
     // From standard input it was resolved against the working directory.
-    expect(await nnc(["check", "-"], { readStdin: () => Buffer.from(net(libFile)) })).toEqual({ code: 0, out: "", err: "" });
+    expect(await nnc(["check", "-"], { readStdin: () => Buffer.from(net(libFile)) })).toEqual({
+      code: 0,
+      out: "",
+      err: "",
+    });
     // A relative import from standard input is still refused (NN6005), now with the way out.
     const relative = await nnc(["check", "-"], { readStdin: () => Buffer.from(net("./lib.nn")) });
-    expect(relative.err).toMatch(/error\[NN6005\][\s\S]*help: pass the file name instead of `-`, or import an absolute path/);
+    expect(relative.err).toMatch(
+      /error\[NN6005\][\s\S]*help: pass the file name instead of `-`, or import an absolute path/,
+    );
   });
 
   it("--root: an import outside the root is refused where it is written; a symbolic link does not escape", async () => {
@@ -152,7 +170,9 @@ describe("imports: absolute paths, --root, long chains", () => {
       const r = await nnc(["check", "--root", inside, entry]);
       expect(r.code, name).toBe(1);
       expect(r.err, name).toMatch(
-        new RegExp(`^error\\[NN6006\\]: cannot import \`${from.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\`: outside the root directory [^\\n]*\\n --> [^\\n]*${name}:1:21\\n`),
+        new RegExp(
+          `^error\\[NN6006\\]: cannot import \`${from.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\`: outside the root directory [^\\n]*\\n --> [^\\n]*${name}:1:21\\n`,
+        ),
       );
       expect(r.err, name).toMatch(/= help: move the file under the root directory, or give a wider `--root`/);
       // Without --root the same spec checks.
@@ -167,18 +187,28 @@ describe("imports: absolute paths, --root, long chains", () => {
     expect(built.code).toBe(1);
     expect(built.err).toMatch(/^error\[NN6006\]/);
     // A root that is no directory is a usage error.
-    expect((await nnc(["check", "--root", path.join(dir, "nowhere"), good])).err).toMatch(/^error\[NN0001\]: `--root [^`]*nowhere`: no such file\n/);
+    expect((await nnc(["check", "--root", path.join(dir, "nowhere"), good])).err).toMatch(
+      /^error\[NN0001\]: `--root [^`]*nowhere`: no such file\n/,
+    );
   });
 
   it("an import chain of 2,000 files loads and checks (it overflowed the stack: an internal error)", async () => {
     const n = 2000;
     const files = new Map<string, string>();
     for (let i = 1; i < n; i++) {
-      files.set(`f${i}.nn`, i + 1 < n ? `import { c${i + 1} } from "./f${i + 1}.nn"\nconst c${i} = c${i + 1} + 1\n` : `const c${i} = 1\n`);
+      files.set(
+        `f${i}.nn`,
+        i + 1 < n ? `import { c${i + 1} } from "./f${i + 1}.nn"\nconst c${i} = c${i + 1} + 1\n` : `const c${i} = 1\n`,
+      );
     }
     // c1 = 1,999 (one more per file from c1999 = 1): dense(1999) on 4 inputs has 4·1999 weights + 1999 biases.
-    files.set("f0.nn", `import { c1 } from "./f1.nn"\n\nmodel M(x: f32[4]) {\n  dense(c1)\n\n  expect params == ${5 * 1999}\n}\n`);
-    const host: Host = { readFile: (f) => (files.has(f) ? { ok: true, text: files.get(f)! } : { ok: false, reason: "no such file" }) };
+    files.set(
+      "f0.nn",
+      `import { c1 } from "./f1.nn"\n\nmodel M(x: f32[4]) {\n  dense(c1)\n\n  expect params == ${5 * 1999}\n}\n`,
+    );
+    const host: Host = {
+      readFile: (f) => (files.has(f) ? { ok: true, text: files.get(f)! } : { ok: false, reason: "no such file" }),
+    };
     expect(await nnc(["check", "f0.nn"], { host })).toEqual({ code: 0, out: "", err: "" });
     // And a cycle through all of them is still found.
     files.set(`f${n - 1}.nn`, `import "./f1.nn"\nconst c${n - 1} = 1\n`);
@@ -212,7 +242,9 @@ describe("fmt --write", () => {
     fs.chmodSync(ro, 0o444);
     const r = await nnc(["fmt", "--write", ro]);
     expect(r.code).toBe(1);
-    expect(r.err).toBe(`error[NN0003]: cannot write ${ro}: it is read-only\n  = help: make it writable (\`chmod u+w ${ro}\`) for \`nnc fmt --write\` to rewrite it, or leave out --write\n`);
+    expect(r.err).toBe(
+      `error[NN0003]: cannot write ${ro}: it is read-only\n  = help: make it writable (\`chmod u+w ${ro}\`) for \`nnc fmt --write\` to rewrite it, or leave out --write\n`,
+    );
     expect(fs.readFileSync(ro, "utf8")).toBe(messy);
     expect(fs.statSync(ro).mode & 0o777).toBe(0o444);
   });
@@ -232,7 +264,11 @@ describe("fmt --write", () => {
     const f = file("fmt/tmp/x.nn", messy);
     const opened: { name: string; flags: unknown }[] = [];
     const real = fs.openSync;
-    const spy = vi.spyOn(fs, "openSync").mockImplementation(((name: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
+    const spy = vi.spyOn(fs, "openSync").mockImplementation(((
+      name: fs.PathLike,
+      flags?: fs.OpenMode,
+      mode?: fs.Mode,
+    ) => {
       opened.push({ name: String(name), flags });
       return real(name, flags ?? "r", mode);
     }) as typeof fs.openSync);
@@ -285,7 +321,9 @@ describe("nnc build: all or nothing, and every output problem a diagnostic", () 
     fs.mkdirSync(path.join(out, "two.B.ts"), { recursive: true });
     const r = await nnc(["build", src, "--out", out]);
     expect(r.code).toBe(1);
-    expect(r.err).toBe(`error[NN0003]: cannot write ${path.join(out, "two.B.ts")}: it is a directory\n  = help: nothing was written: every output is left as it was\n1 error, 0 warnings; nothing written\n`);
+    expect(r.err).toBe(
+      `error[NN0003]: cannot write ${path.join(out, "two.B.ts")}: it is a directory\n  = help: nothing was written: every output is left as it was\n1 error, 0 warnings; nothing written\n`,
+    );
     expect(fs.readdirSync(out)).toEqual(["two.B.ts"]);
   });
 
@@ -293,10 +331,16 @@ describe("nnc build: all or nothing, and every output problem a diagnostic", () 
     const src = file("outs/m.nn", model);
     const existing = file("outs/a-file", "");
     const onFile = await nnc(["build", src, "--out", existing]);
-    expect([onFile.code, onFile.err]).toEqual([1, `error[NN0003]: cannot write into ${existing}: it is a file, not a directory\n  = help: nothing was written: every output is left as it was\n1 error, 0 warnings; nothing written\n`]);
+    expect([onFile.code, onFile.err]).toEqual([
+      1,
+      `error[NN0003]: cannot write into ${existing}: it is a file, not a directory\n  = help: nothing was written: every output is left as it was\n1 error, 0 warnings; nothing written\n`,
+    ]);
     expect(fs.readFileSync(existing, "utf8")).toBe("");
     const empty = await nnc(["build", src, "--out", ""]);
-    expect([empty.code, empty.err]).toEqual([2, "error[NN0001]: `--out` needs a value, found an empty one\n  = help: write `--out DIR`\n"]);
+    expect([empty.code, empty.err]).toEqual([
+      2,
+      "error[NN0001]: `--out` needs a value, found an empty one\n  = help: write `--out DIR`\n",
+    ]);
     // A directory this process cannot write into: one it may not write (when not root), or one of /sys.
     const unwritable = isRoot ? "/sys/kernel" : path.join(dir, "outs/locked");
     if (!isRoot) {
@@ -305,7 +349,11 @@ describe("nnc build: all or nothing, and every output problem a diagnostic", () 
     }
     const denied = await nnc(["build", src, "--out", unwritable]);
     expect(denied.code).toBe(1);
-    expect(denied.err).toMatch(new RegExp(`^error\\[NN0003\\]: cannot write into ${unwritable}: (permission denied|the file system is read-only)\\n`));
+    expect(denied.err).toMatch(
+      new RegExp(
+        `^error\\[NN0003\\]: cannot write into ${unwritable}: (permission denied|the file system is read-only)\\n`,
+      ),
+    );
     if (!isRoot) fs.chmodSync(unwritable, 0o755);
     // Under /proc, where Node's recursive mkdir never returns.
     const proc = await nnc(["build", src, "--out", "/proc/nnc-test/out"]);
@@ -324,7 +372,9 @@ describe("nnc build: all or nothing, and every output problem a diagnostic", () 
     expect(fs.existsSync(path.join(cwd, "<stdin>.ts"))).toBe(false);
     const several = await nnc(["build", "-"], stdin(two));
     expect([several.code, several.out]).toEqual([2, ""]);
-    expect(several.err).toBe("error[NN0001]: standard input defines 2 models (`A`, `B`); `nnc build -` prints one module: choose it with --model\n");
+    expect(several.err).toBe(
+      "error[NN0001]: standard input defines 2 models (`A`, `B`); `nnc build -` prints one module: choose it with --model\n",
+    );
     const chosen = await nnc(["build", "-", "--model", "B"], stdin(two));
     expect(chosen.code).toBe(0);
     expect(chosen.out).toContain("export const paramCount = 15;");
@@ -350,11 +400,17 @@ describe("nnc build: all or nothing, and every output problem a diagnostic", () 
       out: "",
       err: `error[NN0009]: nothing to build: ${blocks} defines no model\n  = help: a file of blocks and constants is imported by a spec that defines a \`model\`; build that spec\n1 error, 0 warnings; nothing written\n`,
     });
-    expect((await nnc(["build", empty, blocks, "--out", out])).err).toMatch(/^error\[NN0009\]: nothing to build: none of the 2 inputs defines a model\n/);
+    expect((await nnc(["build", empty, blocks, "--out", out])).err).toMatch(
+      /^error\[NN0009\]: nothing to build: none of the 2 inputs defines a model\n/,
+    );
     expect(fs.existsSync(out)).toBe(false);
     const mixed = await nnc(["build", blocks, net, "--out", out]);
     expect(mixed.code).toBe(0);
-    expect(mixed.err).toMatch(new RegExp(`^warning\\[NN0008\\]: ${blocks.replace(/[.]/g, "\\.")} defines no model: nothing is built from it\\n`));
+    expect(mixed.err).toMatch(
+      new RegExp(
+        `^warning\\[NN0008\\]: ${blocks.replace(/[.]/g, "\\.")} defines no model: nothing is built from it\\n`,
+      ),
+    );
     expect(mixed.err).toMatch(/1 file written, 0 unchanged\n$/);
   });
 
@@ -372,14 +428,20 @@ describe("nnc build: all or nothing, and every output problem a diagnostic", () 
     const r = await nnc(["build", src, "--unroll-limit", "2000000", "--out", path.join(dir, "flags/out")]);
     expect([r.code, r.err]).toEqual([2, "error[NN0001]: `--unroll-limit` must be at most 4096, found 2000000\n"]);
     const model2 = await nnc(["count", src, "--model="]);
-    expect([model2.code, model2.err]).toEqual([2, "error[NN0001]: `--model` needs a value, found an empty one\n  = help: write `--model NAME`\n"]);
+    expect([model2.code, model2.err]).toEqual([
+      2,
+      "error[NN0001]: `--model` needs a value, found an empty one\n  = help: write `--model NAME`\n",
+    ]);
   });
 });
 
 describe("terminal control characters", () => {
   const esc = "\u001b";
   it("are escaped in rendered diagnostics (file names, code frames, messages), kept in JSON", async () => {
-    const name = file(`ctl/bad${esc}[2J${esc}]0;pwned\u0007.nn`, `model M(x: f32[4]) {\n  desne(2) # ${esc}[31mred\u009b1m\u007f\n}\n`);
+    const name = file(
+      `ctl/bad${esc}[2J${esc}]0;pwned\u0007.nn`,
+      `model M(x: f32[4]) {\n  desne(2) # ${esc}[31mred\u009b1m\u007f\n}\n`,
+    );
     const text = await nnc(["check", name]);
     expect(text.code).toBe(1);
     expect(text.err).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
@@ -391,7 +453,16 @@ describe("terminal control characters", () => {
     expect(parsed.diagnostics[0]!.span.file).toBe(name);
     // The public renderer does the same for a message that quotes the spec.
     const rendered = renderDiagnostics(
-      [{ code: "NN2004", severity: "error", message: `unknown layer \`${esc}[31m\``, labels: [], notes: [`a${esc}b`], help: `c\u009bd` }],
+      [
+        {
+          code: "NN2004",
+          severity: "error",
+          message: `unknown layer \`${esc}[31m\``,
+          labels: [],
+          notes: [`a${esc}b`],
+          help: `c\u009bd`,
+        },
+      ],
       new Map(),
     );
     expect(rendered).toBe("error[NN2004]: unknown layer `\\x1b[31m`\n  = note: a\\x1bb\n  = help: c\\x9bd\n");
@@ -402,17 +473,30 @@ describe("terminal control characters", () => {
     // The count report names the file too (on stdout): escaped in text and Markdown, kept in JSON.
     const clean = file(`ctl/ok${esc}[2J.nn`, model);
     expect((await nnc(["count", clean])).out).toContain(`model M (${clean.replace(esc, "\\x1b")})\n`);
-    expect((await nnc(["count", clean, "--format", "markdown"])).out).toContain(`Source: \`${clean.replace(esc, "\\x1b")}\``);
-    expect((JSON.parse((await nnc(["count", clean, "--format", "json"])).out) as { models: { file: string }[] }).models[0]!.file).toBe(clean);
+    expect((await nnc(["count", clean, "--format", "markdown"])).out).toContain(
+      `Source: \`${clean.replace(esc, "\\x1b")}\``,
+    );
+    expect(
+      (JSON.parse((await nnc(["count", clean, "--format", "json"])).out) as { models: { file: string }[] }).models[0]!
+        .file,
+    ).toBe(clean);
   });
 });
 
 describe("the API: arguments of the wrong type", () => {
   it("compile(42), check(42), format(null): a TypeError that says so (compile(42) said `too deeply nested`)", async () => {
-    await expect(compile(42 as unknown as string)).rejects.toThrow(new TypeError("compile: `source` must be a string, got a number (42)"));
-    await expect(compile("", null as unknown as object)).rejects.toThrow(new TypeError("compile: `options` must be an object, got null"));
-    expect(() => check(42 as unknown as string)).toThrow(new TypeError("check: `file` must be a string, got a number (42)"));
-    expect(() => check("x.nn", { text: Buffer.from("") as unknown as string })).toThrow(new TypeError("check: `options.text` must be a string, got an object"));
+    await expect(compile(42 as unknown as string)).rejects.toThrow(
+      new TypeError("compile: `source` must be a string, got a number (42)"),
+    );
+    await expect(compile("", null as unknown as object)).rejects.toThrow(
+      new TypeError("compile: `options` must be an object, got null"),
+    );
+    expect(() => check(42 as unknown as string)).toThrow(
+      new TypeError("check: `file` must be a string, got a number (42)"),
+    );
+    expect(() => check("x.nn", { text: Buffer.from("") as unknown as string })).toThrow(
+      new TypeError("check: `options.text` must be a string, got an object"),
+    );
     expect(() => format(null as unknown as string)).toThrow(new TypeError("format: `text` must be a string, got null"));
     // Strings still work as before.
     expect(format(messy).text).toBe(canonical);

@@ -26,7 +26,9 @@ function nnFiles(dir: string): string[] {
 /** The tree with spans stripped and bigints as strings. */
 function shape(ast: FileNode | null): unknown {
   return JSON.parse(
-    JSON.stringify(ast, (key, value: unknown) => (key === "span" ? undefined : typeof value === "bigint" ? value.toString() : value)),
+    JSON.stringify(ast, (key, value: unknown) =>
+      key === "span" ? undefined : typeof value === "bigint" ? value.toString() : value,
+    ),
   );
 }
 
@@ -119,16 +121,28 @@ const n = (x * y) + (z / w)
 `,
   ],
   ["multi-target bindings", `block S { input x\n q,k ,  v=x->split(3,axis=-1)\n output q, k, v }\n`],
-  ["arrows mixed with juxtaposition", `model M(x: f32[8]) {\n  x -> dense(4) relu->dense(2) as out sigmoid\n  dense(3)   ->   relu   gelu\n}\n`],
+  [
+    "arrows mixed with juxtaposition",
+    `model M(x: f32[8]) {\n  x -> dense(4) relu->dense(2) as out sigmoid\n  dense(3)   ->   relu   gelu\n}\n`,
+  ],
   [
     "empty bodies",
     `model M(x: f32[1]) {}\nblock B {}\nblock C() {\n\n}\nblock D { residual {} repeat 3 {}\n moe(8, 2) { } }\n`,
   ],
-  ["import forms", `import {A} from "./a.nn"\nimport { A , B , C, } from "./b.nn"\nimport "./c.nn"\nimport {\n  D,  # one\n  E,\n} from "./d.nn"\n`],
+  [
+    "import forms",
+    `import {A} from "./a.nn"\nimport { A , B , C, } from "./b.nn"\nimport "./c.nn"\nimport {\n  D,  # one\n  E,\n} from "./d.nn"\n`,
+  ],
   ["string escapes", `import "./we\\"ird \\\\ path.nn"\n`],
-  ["symbolic dims", `model M(t: token[seq<=1024] of vocab, f: f32[seq, 512], g: f64[2*seq,]) { embedding(vocab, 512) }\n`],
+  [
+    "symbolic dims",
+    `model M(t: token[seq<=1024] of vocab, f: f32[seq, 512], g: f64[2*seq,]) { embedding(vocab, 512) }\n`,
+  ],
   ["trailing commas in calls", `model M(x: f32[4],) { dense(4, bias = false,) reshape([2, 2,],) }\n`],
-  ["semicolon-separated statements", `block B { dense(4); relu; dense(2) }\nblock C {\n  dense(4) ; relu  # end\n  ;;\n  sigmoid;\n}\n`],
+  [
+    "semicolon-separated statements",
+    `block B { dense(4); relu; dense(2) }\nblock C {\n  dense(4) ; relu  # end\n  ;;\n  sigmoid;\n}\n`,
+  ],
   ["CRLF line endings", "# crlf\r\nblock B {\r\n  dense(4)  # t\r\n\r\n\r\n  relu\r\n}\r\n"],
   ["tabs", "block B {\n\tdense(4)\t# tab\n\t\trelu\t\n}\n"],
   [
@@ -156,7 +170,10 @@ const n = (x * y) + (z / w)
 }
 `,
   ],
-  ["juxtaposed stages that need care", `block B {\n  input y\n  x = dense(3) (-y)\n  layernorm(eps = 1e-6) (-1) as ln dense(2) ({ relu }) as r\n  z = [x, y] (-y) -> concat\n  dense(3) as a -y\n  residual { relu } -y\n  x.w ({ relu })\n  w = 3 (2) -4\n}\n`],
+  [
+    "juxtaposed stages that need care",
+    `block B {\n  input y\n  x = dense(3) (-y)\n  layernorm(eps = 1e-6) (-1) as ln dense(2) ({ relu }) as r\n  z = [x, y] (-y) -> concat\n  dense(3) as a -y\n  residual { relu } -y\n  x.w ({ relu })\n  w = 3 (2) -4\n}\n`,
+  ],
   ["numbers as written", `block B { layernorm(eps = 1e-5) dropout(p = 0.10) dense(50_257) embedding(1_000, 1E3) }\n`],
   [
     "statements of every kind",
@@ -176,8 +193,14 @@ block I { input a, b\n [a, b] -> concat(axis = 0) }
   ],
   ["comment-only file", `# just a comment\n\n\n# and another   \n`],
   ["empty file", ``],
-  ["one-line repeat with a trailing comment", `model M(x: f32[4]) {\n  repeat 2 as layer1 { dense(4) } # 2 blocks\n  repeat n - 1 as rest { dense(4) relu }\n}\n`],
-  ["runs of blank lines", `\n\n\nconst a = 1\n\n\n\nconst b = 2\nconst c = 3\n\n\n\nblock B {\n\n\n  relu\n\n\n\n  gelu\n\n\n}\n\n\n`],
+  [
+    "one-line repeat with a trailing comment",
+    `model M(x: f32[4]) {\n  repeat 2 as layer1 { dense(4) } # 2 blocks\n  repeat n - 1 as rest { dense(4) relu }\n}\n`,
+  ],
+  [
+    "runs of blank lines",
+    `\n\n\nconst a = 1\n\n\n\nconst b = 2\nconst c = 3\n\n\n\nblock B {\n\n\n  relu\n\n\n\n  gelu\n\n\n}\n\n\n`,
+  ],
   [
     "body literal with a comment inside",
     `block B {\n  residual(shortcut = { conv2d(8, 1)  # proj\n    batchnorm }) { relu }\n  residual(shortcut = {  # open\n    relu\n  }) {\n    relu  # x\n  }\n}\n`,
@@ -186,7 +209,10 @@ block I { input a, b\n [a, b] -> concat(axis = 0) }
     "nested repeats in residuals with aliases",
     `block B(n) { residual as r { repeat n as h { residual { dense(4) as fc relu } } } }\n`,
   ],
-  ["ties and paths", `model M(t: token[8] of 10) { embedding(10, 4) as wte\n dense(10, bias = false, tie = transpose(wte)) as head\n dense(10, tie = enc.embed.x) }\n`],
+  [
+    "ties and paths",
+    `model M(t: token[8] of 10) { embedding(10, 4) as wte\n dense(10, bias = false, tie = transpose(wte)) as head\n dense(10, tie = enc.embed.x) }\n`,
+  ],
   [
     "a line longer than 100 columns is not wrapped",
     `model M(x: f32[4]) { conv2d(64, 3, stride = 1, padding = 1, dilation = 1, groups = 1, bias = false, frozen = true) as a_rather_long_name }\n`,
@@ -225,7 +251,9 @@ describe("format: specific layouts", () => {
   });
 
   it("keeps arrows where written and a space elsewhere", () => {
-    expect(fmt(`block B { dense(128)relu->dense(4)as fc }`)).toBe(`block B {\n  dense(128) relu -> dense(4) as fc\n}\n`);
+    expect(fmt(`block B { dense(128)relu->dense(4)as fc }`)).toBe(
+      `block B {\n  dense(128) relu -> dense(4) as fc\n}\n`,
+    );
   });
 
   it("prints container bodies over several lines and body literals on one", () => {
@@ -326,8 +354,39 @@ describe("format: files that do not parse", () => {
       f.endsWith(".nn") ? fs.readFileSync(f, "utf8") : f,
     );
     // Random characters, and insertions that often keep the file parsing (comments, blank lines, stages).
-    const alphabet = ["{", "}", "(", ")", "[", "]", ",", ";", "->", "-", "#", "\n", " ", "x", "1", "=", "as ", '"', "*"];
-    const keeps = ["# c\n", " # c\n", "\n# c\n", "\n\n", "\r\n", "\t", " residual { relu } ", "(-1)", " as q ", "({ relu })"];
+    const alphabet = [
+      "{",
+      "}",
+      "(",
+      ")",
+      "[",
+      "]",
+      ",",
+      ";",
+      "->",
+      "-",
+      "#",
+      "\n",
+      " ",
+      "x",
+      "1",
+      "=",
+      "as ",
+      '"',
+      "*",
+    ];
+    const keeps = [
+      "# c\n",
+      " # c\n",
+      "\n# c\n",
+      "\n\n",
+      "\r\n",
+      "\t",
+      " residual { relu } ",
+      "(-1)",
+      " as q ",
+      "({ relu })",
+    ];
     let seed = 12345;
     const random = (n: number): number => {
       seed = (seed * 1103515245 + 12345) % 2147483648;

@@ -105,15 +105,23 @@ describe("the fuzzer's oracle", () => {
   it("fails a non-finite output", async () => {
     const outcome = await runCase(
       oneCase(spec),
-      tampered((m) => ({ ...m, forward: (...a: unknown[]) => (m.forward as (...b: unknown[]) => Float64Array)(...a).map((v, i) => (i === 1 ? NaN : v)) })),
+      tampered((m) => ({
+        ...m,
+        forward: (...a: unknown[]) =>
+          (m.forward as (...b: unknown[]) => Float64Array)(...a).map((v, i) => (i === 1 ? NaN : v)),
+      })),
     );
     expect(outcome.kind).toBe("failed");
-    expect(outcome.failures.map((f) => f.message)).toEqual([expect.stringMatching(/^output 0 is not finite: -?\d.*, NaN, /)]);
+    expect(outcome.failures.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^output 0 is not finite: -?\d.*, NaN, /),
+    ]);
   });
 
   it("fails a value beyond its range that checks clean, and one refused away from the value", async () => {
     const accepted = await runCase(
-      oneCase("model M(x: f64[3]) {\n  dropout(0.5)\n}\n", "beyond", { injected: { what: "dropout.p", text: "0.5", code: "NN4016", direct: true } }),
+      oneCase("model M(x: f64[3]) {\n  dropout(0.5)\n}\n", "beyond", {
+        injected: { what: "dropout.p", text: "0.5", code: "NN4016", direct: true },
+      }),
     );
     expect(accepted.failures.map((f) => f.message)).toEqual(["dropout.p = 0.5 (outside its range) checked clean"]);
     const elsewhere = await runCase(
@@ -149,7 +157,9 @@ describe("fuzzer findings, as regression cases", () => {
   it("a dilated max window that reads only padding is refused (its maximum was −∞, then NaN)", async () => {
     // Seed 11, case 387 (reduced). Golden test: test/diagnostics/max-pool-window-in-padding.nn.
     const outcome = await runCase(
-      oneCase("model M(x: f64[3, 3, 3]) {\n  conv2d(2, 3)\n  max_pool2d(2, padding = 1, dilation = 2)\n  flatten\n  dense(2)\n}\n"),
+      oneCase(
+        "model M(x: f64[3, 3, 3]) {\n  conv2d(2, 3)\n  max_pool2d(2, padding = 1, dilation = 2)\n  flatten\n  dense(2)\n}\n",
+      ),
     );
     expect(outcome.failures).toEqual([]);
     expect(outcome.codes).toEqual(["NN4002"]);
@@ -157,14 +167,20 @@ describe("fuzzer findings, as regression cases", () => {
 
   it("two outputs that are one array (flatten, reshape or identity of one value) get the sum of their gradients", async () => {
     // Seed 11, cases 117 and 584 (reduced): the second output's gradient overwrote the first's.
-    const outcome = await runCase(oneCase("model M(x: f64[2, 2]) {\n  flatten\n  dense(4)\n  y0 = reshape([2, 2])\n  y1 = identity\n  output y0, y1\n}\n"));
+    const outcome = await runCase(
+      oneCase(
+        "model M(x: f64[2, 2]) {\n  flatten\n  dense(4)\n  y0 = reshape([2, 2])\n  y1 = identity\n  output y0, y1\n}\n",
+      ),
+    );
     expect(outcome.failures).toEqual([]);
     expect(outcome.kind).toBe("built");
   });
 
   it("softplus with a threshold past 709/β stays finite (it overflowed to Infinity, then NaN)", async () => {
     // Seed 2, case 206 (reduced). Focused test: test/codegen-dense.test.ts, "softplus without overflow".
-    const outcome = await runCase(oneCase("model M(x: f64[16]) {\n  softplus(beta = 1000, threshold = 1000)\n  dense(1)\n}\n", "boundary"));
+    const outcome = await runCase(
+      oneCase("model M(x: f64[16]) {\n  softplus(beta = 1000, threshold = 1000)\n  dense(1)\n}\n", "boundary"),
+    );
     expect(outcome.failures).toEqual([]);
     expect(outcome.kind).toBe("built");
   });

@@ -13,7 +13,10 @@ import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compile, type CompileOptions } from "../src/emit/compile.js";
 
-const modules = fs.readdirSync("generated").filter((f) => f.endsWith(".ts")).map((f) => path.join("generated", f));
+const modules = fs
+  .readdirSync("generated")
+  .filter((f) => f.endsWith(".ts"))
+  .map((f) => path.join("generated", f));
 
 /** Specs covering every op kind that no example in generated/ uses. */
 const coverage: Record<string, [string, CompileOptions]> = {
@@ -50,17 +53,29 @@ const coverage: Record<string, [string, CompileOptions]> = {
     "model M(x: f32[2, 5, 5]) {\n  conv_transpose2d(4, 3, stride = 2, padding = 1, output_padding = 1) groupnorm(2) conv2d(2, 3, groups = 2) global_avg_pool\n}\n",
     {},
   ],
-  recurrent: ["model M(x: f32[t <= 4, 3]) {\n  gru(5, bidirectional = true) rnn(4, nonlinearity = relu, sequences = false)\n}\n", {}],
-  moe: ["model M(x: f32[s <= 3, 6]) {\n  moe(4, top_k = 2) as moe {\n    dense(8) as up\n    tanh\n    dense(6) as down\n  }\n}\n", {}],
+  recurrent: [
+    "model M(x: f32[t <= 4, 3]) {\n  gru(5, bidirectional = true) rnn(4, nonlinearity = relu, sequences = false)\n}\n",
+    {},
+  ],
+  moe: [
+    "model M(x: f32[s <= 3, 6]) {\n  moe(4, top_k = 2) as moe {\n    dense(8) as up\n    tanh\n    dense(6) as down\n  }\n}\n",
+    {},
+  ],
   rotary: ["model M(x: f32[s <= 5, 8]) { class_token(8) rotary dense(2) }\n", { dtype: "float64" }],
-  baked: ["model M(x: f32[3]) {\n  dense(4) relu dense(2)\n}\n", { bakeWeights: Array.from({ length: 26 }, (_, i) => i / 10) }],
+  baked: [
+    "model M(x: f32[3]) {\n  dense(4) relu dense(2)\n}\n",
+    { bakeWeights: Array.from({ length: 26 }, (_, i) => i / 10) },
+  ],
   // Inference builds of the kinds that keep values for backward in a trainable build (they keep none
   // here), with baked BatchNorm statistics (44 parameters, then 5 buffer values); and of a token model.
   bakedNorms: [
     "model M(x: f32[2, 4, 4]) {\n  batchnorm groupnorm(2) max_pool2d(2) dropout(0.5) flatten dense(3) layernorm rmsnorm\n}\n",
     { bakeWeights: Array.from({ length: 49 }, (_, i) => i / 100) },
   ],
-  bakedTokens: ["model T(ids: token[3] of 5) {\n  embedding(5, 2) flatten dense(2)\n}\n", { bakeWeights: Array.from({ length: 24 }, (_, i) => i / 10) }],
+  bakedTokens: [
+    "model T(ids: token[3] of 5) {\n  embedding(5, 2) flatten dense(2)\n}\n",
+    { bakeWeights: Array.from({ length: 24 }, (_, i) => i / 10) },
+  ],
 };
 const extra: string[] = [];
 
@@ -69,7 +84,10 @@ beforeAll(async () => {
   fs.mkdirSync(dir, { recursive: true });
   for (const [name, [source, options]] of Object.entries(coverage)) {
     const result = await compile(source, { ...options, format: false }, `${name}.nn`);
-    expect(result.diagnostics.filter((d) => d.severity === "error"), name).toEqual([]);
+    expect(
+      result.diagnostics.filter((d) => d.severity === "error"),
+      name,
+    ).toEqual([]);
     const file = path.join(dir, `${name}.ts`);
     fs.writeFileSync(file, result.files[0]!.text);
     extra.push(file);
@@ -79,27 +97,45 @@ beforeAll(async () => {
 describe("generated/ under the strictest settings", () => {
   it("has modules, and none silences a checker", () => {
     expect(modules.length).toBeGreaterThan(10);
-    for (const file of modules) expect(fs.readFileSync(file, "utf8"), file).not.toMatch(/@ts-nocheck|@ts-ignore|@ts-expect-error|eslint-disable/);
+    for (const file of modules)
+      expect(fs.readFileSync(file, "utf8"), file).not.toMatch(/@ts-nocheck|@ts-ignore|@ts-expect-error|eslint-disable/);
   });
 
   it("type-checks with @tsconfig/strictest", () => {
-    const config = ts.getParsedCommandLineOfConfigFile(path.resolve("test/generated-strict.tsconfig.json"), {}, {
-      ...ts.sys,
-      onUnRecoverableConfigFileDiagnostic: (d) => {
-        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    const config = ts.getParsedCommandLineOfConfigFile(
+      path.resolve("test/generated-strict.tsconfig.json"),
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+        },
       },
-    });
+    );
     expect(config).toBeDefined();
     const options = config!.options;
     // The flags this test is about, read from the parsed configuration (so a broken `extends` cannot pass).
-    for (const flag of ["strict", "noUncheckedIndexedAccess", "exactOptionalPropertyTypes", "noUnusedLocals", "noUnusedParameters", "noImplicitOverride", "noPropertyAccessFromIndexSignature", "noImplicitReturns", "noFallthroughCasesInSwitch"] as const) {
+    for (const flag of [
+      "strict",
+      "noUncheckedIndexedAccess",
+      "exactOptionalPropertyTypes",
+      "noUnusedLocals",
+      "noUnusedParameters",
+      "noImplicitOverride",
+      "noPropertyAccessFromIndexSignature",
+      "noImplicitReturns",
+      "noFallthroughCasesInSwitch",
+    ] as const) {
       expect(options[flag], flag).toBe(true);
     }
     expect(config!.fileNames.map((f) => path.relative(process.cwd(), f)).sort()).toEqual([...modules].sort());
     expect(extra.length).toBe(Object.keys(coverage).length);
     const program = ts.createProgram([...config!.fileNames, ...extra], options);
     const problems = ts.getPreEmitDiagnostics(program).map((d) => {
-      const where = d.file && d.start !== undefined ? `${path.relative(process.cwd(), d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : "";
+      const where =
+        d.file && d.start !== undefined
+          ? `${path.relative(process.cwd(), d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}`
+          : "";
       return `${where} TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
     });
     expect(problems.slice(0, 20)).toEqual([]);
@@ -108,12 +144,26 @@ describe("generated/ under the strictest settings", () => {
 
   it("passes typescript-eslint's recommended rules", async () => {
     // A flat config given here, so no eslint.config.js is read (and nothing else in the repository is linted).
-    const eslint = new ESLint({ cwd: process.cwd(), overrideConfigFile: true, overrideConfig: tseslint.configs.recommended });
+    const eslint = new ESLint({
+      cwd: process.cwd(),
+      overrideConfigFile: true,
+      overrideConfig: tseslint.configs.recommended,
+    });
     const rules = (await eslint.calculateConfigForFile(modules[0]!)) as { rules: Record<string, unknown> };
-    expect(Object.keys(rules.rules)).toEqual(expect.arrayContaining(["@typescript-eslint/no-unused-vars", "@typescript-eslint/no-explicit-any", "prefer-const"]));
+    expect(Object.keys(rules.rules)).toEqual(
+      expect.arrayContaining([
+        "@typescript-eslint/no-unused-vars",
+        "@typescript-eslint/no-explicit-any",
+        "prefer-const",
+      ]),
+    );
     const results = await eslint.lintFiles([...modules, ...extra]);
     expect(results.map((r) => path.relative(process.cwd(), r.filePath)).sort()).toEqual([...modules, ...extra].sort());
-    const problems = results.flatMap((r) => r.messages.map((m) => `${path.relative(process.cwd(), r.filePath)}:${m.line} ${m.ruleId ?? "fatal"} ${m.message}`));
+    const problems = results.flatMap((r) =>
+      r.messages.map(
+        (m) => `${path.relative(process.cwd(), r.filePath)}:${m.line} ${m.ruleId ?? "fatal"} ${m.message}`,
+      ),
+    );
     expect(problems.slice(0, 20)).toEqual([]);
     expect(problems.length).toBe(0);
   }, 120_000);

@@ -21,7 +21,10 @@ describe("generated/", () => {
   });
 
   it("every module passes tsc --strict --noEmit", () => {
-    const roots = fs.readdirSync("generated").filter((f) => f.endsWith(".ts")).map((f) => path.join("generated", f));
+    const roots = fs
+      .readdirSync("generated")
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => path.join("generated", f));
     expect(roots.length).toBeGreaterThan(0);
     const program = ts.createProgram(roots, {
       strict: true,
@@ -33,7 +36,10 @@ describe("generated/", () => {
       types: [],
     });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => {
-      const where = d.file && d.start !== undefined ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : "";
+      const where =
+        d.file && d.start !== undefined
+          ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}`
+          : "";
       return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
     });
     expect(problems).toEqual([]);

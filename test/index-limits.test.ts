@@ -13,14 +13,61 @@ import { denseTiledSource } from "../src/emit/kernels/dense.js";
 type Arr = Record<number, number>;
 type Kernels = {
   fits30(s0: number, M: number, sa: number, K: number, sk: number): boolean;
-  denseTiledForward(p: Arr, x: Arr, y: Arr, rows: number, IN: number, OUT: number, W: number, B: number, y0: number, yr: number, yc: number): void;
-  denseTiledBackward(p: Arr, gp: Arr, x: Arr, gx: Arr, gy: Arr, rows: number, IN: number, OUT: number, W: number, B: number, dx: boolean, g0: number, gr: number, gc: number): void;
-  packedGemm(C: Arr, c0: number, cr: number, cc: number, M: number, N: number, K: number, sa: Arr, a0: number, as: number, ak: number, sb: Arr, b0: number, bk: number, bb: number, g: Arr, B: number): void;
+  denseTiledForward(
+    p: Arr,
+    x: Arr,
+    y: Arr,
+    rows: number,
+    IN: number,
+    OUT: number,
+    W: number,
+    B: number,
+    y0: number,
+    yr: number,
+    yc: number,
+  ): void;
+  denseTiledBackward(
+    p: Arr,
+    gp: Arr,
+    x: Arr,
+    gx: Arr,
+    gy: Arr,
+    rows: number,
+    IN: number,
+    OUT: number,
+    W: number,
+    B: number,
+    dx: boolean,
+    g0: number,
+    gr: number,
+    gc: number,
+  ): void;
+  packedGemm(
+    C: Arr,
+    c0: number,
+    cr: number,
+    cc: number,
+    M: number,
+    N: number,
+    K: number,
+    sa: Arr,
+    a0: number,
+    as: number,
+    ak: number,
+    sb: Arr,
+    b0: number,
+    bk: number,
+    bb: number,
+    g: Arr,
+    B: number,
+  ): void;
 };
 
 /** The kernels' source as every module has it, compiled to JavaScript and evaluated. */
 function kernels(): Kernels {
-  const js = ts.transpileModule(denseTiledSource("Float64Array", 8), { compilerOptions: { target: ts.ScriptTarget.ES2022 } }).outputText;
+  const js = ts.transpileModule(denseTiledSource("Float64Array", 8), {
+    compilerOptions: { target: ts.ScriptTarget.ES2022 },
+  }).outputText;
   return new Function(`${js}\nreturn { fits30, denseTiledForward, denseTiledBackward, packedGemm };`)() as Kernels;
 }
 
@@ -101,7 +148,12 @@ describe("the dense kernels past 2^30", () => {
   // A convolution's product (few output channels over many positions) calls the packed product directly,
   // with the weight in p: here the weight starts at 2^30 − 4 + w (a model with more than 2^30
   // parameters), and the output plane at c0.
-  for (const [w, c0] of [[-100, 0], [0, 0], [0, 2 ** 31], [2 ** 31, 2 ** 32]] as const) {
+  for (const [w, c0] of [
+    [-100, 0],
+    [0, 0],
+    [0, 2 ** 31],
+    [2 ** 31, 2 ** 32],
+  ] as const) {
     it(`the packed product reads A at ${2 ** 30 - 4 + w} and writes C at ${c0} exactly`, () => {
       const M = 2; // output channels
       const N = 8; // positions
@@ -112,7 +164,25 @@ describe("the dense kernels past 2^30", () => {
       const bValues = new Map<number, number>();
       for (let j = 0; j < N; j++) for (let i = 0; i < K; i++) bValues.set(j * K + i, j - i);
       const C = sparse();
-      k.packedGemm(C.array, c0, N, 1, M, N, K, sparse(aValues).array, a0, K, 1, sparse(bValues).array, 0, 1, K, sparse().array, -1);
+      k.packedGemm(
+        C.array,
+        c0,
+        N,
+        1,
+        M,
+        N,
+        K,
+        sparse(aValues).array,
+        a0,
+        K,
+        1,
+        sparse(bValues).array,
+        0,
+        1,
+        K,
+        sparse().array,
+        -1,
+      );
       const want = new Map<number, number>();
       for (let a = 0; a < M; a++) {
         for (let j = 0; j < N; j++) {
@@ -131,10 +201,26 @@ describe("the dense kernels past 2^30", () => {
     it(`backward reads the output gradient where it is, the last row at ${lastRow}`, () => {
       const g0 = lastRow - 7 * 1_000;
       const gyValues = new Map<number, number>();
-      for (let r = 0; r < rows; r++) for (let o = 0; o < OUT; o++) gyValues.set(g0 + r * 1_000 + o, ((r + 2 * o) % 5) - 2);
+      for (let r = 0; r < rows; r++)
+        for (let o = 0; o < OUT; o++) gyValues.set(g0 + r * 1_000 + o, ((r + 2 * o) % 5) - 2);
       const gp = sparse();
       const gx = sparse();
-      k.denseTiledBackward(sparse(pValues).array, gp.array, sparse(xValues).array, gx.array, sparse(gyValues).array, rows, IN, OUT, W, B, true, g0, 1_000, 1);
+      k.denseTiledBackward(
+        sparse(pValues).array,
+        gp.array,
+        sparse(xValues).array,
+        gx.array,
+        sparse(gyValues).array,
+        rows,
+        IN,
+        OUT,
+        W,
+        B,
+        true,
+        g0,
+        1_000,
+        1,
+      );
       const g = (r: number, o: number) => gyValues.get(g0 + r * 1_000 + o)!;
       const wantGp = new Map<number, number>();
       const wantGx = new Map<number, number>();

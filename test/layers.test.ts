@@ -30,7 +30,8 @@ function layerOf(file: string): number {
 }
 
 function sources(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && e.name.endsWith(".ts"))
     .map((e) => path.relative(".", path.join(e.parentPath, e.name)).split(path.sep).join("/"))
     .sort();
@@ -40,8 +41,13 @@ function sources(dir: string): string[] {
  *  TypeScript's own pre-processor finds them (static, type-only and dynamic imports, re-exports; never text
  *  inside strings or comments). */
 export function importsOf(file: string, text: string): string[] {
-  const specifiers = ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName).filter((s) => s.startsWith("./") || s.startsWith("../"));
-  return specifiers.map((s) => path.posix.normalize(path.posix.join(path.posix.dirname(file), s)).replace(/\.js$/, ".ts"));
+  const specifiers = ts
+    .preProcessFile(text, true, true)
+    .importedFiles.map((f) => f.fileName)
+    .filter((s) => s.startsWith("./") || s.startsWith("../"));
+  return specifiers.map((s) =>
+    path.posix.normalize(path.posix.join(path.posix.dirname(file), s)).replace(/\.js$/, ".ts"),
+  );
 }
 
 const files = [...sources("src"), ...sources("grammar")];
@@ -81,10 +87,9 @@ describe("layers", () => {
   });
 
   it("the checker reads imports as TypeScript does and ranks an upward one higher (made-up files)", () => {
-    expect(importsOf("src/vocabulary/x.ts", `import { a } from "../analyze/analyze.js";\nconst m = await import("./y.js");`)).toEqual([
-      "src/analyze/analyze.ts",
-      "src/vocabulary/y.ts",
-    ]);
+    expect(
+      importsOf("src/vocabulary/x.ts", `import { a } from "../analyze/analyze.js";\nconst m = await import("./y.js");`),
+    ).toEqual(["src/analyze/analyze.ts", "src/vocabulary/y.ts"]);
     expect(layerOf("src/analyze/analyze.ts")).toBeGreaterThan(layerOf("src/vocabulary/x.ts"));
   });
 });

@@ -69,7 +69,9 @@ describe("incremental parsing for the language server", () => {
 
   it("agrees with parse after edits that move items (offsets and lines), break and repair a file", () => {
     const p = new IncrementalParser();
-    const base = fs.readFileSync("examples/resnet18.nn", "utf8") + fs.readFileSync("examples/lib/resnet.nn", "utf8").replace(/^import.*$/gm, "");
+    const base =
+      fs.readFileSync("examples/resnet18.nn", "utf8") +
+      fs.readFileSync("examples/lib/resnet.nn", "utf8").replace(/^import.*$/gm, "");
     const r = prng(11);
     let text = base;
     const edits = ["\n", "x", "  ", "# note\n", "(", "}", "\r\n", "const q = 3\n", ""];

@@ -7,7 +7,15 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CompletionItem, DocumentSymbol, Hover, Location, SignatureHelp, TextEdit, WorkspaceEdit } from "vscode-languageserver/node.js";
+import type {
+  CompletionItem,
+  DocumentSymbol,
+  Hover,
+  Location,
+  SignatureHelp,
+  TextEdit,
+  WorkspaceEdit,
+} from "vscode-languageserver/node.js";
 import { format } from "../src/format/format.js";
 import { startLsp, type LspClient } from "./helpers/lsp-client.js";
 
@@ -48,7 +56,10 @@ const clean = (p: { diagnostics: unknown[] }) => p.diagnostics.length === 0;
 
 describe("nnc lsp", () => {
   it("checks every example on open: no diagnostics", async () => {
-    const files = fs.readdirSync("examples").filter((f) => f.endsWith(".nn")).map((f) => path.join("examples", f));
+    const files = fs
+      .readdirSync("examples")
+      .filter((f) => f.endsWith(".nn"))
+      .map((f) => path.join("examples", f));
     expect(files.length).toBeGreaterThan(5);
     for (const f of files) client.open(uriOf(f), read(f));
     for (const f of files) expect((await client.diagnostics(uriOf(f), () => true)).diagnostics, f).toEqual([]);
@@ -58,7 +69,10 @@ describe("nnc lsp", () => {
 
   it("hover on a layer call: output shape, parameters by role, MACs, state_dict names", async () => {
     const text = read(mnist);
-    const h = await client.request<Hover>("textDocument/hover", { textDocument: { uri: uriOf(mnist) }, position: pos(text, "dense(128)", 1) });
+    const h = await client.request<Hover>("textDocument/hover", {
+      textDocument: { uri: uriOf(mnist) },
+      position: pos(text, "dense(128)", 1),
+    });
     const md = (h.contents as { value: string }).value;
     // 784·128 + 128 = 100,480 parameters (784·128 weights, 128 biases); 784·128 = 100,352 MACs; PyTorch's
     // Linear stores weight as [out_features, in_features]; the layer is `1` in the nn.Sequential (the file says).
@@ -72,7 +86,10 @@ describe("nnc lsp", () => {
 
   it("hover on a block call and on a layer inside an imported block body: the first instance and how many", async () => {
     const text = read(gpt2);
-    const h = await client.request<Hover>("textDocument/hover", { textDocument: { uri: uriOf(gpt2) }, position: pos(text, "Mlp(d) as mlp", 1) });
+    const h = await client.request<Hover>("textDocument/hover", {
+      textDocument: { uri: uriOf(gpt2) },
+      position: pos(text, "Mlp(d) as mlp", 1),
+    });
     const md = (h.contents as { value: string }).value;
     // One MLP: 768·3072 + 3072 + 3072·768 + 768 = 4,722,432 (GPT-2 small, d = 768); one per layer, 12 layers.
     expect(md).toContain("block Mlp(d, hidden = 4 * d)");
@@ -81,7 +98,10 @@ describe("nnc lsp", () => {
     expect(md).toMatch(/mlp\.c_fc\.weight` \| \[3072, 768\]/);
     // The library file itself: its `dense(hidden) as c_fc` is made 12 times by gpt2.nn (open).
     const lib = read(transformer);
-    const h2 = await client.request<Hover>("textDocument/hover", { textDocument: { uri: uriOf(transformer) }, position: pos(lib, "dense(hidden) as c_fc", 2) });
+    const h2 = await client.request<Hover>("textDocument/hover", {
+      textDocument: { uri: uriOf(transformer) },
+      position: pos(lib, "dense(hidden) as c_fc", 2),
+    });
     const md2 = (h2.contents as { value: string }).value;
     expect(md2).toContain("parameters: 2,362,368 (matrix 2,359,296 · bias 3,072)"); // 768·3072 + 3072
     expect(md2).toContain("12 instances");
@@ -90,7 +110,10 @@ describe("nnc lsp", () => {
 
   it("hover on a model name: the nnc count totals", async () => {
     const text = read(gpt2);
-    const h = await client.request<Hover>("textDocument/hover", { textDocument: { uri: uriOf(gpt2) }, position: pos(text, "model Gpt2", 7) });
+    const h = await client.request<Hover>("textDocument/hover", {
+      textDocument: { uri: uriOf(gpt2) },
+      position: pos(text, "model Gpt2", 7),
+    });
     const md = (h.contents as { value: string }).value;
     // The file's own `expect` lines (HF GPT2LMHeadModel, tie counted once).
     expect(md).toContain("| parameters | 124,439,808 |");
@@ -102,7 +125,8 @@ describe("nnc lsp", () => {
   it("go to definition: blocks across files, constants, values, import paths", async () => {
     const text = read(gpt2);
     const lib = read(transformer);
-    const def = (p: { line: number; character: number }, uri = uriOf(gpt2)) => client.request<Location | null>("textDocument/definition", { textDocument: { uri }, position: p });
+    const def = (p: { line: number; character: number }, uri = uriOf(gpt2)) =>
+      client.request<Location | null>("textDocument/definition", { textDocument: { uri }, position: p });
     const mlp = await def(pos(text, "Mlp(d) as mlp", 1));
     expect(mlp).toEqual({ uri: uriOf(transformer), range: { start: pos(lib, "Mlp(d,"), end: pos(lib, "Mlp(d,", 3) } });
     const layers = await def(pos(text, "repeat n_layer", 8));
@@ -122,7 +146,11 @@ describe("nnc lsp", () => {
 
   it("find references: a constant in its file, a block across files (import included)", async () => {
     const text = read(gpt2);
-    const refs = await client.request<Location[]>("textDocument/references", { textDocument: { uri: uriOf(gpt2) }, position: pos(text, "const d", 6), context: { includeDeclaration: true } });
+    const refs = await client.request<Location[]>("textDocument/references", {
+      textDocument: { uri: uriOf(gpt2) },
+      position: pos(text, "const d", 6),
+      context: { includeDeclaration: true },
+    });
     // `d` is defined once and used in embedding(vocab, d), positional(ctx, d), Gpt2Block(d, …): 4 occurrences
     // (the `d` inside `block Gpt2Block(d, heads)` is the block's own parameter).
     expect(refs.map((r) => r.range.start).sort((a, b) => a.line - b.line)).toEqual([
@@ -131,8 +159,18 @@ describe("nnc lsp", () => {
       pos(text, "ctx, d)", 5),
       pos(text, "Gpt2Block(d", 10, 1),
     ]);
-    const mlp = await client.request<Location[]>("textDocument/references", { textDocument: { uri: uriOf(transformer) }, position: pos(read(transformer), "Mlp(d,"), context: { includeDeclaration: true } });
-    expect(mlp.map((r) => `${path.basename(r.uri)}:${r.range.start.line}`).sort()).toEqual([`gpt2.nn:${pos(text, "Mlp }").line}`, `gpt2.nn:${pos(text, "Mlp(d) as").line}`, `transformer.nn:${pos(read(transformer), "Mlp(d,").line}`].sort());
+    const mlp = await client.request<Location[]>("textDocument/references", {
+      textDocument: { uri: uriOf(transformer) },
+      position: pos(read(transformer), "Mlp(d,"),
+      context: { includeDeclaration: true },
+    });
+    expect(mlp.map((r) => `${path.basename(r.uri)}:${r.range.start.line}`).sort()).toEqual(
+      [
+        `gpt2.nn:${pos(text, "Mlp }").line}`,
+        `gpt2.nn:${pos(text, "Mlp(d) as").line}`,
+        `transformer.nn:${pos(read(transformer), "Mlp(d,").line}`,
+      ].sort(),
+    );
   });
 
   it("completion: layer kinds, blocks and values; options with types and defaults; enum values; losses", async () => {
@@ -166,14 +204,23 @@ describe("nnc lsp", () => {
     const uri = uriOf(path.join(dir, "signature.nn"));
     const text = "model M(x: f32[3, 8, 8]) {\n  conv2d(16, 3, padding = \n}\n";
     client.open(uri, text);
-    const at = (delta: number) => client.request<SignatureHelp | null>("textDocument/signatureHelp", { textDocument: { uri }, position: pos(text, "conv2d(", delta) });
+    const at = (delta: number) =>
+      client.request<SignatureHelp | null>("textDocument/signatureHelp", {
+        textDocument: { uri },
+        position: pos(text, "conv2d(", delta),
+      });
     const first = await at(7);
     expect(first?.signatures[0]?.label).toMatch(/^conv2d\(out, kernel, stride = 1, padding = 0/);
     expect(first?.activeParameter).toBe(0);
     expect((await at(11))?.activeParameter).toBe(1);
     const named = await at(24);
     expect(first?.signatures[0]?.parameters?.[named!.activeParameter!]?.label).toBe("padding = 0");
-    expect(await client.request("textDocument/signatureHelp", { textDocument: { uri }, position: { line: 0, character: 0 } })).toBeNull();
+    expect(
+      await client.request("textDocument/signatureHelp", {
+        textDocument: { uri },
+        position: { line: 0, character: 0 },
+      }),
+    ).toBeNull();
     client.close(uri);
   });
 
@@ -181,12 +228,20 @@ describe("nnc lsp", () => {
     const uri = uriOf(path.join(dir, "fmt.nn"));
     const messy = "model M(x:f32[4]){\n dense( 4 )   relu\n    dense(2)}\n";
     client.open(uri, messy);
-    const edits = await client.request<TextEdit[]>("textDocument/formatting", { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
+    const edits = await client.request<TextEdit[]>("textDocument/formatting", {
+      textDocument: { uri },
+      options: { tabSize: 2, insertSpaces: true },
+    });
     expect(edits).toHaveLength(1);
     expect(edits[0]!.newText).toBe(format(messy, "fmt.nn").value);
     expect(edits[0]!.newText).not.toBe(messy);
     client.change(uri, "model M(x: f32[4]) {\n  dense(4\n}\n", 2);
-    expect(await client.request("textDocument/formatting", { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } })).toEqual([]);
+    expect(
+      await client.request("textDocument/formatting", {
+        textDocument: { uri },
+        options: { tabSize: 2, insertSpaces: true },
+      }),
+    ).toEqual([]);
     client.close(uri);
   });
 
@@ -197,21 +252,38 @@ describe("nnc lsp", () => {
       client.request<WorkspaceEdit>("textDocument/rename", { textDocument: { uri }, position: p, newName });
     const edit = await rename(uriOf(gpt2), pos(text, "Mlp(d) as mlp", 1), "FeedForward");
     const lines = (uri: string) => (edit.changes?.[uri] ?? []).map((e) => [e.range.start.line, e.newText]).sort();
-    expect(lines(uriOf(gpt2))).toEqual([[pos(text, "Mlp }").line, "FeedForward"], [pos(text, "Mlp(d) as").line, "FeedForward"]].sort());
+    expect(lines(uriOf(gpt2))).toEqual(
+      [
+        [pos(text, "Mlp }").line, "FeedForward"],
+        [pos(text, "Mlp(d) as").line, "FeedForward"],
+      ].sort(),
+    );
     expect(lines(uriOf(transformer))).toEqual([[pos(lib, "Mlp(d,").line, "FeedForward"]]);
     const c = await rename(uriOf(gpt2), pos(text, "n_layer as h"), "layers");
     expect(c.changes?.[uriOf(gpt2)]).toHaveLength(2);
     const v = await rename(uriOf(transformer), pos(lib, "gate * up"), "g");
-    expect(v.changes?.[uriOf(transformer)]?.map((e) => e.range.start)).toEqual(expect.arrayContaining([pos(lib, "gate = x"), pos(lib, "gate * up")]));
-    const prep = await client.request<{ placeholder: string } | null>("textDocument/prepareRename", { textDocument: { uri: uriOf(gpt2) }, position: pos(text, "Mlp(d) as") });
+    expect(v.changes?.[uriOf(transformer)]?.map((e) => e.range.start)).toEqual(
+      expect.arrayContaining([pos(lib, "gate = x"), pos(lib, "gate * up")]),
+    );
+    const prep = await client.request<{ placeholder: string } | null>("textDocument/prepareRename", {
+      textDocument: { uri: uriOf(gpt2) },
+      position: pos(text, "Mlp(d) as"),
+    });
     expect(prep?.placeholder).toBe("Mlp");
-    expect(await client.request("textDocument/prepareRename", { textDocument: { uri: uriOf(gpt2) }, position: pos(text, "layernorm as ln_1", 2) })).toBeNull();
+    expect(
+      await client.request("textDocument/prepareRename", {
+        textDocument: { uri: uriOf(gpt2) },
+        position: pos(text, "layernorm as ln_1", 2),
+      }),
+    ).toBeNull();
     await expect(rename(uriOf(gpt2), pos(text, "Mlp(d) as"), "dense")).rejects.toThrow(/layer kind/);
     await expect(rename(uriOf(gpt2), pos(text, "Mlp(d) as"), "2x")).rejects.toThrow(/not a name/);
   });
 
   it("document symbols: models, blocks, constants and named layers", async () => {
-    const symbols = await client.request<DocumentSymbol[]>("textDocument/documentSymbol", { textDocument: { uri: uriOf(gpt2) } });
+    const symbols = await client.request<DocumentSymbol[]>("textDocument/documentSymbol", {
+      textDocument: { uri: uriOf(gpt2) },
+    });
     expect(symbols.map((s) => s.name)).toEqual(["vocab", "ctx", "d", "n_layer", "n_head", "Gpt2Block", "Gpt2"]);
     const model = symbols.find((s) => s.name === "Gpt2")!;
     expect(model.children?.map((c) => c.name)).toEqual(["tokens", "wte", "wpe", "h", "ln_f", "lm_head"]);
@@ -221,9 +293,24 @@ describe("nnc lsp", () => {
 
   it("semantic tokens: layer kinds, blocks, constants, values, options, keywords", async () => {
     const text = read(gpt2);
-    const r = await client.request<{ data: number[] }>("textDocument/semanticTokens/full", { textDocument: { uri: uriOf(gpt2) } });
+    const r = await client.request<{ data: number[] }>("textDocument/semanticTokens/full", {
+      textDocument: { uri: uriOf(gpt2) },
+    });
     expect(r.data.length % 5).toBe(0);
-    const legend = ["keyword", "type", "function", "class", "variable", "parameter", "property", "number", "string", "comment", "operator", "enumMember"];
+    const legend = [
+      "keyword",
+      "type",
+      "function",
+      "class",
+      "variable",
+      "parameter",
+      "property",
+      "number",
+      "string",
+      "comment",
+      "operator",
+      "enumMember",
+    ];
     const decoded = new Map<string, string>();
     let line = 0;
     let ch = 0;
@@ -287,7 +374,9 @@ describe("nnc lsp", () => {
     expect(broken.diagnostics[0]!.message).toMatch(/e/);
     // A syntax error in the library: shown at main's import, pointing into the library.
     client.change(uriOf(libFile), lib.replace("dense(d) relu", "dense(d relu"), 3);
-    const syntax = await client.diagnostics(uriOf(mainFile), (p) => p.diagnostics.some((d) => String(d.code).startsWith("NN1")));
+    const syntax = await client.diagnostics(uriOf(mainFile), (p) =>
+      p.diagnostics.some((d) => String(d.code).startsWith("NN1")),
+    );
     const d = syntax.diagnostics.find((x) => String(x.code).startsWith("NN1"))!;
     expect(d.range.start).toEqual(pos(main, '"./lib.nn"'));
     expect(d.relatedInformation?.[0]?.location.uri).toBe(uriOf(libFile));
@@ -319,14 +408,63 @@ describe("nnc lsp on hostile input", () => {
     // Cuts of a real spec (inside tokens, comments, strings and calls), as typing leaves them.
     for (let i = 0; i < example.length; i += 151) inputs.push(example.slice(0, i));
     // Token soups from the robustness test's alphabet, and the shapes it found hard.
-    const soup = ["model", "block", "const", "import", "from", "as", "of", "repeat", "input", "output", "expect", "loss", "dense", "(", ")", "{", "}", "[", "]", ",", "=", "->", ":", ";", ".", "1", "0.5", "1e999", '"x"', '"', "x", "Mlp", "#", "\\", "==", "<=", "-", "*", "//"];
+    const soup = [
+      "model",
+      "block",
+      "const",
+      "import",
+      "from",
+      "as",
+      "of",
+      "repeat",
+      "input",
+      "output",
+      "expect",
+      "loss",
+      "dense",
+      "(",
+      ")",
+      "{",
+      "}",
+      "[",
+      "]",
+      ",",
+      "=",
+      "->",
+      ":",
+      ";",
+      ".",
+      "1",
+      "0.5",
+      "1e999",
+      '"x"',
+      '"',
+      "x",
+      "Mlp",
+      "#",
+      "\\",
+      "==",
+      "<=",
+      "-",
+      "*",
+      "//",
+    ];
     for (let seed = 1; seed <= 40; seed++) {
       const r = prng(7000 + seed);
       let text = "";
-      for (let n = Math.floor(r() * 120); n > 0; n--) text += soup[Math.floor(r() * soup.length)]! + [" ", "", "\n"][Math.floor(r() * 3)]!;
+      for (let n = Math.floor(r() * 120); n > 0; n--)
+        text += soup[Math.floor(r() * soup.length)]! + [" ", "", "\n"][Math.floor(r() * 3)]!;
       inputs.push(text);
     }
-    inputs.push("(".repeat(10_000), "{".repeat(5_000) + "}".repeat(5_000), "]".repeat(10_000), "\u0000".repeat(1000), "model M(x: f32[4]) {\r  dense(4)\r}\r", "\uFEFFmodel M(x: f32[4]) { dense(4) }", "\uD800\uDC00\uDFFF model");
+    inputs.push(
+      "(".repeat(10_000),
+      "{".repeat(5_000) + "}".repeat(5_000),
+      "]".repeat(10_000),
+      "\u0000".repeat(1000),
+      "model M(x: f32[4]) {\r  dense(4)\r}\r",
+      "\uFEFFmodel M(x: f32[4]) { dense(4) }",
+      "\uD800\uDC00\uDFFF model",
+    );
     inputs.push('import "./hostile.nn"\nimport { X } from "./nope.nn"\nmodel M(x: f32[4]) { X(1) }\n');
     inputs.push("model M(x: f32[4]) {\n" + "  dense(4) relu\n".repeat(750_000) + "}\n"); // ~11 MB
     client.open(uri, "");
@@ -345,7 +483,11 @@ describe("nnc lsp on hostile input", () => {
         client.request("textDocument/completion", { ...doc, position: somewhere() }),
         client.request("textDocument/signatureHelp", { ...doc, position: somewhere() }),
         client.request("textDocument/definition", { ...doc, position: somewhere() }),
-        client.request("textDocument/references", { ...doc, position: somewhere(), context: { includeDeclaration: true } }),
+        client.request("textDocument/references", {
+          ...doc,
+          position: somewhere(),
+          context: { includeDeclaration: true },
+        }),
         client.request("textDocument/prepareRename", { ...doc, position: somewhere() }),
         client.request("textDocument/documentSymbol", doc),
         client.request("textDocument/semanticTokens/full", doc),

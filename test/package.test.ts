@@ -27,7 +27,9 @@ function userEnv(): NodeJS.ProcessEnv {
 
 /** The version of a dev dependency installed here (so the test project's install comes from the npm cache). */
 function devVersion(name: string): string {
-  return (JSON.parse(fs.readFileSync(path.join(repo, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+  return (
+    JSON.parse(fs.readFileSync(path.join(repo, "node_modules", name, "package.json"), "utf8")) as { version: string }
+  ).version;
 }
 
 function run(command: string, args: readonly string[], cwd: string): SpawnSyncReturns<string> {
@@ -43,7 +45,10 @@ beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-package-"));
   // A clean copy: the files git knows or would add, never dist/ or node_modules/ (both ignored).
   const copy = path.join(work, "nnc");
-  const listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: repo, encoding: "utf8" });
+  const listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+    cwd: repo,
+    encoding: "utf8",
+  });
   for (const file of listed.split("\0").filter(Boolean)) {
     if (!fs.existsSync(path.join(repo, file))) continue; // deleted in the work tree, not yet committed
     fs.mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
@@ -59,9 +64,26 @@ beforeAll(() => {
 
   project = path.join(work, "project");
   fs.mkdirSync(project);
-  fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "uses-nnc", version: "1.0.0", private: true }));
+  fs.writeFileSync(
+    path.join(project, "package.json"),
+    JSON.stringify({ name: "uses-nnc", version: "1.0.0", private: true }),
+  );
   ok(
-    run("npm", ["install", tarball, "ts50@npm:typescript@5.0.4", `vite@${devVersion("vite")}`, `esbuild@${devVersion("esbuild")}`, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], project),
+    run(
+      "npm",
+      [
+        "install",
+        tarball,
+        "ts50@npm:typescript@5.0.4",
+        `vite@${devVersion("vite")}`,
+        `esbuild@${devVersion("esbuild")}`,
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+      ],
+      project,
+    ),
     "npm install of the tarball",
   );
 }, 300_000);
@@ -74,11 +96,24 @@ const spec = "node_modules/nnc/examples/mnist-mlp.nn";
 
 describe("the packed tarball", () => {
   it("ships the built code, declarations, examples, LICENSE and README, and no tests, sources or source maps", () => {
-    for (const f of ["LICENSE", "README.md", "package.json", "bin/nnc.js", "dist/src/index.js", "dist/src/index.d.ts", "examples/mnist-mlp.nn", "examples/gpt2.nn"]) {
+    for (const f of [
+      "LICENSE",
+      "README.md",
+      "package.json",
+      "bin/nnc.js",
+      "dist/src/index.js",
+      "dist/src/index.d.ts",
+      "examples/mnist-mlp.nn",
+      "examples/gpt2.nn",
+    ]) {
       expect(tarballFiles, f).toContain(f);
     }
     expect(tarballFiles.filter((f) => f.endsWith(".map"))).toEqual([]);
-    expect(tarballFiles.filter((f) => f.startsWith("test/") || f.startsWith("src/") || f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
+    expect(
+      tarballFiles.filter(
+        (f) => f.startsWith("test/") || f.startsWith("src/") || (f.endsWith(".ts") && !f.endsWith(".d.ts")),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -146,7 +181,11 @@ const pkg = await import("nnc/package.json", { with: { type: "json" } });
 console.log(pkg.default.name);
 `,
     );
-    expect(ok(run(process.execPath, ["deep.mjs"], project), "deep.mjs").trim().split("\n")).toEqual(["ERR_PACKAGE_PATH_NOT_EXPORTED", "nnc"]);
+    expect(
+      ok(run(process.execPath, ["deep.mjs"], project), "deep.mjs")
+        .trim()
+        .split("\n"),
+    ).toEqual(["ERR_PACKAGE_PATH_NOT_EXPORTED", "nnc"]);
   });
 
   const consumer = `import { check, compile, count, renderDiagnostics, type CompileOptions, type CountReport, type Diagnostic, type Host } from "nnc";
@@ -182,11 +221,22 @@ export async function audit(file: string): Promise<bigint> {
         fs.writeFileSync(
           path.join(dir, "tsconfig.json"),
           JSON.stringify({
-            compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: "ES2022", lib: ["ES2022"], types: [], ...r },
+            compilerOptions: {
+              strict: true,
+              noEmit: true,
+              skipLibCheck: false,
+              target: "ES2022",
+              lib: ["ES2022"],
+              types: [],
+              ...r,
+            },
             files: ["index.ts"],
           }),
         );
-        ok(run(process.execPath, [path.resolve(project, tsc), "-p", dir], project), `tsc (${name}, ${r.moduleResolution})`);
+        ok(
+          run(process.execPath, [path.resolve(project, tsc), "-p", dir], project),
+          `tsc (${name}, ${r.moduleResolution})`,
+        );
       });
     }
   }
@@ -195,10 +245,16 @@ export async function audit(file: string): Promise<bigint> {
     const dir = path.join(project, "ts-wrong");
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
-    fs.writeFileSync(path.join(dir, "index.ts"), `import { count } from "nnc";\nexport const total: string | undefined = count("x.nn").report?.models[0]?.total;\n`);
+    fs.writeFileSync(
+      path.join(dir, "index.ts"),
+      `import { count } from "nnc";\nexport const total: string | undefined = count("x.nn").report?.models[0]?.total;\n`,
+    );
     fs.writeFileSync(
       path.join(dir, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "NodeNext", moduleResolution: "NodeNext", types: [] }, files: ["index.ts"] }),
+      JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, module: "NodeNext", moduleResolution: "NodeNext", types: [] },
+        files: ["index.ts"],
+      }),
     );
     const r = run(process.execPath, [typescripts["TypeScript (this repository's)"], "-p", dir], project);
     expect(r.status).not.toBe(0);
@@ -209,7 +265,10 @@ export async function audit(file: string): Promise<bigint> {
 describe("the bundler plugin from the installed package", () => {
   it("bundles a spec with esbuild through `nnc/plugin`, and the bundle computes", () => {
     fs.copyFileSync(path.join(project, "node_modules/nnc/examples/xor.nn"), path.join(project, "xor.nn"));
-    fs.writeFileSync(path.join(project, "entry.mjs"), `import * as xor from "./xor.nn";\nconsole.log(JSON.stringify(Array.from(xor.forward(xor.createParams(1), new Float32Array([0, 1]), 1))));\n`);
+    fs.writeFileSync(
+      path.join(project, "entry.mjs"),
+      `import * as xor from "./xor.nn";\nconsole.log(JSON.stringify(Array.from(xor.forward(xor.createParams(1), new Float32Array([0, 1]), 1))));\n`,
+    );
     fs.writeFileSync(
       path.join(project, "bundle.mjs"),
       `import * as esbuild from "esbuild";
@@ -239,15 +298,31 @@ await esbuild.build({ entryPoints: ["entry.mjs"], bundle: true, format: "esm", p
     fs.writeFileSync(
       path.join(dir, "tsconfig.json"),
       JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: "ES2022", module: "ESNext", moduleResolution: "Bundler", lib: ["ES2022", "DOM"], types: [] },
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          target: "ES2022",
+          module: "ESNext",
+          moduleResolution: "Bundler",
+          lib: ["ES2022", "DOM"],
+          types: [],
+        },
         files: ["vite.config.ts"],
       }),
     );
     const r = run(process.execPath, [path.join(repo, "node_modules/typescript/bin/tsc"), "-p", dir], project);
     const errors = r.stdout.split("\n").filter((l) => /error TS\d+/.test(l));
-    expect(errors.filter((l) => !/^(\.\.\/)?node_modules\/(vite|rolldown|unplugin|esbuild|webpack-virtual-modules)\//.test(l))).toEqual([]);
+    expect(
+      errors.filter(
+        (l) => !/^(\.\.\/)?node_modules\/(vite|rolldown|unplugin|esbuild|webpack-virtual-modules)\//.test(l),
+      ),
+    ).toEqual([]);
     // …and the check is real: a wrong option is reported in the config.
-    fs.writeFileSync(path.join(dir, "vite.config.ts"), `import nnc from "nnc/plugin";\nexport default [nnc.vite({ dtype: "float16" })];\n`);
+    fs.writeFileSync(
+      path.join(dir, "vite.config.ts"),
+      `import nnc from "nnc/plugin";\nexport default [nnc.vite({ dtype: "float16" })];\n`,
+    );
     const wrong = run(process.execPath, [path.join(repo, "node_modules/typescript/bin/tsc"), "-p", dir], project);
     expect(wrong.stdout).toMatch(/vite\.config\.ts\(2,\d+\): error TS2820: Type '"float16"' is not assignable/);
   });
@@ -274,14 +349,20 @@ describe("the installed command", () => {
       stdout += d.toString();
       if (stdout.includes('"id":2')) child.stdin.end(frame({ method: "exit" }));
     });
-    child.stdin.write(frame({ id: 1, method: "initialize", params: { processId: null, rootUri: null, capabilities: {} } }) + frame({ id: 2, method: "shutdown" }));
+    child.stdin.write(
+      frame({ id: 1, method: "initialize", params: { processId: null, rootUri: null, capabilities: {} } }) +
+        frame({ id: 2, method: "shutdown" }),
+    );
     expect(await code, stderr).toBe(0);
     expect(stdout).toContain('"serverInfo":{"name":"nnc"}');
     expect(stdout).toContain('"hoverProvider":true');
   }, 60_000);
 
   it("`npx nnc build` writes the module", () => {
-    ok(run("npx", ["--no-install", "nnc", "build", "node_modules/nnc/examples/xor.nn", "--out", "models"], project), "npx nnc build");
+    ok(
+      run("npx", ["--no-install", "nnc", "build", "node_modules/nnc/examples/xor.nn", "--out", "models"], project),
+      "npx nnc build",
+    );
     expect(fs.existsSync(path.join(project, "models/xor.ts"))).toBe(true);
   });
 });

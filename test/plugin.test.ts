@@ -52,7 +52,13 @@ afterAll(() => {
 /** A fresh project directory with the specs and the entry. */
 function project(name: string, files: Record<string, string> = {}): string {
   const root = path.join(dir, name);
-  const all: Record<string, string> = { "lib/blocks.nn": blocks, "net.nn": net, "multi.nn": multi, "entry.js": entry, ...files };
+  const all: Record<string, string> = {
+    "lib/blocks.nn": blocks,
+    "net.nn": net,
+    "multi.nn": multi,
+    "entry.js": entry,
+    ...files,
+  };
   for (const [file, text] of Object.entries(all)) {
     fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
     fs.writeFileSync(path.join(root, file), text);
@@ -137,7 +143,8 @@ describe.each(bundlers)("%s with the nnc plugin", (bundler) => {
     expect(got).toEqual(await expected(root));
     expect(got.y).toHaveLength(4);
     expect(got.y.every(Number.isFinite)).toBe(true);
-    if (bundler === "rollup" || bundler === "webpack") expect(result.watchFiles).toContain(path.join(root, "lib", "blocks.nn"));
+    if (bundler === "rollup" || bundler === "webpack")
+      expect(result.watchFiles).toContain(path.join(root, "lib", "blocks.nn"));
     expect(fs.existsSync(path.join(root, "net.nn.d.ts"))).toBe(true);
   });
 
@@ -153,7 +160,8 @@ describe.each(bundlers)("%s with the nnc plugin", (bundler) => {
     expect(result.text).toContain("help: did you mean `dense`?");
     expect(result.text).not.toMatch(/\n\s+at .+:\d+:\d+\)?(\n|$)/); // no stack trace
     // The structured location, where the bundler keeps one (webpack keeps only the message): columns from 0.
-    if (bundler !== "webpack") expect(result.loc).toMatchObject({ file: expect.stringMatching(/blocks\.nn$/), line: 2, column: 2 });
+    if (bundler !== "webpack")
+      expect(result.loc).toMatchObject({ file: expect.stringMatching(/blocks\.nn$/), line: 2, column: 2 });
     expect(fs.existsSync(path.join(root, "net.nn.d.ts"))).toBe(false); // nothing written for a broken spec
   });
 });
@@ -166,11 +174,15 @@ describe("the plugin's rules", () => {
     });
     const lib = await build("rollup", path.join(root, "entry-lib.js"), path.join(root, "dist"));
     expect(lib.ok).toBe(false);
-    if (!lib.ok) expect(lib.text).toContain(`error[NN2002]: ${path.join(root, "lib", "blocks.nn")} defines no model to compile`);
+    if (!lib.ok)
+      expect(lib.text).toContain(`error[NN2002]: ${path.join(root, "lib", "blocks.nn")} defines no model to compile`);
     const model = await build("esbuild", path.join(root, "entry-model.js"), path.join(root, "dist"));
     expect(model.ok).toBe(false);
-    if (!model.ok) expect(model.text).toMatch(/error\[NN2002\]: .*multi\.nn has no model `Smal`\n\s+= help: did you mean `Small`\?/);
-    expect(() => rollupPlugin({ declarations: ".ts" } as never)).toThrow(/^nnc plugin: invalid options: declarations: /);
+    if (!model.ok)
+      expect(model.text).toMatch(/error\[NN2002\]: .*multi\.nn has no model `Smal`\n\s+= help: did you mean `Small`\?/);
+    expect(() => rollupPlugin({ declarations: ".ts" } as never)).toThrow(
+      /^nnc plugin: invalid options: declarations: /,
+    );
     expect(() => rollupPlugin({ model: "Small" } as never)).toThrow(/^nnc plugin: invalid options: .*model/);
   });
 
@@ -205,7 +217,24 @@ export { a };
     const tsc = path.resolve("node_modules/typescript/bin/tsc");
     const check = (...files: string[]) => {
       try {
-        execFileSync(process.execPath, [tsc, "--strict", "--noEmit", "--module", "esnext", "--moduleResolution", "bundler", "--target", "es2022", "--lib", "es2022", ...files], { cwd: root, encoding: "utf8" });
+        execFileSync(
+          process.execPath,
+          [
+            tsc,
+            "--strict",
+            "--noEmit",
+            "--module",
+            "esnext",
+            "--moduleResolution",
+            "bundler",
+            "--target",
+            "es2022",
+            "--lib",
+            "es2022",
+            ...files,
+          ],
+          { cwd: root, encoding: "utf8" },
+        );
         return "";
       } catch (error) {
         return String((error as { stdout: string }).stdout);
@@ -218,7 +247,9 @@ export { a };
       .filter((line) => /^\S+\(\d+,\d+\): error/.test(line));
     expect(errors).toEqual([
       "wrong.ts(3,7): error TS2322: Type 'number' is not assignable to type 'string'.",
-      expect.stringMatching(/^wrong\.ts\(4,49\): error TS2345: Argument of type 'Float64Array.*' is not assignable to parameter of type 'Float32Array/),
+      expect.stringMatching(
+        /^wrong\.ts\(4,49\): error TS2345: Argument of type 'Float64Array.*' is not assignable to parameter of type 'Float32Array/,
+      ),
     ]);
 
     // Rebuilt with nothing changed: the file is not rewritten (a rewrite is a rename: a new inode).
@@ -233,16 +264,24 @@ export { a };
   });
 
   it("leaves ?raw to Vite, and a declaration file it cannot write is a warning, not a failed build", async () => {
-    const root = project("raw", { "entry-raw.js": 'import text from "./net.nn?raw";\nconsole.log(JSON.stringify({ text }));\n' });
+    const root = project("raw", {
+      "entry-raw.js": 'import text from "./net.nn?raw";\nconsole.log(JSON.stringify({ text }));\n',
+    });
     const raw = await build("vite", path.join(root, "entry-raw.js"), path.join(root, "dist"));
     if (!raw.ok) throw new Error(raw.text);
     expect(nodeRun(raw.file)).toEqual({ text: net });
 
     fs.mkdirSync(path.join(root, "net.nn.d.ts")); // a directory where the file should go
     const warnings: string[] = [];
-    const bundle = await rollupApi({ input: path.join(root, "entry.js"), plugins: [rollupPlugin()], onwarn: (w) => void warnings.push(w.message) });
+    const bundle = await rollupApi({
+      input: path.join(root, "entry.js"),
+      plugins: [rollupPlugin()],
+      onwarn: (w) => void warnings.push(w.message),
+    });
     await bundle.close();
-    expect(warnings).toEqual([expect.stringMatching(new RegExp(`warning\\[NN0003\\]: cannot write ${path.join(root, "net.nn.d.ts")}: E`))]);
+    expect(warnings).toEqual([
+      expect.stringMatching(new RegExp(`warning\\[NN0003\\]: cannot write ${path.join(root, "net.nn.d.ts")}: E`)),
+    ]);
     expect(fs.readdirSync(root).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
@@ -251,12 +290,18 @@ export { a };
       "package.json": '{ "type": "module" }\n',
       "use.ts": 'import * as net from "./net.nn";\nconst n: 26 = net.paramCount;\nexport { n };\n',
     });
-    const result = await build("esbuild", path.join(root, "entry.js"), path.join(root, "dist"), { declarations: ".d.nn.ts" });
+    const result = await build("esbuild", path.join(root, "entry.js"), path.join(root, "dist"), {
+      declarations: ".d.nn.ts",
+    });
     expect(result.ok).toBe(true);
     expect(fs.existsSync(path.join(root, "net.d.nn.ts"))).toBe(true);
     expect(fs.existsSync(path.join(root, "net.nn.d.ts"))).toBe(false);
     const tsc = path.resolve("node_modules/typescript/bin/tsc");
-    execFileSync(process.execPath, [tsc, "--strict", "--noEmit", "--module", "nodenext", "--lib", "es2022", "--allowArbitraryExtensions", "use.ts"], { cwd: root, encoding: "utf8" });
+    execFileSync(
+      process.execPath,
+      [tsc, "--strict", "--noEmit", "--module", "nodenext", "--lib", "es2022", "--allowArbitraryExtensions", "use.ts"],
+      { cwd: root, encoding: "utf8" },
+    );
   });
 
   it("Rollup's watch mode rebuilds when an imported spec changes, breaks and is fixed", async () => {
@@ -306,7 +351,10 @@ export { a };
       format: "esm",
       outfile: bundle,
       logLevel: "silent",
-      plugins: [esbuildPlugin(), { name: "ends", setup: (b) => void b.onEnd((result) => void (ends.push(result), wake())) }],
+      plugins: [
+        esbuildPlugin(),
+        { name: "ends", setup: (b) => void b.onEnd((result) => void (ends.push(result), wake())) },
+      ],
     });
     const next = async (): Promise<esbuildApi.BuildResult> => {
       while (ends.length === 0) await waitFor((resolve) => (wake = resolve));
@@ -326,7 +374,13 @@ export { a };
 
   it("Vite's dev server compiles a spec on request and again when an imported file changes", async () => {
     const root = project("vite-dev");
-    const server = await viteApi.createServer({ configFile: false, root, logLevel: "silent", plugins: [vitePlugin()], server: { middlewareMode: true, hmr: false } });
+    const server = await viteApi.createServer({
+      configFile: false,
+      root,
+      logLevel: "silent",
+      plugins: [vitePlugin()],
+      server: { middlewareMode: true, hmr: false },
+    });
     const paramCount = async () => ((await server.ssrLoadModule("/net.nn")) as { paramCount: number }).paramCount;
     try {
       expect(await paramCount()).toBe(26);

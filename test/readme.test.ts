@@ -24,20 +24,36 @@ describe("README", () => {
     const commands = quickstart!.body.trim().split("\n");
     expect(commands).toHaveLength(2);
     expect(commands[1]).toBe("npm test");
-    const ci = fs.readFileSync(".ci/run", "utf8").split("\n").map((l) => l.trim());
+    const ci = fs
+      .readFileSync(".ci/run", "utf8")
+      .split("\n")
+      .map((l) => l.trim());
     const positions = commands.map((c) => ci.findIndex((l) => l === c || l.startsWith(`${c} ||`)));
-    expect(positions.every((p) => p >= 0), `.ci/run lacks one of ${JSON.stringify(commands)}`).toBe(true);
+    expect(
+      positions.every((p) => p >= 0),
+      `.ci/run lacks one of ${JSON.stringify(commands)}`,
+    ).toBe(true);
     expect(positions[0]!).toBeLessThan(positions[1]!);
   });
 
   it("the walkthrough's spec is examples/walkthrough/circle.nn, without its comments", () => {
     const spec = blocks(readme, "## From a spec to a trained model").find((b) => b.lang === "nn");
     const file = fs.readFileSync("examples/walkthrough/circle.nn", "utf8");
-    const code = file.split("\n").filter((l) => !l.startsWith("#")).join("\n").trim();
+    const code = file
+      .split("\n")
+      .filter((l) => !l.startsWith("#"))
+      .join("\n")
+      .trim();
     expect(spec?.body.trim()).toBe(code);
   });
 
-  const documents = ["README.md", ...fs.readdirSync("docs").map((f) => path.join("docs", f)), "ARCHITECTURE.md", "grammar/README.md", "generated/README.md"];
+  const documents = [
+    "README.md",
+    ...fs.readdirSync("docs").map((f) => path.join("docs", f)),
+    "ARCHITECTURE.md",
+    "grammar/README.md",
+    "generated/README.md",
+  ];
   for (const doc of documents) {
     it(`every relative link of ${doc} points at a file that exists`, () => {
       const text = fs.readFileSync(doc, "utf8");

@@ -8,12 +8,18 @@ import { layerKinds, layers, universalOptions } from "../src/vocabulary/layers.j
 
 function parseOk(source: string, file = "test.nn"): FileNode {
   const parsed = parse(source, file);
-  expect(parsed.diagnostics.map((d) => `${d.code} ${d.message}`), "the case must parse").toEqual([]);
+  expect(
+    parsed.diagnostics.map((d) => `${d.code} ${d.message}`),
+    "the case must parse",
+  ).toEqual([]);
   expect(parsed.value.ast).not.toBeNull();
   return parsed.value.ast!;
 }
 
-function check(source: string, imported?: Map<string, ImportedSymbol>): { value: ResolvedFile; diagnostics: readonly Diagnostic[] } {
+function check(
+  source: string,
+  imported?: Map<string, ImportedSymbol>,
+): { value: ResolvedFile; diagnostics: readonly Diagnostic[] } {
   return resolve(parseOk(source), imported);
 }
 
@@ -167,7 +173,11 @@ const errors: { name: string; source: string; codes: string[] }[] = [
   { name: "unknown name in a constant", source: "const d = 768\nconst h = dd * 4", codes: ["NN2002"] },
   { name: "constant cycle of two", source: "const a = b + 1\nconst b = a * 2", codes: ["NN2003"] },
   { name: "constant defined by itself", source: "const a = a + 1", codes: ["NN2003"] },
-  { name: "a cycle is reported once, its users stay quiet", source: "const x = a\nconst a = b\nconst b = a", codes: ["NN2003"] },
+  {
+    name: "a cycle is reported once, its users stay quiet",
+    source: "const x = a\nconst a = b\nconst b = a",
+    codes: ["NN2003"],
+  },
   { name: "inexact division", source: "const a = 768 / 5", codes: ["NN3002"] },
   { name: "division by zero", source: "const z = 0\nconst a = 8 / z", codes: ["NN3003"] },
   { name: "remainder by zero", source: "const a = 8 % 0", codes: ["NN3003"] },
@@ -178,23 +188,43 @@ const errors: { name: string; source: string; codes: string[] }[] = [
     source: "const a = 1_000_000_000_000_000_000 * 1_000_000_000_000_000_000 * 1_000_000_000_000_000_000",
     codes: ["NN3006"],
   },
-  { name: "integer overflow at the literal", source: "const a = 100_000_000_000_000_000_000_000_000_000_000", codes: ["NN3006"] },
+  {
+    name: "integer overflow at the literal",
+    source: "const a = 100_000_000_000_000_000_000_000_000_000_000",
+    codes: ["NN3006"],
+  },
   // block parameters
   { name: "parameter without default after one with", source: "block B(a = 1, b) { dense(b) }", codes: ["NN4015"] },
   { name: "default refers to a later parameter", source: "block B(a = b, b = 2) { dense(a) }", codes: ["NN2002"] },
   // stages and values
   { name: "unknown layer with suggestion", source: "model M(x: f32[4]) { dense(4) rleu }", codes: ["NN2004"] },
   { name: "unknown called layer", source: "model M(x: f32[4]) { dens(4) }", codes: ["NN2004"] },
-  { name: "a model is not callable", source: "model A(x: f32[4]) { relu }\nmodel B(x: f32[4]) { A }", codes: ["NN2004"] },
+  {
+    name: "a model is not callable",
+    source: "model A(x: f32[4]) { relu }\nmodel B(x: f32[4]) { A }",
+    codes: ["NN2004"],
+  },
   {
     name: "unknown value",
     source: "block G { input x\n gate = x -> dense(4)\n up = x -> dense(4)\n gat * up }",
     codes: ["NN2005"],
   },
-  { name: "value used before it is bound", source: "model M(x: f32[4]) { y -> relu\n y = x -> dense(4) }", codes: ["NN2005"] },
-  { name: "inner bindings do not leak out of a residual", source: "model M(x: f32[4]) { residual { y = x -> relu }\n y -> relu }", codes: ["NN2005"] },
+  {
+    name: "value used before it is bound",
+    source: "model M(x: f32[4]) { y -> relu\n y = x -> dense(4) }",
+    codes: ["NN2005"],
+  },
+  {
+    name: "inner bindings do not leak out of a residual",
+    source: "model M(x: f32[4]) { residual { y = x -> relu }\n y -> relu }",
+    codes: ["NN2005"],
+  },
   { name: "binding named like a layer kind", source: "model M(x: f32[4]) { relu = x -> dense(4) }", codes: ["NN2006"] },
-  { name: "binding named like a block", source: "block B { relu }\nmodel M(x: f32[4]) { B = x -> dense(4) }", codes: ["NN2006"] },
+  {
+    name: "binding named like a block",
+    source: "block B { relu }\nmodel M(x: f32[4]) { B = x -> dense(4) }",
+    codes: ["NN2006"],
+  },
   { name: "input named like a layer kind", source: "model M(dense: f32[4]) { relu }", codes: ["NN2006"] },
   { name: "value bound twice", source: "model M(x: f32[4]) { y = x -> relu\n y = x -> tanh }", codes: ["NN2001"] },
   { name: "direct block recursion", source: "block A(n) { dense(n) A(n) }", codes: ["NN2007"] },
@@ -213,8 +243,16 @@ const errors: { name: string; source: string; codes: string[] }[] = [
   { name: "unknown dtype", source: "model M(x: f16[4]) { relu }", codes: ["NN3001"] },
   { name: "token without vocabulary", source: "model M(t: token[16]) { relu }", codes: ["NN3007"] },
   { name: "float with vocabulary", source: "model M(x: f32[16] of 10) { relu }", codes: ["NN3007"] },
-  { name: "bounded dimension without a name", source: "model M(t: token[2 * 8 <= 16] of 10) { relu }", codes: ["NN3008"] },
-  { name: "bounded dimension named like a constant", source: "const seq = 4\nmodel M(t: token[seq <= 16] of 10) { relu }", codes: ["NN3008"] },
+  {
+    name: "bounded dimension without a name",
+    source: "model M(t: token[2 * 8 <= 16] of 10) { relu }",
+    codes: ["NN3008"],
+  },
+  {
+    name: "bounded dimension named like a constant",
+    source: "const seq = 4\nmodel M(t: token[seq <= 16] of 10) { relu }",
+    codes: ["NN3008"],
+  },
   { name: "zero input size", source: "model M(x: f32[0, 4]) { relu }", codes: ["NN3005"] },
   { name: "undeclared symbolic dimension", source: "model M(x: f32[seq, 4]) { relu }", codes: ["NN2002"] },
   // arguments
@@ -222,14 +260,30 @@ const errors: { name: string; source: string; codes: string[] }[] = [
   { name: "wrong option type", source: "model M(x: f32[4]) { dense(128, bias = 3) }", codes: ["NN4002"] },
   { name: "missing required argument", source: "model M(x: f32[3, 8, 8]) { conv2d(64) }", codes: ["NN4003"] },
   { name: "missing argument of a bare layer", source: "model M(x: f32[4]) { dense }", codes: ["NN4003"] },
-  { name: "missing block argument", source: "block B(d, h = 2) { dense(d) }\nmodel M(x: f32[4]) { B(h = 3) }", codes: ["NN4003"] },
-  { name: "option given twice", source: "model M(x: f32[4]) { dense(128, bias = false, bias = true) }", codes: ["NN4004"] },
+  {
+    name: "missing block argument",
+    source: "block B(d, h = 2) { dense(d) }\nmodel M(x: f32[4]) { B(h = 3) }",
+    codes: ["NN4003"],
+  },
+  {
+    name: "option given twice",
+    source: "model M(x: f32[4]) { dense(128, bias = false, bias = true) }",
+    codes: ["NN4004"],
+  },
   { name: "positional given again by name", source: "model M(x: f32[4]) { dense(128, out = 64) }", codes: ["NN4004"] },
   { name: "too many positional arguments", source: "model M(x: f32[4]) { dense(1, 2, 3) }", codes: ["NN4005"] },
-  { name: "too many block arguments", source: "block B(d) { dense(d) }\nmodel M(x: f32[4]) { B(1, 2) }", codes: ["NN4005"] },
+  {
+    name: "too many block arguments",
+    source: "block B(d) { dense(d) }\nmodel M(x: f32[4]) { B(1, 2) }",
+    codes: ["NN4005"],
+  },
   { name: "positional after named", source: "model M(x: f32[3, 8, 8]) { conv2d(out = 3, 3) }", codes: ["NN4006"] },
   { name: "enum value not allowed", source: "model M(x: f32[4]) { gelu(approximate = fast) }", codes: ["NN4007"] },
-  { name: "padding name not allowed", source: "model M(x: f32[3, 8, 8]) { conv2d(4, 3, padding = sme) }", codes: ["NN4007"] },
+  {
+    name: "padding name not allowed",
+    source: "model M(x: f32[3, 8, 8]) { conv2d(4, 3, padding = sme) }",
+    codes: ["NN4007"],
+  },
   { name: "body on a plain layer", source: "model M(x: f32[4]) { dense(3) { relu } }", codes: ["NN4008"] },
   { name: "body on a block call", source: "block B { relu }\nmodel M(x: f32[4]) { B { relu } }", codes: ["NN4008"] },
   { name: "residual without body", source: "model M(x: f32[4]) { residual }", codes: ["NN4009"] },
@@ -238,23 +292,55 @@ const errors: { name: string; source: string; codes: string[] }[] = [
   { name: "zero size", source: "model M(x: f32[4]) { dense(0) }", codes: ["NN3005"] },
   { name: "negative padding", source: "model M(x: f32[3, 8, 8]) { conv2d(4, 3, padding = -1) }", codes: ["NN3005"] },
   { name: "negative repeat count", source: "model M(x: f32[4]) { repeat 2 - 3 { relu } }", codes: ["NN3005"] },
-  { name: "kernel list of the wrong length", source: "model M(x: f32[3, 8, 8]) { conv2d(4, [3, 3, 3]) }", codes: ["NN4002"] },
+  {
+    name: "kernel list of the wrong length",
+    source: "model M(x: f32[3, 8, 8]) { conv2d(4, [3, 3, 3]) }",
+    codes: ["NN4002"],
+  },
   { name: "list where an integer is required", source: "model M(x: f32[4]) { dense([4, 4]) }", codes: ["NN4002"] },
-  { name: "tie to something that is not a path", source: "model M(x: f32[4]) { dense(4, tie = 3) }", codes: ["NN4002"] },
-  { name: "shortcut that is not a body", source: "model M(x: f32[4]) { residual(shortcut = relu) { relu } }", codes: ["NN4002"] },
-  { name: "symbolic dimension where a fixed size is needed", source: "model M(t: token[seq <= 8] of 10) { dense(seq) }", codes: ["NN4002"] },
-  { name: "a value where a number is needed", source: "model M(x: f32[4]) { y = x -> relu\n dense(y) }", codes: ["NN4012"] },
+  {
+    name: "tie to something that is not a path",
+    source: "model M(x: f32[4]) { dense(4, tie = 3) }",
+    codes: ["NN4002"],
+  },
+  {
+    name: "shortcut that is not a body",
+    source: "model M(x: f32[4]) { residual(shortcut = relu) { relu } }",
+    codes: ["NN4002"],
+  },
+  {
+    name: "symbolic dimension where a fixed size is needed",
+    source: "model M(t: token[seq <= 8] of 10) { dense(seq) }",
+    codes: ["NN4002"],
+  },
+  {
+    name: "a value where a number is needed",
+    source: "model M(x: f32[4]) { y = x -> relu\n dense(y) }",
+    codes: ["NN4012"],
+  },
   { name: "a number as a stage", source: "model M(x: f32[4]) { dense 128 }", codes: ["NN4003", "NN4012"] },
   { name: "subtraction of values", source: "model M(x: f32[4], y: f32[4]) { x - y }", codes: ["NN4012"] },
-  { name: "errors inside a shortcut body are found", source: "model M(x: f32[4]) { residual(shortcut = { dens(4) }) { relu } }", codes: ["NN2004"] },
+  {
+    name: "errors inside a shortcut body are found",
+    source: "model M(x: f32[4]) { residual(shortcut = { dens(4) }) { relu } }",
+    codes: ["NN2004"],
+  },
   // statements
   { name: "input in a model", source: "model M(x: f32[4]) { input y\n relu }", codes: ["NN4011"] },
   { name: "input twice in a block", source: "block B { input a\n input b\n relu }", codes: ["NN4011"] },
   { name: "loss in a block", source: "block B { relu\n loss mse }", codes: ["NN4011"] },
-  { name: "expect inside a repeat body", source: "model M(x: f32[4]) { repeat 2 { relu\n expect params == 0 } }", codes: ["NN4011"] },
+  {
+    name: "expect inside a repeat body",
+    source: "model M(x: f32[4]) { repeat 2 { relu\n expect params == 0 } }",
+    codes: ["NN4011"],
+  },
   { name: "two losses", source: "model M(x: f32[4]) { relu\n loss mse\n loss cross_entropy }", codes: ["NN4013"] },
   { name: "unknown loss", source: "model M(x: f32[4]) { relu\n loss cross_entrpy }", codes: ["NN4014"] },
-  { name: "unknown loss option", source: "model M(x: f32[4]) { relu\n loss binary_cross_entropy(logit = true) }", codes: ["NN4001"] },
+  {
+    name: "unknown loss option",
+    source: "model M(x: f32[4]) { relu\n loss binary_cross_entropy(logit = true) }",
+    codes: ["NN4001"],
+  },
   { name: "mse takes no options", source: "model M(x: f32[4]) { relu\n loss mse(logits = true) }", codes: ["NN4001"] },
   { name: "unknown expect quantity", source: "model M(x: f32[4]) { relu\n expect parms == 5 }", codes: ["NN4010"] },
   // all errors in one run
@@ -345,7 +431,9 @@ describe("resolve: messages", () => {
 
   it("padding lists integers and names", () => {
     const d = only("model M(x: f32[3, 8, 8]) { conv2d(4, 3, padding = full) }");
-    expect(d.notes[0]).toBe("`padding` accepts a non-negative integer, a list of 2 non-negative integers, `same` or `valid`");
+    expect(d.notes[0]).toBe(
+      "`padding` accepts a non-negative integer, a list of 2 non-negative integers, `same` or `valid`",
+    );
   });
 
   it("wrong type says what was expected and found", () => {
@@ -420,10 +508,16 @@ model M(tokens: token[seq <= 1024] of 50_257) {
     expect([...f.repeats.values()]).toEqual([3n]);
 
     const targets = [...f.calls.values()];
-    const kinds = targets.map((t) => (t.kind === "layer" ? t.entry.kind : t.kind === "block" ? `block ${t.block.name}` : t.name));
+    const kinds = targets.map((t) =>
+      t.kind === "layer" ? t.entry.kind : t.kind === "block" ? `block ${t.block.name}` : t.name,
+    );
     expect(kinds).toEqual(["dense", "gelu", "dense", "embedding", "block Mlp", "dense"]);
     const lmHead = targets[5]!;
-    expect(lmHead.kind === "layer" && lmHead.args.get("tie")?.value).toEqual({ kind: "path", path: ["wte"], transposed: false });
+    expect(lmHead.kind === "layer" && lmHead.args.get("tie")?.value).toEqual({
+      kind: "path",
+      path: ["wte"],
+      transposed: false,
+    });
     expect(lmHead.kind === "layer" && lmHead.args.get("out")?.value).toEqual({ kind: "int", value: 50_257n });
     const embedding = targets[3]!;
     expect(embedding.kind === "layer" && embedding.args.get("dim")?.value).toEqual({ kind: "int", value: 768n });
@@ -435,7 +529,9 @@ model M(tokens: token[seq <= 1024] of 50_257) {
   it("maps value uses to their bindings", () => {
     const r = check("model M(x: f32[4]) { y = x -> relu\n y + x }");
     expect(r.diagnostics).toEqual([]);
-    const uses = [...r.value.values].map(([ident, name]) => `${ident.name}@${ident.span.line}→${name.span.line}:${name.span.column}`);
+    const uses = [...r.value.values].map(
+      ([ident, name]) => `${ident.name}@${ident.span.line}→${name.span.line}:${name.span.column}`,
+    );
     expect(uses).toEqual(["x@1→1:9", "y@2→1:22", "x@2→1:9"]);
   });
 
@@ -451,7 +547,9 @@ describe("resolve: ties", () => {
       "model M(t: token[4] of 10) { embedding(10, 8) as wte\n dense(8, tie = transpose(wte)) dense(8, tie = enc.embed) }",
     );
     expect(r.diagnostics).toEqual([]);
-    const ties = [...r.value.calls.values()].flatMap((t) => (t.kind === "layer" && t.args.get("tie")?.value ? [t.args.get("tie")!.value] : []));
+    const ties = [...r.value.calls.values()].flatMap((t) =>
+      t.kind === "layer" && t.args.get("tie")?.value ? [t.args.get("tie")!.value] : [],
+    );
     expect(ties).toEqual([
       { kind: "path", path: ["wte"], transposed: true },
       { kind: "path", path: ["enc", "embed"], transposed: false },
@@ -516,14 +614,16 @@ describe("resolve: imports", () => {
     ]);
 
   it("checks calls of imported blocks and uses imported constants", () => {
-    const r = check('import { Mlp, width } from "./lib.nn"\nmodel M(x: f32[width]) { Mlp(width, hidden = 3) }', imported());
+    const r = check(
+      'import { Mlp, width } from "./lib.nn"\nmodel M(x: f32[width]) { Mlp(width, hidden = 3) }',
+      imported(),
+    );
     expect(r.diagnostics).toEqual([]);
     expect(r.value.constants.get("width")).toBe(64n);
     expect(r.value.models.get("M")!.inputs[0]!.dims).toEqual([{ kind: "int", value: 64n }]);
-    expect(codes(check('import { Mlp } from "./lib.nn"\nmodel M(x: f32[4]) { Mlp(hiden = 3) }', imported()).diagnostics)).toEqual([
-      "NN4001",
-      "NN4003",
-    ]);
+    expect(
+      codes(check('import { Mlp } from "./lib.nn"\nmodel M(x: f32[4]) { Mlp(hiden = 3) }', imported()).diagnostics),
+    ).toEqual(["NN4001", "NN4003"]);
   });
 
   it("a local definition may not reuse an imported name", () => {
@@ -533,10 +633,14 @@ describe("resolve: imports", () => {
   });
 
   it("without the imported symbols, imported names are accepted as they are used", () => {
-    expect(check('import { Mlp, width } from "./lib.nn"\nmodel M(x: f32[width]) { Mlp(width, anything = 3) }').diagnostics).toEqual([]);
+    expect(
+      check('import { Mlp, width } from "./lib.nn"\nmodel M(x: f32[width]) { Mlp(width, anything = 3) }').diagnostics,
+    ).toEqual([]);
     expect(check('import "./lib.nn"\nmodel M(x: f32[width]) { Whatever(3) }').diagnostics).toEqual([]);
     // Names not imported are still unknown.
-    expect(codes(check('import { Mlp } from "./lib.nn"\nmodel M(x: f32[4]) { Mpl(3) }').diagnostics)).toEqual(["NN2004"]);
+    expect(codes(check('import { Mlp } from "./lib.nn"\nmodel M(x: f32[4]) { Mpl(3) }').diagnostics)).toEqual([
+      "NN2004",
+    ]);
   });
 });
 
@@ -621,18 +725,67 @@ describe("vocabulary", () => {
 
   it("lists every kind of the README", () => {
     const readme = [
-      "dense", "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-      "global_avg_pool", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "flatten", "reshape", "transpose", "take",
-      "mean", "concat", "split", "embedding", "positional", "class_token", "rotary", "layernorm", "rmsnorm",
-      "batchnorm", "groupnorm", "dropout", "attention", "rnn", "lstm", "gru", "moe", "residual", "relu",
-      "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "swish", "mish", "sigmoid", "hard_sigmoid", "tanh",
-      "softplus", "softsign", "softmax", "log_softmax", "identity",
+      "dense",
+      "conv1d",
+      "conv2d",
+      "conv_transpose2d",
+      "max_pool1d",
+      "max_pool2d",
+      "avg_pool1d",
+      "avg_pool2d",
+      "global_avg_pool",
+      "adaptive_avg_pool1d",
+      "adaptive_avg_pool2d",
+      "flatten",
+      "reshape",
+      "transpose",
+      "take",
+      "mean",
+      "concat",
+      "split",
+      "embedding",
+      "positional",
+      "class_token",
+      "rotary",
+      "layernorm",
+      "rmsnorm",
+      "batchnorm",
+      "groupnorm",
+      "dropout",
+      "attention",
+      "rnn",
+      "lstm",
+      "gru",
+      "moe",
+      "residual",
+      "relu",
+      "leaky_relu",
+      "prelu",
+      "elu",
+      "selu",
+      "gelu",
+      "silu",
+      "swish",
+      "mish",
+      "sigmoid",
+      "hard_sigmoid",
+      "tanh",
+      "softplus",
+      "softsign",
+      "softmax",
+      "log_softmax",
+      "identity",
     ];
     expect([...layerKinds.keys()].sort()).toEqual([...readme].sort());
   });
 
   it("only containers take a body", () => {
-    expect(layers.filter((l) => l.body === "required").map((l) => l.kind).sort()).toEqual(["moe", "residual"]);
+    expect(
+      layers
+        .filter((l) => l.body === "required")
+        .map((l) => l.kind)
+        .sort(),
+    ).toEqual(["moe", "residual"]);
   });
 
   it("no kind repeats a parameter name or shadows a universal option", () => {
@@ -646,7 +799,11 @@ describe("vocabulary", () => {
   it("required positional arguments come before defaulted ones", () => {
     for (const entry of layers) {
       const firstDefault = entry.args.findIndex((a) => a.default !== undefined);
-      if (firstDefault >= 0) expect(entry.args.slice(firstDefault).every((a) => a.default !== undefined), entry.kind).toBe(true);
+      if (firstDefault >= 0)
+        expect(
+          entry.args.slice(firstDefault).every((a) => a.default !== undefined),
+          entry.kind,
+        ).toBe(true);
     }
   });
 });

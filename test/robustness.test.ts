@@ -121,10 +121,15 @@ describe("SourceText positions", () => {
   // a scan from the start gives, with \n, \r\n and lone \r line breaks and offsets past the end clamped.
   it("agree with an independent scan in increasing, decreasing and random order", () => {
     const r = prng(5);
-    const text = Array.from({ length: 300 }, () => pick(r, ["a", "bc", " ", "\n", "\r\n", "\r", "\n\n", "xyz"])).join("");
+    const text = Array.from({ length: 300 }, () => pick(r, ["a", "bc", " ", "\n", "\r\n", "\r", "\n\n", "xyz"])).join(
+      "",
+    );
     const source = new SourceText("t.nn", text);
     const offsets = Array.from({ length: text.length + 1 }, (_, i) => i);
-    const shuffled = offsets.map((o) => [r(), o] as const).sort((a, b) => a[0] - b[0]).map(([, o]) => o);
+    const shuffled = offsets
+      .map((o) => [r(), o] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, o]) => o);
     for (const order of [offsets, [...offsets].reverse(), shuffled]) {
       for (const o of order) {
         const span = source.span(o, Math.min(text.length, o + 3));
@@ -148,7 +153,8 @@ describe("random input", () => {
       // with the odd multi-byte character (valid UTF-8 that is not ASCII).
       const kind = seed % 3;
       for (let i = 0; i < length; i++) {
-        bytes[i] = kind === 0 ? Math.floor(r() * 256) : r() < 0.1 ? pick(r, [10, 13, 9, 0, 35, 34]) : 32 + Math.floor(r() * 95);
+        bytes[i] =
+          kind === 0 ? Math.floor(r() * 256) : r() < 0.1 ? pick(r, [10, 13, 9, 0, 35, 34]) : 32 + Math.floor(r() * 95);
       }
       let view = bytes;
       if (kind === 2) {
@@ -171,7 +177,10 @@ describe("random input", () => {
         expect(isValidUtf8(view.subarray(0, bad)), `${input}: bytes before ${bad} are valid`).toBe(true);
         // Through the loader, a file that is not UTF-8 is NN0005, never a crash or "cannot read".
         const checked = checkProgram("/mem/bytes.nn", memoryHost({ "/mem/bytes.nn": view }));
-        expect(checked.diagnostics.map((d) => d.code), input).toEqual(["NN0005"]);
+        expect(
+          checked.diagnostics.map((d) => d.code),
+          input,
+        ).toEqual(["NN0005"]);
       }
     }
     // The generator must exercise both paths, or this test proves little.
@@ -262,7 +271,26 @@ describe("random input", () => {
   }
 
   it("300 grammar-shaped programs with random deletions, insertions and copies", () => {
-    const edits = ["(", ")", "{", "}", "[", "]", ",", "=", "->", "\n", "as", "1", ".", "-", "repeat", "residual", '"', "#"];
+    const edits = [
+      "(",
+      ")",
+      "{",
+      "}",
+      "[",
+      "]",
+      ",",
+      "=",
+      "->",
+      "\n",
+      "as",
+      "1",
+      ".",
+      "-",
+      "repeat",
+      "residual",
+      '"',
+      "#",
+    ];
     for (let seed = 1; seed <= 300; seed++) {
       const r = prng(5000 + seed);
       let text = program(r);
@@ -287,7 +315,7 @@ describe("random input", () => {
     const texts = [
       // Found by fuzzing: a backslash before a line break ends a string instead of escaping the break.
       ']\n_1"0x😀(;\\\n)"0x=e@1e+\u00001=.\'\t)[E!1_=//0x."#\t{',
-      '1.5e-3ea€!\'\\0x;',
+      "1.5e-3ea€!'\\0x;",
     ];
     for (let seed = 1; seed <= 3000; seed++) {
       const r = prng(9000 + seed);
@@ -363,10 +391,26 @@ describe("pathological nesting", () => {
   // Measured in-process on 2 cores: every case below takes 2–60 ms except the 100,000-term sum (~0.8 s,
   // lexing and parsing 200,000 tokens before the AST builder refuses the chain).
   const cases: { name: string; text: string; message: RegExp }[] = [
-    { name: "10,000-deep parentheses", text: `const x = ${"(".repeat(N)}1${")".repeat(N)}\n`, message: /nested more than \d+ deep/ },
-    { name: "10,000-deep brackets", text: `const x = ${"[".repeat(N)}1${"]".repeat(N)}\n`, message: /nested more than \d+ deep/ },
-    { name: "10,000-deep `{` bodies", text: `model M(x: f32[4]) ${"{\n".repeat(N)}relu\n${"}\n".repeat(N)}`, message: /nested more than \d+ deep/ },
-    { name: "10,000-deep body literals", text: `model M(x: f32[4]) ${"{ y = ".repeat(N)}relu${" }".repeat(N)}\n`, message: /nested more than \d+ deep/ },
+    {
+      name: "10,000-deep parentheses",
+      text: `const x = ${"(".repeat(N)}1${")".repeat(N)}\n`,
+      message: /nested more than \d+ deep/,
+    },
+    {
+      name: "10,000-deep brackets",
+      text: `const x = ${"[".repeat(N)}1${"]".repeat(N)}\n`,
+      message: /nested more than \d+ deep/,
+    },
+    {
+      name: "10,000-deep `{` bodies",
+      text: `model M(x: f32[4]) ${"{\n".repeat(N)}relu\n${"}\n".repeat(N)}`,
+      message: /nested more than \d+ deep/,
+    },
+    {
+      name: "10,000-deep body literals",
+      text: `model M(x: f32[4]) ${"{ y = ".repeat(N)}relu${" }".repeat(N)}\n`,
+      message: /nested more than \d+ deep/,
+    },
     { name: "10,000 unary minus", text: `const x = ${"-".repeat(N)}1\n`, message: /unary `-`/ },
     { name: "10,000 spaced unary minus", text: `const x = ${"- ".repeat(N)}1\n`, message: /unary `-`/ },
     { name: "100,000-term sum", text: `const x = 1${" + 1".repeat(100_000)}\n`, message: /more than \d+ operators/ },
@@ -376,7 +420,11 @@ describe("pathological nesting", () => {
       text: `model M(x: f32[4]) {\n${"residual {\n".repeat(N)}relu\n${"}\n".repeat(N)}}\n`,
       message: /nested more than \d+ deep/,
     },
-    { name: "10,000 unclosed parentheses", text: `const x = ${"(".repeat(N)}1\n`, message: /nested more than \d+ deep/ },
+    {
+      name: "10,000 unclosed parentheses",
+      text: `const x = ${"(".repeat(N)}1\n`,
+      message: /nested more than \d+ deep/,
+    },
   ];
   it.each(cases)("$name gives NN1005 quickly, not a RangeError", ({ text, message }) => {
     const { value: checked, ms } = timed(() => checkProgram(entry, host, text));
@@ -385,7 +433,9 @@ describe("pathological nesting", () => {
     expect(nesting.length).toBeGreaterThan(0);
     expect(nesting[0]!.message).toMatch(message);
     // The catch-all ("too deeply nested or too large to parse") means the limits did not hold.
-    expect(checked.diagnostics.some((d) => /call stack|too deeply nested or too large/.test(d.message + d.notes.join()))).toBe(false);
+    expect(
+      checked.diagnostics.some((d) => /call stack|too deeply nested or too large/.test(d.message + d.notes.join())),
+    ).toBe(false);
     expect(ms).toBeLessThan(5_000);
   });
 
@@ -404,25 +454,50 @@ describe("pathological nesting", () => {
   const braces = limits.maxDepth / 2;
   const parens = limits.maxDepth;
   const atLimit: { name: string; max: number; text: (n: number) => string; valid?: boolean }[] = [
-    { name: "body literals", max: braces, text: (n) => `model M(x: f32[4]) ${"{ x = ".repeat(n - 1)}{relu ,}${"}".repeat(n - 1)}\n` },
-    { name: "valid body literals", max: braces, valid: true, text: (n) => `model M(x: f32[4]) ${"{ x = ".repeat(n - 1)}{relu}${"}".repeat(n - 1)}\n` },
-    { name: "residuals", max: braces, text: (n) => `model M(x: f32[4]) {\n${"residual {\n".repeat(n - 1)}relu = ,\n${"}\n".repeat(n - 1)}}\n` },
+    {
+      name: "body literals",
+      max: braces,
+      text: (n) => `model M(x: f32[4]) ${"{ x = ".repeat(n - 1)}{relu ,}${"}".repeat(n - 1)}\n`,
+    },
+    {
+      name: "valid body literals",
+      max: braces,
+      valid: true,
+      text: (n) => `model M(x: f32[4]) ${"{ x = ".repeat(n - 1)}{relu}${"}".repeat(n - 1)}\n`,
+    },
+    {
+      name: "residuals",
+      max: braces,
+      text: (n) => `model M(x: f32[4]) {\n${"residual {\n".repeat(n - 1)}relu = ,\n${"}\n".repeat(n - 1)}}\n`,
+    },
     // The model's `{` takes two levels.
-    { name: "calls", max: parens - 2, text: (n) => `model M(x: f32[4]) {\n${"f(a=".repeat(n)}relu 1${" )".repeat(n)}}\n` },
-    { name: "valid calls", max: parens - 2, valid: true, text: (n) => `model M(x: f32[4]) {\n${"f(a=".repeat(n)}relu${" )".repeat(n)}}\n` },
+    {
+      name: "calls",
+      max: parens - 2,
+      text: (n) => `model M(x: f32[4]) {\n${"f(a=".repeat(n)}relu 1${" )".repeat(n)}}\n`,
+    },
+    {
+      name: "valid calls",
+      max: parens - 2,
+      valid: true,
+      text: (n) => `model M(x: f32[4]) {\n${"f(a=".repeat(n)}relu${" )".repeat(n)}}\n`,
+    },
     { name: "lists", max: parens, text: (n) => `const x = ${"[-".repeat(n)}1 2${"]".repeat(n)}\n` },
     { name: "parentheses", max: parens, text: (n) => `const x = ${"(".repeat(n)}1 2 )${")".repeat(n - 1)}\n` },
   ];
-  it.each(atLimit)("nesting exactly at the limit ($name) parses and reports its own error; one more is NN1005", ({ max, text, valid }) => {
-    const source = text(max);
-    const parsed = parse(source, entry);
-    expectWellFormed(parsed.diagnostics, entry, source, "at the limit");
-    expect(parsed.diagnostics.map((x) => x.code)).toEqual(valid ? [] : expect.arrayContaining(["NN1002"]));
-    expect(parsed.diagnostics.filter((x) => x.code !== "NN1002")).toEqual([]);
-    const deeper = parse(text(max + 1), entry);
-    expect(deeper.diagnostics.map((x) => x.code)).toEqual(["NN1005"]);
-    expect(deeper.diagnostics[0]?.message).toMatch(/^brackets nested more than \d+ deep/);
-  });
+  it.each(atLimit)(
+    "nesting exactly at the limit ($name) parses and reports its own error; one more is NN1005",
+    ({ max, text, valid }) => {
+      const source = text(max);
+      const parsed = parse(source, entry);
+      expectWellFormed(parsed.diagnostics, entry, source, "at the limit");
+      expect(parsed.diagnostics.map((x) => x.code)).toEqual(valid ? [] : expect.arrayContaining(["NN1002"]));
+      expect(parsed.diagnostics.filter((x) => x.code !== "NN1002")).toEqual([]);
+      const deeper = parse(text(max + 1), entry);
+      expect(deeper.diagnostics.map((x) => x.code)).toEqual(["NN1005"]);
+      expect(deeper.diagnostics[0]?.message).toMatch(/^brackets nested more than \d+ deep/);
+    },
+  );
 });
 
 // ── many errors, long flows ───────────────────────────────────────────────────────────────────────────
@@ -558,7 +633,9 @@ describe("invalid UTF-8", () => {
   });
 
   it("standard input that is not UTF-8: exit 1 and NN0005, also as JSON", async () => {
-    const bytes = new Uint8Array(Buffer.concat([Buffer.from("model M(x: f32[4]) { relu }\n# "), Buffer.from([0xed, 0xa0, 0x80])]));
+    const bytes = new Uint8Array(
+      Buffer.concat([Buffer.from("model M(x: f32[4]) { relu }\n# "), Buffer.from([0xed, 0xa0, 0x80])]),
+    );
     const c = captureIo(bytes);
     expect(await main(["check", "-"], c.io)).toBe(1);
     expect(c.stderr()).toContain("error[NN0005]");

@@ -25,7 +25,8 @@ import {
 
 const dir = "test/fixtures/safetensors";
 const bytesOf = (name: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(dir, name)));
-const jsonOf = (name: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(dir, name), "utf8")) as Record<string, unknown>;
+const jsonOf = (name: string): Record<string, unknown> =>
+  JSON.parse(fs.readFileSync(path.join(dir, name), "utf8")) as Record<string, unknown>;
 
 function read(name: string): SafetensorsFile {
   const r = readSafetensors(bytesOf(name));
@@ -35,7 +36,9 @@ function read(name: string): SafetensorsFile {
 
 /** JSON numbers with NaN and the infinities written as strings (make.py's `floats`). */
 function numbers(values: unknown): number[] {
-  return (values as (number | string)[]).map((v) => (v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : (v as number)));
+  return (values as (number | string)[]).map((v) =>
+    v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : (v as number),
+  );
 }
 
 function tensor(file: SafetensorsFile, name: string, to: "float32" | "float64"): Float32Array | Float64Array {
@@ -88,7 +91,10 @@ describe("safetensors reader", () => {
     for (const key of ["f16", "bf16", "f32", "f64"]) {
       const got = Array.from(tensor(f, key, "float64"));
       const want = numbers(expected[key]);
-      expect(got.map((v) => (Object.is(v, -0) ? "-0" : v)), key).toEqual(want.map((v) => (Object.is(v, -0) ? "-0" : v)));
+      expect(
+        got.map((v) => (Object.is(v, -0) ? "-0" : v)),
+        key,
+      ).toEqual(want.map((v) => (Object.is(v, -0) ? "-0" : v)));
     }
   });
 
@@ -97,7 +103,10 @@ describe("safetensors reader", () => {
     const bytes = new Uint8Array(65536 * 2);
     const view = new DataView(bytes.buffer);
     for (let p = 0; p < 65536; p++) view.setUint16(2 * p, p, true);
-    for (const [dtype, key] of [["F16", "f16"], ["BF16", "bf16"]] as const) {
+    for (const [dtype, key] of [
+      ["F16", "f16"],
+      ["BF16", "bf16"],
+    ] as const) {
       const values = decodeFloats(dtype, bytes, "float32");
       const bits = new Uint32Array(values.buffer);
       let checksum = 0n;
@@ -129,7 +138,23 @@ describe("safetensors reader", () => {
 
   it("every dtype of the reference has its size (safetensors/src/tensor.rs, `Dtype::size`)", () => {
     // BOOL, U8, I8, F8_E5M2, F8_E4M3: 1 byte; I16, U16, F16, BF16: 2; I32, U32, F32: 4; F64, I64, U64: 8.
-    const sizes: Record<string, number> = { BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8 };
+    const sizes: Record<string, number> = {
+      BOOL: 1,
+      U8: 1,
+      I8: 1,
+      F8_E5M2: 1,
+      F8_E4M3: 1,
+      I16: 2,
+      U16: 2,
+      F16: 2,
+      BF16: 2,
+      I32: 4,
+      U32: 4,
+      F32: 4,
+      F64: 8,
+      I64: 8,
+      U64: 8,
+    };
     const file = (dtype: string, bytes: number) => {
       const json = new TextEncoder().encode(`{"t":{"dtype":"${dtype}","shape":[3],"data_offsets":[0,${bytes}]}}`);
       const out = new Uint8Array(8 + json.length + bytes);
@@ -148,7 +173,11 @@ describe("safetensors reader", () => {
     const f = read("mlp.safetensors");
     const r = readTensor(f, f.entries[0]!, "float32");
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.problem).toEqual({ message: "tensor `bn.num_batches_tracked` is I64, not a float type (F32, F64, F16 or BF16)", tensor: "bn.num_batches_tracked" });
+    if (!r.ok)
+      expect(r.problem).toEqual({
+        message: "tensor `bn.num_batches_tracked` is I64, not a float type (F32, F64, F16 or BF16)",
+        tensor: "bn.num_batches_tracked",
+      });
   });
 });
 
@@ -206,7 +235,7 @@ describe("safetensors hostile files", () => {
   it("never throws on random bytes or random cuts of a good file", () => {
     const good = bytesOf("mlp.safetensors");
     let seed = 1;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 300; i++) {
       const bytes = good.slice(0, Math.floor(random() * good.length));
       for (let k = 0; k < 3; k++) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
@@ -222,15 +251,41 @@ describe("safetensors writer", () => {
     const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
     // test_serialization: `attn.0`, F32 [1, 2, 3], a 64-byte header needing no padding.
     expect(ok(writeSafetensors([{ name: "attn.0", dtype: "F32", shape: [1, 2, 3], data }]))).toEqual(
-      new Uint8Array([64, 0, 0, 0, 0, 0, 0, 0, ...ascii('{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}'), ...dataBytes]),
+      new Uint8Array([
+        64,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        ...ascii('{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}'),
+        ...dataBytes,
+      ]),
     );
     // test_serialization_forced_alignement: `attn0`, F32 [1, 1, 2, 3]: 7 spaces of padding.
     expect(ok(writeSafetensors([{ name: "attn0", dtype: "F32", shape: [1, 1, 2, 3], data }]))).toEqual(
-      new Uint8Array([72, 0, 0, 0, 0, 0, 0, 0, ...ascii('{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}       '), ...dataBytes]),
+      new Uint8Array([
+        72,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        ...ascii('{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}       '),
+        ...dataBytes,
+      ]),
     );
     // test_empty, with and without metadata.
-    expect(ok(writeSafetensors([]))).toEqual(new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32]));
-    expect(ok(writeSafetensors([], { framework: "pt" }))).toEqual(new Uint8Array([40, 0, 0, 0, 0, 0, 0, 0, ...ascii('{"__metadata__":{"framework":"pt"}}     ')]));
+    expect(ok(writeSafetensors([]))).toEqual(
+      new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32]),
+    );
+    expect(ok(writeSafetensors([], { framework: "pt" }))).toEqual(
+      new Uint8Array([40, 0, 0, 0, 0, 0, 0, 0, ...ascii('{"__metadata__":{"framework":"pt"}}     ')]),
+    );
   });
 
   it("rewrites PyTorch's state dict to the same bytes (F32 and the I64 batch counter)", () => {
@@ -238,8 +293,10 @@ describe("safetensors writer", () => {
       const f = read(name);
       const tensors: TensorToWrite[] = f.entries.map((e) => {
         const bytes = tensorBytes(f, e).slice();
-        if (e.dtype === "I64") return { name: e.name, dtype: "I64", shape: e.shape, data: new BigInt64Array(bytes.buffer) };
-        if (e.dtype === "F64") return { name: e.name, dtype: "F64", shape: e.shape, data: decodeFloats("F64", bytes, "float64") };
+        if (e.dtype === "I64")
+          return { name: e.name, dtype: "I64", shape: e.shape, data: new BigInt64Array(bytes.buffer) };
+        if (e.dtype === "F64")
+          return { name: e.name, dtype: "F64", shape: e.shape, data: decodeFloats("F64", bytes, "float64") };
         return { name: e.name, dtype: "F32", shape: e.shape, data: decodeFloats("F32", bytes, "float32") };
       });
       // Given in reverse: the writer sorts.
@@ -250,11 +307,18 @@ describe("safetensors writer", () => {
   it("round-trips F32 and F64 exactly, NaN, infinities and -0 included", () => {
     const f32 = Float32Array.from([NaN, Infinity, -Infinity, -0, 1e-45, 3.4028234663852886e38, 0.1]);
     const f64 = Float64Array.from([NaN, -Infinity, -0, 5e-324, 1.7976931348623157e308, 0.1]);
-    const file = ok(writeSafetensors([{ name: "a", dtype: "F32", shape: [7], data: f32 }, { name: "b", dtype: "F64", shape: [2, 3], data: f64 }]));
+    const file = ok(
+      writeSafetensors([
+        { name: "a", dtype: "F32", shape: [7], data: f32 },
+        { name: "b", dtype: "F64", shape: [2, 3], data: f64 },
+      ]),
+    );
     const back = readSafetensors(file);
     expect(back.ok).toBe(true);
     if (!back.ok) return;
-    expect(Array.from(tensor(back.value, "a", "float32")).map(String)).toEqual(Array.from(f32).map((v) => (Object.is(v, -0) ? "0" : String(v))));
+    expect(Array.from(tensor(back.value, "a", "float32")).map(String)).toEqual(
+      Array.from(f32).map((v) => (Object.is(v, -0) ? "0" : String(v))),
+    );
     expect(Object.is(tensor(back.value, "a", "float32")[3], -0)).toBe(true);
     expect(Array.from(tensor(back.value, "b", "float64"))).toEqual(Array.from(f64));
     expect(back.value.entries.map((e) => e.name)).toEqual(["b", "a"]); // F64 before F32
@@ -266,7 +330,12 @@ describe("safetensors writer", () => {
       ok: false,
       problem: { message: "tensor `a` has 2 elements, but its shape [3] needs 3", tensor: "a" },
     });
-    expect(writeSafetensors([{ name: "a", dtype: "F32", shape: [2], data }, { name: "a", dtype: "F32", shape: [2], data }])).toEqual({
+    expect(
+      writeSafetensors([
+        { name: "a", dtype: "F32", shape: [2], data },
+        { name: "a", dtype: "F32", shape: [2], data },
+      ]),
+    ).toEqual({
       ok: false,
       problem: { message: "two tensors are called `a`", tensor: "a" },
     });
@@ -277,21 +346,31 @@ describe("safetensors writer", () => {
 describe("safetensors.ts as generated code", () => {
   // The file is to be copied into generated modules: it must pass what they pass (test/generated-strict.test.ts).
   it("type-checks with @tsconfig/strictest, lib ES2022 and no types (no Node, no DOM)", () => {
-    const config = ts.getParsedCommandLineOfConfigFile(path.resolve("test/generated-strict.tsconfig.json"), {}, {
-      ...ts.sys,
-      onUnRecoverableConfigFileDiagnostic: (d) => {
-        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    const config = ts.getParsedCommandLineOfConfigFile(
+      path.resolve("test/generated-strict.tsconfig.json"),
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+        },
       },
-    });
+    );
     expect(config!.options.exactOptionalPropertyTypes).toBe(true);
     const program = ts.createProgram(["src/weights/safetensors.ts"], config!.options);
-    const problems = ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName ?? ""} TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+    const problems = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => `${d.file?.fileName ?? ""} TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
     expect(problems).toEqual([]);
     expect(fs.readFileSync("src/weights/safetensors.ts", "utf8")).not.toMatch(/^import |@ts-|eslint-disable/m);
   }, 60_000);
 
   it("passes typescript-eslint's recommended rules", async () => {
-    const eslint = new ESLint({ cwd: process.cwd(), overrideConfigFile: true, overrideConfig: tseslint.configs.recommended });
+    const eslint = new ESLint({
+      cwd: process.cwd(),
+      overrideConfigFile: true,
+      overrideConfig: tseslint.configs.recommended,
+    });
     const [result] = await eslint.lintFiles(["src/weights/safetensors.ts"]);
     expect(result!.messages.map((m) => `${m.line}: ${m.ruleId} ${m.message}`)).toEqual([]);
   }, 60_000);
@@ -300,9 +379,14 @@ describe("safetensors.ts as generated code", () => {
     let seed = 7;
     const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-    const interesting = [0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x9f, 0x90, 0x8f];
+    const interesting = [
+      0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x9f, 0x90,
+      0x8f,
+    ];
     for (let t = 0; t < 20000; t++) {
-      const bytes = Uint8Array.from({ length: 1 + random(6) }, () => (random(2) ? interesting[random(interesting.length)]! : random(256)));
+      const bytes = Uint8Array.from({ length: 1 + random(6) }, () =>
+        random(2) ? interesting[random(interesting.length)]! : random(256),
+      );
       let want: string | undefined;
       try {
         want = decoder.decode(bytes);
@@ -312,7 +396,15 @@ describe("safetensors.ts as generated code", () => {
       expect(decodeUtf8(bytes), Array.from(bytes).join(",")).toBe(want);
     }
     // RFC 3629's ill-formed sequences: a surrogate, overlong forms, beyond U+10FFFF, a truncated one.
-    for (const bad of [[0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xc0, 0x80], [0xe0, 0x80, 0x80], [0xf0, 0x80, 0x80, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]) {
+    for (const bad of [
+      [0xed, 0xa0, 0x80],
+      [0xed, 0xbf, 0xbf],
+      [0xc0, 0x80],
+      [0xe0, 0x80, 0x80],
+      [0xf0, 0x80, 0x80, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xe2, 0x82],
+    ]) {
       expect(decodeUtf8(Uint8Array.from(bad)), bad.join(",")).toBeUndefined();
     }
     expect(decodeUtf8(Uint8Array.from([0xed, 0x9f, 0xbf, 0xf4, 0x8f, 0xbf, 0xbf]))).toBe("\ud7ff\udbff\udfff"); // U+D7FF, U+10FFFF

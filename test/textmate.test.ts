@@ -23,14 +23,17 @@ const grammarJson = JSON.parse(fs.readFileSync(grammarFile, "utf8")) as textmate
 let grammar: textmate.IGrammar;
 
 beforeAll(async () => {
-  const wasm = fs.readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve("vscode-oniguruma")), "onig.wasm"));
+  const wasm = fs.readFileSync(
+    path.join(path.dirname(createRequire(import.meta.url).resolve("vscode-oniguruma")), "onig.wasm"),
+  );
   await oniguruma.loadWASM(wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength));
   const registry = new textmate.Registry({
     onigLib: Promise.resolve({
       createOnigScanner: (sources: string[]) => new oniguruma.OnigScanner(sources),
       createOnigString: (s: string) => new oniguruma.OnigString(s),
     }),
-    loadGrammar: async (scope) => (scope === "source.nn" ? textmate.parseRawGrammar(fs.readFileSync(grammarFile, "utf8"), grammarFile) : null),
+    loadGrammar: async (scope) =>
+      scope === "source.nn" ? textmate.parseRawGrammar(fs.readFileSync(grammarFile, "utf8"), grammarFile) : null,
   });
   const g = await registry.loadGrammar("source.nn");
   if (!g) throw new Error("grammar did not load");
@@ -49,7 +52,8 @@ function scopes(text: string): string {
       const scope = t.scopes[t.scopes.length - 1]!;
       const text = line.slice(t.startIndex, t.endIndex);
       const last = toks[toks.length - 1];
-      if (last && last.scope === scope && last.end === t.startIndex) Object.assign(last, { text: last.text + text, end: t.endIndex });
+      if (last && last.scope === scope && last.end === t.startIndex)
+        Object.assign(last, { text: last.text + text, end: t.endIndex });
       else toks.push({ text, scope, end: t.endIndex });
     }
     const shown = toks.filter((t) => t.scope !== "source.nn" && t.text.trim() !== "");
@@ -61,7 +65,9 @@ function scopes(text: string): string {
 function examples(dir = "examples"): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .flatMap((d) => (d.isDirectory() ? examples(path.join(dir, d.name)) : d.name.endsWith(".nn") ? [path.join(dir, d.name)] : []))
+    .flatMap((d) =>
+      d.isDirectory() ? examples(path.join(dir, d.name)) : d.name.endsWith(".nn") ? [path.join(dir, d.name)] : [],
+    )
     .sort();
 }
 
@@ -74,14 +80,22 @@ describe("TextMate grammar", () => {
   it("names exactly the registered layer kinds and losses", () => {
     const expression = grammarJson.repository["expression"]!.patterns!;
     const statement = grammarJson.repository["statement"]!.patterns!;
-    expect(alternation(expression.find((p) => p.name === "support.function.layer.nn"))).toEqual(layers.map((l) => l.kind).sort());
+    expect(alternation(expression.find((p) => p.name === "support.function.layer.nn"))).toEqual(
+      layers.map((l) => l.kind).sort(),
+    );
     const loss = statement.find((p) => p.match?.includes("(loss)"));
     expect(alternation({ match: loss?.match?.replace(/^.*?\(loss\)/, "") })).toEqual(losses.map((l) => l.name).sort());
   });
 
   it.each(examples())("%s", (file) => {
     const got = scopes(fs.readFileSync(file, "utf8"));
-    const golden = path.join(goldenDir, `${file.replace(/^examples\//, "").replace(/[/\\]/g, "__").replace(/\.nn$/, "")}.scopes`);
+    const golden = path.join(
+      goldenDir,
+      `${file
+        .replace(/^examples\//, "")
+        .replace(/[/\\]/g, "__")
+        .replace(/\.nn$/, "")}.scopes`,
+    );
     if (bless || !fs.existsSync(golden)) {
       if (!bless) throw new Error(`${golden} is missing: run npm run bless`);
       fs.writeFileSync(golden, got);
@@ -90,7 +104,9 @@ describe("TextMate grammar", () => {
   });
 
   it("scopes the constructs a reader looks for", () => {
-    const s = scopes('import { Mlp } from "./lib.nn"\nmodel M(x: f32[4]) {\n  dense(8, bias = false) as fc1  # hidden\n  Mlp(4) -> relu\n  expect params == 40\n}\n');
+    const s = scopes(
+      'import { Mlp } from "./lib.nn"\nmodel M(x: f32[4]) {\n  dense(8, bias = false) as fc1  # hidden\n  Mlp(4) -> relu\n  expect params == 40\n}\n',
+    );
     expect(s).toContain("model=storage.type.model.nn  M=entity.name.type.model.nn");
     expect(s).toContain("x=variable.parameter.input.nn");
     expect(s).toContain("f32=support.type.primitive.nn");

@@ -19,23 +19,26 @@ function against(spec: string, file: string, options: { prefix?: string } = {}):
 }
 
 describe("verify (API)", () => {
-  it.each(["mlp.safetensors", "mlp-meta.safetensors", "mlp-f64.safetensors", "mlp-f16.safetensors", "mlp-bf16.safetensors"])(
-    "%s matches mlp.nn: every tensor, buffers included, both sides' totals",
-    (file) => {
-      const r = against(mlp, file);
-      expect(r.diagnostics).toEqual([]);
-      expect(r.ok).toBe(true);
-      const report = r.report!;
-      expect(report.match).toBe(true);
-      expect(report.matched).toBe(9);
-      // 83 parameters and 17 buffer elements (mlp.nn's header: 4·8 + 8 + 8 + 8 + 8·3 + 3; 8 + 8 + 1).
-      expect(report.spec).toEqual({ tensors: 9n, parameters: 83n, buffers: 17n });
-      expect(report.checkpoint.parameters).toBe(83n);
-      expect(report.checkpoint.buffers).toBe(17n);
-      expect(report.checkpoint.elements).toBe(100n);
-      expect(report.checkpoint.tensors).toBe(9);
-    },
-  );
+  it.each([
+    "mlp.safetensors",
+    "mlp-meta.safetensors",
+    "mlp-f64.safetensors",
+    "mlp-f16.safetensors",
+    "mlp-bf16.safetensors",
+  ])("%s matches mlp.nn: every tensor, buffers included, both sides' totals", (file) => {
+    const r = against(mlp, file);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.ok).toBe(true);
+    const report = r.report!;
+    expect(report.match).toBe(true);
+    expect(report.matched).toBe(9);
+    // 83 parameters and 17 buffer elements (mlp.nn's header: 4·8 + 8 + 8 + 8 + 8·3 + 3; 8 + 8 + 1).
+    expect(report.spec).toEqual({ tensors: 9n, parameters: 83n, buffers: 17n });
+    expect(report.checkpoint.parameters).toBe(83n);
+    expect(report.checkpoint.buffers).toBe(17n);
+    expect(report.checkpoint.elements).toBe(100n);
+    expect(report.checkpoint.tensors).toBe(9);
+  });
 
   it("reads the dtypes and metadata of the file", () => {
     expect(against(mlp, "mlp-f16.safetensors").report!.checkpoint.dtypes).toEqual({ I64: 1, F16: 8 });
@@ -62,20 +65,28 @@ describe("verify (API)", () => {
   it("a transposed matrix is recognized", () => {
     const r = against(mlp, "mlp-transposed.safetensors");
     expect(codes(r)).toEqual(["NN7004"]);
-    expect(r.diagnostics[0]!.message).toBe("`fc1.weight` is [4, 8] in the checkpoint, [8, 4] in the model: stored transposed");
-    expect(r.report!.shapeMismatches).toEqual([{ name: "fc1.weight", expected: [8n, 4n], found: [4, 8], transposed: true }]);
+    expect(r.diagnostics[0]!.message).toBe(
+      "`fc1.weight` is [4, 8] in the checkpoint, [8, 4] in the model: stored transposed",
+    );
+    expect(r.report!.shapeMismatches).toEqual([
+      { name: "fc1.weight", expected: [8n, 4n], found: [4, 8], transposed: true },
+    ]);
   });
 
   it("another shape is not called transposed", () => {
     const r = against(mlp, "mlp-wrong-shape.safetensors");
     expect(codes(r)).toEqual(["NN7004"]);
-    expect(r.report!.shapeMismatches).toEqual([{ name: "fc2.weight", expected: [3n, 8n], found: [3, 7], transposed: false }]);
+    expect(r.report!.shapeMismatches).toEqual([
+      { name: "fc2.weight", expected: [3n, 8n], found: [3, 7], transposed: false },
+    ]);
   });
 
   it("an integer weight is a dtype mismatch; F64, F16 and BF16 are not (they load, converted)", () => {
     const r = against(mlp, "mlp-wrong-dtype.safetensors");
     expect(codes(r)).toEqual(["NN7005"]);
-    expect(r.report!.dtypeMismatches).toEqual([{ name: "fc2.weight", expected: "F32, F64, F16 or BF16", found: "I32" }]);
+    expect(r.report!.dtypeMismatches).toEqual([
+      { name: "fc2.weight", expected: "F32, F64, F16 or BF16", found: "I32" },
+    ]);
   });
 
   it("a prefix on every name is found, applied and reported; given, it matches", () => {
@@ -115,7 +126,9 @@ describe("verify (API)", () => {
   it("ties: stored once under either name, or twice with equal values; twice with different values is a mismatch", () => {
     const once = against(tied, "tied-once.safetensors");
     expect(once.diagnostics).toEqual([]);
-    expect(once.report!.ties).toEqual([{ tensor: "lm_head.weight", target: "wte.weight", transposed: false, stored: "once", as: "wte.weight" }]);
+    expect(once.report!.ties).toEqual([
+      { tensor: "lm_head.weight", target: "wte.weight", transposed: false, stored: "once", as: "wte.weight" },
+    ]);
     const head = against(tied, "tied-once-head.safetensors");
     expect(head.diagnostics).toEqual([]);
     expect(head.report!.ties[0]!.as).toBe("lm_head.weight");
@@ -137,8 +150,22 @@ describe("verify (API)", () => {
   });
 
   it("an unexpected name near a missing one gets a did-you-mean", () => {
-    const f32 = (name: string, shape: number[]) => ({ name, dtype: "F32" as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
-    const bytes = writeSafetensors([f32("fc1.weight", [8, 4]), f32("fc1.bias", [8]), f32("bn.weight", [8]), f32("bn.bias", [8]), f32("bn.running_mean", [8]), f32("bn.running_var", [8]), f32("fc2.weight", [3, 8]), f32("fc2.bais", [3])]);
+    const f32 = (name: string, shape: number[]) => ({
+      name,
+      dtype: "F32" as const,
+      shape,
+      data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+    });
+    const bytes = writeSafetensors([
+      f32("fc1.weight", [8, 4]),
+      f32("fc1.bias", [8]),
+      f32("bn.weight", [8]),
+      f32("bn.bias", [8]),
+      f32("bn.running_mean", [8]),
+      f32("bn.running_var", [8]),
+      f32("fc2.weight", [3, 8]),
+      f32("fc2.bais", [3]),
+    ]);
     if (!bytes.ok) throw new Error(bytes.problem.message);
     const r = verify(mlp, { against: bytes.value });
     expect(codes(r)).toEqual(["NN7009", "NN7002", "NN7003"]);
@@ -176,7 +203,14 @@ describe("verify (API)", () => {
     if (!bytes.ok) throw new Error(bytes.problem.message);
     const r = verify(mlp, { against: bytes.value });
     expect(r.report!.matched).toBe(2);
-    expect(r.report!.missing.map((m) => m.name)).toEqual(["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "fc2.weight", "fc2.bias"]);
+    expect(r.report!.missing.map((m) => m.name)).toEqual([
+      "bn.weight",
+      "bn.bias",
+      "bn.running_mean",
+      "bn.running_var",
+      "fc2.weight",
+      "fc2.bias",
+    ]);
   });
 
   it("never spells out a huge model: 2^40 copies missing are counted, 50 listed", () => {
@@ -186,7 +220,9 @@ describe("verify (API)", () => {
     for (let i = 0; i < 40; i++) body = `repeat 2 {\n${body}\n}`;
     const text = `model Deep(x: f32[2]) {\n${body.replace(/^repeat 2/, "repeat 2 as l")}\n}\n`;
     // The pattern is `l.{0..1}.0.{0..1}.0.…{0..1}.weight` (an unnamed repeat inside a repeat is its `0`).
-    const one = writeSafetensors([{ name: `l.${"1.0.".repeat(39)}1.weight`, dtype: "F32", shape: [2, 2], data: new Float32Array(4) }]);
+    const one = writeSafetensors([
+      { name: `l.${"1.0.".repeat(39)}1.weight`, dtype: "F32", shape: [2, 2], data: new Float32Array(4) },
+    ]);
     if (!one.ok) throw new Error(one.problem.message);
     const started = performance.now();
     const r = verify("deep.nn", { text, against: one.value });
@@ -238,11 +274,27 @@ const verifyJson = z
     missing: z.array(z.object({ name, shape: z.array(z.number().int()), role: z.string() }).strict()),
     missingNotListed: z.number().int(),
     unexpected: z.array(z.object({ name, shape: z.array(z.number().int()), dtype: z.string() }).strict()),
-    shapeMismatches: z.array(z.object({ name, expected: z.array(z.number().int()), found: z.array(z.number().int()), transposed: z.boolean() }).strict()),
+    shapeMismatches: z.array(
+      z
+        .object({
+          name,
+          expected: z.array(z.number().int()),
+          found: z.array(z.number().int()),
+          transposed: z.boolean(),
+        })
+        .strict(),
+    ),
     dtypeMismatches: z.array(z.object({ name, expected: z.string(), found: z.string() }).strict()),
     ties: z.array(
       z
-        .object({ tensor: name, target: name, transposed: z.boolean(), stored: z.enum(["once", "twice", "missing"]), as: name.optional(), equal: z.boolean().optional() })
+        .object({
+          tensor: name,
+          target: name,
+          transposed: z.boolean(),
+          stored: z.enum(["once", "twice", "missing"]),
+          as: name.optional(),
+          equal: z.boolean().optional(),
+        })
         .strict(),
     ),
     nonFinite: z.array(z.object({ name, nan: z.number().int(), infinite: z.number().int() }).strict()),
@@ -274,7 +326,9 @@ describe("nnc verify", () => {
   });
 
   it("--prefix accepts a prefix; --model picks the model", async () => {
-    expect((await run(["verify", mlp, "--against", `${dir}/mlp-prefixed.safetensors`, "--prefix", "net."])).code).toBe(0);
+    expect((await run(["verify", mlp, "--against", `${dir}/mlp-prefixed.safetensors`, "--prefix", "net."])).code).toBe(
+      0,
+    );
     expect((await run(["verify", mlp, "--against", `${dir}/mlp.safetensors`, "--model", "Mlp"])).code).toBe(0);
     expect((await run(["verify", mlp, "--against", `${dir}/mlp.safetensors`, "--model", "Nope"])).code).toBe(1);
   });
@@ -287,7 +341,12 @@ describe("nnc verify", () => {
   });
 
   it("--format json: one object on stdout, diagnostics inside, in the documented schema", async () => {
-    for (const file of ["mlp.safetensors", "mlp-missing.safetensors", "mlp-prefixed.safetensors", "mlp-meta.safetensors"]) {
+    for (const file of [
+      "mlp.safetensors",
+      "mlp-missing.safetensors",
+      "mlp-prefixed.safetensors",
+      "mlp-meta.safetensors",
+    ]) {
       const r = await run(["verify", mlp, "--against", `${dir}/${file}`, "--format", "json"]);
       expect(r.stderr).toBe("");
       const json = verifyJson.parse(JSON.parse(r.stdout));
@@ -295,7 +354,9 @@ describe("nnc verify", () => {
       expect(json.match).toBe(file !== "mlp-missing.safetensors" && file !== "mlp-prefixed.safetensors");
     }
     const tiedRun = await run(["verify", tied, "--against", `${dir}/tied-twice.safetensors`, "--format", "json"]);
-    expect(verifyJson.parse(JSON.parse(tiedRun.stdout)).ties).toEqual([{ tensor: "lm_head.weight", target: "wte.weight", transposed: false, stored: "twice", equal: true }]);
+    expect(verifyJson.parse(JSON.parse(tiedRun.stdout)).ties).toEqual([
+      { tensor: "lm_head.weight", target: "wte.weight", transposed: false, stored: "twice", equal: true },
+    ]);
   });
 
   it("--format json for a file that cannot be verified: match false and the diagnostic", async () => {

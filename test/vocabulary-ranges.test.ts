@@ -19,7 +19,9 @@ const specs: { where: string; spec: ParamSpec }[] = [
 describe("option ranges in the registry", () => {
   it("finds the numeric options", () => {
     const decimals = specs.filter(({ spec }) => leaves(spec.type).some((t) => t.kind === "decimal"));
-    expect(decimals.map((d) => d.where)).toEqual(expect.arrayContaining(["layernorm(eps)", "dropout(p)", "rotary(theta)", "attention(dropout)"]));
+    expect(decimals.map((d) => d.where)).toEqual(
+      expect.arrayContaining(["layernorm(eps)", "dropout(p)", "rotary(theta)", "attention(dropout)"]),
+    );
   });
 
   it.each(specs)("$where declares a range", ({ spec }) => {
@@ -29,7 +31,10 @@ describe("option ranges in the registry", () => {
         expect(t.range.why.length).toBeGreaterThan(0);
         if (spec.default?.kind === "decimal") expect(inRange(spec.default.value, t.range)).toBe(true);
       } else if (t.kind === "int" || t.kind === "size") {
-        expect(t.min !== undefined || (t.kind === "int" && t.axis === true), `${spec.name} needs a min or the axis mark`).toBe(true);
+        expect(
+          t.min !== undefined || (t.kind === "int" && t.axis === true),
+          `${spec.name} needs a min or the axis mark`,
+        ).toBe(true);
         if (spec.default?.kind === "int" && t.min !== undefined) expect(spec.default.value >= t.min).toBe(true);
       }
     }

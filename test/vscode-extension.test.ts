@@ -23,7 +23,11 @@ function zipNames(zip: Buffer): string[] {
 describe("VS Code extension", () => {
   it("contributes the language, its configuration and the TextMate grammar", () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(source, "package.json"), "utf8"));
-    expect(manifest.contributes.languages[0]).toMatchObject({ id: "nn", extensions: [".nn"], configuration: "./language-configuration.json" });
+    expect(manifest.contributes.languages[0]).toMatchObject({
+      id: "nn",
+      extensions: [".nn"],
+      configuration: "./language-configuration.json",
+    });
     expect(manifest.contributes.grammars[0]).toMatchObject({ language: "nn", scopeName: "source.nn" });
     const grammar = JSON.parse(fs.readFileSync(path.join(source, manifest.contributes.grammars[0].path), "utf8"));
     expect(grammar.scopeName).toBe("source.nn");
@@ -53,7 +57,13 @@ describe("VS Code extension", () => {
       const packagePath = path.join(dir, "nnc.vsix");
       await createVSIX({ cwd: dir, packagePath, dependencies: false });
       const names = zipNames(fs.readFileSync(packagePath));
-      for (const f of ["extension/package.json", "extension/language-configuration.json", "extension/syntaxes/nn.tmLanguage.json", "extension/dist/extension.js", "extension.vsixmanifest"]) {
+      for (const f of [
+        "extension/package.json",
+        "extension/language-configuration.json",
+        "extension/syntaxes/nn.tmLanguage.json",
+        "extension/dist/extension.js",
+        "extension.vsixmanifest",
+      ]) {
         expect(names).toContain(f);
       }
       expect(names.filter((n) => n.startsWith("extension/src/") || n.includes("node_modules"))).toEqual([]);

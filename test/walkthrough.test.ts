@@ -15,9 +15,11 @@ function nnc(...args: string[]) {
 }
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(repo, "dist/cli/main.js"))) spawnSync("npm", ["run", "build"], { cwd: repo, stdio: "ignore" });
+  if (!fs.existsSync(path.join(repo, "dist/cli/main.js")))
+    spawnSync("npm", ["run", "build"], { cwd: repo, stdio: "ignore" });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-walkthrough-"));
-  for (const f of ["circle.nn", "train.mjs"]) fs.copyFileSync(path.join(repo, "examples/walkthrough", f), path.join(dir, f));
+  for (const f of ["circle.nn", "train.mjs"])
+    fs.copyFileSync(path.join(repo, "examples/walkthrough", f), path.join(dir, f));
 });
 
 afterAll(() => {
@@ -50,7 +52,10 @@ describe("README walkthrough", () => {
     const readme = fs.readFileSync(path.join(repo, "README.md"), "utf8");
     const transcript = /```\n\$ node train\.mjs\n([\s\S]*?)```/.exec(readme);
     expect(transcript).not.toBeNull();
-    const shown = transcript![1]!.trim().split("\n").filter((l) => l !== "…");
+    const shown = transcript![1]!
+      .trim()
+      .split("\n")
+      .filter((l) => l !== "…");
     let at = -1;
     for (const line of shown) {
       const next = lines.indexOf(line, at + 1);

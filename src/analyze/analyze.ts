@@ -11,7 +11,14 @@ import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import { evaluate, type NumValue } from "../check/evaluate.js";
 import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../check/resolve.js";
 import type * as A from "../syntax/ast.js";
-import { intMinimum, layerEntry, minimumRule, rangeProblem, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
+import {
+  intMinimum,
+  layerEntry,
+  minimumRule,
+  rangeProblem,
+  type LayerEntry,
+  type ParamSpec,
+} from "../vocabulary/layers.js";
 import { channelAxisProblem, semantics, tokenIdProblem } from "../vocabulary/semantics.js";
 import { expand, Group, rename, renameTensor, sharedOrigin, viewNode, type Entry, type Rename } from "./shared.js";
 import {
@@ -379,7 +386,14 @@ class Engine {
       this.expanded(0n, [numbered], 1n);
     }
     if (this.failed) return { value: null, diagnostics: this.diagnostics };
-    const scope: Scope = { prefix: "", position: 0, node: root, frozen: false, multiplicity: 1n, activeMultiplicity: 1n };
+    const scope: Scope = {
+      prefix: "",
+      position: 0,
+      node: root,
+      frozen: false,
+      multiplicity: 1n,
+      activeMultiplicity: 1n,
+    };
     let outputs: Value[] = [];
     try {
       const result = this.body(model.decl.body, inputs[0] ?? null, env, scope);
@@ -404,13 +418,22 @@ class Engine {
         },
         ties: this.ties,
         get conventions() {
-          return (conventions ??= [...new Set(expand(all.conventions, ([name, c], r) => `${r ? r.name(name) : name}: ${c}`, { finished: true }))]);
+          return (conventions ??= [
+            ...new Set(
+              expand(all.conventions, ([name, c], r) => `${r ? r.name(name) : name}: ${c}`, { finished: true }),
+            ),
+          ]);
         },
         outputs,
         // A call inside a reused unit has the figures of the same call in its first analysis, listed
         // before it: each distinct call is listed once, at its first occurrence.
         get blockCalls() {
-          return (blockCalls ??= [...expand(all.blockCalls, (c, r) => (r ? { decl: c.decl, node: viewNode(c.node, r) } : c), { once: true, finished: true })]);
+          return (blockCalls ??= [
+            ...expand(all.blockCalls, (c, r) => (r ? { decl: c.decl, node: viewNode(c.node, r) } : c), {
+              once: true,
+              finished: true,
+            }),
+          ]);
         },
         ops: this.ops,
         values: this.irValues,
@@ -438,14 +461,29 @@ class Engine {
     this.diagnostics.push(d);
   }
 
-  private report(code: DiagnosticName, span: Span, message: string, options: { labels?: readonly Label[]; help?: string | undefined; notes?: string[] } = {}): void {
+  private report(
+    code: DiagnosticName,
+    span: Span,
+    message: string,
+    options: { labels?: readonly Label[]; help?: string | undefined; notes?: string[] } = {},
+  ): void {
     this.push(diagnostic(code, span, message, options));
   }
 
   /** A warning: reported once per place (a body analyzed again, as a repeat's first copy, may word it
    *  differently), and the analysis goes on as if it were not there. */
-  private warn(code: DiagnosticName, span: Span, message: string, options: { labels?: readonly Label[]; help?: string | undefined; notes?: string[] } = {}): void {
-    if (this.diagnostics.some((d) => d.code === catalogue[code].code && d.span?.file === span.file && d.span?.start === span.start)) return;
+  private warn(
+    code: DiagnosticName,
+    span: Span,
+    message: string,
+    options: { labels?: readonly Label[]; help?: string | undefined; notes?: string[] } = {},
+  ): void {
+    if (
+      this.diagnostics.some(
+        (d) => d.code === catalogue[code].code && d.span?.file === span.file && d.span?.start === span.start,
+      )
+    )
+      return;
     const failed = this.failed;
     this.push(diagnostic(code, span, message, options));
     this.failed = failed;
@@ -455,7 +493,13 @@ class Engine {
 
   /** Runs a body on `input` (null: a model with no inputs). Returns the outputs (the final current value,
    *  or what `output` names). */
-  private body(body: A.Body, input: Value | null, parentEnv: Env, scope: Scope, callSite?: Span): { outputs: Value[]; current: Value | null } {
+  private body(
+    body: A.Body,
+    input: Value | null,
+    parentEnv: Env,
+    scope: Scope,
+    callSite?: Span,
+  ): { outputs: Value[]; current: Value | null } {
     const env = new Env(parentEnv);
     let current = input;
     let outputs: Value[] | null = null;
@@ -468,7 +512,10 @@ class Engine {
             const takes = `${st.names.length} input${st.names.length === 1 ? "" : "s"}`;
             this.report("BadValueUse", callSite ?? st.span, `this block takes ${takes}, but is given ${items.length}`, {
               ...(callSite ? { labels: [{ span: st.span, message: `it declares ${takes} here` }] } : {}),
-              help: st.names.length > 1 ? `call it on a list: \`[${st.names.map((n) => n.name).join(", ")}] -> …\`` : undefined,
+              help:
+                st.names.length > 1
+                  ? `call it on a list: \`[${st.names.map((n) => n.name).join(", ")}] -> …\``
+                  : undefined,
             });
             throw new Abort();
           }
@@ -495,15 +542,21 @@ class Engine {
           if (params > 0n) {
             bindings.push({ names: st.targets, params });
             const items = v.kind === "tuple" ? v.items : [v];
-            for (const item of items) if (item.id !== undefined) this.held.set(item.id, { params, span: st.targets[0]!.span });
+            for (const item of items)
+              if (item.id !== undefined) this.held.set(item.id, { params, span: st.targets[0]!.span });
           }
           if (st.targets.length === 1) env.values.set(st.targets[0]!.name, v);
           else {
             const items = v.kind === "tuple" ? v.items : [v];
             if (items.length !== st.targets.length) {
-              this.report("ShapeMismatch", st.targets[0]!.span, `${st.targets.length} names are bound to ${items.length} value${items.length === 1 ? "" : "s"}`, {
-                labels: [{ span: st.flow.span, message: `this gives ${showValue(v)}` }],
-              });
+              this.report(
+                "ShapeMismatch",
+                st.targets[0]!.span,
+                `${st.targets.length} names are bound to ${items.length} value${items.length === 1 ? "" : "s"}`,
+                {
+                  labels: [{ span: st.flow.span, message: `this gives ${showValue(v)}` }],
+                },
+              );
               throw new Abort();
             }
             st.targets.forEach((t, i) => env.values.set(t.name, items[i]!));
@@ -539,23 +592,36 @@ class Engine {
       const block = env.inBlock();
       const first = b.names[0]!;
       if (b.input) {
-        this.warn("UnusedValue", first.span, `block input ${names} is never used, but the parameters that compute it are still counted`, {
-          labels: [{ span: b.input, message: "computed here" }],
-          help: `use it, or leave it out of the block's inputs; if that is intended, name it \`_${first.name}\``,
-        });
+        this.warn(
+          "UnusedValue",
+          first.span,
+          `block input ${names} is never used, but the parameters that compute it are still counted`,
+          {
+            labels: [{ span: b.input, message: "computed here" }],
+            help: `use it, or leave it out of the block's inputs; if that is intended, name it \`_${first.name}\``,
+          },
+        );
         continue;
       }
       // Per copy of an enclosing repeat (said in the golden case's comment, not the message: a repeat whose
       // first copy changes the shape is analyzed as 1 + (n − 1) copies, the first maybe reused, so the
       // copy that reports it varies with memoization).
       const copies = "";
-      const count = block === undefined ? `the ${grouped(b.params)} parameter${b.params === 1n ? "" : "s"}` : "the parameters";
+      const count =
+        block === undefined ? `the ${grouped(b.params)} parameter${b.params === 1n ? "" : "s"}` : "the parameters";
       const tail = block === undefined ? copies : ` in every call of \`${block}\``;
       const one = list.length === 1;
       const single = b.params === 1n && block === undefined;
-      this.warn("UnusedValue", first.span, `${one ? "value" : "values"} ${names} ${one ? "is" : "are"} never used, but ${count} that ${single ? "computes" : "compute"} ${one ? "it" : "them"} ${single ? "is" : "are"} still counted${tail}`, {
-        help: one ? `use it or remove it; if that is intended, name it \`_${first.name}\`` : "use them or remove them; if that is intended, start a name with `_`",
-      });
+      this.warn(
+        "UnusedValue",
+        first.span,
+        `${one ? "value" : "values"} ${names} ${one ? "is" : "are"} never used, but ${count} that ${single ? "computes" : "compute"} ${one ? "it" : "them"} ${single ? "is" : "are"} still counted${tail}`,
+        {
+          help: one
+            ? `use it or remove it; if that is intended, name it \`_${first.name}\``
+            : "use them or remove them; if that is intended, start a name with `_`",
+        },
+      );
     }
   }
 
@@ -614,21 +680,41 @@ class Engine {
         const left = this.valueExpr(expr.left, env, copies);
         const right = this.valueExpr(expr.right, env, copies);
         if (expr.op !== "+" && expr.op !== "*") {
-          this.report("BadValueUse", expr.span, `\`${expr.op}\` does not combine values; only \`+\` (add) and \`*\` (multiply) do`);
+          this.report(
+            "BadValueUse",
+            expr.span,
+            `\`${expr.op}\` does not combine values; only \`+\` (add) and \`*\` (multiply) do`,
+          );
           throw new Abort();
         }
         if (left.kind !== "tensor" || right.kind !== "tensor" || !sameShape(left.shape, right.shape)) {
-          this.report("ShapeMismatch", expr.span, `cannot ${expr.op === "+" ? "add" : "multiply"} ${showValue(left)} and ${showValue(right)}`, {
-            labels: [
-              { span: left.origin, message: `this is ${showValue(left)}` },
-              { span: right.origin, message: `this is ${showValue(right)}` },
-            ],
-            help: "elementwise operations need equal shapes",
-          });
+          this.report(
+            "ShapeMismatch",
+            expr.span,
+            `cannot ${expr.op === "+" ? "add" : "multiply"} ${showValue(left)} and ${showValue(right)}`,
+            {
+              labels: [
+                { span: left.origin, message: `this is ${showValue(left)}` },
+                { span: right.origin, message: `this is ${showValue(right)}` },
+              ],
+              help: "elementwise operations need equal shapes",
+            },
+          );
           throw new Abort();
         }
         const out = this.fresh(arithmetic(left, right, expr.span, `\`${expr.op}\``));
-        this.record({ kind: expr.op === "+" ? "add" : "mul", name: "", args: new Map(), inputs: [left.id!, right.id!], tensors: [], span: expr.span }, out, copies);
+        this.record(
+          {
+            kind: expr.op === "+" ? "add" : "mul",
+            name: "",
+            args: new Map(),
+            inputs: [left.id!, right.id!],
+            tensors: [],
+            span: expr.span,
+          },
+          out,
+          copies,
+        );
         return out;
       }
       case "List": {
@@ -650,7 +736,14 @@ class Engine {
     return scope.prefix ? `${scope.prefix}.${local}` : local;
   }
 
-  private call(stage: A.ExprStage, expr: A.Call | A.Ident, target: CallTarget, input: Value, env: Env, scope: Scope): Value {
+  private call(
+    stage: A.ExprStage,
+    expr: A.Call | A.Ident,
+    target: CallTarget,
+    input: Value,
+    env: Env,
+    scope: Scope,
+  ): Value {
     if (target.kind === "opaque") {
       this.failed = true;
       throw new Abort();
@@ -689,10 +782,15 @@ class Engine {
       throw new Abort();
     }
     if (input.kind === "tuple" && entry.kind !== "concat") {
-      this.report("BadValueUse", stage.span, `\`${written}\` takes one value, but is given a list of ${inputs.length}`, {
-        labels: [{ span: input.origin, message: "this is a list" }],
-        help: "combine the values first, with `+`, `*` or `concat`",
-      });
+      this.report(
+        "BadValueUse",
+        stage.span,
+        `\`${written}\` takes one value, but is given a list of ${inputs.length}`,
+        {
+          labels: [{ span: input.origin, message: "this is a list" }],
+          help: "combine the values first, with `+`, `*` or `concat`",
+        },
+      );
       throw new Abort();
     }
     const callSpan = stage.expr.span;
@@ -706,17 +804,27 @@ class Engine {
     try {
       // Every decimal given is range-checked, read by the shape rules or not (dropout's `p` is read only
       // by the code generator).
-      for (const p of [...entry.args, ...entry.options]) if (p.type.kind === "decimal" && bound.has(p.name)) ctx.decimal(p.name);
+      for (const p of [...entry.args, ...entry.options])
+        if (p.type.kind === "decimal" && bound.has(p.name)) ctx.decimal(p.name);
       // The kind's traits first (token ids where it needs floats), then its shape rule, then the axis it
       // reads channels or features from (after the rule, so that a wrong rank is reported as such).
       const ids = inputs.map((i) => tokenIdProblem(entry, written, i)).find((p) => p !== undefined);
       outcome = ids ? ctx.fail("WrongRank", ids.message, { showInput: true, help: ids.help }) : fn(ctx);
       const axis = outcome && channelAxisProblem(entry, written, inputs[0]!, (n) => ctx.int(n));
-      if (axis) outcome = ctx.fail("WrongRank", axis.message, { showInput: true, help: axis.help, ...(axis.notes ? { notes: axis.notes } : {}) });
+      if (axis)
+        outcome = ctx.fail("WrongRank", axis.message, {
+          showInput: true,
+          help: axis.help,
+          ...(axis.notes ? { notes: axis.notes } : {}),
+        });
     } catch (error) {
       if (!(error instanceof ArgError)) throw error;
-      const arg = args.find((a) => a.name?.name === error.arg) ?? args[entry.args.findIndex((p) => p.name === error.arg)];
-      this.report(error.code, arg?.value.span ?? callSpan, error.message, { ...(error.details.notes ? { notes: [...error.details.notes] } : {}), help: error.details.help });
+      const arg =
+        args.find((a) => a.name?.name === error.arg) ?? args[entry.args.findIndex((p) => p.name === error.arg)];
+      this.report(error.code, arg?.value.span ?? callSpan, error.message, {
+        ...(error.details.notes ? { notes: [...error.details.notes] } : {}),
+        help: error.details.help,
+      });
       throw new Abort();
     }
     if (!outcome) throw new Abort();
@@ -762,11 +870,26 @@ class Engine {
     }
     scope.node.children.push(layerNode);
     this.addLayer(name, layerNode);
-    this.record({ kind: entry.kind, name, entry, args: bound, inputs: inputs.map((i) => i.id!), tensors: layerNode.tensors, span: stage.span }, output, scope.multiplicity);
+    this.record(
+      {
+        kind: entry.kind,
+        name,
+        entry,
+        args: bound,
+        inputs: inputs.map((i) => i.id!),
+        tensors: layerNode.tensors,
+        span: stage.span,
+      },
+      output,
+      scope.multiplicity,
+    );
     return output;
   }
 
-  private tieArg(args: readonly A.Arg[], env: Env): { path: readonly string[]; transposed: boolean; span: Span } | undefined {
+  private tieArg(
+    args: readonly A.Arg[],
+    env: Env,
+  ): { path: readonly string[]; transposed: boolean; span: Span } | undefined {
     const arg = args.find((a) => a.name?.name === "tie");
     if (!arg) return undefined;
     const v = this.num(arg.value, env);
@@ -776,7 +899,12 @@ class Engine {
   }
 
   /** Resolves a tie target from the innermost naming scope outwards; returns the shared tensor's name. */
-  private tie(tie: { path: readonly string[]; transposed: boolean; span: Span }, tensor: string, shape: readonly bigint[], scope: Scope): string | undefined {
+  private tie(
+    tie: { path: readonly string[]; transposed: boolean; span: Span },
+    tensor: string,
+    shape: readonly bigint[],
+    scope: Scope,
+  ): string | undefined {
     const rel = tie.path.join(".");
     const prefixes: string[] = [];
     for (let p = scope.prefix; ; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
@@ -790,9 +918,17 @@ class Engine {
     }
     const weight = target?.tensors.find((t) => t.name.endsWith(".weight") && t.name === `${target!.name}.weight`);
     if (!target || !weight) {
-      this.report("TieTargetUnknown", tie.span, target ? `\`${rel}\` has no weight to share` : `no layer named \`${rel}\` before this`, {
-        help: target ? undefined : (didYouMeanHelp(rel, [...new Set(expand(this.all.layers, (n, r) => (r ? r.name(n) : n)))]) ?? "a tie names a layer defined earlier, by its `as` name"),
-      });
+      this.report(
+        "TieTargetUnknown",
+        tie.span,
+        target ? `\`${rel}\` has no weight to share` : `no layer named \`${rel}\` before this`,
+        {
+          help: target
+            ? undefined
+            : (didYouMeanHelp(rel, [...new Set(expand(this.all.layers, (n, r) => (r ? r.name(n) : n)))]) ??
+              "a tie names a layer defined earlier, by its `as` name"),
+        },
+      );
       return undefined;
     }
     const wanted = tie.transposed ? [...shape].reverse() : shape;
@@ -800,16 +936,27 @@ class Engine {
     if (!same) {
       const show = (s: readonly bigint[]) => `[${s.join(", ")}]`;
       const flipped = [...shape].reverse();
-      const transposedFits = !tie.transposed && flipped.length === weight.shape.length && flipped.every((s, i) => s === weight.shape[i]);
-      const what = tie.transposed ? `the transpose of ${weight.name} ${show([...weight.shape].reverse())}` : `${weight.name} ${show(weight.shape)}`;
+      const transposedFits =
+        !tie.transposed && flipped.length === weight.shape.length && flipped.every((s, i) => s === weight.shape[i]);
+      const what = tie.transposed
+        ? `the transpose of ${weight.name} ${show([...weight.shape].reverse())}`
+        : `${weight.name} ${show(weight.shape)}`;
       this.report("TieShapeMismatch", tie.span, `cannot tie ${tensor} ${show(shape)} to ${what}`, {
         labels: [{ span: target.span, message: `${weight.name} is ${show(weight.shape)}` }],
-        help: transposedFits ? `the shapes are transposes: write \`tie = transpose(${rel})\`` : "a tie needs the same shape",
+        help: transposedFits
+          ? `the shapes are transposes: write \`tie = transpose(${rel})\``
+          : "a tie needs the same shape",
       });
       return undefined;
     }
     const elements = shape.reduce((a, b) => a * b, 1n);
-    this.ties.push({ tensor, target: weight.name, shape, transposed: tie.transposed, elements: elements * scope.multiplicity });
+    this.ties.push({
+      tensor,
+      target: weight.name,
+      shape,
+      transposed: tie.transposed,
+      elements: elements * scope.multiplicity,
+    });
     return weight.name;
   }
 
@@ -871,11 +1018,25 @@ class Engine {
       scope.node.children.push(blockNode);
       this.addLayer(name, blockNode);
       this.lists.blockCalls.push({ decl: block.decl, node: blockNode });
-      const inner: Scope = { prefix: name, position: 0, node: blockNode, frozen, multiplicity: scope.multiplicity, activeMultiplicity: scope.activeMultiplicity };
+      const inner: Scope = {
+        prefix: name,
+        position: 0,
+        node: blockNode,
+        frozen,
+        multiplicity: scope.multiplicity,
+        activeMultiplicity: scope.activeMultiplicity,
+      };
       this.depth++;
       try {
         const result = this.body(block.decl.body, input, blockEnv, inner, stage.expr.span);
-        out = result.outputs.length === 1 ? result.outputs[0]! : { kind: "tuple" as const, items: result.outputs.flatMap((o) => (o.kind === "tuple" ? o.items : [o])), origin: stage.span };
+        out =
+          result.outputs.length === 1
+            ? result.outputs[0]!
+            : {
+                kind: "tuple" as const,
+                items: result.outputs.flatMap((o) => (o.kind === "tuple" ? o.items : [o])),
+                origin: stage.span,
+              };
         blockNode.outputShape = showValue(out);
         blockNode.macs = sumMacs(blockNode);
       } finally {
@@ -933,10 +1094,17 @@ class Engine {
   /** Ends a unit (also when it aborts): back to the outer lists. */
   private endUnit(start: UnitStart): UnitEnd {
     const end: UnitEnd = {
-      clean: !this.diagnostics.slice(start.diagnostics).some((d) => d.severity === "error") && this.tieCount === start.ties && !this.failed,
+      clean:
+        !this.diagnostics.slice(start.diagnostics).some((d) => d.severity === "error") &&
+        this.tieCount === start.ties &&
+        !this.failed,
       height: this.deepest < 0 ? -1 : this.deepest - start.depth,
       lists: this.lists,
-      tally: { ops: this.tally.ops - start.tally.ops, values: this.tally.values - start.tally.values, elements: this.tally.elements - start.tally.elements },
+      tally: {
+        ops: this.tally.ops - start.tally.ops,
+        values: this.tally.values - start.tally.values,
+        elements: this.tally.elements - start.tally.elements,
+      },
     };
     this.lists = start.outer;
     this.failed ||= start.failed;
@@ -952,15 +1120,38 @@ class Engine {
   }
 
   /** Keeps a unit's analysis for reuse: when it reported nothing, met no tie, and its output is its own. */
-  private remember(key: string | undefined, start: UnitStart, end: UnitEnd, root: LayerNode, prefix: string, multiplicity: bigint, activeMultiplicity: bigint, output: Value): void {
+  private remember(
+    key: string | undefined,
+    start: UnitStart,
+    end: UnitEnd,
+    root: LayerNode,
+    prefix: string,
+    multiplicity: bigint,
+    activeMultiplicity: bigint,
+    output: Value,
+  ): void {
     if (key === undefined || !end.clean || multiplicity === 0n || activeMultiplicity === 0n) return;
     const items = output.kind === "tensor" ? [output] : output.items;
     if (!items.every((v) => v.id !== undefined && v.id >= start.values)) return;
-    this.memo.set(key, { root, prefix, multiplicity, activeMultiplicity, lists: end.lists, output, height: end.height, tally: end.tally });
+    this.memo.set(key, {
+      root,
+      prefix,
+      multiplicity,
+      activeMultiplicity,
+      lists: end.lists,
+      output,
+      height: end.height,
+      tally: end.tally,
+    });
   }
 
   /** A memoized unit used again under `name`: its lists shared, its root a view, its output fresh. */
-  private reuse(memo: Memo, name: string, multiplicity: bigint, activeMultiplicity: bigint): { view: LayerNode; output: Value } {
+  private reuse(
+    memo: Memo,
+    name: string,
+    multiplicity: bigint,
+    activeMultiplicity: bigint,
+  ): { view: LayerNode; output: Value } {
     this.steps++;
     const r = rename(memo.prefix, name, memo.multiplicity, multiplicity, memo.activeMultiplicity, activeMultiplicity);
     this.attach(memo.lists, r);
@@ -981,21 +1172,31 @@ class Engine {
       names = [...found].sort();
       freeNames.set(stage, names);
     }
-    return names.map((n) => {
-      const num = env.num(n);
-      const value = env.value(n);
-      return `${n}=${num ? argKey(num) : "-"}/${value ? valueKey(value) : "-"}`;
-    }).join(" ");
+    return names
+      .map((n) => {
+        const num = env.num(n);
+        const value = env.value(n);
+        return `${n}=${num ? argKey(num) : "-"}/${value ? valueKey(value) : "-"}`;
+      })
+      .join(" ");
   }
 
   /** The constants of the file that defines `block`: its body is evaluated under them. */
   private fileEnv(block: A.BlockDecl): Env {
     const env = new Env();
-    for (const [name, value] of this.context.constantsOf(block) ?? this.resolved.constants) env.nums.set(name, { kind: "int", value });
+    for (const [name, value] of this.context.constantsOf(block) ?? this.resolved.constants)
+      env.nums.set(name, { kind: "int", value });
     return env;
   }
 
-  private residual(stage: A.ExprStage, args: readonly A.Arg[], input: Value, env: Env, scope: Scope, frozen: boolean): Value {
+  private residual(
+    stage: A.ExprStage,
+    args: readonly A.Arg[],
+    input: Value,
+    env: Env,
+    scope: Scope,
+    frozen: boolean,
+  ): Value {
     if (input.kind !== "tensor") {
       this.report("BadValueUse", stage.span, "`residual` takes one value, not a list");
       throw new Abort();
@@ -1003,7 +1204,14 @@ class Engine {
     const body = stage.body;
     if (!body) throw new Abort();
     const inner: Scope = stage.alias
-      ? { prefix: this.nameFor(stage, scope), position: 0, node: scope.node, frozen, multiplicity: scope.multiplicity, activeMultiplicity: scope.activeMultiplicity }
+      ? {
+          prefix: this.nameFor(stage, scope),
+          position: 0,
+          node: scope.node,
+          frozen,
+          multiplicity: scope.multiplicity,
+          activeMultiplicity: scope.activeMultiplicity,
+        }
       : { ...scope, frozen };
     const main = this.body(body, input, env, inner);
     // Transparent scopes share the enclosing counter.
@@ -1017,28 +1225,54 @@ class Engine {
       other = this.single(sc.outputs, shortcutArg.span, "the shortcut");
     }
     if (!sameShape(out.shape, other.shape)) {
-      this.report("ShapeMismatch", stage.expr.span, `residual adds ${showShape(out.shape)} to ${showShape(other.shape)}`, {
-        labels: [
-          { span: out.origin, message: `the body gives ${showShape(out.shape)}` },
-          { span: shortcutArg ? shortcutArg.span : other.origin, message: `${shortcutArg ? "the shortcut gives" : "the input is"} ${showShape(other.shape)}` },
-        ],
-        help: shortcutArg ? "make the shortcut produce the body's shape" : "add a `shortcut = { … }` that projects the input to the body's shape",
-      });
+      this.report(
+        "ShapeMismatch",
+        stage.expr.span,
+        `residual adds ${showShape(out.shape)} to ${showShape(other.shape)}`,
+        {
+          labels: [
+            { span: out.origin, message: `the body gives ${showShape(out.shape)}` },
+            {
+              span: shortcutArg ? shortcutArg.span : other.origin,
+              message: `${shortcutArg ? "the shortcut gives" : "the input is"} ${showShape(other.shape)}`,
+            },
+          ],
+          help: shortcutArg
+            ? "make the shortcut produce the body's shape"
+            : "add a `shortcut = { … }` that projects the input to the body's shape",
+        },
+      );
       throw new Abort();
     }
     const sum = this.fresh(arithmetic(out, other, stage.span, "`residual`"));
-    this.record({ kind: "add", name: "", args: new Map(), inputs: [out.id!, other.id!], tensors: [], span: stage.span }, sum, scope.multiplicity);
+    this.record(
+      { kind: "add", name: "", args: new Map(), inputs: [out.id!, other.id!], tensors: [], span: stage.span },
+      sum,
+      scope.multiplicity,
+    );
     return sum;
   }
 
   private single(values: readonly Value[], span: Span, what: string): TensorValue {
     const v = values[0];
     if (values.length === 1 && v?.kind === "tensor") return v;
-    this.report("BadValueUse", span, `${what} must produce one value, found ${values.length === 0 ? "none" : values.map(showValue).join(", ")}`);
+    this.report(
+      "BadValueUse",
+      span,
+      `${what} must produce one value, found ${values.length === 0 ? "none" : values.map(showValue).join(", ")}`,
+    );
     throw new Abort();
   }
 
-  private moe(stage: A.ExprStage, entry: LayerEntry, args: readonly A.Arg[], input: Value, env: Env, scope: Scope, frozen: boolean): Value {
+  private moe(
+    stage: A.ExprStage,
+    entry: LayerEntry,
+    args: readonly A.Arg[],
+    input: Value,
+    env: Env,
+    scope: Scope,
+    frozen: boolean,
+  ): Value {
     const bound = this.bind(entry.args, entry.options, args, env);
     const experts = bound.get("experts")?.kind === "int" ? (bound.get("experts") as { value: bigint }).value : 1n;
     const topK = bound.get("top_k")?.kind === "int" ? (bound.get("top_k") as { value: bigint }).value : 1n;
@@ -1054,10 +1288,15 @@ class Engine {
     const d = input.shape[input.shape.length - 1];
     const ids = tokenIdProblem(entry, "moe", input);
     if (ids || !d || input.shape.slice(0, -1).some((x) => !x.seq)) {
-      this.report("WrongRank", stage.expr.span, ids ? ids.message : `\`moe\` routes feature vectors; found ${showShape(input.shape)}`, {
-        labels: [{ span: input.origin, message: `this is ${showShape(input.shape)}` }],
-        help: ids?.help,
-      });
+      this.report(
+        "WrongRank",
+        stage.expr.span,
+        ids ? ids.message : `\`moe\` routes feature vectors; found ${showShape(input.shape)}`,
+        {
+          labels: [{ span: input.origin, message: `this is ${showShape(input.shape)}` }],
+          help: ids?.help,
+        },
+      );
       throw new Abort();
     }
     const axis = channelAxisProblem(entry, "moe", input, () => undefined);
@@ -1085,9 +1324,26 @@ class Engine {
     moeNode.tensors.push(router);
     this.lists.tensors.push(router);
     const tokens = input.shape.slice(0, -1).reduce((a, x) => a * x.size, 1n);
-    if (this.expand) return this.moeExpanded(stage, input, env, scope, frozen, { name, moeNode, router, experts, topK, tokens, d: d.size });
+    if (this.expand)
+      return this.moeExpanded(stage, input, env, scope, frozen, {
+        name,
+        moeNode,
+        router,
+        experts,
+        topK,
+        tokens,
+        d: d.size,
+      });
     const expertsName = `${name}.experts.{0..${experts - 1n}}`;
-    const expertsNode = node(expertsName, "experts", stage.span, scope.multiplicity * experts, scope.activeMultiplicity * topK, experts, topK);
+    const expertsNode = node(
+      expertsName,
+      "experts",
+      stage.span,
+      scope.multiplicity * experts,
+      scope.activeMultiplicity * topK,
+      experts,
+      topK,
+    );
     moeNode.children.push(expertsNode);
     const inner: Scope = {
       prefix: expertsName,
@@ -1102,7 +1358,11 @@ class Engine {
     const body = this.body(stage.body!, input, env, inner);
     const out = this.single(body.outputs, stage.span, "the expert body");
     if (!sameShape(out.shape, input.shape)) {
-      this.report("ShapeMismatch", stage.expr.span, `an expert maps ${showShape(input.shape)} to ${showShape(out.shape)}; experts must keep the shape`);
+      this.report(
+        "ShapeMismatch",
+        stage.expr.span,
+        `an expert maps ${showShape(input.shape)} to ${showShape(out.shape)}; experts must keep the shape`,
+      );
       throw new Abort();
     }
     expertsNode.outputShape = showShape(out.shape);
@@ -1124,9 +1384,21 @@ class Engine {
     env: Env,
     scope: Scope,
     frozen: boolean,
-    m: { name: string; moeNode: LayerNode; router: TensorRecord; experts: bigint; topK: bigint; tokens: bigint; d: bigint },
+    m: {
+      name: string;
+      moeNode: LayerNode;
+      router: TensorRecord;
+      experts: bigint;
+      topK: bigint;
+      tokens: bigint;
+      d: bigint;
+    },
   ): Value {
-    const routerOut = this.fresh({ ...input, shape: [...input.shape.slice(0, -1), dim(m.experts)], origin: stage.span });
+    const routerOut = this.fresh({
+      ...input,
+      shape: [...input.shape.slice(0, -1), dim(m.experts)],
+      origin: stage.span,
+    });
     const denseEntry = layerEntry("dense")!;
     this.record(
       {
@@ -1149,10 +1421,21 @@ class Engine {
       const expertName = `${m.name}.experts.${e}`;
       const expertNode = node(expertName, "expert", stage.span, scope.multiplicity, scope.activeMultiplicity);
       m.moeNode.children.push(expertNode);
-      const inner: Scope = { prefix: expertName, position: 0, node: expertNode, frozen, multiplicity: scope.multiplicity, activeMultiplicity: scope.activeMultiplicity };
+      const inner: Scope = {
+        prefix: expertName,
+        position: 0,
+        node: expertNode,
+        frozen,
+        multiplicity: scope.multiplicity,
+        activeMultiplicity: scope.activeMultiplicity,
+      };
       const out = this.single(this.body(stage.body!, input, env, inner).outputs, stage.span, "the expert body");
       if (!sameShape(out.shape, input.shape)) {
-        this.report("ShapeMismatch", stage.expr.span, `an expert maps ${showShape(input.shape)} to ${showShape(out.shape)}; experts must keep the shape`);
+        this.report(
+          "ShapeMismatch",
+          stage.expr.span,
+          `an expert maps ${showShape(input.shape)} to ${showShape(out.shape)}; experts must keep the shape`,
+        );
         throw new Abort();
       }
       expertNode.outputShape = showShape(out.shape);
@@ -1191,9 +1474,14 @@ class Engine {
     if (count === 0n) return input;
     if (this.expand) {
       if (BigInt(this.ops.length) + count > BigInt(maxExpandedOps)) {
-        this.report("UnsupportedInCodegen", stage.count.span, `${count} copies are too many to compile (at most ${maxExpandedOps} operations)`, {
-          help: "counting works at any size; code generation needs every copy spelled out",
-        });
+        this.report(
+          "UnsupportedInCodegen",
+          stage.count.span,
+          `${count} copies are too many to compile (at most ${maxExpandedOps} operations)`,
+          {
+            help: "counting works at any size; code generation needs every copy spelled out",
+          },
+        );
         throw new Abort();
       }
       let value = input;
@@ -1210,23 +1498,38 @@ class Engine {
     const first = this.element(stage, input, env, scope, name, 0n, 1n);
     const rest = this.element(stage, first, env, scope, name, 1n, count - 1n);
     if (count > 2n && !sameValue(rest, first)) {
-      this.report("ShapeMismatch", stage.span, `the repeated body maps ${showValue(first)} to ${showValue(rest)}, so it cannot run ${count} times`, {
-        help: "after its first copy, a repeated body must keep the shape of its input",
-      });
+      this.report(
+        "ShapeMismatch",
+        stage.span,
+        `the repeated body maps ${showValue(first)} to ${showValue(rest)}, so it cannot run ${count} times`,
+        {
+          help: "after its first copy, a repeated body must keep the shape of its input",
+        },
+      );
       throw new Abort();
     }
     return rest;
   }
 
   /** Copies `from` … `from + count − 1` of a repeated body, analyzed once and counted `count` times. */
-  private element(stage: A.RepeatStage, input: Value, env: Env, scope: Scope, name: string, from: bigint, count: bigint): Value {
+  private element(
+    stage: A.RepeatStage,
+    input: Value,
+    env: Env,
+    scope: Scope,
+    name: string,
+    from: bigint,
+    count: bigint,
+  ): Value {
     const last = from + count - 1n;
     const element = `${name}.${count === 1n ? String(from) : `{${from}..${last}}`}`;
     const multiplicity = scope.multiplicity * count;
     const activeMultiplicity = scope.activeMultiplicity * count;
     // Which copies these are changes only names and counts: the body, its input and the values it can
     // see decide the rest.
-    const key = !this.memoize ? undefined : `repeat ${idOf(stage)} ${valueKey(input)} ${scope.frozen} ${this.envKey(stage, env)}`;
+    const key = !this.memoize
+      ? undefined
+      : `repeat ${idOf(stage)} ${valueKey(input)} ${scope.frozen} ${this.envKey(stage, env)}`;
     const known = key === undefined ? undefined : this.memo.get(key);
     if (known && this.depth + known.height < maxInstantiationDepth) {
       const { view, output } = this.reuse(known, element, multiplicity, activeMultiplicity);
@@ -1242,12 +1545,21 @@ class Engine {
     let out: Value;
     try {
       scope.node.children.push(repeatNode);
-      const inner: Scope = { prefix: element, position: 0, node: repeatNode, frozen: scope.frozen, multiplicity, activeMultiplicity };
+      const inner: Scope = {
+        prefix: element,
+        position: 0,
+        node: repeatNode,
+        frozen: scope.frozen,
+        multiplicity,
+        activeMultiplicity,
+      };
       // `repeat … { Block() }`: the single unnamed call lives directly under `h.i`, like nn.ModuleList.
       const only = stage.body.statements.length === 1 ? stage.body.statements[0] : undefined;
       const single = only?.kind === "FlowStmt" && only.flow.stages.length === 1 ? only.flow.stages[0] : undefined;
       const call = single?.kind === "ExprStage" && !single.alias && single.body === null ? single : undefined;
-      out = call ? this.directStage(call, input, env, inner, element) : this.single(this.body(stage.body, input, env, inner).outputs, stage.span, "the repeated body");
+      out = call
+        ? this.directStage(call, input, env, inner, element)
+        : this.single(this.body(stage.body, input, env, inner).outputs, stage.span, "the repeated body");
       // The call is the repeated element itself: it takes the repeat node's place, with its count.
       const direct = call && repeatNode.children.length === 1 ? repeatNode.children[0]! : undefined;
       if (direct) {
@@ -1286,7 +1598,8 @@ class Engine {
     this.lists.tensors.length = mark.tensors;
     this.ties.length = mark.ties;
     scope.node.children.length = mark.children;
-    for (const d of this.diagnostics.splice(mark.diagnostics)) this.seen.delete(`${d.code}:${d.span?.file}:${d.span?.start}:${d.message}`);
+    for (const d of this.diagnostics.splice(mark.diagnostics))
+      this.seen.delete(`${d.code}:${d.span?.file}:${d.span?.start}:${d.message}`);
     this.lists.blockCalls.length = mark.blockCalls;
     // Names analyzed since stay in `layersByName`, under a prefix no later lookup uses; conventions are
     // kept, as they always were.
@@ -1312,7 +1625,12 @@ class Engine {
   // ── arguments ──────────────────────────────────────────────────────────────────────────────────────
 
   /** Binds a layer call's arguments to parameter names and evaluates them in `env`. */
-  private bind(positional: readonly ParamSpec[], options: readonly ParamSpec[], args: readonly A.Arg[], env: Env): Map<string, EValue> {
+  private bind(
+    positional: readonly ParamSpec[],
+    options: readonly ParamSpec[],
+    args: readonly A.Arg[],
+    env: Env,
+  ): Map<string, EValue> {
     const out = new Map<string, EValue>();
     let i = 0;
     for (const arg of args) {
@@ -1330,11 +1648,18 @@ class Engine {
    *  (`block B(h) { gru(h) }` called as `B(0)`), known only here; literals were checked by the resolver,
    *  with the same wording (NN3005). */
   private checkMinimum(name: string, spec: ParamSpec, v: EValue, span: Span): void {
-    const values = v.kind === "int" ? [v.value] : v.kind === "list" ? v.items.flatMap((i) => (i.kind === "int" ? [i.value] : [])) : [];
+    const values =
+      v.kind === "int"
+        ? [v.value]
+        : v.kind === "list"
+          ? v.items.flatMap((i) => (i.kind === "int" ? [i.value] : []))
+          : [];
     const min = intMinimum(spec.type, v.kind === "list" ? "item" : "int");
     const bad = min === undefined ? undefined : values.find((x) => x < min);
     if (min === undefined || bad === undefined) return;
-    this.report("NonPositiveSize", span, `\`${name}\` ${minimumRule(min)}, found ${bad}`, { notes: ["the value comes from a block's argument"] });
+    this.report("NonPositiveSize", span, `\`${name}\` ${minimumRule(min)}, found ${bad}`, {
+      notes: ["the value comes from a block's argument"],
+    });
     throw new Abort();
   }
 
@@ -1360,7 +1685,9 @@ class Engine {
       case "Ident": {
         const v = env.num(expr.name);
         if (v) return v;
-        return spec?.type.kind === "path" ? { kind: "path", path: [expr.name], transposed: false } : { kind: "name", value: expr.name };
+        return spec?.type.kind === "path"
+          ? { kind: "path", path: [expr.name], transposed: false }
+          : { kind: "name", value: expr.name };
       }
       case "Member": {
         const path = memberPath(expr);
@@ -1393,7 +1720,14 @@ class Engine {
     return undefined;
   }
 
-  private ctx(entry: LayerEntry, written: string, bound: Map<string, EValue>, inputs: readonly TensorValue[], args: readonly A.Arg[], callSpan: Span): LayerCtx {
+  private ctx(
+    entry: LayerEntry,
+    written: string,
+    bound: Map<string, EValue>,
+    inputs: readonly TensorValue[],
+    args: readonly A.Arg[],
+    callSpan: Span,
+  ): LayerCtx {
     const engine = this;
     const get = (name: string): EValue | undefined => argWithDefault(entry, bound, name);
     const argSpan = (name: string): Span => {
@@ -1422,7 +1756,8 @@ class Engine {
       ints(name) {
         const v = get(name);
         if (v?.kind === "int") return [v.value];
-        if (v?.kind === "list" && v.items.every((i) => i.kind === "int")) return v.items.map((i) => (i as { value: bigint }).value);
+        if (v?.kind === "list" && v.items.every((i) => i.kind === "int"))
+          return v.items.map((i) => (i as { value: bigint }).value);
         throw new ArgError(name, `\`${name}\` must be a list of integers`);
       },
       isList: (name) => get(name)?.kind === "list",
@@ -1440,7 +1775,10 @@ class Engine {
         const type = [...entry.args, ...entry.options].find((p) => p.name === name)?.type;
         const problem = type?.kind === "decimal" ? rangeProblem(`\`${name}\``, value, type.range, "pass") : undefined;
         if (problem) {
-          throw new ArgError(name, problem.message, "OptionOutOfRange", { notes: [problem.note, "the value comes from a block's argument"], help: problem.help });
+          throw new ArgError(name, problem.message, "OptionOutOfRange", {
+            notes: [problem.note, "the value comes from a block's argument"],
+            help: problem.help,
+          });
         }
         return value;
       },
@@ -1450,8 +1788,13 @@ class Engine {
       },
       fail(code, message, options: FailOptions = {}) {
         const labels: Label[] = [...(options.labels ?? [])];
-        if (options.showInput) labels.push({ span: inputs[0]!.origin, message: `this has shape ${showShape(inputs[0]!.shape)}` });
-        engine.report(code, options.arg ? argSpan(options.arg) : callSpan, message, { labels, help: options.help, ...(options.notes ? { notes: [...options.notes] } : {}) });
+        if (options.showInput)
+          labels.push({ span: inputs[0]!.origin, message: `this has shape ${showShape(inputs[0]!.shape)}` });
+        engine.report(code, options.arg ? argSpan(options.arg) : callSpan, message, {
+          labels,
+          help: options.help,
+          ...(options.notes ? { notes: [...options.notes] } : {}),
+        });
         return undefined;
       },
     };
@@ -1460,13 +1803,18 @@ class Engine {
 
 function sameValue(a: Value, b: Value): boolean {
   if (a.kind === "tensor" && b.kind === "tensor") return sameShape(a.shape, b.shape) && a.dtype === b.dtype;
-  if (a.kind === "tuple" && b.kind === "tuple") return a.items.length === b.items.length && a.items.every((x, i) => sameValue(x, b.items[i]!));
+  if (a.kind === "tuple" && b.kind === "tuple")
+    return a.items.length === b.items.length && a.items.every((x, i) => sameValue(x, b.items[i]!));
   return false;
 }
 
 /** An argument as written, or else the vocabulary's default for it (`sameAs` defaults follow the other
  *  argument; `derived` and `none` defaults give undefined). Shared by the engine and the code generator. */
-export function argWithDefault(entry: LayerEntry | undefined, given: ReadonlyMap<string, ArgVal>, name: string): ArgVal | undefined {
+export function argWithDefault(
+  entry: LayerEntry | undefined,
+  given: ReadonlyMap<string, ArgVal>,
+  name: string,
+): ArgVal | undefined {
   const v = given.get(name);
   if (v) return v;
   const d = entry ? [...entry.args, ...entry.options].find((p) => p.name === name)?.default : undefined;
@@ -1486,8 +1834,28 @@ export function argWithDefault(entry: LayerEntry | undefined, given: ReadonlyMap
   }
 }
 
-function node(name: string, kind: string, span: Span, multiplicity: bigint, activeMultiplicity: bigint, count = 1n, activeCount = count): LayerNode {
-  return { name, kind, outputShape: "", tensors: [], macs: 0n, children: [], count, activeCount, multiplicity, activeMultiplicity, span };
+function node(
+  name: string,
+  kind: string,
+  span: Span,
+  multiplicity: bigint,
+  activeMultiplicity: bigint,
+  count = 1n,
+  activeCount = count,
+): LayerNode {
+  return {
+    name,
+    kind,
+    outputShape: "",
+    tensors: [],
+    macs: 0n,
+    children: [],
+    count,
+    activeCount,
+    multiplicity,
+    activeMultiplicity,
+    span,
+  };
 }
 
 /** MACs of one copy of `n`: its children's MACs, each times its count. */
@@ -1535,7 +1903,9 @@ function idOf(o: object): number {
 /** What the analysis sees of a value: shapes (sizes, symbols, sequence axes), dtype and vocabulary. */
 function valueKey(v: Value): string {
   if (v.kind === "tuple") return `(${v.items.map(valueKey).join(", ")})`;
-  const dims = v.shape.map((d) => `${d.size}${d.symbol !== undefined ? `:${d.symbol}` : ""}${d.seq ? "s" : ""}${d.positions ? "p" : ""}`);
+  const dims = v.shape.map(
+    (d) => `${d.size}${d.symbol !== undefined ? `:${d.symbol}` : ""}${d.seq ? "s" : ""}${d.positions ? "p" : ""}`,
+  );
   const lost = v.idsLost ? `!${v.idsLost.span.file}:${v.idsLost.span.start}` : "";
   return `${v.dtype}${v.vocab !== undefined ? `<${v.vocab}` : ""}${lost}[${dims.join(", ")}]`;
 }
@@ -1575,7 +1945,9 @@ function collectIdents(node: unknown, out: Set<string>): void {
 
 // ── token ids through the graph (layers.ts, `TokenIds`) ────────────────────────────────────────────────
 
-type IdTraits = { readonly dtype: "token"; readonly vocab?: bigint } | { readonly dtype: "float"; readonly idsLost?: TensorValue["idsLost"] };
+type IdTraits =
+  | { readonly dtype: "token"; readonly vocab?: bigint }
+  | { readonly dtype: "float"; readonly idsLost?: TensorValue["idsLost"] };
 
 /** The dtype of what a kind makes of its inputs: token ids stay ids only through kinds that `keeps` them
  *  (all inputs ids: the largest vocabulary); a kind that `computes` with ids makes floats that remember
@@ -1592,13 +1964,16 @@ function idTraits(entry: LayerEntry, inputs: readonly TensorValue[], span: Span,
     const lost = inputs.find((i) => i.idsLost)?.idsLost;
     return lost ? { dtype: "float", idsLost: lost } : { dtype: "float" };
   }
-  return tokens.length > 0 && entry.tokenIds === "computes" ? { dtype: "float", idsLost: { span, by } } : { dtype: "float" };
+  return tokens.length > 0 && entry.tokenIds === "computes"
+    ? { dtype: "float", idsLost: { span, by } }
+    : { dtype: "float" };
 }
 
 /** `a + b`, `a * b`, a residual's sum: floats; from token ids, floats that remember where the ids were lost. */
 function arithmetic(left: TensorValue, right: TensorValue, span: Span, by: string): TensorValue {
   const base = withoutIds(left);
-  if (left.dtype === "token" || right.dtype === "token") return { ...base, dtype: "float", idsLost: { span, by }, origin: span };
+  if (left.dtype === "token" || right.dtype === "token")
+    return { ...base, dtype: "float", idsLost: { span, by }, origin: span };
   const lost = left.idsLost ?? right.idsLost;
   return { ...base, dtype: "float", ...(lost ? { idsLost: lost } : {}), origin: span };
 }
@@ -1634,7 +2009,8 @@ function subtreeParams(n: LayerNode): bigint {
   const m = origin.multiplicity;
   let total = 0n;
   if (m !== 0n) {
-    for (const t of origin.tensors) if (t.role !== "buffer" && t.tiedTo === undefined) total += (elementsOf(t.shape) * t.multiplicity) / m;
+    for (const t of origin.tensors)
+      if (t.role !== "buffer" && t.tiedTo === undefined) total += (elementsOf(t.shape) * t.multiplicity) / m;
     for (const c of origin.children) total += (subtreeParams(c) * c.multiplicity) / m;
   }
   subtreeParamCache.set(origin, total);

@@ -31,7 +31,11 @@ export function rename(from: string, to: string, m0: bigint, m1: bigint, a0: big
 export function compose(inner: Rename | null, outer: Rename | null): Rename | null {
   if (!inner) return outer;
   if (!outer) return inner;
-  return { name: (n) => outer.name(inner.name(n)), copies: (m) => outer.copies(inner.copies(m)), active: (a) => outer.active(inner.active(a)) };
+  return {
+    name: (n) => outer.name(inner.name(n)),
+    copies: (m) => outer.copies(inner.copies(m)),
+    active: (a) => outer.active(inner.active(a)),
+  };
 }
 
 /** The entries one analysis added to a list, shared by reference; `rename` null for the first use. */
@@ -62,7 +66,11 @@ function hasEntries<T>(items: readonly Entry<T>[]): boolean {
  *  the groups around it. With `once`, a group whose items were already listed (under any rename) is
  *  skipped: for lists where a repeated subtree adds nothing new (block calls, by their figures). With
  *  `finished`, the lists are complete and groups with no entries are skipped without a walk. */
-export function* expand<T, U>(items: readonly Entry<T>[], each: (item: T, r: Rename | null) => U, options: { once?: boolean; finished?: boolean } = {}): Generator<U> {
+export function* expand<T, U>(
+  items: readonly Entry<T>[],
+  each: (item: T, r: Rename | null) => U,
+  options: { once?: boolean; finished?: boolean } = {},
+): Generator<U> {
   const { once = false, finished = false } = options;
   const seen = new Set<readonly Entry<T>[]>();
   const stack: { items: readonly Entry<T>[]; i: number; r: Rename | null }[] = [{ items, i: 0, r: null }];
@@ -86,7 +94,12 @@ export function* expand<T, U>(items: readonly Entry<T>[], each: (item: T, r: Ren
 
 export function renameTensor(t: TensorRecord, r: Rename | null): TensorRecord {
   if (!r) return t;
-  return { ...t, name: r.name(t.name), multiplicity: r.copies(t.multiplicity), activeMultiplicity: r.active(t.activeMultiplicity) };
+  return {
+    ...t,
+    name: r.name(t.name),
+    multiplicity: r.copies(t.multiplicity),
+    activeMultiplicity: r.active(t.activeMultiplicity),
+  };
 }
 
 const origins = new WeakMap<LayerNode, LayerNode>();

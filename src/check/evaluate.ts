@@ -39,7 +39,11 @@ export function evaluate(expr: Expr, options: EvaluateOptions, diagnostics: Diag
     const e = frame.expr;
     if (e.kind === "Binary") {
       if (!frame.operandsDone) {
-        work.push({ expr: e, operandsDone: true }, { expr: e.right, operandsDone: false }, { expr: e.left, operandsDone: false });
+        work.push(
+          { expr: e, operandsDone: true },
+          { expr: e.right, operandsDone: false },
+          { expr: e.left, operandsDone: false },
+        );
       } else {
         const right = results.pop() ?? invalid;
         const left = results.pop() ?? invalid;
@@ -165,7 +169,11 @@ function binary(
   }
 }
 
-function operandLabels(expr: Extract<Expr, { kind: "Binary" }>, a: bigint, b: bigint): { span: Expr["span"]; message: string }[] {
+function operandLabels(
+  expr: Extract<Expr, { kind: "Binary" }>,
+  a: bigint,
+  b: bigint,
+): { span: Expr["span"]; message: string }[] {
   const labels: { span: Expr["span"]; message: string }[] = [];
   if (expr.left.kind !== "Int") labels.push({ span: expr.left.span, message: `this is ${a}` });
   if (expr.right.kind !== "Int") labels.push({ span: expr.right.span, message: `this is ${b}` });

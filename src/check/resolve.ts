@@ -2,7 +2,14 @@
 // parameters, the callee of every stage, value names, `as` names, block recursion, the arguments of every
 // call (against the vocabulary table or the block's parameters) and the placement of statements. Reports
 // every problem in one run and never throws; later stages read the `ResolvedFile` it returns.
-import { diagnostic, sortDiagnostics, type Diagnostic, type Label, type Result, type Span } from "../diagnostics/diagnostic.js";
+import {
+  diagnostic,
+  sortDiagnostics,
+  type Diagnostic,
+  type Label,
+  type Result,
+  type Span,
+} from "../diagnostics/diagnostic.js";
 import { didYouMean, didYouMeanHelp } from "../diagnostics/suggest.js";
 import type {
   Arg,
@@ -142,7 +149,14 @@ export function resolve(file: FileNode, imported?: ReadonlyMap<string, ImportedS
 
 /** A name usable in integer expressions. */
 type NumEntry =
-  | { kind: "const"; decl: ConstDecl; scope: Scope; dims: boolean; state: "pending" | "evaluating" | "done"; value: NumValue }
+  | {
+      kind: "const";
+      decl: ConstDecl;
+      scope: Scope;
+      dims: boolean;
+      state: "pending" | "evaluating" | "done";
+      value: NumValue;
+    }
   | { kind: "importedConst"; value: bigint | undefined }
   | { kind: "param"; name: Name }
   /** A block parameter not yet in scope (a default refers to a later parameter). */
@@ -316,7 +330,8 @@ class Resolver {
         if (shadow.kind === "const") this.evaluateConst(shadow);
       }
     }
-    for (const item of this.file.items) if (item.kind === "Block") this.resolveBlock(item, this.blocks.get(item.name.name)?.decl === item);
+    for (const item of this.file.items)
+      if (item.kind === "Block") this.resolveBlock(item, this.blocks.get(item.name.name)?.decl === item);
     for (const item of this.file.items) {
       if (item.kind !== "Model") continue;
       const info = this.resolveModel(item);
@@ -367,7 +382,13 @@ class Resolver {
     if (this.imported) {
       for (const [name, symbol] of this.imported) {
         if (symbol.kind === "const") this.fileScope.entries.set(name, { kind: "importedConst", value: symbol.value });
-        else this.blocks.set(name, { name, decl: symbol.decl, imported: true, ...(symbol.from !== undefined ? { from: symbol.from } : {}) });
+        else
+          this.blocks.set(name, {
+            name,
+            decl: symbol.decl,
+            imported: true,
+            ...(symbol.from !== undefined ? { from: symbol.from } : {}),
+          });
         if (symbol.span && !importSpans.has(name)) importSpans.set(name, symbol.span);
       }
     }
@@ -460,7 +481,11 @@ class Resolver {
       const entry = top.entry;
       entry.value = evaluate(
         entry.decl.value,
-        { decimals: false, lookup: (id) => this.lookupNumber(id, { scope: entry.scope, dims: entry.dims, what: `\`${entry.decl.name.name}\`` }) },
+        {
+          decimals: false,
+          lookup: (id) =>
+            this.lookupNumber(id, { scope: entry.scope, dims: entry.dims, what: `\`${entry.decl.name.name}\`` }),
+        },
         this.diagnostics,
       );
       entry.state = "done";
@@ -495,9 +520,14 @@ class Resolver {
       case "dim":
         if (ctx.dims) return symbolic;
         this.report(
-          diagnostic("WrongOptionType", ident.span, `${ctx.what} needs a fixed integer, but \`${ident.name}\` is a symbolic dimension`, {
-            labels: [{ span: entry.name.span, message: "declared here" }],
-          }),
+          diagnostic(
+            "WrongOptionType",
+            ident.span,
+            `${ctx.what} needs a fixed integer, but \`${ident.name}\` is a symbolic dimension`,
+            {
+              labels: [{ span: entry.name.span, message: "declared here" }],
+            },
+          ),
         );
         return invalid;
     }
@@ -558,7 +588,10 @@ class Resolver {
       diagnostic("ConstCycle", head.name.span, message, {
         labels: labels.slice(0, maxCycleSteps),
         help: "give one of them a value that does not depend on the others",
-        notes: labels.length > maxCycleSteps ? [`the cycle has ${labels.length} steps; the first ${maxCycleSteps} are shown`] : [],
+        notes:
+          labels.length > maxCycleSteps
+            ? [`the cycle has ${labels.length} steps; the first ${maxCycleSteps} are shown`]
+            : [],
       }),
     );
   }
@@ -584,9 +617,14 @@ class Resolver {
       scope.entries.set(name.name, { kind: "laterParam", name });
       if (name.name === "frozen" || name.name === "tie") {
         this.report(
-          diagnostic("ReservedName", name.span, `\`${name.name}\` is an option of every block call and cannot be a parameter`, {
-            help: "rename the parameter",
-          }),
+          diagnostic(
+            "ReservedName",
+            name.span,
+            `\`${name.name}\` is an option of every block call and cannot be a parameter`,
+            {
+              help: "rename the parameter",
+            },
+          ),
         );
       }
     }
@@ -595,10 +633,15 @@ class Resolver {
       if (param.default !== null) defaulted ??= param.name;
       else if (defaulted) {
         this.report(
-          diagnostic("BadParameterDefault", param.name.span, `parameter \`${param.name.name}\` has no default but follows one that has`, {
-            labels: [{ span: defaulted.span, message: `\`${defaulted.name}\` has a default` }],
-            help: `give \`${param.name.name}\` a default, or move it before \`${defaulted.name}\``,
-          }),
+          diagnostic(
+            "BadParameterDefault",
+            param.name.span,
+            `parameter \`${param.name.name}\` has no default but follows one that has`,
+            {
+              labels: [{ span: defaulted.span, message: `\`${defaulted.name}\` has a default` }],
+              help: `give \`${param.name.name}\` a default, or move it before \`${defaulted.name}\``,
+            },
+          ),
         );
       }
     }
@@ -606,13 +649,18 @@ class Resolver {
     for (const param of decl.params) {
       if (first.get(param.name.name) !== param.name) continue;
       if (param.default) {
-        this.checkValue(param.default, blockArgType, {
-          owner: { kind: "block", name: decl.name.name, localBlock: false },
-          nested: false,
-          scope,
-          values: ctxValues,
-          aliases: new Map(),
-        }, `the default of \`${param.name.name}\``);
+        this.checkValue(
+          param.default,
+          blockArgType,
+          {
+            owner: { kind: "block", name: decl.name.name, localBlock: false },
+            nested: false,
+            scope,
+            values: ctxValues,
+            aliases: new Map(),
+          },
+          `the default of \`${param.name.name}\``,
+        );
       }
       scope.entries.set(param.name.name, { kind: "param", name: param.name });
     }
@@ -639,7 +687,11 @@ class Resolver {
     if (!dtype) {
       this.report(
         diagnostic("UnknownDtype", type.dtype.span, `unknown input type \`${type.dtype.name}\``, {
-          help: didYouMeanHelp(type.dtype.name, inputDtypes.map((d) => d.name)) ?? "use `f32`, `f64` or `token`",
+          help:
+            didYouMeanHelp(
+              type.dtype.name,
+              inputDtypes.map((d) => d.name),
+            ) ?? "use `f32`, `f64` or `token`",
         }),
       );
     }
@@ -660,17 +712,29 @@ class Resolver {
         const existing = scope.find(dimName.name);
         if (existing?.kind === "dim") {
           this.report(
-            diagnostic("DuplicateDefinition", dimName.span, `symbolic dimension \`${dimName.name}\` is declared twice`, {
-              labels: [{ span: existing.name.span, message: "first declared here" }],
-              help: `refer to it without a bound: \`${dimName.name}\``,
-            }),
+            diagnostic(
+              "DuplicateDefinition",
+              dimName.span,
+              `symbolic dimension \`${dimName.name}\` is declared twice`,
+              {
+                labels: [{ span: existing.name.span, message: "first declared here" }],
+                help: `refer to it without a bound: \`${dimName.name}\``,
+              },
+            ),
           );
         } else if (existing) {
           this.report(
-            diagnostic("BadSymbolicDim", dimName.span, `\`${dimName.name}\` is already a constant; a symbolic dimension needs a new name`, {
-              ...(existing.kind === "const" ? { labels: [{ span: existing.decl.name.span, message: "defined here" }] } : {}),
-              help: "rename the dimension",
-            }),
+            diagnostic(
+              "BadSymbolicDim",
+              dimName.span,
+              `\`${dimName.name}\` is already a constant; a symbolic dimension needs a new name`,
+              {
+                ...(existing.kind === "const"
+                  ? { labels: [{ span: existing.decl.name.span, message: "defined here" }] }
+                  : {}),
+                help: "rename the dimension",
+              },
+            ),
           );
         } else {
           scope.entries.set(dimName.name, { kind: "dim", name: dimName });
@@ -690,11 +754,15 @@ class Resolver {
       );
       if (value.kind === "int") {
         if (value.value < 1n) {
-          this.report(diagnostic("NonPositiveSize", dim.size.span, `an input dimension must be positive, found ${value.value}`));
+          this.report(
+            diagnostic("NonPositiveSize", dim.size.span, `an input dimension must be positive, found ${value.value}`),
+          );
           dims.push({ kind: "invalid" });
         } else dims.push({ kind: "int", value: value.value });
       } else if (value.kind === "symbolic") {
-        dims.push(dim.size.kind === "Ident" ? { kind: "symbol", name: dim.size.name } : { kind: "expr", expr: dim.size });
+        dims.push(
+          dim.size.kind === "Ident" ? { kind: "symbol", name: dim.size.name } : { kind: "expr", expr: dim.size },
+        );
       } else dims.push({ kind: "invalid" });
     }
     let vocab: bigint | undefined;
@@ -761,10 +829,15 @@ class Resolver {
       const clash = outer.scope.entries.get(name.name);
       if (clash?.kind === "param" || clash?.kind === "dim") {
         this.report(
-          diagnostic("DuplicateDefinition", name.span, `\`${name.name}\` is already a ${clash.kind === "param" ? "parameter" : "symbolic dimension"}`, {
-            labels: [{ span: clash.name.span, message: "declared here" }],
-            help: "rename the constant",
-          }),
+          diagnostic(
+            "DuplicateDefinition",
+            name.span,
+            `\`${name.name}\` is already a ${clash.kind === "param" ? "parameter" : "symbolic dimension"}`,
+            {
+              labels: [{ span: clash.name.span, message: "declared here" }],
+              help: "rename the constant",
+            },
+          ),
         );
         continue;
       }
@@ -787,7 +860,10 @@ class Resolver {
         return this.resolveInputStmt(stmt, ctx);
       case "Output":
         if (ctx.nested) {
-          this.misplaced(this.keywordSpan(stmt.span, "output".length), "`output` is only allowed at the top of a model or block body");
+          this.misplaced(
+            this.keywordSpan(stmt.span, "output".length),
+            "`output` is only allowed at the top of a model or block body",
+          );
         }
         for (const value of stmt.values) this.checkValueExpr(value, ctx);
         return;
@@ -834,18 +910,30 @@ class Resolver {
 
   private resolveExpect(stmt: ExpectStmt, ctx: BodyCtx): void {
     if (ctx.nested) {
-      this.misplaced(this.keywordSpan(stmt.span, "expect".length), "`expect` is only allowed at the top of a model or block body");
+      this.misplaced(
+        this.keywordSpan(stmt.span, "expect".length),
+        "`expect` is only allowed at the top of a model or block body",
+      );
     }
     const q = stmt.quantity;
     if (!expectQuantityNames.has(q.name)) {
       this.report(
         diagnostic("BadExpectQuantity", q.span, `unknown quantity \`${q.name}\``, {
-          help: expectSynonyms[q.name] ? `did you mean \`${expectSynonyms[q.name]}\`?` : didYouMeanHelp(q.name, expectQuantities.map((x) => x.name)),
+          help: expectSynonyms[q.name]
+            ? `did you mean \`${expectSynonyms[q.name]}\`?`
+            : didYouMeanHelp(
+                q.name,
+                expectQuantities.map((x) => x.name),
+              ),
           notes: [`quantities: ${expectQuantities.map((x) => x.name).join(", ")}`],
         }),
       );
     }
-    const value = this.evaluateNumber(stmt.value, { scope: ctx.scope, values: ctx.values, dims: false, what: "an `expect` value" }, true);
+    const value = this.evaluateNumber(
+      stmt.value,
+      { scope: ctx.scope, values: ctx.values, dims: false, what: "an `expect` value" },
+      true,
+    );
     if (value.kind === "int" || value.kind === "decimal") this.expects.set(stmt, value.value);
   }
 
@@ -853,7 +941,9 @@ class Resolver {
     const keyword = this.keywordSpan(stmt.span, "loss".length);
     let placed = true;
     if (ctx.owner.kind === "block") {
-      this.misplaced(keyword, "`loss` is only allowed in models", { help: "state the loss in the model that uses this block" });
+      this.misplaced(keyword, "`loss` is only allowed in models", {
+        help: "state the loss in the model that uses this block",
+      });
       placed = false;
     } else if (ctx.nested) {
       this.misplaced(keyword, "`loss` is only allowed at the top of a model body");
@@ -883,7 +973,10 @@ class Resolver {
     if (!entry) {
       this.report(
         diagnostic("UnknownLoss", callee.span, `unknown loss \`${callee.name}\``, {
-          help: didYouMeanHelp(callee.name, losses.map((l) => l.name)),
+          help: didYouMeanHelp(
+            callee.name,
+            losses.map((l) => l.name),
+          ),
           notes: [`losses: ${losses.map((l) => l.name).join(", ")}`],
         }),
       );
@@ -910,7 +1003,10 @@ class Resolver {
           name.span,
           `value \`${name.name}\` reuses the name of ${isLayer ? "a layer kind" : "a block"}`,
           {
-            labels: !isLayer && block && !block.imported ? [{ span: block.decl.name.span, message: "block defined here" }] : [],
+            labels:
+              !isLayer && block && !block.imported
+                ? [{ span: block.decl.name.span, message: "block defined here" }]
+                : [],
             help: `rename the value: \`${name.name}\` always means the ${isLayer ? "layer" : "block"}`,
           },
         ),
@@ -991,7 +1087,8 @@ class Resolver {
         return;
       }
       this.unknownLayer(expr.callee, ctx);
-      for (const arg of expr.args) this.checkValue(arg.value, anyArgType, ctx, arg.name ? `\`${arg.name.name}\`` : "an argument");
+      for (const arg of expr.args)
+        this.checkValue(arg.value, anyArgType, ctx, arg.name ? `\`${arg.name.name}\`` : "an argument");
       if (stage.body) this.resolveBody(stage.body, this.nested(ctx, false));
       return;
     }
@@ -1100,7 +1197,10 @@ class Resolver {
         if (!stage.body) {
           this.report(
             diagnostic("MissingBody", callee.span, `\`${entry.kind}\` needs a \`{ … }\` body`, {
-              help: entry.kind === "moe" ? "add the expert: `moe(8, 2) { dense(4 * d) gelu dense(d) }`" : `add one: \`${entry.kind} { … }\``,
+              help:
+                entry.kind === "moe"
+                  ? "add the expert: `moe(8, 2) { dense(4 * d) gelu dense(d) }`"
+                  : `add one: \`${entry.kind} { … }\``,
             }),
           );
         } else {
@@ -1138,7 +1238,8 @@ class Resolver {
           }
           const notes: string[] = [];
           if (layerKinds.has(expr.name)) notes.push(`\`${expr.name}\` is a layer kind; bind a value with \`name = …\``);
-          else if (this.blocks.has(expr.name)) notes.push(`\`${expr.name}\` is a block; bind a value with \`name = …\``);
+          else if (this.blocks.has(expr.name))
+            notes.push(`\`${expr.name}\` is a block; bind a value with \`name = …\``);
           else if (ctx.scope.find(expr.name)) notes.push(`\`${expr.name}\` is a number, not a value`);
           this.report(
             diagnostic("UnknownValue", expr.span, `unknown value \`${expr.name}\``, {
@@ -1182,7 +1283,10 @@ class Resolver {
 
     const bind = (spec: ParamSpec, arg: Arg): void => {
       givenAt.set(spec.name, arg.span);
-      const refused = arg.value.kind === "Ident" && !ctx.scope.find(arg.value.name) ? spec.refuses?.find((r) => r.name === (arg.value as Ident).name) : undefined;
+      const refused =
+        arg.value.kind === "Ident" && !ctx.scope.find(arg.value.name)
+          ? spec.refuses?.find((r) => r.name === (arg.value as Ident).name)
+          : undefined;
       if (refused) {
         this.report(
           diagnostic("WrongOptionType", arg.value.span, `${sig.label} takes no \`${spec.name} = ${refused.name}\``, {
@@ -1206,7 +1310,9 @@ class Resolver {
           this.report(
             diagnostic("PositionalAfterNamed", arg.span, "positional argument after a named one", {
               labels: [{ span: firstNamed.name.span, message: "named argument here" }],
-              help: would ? `name it: \`${would.name} = …\`, or move it before the named arguments` : "move it before the named arguments",
+              help: would
+                ? `name it: \`${would.name} = …\`, or move it before the named arguments`
+                : "move it before the named arguments",
             }),
           );
           if (would) bind(would, arg);
@@ -1224,7 +1330,9 @@ class Resolver {
                 {
                   labels: [{ span: callee.span, message: `called as \`${sig.usage}\`` }],
                   ...(sig.positional[0]?.name === "out"
-                    ? { help: "the input size comes from the value flowing in: give only the output size, as in `dense(128)`" }
+                    ? {
+                        help: "the input size comes from the value flowing in: give only the output size, as in `dense(128)`",
+                      }
                     : sig.options.length > 0
                       ? { help: `options are passed by name, as in \`${sig.options[0]!.name} = …\`` }
                       : {}),
@@ -1266,13 +1374,21 @@ class Resolver {
       bind(spec, arg);
     }
 
-    const missing = all.filter((spec) => spec.default === undefined && !givenAt.has(spec.name)).map((s) => `\`${s.name}\``);
+    const missing = all
+      .filter((spec) => spec.default === undefined && !givenAt.has(spec.name))
+      .map((s) => `\`${s.name}\``);
     if (missing.length > 0) {
-      const list = missing.length === 1 ? missing[0]! : `${missing.slice(0, -1).join(", ")} and ${missing[missing.length - 1]!}`;
+      const list =
+        missing.length === 1 ? missing[0]! : `${missing.slice(0, -1).join(", ")} and ${missing[missing.length - 1]!}`;
       this.report(
-        diagnostic("MissingArgument", callee.span, `missing argument${missing.length === 1 ? "" : "s"} ${list} of ${sig.label}`, {
-          help: `${sig.label} is called as \`${sig.usage}\``,
-        }),
+        diagnostic(
+          "MissingArgument",
+          callee.span,
+          `missing argument${missing.length === 1 ? "" : "s"} ${list} of ${sig.label}`,
+          {
+            help: `${sig.label} is called as \`${sig.usage}\``,
+          },
+        ),
       );
     }
     return bound;
@@ -1286,7 +1402,12 @@ class Resolver {
     const numeric = alts.filter((t) => t.kind === "int" || t.kind === "size" || t.kind === "decimal");
     const wrongType = (extra: { help?: string | undefined; notes?: string[] } = {}): undefined => {
       this.report(
-        diagnostic("WrongOptionType", expr.span, `${what} expects ${describeType(type)}, found ${describeNonNumber(expr)}`, extra),
+        diagnostic(
+          "WrongOptionType",
+          expr.span,
+          `${what} expects ${describeType(type)}, found ${describeNonNumber(expr)}`,
+          extra,
+        ),
       );
       return undefined;
     };
@@ -1374,7 +1495,9 @@ class Resolver {
 
   private numericValue(expr: Expr, numeric: readonly ArgType[], ctx: BodyCtx, what: string): ArgValue | undefined {
     const decimals = numeric.some((t) => t.kind === "decimal");
-    const ints = numeric.filter((t): t is Extract<ArgType, { kind: "int" | "size" }> => t.kind === "int" || t.kind === "size");
+    const ints = numeric.filter(
+      (t): t is Extract<ArgType, { kind: "int" | "size" }> => t.kind === "int" || t.kind === "size",
+    );
     const dims = ints.some((t) => t.kind === "size");
     const value = this.evaluateNumber(expr, { scope: ctx.scope, values: ctx.values, dims, what }, decimals);
     switch (value.kind) {
@@ -1383,7 +1506,8 @@ class Resolver {
         const mins = ints.map((t) => t.min);
         const min = mins.some((m) => m === undefined) ? undefined : mins.reduce((a, b) => (a! < b! ? a : b));
         if (min !== undefined && value.value < min) {
-          const rule = min === 1n ? "must be positive" : min === 0n ? "must not be negative" : `must be at least ${min}`;
+          const rule =
+            min === 1n ? "must be positive" : min === 0n ? "must not be negative" : `must be at least ${min}`;
           this.report(diagnostic("NonPositiveSize", expr.span, `${what} ${rule}, found ${value.value}`));
           return undefined;
         }
@@ -1405,7 +1529,9 @@ class Resolver {
     const ranges = numeric.flatMap((t) => (t.kind === "decimal" ? [t.range] : []));
     if (ranges.length === 0 || ranges.some((r) => inRange(value, r))) return { kind: "decimal", value };
     const problem = rangeProblem(what, value, ranges[0]!, "write")!;
-    this.report(diagnostic("OptionOutOfRange", expr.span, problem.message, { notes: [problem.note], help: problem.help }));
+    this.report(
+      diagnostic("OptionOutOfRange", expr.span, problem.message, { notes: [problem.note], help: problem.help }),
+    );
     return undefined;
   }
 
@@ -1415,7 +1541,8 @@ class Resolver {
    *  thousands of blocks must not overflow the stack); each back edge closes one cycle. */
   private checkRecursion(): void {
     const order = new Map<string, number>();
-    for (const item of this.file.items) if (item.kind === "Block" && !order.has(item.name.name)) order.set(item.name.name, order.size);
+    for (const item of this.file.items)
+      if (item.kind === "Block" && !order.has(item.name.name)) order.set(item.name.name, order.size);
     const color = new Map<string, 1 | 2>();
     const seen = new Set<string>();
     for (const root of order.keys()) {
@@ -1459,13 +1586,19 @@ class Resolver {
     const head = edges[0]!;
     const through = edges.slice(1).map((e) => `\`${e.from}\``);
     let list: string;
-    if (through.length > maxCycleSteps) list = `${through.slice(0, maxCycleSteps).join(", ")} and ${through.length - maxCycleSteps} more`;
+    if (through.length > maxCycleSteps)
+      list = `${through.slice(0, maxCycleSteps).join(", ")} and ${through.length - maxCycleSteps} more`;
     else if (through.length > 1) list = `${through.slice(0, -1).join(", ")} and ${through[through.length - 1]}`;
     else list = through[0] ?? "";
-    const message = through.length === 0 ? `block \`${head.from}\` calls itself` : `block \`${head.from}\` calls itself through ${list}`;
+    const message =
+      through.length === 0
+        ? `block \`${head.from}\` calls itself`
+        : `block \`${head.from}\` calls itself through ${list}`;
     this.report(
       diagnostic("RecursiveBlock", head.site.span, message, {
-        labels: edges.slice(0, maxCycleSteps).map((e) => ({ span: e.site.span, message: `\`${e.from}\` calls \`${e.to}\`` })),
+        labels: edges
+          .slice(0, maxCycleSteps)
+          .map((e) => ({ span: e.site.span, message: `\`${e.from}\` calls \`${e.to}\`` })),
         help: "a block may not call itself, directly or through other blocks; use `repeat` to apply it several times",
       }),
     );

@@ -54,7 +54,8 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
   const positionals: string[] = [];
   // `--help` wins over everything else on the line, mistakes included.
   const end = args.indexOf("--");
-  if ((end === -1 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h")) return { values, positionals, help: true };
+  if ((end === -1 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h"))
+    return { values, positionals, help: true };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--") {
@@ -66,7 +67,9 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
       continue;
     }
     const eq = arg.indexOf("=");
-    const name = arg.startsWith("--") ? arg.slice(2, eq === -1 ? undefined : eq) : arg.slice(1, eq === -1 ? undefined : eq);
+    const name = arg.startsWith("--")
+      ? arg.slice(2, eq === -1 ? undefined : eq)
+      : arg.slice(1, eq === -1 ? undefined : eq);
     const flag = arg.startsWith("--") ? command.flags.find((f) => f.name === name) : undefined;
     if (!flag) throw unknownFlag(command, arg.slice(0, eq === -1 ? undefined : eq));
     if (flag.value === undefined) {
@@ -80,7 +83,10 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
       const next = args[i + 1];
       // A flag right after a flag that wants a value is a forgotten value, not the value.
       if (next === undefined || (next.startsWith("--") && next.length > 2)) {
-        throw new UsageError(`\`--${flag.name}\` needs a value`, `write \`--${flag.name} ${flag.value}\`${choicesHint(flag)}`);
+        throw new UsageError(
+          `\`--${flag.name}\` needs a value`,
+          `write \`--${flag.name} ${flag.value}\`${choicesHint(flag)}`,
+        );
       }
       value = next;
       i++;
@@ -91,7 +97,11 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
 }
 
 function choicesHint(flag: Flag): string {
-  return flag.choices ? `, where ${flag.value} is ${orList(flag.choices)}` : flag.whole ? `, where ${flag.value} is a whole number` : "";
+  return flag.choices
+    ? `, where ${flag.value} is ${orList(flag.choices)}`
+    : flag.whole
+      ? `, where ${flag.value} is a whole number`
+      : "";
 }
 
 function orList(items: readonly string[]): string {
@@ -99,12 +109,18 @@ function orList(items: readonly string[]): string {
 }
 
 function checkValue(flag: Flag, value: string): string {
-  if (value === "") throw new UsageError(`\`--${flag.name}\` needs a value, found an empty one`, `write \`--${flag.name} ${flag.value}\`${choicesHint(flag)}`);
+  if (value === "")
+    throw new UsageError(
+      `\`--${flag.name}\` needs a value, found an empty one`,
+      `write \`--${flag.name} ${flag.value}\`${choicesHint(flag)}`,
+    );
   if (flag.choices && !flag.choices.includes(value)) {
     const suggestion = didYouMean(value, flag.choices);
     throw new UsageError(
       `unknown ${flag.noun ?? flag.name} \`${value}\``,
-      suggestion !== undefined ? `did you mean \`--${flag.name} ${suggestion}\`?` : `use --${flag.name} ${orList(flag.choices)}`,
+      suggestion !== undefined
+        ? `did you mean \`--${flag.name} ${suggestion}\`?`
+        : `use --${flag.name} ${orList(flag.choices)}`,
     );
   }
   if (flag.whole && !/^\d+$/.test(value.replace(/_/g, ""))) {
@@ -115,7 +131,10 @@ function checkValue(flag: Flag, value: string): string {
 
 function unknownFlag(command: Command, written: string): UsageError {
   const bare = written.replace(/^-+/, "");
-  const suggestion = didYouMean(bare, command.flags.map((f) => f.name));
+  const suggestion = didYouMean(
+    bare,
+    command.flags.map((f) => f.name),
+  );
   return new UsageError(
     `unknown flag \`${written}\` for \`nnc ${command.name}\``,
     suggestion !== undefined ? `did you mean \`--${suggestion}\`?` : `run \`nnc ${command.name} --help\` for its flags`,
@@ -128,7 +147,10 @@ export function commandHelp(command: Command, version: string): string {
   const synopsis = command.synopsis.split("\n").join(`\n${" ".repeat(lead.length)}`);
   const lines = [`nnc ${command.name} — ${command.summary}`, "", `${lead}${synopsis}`];
   for (const paragraph of command.details) lines.push("", ...paragraph.split("\n"));
-  const rows = [...command.flags.map((f) => [`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.help] as const), ["-h, --help", "this text"] as const];
+  const rows = [
+    ...command.flags.map((f) => [`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.help] as const),
+    ["-h, --help", "this text"] as const,
+  ];
   const width = Math.max(...rows.map(([left]) => left.length));
   lines.push("", "flags:");
   for (const [left, text] of rows) lines.push(`  ${left.padEnd(width)}  ${text}`);

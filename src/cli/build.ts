@@ -53,20 +53,27 @@ export interface BuildOutcome {
 const flags: Record<string, string> = { unrollLimit: "unroll-limit", tileColumns: "tile", bakeWeights: "bake-weights" };
 
 /** A compile option's problem in nnc's words, named by its flag (`--unroll-limit`, never `unrollLimit`). */
-function optionProblem(issue: { path: readonly PropertyKey[]; message: string; code?: string; maximum?: unknown; minimum?: unknown }, given: Record<string, unknown>): string {
+function optionProblem(
+  issue: { path: readonly PropertyKey[]; message: string; code?: string; maximum?: unknown; minimum?: unknown },
+  given: Record<string, unknown>,
+): string {
   const key = issue.path[0];
   const flag = `\`--${flags[String(key)] ?? String(key)}\``;
   const value = key === undefined ? undefined : given[String(key)];
   const found = typeof value === "number" ? `, found ${value}` : "";
-  if (issue.code === "too_big" && issue.maximum !== undefined) return `${flag} must be at most ${String(issue.maximum)}${found}`;
-  if (issue.code === "too_small" && issue.minimum !== undefined) return `${flag} must be at least ${String(issue.minimum)}${found}`;
+  if (issue.code === "too_big" && issue.maximum !== undefined)
+    return `${flag} must be at most ${String(issue.maximum)}${found}`;
+  if (issue.code === "too_small" && issue.minimum !== undefined)
+    return `${flag} must be at least ${String(issue.minimum)}${found}`;
   return `${flag}: ${issue.message}`;
 }
 
 export async function build(request: BuildRequest): Promise<BuildOutcome> {
   const parsed = compileOptionsSchema.safeParse(request.options);
   if (!parsed.success) {
-    const usage = parsed.error.issues.map((i) => optionProblem(i as Parameters<typeof optionProblem>[0], request.options)).join("; ");
+    const usage = parsed.error.issues
+      .map((i) => optionProblem(i as Parameters<typeof optionProblem>[0], request.options))
+      .join("; ");
     return { diagnostics: [], sources: new Map(), outputs: [], usage };
   }
   const diagnostics: Diagnostic[] = [];
@@ -76,7 +83,13 @@ export async function build(request: BuildRequest): Promise<BuildOutcome> {
   const empty: string[] = [];
   for (const input of request.inputs) {
     const onModel = request.onModel;
-    const result = await compileFile(input.name, request.host, parsed.data, input.text, onModel && ((model) => onModel(input.name, model)));
+    const result = await compileFile(
+      input.name,
+      request.host,
+      parsed.data,
+      input.text,
+      onModel && ((model) => onModel(input.name, model)),
+    );
     for (const d of result.diagnostics) diagnostics.push(d);
     for (const [name, source] of result.sources) sources.set(name, source);
     modules.push(...result.files);
@@ -85,7 +98,10 @@ export async function build(request: BuildRequest): Promise<BuildOutcome> {
   if (hasErrors(diagnostics)) return { diagnostics, sources, outputs: [] };
   if (modules.length === 0) {
     // As tsc's "No inputs were found" (TS18003): a build that would produce nothing at all is an error.
-    const what = request.inputs.length === 1 ? `${request.inputs[0]!.name} defines no model` : `none of the ${request.inputs.length} inputs defines a model`;
+    const what =
+      request.inputs.length === 1
+        ? `${request.inputs[0]!.name} defines no model`
+        : `none of the ${request.inputs.length} inputs defines a model`;
     diagnostics.push(
       diagnostic("NothingToBuild", undefined, `nothing to build: ${what}`, {
         help: "a file of blocks and constants is imported by a spec that defines a `model`; build that spec",
@@ -113,14 +129,24 @@ export async function build(request: BuildRequest): Promise<BuildOutcome> {
   if (request.toStdout) {
     if (modules.length > 1) {
       const names = modules.map((m) => `\`${m.model}\``).join(", ");
-      return { diagnostics, sources, outputs: [], usage: `standard input defines ${modules.length} models (${names}); \`nnc build -\` prints one module: choose it with --model` };
+      return {
+        diagnostics,
+        sources,
+        outputs: [],
+        usage: `standard input defines ${modules.length} models (${names}); \`nnc build -\` prints one module: choose it with --model`,
+      };
     }
     return { diagnostics, sources, outputs: [], printed: files[0]!.text };
   }
   const names = new Set<string>();
   for (const f of files) {
     if (names.has(f.path)) {
-      return { diagnostics, sources, outputs: [], usage: `two inputs would both write ${f.path}; build them into different --out directories` };
+      return {
+        diagnostics,
+        sources,
+        outputs: [],
+        usage: `two inputs would both write ${f.path}; build them into different --out directories`,
+      };
     }
     names.add(f.path);
   }
@@ -135,7 +161,11 @@ export async function build(request: BuildRequest): Promise<BuildOutcome> {
   try {
     request.writeAll(changed);
   } catch (error) {
-    diagnostics.push(diagnostic("WriteFailed", undefined, (error as Error).message, { help: "nothing was written: every output is left as it was" }));
+    diagnostics.push(
+      diagnostic("WriteFailed", undefined, (error as Error).message, {
+        help: "nothing was written: every output is left as it was",
+      }),
+    );
     return { diagnostics, sources, outputs: [] };
   }
   return { diagnostics, sources, outputs };

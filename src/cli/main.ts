@@ -62,15 +62,26 @@ export { version };
 export const readStandardInput = (): Uint8Array => readAllBounded(0);
 
 const formatFlag = (choices: readonly string[]) =>
-  ({ name: "format", value: "FORMAT", choices, noun: "format", help: `${choices.join(", ")} (default ${choices[0]})` }) as const;
+  ({
+    name: "format",
+    value: "FORMAT",
+    choices,
+    noun: "format",
+    help: `${choices.join(", ")} (default ${choices[0]})`,
+  }) as const;
 
 const commands: readonly Command[] = [
   {
     name: "check",
     synopsis: "<files…> [--format text|json] [--root DIR]",
     summary: "check specs; exit 1 on any error",
-    details: ["Checks each spec and everything it imports: syntax, names, shapes, options, `expect` assertions.\nDiagnostics go to stderr; with --format json, to stdout as one JSON object."],
-    flags: [formatFlag(["text", "json"]), { name: "root", value: "DIR", help: "read only files inside DIR: an import outside it is an error (NN6006)" }],
+    details: [
+      "Checks each spec and everything it imports: syntax, names, shapes, options, `expect` assertions.\nDiagnostics go to stderr; with --format json, to stdout as one JSON object.",
+    ],
+    flags: [
+      formatFlag(["text", "json"]),
+      { name: "root", value: "DIR", help: "read only files inside DIR: an import outside it is an error (NN6006)" },
+    ],
   },
   {
     name: "fmt",
@@ -84,7 +95,8 @@ const commands: readonly Command[] = [
   },
   {
     name: "count",
-    synopsis: "<file> [--model NAME] [--depth N] [--format text|json|markdown]\n[--max-params N] [--max-bytes N] [--root DIR]",
+    synopsis:
+      "<file> [--model NAME] [--depth N] [--format text|json|markdown]\n[--max-params N] [--max-bytes N] [--root DIR]",
     summary: "exact parameter audit: a per-layer table and totals",
     details: ["Exit 1 when the spec has errors or a budget is exceeded; no figure is printed for a spec with errors."],
     flags: [
@@ -92,13 +104,19 @@ const commands: readonly Command[] = [
       { name: "depth", value: "N", whole: true, help: "rows for layers nested up to N deep (default 3)" },
       formatFlag(["text", "json", "markdown"]),
       { name: "max-params", value: "N", whole: true, help: "exit 1 when a model has more than N parameters" },
-      { name: "max-bytes", value: "N", whole: true, help: "exit 1 when a model's fp32 parameters need more than N bytes" },
+      {
+        name: "max-bytes",
+        value: "N",
+        whole: true,
+        help: "exit 1 when a model's fp32 parameters need more than N bytes",
+      },
       { name: "root", value: "DIR", help: "read only files inside DIR: an import outside it is an error (NN6006)" },
     ],
   },
   {
     name: "build",
-    synopsis: "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME]\n[--dtype float32|float64] [--unroll-limit N] [--tile N] [--bake-weights FILE] [--root DIR]",
+    synopsis:
+      "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME]\n[--dtype float32|float64] [--unroll-limit N] [--tile N] [--bake-weights FILE] [--root DIR]",
     summary: "one TypeScript or JavaScript module per model (forward, backward, training)",
     details: [
       "All or nothing: nothing is written when any input has an error or any output cannot be written. A file\nwhose content would not change is not rewritten. stdout lists the output files; stderr says how many\nwere written and how many were unchanged. `nnc build -` prints the one module on stdout instead.",
@@ -106,11 +124,28 @@ const commands: readonly Command[] = [
     ],
     flags: [
       { name: "out", value: "DIR", help: "the output directory (default .)" },
-      { name: "emit", value: "KIND", choices: ["ts", "js"], noun: "output kind", help: "ts: x.ts (default); js: x.js and its declarations x.d.ts" },
+      {
+        name: "emit",
+        value: "KIND",
+        choices: ["ts", "js"],
+        noun: "output kind",
+        help: "ts: x.ts (default); js: x.js and its declarations x.d.ts",
+      },
       { name: "watch", help: "rebuild on every change until Ctrl-C" },
       { name: "model", value: "NAME", help: "build only this model of each file" },
-      { name: "dtype", value: "TYPE", choices: ["float32", "float64"], noun: "dtype", help: "float32 (default) or float64 storage" },
-      { name: "unroll-limit", value: "N", whole: true, help: "unroll dense layers up to N multiply–adds (default 256)" },
+      {
+        name: "dtype",
+        value: "TYPE",
+        choices: ["float32", "float64"],
+        noun: "dtype",
+        help: "float32 (default) or float64 storage",
+      },
+      {
+        name: "unroll-limit",
+        value: "N",
+        whole: true,
+        help: "unroll dense layers up to N multiply–adds (default 256)",
+      },
       { name: "tile", value: "N", whole: true, help: "output columns per register tile, 1–16 (default 8)" },
       { name: "bake-weights", value: "FILE", help: "an inference build with these weights (JSON) baked in" },
       { name: "root", value: "DIR", help: "read only files inside DIR: an import outside it is an error (NN6006)" },
@@ -157,7 +192,13 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         const parsed = parse("verify", rest, io);
         if (parsed.positionals.length !== 1) throw new UsageError("verify takes one spec file", "run it once per spec");
         const [input] = inputsOf(parsed.positionals, io);
-        return runVerify(parsed, { stdout: io.stdout, stderr: io.stderr, host: io.host ?? nodeHost, input: input!, report: (ds, sources) => report(io, ds, sources) });
+        return runVerify(parsed, {
+          stdout: io.stdout,
+          stderr: io.stderr,
+          host: io.host ?? nodeHost,
+          input: input!,
+          report: (ds, sources) => report(io, ds, sources),
+        });
       }
       case "lsp":
         return await runLsp(rest, io);
@@ -201,10 +242,16 @@ function commandNamed(name: string): Command {
   if (found) return found;
   if (name.startsWith("-")) {
     const suggestion = didYouMean(name.replace(/^-+/, ""), ["help", "version"]);
-    throw new UsageError(`unknown flag \`${name}\``, suggestion ? `did you mean \`--${suggestion}\`?` : "run `nnc help` for the list of commands");
+    throw new UsageError(
+      `unknown flag \`${name}\``,
+      suggestion ? `did you mean \`--${suggestion}\`?` : "run `nnc help` for the list of commands",
+    );
   }
   const suggestion = didYouMean(name, commandNames);
-  throw new UsageError(`unknown command \`${name}\``, suggestion ? `did you mean \`${suggestion}\`?` : "run `nnc help` for the list of commands");
+  throw new UsageError(
+    `unknown command \`${name}\``,
+    suggestion ? `did you mean \`${suggestion}\`?` : "run `nnc help` for the list of commands",
+  );
 }
 
 /** Standard input that cannot be read or is not valid UTF-8: reported like an unreadable file (exit 1). */
@@ -265,7 +312,8 @@ interface Input {
 }
 
 function inputsOf(positionals: readonly string[], io: Io): Input[] {
-  if (positionals.length === 0) throw new UsageError("no input files", "name one or more .nn files, or - for standard input");
+  if (positionals.length === 0)
+    throw new UsageError("no input files", "name one or more .nn files, or - for standard input");
   return positionals.map((p) => (p === "-" ? { name: stdinName, text: readStdinText(io) } : { name: p }));
 }
 
@@ -274,12 +322,16 @@ function readStdinText(io: Io): string {
   try {
     bytes = io.readStdin();
   } catch (error) {
-    throw new InputError(diagnostic("FileNotReadable", undefined, `cannot read standard input: ${(error as Error).message}`));
+    throw new InputError(
+      diagnostic("FileNotReadable", undefined, `cannot read standard input: ${(error as Error).message}`),
+    );
   }
   const decoded = decodeUtf8(bytes);
   if (!decoded.ok) {
     throw new InputError(
-      diagnostic("InvalidUtf8", undefined, `cannot read standard input: ${decoded.reason}`, { help: "save the spec as UTF-8" }),
+      diagnostic("InvalidUtf8", undefined, `cannot read standard input: ${decoded.reason}`, {
+        help: "save the spec as UTF-8",
+      }),
     );
   }
   return decoded.text;
@@ -307,7 +359,10 @@ function runCheck(args: readonly string[], io: Io): number {
   } catch (error) {
     if (!(error instanceof InputError) || fmt !== "json") throw error;
     // Even unreadable standard input is reported in the JSON, so stdout stays machine-readable.
-    const json = { files: [{ file: stdinName, errors: 1, warnings: 0 }], diagnostics: [diagnosticToJson(error.diagnostic)] };
+    const json = {
+      files: [{ file: stdinName, errors: 1, warnings: 0 }],
+      diagnostics: [diagnosticToJson(error.diagnostic)],
+    };
     io.stdout(JSON.stringify(json, null, 2) + "\n");
     return 1;
   }
@@ -366,7 +421,11 @@ function runFmt(args: readonly string[], io: Io): number {
       if (formatted.value !== text) {
         report(
           io,
-          [diagnostic("NotCanonical", undefined, `${input.name} is not in canonical form`, { help: `run \`nnc fmt --write ${input.name}\`` })],
+          [
+            diagnostic("NotCanonical", undefined, `${input.name} is not in canonical form`, {
+              help: `run \`nnc fmt --write ${input.name}\``,
+            }),
+          ],
           new Map(),
         );
         failed = true;
@@ -380,7 +439,11 @@ function runFmt(args: readonly string[], io: Io): number {
             error instanceof WriteError && error.readOnly
               ? `make it writable (\`chmod u+w ${input.name}\`) for \`nnc fmt --write\` to rewrite it, or leave out --write`
               : undefined;
-          report(io, [diagnostic("WriteFailed", undefined, `cannot write ${input.name}: ${(error as Error).message}`, { help })], new Map());
+          report(
+            io,
+            [diagnostic("WriteFailed", undefined, `cannot write ${input.name}: ${(error as Error).message}`, { help })],
+            new Map(),
+          );
           failed = true;
         }
       }
@@ -419,9 +482,21 @@ function runCount(args: readonly string[], io: Io): number {
     return 1;
   }
   report(io, diagnostics, sources);
-  const models: CountedModel[] = checked.value.models.map((m) => ({ file: input!.name, analysis: m.analysis, figures: m.figures }));
+  const models: CountedModel[] = checked.value.models.map((m) => ({
+    file: input!.name,
+    analysis: m.analysis,
+    figures: m.figures,
+  }));
   if (models.length === 0) {
-    report(io, [diagnostic("UnknownName", undefined, `${input!.name} defines no model to count`, { help: "a file with only blocks is imported, not counted" })], sources);
+    report(
+      io,
+      [
+        diagnostic("UnknownName", undefined, `${input!.name} defines no model to count`, {
+          help: "a file with only blocks is imported, not counted",
+        }),
+      ],
+      sources,
+    );
     return 1;
   }
   if (fmt === "json") io.stdout(stringifyExact(countJson(models, depth)) + "\n");
@@ -431,12 +506,20 @@ function runCount(args: readonly string[], io: Io): number {
   for (const m of models) {
     if (maxParams !== undefined && m.figures.params > maxParams) {
       over.push(
-        diagnostic("BudgetExceeded", undefined, `\`${m.analysis.name}\` has ${grouped(m.figures.params)} parameters, over the budget of ${grouped(maxParams)}`),
+        diagnostic(
+          "BudgetExceeded",
+          undefined,
+          `\`${m.analysis.name}\` has ${grouped(m.figures.params)} parameters, over the budget of ${grouped(maxParams)}`,
+        ),
       );
     }
     if (maxBytes !== undefined && m.figures.bytes.fp32 > maxBytes) {
       over.push(
-        diagnostic("BudgetExceeded", undefined, `\`${m.analysis.name}\` needs ${grouped(m.figures.bytes.fp32)} bytes of fp32 parameters, over the budget of ${grouped(maxBytes)}`),
+        diagnostic(
+          "BudgetExceeded",
+          undefined,
+          `\`${m.analysis.name}\` needs ${grouped(m.figures.bytes.fp32)} bytes of fp32 parameters, over the budget of ${grouped(maxBytes)}`,
+        ),
       );
     }
   }
@@ -448,7 +531,8 @@ function runCount(args: readonly string[], io: Io): number {
  *  command's start-up). Runs until the client ends the session (the server library then exits the process). */
 async function runLsp(args: readonly string[], io: Io): Promise<number> {
   const parsed = parse("lsp", args, io);
-  if (parsed.positionals.length > 0) throw new UsageError("`nnc lsp` takes no files", "the editor opens the files it checks");
+  if (parsed.positionals.length > 0)
+    throw new UsageError("`nnc lsp` takes no files", "the editor opens the files it checks");
   if (!io.lspStreams) throw new UsageError("`nnc lsp` needs standard input and output");
   const { input, output } = io.lspStreams();
   const { startServer } = await import("../lsp/server.js");
@@ -467,9 +551,21 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
   // `nnc build -` prints its one module on stdout (as esbuild does for standard input without an
   // --outfile): there is no file name to name an output after.
   if (fromStdin) {
-    if (inputs.length > 1) throw new UsageError("`nnc build -` takes no other input: standard input is built to stdout", "build the files in another run");
-    if (text(parsed, "out") !== undefined) throw new UsageError("`nnc build -` prints the module on stdout; --out does not apply", "redirect stdout to a file, or name the spec file instead of -");
-    if (text(parsed, "emit") === "js") throw new UsageError("`nnc build -` prints one module; --emit js makes two files (x.js and x.d.ts)", "name the spec file instead of -");
+    if (inputs.length > 1)
+      throw new UsageError(
+        "`nnc build -` takes no other input: standard input is built to stdout",
+        "build the files in another run",
+      );
+    if (text(parsed, "out") !== undefined)
+      throw new UsageError(
+        "`nnc build -` prints the module on stdout; --out does not apply",
+        "redirect stdout to a file, or name the spec file instead of -",
+      );
+    if (text(parsed, "emit") === "js")
+      throw new UsageError(
+        "`nnc build -` prints one module; --emit js makes two files (x.js and x.d.ts)",
+        "name the spec file instead of -",
+      );
   }
   const host = hostOf(parsed, io);
   const options: Record<string, unknown> = {};
@@ -487,7 +583,11 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
   if (bakeFile !== undefined) {
     const weights = readWeights(bakeFile, io.host ?? { readFile: (f) => readTextFile(f, maxWeightsBytes) });
     if (typeof weights === "string") {
-      report(io, [diagnostic("FileNotReadable", undefined, `cannot use ${bakeFile} for --bake-weights: ${weights}`)], new Map());
+      report(
+        io,
+        [diagnostic("FileNotReadable", undefined, `cannot use ${bakeFile} for --bake-weights: ${weights}`)],
+        new Map(),
+      );
       return 1;
     }
     options["bakeWeights"] = weights;
@@ -497,12 +597,24 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
   // The code generator (prettier, ts-morph, zod) loads only here: `check` and `count` start fast without it.
   const { build } = await import("./build.js");
   const writeFile = io.writeFile;
-  const writeAll = writeFile ? (files: readonly { file: string; text: string }[]) => files.forEach((f) => writeFile(f.file, f.text)) : writeFilesAllOrNothing;
+  const writeAll = writeFile
+    ? (files: readonly { file: string; text: string }[]) => files.forEach((f) => writeFile(f.file, f.text))
+    : writeFilesAllOrNothing;
   const existing = io.readOutput ?? (io.writeFile ? () => undefined : readExisting);
   const now = io.now ?? (() => performance.now());
   const once = async (h: Host): Promise<BuildOutcome> => {
     const progress = new Progress(io, now);
-    return build({ inputs, out, options, host: h, writeAll, existing, emit, toStdout: fromStdin, onModel: (input, m) => progress.model(input, m) });
+    return build({
+      inputs,
+      out,
+      options,
+      host: h,
+      writeAll,
+      existing,
+      emit,
+      toStdout: fromStdin,
+      onModel: (input, m) => progress.model(input, m),
+    });
   };
 
   if (!watching) {
@@ -614,11 +726,13 @@ function readWeights(file: string, host: Host): Record<string, NestedNumbers[]> 
   // Tensors have a few axes: nesting deeper than 32 is refused here, before any recursion could run deep.
   const numbers = (x: unknown, depth = 0): boolean =>
     typeof x === "number" || (depth < 32 && Array.isArray(x) && x.every((v) => numbers(v, depth + 1)));
-  if (Array.isArray(data)) return data.every((x) => typeof x === "number") ? (data as number[]) : "a top-level array must hold only numbers";
+  if (Array.isArray(data))
+    return data.every((x) => typeof x === "number") ? (data as number[]) : "a top-level array must hold only numbers";
   if (data === null || typeof data !== "object") return "expected an object of tensors by name, or an array";
   const out: Record<string, NestedNumbers[]> = {};
   for (const [name, value] of Object.entries(data)) {
-    if (!Array.isArray(value) || !numbers(value)) return `\`${name}\` is not an array of numbers (nested at most 32 deep)`;
+    if (!Array.isArray(value) || !numbers(value))
+      return `\`${name}\` is not an array of numbers (nested at most 32 deep)`;
     out[name] = value as NestedNumbers[];
   }
   return out;

@@ -41,7 +41,8 @@ export function runVerify(parsed: Parsed, io: VerifyIo): number {
     return typeof v === "string" ? v : undefined;
   };
   const against = value("against");
-  if (against === undefined) throw new UsageError("`nnc verify` needs `--against FILE`", "name the checkpoint: `--against model.safetensors`");
+  if (against === undefined)
+    throw new UsageError("`nnc verify` needs `--against FILE`", "name the checkpoint: `--against model.safetensors`");
   const model = value("model");
   const prefix = value("prefix");
   const fmt = value("format") ?? "text";

@@ -73,7 +73,10 @@ export async function watch(options: WatchOptions): Promise<void> {
     for (const dir of dirs) {
       if (watchers.has(dir)) continue;
       try {
-        watchers.set(dir, watchDir(dir, (name) => relevant(dir, name) && changed()));
+        watchers.set(
+          dir,
+          watchDir(dir, (name) => relevant(dir, name) && changed()),
+        );
       } catch {
         // Gone between the check and the watch: the next event elsewhere, or the next build, retries.
       }

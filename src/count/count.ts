@@ -163,7 +163,8 @@ function subtreeSums(n: LayerNode): Sums {
   const a = origin.activeMultiplicity;
   if (m !== 0n) {
     for (const t of origin.tensors) addTensor(s, t, t.multiplicity / m, a === 0n ? 0n : t.activeMultiplicity / a);
-    for (const c of origin.children) addSums(s, subtreeSums(c), c.multiplicity / m, a === 0n ? 0n : c.activeMultiplicity / a);
+    for (const c of origin.children)
+      addSums(s, subtreeSums(c), c.multiplicity / m, a === 0n ? 0n : c.activeMultiplicity / a);
   }
   subtrees.set(origin, s);
   return s;

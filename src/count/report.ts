@@ -87,17 +87,22 @@ function totalsText(m: CountedModel): string[] {
   const n = (x: bigint) => grouped(x).padStart(w);
   const lines = [
     `total parameters     ${n(f.params)}`,
-    `  weights            ${n(f.weights)}   = ${roles.filter((r) => r !== "bias" && r !== "normShift").map((r) => `${roleLabels[r]} ${grouped(f.roles[r])}`).join(" + ")}`,
+    `  weights            ${n(f.weights)}   = ${roles
+      .filter((r) => r !== "bias" && r !== "normShift")
+      .map((r) => `${roleLabels[r]} ${grouped(f.roles[r])}`)
+      .join(" + ")}`,
     `  biases             ${n(f.biases)}   = ${roleLabels.bias} ${grouped(f.roles.bias)} + ${roleLabels.normShift} ${grouped(f.roles.normShift)}`,
     `  trainable          ${n(f.trainable)}`,
     `  non-trainable      ${n(f.nonTrainable)}`,
     `buffers              ${n(f.buffers)}   (not parameters)`,
   ];
-  if (f.activeParams !== f.params) lines.push(`active per token     ${n(f.activeParams)}   (mixture of experts: top-k experts)`);
+  if (f.activeParams !== f.params)
+    lines.push(`active per token     ${n(f.activeParams)}   (mixture of experts: top-k experts)`);
   for (const t of m.analysis.ties) {
     lines.push(`tie: ${t.tensor} shares ${t.target}${t.transposed ? " (transposed)" : ""} [${t.shape.join(", ")}]`);
   }
-  if (m.analysis.ties.length > 0) lines.push(`  counting tied tensors twice would give ${grouped(f.paramsIfTiesCountedTwice)}`);
+  if (m.analysis.ties.length > 0)
+    lines.push(`  counting tied tensors twice would give ${grouped(f.paramsIfTiesCountedTwice)}`);
   for (const c of m.analysis.conventions) lines.push(`convention: ${c}`);
   lines.push(`MACs per sample      ${grouped(f.macs)}`);
   lines.push(`FLOPs per sample     ${grouped(f.flops)}   (2 × MACs)`);
@@ -163,7 +168,14 @@ export function renderMarkdown(models: readonly CountedModel[], depth: number): 
 // ── JSON ─────────────────────────────────────────────────────────────────────────────────────────────
 
 function roleObject(r: Record<Role, bigint>): Record<Role, bigint> {
-  return { matrix: r.matrix, embedding: r.embedding, normScale: r.normScale, bias: r.bias, normShift: r.normShift, other: r.other };
+  return {
+    matrix: r.matrix,
+    embedding: r.embedding,
+    normScale: r.normScale,
+    bias: r.bias,
+    normShift: r.normShift,
+    other: r.other,
+  };
 }
 
 export function countJson(models: readonly CountedModel[], depth: number): CountReport {
@@ -182,7 +194,13 @@ export function countJson(models: readonly CountedModel[], depth: number): Count
         buffers: f.buffers,
         activeParams: f.activeParams,
         roles: roleObject(f.roles),
-        tied: m.analysis.ties.map((t) => ({ tensor: t.tensor, target: t.target, shape: t.shape, transposed: t.transposed, elements: t.elements })),
+        tied: m.analysis.ties.map((t) => ({
+          tensor: t.tensor,
+          target: t.target,
+          shape: t.shape,
+          transposed: t.transposed,
+          elements: t.elements,
+        })),
         totalIfTiesCountedTwice: f.paramsIfTiesCountedTwice,
         macs: f.macs,
         flops: f.flops,

@@ -28,7 +28,13 @@ export const countReportSchema = z.object({
       activeParams: count,
       roles,
       tied: z.array(
-        z.object({ tensor: z.string(), target: z.string(), shape: z.array(count), transposed: z.boolean(), elements: count }),
+        z.object({
+          tensor: z.string(),
+          target: z.string(),
+          shape: z.array(count),
+          transposed: z.boolean(),
+          elements: count,
+        }),
       ),
       totalIfTiesCountedTwice: count,
       macs: count,

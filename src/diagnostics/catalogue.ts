@@ -40,7 +40,7 @@ export const catalogue = {
   FileTooLarge: e("NN1006", "a file with more tokens than the parser accepts"),
   UnclosedBracket: e("NN1007", "an opening bracket without its closing one"),
   UnmatchedBracket: e("NN1008", "a closing bracket without its opening one"),
-  InvalidStringEscape: e("NN1009", "a string with an escape other than `\\\"` or `\\\\`"),
+  InvalidStringEscape: e("NN1009", 'a string with an escape other than `\\"` or `\\\\`'),
 
   // NN2xxx — names and resolution
   DuplicateDefinition: e("NN2001", "a name defined twice in one file or scope"),
@@ -51,7 +51,11 @@ export const catalogue = {
   ValueShadowsLayer: e("NN2006", "a value name that reuses the name of a layer kind or block"),
   RecursiveBlock: e("NN2007", "a block that calls itself, directly or through other blocks"),
   DuplicateLayerName: e("NN2008", "two layers with the same `as` name in one scope"),
-  UnusedValue: e("NN2009", "a named value (or an input of a block with several) that holds parameters and is never used: its parameters are still counted", "warning"),
+  UnusedValue: e(
+    "NN2009",
+    "a named value (or an input of a block with several) that holds parameters and is never used: its parameters are still counted",
+    "warning",
+  ),
   ReservedName: e("NN2010", "a name that is a reserved word of the language"),
 
   // NN3xxx — types, shapes and sizes
@@ -64,7 +68,10 @@ export const catalogue = {
   TokenNeedsVocabulary: e("NN3007", "a `token` input without `of <vocabulary>`, or a float input with one"),
   BadSymbolicDim: e("NN3008", "a symbolic dimension that is malformed or not bounded"),
   ShapeMismatch: e("NN3009", "two values combined with different shapes"),
-  WrongRank: e("NN3010", "a layer given a value laid out wrong: the wrong number of axes, a sequence axis where it reads channels or features, token ids where it needs floats, or floats where it needs ids"),
+  WrongRank: e(
+    "NN3010",
+    "a layer given a value laid out wrong: the wrong number of axes, a sequence axis where it reads channels or features, token ids where it needs floats, or floats where it needs ids",
+  ),
   SizeBelowOne: e("NN3011", "an output size that drops below 1"),
   NotDivisible: e("NN3012", "a size that must divide another and does not"),
   AxisOutOfRange: e("NN3013", "an axis beyond the value's number of axes"),
@@ -87,7 +94,10 @@ export const catalogue = {
   DuplicateLoss: e("NN4013", "more than one `loss` in a model"),
   UnknownLoss: e("NN4014", "a loss that is not mse, cross_entropy or binary_cross_entropy"),
   BadParameterDefault: e("NN4015", "a block parameter without default after one with a default"),
-  OptionOutOfRange: e("NN4016", "a numeric option outside its valid range (`eps > 0`, dropout `p` in [0, 1)), or not finite"),
+  OptionOutOfRange: e(
+    "NN4016",
+    "a numeric option outside its valid range (`eps > 0`, dropout `p` in [0, 1)), or not finite",
+  ),
 
   // NN5xxx — parameters, ties, counts, assertions
   ExpectFailed: e("NN5001", "an `expect` assertion that does not hold"),
@@ -96,7 +106,10 @@ export const catalogue = {
   BudgetExceeded: e("NN5004", "a count above `--max-params` or `--max-bytes`"),
 
   // NN6xxx — imports
-  ImportNotFound: e("NN6001", "an imported file that does not exist or cannot be read (not a regular file, too large, no permission)"),
+  ImportNotFound: e(
+    "NN6001",
+    "an imported file that does not exist or cannot be read (not a regular file, too large, no permission)",
+  ),
   ImportCycle: e("NN6002", "files that import each other"),
   ImportNameNotFound: e("NN6003", "an imported name the file does not define"),
   ImportClash: e("NN6004", "an imported name that clashes with a local or another imported one"),
@@ -104,23 +117,45 @@ export const catalogue = {
   ImportOutsideRoot: e("NN6006", "an import outside the directory given with `--root`"),
 
   // NN7xxx — weight files and checkpoints (`nnc verify`, safetensors)
-  BadWeightFile: e("NN7001", "a weight file that is not valid safetensors: its header, offsets or sizes (names the tensor)"),
+  BadWeightFile: e(
+    "NN7001",
+    "a weight file that is not valid safetensors: its header, offsets or sizes (names the tensor)",
+  ),
   MissingTensor: e("NN7002", "a tensor of the model that the checkpoint does not hold"),
   UnexpectedTensor: e("NN7003", "a tensor of the checkpoint that the model does not have"),
-  TensorShapeMismatch: e("NN7004", "a checkpoint tensor whose shape differs from the model's (transposed, or another shape)"),
-  TensorDtypeMismatch: e("NN7005", "a checkpoint tensor of a dtype that cannot hold it (an integer weight, a float batch counter)"),
+  TensorShapeMismatch: e(
+    "NN7004",
+    "a checkpoint tensor whose shape differs from the model's (transposed, or another shape)",
+  ),
+  TensorDtypeMismatch: e(
+    "NN7005",
+    "a checkpoint tensor of a dtype that cannot hold it (an integer weight, a float batch counter)",
+  ),
   NonFiniteWeights: e("NN7006", "a checkpoint tensor holding NaN or infinite values"),
   TiedCopiesDiffer: e("NN7007", "a tied tensor stored twice with different values"),
   CheckpointPrefix: e("NN7008", "checkpoint names that carry a prefix the model's names do not (`net.fc1.weight`)"),
-  BatchCounterMissing: e("NN7009", "a BatchNorm `num_batches_tracked` absent from the checkpoint (PyTorch fills in 0)", "note"),
+  BatchCounterMissing: e(
+    "NN7009",
+    "a BatchNorm `num_batches_tracked` absent from the checkpoint (PyTorch fills in 0)",
+    "note",
+  ),
   PrefixUnused: e("NN7010", "a `--prefix` that starts no tensor name of the checkpoint", "warning"),
 
   // NN9xxx — code generation
   UnsupportedInCodegen: e("NN9001", "a layer kind the code generator cannot emit yet"),
   InexactSize: e("NN9002", "a size past 2^53 − 1, which the generated code cannot hold exactly as a JavaScript number"),
-  BuildTooLarge: e("NN9003", "a model that expands to more operations, values or generated source than code generation allows"),
-  ModuleTooLarge: e("NN9004", "a model whose module would allocate more memory at batch 1 than code generation allows (1 TiB)"),
-  BakeWeightsMismatch: e("NN9005", "weights for `--bake-weights` that do not fit the model (names, shapes, finite values, ties)"),
+  BuildTooLarge: e(
+    "NN9003",
+    "a model that expands to more operations, values or generated source than code generation allows",
+  ),
+  ModuleTooLarge: e(
+    "NN9004",
+    "a model whose module would allocate more memory at batch 1 than code generation allows (1 TiB)",
+  ),
+  BakeWeightsMismatch: e(
+    "NN9005",
+    "weights for `--bake-weights` that do not fit the model (names, shapes, finite values, ties)",
+  ),
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticName = keyof typeof catalogue;

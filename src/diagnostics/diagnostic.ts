@@ -95,8 +95,13 @@ export function capDiagnostics(diagnostics: readonly Diagnostic[], max: number):
   const errors = rest.filter((d) => d.severity === "error").length;
   return [
     ...diagnostics.slice(0, max),
-    diagnostic("TooManyDiagnostics", undefined, `${rest.length} more diagnostic${rest.length === 1 ? "" : "s"} not shown (${errors} error${errors === 1 ? "" : "s"})`, {
-      help: "fix the ones above first; many of the rest may follow from them",
-    }),
+    diagnostic(
+      "TooManyDiagnostics",
+      undefined,
+      `${rest.length} more diagnostic${rest.length === 1 ? "" : "s"} not shown (${errors} error${errors === 1 ? "" : "s"})`,
+      {
+        help: "fix the ones above first; many of the rest may follow from them",
+      },
+    ),
   ];
 }

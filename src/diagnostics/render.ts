@@ -48,16 +48,21 @@ export function renderDiagnostic(d: Diagnostic, lookup: SourceLookup, options: R
         out.push(`${blue(String(n).padStart(width))} ${blue("|")} ${text}`);
         for (const mark of lines.get(n)!.sort((a, b) => a.span.column - b.span.column)) {
           const from = mark.span.column - 1;
-          const to = mark.span.endLine === n ? Math.max(mark.span.endColumn - 1, from + 1) : Math.max(text.length, from + 1);
+          const to =
+            mark.span.endLine === n ? Math.max(mark.span.endColumn - 1, from + 1) : Math.max(text.length, from + 1);
           const underline = (mark.primary ? "^" : "-").repeat(Math.max(1, to - from));
           const paint = mark.primary ? sevColor : blue;
-          out.push(`${pad} ${blue("|")} ${" ".repeat(from)}${paint(underline + (mark.message ? ` ${escapeControls(mark.message)}` : ""))}`);
+          out.push(
+            `${pad} ${blue("|")} ${" ".repeat(from)}${paint(underline + (mark.message ? ` ${escapeControls(mark.message)}` : ""))}`,
+          );
         }
       }
       out.push(`${pad} ${blue("|")}`);
     }
     for (const l of labelsElsewhere) {
-      out.push(`${pad} ${blue("=")} ${bold("note")}: ${escapeControls(l.message)} (${escapeControls(l.span.file)}:${l.span.line}:${l.span.column})`);
+      out.push(
+        `${pad} ${blue("=")} ${bold("note")}: ${escapeControls(l.message)} (${escapeControls(l.span.file)}:${l.span.line}:${l.span.column})`,
+      );
     }
     for (const note of d.notes) out.push(`${pad} ${blue("=")} ${bold("note")}: ${escapeControls(note)}`);
     if (d.help) out.push(`${pad} ${blue("=")} ${bold("help")}: ${escapeControls(d.help)}`);
@@ -68,7 +73,11 @@ export function renderDiagnostic(d: Diagnostic, lookup: SourceLookup, options: R
   return out.join("\n");
 }
 
-export function renderDiagnostics(ds: readonly Diagnostic[], lookup: SourceLookup, options: RenderOptions = {}): string {
+export function renderDiagnostics(
+  ds: readonly Diagnostic[],
+  lookup: SourceLookup,
+  options: RenderOptions = {},
+): string {
   return ds.map((d) => renderDiagnostic(d, lookup, options) + "\n").join("\n");
 }
 

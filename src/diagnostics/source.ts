@@ -35,7 +35,15 @@ export class SourceText {
     const b = this.clamp(end);
     const la = this.lineIndex(a);
     const lb = this.lineIndex(b);
-    return { file: this.file, start, end, line: la + 1, column: a - this.starts[la]! + 1, endLine: lb + 1, endColumn: b - this.starts[lb]! + 1 };
+    return {
+      file: this.file,
+      start,
+      end,
+      line: la + 1,
+      column: a - this.starts[la]! + 1,
+      endLine: lb + 1,
+      endColumn: b - this.starts[lb]! + 1,
+    };
   }
 
   private clamp(offset: number): number {

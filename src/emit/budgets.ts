@@ -38,7 +38,12 @@ export const buildLimits = {
 export const maxExact = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Problems of a model's counting analysis that stop code generation before it expands the model. */
-export function expansionProblems(analysis: ModelAnalysis, figures: Figures, span: Span | undefined, dtype: "float32" | "float64"): Diagnostic[] {
+export function expansionProblems(
+  analysis: ModelAnalysis,
+  figures: Figures,
+  span: Span | undefined,
+  dtype: "float32" | "float64",
+): Diagnostic[] {
   const name = `\`${analysis.name}\``;
   const { ops, values, elements } = analysis.expansion;
   const exact: [string, bigint][] = [
@@ -51,32 +56,49 @@ export function expansionProblems(analysis: ModelAnalysis, figures: Figures, spa
   for (const [what, figure] of exact) {
     if (figure > maxExact) {
       return [
-        diagnostic("InexactSize", span, `${name} has ${grouped(figure)} ${what}, past 2^53 − 1 = ${grouped(maxExact)}`, {
-          notes: ["the generated code holds sizes and offsets as JavaScript numbers, which past 2^53 − 1 no longer hold every integer: sizes would be rounded"],
-          help: "counting (`nnc check`, `nnc count`) is exact at any size; code generation is not possible at this one",
-        }),
+        diagnostic(
+          "InexactSize",
+          span,
+          `${name} has ${grouped(figure)} ${what}, past 2^53 − 1 = ${grouped(maxExact)}`,
+          {
+            notes: [
+              "the generated code holds sizes and offsets as JavaScript numbers, which past 2^53 − 1 no longer hold every integer: sizes would be rounded",
+            ],
+            help: "counting (`nnc check`, `nnc count`) is exact at any size; code generation is not possible at this one",
+          },
+        ),
       ];
     }
   }
   const problems: Diagnostic[] = [];
   const over = (what: string, figure: bigint, limit: number) =>
     problems.push(
-      diagnostic("BuildTooLarge", span, `${name} expands to ${grouped(figure)} ${what}; code generation spells out at most ${grouped(BigInt(limit))}`, {
-        notes: ["every copy made by `repeat` and every `moe` expert is an op of its own in the generated code"],
-        help: "counting (`nnc check`, `nnc count`) works at any size; to build, make the model smaller",
-      }),
+      diagnostic(
+        "BuildTooLarge",
+        span,
+        `${name} expands to ${grouped(figure)} ${what}; code generation spells out at most ${grouped(BigInt(limit))}`,
+        {
+          notes: ["every copy made by `repeat` and every `moe` expert is an op of its own in the generated code"],
+          help: "counting (`nnc check`, `nnc count`) works at any size; to build, make the model smaller",
+        },
+      ),
     );
   if (ops > BigInt(buildLimits.ops)) over("operations", ops, buildLimits.ops);
   if (values > BigInt(buildLimits.values)) over("values (activation arrays)", values, buildLimits.values);
   const bytes = moduleBytes(figures, elements, dtype);
   if (bytes > buildLimits.moduleBytes) {
     problems.push(
-      diagnostic("ModuleTooLarge", span, `${name}'s module would allocate ${humanBytes(bytes)} at batch 1, over the limit of ${humanBytes(buildLimits.moduleBytes)}`, {
-        notes: [
-          `${grouped(figures.params)} parameters and their gradients, ${grouped(figures.buffers)} buffer elements, ${grouped(elements)} activation elements per sample and their gradients, ${dtype === "float64" ? 8 : 4} bytes each`,
-        ],
-        help: "counting (`nnc check`, `nnc count`) works at any size; no machine could run this module",
-      }),
+      diagnostic(
+        "ModuleTooLarge",
+        span,
+        `${name}'s module would allocate ${humanBytes(bytes)} at batch 1, over the limit of ${humanBytes(buildLimits.moduleBytes)}`,
+        {
+          notes: [
+            `${grouped(figures.params)} parameters and their gradients, ${grouped(figures.buffers)} buffer elements, ${grouped(elements)} activation elements per sample and their gradients, ${dtype === "float64" ? 8 : 4} bytes each`,
+          ],
+          help: "counting (`nnc check`, `nnc count`) works at any size; no machine could run this module",
+        },
+      ),
     );
   }
   return problems;
@@ -93,7 +115,11 @@ export function moduleBytes(figures: Figures, activationElements: bigint, dtype:
  *  array declarations and allocation), unrolled dense layers at ~100 bytes per multiply–add (once per
  *  distinct layer when copies share a function), and baked weights as base64. Measured against every
  *  module in generated/ (test/budgets.test.ts): the estimate lies between 1 and 3 times the real size. */
-export function estimateSource(ops: readonly IrOp[], values: number, options: { unrollLimit: number; dtype: "float32" | "float64"; baked?: bigint; share?: boolean }): bigint {
+export function estimateSource(
+  ops: readonly IrOp[],
+  values: number,
+  options: { unrollLimit: number; dtype: "float32" | "float64"; baked?: bigint; share?: boolean },
+): bigint {
   let bytes = 35_000n + 250n * BigInt(values);
   const bodies = new Set<string>();
   for (const op of ops) {
@@ -118,15 +144,24 @@ function denseMacs(op: IrOp): bigint | undefined {
 }
 
 /** Problems of an expanded model's generated source, estimated before any code is generated. */
-export function sourceProblems(analysis: ModelAnalysis, span: Span | undefined, options: { unrollLimit: number; dtype: "float32" | "float64"; baked?: bigint }): Diagnostic[] {
+export function sourceProblems(
+  analysis: ModelAnalysis,
+  span: Span | undefined,
+  options: { unrollLimit: number; dtype: "float32" | "float64"; baked?: bigint },
+): Diagnostic[] {
   const estimate = estimateSource(analysis.ops, analysis.values.length, options);
   if (estimate <= BigInt(buildLimits.sourceBytes)) return [];
   return [
-    diagnostic("BuildTooLarge", span, `\`${analysis.name}\`'s generated source would be about ${humanBytes(estimate)}, over the limit of ${humanBytes(BigInt(buildLimits.sourceBytes))}`, {
-      notes: [
-        `estimated from its ${grouped(BigInt(analysis.ops.length))} operations and ${grouped(BigInt(analysis.values.length))} values${options.unrollLimit > 0 ? `; dense layers of at most ${grouped(BigInt(options.unrollLimit))} multiply–adds (\`unrollLimit\`) are unrolled, ~100 bytes per multiply–add` : ""}${options.baked !== undefined ? "; baked weights add 4/3 of their bytes" : ""}`,
-      ],
-      help: "a smaller unroll limit (`--unroll-limit`) shrinks unrolled layers; otherwise make the model smaller",
-    }),
+    diagnostic(
+      "BuildTooLarge",
+      span,
+      `\`${analysis.name}\`'s generated source would be about ${humanBytes(estimate)}, over the limit of ${humanBytes(BigInt(buildLimits.sourceBytes))}`,
+      {
+        notes: [
+          `estimated from its ${grouped(BigInt(analysis.ops.length))} operations and ${grouped(BigInt(analysis.values.length))} values${options.unrollLimit > 0 ? `; dense layers of at most ${grouped(BigInt(options.unrollLimit))} multiply–adds (\`unrollLimit\`) are unrolled, ~100 bytes per multiply–add` : ""}${options.baked !== undefined ? "; baked weights add 4/3 of their bytes" : ""}`,
+        ],
+        help: "a smaller unroll limit (`--unroll-limit`) shrinks unrolled layers; otherwise make the model smaller",
+      },
+    ),
   ];
 }

@@ -35,7 +35,12 @@ export const compileOptionsSchema = z
     /** An inference build with these parameters baked in: by `state_dict` name, or paramCount values in
      *  manifest order. Small dense layers then multiply by constants; no backward or training code. */
     bakeWeights: z
-      .union([z.record(z.string(), z.array(nestedNumbers)), z.array(z.number()), z.instanceof(Float32Array), z.instanceof(Float64Array)])
+      .union([
+        z.record(z.string(), z.array(nestedNumbers)),
+        z.array(z.number()),
+        z.instanceof(Float32Array),
+        z.instanceof(Float64Array),
+      ])
       .optional(),
   })
   .strict();
@@ -66,7 +71,11 @@ export async function compile(
   const parsed = compileOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const message = parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ");
-    return { files: [], diagnostics: [diagnostic("UsageError", undefined, `invalid compile options: ${message}`)], sources: new Map() };
+    return {
+      files: [],
+      diagnostics: [diagnostic("UsageError", undefined, `invalid compile options: ${message}`)],
+      sources: new Map(),
+    };
   }
   return compileFile(file, host, parsed.data, source);
 }
@@ -100,20 +109,31 @@ export async function compileFile(
       const uses = unsupported.filter((op) => op.kind === kind);
       diagnostics.push(
         diagnostic("UnsupportedInCodegen", uses[0]!.span, `the code generator cannot emit \`${kind}\` yet`, {
-          notes: [`model \`${a.name}\` uses it ${uses.length === 1 ? "once" : `${uses.length} times`}; checking and counting support it`],
+          notes: [
+            `model \`${a.name}\` uses it ${uses.length === 1 ? "once" : `${uses.length} times`}; checking and counting support it`,
+          ],
         }),
       );
     }
     if (a.inputIds.length === 0 || a.outputIds.length === 0) {
       diagnostics.push(
-        diagnostic("UnsupportedInCodegen", entry?.models.get(a.name)?.decl.name.span, `\`${a.name}\` has no ${a.inputIds.length === 0 ? "input" : "output"} to compile`),
+        diagnostic(
+          "UnsupportedInCodegen",
+          entry?.models.get(a.name)?.decl.name.span,
+          `\`${a.name}\` has no ${a.inputIds.length === 0 ? "input" : "output"} to compile`,
+        ),
       );
       continue;
     }
     if (unsupported.length > 0) continue;
     const lossInfo = entry?.models.get(a.name)?.loss;
     const loss = lossInfo
-      ? { name: lossInfo.entry.name, logits: lossInfo.args.get("logits")?.value?.kind === "bool" && (lossInfo.args.get("logits")!.value as { value: boolean }).value }
+      ? {
+          name: lossInfo.entry.name,
+          logits:
+            lossInfo.args.get("logits")?.value?.kind === "bool" &&
+            (lossInfo.args.get("logits")!.value as { value: boolean }).value,
+        }
       : undefined;
     // The generated source, estimated from the expanded ops before any code is generated.
     const tooLarge = sourceProblems(a, entry?.models.get(a.name)?.decl.name.span, {
@@ -141,7 +161,9 @@ export async function compileFile(
       ...(loss ? { loss } : {}),
       ...(baked ? { baked: baked.params, ...(planned.bufferCount > 0 ? { bakedBuffers: baked.buffers } : {}) } : {}),
     };
-    const text = options.format ? await formatParts(emitModuleParts(planned, info, options)) : emitModule(planned, info, options);
+    const text = options.format
+      ? await formatParts(emitModuleParts(planned, info, options))
+      : emitModule(planned, info, options);
     // Named by what the spec defines, not by what was selected: `--model A` and `--model B` of one spec
     // never write the same file.
     const several = (entry?.models.size ?? models.length) > 1;
@@ -188,7 +210,11 @@ interface BakedValues {
  * must equal the tensor it is tied to. As one flat array: the parameters in manifest order, then the
  * buffers. Every value must stay finite in the storage type (1e39 is Infinity in float32).
  */
-function bakedValues(planned: Plan, given: Record<string, readonly NestedNumbers[]> | ArrayLike<number>, dtype: "float32" | "float64"): BakedValues | string {
+function bakedValues(
+  planned: Plan,
+  given: Record<string, readonly NestedNumbers[]> | ArrayLike<number>,
+  dtype: "float32" | "float64",
+): BakedValues | string {
   const stored = dtype === "float32" ? Math.fround : (x: number) => x;
   const params = new Float64Array(planned.paramCount);
   const buffers = new Float64Array(planned.bufferCount);
@@ -202,7 +228,10 @@ function bakedValues(planned: Plan, given: Record<string, readonly NestedNumbers
   if (isArrayLike(given)) {
     const total = planned.paramCount + planned.bufferCount;
     if (given.length !== total) {
-      const buffersToo = planned.bufferCount > 0 ? ` and ${planned.bufferCount} buffer values (after the parameters, in manifest order)` : "";
+      const buffersToo =
+        planned.bufferCount > 0
+          ? ` and ${planned.bufferCount} buffer values (after the parameters, in manifest order)`
+          : "";
       return `${given.length} values given, the model has ${planned.paramCount} parameters${buffersToo}`;
     }
     const tensorAt = (i: number) => {
@@ -229,7 +258,9 @@ function bakedValues(planned: Plan, given: Record<string, readonly NestedNumbers
     const values = Object.prototype.hasOwnProperty.call(given, t.name) ? given[t.name] : undefined;
     if (values === undefined) {
       if (t.tiedTo) continue;
-      return t.role === "buffer" ? `no values for the buffer \`${t.name}\` (a state_dict holds its buffers too)` : `no values for \`${t.name}\``;
+      return t.role === "buffer"
+        ? `no values for the buffer \`${t.name}\` (a state_dict holds its buffers too)`
+        : `no values for \`${t.name}\``;
     }
     const flat = flatten(values, t.shape, t.size);
     if (typeof flat === "string") return `\`${t.name}\` ${flat}`;
@@ -245,7 +276,8 @@ function bakedValues(planned: Plan, given: Record<string, readonly NestedNumbers
     }
     into.set(flat, t.offset);
   }
-  if (names.size > 0) return `unknown tensor${names.size === 1 ? "" : "s"} ${[...names].map((n) => `\`${n}\``).join(", ")}`;
+  if (names.size > 0)
+    return `unknown tensor${names.size === 1 ? "" : "s"} ${[...names].map((n) => `\`${n}\``).join(", ")}`;
   return { params, buffers };
 }
 
@@ -254,7 +286,9 @@ function bakedValues(planned: Plan, given: Record<string, readonly NestedNumbers
 function flatten(values: readonly NestedNumbers[], shape: readonly number[], size: number): number[] | string {
   const shapeText = `[${shape.join(", ")}]`;
   if (values.every((v) => typeof v === "number")) {
-    return values.length === size ? (values as number[]) : `has ${values.length} values, expected ${size} (shape ${shapeText})`;
+    return values.length === size
+      ? (values as number[])
+      : `has ${values.length} values, expected ${size} (shape ${shapeText})`;
   }
   const out: number[] = [];
   const walk = (v: NestedNumbers, depth: number, at: string): string | undefined => {
@@ -263,8 +297,10 @@ function flatten(values: readonly NestedNumbers[], shape: readonly number[], siz
       out.push(v);
       return undefined;
     }
-    if (typeof v === "number") return `is not nested to shape ${shapeText}: ${at} is a number, expected an array of ${shape[depth]}`;
-    if (v.length !== shape[depth]) return `is not nested to shape ${shapeText}: ${at} has ${v.length} elements, expected ${shape[depth]}`;
+    if (typeof v === "number")
+      return `is not nested to shape ${shapeText}: ${at} is a number, expected an array of ${shape[depth]}`;
+    if (v.length !== shape[depth])
+      return `is not nested to shape ${shapeText}: ${at} has ${v.length} elements, expected ${shape[depth]}`;
     for (let i = 0; i < v.length; i++) {
       const problem = walk(v[i]!, depth + 1, `${at}[${i}]`);
       if (problem !== undefined) return problem;

@@ -28,7 +28,9 @@ export async function expectedGenerated(examplesDir = "examples"): Promise<Gener
       for (const f of result.files) files.set(f.path, f.text);
       rows.push(`| \`${example}\` | ${result.files.map((f) => `[\`${f.path}\`](${f.path})`).join(", ")} |`);
     } else {
-      const reasons = [...new Set(result.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`))];
+      const reasons = [
+        ...new Set(result.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`)),
+      ];
       rows.push(`| \`${example}\` | not yet: ${reasons.join("; ").replace(/\|/g, "\\|")} |`);
     }
   }

@@ -61,7 +61,11 @@ export function emitModuleParts(plan: Plan, info: ModuleInfo, options: EmitOptio
   const parts: ModulePart[] = [];
   let run: StatementStructures[] = [];
   const flush = () => {
-    if (run.length > 0) parts.push({ text: printStructure({ kind: StructureKind.SourceFile, statements: run }, { indentNumberOfSpaces: 2 }), fixed: false });
+    if (run.length > 0)
+      parts.push({
+        text: printStructure({ kind: StructureKind.SourceFile, statements: run }, { indentNumberOfSpaces: 2 }),
+        fixed: false,
+      });
     run = [];
   };
   // Structures are printed together; every source-text statement is a piece of its own, since prettier
@@ -79,13 +83,18 @@ export function emitModuleParts(plan: Plan, info: ModuleInfo, options: EmitOptio
   return parts;
 }
 
-function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): { statements: StatementStructures[]; fixed: Set<number> } {
+function moduleStatements(
+  plan: Plan,
+  info: ModuleInfo,
+  options: EmitOptions,
+): { statements: StatementStructures[]; fixed: Set<number> } {
   const F = options.dtype === "float64" ? "Float64Array" : "Float32Array";
   const scratches: Scratch[] = [];
   const lastReader = new Map<number, number>();
   plan.ops.forEach((op, index) => op.inputs.forEach((id) => lastReader.set(plan.values[id]!.buffer, index)));
   const owners = new Map<number, { count: number; size: number }>();
-  for (const t of plan.params) owners.set(t.offset, { count: (owners.get(t.offset)?.count ?? 0) + 1, size: owners.get(t.offset)?.size ?? t.size });
+  for (const t of plan.params)
+    owners.set(t.offset, { count: (owners.get(t.offset)?.count ?? 0) + 1, size: owners.get(t.offset)?.size ?? t.size });
   const claims: Claims = { buffers: new Set(), params: [], lastReader, owners };
   const forwardParts: string[] = [];
   const backwardParts: string[] = [];
@@ -107,13 +116,27 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     const base = context(plan, op, index, options, scratches, aName, gName, info.baked, claims);
     const answers: boolean[] = [];
     const record = (answer: boolean) => (answers.push(answer), answer);
-    const ctx: EmitCtx = { ...base, claimInputGrad: (j) => record(base.claimInputGrad(j)), claimParamGrads: (t) => record(base.claimParamGrads(t)) };
+    const ctx: EmitCtx = {
+      ...base,
+      claimInputGrad: (j) => record(base.claimInputGrad(j)),
+      claimParamGrads: (t) => record(base.claimParamGrads(t)),
+    };
     const fwd = kernel.forward(ctx).trim();
     // An inference build (baked weights) has no backward pass.
     const bwd = info.baked ? "" : kernel.backward(ctx).trim();
     forwardParts.push(fwd);
     backwardParts.push(bwd);
-    return { op, index, kernel, base, answers, fwd, bwd, forward: undefined as Template | undefined, backward: undefined as Template | undefined };
+    return {
+      op,
+      index,
+      kernel,
+      base,
+      answers,
+      fwd,
+      bwd,
+      forward: undefined as Template | undefined,
+      backward: undefined as Template | undefined,
+    };
   });
   // Templates only where another op has the same kind and shapes (a cheap first sort) and no weights are baked.
   /** Each op's scratch arrays (a lookup per op, not a search of them all: linear in the ops). */
@@ -123,7 +146,12 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     scratchesOf.set(index, [...(scratchesOf.get(index) ?? []), x]);
   }
   const bySignature = new Map<string, number>();
-  const signature = (op: IrOp) => JSON.stringify([op.kind, op.inputs.map((id) => plan.values[id]!.shape), op.outputs.map((id) => plan.values[id]!.shape)]);
+  const signature = (op: IrOp) =>
+    JSON.stringify([
+      op.kind,
+      op.inputs.map((id) => plan.values[id]!.shape),
+      op.outputs.map((id) => plan.values[id]!.shape),
+    ]);
   for (const r of rendered) bySignature.set(signature(r.op), (bySignature.get(signature(r.op)) ?? 0) + 1);
   const inputTypeOf = new Map(plan.inputs.map((v) => [`act${v.buffer}`, arrayOf(v)]));
   for (const r of rendered) {
@@ -133,13 +161,17 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
       return { fwd: r.kernel.forward(t.ctx).trim(), bwd: r.kernel.backward(t.ctx).trim(), requests: t.requests };
     });
     const [plain, shifted] = renders as [(typeof renders)[0], (typeof renders)[0]];
-    const one = (list: readonly string[], name: string) => list.map((actual, j) => ({ actual, param: list.length === 1 ? name : `${name}${j}` }));
+    const one = (list: readonly string[], name: string) =>
+      list.map((actual, j) => ({ actual, param: list.length === 1 ? name : `${name}${j}` }));
     const arrays: ArrayBinding[] = [
       ...one(r.base.x, "input"),
       ...one(r.base.y, "output"),
       ...one(r.base.gx, "inputGrad"),
       ...one(r.base.gy, "outputGrad"),
-      ...(scratchesOf.get(r.index) ?? []).map((x) => ({ actual: x.name, param: x.name.replace(/^(scratch|work)\d+_/, "") })),
+      ...(scratchesOf.get(r.index) ?? []).map((x) => ({
+        actual: x.name,
+        param: x.name.replace(/^(scratch|work)\d+_/, ""),
+      })),
     ].map((x) => ({ ...x, type: inputTypeOf.get(x.actual) ?? F }));
     r.forward = makeTemplate(plain.fwd, shifted.fwd, plain.requests, arrays, r.op.name);
     r.backward = makeTemplate(plain.bwd, shifted.bwd, plain.requests, arrays, r.op.name);
@@ -152,7 +184,8 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
       if (key !== undefined) sharing[list].set(key, (sharing[list].get(key) ?? 0) + 1);
     }
   }
-  const sharers = (key: string | undefined, list: "forward" | "backward") => (key === undefined ? 0 : (sharing[list].get(key) ?? 0));
+  const sharers = (key: string | undefined, list: "forward" | "backward") =>
+    key === undefined ? 0 : (sharing[list].get(key) ?? 0);
 
   const opFunctions: string[] = [];
   const forwardCalls: string[] = [];
@@ -186,15 +219,22 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
           name = `${stem}${k}`;
           sharedNames.set(`${direction}\n${template.key}`, name);
           const group = rendered.filter((x) => x[direction]?.key === template.key);
-          const listed = group.slice(0, 6).map((x) => `${x.index}`).join(", ");
+          const listed = group
+            .slice(0, 6)
+            .map((x) => `${x.index}`)
+            .join(", ");
           const doc = `${Direction} of the ${group.length} ops ${listed}${group.length > 6 ? ", …" : ""} (${r.op.kind}, one shape): each call passes its arrays and offsets.`;
-          opFunctions.push(`/** ${doc} */\nfunction ${name}(${parameters(template.body, template.params).list}): void {\n${template.body}\n}`);
+          opFunctions.push(
+            `/** ${doc} */\nfunction ${name}(${parameters(template.body, template.params).list}): void {\n${template.body}\n}`,
+          );
         }
         call = `${name}(${parameters(template.body, template.params).args}); // op ${r.index}: ${what(r.op)}`;
       } else {
         const own = `${direction}${r.index}`;
         const ps = parameters(body, []);
-        opFunctions.push(`/** ${Direction} of op ${r.index}: ${what(r.op)}. */\nfunction ${own}(${ps.list}): void {\n${body}\n}`);
+        opFunctions.push(
+          `/** ${Direction} of op ${r.index}: ${what(r.op)}. */\nfunction ${own}(${ps.list}): void {\n${body}\n}`,
+        );
         call = `${own}(${ps.args});`;
       }
       if (direction === "forward") forwardCalls.push(call);
@@ -211,10 +251,17 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
   /** Gradient arrays, one per buffer (none in an inference build). */
   const gradBuffers = info.baked ? [] : buffersUsed;
   const many = (count: number, one: string, list: string) => (count === 1 ? one : list);
-  const inputType = many(plan.inputs.length, arrayOf(plan.inputs[0]!), `readonly [${plan.inputs.map(arrayOf).join(", ")}]`);
+  const inputType = many(
+    plan.inputs.length,
+    arrayOf(plan.inputs[0]!),
+    `readonly [${plan.inputs.map(arrayOf).join(", ")}]`,
+  );
   const outputType = many(plan.outputs.length, F, `readonly [${plan.outputs.map(() => F).join(", ")}]`);
   const floatInputs = plan.inputs.filter((v) => v.dtype !== "token");
-  const inputGradType = floatInputs.length === 0 ? "void" : many(floatInputs.length, F, `readonly [${floatInputs.map(() => F).join(", ")}]`);
+  const inputGradType =
+    floatInputs.length === 0
+      ? "void"
+      : many(floatInputs.length, F, `readonly [${floatInputs.map(() => F).join(", ")}]`);
   // A symbolic sequence length (`token[seq <= 16]`): buffers are laid out at the maximum; a call may give a
   // shorter length when `lengthSupport` allows (then inputs are padded, padded keys masked in attention,
   // and outputs cut back).
@@ -241,11 +288,21 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     properties: [
       { name: "name", type: "string", isReadonly: true },
       { name: "shape", type: "readonly number[]", isReadonly: true },
-      { name: "role", type: `"matrix" | "embedding" | "normScale" | "bias" | "normShift" | "other" | "buffer"`, isReadonly: true },
+      {
+        name: "role",
+        type: `"matrix" | "embedding" | "normScale" | "bias" | "normShift" | "other" | "buffer"`,
+        isReadonly: true,
+      },
       { name: "offset", type: "number", isReadonly: true, docs: ["First element in the flat array."] },
       { name: "size", type: "number", isReadonly: true },
       { name: "trainable", type: "boolean", isReadonly: true },
-      { name: "tiedTo", type: "string", hasQuestionToken: true, isReadonly: true, docs: ["A tied tensor shares this tensor's elements (same offset)."] },
+      {
+        name: "tiedTo",
+        type: "string",
+        hasQuestionToken: true,
+        isReadonly: true,
+        docs: ["A tied tensor shares this tensor's elements (same offset)."],
+      },
     ],
   });
   const constant = (name: string, value: string, doc: string, type?: string) =>
@@ -257,7 +314,12 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
       declarations: [{ name, initializer: value, ...(type ? { type } : {}) }],
     });
   constant("modelName", q(plan.model), "The model's name in the spec.");
-  constant("inputShape", `[${plan.input.shape.join(", ")}]`, "Shape of one sample of the first input (the batch axis is not included).", "readonly number[]");
+  constant(
+    "inputShape",
+    `[${plan.input.shape.join(", ")}]`,
+    "Shape of one sample of the first input (the batch axis is not included).",
+    "readonly number[]",
+  );
   constant("inputSize", String(plan.input.size), "Elements of one input sample.");
   constant("outputShape", `[${plan.output.shape.join(", ")}]`, "Shape of one output sample.", "readonly number[]");
   constant("outputSize", String(plan.output.size), "Elements of one output sample.");
@@ -284,13 +346,29 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     );
   }
   constant("paramCount", String(plan.paramCount), "Elements of the flat parameter array (tied tensors stored once).");
-  constant("bufferCount", String(plan.bufferCount), "Elements of the flat buffer array (BatchNorm running statistics).");
-  constant("params", `[\n${plan.params.map(tensorLiteral).join(",\n")}\n]`, "Every parameter tensor, in `state_dict` order.", "readonly TensorInfo[]");
-  constant("buffers", `[\n${plan.buffers.map(tensorLiteral).join(",\n")}\n]`, "Every buffer tensor (not parameters).", "readonly TensorInfo[]");
+  constant(
+    "bufferCount",
+    String(plan.bufferCount),
+    "Elements of the flat buffer array (BatchNorm running statistics).",
+  );
+  constant(
+    "params",
+    `[\n${plan.params.map(tensorLiteral).join(",\n")}\n]`,
+    "Every parameter tensor, in `state_dict` order.",
+    "readonly TensorInfo[]",
+  );
+  constant(
+    "buffers",
+    `[\n${plan.buffers.map(tensorLiteral).join(",\n")}\n]`,
+    "Every buffer tensor (not parameters).",
+    "readonly TensorInfo[]",
+  );
 
   // What the rest of the module reads decides which runtime helpers and state it gets (`noUnusedLocals`).
   const initStatements = plan.params.filter((t) => !t.tiedTo).map(initStatement);
-  const backwardStatements = info.baked ? [] : backwardBody(plan, claims, buffersUsed, cutOutputs, seq, rowOf, backwardCalls);
+  const backwardStatements = info.baked
+    ? []
+    : backwardBody(plan, claims, buffersUsed, cutOutputs, seq, rowOf, backwardCalls);
   const opCode = opFunctions.join("\n");
   const uses = {
     gaussian: initStatements.some((s) => s.includes("gaussian()")),
@@ -312,11 +390,13 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     kind: StructureKind.Function,
     name: "createParams",
     isExported: true,
-    docs: [[
-      "A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution",
-      "weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the",
-      "same parameters on every machine.",
-    ].join("\n")],
+    docs: [
+      [
+        "A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution",
+        "weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the",
+        "same parameters on every machine.",
+      ].join("\n"),
+    ],
     parameters: [{ name: "seed", initializer: "0" }],
     returnType: F,
     statements: [
@@ -335,9 +415,15 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     kind: StructureKind.Function,
     name: "createBuffers",
     isExported: true,
-    docs: [info.bakedBuffers ? "A new buffer array holding the baked running statistics." : "A new buffer array: running means 0, running variances 1, batch counters 0."],
+    docs: [
+      info.bakedBuffers
+        ? "A new buffer array holding the baked running statistics."
+        : "A new buffer array: running means 0, running variances 1, batch counters 0.",
+    ],
     returnType: F,
-    statements: info.bakedBuffers ? ["return bakedBuffers.slice();"] : [`const p = new ${F}(bufferCount);`, ...plan.buffers.map(initStatement), "return p;"],
+    statements: info.bakedBuffers
+      ? ["return bakedBuffers.slice();"]
+      : [`const p = new ${F}(bufferCount);`, ...plan.buffers.map(initStatement), "return p;"],
   });
 
   // Workspace: one array per activation (the inputs' copies included) and per gradient, sized for the batch
@@ -358,14 +444,25 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
   add(`
 // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
 
-let batchSize = 0;${info.baked ? "" : "\nlet forwardDone = false;"}${uses.lastTraining ? `
+let batchSize = 0;${info.baked ? "" : "\nlet forwardDone = false;"}${
+    uses.lastTraining
+      ? `
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;` : ""}${uses.inputGradWanted ? `
+let lastTraining = false;`
+      : ""
+  }${
+    uses.inputGradWanted
+      ? `
 /** Whether backward computes the gradient of the model's float inputs (\`trainStep\` needs none). */
-let inputGradWanted = true;` : ""}${uses.seqLength ? `\n/** Sequence length of the last forward call (attention masks keys past it). */\nlet seqLength = ${seq};` : ""}
+let inputGradWanted = true;`
+      : ""
+  }${uses.seqLength ? `\n/** Sequence length of the last forward call (attention masks keys past it). */\nlet seqLength = ${seq};` : ""}
 /** Inputs are copied into arrays of the module's own (\`forward\` may be given one of its outputs). */
 ${batchArrays.map((a) => `let ${a.name}${a.type === F ? "" : `: ${a.type}`} = new ${a.type}(0);`).join("\n")}
-${scratches.filter((s) => s.fixed).map((s) => `const ${s.name} = new ${F}(${s.perSample});`).join("\n")}
+${scratches
+  .filter((s) => s.fixed)
+  .map((s) => `const ${s.name} = new ${F}(${s.perSample});`)
+  .join("\n")}
 ${plan.bufferCount > 0 ? `let bf: ${F} = new ${F}(bufferCount);\nlet ownBuffersReady = false;` : ""}
 
 /** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
@@ -380,7 +477,9 @@ ${floatInputs.length > 1 && !info.baked ? `  inputGradList = [${floatInputs.map(
 ${uses.outputList ? `let outputList: ${outputType} = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
 ${floatInputs.length > 1 && !info.baked ? `let inputGradList: ${inputGradType} = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 
-${workspaceCheck ? `/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+${
+  workspaceCheck
+    ? `/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
 let workspaceMemory = new Set<ArrayBufferLike>();
 
 function noteWorkspace(): void {
@@ -391,7 +490,9 @@ function noteWorkspace(): void {
  *  overwritten while it is read. One set lookup per call. */
 function inWorkspace(a: ArrayBufferView): boolean {
   return workspaceMemory.has(a.buffer);
-}` : ""}
+}`
+    : ""
+}
 ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
 `);
 
@@ -400,11 +501,41 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     name: "ForwardOptions",
     isExported: true,
     properties: [
-      { name: "training", type: "boolean", hasQuestionToken: true, isReadonly: true, docs: ["Training mode: batch statistics (updating `buffers`) and dropout. Default false."] },
-      { name: "buffers", type: F, hasQuestionToken: true, isReadonly: true, docs: ["Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`."] },
-      { name: "seed", type: "number", hasQuestionToken: true, isReadonly: true, docs: ["Reseeds the generator that draws dropout masks."] },
+      {
+        name: "training",
+        type: "boolean",
+        hasQuestionToken: true,
+        isReadonly: true,
+        docs: ["Training mode: batch statistics (updating `buffers`) and dropout. Default false."],
+      },
+      {
+        name: "buffers",
+        type: F,
+        hasQuestionToken: true,
+        isReadonly: true,
+        docs: [
+          "Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`.",
+        ],
+      },
+      {
+        name: "seed",
+        type: "number",
+        hasQuestionToken: true,
+        isReadonly: true,
+        docs: ["Reseeds the generator that draws dropout masks."],
+      },
       ...(seq !== undefined
-        ? [{ name: "length", type: "number", hasQuestionToken: true, isReadonly: true, docs: [`Sequence length of this call, 1..${seq} (default ${seq}); below ${seq} only when \`variableLength\`.`] }]
+        ? [
+            {
+              name: "length",
+              type: "number",
+              hasQuestionToken: true,
+              isReadonly: true,
+              docs: [
+                `Sequence length of this call, 1..${seq} (default ${seq}); below ${seq} only when \`variableLength\`.`,
+              ],
+            },
+          ]
         : []),
     ],
   });
@@ -413,10 +544,12 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     kind: StructureKind.Function,
     name: "forward",
     isExported: true,
-    docs: [[
-      "Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the",
-      "outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.",
-    ].join("\n")],
+    docs: [
+      [
+        "Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the",
+        "outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.",
+      ].join("\n"),
+    ],
     parameters: [
       ...(info.baked ? [] : [{ name: "p", type: F }]),
       { name: many(plan.inputs.length, "input", "inputs"), type: inputType },
@@ -429,40 +562,62 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       "checkBatch(n);",
       "checkOptions(options);",
       ...(info.baked
-        ? forwardCalls.some((c) => codeUses(c, "p")) ? ["const p = bakedParams;"] : []
-        : ['checkFloats("params", p, paramCount);', 'if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");']),
+        ? forwardCalls.some((c) => codeUses(c, "p"))
+          ? ["const p = bakedParams;"]
+          : []
+        : [
+            'checkFloats("params", p, paramCount);',
+            'if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");',
+          ]),
       ...(plan.inputs.length > 1
-        ? [`if (!Array.isArray(inputs) || inputs.length !== ${plan.inputs.length}) throw new TypeError(\`inputs must be an array of ${plan.inputs.length} arrays, got \${kindOf(inputs)}\`);`]
+        ? [
+            `if (!Array.isArray(inputs) || inputs.length !== ${plan.inputs.length}) throw new TypeError(\`inputs must be an array of ${plan.inputs.length} arrays, got \${kindOf(inputs)}\`);`,
+          ]
         : []),
       ...(seq !== undefined
         ? [
             `const length = options.length ?? ${seq};`,
             `if (!Number.isInteger(length) || length < 1 || length > ${seq}) throw new RangeError(\`sequence length \${length} is outside 1..${seq} (the declared maximum is ${seq})\`);`,
-            ...(variable ? [] : [`if (length !== ${seq}) throw new RangeError(${q(`this model needs the full sequence length ${seq}: ${support?.ok === false ? support.why : ""}`)});`]),
+            ...(variable
+              ? []
+              : [
+                  `if (length !== ${seq}) throw new RangeError(${q(`this model needs the full sequence length ${seq}: ${support?.ok === false ? support.why : ""}`)});`,
+                ]),
           ]
         : []),
       ...plan.inputs.map((v, k) => {
         const arr = plan.inputs.length === 1 ? "input" : `inputs[${k}]`;
         const label = plan.inputs.length === 1 ? "input" : `input ${v.name}`;
         const expected = v.symbolicLength ? `n * length * ${rowOf(v)}` : `n * ${v.size}`;
-        return v.dtype === "token" ? `checkTokens(${q(label)}, ${arr}, ${expected}, ${v.vocab});` : `checkFloats(${q(label)}, ${arr}, ${expected});`;
+        return v.dtype === "token"
+          ? `checkTokens(${q(label)}, ${arr}, ${expected}, ${v.vocab});`
+          : `checkFloats(${q(label)}, ${arr}, ${expected});`;
       }),
       ...(plan.bufferCount > 0
         ? [
             "if (options.buffers !== undefined) {",
             '  checkFloats("buffers", options.buffers, bufferCount);',
-            ...(info.baked ? [] : ['  if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");']),
+            ...(info.baked
+              ? []
+              : ['  if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");']),
             '  if (inWorkspace(options.buffers)) throw new TypeError("buffers share memory with an array this module returned: copy them first");',
             "}",
           ]
         : []),
-      ...(uses.lastTraining || forwardCalls.some((c) => codeUses(c, "training")) ? ["const training = options.training ?? false;"] : []),
+      ...(uses.lastTraining || forwardCalls.some((c) => codeUses(c, "training"))
+        ? ["const training = options.training ?? false;"]
+        : []),
       "if (options.seed !== undefined) checkSeed(options.seed);",
       ...batchnormCheck(plan),
       "allocate(n);",
       ...(variable && cutOutputs.some((c) => c) ? ["allocateShort(n, length);"] : []),
       "if (options.seed !== undefined) seedRandom(options.seed);",
-      ...(plan.bufferCount > 0 ? ["if (options.buffers !== undefined) bf = options.buffers;", "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }"] : []),
+      ...(plan.bufferCount > 0
+        ? [
+            "if (options.buffers !== undefined) bf = options.buffers;",
+            "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }",
+          ]
+        : []),
       ...plan.inputs.map((v, k) => {
         const arr = plan.inputs.length === 1 ? "input" : `inputs[${k}]`;
         return variable && v.symbolicLength
@@ -475,7 +630,9 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       ...(info.baked ? [] : ["forwardDone = true;"]),
       ...(() => {
         const shown = plan.outputs.map((v, k) =>
-          cutOutputs[k] ? `(length === ${seq} ? act${v.buffer} : cutRows(act${v.buffer}, short${k}, n, length, ${rowOf(v)}, ${seq}))` : `act${v.buffer}`,
+          cutOutputs[k]
+            ? `(length === ${seq} ? act${v.buffer} : cutRows(act${v.buffer}, short${k}, n, length, ${rowOf(v)}, ${seq}))`
+            : `act${v.buffer}`,
         );
         if (plan.outputs.length === 1) return [`return ${shown[0]};`];
         return cutOutputs.some((c) => c) ? [`return [${shown.join(", ")}];`] : ["return outputList;"];
@@ -484,27 +641,32 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
   });
   if (variable) add(variableLengthSource(F, plan, seq!, cutOutputs, workspaceCheck));
 
-  if (!info.baked) add({
-    kind: StructureKind.Function,
-    name: "backward",
-    isExported: true,
-    docs: [[
-      "Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)",
-      "through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount",
-      "values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the",
-      "next call).",
-    ].join("\n")],
-    parameters: [
-      { name: "p", type: F },
-      { name: many(plan.outputs.length, "outputGrad", "outputGrads"), type: outputType },
-      { name: "grads", type: F },
-    ],
-    returnType: inputGradType,
-    statements: backwardStatements,
-  });
+  if (!info.baked)
+    add({
+      kind: StructureKind.Function,
+      name: "backward",
+      isExported: true,
+      docs: [
+        [
+          "Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)",
+          "through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount",
+          "values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the",
+          "next call).",
+        ].join("\n"),
+      ],
+      parameters: [
+        { name: "p", type: F },
+        { name: many(plan.outputs.length, "outputGrad", "outputGrads"), type: outputType },
+        { name: "grads", type: F },
+      ],
+      returnType: inputGradType,
+      statements: backwardStatements,
+    });
 
   // One statement per function: prettier formats them one by one (see `emitModuleParts`).
-  opFunctions.forEach((f, k) => add(k === 0 ? `// ── One function per op${info.baked ? "" : ", forward and backward"} ──\n\n${f}` : f));
+  opFunctions.forEach((f, k) =>
+    add(k === 0 ? `// ── One function per op${info.baked ? "" : ", forward and backward"} ──\n\n${f}` : f),
+  );
   // An inference build has no losses (they write gradients), no backward and no training.
   if (!info.baked) add(lossesSource(F, plan));
   if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq));
@@ -561,9 +723,14 @@ function backwardBody(
     'if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");',
     "const n = batchSize;",
     ...(plan.outputs.length > 1
-      ? [`if (!Array.isArray(outputGrads) || outputGrads.length !== ${plan.outputs.length}) throw new TypeError(\`outputGrads must be an array of ${plan.outputs.length} arrays, got \${kindOf(outputGrads)}\`);`]
+      ? [
+          `if (!Array.isArray(outputGrads) || outputGrads.length !== ${plan.outputs.length}) throw new TypeError(\`outputGrads must be an array of ${plan.outputs.length} arrays, got \${kindOf(outputGrads)}\`);`,
+        ]
       : []),
-    ...plan.outputs.map((v, k) => `checkFloats(${q(gradArray(k))}, ${gradArray(k)}, ${cutOutputs[k] ? `n * seqLength * ${rowOf(v)}` : `n * ${v.size}`});`),
+    ...plan.outputs.map(
+      (v, k) =>
+        `checkFloats(${q(gradArray(k))}, ${gradArray(k)}, ${cutOutputs[k] ? `n * seqLength * ${rowOf(v)}` : `n * ${v.size}`});`,
+    ),
     'checkFloats("grads", grads, paramCount);',
     'if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");',
     'if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");',
@@ -586,7 +753,9 @@ function backwardBody(
     ...buffersUsed.filter((b) => !claims.buffers.has(b) && !outputBuffers.has(b)).map((b) => `zero(grad${b});`),
     ...(backwardCalls.some((c) => codeUses(c, "training")) ? ["const training = lastTraining;"] : []),
     ...backwardCalls,
-    ...(floatInputs.length === 0 ? [] : [floatInputs.length === 1 ? `return grad${floatInputs[0]!.buffer};` : "return inputGradList;"]),
+    ...(floatInputs.length === 0
+      ? []
+      : [floatInputs.length === 1 ? `return grad${floatInputs[0]!.buffer};` : "return inputGradList;"]),
   ];
 }
 
@@ -624,19 +793,27 @@ function kindOf(x: unknown): string {
   if (ArrayBuffer.isView(x)) return x.constructor.name;
   return typeof x;
 }
-${uses.checkFloats ? `
+${
+  uses.checkFloats
+    ? `
 /** An array of this module's storage type (\`${F}\`: another kind would be converted or truncated
  *  silently, a string or a plain object read as not-a-number) and of the expected length. */
 function checkFloats(what: string, array: unknown, expected: number): void {
   if (!(array instanceof ${F})) throw new TypeError(\`\${what} must be a ${F}, got \${kindOf(array)}\`);
   checkLength(what, array, expected);
 }
-` : ""}${uses.sharesMemory ? `
+`
+    : ""
+}${
+      uses.sharesMemory
+        ? `
 /** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
 function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
-` : ""}
+`
+        : ""
+    }
 /** \`options\` of \`forward\`: an object; \`training\` a boolean when given. */
 function checkOptions(options: unknown): void {
   if (typeof options !== "object" || options === null) throw new TypeError(\`options must be an object, got \${kindOf(options)}\`);
@@ -743,7 +920,9 @@ function zeroParamGrads(claimed: readonly [number, number][], count: number): st
     at = Math.max(at, to);
   }
   if (at < count) gaps.push([at, count]);
-  return gaps.map(([from, to]) => (to - from > 64 ? `gp.fill(0, ${from}, ${to});` : `for (let i = ${from}; i < ${to}; i++) gp[i] = 0;`));
+  return gaps.map(([from, to]) =>
+    to - from > 64 ? `gp.fill(0, ${from}, ${to});` : `for (let i = ${from}; i < ${to}; i++) gp[i] = 0;`,
+  );
 }
 
 /** The names in each module's scratch list, for a lookup instead of a search per request. */
@@ -771,7 +950,9 @@ function context(
     y: op.outputs.map(aName),
     gx: op.inputs.map(gName),
     gy: op.outputs.map(gName),
-    gxWanted: op.inputs.map((id) => (plan.inputs.some((v) => v.buffer === plan.values[id]!.buffer) ? "inputGradWanted" : "true")),
+    gxWanted: op.inputs.map((id) =>
+      plan.inputs.some((v) => v.buffer === plan.values[id]!.buffer) ? "inputGradWanted" : "true",
+    ),
     inShapes: values(op.inputs).map((v) => v.shape),
     outShapes: values(op.outputs).map((v) => v.shape),
     inSizes: values(op.inputs).map((v) => v.size),
@@ -836,7 +1017,6 @@ function context(
   };
 }
 
-
 /** The baked parameters of an inference build, as base64 of their little-endian bytes, and a decoder
  *  (no `atob`, so the module needs neither a DOM nor Node's globals). */
 function bakedSource(F: string, baked: Float64Array, buffers: Float64Array | undefined, options: EmitOptions): string {
@@ -863,10 +1043,14 @@ function decodeBase64(text: string): Uint8Array {
 /** The parameters this module was built with (little-endian ${options.dtype}). Small dense layers use them
  *  as constants in their code; the others read them from here. */
 export const bakedParams: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64Of(baked, options))}).buffer);
-${buffers ? `
+${
+  buffers
+    ? `
 /** The buffers this module was built with (BatchNorm running statistics, little-endian ${options.dtype}). */
 const bakedBuffers: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64Of(buffers, options))}).buffer);
-` : ""}`;
+`
+    : ""
+}`;
 }
 
 /** An array's values in the storage type, as base64 of their little-endian bytes. */
@@ -887,13 +1071,22 @@ function base64Of(values: Float64Array, options: EmitOptions): string {
 }
 
 /** Padding shorter sequences to the layout at the maximum, and cutting outputs back. */
-function variableLengthSource(F: string, plan: Plan, max: number, cutOutputs: readonly boolean[], noted: boolean): string {
+function variableLengthSource(
+  F: string,
+  plan: Plan,
+  max: number,
+  cutOutputs: readonly boolean[],
+  noted: boolean,
+): string {
   const shorts = plan.outputs.flatMap((v, k) => (cutOutputs[k] ? [{ k, size: v.size }] : []));
   return `
 // ── Shorter sequences: padded to ${max} positions (the ops cannot see past a position, or attention masks
 // the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
 
-${shorts.length === 0 ? "" : `let shortFor = "";
+${
+  shorts.length === 0
+    ? ""
+    : `let shortFor = "";
 ${shorts.map((x) => `let short${x.k} = new ${F}(0);`).join("\n")}
 
 /** Every array is made before any is replaced (as in \`allocate\`). */
@@ -903,7 +1096,8 @@ function allocateShort(n: number, length: number): void {
   [${shorts.map((x) => `short${x.k}`).join(", ")}] = [${shorts.map((x) => `new ${F}(n * length * ${x.size / max})`).join(", ")}];
   shortFor = key;${noted ? "\n  noteWorkspace();" : ""}
 }
-`}
+`
+}
 /** Copies n rows-of-\`length\` samples into their places in a layout of \`max\` positions, zeros elsewhere. */
 function padRows<T extends Int32Array | ${F}>(short: T, full: T, n: number, length: number, row: number, max: number): T {
   full.fill(0);
@@ -1069,7 +1263,14 @@ function trainingSource(
   /** The first output is cut to the call's length (a shorter sequence gives a shorter output). */
   const cutFirst = variable && cutOutputs[0] === true;
   const firstRow = seq === undefined ? 0 : plan.output.size / seq;
-  const backwardCall = `backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((_, k) => `zerosOf(result[${k + 1}].length)`).join(", ")}]`}, trainer.grads);`;
+  const backwardCall = `backward(trainer.params, ${
+    plan.outputs.length === 1
+      ? "grad"
+      : `[grad, ${plan.outputs
+          .slice(1)
+          .map((_, k) => `zerosOf(result[${k + 1}].length)`)
+          .join(", ")}]`
+  }, trainer.grads);`;
   const loss = info.loss?.name;
   return `
 // ── Training ────────────────────────────────────────────────────────────────────────────────────────
@@ -1195,12 +1396,20 @@ export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input"
   checkTrainer(trainer);
   checkBatch(n);
   const o = trainer.options;
-  const lossName = o.loss${loss ? ` ?? ${q(loss)}` : ""};${loss ? "" : `
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");`}
-  ${cutFirst ? `if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > ${seq})) {
+  const lossName = o.loss${loss ? ` ?? ${q(loss)}` : ""};${
+    loss
+      ? ""
+      : `
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");`
+  }
+  ${
+    cutFirst
+      ? `if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > ${seq})) {
     throw new RangeError(\`sequence length \${length} is outside 1..${seq} (the declared maximum is ${seq})\`);
   }
-  const outputLength = n * (length ?? ${seq}) * ${firstRow};` : `const outputLength = n * outputSize;`}
+  const outputLength = n * (length ?? ${seq}) * ${firstRow};`
+      : `const outputLength = n * outputSize;`
+  }
   if (lossName === "cross_entropy") {
     checkTargets("targets", target, outputLength / ${classes});
     checkClasses(target, ${classes});
@@ -1216,13 +1425,17 @@ export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input"
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? ${info.loss?.logits ?? false});
-  ${inputGradWanted ? `// Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  ${
+    inputGradWanted
+      ? `// Nothing reads the gradient of the input here: the kernels that can skip that work do.
   inputGradWanted = false;
   try {
     ${backwardCall}
   } finally {
     inputGradWanted = true;
-  }` : backwardCall}
+  }`
+      : backwardCall
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -1264,7 +1477,9 @@ export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input"
 }
 
 let lossGradArray = new ${F}(0);
-${plan.outputs.length > 1 ? `
+${
+  plan.outputs.length > 1
+    ? `
 /** Zero gradients for the outputs the loss does not use (cached by length). */
 const zeroArrays = new Map<number, ${F}>();
 function zerosOf(length: number): ${F} {
@@ -1274,7 +1489,9 @@ function zerosOf(length: number): ${F} {
     zeroArrays.set(length, z);
   }
   return z;
-}` : ""}
+}`
+    : ""
+}
 
 function lossGrad(length: number): ${F} {
   if (lossGradArray.length !== length) lossGradArray = new ${F}(length);

@@ -65,13 +65,29 @@ export function plan(analysis: ModelAnalysis): Plan {
     const size = t.shape.reduce((a, x) => a * Number(x), 1);
     const shape = t.shape.map(Number);
     if (t.role === "buffer") {
-      buffers.push({ name: t.name, shape, role: t.role, offset: b, size, trainable: false, ...(t.init ? { init: t.init } : {}) });
+      buffers.push({
+        name: t.name,
+        shape,
+        role: t.role,
+        offset: b,
+        size,
+        trainable: false,
+        ...(t.init ? { init: t.init } : {}),
+      });
       bufferOffsets.set(t.name, b);
       b += size;
     } else if (t.tiedTo) {
       tied.push(t);
     } else {
-      params.push({ name: t.name, shape, role: t.role, offset: p, size, trainable: !t.frozen, ...(t.init ? { init: t.init } : {}) });
+      params.push({
+        name: t.name,
+        shape,
+        role: t.role,
+        offset: p,
+        size,
+        trainable: !t.frozen,
+        ...(t.init ? { init: t.init } : {}),
+      });
       offsets.set(t.name, p);
       p += size;
     }
@@ -79,7 +95,15 @@ export function plan(analysis: ModelAnalysis): Plan {
   for (const t of tied) {
     const offset = offsets.get(t.tiedTo!)!;
     const size = t.shape.reduce((a, x) => a * Number(x), 1);
-    params.push({ name: t.name, shape: t.shape.map(Number), role: t.role, offset, size, trainable: !t.frozen, tiedTo: t.tiedTo! });
+    params.push({
+      name: t.name,
+      shape: t.shape.map(Number),
+      role: t.role,
+      offset,
+      size,
+      trainable: !t.frozen,
+      tiedTo: t.tiedTo!,
+    });
     offsets.set(t.name, offset);
   }
   const bufferOf = new Map<number, number>();
@@ -123,11 +147,33 @@ export function plan(analysis: ModelAnalysis): Plan {
 export function lengthSupport(p: Plan): { ok: true } | { ok: false; why: string } {
   const symbolic = p.inputs.filter((v) => v.symbolicLength);
   if (symbolic.length === 0) return { ok: false, why: "no input has a symbolic length" };
-  if (symbolic.some((v) => v.shape[0] !== symbolic[0]!.shape[0])) return { ok: false, why: "its inputs have different maximum lengths" };
+  if (symbolic.some((v) => v.shape[0] !== symbolic[0]!.shape[0]))
+    return { ok: false, why: "its inputs have different maximum lengths" };
   const rowWise = new Set([
-    "dense", "layernorm", "rmsnorm", "embedding", "positional", "rotary", "dropout", "add", "mul", "identity",
-    "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "sigmoid", "hard_sigmoid", "tanh",
-    "softplus", "softsign", "moe_combine", "attention",
+    "dense",
+    "layernorm",
+    "rmsnorm",
+    "embedding",
+    "positional",
+    "rotary",
+    "dropout",
+    "add",
+    "mul",
+    "identity",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "mish",
+    "sigmoid",
+    "hard_sigmoid",
+    "tanh",
+    "softplus",
+    "softsign",
+    "moe_combine",
+    "attention",
   ]);
   for (const op of p.ops) {
     if (rowWise.has(op.kind)) continue;
@@ -142,7 +188,12 @@ export function lengthSupport(p: Plan): { ok: true } | { ok: false; why: string 
     };
     const rank = p.values[op.inputs[0]!]!.shape.length;
     if (op.kind === "prelu" && int("num_parameters", 1) === 1) continue;
-    if ((op.kind === "lstm" || op.kind === "gru" || op.kind === "rnn") && !flag("bidirectional", false) && flag("sequences", true)) continue;
+    if (
+      (op.kind === "lstm" || op.kind === "gru" || op.kind === "rnn") &&
+      !flag("bidirectional", false) &&
+      flag("sequences", true)
+    )
+      continue;
     if ((op.kind === "softmax" || op.kind === "log_softmax") && [-1, rank - 1].includes(int("axis", -1))) continue;
     // The first position (BERT's pooler, a class token) is there in every call.
     if (op.kind === "take" && int("index", 0) === 0 && int("axis", 0) === 0) continue;

@@ -24,7 +24,11 @@ export interface OffsetRequest {
 }
 
 /** A context for a template render: the name marked, claims replayed, offsets (maybe) shifted. */
-export function templateContext(base: EmitCtx, answers: readonly boolean[], shifted: boolean): { ctx: EmitCtx; requests: OffsetRequest[] } {
+export function templateContext(
+  base: EmitCtx,
+  answers: readonly boolean[],
+  shifted: boolean,
+): { ctx: EmitCtx; requests: OffsetRequest[] } {
   const requests: OffsetRequest[] = [];
   let next = 0;
   const replay = (): boolean => {
@@ -89,7 +93,8 @@ export function makeTemplate(
   if (new Set(newNames).size !== newNames.length) return undefined;
   if (words(newNames).test(trueText)) return undefined; // a parameter would shadow a name
   const renamed = new Map(arrays.map((x) => [x.actual, x.param]));
-  const rename = (text: string) => (arrays.length === 0 ? text : text.replace(words([...renamed.keys()]), (m) => renamed.get(m)!));
+  const rename = (text: string) =>
+    arrays.length === 0 ? text : text.replace(words([...renamed.keys()]), (m) => renamed.get(m)!);
   const a = rename(trueText).split(NUMBER);
   const b = rename(shiftedText).split(NUMBER);
   if (a.length !== b.length) return undefined;
@@ -118,7 +123,9 @@ export function makeTemplate(
   if (body.includes(NAME_MARK)) return undefined;
   const params = [
     ...arrays.filter((x) => words([x.param]).test(body)).map((x) => ({ name: x.param, type: x.type, arg: x.actual })),
-    ...requests.filter((r) => used.has(offsetParam(r))).map((r) => ({ name: offsetParam(r), type: "number", arg: String(r.real) })),
+    ...requests
+      .filter((r) => used.has(offsetParam(r)))
+      .map((r) => ({ name: offsetParam(r), type: "number", arg: String(r.real) })),
     ...(usesName ? [{ name: "name", type: "string", arg: JSON.stringify(opName) }] : []),
   ];
   return { body, params, key: `${params.map((x) => `${x.name}: ${x.type}`).join(", ")}\n${body}` };

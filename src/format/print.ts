@@ -105,7 +105,8 @@ class Printer {
       .filter((t) => Number.isFinite(t.startOffset))
       .map((t) => ({
         start: t.startOffset,
-        end: t.endOffset !== undefined && Number.isFinite(t.endOffset) ? t.endOffset + 1 : t.startOffset + t.image.length,
+        end:
+          t.endOffset !== undefined && Number.isFinite(t.endOffset) ? t.endOffset + 1 : t.startOffset + t.image.length,
         text: t.image.trimEnd(),
       }))
       .sort((a, b) => a.start - b.start);
@@ -208,7 +209,8 @@ class Printer {
         // comment on its first line, after the `{`; there it reads as the body's opening comment and stays.
         const nl = line.indexOf("\n");
         const mark = this.alignMark;
-        if (nl >= 0 && this.lineBreaks(e.span.start, e.span.end) === 0) line = `${line.slice(0, nl)}${mark}${t.text}${line.slice(nl)}`;
+        if (nl >= 0 && this.lineBreaks(e.span.start, e.span.end) === 0)
+          line = `${line.slice(0, nl)}${mark}${t.text}${line.slice(nl)}`;
         else line += `${mark}${t.text}`;
         lastEnd = t.end;
       }
@@ -249,7 +251,9 @@ class Printer {
       case "Const":
         return this.statement(item, 0);
       case "Block": {
-        const params = item.params.map((p) => (p.default ? `${p.name.name} = ${this.expr(p.default, 0)}` : p.name.name));
+        const params = item.params.map((p) =>
+          p.default ? `${p.name.name} = ${this.expr(p.default, 0)}` : p.name.name,
+        );
         const head = params.length > 0 ? `block ${item.name.name}(${params.join(", ")})` : `block ${item.name.name}`;
         return `${head} ${this.body(item.body, 0)}`;
       }
@@ -261,7 +265,9 @@ class Printer {
   }
 
   private type(t: A.TypeExpr): string {
-    const dims = t.dims.map((d) => (d.max ? `${this.expr(d.size, 0)} <= ${this.expr(d.max, 0)}` : this.expr(d.size, 0)));
+    const dims = t.dims.map((d) =>
+      d.max ? `${this.expr(d.size, 0)} <= ${this.expr(d.max, 0)}` : this.expr(d.size, 0),
+    );
     const vocab = t.vocab ? ` of ${this.expr(t.vocab, 0)}` : "";
     return `${t.dtype.name}[${dims.join(", ")}]${vocab}`;
   }
@@ -276,7 +282,13 @@ class Printer {
     const firstStart = body.statements[0]?.span.start ?? limit;
     let head = "{";
     const c = this.peek();
-    if (c !== undefined && c.start >= open && c.start < firstStart && c.start < limit && this.lineBreaks(open, c.start) === 0) {
+    if (
+      c !== undefined &&
+      c.start >= open &&
+      c.start < firstStart &&
+      c.start < limit &&
+      this.lineBreaks(open, c.start) === 0
+    ) {
       this.next++;
       head += `  ${c.text}`;
     }
@@ -357,16 +369,23 @@ class Printer {
       case "Ident":
         return e.name;
       case "Call": {
-        const args = e.args.map((a) => (a.name ? `${a.name.name} = ${this.expr(a.value, depth)}` : this.expr(a.value, depth)));
+        const args = e.args.map((a) =>
+          a.name ? `${a.name.name} = ${this.expr(a.value, depth)}` : this.expr(a.value, depth),
+        );
         return `${e.callee.name}(${args.join(", ")})`;
       }
       case "Binary": {
         const p = A.precedence[e.op];
         // Left-associative: a left operand needs parentheses only when it binds more loosely; a right operand
         // also at equal precedence (`a - (b - c)`; `a + (b + c)` keeps them too, so the tree round-trips).
-        const left = e.left.kind === "Binary" && A.precedence[e.left.op] < p ? `(${this.expr(e.left, depth)})` : this.expr(e.left, depth);
+        const left =
+          e.left.kind === "Binary" && A.precedence[e.left.op] < p
+            ? `(${this.expr(e.left, depth)})`
+            : this.expr(e.left, depth);
         const right =
-          e.right.kind === "Binary" && A.precedence[e.right.op] <= p ? `(${this.expr(e.right, depth)})` : this.expr(e.right, depth);
+          e.right.kind === "Binary" && A.precedence[e.right.op] <= p
+            ? `(${this.expr(e.right, depth)})`
+            : this.expr(e.right, depth);
         return `${left} ${e.op} ${right}`;
       }
       case "Unary": {

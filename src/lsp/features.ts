@@ -68,7 +68,10 @@ export function paramLine(p: ParamSpec): string {
 
 /** `dense(out, bias = true)` */
 export function layerSignature(entry: LayerEntry): string {
-  const parts = [...entry.args.map((a) => a.name), ...entry.options.map((o) => `${o.name} = ${showDefault(o.default)}`)];
+  const parts = [
+    ...entry.args.map((a) => a.name),
+    ...entry.options.map((o) => `${o.name} = ${showDefault(o.default)}`),
+  ];
   return `${entry.kind}(${parts.join(", ")})`;
 }
 
@@ -77,14 +80,20 @@ export function blockSignature(decl: A.BlockDecl): string {
 }
 
 function layerDoc(entry: LayerEntry): string {
-  const lines = [`\`\`\`nn\n${layerSignature(entry)}\n\`\`\``, `${entry.kind}: ${entry.description}${entry.aliasOf ? ` (an alias of \`${entry.aliasOf}\`)` : ""}`];
+  const lines = [
+    `\`\`\`nn\n${layerSignature(entry)}\n\`\`\``,
+    `${entry.kind}: ${entry.description}${entry.aliasOf ? ` (an alias of \`${entry.aliasOf}\`)` : ""}`,
+  ];
   const params = [...entry.args, ...entry.options];
   if (params.length > 0) lines.push(params.map((p) => `- ${paramLine(p)}`).join("\n"));
   return lines.join("\n\n");
 }
 
 /** The analysis nodes made from the stage at `stage` (every instance, through every open program). */
-export function instancesOf(analyses: readonly Analysis[], stage: Span): { first: LayerNode; copies: bigint; file: string } | undefined {
+export function instancesOf(
+  analyses: readonly Analysis[],
+  stage: Span,
+): { first: LayerNode; copies: bigint; file: string } | undefined {
   let first: LayerNode | undefined;
   let copies = 0n;
   let entry = "";
@@ -159,9 +168,13 @@ function callHover(site: CallSite, analyses: readonly Analysis[]): string {
     `parameters: ${grouped(f.params)}${rolesLine(f)}${f.buffers !== 0n ? `; buffers ${grouped(f.buffers)}` : ""}`,
     `MACs: ${grouped(n.macs)} (one sample)`,
   ];
-  if (found.copies > 1n) lines.push(`${grouped(found.copies)} instances in the model; this is the first (\`${n.name}\`)`);
+  if (found.copies > 1n)
+    lines.push(`${grouped(found.copies)} instances in the model; this is the first (\`${n.name}\`)`);
   const { tensors, total } = subtreeTensors(n, 12);
-  const tensorLines = tensors.map((t) => `| \`${t.name}\` | ${shape(t.shape)} | ${t.role === "buffer" ? "buffer" : roleNames[t.role]}${t.tiedTo ? `, tied to \`${t.tiedTo}\`` : ""}${t.frozen ? ", frozen" : ""} |`);
+  const tensorLines = tensors.map(
+    (t) =>
+      `| \`${t.name}\` | ${shape(t.shape)} | ${t.role === "buffer" ? "buffer" : roleNames[t.role]}${t.tiedTo ? `, tied to \`${t.tiedTo}\`` : ""}${t.frozen ? ", frozen" : ""} |`,
+  );
   let table = "";
   if (tensors.length > 0) {
     table = `\n\n| state_dict name | shape | role |\n|---|---|---|\n${tensorLines.join("\n")}`;
@@ -172,7 +185,9 @@ function callHover(site: CallSite, analyses: readonly Analysis[]): string {
 
 function modelHover(def: Def, a: Analysis | undefined): string {
   const head = `\`\`\`nn\nmodel ${def.name}\n\`\`\``;
-  const m = a?.checked.models.find((x) => x.analysis.name === def.name && x.analysis.root.span.start === def.span.start);
+  const m = a?.checked.models.find(
+    (x) => x.analysis.name === def.name && x.analysis.root.span.start === def.span.start,
+  );
   if (!m) return `${head}\n\n_no figures: the spec has errors_`;
   const f = m.figures;
   const rows: [string, string][] = [
@@ -188,7 +203,8 @@ function modelHover(def: Def, a: Analysis | undefined): string {
     ["training with Adam", `${grouped(f.bytes.trainingAdam)} bytes (${humanBytes(f.bytes.trainingAdam)})`],
   ];
   if (f.activeParams !== f.params) rows.splice(1, 0, ["active per token", grouped(f.activeParams)]);
-  if (f.paramsIfTiesCountedTwice !== f.params) rows.splice(1, 0, ["ties counted twice", grouped(f.paramsIfTiesCountedTwice)]);
+  if (f.paramsIfTiesCountedTwice !== f.params)
+    rows.splice(1, 0, ["ties counted twice", grouped(f.paramsIfTiesCountedTwice)]);
   return `${head}\n\n| nnc count | |\n|---|---:|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n")}`;
 }
 
@@ -196,8 +212,7 @@ function defHover(def: Def, a: Analysis): string {
   switch (def.kind) {
     case "model":
       return modelHover(def, a);
-    case "block":
-      {
+    case "block": {
       const decl = blockDeclOf(def);
       return decl ? `\`\`\`nn\n${blockSignature(decl)}\n\`\`\`` : `block \`${def.name}\``;
     }
@@ -206,7 +221,8 @@ function defHover(def: Def, a: Analysis): string {
       let value: bigint | undefined;
       for (const r of a.checked.resolved.values()) {
         if (node && r.bodyConstants.has(node)) value = r.bodyConstants.get(node);
-        else if (r.file.span.file === def.span.file && r.file.items.includes(node as A.Item)) value = r.constants.get(def.name);
+        else if (r.file.span.file === def.span.file && r.file.items.includes(node as A.Item))
+          value = r.constants.get(def.name);
       }
       const written = node ? printExpr(node.value) : "";
       return `\`\`\`nn\nconst ${def.name} = ${written}\n\`\`\`${value !== undefined && written !== String(value) ? `\n\n= ${grouped(value)}` : ""}`;
@@ -228,7 +244,8 @@ export function hover(a: Analysis, all: readonly Analysis[], offset: number): Ho
   const f = a.index.files.get(a.file);
   if (!f) return undefined;
   for (const site of f.calls) {
-    if (site.span.start <= offset && offset <= site.span.end) return { markdown: callHover(site, [a, ...all.filter((x) => x !== a)]), span: site.span };
+    if (site.span.start <= offset && offset <= site.span.end)
+      return { markdown: callHover(site, [a, ...all.filter((x) => x !== a)]), span: site.span };
   }
   const sym = symbolAt(a.index, a.file, offset);
   if (sym) return { markdown: defHover(sym.def, a), span: sym.span };
@@ -299,7 +316,13 @@ function enclosingCall(tokens: readonly IToken[]): CallContext | undefined {
         }
       }
       const last = tokens[tokens.length - 1];
-      return { callee: callee.image, position, ...(named !== undefined ? { named } : {}), afterEquals: last?.tokenType === t.Equals, given };
+      return {
+        callee: callee.image,
+        position,
+        ...(named !== undefined ? { named } : {}),
+        afterEquals: last?.tokenType === t.Equals,
+        given,
+      };
     }
   }
   return undefined;
@@ -307,7 +330,8 @@ function enclosingCall(tokens: readonly IToken[]): CallContext | undefined {
 
 // ── Completion ───────────────────────────────────────────────────────────────────────────────────────
 
-export type CompletionKind = "layer" | "block" | "const" | "value" | "option" | "keyword" | "enum" | "loss" | "quantity" | "dtype" | "param";
+export type CompletionKind =
+  "layer" | "block" | "const" | "value" | "option" | "keyword" | "enum" | "loss" | "quantity" | "dtype" | "param";
 
 export interface Completion {
   readonly label: string;
@@ -318,16 +342,38 @@ export interface Completion {
   readonly insertText?: string;
 }
 
-const keywordNames = ["model", "block", "const", "import", "from", "as", "of", "repeat", "input", "output", "expect", "loss", "true", "false"];
+const keywordNames = [
+  "model",
+  "block",
+  "const",
+  "import",
+  "from",
+  "as",
+  "of",
+  "repeat",
+  "input",
+  "output",
+  "expect",
+  "loss",
+  "true",
+  "false",
+];
 
-function paramsOf(callee: string, a: Analysis | undefined): { params: readonly ParamSpec[]; named: readonly ParamSpec[] } | undefined {
+function paramsOf(
+  callee: string,
+  a: Analysis | undefined,
+): { params: readonly ParamSpec[]; named: readonly ParamSpec[] } | undefined {
   const entry = layerKinds.get(callee);
   if (entry) return { params: entry.args, named: [...entry.options, ...universalOptions] };
   const loss = losses.find((l) => l.name === callee);
   if (loss) return { params: [], named: loss.options };
   const decl = blockDecl(callee, a);
   if (decl) {
-    const params = decl.params.map((p): ParamSpec => ({ name: p.name.name, type: { kind: "size" }, ...(p.default ? { default: { kind: "derived", formula: printExpr(p.default) } } : {}) }));
+    const params = decl.params.map((p): ParamSpec => ({
+      name: p.name.name,
+      type: { kind: "size" },
+      ...(p.default ? { default: { kind: "derived", formula: printExpr(p.default) } } : {}),
+    }));
     return { params, named: [...params, ...universalOptions] };
   }
   return undefined;
@@ -354,13 +400,23 @@ function namesInScope(f: FileIndex | undefined, a: Analysis, offset: number): De
   const out: Def[] = [];
   if (!f) return out;
   const ast = a.checked.program.files.get(a.file)?.ast;
-  const enclosing = ast?.items.find((i) => (i.kind === "Block" || i.kind === "Model") && i.span.start <= offset && offset <= i.span.end);
-  const topLevelSpans = new Set<Span>((ast?.items ?? []).filter((i) => i.kind === "Block" || i.kind === "Const").map((i) => i.span));
+  const enclosing = ast?.items.find(
+    (i) => (i.kind === "Block" || i.kind === "Model") && i.span.start <= offset && offset <= i.span.end,
+  );
+  const topLevelSpans = new Set<Span>(
+    (ast?.items ?? []).filter((i) => i.kind === "Block" || i.kind === "Const").map((i) => i.span),
+  );
   for (const d of f.defs) {
     if (d.kind === "model" || d.kind === "layerName") continue;
     const topLevel = topLevelSpans.has(d.range);
     if (topLevel) out.push(d);
-    else if (enclosing && enclosing.span.start <= d.span.start && d.span.end <= enclosing.span.end && (d.kind !== "value" || d.span.end <= offset)) out.push(d);
+    else if (
+      enclosing &&
+      enclosing.span.start <= d.span.start &&
+      d.span.end <= enclosing.span.end &&
+      (d.kind !== "value" || d.span.end <= offset)
+    )
+      out.push(d);
   }
   const seen = new Set<Def>(out);
   for (const r of f.refs) {
@@ -377,9 +433,12 @@ export function complete(text: string, offset: number, a: Analysis | undefined):
   while (wordStart > 0 && /[A-Za-z0-9_]/.test(text[wordStart - 1]!)) wordStart--;
   const before = tokensBefore(text, wordStart);
   const prev = before[before.length - 1];
-  if (prev?.tokenType === t.Loss) return losses.map((l) => ({ label: l.name, kind: "loss" as const, detail: l.description }));
-  if (prev?.tokenType === t.Expect) return expectQuantities.map((q) => ({ label: q.name, kind: "quantity" as const, detail: q.description }));
-  if (prev?.tokenType === t.Colon) return inputDtypes.map((d) => ({ label: d.name, kind: "dtype" as const, detail: d.description }));
+  if (prev?.tokenType === t.Loss)
+    return losses.map((l) => ({ label: l.name, kind: "loss" as const, detail: l.description }));
+  if (prev?.tokenType === t.Expect)
+    return expectQuantities.map((q) => ({ label: q.name, kind: "quantity" as const, detail: q.description }));
+  if (prev?.tokenType === t.Colon)
+    return inputDtypes.map((d) => ({ label: d.name, kind: "dtype" as const, detail: d.description }));
   if (prev?.tokenType === t.Import || prev?.tokenType === t.From || prev?.tokenType === t.StringLiteral) return [];
   const call = enclosingCall(before);
   const out: Completion[] = [];
@@ -393,20 +452,31 @@ export function complete(text: string, offset: number, a: Analysis | undefined):
       for (const p of [...sig.params, ...sig.named]) {
         if (call.given.has(p.name) || out.some((o) => o.label === p.name)) continue;
         if (sig.params.includes(p) && !positional.includes(p.name)) continue;
-        out.push({ label: p.name, kind: "option", detail: `${describeType(p.type)}${p.default ? ` = ${showDefault(p.default)}` : " (required)"}`, ...(p.description ? { documentation: p.description } : {}), insertText: `${p.name} = ` });
+        out.push({
+          label: p.name,
+          kind: "option",
+          detail: `${describeType(p.type)}${p.default ? ` = ${showDefault(p.default)}` : " (required)"}`,
+          ...(p.description ? { documentation: p.description } : {}),
+          insertText: `${p.name} = `,
+        });
       }
     }
   }
   if (!call || !call.afterEquals || out.length === 0) {
     if (!call) {
-      for (const entry of layers) out.push({ label: entry.kind, kind: "layer", detail: layerSignature(entry), documentation: entry.description });
+      for (const entry of layers)
+        out.push({ label: entry.kind, kind: "layer", detail: layerSignature(entry), documentation: entry.description });
       for (const k of keywordNames) out.push({ label: k, kind: "keyword" });
     }
     if (a) {
       for (const d of namesInScope(a.index.files.get(a.file), a, offset)) {
         if (out.some((o) => o.label === d.name)) continue;
         if (call && (d.kind === "block" || d.kind === "value")) continue;
-        out.push({ label: d.name, kind: d.kind === "block" ? "block" : d.kind === "value" ? "value" : d.kind === "param" ? "param" : "const", ...(blockDeclOf(d) ? { detail: blockSignature(blockDeclOf(d)!) } : {}) });
+        out.push({
+          label: d.name,
+          kind: d.kind === "block" ? "block" : d.kind === "value" ? "value" : d.kind === "param" ? "param" : "const",
+          ...(blockDeclOf(d) ? { detail: blockSignature(blockDeclOf(d)!) } : {}),
+        });
       }
     }
   }
@@ -440,7 +510,10 @@ export function signatureHelp(text: string, offset: number, a: Analysis | undefi
   const sig = paramsOf(call.callee, a);
   if (!sig) return undefined;
   const all = [...sig.params, ...sig.named.filter((n) => !sig.params.some((p) => p.name === n.name))];
-  const parameters = all.map((p) => ({ label: sig.params.includes(p) ? p.name : `${p.name} = ${showDefault(p.default)}`, documentation: paramLine(p) }));
+  const parameters = all.map((p) => ({
+    label: sig.params.includes(p) ? p.name : `${p.name} = ${showDefault(p.default)}`,
+    documentation: paramLine(p),
+  }));
   const label = `${call.callee}(${parameters.map((p) => p.label).join(", ")})`;
   let active = call.named !== undefined ? all.findIndex((p) => p.name === call.named) : call.position;
   if (active < 0 || active >= all.length) active = all.length;
@@ -462,13 +535,28 @@ export function outline(ast: A.FileNode): OutlineItem[] {
   const out: OutlineItem[] = [];
   const body = (b: A.Body, into: OutlineItem[]): void => {
     for (const s of b.statements) {
-      if (s.kind === "Const") into.push({ name: s.name.name, kind: "const", detail: printExpr(s.value), range: s.span, selection: s.name.span, children: [] });
+      if (s.kind === "Const")
+        into.push({
+          name: s.name.name,
+          kind: "const",
+          detail: printExpr(s.value),
+          range: s.span,
+          selection: s.name.span,
+          children: [],
+        });
       if (s.kind !== "Binding" && s.kind !== "FlowStmt") continue;
       for (const st of s.flow.stages) {
         const children: OutlineItem[] = [];
         if (st.body) body(st.body, children);
         if (st.alias) {
-          const detail = st.kind === "Repeat" ? `repeat ${printExpr(st.count)}` : st.expr.kind === "Call" ? st.expr.callee.name : st.expr.kind === "Ident" ? st.expr.name : "";
+          const detail =
+            st.kind === "Repeat"
+              ? `repeat ${printExpr(st.count)}`
+              : st.expr.kind === "Call"
+                ? st.expr.callee.name
+                : st.expr.kind === "Ident"
+                  ? st.expr.name
+                  : "";
           into.push({ name: st.alias.name, kind: "layer", detail, range: st.span, selection: st.alias.span, children });
         } else into.push(...children);
       }
@@ -478,15 +566,45 @@ export function outline(ast: A.FileNode): OutlineItem[] {
     if (item.kind === "Import") continue;
     const children: OutlineItem[] = [];
     if (item.kind === "Model") {
-      for (const i of item.inputs) children.push({ name: i.name.name, kind: "input", detail: printTypeShort(i.type), range: i.span, selection: i.name.span, children: [] });
+      for (const i of item.inputs)
+        children.push({
+          name: i.name.name,
+          kind: "input",
+          detail: printTypeShort(i.type),
+          range: i.span,
+          selection: i.name.span,
+          children: [],
+        });
       body(item.body, children);
       out.push({ name: item.name.name, kind: "model", range: item.span, selection: item.name.span, children });
     } else if (item.kind === "Block") {
-      for (const p of item.params) children.push({ name: p.name.name, kind: "param", ...(p.default ? { detail: printExpr(p.default) } : {}), range: p.span, selection: p.name.span, children: [] });
+      for (const p of item.params)
+        children.push({
+          name: p.name.name,
+          kind: "param",
+          ...(p.default ? { detail: printExpr(p.default) } : {}),
+          range: p.span,
+          selection: p.name.span,
+          children: [],
+        });
       body(item.body, children);
-      out.push({ name: item.name.name, kind: "block", detail: blockSignature(item), range: item.span, selection: item.name.span, children });
+      out.push({
+        name: item.name.name,
+        kind: "block",
+        detail: blockSignature(item),
+        range: item.span,
+        selection: item.name.span,
+        children,
+      });
     } else {
-      out.push({ name: item.name.name, kind: "const", detail: printExpr(item.value), range: item.span, selection: item.name.span, children: [] });
+      out.push({
+        name: item.name.name,
+        kind: "const",
+        detail: printExpr(item.value),
+        range: item.span,
+        selection: item.name.span,
+        children: [],
+      });
     }
   }
   return out;
@@ -499,7 +617,20 @@ function printTypeShort(type: A.TypeExpr): string {
 
 // ── Semantic tokens ──────────────────────────────────────────────────────────────────────────────────
 
-export const tokenTypes = ["keyword", "type", "function", "class", "variable", "parameter", "property", "number", "string", "comment", "operator", "enumMember"] as const;
+export const tokenTypes = [
+  "keyword",
+  "type",
+  "function",
+  "class",
+  "variable",
+  "parameter",
+  "property",
+  "number",
+  "string",
+  "comment",
+  "operator",
+  "enumMember",
+] as const;
 export type TokenType = (typeof tokenTypes)[number];
 export const tokenModifiers = ["declaration", "readonly", "defaultLibrary"] as const;
 
@@ -511,21 +642,51 @@ export interface SemanticToken {
   readonly modifiers: number;
 }
 
-const operatorTypes = new Set([t.Arrow, t.EqEq, t.NotEq, t.LessEq, t.GreaterEq, t.Less, t.Greater, t.Equals, t.Plus, t.Minus, t.Star, t.SlashSlash, t.Slash, t.Percent]);
+const operatorTypes = new Set([
+  t.Arrow,
+  t.EqEq,
+  t.NotEq,
+  t.LessEq,
+  t.GreaterEq,
+  t.Less,
+  t.Greater,
+  t.Equals,
+  t.Plus,
+  t.Minus,
+  t.Star,
+  t.SlashSlash,
+  t.Slash,
+  t.Percent,
+]);
 
 /** Every token of the text, classified: by the symbol index where the analysis is of this text, by the
  *  vocabulary otherwise. Empty for a file too large to lex (the parser refuses it too). */
 export function semanticTokens(text: string, a: Analysis | undefined): SemanticToken[] {
   if (tokenLowerBound(text) > limits.maxTokens) return [];
   const lexed = t.lexer.tokenize(text);
-  const tokens = [...lexed.tokens, ...((lexed.groups["comments"] as IToken[] | undefined) ?? [])].sort((x, y) => x.startOffset - y.startOffset);
+  const tokens = [...lexed.tokens, ...((lexed.groups["comments"] as IToken[] | undefined) ?? [])].sort(
+    (x, y) => x.startOffset - y.startOffset,
+  );
   const fresh = a && a.text === text ? a.index.files.get(a.file) : undefined;
   const byStart = new Map<number, { type: TokenType; modifiers: number }>();
   if (fresh) {
-    const kindType = (d: Def): TokenType => (d.kind === "block" || d.kind === "model" ? "class" : d.kind === "param" ? "parameter" : d.kind === "value" || d.kind === "layerName" ? "variable" : "variable");
-    for (const d of fresh.defs) byStart.set(d.span.start, { type: kindType(d), modifiers: 1 | (d.kind === "const" || d.kind === "dim" ? 2 : 0) });
-    for (const r of fresh.refs) byStart.set(r.span.start, { type: kindType(r.def), modifiers: r.def.kind === "const" || r.def.kind === "dim" ? 2 : 0 });
-    for (const c of fresh.calls) if (c.target.kind === "layer") byStart.set(c.span.start, { type: "function", modifiers: 4 });
+    const kindType = (d: Def): TokenType =>
+      d.kind === "block" || d.kind === "model"
+        ? "class"
+        : d.kind === "param"
+          ? "parameter"
+          : d.kind === "value" || d.kind === "layerName"
+            ? "variable"
+            : "variable";
+    for (const d of fresh.defs)
+      byStart.set(d.span.start, { type: kindType(d), modifiers: 1 | (d.kind === "const" || d.kind === "dim" ? 2 : 0) });
+    for (const r of fresh.refs)
+      byStart.set(r.span.start, {
+        type: kindType(r.def),
+        modifiers: r.def.kind === "const" || r.def.kind === "dim" ? 2 : 0,
+      });
+    for (const c of fresh.calls)
+      if (c.target.kind === "layer") byStart.set(c.span.start, { type: "function", modifiers: 4 });
     for (const s of fresh.optionNames) byStart.set(s.start, { type: "property", modifiers: 0 });
   }
   const out: SemanticToken[] = [];

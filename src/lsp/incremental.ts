@@ -67,7 +67,15 @@ function moved<T>(value: T, offset: number, lines: number): T {
   const v = value as Record<string, unknown>;
   if (typeof v["endColumn"] === "number" && typeof v["file"] === "string") {
     const s = value as unknown as Span;
-    return { file: s.file, start: s.start + offset, end: s.end + offset, line: s.line + lines, column: s.column, endLine: s.endLine + lines, endColumn: s.endColumn } as T;
+    return {
+      file: s.file,
+      start: s.start + offset,
+      end: s.end + offset,
+      line: s.line + lines,
+      column: s.column,
+      endLine: s.endLine + lines,
+      endColumn: s.endColumn,
+    } as T;
   }
   const out: Record<string, unknown> = {};
   for (const k in v) out[k] = moved(v[k], offset, lines);

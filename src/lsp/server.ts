@@ -37,7 +37,17 @@ import { format } from "../format/format.js";
 import type { Host } from "../program/host.js";
 import * as t from "../../grammar/tokens.js";
 import { layerKinds } from "../vocabulary/layers.js";
-import { complete, hover, outline, semanticTokens, signatureHelp, tokenModifiers, tokenTypes, type CompletionKind, type OutlineItem } from "./features.js";
+import {
+  complete,
+  hover,
+  outline,
+  semanticTokens,
+  signatureHelp,
+  tokenModifiers,
+  tokenTypes,
+  type CompletionKind,
+  type OutlineItem,
+} from "./features.js";
 import { defKey, referencesTo, symbolAt, type Def } from "./symbols.js";
 import { Workspace, type Analysis } from "./workspace.js";
 
@@ -114,14 +124,24 @@ export function startServer(options: ServerOptions): Connection {
     }
     return undefined;
   };
-  const rangeOf = (doc: TextDocument, span: Span): Range => ({ start: doc.positionAt(span.start), end: doc.positionAt(span.end) });
+  const rangeOf = (doc: TextDocument, span: Span): Range => ({
+    start: doc.positionAt(span.start),
+    end: doc.positionAt(span.end),
+  });
   const locationOf = (span: Span, analyses: readonly Analysis[]): Location | undefined => {
     const doc = docFor(span.file, analyses);
     return doc ? { uri: uriOf(span.file), range: rangeOf(doc, span) } : undefined;
   };
   /** The offset of a position, or undefined when it lies outside the document. */
   const offsetIn = (doc: TextDocument, p: Position): number | undefined => {
-    if (!Number.isInteger(p.line) || !Number.isInteger(p.character) || p.line < 0 || p.character < 0 || p.line >= doc.lineCount) return undefined;
+    if (
+      !Number.isInteger(p.line) ||
+      !Number.isInteger(p.character) ||
+      p.line < 0 ||
+      p.character < 0 ||
+      p.line >= doc.lineCount
+    )
+      return undefined;
     return doc.offsetAt(p);
   };
 
@@ -148,7 +168,12 @@ export function startServer(options: ServerOptions): Connection {
     const extra = [...(d.help !== undefined ? [`help: ${d.help}`] : []), ...d.notes.map((n) => `note: ${n}`)];
     return {
       range,
-      severity: d.severity === "error" ? DiagnosticSeverity.Error : d.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+      severity:
+        d.severity === "error"
+          ? DiagnosticSeverity.Error
+          : d.severity === "warning"
+            ? DiagnosticSeverity.Warning
+            : DiagnosticSeverity.Information,
       code: d.code,
       source: "nnc",
       message: [prefix + d.message, ...extra].join("\n"),
@@ -179,7 +204,11 @@ export function startServer(options: ServerOptions): Connection {
       const pending = timers.get(target);
       if (pending) clearTimeout(pending);
       if (delay <= 0) check(target);
-      else timers.set(target, setTimeout(() => check(target), delay));
+      else
+        timers.set(
+          target,
+          setTimeout(() => check(target), delay),
+        );
     }
   };
 
@@ -191,50 +220,67 @@ export function startServer(options: ServerOptions): Connection {
   };
 
   documents.onDidOpen((e) =>
-    guard("didOpen", () => {
-      const file = fileOf(e.document.uri);
-      uris.set(file, e.document.uri);
-      workspace.open(file, e.document.getText(), e.document.version);
-      schedule(file, 0);
-    }, undefined),
+    guard(
+      "didOpen",
+      () => {
+        const file = fileOf(e.document.uri);
+        uris.set(file, e.document.uri);
+        workspace.open(file, e.document.getText(), e.document.version);
+        schedule(file, 0);
+      },
+      undefined,
+    ),
   );
   documents.onDidChangeContent((e) =>
-    guard("didChange", () => {
-      const file = fileOf(e.document.uri);
-      uris.set(file, e.document.uri);
-      const doc = workspace.documents.get(file);
-      if (doc && doc.text === e.document.getText() && doc.version === e.document.version) return; // the open event
-      workspace.change(file, e.document.getText(), e.document.version);
-      schedule(file, debounceMs);
-    }, undefined),
+    guard(
+      "didChange",
+      () => {
+        const file = fileOf(e.document.uri);
+        uris.set(file, e.document.uri);
+        const doc = workspace.documents.get(file);
+        if (doc && doc.text === e.document.getText() && doc.version === e.document.version) return; // the open event
+        workspace.change(file, e.document.getText(), e.document.version);
+        schedule(file, debounceMs);
+      },
+      undefined,
+    ),
   );
   documents.onDidClose((e) =>
-    guard("didClose", () => {
-      const file = fileOf(e.document.uri);
-      const dependents = workspace.dependents(file).filter((f) => f !== file);
-      const pending = timers.get(file);
-      if (pending) clearTimeout(pending);
-      timers.delete(file);
-      workspace.close(file);
-      void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
-      // Files that imported it now read it from disk.
-      for (const f of dependents) schedule(f, 0);
-    }, undefined),
+    guard(
+      "didClose",
+      () => {
+        const file = fileOf(e.document.uri);
+        const dependents = workspace.dependents(file).filter((f) => f !== file);
+        const pending = timers.get(file);
+        if (pending) clearTimeout(pending);
+        timers.delete(file);
+        workspace.close(file);
+        void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+        // Files that imported it now read it from disk.
+        for (const f of dependents) schedule(f, 0);
+      },
+      undefined,
+    ),
   );
   connection.onDidChangeWatchedFiles((e) =>
-    guard("didChangeWatchedFiles", () => {
-      for (const change of e.changes) {
-        const file = fileOf(change.uri);
-        if (!workspace.documents.has(file)) schedule(file, 0);
-      }
-    }, undefined),
+    guard(
+      "didChangeWatchedFiles",
+      () => {
+        for (const change of e.changes) {
+          const file = fileOf(change.uri);
+          if (!workspace.documents.has(file)) schedule(file, 0);
+        }
+      },
+      undefined,
+    ),
   );
 
   // ── Requests ───────────────────────────────────────────────────────────────────────────────────────
 
   connection.onInitialize((params): InitializeResult => {
     const init = params.initializationOptions as { debounceMs?: unknown } | null | undefined;
-    if (typeof init?.debounceMs === "number" && Number.isFinite(init.debounceMs) && init.debounceMs >= 0) debounceMs = Math.min(init.debounceMs, 10_000);
+    if (typeof init?.debounceMs === "number" && Number.isFinite(init.debounceMs) && init.debounceMs >= 0)
+      debounceMs = Math.min(init.debounceMs, 10_000);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -246,7 +292,10 @@ export function startServer(options: ServerOptions): Connection {
         documentFormattingProvider: true,
         renameProvider: { prepareProvider: true },
         documentSymbolProvider: true,
-        semanticTokensProvider: { legend: { tokenTypes: [...tokenTypes], tokenModifiers: [...tokenModifiers] }, full: true },
+        semanticTokensProvider: {
+          legend: { tokenTypes: [...tokenTypes], tokenModifiers: [...tokenModifiers] },
+          full: true,
+        },
       },
       serverInfo: { name: "nnc" },
     };
@@ -262,15 +311,19 @@ export function startServer(options: ServerOptions): Connection {
   };
 
   connection.onHover((p) =>
-    guard("hover", () => {
-      const q = at(p.textDocument.uri, p.position);
-      if (!q) return null;
-      const a = current(q.file);
-      if (!a) return null;
-      const h = hover(a, workspace.all(), q.offset);
-      if (!h) return null;
-      return { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: rangeOf(q.doc, h.span) };
-    }, null),
+    guard(
+      "hover",
+      () => {
+        const q = at(p.textDocument.uri, p.position);
+        if (!q) return null;
+        const a = current(q.file);
+        if (!a) return null;
+        const h = hover(a, workspace.all(), q.offset);
+        if (!h) return null;
+        return { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: rangeOf(q.doc, h.span) };
+      },
+      null,
+    ),
   );
 
   /** The definition under the cursor (import paths name a file). */
@@ -289,16 +342,24 @@ export function startServer(options: ServerOptions): Connection {
   };
 
   connection.onDefinition((p) =>
-    guard("definition", () => {
-      const q = at(p.textDocument.uri, p.position);
-      if (!q) return null;
-      const a = current(q.file);
-      if (!a) return null;
-      const found = definitionAt(a, q.offset);
-      if (!found) return null;
-      if (found.file !== undefined) return { uri: uriOf(found.file), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } };
-      return found.def ? (locationOf(found.def.span, [a, ...workspace.all()]) ?? null) : null;
-    }, null),
+    guard(
+      "definition",
+      () => {
+        const q = at(p.textDocument.uri, p.position);
+        if (!q) return null;
+        const a = current(q.file);
+        if (!a) return null;
+        const found = definitionAt(a, q.offset);
+        if (!found) return null;
+        if (found.file !== undefined)
+          return {
+            uri: uriOf(found.file),
+            range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+          };
+        return found.def ? (locationOf(found.def.span, [a, ...workspace.all()]) ?? null) : null;
+      },
+      null,
+    ),
   );
 
   /** Every occurrence of a definition across the open programs, each once. */
@@ -323,54 +384,77 @@ export function startServer(options: ServerOptions): Connection {
   };
 
   connection.onReferences((p) =>
-    guard("references", () => {
-      const q = at(p.textDocument.uri, p.position);
-      if (!q) return [];
-      refreshAll();
-      const a = workspace.analyses.get(q.file);
-      const def = a ? definitionAt(a, q.offset)?.def : undefined;
-      if (!def) return [];
-      const all = workspace.all();
-      return occurrences(def, p.context.includeDeclaration).flatMap((s) => locationOf(s, all) ?? []);
-    }, []),
+    guard(
+      "references",
+      () => {
+        const q = at(p.textDocument.uri, p.position);
+        if (!q) return [];
+        refreshAll();
+        const a = workspace.analyses.get(q.file);
+        const def = a ? definitionAt(a, q.offset)?.def : undefined;
+        if (!def) return [];
+        const all = workspace.all();
+        return occurrences(def, p.context.includeDeclaration).flatMap((s) => locationOf(s, all) ?? []);
+      },
+      [],
+    ),
   );
 
   const renamable = new Set<Def["kind"]>(["block", "const", "value", "param", "dim"]);
 
   connection.onPrepareRename((p) =>
-    guard("prepareRename", () => {
-      const q = at(p.textDocument.uri, p.position);
-      if (!q) return null;
-      const a = current(q.file);
-      const sym = a ? symbolAt(a.index, a.file, q.offset) : undefined;
-      if (!sym || !renamable.has(sym.def.kind)) return null;
-      return { range: rangeOf(q.doc, sym.span), placeholder: sym.def.name };
-    }, null),
+    guard(
+      "prepareRename",
+      () => {
+        const q = at(p.textDocument.uri, p.position);
+        if (!q) return null;
+        const a = current(q.file);
+        const sym = a ? symbolAt(a.index, a.file, q.offset) : undefined;
+        if (!sym || !renamable.has(sym.def.kind)) return null;
+        return { range: rangeOf(q.doc, sym.span), placeholder: sym.def.name };
+      },
+      null,
+    ),
   );
 
   connection.onRenameRequest((p) =>
-    guard("rename", () => {
-      const q = at(p.textDocument.uri, p.position);
-      if (!q) return null;
-      refreshAll();
-      const a = workspace.analyses.get(q.file);
-      const sym = a ? symbolAt(a.index, a.file, q.offset) : undefined;
-      if (!sym || !renamable.has(sym.def.kind)) return new ResponseError(ErrorCodes.InvalidRequest, "only blocks, constants, parameters, dimensions and values can be renamed");
-      const name = p.newName;
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || t.keywordNames.has(name)) {
-        return new ResponseError(ErrorCodes.InvalidParams, `\`${name}\` is not a name: use letters, digits and _, not starting with a digit, and not a keyword`);
-      }
-      if (sym.def.kind === "block" && layerKinds.has(name)) return new ResponseError(ErrorCodes.InvalidParams, `\`${name}\` is a layer kind; a block cannot have its name`);
-      const all = workspace.all();
-      const changes: Record<string, TextEdit[]> = {};
-      for (const s of occurrences(sym.def, true)) {
-        const doc = docFor(s.file, all);
-        if (!doc) continue;
-        (changes[uriOf(s.file)] ??= []).push({ range: rangeOf(doc, s), newText: name });
-      }
-      const edit: WorkspaceEdit = { changes };
-      return edit;
-    }, null),
+    guard(
+      "rename",
+      () => {
+        const q = at(p.textDocument.uri, p.position);
+        if (!q) return null;
+        refreshAll();
+        const a = workspace.analyses.get(q.file);
+        const sym = a ? symbolAt(a.index, a.file, q.offset) : undefined;
+        if (!sym || !renamable.has(sym.def.kind))
+          return new ResponseError(
+            ErrorCodes.InvalidRequest,
+            "only blocks, constants, parameters, dimensions and values can be renamed",
+          );
+        const name = p.newName;
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || t.keywordNames.has(name)) {
+          return new ResponseError(
+            ErrorCodes.InvalidParams,
+            `\`${name}\` is not a name: use letters, digits and _, not starting with a digit, and not a keyword`,
+          );
+        }
+        if (sym.def.kind === "block" && layerKinds.has(name))
+          return new ResponseError(
+            ErrorCodes.InvalidParams,
+            `\`${name}\` is a layer kind; a block cannot have its name`,
+          );
+        const all = workspace.all();
+        const changes: Record<string, TextEdit[]> = {};
+        for (const s of occurrences(sym.def, true)) {
+          const doc = docFor(s.file, all);
+          if (!doc) continue;
+          (changes[uriOf(s.file)] ??= []).push({ range: rangeOf(doc, s), newText: name });
+        }
+        const edit: WorkspaceEdit = { changes };
+        return edit;
+      },
+      null,
+    ),
   );
 
   const completionKinds: Record<CompletionKind, CompletionItemKind> = {
@@ -388,46 +472,66 @@ export function startServer(options: ServerOptions): Connection {
   };
 
   connection.onCompletion((p) =>
-    guard("completion", () => {
-      const q = at(p.textDocument.uri, p.position);
-      if (!q) return [];
-      current(q.file);
-      const a = workspace.lastParsed.get(q.file) ?? workspace.analyses.get(q.file);
-      return complete(q.doc.getText(), q.offset, a).map((c) => ({
-        label: c.label,
-        kind: completionKinds[c.kind],
-        ...(c.detail !== undefined ? { detail: c.detail } : {}),
-        ...(c.documentation !== undefined ? { documentation: c.documentation } : {}),
-        ...(c.insertText !== undefined ? { insertText: c.insertText } : {}),
-      }));
-    }, []),
+    guard(
+      "completion",
+      () => {
+        const q = at(p.textDocument.uri, p.position);
+        if (!q) return [];
+        current(q.file);
+        const a = workspace.lastParsed.get(q.file) ?? workspace.analyses.get(q.file);
+        return complete(q.doc.getText(), q.offset, a).map((c) => ({
+          label: c.label,
+          kind: completionKinds[c.kind],
+          ...(c.detail !== undefined ? { detail: c.detail } : {}),
+          ...(c.documentation !== undefined ? { documentation: c.documentation } : {}),
+          ...(c.insertText !== undefined ? { insertText: c.insertText } : {}),
+        }));
+      },
+      [],
+    ),
   );
 
   connection.onSignatureHelp((p) =>
-    guard("signatureHelp", () => {
-      const q = at(p.textDocument.uri, p.position);
-      if (!q) return null;
-      const a = workspace.lastParsed.get(q.file) ?? workspace.analyses.get(q.file);
-      const sig = signatureHelp(q.doc.getText(), q.offset, a);
-      if (!sig) return null;
-      return {
-        signatures: [{ label: sig.label, ...(sig.documentation !== undefined ? { documentation: sig.documentation } : {}), parameters: sig.parameters.map((x) => ({ label: x.label, documentation: x.documentation })) }],
-        activeSignature: 0,
-        activeParameter: sig.active,
-      };
-    }, null),
+    guard(
+      "signatureHelp",
+      () => {
+        const q = at(p.textDocument.uri, p.position);
+        if (!q) return null;
+        const a = workspace.lastParsed.get(q.file) ?? workspace.analyses.get(q.file);
+        const sig = signatureHelp(q.doc.getText(), q.offset, a);
+        if (!sig) return null;
+        return {
+          signatures: [
+            {
+              label: sig.label,
+              ...(sig.documentation !== undefined ? { documentation: sig.documentation } : {}),
+              parameters: sig.parameters.map((x) => ({ label: x.label, documentation: x.documentation })),
+            },
+          ],
+          activeSignature: 0,
+          activeParameter: sig.active,
+        };
+      },
+      null,
+    ),
   );
 
   connection.onRequest(DocumentFormattingRequest.type, (p) =>
-    guard("formatting", () => {
-      const q = at(p.textDocument.uri);
-      if (!q) return [];
-      const text = q.doc.getText();
-      const result = format(text, q.file);
-      // A file with syntax errors is never rewritten (as `nnc fmt`): no edits.
-      if (result.value === null || result.value === text) return [];
-      return [{ range: { start: { line: 0, character: 0 }, end: q.doc.positionAt(text.length) }, newText: result.value }];
-    }, []),
+    guard(
+      "formatting",
+      () => {
+        const q = at(p.textDocument.uri);
+        if (!q) return [];
+        const text = q.doc.getText();
+        const result = format(text, q.file);
+        // A file with syntax errors is never rewritten (as `nnc fmt`): no edits.
+        if (result.value === null || result.value === text) return [];
+        return [
+          { range: { start: { line: 0, character: 0 }, end: q.doc.positionAt(text.length) }, newText: result.value },
+        ];
+      },
+      [],
+    ),
   );
 
   const symbolKinds: Record<OutlineItem["kind"], SymbolKind> = {
@@ -440,39 +544,47 @@ export function startServer(options: ServerOptions): Connection {
   };
 
   connection.onDocumentSymbol((p) =>
-    guard("documentSymbol", () => {
-      const q = at(p.textDocument.uri);
-      if (!q) return [];
-      current(q.file);
-      const a = workspace.lastParsed.get(q.file);
-      const ast = a?.checked.program.files.get(q.file)?.ast;
-      if (!a || !ast) return [];
-      // The outline of the last text that parsed, positioned in that text.
-      const doc = a.text === q.doc.getText() ? q.doc : TextDocument.create(p.textDocument.uri, "nn", 0, a.text);
-      const convert = (item: OutlineItem): DocumentSymbol => ({
-        name: item.name,
-        kind: symbolKinds[item.kind],
-        ...(item.detail !== undefined ? { detail: item.detail } : {}),
-        range: rangeOf(doc, item.range),
-        selectionRange: rangeOf(doc, item.selection),
-        children: item.children.map(convert),
-      });
-      return outline(ast).map(convert);
-    }, []),
+    guard(
+      "documentSymbol",
+      () => {
+        const q = at(p.textDocument.uri);
+        if (!q) return [];
+        current(q.file);
+        const a = workspace.lastParsed.get(q.file);
+        const ast = a?.checked.program.files.get(q.file)?.ast;
+        if (!a || !ast) return [];
+        // The outline of the last text that parsed, positioned in that text.
+        const doc = a.text === q.doc.getText() ? q.doc : TextDocument.create(p.textDocument.uri, "nn", 0, a.text);
+        const convert = (item: OutlineItem): DocumentSymbol => ({
+          name: item.name,
+          kind: symbolKinds[item.kind],
+          ...(item.detail !== undefined ? { detail: item.detail } : {}),
+          range: rangeOf(doc, item.range),
+          selectionRange: rangeOf(doc, item.selection),
+          children: item.children.map(convert),
+        });
+        return outline(ast).map(convert);
+      },
+      [],
+    ),
   );
 
   connection.languages.semanticTokens.on((p) =>
-    guard("semanticTokens", () => {
-      const q = at(p.textDocument.uri);
-      if (!q) return { data: [] };
-      const a = current(q.file);
-      const builder = new SemanticTokensBuilder();
-      for (const tok of semanticTokens(q.doc.getText(), a)) {
-        const pos = q.doc.positionAt(tok.start);
-        builder.push(pos.line, pos.character, tok.length, tokenTypes.indexOf(tok.type), tok.modifiers);
-      }
-      return builder.build();
-    }, { data: [] }),
+    guard(
+      "semanticTokens",
+      () => {
+        const q = at(p.textDocument.uri);
+        if (!q) return { data: [] };
+        const a = current(q.file);
+        const builder = new SemanticTokensBuilder();
+        for (const tok of semanticTokens(q.doc.getText(), a)) {
+          const pos = q.doc.positionAt(tok.start);
+          builder.push(pos.line, pos.character, tok.length, tokenTypes.indexOf(tok.type), tok.modifiers);
+        }
+        return builder.build();
+      },
+      { data: [] },
+    ),
   );
 
   documents.listen(connection);

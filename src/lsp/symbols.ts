@@ -189,7 +189,8 @@ class FileIndexer {
     const scope = new NumScope(fileScope);
     for (const param of decl.params) {
       if (param.default) this.expr(param.default, scope);
-      if (!scope.entries.has(param.name.name)) scope.entries.set(param.name.name, this.def("param", param.name, param.span, param));
+      if (!scope.entries.has(param.name.name))
+        scope.entries.set(param.name.name, this.def("param", param.name, param.span, param));
     }
     this.body(decl.body, scope);
   }
@@ -216,7 +217,8 @@ class FileIndexer {
   private body(body: A.Body, outer: NumScope): void {
     const scope = new NumScope(outer);
     for (const stmt of body.statements) {
-      if (stmt.kind === "Const" && !scope.entries.has(stmt.name.name)) scope.entries.set(stmt.name.name, this.def("const", stmt.name, stmt.span, stmt));
+      if (stmt.kind === "Const" && !scope.entries.has(stmt.name.name))
+        scope.entries.set(stmt.name.name, this.def("const", stmt.name, stmt.span, stmt));
     }
     for (const stmt of body.statements) {
       switch (stmt.kind) {

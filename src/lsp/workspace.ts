@@ -36,7 +36,10 @@ export class Workspace {
   /** Parses every file the checks read, reusing the items that did not change (incremental.ts). */
   readonly parser = new IncrementalParser();
 
-  constructor(disk: Host, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    disk: Host,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.host = {
       readFile: (file: string): ReadResult => {
         const open = this.documents.get(file);

@@ -45,7 +45,9 @@ function namespaceBody(dts: string): string {
       throw new Error(`internal: a generated module's declarations contain \`${statement.getText().slice(0, 60)}\``);
     }
     const start = statement.getFullStart();
-    const removed = (ts.canHaveModifiers(statement) ? (ts.getModifiers(statement) ?? []) : []).filter((m) => m.kind === ts.SyntaxKind.DeclareKeyword);
+    const removed = (ts.canHaveModifiers(statement) ? (ts.getModifiers(statement) ?? []) : []).filter(
+      (m) => m.kind === ts.SyntaxKind.DeclareKeyword,
+    );
     let text = "";
     let at = start;
     for (const m of removed) {

@@ -3,10 +3,22 @@
 // they changed), diagnostics become the bundler's errors with file:line:col and code frames, and every
 // file the spec imports is watched. docs/plugin.md is the user's guide.
 import path from "node:path";
-import { createUnplugin, type UnpluginContext, type UnpluginFactory, type UnpluginInstance, type UnpluginMessage } from "unplugin";
+import {
+  createUnplugin,
+  type UnpluginContext,
+  type UnpluginFactory,
+  type UnpluginInstance,
+  type UnpluginMessage,
+} from "unplugin";
 import { readExisting, writeFileAtomic } from "../program/node-host.js";
 import type { PluginOptions } from "./options.js";
-import { buildSpecModule, parseId, pluginOptionsSchema, type Problem, type ResolvedPluginOptions } from "./spec-module.js";
+import {
+  buildSpecModule,
+  parseId,
+  pluginOptionsSchema,
+  type Problem,
+  type ResolvedPluginOptions,
+} from "./spec-module.js";
 
 export type { PluginOptions } from "./options.js";
 
@@ -47,7 +59,13 @@ export const unpluginFactory: UnpluginFactory<PluginOptions | undefined, false> 
         if (built.error) return fail(this, built.error, id);
         if (built.declaration) {
           const written = writeIfChanged(built.declaration.file, built.declaration.text);
-          if (written !== true) this.warn(message({ message: `warning[NN0003]: cannot write ${built.declaration.file}: ${written}`, code: "NN0003" }, id));
+          if (written !== true)
+            this.warn(
+              message(
+                { message: `warning[NN0003]: cannot write ${built.declaration.file}: ${written}`, code: "NN0003" },
+                id,
+              ),
+            );
         }
         return built.code;
       },

@@ -67,7 +67,11 @@ export function displayName(file: string, cwd = process.cwd()): string {
 }
 
 /** Compiles the spec `id` names (an absolute path, maybe with `?model=Name`). */
-export async function buildSpecModule(id: string, options: ResolvedPluginOptions, host: Host = nodeHost): Promise<SpecModule> {
+export async function buildSpecModule(
+  id: string,
+  options: ResolvedPluginOptions,
+  host: Host = nodeHost,
+): Promise<SpecModule> {
   const { file: absolute, model } = parseId(id);
   const cwd = process.cwd();
   const watched = new Set<string>([absolute]);
@@ -94,26 +98,37 @@ export async function buildSpecModule(id: string, options: ResolvedPluginOptions
   const warnings = result.diagnostics.filter((d) => d.severity !== "error").map((d) => problem([d], lookup, cwd));
   if (errors.length > 0) return { code: "", watchFiles, error: problem(errors, lookup, cwd), warnings };
   if (result.files.length === 0) {
-    const none = diagnostic("UnknownName", undefined, `${name} defines no model to compile`, { help: "a file with only blocks is imported by other specs, not by code" });
+    const none = diagnostic("UnknownName", undefined, `${name} defines no model to compile`, {
+      help: "a file with only blocks is imported by other specs, not by code",
+    });
     return { code: "", watchFiles, error: problem([none], lookup, cwd), warnings };
   }
   const modules = result.files.map((f) => ({ model: f.model, ...toJavaScript(f.text, f.path) }));
   const declarationFile = (text: string) =>
     model === undefined && options.declarations !== false
-      ? { declaration: { file: absolute.replace(/\.nn$/, options.declarations), text: declarationHeader(path.basename(absolute)) + text } }
+      ? {
+          declaration: {
+            file: absolute.replace(/\.nn$/, options.declarations),
+            text: declarationHeader(path.basename(absolute)) + text,
+          },
+        }
       : {};
   if (modules.length === 1) return { code: modules[0]!.js, watchFiles, warnings, ...declarationFile(modules[0]!.dts) };
   // Several models: a namespace per model, each the module `?model=Name` gives (model names are
   // identifiers, and any identifier name may be an export name).
   const self = `./${path.basename(absolute)}`;
-  const code = modules.map((m) => `export * as ${m.model} from ${JSON.stringify(`${self}?model=${encodeURIComponent(m.model)}`)};`).join("\n") + "\n";
+  const code =
+    modules
+      .map((m) => `export * as ${m.model} from ${JSON.stringify(`${self}?model=${encodeURIComponent(m.model)}`)};`)
+      .join("\n") + "\n";
   return { code, watchFiles, warnings, ...declarationFile(namespacedDeclarations(modules)) };
 }
 
 /** Diagnostics rendered (code frames included) as one bundler message, located at the first span. */
 function problem(ds: readonly Diagnostic[], lookup: (f: string) => SourceText | undefined, cwd: string): Problem {
   const shown = capDiagnostics(ds, 100);
-  const message = shown.map((d) => renderDiagnostic(d, lookup)).join("\n\n") + (ds.length > 1 ? `\n\n${summary(ds)}` : "");
+  const message =
+    shown.map((d) => renderDiagnostic(d, lookup)).join("\n\n") + (ds.length > 1 ? `\n\n${summary(ds)}` : "");
   const located = ds.find((d) => d.span !== undefined)?.span;
   return {
     message,

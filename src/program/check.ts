@@ -73,7 +73,9 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
         if (!symbol) {
           diagnostics.push(
             diagnostic("ImportNameNotFound", n.span, `\`${n.name}\` is not defined in ${decl.path.value}`, {
-              help: didYouMeanHelp(n.name, exported.keys()) ?? `it defines ${[...exported.keys()].map((k) => `\`${k}\``).join(", ") || "nothing to import"}`,
+              help:
+                didYouMeanHelp(n.name, exported.keys()) ??
+                `it defines ${[...exported.keys()].map((k) => `\`${k}\``).join(", ") || "nothing to import"}`,
             }),
           );
           complete = false;
@@ -83,7 +85,9 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
         if (previous && origin.get(n.name) !== target) {
           diagnostics.push(
             diagnostic("ImportClash", n.span, `\`${n.name}\` is imported twice, from different files`, {
-              ...(previous.span ? { labels: [{ span: previous.span, message: `first imported here, from ${origin.get(n.name)}` }] } : {}),
+              ...(previous.span
+                ? { labels: [{ span: previous.span, message: `first imported here, from ${origin.get(n.name)}` }] }
+                : {}),
               help: "import it from one file only, or rename one of the definitions",
             }),
           );
@@ -117,7 +121,10 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
           if (hasErrors(refused)) continue;
         }
       }
-      const analyzed = analyzeModel(entryResolved, model, context, { expand: options.expand ?? false, ...(options.memo !== undefined ? { memo: options.memo } : {}) });
+      const analyzed = analyzeModel(entryResolved, model, context, {
+        expand: options.expand ?? false,
+        ...(options.memo !== undefined ? { memo: options.memo } : {}),
+      });
       for (const d of analyzed.diagnostics) diagnostics.push(d);
       if (!analyzed.value) continue;
       const figures = modelFigures(analyzed.value);
@@ -127,7 +134,9 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
     if (options.model !== undefined && !entryResolved.models.has(options.model)) {
       diagnostics.push(
         diagnostic("UnknownName", undefined, `${entry} has no model \`${options.model}\``, {
-          help: didYouMeanHelp(options.model, entryResolved.models.keys()) ?? `its models: ${[...entryResolved.models.keys()].join(", ") || "none"}`,
+          help:
+            didYouMeanHelp(options.model, entryResolved.models.keys()) ??
+            `its models: ${[...entryResolved.models.keys()].join(", ") || "none"}`,
         }),
       );
     }

@@ -23,7 +23,8 @@ function quantities(f: Figures): Quantities {
 
 function holds(actual: bigint, op: CompareOp, wanted: bigint | number): boolean {
   // Exact: a decimal right-hand side is compared without converting the count to a float.
-  const cmp = typeof wanted === "bigint" ? (actual < wanted ? -1 : actual > wanted ? 1 : 0) : compareMixed(actual, wanted);
+  const cmp =
+    typeof wanted === "bigint" ? (actual < wanted ? -1 : actual > wanted ? 1 : 0) : compareMixed(actual, wanted);
   switch (op) {
     case "==":
       return cmp === 0;
@@ -52,22 +53,38 @@ function expectsIn(body: Body): ExpectStmt[] {
   return body.statements.filter((s): s is ExpectStmt => s.kind === "Expect");
 }
 
-function check(stmt: ExpectStmt, q: Quantities, context: AnalysisContext, where: string, breakdown: string): Diagnostic | undefined {
+function check(
+  stmt: ExpectStmt,
+  q: Quantities,
+  context: AnalysisContext,
+  where: string,
+  breakdown: string,
+): Diagnostic | undefined {
   const wanted = context.expectValues.get(stmt);
   const actual = q[stmt.quantity.name];
   if (wanted === undefined || actual === undefined) return undefined; // reported by the resolver
   if (holds(actual, stmt.op, wanted)) return undefined;
   const shown = typeof wanted === "bigint" ? grouped(wanted) : String(wanted);
-  return diagnostic("ExpectFailed", stmt.span, `expected ${stmt.quantity.name} ${stmt.op} ${shown}, but ${where} has ${grouped(actual)}`, {
-    notes: [breakdown],
-  });
+  return diagnostic(
+    "ExpectFailed",
+    stmt.span,
+    `expected ${stmt.quantity.name} ${stmt.op} ${shown}, but ${where} has ${grouped(actual)}`,
+    {
+      notes: [breakdown],
+    },
+  );
 }
 
 function breakdownOf(q: Quantities): string {
   return `params ${grouped(q["params"]!)} = weights ${grouped(q["weights"]!)} + biases ${grouped(q["biases"]!)}; buffers ${grouped(q["buffers"]!)}; trainable ${grouped(q["trainable"]!)}`;
 }
 
-export function checkExpects(model: ModelDecl, figures: Figures, analysis: ModelAnalysis, context: AnalysisContext): Diagnostic[] {
+export function checkExpects(
+  model: ModelDecl,
+  figures: Figures,
+  analysis: ModelAnalysis,
+  context: AnalysisContext,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const q = quantities(figures);
   for (const stmt of expectsIn(model.body)) {

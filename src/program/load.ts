@@ -34,7 +34,9 @@ export const stdinName = "<stdin>";
 /** Where an import's path leads from the file that names it: an absolute path as it is, a relative one
  *  against the importing file's directory. */
 export function importTarget(importer: string, written: string): string {
-  return path.isAbsolute(written) ? path.normalize(written) : path.normalize(path.join(path.dirname(importer), written));
+  return path.isAbsolute(written)
+    ? path.normalize(written)
+    : path.normalize(path.join(path.dirname(importer), written));
 }
 
 /** A file being loaded: its imports are visited in order, one at a time, from an explicit stack (so an
@@ -77,7 +79,13 @@ export function load(entry: string, host: Host, text?: string, parseFile: ParseF
             }),
           );
         } else {
-          diagnostics.push(diagnostic(read.invalidUtf8 ? "InvalidUtf8" : "FileNotReadable", undefined, `cannot read ${file}: ${read.reason}`));
+          diagnostics.push(
+            diagnostic(
+              read.invalidUtf8 ? "InvalidUtf8" : "FileNotReadable",
+              undefined,
+              `cannot read ${file}: ${read.reason}`,
+            ),
+          );
         }
         return;
       }
@@ -86,7 +94,13 @@ export function load(entry: string, host: Host, text?: string, parseFile: ParseF
     const parsed = parseFile(content, file);
     for (const d of parsed.diagnostics) diagnostics.push(d);
     const imports: { decl: ImportDecl; target: string | undefined }[] = [];
-    files.set(file, { file, source: parsed.value.source, ast: parsed.value.ast, comments: parsed.value.comments, imports });
+    files.set(file, {
+      file,
+      source: parsed.value.source,
+      ast: parsed.value.ast,
+      comments: parsed.value.comments,
+      imports,
+    });
     const items = (parsed.value.ast?.items ?? []).filter((item): item is ImportDecl => item.kind === "Import");
     onStack.set(file, stack.length);
     stack.push({ file, items, next: 0, imports, via });
@@ -114,13 +128,24 @@ export function load(entry: string, host: Host, text?: string, parseFile: ParseF
     const target = importTarget(file, item.path.value);
     const cycleStart = onStack.get(target);
     if (cycleStart !== undefined) {
-      const steps = [...stack.slice(cycleStart).map((f, i, all) => ({ file: f.file, decl: i + 1 < all.length ? all[i + 1]!.via! : item }))];
-      const labels: Label[] = steps.slice(0, -1).map((s) => ({ span: s.decl.path.span, message: `${s.file} imports this` }));
+      const steps = [
+        ...stack
+          .slice(cycleStart)
+          .map((f, i, all) => ({ file: f.file, decl: i + 1 < all.length ? all[i + 1]!.via! : item })),
+      ];
+      const labels: Label[] = steps
+        .slice(0, -1)
+        .map((s) => ({ span: s.decl.path.span, message: `${s.file} imports this` }));
       diagnostics.push(
-        diagnostic("ImportCycle", item.path.span, `import cycle: ${[...steps.map((s) => s.file), target].join(" → ")}`, {
-          labels,
-          help: "move the shared blocks into a file that both import",
-        }),
+        diagnostic(
+          "ImportCycle",
+          item.path.span,
+          `import cycle: ${[...steps.map((s) => s.file), target].join(" → ")}`,
+          {
+            labels,
+            help: "move the shared blocks into a file that both import",
+          },
+        ),
       );
       imports.push({ decl: item, target: undefined });
       continue;

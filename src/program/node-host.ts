@@ -33,7 +33,12 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
     }
     // Overlong, surrogate and out-of-range forms.
     const c1 = bytes[i + 1] ?? 0;
-    if ((b === 0xe0 && c1 < 0xa0) || (b === 0xed && c1 > 0x9f) || (b === 0xf0 && c1 < 0x90) || (b === 0xf4 && c1 > 0x8f)) {
+    if (
+      (b === 0xe0 && c1 < 0xa0) ||
+      (b === 0xed && c1 > 0x9f) ||
+      (b === 0xf0 && c1 < 0x90) ||
+      (b === 0xf4 && c1 > 0x8f)
+    ) {
       return i;
     }
     i += n + 1;
@@ -47,11 +52,16 @@ export function decodeUtf8(bytes: Uint8Array): ReadResult {
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     return { ok: true, text };
   } catch {
-    return { ok: false, reason: `not valid UTF-8 (byte ${firstInvalidUtf8(bytes)} is the first bad one)`, invalidUtf8: true };
+    return {
+      ok: false,
+      reason: `not valid UTF-8 (byte ${firstInvalidUtf8(bytes)} is the first bad one)`,
+      invalidUtf8: true,
+    };
   }
 }
 
-const mib = (bytes: number): string => (bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes.toLocaleString("en-US")} bytes`);
+const mib = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes.toLocaleString("en-US")} bytes`;
 
 /** "too large: …" for a file of `size` bytes (at least, when `atLeast`) over `limit`. */
 function tooLarge(size: number, limit: number, atLeast: boolean): string {
@@ -104,7 +114,10 @@ export const fileErrorReason = errnoReason;
  * `limit` bytes: the size is checked before reading, and at most `limit + 1` bytes are read (a file that
  * grows meanwhile is still refused).
  */
-export function readRegularFile(file: string, limit: number): { ok: true; bytes: Uint8Array } | { ok: false; reason: string } {
+export function readRegularFile(
+  file: string,
+  limit: number,
+): { ok: true; bytes: Uint8Array } | { ok: false; reason: string } {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
@@ -337,7 +350,8 @@ export function rewriteFile(file: string, text: string): "renamed" | "in place" 
         try {
           writeAllTo(tmp.fd, text);
           try {
-            if (stat.uid !== process.getuid?.() || stat.gid !== process.getgid?.()) fs.fchownSync(tmp.fd, stat.uid, stat.gid);
+            if (stat.uid !== process.getuid?.() || stat.gid !== process.getgid?.())
+              fs.fchownSync(tmp.fd, stat.uid, stat.gid);
           } catch {
             owned = false;
           }

@@ -21,7 +21,12 @@ export interface Verified {
   readonly report?: VerifyReport;
 }
 
-export function verifyProgram(entry: string, host: Host, text: string | undefined, options: VerifyOptions): { value: Verified; diagnostics: Diagnostic[] } {
+export function verifyProgram(
+  entry: string,
+  host: Host,
+  text: string | undefined,
+  options: VerifyOptions,
+): { value: Verified; diagnostics: Diagnostic[] } {
   const checked = checkProgram(entry, host, text, options.model !== undefined ? { model: options.model } : {});
   const diagnostics = sortDiagnostics(checked.diagnostics);
   if (hasErrors(diagnostics)) return { value: { checked: checked.value }, diagnostics };
@@ -30,10 +35,17 @@ export function verifyProgram(entry: string, host: Host, text: string | undefine
     const names = models.map((m) => m.analysis.name);
     diagnostics.push(
       models.length === 0
-        ? diagnostic("UnknownName", undefined, `${entry} defines no model to verify`, { help: "a file with only blocks is imported, not verified" })
-        : diagnostic("UsageError", undefined, `${entry} defines ${names.length} models: ${names.map((n) => `\`${n}\``).join(", ")}`, {
-            help: `name one with \`--model ${names[0]}\``,
-          }),
+        ? diagnostic("UnknownName", undefined, `${entry} defines no model to verify`, {
+            help: "a file with only blocks is imported, not verified",
+          })
+        : diagnostic(
+            "UsageError",
+            undefined,
+            `${entry} defines ${names.length} models: ${names.map((n) => `\`${n}\``).join(", ")}`,
+            {
+              help: `name one with \`--model ${names[0]}\``,
+            },
+          ),
     );
     return { value: { checked: checked.value }, diagnostics };
   }

@@ -78,7 +78,8 @@ export function openWeightFile(source: string | Uint8Array): OpenedWeightFile {
       close();
       return { ok: false, problem: header.problem };
     }
-    const readBytes = (begin: number, end: number) => (begin >= 0 && begin <= end && end <= size ? read(begin, end) : undefined);
+    const readBytes = (begin: number, end: number) =>
+      begin >= 0 && begin <= end && end <= size ? read(begin, end) : undefined;
     return { ok: true, file: { header: header.value, readBytes, close } };
   } catch (error) {
     close();

@@ -90,14 +90,7 @@ export interface Body {
   readonly span: Span;
 }
 
-export type Statement =
-  | InputStmt
-  | OutputStmt
-  | ExpectStmt
-  | LossStmt
-  | ConstDecl
-  | BindingStmt
-  | FlowStmt;
+export type Statement = InputStmt | OutputStmt | ExpectStmt | LossStmt | ConstDecl | BindingStmt | FlowStmt;
 
 /** `input x` / `input a, b` — names a block's inputs. */
 export interface InputStmt {
@@ -178,17 +171,7 @@ export interface RepeatStage {
 // ── Expressions ──────────────────────────────────────────────────────────────────────────────────────
 
 export type Expr =
-  | IntLit
-  | DecimalLit
-  | StringLit
-  | BoolLit
-  | Ident
-  | Call
-  | Binary
-  | Unary
-  | ListExpr
-  | Member
-  | BodyLit;
+  IntLit | DecimalLit | StringLit | BoolLit | Ident | Call | Binary | Unary | ListExpr | Member | BodyLit;
 
 /** An integer literal; `raw` keeps the digits as written (with `_`) for the formatter. */
 export interface IntLit {

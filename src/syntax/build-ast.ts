@@ -80,8 +80,7 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
   }
 
   item(ctx: C.ItemCstChildren): A.Item {
-    const child = ctx.importDecl?.[0] ?? ctx.constDecl?.[0] ?? ctx.blockDecl?.[0] ??
-      ctx.modelDecl?.[0];
+    const child = ctx.importDecl?.[0] ?? ctx.constDecl?.[0] ?? ctx.blockDecl?.[0] ?? ctx.modelDecl?.[0];
     return this.visit(child!) as A.Item;
   }
 
@@ -177,7 +176,11 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
     const flowNode = ctx.flow?.[0];
     if (flowNode) return this.flowStmt(this.visit(flowNode) as A.Flow);
     const child =
-      ctx.binding?.[0] ?? ctx.inputStmt?.[0] ?? ctx.outputStmt?.[0] ?? ctx.expectStmt?.[0] ?? ctx.lossStmt?.[0] ??
+      ctx.binding?.[0] ??
+      ctx.inputStmt?.[0] ??
+      ctx.outputStmt?.[0] ??
+      ctx.expectStmt?.[0] ??
+      ctx.lossStmt?.[0] ??
       ctx.constDecl?.[0];
     if (child) return this.visit(child) as A.Statement;
     return this.flowStmt({ stages: [], arrows: [], span: this.emptySpan() });
@@ -264,7 +267,8 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
   expression(ctx: C.ExpressionCstChildren): A.Expr {
     const operands = ctx.operand ?? none;
     const ops: IToken[] = [];
-    for (const list of [ctx.Plus, ctx.Minus, ctx.Star, ctx.SlashSlash, ctx.Slash, ctx.Percent]) for (const tk of list ?? none) ops.push(tk);
+    for (const list of [ctx.Plus, ctx.Minus, ctx.Star, ctx.SlashSlash, ctx.Slash, ctx.Percent])
+      for (const tk of list ?? none) ops.push(tk);
     ops.sort((a, b) => a.startOffset - b.startOffset);
     const first = this.expr(operands[0]);
     if (ops.length > maxChain) {
@@ -307,7 +311,13 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
     const names = ctx.Identifier ?? none;
     if (minus.length > maxChain || names.length > maxChain) {
       const at = minus.length > maxChain ? minus[0]! : names[0]!;
-      this.diagnostics.push(diagnostic("NestingTooDeep", this.tokenSpan(at), minus.length > maxChain ? `more than ${maxChain} unary \`-\` in a row` : `path longer than ${maxChain} names`));
+      this.diagnostics.push(
+        diagnostic(
+          "NestingTooDeep",
+          this.tokenSpan(at),
+          minus.length > maxChain ? `more than ${maxChain} unary \`-\` in a row` : `path longer than ${maxChain} names`,
+        ),
+      );
       return { kind: "Ident", name: "<missing>", span: this.nodeSpan(node) };
     }
     let value = this.atom(ctx, node);
@@ -419,4 +429,3 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
     return { kind: "String", value, span };
   }
 }
-

@@ -45,9 +45,14 @@ export function parse(text: string, file: string): Result<ParseOutput> {
     const atLeast = tokenLowerBound(text);
     if (atLeast > limits.maxTokens) {
       diagnostics.push(
-        diagnostic("FileTooLarge", source.span(0, 0), `file has at least ${atLeast} tokens, more than the ${limits.maxTokens} nnc accepts`, {
-          help: "split it into several files and `import` blocks",
-        }),
+        diagnostic(
+          "FileTooLarge",
+          source.span(0, 0),
+          `file has at least ${atLeast} tokens, more than the ${limits.maxTokens} nnc accepts`,
+          {
+            help: "split it into several files and `import` blocks",
+          },
+        ),
       );
       return fail();
     }
@@ -89,9 +94,14 @@ export function parse(text: string, file: string): Result<ParseOutput> {
     }
     if (all.length > limits.maxTokens) {
       diagnostics.push(
-        diagnostic("FileTooLarge", source.span(0, 0), `file has ${all.length} tokens, more than the ${limits.maxTokens} nnc accepts`, {
-          help: "split it into several files and `import` blocks",
-        }),
+        diagnostic(
+          "FileTooLarge",
+          source.span(0, 0),
+          `file has ${all.length} tokens, more than the ${limits.maxTokens} nnc accepts`,
+          {
+            help: "split it into several files and `import` blocks",
+          },
+        ),
       );
       return fail();
     }
@@ -111,7 +121,13 @@ export function parse(text: string, file: string): Result<ParseOutput> {
         if (seen.size > limits.maxErrors) {
           const rest = new Set(errors.map((e) => errorLine(e, source))).size - limits.maxErrors;
           const at = syntaxDiagnostic(error, source, input).span;
-          diagnostics.push(diagnostic("TooManyDiagnostics", at, `${rest} more line${rest === 1 ? "" : "s"} with syntax errors in ${file} not shown, from here on`));
+          diagnostics.push(
+            diagnostic(
+              "TooManyDiagnostics",
+              at,
+              `${rest} more line${rest === 1 ? "" : "s"} with syntax errors in ${file} not shown, from here on`,
+            ),
+          );
           break;
         }
         diagnostics.push(syntaxDiagnostic(error, source, input));
@@ -124,9 +140,18 @@ export function parse(text: string, file: string): Result<ParseOutput> {
     for (const d of builder.diagnostics.slice(0, limits.maxErrors)) diagnostics.push(d);
     if (builder.diagnostics.length > limits.maxErrors) {
       const first = builder.diagnostics[limits.maxErrors]!;
-      diagnostics.push(diagnostic("TooManyDiagnostics", first.span, `${builder.diagnostics.length - limits.maxErrors} more errors in ${file} not shown, from here on`));
+      diagnostics.push(
+        diagnostic(
+          "TooManyDiagnostics",
+          first.span,
+          `${builder.diagnostics.length - limits.maxErrors} more errors in ${file} not shown, from here on`,
+        ),
+      );
     }
-    return { value: { ast: builder.diagnostics.length > 0 ? null : ast, comments: lexed.groups["comments"] ?? [], source }, diagnostics };
+    return {
+      value: { ast: builder.diagnostics.length > 0 ? null : ast, comments: lexed.groups["comments"] ?? [], source },
+      diagnostics,
+    };
   } catch (error) {
     // A last resort: the limits above should make this unreachable, but user input never escapes as a crash.
     diagnostics.push(
@@ -180,7 +205,11 @@ export function tokenLowerBound(text: string): number {
     } else if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) {
       kind = 1;
       if (previous !== 1) runs++;
-    } else if (c === 33 /* ! */ ? text.charCodeAt(i + 1) !== 61 : c !== 32 && c !== 9 && c !== 12 && c !== 11 && c !== 0xfeff && !operatorChars.has(c)) {
+    } else if (
+      c === 33 /* ! */
+        ? text.charCodeAt(i + 1) !== 61
+        : c !== 32 && c !== 9 && c !== 12 && c !== 11 && c !== 0xfeff && !operatorChars.has(c)
+    ) {
       kind = 2;
       if (previous !== 2) errors++;
     }
@@ -209,9 +238,14 @@ function checkBrackets(tokens: readonly IToken[], source: SourceText, diagnostic
       if (depth > limits.maxDepth) {
         const braces = stack.some((open) => open.tokenType === t.LCurly) ? " (a `{` counts as two)" : "";
         diagnostics.push(
-          diagnostic("NestingTooDeep", spanOf(tk, source), `brackets nested more than ${limits.maxDepth} deep${braces}`, {
-            help: "name intermediate values or constants instead of nesting",
-          }),
+          diagnostic(
+            "NestingTooDeep",
+            spanOf(tk, source),
+            `brackets nested more than ${limits.maxDepth} deep${braces}`,
+            {
+              help: "name intermediate values or constants instead of nesting",
+            },
+          ),
         );
         return false;
       }
@@ -237,7 +271,9 @@ function checkBrackets(tokens: readonly IToken[], source: SourceText, diagnostic
       } else {
         diagnostics.push(
           diagnostic("UnmatchedBracket", spanOf(tk, source), `unmatched \`${tk.image}\``, {
-            labels: top ? [{ span: spanOf(top, source), message: `the innermost open bracket is this \`${top.image}\`` }] : [],
+            labels: top
+              ? [{ span: spanOf(top, source), message: `the innermost open bracket is this \`${top.image}\`` }]
+              : [],
             help: "remove it, or add the opening bracket",
           }),
         );
@@ -290,15 +326,23 @@ function syntaxDiagnostic(error: IRecognitionException, source: SourceText, toke
   // previousToken is often another token after recovery).
   const previous = tokenBefore(tokens, span.start);
   const labels =
-    previous && previous.tokenType !== t.Newline && source.position(endOf(previous) - 1).line === span.line && error.name === "MismatchedTokenException"
+    previous &&
+    previous.tokenType !== t.Newline &&
+    source.position(endOf(previous) - 1).line === span.line &&
+    error.name === "MismatchedTokenException"
       ? [{ span: source.span(previous.startOffset, endOf(previous)), message: "after this" }]
       : [];
   const keyword = keywordAsName(error, tokens);
   if (keyword) {
-    return diagnostic("ReservedName", source.span(keyword.startOffset, endOf(keyword)), `\`${keyword.image}\` is a keyword`, {
-      notes: [`the keywords of the language: ${[...t.keywordNames].map((k) => `\`${k}\``).join(", ")}`],
-      help: `write another name here, such as \`${keyword.image}_\``,
-    });
+    return diagnostic(
+      "ReservedName",
+      source.span(keyword.startOffset, endOf(keyword)),
+      `\`${keyword.image}\` is a keyword`,
+      {
+        notes: [`the keywords of the language: ${[...t.keywordNames].map((k) => `\`${k}\``).join(", ")}`],
+        help: `write another name here, such as \`${keyword.image}_\``,
+      },
+    );
   }
   return diagnostic("UnexpectedToken", span, error.message, { labels, help: syntaxHelp(error) });
 }
@@ -323,7 +367,11 @@ function keywordAsName(error: IRecognitionException, tokens: readonly IToken[]):
     if (error.message.startsWith("expected a name, found")) return tk;
     // `true` and `false` are values where a name may stand; only a parser that wanted a name says more.
     if (tk.tokenType === t.True || tk.tokenType === t.False) return undefined;
-    if (previous && beforeName.has(previous.tokenType) && (previous.tokenType === t.Arrow ? tk.tokenType !== t.Repeat : next !== undefined && afterName.has(next.tokenType))) {
+    if (
+      previous &&
+      beforeName.has(previous.tokenType) &&
+      (previous.tokenType === t.Arrow ? tk.tokenType !== t.Repeat : next !== undefined && afterName.has(next.tokenType))
+    ) {
       return tk;
     }
     return undefined;
@@ -331,7 +379,13 @@ function keywordAsName(error: IRecognitionException, tokens: readonly IToken[]):
   // `output = …`: the statement keyword parsed, then `=` where its value should be.
   if (tk.tokenType === t.Equals && previous && keywordTypes.has(previous.tokenType)) {
     const before = tokens[i - 2];
-    if (before === undefined || before.tokenType === t.Newline || before.tokenType === t.LCurly || before.tokenType === t.Semicolon) return previous;
+    if (
+      before === undefined ||
+      before.tokenType === t.Newline ||
+      before.tokenType === t.LCurly ||
+      before.tokenType === t.Semicolon
+    )
+      return previous;
   }
   return undefined;
 }

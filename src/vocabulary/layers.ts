@@ -54,7 +54,12 @@ export function describeRange(range: NumberRange): string {
 /** What NN4016 says of a number outside its option's range (`what` names the option; `verb` is how the
  *  help asks for another value: "write" a literal, "pass" a block argument); undefined when it is in range.
  *  The resolver (literals) and the analysis (values from block arguments) both report with it. */
-export function rangeProblem(what: string, value: number, range: NumberRange, verb: string): { message: string; note: string; help: string } | undefined {
+export function rangeProblem(
+  what: string,
+  value: number,
+  range: NumberRange,
+  verb: string,
+): { message: string; note: string; help: string } | undefined {
   if (inRange(value, range)) return undefined;
   const finite = Number.isFinite(value);
   const shown = finite ? String(value) : Number.isNaN(value) ? "NaN" : "a number too large to represent";
@@ -71,7 +76,10 @@ export function rangeProblem(what: string, value: number, range: NumberRange, ve
  *  or there is none. The resolver checks literals against it, the analysis values from block arguments. */
 export function intMinimum(type: ArgType, kind: "int" | "item"): bigint | undefined {
   const alternatives = type.kind === "oneOf" ? type.types : [type];
-  const ints = kind === "int" ? alternatives : alternatives.flatMap((t) => (t.kind === "list" ? (t.of.kind === "oneOf" ? t.of.types : [t.of]) : []));
+  const ints =
+    kind === "int"
+      ? alternatives
+      : alternatives.flatMap((t) => (t.kind === "list" ? (t.of.kind === "oneOf" ? t.of.types : [t.of]) : []));
   const mins = ints.filter((t) => t.kind === "int" || t.kind === "size").map((t) => (t as { min?: bigint }).min);
   if (mins.length === 0 || mins.some((m) => m === undefined)) return undefined;
   return mins.reduce((x, y) => (x! < y! ? x : y));
@@ -220,7 +228,11 @@ const decimal = (range: NumberRange): ArgType => ({ kind: "decimal", range });
 /** `eps` of the norms: PyTorch (`nn.LayerNorm`, `nn.RMSNorm`, `nn.BatchNorm*d`, `nn.GroupNorm`) documents it
  *  as "a value added to the denominator for numerical stability" and does not check it; eps ≤ 0 lets
  *  √(var + eps) be 0 (a constant row divides 0 by 0) or the root of a negative number, so nnc requires > 0. */
-const epsRange: NumberRange = { min: 0, exclusiveMin: true, why: "added under the square root of the variance: eps ≤ 0 gives 0/0 or √(negative)" };
+const epsRange: NumberRange = {
+  min: 0,
+  exclusiveMin: true,
+  why: "added under the square root of the variance: eps ≤ 0 gives 0/0 or √(negative)",
+};
 /** Dropout probability: `nn.Dropout` raises for p outside [0, 1]; nnc also rejects p = 1, since inverted
  *  dropout scales kept elements by 1/(1 − p), which is 1/0 there (and 0 · ∞ = NaN). */
 const probabilityRange: NumberRange = {
@@ -230,13 +242,18 @@ const probabilityRange: NumberRange = {
   why: "a drop probability; p = 1 would scale kept elements by 1/(1 − p) = 1/0",
 };
 /** RoPE base: frequencies are theta^(−2i/d), which need theta > 0 (Su et al., RoFormer; 10 000 there). */
-const thetaRange: NumberRange = { min: 0, exclusiveMin: true, why: "the base of the rotary frequencies theta^(−2i/d) must be positive" };
+const thetaRange: NumberRange = {
+  min: 0,
+  exclusiveMin: true,
+  why: "the base of the rotary frequencies theta^(−2i/d) must be positive",
+};
 /** Any finite number (the coefficient is free in PyTorch: `nn.LeakyReLU` negative_slope, `nn.ELU` alpha,
  *  `nn.Softplus` threshold). */
 const finiteRange: NumberRange = { why: "any finite number" };
 const bool: ArgType = { kind: "bool" };
 const enumOf = (...values: string[]): ArgType => ({ kind: "enum", values });
-const listOf = (of: ArgType, length?: number): ArgType => (length === undefined ? { kind: "list", of } : { kind: "list", of, length });
+const listOf = (of: ArgType, length?: number): ArgType =>
+  length === undefined ? { kind: "list", of } : { kind: "list", of, length };
 const oneOf = (...types: ArgType[]): ArgType => ({ kind: "oneOf", types });
 /** An integer, or one per spatial axis (`[h, w]`). */
 const intOrPair = (min: bigint): ArgType => oneOf(int(min), listOf(int(min), 2));
@@ -276,7 +293,9 @@ const movesElements: LayerTraits = { channels: "none", tokenIds: "keeps" };
 
 const convOptions = (pair: boolean): ParamSpec[] => {
   const spatial = (min: bigint): ArgType => (pair ? intOrPair(min) : int(min));
-  const padding = pair ? oneOf(int(0n), listOf(int(0n), 2), enumOf("same", "valid")) : oneOf(int(0n), enumOf("same", "valid"));
+  const padding = pair
+    ? oneOf(int(0n), listOf(int(0n), 2), enumOf("same", "valid"))
+    : oneOf(int(0n), enumOf("same", "valid"));
   return [
     p("stride", spatial(1n), dInt(1n)),
     p("padding", padding, dInt(0n), "zero padding on each side, or `same` / `valid`"),
@@ -335,84 +354,221 @@ const silu = layer("silu", "activation", elementwise, "x · sigmoid(x)");
 /** Every layer kind, in the order of the README's Vocabulary. */
 export const layers: readonly LayerEntry[] = [
   // Dense, convolution, pooling, shape
-  layer("dense", "dense", featuresLast, "a fully connected layer on the last axis", [p("out", positive)], [p("bias", bool, dBool(true))]),
-  layer("conv1d", "conv", channelsFirst, "a 1d convolution over [C, L]", [p("out", positive), p("kernel", positive)], convOptions(false)),
-  layer("conv2d", "conv", channelsFirst, "a 2d convolution over [C, H, W]", [p("out", positive), p("kernel", intOrPair(1n))], convOptions(true)),
-  layer("conv_transpose2d", "conv", channelsFirst, "a 2d transposed convolution over [C, H, W]", [p("out", positive), p("kernel", intOrPair(1n))], [
-    p("stride", intOrPair(1n), dInt(1n)),
-    { ...p("padding", intOrPair(0n), dInt(0n)), refuses: transposedPadding },
-    p("output_padding", intOrPair(0n), dInt(0n)),
-    p("groups", positive, dInt(1n)),
-    p("dilation", intOrPair(1n), dInt(1n)),
-    p("bias", bool, dBool(true)),
-  ]),
+  layer(
+    "dense",
+    "dense",
+    featuresLast,
+    "a fully connected layer on the last axis",
+    [p("out", positive)],
+    [p("bias", bool, dBool(true))],
+  ),
+  layer(
+    "conv1d",
+    "conv",
+    channelsFirst,
+    "a 1d convolution over [C, L]",
+    [p("out", positive), p("kernel", positive)],
+    convOptions(false),
+  ),
+  layer(
+    "conv2d",
+    "conv",
+    channelsFirst,
+    "a 2d convolution over [C, H, W]",
+    [p("out", positive), p("kernel", intOrPair(1n))],
+    convOptions(true),
+  ),
+  layer(
+    "conv_transpose2d",
+    "conv",
+    channelsFirst,
+    "a 2d transposed convolution over [C, H, W]",
+    [p("out", positive), p("kernel", intOrPair(1n))],
+    [
+      p("stride", intOrPair(1n), dInt(1n)),
+      { ...p("padding", intOrPair(0n), dInt(0n)), refuses: transposedPadding },
+      p("output_padding", intOrPair(0n), dInt(0n)),
+      p("groups", positive, dInt(1n)),
+      p("dilation", intOrPair(1n), dInt(1n)),
+      p("bias", bool, dBool(true)),
+    ],
+  ),
   layer("max_pool1d", "pool", channelsFirst, "max pooling over [C, L]", [p("kernel", positive)], maxPoolOptions(false)),
-  layer("max_pool2d", "pool", channelsFirst, "max pooling over [C, H, W]", [p("kernel", intOrPair(1n))], maxPoolOptions(true)),
-  layer("avg_pool1d", "pool", channelsFirst, "average pooling over [C, L]", [p("kernel", positive)], avgPoolOptions(false)),
-  layer("avg_pool2d", "pool", channelsFirst, "average pooling over [C, H, W]", [p("kernel", intOrPair(1n))], avgPoolOptions(true)),
+  layer(
+    "max_pool2d",
+    "pool",
+    channelsFirst,
+    "max pooling over [C, H, W]",
+    [p("kernel", intOrPair(1n))],
+    maxPoolOptions(true),
+  ),
+  layer(
+    "avg_pool1d",
+    "pool",
+    channelsFirst,
+    "average pooling over [C, L]",
+    [p("kernel", positive)],
+    avgPoolOptions(false),
+  ),
+  layer(
+    "avg_pool2d",
+    "pool",
+    channelsFirst,
+    "average pooling over [C, H, W]",
+    [p("kernel", intOrPair(1n))],
+    avgPoolOptions(true),
+  ),
   layer("global_avg_pool", "pool", channelsFirst, "averages every axis after the first: [C, …] → [C]"),
-  layer("adaptive_avg_pool1d", "pool", channelsFirst, "average pooling to a fixed output length", [p("size", positive)]),
-  layer("adaptive_avg_pool2d", "pool", channelsFirst, "average pooling to a fixed output size", [p("size", intOrPair(1n))]),
-  layer("flatten", "shape", movesElements, "merges the axes start..end (batch not counted)", [], [
-    p("start", axis, dInt(0n)),
-    p("end", axis, dInt(-1n)),
+  layer("adaptive_avg_pool1d", "pool", channelsFirst, "average pooling to a fixed output length", [
+    p("size", positive),
   ]),
-  layer("reshape", "shape", movesElements, "reshapes to the given sizes; one may be -1", [p("shape", listOf({ kind: "size", min: -1n }))]),
+  layer("adaptive_avg_pool2d", "pool", channelsFirst, "average pooling to a fixed output size", [
+    p("size", intOrPair(1n)),
+  ]),
+  layer(
+    "flatten",
+    "shape",
+    movesElements,
+    "merges the axes start..end (batch not counted)",
+    [],
+    [p("start", axis, dInt(0n)), p("end", axis, dInt(-1n))],
+  ),
+  layer("reshape", "shape", movesElements, "reshapes to the given sizes; one may be -1", [
+    p("shape", listOf({ kind: "size", min: -1n })),
+  ]),
   layer("transpose", "shape", movesElements, "swaps two axes", [p("a", axis), p("b", axis)]),
-  layer("take", "shape", movesElements, "picks one position along an axis, dropping it", [p("index", axis)], [p("axis", axis, dInt(0n))]),
-  layer("mean", "shape", { channels: "none", tokenIds: "computes" }, "averages over an axis, dropping it", [], [p("axis", axis, dInt(0n))]),
-  layer("concat", "combine", movesElements, "concatenates a list of values along an axis", [], [p("axis", axis, dInt(0n))]),
-  layer("split", "combine", movesElements, "splits into equal parts or parts of the given sizes", [
-    p("parts", oneOf(positive, listOf(positive))),
-  ], [p("axis", axis, dInt(-1n))]),
+  layer(
+    "take",
+    "shape",
+    movesElements,
+    "picks one position along an axis, dropping it",
+    [p("index", axis)],
+    [p("axis", axis, dInt(0n))],
+  ),
+  layer(
+    "mean",
+    "shape",
+    { channels: "none", tokenIds: "computes" },
+    "averages over an axis, dropping it",
+    [],
+    [p("axis", axis, dInt(0n))],
+  ),
+  layer(
+    "concat",
+    "combine",
+    movesElements,
+    "concatenates a list of values along an axis",
+    [],
+    [p("axis", axis, dInt(0n))],
+  ),
+  layer(
+    "split",
+    "combine",
+    movesElements,
+    "splits into equal parts or parts of the given sizes",
+    [p("parts", oneOf(positive, listOf(positive)))],
+    [p("axis", axis, dInt(-1n))],
+  ),
 
   // Embeddings and positions
-  layer("embedding", "embedding", { channels: "none", tokenIds: "reads" }, "a lookup table of token vectors: [T] → [T, dim]", [p("num", positive), p("dim", positive)], [
-    p("padding_idx", nonNegative, dNone),
+  layer(
+    "embedding",
+    "embedding",
+    { channels: "none", tokenIds: "reads" },
+    "a lookup table of token vectors: [T] → [T, dim]",
+    [p("num", positive), p("dim", positive)],
+    [p("padding_idx", nonNegative, dNone)],
+  ),
+  layer("positional", "embedding", featuresLast, "learned positions added: [T, dim] → [T, dim], T ≤ max", [
+    p("max", positive),
+    p("dim", positive),
   ]),
-  layer("positional", "embedding", featuresLast, "learned positions added: [T, dim] → [T, dim], T ≤ max", [p("max", positive), p("dim", positive)]),
-  layer("class_token", "embedding", featuresLast, "a learned vector prepended: [T, dim] → [T + 1, dim]", [p("dim", positive)]),
-  layer("rotary", "embedding", featuresLast, "rotary position encoding, no parameters", [], [p("theta", decimal(thetaRange), dDecimal(10_000))]),
+  layer("class_token", "embedding", featuresLast, "a learned vector prepended: [T, dim] → [T + 1, dim]", [
+    p("dim", positive),
+  ]),
+  layer(
+    "rotary",
+    "embedding",
+    featuresLast,
+    "rotary position encoding, no parameters",
+    [],
+    [p("theta", decimal(thetaRange), dDecimal(10_000))],
+  ),
 
   // Normalization and regularization
-  layer("layernorm", "norm", featuresLast, "normalizes the last axis", [], [
-    p("eps", decimal(epsRange), dDecimal(1e-5)),
-    p("affine", bool, dBool(true)),
-    p("bias", bool, dBool(true)),
+  layer(
+    "layernorm",
+    "norm",
+    featuresLast,
+    "normalizes the last axis",
+    [],
+    [p("eps", decimal(epsRange), dDecimal(1e-5)), p("affine", bool, dBool(true)), p("bias", bool, dBool(true))],
+  ),
+  layer(
+    "rmsnorm",
+    "norm",
+    featuresLast,
+    "root-mean-square normalization of the last axis",
+    [],
+    [p("eps", decimal(epsRange), dDecimal(1e-6)), p("affine", bool, dBool(true))],
+  ),
+  layer(
+    "batchnorm",
+    "norm",
+    channelsFirst,
+    "batch normalization over channel axis 0 (1d or 2d by rank)",
+    [],
+    [
+      p("eps", decimal(epsRange), dDecimal(1e-5)),
+      // `nn.BatchNorm*d` momentum: running = (1 − m) · running + m · batch, a convex combination for m in [0, 1].
+      p(
+        "momentum",
+        decimal({ min: 0, max: 1, why: "the weight of the batch statistics in the running average" }),
+        dDecimal(0.1),
+      ),
+      p("affine", bool, dBool(true)),
+      p("track_running_stats", bool, dBool(true)),
+    ],
+  ),
+  layer(
+    "groupnorm",
+    "norm",
+    channelsFirst,
+    "group normalization over channel axis 0",
+    [p("groups", positive)],
+    [p("eps", decimal(epsRange), dDecimal(1e-5)), p("affine", bool, dBool(true))],
+  ),
+  layer("dropout", "regularization", elementwise, "zeroes elements with probability p while training", [
+    p("p", decimal(probabilityRange), dDecimal(0.5)),
   ]),
-  layer("rmsnorm", "norm", featuresLast, "root-mean-square normalization of the last axis", [], [
-    p("eps", decimal(epsRange), dDecimal(1e-6)),
-    p("affine", bool, dBool(true)),
-  ]),
-  layer("batchnorm", "norm", channelsFirst, "batch normalization over channel axis 0 (1d or 2d by rank)", [], [
-    p("eps", decimal(epsRange), dDecimal(1e-5)),
-    // `nn.BatchNorm*d` momentum: running = (1 − m) · running + m · batch, a convex combination for m in [0, 1].
-    p("momentum", decimal({ min: 0, max: 1, why: "the weight of the batch statistics in the running average" }), dDecimal(0.1)),
-    p("affine", bool, dBool(true)),
-    p("track_running_stats", bool, dBool(true)),
-  ]),
-  layer("groupnorm", "norm", channelsFirst, "group normalization over channel axis 0", [p("groups", positive)], [
-    p("eps", decimal(epsRange), dDecimal(1e-5)),
-    p("affine", bool, dBool(true)),
-  ]),
-  layer("dropout", "regularization", elementwise, "zeroes elements with probability p while training", [p("p", decimal(probabilityRange), dDecimal(0.5))]),
 
   // Attention, recurrence, experts
-  layer("attention", "attention", featuresLast, "multi-head self-attention", [p("heads", positive)], [
-    p("kv_heads", positive, dSameAs("heads"), "key/value heads (grouped-query attention when fewer)"),
-    p("causal", bool, dBool(false)),
-    p("bias", bool, dBool(true)),
-    p("qkv", enumOf("fused", "separate"), dEnum("fused"), "one fused projection or three"),
-    p("head_dim", positive, { kind: "derived", formula: "D / heads" }),
-    p("out_bias", bool, dSameAs("bias")),
-    p("rope", bool, dBool(false)),
-    p("rope_theta", decimal(thetaRange), dDecimal(10_000)),
-    p("dropout", decimal(probabilityRange), dDecimal(0)),
-  ]),
-  layer("rnn", "recurrent", featuresLast, "an Elman recurrent layer", [p("hidden", positive)], [
-    ...recurrentOptions,
-    p("nonlinearity", enumOf("tanh", "relu"), dEnum("tanh")),
-  ]),
+  layer(
+    "attention",
+    "attention",
+    featuresLast,
+    "multi-head self-attention",
+    [p("heads", positive)],
+    [
+      p("kv_heads", positive, dSameAs("heads"), "key/value heads (grouped-query attention when fewer)"),
+      p("causal", bool, dBool(false)),
+      p("bias", bool, dBool(true)),
+      p("qkv", enumOf("fused", "separate"), dEnum("fused"), "one fused projection or three"),
+      p("head_dim", positive, { kind: "derived", formula: "D / heads" }),
+      p("out_bias", bool, dSameAs("bias")),
+      p("rope", bool, dBool(false)),
+      p("rope_theta", decimal(thetaRange), dDecimal(10_000)),
+      p("dropout", decimal(probabilityRange), dDecimal(0)),
+    ],
+  ),
+  layer(
+    "rnn",
+    "recurrent",
+    featuresLast,
+    "an Elman recurrent layer",
+    [p("hidden", positive)],
+    [...recurrentOptions, p("nonlinearity", enumOf("tanh", "relu"), dEnum("tanh"))],
+  ),
   layer("lstm", "recurrent", featuresLast, "a long short-term memory layer", [p("hidden", positive)], recurrentOptions),
   layer("gru", "recurrent", featuresLast, "a gated recurrent unit layer", [p("hidden", positive)], recurrentOptions),
   layer(
@@ -424,15 +580,33 @@ export const layers: readonly LayerEntry[] = [
     [],
     "required",
   ),
-  layer("residual", "container", { channels: "none", tokenIds: "computes" }, "x + body(x), or shortcut(x) + body(x)", [], [p("shortcut", { kind: "body" }, dNone)], "required"),
+  layer(
+    "residual",
+    "container",
+    { channels: "none", tokenIds: "computes" },
+    "x + body(x), or shortcut(x) + body(x)",
+    [],
+    [p("shortcut", { kind: "body" }, dNone)],
+    "required",
+  ),
 
   // Activations
   layer("relu", "activation", elementwise, "max(0, x)"),
-  layer("leaky_relu", "activation", elementwise, "x, or negative_slope · x below 0", [p("negative_slope", decimal(finiteRange), dDecimal(0.01))]),
-  layer("prelu", "activation", { ...channelsFirst, channelsUnless: { param: "num_parameters", value: 1n } }, "leaky relu with a learned slope", [p("num_parameters", positive, dInt(1n))]),
+  layer("leaky_relu", "activation", elementwise, "x, or negative_slope · x below 0", [
+    p("negative_slope", decimal(finiteRange), dDecimal(0.01)),
+  ]),
+  layer(
+    "prelu",
+    "activation",
+    { ...channelsFirst, channelsUnless: { param: "num_parameters", value: 1n } },
+    "leaky relu with a learned slope",
+    [p("num_parameters", positive, dInt(1n))],
+  ),
   layer("elu", "activation", elementwise, "exponential linear unit", [p("alpha", decimal(finiteRange), dDecimal(1.0))]),
   layer("selu", "activation", elementwise, "scaled exponential linear unit"),
-  layer("gelu", "activation", elementwise, "gaussian error linear unit", [p("approximate", enumOf("none", "tanh"), dEnum("none"))]),
+  layer("gelu", "activation", elementwise, "gaussian error linear unit", [
+    p("approximate", enumOf("none", "tanh"), dEnum("none")),
+  ]),
   silu,
   { ...silu, kind: "swish", description: "alias of silu", aliasOf: "silu" },
   layer("mish", "activation", elementwise, "x · tanh(softplus(x))"),

@@ -47,14 +47,22 @@ export interface TraitProblem {
 /** Token ids given to a kind that `rejects` them; checked before the kind's shape rule. */
 export function tokenIdProblem(traits: LayerTraits, kind: string, input: TensorValue): TraitProblem | undefined {
   if (traits.tokenIds !== "rejects" || input.dtype !== "token") return undefined;
-  return { message: `\`${kind}\` expects float features, found token ids ${showShape(input.shape)}`, help: "token ids go through `embedding(vocab, dim)` first" };
+  return {
+    message: `\`${kind}\` expects float features, found token ids ${showShape(input.shape)}`,
+    help: "token ids go through `embedding(vocab, dim)` first",
+  };
 }
 
 /** A sequence axis (a symbolic length or token positions, `Dim.positions`) where a kind reads its channels
  *  or features; checked after the kind's shape rule accepted the value (a wrong rank is reported first).
  *  `arg` reads an integer argument of the call (for `channelsUnless`). The help is the `transpose` that
  *  puts a non-sequence axis there, as the recurrent layers' help does for images. */
-export function channelAxisProblem(traits: LayerTraits, kind: string, input: TensorValue, arg: (name: string) => bigint | undefined): TraitProblem | undefined {
+export function channelAxisProblem(
+  traits: LayerTraits,
+  kind: string,
+  input: TensorValue,
+  arg: (name: string) => bigint | undefined,
+): TraitProblem | undefined {
   const shape = input.shape;
   if (traits.channels === "none" || shape.length === 0) return undefined;
   if (traits.channelsUnless && arg(traits.channelsUnless.param) === traits.channelsUnless.value) return undefined;
@@ -68,9 +76,17 @@ export function channelAxisProblem(traits: LayerTraits, kind: string, input: Ten
   // The axis to swap in: the non-sequence axis nearest the other end.
   let other = -1;
   if (first) {
-    for (let i = shape.length - 1; i > 0; i--) if (!shape[i]!.positions) { other = i; break; }
+    for (let i = shape.length - 1; i > 0; i--)
+      if (!shape[i]!.positions) {
+        other = i;
+        break;
+      }
   } else {
-    for (let i = 0; i < shape.length - 1; i++) if (!shape[i]!.positions) { other = i; break; }
+    for (let i = 0; i < shape.length - 1; i++)
+      if (!shape[i]!.positions) {
+        other = i;
+        break;
+      }
   }
   let help: string;
   if (other >= 0) {
@@ -84,7 +100,9 @@ export function channelAxisProblem(traits: LayerTraits, kind: string, input: Ten
   }
   return {
     message: `\`${kind}\` reads its ${axisWord} from ${where}, but ${where} of ${showShape(shape)} ${what}`,
-    notes: [`a length is not a ${first ? "channel" : "feature"} count: read as ${axisWord}, it would give the layer ${grouped(d.size)} input ${axisWord}`],
+    notes: [
+      `a length is not a ${first ? "channel" : "feature"} count: read as ${axisWord}, it would give the layer ${grouped(d.size)} input ${axisWord}`,
+    ],
     help,
   };
 }
@@ -103,7 +121,12 @@ function requireFeatureAxis(ctx: LayerCtx, what: string): Dim | undefined {
   if (leading.some((d) => !d.seq)) {
     ctx.fail("WrongRank", `\`${ctx.kind}\` expects ${what}, found ${showShape(shape)}`, {
       showInput: true,
-      help: shape.length === 2 ? sequenceHelp(shape) : shape.length > 2 ? "add `flatten` before it to merge the axes into one" : undefined,
+      help:
+        shape.length === 2
+          ? sequenceHelp(shape)
+          : shape.length > 2
+            ? "add `flatten` before it to merge the axes into one"
+            : undefined,
     });
     return undefined;
   }
@@ -132,7 +155,11 @@ const dense: LayerSemantics = (ctx) => {
   const init = fanInUniform(d.size);
   const tensors: TensorSpec[] = [{ name: "weight", shape: [out, d.size], role: "matrix", init }];
   if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
-  return { output: withLast(ctx.input.shape, out), tensors, macs: product(ctx.input.shape.slice(0, -1)) * d.size * out };
+  return {
+    output: withLast(ctx.input.shape, out),
+    tensors,
+    macs: product(ctx.input.shape.slice(0, -1)) * d.size * out,
+  };
 };
 
 // ── convolution and pooling ──────────────────────────────────────────────────────────────────────────
@@ -165,10 +192,14 @@ function spatialOut(input: Shape, sizes: readonly bigint[]): Dim[] {
 function checkOut(ctx: LayerCtx, sizes: bigint[], inputs: Shape): boolean {
   const bad = sizes.findIndex((s) => s < 1n);
   if (bad === -1) return true;
-  ctx.fail("SizeBelowOne", `\`${ctx.kind}\` output size drops to ${sizes[bad]} along axis ${bad + 1} of ${showShape(inputs)}`, {
-    showInput: true,
-    help: "use a smaller kernel or stride, or add padding",
-  });
+  ctx.fail(
+    "SizeBelowOne",
+    `\`${ctx.kind}\` output size drops to ${sizes[bad]} along axis ${bad + 1} of ${showShape(inputs)}`,
+    {
+      showInput: true,
+      help: "use a smaller kernel or stride, or add padding",
+    },
+  );
   return false;
 }
 
@@ -196,7 +227,11 @@ function conv(rank: number): LayerSemantics {
       const L = shape[i + 1]!.size;
       const span = dl[i]! * (k[i]! - 1n) + 1n;
       if (mode === "same") {
-        if (s[i] !== 1n) return ctx.fail("WrongOptionType", "`padding = same` needs stride 1", { arg: "padding", help: "give the padding as a number" });
+        if (s[i] !== 1n)
+          return ctx.fail("WrongOptionType", "`padding = same` needs stride 1", {
+            arg: "padding",
+            help: "give the padding as a number",
+          });
         sizes.push(L);
       } else {
         const p = mode === "valid" ? 0n : perAxis(ctx, "padding", rank)[i]!;
@@ -220,7 +255,9 @@ const convTranspose2d: LayerSemantics = (ctx) => {
   const out = ctx.int("out");
   const groups = ctx.int("groups");
   if (cin % groups !== 0n || out % groups !== 0n) {
-    return ctx.fail("NotDivisible", `groups = ${groups} does not divide both channel counts (${cin} in, ${out} out)`, { arg: "groups" });
+    return ctx.fail("NotDivisible", `groups = ${groups} does not divide both channel counts (${cin} in, ${out} out)`, {
+      arg: "groups",
+    });
   }
   const k = perAxis(ctx, "kernel", 2);
   const s = perAxis(ctx, "stride", 2);
@@ -229,7 +266,9 @@ const convTranspose2d: LayerSemantics = (ctx) => {
   const dl = perAxis(ctx, "dilation", 2);
   for (let i = 0; i < 2; i++) {
     if (op[i]! >= s[i]! && op[i]! >= dl[i]!) {
-      return ctx.fail("WrongOptionType", "output_padding must be smaller than stride or dilation", { arg: "output_padding" });
+      return ctx.fail("WrongOptionType", "output_padding must be smaller than stride or dilation", {
+        arg: "output_padding",
+      });
     }
   }
   const sizes = [0, 1].map((i) => (shape[i + 1]!.size - 1n) * s[i]! - 2n * p[i]! + dl[i]! * (k[i]! - 1n) + op[i]! + 1n);
@@ -275,7 +314,11 @@ function pool(rank: number, kind: "max" | "avg"): LayerSemantics {
             return ctx.fail(
               "WrongOptionType",
               `window ${w} of \`${ctx.kind}\` along axis ${i + 1} covers only padding (kernel ${k[i]}, dilation ${dl[i]}, padding ${p[i]}, ${L} position${L === 1n ? "" : "s"})`,
-              { arg: "dilation", showInput: true, help: "reduce the padding or the dilation, so that every window reads the input" },
+              {
+                arg: "dilation",
+                showInput: true,
+                help: "reduce the padding or the dilation, so that every window reads the input",
+              },
             );
           }
         }
@@ -289,9 +332,13 @@ function pool(rank: number, kind: "max" | "avg"): LayerSemantics {
 
 const globalAvgPool: LayerSemantics = (ctx) => {
   if (ctx.input.shape.length < 2) {
-    return ctx.fail("WrongRank", `\`global_avg_pool\` expects [C, …] with at least one spatial axis, found ${showShape(ctx.input.shape)}`, {
-      showInput: true,
-    });
+    return ctx.fail(
+      "WrongRank",
+      `\`global_avg_pool\` expects [C, …] with at least one spatial axis, found ${showShape(ctx.input.shape)}`,
+      {
+        showInput: true,
+      },
+    );
   }
   return { output: [ctx.input.shape[0]!], tensors: [], macs: 0n };
 };
@@ -326,7 +373,8 @@ const flatten: LayerSemantics = (ctx) => {
   if (start === undefined) return undefined;
   const end = axisOf(ctx, "end", shape.length);
   if (end === undefined) return undefined;
-  if (end < start) return ctx.fail("AxisOutOfRange", `flatten end axis ${end} comes before start axis ${start}`, { arg: "end" });
+  if (end < start)
+    return ctx.fail("AxisOutOfRange", `flatten end axis ${end} comes before start axis ${start}`, { arg: "end" });
   const merged = shape.slice(start, end + 1).reduce((a, d) => a * d.size, 1n);
   const leading = shape.slice(0, start);
   return { output: [...leading, dim(merged)], tensors: [], macs: 0n };
@@ -343,17 +391,25 @@ const reshape: LayerSemantics = (ctx) => {
   const known = sizes.filter((s) => s !== -1n).reduce((a, b) => a * b, 1n);
   if (unknown === 1) {
     if (total % known !== 0n) {
-      return ctx.fail("NotDivisible", `cannot reshape ${showShape(ctx.input.shape)} (${total} elements) into ${formatList(sizes)}`, {
-        arg: "shape",
-        showInput: true,
-      });
+      return ctx.fail(
+        "NotDivisible",
+        `cannot reshape ${showShape(ctx.input.shape)} (${total} elements) into ${formatList(sizes)}`,
+        {
+          arg: "shape",
+          showInput: true,
+        },
+      );
     }
     sizes[sizes.indexOf(-1n)] = total / known;
   } else if (known !== total) {
-    return ctx.fail("ShapeMismatch", `cannot reshape ${showShape(ctx.input.shape)} (${total} elements) into ${formatList(sizes)} (${known})`, {
-      arg: "shape",
-      showInput: true,
-    });
+    return ctx.fail(
+      "ShapeMismatch",
+      `cannot reshape ${showShape(ctx.input.shape)} (${total} elements) into ${formatList(sizes)} (${known})`,
+      {
+        arg: "shape",
+        showInput: true,
+      },
+    );
   }
   // The leading axes of an explicit reshape index a sequence (`reshape([196, 768])`).
   return { output: sizes.map((s, i) => dim(s, i < sizes.length - 1)), tensors: [], macs: 0n };
@@ -377,7 +433,11 @@ const transpose: LayerSemantics = (ctx) => {
 };
 
 function withoutSeq(d: Dim): Dim {
-  return { size: d.size, ...(d.symbol === undefined ? {} : { symbol: d.symbol }), ...(d.positions ? { positions: true } : {}) };
+  return {
+    size: d.size,
+    ...(d.symbol === undefined ? {} : { symbol: d.symbol }),
+    ...(d.positions ? { positions: true } : {}),
+  };
 }
 
 /** `d`, marked as positions when `from` is (a sequence cut or joined along its positions). */
@@ -392,7 +452,10 @@ const take: LayerSemantics = (ctx) => {
   const index = ctx.int("index");
   const size = shape[axis]!.size;
   if (index >= size || index < -size) {
-    return ctx.fail("AxisOutOfRange", `index ${index} is out of range for an axis of size ${size}`, { arg: "index", showInput: true });
+    return ctx.fail("AxisOutOfRange", `index ${index} is out of range for an axis of size ${size}`, {
+      arg: "index",
+      showInput: true,
+    });
   }
   return { output: shape.filter((_, i) => i !== axis), tensors: [], macs: 0n };
 };
@@ -407,20 +470,28 @@ const mean: LayerSemantics = (ctx) => {
 const concat: LayerSemantics = (ctx) => {
   const inputs = ctx.inputs;
   const first = inputs[0]!;
-  if (inputs.length < 2) return ctx.fail("WrongRank", "`concat` needs a list of at least two values: `[a, b] -> concat`", { showInput: true });
+  if (inputs.length < 2)
+    return ctx.fail("WrongRank", "`concat` needs a list of at least two values: `[a, b] -> concat`", {
+      showInput: true,
+    });
   const axis = axisOf(ctx, "axis", first.shape.length);
   if (axis === undefined) return undefined;
   let total = 0n;
   for (const v of inputs) {
-    const ok = v.shape.length === first.shape.length && v.shape.every((d, i) => i === axis || sameDim(d, first.shape[i]!));
+    const ok =
+      v.shape.length === first.shape.length && v.shape.every((d, i) => i === axis || sameDim(d, first.shape[i]!));
     if (!ok) {
-      return ctx.fail("ShapeMismatch", `cannot concatenate ${showShape(first.shape)} and ${showShape(v.shape)} along axis ${axis}`, {
-        labels: [
-          { span: first.origin, message: `this is ${showShape(first.shape)}` },
-          { span: v.origin, message: `this is ${showShape(v.shape)}` },
-        ],
-        help: "every axis but the concatenated one must match",
-      });
+      return ctx.fail(
+        "ShapeMismatch",
+        `cannot concatenate ${showShape(first.shape)} and ${showShape(v.shape)} along axis ${axis}`,
+        {
+          labels: [
+            { span: first.origin, message: `this is ${showShape(first.shape)}` },
+            { span: v.origin, message: `this is ${showShape(v.shape)}` },
+          ],
+          help: "every axis but the concatenated one must match",
+        },
+      );
     }
     total += v.shape[axis]!.size;
   }
@@ -442,22 +513,32 @@ const split: LayerSemantics = (ctx) => {
   let parts: bigint[];
   const count = ctx.isList("parts") ? BigInt(ctx.ints("parts").length) : ctx.int("parts");
   if (count > maxSplitParts) {
-    return ctx.fail("TooManyParts", `a split into ${grouped(count)} parts; nnc allows at most ${grouped(maxSplitParts)}`, {
-      arg: "parts",
-      help: "split into fewer, larger parts (a `reshape` can give each part an axis of its own)",
-    });
+    return ctx.fail(
+      "TooManyParts",
+      `a split into ${grouped(count)} parts; nnc allows at most ${grouped(maxSplitParts)}`,
+      {
+        arg: "parts",
+        help: "split into fewer, larger parts (a `reshape` can give each part an axis of its own)",
+      },
+    );
   }
   if (!ctx.isList("parts")) {
     const n = ctx.int("parts");
     if (size % n !== 0n) {
-      return ctx.fail("NotDivisible", `cannot split an axis of ${size} into ${n} equal parts`, { arg: "parts", showInput: true });
+      return ctx.fail("NotDivisible", `cannot split an axis of ${size} into ${n} equal parts`, {
+        arg: "parts",
+        showInput: true,
+      });
     }
     parts = Array.from({ length: Number(n) }, () => size / n);
   } else {
     parts = [...ctx.ints("parts")];
     const sum = parts.reduce((a, b) => a + b, 0n);
     if (sum !== size) {
-      return ctx.fail("ShapeMismatch", `split sizes add up to ${sum}, but the axis has ${size}`, { arg: "parts", showInput: true });
+      return ctx.fail("ShapeMismatch", `split sizes add up to ${sum}, but the axis has ${size}`, {
+        arg: "parts",
+        showInput: true,
+      });
     }
   }
   const items: TensorValue[] = parts.map((p) => {
@@ -478,31 +559,49 @@ const embedding: LayerSemantics = (ctx) => {
     const lost = ctx.input.idsLost;
     if (lost) {
       // Averaged or added ids index the table at fractional or out-of-range rows (NaN or a wrong row).
-      return ctx.fail("WrongRank", `\`embedding\` expects token ids, but its input ${showShape(ctx.input.shape)} was computed from token ids by ${lost.by}`, {
-        labels: [{ span: lost.span, message: `${lost.by} does not keep token ids: its result is not an id` }],
-        notes: [`only ${keepIds.slice(0, -1).join(", ")} and ${keepIds[keepIds.length - 1]} keep token ids`],
-        help: "look the ids up first: put the `embedding` before it",
-      });
+      return ctx.fail(
+        "WrongRank",
+        `\`embedding\` expects token ids, but its input ${showShape(ctx.input.shape)} was computed from token ids by ${lost.by}`,
+        {
+          labels: [{ span: lost.span, message: `${lost.by} does not keep token ids: its result is not an id` }],
+          notes: [`only ${keepIds.slice(0, -1).join(", ")} and ${keepIds[keepIds.length - 1]} keep token ids`],
+          help: "look the ids up first: put the `embedding` before it",
+        },
+      );
     }
-    return ctx.fail("WrongRank", `\`embedding\` expects token ids, found float features ${showShape(ctx.input.shape)}`, {
-      showInput: true,
-      help: "declare the input as `token[T] of vocab`",
-    });
+    return ctx.fail(
+      "WrongRank",
+      `\`embedding\` expects token ids, found float features ${showShape(ctx.input.shape)}`,
+      {
+        showInput: true,
+        help: "declare the input as `token[T] of vocab`",
+      },
+    );
   }
   if (ctx.input.vocab !== undefined && ctx.input.vocab > num) {
-    return ctx.fail("ShapeMismatch", `token ids go up to ${grouped(ctx.input.vocab - 1n)}, but the embedding has ${grouped(num)} rows`, {
-      arg: "num",
-      showInput: true,
-      help: `give it one row per id: \`embedding(${ctx.input.vocab}, ${d})\``,
-    });
+    return ctx.fail(
+      "ShapeMismatch",
+      `token ids go up to ${grouped(ctx.input.vocab - 1n)}, but the embedding has ${grouped(num)} rows`,
+      {
+        arg: "num",
+        showInput: true,
+        help: `give it one row per id: \`embedding(${ctx.input.vocab}, ${d})\``,
+      },
+    );
   }
   if (ctx.has("padding_idx") && ctx.int("padding_idx") >= num) {
-    return ctx.fail("AxisOutOfRange", `padding_idx ${ctx.int("padding_idx")} is not a row of a ${num}-row embedding`, { arg: "padding_idx" });
+    return ctx.fail("AxisOutOfRange", `padding_idx ${ctx.int("padding_idx")} is not a row of a ${num}-row embedding`, {
+      arg: "padding_idx",
+    });
   }
   const shape = ctx.input.shape.map((x) => ({ ...x, seq: true, positions: true }));
   const padding = ctx.has("padding_idx") ? Number(ctx.int("padding_idx")) : undefined;
   const init: Init = padding === undefined ? { kind: "normal", std: 1 } : { kind: "normal", std: 1, zeroRow: padding };
-  return { output: [...shape, dim(d)], tensors: [{ name: "weight", shape: [num, d], role: "embedding", init }], macs: 0n };
+  return {
+    output: [...shape, dim(d)],
+    tensors: [{ name: "weight", shape: [num, d], role: "embedding", init }],
+    macs: 0n,
+  };
 };
 
 function sequenceInput(ctx: LayerCtx): { t: Dim; d: Dim } | undefined {
@@ -530,26 +629,49 @@ const positional: LayerSemantics = (ctx) => {
   const max = ctx.int("max");
   const d = ctx.int("dim");
   if (s.d.size !== d) {
-    return ctx.fail("ShapeMismatch", `positional(${max}, ${d}) is added to vectors of ${s.d.size}`, { arg: "dim", showInput: true });
-  }
-  if (s.t.size > max) {
-    return ctx.fail("SequenceTooLong", `the sequence has ${s.t.symbol ? "up to " : ""}${grouped(s.t.size)} positions, but \`positional\` has ${grouped(max)}`, {
-      arg: "max",
+    return ctx.fail("ShapeMismatch", `positional(${max}, ${d}) is added to vectors of ${s.d.size}`, {
+      arg: "dim",
       showInput: true,
-      help: `give it a row per position, \`positional(${s.t.size}, ${d})\`, or bound the input's length`,
     });
   }
+  if (s.t.size > max) {
+    return ctx.fail(
+      "SequenceTooLong",
+      `the sequence has ${s.t.symbol ? "up to " : ""}${grouped(s.t.size)} positions, but \`positional\` has ${grouped(max)}`,
+      {
+        arg: "max",
+        showInput: true,
+        help: `give it a row per position, \`positional(${s.t.size}, ${d})\`, or bound the input's length`,
+      },
+    );
+  }
   // Learned positions: N(0, 0.02), as GPT-2 and torchvision's ViT initialize them.
-  return { output: ctx.input.shape, tensors: [{ name: "weight", shape: [max, d], role: "embedding", init: { kind: "normal", std: 0.02 } }], macs: 0n };
+  return {
+    output: ctx.input.shape,
+    tensors: [{ name: "weight", shape: [max, d], role: "embedding", init: { kind: "normal", std: 0.02 } }],
+    macs: 0n,
+  };
 };
 
 const classToken: LayerSemantics = (ctx) => {
   const s = sequenceInput(ctx);
   if (!s) return undefined;
   const d = ctx.int("dim");
-  if (s.d.size !== d) return ctx.fail("ShapeMismatch", `class_token(${d}) is prepended to vectors of ${s.d.size}`, { arg: "dim", showInput: true });
+  if (s.d.size !== d)
+    return ctx.fail("ShapeMismatch", `class_token(${d}) is prepended to vectors of ${s.d.size}`, {
+      arg: "dim",
+      showInput: true,
+    });
   return {
-    output: [{ size: s.t.size + 1n, seq: true, ...(s.t.symbol ? { symbol: `${s.t.symbol}+1` } : {}), ...(s.t.positions ? { positions: true } : {}) }, s.d],
+    output: [
+      {
+        size: s.t.size + 1n,
+        seq: true,
+        ...(s.t.symbol ? { symbol: `${s.t.symbol}+1` } : {}),
+        ...(s.t.positions ? { positions: true } : {}),
+      },
+      s.d,
+    ],
     tensors: [{ name: "weight", shape: [1n, 1n, d], role: "embedding" }],
     macs: 0n,
   };
@@ -558,14 +680,18 @@ const classToken: LayerSemantics = (ctx) => {
 const rotary: LayerSemantics = (ctx) => {
   const s = sequenceInput(ctx);
   if (!s) return undefined;
-  if (s.d.size % 2n !== 0n) return ctx.fail("NotDivisible", `rotary positions rotate pairs, but the width ${s.d.size} is odd`, { showInput: true });
+  if (s.d.size % 2n !== 0n)
+    return ctx.fail("NotDivisible", `rotary positions rotate pairs, but the width ${s.d.size} is odd`, {
+      showInput: true,
+    });
   return { output: ctx.input.shape, tensors: [], macs: 0n };
 };
 
 // ── normalization ────────────────────────────────────────────────────────────────────────────────────
 
 const layernorm: LayerSemantics = (ctx) => {
-  if (ctx.input.shape.length === 0) return ctx.fail("WrongRank", "`layernorm` needs at least one axis", { showInput: true });
+  if (ctx.input.shape.length === 0)
+    return ctx.fail("WrongRank", "`layernorm` needs at least one axis", { showInput: true });
   const d = ctx.input.shape[ctx.input.shape.length - 1]!.size;
   const tensors: TensorSpec[] = [];
   if (ctx.bool("affine")) {
@@ -577,19 +703,26 @@ const layernorm: LayerSemantics = (ctx) => {
 
 const rmsnorm: LayerSemantics = (ctx) => {
   const d = ctx.input.shape[ctx.input.shape.length - 1]?.size ?? 1n;
-  const tensors: TensorSpec[] = ctx.bool("affine") ? [{ name: "weight", shape: [d], role: "normScale", init: ones }] : [];
+  const tensors: TensorSpec[] = ctx.bool("affine")
+    ? [{ name: "weight", shape: [d], role: "normScale", init: ones }]
+    : [];
   return { output: ctx.input.shape, tensors, macs: 0n };
 };
 
 const batchnorm: LayerSemantics = (ctx) => {
   const shape = ctx.input.shape;
   if (shape.length < 1 || shape.length > 3) {
-    return ctx.fail("WrongRank", `\`batchnorm\` expects [C], [C, L] or [C, H, W], found ${showShape(shape)}`, { showInput: true });
+    return ctx.fail("WrongRank", `\`batchnorm\` expects [C], [C, L] or [C, H, W], found ${showShape(shape)}`, {
+      showInput: true,
+    });
   }
   const c = shape[0]!.size;
   const tensors: TensorSpec[] = [];
   if (ctx.bool("affine")) {
-    tensors.push({ name: "weight", shape: [c], role: "normScale", init: ones }, { name: "bias", shape: [c], role: "normShift" });
+    tensors.push(
+      { name: "weight", shape: [c], role: "normScale", init: ones },
+      { name: "bias", shape: [c], role: "normShift" },
+    );
   }
   if (ctx.bool("track_running_stats")) {
     tensors.push(
@@ -607,7 +740,10 @@ const groupnorm: LayerSemantics = (ctx) => {
   const c = shape[0]!.size;
   const g = ctx.int("groups");
   if (c % g !== 0n) {
-    return ctx.fail("NotDivisible", `groupnorm: ${g} groups do not divide ${c} channels`, { arg: "groups", showInput: true });
+    return ctx.fail("NotDivisible", `groupnorm: ${g} groups do not divide ${c} channels`, {
+      arg: "groups",
+      showInput: true,
+    });
   }
   const tensors: TensorSpec[] = ctx.bool("affine")
     ? [
@@ -657,13 +793,22 @@ const attention: LayerSemantics = (ctx) => {
   // xavier_uniform with zero bias (nn.MultiheadAttention); the out-projection bias starts at zero.
   const linear = fanInUniform(D);
   if (ctx.name("qkv") === "separate") {
-    for (const [name, rows] of [["q_proj", q], ["k_proj", kv], ["v_proj", kv]] as const) {
+    for (const [name, rows] of [
+      ["q_proj", q],
+      ["k_proj", kv],
+      ["v_proj", kv],
+    ] as const) {
       tensors.push({ name: `${name}.weight`, shape: [rows, D], role: "matrix", init: linear });
       if (bias) tensors.push({ name: `${name}.bias`, shape: [rows], role: "bias", init: linear });
     }
   } else {
     const rows = q + 2n * kv;
-    tensors.push({ name: "qkv_proj.weight", shape: [rows, D], role: "matrix", init: { kind: "uniform", bound: Math.sqrt(6 / Number(rows + D)) } });
+    tensors.push({
+      name: "qkv_proj.weight",
+      shape: [rows, D],
+      role: "matrix",
+      init: { kind: "uniform", bound: Math.sqrt(6 / Number(rows + D)) },
+    });
     if (bias) tensors.push({ name: "qkv_proj.bias", shape: [rows], role: "bias" });
   }
   tensors.push({ name: "out_proj.weight", shape: [D, q], role: "matrix", init: fanInUniform(q) });
@@ -727,7 +872,11 @@ const prelu: LayerSemantics = (ctx) => {
       help: "use 1 (one shared slope) or the channel count",
     });
   }
-  return { output: ctx.input.shape, tensors: [{ name: "weight", shape: [n], role: "other", init: { kind: "const", value: 0.25 } }], macs: 0n };
+  return {
+    output: ctx.input.shape,
+    tensors: [{ name: "weight", shape: [n], role: "other", init: { kind: "const", value: 0.25 } }],
+    macs: 0n,
+  };
 };
 
 const softmaxLike: LayerSemantics = (ctx) => {
@@ -785,4 +934,3 @@ export const semantics: Readonly<Record<string, LayerSemantics>> = {
   log_softmax: softmaxLike,
   identity: same,
 };
-

@@ -77,7 +77,8 @@ export interface SafetensorsProblem {
   readonly tensor?: string;
 }
 
-export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
+export type Outcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
 
 const fail = (message: string, tensor?: string): { ok: false; problem: SafetensorsProblem } => ({
   ok: false,
@@ -97,12 +98,14 @@ export function shownName(name: string): string {
 
 /** The header's length N from the file's first 8 bytes, checked against the cap and the file's length. */
 export function headerLength(first8: Uint8Array, fileLength: number): Outcome<number> {
-  if (fileLength < 8 || first8.length < 8) return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
+  if (fileLength < 8 || first8.length < 8)
+    return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
   const view = new DataView(first8.buffer, first8.byteOffset, 8);
   const n = view.getBigUint64(0, true);
   if (n > BigInt(maxHeaderBytes)) return fail(`the header's length is ${n} bytes, over the limit of ${maxHeaderBytes}`);
   const length = Number(n);
-  if (8 + length > fileLength) return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
+  if (8 + length > fileLength)
+    return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
   return { ok: true, value: length };
 }
 
@@ -140,9 +143,16 @@ export function parseHeader(header: Uint8Array, fileLength: number): Outcome<Saf
   let previous: SafetensorsEntry | undefined;
   for (const e of entries) {
     if (e.begin < at) {
-      return fail(`tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`, e.name);
+      return fail(
+        `tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`,
+        e.name,
+      );
     }
-    if (e.begin > at) return fail(`tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`, e.name);
+    if (e.begin > at)
+      return fail(
+        `tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`,
+        e.name,
+      );
     at = e.end;
     previous = e;
   }
@@ -159,10 +169,12 @@ export function parseHeader(header: Uint8Array, fileLength: number): Outcome<Saf
 
 function readEntry(name: string, value: Json, dataLength: number): Outcome<SafetensorsEntry> {
   const t = shownName(name);
-  if (!(value instanceof Map)) return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
+  if (!(value instanceof Map))
+    return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
   const dtype = value.get("dtype");
   if (typeof dtype !== "string") return fail(`tensor ${t} has no \`dtype\` string`, name);
-  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype)) return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
+  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype))
+    return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
   const shapeValue = value.get("shape");
   if (!Array.isArray(shapeValue)) return fail(`tensor ${t} has no \`shape\` array`, name);
   const shape: number[] = [];
@@ -177,12 +189,15 @@ function readEntry(name: string, value: Json, dataLength: number): Outcome<Safet
     if (elements > elementCap) elements = elementCap;
   }
   const offsets = value.get("data_offsets");
-  if (!Array.isArray(offsets) || offsets.length !== 2) return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
   const begin = wholeNumber(offsets[0]!);
   const end = wholeNumber(offsets[1]!);
-  if (begin === undefined || end === undefined) return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
+  if (begin === undefined || end === undefined)
+    return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
   if (end < begin) return fail(`tensor ${t} ends (byte ${end}) before it begins (byte ${begin})`, name);
-  if (end > BigInt(dataLength)) return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
+  if (end > BigInt(dataLength))
+    return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
   const bytes = elements * BigInt(dtypeSizes[dtype as Dtype]);
   if (bytes !== end - begin) {
     return fail(`tensor ${t} holds ${end - begin} bytes, but ${dtype} [${shape.join(", ")}] needs ${bytes}`, name);
@@ -239,8 +254,16 @@ export function halfToNumber(bits: number): number {
  *  float32 rounds to nearest, as `Math.fround`). `bytes.length` must be a multiple of the element size. */
 export function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"): Float32Array;
 export function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float64"): Float64Array;
-export function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array;
-export function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array {
+export function decodeFloats(
+  dtype: FloatDtype,
+  bytes: Uint8Array,
+  to: "float32" | "float64",
+): Float32Array | Float64Array;
+export function decodeFloats(
+  dtype: FloatDtype,
+  bytes: Uint8Array,
+  to: "float32" | "float64",
+): Float32Array | Float64Array {
   const size = dtypeSizes[dtype];
   const n = Math.floor(bytes.length / size);
   const out = to === "float32" ? new Float32Array(n) : new Float64Array(n);
@@ -260,8 +283,16 @@ export function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"
 }
 
 /** Reads one tensor of a file as float32 or float64; an error for a dtype that is not a float. */
-export function readTensor(file: SafetensorsFile, entry: SafetensorsEntry, to: "float32" | "float64"): Outcome<Float32Array | Float64Array> {
-  if (!isFloatDtype(entry.dtype)) return fail(`tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`, entry.name);
+export function readTensor(
+  file: SafetensorsFile,
+  entry: SafetensorsEntry,
+  to: "float32" | "float64",
+): Outcome<Float32Array | Float64Array> {
+  if (!isFloatDtype(entry.dtype))
+    return fail(
+      `tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`,
+      entry.name,
+    );
   return { ok: true, value: decodeFloats(entry.dtype, tensorBytes(file, entry), to) };
 }
 
@@ -273,7 +304,11 @@ export function nonFinite(dtype: FloatDtype, bytes: Uint8Array): { nan: number; 
   // Chunks keep the converted copy small for a large tensor.
   const chunk = 1 << 20;
   for (let at = 0; at < bytes.length; at += chunk * size) {
-    const values = decodeFloats(dtype, bytes.subarray(at, Math.min(bytes.length, at + chunk * size)), dtype === "F64" ? "float64" : "float32");
+    const values = decodeFloats(
+      dtype,
+      bytes.subarray(at, Math.min(bytes.length, at + chunk * size)),
+      dtype === "F64" ? "float64" : "float32",
+    );
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       if (v !== v) nan++;
@@ -291,7 +326,23 @@ export type TensorToWrite =
   | { readonly name: string; readonly dtype: "I64"; readonly shape: readonly number[]; readonly data: BigInt64Array };
 
 /** dtypes in the reference's order ("increasing alignment"), which the writer sorts by. */
-const dtypeOrder: readonly Dtype[] = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64", "I64", "U64"];
+const dtypeOrder: readonly Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
+];
 
 /**
  * A safetensors file as the reference writer lays it out (safetensors/src/tensor.rs, `prepare`): tensors
@@ -299,7 +350,10 @@ const dtypeOrder: readonly Dtype[] = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", 
  * entry's fields in the order dtype, shape, data_offsets; the header padded with spaces to a multiple of 8
  * bytes so that every tensor's data is aligned.
  */
-export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: Readonly<Record<string, string>>): Outcome<Uint8Array> {
+export function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Outcome<Uint8Array> {
   const names = new Set<string>();
   for (const t of tensors) {
     if (t.name === "__metadata__") return fail("a tensor cannot be called `__metadata__`", t.name);
@@ -307,12 +361,19 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: R
     names.add(t.name);
     let elements = 1;
     for (const d of t.shape) {
-      if (!Number.isSafeInteger(d) || d < 0) return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
+      if (!Number.isSafeInteger(d) || d < 0)
+        return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
       elements *= d;
     }
-    if (elements !== t.data.length) return fail(`tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`, t.name);
+    if (elements !== t.data.length)
+      return fail(
+        `tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`,
+        t.name,
+      );
   }
-  const sorted = [...tensors].sort((a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name));
+  const sorted = [...tensors].sort(
+    (a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name),
+  );
   const parts: string[] = [];
   if (metadata !== undefined) {
     const m = Object.keys(metadata).map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
@@ -321,12 +382,15 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: R
   let offset = 0;
   for (const t of sorted) {
     const bytes = t.data.length * dtypeSizes[t.dtype];
-    parts.push(`${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`);
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`,
+    );
     offset += bytes;
   }
   const json = encodeUtf8(`{${parts.join(",")}}`);
   const headerLength = json.length + ((8 - (json.length % 8)) % 8);
-  if (headerLength > maxHeaderBytes) return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
+  if (headerLength > maxHeaderBytes)
+    return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
   const out = new Uint8Array(8 + headerLength + offset);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(headerLength), true);
@@ -343,7 +407,7 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: R
 
 /** Compares two names as Rust compares strings (by UTF-8 bytes, which is the order of code points). */
 function byCodePoint(a: string, b: string): number {
-  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
     const x = a.codePointAt(i)!;
     const y = b.codePointAt(j)!;
     if (x !== y) return x - y;
@@ -359,7 +423,7 @@ function byCodePoint(a: string, b: string): number {
 export function decodeUtf8(bytes: Uint8Array): string | undefined {
   const units: number[] = [];
   let out = "";
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const b = bytes[i]!;
     let cp: number;
     let n: number;
@@ -383,7 +447,8 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
       if (c === undefined || (c & 0xc0) !== 0x80) return undefined;
       cp = (cp << 6) | (c & 0x3f);
     }
-    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff))) return undefined;
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return undefined;
     if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
     else units.push(cp);
     if (units.length >= 8192) {
@@ -454,7 +519,16 @@ export function parseJson(text: string): Outcome<Json> {
       if (c === 0x5c) {
         out += text.slice(start, i);
         const e = text[i + 1];
-        const simple: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+        const simple: Record<string, string> = {
+          '"': '"',
+          "\\": "\\",
+          "/": "/",
+          b: "\b",
+          f: "\f",
+          n: "\n",
+          r: "\r",
+          t: "\t",
+        };
         if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
           out += simple[e];
           i += 2;
@@ -538,7 +612,11 @@ export function parseJson(text: string): Outcome<Json> {
       i += m[0].length;
       return { ok: true, value: new JsonNumber(m[0]) };
     }
-    for (const [word, v] of [["true", true], ["false", false], ["null", null]] as const) {
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
       if (text.startsWith(word, i)) {
         i += word.length;
         return { ok: true, value: v };

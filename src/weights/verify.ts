@@ -20,10 +20,32 @@
 import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import { grouped } from "../diagnostics/numbers.js";
 import type { LayerNode, TensorRecord } from "../analyze/records.js";
-import type { VerifyDtypeMismatch, VerifyMissing, VerifyNonFinite, VerifyReport, VerifyShapeMismatch, VerifyTie, VerifyUnexpected } from "./report-types.js";
-import { decodeFloats, dtypeSizes, isFloatDtype, type SafetensorsEntry, type SafetensorsHeader } from "./safetensors.js";
+import type {
+  VerifyDtypeMismatch,
+  VerifyMissing,
+  VerifyNonFinite,
+  VerifyReport,
+  VerifyShapeMismatch,
+  VerifyTie,
+  VerifyUnexpected,
+} from "./report-types.js";
+import {
+  decodeFloats,
+  dtypeSizes,
+  isFloatDtype,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+} from "./safetensors.js";
 
-export type { VerifyDtypeMismatch, VerifyMissing, VerifyNonFinite, VerifyReport, VerifyShapeMismatch, VerifyTie, VerifyUnexpected } from "./report-types.js";
+export type {
+  VerifyDtypeMismatch,
+  VerifyMissing,
+  VerifyNonFinite,
+  VerifyReport,
+  VerifyShapeMismatch,
+  VerifyTie,
+  VerifyUnexpected,
+} from "./report-types.js";
 
 /** What `verify` needs of an analyzed model. */
 export interface VerifyModel {
@@ -88,7 +110,6 @@ function segmentsOf(name: string): Segment[] {
   });
 }
 
-
 /** The concrete name of a pattern's copy, its ranges replaced by `indices`. */
 function nameOf(segments: readonly Segment[], indices: readonly bigint[]): string {
   let k = 0;
@@ -133,7 +154,12 @@ class Matcher {
     const parts = name.split(".");
     const key = parts.map((s) => (isNumber(s) ? hole : s)).join(".");
     for (const p of this.byCoarse.get(key) ?? []) {
-      if (p.segments.every((s, i) => (typeof s === "string" ? s === parts[i] : BigInt(parts[i]!) >= s.from && BigInt(parts[i]!) <= s.to))) return p;
+      if (
+        p.segments.every((s, i) =>
+          typeof s === "string" ? s === parts[i] : BigInt(parts[i]!) >= s.from && BigInt(parts[i]!) <= s.to,
+        )
+      )
+        return p;
     }
     return undefined;
   }
@@ -156,7 +182,10 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
   const { model, header } = request;
   const patterns: Pattern[] = model.tensors.map((record, index) => {
     const segments = segmentsOf(record.name);
-    const copies = segments.reduce<bigint>((a, s) => (typeof s === "string" ? a : s.to < s.from ? 0n : a * (s.to - s.from + 1n)), 1n);
+    const copies = segments.reduce<bigint>(
+      (a, s) => (typeof s === "string" ? a : s.to < s.from ? 0n : a * (s.to - s.from + 1n)),
+      1n,
+    );
     return { record, segments, copies, index };
   });
   const matcher = new Matcher(patterns);
@@ -178,16 +207,21 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
     let best: { value: string; gain: number } | undefined;
     for (const [p] of candidates) {
       const gain = unmatched.filter((e) => e.name.startsWith(p) && matcher.match(e.name.slice(p.length))).length;
-      if (gain > 0 && (!best || gain > best.gain || (gain === best.gain && p.length < best.value.length))) best = { value: p, gain };
+      if (gain > 0 && (!best || gain > best.gain || (gain === best.gain && p.length < best.value.length)))
+        best = { value: p, gain };
     }
     if (best) prefix = { value: best.value, given: false };
   }
-  const stripped = (name: string): string => (prefix && name.startsWith(prefix.value) ? name.slice(prefix.value.length) : name);
+  const stripped = (name: string): string =>
+    prefix && name.startsWith(prefix.value) ? name.slice(prefix.value.length) : name;
 
   const diagnostics: Diagnostic[] = [];
   if (prefix && !prefix.given) {
     const n = header.entries.filter((e) => e.name.startsWith(prefix!.value)).length;
-    const which = n === header.entries.length ? "every checkpoint tensor name starts" : `${n} of the ${header.entries.length} checkpoint tensor names start`;
+    const which =
+      n === header.entries.length
+        ? "every checkpoint tensor name starts"
+        : `${n} of the ${header.entries.length} checkpoint tensor names start`;
     diagnostics.push(
       diagnostic("CheckpointPrefix", undefined, `${which} with \`${prefix.value}\`, which the model's names do not`, {
         help: `use prefix \`${prefix.value}\`: \`--prefix ${prefix.value}\` (the checks below are made with it stripped)`,
@@ -195,7 +229,9 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
     );
   }
   if (prefix?.given && !header.entries.some((e) => e.name.startsWith(prefix!.value))) {
-    diagnostics.push(diagnostic("PrefixUnused", undefined, `no checkpoint tensor name starts with the prefix \`${prefix.value}\``));
+    diagnostics.push(
+      diagnostic("PrefixUnused", undefined, `no checkpoint tensor name starts with the prefix \`${prefix.value}\``),
+    );
   }
 
   // Match every checkpoint tensor.
@@ -225,12 +261,20 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
     const want = pattern.record.shape;
     const same = want.length === entry.shape.length && want.every((d, i) => d === BigInt(entry.shape[i]!));
     if (!same) {
-      const transposed = want.length === 2 && entry.shape.length === 2 && BigInt(entry.shape[0]!) === want[1] && BigInt(entry.shape[1]!) === want[0];
+      const transposed =
+        want.length === 2 &&
+        entry.shape.length === 2 &&
+        BigInt(entry.shape[0]!) === want[1] &&
+        BigInt(entry.shape[1]!) === want[0];
       shapeMismatches.push({ name, expected: want, found: entry.shape, transposed });
     }
     const expected = expectedDtype(pattern.record);
     if (expected === "I64" ? entry.dtype !== "I64" : !isFloatDtype(entry.dtype)) {
-      dtypeMismatches.push({ name, expected: expected === "I64" ? "I64" : "F32, F64, F16 or BF16", found: entry.dtype });
+      dtypeMismatches.push({
+        name,
+        expected: expected === "I64" ? "I64" : "F32, F64, F16 or BF16",
+        found: entry.dtype,
+      });
     }
   }
 
@@ -246,7 +290,8 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
     const transposed = model.ties.find((t) => t.tensor === p.record.name)?.transposed ?? false;
     // Each copy of a tie inside a repeat has the target's copy with the same indices, or the one target
     // outside the repeat. Every copy is listed for a small model; for a large one, those stored.
-    const copies = p.copies <= 1000n ? copiesOf(p.segments) : [...present].filter(([, v]) => v.pattern === p).map(([name]) => name);
+    const copies =
+      p.copies <= 1000n ? copiesOf(p.segments) : [...present].filter(([, v]) => v.pattern === p).map(([name]) => name);
     for (const copy of copies) {
       const targetName = tieTarget(p, copy, patternByName);
       if (targetName === undefined) break;
@@ -254,12 +299,23 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
       const other = present.get(targetName);
       if (own && other) {
         const equal = sameValues(request, own.entry, other.entry, transposed);
-        ties.push({ tensor: copy, target: targetName, transposed, stored: "twice", ...(equal === undefined ? {} : { equal }) });
+        ties.push({
+          tensor: copy,
+          target: targetName,
+          transposed,
+          stored: "twice",
+          ...(equal === undefined ? {} : { equal }),
+        });
         if (equal === false) {
           tieDiagnostics.push(
-            diagnostic("TiedCopiesDiffer", spanOf(p), `\`${copy}\` is tied to \`${targetName}\`, but the checkpoint stores the two with different values`, {
-              help: "a model with this tie has one tensor: keep the copy the checkpoint was trained with",
-            }),
+            diagnostic(
+              "TiedCopiesDiffer",
+              spanOf(p),
+              `\`${copy}\` is tied to \`${targetName}\`, but the checkpoint stores the two with different values`,
+              {
+                help: "a model with this tie has one tensor: keep the copy the checkpoint was trained with",
+              },
+            ),
           );
         }
       } else if (own || other) {
@@ -298,51 +354,117 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
       listed++;
       missing.push({ name: copy, shape: p.record.shape, role: p.record.role });
       if (missingDiagnostics.length < shownPerKind) {
-        const tiedHere = tiedRecords.filter((t) => t.record.tiedTo === p.record.name).map((t) => `\`${t.record.name}\``);
+        const tiedHere = tiedRecords
+          .filter((t) => t.record.tiedTo === p.record.name)
+          .map((t) => `\`${t.record.name}\``);
         missingDiagnostics.push(
-          diagnostic("MissingTensor", spanOf(p), `the checkpoint has no \`${copy}\` ${showShape(p.record.shape)}${p.record.role === "buffer" ? " (a buffer)" : ""}`, {
-            ...(tiedHere.length > 0 ? { notes: [`${tiedHere.join(", ")} share${tiedHere.length === 1 ? "s" : ""} it and is not stored either`] } : {}),
-          }),
+          diagnostic(
+            "MissingTensor",
+            spanOf(p),
+            `the checkpoint has no \`${copy}\` ${showShape(p.record.shape)}${p.record.role === "buffer" ? " (a buffer)" : ""}`,
+            {
+              ...(tiedHere.length > 0
+                ? {
+                    notes: [
+                      `${tiedHere.join(", ")} share${tiedHere.length === 1 ? "s" : ""} it and is not stored either`,
+                    ],
+                  }
+                : {}),
+            },
+          ),
         );
       }
     }
   }
   if (missingCount > BigInt(missingDiagnostics.length)) {
-    missingDiagnostics.push(diagnostic("MissingTensor", undefined, `… and ${grouped(missingCount - BigInt(missingDiagnostics.length))} more tensors of the model are not in the checkpoint`));
+    missingDiagnostics.push(
+      diagnostic(
+        "MissingTensor",
+        undefined,
+        `… and ${grouped(missingCount - BigInt(missingDiagnostics.length))} more tensors of the model are not in the checkpoint`,
+      ),
+    );
   }
   if (batchCountersMissing > 0n) {
     diagnostics.push(
-      diagnostic("BatchCounterMissing", undefined, `the checkpoint has no \`num_batches_tracked\` for ${batchCountersMissing === 1n ? "one BatchNorm layer" : `${grouped(batchCountersMissing)} BatchNorm layers`}`, {
-        notes: ["PyTorch's BatchNorm fills in 0 when a state dict without version metadata lacks it; so does this check"],
-      }),
+      diagnostic(
+        "BatchCounterMissing",
+        undefined,
+        `the checkpoint has no \`num_batches_tracked\` for ${batchCountersMissing === 1n ? "one BatchNorm layer" : `${grouped(batchCountersMissing)} BatchNorm layers`}`,
+        {
+          notes: [
+            "PyTorch's BatchNorm fills in 0 when a state dict without version metadata lacks it; so does this check",
+          ],
+        },
+      ),
     );
   }
   diagnostics.push(...missingDiagnostics);
 
   // Unexpected, with hints: a near name of the model, or a copy beyond a repeat's count.
   unexpected.slice(0, shownPerKind).forEach((u) => {
-    diagnostics.push(diagnostic("UnexpectedTensor", undefined, `the model has no tensor \`${u.name}\` (${u.dtype} ${showShape(u.shape)})`, unexpectedHelp(u, missing)));
+    diagnostics.push(
+      diagnostic(
+        "UnexpectedTensor",
+        undefined,
+        `the model has no tensor \`${u.name}\` (${u.dtype} ${showShape(u.shape)})`,
+        unexpectedHelp(u, missing),
+      ),
+    );
   });
   if (unexpected.length > shownPerKind) {
-    diagnostics.push(diagnostic("UnexpectedTensor", undefined, `… and ${unexpected.length - shownPerKind} more tensors of the checkpoint are not in the model`));
+    diagnostics.push(
+      diagnostic(
+        "UnexpectedTensor",
+        undefined,
+        `… and ${unexpected.length - shownPerKind} more tensors of the checkpoint are not in the model`,
+      ),
+    );
   }
   shapeMismatches.slice(0, shownPerKind).forEach((m) => {
     const p = present.get(m.name)!.pattern;
     diagnostics.push(
-      diagnostic("TensorShapeMismatch", spanOf(p), `\`${m.name}\` is ${showShape(m.found)} in the checkpoint, ${showShape(m.expected)} in the model${m.transposed ? ": stored transposed" : ""}`, {
-        ...(m.transposed ? { help: "the checkpoint stores it as [in, out] (as Hugging Face's Conv1D does): transpose it when loading" } : {}),
-      }),
+      diagnostic(
+        "TensorShapeMismatch",
+        spanOf(p),
+        `\`${m.name}\` is ${showShape(m.found)} in the checkpoint, ${showShape(m.expected)} in the model${m.transposed ? ": stored transposed" : ""}`,
+        {
+          ...(m.transposed
+            ? {
+                help: "the checkpoint stores it as [in, out] (as Hugging Face's Conv1D does): transpose it when loading",
+              }
+            : {}),
+        },
+      ),
     );
   });
   if (shapeMismatches.length > shownPerKind) {
-    diagnostics.push(diagnostic("TensorShapeMismatch", undefined, `… and ${shapeMismatches.length - shownPerKind} more tensors have another shape`));
+    diagnostics.push(
+      diagnostic(
+        "TensorShapeMismatch",
+        undefined,
+        `… and ${shapeMismatches.length - shownPerKind} more tensors have another shape`,
+      ),
+    );
   }
   dtypeMismatches.slice(0, shownPerKind).forEach((m) => {
     const p = present.get(m.name)!.pattern;
-    diagnostics.push(diagnostic("TensorDtypeMismatch", spanOf(p), `\`${m.name}\` is ${m.found} in the checkpoint; the model needs ${m.expected}`));
+    diagnostics.push(
+      diagnostic(
+        "TensorDtypeMismatch",
+        spanOf(p),
+        `\`${m.name}\` is ${m.found} in the checkpoint; the model needs ${m.expected}`,
+      ),
+    );
   });
   if (dtypeMismatches.length > shownPerKind) {
-    diagnostics.push(diagnostic("TensorDtypeMismatch", undefined, `… and ${dtypeMismatches.length - shownPerKind} more tensors have a dtype that cannot hold them`));
+    diagnostics.push(
+      diagnostic(
+        "TensorDtypeMismatch",
+        undefined,
+        `… and ${dtypeMismatches.length - shownPerKind} more tensors have a dtype that cannot hold them`,
+      ),
+    );
   }
   diagnostics.push(...tieDiagnostics);
 
@@ -354,11 +476,29 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
     if (counts && (counts.nan > 0 || counts.infinite > 0)) nonFinite.push({ name: entry.name, ...counts });
   }
   nonFinite.slice(0, shownPerKind).forEach((n) => {
-    const what = [n.nan > 0 ? `${grouped(BigInt(n.nan))} NaN` : "", n.infinite > 0 ? `${grouped(BigInt(n.infinite))} infinite` : ""].filter(Boolean).join(" and ");
+    const what = [
+      n.nan > 0 ? `${grouped(BigInt(n.nan))} NaN` : "",
+      n.infinite > 0 ? `${grouped(BigInt(n.infinite))} infinite` : "",
+    ]
+      .filter(Boolean)
+      .join(" and ");
     const owner = present.get(stripped(n.name))?.pattern;
-    diagnostics.push(diagnostic("NonFiniteWeights", owner && spanOf(owner), `\`${n.name}\` holds ${what} value${n.nan + n.infinite === 1 ? "" : "s"}`));
+    diagnostics.push(
+      diagnostic(
+        "NonFiniteWeights",
+        owner && spanOf(owner),
+        `\`${n.name}\` holds ${what} value${n.nan + n.infinite === 1 ? "" : "s"}`,
+      ),
+    );
   });
-  if (nonFinite.length > shownPerKind) diagnostics.push(diagnostic("NonFiniteWeights", undefined, `… and ${nonFinite.length - shownPerKind} more tensors hold NaN or infinite values`));
+  if (nonFinite.length > shownPerKind)
+    diagnostics.push(
+      diagnostic(
+        "NonFiniteWeights",
+        undefined,
+        `… and ${nonFinite.length - shownPerKind} more tensors hold NaN or infinite values`,
+      ),
+    );
 
   // Totals as the spec counts them.
   let parameters = 0n;
@@ -366,7 +506,8 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
   for (const [name, { entry, pattern }] of present) {
     const n = elementsOf(entry.shape);
     if (pattern.record.role === "buffer") buffers += n;
-    else if (pattern.record.tiedTo === undefined || !present.has(tieTarget(pattern, name, patternByName) ?? "")) parameters += n;
+    else if (pattern.record.tiedTo === undefined || !present.has(tieTarget(pattern, name, patternByName) ?? ""))
+      parameters += n;
   }
   for (const u of unexpected) {
     if (bufferSuffixes.some((s) => u.name.endsWith(s))) buffers += elementsOf(u.shape);
@@ -379,7 +520,14 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
     match: !diagnostics.some((d) => d.severity === "error"),
     ...(prefix ? { prefix } : {}),
     spec: { tensors: specTensors, parameters: model.params, buffers: model.buffers },
-    checkpoint: { tensors: header.entries.length, elements, parameters, buffers, dtypes, ...(header.metadata ? { metadata: header.metadata } : {}) },
+    checkpoint: {
+      tensors: header.entries.length,
+      elements,
+      parameters,
+      buffers,
+      dtypes,
+      ...(header.metadata ? { metadata: header.metadata } : {}),
+    },
     matched: present.size,
     missing,
     missingNotListed: missingCount - BigInt(missing.length),
@@ -398,7 +546,10 @@ function tieTarget(p: Pattern, copy: string, byName: ReadonlyMap<string, Pattern
   if (!target) return undefined;
   const ranges = target.segments.filter((s) => typeof s !== "string").length;
   if (ranges === 0) return target.record.name;
-  const indices = copy.split(".").filter((_, i) => typeof p.segments[i] !== "string").map((s) => BigInt(s));
+  const indices = copy
+    .split(".")
+    .filter((_, i) => typeof p.segments[i] !== "string")
+    .map((s) => BigInt(s));
   return ranges === indices.length ? nameOf(target.segments, indices) : undefined;
 }
 
@@ -407,7 +558,8 @@ function unexpectedHelp(u: VerifyUnexpected, missing: readonly VerifyMissing[]):
   let best: { name: string; distance: number } | undefined;
   for (const m of missing) {
     const d = nameDistance(u.name, m.name);
-    if (d <= Math.max(2, Math.floor(m.name.length / 4)) && (!best || d < best.distance)) best = { name: m.name, distance: d };
+    if (d <= Math.max(2, Math.floor(m.name.length / 4)) && (!best || d < best.distance))
+      best = { name: m.name, distance: d };
   }
   return best ? { help: `did you mean \`${best.name}\`, which the checkpoint lacks?` } : {};
 }
@@ -442,7 +594,10 @@ function layerSpans(root: LayerNode): Map<string, Span> {
 /** Bytes read per piece when scanning a tensor. */
 const pieceBytes = 16 * 1024 * 1024;
 
-function countNonFinite(request: VerifyRequest, entry: SafetensorsEntry): { nan: number; infinite: number } | undefined {
+function countNonFinite(
+  request: VerifyRequest,
+  entry: SafetensorsEntry,
+): { nan: number; infinite: number } | undefined {
   const size = dtypeSizes[entry.dtype];
   const step = Math.floor(pieceBytes / size) * size;
   let nan = 0;
@@ -463,7 +618,12 @@ function countNonFinite(request: VerifyRequest, entry: SafetensorsEntry): { nan:
 }
 
 /** Whether two tied copies hold the same values (NaN equal to NaN); `undefined` when not comparable. */
-function sameValues(request: VerifyRequest, a: SafetensorsEntry, b: SafetensorsEntry, transposed: boolean): boolean | undefined {
+function sameValues(
+  request: VerifyRequest,
+  a: SafetensorsEntry,
+  b: SafetensorsEntry,
+  transposed: boolean,
+): boolean | undefined {
   if (!isFloatDtype(a.dtype) || !isFloatDtype(b.dtype)) return undefined;
   const count = elementsOf(a.shape);
   if (count !== elementsOf(b.shape) || count > 64n * 1024n * 1024n) return undefined;
@@ -486,7 +646,6 @@ function sameValues(request: VerifyRequest, a: SafetensorsEntry, b: SafetensorsE
   return true;
 }
 
-
 /** The report as people read it (stdout of `nnc verify`); the diagnostics say what is wrong, in detail. */
 export function renderVerifyText(report: VerifyReport, specFile: string, against: string): string {
   const lines: string[] = [];
@@ -496,28 +655,77 @@ export function renderVerifyText(report: VerifyReport, specFile: string, against
     .map(([d, n]) => `${d} ${n}`)
     .join(", ");
   const rows: [string, string][] = [
-    ["spec", `${grouped(report.spec.tensors)} tensors, ${grouped(report.spec.parameters)} parameters, ${grouped(report.spec.buffers)} buffer elements`],
-    ["checkpoint", `${grouped(BigInt(c.tensors))} tensors${dtypes ? ` (${dtypes})` : ""}, ${grouped(c.parameters)} parameters, ${grouped(c.buffers)} buffer elements`],
-    ["prefix", report.prefix ? `\`${report.prefix.value}\` ${report.prefix.given ? "(given)" : "(found: pass --prefix to accept it)"}` : "none"],
+    [
+      "spec",
+      `${grouped(report.spec.tensors)} tensors, ${grouped(report.spec.parameters)} parameters, ${grouped(report.spec.buffers)} buffer elements`,
+    ],
+    [
+      "checkpoint",
+      `${grouped(BigInt(c.tensors))} tensors${dtypes ? ` (${dtypes})` : ""}, ${grouped(c.parameters)} parameters, ${grouped(c.buffers)} buffer elements`,
+    ],
+    [
+      "prefix",
+      report.prefix
+        ? `\`${report.prefix.value}\` ${report.prefix.given ? "(given)" : "(found: pass --prefix to accept it)"}`
+        : "none",
+    ],
     ["matched", `${grouped(BigInt(report.matched))} of ${grouped(BigInt(c.tensors))} checkpoint tensors`],
-    ["missing", list(report.missing.map((m) => m.name), report.missingNotListed)],
-    ["unexpected", list(report.unexpected.map((u) => u.name), 0n)],
-    ["shape", list(report.shapeMismatches.map((m) => `${m.name}${m.transposed ? " (transposed)" : ""}`), 0n)],
-    ["dtype", list(report.dtypeMismatches.map((m) => `${m.name} (${m.found})`), 0n)],
-    ["NaN/inf", list(report.nonFinite.map((n) => n.name), 0n)],
+    [
+      "missing",
+      list(
+        report.missing.map((m) => m.name),
+        report.missingNotListed,
+      ),
+    ],
+    [
+      "unexpected",
+      list(
+        report.unexpected.map((u) => u.name),
+        0n,
+      ),
+    ],
+    [
+      "shape",
+      list(
+        report.shapeMismatches.map((m) => `${m.name}${m.transposed ? " (transposed)" : ""}`),
+        0n,
+      ),
+    ],
+    [
+      "dtype",
+      list(
+        report.dtypeMismatches.map((m) => `${m.name} (${m.found})`),
+        0n,
+      ),
+    ],
+    [
+      "NaN/inf",
+      list(
+        report.nonFinite.map((n) => n.name),
+        0n,
+      ),
+    ],
   ];
   if (report.ties.length > 0) {
     rows.push([
       "ties",
       report.ties
         .slice(0, 10)
-        .map((t) => `${t.tensor} → ${t.target}: ${t.stored === "once" ? `stored once, as ${t.as}` : t.stored === "twice" ? `stored twice${t.equal === false ? ", different values" : t.equal ? ", equal" : ""}` : "not stored"}`)
+        .map(
+          (t) =>
+            `${t.tensor} → ${t.target}: ${t.stored === "once" ? `stored once, as ${t.as}` : t.stored === "twice" ? `stored twice${t.equal === false ? ", different values" : t.equal ? ", equal" : ""}` : "not stored"}`,
+        )
         .join("; ") + (report.ties.length > 10 ? `; … ${report.ties.length - 10} more` : ""),
     ]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) lines.push(`  ${`${k}:`.padEnd(width + 1)}  ${v}`);
-  if (c.metadata) lines.push(`  ${"metadata:".padEnd(width + 1)}  ${Object.entries(c.metadata).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  if (c.metadata)
+    lines.push(
+      `  ${"metadata:".padEnd(width + 1)}  ${Object.entries(c.metadata)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ")}`,
+    );
   return lines.join("\n") + "\n";
 }
 

@@ -19,7 +19,8 @@ interface Job {
   caseMs: number;
 }
 
-type Message = { type: "start"; index: number } | { type: "done"; index: number; outcome: Outcome; heap: number } | { type: "end" };
+type Message =
+  { type: "start"; index: number } | { type: "done"; index: number; outcome: Outcome; heap: number } | { type: "end" };
 
 if (!isMainThread) {
   const job = workerData as Job;
@@ -33,7 +34,15 @@ if (!isMainThread) {
   await main(process.argv.slice(2));
 }
 
-function parseArgs(argv: readonly string[]): { seed: number; count: number; start: number; caseMs: number; hangMs: number; heapMb: number; quiet: boolean } {
+function parseArgs(argv: readonly string[]): {
+  seed: number;
+  count: number;
+  start: number;
+  caseMs: number;
+  hangMs: number;
+  heapMb: number;
+  quiet: boolean;
+} {
   const out = { seed: 1, count: 2000, start: 0, caseMs: 30_000, hangMs: 120_000, heapMb: 2048, quiet: false };
   const names: Record<string, keyof typeof out> = {
     "--seed": "seed",
@@ -49,13 +58,19 @@ function parseArgs(argv: readonly string[]): { seed: number; count: number; star
       out.quiet = true;
       continue;
     }
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
     const key = names[flag];
     const text = inline ?? argv[++i];
     const value = Number(text);
     if (!key || text === undefined || !Number.isSafeInteger(value) || value < 0) {
-      process.stderr.write(`fuzz: ${key ? `${flag} needs a whole number, found ${text ?? "nothing"}` : `unknown flag ${arg}`}\n`);
-      process.stderr.write("usage: npm run fuzz -- [--seed S] [--count N] [--start I] [--case-ms MS] [--hang-ms MS] [--heap-mb MB] [--quiet]\n");
+      process.stderr.write(
+        `fuzz: ${key ? `${flag} needs a whole number, found ${text ?? "nothing"}` : `unknown flag ${arg}`}\n`,
+      );
+      process.stderr.write(
+        "usage: npm run fuzz -- [--seed S] [--count N] [--start I] [--case-ms MS] [--hang-ms MS] [--heap-mb MB] [--quiet]\n",
+      );
       process.exit(2);
     }
     (out as Record<string, number | boolean>)[key] = value;
@@ -93,7 +108,14 @@ async function main(argv: readonly string[]): Promise<void> {
       };
       const fail = (message: string) => {
         const c = caseAt(args.seed, current);
-        record(report, current, c, { kind: "failed", failures: [{ stage: "budget", message }], codes: [], ms: 0, stageMs: {}, gradientChecks: 0 });
+        record(report, current, c, {
+          kind: "failed",
+          failures: [{ stage: "budget", message }],
+          codes: [],
+          ms: 0,
+          stageMs: {},
+          gradientChecks: 0,
+        });
         settle(current + 1);
       };
       worker.on("message", (m: Message) => {
@@ -120,7 +142,9 @@ async function main(argv: readonly string[]): Promise<void> {
   report.ms = performance.now() - started;
   const out: string[] = [summary(report)];
   const missing = (await import("./spec-gen.js")).registryNames().filter((n) => !report.covered.has(n));
-  out.push(`  registry coverage: ${missing.length === 0 ? "every kind and option" : `not reached: ${missing.join(", ")}`}`);
+  out.push(
+    `  registry coverage: ${missing.length === 0 ? "every kind and option" : `not reached: ${missing.join(", ")}`}`,
+  );
   for (const k of report.known) out.push(`  known failure, case ${k.index}: ${k.defect}`);
   for (const f of report.failed) out.push("", reproducer(f, args.seed));
   process.stdout.write(`${out.join("\n")}\n`);

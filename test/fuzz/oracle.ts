@@ -76,7 +76,9 @@ export interface Outcome {
 const knownCodes = new Set(Object.values(catalogue).map((e) => e.code));
 
 export function memoryHost(files: Readonly<Record<string, string>>): Host {
-  return { readFile: (f) => (Object.hasOwn(files, f) ? { ok: true, text: files[f]! } : { ok: false, reason: "no such file" }) };
+  return {
+    readFile: (f) => (Object.hasOwn(files, f) ? { ok: true, text: files[f]! } : { ok: false, reason: "no such file" }),
+  };
 }
 
 /** Problems with the diagnostics themselves: uncatalogued, unworded, outside their file, internal. */
@@ -87,13 +89,22 @@ function diagnosticProblems(diagnostics: readonly Diagnostic[], files: Readonly<
     if (!knownCodes.has(d.code)) problems.push(`${where}: code not in the catalogue`);
     if (d.code === catalogue.FormatterFault.code) problems.push(`${where}: an internal fault`);
     if (d.message.trim() === "") problems.push(`${d.code}: empty message`);
-    if (/internal error|bug in nnc|\[object |undefined|function \(|=>/.test(d.message)) problems.push(`${where}: reads like an internal error`);
+    if (/internal error|bug in nnc|\[object |undefined|function \(|=>/.test(d.message))
+      problems.push(`${where}: reads like an internal error`);
     for (const span of [d.span, ...d.labels.map((l) => l.span)]) {
       if (!span) continue;
       const text = files[span.file];
       if (text === undefined) continue;
-      if (!(span.start >= 0 && span.start <= span.end && span.end <= text.length && span.line >= 1 && span.column >= 1)) {
-        problems.push(`${where}: span ${span.start}..${span.end} (${span.line}:${span.column}) outside ${span.file} (${text.length} chars)`);
+      if (!(
+        span.start >= 0 &&
+        span.start <= span.end &&
+        span.end <= text.length &&
+        span.line >= 1 &&
+        span.column >= 1
+      )) {
+        problems.push(
+          `${where}: span ${span.start}..${span.end} (${span.line}:${span.column}) outside ${span.file} (${text.length} chars)`,
+        );
       }
     }
   }
@@ -103,7 +114,11 @@ function diagnosticProblems(diagnostics: readonly Diagnostic[], files: Readonly<
 const errorsOf = (ds: readonly Diagnostic[]) => ds.filter((d) => d.severity === "error");
 
 /** Runs one case through the oracle. Never throws: a throw anywhere is a failure of its stage. */
-export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, budgets: Budgets = defaultBudgets): Promise<Outcome> {
+export async function runCase(
+  c: FuzzCase,
+  load: ModuleLoader = functionLoader,
+  budgets: Budgets = defaultBudgets,
+): Promise<Outcome> {
   const started = performance.now();
   const failures: Failure[] = [];
   const codes: string[] = [];
@@ -117,7 +132,8 @@ export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, 
   };
   const finish = (kind: Outcome["kind"]): Outcome => {
     const ms = performance.now() - started;
-    if (ms > budgets.caseMs) failures.push({ stage: "budget", message: `took ${ms.toFixed(0)} ms (budget ${budgets.caseMs} ms)` });
+    if (ms > budgets.caseMs)
+      failures.push({ stage: "budget", message: `took ${ms.toFixed(0)} ms (budget ${budgets.caseMs} ms)` });
     return { kind: failures.length > 0 ? "failed" : kind, failures, codes, ms, stageMs, gradientChecks };
   };
   const host = memoryHost(c.files);
@@ -141,11 +157,15 @@ export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, 
       const once = format(text, file);
       if (once.value === null) {
         if (!once.diagnostics.some((d) => d.code.startsWith("NN1")))
-          failures.push({ stage: "format", message: `${file}: ${once.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}` });
+          failures.push({
+            stage: "format",
+            message: `${file}: ${once.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}`,
+          });
         continue;
       }
       const twice = format(once.value, file);
-      if (twice.value !== once.value) failures.push({ stage: "format", message: `${file}: formatting the canonical text changes it` });
+      if (twice.value !== once.value)
+        failures.push({ stage: "format", message: `${file}: formatting the canonical text changes it` });
     } catch (error) {
       failures.push({ stage: "format", message: `format threw on ${file}: ${describe(error)}` });
     }
@@ -162,9 +182,13 @@ export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, 
       // its code, and (a value written at the option) at the value itself.
       let cleanBefore = false;
       try {
-        cleanBefore = c.before !== undefined && errorsOf(checkProgram(c.entry, memoryHost(c.before)).diagnostics).length === 0;
+        cleanBefore =
+          c.before !== undefined && errorsOf(checkProgram(c.entry, memoryHost(c.before)).diagnostics).length === 0;
       } catch (error) {
-        failures.push({ stage: "check", message: `checkProgram threw on the case before injection: ${describe(error)}` });
+        failures.push({
+          stage: "check",
+          message: `checkProgram threw on the case before injection: ${describe(error)}`,
+        });
       }
       if (cleanBefore) {
         const withCode = errors.filter((d) => d.code === inj.code);
@@ -173,8 +197,14 @@ export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, 
             stage: "beyond",
             message: `${inj.what} = ${inj.text}: expected ${inj.code}, got ${errors.map((d) => `${d.code} ${d.message}`).join("; ")}`,
           });
-        } else if (inj.direct && !withCode.some((d) => d.span && c.files[d.span.file]?.slice(d.span.start, d.span.end) === inj.text)) {
-          failures.push({ stage: "beyond", message: `${inj.what} = ${inj.text}: ${inj.code} is not located at the value` });
+        } else if (
+          inj.direct &&
+          !withCode.some((d) => d.span && c.files[d.span.file]?.slice(d.span.start, d.span.end) === inj.text)
+        ) {
+          failures.push({
+            stage: "beyond",
+            message: `${inj.what} = ${inj.text}: ${inj.code} is not located at the value`,
+          });
         }
       }
     }
@@ -197,7 +227,10 @@ export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, 
       // that checked clean means the checker and the build disagree.
       const other = buildErrors.filter((d) => !d.code.startsWith("NN9"));
       if (other.length > 0)
-        failures.push({ stage: "build", message: `checked clean but the build reports ${other.map((d) => `${d.code} ${d.message}`).join("; ")}` });
+        failures.push({
+          stage: "build",
+          message: `checked clean but the build reports ${other.map((d) => `${d.code} ${d.message}`).join("; ")}`,
+        });
       return finish("refused");
     }
     if (built.files.length !== 1) {
@@ -240,7 +273,8 @@ export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, 
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}${error.stack ? `\n${error.stack.split("\n").slice(1, 6).join("\n")}` : ""}`;
+  if (error instanceof Error)
+    return `${error.name}: ${error.message}${error.stack ? `\n${error.stack.split("\n").slice(1, 6).join("\n")}` : ""}`;
   return String(error);
 }
 
@@ -261,14 +295,20 @@ function makeInputs(m: Module, n: number, seed: number, avoid: readonly number[]
 }
 
 const pack = <T>(xs: readonly T[]): T | readonly T[] => (xs.length === 1 ? xs[0]! : xs);
-const unpack = (y: Float64Array | Float64Array[] | void): Float64Array[] => (y === undefined ? [] : Array.isArray(y) ? y : [y]);
+const unpack = (y: Float64Array | Float64Array[] | void): Float64Array[] =>
+  y === undefined ? [] : Array.isArray(y) ? y : [y];
 
 /** The forward/backward checks; returns the number of gradient elements compared. */
 function numericChecks(m: Module, c: FuzzCase, params: bigint, failures: Failure[]): number {
-  if (BigInt(m.paramCount) !== params) failures.push({ stage: "numeric", message: `the module has ${m.paramCount} parameters, the checker counts ${params}` });
+  if (BigInt(m.paramCount) !== params)
+    failures.push({
+      stage: "numeric",
+      message: `the module has ${m.paramCount} parameters, the checker counts ${params}`,
+    });
   const n = 2;
   const p = m.createParams(1);
-  if (p.length !== m.paramCount || !p.every(Number.isFinite)) failures.push({ stage: "numeric", message: "createParams gave non-finite or misplaced values" });
+  if (p.length !== m.paramCount || !p.every(Number.isFinite))
+    failures.push({ stage: "numeric", message: "createParams gave non-finite or misplaced values" });
   // Away from PyTorch's initialization by a little: zero-initialized tensors (a class token, an
   // embedding's padding row) make every router logit of a token equal, so `moe`'s top-k choice is a tie and
   // the output has a jump exactly there — no finite difference agrees with any gradient at such a point.
@@ -282,14 +322,23 @@ function numericChecks(m: Module, c: FuzzCase, params: bigint, failures: Failure
   const run = (pp: Float64Array, inputs: readonly (Float64Array | Int32Array)[]) =>
     unpack(m.forward(pp, pack(inputs), n, options())).map((y) => Float64Array.from(y));
   const ys = run(p, xs);
-  if (ys.length !== m.outputs.length) failures.push({ stage: "numeric", message: `forward returned ${ys.length} outputs for ${m.outputs.length}` });
+  if (ys.length !== m.outputs.length)
+    failures.push({ stage: "numeric", message: `forward returned ${ys.length} outputs for ${m.outputs.length}` });
   ys.forEach((y, i) => {
     if (y.length !== n * m.outputs[i]!.size)
-      failures.push({ stage: "numeric", message: `output ${i} has ${y.length} values for ${n} × ${m.outputs[i]!.size}` });
-    if (!y.every(Number.isFinite)) failures.push({ stage: "numeric", message: `output ${i} is not finite: ${Array.from(y.slice(0, 6)).join(", ")}` });
+      failures.push({
+        stage: "numeric",
+        message: `output ${i} has ${y.length} values for ${n} × ${m.outputs[i]!.size}`,
+      });
+    if (!y.every(Number.isFinite))
+      failures.push({
+        stage: "numeric",
+        message: `output ${i} is not finite: ${Array.from(y.slice(0, 6)).join(", ")}`,
+      });
   });
   const again = run(p, xs);
-  if (!again.every((y, i) => y.every((v, j) => Object.is(v, ys[i]![j])))) failures.push({ stage: "numeric", message: "forward is not deterministic" });
+  if (!again.every((y, i) => y.every((v, j) => Object.is(v, ys[i]![j]))))
+    failures.push({ stage: "numeric", message: "forward is not deterministic" });
   if (failures.length > 0) return 0;
 
   // L = Σ w·y over every output; backward from ∂L/∂y = w.
@@ -299,7 +348,9 @@ function numericChecks(m: Module, c: FuzzCase, params: bigint, failures: Failure
   const scale = ys.reduce((s, y, i) => y.reduce((t, v, j) => t + Math.abs(v * ws[i]![j]!), s), 0);
   m.forward(p, pack(xs), n, options());
   const grads = new Float64Array(m.paramCount);
-  const inputGrads = unpack(m.backward(p, pack(ws.map((w) => Float64Array.from(w))), grads)).map((g) => Float64Array.from(g));
+  const inputGrads = unpack(m.backward(p, pack(ws.map((w) => Float64Array.from(w))), grads)).map((g) =>
+    Float64Array.from(g),
+  );
   if (!grads.every(Number.isFinite)) failures.push({ stage: "numeric", message: "parameter gradients are not finite" });
 
   const h = 1e-5;
@@ -309,7 +360,8 @@ function numericChecks(m: Module, c: FuzzCase, params: bigint, failures: Failure
    *  top-k routing…) a second-order one-sided one on either side; each with a step of 1e-5, and smaller
    *  ones where the function curves sharply (a norm of a nearly constant row divides by √eps). */
   const agrees = (f: (delta: number) => number, analytic: number): { ok: boolean; numeric: number } => {
-    const near = (numeric: number) => Math.abs(numeric - analytic) <= 1e-5 * Math.max(Math.abs(numeric), Math.abs(analytic)) + atol;
+    const near = (numeric: number) =>
+      Math.abs(numeric - analytic) <= 1e-5 * Math.max(Math.abs(numeric), Math.abs(analytic)) + atol;
     const f0 = f(0);
     let first = NaN;
     for (const step of [h, h / 10, h / 100]) {
@@ -352,7 +404,10 @@ function numericChecks(m: Module, c: FuzzCase, params: bigint, failures: Failure
     const x = xs[k] as Float64Array;
     const g = inputGrads[j];
     if (!g || g.length !== x.length) {
-      failures.push({ stage: "numeric", message: `backward returned no gradient of the length of input \`${input.name}\`` });
+      failures.push({
+        stage: "numeric",
+        message: `backward returned no gradient of the length of input \`${input.name}\``,
+      });
       return;
     }
     for (let t = 0; t < Math.min(12, x.length); t++) {
@@ -366,7 +421,10 @@ function numericChecks(m: Module, c: FuzzCase, params: bigint, failures: Failure
       }, g[i]!);
       compared++;
       if (!result.ok) {
-        failures.push({ stage: "numeric", message: `∂L/∂${input.name}[${i}]: backward ${g[i]}, finite differences ${result.numeric}` });
+        failures.push({
+          stage: "numeric",
+          message: `∂L/∂${input.name}[${i}]: backward ${g[i]}, finite differences ${result.numeric}`,
+        });
         break;
       }
     }
@@ -397,5 +455,6 @@ function trainCheck(m: Module, c: FuzzCase, failures: Failure[]): void {
   const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.01 });
   const value = m.trainStep(trainer, pack(makeInputs(m, n, c.seed ^ 0x1234)), target, n);
   if (!Number.isFinite(value)) failures.push({ stage: "train", message: `trainStep returned ${value}` });
-  if (!trainer.params.every(Number.isFinite)) failures.push({ stage: "train", message: "a training step made parameters non-finite" });
+  if (!trainer.params.every(Number.isFinite))
+    failures.push({ stage: "train", message: "a training step made parameters non-finite" });
 }

@@ -2,7 +2,15 @@
 // maxima, coverage of the registry, and a reproducer for every failure. Used by test/fuzz.test.ts (a few
 // hundred cases, fixed seed) and scripts/fuzz.mjs (`npm run fuzz -- --seed S --count N`).
 import { knownFailures } from "./known.js";
-import { defaultBudgets, functionLoader, runCase, type Budgets, type Failure, type ModuleLoader, type Outcome } from "./oracle.js";
+import {
+  defaultBudgets,
+  functionLoader,
+  runCase,
+  type Budgets,
+  type Failure,
+  type ModuleLoader,
+  type Outcome,
+} from "./oracle.js";
 import { caseSeed, rng } from "./rng.js";
 import { generateCase, type FuzzCase, type Mode } from "./spec-gen.js";
 
@@ -78,7 +86,13 @@ export function emptyReport(seed: number): FuzzReport {
 }
 
 /** Adds one case's outcome to a report (heap: the heap in use where the case ran). */
-export function record(report: FuzzReport, index: number, c: FuzzCase, outcome: Outcome, heapBytes = process.memoryUsage().heapUsed): void {
+export function record(
+  report: FuzzReport,
+  index: number,
+  c: FuzzCase,
+  outcome: Outcome,
+  heapBytes = process.memoryUsage().heapUsed,
+): void {
   report.tried++;
   report.byMode[c.mode]++;
   for (const name of c.covered) report.covered.add(name);
@@ -126,7 +140,8 @@ export function reproducer(f: FailedCase, seed: number): string {
     `reproduce: npm run fuzz -- --seed ${seed} --start ${f.index} --count 1`,
     ...f.failures.map((x) => `[${x.stage}] ${x.message}`),
   ];
-  if (f.case.injected) lines.push(`injected: ${f.case.injected.what} = ${f.case.injected.text} (expects ${f.case.injected.code})`);
+  if (f.case.injected)
+    lines.push(`injected: ${f.case.injected.what} = ${f.case.injected.text} (expects ${f.case.injected.code})`);
   for (const [name, text] of Object.entries(f.case.files)) lines.push(`# ${name}`, text.trimEnd());
   return lines.join("\n");
 }

@@ -130,8 +130,10 @@ function inRangeValue(rng: Rng, range: NumberRange, mode: Mode): number {
 function beyondValue(rng: Rng, range: NumberRange): string {
   const { min, max } = range;
   const options: string[] = ["1e999", "-1e999"];
-  if (min !== undefined) options.push(decimalText(range.exclusiveMin ? min : min - 1), decimalText(min - 1e-3), decimalText(min - 1e6));
-  if (max !== undefined) options.push(decimalText(range.exclusiveMax ? max : max + 1), decimalText(max + 1e-3), decimalText(max * 2 + 5));
+  if (min !== undefined)
+    options.push(decimalText(range.exclusiveMin ? min : min - 1), decimalText(min - 1e-3), decimalText(min - 1e6));
+  if (max !== undefined)
+    options.push(decimalText(range.exclusiveMax ? max : max + 1), decimalText(max + 1e-3), decimalText(max * 2 + 5));
   return rng.pick(options);
 }
 
@@ -156,7 +158,9 @@ function specOf(kind: string, name: string): ParamSpec {
   return spec;
 }
 
-const activations = layers.filter((l) => l.category === "activation" && !["softmax", "log_softmax", "prelu"].includes(l.kind)).map((l) => l.kind);
+const activations = layers
+  .filter((l) => l.category === "activation" && !["softmax", "log_softmax", "prelu"].includes(l.kind))
+  .map((l) => l.kind);
 
 /** Options whose value changes the output shape or must agree with it: chosen by the kind's builder, never
  *  drawn freely. Everything else the registry declares (booleans, enumerations, decimals) is free. */
@@ -186,7 +190,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   const paddingIds: number[] = [];
   /** Most cases focus on one kind of the registry (its options drawn more often, the input suited to it),
    *  so that a few hundred cases reach every kind and option. */
-  const focus = rng.chance(0.6) ? rng.pick(layers.filter((l) => !l.aliasOf || rng.chance(0.5)).map((l) => l.kind)) : undefined;
+  const focus = rng.chance(0.6)
+    ? rng.pick(layers.filter((l) => !l.aliasOf || rng.chance(0.5)).map((l) => l.kind))
+    : undefined;
   const blocks: BlockDef[] = [];
   const consts = new Map<string, string>();
   let counter = 0;
@@ -226,14 +232,26 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     }
   };
 
-  const call = (kind: string, args: Slot[], opts: [string, Slot][], out: (s: State) => State | undefined, body?: Item[]): Call => {
+  const call = (
+    kind: string,
+    args: Slot[],
+    opts: [string, Slot][],
+    out: (s: State) => State | undefined,
+    body?: Item[],
+  ): Call => {
     const entry = reg(kind);
     covered.add(entry.kind);
     for (const [name] of opts) covered.add(`${entry.kind}.${name}`);
     // Free options of the registry entry, each with some probability.
     const given = new Set(opts.map(([n]) => n));
     for (const spec of [...entry.args.slice(args.length), ...entry.options]) {
-      if (given.has(spec.name) || shaped.has(spec.name) || !spec.default || !rng.chance(entry.kind === focus ? 0.7 : 0.3)) continue;
+      if (
+        given.has(spec.name) ||
+        shaped.has(spec.name) ||
+        !spec.default ||
+        !rng.chance(entry.kind === focus ? 0.7 : 0.3)
+      )
+        continue;
       if (kind === "attention" && spec.name === "dropout") continue; // attention dropout: see below
       const v = freeValue(kind, spec);
       if (!v) continue;
@@ -267,9 +285,18 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
    *  dozens of times per case. */
   const small = (s: State | undefined) =>
     s !== undefined &&
-    (s.t === "vec" ? s.d : s.t === "seq" ? s.T * s.d : s.t === "c1" ? s.c * s.l : s.t === "c2" ? s.c * s.h * s.w : s.T) <= 256 &&
+    (s.t === "vec"
+      ? s.d
+      : s.t === "seq"
+        ? s.T * s.d
+        : s.t === "c1"
+          ? s.c * s.l
+          : s.t === "c2"
+            ? s.c * s.h * s.w
+            : s.T) <= 256 &&
     (s.t !== "seq" || s.T <= 32);
-  const sameState = (a: State | undefined, b: State | undefined) => a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b);
+  const sameState = (a: State | undefined, b: State | undefined) =>
+    a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b);
   const divisorsOf = (n: number) => Array.from({ length: n }, (_, i) => i + 1).filter((k) => n % k === 0);
   const poolOut = (L: number, k: number, s: number, p: number, d: number, ceil: boolean) => {
     const span = L + 2 * p - d * (k - 1) - 1;
@@ -285,7 +312,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   const denseB: Builder = (s) => {
     if (s.t !== "vec" && s.t !== "seq") return undefined;
     const n = rng.int(1, 8);
-    return call("dense", [intSlot(n, "dense", "out")], [], (x) => (x.t === "vec" ? { t: "vec", d: n } : x.t === "seq" ? { ...x, d: n } : undefined));
+    return call("dense", [intSlot(n, "dense", "out")], [], (x) =>
+      x.t === "vec" ? { t: "vec", d: n } : x.t === "seq" ? { ...x, d: n } : undefined,
+    );
   };
   const activationB: Builder = (s) => {
     if (!isFloat(s)) return undefined;
@@ -302,8 +331,13 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   const preluB: Builder = (s) => {
     if (!isFloat(s)) return undefined;
     const channels = s.t === "c1" || s.t === "c2" ? s.c : undefined;
-    const opts: [string, Slot][] = channels !== undefined && rng.chance(0.6) ? [["num_parameters", intSlot(channels, "prelu", "num_parameters")]] : [];
-    return call("prelu", [], opts, (x) => (isFloat(x) && (opts.length === 0 || ((x.t === "c1" || x.t === "c2") && x.c === channels)) ? x : undefined));
+    const opts: [string, Slot][] =
+      channels !== undefined && rng.chance(0.6)
+        ? [["num_parameters", intSlot(channels, "prelu", "num_parameters")]]
+        : [];
+    return call("prelu", [], opts, (x) =>
+      isFloat(x) && (opts.length === 0 || ((x.t === "c1" || x.t === "c2") && x.c === channels)) ? x : undefined,
+    );
   };
   const normB: Builder = (s) => {
     if (!isFloat(s)) return undefined;
@@ -314,7 +348,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (kind === "groupnorm") {
       const c = (s as { c: number }).c;
       const g = rng.pick(divisorsOf(c));
-      return call("groupnorm", [intSlot(g, "groupnorm", "groups")], [], (x) => ((x.t === "c1" || x.t === "c2") && x.c % g === 0 ? x : undefined));
+      return call("groupnorm", [intSlot(g, "groupnorm", "groups")], [], (x) =>
+        (x.t === "c1" || x.t === "c2") && x.c % g === 0 ? x : undefined,
+      );
     }
     if (kind === "dropout") {
       // p is a positional argument with a default: written positionally, by name, or not at all.
@@ -341,7 +377,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       opts.push(["dropout", v]);
     }
     const d = s.d;
-    return call("attention", [intSlot(heads, "attention", "heads")], opts, (x) => (x.t === "seq" && x.d === d ? x : undefined));
+    return call("attention", [intSlot(heads, "attention", "heads")], opts, (x) =>
+      x.t === "seq" && x.d === d ? x : undefined,
+    );
   };
   const recurrentB: Builder = (s) => {
     if (s.t !== "seq") return undefined;
@@ -354,7 +392,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const seqs = !rng.chance(0.25);
     if (!seqs) opts.push(["sequences", rawSlot("false")]);
     const w = bi ? 2 * h : h;
-    return call(kind, [intSlot(h, kind, "hidden")], opts, (x) => (x.t !== "seq" ? undefined : seqs ? { t: "seq", T: x.T, d: w } : { t: "vec", d: w }));
+    return call(kind, [intSlot(h, kind, "hidden")], opts, (x) =>
+      x.t !== "seq" ? undefined : seqs ? { t: "seq", T: x.T, d: w } : { t: "vec", d: w },
+    );
   };
   const positionalB: Builder = (s) => {
     if (s.t !== "seq") return undefined;
@@ -367,20 +407,30 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       );
     }
     if (which === "class_token")
-      return call("class_token", [intSlot(d, "class_token", "dim")], [], (x) => (x.t === "seq" && x.d === d ? { ...x, T: x.T + 1 } : undefined));
+      return call("class_token", [intSlot(d, "class_token", "dim")], [], (x) =>
+        x.t === "seq" && x.d === d ? { ...x, T: x.T + 1 } : undefined,
+      );
     if (d % 2 !== 0) return undefined;
     return call("rotary", [], [], (x) => (x.t === "seq" && x.d % 2 === 0 ? x : undefined));
   };
   const reduceB: Builder = (s) => {
     if (s.t !== "seq" && s.t !== "c1" && s.t !== "c2") return undefined;
     const dropFirst = (x: State): State | undefined =>
-      x.t === "seq" ? { t: "vec", d: x.d } : x.t === "c1" ? { t: "vec", d: x.l } : x.t === "c2" ? { t: "c1", c: x.h, l: x.w } : undefined;
+      x.t === "seq"
+        ? { t: "vec", d: x.d }
+        : x.t === "c1"
+          ? { t: "vec", d: x.l }
+          : x.t === "c2"
+            ? { t: "c1", c: x.h, l: x.w }
+            : undefined;
     const size = s.t === "seq" ? s.T : s.c;
     if (rng.chance(0.5)) {
       const index = rng.int(-size, size - 1);
       const opts: [string, Slot][] = rng.chance(0.3) ? [["axis", intSlot(0, "take", "axis")]] : [];
       const first = (x: State) => (x.t === "seq" ? x.T : x.t === "c1" || x.t === "c2" ? x.c : 0);
-      return call("take", [intSlot(index, "take", "index")], opts, (x) => (first(x) > Math.max(index, -index - 1) ? dropFirst(x) : undefined));
+      return call("take", [intSlot(index, "take", "index")], opts, (x) =>
+        first(x) > Math.max(index, -index - 1) ? dropFirst(x) : undefined,
+      );
     }
     const opts: [string, Slot][] = rng.chance(0.3) ? [["axis", intSlot(rng.pick([0, -rank(s)]), "mean", "axis")]] : [];
     return call("mean", [], opts, (x) => (rank(x) === rank(s) && x.t !== "tok" ? dropFirst(x) : undefined));
@@ -422,7 +472,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const list = (xs: string[]) => ({ text: `[${xs.join(", ")}]` });
     if (rng.chance(0.5)) {
       const aw = rng.chance(0.3) ? "-1" : String(a);
-      return call("reshape", [list([aw, String(b)])], [], (x) => (x.t === "vec" && x.d === total ? { t: "c1", c: a, l: b } : undefined));
+      return call("reshape", [list([aw, String(b)])], [], (x) =>
+        x.t === "vec" && x.d === total ? { t: "c1", c: a, l: b } : undefined,
+      );
     }
     const bs = divisorsOf(b);
     const h = rng.pick(bs);
@@ -494,7 +546,8 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (s.t !== "c1" && s.t !== "c2") return undefined;
     const two = s.t === "c2";
     const which = rng.pick(["max", "avg", "adaptive", "global"]);
-    if (which === "global") return call("global_avg_pool", [], [], (x) => (x.t === "c1" || x.t === "c2" ? { t: "vec", d: x.c } : undefined));
+    if (which === "global")
+      return call("global_avg_pool", [], [], (x) => (x.t === "c1" || x.t === "c2" ? { t: "vec", d: x.c } : undefined));
     if (which === "adaptive") {
       const size = rng.int(1, 3);
       const kind = two ? "adaptive_avg_pool2d" : "adaptive_avg_pool1d";
@@ -567,15 +620,21 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   const projection = (from: State, to: State): Call | undefined => {
     if ((to.t === "vec" && from.t === "vec") || (to.t === "seq" && from.t === "seq" && from.T === to.T)) {
       const d = to.d;
-      return call("dense", [intSlot(d, "dense", "out")], [], (x) => (x.t === "vec" ? { t: "vec", d } : x.t === "seq" ? { ...x, d } : undefined));
+      return call("dense", [intSlot(d, "dense", "out")], [], (x) =>
+        x.t === "vec" ? { t: "vec", d } : x.t === "seq" ? { ...x, d } : undefined,
+      );
     }
     if (to.t === "c2" && from.t === "c2" && from.h === to.h && from.w === to.w) {
       const c = to.c;
-      return call("conv2d", [intSlot(c, "conv2d", "out"), intSlot(1, "conv2d", "kernel")], [], (x) => (x.t === "c2" ? { ...x, c } : undefined));
+      return call("conv2d", [intSlot(c, "conv2d", "out"), intSlot(1, "conv2d", "kernel")], [], (x) =>
+        x.t === "c2" ? { ...x, c } : undefined,
+      );
     }
     if (to.t === "c1" && from.t === "c1" && from.l === to.l) {
       const c = to.c;
-      return call("conv1d", [intSlot(c, "conv1d", "out"), intSlot(1, "conv1d", "kernel")], [], (x) => (x.t === "c1" ? { ...x, c } : undefined));
+      return call("conv1d", [intSlot(c, "conv1d", "out"), intSlot(1, "conv1d", "kernel")], [], (x) =>
+        x.t === "c1" ? { ...x, c } : undefined,
+      );
     }
     return undefined;
   };
@@ -584,7 +643,8 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const p = projection(out, to);
     return p ? [...items, item(p)] : undefined;
   };
-  const renderInline = (items: readonly Item[]) => items.map((it) => (it.k === "call" ? renderCall(it.call, "") : "")).join("; ");
+  const renderInline = (items: readonly Item[]) =>
+    items.map((it) => (it.k === "call" ? renderCall(it.call, "") : "")).join("; ");
 
   const residualB = (s: State, depth: number): Call | undefined => {
     if (!isFloat(s) || depth > 2) return undefined;
@@ -595,7 +655,13 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       if (sc && !sameState(s, out)) {
         const scText = `{ ${renderInline([item(sc)])} }`;
         covered.add("residual.shortcut");
-        const c = call("residual", [], [["shortcut", rawSlot(scText)]], (x) => (sameState(x, s) ? out : undefined), items);
+        const c = call(
+          "residual",
+          [],
+          [["shortcut", rawSlot(scText)]],
+          (x) => (sameState(x, s) ? out : undefined),
+          items,
+        );
         return c;
       }
     }
@@ -610,7 +676,13 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (!closed) return undefined;
     const experts = rng.int(1, 4);
     const topK = rng.int(1, experts);
-    return call("moe", [intSlot(experts, "moe", "experts"), intSlot(topK, "moe", "top_k")], [], (x) => (sameState(x, s) ? x : undefined), closed);
+    return call(
+      "moe",
+      [intSlot(experts, "moe", "experts"), intSlot(topK, "moe", "top_k")],
+      [],
+      (x) => (sameState(x, s) ? x : undefined),
+      closed,
+    );
   };
   const repeatB = (s: State, depth: number): { item: Item; out: State } | undefined => {
     if (depth > 2) return undefined;
@@ -663,17 +735,29 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
         const o1 = rng.int(1, 3);
         const o2 = rng.int(1, 3);
         const conv = (o: number) =>
-          call("conv2d", [intSlot(o, "conv2d", "out"), intSlot(1, "conv2d", "kernel")], [], (x) => (x.t === "c2" ? { ...x, c: o } : undefined));
+          call("conv2d", [intSlot(o, "conv2d", "out"), intSlot(1, "conv2d", "kernel")], [], (x) =>
+            x.t === "c2" ? { ...x, c: o } : undefined,
+          );
         stmts.push({ bind: ["a"], from: "x", calls: [conv(o1)] }, { bind: ["b"], from: "x", calls: [conv(o2)] });
-        stmts.push({ bind: [], from: "[a, b]", calls: [call("concat", [], [["axis", intSlot(0, "concat", "axis")]], () => undefined)] });
+        stmts.push({
+          bind: [],
+          from: "[a, b]",
+          calls: [call("concat", [], [["axis", intSlot(0, "concat", "axis")]], () => undefined)],
+        });
         out = { ...s, c: o1 + o2 };
       } else {
         const n1 = rng.int(1, 4);
         const n2 = rng.int(1, 4);
         const dn = (n: number) =>
-          call("dense", [intSlot(n, "dense", "out")], [], (x) => (x.t === "vec" ? { t: "vec", d: n } : x.t === "seq" ? { ...x, d: n } : undefined));
+          call("dense", [intSlot(n, "dense", "out")], [], (x) =>
+            x.t === "vec" ? { t: "vec", d: n } : x.t === "seq" ? { ...x, d: n } : undefined,
+          );
         stmts.push({ bind: ["a"], from: "x", calls: [dn(n1)] }, { bind: ["b"], from: "x", calls: [dn(n2)] });
-        stmts.push({ bind: [], from: "[a, b]", calls: [call("concat", [], [["axis", intSlot(-1, "concat", "axis")]], () => undefined)] });
+        stmts.push({
+          bind: [],
+          from: "[a, b]",
+          calls: [call("concat", [], [["axis", intSlot(-1, "concat", "axis")]], () => undefined)],
+        });
         out = { ...s, d: n1 + n2 } as State;
       }
       covered.add("graph.concat");
@@ -682,18 +766,34 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       const d = s.d;
       if (d >= 2 && d % 2 === 0 && rng.chance(0.6)) {
         const opts: [string, Slot][] = rng.chance(0.6) ? [["axis", intSlot(-1, "split", "axis")]] : [];
-        stmts.push({ bind: ["a", "b"], from: "x", calls: [call("split", [intSlot(2, "split", "parts")], opts, () => undefined)] });
+        stmts.push({
+          bind: ["a", "b"],
+          from: "x",
+          calls: [call("split", [intSlot(2, "split", "parts")], opts, () => undefined)],
+        });
         if (rng.chance(0.5)) {
           stmts.push({ bind: [], from: "a * b", calls: [] });
           out = { ...s, d: d / 2 } as State;
         } else {
-          stmts.push({ bind: [], from: "[b, a]", calls: [call("concat", [], [["axis", intSlot(-1, "concat", "axis")]], () => undefined)] });
+          stmts.push({
+            bind: [],
+            from: "[b, a]",
+            calls: [call("concat", [], [["axis", intSlot(-1, "concat", "axis")]], () => undefined)],
+          });
           out = s;
         }
       } else if (d >= 2) {
         const p1 = rng.int(1, d - 1);
-        stmts.push({ bind: ["a", "b"], from: "x", calls: [call("split", [{ text: `[${p1}, ${d - p1}]` }], [], () => undefined)] });
-        stmts.push({ bind: [], from: "[b, a]", calls: [call("concat", [], [["axis", intSlot(-1, "concat", "axis")]], () => undefined)] });
+        stmts.push({
+          bind: ["a", "b"],
+          from: "x",
+          calls: [call("split", [{ text: `[${p1}, ${d - p1}]` }], [], () => undefined)],
+        });
+        stmts.push({
+          bind: [],
+          from: "[b, a]",
+          calls: [call("concat", [], [["axis", intSlot(-1, "concat", "axis")]], () => undefined)],
+        });
         out = s;
       } else return undefined;
       covered.add("graph.split");
@@ -725,7 +825,15 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     transpose: transposeB,
     ...Object.fromEntries(["conv1d", "conv2d", "conv_transpose2d"].map((k) => [k, convB])),
     ...Object.fromEntries(
-      ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "global_avg_pool", "adaptive_avg_pool1d", "adaptive_avg_pool2d"].map((k) => [k, poolB]),
+      [
+        "max_pool1d",
+        "max_pool2d",
+        "avg_pool1d",
+        "avg_pool2d",
+        "global_avg_pool",
+        "adaptive_avg_pool1d",
+        "adaptive_avg_pool2d",
+      ].map((k) => [k, poolB]),
     ),
     residual: residualB,
     moe: moeB,
@@ -781,7 +889,8 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   let start: State;
   let startLines: string[] = [];
   const dtype = () => (rng.chance(0.2) ? "f64" : "f32");
-  const kindOfInput = (focus && focusInput[focus]) ?? rng.pick(["vec", "vec", "seq", "c1", "c2", "c2", "tok", "tok", "two"]);
+  const kindOfInput =
+    (focus && focusInput[focus]) ?? rng.pick(["vec", "vec", "seq", "c1", "c2", "c2", "tok", "tok", "two"]);
   switch (kindOfInput) {
     case "vec": {
       const d = rng.int(rng.chance(0.1) ? 1 : 2, 8);
@@ -889,7 +998,11 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (two[0] && two[1]) {
       modelBody.push({
         k: "lines",
-        lines: [`y0 = ${renderCall(two[0], "")}`, `y1 = ${renderCall(two[1], "")}`, rng.chance(0.8) ? "output y0, y1" : "output y1, y0"],
+        lines: [
+          `y0 = ${renderCall(two[0], "")}`,
+          `y1 = ${renderCall(two[1], "")}`,
+          rng.chance(0.8) ? "output y0, y1" : "output y1, y0",
+        ],
       });
       covered.add("outputs");
     }
@@ -940,7 +1053,8 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     body.splice(i, j - i, item(c));
   };
   const lifts = rng.pick([0, 0, 1, 1, 2, 3]);
-  for (let n = 0; n < lifts; n++) liftInto(rng.chance(0.7) || blocks.length === 0 ? modelBody : blocks[rng.int(0, blocks.length - 1)]!.body);
+  for (let n = 0; n < lifts; n++)
+    liftInto(rng.chance(0.7) || blocks.length === 0 ? modelBody : blocks[rng.int(0, blocks.length - 1)]!.body);
 
   // Blocks no statement reaches (a graph block made for an attempt that was then dropped) are left out:
   // a file nothing imports is never read, so a value injected there would never be checked.
@@ -984,7 +1098,10 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   };
   const allSlots = [
     ...slotsOf(modelBody),
-    ...blocks.flatMap((b) => [...slotsOf(b.body), ...(b.graph ?? []).flatMap((g) => g.calls.flatMap((c) => [...c.args, ...c.opts.map(([, v]) => v)]))]),
+    ...blocks.flatMap((b) => [
+      ...slotsOf(b.body),
+      ...(b.graph ?? []).flatMap((g) => g.calls.flatMap((c) => [...c.args, ...c.opts.map(([, v]) => v)])),
+    ]),
   ];
   for (const sl of allSlots) {
     if (!sl.isInt || sl.num === undefined || !/^-?\d+$/.test(sl.text) || sl.num < 0) continue;
@@ -1022,14 +1139,18 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   const textMentions = (items: readonly Item[]) => slotsOf(items).map((s) => s.text);
   for (const b of blocks) {
     callsOf(b.body, b.uses);
-    for (const g of b.graph ?? []) for (const c of g.calls) if (blocks.some((x) => x.name === c.kind)) b.uses.add(c.kind);
+    for (const g of b.graph ?? [])
+      for (const c of g.calls) if (blocks.some((x) => x.name === c.kind)) b.uses.add(c.kind);
     for (const t of [
       ...textMentions(b.body),
-      ...(b.graph ?? []).flatMap((g) => g.calls.flatMap((c) => [...c.args, ...c.opts.map(([, v]) => v)].map((v) => v.text))),
+      ...(b.graph ?? []).flatMap((g) =>
+        g.calls.flatMap((c) => [...c.args, ...c.opts.map(([, v]) => v)].map((v) => v.text)),
+      ),
     ]) {
       for (const name of consts.keys()) if (new RegExp(`\\b${name}\\b`).test(t)) b.uses.add(name);
     }
-    for (const p of b.params) for (const name of consts.keys()) if (p.default && new RegExp(`\\b${name}\\b`).test(p.default)) b.uses.add(name);
+    for (const p of b.params)
+      for (const name of consts.keys()) if (p.default && new RegExp(`\\b${name}\\b`).test(p.default)) b.uses.add(name);
   }
   if (lib) {
     for (const name of consts.keys()) placement.set(name, deep && rng.chance(0.7) ? deep : lib);
@@ -1052,7 +1173,8 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       if (f === entry) {
         const modelUses = new Set<string>();
         callsOf(modelBody, modelUses);
-        for (const t of textMentions(modelBody)) for (const name of consts.keys()) if (new RegExp(`\\b${name}\\b`).test(t)) modelUses.add(name);
+        for (const t of textMentions(modelBody))
+          for (const name of consts.keys()) if (new RegExp(`\\b${name}\\b`).test(t)) modelUses.add(name);
         for (const u of modelUses) needed.add(u);
       }
       const byFile = new Map<string, string[]>();
@@ -1100,7 +1222,10 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     // resolver. Noted in the fuzzer's report, not a failure here.
     const candidates = allSlots.filter(
       (sl) =>
-        !(sl.dead && sl.via) && sl.type && (sl.type.kind === "decimal" || ((sl.type.kind === "int" || sl.type.kind === "size") && sl.type.min !== undefined)),
+        !(sl.dead && sl.via) &&
+        sl.type &&
+        (sl.type.kind === "decimal" ||
+          ((sl.type.kind === "int" || sl.type.kind === "size") && sl.type.min !== undefined)),
     );
     let target = candidates.length > 0 && rng.chance(0.85) ? rng.pick(candidates) : undefined;
     if (!target) {
@@ -1111,13 +1236,26 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       target = d;
     }
     const t = target.type!;
-    const text = t.kind === "decimal" ? beyondValue(rng, t.range) : String(Number((t as { min: bigint }).min) - rng.pick([1, 1, 2, 100]));
+    const text =
+      t.kind === "decimal"
+        ? beyondValue(rng, t.range)
+        : String(Number((t as { min: bigint }).min) - rng.pick([1, 1, 2, 100]));
     const direct = target.via === undefined;
     target.text = text;
     injected = { what: target.what ?? "?", text, code: t.kind === "decimal" ? "NN4016" : "NN3005", direct };
   }
   const files = render();
-  return { seed, mode, entry, files, ...(injected ? { injected } : {}), ...(before ? { before } : {}), covered: [...covered].sort(), training, paddingIds };
+  return {
+    seed,
+    mode,
+    entry,
+    files,
+    ...(injected ? { injected } : {}),
+    ...(before ? { before } : {}),
+    covered: [...covered].sort(),
+    training,
+    paddingIds,
+  };
 
   // ── rendering ──
   function renderBlock(b: BlockDef): string[] {
@@ -1137,7 +1275,8 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
 /** Every written value of some statements, bodies included. */
 function slotsOf(items: readonly Item[]): Slot[] {
   return items.flatMap((it): Slot[] => {
-    if (it.k === "call") return [...it.call.args, ...it.call.opts.map(([, v]) => v), ...(it.call.body ? slotsOf(it.call.body) : [])];
+    if (it.k === "call")
+      return [...it.call.args, ...it.call.opts.map(([, v]) => v), ...(it.call.body ? slotsOf(it.call.body) : [])];
     if (it.k === "repeat") return [it.count, ...slotsOf(it.body)];
     return [];
   });

@@ -18,7 +18,12 @@ export type BuildResult =
   | { ok: false; text: string; loc: { file: string; line: number; column: number } | undefined };
 
 /** Bundles `entry` into `outDir` (an ES module for Node or a browser). Never throws for a failed build. */
-export async function build(bundler: Bundler, entry: string, outDir: string, options?: PluginOptions): Promise<BuildResult> {
+export async function build(
+  bundler: Bundler,
+  entry: string,
+  outDir: string,
+  options?: PluginOptions,
+): Promise<BuildResult> {
   fs.rmSync(outDir, { recursive: true, force: true });
   try {
     switch (bundler) {
@@ -30,7 +35,14 @@ export async function build(bundler: Bundler, entry: string, outDir: string, opt
       }
       case "esbuild": {
         const file = path.join(outDir, "bundle.mjs");
-        await esbuildApi.build({ entryPoints: [entry], bundle: true, format: "esm", outfile: file, plugins: [esbuild(options)], logLevel: "silent" });
+        await esbuildApi.build({
+          entryPoints: [entry],
+          bundle: true,
+          format: "esm",
+          outfile: file,
+          plugins: [esbuild(options)],
+          logLevel: "silent",
+        });
         // esbuild exposes watched files only to its watch mode (tested on its own).
         return { ok: true, file, watchFiles: [] };
       }
@@ -40,7 +52,13 @@ export async function build(bundler: Bundler, entry: string, outDir: string, opt
           logLevel: "silent",
           root: path.dirname(entry),
           plugins: [vite(options)],
-          build: { lib: { entry, formats: ["es"], fileName: () => "bundle.mjs" }, outDir, minify: false, emptyOutDir: true, write: true },
+          build: {
+            lib: { entry, formats: ["es"], fileName: () => "bundle.mjs" },
+            outDir,
+            minify: false,
+            emptyOutDir: true,
+            write: true,
+          },
         });
         // Vite's build hands back no watch list (its watch mode is Rollup's, tested with Rollup).
         return { ok: true, file: path.join(outDir, "bundle.mjs"), watchFiles: [] };
@@ -59,10 +77,12 @@ export async function build(bundler: Bundler, entry: string, outDir: string, opt
               plugins: [webpack(options)],
               infrastructureLogging: { level: "none" },
             },
-            (error, result) => (error || !result ? reject(error ?? new Error("webpack returned nothing")) : resolve(result)),
+            (error, result) =>
+              error || !result ? reject(error ?? new Error("webpack returned nothing")) : resolve(result),
           ),
         );
-        if (stats.hasErrors()) return { ok: false, text: stats.compilation.errors.map((e) => e.message).join("\n"), loc: undefined };
+        if (stats.hasErrors())
+          return { ok: false, text: stats.compilation.errors.map((e) => e.message).join("\n"), loc: undefined };
         return { ok: true, file: path.join(outDir, "bundle.mjs"), watchFiles: [...stats.compilation.fileDependencies] };
       }
     }
@@ -72,10 +92,25 @@ export async function build(bundler: Bundler, entry: string, outDir: string, opt
 }
 
 function failure(bundler: Bundler, error: unknown): BuildResult {
-  const e = error as { message?: string; loc?: { file: string; line: number; column: number }; errors?: { text?: string; message?: string; location?: { file: string; line: number; column: number }; loc?: { file: string; line: number; column: number } }[] };
+  const e = error as {
+    message?: string;
+    loc?: { file: string; line: number; column: number };
+    errors?: {
+      text?: string;
+      message?: string;
+      location?: { file: string; line: number; column: number };
+      loc?: { file: string; line: number; column: number };
+    }[];
+  };
   if (bundler === "esbuild" && e.errors?.[0]) {
     const first = e.errors[0];
-    return { ok: false, text: e.errors.map((x) => x.text).join("\n"), loc: first.location ? { file: first.location.file, line: first.location.line, column: first.location.column } : undefined };
+    return {
+      ok: false,
+      text: e.errors.map((x) => x.text).join("\n"),
+      loc: first.location
+        ? { file: first.location.file, line: first.location.line, column: first.location.column }
+        : undefined,
+    };
   }
   if (bundler === "vite" && e.errors?.[0]) {
     return { ok: false, text: String(e.message), loc: e.errors[0].loc };

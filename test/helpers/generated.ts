@@ -15,25 +15,51 @@ export interface Generated {
   outputSize: number;
   inputShape: readonly number[];
   outputShape: readonly number[];
-  params: readonly { name: string; shape: readonly number[]; role: string; offset: number; size: number; trainable: boolean; tiedTo?: string }[];
+  params: readonly {
+    name: string;
+    shape: readonly number[];
+    role: string;
+    offset: number;
+    size: number;
+    trainable: boolean;
+    tiedTo?: string;
+  }[];
   buffers: readonly { name: string; shape: readonly number[]; role: string; offset: number; size: number }[];
   createParams(seed?: number): Float64Array;
   createBuffers(): Float64Array;
-  forward(p: ArrayLike<number>, input: ArrayLike<number>, n: number, options?: { training?: boolean; buffers?: ArrayLike<number>; seed?: number }): Float64Array;
+  forward(
+    p: ArrayLike<number>,
+    input: ArrayLike<number>,
+    n: number,
+    options?: { training?: boolean; buffers?: ArrayLike<number>; seed?: number },
+  ): Float64Array;
   backward(p: ArrayLike<number>, outputGrad: ArrayLike<number>, grads: ArrayLike<number>): Float64Array;
   mseLoss(output: ArrayLike<number>, target: ArrayLike<number>, n: number, grad?: ArrayLike<number>): number;
   crossEntropyLoss(logits: ArrayLike<number>, targets: ArrayLike<number>, n: number, grad?: ArrayLike<number>): number;
-  binaryCrossEntropyLoss(output: ArrayLike<number>, target: ArrayLike<number>, n: number, grad?: ArrayLike<number>, fromLogits?: boolean): number;
-  createTrainer(options: Record<string, unknown>, params?: ArrayLike<number>): { params: Float64Array; buffers: Float64Array; steps: number };
+  binaryCrossEntropyLoss(
+    output: ArrayLike<number>,
+    target: ArrayLike<number>,
+    n: number,
+    grad?: ArrayLike<number>,
+    fromLogits?: boolean,
+  ): number;
+  createTrainer(
+    options: Record<string, unknown>,
+    params?: ArrayLike<number>,
+  ): { params: Float64Array; buffers: Float64Array; steps: number };
   trainStep(trainer: unknown, input: ArrayLike<number>, target: ArrayLike<number>, n: number): number;
 }
 
 const dir = path.resolve("test/.tmp");
 
-export async function build(source: string, options: CompileOptions = {}): Promise<{ module: Generated; text: string; file: string }> {
+export async function build(
+  source: string,
+  options: CompileOptions = {},
+): Promise<{ module: Generated; text: string; file: string }> {
   const result = await compile(source, options, "spec.nn");
   const errors = result.diagnostics.filter((d) => d.severity === "error");
-  if (errors.length > 0) throw new Error(errors.map((d) => `${d.code} ${d.span?.line}:${d.span?.column} ${d.message}`).join("\n"));
+  if (errors.length > 0)
+    throw new Error(errors.map((d) => `${d.code} ${d.span?.line}:${d.span?.column} ${d.message}`).join("\n"));
   const file = result.files[0]!;
   fs.mkdirSync(dir, { recursive: true });
   const hash = createHash("sha256").update(file.text).update(String(Math.random())).digest("hex").slice(0, 16);
@@ -44,11 +70,19 @@ export async function build(source: string, options: CompileOptions = {}): Promi
 }
 
 /** Sets a generated module's parameters (and buffers) from PyTorch tensors by `state_dict` name. */
-export function loadStateDict(m: Generated, tensors: readonly { name: string; data: readonly number[] }[], target: Float64Array | Float32Array, kind: "params" | "buffers" = "params"): void {
+export function loadStateDict(
+  m: Generated,
+  tensors: readonly { name: string; data: readonly number[] }[],
+  target: Float64Array | Float32Array,
+  kind: "params" | "buffers" = "params",
+): void {
   const list = kind === "params" ? m.params : m.buffers;
   for (const t of tensors) {
     const info = list.find((x) => x.name === t.name);
-    if (!info) throw new Error(`no ${kind} tensor ${t.name} in the generated module (has ${list.map((x) => x.name).join(", ")})`);
+    if (!info)
+      throw new Error(
+        `no ${kind} tensor ${t.name} in the generated module (has ${list.map((x) => x.name).join(", ")})`,
+      );
     if (info.size !== t.data.length) throw new Error(`${t.name}: ${t.data.length} values for ${info.size} elements`);
     target.set(t.data, info.offset);
   }
@@ -58,7 +92,8 @@ export function loadStateDict(m: Generated, tensors: readonly { name: string; da
 export function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-8): number {
   if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} and ${b.length}`);
   let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
+  for (let i = 0; i < a.length; i++)
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
   return worst;
 }
 
@@ -79,7 +114,11 @@ export function seeded(seed: number): () => number {
  * generated backward, for every parameter and input element (or a seeded sample of at most `limit`).
  * Returns the largest relative error, with a floor of 1e-6 on the magnitude (float64 modules).
  */
-export function gradientCheck(m: Generated, n: number, options: { seed?: number; limit?: number; h?: number; training?: boolean } = {}): { params: number; input: number } {
+export function gradientCheck(
+  m: Generated,
+  n: number,
+  options: { seed?: number; limit?: number; h?: number; training?: boolean } = {},
+): { params: number; input: number } {
   const rand = seeded(options.seed ?? 7);
   const p = m.createParams(options.seed ?? 1);
   const x = new Float64Array(n * m.inputSize).map(() => rand());
@@ -110,7 +149,10 @@ export function gradientCheck(m: Generated, n: number, options: { seed?: number;
       const down = which === "p" ? lossAt(values, x) : lossAt(p, values);
       values[i] = keep;
       const numeric = (up - down) / (2 * h);
-      worst = Math.max(worst, Math.abs(numeric - analytic[i]!) / Math.max(Math.abs(numeric), Math.abs(analytic[i]!), 1e-6));
+      worst = Math.max(
+        worst,
+        Math.abs(numeric - analytic[i]!) / Math.max(Math.abs(numeric), Math.abs(analytic[i]!), 1e-6),
+      );
     }
     return worst;
   };

@@ -16,7 +16,11 @@ export interface LspClient {
   stderr(): string;
   /** Resolves with the first diagnostics published for `uri` (from now on, or the latest already
    *  received when `pred` accepts it) that satisfy `pred`; rejects after `ms`. */
-  diagnostics(uri: string, pred: (p: PublishDiagnosticsParams) => boolean, ms?: number): Promise<PublishDiagnosticsParams>;
+  diagnostics(
+    uri: string,
+    pred: (p: PublishDiagnosticsParams) => boolean,
+    ms?: number,
+  ): Promise<PublishDiagnosticsParams>;
   open(uri: string, text: string, version?: number): void;
   change(uri: string, text: string, version: number): void;
   close(uri: string): void;
@@ -29,9 +33,16 @@ export async function startLsp(initializationOptions: object = { debounceMs: 10 
   let stderr = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (s: string) => (stderr += s));
-  const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const connection = createMessageConnection(
+    new StreamMessageReader(child.stdout!),
+    new StreamMessageWriter(child.stdin!),
+  );
   const latest = new Map<string, PublishDiagnosticsParams>();
-  const waiters: { uri: string; pred: (p: PublishDiagnosticsParams) => boolean; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
+  const waiters: {
+    uri: string;
+    pred: (p: PublishDiagnosticsParams) => boolean;
+    resolve: (p: PublishDiagnosticsParams) => void;
+  }[] = [];
   connection.onNotification("textDocument/publishDiagnostics", (p: PublishDiagnosticsParams) => {
     latest.set(p.uri, p);
     for (let i = waiters.length - 1; i >= 0; i--) {
@@ -44,7 +55,12 @@ export async function startLsp(initializationOptions: object = { debounceMs: 10 
   });
   connection.onNotification("window/logMessage", () => {});
   connection.listen();
-  await connection.sendRequest("initialize", { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions });
+  await connection.sendRequest("initialize", {
+    processId: process.pid,
+    rootUri: null,
+    capabilities: {},
+    initializationOptions,
+  });
   await connection.sendNotification("initialized", {});
   return {
     connection,
@@ -54,7 +70,13 @@ export async function startLsp(initializationOptions: object = { debounceMs: 10 
       const now = latest.get(uri);
       if (now && pred(now)) return Promise.resolve(now);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching diagnostics for ${uri} within ${ms} ms; last: ${JSON.stringify(latest.get(uri))}`)), ms);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`no matching diagnostics for ${uri} within ${ms} ms; last: ${JSON.stringify(latest.get(uri))}`),
+            ),
+          ms,
+        );
         waiters.push({
           uri,
           pred,
@@ -67,10 +89,15 @@ export async function startLsp(initializationOptions: object = { debounceMs: 10 
     },
     open(uri, text, version = 1) {
       latest.delete(uri);
-      void connection.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: "nn", version, text } });
+      void connection.sendNotification("textDocument/didOpen", {
+        textDocument: { uri, languageId: "nn", version, text },
+      });
     },
     change(uri, text, version) {
-      void connection.sendNotification("textDocument/didChange", { textDocument: { uri, version }, contentChanges: [{ text }] });
+      void connection.sendNotification("textDocument/didChange", {
+        textDocument: { uri, version },
+        contentChanges: [{ text }],
+      });
     },
     close(uri) {
       void connection.sendNotification("textDocument/didClose", { textDocument: { uri } });

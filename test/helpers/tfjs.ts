@@ -68,14 +68,21 @@ export async function runGenerated(spec: string, options: RunOptions = {}): Prom
   options.input?.(x, rand);
   const w = new Float32Array(n * m.outputSize).map(() => rand());
   const buffersBefore = Float32Array.from(buffers);
-  const y = Float32Array.from(m.forward(p as never, x as never, n, { training: options.training ?? false, buffers: buffers as never }));
+  const y = Float32Array.from(
+    m.forward(p as never, x as never, n, { training: options.training ?? false, buffers: buffers as never }),
+  );
   const gp = new Float32Array(m.paramCount);
   const gx = Float32Array.from(m.backward(p as never, w as never, gp as never));
   return { m, text, n, p, x, w, y, gx, gp, buffersBefore, buffersAfter: Float32Array.from(buffers) };
 }
 
 /** A parameter (or buffer) tensor of a run by state_dict name: its values and shape. */
-export function tensorOf(m: Generated, flat: Float32Array, name: string, kind: "params" | "buffers" = "params"): { data: Float32Array; shape: number[] } {
+export function tensorOf(
+  m: Generated,
+  flat: Float32Array,
+  name: string,
+  kind: "params" | "buffers" = "params",
+): { data: Float32Array; shape: number[] } {
   const list = kind === "params" ? m.params : m.buffers;
   const info = list.find((t) => t.name === name);
   if (!info) throw new Error(`no ${kind} tensor ${name} (has ${list.map((t) => t.name).join(", ")})`);
@@ -83,7 +90,13 @@ export function tensorOf(m: Generated, flat: Float32Array, name: string, kind: "
 }
 
 /** Fills a parameter tensor with values from `f` (e.g. norm scales away from 1). */
-export function setTensor(m: Generated, flat: Float32Array, name: string, f: (i: number) => number, kind: "params" | "buffers" = "params"): void {
+export function setTensor(
+  m: Generated,
+  flat: Float32Array,
+  name: string,
+  f: (i: number) => number,
+  kind: "params" | "buffers" = "params",
+): void {
   const list = kind === "params" ? m.params : m.buffers;
   const info = list.find((t) => t.name === name);
   if (!info) throw new Error(`no ${kind} tensor ${name}`);
@@ -169,7 +182,11 @@ const mut = (p: Pair): [number, number] => [p[0], p[1]];
 /** Every s-th position of the spatial axes of an NHWC tensor (tf.gather: TF.js has no gradient for
  *  stridedSlice), for the cases TF.js refuses: strides together with dilation. */
 function subsample(y: tf.Tensor, s: Pair): tf.Tensor {
-  const every = (size: number, step: number) => tf.tensor1d(Array.from({ length: Math.ceil(size / step) }, (_, i) => i * step), "int32");
+  const every = (size: number, step: number) =>
+    tf.tensor1d(
+      Array.from({ length: Math.ceil(size / step) }, (_, i) => i * step),
+      "int32",
+    );
   let out = y;
   if (s[0] > 1) out = tf.gather(out, every(out.shape[1]!, s[0]), 1);
   if (s[1] > 1) out = tf.gather(out, every(out.shape[2]!, s[1]), 2);
@@ -202,7 +219,12 @@ export function conv2d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefi
   const cin = x.shape[1]!;
   const w = dilateAxis(dilateAxis(weight, 2, dilation[0]), 3, dilation[1]);
   const [out, , kh, kw] = w.shape as [number, number, number, number];
-  const xh = tf.pad(tf.transpose(x, [0, 2, 3, 1]), [[0, 0], [pt, pb], [pl, pr], [0, 0]]) as tf.Tensor4D;
+  const xh = tf.pad(tf.transpose(x, [0, 2, 3, 1]), [
+    [0, 0],
+    [pt, pb],
+    [pl, pr],
+    [0, 0],
+  ]) as tf.Tensor4D;
   const hwio = (t: tf.Tensor) => tf.transpose(t, [2, 3, 1, 0]) as tf.Tensor4D;
   let y: tf.Tensor4D;
   if (groups === 1) {
@@ -214,7 +236,10 @@ export function conv2d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefi
   } else {
     const xs = tf.split(xh, groups, 3);
     const ws = tf.split(w, groups, 0);
-    y = tf.concat(xs.map((xg, g) => tf.conv2d(xg as tf.Tensor4D, hwio(ws[g]!), mut(stride), "valid", "NHWC")), 3);
+    y = tf.concat(
+      xs.map((xg, g) => tf.conv2d(xg as tf.Tensor4D, hwio(ws[g]!), mut(stride), "valid", "NHWC")),
+      3,
+    );
   }
   if (bias) y = tf.add(y, bias);
   return tf.transpose(y, [0, 3, 1, 2]);
@@ -222,16 +247,31 @@ export function conv2d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefi
 
 /** F.conv1d: x [n, C, L], weight [O, C/groups, k] → [n, O, L'] with tf.conv1d (NWC, [k, in, out]);
  *  dilation by a zero-dilated filter, as for conv2d. */
-export function conv1d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, o: { stride?: number; padding?: Pair; dilation?: number; groups?: number } = {}): tf.Tensor {
+export function conv1d(
+  x: tf.Tensor,
+  weight: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  o: { stride?: number; padding?: Pair; dilation?: number; groups?: number } = {},
+): tf.Tensor {
   const stride = o.stride ?? 1;
   const groups = o.groups ?? 1;
   const [pa, pb] = o.padding ?? [0, 0];
   const w = dilateAxis(weight, 2, o.dilation ?? 1);
-  const xl = tf.pad(tf.transpose(x, [0, 2, 1]), [[0, 0], [pa, pb], [0, 0]]) as tf.Tensor3D;
+  const xl = tf.pad(tf.transpose(x, [0, 2, 1]), [
+    [0, 0],
+    [pa, pb],
+    [0, 0],
+  ]) as tf.Tensor3D;
   const kio = (t: tf.Tensor) => tf.transpose(t, [2, 1, 0]) as tf.Tensor3D;
   const one = (xg: tf.Tensor3D, wg: tf.Tensor) => tf.conv1d(xg, kio(wg), stride, "valid", "NWC");
   const ws = tf.split(w, groups, 0);
-  let y = groups === 1 ? one(xl, w) : tf.concat(tf.split(xl, groups, 2).map((xg, g) => one(xg as tf.Tensor3D, ws[g]!)), 2);
+  let y =
+    groups === 1
+      ? one(xl, w)
+      : tf.concat(
+          tf.split(xl, groups, 2).map((xg, g) => one(xg as tf.Tensor3D, ws[g]!)),
+          2,
+        );
   if (bias) y = tf.add(y, bias);
   return tf.transpose(y, [0, 2, 1]);
 }
@@ -246,7 +286,11 @@ function dilateAxis(t: tf.Tensor, axis: number, d: number): tf.Tensor {
   shape[axis] = k * d;
   const size = [...shape];
   size[axis] = d * (k - 1) + 1;
-  return tf.slice(tf.reshape(stacked, shape), shape.map(() => 0), size);
+  return tf.slice(
+    tf.reshape(stacked, shape),
+    shape.map(() => 0),
+    size,
+  );
 }
 
 /** F.conv_transpose2d: x [n, C, H, W], weight [C, O/groups, kh, kw] → [n, O, H', W'] with
@@ -271,13 +315,24 @@ export function convTranspose2d(
     const wg = dilateAxis(dilateAxis(ws[g]!, 2, dh), 3, dw);
     const [, outg, khd, kwd] = wg.shape as [number, number, number, number];
     const filter = tf.transpose(wg, [2, 3, 1, 0]) as tf.Tensor4D;
-    return tf.conv2dTranspose(xg as tf.Tensor4D, filter, [n, (H - 1) * sh + khd, (W - 1) * sw + kwd, outg], [sh, sw], "valid");
+    return tf.conv2dTranspose(
+      xg as tf.Tensor4D,
+      filter,
+      [n, (H - 1) * sh + khd, (W - 1) * sw + kwd, outg],
+      [sh, sw],
+      "valid",
+    );
   });
   let y = groups === 1 ? parts[0]! : tf.concat(parts, 3);
   const [, Hf, Wf] = y.shape;
   const Ho = Hf - 2 * ph + oph;
   const Wo = Wf - 2 * pw + opw;
-  y = tf.pad(y, [[0, 0], [0, Math.max(0, ph + Ho - Hf)], [0, Math.max(0, pw + Wo - Wf)], [0, 0]]);
+  y = tf.pad(y, [
+    [0, 0],
+    [0, Math.max(0, ph + Ho - Hf)],
+    [0, Math.max(0, pw + Wo - Wf)],
+    [0, 0],
+  ]);
   y = tf.slice(y, [0, ph, pw, 0], [n, Ho, Wo, y.shape[3]]);
   if (bias) y = tf.add(y, bias);
   return tf.transpose(y, [0, 3, 1, 2]);
@@ -315,8 +370,15 @@ export function pool2d(kind: "max" | "avg", x: tf.Tensor, o: PoolOptions): tf.Te
   const [n, C, H, W] = x.shape as [number, number, number, number];
   const out = [pooledSize(H, k[0], s[0], p[0], d[0], ceil), pooledSize(W, k[1], s[1], p[1], d[1], ceil)] as const;
   // Right margin so that the last window fits ('valid' pooling of the padded input).
-  const extra = [0, 1].map((i) => Math.max(0, (out[i]! - 1) * s[i]! + d[i]! * (k[i]! - 1) + 1 - ([H, W][i]! + 2 * p[i]!)));
-  const pads: [number, number][] = [[0, 0], [p[0], p[0] + extra[0]!], [p[1], p[1] + extra[1]!], [0, 0]];
+  const extra = [0, 1].map((i) =>
+    Math.max(0, (out[i]! - 1) * s[i]! + d[i]! * (k[i]! - 1) + 1 - ([H, W][i]! + 2 * p[i]!)),
+  );
+  const pads: [number, number][] = [
+    [0, 0],
+    [p[0], p[0] + extra[0]!],
+    [p[1], p[1] + extra[1]!],
+    [0, 0],
+  ];
   const xh = tf.transpose(x, [0, 2, 3, 1]);
   const crop = (y: tf.Tensor) => tf.slice(y, [0, 0, 0, 0], [n, out[0], out[1], C]);
   let y: tf.Tensor;
@@ -324,19 +386,52 @@ export function pool2d(kind: "max" | "avg", x: tf.Tensor, o: PoolOptions): tf.Te
     const xp = tf.pad(xh, pads, -Infinity) as tf.Tensor4D;
     const dilated = d[0] > 1 || d[1] > 1;
     const both = dilated && (s[0] > 1 || s[1] > 1);
-    y = dilated ? tf.pool(xp, k as [number, number], "max", "valid", d as [number, number], both ? [1, 1] : (s as [number, number])) : tf.maxPool(xp, k as [number, number], s as [number, number], "valid");
+    y = dilated
+      ? tf.pool(
+          xp,
+          k as [number, number],
+          "max",
+          "valid",
+          d as [number, number],
+          both ? [1, 1] : (s as [number, number]),
+        )
+      : tf.maxPool(xp, k as [number, number], s as [number, number], "valid");
     if (both) y = subsample(y, s);
   } else {
     const sum = tf.avgPool(tf.pad(xh, pads) as tf.Tensor4D, k as [number, number], s as [number, number], "valid");
-    const counted = o.countIncludePad ?? true ? tf.ones([1, H + 2 * p[0], W + 2 * p[1], 1]) : tf.pad(tf.ones([1, H, W, 1]), [[0, 0], [p[0], p[0]], [p[1], p[1]], [0, 0]]);
-    const mask = tf.pad(counted, [[0, 0], [0, extra[0]!], [0, extra[1]!], [0, 0]]) as tf.Tensor4D;
+    const counted =
+      (o.countIncludePad ?? true)
+        ? tf.ones([1, H + 2 * p[0], W + 2 * p[1], 1])
+        : tf.pad(tf.ones([1, H, W, 1]), [
+            [0, 0],
+            [p[0], p[0]],
+            [p[1], p[1]],
+            [0, 0],
+          ]);
+    const mask = tf.pad(counted, [
+      [0, 0],
+      [0, extra[0]!],
+      [0, extra[1]!],
+      [0, 0],
+    ]) as tf.Tensor4D;
     y = tf.div(sum, tf.avgPool(mask, k as [number, number], s as [number, number], "valid"));
   }
   return tf.transpose(crop(y), [0, 3, 1, 2]);
 }
 
 /** The 1d pools through pool2d on [n, C, 1, L]. */
-export function pool1d(kind: "max" | "avg", x: tf.Tensor, o: { kernel: number; stride?: number; padding?: number; dilation?: number; ceilMode?: boolean; countIncludePad?: boolean }): tf.Tensor {
+export function pool1d(
+  kind: "max" | "avg",
+  x: tf.Tensor,
+  o: {
+    kernel: number;
+    stride?: number;
+    padding?: number;
+    dilation?: number;
+    ceilMode?: boolean;
+    countIncludePad?: boolean;
+  },
+): tf.Tensor {
   const [n, C, L] = x.shape as [number, number, number];
   const y = pool2d(kind, tf.reshape(x, [n, C, 1, L]), {
     kernel: [1, o.kernel],
@@ -357,18 +452,34 @@ export function adaptiveAvgPool(x: tf.Tensor, size: readonly number[]): tf.Tenso
   const [n, C] = x.shape as [number, number];
   if (spatial.every((L, i) => L % size[i]! === 0)) {
     const k = spatial.map((L, i) => L / size[i]!);
-    const x4 = tf.reshape(tf.transpose(x, rank === 1 ? [0, 2, 1] : [0, 2, 3, 1]), [n, rank === 1 ? 1 : spatial[0]!, spatial[rank - 1]!, C]) as tf.Tensor4D;
-    const y = tf.avgPool(x4, rank === 1 ? [1, k[0]!] : [k[0]!, k[1]!], rank === 1 ? [1, k[0]!] : [k[0]!, k[1]!], "valid");
+    const x4 = tf.reshape(tf.transpose(x, rank === 1 ? [0, 2, 1] : [0, 2, 3, 1]), [
+      n,
+      rank === 1 ? 1 : spatial[0]!,
+      spatial[rank - 1]!,
+      C,
+    ]) as tf.Tensor4D;
+    const y = tf.avgPool(
+      x4,
+      rank === 1 ? [1, k[0]!] : [k[0]!, k[1]!],
+      rank === 1 ? [1, k[0]!] : [k[0]!, k[1]!],
+      "valid",
+    );
     return tf.reshape(tf.transpose(y, [0, 3, 1, 2]), [n, C, ...size]);
   }
-  const windows = (L: number, S: number) => Array.from({ length: S }, (_, i) => [Math.floor((i * L) / S), Math.ceil(((i + 1) * L) / S)] as const);
+  const windows = (L: number, S: number) =>
+    Array.from({ length: S }, (_, i) => [Math.floor((i * L) / S), Math.ceil(((i + 1) * L) / S)] as const);
   const cells: tf.Tensor[] = [];
   const axes = spatial.map((L, i) => windows(L, size[i]!));
   const visit = (prefix: (readonly [number, number])[]) => {
     if (prefix.length === rank) {
       const begin = [0, 0, ...prefix.map((w) => w[0])];
       const sz = [n, C, ...prefix.map((w) => w[1] - w[0])];
-      cells.push(tf.mean(tf.slice(x, begin, sz), Array.from({ length: rank }, (_, i) => i + 2)));
+      cells.push(
+        tf.mean(
+          tf.slice(x, begin, sz),
+          Array.from({ length: rank }, (_, i) => i + 2),
+        ),
+      );
       return;
     }
     for (const w of axes[prefix.length]!) visit([...prefix, w]);

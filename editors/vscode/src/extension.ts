@@ -4,7 +4,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
+import {
+  LanguageClient,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from "vscode-languageclient/node";
 
 let client: LanguageClient | undefined;
 
@@ -28,7 +33,10 @@ function findServer(): ServerOptions {
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: "file", language: "nn" }, { scheme: "untitled", language: "nn" }],
+    documentSelector: [
+      { scheme: "file", language: "nn" },
+      { scheme: "untitled", language: "nn" },
+    ],
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/*.nn") },
   };
   client = new LanguageClient("nnc", "nnc", findServer(), clientOptions);

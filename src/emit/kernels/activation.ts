@@ -217,7 +217,7 @@ function softmaxLike(log: boolean): Kernel {
     const axis = raw < 0 ? raw + rank : raw;
     const len = shape[axis]!;
     const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-    const outer = (c.inSizes[0]! / (len * inner));
+    const outer = c.inSizes[0]! / (len * inner);
     return { len, inner, outer };
   };
   return {
@@ -263,7 +263,11 @@ for (let o = 0, e = n * ${outer}; o < e; o++) {
 }
 
 export const activationKernels: Readonly<Record<string, Kernel>> = {
-  ...Object.fromEntries(Object.keys(activationRules).filter((k) => k !== "dropout").map((k) => [k, elementwise(k)])),
+  ...Object.fromEntries(
+    Object.keys(activationRules)
+      .filter((k) => k !== "dropout")
+      .map((k) => [k, elementwise(k)]),
+  ),
   dropout: dropout(),
   prelu,
   softmax: softmaxLike(false),

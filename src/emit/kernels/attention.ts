@@ -56,9 +56,19 @@ function geometry(c: EmitCtx) {
       { name: "v", rows: K, W: W + (Q + K) * D, B: bias(Q + K), tensor: `qkv_proj rows ${Q + K}…${Q + 2 * K - 1}` },
     );
   } else {
-    for (const [name, rows] of [["q", Q], ["k", K], ["v", K]] as const) {
+    for (const [name, rows] of [
+      ["q", Q],
+      ["k", K],
+      ["v", K],
+    ] as const) {
       const t = `${name}_proj`;
-      projections.push({ name, rows, W: c.param(`${t}.weight`), B: c.hasParam(`${t}.bias`) ? c.param(`${t}.bias`) : -1, tensor: t });
+      projections.push({
+        name,
+        rows,
+        W: c.param(`${t}.weight`),
+        B: c.hasParam(`${t}.bias`) ? c.param(`${t}.bias`) : -1,
+        tensor: t,
+      });
     }
   }
   const dropout = c.args.decimal("dropout");
@@ -115,7 +125,10 @@ const range = (k: number) => Array.from({ length: k }, (_, i) => i);
 /** \`base + d\` with a literal d. */
 const off = (base: string, d: number) => (d === 0 ? base : `${base} + ${d}`);
 /** Σ_d a[ai + d]·b[bi + d] as one expression (unrolled head widths). */
-const dot = (hd: number, a: string, ai: string, b: string, bi: string) => range(hd).map((d) => `${a}[${off(ai, d)}]! * ${b}[${off(bi, d)}]!`).join(" + ");
+const dot = (hd: number, a: string, ai: string, b: string, bi: string) =>
+  range(hd)
+    .map((d) => `${a}[${off(ai, d)}]! * ${b}[${off(bi, d)}]!`)
+    .join(" + ");
 
 /** The kv head's first column for query head `h`, as an expression. */
 function kvColumn(g: Geometry): string {
@@ -180,16 +193,23 @@ for (let t = 0; t < ${T}; t++) {
         for (let j = 0; j < ${len}; j++) ${g.mask}[row + j] = ${keep <= 0 ? "0" : `random() < ${lit(keep)} ? ${lit(1 / keep)} : 0`};
       }`
         : "";
-    const weight = g.dropout > 0 ? `training ? ${g.probs}[row + j]! * ${g.mask}[row + j]! : ${g.probs}[row + j]!` : `${g.probs}[row + j]!`;
+    const weight =
+      g.dropout > 0
+        ? `training ? ${g.probs}[row + j]! * ${g.mask}[row + j]! : ${g.probs}[row + j]!`
+        : `${g.probs}[row + j]!`;
 
     return `// ${describe(c, g)}
 ${ropeTable}// projections on the shared matrix kernel
 ${project}
 for (let b = 0; b < n; b++) {
-${g.rope ? `  // rotary position embedding of q (${H} heads) and k (${KV} kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
+${
+  g.rope
+    ? `  // rotary position embedding of q (${H} heads) and k (${KV} kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
 ${rotate(g.q, H, Q)}
 ${rotate(g.k, KV, K)}
-` : ""}  // per head: scores, softmax over keys${g.causal ? " j ≤ i" : ""}, weighted sum of v
+`
+    : ""
+}  // per head: scores, softmax over keys${g.causal ? " j ≤ i" : ""}, weighted sum of v
   for (let h = 0; h < ${H}; h++) {
     const qh = b * ${T * Q} + h * ${hd};
     const kh = b * ${T * K} + ${kvColumn(g)};
@@ -199,8 +219,12 @@ ${rotate(g.k, KV, K)}
       let m = -Infinity;
       for (let j = 0; j < ${len}; j++) {
         const kj = kh + j * ${K};
-        ${unrolled ? `const s = ${dot(hd, g.q, "qi", g.k, "kj")};` : `let s = 0;
-        for (let d = 0; d < ${hd}; d++) s += ${g.q}[qi + d]! * ${g.k}[kj + d]!;`}
+        ${
+          unrolled
+            ? `const s = ${dot(hd, g.q, "qi", g.k, "kj")};`
+            : `let s = 0;
+        for (let d = 0; d < ${hd}; d++) s += ${g.q}[qi + d]! * ${g.k}[kj + d]!;`
+        }
         ${g.probs}[row + j] = s * ${scale};
         m = Math.max(m, ${g.probs}[row + j]!);
       }
@@ -213,20 +237,30 @@ ${rotate(g.k, KV, K)}
       const r = 1 / sum;
       for (let j = 0; j < ${len}; j++) ${g.probs}[row + j]! *= r;${dropoutCode}
       const oi = qi; // the head output has q's layout
-${unrolled ? `      ${range(hd).map((d) => `let o${d} = 0;`).join(" ")}
+${
+  unrolled
+    ? `      ${range(hd)
+        .map((d) => `let o${d} = 0;`)
+        .join(" ")}
       for (let j = 0; j < ${len}; j++) {
         const a = ${weight};
         if (a === 0) continue;
         const vj = kh + j * ${K};
-        ${range(hd).map((d) => `o${d} += a * ${g.v}[${off("vj", d)}]!;`).join(" ")}
+        ${range(hd)
+          .map((d) => `o${d} += a * ${g.v}[${off("vj", d)}]!;`)
+          .join(" ")}
       }
-      ${range(hd).map((d) => `${g.heads}[${off("oi", d)}] = o${d};`).join(" ")}` : `      for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d] = 0;
+      ${range(hd)
+        .map((d) => `${g.heads}[${off("oi", d)}] = o${d};`)
+        .join(" ")}`
+    : `      for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d] = 0;
       for (let j = 0; j < ${len}; j++) {
         const a = ${weight};
         if (a === 0) continue;
         const vj = kh + j * ${K};
         for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d]! += a * ${g.v}[vj + d]!;
-      }`}
+      }`
+}
     }
   }
 }
@@ -293,43 +327,91 @@ for (let b = 0; b < n; b++) {
       const oi = b * ${T * Q} + i * ${Q} + h * ${hd};
       const row = ((b * ${H} + h) * ${T} + i) * ${T};
       // dP_j = dO_i · v_j${dropping ? " · M_ij" : ""}, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-      let s = 0;${unrolled ? `
-      ${range(hd).map((d) => `const h${d} = ${dHeads}[${off("oi", d)}]!;`).join(" ")}` : ""}
+      let s = 0;${
+        unrolled
+          ? `
+      ${range(hd)
+        .map((d) => `const h${d} = ${dHeads}[${off("oi", d)}]!;`)
+        .join(" ")}`
+          : ""
+      }
       for (let j = 0; j < ${len}; j++) {
         const vj = b * ${T * K} + j * ${K} + kc;
-        ${unrolled ? `${dropping ? "let" : "const"} dp = ${range(hd).map((d) => `h${d} * ${g.v}[${off("vj", d)}]!`).join(" + ")};` : `let dp = 0;
-        for (let d = 0; d < ${hd}; d++) dp += ${dHeads}[oi + d]! * ${g.v}[vj + d]!;`}
-        const pr = ${g.probs}[row + j]!;${dropping ? `
+        ${
+          unrolled
+            ? `${dropping ? "let" : "const"} dp = ${range(hd)
+                .map((d) => `h${d} * ${g.v}[${off("vj", d)}]!`)
+                .join(" + ")};`
+            : `let dp = 0;
+        for (let d = 0; d < ${hd}; d++) dp += ${dHeads}[oi + d]! * ${g.v}[vj + d]!;`
+        }
+        const pr = ${g.probs}[row + j]!;${
+          dropping
+            ? `
         const mk = training ? ${g.mask}[row + j]! : 1;
         dp *= mk;
-        const a = pr * mk;` : `
-        const a = pr;`}
+        const a = pr * mk;`
+            : `
+        const a = pr;`
+        }
         ${dRow}[j] = dp;
         s += pr * dp;
         if (a === 0) continue;
-        ${unrolled ? range(hd).map((d) => `${dv}[${off("vj", d)}]! += a * h${d};`).join(" ") : `for (let d = 0; d < ${hd}; d++) ${dv}[vj + d]! += a * ${dHeads}[oi + d]!;`}
+        ${
+          unrolled
+            ? range(hd)
+                .map((d) => `${dv}[${off("vj", d)}]! += a * h${d};`)
+                .join(" ")
+            : `for (let d = 0; d < ${hd}; d++) ${dv}[vj + d]! += a * ${dHeads}[oi + d]!;`
+        }
       }
       // dS_j = P_ij (dP_j − s) / √${hd}; dq_i += dS_j k_j, dk_j += dS_j q_i
-      const qi = oi;${unrolled ? `
-      ${range(hd).map((d) => `const q${d} = ${g.q}[${off("qi", d)}]!;`).join(" ")}
-      ${range(hd).map((d) => `let e${d} = 0;`).join(" ")}` : ""}
+      const qi = oi;${
+        unrolled
+          ? `
+      ${range(hd)
+        .map((d) => `const q${d} = ${g.q}[${off("qi", d)}]!;`)
+        .join(" ")}
+      ${range(hd)
+        .map((d) => `let e${d} = 0;`)
+        .join(" ")}`
+          : ""
+      }
       for (let j = 0; j < ${len}; j++) {
         const ds = ${g.probs}[row + j]! * (${dRow}[j]! - s) * ${scale};
         if (ds === 0) continue;
         const kj = b * ${T * K} + j * ${K} + kc;
-        ${unrolled ? `${range(hd).map((d) => `e${d} += ds * ${g.k}[${off("kj", d)}]!;`).join(" ")}
-        ${range(hd).map((d) => `${dk}[${off("kj", d)}]! += ds * q${d};`).join(" ")}` : `for (let d = 0; d < ${hd}; d++) {
+        ${
+          unrolled
+            ? `${range(hd)
+                .map((d) => `e${d} += ds * ${g.k}[${off("kj", d)}]!;`)
+                .join(" ")}
+        ${range(hd)
+          .map((d) => `${dk}[${off("kj", d)}]! += ds * q${d};`)
+          .join(" ")}`
+            : `for (let d = 0; d < ${hd}; d++) {
           ${dq}[oi + d]! += ds * ${g.k}[kj + d]!;
           ${dk}[kj + d]! += ds * ${g.q}[qi + d]!;
-        }`}
-      }${unrolled ? `
-      ${range(hd).map((d) => `${dq}[${off("oi", d)}]! += e${d};`).join(" ")}` : ""}
+        }`
+        }
+      }${
+        unrolled
+          ? `
+      ${range(hd)
+        .map((d) => `${dq}[${off("oi", d)}]! += e${d};`)
+        .join(" ")}`
+          : ""
+      }
     }
   }
-${g.rope ? `  // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
+${
+  g.rope
+    ? `  // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
 ${unrotate(dq, H, Q)}
 ${unrotate(dk, KV, K)}
-` : ""}}
+`
+    : ""
+}}
 // projections backward on the shared matrix kernel
 ${projectBack}`;
   },

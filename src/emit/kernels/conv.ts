@@ -107,7 +107,11 @@ function windows(g: Geometry, dst: string, src: string, bias: number, assign: bo
     const next = axes[j + 1]!;
     const xr = j === 0 ? "sr" : `sr${j}`;
     const wr = j === 0 ? "wr" : `wr${j}`;
-    const row = plus(xBase, times(plus(i0(a), times(k, a.dil)), strideOf(bigSizes, j)), j + 1 === r - 1 ? i0(next) : "0");
+    const row = plus(
+      xBase,
+      times(plus(i0(a), times(k, a.dil)), strideOf(bigSizes, j)),
+      j + 1 === r - 1 ? i0(next) : "0",
+    );
     return `${head} {
   const ${xr} = ${row};
   const ${wr} = ${plus(wBase, times(k, strideOf(kSizes, j)))};
@@ -289,7 +293,10 @@ gp[wi]! += acc;`;
       lines.push(`const ${o}Lo = Math.max(0, ${a.stride === 1 ? from : `Math.ceil((${from}) / ${a.stride})`});`);
     }
     if (clipsHigh(a)) {
-      const to = a.stride === 1 ? `${a.big + a.pad} - ${times(k, a.dil)}` : `Math.floor((${a.big - 1 + a.pad} - ${times(k, a.dil)}) / ${a.stride}) + 1`;
+      const to =
+        a.stride === 1
+          ? `${a.big + a.pad} - ${times(k, a.dil)}`
+          : `Math.floor((${a.big - 1 + a.pad} - ${times(k, a.dil)}) / ${a.stride}) + 1`;
       lines.push(`const ${o}Hi = Math.min(${a.small}, ${to});`);
     }
     return `for (let ${k} = 0; ${k} < ${a.k}; ${k}++${j === r - 1 ? ", wi++" : ""}) {
@@ -334,10 +341,19 @@ function im2colLoops(g: Geometry, body: (inside: string | undefined, index: stri
   const icPerGroup = g.bigChannels / g.groups;
   const bigPlane = prod(g.axes.map((a) => a.big));
   const open = g.axes.map((a) => `for (let o${a.sfx} = 0; o${a.sfx} < ${a.small}; o${a.sfx}++)`).join(" ");
-  const kernelLoops = g.axes.map((a) => `for (let k${a.sfx} = 0; k${a.sfx} < ${a.k}; k${a.sfx}++) {\n const i${a.sfx} = o${a.sfx} * ${a.stride} - ${a.pad} + k${a.sfx} * ${a.dil};`).join("\n");
+  const kernelLoops = g.axes
+    .map(
+      (a) =>
+        `for (let k${a.sfx} = 0; k${a.sfx} < ${a.k}; k${a.sfx}++) {\n const i${a.sfx} = o${a.sfx} * ${a.stride} - ${a.pad} + k${a.sfx} * ${a.dil};`,
+    )
+    .join("\n");
   // Bounds tests only on the sides where some window can leave the input (padding, or a window past the end).
-  const inside = g.axes.flatMap((a) => [...(clipsLow(a) ? [`i${a.sfx} >= 0`] : []), ...(clipsHigh(a) ? [`i${a.sfx} < ${a.big}`] : [])]).join(" && ") || undefined;
-  const index = g.axes.length === 1 ? `i${g.axes[0]!.sfx}` : `i${g.axes[0]!.sfx} * ${g.axes[1]!.big} + i${g.axes[1]!.sfx}`;
+  const inside =
+    g.axes
+      .flatMap((a) => [...(clipsLow(a) ? [`i${a.sfx} >= 0`] : []), ...(clipsHigh(a) ? [`i${a.sfx} < ${a.big}`] : [])])
+      .join(" && ") || undefined;
+  const index =
+    g.axes.length === 1 ? `i${g.axes[0]!.sfx}` : `i${g.axes[0]!.sfx} * ${g.axes[1]!.big} + i${g.axes[1]!.sfx}`;
   return `let r = 0;
     ${open} {
       for (let ic = 0; ic < ${icPerGroup}; ic++) {
@@ -351,7 +367,9 @@ function im2colLoops(g: Geometry, body: (inside: string | undefined, index: stri
 
 /** Fills \`col\` with one sample and group's im2col rows from \`x\` (zeros where a window leaves the input). */
 function im2colFill(g: Geometry, col: string, x: string): string {
-  return im2colLoops(g, (inside, index) => (inside ? `${col}[r++] = ${inside} ? ${x}[${index}]! : 0;` : `${col}[r++] = ${x}[${index}]!;`));
+  return im2colLoops(g, (inside, index) =>
+    inside ? `${col}[r++] = ${inside} ? ${x}[${index}]! : 0;` : `${col}[r++] = ${x}[${index}]!;`,
+  );
 }
 
 /**
@@ -429,9 +447,22 @@ function conv(rank: 1 | 2): Kernel {
     const dil = perAxis(c, "dilation", rank);
     const mode = c.args.name("padding");
     // `same`: total padding dil·(k − 1), the smaller half first (PyTorch puts the odd cell at the end).
-    const pad = mode === "same" ? k.map((kk, i) => Math.floor((dil[i]! * (kk - 1)) / 2)) : mode === "valid" ? k.map(() => 0) : perAxis(c, "padding", rank);
+    const pad =
+      mode === "same"
+        ? k.map((kk, i) => Math.floor((dil[i]! * (kk - 1)) / 2))
+        : mode === "valid"
+          ? k.map(() => 0)
+          : perAxis(c, "padding", rank);
     const groups = c.args.int("groups");
-    const axes: Axis[] = sfx.map((s, i) => ({ sfx: s, big: inShape[i + 1]!, small: outShape[i + 1]!, k: k[i]!, stride: stride[i]!, pad: pad[i]!, dil: dil[i]! }));
+    const axes: Axis[] = sfx.map((s, i) => ({
+      sfx: s,
+      big: inShape[i + 1]!,
+      small: outShape[i + 1]!,
+      k: k[i]!,
+      stride: stride[i]!,
+      pad: pad[i]!,
+      dil: dil[i]!,
+    }));
     const g: Geometry = {
       axes,
       smallChannels: outShape[0]!,
@@ -447,7 +478,9 @@ function conv(rank: 1 | 2): Kernel {
       `stride ${fmt(stride)}`,
       mode === "same" || mode === "valid" ? `padding ${mode}` : `pad ${fmt(pad)}`,
       ...(dil.some((d) => d !== 1) ? [`dilation ${fmt(dil)}`] : []),
-      ...(groups > 1 ? [groups === inShape[0] && groups === outShape[0] ? `depthwise (groups ${groups})` : `groups ${groups}`] : []),
+      ...(groups > 1
+        ? [groups === inShape[0] && groups === outShape[0] ? `depthwise (groups ${groups})` : `groups ${groups}`]
+        : []),
       ...(bias < 0 ? ["no bias"] : []),
     ];
     const title = `${c.op.name}: ${kind} ${inShape[0]}→${outShape[0]}, ${rank === 1 ? `kernel ${k[0]}` : k.join("×")}, ${extras.join(", ")}; ${shape(inShape)} → ${shape(outShape)}`;
@@ -460,16 +493,19 @@ function conv(rank: 1 | 2): Kernel {
       // With at least 4 output channels per group, the convolution is a matrix product over an im2col
       // buffer: the shared register-tiled dense kernel does the arithmetic (measured 2.75× on LeNet's
       // second convolution); depthwise and other thin groups keep the direct loops.
-      if (ocPerGroup >= 4) return `// ${title}, as im2col + a register-tiled matrix product
+      if (ocPerGroup >= 4)
+        return `// ${title}, as im2col + a register-tiled matrix product
 ${im2colForward(c, g, bias, plane)}`;
       return `// ${title}
 ${windows(g, c.y[0]!, c.x[0]!, bias, true)}`;
     },
     backward(c) {
       const { g, bias, title, plane } = setup(c);
-      const biasPart = bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.smallChannels, plane, g.smallSize)}\n` : "";
+      const biasPart =
+        bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.smallChannels, plane, g.smallSize)}\n` : "";
       // The same choice as forward: a matrix product over im2col buffers when the groups are wide enough.
-      if (g.smallChannels / g.groups >= 4) return `// ${title} — backward, as im2col + a register-tiled matrix product
+      if (g.smallChannels / g.groups >= 4)
+        return `// ${title} — backward, as im2col + a register-tiled matrix product
 ${biasPart}${im2colBackward(c, g, plane)}`;
       return `// ${title} — backward
 ${biasPart}// weight gradient: Σ over the batch and the output positions of output gradient × input
@@ -491,7 +527,15 @@ const convTranspose2d: Kernel = (() => {
     const dil = c.args.pair("dilation");
     const groups = c.args.int("groups");
     // The input is the small grid, the output the big one: out = in · stride − pad + k · dilation.
-    const axes: Axis[] = ["h", "w"].map((s, i) => ({ sfx: s, big: outShape[i + 1]!, small: inShape[i + 1]!, k: k[i]!, stride: stride[i]!, pad: pad[i]!, dil: dil[i]! }));
+    const axes: Axis[] = ["h", "w"].map((s, i) => ({
+      sfx: s,
+      big: outShape[i + 1]!,
+      small: inShape[i + 1]!,
+      k: k[i]!,
+      stride: stride[i]!,
+      pad: pad[i]!,
+      dil: dil[i]!,
+    }));
     const g: Geometry = {
       axes,
       smallChannels: inShape[0]!,

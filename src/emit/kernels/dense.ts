@@ -63,7 +63,14 @@ denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, 0, ${OUT}, 1);
       // The first writer of a gradient assigns it (the module then skips zeroing it): the input gradient
       // row by row, the parameter gradients on the first row (later rows add to them).
       const gxOp = c.claimInputGrad(0) ? "=" : "+=";
-      const gpAssign = c.claimParamGrads(B >= 0 ? [[W, IN * OUT], [B, OUT]] : [[W, IN * OUT]]);
+      const gpAssign = c.claimParamGrads(
+        B >= 0
+          ? [
+              [W, IN * OUT],
+              [B, OUT],
+            ]
+          : [[W, IN * OUT]],
+      );
       const body = (gpOp: string) => {
         const lines: string[] = [];
         for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}]!;`);
@@ -117,7 +124,12 @@ export function denseTiledSource(F: string, tileColumns: number): string {
   const range = (k: number) => Array.from({ length: k }, (_, i) => i);
   const join = (xs: string[]) => xs.join(" ");
   /** Masked bases of the 4 rows of a row tile. */
-  const bases4 = (first: string) => join(range(4).map((a) => `const x${a} = ${a > 0 ? `(x${a - 1} + IN) & M30` : first === "0" ? "0" : `${first} & M30`};`));
+  const bases4 = (first: string) =>
+    join(
+      range(4).map(
+        (a) => `const x${a} = ${a > 0 ? `(x${a - 1} + IN) & M30` : first === "0" ? "0" : `${first} & M30`};`,
+      ),
+    );
   /** Σ over i of a tile of R rows × C outputs starting at output \`o\`; \`loop\` closes with \`o += C\`.
    *  Row bases are masked to 30 bits (no-ops: the caller checked every offset below 2^30) so that V8 knows
    *  the indices are non-negative int32s and drops its overflow checks. A single row reads \`rowBuffer\`. */

@@ -42,7 +42,11 @@ function batchnormGeometry(c: EmitCtx) {
 function describeBatchnorm(c: EmitCtx, g: ReturnType<typeof batchnormGeometry>): string {
   const shape = c.inShapes[0]!;
   const spatial = shape.length === 1 ? "" : ` × ${shape.slice(1).join(" × ")} positions`;
-  const parts = [`eps ${lit(g.eps)}`, g.W >= 0 ? "affine" : "no affine", g.track ? `running stats, momentum ${lit(g.momentum)}` : "no running stats"];
+  const parts = [
+    `eps ${lit(g.eps)}`,
+    g.W >= 0 ? "affine" : "no affine",
+    g.track ? `running stats, momentum ${lit(g.momentum)}` : "no running stats",
+  ];
   return `batchnorm over ${g.C} channels${spatial} per sample (${parts.join(", ")})`;
 }
 
@@ -172,7 +176,8 @@ function runIndexing(geo: RunGeometry) {
 function runLoop(geo: RunGeometry, perChannel: (wk: string) => string, body: string): string {
   const { wk } = runIndexing(geo);
   const head = `for (let ch = 0, j = base; ch < ${geo.Kc}; ch++${geo.S === 1 ? ", j++" : ""}) {${perChannel(wk)}`;
-  if (geo.S === 1) return `${head}
+  if (geo.S === 1)
+    return `${head}
       ${body}
     }`;
   return `${head}
@@ -191,7 +196,8 @@ function runKernel(geometry: (c: EmitCtx) => RunGeometry): Kernel {
       const y = c.y[0]!;
       const K = ix.K;
       const perChannel = (wk: string) =>
-        (geo.W >= 0 ? `\n      const w = p[${at(geo.W, wk)}]!;` : "") + (geo.B >= 0 ? `\n      const sh = p[${at(geo.B, wk)}]!;` : "");
+        (geo.W >= 0 ? `\n      const w = p[${at(geo.W, wk)}]!;` : "") +
+        (geo.B >= 0 ? `\n      const sh = p[${at(geo.B, wk)}]!;` : "");
       return `// ${c.op.name}: ${geo.what}
 for (let b = 0; b < n; b++) {
   ${ix.open}
@@ -203,8 +209,12 @@ for (let b = 0; b < n; b++) {
     for (let j = base; j < base + ${K}; j++) { const d = ${x}[j]! - m; q += d * d; }
     const r = 1 / Math.sqrt(q / ${K} + ${lit(geo.eps)});
     ${c.inference ? "" : `${geo.istd}[${ix.slot}] = r;`}
-    ${runLoop(geo, perChannel, `const h = (${x}[j]! - m) * r;${c.inference ? "" : `\n        ${geo.xhat}[j] = h;`}
-        ${y}[j] = h${geo.W >= 0 ? " * w" : ""}${geo.B >= 0 ? " + sh" : ""};`)}
+    ${runLoop(
+      geo,
+      perChannel,
+      `const h = (${x}[j]! - m) * r;${c.inference ? "" : `\n        ${geo.xhat}[j] = h;`}
+        ${y}[j] = h${geo.W >= 0 ? " * w" : ""}${geo.B >= 0 ? " + sh" : ""};`,
+    )}
   }
 }`;
     },
@@ -219,7 +229,9 @@ for (let b = 0; b < n; b++) {
       const paramGrads = [
         geo.W >= 0 ? `gp[${at(geo.W, ix.wk)}]! += ${gy}[j]! * h;` : "",
         geo.B >= 0 ? `gp[${at(geo.B, ix.wk)}]! += ${gy}[j]!;` : "",
-      ].filter(Boolean).join("\n        ");
+      ]
+        .filter(Boolean)
+        .join("\n        ");
       return `// ${c.op.name}: ${geo.what}, backward
 for (let b = 0; b < n; b++) {
   ${ix.open}
@@ -227,10 +239,14 @@ for (let b = 0; b < n; b++) {
     const r = ${geo.istd}[${ix.slot}]!;
     let sd = 0;
     let sdh = 0;
-    ${runLoop(geo, perChannel, `const d = ${d};
+    ${runLoop(
+      geo,
+      perChannel,
+      `const d = ${d};
         const h = ${geo.xhat}[j]!;
         sd += d;
-        sdh += d * h;${paramGrads ? `\n        ${paramGrads}` : ""}`)}
+        sdh += d * h;${paramGrads ? `\n        ${paramGrads}` : ""}`,
+    )}
     const a = sd / ${K};
     const bh = sdh / ${K};
     ${runLoop(geo, perChannel, `${gx}[j]! += r * (${d} - a - ${geo.xhat}[j]! * bh);`)}

@@ -45,7 +45,15 @@ function windowAxes(c: EmitCtx, rank: number, dilation: boolean): Axis[] {
   const pad = perAxis(c, "padding", rank);
   const dil = dilation ? perAxis(c, "dilation", rank) : k.map(() => 1);
   const sfx = rank === 1 ? [""] : ["h", "w"];
-  return sfx.map((s, i) => ({ sfx: s, in: inShape[i + 1]!, out: outShape[i + 1]!, k: k[i]!, stride: stride[i]!, pad: pad[i]!, dil: dil[i]! }));
+  return sfx.map((s, i) => ({
+    sfx: s,
+    in: inShape[i + 1]!,
+    out: outShape[i + 1]!,
+    k: k[i]!,
+    stride: stride[i]!,
+    pad: pad[i]!,
+    dil: dil[i]!,
+  }));
 }
 
 /** Nested loops over the output positions of a plane; `perAxis` gives each axis' setup lines, `inner`
@@ -110,15 +118,19 @@ function maxPool(rank: 1 | 2): Kernel {
       const setup = (a: Axis): string[] => {
         const i0 = `i${a.sfx}0`;
         const lines = [`const ${i0} = ${plus(times(`o${a.sfx}`, a.stride), -a.pad)};`];
-        if (clipsLow(a)) lines.push(`const k${a.sfx}Lo = Math.max(0, ${a.dil === 1 ? `-${i0}` : `Math.ceil(-${i0} / ${a.dil})`});`);
+        if (clipsLow(a))
+          lines.push(`const k${a.sfx}Lo = Math.max(0, ${a.dil === 1 ? `-${i0}` : `Math.ceil(-${i0} / ${a.dil})`});`);
         if (clipsHigh(a)) {
-          lines.push(`const k${a.sfx}Hi = Math.min(${a.k}, ${a.dil === 1 ? `${a.in} - ${i0}` : `Math.floor((${a.in - 1} - ${i0}) / ${a.dil}) + 1`});`);
+          lines.push(
+            `const k${a.sfx}Hi = Math.min(${a.k}, ${a.dil === 1 ? `${a.in} - ${i0}` : `Math.floor((${a.in - 1} - ${i0}) / ${a.dil}) + 1`});`,
+          );
         }
         return lines;
       };
       // plane index of the element at kernel taps `ks` (one per axis)
       const tap = (a: Axis, k: string) => plus(`i${a.sfx}0`, times(k, a.dil));
-      const at = (ks: readonly string[]) => plus(...axes.map((a, j) => times(tap(a, ks[j]!), prod(sizes.slice(j + 1)))));
+      const at = (ks: readonly string[]) =>
+        plus(...axes.map((a, j) => times(tap(a, ks[j]!), prod(sizes.slice(j + 1)))));
       const kLoop = (j: number, base: string): string => {
         const a = axes[j]!;
         const k = `k${a.sfx}`;
@@ -194,7 +206,10 @@ function divisor(factors: readonly (string | number)[]): string {
 
 /** A kernel that averages windows given by per-axis setup lines: forward sums then divides, backward
  *  spreads gradient / divisor over the window. */
-function windowAverage(describe: (c: EmitCtx) => string, axesOf: (c: EmitCtx) => { axes: Axis[]; setup: (a: Axis) => string[]; div: string }): Kernel {
+function windowAverage(
+  describe: (c: EmitCtx) => string,
+  axesOf: (c: EmitCtx) => { axes: Axis[]; setup: (a: Axis) => string[]; div: string },
+): Kernel {
   return {
     forward(c) {
       const { axes, setup, div } = axesOf(c);
@@ -252,16 +267,30 @@ function adaptiveAvgPool(rank: 1 | 2): Kernel {
     const inShape = c.inShapes[0]!;
     const outShape = c.outShapes[0]!;
     const sfx = rank === 1 ? [""] : ["h", "w"];
-    const axes: Axis[] = sfx.map((s, i) => ({ sfx: s, in: inShape[i + 1]!, out: outShape[i + 1]!, k: 0, stride: 0, pad: 0, dil: 1 }));
+    const axes: Axis[] = sfx.map((s, i) => ({
+      sfx: s,
+      in: inShape[i + 1]!,
+      out: outShape[i + 1]!,
+      k: 0,
+      stride: 0,
+      pad: 0,
+      dil: 1,
+    }));
     const per = axes.map((a) => {
       const o = `o${a.sfx}`;
       const i = `i${a.sfx}`;
       if (a.in % a.out === 0) {
         const k = a.in / a.out;
-        return { lines: [`const ${i}Lo = ${times(o, k)};`, `const ${i}Hi = ${i}Lo + ${k};`], factor: k as string | number };
+        return {
+          lines: [`const ${i}Lo = ${times(o, k)};`, `const ${i}Hi = ${i}Lo + ${k};`],
+          factor: k as string | number,
+        };
       }
       return {
-        lines: [`const ${i}Lo = Math.floor(${times(o, a.in)} / ${a.out});`, `const ${i}Hi = Math.ceil((${o} + 1) * ${a.in} / ${a.out});`],
+        lines: [
+          `const ${i}Lo = Math.floor(${times(o, a.in)} / ${a.out});`,
+          `const ${i}Hi = Math.ceil((${o} + 1) * ${a.in} / ${a.out});`,
+        ],
         factor: `(${i}Hi - ${i}Lo)` as string | number,
       };
     });

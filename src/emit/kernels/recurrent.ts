@@ -119,9 +119,15 @@ function plus(e: string, k: number): string {
 
 function describe(c: EmitCtx, g: Geometry): string {
   const what =
-    g.cell === "lstm" ? "lstm, gates i, f, g, o" : g.cell === "gru" ? "gru, gates r, z, n (n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)))" : `rnn, ${g.relu ? "relu" : "tanh"}`;
+    g.cell === "lstm"
+      ? "lstm, gates i, f, g, o"
+      : g.cell === "gru"
+        ? "gru, gates r, z, n (n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)))"
+        : `rnn, ${g.relu ? "relu" : "tanh"}`;
   const layers = `${g.L} layer${g.L === 1 ? "" : "s"}${g.dirs === 2 ? ", bidirectional" : ""}`;
-  const out = g.sequences ? `output [${g.T}, ${g.HD}]` : `output [${g.HD}]: h_n of the last layer${g.dirs === 2 ? " (forward after position " + (g.T - 1) + ", reverse after position 0)" : ""}`;
+  const out = g.sequences
+    ? `output [${g.T}, ${g.HD}]`
+    : `output [${g.HD}]: h_n of the last layer${g.dirs === 2 ? " (forward after position " + (g.T - 1) + ", reverse after position 0)" : ""}`;
   return `${c.op.name}: ${what}; ${layers}; input [${g.T}, ${g.D}], hidden ${g.H}; ${out}`;
 }
 
@@ -139,7 +145,10 @@ function stepOffsets(g: Geometry, r: Direction, backward: boolean): string {
   ];
   // Backward reads h_t itself only for rnn (the nonlinearity's derivative from its output).
   if (!backward || g.cell === "rnn") {
-    lines.push(`const ho = hb + t * ${HD}; // its output h_t`, `const hp = ${plus("ho", r.d === 0 ? -HD : HD)}; // the previous step's state h (when s > 0)`);
+    lines.push(
+      `const ho = hb + t * ${HD}; // its output h_t`,
+      `const hp = ${plus("ho", r.d === 0 ? -HD : HD)}; // the previous step's state h (when s > 0)`,
+    );
   } else {
     lines.push(`const hp = ${hp}; // the previous step's state h (when s > 0)`);
   }
@@ -295,7 +304,8 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
     }`;
   }
   // The W_hh side reads the pre-activation gradients at j, except gru's n block, which reads n_h's.
-  const dpH = g.cell === "gru" ? `${work}[j < ${2 * H} ? ${at(DP, "j")} : ${at(DP + H, "j")}]!` : `${work}[${at(DP, "j")}]!`;
+  const dpH =
+    g.cell === "gru" ? `${work}[j < ${2 * H} ? ${at(DP, "j")} : ${at(DP + H, "j")}]!` : `${work}[${at(DP, "j")}]!`;
   return `${header(g, r)}: backward
 {
   ${lines}
@@ -346,7 +356,10 @@ function recurrentKernel(cell: Cell): Kernel {
       return `// ${describe(c, g)}
 for (let b = 0; b < n; b++) {
   const sq = b * ${SEQ}; // this sample's layer outputs in ${g.seq}${g.GS > 0 ? `\n  const gq = b * ${L * g.dirs * T * g.GS};` : ""}${cell === "lstm" ? `\n  const cq = b * ${L * g.dirs * T * H};` : ""}
-  ${g.directions.map((r) => forwardBlock(g, r, x)).join("\n").replace(/\n/g, "\n  ")}
+  ${g.directions
+    .map((r) => forwardBlock(g, r, x))
+    .join("\n")
+    .replace(/\n/g, "\n  ")}
   ${output}
 }`;
     },

@@ -135,8 +135,18 @@ for (let i = 0, e = n * ${size}; i < e; i++) ${dst}[i]${backward ? "! +=" : " ="
   const m: Loop = { v: "m", extent: mid };
   const j: Loop = { v: "j", extent: B };
   const q: Loop = { v: "q", extent: post };
-  const xi = index("o", [[i, mid * B * post], [m, B * post], [j, post], [q, 1]]);
-  const yi = index("o", [[j, mid * A * post], [m, A * post], [i, post], [q, 1]]);
+  const xi = index("o", [
+    [i, mid * B * post],
+    [m, B * post],
+    [j, post],
+    [q, 1],
+  ]);
+  const yi = index("o", [
+    [j, mid * A * post],
+    [m, A * post],
+    [i, post],
+    [q, 1],
+  ]);
   const body = backward ? `${dst}[${xi}]! += ${src}[${yi}]!;` : `${dst}[${yi}] = ${src}[${xi}]!;`;
   return `// ${title}
 for (let r = 0; r < ${rows(pre)}; r++) {
@@ -197,21 +207,27 @@ export const mean: Kernel = {
     const { shape, axis, pre, len, post } = reduced(c);
     return `// ${c.op.name}: mean over axis ${axis}, ${show(shape)} → ${show(c.outShapes[0]!)}
 for (let r = 0; r < ${rows(pre)}; r++) {
-  ${inner(post, (q) => `{
+  ${inner(
+    post,
+    (q) => `{
     let s = 0;
     for (let k = 0, i = ${row("r", len * post, q)}; k < ${len}; k++, i${post === 1 ? "++" : ` += ${post}`}) s += ${c.x[0]}[i]!;
     ${c.y[0]}[${row("r", post, q)}] = s / ${len};
-  }`)}
+  }`,
+  )}
 }`;
   },
   backward(c) {
     const { pre, len, post } = reduced(c);
     return `// ${c.op.name}: mean backward: every position gets 1/${len} of the gradient
 for (let r = 0; r < ${rows(pre)}; r++) {
-  ${inner(post, (q) => `{
+  ${inner(
+    post,
+    (q) => `{
     const g = ${c.gy[0]}[${row("r", post, q)}]! / ${len};
     for (let k = 0, i = ${row("r", len * post, q)}; k < ${len}; k++, i${post === 1 ? "++" : ` += ${post}`}) ${c.gx[0]}[i]! += g;
-  }`)}
+  }`,
+  )}
 }`;
   },
 };
