@@ -175,11 +175,11 @@ describe("the plugin's rules", () => {
     const lib = await build("rollup", path.join(root, "entry-lib.js"), path.join(root, "dist"));
     expect(lib.ok).toBe(false);
     if (!lib.ok)
-      expect(lib.text).toContain(`error[NN2002]: ${path.join(root, "lib", "blocks.nn")} defines no model to compile`);
+      expect(lib.text).toContain(`error[NN0010]: ${path.join(root, "lib", "blocks.nn")} defines no model to compile`);
     const model = await build("esbuild", path.join(root, "entry-model.js"), path.join(root, "dist"));
     expect(model.ok).toBe(false);
     if (!model.ok)
-      expect(model.text).toMatch(/error\[NN2002\]: .*multi\.nn has no model `Smal`\n\s+= help: did you mean `Small`\?/);
+      expect(model.text).toMatch(/error\[NN0010\]: .*multi\.nn has no model `Smal`\n\s+= help: did you mean `Small`\?/);
     expect(() => rollupPlugin({ declarations: ".ts" } as never)).toThrow(
       /^nnc plugin: invalid options: declarations: /,
     );

@@ -510,7 +510,7 @@ class Engine {
           const items = input?.kind === "tuple" ? input.items : input ? [input] : [];
           if (items.length !== st.names.length) {
             const takes = `${st.names.length} input${st.names.length === 1 ? "" : "s"}`;
-            this.report("BadValueUse", callSite ?? st.span, `this block takes ${takes}, but is given ${items.length}`, {
+            this.report("BlockArity", callSite ?? st.span, `this block takes ${takes}, but is given ${items.length}`, {
               ...(callSite ? { labels: [{ span: st.span, message: `it declares ${takes} here` }] } : {}),
               help:
                 st.names.length > 1
@@ -809,10 +809,10 @@ class Engine {
       // The kind's traits first (token ids where it needs floats), then its shape rule, then the axis it
       // reads channels or features from (after the rule, so that a wrong rank is reported as such).
       const ids = inputs.map((i) => tokenIdProblem(entry, written, i)).find((p) => p !== undefined);
-      outcome = ids ? ctx.fail("WrongRank", ids.message, { showInput: true, help: ids.help }) : fn(ctx);
+      outcome = ids ? ctx.fail("WrongDtype", ids.message, { showInput: true, help: ids.help }) : fn(ctx);
       const axis = outcome && channelAxisProblem(entry, written, inputs[0]!, (n) => ctx.int(n));
       if (axis)
-        outcome = ctx.fail("WrongRank", axis.message, {
+        outcome = ctx.fail("SequenceAsChannels", axis.message, {
           showInput: true,
           help: axis.help,
           ...(axis.notes ? { notes: axis.notes } : {}),
@@ -1289,7 +1289,7 @@ class Engine {
     const ids = tokenIdProblem(entry, "moe", input);
     if (ids || !d || input.shape.slice(0, -1).some((x) => !x.seq)) {
       this.report(
-        "WrongRank",
+        ids ? "WrongDtype" : "WrongRank",
         stage.expr.span,
         ids ? ids.message : `\`moe\` routes feature vectors; found ${showShape(input.shape)}`,
         {
@@ -1301,7 +1301,7 @@ class Engine {
     }
     const axis = channelAxisProblem(entry, "moe", input, () => undefined);
     if (axis) {
-      this.report("WrongRank", stage.expr.span, axis.message, {
+      this.report("SequenceAsChannels", stage.expr.span, axis.message, {
         labels: [{ span: input.origin, message: `this has shape ${showShape(input.shape)}` }],
         help: axis.help,
         notes: [...(axis.notes ?? [])],

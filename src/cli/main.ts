@@ -491,7 +491,7 @@ function runCount(args: readonly string[], io: Io): number {
     report(
       io,
       [
-        diagnostic("UnknownName", undefined, `${input!.name} defines no model to count`, {
+        diagnostic("NoSuchModel", undefined, `${input!.name} defines no model to count`, {
           help: "a file with only blocks is imported, not counted",
         }),
       ],

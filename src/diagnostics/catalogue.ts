@@ -30,6 +30,10 @@ export const catalogue = {
   FormatterFault: e("NN0007", "the formatter could not print a file faithfully (a bug in nnc: please report it)"),
   NoModelToBuild: e("NN0008", "an input of `nnc build` defines no model, so nothing is built from it", "warning"),
   NothingToBuild: e("NN0009", "`nnc build` found no model to build in any of its inputs"),
+  NoSuchModel: e(
+    "NN0010",
+    "`--model` names no model of the file, or the file defines no model to count, verify or compile",
+  ),
 
   // NN1xxx — lexing and parsing
   UnexpectedCharacter: e("NN1001", "a character that starts no token"),
@@ -68,15 +72,14 @@ export const catalogue = {
   TokenNeedsVocabulary: e("NN3007", "a `token` input without `of <vocabulary>`, or a float input with one"),
   BadSymbolicDim: e("NN3008", "a symbolic dimension that is malformed or not bounded"),
   ShapeMismatch: e("NN3009", "two values combined with different shapes"),
-  WrongRank: e(
-    "NN3010",
-    "a layer given a value laid out wrong: the wrong number of axes, a sequence axis where it reads channels or features, token ids where it needs floats, or floats where it needs ids",
-  ),
+  WrongRank: e("NN3010", "a layer given a value with the wrong number of axes"),
   SizeBelowOne: e("NN3011", "an output size that drops below 1"),
   NotDivisible: e("NN3012", "a size that must divide another and does not"),
   AxisOutOfRange: e("NN3013", "an axis beyond the value's number of axes"),
   SequenceTooLong: e("NN3014", "a sequence longer than a layer's declared maximum"),
   TooManyParts: e("NN3015", "a `split` into more parts than nnc allows (4,096)"),
+  WrongDtype: e("NN3016", "a layer given token ids where it needs float features, or floats where it needs token ids"),
+  SequenceAsChannels: e("NN3017", "a sequence (or token-position) axis where a layer reads channels or features"),
 
   // NN4xxx — layer arguments and options
   UnknownOption: e("NN4001", "an option the layer kind or block does not have"),
@@ -98,6 +101,8 @@ export const catalogue = {
     "NN4016",
     "a numeric option outside its valid range (`eps > 0`, dropout `p` in [0, 1)), or not finite",
   ),
+  TooFewValues: e("NN4017", "a layer that combines values given fewer than it needs (`concat` of one value)"),
+  BlockArity: e("NN4018", "a block given a different number of values than it takes inputs"),
 
   // NN5xxx — parameters, ties, counts, assertions
   ExpectFailed: e("NN5001", "an `expect` assertion that does not hold"),

@@ -133,7 +133,7 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
     }
     if (options.model !== undefined && !entryResolved.models.has(options.model)) {
       diagnostics.push(
-        diagnostic("UnknownName", undefined, `${entry} has no model \`${options.model}\``, {
+        diagnostic("NoSuchModel", undefined, `${entry} has no model \`${options.model}\``, {
           help:
             didYouMeanHelp(options.model, entryResolved.models.keys()) ??
             `its models: ${[...entryResolved.models.keys()].join(", ") || "none"}`,

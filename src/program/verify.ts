@@ -35,7 +35,7 @@ export function verifyProgram(
     const names = models.map((m) => m.analysis.name);
     diagnostics.push(
       models.length === 0
-        ? diagnostic("UnknownName", undefined, `${entry} defines no model to verify`, {
+        ? diagnostic("NoSuchModel", undefined, `${entry} defines no model to verify`, {
             help: "a file with only blocks is imported, not verified",
           })
         : diagnostic(

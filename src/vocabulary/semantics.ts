@@ -471,7 +471,7 @@ const concat: LayerSemantics = (ctx) => {
   const inputs = ctx.inputs;
   const first = inputs[0]!;
   if (inputs.length < 2)
-    return ctx.fail("WrongRank", "`concat` needs a list of at least two values: `[a, b] -> concat`", {
+    return ctx.fail("TooFewValues", "`concat` needs a list of at least two values: `[a, b] -> concat`", {
       showInput: true,
     });
   const axis = axisOf(ctx, "axis", first.shape.length);
@@ -560,7 +560,7 @@ const embedding: LayerSemantics = (ctx) => {
     if (lost) {
       // Averaged or added ids index the table at fractional or out-of-range rows (NaN or a wrong row).
       return ctx.fail(
-        "WrongRank",
+        "WrongDtype",
         `\`embedding\` expects token ids, but its input ${showShape(ctx.input.shape)} was computed from token ids by ${lost.by}`,
         {
           labels: [{ span: lost.span, message: `${lost.by} does not keep token ids: its result is not an id` }],
@@ -570,7 +570,7 @@ const embedding: LayerSemantics = (ctx) => {
       );
     }
     return ctx.fail(
-      "WrongRank",
+      "WrongDtype",
       `\`embedding\` expects token ids, found float features ${showShape(ctx.input.shape)}`,
       {
         showInput: true,
