@@ -6,7 +6,7 @@
 // and the defects the fuzzer found, as regression cases.
 import { describe, expect, it } from "vitest";
 import { functionLoader, runCase, type ModuleLoader } from "./fuzz/oracle.js";
-import { reproducer, runFuzz, summary, type FuzzReport } from "./fuzz/run.js";
+import { caseAt, reproducer, runFuzz, summary, type FuzzReport } from "./fuzz/run.js";
 import { registryNames, type FuzzCase } from "./fuzz/spec-gen.js";
 
 const seed = 20_261_204;
@@ -142,6 +142,14 @@ describe("the fuzzer's oracle", () => {
 // ── defects the fuzzer found (each also has a focused test where it was fixed) ───────────────────────────
 
 describe("fuzzer findings, as regression cases", () => {
+  it("a gradient the difference quotients missed only by rounding agrees at a larger step (seed 12, case 2079)", async () => {
+    // Stacked recurrent layers, then three softmax → BatchNorm over a batch of 2: central quotients at 1e-5,
+    // 1e-6, 1e-7 drift with 1/step (rounding); at 8e-5 they agree with backward (the oracle's larger step).
+    const outcome = await runCase(caseAt(12, 2079));
+    expect(outcome.failures).toEqual([]);
+    expect(outcome.gradientChecks).toBeGreaterThan(0);
+  });
+
   it("a size passed through a block parameter below its minimum is refused (it checked clean: gru(-99))", async () => {
     // Seed 2, case 126 of the first runs (reduced). Golden test: test/diagnostics/block-argument-below-minimum.nn.
     const outcome = await runCase(
