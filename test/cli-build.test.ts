@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main, type Io } from "../src/cli/main.js";
+import { main } from "../src/cli/main.js";
+import { capture } from "./helpers/cli.js";
 import type { Host } from "../src/program/load.js";
 
 let dir = "";
@@ -15,26 +16,6 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-build-"));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-interface Captured {
-  io: Io;
-  out: () => string;
-  err: () => string;
-}
-
-function capture(extra: Partial<Io> = {}): Captured {
-  let out = "";
-  let err = "";
-  const io: Io = {
-    stdout: (s) => (out += s),
-    stderr: (s) => (err += s),
-    readStdin: () => new Uint8Array(),
-    stderrIsTty: false,
-    env: {},
-    ...extra,
-  };
-  return { io, out: () => out, err: () => err };
-}
 
 const spec = (width: number) => `model M(x: f32[4]) {\n  dense(${width}) relu\n  dense(2)\n}\n`;
 /** The generated module's parameter count for a 4 → width → 2 network. */

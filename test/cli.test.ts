@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main, type Io } from "../src/cli/main.js";
+import { capture } from "./helpers/cli.js";
 import type { Host, ReadResult } from "../src/program/load.js";
 
 // ── fixtures ──────────────────────────────────────────────────────────────────────────────────────────
@@ -437,18 +438,7 @@ describe("fmt --write on disk", () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const diskIo = (): { io: Io; out: () => string; err: () => string } => {
-    let out = "";
-    let err = "";
-    const io: Io = {
-      stdout: (s) => (out += s),
-      stderr: (s) => (err += s),
-      readStdin: () => new Uint8Array(),
-      stderrIsTty: false,
-      env: {},
-    };
-    return { io, out: () => out, err: () => err };
-  };
+  const diskIo = () => capture();
 
   it("a file with a syntax error is left byte-identical", async () => {
     const file = path.join(dir, "syntax.nn");

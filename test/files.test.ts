@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main, type Io } from "../src/cli/main.js";
+import { capture } from "./helpers/cli.js";
 import { check, compile, format, renderDiagnostics } from "../src/index.js";
 import { maxSpecBytes, readAllBounded, readRegularFile, writeFilesAllOrNothing } from "../src/program/node-host.js";
 import type { Host } from "../src/program/host.js";
@@ -20,26 +21,6 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-files-"));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-interface Captured {
-  io: Io;
-  out: () => string;
-  err: () => string;
-}
-
-function capture(extra: Partial<Io> = {}): Captured {
-  let out = "";
-  let err = "";
-  const io: Io = {
-    stdout: (s) => (out += s),
-    stderr: (s) => (err += s),
-    readStdin: () => new Uint8Array(),
-    stderrIsTty: false,
-    env: {},
-    ...extra,
-  };
-  return { io, out: () => out, err: () => err };
-}
 
 async function nnc(argv: string[], extra: Partial<Io> = {}): Promise<{ code: number; out: string; err: string }> {
   const c = capture(extra);

@@ -4,7 +4,8 @@
 // `load_state_dict(strict=True)` accepts the matching files and refuses the mismatched ones.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { main, type Io } from "../src/cli/main.js";
+import { main } from "../src/cli/main.js";
+import { capture } from "./helpers/cli.js";
 import { verify, type VerifyResult } from "../src/index.js";
 import { writeSafetensors } from "../src/weights/safetensors.js";
 
@@ -237,17 +238,9 @@ describe("verify (API)", () => {
 // ── the command line ─────────────────────────────────────────────────────────────────────────────────
 
 async function run(argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    readStdin: () => new Uint8Array(),
-    stderrIsTty: false,
-    env: {},
-  };
+  const { io, out, err } = capture();
   const code = await main(argv, io);
-  return { code, stdout, stderr };
+  return { code, stdout: out(), stderr: err() };
 }
 
 /** The JSON `nnc verify --format json` prints (docs/cli.md). */

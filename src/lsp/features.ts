@@ -342,23 +342,6 @@ export interface Completion {
   readonly insertText?: string;
 }
 
-const keywordNames = [
-  "model",
-  "block",
-  "const",
-  "import",
-  "from",
-  "as",
-  "of",
-  "repeat",
-  "input",
-  "output",
-  "expect",
-  "loss",
-  "true",
-  "false",
-];
-
 function paramsOf(
   callee: string,
   a: Analysis | undefined,
@@ -466,7 +449,7 @@ export function complete(text: string, offset: number, a: Analysis | undefined):
     if (!call) {
       for (const entry of layers)
         out.push({ label: entry.kind, kind: "layer", detail: layerSignature(entry), documentation: entry.description });
-      for (const k of keywordNames) out.push({ label: k, kind: "keyword" });
+      for (const k of t.keywordNames) out.push({ label: k, kind: "keyword" });
     }
     if (a) {
       for (const d of namesInScope(a.index.files.get(a.file), a, offset)) {
