@@ -15,6 +15,7 @@ const fast = [
   "test/format.test.ts",
   "test/catalogue.test.ts",
   "test/layers.test.ts",
+  "test/registry.test.ts",
   "test/grammar-docs.test.ts",
   "test/readme.test.ts",
   "test/lsp-incremental.test.ts",

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildLimits, estimateSource } from "../src/emit/budgets.js";
-import { maxSplitParts } from "../src/vocabulary/semantics.js";
+import { maxSplitParts } from "../src/vocabulary/traits.js";
 import { compile, type CompileOptions } from "../src/emit/compile.js";
 import { nodeHost } from "../src/program/node-host.js";
 import type { Host } from "../src/program/load.js";

@@ -19,7 +19,8 @@ import {
   type LayerEntry,
   type ParamSpec,
 } from "../vocabulary/layers.js";
-import { channelAxisProblem, semantics, tokenIdProblem } from "../vocabulary/semantics.js";
+import { opDef } from "../vocabulary/registry.js";
+import { channelAxisProblem, tokenIdProblem } from "../vocabulary/traits.js";
 import { expand, Group, rename, renameTensor, sharedOrigin, viewNode, type Entry, type Rename } from "./shared.js";
 import {
   dim,
@@ -781,7 +782,8 @@ class Engine {
       this.report("BadValueUse", stage.span, `\`${written}\` is given an empty list`);
       throw new Abort();
     }
-    if (input.kind === "tuple" && entry.kind !== "concat") {
+    const def = opDef(entry.kind);
+    if (input.kind === "tuple" && def?.inputs !== "list") {
       this.report(
         "BadValueUse",
         stage.span,
@@ -794,7 +796,7 @@ class Engine {
       throw new Abort();
     }
     const callSpan = stage.expr.span;
-    const fn = semantics[entry.kind];
+    const fn = def?.shape;
     if (!fn) {
       this.report("UnknownLayer", callSpan, `\`${written}\` has no shape rules`);
       throw new Abort();
@@ -809,7 +811,14 @@ class Engine {
       // The kind's traits first (token ids where it needs floats), then its shape rule, then the axis it
       // reads channels or features from (after the rule, so that a wrong rank is reported as such).
       const ids = inputs.map((i) => tokenIdProblem(entry, written, i)).find((p) => p !== undefined);
-      outcome = ids ? ctx.fail("WrongDtype", ids.message, { showInput: true, help: ids.help }) : fn(ctx);
+      outcome = ids
+        ? ctx.fail("WrongDtype", ids.message, {
+            showInput: ids.showInput,
+            ...(ids.labels ? { labels: ids.labels } : {}),
+            ...(ids.notes ? { notes: ids.notes } : {}),
+            help: ids.help,
+          })
+        : fn(ctx);
       const axis = outcome && channelAxisProblem(entry, written, inputs[0]!, (n) => ctx.int(n));
       if (axis)
         outcome = ctx.fail("SequenceAsChannels", axis.message, {

@@ -14,6 +14,7 @@
 // - An op's function gets `p`, `gp`, `n` and `training` only when its code names them (module.ts).
 import { argWithDefault, type ArgVal, type IrOp } from "../analyze/analyze.js";
 import type { LayerEntry } from "../vocabulary/layers.js";
+import type { EmittedKind } from "../vocabulary/registry.js";
 
 export interface EmitOptions {
   /** `float32` (default) or `float64` storage; arithmetic is always in doubles. */
@@ -84,6 +85,10 @@ export interface Kernel {
   /** Omitted: the op has no gradient to pass (never the case for the kinds we emit). */
   backward(c: EmitCtx): string;
 }
+
+/** The kernels of one file of kernels/, by op kind: a name that is no op kind does not compile. The table
+ *  (kernels/index.ts) must cover every `EmittedKind`. */
+export type KernelFamily = Readonly<Partial<Record<EmittedKind, Kernel>>>;
 
 /** Reads an op's arguments with the vocabulary's defaults applied. */
 export class ArgReader {

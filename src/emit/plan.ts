@@ -3,6 +3,8 @@
 // not fit safely is refused before planning (NN9002).
 import type { IrOp, IrValue, ModelAnalysis, TensorRecord } from "../analyze/analyze.js";
 import type { Init, Role } from "../vocabulary/types.js";
+import { positionUse } from "../vocabulary/registry.js";
+import { viewKinds } from "./kernels/index.js";
 
 export interface PlannedTensor {
   /** PyTorch `state_dict` name. */
@@ -49,9 +51,6 @@ export interface Plan {
   readonly offsets: ReadonlyMap<string, number>;
   readonly bufferOffsets: ReadonlyMap<string, number>;
 }
-
-/** Ops whose output is the input's memory, unchanged (`flatten`, `reshape`, `identity`). */
-export const aliasKinds: ReadonlySet<string> = new Set(["flatten", "reshape", "identity"]);
 
 export function plan(analysis: ModelAnalysis): Plan {
   const params: PlannedTensor[] = [];
@@ -108,7 +107,7 @@ export function plan(analysis: ModelAnalysis): Plan {
   }
   const bufferOf = new Map<number, number>();
   for (const op of analysis.ops) {
-    if (aliasKinds.has(op.kind)) bufferOf.set(op.outputs[0]!, bufferOf.get(op.inputs[0]!) ?? op.inputs[0]!);
+    if (viewKinds.has(op.kind)) bufferOf.set(op.outputs[0]!, bufferOf.get(op.inputs[0]!) ?? op.inputs[0]!);
   }
   const values: PlannedValue[] = analysis.values.map((v: IrValue) => ({
     id: v.id,
@@ -149,54 +148,22 @@ export function lengthSupport(p: Plan): { ok: true } | { ok: false; why: string 
   if (symbolic.length === 0) return { ok: false, why: "no input has a symbolic length" };
   if (symbolic.some((v) => v.shape[0] !== symbolic[0]!.shape[0]))
     return { ok: false, why: "its inputs have different maximum lengths" };
-  const rowWise = new Set([
-    "dense",
-    "layernorm",
-    "rmsnorm",
-    "embedding",
-    "positional",
-    "rotary",
-    "dropout",
-    "add",
-    "mul",
-    "identity",
-    "relu",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "gelu",
-    "silu",
-    "mish",
-    "sigmoid",
-    "hard_sigmoid",
-    "tanh",
-    "softplus",
-    "softsign",
-    "moe_combine",
-    "attention",
-  ]);
   for (const op of p.ops) {
-    if (rowWise.has(op.kind)) continue;
+    const use = positionUse(op.kind);
     const arg = (name: string) => op.args.get(name);
-    const int = (name: string, fallback: number) => {
-      const v = arg(name);
-      return v?.kind === "int" ? Number(v.value) : fallback;
-    };
-    const flag = (name: string, fallback: boolean) => {
-      const v = arg(name);
-      return v?.kind === "bool" ? v.value : fallback;
+    const lookup = {
+      int: (name: string, fallback: number) => {
+        const v = arg(name);
+        return v?.kind === "int" ? Number(v.value) : fallback;
+      },
+      flag: (name: string, fallback: boolean) => {
+        const v = arg(name);
+        return v?.kind === "bool" ? v.value : fallback;
+      },
     };
     const rank = p.values[op.inputs[0]!]!.shape.length;
-    if (op.kind === "prelu" && int("num_parameters", 1) === 1) continue;
-    if (
-      (op.kind === "lstm" || op.kind === "gru" || op.kind === "rnn") &&
-      !flag("bidirectional", false) &&
-      flag("sequences", true)
-    )
-      continue;
-    if ((op.kind === "softmax" || op.kind === "log_softmax") && [-1, rank - 1].includes(int("axis", -1))) continue;
-    // The first position (BERT's pooler, a class token) is there in every call.
-    if (op.kind === "take" && int("index", 0) === 0 && int("axis", 0) === 0) continue;
+    // How each kind uses positions is part of its definition (`PositionUse` in src/vocabulary/kind.ts).
+    if (use === "apart" || (typeof use === "function" && use(lookup, rank))) continue;
     return { ok: false, why: `\`${op.name || op.kind}\` (${op.kind}) mixes positions` };
   }
   return { ok: true };

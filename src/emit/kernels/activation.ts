@@ -1,8 +1,9 @@
 // Elementwise activations: one forward formula and one gradient rule per kind, side by side. In the
 // gradient rule `x` is the input, `y` the output and `g` the output's gradient; the rule gives the input's
 // gradient. PyTorch's definitions throughout.
-import type { ArgReader, EmitCtx, Kernel } from "../kernel.js";
+import type { ArgReader, EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit } from "../kernel.js";
+import type { EmittedKind } from "../../vocabulary/registry.js";
 
 interface Rule {
   /** y from x. */
@@ -14,7 +15,7 @@ interface Rule {
 const SELU_LAMBDA = 1.0507009873554805;
 const SELU_ALPHA = 1.6732632423543772;
 
-export const activationRules: Readonly<Record<string, Rule>> = {
+export const activationRules = {
   relu: { forward: () => "x > 0 ? x : 0", backward: () => "x > 0 ? g : 0" },
   leaky_relu: {
     forward: (a) => `x > 0 ? x : ${lit(a.decimal("negative_slope"))} * x`,
@@ -62,7 +63,9 @@ export const activationRules: Readonly<Record<string, Rule>> = {
   },
   softsign: { forward: () => "x / (1 + Math.abs(x))", backward: () => "g / ((1 + Math.abs(x)) * (1 + Math.abs(x)))" },
   dropout: { forward: () => "x", backward: () => "g" },
-};
+} satisfies Readonly<Partial<Record<EmittedKind, Rule>>>;
+
+type RuleKind = keyof typeof activationRules;
 
 /** Helpers some rules call; the assembler includes the ones a module uses. */
 export const activationHelpers: Readonly<Record<string, string>> = {
@@ -124,8 +127,8 @@ export function helpersUsed(code: string): string[] {
   return [...used].sort();
 }
 
-function elementwise(kind: string): Kernel {
-  const rule = activationRules[kind]!;
+function elementwise(kind: RuleKind): Kernel {
+  const rule: Rule = activationRules[kind];
   return {
     forward(c: EmitCtx) {
       const x = c.x[0]!;
@@ -262,14 +265,14 @@ for (let o = 0, e = n * ${outer}; o < e; o++) {
   };
 }
 
-export const activationKernels: Readonly<Record<string, Kernel>> = {
-  ...Object.fromEntries(
-    Object.keys(activationRules)
-      .filter((k) => k !== "dropout")
-      .map((k) => [k, elementwise(k)]),
-  ),
+const ruleKinds = (Object.keys(activationRules) as RuleKind[]).filter(
+  (k): k is Exclude<RuleKind, "dropout"> => k !== "dropout",
+);
+
+export const activationKernels = {
+  ...(Object.fromEntries(ruleKinds.map((k) => [k, elementwise(k)])) as Record<(typeof ruleKinds)[number], Kernel>),
   dropout: dropout(),
   prelu,
   softmax: softmaxLike(false),
   log_softmax: softmaxLike(true),
-};
+} satisfies KernelFamily;

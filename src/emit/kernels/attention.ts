@@ -20,7 +20,7 @@
 // rope's rotation transposed on dq and dk, then the projections' gradients as for dense layers.
 // The q/k/v and output projections, forward and backward, run over every position of every sample on
 // the module's shared register-tiled matrix kernel; the per-head work goes sample by sample.
-import type { EmitCtx, Kernel } from "../kernel.js";
+import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit } from "../kernel.js";
 
 interface Projection {
@@ -417,4 +417,4 @@ ${projectBack}`;
   },
 };
 
-export const attentionKernels: Record<string, Kernel> = { attention };
+export const attentionKernels = { attention } satisfies KernelFamily;

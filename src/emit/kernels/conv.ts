@@ -17,7 +17,7 @@
 // - `weightGrad`: w ← Σ over the batch and the small positions of small · big (both kinds).
 // Geometry is literal in the generated code; a window clip is emitted only on an axis where some window
 // can leave the grid (padding, or a window hanging past the end).
-import type { EmitCtx, Kernel } from "../kernel.js";
+import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 
 interface Axis {
   /** Suffix of this axis' loop variables: `h`, `w`, or none for 1d. */
@@ -576,8 +576,8 @@ ${windows(g, c.gx[0]!, c.gy[0]!, -1, false)}`;
   };
 })();
 
-export const convKernels: Readonly<Record<string, Kernel>> = {
+export const convKernels = {
   conv1d: conv(1),
   conv2d: conv(2),
   conv_transpose2d: convTranspose2d,
-};
+} satisfies KernelFamily;

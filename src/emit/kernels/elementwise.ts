@@ -1,6 +1,7 @@
 // Value arithmetic: `a + b` (residual add) and `a * b` (gating), and the shape ops whose output is the
-// input's memory (flatten, reshape, identity: nothing to emit, see `aliasKinds` in plan.ts).
-import type { Kernel } from "../kernel.js";
+// input's memory (flatten, reshape, identity: the `view` kernel, nothing to emit; plan.ts gives their output
+// the input's buffer, `viewKinds` in kernels/index.ts).
+import type { Kernel, KernelFamily } from "../kernel.js";
 
 export const add: Kernel = {
   forward: (c) => `// add
@@ -26,12 +27,13 @@ for (let i = 0, e = n * ${c.outSizes[0]}; i < e; i++) {
 }`,
 };
 
-const alias: Kernel = { forward: () => "", backward: () => "" };
+/** The kernel of an op whose output is its input's memory, unchanged: nothing to emit. */
+export const view: Kernel = { forward: () => "", backward: () => "" };
 
-export const elementwiseKernels: Readonly<Record<string, Kernel>> = {
+export const elementwiseKernels = {
   add,
   mul,
-  flatten: alias,
-  reshape: alias,
-  identity: alias,
-};
+  flatten: view,
+  reshape: view,
+  identity: view,
+} satisfies KernelFamily;

@@ -11,7 +11,7 @@
 //   t · θ^(−2i/D) (the GPT-NeoX / Llama "rotate half" convention):
 //       (lo, hi) → (lo·cos − hi·sin, hi·cos + lo·sin),  lo at i, hi at i + D/2,
 //   and backward applies the transposed rotation to the output gradient.
-import type { EmitCtx, Kernel } from "../kernel.js";
+import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit } from "../kernel.js";
 
 /** `base + k` for a literal `base` (`k` when it is 0). */
@@ -194,4 +194,4 @@ ${rotaryLoops(
   },
 };
 
-export const embeddingKernels: Readonly<Record<string, Kernel>> = { embedding, positional, class_token, rotary };
+export const embeddingKernels = { embedding, positional, class_token, rotary } satisfies KernelFamily;

@@ -6,7 +6,7 @@
 //
 // Inputs: the router logits ([…, E] per sample), then the E experts' outputs ([…, D] each). Every expert is
 // computed for every token (correct, not sparse: the cost is E experts, not top_k).
-import type { EmitCtx, Kernel } from "../kernel.js";
+import type { EmitCtx, KernelFamily } from "../kernel.js";
 
 /** Geometry and the scratch arrays that carry the routing from forward to backward. */
 function routing(c: EmitCtx) {
@@ -25,7 +25,7 @@ function routing(c: EmitCtx) {
   };
 }
 
-export const moeKernels: Readonly<Record<string, Kernel>> = {
+export const moeKernels = {
   moe_combine: {
     forward(c) {
       const { E, K, rowsPerSample, D, probs, chosen, weights, outs } = routing(c);
@@ -97,4 +97,4 @@ ${outs.map((o, k) => `        case ${k}: dw += g * ${o}[r * ${D} + i]!; ${gouts[
 }`;
     },
   },
-};
+} satisfies KernelFamily;

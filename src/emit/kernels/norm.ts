@@ -8,7 +8,7 @@
 //     dx = r · (d − mean(d) − x̂ · mean(d · x̂)),  d = w · dy,
 // when μ and σ² are statistics of the values themselves (training-mode batchnorm, groupnorm, layernorm),
 // and dx = r · w · dy when they are constants (eval-mode batchnorm with running statistics).
-import type { EmitCtx, Kernel } from "../kernel.js";
+import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit } from "../kernel.js";
 
 // ── batchnorm ───────────────────────────────────────────────────────────────────────────────────────
@@ -346,4 +346,4 @@ for (let row = 0, e = n * ${rows}; row < e; row++) {
   },
 };
 
-export const normKernels: Readonly<Record<string, Kernel>> = { batchnorm, groupnorm, layernorm, rmsnorm };
+export const normKernels = { batchnorm, groupnorm, layernorm, rmsnorm } satisfies KernelFamily;

@@ -10,7 +10,7 @@
 //   input (a window hanging past the padding in ceil mode counts only the part inside), without it the
 //   number of input elements in the window.
 // - Adaptive average pooling: output i of an axis of L inputs averages [⌊i·L/out⌋, ⌈(i+1)·L/out⌉).
-import type { EmitCtx, Kernel } from "../kernel.js";
+import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { plus, times } from "./conv.js";
 
 interface Axis {
@@ -322,7 +322,7 @@ for (let bc = 0, xc = 0; bc < n * ${C}; bc++, xc += ${L}) {
   },
 };
 
-export const poolKernels: Readonly<Record<string, Kernel>> = {
+export const poolKernels = {
   max_pool1d: maxPool(1),
   max_pool2d: maxPool(2),
   avg_pool1d: avgPool(1),
@@ -330,4 +330,4 @@ export const poolKernels: Readonly<Record<string, Kernel>> = {
   global_avg_pool: globalAvgPool,
   adaptive_avg_pool1d: adaptiveAvgPool(1),
   adaptive_avg_pool2d: adaptiveAvgPool(2),
-};
+} satisfies KernelFamily;

@@ -21,7 +21,7 @@
 // cell states (`cell`); backward is backpropagation through time over them, last processed step first, the
 // last layer first. Its temporaries (the gradient of every layer's output sequence, the carried state
 // gradients and one step's pre-activation gradients) live in the first per-sample slot of `work`.
-import type { EmitCtx, Kernel } from "../kernel.js";
+import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 
 type Cell = "rnn" | "lstm" | "gru";
 
@@ -389,8 +389,8 @@ for (let b = 0; b < n; b++) {
   };
 }
 
-export const recurrentKernels: Readonly<Record<string, Kernel>> = {
+export const recurrentKernels = {
   rnn: recurrentKernel("rnn"),
   lstm: recurrentKernel("lstm"),
   gru: recurrentKernel("gru"),
-};
+} satisfies KernelFamily;

@@ -4,7 +4,7 @@
 //
 // Every op here is a loop over `n × pre` rows, `pre` being the elements of the axes before the one the op
 // works on; since activations are batch-major, row `r` of every operand starts at `r` times its row size.
-import type { EmitCtx, Kernel } from "../kernel.js";
+import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 
 const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
@@ -232,4 +232,4 @@ for (let r = 0; r < ${rows(pre)}; r++) {
   },
 };
 
-export const shapeKernels: Readonly<Record<string, Kernel>> = { concat, split, transpose, take, mean };
+export const shapeKernels = { concat, split, transpose, take, mean } satisfies KernelFamily;

@@ -1,0 +1,170 @@
+// Convolutions: `conv1d`, `conv2d` (`nn.Conv1d`, `nn.Conv2d`) and `conv_transpose2d` (`nn.ConvTranspose2d`).
+import {
+  bool,
+  dBool,
+  dInt,
+  enumOf,
+  int,
+  intOrPair,
+  listOf,
+  oneOf,
+  p,
+  positive,
+  type ArgType,
+  type ParamSpec,
+  type RefusedName,
+} from "../params.js";
+import { channelsFirst, op, type KindFamily } from "../kind.js";
+import { dim, fanInUniform, type LayerSemantics, type TensorSpec } from "../types.js";
+import { checkOut, floorDiv, perAxis, spatialInput, spatialOut } from "./common.js";
+
+const convOptions = (pair: boolean): ParamSpec[] => {
+  const spatial = (min: bigint): ArgType => (pair ? intOrPair(min) : int(min));
+  const padding = pair
+    ? oneOf(int(0n), listOf(int(0n), 2), enumOf("same", "valid"))
+    : oneOf(int(0n), enumOf("same", "valid"));
+  return [
+    p("stride", spatial(1n), dInt(1n)),
+    p("padding", padding, dInt(0n), "zero padding on each side, or `same` / `valid`"),
+    p("dilation", spatial(1n), dInt(1n)),
+    p("groups", positive, dInt(1n)),
+    p("bias", bool, dBool(true)),
+  ];
+};
+
+/** A transposed convolution's `padding` takes rows off its output, (in − 1)·stride − 2·padding +
+ *  dilation·(kernel − 1) + output_padding + 1 (PyTorch's `nn.ConvTranspose2d` docs, "Shape"); its
+ *  `padding` is integers only, with no `'same'` or `'valid'` string as `nn.Conv2d` has. */
+const transposedPadding: readonly RefusedName[] = [
+  {
+    name: "same",
+    why: "a transposed convolution has no `padding = same`: its padding removes rows from the output, out = (in − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1 (PyTorch's ConvTranspose takes integers only)",
+    help: "for out = in · stride, choose 2·padding − output_padding = dilation·(kernel − 1) + 1 − stride; with dilation 1: kernel 4, stride 2 → `padding = 1`; kernel 3, stride 2 → `padding = 1, output_padding = 1`; stride 1, odd kernel → `padding = (kernel − 1) / 2`",
+  },
+  {
+    name: "valid",
+    why: "a transposed convolution has no `padding = valid` (PyTorch's ConvTranspose takes integers only)",
+    help: "`valid` means no padding: write `padding = 0`, the default",
+  },
+];
+
+function conv(rank: number): LayerSemantics {
+  return (ctx) => {
+    const shape = spatialInput(ctx, rank);
+    if (!shape) return undefined;
+    const cin = shape[0]!.size;
+    const out = ctx.int("out");
+    const groups = ctx.int("groups");
+    if (cin % groups !== 0n || out % groups !== 0n) {
+      const which = cin % groups !== 0n ? `input channels ${cin}` : `output channels ${out}`;
+      return ctx.fail("NotDivisible", `groups = ${groups} does not divide the ${which}`, {
+        arg: "groups",
+        showInput: true,
+        help: "groups must divide both the input and the output channel counts",
+      });
+    }
+    const k = perAxis(ctx, "kernel", rank);
+    const s = perAxis(ctx, "stride", rank);
+    const dl = perAxis(ctx, "dilation", rank);
+    const mode = ctx.name("padding");
+    const sizes: bigint[] = [];
+    for (let i = 0; i < rank; i++) {
+      const L = shape[i + 1]!.size;
+      const span = dl[i]! * (k[i]! - 1n) + 1n;
+      if (mode === "same") {
+        if (s[i] !== 1n)
+          return ctx.fail("WrongOptionType", "`padding = same` needs stride 1", {
+            arg: "padding",
+            help: "give the padding as a number",
+          });
+        sizes.push(L);
+      } else {
+        const p = mode === "valid" ? 0n : perAxis(ctx, "padding", rank)[i]!;
+        sizes.push(floorDiv(L + 2n * p - span, s[i]!) + 1n);
+      }
+    }
+    if (!checkOut(ctx, sizes, shape)) return undefined;
+    const kernel = k.reduce((a, b) => a * b, 1n);
+    const init = fanInUniform((cin / groups) * kernel);
+    const tensors: TensorSpec[] = [{ name: "weight", shape: [out, cin / groups, ...k], role: "matrix", init }];
+    if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
+    const outElems = sizes.reduce((a, b) => a * b, 1n) * out;
+    return { output: [dim(out), ...spatialOut(shape, sizes)], tensors, macs: outElems * (cin / groups) * kernel };
+  };
+}
+
+const convTranspose2d: LayerSemantics = (ctx) => {
+  const shape = spatialInput(ctx, 2);
+  if (!shape) return undefined;
+  const cin = shape[0]!.size;
+  const out = ctx.int("out");
+  const groups = ctx.int("groups");
+  if (cin % groups !== 0n || out % groups !== 0n) {
+    return ctx.fail("NotDivisible", `groups = ${groups} does not divide both channel counts (${cin} in, ${out} out)`, {
+      arg: "groups",
+    });
+  }
+  const k = perAxis(ctx, "kernel", 2);
+  const s = perAxis(ctx, "stride", 2);
+  const p = perAxis(ctx, "padding", 2);
+  const op = perAxis(ctx, "output_padding", 2);
+  const dl = perAxis(ctx, "dilation", 2);
+  for (let i = 0; i < 2; i++) {
+    if (op[i]! >= s[i]! && op[i]! >= dl[i]!) {
+      return ctx.fail("WrongOptionType", "output_padding must be smaller than stride or dilation", {
+        arg: "output_padding",
+      });
+    }
+  }
+  const sizes = [0, 1].map((i) => (shape[i + 1]!.size - 1n) * s[i]! - 2n * p[i]! + dl[i]! * (k[i]! - 1n) + op[i]! + 1n);
+  if (!checkOut(ctx, sizes, shape)) return undefined;
+  // PyTorch computes fan_in from weight.size(1) · kernel = out/groups · kh · kw for transposed convolutions.
+  const init = fanInUniform((out / groups) * k[0]! * k[1]!);
+  const tensors: TensorSpec[] = [{ name: "weight", shape: [cin, out / groups, ...k], role: "matrix", init }];
+  if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
+  const inElems = shape[1]!.size * shape[2]!.size * cin;
+  return { output: [dim(out), ...spatialOut(shape, sizes)], tensors, macs: inElems * (out / groups) * k[0]! * k[1]! };
+};
+
+export const convKinds = {
+  conv1d: op({
+    category: "conv",
+    ...channelsFirst,
+    description: "a 1d convolution over [C, L]",
+    args: [p("out", positive), p("kernel", positive)],
+    options: convOptions(false),
+    shape: conv(1),
+    positions: "mixes",
+    doc: { shapes: "`[C, L] → [out, L′]`" },
+  }),
+  conv2d: op({
+    category: "conv",
+    ...channelsFirst,
+    description: "a 2d convolution over [C, H, W]",
+    args: [p("out", positive), p("kernel", intOrPair(1n))],
+    options: convOptions(true),
+    shape: conv(2),
+    positions: "mixes",
+    doc: { shapes: "`[C, H, W] → [out, H′, W′]`", note: "`kernel`, `stride`, `padding`, `dilation` may be `[h, w]`" },
+  }),
+  conv_transpose2d: op({
+    category: "conv",
+    ...channelsFirst,
+    description: "a 2d transposed convolution over [C, H, W]",
+    args: [p("out", positive), p("kernel", intOrPair(1n))],
+    options: [
+      p("stride", intOrPair(1n), dInt(1n)),
+      { ...p("padding", intOrPair(0n), dInt(0n)), refuses: transposedPadding },
+      p("output_padding", intOrPair(0n), dInt(0n)),
+      p("groups", positive, dInt(1n)),
+      p("dilation", intOrPair(1n), dInt(1n)),
+      p("bias", bool, dBool(true)),
+    ],
+    shape: convTranspose2d,
+    positions: "mixes",
+    doc: {
+      shapes: "`[C, H, W] → [out, H′, W′]`",
+      note: "`padding` is integers only, as in PyTorch (no `same`/`valid`: NN4002 says which padding gives stride × the input)",
+    },
+  }),
+} satisfies KindFamily;

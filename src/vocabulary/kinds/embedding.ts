@@ -1,0 +1,143 @@
+// Embeddings and positions: `embedding` (`nn.Embedding`), learned `positional` rows, a `class_token`
+// (ViT), `rotary` positions (RoFormer).
+import { grouped } from "../../diagnostics/numbers.js";
+import { dDecimal, decimal, dNone, nonNegative, p, positive, thetaRange } from "../params.js";
+import { featuresLast, op, type KindFamily } from "../kind.js";
+import { dim, type Init, type LayerSemantics } from "../types.js";
+import { sequenceInput } from "./common.js";
+
+/** Float features given to `embedding` are refused before this rule, by its `tokenIds: "reads"` trait
+ *  (semantics.ts, `tokenIdProblem`). */
+const embedding: LayerSemantics = (ctx) => {
+  const num = ctx.int("num");
+  const d = ctx.int("dim");
+  if (ctx.input.vocab !== undefined && ctx.input.vocab > num) {
+    return ctx.fail(
+      "ShapeMismatch",
+      `token ids go up to ${grouped(ctx.input.vocab - 1n)}, but the embedding has ${grouped(num)} rows`,
+      {
+        arg: "num",
+        showInput: true,
+        help: `give it one row per id: \`embedding(${ctx.input.vocab}, ${d})\``,
+      },
+    );
+  }
+  if (ctx.has("padding_idx") && ctx.int("padding_idx") >= num) {
+    return ctx.fail("AxisOutOfRange", `padding_idx ${ctx.int("padding_idx")} is not a row of a ${num}-row embedding`, {
+      arg: "padding_idx",
+    });
+  }
+  const shape = ctx.input.shape.map((x) => ({ ...x, seq: true, positions: true }));
+  const padding = ctx.has("padding_idx") ? Number(ctx.int("padding_idx")) : undefined;
+  const init: Init = padding === undefined ? { kind: "normal", std: 1 } : { kind: "normal", std: 1, zeroRow: padding };
+  return {
+    output: [...shape, dim(d)],
+    tensors: [{ name: "weight", shape: [num, d], role: "embedding", init }],
+    macs: 0n,
+  };
+};
+
+const positional: LayerSemantics = (ctx) => {
+  const s = sequenceInput(ctx);
+  if (!s) return undefined;
+  const max = ctx.int("max");
+  const d = ctx.int("dim");
+  if (s.d.size !== d) {
+    return ctx.fail("ShapeMismatch", `positional(${max}, ${d}) is added to vectors of ${s.d.size}`, {
+      arg: "dim",
+      showInput: true,
+    });
+  }
+  if (s.t.size > max) {
+    return ctx.fail(
+      "SequenceTooLong",
+      `the sequence has ${s.t.symbol ? "up to " : ""}${grouped(s.t.size)} positions, but \`positional\` has ${grouped(max)}`,
+      {
+        arg: "max",
+        showInput: true,
+        help: `give it a row per position, \`positional(${s.t.size}, ${d})\`, or bound the input's length`,
+      },
+    );
+  }
+  // Learned positions: N(0, 0.02), as GPT-2 and torchvision's ViT initialize them.
+  return {
+    output: ctx.input.shape,
+    tensors: [{ name: "weight", shape: [max, d], role: "embedding", init: { kind: "normal", std: 0.02 } }],
+    macs: 0n,
+  };
+};
+
+const classToken: LayerSemantics = (ctx) => {
+  const s = sequenceInput(ctx);
+  if (!s) return undefined;
+  const d = ctx.int("dim");
+  if (s.d.size !== d)
+    return ctx.fail("ShapeMismatch", `class_token(${d}) is prepended to vectors of ${s.d.size}`, {
+      arg: "dim",
+      showInput: true,
+    });
+  return {
+    output: [
+      {
+        size: s.t.size + 1n,
+        seq: true,
+        ...(s.t.symbol ? { symbol: `${s.t.symbol}+1` } : {}),
+        ...(s.t.positions ? { positions: true } : {}),
+      },
+      s.d,
+    ],
+    tensors: [{ name: "weight", shape: [1n, 1n, d], role: "embedding" }],
+    macs: 0n,
+  };
+};
+
+const rotary: LayerSemantics = (ctx) => {
+  const s = sequenceInput(ctx);
+  if (!s) return undefined;
+  if (s.d.size % 2n !== 0n)
+    return ctx.fail("NotDivisible", `rotary positions rotate pairs, but the width ${s.d.size} is odd`, {
+      showInput: true,
+    });
+  return { output: ctx.input.shape, tensors: [], macs: 0n };
+};
+
+export const embeddingKinds = {
+  embedding: op({
+    category: "embedding",
+    channels: "none",
+    tokenIds: "reads",
+    description: "a lookup table of token vectors: [T] → [T, dim]",
+    args: [p("num", positive), p("dim", positive)],
+    options: [p("padding_idx", nonNegative, dNone)],
+    shape: embedding,
+    positions: "apart",
+    doc: { shapes: "token ids `[T] → [T, dim]`" },
+  }),
+  positional: op({
+    category: "embedding",
+    ...featuresLast,
+    description: "learned positions added: [T, dim] → [T, dim], T ≤ max",
+    args: [p("max", positive), p("dim", positive)],
+    shape: positional,
+    positions: "apart",
+    doc: {},
+  }),
+  class_token: op({
+    category: "embedding",
+    ...featuresLast,
+    description: "a learned vector prepended: [T, dim] → [T + 1, dim]",
+    args: [p("dim", positive)],
+    shape: classToken,
+    positions: "mixes",
+    doc: {},
+  }),
+  rotary: op({
+    category: "embedding",
+    ...featuresLast,
+    description: "rotary position encoding, no parameters",
+    options: [p("theta", decimal(thetaRange), dDecimal(10_000))],
+    shape: rotary,
+    positions: "apart",
+    doc: { shapes: "`[T, D] → [T, D]`" },
+  }),
+} satisfies KindFamily;

@@ -1,0 +1,133 @@
+// Normalization and regularization: `layernorm`, `rmsnorm`, `batchnorm`, `groupnorm`, `dropout`.
+import { bool, dBool, dDecimal, decimal, epsRange, p, positive, probabilityRange } from "../params.js";
+import { channelsFirst, elementwise, featuresLast, op, type KindFamily } from "../kind.js";
+import { showShape, type LayerSemantics, type TensorSpec } from "../types.js";
+import { ones, same } from "./common.js";
+
+const layernorm: LayerSemantics = (ctx) => {
+  if (ctx.input.shape.length === 0)
+    return ctx.fail("WrongRank", "`layernorm` needs at least one axis", { showInput: true });
+  const d = ctx.input.shape[ctx.input.shape.length - 1]!.size;
+  const tensors: TensorSpec[] = [];
+  if (ctx.bool("affine")) {
+    tensors.push({ name: "weight", shape: [d], role: "normScale", init: ones });
+    if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [d], role: "normShift" });
+  }
+  return { output: ctx.input.shape, tensors, macs: 0n };
+};
+
+const rmsnorm: LayerSemantics = (ctx) => {
+  const d = ctx.input.shape[ctx.input.shape.length - 1]?.size ?? 1n;
+  const tensors: TensorSpec[] = ctx.bool("affine")
+    ? [{ name: "weight", shape: [d], role: "normScale", init: ones }]
+    : [];
+  return { output: ctx.input.shape, tensors, macs: 0n };
+};
+
+const batchnorm: LayerSemantics = (ctx) => {
+  const shape = ctx.input.shape;
+  if (shape.length < 1 || shape.length > 3) {
+    return ctx.fail("WrongRank", `\`batchnorm\` expects [C], [C, L] or [C, H, W], found ${showShape(shape)}`, {
+      showInput: true,
+    });
+  }
+  const c = shape[0]!.size;
+  const tensors: TensorSpec[] = [];
+  if (ctx.bool("affine")) {
+    tensors.push(
+      { name: "weight", shape: [c], role: "normScale", init: ones },
+      { name: "bias", shape: [c], role: "normShift" },
+    );
+  }
+  if (ctx.bool("track_running_stats")) {
+    tensors.push(
+      { name: "running_mean", shape: [c], role: "buffer" },
+      { name: "running_var", shape: [c], role: "buffer", init: ones },
+      { name: "num_batches_tracked", shape: [], role: "buffer", elementBytes: 8 },
+    );
+  }
+  return { output: shape, tensors, macs: 0n };
+};
+
+const groupnorm: LayerSemantics = (ctx) => {
+  const shape = ctx.input.shape;
+  if (shape.length < 1) return ctx.fail("WrongRank", "`groupnorm` expects [C, …]", { showInput: true });
+  const c = shape[0]!.size;
+  const g = ctx.int("groups");
+  if (c % g !== 0n) {
+    return ctx.fail("NotDivisible", `groupnorm: ${g} groups do not divide ${c} channels`, {
+      arg: "groups",
+      showInput: true,
+    });
+  }
+  const tensors: TensorSpec[] = ctx.bool("affine")
+    ? [
+        { name: "weight", shape: [c], role: "normScale", init: ones },
+        { name: "bias", shape: [c], role: "normShift" },
+      ]
+    : [];
+  return { output: shape, tensors, macs: 0n };
+};
+
+export const normKinds = {
+  layernorm: op({
+    category: "norm",
+    ...featuresLast,
+    description: "normalizes the last axis",
+    options: [
+      p("eps", decimal(epsRange), dDecimal(1e-5)),
+      p("affine", bool, dBool(true)),
+      p("bias", bool, dBool(true)),
+    ],
+    shape: layernorm,
+    positions: "apart",
+    doc: {},
+  }),
+  rmsnorm: op({
+    category: "norm",
+    ...featuresLast,
+    description: "root-mean-square normalization of the last axis",
+    options: [p("eps", decimal(epsRange), dDecimal(1e-6)), p("affine", bool, dBool(true))],
+    shape: rmsnorm,
+    positions: "apart",
+    doc: {},
+  }),
+  batchnorm: op({
+    category: "norm",
+    ...channelsFirst,
+    description: "batch normalization over channel axis 0 (1d or 2d by rank)",
+    options: [
+      p("eps", decimal(epsRange), dDecimal(1e-5)),
+      // `nn.BatchNorm*d` momentum: running = (1 − m) · running + m · batch, a convex combination for m in [0, 1].
+      p(
+        "momentum",
+        decimal({ min: 0, max: 1, why: "the weight of the batch statistics in the running average" }),
+        dDecimal(0.1),
+      ),
+      p("affine", bool, dBool(true)),
+      p("track_running_stats", bool, dBool(true)),
+    ],
+    shape: batchnorm,
+    positions: "mixes",
+    doc: { shapes: "`[C]`, `[C, L]` or `[C, H, W]`" },
+  }),
+  groupnorm: op({
+    category: "norm",
+    ...channelsFirst,
+    description: "group normalization over channel axis 0",
+    args: [p("groups", positive)],
+    options: [p("eps", decimal(epsRange), dDecimal(1e-5)), p("affine", bool, dBool(true))],
+    shape: groupnorm,
+    positions: "mixes",
+    doc: {},
+  }),
+  dropout: op({
+    category: "regularization",
+    ...elementwise,
+    description: "zeroes elements with probability p while training",
+    args: [p("p", decimal(probabilityRange), dDecimal(0.5))],
+    shape: same,
+    positions: "apart",
+    doc: {},
+  }),
+} satisfies KindFamily;

@@ -1,0 +1,92 @@
+// Recurrent layers: `rnn`, `lstm`, `gru` (`nn.RNN`, `nn.LSTM`, `nn.GRU`; Keras's bias convention as an option).
+import { bool, dBool, dEnum, dInt, enumOf, p, positive, type ParamSpec } from "../params.js";
+import { featuresLast, op, type KindFamily, type PositionUse } from "../kind.js";
+import { dim, type Init, type LayerSemantics, type Shape, type TensorSpec } from "../types.js";
+import { sequenceInput } from "./common.js";
+
+const recurrentOptions: ParamSpec[] = [
+  p("layers", positive, dInt(1n), "stacked layers"),
+  p("bidirectional", bool, dBool(false)),
+  p("bias", bool, dBool(true)),
+  p("bias_convention", enumOf("pytorch", "keras"), dEnum("pytorch"), "pytorch: two bias vectors per gate; keras: one"),
+  p("sequences", bool, dBool(true), "return the whole sequence (true) or the last step only (false)"),
+];
+
+function recurrent(gates: bigint): LayerSemantics {
+  return (ctx) => {
+    const s = sequenceInput(ctx);
+    if (!s) return undefined;
+    const H = ctx.int("hidden");
+    const layers = ctx.int("layers");
+    const dirs = ctx.bool("bidirectional") ? 2n : 1n;
+    const convention = ctx.name("bias_convention") ?? "pytorch";
+    const bias = ctx.bool("bias");
+    // Keras keeps one bias vector per gate set for SimpleRNN and LSTM; its GRU (reset_after = True, the
+    // TF2 default) keeps two, like PyTorch.
+    const twoBiases = convention === "pytorch" || ctx.kind === "gru";
+    const tensors: TensorSpec[] = [];
+    // PyTorch: every RNN/LSTM/GRU tensor starts as U(±1/√hidden).
+    const init: Init = { kind: "uniform", bound: 1 / Math.sqrt(Number(H)) };
+    let macs = 0n;
+    for (let l = 0n; l < layers; l++) {
+      const inSize = l === 0n ? s.d.size : H * dirs;
+      for (let d = 0n; d < dirs; d++) {
+        const suffix = `_l${l}${d === 1n ? "_reverse" : ""}`;
+        tensors.push({ name: `weight_ih${suffix}`, shape: [gates * H, inSize], role: "matrix", init });
+        tensors.push({ name: `weight_hh${suffix}`, shape: [gates * H, H], role: "matrix", init });
+        if (bias && twoBiases) {
+          tensors.push({ name: `bias_ih${suffix}`, shape: [gates * H], role: "bias", init });
+          tensors.push({ name: `bias_hh${suffix}`, shape: [gates * H], role: "bias", init });
+        } else if (bias) {
+          tensors.push({ name: `bias${suffix}`, shape: [gates * H], role: "bias", init });
+        }
+        macs += s.t.size * gates * H * (inSize + H);
+      }
+    }
+    const output: Shape = ctx.bool("sequences") ? [s.t, dim(H * dirs)] : [dim(H * dirs)];
+    const what = !bias
+      ? "no bias"
+      : twoBiases
+        ? convention === "pytorch"
+          ? "pytorch: two bias vectors per gate set (bias_ih + bias_hh)"
+          : "keras: GRU with reset_after keeps two bias vectors, like PyTorch"
+        : "keras: one bias vector per gate set";
+    return { output, tensors, macs, convention: `bias convention ${what}` };
+  };
+}
+
+/** A forward-only layer that returns every step: step t reads steps up to t. */
+const forwardSteps: PositionUse = (a) => !a.flag("bidirectional", false) && a.flag("sequences", true);
+
+export const recurrentKinds = {
+  rnn: op({
+    category: "recurrent",
+    ...featuresLast,
+    description: "an Elman recurrent layer",
+    args: [p("hidden", positive)],
+    options: [...recurrentOptions, p("nonlinearity", enumOf("tanh", "relu"), dEnum("tanh"))],
+    shape: recurrent(1n),
+    positions: forwardSteps,
+    doc: { shapes: "`[T, D] → [T, hidden]` (`[hidden]` with `sequences = false`; twice as wide bidirectional)" },
+  }),
+  lstm: op({
+    category: "recurrent",
+    ...featuresLast,
+    description: "a long short-term memory layer",
+    args: [p("hidden", positive)],
+    options: recurrentOptions,
+    shape: recurrent(4n),
+    positions: forwardSteps,
+    doc: {},
+  }),
+  gru: op({
+    category: "recurrent",
+    ...featuresLast,
+    description: "a gated recurrent unit layer",
+    args: [p("hidden", positive)],
+    options: recurrentOptions,
+    shape: recurrent(3n),
+    positions: forwardSteps,
+    doc: {},
+  }),
+} satisfies KindFamily;

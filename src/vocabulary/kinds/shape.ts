@@ -1,0 +1,266 @@
+// Shape and combining layers: `flatten`, `reshape`, `transpose`, `take`, `mean`, `concat`, `split`. All but
+// `mean` only move elements, so token ids stay ids through them.
+import { grouped } from "../../diagnostics/numbers.js";
+import { axis, dInt, listOf, oneOf, p, positive } from "../params.js";
+import { movesElements, op, type KindFamily } from "../kind.js";
+import {
+  dim,
+  product,
+  sameDim,
+  showShape,
+  type Dim,
+  type LayerSemantics,
+  type TensorValue,
+  type Value,
+} from "../types.js";
+import { axisOf, withPositions } from "./common.js";
+
+const flatten: LayerSemantics = (ctx) => {
+  const shape = ctx.input.shape;
+  if (shape.length === 0) return { output: shape, tensors: [], macs: 0n };
+  const start = axisOf(ctx, "start", shape.length);
+  if (start === undefined) return undefined;
+  const end = axisOf(ctx, "end", shape.length);
+  if (end === undefined) return undefined;
+  if (end < start)
+    return ctx.fail("AxisOutOfRange", `flatten end axis ${end} comes before start axis ${start}`, { arg: "end" });
+  const merged = shape.slice(start, end + 1).reduce((a, d) => a * d.size, 1n);
+  const leading = shape.slice(0, start);
+  return { output: [...leading, dim(merged)], tensors: [], macs: 0n };
+};
+
+const reshape: LayerSemantics = (ctx) => {
+  const sizes = [...ctx.ints("shape")];
+  const total = product(ctx.input.shape);
+  const unknown = sizes.filter((s) => s === -1n).length;
+  if (unknown > 1) return ctx.fail("WrongOptionType", "only one size of a reshape may be -1", { arg: "shape" });
+  if (sizes.some((s) => s < -1n || s === 0n)) {
+    return ctx.fail("NonPositiveSize", "reshape sizes must be positive (or one -1)", { arg: "shape" });
+  }
+  const known = sizes.filter((s) => s !== -1n).reduce((a, b) => a * b, 1n);
+  if (unknown === 1) {
+    if (total % known !== 0n) {
+      return ctx.fail(
+        "NotDivisible",
+        `cannot reshape ${showShape(ctx.input.shape)} (${total} elements) into ${formatList(sizes)}`,
+        {
+          arg: "shape",
+          showInput: true,
+        },
+      );
+    }
+    sizes[sizes.indexOf(-1n)] = total / known;
+  } else if (known !== total) {
+    return ctx.fail(
+      "ShapeMismatch",
+      `cannot reshape ${showShape(ctx.input.shape)} (${total} elements) into ${formatList(sizes)} (${known})`,
+      {
+        arg: "shape",
+        showInput: true,
+      },
+    );
+  }
+  // The leading axes of an explicit reshape index a sequence (`reshape([196, 768])`).
+  return { output: sizes.map((s, i) => dim(s, i < sizes.length - 1)), tensors: [], macs: 0n };
+};
+
+function formatList(xs: readonly bigint[]): string {
+  return `[${xs.join(", ")}]`;
+}
+
+const transpose: LayerSemantics = (ctx) => {
+  const shape = ctx.input.shape;
+  const a = axisOf(ctx, "a", shape.length);
+  const b = a === undefined ? undefined : axisOf(ctx, "b", shape.length);
+  if (a === undefined || b === undefined) return undefined;
+  const out = [...shape];
+  out[a] = shape[b]!;
+  out[b] = shape[a]!;
+  // Moving axes in front of the features makes them a sequence: [C, N] → [N, C] (patches, time steps).
+  const last = out.length - 1;
+  return { output: out.map((d, i) => (i < last ? { ...d, seq: true } : withoutSeq(d))), tensors: [], macs: 0n };
+};
+
+function withoutSeq(d: Dim): Dim {
+  return {
+    size: d.size,
+    ...(d.symbol === undefined ? {} : { symbol: d.symbol }),
+    ...(d.positions ? { positions: true } : {}),
+  };
+}
+
+const take: LayerSemantics = (ctx) => {
+  const shape = ctx.input.shape;
+  const axis = axisOf(ctx, "axis", shape.length);
+  if (axis === undefined) return undefined;
+  const index = ctx.int("index");
+  const size = shape[axis]!.size;
+  if (index >= size || index < -size) {
+    return ctx.fail("AxisOutOfRange", `index ${index} is out of range for an axis of size ${size}`, {
+      arg: "index",
+      showInput: true,
+    });
+  }
+  return { output: shape.filter((_, i) => i !== axis), tensors: [], macs: 0n };
+};
+
+const mean: LayerSemantics = (ctx) => {
+  const shape = ctx.input.shape;
+  const axis = axisOf(ctx, "axis", shape.length);
+  if (axis === undefined) return undefined;
+  return { output: shape.filter((_, i) => i !== axis), tensors: [], macs: 0n };
+};
+
+const concat: LayerSemantics = (ctx) => {
+  const inputs = ctx.inputs;
+  const first = inputs[0]!;
+  if (inputs.length < 2)
+    return ctx.fail("TooFewValues", "`concat` needs a list of at least two values: `[a, b] -> concat`", {
+      showInput: true,
+    });
+  const axis = axisOf(ctx, "axis", first.shape.length);
+  if (axis === undefined) return undefined;
+  let total = 0n;
+  for (const v of inputs) {
+    const ok =
+      v.shape.length === first.shape.length && v.shape.every((d, i) => i === axis || sameDim(d, first.shape[i]!));
+    if (!ok) {
+      return ctx.fail(
+        "ShapeMismatch",
+        `cannot concatenate ${showShape(first.shape)} and ${showShape(v.shape)} along axis ${axis}`,
+        {
+          labels: [
+            { span: first.origin, message: `this is ${showShape(first.shape)}` },
+            { span: v.origin, message: `this is ${showShape(v.shape)}` },
+          ],
+          help: "every axis but the concatenated one must match",
+        },
+      );
+    }
+    total += v.shape[axis]!.size;
+  }
+  const out = [...first.shape];
+  out[axis] = withPositions(dim(total, first.shape[axis]!.seq ?? false), first.shape[axis]!);
+  return { output: out, tensors: [], macs: 0n };
+};
+
+/** Most parts of one `split`: each part is a value of its own, so a split of n parts costs n in the
+ *  analysis (and an array in generated code); without a bound `split(20_000_000)` exhausts memory while
+ *  checking. Real splits are in 2 or 3 (GLU halves, q/k/v); 4,096 leaves room for one per channel. */
+export const maxSplitParts = 4_096n;
+
+const split: LayerSemantics = (ctx) => {
+  const shape = ctx.input.shape;
+  const axis = axisOf(ctx, "axis", shape.length);
+  if (axis === undefined) return undefined;
+  const size = shape[axis]!.size;
+  let parts: bigint[];
+  const count = ctx.isList("parts") ? BigInt(ctx.ints("parts").length) : ctx.int("parts");
+  if (count > maxSplitParts) {
+    return ctx.fail(
+      "TooManyParts",
+      `a split into ${grouped(count)} parts; nnc allows at most ${grouped(maxSplitParts)}`,
+      {
+        arg: "parts",
+        help: "split into fewer, larger parts (a `reshape` can give each part an axis of its own)",
+      },
+    );
+  }
+  if (!ctx.isList("parts")) {
+    const n = ctx.int("parts");
+    if (size % n !== 0n) {
+      return ctx.fail("NotDivisible", `cannot split an axis of ${size} into ${n} equal parts`, {
+        arg: "parts",
+        showInput: true,
+      });
+    }
+    parts = Array.from({ length: Number(n) }, () => size / n);
+  } else {
+    parts = [...ctx.ints("parts")];
+    const sum = parts.reduce((a, b) => a + b, 0n);
+    if (sum !== size) {
+      return ctx.fail("ShapeMismatch", `split sizes add up to ${sum}, but the axis has ${size}`, {
+        arg: "parts",
+        showInput: true,
+      });
+    }
+  }
+  const items: TensorValue[] = parts.map((p) => {
+    const out = [...shape];
+    out[axis] = withPositions(dim(p, shape[axis]!.seq ?? false), shape[axis]!);
+    return { kind: "tensor", shape: out, dtype: ctx.input.dtype, origin: ctx.input.origin };
+  });
+  const value: Value = { kind: "tuple", items, origin: ctx.input.origin };
+  return { output: value, tensors: [], macs: 0n };
+};
+
+export const shapeKinds = {
+  flatten: op({
+    category: "shape",
+    ...movesElements,
+    description: "merges the axes start..end (batch not counted)",
+    options: [p("start", axis, dInt(0n)), p("end", axis, dInt(-1n))],
+    shape: flatten,
+    positions: "mixes",
+    doc: { shapes: "`[C, H, W] → [C·H·W]`" },
+  }),
+  reshape: op({
+    category: "shape",
+    ...movesElements,
+    description: "reshapes to the given sizes; one may be -1",
+    args: [p("shape", listOf({ kind: "size", min: -1n }))],
+    shape: reshape,
+    positions: "mixes",
+    doc: {},
+  }),
+  transpose: op({
+    category: "shape",
+    ...movesElements,
+    description: "swaps two axes",
+    args: [p("a", axis), p("b", axis)],
+    shape: transpose,
+    positions: "mixes",
+    doc: {},
+  }),
+  take: op({
+    category: "shape",
+    ...movesElements,
+    description: "picks one position along an axis, dropping it",
+    args: [p("index", axis)],
+    options: [p("axis", axis, dInt(0n))],
+    shape: take,
+    // The first position (BERT's pooler, a class token) is there in every call.
+    positions: (a) => a.int("index", 0) === 0 && a.int("axis", 0) === 0,
+    doc: { note: "ViT's class token: `take(0)`" },
+  }),
+  mean: op({
+    category: "shape",
+    channels: "none",
+    tokenIds: "computes",
+    description: "averages over an axis, dropping it",
+    options: [p("axis", axis, dInt(0n))],
+    shape: mean,
+    positions: "mixes",
+    doc: {},
+  }),
+  concat: op({
+    category: "combine",
+    ...movesElements,
+    description: "concatenates a list of values along an axis",
+    options: [p("axis", axis, dInt(0n))],
+    inputs: "list",
+    shape: concat,
+    positions: "mixes",
+    doc: { note: "applied to `[a, b, …]`" },
+  }),
+  split: op({
+    category: "combine",
+    ...movesElements,
+    description: "splits into equal parts or parts of the given sizes",
+    args: [p("parts", oneOf(positive, listOf(positive)))],
+    options: [p("axis", axis, dInt(-1n))],
+    shape: split,
+    positions: "mixes",
+    doc: { note: "`parts` an integer or a list of sizes, at most 4,096 parts; gives a list of values" },
+  }),
+} satisfies KindFamily;
