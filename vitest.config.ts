@@ -16,6 +16,7 @@ const fast = [
   "test/catalogue.test.ts",
   "test/layers.test.ts",
   "test/registry.test.ts",
+  "test/binder.test.ts",
   "test/grammar-docs.test.ts",
   "test/readme.test.ts",
   "test/lsp-incremental.test.ts",

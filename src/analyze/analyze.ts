@@ -16,9 +16,11 @@ import {
   layerEntry,
   minimumRule,
   rangeProblem,
+  universalOptions,
   type LayerEntry,
   type ParamSpec,
 } from "../vocabulary/layers.js";
+import { bindArguments } from "../vocabulary/binder.js";
 import { opDef } from "../vocabulary/registry.js";
 import { channelAxisProblem, tokenIdProblem } from "../vocabulary/traits.js";
 import { expand, Group, rename, renameTensor, sharedOrigin, viewNode, type Entry, type Rename } from "./shared.js";
@@ -988,14 +990,10 @@ class Engine {
     // Bind parameters: positional, then named, then defaults (which may use earlier parameters).
     const params = block.decl.params;
     const given = new Map<string, A.Expr>();
-    let position = 0;
-    for (const arg of args) {
-      if (arg.name) {
-        if (arg.name.name !== "frozen" && arg.name.name !== "tie") given.set(arg.name.name, arg.value);
-      } else {
-        const p = params[position++];
-        if (p) given.set(p.name.name, arg.value);
-      }
+    const byParam = params.map((p) => ({ name: p.name.name, ...(p.default ? { default: p.default } : {}) }));
+    for (const step of bindArguments(byParam, [...byParam, ...universalOptions], args).steps) {
+      if (step.kind === "bind" && step.param.name !== "frozen" && step.param.name !== "tie")
+        given.set(step.param.name, step.arg.value);
     }
     for (const p of params) {
       const expr = given.get(p.name.name);
@@ -1641,13 +1639,14 @@ class Engine {
     env: Env,
   ): Map<string, EValue> {
     const out = new Map<string, EValue>();
-    let i = 0;
-    for (const arg of args) {
-      const key = arg.name ? arg.name.name : positional[i++]?.name;
-      if (!key || key === "frozen" || key === "tie" || key === "shortcut") continue;
-      const spec = positional.find((p) => p.name === key) ?? options.find((p) => p.name === key);
-      const v = this.num(arg.value, env, spec);
-      if (v && spec) this.checkMinimum(key, spec, v, arg.value.span);
+    // The resolver has reported every problem of binding (the analysis runs only on resolved files).
+    for (const step of bindArguments(positional, [...positional, ...options, ...universalOptions], args).steps) {
+      if (step.kind !== "bind") continue;
+      const spec = step.param;
+      const key = spec.name;
+      if (key === "frozen" || key === "tie" || key === "shortcut") continue;
+      const v = this.num(step.arg.value, env, spec);
+      if (v) this.checkMinimum(key, spec, v, step.arg.value.span);
       if (v) out.set(key, v);
     }
     return out;
