@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { grammarCstTypes, grammarDiagramsHtml, grammarEbnf } from "../grammar/docs.js";
+import { withVocabulary } from "../src/vocabulary/vocabulary-doc.js";
 
 describe("generated grammar documentation", () => {
   it("grammar/grammar.ebnf matches the production comments of grammar/parser.ts", () => {
@@ -22,5 +23,12 @@ describe("generated grammar documentation", () => {
 
   it("grammar/cst.ts (the CST types the AST builder implements) is generated from the parser", () => {
     expect(fs.readFileSync("grammar/cst.ts", "utf8")).toBe(grammarCstTypes());
+  });
+
+  it("grammar/README.md's Vocabulary is generated from the registry of kinds (`npm run grammar`)", () => {
+    const readme = fs.readFileSync("grammar/README.md", "utf8");
+    const wanted = withVocabulary(readme);
+    expect(wanted, "grammar/README.md lacks the vocabulary markers").toBeDefined();
+    expect(readme).toBe(wanted);
   });
 });

@@ -1951,7 +1951,7 @@ function collectIdents(node: unknown, out: Set<string>): void {
   for (const [k, v] of Object.entries(node)) if (k !== "span") collectIdents(v, out);
 }
 
-// ── token ids through the graph (layers.ts, `TokenIds`) ────────────────────────────────────────────────
+// ── token ids through the graph (vocabulary/kind.ts, `TokenIds`) ────────────────────────────────────────────────
 
 type IdTraits =
   | { readonly dtype: "token"; readonly vocab?: bigint }

@@ -9,7 +9,7 @@ import type { Label, Span } from "../diagnostics/diagnostic.js";
  *  `positions` marks axes that index the positions of a sequence — a symbolic length, the axes of a `token`
  *  input and what `embedding`, recurrent layers, attention and convolutions make of them — and stays with
  *  the axis when it moves (`transpose`, `concat`, `split`); such an axis is never a channel or feature axis
- *  (layers.ts, `ChannelAxis`). */
+ *  (kind.ts, `ChannelAxis`). */
 export interface Dim {
   readonly size: bigint;
   readonly symbol?: string;
@@ -31,7 +31,7 @@ export interface TensorValue {
   /** Where the value was produced (a layer, an input), for "this value came from here" labels. */
   readonly origin: Span;
   /** For floats computed from token ids by a kind that does not keep them (`mean`, `+`): where and by
-   *  what, so that an `embedding` given them can say where the ids were lost (layers.ts, `TokenIds`). */
+   *  what, so that an `embedding` given them can say where the ids were lost (kind.ts, `TokenIds`). */
   readonly idsLost?: { readonly span: Span; readonly by: string };
   /** The value's number in the model's op list (see `IrOp`), kept through renaming and block calls. */
   readonly id?: number;

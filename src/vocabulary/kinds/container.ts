@@ -10,7 +10,7 @@ export const containerKinds = {
     args: [p("experts", positive), p("top_k", positive)],
     options: [],
     lowering: "a router `dense(experts, bias = false)`, each expert's body, and `moe_combine`",
-    doc: { note: "`top_k` of the experts run per token" },
+    doc: { note: "each expert is the body, with its own parameters" },
   }),
   residual: container({
     category: "container",

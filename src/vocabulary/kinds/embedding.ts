@@ -7,7 +7,7 @@ import { dim, type Init, type LayerSemantics } from "../types.js";
 import { sequenceInput } from "./common.js";
 
 /** Float features given to `embedding` are refused before this rule, by its `tokenIds: "reads"` trait
- *  (semantics.ts, `tokenIdProblem`). */
+ *  (traits.ts, `tokenIdProblem`). */
 const embedding: LayerSemantics = (ctx) => {
   const num = ctx.int("num");
   const d = ctx.int("dim");
@@ -111,7 +111,7 @@ export const embeddingKinds = {
     options: [p("padding_idx", nonNegative, dNone)],
     shape: embedding,
     positions: "apart",
-    doc: { shapes: "token ids `[T] → [T, dim]`" },
+    doc: { note: "`nn.Embedding(num, dim)`; ids must be below `num`" },
   }),
   positional: op({
     category: "embedding",
