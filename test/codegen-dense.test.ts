@@ -28,6 +28,7 @@ const cases: [string, string][] = [
   ...(
     [
       "relu",
+      "relu6",
       "leaky_relu(negative_slope = 0.2)",
       "elu(alpha = 0.7)",
       "selu",

@@ -208,6 +208,8 @@ const wide = { inputScale: 4 };
 
 runCases("activations", [
   { body: "relu", input: [2, 3, 4], ref: act(tf.relu), options: wide },
+  // Inputs up to ±8, so that both clips (at 0 and at 6) are crossed.
+  { body: "relu6", input: [2, 3, 4], ref: act(tf.relu6), options: { inputScale: 8 } },
   { body: "leaky_relu", input: [2, 3, 4], ref: act((x) => tf.leakyRelu(x, 0.01)), options: wide },
   { body: "leaky_relu(negative_slope = 0.2)", input: [2, 3, 4], ref: act((x) => tf.leakyRelu(x, 0.2)), options: wide },
   { body: "elu", input: [2, 3, 4], ref: act(tf.elu), options: wide },

@@ -48,6 +48,14 @@ describe("counting", () => {
       source: model("f32[4]", "repeat 3 { dense(8) }"),
       params: 184n,
     },
+    // nn.ReLU6 has no parameters (PyTorch docs: "Applies ReLU6(x) = min(max(0, x), 6)", no weights; its
+    // state_dict is empty): only dense 4→8 (4·8 + 8 = 40) counts, and relu6 adds no MACs (32 from dense)
+    {
+      name: "relu6 has no parameters",
+      source: model("f32[4]", "dense(8) relu6"),
+      params: 40n,
+      extra: { macs: 32n },
+    },
     { name: "repeat zero times", source: model("f32[4]", "repeat 0 { dense(4) }\ndense(2)"), params: 10n },
     // embedding 10·4 = 40; dense 4→10 tied to it: 10 biases only → 50; counted twice 90
     {

@@ -759,6 +759,7 @@ describe("vocabulary", () => {
       "moe",
       "residual",
       "relu",
+      "relu6",
       "leaky_relu",
       "prelu",
       "elu",

@@ -17,6 +17,8 @@ const SELU_ALPHA = 1.6732632423543772;
 
 export const activationRules = {
   relu: { forward: () => "x > 0 ? x : 0", backward: () => "x > 0 ? g : 0" },
+  // PyTorch's ReLU6 is hardtanh(x, 0, 6): its gradient passes only strictly inside (0, 6).
+  relu6: { forward: () => "x <= 0 ? 0 : x >= 6 ? 6 : x", backward: () => "x > 0 && x < 6 ? g : 0" },
   leaky_relu: {
     forward: (a) => `x > 0 ? x : ${lit(a.decimal("negative_slope"))} * x`,
     backward: (a) => `x > 0 ? g : ${lit(a.decimal("negative_slope"))} * g`,

@@ -47,6 +47,7 @@ function softmaxKind(description: string): OpKindDef {
 
 export const activationKinds = {
   relu: activation("max(0, x)"),
+  relu6: activation("min(max(0, x), 6)"),
   leaky_relu: activation("x, or negative_slope · x below 0", [
     p("negative_slope", decimal(finiteRange), dDecimal(0.01)),
   ]),
