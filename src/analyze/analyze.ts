@@ -32,6 +32,7 @@ import {
   fanInUniform,
   type FailOptions,
   type LayerCtx,
+  type ResolvedAttrs,
   type Shape,
   type TensorValue,
   type Value,
@@ -76,6 +77,8 @@ export interface IrOp {
   readonly outputs: readonly number[];
   /** Parameter and buffer tensors of this op, as listed in `ModelAnalysis.tensors`. */
   readonly tensors: readonly TensorRecord[];
+  /** What the kind's shape rule resolved for the code generator (`LayerOutcome.attrs`). */
+  readonly attrs?: ResolvedAttrs;
   readonly span: Span;
 }
 
@@ -889,6 +892,7 @@ class Engine {
         args: bound,
         inputs: inputs.map((i) => i.id!),
         tensors: layerNode.tensors,
+        ...(outcome.attrs ? { attrs: outcome.attrs } : {}),
         span: stage.span,
       },
       output,

@@ -140,6 +140,20 @@ export class ArgReader {
   }
 }
 
+/** What the op's shape rule resolved (`IrOp.attrs`, from `LayerOutcome.attrs`: a `same` padding's numbers, a
+ *  derived head width), one integer per item; a kernel reads it rather than deriving it again. */
+export function resolvedInts(op: IrOp, name: string): number[] {
+  const v = op.attrs?.[name];
+  if (v === undefined) throw new Error(`internal: \`${op.kind}\` resolved no \`${name}\``);
+  return typeof v === "bigint" ? [Number(v)] : v.map(Number);
+}
+
+export function resolvedInt(op: IrOp, name: string): number {
+  const [v, ...rest] = resolvedInts(op, name);
+  if (v === undefined || rest.length > 0) throw new Error(`internal: \`${name}\` is not one integer`);
+  return v;
+}
+
 /** A number as a TypeScript literal that reads back to the same double; negative values are parenthesized
  *  so that they can stand after any operator (`-(-2) * x`), and -0, NaN and the infinities survive. */
 export function lit(x: number): string {

@@ -82,7 +82,14 @@ export interface LayerOutcome {
   readonly macs: bigint;
   /** A convention the figures depend on (RNN bias convention, …): shown in every report. */
   readonly convention?: string;
+  /** What the rule resolved from the arguments and the input that the code generator needs (a `same`
+   *  padding's numbers, a head width derived from the input), so that kernels read it instead of deriving
+   *  it again: see each kind's `ResolvedAttrs` comment. */
+  readonly attrs?: ResolvedAttrs;
 }
+
+/** Attributes a shape rule resolved, by name: exact integers, one or one per axis. */
+export type ResolvedAttrs = Readonly<Record<string, bigint | readonly bigint[]>>;
 
 export interface FailOptions {
   /** Put the primary span on this argument instead of the whole call. */

@@ -21,7 +21,7 @@
 // The q/k/v and output projections, forward and backward, run over every position of every sample on
 // the module's shared register-tiled matrix kernel; the per-head work goes sample by sample.
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
-import { lit } from "../kernel.js";
+import { lit, resolvedInt } from "../kernel.js";
 
 interface Projection {
   /** Which scratch array it fills: q, k or v. */
@@ -40,8 +40,9 @@ function geometry(c: EmitCtx) {
   const T = shape[0]!;
   const D = shape[1]!;
   const H = c.args.int("heads");
-  const KV = c.args.has("kv_heads") ? c.args.int("kv_heads") : H;
-  const hd = c.args.has("head_dim") ? c.args.int("head_dim") : D / H;
+  // Resolved by the shape rule (src/vocabulary/kinds/attention.ts): kv_heads defaults to heads, head_dim to D / heads.
+  const KV = resolvedInt(c.op, "kv_heads");
+  const hd = resolvedInt(c.op, "head_dim");
   const Q = H * hd;
   const K = KV * hd;
   const fused = c.args.name("qkv") !== "separate";

@@ -18,6 +18,7 @@
 // Geometry is literal in the generated code; a window clip is emitted only on an axis where some window
 // can leave the grid (padding, or a window hanging past the end).
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
+import { resolvedInts } from "../kernel.js";
 
 interface Axis {
   /** Suffix of this axis' loop variables: `h`, `w`, or none for 1d. */
@@ -445,14 +446,9 @@ function conv(rank: 1 | 2): Kernel {
     const k = perAxis(c, "kernel", rank);
     const stride = perAxis(c, "stride", rank);
     const dil = perAxis(c, "dilation", rank);
-    const mode = c.args.name("padding");
-    // `same`: total padding dil·(k − 1), the smaller half first (PyTorch puts the odd cell at the end).
-    const pad =
-      mode === "same"
-        ? k.map((kk, i) => Math.floor((dil[i]! * (kk - 1)) / 2))
-        : mode === "valid"
-          ? k.map(() => 0)
-          : perAxis(c, "padding", rank);
+    // The padding before each axis, `same` and `valid` resolved by the shape rule (src/vocabulary/kinds/conv.ts).
+    const pad = resolvedInts(c.op, "padding");
+    const mode = c.args.name("padding"); // as written, for the comment
     const groups = c.args.int("groups");
     const axes: Axis[] = sfx.map((s, i) => ({
       sfx: s,

@@ -75,7 +75,8 @@ const attention: LayerSemantics = (ctx) => {
   tensors.push({ name: "out_proj.weight", shape: [D, q], role: "matrix", init: fanInUniform(q) });
   if (outBias) tensors.push({ name: "out_proj.bias", shape: [D], role: "bias" });
   const macs = T * D * (q + 2n * kv) + 2n * T * T * q + T * q * D;
-  return { output: ctx.input.shape, tensors, macs };
+  // ResolvedAttrs: `kv_heads` and `head_dim` (D / heads unless given).
+  return { output: ctx.input.shape, tensors, macs, attrs: { kv_heads: kvHeads, head_dim: hd } };
 };
 
 export const attentionKinds = {

@@ -68,6 +68,9 @@ function conv(rank: number): LayerSemantics {
     const dl = perAxis(ctx, "dilation", rank);
     const mode = ctx.name("padding");
     const sizes: bigint[] = [];
+    /** The padding before each axis: `same` pads dilation·(kernel − 1) in all, the smaller half first
+     *  (PyTorch puts the odd cell at the end). */
+    const pads: bigint[] = [];
     for (let i = 0; i < rank; i++) {
       const L = shape[i + 1]!.size;
       const span = dl[i]! * (k[i]! - 1n) + 1n;
@@ -78,9 +81,11 @@ function conv(rank: number): LayerSemantics {
             help: "give the padding as a number",
           });
         sizes.push(L);
+        pads.push((dl[i]! * (k[i]! - 1n)) / 2n);
       } else {
         const p = mode === "valid" ? 0n : perAxis(ctx, "padding", rank)[i]!;
         sizes.push(floorDiv(L + 2n * p - span, s[i]!) + 1n);
+        pads.push(p);
       }
     }
     if (!checkOut(ctx, sizes, shape)) return undefined;
@@ -89,7 +94,13 @@ function conv(rank: number): LayerSemantics {
     const tensors: TensorSpec[] = [{ name: "weight", shape: [out, cin / groups, ...k], role: "matrix", init }];
     if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
     const outElems = sizes.reduce((a, b) => a * b, 1n) * out;
-    return { output: [dim(out), ...spatialOut(shape, sizes)], tensors, macs: outElems * (cin / groups) * kernel };
+    return {
+      output: [dim(out), ...spatialOut(shape, sizes)],
+      tensors,
+      macs: outElems * (cin / groups) * kernel,
+      // ResolvedAttrs: `padding`, the padding before each spatial axis (a `same` or `valid` resolved).
+      attrs: { padding: pads },
+    };
   };
 }
 
