@@ -21,7 +21,7 @@ import {
   type ParamSpec,
 } from "../vocabulary/layers.js";
 import { bindArguments } from "../vocabulary/binder.js";
-import { opDef } from "../vocabulary/registry.js";
+import { kindDef, opDef, type ContainerKind } from "../vocabulary/registry.js";
 import { channelAxisProblem, tokenIdProblem } from "../vocabulary/traits.js";
 import { expand, Group, rename, renameTensor, sharedOrigin, viewNode, type Entry, type Rename } from "./shared.js";
 import {
@@ -758,8 +758,15 @@ class Engine {
     const frozen = scope.frozen || this.flag(args, "frozen", env);
     if (target.kind === "block") return this.block(stage, target.block, args, input, env, scope, frozen);
     const entry = target.entry.aliasOf ? (layerEntry(target.entry.aliasOf) ?? target.entry) : target.entry;
-    if (entry.kind === "residual") return this.residual(stage, args, input, env, scope, frozen);
-    if (entry.kind === "moe") return this.moe(stage, entry, args, input, env, scope, frozen);
+    const def = kindDef(entry.kind);
+    if (def?.form === "container") {
+      // Each container kind's walk and lowering: a container without one does not compile.
+      const walk: { readonly [K in ContainerKind]: () => Value } = {
+        residual: () => this.residual(stage, args, input, env, scope, frozen),
+        moe: () => this.moe(stage, entry, args, input, env, scope, frozen),
+      };
+      return walk[entry.kind as ContainerKind]();
+    }
     return this.layer(stage, entry, target.entry.kind, args, input, env, scope, frozen);
   }
 
