@@ -4,7 +4,13 @@
 // A stage does not run on a file an earlier stage found broken: a file with syntax errors is not resolved,
 // and a model is analyzed only when its file resolved cleanly.
 import { analyzeModel, type AnalysisContext, type ModelAnalysis } from "../analyze/analyze.js";
-import { resolve, type CallTarget, type ImportedSymbol, type ModelInfo, type ResolvedFile } from "../check/resolve.js";
+import {
+  resolve,
+  type CallTarget,
+  type ImportedSymbol,
+  type ModelInfo,
+  type ResolvedFile,
+} from "../resolve/resolve.js";
 import { modelFigures, type Figures } from "../count/count.js";
 import { diagnostic, hasErrors, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
