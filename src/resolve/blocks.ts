@@ -20,7 +20,7 @@ export function resolveBlock(cx: ResolveContext, decl: BlockDecl, visible: boole
     const prev = first.get(name.name);
     if (prev) {
       cx.report(
-        diagnostic("DuplicateDefinition", name.span, `parameter \`${name.name}\` is declared twice`, {
+        diagnostic("DuplicateDefinition", name.span, ["parameter", { name: name.name }], {
           labels: [{ span: prev.span, message: "first declared here" }],
         }),
       );
@@ -30,14 +30,9 @@ export function resolveBlock(cx: ResolveContext, decl: BlockDecl, visible: boole
     scope.entries.set(name.name, { kind: "laterParam", name });
     if (name.name === "frozen" || name.name === "tie") {
       cx.report(
-        diagnostic(
-          "ReservedName",
-          name.span,
-          `\`${name.name}\` is an option of every block call and cannot be a parameter`,
-          {
-            help: "rename the parameter",
-          },
-        ),
+        diagnostic("ReservedName", name.span, ["blockOption", { name: name.name }], {
+          help: "rename the parameter",
+        }),
       );
     }
   }
@@ -49,7 +44,7 @@ export function resolveBlock(cx: ResolveContext, decl: BlockDecl, visible: boole
         diagnostic(
           "BadParameterDefault",
           param.name.span,
-          `parameter \`${param.name.name}\` has no default but follows one that has`,
+          { name: param.name.name },
           {
             labels: [{ span: defaulted.span, message: `\`${defaulted.name}\` has a default` }],
             help: `give \`${param.name.name}\` a default, or move it before \`${defaulted.name}\``,
@@ -100,13 +95,18 @@ function resolveInputType(cx: ResolveContext, name: Name, type: TypeExpr, scope:
   const dtype = inputDtypeNames.get(type.dtype.name);
   if (!dtype) {
     cx.report(
-      diagnostic("UnknownDtype", type.dtype.span, `unknown input type \`${type.dtype.name}\``, {
-        help:
-          didYouMeanHelp(
-            type.dtype.name,
-            inputDtypes.map((d) => d.name),
-          ) ?? "use `f32`, `f64` or `token`",
-      }),
+      diagnostic(
+        "UnknownDtype",
+        type.dtype.span,
+        { name: type.dtype.name },
+        {
+          help:
+            didYouMeanHelp(
+              type.dtype.name,
+              inputDtypes.map((d) => d.name),
+            ) ?? "use `f32`, `f64` or `token`",
+        },
+      ),
     );
   }
   const dims: ResolvedDim[] = [];
@@ -115,7 +115,7 @@ function resolveInputType(cx: ResolveContext, name: Name, type: TypeExpr, scope:
       const max = positiveInt(cx, dim.max, { scope, dims: false, what: "the bound of a symbolic dimension" });
       if (dim.size.kind !== "Ident") {
         cx.report(
-          diagnostic("BadSymbolicDim", dim.size.span, "a bounded dimension needs a name on the left of `<=`", {
+          diagnostic("BadSymbolicDim", dim.size.span, ["noName", {}], {
             help: "write it as `seq <= 1024`",
           }),
         );
@@ -126,24 +126,19 @@ function resolveInputType(cx: ResolveContext, name: Name, type: TypeExpr, scope:
       const existing = scope.find(dimName.name);
       if (existing?.kind === "dim") {
         cx.report(
-          diagnostic("DuplicateDefinition", dimName.span, `symbolic dimension \`${dimName.name}\` is declared twice`, {
+          diagnostic("DuplicateDefinition", dimName.span, ["dimension", { name: dimName.name }], {
             labels: [{ span: existing.name.span, message: "first declared here" }],
             help: `refer to it without a bound: \`${dimName.name}\``,
           }),
         );
       } else if (existing) {
         cx.report(
-          diagnostic(
-            "BadSymbolicDim",
-            dimName.span,
-            `\`${dimName.name}\` is already a constant; a symbolic dimension needs a new name`,
-            {
-              ...(existing.kind === "const"
-                ? { labels: [{ span: existing.decl.name.span, message: "defined here" }] }
-                : {}),
-              help: "rename the dimension",
-            },
-          ),
+          diagnostic("BadSymbolicDim", dimName.span, ["nameTaken", { name: dimName.name }], {
+            ...(existing.kind === "const"
+              ? { labels: [{ span: existing.decl.name.span, message: "defined here" }] }
+              : {}),
+            help: "rename the dimension",
+          }),
         );
       } else {
         scope.entries.set(dimName.name, { kind: "dim", name: dimName });
@@ -164,9 +159,7 @@ function resolveInputType(cx: ResolveContext, name: Name, type: TypeExpr, scope:
     );
     if (value.kind === "int") {
       if (value.value < 1n) {
-        cx.report(
-          diagnostic("NonPositiveSize", dim.size.span, `an input dimension must be positive, found ${value.value}`),
-        );
+        cx.report(diagnostic("NonPositiveSize", dim.size.span, { what: "an input dimension", value: value.value }));
         dims.push({ kind: "invalid" });
       } else dims.push({ kind: "int", value: value.value });
     } else if (value.kind === "symbolic") {
@@ -177,7 +170,7 @@ function resolveInputType(cx: ResolveContext, name: Name, type: TypeExpr, scope:
   if (type.vocab !== null) {
     if (dtype && !dtype.needsVocabulary) {
       cx.report(
-        diagnostic("TokenNeedsVocabulary", type.vocab.span, `\`${dtype.name}\` inputs take no vocabulary`, {
+        diagnostic("TokenNeedsVocabulary", type.vocab.span, ["vocabularyGiven", { dtype: dtype.name }], {
           labels: [{ span: type.dtype.span, message: "a float input" }],
           help: "remove `of …`, or make the input `token`",
         }),
@@ -186,7 +179,7 @@ function resolveInputType(cx: ResolveContext, name: Name, type: TypeExpr, scope:
     vocab = positiveInt(cx, type.vocab, { scope, dims: false, what: "the vocabulary size" });
   } else if (dtype?.needsVocabulary) {
     cx.report(
-      diagnostic("TokenNeedsVocabulary", type.dtype.span, "a `token` input needs a vocabulary size", {
+      diagnostic("TokenNeedsVocabulary", type.dtype.span, ["vocabularyMissing", {}], {
         help: "add `of <vocabulary size>`, as in `token[1024] of 50_257`",
       }),
     );
@@ -199,7 +192,7 @@ function positiveInt(cx: ResolveContext, expr: Expr, ctx: NumCtx): bigint | unde
   const value = evaluateNumber(cx, expr, ctx, false);
   if (value.kind !== "int") return undefined;
   if (value.value < 1n) {
-    cx.report(diagnostic("NonPositiveSize", expr.span, `${ctx.what} must be positive, found ${value.value}`));
+    cx.report(diagnostic("NonPositiveSize", expr.span, { what: ctx.what, value: value.value }));
     return undefined;
   }
   return value.value;

@@ -2,6 +2,7 @@
 // `expect`, `loss`, bindings and flows, each checked for where it stands (`input` only at the top of a
 // block, `loss` only at the top of a model, …), and value names bound once per body.
 import { diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
+import type { Variant } from "../diagnostics/message.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import type { Body, ExpectStmt, InputStmt, LossStmt, Name, Statement } from "../syntax/ast.js";
 import { expectQuantities, expectQuantityNames, layerKinds, lossKinds, losses } from "../vocabulary/layers.js";
@@ -35,7 +36,7 @@ export function resolveBody(cx: ResolveContext, body: Body, outer: BodyCtx): voi
     const prev = scope.entries.get(name.name);
     if (prev?.kind === "const") {
       cx.report(
-        diagnostic("DuplicateDefinition", name.span, `\`${name.name}\` is defined twice`, {
+        diagnostic("DuplicateDefinition", name.span, ["defined", { name: name.name }], {
           labels: [{ span: prev.decl.name.span, message: "first defined here" }],
         }),
       );
@@ -47,7 +48,7 @@ export function resolveBody(cx: ResolveContext, body: Body, outer: BodyCtx): voi
         diagnostic(
           "DuplicateDefinition",
           name.span,
-          `\`${name.name}\` is already a ${clash.kind === "param" ? "parameter" : "symbolic dimension"}`,
+          ["already", { name: name.name, what: clash.kind === "param" ? "parameter" : "symbolic dimension" }],
           {
             labels: [{ span: clash.name.span, message: "declared here" }],
             help: "rename the constant",
@@ -75,11 +76,7 @@ function resolveStatement(cx: ResolveContext, stmt: Statement, ctx: BodyCtx): vo
       return resolveInputStmt(cx, stmt, ctx);
     case "Output":
       if (ctx.nested) {
-        misplaced(
-          cx,
-          keywordSpan(stmt.span, "output".length),
-          "`output` is only allowed at the top of a model or block body",
-        );
+        misplaced(cx, keywordSpan(stmt.span, "output".length), "outputNested");
       }
       for (const value of stmt.values) checkValueExpr(cx, value, ctx);
       return;
@@ -99,10 +96,10 @@ function resolveStatement(cx: ResolveContext, stmt: Statement, ctx: BodyCtx): vo
 function misplaced(
   cx: ResolveContext,
   span: Span,
-  message: string,
+  variant: Variant<"MisplacedStatement">,
   options: { labels?: Label[]; help?: string } = {},
 ): void {
-  cx.report(diagnostic("MisplacedStatement", span, message, options));
+  cx.report(diagnostic("MisplacedStatement", span, [variant, {}], options));
 }
 
 /** The span of the first token of a statement (its keyword). */
@@ -113,13 +110,13 @@ function keywordSpan(span: Span, length: number): Span {
 function resolveInputStmt(cx: ResolveContext, stmt: InputStmt, ctx: BodyCtx): void {
   const keyword = keywordSpan(stmt.span, "input".length);
   if (ctx.owner.kind === "model") {
-    misplaced(cx, keyword, "`input` is only allowed in blocks", {
+    misplaced(cx, keyword, "inputInModel", {
       help: "a model declares its inputs in its header: `model Name(x: f32[784]) { … }`",
     });
   } else if (ctx.nested) {
-    misplaced(cx, keyword, "`input` is only allowed at the top of a block body");
+    misplaced(cx, keyword, "inputNested");
   } else if (ctx.owner.input) {
-    misplaced(cx, keyword, "a block declares its inputs once", {
+    misplaced(cx, keyword, "inputTwice", {
       labels: [{ span: keywordSpan(ctx.owner.input.span, "input".length), message: "first declared here" }],
       help: "list every input in one statement: `input a, b`",
     });
@@ -131,24 +128,25 @@ function resolveInputStmt(cx: ResolveContext, stmt: InputStmt, ctx: BodyCtx): vo
 
 function resolveExpect(cx: ResolveContext, stmt: ExpectStmt, ctx: BodyCtx): void {
   if (ctx.nested) {
-    misplaced(
-      cx,
-      keywordSpan(stmt.span, "expect".length),
-      "`expect` is only allowed at the top of a model or block body",
-    );
+    misplaced(cx, keywordSpan(stmt.span, "expect".length), "expectNested");
   }
   const q = stmt.quantity;
   if (!expectQuantityNames.has(q.name)) {
     cx.report(
-      diagnostic("BadExpectQuantity", q.span, `unknown quantity \`${q.name}\``, {
-        help: expectSynonyms[q.name]
-          ? `did you mean \`${expectSynonyms[q.name]}\`?`
-          : didYouMeanHelp(
-              q.name,
-              expectQuantities.map((x) => x.name),
-            ),
-        notes: [`quantities: ${expectQuantities.map((x) => x.name).join(", ")}`],
-      }),
+      diagnostic(
+        "BadExpectQuantity",
+        q.span,
+        { name: q.name },
+        {
+          help: expectSynonyms[q.name]
+            ? `did you mean \`${expectSynonyms[q.name]}\`?`
+            : didYouMeanHelp(
+                q.name,
+                expectQuantities.map((x) => x.name),
+              ),
+          notes: [`quantities: ${expectQuantities.map((x) => x.name).join(", ")}`],
+        },
+      ),
     );
   }
   const value = evaluateNumber(
@@ -164,19 +162,24 @@ function resolveLoss(cx: ResolveContext, stmt: LossStmt, ctx: BodyCtx): void {
   const keyword = keywordSpan(stmt.span, "loss".length);
   let placed = true;
   if (ctx.owner.kind === "block") {
-    misplaced(cx, keyword, "`loss` is only allowed in models", {
+    misplaced(cx, keyword, "lossInBlock", {
       help: "state the loss in the model that uses this block",
     });
     placed = false;
   } else if (ctx.nested) {
-    misplaced(cx, keyword, "`loss` is only allowed at the top of a model body");
+    misplaced(cx, keyword, "lossNested");
     placed = false;
   } else if (ctx.owner.loss) {
     cx.report(
-      diagnostic("DuplicateLoss", keyword, "a model states at most one loss", {
-        labels: [{ span: keywordSpan(ctx.owner.loss.stmt.span, "loss".length), message: "first loss here" }],
-        help: "remove one of the `loss` statements",
-      }),
+      diagnostic(
+        "DuplicateLoss",
+        keyword,
+        {},
+        {
+          labels: [{ span: keywordSpan(ctx.owner.loss.stmt.span, "loss".length), message: "first loss here" }],
+          help: "remove one of the `loss` statements",
+        },
+      ),
     );
     placed = false;
   }
@@ -185,7 +188,7 @@ function resolveLoss(cx: ResolveContext, stmt: LossStmt, ctx: BodyCtx): void {
     call.kind === "Ident" ? { name: call.name, span: call.span } : call.kind === "Call" ? call.callee : undefined;
   if (!callee) {
     cx.report(
-      diagnostic("UnknownLoss", call.span, `expected a loss name, found ${describeNonNumber(call)}`, {
+      diagnostic("UnknownLoss", call.span, ["notAName", { found: describeNonNumber(call) }], {
         notes: [`losses: ${losses.map((l) => l.name).join(", ")}`],
       }),
     );
@@ -195,7 +198,7 @@ function resolveLoss(cx: ResolveContext, stmt: LossStmt, ctx: BodyCtx): void {
   const entry = lossKinds.get(callee.name);
   if (!entry) {
     cx.report(
-      diagnostic("UnknownLoss", callee.span, `unknown loss \`${callee.name}\``, {
+      diagnostic("UnknownLoss", callee.span, ["unknown", { name: callee.name }], {
         help: didYouMeanHelp(
           callee.name,
           losses.map((l) => l.name),
@@ -225,7 +228,7 @@ export function bindValue(cx: ResolveContext, name: Name, values: ValueScope): v
       diagnostic(
         "ValueShadowsLayer",
         name.span,
-        `value \`${name.name}\` reuses the name of ${isLayer ? "a layer kind" : "a block"}`,
+        { name: name.name, what: isLayer ? "a layer kind" : "a block" },
         {
           labels:
             !isLayer && block && !block.imported ? [{ span: block.decl.name.span, message: "block defined here" }] : [],
@@ -238,7 +241,7 @@ export function bindValue(cx: ResolveContext, name: Name, values: ValueScope): v
   const prev = values.entries.get(name.name);
   if (prev) {
     cx.report(
-      diagnostic("DuplicateDefinition", name.span, `value \`${name.name}\` is bound twice`, {
+      diagnostic("DuplicateDefinition", name.span, ["value", { name: name.name }], {
         labels: [{ span: prev.span, message: "first bound here" }],
         help: "give the second value another name",
       }),

@@ -28,10 +28,15 @@ function registerAlias(cx: ResolveContext, alias: Name | null, ctx: BodyCtx): vo
   const prev = ctx.aliases.get(alias.name);
   if (prev) {
     cx.report(
-      diagnostic("DuplicateLayerName", alias.span, `two layers named \`${alias.name}\` in one scope`, {
-        labels: [{ span: prev.span, message: "first named here" }],
-        help: "rename one of them",
-      }),
+      diagnostic(
+        "DuplicateLayerName",
+        alias.span,
+        { name: alias.name },
+        {
+          labels: [{ span: prev.span, message: "first named here" }],
+          help: "rename one of them",
+        },
+      ),
     );
     return;
   }
@@ -79,7 +84,7 @@ function resolveStage(cx: ResolveContext, stage: ExprStage, ctx: BodyCtx, starts
     return;
   }
   cx.report(
-    diagnostic("BadValueUse", expr.span, `expected a layer or a value, found ${describeNonNumber(expr)}`, {
+    diagnostic("BadValueUse", expr.span, ["notLayerOrValue", { found: describeNonNumber(expr) }], {
       ...(expr.kind === "Int" ? { help: "arguments go in parentheses: `dense(128)`" } : {}),
     }),
   );
@@ -94,9 +99,9 @@ function unknownStageName(cx: ResolveContext, ident: Ident, ctx: BodyCtx, starts
   const isNumber = ctx.scope.find(ident.name) !== undefined;
   const notes = isNumber ? [`\`${ident.name}\` is a number, not a layer or a value`] : [];
   if (valueLike) {
-    cx.report(diagnostic("UnknownValue", ident.span, `unknown value \`${ident.name}\``, { help, notes }));
+    cx.report(diagnostic("UnknownValue", ident.span, { name: ident.name }, { help, notes }));
   } else {
-    cx.report(diagnostic("UnknownLayer", ident.span, `unknown layer \`${ident.name}\``, { help, notes }));
+    cx.report(diagnostic("UnknownLayer", ident.span, { name: ident.name }, { help, notes }));
   }
 }
 
@@ -106,10 +111,15 @@ function unknownLayer(cx: ResolveContext, callee: Name, ctx: BodyCtx): void {
   else if (ctx.scope.find(callee.name)) notes.push(`\`${callee.name}\` is a number, not a layer`);
   else if (cx.modelNames.has(callee.name)) notes.push(`\`${callee.name}\` is a model; only blocks can be called`);
   cx.report(
-    diagnostic("UnknownLayer", callee.span, `unknown layer \`${callee.name}\``, {
-      help: didYouMeanHelp(callee.name, [...layerKinds.keys(), ...cx.blocks.keys()]),
-      notes,
-    }),
+    diagnostic(
+      "UnknownLayer",
+      callee.span,
+      { name: callee.name },
+      {
+        help: didYouMeanHelp(callee.name, [...layerKinds.keys(), ...cx.blocks.keys()]),
+        notes,
+      },
+    ),
   );
 }
 
@@ -120,10 +130,15 @@ function braceSpan(body: Body): Span {
 
 function unexpectedBody(cx: ResolveContext, body: Body, what: string, at: Span): void {
   cx.report(
-    diagnostic("UnexpectedBody", braceSpan(body), `${what} takes no \`{ … }\` body`, {
-      labels: [{ span: at, message: "this takes no body" }],
-      help: "remove the body, or use `residual { … }` or `repeat n { … }` around it",
-    }),
+    diagnostic(
+      "UnexpectedBody",
+      braceSpan(body),
+      { what },
+      {
+        labels: [{ span: at, message: "this takes no body" }],
+        help: "remove the body, or use `residual { … }` or `repeat n { … }` around it",
+      },
+    ),
   );
 }
 
@@ -186,12 +201,17 @@ function resolveCall(
     if (entry.body === "required") {
       if (!stage.body) {
         cx.report(
-          diagnostic("MissingBody", callee.span, `\`${entry.kind}\` needs a \`{ … }\` body`, {
-            help:
-              entry.kind === "moe"
-                ? "add the expert: `moe(8, 2) { dense(4 * d) gelu dense(d) }`"
-                : `add one: \`${entry.kind} { … }\``,
-          }),
+          diagnostic(
+            "MissingBody",
+            callee.span,
+            { kind: entry.kind },
+            {
+              help:
+                entry.kind === "moe"
+                  ? "add the expert: `moe(8, 2) { dense(4 * d) gelu dense(d) }`"
+                  : `add one: \`${entry.kind} { … }\``,
+            },
+          ),
         );
       } else {
         // `residual` is transparent for naming; each expert of `moe` is its own scope.
@@ -231,17 +251,22 @@ export function checkValueExpr(cx: ResolveContext, root: Expr, ctx: BodyCtx): vo
         else if (cx.blocks.has(expr.name)) notes.push(`\`${expr.name}\` is a block; bind a value with \`name = …\``);
         else if (ctx.scope.find(expr.name)) notes.push(`\`${expr.name}\` is a number, not a value`);
         cx.report(
-          diagnostic("UnknownValue", expr.span, `unknown value \`${expr.name}\``, {
-            help: didYouMeanHelp(expr.name, ctx.values.names()),
-            notes,
-          }),
+          diagnostic(
+            "UnknownValue",
+            expr.span,
+            { name: expr.name },
+            {
+              help: didYouMeanHelp(expr.name, ctx.values.names()),
+              notes,
+            },
+          ),
         );
         break;
       }
       case "Binary":
         if (expr.op !== "+" && expr.op !== "*") {
           cx.report(
-            diagnostic("BadValueUse", expr.span, `\`${expr.op}\` is not defined on values`, {
+            diagnostic("BadValueUse", expr.span, ["operator", { op: expr.op }], {
               help: "values combine with `+` (add) and `*` (multiply)",
             }),
           );
@@ -252,7 +277,7 @@ export function checkValueExpr(cx: ResolveContext, root: Expr, ctx: BodyCtx): vo
         for (let i = expr.items.length - 1; i >= 0; i--) work.push(expr.items[i]!);
         break;
       default:
-        cx.report(diagnostic("BadValueUse", expr.span, `expected a value, found ${describeNonNumber(expr)}`));
+        cx.report(diagnostic("BadValueUse", expr.span, ["notAValue", { found: describeNonNumber(expr) }]));
     }
   }
 }

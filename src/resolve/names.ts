@@ -2,6 +2,7 @@
 // constants evaluated exactly, in dependency order, with cycles reported; every name in an integer
 // expression looked up in its scope.
 import { diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
+import type { MessageArgs } from "../diagnostics/message.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import type { ConstDecl, Expr, Ident, Item, Name } from "../syntax/ast.js";
 import { layerKinds } from "../vocabulary/layers.js";
@@ -57,7 +58,7 @@ export function declareFileNames(cx: ResolveContext): Set<Item> {
     const first = defined.get(name.name);
     if (first) {
       cx.report(
-        diagnostic("DuplicateDefinition", name.span, `\`${name.name}\` is defined twice`, {
+        diagnostic("DuplicateDefinition", name.span, ["defined", { name: name.name }], {
           labels: [{ span: first.span, message: "first defined here" }],
           help: "rename one of the definitions",
         }),
@@ -69,7 +70,7 @@ export function declareFileNames(cx: ResolveContext): Set<Item> {
     if (importSpans.has(name.name) || cx.imported?.has(name.name)) {
       const at = importSpans.get(name.name);
       cx.report(
-        diagnostic("ImportClash", name.span, `\`${name.name}\` is both imported and defined here`, {
+        diagnostic("ImportClash", name.span, ["local", { name: name.name }], {
           labels: at ? [{ span: at, message: "imported here" }] : [],
           help: "rename the local definition, or do not import the name",
         }),
@@ -82,7 +83,7 @@ export function declareFileNames(cx: ResolveContext): Set<Item> {
     } else if (item.kind === "Block") {
       if (layerKinds.has(name.name)) {
         cx.report(
-          diagnostic("ReservedName", name.span, `block \`${name.name}\` has the name of a layer kind`, {
+          diagnostic("ReservedName", name.span, ["layerKind", { name: name.name }], {
             help: `rename the block: \`${name.name}\` always means the layer`,
           }),
         );
@@ -162,7 +163,7 @@ function lookupNumber(cx: ResolveContext, ident: Ident, ctx: NumCtx): NumValue {
       return symbolic;
     case "laterParam":
       cx.report(
-        diagnostic("UnknownName", ident.span, `parameter \`${ident.name}\` is used before it is declared`, {
+        diagnostic("UnknownName", ident.span, ["beforeDeclared", { name: ident.name }], {
           labels: [{ span: entry.name.span, message: "declared here" }],
           help: "a default may refer only to earlier parameters and to constants",
         }),
@@ -171,14 +172,9 @@ function lookupNumber(cx: ResolveContext, ident: Ident, ctx: NumCtx): NumValue {
     case "dim":
       if (ctx.dims) return symbolic;
       cx.report(
-        diagnostic(
-          "WrongOptionType",
-          ident.span,
-          `${ctx.what} needs a fixed integer, but \`${ident.name}\` is a symbolic dimension`,
-          {
-            labels: [{ span: entry.name.span, message: "declared here" }],
-          },
-        ),
+        diagnostic("WrongOptionType", ident.span, ["symbolicDim", { what: ctx.what, name: ident.name }], {
+          labels: [{ span: entry.name.span, message: "declared here" }],
+        }),
       );
       return invalid;
   }
@@ -190,7 +186,7 @@ function unknownNumberName(cx: ResolveContext, ident: Ident, ctx: NumCtx): NumVa
   const bound = ctx.values?.find(name);
   if (bound) {
     cx.report(
-      diagnostic("BadValueUse", ident.span, `\`${name}\` is a value, not a number`, {
+      diagnostic("BadValueUse", ident.span, ["valueAsNumber", { name }], {
         labels: [{ span: bound.span, message: "bound here" }],
         ...(ctx.what ? { notes: [`${ctx.what} needs an integer`] } : {}),
       }),
@@ -202,7 +198,7 @@ function unknownNumberName(cx: ResolveContext, ident: Ident, ctx: NumCtx): NumVa
   else if (cx.blocks.has(name)) notes.push(`\`${name}\` is a block, not a number`);
   else if (cx.modelNames.has(name)) notes.push(`\`${name}\` is a model, not a number`);
   cx.report(
-    diagnostic("UnknownName", ident.span, `unknown name \`${name}\``, {
+    diagnostic("UnknownName", ident.span, ["unknown", { name }], {
       help: didYouMeanHelp(name, ctx.scope.names(ctx.dims)) ?? ctx.unknownHelp,
       notes,
     }),
@@ -231,10 +227,10 @@ function reportConstCycle(cx: ResolveContext, path: readonly ConstFrame[], targe
   });
   const head = members[order[0]!]!;
   const shown = names.length <= maxCycleSteps ? [...names, names[0]!] : [...names.slice(0, maxCycleSteps), "…"];
-  const message =
+  const message: MessageArgs<"ConstCycle"> =
     members.length === 1
-      ? `constant \`${head.name.name}\` is defined in terms of itself`
-      : `constants form a cycle: ${shown.map((n) => (n === "…" ? n : `\`${n}\``)).join(" → ")}`;
+      ? ["self", { name: head.name.name }]
+      : ["cycle", { cycle: shown.map((n) => (n === "…" ? n : `\`${n}\``)).join(" → ") }];
   cx.report(
     diagnostic("ConstCycle", head.name.span, message, {
       labels: labels.slice(0, maxCycleSteps),

@@ -1,6 +1,7 @@
 // Block recursion: cycles in the graph of calls between local blocks (recorded by flows.ts), each reported
 // once, from the block defined first.
 import { diagnostic } from "../diagnostics/diagnostic.js";
+import type { MessageArgs } from "../diagnostics/message.js";
 import { maxCycleSteps, type Edge, type ResolveContext } from "./context.js";
 
 /** Finds cycles in the graph of calls between local blocks: an iterative depth-first search (a chain of
@@ -61,10 +62,8 @@ function reportCycle(
     list = `${through.slice(0, maxCycleSteps).join(", ")} and ${through.length - maxCycleSteps} more`;
   else if (through.length > 1) list = `${through.slice(0, -1).join(", ")} and ${through[through.length - 1]}`;
   else list = through[0] ?? "";
-  const message =
-    through.length === 0
-      ? `block \`${head.from}\` calls itself`
-      : `block \`${head.from}\` calls itself through ${list}`;
+  const message: MessageArgs<"RecursiveBlock"> =
+    through.length === 0 ? ["self", { name: head.from }] : ["through", { name: head.from, blocks: list }];
   cx.report(
     diagnostic("RecursiveBlock", head.site.span, message, {
       labels: edges
