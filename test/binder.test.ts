@@ -1,7 +1,7 @@
 // THE argument binder (src/vocabulary/binder.ts): what it binds, and that its problems are exactly those
 // the resolver reports today (same places, same kinds), so that the resolver can take it over unchanged.
 import { describe, expect, it } from "vitest";
-import { resolve } from "../src/check/resolve.js";
+import { resolve } from "../src/resolve/resolve.js";
 import { catalogue } from "../src/diagnostics/catalogue.js";
 import type { Call, FileNode } from "../src/syntax/ast.js";
 import { parse } from "../src/syntax/parse.js";

@@ -54,12 +54,30 @@ describe("reads: regular files only, under a size cap checked before reading", (
     const imports = await nnc(["check", entry]);
     expect(imports.code).toBe(1);
     expect(imports.err).toMatch(
-      /error\[NN6001\]: cannot import `[^`]*pipe\.nn`: not a regular file \(a named pipe\)\n --> [^\n]*reads\.nn:1:8/,
+      /error\[NN6007\]: cannot import `[^`]*pipe\.nn`: not a regular file \(a named pipe\)\n --> [^\n]*reads\.nn:1:8/,
     );
     expect(imports.err).toMatch(
-      /error\[NN6001\]: cannot import `\/dev\/zero`: not a regular file \(a character device\)\n --> [^\n]*reads\.nn:2:8/,
+      /error\[NN6007\]: cannot import `\/dev\/zero`: not a regular file \(a character device\)\n --> [^\n]*reads\.nn:2:8/,
     );
-    expect(imports.err).toMatch(/error\[NN6001\]: cannot import `[^`]*`: it is a directory\n --> [^\n]*reads\.nn:3:8/);
+    expect(imports.err).toMatch(/error\[NN6007\]: cannot import `[^`]*`: it is a directory\n --> [^\n]*reads\.nn:3:8/);
+    // A missing import is NN6001, a file that exists but cannot be read NN6007 (the host says which).
+    const missing = await nnc(["check", file("missing.nn", `import "./nowhere.nn"\n\n${model}`)]);
+    expect(missing.err).toMatch(/^error\[NN6001\]: cannot import `\.\/nowhere\.nn`: no such file\n/);
+    const host: Host = {
+      readFile: (f) =>
+        f === "main.nn"
+          ? { ok: true, text: `import "./a.nn"\nimport "./b.nn"\n\n${model}` }
+          : {
+              ok: false,
+              reason: f.endsWith("a.nn") ? "permission denied" : "no such file",
+              exists: f.endsWith("a.nn"),
+            },
+    };
+    const codes = check("main.nn", { host }).diagnostics.map((d) => `${d.code} ${d.message}`);
+    expect(codes).toEqual([
+      "NN6007 cannot import `./a.nn`: permission denied",
+      "NN6001 cannot import `./b.nn`: no such file",
+    ]);
     const entries = await nnc(["check", fifo, "/dev/zero", dir]);
     expect(entries.code).toBe(1);
     expect(entries.err).toContain(`error[NN0002]: cannot read ${fifo}: not a regular file (a named pipe)`);
@@ -92,6 +110,7 @@ describe("reads: regular files only, under a size cap checked before reading", (
     expect(readRegularFile(small, 999)).toEqual({
       ok: false,
       reason: "too large: 1,000 bytes, over the limit of 999 bytes",
+      exists: true,
     });
   });
 

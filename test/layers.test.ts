@@ -12,7 +12,7 @@ export const layers: readonly (readonly string[])[] = [
   ["grammar/"],
   ["src/syntax/"],
   ["src/format/", "src/vocabulary/"],
-  ["src/check/"],
+  ["src/resolve/"],
   ["src/analyze/"],
   ["src/count/"],
   ["src/weights/"],

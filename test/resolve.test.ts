@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Diagnostic } from "../src/diagnostics/diagnostic.js";
-import { evaluate, floorDiv, floorMod, type NumValue } from "../src/check/evaluate.js";
-import { resolve, type ImportedSymbol, type ResolvedFile } from "../src/check/resolve.js";
+import { evaluate, floorDiv, floorMod, type NumValue } from "../src/resolve/evaluate.js";
+import { resolve, type ImportedSymbol, type ResolvedFile } from "../src/resolve/resolve.js";
 import { parse } from "../src/syntax/parse.js";
 import type { BlockDecl, Expr, FileNode } from "../src/syntax/ast.js";
 import { layerKinds, layers, universalOptions } from "../src/vocabulary/layers.js";

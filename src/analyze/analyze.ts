@@ -8,8 +8,8 @@ import { catalogue, type DiagnosticName } from "../diagnostics/catalogue.js";
 import { diagnostic, type Diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
 import { grouped } from "../diagnostics/numbers.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
-import { evaluate, type NumValue } from "../check/evaluate.js";
-import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../check/resolve.js";
+import { evaluate, type NumValue } from "../resolve/evaluate.js";
+import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../resolve/resolve.js";
 import type * as A from "../syntax/ast.js";
 import {
   intMinimum,

@@ -103,17 +103,27 @@ export async function build(request: BuildRequest): Promise<BuildOutcome> {
         ? `${request.inputs[0]!.name} defines no model`
         : `none of the ${request.inputs.length} inputs defines a model`;
     diagnostics.push(
-      diagnostic("NothingToBuild", undefined, `nothing to build: ${what}`, {
-        help: "a file of blocks and constants is imported by a spec that defines a `model`; build that spec",
-      }),
+      diagnostic(
+        "NothingToBuild",
+        undefined,
+        { what },
+        {
+          help: "a file of blocks and constants is imported by a spec that defines a `model`; build that spec",
+        },
+      ),
     );
     return { diagnostics, sources, outputs: [] };
   }
   for (const name of empty) {
     diagnostics.push(
-      diagnostic("NoModelToBuild", undefined, `${name} defines no model: nothing is built from it`, {
-        help: "a file of blocks and constants is imported by a spec that defines a `model`; build that spec",
-      }),
+      diagnostic(
+        "NoModelToBuild",
+        undefined,
+        { file: name },
+        {
+          help: "a file of blocks and constants is imported by a spec that defines a `model`; build that spec",
+        },
+      ),
     );
   }
   const files: { path: string; text: string }[] = [];
@@ -162,7 +172,7 @@ export async function build(request: BuildRequest): Promise<BuildOutcome> {
     request.writeAll(changed);
   } catch (error) {
     diagnostics.push(
-      diagnostic("WriteFailed", undefined, (error as Error).message, {
+      diagnostic("WriteFailed", undefined, ["outputs", { problem: (error as Error).message }], {
         help: "nothing was written: every output is left as it was",
       }),
     );

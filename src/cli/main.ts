@@ -262,7 +262,7 @@ class InputError extends Error {
 }
 
 function usageError(io: Io, message: string, help?: string): number {
-  const d = diagnostic("UsageError", undefined, message, { help });
+  const d = diagnostic("UsageError", undefined, ["usage", { problem: message }], { help });
   io.stderr(renderDiagnostics([d], () => undefined, { color: useColor(io) }));
   return 2;
 }
@@ -323,13 +323,13 @@ function readStdinText(io: Io): string {
     bytes = io.readStdin();
   } catch (error) {
     throw new InputError(
-      diagnostic("FileNotReadable", undefined, `cannot read standard input: ${(error as Error).message}`),
+      diagnostic("FileNotReadable", undefined, ["read", { file: "standard input", reason: (error as Error).message }]),
     );
   }
   const decoded = decodeUtf8(bytes);
   if (!decoded.ok) {
     throw new InputError(
-      diagnostic("InvalidUtf8", undefined, `cannot read standard input: ${decoded.reason}`, {
+      diagnostic("InvalidUtf8", undefined, ["read", { file: "standard input", reason: decoded.reason }], {
         help: "save the spec as UTF-8",
       }),
     );
@@ -404,7 +404,7 @@ function runFmt(args: readonly string[], io: Io): number {
       const read = host.readFile(input.name);
       if (!read.ok) {
         const name = read.invalidUtf8 ? "InvalidUtf8" : "FileNotReadable";
-        report(io, [diagnostic(name, undefined, `cannot read ${input.name}: ${read.reason}`)], new Map());
+        report(io, [diagnostic(name, undefined, ["read", { file: input.name, reason: read.reason }])], new Map());
         failed = true;
         continue;
       }
@@ -422,9 +422,14 @@ function runFmt(args: readonly string[], io: Io): number {
         report(
           io,
           [
-            diagnostic("NotCanonical", undefined, `${input.name} is not in canonical form`, {
-              help: `run \`nnc fmt --write ${input.name}\``,
-            }),
+            diagnostic(
+              "NotCanonical",
+              undefined,
+              { file: input.name },
+              {
+                help: `run \`nnc fmt --write ${input.name}\``,
+              },
+            ),
           ],
           new Map(),
         );
@@ -441,7 +446,11 @@ function runFmt(args: readonly string[], io: Io): number {
               : undefined;
           report(
             io,
-            [diagnostic("WriteFailed", undefined, `cannot write ${input.name}: ${(error as Error).message}`, { help })],
+            [
+              diagnostic("WriteFailed", undefined, ["write", { file: input.name, reason: (error as Error).message }], {
+                help,
+              }),
+            ],
             new Map(),
           );
           failed = true;
@@ -491,7 +500,7 @@ function runCount(args: readonly string[], io: Io): number {
     report(
       io,
       [
-        diagnostic("NoSuchModel", undefined, `${input!.name} defines no model to count`, {
+        diagnostic("NoSuchModel", undefined, ["none", { file: input!.name, command: "count" }], {
           help: "a file with only blocks is imported, not counted",
         }),
       ],
@@ -506,20 +515,18 @@ function runCount(args: readonly string[], io: Io): number {
   for (const m of models) {
     if (maxParams !== undefined && m.figures.params > maxParams) {
       over.push(
-        diagnostic(
-          "BudgetExceeded",
-          undefined,
-          `\`${m.analysis.name}\` has ${grouped(m.figures.params)} parameters, over the budget of ${grouped(maxParams)}`,
-        ),
+        diagnostic("BudgetExceeded", undefined, [
+          "params",
+          { model: m.analysis.name, params: grouped(m.figures.params), budget: grouped(maxParams) },
+        ]),
       );
     }
     if (maxBytes !== undefined && m.figures.bytes.fp32 > maxBytes) {
       over.push(
-        diagnostic(
-          "BudgetExceeded",
-          undefined,
-          `\`${m.analysis.name}\` needs ${grouped(m.figures.bytes.fp32)} bytes of fp32 parameters, over the budget of ${grouped(maxBytes)}`,
-        ),
+        diagnostic("BudgetExceeded", undefined, [
+          "bytes",
+          { model: m.analysis.name, bytes: grouped(m.figures.bytes.fp32), budget: grouped(maxBytes) },
+        ]),
       );
     }
   }
@@ -585,7 +592,7 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
     if (typeof weights === "string") {
       report(
         io,
-        [diagnostic("FileNotReadable", undefined, `cannot use ${bakeFile} for --bake-weights: ${weights}`)],
+        [diagnostic("FileNotReadable", undefined, ["bakeWeights", { file: bakeFile, reason: weights }])],
         new Map(),
       );
       return 1;

@@ -8,69 +8,180 @@
 /** How bad a diagnostic is (defined here, with the catalogue that assigns it; diagnostic.ts re-exports it). */
 export type Severity = "error" | "warning" | "note";
 
+/** A message template, as in TypeScript's diagnosticMessages.json: `{name}` (letters, digits and `_`) is a
+ *  placeholder that `diagnostic()` fills from the argument of that name; any other text, `{ … }` included, is
+ *  literal. Placeholders carry what varies (names, numbers, a described value); the template keeps the rest. */
+export type Template = string;
+
+/** One template, or one per wording when a code words its cases differently (the same meaning: a name
+ *  defined twice, as a constant, a parameter or a value), keyed by a short variant name. */
+export type Templates = Template | Readonly<Record<string, Template>>;
+
 export interface CatalogueEntry {
   readonly code: string;
   readonly severity: Severity;
   /** One line for the documentation: when this diagnostic is reported. */
   readonly summary: string;
+  /** The message template(s). Absent: not templated yet, so its call sites pass the whole message (the
+   *  analysis and the code generator, until they move to templates; test/catalogue.test.ts lists them). */
+  readonly message?: Templates;
 }
 
+/** An entry whose call sites pass the whole message. */
 function e(code: string, summary: string, severity: Severity = "error"): CatalogueEntry {
   return { code, severity, summary };
 }
 
+/** An entry with its message template(s); the template's literal type is kept, so `diagnostic()` checks the
+ *  placeholder names of every call. */
+function t<const M extends Templates>(
+  code: string,
+  summary: string,
+  message: M,
+  severity: Severity = "error",
+): Omit<CatalogueEntry, "message"> & { readonly message: M } {
+  return { code, severity, summary, message };
+}
+
 export const catalogue = {
   // NN0xxx — command line and files
-  UsageError: e("NN0001", "the command line is not understood"),
-  FileNotReadable: e("NN0002", "an input file cannot be read"),
-  WriteFailed: e("NN0003", "an output file cannot be written"),
-  NotCanonical: e("NN0004", "`nnc fmt --check`: a file is not in canonical form"),
-  InvalidUtf8: e("NN0005", "an input file is not valid UTF-8"),
-  TooManyDiagnostics: e("NN0006", "more diagnostics were found than are shown", "note"),
-  FormatterFault: e("NN0007", "the formatter could not print a file faithfully (a bug in nnc: please report it)"),
-  NoModelToBuild: e("NN0008", "an input of `nnc build` defines no model, so nothing is built from it", "warning"),
-  NothingToBuild: e("NN0009", "`nnc build` found no model to build in any of its inputs"),
-  NoSuchModel: e(
+  UsageError: t("NN0001", "the command line is not understood", {
+    usage: "{problem}",
+    severalModels: "{file} defines {count} models: {models}",
+  }),
+  FileNotReadable: t("NN0002", "an input file cannot be read", {
+    read: "cannot read {file}: {reason}",
+    bakeWeights: "cannot use {file} for --bake-weights: {reason}",
+  }),
+  WriteFailed: t("NN0003", "an output file cannot be written", {
+    write: "cannot write {file}: {reason}",
+    outputs: "{problem}",
+  }),
+  NotCanonical: t("NN0004", "`nnc fmt --check`: a file is not in canonical form", "{file} is not in canonical form"),
+  InvalidUtf8: t("NN0005", "an input file is not valid UTF-8", {
+    read: "cannot read {file}: {reason}",
+    import: "cannot import `{path}`: {reason}",
+  }),
+  TooManyDiagnostics: t(
+    "NN0006",
+    "more diagnostics were found than are shown",
+    {
+      diagnostics: "{count} more diagnostic{s} not shown ({errors} error{errorsS})",
+      lines: "{count} more line{s} with syntax errors in {file} not shown, from here on",
+      errors: "{count} more errors in {file} not shown, from here on",
+    },
+    "note",
+  ),
+  FormatterFault: t(
+    "NN0007",
+    "the formatter could not print a file faithfully (a bug in nnc: please report it)",
+    "nnc fmt could not print {file} faithfully: {why}",
+  ),
+  NoModelToBuild: t(
+    "NN0008",
+    "an input of `nnc build` defines no model, so nothing is built from it",
+    "{file} defines no model: nothing is built from it",
+    "warning",
+  ),
+  NothingToBuild: t("NN0009", "`nnc build` found no model to build in any of its inputs", "nothing to build: {what}"),
+  NoSuchModel: t(
     "NN0010",
     "`--model` names no model of the file, or the file defines no model to count, verify or compile",
+    { named: "{file} has no model `{model}`", none: "{file} defines no model to {command}" },
   ),
 
   // NN1xxx — lexing and parsing
-  UnexpectedCharacter: e("NN1001", "a character that starts no token"),
-  UnexpectedToken: e("NN1002", "the parser met a token it did not expect"),
-  MalformedNumber: e("NN1003", "a number with misplaced `_` separators or a bad exponent"),
-  UnterminatedString: e("NN1004", "a string literal without its closing quote"),
-  NestingTooDeep: e("NN1005", "brackets nested deeper than the parser allows"),
-  FileTooLarge: e("NN1006", "a file with more tokens than the parser accepts"),
-  UnclosedBracket: e("NN1007", "an opening bracket without its closing one"),
-  UnmatchedBracket: e("NN1008", "a closing bracket without its opening one"),
-  InvalidStringEscape: e("NN1009", 'a string with an escape other than `\\"` or `\\\\`'),
+  UnexpectedCharacter: t("NN1001", "a character that starts no token", "unexpected character{s} {char}"),
+  UnexpectedToken: t("NN1002", "the parser met a token it did not expect", "{problem}"),
+  MalformedNumber: t("NN1003", "a number with misplaced `_` separators or a bad exponent", "malformed number `{text}`"),
+  UnterminatedString: t("NN1004", "a string literal without its closing quote", "unterminated string"),
+  NestingTooDeep: t("NN1005", "brackets nested deeper than the parser allows", {
+    operators: "expression has more than {max} operators",
+    unary: "more than {max} unary `-` in a row",
+    path: "path longer than {max} names",
+    brackets: "brackets nested more than {max} deep{braces}",
+    parser: "the file is too deeply nested or too large to parse",
+  }),
+  FileTooLarge: t("NN1006", "a file with more tokens than the parser accepts", {
+    atLeast: "file has at least {count} tokens, more than the {max} nnc accepts",
+    counted: "file has {count} tokens, more than the {max} nnc accepts",
+  }),
+  UnclosedBracket: t("NN1007", "an opening bracket without its closing one", "unclosed `{bracket}`"),
+  UnmatchedBracket: t("NN1008", "a closing bracket without its opening one", "unmatched `{bracket}`"),
+  InvalidStringEscape: t(
+    "NN1009",
+    'a string with an escape other than `\\"` or `\\\\`',
+    "unknown escape `\\{char}` in a string",
+  ),
 
   // NN2xxx — names and resolution
-  DuplicateDefinition: e("NN2001", "a name defined twice in one file or scope"),
-  UnknownName: e("NN2002", "a name that refers to nothing: no constant, parameter or value"),
-  ConstCycle: e("NN2003", "constants defined in terms of each other"),
-  UnknownLayer: e("NN2004", "a call to something that is neither a layer kind nor a block"),
-  UnknownValue: e("NN2005", "a value name that is not bound"),
-  ValueShadowsLayer: e("NN2006", "a value name that reuses the name of a layer kind or block"),
-  RecursiveBlock: e("NN2007", "a block that calls itself, directly or through other blocks"),
-  DuplicateLayerName: e("NN2008", "two layers with the same `as` name in one scope"),
+  DuplicateDefinition: t("NN2001", "a name defined twice in one file or scope", {
+    defined: "`{name}` is defined twice",
+    parameter: "parameter `{name}` is declared twice",
+    dimension: "symbolic dimension `{name}` is declared twice",
+    value: "value `{name}` is bound twice",
+    already: "`{name}` is already a {what}",
+  }),
+  UnknownName: t("NN2002", "a name that refers to nothing: no constant, parameter or value", {
+    unknown: "unknown name `{name}`",
+    beforeDeclared: "parameter `{name}` is used before it is declared",
+  }),
+  ConstCycle: t("NN2003", "constants defined in terms of each other", {
+    self: "constant `{name}` is defined in terms of itself",
+    cycle: "constants form a cycle: {cycle}",
+  }),
+  UnknownLayer: t("NN2004", "a call to something that is neither a layer kind nor a block", "unknown layer `{name}`"),
+  UnknownValue: t("NN2005", "a value name that is not bound", "unknown value `{name}`"),
+  ValueShadowsLayer: t(
+    "NN2006",
+    "a value name that reuses the name of a layer kind or block",
+    "value `{name}` reuses the name of {what}",
+  ),
+  RecursiveBlock: t("NN2007", "a block that calls itself, directly or through other blocks", {
+    self: "block `{name}` calls itself",
+    through: "block `{name}` calls itself through {blocks}",
+  }),
+  DuplicateLayerName: t(
+    "NN2008",
+    "two layers with the same `as` name in one scope",
+    "two layers named `{name}` in one scope",
+  ),
   UnusedValue: e(
     "NN2009",
     "a named value (or an input of a block with several) that holds parameters and is never used: its parameters are still counted",
     "warning",
   ),
-  ReservedName: e("NN2010", "a name that is a reserved word of the language"),
+  ReservedName: t("NN2010", "a name that is a reserved word of the language", {
+    layerKind: "block `{name}` has the name of a layer kind",
+    blockOption: "`{name}` is an option of every block call and cannot be a parameter",
+    keyword: "`{name}` is a keyword",
+  }),
 
   // NN3xxx — types, shapes and sizes
-  UnknownDtype: e("NN3001", "an input type other than f32, f64 or token"),
-  InexactDivision: e("NN3002", "`/` on integers that do not divide exactly"),
-  DivisionByZero: e("NN3003", "division or remainder by zero"),
-  NotAnInteger: e("NN3004", "a size or count that is not an integer"),
-  NonPositiveSize: e("NN3005", "a size that is zero or negative"),
-  SizeOverflow: e("NN3006", "a size or count beyond what nnc can represent"),
-  TokenNeedsVocabulary: e("NN3007", "a `token` input without `of <vocabulary>`, or a float input with one"),
-  BadSymbolicDim: e("NN3008", "a symbolic dimension that is malformed or not bounded"),
+  UnknownDtype: t("NN3001", "an input type other than f32, f64 or token", "unknown input type `{name}`"),
+  InexactDivision: t("NN3002", "`/` on integers that do not divide exactly", "{a} / {b} does not divide exactly"),
+  DivisionByZero: t("NN3003", "division or remainder by zero", {
+    division: "division by zero",
+    remainder: "remainder by zero",
+  }),
+  NotAnInteger: t("NN3004", "a size or count that is not an integer", {
+    decimal: "expected an integer, found the decimal `{text}`",
+    other: "expected an integer, found {found}",
+  }),
+  NonPositiveSize: t("NN3005", "a size that is zero or negative", "{what} must be positive, found {value}"),
+  SizeOverflow: t(
+    "NN3006",
+    "a size or count beyond what nnc can represent",
+    "integer too large: it needs more than {bits} bits",
+  ),
+  TokenNeedsVocabulary: t("NN3007", "a `token` input without `of <vocabulary>`, or a float input with one", {
+    vocabularyGiven: "`{dtype}` inputs take no vocabulary",
+    vocabularyMissing: "a `token` input needs a vocabulary size",
+  }),
+  BadSymbolicDim: t("NN3008", "a symbolic dimension that is malformed or not bounded", {
+    noName: "a bounded dimension needs a name on the left of `<=`",
+    nameTaken: "`{name}` is already a constant; a symbolic dimension needs a new name",
+  }),
   ShapeMismatch: e("NN3009", "two values combined with different shapes"),
   WrongRank: e("NN3010", "a layer given a value with the wrong number of axes"),
   SizeBelowOne: e("NN3011", "an output size that drops below 1"),
@@ -83,20 +194,47 @@ export const catalogue = {
 
   // NN4xxx — layer arguments and options
   UnknownOption: e("NN4001", "an option the layer kind or block does not have"),
-  WrongOptionType: e("NN4002", "an option value of the wrong type"),
+  WrongOptionType: t("NN4002", "an option value of the wrong type", {
+    symbolicDim: "{what} needs a fixed integer, but `{name}` is a symbolic dimension",
+    notANumber: "expected a number, found {found}",
+  }),
   MissingArgument: e("NN4003", "a required argument left out"),
   DuplicateOption: e("NN4004", "an option given twice"),
   TooManyArguments: e("NN4005", "more positional arguments than the layer or block takes"),
   PositionalAfterNamed: e("NN4006", "a positional argument after a named one"),
   BadEnumValue: e("NN4007", "an option value that is not one of the allowed names"),
-  UnexpectedBody: e("NN4008", "a `{ … }` body on a layer that takes none"),
-  MissingBody: e("NN4009", "a container layer (residual, moe) without its `{ … }` body"),
-  BadExpectQuantity: e("NN4010", "an `expect` on a quantity nnc does not know"),
-  MisplacedStatement: e("NN4011", "a statement where it is not allowed (input in a model, loss in a block, …)"),
-  BadValueUse: e("NN4012", "a value used where a number is expected, or a number where a value is expected"),
-  DuplicateLoss: e("NN4013", "more than one `loss` in a model"),
-  UnknownLoss: e("NN4014", "a loss that is not mse, cross_entropy or binary_cross_entropy"),
-  BadParameterDefault: e("NN4015", "a block parameter without default after one with a default"),
+  UnexpectedBody: t("NN4008", "a `{ … }` body on a layer that takes none", "{what} takes no `{ … }` body"),
+  MissingBody: t(
+    "NN4009",
+    "a container layer (residual, moe) without its `{ … }` body",
+    "`{kind}` needs a `{ … }` body",
+  ),
+  BadExpectQuantity: t("NN4010", "an `expect` on a quantity nnc does not know", "unknown quantity `{name}`"),
+  MisplacedStatement: t("NN4011", "a statement where it is not allowed (input in a model, loss in a block, …)", {
+    outputNested: "`output` is only allowed at the top of a model or block body",
+    inputInModel: "`input` is only allowed in blocks",
+    inputNested: "`input` is only allowed at the top of a block body",
+    inputTwice: "a block declares its inputs once",
+    expectNested: "`expect` is only allowed at the top of a model or block body",
+    lossInBlock: "`loss` is only allowed in models",
+    lossNested: "`loss` is only allowed at the top of a model body",
+  }),
+  BadValueUse: t("NN4012", "a value used where a number is expected, or a number where a value is expected", {
+    valueAsNumber: "`{name}` is a value, not a number",
+    operator: "`{op}` is not defined on values",
+    notAValue: "expected a value, found {found}",
+    notLayerOrValue: "expected a layer or a value, found {found}",
+  }),
+  DuplicateLoss: t("NN4013", "more than one `loss` in a model", "a model states at most one loss"),
+  UnknownLoss: t("NN4014", "a loss that is not mse, cross_entropy or binary_cross_entropy", {
+    unknown: "unknown loss `{name}`",
+    notAName: "expected a loss name, found {found}",
+  }),
+  BadParameterDefault: t(
+    "NN4015",
+    "a block parameter without default after one with a default",
+    "parameter `{name}` has no default but follows one that has",
+  ),
   OptionOutOfRange: e(
     "NN4016",
     "a numeric option outside its valid range (`eps > 0`, dropout `p` in [0, 1)), or not finite",
@@ -105,46 +243,101 @@ export const catalogue = {
   BlockArity: e("NN4018", "a block given a different number of values than it takes inputs"),
 
   // NN5xxx — parameters, ties, counts, assertions
-  ExpectFailed: e("NN5001", "an `expect` assertion that does not hold"),
+  ExpectFailed: t(
+    "NN5001",
+    "an `expect` assertion that does not hold",
+    "expected {quantity} {op} {expected}, but {where} has {actual}",
+  ),
   TieTargetUnknown: e("NN5002", "a tie to a layer that does not exist or has no weight"),
   TieShapeMismatch: e("NN5003", "a tie between tensors of different shapes"),
-  BudgetExceeded: e("NN5004", "a count above `--max-params` or `--max-bytes`"),
+  BudgetExceeded: t("NN5004", "a count above `--max-params` or `--max-bytes`", {
+    params: "`{model}` has {params} parameters, over the budget of {budget}",
+    bytes: "`{model}` needs {bytes} bytes of fp32 parameters, over the budget of {budget}",
+  }),
 
   // NN6xxx — imports
-  ImportNotFound: e(
+  ImportNotFound: t(
     "NN6001",
-    "an imported file that does not exist or cannot be read (not a regular file, too large, no permission)",
+    "an imported file that does not exist (one that exists but cannot be read is NN6007)",
+    "cannot import `{path}`: {reason}",
   ),
-  ImportCycle: e("NN6002", "files that import each other"),
-  ImportNameNotFound: e("NN6003", "an imported name the file does not define"),
-  ImportClash: e("NN6004", "an imported name that clashes with a local or another imported one"),
-  ImportFromStdin: e("NN6005", "a relative import in a spec read from standard input"),
-  ImportOutsideRoot: e("NN6006", "an import outside the directory given with `--root`"),
+  ImportCycle: t("NN6002", "files that import each other", "import cycle: {files}"),
+  ImportNameNotFound: t("NN6003", "an imported name the file does not define", "`{name}` is not defined in {file}"),
+  ImportClash: t("NN6004", "an imported name that clashes with a local or another imported one", {
+    local: "`{name}` is both imported and defined here",
+    twice: "`{name}` is imported twice, from different files",
+  }),
+  ImportFromStdin: t(
+    "NN6005",
+    "a relative import in a spec read from standard input",
+    "a spec read from standard input cannot import a relative path",
+  ),
+  ImportOutsideRoot: t(
+    "NN6006",
+    "an import outside the directory given with `--root`",
+    "cannot import `{path}`: {reason}",
+  ),
+  ImportUnreadable: t(
+    "NN6007",
+    "an imported file that exists but cannot be read (not a regular file, too large, no permission)",
+    "cannot import `{path}`: {reason}",
+  ),
 
   // NN7xxx — weight files and checkpoints (`nnc verify`, safetensors)
-  BadWeightFile: e(
+  BadWeightFile: t(
     "NN7001",
     "a weight file that is not valid safetensors: its header, offsets or sizes (names the tensor)",
+    "{file} is not a valid safetensors file: {problem}",
   ),
-  MissingTensor: e("NN7002", "a tensor of the model that the checkpoint does not hold"),
-  UnexpectedTensor: e("NN7003", "a tensor of the checkpoint that the model does not have"),
-  TensorShapeMismatch: e(
+  MissingTensor: t("NN7002", "a tensor of the model that the checkpoint does not hold", {
+    missing: "the checkpoint has no `{name}` {shape}{buffer}",
+    more: "… and {count} more tensors of the model are not in the checkpoint",
+  }),
+  UnexpectedTensor: t("NN7003", "a tensor of the checkpoint that the model does not have", {
+    unexpected: "the model has no tensor `{name}` ({dtype} {shape})",
+    more: "… and {count} more tensors of the checkpoint are not in the model",
+  }),
+  TensorShapeMismatch: t(
     "NN7004",
     "a checkpoint tensor whose shape differs from the model's (transposed, or another shape)",
+    {
+      mismatch: "`{name}` is {found} in the checkpoint, {expected} in the model{transposed}",
+      more: "… and {count} more tensors have another shape",
+    },
   ),
-  TensorDtypeMismatch: e(
+  TensorDtypeMismatch: t(
     "NN7005",
     "a checkpoint tensor of a dtype that cannot hold it (an integer weight, a float batch counter)",
+    {
+      mismatch: "`{name}` is {found} in the checkpoint; the model needs {expected}",
+      more: "… and {count} more tensors have a dtype that cannot hold them",
+    },
   ),
-  NonFiniteWeights: e("NN7006", "a checkpoint tensor holding NaN or infinite values"),
-  TiedCopiesDiffer: e("NN7007", "a tied tensor stored twice with different values"),
-  CheckpointPrefix: e("NN7008", "checkpoint names that carry a prefix the model's names do not (`net.fc1.weight`)"),
-  BatchCounterMissing: e(
+  NonFiniteWeights: t("NN7006", "a checkpoint tensor holding NaN or infinite values", {
+    nonFinite: "`{name}` holds {what} value{s}",
+    more: "… and {count} more tensors hold NaN or infinite values",
+  }),
+  TiedCopiesDiffer: t(
+    "NN7007",
+    "a tied tensor stored twice with different values",
+    "`{copy}` is tied to `{target}`, but the checkpoint stores the two with different values",
+  ),
+  CheckpointPrefix: t("NN7008", "checkpoint names that carry a prefix the model's names do not (`net.fc1.weight`)", {
+    all: "every checkpoint tensor name starts with `{prefix}`, which the model's names do not",
+    some: "{count} of the {total} checkpoint tensor names start with `{prefix}`, which the model's names do not",
+  }),
+  BatchCounterMissing: t(
     "NN7009",
     "a BatchNorm `num_batches_tracked` absent from the checkpoint (PyTorch fills in 0)",
+    "the checkpoint has no `num_batches_tracked` for {layers}",
     "note",
   ),
-  PrefixUnused: e("NN7010", "a `--prefix` that starts no tensor name of the checkpoint", "warning"),
+  PrefixUnused: t(
+    "NN7010",
+    "a `--prefix` that starts no tensor name of the checkpoint",
+    "no checkpoint tensor name starts with the prefix `{prefix}`",
+    "warning",
+  ),
 
   // NN9xxx — code generation
   UnsupportedInCodegen: e("NN9001", "a layer kind the code generator cannot emit yet"),

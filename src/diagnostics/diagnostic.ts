@@ -1,6 +1,7 @@
 // The shape of a diagnostic, shared by every stage. A stage never throws on user input: it returns its
 // value together with a list of these.
-import { catalogue, type DiagnosticName, type Severity } from "./catalogue.js";
+import { catalogue, type CatalogueEntry, type DiagnosticName, type Severity } from "./catalogue.js";
+import { fillTemplate, type MessageArg, type MessageArgs } from "./message.js";
 
 export type { Severity } from "./catalogue.js";
 
@@ -43,23 +44,44 @@ export interface DiagnosticOptions {
   notes?: readonly string[];
 }
 
-/** Builds a diagnostic of a catalogued kind. The code and severity come from the catalogue only. */
-export function diagnostic(
-  name: DiagnosticName,
+/** Builds a diagnostic of a catalogued kind. The code and severity come from the catalogue only; so does
+ *  the message of a templated code, filled from `message`: its arguments (`{ name: "x" }`), or
+ *  `[variant, arguments]` for a code with several wordings. A plain string is the whole message: the call
+ *  sites of codes not templated yet (the analysis, the code generator) pass one. */
+export function diagnostic<N extends DiagnosticName>(
+  name: N,
   span: Span | undefined,
-  message: string,
+  message: string | MessageArgs<N>,
   options: DiagnosticOptions = {},
 ): Diagnostic {
-  const entry = catalogue[name];
+  const entry: CatalogueEntry = catalogue[name];
   return {
     code: entry.code,
     severity: entry.severity,
-    message,
+    message: messageText(name, entry, message),
     ...(span ? { span } : {}),
     labels: options.labels ?? [],
     ...(options.help !== undefined ? { help: options.help } : {}),
     notes: options.notes ?? [],
   };
+}
+
+function messageText(name: string, entry: CatalogueEntry, message: unknown): string {
+  if (typeof message === "string") return message;
+  const templates = entry.message;
+  let template: string | undefined;
+  let args: unknown = message;
+  if (Array.isArray(message)) {
+    const [variant, variantArgs] = message as [string, unknown];
+    template = typeof templates === "object" ? templates[variant] : undefined;
+    args = variantArgs;
+  } else if (typeof templates === "string") {
+    template = templates;
+  }
+  // Unreachable through the types; a visible message rather than a throw if it is ever reached.
+  if (template === undefined)
+    return `${name}: no message template${Array.isArray(message) ? ` \`${String(message[0])}\`` : ""}`;
+  return fillTemplate(template, args as Record<string, MessageArg>);
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
@@ -98,7 +120,10 @@ export function capDiagnostics(diagnostics: readonly Diagnostic[], max: number):
     diagnostic(
       "TooManyDiagnostics",
       undefined,
-      `${rest.length} more diagnostic${rest.length === 1 ? "" : "s"} not shown (${errors} error${errors === 1 ? "" : "s"})`,
+      [
+        "diagnostics",
+        { count: rest.length, s: rest.length === 1 ? "" : "s", errors, errorsS: errors === 1 ? "" : "s" },
+      ],
       {
         help: "fix the ones above first; many of the rest may follow from them",
       },

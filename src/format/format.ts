@@ -24,9 +24,14 @@ export function format(text: string, file: string): FormatResult {
     value: null,
     diagnostics: [
       ...parsed.diagnostics,
-      diagnostic("FormatterFault", source.span(0, 0), `nnc fmt could not print ${file} faithfully: ${why}`, {
-        help: "the file was left unchanged; please report this with the file attached",
-      }),
+      diagnostic(
+        "FormatterFault",
+        source.span(0, 0),
+        { file, why },
+        {
+          help: "the file was left unchanged; please report this with the file attached",
+        },
+      ),
     ],
     source,
   });

@@ -2,7 +2,7 @@
 // symbolic dimensions, value names, `as` layer names) and every reference to one, across the entry file
 // and its imports, for go-to-definition, find-references, rename, hover and the outline.
 //
-// The resolver (src/check/resolve.ts) records two kinds of references: each layer or block call, to its
+// The resolver (src/resolve/) records two kinds of references: each layer or block call, to its
 // target (`calls`), and each use of a value name, to the name that binds it (`values`). It records no
 // reference for constants, parameters and symbolic dimensions (it evaluates them through scopes it does
 // not keep), so this file walks the AST with the same scoping rules: file-level constants and imported
@@ -13,7 +13,7 @@
 // Definitions are keyed by file and offset (`defKey`), so the same definition found through two programs
 // (a library imported by two open files, each parsed separately) is the same symbol.
 import type { Span } from "../diagnostics/diagnostic.js";
-import type { CallTarget, ResolvedFile } from "../check/resolve.js";
+import type { CallTarget, ResolvedFile } from "../resolve/resolve.js";
 import type { Program } from "../program/load.js";
 import type * as A from "../syntax/ast.js";
 

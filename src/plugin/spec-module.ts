@@ -98,7 +98,7 @@ export async function buildSpecModule(
   const warnings = result.diagnostics.filter((d) => d.severity !== "error").map((d) => problem([d], lookup, cwd));
   if (errors.length > 0) return { code: "", watchFiles, error: problem(errors, lookup, cwd), warnings };
   if (result.files.length === 0) {
-    const none = diagnostic("NoSuchModel", undefined, `${name} defines no model to compile`, {
+    const none = diagnostic("NoSuchModel", undefined, ["none", { file: name, command: "compile" }], {
       help: "a file with only blocks is imported by other specs, not by code",
     });
     return { code: "", watchFiles, error: problem([none], lookup, cwd), warnings };

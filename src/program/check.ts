@@ -4,7 +4,13 @@
 // A stage does not run on a file an earlier stage found broken: a file with syntax errors is not resolved,
 // and a model is analyzed only when its file resolved cleanly.
 import { analyzeModel, type AnalysisContext, type ModelAnalysis } from "../analyze/analyze.js";
-import { resolve, type CallTarget, type ImportedSymbol, type ModelInfo, type ResolvedFile } from "../check/resolve.js";
+import {
+  resolve,
+  type CallTarget,
+  type ImportedSymbol,
+  type ModelInfo,
+  type ResolvedFile,
+} from "../resolve/resolve.js";
 import { modelFigures, type Figures } from "../count/count.js";
 import { diagnostic, hasErrors, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
@@ -72,11 +78,16 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
         const symbol = exported.get(n.name);
         if (!symbol) {
           diagnostics.push(
-            diagnostic("ImportNameNotFound", n.span, `\`${n.name}\` is not defined in ${decl.path.value}`, {
-              help:
-                didYouMeanHelp(n.name, exported.keys()) ??
-                `it defines ${[...exported.keys()].map((k) => `\`${k}\``).join(", ") || "nothing to import"}`,
-            }),
+            diagnostic(
+              "ImportNameNotFound",
+              n.span,
+              { name: n.name, file: decl.path.value },
+              {
+                help:
+                  didYouMeanHelp(n.name, exported.keys()) ??
+                  `it defines ${[...exported.keys()].map((k) => `\`${k}\``).join(", ") || "nothing to import"}`,
+              },
+            ),
           );
           complete = false;
           continue;
@@ -84,7 +95,7 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
         const previous = imported.get(n.name);
         if (previous && origin.get(n.name) !== target) {
           diagnostics.push(
-            diagnostic("ImportClash", n.span, `\`${n.name}\` is imported twice, from different files`, {
+            diagnostic("ImportClash", n.span, ["twice", { name: n.name }], {
               ...(previous.span
                 ? { labels: [{ span: previous.span, message: `first imported here, from ${origin.get(n.name)}` }] }
                 : {}),
@@ -133,7 +144,7 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
     }
     if (options.model !== undefined && !entryResolved.models.has(options.model)) {
       diagnostics.push(
-        diagnostic("NoSuchModel", undefined, `${entry} has no model \`${options.model}\``, {
+        diagnostic("NoSuchModel", undefined, ["named", { file: entry, model: options.model }], {
           help:
             didYouMeanHelp(options.model, entryResolved.models.keys()) ??
             `its models: ${[...entryResolved.models.keys()].join(", ") || "none"}`,

@@ -68,7 +68,7 @@ function check(
   return diagnostic(
     "ExpectFailed",
     stmt.span,
-    `expected ${stmt.quantity.name} ${stmt.op} ${shown}, but ${where} has ${grouped(actual)}`,
+    { quantity: stmt.quantity.name, op: stmt.op, expected: shown, where, actual: grouped(actual) },
     {
       notes: [breakdown],
     },

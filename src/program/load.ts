@@ -71,20 +71,23 @@ export function load(entry: string, host: Host, text?: string, parseFile: ParseF
       const read = host.readFile(file);
       if (!read.ok) {
         if (via) {
-          const name = read.invalidUtf8 ? "InvalidUtf8" : read.outsideRoot ? "ImportOutsideRoot" : "ImportNotFound";
+          const args = { path: via.path.value, reason: read.reason };
+          const options = {
+            notes: [`looked for ${file}`],
+            ...(read.outsideRoot ? { help: "move the file under the root directory, or give a wider `--root`" } : {}),
+          };
+          const unread = read.outsideRoot ? "ImportOutsideRoot" : read.exists ? "ImportUnreadable" : "ImportNotFound";
           diagnostics.push(
-            diagnostic(name, via.path.span, `cannot import \`${via.path.value}\`: ${read.reason}`, {
-              notes: [`looked for ${file}`],
-              ...(read.outsideRoot ? { help: "move the file under the root directory, or give a wider `--root`" } : {}),
-            }),
+            read.invalidUtf8
+              ? diagnostic("InvalidUtf8", via.path.span, ["import", args], options)
+              : diagnostic(unread, via.path.span, args, options),
           );
         } else {
           diagnostics.push(
-            diagnostic(
-              read.invalidUtf8 ? "InvalidUtf8" : "FileNotReadable",
-              undefined,
-              `cannot read ${file}: ${read.reason}`,
-            ),
+            diagnostic(read.invalidUtf8 ? "InvalidUtf8" : "FileNotReadable", undefined, [
+              "read",
+              { file, reason: read.reason },
+            ]),
           );
         }
         return;
@@ -118,9 +121,14 @@ export function load(entry: string, host: Host, text?: string, parseFile: ParseF
     const { file, imports } = frame;
     if (file === stdinName && !path.isAbsolute(item.path.value)) {
       diagnostics.push(
-        diagnostic("ImportFromStdin", item.path.span, "a spec read from standard input cannot import a relative path", {
-          help: "pass the file name instead of `-`, or import an absolute path",
-        }),
+        diagnostic(
+          "ImportFromStdin",
+          item.path.span,
+          {},
+          {
+            help: "pass the file name instead of `-`, or import an absolute path",
+          },
+        ),
       );
       imports.push({ decl: item, target: undefined });
       continue;
@@ -140,7 +148,7 @@ export function load(entry: string, host: Host, text?: string, parseFile: ParseF
         diagnostic(
           "ImportCycle",
           item.path.span,
-          `import cycle: ${[...steps.map((s) => s.file), target].join(" → ")}`,
+          { files: [...steps.map((s) => s.file), target].join(" → ") },
           {
             labels,
             help: "move the shared blocks into a file that both import",

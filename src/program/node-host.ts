@@ -117,17 +117,21 @@ export const fileErrorReason = errnoReason;
 export function readRegularFile(
   file: string,
   limit: number,
-): { ok: true; bytes: Uint8Array } | { ok: false; reason: string } {
+): { ok: true; bytes: Uint8Array } | { ok: false; reason: string; exists?: boolean } {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (error) {
-    return { ok: false, reason: errnoReason(error) };
+    const code = (error as NodeJS.ErrnoException).code;
+    // No such file (or a path through a non-directory, or a name too long to name one): missing. Anything
+    // else (permission denied, a loop of links, …) is a file that exists but cannot be read.
+    const missing = code === "ENOENT" || code === "ENOTDIR" || code === "ENAMETOOLONG";
+    return { ok: false, reason: errnoReason(error), ...(missing ? {} : { exists: true }) };
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) return { ok: false, reason: kindOf(stat) };
-    if (stat.size > limit) return { ok: false, reason: tooLarge(stat.size, limit, false) };
+    if (!stat.isFile()) return { ok: false, reason: kindOf(stat), exists: true };
+    if (stat.size > limit) return { ok: false, reason: tooLarge(stat.size, limit, false), exists: true };
     // One byte more than the size: the end of the file is seen without a second buffer. A file that grows
     // meanwhile is read on in larger buffers, never past limit + 1 bytes.
     let buffer = Buffer.alloc(stat.size + 1);
@@ -141,10 +145,10 @@ export function readRegularFile(
       const n = fs.readSync(fd, buffer, length, buffer.length - length, null);
       if (n === 0) return { ok: true, bytes: buffer.subarray(0, length) };
       length += n;
-      if (length > limit) return { ok: false, reason: tooLarge(limit, limit, true) };
+      if (length > limit) return { ok: false, reason: tooLarge(limit, limit, true), exists: true };
     }
   } catch (error) {
-    return { ok: false, reason: errnoReason(error) };
+    return { ok: false, reason: errnoReason(error), exists: true };
   } finally {
     fs.closeSync(fd);
   }

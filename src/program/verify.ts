@@ -35,13 +35,13 @@ export function verifyProgram(
     const names = models.map((m) => m.analysis.name);
     diagnostics.push(
       models.length === 0
-        ? diagnostic("NoSuchModel", undefined, `${entry} defines no model to verify`, {
+        ? diagnostic("NoSuchModel", undefined, ["none", { file: entry, command: "verify" }], {
             help: "a file with only blocks is imported, not verified",
           })
         : diagnostic(
             "UsageError",
             undefined,
-            `${entry} defines ${names.length} models: ${names.map((n) => `\`${n}\``).join(", ")}`,
+            ["severalModels", { file: entry, count: names.length, models: names.map((n) => `\`${n}\``).join(", ") }],
             {
               help: `name one with \`--model ${names[0]}\``,
             },
@@ -55,8 +55,11 @@ export function verifyProgram(
   if (!opened.ok) {
     diagnostics.push(
       opened.problem
-        ? diagnostic("BadWeightFile", undefined, `${name} is not a valid safetensors file: ${opened.problem.message}`)
-        : diagnostic("FileNotReadable", undefined, `cannot read ${name}: ${opened.unreadable ?? "unknown error"}`),
+        ? diagnostic("BadWeightFile", undefined, { file: name, problem: opened.problem.message })
+        : diagnostic("FileNotReadable", undefined, [
+            "read",
+            { file: name, reason: opened.unreadable ?? "unknown error" },
+          ]),
     );
     return { value: { checked: checked.value }, diagnostics };
   }

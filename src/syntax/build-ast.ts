@@ -273,7 +273,7 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
     const first = this.expr(operands[0]);
     if (ops.length > maxChain) {
       this.diagnostics.push(
-        diagnostic("NestingTooDeep", this.tokenSpan(ops[maxChain]!), `expression has more than ${maxChain} operators`, {
+        diagnostic("NestingTooDeep", this.tokenSpan(ops[maxChain]!), ["operators", { max: maxChain }], {
           help: "split it with `const` definitions",
         }),
       );
@@ -315,7 +315,7 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
         diagnostic(
           "NestingTooDeep",
           this.tokenSpan(at),
-          minus.length > maxChain ? `more than ${maxChain} unary \`-\` in a row` : `path longer than ${maxChain} names`,
+          minus.length > maxChain ? ["unary", { max: maxChain }] : ["path", { max: maxChain }],
         ),
       );
       return { kind: "Ident", name: "<missing>", span: this.nodeSpan(node) };
@@ -382,9 +382,14 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
     const raw = token.image;
     if (!/^\d+(_\d+)*$/.test(raw)) {
       this.diagnostics.push(
-        diagnostic("MalformedNumber", span, `malformed number \`${raw}\``, {
-          help: "`_` may only stand between two digits, as in `50_257`",
-        }),
+        diagnostic(
+          "MalformedNumber",
+          span,
+          { text: raw },
+          {
+            help: "`_` may only stand between two digits, as in `50_257`",
+          },
+        ),
       );
     }
     return { kind: "Int", value: BigInt(raw.replace(/_/g, "") || "0"), raw, span };
@@ -395,9 +400,14 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
     const raw = token.image;
     if (!/^\d+(_\d+)*(\.\d+(_\d+)*)?([eE][+-]?\d+)?$/.test(raw)) {
       this.diagnostics.push(
-        diagnostic("MalformedNumber", span, `malformed number \`${raw}\``, {
-          help: "`_` may only stand between two digits, as in `1_000.5`",
-        }),
+        diagnostic(
+          "MalformedNumber",
+          span,
+          { text: raw },
+          {
+            help: "`_` may only stand between two digits, as in `1_000.5`",
+          },
+        ),
       );
     }
     return { kind: "Decimal", value: Number(raw.replace(/_/g, "")), raw, span };
@@ -418,9 +428,14 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
       if (next === '"' || next === "\\") value += next;
       else {
         this.diagnostics.push(
-          diagnostic("InvalidStringEscape", span, `unknown escape \`\\${next}\` in a string`, {
-            help: 'only `\\"` and `\\\\` are escapes',
-          }),
+          diagnostic(
+            "InvalidStringEscape",
+            span,
+            { char: next },
+            {
+              help: 'only `\\"` and `\\\\` are escapes',
+            },
+          ),
         );
         value += next;
       }

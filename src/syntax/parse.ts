@@ -45,14 +45,9 @@ export function parse(text: string, file: string): Result<ParseOutput> {
     const atLeast = tokenLowerBound(text);
     if (atLeast > limits.maxTokens) {
       diagnostics.push(
-        diagnostic(
-          "FileTooLarge",
-          source.span(0, 0),
-          `file has at least ${atLeast} tokens, more than the ${limits.maxTokens} nnc accepts`,
-          {
-            help: "split it into several files and `import` blocks",
-          },
-        ),
+        diagnostic("FileTooLarge", source.span(0, 0), ["atLeast", { count: atLeast, max: limits.maxTokens }], {
+          help: "split it into several files and `import` blocks",
+        }),
       );
       return fail();
     }
@@ -63,7 +58,7 @@ export function parse(text: string, file: string): Result<ParseOutput> {
         diagnostic(
           "UnexpectedCharacter",
           source.span(error.offset, error.offset + error.length),
-          `unexpected character${error.length > 1 ? "s" : ""} ${describeChar(ch)}`,
+          { s: error.length > 1 ? "s" : "", char: describeChar(ch) },
           { help: charHelp(ch) },
         ),
       );
@@ -78,30 +73,35 @@ export function parse(text: string, file: string): Result<ParseOutput> {
       if (bad && diagnostics.length >= limits.maxErrors) continue;
       if (tk.tokenType === t.UnterminatedString) {
         diagnostics.push(
-          diagnostic("UnterminatedString", source.span(tk.startOffset, endOf(tk)), "unterminated string", {
-            help: 'close it with `"` on the same line',
-          }),
+          diagnostic(
+            "UnterminatedString",
+            source.span(tk.startOffset, endOf(tk)),
+            {},
+            {
+              help: 'close it with `"` on the same line',
+            },
+          ),
         );
       } else if (tk.tokenType === t.BadNumber) {
         diagnostics.push(
-          diagnostic("MalformedNumber", source.span(tk.startOffset, endOf(tk)), `malformed number \`${tk.image}\``, {
-            help: /^\d[\d_]*[A-DF-Za-df-z_]/.test(tk.image)
-              ? "a number cannot run into a name: write `4 * d`, not `4d`"
-              : "write decimals as `0.5`, `1e-5` or `1.5e3`",
-          }),
+          diagnostic(
+            "MalformedNumber",
+            source.span(tk.startOffset, endOf(tk)),
+            { text: tk.image },
+            {
+              help: /^\d[\d_]*[A-DF-Za-df-z_]/.test(tk.image)
+                ? "a number cannot run into a name: write `4 * d`, not `4d`"
+                : "write decimals as `0.5`, `1e-5` or `1.5e3`",
+            },
+          ),
         );
       } else all.push(tk);
     }
     if (all.length > limits.maxTokens) {
       diagnostics.push(
-        diagnostic(
-          "FileTooLarge",
-          source.span(0, 0),
-          `file has ${all.length} tokens, more than the ${limits.maxTokens} nnc accepts`,
-          {
-            help: "split it into several files and `import` blocks",
-          },
-        ),
+        diagnostic("FileTooLarge", source.span(0, 0), ["counted", { count: all.length, max: limits.maxTokens }], {
+          help: "split it into several files and `import` blocks",
+        }),
       );
       return fail();
     }
@@ -122,11 +122,7 @@ export function parse(text: string, file: string): Result<ParseOutput> {
           const rest = new Set(errors.map((e) => errorLine(e, source))).size - limits.maxErrors;
           const at = syntaxDiagnostic(error, source, input).span;
           diagnostics.push(
-            diagnostic(
-              "TooManyDiagnostics",
-              at,
-              `${rest} more line${rest === 1 ? "" : "s"} with syntax errors in ${file} not shown, from here on`,
-            ),
+            diagnostic("TooManyDiagnostics", at, ["lines", { count: rest, s: rest === 1 ? "" : "s", file }]),
           );
           break;
         }
@@ -141,11 +137,10 @@ export function parse(text: string, file: string): Result<ParseOutput> {
     if (builder.diagnostics.length > limits.maxErrors) {
       const first = builder.diagnostics[limits.maxErrors]!;
       diagnostics.push(
-        diagnostic(
-          "TooManyDiagnostics",
-          first.span,
-          `${builder.diagnostics.length - limits.maxErrors} more errors in ${file} not shown, from here on`,
-        ),
+        diagnostic("TooManyDiagnostics", first.span, [
+          "errors",
+          { count: builder.diagnostics.length - limits.maxErrors, file },
+        ]),
       );
     }
     return {
@@ -155,7 +150,7 @@ export function parse(text: string, file: string): Result<ParseOutput> {
   } catch (error) {
     // A last resort: the limits above should make this unreachable, but user input never escapes as a crash.
     diagnostics.push(
-      diagnostic("NestingTooDeep", source.span(0, 0), "the file is too deeply nested or too large to parse", {
+      diagnostic("NestingTooDeep", source.span(0, 0), ["parser", {}], {
         notes: [String(error instanceof Error ? error.message : error)],
       }),
     );
@@ -238,14 +233,9 @@ function checkBrackets(tokens: readonly IToken[], source: SourceText, diagnostic
       if (depth > limits.maxDepth) {
         const braces = stack.some((open) => open.tokenType === t.LCurly) ? " (a `{` counts as two)" : "";
         diagnostics.push(
-          diagnostic(
-            "NestingTooDeep",
-            spanOf(tk, source),
-            `brackets nested more than ${limits.maxDepth} deep${braces}`,
-            {
-              help: "name intermediate values or constants instead of nesting",
-            },
-          ),
+          diagnostic("NestingTooDeep", spanOf(tk, source), ["brackets", { max: limits.maxDepth, braces }], {
+            help: "name intermediate values or constants instead of nesting",
+          }),
         );
         return false;
       }
@@ -261,21 +251,31 @@ function checkBrackets(tokens: readonly IToken[], source: SourceText, diagnostic
         while (stack.length > 0 && openers.get(stack[stack.length - 1]!.tokenType) !== type) {
           const open = pop()!;
           diagnostics.push(
-            diagnostic("UnclosedBracket", spanOf(open, source), `unclosed \`${open.image}\``, {
-              labels: [{ span: spanOf(tk, source), message: `expected \`${closerOf(open)}\` before this` }],
-              help: `add \`${closerOf(open)}\``,
-            }),
+            diagnostic(
+              "UnclosedBracket",
+              spanOf(open, source),
+              { bracket: open.image },
+              {
+                labels: [{ span: spanOf(tk, source), message: `expected \`${closerOf(open)}\` before this` }],
+                help: `add \`${closerOf(open)}\``,
+              },
+            ),
           );
         }
         pop();
       } else {
         diagnostics.push(
-          diagnostic("UnmatchedBracket", spanOf(tk, source), `unmatched \`${tk.image}\``, {
-            labels: top
-              ? [{ span: spanOf(top, source), message: `the innermost open bracket is this \`${top.image}\`` }]
-              : [],
-            help: "remove it, or add the opening bracket",
-          }),
+          diagnostic(
+            "UnmatchedBracket",
+            spanOf(tk, source),
+            { bracket: tk.image },
+            {
+              labels: top
+                ? [{ span: spanOf(top, source), message: `the innermost open bracket is this \`${top.image}\`` }]
+                : [],
+              help: "remove it, or add the opening bracket",
+            },
+          ),
         );
       }
       if (diagnostics.length >= limits.maxErrors) return false;
@@ -284,9 +284,14 @@ function checkBrackets(tokens: readonly IToken[], source: SourceText, diagnostic
   for (const open of stack.slice(0, limits.maxErrors)) {
     ok = false;
     diagnostics.push(
-      diagnostic("UnclosedBracket", spanOf(open, source), `unclosed \`${open.image}\``, {
-        help: `add \`${closerOf(open)}\``,
-      }),
+      diagnostic(
+        "UnclosedBracket",
+        spanOf(open, source),
+        { bracket: open.image },
+        {
+          help: `add \`${closerOf(open)}\``,
+        },
+      ),
     );
   }
   return ok;
@@ -337,14 +342,14 @@ function syntaxDiagnostic(error: IRecognitionException, source: SourceText, toke
     return diagnostic(
       "ReservedName",
       source.span(keyword.startOffset, endOf(keyword)),
-      `\`${keyword.image}\` is a keyword`,
+      ["keyword", { name: keyword.image }],
       {
         notes: [`the keywords of the language: ${[...t.keywordNames].map((k) => `\`${k}\``).join(", ")}`],
         help: `write another name here, such as \`${keyword.image}_\``,
       },
     );
   }
-  return diagnostic("UnexpectedToken", span, error.message, { labels, help: syntaxHelp(error) });
+  return diagnostic("UnexpectedToken", span, { problem: error.message }, { labels, help: syntaxHelp(error) });
 }
 
 const keywordTypes: ReadonlySet<TokenType> = new Set(t.keywords);

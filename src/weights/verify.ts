@@ -18,6 +18,7 @@
 // - A tied parameter appears under both names in `model.state_dict()`; `safetensors.torch.save_model` keeps
 //   one. Either way is accepted; both copies present must hold the same values.
 import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
+import type { MessageArgs } from "../diagnostics/message.js";
 import { grouped } from "../diagnostics/numbers.js";
 import type { LayerNode, TensorRecord } from "../analyze/records.js";
 import type {
@@ -218,20 +219,18 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
   const diagnostics: Diagnostic[] = [];
   if (prefix && !prefix.given) {
     const n = header.entries.filter((e) => e.name.startsWith(prefix!.value)).length;
-    const which =
+    const message: MessageArgs<"CheckpointPrefix"> =
       n === header.entries.length
-        ? "every checkpoint tensor name starts"
-        : `${n} of the ${header.entries.length} checkpoint tensor names start`;
+        ? ["all", { prefix: prefix.value }]
+        : ["some", { count: n, total: header.entries.length, prefix: prefix.value }];
     diagnostics.push(
-      diagnostic("CheckpointPrefix", undefined, `${which} with \`${prefix.value}\`, which the model's names do not`, {
+      diagnostic("CheckpointPrefix", undefined, message, {
         help: `use prefix \`${prefix.value}\`: \`--prefix ${prefix.value}\` (the checks below are made with it stripped)`,
       }),
     );
   }
   if (prefix?.given && !header.entries.some((e) => e.name.startsWith(prefix!.value))) {
-    diagnostics.push(
-      diagnostic("PrefixUnused", undefined, `no checkpoint tensor name starts with the prefix \`${prefix.value}\``),
-    );
+    diagnostics.push(diagnostic("PrefixUnused", undefined, { prefix: prefix.value }));
   }
 
   // Match every checkpoint tensor.
@@ -311,7 +310,7 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
             diagnostic(
               "TiedCopiesDiffer",
               spanOf(p),
-              `\`${copy}\` is tied to \`${targetName}\`, but the checkpoint stores the two with different values`,
+              { copy, target: targetName },
               {
                 help: "a model with this tie has one tensor: keep the copy the checkpoint was trained with",
               },
@@ -361,7 +360,10 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
           diagnostic(
             "MissingTensor",
             spanOf(p),
-            `the checkpoint has no \`${copy}\` ${showShape(p.record.shape)}${p.record.role === "buffer" ? " (a buffer)" : ""}`,
+            [
+              "missing",
+              { name: copy, shape: showShape(p.record.shape), buffer: p.record.role === "buffer" ? " (a buffer)" : "" },
+            ],
             {
               ...(tiedHere.length > 0
                 ? {
@@ -378,11 +380,10 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
   }
   if (missingCount > BigInt(missingDiagnostics.length)) {
     missingDiagnostics.push(
-      diagnostic(
-        "MissingTensor",
-        undefined,
-        `… and ${grouped(missingCount - BigInt(missingDiagnostics.length))} more tensors of the model are not in the checkpoint`,
-      ),
+      diagnostic("MissingTensor", undefined, [
+        "more",
+        { count: grouped(missingCount - BigInt(missingDiagnostics.length)) },
+      ]),
     );
   }
   if (batchCountersMissing > 0n) {
@@ -390,7 +391,10 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
       diagnostic(
         "BatchCounterMissing",
         undefined,
-        `the checkpoint has no \`num_batches_tracked\` for ${batchCountersMissing === 1n ? "one BatchNorm layer" : `${grouped(batchCountersMissing)} BatchNorm layers`}`,
+        {
+          layers:
+            batchCountersMissing === 1n ? "one BatchNorm layer" : `${grouped(batchCountersMissing)} BatchNorm layers`,
+        },
         {
           notes: [
             "PyTorch's BatchNorm fills in 0 when a state dict without version metadata lacks it; so does this check",
@@ -407,19 +411,13 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
       diagnostic(
         "UnexpectedTensor",
         undefined,
-        `the model has no tensor \`${u.name}\` (${u.dtype} ${showShape(u.shape)})`,
+        ["unexpected", { name: u.name, dtype: u.dtype, shape: showShape(u.shape) }],
         unexpectedHelp(u, missing),
       ),
     );
   });
   if (unexpected.length > shownPerKind) {
-    diagnostics.push(
-      diagnostic(
-        "UnexpectedTensor",
-        undefined,
-        `… and ${unexpected.length - shownPerKind} more tensors of the checkpoint are not in the model`,
-      ),
-    );
+    diagnostics.push(diagnostic("UnexpectedTensor", undefined, ["more", { count: unexpected.length - shownPerKind }]));
   }
   shapeMismatches.slice(0, shownPerKind).forEach((m) => {
     const p = present.get(m.name)!.pattern;
@@ -427,7 +425,15 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
       diagnostic(
         "TensorShapeMismatch",
         spanOf(p),
-        `\`${m.name}\` is ${showShape(m.found)} in the checkpoint, ${showShape(m.expected)} in the model${m.transposed ? ": stored transposed" : ""}`,
+        [
+          "mismatch",
+          {
+            name: m.name,
+            found: showShape(m.found),
+            expected: showShape(m.expected),
+            transposed: m.transposed ? ": stored transposed" : "",
+          },
+        ],
         {
           ...(m.transposed
             ? {
@@ -440,30 +446,21 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
   });
   if (shapeMismatches.length > shownPerKind) {
     diagnostics.push(
-      diagnostic(
-        "TensorShapeMismatch",
-        undefined,
-        `… and ${shapeMismatches.length - shownPerKind} more tensors have another shape`,
-      ),
+      diagnostic("TensorShapeMismatch", undefined, ["more", { count: shapeMismatches.length - shownPerKind }]),
     );
   }
   dtypeMismatches.slice(0, shownPerKind).forEach((m) => {
     const p = present.get(m.name)!.pattern;
     diagnostics.push(
-      diagnostic(
-        "TensorDtypeMismatch",
-        spanOf(p),
-        `\`${m.name}\` is ${m.found} in the checkpoint; the model needs ${m.expected}`,
-      ),
+      diagnostic("TensorDtypeMismatch", spanOf(p), [
+        "mismatch",
+        { name: m.name, found: m.found, expected: m.expected },
+      ]),
     );
   });
   if (dtypeMismatches.length > shownPerKind) {
     diagnostics.push(
-      diagnostic(
-        "TensorDtypeMismatch",
-        undefined,
-        `… and ${dtypeMismatches.length - shownPerKind} more tensors have a dtype that cannot hold them`,
-      ),
+      diagnostic("TensorDtypeMismatch", undefined, ["more", { count: dtypeMismatches.length - shownPerKind }]),
     );
   }
   diagnostics.push(...tieDiagnostics);
@@ -484,21 +481,14 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
       .join(" and ");
     const owner = present.get(stripped(n.name))?.pattern;
     diagnostics.push(
-      diagnostic(
-        "NonFiniteWeights",
-        owner && spanOf(owner),
-        `\`${n.name}\` holds ${what} value${n.nan + n.infinite === 1 ? "" : "s"}`,
-      ),
+      diagnostic("NonFiniteWeights", owner && spanOf(owner), [
+        "nonFinite",
+        { name: n.name, what, s: n.nan + n.infinite === 1 ? "" : "s" },
+      ]),
     );
   });
   if (nonFinite.length > shownPerKind)
-    diagnostics.push(
-      diagnostic(
-        "NonFiniteWeights",
-        undefined,
-        `… and ${nonFinite.length - shownPerKind} more tensors hold NaN or infinite values`,
-      ),
-    );
+    diagnostics.push(diagnostic("NonFiniteWeights", undefined, ["more", { count: nonFinite.length - shownPerKind }]));
 
   // Totals as the spec counts them.
   let parameters = 0n;

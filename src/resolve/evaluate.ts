@@ -72,7 +72,7 @@ function leaf(expr: Expr, options: EvaluateOptions, diagnostics: Diagnostic[]): 
     case "Decimal":
       if (options.decimals) return { kind: "decimal", value: expr.value };
       diagnostics.push(
-        diagnostic("NotAnInteger", expr.span, `expected an integer, found the decimal \`${expr.raw}\``, {
+        diagnostic("NotAnInteger", expr.span, ["decimal", { text: expr.raw }], {
           help: "sizes and counts are exact integers",
         }),
       );
@@ -83,8 +83,8 @@ function leaf(expr: Expr, options: EvaluateOptions, diagnostics: Diagnostic[]): 
       const what = describeNonNumber(expr);
       diagnostics.push(
         options.decimals
-          ? diagnostic("WrongOptionType", expr.span, `expected a number, found ${what}`)
-          : diagnostic("NotAnInteger", expr.span, `expected an integer, found ${what}`),
+          ? diagnostic("WrongOptionType", expr.span, ["notANumber", { found: what }])
+          : diagnostic("NotAnInteger", expr.span, ["other", { found: what }]),
       );
       return invalid;
     }
@@ -116,7 +116,7 @@ function binary(
   if (divides && ((right.kind === "int" && right.value === 0n) || (right.kind === "decimal" && right.value === 0))) {
     if (left.kind === "invalid") return invalid;
     diagnostics.push(
-      diagnostic("DivisionByZero", expr.right.span, op === "%" ? "remainder by zero" : "division by zero", {
+      diagnostic("DivisionByZero", expr.right.span, op === "%" ? ["remainder", {}] : ["division", {}], {
         labels: expr.right.kind === "Int" ? [] : [{ span: expr.right.span, message: "this is 0" }],
       }),
     );
@@ -137,10 +137,15 @@ function binary(
       case "/":
         if (a % b !== 0n) {
           diagnostics.push(
-            diagnostic("InexactDivision", expr.span, `${a} / ${b} does not divide exactly`, {
-              labels: operandLabels(expr, a, b),
-              help: `use \`//\` for floor division (${a} // ${b} = ${floorDiv(a, b)}), or make ${a} a multiple of ${b}`,
-            }),
+            diagnostic(
+              "InexactDivision",
+              expr.span,
+              { a, b },
+              {
+                labels: operandLabels(expr, a, b),
+                help: `use \`//\` for floor division (${a} // ${b} = ${floorDiv(a, b)}), or make ${a} a multiple of ${b}`,
+              },
+            ),
           );
           return invalid;
         }
@@ -203,9 +208,14 @@ export function floorMod(a: bigint, b: bigint): bigint {
 function checkMagnitude(value: bigint, expr: Expr, diagnostics: Diagnostic[]): NumValue {
   if (value >= maxMagnitude || value <= -maxMagnitude) {
     diagnostics.push(
-      diagnostic("SizeOverflow", expr.span, `integer too large: it needs more than ${maxMagnitudeBits} bits`, {
-        notes: [`nnc keeps integers between -2^${maxMagnitudeBits} and 2^${maxMagnitudeBits} (about 7.9e28)`],
-      }),
+      diagnostic(
+        "SizeOverflow",
+        expr.span,
+        { bits: maxMagnitudeBits },
+        {
+          notes: [`nnc keeps integers between -2^${maxMagnitudeBits} and 2^${maxMagnitudeBits} (about 7.9e28)`],
+        },
+      ),
     );
     return invalid;
   }

@@ -1,0 +1,283 @@
+// Flows and their stages: each stage's callee resolved (a value name, a layer kind, a block, an opaque
+// import) and its arguments checked, `repeat` counts, `as` names, bodies where a callee takes one, and value
+// expressions (`x + y`, `[a, b]`). Calls between local blocks are recorded for recursion.ts.
+import { diagnostic, type Span } from "../diagnostics/diagnostic.js";
+import { didYouMean, didYouMeanHelp } from "../diagnostics/suggest.js";
+import type { Arg, Body, Call, Expr, ExprStage, Flow, Ident, Name, RepeatStage } from "../syntax/ast.js";
+import { layerKinds, type BoundArg, type ParamSpec } from "../vocabulary/layers.js";
+import { anyArgType, blockArgType, checkArgs, checkValue } from "./arguments.js";
+import { nested, type BodyCtx, type ResolveContext } from "./context.js";
+import { describeNonNumber } from "./evaluate.js";
+
+export function resolveFlow(cx: ResolveContext, flow: Flow, ctx: BodyCtx): void {
+  flow.stages.forEach((stage, i) => {
+    if (stage.kind === "Repeat") resolveRepeat(cx, stage, ctx);
+    else resolveStage(cx, stage, ctx, i === 0 && flow.stages.length > 1);
+  });
+}
+
+function resolveRepeat(cx: ResolveContext, stage: RepeatStage, ctx: BodyCtx): void {
+  const count = checkValue(cx, stage.count, { kind: "int", min: 0n }, ctx, "the repeat count");
+  if (count?.kind === "int") cx.repeats.set(stage, count.value);
+  registerAlias(cx, stage.alias, ctx);
+  cx.resolveBody(stage.body, nested(ctx, false));
+}
+
+function registerAlias(cx: ResolveContext, alias: Name | null, ctx: BodyCtx): void {
+  if (!alias) return;
+  const prev = ctx.aliases.get(alias.name);
+  if (prev) {
+    cx.report(
+      diagnostic(
+        "DuplicateLayerName",
+        alias.span,
+        { name: alias.name },
+        {
+          labels: [{ span: prev.span, message: "first named here" }],
+          help: "rename one of them",
+        },
+      ),
+    );
+    return;
+  }
+  ctx.aliases.set(alias.name, alias);
+}
+
+function callable(cx: ResolveContext, name: string): "layer" | "block" | "opaque" | undefined {
+  if (cx.blocks.has(name)) return "block";
+  if (layerKinds.has(name)) return "layer";
+  if (cx.opaque.has(name) || cx.openWorld) return "opaque";
+  return undefined;
+}
+
+function resolveStage(cx: ResolveContext, stage: ExprStage, ctx: BodyCtx, startsFlow: boolean): void {
+  const expr = stage.expr;
+  if (expr.kind === "Ident") {
+    const bound = ctx.values.find(expr.name);
+    if (bound) {
+      cx.values.set(expr, bound);
+      if (stage.body) unexpectedBody(cx, stage.body, `value \`${expr.name}\``, expr.span);
+      return;
+    }
+    if (callable(cx, expr.name)) {
+      resolveCall(cx, stage, expr, { name: expr.name, span: expr.span }, [], ctx);
+      return;
+    }
+    unknownStageName(cx, expr, ctx, startsFlow);
+    if (stage.body) cx.resolveBody(stage.body, nested(ctx, false));
+    return;
+  }
+  if (expr.kind === "Call") {
+    if (callable(cx, expr.callee.name)) {
+      resolveCall(cx, stage, expr, expr.callee, expr.args, ctx);
+      return;
+    }
+    unknownLayer(cx, expr.callee, ctx);
+    for (const arg of expr.args)
+      checkValue(cx, arg.value, anyArgType, ctx, arg.name ? `\`${arg.name.name}\`` : "an argument");
+    if (stage.body) cx.resolveBody(stage.body, nested(ctx, false));
+    return;
+  }
+  if (expr.kind === "Binary" || expr.kind === "List") {
+    checkValueExpr(cx, expr, ctx);
+    if (stage.body) unexpectedBody(cx, stage.body, "a value", expr.span);
+    return;
+  }
+  cx.report(
+    diagnostic("BadValueUse", expr.span, ["notLayerOrValue", { found: describeNonNumber(expr) }], {
+      ...(expr.kind === "Int" ? { help: "arguments go in parentheses: `dense(128)`" } : {}),
+    }),
+  );
+}
+
+function unknownStageName(cx: ResolveContext, ident: Ident, ctx: BodyCtx, startsFlow: boolean): void {
+  const valueNames = ctx.values.names();
+  const callables = [...layerKinds.keys(), ...cx.blocks.keys()];
+  const suggestion = didYouMean(ident.name, [...valueNames, ...callables]);
+  const valueLike = suggestion !== undefined ? valueNames.includes(suggestion) : startsFlow;
+  const help = suggestion !== undefined ? `did you mean \`${suggestion}\`?` : undefined;
+  const isNumber = ctx.scope.find(ident.name) !== undefined;
+  const notes = isNumber ? [`\`${ident.name}\` is a number, not a layer or a value`] : [];
+  if (valueLike) {
+    cx.report(diagnostic("UnknownValue", ident.span, { name: ident.name }, { help, notes }));
+  } else {
+    cx.report(diagnostic("UnknownLayer", ident.span, { name: ident.name }, { help, notes }));
+  }
+}
+
+function unknownLayer(cx: ResolveContext, callee: Name, ctx: BodyCtx): void {
+  const notes: string[] = [];
+  if (ctx.values.find(callee.name)) notes.push(`\`${callee.name}\` is a value, not a layer`);
+  else if (ctx.scope.find(callee.name)) notes.push(`\`${callee.name}\` is a number, not a layer`);
+  else if (cx.modelNames.has(callee.name)) notes.push(`\`${callee.name}\` is a model; only blocks can be called`);
+  cx.report(
+    diagnostic(
+      "UnknownLayer",
+      callee.span,
+      { name: callee.name },
+      {
+        help: didYouMeanHelp(callee.name, [...layerKinds.keys(), ...cx.blocks.keys()]),
+        notes,
+      },
+    ),
+  );
+}
+
+function braceSpan(body: Body): Span {
+  const s = body.span;
+  return { ...s, end: s.start + 1, endLine: s.line, endColumn: s.column + 1 };
+}
+
+function unexpectedBody(cx: ResolveContext, body: Body, what: string, at: Span): void {
+  cx.report(
+    diagnostic(
+      "UnexpectedBody",
+      braceSpan(body),
+      { what },
+      {
+        labels: [{ span: at, message: "this takes no body" }],
+        help: "remove the body, or use `residual { … }` or `repeat n { … }` around it",
+      },
+    ),
+  );
+}
+
+function resolveCall(
+  cx: ResolveContext,
+  stage: ExprStage,
+  node: Call | Ident,
+  callee: Name,
+  args: readonly Arg[],
+  ctx: BodyCtx,
+): void {
+  registerAlias(cx, stage.alias, ctx);
+  const block = cx.blocks.get(callee.name);
+  if (block) {
+    const params = block.decl.params;
+    const positional: ParamSpec[] = params.map((p) => ({
+      name: p.name.name,
+      type: blockArgType,
+      ...(p.default ? { default: { kind: "derived", formula: "the block's default" } as const } : {}),
+    }));
+    const bound = checkArgs(
+      cx,
+      callee,
+      args,
+      {
+        label: `block \`${block.name}\``,
+        usage: `${block.name}(${params.map((p) => (p.default ? `${p.name.name} = …` : p.name.name)).join(", ")})`,
+        positional,
+        options: [],
+        universal: true,
+      },
+      ctx,
+    );
+    cx.calls.set(node, { kind: "block", block, args: bound });
+    if (ctx.owner.localBlock && !block.imported) {
+      const list = cx.edges.get(ctx.owner.name) ?? [];
+      list.push({ from: ctx.owner.name, to: block.name, site: callee });
+      cx.edges.set(ctx.owner.name, list);
+    }
+    if (stage.body) unexpectedBody(cx, stage.body, `block \`${block.name}\``, callee.span);
+    return;
+  }
+  const entry = layerKinds.get(callee.name);
+  if (entry) {
+    const positional = entry.args.filter((a) => a.default === undefined).map((a) => a.name);
+    const bound = checkArgs(
+      cx,
+      callee,
+      args,
+      {
+        label: `\`${entry.kind}\``,
+        usage: positional.length ? `${entry.kind}(${positional.join(", ")})` : entry.kind,
+        positional: entry.args,
+        options: entry.options,
+        universal: true,
+      },
+      ctx,
+    );
+    cx.calls.set(node, { kind: "layer", entry, args: bound });
+    if (entry.body === "required") {
+      if (!stage.body) {
+        cx.report(
+          diagnostic(
+            "MissingBody",
+            callee.span,
+            { kind: entry.kind },
+            {
+              help:
+                entry.kind === "moe"
+                  ? "add the expert: `moe(8, 2) { dense(4 * d) gelu dense(d) }`"
+                  : `add one: \`${entry.kind} { … }\``,
+            },
+          ),
+        );
+      } else {
+        // `residual` is transparent for naming; each expert of `moe` is its own scope.
+        cx.resolveBody(stage.body, nested(ctx, entry.kind === "residual"));
+      }
+    } else if (stage.body) {
+      unexpectedBody(cx, stage.body, `\`${entry.kind}\``, callee.span);
+    }
+    return;
+  }
+  // Opaque: an imported name without its definition.
+  const bound = new Map<string, BoundArg>();
+  args.forEach((arg, i) => {
+    const key = arg.name?.name ?? String(i);
+    const value = checkValue(cx, arg.value, anyArgType, ctx, arg.name ? `\`${arg.name.name}\`` : "an argument");
+    bound.set(key, { name: key, expr: arg.value, ...(value ? { value } : {}) });
+  });
+  cx.calls.set(node, { kind: "opaque", name: callee.name, args: bound });
+  if (stage.body) cx.resolveBody(stage.body, nested(ctx, false));
+}
+
+/** A value expression in a flow or `output`: value names combined with `+`, `*` and lists. Iterative, in
+ *  source order. */
+export function checkValueExpr(cx: ResolveContext, root: Expr, ctx: BodyCtx): void {
+  const work: Expr[] = [root];
+  while (work.length > 0) {
+    const expr = work.pop()!;
+    switch (expr.kind) {
+      case "Ident": {
+        const bound = ctx.values.find(expr.name);
+        if (bound) {
+          cx.values.set(expr, bound);
+          break;
+        }
+        const notes: string[] = [];
+        if (layerKinds.has(expr.name)) notes.push(`\`${expr.name}\` is a layer kind; bind a value with \`name = …\``);
+        else if (cx.blocks.has(expr.name)) notes.push(`\`${expr.name}\` is a block; bind a value with \`name = …\``);
+        else if (ctx.scope.find(expr.name)) notes.push(`\`${expr.name}\` is a number, not a value`);
+        cx.report(
+          diagnostic(
+            "UnknownValue",
+            expr.span,
+            { name: expr.name },
+            {
+              help: didYouMeanHelp(expr.name, ctx.values.names()),
+              notes,
+            },
+          ),
+        );
+        break;
+      }
+      case "Binary":
+        if (expr.op !== "+" && expr.op !== "*") {
+          cx.report(
+            diagnostic("BadValueUse", expr.span, ["operator", { op: expr.op }], {
+              help: "values combine with `+` (add) and `*` (multiply)",
+            }),
+          );
+        }
+        work.push(expr.right, expr.left);
+        break;
+      case "List":
+        for (let i = expr.items.length - 1; i >= 0; i--) work.push(expr.items[i]!);
+        break;
+      default:
+        cx.report(diagnostic("BadValueUse", expr.span, ["notAValue", { found: describeNonNumber(expr) }]));
+    }
+  }
+}
