@@ -11,6 +11,7 @@
 // A wrong element, a lost term or a doubled one is off by a whole term, far above these bounds (the
 // negative control below omits the bias and is caught).
 import { describe, expect, it } from "vitest";
+import { type WasmMemory, wasm } from "./helpers/wasm.js";
 import type { FunctionDef } from "../src/emit/wasm/encoder.js";
 import {
   type DenseShape,
@@ -39,13 +40,13 @@ const gamma = (n: number, u: number) => (n * u) / (1 - n * u);
 const unit = { float32: 2 ** -24, float64: 2 ** -53 } as const;
 
 interface Arena {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** Places an array of `length` elements (filled from `values`) at a deliberately unaligned address. */
   place(length: number, values?: (i: number) => number): { addr: number; view: Float32Array | Float64Array };
 }
 
 function arena(dtype: Precision, bytes: number): Arena {
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) + 1 });
+  const memory = new wasm.Memory({ initial: Math.ceil(bytes / 65536) + 1 });
   const elt = dtype === "float32" ? 4 : 8;
   // Whatever the kernels must not touch holds a recognisable pattern.
   new Uint8Array(memory.buffer).fill(0xa5);
@@ -65,15 +66,15 @@ function arena(dtype: Precision, bytes: number): Arena {
   };
 }
 
-function instantiate(fn: FunctionDef, memory: WebAssembly.Memory): (...args: number[]) => void {
+function instantiate(fn: FunctionDef, memory: WasmMemory): (...args: number[]) => void {
   const bytes = kernelModule([fn]);
-  expect(WebAssembly.validate(bytes)).toBe(true);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  expect(wasm.validate(bytes)).toBe(true);
+  const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
   return instance.exports[fn.name] as (...args: number[]) => void;
 }
 
 /** Runs `call`, then checks that only bytes of `out` changed. */
-function runGuarded(memory: WebAssembly.Memory, out: { addr: number; view: { byteLength: number } }, call: () => void) {
+function runGuarded(memory: WasmMemory, out: { addr: number; view: { byteLength: number } }, call: () => void) {
   const before = new Uint8Array(memory.buffer).slice();
   call();
   const after = new Uint8Array(memory.buffer);
@@ -234,13 +235,13 @@ describe("dense kernel modules", () => {
           denseBackwardBias(shape, opts),
         ]) {
           const bytes = kernelModule([fn]);
-          expect(WebAssembly.validate(bytes)).toBe(true);
+          expect(wasm.validate(bytes)).toBe(true);
           sizes[`${dtype} ${K}→${N} ${fn.name}`] = bytes.length;
           expect(bytes.length).toBeLessThan(2048);
         }
         const layer = denseLayerModule(shape, opts);
-        expect(WebAssembly.validate(layer)).toBe(true);
-        expect(() => new WebAssembly.Module(layer)).not.toThrow();
+        expect(wasm.validate(layer)).toBe(true);
+        expect(() => new wasm.Module(layer)).not.toThrow();
         // Browsers compile synchronously on the main thread only below 4 KB.
         expect(layer.length).toBeLessThan(4096);
       }
