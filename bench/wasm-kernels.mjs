@@ -14,6 +14,7 @@
 //   public `forward` (and `backward`, which computes dW, db and dx together).
 // Run after `npm run build`: `node bench/wasm-kernels.mjs [--json] [--quick]` (other flags are ignored, so
 // that bench/run.mjs can pass its arguments to every benchmark).
+/* global WebAssembly */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
