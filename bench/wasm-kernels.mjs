@@ -38,10 +38,11 @@ const median = (xs) => {
   const h = s.length >> 1;
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 };
-// Short samples, many of them: on a shared machine a 5 ms sample often runs uninterrupted, so the fastest
-// sample of each implementation measures the code and the median measures the code under the load.
-const repeats = quick ? 11 : 41;
-const sampleMs = 5;
+// Short samples, many of them: on a shared machine (the scheduler's slices are a few ms) a 1 ms sample
+// often runs uninterrupted, so the fastest sample of each implementation measures the code and the median
+// measures the code under the machine's load.
+const repeats = quick ? 21 : 101;
+const sampleMs = 1;
 
 /** Calls per sample so that one sample takes about `sampleMs`. */
 function calibrate(fn) {
@@ -366,6 +367,28 @@ for (const [m, K, N] of [
     `  ${"".padEnd(24)} agree: dx ≤ ${agree.dx.toExponential(1)}, dW ≤ ${agree.dw.toExponential(1)} (max |difference| against tfjs and ts)`,
   );
 }
+// The kernels alone: interleaved only with the ceiling loop, so their operands stay in cache between calls
+// (the peers above evict them: a 784×256 weight is 800 KB, a 1024×1024 one 4 MB).
+out();
+out("kernels alone (warm cache; the ceiling loop still interleaved):");
+for (const [m, K, N] of [
+  [32, 784, 256],
+  [32, 256, 128],
+  [32, 1024, 1024],
+  [1, 784, 128],
+  [32, 784, 128],
+]) {
+  const L = wasmLayer(m, K, N);
+  for (const k of ["x", "w", "b", "dy"]) L.view(k).set(randomArray(L.view(k).length, 11));
+  const a = L.addr;
+  const impls = [{ name: "wasm forward", fn: () => L.e.forward(a.x, a.w, a.b, a.y, m) }];
+  if (K === 784 && N === 128 && m === 32) {
+    impls.push({ name: "wasm dx", fn: () => L.e.backwardInput(a.dy, a.w, a.dx, m) });
+    impls.push({ name: "wasm dW", fn: () => L.e.backwardWeight(a.dy, a.x, a.dw, m) });
+  }
+  for (const impl of impls) line(`alone ${m}×${K}→${N}`, 2 * m * K * N, timeAll([impl]), impl.name);
+}
+out();
 // float64 builds: the same tiles in f64x2, half the lanes (wasm only; the peers above are float32).
 for (const [m, K, N] of [
   [32, 784, 256],

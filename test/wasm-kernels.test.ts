@@ -124,6 +124,11 @@ function shapes(seed: number, dtype: Precision): [m: number, K: number, N: numbe
     [4, 2, 5],
     [7, 3, 6],
     [2, dtype === "float32" ? 19 : 9, 13],
+    // Narrow tiles: 2 or 3 outputs left over, 2 or 3 vectors of columns left over (f32: 11 = 2 vectors + 3,
+    // 14 = 3 vectors + 2; f64: 11 = 4 + 1 vectors + 1, 14 = 4 + 3 vectors), with 3 or 2 scalar columns.
+    [5, 11, 7],
+    [4, 14, 11],
+    [3, 30, 6],
   ];
   for (let i = 0; i < 14; i++) out.push([Math.floor(r() * 10), 1 + Math.floor(r() * 45), 1 + Math.floor(r() * 21)]);
   return out;

@@ -16,8 +16,9 @@
 //   of C (16 float32 or 8 float64 columns), each step broadcasting one A element per row (`load_splat`)
 //   against 4 vectors of a B row: 8 accumulators.
 // - db = column sums of dy, 4 vectors of columns at a time.
-// Remainders: an odd row runs a 1-row tile; outputs/columns that do not fill a tile run 1-output (1-vector)
-// tiles and then scalar ones, so any m ≥ 0, N ≥ 1, K ≥ 1 is exact. float32 uses f32x4, float64 f64x2.
+// Remainders: an odd row runs a 1-row tile; the outputs (vectors of columns) that do not fill a tile run
+// one narrower tile of 1–3 outputs (vectors), and columns short of a vector run scalar tiles, so any
+// m ≥ 0, N ≥ 1, K ≥ 1 is exact. float32 uses f32x4, float64 f64x2.
 import { Code, type FunctionDef, type MemoryDef, type ValType, encodeModule } from "./encoder.js";
 
 export type Precision = "float32" | "float64";
@@ -248,7 +249,7 @@ export function denseForward(shape: DenseShape, name = "forward"): FunctionDef {
   const n4 = Math.floor(N / 4) * 4;
   for (const [count, C] of [
     [n4 / 4, 4],
-    [N - n4, 1],
+    [N === n4 ? 0 : 1, N - n4], // one narrower tile for the 1–3 outputs left
   ] as const) {
     if (count === 0) continue;
     c.get(wp)
@@ -411,7 +412,7 @@ function broadcastKernel(k: Broadcast, name: string): FunctionDef {
   const vectors = Math.floor(k.cols / lanes);
   const groups: [count: number, V: number, vector: boolean, width: number][] = [
     [Math.floor(vectors / 4), 4, true, 4 * vecBytes],
-    [vectors % 4, 1, true, vecBytes],
+    [vectors % 4 === 0 ? 0 : 1, vectors % 4, true, (vectors % 4) * vecBytes], // one narrower tile
     [k.cols - vectors * lanes, 1, false, elt],
   ];
   for (const [count, V, vector, width] of groups) {
@@ -496,7 +497,7 @@ export function denseBackwardBias(shape: DenseShape, opts: GradientOptions, name
   const vectors = Math.floor(N / lanes);
   const groups: [count: number, V: number, vector: boolean, width: number][] = [
     [Math.floor(vectors / 4), 4, true, 4 * vecBytes],
-    [vectors % 4, 1, true, vecBytes],
+    [vectors % 4 === 0 ? 0 : 1, vectors % 4, true, (vectors % 4) * vecBytes],
     [N - vectors * lanes, 1, false, elt],
   ];
   for (const [count, V, vector, width] of groups) {
