@@ -11,12 +11,13 @@
 // packed):
 // - forward: 2 rows × 4 outputs, each a dot product along K, one vector accumulator per (row, output)
 //   pair: 8 accumulators, 2 + 4 vector loads and 8 multiplies and 8 adds per step of K. Lanes are summed at
-//   the end; the K remainder (K mod lanes) is added in scalar code, then the bias.
+//   the end; the K remainder (K mod lanes) is added in scalar code, then the bias. The last row of an odd batch
+//   (all of batch 1, a matrix–vector product) runs 1 row × 8 outputs, again 8 accumulators.
 // - dx = dy·W and dW = dyᵀ·x: one "broadcast" kernel, C[r, j] = Σ_t A[r, t]·B[t, j]: 2 rows × 4 vectors
 //   of C (16 float32 or 8 float64 columns), each step broadcasting one A element per row (`load_splat`)
 //   against 4 vectors of a B row: 8 accumulators.
 // - db = column sums of dy, 4 vectors of columns at a time.
-// Remainders: an odd row runs a 1-row tile; the outputs (vectors of columns) that do not fill a tile run
+// Remainders: an odd row runs the 1-row tiles; the outputs (vectors of columns) that do not fill a tile run
 // one narrower tile of 1–3 outputs (vectors), and columns short of a vector run scalar tiles, so any
 // m ≥ 0, N ≥ 1, K ≥ 1 is exact. float32 uses f32x4, float64 f64x2.
 import { Code, type FunctionDef, type MemoryDef, type ValType, encodeModule } from "./encoder.js";
@@ -135,9 +136,9 @@ function checkShape(shape: DenseShape): void {
   if (!Number.isSafeInteger(k) || k < 1 || !Number.isSafeInteger(n) || n < 1) {
     throw new RangeError(`dense kernel: features must be positive integers (in ${k}, out ${n})`);
   }
-  // Every baked offset is below 4 rows (or 4 vectors) of the larger stride; memarg offsets are u32.
+  // Every baked offset is below 8 rows (or 4 vectors) of the larger stride; memarg offsets are u32.
   const elt = shape.dtype === "float32" ? 4 : 8;
-  if (4 * Math.max(k, n) * elt + vecBytes > 0x7fff_ffff) {
+  if (8 * Math.max(k, n) * elt + vecBytes > 0x7fff_ffff) {
     throw new RangeError(`dense kernel: ${k}×${n} does not fit 32-bit addresses`);
   }
 }
@@ -162,6 +163,8 @@ export function denseForward(shape: DenseShape, name = "forward"): FunctionDef {
   const wa = L.add("i32");
   const xe = L.add("i32");
   const wEnd = L.add("i32");
+  const xLast = L.add("i32");
+  const yLast = L.add("i32");
   const vz = L.add("v128");
   const acc = L.many("v128", 8);
   const xv = L.many("v128", 2);
@@ -223,7 +226,8 @@ export function denseForward(shape: DenseShape, name = "forward"): FunctionDef {
     }
   };
 
-  const rows = (C: number) => {
+  /** Row pairs of the output columns at `yc`: 2-row tiles while two rows are left. */
+  const rowPairs = (C: number) => {
     c.get(x).set(xp).get(yc).set(yp);
     c.get(m)
       .i32Const(1)
@@ -233,36 +237,50 @@ export function denseForward(shape: DenseShape, name = "forward"): FunctionDef {
       .get(x)
       .i32Add()
       .set(xe2);
-    c.block().loop();
-    c.get(xp).get(xe2).i32GeU().brIf(1);
+    c.loop();
     tile(2, C);
     bump(c, xp, 2 * xs);
     bump(c, yp, 2 * ys);
-    c.br(0).end().end();
-    c.get(m).i32Const(1).i32And().if();
-    tile(1, C);
-    c.end();
+    c.get(xp).get(xe2).i32LtU().brIf(0).end();
+  };
+
+  /** Output columns from `yBase` in tiles of `width` (then one narrower tile), each over rows by `rowsOf`. */
+  const columns = (width: number, yBase: number, rowsOf: (C: number) => void) => {
+    c.get(w).set(wp).get(b).set(bp).get(yBase).set(yc);
+    const full = Math.floor(N / width) * width;
+    for (const [count, C] of [
+      [full / width, width],
+      [N === full ? 0 : 1, N - full], // one narrower tile for the outputs left
+    ] as const) {
+      if (count === 0) continue;
+      c.get(wp)
+        .i32Const(count * C * xs)
+        .i32Add()
+        .set(wEnd);
+      c.loop();
+      rowsOf(C);
+      bump(c, wp, C * xs);
+      bump(c, bp, C * elt);
+      bump(c, yc, C * elt);
+      c.get(wp).get(wEnd).i32LtU().brIf(0).end();
+    }
   };
 
   c.v128Const(new Array<number>(16).fill(0)).set(vz);
-  c.get(w).set(wp).get(b).set(bp).get(y).set(yc);
-  const n4 = Math.floor(N / 4) * 4;
-  for (const [count, C] of [
-    [n4 / 4, 4],
-    [N === n4 ? 0 : 1, N - n4], // one narrower tile for the 1–3 outputs left
-  ] as const) {
-    if (count === 0) continue;
-    c.get(wp)
-      .i32Const(count * C * xs)
-      .i32Add()
-      .set(wEnd);
-    c.loop();
-    rows(C);
-    bump(c, wp, C * xs);
-    bump(c, bp, C * elt);
-    bump(c, yc, C * elt);
-    c.get(wp).get(wEnd).i32LtU().brIf(0).end();
-  }
+  // Pairs of rows: 2 rows × 4 outputs.
+  c.get(m).i32Const(2).i32GeU().if();
+  columns(4, y, rowPairs);
+  c.end();
+  // The last row of an odd batch (all of batch 1, a matrix–vector product): 1 row × 8 outputs, so that
+  // 8 accumulators are in flight here too.
+  c.get(m).i32Const(1).i32And().if();
+  c.get(m).i32Const(1).i32Sub().i32Const(xs).i32Mul().get(x).i32Add().set(xLast);
+  c.get(m).i32Const(1).i32Sub().i32Const(ys).i32Mul().get(y).i32Add().set(yLast);
+  columns(8, yLast, (C) => {
+    c.get(xLast).set(xp).get(yc).set(yp);
+    tile(1, C);
+  });
+  c.end();
   return { name, params: ["i32", "i32", "i32", "i32", "i32"], results: [], locals: L.types, body: c };
 }
 

@@ -149,6 +149,9 @@ export class Code {
   brIf(depth: number): this {
     return this.raw(op.brIf, ...u32(depth));
   }
+  return(): this {
+    return this.raw(op.return);
+  }
 
   // Variables (5.4.4)
   get(local: number): this {
