@@ -12,7 +12,7 @@
 // - forward: 2 rows × 4 outputs, each a dot product along K, one vector accumulator per (row, output)
 //   pair: 8 accumulators, 2 + 4 vector loads and 8 multiplies and 8 adds per step of K. Lanes are summed at
 //   the end; the K remainder (K mod lanes) is added in scalar code, then the bias. The last row of an odd batch
-//   (all of batch 1, a matrix–vector product) runs 1 row × 8 outputs, again 8 accumulators.
+//   (all of batch 1, a matrix–vector product) runs 1 row × 4 outputs.
 // - dx = dy·W and dW = dyᵀ·x: one "broadcast" kernel, C[r, j] = Σ_t A[r, t]·B[t, j]: 2 rows × 4 vectors
 //   of C (16 float32 or 8 float64 columns), each step broadcasting one A element per row (`load_splat`)
 //   against 4 vectors of a B row: 8 accumulators.
@@ -271,12 +271,13 @@ export function denseForward(shape: DenseShape, name = "forward"): FunctionDef {
   c.get(m).i32Const(2).i32GeU().if();
   columns(4, y, rowPairs);
   c.end();
-  // The last row of an odd batch (all of batch 1, a matrix–vector product): 1 row × 8 outputs, so that
-  // 8 accumulators are in flight here too.
+  // The last row of an odd batch (all of batch 1, a matrix–vector product): 1 row × 4 outputs. 1 × 8 (8
+  // accumulators) ran at a fifth of the speed, 1 × 6 within noise of 1 × 4 (bench, 2026-12-05): V8 loads
+  // a whole iteration's operands before using them, and 8 loads + 8 accumulators spill.
   c.get(m).i32Const(1).i32And().if();
   c.get(m).i32Const(1).i32Sub().i32Const(xs).i32Mul().get(x).i32Add().set(xLast);
   c.get(m).i32Const(1).i32Sub().i32Const(ys).i32Mul().get(y).i32Add().set(yLast);
-  columns(8, yLast, (C) => {
+  columns(4, yLast, (C) => {
     c.get(xLast).set(xp).get(yc).set(yp);
     tile(1, C);
   });
