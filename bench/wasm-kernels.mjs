@@ -409,6 +409,17 @@ for (const [m, K, N] of [
   line(label, 2 * m * K * N, times, "wasm f64x2", 1 / 2);
   ceilingLine(times);
 }
+// Summary: each wasm row's fastest sample against the fastest ceiling sample of the whole run (the
+// machine's ceiling when it was least disturbed).
+const ceilRun = Math.max(...results.map((r) => r.ceilBest ?? 0));
+out(`summary — SIMD ceiling, fastest sample of the run: ${ceilRun.toFixed(1)} GFLOP/s (f32x4; f64x2 half)`);
+for (const r of results) {
+  if (!r.impl.startsWith("wasm") || r.gflopsBest === undefined) continue;
+  const c = r.impl.includes("f64") ? ceilRun / 2 : ceilRun;
+  out(
+    `  ${r.case.padEnd(24)} ${r.impl.padEnd(14)} best ${r.gflopsBest.toFixed(1).padStart(5)} GFLOP/s = ${((100 * r.gflopsBest) / c).toFixed(0)}%`,
+  );
+}
 machine.loadAfter = os.loadavg();
 
 out(`load average after: ${machine.loadAfter.map((l) => l.toFixed(2)).join(" ")}`);
@@ -416,6 +427,7 @@ if (json)
   console.log(
     JSON.stringify({
       bench: "wasm-kernels",
+      ceilingRunBest: ceilRun,
       machine,
       ceiling: { bestGflops: ceil.gflops, medianGflops: ceil.median, chains: ceil.chains, fused: ceil.fused },
       quick,
