@@ -6,6 +6,7 @@
 // Every module is also checked with the engine's own `WebAssembly.validate`, and executed.
 import { describe, expect, it } from "vitest";
 import { Code, type FunctionDef, encodeModule, s32, u32 } from "../src/emit/wasm/encoder.js";
+import { simdProbe } from "../src/emit/wasm/probe.js";
 import { wasm } from "./helpers/wasm.js";
 
 const bytesOf = (build: (c: Code) => Code) => build(new Code()).bytes;
@@ -127,5 +128,26 @@ describe("modules (spec 5.5)", () => {
     // f32x4.add with nothing on the stack.
     const f: FunctionDef = { name: "f", params: [], results: [], locals: [], body: new Code().f32x4Add() };
     expect(wasm.validate(encodeModule({ memory: { exportAs: "m", minPages: 1 }, functions: [f] }))).toBe(false);
+  });
+});
+
+describe("the SIMD probe", () => {
+  it("validates where SIMD128 exists (Node 20), runs, and is small", () => {
+    const bytes = simdProbe();
+    expect(wasm.validate(bytes)).toBe(true);
+    const probe = new wasm.Instance(new wasm.Module(bytes)).exports.probe as () => number;
+    expect(probe()).toBe(1);
+    expect(bytes.length).toBeLessThan(64);
+  });
+  it("the same shape with an opcode the engine does not know fails validation", () => {
+    // Stands for an engine without SIMD128: 0xFD followed by an unassigned opcode (16383, the largest
+    // two-byte u32), encoded by the same encoder so that every size stays right.
+    const body = new Code()
+      .f32Const(1)
+      .raw(0xfd, ...u32(0x3fff))
+      .f32x4ExtractLane(0);
+    const fn: FunctionDef = { name: "probe", params: [], results: ["f32"], locals: [], body };
+    const bytes = encodeModule({ memory: { exportAs: "memory", minPages: 0 }, functions: [fn] });
+    expect(wasm.validate(bytes)).toBe(false);
   });
 });
