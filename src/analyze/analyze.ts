@@ -33,11 +33,11 @@ import {
   type TensorValue,
   type Value,
 } from "../vocabulary/types.js";
-import type { LayerNode, TensorRecord } from "./records.js";
+import type { LayerNode, NodeFlow, TensorRecord } from "./records.js";
 
 // ── What the engine produces ─────────────────────────────────────────────────────────────────────────
 
-export type { LayerNode, TensorRecord } from "./records.js";
+export type { FlowOp, LayerNode, NodeFlow, TensorRecord } from "./records.js";
 
 export interface TieRecord {
   /** The tensor that shares another's storage (`lm_head.weight`). */
@@ -399,6 +399,7 @@ class Engine {
       const result = this.body(model.decl.body, inputs[0] ?? null, env, scope);
       outputs = result.outputs;
       root.outputShape = outputs.map(showValue).join(", ");
+      root.flow = { inputs: inputs.map((i) => i.id!), outputs: outputs.flatMap(valueIds) };
     } catch (error) {
       if (!(error instanceof Abort)) throw error;
       this.failed = true;
@@ -545,6 +546,12 @@ class Engine {
             for (const item of items)
               if (item.id !== undefined) this.held.set(item.id, { params, span: st.targets[0]!.span });
           }
+          const bound = v.kind === "tensor" ? [v] : v.items;
+          if (st.targets.length === bound.length)
+            st.targets.forEach((t, i) => {
+              const id = bound[i]!.id;
+              if (id !== undefined) scope.node.names.push([id, t.name]);
+            });
           if (st.targets.length === 1) env.values.set(st.targets[0]!.name, v);
           else {
             const items = v.kind === "tuple" ? v.items : [v];
@@ -567,7 +574,7 @@ class Engine {
           current = this.flow(st.flow, current, env, scope);
           break;
         case "Output":
-          outputs = st.values.map((e) => this.valueExpr(e, env, scope.multiplicity));
+          outputs = st.values.map((e) => this.valueExpr(e, env, scope));
           break;
         case "Expect":
         case "Loss":
@@ -664,11 +671,12 @@ class Engine {
       this.failed = true;
       throw new Abort();
     }
-    return this.valueExpr(expr, env, scope.multiplicity);
+    return this.valueExpr(expr, env, scope);
   }
 
   /** A value expression: a name, `a + b`, `a * b`, `[a, b]`; `copies` of it in the model. */
-  private valueExpr(expr: A.Expr, env: Env, copies: bigint): Value {
+  private valueExpr(expr: A.Expr, env: Env, scope: Scope): Value {
+    const copies = scope.multiplicity;
     switch (expr.kind) {
       case "Ident": {
         const v = env.value(expr.name);
@@ -677,8 +685,8 @@ class Engine {
         throw new Abort();
       }
       case "Binary": {
-        const left = this.valueExpr(expr.left, env, copies);
-        const right = this.valueExpr(expr.right, env, copies);
+        const left = this.valueExpr(expr.left, env, scope);
+        const right = this.valueExpr(expr.right, env, scope);
         if (expr.op !== "+" && expr.op !== "*") {
           this.report(
             "BadValueUse",
@@ -715,10 +723,16 @@ class Engine {
           out,
           copies,
         );
+        scope.node.flowOps.push({
+          kind: expr.op === "+" ? "add" : "mul",
+          inputs: [left.id!, right.id!],
+          output: out.id!,
+          after: scope.node.children.length,
+        });
         return out;
       }
       case "List": {
-        const items = expr.items.map((e) => this.valueExpr(e, env, copies));
+        const items = expr.items.map((e) => this.valueExpr(e, env, scope));
         const tensors = items.flatMap((i) => (i.kind === "tuple" ? i.items : [i]));
         return { kind: "tuple", items: tensors, origin: expr.span };
       }
@@ -838,6 +852,7 @@ class Engine {
           : { ...withoutIds(made), ...ids, origin: stage.span },
     );
     const layerNode = node(name, written, stage.span, scope.multiplicity, scope.activeMultiplicity);
+    layerNode.flow = { inputs: inputs.map((i) => i.id!), outputs: valueIds(output) };
     layerNode.outputShape = showValue(output);
     layerNode.macs = outcome.macs;
     if (outcome.convention) {
@@ -1006,6 +1021,7 @@ class Engine {
       const { view, output } = this.reuse(known, name, scope.multiplicity, scope.activeMultiplicity);
       view.count = 1n;
       view.activeCount = 1n;
+      view.flow = { inputs: valueIds(input), outputs: valueIds(output), origin: originFlow(known.root.flow!) };
       scope.node.children.push(view);
       return { ...output, origin: stage.span };
     }
@@ -1038,6 +1054,7 @@ class Engine {
                 origin: stage.span,
               };
         blockNode.outputShape = showValue(out);
+        blockNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
         blockNode.macs = sumMacs(blockNode);
       } finally {
         this.depth--;
@@ -1245,6 +1262,13 @@ class Engine {
       throw new Abort();
     }
     const sum = this.fresh(arithmetic(out, other, stage.span, "`residual`"));
+    scope.node.flowOps.push({
+      kind: "add",
+      inputs: [out.id!, other.id!],
+      output: sum.id!,
+      residual: shortcutArg ? "shortcut" : "identity",
+      after: scope.node.children.length,
+    });
     this.record(
       { kind: "add", name: "", args: new Map(), inputs: [out.id!, other.id!], tensors: [], span: stage.span },
       sum,
@@ -1367,6 +1391,8 @@ class Engine {
     }
     expertsNode.outputShape = showShape(out.shape);
     expertsNode.macs = sumMacs(expertsNode);
+    expertsNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
+    moeNode.flow = expertsNode.flow;
     moeNode.outputShape = showShape(out.shape);
     // Per token: the router, and top_k experts.
     moeNode.macs = tokens * d.size * experts + topK * expertsNode.macs;
@@ -1440,6 +1466,7 @@ class Engine {
       }
       expertNode.outputShape = showShape(out.shape);
       expertNode.macs = sumMacs(expertNode);
+      expertNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
       outs.push(out);
     }
     const combined = this.fresh({ ...input, origin: stage.span });
@@ -1459,6 +1486,7 @@ class Engine {
       scope.multiplicity,
     );
     m.moeNode.outputShape = showShape(input.shape);
+    m.moeNode.flow = { inputs: valueIds(input), outputs: valueIds(combined) };
     m.moeNode.macs = m.tokens * m.d * m.experts + m.topK * (m.moeNode.children[0]?.macs ?? 0n);
     return combined;
   }
@@ -1535,6 +1563,7 @@ class Engine {
       const { view, output } = this.reuse(known, element, multiplicity, activeMultiplicity);
       view.count = count;
       view.activeCount = count;
+      view.flow = { inputs: valueIds(input), outputs: valueIds(output), origin: originFlow(known.root.flow!) };
       scope.node.children.push(view);
       return output;
     }
@@ -1570,6 +1599,7 @@ class Engine {
       } else {
         repeatNode.outputShape = showValue(out);
         repeatNode.macs = sumMacs(repeatNode);
+        repeatNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
       }
     } finally {
       end = this.endUnit(start);
@@ -1583,6 +1613,8 @@ class Engine {
       tensors: this.lists.tensors.length,
       ties: this.ties.length,
       children: scope.node.children.length,
+      flowOps: scope.node.flowOps.length,
+      names: scope.node.names.length,
       diagnostics: this.diagnostics.length,
       blockCalls: this.lists.blockCalls.length,
       layers: this.lists.layers.length,
@@ -1598,6 +1630,8 @@ class Engine {
     this.lists.tensors.length = mark.tensors;
     this.ties.length = mark.ties;
     scope.node.children.length = mark.children;
+    scope.node.flowOps.length = mark.flowOps;
+    scope.node.names.length = mark.names;
     for (const d of this.diagnostics.splice(mark.diagnostics))
       this.seen.delete(`${d.code}:${d.span?.file}:${d.span?.start}:${d.message}`);
     this.lists.blockCalls.length = mark.blockCalls;
@@ -1855,7 +1889,18 @@ function node(
     multiplicity,
     activeMultiplicity,
     span,
+    flowOps: [],
+    names: [],
   };
+}
+
+/** The value numbers of a first analysis that a node's flow stands for (its own, when it is no view). */
+function originFlow(flow: NodeFlow): NonNullable<NodeFlow["origin"]> {
+  return flow.origin ?? { inputs: flow.inputs, outputs: flow.outputs };
+}
+
+function valueIds(v: Value): number[] {
+  return (v.kind === "tensor" ? [v] : v.items).flatMap((i) => (i.id === undefined ? [] : [i.id]));
 }
 
 /** MACs of one copy of `n`: its children's MACs, each times its count. */

@@ -30,6 +30,7 @@ import type { BuildOutcome, EmitKind } from "./build.js";
 import type { NestedNumbers } from "../emit/compile.js";
 import type { WatchDir } from "./watch.js";
 import { runVerify, verifyCommand } from "./verify.js";
+import { graphCommand, runGraph } from "./graph.js";
 
 export interface Io {
   stdout: (s: string) => void;
@@ -152,6 +153,7 @@ const commands: readonly Command[] = [
     ],
   },
   verifyCommand,
+  graphCommand,
   {
     name: "lsp",
     synopsis: "[--stdio]",
@@ -196,6 +198,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
           stdout: io.stdout,
           stderr: io.stderr,
           host: io.host ?? nodeHost,
+          input: input!,
+          report: (ds, sources) => report(io, ds, sources),
+        });
+      }
+      case "graph": {
+        const parsed = parse("graph", rest, io);
+        if (parsed.positionals.length !== 1) throw new UsageError("graph takes one spec file", "run it once per spec");
+        const [input] = inputsOf(parsed.positionals, io);
+        return await runGraph(parsed, {
+          stdout: io.stdout,
+          stderr: io.stderr,
+          host: hostOf(parsed, io),
           input: input!,
           report: (ds, sources) => report(io, ds, sources),
         });
