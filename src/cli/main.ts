@@ -31,6 +31,7 @@ import type { NestedNumbers } from "../emit/compile.js";
 import type { WatchDir } from "./watch.js";
 import { runVerify, verifyCommand } from "./verify.js";
 import { graphCommand, runGraph } from "./graph.js";
+import { diffCommand, runDiff } from "./diff.js";
 
 export interface Io {
   stdout: (s: string) => void;
@@ -154,6 +155,7 @@ const commands: readonly Command[] = [
   },
   verifyCommand,
   graphCommand,
+  diffCommand,
   {
     name: "lsp",
     synopsis: "[--stdio]",
@@ -211,6 +213,17 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
           stderr: io.stderr,
           host: hostOf(parsed, io),
           input: input!,
+          report: (ds, sources) => report(io, ds, sources),
+        });
+      }
+      case "diff": {
+        const parsed = parse("diff", rest, io);
+        return runDiff(parsed, {
+          stdout: io.stdout,
+          stderr: io.stderr,
+          host: hostOf(parsed, io),
+          stdinText: () => readStdinText(io),
+          stdinName,
           report: (ds, sources) => report(io, ds, sources),
         });
       }
