@@ -10,7 +10,7 @@ import { diffModels, renderDiffMarkdown, renderDiffText } from "../count/diff.js
 import { stringifyExact } from "../count/report.js";
 import type { Host } from "../program/load.js";
 import { UsageError, type Command, type Parsed } from "./args.js";
-import { oneModel } from "./one-model.js";
+import { oneModel } from "../program/one-model.js";
 
 export const diffCommand: Command = {
   name: "diff",

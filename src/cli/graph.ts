@@ -7,7 +7,7 @@ import type { SourceText } from "../diagnostics/source.js";
 import { modelGraph, renderDot, renderMermaid } from "../count/graph.js";
 import type { Host } from "../program/load.js";
 import { UsageError, type Command, type Parsed } from "./args.js";
-import { oneModel } from "./one-model.js";
+import { oneModel } from "../program/one-model.js";
 
 /** Default depth: the model's own layers and, inside each block or repeat, its layers. */
 export const defaultGraphDepth = 2;

@@ -10,7 +10,7 @@ import type { CountedModel } from "./report.js";
 export interface DiffTensor {
   readonly name: string;
   readonly shape: readonly bigint[];
-  readonly role: TensorRecord["role"];
+  readonly role: "matrix" | "embedding" | "normScale" | "bias" | "normShift" | "other" | "buffer";
   readonly copies: bigint;
   /** Elements of all its copies (0 for a tied tensor, which is counted at the one it shares). */
   readonly elements: bigint;

@@ -1,11 +1,11 @@
-// One model of a spec, checked and counted, for the commands that take exactly one (`nnc graph`, each
+// One model of a spec, checked and counted, for what takes exactly one (`nnc graph`, each
 // side of `nnc diff`): a file with several models needs `--model` (a usage error, as `nnc verify`), one
 // with none is NN0010. No model is returned for a spec with errors.
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { SourceText } from "../diagnostics/source.js";
 import type { CountedModel } from "../count/report.js";
-import { checkProgram } from "../program/check.js";
-import type { Host } from "../program/load.js";
+import { checkProgram } from "./check.js";
+import type { Host } from "./load.js";
 
 export interface OneModel {
   readonly model?: CountedModel;
