@@ -33,11 +33,11 @@ import {
   type TensorValue,
   type Value,
 } from "../vocabulary/types.js";
-import type { LayerNode, NodeFlow, TensorRecord } from "./records.js";
+import type { LayerNode, TensorRecord } from "./records.js";
 
 // ── What the engine produces ─────────────────────────────────────────────────────────────────────────
 
-export type { FlowOp, LayerNode, NodeFlow, TensorRecord } from "./records.js";
+export type { FlowOp, LayerNode, NodeFlow, NodeReuse, TensorRecord } from "./records.js";
 
 export interface TieRecord {
   /** The tensor that shares another's storage (`lm_head.weight`). */
@@ -254,6 +254,9 @@ interface Memo {
   readonly activeMultiplicity: bigint;
   readonly lists: Lists;
   readonly output: Value;
+  /** The value numbers it read from outside, where it was analyzed: its input's, then those of the outer
+   *  values its names may mean (a repeated body's; `freeValueIds`). */
+  readonly bound: readonly number[];
   /** How many block instantiations deep it goes below its own level (−1: none). */
   readonly height: number;
   /** Its weight in the expansion, at `multiplicity` copies. */
@@ -1021,7 +1024,7 @@ class Engine {
       const { view, output } = this.reuse(known, name, scope.multiplicity, scope.activeMultiplicity);
       view.count = 1n;
       view.activeCount = 1n;
-      view.flow = { inputs: valueIds(input), outputs: valueIds(output), origin: originFlow(known.root.flow!) };
+      reuseFlow(view, known, valueIds(input), output);
       scope.node.children.push(view);
       return { ...output, origin: stage.span };
     }
@@ -1062,7 +1065,7 @@ class Engine {
     } finally {
       end = this.endUnit(start);
     }
-    this.remember(key, start, end, blockNode, name, scope.multiplicity, scope.activeMultiplicity, out);
+    this.remember(key, start, end, blockNode, name, scope.multiplicity, scope.activeMultiplicity, out, valueIds(input));
     return { ...out, origin: stage.span } as Value;
   }
 
@@ -1146,6 +1149,7 @@ class Engine {
     multiplicity: bigint,
     activeMultiplicity: bigint,
     output: Value,
+    bound: readonly number[],
   ): void {
     if (key === undefined || !end.clean || multiplicity === 0n || activeMultiplicity === 0n) return;
     const items = output.kind === "tensor" ? [output] : output.items;
@@ -1157,6 +1161,7 @@ class Engine {
       activeMultiplicity,
       lists: end.lists,
       output,
+      bound,
       height: end.height,
       tally: end.tally,
     });
@@ -1196,6 +1201,16 @@ class Engine {
         return `${n}=${num ? argKey(num) : "-"}/${value ? valueKey(value) : "-"}`;
       })
       .join(" ");
+  }
+
+  /** The value numbers of the outer values a repeated body's names may mean, in `envKey`'s order (the
+   *  names it mentions that are bound outside it now). */
+  private freeValueIds(stage: A.RepeatStage, env: Env): number[] {
+    const names = freeNames.get(stage) ?? [];
+    return names.flatMap((n) => {
+      const value = env.value(n);
+      return value ? valueIds(value) : [];
+    });
   }
 
   /** The constants of the file that defines `block`: its body is evaluated under them. */
@@ -1559,11 +1574,13 @@ class Engine {
       ? undefined
       : `repeat ${idOf(stage)} ${valueKey(input)} ${scope.frozen} ${this.envKey(stage, env)}`;
     const known = key === undefined ? undefined : this.memo.get(key);
+    // The values the body can read from outside: its input and the outer values its names may mean.
+    const bound = [...valueIds(input), ...this.freeValueIds(stage, env)];
     if (known && this.depth + known.height < maxInstantiationDepth) {
       const { view, output } = this.reuse(known, element, multiplicity, activeMultiplicity);
       view.count = count;
       view.activeCount = count;
-      view.flow = { inputs: valueIds(input), outputs: valueIds(output), origin: originFlow(known.root.flow!) };
+      reuseFlow(view, known, bound, output);
       scope.node.children.push(view);
       return output;
     }
@@ -1604,7 +1621,7 @@ class Engine {
     } finally {
       end = this.endUnit(start);
     }
-    this.remember(key, start, end, root, element, multiplicity, activeMultiplicity, out);
+    this.remember(key, start, end, root, element, multiplicity, activeMultiplicity, out, bound);
     return out;
   }
 
@@ -1894,9 +1911,13 @@ function node(
   };
 }
 
-/** The value numbers of a first analysis that a node's flow stands for (its own, when it is no view). */
-function originFlow(flow: NodeFlow): NonNullable<NodeFlow["origin"]> {
-  return flow.origin ?? { inputs: flow.inputs, outputs: flow.outputs };
+/** A reused unit's view: which value numbers of its first analysis stand for which here (its input and
+ *  the outer values it reads, `bound`; its outputs). Its own `flow` and everything inside it keep the first
+ *  analysis's numbers. */
+function reuseFlow(view: LayerNode, memo: Memo, bound: readonly number[], output: Value): void {
+  const pairs = (from: readonly number[], to: readonly number[]): [number, number][] =>
+    from.slice(0, to.length).map((f, i) => [f, to[i]!]);
+  view.reuse = { inputs: pairs(memo.bound, bound), outputs: pairs(valueIds(memo.output), valueIds(output)) };
 }
 
 function valueIds(v: Value): number[] {

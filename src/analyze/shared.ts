@@ -132,6 +132,7 @@ export function viewNode(n: LayerNode, r: Rename | null): LayerNode {
     ...(n.convention !== undefined ? { convention: n.convention } : {}),
     span: n.span,
     ...(n.flow ? { flow: n.flow } : {}),
+    ...(n.reuse ? { reuse: n.reuse } : {}),
     flowOps: n.flowOps,
     names: n.names,
   };

@@ -85,8 +85,8 @@ export function modelGraph(model: ModelAnalysis, maxDepth = 2): ModelGraph {
         ...(parent !== undefined ? { parent } : {}),
       });
       if (folded) {
-        for (const key of externalInputs(c, inner)) wants.push({ key, to: c.name, kind: "data" });
-        for (const v of c.flow?.outputs ?? []) producers.set(keys(v), c.name);
+        for (const key of externalInputs(c, keys)) wants.push({ key, to: c.name, kind: "data" });
+        for (const v of c.flow?.outputs ?? []) producers.set(inner(v), c.name);
       } else visit(c, depth + 1, inner, c.name);
     });
     emitOps(Infinity);
@@ -145,29 +145,13 @@ function layerOf(tensor: string): string {
   return dot === -1 ? tensor : tensor.slice(0, dot);
 }
 
-const produced = new WeakMap<LayerNode, Set<number>>();
-
-/** Value numbers made inside a node's subtree (its own outputs included). */
-function producedIn(n: LayerNode): Set<number> {
-  const known = produced.get(n);
-  if (known) return known;
-  const out = new Set<number>(n.flow?.origin?.outputs ?? n.flow?.outputs ?? []);
-  for (const o of n.flowOps) out.add(o.output);
-  for (const c of n.children) {
-    if (c.flow?.origin) {
-      // A view inside: its outputs are made in it; its inner numbers stay its own.
-      for (const v of c.flow.outputs) out.add(v);
-    } else for (const v of producedIn(c)) out.add(v);
-  }
-  produced.set(n, out);
-  return out;
-}
-
-/** The keys of the values a folded node reads from outside it, in the order it reads them. */
+/** The keys of the values a folded node reads from outside it, in the order it reads them. `keys` is how
+ *  the numbers of the body around it read. */
 function externalInputs(n: LayerNode, keys: Keys): string[] {
   const consumed: string[] = [];
   const made = new Set<string>();
-  const walk = (m: LayerNode, k: Keys) => {
+  const walk = (m: LayerNode, outer: Keys) => {
+    const k = keysFor(m, outer);
     if (m.children.length === 0 && m.flowOps.length === 0) {
       for (const v of m.flow?.inputs ?? []) consumed.push(k(v));
       for (const v of m.flow?.outputs ?? []) made.add(k(v));
@@ -182,7 +166,7 @@ function externalInputs(n: LayerNode, keys: Keys): string[] {
     };
     m.children.forEach((c, i) => {
       ops(i);
-      walk(c, keysFor(c, k));
+      walk(c, k);
     });
     ops(Infinity);
   };
@@ -190,22 +174,14 @@ function externalInputs(n: LayerNode, keys: Keys): string[] {
   return [...new Set(consumed.filter((c) => !made.has(c)))];
 }
 
-/** Keys inside a node: a view's boundary numbers read as its own, its inner numbers made unique by its
- *  name; anything else (a value from outside the unit) as outside. */
+/** How the numbers inside a node read: a reused unit's (its `flow` and everything in it, which keep its
+ *  first analysis's numbers) as the numbers they stand for here when they cross its boundary, and as its
+ *  own (made unique by its name) otherwise; any other node's as the numbers around it. */
 function keysFor(n: LayerNode, outer: Keys): Keys {
-  const origin = n.flow?.origin;
-  if (!origin || !n.flow) return outer;
+  if (!n.reuse) return outer;
   const boundary = new Map<number, string>();
-  origin.inputs.forEach((o, i) => {
-    const v = n.flow!.inputs[i];
-    if (v !== undefined) boundary.set(o, outer(v));
-  });
-  origin.outputs.forEach((o, i) => {
-    const v = n.flow!.outputs[i];
-    if (v !== undefined) boundary.set(o, outer(v));
-  });
-  const inner = producedIn(n);
-  return (id) => boundary.get(id) ?? (inner.has(id) ? `${n.name}/${id}` : outer(id));
+  for (const [first, here] of [...n.reuse.inputs, ...n.reuse.outputs]) boundary.set(first, outer(here));
+  return (id) => boundary.get(id) ?? `${n.name}/${id}`;
 }
 
 // ── rendering ────────────────────────────────────────────────────────────────────────────────────────
