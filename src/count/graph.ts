@@ -212,6 +212,17 @@ function dotString(...lines: string[]): string {
   return `"${lines.map(escape).join("\\n")}"`;
 }
 
+/** An HTML-like label: lines left-aligned. */
+function htmlLines(lines: readonly string[]): string {
+  const html = (s: string) =>
+    s
+      .replace(/[\u0000-\u001f\u007f]/g, " ")
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;");
+  return `<${lines.map(html).join('<BR ALIGN="LEFT"/>')}<BR ALIGN="LEFT"/>>`;
+}
+
 /** Graphviz DOT: deterministic text (the nodes in model order, then the edges). */
 export function renderDot(g: ModelGraph): string {
   const out: string[] = [
@@ -227,16 +238,41 @@ export function renderDot(g: ModelGraph): string {
     list.push(n);
     children.set(n.parent, list);
   }
+  const parents = new Map(g.nodes.map((n) => [n.id, n.parent]));
+  const inside = (id: string, cluster: string): boolean => {
+    for (let p = parents.get(id); p !== undefined; p = parents.get(p)) if (p === cluster) return true;
+    return false;
+  };
+  /** The nodes directly in a cluster (a cluster inside by its text node) that no edge from elsewhere in it
+   *  reaches. */
+  const tops = (cluster: string): string[] =>
+    (children.get(cluster) ?? [])
+      .filter(
+        (c) =>
+          !g.edges.some(
+            (e) =>
+              e.kind !== "tie" &&
+              inside(e.from, cluster) &&
+              !inside(e.from, c.id) &&
+              (e.to === c.id || inside(e.to, c.id)),
+          ),
+      )
+      .map((c) => c.id);
   const write = (parent: string | undefined, indent: string) => {
     for (const n of children.get(parent) ?? []) {
       const text = dotString(...label(n, parentName(n)));
       if (n.cluster) {
+        // The cluster's name, kind and parameters are a text node at its top (its id is the cluster's,
+        // which no edge ends at), above every node inside that nothing inside leads to: edges route around
+        // nodes, so none crosses the text (they would cross a cluster label).
         out.push(`${indent}subgraph ${dotString(`cluster_${n.id}`)} {`);
+        out.push(`${indent}  style="rounded${n.count === 1n ? "" : ",bold"}"; color="#9aa7b8";`);
         out.push(
-          `${indent}  label=${text}; style="rounded${n.count === 1n ? "" : ",bold"}"; color="#9aa7b8"; fontsize=10;`,
+          `${indent}  ${dotString(n.id)} [label=${htmlLines(label(n, parentName(n)))}, shape=plaintext, style="", margin=0];`,
         );
         write(n.id, `${indent}  `);
         out.push(`${indent}}`);
+        for (const top of tops(n.id)) out.push(`${indent}${dotString(n.id)} -> ${dotString(top)} [style=invis];`);
         continue;
       }
       const attrs = [`label=${text}`];
