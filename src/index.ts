@@ -15,6 +15,10 @@ import { format as formatText } from "./format/format.js";
 import { checkProgram } from "./program/check.js";
 import type { Host } from "./program/host.js";
 import { verifyProgram } from "./program/verify.js";
+import { oneModel } from "./program/one-model.js";
+import { modelGraph, renderDot, renderMermaid } from "./count/graph.js";
+import type { ModelGraph } from "./count/graph-types.js";
+import { diffModels, renderDiffMarkdown, renderDiffText, type ModelDiff } from "./count/diff.js";
 import type { VerifyReport } from "./weights/report-types.js";
 import { version as nncVersion } from "./version.js";
 
@@ -38,6 +42,9 @@ export type {
   CountedTie,
   CountRoles,
 } from "./count/report-types.js";
+
+export type { GraphEdge, GraphNode, ModelGraph } from "./count/graph-types.js";
+export type { DiffFigure, DiffTensor, ModelDiff } from "./count/diff.js";
 
 /** nnc's version (the package's). */
 export const version: string = nncVersion;
@@ -112,6 +119,78 @@ export function count(file: string, options: CountOptions = {}): CountResult {
  *  exact integer digits (parse counts above 2^53 as big integers). */
 export function countReportToJson(report: CountReport): string {
   return stringifyExact(report);
+}
+
+export interface GraphOptions extends CheckOptions {
+  /** Open blocks and repeats down to this depth (1 = the model's own layers, each one node); 2 by
+   *  default, as `nnc graph`. */
+  readonly depth?: number;
+}
+
+export interface GraphResult {
+  readonly ok: boolean;
+  /** One graph per model of the spec (or `options.model`); absent when the spec has an error. */
+  readonly graphs?: readonly ModelGraph[];
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: Sources;
+}
+
+/** Every model of a spec (or `options.model`) as a graph, as `nnc graph` draws it: nodes with kind, output
+ *  shape and parameters; edges for data flow, residuals, shortcuts, named values and ties. */
+export function graph(file: string, options: GraphOptions = {}): GraphResult {
+  checkArguments("graph", file, options);
+  const depth = options.depth ?? 2;
+  if (!Number.isInteger(depth) || depth < 1)
+    throw new RangeError(`depth must be a whole number of at least 1, got ${depth}`);
+  const { checked, diagnostics, sources } = checkWith(file, options);
+  if (hasErrors(diagnostics)) return { ok: false, diagnostics, sources };
+  return { ok: true, graphs: checked.value.models.map((m) => modelGraph(m.analysis, depth)), diagnostics, sources };
+}
+
+/** A graph as Graphviz DOT or as a Mermaid flowchart (`nnc graph --format dot|mermaid`). */
+export function renderGraph(g: ModelGraph, format: "dot" | "mermaid" = "dot"): string {
+  return format === "mermaid" ? renderMermaid(g) : renderDot(g);
+}
+
+/** A graph as SVG, laid out by Graphviz compiled to WebAssembly (`nnc graph --format svg`); the same graph
+ *  gives the same bytes. */
+export async function renderGraphSvg(g: ModelGraph): Promise<string> {
+  const { dotToSvg } = await import("./count/svg.js");
+  return dotToSvg(renderDot(g));
+}
+
+/** One side of a diff: a spec and which of its models (required when it has several). */
+export interface DiffSide extends CheckOptions {
+  readonly file: string;
+}
+
+export interface DiffResult {
+  /** Both sides checked cleanly to one model each (whether or not anything changed: see `diff.changed`). */
+  readonly ok: boolean;
+  readonly diff?: ModelDiff;
+  /** Both sides' diagnostics. */
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: Sources;
+}
+
+/** What changed from model `a` to model `b`, as `nnc diff` computes it. Never throws on user input. */
+export function diff(a: DiffSide, b: DiffSide): DiffResult {
+  const sides = [a, b].map((side) => {
+    checkArguments("diff", side?.file, side);
+    const m = oneModel(side.file, side.host ?? nodeFileHost, side.text, side.model, "compare");
+    return { ...m, sources: textsOf(m.sources, (f) => f) };
+  });
+  const diagnostics = sides.flatMap((s) => s.diagnostics);
+  const sources = new Map([...sides[0]!.sources, ...sides[1]!.sources]);
+  const [x, y] = sides;
+  if (!x!.model || !y!.model) return { ok: false, diagnostics, sources };
+  return { ok: true, diff: diffModels(x!.model, y!.model), diagnostics, sources };
+}
+
+/** A diff as `nnc diff --format text|markdown|json` prints it (JSON with exact integers). */
+export function renderDiff(d: ModelDiff, format: "text" | "markdown" | "json" = "text"): string {
+  if (format === "json") return stringifyExact(d) + "\n";
+  return format === "markdown" ? renderDiffMarkdown(d) : renderDiffText(d);
 }
 
 export interface VerifyOptions extends CheckOptions {

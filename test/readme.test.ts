@@ -3,6 +3,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { main } from "../src/cli/main.js";
+import { dotToSvg } from "../src/count/svg.js";
+import { capture } from "./helpers/cli.js";
 
 const readme = fs.readFileSync("README.md", "utf8");
 
@@ -47,9 +50,38 @@ describe("README", () => {
     expect(spec?.body.trim()).toBe(code);
   });
 
+  // A ```sh block of one `$ nnc …` line is followed by a block of exactly what it prints.
+  for (const heading of ["## Drawing a model", "## Comparing two specs"]) {
+    it(`the outputs shown in "${heading}" are what the commands print`, async () => {
+      const bs = blocks(readme, heading);
+      const shown = bs.flatMap((b, i) => (b.lang === "sh" && /^\$ nnc [^\n]*\n$/.test(b.body) ? [i] : []));
+      expect(shown.length).toBeGreaterThan(0);
+      for (const i of shown) {
+        const args = bs[i]!.body.trim().split(" ").slice(2);
+        const c = capture();
+        expect(await main(args, c.io), bs[i]!.body).toBe(0);
+        expect(bs[i + 1]?.body, bs[i]!.body).toBe(c.out());
+      }
+    });
+  }
+
+  it("the CI recipe shown is examples/ci/nnc-diff.yml", () => {
+    const yaml = blocks(readme, "### A pull-request comment in CI").find((b) => b.lang === "yaml");
+    expect(yaml?.body).toBe(fs.readFileSync("examples/ci/nnc-diff.yml", "utf8"));
+  });
+
+  it("docs/images/resnet18.svg is what `nnc graph examples/resnet18.nn --format svg` draws", async () => {
+    const c = capture();
+    expect(await main(["graph", "examples/resnet18.nn"], c.io)).toBe(0);
+    expect(fs.readFileSync("docs/images/resnet18.svg", "utf8")).toBe(await dotToSvg(c.out()));
+  });
+
   const documents = [
     "README.md",
-    ...fs.readdirSync("docs").map((f) => path.join("docs", f)),
+    ...fs
+      .readdirSync("docs")
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => path.join("docs", f)),
     "ARCHITECTURE.md",
     "grammar/README.md",
     "generated/README.md",

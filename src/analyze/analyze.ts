@@ -41,7 +41,7 @@ import type { LayerNode, TensorRecord } from "./records.js";
 
 // ── What the engine produces ─────────────────────────────────────────────────────────────────────────
 
-export type { LayerNode, TensorRecord } from "./records.js";
+export type { FlowOp, LayerNode, NodeFlow, NodeReuse, TensorRecord } from "./records.js";
 
 export interface TieRecord {
   /** The tensor that shares another's storage (`lm_head.weight`). */
@@ -260,6 +260,9 @@ interface Memo {
   readonly activeMultiplicity: bigint;
   readonly lists: Lists;
   readonly output: Value;
+  /** The value numbers it read from outside, where it was analyzed: its input's, then those of the outer
+   *  values its names may mean (a repeated body's; `freeValueIds`). */
+  readonly bound: readonly number[];
   /** How many block instantiations deep it goes below its own level (−1: none). */
   readonly height: number;
   /** Its weight in the expansion, at `multiplicity` copies. */
@@ -405,6 +408,7 @@ class Engine {
       const result = this.body(model.decl.body, inputs[0] ?? null, env, scope);
       outputs = result.outputs;
       root.outputShape = outputs.map(showValue).join(", ");
+      root.flow = { inputs: inputs.map((i) => i.id!), outputs: outputs.flatMap(valueIds) };
     } catch (error) {
       if (!(error instanceof Abort)) throw error;
       this.failed = true;
@@ -551,6 +555,12 @@ class Engine {
             for (const item of items)
               if (item.id !== undefined) this.held.set(item.id, { params, span: st.targets[0]!.span });
           }
+          const bound = v.kind === "tensor" ? [v] : v.items;
+          if (st.targets.length === bound.length)
+            st.targets.forEach((t, i) => {
+              const id = bound[i]!.id;
+              if (id !== undefined) scope.node.names.push([id, t.name]);
+            });
           if (st.targets.length === 1) env.values.set(st.targets[0]!.name, v);
           else {
             const items = v.kind === "tuple" ? v.items : [v];
@@ -573,7 +583,7 @@ class Engine {
           current = this.flow(st.flow, current, env, scope);
           break;
         case "Output":
-          outputs = st.values.map((e) => this.valueExpr(e, env, scope.multiplicity));
+          outputs = st.values.map((e) => this.valueExpr(e, env, scope));
           break;
         case "Expect":
         case "Loss":
@@ -670,11 +680,12 @@ class Engine {
       this.failed = true;
       throw new Abort();
     }
-    return this.valueExpr(expr, env, scope.multiplicity);
+    return this.valueExpr(expr, env, scope);
   }
 
   /** A value expression: a name, `a + b`, `a * b`, `[a, b]`; `copies` of it in the model. */
-  private valueExpr(expr: A.Expr, env: Env, copies: bigint): Value {
+  private valueExpr(expr: A.Expr, env: Env, scope: Scope): Value {
+    const copies = scope.multiplicity;
     switch (expr.kind) {
       case "Ident": {
         const v = env.value(expr.name);
@@ -683,8 +694,8 @@ class Engine {
         throw new Abort();
       }
       case "Binary": {
-        const left = this.valueExpr(expr.left, env, copies);
-        const right = this.valueExpr(expr.right, env, copies);
+        const left = this.valueExpr(expr.left, env, scope);
+        const right = this.valueExpr(expr.right, env, scope);
         if (expr.op !== "+" && expr.op !== "*") {
           this.report(
             "BadValueUse",
@@ -721,10 +732,16 @@ class Engine {
           out,
           copies,
         );
+        scope.node.flowOps.push({
+          kind: expr.op === "+" ? "add" : "mul",
+          inputs: [left.id!, right.id!],
+          output: out.id!,
+          after: scope.node.children.length,
+        });
         return out;
       }
       case "List": {
-        const items = expr.items.map((e) => this.valueExpr(e, env, copies));
+        const items = expr.items.map((e) => this.valueExpr(e, env, scope));
         const tensors = items.flatMap((i) => (i.kind === "tuple" ? i.items : [i]));
         return { kind: "tuple", items: tensors, origin: expr.span };
       }
@@ -859,6 +876,7 @@ class Engine {
           : { ...withoutIds(made), ...ids, origin: stage.span },
     );
     const layerNode = node(name, written, stage.span, scope.multiplicity, scope.activeMultiplicity);
+    layerNode.flow = { inputs: inputs.map((i) => i.id!), outputs: valueIds(output) };
     layerNode.outputShape = showValue(output);
     layerNode.macs = outcome.macs;
     if (outcome.convention) {
@@ -1024,6 +1042,7 @@ class Engine {
       const { view, output } = this.reuse(known, name, scope.multiplicity, scope.activeMultiplicity);
       view.count = 1n;
       view.activeCount = 1n;
+      reuseFlow(view, known, valueIds(input), output);
       scope.node.children.push(view);
       return { ...output, origin: stage.span };
     }
@@ -1056,6 +1075,7 @@ class Engine {
                 origin: stage.span,
               };
         blockNode.outputShape = showValue(out);
+        blockNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
         blockNode.macs = sumMacs(blockNode);
       } finally {
         this.depth--;
@@ -1063,7 +1083,7 @@ class Engine {
     } finally {
       end = this.endUnit(start);
     }
-    this.remember(key, start, end, blockNode, name, scope.multiplicity, scope.activeMultiplicity, out);
+    this.remember(key, start, end, blockNode, name, scope.multiplicity, scope.activeMultiplicity, out, valueIds(input));
     return { ...out, origin: stage.span } as Value;
   }
 
@@ -1147,6 +1167,7 @@ class Engine {
     multiplicity: bigint,
     activeMultiplicity: bigint,
     output: Value,
+    bound: readonly number[],
   ): void {
     if (key === undefined || !end.clean || multiplicity === 0n || activeMultiplicity === 0n) return;
     const items = output.kind === "tensor" ? [output] : output.items;
@@ -1158,6 +1179,7 @@ class Engine {
       activeMultiplicity,
       lists: end.lists,
       output,
+      bound,
       height: end.height,
       tally: end.tally,
     });
@@ -1197,6 +1219,16 @@ class Engine {
         return `${n}=${num ? argKey(num) : "-"}/${value ? valueKey(value) : "-"}`;
       })
       .join(" ");
+  }
+
+  /** The value numbers of the outer values a repeated body's names may mean, in `envKey`'s order (the
+   *  names it mentions that are bound outside it now). */
+  private freeValueIds(stage: A.RepeatStage, env: Env): number[] {
+    const names = freeNames.get(stage) ?? [];
+    return names.flatMap((n) => {
+      const value = env.value(n);
+      return value ? valueIds(value) : [];
+    });
   }
 
   /** The constants of the file that defines `block`: its body is evaluated under them. */
@@ -1263,6 +1295,13 @@ class Engine {
       throw new Abort();
     }
     const sum = this.fresh(arithmetic(out, other, stage.span, "`residual`"));
+    scope.node.flowOps.push({
+      kind: "add",
+      inputs: [out.id!, other.id!],
+      output: sum.id!,
+      residual: shortcutArg ? "shortcut" : "identity",
+      after: scope.node.children.length,
+    });
     this.record(
       { kind: "add", name: "", args: new Map(), inputs: [out.id!, other.id!], tensors: [], span: stage.span },
       sum,
@@ -1385,6 +1424,8 @@ class Engine {
     }
     expertsNode.outputShape = showShape(out.shape);
     expertsNode.macs = sumMacs(expertsNode);
+    expertsNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
+    moeNode.flow = expertsNode.flow;
     moeNode.outputShape = showShape(out.shape);
     // Per token: the router, and top_k experts.
     moeNode.macs = tokens * d.size * experts + topK * expertsNode.macs;
@@ -1458,6 +1499,7 @@ class Engine {
       }
       expertNode.outputShape = showShape(out.shape);
       expertNode.macs = sumMacs(expertNode);
+      expertNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
       outs.push(out);
     }
     const combined = this.fresh({ ...input, origin: stage.span });
@@ -1477,6 +1519,7 @@ class Engine {
       scope.multiplicity,
     );
     m.moeNode.outputShape = showShape(input.shape);
+    m.moeNode.flow = { inputs: valueIds(input), outputs: valueIds(combined) };
     m.moeNode.macs = m.tokens * m.d * m.experts + m.topK * (m.moeNode.children[0]?.macs ?? 0n);
     return combined;
   }
@@ -1549,10 +1592,13 @@ class Engine {
       ? undefined
       : `repeat ${idOf(stage)} ${valueKey(input)} ${scope.frozen} ${this.envKey(stage, env)}`;
     const known = key === undefined ? undefined : this.memo.get(key);
+    // The values the body can read from outside: its input and the outer values its names may mean.
+    const bound = [...valueIds(input), ...this.freeValueIds(stage, env)];
     if (known && this.depth + known.height < maxInstantiationDepth) {
       const { view, output } = this.reuse(known, element, multiplicity, activeMultiplicity);
       view.count = count;
       view.activeCount = count;
+      reuseFlow(view, known, bound, output);
       scope.node.children.push(view);
       return output;
     }
@@ -1588,11 +1634,12 @@ class Engine {
       } else {
         repeatNode.outputShape = showValue(out);
         repeatNode.macs = sumMacs(repeatNode);
+        repeatNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
       }
     } finally {
       end = this.endUnit(start);
     }
-    this.remember(key, start, end, root, element, multiplicity, activeMultiplicity, out);
+    this.remember(key, start, end, root, element, multiplicity, activeMultiplicity, out, bound);
     return out;
   }
 
@@ -1601,6 +1648,8 @@ class Engine {
       tensors: this.lists.tensors.length,
       ties: this.ties.length,
       children: scope.node.children.length,
+      flowOps: scope.node.flowOps.length,
+      names: scope.node.names.length,
       diagnostics: this.diagnostics.length,
       blockCalls: this.lists.blockCalls.length,
       layers: this.lists.layers.length,
@@ -1616,6 +1665,8 @@ class Engine {
     this.lists.tensors.length = mark.tensors;
     this.ties.length = mark.ties;
     scope.node.children.length = mark.children;
+    scope.node.flowOps.length = mark.flowOps;
+    scope.node.names.length = mark.names;
     for (const d of this.diagnostics.splice(mark.diagnostics))
       this.seen.delete(`${d.code}:${d.span?.file}:${d.span?.start}:${d.message}`);
     this.lists.blockCalls.length = mark.blockCalls;
@@ -1874,7 +1925,22 @@ function node(
     multiplicity,
     activeMultiplicity,
     span,
+    flowOps: [],
+    names: [],
   };
+}
+
+/** A reused unit's view: which value numbers of its first analysis stand for which here (its input and
+ *  the outer values it reads, `bound`; its outputs). Its own `flow` and everything inside it keep the first
+ *  analysis's numbers. */
+function reuseFlow(view: LayerNode, memo: Memo, bound: readonly number[], output: Value): void {
+  const pairs = (from: readonly number[], to: readonly number[]): [number, number][] =>
+    from.slice(0, to.length).map((f, i) => [f, to[i]!]);
+  view.reuse = { inputs: pairs(memo.bound, bound), outputs: pairs(valueIds(memo.output), valueIds(output)) };
+}
+
+function valueIds(v: Value): number[] {
+  return (v.kind === "tensor" ? [v] : v.items).flatMap((i) => (i.id === undefined ? [] : [i.id]));
 }
 
 /** MACs of one copy of `n`: its children's MACs, each times its count. */

@@ -41,4 +41,38 @@ export interface LayerNode {
   readonly activeMultiplicity: bigint;
   readonly convention?: string;
   readonly span: Span;
+  /** Data flow, for the graph (src/count/graph.ts): the value numbers (`ModelAnalysis.values`) this node
+   *  reads and gives. */
+  flow?: NodeFlow;
+  /** Set on a reused unit's view (see `NodeReuse`). */
+  reuse?: NodeReuse;
+  /** Elementwise ops of this node's own body (`a + b`, a residual's add), which are not layer nodes. */
+  readonly flowOps: FlowOp[];
+  /** Values bound to a name in this node's own body (`x = …`): value number and name. */
+  readonly names: [number, string][];
+}
+
+export interface NodeFlow {
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+}
+
+/** A reused unit (a view of a first analysis, analyze/shared.ts): its `flow` and everything inside it
+ *  keep the first analysis's value numbers; these pairs say which of them stand for which numbers here
+ *  (first, here) — what it reads from outside (its input, the outer values a repeated body names) and
+ *  what it gives. Any other number inside is the unit's own. */
+export interface NodeReuse {
+  readonly inputs: readonly (readonly [number, number])[];
+  readonly outputs: readonly (readonly [number, number])[];
+}
+
+export interface FlowOp {
+  readonly kind: "add" | "mul";
+  readonly inputs: readonly number[];
+  readonly output: number;
+  /** A residual's add: its second input is the skip connection (the block's input, or its shortcut's
+   *  output). */
+  readonly residual?: "identity" | "shortcut";
+  /** How many children the node had when it was made: its place among them. */
+  readonly after: number;
 }

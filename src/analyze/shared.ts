@@ -131,6 +131,10 @@ export function viewNode(n: LayerNode, r: Rename | null): LayerNode {
     activeMultiplicity: r.active(n.activeMultiplicity),
     ...(n.convention !== undefined ? { convention: n.convention } : {}),
     span: n.span,
+    ...(n.flow ? { flow: n.flow } : {}),
+    ...(n.reuse ? { reuse: n.reuse } : {}),
+    flowOps: n.flowOps,
+    names: n.names,
   };
   origins.set(view, sharedOrigin(n));
   return view;

@@ -30,6 +30,8 @@ import type { BuildOutcome, EmitKind } from "./build.js";
 import type { NestedNumbers } from "../emit/compile.js";
 import type { WatchDir } from "./watch.js";
 import { runVerify, verifyCommand } from "./verify.js";
+import { graphCommand, runGraph } from "./graph.js";
+import { diffCommand, runDiff } from "./diff.js";
 
 export interface Io {
   stdout: (s: string) => void;
@@ -152,6 +154,8 @@ const commands: readonly Command[] = [
     ],
   },
   verifyCommand,
+  graphCommand,
+  diffCommand,
   {
     name: "lsp",
     synopsis: "[--stdio]",
@@ -197,6 +201,29 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
           stderr: io.stderr,
           host: io.host ?? nodeHost,
           input: input!,
+          report: (ds, sources) => report(io, ds, sources),
+        });
+      }
+      case "graph": {
+        const parsed = parse("graph", rest, io);
+        if (parsed.positionals.length !== 1) throw new UsageError("graph takes one spec file", "run it once per spec");
+        const [input] = inputsOf(parsed.positionals, io);
+        return await runGraph(parsed, {
+          stdout: io.stdout,
+          stderr: io.stderr,
+          host: hostOf(parsed, io),
+          input: input!,
+          report: (ds, sources) => report(io, ds, sources),
+        });
+      }
+      case "diff": {
+        const parsed = parse("diff", rest, io);
+        return runDiff(parsed, {
+          stdout: io.stdout,
+          stderr: io.stderr,
+          host: hostOf(parsed, io),
+          stdinText: () => readStdinText(io),
+          stdinName,
           report: (ds, sources) => report(io, ds, sources),
         });
       }

@@ -1,6 +1,8 @@
 // The `nnc count` report as a value: what `--format json` prints, with every count an exact `bigint`
 // (the JSON writes them as exact integer digits; schema.ts is the JSON's schema). Plain types with no
-// imports, because they are part of the public API's declarations (src/index.ts).
+// imports (but the graph's, which have none either), because they are part of the public API's
+// declarations (src/index.ts).
+import type { GraphEdge, GraphNode } from "./graph-types.js";
 
 /** Parameters by role; weights = matrix + embedding + normScale + other, biases = bias + normShift. */
 export interface CountRoles {
@@ -80,6 +82,10 @@ export interface CountedModelReport {
   readonly conventions: readonly string[];
   readonly layers: readonly CountedLayer[];
   readonly tensors: readonly CountedTensor[];
+  /** The model as a graph at the report's depth (what `nnc graph --depth` draws): nodes (the rows of
+   *  `layers` that are not opened, inputs, outputs, elementwise ops, and the opened blocks and repeats
+   *  as clusters) and the edges between them. Added in 0.1 (README, "nnc graph"). */
+  readonly graph: { readonly nodes: readonly GraphNode[]; readonly edges: readonly GraphEdge[] };
 }
 
 export interface CountReport {

@@ -5,6 +5,7 @@ import { roles, type Role } from "../vocabulary/types.js";
 import { grouped, humanBytes, layerRows, type Figures, type LayerRow } from "./count.js";
 import type { CountReport } from "./report-types.js";
 import { escapeControls } from "../diagnostics/render.js";
+import { modelGraph } from "./graph.js";
 
 export interface CountedModel {
   readonly file: string;
@@ -225,10 +226,16 @@ export function countJson(models: readonly CountedModel[], depth: number): Count
           trainable: !t.frozen && t.role !== "buffer",
           ...(t.tiedTo ? { tiedTo: t.tiedTo } : {}),
         })),
+        graph: graphJson(m.analysis, depth),
       };
     }),
     conventions: conventionsText,
   };
+}
+
+function graphJson(analysis: ModelAnalysis, depth: number): CountReport["models"][number]["graph"] {
+  const { nodes, edges } = modelGraph(analysis, depth);
+  return { nodes, edges };
 }
 
 /** JSON with bigints written as exact integer digits (JSON numbers of any size). */

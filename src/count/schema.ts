@@ -64,6 +64,30 @@ export const countReportSchema = z.object({
           tiedTo: z.string().optional(),
         }),
       ),
+      // Added after 0.1's first schema: older consumers ignore it (zod objects drop unknown keys).
+      graph: z.object({
+        nodes: z.array(
+          z.object({
+            id: z.string(),
+            kind: z.string(),
+            name: z.string(),
+            outputShape: z.string(),
+            parameters: count,
+            count: count,
+            cluster: z.boolean(),
+            parent: z.string().optional(),
+          }),
+        ),
+        edges: z.array(
+          z.object({
+            from: z.string(),
+            to: z.string(),
+            kind: z.enum(["data", "residual", "shortcut", "tie"]),
+            value: z.string().optional(),
+            transposed: z.boolean().optional(),
+          }),
+        ),
+      }),
     }),
   ),
   conventions: z.array(z.string()),
