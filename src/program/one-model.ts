@@ -30,13 +30,13 @@ export function oneModel(
     const names = models.map((m) => m.analysis.name);
     diagnostics.push(
       models.length === 0
-        ? diagnostic("NoSuchModel", undefined, `${file} defines no model to ${verb}`, {
+        ? diagnostic("NoSuchModel", undefined, ["none", { file, command: verb }], {
             help: "a file with only blocks is imported, not counted",
           })
         : diagnostic(
             "UsageError",
             undefined,
-            `${file} defines ${names.length} models: ${names.map((n) => `\`${n}\``).join(", ")}`,
+            ["severalModels", { file, count: names.length, models: names.map((n) => `\`${n}\``).join(", ") }],
             { help: `name one with \`--model ${names[0]}\`` },
           ),
     );
