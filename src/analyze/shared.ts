@@ -131,6 +131,7 @@ export function viewNode(n: LayerNode, r: Rename | null): LayerNode {
     activeMultiplicity: r.active(n.activeMultiplicity),
     ...(n.convention !== undefined ? { convention: n.convention } : {}),
     span: n.span,
+    ops: n.ops,
   };
   origins.set(view, sharedOrigin(n));
   return view;
