@@ -154,3 +154,17 @@ model M(tokens: token[s <= 8] of 50) {
     expect(mem.module.activations.total > 2n ** 53n).toBe(true);
   });
 });
+
+describe("PyTorch-eager saved activations equal torch's own (scripts/torch-saved-tensors.py)", () => {
+  const fixture = JSON.parse(readFileSync("test/fixtures/torch-saved-tensors.json", "utf8")) as {
+    cases: { name: string; spec: string; batch: number; bytes: number }[];
+  };
+  it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: c.spec }) }, c.spec);
+    expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const { analysis, figures } = checked.value.models[0]!;
+    const mem = modelMemory(analysis, figures, { batch: BigInt(c.batch), dtype: "float32" });
+    expect(mem.eager.unknownKinds).toEqual([]);
+    expect(mem.eager.activations).toBe(BigInt(c.bytes));
+  });
+});

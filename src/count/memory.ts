@@ -181,9 +181,12 @@ function add(a: ModuleElements, b: ModuleElements, times: bigint): ModuleElement
 /** What autograd saves for one op, per sample, in PyTorch eager (fp32, training, CPU): its input, its
  *  output, and tensors of its own (bytes). Measured: scripts/torch-saved-tensors.py. */
 interface EagerSaves {
-  readonly input?: boolean;
+  /** Its first input, or (`mul`) every input. */
+  readonly input?: boolean | "all";
   readonly output?: boolean;
   readonly extra: bigint;
+  /** Bytes that do not grow with the batch (BatchNorm's batch mean and inverse std per channel). */
+  readonly fixed?: bigint;
 }
 
 /** Bytes of a float32 element, a bool (dropout masks on CUDA; not used here) and an int64 index. */
@@ -204,12 +207,27 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     case "reshape":
     case "identity":
     case "add":
+    case "transpose":
+    case "take":
+    case "concat":
+    case "split":
+    case "class_token":
+    case "positional":
       return { extra: 0n };
+    case "mul":
+      return { input: "all", extra: 0n };
+    case "mean":
+      return { input: true, extra: 0n };
     // addmm / mm / conv save their input (and the weight, a parameter).
     case "dense":
     case "conv1d":
     case "conv2d":
+    case "conv_transpose2d":
+    case "prelu":
       return { input: true, extra: 0n };
+    // x / (1 + |x|): the input and 1 + |x|.
+    case "softsign":
+      return { input: true, extra: inSize * f32 };
     // Elementwise: the result for relu, sigmoid, tanh, softmax, log_softmax; the input for the rest.
     case "relu":
     case "sigmoid":
@@ -229,9 +247,9 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // Training-mode dropout on the CPU: input × a float noise tensor; the noise is saved.
     case "dropout":
       return a.positive("p") ? { extra: inSize * f32 } : { extra: 0n };
-    // native_batch_norm: the input, and a mean and inverse std per channel (the batch's).
+    // native_batch_norm: the input, and the batch's mean and inverse std per channel (not per sample).
     case "batchnorm":
-      return { input: true, extra: 0n };
+      return { input: true, extra: 0n, fixed: 2n * inShape[0]! * f32 };
     // native_layer_norm: the input, a mean and a reciprocal std per row.
     case "layernorm":
       return { input: true, extra: 2n * rows() * f32 };
@@ -262,16 +280,22 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
  *  sample, and the op kinds whose eager saves are not known. */
 export interface SubtreeMemory {
   readonly module: ModuleElements;
+  /** PyTorch eager: saved bytes per sample, and saved bytes that do not grow with the batch. */
   readonly eager: bigint;
+  readonly eagerFixed: bigint;
   readonly eagerUnknown: ReadonlySet<string>;
 }
+
+/** Ops whose outputs are views of their input in PyTorch (`view`/`reshape` of a contiguous tensor, `select`,
+ *  `transpose`, `split`): saving one keeps the whole input's storage. */
+const eagerViews: ReadonlySet<string> = new Set(["flatten", "reshape", "identity", "take", "transpose", "split"]);
 
 /** What one model's ops need to decide PyTorch's saves: each value's producer, and for each storage (a
  *  value seen through its aliases) the first op that saves it as its input. */
 interface OpIndex {
   readonly producer: ReadonlyMap<number, number>;
-  /** Op → the storage it is the first to save as its input. */
-  readonly firstSaver: ReadonlyMap<number, number>;
+  /** Op → the storages it is the first to save as its inputs. */
+  readonly firstSaver: ReadonlyMap<number, readonly number[]>;
 }
 
 const indexes = new WeakMap<ModelAnalysis, OpIndex>();
@@ -281,20 +305,20 @@ function opIndex(model: ModelAnalysis): OpIndex {
   let known = indexes.get(model);
   if (known) return known;
   const producer = new Map<number, number>();
-  const firstSaver = new Map<number, number>();
+  const firstSaver = new Map<number, number[]>();
   const saved = new Set<number>();
-  /** The value an alias reads through to (flatten of flatten of x is x): PyTorch's views share storage. */
+  /** The value a view reads through to (flatten of take of x is x): a saved view keeps its base's storage. */
   const storage = new Map<number, number>();
   const storageOf = (id: number) => storage.get(id) ?? id;
   model.ops.forEach((op, k) => {
     for (const id of op.outputs) producer.set(id, k);
-    if (aliasKinds.has(op.kind)) storage.set(op.outputs[0]!, storageOf(op.inputs[0]!));
-    if (eagerOp(op, model.values)?.input) {
-      const id = storageOf(op.inputs[0]!);
-      if (!saved.has(id)) {
-        saved.add(id);
-        firstSaver.set(k, id);
-      }
+    if (eagerViews.has(op.kind)) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
+    const input = eagerOp(op, model.values)?.input;
+    for (const id of input === "all" ? op.inputs : input ? op.inputs.slice(0, 1) : []) {
+      const storage = storageOf(id);
+      if (saved.has(storage)) continue;
+      saved.add(storage);
+      firstSaver.set(k, [...(firstSaver.get(k) ?? []), storage]);
     }
   });
   known = { producer, firstSaver };
@@ -307,7 +331,11 @@ function eagerBytes(v: IrValue): bigint {
   return elementsOf(v.shape) * (v.dtype === "token" ? i64 : f32);
 }
 
-function eagerOfOp(model: ModelAnalysis, k: number, index: OpIndex): bigint | undefined {
+function eagerOfOp(
+  model: ModelAnalysis,
+  k: number,
+  index: OpIndex,
+): { readonly bytes: bigint; readonly fixed: bigint } | undefined {
   const op = model.ops[k]!;
   const saves = eagerOp(op, model.values);
   if (!saves) return undefined;
@@ -315,14 +343,13 @@ function eagerOfOp(model: ModelAnalysis, k: number, index: OpIndex): bigint | un
   if (saves.output) for (const id of op.outputs) bytes += eagerBytes(model.values[id]!);
   if (saves.input) {
     // Counted once per storage: by its first saving reader, unless its producer saves it as its output.
-    const id = index.firstSaver.get(k);
-    if (id !== undefined) {
+    for (const id of index.firstSaver.get(k) ?? []) {
       const p = index.producer.get(id);
       const producerSaves = p !== undefined && eagerOp(model.ops[p]!, model.values)?.output === true;
       if (!producerSaves) bytes += eagerBytes(model.values[id]!);
     }
   }
-  return bytes;
+  return { bytes, fixed: saves.fixed ?? 0n };
 }
 
 /** Memory of one copy of a node's subtree, computed once per distinct subtree. */
@@ -333,12 +360,16 @@ export function subtreeMemory(model: ModelAnalysis, n: LayerNode): SubtreeMemory
   const index = opIndex(model);
   let module = zero;
   let eager = 0n;
+  let eagerFixed = 0n;
   const unknown = new Set<string>();
   for (const k of origin.ops) {
     module = add(module, moduleOp(model.ops[k]!, model.values), 1n);
     const e = eagerOfOp(model, k, index);
     if (e === undefined) unknown.add(model.ops[k]!.kind);
-    else eager += e;
+    else {
+      eager += e.bytes;
+      eagerFixed += e.fixed;
+    }
   }
   const m = origin.multiplicity;
   if (m !== 0n) {
@@ -347,10 +378,11 @@ export function subtreeMemory(model: ModelAnalysis, n: LayerNode): SubtreeMemory
       const times = c.multiplicity / m;
       module = add(module, s.module, times);
       eager += s.eager * times;
+      eagerFixed += s.eagerFixed * times;
       for (const kind of s.eagerUnknown) unknown.add(kind);
     }
   }
-  const result = { module, eager, eagerUnknown: unknown };
+  const result = { module, eager, eagerFixed, eagerUnknown: unknown };
   subtrees.set(origin, result);
   return result;
 }
@@ -440,7 +472,7 @@ export function modelMemory(model: ModelAnalysis, figures: Figures, options: Mem
   const unknownKinds = [...s.eagerUnknown].sort();
   const eagerParams = figures.params * 4n;
   const eagerTrainable = figures.trainable * 4n;
-  const eagerActivations = unknownKinds.length === 0 ? s.eager * batch : undefined;
+  const eagerActivations = unknownKinds.length === 0 ? s.eager * batch + s.eagerFixed : undefined;
   const eagerTraining = (optimizer: Optimizer): Sum =>
     sum([
       ["parameters (fp32)", eagerParams],
