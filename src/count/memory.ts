@@ -11,9 +11,9 @@
 //   batch; convolutions' im2col buffers are fixed-size. test/memory.test.ts reads every module in
 //   generated/ and requires the same sizes, array for array kind.
 // - PyTorch eager: what autograd keeps for backward when the same model runs in PyTorch (fp32, training
-//   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks on one layer of each kind
-//   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json): a tensor saved by two ops
-//   (a ReLU's output, which the next Linear saves as its input) is counted once, at its producer.
+//   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks
+//   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
+//   block (`eagerOf`). Kinds not measured (attention, recurrent layers, …) are named, not guessed.
 //
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
@@ -290,99 +290,82 @@ export interface SubtreeMemory {
  *  `transpose`, `split`): saving one keeps the whole input's storage. */
 const eagerViews: ReadonlySet<string> = new Set(["flatten", "reshape", "identity", "take", "transpose", "split"]);
 
-/** What one model's ops need to decide PyTorch's saves: each value's producer, and for each storage (a
- *  value seen through its aliases) the first op that saves it as its input. */
-interface OpIndex {
-  readonly producer: ReadonlyMap<number, number>;
-  /** Op → the storages it is the first to save as its inputs. */
-  readonly firstSaver: ReadonlyMap<number, readonly number[]>;
-}
-
-const indexes = new WeakMap<ModelAnalysis, OpIndex>();
-const subtrees = new WeakMap<LayerNode, SubtreeMemory>();
-
-function opIndex(model: ModelAnalysis): OpIndex {
-  let known = indexes.get(model);
-  if (known) return known;
-  const producer = new Map<number, number>();
-  const firstSaver = new Map<number, number[]>();
-  const saved = new Set<number>();
-  /** The value a view reads through to (flatten of take of x is x): a saved view keeps its base's storage. */
-  const storage = new Map<number, number>();
-  const storageOf = (id: number) => storage.get(id) ?? id;
-  model.ops.forEach((op, k) => {
-    for (const id of op.outputs) producer.set(id, k);
-    if (eagerViews.has(op.kind)) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
-    const input = eagerOp(op, model.values)?.input;
-    for (const id of input === "all" ? op.inputs : input ? op.inputs.slice(0, 1) : []) {
-      const storage = storageOf(id);
-      if (saved.has(storage)) continue;
-      saved.add(storage);
-      firstSaver.set(k, [...(firstSaver.get(k) ?? []), storage]);
-    }
-  });
-  known = { producer, firstSaver };
-  indexes.set(model, known);
-  return known;
-}
-
 /** Bytes per sample of a value in PyTorch: token ids are int64, floats fp32. */
 function eagerBytes(v: IrValue): bigint {
   return elementsOf(v.shape) * (v.dtype === "token" ? i64 : f32);
 }
 
-function eagerOfOp(
-  model: ModelAnalysis,
-  k: number,
-  index: OpIndex,
-): { readonly bytes: bigint; readonly fixed: bigint } | undefined {
-  const op = model.ops[k]!;
-  const saves = eagerOp(op, model.values);
-  if (!saves) return undefined;
-  let bytes = saves.extra;
-  if (saves.output) for (const id of op.outputs) bytes += eagerBytes(model.values[id]!);
-  if (saves.input) {
-    // Counted once per storage: by its first saving reader, unless its producer saves it as its output.
-    for (const id of index.firstSaver.get(k) ?? []) {
-      const p = index.producer.get(id);
-      const producerSaves = p !== undefined && eagerOp(model.ops[p]!, model.values)?.output === true;
-      if (!producerSaves) bytes += eagerBytes(model.values[id]!);
-    }
-  }
-  return { bytes, fixed: saves.fixed ?? 0n };
+interface Eager {
+  bytes: bigint;
+  fixed: bigint;
+  readonly unknown: Set<string>;
 }
+
+/**
+ * What a list of ops saves, each storage once (a ReLU's result that the next Linear saves as its input; a
+ * view saved keeps its base). The list is one node's own ops and its direct single layers (`local` in
+ * `subtreeMemory`): within it, which op made which value reads the same in every use of a reused block,
+ * so the figure does not depend on memoization. Across a block's edge a storage saved on both sides
+ * (a block ending in ReLU before one starting with Linear) is counted on each: an upper bound there.
+ */
+function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
+  const out: Eager = { bytes: 0n, fixed: 0n, unknown: new Set() };
+  const storage = new Map<number, number>();
+  const storageOf = (id: number) => storage.get(id) ?? id;
+  const saved = new Set<number>();
+  const save = (id: number) => {
+    const s = storageOf(id);
+    if (saved.has(s)) return;
+    saved.add(s);
+    out.bytes += eagerBytes(model.values[s]!);
+  };
+  for (const k of [...ops].sort((a, b) => a - b)) {
+    const op = model.ops[k]!;
+    if (eagerViews.has(op.kind)) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
+    const saves = eagerOp(op, model.values);
+    if (!saves) {
+      out.unknown.add(op.kind);
+      continue;
+    }
+    out.bytes += saves.extra;
+    out.fixed += saves.fixed ?? 0n;
+    if (saves.output) op.outputs.forEach(save);
+    (saves.input === "all" ? op.inputs : saves.input ? op.inputs.slice(0, 1) : []).forEach(save);
+  }
+  return out;
+}
+
+const subtrees = new WeakMap<LayerNode, SubtreeMemory>();
 
 /** Memory of one copy of a node's subtree, computed once per distinct subtree. */
 export function subtreeMemory(model: ModelAnalysis, n: LayerNode): SubtreeMemory {
   const origin = sharedOrigin(n);
   const known = subtrees.get(origin);
   if (known) return known;
-  const index = opIndex(model);
   let module = zero;
-  let eager = 0n;
-  let eagerFixed = 0n;
-  const unknown = new Set<string>();
-  for (const k of origin.ops) {
-    module = add(module, moduleOp(model.ops[k]!, model.values), 1n);
-    const e = eagerOfOp(model, k, index);
-    if (e === undefined) unknown.add(model.ops[k]!.kind);
-    else {
-      eager += e.bytes;
-      eagerFixed += e.fixed;
-    }
-  }
+  for (const k of origin.ops) module = add(module, moduleOp(model.ops[k]!, model.values), 1n);
+  // PyTorch's saves: this node's own ops and its direct single layers together (`eagerOf`), every
+  // other child (a block, a repeat, a repeated layer) on its own.
+  const local = [...origin.ops];
+  const apart: { readonly s: SubtreeMemory; readonly times: bigint }[] = [];
   const m = origin.multiplicity;
   if (m !== 0n) {
     for (const c of origin.children) {
       const s = subtreeMemory(model, c);
       const times = c.multiplicity / m;
       module = add(module, s.module, times);
-      eager += s.eager * times;
-      eagerFixed += s.eagerFixed * times;
-      for (const kind of s.eagerUnknown) unknown.add(kind);
+      const co = sharedOrigin(c);
+      if (co.children.length === 0 && times === 1n) local.push(...co.ops);
+      else apart.push({ s, times });
     }
   }
-  const result = { module, eager, eagerFixed, eagerUnknown: unknown };
+  const e = eagerOf(model, local);
+  for (const { s, times } of apart) {
+    e.bytes += s.eager * times;
+    e.fixed += s.eagerFixed * times;
+    for (const kind of s.eagerUnknown) e.unknown.add(kind);
+  }
+  const result = { module, eager: e.bytes, eagerFixed: e.fixed, eagerUnknown: e.unknown };
   subtrees.set(origin, result);
   return result;
 }
