@@ -214,4 +214,26 @@ case(
     floats(2, 5, 5),
 )
 
+
+class Views(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Linear(8, 8)
+        self.out = nn.Linear(48, 5)
+
+    def forward(self, x):
+        p, q = self.dense(x).split(4, dim=-1)
+        t = (p * q).transpose(1, 2)
+        c = torch.cat([t, t], dim=1)
+        return self.out(nn.Identity()(c).reshape(x.shape[0], 48))
+
+
+case(
+    "split, mul, transpose, concat, identity, reshape",
+    "model M(x: f32[s <= 6, 8]) {\n  h = x -> dense(8)\n  p, q = h -> split(2)\n  m = p * q\n"
+    "  t = m -> transpose(0, 1)\n  c = [t, t] -> concat(axis = 0)\n  c -> identity -> reshape([48]) -> dense(5)\n}\n",
+    Views(),
+    floats(6, 8),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))
