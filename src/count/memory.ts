@@ -438,7 +438,8 @@ export function modelMemory(model: ModelAnalysis, figures: Figures, options: Mem
           : "optimizer state (m, allocated for SGD with or without momentum)",
         optimizer === "adam" ? 2n * params : params,
       ],
-      ["buffers", buffers],
+      // The trainer's buffers and the module's own (`bf`, made when the module loads).
+      ["buffers (the trainer's and the module's own)", 2n * buffers],
       ["activations (inputs, layer outputs, kept scratch)", activations.total],
       ["activation gradients", (inputElements + m.values) * batch * B],
       ["backward scratch", m.backward * batch * B],
@@ -447,7 +448,9 @@ export function modelMemory(model: ModelAnalysis, figures: Figures, options: Mem
     ]);
   const inference = sum([
     ["parameters (baked)", params],
-    ["buffers", buffers],
+    // The baked running statistics and the working copy `forward` updates (the base64 text of the baked
+    // values, 4/3 of their bytes, is source, not counted).
+    ["buffers (baked and working copy)", 2n * buffers],
     ["inputs (copied into the workspace)", inputBytes],
     ["layer outputs and scratch", (m.values + m.inferenceKept) * batch * B],
     ["kernel workspace (fixed, im2col)", m.fixedInference * B],
