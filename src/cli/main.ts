@@ -109,7 +109,7 @@ const commands: readonly Command[] = [
     summary: "exact parameter audit: a per-layer table and totals",
     details: [
       "Exit 1 when the spec has errors or a budget is exceeded; no figure is printed for a spec with errors.",
-      `--batch N adds memory at that batch size, in exact bytes: activations kept for backward (per layer and in\ntotal), the inference peak and training with Adam, SGD with momentum and SGD — for the generated module\n(\`nnc build\`) and as PyTorch eager (fp32). --length and --dim set symbolic dimensions by name.\nColumns: ${columnNames.join(", ")}.`,
+      `--batch N adds memory at that batch size, in exact bytes: activations kept for backward (per layer and in\ntotal), the inference peak and training with Adam, SGD with momentum and SGD — for the generated module\n(\`nnc build\`) and as PyTorch eager (fp32). --length and --dim set symbolic dimensions by name.\nColumns: ${columnNames.slice(0, 7).join(", ")},\n${columnNames.slice(7).join(", ")}.`,
     ],
     flags: [
       { name: "model", value: "NAME", help: "count only this model of the file" },
