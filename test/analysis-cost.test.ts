@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { layerRows } from "../src/count/count.js";
 import { countJson, renderMarkdown, renderText, stringifyExact } from "../src/count/report.js";
+import { columnNames } from "../src/count/columns.js";
 import type { Host } from "../src/program/load.js";
 import { checkProgram } from "../src/program/check.js";
 
@@ -308,6 +309,9 @@ function everything(file: string, host: Host, memo: boolean): { out: string[]; s
   if (!checked.diagnostics.some((d) => d.severity === "error") && models.length > 0) {
     for (const depth of [1, 2, 3, 6, 1000])
       out.push(renderText(models, depth), renderMarkdown(models, depth), stringifyExact(countJson(models, depth)));
+    // Memory at a batch size (every column), per layer and in total, in both conventions.
+    const memory = { memory: { batch: 3n, dtype: "float32" as const }, columns: [...columnNames] };
+    out.push(renderText(models, 1000, memory), stringifyExact(countJson(models, 1000, memory)));
   }
   return { out, steps: checked.value.models.reduce((a, m) => a + m.analysis.steps, 0) };
 }

@@ -219,6 +219,9 @@ export interface AnalyzeOptions {
    *  shape); on unless expanding. `false` analyzes every use afresh (exponential on some specs): the same
    *  result, for tests that compare the two. */
   readonly memo?: boolean;
+  /** Symbolic dimensions set by name (`nnc count --dim seq=128`): the model is analyzed with the
+   *  dimension, and the name, at this size instead of its declared maximum. Above the maximum: NN3018. */
+  readonly dims?: ReadonlyMap<string, bigint>;
 }
 
 /** Most ops an expanded model may have (code size grows with them). */
@@ -231,7 +234,7 @@ export function analyzeModel(
   options: AnalyzeOptions = {},
 ): { value: ModelAnalysis | null; diagnostics: Diagnostic[] } {
   const expand = options.expand ?? false;
-  return new Engine(resolved, context, expand, !expand && (options.memo ?? true)).run(model);
+  return new Engine(resolved, context, expand, !expand && (options.memo ?? true), options.dims).run(model);
 }
 
 type BlockCall = { readonly decl: A.BlockDecl; readonly node: LayerNode };
@@ -324,6 +327,7 @@ class Engine {
     private readonly context: AnalysisContext,
     private readonly expand: boolean,
     private readonly memoize: boolean,
+    private readonly dims: ReadonlyMap<string, bigint> = new Map(),
   ) {}
 
   /** Gives a tensor value its number in the op list. */
@@ -343,9 +347,10 @@ class Engine {
     return v.kind === "tensor" ? this.fresh(v) : { ...v, items: v.items.map((i) => this.fresh(i)) };
   }
 
-  /** Lists an op; it stands for `copies` ops of the expanded model. */
-  private record(op: Omit<IrOp, "outputs">, output: Value, copies: bigint): void {
+  /** Lists an op, under `owner` (`LayerNode.ops`); it stands for `copies` ops of the expanded model. */
+  private record(op: Omit<IrOp, "outputs">, output: Value, copies: bigint, owner: LayerNode): void {
     const items = output.kind === "tensor" ? [output] : output.items;
+    owner.ops.push(this.ops.length);
     this.ops.push({ ...op, outputs: items.map((i) => i.id!) });
     this.expanded(1n, items, copies);
   }
@@ -363,14 +368,26 @@ class Engine {
     for (const [name, value] of this.resolved.constants) env.nums.set(name, { kind: "int", value });
     const inputs: TensorValue[] = [];
     const symbols = new Map<string, bigint>();
-    for (const input of model.inputs) {
+    model.inputs.forEach((input, k) => {
       // Every axis of a token input indexes positions (ids, not features), and so does a symbolic length.
       const tokens = input.dtype === "token";
       const shape: Shape = input.dims.map((d, i) => {
         if (d.kind === "int") return tokens ? { ...dim(d.value, i === 0), positions: true } : dim(d.value);
         if (d.kind === "symbol") {
+          const set = this.dims.get(d.name);
+          if (set !== undefined && d.max !== undefined && set > d.max) {
+            const declared = model.decl.inputs[k]?.type.dims[i];
+            this.push(
+              diagnostic(
+                "DimensionAboveMaximum",
+                declared?.max?.span ?? declared?.span ?? model.decl.name.span,
+                { name: d.name, value: grouped(set), max: grouped(d.max) },
+                { help: `give \`${d.name}\` at most ${grouped(d.max)}, or raise the maximum in the spec` },
+              ),
+            );
+          }
           // A later bare `seq` refers to the bound declared first.
-          const max = d.max ?? symbols.get(d.name) ?? 1n;
+          const max = set ?? d.max ?? symbols.get(d.name) ?? 1n;
           symbols.set(d.name, max);
           env.nums.set(d.name, { kind: "int", value: max });
           return { size: max, symbol: d.name, seq: true, positions: true };
@@ -393,7 +410,7 @@ class Engine {
       env.values.set(input.name.name, numbered);
       inputs.push(numbered);
       this.expanded(0n, [numbered], 1n);
-    }
+    });
     if (this.failed) return { value: null, diagnostics: this.diagnostics };
     const scope: Scope = {
       prefix: "",
@@ -683,9 +700,8 @@ class Engine {
     return this.valueExpr(expr, env, scope);
   }
 
-  /** A value expression: a name, `a + b`, `a * b`, `[a, b]`; `copies` of it in the model. */
+  /** A value expression: a name, `a + b`, `a * b`, `[a, b]`; `scope.multiplicity` copies of it in the model. */
   private valueExpr(expr: A.Expr, env: Env, scope: Scope): Value {
-    const copies = scope.multiplicity;
     switch (expr.kind) {
       case "Ident": {
         const v = env.value(expr.name);
@@ -730,7 +746,8 @@ class Engine {
             span: expr.span,
           },
           out,
-          copies,
+          scope.multiplicity,
+          scope.node,
         );
         scope.node.flowOps.push({
           kind: expr.op === "+" ? "add" : "mul",
@@ -922,6 +939,7 @@ class Engine {
       },
       output,
       scope.multiplicity,
+      layerNode,
     );
     return output;
   }
@@ -1306,6 +1324,7 @@ class Engine {
       { kind: "add", name: "", args: new Map(), inputs: [out.id!, other.id!], tensors: [], span: stage.span },
       sum,
       scope.multiplicity,
+      scope.node,
     );
     return sum;
   }
@@ -1426,6 +1445,38 @@ class Engine {
     expertsNode.macs = sumMacs(expertsNode);
     expertsNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
     moeNode.flow = expertsNode.flow;
+    // The router and the combining op, listed (not tallied again: `expanded` above counted them) so that
+    // activation memory sees their values and scratch; the one analyzed expert output stands for all.
+    const routerOut = this.fresh({ ...input, shape: [...input.shape.slice(0, -1), dim(experts)], origin: stage.span });
+    const combined = this.fresh({ ...input, origin: stage.span });
+    moeNode.ops.push(this.ops.length, this.ops.length + 1);
+    this.ops.push(
+      {
+        kind: "dense",
+        name: `${name}.router`,
+        entry: layerEntry("dense")!,
+        args: new Map<string, ArgVal>([
+          ["out", { kind: "int", value: experts }],
+          ["bias", { kind: "bool", value: false }],
+        ]),
+        inputs: [input.id!],
+        outputs: [routerOut.id!],
+        tensors: [router],
+        span: stage.span,
+      },
+      {
+        kind: "moe_combine",
+        name,
+        args: new Map<string, ArgVal>([
+          ["experts", { kind: "int", value: experts }],
+          ["top_k", { kind: "int", value: topK }],
+        ]),
+        inputs: [routerOut.id!, out.id!],
+        outputs: [combined.id!],
+        tensors: [],
+        span: stage.span,
+      },
+    );
     moeNode.outputShape = showShape(out.shape);
     // Per token: the router, and top_k experts.
     moeNode.macs = tokens * d.size * experts + topK * expertsNode.macs;
@@ -1474,6 +1525,7 @@ class Engine {
       },
       routerOut,
       scope.multiplicity,
+      m.moeNode,
     );
     const outs: TensorValue[] = [];
     for (let e = 0n; e < m.experts; e++) {
@@ -1517,6 +1569,7 @@ class Engine {
       },
       combined,
       scope.multiplicity,
+      m.moeNode,
     );
     m.moeNode.outputShape = showShape(input.shape);
     m.moeNode.flow = { inputs: valueIds(input), outputs: valueIds(combined) };
@@ -1674,8 +1727,12 @@ class Engine {
     // kept, as they always were.
     this.lists.layers.length = mark.layers;
     this.failed = mark.failed;
-    this.ops.length = mark.ops;
-    this.irValues.length = mark.values;
+    // Counting keeps the ops and values: a rolled-back unit stays memoized (the first copy of the same
+    // repeat reuses it), and its nodes' `ops` refer to them. Expanding memoizes nothing.
+    if (this.expand) {
+      this.ops.length = mark.ops;
+      this.irValues.length = mark.values;
+    }
     this.tally = { ...mark.tally };
   }
 
@@ -1927,6 +1984,7 @@ function node(
     span,
     flowOps: [],
     names: [],
+    ops: [],
   };
 }
 

@@ -41,6 +41,10 @@ export interface LayerNode {
   readonly activeMultiplicity: bigint;
   readonly convention?: string;
   readonly span: Span;
+  /** The ops recorded directly under this node, as indices into `ModelAnalysis.ops`: a layer's own op; a
+   *  residual's `add` and a value expression's `add`/`mul` under the enclosing node; a `moe`'s router and
+   *  combining op under the `moe`. What activation memory is computed from (src/count/memory.ts). */
+  readonly ops: number[];
   /** Data flow, for the graph (src/count/graph.ts): the value numbers (`ModelAnalysis.values`) this node
    *  reads and gives. */
   flow?: NodeFlow;

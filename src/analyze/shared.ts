@@ -135,6 +135,7 @@ export function viewNode(n: LayerNode, r: Rename | null): LayerNode {
     ...(n.reuse ? { reuse: n.reuse } : {}),
     flowOps: n.flowOps,
     names: n.names,
+    ops: n.ops,
   };
   origins.set(view, sharedOrigin(n));
   return view;

@@ -43,6 +43,8 @@ export class UsageError extends Error {
 export interface Parsed {
   /** Flag values by name: the text of a flag with a value, `true` for a switch; the last one given wins. */
   readonly values: ReadonlyMap<string, string | true>;
+  /** Every value of each flag with a value, in order (for flags that may be given more than once). */
+  readonly all: ReadonlyMap<string, readonly string[]>;
   readonly positionals: readonly string[];
   /** `--help` or `-h` was given: the caller prints the command's help and does nothing else. */
   readonly help: boolean;
@@ -51,11 +53,12 @@ export interface Parsed {
 /** Reads `args` (the arguments after the command name) against the command's flags. Throws UsageError. */
 export function parseCommandArgs(command: Command, args: readonly string[]): Parsed {
   const values = new Map<string, string | true>();
+  const all = new Map<string, string[]>();
   const positionals: string[] = [];
   // `--help` wins over everything else on the line, mistakes included.
   const end = args.indexOf("--");
   if ((end === -1 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h"))
-    return { values, positionals, help: true };
+    return { values, all, positionals, help: true };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--") {
@@ -92,8 +95,9 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
       i++;
     }
     values.set(flag.name, checkValue(flag, value));
+    all.set(flag.name, [...(all.get(flag.name) ?? []), value]);
   }
-  return { values, positionals, help: false };
+  return { values, all, positionals, help: false };
 }
 
 function choicesHint(flag: Flag): string {

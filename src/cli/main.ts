@@ -6,10 +6,19 @@ import { capDiagnostics, diagnostic, hasErrors, sortDiagnostics, type Diagnostic
 import { diagnosticToJson, escapeControls, renderDiagnostics, summary } from "../diagnostics/render.js";
 import type { SourceText } from "../diagnostics/source.js";
 import { grouped } from "../count/count.js";
-import { countJson, renderMarkdown, renderText, stringifyExact, type CountedModel } from "../count/report.js";
+import {
+  countJson,
+  renderCsv,
+  renderMarkdown,
+  renderText,
+  stringifyExact,
+  type CountedModel,
+  type ReportOptions,
+} from "../count/report.js";
+import { columnNames, type Column } from "../count/columns.js";
 import { format } from "../format/format.js";
 import { version } from "../version.js";
-import { checkProgram } from "../program/check.js";
+import { checkProgram, type Checked } from "../program/check.js";
 import { stdinName, type Host } from "../program/load.js";
 import {
   confinedHost,
@@ -98,13 +107,32 @@ const commands: readonly Command[] = [
   {
     name: "count",
     synopsis:
-      "<file> [--model NAME] [--depth N] [--format text|json|markdown]\n[--max-params N] [--max-bytes N] [--root DIR]",
+      "<file> [--model NAME] [--depth N] [--columns LIST] [--format text|json|markdown|csv]\n[--batch N [--dtype float32|float64]] [--length L | --dim NAME=V …]\n[--max-params N] [--max-bytes N] [--root DIR]",
     summary: "exact parameter audit: a per-layer table and totals",
-    details: ["Exit 1 when the spec has errors or a budget is exceeded; no figure is printed for a spec with errors."],
+    details: [
+      "Exit 1 when the spec has errors or a budget is exceeded; no figure is printed for a spec with errors.",
+      `--batch N adds memory at that batch size, in exact bytes: activations kept for backward (per layer and in\ntotal), the inference peak and training with Adam, SGD with momentum and SGD — for the generated module\n(\`nnc build\`) and as PyTorch eager (fp32). --length and --dim set symbolic dimensions by name.\nColumns: ${columnNames.slice(0, 7).join(", ")},\n${columnNames.slice(7).join(", ")}.`,
+    ],
     flags: [
       { name: "model", value: "NAME", help: "count only this model of the file" },
-      { name: "depth", value: "N", whole: true, help: "rows for layers nested up to N deep (default 3)" },
-      formatFlag(["text", "json", "markdown"]),
+      {
+        name: "depth",
+        value: "N",
+        whole: true,
+        help: "rows for layers nested up to N deep (default 3; 0: totals only)",
+      },
+      { name: "columns", value: "LIST", help: "the table's columns, comma-separated, in order" },
+      formatFlag(["text", "json", "markdown", "csv"]),
+      { name: "batch", value: "N", whole: true, help: "memory at batch size N (activations, inference, training)" },
+      {
+        name: "dtype",
+        value: "TYPE",
+        choices: ["float32", "float64"],
+        noun: "dtype",
+        help: "the generated module's storage for --batch: float32 (default) or float64",
+      },
+      { name: "length", value: "L", whole: true, help: "the model's one symbolic dimension (sequence length)" },
+      { name: "dim", value: "NAME=V", help: "a symbolic dimension by name; repeat for several" },
       { name: "max-params", value: "N", whole: true, help: "exit 1 when a model has more than N parameters" },
       {
         name: "max-bytes",
@@ -501,14 +529,30 @@ function runCount(args: readonly string[], io: Io): number {
   const { positionals } = parsed;
   const fmt = text(parsed, "format") ?? "text";
   const depthValue = wholeNumber(parsed, "depth");
-  if (depthValue === 0n) throw new UsageError("--depth must be at least 1");
-  const depth = depthValue === undefined ? 3 : Number(depthValue);
+  // torchinfo's depth 0: totals only. Deeper than any spec nests: every row.
+  const depth = depthValue === undefined ? 3 : depthValue > 1000n ? 1000 : Number(depthValue);
+  const batch = wholeNumber(parsed, "batch");
+  if (batch === 0n)
+    throw new UsageError("`--batch` must be at least 1", "give the number of samples, e.g. `--batch 8`");
+  const dtype = (text(parsed, "dtype") ?? "float32") as "float32" | "float64";
+  if (text(parsed, "dtype") !== undefined && batch === undefined)
+    throw new UsageError("`--dtype` applies to the memory figures of `--batch`", "add `--batch N`");
+  const columns = columnsOf(text(parsed, "columns"), batch !== undefined);
+  const dims = dimsOf(parsed);
   const maxParams = wholeNumber(parsed, "max-params");
   const maxBytes = wholeNumber(parsed, "max-bytes");
   if (positionals.length !== 1) throw new UsageError("count takes one file", "run it once per file");
   const [input] = inputsOf(positionals, io);
   const model = text(parsed, "model");
-  const checked = checkProgram(input!.name, hostOf(parsed, io), input!.text, model !== undefined ? { model } : {});
+  const host = hostOf(parsed, io);
+  let checked = checkProgram(input!.name, host, input!.text, model !== undefined ? { model } : {});
+  const dimValues =
+    dims.size > 0 || dims.length !== undefined ? symbolicDims(checked.value, input!.name, model) : undefined;
+  if (dimValues !== undefined && !hasErrors(checked.diagnostics)) {
+    const set = resolveDims(dims, dimValues);
+    checked = checkProgram(input!.name, host, input!.text, { ...(model !== undefined ? { model } : {}), dims: set });
+    dims.resolved = set;
+  }
   const sources = new Map([...checked.value.program.files].map(([f, l]) => [f, l.source]));
   const diagnostics = sortDiagnostics(checked.diagnostics);
   if (hasErrors(diagnostics)) {
@@ -535,9 +579,15 @@ function runCount(args: readonly string[], io: Io): number {
     );
     return 1;
   }
-  if (fmt === "json") io.stdout(stringifyExact(countJson(models, depth)) + "\n");
-  else if (fmt === "markdown") io.stdout(renderMarkdown(models, depth));
-  else io.stdout(renderText(models, depth));
+  const options: ReportOptions = {
+    ...(columns ? { columns } : {}),
+    ...(batch !== undefined ? { memory: { batch, dtype } } : {}),
+    ...(dims.resolved ? { dims: dims.resolved } : {}),
+  };
+  if (fmt === "json") io.stdout(stringifyExact(countJson(models, depth, options)) + "\n");
+  else if (fmt === "markdown") io.stdout(renderMarkdown(models, depth, options));
+  else if (fmt === "csv") io.stdout(renderCsv(models, depth, options));
+  else io.stdout(renderText(models, depth, options));
   const over: Diagnostic[] = [];
   for (const m of models) {
     if (maxParams !== undefined && m.figures.params > maxParams) {
@@ -559,6 +609,92 @@ function runCount(args: readonly string[], io: Io): number {
   }
   report(io, over, sources);
   return over.length > 0 ? 1 : 0;
+}
+
+/** `--columns a,b,c`: known names, each once; `activations` only with `--batch`. */
+function columnsOf(list: string | undefined, withBatch: boolean): Column[] | undefined {
+  if (list === undefined) return undefined;
+  const names = list.split(",").map((c) => c.trim());
+  const columns: Column[] = [];
+  for (const name of names) {
+    if (!(columnNames as readonly string[]).includes(name)) {
+      const suggestion = didYouMean(name, columnNames);
+      throw new UsageError(
+        `unknown column \`${name}\``,
+        suggestion !== undefined ? `did you mean \`${suggestion}\`?` : `the columns: ${columnNames.join(", ")}`,
+      );
+    }
+    if (columns.includes(name as Column)) throw new UsageError(`column \`${name}\` is given twice`);
+    columns.push(name as Column);
+  }
+  if (columns.includes("activations") && !withBatch)
+    throw new UsageError("the `activations` column needs a batch size", "add `--batch N`");
+  return columns;
+}
+
+interface DimFlags extends Map<string, bigint> {
+  length?: bigint;
+  resolved?: ReadonlyMap<string, bigint>;
+}
+
+/** `--length L` and `--dim NAME=V` (repeated, or comma-separated): whole numbers of at least 1. */
+function dimsOf(parsed: Parsed): DimFlags {
+  const dims: DimFlags = new Map();
+  const length = wholeNumber(parsed, "length");
+  if (length === 0n) throw new UsageError("`--length` must be at least 1");
+  for (const item of (parsed.all.get("dim") ?? []).flatMap((d) => d.split(","))) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([0-9][0-9_]*)\s*$/.exec(item);
+    if (!m) throw new UsageError(`\`--dim ${item}\` is not NAME=V`, "write e.g. `--dim seq=128`");
+    const value = BigInt(m[2]!.replace(/_/g, ""));
+    if (value === 0n) throw new UsageError(`\`--dim ${item}\`: a dimension must be at least 1`);
+    if (dims.has(m[1]!)) throw new UsageError(`\`${m[1]}\` is given twice with --dim`);
+    dims.set(m[1]!, value);
+  }
+  if (length !== undefined && dims.size > 0)
+    throw new UsageError(
+      "give `--length` or `--dim`, not both",
+      "`--length L` is `--dim NAME=L` for the one symbolic dimension",
+    );
+  if (length !== undefined) dims.length = length;
+  return dims;
+}
+
+/** The symbolic dimensions the counted models declare, by name. */
+function symbolicDims(checked: Checked, entry: string, model: string | undefined): Set<string> {
+  const names = new Set<string>();
+  for (const m of checked.resolved.get(entry)?.models.values() ?? []) {
+    if (model !== undefined && m.name !== model) continue;
+    for (const i of m.inputs) for (const d of i.dims) if (d.kind === "symbol") names.add(d.name);
+  }
+  return names;
+}
+
+/** The dimensions to set: `--length` is the one symbolic dimension; every `--dim` name must exist. */
+function resolveDims(dims: DimFlags, known: ReadonlySet<string>): Map<string, bigint> {
+  const listed = [...known].map((k) => `\`${k}\``).join(", ");
+  if (dims.length !== undefined) {
+    if (known.size !== 1)
+      throw new UsageError(
+        known.size === 0
+          ? "`--length` needs a symbolic dimension, and the model declares none"
+          : `\`--length\` is ambiguous: the model declares ${listed}`,
+        known.size === 0 ? "its input sizes are fixed in the spec" : "set each by name with `--dim NAME=V`",
+      );
+    return new Map([[[...known][0]!, dims.length]]);
+  }
+  for (const name of dims.keys()) {
+    if (known.has(name)) continue;
+    const suggestion = didYouMean(name, known);
+    throw new UsageError(
+      `unknown dimension \`${name}\``,
+      suggestion !== undefined
+        ? `did you mean \`${suggestion}\`?`
+        : known.size === 0
+          ? "the model declares no symbolic dimension"
+          : `the model's symbolic dimensions: ${listed}`,
+    );
+  }
+  return new Map(dims);
 }
 
 /** `nnc lsp`: the language server, loaded only here (vscode-languageserver stays out of every other

@@ -146,6 +146,10 @@ export interface LayerRow {
   readonly convention?: string;
   /** Tensors of this row that share another layer's (`lm_head.weight` → `wte.weight`). */
   readonly tiedTo: readonly string[];
+  readonly trainable: bigint;
+  readonly nonTrainable: bigint;
+  /** The analysis node of the row (input shapes, tensor shapes, memory: columns.ts). */
+  readonly node: LayerNode;
 }
 
 const subtrees = new WeakMap<LayerNode, Sums>();
@@ -181,6 +185,7 @@ export function nodeFigures(n: LayerNode): Figures {
  */
 export function layerRows(model: ModelAnalysis, maxDepth = Infinity): LayerRow[] {
   const rows: LayerRow[] = [];
+  if (maxDepth < 1) return rows; // torchinfo's depth 0: totals only
   const visit = (n: LayerNode, depth: number) => {
     const leaf = n.children.length === 0 || depth >= maxDepth;
     const f = figuresOf(subtreeSums(n));
@@ -198,6 +203,9 @@ export function layerRows(model: ModelAnalysis, maxDepth = Infinity): LayerRow[]
       macs: n.macs,
       ...(n.convention ? { convention: n.convention } : {}),
       tiedTo: n.tensors.flatMap((t) => (t.tiedTo ? [t.tiedTo] : [])),
+      trainable: f.trainable,
+      nonTrainable: f.nonTrainable,
+      node: n,
     });
     if (!leaf) for (const c of n.children) visit(c, depth + 1);
   };

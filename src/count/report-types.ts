@@ -19,15 +19,63 @@ export interface CountedLayer {
   readonly kind: string;
   /** 1 for the model's own layers, deeper inside blocks and repeats. */
   readonly depth: number;
-  readonly outputShape: string;
+  /** Shapes (per sample) of the values the row reads from outside it. Symbolic sizes at the analyzed size. */
+  readonly inputShapes: readonly (readonly bigint[])[];
+  /** The shape of its (first) output, per sample. Schema 1 had the text form here (now `outputShapeText`). */
+  readonly outputShape: readonly bigint[];
+  /** Every output's shape (a `split` has several). */
+  readonly outputShapes: readonly (readonly bigint[])[];
+  /** The output as the text report writes it, symbols included (`[seq≤1024, 768]`). */
+  readonly outputShapeText: string;
+  /** The row's own tensors (a layer's), by their name within it. */
+  readonly tensorShapes: readonly { readonly name: string; readonly shape: readonly bigint[] }[];
   /** Copies of this row (repeat count, experts) relative to its parent row. */
   readonly count: bigint;
+  /** Copies of this row in the whole model. */
+  readonly copiesInModel: bigint;
   /** Parameters of one copy of the row, by role and in total. */
   readonly parameters: CountRoles & { readonly total: bigint; readonly weights: bigint; readonly biases: bigint };
+  readonly trainable: bigint;
+  readonly nonTrainable: bigint;
   readonly buffers: bigint;
   /** Multiply–accumulates of one copy, one sample. */
   readonly macs: bigint;
+  /** With `--batch`: bytes one copy of the row keeps for backward in the generated module. */
+  readonly activationBytes?: bigint;
   readonly convention?: string;
+}
+
+/** A figure in bytes with every term it sums. */
+export interface CountSum {
+  readonly total: bigint;
+  readonly terms: readonly { readonly name: string; readonly bytes: bigint }[];
+}
+
+export interface CountTraining {
+  readonly adam: CountSum;
+  readonly sgdMomentum: CountSum;
+  readonly sgd: CountSum;
+}
+
+/** Memory at a batch size (`nnc count --batch`), exact bytes, in two conventions. */
+export interface CountMemory {
+  readonly batch: bigint;
+  /** Symbolic dimensions set by `--length` / `--dim`. */
+  readonly dims: Readonly<Record<string, bigint>>;
+  /** The generated module's storage dtype. */
+  readonly dtype: "float32" | "float64";
+  /** What the generated module allocates. */
+  readonly module: {
+    readonly activations: CountSum;
+    readonly inference: CountSum;
+    readonly training: CountTraining;
+  };
+  /** PyTorch eager, fp32: autograd's saved tensors; absent when some op kind is not measured. */
+  readonly eager: {
+    readonly activations?: bigint;
+    readonly training?: CountTraining;
+    readonly unknownKinds: readonly string[];
+  };
 }
 
 export interface CountedTensor {
@@ -86,9 +134,13 @@ export interface CountedModelReport {
    *  `layers` that are not opened, inputs, outputs, elementwise ops, and the opened blocks and repeats
    *  as clusters) and the edges between them. Added in 0.1 (README, "nnc graph"). */
   readonly graph: { readonly nodes: readonly GraphNode[]; readonly edges: readonly GraphEdge[] };
+  /** With `--batch`. */
+  readonly memory?: CountMemory;
 }
 
 export interface CountReport {
+  /** The schema's version (src/count/schema-version.ts). */
+  readonly schemaVersion: number;
   readonly models: readonly CountedModelReport[];
   /** The counting conventions, as printed with every report. */
   readonly conventions: readonly string[];

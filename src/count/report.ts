@@ -4,8 +4,21 @@ import type { ModelAnalysis } from "../analyze/analyze.js";
 import { roles, type Role } from "../vocabulary/types.js";
 import { grouped, humanBytes, layerRows, type Figures, type LayerRow } from "./count.js";
 import type { CountReport } from "./report-types.js";
+import { countSchemaVersion } from "./schema-version.js";
 import { escapeControls } from "../diagnostics/render.js";
 import { modelGraph } from "./graph.js";
+import {
+  cell,
+  columnHeaders,
+  csvTable,
+  defaultColumns,
+  numericColumns,
+  rowDetails,
+  type Column,
+  type RowDetails,
+} from "./columns.js";
+import { memoryJson, memoryMarkdown, memoryText } from "./memory-report.js";
+import { modelMemory, type MemoryOptions, type ModelMemory } from "./memory.js";
 
 export interface CountedModel {
   readonly file: string;
@@ -21,6 +34,35 @@ const roleLabels: Record<Role, string> = {
   normShift: "norm shifts",
   other: "other",
 };
+
+/** What `nnc count` adds to the default report: chosen columns, and memory at a batch size. */
+export interface ReportOptions {
+  /** The table's columns, in order (default: columns.ts `defaultColumns`). */
+  readonly columns?: readonly Column[];
+  /** Memory at this batch size, in the module's storage dtype (`--batch`, `--dtype`). */
+  readonly memory?: MemoryOptions;
+  /** Symbolic dimensions set by name (`--length`, `--dim`), shown with the memory figures. */
+  readonly dims?: ReadonlyMap<string, bigint>;
+}
+
+/** The rows of one model's table, as cells for the chosen columns. */
+function tableOf(
+  m: CountedModel,
+  depth: number,
+  options: ReportOptions,
+  plain: boolean,
+): { header: string[]; rows: { row: LayerRow; details: RowDetails; cells: string[] }[]; columns: readonly Column[] } {
+  const columns = options.columns ?? defaultColumns(options.memory !== undefined);
+  const rows = layerRows(m.analysis, depth).map((row) => {
+    const details = rowDetails(m.analysis, row, options.memory);
+    return { row, details, cells: columns.map((c) => cell(c, row, details, m.figures.params, plain)) };
+  });
+  return { header: columns.map((c) => columnHeaders[c]), rows, columns };
+}
+
+function memoryOf(m: CountedModel, options: ReportOptions): ModelMemory | undefined {
+  return options.memory ? modelMemory(m.analysis, m.figures, options.memory) : undefined;
+}
 
 export const conventionsText = [
   "weights = matrices + embeddings + norm scales + other learned; biases = layer biases + norm shifts (PyTorch `*.weight` / `*.bias`)",
@@ -43,43 +85,52 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
   return [line(header), rule, ...rows.map(line), rule];
 }
 
-function rowCells(r: LayerRow): string[] {
-  return [
-    "  ".repeat(r.depth - 1) + r.name,
-    r.tiedTo.length > 0 ? `${r.kind} (tied to ${r.tiedTo.join(", ")})` : r.kind,
-    r.outputShape,
-    r.count === 1n ? "" : `×${grouped(r.count)}`,
-    grouped(r.weights),
-    grouped(r.biases),
-    grouped(r.params),
-    r.buffers === 0n ? "" : grouped(r.buffers),
-    grouped(r.macs),
-  ];
-}
-
-export function renderText(models: readonly CountedModel[], depth: number): string {
+export function renderText(models: readonly CountedModel[], depth: number, options: ReportOptions = {}): string {
   const out: string[] = [];
   for (const m of models) {
     // A file name's control characters never reach the terminal (the JSON report keeps them, escaped by JSON).
     out.push(`model ${m.analysis.name} (${escapeControls(m.file)})`);
     for (const i of m.analysis.inputs) out.push(`  input ${i.name}: ${i.dtype} ${i.shape}`);
     out.push("");
-    const rows = layerRows(m.analysis, depth);
-    out.push(
-      ...table(
-        ["layer", "kind", "output shape", "copies", "weights", "biases", "parameters", "buffers", "MACs"],
-        rows.map(rowCells),
-        new Set([3, 4, 5, 6, 7, 8]),
-      ),
-    );
-    out.push("each row covers its whole subtree, for one copy; `copies` says how many there are");
-    out.push("");
+    if (depth > 0) {
+      const t = tableOf(m, depth, options, false);
+      for (const r of t.rows) {
+        const k = t.columns.indexOf("layer");
+        if (k >= 0) r.cells[k] = "  ".repeat(r.row.depth - 1) + r.cells[k]!;
+      }
+      const right = new Set(t.columns.flatMap((c, i) => (numericColumns.has(c) ? [i] : [])));
+      out.push(
+        ...table(
+          t.header,
+          t.rows.map((r) => r.cells.map(escapeControls)),
+          right,
+        ),
+      );
+      out.push("each row covers its whole subtree, for one copy; `copies` says how many there are");
+      out.push("");
+    }
     out.push(...totalsText(m));
+    const memory = memoryOf(m, options);
+    if (memory) out.push("", ...memoryText(memory, options.dims));
     out.push("");
   }
   out.push("conventions:");
   for (const c of conventionsText) out.push(`  - ${c}`);
   return out.join("\n") + "\n";
+}
+
+/** The table as CSV (RFC 4180), with a `model` column first when the file has several models. */
+export function renderCsv(models: readonly CountedModel[], depth: number, options: ReportOptions = {}): string {
+  const several = models.length > 1;
+  let header: string[] = [];
+  const lines: string[][] = [];
+  for (const m of models) {
+    const t = tableOf(m, depth, options, true);
+    header = several ? ["model", ...t.header] : t.header;
+    for (const r of t.rows) lines.push(several ? [m.analysis.name, ...r.cells] : r.cells);
+  }
+  if (models.length === 0) header = (options.columns ?? defaultColumns(false)).map((c) => columnHeaders[c]);
+  return csvTable(header, lines);
 }
 
 function totalsText(m: CountedModel): string[] {
@@ -118,20 +169,25 @@ function totalsText(m: CountedModel): string[] {
 
 // ── markdown ─────────────────────────────────────────────────────────────────────────────────────────
 
-export function renderMarkdown(models: readonly CountedModel[], depth: number): string {
+export function renderMarkdown(models: readonly CountedModel[], depth: number, options: ReportOptions = {}): string {
   const out: string[] = [];
   const esc = (s: string) => escapeControls(s).replace(/\|/g, "\\|");
   for (const m of models) {
     const f = m.figures;
     out.push(`## ${esc(m.analysis.name)}`, "", `Source: \`${esc(m.file)}\``, "");
-    out.push("| layer | kind | output shape | copies | weights | biases | parameters | buffers | MACs |");
-    out.push("|---|---|---|--:|--:|--:|--:|--:|--:|");
-    for (const r of layerRows(m.analysis, depth)) {
-      const c = rowCells(r).map(esc);
-      c[0] = `${"&nbsp;&nbsp;".repeat(r.depth - 1)}\`${esc(r.name)}\``;
-      out.push(`| ${c.join(" | ")} |`);
+    if (depth > 0) {
+      const t = tableOf(m, depth, options, false);
+      out.push(`| ${t.header.join(" | ")} |`);
+      out.push(`|${t.columns.map((c) => (numericColumns.has(c) ? "--:" : "---")).join("|")}|`);
+      const k = t.columns.indexOf("layer");
+      for (const r of t.rows) {
+        const c = r.cells.map(esc);
+        if (k >= 0) c[k] = `${"&nbsp;&nbsp;".repeat(r.row.depth - 1)}\`${esc(r.row.name)}\``;
+        out.push(`| ${c.join(" | ")} |`);
+      }
+      out.push("");
     }
-    out.push("", "| figure | value |", "|---|--:|");
+    out.push("| figure | value |", "|---|--:|");
     const rows: [string, string][] = [
       ["parameters", grouped(f.params)],
       ["weights", grouped(f.weights)],
@@ -159,6 +215,8 @@ export function renderMarkdown(models: readonly CountedModel[], depth: number): 
       out.push("", "Conventions:", "");
       for (const c of m.analysis.conventions) out.push(`- ${esc(c)}`);
     }
+    const memory = memoryOf(m, options);
+    if (memory) out.push("", ...memoryMarkdown(memory, options.dims));
     out.push("");
   }
   out.push("Counting conventions:", "");
@@ -179,10 +237,12 @@ function roleObject(r: Record<Role, bigint>): Record<Role, bigint> {
   };
 }
 
-export function countJson(models: readonly CountedModel[], depth: number): CountReport {
+export function countJson(models: readonly CountedModel[], depth: number, options: ReportOptions = {}): CountReport {
   return {
+    schemaVersion: countSchemaVersion,
     models: models.map((m) => {
       const f = m.figures;
+      const memory = memoryOf(m, options);
       return {
         name: m.analysis.name,
         file: m.file,
@@ -207,17 +267,26 @@ export function countJson(models: readonly CountedModel[], depth: number): Count
         flops: f.flops,
         bytes: { ...f.bytes },
         conventions: m.analysis.conventions,
-        layers: layerRows(m.analysis, depth).map((r) => ({
+        layers: tableOf(m, depth, options, true).rows.map(({ row: r, details: d }) => ({
           name: r.name,
           kind: r.kind,
           depth: r.depth,
-          outputShape: r.outputShape,
+          inputShapes: d.inputShapes,
+          outputShape: d.outputShapes[0] ?? [],
+          outputShapes: d.outputShapes,
+          outputShapeText: r.outputShape,
+          tensorShapes: d.tensors,
           count: r.count,
+          copiesInModel: d.copiesInModel,
           parameters: { total: r.params, weights: r.weights, biases: r.biases, ...roleObject(r.roles) },
+          trainable: r.trainable,
+          nonTrainable: r.nonTrainable,
           buffers: r.buffers,
           macs: r.macs,
+          ...(d.activationBytes !== undefined ? { activationBytes: d.activationBytes } : {}),
           ...(r.convention ? { convention: r.convention } : {}),
         })),
+        ...(memory ? { memory: memoryJson(memory, options.dims) } : {}),
         tensors: m.analysis.tensors.map((t) => ({
           name: t.name,
           shape: t.shape,

@@ -13,7 +13,15 @@ const roles = z.object({
   other: count,
 });
 
+const shape = z.array(count);
+const sum = z.object({ total: count, terms: z.array(z.object({ name: z.string(), bytes: count })) });
+const training = z.object({ adam: sum, sgdMomentum: sum, sgd: sum });
+
+export { countSchemaVersion } from "./schema-version.js";
+
 export const countReportSchema = z.object({
+  /** 2 since layer shapes are arrays (schema-version.ts). */
+  schemaVersion: z.literal(2),
   models: z.array(
     z.object({
       name: z.string(),
@@ -46,11 +54,19 @@ export const countReportSchema = z.object({
           name: z.string(),
           kind: z.string(),
           depth: z.number().int().positive(),
-          outputShape: z.string(),
+          inputShapes: z.array(shape),
+          outputShape: shape,
+          outputShapes: z.array(shape),
+          outputShapeText: z.string(),
+          tensorShapes: z.array(z.object({ name: z.string(), shape })),
           count: count,
+          copiesInModel: count,
           parameters: roles.extend({ total: count, weights: count, biases: count }),
+          trainable: count,
+          nonTrainable: count,
           buffers: count,
           macs: count,
+          activationBytes: count.optional(),
           convention: z.string().optional(),
         }),
       ),
@@ -88,6 +104,19 @@ export const countReportSchema = z.object({
           }),
         ),
       }),
+      memory: z
+        .object({
+          batch: count,
+          dims: z.record(z.string(), count),
+          dtype: z.enum(["float32", "float64"]),
+          module: z.object({ activations: sum, inference: sum, training }),
+          eager: z.object({
+            activations: count.optional(),
+            training: training.optional(),
+            unknownKinds: z.array(z.string()),
+          }),
+        })
+        .optional(),
     }),
   ),
   conventions: z.array(z.string()),

@@ -191,6 +191,11 @@ export const catalogue = {
   TooManyParts: e("NN3015", "a `split` into more parts than nnc allows (4,096)"),
   WrongDtype: e("NN3016", "a layer given token ids where it needs float features, or floats where it needs token ids"),
   SequenceAsChannels: e("NN3017", "a sequence (or token-position) axis where a layer reads channels or features"),
+  DimensionAboveMaximum: t(
+    "NN3018",
+    "`nnc count --length` or `--dim` sets a symbolic dimension above the maximum its input declares",
+    "`{name}` is set to {value}, above its declared maximum {max}",
+  ),
 
   // NN4xxx — layer arguments and options
   UnknownOption: e("NN4001", "an option the layer kind or block does not have"),

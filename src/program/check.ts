@@ -42,6 +42,8 @@ export interface CheckOptions {
    *  is expanded; when it returns an error, the model is not expanded. Code generation checks its budgets
    *  here (src/emit/budgets.ts), so that no spec makes it spell out more than it can hold. */
   readonly beforeExpand?: (analysis: ModelAnalysis, figures: Figures, model: ModelInfo) => readonly Diagnostic[];
+  /** Symbolic dimensions set by name (`nnc count --dim`; see `AnalyzeOptions.dims`). */
+  readonly dims?: ReadonlyMap<string, bigint>;
   /** How files are parsed (default `parse`; the language server reuses unchanged items). */
   readonly parse?: ParseFile;
 }
@@ -135,6 +137,7 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
       const analyzed = analyzeModel(entryResolved, model, context, {
         expand: options.expand ?? false,
         ...(options.memo !== undefined ? { memo: options.memo } : {}),
+        ...(options.dims !== undefined ? { dims: options.dims } : {}),
       });
       for (const d of analyzed.diagnostics) diagnostics.push(d);
       if (!analyzed.value) continue;

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""What PyTorch's autograd keeps for backward, measured: the fixture behind the PyTorch-eager activation
+figure of `nnc count --batch` (src/count/memory.ts, `eagerOp`; test/memory.test.ts compares).
+
+Each case is an nnc spec and the same model in PyTorch (the layers nnc mirrors, PyTorch's defaults). The
+model runs forward once in training mode, fp32, on the CPU, under `torch.autograd.graph.saved_tensors_hooks`
+(https://pytorch.org/docs/stable/autograd.html#hooks-for-saved-tensors): every tensor an autograd node saves
+for its backward passes through the pack hook. Saved tensors are counted once per storage (a ReLU's output
+that the next Linear saves as its input is one tensor; a view shares its base's storage), parameters are
+left out (they are counted as parameters), and the bytes are the storages' sizes.
+
+Run: /usr/bin/python3 scripts/torch-saved-tensors.py > test/fixtures/torch-saved-tensors.json
+"""
+import json
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+BATCH = 3
+
+
+def saved_bytes(model, make_input):
+    torch.manual_seed(0)
+    model.train()
+    params = {p.storage().data_ptr() for p in [*model.parameters(), *model.buffers()]}
+    seen = {}
+
+    def pack(t):
+        s = t.storage()
+        if s.data_ptr() not in params:
+            seen[s.data_ptr()] = s.nbytes()
+        return t
+
+    x = make_input()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x)
+    return sum(seen.values())
+
+
+class Seq(nn.Module):
+    def __init__(self, *fs):
+        super().__init__()
+        self.fs = nn.ModuleList([f for f in fs if isinstance(f, nn.Module)])
+        self.calls = fs
+
+    def forward(self, x):
+        for f in self.calls:
+            x = f(x)
+        return x
+
+
+class Residual(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def floats(*shape):
+    return lambda: torch.randn(BATCH, *shape)
+
+
+def tokens(vocab, *shape):
+    return lambda: torch.randint(0, vocab, (BATCH, *shape))
+
+
+cases = []
+
+
+def case(name, spec, model, make_input):
+    cases.append({"name": name, "spec": spec, "batch": BATCH, "bytes": saved_bytes(model, make_input)})
+
+
+case(
+    "mlp",
+    "model M(x: f32[20]) {\n  dense(30)\n  relu\n  dense(10)\n}\n",
+    Seq(nn.Linear(20, 30), nn.ReLU(), nn.Linear(30, 10)),
+    floats(20),
+)
+case(
+    "activations",
+    "model M(x: f32[12]) {\n"
+    + "".join(
+        f"  dense(12)\n  {a}\n"
+        for a in ["gelu", "silu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softplus", "mish", "hard_sigmoid"]
+    )
+    + "  dense(12)\n  softmax\n  dense(12)\n  log_softmax\n}\n",
+    Seq(
+        *[
+            m
+            for a in [
+                nn.GELU(),
+                nn.SiLU(),
+                nn.Sigmoid(),
+                nn.Tanh(),
+                nn.LeakyReLU(),
+                nn.ELU(),
+                nn.SELU(),
+                nn.Softplus(),
+                nn.Mish(),
+                nn.Hardsigmoid(),
+            ]
+            for m in (nn.Linear(12, 12), a)
+        ],
+        nn.Linear(12, 12),
+        nn.Softmax(-1),
+        nn.Linear(12, 12),
+        nn.LogSoftmax(-1),
+    ),
+    floats(12),
+)
+case(
+    "cnn",
+    "model M(x: f32[3, 16, 16]) {\n  conv2d(8, 3, padding = 1)\n  batchnorm\n  relu\n  max_pool2d(2)\n"
+    "  conv2d(8, 3)\n  groupnorm(2)\n  gelu\n  avg_pool2d(2)\n  flatten\n  dropout(0.5)\n  dense(10)\n}\n",
+    Seq(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 8, 3),
+        nn.GroupNorm(2, 8),
+        nn.GELU(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Linear(72, 10),
+    ),
+    floats(3, 16, 16),
+)
+case(
+    "pools",
+    "model M(x: f32[4, 20]) {\n  conv1d(6, 3)\n  max_pool1d(2)\n  conv1d(6, 3)\n  avg_pool1d(2)\n"
+    "  adaptive_avg_pool1d(2)\n  flatten\n  dense(5)\n}\n",
+    Seq(
+        nn.Conv1d(4, 6, 3),
+        nn.MaxPool1d(2),
+        nn.Conv1d(6, 6, 3),
+        nn.AvgPool1d(2),
+        nn.AdaptiveAvgPool1d(2),
+        nn.Flatten(),
+        nn.Linear(12, 5),
+    ),
+    floats(4, 20),
+)
+case(
+    "global pool",
+    "model M(x: f32[3, 8, 8]) {\n  conv2d(4, 3)\n  adaptive_avg_pool2d(2)\n  conv2d(4, 1)\n  global_avg_pool\n  dense(2)\n}\n",
+    Seq(
+        nn.Conv2d(3, 4, 3),
+        nn.AdaptiveAvgPool2d(2),
+        nn.Conv2d(4, 4, 1),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 2),
+    ),
+    floats(3, 8, 8),
+)
+case(
+    "embedding and residual blocks",
+    "model M(tokens: token[7] of 50) {\n  embedding(50, 16)\n  repeat 3 {\n    residual {\n      layernorm\n"
+    "      dense(32)\n      gelu\n      dense(16)\n    }\n  }\n  layernorm\n  dense(50)\n}\n",
+    Seq(
+        nn.Embedding(50, 16),
+        *[Residual(Seq(nn.LayerNorm(16), nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 16))) for _ in range(3)],
+        nn.LayerNorm(16),
+        nn.Linear(16, 50),
+    ),
+    tokens(50, 7),
+)
+
+
+class ClassToken(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.cls = nn.Parameter(torch.zeros(1, 1, d))
+
+    def forward(self, x):
+        return torch.cat([self.cls.expand(x.shape[0], 1, -1), x], dim=1)
+
+
+class Positional(nn.Module):
+    def __init__(self, n, d):
+        super().__init__()
+        self.pos = nn.Parameter(torch.randn(n, d))
+
+    def forward(self, x):
+        return x + self.pos[: x.shape[1]]
+
+
+case(
+    "tokens, positions, softsign, prelu, take",
+    "model M(x: f32[s <= 6, 8]) {\n  dense(8)\n  class_token(8)\n  positional(7, 8)\n  softsign\n  dense(7)\n"
+    "  prelu\n  take(0)\n  dense(5)\n}\n",
+    Seq(
+        nn.Linear(8, 8),
+        ClassToken(8),
+        Positional(7, 8),
+        nn.Softsign(),
+        nn.Linear(8, 7),
+        nn.PReLU(),
+        lambda x: x[:, 0],
+        nn.Linear(7, 5),
+    ),
+    floats(6, 8),
+)
+case(
+    "transposed convolution, mean",
+    "model M(x: f32[2, 5, 5]) {\n  conv_transpose2d(3, 3, stride = 2)\n  mean\n  flatten\n  dense(4)\n}\n",
+    Seq(nn.ConvTranspose2d(2, 3, 3, stride=2), lambda x: x.mean(1), nn.Flatten(), nn.Linear(121, 4)),
+    floats(2, 5, 5),
+)
+
+
+class Views(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Linear(8, 8)
+        self.out = nn.Linear(48, 5)
+
+    def forward(self, x):
+        p, q = self.dense(x).split(4, dim=-1)
+        t = (p * q).transpose(1, 2)
+        c = torch.cat([t, t], dim=1)
+        return self.out(nn.Identity()(c).reshape(x.shape[0], 48))
+
+
+case(
+    "split, mul, transpose, concat, identity, reshape",
+    "model M(x: f32[s <= 6, 8]) {\n  h = x -> dense(8)\n  p, q = h -> split(2)\n  m = p * q\n"
+    "  t = m -> transpose(0, 1)\n  c = [t, t] -> concat(axis = 0)\n  c -> identity -> reshape([48]) -> dense(5)\n}\n",
+    Views(),
+    floats(6, 8),
+)
+
+print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

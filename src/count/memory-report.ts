@@ -1,0 +1,108 @@
+// The memory section of `nnc count --batch N` (memory.ts computes it): text, Markdown and JSON. Every figure
+// is exact bytes, every sum shows its terms, and each figure says which convention it follows.
+import { grouped, humanBytes } from "../diagnostics/numbers.js";
+import type { ModelMemory, Optimizer, Sum } from "./memory.js";
+import type { CountMemory } from "./report-types.js";
+
+const optimizerLabels: Readonly<Record<Optimizer, string>> = {
+  adam: "Adam",
+  "sgd-momentum": "SGD with momentum",
+  sgd: "SGD",
+};
+
+/** `batch 8, seq = 128`. */
+function at(mem: ModelMemory, dims?: ReadonlyMap<string, bigint>): string {
+  const set = [...(dims ?? [])].map(([name, v]) => `${name} = ${grouped(v)}`);
+  return [`batch ${grouped(mem.batch)}`, ...set].join(", ");
+}
+
+function sumLines(label: string, s: Sum, indent: string): string[] {
+  const width = Math.max(...s.terms.map((t) => t.name.length));
+  return [
+    `${indent}${label}: ${humanBytes(s.total)}`,
+    ...s.terms.map((t) => `${indent}  ${t.name.padEnd(width)}  ${humanBytes(t.bytes)}`),
+  ];
+}
+
+export function memoryText(mem: ModelMemory, dims?: ReadonlyMap<string, bigint>): string[] {
+  const out = [`memory at ${at(mem, dims)} (exact bytes)`];
+  out.push(
+    `  generated module (\`nnc build --dtype ${mem.dtype}\`): the arrays it allocates, ${mem.elementBytes} bytes per float`,
+  );
+  out.push(...sumLines("activations kept for backward", mem.module.activations, "    "));
+  out.push(...sumLines("inference peak (a --bake-weights build holds all of it)", mem.module.inference, "    "));
+  out.push(...sumLines("training with Adam (createTrainer + trainStep)", mem.module.training.adam, "    "));
+  out.push(
+    `    training with SGD, with or without momentum: ${humanBytes(mem.module.training.sgd.total)} (one optimizer array, m, instead of two)`,
+  );
+  out.push("  PyTorch eager (fp32, training mode, CPU): what autograd saves for backward, and the optimizer's state");
+  if (mem.eager.activations === undefined || mem.eager.training === undefined) {
+    out.push(
+      `    not estimated: the saved tensors of ${mem.eager.unknownKinds.map((k) => `\`${k}\``).join(", ")} are not measured (scripts/torch-saved-tensors.py)`,
+    );
+  } else {
+    out.push(`    saved activations: ${humanBytes(mem.eager.activations)}`);
+    out.push(...sumLines("training with Adam", mem.eager.training.adam, "    "));
+    for (const o of ["sgd-momentum", "sgd"] as const) {
+      const t = mem.eager.training[o];
+      const state = t.terms.find((x) => x.name.startsWith("optimizer state"))!;
+      out.push(
+        `    training with ${optimizerLabels[o]}: ${humanBytes(t.total)} (${state.name} ${grouped(state.bytes)} bytes)`,
+      );
+    }
+  }
+  return out;
+}
+
+export function memoryMarkdown(mem: ModelMemory, dims?: ReadonlyMap<string, bigint>): string[] {
+  const out = [
+    `Memory at ${at(mem, dims)}, exact bytes:`,
+    "",
+    "| convention | figure | term | bytes |",
+    "|---|---|---|--:|",
+  ];
+  const rows = (convention: string, label: string, s: Sum) => {
+    out.push(`| ${convention} | ${label} | **total** | ${grouped(s.total)} |`);
+    for (const t of s.terms) out.push(`| | | ${t.name} | ${grouped(t.bytes)} |`);
+  };
+  const module = `generated module (${mem.dtype})`;
+  rows(module, "activations kept for backward", mem.module.activations);
+  rows(module, "inference peak", mem.module.inference);
+  for (const o of ["adam", "sgd-momentum", "sgd"] as const)
+    rows(module, `training, ${optimizerLabels[o]}`, mem.module.training[o]);
+  const eager = "PyTorch eager (fp32, CPU)";
+  if (mem.eager.activations === undefined || mem.eager.training === undefined) {
+    out.push(
+      `| ${eager} | not estimated | ${mem.eager.unknownKinds.map((k) => `\`${k}\``).join(", ")} not measured | |`,
+    );
+  } else {
+    out.push(`| ${eager} | saved activations | **total** | ${grouped(mem.eager.activations)} |`);
+    for (const o of ["adam", "sgd-momentum", "sgd"] as const)
+      rows(eager, `training, ${optimizerLabels[o]}`, mem.eager.training[o]);
+  }
+  return out;
+}
+
+export function memoryJson(mem: ModelMemory, dims?: ReadonlyMap<string, bigint>): CountMemory {
+  const sum = (s: Sum) => ({ total: s.total, terms: s.terms.map((t) => ({ name: t.name, bytes: t.bytes })) });
+  const training = (t: Readonly<Record<Optimizer, Sum>>) => ({
+    adam: sum(t.adam),
+    sgdMomentum: sum(t["sgd-momentum"]),
+    sgd: sum(t.sgd),
+  });
+  return {
+    batch: mem.batch,
+    dims: Object.fromEntries(dims ?? []),
+    dtype: mem.dtype,
+    module: {
+      activations: sum(mem.module.activations),
+      inference: sum(mem.module.inference),
+      training: training(mem.module.training),
+    },
+    eager: {
+      ...(mem.eager.activations !== undefined ? { activations: mem.eager.activations } : {}),
+      ...(mem.eager.training !== undefined ? { training: training(mem.eager.training) } : {}),
+      unknownKinds: mem.eager.unknownKinds,
+    },
+  };
+}

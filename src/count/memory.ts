@@ -1,0 +1,511 @@
+// Memory at a batch size (`nnc count --batch N`): what a forward pass keeps for the backward pass (activation
+// memory), per layer and in total, the inference peak and a training estimate, in exact bytes (bigint: no
+// batch size makes a figure round). Two conventions, always labelled:
+//
+// - The generated module (`nnc build`): the arrays its workspace allocates at batch N, element for element.
+//   Counting cannot import the code generator (ARCHITECTURE.md, layers), so the layout is mirrored here per
+//   op kind: one array per value that is not an alias (flatten, reshape and identity share their input's,
+//   src/emit/kernels/index.ts `viewKinds`), the inputs' copies, one gradient array per value, and the scratch arrays
+//   the kernels ask for (src/emit/kernels/: dropout masks, attention's q/k/v/probabilities, norms' x̂ and
+//   inverse deviations, max pooling's argmax, recurrent states and gates, the moe routing), scaled by the
+//   batch; convolutions' im2col buffers are fixed-size. test/memory.test.ts reads every module in
+//   generated/ and requires the same sizes, array for array kind.
+// - PyTorch eager: what autograd keeps for backward when the same model runs in PyTorch (fp32, training
+//   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks
+//   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
+//   block (`eagerOf`). Kinds not measured (attention, recurrent layers, …) are named, not guessed.
+//
+// Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
+// are its first analysis's), so the cost follows the spec's text, not its repeat counts.
+import {
+  argWithDefault,
+  type ArgVal,
+  type IrOp,
+  type IrValue,
+  type LayerNode,
+  type ModelAnalysis,
+} from "../analyze/analyze.js";
+import { sharedOrigin } from "../analyze/shared.js";
+import type { Figures } from "./count.js";
+
+export type ModuleDtype = "float32" | "float64";
+export type Optimizer = "adam" | "sgd-momentum" | "sgd";
+export const optimizers: readonly Optimizer[] = ["adam", "sgd-momentum", "sgd"];
+
+/** Elements per sample of what one op (or one copy of a subtree) adds to the generated module. */
+export interface ModuleElements {
+  /** Its output arrays (none for an alias). */
+  readonly values: bigint;
+  /** Scratch its forward pass fills and its backward pass reads (training build). */
+  readonly kept: bigint;
+  /** Scratch the forward pass of an inference build (`--bake-weights`) fills. */
+  readonly inferenceKept: bigint;
+  /** Scratch only the backward pass uses (gradients of attention's q/k/v, the moe routing). */
+  readonly backward: bigint;
+  /** Fixed-size workspace, not scaled by the batch: a convolution's im2col buffer, and in a training
+   *  build its gradient. */
+  readonly fixed: bigint;
+  readonly fixedInference: bigint;
+}
+
+const zero: ModuleElements = { values: 0n, kept: 0n, inferenceKept: 0n, backward: 0n, fixed: 0n, fixedInference: 0n };
+
+/** Ops whose output is the input's memory (src/emit/kernels/index.ts `viewKinds`; the test compares the two). */
+export const aliasKinds: ReadonlySet<string> = new Set(["flatten", "reshape", "identity"]);
+
+const elementsOf = (shape: readonly bigint[]): bigint => shape.reduce((a, b) => a * b, 1n);
+
+/** Argument readers with the vocabulary's defaults, as the kernels read them (emit/kernel.ts ArgReader). */
+function reader(op: IrOp) {
+  const get = (name: string): ArgVal | undefined => argWithDefault(op.entry, op.args, name);
+  return {
+    has: (name: string) => op.args.has(name),
+    int(name: string): bigint {
+      const v = get(name);
+      if (v?.kind === "int") return v.value;
+      throw new Error(`internal: ${op.kind} ${name} is not an integer`);
+    },
+    ints(name: string, rank: number): bigint[] {
+      const v = get(name);
+      if (v?.kind === "int") return Array.from({ length: rank }, () => v.value);
+      if (v?.kind === "list") return v.items.map((i) => (i.kind === "int" ? i.value : 0n));
+      throw new Error(`internal: ${op.kind} ${name} is not an integer list`);
+    },
+    positive(name: string): boolean {
+      const v = get(name);
+      return (v?.kind === "decimal" || v?.kind === "int") && Number(v.value) > 0;
+    },
+    bool(name: string): boolean {
+      const v = get(name);
+      return v?.kind === "bool" ? v.value : false;
+    },
+    name: (name: string) => {
+      const v = get(name);
+      return v?.kind === "name" ? v.value : undefined;
+    },
+  };
+}
+
+/** What one op adds to the generated module, per sample (see src/emit/kernels/ for each scratch array). */
+export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
+  const shapeOf = (id: number) => values[id]!.shape;
+  const inShape = shapeOf(op.inputs[0]!);
+  const inSize = elementsOf(inShape);
+  const outSize = op.outputs.length > 0 ? elementsOf(shapeOf(op.outputs[0]!)) : 0n;
+  const own = aliasKinds.has(op.kind) ? 0n : op.outputs.reduce((a, id) => a + elementsOf(shapeOf(id)), 0n);
+  const a = reader(op);
+  const training = (kept: bigint, backward = 0n): ModuleElements => ({ ...zero, values: own, kept, backward });
+  const both = (kept: bigint, backward = 0n): ModuleElements => ({
+    ...zero,
+    values: own,
+    kept,
+    inferenceKept: kept,
+    backward,
+  });
+  switch (op.kind) {
+    case "dropout":
+      return training(inSize); // the mask (activation.ts)
+    case "batchnorm": {
+      const track = a.bool("track_running_stats");
+      return training(inSize + inShape[0]! + (track ? 1n : 0n)); // x̂, inverse std per channel, batch-stats flag
+    }
+    case "groupnorm":
+      return training(inSize + a.int("groups"));
+    case "layernorm":
+      return training(inSize + inSize / inShape[inShape.length - 1]!); // x̂, inverse std per row
+    case "rmsnorm":
+      return training(inSize / inShape[inShape.length - 1]!); // r per row
+    case "max_pool1d":
+    case "max_pool2d":
+      return training(outSize); // argmax per output
+    case "attention": {
+      const T = inShape[0]!;
+      const D = inShape[1]!;
+      const H = a.int("heads");
+      const KV = a.has("kv_heads") ? a.int("kv_heads") : H;
+      const hd = a.has("head_dim") ? a.int("head_dim") : D / H;
+      const Q = H * hd;
+      const K = KV * hd;
+      // q, k, v, probabilities, the dropout mask (dropout > 0), head outputs, rotary cos and sin tables.
+      const kept = T * Q + 2n * T * K + H * T * T + (a.positive("dropout") ? H * T * T : 0n) + T * Q;
+      const rope = a.bool("rope") ? T * hd : 0n;
+      return both(kept + rope, 2n * T * Q + 2n * T * K + T); // d_heads, d_q, d_k, d_v, d_row
+    }
+    case "moe_combine": {
+      const E = a.int("experts");
+      const K = a.int("top_k");
+      const rows = inSize / E;
+      return both(inSize + 2n * rows * K, rows * K + inSize); // probs, chosen, weights; gw, gprob
+    }
+    case "rnn":
+    case "lstm":
+    case "gru": {
+      const T = inShape[0]!;
+      const H = a.int("hidden");
+      const L = a.int("layers");
+      const dirs = a.bool("bidirectional") ? 2n : 1n;
+      const GS = op.kind === "rnn" ? 0n : 4n * H;
+      const SEQ = L * T * H * dirs;
+      const DP = op.kind === "rnn" ? H : 4n * H;
+      const cells = op.kind === "lstm" ? L * dirs * T * H : 0n;
+      return both(SEQ + L * dirs * T * GS + cells + (SEQ + 2n * H + DP)); // seq, gates, cells, work
+    }
+    case "conv1d":
+    case "conv2d": {
+      const rank = op.kind === "conv1d" ? 1 : 2;
+      const outShape = shapeOf(op.outputs[0]!);
+      const groups = a.int("groups");
+      if (outShape[0]! / groups < 4n) return both(0n); // direct loops, no im2col buffer
+      const K = (inShape[0]! / groups) * elementsOf(a.ints("kernel", rank));
+      const col = elementsOf(outShape.slice(1)) * K;
+      return { ...zero, values: own, fixed: 2n * col, fixedInference: col }; // col; dcol in backward
+    }
+    default:
+      return both(0n);
+  }
+}
+
+function add(a: ModuleElements, b: ModuleElements, times: bigint): ModuleElements {
+  return {
+    values: a.values + b.values * times,
+    kept: a.kept + b.kept * times,
+    inferenceKept: a.inferenceKept + b.inferenceKept * times,
+    backward: a.backward + b.backward * times,
+    fixed: a.fixed + b.fixed * times,
+    fixedInference: a.fixedInference + b.fixedInference * times,
+  };
+}
+
+// ── PyTorch eager ────────────────────────────────────────────────────────────────────────────────────
+
+/** What autograd saves for one op, per sample, in PyTorch eager (fp32, training, CPU): its input, its
+ *  output, and tensors of its own (bytes). Measured: scripts/torch-saved-tensors.py. */
+interface EagerSaves {
+  /** Its first input, or (`mul`) every input. */
+  readonly input?: boolean | "all";
+  readonly output?: boolean;
+  readonly extra: bigint;
+  /** Bytes that do not grow with the batch (BatchNorm's batch mean and inverse std per channel). */
+  readonly fixed?: bigint;
+}
+
+/** Bytes of a float32 element, a bool (dropout masks on CUDA; not used here) and an int64 index. */
+const f32 = 4n;
+const i64 = 8n;
+
+/** Kinds whose eager saves are measured (test/fixtures/torch-saved-tensors.json). Others are reported as
+ *  not estimated rather than guessed. */
+export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | undefined {
+  const inShape = values[op.inputs[0]!]!.shape;
+  const inSize = elementsOf(inShape);
+  const outSize = op.outputs.length > 0 ? elementsOf(values[op.outputs[0]!]!.shape) : 0n;
+  const a = reader(op);
+  const rows = () => inSize / inShape[inShape.length - 1]!;
+  switch (op.kind) {
+    // Views and sums save nothing.
+    case "flatten":
+    case "reshape":
+    case "identity":
+    case "add":
+    case "transpose":
+    case "take":
+    case "concat":
+    case "split":
+    case "class_token":
+    case "positional":
+      return { extra: 0n };
+    case "mul":
+      return { input: "all", extra: 0n };
+    case "mean":
+      return { input: true, extra: 0n };
+    // addmm / mm / conv save their input (and the weight, a parameter).
+    case "dense":
+    case "conv1d":
+    case "conv2d":
+    case "conv_transpose2d":
+    case "prelu":
+      return { input: true, extra: 0n };
+    // x / (1 + |x|): the input and 1 + |x|.
+    case "softsign":
+      return { input: true, extra: inSize * f32 };
+    // Elementwise: the result for relu, sigmoid, tanh, softmax, log_softmax; the input for the rest.
+    case "relu":
+    case "sigmoid":
+    case "tanh":
+    case "softmax":
+    case "log_softmax":
+      return { output: true, extra: 0n };
+    case "gelu":
+    case "silu":
+    case "leaky_relu":
+    case "elu":
+    case "selu":
+    case "softplus":
+    case "mish":
+    case "hard_sigmoid":
+      return { input: true, extra: 0n };
+    // Training-mode dropout on the CPU: input × a float noise tensor; the noise is saved.
+    case "dropout":
+      return a.positive("p") ? { extra: inSize * f32 } : { extra: 0n };
+    // native_batch_norm: the input, and the batch's mean and inverse std per channel (not per sample).
+    case "batchnorm":
+      return { input: true, extra: 0n, fixed: 2n * inShape[0]! * f32 };
+    // native_layer_norm: the input, a mean and a reciprocal std per row.
+    case "layernorm":
+      return { input: true, extra: 2n * rows() * f32 };
+    // native_group_norm: the input, a mean and a reciprocal std per group.
+    case "groupnorm":
+      return { input: true, extra: 2n * a.int("groups") * f32 };
+    // max_pool*_with_indices: the input and an int64 index per output.
+    case "max_pool1d":
+    case "max_pool2d":
+      return { input: true, extra: outSize * i64 };
+    case "avg_pool1d":
+    case "avg_pool2d":
+    case "adaptive_avg_pool1d":
+    case "adaptive_avg_pool2d":
+    case "global_avg_pool":
+      return { input: true, extra: 0n };
+    // embedding: the int64 indices (the model's token input is int64 in PyTorch).
+    case "embedding":
+      return { input: true, extra: 0n };
+    default:
+      return undefined;
+  }
+}
+
+// ── per node ─────────────────────────────────────────────────────────────────────────────────────────
+
+/** One copy of a subtree: the generated module's elements per sample, PyTorch eager's saved bytes per
+ *  sample, and the op kinds whose eager saves are not known. */
+export interface SubtreeMemory {
+  readonly module: ModuleElements;
+  /** PyTorch eager: saved bytes per sample, and saved bytes that do not grow with the batch. */
+  readonly eager: bigint;
+  readonly eagerFixed: bigint;
+  readonly eagerUnknown: ReadonlySet<string>;
+}
+
+/** Ops whose outputs are views of their input in PyTorch (`view`/`reshape` of a contiguous tensor, `select`,
+ *  `transpose`, `split`): saving one keeps the whole input's storage. */
+const eagerViews: ReadonlySet<string> = new Set(["flatten", "reshape", "identity", "take", "transpose", "split"]);
+
+/** Bytes per sample of a value in PyTorch: token ids are int64, floats fp32. */
+function eagerBytes(v: IrValue): bigint {
+  return elementsOf(v.shape) * (v.dtype === "token" ? i64 : f32);
+}
+
+interface Eager {
+  bytes: bigint;
+  fixed: bigint;
+  readonly unknown: Set<string>;
+}
+
+/**
+ * What a list of ops saves, each storage once (a ReLU's result that the next Linear saves as its input; a
+ * view saved keeps its base). The list is one node's own ops and its direct single layers (`local` in
+ * `subtreeMemory`): within it, which op made which value reads the same in every use of a reused block,
+ * so the figure does not depend on memoization. Across a block's edge a storage saved on both sides
+ * (a block ending in ReLU before one starting with Linear) is counted on each: an upper bound there.
+ */
+function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
+  const out: Eager = { bytes: 0n, fixed: 0n, unknown: new Set() };
+  const storage = new Map<number, number>();
+  const storageOf = (id: number) => storage.get(id) ?? id;
+  const saved = new Set<number>();
+  const save = (id: number) => {
+    const s = storageOf(id);
+    if (saved.has(s)) return;
+    saved.add(s);
+    out.bytes += eagerBytes(model.values[s]!);
+  };
+  for (const k of [...ops].sort((a, b) => a - b)) {
+    const op = model.ops[k]!;
+    if (eagerViews.has(op.kind)) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
+    const saves = eagerOp(op, model.values);
+    if (!saves) {
+      out.unknown.add(op.kind);
+      continue;
+    }
+    out.bytes += saves.extra;
+    out.fixed += saves.fixed ?? 0n;
+    if (saves.output) op.outputs.forEach(save);
+    (saves.input === "all" ? op.inputs : saves.input ? op.inputs.slice(0, 1) : []).forEach(save);
+  }
+  return out;
+}
+
+const subtrees = new WeakMap<LayerNode, SubtreeMemory>();
+
+/** Memory of one copy of a node's subtree, computed once per distinct subtree. */
+export function subtreeMemory(model: ModelAnalysis, n: LayerNode): SubtreeMemory {
+  const origin = sharedOrigin(n);
+  const known = subtrees.get(origin);
+  if (known) return known;
+  let module = zero;
+  for (const k of origin.ops) module = add(module, moduleOp(model.ops[k]!, model.values), 1n);
+  // PyTorch's saves: this node's own ops and its direct single layers together (`eagerOf`), every
+  // other child (a block, a repeat, a repeated layer) on its own.
+  const local = [...origin.ops];
+  const apart: { readonly s: SubtreeMemory; readonly times: bigint }[] = [];
+  const m = origin.multiplicity;
+  if (m !== 0n) {
+    for (const c of origin.children) {
+      const s = subtreeMemory(model, c);
+      const times = c.multiplicity / m;
+      module = add(module, s.module, times);
+      const co = sharedOrigin(c);
+      if (co.children.length === 0 && times === 1n) local.push(...co.ops);
+      else apart.push({ s, times });
+    }
+  }
+  const e = eagerOf(model, local);
+  for (const { s, times } of apart) {
+    e.bytes += s.eager * times;
+    e.fixed += s.eagerFixed * times;
+    for (const kind of s.eagerUnknown) e.unknown.add(kind);
+  }
+  const result = { module, eager: e.bytes, eagerFixed: e.fixed, eagerUnknown: e.unknown };
+  subtrees.set(origin, result);
+  return result;
+}
+
+// ── model totals ─────────────────────────────────────────────────────────────────────────────────────
+
+export interface MemoryOptions {
+  readonly batch: bigint;
+  readonly dtype: ModuleDtype;
+}
+
+/** A figure with the terms it sums, every one in bytes. */
+export interface Sum {
+  readonly total: bigint;
+  readonly terms: readonly { readonly name: string; readonly bytes: bigint }[];
+}
+
+function sum(terms: readonly (readonly [string, bigint])[]): Sum {
+  return {
+    total: terms.reduce((a, [, b]) => a + b, 0n),
+    terms: terms.map(([name, bytes]) => ({ name, bytes })),
+  };
+}
+
+export interface ModelMemory {
+  readonly batch: bigint;
+  readonly dtype: ModuleDtype;
+  /** Bytes per element of the module's float arrays. */
+  readonly elementBytes: bigint;
+  readonly module: {
+    /** Kept for backward at this batch: the inputs' copies, every layer's outputs and kept scratch. */
+    readonly activations: Sum;
+    /** An inference build (`--bake-weights`): what it allocates, all of it live at once. */
+    readonly inference: Sum;
+    /** A training build with `createTrainer`, by optimizer: everything it allocates. */
+    readonly training: Readonly<Record<Optimizer, Sum>>;
+  };
+  readonly eager: {
+    /** Bytes autograd saves at this batch; undefined when some op kind's saves are not known. */
+    readonly activations?: bigint;
+    readonly unknownKinds: readonly string[];
+    /** Parameters + gradients + optimizer state + saved activations; undefined with unknown kinds. */
+    readonly training?: Readonly<Record<Optimizer, Sum>>;
+  };
+}
+
+export function modelMemory(model: ModelAnalysis, figures: Figures, options: MemoryOptions): ModelMemory {
+  const { batch } = options;
+  const B = options.dtype === "float64" ? 8n : 4n;
+  const s = subtreeMemory(model, model.root);
+  const inputs = model.inputIds.map((id) => model.values[id]!);
+  const inputBytes = inputs.reduce((a, v) => a + elementsOf(v.shape) * (v.dtype === "token" ? 4n : B), 0n) * batch;
+  const inputElements = inputs.reduce((a, v) => a + elementsOf(v.shape), 0n);
+  const m = s.module;
+  const params = figures.params * B;
+  const buffers = figures.buffers * B;
+  const layerActivations = (m.values + m.kept) * batch * B;
+  const activations = sum([
+    ["inputs (copied into the workspace)", inputBytes],
+    ["layer outputs and kept scratch", layerActivations],
+  ]);
+  const firstOutput = model.outputIds.length > 0 ? elementsOf(model.values[model.outputIds[0]!]!.shape) : 0n;
+  const trainingTerms = (optimizer: Optimizer): Sum =>
+    sum([
+      ["parameters", params],
+      ["parameter gradients", params],
+      [
+        optimizer === "adam"
+          ? "optimizer state (Adam m and v)"
+          : "optimizer state (m, allocated for SGD with or without momentum)",
+        optimizer === "adam" ? 2n * params : params,
+      ],
+      // The trainer's buffers and the module's own (`bf`, made when the module loads).
+      ["buffers (the trainer's and the module's own)", 2n * buffers],
+      ["activations (inputs, layer outputs, kept scratch)", activations.total],
+      ["activation gradients", (inputElements + m.values) * batch * B],
+      ["backward scratch", m.backward * batch * B],
+      ["kernel workspace (fixed, im2col)", m.fixed * B],
+      ["loss gradient", firstOutput * batch * B],
+    ]);
+  const inference = sum([
+    ["parameters (baked)", params],
+    // The baked running statistics and the working copy `forward` updates (the base64 text of the baked
+    // values, 4/3 of their bytes, is source, not counted).
+    ["buffers (baked and working copy)", 2n * buffers],
+    ["inputs (copied into the workspace)", inputBytes],
+    ["layer outputs and scratch", (m.values + m.inferenceKept) * batch * B],
+    ["kernel workspace (fixed, im2col)", m.fixedInference * B],
+  ]);
+  const unknownKinds = [...s.eagerUnknown].sort();
+  const eagerParams = figures.params * 4n;
+  const eagerTrainable = figures.trainable * 4n;
+  const eagerActivations = unknownKinds.length === 0 ? s.eager * batch + s.eagerFixed : undefined;
+  const eagerTraining = (optimizer: Optimizer): Sum =>
+    sum([
+      ["parameters (fp32)", eagerParams],
+      ["gradients (trainable parameters)", eagerTrainable],
+      [
+        optimizer === "adam"
+          ? "optimizer state (Adam exp_avg and exp_avg_sq)"
+          : optimizer === "sgd-momentum"
+            ? "optimizer state (momentum_buffer)"
+            : "optimizer state (none)",
+        optimizer === "adam" ? 2n * eagerTrainable : optimizer === "sgd-momentum" ? eagerTrainable : 0n,
+      ],
+      ["buffers", figures.bytes.buffers],
+      ["saved activations", eagerActivations ?? 0n],
+    ]);
+  return {
+    batch,
+    dtype: options.dtype,
+    elementBytes: B,
+    module: {
+      activations,
+      inference,
+      training: {
+        adam: trainingTerms("adam"),
+        "sgd-momentum": trainingTerms("sgd-momentum"),
+        sgd: trainingTerms("sgd"),
+      },
+    },
+    eager: {
+      ...(eagerActivations !== undefined ? { activations: eagerActivations } : {}),
+      unknownKinds,
+      ...(eagerActivations !== undefined
+        ? {
+            training: {
+              adam: eagerTraining("adam"),
+              "sgd-momentum": eagerTraining("sgd-momentum"),
+              sgd: eagerTraining("sgd"),
+            },
+          }
+        : {}),
+    },
+  };
+}
+
+/** Activation bytes of one copy of a table row's subtree at this batch: its outputs and kept scratch in
+ *  the generated module. */
+export function rowActivationBytes(model: ModelAnalysis, n: LayerNode, options: MemoryOptions): bigint {
+  const m = subtreeMemory(model, n).module;
+  return (m.values + m.kept) * options.batch * (options.dtype === "float64" ? 8n : 4n);
+}

@@ -1,0 +1,60 @@
+// The generated module's training memory (`nnc count --batch`, src/count/memory.ts) against what a module
+// really allocates: every Float32Array and Int32Array made while importing it, creating a trainer and
+// taking one training step at batch n (the workspace is made on the first call), in bytes.
+import { afterEach, describe, expect, it } from "vitest";
+import { modelMemory } from "../src/count/memory.js";
+import { checkProgram } from "../src/program/check.js";
+import { build } from "./helpers/generated.js";
+
+const originals = { Float32Array: globalThis.Float32Array, Int32Array: globalThis.Int32Array };
+afterEach(() => Object.assign(globalThis, originals));
+
+/** Counts the bytes of every typed array made with a length (not views of a buffer: subarray, …). */
+function countAllocations(): { bytes: () => bigint } {
+  let bytes = 0n;
+  const counting = <T extends typeof Float32Array | typeof Int32Array>(Base: T): T =>
+    class extends (Base as typeof Float32Array) {
+      constructor(...args: unknown[]) {
+        super(...(args as []));
+        if (typeof args[0] === "number") bytes += BigInt(args[0]) * BigInt(Base.BYTES_PER_ELEMENT);
+      }
+    } as unknown as T;
+  globalThis.Float32Array = counting(originals.Float32Array);
+  globalThis.Int32Array = counting(originals.Int32Array);
+  return { bytes: () => bytes };
+}
+
+const specs: Record<string, string> = {
+  "dense, dropout": "model M(x: f32[6]) {\n  dense(16)\n  relu\n  dropout(0.2)\n  dense(3)\n\n  loss mse\n}\n",
+  "conv, batchnorm, pooling":
+    "model M(x: f32[2, 10, 10]) {\n  conv2d(8, 3)\n  batchnorm\n  relu\n  max_pool2d(2)\n  flatten\n  dense(4)\n\n  loss cross_entropy\n}\n",
+  "tokens, attention, layernorm":
+    "model M(t: token[s <= 5] of 11) {\n  embedding(11, 8)\n  residual {\n    layernorm\n    attention(2, causal = true)\n  }\n  dense(11)\n\n  loss cross_entropy\n}\n",
+};
+
+describe("a generated module allocates what `nnc count --batch` says", () => {
+  it.each(Object.keys(specs))("%s, training with Adam and SGD", async (name) => {
+    const text = specs[name]!;
+    const counted = checkProgram("spec.nn", { readFile: () => ({ ok: true, text }) }, text).value.models[0]!;
+    for (const optimizer of ["adam", "sgd"] as const) {
+      const n = 3;
+      const allocations = countAllocations();
+      const { module: m } = await build(text);
+      const trainer = m.createTrainer({ optimizer, lr: 0.01, seed: 1 });
+      // The input is made with the module's own array classes (it checks `instanceof`), and not counted.
+      const v = (m as unknown as { inputs: readonly { dtype: string; size: number }[] }).inputs[0]!;
+      const before = allocations.bytes();
+      const input =
+        v.dtype === "token" ? new globalThis.Int32Array(n * v.size) : new globalThis.Float32Array(n * v.size);
+      const inputBytes = allocations.bytes() - before;
+      const classes = m.outputShape[m.outputShape.length - 1]!;
+      const target = name.startsWith("dense")
+        ? new Array(n * m.outputSize).fill(0.5)
+        : new Array((n * m.outputSize) / classes).fill(1);
+      m.trainStep(trainer, input, target, n);
+      Object.assign(globalThis, originals);
+      const mem = modelMemory(counted.analysis, counted.figures, { batch: BigInt(n), dtype: "float32" });
+      expect(allocations.bytes() - inputBytes, `${name}, ${optimizer}`).toBe(mem.module.training[optimizer].total);
+    }
+  });
+});
