@@ -22,10 +22,11 @@ interface Piece {
 }
 
 interface Parsed {
-  /** Items as parsed from the piece alone (spans relative to it). */
+  /** The piece's items where they were last placed: a deep copy of the piece's own parse (no object shared
+   *  with another piece or within the piece), its spans moved in place when the piece moves. */
   readonly items: readonly Item[];
-  /** The items as last placed (reused while the piece does not move). */
-  placed?: { readonly offset: number; readonly line: number; readonly items: readonly Item[] };
+  offset: number;
+  line: number;
 }
 
 const itemStart = /^(?:model|block|const|import)\b/;
@@ -82,6 +83,30 @@ function moved<T>(value: T, offset: number, lines: number): T {
   return out as T;
 }
 
+/** Moves every span in `value` by `offset` characters and `lines` lines, in place. Every span object must
+ *  occur once (`moved` makes such copies). */
+function shift(value: unknown, offset: number, lines: number): void {
+  if (typeof value !== "object" || value === null) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) shift(value[i], offset, lines);
+    return;
+  }
+  const v = value as Record<string, unknown>;
+  if (typeof v["endColumn"] === "number" && typeof v["file"] === "string") {
+    const s = value as { start: number; end: number; line: number; endLine: number };
+    s.start += offset;
+    s.end += offset;
+    s.line += lines;
+    s.endLine += lines;
+    return;
+  }
+  for (const k in v) shift(v[k], offset, lines);
+}
+
+/** Parses texts, reusing the items of unchanged pieces (see above). One instance per entry document: an
+ *  AST it returns stays true only until its next parse of the same file, which moves the reused items'
+ *  spans in place (no copy), so that nothing else may keep it (the workspace replaces the document's
+ *  analysis in the same call). */
 export class IncrementalParser {
   /** Per file: the pieces of its last parse, by text. */
   private readonly cache = new Map<string, Map<string, Parsed>>();
@@ -95,23 +120,38 @@ export class IncrementalParser {
     if (cut.length < 2) return full();
     const known = this.cache.get(file) ?? new Map<string, Parsed>();
     const next = new Map<string, Parsed>();
+    // First parse every new piece; nothing is moved unless all of them parse.
+    const fresh = new Map<string, readonly Item[]>();
+    for (const piece of cut) {
+      if (known.has(piece.text) || fresh.has(piece.text)) continue;
+      const p = parse(piece.text, file);
+      if (p.diagnostics.length > 0 || !p.value.ast) return full();
+      fresh.set(piece.text, p.value.ast.items);
+    }
     const items: Item[] = [];
     for (const piece of cut) {
-      let parsed = next.get(piece.text) ?? known.get(piece.text);
-      if (!parsed) {
-        const p = parse(piece.text, file);
-        if (p.diagnostics.length > 0 || !p.value.ast) return full();
-        parsed = { items: p.value.ast.items };
+      const again = next.get(piece.text);
+      if (again) {
+        // A piece that occurs twice: the cache keeps the first place, the others are copies.
+        items.push(...moved(again.items, piece.offset - again.offset, piece.line - again.line));
+        continue;
+      }
+      let parsed = known.get(piece.text);
+      if (parsed) {
+        if (parsed.offset !== piece.offset || parsed.line !== piece.line) {
+          shift(parsed.items, piece.offset - parsed.offset, piece.line - parsed.line);
+          parsed.offset = piece.offset;
+          parsed.line = piece.line;
+        }
+      } else {
+        parsed = {
+          items: moved(fresh.get(piece.text)!, piece.offset, piece.line),
+          offset: piece.offset,
+          line: piece.line,
+        };
       }
       next.set(piece.text, parsed);
-      const placed = parsed.placed;
-      if (placed && placed.offset === piece.offset && placed.line === piece.line) items.push(...placed.items);
-      else {
-        const shifted = moved(parsed.items, piece.offset, piece.line);
-        // A piece that occurs twice is placed twice; the cache keeps the last place.
-        parsed.placed = { offset: piece.offset, line: piece.line, items: shifted };
-        items.push(...shifted);
-      }
+      items.push(...parsed.items);
     }
     if (items.length === 0) return full();
     this.cache.set(file, next);
