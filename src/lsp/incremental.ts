@@ -4,7 +4,8 @@
 //
 // The text is cut before every line that starts, at column 0, with `model`, `block`, `const` or `import`.
 // Each piece is parsed on its own (cached by its text) and its AST moved to the piece's place (offsets and
-// line numbers shifted; columns are unchanged, as every piece starts a line). The result is used only when
+// line numbers shifted; columns are unchanged, as every piece starts a line), in place: a reused piece keeps
+// its nodes, which is what lets later stages recognise unchanged items, and costs no copy. The result is used only when
 // every piece parses cleanly: then the file is the concatenation of its items (a cut inside brackets leaves
 // a piece with an unclosed bracket, a syntax error). Otherwise — any error, too many tokens, a single
 // piece — the whole file is parsed by `parse`, so diagnostics are always the full parser's.
@@ -40,7 +41,9 @@ export function pieces(text: string): Piece[] {
   let i = 0;
   while (i <= text.length) {
     // `i` is the start of a line.
-    if (i > start && itemStart.test(text.slice(i, i + 7))) {
+    const c = text.charCodeAt(i);
+    // m, b, c, i: the first letters of the keywords (most lines start with a space).
+    if (i > start && (c === 109 || c === 98 || c === 99 || c === 105) && itemStart.test(text.slice(i, i + 7))) {
       out.push({ text: text.slice(start, i), offset: start, line: startLine });
       start = i;
       startLine = line;
@@ -103,6 +106,41 @@ function shift(value: unknown, offset: number, lines: number): void {
   for (const k in v) shift(v[k], offset, lines);
 }
 
+/** Moves every span in the items of a fresh parse by `offset` characters and `lines` lines, in place, and
+ *  unshares them: a span object met a second time (the builder shares some) is replaced by a copy, so that
+ *  `shift` may later move each exactly once. */
+function place(value: unknown, offset: number, lines: number, seen: Set<object>): void {
+  if (typeof value !== "object" || value === null) return;
+  const v = value as Record<string, unknown>;
+  const visit = (child: unknown): unknown => {
+    if (typeof child !== "object" || child === null) return child;
+    const c = child as Record<string, unknown>;
+    if (typeof c["endColumn"] === "number" && typeof c["file"] === "string") {
+      if (seen.has(c)) return { ...c };
+      seen.add(c);
+      const s = c as { start: number; end: number; line: number; endLine: number };
+      s.start += offset;
+      s.end += offset;
+      s.line += lines;
+      s.endLine += lines;
+      return c;
+    }
+    place(c, offset, lines, seen);
+    return c;
+  };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const next = visit(value[i]);
+      if (next !== value[i]) value[i] = next;
+    }
+    return;
+  }
+  for (const k in v) {
+    const next = visit(v[k]);
+    if (next !== v[k]) v[k] = next;
+  }
+}
+
 /** Parses texts, reusing the items of unchanged pieces (see above). One instance per entry document: an
  *  AST it returns stays true only until its next parse of the same file, which moves the reused items'
  *  spans in place (no copy), so that nothing else may keep it (the workspace replaces the document's
@@ -144,11 +182,9 @@ export class IncrementalParser {
           parsed.line = piece.line;
         }
       } else {
-        parsed = {
-          items: moved(fresh.get(piece.text)!, piece.offset, piece.line),
-          offset: piece.offset,
-          line: piece.line,
-        };
+        const items = fresh.get(piece.text)!;
+        place(items, piece.offset, piece.line, new Set());
+        parsed = { items, offset: piece.offset, line: piece.line };
       }
       next.set(piece.text, parsed);
       items.push(...parsed.items);
