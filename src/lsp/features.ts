@@ -219,7 +219,7 @@ function defHover(def: Def, a: Analysis): string {
     case "const": {
       const node = def.node as A.ConstDecl | undefined;
       let value: bigint | undefined;
-      for (const r of a.checked.resolved.values()) {
+      for (const r of a.resolved.values()) {
         if (node && r.bodyConstants.has(node)) value = r.bodyConstants.get(node);
         else if (r.file.span.file === def.span.file && r.file.items.includes(node as A.Item))
           value = r.constants.get(def.name);
@@ -363,7 +363,7 @@ function paramsOf(
 }
 
 function blockDecl(name: string, a: Analysis | undefined): A.BlockDecl | undefined {
-  const r = a?.checked.resolved.get(a.file);
+  const r = a?.resolved.get(a.file);
   const info = r?.blocks.get(name);
   if (info) return info.decl;
   const f = a?.index.files.get(a.file);
@@ -382,7 +382,7 @@ function blockDecl(name: string, a: Analysis | undefined): A.BlockDecl | undefin
 function namesInScope(f: FileIndex | undefined, a: Analysis, offset: number): Def[] {
   const out: Def[] = [];
   if (!f) return out;
-  const ast = a.checked.program.files.get(a.file)?.ast;
+  const ast = a.program.files.get(a.file)?.ast;
   const enclosing = ast?.items.find(
     (i) => (i.kind === "Block" || i.kind === "Model") && i.span.start <= offset && offset <= i.span.end,
   );

@@ -4,7 +4,8 @@
 //
 // The text is cut before every line that starts, at column 0, with `model`, `block`, `const` or `import`.
 // Each piece is parsed on its own (cached by its text) and its AST moved to the piece's place (offsets and
-// line numbers shifted; columns are unchanged, as every piece starts a line). The result is used only when
+// line numbers shifted; columns are unchanged, as every piece starts a line), in place: a reused piece keeps
+// its nodes, which is what lets later stages recognise unchanged items, and costs no copy. The result is used only when
 // every piece parses cleanly: then the file is the concatenation of its items (a cut inside brackets leaves
 // a piece with an unclosed bracket, a syntax error). Otherwise — any error, too many tokens, a single
 // piece — the whole file is parsed by `parse`, so diagnostics are always the full parser's.
@@ -22,10 +23,11 @@ interface Piece {
 }
 
 interface Parsed {
-  /** Items as parsed from the piece alone (spans relative to it). */
+  /** The piece's items where they were last placed: a deep copy of the piece's own parse (no object shared
+   *  with another piece or within the piece), its spans moved in place when the piece moves. */
   readonly items: readonly Item[];
-  /** The items as last placed (reused while the piece does not move). */
-  placed?: { readonly offset: number; readonly line: number; readonly items: readonly Item[] };
+  offset: number;
+  line: number;
 }
 
 const itemStart = /^(?:model|block|const|import)\b/;
@@ -39,7 +41,9 @@ export function pieces(text: string): Piece[] {
   let i = 0;
   while (i <= text.length) {
     // `i` is the start of a line.
-    if (i > start && itemStart.test(text.slice(i, i + 7))) {
+    const c = text.charCodeAt(i);
+    // m, b, c, i: the first letters of the keywords (most lines start with a space).
+    if (i > start && (c === 109 || c === 98 || c === 99 || c === 105) && itemStart.test(text.slice(i, i + 7))) {
       out.push({ text: text.slice(start, i), offset: start, line: startLine });
       start = i;
       startLine = line;
@@ -82,6 +86,65 @@ function moved<T>(value: T, offset: number, lines: number): T {
   return out as T;
 }
 
+/** Moves every span in `value` by `offset` characters and `lines` lines, in place. Every span object must
+ *  occur once (`moved` makes such copies). */
+function shift(value: unknown, offset: number, lines: number): void {
+  if (typeof value !== "object" || value === null) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) shift(value[i], offset, lines);
+    return;
+  }
+  const v = value as Record<string, unknown>;
+  if (typeof v["endColumn"] === "number" && typeof v["file"] === "string") {
+    const s = value as { start: number; end: number; line: number; endLine: number };
+    s.start += offset;
+    s.end += offset;
+    s.line += lines;
+    s.endLine += lines;
+    return;
+  }
+  for (const k in v) shift(v[k], offset, lines);
+}
+
+/** Moves every span in the items of a fresh parse by `offset` characters and `lines` lines, in place, and
+ *  unshares them: a span object met a second time (the builder shares some) is replaced by a copy, so that
+ *  `shift` may later move each exactly once. */
+function place(value: unknown, offset: number, lines: number, seen: Set<object>): void {
+  if (typeof value !== "object" || value === null) return;
+  const v = value as Record<string, unknown>;
+  const visit = (child: unknown): unknown => {
+    if (typeof child !== "object" || child === null) return child;
+    const c = child as Record<string, unknown>;
+    if (typeof c["endColumn"] === "number" && typeof c["file"] === "string") {
+      if (seen.has(c)) return { ...c };
+      seen.add(c);
+      const s = c as { start: number; end: number; line: number; endLine: number };
+      s.start += offset;
+      s.end += offset;
+      s.line += lines;
+      s.endLine += lines;
+      return c;
+    }
+    place(c, offset, lines, seen);
+    return c;
+  };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const next = visit(value[i]);
+      if (next !== value[i]) value[i] = next;
+    }
+    return;
+  }
+  for (const k in v) {
+    const next = visit(v[k]);
+    if (next !== v[k]) v[k] = next;
+  }
+}
+
+/** Parses texts, reusing the items of unchanged pieces (see above). One instance per entry document: an
+ *  AST it returns stays true only until its next parse of the same file, which moves the reused items'
+ *  spans in place (no copy), so that nothing else may keep it (the workspace replaces the document's
+ *  analysis in the same call). */
 export class IncrementalParser {
   /** Per file: the pieces of its last parse, by text. */
   private readonly cache = new Map<string, Map<string, Parsed>>();
@@ -95,23 +158,36 @@ export class IncrementalParser {
     if (cut.length < 2) return full();
     const known = this.cache.get(file) ?? new Map<string, Parsed>();
     const next = new Map<string, Parsed>();
+    // First parse every new piece; nothing is moved unless all of them parse.
+    const fresh = new Map<string, readonly Item[]>();
+    for (const piece of cut) {
+      if (known.has(piece.text) || fresh.has(piece.text)) continue;
+      const p = parse(piece.text, file);
+      if (p.diagnostics.length > 0 || !p.value.ast) return full();
+      fresh.set(piece.text, p.value.ast.items);
+    }
     const items: Item[] = [];
     for (const piece of cut) {
-      let parsed = next.get(piece.text) ?? known.get(piece.text);
-      if (!parsed) {
-        const p = parse(piece.text, file);
-        if (p.diagnostics.length > 0 || !p.value.ast) return full();
-        parsed = { items: p.value.ast.items };
+      const again = next.get(piece.text);
+      if (again) {
+        // A piece that occurs twice: the cache keeps the first place, the others are copies.
+        items.push(...moved(again.items, piece.offset - again.offset, piece.line - again.line));
+        continue;
+      }
+      let parsed = known.get(piece.text);
+      if (parsed) {
+        if (parsed.offset !== piece.offset || parsed.line !== piece.line) {
+          shift(parsed.items, piece.offset - parsed.offset, piece.line - parsed.line);
+          parsed.offset = piece.offset;
+          parsed.line = piece.line;
+        }
+      } else {
+        const items = fresh.get(piece.text)!;
+        place(items, piece.offset, piece.line, new Set());
+        parsed = { items, offset: piece.offset, line: piece.line };
       }
       next.set(piece.text, parsed);
-      const placed = parsed.placed;
-      if (placed && placed.offset === piece.offset && placed.line === piece.line) items.push(...placed.items);
-      else {
-        const shifted = moved(parsed.items, piece.offset, piece.line);
-        // A piece that occurs twice is placed twice; the cache keeps the last place.
-        parsed.placed = { offset: piece.offset, line: piece.line, items: shifted };
-        items.push(...shifted);
-      }
+      items.push(...parsed.items);
     }
     if (items.length === 0) return full();
     this.cache.set(file, next);

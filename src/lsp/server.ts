@@ -114,7 +114,7 @@ export function startServer(options: ServerOptions): Connection {
     const open = documents.get(uriOf(file));
     if (open) return open;
     for (const a of analyses) {
-      const source = a.checked.program.files.get(file)?.source;
+      const source = a.program.files.get(file)?.source;
       if (!source) continue;
       const cached = closedDocs.get(file);
       if (cached && cached.getText() === source.text) return cached;
@@ -551,7 +551,7 @@ export function startServer(options: ServerOptions): Connection {
         if (!q) return [];
         current(q.file);
         const a = workspace.lastParsed.get(q.file);
-        const ast = a?.checked.program.files.get(q.file)?.ast;
+        const ast = a?.program.files.get(q.file)?.ast;
         if (!a || !ast) return [];
         // The outline of the last text that parsed, positioned in that text.
         const doc = a.text === q.doc.getText() ? q.doc : TextDocument.create(p.textDocument.uri, "nn", 0, a.text);
@@ -594,7 +594,7 @@ export function startServer(options: ServerOptions): Connection {
 
 /** The import of the entry file through which `file` is read (its path's span). */
 function importLeadingTo(a: Analysis, file: string): Span | undefined {
-  const files = a.checked.program.files;
+  const files = a.program.files;
   const entry = files.get(a.file);
   if (!entry) return undefined;
   for (const { decl, target } of entry.imports) {

@@ -4,8 +4,12 @@
 // (the same as spans); server.ts converts.
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Host, ReadResult } from "../program/host.js";
-import { checkProgram, type Checked } from "../program/check.js";
+import type { ModelInfo, ResolvedFile } from "../resolve/resolve.js";
+import type { AnalysisContext } from "../analyze/analyze.js";
+import { analysisContext, checkModel, resolveProgram, type Checked, type CheckedModel } from "../program/check.js";
+import type { Program } from "../program/load.js";
 import { IncrementalParser } from "./incremental.js";
+import { ModelChecks } from "./recheck.js";
 import { indexProgram, type ProgramIndex } from "./symbols.js";
 
 export interface Document {
@@ -14,16 +18,54 @@ export interface Document {
   version: number;
 }
 
-export interface Analysis {
-  readonly file: string;
-  /** The text this analysis was made from. */
-  readonly text: string;
-  readonly version: number;
-  readonly checked: Checked;
-  readonly diagnostics: readonly Diagnostic[];
-  readonly index: ProgramIndex;
-  /** Milliseconds the check and the index took. */
-  readonly ms: number;
+/** One check of an open document as an entry file. Diagnostics, the loaded files and their resolution are
+ *  made at once; the models' analyses (`checked.models`, for hover) and the symbol index are made when a
+ *  request first reads them (a keystroke re-check publishes diagnostics only). */
+export class Analysis {
+  private checkedValue: Checked | undefined;
+  private indexValue: ProgramIndex | undefined;
+
+  constructor(
+    readonly file: string,
+    /** The text this analysis was made from. */
+    readonly text: string,
+    readonly version: number,
+    readonly program: Program,
+    /** Resolution of every file that parsed, by file name. */
+    readonly resolved: ReadonlyMap<string, ResolvedFile>,
+    readonly analyzable: boolean,
+    readonly diagnostics: readonly Diagnostic[],
+    /** The models checked during the re-check (the others came from the cache, recheck.ts). */
+    private readonly modelsChecked: ReadonlyMap<ModelInfo, CheckedModel | undefined>,
+    /** Milliseconds the re-check took (load, resolution, models' diagnostics). */
+    readonly ms: number,
+    /** How many models' diagnostics came from the last checks (recheck.ts). */
+    readonly reusedModels: number,
+  ) {}
+
+  /** What `checkProgram` returns for this text (its `models` made on first use). */
+  get checked(): Checked {
+    if (!this.checkedValue) {
+      const models: CheckedModel[] = [];
+      const entry = this.resolved.get(this.file);
+      if (entry && this.analyzable) {
+        let context: AnalysisContext | undefined;
+        for (const model of entry.models.values()) {
+          let m: CheckedModel | undefined;
+          if (this.modelsChecked.has(model)) m = this.modelsChecked.get(model);
+          else m = checkModel(entry, model, (context ??= analysisContext(this.resolved))).value;
+          if (m) models.push(m);
+        }
+      }
+      this.checkedValue = { program: this.program, resolved: this.resolved, models };
+    }
+    return this.checkedValue;
+  }
+
+  /** The symbol index (made on first use). */
+  get index(): ProgramIndex {
+    return (this.indexValue ??= indexProgram(this.program, this.resolved));
+  }
 }
 
 export class Workspace {
@@ -33,8 +75,10 @@ export class Workspace {
   /** The latest analysis whose entry file parsed: what completion and the outline fall back on. */
   readonly lastParsed = new Map<string, Analysis>();
   readonly host: Host;
-  /** Parses every file the checks read, reusing the items that did not change (incremental.ts). */
-  readonly parser = new IncrementalParser();
+  /** Per open document, as an entry file: the parser of every file its checks read, reusing the items that
+   *  did not change (incremental.ts; one per entry, as it moves the spans of the ASTs it returned), and its
+   *  models' re-checks, reusing the diagnostics of those whose inputs did not change (recheck.ts). */
+  private readonly incremental = new Map<string, { parser: IncrementalParser; models: ModelChecks }>();
 
   constructor(
     disk: Host,
@@ -62,7 +106,7 @@ export class Workspace {
 
   close(file: string): void {
     this.documents.delete(file);
-    this.parser.forget(file);
+    this.incremental.delete(file);
     this.analyses.delete(file);
     this.lastParsed.delete(file);
   }
@@ -79,19 +123,33 @@ export class Workspace {
     const doc = this.documents.get(file);
     if (!doc) return undefined;
     const start = this.now();
-    const checked = checkProgram(file, this.host, doc.text, { parse: this.parser.parse });
-    const index = indexProgram(checked.value.program, checked.value.resolved);
-    const analysis: Analysis = {
+    let state = this.incremental.get(file);
+    if (!state) this.incremental.set(file, (state = { parser: new IncrementalParser(), models: new ModelChecks() }));
+    const first = resolveProgram(file, this.host, doc.text, { parse: state.parser.parse });
+    const { program, resolved, analyzable } = first.value;
+    const diagnostics = first.diagnostics.slice();
+    let checked: ReadonlyMap<ModelInfo, CheckedModel | undefined> = new Map();
+    let reused = 0;
+    if (analyzable) {
+      const models = state.models.run(program, resolved);
+      diagnostics.push(...models.diagnostics);
+      checked = models.checked;
+      reused = models.reused;
+    }
+    const analysis = new Analysis(
       file,
-      text: doc.text,
-      version: doc.version,
-      checked: checked.value,
-      diagnostics: checked.diagnostics,
-      index,
-      ms: this.now() - start,
-    };
+      doc.text,
+      doc.version,
+      program,
+      resolved,
+      analyzable,
+      diagnostics,
+      checked,
+      this.now() - start,
+      reused,
+    );
     this.analyses.set(file, analysis);
-    if (checked.value.program.files.get(file)?.ast) this.lastParsed.set(file, analysis);
+    if (program.files.get(file)?.ast) this.lastParsed.set(file, analysis);
     return analysis;
   }
 
@@ -106,7 +164,7 @@ export class Workspace {
   dependents(file: string): string[] {
     const out: string[] = [];
     for (const [entry, a] of this.analyses) {
-      if (entry === file || a.checked.program.files.has(file)) out.push(entry);
+      if (entry === file || a.program.files.has(file)) out.push(entry);
     }
     if (!out.includes(file) && this.documents.has(file)) out.push(file);
     return out;

@@ -48,7 +48,21 @@ export interface CheckOptions {
   readonly parse?: ParseFile;
 }
 
-export function checkProgram(entry: string, host: Host, text?: string, options: CheckOptions = {}): Result<Checked> {
+/** What `resolveProgram` returns: the loaded files and their resolution, and whether the entry file's
+ *  models may be analyzed (every file parsed and resolved cleanly). */
+export interface ResolvedProgram {
+  readonly program: Program;
+  readonly resolved: ReadonlyMap<string, ResolvedFile>;
+  readonly analyzable: boolean;
+}
+
+/** The first half of `checkProgram`: load every file and resolve each, imports first. */
+export function resolveProgram(
+  entry: string,
+  host: Host,
+  text?: string,
+  options: Pick<CheckOptions, "parse"> = {},
+): Result<ResolvedProgram> {
   const loaded = load(entry, host, text, options.parse);
   const diagnostics: Diagnostic[] = loaded.diagnostics.slice();
   const program = loaded.value;
@@ -119,31 +133,54 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
 
   for (const file of importsFirst(program)) resolveFile(file);
 
+  const analyzable =
+    resolved.has(entry) && !incomplete.has(entry) && ![...program.files.keys()].some((f) => incomplete.has(f));
+  return { value: { program, resolved, analyzable }, diagnostics };
+}
+
+/** The second half of `checkProgram` for one model of the entry file: analysis, figures and `expect`
+ *  assertions. `value` is undefined when the model did not analyze cleanly (or `beforeExpand` refused it). */
+export function checkModel(
+  entryResolved: ResolvedFile,
+  model: ModelInfo,
+  context: AnalysisContext,
+  options: Omit<CheckOptions, "model" | "parse"> = {},
+): Result<CheckedModel | undefined> {
+  const diagnostics: Diagnostic[] = [];
+  if (options.expand && options.beforeExpand) {
+    // A counting analysis that fails is not reported: the expanded one below reports the same.
+    const counted = analyzeModel(entryResolved, model, context, { expand: false });
+    if (counted.value && !hasErrors(counted.diagnostics)) {
+      const refused = options.beforeExpand(counted.value, modelFigures(counted.value), model);
+      diagnostics.push(...refused);
+      if (hasErrors(refused)) return { value: undefined, diagnostics };
+    }
+  }
+  const analyzed = analyzeModel(entryResolved, model, context, {
+    expand: options.expand ?? false,
+    ...(options.memo !== undefined ? { memo: options.memo } : {}),
+    ...(options.dims !== undefined ? { dims: options.dims } : {}),
+  });
+  for (const d of analyzed.diagnostics) diagnostics.push(d);
+  if (!analyzed.value) return { value: undefined, diagnostics };
+  const figures = modelFigures(analyzed.value);
+  diagnostics.push(...checkExpects(model.decl, figures, analyzed.value, context));
+  return { value: { analysis: analyzed.value, figures }, diagnostics };
+}
+
+export function checkProgram(entry: string, host: Host, text?: string, options: CheckOptions = {}): Result<Checked> {
+  const first = resolveProgram(entry, host, text, options.parse ? { parse: options.parse } : {});
+  const { program, resolved, analyzable } = first.value;
+  const diagnostics = first.diagnostics.slice();
   const models: CheckedModel[] = [];
   const entryResolved = resolved.get(entry);
-  if (entryResolved && !incomplete.has(entry) && ![...program.files.keys()].some((f) => incomplete.has(f))) {
+  if (entryResolved && analyzable) {
     const context = analysisContext(resolved);
     for (const model of entryResolved.models.values()) {
       if (options.model !== undefined && model.name !== options.model) continue;
-      if (options.expand && options.beforeExpand) {
-        // A counting analysis that fails is not reported: the expanded one below reports the same.
-        const counted = analyzeModel(entryResolved, model, context, { expand: false });
-        if (counted.value && !hasErrors(counted.diagnostics)) {
-          const refused = options.beforeExpand(counted.value, modelFigures(counted.value), model);
-          diagnostics.push(...refused);
-          if (hasErrors(refused)) continue;
-        }
-      }
-      const analyzed = analyzeModel(entryResolved, model, context, {
-        expand: options.expand ?? false,
-        ...(options.memo !== undefined ? { memo: options.memo } : {}),
-        ...(options.dims !== undefined ? { dims: options.dims } : {}),
-      });
-      for (const d of analyzed.diagnostics) diagnostics.push(d);
-      if (!analyzed.value) continue;
-      const figures = modelFigures(analyzed.value);
-      diagnostics.push(...checkExpects(model.decl, figures, analyzed.value, context));
-      models.push({ analysis: analyzed.value, figures });
+      const checked = checkModel(entryResolved, model, context, options);
+      for (const d of checked.diagnostics) diagnostics.push(d);
+      if (checked.value) models.push(checked.value);
     }
     if (options.model !== undefined && !entryResolved.models.has(options.model)) {
       diagnostics.push(
@@ -200,14 +237,21 @@ function exportsOf(file: ResolvedFile): Map<string, ImportedSymbol> {
   return out;
 }
 
-function analysisContext(resolved: ReadonlyMap<string, ResolvedFile>): AnalysisContext {
-  const calls = new Map<Call | Ident, CallTarget>();
+export function analysisContext(resolved: ReadonlyMap<string, ResolvedFile>): AnalysisContext {
   const constants = new Map<BlockDecl, ReadonlyMap<string, bigint>>();
+  for (const file of resolved.values())
+    for (const item of file.file.items) if (item.kind === "Block") constants.set(item, file.constants);
+  const constantsOf = (block: BlockDecl) => constants.get(block);
+  // One file (no imports): its own maps, not copies (the language server builds contexts per keystroke).
+  if (resolved.size === 1) {
+    const only = [...resolved.values()][0]!;
+    return { calls: only.calls, constantsOf, expectValues: only.expects };
+  }
+  const calls = new Map<Call | Ident, CallTarget>();
   const expectValues = new Map<ExpectStmt, bigint | number>();
   for (const file of resolved.values()) {
     for (const [k, v] of file.calls) calls.set(k, v);
     for (const [k, v] of file.expects) expectValues.set(k, v);
-    for (const item of file.file.items) if (item.kind === "Block") constants.set(item, file.constants);
   }
-  return { calls, constantsOf: (block) => constants.get(block), expectValues };
+  return { calls, constantsOf, expectValues };
 }

@@ -1,0 +1,120 @@
+// The language server's keystroke re-check (src/lsp/workspace.ts with incremental.ts and recheck.ts) gives
+// what a fresh full check gives: after every edit of a sequence of random edits on the examples (and on the
+// libraries they import, through the open-document overlay), its diagnostics equal `checkProgram`'s — same
+// order, spans included — and its hovers, outline-relevant analyses and figures equal those of a fresh
+// workspace. The edits change numbers (so counts, shapes and `expect` results change while the text still
+// parses), move items (line breaks, spaces), break the syntax and repair it; the models' diagnostics are
+// reused from the cache for most steps (checked), so a stale cache entry shows up as a difference.
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { hover } from "../src/lsp/features.js";
+import { Workspace } from "../src/lsp/workspace.js";
+import { nodeHost } from "../src/program/node-host.js";
+import { checkProgram } from "../src/program/check.js";
+
+const key = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `${x}n` : x));
+
+function prng(seed: number): () => number {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One random edit of `text`: mostly a digit changed (the text still parses; numbers change), else a line
+ *  break or spaces inserted (items move), a character deleted, or a stray character (a syntax error). */
+function edit(text: string, r: () => number): string {
+  const kind = r();
+  if (kind < 0.55) {
+    const digits: number[] = [];
+    for (let i = 0; i < text.length; i++) if (/[0-9]/.test(text[i]!)) digits.push(i);
+    if (digits.length > 0) {
+      const at = digits[Math.floor(r() * digits.length)]!;
+      const d = String(1 + Math.floor(r() * 9));
+      return text.slice(0, at) + d + text.slice(at + 1);
+    }
+  }
+  const at = Math.floor(r() * (text.length + 1));
+  if (kind < 0.75) return text.slice(0, at) + (r() < 0.5 ? "\n" : "  ") + text.slice(at);
+  if (kind < 0.9) return text.slice(0, at) + text.slice(at + 1);
+  return text.slice(0, at) + "(" + text.slice(at);
+}
+
+const read = (file: string) => fs.readFileSync(file, "utf8");
+
+/** Examples with one model each, two with the library they import; and one file of several examples (eight
+ *  models, mobilenet's `classes` renamed), where most edits leave most models' inputs alone. */
+const cases: { name: string; entry: string; text?: string; lib?: string; reused: number }[] = [
+  { name: "gpt2.nn", entry: "examples/gpt2.nn", lib: "examples/lib/transformer.nn", reused: 1 },
+  { name: "resnet18.nn", entry: "examples/resnet18.nn", lib: "examples/lib/resnet.nn", reused: 1 },
+  { name: "vit-b16.nn", entry: "examples/vit-b16.nn", reused: 1 },
+  {
+    name: "several examples in one file",
+    entry: "examples/several.nn",
+    text: [
+      read("examples/lstm-classifier.nn"),
+      read("examples/mnist-mlp.nn"),
+      read("examples/lenet5.nn"),
+      read("examples/xor.nn"),
+      read("examples/mobilenet-v2.nn").replace(/\bclasses\b/g, "mclasses"),
+    ].join("\n"),
+    reused: 100,
+  },
+];
+
+describe("keystroke re-check equals a full check", () => {
+  for (const [n, c] of cases.entries()) {
+    it(`${c.name}: diagnostics, hovers and figures after 60 random edits`, () => {
+      const entry = path.resolve(c.entry);
+      const lib = c.lib ? path.resolve(c.lib) : undefined;
+      const base = new Map([[entry, c.text ?? read(entry)]]);
+      if (lib) base.set(lib, read(lib));
+      const texts = new Map(base);
+      const ws = new Workspace(nodeHost);
+      let version = 1;
+      for (const [f, t] of texts) ws.open(f, t, version);
+      ws.analyze(entry);
+      const r = prng(100 + n);
+      let reused = 0;
+      let withDiagnostics = 0;
+      for (let step = 0; step < 60; step++) {
+        if (step % 15 === 14) {
+          for (const [f, t] of base) texts.set(f, t); // repaired
+        } else {
+          const f = lib && r() < 0.3 ? lib : entry;
+          texts.set(f, edit(texts.get(f)!, r));
+        }
+        version++;
+        for (const [f, t] of texts) ws.change(f, t, version);
+        const a = ws.analyze(entry)!;
+        reused += a.reusedModels;
+
+        // A fresh check of the same texts.
+        const fresh = new Workspace(nodeHost);
+        for (const [f, t] of texts) fresh.open(f, t, version);
+        const b = fresh.analyze(entry)!;
+        const full = checkProgram(entry, fresh.host, texts.get(entry));
+        const context = `step ${step}`;
+        expect(key(a.diagnostics), context).toBe(key(full.diagnostics));
+        expect(key(b.diagnostics), context).toBe(key(full.diagnostics));
+        if (a.diagnostics.length > 0) withDiagnostics++;
+        // The models' analyses and figures (made on first use) and hovers at a few places.
+        expect(key(a.checked.models.map((m) => m.figures)), context).toBe(key(full.value.models.map((m) => m.figures)));
+        const text = texts.get(entry)!;
+        for (let i = 0; i < 6; i++) {
+          const offset = Math.floor(r() * (text.length + 1));
+          expect(key(hover(a, ws.all(), offset)), `${context}, offset ${offset}`).toBe(
+            key(hover(b, fresh.all(), offset)),
+          );
+        }
+      }
+      // The cache was exercised, and the edits changed what is reported.
+      expect(reused).toBeGreaterThanOrEqual(c.reused);
+      expect(withDiagnostics).toBeGreaterThan(5);
+    }, 120_000);
+  }
+});
