@@ -16966,6 +16966,8 @@ function loadStateDict(
     );
   }
   for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
   for (const name of defaulted) {
     const t = targets.get(name)!;
     t.into[t.tensor.offset] = 0;

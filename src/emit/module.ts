@@ -698,7 +698,9 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
   add(instanceSource(F, info, plan, inputType, outputType, inputGradType, seq));
   if (!info.baked) {
     addFixed(`// ── Weight files: safetensors (src/weights/safetensors.ts) ──\n\n${runtimeText("safetensors")}`);
-    addFixed(`// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──\n\n${runtimeText("weights")}`);
+    addFixed(
+      `// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──\n\n${runtimeText("weights")}`,
+    );
   }
   return arrange(statements, zones, fixed);
 }
@@ -752,8 +754,10 @@ function instanceSource(
           ],
         ]),
   ];
-  const wrap = (text: string) => text.replace(/(.{1,110})(\s+|$)/g, "$1\n *  ").replace(/\n \*  $/, "");
-  const flatExports = flat.map(([name, doc]) => `/** ${wrap(doc!)} */\nexport const ${name} = engine.${name};`).join("\n\n");
+  const wrap = (text: string) => text.replace(/(.{1,110})(\s+|$)/g, "$1\n *  ").replace(/\n \* {2}$/, "");
+  const flatExports = flat
+    .map(([name, doc]) => `/** ${wrap(doc!)} */\nexport const ${name} = engine.${name};`)
+    .join("\n\n");
   const trainable = `[${plan.params.map((t) => String(t.trainable)).join(", ")}]`;
   const modelTypes = `
 /** Options of \`createModel\`. */

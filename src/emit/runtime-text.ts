@@ -1,8 +1,9 @@
 // The runtime files generated modules carry: real TypeScript sources of this package, type-checked and
 // linted with the rest, read as text when a module is generated and copied in. Each is import-free but for
 // the runtime files it calls (which a module also carries); the copy drops those imports and the `export`
-// keywords, but for the types a module's own API names. The files ship with the package (`files` in
-// package.json): they are found from this file's place, in src/ (tests), dist/src/ or the CLI bundle.
+// keywords, but for the types a module's own API names. The build copies them to dist/runtime/<name>.ts.txt
+// (scripts/copy-runtime.mjs; the package ships dist/, not src/): they are found from this file's place,
+// the copy beside the built code first (dist/src/, the CLI bundle), the sources otherwise (tests on src/).
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,16 +22,16 @@ const exported: Readonly<Record<RuntimeName, readonly string[]>> = {
   weights: ["LoadOptions", "LoadReport"],
 };
 
-let root: string | undefined;
-
-/** The package's root: the nearest folder above this file that holds the runtime files. */
-function packageRoot(): string {
-  if (root !== undefined) return root;
+/** Where a runtime file is: the nearest folder above this file that holds `runtime/<name>.ts.txt` (built)
+ *  or the source itself. */
+function runtimePath(name: RuntimeName): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (fs.existsSync(path.join(dir, runtimeFiles.weights))) return (root = dir);
+    for (const candidate of [path.join(dir, "runtime", `${name}.ts.txt`), path.join(dir, runtimeFiles[name])]) {
+      if (fs.existsSync(candidate)) return candidate;
+    }
     const up = path.dirname(dir);
-    if (up === dir) throw new Error(`internal: the runtime file ${runtimeFiles.weights} is not installed with nnc`);
+    if (up === dir) throw new Error(`internal: the runtime file ${runtimeFiles[name]} is not installed with nnc`);
     dir = up;
   }
 }
@@ -41,12 +42,13 @@ const texts = new Map<RuntimeName, string>();
 export function runtimeText(name: RuntimeName): string {
   let text = texts.get(name);
   if (text === undefined) {
-    const source = fs.readFileSync(path.join(packageRoot(), runtimeFiles[name]), "utf8");
+    const source = fs.readFileSync(runtimePath(name), "utf8");
     const keep = new Set(exported[name]);
     text = source
       .replace(/^import [^;]*;\n/gm, "")
-      .replace(/^export ((?:interface|type|function|const|class) ([A-Za-z_$][\w$]*))/gm, (all, rest: string, id: string) =>
-        keep.has(id) ? all : rest,
+      .replace(
+        /^export ((?:interface|type|function|const|class) ([A-Za-z_$][\w$]*))/gm,
+        (all, rest: string, id: string) => (keep.has(id) ? all : rest),
       );
     texts.set(name, text);
   }

@@ -225,7 +225,9 @@ export function loadStateDict(
     if (o.rename !== undefined) {
       const renamed: unknown = o.rename(name);
       if (renamed !== undefined && typeof renamed !== "string")
-        throw new TypeError(`options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`);
+        throw new TypeError(
+          `options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`,
+        );
       if (renamed === undefined) {
         unexpected.push(e.name);
         continue;
@@ -245,7 +247,8 @@ export function loadStateDict(
     given.set(name, e.name);
     const t = target.tensor;
     if (!sameShape(e.shape, t.shape)) {
-      const transposed = e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
+      const transposed =
+        e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
       problems.push(
         `${shown} has shape ${shapeText(e.shape)}, the model's ${shownName(name)} ${shapeText(t.shape)}${transposed ? " (transposed)" : ""}`,
       );
@@ -302,6 +305,8 @@ export function loadStateDict(
     );
   }
   for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
   for (const name of defaulted) {
     const t = targets.get(name)!;
     t.into[t.tensor.offset] = 0;
@@ -393,7 +398,9 @@ export function saveTrainerState(
 ): Uint8Array {
   const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
   for (const x of momentTensors(params, trainable, s))
-    tensors.push(floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)));
+    tensors.push(
+      floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
+    );
   return written(tensors, {
     format: "nnc-checkpoint",
     optimizer: s.optimizer,
@@ -417,24 +424,31 @@ export function loadTrainerState(
   const problems: string[] = [];
   const meta = file.metadata ?? {};
   if (meta["format"] !== "nnc-checkpoint")
-    throw new Error("not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)");
+    throw new Error(
+      "not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)",
+    );
   if (meta["optimizer"] !== s.optimizer)
-    problems.push(`the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`);
+    problems.push(
+      `the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`,
+    );
   const whole = (key: string, max: number): number => {
     const text = meta[key] ?? "";
     const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
-    if (!(n <= max)) problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
+    if (!(n <= max))
+      problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
     return n;
   };
   const steps = whole("steps", Number.MAX_SAFE_INTEGER);
   const random = whole("random", 2 ** 32 - 1);
   const lr = Number(meta["lr"]);
-  if (!(Number.isFinite(lr) && lr >= 0)) problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
+  if (!(Number.isFinite(lr) && lr >= 0))
+    problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
   const dtype = s.params instanceof Float32Array ? "F32" : "F64";
   const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
   for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
   for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
-  for (const x of momentTensors(params, trainable, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  for (const x of momentTensors(params, trainable, s))
+    wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
   const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
   const pending: Pending[] = [];
   const seen = new Set<string>();
@@ -450,7 +464,9 @@ export function loadTrainerState(
       continue;
     }
     if (e.dtype !== (w.counter ? "I64" : dtype)) {
-      problems.push(`${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`);
+      problems.push(
+        `${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`,
+      );
       continue;
     }
     const target = { tensor: w.tensor, into: w.into, counter: w.counter };
