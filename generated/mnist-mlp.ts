@@ -1499,25 +1499,35 @@ const engine = createEngine();
 /** A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights
  *  and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same
  *  parameters on every machine. */
-export const createParams = engine.createParams;
+export function createParams(seed = 0): Float32Array {
+  return engine.createParams(seed);
+}
 
 /** Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters
  *  `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without
  *  `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own. */
-export const forward = engine.forward;
+export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+  return engine.forward(p, input, n, options);
+}
 
 /** Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call:
  *  writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's
  *  gradient (reused by the next call). */
-export const backward = engine.backward;
+export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+  return engine.backward(p, outputGrad, grads);
+}
 
 /** A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients,
  *  buffers (`buffers`, or its own) and optimizer state. */
-export const createTrainer = engine.createTrainer;
+export function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+  return engine.createTrainer(options, params, buffers);
+}
 
 /** One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward,
  *  gradient clipping, update; returns the loss. A step that throws has changed nothing. */
-export const trainStep = engine.trainStep;
+export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  return engine.trainStep(trainer, input, target, n);
+}
 
 /** Options of `createModel`. */
 export interface ModelOptions {

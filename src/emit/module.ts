@@ -755,8 +755,36 @@ function instanceSource(
         ]),
   ];
   const wrap = (text: string) => text.replace(/(.{1,110})(\s+|$)/g, "$1\n *  ").replace(/\n \* {2}$/, "");
+  const outputGradName = plan.outputs.length === 1 ? "outputGrad" : "outputGrads";
+  /** Each flat function's parameters (declared, for declaration files emitted in isolation) and arguments. */
+  const signatures: Record<string, { params: string; args: string; returns: string }> = {
+    createParams: { params: "seed = 0", args: "seed", returns: F },
+    forward: {
+      params: `${baked ? "" : `p: ${F}, `}${inputName}: ${inputType}, n: number, options: ForwardOptions = {}`,
+      args: `${baked ? "" : "p, "}${inputName}, n, options`,
+      returns: outputType,
+    },
+    backward: {
+      params: `p: ${F}, ${outputGradName}: ${outputType}, grads: ${F}`,
+      args: `p, ${outputGradName}, grads`,
+      returns: inputGradType,
+    },
+    createTrainer: {
+      params: `options: TrainerOptions, params?: ${F}, buffers?: ${F}`,
+      args: "options, params, buffers",
+      returns: "Trainer",
+    },
+    trainStep: {
+      params: `trainer: Trainer, ${inputName}: ${inputType}, target: ArrayLike<number>, n: number${stepLength ? ", length?: number" : ""}`,
+      args: `trainer, ${inputName}, target, n${stepLength ? ", length" : ""}`,
+      returns: "number",
+    },
+  };
   const flatExports = flat
-    .map(([name, doc]) => `/** ${wrap(doc!)} */\nexport const ${name} = engine.${name};`)
+    .map(([name, doc]) => {
+      const x = signatures[name!]!;
+      return `/** ${wrap(doc!)} */\nexport function ${name}(${x.params}): ${x.returns} {\n  return engine.${name}(${x.args});\n}`;
+    })
     .join("\n\n");
   const trainable = `[${plan.params.map((t) => String(t.trainable)).join(", ")}]`;
   const modelTypes = `
