@@ -377,3 +377,58 @@ describe("trainers bound to a model", () => {
     expect(maxRelError(m.params, want)).toBeLessThan(1e-12);
   });
 });
+
+describe("nnc build --bake-weights FILE.safetensors", () => {
+  const run = async (file: string, ...extra: string[]) => {
+    const { main } = await import("../src/cli/main.js");
+    const os = await import("node:os");
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-bake-st-"));
+    let err = "";
+    const io = {
+      stdout: () => {},
+      stderr: (s: string) => (err += s),
+      readStdin: () => new Uint8Array(),
+      stderrIsTty: false,
+      env: {},
+    };
+    const args = ["build", path.join(dir, "mlp.nn"), "--dtype", "float64", "--bake-weights", path.join(dir, file)];
+    const code = await main([...args, ...extra, "--out", out], io);
+    const built = path.join(out, "mlp.ts");
+    return { code, err, built: fs.existsSync(built) ? built : undefined };
+  };
+
+  it("bakes PyTorch's parameters and buffers (a prefix stripped): predict equals PyTorch's eval()", async () => {
+    for (const [file, extra] of [
+      ["mlp.safetensors", []],
+      ["mlp-bf16.safetensors", []],
+      ["mlp-prefixed.safetensors", ["--prefix", "net."]],
+    ] as const) {
+      const result = await run(file, ...extra);
+      expect(result.code, result.err).toBe(0);
+      const { pathToFileURL } = await import("node:url");
+      const baked = (await import(pathToFileURL(result.built!).href)) as { createModel(): Model };
+      const got = baked.createModel().predict(x64, 5);
+      if (file === "mlp-bf16.safetensors") {
+        // bfloat16 weights: PyTorch's float32 outputs are not these; the baked values are the bf16 ones.
+        const m = mlp64.createModel();
+        m.loadSafetensors(bytesOf(file));
+        expect(Array.from(got)).toEqual(Array.from(m.predict(x64, 5)));
+      } else expect(maxRelError(got, numbers(outputs["eval"]))).toBeLessThan(1e-12);
+    }
+  });
+
+  it("refuses a prefixed file without --prefix, a bad file, and --prefix with JSON", async () => {
+    const prefixed = await run("mlp-prefixed.safetensors");
+    expect(prefixed.code).toBe(1);
+    expect(prefixed.err).toMatch(/NN9005[\s\S]*no values for `fc1\.weight`/);
+    const bad = await run("hostile-overlap.safetensors");
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("not a valid safetensors file: tensor `b` (bytes 8–24) overlaps tensor `a`");
+    const dtype = await run("mlp-wrong-dtype.safetensors");
+    expect(dtype.code).toBe(1);
+    expect(dtype.err).toContain("tensor `fc2.weight` is I32");
+    const usage = await run("mlp.expected.json", "--prefix", "net.");
+    expect(usage.code).toBe(2);
+    expect(usage.err).toContain("--prefix goes with --bake-weights FILE.safetensors");
+  });
+});
