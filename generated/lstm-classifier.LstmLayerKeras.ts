@@ -954,9 +954,6 @@ export interface Model {
   saveSafetensors(): Uint8Array;
 }
 
-/** Which parameters train, in manifest order. */
-const trainable: readonly boolean[] = [true, true, true];
-
 /** A new model: parameters initialized as PyTorch does (from `options.seed`), fresh running statistics, and
  *  an engine of its own. */
 export function createModel(options: ModelOptions = {}): Model {
@@ -1033,9 +1030,9 @@ export function createModel(options: ModelOptions = {}): Model {
           return state.gradNorm;
         },
         state,
-        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, trainable, view),
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
         loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) =>
-          loadTrainerState(bytes, manifest.params, manifest.buffers, trainable, view),
+          loadTrainerState(bytes, manifest.params, manifest.buffers, view),
       };
     },
     loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
@@ -1698,6 +1695,8 @@ interface WeightTensor {
   readonly shape: readonly number[];
   readonly offset: number;
   readonly size: number;
+  /** Whether the optimizer updates it (a checkpoint keeps the moments of those that train). */
+  readonly trainable: boolean;
   readonly tiedTo?: string;
 }
 
@@ -2042,10 +2041,10 @@ interface TrainerState {
 }
 
 /** The optimizer's moments of each tensor that trains, named `optimizer.m.<name>` / `optimizer.v.<name>`. */
-function momentTensors(params: readonly WeightTensor[], trainable: readonly boolean[], s: TrainerState) {
+function momentTensors(params: readonly WeightTensor[], s: TrainerState) {
   const out: { name: string; tensor: WeightTensor; into: Floats }[] = [];
-  params.forEach((t, k) => {
-    if (!trainable[k] || t.tiedTo !== undefined) return;
+  params.forEach((t) => {
+    if (!t.trainable || t.tiedTo !== undefined) return;
     out.push({ name: `optimizer.m.${t.name}`, tensor: t, into: s.m });
     if (s.v.length > 0) out.push({ name: `optimizer.v.${t.name}`, tensor: t, into: s.v });
   });
@@ -2058,11 +2057,10 @@ function momentTensors(params: readonly WeightTensor[], trainable: readonly bool
 function saveTrainerState(
   params: readonly WeightTensor[],
   buffers: readonly WeightTensor[],
-  trainable: readonly boolean[],
   s: TrainerState,
 ): Uint8Array {
   const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
-  for (const x of momentTensors(params, trainable, s))
+  for (const x of momentTensors(params, s))
     tensors.push(
       floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
     );
@@ -2082,7 +2080,6 @@ function loadTrainerState(
   bytes: unknown,
   params: readonly WeightTensor[],
   buffers: readonly WeightTensor[],
-  trainable: readonly boolean[],
   s: TrainerState,
 ): void {
   const file = readFile(bytes);
@@ -2112,8 +2109,7 @@ function loadTrainerState(
   const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
   for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
   for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
-  for (const x of momentTensors(params, trainable, s))
-    wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  for (const x of momentTensors(params, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
   const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
   const pending: Pending[] = [];
   const seen = new Set<string>();

@@ -786,7 +786,6 @@ function instanceSource(
       return `/** ${wrap(doc!)} */\nexport function ${name}(${x.params}): ${x.returns} {\n  return engine.${name}(${x.args});\n}`;
     })
     .join("\n\n");
-  const trainable = `[${plan.params.map((t) => String(t.trainable)).join(", ")}]`;
   const modelTypes = `
 /** Options of \`createModel\`. */
 export interface ModelOptions {
@@ -917,8 +916,8 @@ export interface Model {
           return state.gradNorm;
         },
         state,
-        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, trainable, view),
-        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) => loadTrainerState(bytes, manifest.params, manifest.buffers, trainable, view),
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) => loadTrainerState(bytes, manifest.params, manifest.buffers, view),
       };
     },`;
   return `
@@ -927,7 +926,7 @@ export interface Model {
 const engine = createEngine();
 
 ${flatExports}
-${modelTypes}${baked ? "" : `\n/** Which parameters train, in manifest order. */\nconst trainable: readonly boolean[] = ${trainable};\n`}
+${modelTypes}
 /** A new model: parameters initialized as PyTorch does (from \`options.seed\`), fresh running statistics, and
  *  an engine of its own. */
 export function createModel(options: ModelOptions = {}): Model {
