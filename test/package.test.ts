@@ -90,7 +90,7 @@ beforeAll(() => {
 
 afterAll(() => {
   if (work && !process.env["NNC_KEEP_PACKAGE_TEST"]) fs.rmSync(work, { recursive: true, force: true });
-});
+}, 60_000); // a copy of the repository and an installed project: over 10 s to delete on a loaded machine
 
 const spec = "node_modules/nnc/examples/mnist-mlp.nn";
 
