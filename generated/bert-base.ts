@@ -22,14 +22,19 @@ export interface TensorInfo {
 
 /** The model's name in the spec. */
 export const modelName = "BertBase";
+
 /** Shape of one sample of the first input (the batch axis is not included). */
 export const inputShape: readonly number[] = [512];
+
 /** Elements of one input sample. */
 export const inputSize = 512;
+
 /** Shape of one output sample. */
 export const outputShape: readonly number[] = [512, 768];
+
 /** Elements of one output sample. */
 export const outputSize = 393216;
+
 /** Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`. */
 export const inputs: readonly {
   readonly name: string;
@@ -41,19 +46,25 @@ export const inputs: readonly {
   { name: "input_ids", shape: [512], size: 512, dtype: "token", vocab: 30522 },
   { name: "token_type_ids", shape: [512], size: 512, dtype: "token", vocab: 2 },
 ];
+
 /** Every output, in order (the losses and training use the first). */
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [512, 768], size: 393216 },
   { shape: [768], size: 768 },
 ];
+
 /** The declared maximum sequence length (the input's symbolic first axis). */
 export const maxLength = 512;
+
 /** Whether `forward` accepts `{ length }` below maxLength: yes — a shorter call is exactly the full computation on the first positions (padding masked). */
 export const variableLength = true;
+
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 109482240;
+
 /** Elements of the flat buffer array (BatchNorm running statistics). */
 export const bufferCount = 0;
+
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
   {
@@ -1558,6 +1569,7 @@ export const params: readonly TensorInfo[] = [
   { name: "pooler.dense.weight", shape: [768, 768], role: "matrix", offset: 108891648, size: 589824, trainable: true },
   { name: "pooler.dense.bias", shape: [768], role: "bias", offset: 109481472, size: 768, trainable: true },
 ];
+
 /** Every buffer tensor (not parameters). */
 export const buffers: readonly TensorInfo[] = [];
 
@@ -1629,1680 +1641,913 @@ function checkSeed(seed: unknown): void {
   }
 }
 
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
-/**
- * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
- * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
- * same parameters on every machine.
- */
-export function createParams(seed = 0): Float32Array {
-  checkSeed(seed);
-  seedRandom(seed);
-  const p = new Float32Array(paramCount);
-  for (let i = 0; i < 23440896; i++) p[i] = gaussian() * 1; // embeddings.word_embeddings.weight: N(0, 1²)
-  for (let i = 23440896; i < 23442432; i++) p[i] = gaussian() * 1; // embeddings.token_type_embeddings.weight: N(0, 1²)
-  for (let i = 23442432; i < 23835648; i++) p[i] = gaussian() * 0.02; // embeddings.position_embeddings.weight: N(0, 0.02²)
-  for (let i = 23835648; i < 23836416; i++) p[i] = 1; // embeddings.LayerNorm.weight
-  // embeddings.LayerNorm.bias: zeros
-  for (let i = 23837184; i < 24427008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 24427008; i < 24427776; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 24427776; i < 25017600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 25017600; i < 25018368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 25018368; i < 25608192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 25608192; i < 25608960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 25608960; i < 26198784; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.0.attention.self.out_proj.bias: zeros
-  for (let i = 26199552; i < 26200320; i++) p[i] = 1; // encoder.layer.0.attention.LayerNorm.weight
-  // encoder.layer.0.attention.LayerNorm.bias: zeros
-  for (let i = 26201088; i < 28560384; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 28560384; i < 28563456; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 28563456; i < 30922752; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.0.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 30922752; i < 30923520; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.0.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 30923520; i < 30924288; i++) p[i] = 1; // encoder.layer.0.out.LayerNorm.weight
-  // encoder.layer.0.out.LayerNorm.bias: zeros
-  for (let i = 30925056; i < 31514880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 31514880; i < 31515648; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 31515648; i < 32105472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 32105472; i < 32106240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 32106240; i < 32696064; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 32696064; i < 32696832; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 32696832; i < 33286656; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.1.attention.self.out_proj.bias: zeros
-  for (let i = 33287424; i < 33288192; i++) p[i] = 1; // encoder.layer.1.attention.LayerNorm.weight
-  // encoder.layer.1.attention.LayerNorm.bias: zeros
-  for (let i = 33288960; i < 35648256; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 35648256; i < 35651328; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 35651328; i < 38010624; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.1.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 38010624; i < 38011392; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.1.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 38011392; i < 38012160; i++) p[i] = 1; // encoder.layer.1.out.LayerNorm.weight
-  // encoder.layer.1.out.LayerNorm.bias: zeros
-  for (let i = 38012928; i < 38602752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 38602752; i < 38603520; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 38603520; i < 39193344; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 39193344; i < 39194112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 39194112; i < 39783936; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 39783936; i < 39784704; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 39784704; i < 40374528; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.2.attention.self.out_proj.bias: zeros
-  for (let i = 40375296; i < 40376064; i++) p[i] = 1; // encoder.layer.2.attention.LayerNorm.weight
-  // encoder.layer.2.attention.LayerNorm.bias: zeros
-  for (let i = 40376832; i < 42736128; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 42736128; i < 42739200; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 42739200; i < 45098496; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.2.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 45098496; i < 45099264; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.2.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 45099264; i < 45100032; i++) p[i] = 1; // encoder.layer.2.out.LayerNorm.weight
-  // encoder.layer.2.out.LayerNorm.bias: zeros
-  for (let i = 45100800; i < 45690624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 45690624; i < 45691392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 45691392; i < 46281216; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 46281216; i < 46281984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 46281984; i < 46871808; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 46871808; i < 46872576; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 46872576; i < 47462400; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.3.attention.self.out_proj.bias: zeros
-  for (let i = 47463168; i < 47463936; i++) p[i] = 1; // encoder.layer.3.attention.LayerNorm.weight
-  // encoder.layer.3.attention.LayerNorm.bias: zeros
-  for (let i = 47464704; i < 49824000; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 49824000; i < 49827072; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 49827072; i < 52186368; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.3.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 52186368; i < 52187136; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.3.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 52187136; i < 52187904; i++) p[i] = 1; // encoder.layer.3.out.LayerNorm.weight
-  // encoder.layer.3.out.LayerNorm.bias: zeros
-  for (let i = 52188672; i < 52778496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 52778496; i < 52779264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 52779264; i < 53369088; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 53369088; i < 53369856; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 53369856; i < 53959680; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 53959680; i < 53960448; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 53960448; i < 54550272; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.4.attention.self.out_proj.bias: zeros
-  for (let i = 54551040; i < 54551808; i++) p[i] = 1; // encoder.layer.4.attention.LayerNorm.weight
-  // encoder.layer.4.attention.LayerNorm.bias: zeros
-  for (let i = 54552576; i < 56911872; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 56911872; i < 56914944; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 56914944; i < 59274240; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.4.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 59274240; i < 59275008; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.4.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 59275008; i < 59275776; i++) p[i] = 1; // encoder.layer.4.out.LayerNorm.weight
-  // encoder.layer.4.out.LayerNorm.bias: zeros
-  for (let i = 59276544; i < 59866368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 59866368; i < 59867136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 59867136; i < 60456960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 60456960; i < 60457728; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 60457728; i < 61047552; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 61047552; i < 61048320; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 61048320; i < 61638144; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.5.attention.self.out_proj.bias: zeros
-  for (let i = 61638912; i < 61639680; i++) p[i] = 1; // encoder.layer.5.attention.LayerNorm.weight
-  // encoder.layer.5.attention.LayerNorm.bias: zeros
-  for (let i = 61640448; i < 63999744; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 63999744; i < 64002816; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 64002816; i < 66362112; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.5.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 66362112; i < 66362880; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.5.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 66362880; i < 66363648; i++) p[i] = 1; // encoder.layer.5.out.LayerNorm.weight
-  // encoder.layer.5.out.LayerNorm.bias: zeros
-  for (let i = 66364416; i < 66954240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 66954240; i < 66955008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 66955008; i < 67544832; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 67544832; i < 67545600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 67545600; i < 68135424; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 68135424; i < 68136192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 68136192; i < 68726016; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.6.attention.self.out_proj.bias: zeros
-  for (let i = 68726784; i < 68727552; i++) p[i] = 1; // encoder.layer.6.attention.LayerNorm.weight
-  // encoder.layer.6.attention.LayerNorm.bias: zeros
-  for (let i = 68728320; i < 71087616; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 71087616; i < 71090688; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 71090688; i < 73449984; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.6.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 73449984; i < 73450752; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.6.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 73450752; i < 73451520; i++) p[i] = 1; // encoder.layer.6.out.LayerNorm.weight
-  // encoder.layer.6.out.LayerNorm.bias: zeros
-  for (let i = 73452288; i < 74042112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 74042112; i < 74042880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 74042880; i < 74632704; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 74632704; i < 74633472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 74633472; i < 75223296; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 75223296; i < 75224064; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 75224064; i < 75813888; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.7.attention.self.out_proj.bias: zeros
-  for (let i = 75814656; i < 75815424; i++) p[i] = 1; // encoder.layer.7.attention.LayerNorm.weight
-  // encoder.layer.7.attention.LayerNorm.bias: zeros
-  for (let i = 75816192; i < 78175488; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 78175488; i < 78178560; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 78178560; i < 80537856; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.7.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 80537856; i < 80538624; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.7.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 80538624; i < 80539392; i++) p[i] = 1; // encoder.layer.7.out.LayerNorm.weight
-  // encoder.layer.7.out.LayerNorm.bias: zeros
-  for (let i = 80540160; i < 81129984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 81129984; i < 81130752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 81130752; i < 81720576; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 81720576; i < 81721344; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 81721344; i < 82311168; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 82311168; i < 82311936; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 82311936; i < 82901760; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.8.attention.self.out_proj.bias: zeros
-  for (let i = 82902528; i < 82903296; i++) p[i] = 1; // encoder.layer.8.attention.LayerNorm.weight
-  // encoder.layer.8.attention.LayerNorm.bias: zeros
-  for (let i = 82904064; i < 85263360; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 85263360; i < 85266432; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 85266432; i < 87625728; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.8.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 87625728; i < 87626496; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.8.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 87626496; i < 87627264; i++) p[i] = 1; // encoder.layer.8.out.LayerNorm.weight
-  // encoder.layer.8.out.LayerNorm.bias: zeros
-  for (let i = 87628032; i < 88217856; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 88217856; i < 88218624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 88218624; i < 88808448; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 88808448; i < 88809216; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 88809216; i < 89399040; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 89399040; i < 89399808; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 89399808; i < 89989632; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.9.attention.self.out_proj.bias: zeros
-  for (let i = 89990400; i < 89991168; i++) p[i] = 1; // encoder.layer.9.attention.LayerNorm.weight
-  // encoder.layer.9.attention.LayerNorm.bias: zeros
-  for (let i = 89991936; i < 92351232; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 92351232; i < 92354304; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 92354304; i < 94713600; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.9.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 94713600; i < 94714368; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.9.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 94714368; i < 94715136; i++) p[i] = 1; // encoder.layer.9.out.LayerNorm.weight
-  // encoder.layer.9.out.LayerNorm.bias: zeros
-  for (let i = 94715904; i < 95305728; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 95305728; i < 95306496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 95306496; i < 95896320; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 95896320; i < 95897088; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 95897088; i < 96486912; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 96486912; i < 96487680; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 96487680; i < 97077504; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.10.attention.self.out_proj.bias: zeros
-  for (let i = 97078272; i < 97079040; i++) p[i] = 1; // encoder.layer.10.attention.LayerNorm.weight
-  // encoder.layer.10.attention.LayerNorm.bias: zeros
-  for (let i = 97079808; i < 99439104; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 99439104; i < 99442176; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 99442176; i < 101801472; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.10.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 101801472; i < 101802240; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.10.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 101802240; i < 101803008; i++) p[i] = 1; // encoder.layer.10.out.LayerNorm.weight
-  // encoder.layer.10.out.LayerNorm.bias: zeros
-  for (let i = 101803776; i < 102393600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.q_proj.weight: U(±0.036084391824351615)
-  for (let i = 102393600; i < 102394368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.q_proj.bias: U(±0.036084391824351615)
-  for (let i = 102394368; i < 102984192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.k_proj.weight: U(±0.036084391824351615)
-  for (let i = 102984192; i < 102984960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.k_proj.bias: U(±0.036084391824351615)
-  for (let i = 102984960; i < 103574784; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.v_proj.weight: U(±0.036084391824351615)
-  for (let i = 103574784; i < 103575552; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.v_proj.bias: U(±0.036084391824351615)
-  for (let i = 103575552; i < 104165376; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layer.11.attention.self.out_proj.bias: zeros
-  for (let i = 104166144; i < 104166912; i++) p[i] = 1; // encoder.layer.11.attention.LayerNorm.weight
-  // encoder.layer.11.attention.LayerNorm.bias: zeros
-  for (let i = 104167680; i < 106526976; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.intermediate.dense.weight: U(±0.036084391824351615)
-  for (let i = 106526976; i < 106530048; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.intermediate.dense.bias: U(±0.036084391824351615)
-  for (let i = 106530048; i < 108889344; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.11.out.dense.weight: U(±0.018042195912175808)
-  for (let i = 108889344; i < 108890112; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.11.out.dense.bias: U(±0.018042195912175808)
-  for (let i = 108890112; i < 108890880; i++) p[i] = 1; // encoder.layer.11.out.LayerNorm.weight
-  // encoder.layer.11.out.LayerNorm.bias: zeros
-  for (let i = 108891648; i < 109481472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // pooler.dense.weight: U(±0.036084391824351615)
-  for (let i = 109481472; i < 109482240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // pooler.dense.bias: U(±0.036084391824351615)
-  return p;
-}
-
 /** A new buffer array: running means 0, running variances 1, batch counters 0. */
 export function createBuffers(): Float32Array {
   const p = new Float32Array(bufferCount);
   return p;
 }
 
-// ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
-
-let batchSize = 0;
-let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
-/** Sequence length of the last forward call (attention masks keys past it). */
-let seqLength = 512;
-/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
-let act2 = new Float32Array(0);
-let act3 = new Float32Array(0);
-let act4 = new Float32Array(0);
-let act5 = new Float32Array(0);
-let act6 = new Float32Array(0);
-let act7 = new Float32Array(0);
-let act8 = new Float32Array(0);
-let act9 = new Float32Array(0);
-let act10 = new Float32Array(0);
-let act11 = new Float32Array(0);
-let act12 = new Float32Array(0);
-let act13 = new Float32Array(0);
-let act14 = new Float32Array(0);
-let act15 = new Float32Array(0);
-let act16 = new Float32Array(0);
-let act17 = new Float32Array(0);
-let act18 = new Float32Array(0);
-let act19 = new Float32Array(0);
-let act20 = new Float32Array(0);
-let act21 = new Float32Array(0);
-let act22 = new Float32Array(0);
-let act23 = new Float32Array(0);
-let act24 = new Float32Array(0);
-let act25 = new Float32Array(0);
-let act26 = new Float32Array(0);
-let act27 = new Float32Array(0);
-let act28 = new Float32Array(0);
-let act29 = new Float32Array(0);
-let act30 = new Float32Array(0);
-let act31 = new Float32Array(0);
-let act32 = new Float32Array(0);
-let act33 = new Float32Array(0);
-let act34 = new Float32Array(0);
-let act35 = new Float32Array(0);
-let act36 = new Float32Array(0);
-let act37 = new Float32Array(0);
-let act38 = new Float32Array(0);
-let act39 = new Float32Array(0);
-let act40 = new Float32Array(0);
-let act41 = new Float32Array(0);
-let act42 = new Float32Array(0);
-let act43 = new Float32Array(0);
-let act44 = new Float32Array(0);
-let act45 = new Float32Array(0);
-let act46 = new Float32Array(0);
-let act47 = new Float32Array(0);
-let act48 = new Float32Array(0);
-let act49 = new Float32Array(0);
-let act50 = new Float32Array(0);
-let act51 = new Float32Array(0);
-let act52 = new Float32Array(0);
-let act53 = new Float32Array(0);
-let act54 = new Float32Array(0);
-let act55 = new Float32Array(0);
-let act56 = new Float32Array(0);
-let act57 = new Float32Array(0);
-let act58 = new Float32Array(0);
-let act59 = new Float32Array(0);
-let act60 = new Float32Array(0);
-let act61 = new Float32Array(0);
-let act62 = new Float32Array(0);
-let act63 = new Float32Array(0);
-let act64 = new Float32Array(0);
-let act65 = new Float32Array(0);
-let act66 = new Float32Array(0);
-let act67 = new Float32Array(0);
-let act68 = new Float32Array(0);
-let act69 = new Float32Array(0);
-let act70 = new Float32Array(0);
-let act71 = new Float32Array(0);
-let act72 = new Float32Array(0);
-let act73 = new Float32Array(0);
-let act74 = new Float32Array(0);
-let act75 = new Float32Array(0);
-let act76 = new Float32Array(0);
-let act77 = new Float32Array(0);
-let act78 = new Float32Array(0);
-let act79 = new Float32Array(0);
-let act80 = new Float32Array(0);
-let act81 = new Float32Array(0);
-let act82 = new Float32Array(0);
-let act83 = new Float32Array(0);
-let act84 = new Float32Array(0);
-let act85 = new Float32Array(0);
-let act86 = new Float32Array(0);
-let act87 = new Float32Array(0);
-let act88 = new Float32Array(0);
-let act89 = new Float32Array(0);
-let act90 = new Float32Array(0);
-let act91 = new Float32Array(0);
-let act92 = new Float32Array(0);
-let act93 = new Float32Array(0);
-let act94 = new Float32Array(0);
-let act95 = new Float32Array(0);
-let act96 = new Float32Array(0);
-let act97 = new Float32Array(0);
-let act98 = new Float32Array(0);
-let act99 = new Float32Array(0);
-let act100 = new Float32Array(0);
-let act101 = new Float32Array(0);
-let act102 = new Float32Array(0);
-let act103 = new Float32Array(0);
-let act104 = new Float32Array(0);
-let act105 = new Float32Array(0);
-let act106 = new Float32Array(0);
-let act107 = new Float32Array(0);
-let act108 = new Float32Array(0);
-let act109 = new Float32Array(0);
-let act110 = new Float32Array(0);
-let act111 = new Float32Array(0);
-let act112 = new Float32Array(0);
-let act113 = new Float32Array(0);
-let act114 = new Float32Array(0);
-let act115 = new Float32Array(0);
-let act116 = new Float32Array(0);
-let act117 = new Float32Array(0);
-let act118 = new Float32Array(0);
-let act119 = new Float32Array(0);
-let act120 = new Float32Array(0);
-let act121 = new Float32Array(0);
-let act122 = new Float32Array(0);
-let act123 = new Float32Array(0);
-let act124 = new Float32Array(0);
-let act125 = new Float32Array(0);
-let act126 = new Float32Array(0);
-let act127 = new Float32Array(0);
-let act128 = new Float32Array(0);
-let act129 = new Float32Array(0);
-let act130 = new Float32Array(0);
-let act0: Int32Array = new Int32Array(0);
-let act1: Int32Array = new Int32Array(0);
-let grad0 = new Float32Array(0);
-let grad1 = new Float32Array(0);
-let grad2 = new Float32Array(0);
-let grad3 = new Float32Array(0);
-let grad4 = new Float32Array(0);
-let grad5 = new Float32Array(0);
-let grad6 = new Float32Array(0);
-let grad7 = new Float32Array(0);
-let grad8 = new Float32Array(0);
-let grad9 = new Float32Array(0);
-let grad10 = new Float32Array(0);
-let grad11 = new Float32Array(0);
-let grad12 = new Float32Array(0);
-let grad13 = new Float32Array(0);
-let grad14 = new Float32Array(0);
-let grad15 = new Float32Array(0);
-let grad16 = new Float32Array(0);
-let grad17 = new Float32Array(0);
-let grad18 = new Float32Array(0);
-let grad19 = new Float32Array(0);
-let grad20 = new Float32Array(0);
-let grad21 = new Float32Array(0);
-let grad22 = new Float32Array(0);
-let grad23 = new Float32Array(0);
-let grad24 = new Float32Array(0);
-let grad25 = new Float32Array(0);
-let grad26 = new Float32Array(0);
-let grad27 = new Float32Array(0);
-let grad28 = new Float32Array(0);
-let grad29 = new Float32Array(0);
-let grad30 = new Float32Array(0);
-let grad31 = new Float32Array(0);
-let grad32 = new Float32Array(0);
-let grad33 = new Float32Array(0);
-let grad34 = new Float32Array(0);
-let grad35 = new Float32Array(0);
-let grad36 = new Float32Array(0);
-let grad37 = new Float32Array(0);
-let grad38 = new Float32Array(0);
-let grad39 = new Float32Array(0);
-let grad40 = new Float32Array(0);
-let grad41 = new Float32Array(0);
-let grad42 = new Float32Array(0);
-let grad43 = new Float32Array(0);
-let grad44 = new Float32Array(0);
-let grad45 = new Float32Array(0);
-let grad46 = new Float32Array(0);
-let grad47 = new Float32Array(0);
-let grad48 = new Float32Array(0);
-let grad49 = new Float32Array(0);
-let grad50 = new Float32Array(0);
-let grad51 = new Float32Array(0);
-let grad52 = new Float32Array(0);
-let grad53 = new Float32Array(0);
-let grad54 = new Float32Array(0);
-let grad55 = new Float32Array(0);
-let grad56 = new Float32Array(0);
-let grad57 = new Float32Array(0);
-let grad58 = new Float32Array(0);
-let grad59 = new Float32Array(0);
-let grad60 = new Float32Array(0);
-let grad61 = new Float32Array(0);
-let grad62 = new Float32Array(0);
-let grad63 = new Float32Array(0);
-let grad64 = new Float32Array(0);
-let grad65 = new Float32Array(0);
-let grad66 = new Float32Array(0);
-let grad67 = new Float32Array(0);
-let grad68 = new Float32Array(0);
-let grad69 = new Float32Array(0);
-let grad70 = new Float32Array(0);
-let grad71 = new Float32Array(0);
-let grad72 = new Float32Array(0);
-let grad73 = new Float32Array(0);
-let grad74 = new Float32Array(0);
-let grad75 = new Float32Array(0);
-let grad76 = new Float32Array(0);
-let grad77 = new Float32Array(0);
-let grad78 = new Float32Array(0);
-let grad79 = new Float32Array(0);
-let grad80 = new Float32Array(0);
-let grad81 = new Float32Array(0);
-let grad82 = new Float32Array(0);
-let grad83 = new Float32Array(0);
-let grad84 = new Float32Array(0);
-let grad85 = new Float32Array(0);
-let grad86 = new Float32Array(0);
-let grad87 = new Float32Array(0);
-let grad88 = new Float32Array(0);
-let grad89 = new Float32Array(0);
-let grad90 = new Float32Array(0);
-let grad91 = new Float32Array(0);
-let grad92 = new Float32Array(0);
-let grad93 = new Float32Array(0);
-let grad94 = new Float32Array(0);
-let grad95 = new Float32Array(0);
-let grad96 = new Float32Array(0);
-let grad97 = new Float32Array(0);
-let grad98 = new Float32Array(0);
-let grad99 = new Float32Array(0);
-let grad100 = new Float32Array(0);
-let grad101 = new Float32Array(0);
-let grad102 = new Float32Array(0);
-let grad103 = new Float32Array(0);
-let grad104 = new Float32Array(0);
-let grad105 = new Float32Array(0);
-let grad106 = new Float32Array(0);
-let grad107 = new Float32Array(0);
-let grad108 = new Float32Array(0);
-let grad109 = new Float32Array(0);
-let grad110 = new Float32Array(0);
-let grad111 = new Float32Array(0);
-let grad112 = new Float32Array(0);
-let grad113 = new Float32Array(0);
-let grad114 = new Float32Array(0);
-let grad115 = new Float32Array(0);
-let grad116 = new Float32Array(0);
-let grad117 = new Float32Array(0);
-let grad118 = new Float32Array(0);
-let grad119 = new Float32Array(0);
-let grad120 = new Float32Array(0);
-let grad121 = new Float32Array(0);
-let grad122 = new Float32Array(0);
-let grad123 = new Float32Array(0);
-let grad124 = new Float32Array(0);
-let grad125 = new Float32Array(0);
-let grad126 = new Float32Array(0);
-let grad127 = new Float32Array(0);
-let grad128 = new Float32Array(0);
-let grad129 = new Float32Array(0);
-let grad130 = new Float32Array(0);
-let scratch4_xhat = new Float32Array(0);
-let scratch4_istd = new Float32Array(0);
-let scratch5_mask = new Float32Array(0);
-let scratch6_q = new Float32Array(0);
-let scratch6_k = new Float32Array(0);
-let scratch6_v = new Float32Array(0);
-let scratch6_probs = new Float32Array(0);
-let scratch6_mask = new Float32Array(0);
-let scratch6_heads = new Float32Array(0);
-let scratch6_d_heads = new Float32Array(0);
-let scratch6_d_q = new Float32Array(0);
-let scratch6_d_k = new Float32Array(0);
-let scratch6_d_v = new Float32Array(0);
-let scratch6_d_row = new Float32Array(0);
-let scratch7_mask = new Float32Array(0);
-let scratch9_xhat = new Float32Array(0);
-let scratch9_istd = new Float32Array(0);
-let scratch13_mask = new Float32Array(0);
-let scratch15_xhat = new Float32Array(0);
-let scratch15_istd = new Float32Array(0);
-let scratch16_q = new Float32Array(0);
-let scratch16_k = new Float32Array(0);
-let scratch16_v = new Float32Array(0);
-let scratch16_probs = new Float32Array(0);
-let scratch16_mask = new Float32Array(0);
-let scratch16_heads = new Float32Array(0);
-let scratch16_d_heads = new Float32Array(0);
-let scratch16_d_q = new Float32Array(0);
-let scratch16_d_k = new Float32Array(0);
-let scratch16_d_v = new Float32Array(0);
-let scratch16_d_row = new Float32Array(0);
-let scratch17_mask = new Float32Array(0);
-let scratch19_xhat = new Float32Array(0);
-let scratch19_istd = new Float32Array(0);
-let scratch23_mask = new Float32Array(0);
-let scratch25_xhat = new Float32Array(0);
-let scratch25_istd = new Float32Array(0);
-let scratch26_q = new Float32Array(0);
-let scratch26_k = new Float32Array(0);
-let scratch26_v = new Float32Array(0);
-let scratch26_probs = new Float32Array(0);
-let scratch26_mask = new Float32Array(0);
-let scratch26_heads = new Float32Array(0);
-let scratch26_d_heads = new Float32Array(0);
-let scratch26_d_q = new Float32Array(0);
-let scratch26_d_k = new Float32Array(0);
-let scratch26_d_v = new Float32Array(0);
-let scratch26_d_row = new Float32Array(0);
-let scratch27_mask = new Float32Array(0);
-let scratch29_xhat = new Float32Array(0);
-let scratch29_istd = new Float32Array(0);
-let scratch33_mask = new Float32Array(0);
-let scratch35_xhat = new Float32Array(0);
-let scratch35_istd = new Float32Array(0);
-let scratch36_q = new Float32Array(0);
-let scratch36_k = new Float32Array(0);
-let scratch36_v = new Float32Array(0);
-let scratch36_probs = new Float32Array(0);
-let scratch36_mask = new Float32Array(0);
-let scratch36_heads = new Float32Array(0);
-let scratch36_d_heads = new Float32Array(0);
-let scratch36_d_q = new Float32Array(0);
-let scratch36_d_k = new Float32Array(0);
-let scratch36_d_v = new Float32Array(0);
-let scratch36_d_row = new Float32Array(0);
-let scratch37_mask = new Float32Array(0);
-let scratch39_xhat = new Float32Array(0);
-let scratch39_istd = new Float32Array(0);
-let scratch43_mask = new Float32Array(0);
-let scratch45_xhat = new Float32Array(0);
-let scratch45_istd = new Float32Array(0);
-let scratch46_q = new Float32Array(0);
-let scratch46_k = new Float32Array(0);
-let scratch46_v = new Float32Array(0);
-let scratch46_probs = new Float32Array(0);
-let scratch46_mask = new Float32Array(0);
-let scratch46_heads = new Float32Array(0);
-let scratch46_d_heads = new Float32Array(0);
-let scratch46_d_q = new Float32Array(0);
-let scratch46_d_k = new Float32Array(0);
-let scratch46_d_v = new Float32Array(0);
-let scratch46_d_row = new Float32Array(0);
-let scratch47_mask = new Float32Array(0);
-let scratch49_xhat = new Float32Array(0);
-let scratch49_istd = new Float32Array(0);
-let scratch53_mask = new Float32Array(0);
-let scratch55_xhat = new Float32Array(0);
-let scratch55_istd = new Float32Array(0);
-let scratch56_q = new Float32Array(0);
-let scratch56_k = new Float32Array(0);
-let scratch56_v = new Float32Array(0);
-let scratch56_probs = new Float32Array(0);
-let scratch56_mask = new Float32Array(0);
-let scratch56_heads = new Float32Array(0);
-let scratch56_d_heads = new Float32Array(0);
-let scratch56_d_q = new Float32Array(0);
-let scratch56_d_k = new Float32Array(0);
-let scratch56_d_v = new Float32Array(0);
-let scratch56_d_row = new Float32Array(0);
-let scratch57_mask = new Float32Array(0);
-let scratch59_xhat = new Float32Array(0);
-let scratch59_istd = new Float32Array(0);
-let scratch63_mask = new Float32Array(0);
-let scratch65_xhat = new Float32Array(0);
-let scratch65_istd = new Float32Array(0);
-let scratch66_q = new Float32Array(0);
-let scratch66_k = new Float32Array(0);
-let scratch66_v = new Float32Array(0);
-let scratch66_probs = new Float32Array(0);
-let scratch66_mask = new Float32Array(0);
-let scratch66_heads = new Float32Array(0);
-let scratch66_d_heads = new Float32Array(0);
-let scratch66_d_q = new Float32Array(0);
-let scratch66_d_k = new Float32Array(0);
-let scratch66_d_v = new Float32Array(0);
-let scratch66_d_row = new Float32Array(0);
-let scratch67_mask = new Float32Array(0);
-let scratch69_xhat = new Float32Array(0);
-let scratch69_istd = new Float32Array(0);
-let scratch73_mask = new Float32Array(0);
-let scratch75_xhat = new Float32Array(0);
-let scratch75_istd = new Float32Array(0);
-let scratch76_q = new Float32Array(0);
-let scratch76_k = new Float32Array(0);
-let scratch76_v = new Float32Array(0);
-let scratch76_probs = new Float32Array(0);
-let scratch76_mask = new Float32Array(0);
-let scratch76_heads = new Float32Array(0);
-let scratch76_d_heads = new Float32Array(0);
-let scratch76_d_q = new Float32Array(0);
-let scratch76_d_k = new Float32Array(0);
-let scratch76_d_v = new Float32Array(0);
-let scratch76_d_row = new Float32Array(0);
-let scratch77_mask = new Float32Array(0);
-let scratch79_xhat = new Float32Array(0);
-let scratch79_istd = new Float32Array(0);
-let scratch83_mask = new Float32Array(0);
-let scratch85_xhat = new Float32Array(0);
-let scratch85_istd = new Float32Array(0);
-let scratch86_q = new Float32Array(0);
-let scratch86_k = new Float32Array(0);
-let scratch86_v = new Float32Array(0);
-let scratch86_probs = new Float32Array(0);
-let scratch86_mask = new Float32Array(0);
-let scratch86_heads = new Float32Array(0);
-let scratch86_d_heads = new Float32Array(0);
-let scratch86_d_q = new Float32Array(0);
-let scratch86_d_k = new Float32Array(0);
-let scratch86_d_v = new Float32Array(0);
-let scratch86_d_row = new Float32Array(0);
-let scratch87_mask = new Float32Array(0);
-let scratch89_xhat = new Float32Array(0);
-let scratch89_istd = new Float32Array(0);
-let scratch93_mask = new Float32Array(0);
-let scratch95_xhat = new Float32Array(0);
-let scratch95_istd = new Float32Array(0);
-let scratch96_q = new Float32Array(0);
-let scratch96_k = new Float32Array(0);
-let scratch96_v = new Float32Array(0);
-let scratch96_probs = new Float32Array(0);
-let scratch96_mask = new Float32Array(0);
-let scratch96_heads = new Float32Array(0);
-let scratch96_d_heads = new Float32Array(0);
-let scratch96_d_q = new Float32Array(0);
-let scratch96_d_k = new Float32Array(0);
-let scratch96_d_v = new Float32Array(0);
-let scratch96_d_row = new Float32Array(0);
-let scratch97_mask = new Float32Array(0);
-let scratch99_xhat = new Float32Array(0);
-let scratch99_istd = new Float32Array(0);
-let scratch103_mask = new Float32Array(0);
-let scratch105_xhat = new Float32Array(0);
-let scratch105_istd = new Float32Array(0);
-let scratch106_q = new Float32Array(0);
-let scratch106_k = new Float32Array(0);
-let scratch106_v = new Float32Array(0);
-let scratch106_probs = new Float32Array(0);
-let scratch106_mask = new Float32Array(0);
-let scratch106_heads = new Float32Array(0);
-let scratch106_d_heads = new Float32Array(0);
-let scratch106_d_q = new Float32Array(0);
-let scratch106_d_k = new Float32Array(0);
-let scratch106_d_v = new Float32Array(0);
-let scratch106_d_row = new Float32Array(0);
-let scratch107_mask = new Float32Array(0);
-let scratch109_xhat = new Float32Array(0);
-let scratch109_istd = new Float32Array(0);
-let scratch113_mask = new Float32Array(0);
-let scratch115_xhat = new Float32Array(0);
-let scratch115_istd = new Float32Array(0);
-let scratch116_q = new Float32Array(0);
-let scratch116_k = new Float32Array(0);
-let scratch116_v = new Float32Array(0);
-let scratch116_probs = new Float32Array(0);
-let scratch116_mask = new Float32Array(0);
-let scratch116_heads = new Float32Array(0);
-let scratch116_d_heads = new Float32Array(0);
-let scratch116_d_q = new Float32Array(0);
-let scratch116_d_k = new Float32Array(0);
-let scratch116_d_v = new Float32Array(0);
-let scratch116_d_row = new Float32Array(0);
-let scratch117_mask = new Float32Array(0);
-let scratch119_xhat = new Float32Array(0);
-let scratch119_istd = new Float32Array(0);
-let scratch123_mask = new Float32Array(0);
-let scratch125_xhat = new Float32Array(0);
-let scratch125_istd = new Float32Array(0);
-
-/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
- *  memory), the workspace and the last forward call's values stay as they were. */
-function allocate(n: number): void {
-  if (n === batchSize) return;
-  [
-    act2,
-    act3,
-    act4,
-    act5,
-    act6,
-    act7,
-    act8,
-    act9,
-    act10,
-    act11,
-    act12,
-    act13,
-    act14,
-    act15,
-    act16,
-    act17,
-    act18,
-    act19,
-    act20,
-    act21,
-    act22,
-    act23,
-    act24,
-    act25,
-    act26,
-    act27,
-    act28,
-    act29,
-    act30,
-    act31,
-    act32,
-    act33,
-    act34,
-    act35,
-    act36,
-    act37,
-    act38,
-    act39,
-    act40,
-    act41,
-    act42,
-    act43,
-    act44,
-    act45,
-    act46,
-    act47,
-    act48,
-    act49,
-    act50,
-    act51,
-    act52,
-    act53,
-    act54,
-    act55,
-    act56,
-    act57,
-    act58,
-    act59,
-    act60,
-    act61,
-    act62,
-    act63,
-    act64,
-    act65,
-    act66,
-    act67,
-    act68,
-    act69,
-    act70,
-    act71,
-    act72,
-    act73,
-    act74,
-    act75,
-    act76,
-    act77,
-    act78,
-    act79,
-    act80,
-    act81,
-    act82,
-    act83,
-    act84,
-    act85,
-    act86,
-    act87,
-    act88,
-    act89,
-    act90,
-    act91,
-    act92,
-    act93,
-    act94,
-    act95,
-    act96,
-    act97,
-    act98,
-    act99,
-    act100,
-    act101,
-    act102,
-    act103,
-    act104,
-    act105,
-    act106,
-    act107,
-    act108,
-    act109,
-    act110,
-    act111,
-    act112,
-    act113,
-    act114,
-    act115,
-    act116,
-    act117,
-    act118,
-    act119,
-    act120,
-    act121,
-    act122,
-    act123,
-    act124,
-    act125,
-    act126,
-    act127,
-    act128,
-    act129,
-    act130,
-    act0,
-    act1,
-    grad0,
-    grad1,
-    grad2,
-    grad3,
-    grad4,
-    grad5,
-    grad6,
-    grad7,
-    grad8,
-    grad9,
-    grad10,
-    grad11,
-    grad12,
-    grad13,
-    grad14,
-    grad15,
-    grad16,
-    grad17,
-    grad18,
-    grad19,
-    grad20,
-    grad21,
-    grad22,
-    grad23,
-    grad24,
-    grad25,
-    grad26,
-    grad27,
-    grad28,
-    grad29,
-    grad30,
-    grad31,
-    grad32,
-    grad33,
-    grad34,
-    grad35,
-    grad36,
-    grad37,
-    grad38,
-    grad39,
-    grad40,
-    grad41,
-    grad42,
-    grad43,
-    grad44,
-    grad45,
-    grad46,
-    grad47,
-    grad48,
-    grad49,
-    grad50,
-    grad51,
-    grad52,
-    grad53,
-    grad54,
-    grad55,
-    grad56,
-    grad57,
-    grad58,
-    grad59,
-    grad60,
-    grad61,
-    grad62,
-    grad63,
-    grad64,
-    grad65,
-    grad66,
-    grad67,
-    grad68,
-    grad69,
-    grad70,
-    grad71,
-    grad72,
-    grad73,
-    grad74,
-    grad75,
-    grad76,
-    grad77,
-    grad78,
-    grad79,
-    grad80,
-    grad81,
-    grad82,
-    grad83,
-    grad84,
-    grad85,
-    grad86,
-    grad87,
-    grad88,
-    grad89,
-    grad90,
-    grad91,
-    grad92,
-    grad93,
-    grad94,
-    grad95,
-    grad96,
-    grad97,
-    grad98,
-    grad99,
-    grad100,
-    grad101,
-    grad102,
-    grad103,
-    grad104,
-    grad105,
-    grad106,
-    grad107,
-    grad108,
-    grad109,
-    grad110,
-    grad111,
-    grad112,
-    grad113,
-    grad114,
-    grad115,
-    grad116,
-    grad117,
-    grad118,
-    grad119,
-    grad120,
-    grad121,
-    grad122,
-    grad123,
-    grad124,
-    grad125,
-    grad126,
-    grad127,
-    grad128,
-    grad129,
-    grad130,
-    scratch4_xhat,
-    scratch4_istd,
-    scratch5_mask,
-    scratch6_q,
-    scratch6_k,
-    scratch6_v,
-    scratch6_probs,
-    scratch6_mask,
-    scratch6_heads,
-    scratch6_d_heads,
-    scratch6_d_q,
-    scratch6_d_k,
-    scratch6_d_v,
-    scratch6_d_row,
-    scratch7_mask,
-    scratch9_xhat,
-    scratch9_istd,
-    scratch13_mask,
-    scratch15_xhat,
-    scratch15_istd,
-    scratch16_q,
-    scratch16_k,
-    scratch16_v,
-    scratch16_probs,
-    scratch16_mask,
-    scratch16_heads,
-    scratch16_d_heads,
-    scratch16_d_q,
-    scratch16_d_k,
-    scratch16_d_v,
-    scratch16_d_row,
-    scratch17_mask,
-    scratch19_xhat,
-    scratch19_istd,
-    scratch23_mask,
-    scratch25_xhat,
-    scratch25_istd,
-    scratch26_q,
-    scratch26_k,
-    scratch26_v,
-    scratch26_probs,
-    scratch26_mask,
-    scratch26_heads,
-    scratch26_d_heads,
-    scratch26_d_q,
-    scratch26_d_k,
-    scratch26_d_v,
-    scratch26_d_row,
-    scratch27_mask,
-    scratch29_xhat,
-    scratch29_istd,
-    scratch33_mask,
-    scratch35_xhat,
-    scratch35_istd,
-    scratch36_q,
-    scratch36_k,
-    scratch36_v,
-    scratch36_probs,
-    scratch36_mask,
-    scratch36_heads,
-    scratch36_d_heads,
-    scratch36_d_q,
-    scratch36_d_k,
-    scratch36_d_v,
-    scratch36_d_row,
-    scratch37_mask,
-    scratch39_xhat,
-    scratch39_istd,
-    scratch43_mask,
-    scratch45_xhat,
-    scratch45_istd,
-    scratch46_q,
-    scratch46_k,
-    scratch46_v,
-    scratch46_probs,
-    scratch46_mask,
-    scratch46_heads,
-    scratch46_d_heads,
-    scratch46_d_q,
-    scratch46_d_k,
-    scratch46_d_v,
-    scratch46_d_row,
-    scratch47_mask,
-    scratch49_xhat,
-    scratch49_istd,
-    scratch53_mask,
-    scratch55_xhat,
-    scratch55_istd,
-    scratch56_q,
-    scratch56_k,
-    scratch56_v,
-    scratch56_probs,
-    scratch56_mask,
-    scratch56_heads,
-    scratch56_d_heads,
-    scratch56_d_q,
-    scratch56_d_k,
-    scratch56_d_v,
-    scratch56_d_row,
-    scratch57_mask,
-    scratch59_xhat,
-    scratch59_istd,
-    scratch63_mask,
-    scratch65_xhat,
-    scratch65_istd,
-    scratch66_q,
-    scratch66_k,
-    scratch66_v,
-    scratch66_probs,
-    scratch66_mask,
-    scratch66_heads,
-    scratch66_d_heads,
-    scratch66_d_q,
-    scratch66_d_k,
-    scratch66_d_v,
-    scratch66_d_row,
-    scratch67_mask,
-    scratch69_xhat,
-    scratch69_istd,
-    scratch73_mask,
-    scratch75_xhat,
-    scratch75_istd,
-    scratch76_q,
-    scratch76_k,
-    scratch76_v,
-    scratch76_probs,
-    scratch76_mask,
-    scratch76_heads,
-    scratch76_d_heads,
-    scratch76_d_q,
-    scratch76_d_k,
-    scratch76_d_v,
-    scratch76_d_row,
-    scratch77_mask,
-    scratch79_xhat,
-    scratch79_istd,
-    scratch83_mask,
-    scratch85_xhat,
-    scratch85_istd,
-    scratch86_q,
-    scratch86_k,
-    scratch86_v,
-    scratch86_probs,
-    scratch86_mask,
-    scratch86_heads,
-    scratch86_d_heads,
-    scratch86_d_q,
-    scratch86_d_k,
-    scratch86_d_v,
-    scratch86_d_row,
-    scratch87_mask,
-    scratch89_xhat,
-    scratch89_istd,
-    scratch93_mask,
-    scratch95_xhat,
-    scratch95_istd,
-    scratch96_q,
-    scratch96_k,
-    scratch96_v,
-    scratch96_probs,
-    scratch96_mask,
-    scratch96_heads,
-    scratch96_d_heads,
-    scratch96_d_q,
-    scratch96_d_k,
-    scratch96_d_v,
-    scratch96_d_row,
-    scratch97_mask,
-    scratch99_xhat,
-    scratch99_istd,
-    scratch103_mask,
-    scratch105_xhat,
-    scratch105_istd,
-    scratch106_q,
-    scratch106_k,
-    scratch106_v,
-    scratch106_probs,
-    scratch106_mask,
-    scratch106_heads,
-    scratch106_d_heads,
-    scratch106_d_q,
-    scratch106_d_k,
-    scratch106_d_v,
-    scratch106_d_row,
-    scratch107_mask,
-    scratch109_xhat,
-    scratch109_istd,
-    scratch113_mask,
-    scratch115_xhat,
-    scratch115_istd,
-    scratch116_q,
-    scratch116_k,
-    scratch116_v,
-    scratch116_probs,
-    scratch116_mask,
-    scratch116_heads,
-    scratch116_d_heads,
-    scratch116_d_q,
-    scratch116_d_k,
-    scratch116_d_v,
-    scratch116_d_row,
-    scratch117_mask,
-    scratch119_xhat,
-    scratch119_istd,
-    scratch123_mask,
-    scratch125_xhat,
-    scratch125_istd,
-  ] = [
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 768),
-    new Float32Array(n * 768),
-    new Float32Array(n * 768),
-    new Int32Array(n * 512),
-    new Int32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 1572864),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 768),
-    new Float32Array(n * 768),
-    new Float32Array(n * 768),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 393216),
-    new Float32Array(n * 512),
-  ];
-  batchSize = n;
-  noteWorkspace();
+export interface ForwardOptions {
+  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
+  readonly training?: boolean;
+  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
+  readonly buffers?: Float32Array;
+  /** Reseeds the generator that draws dropout masks. */
+  readonly seed?: number;
+  /** Sequence length of this call, 1..512 (default 512); below 512 only when `variableLength`. */
+  readonly length?: number;
 }
 
-/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
-let workspaceMemory = new Set<ArrayBufferLike>();
+// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
-function noteWorkspace(): void {
-  workspaceMemory = new Set(
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
+/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
+export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const d = output[i]! - target[i]!;
+    sum += d * d;
+    if (grad !== undefined) grad[i] = (2 * d) / count;
+  }
+  return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
+}
+
+/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
+ *  the last axis of the output holds the 768 classes; each of the n × 512 rows has one target. */
+export function crossEntropyLoss(
+  logits: Float32Array,
+  targets: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+): number {
+  const classes = 768;
+  checkRows("logits", logits, n, outputSize);
+  const rows = logits.length / classes;
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
+  let total = 0;
+  for (let b = 0; b < rows; b++) {
+    const t = targets[b]!;
+    const o = b * classes;
+    let m = -Infinity;
+    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
+    let s = 0;
+    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
+    const lse = m + Math.log(s);
+    total += lse - logits[o + t]!;
+    if (grad !== undefined) {
+      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
+    }
+  }
+  return total / rows;
+}
+
+/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
+ *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
+export function binaryCrossEntropyLoss(
+  output: Float32Array,
+  target: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+  fromLogits = false,
+): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const y = output[i]!;
+    const t = target[i]!;
+    if (fromLogits) {
+      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
+      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
+    } else {
+      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
+      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+    }
+  }
+  return sum / count;
+}
+
+// ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
+
+export interface TrainerOptions {
+  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
+  readonly optimizer: "sgd" | "adam" | "adamw";
+  /** The learning rate, or a schedule: called before each step with the number of steps taken so far
+   *  (0 for the first), it returns that step's rate. A trainer's `lr` can also be set between steps. */
+  readonly lr: number | ((step: number) => number);
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  /** The loss; default: the spec's `loss` statement (this spec states none). */
+  readonly loss?: LossName;
+  /** Binary cross entropy on logits. */
+  readonly fromLogits?: boolean;
+  /** Seed of the initial parameters and of dropout masks. */
+  readonly seed?: number;
+  /** Clips the gradients' global L2 norm to at most this before each update (PyTorch
+   *  `clip_grad_norm_(params, maxNorm)`: scaled by maxNorm / (norm + 1e-6) when that is below 1). */
+  readonly clipGradNorm?: number;
+}
+
+export interface Trainer {
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly buffers: Float32Array;
+  readonly options: TrainerOptions;
+  /** Optimizer state: momentum or first moments, second moments. */
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  steps: number;
+  /** The learning rate of the next step (a number > 0; with a schedule, its last value). */
+  lr: number;
+  /** The gradients' global L2 norm at the last step (before clipping). */
+  gradNorm: number;
+}
+
+// ── The engine: workspaces, the random stream and every function that uses them ────────────────────────
+
+/** A new engine: its own workspaces and random stream, shared with no other (the module's flat functions
+ *  use one, each model from `createModel` its own). */
+function createEngine() {
+  // ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
+
+  let rngState = 0;
+
+  function seedRandom(seed: number): void {
+    rngState = seed >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  function random(): number {
+    rngState = (rngState + 0x6d2b79f5) >>> 0;
+    let t = rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Standard normal (Box–Muller). */
+  function gaussian(): number {
+    let u = 0;
+    while (u === 0) u = random();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+  }
+
+  /**
+   * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
+   * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
+   * same parameters on every machine.
+   */
+  function createParams(seed = 0): Float32Array {
+    checkSeed(seed);
+    seedRandom(seed);
+    const p = new Float32Array(paramCount);
+    for (let i = 0; i < 23440896; i++) p[i] = gaussian() * 1; // embeddings.word_embeddings.weight: N(0, 1²)
+    for (let i = 23440896; i < 23442432; i++) p[i] = gaussian() * 1; // embeddings.token_type_embeddings.weight: N(0, 1²)
+    for (let i = 23442432; i < 23835648; i++) p[i] = gaussian() * 0.02; // embeddings.position_embeddings.weight: N(0, 0.02²)
+    for (let i = 23835648; i < 23836416; i++) p[i] = 1; // embeddings.LayerNorm.weight
+    // embeddings.LayerNorm.bias: zeros
+    for (let i = 23837184; i < 24427008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 24427008; i < 24427776; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 24427776; i < 25017600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 25017600; i < 25018368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 25018368; i < 25608192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 25608192; i < 25608960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 25608960; i < 26198784; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.0.attention.self.out_proj.bias: zeros
+    for (let i = 26199552; i < 26200320; i++) p[i] = 1; // encoder.layer.0.attention.LayerNorm.weight
+    // encoder.layer.0.attention.LayerNorm.bias: zeros
+    for (let i = 26201088; i < 28560384; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 28560384; i < 28563456; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 28563456; i < 30922752; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.0.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 30922752; i < 30923520; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.0.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 30923520; i < 30924288; i++) p[i] = 1; // encoder.layer.0.out.LayerNorm.weight
+    // encoder.layer.0.out.LayerNorm.bias: zeros
+    for (let i = 30925056; i < 31514880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 31514880; i < 31515648; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 31515648; i < 32105472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 32105472; i < 32106240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 32106240; i < 32696064; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 32696064; i < 32696832; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 32696832; i < 33286656; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.1.attention.self.out_proj.bias: zeros
+    for (let i = 33287424; i < 33288192; i++) p[i] = 1; // encoder.layer.1.attention.LayerNorm.weight
+    // encoder.layer.1.attention.LayerNorm.bias: zeros
+    for (let i = 33288960; i < 35648256; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 35648256; i < 35651328; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 35651328; i < 38010624; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.1.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 38010624; i < 38011392; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.1.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 38011392; i < 38012160; i++) p[i] = 1; // encoder.layer.1.out.LayerNorm.weight
+    // encoder.layer.1.out.LayerNorm.bias: zeros
+    for (let i = 38012928; i < 38602752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 38602752; i < 38603520; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 38603520; i < 39193344; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 39193344; i < 39194112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 39194112; i < 39783936; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 39783936; i < 39784704; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 39784704; i < 40374528; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.2.attention.self.out_proj.bias: zeros
+    for (let i = 40375296; i < 40376064; i++) p[i] = 1; // encoder.layer.2.attention.LayerNorm.weight
+    // encoder.layer.2.attention.LayerNorm.bias: zeros
+    for (let i = 40376832; i < 42736128; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 42736128; i < 42739200; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 42739200; i < 45098496; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.2.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 45098496; i < 45099264; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.2.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 45099264; i < 45100032; i++) p[i] = 1; // encoder.layer.2.out.LayerNorm.weight
+    // encoder.layer.2.out.LayerNorm.bias: zeros
+    for (let i = 45100800; i < 45690624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 45690624; i < 45691392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 45691392; i < 46281216; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 46281216; i < 46281984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 46281984; i < 46871808; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 46871808; i < 46872576; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 46872576; i < 47462400; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.3.attention.self.out_proj.bias: zeros
+    for (let i = 47463168; i < 47463936; i++) p[i] = 1; // encoder.layer.3.attention.LayerNorm.weight
+    // encoder.layer.3.attention.LayerNorm.bias: zeros
+    for (let i = 47464704; i < 49824000; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 49824000; i < 49827072; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 49827072; i < 52186368; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.3.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 52186368; i < 52187136; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.3.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 52187136; i < 52187904; i++) p[i] = 1; // encoder.layer.3.out.LayerNorm.weight
+    // encoder.layer.3.out.LayerNorm.bias: zeros
+    for (let i = 52188672; i < 52778496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 52778496; i < 52779264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 52779264; i < 53369088; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 53369088; i < 53369856; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 53369856; i < 53959680; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 53959680; i < 53960448; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 53960448; i < 54550272; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.4.attention.self.out_proj.bias: zeros
+    for (let i = 54551040; i < 54551808; i++) p[i] = 1; // encoder.layer.4.attention.LayerNorm.weight
+    // encoder.layer.4.attention.LayerNorm.bias: zeros
+    for (let i = 54552576; i < 56911872; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 56911872; i < 56914944; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 56914944; i < 59274240; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.4.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 59274240; i < 59275008; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.4.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 59275008; i < 59275776; i++) p[i] = 1; // encoder.layer.4.out.LayerNorm.weight
+    // encoder.layer.4.out.LayerNorm.bias: zeros
+    for (let i = 59276544; i < 59866368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 59866368; i < 59867136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 59867136; i < 60456960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 60456960; i < 60457728; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 60457728; i < 61047552; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 61047552; i < 61048320; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 61048320; i < 61638144; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.5.attention.self.out_proj.bias: zeros
+    for (let i = 61638912; i < 61639680; i++) p[i] = 1; // encoder.layer.5.attention.LayerNorm.weight
+    // encoder.layer.5.attention.LayerNorm.bias: zeros
+    for (let i = 61640448; i < 63999744; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 63999744; i < 64002816; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 64002816; i < 66362112; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.5.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 66362112; i < 66362880; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.5.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 66362880; i < 66363648; i++) p[i] = 1; // encoder.layer.5.out.LayerNorm.weight
+    // encoder.layer.5.out.LayerNorm.bias: zeros
+    for (let i = 66364416; i < 66954240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 66954240; i < 66955008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 66955008; i < 67544832; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 67544832; i < 67545600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 67545600; i < 68135424; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 68135424; i < 68136192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 68136192; i < 68726016; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.6.attention.self.out_proj.bias: zeros
+    for (let i = 68726784; i < 68727552; i++) p[i] = 1; // encoder.layer.6.attention.LayerNorm.weight
+    // encoder.layer.6.attention.LayerNorm.bias: zeros
+    for (let i = 68728320; i < 71087616; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 71087616; i < 71090688; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 71090688; i < 73449984; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.6.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 73449984; i < 73450752; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.6.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 73450752; i < 73451520; i++) p[i] = 1; // encoder.layer.6.out.LayerNorm.weight
+    // encoder.layer.6.out.LayerNorm.bias: zeros
+    for (let i = 73452288; i < 74042112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 74042112; i < 74042880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 74042880; i < 74632704; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 74632704; i < 74633472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 74633472; i < 75223296; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 75223296; i < 75224064; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 75224064; i < 75813888; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.7.attention.self.out_proj.bias: zeros
+    for (let i = 75814656; i < 75815424; i++) p[i] = 1; // encoder.layer.7.attention.LayerNorm.weight
+    // encoder.layer.7.attention.LayerNorm.bias: zeros
+    for (let i = 75816192; i < 78175488; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 78175488; i < 78178560; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 78178560; i < 80537856; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.7.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 80537856; i < 80538624; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.7.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 80538624; i < 80539392; i++) p[i] = 1; // encoder.layer.7.out.LayerNorm.weight
+    // encoder.layer.7.out.LayerNorm.bias: zeros
+    for (let i = 80540160; i < 81129984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 81129984; i < 81130752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 81130752; i < 81720576; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 81720576; i < 81721344; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 81721344; i < 82311168; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 82311168; i < 82311936; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 82311936; i < 82901760; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.8.attention.self.out_proj.bias: zeros
+    for (let i = 82902528; i < 82903296; i++) p[i] = 1; // encoder.layer.8.attention.LayerNorm.weight
+    // encoder.layer.8.attention.LayerNorm.bias: zeros
+    for (let i = 82904064; i < 85263360; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 85263360; i < 85266432; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 85266432; i < 87625728; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.8.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 87625728; i < 87626496; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.8.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 87626496; i < 87627264; i++) p[i] = 1; // encoder.layer.8.out.LayerNorm.weight
+    // encoder.layer.8.out.LayerNorm.bias: zeros
+    for (let i = 87628032; i < 88217856; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 88217856; i < 88218624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 88218624; i < 88808448; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 88808448; i < 88809216; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 88809216; i < 89399040; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 89399040; i < 89399808; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 89399808; i < 89989632; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.9.attention.self.out_proj.bias: zeros
+    for (let i = 89990400; i < 89991168; i++) p[i] = 1; // encoder.layer.9.attention.LayerNorm.weight
+    // encoder.layer.9.attention.LayerNorm.bias: zeros
+    for (let i = 89991936; i < 92351232; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 92351232; i < 92354304; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 92354304; i < 94713600; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.9.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 94713600; i < 94714368; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.9.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 94714368; i < 94715136; i++) p[i] = 1; // encoder.layer.9.out.LayerNorm.weight
+    // encoder.layer.9.out.LayerNorm.bias: zeros
+    for (let i = 94715904; i < 95305728; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 95305728; i < 95306496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 95306496; i < 95896320; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 95896320; i < 95897088; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 95897088; i < 96486912; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 96486912; i < 96487680; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 96487680; i < 97077504; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.10.attention.self.out_proj.bias: zeros
+    for (let i = 97078272; i < 97079040; i++) p[i] = 1; // encoder.layer.10.attention.LayerNorm.weight
+    // encoder.layer.10.attention.LayerNorm.bias: zeros
+    for (let i = 97079808; i < 99439104; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 99439104; i < 99442176; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 99442176; i < 101801472; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.10.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 101801472; i < 101802240; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.10.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 101802240; i < 101803008; i++) p[i] = 1; // encoder.layer.10.out.LayerNorm.weight
+    // encoder.layer.10.out.LayerNorm.bias: zeros
+    for (let i = 101803776; i < 102393600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.q_proj.weight: U(±0.036084391824351615)
+    for (let i = 102393600; i < 102394368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.q_proj.bias: U(±0.036084391824351615)
+    for (let i = 102394368; i < 102984192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.k_proj.weight: U(±0.036084391824351615)
+    for (let i = 102984192; i < 102984960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.k_proj.bias: U(±0.036084391824351615)
+    for (let i = 102984960; i < 103574784; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.v_proj.weight: U(±0.036084391824351615)
+    for (let i = 103574784; i < 103575552; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.v_proj.bias: U(±0.036084391824351615)
+    for (let i = 103575552; i < 104165376; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layer.11.attention.self.out_proj.bias: zeros
+    for (let i = 104166144; i < 104166912; i++) p[i] = 1; // encoder.layer.11.attention.LayerNorm.weight
+    // encoder.layer.11.attention.LayerNorm.bias: zeros
+    for (let i = 104167680; i < 106526976; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.intermediate.dense.weight: U(±0.036084391824351615)
+    for (let i = 106526976; i < 106530048; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.intermediate.dense.bias: U(±0.036084391824351615)
+    for (let i = 106530048; i < 108889344; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.11.out.dense.weight: U(±0.018042195912175808)
+    for (let i = 108889344; i < 108890112; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.11.out.dense.bias: U(±0.018042195912175808)
+    for (let i = 108890112; i < 108890880; i++) p[i] = 1; // encoder.layer.11.out.LayerNorm.weight
+    // encoder.layer.11.out.LayerNorm.bias: zeros
+    for (let i = 108891648; i < 109481472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // pooler.dense.weight: U(±0.036084391824351615)
+    for (let i = 109481472; i < 109482240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // pooler.dense.bias: U(±0.036084391824351615)
+    return p;
+  }
+
+  // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
+
+  let batchSize = 0;
+  let forwardDone = false;
+  /** Whether the last forward call ran in training mode (its backward follows the same mode). */
+  let lastTraining = false;
+  /** Sequence length of the last forward call (attention masks keys past it). */
+  let seqLength = 512;
+  /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
+  let act2 = new Float32Array(0);
+  let act3 = new Float32Array(0);
+  let act4 = new Float32Array(0);
+  let act5 = new Float32Array(0);
+  let act6 = new Float32Array(0);
+  let act7 = new Float32Array(0);
+  let act8 = new Float32Array(0);
+  let act9 = new Float32Array(0);
+  let act10 = new Float32Array(0);
+  let act11 = new Float32Array(0);
+  let act12 = new Float32Array(0);
+  let act13 = new Float32Array(0);
+  let act14 = new Float32Array(0);
+  let act15 = new Float32Array(0);
+  let act16 = new Float32Array(0);
+  let act17 = new Float32Array(0);
+  let act18 = new Float32Array(0);
+  let act19 = new Float32Array(0);
+  let act20 = new Float32Array(0);
+  let act21 = new Float32Array(0);
+  let act22 = new Float32Array(0);
+  let act23 = new Float32Array(0);
+  let act24 = new Float32Array(0);
+  let act25 = new Float32Array(0);
+  let act26 = new Float32Array(0);
+  let act27 = new Float32Array(0);
+  let act28 = new Float32Array(0);
+  let act29 = new Float32Array(0);
+  let act30 = new Float32Array(0);
+  let act31 = new Float32Array(0);
+  let act32 = new Float32Array(0);
+  let act33 = new Float32Array(0);
+  let act34 = new Float32Array(0);
+  let act35 = new Float32Array(0);
+  let act36 = new Float32Array(0);
+  let act37 = new Float32Array(0);
+  let act38 = new Float32Array(0);
+  let act39 = new Float32Array(0);
+  let act40 = new Float32Array(0);
+  let act41 = new Float32Array(0);
+  let act42 = new Float32Array(0);
+  let act43 = new Float32Array(0);
+  let act44 = new Float32Array(0);
+  let act45 = new Float32Array(0);
+  let act46 = new Float32Array(0);
+  let act47 = new Float32Array(0);
+  let act48 = new Float32Array(0);
+  let act49 = new Float32Array(0);
+  let act50 = new Float32Array(0);
+  let act51 = new Float32Array(0);
+  let act52 = new Float32Array(0);
+  let act53 = new Float32Array(0);
+  let act54 = new Float32Array(0);
+  let act55 = new Float32Array(0);
+  let act56 = new Float32Array(0);
+  let act57 = new Float32Array(0);
+  let act58 = new Float32Array(0);
+  let act59 = new Float32Array(0);
+  let act60 = new Float32Array(0);
+  let act61 = new Float32Array(0);
+  let act62 = new Float32Array(0);
+  let act63 = new Float32Array(0);
+  let act64 = new Float32Array(0);
+  let act65 = new Float32Array(0);
+  let act66 = new Float32Array(0);
+  let act67 = new Float32Array(0);
+  let act68 = new Float32Array(0);
+  let act69 = new Float32Array(0);
+  let act70 = new Float32Array(0);
+  let act71 = new Float32Array(0);
+  let act72 = new Float32Array(0);
+  let act73 = new Float32Array(0);
+  let act74 = new Float32Array(0);
+  let act75 = new Float32Array(0);
+  let act76 = new Float32Array(0);
+  let act77 = new Float32Array(0);
+  let act78 = new Float32Array(0);
+  let act79 = new Float32Array(0);
+  let act80 = new Float32Array(0);
+  let act81 = new Float32Array(0);
+  let act82 = new Float32Array(0);
+  let act83 = new Float32Array(0);
+  let act84 = new Float32Array(0);
+  let act85 = new Float32Array(0);
+  let act86 = new Float32Array(0);
+  let act87 = new Float32Array(0);
+  let act88 = new Float32Array(0);
+  let act89 = new Float32Array(0);
+  let act90 = new Float32Array(0);
+  let act91 = new Float32Array(0);
+  let act92 = new Float32Array(0);
+  let act93 = new Float32Array(0);
+  let act94 = new Float32Array(0);
+  let act95 = new Float32Array(0);
+  let act96 = new Float32Array(0);
+  let act97 = new Float32Array(0);
+  let act98 = new Float32Array(0);
+  let act99 = new Float32Array(0);
+  let act100 = new Float32Array(0);
+  let act101 = new Float32Array(0);
+  let act102 = new Float32Array(0);
+  let act103 = new Float32Array(0);
+  let act104 = new Float32Array(0);
+  let act105 = new Float32Array(0);
+  let act106 = new Float32Array(0);
+  let act107 = new Float32Array(0);
+  let act108 = new Float32Array(0);
+  let act109 = new Float32Array(0);
+  let act110 = new Float32Array(0);
+  let act111 = new Float32Array(0);
+  let act112 = new Float32Array(0);
+  let act113 = new Float32Array(0);
+  let act114 = new Float32Array(0);
+  let act115 = new Float32Array(0);
+  let act116 = new Float32Array(0);
+  let act117 = new Float32Array(0);
+  let act118 = new Float32Array(0);
+  let act119 = new Float32Array(0);
+  let act120 = new Float32Array(0);
+  let act121 = new Float32Array(0);
+  let act122 = new Float32Array(0);
+  let act123 = new Float32Array(0);
+  let act124 = new Float32Array(0);
+  let act125 = new Float32Array(0);
+  let act126 = new Float32Array(0);
+  let act127 = new Float32Array(0);
+  let act128 = new Float32Array(0);
+  let act129 = new Float32Array(0);
+  let act130 = new Float32Array(0);
+  let act0: Int32Array = new Int32Array(0);
+  let act1: Int32Array = new Int32Array(0);
+  let grad0 = new Float32Array(0);
+  let grad1 = new Float32Array(0);
+  let grad2 = new Float32Array(0);
+  let grad3 = new Float32Array(0);
+  let grad4 = new Float32Array(0);
+  let grad5 = new Float32Array(0);
+  let grad6 = new Float32Array(0);
+  let grad7 = new Float32Array(0);
+  let grad8 = new Float32Array(0);
+  let grad9 = new Float32Array(0);
+  let grad10 = new Float32Array(0);
+  let grad11 = new Float32Array(0);
+  let grad12 = new Float32Array(0);
+  let grad13 = new Float32Array(0);
+  let grad14 = new Float32Array(0);
+  let grad15 = new Float32Array(0);
+  let grad16 = new Float32Array(0);
+  let grad17 = new Float32Array(0);
+  let grad18 = new Float32Array(0);
+  let grad19 = new Float32Array(0);
+  let grad20 = new Float32Array(0);
+  let grad21 = new Float32Array(0);
+  let grad22 = new Float32Array(0);
+  let grad23 = new Float32Array(0);
+  let grad24 = new Float32Array(0);
+  let grad25 = new Float32Array(0);
+  let grad26 = new Float32Array(0);
+  let grad27 = new Float32Array(0);
+  let grad28 = new Float32Array(0);
+  let grad29 = new Float32Array(0);
+  let grad30 = new Float32Array(0);
+  let grad31 = new Float32Array(0);
+  let grad32 = new Float32Array(0);
+  let grad33 = new Float32Array(0);
+  let grad34 = new Float32Array(0);
+  let grad35 = new Float32Array(0);
+  let grad36 = new Float32Array(0);
+  let grad37 = new Float32Array(0);
+  let grad38 = new Float32Array(0);
+  let grad39 = new Float32Array(0);
+  let grad40 = new Float32Array(0);
+  let grad41 = new Float32Array(0);
+  let grad42 = new Float32Array(0);
+  let grad43 = new Float32Array(0);
+  let grad44 = new Float32Array(0);
+  let grad45 = new Float32Array(0);
+  let grad46 = new Float32Array(0);
+  let grad47 = new Float32Array(0);
+  let grad48 = new Float32Array(0);
+  let grad49 = new Float32Array(0);
+  let grad50 = new Float32Array(0);
+  let grad51 = new Float32Array(0);
+  let grad52 = new Float32Array(0);
+  let grad53 = new Float32Array(0);
+  let grad54 = new Float32Array(0);
+  let grad55 = new Float32Array(0);
+  let grad56 = new Float32Array(0);
+  let grad57 = new Float32Array(0);
+  let grad58 = new Float32Array(0);
+  let grad59 = new Float32Array(0);
+  let grad60 = new Float32Array(0);
+  let grad61 = new Float32Array(0);
+  let grad62 = new Float32Array(0);
+  let grad63 = new Float32Array(0);
+  let grad64 = new Float32Array(0);
+  let grad65 = new Float32Array(0);
+  let grad66 = new Float32Array(0);
+  let grad67 = new Float32Array(0);
+  let grad68 = new Float32Array(0);
+  let grad69 = new Float32Array(0);
+  let grad70 = new Float32Array(0);
+  let grad71 = new Float32Array(0);
+  let grad72 = new Float32Array(0);
+  let grad73 = new Float32Array(0);
+  let grad74 = new Float32Array(0);
+  let grad75 = new Float32Array(0);
+  let grad76 = new Float32Array(0);
+  let grad77 = new Float32Array(0);
+  let grad78 = new Float32Array(0);
+  let grad79 = new Float32Array(0);
+  let grad80 = new Float32Array(0);
+  let grad81 = new Float32Array(0);
+  let grad82 = new Float32Array(0);
+  let grad83 = new Float32Array(0);
+  let grad84 = new Float32Array(0);
+  let grad85 = new Float32Array(0);
+  let grad86 = new Float32Array(0);
+  let grad87 = new Float32Array(0);
+  let grad88 = new Float32Array(0);
+  let grad89 = new Float32Array(0);
+  let grad90 = new Float32Array(0);
+  let grad91 = new Float32Array(0);
+  let grad92 = new Float32Array(0);
+  let grad93 = new Float32Array(0);
+  let grad94 = new Float32Array(0);
+  let grad95 = new Float32Array(0);
+  let grad96 = new Float32Array(0);
+  let grad97 = new Float32Array(0);
+  let grad98 = new Float32Array(0);
+  let grad99 = new Float32Array(0);
+  let grad100 = new Float32Array(0);
+  let grad101 = new Float32Array(0);
+  let grad102 = new Float32Array(0);
+  let grad103 = new Float32Array(0);
+  let grad104 = new Float32Array(0);
+  let grad105 = new Float32Array(0);
+  let grad106 = new Float32Array(0);
+  let grad107 = new Float32Array(0);
+  let grad108 = new Float32Array(0);
+  let grad109 = new Float32Array(0);
+  let grad110 = new Float32Array(0);
+  let grad111 = new Float32Array(0);
+  let grad112 = new Float32Array(0);
+  let grad113 = new Float32Array(0);
+  let grad114 = new Float32Array(0);
+  let grad115 = new Float32Array(0);
+  let grad116 = new Float32Array(0);
+  let grad117 = new Float32Array(0);
+  let grad118 = new Float32Array(0);
+  let grad119 = new Float32Array(0);
+  let grad120 = new Float32Array(0);
+  let grad121 = new Float32Array(0);
+  let grad122 = new Float32Array(0);
+  let grad123 = new Float32Array(0);
+  let grad124 = new Float32Array(0);
+  let grad125 = new Float32Array(0);
+  let grad126 = new Float32Array(0);
+  let grad127 = new Float32Array(0);
+  let grad128 = new Float32Array(0);
+  let grad129 = new Float32Array(0);
+  let grad130 = new Float32Array(0);
+  let scratch4_xhat = new Float32Array(0);
+  let scratch4_istd = new Float32Array(0);
+  let scratch5_mask = new Float32Array(0);
+  let scratch6_q = new Float32Array(0);
+  let scratch6_k = new Float32Array(0);
+  let scratch6_v = new Float32Array(0);
+  let scratch6_probs = new Float32Array(0);
+  let scratch6_mask = new Float32Array(0);
+  let scratch6_heads = new Float32Array(0);
+  let scratch6_d_heads = new Float32Array(0);
+  let scratch6_d_q = new Float32Array(0);
+  let scratch6_d_k = new Float32Array(0);
+  let scratch6_d_v = new Float32Array(0);
+  let scratch6_d_row = new Float32Array(0);
+  let scratch7_mask = new Float32Array(0);
+  let scratch9_xhat = new Float32Array(0);
+  let scratch9_istd = new Float32Array(0);
+  let scratch13_mask = new Float32Array(0);
+  let scratch15_xhat = new Float32Array(0);
+  let scratch15_istd = new Float32Array(0);
+  let scratch16_q = new Float32Array(0);
+  let scratch16_k = new Float32Array(0);
+  let scratch16_v = new Float32Array(0);
+  let scratch16_probs = new Float32Array(0);
+  let scratch16_mask = new Float32Array(0);
+  let scratch16_heads = new Float32Array(0);
+  let scratch16_d_heads = new Float32Array(0);
+  let scratch16_d_q = new Float32Array(0);
+  let scratch16_d_k = new Float32Array(0);
+  let scratch16_d_v = new Float32Array(0);
+  let scratch16_d_row = new Float32Array(0);
+  let scratch17_mask = new Float32Array(0);
+  let scratch19_xhat = new Float32Array(0);
+  let scratch19_istd = new Float32Array(0);
+  let scratch23_mask = new Float32Array(0);
+  let scratch25_xhat = new Float32Array(0);
+  let scratch25_istd = new Float32Array(0);
+  let scratch26_q = new Float32Array(0);
+  let scratch26_k = new Float32Array(0);
+  let scratch26_v = new Float32Array(0);
+  let scratch26_probs = new Float32Array(0);
+  let scratch26_mask = new Float32Array(0);
+  let scratch26_heads = new Float32Array(0);
+  let scratch26_d_heads = new Float32Array(0);
+  let scratch26_d_q = new Float32Array(0);
+  let scratch26_d_k = new Float32Array(0);
+  let scratch26_d_v = new Float32Array(0);
+  let scratch26_d_row = new Float32Array(0);
+  let scratch27_mask = new Float32Array(0);
+  let scratch29_xhat = new Float32Array(0);
+  let scratch29_istd = new Float32Array(0);
+  let scratch33_mask = new Float32Array(0);
+  let scratch35_xhat = new Float32Array(0);
+  let scratch35_istd = new Float32Array(0);
+  let scratch36_q = new Float32Array(0);
+  let scratch36_k = new Float32Array(0);
+  let scratch36_v = new Float32Array(0);
+  let scratch36_probs = new Float32Array(0);
+  let scratch36_mask = new Float32Array(0);
+  let scratch36_heads = new Float32Array(0);
+  let scratch36_d_heads = new Float32Array(0);
+  let scratch36_d_q = new Float32Array(0);
+  let scratch36_d_k = new Float32Array(0);
+  let scratch36_d_v = new Float32Array(0);
+  let scratch36_d_row = new Float32Array(0);
+  let scratch37_mask = new Float32Array(0);
+  let scratch39_xhat = new Float32Array(0);
+  let scratch39_istd = new Float32Array(0);
+  let scratch43_mask = new Float32Array(0);
+  let scratch45_xhat = new Float32Array(0);
+  let scratch45_istd = new Float32Array(0);
+  let scratch46_q = new Float32Array(0);
+  let scratch46_k = new Float32Array(0);
+  let scratch46_v = new Float32Array(0);
+  let scratch46_probs = new Float32Array(0);
+  let scratch46_mask = new Float32Array(0);
+  let scratch46_heads = new Float32Array(0);
+  let scratch46_d_heads = new Float32Array(0);
+  let scratch46_d_q = new Float32Array(0);
+  let scratch46_d_k = new Float32Array(0);
+  let scratch46_d_v = new Float32Array(0);
+  let scratch46_d_row = new Float32Array(0);
+  let scratch47_mask = new Float32Array(0);
+  let scratch49_xhat = new Float32Array(0);
+  let scratch49_istd = new Float32Array(0);
+  let scratch53_mask = new Float32Array(0);
+  let scratch55_xhat = new Float32Array(0);
+  let scratch55_istd = new Float32Array(0);
+  let scratch56_q = new Float32Array(0);
+  let scratch56_k = new Float32Array(0);
+  let scratch56_v = new Float32Array(0);
+  let scratch56_probs = new Float32Array(0);
+  let scratch56_mask = new Float32Array(0);
+  let scratch56_heads = new Float32Array(0);
+  let scratch56_d_heads = new Float32Array(0);
+  let scratch56_d_q = new Float32Array(0);
+  let scratch56_d_k = new Float32Array(0);
+  let scratch56_d_v = new Float32Array(0);
+  let scratch56_d_row = new Float32Array(0);
+  let scratch57_mask = new Float32Array(0);
+  let scratch59_xhat = new Float32Array(0);
+  let scratch59_istd = new Float32Array(0);
+  let scratch63_mask = new Float32Array(0);
+  let scratch65_xhat = new Float32Array(0);
+  let scratch65_istd = new Float32Array(0);
+  let scratch66_q = new Float32Array(0);
+  let scratch66_k = new Float32Array(0);
+  let scratch66_v = new Float32Array(0);
+  let scratch66_probs = new Float32Array(0);
+  let scratch66_mask = new Float32Array(0);
+  let scratch66_heads = new Float32Array(0);
+  let scratch66_d_heads = new Float32Array(0);
+  let scratch66_d_q = new Float32Array(0);
+  let scratch66_d_k = new Float32Array(0);
+  let scratch66_d_v = new Float32Array(0);
+  let scratch66_d_row = new Float32Array(0);
+  let scratch67_mask = new Float32Array(0);
+  let scratch69_xhat = new Float32Array(0);
+  let scratch69_istd = new Float32Array(0);
+  let scratch73_mask = new Float32Array(0);
+  let scratch75_xhat = new Float32Array(0);
+  let scratch75_istd = new Float32Array(0);
+  let scratch76_q = new Float32Array(0);
+  let scratch76_k = new Float32Array(0);
+  let scratch76_v = new Float32Array(0);
+  let scratch76_probs = new Float32Array(0);
+  let scratch76_mask = new Float32Array(0);
+  let scratch76_heads = new Float32Array(0);
+  let scratch76_d_heads = new Float32Array(0);
+  let scratch76_d_q = new Float32Array(0);
+  let scratch76_d_k = new Float32Array(0);
+  let scratch76_d_v = new Float32Array(0);
+  let scratch76_d_row = new Float32Array(0);
+  let scratch77_mask = new Float32Array(0);
+  let scratch79_xhat = new Float32Array(0);
+  let scratch79_istd = new Float32Array(0);
+  let scratch83_mask = new Float32Array(0);
+  let scratch85_xhat = new Float32Array(0);
+  let scratch85_istd = new Float32Array(0);
+  let scratch86_q = new Float32Array(0);
+  let scratch86_k = new Float32Array(0);
+  let scratch86_v = new Float32Array(0);
+  let scratch86_probs = new Float32Array(0);
+  let scratch86_mask = new Float32Array(0);
+  let scratch86_heads = new Float32Array(0);
+  let scratch86_d_heads = new Float32Array(0);
+  let scratch86_d_q = new Float32Array(0);
+  let scratch86_d_k = new Float32Array(0);
+  let scratch86_d_v = new Float32Array(0);
+  let scratch86_d_row = new Float32Array(0);
+  let scratch87_mask = new Float32Array(0);
+  let scratch89_xhat = new Float32Array(0);
+  let scratch89_istd = new Float32Array(0);
+  let scratch93_mask = new Float32Array(0);
+  let scratch95_xhat = new Float32Array(0);
+  let scratch95_istd = new Float32Array(0);
+  let scratch96_q = new Float32Array(0);
+  let scratch96_k = new Float32Array(0);
+  let scratch96_v = new Float32Array(0);
+  let scratch96_probs = new Float32Array(0);
+  let scratch96_mask = new Float32Array(0);
+  let scratch96_heads = new Float32Array(0);
+  let scratch96_d_heads = new Float32Array(0);
+  let scratch96_d_q = new Float32Array(0);
+  let scratch96_d_k = new Float32Array(0);
+  let scratch96_d_v = new Float32Array(0);
+  let scratch96_d_row = new Float32Array(0);
+  let scratch97_mask = new Float32Array(0);
+  let scratch99_xhat = new Float32Array(0);
+  let scratch99_istd = new Float32Array(0);
+  let scratch103_mask = new Float32Array(0);
+  let scratch105_xhat = new Float32Array(0);
+  let scratch105_istd = new Float32Array(0);
+  let scratch106_q = new Float32Array(0);
+  let scratch106_k = new Float32Array(0);
+  let scratch106_v = new Float32Array(0);
+  let scratch106_probs = new Float32Array(0);
+  let scratch106_mask = new Float32Array(0);
+  let scratch106_heads = new Float32Array(0);
+  let scratch106_d_heads = new Float32Array(0);
+  let scratch106_d_q = new Float32Array(0);
+  let scratch106_d_k = new Float32Array(0);
+  let scratch106_d_v = new Float32Array(0);
+  let scratch106_d_row = new Float32Array(0);
+  let scratch107_mask = new Float32Array(0);
+  let scratch109_xhat = new Float32Array(0);
+  let scratch109_istd = new Float32Array(0);
+  let scratch113_mask = new Float32Array(0);
+  let scratch115_xhat = new Float32Array(0);
+  let scratch115_istd = new Float32Array(0);
+  let scratch116_q = new Float32Array(0);
+  let scratch116_k = new Float32Array(0);
+  let scratch116_v = new Float32Array(0);
+  let scratch116_probs = new Float32Array(0);
+  let scratch116_mask = new Float32Array(0);
+  let scratch116_heads = new Float32Array(0);
+  let scratch116_d_heads = new Float32Array(0);
+  let scratch116_d_q = new Float32Array(0);
+  let scratch116_d_k = new Float32Array(0);
+  let scratch116_d_v = new Float32Array(0);
+  let scratch116_d_row = new Float32Array(0);
+  let scratch117_mask = new Float32Array(0);
+  let scratch119_xhat = new Float32Array(0);
+  let scratch119_istd = new Float32Array(0);
+  let scratch123_mask = new Float32Array(0);
+  let scratch125_xhat = new Float32Array(0);
+  let scratch125_istd = new Float32Array(0);
+
+  /** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+   *  memory), the workspace and the last forward call's values stay as they were. */
+  function allocate(n: number): void {
+    if (n === batchSize) return;
     [
       act2,
       act3,
@@ -3773,2830 +3018,3693 @@ function noteWorkspace(): void {
       scratch123_mask,
       scratch125_xhat,
       scratch125_istd,
-      short0,
-    ].map((a) => a.buffer),
-  );
-}
-
-/** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. One set lookup per call. */
-function inWorkspace(a: ArrayBufferView): boolean {
-  return workspaceMemory.has(a.buffer);
-}
-
-function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
-  if (!(ids instanceof Int32Array))
-    throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
-  checkLength(what, ids, expected);
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (id < 0 || id >= vocab)
-      throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
+    ] = [
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 768),
+      new Float32Array(n * 768),
+      new Float32Array(n * 768),
+      new Int32Array(n * 512),
+      new Int32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 1572864),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 768),
+      new Float32Array(n * 768),
+      new Float32Array(n * 768),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 393216),
+      new Float32Array(n * 512),
+    ];
+    batchSize = n;
+    noteWorkspace();
   }
-}
 
-export interface ForwardOptions {
-  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
-  readonly training?: boolean;
-  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
-  readonly buffers?: Float32Array;
-  /** Reseeds the generator that draws dropout masks. */
-  readonly seed?: number;
-  /** Sequence length of this call, 1..512 (default 512); below 512 only when `variableLength`. */
-  readonly length?: number;
-}
-
-/**
- * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
- * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
- */
-export function forward(
-  p: Float32Array,
-  inputs: readonly [Int32Array, Int32Array],
-  n: number,
-  options: ForwardOptions = {},
-): readonly [Float32Array, Float32Array] {
-  checkBatch(n);
-  checkOptions(options);
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  if (!Array.isArray(inputs) || inputs.length !== 2)
-    throw new TypeError(`inputs must be an array of 2 arrays, got ${kindOf(inputs)}`);
-  const length = options.length ?? 512;
-  if (!Number.isInteger(length) || length < 1 || length > 512)
-    throw new RangeError(`sequence length ${length} is outside 1..512 (the declared maximum is 512)`);
-  checkTokens("input input_ids", inputs[0], n * length * 1, 30522);
-  checkTokens("input token_type_ids", inputs[1], n * length * 1, 2);
-  const training = options.training ?? false;
-  if (options.seed !== undefined) checkSeed(options.seed);
-  allocate(n);
-  allocateShort(n, length);
-  if (options.seed !== undefined) seedRandom(options.seed);
-  if (length === 512) act0.set(inputs[0]);
-  else padRows(inputs[0], act0, n, length, 1, 512);
-  if (length === 512) act1.set(inputs[1]);
-  else padRows(inputs[1], act1, n, length, 1, 512);
-  seqLength = length;
-  forward0(p, n);
-  forward1(p, n);
-  addForward1(n, act2, act3, act4); // op 2: add
-  forward3(p, n);
-  layernormForward1(p, n, act5, act6, scratch4_xhat, scratch4_istd, 23835648, 23836416); // op 4: embeddings.LayerNorm (layernorm)
-  dropoutForward1(n, training, act6, act7, scratch5_mask); // op 5: embeddings.4 (dropout)
-  forward6(p, n, training);
-  dropoutForward1(n, training, act8, act9, scratch7_mask); // op 7: encoder.layer.0.attention.1 (dropout)
-  addForward1(n, act9, act7, act10); // op 8: add
-  layernormForward1(p, n, act10, act11, scratch9_xhat, scratch9_istd, 26199552, 26200320); // op 9: encoder.layer.0.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act11, act12, 26201088, 28560384); // op 10: encoder.layer.0.intermediate.dense (dense)
-  geluForward1(n, act12, act13); // op 11: encoder.layer.0.intermediate.1 (gelu)
-  denseForward2(p, n, act13, act14, 28563456, 30922752); // op 12: encoder.layer.0.out.dense (dense)
-  dropoutForward1(n, training, act14, act15, scratch13_mask); // op 13: encoder.layer.0.out.1 (dropout)
-  addForward1(n, act15, act11, act16); // op 14: add
-  layernormForward1(p, n, act16, act17, scratch15_xhat, scratch15_istd, 30923520, 30924288); // op 15: encoder.layer.0.out.LayerNorm (layernorm)
-  forward16(p, n, training);
-  dropoutForward1(n, training, act18, act19, scratch17_mask); // op 17: encoder.layer.1.attention.1 (dropout)
-  addForward1(n, act19, act17, act20); // op 18: add
-  layernormForward1(p, n, act20, act21, scratch19_xhat, scratch19_istd, 33287424, 33288192); // op 19: encoder.layer.1.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act21, act22, 33288960, 35648256); // op 20: encoder.layer.1.intermediate.dense (dense)
-  geluForward1(n, act22, act23); // op 21: encoder.layer.1.intermediate.1 (gelu)
-  denseForward2(p, n, act23, act24, 35651328, 38010624); // op 22: encoder.layer.1.out.dense (dense)
-  dropoutForward1(n, training, act24, act25, scratch23_mask); // op 23: encoder.layer.1.out.1 (dropout)
-  addForward1(n, act25, act21, act26); // op 24: add
-  layernormForward1(p, n, act26, act27, scratch25_xhat, scratch25_istd, 38011392, 38012160); // op 25: encoder.layer.1.out.LayerNorm (layernorm)
-  forward26(p, n, training);
-  dropoutForward1(n, training, act28, act29, scratch27_mask); // op 27: encoder.layer.2.attention.1 (dropout)
-  addForward1(n, act29, act27, act30); // op 28: add
-  layernormForward1(p, n, act30, act31, scratch29_xhat, scratch29_istd, 40375296, 40376064); // op 29: encoder.layer.2.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act31, act32, 40376832, 42736128); // op 30: encoder.layer.2.intermediate.dense (dense)
-  geluForward1(n, act32, act33); // op 31: encoder.layer.2.intermediate.1 (gelu)
-  denseForward2(p, n, act33, act34, 42739200, 45098496); // op 32: encoder.layer.2.out.dense (dense)
-  dropoutForward1(n, training, act34, act35, scratch33_mask); // op 33: encoder.layer.2.out.1 (dropout)
-  addForward1(n, act35, act31, act36); // op 34: add
-  layernormForward1(p, n, act36, act37, scratch35_xhat, scratch35_istd, 45099264, 45100032); // op 35: encoder.layer.2.out.LayerNorm (layernorm)
-  forward36(p, n, training);
-  dropoutForward1(n, training, act38, act39, scratch37_mask); // op 37: encoder.layer.3.attention.1 (dropout)
-  addForward1(n, act39, act37, act40); // op 38: add
-  layernormForward1(p, n, act40, act41, scratch39_xhat, scratch39_istd, 47463168, 47463936); // op 39: encoder.layer.3.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act41, act42, 47464704, 49824000); // op 40: encoder.layer.3.intermediate.dense (dense)
-  geluForward1(n, act42, act43); // op 41: encoder.layer.3.intermediate.1 (gelu)
-  denseForward2(p, n, act43, act44, 49827072, 52186368); // op 42: encoder.layer.3.out.dense (dense)
-  dropoutForward1(n, training, act44, act45, scratch43_mask); // op 43: encoder.layer.3.out.1 (dropout)
-  addForward1(n, act45, act41, act46); // op 44: add
-  layernormForward1(p, n, act46, act47, scratch45_xhat, scratch45_istd, 52187136, 52187904); // op 45: encoder.layer.3.out.LayerNorm (layernorm)
-  forward46(p, n, training);
-  dropoutForward1(n, training, act48, act49, scratch47_mask); // op 47: encoder.layer.4.attention.1 (dropout)
-  addForward1(n, act49, act47, act50); // op 48: add
-  layernormForward1(p, n, act50, act51, scratch49_xhat, scratch49_istd, 54551040, 54551808); // op 49: encoder.layer.4.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act51, act52, 54552576, 56911872); // op 50: encoder.layer.4.intermediate.dense (dense)
-  geluForward1(n, act52, act53); // op 51: encoder.layer.4.intermediate.1 (gelu)
-  denseForward2(p, n, act53, act54, 56914944, 59274240); // op 52: encoder.layer.4.out.dense (dense)
-  dropoutForward1(n, training, act54, act55, scratch53_mask); // op 53: encoder.layer.4.out.1 (dropout)
-  addForward1(n, act55, act51, act56); // op 54: add
-  layernormForward1(p, n, act56, act57, scratch55_xhat, scratch55_istd, 59275008, 59275776); // op 55: encoder.layer.4.out.LayerNorm (layernorm)
-  forward56(p, n, training);
-  dropoutForward1(n, training, act58, act59, scratch57_mask); // op 57: encoder.layer.5.attention.1 (dropout)
-  addForward1(n, act59, act57, act60); // op 58: add
-  layernormForward1(p, n, act60, act61, scratch59_xhat, scratch59_istd, 61638912, 61639680); // op 59: encoder.layer.5.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act61, act62, 61640448, 63999744); // op 60: encoder.layer.5.intermediate.dense (dense)
-  geluForward1(n, act62, act63); // op 61: encoder.layer.5.intermediate.1 (gelu)
-  denseForward2(p, n, act63, act64, 64002816, 66362112); // op 62: encoder.layer.5.out.dense (dense)
-  dropoutForward1(n, training, act64, act65, scratch63_mask); // op 63: encoder.layer.5.out.1 (dropout)
-  addForward1(n, act65, act61, act66); // op 64: add
-  layernormForward1(p, n, act66, act67, scratch65_xhat, scratch65_istd, 66362880, 66363648); // op 65: encoder.layer.5.out.LayerNorm (layernorm)
-  forward66(p, n, training);
-  dropoutForward1(n, training, act68, act69, scratch67_mask); // op 67: encoder.layer.6.attention.1 (dropout)
-  addForward1(n, act69, act67, act70); // op 68: add
-  layernormForward1(p, n, act70, act71, scratch69_xhat, scratch69_istd, 68726784, 68727552); // op 69: encoder.layer.6.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act71, act72, 68728320, 71087616); // op 70: encoder.layer.6.intermediate.dense (dense)
-  geluForward1(n, act72, act73); // op 71: encoder.layer.6.intermediate.1 (gelu)
-  denseForward2(p, n, act73, act74, 71090688, 73449984); // op 72: encoder.layer.6.out.dense (dense)
-  dropoutForward1(n, training, act74, act75, scratch73_mask); // op 73: encoder.layer.6.out.1 (dropout)
-  addForward1(n, act75, act71, act76); // op 74: add
-  layernormForward1(p, n, act76, act77, scratch75_xhat, scratch75_istd, 73450752, 73451520); // op 75: encoder.layer.6.out.LayerNorm (layernorm)
-  forward76(p, n, training);
-  dropoutForward1(n, training, act78, act79, scratch77_mask); // op 77: encoder.layer.7.attention.1 (dropout)
-  addForward1(n, act79, act77, act80); // op 78: add
-  layernormForward1(p, n, act80, act81, scratch79_xhat, scratch79_istd, 75814656, 75815424); // op 79: encoder.layer.7.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act81, act82, 75816192, 78175488); // op 80: encoder.layer.7.intermediate.dense (dense)
-  geluForward1(n, act82, act83); // op 81: encoder.layer.7.intermediate.1 (gelu)
-  denseForward2(p, n, act83, act84, 78178560, 80537856); // op 82: encoder.layer.7.out.dense (dense)
-  dropoutForward1(n, training, act84, act85, scratch83_mask); // op 83: encoder.layer.7.out.1 (dropout)
-  addForward1(n, act85, act81, act86); // op 84: add
-  layernormForward1(p, n, act86, act87, scratch85_xhat, scratch85_istd, 80538624, 80539392); // op 85: encoder.layer.7.out.LayerNorm (layernorm)
-  forward86(p, n, training);
-  dropoutForward1(n, training, act88, act89, scratch87_mask); // op 87: encoder.layer.8.attention.1 (dropout)
-  addForward1(n, act89, act87, act90); // op 88: add
-  layernormForward1(p, n, act90, act91, scratch89_xhat, scratch89_istd, 82902528, 82903296); // op 89: encoder.layer.8.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act91, act92, 82904064, 85263360); // op 90: encoder.layer.8.intermediate.dense (dense)
-  geluForward1(n, act92, act93); // op 91: encoder.layer.8.intermediate.1 (gelu)
-  denseForward2(p, n, act93, act94, 85266432, 87625728); // op 92: encoder.layer.8.out.dense (dense)
-  dropoutForward1(n, training, act94, act95, scratch93_mask); // op 93: encoder.layer.8.out.1 (dropout)
-  addForward1(n, act95, act91, act96); // op 94: add
-  layernormForward1(p, n, act96, act97, scratch95_xhat, scratch95_istd, 87626496, 87627264); // op 95: encoder.layer.8.out.LayerNorm (layernorm)
-  forward96(p, n, training);
-  dropoutForward1(n, training, act98, act99, scratch97_mask); // op 97: encoder.layer.9.attention.1 (dropout)
-  addForward1(n, act99, act97, act100); // op 98: add
-  layernormForward1(p, n, act100, act101, scratch99_xhat, scratch99_istd, 89990400, 89991168); // op 99: encoder.layer.9.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act101, act102, 89991936, 92351232); // op 100: encoder.layer.9.intermediate.dense (dense)
-  geluForward1(n, act102, act103); // op 101: encoder.layer.9.intermediate.1 (gelu)
-  denseForward2(p, n, act103, act104, 92354304, 94713600); // op 102: encoder.layer.9.out.dense (dense)
-  dropoutForward1(n, training, act104, act105, scratch103_mask); // op 103: encoder.layer.9.out.1 (dropout)
-  addForward1(n, act105, act101, act106); // op 104: add
-  layernormForward1(p, n, act106, act107, scratch105_xhat, scratch105_istd, 94714368, 94715136); // op 105: encoder.layer.9.out.LayerNorm (layernorm)
-  forward106(p, n, training);
-  dropoutForward1(n, training, act108, act109, scratch107_mask); // op 107: encoder.layer.10.attention.1 (dropout)
-  addForward1(n, act109, act107, act110); // op 108: add
-  layernormForward1(p, n, act110, act111, scratch109_xhat, scratch109_istd, 97078272, 97079040); // op 109: encoder.layer.10.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act111, act112, 97079808, 99439104); // op 110: encoder.layer.10.intermediate.dense (dense)
-  geluForward1(n, act112, act113); // op 111: encoder.layer.10.intermediate.1 (gelu)
-  denseForward2(p, n, act113, act114, 99442176, 101801472); // op 112: encoder.layer.10.out.dense (dense)
-  dropoutForward1(n, training, act114, act115, scratch113_mask); // op 113: encoder.layer.10.out.1 (dropout)
-  addForward1(n, act115, act111, act116); // op 114: add
-  layernormForward1(p, n, act116, act117, scratch115_xhat, scratch115_istd, 101802240, 101803008); // op 115: encoder.layer.10.out.LayerNorm (layernorm)
-  forward116(p, n, training);
-  dropoutForward1(n, training, act118, act119, scratch117_mask); // op 117: encoder.layer.11.attention.1 (dropout)
-  addForward1(n, act119, act117, act120); // op 118: add
-  layernormForward1(p, n, act120, act121, scratch119_xhat, scratch119_istd, 104166144, 104166912); // op 119: encoder.layer.11.attention.LayerNorm (layernorm)
-  denseForward1(p, n, act121, act122, 104167680, 106526976); // op 120: encoder.layer.11.intermediate.dense (dense)
-  geluForward1(n, act122, act123); // op 121: encoder.layer.11.intermediate.1 (gelu)
-  denseForward2(p, n, act123, act124, 106530048, 108889344); // op 122: encoder.layer.11.out.dense (dense)
-  dropoutForward1(n, training, act124, act125, scratch123_mask); // op 123: encoder.layer.11.out.1 (dropout)
-  addForward1(n, act125, act121, act126); // op 124: add
-  layernormForward1(p, n, act126, act127, scratch125_xhat, scratch125_istd, 108890112, 108890880); // op 125: encoder.layer.11.out.LayerNorm (layernorm)
-  forward126(n);
-  forward127(p, n);
-  forward128(n);
-  lastTraining = training;
-  forwardDone = true;
-  return [length === 512 ? act127 : cutRows(act127, short0, n, length, 768, 512), act130];
-}
-
-// ── Shorter sequences: padded to 512 positions (the ops cannot see past a position, or attention masks
-// the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
-
-let shortFor = "";
-let short0 = new Float32Array(0);
-
-/** Every array is made before any is replaced (as in `allocate`). */
-function allocateShort(n: number, length: number): void {
-  const key = `${n}:${length}`;
-  if (key === shortFor || length === 512) return;
-  [short0] = [new Float32Array(n * length * 768)];
-  shortFor = key;
-  noteWorkspace();
-}
-
-/** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
-function padRows<T extends Int32Array | Float32Array>(
-  short: T,
-  full: T,
-  n: number,
-  length: number,
-  row: number,
-  max: number,
-): T {
-  full.fill(0);
-  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * row, (b + 1) * length * row), b * max * row);
-  return full;
-}
-
-/** The first `length` positions of each sample of a layout of `max` positions. */
-function cutRows(
-  full: Float32Array,
-  short: Float32Array,
-  n: number,
-  length: number,
-  row: number,
-  max: number,
-): Float32Array {
-  for (let b = 0; b < n; b++) short.set(full.subarray(b * max * row, b * max * row + length * row), b * length * row);
-  return short;
-}
-
-/**
- * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
- * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
- * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
- * next call).
- */
-export function backward(
-  p: Float32Array,
-  outputGrads: readonly [Float32Array, Float32Array],
-  grads: Float32Array,
-): void {
-  if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const n = batchSize;
-  if (!Array.isArray(outputGrads) || outputGrads.length !== 2)
-    throw new TypeError(`outputGrads must be an array of 2 arrays, got ${kindOf(outputGrads)}`);
-  checkFloats("outputGrads[0]", outputGrads[0], n * seqLength * 768);
-  checkFloats("outputGrads[1]", outputGrads[1], n * 768);
-  checkFloats("grads", grads, paramCount);
-  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
-  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
-  if (seqLength === 512) grad127.set(outputGrads[0]);
-  else padRows(outputGrads[0], grad127, n, seqLength, 768, 512);
-  copy(outputGrads[1], grad130);
-  const gp = grads;
-  zero(gp);
-  zero(grad0);
-  zero(grad1);
-  zero(grad2);
-  zero(grad3);
-  zero(grad4);
-  zero(grad5);
-  zero(grad6);
-  zero(grad7);
-  zero(grad8);
-  zero(grad9);
-  zero(grad10);
-  zero(grad11);
-  zero(grad13);
-  zero(grad14);
-  zero(grad15);
-  zero(grad16);
-  zero(grad17);
-  zero(grad18);
-  zero(grad19);
-  zero(grad20);
-  zero(grad21);
-  zero(grad23);
-  zero(grad24);
-  zero(grad25);
-  zero(grad26);
-  zero(grad27);
-  zero(grad28);
-  zero(grad29);
-  zero(grad30);
-  zero(grad31);
-  zero(grad33);
-  zero(grad34);
-  zero(grad35);
-  zero(grad36);
-  zero(grad37);
-  zero(grad38);
-  zero(grad39);
-  zero(grad40);
-  zero(grad41);
-  zero(grad43);
-  zero(grad44);
-  zero(grad45);
-  zero(grad46);
-  zero(grad47);
-  zero(grad48);
-  zero(grad49);
-  zero(grad50);
-  zero(grad51);
-  zero(grad53);
-  zero(grad54);
-  zero(grad55);
-  zero(grad56);
-  zero(grad57);
-  zero(grad58);
-  zero(grad59);
-  zero(grad60);
-  zero(grad61);
-  zero(grad63);
-  zero(grad64);
-  zero(grad65);
-  zero(grad66);
-  zero(grad67);
-  zero(grad68);
-  zero(grad69);
-  zero(grad70);
-  zero(grad71);
-  zero(grad73);
-  zero(grad74);
-  zero(grad75);
-  zero(grad76);
-  zero(grad77);
-  zero(grad78);
-  zero(grad79);
-  zero(grad80);
-  zero(grad81);
-  zero(grad83);
-  zero(grad84);
-  zero(grad85);
-  zero(grad86);
-  zero(grad87);
-  zero(grad88);
-  zero(grad89);
-  zero(grad90);
-  zero(grad91);
-  zero(grad93);
-  zero(grad94);
-  zero(grad95);
-  zero(grad96);
-  zero(grad97);
-  zero(grad98);
-  zero(grad99);
-  zero(grad100);
-  zero(grad101);
-  zero(grad103);
-  zero(grad104);
-  zero(grad105);
-  zero(grad106);
-  zero(grad107);
-  zero(grad108);
-  zero(grad109);
-  zero(grad110);
-  zero(grad111);
-  zero(grad113);
-  zero(grad114);
-  zero(grad115);
-  zero(grad116);
-  zero(grad117);
-  zero(grad118);
-  zero(grad119);
-  zero(grad120);
-  zero(grad121);
-  zero(grad123);
-  zero(grad124);
-  zero(grad125);
-  zero(grad126);
-  zero(grad128);
-  const training = lastTraining;
-  backward128(n);
-  backward127(p, gp, n);
-  backward126(n);
-  layernormBackward1(p, gp, n, grad126, grad127, scratch125_xhat, scratch125_istd, 108890112, 108890880); // op 125: encoder.layer.11.out.LayerNorm (layernorm)
-  addBackward1(n, grad125, grad121, grad126); // op 124: add
-  dropoutBackward1(n, grad124, grad125, scratch123_mask); // op 123: encoder.layer.11.out.1 (dropout)
-  denseBackward2(p, gp, n, act123, grad123, grad124, 106530048, 108889344); // op 122: encoder.layer.11.out.dense (dense)
-  geluBackward1(n, act122, grad122, grad123); // op 121: encoder.layer.11.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act121, grad121, grad122, 104167680, 106526976); // op 120: encoder.layer.11.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad120, grad121, scratch119_xhat, scratch119_istd, 104166144, 104166912); // op 119: encoder.layer.11.attention.LayerNorm (layernorm)
-  addBackward1(n, grad119, grad117, grad120); // op 118: add
-  dropoutBackward1(n, grad118, grad119, scratch117_mask); // op 117: encoder.layer.11.attention.1 (dropout)
-  backward116(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad116, grad117, scratch115_xhat, scratch115_istd, 101802240, 101803008); // op 115: encoder.layer.10.out.LayerNorm (layernorm)
-  addBackward1(n, grad115, grad111, grad116); // op 114: add
-  dropoutBackward1(n, grad114, grad115, scratch113_mask); // op 113: encoder.layer.10.out.1 (dropout)
-  denseBackward2(p, gp, n, act113, grad113, grad114, 99442176, 101801472); // op 112: encoder.layer.10.out.dense (dense)
-  geluBackward1(n, act112, grad112, grad113); // op 111: encoder.layer.10.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act111, grad111, grad112, 97079808, 99439104); // op 110: encoder.layer.10.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad110, grad111, scratch109_xhat, scratch109_istd, 97078272, 97079040); // op 109: encoder.layer.10.attention.LayerNorm (layernorm)
-  addBackward1(n, grad109, grad107, grad110); // op 108: add
-  dropoutBackward1(n, grad108, grad109, scratch107_mask); // op 107: encoder.layer.10.attention.1 (dropout)
-  backward106(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad106, grad107, scratch105_xhat, scratch105_istd, 94714368, 94715136); // op 105: encoder.layer.9.out.LayerNorm (layernorm)
-  addBackward1(n, grad105, grad101, grad106); // op 104: add
-  dropoutBackward1(n, grad104, grad105, scratch103_mask); // op 103: encoder.layer.9.out.1 (dropout)
-  denseBackward2(p, gp, n, act103, grad103, grad104, 92354304, 94713600); // op 102: encoder.layer.9.out.dense (dense)
-  geluBackward1(n, act102, grad102, grad103); // op 101: encoder.layer.9.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act101, grad101, grad102, 89991936, 92351232); // op 100: encoder.layer.9.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad100, grad101, scratch99_xhat, scratch99_istd, 89990400, 89991168); // op 99: encoder.layer.9.attention.LayerNorm (layernorm)
-  addBackward1(n, grad99, grad97, grad100); // op 98: add
-  dropoutBackward1(n, grad98, grad99, scratch97_mask); // op 97: encoder.layer.9.attention.1 (dropout)
-  backward96(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad96, grad97, scratch95_xhat, scratch95_istd, 87626496, 87627264); // op 95: encoder.layer.8.out.LayerNorm (layernorm)
-  addBackward1(n, grad95, grad91, grad96); // op 94: add
-  dropoutBackward1(n, grad94, grad95, scratch93_mask); // op 93: encoder.layer.8.out.1 (dropout)
-  denseBackward2(p, gp, n, act93, grad93, grad94, 85266432, 87625728); // op 92: encoder.layer.8.out.dense (dense)
-  geluBackward1(n, act92, grad92, grad93); // op 91: encoder.layer.8.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act91, grad91, grad92, 82904064, 85263360); // op 90: encoder.layer.8.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad90, grad91, scratch89_xhat, scratch89_istd, 82902528, 82903296); // op 89: encoder.layer.8.attention.LayerNorm (layernorm)
-  addBackward1(n, grad89, grad87, grad90); // op 88: add
-  dropoutBackward1(n, grad88, grad89, scratch87_mask); // op 87: encoder.layer.8.attention.1 (dropout)
-  backward86(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad86, grad87, scratch85_xhat, scratch85_istd, 80538624, 80539392); // op 85: encoder.layer.7.out.LayerNorm (layernorm)
-  addBackward1(n, grad85, grad81, grad86); // op 84: add
-  dropoutBackward1(n, grad84, grad85, scratch83_mask); // op 83: encoder.layer.7.out.1 (dropout)
-  denseBackward2(p, gp, n, act83, grad83, grad84, 78178560, 80537856); // op 82: encoder.layer.7.out.dense (dense)
-  geluBackward1(n, act82, grad82, grad83); // op 81: encoder.layer.7.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act81, grad81, grad82, 75816192, 78175488); // op 80: encoder.layer.7.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad80, grad81, scratch79_xhat, scratch79_istd, 75814656, 75815424); // op 79: encoder.layer.7.attention.LayerNorm (layernorm)
-  addBackward1(n, grad79, grad77, grad80); // op 78: add
-  dropoutBackward1(n, grad78, grad79, scratch77_mask); // op 77: encoder.layer.7.attention.1 (dropout)
-  backward76(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad76, grad77, scratch75_xhat, scratch75_istd, 73450752, 73451520); // op 75: encoder.layer.6.out.LayerNorm (layernorm)
-  addBackward1(n, grad75, grad71, grad76); // op 74: add
-  dropoutBackward1(n, grad74, grad75, scratch73_mask); // op 73: encoder.layer.6.out.1 (dropout)
-  denseBackward2(p, gp, n, act73, grad73, grad74, 71090688, 73449984); // op 72: encoder.layer.6.out.dense (dense)
-  geluBackward1(n, act72, grad72, grad73); // op 71: encoder.layer.6.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act71, grad71, grad72, 68728320, 71087616); // op 70: encoder.layer.6.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad70, grad71, scratch69_xhat, scratch69_istd, 68726784, 68727552); // op 69: encoder.layer.6.attention.LayerNorm (layernorm)
-  addBackward1(n, grad69, grad67, grad70); // op 68: add
-  dropoutBackward1(n, grad68, grad69, scratch67_mask); // op 67: encoder.layer.6.attention.1 (dropout)
-  backward66(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad66, grad67, scratch65_xhat, scratch65_istd, 66362880, 66363648); // op 65: encoder.layer.5.out.LayerNorm (layernorm)
-  addBackward1(n, grad65, grad61, grad66); // op 64: add
-  dropoutBackward1(n, grad64, grad65, scratch63_mask); // op 63: encoder.layer.5.out.1 (dropout)
-  denseBackward2(p, gp, n, act63, grad63, grad64, 64002816, 66362112); // op 62: encoder.layer.5.out.dense (dense)
-  geluBackward1(n, act62, grad62, grad63); // op 61: encoder.layer.5.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act61, grad61, grad62, 61640448, 63999744); // op 60: encoder.layer.5.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad60, grad61, scratch59_xhat, scratch59_istd, 61638912, 61639680); // op 59: encoder.layer.5.attention.LayerNorm (layernorm)
-  addBackward1(n, grad59, grad57, grad60); // op 58: add
-  dropoutBackward1(n, grad58, grad59, scratch57_mask); // op 57: encoder.layer.5.attention.1 (dropout)
-  backward56(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad56, grad57, scratch55_xhat, scratch55_istd, 59275008, 59275776); // op 55: encoder.layer.4.out.LayerNorm (layernorm)
-  addBackward1(n, grad55, grad51, grad56); // op 54: add
-  dropoutBackward1(n, grad54, grad55, scratch53_mask); // op 53: encoder.layer.4.out.1 (dropout)
-  denseBackward2(p, gp, n, act53, grad53, grad54, 56914944, 59274240); // op 52: encoder.layer.4.out.dense (dense)
-  geluBackward1(n, act52, grad52, grad53); // op 51: encoder.layer.4.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act51, grad51, grad52, 54552576, 56911872); // op 50: encoder.layer.4.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad50, grad51, scratch49_xhat, scratch49_istd, 54551040, 54551808); // op 49: encoder.layer.4.attention.LayerNorm (layernorm)
-  addBackward1(n, grad49, grad47, grad50); // op 48: add
-  dropoutBackward1(n, grad48, grad49, scratch47_mask); // op 47: encoder.layer.4.attention.1 (dropout)
-  backward46(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad46, grad47, scratch45_xhat, scratch45_istd, 52187136, 52187904); // op 45: encoder.layer.3.out.LayerNorm (layernorm)
-  addBackward1(n, grad45, grad41, grad46); // op 44: add
-  dropoutBackward1(n, grad44, grad45, scratch43_mask); // op 43: encoder.layer.3.out.1 (dropout)
-  denseBackward2(p, gp, n, act43, grad43, grad44, 49827072, 52186368); // op 42: encoder.layer.3.out.dense (dense)
-  geluBackward1(n, act42, grad42, grad43); // op 41: encoder.layer.3.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act41, grad41, grad42, 47464704, 49824000); // op 40: encoder.layer.3.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad40, grad41, scratch39_xhat, scratch39_istd, 47463168, 47463936); // op 39: encoder.layer.3.attention.LayerNorm (layernorm)
-  addBackward1(n, grad39, grad37, grad40); // op 38: add
-  dropoutBackward1(n, grad38, grad39, scratch37_mask); // op 37: encoder.layer.3.attention.1 (dropout)
-  backward36(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad36, grad37, scratch35_xhat, scratch35_istd, 45099264, 45100032); // op 35: encoder.layer.2.out.LayerNorm (layernorm)
-  addBackward1(n, grad35, grad31, grad36); // op 34: add
-  dropoutBackward1(n, grad34, grad35, scratch33_mask); // op 33: encoder.layer.2.out.1 (dropout)
-  denseBackward2(p, gp, n, act33, grad33, grad34, 42739200, 45098496); // op 32: encoder.layer.2.out.dense (dense)
-  geluBackward1(n, act32, grad32, grad33); // op 31: encoder.layer.2.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act31, grad31, grad32, 40376832, 42736128); // op 30: encoder.layer.2.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad30, grad31, scratch29_xhat, scratch29_istd, 40375296, 40376064); // op 29: encoder.layer.2.attention.LayerNorm (layernorm)
-  addBackward1(n, grad29, grad27, grad30); // op 28: add
-  dropoutBackward1(n, grad28, grad29, scratch27_mask); // op 27: encoder.layer.2.attention.1 (dropout)
-  backward26(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad26, grad27, scratch25_xhat, scratch25_istd, 38011392, 38012160); // op 25: encoder.layer.1.out.LayerNorm (layernorm)
-  addBackward1(n, grad25, grad21, grad26); // op 24: add
-  dropoutBackward1(n, grad24, grad25, scratch23_mask); // op 23: encoder.layer.1.out.1 (dropout)
-  denseBackward2(p, gp, n, act23, grad23, grad24, 35651328, 38010624); // op 22: encoder.layer.1.out.dense (dense)
-  geluBackward1(n, act22, grad22, grad23); // op 21: encoder.layer.1.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act21, grad21, grad22, 33288960, 35648256); // op 20: encoder.layer.1.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad20, grad21, scratch19_xhat, scratch19_istd, 33287424, 33288192); // op 19: encoder.layer.1.attention.LayerNorm (layernorm)
-  addBackward1(n, grad19, grad17, grad20); // op 18: add
-  dropoutBackward1(n, grad18, grad19, scratch17_mask); // op 17: encoder.layer.1.attention.1 (dropout)
-  backward16(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad16, grad17, scratch15_xhat, scratch15_istd, 30923520, 30924288); // op 15: encoder.layer.0.out.LayerNorm (layernorm)
-  addBackward1(n, grad15, grad11, grad16); // op 14: add
-  dropoutBackward1(n, grad14, grad15, scratch13_mask); // op 13: encoder.layer.0.out.1 (dropout)
-  denseBackward2(p, gp, n, act13, grad13, grad14, 28563456, 30922752); // op 12: encoder.layer.0.out.dense (dense)
-  geluBackward1(n, act12, grad12, grad13); // op 11: encoder.layer.0.intermediate.1 (gelu)
-  denseBackward1(p, gp, n, act11, grad11, grad12, 26201088, 28560384); // op 10: encoder.layer.0.intermediate.dense (dense)
-  layernormBackward1(p, gp, n, grad10, grad11, scratch9_xhat, scratch9_istd, 26199552, 26200320); // op 9: encoder.layer.0.attention.LayerNorm (layernorm)
-  addBackward1(n, grad9, grad7, grad10); // op 8: add
-  dropoutBackward1(n, grad8, grad9, scratch7_mask); // op 7: encoder.layer.0.attention.1 (dropout)
-  backward6(p, gp, n, training);
-  dropoutBackward1(n, grad6, grad7, scratch5_mask); // op 5: embeddings.4 (dropout)
-  layernormBackward1(p, gp, n, grad5, grad6, scratch4_xhat, scratch4_istd, 23835648, 23836416); // op 4: embeddings.LayerNorm (layernorm)
-  backward3(gp, n);
-  addBackward1(n, grad2, grad3, grad4); // op 2: add
-  backward1(gp, n);
-  backward0(gp, n);
-}
-
-// ── One function per op, forward and backward ──
-
-/** Forward of op 0: embeddings.word_embeddings (embedding). */
-function forward0(p: Float32Array, n: number): void {
-  // embeddings.word_embeddings: embedding, table 30522 × 768 at p[0]; [512] ids per sample → [512, 768]: one row copied per id
-  for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const w = act0[r]! * 768;
-    for (let d = 0; d < 768; d++) act2[yo + d] = p[w + d]!;
-  }
-}
-
-/** Backward of op 0: embeddings.word_embeddings (embedding). */
-function backward0(gp: Float32Array, n: number): void {
-  // embeddings.word_embeddings: embedding, table 30522 × 768 at p[0]; [512] ids per sample → [512, 768], backward: each id's output gradient is added to its own row only
-  for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const id = act0[r]!;
-    const w = id * 768;
-    for (let d = 0; d < 768; d++) gp[w + d]! += grad2[yo + d]!;
-  }
-}
-
-/** Forward of op 1: embeddings.token_type_embeddings (embedding). */
-function forward1(p: Float32Array, n: number): void {
-  // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23440896]; [512] ids per sample → [512, 768]: one row copied per id
-  for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const w = 23440896 + act1[r]! * 768;
-    for (let d = 0; d < 768; d++) act3[yo + d] = p[w + d]!;
-  }
-}
-
-/** Backward of op 1: embeddings.token_type_embeddings (embedding). */
-function backward1(gp: Float32Array, n: number): void {
-  // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23440896]; [512] ids per sample → [512, 768], backward: each id's output gradient is added to its own row only
-  for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const id = act1[r]!;
-    const w = 23440896 + id * 768;
-    for (let d = 0; d < 768; d++) gp[w + d]! += grad3[yo + d]!;
-  }
-}
-
-/** Forward of the 25 ops 2, 8, 14, 18, 24, 28, … (add, one shape): each call passes its arrays and offsets. */
-function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 25 ops 2, 8, 14, 18, 24, 28, … (add, one shape): each call passes its arrays and offsets. */
-function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Forward of op 3: embeddings.position_embeddings (positional). */
-function forward3(p: Float32Array, n: number): void {
-  // embeddings.position_embeddings: positional, table 512 × 768 at p[23442432]; rows 0..511 added to the 512 positions of [512, 768]
-  for (let o = 0, e = n * 393216; o < e; o += 393216) {
-    for (let j = 0; j < 393216; j++) act5[o + j] = act4[o + j]! + p[23442432 + j]!;
-  }
-}
-
-/** Backward of op 3: embeddings.position_embeddings (positional). */
-function backward3(gp: Float32Array, n: number): void {
-  // embeddings.position_embeddings: positional backward: dx += dy, rows 0..511 of the table (768 wide) += Σ over the batch of dy
-  for (let o = 0, e = n * 393216; o < e; o += 393216) {
-    for (let j = 0; j < 393216; j++) {
-      const d = grad5[o + j]!;
-      grad4[o + j]! += d;
-      gp[23442432 + j]! += d;
-    }
-  }
-}
-
-/** Forward of the 25 ops 4, 9, 15, 19, 25, 29, … (layernorm, one shape): each call passes its arrays and offsets. */
-function layernormForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += input[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = input[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        const sh = p[biasAt + ch]!;
-        const h = (input[j]! - m) * r;
-        xhat[j] = h;
-        output[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of the 25 ops 4, 9, 15, 19, 25, 29, … (layernorm, one shape): each call passes its arrays and offsets. */
-function layernormBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = istd[b * 512 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        const d = outputGrad[j]! * w;
-        const h = xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[weightAt + ch]! += outputGrad[j]! * h;
-        gp[biasAt + ch]! += outputGrad[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of the 25 ops 5, 7, 13, 17, 23, 27, … (dropout, one shape): each call passes its arrays and offsets. */
-function dropoutForward1(
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  mask: Float32Array,
-): void {
-  // dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      mask[i] = m;
-      output[i] = input[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      mask[i] = 1;
-      output[i] = input[i]!;
-    }
-  }
-}
-
-/** Backward of the 25 ops 5, 7, 13, 17, 23, 27, … (dropout, one shape): each call passes its arrays and offsets. */
-function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
-  // dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
-}
-
-/** Forward of op 6: encoder.layer.0.attention.self (attention). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act7, scratch6_q, n * 512, 768, 768, 23837184, 24427008, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act7, scratch6_k, n * 512, 768, 768, 24427776, 25017600, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act7, scratch6_v, n * 512, 768, 768, 25018368, 25608192, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch6_q[qi + d]! * scratch6_k[kj + d]!;
-          scratch6_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch6_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch6_probs[row + j]! - m);
-          scratch6_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch6_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch6_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch6_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch6_probs[row + j]! * scratch6_mask[row + j]! : scratch6_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch6_heads[oi + d]! += a * scratch6_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch6_heads, act8, n * 512, 768, 768, 25608960, 26198784, 0, 768, 1);
-}
-
-/** Backward of op 6: encoder.layer.0.attention.self (attention). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch6_d_heads.fill(0, 0, n * 393216);
-  scratch6_d_q.fill(0, 0, n * 393216);
-  scratch6_d_k.fill(0, 0, n * 393216);
-  scratch6_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch6_heads,
-    scratch6_d_heads,
-    grad8,
-    n * 512,
-    768,
-    768,
-    25608960,
-    26198784,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch6_d_heads[oi + d]! * scratch6_v[vj + d]!;
-          const pr = scratch6_probs[row + j]!;
-          const mk = training ? scratch6_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch6_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch6_d_v[vj + d]! += a * scratch6_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch6_probs[row + j]! * (scratch6_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch6_d_q[oi + d]! += ds * scratch6_k[kj + d]!;
-            scratch6_d_k[kj + d]! += ds * scratch6_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act7, grad7, scratch6_d_q, n * 512, 768, 768, 23837184, 24427008, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act7, grad7, scratch6_d_k, n * 512, 768, 768, 24427776, 25017600, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act7, grad7, scratch6_d_v, n * 512, 768, 768, 25018368, 25608192, true, 0, 768, 1);
-}
-
-/** Forward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
-function denseForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, input, output, n * 512, 768, 3072, weightAt, biasAt, 0, 3072, 1);
-}
-
-/** Backward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
-function denseBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
-}
-
-/** Forward of the 12 ops 11, 21, 31, 41, 51, 61, … (gelu, one shape): each call passes its arrays and offsets. */
-function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
-  // gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = input[i]!;
-    output[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of the 12 ops 11, 21, 31, 41, 51, 61, … (gelu, one shape): each call passes its arrays and offsets. */
-function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of the 12 ops 12, 22, 32, 42, 52, 62, … (dense, one shape): each call passes its arrays and offsets. */
-function denseForward2(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, input, output, n * 512, 3072, 768, weightAt, biasAt, 0, 768, 1);
-}
-
-/** Backward of the 12 ops 12, 22, 32, 42, 52, 62, … (dense, one shape): each call passes its arrays and offsets. */
-function denseBackward2(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
-}
-
-/** Forward of op 16: encoder.layer.1.attention.self (attention). */
-function forward16(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act17, scratch16_q, n * 512, 768, 768, 30925056, 31514880, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act17, scratch16_k, n * 512, 768, 768, 31515648, 32105472, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act17, scratch16_v, n * 512, 768, 768, 32106240, 32696064, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch16_q[qi + d]! * scratch16_k[kj + d]!;
-          scratch16_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch16_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch16_probs[row + j]! - m);
-          scratch16_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch16_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch16_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch16_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch16_probs[row + j]! * scratch16_mask[row + j]! : scratch16_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch16_heads[oi + d]! += a * scratch16_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch16_heads, act18, n * 512, 768, 768, 32696832, 33286656, 0, 768, 1);
-}
-
-/** Backward of op 16: encoder.layer.1.attention.self (attention). */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch16_d_heads.fill(0, 0, n * 393216);
-  scratch16_d_q.fill(0, 0, n * 393216);
-  scratch16_d_k.fill(0, 0, n * 393216);
-  scratch16_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch16_heads,
-    scratch16_d_heads,
-    grad18,
-    n * 512,
-    768,
-    768,
-    32696832,
-    33286656,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch16_d_heads[oi + d]! * scratch16_v[vj + d]!;
-          const pr = scratch16_probs[row + j]!;
-          const mk = training ? scratch16_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch16_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch16_d_v[vj + d]! += a * scratch16_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch16_probs[row + j]! * (scratch16_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch16_d_q[oi + d]! += ds * scratch16_k[kj + d]!;
-            scratch16_d_k[kj + d]! += ds * scratch16_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act17, grad17, scratch16_d_q, n * 512, 768, 768, 30925056, 31514880, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act17, grad17, scratch16_d_k, n * 512, 768, 768, 31515648, 32105472, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act17, grad17, scratch16_d_v, n * 512, 768, 768, 32106240, 32696064, true, 0, 768, 1);
-}
-
-/** Forward of op 26: encoder.layer.2.attention.self (attention). */
-function forward26(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act27, scratch26_q, n * 512, 768, 768, 38012928, 38602752, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act27, scratch26_k, n * 512, 768, 768, 38603520, 39193344, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act27, scratch26_v, n * 512, 768, 768, 39194112, 39783936, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch26_q[qi + d]! * scratch26_k[kj + d]!;
-          scratch26_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch26_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch26_probs[row + j]! - m);
-          scratch26_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch26_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch26_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch26_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch26_probs[row + j]! * scratch26_mask[row + j]! : scratch26_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch26_heads[oi + d]! += a * scratch26_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch26_heads, act28, n * 512, 768, 768, 39784704, 40374528, 0, 768, 1);
-}
-
-/** Backward of op 26: encoder.layer.2.attention.self (attention). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch26_d_heads.fill(0, 0, n * 393216);
-  scratch26_d_q.fill(0, 0, n * 393216);
-  scratch26_d_k.fill(0, 0, n * 393216);
-  scratch26_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch26_heads,
-    scratch26_d_heads,
-    grad28,
-    n * 512,
-    768,
-    768,
-    39784704,
-    40374528,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch26_d_heads[oi + d]! * scratch26_v[vj + d]!;
-          const pr = scratch26_probs[row + j]!;
-          const mk = training ? scratch26_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch26_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch26_d_v[vj + d]! += a * scratch26_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch26_probs[row + j]! * (scratch26_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch26_d_q[oi + d]! += ds * scratch26_k[kj + d]!;
-            scratch26_d_k[kj + d]! += ds * scratch26_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act27, grad27, scratch26_d_q, n * 512, 768, 768, 38012928, 38602752, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act27, grad27, scratch26_d_k, n * 512, 768, 768, 38603520, 39193344, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act27, grad27, scratch26_d_v, n * 512, 768, 768, 39194112, 39783936, true, 0, 768, 1);
-}
-
-/** Forward of op 36: encoder.layer.3.attention.self (attention). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act37, scratch36_q, n * 512, 768, 768, 45100800, 45690624, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act37, scratch36_k, n * 512, 768, 768, 45691392, 46281216, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act37, scratch36_v, n * 512, 768, 768, 46281984, 46871808, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch36_q[qi + d]! * scratch36_k[kj + d]!;
-          scratch36_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch36_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch36_probs[row + j]! - m);
-          scratch36_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch36_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch36_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch36_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch36_probs[row + j]! * scratch36_mask[row + j]! : scratch36_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch36_heads[oi + d]! += a * scratch36_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch36_heads, act38, n * 512, 768, 768, 46872576, 47462400, 0, 768, 1);
-}
-
-/** Backward of op 36: encoder.layer.3.attention.self (attention). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch36_d_heads.fill(0, 0, n * 393216);
-  scratch36_d_q.fill(0, 0, n * 393216);
-  scratch36_d_k.fill(0, 0, n * 393216);
-  scratch36_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch36_heads,
-    scratch36_d_heads,
-    grad38,
-    n * 512,
-    768,
-    768,
-    46872576,
-    47462400,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch36_d_heads[oi + d]! * scratch36_v[vj + d]!;
-          const pr = scratch36_probs[row + j]!;
-          const mk = training ? scratch36_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch36_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch36_d_v[vj + d]! += a * scratch36_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch36_probs[row + j]! * (scratch36_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch36_d_q[oi + d]! += ds * scratch36_k[kj + d]!;
-            scratch36_d_k[kj + d]! += ds * scratch36_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act37, grad37, scratch36_d_q, n * 512, 768, 768, 45100800, 45690624, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act37, grad37, scratch36_d_k, n * 512, 768, 768, 45691392, 46281216, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act37, grad37, scratch36_d_v, n * 512, 768, 768, 46281984, 46871808, true, 0, 768, 1);
-}
-
-/** Forward of op 46: encoder.layer.4.attention.self (attention). */
-function forward46(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act47, scratch46_q, n * 512, 768, 768, 52188672, 52778496, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act47, scratch46_k, n * 512, 768, 768, 52779264, 53369088, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act47, scratch46_v, n * 512, 768, 768, 53369856, 53959680, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch46_q[qi + d]! * scratch46_k[kj + d]!;
-          scratch46_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch46_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch46_probs[row + j]! - m);
-          scratch46_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch46_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch46_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch46_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch46_probs[row + j]! * scratch46_mask[row + j]! : scratch46_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch46_heads[oi + d]! += a * scratch46_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch46_heads, act48, n * 512, 768, 768, 53960448, 54550272, 0, 768, 1);
-}
-
-/** Backward of op 46: encoder.layer.4.attention.self (attention). */
-function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch46_d_heads.fill(0, 0, n * 393216);
-  scratch46_d_q.fill(0, 0, n * 393216);
-  scratch46_d_k.fill(0, 0, n * 393216);
-  scratch46_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch46_heads,
-    scratch46_d_heads,
-    grad48,
-    n * 512,
-    768,
-    768,
-    53960448,
-    54550272,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch46_d_heads[oi + d]! * scratch46_v[vj + d]!;
-          const pr = scratch46_probs[row + j]!;
-          const mk = training ? scratch46_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch46_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch46_d_v[vj + d]! += a * scratch46_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch46_probs[row + j]! * (scratch46_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch46_d_q[oi + d]! += ds * scratch46_k[kj + d]!;
-            scratch46_d_k[kj + d]! += ds * scratch46_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act47, grad47, scratch46_d_q, n * 512, 768, 768, 52188672, 52778496, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act47, grad47, scratch46_d_k, n * 512, 768, 768, 52779264, 53369088, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act47, grad47, scratch46_d_v, n * 512, 768, 768, 53369856, 53959680, true, 0, 768, 1);
-}
-
-/** Forward of op 56: encoder.layer.5.attention.self (attention). */
-function forward56(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act57, scratch56_q, n * 512, 768, 768, 59276544, 59866368, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act57, scratch56_k, n * 512, 768, 768, 59867136, 60456960, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act57, scratch56_v, n * 512, 768, 768, 60457728, 61047552, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch56_q[qi + d]! * scratch56_k[kj + d]!;
-          scratch56_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch56_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch56_probs[row + j]! - m);
-          scratch56_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch56_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch56_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch56_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch56_probs[row + j]! * scratch56_mask[row + j]! : scratch56_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch56_heads[oi + d]! += a * scratch56_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch56_heads, act58, n * 512, 768, 768, 61048320, 61638144, 0, 768, 1);
-}
-
-/** Backward of op 56: encoder.layer.5.attention.self (attention). */
-function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch56_d_heads.fill(0, 0, n * 393216);
-  scratch56_d_q.fill(0, 0, n * 393216);
-  scratch56_d_k.fill(0, 0, n * 393216);
-  scratch56_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch56_heads,
-    scratch56_d_heads,
-    grad58,
-    n * 512,
-    768,
-    768,
-    61048320,
-    61638144,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch56_d_heads[oi + d]! * scratch56_v[vj + d]!;
-          const pr = scratch56_probs[row + j]!;
-          const mk = training ? scratch56_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch56_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch56_d_v[vj + d]! += a * scratch56_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch56_probs[row + j]! * (scratch56_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch56_d_q[oi + d]! += ds * scratch56_k[kj + d]!;
-            scratch56_d_k[kj + d]! += ds * scratch56_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act57, grad57, scratch56_d_q, n * 512, 768, 768, 59276544, 59866368, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act57, grad57, scratch56_d_k, n * 512, 768, 768, 59867136, 60456960, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act57, grad57, scratch56_d_v, n * 512, 768, 768, 60457728, 61047552, true, 0, 768, 1);
-}
-
-/** Forward of op 66: encoder.layer.6.attention.self (attention). */
-function forward66(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act67, scratch66_q, n * 512, 768, 768, 66364416, 66954240, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act67, scratch66_k, n * 512, 768, 768, 66955008, 67544832, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act67, scratch66_v, n * 512, 768, 768, 67545600, 68135424, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch66_q[qi + d]! * scratch66_k[kj + d]!;
-          scratch66_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch66_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch66_probs[row + j]! - m);
-          scratch66_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch66_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch66_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch66_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch66_probs[row + j]! * scratch66_mask[row + j]! : scratch66_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch66_heads[oi + d]! += a * scratch66_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch66_heads, act68, n * 512, 768, 768, 68136192, 68726016, 0, 768, 1);
-}
-
-/** Backward of op 66: encoder.layer.6.attention.self (attention). */
-function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch66_d_heads.fill(0, 0, n * 393216);
-  scratch66_d_q.fill(0, 0, n * 393216);
-  scratch66_d_k.fill(0, 0, n * 393216);
-  scratch66_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch66_heads,
-    scratch66_d_heads,
-    grad68,
-    n * 512,
-    768,
-    768,
-    68136192,
-    68726016,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch66_d_heads[oi + d]! * scratch66_v[vj + d]!;
-          const pr = scratch66_probs[row + j]!;
-          const mk = training ? scratch66_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch66_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch66_d_v[vj + d]! += a * scratch66_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch66_probs[row + j]! * (scratch66_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch66_d_q[oi + d]! += ds * scratch66_k[kj + d]!;
-            scratch66_d_k[kj + d]! += ds * scratch66_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act67, grad67, scratch66_d_q, n * 512, 768, 768, 66364416, 66954240, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act67, grad67, scratch66_d_k, n * 512, 768, 768, 66955008, 67544832, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act67, grad67, scratch66_d_v, n * 512, 768, 768, 67545600, 68135424, true, 0, 768, 1);
-}
-
-/** Forward of op 76: encoder.layer.7.attention.self (attention). */
-function forward76(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act77, scratch76_q, n * 512, 768, 768, 73452288, 74042112, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act77, scratch76_k, n * 512, 768, 768, 74042880, 74632704, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act77, scratch76_v, n * 512, 768, 768, 74633472, 75223296, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch76_q[qi + d]! * scratch76_k[kj + d]!;
-          scratch76_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch76_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch76_probs[row + j]! - m);
-          scratch76_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch76_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch76_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch76_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch76_probs[row + j]! * scratch76_mask[row + j]! : scratch76_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch76_heads[oi + d]! += a * scratch76_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch76_heads, act78, n * 512, 768, 768, 75224064, 75813888, 0, 768, 1);
-}
-
-/** Backward of op 76: encoder.layer.7.attention.self (attention). */
-function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch76_d_heads.fill(0, 0, n * 393216);
-  scratch76_d_q.fill(0, 0, n * 393216);
-  scratch76_d_k.fill(0, 0, n * 393216);
-  scratch76_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch76_heads,
-    scratch76_d_heads,
-    grad78,
-    n * 512,
-    768,
-    768,
-    75224064,
-    75813888,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch76_d_heads[oi + d]! * scratch76_v[vj + d]!;
-          const pr = scratch76_probs[row + j]!;
-          const mk = training ? scratch76_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch76_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch76_d_v[vj + d]! += a * scratch76_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch76_probs[row + j]! * (scratch76_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch76_d_q[oi + d]! += ds * scratch76_k[kj + d]!;
-            scratch76_d_k[kj + d]! += ds * scratch76_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act77, grad77, scratch76_d_q, n * 512, 768, 768, 73452288, 74042112, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act77, grad77, scratch76_d_k, n * 512, 768, 768, 74042880, 74632704, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act77, grad77, scratch76_d_v, n * 512, 768, 768, 74633472, 75223296, true, 0, 768, 1);
-}
-
-/** Forward of op 86: encoder.layer.8.attention.self (attention). */
-function forward86(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act87, scratch86_q, n * 512, 768, 768, 80540160, 81129984, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act87, scratch86_k, n * 512, 768, 768, 81130752, 81720576, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act87, scratch86_v, n * 512, 768, 768, 81721344, 82311168, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch86_q[qi + d]! * scratch86_k[kj + d]!;
-          scratch86_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch86_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch86_probs[row + j]! - m);
-          scratch86_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch86_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch86_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch86_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch86_probs[row + j]! * scratch86_mask[row + j]! : scratch86_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch86_heads[oi + d]! += a * scratch86_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch86_heads, act88, n * 512, 768, 768, 82311936, 82901760, 0, 768, 1);
-}
-
-/** Backward of op 86: encoder.layer.8.attention.self (attention). */
-function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch86_d_heads.fill(0, 0, n * 393216);
-  scratch86_d_q.fill(0, 0, n * 393216);
-  scratch86_d_k.fill(0, 0, n * 393216);
-  scratch86_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch86_heads,
-    scratch86_d_heads,
-    grad88,
-    n * 512,
-    768,
-    768,
-    82311936,
-    82901760,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch86_d_heads[oi + d]! * scratch86_v[vj + d]!;
-          const pr = scratch86_probs[row + j]!;
-          const mk = training ? scratch86_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch86_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch86_d_v[vj + d]! += a * scratch86_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch86_probs[row + j]! * (scratch86_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch86_d_q[oi + d]! += ds * scratch86_k[kj + d]!;
-            scratch86_d_k[kj + d]! += ds * scratch86_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act87, grad87, scratch86_d_q, n * 512, 768, 768, 80540160, 81129984, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act87, grad87, scratch86_d_k, n * 512, 768, 768, 81130752, 81720576, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act87, grad87, scratch86_d_v, n * 512, 768, 768, 81721344, 82311168, true, 0, 768, 1);
-}
-
-/** Forward of op 96: encoder.layer.9.attention.self (attention). */
-function forward96(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act97, scratch96_q, n * 512, 768, 768, 87628032, 88217856, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act97, scratch96_k, n * 512, 768, 768, 88218624, 88808448, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act97, scratch96_v, n * 512, 768, 768, 88809216, 89399040, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch96_q[qi + d]! * scratch96_k[kj + d]!;
-          scratch96_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch96_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch96_probs[row + j]! - m);
-          scratch96_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch96_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch96_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch96_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch96_probs[row + j]! * scratch96_mask[row + j]! : scratch96_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch96_heads[oi + d]! += a * scratch96_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch96_heads, act98, n * 512, 768, 768, 89399808, 89989632, 0, 768, 1);
-}
-
-/** Backward of op 96: encoder.layer.9.attention.self (attention). */
-function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch96_d_heads.fill(0, 0, n * 393216);
-  scratch96_d_q.fill(0, 0, n * 393216);
-  scratch96_d_k.fill(0, 0, n * 393216);
-  scratch96_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch96_heads,
-    scratch96_d_heads,
-    grad98,
-    n * 512,
-    768,
-    768,
-    89399808,
-    89989632,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch96_d_heads[oi + d]! * scratch96_v[vj + d]!;
-          const pr = scratch96_probs[row + j]!;
-          const mk = training ? scratch96_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch96_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch96_d_v[vj + d]! += a * scratch96_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch96_probs[row + j]! * (scratch96_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch96_d_q[oi + d]! += ds * scratch96_k[kj + d]!;
-            scratch96_d_k[kj + d]! += ds * scratch96_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act97, grad97, scratch96_d_q, n * 512, 768, 768, 87628032, 88217856, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act97, grad97, scratch96_d_k, n * 512, 768, 768, 88218624, 88808448, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act97, grad97, scratch96_d_v, n * 512, 768, 768, 88809216, 89399040, true, 0, 768, 1);
-}
-
-/** Forward of op 106: encoder.layer.10.attention.self (attention). */
-function forward106(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act107, scratch106_q, n * 512, 768, 768, 94715904, 95305728, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act107, scratch106_k, n * 512, 768, 768, 95306496, 95896320, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act107, scratch106_v, n * 512, 768, 768, 95897088, 96486912, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch106_q[qi + d]! * scratch106_k[kj + d]!;
-          scratch106_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch106_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch106_probs[row + j]! - m);
-          scratch106_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch106_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch106_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch106_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch106_probs[row + j]! * scratch106_mask[row + j]! : scratch106_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch106_heads[oi + d]! += a * scratch106_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch106_heads, act108, n * 512, 768, 768, 96487680, 97077504, 0, 768, 1);
-}
-
-/** Backward of op 106: encoder.layer.10.attention.self (attention). */
-function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch106_d_heads.fill(0, 0, n * 393216);
-  scratch106_d_q.fill(0, 0, n * 393216);
-  scratch106_d_k.fill(0, 0, n * 393216);
-  scratch106_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch106_heads,
-    scratch106_d_heads,
-    grad108,
-    n * 512,
-    768,
-    768,
-    96487680,
-    97077504,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d]! * scratch106_v[vj + d]!;
-          const pr = scratch106_probs[row + j]!;
-          const mk = training ? scratch106_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch106_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch106_d_v[vj + d]! += a * scratch106_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch106_probs[row + j]! * (scratch106_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch106_d_q[oi + d]! += ds * scratch106_k[kj + d]!;
-            scratch106_d_k[kj + d]! += ds * scratch106_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act107, grad107, scratch106_d_q, n * 512, 768, 768, 94715904, 95305728, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act107, grad107, scratch106_d_k, n * 512, 768, 768, 95306496, 95896320, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act107, grad107, scratch106_d_v, n * 512, 768, 768, 95897088, 96486912, true, 0, 768, 1);
-}
-
-/** Forward of op 116: encoder.layer.11.attention.self (attention). */
-function forward116(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (q_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act117, scratch116_q, n * 512, 768, 768, 101803776, 102393600, 0, 768, 1);
-  // k = x · (k_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act117, scratch116_k, n * 512, 768, 768, 102394368, 102984192, 0, 768, 1);
-  // v = x · (v_proj)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act117, scratch116_v, n * 512, 768, 768, 102984960, 103574784, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 393216 + h * 64;
-      const kh = b * 393216 + h * 64;
-      for (let i = 0; i < 512; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        let m = -Infinity;
-        for (let j = 0; j < seqLength; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch116_q[qi + d]! * scratch116_k[kj + d]!;
-          scratch116_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch116_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch116_probs[row + j]! - m);
-          scratch116_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch116_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < seqLength; j++) scratch116_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch116_heads[oi + d] = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch116_probs[row + j]! * scratch116_mask[row + j]! : scratch116_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch116_heads[oi + d]! += a * scratch116_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch116_heads, act118, n * 512, 768, 768, 103575552, 104165376, 0, 768, 1);
-}
-
-/** Backward of op 116: encoder.layer.11.attention.self (attention). */
-function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch116_d_heads.fill(0, 0, n * 393216);
-  scratch116_d_q.fill(0, 0, n * 393216);
-  scratch116_d_k.fill(0, 0, n * 393216);
-  scratch116_d_v.fill(0, 0, n * 393216);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch116_heads,
-    scratch116_d_heads,
-    grad118,
-    n * 512,
-    768,
-    768,
-    103575552,
-    104165376,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 512; i++) {
-        const oi = b * 393216 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 512 + i) * 512;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < seqLength; j++) {
-          const vj = b * 393216 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch116_d_heads[oi + d]! * scratch116_v[vj + d]!;
-          const pr = scratch116_probs[row + j]!;
-          const mk = training ? scratch116_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch116_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch116_d_v[vj + d]! += a * scratch116_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < seqLength; j++) {
-          const ds = scratch116_probs[row + j]! * (scratch116_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 393216 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch116_d_q[oi + d]! += ds * scratch116_k[kj + d]!;
-            scratch116_d_k[kj + d]! += ds * scratch116_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-  denseTiledBackward(p, gp, act117, grad117, scratch116_d_q, n * 512, 768, 768, 101803776, 102393600, true, 0, 768, 1);
-  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
-  denseTiledBackward(p, gp, act117, grad117, scratch116_d_k, n * 512, 768, 768, 102394368, 102984192, true, 0, 768, 1);
-  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-  denseTiledBackward(p, gp, act117, grad117, scratch116_d_v, n * 512, 768, 768, 102984960, 103574784, true, 0, 768, 1);
-}
-
-/** Forward of op 126: pooler.0 (take). */
-function forward126(n: number): void {
-  // pooler.0: take index 0 of axis 0, [512, 768] → [768]
-  for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 768; q++) act128[r * 768 + q] = act127[r * 393216 + q]!;
-  }
-}
-
-/** Backward of op 126: pooler.0 (take). */
-function backward126(n: number): void {
-  // pooler.0: take backward (the other positions get no gradient)
-  for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 768; q++) grad127[r * 393216 + q]! += grad128[r * 768 + q]!;
-  }
-}
-
-/** Forward of op 127: pooler.dense (dense). */
-function forward127(p: Float32Array, n: number): void {
-  // pooler.dense: dense 768 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act128, act129, n, 768, 768, 108891648, 109481472, 0, 768, 1);
-}
-
-/** Backward of op 127: pooler.dense (dense). */
-function backward127(p: Float32Array, gp: Float32Array, n: number): void {
-  // pooler.dense: dense 768 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472, true, 0, 768, 1);
-}
-
-/** Forward of op 128: pooler.2 (tanh). */
-function forward128(n: number): void {
-  // pooler.2: tanh
-  for (let i = 0, e = n * 768; i < e; i++) {
-    const x = act129[i]!;
-    act130[i] = Math.tanh(x);
-  }
-}
-
-/** Backward of op 128: pooler.2 (tanh). */
-function backward128(n: number): void {
-  // pooler.2: tanh backward
-  for (let i = 0, e = n * 768; i < e; i++) {
-    const y = act130[i]!;
-    const g = grad130[i]!;
-    grad129[i] = g * (1 - y * y);
-  }
-}
-
-// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
-
-/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, output: unknown, n: number, size: number): void {
-  checkBatch(n);
-  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
-  const length = output.length;
-  if (length === 0 || length % n !== 0 || length > n * size) {
-    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
-  }
-}
-
-/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
- *  expected length. An array's elements are read once here: they could be anything. */
-function checkTargets(what: string, target: unknown, expected: number): void {
-  if (Array.isArray(target)) {
-    for (let i = 0; i < target.length; i++) {
-      const t: unknown = target[i];
-      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
-    }
-  } else if (
-    !ArrayBuffer.isView(target) ||
-    target instanceof DataView ||
-    target instanceof BigInt64Array ||
-    target instanceof BigUint64Array
-  ) {
-    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
-  }
-  checkLength(what, target as ArrayLike<number>, expected);
-}
-
-/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
- *  memory with the output or the targets (it is written while they are read). */
-function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
-  checkFloats("grad", grad, count);
-  const g = grad as Float32Array;
-  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
-  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
-}
-
-/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
-export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const d = output[i]! - target[i]!;
-    sum += d * d;
-    if (grad !== undefined) grad[i] = (2 * d) / count;
-  }
-  return sum / count;
-}
-
-/** Class indices: every target is checked before any gradient is written (the one loss check that reads
- *  every target: each must be an integer in 0..classes − 1). */
-function checkClasses(targets: ArrayLike<number>, classes: number): void {
-  for (let b = 0; b < targets.length; b++) {
-    const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
-  }
-}
-
-/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
- *  the last axis of the output holds the 768 classes; each of the n × 512 rows has one target. */
-export function crossEntropyLoss(
-  logits: Float32Array,
-  targets: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-): number {
-  const classes = 768;
-  checkRows("logits", logits, n, outputSize);
-  const rows = logits.length / classes;
-  checkTargets("targets", targets, rows);
-  checkClasses(targets, classes);
-  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
-  let total = 0;
-  for (let b = 0; b < rows; b++) {
-    const t = targets[b]!;
-    const o = b * classes;
-    let m = -Infinity;
-    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
-    let s = 0;
-    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
-    const lse = m + Math.log(s);
-    total += lse - logits[o + t]!;
-    if (grad !== undefined) {
-      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
-    }
-  }
-  return total / rows;
-}
-
-/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
- *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
-export function binaryCrossEntropyLoss(
-  output: Float32Array,
-  target: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-  fromLogits = false,
-): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const y = output[i]!;
-    const t = target[i]!;
-    if (fromLogits) {
-      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
-      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
-    } else {
-      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
-      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
-    }
-  }
-  return sum / count;
-}
-
-// ── Training ────────────────────────────────────────────────────────────────────────────────────────
-
-export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
-
-export interface TrainerOptions {
-  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
-  readonly optimizer: "sgd" | "adam" | "adamw";
-  readonly lr: number;
-  readonly momentum?: number;
-  readonly weightDecay?: number;
-  readonly beta1?: number;
-  readonly beta2?: number;
-  readonly eps?: number;
-  /** The loss; default: the spec's `loss` statement (this spec states none). */
-  readonly loss?: LossName;
-  /** Binary cross entropy on logits. */
-  readonly fromLogits?: boolean;
-  /** Seed of the initial parameters and of dropout masks. */
-  readonly seed?: number;
-}
-
-export interface Trainer {
-  readonly params: Float32Array;
-  readonly grads: Float32Array;
-  readonly buffers: Float32Array;
-  readonly options: TrainerOptions;
-  /** Optimizer state: momentum or first moments, second moments. */
-  readonly m: Float32Array;
-  readonly v: Float32Array;
-  steps: number;
-}
-
-/** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
-function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
-  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
-}
-
-const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
-const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
-
-/** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
- *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
- *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
- *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
- *  momentum buffer sums a series that does not converge). */
-function checkTrainerOptions(options: TrainerOptions): void {
-  if (!optimizerNames.includes(options.optimizer)) {
-    throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
-  }
-  if (options.loss !== undefined && !lossNames.includes(options.loss)) {
-    throw new TypeError(
-      `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+  /** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+  let workspaceMemory = new Set<ArrayBufferLike>();
+
+  function noteWorkspace(): void {
+    workspaceMemory = new Set(
+      [
+        act2,
+        act3,
+        act4,
+        act5,
+        act6,
+        act7,
+        act8,
+        act9,
+        act10,
+        act11,
+        act12,
+        act13,
+        act14,
+        act15,
+        act16,
+        act17,
+        act18,
+        act19,
+        act20,
+        act21,
+        act22,
+        act23,
+        act24,
+        act25,
+        act26,
+        act27,
+        act28,
+        act29,
+        act30,
+        act31,
+        act32,
+        act33,
+        act34,
+        act35,
+        act36,
+        act37,
+        act38,
+        act39,
+        act40,
+        act41,
+        act42,
+        act43,
+        act44,
+        act45,
+        act46,
+        act47,
+        act48,
+        act49,
+        act50,
+        act51,
+        act52,
+        act53,
+        act54,
+        act55,
+        act56,
+        act57,
+        act58,
+        act59,
+        act60,
+        act61,
+        act62,
+        act63,
+        act64,
+        act65,
+        act66,
+        act67,
+        act68,
+        act69,
+        act70,
+        act71,
+        act72,
+        act73,
+        act74,
+        act75,
+        act76,
+        act77,
+        act78,
+        act79,
+        act80,
+        act81,
+        act82,
+        act83,
+        act84,
+        act85,
+        act86,
+        act87,
+        act88,
+        act89,
+        act90,
+        act91,
+        act92,
+        act93,
+        act94,
+        act95,
+        act96,
+        act97,
+        act98,
+        act99,
+        act100,
+        act101,
+        act102,
+        act103,
+        act104,
+        act105,
+        act106,
+        act107,
+        act108,
+        act109,
+        act110,
+        act111,
+        act112,
+        act113,
+        act114,
+        act115,
+        act116,
+        act117,
+        act118,
+        act119,
+        act120,
+        act121,
+        act122,
+        act123,
+        act124,
+        act125,
+        act126,
+        act127,
+        act128,
+        act129,
+        act130,
+        act0,
+        act1,
+        grad0,
+        grad1,
+        grad2,
+        grad3,
+        grad4,
+        grad5,
+        grad6,
+        grad7,
+        grad8,
+        grad9,
+        grad10,
+        grad11,
+        grad12,
+        grad13,
+        grad14,
+        grad15,
+        grad16,
+        grad17,
+        grad18,
+        grad19,
+        grad20,
+        grad21,
+        grad22,
+        grad23,
+        grad24,
+        grad25,
+        grad26,
+        grad27,
+        grad28,
+        grad29,
+        grad30,
+        grad31,
+        grad32,
+        grad33,
+        grad34,
+        grad35,
+        grad36,
+        grad37,
+        grad38,
+        grad39,
+        grad40,
+        grad41,
+        grad42,
+        grad43,
+        grad44,
+        grad45,
+        grad46,
+        grad47,
+        grad48,
+        grad49,
+        grad50,
+        grad51,
+        grad52,
+        grad53,
+        grad54,
+        grad55,
+        grad56,
+        grad57,
+        grad58,
+        grad59,
+        grad60,
+        grad61,
+        grad62,
+        grad63,
+        grad64,
+        grad65,
+        grad66,
+        grad67,
+        grad68,
+        grad69,
+        grad70,
+        grad71,
+        grad72,
+        grad73,
+        grad74,
+        grad75,
+        grad76,
+        grad77,
+        grad78,
+        grad79,
+        grad80,
+        grad81,
+        grad82,
+        grad83,
+        grad84,
+        grad85,
+        grad86,
+        grad87,
+        grad88,
+        grad89,
+        grad90,
+        grad91,
+        grad92,
+        grad93,
+        grad94,
+        grad95,
+        grad96,
+        grad97,
+        grad98,
+        grad99,
+        grad100,
+        grad101,
+        grad102,
+        grad103,
+        grad104,
+        grad105,
+        grad106,
+        grad107,
+        grad108,
+        grad109,
+        grad110,
+        grad111,
+        grad112,
+        grad113,
+        grad114,
+        grad115,
+        grad116,
+        grad117,
+        grad118,
+        grad119,
+        grad120,
+        grad121,
+        grad122,
+        grad123,
+        grad124,
+        grad125,
+        grad126,
+        grad127,
+        grad128,
+        grad129,
+        grad130,
+        scratch4_xhat,
+        scratch4_istd,
+        scratch5_mask,
+        scratch6_q,
+        scratch6_k,
+        scratch6_v,
+        scratch6_probs,
+        scratch6_mask,
+        scratch6_heads,
+        scratch6_d_heads,
+        scratch6_d_q,
+        scratch6_d_k,
+        scratch6_d_v,
+        scratch6_d_row,
+        scratch7_mask,
+        scratch9_xhat,
+        scratch9_istd,
+        scratch13_mask,
+        scratch15_xhat,
+        scratch15_istd,
+        scratch16_q,
+        scratch16_k,
+        scratch16_v,
+        scratch16_probs,
+        scratch16_mask,
+        scratch16_heads,
+        scratch16_d_heads,
+        scratch16_d_q,
+        scratch16_d_k,
+        scratch16_d_v,
+        scratch16_d_row,
+        scratch17_mask,
+        scratch19_xhat,
+        scratch19_istd,
+        scratch23_mask,
+        scratch25_xhat,
+        scratch25_istd,
+        scratch26_q,
+        scratch26_k,
+        scratch26_v,
+        scratch26_probs,
+        scratch26_mask,
+        scratch26_heads,
+        scratch26_d_heads,
+        scratch26_d_q,
+        scratch26_d_k,
+        scratch26_d_v,
+        scratch26_d_row,
+        scratch27_mask,
+        scratch29_xhat,
+        scratch29_istd,
+        scratch33_mask,
+        scratch35_xhat,
+        scratch35_istd,
+        scratch36_q,
+        scratch36_k,
+        scratch36_v,
+        scratch36_probs,
+        scratch36_mask,
+        scratch36_heads,
+        scratch36_d_heads,
+        scratch36_d_q,
+        scratch36_d_k,
+        scratch36_d_v,
+        scratch36_d_row,
+        scratch37_mask,
+        scratch39_xhat,
+        scratch39_istd,
+        scratch43_mask,
+        scratch45_xhat,
+        scratch45_istd,
+        scratch46_q,
+        scratch46_k,
+        scratch46_v,
+        scratch46_probs,
+        scratch46_mask,
+        scratch46_heads,
+        scratch46_d_heads,
+        scratch46_d_q,
+        scratch46_d_k,
+        scratch46_d_v,
+        scratch46_d_row,
+        scratch47_mask,
+        scratch49_xhat,
+        scratch49_istd,
+        scratch53_mask,
+        scratch55_xhat,
+        scratch55_istd,
+        scratch56_q,
+        scratch56_k,
+        scratch56_v,
+        scratch56_probs,
+        scratch56_mask,
+        scratch56_heads,
+        scratch56_d_heads,
+        scratch56_d_q,
+        scratch56_d_k,
+        scratch56_d_v,
+        scratch56_d_row,
+        scratch57_mask,
+        scratch59_xhat,
+        scratch59_istd,
+        scratch63_mask,
+        scratch65_xhat,
+        scratch65_istd,
+        scratch66_q,
+        scratch66_k,
+        scratch66_v,
+        scratch66_probs,
+        scratch66_mask,
+        scratch66_heads,
+        scratch66_d_heads,
+        scratch66_d_q,
+        scratch66_d_k,
+        scratch66_d_v,
+        scratch66_d_row,
+        scratch67_mask,
+        scratch69_xhat,
+        scratch69_istd,
+        scratch73_mask,
+        scratch75_xhat,
+        scratch75_istd,
+        scratch76_q,
+        scratch76_k,
+        scratch76_v,
+        scratch76_probs,
+        scratch76_mask,
+        scratch76_heads,
+        scratch76_d_heads,
+        scratch76_d_q,
+        scratch76_d_k,
+        scratch76_d_v,
+        scratch76_d_row,
+        scratch77_mask,
+        scratch79_xhat,
+        scratch79_istd,
+        scratch83_mask,
+        scratch85_xhat,
+        scratch85_istd,
+        scratch86_q,
+        scratch86_k,
+        scratch86_v,
+        scratch86_probs,
+        scratch86_mask,
+        scratch86_heads,
+        scratch86_d_heads,
+        scratch86_d_q,
+        scratch86_d_k,
+        scratch86_d_v,
+        scratch86_d_row,
+        scratch87_mask,
+        scratch89_xhat,
+        scratch89_istd,
+        scratch93_mask,
+        scratch95_xhat,
+        scratch95_istd,
+        scratch96_q,
+        scratch96_k,
+        scratch96_v,
+        scratch96_probs,
+        scratch96_mask,
+        scratch96_heads,
+        scratch96_d_heads,
+        scratch96_d_q,
+        scratch96_d_k,
+        scratch96_d_v,
+        scratch96_d_row,
+        scratch97_mask,
+        scratch99_xhat,
+        scratch99_istd,
+        scratch103_mask,
+        scratch105_xhat,
+        scratch105_istd,
+        scratch106_q,
+        scratch106_k,
+        scratch106_v,
+        scratch106_probs,
+        scratch106_mask,
+        scratch106_heads,
+        scratch106_d_heads,
+        scratch106_d_q,
+        scratch106_d_k,
+        scratch106_d_v,
+        scratch106_d_row,
+        scratch107_mask,
+        scratch109_xhat,
+        scratch109_istd,
+        scratch113_mask,
+        scratch115_xhat,
+        scratch115_istd,
+        scratch116_q,
+        scratch116_k,
+        scratch116_v,
+        scratch116_probs,
+        scratch116_mask,
+        scratch116_heads,
+        scratch116_d_heads,
+        scratch116_d_q,
+        scratch116_d_k,
+        scratch116_d_v,
+        scratch116_d_row,
+        scratch117_mask,
+        scratch119_xhat,
+        scratch119_istd,
+        scratch123_mask,
+        scratch125_xhat,
+        scratch125_istd,
+        short0,
+      ].map((a) => a.buffer),
     );
   }
-  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
-  if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.weightDecay !== undefined)
-    checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
-  if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
-  if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
-    throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+
+  /** Whether `a` shares memory with the workspace (an array this module returned): it would be
+   *  overwritten while it is read. One set lookup per call. */
+  function inWorkspace(a: ArrayBufferView): boolean {
+    return workspaceMemory.has(a.buffer);
   }
-  if (options.seed !== undefined) checkSeed(options.seed);
-  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-}
 
-/** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
- *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
-export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
-  checkTrainerOptions(options);
-  if (params !== undefined) {
-    checkFloats("params", params, paramCount);
-    if (inWorkspace(params))
-      throw new TypeError("params share memory with an array this module returned: copy them first");
-  }
-  const own = params ?? createParams(options.seed ?? 0);
-  seedRandom(options.seed ?? 0);
-  return {
-    params: own,
-    grads: new Float32Array(paramCount),
-    buffers: createBuffers(),
-    options: Object.freeze({ ...options }),
-    m: new Float32Array(paramCount),
-    v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
-    steps: 0,
-  };
-}
-
-/** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
-const trainableRanges: readonly (readonly [number, number])[] = [
-  [0, 23440896],
-  [23440896, 23442432],
-  [23442432, 23835648],
-  [23835648, 23836416],
-  [23836416, 23837184],
-  [23837184, 24427008],
-  [24427008, 24427776],
-  [24427776, 25017600],
-  [25017600, 25018368],
-  [25018368, 25608192],
-  [25608192, 25608960],
-  [25608960, 26198784],
-  [26198784, 26199552],
-  [26199552, 26200320],
-  [26200320, 26201088],
-  [26201088, 28560384],
-  [28560384, 28563456],
-  [28563456, 30922752],
-  [30922752, 30923520],
-  [30923520, 30924288],
-  [30924288, 30925056],
-  [30925056, 31514880],
-  [31514880, 31515648],
-  [31515648, 32105472],
-  [32105472, 32106240],
-  [32106240, 32696064],
-  [32696064, 32696832],
-  [32696832, 33286656],
-  [33286656, 33287424],
-  [33287424, 33288192],
-  [33288192, 33288960],
-  [33288960, 35648256],
-  [35648256, 35651328],
-  [35651328, 38010624],
-  [38010624, 38011392],
-  [38011392, 38012160],
-  [38012160, 38012928],
-  [38012928, 38602752],
-  [38602752, 38603520],
-  [38603520, 39193344],
-  [39193344, 39194112],
-  [39194112, 39783936],
-  [39783936, 39784704],
-  [39784704, 40374528],
-  [40374528, 40375296],
-  [40375296, 40376064],
-  [40376064, 40376832],
-  [40376832, 42736128],
-  [42736128, 42739200],
-  [42739200, 45098496],
-  [45098496, 45099264],
-  [45099264, 45100032],
-  [45100032, 45100800],
-  [45100800, 45690624],
-  [45690624, 45691392],
-  [45691392, 46281216],
-  [46281216, 46281984],
-  [46281984, 46871808],
-  [46871808, 46872576],
-  [46872576, 47462400],
-  [47462400, 47463168],
-  [47463168, 47463936],
-  [47463936, 47464704],
-  [47464704, 49824000],
-  [49824000, 49827072],
-  [49827072, 52186368],
-  [52186368, 52187136],
-  [52187136, 52187904],
-  [52187904, 52188672],
-  [52188672, 52778496],
-  [52778496, 52779264],
-  [52779264, 53369088],
-  [53369088, 53369856],
-  [53369856, 53959680],
-  [53959680, 53960448],
-  [53960448, 54550272],
-  [54550272, 54551040],
-  [54551040, 54551808],
-  [54551808, 54552576],
-  [54552576, 56911872],
-  [56911872, 56914944],
-  [56914944, 59274240],
-  [59274240, 59275008],
-  [59275008, 59275776],
-  [59275776, 59276544],
-  [59276544, 59866368],
-  [59866368, 59867136],
-  [59867136, 60456960],
-  [60456960, 60457728],
-  [60457728, 61047552],
-  [61047552, 61048320],
-  [61048320, 61638144],
-  [61638144, 61638912],
-  [61638912, 61639680],
-  [61639680, 61640448],
-  [61640448, 63999744],
-  [63999744, 64002816],
-  [64002816, 66362112],
-  [66362112, 66362880],
-  [66362880, 66363648],
-  [66363648, 66364416],
-  [66364416, 66954240],
-  [66954240, 66955008],
-  [66955008, 67544832],
-  [67544832, 67545600],
-  [67545600, 68135424],
-  [68135424, 68136192],
-  [68136192, 68726016],
-  [68726016, 68726784],
-  [68726784, 68727552],
-  [68727552, 68728320],
-  [68728320, 71087616],
-  [71087616, 71090688],
-  [71090688, 73449984],
-  [73449984, 73450752],
-  [73450752, 73451520],
-  [73451520, 73452288],
-  [73452288, 74042112],
-  [74042112, 74042880],
-  [74042880, 74632704],
-  [74632704, 74633472],
-  [74633472, 75223296],
-  [75223296, 75224064],
-  [75224064, 75813888],
-  [75813888, 75814656],
-  [75814656, 75815424],
-  [75815424, 75816192],
-  [75816192, 78175488],
-  [78175488, 78178560],
-  [78178560, 80537856],
-  [80537856, 80538624],
-  [80538624, 80539392],
-  [80539392, 80540160],
-  [80540160, 81129984],
-  [81129984, 81130752],
-  [81130752, 81720576],
-  [81720576, 81721344],
-  [81721344, 82311168],
-  [82311168, 82311936],
-  [82311936, 82901760],
-  [82901760, 82902528],
-  [82902528, 82903296],
-  [82903296, 82904064],
-  [82904064, 85263360],
-  [85263360, 85266432],
-  [85266432, 87625728],
-  [87625728, 87626496],
-  [87626496, 87627264],
-  [87627264, 87628032],
-  [87628032, 88217856],
-  [88217856, 88218624],
-  [88218624, 88808448],
-  [88808448, 88809216],
-  [88809216, 89399040],
-  [89399040, 89399808],
-  [89399808, 89989632],
-  [89989632, 89990400],
-  [89990400, 89991168],
-  [89991168, 89991936],
-  [89991936, 92351232],
-  [92351232, 92354304],
-  [92354304, 94713600],
-  [94713600, 94714368],
-  [94714368, 94715136],
-  [94715136, 94715904],
-  [94715904, 95305728],
-  [95305728, 95306496],
-  [95306496, 95896320],
-  [95896320, 95897088],
-  [95897088, 96486912],
-  [96486912, 96487680],
-  [96487680, 97077504],
-  [97077504, 97078272],
-  [97078272, 97079040],
-  [97079040, 97079808],
-  [97079808, 99439104],
-  [99439104, 99442176],
-  [99442176, 101801472],
-  [101801472, 101802240],
-  [101802240, 101803008],
-  [101803008, 101803776],
-  [101803776, 102393600],
-  [102393600, 102394368],
-  [102394368, 102984192],
-  [102984192, 102984960],
-  [102984960, 103574784],
-  [103574784, 103575552],
-  [103575552, 104165376],
-  [104165376, 104166144],
-  [104166144, 104166912],
-  [104166912, 104167680],
-  [104167680, 106526976],
-  [106526976, 106530048],
-  [106530048, 108889344],
-  [108889344, 108890112],
-  [108890112, 108890880],
-  [108890880, 108891648],
-  [108891648, 109481472],
-  [109481472, 109482240],
-];
-
-/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
- *  (they are frozen, but the trainer object itself is not). */
-function checkTrainer(trainer: Trainer): void {
-  if (typeof trainer !== "object" || trainer === null)
-    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
-  checkTrainerOptions(trainer.options);
-  const sgd = trainer.options.optimizer === "sgd";
-  const arrays: [string, unknown, number][] = [
-    ["trainer.params", trainer.params, paramCount],
-    ["trainer.grads", trainer.grads, paramCount],
-    ["trainer.buffers", trainer.buffers, bufferCount],
-    ["trainer.m", trainer.m, paramCount],
-    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
-  ];
-  for (const [what, array, length] of arrays) checkFloats(what, array, length);
-  for (let i = 0; i < arrays.length; i++) {
-    for (let j = i + 1; j < arrays.length; j++) {
-      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
-        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+  function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
+    if (!(ids instanceof Int32Array))
+      throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
+    checkLength(what, ids, expected);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id < 0 || id >= vocab)
+        throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
     }
-    if (inWorkspace(arrays[i]![1] as Float32Array))
-      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
   }
-  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
-    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
-}
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
- *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
- *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
- *  state or the running statistics. */
-export function trainStep(
-  trainer: Trainer,
-  inputs: readonly [Int32Array, Int32Array],
-  target: ArrayLike<number>,
-  n: number,
-  length?: number,
-): number {
-  checkTrainer(trainer);
-  checkBatch(n);
-  const o = trainer.options;
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-  if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > 512)) {
-    throw new RangeError(`sequence length ${length} is outside 1..512 (the declared maximum is 512)`);
+  /**
+   * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
+   * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
+   */
+  function forward(
+    p: Float32Array,
+    inputs: readonly [Int32Array, Int32Array],
+    n: number,
+    options: ForwardOptions = {},
+  ): readonly [Float32Array, Float32Array] {
+    checkBatch(n);
+    checkOptions(options);
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    if (!Array.isArray(inputs) || inputs.length !== 2)
+      throw new TypeError(`inputs must be an array of 2 arrays, got ${kindOf(inputs)}`);
+    const length = options.length ?? 512;
+    if (!Number.isInteger(length) || length < 1 || length > 512)
+      throw new RangeError(`sequence length ${length} is outside 1..512 (the declared maximum is 512)`);
+    checkTokens("input input_ids", inputs[0], n * length * 1, 30522);
+    checkTokens("input token_type_ids", inputs[1], n * length * 1, 2);
+    const training = options.training ?? false;
+    if (options.seed !== undefined) checkSeed(options.seed);
+    allocate(n);
+    allocateShort(n, length);
+    if (options.seed !== undefined) seedRandom(options.seed);
+    if (length === 512) act0.set(inputs[0]);
+    else padRows(inputs[0], act0, n, length, 1, 512);
+    if (length === 512) act1.set(inputs[1]);
+    else padRows(inputs[1], act1, n, length, 1, 512);
+    seqLength = length;
+    forward0(p, n);
+    forward1(p, n);
+    addForward1(n, act2, act3, act4); // op 2: add
+    forward3(p, n);
+    layernormForward1(p, n, act5, act6, scratch4_xhat, scratch4_istd, 23835648, 23836416); // op 4: embeddings.LayerNorm (layernorm)
+    dropoutForward1(n, training, act6, act7, scratch5_mask); // op 5: embeddings.4 (dropout)
+    forward6(p, n, training);
+    dropoutForward1(n, training, act8, act9, scratch7_mask); // op 7: encoder.layer.0.attention.1 (dropout)
+    addForward1(n, act9, act7, act10); // op 8: add
+    layernormForward1(p, n, act10, act11, scratch9_xhat, scratch9_istd, 26199552, 26200320); // op 9: encoder.layer.0.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act11, act12, 26201088, 28560384); // op 10: encoder.layer.0.intermediate.dense (dense)
+    geluForward1(n, act12, act13); // op 11: encoder.layer.0.intermediate.1 (gelu)
+    denseForward2(p, n, act13, act14, 28563456, 30922752); // op 12: encoder.layer.0.out.dense (dense)
+    dropoutForward1(n, training, act14, act15, scratch13_mask); // op 13: encoder.layer.0.out.1 (dropout)
+    addForward1(n, act15, act11, act16); // op 14: add
+    layernormForward1(p, n, act16, act17, scratch15_xhat, scratch15_istd, 30923520, 30924288); // op 15: encoder.layer.0.out.LayerNorm (layernorm)
+    forward16(p, n, training);
+    dropoutForward1(n, training, act18, act19, scratch17_mask); // op 17: encoder.layer.1.attention.1 (dropout)
+    addForward1(n, act19, act17, act20); // op 18: add
+    layernormForward1(p, n, act20, act21, scratch19_xhat, scratch19_istd, 33287424, 33288192); // op 19: encoder.layer.1.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act21, act22, 33288960, 35648256); // op 20: encoder.layer.1.intermediate.dense (dense)
+    geluForward1(n, act22, act23); // op 21: encoder.layer.1.intermediate.1 (gelu)
+    denseForward2(p, n, act23, act24, 35651328, 38010624); // op 22: encoder.layer.1.out.dense (dense)
+    dropoutForward1(n, training, act24, act25, scratch23_mask); // op 23: encoder.layer.1.out.1 (dropout)
+    addForward1(n, act25, act21, act26); // op 24: add
+    layernormForward1(p, n, act26, act27, scratch25_xhat, scratch25_istd, 38011392, 38012160); // op 25: encoder.layer.1.out.LayerNorm (layernorm)
+    forward26(p, n, training);
+    dropoutForward1(n, training, act28, act29, scratch27_mask); // op 27: encoder.layer.2.attention.1 (dropout)
+    addForward1(n, act29, act27, act30); // op 28: add
+    layernormForward1(p, n, act30, act31, scratch29_xhat, scratch29_istd, 40375296, 40376064); // op 29: encoder.layer.2.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act31, act32, 40376832, 42736128); // op 30: encoder.layer.2.intermediate.dense (dense)
+    geluForward1(n, act32, act33); // op 31: encoder.layer.2.intermediate.1 (gelu)
+    denseForward2(p, n, act33, act34, 42739200, 45098496); // op 32: encoder.layer.2.out.dense (dense)
+    dropoutForward1(n, training, act34, act35, scratch33_mask); // op 33: encoder.layer.2.out.1 (dropout)
+    addForward1(n, act35, act31, act36); // op 34: add
+    layernormForward1(p, n, act36, act37, scratch35_xhat, scratch35_istd, 45099264, 45100032); // op 35: encoder.layer.2.out.LayerNorm (layernorm)
+    forward36(p, n, training);
+    dropoutForward1(n, training, act38, act39, scratch37_mask); // op 37: encoder.layer.3.attention.1 (dropout)
+    addForward1(n, act39, act37, act40); // op 38: add
+    layernormForward1(p, n, act40, act41, scratch39_xhat, scratch39_istd, 47463168, 47463936); // op 39: encoder.layer.3.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act41, act42, 47464704, 49824000); // op 40: encoder.layer.3.intermediate.dense (dense)
+    geluForward1(n, act42, act43); // op 41: encoder.layer.3.intermediate.1 (gelu)
+    denseForward2(p, n, act43, act44, 49827072, 52186368); // op 42: encoder.layer.3.out.dense (dense)
+    dropoutForward1(n, training, act44, act45, scratch43_mask); // op 43: encoder.layer.3.out.1 (dropout)
+    addForward1(n, act45, act41, act46); // op 44: add
+    layernormForward1(p, n, act46, act47, scratch45_xhat, scratch45_istd, 52187136, 52187904); // op 45: encoder.layer.3.out.LayerNorm (layernorm)
+    forward46(p, n, training);
+    dropoutForward1(n, training, act48, act49, scratch47_mask); // op 47: encoder.layer.4.attention.1 (dropout)
+    addForward1(n, act49, act47, act50); // op 48: add
+    layernormForward1(p, n, act50, act51, scratch49_xhat, scratch49_istd, 54551040, 54551808); // op 49: encoder.layer.4.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act51, act52, 54552576, 56911872); // op 50: encoder.layer.4.intermediate.dense (dense)
+    geluForward1(n, act52, act53); // op 51: encoder.layer.4.intermediate.1 (gelu)
+    denseForward2(p, n, act53, act54, 56914944, 59274240); // op 52: encoder.layer.4.out.dense (dense)
+    dropoutForward1(n, training, act54, act55, scratch53_mask); // op 53: encoder.layer.4.out.1 (dropout)
+    addForward1(n, act55, act51, act56); // op 54: add
+    layernormForward1(p, n, act56, act57, scratch55_xhat, scratch55_istd, 59275008, 59275776); // op 55: encoder.layer.4.out.LayerNorm (layernorm)
+    forward56(p, n, training);
+    dropoutForward1(n, training, act58, act59, scratch57_mask); // op 57: encoder.layer.5.attention.1 (dropout)
+    addForward1(n, act59, act57, act60); // op 58: add
+    layernormForward1(p, n, act60, act61, scratch59_xhat, scratch59_istd, 61638912, 61639680); // op 59: encoder.layer.5.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act61, act62, 61640448, 63999744); // op 60: encoder.layer.5.intermediate.dense (dense)
+    geluForward1(n, act62, act63); // op 61: encoder.layer.5.intermediate.1 (gelu)
+    denseForward2(p, n, act63, act64, 64002816, 66362112); // op 62: encoder.layer.5.out.dense (dense)
+    dropoutForward1(n, training, act64, act65, scratch63_mask); // op 63: encoder.layer.5.out.1 (dropout)
+    addForward1(n, act65, act61, act66); // op 64: add
+    layernormForward1(p, n, act66, act67, scratch65_xhat, scratch65_istd, 66362880, 66363648); // op 65: encoder.layer.5.out.LayerNorm (layernorm)
+    forward66(p, n, training);
+    dropoutForward1(n, training, act68, act69, scratch67_mask); // op 67: encoder.layer.6.attention.1 (dropout)
+    addForward1(n, act69, act67, act70); // op 68: add
+    layernormForward1(p, n, act70, act71, scratch69_xhat, scratch69_istd, 68726784, 68727552); // op 69: encoder.layer.6.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act71, act72, 68728320, 71087616); // op 70: encoder.layer.6.intermediate.dense (dense)
+    geluForward1(n, act72, act73); // op 71: encoder.layer.6.intermediate.1 (gelu)
+    denseForward2(p, n, act73, act74, 71090688, 73449984); // op 72: encoder.layer.6.out.dense (dense)
+    dropoutForward1(n, training, act74, act75, scratch73_mask); // op 73: encoder.layer.6.out.1 (dropout)
+    addForward1(n, act75, act71, act76); // op 74: add
+    layernormForward1(p, n, act76, act77, scratch75_xhat, scratch75_istd, 73450752, 73451520); // op 75: encoder.layer.6.out.LayerNorm (layernorm)
+    forward76(p, n, training);
+    dropoutForward1(n, training, act78, act79, scratch77_mask); // op 77: encoder.layer.7.attention.1 (dropout)
+    addForward1(n, act79, act77, act80); // op 78: add
+    layernormForward1(p, n, act80, act81, scratch79_xhat, scratch79_istd, 75814656, 75815424); // op 79: encoder.layer.7.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act81, act82, 75816192, 78175488); // op 80: encoder.layer.7.intermediate.dense (dense)
+    geluForward1(n, act82, act83); // op 81: encoder.layer.7.intermediate.1 (gelu)
+    denseForward2(p, n, act83, act84, 78178560, 80537856); // op 82: encoder.layer.7.out.dense (dense)
+    dropoutForward1(n, training, act84, act85, scratch83_mask); // op 83: encoder.layer.7.out.1 (dropout)
+    addForward1(n, act85, act81, act86); // op 84: add
+    layernormForward1(p, n, act86, act87, scratch85_xhat, scratch85_istd, 80538624, 80539392); // op 85: encoder.layer.7.out.LayerNorm (layernorm)
+    forward86(p, n, training);
+    dropoutForward1(n, training, act88, act89, scratch87_mask); // op 87: encoder.layer.8.attention.1 (dropout)
+    addForward1(n, act89, act87, act90); // op 88: add
+    layernormForward1(p, n, act90, act91, scratch89_xhat, scratch89_istd, 82902528, 82903296); // op 89: encoder.layer.8.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act91, act92, 82904064, 85263360); // op 90: encoder.layer.8.intermediate.dense (dense)
+    geluForward1(n, act92, act93); // op 91: encoder.layer.8.intermediate.1 (gelu)
+    denseForward2(p, n, act93, act94, 85266432, 87625728); // op 92: encoder.layer.8.out.dense (dense)
+    dropoutForward1(n, training, act94, act95, scratch93_mask); // op 93: encoder.layer.8.out.1 (dropout)
+    addForward1(n, act95, act91, act96); // op 94: add
+    layernormForward1(p, n, act96, act97, scratch95_xhat, scratch95_istd, 87626496, 87627264); // op 95: encoder.layer.8.out.LayerNorm (layernorm)
+    forward96(p, n, training);
+    dropoutForward1(n, training, act98, act99, scratch97_mask); // op 97: encoder.layer.9.attention.1 (dropout)
+    addForward1(n, act99, act97, act100); // op 98: add
+    layernormForward1(p, n, act100, act101, scratch99_xhat, scratch99_istd, 89990400, 89991168); // op 99: encoder.layer.9.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act101, act102, 89991936, 92351232); // op 100: encoder.layer.9.intermediate.dense (dense)
+    geluForward1(n, act102, act103); // op 101: encoder.layer.9.intermediate.1 (gelu)
+    denseForward2(p, n, act103, act104, 92354304, 94713600); // op 102: encoder.layer.9.out.dense (dense)
+    dropoutForward1(n, training, act104, act105, scratch103_mask); // op 103: encoder.layer.9.out.1 (dropout)
+    addForward1(n, act105, act101, act106); // op 104: add
+    layernormForward1(p, n, act106, act107, scratch105_xhat, scratch105_istd, 94714368, 94715136); // op 105: encoder.layer.9.out.LayerNorm (layernorm)
+    forward106(p, n, training);
+    dropoutForward1(n, training, act108, act109, scratch107_mask); // op 107: encoder.layer.10.attention.1 (dropout)
+    addForward1(n, act109, act107, act110); // op 108: add
+    layernormForward1(p, n, act110, act111, scratch109_xhat, scratch109_istd, 97078272, 97079040); // op 109: encoder.layer.10.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act111, act112, 97079808, 99439104); // op 110: encoder.layer.10.intermediate.dense (dense)
+    geluForward1(n, act112, act113); // op 111: encoder.layer.10.intermediate.1 (gelu)
+    denseForward2(p, n, act113, act114, 99442176, 101801472); // op 112: encoder.layer.10.out.dense (dense)
+    dropoutForward1(n, training, act114, act115, scratch113_mask); // op 113: encoder.layer.10.out.1 (dropout)
+    addForward1(n, act115, act111, act116); // op 114: add
+    layernormForward1(p, n, act116, act117, scratch115_xhat, scratch115_istd, 101802240, 101803008); // op 115: encoder.layer.10.out.LayerNorm (layernorm)
+    forward116(p, n, training);
+    dropoutForward1(n, training, act118, act119, scratch117_mask); // op 117: encoder.layer.11.attention.1 (dropout)
+    addForward1(n, act119, act117, act120); // op 118: add
+    layernormForward1(p, n, act120, act121, scratch119_xhat, scratch119_istd, 104166144, 104166912); // op 119: encoder.layer.11.attention.LayerNorm (layernorm)
+    denseForward1(p, n, act121, act122, 104167680, 106526976); // op 120: encoder.layer.11.intermediate.dense (dense)
+    geluForward1(n, act122, act123); // op 121: encoder.layer.11.intermediate.1 (gelu)
+    denseForward2(p, n, act123, act124, 106530048, 108889344); // op 122: encoder.layer.11.out.dense (dense)
+    dropoutForward1(n, training, act124, act125, scratch123_mask); // op 123: encoder.layer.11.out.1 (dropout)
+    addForward1(n, act125, act121, act126); // op 124: add
+    layernormForward1(p, n, act126, act127, scratch125_xhat, scratch125_istd, 108890112, 108890880); // op 125: encoder.layer.11.out.LayerNorm (layernorm)
+    forward126(n);
+    forward127(p, n);
+    forward128(n);
+    lastTraining = training;
+    forwardDone = true;
+    return [length === 512 ? act127 : cutRows(act127, short0, n, length, 768, 512), act130];
   }
-  const outputLength = n * (length ?? 512) * 768;
-  if (lossName === "cross_entropy") {
-    checkTargets("targets", target, outputLength / 768);
-    checkClasses(target, 768);
-  } else {
-    checkTargets("target", target, outputLength);
+
+  // ── Shorter sequences: padded to 512 positions (the ops cannot see past a position, or attention masks
+  // the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
+
+  let shortFor = "";
+  let short0 = new Float32Array(0);
+
+  /** Every array is made before any is replaced (as in `allocate`). */
+  function allocateShort(n: number, length: number): void {
+    const key = `${n}:${length}`;
+    if (key === shortFor || length === 512) return;
+    [short0] = [new Float32Array(n * length * 768)];
+    shortFor = key;
+    noteWorkspace();
   }
-  const result = forward(trainer.params, inputs, n, {
-    training: true,
-    buffers: trainer.buffers,
-    ...(length !== undefined ? { length } : {}),
-  });
-  const output = result[0];
-  const grad = lossGrad(output.length);
-  const loss =
-    lossName === "mse"
-      ? mseLoss(output, target, n, grad)
-      : lossName === "cross_entropy"
-        ? crossEntropyLoss(output, target, n, grad)
-        : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, [grad, zerosOf(result[1].length)], trainer.grads);
-  trainer.steps++;
-  const p = trainer.params;
-  const g = trainer.grads;
-  const lr = o.lr;
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
-    const mu = o.momentum ?? 0;
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        let d = g[i]! + wd * p[i]!;
-        if (mu !== 0) {
-          const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
-          trainer.m[i] = buf;
-          d = buf;
+
+  /** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
+  function padRows<T extends Int32Array | Float32Array>(
+    short: T,
+    full: T,
+    n: number,
+    length: number,
+    row: number,
+    max: number,
+  ): T {
+    full.fill(0);
+    for (let b = 0; b < n; b++) full.set(short.subarray(b * length * row, (b + 1) * length * row), b * max * row);
+    return full;
+  }
+
+  /** The first `length` positions of each sample of a layout of `max` positions. */
+  function cutRows(
+    full: Float32Array,
+    short: Float32Array,
+    n: number,
+    length: number,
+    row: number,
+    max: number,
+  ): Float32Array {
+    for (let b = 0; b < n; b++) short.set(full.subarray(b * max * row, b * max * row + length * row), b * length * row);
+    return short;
+  }
+
+  /**
+   * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
+   * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
+   * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
+   * next call).
+   */
+  function backward(p: Float32Array, outputGrads: readonly [Float32Array, Float32Array], grads: Float32Array): void {
+    if (!forwardDone) throw new RangeError("backward needs a forward call first");
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const n = batchSize;
+    if (!Array.isArray(outputGrads) || outputGrads.length !== 2)
+      throw new TypeError(`outputGrads must be an array of 2 arrays, got ${kindOf(outputGrads)}`);
+    checkFloats("outputGrads[0]", outputGrads[0], n * seqLength * 768);
+    checkFloats("outputGrads[1]", outputGrads[1], n * 768);
+    checkFloats("grads", grads, paramCount);
+    if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+    if (inWorkspace(grads))
+      throw new TypeError("grads share memory with an array this module returned: copy them first");
+    if (seqLength === 512) grad127.set(outputGrads[0]);
+    else padRows(outputGrads[0], grad127, n, seqLength, 768, 512);
+    copy(outputGrads[1], grad130);
+    const gp = grads;
+    zero(gp);
+    zero(grad0);
+    zero(grad1);
+    zero(grad2);
+    zero(grad3);
+    zero(grad4);
+    zero(grad5);
+    zero(grad6);
+    zero(grad7);
+    zero(grad8);
+    zero(grad9);
+    zero(grad10);
+    zero(grad11);
+    zero(grad13);
+    zero(grad14);
+    zero(grad15);
+    zero(grad16);
+    zero(grad17);
+    zero(grad18);
+    zero(grad19);
+    zero(grad20);
+    zero(grad21);
+    zero(grad23);
+    zero(grad24);
+    zero(grad25);
+    zero(grad26);
+    zero(grad27);
+    zero(grad28);
+    zero(grad29);
+    zero(grad30);
+    zero(grad31);
+    zero(grad33);
+    zero(grad34);
+    zero(grad35);
+    zero(grad36);
+    zero(grad37);
+    zero(grad38);
+    zero(grad39);
+    zero(grad40);
+    zero(grad41);
+    zero(grad43);
+    zero(grad44);
+    zero(grad45);
+    zero(grad46);
+    zero(grad47);
+    zero(grad48);
+    zero(grad49);
+    zero(grad50);
+    zero(grad51);
+    zero(grad53);
+    zero(grad54);
+    zero(grad55);
+    zero(grad56);
+    zero(grad57);
+    zero(grad58);
+    zero(grad59);
+    zero(grad60);
+    zero(grad61);
+    zero(grad63);
+    zero(grad64);
+    zero(grad65);
+    zero(grad66);
+    zero(grad67);
+    zero(grad68);
+    zero(grad69);
+    zero(grad70);
+    zero(grad71);
+    zero(grad73);
+    zero(grad74);
+    zero(grad75);
+    zero(grad76);
+    zero(grad77);
+    zero(grad78);
+    zero(grad79);
+    zero(grad80);
+    zero(grad81);
+    zero(grad83);
+    zero(grad84);
+    zero(grad85);
+    zero(grad86);
+    zero(grad87);
+    zero(grad88);
+    zero(grad89);
+    zero(grad90);
+    zero(grad91);
+    zero(grad93);
+    zero(grad94);
+    zero(grad95);
+    zero(grad96);
+    zero(grad97);
+    zero(grad98);
+    zero(grad99);
+    zero(grad100);
+    zero(grad101);
+    zero(grad103);
+    zero(grad104);
+    zero(grad105);
+    zero(grad106);
+    zero(grad107);
+    zero(grad108);
+    zero(grad109);
+    zero(grad110);
+    zero(grad111);
+    zero(grad113);
+    zero(grad114);
+    zero(grad115);
+    zero(grad116);
+    zero(grad117);
+    zero(grad118);
+    zero(grad119);
+    zero(grad120);
+    zero(grad121);
+    zero(grad123);
+    zero(grad124);
+    zero(grad125);
+    zero(grad126);
+    zero(grad128);
+    const training = lastTraining;
+    backward128(n);
+    backward127(p, gp, n);
+    backward126(n);
+    layernormBackward1(p, gp, n, grad126, grad127, scratch125_xhat, scratch125_istd, 108890112, 108890880); // op 125: encoder.layer.11.out.LayerNorm (layernorm)
+    addBackward1(n, grad125, grad121, grad126); // op 124: add
+    dropoutBackward1(n, grad124, grad125, scratch123_mask); // op 123: encoder.layer.11.out.1 (dropout)
+    denseBackward2(p, gp, n, act123, grad123, grad124, 106530048, 108889344); // op 122: encoder.layer.11.out.dense (dense)
+    geluBackward1(n, act122, grad122, grad123); // op 121: encoder.layer.11.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act121, grad121, grad122, 104167680, 106526976); // op 120: encoder.layer.11.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad120, grad121, scratch119_xhat, scratch119_istd, 104166144, 104166912); // op 119: encoder.layer.11.attention.LayerNorm (layernorm)
+    addBackward1(n, grad119, grad117, grad120); // op 118: add
+    dropoutBackward1(n, grad118, grad119, scratch117_mask); // op 117: encoder.layer.11.attention.1 (dropout)
+    backward116(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad116, grad117, scratch115_xhat, scratch115_istd, 101802240, 101803008); // op 115: encoder.layer.10.out.LayerNorm (layernorm)
+    addBackward1(n, grad115, grad111, grad116); // op 114: add
+    dropoutBackward1(n, grad114, grad115, scratch113_mask); // op 113: encoder.layer.10.out.1 (dropout)
+    denseBackward2(p, gp, n, act113, grad113, grad114, 99442176, 101801472); // op 112: encoder.layer.10.out.dense (dense)
+    geluBackward1(n, act112, grad112, grad113); // op 111: encoder.layer.10.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act111, grad111, grad112, 97079808, 99439104); // op 110: encoder.layer.10.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad110, grad111, scratch109_xhat, scratch109_istd, 97078272, 97079040); // op 109: encoder.layer.10.attention.LayerNorm (layernorm)
+    addBackward1(n, grad109, grad107, grad110); // op 108: add
+    dropoutBackward1(n, grad108, grad109, scratch107_mask); // op 107: encoder.layer.10.attention.1 (dropout)
+    backward106(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad106, grad107, scratch105_xhat, scratch105_istd, 94714368, 94715136); // op 105: encoder.layer.9.out.LayerNorm (layernorm)
+    addBackward1(n, grad105, grad101, grad106); // op 104: add
+    dropoutBackward1(n, grad104, grad105, scratch103_mask); // op 103: encoder.layer.9.out.1 (dropout)
+    denseBackward2(p, gp, n, act103, grad103, grad104, 92354304, 94713600); // op 102: encoder.layer.9.out.dense (dense)
+    geluBackward1(n, act102, grad102, grad103); // op 101: encoder.layer.9.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act101, grad101, grad102, 89991936, 92351232); // op 100: encoder.layer.9.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad100, grad101, scratch99_xhat, scratch99_istd, 89990400, 89991168); // op 99: encoder.layer.9.attention.LayerNorm (layernorm)
+    addBackward1(n, grad99, grad97, grad100); // op 98: add
+    dropoutBackward1(n, grad98, grad99, scratch97_mask); // op 97: encoder.layer.9.attention.1 (dropout)
+    backward96(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad96, grad97, scratch95_xhat, scratch95_istd, 87626496, 87627264); // op 95: encoder.layer.8.out.LayerNorm (layernorm)
+    addBackward1(n, grad95, grad91, grad96); // op 94: add
+    dropoutBackward1(n, grad94, grad95, scratch93_mask); // op 93: encoder.layer.8.out.1 (dropout)
+    denseBackward2(p, gp, n, act93, grad93, grad94, 85266432, 87625728); // op 92: encoder.layer.8.out.dense (dense)
+    geluBackward1(n, act92, grad92, grad93); // op 91: encoder.layer.8.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act91, grad91, grad92, 82904064, 85263360); // op 90: encoder.layer.8.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad90, grad91, scratch89_xhat, scratch89_istd, 82902528, 82903296); // op 89: encoder.layer.8.attention.LayerNorm (layernorm)
+    addBackward1(n, grad89, grad87, grad90); // op 88: add
+    dropoutBackward1(n, grad88, grad89, scratch87_mask); // op 87: encoder.layer.8.attention.1 (dropout)
+    backward86(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad86, grad87, scratch85_xhat, scratch85_istd, 80538624, 80539392); // op 85: encoder.layer.7.out.LayerNorm (layernorm)
+    addBackward1(n, grad85, grad81, grad86); // op 84: add
+    dropoutBackward1(n, grad84, grad85, scratch83_mask); // op 83: encoder.layer.7.out.1 (dropout)
+    denseBackward2(p, gp, n, act83, grad83, grad84, 78178560, 80537856); // op 82: encoder.layer.7.out.dense (dense)
+    geluBackward1(n, act82, grad82, grad83); // op 81: encoder.layer.7.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act81, grad81, grad82, 75816192, 78175488); // op 80: encoder.layer.7.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad80, grad81, scratch79_xhat, scratch79_istd, 75814656, 75815424); // op 79: encoder.layer.7.attention.LayerNorm (layernorm)
+    addBackward1(n, grad79, grad77, grad80); // op 78: add
+    dropoutBackward1(n, grad78, grad79, scratch77_mask); // op 77: encoder.layer.7.attention.1 (dropout)
+    backward76(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad76, grad77, scratch75_xhat, scratch75_istd, 73450752, 73451520); // op 75: encoder.layer.6.out.LayerNorm (layernorm)
+    addBackward1(n, grad75, grad71, grad76); // op 74: add
+    dropoutBackward1(n, grad74, grad75, scratch73_mask); // op 73: encoder.layer.6.out.1 (dropout)
+    denseBackward2(p, gp, n, act73, grad73, grad74, 71090688, 73449984); // op 72: encoder.layer.6.out.dense (dense)
+    geluBackward1(n, act72, grad72, grad73); // op 71: encoder.layer.6.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act71, grad71, grad72, 68728320, 71087616); // op 70: encoder.layer.6.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad70, grad71, scratch69_xhat, scratch69_istd, 68726784, 68727552); // op 69: encoder.layer.6.attention.LayerNorm (layernorm)
+    addBackward1(n, grad69, grad67, grad70); // op 68: add
+    dropoutBackward1(n, grad68, grad69, scratch67_mask); // op 67: encoder.layer.6.attention.1 (dropout)
+    backward66(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad66, grad67, scratch65_xhat, scratch65_istd, 66362880, 66363648); // op 65: encoder.layer.5.out.LayerNorm (layernorm)
+    addBackward1(n, grad65, grad61, grad66); // op 64: add
+    dropoutBackward1(n, grad64, grad65, scratch63_mask); // op 63: encoder.layer.5.out.1 (dropout)
+    denseBackward2(p, gp, n, act63, grad63, grad64, 64002816, 66362112); // op 62: encoder.layer.5.out.dense (dense)
+    geluBackward1(n, act62, grad62, grad63); // op 61: encoder.layer.5.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act61, grad61, grad62, 61640448, 63999744); // op 60: encoder.layer.5.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad60, grad61, scratch59_xhat, scratch59_istd, 61638912, 61639680); // op 59: encoder.layer.5.attention.LayerNorm (layernorm)
+    addBackward1(n, grad59, grad57, grad60); // op 58: add
+    dropoutBackward1(n, grad58, grad59, scratch57_mask); // op 57: encoder.layer.5.attention.1 (dropout)
+    backward56(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad56, grad57, scratch55_xhat, scratch55_istd, 59275008, 59275776); // op 55: encoder.layer.4.out.LayerNorm (layernorm)
+    addBackward1(n, grad55, grad51, grad56); // op 54: add
+    dropoutBackward1(n, grad54, grad55, scratch53_mask); // op 53: encoder.layer.4.out.1 (dropout)
+    denseBackward2(p, gp, n, act53, grad53, grad54, 56914944, 59274240); // op 52: encoder.layer.4.out.dense (dense)
+    geluBackward1(n, act52, grad52, grad53); // op 51: encoder.layer.4.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act51, grad51, grad52, 54552576, 56911872); // op 50: encoder.layer.4.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad50, grad51, scratch49_xhat, scratch49_istd, 54551040, 54551808); // op 49: encoder.layer.4.attention.LayerNorm (layernorm)
+    addBackward1(n, grad49, grad47, grad50); // op 48: add
+    dropoutBackward1(n, grad48, grad49, scratch47_mask); // op 47: encoder.layer.4.attention.1 (dropout)
+    backward46(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad46, grad47, scratch45_xhat, scratch45_istd, 52187136, 52187904); // op 45: encoder.layer.3.out.LayerNorm (layernorm)
+    addBackward1(n, grad45, grad41, grad46); // op 44: add
+    dropoutBackward1(n, grad44, grad45, scratch43_mask); // op 43: encoder.layer.3.out.1 (dropout)
+    denseBackward2(p, gp, n, act43, grad43, grad44, 49827072, 52186368); // op 42: encoder.layer.3.out.dense (dense)
+    geluBackward1(n, act42, grad42, grad43); // op 41: encoder.layer.3.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act41, grad41, grad42, 47464704, 49824000); // op 40: encoder.layer.3.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad40, grad41, scratch39_xhat, scratch39_istd, 47463168, 47463936); // op 39: encoder.layer.3.attention.LayerNorm (layernorm)
+    addBackward1(n, grad39, grad37, grad40); // op 38: add
+    dropoutBackward1(n, grad38, grad39, scratch37_mask); // op 37: encoder.layer.3.attention.1 (dropout)
+    backward36(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad36, grad37, scratch35_xhat, scratch35_istd, 45099264, 45100032); // op 35: encoder.layer.2.out.LayerNorm (layernorm)
+    addBackward1(n, grad35, grad31, grad36); // op 34: add
+    dropoutBackward1(n, grad34, grad35, scratch33_mask); // op 33: encoder.layer.2.out.1 (dropout)
+    denseBackward2(p, gp, n, act33, grad33, grad34, 42739200, 45098496); // op 32: encoder.layer.2.out.dense (dense)
+    geluBackward1(n, act32, grad32, grad33); // op 31: encoder.layer.2.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act31, grad31, grad32, 40376832, 42736128); // op 30: encoder.layer.2.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad30, grad31, scratch29_xhat, scratch29_istd, 40375296, 40376064); // op 29: encoder.layer.2.attention.LayerNorm (layernorm)
+    addBackward1(n, grad29, grad27, grad30); // op 28: add
+    dropoutBackward1(n, grad28, grad29, scratch27_mask); // op 27: encoder.layer.2.attention.1 (dropout)
+    backward26(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad26, grad27, scratch25_xhat, scratch25_istd, 38011392, 38012160); // op 25: encoder.layer.1.out.LayerNorm (layernorm)
+    addBackward1(n, grad25, grad21, grad26); // op 24: add
+    dropoutBackward1(n, grad24, grad25, scratch23_mask); // op 23: encoder.layer.1.out.1 (dropout)
+    denseBackward2(p, gp, n, act23, grad23, grad24, 35651328, 38010624); // op 22: encoder.layer.1.out.dense (dense)
+    geluBackward1(n, act22, grad22, grad23); // op 21: encoder.layer.1.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act21, grad21, grad22, 33288960, 35648256); // op 20: encoder.layer.1.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad20, grad21, scratch19_xhat, scratch19_istd, 33287424, 33288192); // op 19: encoder.layer.1.attention.LayerNorm (layernorm)
+    addBackward1(n, grad19, grad17, grad20); // op 18: add
+    dropoutBackward1(n, grad18, grad19, scratch17_mask); // op 17: encoder.layer.1.attention.1 (dropout)
+    backward16(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad16, grad17, scratch15_xhat, scratch15_istd, 30923520, 30924288); // op 15: encoder.layer.0.out.LayerNorm (layernorm)
+    addBackward1(n, grad15, grad11, grad16); // op 14: add
+    dropoutBackward1(n, grad14, grad15, scratch13_mask); // op 13: encoder.layer.0.out.1 (dropout)
+    denseBackward2(p, gp, n, act13, grad13, grad14, 28563456, 30922752); // op 12: encoder.layer.0.out.dense (dense)
+    geluBackward1(n, act12, grad12, grad13); // op 11: encoder.layer.0.intermediate.1 (gelu)
+    denseBackward1(p, gp, n, act11, grad11, grad12, 26201088, 28560384); // op 10: encoder.layer.0.intermediate.dense (dense)
+    layernormBackward1(p, gp, n, grad10, grad11, scratch9_xhat, scratch9_istd, 26199552, 26200320); // op 9: encoder.layer.0.attention.LayerNorm (layernorm)
+    addBackward1(n, grad9, grad7, grad10); // op 8: add
+    dropoutBackward1(n, grad8, grad9, scratch7_mask); // op 7: encoder.layer.0.attention.1 (dropout)
+    backward6(p, gp, n, training);
+    dropoutBackward1(n, grad6, grad7, scratch5_mask); // op 5: embeddings.4 (dropout)
+    layernormBackward1(p, gp, n, grad5, grad6, scratch4_xhat, scratch4_istd, 23835648, 23836416); // op 4: embeddings.LayerNorm (layernorm)
+    backward3(gp, n);
+    addBackward1(n, grad2, grad3, grad4); // op 2: add
+    backward1(gp, n);
+    backward0(gp, n);
+  }
+
+  // ── One function per op, forward and backward ──
+
+  /** Forward of op 0: embeddings.word_embeddings (embedding). */
+  function forward0(p: Float32Array, n: number): void {
+    // embeddings.word_embeddings: embedding, table 30522 × 768 at p[0]; [512] ids per sample → [512, 768]: one row copied per id
+    for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
+      const w = act0[r]! * 768;
+      for (let d = 0; d < 768; d++) act2[yo + d] = p[w + d]!;
+    }
+  }
+
+  /** Backward of op 0: embeddings.word_embeddings (embedding). */
+  function backward0(gp: Float32Array, n: number): void {
+    // embeddings.word_embeddings: embedding, table 30522 × 768 at p[0]; [512] ids per sample → [512, 768], backward: each id's output gradient is added to its own row only
+    for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
+      const id = act0[r]!;
+      const w = id * 768;
+      for (let d = 0; d < 768; d++) gp[w + d]! += grad2[yo + d]!;
+    }
+  }
+
+  /** Forward of op 1: embeddings.token_type_embeddings (embedding). */
+  function forward1(p: Float32Array, n: number): void {
+    // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23440896]; [512] ids per sample → [512, 768]: one row copied per id
+    for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
+      const w = 23440896 + act1[r]! * 768;
+      for (let d = 0; d < 768; d++) act3[yo + d] = p[w + d]!;
+    }
+  }
+
+  /** Backward of op 1: embeddings.token_type_embeddings (embedding). */
+  function backward1(gp: Float32Array, n: number): void {
+    // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23440896]; [512] ids per sample → [512, 768], backward: each id's output gradient is added to its own row only
+    for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
+      const id = act1[r]!;
+      const w = 23440896 + id * 768;
+      for (let d = 0; d < 768; d++) gp[w + d]! += grad3[yo + d]!;
+    }
+  }
+
+  /** Forward of the 25 ops 2, 8, 14, 18, 24, 28, … (add, one shape): each call passes its arrays and offsets. */
+  function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 393216; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 25 ops 2, 8, 14, 18, 24, 28, … (add, one shape): each call passes its arrays and offsets. */
+  function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 393216; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Forward of op 3: embeddings.position_embeddings (positional). */
+  function forward3(p: Float32Array, n: number): void {
+    // embeddings.position_embeddings: positional, table 512 × 768 at p[23442432]; rows 0..511 added to the 512 positions of [512, 768]
+    for (let o = 0, e = n * 393216; o < e; o += 393216) {
+      for (let j = 0; j < 393216; j++) act5[o + j] = act4[o + j]! + p[23442432 + j]!;
+    }
+  }
+
+  /** Backward of op 3: embeddings.position_embeddings (positional). */
+  function backward3(gp: Float32Array, n: number): void {
+    // embeddings.position_embeddings: positional backward: dx += dy, rows 0..511 of the table (768 wide) += Σ over the batch of dy
+    for (let o = 0, e = n * 393216; o < e; o += 393216) {
+      for (let j = 0; j < 393216; j++) {
+        const d = grad5[o + j]!;
+        grad4[o + j]! += d;
+        gp[23442432 + j]! += d;
+      }
+    }
+  }
+
+  /** Forward of the 25 ops 4, 9, 15, 19, 25, 29, … (layernorm, one shape): each call passes its arrays and offsets. */
+  function layernormForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < 512; g++) {
+        const base = (b * 512 + g) * 768;
+        let s = 0;
+        for (let j = base; j < base + 768; j++) s += input[j]!;
+        const m = s / 768;
+        let q = 0;
+        for (let j = base; j < base + 768; j++) {
+          const d = input[j]! - m;
+          q += d * d;
         }
-        p[i] = p[i]! - lr * d;
-      }
-    }
-  } else {
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
-    const eps = o.eps ?? 1e-8;
-    const c1 = 1 - Math.pow(b1, trainer.steps);
-    const c2 = 1 - Math.pow(b2, trainer.steps);
-    const decoupled = o.optimizer === "adamw";
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        if (decoupled) p[i] = p[i]! * (1 - lr * wd);
-        const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
-        const m = b1 * trainer.m[i]! + (1 - b1) * d;
-        const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
-        trainer.m[i] = m;
-        trainer.v[i] = v;
-        p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        const r = 1 / Math.sqrt(q / 768 + 1e-12);
+        istd[b * 512 + g] = r;
+        for (let ch = 0, j = base; ch < 768; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          const sh = p[biasAt + ch]!;
+          const h = (input[j]! - m) * r;
+          xhat[j] = h;
+          output[j] = h * w + sh;
+        }
       }
     }
   }
-  return loss;
-}
 
-let lossGradArray = new Float32Array(0);
-
-/** Zero gradients for the outputs the loss does not use (cached by length). */
-const zeroArrays = new Map<number, Float32Array>();
-function zerosOf(length: number): Float32Array {
-  let z = zeroArrays.get(length);
-  if (z === undefined) {
-    z = new Float32Array(length);
-    zeroArrays.set(length, z);
+  /** Backward of the 25 ops 4, 9, 15, 19, 25, 29, … (layernorm, one shape): each call passes its arrays and offsets. */
+  function layernormBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < 512; g++) {
+        const base = (b * 512 + g) * 768;
+        const r = istd[b * 512 + g]!;
+        let sd = 0;
+        let sdh = 0;
+        for (let ch = 0, j = base; ch < 768; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          const d = outputGrad[j]! * w;
+          const h = xhat[j]!;
+          sd += d;
+          sdh += d * h;
+          gp[weightAt + ch]! += outputGrad[j]! * h;
+          gp[biasAt + ch]! += outputGrad[j]!;
+        }
+        const a = sd / 768;
+        const bh = sdh / 768;
+        for (let ch = 0, j = base; ch < 768; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
+        }
+      }
+    }
   }
-  return z;
-}
 
-function lossGrad(length: number): Float32Array {
-  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
-  return lossGradArray;
+  /** Forward of the 25 ops 5, 7, 13, 17, 23, 27, … (dropout, one shape): each call passes its arrays and offsets. */
+  function dropoutForward1(
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    mask: Float32Array,
+  ): void {
+    // dropout(p = 0.1)
+    if (training && 0.1 > 0) {
+      for (let i = 0, e = n * 393216; i < e; i++) {
+        const m = random() < 0.9 ? 1.1111111111111112 : 0;
+        mask[i] = m;
+        output[i] = input[i]! * m;
+      }
+    } else {
+      for (let i = 0, e = n * 393216; i < e; i++) {
+        mask[i] = 1;
+        output[i] = input[i]!;
+      }
+    }
+  }
+
+  /** Backward of the 25 ops 5, 7, 13, 17, 23, 27, … (dropout, one shape): each call passes its arrays and offsets. */
+  function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+    // dropout backward
+    for (let i = 0, e = n * 393216; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
+  }
+
+  /** Forward of op 6: encoder.layer.0.attention.self (attention). */
+  function forward6(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.0.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act7, scratch6_q, n * 512, 768, 768, 23837184, 24427008, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act7, scratch6_k, n * 512, 768, 768, 24427776, 25017600, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act7, scratch6_v, n * 512, 768, 768, 25018368, 25608192, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch6_q[qi + d]! * scratch6_k[kj + d]!;
+            scratch6_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch6_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch6_probs[row + j]! - m);
+            scratch6_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch6_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch6_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch6_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch6_probs[row + j]! * scratch6_mask[row + j]! : scratch6_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch6_heads[oi + d]! += a * scratch6_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch6_heads, act8, n * 512, 768, 768, 25608960, 26198784, 0, 768, 1);
+  }
+
+  /** Backward of op 6: encoder.layer.0.attention.self (attention). */
+  function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.0.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch6_d_heads.fill(0, 0, n * 393216);
+    scratch6_d_q.fill(0, 0, n * 393216);
+    scratch6_d_k.fill(0, 0, n * 393216);
+    scratch6_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch6_heads,
+      scratch6_d_heads,
+      grad8,
+      n * 512,
+      768,
+      768,
+      25608960,
+      26198784,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch6_d_heads[oi + d]! * scratch6_v[vj + d]!;
+            const pr = scratch6_probs[row + j]!;
+            const mk = training ? scratch6_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch6_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch6_d_v[vj + d]! += a * scratch6_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch6_probs[row + j]! * (scratch6_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch6_d_q[oi + d]! += ds * scratch6_k[kj + d]!;
+              scratch6_d_k[kj + d]! += ds * scratch6_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act7, grad7, scratch6_d_q, n * 512, 768, 768, 23837184, 24427008, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act7, grad7, scratch6_d_k, n * 512, 768, 768, 24427776, 25017600, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act7, grad7, scratch6_d_v, n * 512, 768, 768, 25018368, 25608192, true, 0, 768, 1);
+  }
+
+  /** Forward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 768 → 3072, register-tiled (shared kernel below)
+    denseTiledForward(p, input, output, n * 512, 768, 3072, weightAt, biasAt, 0, 3072, 1);
+  }
+
+  /** Backward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 768 → 3072 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
+  }
+
+  /** Forward of the 12 ops 11, 21, 31, 41, 51, 61, … (gelu, one shape): each call passes its arrays and offsets. */
+  function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
+    // gelu
+    for (let i = 0, e = n * 1572864; i < e; i++) {
+      const x = input[i]!;
+      output[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
+    }
+  }
+
+  /** Backward of the 12 ops 11, 21, 31, 41, 51, 61, … (gelu, one shape): each call passes its arrays and offsets. */
+  function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // gelu backward
+    for (let i = 0, e = n * 1572864; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    }
+  }
+
+  /** Forward of the 12 ops 12, 22, 32, 42, 52, 62, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseForward2(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 3072 → 768, register-tiled (shared kernel below)
+    denseTiledForward(p, input, output, n * 512, 3072, 768, weightAt, biasAt, 0, 768, 1);
+  }
+
+  /** Backward of the 12 ops 12, 22, 32, 42, 52, 62, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseBackward2(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 3072 → 768 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
+  }
+
+  /** Forward of op 16: encoder.layer.1.attention.self (attention). */
+  function forward16(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.1.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act17, scratch16_q, n * 512, 768, 768, 30925056, 31514880, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act17, scratch16_k, n * 512, 768, 768, 31515648, 32105472, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act17, scratch16_v, n * 512, 768, 768, 32106240, 32696064, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch16_q[qi + d]! * scratch16_k[kj + d]!;
+            scratch16_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch16_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch16_probs[row + j]! - m);
+            scratch16_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch16_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch16_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch16_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch16_probs[row + j]! * scratch16_mask[row + j]! : scratch16_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch16_heads[oi + d]! += a * scratch16_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch16_heads, act18, n * 512, 768, 768, 32696832, 33286656, 0, 768, 1);
+  }
+
+  /** Backward of op 16: encoder.layer.1.attention.self (attention). */
+  function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.1.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch16_d_heads.fill(0, 0, n * 393216);
+    scratch16_d_q.fill(0, 0, n * 393216);
+    scratch16_d_k.fill(0, 0, n * 393216);
+    scratch16_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch16_heads,
+      scratch16_d_heads,
+      grad18,
+      n * 512,
+      768,
+      768,
+      32696832,
+      33286656,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch16_d_heads[oi + d]! * scratch16_v[vj + d]!;
+            const pr = scratch16_probs[row + j]!;
+            const mk = training ? scratch16_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch16_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch16_d_v[vj + d]! += a * scratch16_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch16_probs[row + j]! * (scratch16_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch16_d_q[oi + d]! += ds * scratch16_k[kj + d]!;
+              scratch16_d_k[kj + d]! += ds * scratch16_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act17, grad17, scratch16_d_q, n * 512, 768, 768, 30925056, 31514880, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act17, grad17, scratch16_d_k, n * 512, 768, 768, 31515648, 32105472, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act17, grad17, scratch16_d_v, n * 512, 768, 768, 32106240, 32696064, true, 0, 768, 1);
+  }
+
+  /** Forward of op 26: encoder.layer.2.attention.self (attention). */
+  function forward26(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.2.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act27, scratch26_q, n * 512, 768, 768, 38012928, 38602752, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act27, scratch26_k, n * 512, 768, 768, 38603520, 39193344, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act27, scratch26_v, n * 512, 768, 768, 39194112, 39783936, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch26_q[qi + d]! * scratch26_k[kj + d]!;
+            scratch26_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch26_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch26_probs[row + j]! - m);
+            scratch26_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch26_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch26_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch26_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch26_probs[row + j]! * scratch26_mask[row + j]! : scratch26_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch26_heads[oi + d]! += a * scratch26_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch26_heads, act28, n * 512, 768, 768, 39784704, 40374528, 0, 768, 1);
+  }
+
+  /** Backward of op 26: encoder.layer.2.attention.self (attention). */
+  function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.2.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch26_d_heads.fill(0, 0, n * 393216);
+    scratch26_d_q.fill(0, 0, n * 393216);
+    scratch26_d_k.fill(0, 0, n * 393216);
+    scratch26_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch26_heads,
+      scratch26_d_heads,
+      grad28,
+      n * 512,
+      768,
+      768,
+      39784704,
+      40374528,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch26_d_heads[oi + d]! * scratch26_v[vj + d]!;
+            const pr = scratch26_probs[row + j]!;
+            const mk = training ? scratch26_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch26_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch26_d_v[vj + d]! += a * scratch26_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch26_probs[row + j]! * (scratch26_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch26_d_q[oi + d]! += ds * scratch26_k[kj + d]!;
+              scratch26_d_k[kj + d]! += ds * scratch26_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act27, grad27, scratch26_d_q, n * 512, 768, 768, 38012928, 38602752, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act27, grad27, scratch26_d_k, n * 512, 768, 768, 38603520, 39193344, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act27, grad27, scratch26_d_v, n * 512, 768, 768, 39194112, 39783936, true, 0, 768, 1);
+  }
+
+  /** Forward of op 36: encoder.layer.3.attention.self (attention). */
+  function forward36(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.3.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act37, scratch36_q, n * 512, 768, 768, 45100800, 45690624, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act37, scratch36_k, n * 512, 768, 768, 45691392, 46281216, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act37, scratch36_v, n * 512, 768, 768, 46281984, 46871808, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch36_q[qi + d]! * scratch36_k[kj + d]!;
+            scratch36_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch36_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch36_probs[row + j]! - m);
+            scratch36_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch36_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch36_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch36_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch36_probs[row + j]! * scratch36_mask[row + j]! : scratch36_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch36_heads[oi + d]! += a * scratch36_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch36_heads, act38, n * 512, 768, 768, 46872576, 47462400, 0, 768, 1);
+  }
+
+  /** Backward of op 36: encoder.layer.3.attention.self (attention). */
+  function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.3.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch36_d_heads.fill(0, 0, n * 393216);
+    scratch36_d_q.fill(0, 0, n * 393216);
+    scratch36_d_k.fill(0, 0, n * 393216);
+    scratch36_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch36_heads,
+      scratch36_d_heads,
+      grad38,
+      n * 512,
+      768,
+      768,
+      46872576,
+      47462400,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch36_d_heads[oi + d]! * scratch36_v[vj + d]!;
+            const pr = scratch36_probs[row + j]!;
+            const mk = training ? scratch36_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch36_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch36_d_v[vj + d]! += a * scratch36_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch36_probs[row + j]! * (scratch36_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch36_d_q[oi + d]! += ds * scratch36_k[kj + d]!;
+              scratch36_d_k[kj + d]! += ds * scratch36_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act37, grad37, scratch36_d_q, n * 512, 768, 768, 45100800, 45690624, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act37, grad37, scratch36_d_k, n * 512, 768, 768, 45691392, 46281216, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act37, grad37, scratch36_d_v, n * 512, 768, 768, 46281984, 46871808, true, 0, 768, 1);
+  }
+
+  /** Forward of op 46: encoder.layer.4.attention.self (attention). */
+  function forward46(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.4.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act47, scratch46_q, n * 512, 768, 768, 52188672, 52778496, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act47, scratch46_k, n * 512, 768, 768, 52779264, 53369088, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act47, scratch46_v, n * 512, 768, 768, 53369856, 53959680, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch46_q[qi + d]! * scratch46_k[kj + d]!;
+            scratch46_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch46_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch46_probs[row + j]! - m);
+            scratch46_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch46_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch46_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch46_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch46_probs[row + j]! * scratch46_mask[row + j]! : scratch46_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch46_heads[oi + d]! += a * scratch46_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch46_heads, act48, n * 512, 768, 768, 53960448, 54550272, 0, 768, 1);
+  }
+
+  /** Backward of op 46: encoder.layer.4.attention.self (attention). */
+  function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.4.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch46_d_heads.fill(0, 0, n * 393216);
+    scratch46_d_q.fill(0, 0, n * 393216);
+    scratch46_d_k.fill(0, 0, n * 393216);
+    scratch46_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch46_heads,
+      scratch46_d_heads,
+      grad48,
+      n * 512,
+      768,
+      768,
+      53960448,
+      54550272,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch46_d_heads[oi + d]! * scratch46_v[vj + d]!;
+            const pr = scratch46_probs[row + j]!;
+            const mk = training ? scratch46_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch46_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch46_d_v[vj + d]! += a * scratch46_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch46_probs[row + j]! * (scratch46_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch46_d_q[oi + d]! += ds * scratch46_k[kj + d]!;
+              scratch46_d_k[kj + d]! += ds * scratch46_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act47, grad47, scratch46_d_q, n * 512, 768, 768, 52188672, 52778496, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act47, grad47, scratch46_d_k, n * 512, 768, 768, 52779264, 53369088, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act47, grad47, scratch46_d_v, n * 512, 768, 768, 53369856, 53959680, true, 0, 768, 1);
+  }
+
+  /** Forward of op 56: encoder.layer.5.attention.self (attention). */
+  function forward56(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.5.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act57, scratch56_q, n * 512, 768, 768, 59276544, 59866368, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act57, scratch56_k, n * 512, 768, 768, 59867136, 60456960, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act57, scratch56_v, n * 512, 768, 768, 60457728, 61047552, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch56_q[qi + d]! * scratch56_k[kj + d]!;
+            scratch56_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch56_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch56_probs[row + j]! - m);
+            scratch56_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch56_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch56_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch56_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch56_probs[row + j]! * scratch56_mask[row + j]! : scratch56_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch56_heads[oi + d]! += a * scratch56_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch56_heads, act58, n * 512, 768, 768, 61048320, 61638144, 0, 768, 1);
+  }
+
+  /** Backward of op 56: encoder.layer.5.attention.self (attention). */
+  function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.5.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch56_d_heads.fill(0, 0, n * 393216);
+    scratch56_d_q.fill(0, 0, n * 393216);
+    scratch56_d_k.fill(0, 0, n * 393216);
+    scratch56_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch56_heads,
+      scratch56_d_heads,
+      grad58,
+      n * 512,
+      768,
+      768,
+      61048320,
+      61638144,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch56_d_heads[oi + d]! * scratch56_v[vj + d]!;
+            const pr = scratch56_probs[row + j]!;
+            const mk = training ? scratch56_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch56_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch56_d_v[vj + d]! += a * scratch56_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch56_probs[row + j]! * (scratch56_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch56_d_q[oi + d]! += ds * scratch56_k[kj + d]!;
+              scratch56_d_k[kj + d]! += ds * scratch56_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act57, grad57, scratch56_d_q, n * 512, 768, 768, 59276544, 59866368, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act57, grad57, scratch56_d_k, n * 512, 768, 768, 59867136, 60456960, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act57, grad57, scratch56_d_v, n * 512, 768, 768, 60457728, 61047552, true, 0, 768, 1);
+  }
+
+  /** Forward of op 66: encoder.layer.6.attention.self (attention). */
+  function forward66(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.6.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act67, scratch66_q, n * 512, 768, 768, 66364416, 66954240, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act67, scratch66_k, n * 512, 768, 768, 66955008, 67544832, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act67, scratch66_v, n * 512, 768, 768, 67545600, 68135424, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch66_q[qi + d]! * scratch66_k[kj + d]!;
+            scratch66_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch66_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch66_probs[row + j]! - m);
+            scratch66_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch66_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch66_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch66_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch66_probs[row + j]! * scratch66_mask[row + j]! : scratch66_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch66_heads[oi + d]! += a * scratch66_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch66_heads, act68, n * 512, 768, 768, 68136192, 68726016, 0, 768, 1);
+  }
+
+  /** Backward of op 66: encoder.layer.6.attention.self (attention). */
+  function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.6.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch66_d_heads.fill(0, 0, n * 393216);
+    scratch66_d_q.fill(0, 0, n * 393216);
+    scratch66_d_k.fill(0, 0, n * 393216);
+    scratch66_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch66_heads,
+      scratch66_d_heads,
+      grad68,
+      n * 512,
+      768,
+      768,
+      68136192,
+      68726016,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch66_d_heads[oi + d]! * scratch66_v[vj + d]!;
+            const pr = scratch66_probs[row + j]!;
+            const mk = training ? scratch66_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch66_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch66_d_v[vj + d]! += a * scratch66_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch66_probs[row + j]! * (scratch66_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch66_d_q[oi + d]! += ds * scratch66_k[kj + d]!;
+              scratch66_d_k[kj + d]! += ds * scratch66_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act67, grad67, scratch66_d_q, n * 512, 768, 768, 66364416, 66954240, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act67, grad67, scratch66_d_k, n * 512, 768, 768, 66955008, 67544832, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act67, grad67, scratch66_d_v, n * 512, 768, 768, 67545600, 68135424, true, 0, 768, 1);
+  }
+
+  /** Forward of op 76: encoder.layer.7.attention.self (attention). */
+  function forward76(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.7.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act77, scratch76_q, n * 512, 768, 768, 73452288, 74042112, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act77, scratch76_k, n * 512, 768, 768, 74042880, 74632704, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act77, scratch76_v, n * 512, 768, 768, 74633472, 75223296, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch76_q[qi + d]! * scratch76_k[kj + d]!;
+            scratch76_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch76_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch76_probs[row + j]! - m);
+            scratch76_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch76_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch76_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch76_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch76_probs[row + j]! * scratch76_mask[row + j]! : scratch76_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch76_heads[oi + d]! += a * scratch76_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch76_heads, act78, n * 512, 768, 768, 75224064, 75813888, 0, 768, 1);
+  }
+
+  /** Backward of op 76: encoder.layer.7.attention.self (attention). */
+  function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.7.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch76_d_heads.fill(0, 0, n * 393216);
+    scratch76_d_q.fill(0, 0, n * 393216);
+    scratch76_d_k.fill(0, 0, n * 393216);
+    scratch76_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch76_heads,
+      scratch76_d_heads,
+      grad78,
+      n * 512,
+      768,
+      768,
+      75224064,
+      75813888,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch76_d_heads[oi + d]! * scratch76_v[vj + d]!;
+            const pr = scratch76_probs[row + j]!;
+            const mk = training ? scratch76_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch76_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch76_d_v[vj + d]! += a * scratch76_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch76_probs[row + j]! * (scratch76_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch76_d_q[oi + d]! += ds * scratch76_k[kj + d]!;
+              scratch76_d_k[kj + d]! += ds * scratch76_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act77, grad77, scratch76_d_q, n * 512, 768, 768, 73452288, 74042112, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act77, grad77, scratch76_d_k, n * 512, 768, 768, 74042880, 74632704, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act77, grad77, scratch76_d_v, n * 512, 768, 768, 74633472, 75223296, true, 0, 768, 1);
+  }
+
+  /** Forward of op 86: encoder.layer.8.attention.self (attention). */
+  function forward86(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.8.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act87, scratch86_q, n * 512, 768, 768, 80540160, 81129984, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act87, scratch86_k, n * 512, 768, 768, 81130752, 81720576, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act87, scratch86_v, n * 512, 768, 768, 81721344, 82311168, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch86_q[qi + d]! * scratch86_k[kj + d]!;
+            scratch86_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch86_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch86_probs[row + j]! - m);
+            scratch86_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch86_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch86_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch86_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch86_probs[row + j]! * scratch86_mask[row + j]! : scratch86_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch86_heads[oi + d]! += a * scratch86_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch86_heads, act88, n * 512, 768, 768, 82311936, 82901760, 0, 768, 1);
+  }
+
+  /** Backward of op 86: encoder.layer.8.attention.self (attention). */
+  function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.8.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch86_d_heads.fill(0, 0, n * 393216);
+    scratch86_d_q.fill(0, 0, n * 393216);
+    scratch86_d_k.fill(0, 0, n * 393216);
+    scratch86_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch86_heads,
+      scratch86_d_heads,
+      grad88,
+      n * 512,
+      768,
+      768,
+      82311936,
+      82901760,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch86_d_heads[oi + d]! * scratch86_v[vj + d]!;
+            const pr = scratch86_probs[row + j]!;
+            const mk = training ? scratch86_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch86_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch86_d_v[vj + d]! += a * scratch86_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch86_probs[row + j]! * (scratch86_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch86_d_q[oi + d]! += ds * scratch86_k[kj + d]!;
+              scratch86_d_k[kj + d]! += ds * scratch86_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act87, grad87, scratch86_d_q, n * 512, 768, 768, 80540160, 81129984, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act87, grad87, scratch86_d_k, n * 512, 768, 768, 81130752, 81720576, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act87, grad87, scratch86_d_v, n * 512, 768, 768, 81721344, 82311168, true, 0, 768, 1);
+  }
+
+  /** Forward of op 96: encoder.layer.9.attention.self (attention). */
+  function forward96(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.9.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act97, scratch96_q, n * 512, 768, 768, 87628032, 88217856, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act97, scratch96_k, n * 512, 768, 768, 88218624, 88808448, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act97, scratch96_v, n * 512, 768, 768, 88809216, 89399040, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch96_q[qi + d]! * scratch96_k[kj + d]!;
+            scratch96_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch96_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch96_probs[row + j]! - m);
+            scratch96_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch96_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch96_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch96_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch96_probs[row + j]! * scratch96_mask[row + j]! : scratch96_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch96_heads[oi + d]! += a * scratch96_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch96_heads, act98, n * 512, 768, 768, 89399808, 89989632, 0, 768, 1);
+  }
+
+  /** Backward of op 96: encoder.layer.9.attention.self (attention). */
+  function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.9.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch96_d_heads.fill(0, 0, n * 393216);
+    scratch96_d_q.fill(0, 0, n * 393216);
+    scratch96_d_k.fill(0, 0, n * 393216);
+    scratch96_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch96_heads,
+      scratch96_d_heads,
+      grad98,
+      n * 512,
+      768,
+      768,
+      89399808,
+      89989632,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch96_d_heads[oi + d]! * scratch96_v[vj + d]!;
+            const pr = scratch96_probs[row + j]!;
+            const mk = training ? scratch96_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch96_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch96_d_v[vj + d]! += a * scratch96_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch96_probs[row + j]! * (scratch96_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch96_d_q[oi + d]! += ds * scratch96_k[kj + d]!;
+              scratch96_d_k[kj + d]! += ds * scratch96_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act97, grad97, scratch96_d_q, n * 512, 768, 768, 87628032, 88217856, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act97, grad97, scratch96_d_k, n * 512, 768, 768, 88218624, 88808448, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act97, grad97, scratch96_d_v, n * 512, 768, 768, 88809216, 89399040, true, 0, 768, 1);
+  }
+
+  /** Forward of op 106: encoder.layer.10.attention.self (attention). */
+  function forward106(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.10.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act107, scratch106_q, n * 512, 768, 768, 94715904, 95305728, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act107, scratch106_k, n * 512, 768, 768, 95306496, 95896320, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act107, scratch106_v, n * 512, 768, 768, 95897088, 96486912, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch106_q[qi + d]! * scratch106_k[kj + d]!;
+            scratch106_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch106_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch106_probs[row + j]! - m);
+            scratch106_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch106_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch106_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch106_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch106_probs[row + j]! * scratch106_mask[row + j]! : scratch106_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch106_heads[oi + d]! += a * scratch106_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch106_heads, act108, n * 512, 768, 768, 96487680, 97077504, 0, 768, 1);
+  }
+
+  /** Backward of op 106: encoder.layer.10.attention.self (attention). */
+  function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.10.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch106_d_heads.fill(0, 0, n * 393216);
+    scratch106_d_q.fill(0, 0, n * 393216);
+    scratch106_d_k.fill(0, 0, n * 393216);
+    scratch106_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch106_heads,
+      scratch106_d_heads,
+      grad108,
+      n * 512,
+      768,
+      768,
+      96487680,
+      97077504,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d]! * scratch106_v[vj + d]!;
+            const pr = scratch106_probs[row + j]!;
+            const mk = training ? scratch106_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch106_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch106_d_v[vj + d]! += a * scratch106_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch106_probs[row + j]! * (scratch106_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch106_d_q[oi + d]! += ds * scratch106_k[kj + d]!;
+              scratch106_d_k[kj + d]! += ds * scratch106_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(p, gp, act107, grad107, scratch106_d_q, n * 512, 768, 768, 94715904, 95305728, true, 0, 768, 1);
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(p, gp, act107, grad107, scratch106_d_k, n * 512, 768, 768, 95306496, 95896320, true, 0, 768, 1);
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(p, gp, act107, grad107, scratch106_d_v, n * 512, 768, 768, 95897088, 96486912, true, 0, 768, 1);
+  }
+
+  /** Forward of op 116: encoder.layer.11.attention.self (attention). */
+  function forward116(p: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.11.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act117, scratch116_q, n * 512, 768, 768, 101803776, 102393600, 0, 768, 1);
+    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act117, scratch116_k, n * 512, 768, 768, 102394368, 102984192, 0, 768, 1);
+    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act117, scratch116_v, n * 512, 768, 768, 102984960, 103574784, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 393216 + h * 64;
+        const kh = b * 393216 + h * 64;
+        for (let i = 0; i < 512; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          let m = -Infinity;
+          for (let j = 0; j < seqLength; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch116_q[qi + d]! * scratch116_k[kj + d]!;
+            scratch116_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch116_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const e = Math.exp(scratch116_probs[row + j]! - m);
+            scratch116_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < seqLength; j++) scratch116_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < seqLength; j++) scratch116_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch116_heads[oi + d] = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const a = training ? scratch116_probs[row + j]! * scratch116_mask[row + j]! : scratch116_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch116_heads[oi + d]! += a * scratch116_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch116_heads, act118, n * 512, 768, 768, 103575552, 104165376, 0, 768, 1);
+  }
+
+  /** Backward of op 116: encoder.layer.11.attention.self (attention). */
+  function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // encoder.layer.11.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch116_d_heads.fill(0, 0, n * 393216);
+    scratch116_d_q.fill(0, 0, n * 393216);
+    scratch116_d_k.fill(0, 0, n * 393216);
+    scratch116_d_v.fill(0, 0, n * 393216);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch116_heads,
+      scratch116_d_heads,
+      grad118,
+      n * 512,
+      768,
+      768,
+      103575552,
+      104165376,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 512; i++) {
+          const oi = b * 393216 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 512 + i) * 512;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < seqLength; j++) {
+            const vj = b * 393216 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch116_d_heads[oi + d]! * scratch116_v[vj + d]!;
+            const pr = scratch116_probs[row + j]!;
+            const mk = training ? scratch116_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch116_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch116_d_v[vj + d]! += a * scratch116_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < seqLength; j++) {
+            const ds = scratch116_probs[row + j]! * (scratch116_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 393216 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch116_d_q[oi + d]! += ds * scratch116_k[kj + d]!;
+              scratch116_d_k[kj + d]! += ds * scratch116_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    denseTiledBackward(
+      p,
+      gp,
+      act117,
+      grad117,
+      scratch116_d_q,
+      n * 512,
+      768,
+      768,
+      101803776,
+      102393600,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    denseTiledBackward(
+      p,
+      gp,
+      act117,
+      grad117,
+      scratch116_d_k,
+      n * 512,
+      768,
+      768,
+      102394368,
+      102984192,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    denseTiledBackward(
+      p,
+      gp,
+      act117,
+      grad117,
+      scratch116_d_v,
+      n * 512,
+      768,
+      768,
+      102984960,
+      103574784,
+      true,
+      0,
+      768,
+      1,
+    );
+  }
+
+  /** Forward of op 126: pooler.0 (take). */
+  function forward126(n: number): void {
+    // pooler.0: take index 0 of axis 0, [512, 768] → [768]
+    for (let r = 0; r < n; r++) {
+      for (let q = 0; q < 768; q++) act128[r * 768 + q] = act127[r * 393216 + q]!;
+    }
+  }
+
+  /** Backward of op 126: pooler.0 (take). */
+  function backward126(n: number): void {
+    // pooler.0: take backward (the other positions get no gradient)
+    for (let r = 0; r < n; r++) {
+      for (let q = 0; q < 768; q++) grad127[r * 393216 + q]! += grad128[r * 768 + q]!;
+    }
+  }
+
+  /** Forward of op 127: pooler.dense (dense). */
+  function forward127(p: Float32Array, n: number): void {
+    // pooler.dense: dense 768 → 768, register-tiled (shared kernel below)
+    denseTiledForward(p, act128, act129, n, 768, 768, 108891648, 109481472, 0, 768, 1);
+  }
+
+  /** Backward of op 127: pooler.dense (dense). */
+  function backward127(p: Float32Array, gp: Float32Array, n: number): void {
+    // pooler.dense: dense 768 → 768 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472, true, 0, 768, 1);
+  }
+
+  /** Forward of op 128: pooler.2 (tanh). */
+  function forward128(n: number): void {
+    // pooler.2: tanh
+    for (let i = 0, e = n * 768; i < e; i++) {
+      const x = act129[i]!;
+      act130[i] = Math.tanh(x);
+    }
+  }
+
+  /** Backward of op 128: pooler.2 (tanh). */
+  function backward128(n: number): void {
+    // pooler.2: tanh backward
+    for (let i = 0, e = n * 768; i < e; i++) {
+      const y = act130[i]!;
+      const g = grad130[i]!;
+      grad129[i] = g * (1 - y * y);
+    }
+  }
+
+  // ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
+  function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
+    if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+    if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
+  }
+
+  const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
+  const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+
+  /** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
+   *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
+   *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
+   *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
+   *  momentum buffer sums a series that does not converge). */
+  function checkTrainerOptions(options: TrainerOptions): void {
+    if (!optimizerNames.includes(options.optimizer)) {
+      throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+    }
+    if (options.loss !== undefined && !lossNames.includes(options.loss)) {
+      throw new TypeError(
+        `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+      );
+    }
+    if (typeof options.lr !== "function") checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+    if (options.clipGradNorm !== undefined)
+      checkOption("clipGradNorm", options.clipGradNorm, (x) => x > 0, "a finite number > 0");
+    if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.weightDecay !== undefined)
+      checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
+    if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
+    if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
+      throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+    }
+    if (options.seed !== undefined) checkSeed(options.seed);
+    if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  }
+
+  /** The learning rate of the next step: the schedule's value for it, or the trainer's `lr`; checked. */
+  function stepRate(trainer: Trainer): number {
+    const schedule = trainer.options.lr;
+    const lr: unknown = typeof schedule === "function" ? schedule(trainer.steps) : trainer.lr;
+    checkOption(
+      typeof schedule === "function" ? `lr(${trainer.steps})` : "trainer.lr",
+      lr,
+      (x) => x > 0,
+      "a finite number > 0",
+    );
+    return lr as number;
+  }
+
+  /** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
+   *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it.
+   *  `buffers` (a model's running statistics) are used as they are; by default the trainer has its own. */
+  function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+    checkTrainerOptions(options);
+    if (params !== undefined) {
+      checkFloats("params", params, paramCount);
+      if (inWorkspace(params))
+        throw new TypeError("params share memory with an array this module returned: copy them first");
+    }
+    if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
+    const own = params ?? createParams(options.seed ?? 0);
+    seedRandom(options.seed ?? 0);
+    const lr = options.lr;
+    return {
+      params: own,
+      grads: new Float32Array(paramCount),
+      buffers: buffers ?? createBuffers(),
+      options: Object.freeze({ ...options }),
+      m: new Float32Array(paramCount),
+      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      steps: 0,
+      lr: typeof lr === "function" ? 0 : lr,
+      gradNorm: 0,
+    };
+  }
+
+  /** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
+  const trainableRanges: readonly (readonly [number, number])[] = [
+    [0, 23440896],
+    [23440896, 23442432],
+    [23442432, 23835648],
+    [23835648, 23836416],
+    [23836416, 23837184],
+    [23837184, 24427008],
+    [24427008, 24427776],
+    [24427776, 25017600],
+    [25017600, 25018368],
+    [25018368, 25608192],
+    [25608192, 25608960],
+    [25608960, 26198784],
+    [26198784, 26199552],
+    [26199552, 26200320],
+    [26200320, 26201088],
+    [26201088, 28560384],
+    [28560384, 28563456],
+    [28563456, 30922752],
+    [30922752, 30923520],
+    [30923520, 30924288],
+    [30924288, 30925056],
+    [30925056, 31514880],
+    [31514880, 31515648],
+    [31515648, 32105472],
+    [32105472, 32106240],
+    [32106240, 32696064],
+    [32696064, 32696832],
+    [32696832, 33286656],
+    [33286656, 33287424],
+    [33287424, 33288192],
+    [33288192, 33288960],
+    [33288960, 35648256],
+    [35648256, 35651328],
+    [35651328, 38010624],
+    [38010624, 38011392],
+    [38011392, 38012160],
+    [38012160, 38012928],
+    [38012928, 38602752],
+    [38602752, 38603520],
+    [38603520, 39193344],
+    [39193344, 39194112],
+    [39194112, 39783936],
+    [39783936, 39784704],
+    [39784704, 40374528],
+    [40374528, 40375296],
+    [40375296, 40376064],
+    [40376064, 40376832],
+    [40376832, 42736128],
+    [42736128, 42739200],
+    [42739200, 45098496],
+    [45098496, 45099264],
+    [45099264, 45100032],
+    [45100032, 45100800],
+    [45100800, 45690624],
+    [45690624, 45691392],
+    [45691392, 46281216],
+    [46281216, 46281984],
+    [46281984, 46871808],
+    [46871808, 46872576],
+    [46872576, 47462400],
+    [47462400, 47463168],
+    [47463168, 47463936],
+    [47463936, 47464704],
+    [47464704, 49824000],
+    [49824000, 49827072],
+    [49827072, 52186368],
+    [52186368, 52187136],
+    [52187136, 52187904],
+    [52187904, 52188672],
+    [52188672, 52778496],
+    [52778496, 52779264],
+    [52779264, 53369088],
+    [53369088, 53369856],
+    [53369856, 53959680],
+    [53959680, 53960448],
+    [53960448, 54550272],
+    [54550272, 54551040],
+    [54551040, 54551808],
+    [54551808, 54552576],
+    [54552576, 56911872],
+    [56911872, 56914944],
+    [56914944, 59274240],
+    [59274240, 59275008],
+    [59275008, 59275776],
+    [59275776, 59276544],
+    [59276544, 59866368],
+    [59866368, 59867136],
+    [59867136, 60456960],
+    [60456960, 60457728],
+    [60457728, 61047552],
+    [61047552, 61048320],
+    [61048320, 61638144],
+    [61638144, 61638912],
+    [61638912, 61639680],
+    [61639680, 61640448],
+    [61640448, 63999744],
+    [63999744, 64002816],
+    [64002816, 66362112],
+    [66362112, 66362880],
+    [66362880, 66363648],
+    [66363648, 66364416],
+    [66364416, 66954240],
+    [66954240, 66955008],
+    [66955008, 67544832],
+    [67544832, 67545600],
+    [67545600, 68135424],
+    [68135424, 68136192],
+    [68136192, 68726016],
+    [68726016, 68726784],
+    [68726784, 68727552],
+    [68727552, 68728320],
+    [68728320, 71087616],
+    [71087616, 71090688],
+    [71090688, 73449984],
+    [73449984, 73450752],
+    [73450752, 73451520],
+    [73451520, 73452288],
+    [73452288, 74042112],
+    [74042112, 74042880],
+    [74042880, 74632704],
+    [74632704, 74633472],
+    [74633472, 75223296],
+    [75223296, 75224064],
+    [75224064, 75813888],
+    [75813888, 75814656],
+    [75814656, 75815424],
+    [75815424, 75816192],
+    [75816192, 78175488],
+    [78175488, 78178560],
+    [78178560, 80537856],
+    [80537856, 80538624],
+    [80538624, 80539392],
+    [80539392, 80540160],
+    [80540160, 81129984],
+    [81129984, 81130752],
+    [81130752, 81720576],
+    [81720576, 81721344],
+    [81721344, 82311168],
+    [82311168, 82311936],
+    [82311936, 82901760],
+    [82901760, 82902528],
+    [82902528, 82903296],
+    [82903296, 82904064],
+    [82904064, 85263360],
+    [85263360, 85266432],
+    [85266432, 87625728],
+    [87625728, 87626496],
+    [87626496, 87627264],
+    [87627264, 87628032],
+    [87628032, 88217856],
+    [88217856, 88218624],
+    [88218624, 88808448],
+    [88808448, 88809216],
+    [88809216, 89399040],
+    [89399040, 89399808],
+    [89399808, 89989632],
+    [89989632, 89990400],
+    [89990400, 89991168],
+    [89991168, 89991936],
+    [89991936, 92351232],
+    [92351232, 92354304],
+    [92354304, 94713600],
+    [94713600, 94714368],
+    [94714368, 94715136],
+    [94715136, 94715904],
+    [94715904, 95305728],
+    [95305728, 95306496],
+    [95306496, 95896320],
+    [95896320, 95897088],
+    [95897088, 96486912],
+    [96486912, 96487680],
+    [96487680, 97077504],
+    [97077504, 97078272],
+    [97078272, 97079040],
+    [97079040, 97079808],
+    [97079808, 99439104],
+    [99439104, 99442176],
+    [99442176, 101801472],
+    [101801472, 101802240],
+    [101802240, 101803008],
+    [101803008, 101803776],
+    [101803776, 102393600],
+    [102393600, 102394368],
+    [102394368, 102984192],
+    [102984192, 102984960],
+    [102984960, 103574784],
+    [103574784, 103575552],
+    [103575552, 104165376],
+    [104165376, 104166144],
+    [104166144, 104166912],
+    [104166912, 104167680],
+    [104167680, 106526976],
+    [106526976, 106530048],
+    [106530048, 108889344],
+    [108889344, 108890112],
+    [108890112, 108890880],
+    [108890880, 108891648],
+    [108891648, 109481472],
+    [109481472, 109482240],
+  ];
+
+  /** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+   *  (they are frozen, but the trainer object itself is not). */
+  function checkTrainer(trainer: Trainer): void {
+    if (typeof trainer !== "object" || trainer === null)
+      throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+    checkTrainerOptions(trainer.options);
+    const sgd = trainer.options.optimizer === "sgd";
+    const arrays: [string, unknown, number][] = [
+      ["trainer.params", trainer.params, paramCount],
+      ["trainer.grads", trainer.grads, paramCount],
+      ["trainer.buffers", trainer.buffers, bufferCount],
+      ["trainer.m", trainer.m, paramCount],
+      ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+    ];
+    for (const [what, array, length] of arrays) checkFloats(what, array, length);
+    for (let i = 0; i < arrays.length; i++) {
+      for (let j = i + 1; j < arrays.length; j++) {
+        if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+          throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+      }
+      if (inWorkspace(arrays[i]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+    }
+    if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+      throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+  }
+
+  /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+   *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+   *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+   *  state or the running statistics. */
+  function trainStep(
+    trainer: Trainer,
+    inputs: readonly [Int32Array, Int32Array],
+    target: ArrayLike<number>,
+    n: number,
+    length?: number,
+  ): number {
+    checkTrainer(trainer);
+    checkBatch(n);
+    const o = trainer.options;
+    const lr = stepRate(trainer);
+    const lossName = o.loss;
+    if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+    if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > 512)) {
+      throw new RangeError(`sequence length ${length} is outside 1..512 (the declared maximum is 512)`);
+    }
+    const outputLength = n * (length ?? 512) * 768;
+    if (lossName === "cross_entropy") {
+      checkTargets("targets", target, outputLength / 768);
+      checkClasses(target, 768);
+    } else {
+      checkTargets("target", target, outputLength);
+    }
+    const result = forward(trainer.params, inputs, n, {
+      training: true,
+      buffers: trainer.buffers,
+      ...(length !== undefined ? { length } : {}),
+    });
+    const output = result[0];
+    const grad = lossGrad(output.length);
+    const loss =
+      lossName === "mse"
+        ? mseLoss(output, target, n, grad)
+        : lossName === "cross_entropy"
+          ? crossEntropyLoss(output, target, n, grad)
+          : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
+    backward(trainer.params, [grad, zerosOf(result[1].length)], trainer.grads);
+    trainer.steps++;
+    trainer.lr = lr;
+    const p = trainer.params;
+    const g = trainer.grads;
+    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    const wd = o.weightDecay ?? 0;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          let d = g[i]! + wd * p[i]!;
+          if (mu !== 0) {
+            const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
+            trainer.m[i] = buf;
+            d = buf;
+          }
+          p[i] = p[i]! - lr * d;
+        }
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          if (decoupled) p[i] = p[i]! * (1 - lr * wd);
+          const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
+          const m = b1 * trainer.m[i]! + (1 - b1) * d;
+          const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
+          trainer.m[i] = m;
+          trainer.v[i] = v;
+          p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        }
+      }
+    }
+    return loss;
+  }
+
+  let lossGradArray = new Float32Array(0);
+
+  /** Zero gradients for the outputs the loss does not use (cached by length). */
+  const zeroArrays = new Map<number, Float32Array>();
+  function zerosOf(length: number): Float32Array {
+    let z = zeroArrays.get(length);
+    if (z === undefined) {
+      z = new Float32Array(length);
+      zeroArrays.set(length, z);
+    }
+    return z;
+  }
+
+  function lossGrad(length: number): Float32Array {
+    if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
+    return lossGradArray;
+  }
+
+  return {
+    createParams,
+    forward,
+    backward,
+    createTrainer,
+    trainStep,
+    /** The random stream's state (dropout masks): saved and restored by checkpoints. */
+    random: {
+      get: (): number => rngState,
+      set: (state: number): void => {
+        rngState = state >>> 0;
+      },
+    },
+  };
 }
 
 // ── Math helpers ──
@@ -7353,4 +7461,1341 @@ function densePlainBackward(
       }
     }
   }
+}
+
+// ── The module's own engine, and models ────────────────────────────────────────────────────────────────
+
+const engine = createEngine();
+
+/** A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights
+ *  and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same
+ *  parameters on every machine. */
+export function createParams(seed = 0): Float32Array {
+  return engine.createParams(seed);
+}
+
+/** Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters
+ *  `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without
+ *  `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own. */
+export function forward(
+  p: Float32Array,
+  inputs: readonly [Int32Array, Int32Array],
+  n: number,
+  options: ForwardOptions = {},
+): readonly [Float32Array, Float32Array] {
+  return engine.forward(p, inputs, n, options);
+}
+
+/** Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call:
+ *  writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's
+ *  gradient (reused by the next call). */
+export function backward(
+  p: Float32Array,
+  outputGrads: readonly [Float32Array, Float32Array],
+  grads: Float32Array,
+): void {
+  return engine.backward(p, outputGrads, grads);
+}
+
+/** A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients,
+ *  buffers (`buffers`, or its own) and optimizer state. */
+export function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+  return engine.createTrainer(options, params, buffers);
+}
+
+/** One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward,
+ *  gradient clipping, update; returns the loss. A step that throws has changed nothing. */
+export function trainStep(
+  trainer: Trainer,
+  inputs: readonly [Int32Array, Int32Array],
+  target: ArrayLike<number>,
+  n: number,
+  length?: number,
+): number {
+  return engine.trainStep(trainer, inputs, target, n, length);
+}
+
+/** Options of `createModel`. */
+export interface ModelOptions {
+  /** Seed of the initial parameters (PyTorch's default initialization) and of dropout masks; default 0. */
+  readonly seed?: number;
+}
+
+/** What a model instance knows about itself: the manifest (PyTorch `state_dict` names, shapes, layout). */
+export interface Manifest {
+  readonly modelName: string;
+  readonly inputs: typeof inputs;
+  readonly outputs: typeof outputs;
+  readonly paramCount: number;
+  readonly bufferCount: number;
+  readonly params: readonly TensorInfo[];
+  readonly buffers: readonly TensorInfo[];
+}
+
+/** The manifest, as models give it. */
+export const manifest: Manifest = { modelName, inputs, outputs, paramCount, bufferCount, params, buffers };
+
+/** A trainer bound to a model: it updates the model's parameters and running statistics. */
+export interface ModelTrainer {
+  /** One step on a batch: forward in training mode, loss, backward, gradient clipping, update; returns the
+   *  loss. A step that throws has changed nothing. */
+  step(inputs: readonly [Int32Array, Int32Array], target: ArrayLike<number>, n: number, length?: number): number;
+  /** The learning rate of the next step: set it between steps (a number > 0); with a schedule, the last
+   *  step's rate. */
+  lr: number;
+  /** Steps taken. */
+  readonly steps: number;
+  /** The gradients' global L2 norm at the last step, before clipping. */
+  readonly gradNorm: number;
+  /** Its state: options, gradients and the optimizer's moments (`m`, `v`), the model's own arrays. */
+  readonly state: Trainer;
+  /** Everything a resumed run needs to take the same steps bit for bit, as safetensors: the state dict, the
+   *  optimizer's moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and, in `__metadata__`, the
+   *  optimizer, step count, learning rate and random stream. */
+  saveCheckpoint(): Uint8Array;
+  /** Restores a checkpoint of `saveCheckpoint` (same model, same optimizer): all of it is checked before
+   *  anything changes. */
+  loadCheckpoint(bytes: Uint8Array | ArrayBuffer): void;
+}
+
+/** A model instance: its own parameters, buffers, gradients, workspaces and random stream — two instances
+ *  share nothing that changes. */
+export interface Model {
+  readonly manifest: Manifest;
+  /** The parameters, paramCount values in `manifest.params` order (tied tensors stored once). */
+  readonly params: Float32Array;
+  /** The gradients `backward` writes. */
+  readonly grads: Float32Array;
+  /** The buffers (BatchNorm running statistics), bufferCount values in `manifest.buffers` order. */
+  readonly buffers: Float32Array;
+  /** Runs the model on `n` samples, in training mode unless `options.training` is false (batch statistics,
+   *  updating `buffers`; dropout); the outputs are reused by the next call: copy them to keep them. */
+  forward(
+    inputs: readonly [Int32Array, Int32Array],
+    n: number,
+    options?: Omit<ForwardOptions, "buffers">,
+  ): readonly [Float32Array, Float32Array];
+  /** Evaluation: running statistics, no dropout (PyTorch's `model.eval()`); `buffers` are not changed. */
+  predict(
+    inputs: readonly [Int32Array, Int32Array],
+    n: number,
+    options?: Omit<ForwardOptions, "buffers" | "training" | "seed">,
+  ): readonly [Float32Array, Float32Array];
+  /** Back-propagates the loss gradient of the last call's outputs: the parameters' gradients into
+   *  `grads`; returns the input's gradient. */
+  backward(outputGrads: readonly [Float32Array, Float32Array]): void;
+  /** A trainer on this model (SGD with momentum, Adam or AdamW). */
+  createTrainer(options: TrainerOptions): ModelTrainer;
+  /** Loads a PyTorch state dict from safetensors bytes (F32, F64, F16, BF16; parameters and buffers): all of
+   *  it is checked first, and an error lists every problem and changes nothing. */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): LoadReport;
+  /** The state dict as safetensors, for `safetensors.torch.load_file` and `load_state_dict` (a tied tensor
+   *  under both of its names). */
+  saveSafetensors(): Uint8Array;
+}
+
+/** A new model: parameters initialized as PyTorch does (from `options.seed`), fresh running statistics, and
+ *  an engine of its own. */
+export function createModel(options: ModelOptions = {}): Model {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const e = createEngine();
+  const params = e.createParams(seed);
+  const grads = new Float32Array(paramCount);
+  const buffers = createBuffers();
+  return {
+    manifest,
+    params,
+    grads,
+    buffers,
+    forward(
+      inputs: readonly [Int32Array, Int32Array],
+      n: number,
+      options: Omit<ForwardOptions, "buffers"> = {},
+    ): readonly [Float32Array, Float32Array] {
+      checkOptions(options);
+      return e.forward(params, inputs, n, { ...options, training: options.training ?? true, buffers });
+    },
+    predict(
+      inputs: readonly [Int32Array, Int32Array],
+      n: number,
+      options: Omit<ForwardOptions, "buffers" | "training" | "seed"> = {},
+    ): readonly [Float32Array, Float32Array] {
+      checkOptions(options);
+      return e.forward(params, inputs, n, { ...options, training: false, buffers });
+    },
+    backward(outputGrads: readonly [Float32Array, Float32Array]): void {
+      return e.backward(params, outputGrads, grads);
+    },
+    createTrainer(options: TrainerOptions): ModelTrainer {
+      const state = e.createTrainer(options, params, buffers);
+      const view = {
+        params,
+        buffers,
+        m: state.m,
+        v: state.v,
+        optimizer: state.options.optimizer,
+        get steps() {
+          return state.steps;
+        },
+        set steps(x: number) {
+          state.steps = x;
+        },
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          state.lr = x;
+        },
+        get random() {
+          return e.random.get();
+        },
+        set random(x: number) {
+          e.random.set(x);
+        },
+      };
+      return {
+        step: (inputs: readonly [Int32Array, Int32Array], target: ArrayLike<number>, n: number, length?: number) =>
+          e.trainStep(state, inputs, target, n, length),
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          if (typeof x !== "number" || !Number.isFinite(x) || x <= 0)
+            throw new RangeError(`lr must be a finite number > 0, got ${x}`);
+          state.lr = x;
+        },
+        get steps() {
+          return state.steps;
+        },
+        get gradNorm() {
+          return state.gradNorm;
+        },
+        state,
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) =>
+          loadTrainerState(bytes, manifest.params, manifest.buffers, view),
+      };
+    },
+    loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
+      return loadStateDict(bytes, options, manifest.params, manifest.buffers, params, buffers);
+    },
+    saveSafetensors(): Uint8Array {
+      return saveStateDict(manifest.params, manifest.buffers, params, buffers);
+    },
+  };
+}
+
+// ── Weight files: safetensors (src/weights/safetensors.ts) ──
+
+// safetensors, read and written with no dependency: Uint8Array and DataView only — no Node API, no
+// TextDecoder (not in the ES2022 library generated modules are checked against), no import — so that this
+// file can be copied as it is into generated modules (it is clean under their strictest settings, tested).
+//
+// The format (huggingface/safetensors, README "Format", and the reference implementation
+// safetensors/src/tensor.rs): 8 bytes N, an unsigned little-endian 64-bit integer; N bytes of UTF-8 JSON
+// starting with `{` and possibly padded with spaces; then the data. The JSON maps each tensor name to
+// `{"dtype": "F32", "shape": [2, 3], "data_offsets": [BEGIN, END]}`, offsets in bytes relative to the start of
+// the data, END exclusive; an optional `__metadata__` maps strings to strings. The data is little-endian,
+// row-major, and "entirely indexed": the tensors, sorted by offset, cover it with no hole and no overlap, and
+// the last one ends at the end of the file. The reference refuses a header over 100,000,000 bytes
+// (`MAX_HEADER_SIZE`).
+//
+// Every number of a file is checked before it is used (header length against the file and the cap, each
+// range against the data, each range's length against its dtype and shape in exact integers, the ranges
+// against each other); a file that fails a check gives an error that names the tensor, never an exception
+// or a read out of bounds. Duplicate names are refused (JSON.parse would keep the last silently): the
+// header goes through the small strict JSON reader below, with a nesting cap.
+
+/** Every dtype of the reference implementation, with its size in bytes. */
+const dtypeSizes = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+} as const;
+
+type Dtype = keyof typeof dtypeSizes;
+
+/** The dtypes read as floating-point numbers (converted exactly to float32 or float64). */
+type FloatDtype = "F32" | "F64" | "F16" | "BF16";
+
+/** The reference implementation's cap on the header's length, in bytes. */
+const maxHeaderBytes = 100_000_000;
+
+/** Deepest JSON nesting accepted in a header (the format needs 3: the header, an entry, its arrays). */
+const maxJsonDepth = 64;
+
+interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  /** Each dimension a safe integer ≥ 0; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Byte range in the data section (after the header), `end` exclusive. */
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface SafetensorsHeader {
+  /** The tensors, sorted by offset (the order of the data). */
+  readonly entries: readonly SafetensorsEntry[];
+  /** `__metadata__`, when the file has one. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Where the data starts in the file: 8 + the header's length. */
+  readonly dataStart: number;
+  readonly fileLength: number;
+}
+
+interface SafetensorsFile extends SafetensorsHeader {
+  readonly bytes: Uint8Array;
+}
+
+/** What is wrong with a file: a message (lowercase, no final period) and the tensor it concerns, if any. */
+interface SafetensorsProblem {
+  readonly message: string;
+  readonly tensor?: string;
+}
+
+type Outcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
+
+const fail = (message: string, tensor?: string): { ok: false; problem: SafetensorsProblem } => ({
+  ok: false,
+  problem: tensor === undefined ? { message } : { message, tensor },
+});
+
+/** A name as shown in messages: in backticks, control characters escaped. */
+function shownName(name: string): string {
+  let plain = true;
+  for (let i = 0; i < name.length && plain; i++) {
+    const c = name.charCodeAt(i);
+    plain = c >= 0x20 && c !== 0x7f && c !== 0x60;
+  }
+  const clean = plain ? name : JSON.stringify(name).slice(1, -1);
+  return `\`${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}\``;
+}
+
+/** The header's length N from the file's first 8 bytes, checked against the cap and the file's length. */
+function headerLength(first8: Uint8Array, fileLength: number): Outcome<number> {
+  if (fileLength < 8 || first8.length < 8)
+    return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(maxHeaderBytes)) return fail(`the header's length is ${n} bytes, over the limit of ${maxHeaderBytes}`);
+  const length = Number(n);
+  if (8 + length > fileLength)
+    return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
+  return { ok: true, value: length };
+}
+
+/** Reads and checks the header: `header` is the N bytes after the first 8, `fileLength` the whole file's. */
+function parseHeader(header: Uint8Array, fileLength: number): Outcome<SafetensorsHeader> {
+  const text = decodeUtf8(header);
+  if (text === undefined) return fail("the header is not valid UTF-8");
+  if (text[0] !== "{") return fail("the header does not start with `{`");
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const top = json.value;
+  if (!(top instanceof Map)) return fail("the header is not a JSON object");
+  const dataStart = 8 + header.length;
+  const dataLength = fileLength - dataStart;
+  const entries: SafetensorsEntry[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const [name, value] of top) {
+    if (name === "__metadata__") {
+      if (!(value instanceof Map)) return fail("`__metadata__` is not an object of strings");
+      const m: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of value) {
+        if (typeof v !== "string") return fail(`\`__metadata__\` entry ${shownName(k)} is not a string`);
+        m[k] = v;
+      }
+      metadata = m;
+      continue;
+    }
+    const entry = readEntry(name, value, dataLength);
+    if (!entry.ok) return entry;
+    entries.push(entry.value);
+  }
+  // Sorted by offset, the tensors must tile the data exactly (the reference's `validate`).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: SafetensorsEntry | undefined;
+  for (const e of entries) {
+    if (e.begin < at) {
+      return fail(
+        `tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`,
+        e.name,
+      );
+    }
+    if (e.begin > at)
+      return fail(
+        `tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`,
+        e.name,
+      );
+    at = e.end;
+    previous = e;
+  }
+  if (at !== dataLength) {
+    return fail(
+      previous === undefined
+        ? `the file has no tensor but ${dataLength} bytes of data`
+        : `the tensors end at byte ${at} of the data, but the data has ${dataLength} bytes (after tensor ${shownName(previous.name)})`,
+      previous?.name,
+    );
+  }
+  return { ok: true, value: { entries, ...(metadata ? { metadata } : {}), dataStart, fileLength } };
+}
+
+function readEntry(name: string, value: Json, dataLength: number): Outcome<SafetensorsEntry> {
+  const t = shownName(name);
+  if (!(value instanceof Map))
+    return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
+  const dtype = value.get("dtype");
+  if (typeof dtype !== "string") return fail(`tensor ${t} has no \`dtype\` string`, name);
+  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype))
+    return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
+  const shapeValue = value.get("shape");
+  if (!Array.isArray(shapeValue)) return fail(`tensor ${t} has no \`shape\` array`, name);
+  const shape: number[] = [];
+  let elements = 1n;
+  for (const d of shapeValue) {
+    const n = wholeNumber(d);
+    if (n === undefined) return fail(`tensor ${t} has a dimension that is not a whole number ≥ 0: ${show(d)}`, name);
+    shape.push(Number(n));
+    // Saturated, so that a hostile shape of many huge dimensions stays a small number (a later 0 still
+    // makes it 0): any count this large already needs more bytes than a file can have.
+    elements *= n;
+    if (elements > elementCap) elements = elementCap;
+  }
+  const offsets = value.get("data_offsets");
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
+  const begin = wholeNumber(offsets[0]!);
+  const end = wholeNumber(offsets[1]!);
+  if (begin === undefined || end === undefined)
+    return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
+  if (end < begin) return fail(`tensor ${t} ends (byte ${end}) before it begins (byte ${begin})`, name);
+  if (end > BigInt(dataLength))
+    return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
+  const bytes = elements * BigInt(dtypeSizes[dtype as Dtype]);
+  if (bytes !== end - begin) {
+    return fail(`tensor ${t} holds ${end - begin} bytes, but ${dtype} [${shape.join(", ")}] needs ${bytes}`, name);
+  }
+  return { ok: true, value: { name, dtype: dtype as Dtype, shape, begin: Number(begin), end: Number(end) } };
+}
+
+const elementCap = 1n << 64n;
+
+/** A JSON number that is a whole number ≥ 0 and a safe integer (digits only: no sign, fraction or exponent). */
+function wholeNumber(v: Json): bigint | undefined {
+  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
+  const n = BigInt(v.text);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? n : undefined;
+}
+
+function show(v: Json): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Map) return "an object";
+  return String(v);
+}
+
+/** Reads and checks a whole file held in memory. */
+function readSafetensors(bytes: Uint8Array): Outcome<SafetensorsFile> {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length);
+  if (!n.ok) return n;
+  const header = parseHeader(bytes.subarray(8, 8 + n.value), bytes.length);
+  if (!header.ok) return header;
+  return { ok: true, value: { ...header.value, bytes } };
+}
+
+/** The bytes of one tensor of a file read by `readSafetensors` (a view, not a copy). */
+function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uint8Array {
+  return file.bytes.subarray(file.dataStart + entry.begin, file.dataStart + entry.end);
+}
+
+function isFloatDtype(dtype: Dtype): dtype is FloatDtype {
+  return dtype === "F32" || dtype === "F64" || dtype === "F16" || dtype === "BF16";
+}
+
+/** The value of an IEEE 754 half-precision number from its 16 bits: exact (every half is a float32). */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
+}
+
+/** Converts the little-endian elements of a float dtype to float32 or float64 numbers, exactly (F64 to
+ *  float32 rounds to nearest, as `Math.fround`). `bytes.length` must be a multiple of the element size. */
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"): Float32Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float64"): Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array {
+  const size = dtypeSizes[dtype];
+  const n = Math.floor(bytes.length / size);
+  const out = to === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === "F32") for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+  else if (dtype === "F64") for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+  else if (dtype === "F16") for (let i = 0; i < n; i++) out[i] = halfToNumber(view.getUint16(2 * i, true));
+  else {
+    // bfloat16 is the upper half of a float32.
+    const scratch = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
+      out[i] = scratch.getFloat32(0);
+    }
+  }
+  return out;
+}
+
+/** Reads one tensor of a file as float32 or float64; an error for a dtype that is not a float. */
+function readTensor(
+  file: SafetensorsFile,
+  entry: SafetensorsEntry,
+  to: "float32" | "float64",
+): Outcome<Float32Array | Float64Array> {
+  if (!isFloatDtype(entry.dtype))
+    return fail(
+      `tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`,
+      entry.name,
+    );
+  return { ok: true, value: decodeFloats(entry.dtype, tensorBytes(file, entry), to) };
+}
+
+/** How many elements of a float tensor's bytes are NaN and how many infinite. */
+function nonFinite(dtype: FloatDtype, bytes: Uint8Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  const size = dtypeSizes[dtype];
+  // Chunks keep the converted copy small for a large tensor.
+  const chunk = 1 << 20;
+  for (let at = 0; at < bytes.length; at += chunk * size) {
+    const values = decodeFloats(
+      dtype,
+      bytes.subarray(at, Math.min(bytes.length, at + chunk * size)),
+      dtype === "F64" ? "float64" : "float32",
+    );
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== v) nan++;
+      else if (v === Infinity || v === -Infinity) infinite++;
+    }
+  }
+  return { nan, infinite };
+}
+
+/** A tensor to write. `data` holds the elements in row-major order: float32/float64 for F32/F64, int64 for
+ *  I64 (BatchNorm's `num_batches_tracked`). */
+type TensorToWrite =
+  | { readonly name: string; readonly dtype: "F32"; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly name: string; readonly dtype: "F64"; readonly shape: readonly number[]; readonly data: Float64Array }
+  | { readonly name: string; readonly dtype: "I64"; readonly shape: readonly number[]; readonly data: BigInt64Array };
+
+/** dtypes in the reference's order ("increasing alignment"), which the writer sorts by. */
+const dtypeOrder: readonly Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
+];
+
+/**
+ * A safetensors file as the reference writer lays it out (safetensors/src/tensor.rs, `prepare`): tensors
+ * sorted by dtype, largest alignment first, then by name; compact JSON with `__metadata__` first and each
+ * entry's fields in the order dtype, shape, data_offsets; the header padded with spaces to a multiple of 8
+ * bytes so that every tensor's data is aligned.
+ */
+function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Outcome<Uint8Array> {
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === "__metadata__") return fail("a tensor cannot be called `__metadata__`", t.name);
+    if (names.has(t.name)) return fail(`two tensors are called ${shownName(t.name)}`, t.name);
+    names.add(t.name);
+    let elements = 1;
+    for (const d of t.shape) {
+      if (!Number.isSafeInteger(d) || d < 0)
+        return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
+      elements *= d;
+    }
+    if (elements !== t.data.length)
+      return fail(
+        `tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`,
+        t.name,
+      );
+  }
+  const sorted = [...tensors].sort(
+    (a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name),
+  );
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    const m = Object.keys(metadata).map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
+    parts.push(`"__metadata__":{${m.join(",")}}`);
+  }
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * dtypeSizes[t.dtype];
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`,
+    );
+    offset += bytes;
+  }
+  const json = encodeUtf8(`{${parts.join(",")}}`);
+  const headerLength = json.length + ((8 - (json.length % 8)) % 8);
+  if (headerLength > maxHeaderBytes)
+    return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const t of sorted) {
+    if (t.dtype === "F32") for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i]!, true);
+    else if (t.dtype === "F64") for (let i = 0; i < t.data.length; i++, at += 8) view.setFloat64(at, t.data[i]!, true);
+    else for (let i = 0; i < t.data.length; i++, at += 8) view.setBigInt64(at, t.data[i]!, true);
+  }
+  return { ok: true, value: out };
+}
+
+/** Compares two names as Rust compares strings (by UTF-8 bytes, which is the order of code points). */
+function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+// ── UTF-8 ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF; `undefined` otherwise. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const units: number[] = [];
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    let cp: number;
+    let n: number;
+    if (b < 0x80) {
+      cp = b;
+      n = 0;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      cp = b & 0x1f;
+      n = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0f;
+      n = 2;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07;
+      n = 3;
+    } else {
+      return undefined;
+    }
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return undefined;
+    if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    if (units.length >= 8192) {
+      out += String.fromCharCode(...units);
+      units.length = 0;
+    }
+    i += n + 1;
+  }
+  return out + String.fromCharCode(...units);
+}
+
+/** UTF-8 bytes of a string (a lone surrogate becomes U+FFFD, as TextEncoder does). */
+function encodeUtf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
+}
+
+// ── A strict JSON reader for headers ──────────────────────────────────────────────────────────────────
+// Objects become Maps (a duplicate key is an error; `__proto__` is an ordinary key), numbers keep their text
+// (offsets beyond 2^53 are not rounded before they are checked), nesting is capped.
+
+/** A JSON number, as written. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+type Json = null | boolean | string | JsonNumber | Json[] | Map<string, Json>;
+
+function parseJson(text: string): Outcome<Json> {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const error = (what: string) => fail(`the header is not valid JSON: ${what} at character ${i}`);
+  const str = (): Outcome<string> => {
+    // text[i] is the opening quote.
+    i++;
+    let out = "";
+    let start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return { ok: true, value: out };
+      }
+      if (c < 0x20) return error("a control character in a string");
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = {
+          '"': '"',
+          "\\": "\\",
+          "/": "/",
+          b: "\b",
+          f: "\f",
+          n: "\n",
+          r: "\r",
+          t: "\t",
+        };
+        if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
+          out += simple[e];
+          i += 2;
+        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+          out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 6;
+        } else {
+          return error("a bad escape in a string");
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return error("an unterminated string");
+  };
+  const value = (depth: number): Outcome<Json> => {
+    if (depth > maxJsonDepth) return error(`nesting deeper than ${maxJsonDepth}`);
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const map = new Map<string, Json>();
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return { ok: true, value: map };
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') return error("expected a string key");
+        const key = str();
+        if (!key.ok) return key;
+        if (map.has(key.value)) return fail(`the header names ${shownName(key.value)} twice`, key.value);
+        ws();
+        if (text[i] !== ":") return error("expected `:`");
+        i++;
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        map.set(key.value, v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return { ok: true, value: map };
+        }
+        return error("expected `,` or `}`");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const list: Json[] = [];
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return { ok: true, value: list };
+      }
+      for (;;) {
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        list.push(v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return { ok: true, value: list };
+        }
+        return error("expected `,` or `]`");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0 && m[0] !== "-") {
+      if (m[0].length >= 400) return error("a number too long");
+      i += m[0].length;
+      return { ok: true, value: new JsonNumber(m[0]) };
+    }
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return { ok: true, value: v };
+      }
+    }
+    return error(i >= n ? "unexpected end" : "an unexpected character");
+  };
+  const result = value(0);
+  if (!result.ok) return result;
+  ws();
+  if (i !== n) return error("text after the end");
+  return result;
+}
+
+// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──
+
+// Weight files in generated modules: a model's state dict and a trainer's checkpoint to and from safetensors.
+// Copied as it is into every generated module that can load weights (module.ts, `runtimeText`), after
+// src/weights/safetensors.ts (whose functions it calls): the import below and the `export` keywords are
+// dropped on the way, so the module exports none of this. It is checked here under the repository's
+// settings and, as generated code, under @tsconfig/strictest (test/generated-strict.test.ts): no Node API,
+// no DOM, ES2022 only.
+//
+// Loading checks the whole file before it writes anything: every problem (a missing, unexpected or
+// mis-shaped tensor, a dtype that cannot hold weights, two names for one tensor that disagree) is listed in
+// one error, and the model's arrays are untouched when there is any. The file's header is checked as
+// hostile by `readSafetensors` (lengths, offsets, overlaps, the header cap): a message, never a read out
+// of bounds.
+
+/** A module's storage arrays. */
+type Floats = Float32Array | Float64Array;
+
+/** A tensor of a module's manifest, as weight files need it (the module's `TensorInfo`). */
+interface WeightTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  /** Whether the optimizer updates it (a checkpoint keeps the moments of those that train). */
+  readonly trainable: boolean;
+  readonly tiedTo?: string;
+}
+
+/** Options of `loadSafetensors`. */
+export interface LoadOptions {
+  /** As PyTorch's `load_state_dict(strict=True)`: every tensor of the model in the file, and nothing else
+   *  (default true). Not strict, missing and unexpected tensors are reported and skipped; a tensor of the
+   *  wrong shape or dtype is an error either way (as in PyTorch). */
+  readonly strict?: boolean;
+  /** A prefix every name of the file carries (`net.`, `model.`): stripped before matching; a name without
+   *  it is unexpected. */
+  readonly prefix?: string;
+  /** Renames a file's tensor (after the prefix is stripped) to the model's name; `undefined` skips it. */
+  readonly rename?: (name: string) => string | undefined;
+}
+
+/** What `loadSafetensors` did. */
+export interface LoadReport {
+  /** The model's tensors given values, in manifest order (parameters, then buffers). */
+  readonly loaded: readonly string[];
+  /** The model's tensors the file does not hold (left as they were; only when not strict). */
+  readonly missing: readonly string[];
+  /** The file's tensors the model does not have, as named in the file (only when not strict, or skipped by
+   *  `rename`). */
+  readonly unexpected: readonly string[];
+  /** BatchNorm counters the file leaves out, set to 0 as PyTorch's BatchNorm does for a state dict with no
+   *  version (a safetensors file has none). */
+  readonly defaulted: readonly string[];
+  /** Tensors loaded with NaN or infinite values: `name: 2 NaN, 1 infinite`. */
+  readonly nonFinite: readonly string[];
+}
+
+/** Where a tensor's values go: the array and the first element. */
+interface Target {
+  readonly tensor: WeightTensor;
+  readonly into: Floats;
+  /** A BatchNorm batch counter (`num_batches_tracked`, int64 in PyTorch). */
+  readonly counter: boolean;
+}
+
+/** Decoded values waiting to be written (after every tensor is checked). */
+interface Pending {
+  readonly target: Target;
+  readonly values: Floats;
+}
+
+const counterSuffix = ".num_batches_tracked";
+
+function weightTargets(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Map<string, Target> {
+  const targets = new Map<string, Target>();
+  for (const t of params) targets.set(t.name, { tensor: t, into: p, counter: false });
+  for (const t of buffers) targets.set(t.name, { tensor: t, into: b, counter: t.name.endsWith(counterSuffix) });
+  return targets;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** An integer tensor's values as numbers (BatchNorm counters): exact below 2^53, as PyTorch's int64. */
+function decodeIntegers(dtype: Dtype, bytes: Uint8Array, into: Floats): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < into.length; i++) {
+    let v: number;
+    if (dtype === "I64") v = Number(view.getBigInt64(8 * i, true));
+    else if (dtype === "U64") v = Number(view.getBigUint64(8 * i, true));
+    else if (dtype === "I32") v = view.getInt32(4 * i, true);
+    else if (dtype === "U32") v = view.getUint32(4 * i, true);
+    else if (dtype === "I16") v = view.getInt16(2 * i, true);
+    else if (dtype === "U16") v = view.getUint16(2 * i, true);
+    else if (dtype === "I8") v = view.getInt8(i);
+    else if (dtype === "U8") v = view.getUint8(i);
+    else return false;
+    into[i] = v;
+  }
+  return true;
+}
+
+/** One entry's values in the storage type, or what is wrong with its dtype. */
+function entryValues(file: SafetensorsFile, e: SafetensorsEntry, target: Target): Floats | string {
+  const float32 = target.into instanceof Float32Array;
+  if (target.counter && !isFloatDtype(e.dtype)) {
+    const into = float32 ? new Float32Array(target.tensor.size) : new Float64Array(target.tensor.size);
+    if (decodeIntegers(e.dtype, tensorBytes(file, e), into)) return into;
+  }
+  const read = readTensor(file, e, float32 ? "float32" : "float64");
+  return read.ok ? read.value : read.problem.message;
+}
+
+/** The bytes a caller passed: a Uint8Array (or another view of bytes, or an ArrayBuffer). */
+function fileBytes(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new TypeError(`a safetensors file must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+function readFile(bytes: unknown): SafetensorsFile {
+  const read = readSafetensors(fileBytes(bytes));
+  if (!read.ok) throw new Error(`not a valid safetensors file: ${read.problem.message}`);
+  return read.value;
+}
+
+function checkLoadOptions(options: unknown): {
+  strict: boolean;
+  prefix: string;
+  rename: ((name: string) => string | undefined) | undefined;
+} {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const o = options as { strict?: unknown; prefix?: unknown; rename?: unknown };
+  if (o.strict !== undefined && typeof o.strict !== "boolean")
+    throw new TypeError(`options.strict must be a boolean, got ${describe(o.strict)}`);
+  if (o.prefix !== undefined && typeof o.prefix !== "string")
+    throw new TypeError(`options.prefix must be a string, got ${describe(o.prefix)}`);
+  if (o.rename !== undefined && typeof o.rename !== "function")
+    throw new TypeError(`options.rename must be a function, got ${describe(o.rename)}`);
+  return {
+    strict: o.strict ?? true,
+    prefix: o.prefix ?? "",
+    rename: o.rename as ((name: string) => string | undefined) | undefined,
+  };
+}
+
+/** "found `net.fc1.weight`: use prefix `net.`" — the prefix that would turn most unexpected names into
+ *  missing ones. */
+function prefixHint(missing: readonly string[], unexpected: readonly string[], given: string): string | undefined {
+  const counts = new Map<string, { count: number; example: string }>();
+  const wanted = new Set(missing);
+  for (const u of unexpected) {
+    for (let at = u.indexOf("."); at >= 0; at = u.indexOf(".", at + 1)) {
+      if (!wanted.has(u.slice(at + 1))) continue;
+      const p = given + u.slice(0, at + 1);
+      const c = counts.get(p);
+      counts.set(p, { count: (c?.count ?? 0) + 1, example: given + u });
+      break;
+    }
+  }
+  let best: [string, { count: number; example: string }] | undefined;
+  for (const entry of counts) if (best === undefined || entry[1].count > best[1].count) best = entry;
+  if (best === undefined) return undefined;
+  return `found ${shownName(best[1].example)}: use prefix ${shownName(best[0])}`;
+}
+
+/**
+ * Loads a state dict from safetensors bytes into `p` (parameters) and `b` (buffers), after checking all of
+ * it: throws an Error listing every problem and changes nothing, or writes every value and returns what it
+ * did. Values convert to the storage type (F16 and BF16 exactly, F64 to float32 rounding to nearest).
+ */
+function loadStateDict(
+  bytes: unknown,
+  options: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): LoadReport {
+  const o = checkLoadOptions(options);
+  const file = readFile(bytes);
+  const targets = weightTargets(params, buffers, p, b);
+  const problems: string[] = [];
+  const unexpected: string[] = [];
+  const pending: Pending[] = [];
+  const given = new Map<string, string>();
+  const bad: string[] = [];
+  for (const e of file.entries) {
+    const shown = `tensor ${shownName(e.name)}`;
+    let name: string | undefined = e.name;
+    if (!name.startsWith(o.prefix)) {
+      unexpected.push(e.name);
+      continue;
+    }
+    name = name.slice(o.prefix.length);
+    if (o.rename !== undefined) {
+      const renamed: unknown = o.rename(name);
+      if (renamed !== undefined && typeof renamed !== "string")
+        throw new TypeError(
+          `options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`,
+        );
+      if (renamed === undefined) {
+        unexpected.push(e.name);
+        continue;
+      }
+      name = renamed;
+    }
+    const target = targets.get(name);
+    if (target === undefined) {
+      unexpected.push(e.name);
+      continue;
+    }
+    const earlier = given.get(name);
+    if (earlier !== undefined) {
+      problems.push(`${shown} and ${shownName(earlier)} are both loaded as ${shownName(name)}`);
+      continue;
+    }
+    given.set(name, e.name);
+    const t = target.tensor;
+    if (!sameShape(e.shape, t.shape)) {
+      const transposed =
+        e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
+      problems.push(
+        `${shown} has shape ${shapeText(e.shape)}, the model's ${shownName(name)} ${shapeText(t.shape)}${transposed ? " (transposed)" : ""}`,
+      );
+      continue;
+    }
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") {
+      problems.push(values);
+      continue;
+    }
+    if (isFloatDtype(e.dtype)) {
+      const count = nonFinite(e.dtype, tensorBytes(file, e));
+      if (count.nan + count.infinite > 0) bad.push(`${name}: ${count.nan} NaN, ${count.infinite} infinite`);
+    }
+    pending.push({ target, values });
+  }
+  // Tied tensors: either name fills the shared elements; both must then agree.
+  const byName = new Map(pending.map((x) => [x.target.tensor.name, x]));
+  for (const t of params) {
+    if (t.tiedTo === undefined) continue;
+    const mine = byName.get(t.name);
+    const theirs = byName.get(t.tiedTo);
+    if (mine === undefined || theirs === undefined) continue;
+    for (let i = 0; i < t.size; i++) {
+      const x = mine.values[i]!;
+      const y = theirs.values[i]!;
+      if (x !== y && !(x !== x && y !== y)) {
+        problems.push(
+          `${shownName(t.name)} is tied to ${shownName(t.tiedTo)}, but the file's values differ at element ${i} (${x} and ${y})`,
+        );
+        break;
+      }
+    }
+  }
+  const missing: string[] = [];
+  const defaulted: string[] = [];
+  const has = (name: string) => byName.has(name);
+  for (const t of [...params, ...buffers]) {
+    if (has(t.name)) continue;
+    if (t.tiedTo !== undefined && has(t.tiedTo)) continue;
+    if (params.some((x) => x.tiedTo === t.name && has(x.name))) continue;
+    if (t.tiedTo !== undefined) continue; // reported once, under the tensor it is tied to
+    if (t.name.endsWith(counterSuffix)) defaulted.push(t.name);
+    else missing.push(t.name);
+  }
+  if (o.strict) {
+    if (missing.length > 0) problems.push(`missing from the file: ${missing.map(shownName).join(", ")}`);
+    if (unexpected.length > 0) problems.push(`not in the model: ${unexpected.map(shownName).join(", ")}`);
+  }
+  if (problems.length > 0) {
+    const hint = missing.length > 0 ? prefixHint(missing, unexpected, o.prefix) : undefined;
+    throw new Error(
+      `cannot load the safetensors file (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}${hint ? `\n  hint: ${hint}` : ""}`,
+    );
+  }
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
+  for (const name of defaulted) {
+    const t = targets.get(name)!;
+    t.into[t.tensor.offset] = 0;
+  }
+  const loaded = [...params, ...buffers].filter((t) => !missing.includes(t.name)).map((t) => t.name);
+  return { loaded, missing, unexpected, defaulted, nonFinite: bad };
+}
+
+/** The state dict's tensors to write: every parameter and buffer by its PyTorch name, a tied tensor under
+ *  both of its names (as `state_dict()` lists it: `load_state_dict(strict=True)` wants both), BatchNorm
+ *  counters as int64. */
+function stateTensors(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+  prefix: string,
+): TensorToWrite[] {
+  const out: TensorToWrite[] = [];
+  for (const [list, from] of [
+    [params, p],
+    [buffers, b],
+  ] as const) {
+    for (const t of list) {
+      const name = prefix + t.name;
+      if (t.name.endsWith(counterSuffix) && list === buffers) {
+        out.push({ name, dtype: "I64", shape: t.shape, data: BigInt64Array.of(BigInt(Math.round(from[t.offset]!))) });
+      } else out.push(floatTensor(name, t.shape, from.subarray(t.offset, t.offset + t.size)));
+    }
+  }
+  return out;
+}
+
+function floatTensor(name: string, shape: readonly number[], data: Floats): TensorToWrite {
+  // A copy: the writer reads it after this returns, and a view of a caller's array could change.
+  return data instanceof Float32Array
+    ? { name, dtype: "F32", shape, data: data.slice() }
+    : { name, dtype: "F64", shape, data: data.slice() };
+}
+
+function written(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): Uint8Array {
+  const out = writeSafetensors(tensors, metadata);
+  if (!out.ok) throw new Error(`cannot write the safetensors file: ${out.problem.message}`);
+  return out.value;
+}
+
+/** The state dict as a safetensors file (`__metadata__` `{"format": "pt"}`, as PyTorch's `save_file` of
+ *  transformers writes it). */
+function saveStateDict(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Uint8Array {
+  return written(stateTensors(params, buffers, p, b, ""), { format: "pt" });
+}
+
+/** A trainer's whole state: what `saveCheckpoint` writes and `loadCheckpoint` reads. */
+interface TrainerState {
+  readonly params: Floats;
+  readonly buffers: Floats;
+  readonly m: Floats;
+  readonly v: Floats;
+  readonly optimizer: string;
+  steps: number;
+  lr: number;
+  random: number;
+}
+
+/** The optimizer's moments of each tensor that trains, named `optimizer.m.<name>` / `optimizer.v.<name>`. */
+function momentTensors(params: readonly WeightTensor[], s: TrainerState) {
+  const out: { name: string; tensor: WeightTensor; into: Floats }[] = [];
+  params.forEach((t) => {
+    if (!t.trainable || t.tiedTo !== undefined) return;
+    out.push({ name: `optimizer.m.${t.name}`, tensor: t, into: s.m });
+    if (s.v.length > 0) out.push({ name: `optimizer.v.${t.name}`, tensor: t, into: s.v });
+  });
+  return out;
+}
+
+/** A checkpoint: the state dict, the optimizer's moments and, in `__metadata__`, the step count, the
+ *  optimizer, the learning rate and the random generator's state — all a resumed run needs to take the
+ *  same steps, bit for bit. */
+function saveTrainerState(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): Uint8Array {
+  const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
+  for (const x of momentTensors(params, s))
+    tensors.push(
+      floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
+    );
+  return written(tensors, {
+    format: "nnc-checkpoint",
+    optimizer: s.optimizer,
+    steps: String(s.steps),
+    lr: String(s.lr),
+    random: String(s.random),
+  });
+}
+
+/** Reads a checkpoint written by `saveTrainerState` for the same model and optimizer: everything is checked
+ *  (every tensor present, of its shape, of the storage dtype so that values are exact; the metadata) before
+ *  anything is written. */
+function loadTrainerState(
+  bytes: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): void {
+  const file = readFile(bytes);
+  const problems: string[] = [];
+  const meta = file.metadata ?? {};
+  if (meta["format"] !== "nnc-checkpoint")
+    throw new Error(
+      "not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)",
+    );
+  if (meta["optimizer"] !== s.optimizer)
+    problems.push(
+      `the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`,
+    );
+  const whole = (key: string, max: number): number => {
+    const text = meta[key] ?? "";
+    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+    if (!(n <= max))
+      problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
+    return n;
+  };
+  const steps = whole("steps", Number.MAX_SAFE_INTEGER);
+  const random = whole("random", 2 ** 32 - 1);
+  const lr = Number(meta["lr"]);
+  if (!(Number.isFinite(lr) && lr >= 0))
+    problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
+  const dtype = s.params instanceof Float32Array ? "F32" : "F64";
+  const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
+  for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
+  for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
+  for (const x of momentTensors(params, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
+  const pending: Pending[] = [];
+  const seen = new Set<string>();
+  for (const e of file.entries) {
+    const w = wanted.get(e.name);
+    if (w === undefined) {
+      if (!tied.has(e.name)) problems.push(`not in this trainer: ${shownName(e.name)}`);
+      continue;
+    }
+    seen.add(e.name);
+    if (!sameShape(e.shape, w.tensor.shape)) {
+      problems.push(`${shownName(e.name)} has shape ${shapeText(e.shape)}, expected ${shapeText(w.tensor.shape)}`);
+      continue;
+    }
+    if (e.dtype !== (w.counter ? "I64" : dtype)) {
+      problems.push(
+        `${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`,
+      );
+      continue;
+    }
+    const target = { tensor: w.tensor, into: w.into, counter: w.counter };
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") problems.push(values);
+    else pending.push({ target, values });
+  }
+  const absent = [...wanted.keys()].filter((name) => !seen.has(name));
+  if (absent.length > 0) problems.push(`missing from the checkpoint: ${absent.map(shownName).join(", ")}`);
+  if (problems.length > 0)
+    throw new Error(`cannot load the checkpoint (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  s.steps = steps;
+  s.lr = lr;
+  s.random = random;
+}
+
+/** Scales the gradients of the trainable ranges so that their global L2 norm is at most `maxNorm`, as
+ *  `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), clamped at 1); returns the norm. */
+function clipGradients(g: Floats, ranges: readonly (readonly [number, number])[], maxNorm: number): number {
+  let sum = 0;
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) sum += g[i]! * g[i]!;
+  const norm = Math.sqrt(sum);
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) for (const [from, to] of ranges) for (let i = from; i < to; i++) g[i] = g[i]! * coefficient;
+  return norm;
 }

@@ -22,14 +22,19 @@ export interface TensorInfo {
 
 /** The model's name in the spec. */
 export const modelName = "Gpt2";
+
 /** Shape of one sample of the first input (the batch axis is not included). */
 export const inputShape: readonly number[] = [1024];
+
 /** Elements of one input sample. */
 export const inputSize = 1024;
+
 /** Shape of one output sample. */
 export const outputShape: readonly number[] = [1024, 50257];
+
 /** Elements of one output sample. */
 export const outputSize = 51463168;
+
 /** Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`. */
 export const inputs: readonly {
   readonly name: string;
@@ -38,18 +43,24 @@ export const inputs: readonly {
   readonly dtype: string;
   readonly vocab?: number;
 }[] = [{ name: "tokens", shape: [1024], size: 1024, dtype: "token", vocab: 50257 }];
+
 /** Every output, in order (the losses and training use the first). */
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [1024, 50257], size: 51463168 },
 ];
+
 /** The declared maximum sequence length (the input's symbolic first axis). */
 export const maxLength = 1024;
+
 /** Whether `forward` accepts `{ length }` below maxLength: yes — a shorter call is exactly the full computation on the first positions (padding masked). */
 export const variableLength = true;
+
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 124439808;
+
 /** Elements of the flat buffer array (BatchNorm running statistics). */
 export const bufferCount = 0;
+
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
   { name: "wte.weight", shape: [50257, 768], role: "embedding", offset: 0, size: 38597376, trainable: true },
@@ -483,6 +494,7 @@ export const params: readonly TensorInfo[] = [
     tiedTo: "wte.weight",
   },
 ];
+
 /** Every buffer tensor (not parameters). */
 export const buffers: readonly TensorInfo[] = [];
 
@@ -548,1599 +560,852 @@ function checkSeed(seed: unknown): void {
   }
 }
 
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
-/**
- * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
- * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
- * same parameters on every machine.
- */
-export function createParams(seed = 0): Float32Array {
-  checkSeed(seed);
-  seedRandom(seed);
-  const p = new Float32Array(paramCount);
-  for (let i = 0; i < 38597376; i++) p[i] = gaussian() * 1; // wte.weight: N(0, 1²)
-  for (let i = 38597376; i < 39383808; i++) p[i] = gaussian() * 0.02; // wpe.weight: N(0, 0.02²)
-  for (let i = 39383808; i < 39384576; i++) p[i] = 1; // h.0.ln_1.weight
-  // h.0.ln_1.bias: zeros
-  for (let i = 39385344; i < 41154816; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.0.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.0.attn.qkv_proj.bias: zeros
-  for (let i = 41157120; i < 41746944; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.0.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.0.attn.out_proj.bias: zeros
-  for (let i = 41747712; i < 41748480; i++) p[i] = 1; // h.0.ln_2.weight
-  // h.0.ln_2.bias: zeros
-  for (let i = 41749248; i < 44108544; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.0.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 44108544; i < 44111616; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.0.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 44111616; i < 46470912; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.0.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 46470912; i < 46471680; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.0.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 46471680; i < 46472448; i++) p[i] = 1; // h.1.ln_1.weight
-  // h.1.ln_1.bias: zeros
-  for (let i = 46473216; i < 48242688; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.1.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.1.attn.qkv_proj.bias: zeros
-  for (let i = 48244992; i < 48834816; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.1.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.1.attn.out_proj.bias: zeros
-  for (let i = 48835584; i < 48836352; i++) p[i] = 1; // h.1.ln_2.weight
-  // h.1.ln_2.bias: zeros
-  for (let i = 48837120; i < 51196416; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.1.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 51196416; i < 51199488; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.1.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 51199488; i < 53558784; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.1.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 53558784; i < 53559552; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.1.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 53559552; i < 53560320; i++) p[i] = 1; // h.2.ln_1.weight
-  // h.2.ln_1.bias: zeros
-  for (let i = 53561088; i < 55330560; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.2.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.2.attn.qkv_proj.bias: zeros
-  for (let i = 55332864; i < 55922688; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.2.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.2.attn.out_proj.bias: zeros
-  for (let i = 55923456; i < 55924224; i++) p[i] = 1; // h.2.ln_2.weight
-  // h.2.ln_2.bias: zeros
-  for (let i = 55924992; i < 58284288; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.2.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 58284288; i < 58287360; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.2.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 58287360; i < 60646656; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.2.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 60646656; i < 60647424; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.2.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 60647424; i < 60648192; i++) p[i] = 1; // h.3.ln_1.weight
-  // h.3.ln_1.bias: zeros
-  for (let i = 60648960; i < 62418432; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.3.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.3.attn.qkv_proj.bias: zeros
-  for (let i = 62420736; i < 63010560; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.3.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.3.attn.out_proj.bias: zeros
-  for (let i = 63011328; i < 63012096; i++) p[i] = 1; // h.3.ln_2.weight
-  // h.3.ln_2.bias: zeros
-  for (let i = 63012864; i < 65372160; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.3.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 65372160; i < 65375232; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.3.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 65375232; i < 67734528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.3.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 67734528; i < 67735296; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.3.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 67735296; i < 67736064; i++) p[i] = 1; // h.4.ln_1.weight
-  // h.4.ln_1.bias: zeros
-  for (let i = 67736832; i < 69506304; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.4.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.4.attn.qkv_proj.bias: zeros
-  for (let i = 69508608; i < 70098432; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.4.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.4.attn.out_proj.bias: zeros
-  for (let i = 70099200; i < 70099968; i++) p[i] = 1; // h.4.ln_2.weight
-  // h.4.ln_2.bias: zeros
-  for (let i = 70100736; i < 72460032; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.4.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 72460032; i < 72463104; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.4.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 72463104; i < 74822400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.4.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 74822400; i < 74823168; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.4.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 74823168; i < 74823936; i++) p[i] = 1; // h.5.ln_1.weight
-  // h.5.ln_1.bias: zeros
-  for (let i = 74824704; i < 76594176; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.5.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.5.attn.qkv_proj.bias: zeros
-  for (let i = 76596480; i < 77186304; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.5.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.5.attn.out_proj.bias: zeros
-  for (let i = 77187072; i < 77187840; i++) p[i] = 1; // h.5.ln_2.weight
-  // h.5.ln_2.bias: zeros
-  for (let i = 77188608; i < 79547904; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.5.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 79547904; i < 79550976; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.5.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 79550976; i < 81910272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.5.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 81910272; i < 81911040; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.5.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 81911040; i < 81911808; i++) p[i] = 1; // h.6.ln_1.weight
-  // h.6.ln_1.bias: zeros
-  for (let i = 81912576; i < 83682048; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.6.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.6.attn.qkv_proj.bias: zeros
-  for (let i = 83684352; i < 84274176; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.6.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.6.attn.out_proj.bias: zeros
-  for (let i = 84274944; i < 84275712; i++) p[i] = 1; // h.6.ln_2.weight
-  // h.6.ln_2.bias: zeros
-  for (let i = 84276480; i < 86635776; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.6.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 86635776; i < 86638848; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.6.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 86638848; i < 88998144; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.6.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 88998144; i < 88998912; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.6.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 88998912; i < 88999680; i++) p[i] = 1; // h.7.ln_1.weight
-  // h.7.ln_1.bias: zeros
-  for (let i = 89000448; i < 90769920; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.7.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.7.attn.qkv_proj.bias: zeros
-  for (let i = 90772224; i < 91362048; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.7.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.7.attn.out_proj.bias: zeros
-  for (let i = 91362816; i < 91363584; i++) p[i] = 1; // h.7.ln_2.weight
-  // h.7.ln_2.bias: zeros
-  for (let i = 91364352; i < 93723648; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.7.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 93723648; i < 93726720; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.7.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 93726720; i < 96086016; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.7.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 96086016; i < 96086784; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.7.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 96086784; i < 96087552; i++) p[i] = 1; // h.8.ln_1.weight
-  // h.8.ln_1.bias: zeros
-  for (let i = 96088320; i < 97857792; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.8.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.8.attn.qkv_proj.bias: zeros
-  for (let i = 97860096; i < 98449920; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.8.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.8.attn.out_proj.bias: zeros
-  for (let i = 98450688; i < 98451456; i++) p[i] = 1; // h.8.ln_2.weight
-  // h.8.ln_2.bias: zeros
-  for (let i = 98452224; i < 100811520; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.8.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 100811520; i < 100814592; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.8.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 100814592; i < 103173888; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.8.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 103173888; i < 103174656; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.8.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 103174656; i < 103175424; i++) p[i] = 1; // h.9.ln_1.weight
-  // h.9.ln_1.bias: zeros
-  for (let i = 103176192; i < 104945664; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.9.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.9.attn.qkv_proj.bias: zeros
-  for (let i = 104947968; i < 105537792; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.9.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.9.attn.out_proj.bias: zeros
-  for (let i = 105538560; i < 105539328; i++) p[i] = 1; // h.9.ln_2.weight
-  // h.9.ln_2.bias: zeros
-  for (let i = 105540096; i < 107899392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.9.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 107899392; i < 107902464; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.9.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 107902464; i < 110261760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.9.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 110261760; i < 110262528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.9.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 110262528; i < 110263296; i++) p[i] = 1; // h.10.ln_1.weight
-  // h.10.ln_1.bias: zeros
-  for (let i = 110264064; i < 112033536; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.10.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.10.attn.qkv_proj.bias: zeros
-  for (let i = 112035840; i < 112625664; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.10.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.10.attn.out_proj.bias: zeros
-  for (let i = 112626432; i < 112627200; i++) p[i] = 1; // h.10.ln_2.weight
-  // h.10.ln_2.bias: zeros
-  for (let i = 112627968; i < 114987264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.10.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 114987264; i < 114990336; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.10.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 114990336; i < 117349632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.10.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 117349632; i < 117350400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.10.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 117350400; i < 117351168; i++) p[i] = 1; // h.11.ln_1.weight
-  // h.11.ln_1.bias: zeros
-  for (let i = 117351936; i < 119121408; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.11.attn.qkv_proj.weight: U(±0.04419417382415922)
-  // h.11.attn.qkv_proj.bias: zeros
-  for (let i = 119123712; i < 119713536; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.11.attn.out_proj.weight: U(±0.036084391824351615)
-  // h.11.attn.out_proj.bias: zeros
-  for (let i = 119714304; i < 119715072; i++) p[i] = 1; // h.11.ln_2.weight
-  // h.11.ln_2.bias: zeros
-  for (let i = 119715840; i < 122075136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.11.mlp.c_fc.weight: U(±0.036084391824351615)
-  for (let i = 122075136; i < 122078208; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.11.mlp.c_fc.bias: U(±0.036084391824351615)
-  for (let i = 122078208; i < 124437504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.11.mlp.c_proj.weight: U(±0.018042195912175808)
-  for (let i = 124437504; i < 124438272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.11.mlp.c_proj.bias: U(±0.018042195912175808)
-  for (let i = 124438272; i < 124439040; i++) p[i] = 1; // ln_f.weight
-  // ln_f.bias: zeros
-  return p;
-}
-
 /** A new buffer array: running means 0, running variances 1, batch counters 0. */
 export function createBuffers(): Float32Array {
   const p = new Float32Array(bufferCount);
   return p;
 }
 
-// ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
-
-let batchSize = 0;
-let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
-/** Sequence length of the last forward call (attention masks keys past it). */
-let seqLength = 1024;
-/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
-let act1 = new Float32Array(0);
-let act2 = new Float32Array(0);
-let act3 = new Float32Array(0);
-let act4 = new Float32Array(0);
-let act5 = new Float32Array(0);
-let act6 = new Float32Array(0);
-let act7 = new Float32Array(0);
-let act8 = new Float32Array(0);
-let act9 = new Float32Array(0);
-let act10 = new Float32Array(0);
-let act11 = new Float32Array(0);
-let act12 = new Float32Array(0);
-let act13 = new Float32Array(0);
-let act14 = new Float32Array(0);
-let act15 = new Float32Array(0);
-let act16 = new Float32Array(0);
-let act17 = new Float32Array(0);
-let act18 = new Float32Array(0);
-let act19 = new Float32Array(0);
-let act20 = new Float32Array(0);
-let act21 = new Float32Array(0);
-let act22 = new Float32Array(0);
-let act23 = new Float32Array(0);
-let act24 = new Float32Array(0);
-let act25 = new Float32Array(0);
-let act26 = new Float32Array(0);
-let act27 = new Float32Array(0);
-let act28 = new Float32Array(0);
-let act29 = new Float32Array(0);
-let act30 = new Float32Array(0);
-let act31 = new Float32Array(0);
-let act32 = new Float32Array(0);
-let act33 = new Float32Array(0);
-let act34 = new Float32Array(0);
-let act35 = new Float32Array(0);
-let act36 = new Float32Array(0);
-let act37 = new Float32Array(0);
-let act38 = new Float32Array(0);
-let act39 = new Float32Array(0);
-let act40 = new Float32Array(0);
-let act41 = new Float32Array(0);
-let act42 = new Float32Array(0);
-let act43 = new Float32Array(0);
-let act44 = new Float32Array(0);
-let act45 = new Float32Array(0);
-let act46 = new Float32Array(0);
-let act47 = new Float32Array(0);
-let act48 = new Float32Array(0);
-let act49 = new Float32Array(0);
-let act50 = new Float32Array(0);
-let act51 = new Float32Array(0);
-let act52 = new Float32Array(0);
-let act53 = new Float32Array(0);
-let act54 = new Float32Array(0);
-let act55 = new Float32Array(0);
-let act56 = new Float32Array(0);
-let act57 = new Float32Array(0);
-let act58 = new Float32Array(0);
-let act59 = new Float32Array(0);
-let act60 = new Float32Array(0);
-let act61 = new Float32Array(0);
-let act62 = new Float32Array(0);
-let act63 = new Float32Array(0);
-let act64 = new Float32Array(0);
-let act65 = new Float32Array(0);
-let act66 = new Float32Array(0);
-let act67 = new Float32Array(0);
-let act68 = new Float32Array(0);
-let act69 = new Float32Array(0);
-let act70 = new Float32Array(0);
-let act71 = new Float32Array(0);
-let act72 = new Float32Array(0);
-let act73 = new Float32Array(0);
-let act74 = new Float32Array(0);
-let act75 = new Float32Array(0);
-let act76 = new Float32Array(0);
-let act77 = new Float32Array(0);
-let act78 = new Float32Array(0);
-let act79 = new Float32Array(0);
-let act80 = new Float32Array(0);
-let act81 = new Float32Array(0);
-let act82 = new Float32Array(0);
-let act83 = new Float32Array(0);
-let act84 = new Float32Array(0);
-let act85 = new Float32Array(0);
-let act86 = new Float32Array(0);
-let act87 = new Float32Array(0);
-let act88 = new Float32Array(0);
-let act89 = new Float32Array(0);
-let act90 = new Float32Array(0);
-let act91 = new Float32Array(0);
-let act92 = new Float32Array(0);
-let act93 = new Float32Array(0);
-let act94 = new Float32Array(0);
-let act95 = new Float32Array(0);
-let act96 = new Float32Array(0);
-let act97 = new Float32Array(0);
-let act98 = new Float32Array(0);
-let act99 = new Float32Array(0);
-let act100 = new Float32Array(0);
-let act101 = new Float32Array(0);
-let act102 = new Float32Array(0);
-let act103 = new Float32Array(0);
-let act104 = new Float32Array(0);
-let act105 = new Float32Array(0);
-let act106 = new Float32Array(0);
-let act107 = new Float32Array(0);
-let act108 = new Float32Array(0);
-let act109 = new Float32Array(0);
-let act110 = new Float32Array(0);
-let act111 = new Float32Array(0);
-let act112 = new Float32Array(0);
-let act113 = new Float32Array(0);
-let act114 = new Float32Array(0);
-let act115 = new Float32Array(0);
-let act116 = new Float32Array(0);
-let act117 = new Float32Array(0);
-let act118 = new Float32Array(0);
-let act119 = new Float32Array(0);
-let act120 = new Float32Array(0);
-let act121 = new Float32Array(0);
-let act122 = new Float32Array(0);
-let act123 = new Float32Array(0);
-let act124 = new Float32Array(0);
-let act125 = new Float32Array(0);
-let act0: Int32Array = new Int32Array(0);
-let grad0 = new Float32Array(0);
-let grad1 = new Float32Array(0);
-let grad2 = new Float32Array(0);
-let grad3 = new Float32Array(0);
-let grad4 = new Float32Array(0);
-let grad5 = new Float32Array(0);
-let grad6 = new Float32Array(0);
-let grad7 = new Float32Array(0);
-let grad8 = new Float32Array(0);
-let grad9 = new Float32Array(0);
-let grad10 = new Float32Array(0);
-let grad11 = new Float32Array(0);
-let grad12 = new Float32Array(0);
-let grad13 = new Float32Array(0);
-let grad14 = new Float32Array(0);
-let grad15 = new Float32Array(0);
-let grad16 = new Float32Array(0);
-let grad17 = new Float32Array(0);
-let grad18 = new Float32Array(0);
-let grad19 = new Float32Array(0);
-let grad20 = new Float32Array(0);
-let grad21 = new Float32Array(0);
-let grad22 = new Float32Array(0);
-let grad23 = new Float32Array(0);
-let grad24 = new Float32Array(0);
-let grad25 = new Float32Array(0);
-let grad26 = new Float32Array(0);
-let grad27 = new Float32Array(0);
-let grad28 = new Float32Array(0);
-let grad29 = new Float32Array(0);
-let grad30 = new Float32Array(0);
-let grad31 = new Float32Array(0);
-let grad32 = new Float32Array(0);
-let grad33 = new Float32Array(0);
-let grad34 = new Float32Array(0);
-let grad35 = new Float32Array(0);
-let grad36 = new Float32Array(0);
-let grad37 = new Float32Array(0);
-let grad38 = new Float32Array(0);
-let grad39 = new Float32Array(0);
-let grad40 = new Float32Array(0);
-let grad41 = new Float32Array(0);
-let grad42 = new Float32Array(0);
-let grad43 = new Float32Array(0);
-let grad44 = new Float32Array(0);
-let grad45 = new Float32Array(0);
-let grad46 = new Float32Array(0);
-let grad47 = new Float32Array(0);
-let grad48 = new Float32Array(0);
-let grad49 = new Float32Array(0);
-let grad50 = new Float32Array(0);
-let grad51 = new Float32Array(0);
-let grad52 = new Float32Array(0);
-let grad53 = new Float32Array(0);
-let grad54 = new Float32Array(0);
-let grad55 = new Float32Array(0);
-let grad56 = new Float32Array(0);
-let grad57 = new Float32Array(0);
-let grad58 = new Float32Array(0);
-let grad59 = new Float32Array(0);
-let grad60 = new Float32Array(0);
-let grad61 = new Float32Array(0);
-let grad62 = new Float32Array(0);
-let grad63 = new Float32Array(0);
-let grad64 = new Float32Array(0);
-let grad65 = new Float32Array(0);
-let grad66 = new Float32Array(0);
-let grad67 = new Float32Array(0);
-let grad68 = new Float32Array(0);
-let grad69 = new Float32Array(0);
-let grad70 = new Float32Array(0);
-let grad71 = new Float32Array(0);
-let grad72 = new Float32Array(0);
-let grad73 = new Float32Array(0);
-let grad74 = new Float32Array(0);
-let grad75 = new Float32Array(0);
-let grad76 = new Float32Array(0);
-let grad77 = new Float32Array(0);
-let grad78 = new Float32Array(0);
-let grad79 = new Float32Array(0);
-let grad80 = new Float32Array(0);
-let grad81 = new Float32Array(0);
-let grad82 = new Float32Array(0);
-let grad83 = new Float32Array(0);
-let grad84 = new Float32Array(0);
-let grad85 = new Float32Array(0);
-let grad86 = new Float32Array(0);
-let grad87 = new Float32Array(0);
-let grad88 = new Float32Array(0);
-let grad89 = new Float32Array(0);
-let grad90 = new Float32Array(0);
-let grad91 = new Float32Array(0);
-let grad92 = new Float32Array(0);
-let grad93 = new Float32Array(0);
-let grad94 = new Float32Array(0);
-let grad95 = new Float32Array(0);
-let grad96 = new Float32Array(0);
-let grad97 = new Float32Array(0);
-let grad98 = new Float32Array(0);
-let grad99 = new Float32Array(0);
-let grad100 = new Float32Array(0);
-let grad101 = new Float32Array(0);
-let grad102 = new Float32Array(0);
-let grad103 = new Float32Array(0);
-let grad104 = new Float32Array(0);
-let grad105 = new Float32Array(0);
-let grad106 = new Float32Array(0);
-let grad107 = new Float32Array(0);
-let grad108 = new Float32Array(0);
-let grad109 = new Float32Array(0);
-let grad110 = new Float32Array(0);
-let grad111 = new Float32Array(0);
-let grad112 = new Float32Array(0);
-let grad113 = new Float32Array(0);
-let grad114 = new Float32Array(0);
-let grad115 = new Float32Array(0);
-let grad116 = new Float32Array(0);
-let grad117 = new Float32Array(0);
-let grad118 = new Float32Array(0);
-let grad119 = new Float32Array(0);
-let grad120 = new Float32Array(0);
-let grad121 = new Float32Array(0);
-let grad122 = new Float32Array(0);
-let grad123 = new Float32Array(0);
-let grad124 = new Float32Array(0);
-let grad125 = new Float32Array(0);
-let scratch2_mask = new Float32Array(0);
-let scratch3_xhat = new Float32Array(0);
-let scratch3_istd = new Float32Array(0);
-let scratch4_q = new Float32Array(0);
-let scratch4_k = new Float32Array(0);
-let scratch4_v = new Float32Array(0);
-let scratch4_probs = new Float32Array(0);
-let scratch4_mask = new Float32Array(0);
-let scratch4_heads = new Float32Array(0);
-let scratch4_d_heads = new Float32Array(0);
-let scratch4_d_q = new Float32Array(0);
-let scratch4_d_k = new Float32Array(0);
-let scratch4_d_v = new Float32Array(0);
-let scratch4_d_row = new Float32Array(0);
-let scratch5_mask = new Float32Array(0);
-let scratch7_xhat = new Float32Array(0);
-let scratch7_istd = new Float32Array(0);
-let scratch11_mask = new Float32Array(0);
-let scratch13_xhat = new Float32Array(0);
-let scratch13_istd = new Float32Array(0);
-let scratch14_q = new Float32Array(0);
-let scratch14_k = new Float32Array(0);
-let scratch14_v = new Float32Array(0);
-let scratch14_probs = new Float32Array(0);
-let scratch14_mask = new Float32Array(0);
-let scratch14_heads = new Float32Array(0);
-let scratch14_d_heads = new Float32Array(0);
-let scratch14_d_q = new Float32Array(0);
-let scratch14_d_k = new Float32Array(0);
-let scratch14_d_v = new Float32Array(0);
-let scratch14_d_row = new Float32Array(0);
-let scratch15_mask = new Float32Array(0);
-let scratch17_xhat = new Float32Array(0);
-let scratch17_istd = new Float32Array(0);
-let scratch21_mask = new Float32Array(0);
-let scratch23_xhat = new Float32Array(0);
-let scratch23_istd = new Float32Array(0);
-let scratch24_q = new Float32Array(0);
-let scratch24_k = new Float32Array(0);
-let scratch24_v = new Float32Array(0);
-let scratch24_probs = new Float32Array(0);
-let scratch24_mask = new Float32Array(0);
-let scratch24_heads = new Float32Array(0);
-let scratch24_d_heads = new Float32Array(0);
-let scratch24_d_q = new Float32Array(0);
-let scratch24_d_k = new Float32Array(0);
-let scratch24_d_v = new Float32Array(0);
-let scratch24_d_row = new Float32Array(0);
-let scratch25_mask = new Float32Array(0);
-let scratch27_xhat = new Float32Array(0);
-let scratch27_istd = new Float32Array(0);
-let scratch31_mask = new Float32Array(0);
-let scratch33_xhat = new Float32Array(0);
-let scratch33_istd = new Float32Array(0);
-let scratch34_q = new Float32Array(0);
-let scratch34_k = new Float32Array(0);
-let scratch34_v = new Float32Array(0);
-let scratch34_probs = new Float32Array(0);
-let scratch34_mask = new Float32Array(0);
-let scratch34_heads = new Float32Array(0);
-let scratch34_d_heads = new Float32Array(0);
-let scratch34_d_q = new Float32Array(0);
-let scratch34_d_k = new Float32Array(0);
-let scratch34_d_v = new Float32Array(0);
-let scratch34_d_row = new Float32Array(0);
-let scratch35_mask = new Float32Array(0);
-let scratch37_xhat = new Float32Array(0);
-let scratch37_istd = new Float32Array(0);
-let scratch41_mask = new Float32Array(0);
-let scratch43_xhat = new Float32Array(0);
-let scratch43_istd = new Float32Array(0);
-let scratch44_q = new Float32Array(0);
-let scratch44_k = new Float32Array(0);
-let scratch44_v = new Float32Array(0);
-let scratch44_probs = new Float32Array(0);
-let scratch44_mask = new Float32Array(0);
-let scratch44_heads = new Float32Array(0);
-let scratch44_d_heads = new Float32Array(0);
-let scratch44_d_q = new Float32Array(0);
-let scratch44_d_k = new Float32Array(0);
-let scratch44_d_v = new Float32Array(0);
-let scratch44_d_row = new Float32Array(0);
-let scratch45_mask = new Float32Array(0);
-let scratch47_xhat = new Float32Array(0);
-let scratch47_istd = new Float32Array(0);
-let scratch51_mask = new Float32Array(0);
-let scratch53_xhat = new Float32Array(0);
-let scratch53_istd = new Float32Array(0);
-let scratch54_q = new Float32Array(0);
-let scratch54_k = new Float32Array(0);
-let scratch54_v = new Float32Array(0);
-let scratch54_probs = new Float32Array(0);
-let scratch54_mask = new Float32Array(0);
-let scratch54_heads = new Float32Array(0);
-let scratch54_d_heads = new Float32Array(0);
-let scratch54_d_q = new Float32Array(0);
-let scratch54_d_k = new Float32Array(0);
-let scratch54_d_v = new Float32Array(0);
-let scratch54_d_row = new Float32Array(0);
-let scratch55_mask = new Float32Array(0);
-let scratch57_xhat = new Float32Array(0);
-let scratch57_istd = new Float32Array(0);
-let scratch61_mask = new Float32Array(0);
-let scratch63_xhat = new Float32Array(0);
-let scratch63_istd = new Float32Array(0);
-let scratch64_q = new Float32Array(0);
-let scratch64_k = new Float32Array(0);
-let scratch64_v = new Float32Array(0);
-let scratch64_probs = new Float32Array(0);
-let scratch64_mask = new Float32Array(0);
-let scratch64_heads = new Float32Array(0);
-let scratch64_d_heads = new Float32Array(0);
-let scratch64_d_q = new Float32Array(0);
-let scratch64_d_k = new Float32Array(0);
-let scratch64_d_v = new Float32Array(0);
-let scratch64_d_row = new Float32Array(0);
-let scratch65_mask = new Float32Array(0);
-let scratch67_xhat = new Float32Array(0);
-let scratch67_istd = new Float32Array(0);
-let scratch71_mask = new Float32Array(0);
-let scratch73_xhat = new Float32Array(0);
-let scratch73_istd = new Float32Array(0);
-let scratch74_q = new Float32Array(0);
-let scratch74_k = new Float32Array(0);
-let scratch74_v = new Float32Array(0);
-let scratch74_probs = new Float32Array(0);
-let scratch74_mask = new Float32Array(0);
-let scratch74_heads = new Float32Array(0);
-let scratch74_d_heads = new Float32Array(0);
-let scratch74_d_q = new Float32Array(0);
-let scratch74_d_k = new Float32Array(0);
-let scratch74_d_v = new Float32Array(0);
-let scratch74_d_row = new Float32Array(0);
-let scratch75_mask = new Float32Array(0);
-let scratch77_xhat = new Float32Array(0);
-let scratch77_istd = new Float32Array(0);
-let scratch81_mask = new Float32Array(0);
-let scratch83_xhat = new Float32Array(0);
-let scratch83_istd = new Float32Array(0);
-let scratch84_q = new Float32Array(0);
-let scratch84_k = new Float32Array(0);
-let scratch84_v = new Float32Array(0);
-let scratch84_probs = new Float32Array(0);
-let scratch84_mask = new Float32Array(0);
-let scratch84_heads = new Float32Array(0);
-let scratch84_d_heads = new Float32Array(0);
-let scratch84_d_q = new Float32Array(0);
-let scratch84_d_k = new Float32Array(0);
-let scratch84_d_v = new Float32Array(0);
-let scratch84_d_row = new Float32Array(0);
-let scratch85_mask = new Float32Array(0);
-let scratch87_xhat = new Float32Array(0);
-let scratch87_istd = new Float32Array(0);
-let scratch91_mask = new Float32Array(0);
-let scratch93_xhat = new Float32Array(0);
-let scratch93_istd = new Float32Array(0);
-let scratch94_q = new Float32Array(0);
-let scratch94_k = new Float32Array(0);
-let scratch94_v = new Float32Array(0);
-let scratch94_probs = new Float32Array(0);
-let scratch94_mask = new Float32Array(0);
-let scratch94_heads = new Float32Array(0);
-let scratch94_d_heads = new Float32Array(0);
-let scratch94_d_q = new Float32Array(0);
-let scratch94_d_k = new Float32Array(0);
-let scratch94_d_v = new Float32Array(0);
-let scratch94_d_row = new Float32Array(0);
-let scratch95_mask = new Float32Array(0);
-let scratch97_xhat = new Float32Array(0);
-let scratch97_istd = new Float32Array(0);
-let scratch101_mask = new Float32Array(0);
-let scratch103_xhat = new Float32Array(0);
-let scratch103_istd = new Float32Array(0);
-let scratch104_q = new Float32Array(0);
-let scratch104_k = new Float32Array(0);
-let scratch104_v = new Float32Array(0);
-let scratch104_probs = new Float32Array(0);
-let scratch104_mask = new Float32Array(0);
-let scratch104_heads = new Float32Array(0);
-let scratch104_d_heads = new Float32Array(0);
-let scratch104_d_q = new Float32Array(0);
-let scratch104_d_k = new Float32Array(0);
-let scratch104_d_v = new Float32Array(0);
-let scratch104_d_row = new Float32Array(0);
-let scratch105_mask = new Float32Array(0);
-let scratch107_xhat = new Float32Array(0);
-let scratch107_istd = new Float32Array(0);
-let scratch111_mask = new Float32Array(0);
-let scratch113_xhat = new Float32Array(0);
-let scratch113_istd = new Float32Array(0);
-let scratch114_q = new Float32Array(0);
-let scratch114_k = new Float32Array(0);
-let scratch114_v = new Float32Array(0);
-let scratch114_probs = new Float32Array(0);
-let scratch114_mask = new Float32Array(0);
-let scratch114_heads = new Float32Array(0);
-let scratch114_d_heads = new Float32Array(0);
-let scratch114_d_q = new Float32Array(0);
-let scratch114_d_k = new Float32Array(0);
-let scratch114_d_v = new Float32Array(0);
-let scratch114_d_row = new Float32Array(0);
-let scratch115_mask = new Float32Array(0);
-let scratch117_xhat = new Float32Array(0);
-let scratch117_istd = new Float32Array(0);
-let scratch121_mask = new Float32Array(0);
-let scratch123_xhat = new Float32Array(0);
-let scratch123_istd = new Float32Array(0);
-
-/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
- *  memory), the workspace and the last forward call's values stay as they were. */
-function allocate(n: number): void {
-  if (n === batchSize) return;
-  [
-    act1,
-    act2,
-    act3,
-    act4,
-    act5,
-    act6,
-    act7,
-    act8,
-    act9,
-    act10,
-    act11,
-    act12,
-    act13,
-    act14,
-    act15,
-    act16,
-    act17,
-    act18,
-    act19,
-    act20,
-    act21,
-    act22,
-    act23,
-    act24,
-    act25,
-    act26,
-    act27,
-    act28,
-    act29,
-    act30,
-    act31,
-    act32,
-    act33,
-    act34,
-    act35,
-    act36,
-    act37,
-    act38,
-    act39,
-    act40,
-    act41,
-    act42,
-    act43,
-    act44,
-    act45,
-    act46,
-    act47,
-    act48,
-    act49,
-    act50,
-    act51,
-    act52,
-    act53,
-    act54,
-    act55,
-    act56,
-    act57,
-    act58,
-    act59,
-    act60,
-    act61,
-    act62,
-    act63,
-    act64,
-    act65,
-    act66,
-    act67,
-    act68,
-    act69,
-    act70,
-    act71,
-    act72,
-    act73,
-    act74,
-    act75,
-    act76,
-    act77,
-    act78,
-    act79,
-    act80,
-    act81,
-    act82,
-    act83,
-    act84,
-    act85,
-    act86,
-    act87,
-    act88,
-    act89,
-    act90,
-    act91,
-    act92,
-    act93,
-    act94,
-    act95,
-    act96,
-    act97,
-    act98,
-    act99,
-    act100,
-    act101,
-    act102,
-    act103,
-    act104,
-    act105,
-    act106,
-    act107,
-    act108,
-    act109,
-    act110,
-    act111,
-    act112,
-    act113,
-    act114,
-    act115,
-    act116,
-    act117,
-    act118,
-    act119,
-    act120,
-    act121,
-    act122,
-    act123,
-    act124,
-    act125,
-    act0,
-    grad0,
-    grad1,
-    grad2,
-    grad3,
-    grad4,
-    grad5,
-    grad6,
-    grad7,
-    grad8,
-    grad9,
-    grad10,
-    grad11,
-    grad12,
-    grad13,
-    grad14,
-    grad15,
-    grad16,
-    grad17,
-    grad18,
-    grad19,
-    grad20,
-    grad21,
-    grad22,
-    grad23,
-    grad24,
-    grad25,
-    grad26,
-    grad27,
-    grad28,
-    grad29,
-    grad30,
-    grad31,
-    grad32,
-    grad33,
-    grad34,
-    grad35,
-    grad36,
-    grad37,
-    grad38,
-    grad39,
-    grad40,
-    grad41,
-    grad42,
-    grad43,
-    grad44,
-    grad45,
-    grad46,
-    grad47,
-    grad48,
-    grad49,
-    grad50,
-    grad51,
-    grad52,
-    grad53,
-    grad54,
-    grad55,
-    grad56,
-    grad57,
-    grad58,
-    grad59,
-    grad60,
-    grad61,
-    grad62,
-    grad63,
-    grad64,
-    grad65,
-    grad66,
-    grad67,
-    grad68,
-    grad69,
-    grad70,
-    grad71,
-    grad72,
-    grad73,
-    grad74,
-    grad75,
-    grad76,
-    grad77,
-    grad78,
-    grad79,
-    grad80,
-    grad81,
-    grad82,
-    grad83,
-    grad84,
-    grad85,
-    grad86,
-    grad87,
-    grad88,
-    grad89,
-    grad90,
-    grad91,
-    grad92,
-    grad93,
-    grad94,
-    grad95,
-    grad96,
-    grad97,
-    grad98,
-    grad99,
-    grad100,
-    grad101,
-    grad102,
-    grad103,
-    grad104,
-    grad105,
-    grad106,
-    grad107,
-    grad108,
-    grad109,
-    grad110,
-    grad111,
-    grad112,
-    grad113,
-    grad114,
-    grad115,
-    grad116,
-    grad117,
-    grad118,
-    grad119,
-    grad120,
-    grad121,
-    grad122,
-    grad123,
-    grad124,
-    grad125,
-    scratch2_mask,
-    scratch3_xhat,
-    scratch3_istd,
-    scratch4_q,
-    scratch4_k,
-    scratch4_v,
-    scratch4_probs,
-    scratch4_mask,
-    scratch4_heads,
-    scratch4_d_heads,
-    scratch4_d_q,
-    scratch4_d_k,
-    scratch4_d_v,
-    scratch4_d_row,
-    scratch5_mask,
-    scratch7_xhat,
-    scratch7_istd,
-    scratch11_mask,
-    scratch13_xhat,
-    scratch13_istd,
-    scratch14_q,
-    scratch14_k,
-    scratch14_v,
-    scratch14_probs,
-    scratch14_mask,
-    scratch14_heads,
-    scratch14_d_heads,
-    scratch14_d_q,
-    scratch14_d_k,
-    scratch14_d_v,
-    scratch14_d_row,
-    scratch15_mask,
-    scratch17_xhat,
-    scratch17_istd,
-    scratch21_mask,
-    scratch23_xhat,
-    scratch23_istd,
-    scratch24_q,
-    scratch24_k,
-    scratch24_v,
-    scratch24_probs,
-    scratch24_mask,
-    scratch24_heads,
-    scratch24_d_heads,
-    scratch24_d_q,
-    scratch24_d_k,
-    scratch24_d_v,
-    scratch24_d_row,
-    scratch25_mask,
-    scratch27_xhat,
-    scratch27_istd,
-    scratch31_mask,
-    scratch33_xhat,
-    scratch33_istd,
-    scratch34_q,
-    scratch34_k,
-    scratch34_v,
-    scratch34_probs,
-    scratch34_mask,
-    scratch34_heads,
-    scratch34_d_heads,
-    scratch34_d_q,
-    scratch34_d_k,
-    scratch34_d_v,
-    scratch34_d_row,
-    scratch35_mask,
-    scratch37_xhat,
-    scratch37_istd,
-    scratch41_mask,
-    scratch43_xhat,
-    scratch43_istd,
-    scratch44_q,
-    scratch44_k,
-    scratch44_v,
-    scratch44_probs,
-    scratch44_mask,
-    scratch44_heads,
-    scratch44_d_heads,
-    scratch44_d_q,
-    scratch44_d_k,
-    scratch44_d_v,
-    scratch44_d_row,
-    scratch45_mask,
-    scratch47_xhat,
-    scratch47_istd,
-    scratch51_mask,
-    scratch53_xhat,
-    scratch53_istd,
-    scratch54_q,
-    scratch54_k,
-    scratch54_v,
-    scratch54_probs,
-    scratch54_mask,
-    scratch54_heads,
-    scratch54_d_heads,
-    scratch54_d_q,
-    scratch54_d_k,
-    scratch54_d_v,
-    scratch54_d_row,
-    scratch55_mask,
-    scratch57_xhat,
-    scratch57_istd,
-    scratch61_mask,
-    scratch63_xhat,
-    scratch63_istd,
-    scratch64_q,
-    scratch64_k,
-    scratch64_v,
-    scratch64_probs,
-    scratch64_mask,
-    scratch64_heads,
-    scratch64_d_heads,
-    scratch64_d_q,
-    scratch64_d_k,
-    scratch64_d_v,
-    scratch64_d_row,
-    scratch65_mask,
-    scratch67_xhat,
-    scratch67_istd,
-    scratch71_mask,
-    scratch73_xhat,
-    scratch73_istd,
-    scratch74_q,
-    scratch74_k,
-    scratch74_v,
-    scratch74_probs,
-    scratch74_mask,
-    scratch74_heads,
-    scratch74_d_heads,
-    scratch74_d_q,
-    scratch74_d_k,
-    scratch74_d_v,
-    scratch74_d_row,
-    scratch75_mask,
-    scratch77_xhat,
-    scratch77_istd,
-    scratch81_mask,
-    scratch83_xhat,
-    scratch83_istd,
-    scratch84_q,
-    scratch84_k,
-    scratch84_v,
-    scratch84_probs,
-    scratch84_mask,
-    scratch84_heads,
-    scratch84_d_heads,
-    scratch84_d_q,
-    scratch84_d_k,
-    scratch84_d_v,
-    scratch84_d_row,
-    scratch85_mask,
-    scratch87_xhat,
-    scratch87_istd,
-    scratch91_mask,
-    scratch93_xhat,
-    scratch93_istd,
-    scratch94_q,
-    scratch94_k,
-    scratch94_v,
-    scratch94_probs,
-    scratch94_mask,
-    scratch94_heads,
-    scratch94_d_heads,
-    scratch94_d_q,
-    scratch94_d_k,
-    scratch94_d_v,
-    scratch94_d_row,
-    scratch95_mask,
-    scratch97_xhat,
-    scratch97_istd,
-    scratch101_mask,
-    scratch103_xhat,
-    scratch103_istd,
-    scratch104_q,
-    scratch104_k,
-    scratch104_v,
-    scratch104_probs,
-    scratch104_mask,
-    scratch104_heads,
-    scratch104_d_heads,
-    scratch104_d_q,
-    scratch104_d_k,
-    scratch104_d_v,
-    scratch104_d_row,
-    scratch105_mask,
-    scratch107_xhat,
-    scratch107_istd,
-    scratch111_mask,
-    scratch113_xhat,
-    scratch113_istd,
-    scratch114_q,
-    scratch114_k,
-    scratch114_v,
-    scratch114_probs,
-    scratch114_mask,
-    scratch114_heads,
-    scratch114_d_heads,
-    scratch114_d_q,
-    scratch114_d_k,
-    scratch114_d_v,
-    scratch114_d_row,
-    scratch115_mask,
-    scratch117_xhat,
-    scratch117_istd,
-    scratch121_mask,
-    scratch123_xhat,
-    scratch123_istd,
-  ] = [
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 51463168),
-    new Int32Array(n * 1024),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 3145728),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 51463168),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 12582912),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 786432),
-    new Float32Array(n * 1024),
-  ];
-  batchSize = n;
-  noteWorkspace();
+export interface ForwardOptions {
+  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
+  readonly training?: boolean;
+  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
+  readonly buffers?: Float32Array;
+  /** Reseeds the generator that draws dropout masks. */
+  readonly seed?: number;
+  /** Sequence length of this call, 1..1024 (default 1024); below 1024 only when `variableLength`. */
+  readonly length?: number;
 }
 
-/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
-let workspaceMemory = new Set<ArrayBufferLike>();
+// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
-function noteWorkspace(): void {
-  workspaceMemory = new Set(
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
+/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
+export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const d = output[i]! - target[i]!;
+    sum += d * d;
+    if (grad !== undefined) grad[i] = (2 * d) / count;
+  }
+  return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
+}
+
+/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
+ *  the last axis of the output holds the 50257 classes; each of the n × 1024 rows has one target. */
+export function crossEntropyLoss(
+  logits: Float32Array,
+  targets: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+): number {
+  const classes = 50257;
+  checkRows("logits", logits, n, outputSize);
+  const rows = logits.length / classes;
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
+  let total = 0;
+  for (let b = 0; b < rows; b++) {
+    const t = targets[b]!;
+    const o = b * classes;
+    let m = -Infinity;
+    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
+    let s = 0;
+    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
+    const lse = m + Math.log(s);
+    total += lse - logits[o + t]!;
+    if (grad !== undefined) {
+      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
+    }
+  }
+  return total / rows;
+}
+
+/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
+ *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
+export function binaryCrossEntropyLoss(
+  output: Float32Array,
+  target: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+  fromLogits = false,
+): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const y = output[i]!;
+    const t = target[i]!;
+    if (fromLogits) {
+      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
+      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
+    } else {
+      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
+      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+    }
+  }
+  return sum / count;
+}
+
+// ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
+
+export interface TrainerOptions {
+  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
+  readonly optimizer: "sgd" | "adam" | "adamw";
+  /** The learning rate, or a schedule: called before each step with the number of steps taken so far
+   *  (0 for the first), it returns that step's rate. A trainer's `lr` can also be set between steps. */
+  readonly lr: number | ((step: number) => number);
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  /** The loss; default: the spec's `loss` statement (cross_entropy). */
+  readonly loss?: LossName;
+  /** Binary cross entropy on logits. */
+  readonly fromLogits?: boolean;
+  /** Seed of the initial parameters and of dropout masks. */
+  readonly seed?: number;
+  /** Clips the gradients' global L2 norm to at most this before each update (PyTorch
+   *  `clip_grad_norm_(params, maxNorm)`: scaled by maxNorm / (norm + 1e-6) when that is below 1). */
+  readonly clipGradNorm?: number;
+}
+
+export interface Trainer {
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly buffers: Float32Array;
+  readonly options: TrainerOptions;
+  /** Optimizer state: momentum or first moments, second moments. */
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  steps: number;
+  /** The learning rate of the next step (a number > 0; with a schedule, its last value). */
+  lr: number;
+  /** The gradients' global L2 norm at the last step (before clipping). */
+  gradNorm: number;
+}
+
+// ── The engine: workspaces, the random stream and every function that uses them ────────────────────────
+
+/** A new engine: its own workspaces and random stream, shared with no other (the module's flat functions
+ *  use one, each model from `createModel` its own). */
+function createEngine() {
+  // ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
+
+  let rngState = 0;
+
+  function seedRandom(seed: number): void {
+    rngState = seed >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  function random(): number {
+    rngState = (rngState + 0x6d2b79f5) >>> 0;
+    let t = rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Standard normal (Box–Muller). */
+  function gaussian(): number {
+    let u = 0;
+    while (u === 0) u = random();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+  }
+
+  /**
+   * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
+   * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
+   * same parameters on every machine.
+   */
+  function createParams(seed = 0): Float32Array {
+    checkSeed(seed);
+    seedRandom(seed);
+    const p = new Float32Array(paramCount);
+    for (let i = 0; i < 38597376; i++) p[i] = gaussian() * 1; // wte.weight: N(0, 1²)
+    for (let i = 38597376; i < 39383808; i++) p[i] = gaussian() * 0.02; // wpe.weight: N(0, 0.02²)
+    for (let i = 39383808; i < 39384576; i++) p[i] = 1; // h.0.ln_1.weight
+    // h.0.ln_1.bias: zeros
+    for (let i = 39385344; i < 41154816; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.0.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.0.attn.qkv_proj.bias: zeros
+    for (let i = 41157120; i < 41746944; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.0.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.0.attn.out_proj.bias: zeros
+    for (let i = 41747712; i < 41748480; i++) p[i] = 1; // h.0.ln_2.weight
+    // h.0.ln_2.bias: zeros
+    for (let i = 41749248; i < 44108544; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.0.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 44108544; i < 44111616; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.0.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 44111616; i < 46470912; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.0.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 46470912; i < 46471680; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.0.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 46471680; i < 46472448; i++) p[i] = 1; // h.1.ln_1.weight
+    // h.1.ln_1.bias: zeros
+    for (let i = 46473216; i < 48242688; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.1.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.1.attn.qkv_proj.bias: zeros
+    for (let i = 48244992; i < 48834816; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.1.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.1.attn.out_proj.bias: zeros
+    for (let i = 48835584; i < 48836352; i++) p[i] = 1; // h.1.ln_2.weight
+    // h.1.ln_2.bias: zeros
+    for (let i = 48837120; i < 51196416; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.1.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 51196416; i < 51199488; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.1.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 51199488; i < 53558784; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.1.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 53558784; i < 53559552; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.1.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 53559552; i < 53560320; i++) p[i] = 1; // h.2.ln_1.weight
+    // h.2.ln_1.bias: zeros
+    for (let i = 53561088; i < 55330560; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.2.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.2.attn.qkv_proj.bias: zeros
+    for (let i = 55332864; i < 55922688; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.2.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.2.attn.out_proj.bias: zeros
+    for (let i = 55923456; i < 55924224; i++) p[i] = 1; // h.2.ln_2.weight
+    // h.2.ln_2.bias: zeros
+    for (let i = 55924992; i < 58284288; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.2.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 58284288; i < 58287360; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.2.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 58287360; i < 60646656; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.2.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 60646656; i < 60647424; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.2.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 60647424; i < 60648192; i++) p[i] = 1; // h.3.ln_1.weight
+    // h.3.ln_1.bias: zeros
+    for (let i = 60648960; i < 62418432; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.3.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.3.attn.qkv_proj.bias: zeros
+    for (let i = 62420736; i < 63010560; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.3.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.3.attn.out_proj.bias: zeros
+    for (let i = 63011328; i < 63012096; i++) p[i] = 1; // h.3.ln_2.weight
+    // h.3.ln_2.bias: zeros
+    for (let i = 63012864; i < 65372160; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.3.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 65372160; i < 65375232; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.3.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 65375232; i < 67734528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.3.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 67734528; i < 67735296; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.3.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 67735296; i < 67736064; i++) p[i] = 1; // h.4.ln_1.weight
+    // h.4.ln_1.bias: zeros
+    for (let i = 67736832; i < 69506304; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.4.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.4.attn.qkv_proj.bias: zeros
+    for (let i = 69508608; i < 70098432; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.4.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.4.attn.out_proj.bias: zeros
+    for (let i = 70099200; i < 70099968; i++) p[i] = 1; // h.4.ln_2.weight
+    // h.4.ln_2.bias: zeros
+    for (let i = 70100736; i < 72460032; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.4.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 72460032; i < 72463104; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.4.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 72463104; i < 74822400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.4.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 74822400; i < 74823168; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.4.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 74823168; i < 74823936; i++) p[i] = 1; // h.5.ln_1.weight
+    // h.5.ln_1.bias: zeros
+    for (let i = 74824704; i < 76594176; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.5.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.5.attn.qkv_proj.bias: zeros
+    for (let i = 76596480; i < 77186304; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.5.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.5.attn.out_proj.bias: zeros
+    for (let i = 77187072; i < 77187840; i++) p[i] = 1; // h.5.ln_2.weight
+    // h.5.ln_2.bias: zeros
+    for (let i = 77188608; i < 79547904; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.5.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 79547904; i < 79550976; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.5.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 79550976; i < 81910272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.5.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 81910272; i < 81911040; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.5.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 81911040; i < 81911808; i++) p[i] = 1; // h.6.ln_1.weight
+    // h.6.ln_1.bias: zeros
+    for (let i = 81912576; i < 83682048; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.6.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.6.attn.qkv_proj.bias: zeros
+    for (let i = 83684352; i < 84274176; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.6.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.6.attn.out_proj.bias: zeros
+    for (let i = 84274944; i < 84275712; i++) p[i] = 1; // h.6.ln_2.weight
+    // h.6.ln_2.bias: zeros
+    for (let i = 84276480; i < 86635776; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.6.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 86635776; i < 86638848; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.6.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 86638848; i < 88998144; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.6.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 88998144; i < 88998912; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.6.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 88998912; i < 88999680; i++) p[i] = 1; // h.7.ln_1.weight
+    // h.7.ln_1.bias: zeros
+    for (let i = 89000448; i < 90769920; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.7.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.7.attn.qkv_proj.bias: zeros
+    for (let i = 90772224; i < 91362048; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.7.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.7.attn.out_proj.bias: zeros
+    for (let i = 91362816; i < 91363584; i++) p[i] = 1; // h.7.ln_2.weight
+    // h.7.ln_2.bias: zeros
+    for (let i = 91364352; i < 93723648; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.7.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 93723648; i < 93726720; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.7.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 93726720; i < 96086016; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.7.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 96086016; i < 96086784; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.7.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 96086784; i < 96087552; i++) p[i] = 1; // h.8.ln_1.weight
+    // h.8.ln_1.bias: zeros
+    for (let i = 96088320; i < 97857792; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.8.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.8.attn.qkv_proj.bias: zeros
+    for (let i = 97860096; i < 98449920; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.8.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.8.attn.out_proj.bias: zeros
+    for (let i = 98450688; i < 98451456; i++) p[i] = 1; // h.8.ln_2.weight
+    // h.8.ln_2.bias: zeros
+    for (let i = 98452224; i < 100811520; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.8.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 100811520; i < 100814592; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.8.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 100814592; i < 103173888; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.8.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 103173888; i < 103174656; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.8.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 103174656; i < 103175424; i++) p[i] = 1; // h.9.ln_1.weight
+    // h.9.ln_1.bias: zeros
+    for (let i = 103176192; i < 104945664; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.9.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.9.attn.qkv_proj.bias: zeros
+    for (let i = 104947968; i < 105537792; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.9.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.9.attn.out_proj.bias: zeros
+    for (let i = 105538560; i < 105539328; i++) p[i] = 1; // h.9.ln_2.weight
+    // h.9.ln_2.bias: zeros
+    for (let i = 105540096; i < 107899392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.9.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 107899392; i < 107902464; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.9.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 107902464; i < 110261760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.9.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 110261760; i < 110262528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.9.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 110262528; i < 110263296; i++) p[i] = 1; // h.10.ln_1.weight
+    // h.10.ln_1.bias: zeros
+    for (let i = 110264064; i < 112033536; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.10.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.10.attn.qkv_proj.bias: zeros
+    for (let i = 112035840; i < 112625664; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.10.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.10.attn.out_proj.bias: zeros
+    for (let i = 112626432; i < 112627200; i++) p[i] = 1; // h.10.ln_2.weight
+    // h.10.ln_2.bias: zeros
+    for (let i = 112627968; i < 114987264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.10.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 114987264; i < 114990336; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.10.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 114990336; i < 117349632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.10.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 117349632; i < 117350400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.10.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 117350400; i < 117351168; i++) p[i] = 1; // h.11.ln_1.weight
+    // h.11.ln_1.bias: zeros
+    for (let i = 117351936; i < 119121408; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.11.attn.qkv_proj.weight: U(±0.04419417382415922)
+    // h.11.attn.qkv_proj.bias: zeros
+    for (let i = 119123712; i < 119713536; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.11.attn.out_proj.weight: U(±0.036084391824351615)
+    // h.11.attn.out_proj.bias: zeros
+    for (let i = 119714304; i < 119715072; i++) p[i] = 1; // h.11.ln_2.weight
+    // h.11.ln_2.bias: zeros
+    for (let i = 119715840; i < 122075136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.11.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 122075136; i < 122078208; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.11.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 122078208; i < 124437504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.11.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 124437504; i < 124438272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.11.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 124438272; i < 124439040; i++) p[i] = 1; // ln_f.weight
+    // ln_f.bias: zeros
+    return p;
+  }
+
+  // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
+
+  let batchSize = 0;
+  let forwardDone = false;
+  /** Whether the last forward call ran in training mode (its backward follows the same mode). */
+  let lastTraining = false;
+  /** Sequence length of the last forward call (attention masks keys past it). */
+  let seqLength = 1024;
+  /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
+  let act1 = new Float32Array(0);
+  let act2 = new Float32Array(0);
+  let act3 = new Float32Array(0);
+  let act4 = new Float32Array(0);
+  let act5 = new Float32Array(0);
+  let act6 = new Float32Array(0);
+  let act7 = new Float32Array(0);
+  let act8 = new Float32Array(0);
+  let act9 = new Float32Array(0);
+  let act10 = new Float32Array(0);
+  let act11 = new Float32Array(0);
+  let act12 = new Float32Array(0);
+  let act13 = new Float32Array(0);
+  let act14 = new Float32Array(0);
+  let act15 = new Float32Array(0);
+  let act16 = new Float32Array(0);
+  let act17 = new Float32Array(0);
+  let act18 = new Float32Array(0);
+  let act19 = new Float32Array(0);
+  let act20 = new Float32Array(0);
+  let act21 = new Float32Array(0);
+  let act22 = new Float32Array(0);
+  let act23 = new Float32Array(0);
+  let act24 = new Float32Array(0);
+  let act25 = new Float32Array(0);
+  let act26 = new Float32Array(0);
+  let act27 = new Float32Array(0);
+  let act28 = new Float32Array(0);
+  let act29 = new Float32Array(0);
+  let act30 = new Float32Array(0);
+  let act31 = new Float32Array(0);
+  let act32 = new Float32Array(0);
+  let act33 = new Float32Array(0);
+  let act34 = new Float32Array(0);
+  let act35 = new Float32Array(0);
+  let act36 = new Float32Array(0);
+  let act37 = new Float32Array(0);
+  let act38 = new Float32Array(0);
+  let act39 = new Float32Array(0);
+  let act40 = new Float32Array(0);
+  let act41 = new Float32Array(0);
+  let act42 = new Float32Array(0);
+  let act43 = new Float32Array(0);
+  let act44 = new Float32Array(0);
+  let act45 = new Float32Array(0);
+  let act46 = new Float32Array(0);
+  let act47 = new Float32Array(0);
+  let act48 = new Float32Array(0);
+  let act49 = new Float32Array(0);
+  let act50 = new Float32Array(0);
+  let act51 = new Float32Array(0);
+  let act52 = new Float32Array(0);
+  let act53 = new Float32Array(0);
+  let act54 = new Float32Array(0);
+  let act55 = new Float32Array(0);
+  let act56 = new Float32Array(0);
+  let act57 = new Float32Array(0);
+  let act58 = new Float32Array(0);
+  let act59 = new Float32Array(0);
+  let act60 = new Float32Array(0);
+  let act61 = new Float32Array(0);
+  let act62 = new Float32Array(0);
+  let act63 = new Float32Array(0);
+  let act64 = new Float32Array(0);
+  let act65 = new Float32Array(0);
+  let act66 = new Float32Array(0);
+  let act67 = new Float32Array(0);
+  let act68 = new Float32Array(0);
+  let act69 = new Float32Array(0);
+  let act70 = new Float32Array(0);
+  let act71 = new Float32Array(0);
+  let act72 = new Float32Array(0);
+  let act73 = new Float32Array(0);
+  let act74 = new Float32Array(0);
+  let act75 = new Float32Array(0);
+  let act76 = new Float32Array(0);
+  let act77 = new Float32Array(0);
+  let act78 = new Float32Array(0);
+  let act79 = new Float32Array(0);
+  let act80 = new Float32Array(0);
+  let act81 = new Float32Array(0);
+  let act82 = new Float32Array(0);
+  let act83 = new Float32Array(0);
+  let act84 = new Float32Array(0);
+  let act85 = new Float32Array(0);
+  let act86 = new Float32Array(0);
+  let act87 = new Float32Array(0);
+  let act88 = new Float32Array(0);
+  let act89 = new Float32Array(0);
+  let act90 = new Float32Array(0);
+  let act91 = new Float32Array(0);
+  let act92 = new Float32Array(0);
+  let act93 = new Float32Array(0);
+  let act94 = new Float32Array(0);
+  let act95 = new Float32Array(0);
+  let act96 = new Float32Array(0);
+  let act97 = new Float32Array(0);
+  let act98 = new Float32Array(0);
+  let act99 = new Float32Array(0);
+  let act100 = new Float32Array(0);
+  let act101 = new Float32Array(0);
+  let act102 = new Float32Array(0);
+  let act103 = new Float32Array(0);
+  let act104 = new Float32Array(0);
+  let act105 = new Float32Array(0);
+  let act106 = new Float32Array(0);
+  let act107 = new Float32Array(0);
+  let act108 = new Float32Array(0);
+  let act109 = new Float32Array(0);
+  let act110 = new Float32Array(0);
+  let act111 = new Float32Array(0);
+  let act112 = new Float32Array(0);
+  let act113 = new Float32Array(0);
+  let act114 = new Float32Array(0);
+  let act115 = new Float32Array(0);
+  let act116 = new Float32Array(0);
+  let act117 = new Float32Array(0);
+  let act118 = new Float32Array(0);
+  let act119 = new Float32Array(0);
+  let act120 = new Float32Array(0);
+  let act121 = new Float32Array(0);
+  let act122 = new Float32Array(0);
+  let act123 = new Float32Array(0);
+  let act124 = new Float32Array(0);
+  let act125 = new Float32Array(0);
+  let act0: Int32Array = new Int32Array(0);
+  let grad0 = new Float32Array(0);
+  let grad1 = new Float32Array(0);
+  let grad2 = new Float32Array(0);
+  let grad3 = new Float32Array(0);
+  let grad4 = new Float32Array(0);
+  let grad5 = new Float32Array(0);
+  let grad6 = new Float32Array(0);
+  let grad7 = new Float32Array(0);
+  let grad8 = new Float32Array(0);
+  let grad9 = new Float32Array(0);
+  let grad10 = new Float32Array(0);
+  let grad11 = new Float32Array(0);
+  let grad12 = new Float32Array(0);
+  let grad13 = new Float32Array(0);
+  let grad14 = new Float32Array(0);
+  let grad15 = new Float32Array(0);
+  let grad16 = new Float32Array(0);
+  let grad17 = new Float32Array(0);
+  let grad18 = new Float32Array(0);
+  let grad19 = new Float32Array(0);
+  let grad20 = new Float32Array(0);
+  let grad21 = new Float32Array(0);
+  let grad22 = new Float32Array(0);
+  let grad23 = new Float32Array(0);
+  let grad24 = new Float32Array(0);
+  let grad25 = new Float32Array(0);
+  let grad26 = new Float32Array(0);
+  let grad27 = new Float32Array(0);
+  let grad28 = new Float32Array(0);
+  let grad29 = new Float32Array(0);
+  let grad30 = new Float32Array(0);
+  let grad31 = new Float32Array(0);
+  let grad32 = new Float32Array(0);
+  let grad33 = new Float32Array(0);
+  let grad34 = new Float32Array(0);
+  let grad35 = new Float32Array(0);
+  let grad36 = new Float32Array(0);
+  let grad37 = new Float32Array(0);
+  let grad38 = new Float32Array(0);
+  let grad39 = new Float32Array(0);
+  let grad40 = new Float32Array(0);
+  let grad41 = new Float32Array(0);
+  let grad42 = new Float32Array(0);
+  let grad43 = new Float32Array(0);
+  let grad44 = new Float32Array(0);
+  let grad45 = new Float32Array(0);
+  let grad46 = new Float32Array(0);
+  let grad47 = new Float32Array(0);
+  let grad48 = new Float32Array(0);
+  let grad49 = new Float32Array(0);
+  let grad50 = new Float32Array(0);
+  let grad51 = new Float32Array(0);
+  let grad52 = new Float32Array(0);
+  let grad53 = new Float32Array(0);
+  let grad54 = new Float32Array(0);
+  let grad55 = new Float32Array(0);
+  let grad56 = new Float32Array(0);
+  let grad57 = new Float32Array(0);
+  let grad58 = new Float32Array(0);
+  let grad59 = new Float32Array(0);
+  let grad60 = new Float32Array(0);
+  let grad61 = new Float32Array(0);
+  let grad62 = new Float32Array(0);
+  let grad63 = new Float32Array(0);
+  let grad64 = new Float32Array(0);
+  let grad65 = new Float32Array(0);
+  let grad66 = new Float32Array(0);
+  let grad67 = new Float32Array(0);
+  let grad68 = new Float32Array(0);
+  let grad69 = new Float32Array(0);
+  let grad70 = new Float32Array(0);
+  let grad71 = new Float32Array(0);
+  let grad72 = new Float32Array(0);
+  let grad73 = new Float32Array(0);
+  let grad74 = new Float32Array(0);
+  let grad75 = new Float32Array(0);
+  let grad76 = new Float32Array(0);
+  let grad77 = new Float32Array(0);
+  let grad78 = new Float32Array(0);
+  let grad79 = new Float32Array(0);
+  let grad80 = new Float32Array(0);
+  let grad81 = new Float32Array(0);
+  let grad82 = new Float32Array(0);
+  let grad83 = new Float32Array(0);
+  let grad84 = new Float32Array(0);
+  let grad85 = new Float32Array(0);
+  let grad86 = new Float32Array(0);
+  let grad87 = new Float32Array(0);
+  let grad88 = new Float32Array(0);
+  let grad89 = new Float32Array(0);
+  let grad90 = new Float32Array(0);
+  let grad91 = new Float32Array(0);
+  let grad92 = new Float32Array(0);
+  let grad93 = new Float32Array(0);
+  let grad94 = new Float32Array(0);
+  let grad95 = new Float32Array(0);
+  let grad96 = new Float32Array(0);
+  let grad97 = new Float32Array(0);
+  let grad98 = new Float32Array(0);
+  let grad99 = new Float32Array(0);
+  let grad100 = new Float32Array(0);
+  let grad101 = new Float32Array(0);
+  let grad102 = new Float32Array(0);
+  let grad103 = new Float32Array(0);
+  let grad104 = new Float32Array(0);
+  let grad105 = new Float32Array(0);
+  let grad106 = new Float32Array(0);
+  let grad107 = new Float32Array(0);
+  let grad108 = new Float32Array(0);
+  let grad109 = new Float32Array(0);
+  let grad110 = new Float32Array(0);
+  let grad111 = new Float32Array(0);
+  let grad112 = new Float32Array(0);
+  let grad113 = new Float32Array(0);
+  let grad114 = new Float32Array(0);
+  let grad115 = new Float32Array(0);
+  let grad116 = new Float32Array(0);
+  let grad117 = new Float32Array(0);
+  let grad118 = new Float32Array(0);
+  let grad119 = new Float32Array(0);
+  let grad120 = new Float32Array(0);
+  let grad121 = new Float32Array(0);
+  let grad122 = new Float32Array(0);
+  let grad123 = new Float32Array(0);
+  let grad124 = new Float32Array(0);
+  let grad125 = new Float32Array(0);
+  let scratch2_mask = new Float32Array(0);
+  let scratch3_xhat = new Float32Array(0);
+  let scratch3_istd = new Float32Array(0);
+  let scratch4_q = new Float32Array(0);
+  let scratch4_k = new Float32Array(0);
+  let scratch4_v = new Float32Array(0);
+  let scratch4_probs = new Float32Array(0);
+  let scratch4_mask = new Float32Array(0);
+  let scratch4_heads = new Float32Array(0);
+  let scratch4_d_heads = new Float32Array(0);
+  let scratch4_d_q = new Float32Array(0);
+  let scratch4_d_k = new Float32Array(0);
+  let scratch4_d_v = new Float32Array(0);
+  let scratch4_d_row = new Float32Array(0);
+  let scratch5_mask = new Float32Array(0);
+  let scratch7_xhat = new Float32Array(0);
+  let scratch7_istd = new Float32Array(0);
+  let scratch11_mask = new Float32Array(0);
+  let scratch13_xhat = new Float32Array(0);
+  let scratch13_istd = new Float32Array(0);
+  let scratch14_q = new Float32Array(0);
+  let scratch14_k = new Float32Array(0);
+  let scratch14_v = new Float32Array(0);
+  let scratch14_probs = new Float32Array(0);
+  let scratch14_mask = new Float32Array(0);
+  let scratch14_heads = new Float32Array(0);
+  let scratch14_d_heads = new Float32Array(0);
+  let scratch14_d_q = new Float32Array(0);
+  let scratch14_d_k = new Float32Array(0);
+  let scratch14_d_v = new Float32Array(0);
+  let scratch14_d_row = new Float32Array(0);
+  let scratch15_mask = new Float32Array(0);
+  let scratch17_xhat = new Float32Array(0);
+  let scratch17_istd = new Float32Array(0);
+  let scratch21_mask = new Float32Array(0);
+  let scratch23_xhat = new Float32Array(0);
+  let scratch23_istd = new Float32Array(0);
+  let scratch24_q = new Float32Array(0);
+  let scratch24_k = new Float32Array(0);
+  let scratch24_v = new Float32Array(0);
+  let scratch24_probs = new Float32Array(0);
+  let scratch24_mask = new Float32Array(0);
+  let scratch24_heads = new Float32Array(0);
+  let scratch24_d_heads = new Float32Array(0);
+  let scratch24_d_q = new Float32Array(0);
+  let scratch24_d_k = new Float32Array(0);
+  let scratch24_d_v = new Float32Array(0);
+  let scratch24_d_row = new Float32Array(0);
+  let scratch25_mask = new Float32Array(0);
+  let scratch27_xhat = new Float32Array(0);
+  let scratch27_istd = new Float32Array(0);
+  let scratch31_mask = new Float32Array(0);
+  let scratch33_xhat = new Float32Array(0);
+  let scratch33_istd = new Float32Array(0);
+  let scratch34_q = new Float32Array(0);
+  let scratch34_k = new Float32Array(0);
+  let scratch34_v = new Float32Array(0);
+  let scratch34_probs = new Float32Array(0);
+  let scratch34_mask = new Float32Array(0);
+  let scratch34_heads = new Float32Array(0);
+  let scratch34_d_heads = new Float32Array(0);
+  let scratch34_d_q = new Float32Array(0);
+  let scratch34_d_k = new Float32Array(0);
+  let scratch34_d_v = new Float32Array(0);
+  let scratch34_d_row = new Float32Array(0);
+  let scratch35_mask = new Float32Array(0);
+  let scratch37_xhat = new Float32Array(0);
+  let scratch37_istd = new Float32Array(0);
+  let scratch41_mask = new Float32Array(0);
+  let scratch43_xhat = new Float32Array(0);
+  let scratch43_istd = new Float32Array(0);
+  let scratch44_q = new Float32Array(0);
+  let scratch44_k = new Float32Array(0);
+  let scratch44_v = new Float32Array(0);
+  let scratch44_probs = new Float32Array(0);
+  let scratch44_mask = new Float32Array(0);
+  let scratch44_heads = new Float32Array(0);
+  let scratch44_d_heads = new Float32Array(0);
+  let scratch44_d_q = new Float32Array(0);
+  let scratch44_d_k = new Float32Array(0);
+  let scratch44_d_v = new Float32Array(0);
+  let scratch44_d_row = new Float32Array(0);
+  let scratch45_mask = new Float32Array(0);
+  let scratch47_xhat = new Float32Array(0);
+  let scratch47_istd = new Float32Array(0);
+  let scratch51_mask = new Float32Array(0);
+  let scratch53_xhat = new Float32Array(0);
+  let scratch53_istd = new Float32Array(0);
+  let scratch54_q = new Float32Array(0);
+  let scratch54_k = new Float32Array(0);
+  let scratch54_v = new Float32Array(0);
+  let scratch54_probs = new Float32Array(0);
+  let scratch54_mask = new Float32Array(0);
+  let scratch54_heads = new Float32Array(0);
+  let scratch54_d_heads = new Float32Array(0);
+  let scratch54_d_q = new Float32Array(0);
+  let scratch54_d_k = new Float32Array(0);
+  let scratch54_d_v = new Float32Array(0);
+  let scratch54_d_row = new Float32Array(0);
+  let scratch55_mask = new Float32Array(0);
+  let scratch57_xhat = new Float32Array(0);
+  let scratch57_istd = new Float32Array(0);
+  let scratch61_mask = new Float32Array(0);
+  let scratch63_xhat = new Float32Array(0);
+  let scratch63_istd = new Float32Array(0);
+  let scratch64_q = new Float32Array(0);
+  let scratch64_k = new Float32Array(0);
+  let scratch64_v = new Float32Array(0);
+  let scratch64_probs = new Float32Array(0);
+  let scratch64_mask = new Float32Array(0);
+  let scratch64_heads = new Float32Array(0);
+  let scratch64_d_heads = new Float32Array(0);
+  let scratch64_d_q = new Float32Array(0);
+  let scratch64_d_k = new Float32Array(0);
+  let scratch64_d_v = new Float32Array(0);
+  let scratch64_d_row = new Float32Array(0);
+  let scratch65_mask = new Float32Array(0);
+  let scratch67_xhat = new Float32Array(0);
+  let scratch67_istd = new Float32Array(0);
+  let scratch71_mask = new Float32Array(0);
+  let scratch73_xhat = new Float32Array(0);
+  let scratch73_istd = new Float32Array(0);
+  let scratch74_q = new Float32Array(0);
+  let scratch74_k = new Float32Array(0);
+  let scratch74_v = new Float32Array(0);
+  let scratch74_probs = new Float32Array(0);
+  let scratch74_mask = new Float32Array(0);
+  let scratch74_heads = new Float32Array(0);
+  let scratch74_d_heads = new Float32Array(0);
+  let scratch74_d_q = new Float32Array(0);
+  let scratch74_d_k = new Float32Array(0);
+  let scratch74_d_v = new Float32Array(0);
+  let scratch74_d_row = new Float32Array(0);
+  let scratch75_mask = new Float32Array(0);
+  let scratch77_xhat = new Float32Array(0);
+  let scratch77_istd = new Float32Array(0);
+  let scratch81_mask = new Float32Array(0);
+  let scratch83_xhat = new Float32Array(0);
+  let scratch83_istd = new Float32Array(0);
+  let scratch84_q = new Float32Array(0);
+  let scratch84_k = new Float32Array(0);
+  let scratch84_v = new Float32Array(0);
+  let scratch84_probs = new Float32Array(0);
+  let scratch84_mask = new Float32Array(0);
+  let scratch84_heads = new Float32Array(0);
+  let scratch84_d_heads = new Float32Array(0);
+  let scratch84_d_q = new Float32Array(0);
+  let scratch84_d_k = new Float32Array(0);
+  let scratch84_d_v = new Float32Array(0);
+  let scratch84_d_row = new Float32Array(0);
+  let scratch85_mask = new Float32Array(0);
+  let scratch87_xhat = new Float32Array(0);
+  let scratch87_istd = new Float32Array(0);
+  let scratch91_mask = new Float32Array(0);
+  let scratch93_xhat = new Float32Array(0);
+  let scratch93_istd = new Float32Array(0);
+  let scratch94_q = new Float32Array(0);
+  let scratch94_k = new Float32Array(0);
+  let scratch94_v = new Float32Array(0);
+  let scratch94_probs = new Float32Array(0);
+  let scratch94_mask = new Float32Array(0);
+  let scratch94_heads = new Float32Array(0);
+  let scratch94_d_heads = new Float32Array(0);
+  let scratch94_d_q = new Float32Array(0);
+  let scratch94_d_k = new Float32Array(0);
+  let scratch94_d_v = new Float32Array(0);
+  let scratch94_d_row = new Float32Array(0);
+  let scratch95_mask = new Float32Array(0);
+  let scratch97_xhat = new Float32Array(0);
+  let scratch97_istd = new Float32Array(0);
+  let scratch101_mask = new Float32Array(0);
+  let scratch103_xhat = new Float32Array(0);
+  let scratch103_istd = new Float32Array(0);
+  let scratch104_q = new Float32Array(0);
+  let scratch104_k = new Float32Array(0);
+  let scratch104_v = new Float32Array(0);
+  let scratch104_probs = new Float32Array(0);
+  let scratch104_mask = new Float32Array(0);
+  let scratch104_heads = new Float32Array(0);
+  let scratch104_d_heads = new Float32Array(0);
+  let scratch104_d_q = new Float32Array(0);
+  let scratch104_d_k = new Float32Array(0);
+  let scratch104_d_v = new Float32Array(0);
+  let scratch104_d_row = new Float32Array(0);
+  let scratch105_mask = new Float32Array(0);
+  let scratch107_xhat = new Float32Array(0);
+  let scratch107_istd = new Float32Array(0);
+  let scratch111_mask = new Float32Array(0);
+  let scratch113_xhat = new Float32Array(0);
+  let scratch113_istd = new Float32Array(0);
+  let scratch114_q = new Float32Array(0);
+  let scratch114_k = new Float32Array(0);
+  let scratch114_v = new Float32Array(0);
+  let scratch114_probs = new Float32Array(0);
+  let scratch114_mask = new Float32Array(0);
+  let scratch114_heads = new Float32Array(0);
+  let scratch114_d_heads = new Float32Array(0);
+  let scratch114_d_q = new Float32Array(0);
+  let scratch114_d_k = new Float32Array(0);
+  let scratch114_d_v = new Float32Array(0);
+  let scratch114_d_row = new Float32Array(0);
+  let scratch115_mask = new Float32Array(0);
+  let scratch117_xhat = new Float32Array(0);
+  let scratch117_istd = new Float32Array(0);
+  let scratch121_mask = new Float32Array(0);
+  let scratch123_xhat = new Float32Array(0);
+  let scratch123_istd = new Float32Array(0);
+
+  /** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+   *  memory), the workspace and the last forward call's values stay as they were. */
+  function allocate(n: number): void {
+    if (n === batchSize) return;
     [
       act1,
       act2,
@@ -2601,2683 +1866,3575 @@ function noteWorkspace(): void {
       scratch121_mask,
       scratch123_xhat,
       scratch123_istd,
-      short0,
-    ].map((a) => a.buffer),
-  );
-}
-
-/** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. One set lookup per call. */
-function inWorkspace(a: ArrayBufferView): boolean {
-  return workspaceMemory.has(a.buffer);
-}
-
-function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
-  if (!(ids instanceof Int32Array))
-    throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
-  checkLength(what, ids, expected);
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (id < 0 || id >= vocab)
-      throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
+    ] = [
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 51463168),
+      new Int32Array(n * 1024),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 3145728),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 51463168),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 12582912),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 786432),
+      new Float32Array(n * 1024),
+    ];
+    batchSize = n;
+    noteWorkspace();
   }
-}
 
-export interface ForwardOptions {
-  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
-  readonly training?: boolean;
-  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
-  readonly buffers?: Float32Array;
-  /** Reseeds the generator that draws dropout masks. */
-  readonly seed?: number;
-  /** Sequence length of this call, 1..1024 (default 1024); below 1024 only when `variableLength`. */
-  readonly length?: number;
-}
-
-/**
- * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
- * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
- */
-export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
-  checkBatch(n);
-  checkOptions(options);
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const length = options.length ?? 1024;
-  if (!Number.isInteger(length) || length < 1 || length > 1024)
-    throw new RangeError(`sequence length ${length} is outside 1..1024 (the declared maximum is 1024)`);
-  checkTokens("input", input, n * length * 1, 50257);
-  const training = options.training ?? false;
-  if (options.seed !== undefined) checkSeed(options.seed);
-  allocate(n);
-  allocateShort(n, length);
-  if (options.seed !== undefined) seedRandom(options.seed);
-  if (length === 1024) act0.set(input);
-  else padRows(input, act0, n, length, 1, 1024);
-  seqLength = length;
-  forward0(p, n);
-  forward1(p, n);
-  dropoutForward1(n, training, act2, act3, scratch2_mask); // op 2: 2 (dropout)
-  layernormForward1(p, n, act3, act4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: h.0.ln_1 (layernorm)
-  forward4(p, n, training);
-  dropoutForward1(n, training, act5, act6, scratch5_mask); // op 5: h.0.2 (dropout)
-  addForward1(n, act6, act3, act7); // op 6: add
-  layernormForward1(p, n, act7, act8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: h.0.ln_2 (layernorm)
-  denseForward1(p, n, act8, act9, 41749248, 44108544); // op 8: h.0.mlp.c_fc (dense)
-  geluForward1(n, act9, act10); // op 9: h.0.mlp.1 (gelu)
-  denseForward2(p, n, act10, act11, 44111616, 46470912); // op 10: h.0.mlp.c_proj (dense)
-  dropoutForward1(n, training, act11, act12, scratch11_mask); // op 11: h.0.5 (dropout)
-  addForward1(n, act12, act7, act13); // op 12: add
-  layernormForward1(p, n, act13, act14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: h.1.ln_1 (layernorm)
-  forward14(p, n, training);
-  dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: h.1.2 (dropout)
-  addForward1(n, act16, act13, act17); // op 16: add
-  layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: h.1.ln_2 (layernorm)
-  denseForward1(p, n, act18, act19, 48837120, 51196416); // op 18: h.1.mlp.c_fc (dense)
-  geluForward1(n, act19, act20); // op 19: h.1.mlp.1 (gelu)
-  denseForward2(p, n, act20, act21, 51199488, 53558784); // op 20: h.1.mlp.c_proj (dense)
-  dropoutForward1(n, training, act21, act22, scratch21_mask); // op 21: h.1.5 (dropout)
-  addForward1(n, act22, act17, act23); // op 22: add
-  layernormForward1(p, n, act23, act24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: h.2.ln_1 (layernorm)
-  forward24(p, n, training);
-  dropoutForward1(n, training, act25, act26, scratch25_mask); // op 25: h.2.2 (dropout)
-  addForward1(n, act26, act23, act27); // op 26: add
-  layernormForward1(p, n, act27, act28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: h.2.ln_2 (layernorm)
-  denseForward1(p, n, act28, act29, 55924992, 58284288); // op 28: h.2.mlp.c_fc (dense)
-  geluForward1(n, act29, act30); // op 29: h.2.mlp.1 (gelu)
-  denseForward2(p, n, act30, act31, 58287360, 60646656); // op 30: h.2.mlp.c_proj (dense)
-  dropoutForward1(n, training, act31, act32, scratch31_mask); // op 31: h.2.5 (dropout)
-  addForward1(n, act32, act27, act33); // op 32: add
-  layernormForward1(p, n, act33, act34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: h.3.ln_1 (layernorm)
-  forward34(p, n, training);
-  dropoutForward1(n, training, act35, act36, scratch35_mask); // op 35: h.3.2 (dropout)
-  addForward1(n, act36, act33, act37); // op 36: add
-  layernormForward1(p, n, act37, act38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: h.3.ln_2 (layernorm)
-  denseForward1(p, n, act38, act39, 63012864, 65372160); // op 38: h.3.mlp.c_fc (dense)
-  geluForward1(n, act39, act40); // op 39: h.3.mlp.1 (gelu)
-  denseForward2(p, n, act40, act41, 65375232, 67734528); // op 40: h.3.mlp.c_proj (dense)
-  dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: h.3.5 (dropout)
-  addForward1(n, act42, act37, act43); // op 42: add
-  layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: h.4.ln_1 (layernorm)
-  forward44(p, n, training);
-  dropoutForward1(n, training, act45, act46, scratch45_mask); // op 45: h.4.2 (dropout)
-  addForward1(n, act46, act43, act47); // op 46: add
-  layernormForward1(p, n, act47, act48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: h.4.ln_2 (layernorm)
-  denseForward1(p, n, act48, act49, 70100736, 72460032); // op 48: h.4.mlp.c_fc (dense)
-  geluForward1(n, act49, act50); // op 49: h.4.mlp.1 (gelu)
-  denseForward2(p, n, act50, act51, 72463104, 74822400); // op 50: h.4.mlp.c_proj (dense)
-  dropoutForward1(n, training, act51, act52, scratch51_mask); // op 51: h.4.5 (dropout)
-  addForward1(n, act52, act47, act53); // op 52: add
-  layernormForward1(p, n, act53, act54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: h.5.ln_1 (layernorm)
-  forward54(p, n, training);
-  dropoutForward1(n, training, act55, act56, scratch55_mask); // op 55: h.5.2 (dropout)
-  addForward1(n, act56, act53, act57); // op 56: add
-  layernormForward1(p, n, act57, act58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: h.5.ln_2 (layernorm)
-  denseForward1(p, n, act58, act59, 77188608, 79547904); // op 58: h.5.mlp.c_fc (dense)
-  geluForward1(n, act59, act60); // op 59: h.5.mlp.1 (gelu)
-  denseForward2(p, n, act60, act61, 79550976, 81910272); // op 60: h.5.mlp.c_proj (dense)
-  dropoutForward1(n, training, act61, act62, scratch61_mask); // op 61: h.5.5 (dropout)
-  addForward1(n, act62, act57, act63); // op 62: add
-  layernormForward1(p, n, act63, act64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: h.6.ln_1 (layernorm)
-  forward64(p, n, training);
-  dropoutForward1(n, training, act65, act66, scratch65_mask); // op 65: h.6.2 (dropout)
-  addForward1(n, act66, act63, act67); // op 66: add
-  layernormForward1(p, n, act67, act68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: h.6.ln_2 (layernorm)
-  denseForward1(p, n, act68, act69, 84276480, 86635776); // op 68: h.6.mlp.c_fc (dense)
-  geluForward1(n, act69, act70); // op 69: h.6.mlp.1 (gelu)
-  denseForward2(p, n, act70, act71, 86638848, 88998144); // op 70: h.6.mlp.c_proj (dense)
-  dropoutForward1(n, training, act71, act72, scratch71_mask); // op 71: h.6.5 (dropout)
-  addForward1(n, act72, act67, act73); // op 72: add
-  layernormForward1(p, n, act73, act74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: h.7.ln_1 (layernorm)
-  forward74(p, n, training);
-  dropoutForward1(n, training, act75, act76, scratch75_mask); // op 75: h.7.2 (dropout)
-  addForward1(n, act76, act73, act77); // op 76: add
-  layernormForward1(p, n, act77, act78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: h.7.ln_2 (layernorm)
-  denseForward1(p, n, act78, act79, 91364352, 93723648); // op 78: h.7.mlp.c_fc (dense)
-  geluForward1(n, act79, act80); // op 79: h.7.mlp.1 (gelu)
-  denseForward2(p, n, act80, act81, 93726720, 96086016); // op 80: h.7.mlp.c_proj (dense)
-  dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: h.7.5 (dropout)
-  addForward1(n, act82, act77, act83); // op 82: add
-  layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: h.8.ln_1 (layernorm)
-  forward84(p, n, training);
-  dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: h.8.2 (dropout)
-  addForward1(n, act86, act83, act87); // op 86: add
-  layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: h.8.ln_2 (layernorm)
-  denseForward1(p, n, act88, act89, 98452224, 100811520); // op 88: h.8.mlp.c_fc (dense)
-  geluForward1(n, act89, act90); // op 89: h.8.mlp.1 (gelu)
-  denseForward2(p, n, act90, act91, 100814592, 103173888); // op 90: h.8.mlp.c_proj (dense)
-  dropoutForward1(n, training, act91, act92, scratch91_mask); // op 91: h.8.5 (dropout)
-  addForward1(n, act92, act87, act93); // op 92: add
-  layernormForward1(p, n, act93, act94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: h.9.ln_1 (layernorm)
-  forward94(p, n, training);
-  dropoutForward1(n, training, act95, act96, scratch95_mask); // op 95: h.9.2 (dropout)
-  addForward1(n, act96, act93, act97); // op 96: add
-  layernormForward1(p, n, act97, act98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: h.9.ln_2 (layernorm)
-  denseForward1(p, n, act98, act99, 105540096, 107899392); // op 98: h.9.mlp.c_fc (dense)
-  geluForward1(n, act99, act100); // op 99: h.9.mlp.1 (gelu)
-  denseForward2(p, n, act100, act101, 107902464, 110261760); // op 100: h.9.mlp.c_proj (dense)
-  dropoutForward1(n, training, act101, act102, scratch101_mask); // op 101: h.9.5 (dropout)
-  addForward1(n, act102, act97, act103); // op 102: add
-  layernormForward1(p, n, act103, act104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: h.10.ln_1 (layernorm)
-  forward104(p, n, training);
-  dropoutForward1(n, training, act105, act106, scratch105_mask); // op 105: h.10.2 (dropout)
-  addForward1(n, act106, act103, act107); // op 106: add
-  layernormForward1(p, n, act107, act108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: h.10.ln_2 (layernorm)
-  denseForward1(p, n, act108, act109, 112627968, 114987264); // op 108: h.10.mlp.c_fc (dense)
-  geluForward1(n, act109, act110); // op 109: h.10.mlp.1 (gelu)
-  denseForward2(p, n, act110, act111, 114990336, 117349632); // op 110: h.10.mlp.c_proj (dense)
-  dropoutForward1(n, training, act111, act112, scratch111_mask); // op 111: h.10.5 (dropout)
-  addForward1(n, act112, act107, act113); // op 112: add
-  layernormForward1(p, n, act113, act114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: h.11.ln_1 (layernorm)
-  forward114(p, n, training);
-  dropoutForward1(n, training, act115, act116, scratch115_mask); // op 115: h.11.2 (dropout)
-  addForward1(n, act116, act113, act117); // op 116: add
-  layernormForward1(p, n, act117, act118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: h.11.ln_2 (layernorm)
-  denseForward1(p, n, act118, act119, 119715840, 122075136); // op 118: h.11.mlp.c_fc (dense)
-  geluForward1(n, act119, act120); // op 119: h.11.mlp.1 (gelu)
-  denseForward2(p, n, act120, act121, 122078208, 124437504); // op 120: h.11.mlp.c_proj (dense)
-  dropoutForward1(n, training, act121, act122, scratch121_mask); // op 121: h.11.5 (dropout)
-  addForward1(n, act122, act117, act123); // op 122: add
-  layernormForward1(p, n, act123, act124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
-  forward124(p, n);
-  lastTraining = training;
-  forwardDone = true;
-  return length === 1024 ? act125 : cutRows(act125, short0, n, length, 50257, 1024);
-}
-
-// ── Shorter sequences: padded to 1024 positions (the ops cannot see past a position, or attention masks
-// the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
-
-let shortFor = "";
-let short0 = new Float32Array(0);
-
-/** Every array is made before any is replaced (as in `allocate`). */
-function allocateShort(n: number, length: number): void {
-  const key = `${n}:${length}`;
-  if (key === shortFor || length === 1024) return;
-  [short0] = [new Float32Array(n * length * 50257)];
-  shortFor = key;
-  noteWorkspace();
-}
-
-/** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
-function padRows<T extends Int32Array | Float32Array>(
-  short: T,
-  full: T,
-  n: number,
-  length: number,
-  row: number,
-  max: number,
-): T {
-  full.fill(0);
-  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * row, (b + 1) * length * row), b * max * row);
-  return full;
-}
-
-/** The first `length` positions of each sample of a layout of `max` positions. */
-function cutRows(
-  full: Float32Array,
-  short: Float32Array,
-  n: number,
-  length: number,
-  row: number,
-  max: number,
-): Float32Array {
-  for (let b = 0; b < n; b++) short.set(full.subarray(b * max * row, b * max * row + length * row), b * length * row);
-  return short;
-}
-
-/**
- * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
- * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
- * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
- * next call).
- */
-export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
-  if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const n = batchSize;
-  checkFloats("outputGrad", outputGrad, n * seqLength * 50257);
-  checkFloats("grads", grads, paramCount);
-  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
-  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
-  if (seqLength === 1024) grad125.set(outputGrad);
-  else padRows(outputGrad, grad125, n, seqLength, 50257, 1024);
-  const gp = grads;
-  zero(gp);
-  zero(grad0);
-  zero(grad1);
-  zero(grad2);
-  zero(grad3);
-  zero(grad4);
-  zero(grad5);
-  zero(grad6);
-  zero(grad7);
-  zero(grad8);
-  zero(grad10);
-  zero(grad11);
-  zero(grad12);
-  zero(grad13);
-  zero(grad14);
-  zero(grad15);
-  zero(grad16);
-  zero(grad17);
-  zero(grad18);
-  zero(grad20);
-  zero(grad21);
-  zero(grad22);
-  zero(grad23);
-  zero(grad24);
-  zero(grad25);
-  zero(grad26);
-  zero(grad27);
-  zero(grad28);
-  zero(grad30);
-  zero(grad31);
-  zero(grad32);
-  zero(grad33);
-  zero(grad34);
-  zero(grad35);
-  zero(grad36);
-  zero(grad37);
-  zero(grad38);
-  zero(grad40);
-  zero(grad41);
-  zero(grad42);
-  zero(grad43);
-  zero(grad44);
-  zero(grad45);
-  zero(grad46);
-  zero(grad47);
-  zero(grad48);
-  zero(grad50);
-  zero(grad51);
-  zero(grad52);
-  zero(grad53);
-  zero(grad54);
-  zero(grad55);
-  zero(grad56);
-  zero(grad57);
-  zero(grad58);
-  zero(grad60);
-  zero(grad61);
-  zero(grad62);
-  zero(grad63);
-  zero(grad64);
-  zero(grad65);
-  zero(grad66);
-  zero(grad67);
-  zero(grad68);
-  zero(grad70);
-  zero(grad71);
-  zero(grad72);
-  zero(grad73);
-  zero(grad74);
-  zero(grad75);
-  zero(grad76);
-  zero(grad77);
-  zero(grad78);
-  zero(grad80);
-  zero(grad81);
-  zero(grad82);
-  zero(grad83);
-  zero(grad84);
-  zero(grad85);
-  zero(grad86);
-  zero(grad87);
-  zero(grad88);
-  zero(grad90);
-  zero(grad91);
-  zero(grad92);
-  zero(grad93);
-  zero(grad94);
-  zero(grad95);
-  zero(grad96);
-  zero(grad97);
-  zero(grad98);
-  zero(grad100);
-  zero(grad101);
-  zero(grad102);
-  zero(grad103);
-  zero(grad104);
-  zero(grad105);
-  zero(grad106);
-  zero(grad107);
-  zero(grad108);
-  zero(grad110);
-  zero(grad111);
-  zero(grad112);
-  zero(grad113);
-  zero(grad114);
-  zero(grad115);
-  zero(grad116);
-  zero(grad117);
-  zero(grad118);
-  zero(grad120);
-  zero(grad121);
-  zero(grad122);
-  zero(grad123);
-  zero(grad124);
-  const training = lastTraining;
-  backward124(p, gp, n);
-  layernormBackward1(p, gp, n, grad123, grad124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
-  addBackward1(n, grad122, grad117, grad123); // op 122: add
-  dropoutBackward1(n, grad121, grad122, scratch121_mask); // op 121: h.11.5 (dropout)
-  denseBackward2(p, gp, n, act120, grad120, grad121, 122078208, 124437504); // op 120: h.11.mlp.c_proj (dense)
-  geluBackward1(n, act119, grad119, grad120); // op 119: h.11.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act118, grad118, grad119, 119715840, 122075136); // op 118: h.11.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad117, grad118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: h.11.ln_2 (layernorm)
-  addBackward1(n, grad116, grad113, grad117); // op 116: add
-  dropoutBackward1(n, grad115, grad116, scratch115_mask); // op 115: h.11.2 (dropout)
-  backward114(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad113, grad114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: h.11.ln_1 (layernorm)
-  addBackward1(n, grad112, grad107, grad113); // op 112: add
-  dropoutBackward1(n, grad111, grad112, scratch111_mask); // op 111: h.10.5 (dropout)
-  denseBackward2(p, gp, n, act110, grad110, grad111, 114990336, 117349632); // op 110: h.10.mlp.c_proj (dense)
-  geluBackward1(n, act109, grad109, grad110); // op 109: h.10.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act108, grad108, grad109, 112627968, 114987264); // op 108: h.10.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad107, grad108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: h.10.ln_2 (layernorm)
-  addBackward1(n, grad106, grad103, grad107); // op 106: add
-  dropoutBackward1(n, grad105, grad106, scratch105_mask); // op 105: h.10.2 (dropout)
-  backward104(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad103, grad104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: h.10.ln_1 (layernorm)
-  addBackward1(n, grad102, grad97, grad103); // op 102: add
-  dropoutBackward1(n, grad101, grad102, scratch101_mask); // op 101: h.9.5 (dropout)
-  denseBackward2(p, gp, n, act100, grad100, grad101, 107902464, 110261760); // op 100: h.9.mlp.c_proj (dense)
-  geluBackward1(n, act99, grad99, grad100); // op 99: h.9.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act98, grad98, grad99, 105540096, 107899392); // op 98: h.9.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad97, grad98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: h.9.ln_2 (layernorm)
-  addBackward1(n, grad96, grad93, grad97); // op 96: add
-  dropoutBackward1(n, grad95, grad96, scratch95_mask); // op 95: h.9.2 (dropout)
-  backward94(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: h.9.ln_1 (layernorm)
-  addBackward1(n, grad92, grad87, grad93); // op 92: add
-  dropoutBackward1(n, grad91, grad92, scratch91_mask); // op 91: h.8.5 (dropout)
-  denseBackward2(p, gp, n, act90, grad90, grad91, 100814592, 103173888); // op 90: h.8.mlp.c_proj (dense)
-  geluBackward1(n, act89, grad89, grad90); // op 89: h.8.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act88, grad88, grad89, 98452224, 100811520); // op 88: h.8.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: h.8.ln_2 (layernorm)
-  addBackward1(n, grad86, grad83, grad87); // op 86: add
-  dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: h.8.2 (dropout)
-  backward84(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: h.8.ln_1 (layernorm)
-  addBackward1(n, grad82, grad77, grad83); // op 82: add
-  dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: h.7.5 (dropout)
-  denseBackward2(p, gp, n, act80, grad80, grad81, 93726720, 96086016); // op 80: h.7.mlp.c_proj (dense)
-  geluBackward1(n, act79, grad79, grad80); // op 79: h.7.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act78, grad78, grad79, 91364352, 93723648); // op 78: h.7.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad77, grad78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: h.7.ln_2 (layernorm)
-  addBackward1(n, grad76, grad73, grad77); // op 76: add
-  dropoutBackward1(n, grad75, grad76, scratch75_mask); // op 75: h.7.2 (dropout)
-  backward74(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad73, grad74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: h.7.ln_1 (layernorm)
-  addBackward1(n, grad72, grad67, grad73); // op 72: add
-  dropoutBackward1(n, grad71, grad72, scratch71_mask); // op 71: h.6.5 (dropout)
-  denseBackward2(p, gp, n, act70, grad70, grad71, 86638848, 88998144); // op 70: h.6.mlp.c_proj (dense)
-  geluBackward1(n, act69, grad69, grad70); // op 69: h.6.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act68, grad68, grad69, 84276480, 86635776); // op 68: h.6.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad67, grad68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: h.6.ln_2 (layernorm)
-  addBackward1(n, grad66, grad63, grad67); // op 66: add
-  dropoutBackward1(n, grad65, grad66, scratch65_mask); // op 65: h.6.2 (dropout)
-  backward64(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: h.6.ln_1 (layernorm)
-  addBackward1(n, grad62, grad57, grad63); // op 62: add
-  dropoutBackward1(n, grad61, grad62, scratch61_mask); // op 61: h.5.5 (dropout)
-  denseBackward2(p, gp, n, act60, grad60, grad61, 79550976, 81910272); // op 60: h.5.mlp.c_proj (dense)
-  geluBackward1(n, act59, grad59, grad60); // op 59: h.5.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act58, grad58, grad59, 77188608, 79547904); // op 58: h.5.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad57, grad58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: h.5.ln_2 (layernorm)
-  addBackward1(n, grad56, grad53, grad57); // op 56: add
-  dropoutBackward1(n, grad55, grad56, scratch55_mask); // op 55: h.5.2 (dropout)
-  backward54(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad53, grad54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: h.5.ln_1 (layernorm)
-  addBackward1(n, grad52, grad47, grad53); // op 52: add
-  dropoutBackward1(n, grad51, grad52, scratch51_mask); // op 51: h.4.5 (dropout)
-  denseBackward2(p, gp, n, act50, grad50, grad51, 72463104, 74822400); // op 50: h.4.mlp.c_proj (dense)
-  geluBackward1(n, act49, grad49, grad50); // op 49: h.4.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act48, grad48, grad49, 70100736, 72460032); // op 48: h.4.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad47, grad48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: h.4.ln_2 (layernorm)
-  addBackward1(n, grad46, grad43, grad47); // op 46: add
-  dropoutBackward1(n, grad45, grad46, scratch45_mask); // op 45: h.4.2 (dropout)
-  backward44(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: h.4.ln_1 (layernorm)
-  addBackward1(n, grad42, grad37, grad43); // op 42: add
-  dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: h.3.5 (dropout)
-  denseBackward2(p, gp, n, act40, grad40, grad41, 65375232, 67734528); // op 40: h.3.mlp.c_proj (dense)
-  geluBackward1(n, act39, grad39, grad40); // op 39: h.3.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act38, grad38, grad39, 63012864, 65372160); // op 38: h.3.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: h.3.ln_2 (layernorm)
-  addBackward1(n, grad36, grad33, grad37); // op 36: add
-  dropoutBackward1(n, grad35, grad36, scratch35_mask); // op 35: h.3.2 (dropout)
-  backward34(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: h.3.ln_1 (layernorm)
-  addBackward1(n, grad32, grad27, grad33); // op 32: add
-  dropoutBackward1(n, grad31, grad32, scratch31_mask); // op 31: h.2.5 (dropout)
-  denseBackward2(p, gp, n, act30, grad30, grad31, 58287360, 60646656); // op 30: h.2.mlp.c_proj (dense)
-  geluBackward1(n, act29, grad29, grad30); // op 29: h.2.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act28, grad28, grad29, 55924992, 58284288); // op 28: h.2.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: h.2.ln_2 (layernorm)
-  addBackward1(n, grad26, grad23, grad27); // op 26: add
-  dropoutBackward1(n, grad25, grad26, scratch25_mask); // op 25: h.2.2 (dropout)
-  backward24(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: h.2.ln_1 (layernorm)
-  addBackward1(n, grad22, grad17, grad23); // op 22: add
-  dropoutBackward1(n, grad21, grad22, scratch21_mask); // op 21: h.1.5 (dropout)
-  denseBackward2(p, gp, n, act20, grad20, grad21, 51199488, 53558784); // op 20: h.1.mlp.c_proj (dense)
-  geluBackward1(n, act19, grad19, grad20); // op 19: h.1.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act18, grad18, grad19, 48837120, 51196416); // op 18: h.1.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: h.1.ln_2 (layernorm)
-  addBackward1(n, grad16, grad13, grad17); // op 16: add
-  dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: h.1.2 (dropout)
-  backward14(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: h.1.ln_1 (layernorm)
-  addBackward1(n, grad12, grad7, grad13); // op 12: add
-  dropoutBackward1(n, grad11, grad12, scratch11_mask); // op 11: h.0.5 (dropout)
-  denseBackward2(p, gp, n, act10, grad10, grad11, 44111616, 46470912); // op 10: h.0.mlp.c_proj (dense)
-  geluBackward1(n, act9, grad9, grad10); // op 9: h.0.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act8, grad8, grad9, 41749248, 44108544); // op 8: h.0.mlp.c_fc (dense)
-  layernormBackward1(p, gp, n, grad7, grad8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: h.0.ln_2 (layernorm)
-  addBackward1(n, grad6, grad3, grad7); // op 6: add
-  dropoutBackward1(n, grad5, grad6, scratch5_mask); // op 5: h.0.2 (dropout)
-  backward4(p, gp, n, training);
-  layernormBackward1(p, gp, n, grad3, grad4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: h.0.ln_1 (layernorm)
-  dropoutBackward1(n, grad2, grad3, scratch2_mask); // op 2: 2 (dropout)
-  backward1(gp, n);
-  backward0(gp, n);
-}
-
-// ── One function per op, forward and backward ──
-
-/** Forward of op 0: wte (embedding). */
-function forward0(p: Float32Array, n: number): void {
-  // wte: embedding, table 50257 × 768 at p[0]; [1024] ids per sample → [1024, 768]: one row copied per id
-  for (let r = 0, e = n * 1024, yo = 0; r < e; r++, yo += 768) {
-    const w = act0[r]! * 768;
-    for (let d = 0; d < 768; d++) act1[yo + d] = p[w + d]!;
-  }
-}
-
-/** Backward of op 0: wte (embedding). */
-function backward0(gp: Float32Array, n: number): void {
-  // wte: embedding, table 50257 × 768 at p[0]; [1024] ids per sample → [1024, 768], backward: each id's output gradient is added to its own row only
-  for (let r = 0, e = n * 1024, yo = 0; r < e; r++, yo += 768) {
-    const id = act0[r]!;
-    const w = id * 768;
-    for (let d = 0; d < 768; d++) gp[w + d]! += grad1[yo + d]!;
-  }
-}
-
-/** Forward of op 1: wpe (positional). */
-function forward1(p: Float32Array, n: number): void {
-  // wpe: positional, table 1024 × 768 at p[38597376]; rows 0..1023 added to the 1024 positions of [1024, 768]
-  for (let o = 0, e = n * 786432; o < e; o += 786432) {
-    for (let j = 0; j < 786432; j++) act2[o + j] = act1[o + j]! + p[38597376 + j]!;
-  }
-}
-
-/** Backward of op 1: wpe (positional). */
-function backward1(gp: Float32Array, n: number): void {
-  // wpe: positional backward: dx += dy, rows 0..1023 of the table (768 wide) += Σ over the batch of dy
-  for (let o = 0, e = n * 786432; o < e; o += 786432) {
-    for (let j = 0; j < 786432; j++) {
-      const d = grad2[o + j]!;
-      grad1[o + j]! += d;
-      gp[38597376 + j]! += d;
-    }
-  }
-}
-
-/** Forward of the 25 ops 2, 5, 11, 15, 21, 25, … (dropout, one shape): each call passes its arrays and offsets. */
-function dropoutForward1(
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  mask: Float32Array,
-): void {
-  // dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      mask[i] = m;
-      output[i] = input[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      mask[i] = 1;
-      output[i] = input[i]!;
-    }
-  }
-}
-
-/** Backward of the 25 ops 2, 5, 11, 15, 21, 25, … (dropout, one shape): each call passes its arrays and offsets. */
-function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
-  // dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
-}
-
-/** Forward of the 25 ops 3, 7, 13, 17, 23, 27, … (layernorm, one shape): each call passes its arrays and offsets. */
-function layernormForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += input[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = input[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        const sh = p[biasAt + ch]!;
-        const h = (input[j]! - m) * r;
-        xhat[j] = h;
-        output[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of the 25 ops 3, 7, 13, 17, 23, 27, … (layernorm, one shape): each call passes its arrays and offsets. */
-function layernormBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        const d = outputGrad[j]! * w;
-        const h = xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[weightAt + ch]! += outputGrad[j]! * h;
-        gp[biasAt + ch]! += outputGrad[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 4: h.0.attn (attention). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
-  // h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act4, scratch4_q, n * 1024, 768, 768, 39385344, 41154816, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act4, scratch4_k, n * 1024, 768, 768, 39975168, 41155584, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act4, scratch4_v, n * 1024, 768, 768, 40564992, 41156352, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch4_q[qi + d]! * scratch4_k[kj + d]!;
-          scratch4_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch4_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch4_probs[row + j]! - m);
-          scratch4_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch4_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch4_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch4_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch4_probs[row + j]! * scratch4_mask[row + j]! : scratch4_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch4_heads[oi + d]! += a * scratch4_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch4_heads, act5, n * 1024, 768, 768, 41157120, 41746944, 0, 768, 1);
-}
-
-/** Backward of op 4: h.0.attn (attention). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch4_d_heads.fill(0, 0, n * 786432);
-  scratch4_d_q.fill(0, 0, n * 786432);
-  scratch4_d_k.fill(0, 0, n * 786432);
-  scratch4_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch4_heads,
-    scratch4_d_heads,
-    grad5,
-    n * 1024,
-    768,
-    768,
-    41157120,
-    41746944,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch4_d_heads[oi + d]! * scratch4_v[vj + d]!;
-          const pr = scratch4_probs[row + j]!;
-          const mk = training ? scratch4_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch4_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch4_d_v[vj + d]! += a * scratch4_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch4_probs[row + j]! * (scratch4_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch4_d_q[oi + d]! += ds * scratch4_k[kj + d]!;
-            scratch4_d_k[kj + d]! += ds * scratch4_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act4, grad4, scratch4_d_q, n * 1024, 768, 768, 39385344, 41154816, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act4, grad4, scratch4_d_k, n * 1024, 768, 768, 39975168, 41155584, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act4, grad4, scratch4_d_v, n * 1024, 768, 768, 40564992, 41156352, true, 0, 768, 1);
-}
-
-/** Forward of the 24 ops 6, 12, 16, 22, 26, 32, … (add, one shape): each call passes its arrays and offsets. */
-function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 24 ops 6, 12, 16, 22, 26, 32, … (add, one shape): each call passes its arrays and offsets. */
-function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Forward of the 12 ops 8, 18, 28, 38, 48, 58, … (dense, one shape): each call passes its arrays and offsets. */
-function denseForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, input, output, n * 1024, 768, 3072, weightAt, biasAt, 0, 3072, 1);
-}
-
-/** Backward of the 12 ops 8, 18, 28, 38, 48, 58, … (dense, one shape): each call passes its arrays and offsets. */
-function denseBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1024, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
-}
-
-/** Forward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
-function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
-  // gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
-function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
-function denseForward2(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, input, output, n * 1024, 3072, 768, weightAt, biasAt, 0, 768, 1);
-}
-
-/** Backward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
-function denseBackward2(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1024, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
-}
-
-/** Forward of op 14: h.1.attn (attention). */
-function forward14(p: Float32Array, n: number, training: boolean): void {
-  // h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act14, scratch14_q, n * 1024, 768, 768, 46473216, 48242688, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act14, scratch14_k, n * 1024, 768, 768, 47063040, 48243456, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act14, scratch14_v, n * 1024, 768, 768, 47652864, 48244224, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch14_q[qi + d]! * scratch14_k[kj + d]!;
-          scratch14_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch14_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch14_probs[row + j]! - m);
-          scratch14_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch14_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch14_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch14_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch14_probs[row + j]! * scratch14_mask[row + j]! : scratch14_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch14_heads[oi + d]! += a * scratch14_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch14_heads, act15, n * 1024, 768, 768, 48244992, 48834816, 0, 768, 1);
-}
-
-/** Backward of op 14: h.1.attn (attention). */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch14_d_heads.fill(0, 0, n * 786432);
-  scratch14_d_q.fill(0, 0, n * 786432);
-  scratch14_d_k.fill(0, 0, n * 786432);
-  scratch14_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch14_heads,
-    scratch14_d_heads,
-    grad15,
-    n * 1024,
-    768,
-    768,
-    48244992,
-    48834816,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch14_d_heads[oi + d]! * scratch14_v[vj + d]!;
-          const pr = scratch14_probs[row + j]!;
-          const mk = training ? scratch14_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch14_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch14_d_v[vj + d]! += a * scratch14_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch14_probs[row + j]! * (scratch14_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch14_d_q[oi + d]! += ds * scratch14_k[kj + d]!;
-            scratch14_d_k[kj + d]! += ds * scratch14_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act14, grad14, scratch14_d_q, n * 1024, 768, 768, 46473216, 48242688, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act14, grad14, scratch14_d_k, n * 1024, 768, 768, 47063040, 48243456, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act14, grad14, scratch14_d_v, n * 1024, 768, 768, 47652864, 48244224, true, 0, 768, 1);
-}
-
-/** Forward of op 24: h.2.attn (attention). */
-function forward24(p: Float32Array, n: number, training: boolean): void {
-  // h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act24, scratch24_q, n * 1024, 768, 768, 53561088, 55330560, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act24, scratch24_k, n * 1024, 768, 768, 54150912, 55331328, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act24, scratch24_v, n * 1024, 768, 768, 54740736, 55332096, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch24_q[qi + d]! * scratch24_k[kj + d]!;
-          scratch24_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch24_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch24_probs[row + j]! - m);
-          scratch24_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch24_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch24_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch24_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch24_probs[row + j]! * scratch24_mask[row + j]! : scratch24_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch24_heads[oi + d]! += a * scratch24_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch24_heads, act25, n * 1024, 768, 768, 55332864, 55922688, 0, 768, 1);
-}
-
-/** Backward of op 24: h.2.attn (attention). */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch24_d_heads.fill(0, 0, n * 786432);
-  scratch24_d_q.fill(0, 0, n * 786432);
-  scratch24_d_k.fill(0, 0, n * 786432);
-  scratch24_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch24_heads,
-    scratch24_d_heads,
-    grad25,
-    n * 1024,
-    768,
-    768,
-    55332864,
-    55922688,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch24_d_heads[oi + d]! * scratch24_v[vj + d]!;
-          const pr = scratch24_probs[row + j]!;
-          const mk = training ? scratch24_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch24_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch24_d_v[vj + d]! += a * scratch24_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch24_probs[row + j]! * (scratch24_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch24_d_q[oi + d]! += ds * scratch24_k[kj + d]!;
-            scratch24_d_k[kj + d]! += ds * scratch24_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act24, grad24, scratch24_d_q, n * 1024, 768, 768, 53561088, 55330560, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act24, grad24, scratch24_d_k, n * 1024, 768, 768, 54150912, 55331328, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act24, grad24, scratch24_d_v, n * 1024, 768, 768, 54740736, 55332096, true, 0, 768, 1);
-}
-
-/** Forward of op 34: h.3.attn (attention). */
-function forward34(p: Float32Array, n: number, training: boolean): void {
-  // h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act34, scratch34_q, n * 1024, 768, 768, 60648960, 62418432, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act34, scratch34_k, n * 1024, 768, 768, 61238784, 62419200, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act34, scratch34_v, n * 1024, 768, 768, 61828608, 62419968, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch34_q[qi + d]! * scratch34_k[kj + d]!;
-          scratch34_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch34_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch34_probs[row + j]! - m);
-          scratch34_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch34_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch34_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch34_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch34_probs[row + j]! * scratch34_mask[row + j]! : scratch34_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch34_heads[oi + d]! += a * scratch34_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch34_heads, act35, n * 1024, 768, 768, 62420736, 63010560, 0, 768, 1);
-}
-
-/** Backward of op 34: h.3.attn (attention). */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch34_d_heads.fill(0, 0, n * 786432);
-  scratch34_d_q.fill(0, 0, n * 786432);
-  scratch34_d_k.fill(0, 0, n * 786432);
-  scratch34_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch34_heads,
-    scratch34_d_heads,
-    grad35,
-    n * 1024,
-    768,
-    768,
-    62420736,
-    63010560,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch34_d_heads[oi + d]! * scratch34_v[vj + d]!;
-          const pr = scratch34_probs[row + j]!;
-          const mk = training ? scratch34_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch34_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch34_d_v[vj + d]! += a * scratch34_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch34_probs[row + j]! * (scratch34_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch34_d_q[oi + d]! += ds * scratch34_k[kj + d]!;
-            scratch34_d_k[kj + d]! += ds * scratch34_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act34, grad34, scratch34_d_q, n * 1024, 768, 768, 60648960, 62418432, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act34, grad34, scratch34_d_k, n * 1024, 768, 768, 61238784, 62419200, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act34, grad34, scratch34_d_v, n * 1024, 768, 768, 61828608, 62419968, true, 0, 768, 1);
-}
-
-/** Forward of op 44: h.4.attn (attention). */
-function forward44(p: Float32Array, n: number, training: boolean): void {
-  // h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act44, scratch44_q, n * 1024, 768, 768, 67736832, 69506304, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act44, scratch44_k, n * 1024, 768, 768, 68326656, 69507072, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act44, scratch44_v, n * 1024, 768, 768, 68916480, 69507840, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch44_q[qi + d]! * scratch44_k[kj + d]!;
-          scratch44_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch44_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch44_probs[row + j]! - m);
-          scratch44_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch44_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch44_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch44_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch44_probs[row + j]! * scratch44_mask[row + j]! : scratch44_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch44_heads[oi + d]! += a * scratch44_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch44_heads, act45, n * 1024, 768, 768, 69508608, 70098432, 0, 768, 1);
-}
-
-/** Backward of op 44: h.4.attn (attention). */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch44_d_heads.fill(0, 0, n * 786432);
-  scratch44_d_q.fill(0, 0, n * 786432);
-  scratch44_d_k.fill(0, 0, n * 786432);
-  scratch44_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch44_heads,
-    scratch44_d_heads,
-    grad45,
-    n * 1024,
-    768,
-    768,
-    69508608,
-    70098432,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch44_d_heads[oi + d]! * scratch44_v[vj + d]!;
-          const pr = scratch44_probs[row + j]!;
-          const mk = training ? scratch44_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch44_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch44_d_v[vj + d]! += a * scratch44_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch44_probs[row + j]! * (scratch44_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch44_d_q[oi + d]! += ds * scratch44_k[kj + d]!;
-            scratch44_d_k[kj + d]! += ds * scratch44_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act44, grad44, scratch44_d_q, n * 1024, 768, 768, 67736832, 69506304, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act44, grad44, scratch44_d_k, n * 1024, 768, 768, 68326656, 69507072, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act44, grad44, scratch44_d_v, n * 1024, 768, 768, 68916480, 69507840, true, 0, 768, 1);
-}
-
-/** Forward of op 54: h.5.attn (attention). */
-function forward54(p: Float32Array, n: number, training: boolean): void {
-  // h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act54, scratch54_q, n * 1024, 768, 768, 74824704, 76594176, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act54, scratch54_k, n * 1024, 768, 768, 75414528, 76594944, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act54, scratch54_v, n * 1024, 768, 768, 76004352, 76595712, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch54_q[qi + d]! * scratch54_k[kj + d]!;
-          scratch54_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch54_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch54_probs[row + j]! - m);
-          scratch54_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch54_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch54_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch54_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch54_probs[row + j]! * scratch54_mask[row + j]! : scratch54_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch54_heads[oi + d]! += a * scratch54_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch54_heads, act55, n * 1024, 768, 768, 76596480, 77186304, 0, 768, 1);
-}
-
-/** Backward of op 54: h.5.attn (attention). */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch54_d_heads.fill(0, 0, n * 786432);
-  scratch54_d_q.fill(0, 0, n * 786432);
-  scratch54_d_k.fill(0, 0, n * 786432);
-  scratch54_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch54_heads,
-    scratch54_d_heads,
-    grad55,
-    n * 1024,
-    768,
-    768,
-    76596480,
-    77186304,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch54_d_heads[oi + d]! * scratch54_v[vj + d]!;
-          const pr = scratch54_probs[row + j]!;
-          const mk = training ? scratch54_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch54_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch54_d_v[vj + d]! += a * scratch54_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch54_probs[row + j]! * (scratch54_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch54_d_q[oi + d]! += ds * scratch54_k[kj + d]!;
-            scratch54_d_k[kj + d]! += ds * scratch54_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act54, grad54, scratch54_d_q, n * 1024, 768, 768, 74824704, 76594176, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act54, grad54, scratch54_d_k, n * 1024, 768, 768, 75414528, 76594944, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act54, grad54, scratch54_d_v, n * 1024, 768, 768, 76004352, 76595712, true, 0, 768, 1);
-}
-
-/** Forward of op 64: h.6.attn (attention). */
-function forward64(p: Float32Array, n: number, training: boolean): void {
-  // h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act64, scratch64_q, n * 1024, 768, 768, 81912576, 83682048, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act64, scratch64_k, n * 1024, 768, 768, 82502400, 83682816, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act64, scratch64_v, n * 1024, 768, 768, 83092224, 83683584, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch64_q[qi + d]! * scratch64_k[kj + d]!;
-          scratch64_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch64_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch64_probs[row + j]! - m);
-          scratch64_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch64_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch64_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch64_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch64_probs[row + j]! * scratch64_mask[row + j]! : scratch64_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch64_heads[oi + d]! += a * scratch64_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch64_heads, act65, n * 1024, 768, 768, 83684352, 84274176, 0, 768, 1);
-}
-
-/** Backward of op 64: h.6.attn (attention). */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch64_d_heads.fill(0, 0, n * 786432);
-  scratch64_d_q.fill(0, 0, n * 786432);
-  scratch64_d_k.fill(0, 0, n * 786432);
-  scratch64_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch64_heads,
-    scratch64_d_heads,
-    grad65,
-    n * 1024,
-    768,
-    768,
-    83684352,
-    84274176,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch64_d_heads[oi + d]! * scratch64_v[vj + d]!;
-          const pr = scratch64_probs[row + j]!;
-          const mk = training ? scratch64_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch64_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch64_d_v[vj + d]! += a * scratch64_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch64_probs[row + j]! * (scratch64_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch64_d_q[oi + d]! += ds * scratch64_k[kj + d]!;
-            scratch64_d_k[kj + d]! += ds * scratch64_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act64, grad64, scratch64_d_q, n * 1024, 768, 768, 81912576, 83682048, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act64, grad64, scratch64_d_k, n * 1024, 768, 768, 82502400, 83682816, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act64, grad64, scratch64_d_v, n * 1024, 768, 768, 83092224, 83683584, true, 0, 768, 1);
-}
-
-/** Forward of op 74: h.7.attn (attention). */
-function forward74(p: Float32Array, n: number, training: boolean): void {
-  // h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act74, scratch74_q, n * 1024, 768, 768, 89000448, 90769920, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act74, scratch74_k, n * 1024, 768, 768, 89590272, 90770688, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act74, scratch74_v, n * 1024, 768, 768, 90180096, 90771456, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch74_q[qi + d]! * scratch74_k[kj + d]!;
-          scratch74_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch74_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch74_probs[row + j]! - m);
-          scratch74_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch74_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch74_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch74_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch74_probs[row + j]! * scratch74_mask[row + j]! : scratch74_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch74_heads[oi + d]! += a * scratch74_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch74_heads, act75, n * 1024, 768, 768, 90772224, 91362048, 0, 768, 1);
-}
-
-/** Backward of op 74: h.7.attn (attention). */
-function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch74_d_heads.fill(0, 0, n * 786432);
-  scratch74_d_q.fill(0, 0, n * 786432);
-  scratch74_d_k.fill(0, 0, n * 786432);
-  scratch74_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch74_heads,
-    scratch74_d_heads,
-    grad75,
-    n * 1024,
-    768,
-    768,
-    90772224,
-    91362048,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch74_d_heads[oi + d]! * scratch74_v[vj + d]!;
-          const pr = scratch74_probs[row + j]!;
-          const mk = training ? scratch74_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch74_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch74_d_v[vj + d]! += a * scratch74_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch74_probs[row + j]! * (scratch74_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch74_d_q[oi + d]! += ds * scratch74_k[kj + d]!;
-            scratch74_d_k[kj + d]! += ds * scratch74_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act74, grad74, scratch74_d_q, n * 1024, 768, 768, 89000448, 90769920, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act74, grad74, scratch74_d_k, n * 1024, 768, 768, 89590272, 90770688, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act74, grad74, scratch74_d_v, n * 1024, 768, 768, 90180096, 90771456, true, 0, 768, 1);
-}
-
-/** Forward of op 84: h.8.attn (attention). */
-function forward84(p: Float32Array, n: number, training: boolean): void {
-  // h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act84, scratch84_q, n * 1024, 768, 768, 96088320, 97857792, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act84, scratch84_k, n * 1024, 768, 768, 96678144, 97858560, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act84, scratch84_v, n * 1024, 768, 768, 97267968, 97859328, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch84_q[qi + d]! * scratch84_k[kj + d]!;
-          scratch84_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch84_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch84_probs[row + j]! - m);
-          scratch84_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch84_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch84_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch84_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch84_probs[row + j]! * scratch84_mask[row + j]! : scratch84_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch84_heads[oi + d]! += a * scratch84_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch84_heads, act85, n * 1024, 768, 768, 97860096, 98449920, 0, 768, 1);
-}
-
-/** Backward of op 84: h.8.attn (attention). */
-function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch84_d_heads.fill(0, 0, n * 786432);
-  scratch84_d_q.fill(0, 0, n * 786432);
-  scratch84_d_k.fill(0, 0, n * 786432);
-  scratch84_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch84_heads,
-    scratch84_d_heads,
-    grad85,
-    n * 1024,
-    768,
-    768,
-    97860096,
-    98449920,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch84_d_heads[oi + d]! * scratch84_v[vj + d]!;
-          const pr = scratch84_probs[row + j]!;
-          const mk = training ? scratch84_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch84_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch84_d_v[vj + d]! += a * scratch84_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch84_probs[row + j]! * (scratch84_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch84_d_q[oi + d]! += ds * scratch84_k[kj + d]!;
-            scratch84_d_k[kj + d]! += ds * scratch84_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act84, grad84, scratch84_d_q, n * 1024, 768, 768, 96088320, 97857792, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 1024, 768, 768, 96678144, 97858560, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 1024, 768, 768, 97267968, 97859328, true, 0, 768, 1);
-}
-
-/** Forward of op 94: h.9.attn (attention). */
-function forward94(p: Float32Array, n: number, training: boolean): void {
-  // h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act94, scratch94_q, n * 1024, 768, 768, 103176192, 104945664, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act94, scratch94_k, n * 1024, 768, 768, 103766016, 104946432, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act94, scratch94_v, n * 1024, 768, 768, 104355840, 104947200, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch94_q[qi + d]! * scratch94_k[kj + d]!;
-          scratch94_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch94_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch94_probs[row + j]! - m);
-          scratch94_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch94_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch94_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch94_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch94_probs[row + j]! * scratch94_mask[row + j]! : scratch94_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch94_heads[oi + d]! += a * scratch94_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch94_heads, act95, n * 1024, 768, 768, 104947968, 105537792, 0, 768, 1);
-}
-
-/** Backward of op 94: h.9.attn (attention). */
-function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch94_d_heads.fill(0, 0, n * 786432);
-  scratch94_d_q.fill(0, 0, n * 786432);
-  scratch94_d_k.fill(0, 0, n * 786432);
-  scratch94_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch94_heads,
-    scratch94_d_heads,
-    grad95,
-    n * 1024,
-    768,
-    768,
-    104947968,
-    105537792,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch94_d_heads[oi + d]! * scratch94_v[vj + d]!;
-          const pr = scratch94_probs[row + j]!;
-          const mk = training ? scratch94_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch94_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch94_d_v[vj + d]! += a * scratch94_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch94_probs[row + j]! * (scratch94_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch94_d_q[oi + d]! += ds * scratch94_k[kj + d]!;
-            scratch94_d_k[kj + d]! += ds * scratch94_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act94, grad94, scratch94_d_q, n * 1024, 768, 768, 103176192, 104945664, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act94, grad94, scratch94_d_k, n * 1024, 768, 768, 103766016, 104946432, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act94, grad94, scratch94_d_v, n * 1024, 768, 768, 104355840, 104947200, true, 0, 768, 1);
-}
-
-/** Forward of op 104: h.10.attn (attention). */
-function forward104(p: Float32Array, n: number, training: boolean): void {
-  // h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act104, scratch104_q, n * 1024, 768, 768, 110264064, 112033536, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act104, scratch104_k, n * 1024, 768, 768, 110853888, 112034304, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act104, scratch104_v, n * 1024, 768, 768, 111443712, 112035072, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch104_q[qi + d]! * scratch104_k[kj + d]!;
-          scratch104_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch104_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch104_probs[row + j]! - m);
-          scratch104_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch104_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch104_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch104_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch104_probs[row + j]! * scratch104_mask[row + j]! : scratch104_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch104_heads[oi + d]! += a * scratch104_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch104_heads, act105, n * 1024, 768, 768, 112035840, 112625664, 0, 768, 1);
-}
-
-/** Backward of op 104: h.10.attn (attention). */
-function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch104_d_heads.fill(0, 0, n * 786432);
-  scratch104_d_q.fill(0, 0, n * 786432);
-  scratch104_d_k.fill(0, 0, n * 786432);
-  scratch104_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch104_heads,
-    scratch104_d_heads,
-    grad105,
-    n * 1024,
-    768,
-    768,
-    112035840,
-    112625664,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch104_d_heads[oi + d]! * scratch104_v[vj + d]!;
-          const pr = scratch104_probs[row + j]!;
-          const mk = training ? scratch104_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch104_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch104_d_v[vj + d]! += a * scratch104_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch104_probs[row + j]! * (scratch104_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch104_d_q[oi + d]! += ds * scratch104_k[kj + d]!;
-            scratch104_d_k[kj + d]! += ds * scratch104_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act104, grad104, scratch104_d_q, n * 1024, 768, 768, 110264064, 112033536, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act104, grad104, scratch104_d_k, n * 1024, 768, 768, 110853888, 112034304, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act104, grad104, scratch104_d_v, n * 1024, 768, 768, 111443712, 112035072, true, 0, 768, 1);
-}
-
-/** Forward of op 114: h.11.attn (attention). */
-function forward114(p: Float32Array, n: number, training: boolean): void {
-  // h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act114, scratch114_q, n * 1024, 768, 768, 117351936, 119121408, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act114, scratch114_k, n * 1024, 768, 768, 117941760, 119122176, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act114, scratch114_v, n * 1024, 768, 768, 118531584, 119122944, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 786432 + h * 64;
-      const kh = b * 786432 + h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch114_q[qi + d]! * scratch114_k[kj + d]!;
-          scratch114_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch114_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch114_probs[row + j]! - m);
-          scratch114_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch114_probs[row + j]! *= r;
-        // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
-        if (training) {
-          for (let j = 0; j < i + 1; j++) scratch114_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
-        }
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch114_heads[oi + d] = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch114_probs[row + j]! * scratch114_mask[row + j]! : scratch114_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch114_heads[oi + d]! += a * scratch114_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch114_heads, act115, n * 1024, 768, 768, 119123712, 119713536, 0, 768, 1);
-}
-
-/** Backward of op 114: h.11.attn (attention). */
-function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
-  scratch114_d_heads.fill(0, 0, n * 786432);
-  scratch114_d_q.fill(0, 0, n * 786432);
-  scratch114_d_k.fill(0, 0, n * 786432);
-  scratch114_d_v.fill(0, 0, n * 786432);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch114_heads,
-    scratch114_d_heads,
-    grad115,
-    n * 1024,
-    768,
-    768,
-    119123712,
-    119713536,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 1024; i++) {
-        const oi = b * 786432 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 1024 + i) * 1024;
-        // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 786432 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch114_d_heads[oi + d]! * scratch114_v[vj + d]!;
-          const pr = scratch114_probs[row + j]!;
-          const mk = training ? scratch114_mask[row + j]! : 1;
-          dp *= mk;
-          const a = pr * mk;
-          scratch114_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch114_d_v[vj + d]! += a * scratch114_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch114_probs[row + j]! * (scratch114_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 786432 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch114_d_q[oi + d]! += ds * scratch114_k[kj + d]!;
-            scratch114_d_k[kj + d]! += ds * scratch114_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act114, grad114, scratch114_d_q, n * 1024, 768, 768, 117351936, 119121408, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act114, grad114, scratch114_d_k, n * 1024, 768, 768, 117941760, 119122176, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act114, grad114, scratch114_d_v, n * 1024, 768, 768, 118531584, 119122944, true, 0, 768, 1);
-}
-
-/** Forward of op 124: lm_head (dense). */
-function forward124(p: Float32Array, n: number): void {
-  // lm_head: dense 768 → 50257, register-tiled (shared kernel below)
-  denseTiledForward(p, act124, act125, n * 1024, 768, 50257, 0, -1, 0, 50257, 1);
-}
-
-/** Backward of op 124: lm_head (dense). */
-function backward124(p: Float32Array, gp: Float32Array, n: number): void {
-  // lm_head: dense 768 → 50257 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true, 0, 50257, 1);
-}
-
-// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
-
-/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, output: unknown, n: number, size: number): void {
-  checkBatch(n);
-  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
-  const length = output.length;
-  if (length === 0 || length % n !== 0 || length > n * size) {
-    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
-  }
-}
-
-/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
- *  expected length. An array's elements are read once here: they could be anything. */
-function checkTargets(what: string, target: unknown, expected: number): void {
-  if (Array.isArray(target)) {
-    for (let i = 0; i < target.length; i++) {
-      const t: unknown = target[i];
-      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
-    }
-  } else if (
-    !ArrayBuffer.isView(target) ||
-    target instanceof DataView ||
-    target instanceof BigInt64Array ||
-    target instanceof BigUint64Array
-  ) {
-    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
-  }
-  checkLength(what, target as ArrayLike<number>, expected);
-}
-
-/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
- *  memory with the output or the targets (it is written while they are read). */
-function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
-  checkFloats("grad", grad, count);
-  const g = grad as Float32Array;
-  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
-  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
-}
-
-/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
-export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const d = output[i]! - target[i]!;
-    sum += d * d;
-    if (grad !== undefined) grad[i] = (2 * d) / count;
-  }
-  return sum / count;
-}
-
-/** Class indices: every target is checked before any gradient is written (the one loss check that reads
- *  every target: each must be an integer in 0..classes − 1). */
-function checkClasses(targets: ArrayLike<number>, classes: number): void {
-  for (let b = 0; b < targets.length; b++) {
-    const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
-  }
-}
-
-/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
- *  the last axis of the output holds the 50257 classes; each of the n × 1024 rows has one target. */
-export function crossEntropyLoss(
-  logits: Float32Array,
-  targets: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-): number {
-  const classes = 50257;
-  checkRows("logits", logits, n, outputSize);
-  const rows = logits.length / classes;
-  checkTargets("targets", targets, rows);
-  checkClasses(targets, classes);
-  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
-  let total = 0;
-  for (let b = 0; b < rows; b++) {
-    const t = targets[b]!;
-    const o = b * classes;
-    let m = -Infinity;
-    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
-    let s = 0;
-    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
-    const lse = m + Math.log(s);
-    total += lse - logits[o + t]!;
-    if (grad !== undefined) {
-      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
-    }
-  }
-  return total / rows;
-}
-
-/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
- *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
-export function binaryCrossEntropyLoss(
-  output: Float32Array,
-  target: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-  fromLogits = false,
-): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const y = output[i]!;
-    const t = target[i]!;
-    if (fromLogits) {
-      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
-      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
-    } else {
-      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
-      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
-    }
-  }
-  return sum / count;
-}
-
-// ── Training ────────────────────────────────────────────────────────────────────────────────────────
-
-export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
-
-export interface TrainerOptions {
-  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
-  readonly optimizer: "sgd" | "adam" | "adamw";
-  readonly lr: number;
-  readonly momentum?: number;
-  readonly weightDecay?: number;
-  readonly beta1?: number;
-  readonly beta2?: number;
-  readonly eps?: number;
-  /** The loss; default: the spec's `loss` statement (cross_entropy). */
-  readonly loss?: LossName;
-  /** Binary cross entropy on logits. */
-  readonly fromLogits?: boolean;
-  /** Seed of the initial parameters and of dropout masks. */
-  readonly seed?: number;
-}
-
-export interface Trainer {
-  readonly params: Float32Array;
-  readonly grads: Float32Array;
-  readonly buffers: Float32Array;
-  readonly options: TrainerOptions;
-  /** Optimizer state: momentum or first moments, second moments. */
-  readonly m: Float32Array;
-  readonly v: Float32Array;
-  steps: number;
-}
-
-/** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
-function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
-  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
-}
-
-const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
-const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
-
-/** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
- *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
- *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
- *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
- *  momentum buffer sums a series that does not converge). */
-function checkTrainerOptions(options: TrainerOptions): void {
-  if (!optimizerNames.includes(options.optimizer)) {
-    throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
-  }
-  if (options.loss !== undefined && !lossNames.includes(options.loss)) {
-    throw new TypeError(
-      `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+  /** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+  let workspaceMemory = new Set<ArrayBufferLike>();
+
+  function noteWorkspace(): void {
+    workspaceMemory = new Set(
+      [
+        act1,
+        act2,
+        act3,
+        act4,
+        act5,
+        act6,
+        act7,
+        act8,
+        act9,
+        act10,
+        act11,
+        act12,
+        act13,
+        act14,
+        act15,
+        act16,
+        act17,
+        act18,
+        act19,
+        act20,
+        act21,
+        act22,
+        act23,
+        act24,
+        act25,
+        act26,
+        act27,
+        act28,
+        act29,
+        act30,
+        act31,
+        act32,
+        act33,
+        act34,
+        act35,
+        act36,
+        act37,
+        act38,
+        act39,
+        act40,
+        act41,
+        act42,
+        act43,
+        act44,
+        act45,
+        act46,
+        act47,
+        act48,
+        act49,
+        act50,
+        act51,
+        act52,
+        act53,
+        act54,
+        act55,
+        act56,
+        act57,
+        act58,
+        act59,
+        act60,
+        act61,
+        act62,
+        act63,
+        act64,
+        act65,
+        act66,
+        act67,
+        act68,
+        act69,
+        act70,
+        act71,
+        act72,
+        act73,
+        act74,
+        act75,
+        act76,
+        act77,
+        act78,
+        act79,
+        act80,
+        act81,
+        act82,
+        act83,
+        act84,
+        act85,
+        act86,
+        act87,
+        act88,
+        act89,
+        act90,
+        act91,
+        act92,
+        act93,
+        act94,
+        act95,
+        act96,
+        act97,
+        act98,
+        act99,
+        act100,
+        act101,
+        act102,
+        act103,
+        act104,
+        act105,
+        act106,
+        act107,
+        act108,
+        act109,
+        act110,
+        act111,
+        act112,
+        act113,
+        act114,
+        act115,
+        act116,
+        act117,
+        act118,
+        act119,
+        act120,
+        act121,
+        act122,
+        act123,
+        act124,
+        act125,
+        act0,
+        grad0,
+        grad1,
+        grad2,
+        grad3,
+        grad4,
+        grad5,
+        grad6,
+        grad7,
+        grad8,
+        grad9,
+        grad10,
+        grad11,
+        grad12,
+        grad13,
+        grad14,
+        grad15,
+        grad16,
+        grad17,
+        grad18,
+        grad19,
+        grad20,
+        grad21,
+        grad22,
+        grad23,
+        grad24,
+        grad25,
+        grad26,
+        grad27,
+        grad28,
+        grad29,
+        grad30,
+        grad31,
+        grad32,
+        grad33,
+        grad34,
+        grad35,
+        grad36,
+        grad37,
+        grad38,
+        grad39,
+        grad40,
+        grad41,
+        grad42,
+        grad43,
+        grad44,
+        grad45,
+        grad46,
+        grad47,
+        grad48,
+        grad49,
+        grad50,
+        grad51,
+        grad52,
+        grad53,
+        grad54,
+        grad55,
+        grad56,
+        grad57,
+        grad58,
+        grad59,
+        grad60,
+        grad61,
+        grad62,
+        grad63,
+        grad64,
+        grad65,
+        grad66,
+        grad67,
+        grad68,
+        grad69,
+        grad70,
+        grad71,
+        grad72,
+        grad73,
+        grad74,
+        grad75,
+        grad76,
+        grad77,
+        grad78,
+        grad79,
+        grad80,
+        grad81,
+        grad82,
+        grad83,
+        grad84,
+        grad85,
+        grad86,
+        grad87,
+        grad88,
+        grad89,
+        grad90,
+        grad91,
+        grad92,
+        grad93,
+        grad94,
+        grad95,
+        grad96,
+        grad97,
+        grad98,
+        grad99,
+        grad100,
+        grad101,
+        grad102,
+        grad103,
+        grad104,
+        grad105,
+        grad106,
+        grad107,
+        grad108,
+        grad109,
+        grad110,
+        grad111,
+        grad112,
+        grad113,
+        grad114,
+        grad115,
+        grad116,
+        grad117,
+        grad118,
+        grad119,
+        grad120,
+        grad121,
+        grad122,
+        grad123,
+        grad124,
+        grad125,
+        scratch2_mask,
+        scratch3_xhat,
+        scratch3_istd,
+        scratch4_q,
+        scratch4_k,
+        scratch4_v,
+        scratch4_probs,
+        scratch4_mask,
+        scratch4_heads,
+        scratch4_d_heads,
+        scratch4_d_q,
+        scratch4_d_k,
+        scratch4_d_v,
+        scratch4_d_row,
+        scratch5_mask,
+        scratch7_xhat,
+        scratch7_istd,
+        scratch11_mask,
+        scratch13_xhat,
+        scratch13_istd,
+        scratch14_q,
+        scratch14_k,
+        scratch14_v,
+        scratch14_probs,
+        scratch14_mask,
+        scratch14_heads,
+        scratch14_d_heads,
+        scratch14_d_q,
+        scratch14_d_k,
+        scratch14_d_v,
+        scratch14_d_row,
+        scratch15_mask,
+        scratch17_xhat,
+        scratch17_istd,
+        scratch21_mask,
+        scratch23_xhat,
+        scratch23_istd,
+        scratch24_q,
+        scratch24_k,
+        scratch24_v,
+        scratch24_probs,
+        scratch24_mask,
+        scratch24_heads,
+        scratch24_d_heads,
+        scratch24_d_q,
+        scratch24_d_k,
+        scratch24_d_v,
+        scratch24_d_row,
+        scratch25_mask,
+        scratch27_xhat,
+        scratch27_istd,
+        scratch31_mask,
+        scratch33_xhat,
+        scratch33_istd,
+        scratch34_q,
+        scratch34_k,
+        scratch34_v,
+        scratch34_probs,
+        scratch34_mask,
+        scratch34_heads,
+        scratch34_d_heads,
+        scratch34_d_q,
+        scratch34_d_k,
+        scratch34_d_v,
+        scratch34_d_row,
+        scratch35_mask,
+        scratch37_xhat,
+        scratch37_istd,
+        scratch41_mask,
+        scratch43_xhat,
+        scratch43_istd,
+        scratch44_q,
+        scratch44_k,
+        scratch44_v,
+        scratch44_probs,
+        scratch44_mask,
+        scratch44_heads,
+        scratch44_d_heads,
+        scratch44_d_q,
+        scratch44_d_k,
+        scratch44_d_v,
+        scratch44_d_row,
+        scratch45_mask,
+        scratch47_xhat,
+        scratch47_istd,
+        scratch51_mask,
+        scratch53_xhat,
+        scratch53_istd,
+        scratch54_q,
+        scratch54_k,
+        scratch54_v,
+        scratch54_probs,
+        scratch54_mask,
+        scratch54_heads,
+        scratch54_d_heads,
+        scratch54_d_q,
+        scratch54_d_k,
+        scratch54_d_v,
+        scratch54_d_row,
+        scratch55_mask,
+        scratch57_xhat,
+        scratch57_istd,
+        scratch61_mask,
+        scratch63_xhat,
+        scratch63_istd,
+        scratch64_q,
+        scratch64_k,
+        scratch64_v,
+        scratch64_probs,
+        scratch64_mask,
+        scratch64_heads,
+        scratch64_d_heads,
+        scratch64_d_q,
+        scratch64_d_k,
+        scratch64_d_v,
+        scratch64_d_row,
+        scratch65_mask,
+        scratch67_xhat,
+        scratch67_istd,
+        scratch71_mask,
+        scratch73_xhat,
+        scratch73_istd,
+        scratch74_q,
+        scratch74_k,
+        scratch74_v,
+        scratch74_probs,
+        scratch74_mask,
+        scratch74_heads,
+        scratch74_d_heads,
+        scratch74_d_q,
+        scratch74_d_k,
+        scratch74_d_v,
+        scratch74_d_row,
+        scratch75_mask,
+        scratch77_xhat,
+        scratch77_istd,
+        scratch81_mask,
+        scratch83_xhat,
+        scratch83_istd,
+        scratch84_q,
+        scratch84_k,
+        scratch84_v,
+        scratch84_probs,
+        scratch84_mask,
+        scratch84_heads,
+        scratch84_d_heads,
+        scratch84_d_q,
+        scratch84_d_k,
+        scratch84_d_v,
+        scratch84_d_row,
+        scratch85_mask,
+        scratch87_xhat,
+        scratch87_istd,
+        scratch91_mask,
+        scratch93_xhat,
+        scratch93_istd,
+        scratch94_q,
+        scratch94_k,
+        scratch94_v,
+        scratch94_probs,
+        scratch94_mask,
+        scratch94_heads,
+        scratch94_d_heads,
+        scratch94_d_q,
+        scratch94_d_k,
+        scratch94_d_v,
+        scratch94_d_row,
+        scratch95_mask,
+        scratch97_xhat,
+        scratch97_istd,
+        scratch101_mask,
+        scratch103_xhat,
+        scratch103_istd,
+        scratch104_q,
+        scratch104_k,
+        scratch104_v,
+        scratch104_probs,
+        scratch104_mask,
+        scratch104_heads,
+        scratch104_d_heads,
+        scratch104_d_q,
+        scratch104_d_k,
+        scratch104_d_v,
+        scratch104_d_row,
+        scratch105_mask,
+        scratch107_xhat,
+        scratch107_istd,
+        scratch111_mask,
+        scratch113_xhat,
+        scratch113_istd,
+        scratch114_q,
+        scratch114_k,
+        scratch114_v,
+        scratch114_probs,
+        scratch114_mask,
+        scratch114_heads,
+        scratch114_d_heads,
+        scratch114_d_q,
+        scratch114_d_k,
+        scratch114_d_v,
+        scratch114_d_row,
+        scratch115_mask,
+        scratch117_xhat,
+        scratch117_istd,
+        scratch121_mask,
+        scratch123_xhat,
+        scratch123_istd,
+        short0,
+      ].map((a) => a.buffer),
     );
   }
-  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
-  if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.weightDecay !== undefined)
-    checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
-  if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
-  if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
-    throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+
+  /** Whether `a` shares memory with the workspace (an array this module returned): it would be
+   *  overwritten while it is read. One set lookup per call. */
+  function inWorkspace(a: ArrayBufferView): boolean {
+    return workspaceMemory.has(a.buffer);
   }
-  if (options.seed !== undefined) checkSeed(options.seed);
-}
 
-/** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
- *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
-export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
-  checkTrainerOptions(options);
-  if (params !== undefined) {
-    checkFloats("params", params, paramCount);
-    if (inWorkspace(params))
-      throw new TypeError("params share memory with an array this module returned: copy them first");
-  }
-  const own = params ?? createParams(options.seed ?? 0);
-  seedRandom(options.seed ?? 0);
-  return {
-    params: own,
-    grads: new Float32Array(paramCount),
-    buffers: createBuffers(),
-    options: Object.freeze({ ...options }),
-    m: new Float32Array(paramCount),
-    v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
-    steps: 0,
-  };
-}
-
-/** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
-const trainableRanges: readonly (readonly [number, number])[] = [
-  [0, 38597376],
-  [38597376, 39383808],
-  [39383808, 39384576],
-  [39384576, 39385344],
-  [39385344, 41154816],
-  [41154816, 41157120],
-  [41157120, 41746944],
-  [41746944, 41747712],
-  [41747712, 41748480],
-  [41748480, 41749248],
-  [41749248, 44108544],
-  [44108544, 44111616],
-  [44111616, 46470912],
-  [46470912, 46471680],
-  [46471680, 46472448],
-  [46472448, 46473216],
-  [46473216, 48242688],
-  [48242688, 48244992],
-  [48244992, 48834816],
-  [48834816, 48835584],
-  [48835584, 48836352],
-  [48836352, 48837120],
-  [48837120, 51196416],
-  [51196416, 51199488],
-  [51199488, 53558784],
-  [53558784, 53559552],
-  [53559552, 53560320],
-  [53560320, 53561088],
-  [53561088, 55330560],
-  [55330560, 55332864],
-  [55332864, 55922688],
-  [55922688, 55923456],
-  [55923456, 55924224],
-  [55924224, 55924992],
-  [55924992, 58284288],
-  [58284288, 58287360],
-  [58287360, 60646656],
-  [60646656, 60647424],
-  [60647424, 60648192],
-  [60648192, 60648960],
-  [60648960, 62418432],
-  [62418432, 62420736],
-  [62420736, 63010560],
-  [63010560, 63011328],
-  [63011328, 63012096],
-  [63012096, 63012864],
-  [63012864, 65372160],
-  [65372160, 65375232],
-  [65375232, 67734528],
-  [67734528, 67735296],
-  [67735296, 67736064],
-  [67736064, 67736832],
-  [67736832, 69506304],
-  [69506304, 69508608],
-  [69508608, 70098432],
-  [70098432, 70099200],
-  [70099200, 70099968],
-  [70099968, 70100736],
-  [70100736, 72460032],
-  [72460032, 72463104],
-  [72463104, 74822400],
-  [74822400, 74823168],
-  [74823168, 74823936],
-  [74823936, 74824704],
-  [74824704, 76594176],
-  [76594176, 76596480],
-  [76596480, 77186304],
-  [77186304, 77187072],
-  [77187072, 77187840],
-  [77187840, 77188608],
-  [77188608, 79547904],
-  [79547904, 79550976],
-  [79550976, 81910272],
-  [81910272, 81911040],
-  [81911040, 81911808],
-  [81911808, 81912576],
-  [81912576, 83682048],
-  [83682048, 83684352],
-  [83684352, 84274176],
-  [84274176, 84274944],
-  [84274944, 84275712],
-  [84275712, 84276480],
-  [84276480, 86635776],
-  [86635776, 86638848],
-  [86638848, 88998144],
-  [88998144, 88998912],
-  [88998912, 88999680],
-  [88999680, 89000448],
-  [89000448, 90769920],
-  [90769920, 90772224],
-  [90772224, 91362048],
-  [91362048, 91362816],
-  [91362816, 91363584],
-  [91363584, 91364352],
-  [91364352, 93723648],
-  [93723648, 93726720],
-  [93726720, 96086016],
-  [96086016, 96086784],
-  [96086784, 96087552],
-  [96087552, 96088320],
-  [96088320, 97857792],
-  [97857792, 97860096],
-  [97860096, 98449920],
-  [98449920, 98450688],
-  [98450688, 98451456],
-  [98451456, 98452224],
-  [98452224, 100811520],
-  [100811520, 100814592],
-  [100814592, 103173888],
-  [103173888, 103174656],
-  [103174656, 103175424],
-  [103175424, 103176192],
-  [103176192, 104945664],
-  [104945664, 104947968],
-  [104947968, 105537792],
-  [105537792, 105538560],
-  [105538560, 105539328],
-  [105539328, 105540096],
-  [105540096, 107899392],
-  [107899392, 107902464],
-  [107902464, 110261760],
-  [110261760, 110262528],
-  [110262528, 110263296],
-  [110263296, 110264064],
-  [110264064, 112033536],
-  [112033536, 112035840],
-  [112035840, 112625664],
-  [112625664, 112626432],
-  [112626432, 112627200],
-  [112627200, 112627968],
-  [112627968, 114987264],
-  [114987264, 114990336],
-  [114990336, 117349632],
-  [117349632, 117350400],
-  [117350400, 117351168],
-  [117351168, 117351936],
-  [117351936, 119121408],
-  [119121408, 119123712],
-  [119123712, 119713536],
-  [119713536, 119714304],
-  [119714304, 119715072],
-  [119715072, 119715840],
-  [119715840, 122075136],
-  [122075136, 122078208],
-  [122078208, 124437504],
-  [124437504, 124438272],
-  [124438272, 124439040],
-  [124439040, 124439808],
-];
-
-/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
- *  (they are frozen, but the trainer object itself is not). */
-function checkTrainer(trainer: Trainer): void {
-  if (typeof trainer !== "object" || trainer === null)
-    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
-  checkTrainerOptions(trainer.options);
-  const sgd = trainer.options.optimizer === "sgd";
-  const arrays: [string, unknown, number][] = [
-    ["trainer.params", trainer.params, paramCount],
-    ["trainer.grads", trainer.grads, paramCount],
-    ["trainer.buffers", trainer.buffers, bufferCount],
-    ["trainer.m", trainer.m, paramCount],
-    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
-  ];
-  for (const [what, array, length] of arrays) checkFloats(what, array, length);
-  for (let i = 0; i < arrays.length; i++) {
-    for (let j = i + 1; j < arrays.length; j++) {
-      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
-        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+  function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
+    if (!(ids instanceof Int32Array))
+      throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
+    checkLength(what, ids, expected);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id < 0 || id >= vocab)
+        throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
     }
-    if (inWorkspace(arrays[i]![1] as Float32Array))
-      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
   }
-  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
-    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
-}
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
- *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
- *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
- *  state or the running statistics. */
-export function trainStep(
-  trainer: Trainer,
-  input: Int32Array,
-  target: ArrayLike<number>,
-  n: number,
-  length?: number,
-): number {
-  checkTrainer(trainer);
-  checkBatch(n);
-  const o = trainer.options;
-  const lossName = o.loss ?? "cross_entropy";
-  if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > 1024)) {
-    throw new RangeError(`sequence length ${length} is outside 1..1024 (the declared maximum is 1024)`);
+  /**
+   * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
+   * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
+   */
+  function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
+    checkBatch(n);
+    checkOptions(options);
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const length = options.length ?? 1024;
+    if (!Number.isInteger(length) || length < 1 || length > 1024)
+      throw new RangeError(`sequence length ${length} is outside 1..1024 (the declared maximum is 1024)`);
+    checkTokens("input", input, n * length * 1, 50257);
+    const training = options.training ?? false;
+    if (options.seed !== undefined) checkSeed(options.seed);
+    allocate(n);
+    allocateShort(n, length);
+    if (options.seed !== undefined) seedRandom(options.seed);
+    if (length === 1024) act0.set(input);
+    else padRows(input, act0, n, length, 1, 1024);
+    seqLength = length;
+    forward0(p, n);
+    forward1(p, n);
+    dropoutForward1(n, training, act2, act3, scratch2_mask); // op 2: 2 (dropout)
+    layernormForward1(p, n, act3, act4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: h.0.ln_1 (layernorm)
+    forward4(p, n, training);
+    dropoutForward1(n, training, act5, act6, scratch5_mask); // op 5: h.0.2 (dropout)
+    addForward1(n, act6, act3, act7); // op 6: add
+    layernormForward1(p, n, act7, act8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: h.0.ln_2 (layernorm)
+    denseForward1(p, n, act8, act9, 41749248, 44108544); // op 8: h.0.mlp.c_fc (dense)
+    geluForward1(n, act9, act10); // op 9: h.0.mlp.1 (gelu)
+    denseForward2(p, n, act10, act11, 44111616, 46470912); // op 10: h.0.mlp.c_proj (dense)
+    dropoutForward1(n, training, act11, act12, scratch11_mask); // op 11: h.0.5 (dropout)
+    addForward1(n, act12, act7, act13); // op 12: add
+    layernormForward1(p, n, act13, act14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: h.1.ln_1 (layernorm)
+    forward14(p, n, training);
+    dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: h.1.2 (dropout)
+    addForward1(n, act16, act13, act17); // op 16: add
+    layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: h.1.ln_2 (layernorm)
+    denseForward1(p, n, act18, act19, 48837120, 51196416); // op 18: h.1.mlp.c_fc (dense)
+    geluForward1(n, act19, act20); // op 19: h.1.mlp.1 (gelu)
+    denseForward2(p, n, act20, act21, 51199488, 53558784); // op 20: h.1.mlp.c_proj (dense)
+    dropoutForward1(n, training, act21, act22, scratch21_mask); // op 21: h.1.5 (dropout)
+    addForward1(n, act22, act17, act23); // op 22: add
+    layernormForward1(p, n, act23, act24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: h.2.ln_1 (layernorm)
+    forward24(p, n, training);
+    dropoutForward1(n, training, act25, act26, scratch25_mask); // op 25: h.2.2 (dropout)
+    addForward1(n, act26, act23, act27); // op 26: add
+    layernormForward1(p, n, act27, act28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: h.2.ln_2 (layernorm)
+    denseForward1(p, n, act28, act29, 55924992, 58284288); // op 28: h.2.mlp.c_fc (dense)
+    geluForward1(n, act29, act30); // op 29: h.2.mlp.1 (gelu)
+    denseForward2(p, n, act30, act31, 58287360, 60646656); // op 30: h.2.mlp.c_proj (dense)
+    dropoutForward1(n, training, act31, act32, scratch31_mask); // op 31: h.2.5 (dropout)
+    addForward1(n, act32, act27, act33); // op 32: add
+    layernormForward1(p, n, act33, act34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: h.3.ln_1 (layernorm)
+    forward34(p, n, training);
+    dropoutForward1(n, training, act35, act36, scratch35_mask); // op 35: h.3.2 (dropout)
+    addForward1(n, act36, act33, act37); // op 36: add
+    layernormForward1(p, n, act37, act38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: h.3.ln_2 (layernorm)
+    denseForward1(p, n, act38, act39, 63012864, 65372160); // op 38: h.3.mlp.c_fc (dense)
+    geluForward1(n, act39, act40); // op 39: h.3.mlp.1 (gelu)
+    denseForward2(p, n, act40, act41, 65375232, 67734528); // op 40: h.3.mlp.c_proj (dense)
+    dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: h.3.5 (dropout)
+    addForward1(n, act42, act37, act43); // op 42: add
+    layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: h.4.ln_1 (layernorm)
+    forward44(p, n, training);
+    dropoutForward1(n, training, act45, act46, scratch45_mask); // op 45: h.4.2 (dropout)
+    addForward1(n, act46, act43, act47); // op 46: add
+    layernormForward1(p, n, act47, act48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: h.4.ln_2 (layernorm)
+    denseForward1(p, n, act48, act49, 70100736, 72460032); // op 48: h.4.mlp.c_fc (dense)
+    geluForward1(n, act49, act50); // op 49: h.4.mlp.1 (gelu)
+    denseForward2(p, n, act50, act51, 72463104, 74822400); // op 50: h.4.mlp.c_proj (dense)
+    dropoutForward1(n, training, act51, act52, scratch51_mask); // op 51: h.4.5 (dropout)
+    addForward1(n, act52, act47, act53); // op 52: add
+    layernormForward1(p, n, act53, act54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: h.5.ln_1 (layernorm)
+    forward54(p, n, training);
+    dropoutForward1(n, training, act55, act56, scratch55_mask); // op 55: h.5.2 (dropout)
+    addForward1(n, act56, act53, act57); // op 56: add
+    layernormForward1(p, n, act57, act58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: h.5.ln_2 (layernorm)
+    denseForward1(p, n, act58, act59, 77188608, 79547904); // op 58: h.5.mlp.c_fc (dense)
+    geluForward1(n, act59, act60); // op 59: h.5.mlp.1 (gelu)
+    denseForward2(p, n, act60, act61, 79550976, 81910272); // op 60: h.5.mlp.c_proj (dense)
+    dropoutForward1(n, training, act61, act62, scratch61_mask); // op 61: h.5.5 (dropout)
+    addForward1(n, act62, act57, act63); // op 62: add
+    layernormForward1(p, n, act63, act64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: h.6.ln_1 (layernorm)
+    forward64(p, n, training);
+    dropoutForward1(n, training, act65, act66, scratch65_mask); // op 65: h.6.2 (dropout)
+    addForward1(n, act66, act63, act67); // op 66: add
+    layernormForward1(p, n, act67, act68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: h.6.ln_2 (layernorm)
+    denseForward1(p, n, act68, act69, 84276480, 86635776); // op 68: h.6.mlp.c_fc (dense)
+    geluForward1(n, act69, act70); // op 69: h.6.mlp.1 (gelu)
+    denseForward2(p, n, act70, act71, 86638848, 88998144); // op 70: h.6.mlp.c_proj (dense)
+    dropoutForward1(n, training, act71, act72, scratch71_mask); // op 71: h.6.5 (dropout)
+    addForward1(n, act72, act67, act73); // op 72: add
+    layernormForward1(p, n, act73, act74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: h.7.ln_1 (layernorm)
+    forward74(p, n, training);
+    dropoutForward1(n, training, act75, act76, scratch75_mask); // op 75: h.7.2 (dropout)
+    addForward1(n, act76, act73, act77); // op 76: add
+    layernormForward1(p, n, act77, act78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: h.7.ln_2 (layernorm)
+    denseForward1(p, n, act78, act79, 91364352, 93723648); // op 78: h.7.mlp.c_fc (dense)
+    geluForward1(n, act79, act80); // op 79: h.7.mlp.1 (gelu)
+    denseForward2(p, n, act80, act81, 93726720, 96086016); // op 80: h.7.mlp.c_proj (dense)
+    dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: h.7.5 (dropout)
+    addForward1(n, act82, act77, act83); // op 82: add
+    layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: h.8.ln_1 (layernorm)
+    forward84(p, n, training);
+    dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: h.8.2 (dropout)
+    addForward1(n, act86, act83, act87); // op 86: add
+    layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: h.8.ln_2 (layernorm)
+    denseForward1(p, n, act88, act89, 98452224, 100811520); // op 88: h.8.mlp.c_fc (dense)
+    geluForward1(n, act89, act90); // op 89: h.8.mlp.1 (gelu)
+    denseForward2(p, n, act90, act91, 100814592, 103173888); // op 90: h.8.mlp.c_proj (dense)
+    dropoutForward1(n, training, act91, act92, scratch91_mask); // op 91: h.8.5 (dropout)
+    addForward1(n, act92, act87, act93); // op 92: add
+    layernormForward1(p, n, act93, act94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: h.9.ln_1 (layernorm)
+    forward94(p, n, training);
+    dropoutForward1(n, training, act95, act96, scratch95_mask); // op 95: h.9.2 (dropout)
+    addForward1(n, act96, act93, act97); // op 96: add
+    layernormForward1(p, n, act97, act98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: h.9.ln_2 (layernorm)
+    denseForward1(p, n, act98, act99, 105540096, 107899392); // op 98: h.9.mlp.c_fc (dense)
+    geluForward1(n, act99, act100); // op 99: h.9.mlp.1 (gelu)
+    denseForward2(p, n, act100, act101, 107902464, 110261760); // op 100: h.9.mlp.c_proj (dense)
+    dropoutForward1(n, training, act101, act102, scratch101_mask); // op 101: h.9.5 (dropout)
+    addForward1(n, act102, act97, act103); // op 102: add
+    layernormForward1(p, n, act103, act104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: h.10.ln_1 (layernorm)
+    forward104(p, n, training);
+    dropoutForward1(n, training, act105, act106, scratch105_mask); // op 105: h.10.2 (dropout)
+    addForward1(n, act106, act103, act107); // op 106: add
+    layernormForward1(p, n, act107, act108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: h.10.ln_2 (layernorm)
+    denseForward1(p, n, act108, act109, 112627968, 114987264); // op 108: h.10.mlp.c_fc (dense)
+    geluForward1(n, act109, act110); // op 109: h.10.mlp.1 (gelu)
+    denseForward2(p, n, act110, act111, 114990336, 117349632); // op 110: h.10.mlp.c_proj (dense)
+    dropoutForward1(n, training, act111, act112, scratch111_mask); // op 111: h.10.5 (dropout)
+    addForward1(n, act112, act107, act113); // op 112: add
+    layernormForward1(p, n, act113, act114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: h.11.ln_1 (layernorm)
+    forward114(p, n, training);
+    dropoutForward1(n, training, act115, act116, scratch115_mask); // op 115: h.11.2 (dropout)
+    addForward1(n, act116, act113, act117); // op 116: add
+    layernormForward1(p, n, act117, act118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: h.11.ln_2 (layernorm)
+    denseForward1(p, n, act118, act119, 119715840, 122075136); // op 118: h.11.mlp.c_fc (dense)
+    geluForward1(n, act119, act120); // op 119: h.11.mlp.1 (gelu)
+    denseForward2(p, n, act120, act121, 122078208, 124437504); // op 120: h.11.mlp.c_proj (dense)
+    dropoutForward1(n, training, act121, act122, scratch121_mask); // op 121: h.11.5 (dropout)
+    addForward1(n, act122, act117, act123); // op 122: add
+    layernormForward1(p, n, act123, act124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
+    forward124(p, n);
+    lastTraining = training;
+    forwardDone = true;
+    return length === 1024 ? act125 : cutRows(act125, short0, n, length, 50257, 1024);
   }
-  const outputLength = n * (length ?? 1024) * 50257;
-  if (lossName === "cross_entropy") {
-    checkTargets("targets", target, outputLength / 50257);
-    checkClasses(target, 50257);
-  } else {
-    checkTargets("target", target, outputLength);
+
+  // ── Shorter sequences: padded to 1024 positions (the ops cannot see past a position, or attention masks
+  // the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
+
+  let shortFor = "";
+  let short0 = new Float32Array(0);
+
+  /** Every array is made before any is replaced (as in `allocate`). */
+  function allocateShort(n: number, length: number): void {
+    const key = `${n}:${length}`;
+    if (key === shortFor || length === 1024) return;
+    [short0] = [new Float32Array(n * length * 50257)];
+    shortFor = key;
+    noteWorkspace();
   }
-  const result = forward(trainer.params, input, n, {
-    training: true,
-    buffers: trainer.buffers,
-    ...(length !== undefined ? { length } : {}),
-  });
-  const output = result;
-  const grad = lossGrad(output.length);
-  const loss =
-    lossName === "mse"
-      ? mseLoss(output, target, n, grad)
-      : lossName === "cross_entropy"
-        ? crossEntropyLoss(output, target, n, grad)
-        : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
-  trainer.steps++;
-  const p = trainer.params;
-  const g = trainer.grads;
-  const lr = o.lr;
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
-    const mu = o.momentum ?? 0;
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        let d = g[i]! + wd * p[i]!;
-        if (mu !== 0) {
-          const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
-          trainer.m[i] = buf;
-          d = buf;
+
+  /** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
+  function padRows<T extends Int32Array | Float32Array>(
+    short: T,
+    full: T,
+    n: number,
+    length: number,
+    row: number,
+    max: number,
+  ): T {
+    full.fill(0);
+    for (let b = 0; b < n; b++) full.set(short.subarray(b * length * row, (b + 1) * length * row), b * max * row);
+    return full;
+  }
+
+  /** The first `length` positions of each sample of a layout of `max` positions. */
+  function cutRows(
+    full: Float32Array,
+    short: Float32Array,
+    n: number,
+    length: number,
+    row: number,
+    max: number,
+  ): Float32Array {
+    for (let b = 0; b < n; b++) short.set(full.subarray(b * max * row, b * max * row + length * row), b * length * row);
+    return short;
+  }
+
+  /**
+   * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
+   * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
+   * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
+   * next call).
+   */
+  function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
+    if (!forwardDone) throw new RangeError("backward needs a forward call first");
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const n = batchSize;
+    checkFloats("outputGrad", outputGrad, n * seqLength * 50257);
+    checkFloats("grads", grads, paramCount);
+    if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+    if (inWorkspace(grads))
+      throw new TypeError("grads share memory with an array this module returned: copy them first");
+    if (seqLength === 1024) grad125.set(outputGrad);
+    else padRows(outputGrad, grad125, n, seqLength, 50257, 1024);
+    const gp = grads;
+    zero(gp);
+    zero(grad0);
+    zero(grad1);
+    zero(grad2);
+    zero(grad3);
+    zero(grad4);
+    zero(grad5);
+    zero(grad6);
+    zero(grad7);
+    zero(grad8);
+    zero(grad10);
+    zero(grad11);
+    zero(grad12);
+    zero(grad13);
+    zero(grad14);
+    zero(grad15);
+    zero(grad16);
+    zero(grad17);
+    zero(grad18);
+    zero(grad20);
+    zero(grad21);
+    zero(grad22);
+    zero(grad23);
+    zero(grad24);
+    zero(grad25);
+    zero(grad26);
+    zero(grad27);
+    zero(grad28);
+    zero(grad30);
+    zero(grad31);
+    zero(grad32);
+    zero(grad33);
+    zero(grad34);
+    zero(grad35);
+    zero(grad36);
+    zero(grad37);
+    zero(grad38);
+    zero(grad40);
+    zero(grad41);
+    zero(grad42);
+    zero(grad43);
+    zero(grad44);
+    zero(grad45);
+    zero(grad46);
+    zero(grad47);
+    zero(grad48);
+    zero(grad50);
+    zero(grad51);
+    zero(grad52);
+    zero(grad53);
+    zero(grad54);
+    zero(grad55);
+    zero(grad56);
+    zero(grad57);
+    zero(grad58);
+    zero(grad60);
+    zero(grad61);
+    zero(grad62);
+    zero(grad63);
+    zero(grad64);
+    zero(grad65);
+    zero(grad66);
+    zero(grad67);
+    zero(grad68);
+    zero(grad70);
+    zero(grad71);
+    zero(grad72);
+    zero(grad73);
+    zero(grad74);
+    zero(grad75);
+    zero(grad76);
+    zero(grad77);
+    zero(grad78);
+    zero(grad80);
+    zero(grad81);
+    zero(grad82);
+    zero(grad83);
+    zero(grad84);
+    zero(grad85);
+    zero(grad86);
+    zero(grad87);
+    zero(grad88);
+    zero(grad90);
+    zero(grad91);
+    zero(grad92);
+    zero(grad93);
+    zero(grad94);
+    zero(grad95);
+    zero(grad96);
+    zero(grad97);
+    zero(grad98);
+    zero(grad100);
+    zero(grad101);
+    zero(grad102);
+    zero(grad103);
+    zero(grad104);
+    zero(grad105);
+    zero(grad106);
+    zero(grad107);
+    zero(grad108);
+    zero(grad110);
+    zero(grad111);
+    zero(grad112);
+    zero(grad113);
+    zero(grad114);
+    zero(grad115);
+    zero(grad116);
+    zero(grad117);
+    zero(grad118);
+    zero(grad120);
+    zero(grad121);
+    zero(grad122);
+    zero(grad123);
+    zero(grad124);
+    const training = lastTraining;
+    backward124(p, gp, n);
+    layernormBackward1(p, gp, n, grad123, grad124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
+    addBackward1(n, grad122, grad117, grad123); // op 122: add
+    dropoutBackward1(n, grad121, grad122, scratch121_mask); // op 121: h.11.5 (dropout)
+    denseBackward2(p, gp, n, act120, grad120, grad121, 122078208, 124437504); // op 120: h.11.mlp.c_proj (dense)
+    geluBackward1(n, act119, grad119, grad120); // op 119: h.11.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act118, grad118, grad119, 119715840, 122075136); // op 118: h.11.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad117, grad118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: h.11.ln_2 (layernorm)
+    addBackward1(n, grad116, grad113, grad117); // op 116: add
+    dropoutBackward1(n, grad115, grad116, scratch115_mask); // op 115: h.11.2 (dropout)
+    backward114(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad113, grad114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: h.11.ln_1 (layernorm)
+    addBackward1(n, grad112, grad107, grad113); // op 112: add
+    dropoutBackward1(n, grad111, grad112, scratch111_mask); // op 111: h.10.5 (dropout)
+    denseBackward2(p, gp, n, act110, grad110, grad111, 114990336, 117349632); // op 110: h.10.mlp.c_proj (dense)
+    geluBackward1(n, act109, grad109, grad110); // op 109: h.10.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act108, grad108, grad109, 112627968, 114987264); // op 108: h.10.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad107, grad108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: h.10.ln_2 (layernorm)
+    addBackward1(n, grad106, grad103, grad107); // op 106: add
+    dropoutBackward1(n, grad105, grad106, scratch105_mask); // op 105: h.10.2 (dropout)
+    backward104(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad103, grad104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: h.10.ln_1 (layernorm)
+    addBackward1(n, grad102, grad97, grad103); // op 102: add
+    dropoutBackward1(n, grad101, grad102, scratch101_mask); // op 101: h.9.5 (dropout)
+    denseBackward2(p, gp, n, act100, grad100, grad101, 107902464, 110261760); // op 100: h.9.mlp.c_proj (dense)
+    geluBackward1(n, act99, grad99, grad100); // op 99: h.9.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act98, grad98, grad99, 105540096, 107899392); // op 98: h.9.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad97, grad98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: h.9.ln_2 (layernorm)
+    addBackward1(n, grad96, grad93, grad97); // op 96: add
+    dropoutBackward1(n, grad95, grad96, scratch95_mask); // op 95: h.9.2 (dropout)
+    backward94(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: h.9.ln_1 (layernorm)
+    addBackward1(n, grad92, grad87, grad93); // op 92: add
+    dropoutBackward1(n, grad91, grad92, scratch91_mask); // op 91: h.8.5 (dropout)
+    denseBackward2(p, gp, n, act90, grad90, grad91, 100814592, 103173888); // op 90: h.8.mlp.c_proj (dense)
+    geluBackward1(n, act89, grad89, grad90); // op 89: h.8.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act88, grad88, grad89, 98452224, 100811520); // op 88: h.8.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: h.8.ln_2 (layernorm)
+    addBackward1(n, grad86, grad83, grad87); // op 86: add
+    dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: h.8.2 (dropout)
+    backward84(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: h.8.ln_1 (layernorm)
+    addBackward1(n, grad82, grad77, grad83); // op 82: add
+    dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: h.7.5 (dropout)
+    denseBackward2(p, gp, n, act80, grad80, grad81, 93726720, 96086016); // op 80: h.7.mlp.c_proj (dense)
+    geluBackward1(n, act79, grad79, grad80); // op 79: h.7.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act78, grad78, grad79, 91364352, 93723648); // op 78: h.7.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad77, grad78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: h.7.ln_2 (layernorm)
+    addBackward1(n, grad76, grad73, grad77); // op 76: add
+    dropoutBackward1(n, grad75, grad76, scratch75_mask); // op 75: h.7.2 (dropout)
+    backward74(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad73, grad74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: h.7.ln_1 (layernorm)
+    addBackward1(n, grad72, grad67, grad73); // op 72: add
+    dropoutBackward1(n, grad71, grad72, scratch71_mask); // op 71: h.6.5 (dropout)
+    denseBackward2(p, gp, n, act70, grad70, grad71, 86638848, 88998144); // op 70: h.6.mlp.c_proj (dense)
+    geluBackward1(n, act69, grad69, grad70); // op 69: h.6.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act68, grad68, grad69, 84276480, 86635776); // op 68: h.6.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad67, grad68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: h.6.ln_2 (layernorm)
+    addBackward1(n, grad66, grad63, grad67); // op 66: add
+    dropoutBackward1(n, grad65, grad66, scratch65_mask); // op 65: h.6.2 (dropout)
+    backward64(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: h.6.ln_1 (layernorm)
+    addBackward1(n, grad62, grad57, grad63); // op 62: add
+    dropoutBackward1(n, grad61, grad62, scratch61_mask); // op 61: h.5.5 (dropout)
+    denseBackward2(p, gp, n, act60, grad60, grad61, 79550976, 81910272); // op 60: h.5.mlp.c_proj (dense)
+    geluBackward1(n, act59, grad59, grad60); // op 59: h.5.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act58, grad58, grad59, 77188608, 79547904); // op 58: h.5.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad57, grad58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: h.5.ln_2 (layernorm)
+    addBackward1(n, grad56, grad53, grad57); // op 56: add
+    dropoutBackward1(n, grad55, grad56, scratch55_mask); // op 55: h.5.2 (dropout)
+    backward54(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad53, grad54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: h.5.ln_1 (layernorm)
+    addBackward1(n, grad52, grad47, grad53); // op 52: add
+    dropoutBackward1(n, grad51, grad52, scratch51_mask); // op 51: h.4.5 (dropout)
+    denseBackward2(p, gp, n, act50, grad50, grad51, 72463104, 74822400); // op 50: h.4.mlp.c_proj (dense)
+    geluBackward1(n, act49, grad49, grad50); // op 49: h.4.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act48, grad48, grad49, 70100736, 72460032); // op 48: h.4.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad47, grad48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: h.4.ln_2 (layernorm)
+    addBackward1(n, grad46, grad43, grad47); // op 46: add
+    dropoutBackward1(n, grad45, grad46, scratch45_mask); // op 45: h.4.2 (dropout)
+    backward44(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: h.4.ln_1 (layernorm)
+    addBackward1(n, grad42, grad37, grad43); // op 42: add
+    dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: h.3.5 (dropout)
+    denseBackward2(p, gp, n, act40, grad40, grad41, 65375232, 67734528); // op 40: h.3.mlp.c_proj (dense)
+    geluBackward1(n, act39, grad39, grad40); // op 39: h.3.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act38, grad38, grad39, 63012864, 65372160); // op 38: h.3.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: h.3.ln_2 (layernorm)
+    addBackward1(n, grad36, grad33, grad37); // op 36: add
+    dropoutBackward1(n, grad35, grad36, scratch35_mask); // op 35: h.3.2 (dropout)
+    backward34(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: h.3.ln_1 (layernorm)
+    addBackward1(n, grad32, grad27, grad33); // op 32: add
+    dropoutBackward1(n, grad31, grad32, scratch31_mask); // op 31: h.2.5 (dropout)
+    denseBackward2(p, gp, n, act30, grad30, grad31, 58287360, 60646656); // op 30: h.2.mlp.c_proj (dense)
+    geluBackward1(n, act29, grad29, grad30); // op 29: h.2.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act28, grad28, grad29, 55924992, 58284288); // op 28: h.2.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: h.2.ln_2 (layernorm)
+    addBackward1(n, grad26, grad23, grad27); // op 26: add
+    dropoutBackward1(n, grad25, grad26, scratch25_mask); // op 25: h.2.2 (dropout)
+    backward24(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: h.2.ln_1 (layernorm)
+    addBackward1(n, grad22, grad17, grad23); // op 22: add
+    dropoutBackward1(n, grad21, grad22, scratch21_mask); // op 21: h.1.5 (dropout)
+    denseBackward2(p, gp, n, act20, grad20, grad21, 51199488, 53558784); // op 20: h.1.mlp.c_proj (dense)
+    geluBackward1(n, act19, grad19, grad20); // op 19: h.1.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act18, grad18, grad19, 48837120, 51196416); // op 18: h.1.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: h.1.ln_2 (layernorm)
+    addBackward1(n, grad16, grad13, grad17); // op 16: add
+    dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: h.1.2 (dropout)
+    backward14(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: h.1.ln_1 (layernorm)
+    addBackward1(n, grad12, grad7, grad13); // op 12: add
+    dropoutBackward1(n, grad11, grad12, scratch11_mask); // op 11: h.0.5 (dropout)
+    denseBackward2(p, gp, n, act10, grad10, grad11, 44111616, 46470912); // op 10: h.0.mlp.c_proj (dense)
+    geluBackward1(n, act9, grad9, grad10); // op 9: h.0.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act8, grad8, grad9, 41749248, 44108544); // op 8: h.0.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad7, grad8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: h.0.ln_2 (layernorm)
+    addBackward1(n, grad6, grad3, grad7); // op 6: add
+    dropoutBackward1(n, grad5, grad6, scratch5_mask); // op 5: h.0.2 (dropout)
+    backward4(p, gp, n, training);
+    layernormBackward1(p, gp, n, grad3, grad4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: h.0.ln_1 (layernorm)
+    dropoutBackward1(n, grad2, grad3, scratch2_mask); // op 2: 2 (dropout)
+    backward1(gp, n);
+    backward0(gp, n);
+  }
+
+  // ── One function per op, forward and backward ──
+
+  /** Forward of op 0: wte (embedding). */
+  function forward0(p: Float32Array, n: number): void {
+    // wte: embedding, table 50257 × 768 at p[0]; [1024] ids per sample → [1024, 768]: one row copied per id
+    for (let r = 0, e = n * 1024, yo = 0; r < e; r++, yo += 768) {
+      const w = act0[r]! * 768;
+      for (let d = 0; d < 768; d++) act1[yo + d] = p[w + d]!;
+    }
+  }
+
+  /** Backward of op 0: wte (embedding). */
+  function backward0(gp: Float32Array, n: number): void {
+    // wte: embedding, table 50257 × 768 at p[0]; [1024] ids per sample → [1024, 768], backward: each id's output gradient is added to its own row only
+    for (let r = 0, e = n * 1024, yo = 0; r < e; r++, yo += 768) {
+      const id = act0[r]!;
+      const w = id * 768;
+      for (let d = 0; d < 768; d++) gp[w + d]! += grad1[yo + d]!;
+    }
+  }
+
+  /** Forward of op 1: wpe (positional). */
+  function forward1(p: Float32Array, n: number): void {
+    // wpe: positional, table 1024 × 768 at p[38597376]; rows 0..1023 added to the 1024 positions of [1024, 768]
+    for (let o = 0, e = n * 786432; o < e; o += 786432) {
+      for (let j = 0; j < 786432; j++) act2[o + j] = act1[o + j]! + p[38597376 + j]!;
+    }
+  }
+
+  /** Backward of op 1: wpe (positional). */
+  function backward1(gp: Float32Array, n: number): void {
+    // wpe: positional backward: dx += dy, rows 0..1023 of the table (768 wide) += Σ over the batch of dy
+    for (let o = 0, e = n * 786432; o < e; o += 786432) {
+      for (let j = 0; j < 786432; j++) {
+        const d = grad2[o + j]!;
+        grad1[o + j]! += d;
+        gp[38597376 + j]! += d;
+      }
+    }
+  }
+
+  /** Forward of the 25 ops 2, 5, 11, 15, 21, 25, … (dropout, one shape): each call passes its arrays and offsets. */
+  function dropoutForward1(
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    mask: Float32Array,
+  ): void {
+    // dropout(p = 0.1)
+    if (training && 0.1 > 0) {
+      for (let i = 0, e = n * 786432; i < e; i++) {
+        const m = random() < 0.9 ? 1.1111111111111112 : 0;
+        mask[i] = m;
+        output[i] = input[i]! * m;
+      }
+    } else {
+      for (let i = 0, e = n * 786432; i < e; i++) {
+        mask[i] = 1;
+        output[i] = input[i]!;
+      }
+    }
+  }
+
+  /** Backward of the 25 ops 2, 5, 11, 15, 21, 25, … (dropout, one shape): each call passes its arrays and offsets. */
+  function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+    // dropout backward
+    for (let i = 0, e = n * 786432; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
+  }
+
+  /** Forward of the 25 ops 3, 7, 13, 17, 23, 27, … (layernorm, one shape): each call passes its arrays and offsets. */
+  function layernormForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < 1024; g++) {
+        const base = (b * 1024 + g) * 768;
+        let s = 0;
+        for (let j = base; j < base + 768; j++) s += input[j]!;
+        const m = s / 768;
+        let q = 0;
+        for (let j = base; j < base + 768; j++) {
+          const d = input[j]! - m;
+          q += d * d;
         }
-        p[i] = p[i]! - lr * d;
-      }
-    }
-  } else {
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
-    const eps = o.eps ?? 1e-8;
-    const c1 = 1 - Math.pow(b1, trainer.steps);
-    const c2 = 1 - Math.pow(b2, trainer.steps);
-    const decoupled = o.optimizer === "adamw";
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        if (decoupled) p[i] = p[i]! * (1 - lr * wd);
-        const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
-        const m = b1 * trainer.m[i]! + (1 - b1) * d;
-        const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
-        trainer.m[i] = m;
-        trainer.v[i] = v;
-        p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        const r = 1 / Math.sqrt(q / 768 + 0.00001);
+        istd[b * 1024 + g] = r;
+        for (let ch = 0, j = base; ch < 768; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          const sh = p[biasAt + ch]!;
+          const h = (input[j]! - m) * r;
+          xhat[j] = h;
+          output[j] = h * w + sh;
+        }
       }
     }
   }
-  return loss;
-}
 
-let lossGradArray = new Float32Array(0);
+  /** Backward of the 25 ops 3, 7, 13, 17, 23, 27, … (layernorm, one shape): each call passes its arrays and offsets. */
+  function layernormBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < 1024; g++) {
+        const base = (b * 1024 + g) * 768;
+        const r = istd[b * 1024 + g]!;
+        let sd = 0;
+        let sdh = 0;
+        for (let ch = 0, j = base; ch < 768; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          const d = outputGrad[j]! * w;
+          const h = xhat[j]!;
+          sd += d;
+          sdh += d * h;
+          gp[weightAt + ch]! += outputGrad[j]! * h;
+          gp[biasAt + ch]! += outputGrad[j]!;
+        }
+        const a = sd / 768;
+        const bh = sdh / 768;
+        for (let ch = 0, j = base; ch < 768; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
+        }
+      }
+    }
+  }
 
-function lossGrad(length: number): Float32Array {
-  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
-  return lossGradArray;
+  /** Forward of op 4: h.0.attn (attention). */
+  function forward4(p: Float32Array, n: number, training: boolean): void {
+    // h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act4, scratch4_q, n * 1024, 768, 768, 39385344, 41154816, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act4, scratch4_k, n * 1024, 768, 768, 39975168, 41155584, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act4, scratch4_v, n * 1024, 768, 768, 40564992, 41156352, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch4_q[qi + d]! * scratch4_k[kj + d]!;
+            scratch4_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch4_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch4_probs[row + j]! - m);
+            scratch4_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch4_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch4_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch4_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch4_probs[row + j]! * scratch4_mask[row + j]! : scratch4_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch4_heads[oi + d]! += a * scratch4_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch4_heads, act5, n * 1024, 768, 768, 41157120, 41746944, 0, 768, 1);
+  }
+
+  /** Backward of op 4: h.0.attn (attention). */
+  function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch4_d_heads.fill(0, 0, n * 786432);
+    scratch4_d_q.fill(0, 0, n * 786432);
+    scratch4_d_k.fill(0, 0, n * 786432);
+    scratch4_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch4_heads,
+      scratch4_d_heads,
+      grad5,
+      n * 1024,
+      768,
+      768,
+      41157120,
+      41746944,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch4_d_heads[oi + d]! * scratch4_v[vj + d]!;
+            const pr = scratch4_probs[row + j]!;
+            const mk = training ? scratch4_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch4_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch4_d_v[vj + d]! += a * scratch4_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch4_probs[row + j]! * (scratch4_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch4_d_q[oi + d]! += ds * scratch4_k[kj + d]!;
+              scratch4_d_k[kj + d]! += ds * scratch4_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act4, grad4, scratch4_d_q, n * 1024, 768, 768, 39385344, 41154816, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act4, grad4, scratch4_d_k, n * 1024, 768, 768, 39975168, 41155584, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act4, grad4, scratch4_d_v, n * 1024, 768, 768, 40564992, 41156352, true, 0, 768, 1);
+  }
+
+  /** Forward of the 24 ops 6, 12, 16, 22, 26, 32, … (add, one shape): each call passes its arrays and offsets. */
+  function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 786432; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 24 ops 6, 12, 16, 22, 26, 32, … (add, one shape): each call passes its arrays and offsets. */
+  function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 786432; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Forward of the 12 ops 8, 18, 28, 38, 48, 58, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 768 → 3072, register-tiled (shared kernel below)
+    denseTiledForward(p, input, output, n * 1024, 768, 3072, weightAt, biasAt, 0, 3072, 1);
+  }
+
+  /** Backward of the 12 ops 8, 18, 28, 38, 48, 58, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 768 → 3072 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1024, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
+  }
+
+  /** Forward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
+  function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
+    // gelu
+    for (let i = 0, e = n * 3145728; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+    }
+  }
+
+  /** Backward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
+  function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // gelu backward
+    for (let i = 0, e = n * 3145728; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = gelu_tanh_grad(x) * g;
+    }
+  }
+
+  /** Forward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseForward2(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 3072 → 768, register-tiled (shared kernel below)
+    denseTiledForward(p, input, output, n * 1024, 3072, 768, weightAt, biasAt, 0, 768, 1);
+  }
+
+  /** Backward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseBackward2(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 3072 → 768 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1024, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
+  }
+
+  /** Forward of op 14: h.1.attn (attention). */
+  function forward14(p: Float32Array, n: number, training: boolean): void {
+    // h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act14, scratch14_q, n * 1024, 768, 768, 46473216, 48242688, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act14, scratch14_k, n * 1024, 768, 768, 47063040, 48243456, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act14, scratch14_v, n * 1024, 768, 768, 47652864, 48244224, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch14_q[qi + d]! * scratch14_k[kj + d]!;
+            scratch14_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch14_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch14_probs[row + j]! - m);
+            scratch14_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch14_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch14_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch14_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch14_probs[row + j]! * scratch14_mask[row + j]! : scratch14_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch14_heads[oi + d]! += a * scratch14_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch14_heads, act15, n * 1024, 768, 768, 48244992, 48834816, 0, 768, 1);
+  }
+
+  /** Backward of op 14: h.1.attn (attention). */
+  function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch14_d_heads.fill(0, 0, n * 786432);
+    scratch14_d_q.fill(0, 0, n * 786432);
+    scratch14_d_k.fill(0, 0, n * 786432);
+    scratch14_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch14_heads,
+      scratch14_d_heads,
+      grad15,
+      n * 1024,
+      768,
+      768,
+      48244992,
+      48834816,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch14_d_heads[oi + d]! * scratch14_v[vj + d]!;
+            const pr = scratch14_probs[row + j]!;
+            const mk = training ? scratch14_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch14_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch14_d_v[vj + d]! += a * scratch14_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch14_probs[row + j]! * (scratch14_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch14_d_q[oi + d]! += ds * scratch14_k[kj + d]!;
+              scratch14_d_k[kj + d]! += ds * scratch14_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act14, grad14, scratch14_d_q, n * 1024, 768, 768, 46473216, 48242688, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act14, grad14, scratch14_d_k, n * 1024, 768, 768, 47063040, 48243456, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act14, grad14, scratch14_d_v, n * 1024, 768, 768, 47652864, 48244224, true, 0, 768, 1);
+  }
+
+  /** Forward of op 24: h.2.attn (attention). */
+  function forward24(p: Float32Array, n: number, training: boolean): void {
+    // h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act24, scratch24_q, n * 1024, 768, 768, 53561088, 55330560, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act24, scratch24_k, n * 1024, 768, 768, 54150912, 55331328, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act24, scratch24_v, n * 1024, 768, 768, 54740736, 55332096, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch24_q[qi + d]! * scratch24_k[kj + d]!;
+            scratch24_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch24_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch24_probs[row + j]! - m);
+            scratch24_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch24_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch24_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch24_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch24_probs[row + j]! * scratch24_mask[row + j]! : scratch24_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch24_heads[oi + d]! += a * scratch24_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch24_heads, act25, n * 1024, 768, 768, 55332864, 55922688, 0, 768, 1);
+  }
+
+  /** Backward of op 24: h.2.attn (attention). */
+  function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch24_d_heads.fill(0, 0, n * 786432);
+    scratch24_d_q.fill(0, 0, n * 786432);
+    scratch24_d_k.fill(0, 0, n * 786432);
+    scratch24_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch24_heads,
+      scratch24_d_heads,
+      grad25,
+      n * 1024,
+      768,
+      768,
+      55332864,
+      55922688,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch24_d_heads[oi + d]! * scratch24_v[vj + d]!;
+            const pr = scratch24_probs[row + j]!;
+            const mk = training ? scratch24_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch24_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch24_d_v[vj + d]! += a * scratch24_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch24_probs[row + j]! * (scratch24_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch24_d_q[oi + d]! += ds * scratch24_k[kj + d]!;
+              scratch24_d_k[kj + d]! += ds * scratch24_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act24, grad24, scratch24_d_q, n * 1024, 768, 768, 53561088, 55330560, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act24, grad24, scratch24_d_k, n * 1024, 768, 768, 54150912, 55331328, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act24, grad24, scratch24_d_v, n * 1024, 768, 768, 54740736, 55332096, true, 0, 768, 1);
+  }
+
+  /** Forward of op 34: h.3.attn (attention). */
+  function forward34(p: Float32Array, n: number, training: boolean): void {
+    // h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act34, scratch34_q, n * 1024, 768, 768, 60648960, 62418432, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act34, scratch34_k, n * 1024, 768, 768, 61238784, 62419200, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act34, scratch34_v, n * 1024, 768, 768, 61828608, 62419968, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch34_q[qi + d]! * scratch34_k[kj + d]!;
+            scratch34_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch34_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch34_probs[row + j]! - m);
+            scratch34_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch34_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch34_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch34_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch34_probs[row + j]! * scratch34_mask[row + j]! : scratch34_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch34_heads[oi + d]! += a * scratch34_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch34_heads, act35, n * 1024, 768, 768, 62420736, 63010560, 0, 768, 1);
+  }
+
+  /** Backward of op 34: h.3.attn (attention). */
+  function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch34_d_heads.fill(0, 0, n * 786432);
+    scratch34_d_q.fill(0, 0, n * 786432);
+    scratch34_d_k.fill(0, 0, n * 786432);
+    scratch34_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch34_heads,
+      scratch34_d_heads,
+      grad35,
+      n * 1024,
+      768,
+      768,
+      62420736,
+      63010560,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch34_d_heads[oi + d]! * scratch34_v[vj + d]!;
+            const pr = scratch34_probs[row + j]!;
+            const mk = training ? scratch34_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch34_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch34_d_v[vj + d]! += a * scratch34_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch34_probs[row + j]! * (scratch34_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch34_d_q[oi + d]! += ds * scratch34_k[kj + d]!;
+              scratch34_d_k[kj + d]! += ds * scratch34_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act34, grad34, scratch34_d_q, n * 1024, 768, 768, 60648960, 62418432, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act34, grad34, scratch34_d_k, n * 1024, 768, 768, 61238784, 62419200, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act34, grad34, scratch34_d_v, n * 1024, 768, 768, 61828608, 62419968, true, 0, 768, 1);
+  }
+
+  /** Forward of op 44: h.4.attn (attention). */
+  function forward44(p: Float32Array, n: number, training: boolean): void {
+    // h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act44, scratch44_q, n * 1024, 768, 768, 67736832, 69506304, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act44, scratch44_k, n * 1024, 768, 768, 68326656, 69507072, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act44, scratch44_v, n * 1024, 768, 768, 68916480, 69507840, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch44_q[qi + d]! * scratch44_k[kj + d]!;
+            scratch44_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch44_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch44_probs[row + j]! - m);
+            scratch44_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch44_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch44_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch44_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch44_probs[row + j]! * scratch44_mask[row + j]! : scratch44_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch44_heads[oi + d]! += a * scratch44_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch44_heads, act45, n * 1024, 768, 768, 69508608, 70098432, 0, 768, 1);
+  }
+
+  /** Backward of op 44: h.4.attn (attention). */
+  function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch44_d_heads.fill(0, 0, n * 786432);
+    scratch44_d_q.fill(0, 0, n * 786432);
+    scratch44_d_k.fill(0, 0, n * 786432);
+    scratch44_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch44_heads,
+      scratch44_d_heads,
+      grad45,
+      n * 1024,
+      768,
+      768,
+      69508608,
+      70098432,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch44_d_heads[oi + d]! * scratch44_v[vj + d]!;
+            const pr = scratch44_probs[row + j]!;
+            const mk = training ? scratch44_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch44_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch44_d_v[vj + d]! += a * scratch44_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch44_probs[row + j]! * (scratch44_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch44_d_q[oi + d]! += ds * scratch44_k[kj + d]!;
+              scratch44_d_k[kj + d]! += ds * scratch44_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act44, grad44, scratch44_d_q, n * 1024, 768, 768, 67736832, 69506304, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act44, grad44, scratch44_d_k, n * 1024, 768, 768, 68326656, 69507072, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act44, grad44, scratch44_d_v, n * 1024, 768, 768, 68916480, 69507840, true, 0, 768, 1);
+  }
+
+  /** Forward of op 54: h.5.attn (attention). */
+  function forward54(p: Float32Array, n: number, training: boolean): void {
+    // h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act54, scratch54_q, n * 1024, 768, 768, 74824704, 76594176, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act54, scratch54_k, n * 1024, 768, 768, 75414528, 76594944, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act54, scratch54_v, n * 1024, 768, 768, 76004352, 76595712, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch54_q[qi + d]! * scratch54_k[kj + d]!;
+            scratch54_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch54_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch54_probs[row + j]! - m);
+            scratch54_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch54_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch54_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch54_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch54_probs[row + j]! * scratch54_mask[row + j]! : scratch54_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch54_heads[oi + d]! += a * scratch54_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch54_heads, act55, n * 1024, 768, 768, 76596480, 77186304, 0, 768, 1);
+  }
+
+  /** Backward of op 54: h.5.attn (attention). */
+  function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch54_d_heads.fill(0, 0, n * 786432);
+    scratch54_d_q.fill(0, 0, n * 786432);
+    scratch54_d_k.fill(0, 0, n * 786432);
+    scratch54_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch54_heads,
+      scratch54_d_heads,
+      grad55,
+      n * 1024,
+      768,
+      768,
+      76596480,
+      77186304,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch54_d_heads[oi + d]! * scratch54_v[vj + d]!;
+            const pr = scratch54_probs[row + j]!;
+            const mk = training ? scratch54_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch54_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch54_d_v[vj + d]! += a * scratch54_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch54_probs[row + j]! * (scratch54_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch54_d_q[oi + d]! += ds * scratch54_k[kj + d]!;
+              scratch54_d_k[kj + d]! += ds * scratch54_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act54, grad54, scratch54_d_q, n * 1024, 768, 768, 74824704, 76594176, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act54, grad54, scratch54_d_k, n * 1024, 768, 768, 75414528, 76594944, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act54, grad54, scratch54_d_v, n * 1024, 768, 768, 76004352, 76595712, true, 0, 768, 1);
+  }
+
+  /** Forward of op 64: h.6.attn (attention). */
+  function forward64(p: Float32Array, n: number, training: boolean): void {
+    // h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act64, scratch64_q, n * 1024, 768, 768, 81912576, 83682048, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act64, scratch64_k, n * 1024, 768, 768, 82502400, 83682816, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act64, scratch64_v, n * 1024, 768, 768, 83092224, 83683584, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch64_q[qi + d]! * scratch64_k[kj + d]!;
+            scratch64_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch64_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch64_probs[row + j]! - m);
+            scratch64_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch64_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch64_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch64_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch64_probs[row + j]! * scratch64_mask[row + j]! : scratch64_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch64_heads[oi + d]! += a * scratch64_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch64_heads, act65, n * 1024, 768, 768, 83684352, 84274176, 0, 768, 1);
+  }
+
+  /** Backward of op 64: h.6.attn (attention). */
+  function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch64_d_heads.fill(0, 0, n * 786432);
+    scratch64_d_q.fill(0, 0, n * 786432);
+    scratch64_d_k.fill(0, 0, n * 786432);
+    scratch64_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch64_heads,
+      scratch64_d_heads,
+      grad65,
+      n * 1024,
+      768,
+      768,
+      83684352,
+      84274176,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch64_d_heads[oi + d]! * scratch64_v[vj + d]!;
+            const pr = scratch64_probs[row + j]!;
+            const mk = training ? scratch64_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch64_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch64_d_v[vj + d]! += a * scratch64_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch64_probs[row + j]! * (scratch64_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch64_d_q[oi + d]! += ds * scratch64_k[kj + d]!;
+              scratch64_d_k[kj + d]! += ds * scratch64_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act64, grad64, scratch64_d_q, n * 1024, 768, 768, 81912576, 83682048, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act64, grad64, scratch64_d_k, n * 1024, 768, 768, 82502400, 83682816, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act64, grad64, scratch64_d_v, n * 1024, 768, 768, 83092224, 83683584, true, 0, 768, 1);
+  }
+
+  /** Forward of op 74: h.7.attn (attention). */
+  function forward74(p: Float32Array, n: number, training: boolean): void {
+    // h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act74, scratch74_q, n * 1024, 768, 768, 89000448, 90769920, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act74, scratch74_k, n * 1024, 768, 768, 89590272, 90770688, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act74, scratch74_v, n * 1024, 768, 768, 90180096, 90771456, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch74_q[qi + d]! * scratch74_k[kj + d]!;
+            scratch74_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch74_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch74_probs[row + j]! - m);
+            scratch74_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch74_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch74_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch74_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch74_probs[row + j]! * scratch74_mask[row + j]! : scratch74_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch74_heads[oi + d]! += a * scratch74_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch74_heads, act75, n * 1024, 768, 768, 90772224, 91362048, 0, 768, 1);
+  }
+
+  /** Backward of op 74: h.7.attn (attention). */
+  function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch74_d_heads.fill(0, 0, n * 786432);
+    scratch74_d_q.fill(0, 0, n * 786432);
+    scratch74_d_k.fill(0, 0, n * 786432);
+    scratch74_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch74_heads,
+      scratch74_d_heads,
+      grad75,
+      n * 1024,
+      768,
+      768,
+      90772224,
+      91362048,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch74_d_heads[oi + d]! * scratch74_v[vj + d]!;
+            const pr = scratch74_probs[row + j]!;
+            const mk = training ? scratch74_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch74_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch74_d_v[vj + d]! += a * scratch74_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch74_probs[row + j]! * (scratch74_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch74_d_q[oi + d]! += ds * scratch74_k[kj + d]!;
+              scratch74_d_k[kj + d]! += ds * scratch74_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act74, grad74, scratch74_d_q, n * 1024, 768, 768, 89000448, 90769920, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act74, grad74, scratch74_d_k, n * 1024, 768, 768, 89590272, 90770688, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act74, grad74, scratch74_d_v, n * 1024, 768, 768, 90180096, 90771456, true, 0, 768, 1);
+  }
+
+  /** Forward of op 84: h.8.attn (attention). */
+  function forward84(p: Float32Array, n: number, training: boolean): void {
+    // h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act84, scratch84_q, n * 1024, 768, 768, 96088320, 97857792, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act84, scratch84_k, n * 1024, 768, 768, 96678144, 97858560, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act84, scratch84_v, n * 1024, 768, 768, 97267968, 97859328, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch84_q[qi + d]! * scratch84_k[kj + d]!;
+            scratch84_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch84_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch84_probs[row + j]! - m);
+            scratch84_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch84_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch84_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch84_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch84_probs[row + j]! * scratch84_mask[row + j]! : scratch84_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch84_heads[oi + d]! += a * scratch84_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch84_heads, act85, n * 1024, 768, 768, 97860096, 98449920, 0, 768, 1);
+  }
+
+  /** Backward of op 84: h.8.attn (attention). */
+  function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch84_d_heads.fill(0, 0, n * 786432);
+    scratch84_d_q.fill(0, 0, n * 786432);
+    scratch84_d_k.fill(0, 0, n * 786432);
+    scratch84_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch84_heads,
+      scratch84_d_heads,
+      grad85,
+      n * 1024,
+      768,
+      768,
+      97860096,
+      98449920,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch84_d_heads[oi + d]! * scratch84_v[vj + d]!;
+            const pr = scratch84_probs[row + j]!;
+            const mk = training ? scratch84_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch84_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch84_d_v[vj + d]! += a * scratch84_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch84_probs[row + j]! * (scratch84_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch84_d_q[oi + d]! += ds * scratch84_k[kj + d]!;
+              scratch84_d_k[kj + d]! += ds * scratch84_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act84, grad84, scratch84_d_q, n * 1024, 768, 768, 96088320, 97857792, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 1024, 768, 768, 96678144, 97858560, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 1024, 768, 768, 97267968, 97859328, true, 0, 768, 1);
+  }
+
+  /** Forward of op 94: h.9.attn (attention). */
+  function forward94(p: Float32Array, n: number, training: boolean): void {
+    // h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act94, scratch94_q, n * 1024, 768, 768, 103176192, 104945664, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act94, scratch94_k, n * 1024, 768, 768, 103766016, 104946432, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act94, scratch94_v, n * 1024, 768, 768, 104355840, 104947200, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch94_q[qi + d]! * scratch94_k[kj + d]!;
+            scratch94_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch94_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch94_probs[row + j]! - m);
+            scratch94_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch94_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch94_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch94_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch94_probs[row + j]! * scratch94_mask[row + j]! : scratch94_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch94_heads[oi + d]! += a * scratch94_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch94_heads, act95, n * 1024, 768, 768, 104947968, 105537792, 0, 768, 1);
+  }
+
+  /** Backward of op 94: h.9.attn (attention). */
+  function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch94_d_heads.fill(0, 0, n * 786432);
+    scratch94_d_q.fill(0, 0, n * 786432);
+    scratch94_d_k.fill(0, 0, n * 786432);
+    scratch94_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch94_heads,
+      scratch94_d_heads,
+      grad95,
+      n * 1024,
+      768,
+      768,
+      104947968,
+      105537792,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch94_d_heads[oi + d]! * scratch94_v[vj + d]!;
+            const pr = scratch94_probs[row + j]!;
+            const mk = training ? scratch94_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch94_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch94_d_v[vj + d]! += a * scratch94_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch94_probs[row + j]! * (scratch94_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch94_d_q[oi + d]! += ds * scratch94_k[kj + d]!;
+              scratch94_d_k[kj + d]! += ds * scratch94_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act94, grad94, scratch94_d_q, n * 1024, 768, 768, 103176192, 104945664, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act94, grad94, scratch94_d_k, n * 1024, 768, 768, 103766016, 104946432, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act94, grad94, scratch94_d_v, n * 1024, 768, 768, 104355840, 104947200, true, 0, 768, 1);
+  }
+
+  /** Forward of op 104: h.10.attn (attention). */
+  function forward104(p: Float32Array, n: number, training: boolean): void {
+    // h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act104, scratch104_q, n * 1024, 768, 768, 110264064, 112033536, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act104, scratch104_k, n * 1024, 768, 768, 110853888, 112034304, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act104, scratch104_v, n * 1024, 768, 768, 111443712, 112035072, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch104_q[qi + d]! * scratch104_k[kj + d]!;
+            scratch104_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch104_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch104_probs[row + j]! - m);
+            scratch104_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch104_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch104_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch104_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch104_probs[row + j]! * scratch104_mask[row + j]! : scratch104_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch104_heads[oi + d]! += a * scratch104_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch104_heads, act105, n * 1024, 768, 768, 112035840, 112625664, 0, 768, 1);
+  }
+
+  /** Backward of op 104: h.10.attn (attention). */
+  function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch104_d_heads.fill(0, 0, n * 786432);
+    scratch104_d_q.fill(0, 0, n * 786432);
+    scratch104_d_k.fill(0, 0, n * 786432);
+    scratch104_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch104_heads,
+      scratch104_d_heads,
+      grad105,
+      n * 1024,
+      768,
+      768,
+      112035840,
+      112625664,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch104_d_heads[oi + d]! * scratch104_v[vj + d]!;
+            const pr = scratch104_probs[row + j]!;
+            const mk = training ? scratch104_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch104_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch104_d_v[vj + d]! += a * scratch104_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch104_probs[row + j]! * (scratch104_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch104_d_q[oi + d]! += ds * scratch104_k[kj + d]!;
+              scratch104_d_k[kj + d]! += ds * scratch104_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(
+      p,
+      gp,
+      act104,
+      grad104,
+      scratch104_d_q,
+      n * 1024,
+      768,
+      768,
+      110264064,
+      112033536,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(
+      p,
+      gp,
+      act104,
+      grad104,
+      scratch104_d_k,
+      n * 1024,
+      768,
+      768,
+      110853888,
+      112034304,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(
+      p,
+      gp,
+      act104,
+      grad104,
+      scratch104_d_v,
+      n * 1024,
+      768,
+      768,
+      111443712,
+      112035072,
+      true,
+      0,
+      768,
+      1,
+    );
+  }
+
+  /** Forward of op 114: h.11.attn (attention). */
+  function forward114(p: Float32Array, n: number, training: boolean): void {
+    // h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act114, scratch114_q, n * 1024, 768, 768, 117351936, 119121408, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act114, scratch114_k, n * 1024, 768, 768, 117941760, 119122176, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act114, scratch114_v, n * 1024, 768, 768, 118531584, 119122944, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 786432 + h * 64;
+        const kh = b * 786432 + h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch114_q[qi + d]! * scratch114_k[kj + d]!;
+            scratch114_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch114_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch114_probs[row + j]! - m);
+            scratch114_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch114_probs[row + j]! *= r;
+          // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+          if (training) {
+            for (let j = 0; j < i + 1; j++) scratch114_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          }
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch114_heads[oi + d] = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = training ? scratch114_probs[row + j]! * scratch114_mask[row + j]! : scratch114_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch114_heads[oi + d]! += a * scratch114_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch114_heads, act115, n * 1024, 768, 768, 119123712, 119713536, 0, 768, 1);
+  }
+
+  /** Backward of op 114: h.11.attn (attention). */
+  function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+    // h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    scratch114_d_heads.fill(0, 0, n * 786432);
+    scratch114_d_q.fill(0, 0, n * 786432);
+    scratch114_d_k.fill(0, 0, n * 786432);
+    scratch114_d_v.fill(0, 0, n * 786432);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch114_heads,
+      scratch114_d_heads,
+      grad115,
+      n * 1024,
+      768,
+      768,
+      119123712,
+      119713536,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 1024; i++) {
+          const oi = b * 786432 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 1024 + i) * 1024;
+          // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 786432 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch114_d_heads[oi + d]! * scratch114_v[vj + d]!;
+            const pr = scratch114_probs[row + j]!;
+            const mk = training ? scratch114_mask[row + j]! : 1;
+            dp *= mk;
+            const a = pr * mk;
+            scratch114_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch114_d_v[vj + d]! += a * scratch114_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch114_probs[row + j]! * (scratch114_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 786432 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch114_d_q[oi + d]! += ds * scratch114_k[kj + d]!;
+              scratch114_d_k[kj + d]! += ds * scratch114_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(
+      p,
+      gp,
+      act114,
+      grad114,
+      scratch114_d_q,
+      n * 1024,
+      768,
+      768,
+      117351936,
+      119121408,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(
+      p,
+      gp,
+      act114,
+      grad114,
+      scratch114_d_k,
+      n * 1024,
+      768,
+      768,
+      117941760,
+      119122176,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(
+      p,
+      gp,
+      act114,
+      grad114,
+      scratch114_d_v,
+      n * 1024,
+      768,
+      768,
+      118531584,
+      119122944,
+      true,
+      0,
+      768,
+      1,
+    );
+  }
+
+  /** Forward of op 124: lm_head (dense). */
+  function forward124(p: Float32Array, n: number): void {
+    // lm_head: dense 768 → 50257, register-tiled (shared kernel below)
+    denseTiledForward(p, act124, act125, n * 1024, 768, 50257, 0, -1, 0, 50257, 1);
+  }
+
+  /** Backward of op 124: lm_head (dense). */
+  function backward124(p: Float32Array, gp: Float32Array, n: number): void {
+    // lm_head: dense 768 → 50257 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true, 0, 50257, 1);
+  }
+
+  // ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
+  function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
+    if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+    if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
+  }
+
+  const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
+  const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+
+  /** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
+   *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
+   *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
+   *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
+   *  momentum buffer sums a series that does not converge). */
+  function checkTrainerOptions(options: TrainerOptions): void {
+    if (!optimizerNames.includes(options.optimizer)) {
+      throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+    }
+    if (options.loss !== undefined && !lossNames.includes(options.loss)) {
+      throw new TypeError(
+        `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+      );
+    }
+    if (typeof options.lr !== "function") checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+    if (options.clipGradNorm !== undefined)
+      checkOption("clipGradNorm", options.clipGradNorm, (x) => x > 0, "a finite number > 0");
+    if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.weightDecay !== undefined)
+      checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
+    if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
+    if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
+      throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+    }
+    if (options.seed !== undefined) checkSeed(options.seed);
+  }
+
+  /** The learning rate of the next step: the schedule's value for it, or the trainer's `lr`; checked. */
+  function stepRate(trainer: Trainer): number {
+    const schedule = trainer.options.lr;
+    const lr: unknown = typeof schedule === "function" ? schedule(trainer.steps) : trainer.lr;
+    checkOption(
+      typeof schedule === "function" ? `lr(${trainer.steps})` : "trainer.lr",
+      lr,
+      (x) => x > 0,
+      "a finite number > 0",
+    );
+    return lr as number;
+  }
+
+  /** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
+   *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it.
+   *  `buffers` (a model's running statistics) are used as they are; by default the trainer has its own. */
+  function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+    checkTrainerOptions(options);
+    if (params !== undefined) {
+      checkFloats("params", params, paramCount);
+      if (inWorkspace(params))
+        throw new TypeError("params share memory with an array this module returned: copy them first");
+    }
+    if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
+    const own = params ?? createParams(options.seed ?? 0);
+    seedRandom(options.seed ?? 0);
+    const lr = options.lr;
+    return {
+      params: own,
+      grads: new Float32Array(paramCount),
+      buffers: buffers ?? createBuffers(),
+      options: Object.freeze({ ...options }),
+      m: new Float32Array(paramCount),
+      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      steps: 0,
+      lr: typeof lr === "function" ? 0 : lr,
+      gradNorm: 0,
+    };
+  }
+
+  /** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
+  const trainableRanges: readonly (readonly [number, number])[] = [
+    [0, 38597376],
+    [38597376, 39383808],
+    [39383808, 39384576],
+    [39384576, 39385344],
+    [39385344, 41154816],
+    [41154816, 41157120],
+    [41157120, 41746944],
+    [41746944, 41747712],
+    [41747712, 41748480],
+    [41748480, 41749248],
+    [41749248, 44108544],
+    [44108544, 44111616],
+    [44111616, 46470912],
+    [46470912, 46471680],
+    [46471680, 46472448],
+    [46472448, 46473216],
+    [46473216, 48242688],
+    [48242688, 48244992],
+    [48244992, 48834816],
+    [48834816, 48835584],
+    [48835584, 48836352],
+    [48836352, 48837120],
+    [48837120, 51196416],
+    [51196416, 51199488],
+    [51199488, 53558784],
+    [53558784, 53559552],
+    [53559552, 53560320],
+    [53560320, 53561088],
+    [53561088, 55330560],
+    [55330560, 55332864],
+    [55332864, 55922688],
+    [55922688, 55923456],
+    [55923456, 55924224],
+    [55924224, 55924992],
+    [55924992, 58284288],
+    [58284288, 58287360],
+    [58287360, 60646656],
+    [60646656, 60647424],
+    [60647424, 60648192],
+    [60648192, 60648960],
+    [60648960, 62418432],
+    [62418432, 62420736],
+    [62420736, 63010560],
+    [63010560, 63011328],
+    [63011328, 63012096],
+    [63012096, 63012864],
+    [63012864, 65372160],
+    [65372160, 65375232],
+    [65375232, 67734528],
+    [67734528, 67735296],
+    [67735296, 67736064],
+    [67736064, 67736832],
+    [67736832, 69506304],
+    [69506304, 69508608],
+    [69508608, 70098432],
+    [70098432, 70099200],
+    [70099200, 70099968],
+    [70099968, 70100736],
+    [70100736, 72460032],
+    [72460032, 72463104],
+    [72463104, 74822400],
+    [74822400, 74823168],
+    [74823168, 74823936],
+    [74823936, 74824704],
+    [74824704, 76594176],
+    [76594176, 76596480],
+    [76596480, 77186304],
+    [77186304, 77187072],
+    [77187072, 77187840],
+    [77187840, 77188608],
+    [77188608, 79547904],
+    [79547904, 79550976],
+    [79550976, 81910272],
+    [81910272, 81911040],
+    [81911040, 81911808],
+    [81911808, 81912576],
+    [81912576, 83682048],
+    [83682048, 83684352],
+    [83684352, 84274176],
+    [84274176, 84274944],
+    [84274944, 84275712],
+    [84275712, 84276480],
+    [84276480, 86635776],
+    [86635776, 86638848],
+    [86638848, 88998144],
+    [88998144, 88998912],
+    [88998912, 88999680],
+    [88999680, 89000448],
+    [89000448, 90769920],
+    [90769920, 90772224],
+    [90772224, 91362048],
+    [91362048, 91362816],
+    [91362816, 91363584],
+    [91363584, 91364352],
+    [91364352, 93723648],
+    [93723648, 93726720],
+    [93726720, 96086016],
+    [96086016, 96086784],
+    [96086784, 96087552],
+    [96087552, 96088320],
+    [96088320, 97857792],
+    [97857792, 97860096],
+    [97860096, 98449920],
+    [98449920, 98450688],
+    [98450688, 98451456],
+    [98451456, 98452224],
+    [98452224, 100811520],
+    [100811520, 100814592],
+    [100814592, 103173888],
+    [103173888, 103174656],
+    [103174656, 103175424],
+    [103175424, 103176192],
+    [103176192, 104945664],
+    [104945664, 104947968],
+    [104947968, 105537792],
+    [105537792, 105538560],
+    [105538560, 105539328],
+    [105539328, 105540096],
+    [105540096, 107899392],
+    [107899392, 107902464],
+    [107902464, 110261760],
+    [110261760, 110262528],
+    [110262528, 110263296],
+    [110263296, 110264064],
+    [110264064, 112033536],
+    [112033536, 112035840],
+    [112035840, 112625664],
+    [112625664, 112626432],
+    [112626432, 112627200],
+    [112627200, 112627968],
+    [112627968, 114987264],
+    [114987264, 114990336],
+    [114990336, 117349632],
+    [117349632, 117350400],
+    [117350400, 117351168],
+    [117351168, 117351936],
+    [117351936, 119121408],
+    [119121408, 119123712],
+    [119123712, 119713536],
+    [119713536, 119714304],
+    [119714304, 119715072],
+    [119715072, 119715840],
+    [119715840, 122075136],
+    [122075136, 122078208],
+    [122078208, 124437504],
+    [124437504, 124438272],
+    [124438272, 124439040],
+    [124439040, 124439808],
+  ];
+
+  /** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+   *  (they are frozen, but the trainer object itself is not). */
+  function checkTrainer(trainer: Trainer): void {
+    if (typeof trainer !== "object" || trainer === null)
+      throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+    checkTrainerOptions(trainer.options);
+    const sgd = trainer.options.optimizer === "sgd";
+    const arrays: [string, unknown, number][] = [
+      ["trainer.params", trainer.params, paramCount],
+      ["trainer.grads", trainer.grads, paramCount],
+      ["trainer.buffers", trainer.buffers, bufferCount],
+      ["trainer.m", trainer.m, paramCount],
+      ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+    ];
+    for (const [what, array, length] of arrays) checkFloats(what, array, length);
+    for (let i = 0; i < arrays.length; i++) {
+      for (let j = i + 1; j < arrays.length; j++) {
+        if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+          throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+      }
+      if (inWorkspace(arrays[i]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+    }
+    if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+      throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+  }
+
+  /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+   *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+   *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+   *  state or the running statistics. */
+  function trainStep(
+    trainer: Trainer,
+    input: Int32Array,
+    target: ArrayLike<number>,
+    n: number,
+    length?: number,
+  ): number {
+    checkTrainer(trainer);
+    checkBatch(n);
+    const o = trainer.options;
+    const lr = stepRate(trainer);
+    const lossName = o.loss ?? "cross_entropy";
+    if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > 1024)) {
+      throw new RangeError(`sequence length ${length} is outside 1..1024 (the declared maximum is 1024)`);
+    }
+    const outputLength = n * (length ?? 1024) * 50257;
+    if (lossName === "cross_entropy") {
+      checkTargets("targets", target, outputLength / 50257);
+      checkClasses(target, 50257);
+    } else {
+      checkTargets("target", target, outputLength);
+    }
+    const result = forward(trainer.params, input, n, {
+      training: true,
+      buffers: trainer.buffers,
+      ...(length !== undefined ? { length } : {}),
+    });
+    const output = result;
+    const grad = lossGrad(output.length);
+    const loss =
+      lossName === "mse"
+        ? mseLoss(output, target, n, grad)
+        : lossName === "cross_entropy"
+          ? crossEntropyLoss(output, target, n, grad)
+          : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
+    backward(trainer.params, grad, trainer.grads);
+    trainer.steps++;
+    trainer.lr = lr;
+    const p = trainer.params;
+    const g = trainer.grads;
+    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    const wd = o.weightDecay ?? 0;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          let d = g[i]! + wd * p[i]!;
+          if (mu !== 0) {
+            const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
+            trainer.m[i] = buf;
+            d = buf;
+          }
+          p[i] = p[i]! - lr * d;
+        }
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          if (decoupled) p[i] = p[i]! * (1 - lr * wd);
+          const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
+          const m = b1 * trainer.m[i]! + (1 - b1) * d;
+          const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
+          trainer.m[i] = m;
+          trainer.v[i] = v;
+          p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        }
+      }
+    }
+    return loss;
+  }
+
+  let lossGradArray = new Float32Array(0);
+
+  function lossGrad(length: number): Float32Array {
+    if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
+    return lossGradArray;
+  }
+
+  return {
+    createParams,
+    forward,
+    backward,
+    createTrainer,
+    trainStep,
+    /** The random stream's state (dropout masks): saved and restored by checkpoints. */
+    random: {
+      get: (): number => rngState,
+      set: (state: number): void => {
+        rngState = state >>> 0;
+      },
+    },
+  };
 }
 
 // ── Math helpers ──
@@ -6019,4 +6176,1320 @@ function densePlainBackward(
       }
     }
   }
+}
+
+// ── The module's own engine, and models ────────────────────────────────────────────────────────────────
+
+const engine = createEngine();
+
+/** A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights
+ *  and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same
+ *  parameters on every machine. */
+export function createParams(seed = 0): Float32Array {
+  return engine.createParams(seed);
+}
+
+/** Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters
+ *  `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without
+ *  `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own. */
+export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
+  return engine.forward(p, input, n, options);
+}
+
+/** Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call:
+ *  writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's
+ *  gradient (reused by the next call). */
+export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
+  return engine.backward(p, outputGrad, grads);
+}
+
+/** A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients,
+ *  buffers (`buffers`, or its own) and optimizer state. */
+export function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+  return engine.createTrainer(options, params, buffers);
+}
+
+/** One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward,
+ *  gradient clipping, update; returns the loss. A step that throws has changed nothing. */
+export function trainStep(
+  trainer: Trainer,
+  input: Int32Array,
+  target: ArrayLike<number>,
+  n: number,
+  length?: number,
+): number {
+  return engine.trainStep(trainer, input, target, n, length);
+}
+
+/** Options of `createModel`. */
+export interface ModelOptions {
+  /** Seed of the initial parameters (PyTorch's default initialization) and of dropout masks; default 0. */
+  readonly seed?: number;
+}
+
+/** What a model instance knows about itself: the manifest (PyTorch `state_dict` names, shapes, layout). */
+export interface Manifest {
+  readonly modelName: string;
+  readonly inputs: typeof inputs;
+  readonly outputs: typeof outputs;
+  readonly paramCount: number;
+  readonly bufferCount: number;
+  readonly params: readonly TensorInfo[];
+  readonly buffers: readonly TensorInfo[];
+}
+
+/** The manifest, as models give it. */
+export const manifest: Manifest = { modelName, inputs, outputs, paramCount, bufferCount, params, buffers };
+
+/** A trainer bound to a model: it updates the model's parameters and running statistics. */
+export interface ModelTrainer {
+  /** One step on a batch: forward in training mode, loss, backward, gradient clipping, update; returns the
+   *  loss. A step that throws has changed nothing. */
+  step(input: Int32Array, target: ArrayLike<number>, n: number, length?: number): number;
+  /** The learning rate of the next step: set it between steps (a number > 0); with a schedule, the last
+   *  step's rate. */
+  lr: number;
+  /** Steps taken. */
+  readonly steps: number;
+  /** The gradients' global L2 norm at the last step, before clipping. */
+  readonly gradNorm: number;
+  /** Its state: options, gradients and the optimizer's moments (`m`, `v`), the model's own arrays. */
+  readonly state: Trainer;
+  /** Everything a resumed run needs to take the same steps bit for bit, as safetensors: the state dict, the
+   *  optimizer's moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and, in `__metadata__`, the
+   *  optimizer, step count, learning rate and random stream. */
+  saveCheckpoint(): Uint8Array;
+  /** Restores a checkpoint of `saveCheckpoint` (same model, same optimizer): all of it is checked before
+   *  anything changes. */
+  loadCheckpoint(bytes: Uint8Array | ArrayBuffer): void;
+}
+
+/** A model instance: its own parameters, buffers, gradients, workspaces and random stream — two instances
+ *  share nothing that changes. */
+export interface Model {
+  readonly manifest: Manifest;
+  /** The parameters, paramCount values in `manifest.params` order (tied tensors stored once). */
+  readonly params: Float32Array;
+  /** The gradients `backward` writes. */
+  readonly grads: Float32Array;
+  /** The buffers (BatchNorm running statistics), bufferCount values in `manifest.buffers` order. */
+  readonly buffers: Float32Array;
+  /** Runs the model on `n` samples, in training mode unless `options.training` is false (batch statistics,
+   *  updating `buffers`; dropout); the outputs are reused by the next call: copy them to keep them. */
+  forward(input: Int32Array, n: number, options?: Omit<ForwardOptions, "buffers">): Float32Array;
+  /** Evaluation: running statistics, no dropout (PyTorch's `model.eval()`); `buffers` are not changed. */
+  predict(input: Int32Array, n: number, options?: Omit<ForwardOptions, "buffers" | "training" | "seed">): Float32Array;
+  /** Back-propagates the loss gradient of the last call's outputs: the parameters' gradients into
+   *  `grads`; returns the input's gradient. */
+  backward(outputGrad: Float32Array): void;
+  /** A trainer on this model (SGD with momentum, Adam or AdamW). */
+  createTrainer(options: TrainerOptions): ModelTrainer;
+  /** Loads a PyTorch state dict from safetensors bytes (F32, F64, F16, BF16; parameters and buffers): all of
+   *  it is checked first, and an error lists every problem and changes nothing. */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): LoadReport;
+  /** The state dict as safetensors, for `safetensors.torch.load_file` and `load_state_dict` (a tied tensor
+   *  under both of its names). */
+  saveSafetensors(): Uint8Array;
+}
+
+/** A new model: parameters initialized as PyTorch does (from `options.seed`), fresh running statistics, and
+ *  an engine of its own. */
+export function createModel(options: ModelOptions = {}): Model {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const e = createEngine();
+  const params = e.createParams(seed);
+  const grads = new Float32Array(paramCount);
+  const buffers = createBuffers();
+  return {
+    manifest,
+    params,
+    grads,
+    buffers,
+    forward(input: Int32Array, n: number, options: Omit<ForwardOptions, "buffers"> = {}): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: options.training ?? true, buffers });
+    },
+    predict(
+      input: Int32Array,
+      n: number,
+      options: Omit<ForwardOptions, "buffers" | "training" | "seed"> = {},
+    ): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: false, buffers });
+    },
+    backward(outputGrad: Float32Array): void {
+      return e.backward(params, outputGrad, grads);
+    },
+    createTrainer(options: TrainerOptions): ModelTrainer {
+      const state = e.createTrainer(options, params, buffers);
+      const view = {
+        params,
+        buffers,
+        m: state.m,
+        v: state.v,
+        optimizer: state.options.optimizer,
+        get steps() {
+          return state.steps;
+        },
+        set steps(x: number) {
+          state.steps = x;
+        },
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          state.lr = x;
+        },
+        get random() {
+          return e.random.get();
+        },
+        set random(x: number) {
+          e.random.set(x);
+        },
+      };
+      return {
+        step: (input: Int32Array, target: ArrayLike<number>, n: number, length?: number) =>
+          e.trainStep(state, input, target, n, length),
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          if (typeof x !== "number" || !Number.isFinite(x) || x <= 0)
+            throw new RangeError(`lr must be a finite number > 0, got ${x}`);
+          state.lr = x;
+        },
+        get steps() {
+          return state.steps;
+        },
+        get gradNorm() {
+          return state.gradNorm;
+        },
+        state,
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) =>
+          loadTrainerState(bytes, manifest.params, manifest.buffers, view),
+      };
+    },
+    loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
+      return loadStateDict(bytes, options, manifest.params, manifest.buffers, params, buffers);
+    },
+    saveSafetensors(): Uint8Array {
+      return saveStateDict(manifest.params, manifest.buffers, params, buffers);
+    },
+  };
+}
+
+// ── Weight files: safetensors (src/weights/safetensors.ts) ──
+
+// safetensors, read and written with no dependency: Uint8Array and DataView only — no Node API, no
+// TextDecoder (not in the ES2022 library generated modules are checked against), no import — so that this
+// file can be copied as it is into generated modules (it is clean under their strictest settings, tested).
+//
+// The format (huggingface/safetensors, README "Format", and the reference implementation
+// safetensors/src/tensor.rs): 8 bytes N, an unsigned little-endian 64-bit integer; N bytes of UTF-8 JSON
+// starting with `{` and possibly padded with spaces; then the data. The JSON maps each tensor name to
+// `{"dtype": "F32", "shape": [2, 3], "data_offsets": [BEGIN, END]}`, offsets in bytes relative to the start of
+// the data, END exclusive; an optional `__metadata__` maps strings to strings. The data is little-endian,
+// row-major, and "entirely indexed": the tensors, sorted by offset, cover it with no hole and no overlap, and
+// the last one ends at the end of the file. The reference refuses a header over 100,000,000 bytes
+// (`MAX_HEADER_SIZE`).
+//
+// Every number of a file is checked before it is used (header length against the file and the cap, each
+// range against the data, each range's length against its dtype and shape in exact integers, the ranges
+// against each other); a file that fails a check gives an error that names the tensor, never an exception
+// or a read out of bounds. Duplicate names are refused (JSON.parse would keep the last silently): the
+// header goes through the small strict JSON reader below, with a nesting cap.
+
+/** Every dtype of the reference implementation, with its size in bytes. */
+const dtypeSizes = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+} as const;
+
+type Dtype = keyof typeof dtypeSizes;
+
+/** The dtypes read as floating-point numbers (converted exactly to float32 or float64). */
+type FloatDtype = "F32" | "F64" | "F16" | "BF16";
+
+/** The reference implementation's cap on the header's length, in bytes. */
+const maxHeaderBytes = 100_000_000;
+
+/** Deepest JSON nesting accepted in a header (the format needs 3: the header, an entry, its arrays). */
+const maxJsonDepth = 64;
+
+interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  /** Each dimension a safe integer ≥ 0; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Byte range in the data section (after the header), `end` exclusive. */
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface SafetensorsHeader {
+  /** The tensors, sorted by offset (the order of the data). */
+  readonly entries: readonly SafetensorsEntry[];
+  /** `__metadata__`, when the file has one. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Where the data starts in the file: 8 + the header's length. */
+  readonly dataStart: number;
+  readonly fileLength: number;
+}
+
+interface SafetensorsFile extends SafetensorsHeader {
+  readonly bytes: Uint8Array;
+}
+
+/** What is wrong with a file: a message (lowercase, no final period) and the tensor it concerns, if any. */
+interface SafetensorsProblem {
+  readonly message: string;
+  readonly tensor?: string;
+}
+
+type Outcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
+
+const fail = (message: string, tensor?: string): { ok: false; problem: SafetensorsProblem } => ({
+  ok: false,
+  problem: tensor === undefined ? { message } : { message, tensor },
+});
+
+/** A name as shown in messages: in backticks, control characters escaped. */
+function shownName(name: string): string {
+  let plain = true;
+  for (let i = 0; i < name.length && plain; i++) {
+    const c = name.charCodeAt(i);
+    plain = c >= 0x20 && c !== 0x7f && c !== 0x60;
+  }
+  const clean = plain ? name : JSON.stringify(name).slice(1, -1);
+  return `\`${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}\``;
+}
+
+/** The header's length N from the file's first 8 bytes, checked against the cap and the file's length. */
+function headerLength(first8: Uint8Array, fileLength: number): Outcome<number> {
+  if (fileLength < 8 || first8.length < 8)
+    return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(maxHeaderBytes)) return fail(`the header's length is ${n} bytes, over the limit of ${maxHeaderBytes}`);
+  const length = Number(n);
+  if (8 + length > fileLength)
+    return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
+  return { ok: true, value: length };
+}
+
+/** Reads and checks the header: `header` is the N bytes after the first 8, `fileLength` the whole file's. */
+function parseHeader(header: Uint8Array, fileLength: number): Outcome<SafetensorsHeader> {
+  const text = decodeUtf8(header);
+  if (text === undefined) return fail("the header is not valid UTF-8");
+  if (text[0] !== "{") return fail("the header does not start with `{`");
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const top = json.value;
+  if (!(top instanceof Map)) return fail("the header is not a JSON object");
+  const dataStart = 8 + header.length;
+  const dataLength = fileLength - dataStart;
+  const entries: SafetensorsEntry[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const [name, value] of top) {
+    if (name === "__metadata__") {
+      if (!(value instanceof Map)) return fail("`__metadata__` is not an object of strings");
+      const m: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of value) {
+        if (typeof v !== "string") return fail(`\`__metadata__\` entry ${shownName(k)} is not a string`);
+        m[k] = v;
+      }
+      metadata = m;
+      continue;
+    }
+    const entry = readEntry(name, value, dataLength);
+    if (!entry.ok) return entry;
+    entries.push(entry.value);
+  }
+  // Sorted by offset, the tensors must tile the data exactly (the reference's `validate`).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: SafetensorsEntry | undefined;
+  for (const e of entries) {
+    if (e.begin < at) {
+      return fail(
+        `tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`,
+        e.name,
+      );
+    }
+    if (e.begin > at)
+      return fail(
+        `tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`,
+        e.name,
+      );
+    at = e.end;
+    previous = e;
+  }
+  if (at !== dataLength) {
+    return fail(
+      previous === undefined
+        ? `the file has no tensor but ${dataLength} bytes of data`
+        : `the tensors end at byte ${at} of the data, but the data has ${dataLength} bytes (after tensor ${shownName(previous.name)})`,
+      previous?.name,
+    );
+  }
+  return { ok: true, value: { entries, ...(metadata ? { metadata } : {}), dataStart, fileLength } };
+}
+
+function readEntry(name: string, value: Json, dataLength: number): Outcome<SafetensorsEntry> {
+  const t = shownName(name);
+  if (!(value instanceof Map))
+    return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
+  const dtype = value.get("dtype");
+  if (typeof dtype !== "string") return fail(`tensor ${t} has no \`dtype\` string`, name);
+  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype))
+    return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
+  const shapeValue = value.get("shape");
+  if (!Array.isArray(shapeValue)) return fail(`tensor ${t} has no \`shape\` array`, name);
+  const shape: number[] = [];
+  let elements = 1n;
+  for (const d of shapeValue) {
+    const n = wholeNumber(d);
+    if (n === undefined) return fail(`tensor ${t} has a dimension that is not a whole number ≥ 0: ${show(d)}`, name);
+    shape.push(Number(n));
+    // Saturated, so that a hostile shape of many huge dimensions stays a small number (a later 0 still
+    // makes it 0): any count this large already needs more bytes than a file can have.
+    elements *= n;
+    if (elements > elementCap) elements = elementCap;
+  }
+  const offsets = value.get("data_offsets");
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
+  const begin = wholeNumber(offsets[0]!);
+  const end = wholeNumber(offsets[1]!);
+  if (begin === undefined || end === undefined)
+    return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
+  if (end < begin) return fail(`tensor ${t} ends (byte ${end}) before it begins (byte ${begin})`, name);
+  if (end > BigInt(dataLength))
+    return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
+  const bytes = elements * BigInt(dtypeSizes[dtype as Dtype]);
+  if (bytes !== end - begin) {
+    return fail(`tensor ${t} holds ${end - begin} bytes, but ${dtype} [${shape.join(", ")}] needs ${bytes}`, name);
+  }
+  return { ok: true, value: { name, dtype: dtype as Dtype, shape, begin: Number(begin), end: Number(end) } };
+}
+
+const elementCap = 1n << 64n;
+
+/** A JSON number that is a whole number ≥ 0 and a safe integer (digits only: no sign, fraction or exponent). */
+function wholeNumber(v: Json): bigint | undefined {
+  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
+  const n = BigInt(v.text);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? n : undefined;
+}
+
+function show(v: Json): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Map) return "an object";
+  return String(v);
+}
+
+/** Reads and checks a whole file held in memory. */
+function readSafetensors(bytes: Uint8Array): Outcome<SafetensorsFile> {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length);
+  if (!n.ok) return n;
+  const header = parseHeader(bytes.subarray(8, 8 + n.value), bytes.length);
+  if (!header.ok) return header;
+  return { ok: true, value: { ...header.value, bytes } };
+}
+
+/** The bytes of one tensor of a file read by `readSafetensors` (a view, not a copy). */
+function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uint8Array {
+  return file.bytes.subarray(file.dataStart + entry.begin, file.dataStart + entry.end);
+}
+
+function isFloatDtype(dtype: Dtype): dtype is FloatDtype {
+  return dtype === "F32" || dtype === "F64" || dtype === "F16" || dtype === "BF16";
+}
+
+/** The value of an IEEE 754 half-precision number from its 16 bits: exact (every half is a float32). */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
+}
+
+/** Converts the little-endian elements of a float dtype to float32 or float64 numbers, exactly (F64 to
+ *  float32 rounds to nearest, as `Math.fround`). `bytes.length` must be a multiple of the element size. */
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"): Float32Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float64"): Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array {
+  const size = dtypeSizes[dtype];
+  const n = Math.floor(bytes.length / size);
+  const out = to === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === "F32") for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+  else if (dtype === "F64") for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+  else if (dtype === "F16") for (let i = 0; i < n; i++) out[i] = halfToNumber(view.getUint16(2 * i, true));
+  else {
+    // bfloat16 is the upper half of a float32.
+    const scratch = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
+      out[i] = scratch.getFloat32(0);
+    }
+  }
+  return out;
+}
+
+/** Reads one tensor of a file as float32 or float64; an error for a dtype that is not a float. */
+function readTensor(
+  file: SafetensorsFile,
+  entry: SafetensorsEntry,
+  to: "float32" | "float64",
+): Outcome<Float32Array | Float64Array> {
+  if (!isFloatDtype(entry.dtype))
+    return fail(
+      `tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`,
+      entry.name,
+    );
+  return { ok: true, value: decodeFloats(entry.dtype, tensorBytes(file, entry), to) };
+}
+
+/** How many elements of a float tensor's bytes are NaN and how many infinite. */
+function nonFinite(dtype: FloatDtype, bytes: Uint8Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  const size = dtypeSizes[dtype];
+  // Chunks keep the converted copy small for a large tensor.
+  const chunk = 1 << 20;
+  for (let at = 0; at < bytes.length; at += chunk * size) {
+    const values = decodeFloats(
+      dtype,
+      bytes.subarray(at, Math.min(bytes.length, at + chunk * size)),
+      dtype === "F64" ? "float64" : "float32",
+    );
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== v) nan++;
+      else if (v === Infinity || v === -Infinity) infinite++;
+    }
+  }
+  return { nan, infinite };
+}
+
+/** A tensor to write. `data` holds the elements in row-major order: float32/float64 for F32/F64, int64 for
+ *  I64 (BatchNorm's `num_batches_tracked`). */
+type TensorToWrite =
+  | { readonly name: string; readonly dtype: "F32"; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly name: string; readonly dtype: "F64"; readonly shape: readonly number[]; readonly data: Float64Array }
+  | { readonly name: string; readonly dtype: "I64"; readonly shape: readonly number[]; readonly data: BigInt64Array };
+
+/** dtypes in the reference's order ("increasing alignment"), which the writer sorts by. */
+const dtypeOrder: readonly Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
+];
+
+/**
+ * A safetensors file as the reference writer lays it out (safetensors/src/tensor.rs, `prepare`): tensors
+ * sorted by dtype, largest alignment first, then by name; compact JSON with `__metadata__` first and each
+ * entry's fields in the order dtype, shape, data_offsets; the header padded with spaces to a multiple of 8
+ * bytes so that every tensor's data is aligned.
+ */
+function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Outcome<Uint8Array> {
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === "__metadata__") return fail("a tensor cannot be called `__metadata__`", t.name);
+    if (names.has(t.name)) return fail(`two tensors are called ${shownName(t.name)}`, t.name);
+    names.add(t.name);
+    let elements = 1;
+    for (const d of t.shape) {
+      if (!Number.isSafeInteger(d) || d < 0)
+        return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
+      elements *= d;
+    }
+    if (elements !== t.data.length)
+      return fail(
+        `tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`,
+        t.name,
+      );
+  }
+  const sorted = [...tensors].sort(
+    (a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name),
+  );
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    const m = Object.keys(metadata).map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
+    parts.push(`"__metadata__":{${m.join(",")}}`);
+  }
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * dtypeSizes[t.dtype];
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`,
+    );
+    offset += bytes;
+  }
+  const json = encodeUtf8(`{${parts.join(",")}}`);
+  const headerLength = json.length + ((8 - (json.length % 8)) % 8);
+  if (headerLength > maxHeaderBytes)
+    return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const t of sorted) {
+    if (t.dtype === "F32") for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i]!, true);
+    else if (t.dtype === "F64") for (let i = 0; i < t.data.length; i++, at += 8) view.setFloat64(at, t.data[i]!, true);
+    else for (let i = 0; i < t.data.length; i++, at += 8) view.setBigInt64(at, t.data[i]!, true);
+  }
+  return { ok: true, value: out };
+}
+
+/** Compares two names as Rust compares strings (by UTF-8 bytes, which is the order of code points). */
+function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+// ── UTF-8 ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF; `undefined` otherwise. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const units: number[] = [];
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    let cp: number;
+    let n: number;
+    if (b < 0x80) {
+      cp = b;
+      n = 0;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      cp = b & 0x1f;
+      n = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0f;
+      n = 2;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07;
+      n = 3;
+    } else {
+      return undefined;
+    }
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return undefined;
+    if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    if (units.length >= 8192) {
+      out += String.fromCharCode(...units);
+      units.length = 0;
+    }
+    i += n + 1;
+  }
+  return out + String.fromCharCode(...units);
+}
+
+/** UTF-8 bytes of a string (a lone surrogate becomes U+FFFD, as TextEncoder does). */
+function encodeUtf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
+}
+
+// ── A strict JSON reader for headers ──────────────────────────────────────────────────────────────────
+// Objects become Maps (a duplicate key is an error; `__proto__` is an ordinary key), numbers keep their text
+// (offsets beyond 2^53 are not rounded before they are checked), nesting is capped.
+
+/** A JSON number, as written. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+type Json = null | boolean | string | JsonNumber | Json[] | Map<string, Json>;
+
+function parseJson(text: string): Outcome<Json> {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const error = (what: string) => fail(`the header is not valid JSON: ${what} at character ${i}`);
+  const str = (): Outcome<string> => {
+    // text[i] is the opening quote.
+    i++;
+    let out = "";
+    let start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return { ok: true, value: out };
+      }
+      if (c < 0x20) return error("a control character in a string");
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = {
+          '"': '"',
+          "\\": "\\",
+          "/": "/",
+          b: "\b",
+          f: "\f",
+          n: "\n",
+          r: "\r",
+          t: "\t",
+        };
+        if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
+          out += simple[e];
+          i += 2;
+        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+          out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 6;
+        } else {
+          return error("a bad escape in a string");
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return error("an unterminated string");
+  };
+  const value = (depth: number): Outcome<Json> => {
+    if (depth > maxJsonDepth) return error(`nesting deeper than ${maxJsonDepth}`);
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const map = new Map<string, Json>();
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return { ok: true, value: map };
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') return error("expected a string key");
+        const key = str();
+        if (!key.ok) return key;
+        if (map.has(key.value)) return fail(`the header names ${shownName(key.value)} twice`, key.value);
+        ws();
+        if (text[i] !== ":") return error("expected `:`");
+        i++;
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        map.set(key.value, v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return { ok: true, value: map };
+        }
+        return error("expected `,` or `}`");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const list: Json[] = [];
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return { ok: true, value: list };
+      }
+      for (;;) {
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        list.push(v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return { ok: true, value: list };
+        }
+        return error("expected `,` or `]`");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0 && m[0] !== "-") {
+      if (m[0].length >= 400) return error("a number too long");
+      i += m[0].length;
+      return { ok: true, value: new JsonNumber(m[0]) };
+    }
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return { ok: true, value: v };
+      }
+    }
+    return error(i >= n ? "unexpected end" : "an unexpected character");
+  };
+  const result = value(0);
+  if (!result.ok) return result;
+  ws();
+  if (i !== n) return error("text after the end");
+  return result;
+}
+
+// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──
+
+// Weight files in generated modules: a model's state dict and a trainer's checkpoint to and from safetensors.
+// Copied as it is into every generated module that can load weights (module.ts, `runtimeText`), after
+// src/weights/safetensors.ts (whose functions it calls): the import below and the `export` keywords are
+// dropped on the way, so the module exports none of this. It is checked here under the repository's
+// settings and, as generated code, under @tsconfig/strictest (test/generated-strict.test.ts): no Node API,
+// no DOM, ES2022 only.
+//
+// Loading checks the whole file before it writes anything: every problem (a missing, unexpected or
+// mis-shaped tensor, a dtype that cannot hold weights, two names for one tensor that disagree) is listed in
+// one error, and the model's arrays are untouched when there is any. The file's header is checked as
+// hostile by `readSafetensors` (lengths, offsets, overlaps, the header cap): a message, never a read out
+// of bounds.
+
+/** A module's storage arrays. */
+type Floats = Float32Array | Float64Array;
+
+/** A tensor of a module's manifest, as weight files need it (the module's `TensorInfo`). */
+interface WeightTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  /** Whether the optimizer updates it (a checkpoint keeps the moments of those that train). */
+  readonly trainable: boolean;
+  readonly tiedTo?: string;
+}
+
+/** Options of `loadSafetensors`. */
+export interface LoadOptions {
+  /** As PyTorch's `load_state_dict(strict=True)`: every tensor of the model in the file, and nothing else
+   *  (default true). Not strict, missing and unexpected tensors are reported and skipped; a tensor of the
+   *  wrong shape or dtype is an error either way (as in PyTorch). */
+  readonly strict?: boolean;
+  /** A prefix every name of the file carries (`net.`, `model.`): stripped before matching; a name without
+   *  it is unexpected. */
+  readonly prefix?: string;
+  /** Renames a file's tensor (after the prefix is stripped) to the model's name; `undefined` skips it. */
+  readonly rename?: (name: string) => string | undefined;
+}
+
+/** What `loadSafetensors` did. */
+export interface LoadReport {
+  /** The model's tensors given values, in manifest order (parameters, then buffers). */
+  readonly loaded: readonly string[];
+  /** The model's tensors the file does not hold (left as they were; only when not strict). */
+  readonly missing: readonly string[];
+  /** The file's tensors the model does not have, as named in the file (only when not strict, or skipped by
+   *  `rename`). */
+  readonly unexpected: readonly string[];
+  /** BatchNorm counters the file leaves out, set to 0 as PyTorch's BatchNorm does for a state dict with no
+   *  version (a safetensors file has none). */
+  readonly defaulted: readonly string[];
+  /** Tensors loaded with NaN or infinite values: `name: 2 NaN, 1 infinite`. */
+  readonly nonFinite: readonly string[];
+}
+
+/** Where a tensor's values go: the array and the first element. */
+interface Target {
+  readonly tensor: WeightTensor;
+  readonly into: Floats;
+  /** A BatchNorm batch counter (`num_batches_tracked`, int64 in PyTorch). */
+  readonly counter: boolean;
+}
+
+/** Decoded values waiting to be written (after every tensor is checked). */
+interface Pending {
+  readonly target: Target;
+  readonly values: Floats;
+}
+
+const counterSuffix = ".num_batches_tracked";
+
+function weightTargets(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Map<string, Target> {
+  const targets = new Map<string, Target>();
+  for (const t of params) targets.set(t.name, { tensor: t, into: p, counter: false });
+  for (const t of buffers) targets.set(t.name, { tensor: t, into: b, counter: t.name.endsWith(counterSuffix) });
+  return targets;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** An integer tensor's values as numbers (BatchNorm counters): exact below 2^53, as PyTorch's int64. */
+function decodeIntegers(dtype: Dtype, bytes: Uint8Array, into: Floats): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < into.length; i++) {
+    let v: number;
+    if (dtype === "I64") v = Number(view.getBigInt64(8 * i, true));
+    else if (dtype === "U64") v = Number(view.getBigUint64(8 * i, true));
+    else if (dtype === "I32") v = view.getInt32(4 * i, true);
+    else if (dtype === "U32") v = view.getUint32(4 * i, true);
+    else if (dtype === "I16") v = view.getInt16(2 * i, true);
+    else if (dtype === "U16") v = view.getUint16(2 * i, true);
+    else if (dtype === "I8") v = view.getInt8(i);
+    else if (dtype === "U8") v = view.getUint8(i);
+    else return false;
+    into[i] = v;
+  }
+  return true;
+}
+
+/** One entry's values in the storage type, or what is wrong with its dtype. */
+function entryValues(file: SafetensorsFile, e: SafetensorsEntry, target: Target): Floats | string {
+  const float32 = target.into instanceof Float32Array;
+  if (target.counter && !isFloatDtype(e.dtype)) {
+    const into = float32 ? new Float32Array(target.tensor.size) : new Float64Array(target.tensor.size);
+    if (decodeIntegers(e.dtype, tensorBytes(file, e), into)) return into;
+  }
+  const read = readTensor(file, e, float32 ? "float32" : "float64");
+  return read.ok ? read.value : read.problem.message;
+}
+
+/** The bytes a caller passed: a Uint8Array (or another view of bytes, or an ArrayBuffer). */
+function fileBytes(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new TypeError(`a safetensors file must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+function readFile(bytes: unknown): SafetensorsFile {
+  const read = readSafetensors(fileBytes(bytes));
+  if (!read.ok) throw new Error(`not a valid safetensors file: ${read.problem.message}`);
+  return read.value;
+}
+
+function checkLoadOptions(options: unknown): {
+  strict: boolean;
+  prefix: string;
+  rename: ((name: string) => string | undefined) | undefined;
+} {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const o = options as { strict?: unknown; prefix?: unknown; rename?: unknown };
+  if (o.strict !== undefined && typeof o.strict !== "boolean")
+    throw new TypeError(`options.strict must be a boolean, got ${describe(o.strict)}`);
+  if (o.prefix !== undefined && typeof o.prefix !== "string")
+    throw new TypeError(`options.prefix must be a string, got ${describe(o.prefix)}`);
+  if (o.rename !== undefined && typeof o.rename !== "function")
+    throw new TypeError(`options.rename must be a function, got ${describe(o.rename)}`);
+  return {
+    strict: o.strict ?? true,
+    prefix: o.prefix ?? "",
+    rename: o.rename as ((name: string) => string | undefined) | undefined,
+  };
+}
+
+/** "found `net.fc1.weight`: use prefix `net.`" — the prefix that would turn most unexpected names into
+ *  missing ones. */
+function prefixHint(missing: readonly string[], unexpected: readonly string[], given: string): string | undefined {
+  const counts = new Map<string, { count: number; example: string }>();
+  const wanted = new Set(missing);
+  for (const u of unexpected) {
+    for (let at = u.indexOf("."); at >= 0; at = u.indexOf(".", at + 1)) {
+      if (!wanted.has(u.slice(at + 1))) continue;
+      const p = given + u.slice(0, at + 1);
+      const c = counts.get(p);
+      counts.set(p, { count: (c?.count ?? 0) + 1, example: given + u });
+      break;
+    }
+  }
+  let best: [string, { count: number; example: string }] | undefined;
+  for (const entry of counts) if (best === undefined || entry[1].count > best[1].count) best = entry;
+  if (best === undefined) return undefined;
+  return `found ${shownName(best[1].example)}: use prefix ${shownName(best[0])}`;
+}
+
+/**
+ * Loads a state dict from safetensors bytes into `p` (parameters) and `b` (buffers), after checking all of
+ * it: throws an Error listing every problem and changes nothing, or writes every value and returns what it
+ * did. Values convert to the storage type (F16 and BF16 exactly, F64 to float32 rounding to nearest).
+ */
+function loadStateDict(
+  bytes: unknown,
+  options: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): LoadReport {
+  const o = checkLoadOptions(options);
+  const file = readFile(bytes);
+  const targets = weightTargets(params, buffers, p, b);
+  const problems: string[] = [];
+  const unexpected: string[] = [];
+  const pending: Pending[] = [];
+  const given = new Map<string, string>();
+  const bad: string[] = [];
+  for (const e of file.entries) {
+    const shown = `tensor ${shownName(e.name)}`;
+    let name: string | undefined = e.name;
+    if (!name.startsWith(o.prefix)) {
+      unexpected.push(e.name);
+      continue;
+    }
+    name = name.slice(o.prefix.length);
+    if (o.rename !== undefined) {
+      const renamed: unknown = o.rename(name);
+      if (renamed !== undefined && typeof renamed !== "string")
+        throw new TypeError(
+          `options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`,
+        );
+      if (renamed === undefined) {
+        unexpected.push(e.name);
+        continue;
+      }
+      name = renamed;
+    }
+    const target = targets.get(name);
+    if (target === undefined) {
+      unexpected.push(e.name);
+      continue;
+    }
+    const earlier = given.get(name);
+    if (earlier !== undefined) {
+      problems.push(`${shown} and ${shownName(earlier)} are both loaded as ${shownName(name)}`);
+      continue;
+    }
+    given.set(name, e.name);
+    const t = target.tensor;
+    if (!sameShape(e.shape, t.shape)) {
+      const transposed =
+        e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
+      problems.push(
+        `${shown} has shape ${shapeText(e.shape)}, the model's ${shownName(name)} ${shapeText(t.shape)}${transposed ? " (transposed)" : ""}`,
+      );
+      continue;
+    }
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") {
+      problems.push(values);
+      continue;
+    }
+    if (isFloatDtype(e.dtype)) {
+      const count = nonFinite(e.dtype, tensorBytes(file, e));
+      if (count.nan + count.infinite > 0) bad.push(`${name}: ${count.nan} NaN, ${count.infinite} infinite`);
+    }
+    pending.push({ target, values });
+  }
+  // Tied tensors: either name fills the shared elements; both must then agree.
+  const byName = new Map(pending.map((x) => [x.target.tensor.name, x]));
+  for (const t of params) {
+    if (t.tiedTo === undefined) continue;
+    const mine = byName.get(t.name);
+    const theirs = byName.get(t.tiedTo);
+    if (mine === undefined || theirs === undefined) continue;
+    for (let i = 0; i < t.size; i++) {
+      const x = mine.values[i]!;
+      const y = theirs.values[i]!;
+      if (x !== y && !(x !== x && y !== y)) {
+        problems.push(
+          `${shownName(t.name)} is tied to ${shownName(t.tiedTo)}, but the file's values differ at element ${i} (${x} and ${y})`,
+        );
+        break;
+      }
+    }
+  }
+  const missing: string[] = [];
+  const defaulted: string[] = [];
+  const has = (name: string) => byName.has(name);
+  for (const t of [...params, ...buffers]) {
+    if (has(t.name)) continue;
+    if (t.tiedTo !== undefined && has(t.tiedTo)) continue;
+    if (params.some((x) => x.tiedTo === t.name && has(x.name))) continue;
+    if (t.tiedTo !== undefined) continue; // reported once, under the tensor it is tied to
+    if (t.name.endsWith(counterSuffix)) defaulted.push(t.name);
+    else missing.push(t.name);
+  }
+  if (o.strict) {
+    if (missing.length > 0) problems.push(`missing from the file: ${missing.map(shownName).join(", ")}`);
+    if (unexpected.length > 0) problems.push(`not in the model: ${unexpected.map(shownName).join(", ")}`);
+  }
+  if (problems.length > 0) {
+    const hint = missing.length > 0 ? prefixHint(missing, unexpected, o.prefix) : undefined;
+    throw new Error(
+      `cannot load the safetensors file (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}${hint ? `\n  hint: ${hint}` : ""}`,
+    );
+  }
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
+  for (const name of defaulted) {
+    const t = targets.get(name)!;
+    t.into[t.tensor.offset] = 0;
+  }
+  const loaded = [...params, ...buffers].filter((t) => !missing.includes(t.name)).map((t) => t.name);
+  return { loaded, missing, unexpected, defaulted, nonFinite: bad };
+}
+
+/** The state dict's tensors to write: every parameter and buffer by its PyTorch name, a tied tensor under
+ *  both of its names (as `state_dict()` lists it: `load_state_dict(strict=True)` wants both), BatchNorm
+ *  counters as int64. */
+function stateTensors(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+  prefix: string,
+): TensorToWrite[] {
+  const out: TensorToWrite[] = [];
+  for (const [list, from] of [
+    [params, p],
+    [buffers, b],
+  ] as const) {
+    for (const t of list) {
+      const name = prefix + t.name;
+      if (t.name.endsWith(counterSuffix) && list === buffers) {
+        out.push({ name, dtype: "I64", shape: t.shape, data: BigInt64Array.of(BigInt(Math.round(from[t.offset]!))) });
+      } else out.push(floatTensor(name, t.shape, from.subarray(t.offset, t.offset + t.size)));
+    }
+  }
+  return out;
+}
+
+function floatTensor(name: string, shape: readonly number[], data: Floats): TensorToWrite {
+  // A copy: the writer reads it after this returns, and a view of a caller's array could change.
+  return data instanceof Float32Array
+    ? { name, dtype: "F32", shape, data: data.slice() }
+    : { name, dtype: "F64", shape, data: data.slice() };
+}
+
+function written(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): Uint8Array {
+  const out = writeSafetensors(tensors, metadata);
+  if (!out.ok) throw new Error(`cannot write the safetensors file: ${out.problem.message}`);
+  return out.value;
+}
+
+/** The state dict as a safetensors file (`__metadata__` `{"format": "pt"}`, as PyTorch's `save_file` of
+ *  transformers writes it). */
+function saveStateDict(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Uint8Array {
+  return written(stateTensors(params, buffers, p, b, ""), { format: "pt" });
+}
+
+/** A trainer's whole state: what `saveCheckpoint` writes and `loadCheckpoint` reads. */
+interface TrainerState {
+  readonly params: Floats;
+  readonly buffers: Floats;
+  readonly m: Floats;
+  readonly v: Floats;
+  readonly optimizer: string;
+  steps: number;
+  lr: number;
+  random: number;
+}
+
+/** The optimizer's moments of each tensor that trains, named `optimizer.m.<name>` / `optimizer.v.<name>`. */
+function momentTensors(params: readonly WeightTensor[], s: TrainerState) {
+  const out: { name: string; tensor: WeightTensor; into: Floats }[] = [];
+  params.forEach((t) => {
+    if (!t.trainable || t.tiedTo !== undefined) return;
+    out.push({ name: `optimizer.m.${t.name}`, tensor: t, into: s.m });
+    if (s.v.length > 0) out.push({ name: `optimizer.v.${t.name}`, tensor: t, into: s.v });
+  });
+  return out;
+}
+
+/** A checkpoint: the state dict, the optimizer's moments and, in `__metadata__`, the step count, the
+ *  optimizer, the learning rate and the random generator's state — all a resumed run needs to take the
+ *  same steps, bit for bit. */
+function saveTrainerState(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): Uint8Array {
+  const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
+  for (const x of momentTensors(params, s))
+    tensors.push(
+      floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
+    );
+  return written(tensors, {
+    format: "nnc-checkpoint",
+    optimizer: s.optimizer,
+    steps: String(s.steps),
+    lr: String(s.lr),
+    random: String(s.random),
+  });
+}
+
+/** Reads a checkpoint written by `saveTrainerState` for the same model and optimizer: everything is checked
+ *  (every tensor present, of its shape, of the storage dtype so that values are exact; the metadata) before
+ *  anything is written. */
+function loadTrainerState(
+  bytes: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): void {
+  const file = readFile(bytes);
+  const problems: string[] = [];
+  const meta = file.metadata ?? {};
+  if (meta["format"] !== "nnc-checkpoint")
+    throw new Error(
+      "not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)",
+    );
+  if (meta["optimizer"] !== s.optimizer)
+    problems.push(
+      `the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`,
+    );
+  const whole = (key: string, max: number): number => {
+    const text = meta[key] ?? "";
+    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+    if (!(n <= max))
+      problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
+    return n;
+  };
+  const steps = whole("steps", Number.MAX_SAFE_INTEGER);
+  const random = whole("random", 2 ** 32 - 1);
+  const lr = Number(meta["lr"]);
+  if (!(Number.isFinite(lr) && lr >= 0))
+    problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
+  const dtype = s.params instanceof Float32Array ? "F32" : "F64";
+  const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
+  for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
+  for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
+  for (const x of momentTensors(params, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
+  const pending: Pending[] = [];
+  const seen = new Set<string>();
+  for (const e of file.entries) {
+    const w = wanted.get(e.name);
+    if (w === undefined) {
+      if (!tied.has(e.name)) problems.push(`not in this trainer: ${shownName(e.name)}`);
+      continue;
+    }
+    seen.add(e.name);
+    if (!sameShape(e.shape, w.tensor.shape)) {
+      problems.push(`${shownName(e.name)} has shape ${shapeText(e.shape)}, expected ${shapeText(w.tensor.shape)}`);
+      continue;
+    }
+    if (e.dtype !== (w.counter ? "I64" : dtype)) {
+      problems.push(
+        `${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`,
+      );
+      continue;
+    }
+    const target = { tensor: w.tensor, into: w.into, counter: w.counter };
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") problems.push(values);
+    else pending.push({ target, values });
+  }
+  const absent = [...wanted.keys()].filter((name) => !seen.has(name));
+  if (absent.length > 0) problems.push(`missing from the checkpoint: ${absent.map(shownName).join(", ")}`);
+  if (problems.length > 0)
+    throw new Error(`cannot load the checkpoint (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  s.steps = steps;
+  s.lr = lr;
+  s.random = random;
+}
+
+/** Scales the gradients of the trainable ranges so that their global L2 norm is at most `maxNorm`, as
+ *  `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), clamped at 1); returns the norm. */
+function clipGradients(g: Floats, ranges: readonly (readonly [number, number])[], maxNorm: number): number {
+  let sum = 0;
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) sum += g[i]! * g[i]!;
+  const norm = Math.sqrt(sum);
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) for (const [from, to] of ranges) for (let i = from; i < to; i++) g[i] = g[i]! * coefficient;
+  return norm;
 }

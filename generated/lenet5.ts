@@ -22,14 +22,19 @@ export interface TensorInfo {
 
 /** The model's name in the spec. */
 export const modelName = "LeNet5";
+
 /** Shape of one sample of the first input (the batch axis is not included). */
 export const inputShape: readonly number[] = [1, 32, 32];
+
 /** Elements of one input sample. */
 export const inputSize = 1024;
+
 /** Shape of one output sample. */
 export const outputShape: readonly number[] = [10];
+
 /** Elements of one output sample. */
 export const outputSize = 10;
+
 /** Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`. */
 export const inputs: readonly {
   readonly name: string;
@@ -38,14 +43,18 @@ export const inputs: readonly {
   readonly dtype: string;
   readonly vocab?: number;
 }[] = [{ name: "image", shape: [1, 32, 32], size: 1024, dtype: "float32" }];
+
 /** Every output, in order (the losses and training use the first). */
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [10], size: 10 },
 ];
+
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 61706;
+
 /** Elements of the flat buffer array (BatchNorm running statistics). */
 export const bufferCount = 0;
+
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
   { name: "conv1.weight", shape: [6, 1, 5, 5], role: "matrix", offset: 0, size: 150, trainable: true },
@@ -59,6 +68,7 @@ export const params: readonly TensorInfo[] = [
   { name: "fc3.weight", shape: [10, 84], role: "matrix", offset: 60856, size: 840, trainable: true },
   { name: "fc3.bias", shape: [10], role: "bias", offset: 61696, size: 10, trainable: true },
 ];
+
 /** Every buffer tensor (not parameters). */
 export const buffers: readonly TensorInfo[] = [];
 
@@ -130,188 +140,10 @@ function checkSeed(seed: unknown): void {
   }
 }
 
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/**
- * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
- * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
- * same parameters on every machine.
- */
-export function createParams(seed = 0): Float32Array {
-  checkSeed(seed);
-  seedRandom(seed);
-  const p = new Float32Array(paramCount);
-  for (let i = 0; i < 150; i++) p[i] = (2 * random() - 1) * 0.2; // conv1.weight: U(±0.2)
-  for (let i = 150; i < 156; i++) p[i] = (2 * random() - 1) * 0.2; // conv1.bias: U(±0.2)
-  for (let i = 156; i < 2556; i++) p[i] = (2 * random() - 1) * 0.08164965809277261; // conv2.weight: U(±0.08164965809277261)
-  for (let i = 2556; i < 2572; i++) p[i] = (2 * random() - 1) * 0.08164965809277261; // conv2.bias: U(±0.08164965809277261)
-  for (let i = 2572; i < 50572; i++) p[i] = (2 * random() - 1) * 0.05; // fc1.weight: U(±0.05)
-  for (let i = 50572; i < 50692; i++) p[i] = (2 * random() - 1) * 0.05; // fc1.bias: U(±0.05)
-  for (let i = 50692; i < 60772; i++) p[i] = (2 * random() - 1) * 0.09128709291752768; // fc2.weight: U(±0.09128709291752768)
-  for (let i = 60772; i < 60856; i++) p[i] = (2 * random() - 1) * 0.09128709291752768; // fc2.bias: U(±0.09128709291752768)
-  for (let i = 60856; i < 61696; i++) p[i] = (2 * random() - 1) * 0.1091089451179962; // fc3.weight: U(±0.1091089451179962)
-  for (let i = 61696; i < 61706; i++) p[i] = (2 * random() - 1) * 0.1091089451179962; // fc3.bias: U(±0.1091089451179962)
-  return p;
-}
-
 /** A new buffer array: running means 0, running variances 1, batch counters 0. */
 export function createBuffers(): Float32Array {
   const p = new Float32Array(bufferCount);
   return p;
-}
-
-// ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
-
-let batchSize = 0;
-let forwardDone = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
-/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
-let act1 = new Float32Array(0);
-let act2 = new Float32Array(0);
-let act3 = new Float32Array(0);
-let act4 = new Float32Array(0);
-let act5 = new Float32Array(0);
-let act6 = new Float32Array(0);
-let act8 = new Float32Array(0);
-let act9 = new Float32Array(0);
-let act10 = new Float32Array(0);
-let act11 = new Float32Array(0);
-let act12 = new Float32Array(0);
-let act0 = new Float32Array(0);
-let grad0 = new Float32Array(0);
-let grad1 = new Float32Array(0);
-let grad2 = new Float32Array(0);
-let grad3 = new Float32Array(0);
-let grad4 = new Float32Array(0);
-let grad5 = new Float32Array(0);
-let grad6 = new Float32Array(0);
-let grad8 = new Float32Array(0);
-let grad9 = new Float32Array(0);
-let grad10 = new Float32Array(0);
-let grad11 = new Float32Array(0);
-let grad12 = new Float32Array(0);
-const work0_col = new Float32Array(19600);
-const work0_dcol = new Float32Array(19600);
-const work3_col = new Float32Array(15000);
-const work3_dcol = new Float32Array(15000);
-
-/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
- *  memory), the workspace and the last forward call's values stay as they were. */
-function allocate(n: number): void {
-  if (n === batchSize) return;
-  [
-    act1,
-    act2,
-    act3,
-    act4,
-    act5,
-    act6,
-    act8,
-    act9,
-    act10,
-    act11,
-    act12,
-    act0,
-    grad0,
-    grad1,
-    grad2,
-    grad3,
-    grad4,
-    grad5,
-    grad6,
-    grad8,
-    grad9,
-    grad10,
-    grad11,
-    grad12,
-  ] = [
-    new Float32Array(n * 4704),
-    new Float32Array(n * 4704),
-    new Float32Array(n * 1176),
-    new Float32Array(n * 1600),
-    new Float32Array(n * 1600),
-    new Float32Array(n * 400),
-    new Float32Array(n * 120),
-    new Float32Array(n * 120),
-    new Float32Array(n * 84),
-    new Float32Array(n * 84),
-    new Float32Array(n * 10),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 4704),
-    new Float32Array(n * 4704),
-    new Float32Array(n * 1176),
-    new Float32Array(n * 1600),
-    new Float32Array(n * 1600),
-    new Float32Array(n * 400),
-    new Float32Array(n * 120),
-    new Float32Array(n * 120),
-    new Float32Array(n * 84),
-    new Float32Array(n * 84),
-    new Float32Array(n * 10),
-  ];
-  batchSize = n;
-  noteWorkspace();
-}
-
-/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
-let workspaceMemory = new Set<ArrayBufferLike>();
-
-function noteWorkspace(): void {
-  workspaceMemory = new Set(
-    [
-      act1,
-      act2,
-      act3,
-      act4,
-      act5,
-      act6,
-      act8,
-      act9,
-      act10,
-      act11,
-      act12,
-      act0,
-      grad0,
-      grad1,
-      grad2,
-      grad3,
-      grad4,
-      grad5,
-      grad6,
-      grad8,
-      grad9,
-      grad10,
-      grad11,
-      grad12,
-      work0_col,
-      work0_dcol,
-      work3_col,
-      work3_dcol,
-    ].map((a) => a.buffer),
-  );
-}
-
-/** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. One set lookup per call. */
-function inWorkspace(a: ArrayBufferView): boolean {
-  return workspaceMemory.has(a.buffer);
 }
 
 export interface ForwardOptions {
@@ -321,451 +153,6 @@ export interface ForwardOptions {
   readonly buffers?: Float32Array;
   /** Reseeds the generator that draws dropout masks. */
   readonly seed?: number;
-}
-
-/**
- * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
- * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
- */
-export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
-  checkBatch(n);
-  checkOptions(options);
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  checkFloats("input", input, n * 1024);
-  if (options.seed !== undefined) checkSeed(options.seed);
-  allocate(n);
-  if (options.seed !== undefined) seedRandom(options.seed);
-  act0.set(input);
-  forward0(p, n);
-  forward1(n);
-  forward2(n);
-  forward3(p, n);
-  forward4(n);
-  forward5(n);
-  forward7(p, n);
-  forward8(n);
-  forward9(p, n);
-  forward10(n);
-  forward11(p, n);
-  forwardDone = true;
-  return act12;
-}
-
-/**
- * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
- * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
- * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
- * next call).
- */
-export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
-  if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const n = batchSize;
-  checkFloats("outputGrad", outputGrad, n * 10);
-  checkFloats("grads", grads, paramCount);
-  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
-  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
-  copy(outputGrad, grad12);
-  const gp = grads;
-  zero(gp);
-  zero(grad0);
-  zero(grad2);
-  zero(grad3);
-  zero(grad5);
-  zero(grad6);
-  zero(grad9);
-  zero(grad11);
-  backward11(p, gp, n);
-  backward10(n);
-  backward9(p, gp, n);
-  backward8(n);
-  backward7(p, gp, n);
-  backward5(n);
-  backward4(n);
-  backward3(p, gp, n);
-  backward2(n);
-  backward1(n);
-  backward0(p, gp, n);
-  return grad0;
-}
-
-// ── One function per op, forward and backward ──
-
-/** Forward of op 0: conv1 (conv2d). */
-function forward0(p: Float32Array, n: number): void {
-  // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 1024;
-    const yb = b * 4704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 1; ic++) {
-            const xc = xb + (gi * 1 + ic) * 1024;
-            for (let kh = 0; kh < 5; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 5; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work0_col[r++] = act0[xc + ih * 32 + iw]!;
-              }
-            }
-          }
-        }
-      const y0 = yb + gi * 4704;
-      for (let oc = 0; oc < 6; oc++) act1.fill(p[150 + gi * 6 + oc]!, y0 + oc * 784, y0 + (oc + 1) * 784);
-      packedGemm(act1, y0, 784, 1, 6, 784, 25, p, 0 + gi * 150, 25, 1, work0_col, 0, 1, 25, act1, -1);
-    }
-  }
-}
-
-/** Backward of op 0: conv1 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-  // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 6; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 4704 + c * 784, e = i + 784; i < e; i++) acc += grad1[i]!;
-    }
-    gp[150 + c]! += acc;
-  }
-  const dx = inputGradWanted;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 1024;
-    const yb = b * 4704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 1; ic++) {
-              const xc = xb + (gi * 1 + ic) * 1024;
-              for (let kh = 0; kh < 5; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 5; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work0_col[r++] = act0[xc + ih * 32 + iw]!;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work0_dcol.fill(0);
-      denseTiledBackward(p, gp, work0_col, work0_dcol, grad1, 784, 25, 6, 0 + gi * 150, -1, dx, yb + gi * 4704, 1, 784);
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 1; ic++) {
-              const xc = xb + (gi * 1 + ic) * 1024;
-              for (let kh = 0; kh < 5; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 5; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad0[xc + ih * 32 + iw]! += work0_dcol[r++]!;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 1: 1 (tanh). */
-function forward1(n: number): void {
-  // 1: tanh
-  for (let i = 0, e = n * 4704; i < e; i++) {
-    const x = act1[i]!;
-    act2[i] = Math.tanh(x);
-  }
-}
-
-/** Backward of op 1: 1 (tanh). */
-function backward1(n: number): void {
-  // 1: tanh backward
-  for (let i = 0, e = n * 4704; i < e; i++) {
-    const y = act2[i]!;
-    const g = grad2[i]!;
-    grad1[i] = g * (1 - y * y);
-  }
-}
-
-/** Forward of op 2: 2 (avg_pool2d). */
-function forward2(n: number): void {
-  // 2: avg_pool2d 2×2, stride 2, pad 0; [6, 28, 28] → [6, 14, 14]
-  for (let bc = 0, d = 0; bc < n * 6; bc++) {
-    const xc = bc * 784;
-    for (let oh = 0; oh < 14; oh++) {
-      const ihLo = oh * 2;
-      const ihHi = ihLo + 2;
-      for (let ow = 0; ow < 14; ow++, d++) {
-        const iwLo = ow * 2;
-        const iwHi = iwLo + 2;
-        let acc = 0;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          const xr = xc + ih * 28;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act2[xr + iw]!;
-        }
-        act3[d] = acc / 4;
-      }
-    }
-  }
-}
-
-/** Backward of op 2: 2 (avg_pool2d). */
-function backward2(n: number): void {
-  // 2: avg_pool2d 2×2, stride 2, pad 0; [6, 28, 28] → [6, 14, 14] — backward: gradient / divisor to every element of the window
-  for (let bc = 0, d = 0; bc < n * 6; bc++) {
-    const xc = bc * 784;
-    for (let oh = 0; oh < 14; oh++) {
-      const ihLo = oh * 2;
-      const ihHi = ihLo + 2;
-      for (let ow = 0; ow < 14; ow++, d++) {
-        const iwLo = ow * 2;
-        const iwHi = iwLo + 2;
-        const g = grad3[d]! / 4;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          const xr = xc + ih * 28;
-          for (let iw = iwLo; iw < iwHi; iw++) grad2[xr + iw]! += g;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 3: conv2 (conv2d). */
-function forward3(p: Float32Array, n: number): void {
-  // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 1176;
-    const yb = b * 1600;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 10; oh++)
-        for (let ow = 0; ow < 10; ow++) {
-          for (let ic = 0; ic < 6; ic++) {
-            const xc = xb + (gi * 6 + ic) * 196;
-            for (let kh = 0; kh < 5; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 5; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work3_col[r++] = act3[xc + ih * 14 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work3_col, act4, 100, 150, 16, 156 + gi * 2400, 2556 + gi * 16, yb + gi * 1600, 1, 100);
-    }
-  }
-}
-
-/** Backward of op 3: conv2 (conv2d). */
-function backward3(p: Float32Array, gp: Float32Array, n: number): void {
-  // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 16; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 1600 + c * 100, e = i + 100; i < e; i++) acc += grad4[i]!;
-    }
-    gp[2556 + c]! += acc;
-  }
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 1176;
-    const yb = b * 1600;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 10; oh++)
-          for (let ow = 0; ow < 10; ow++) {
-            for (let ic = 0; ic < 6; ic++) {
-              const xc = xb + (gi * 6 + ic) * 196;
-              for (let kh = 0; kh < 5; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 5; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work3_col[r++] = act3[xc + ih * 14 + iw]!;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work3_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work3_col,
-        work3_dcol,
-        grad4,
-        100,
-        150,
-        16,
-        156 + gi * 2400,
-        -1,
-        dx,
-        yb + gi * 1600,
-        1,
-        100,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 10; oh++)
-          for (let ow = 0; ow < 10; ow++) {
-            for (let ic = 0; ic < 6; ic++) {
-              const xc = xb + (gi * 6 + ic) * 196;
-              for (let kh = 0; kh < 5; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 5; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad3[xc + ih * 14 + iw]! += work3_dcol[r++]!;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 4: 4 (tanh). */
-function forward4(n: number): void {
-  // 4: tanh
-  for (let i = 0, e = n * 1600; i < e; i++) {
-    const x = act4[i]!;
-    act5[i] = Math.tanh(x);
-  }
-}
-
-/** Backward of op 4: 4 (tanh). */
-function backward4(n: number): void {
-  // 4: tanh backward
-  for (let i = 0, e = n * 1600; i < e; i++) {
-    const y = act5[i]!;
-    const g = grad5[i]!;
-    grad4[i] = g * (1 - y * y);
-  }
-}
-
-/** Forward of op 5: 5 (avg_pool2d). */
-function forward5(n: number): void {
-  // 5: avg_pool2d 2×2, stride 2, pad 0; [16, 10, 10] → [16, 5, 5]
-  for (let bc = 0, d = 0; bc < n * 16; bc++) {
-    const xc = bc * 100;
-    for (let oh = 0; oh < 5; oh++) {
-      const ihLo = oh * 2;
-      const ihHi = ihLo + 2;
-      for (let ow = 0; ow < 5; ow++, d++) {
-        const iwLo = ow * 2;
-        const iwHi = iwLo + 2;
-        let acc = 0;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          const xr = xc + ih * 10;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act5[xr + iw]!;
-        }
-        act6[d] = acc / 4;
-      }
-    }
-  }
-}
-
-/** Backward of op 5: 5 (avg_pool2d). */
-function backward5(n: number): void {
-  // 5: avg_pool2d 2×2, stride 2, pad 0; [16, 10, 10] → [16, 5, 5] — backward: gradient / divisor to every element of the window
-  for (let bc = 0, d = 0; bc < n * 16; bc++) {
-    const xc = bc * 100;
-    for (let oh = 0; oh < 5; oh++) {
-      const ihLo = oh * 2;
-      const ihHi = ihLo + 2;
-      for (let ow = 0; ow < 5; ow++, d++) {
-        const iwLo = ow * 2;
-        const iwHi = iwLo + 2;
-        const g = grad6[d]! / 4;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          const xr = xc + ih * 10;
-          for (let iw = iwLo; iw < iwHi; iw++) grad5[xr + iw]! += g;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 7: fc1 (dense). */
-function forward7(p: Float32Array, n: number): void {
-  // fc1: dense 400 → 120, register-tiled (shared kernel below)
-  denseTiledForward(p, act6, act8, n, 400, 120, 2572, 50572, 0, 120, 1);
-}
-
-/** Backward of op 7: fc1 (dense). */
-function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-  // fc1: dense 400 → 120 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act6, grad6, grad8, n, 400, 120, 2572, 50572, true, 0, 120, 1);
-}
-
-/** Forward of op 8: 8 (tanh). */
-function forward8(n: number): void {
-  // 8: tanh
-  for (let i = 0, e = n * 120; i < e; i++) {
-    const x = act8[i]!;
-    act9[i] = Math.tanh(x);
-  }
-}
-
-/** Backward of op 8: 8 (tanh). */
-function backward8(n: number): void {
-  // 8: tanh backward
-  for (let i = 0, e = n * 120; i < e; i++) {
-    const y = act9[i]!;
-    const g = grad9[i]!;
-    grad8[i] = g * (1 - y * y);
-  }
-}
-
-/** Forward of op 9: fc2 (dense). */
-function forward9(p: Float32Array, n: number): void {
-  // fc2: dense 120 → 84, register-tiled (shared kernel below)
-  denseTiledForward(p, act9, act10, n, 120, 84, 50692, 60772, 0, 84, 1);
-}
-
-/** Backward of op 9: fc2 (dense). */
-function backward9(p: Float32Array, gp: Float32Array, n: number): void {
-  // fc2: dense 120 → 84 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act9, grad9, grad10, n, 120, 84, 50692, 60772, true, 0, 84, 1);
-}
-
-/** Forward of op 10: 10 (tanh). */
-function forward10(n: number): void {
-  // 10: tanh
-  for (let i = 0, e = n * 84; i < e; i++) {
-    const x = act10[i]!;
-    act11[i] = Math.tanh(x);
-  }
-}
-
-/** Backward of op 10: 10 (tanh). */
-function backward10(n: number): void {
-  // 10: tanh backward
-  for (let i = 0, e = n * 84; i < e; i++) {
-    const y = act11[i]!;
-    const g = grad11[i]!;
-    grad10[i] = g * (1 - y * y);
-  }
-}
-
-/** Forward of op 11: fc3 (dense). */
-function forward11(p: Float32Array, n: number): void {
-  // fc3: dense 84 → 10, register-tiled (shared kernel below)
-  denseTiledForward(p, act11, act12, n, 84, 10, 60856, 61696, 0, 10, 1);
-}
-
-/** Backward of op 11: fc3 (dense). */
-function backward11(p: Float32Array, gp: Float32Array, n: number): void {
-  // fc3: dense 84 → 10 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act11, grad11, grad12, n, 84, 10, 60856, 61696, true, 0, 10, 1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -901,7 +288,9 @@ export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
 export interface TrainerOptions {
   /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
   readonly optimizer: "sgd" | "adam" | "adamw";
-  readonly lr: number;
+  /** The learning rate, or a schedule: called before each step with the number of steps taken so far
+   *  (0 for the first), it returns that step's rate. A trainer's `lr` can also be set between steps. */
+  readonly lr: number | ((step: number) => number);
   readonly momentum?: number;
   readonly weightDecay?: number;
   readonly beta1?: number;
@@ -913,6 +302,9 @@ export interface TrainerOptions {
   readonly fromLogits?: boolean;
   /** Seed of the initial parameters and of dropout masks. */
   readonly seed?: number;
+  /** Clips the gradients' global L2 norm to at most this before each update (PyTorch
+   *  `clip_grad_norm_(params, maxNorm)`: scaled by maxNorm / (norm + 1e-6) when that is below 1). */
+  readonly clipGradNorm?: number;
 }
 
 export interface Trainer {
@@ -924,184 +316,872 @@ export interface Trainer {
   readonly m: Float32Array;
   readonly v: Float32Array;
   steps: number;
+  /** The learning rate of the next step (a number > 0; with a schedule, its last value). */
+  lr: number;
+  /** The gradients' global L2 norm at the last step (before clipping). */
+  gradNorm: number;
 }
 
-/** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
-function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
-  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
-}
+// ── The engine: workspaces, the random stream and every function that uses them ────────────────────────
 
-const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
-const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+/** A new engine: its own workspaces and random stream, shared with no other (the module's flat functions
+ *  use one, each model from `createModel` its own). */
+function createEngine() {
+  // ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
 
-/** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
- *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
- *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
- *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
- *  momentum buffer sums a series that does not converge). */
-function checkTrainerOptions(options: TrainerOptions): void {
-  if (!optimizerNames.includes(options.optimizer)) {
-    throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+  let rngState = 0;
+
+  function seedRandom(seed: number): void {
+    rngState = seed >>> 0;
   }
-  if (options.loss !== undefined && !lossNames.includes(options.loss)) {
-    throw new TypeError(
-      `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+
+  /** Uniform in [0, 1). */
+  function random(): number {
+    rngState = (rngState + 0x6d2b79f5) >>> 0;
+    let t = rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /**
+   * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
+   * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
+   * same parameters on every machine.
+   */
+  function createParams(seed = 0): Float32Array {
+    checkSeed(seed);
+    seedRandom(seed);
+    const p = new Float32Array(paramCount);
+    for (let i = 0; i < 150; i++) p[i] = (2 * random() - 1) * 0.2; // conv1.weight: U(±0.2)
+    for (let i = 150; i < 156; i++) p[i] = (2 * random() - 1) * 0.2; // conv1.bias: U(±0.2)
+    for (let i = 156; i < 2556; i++) p[i] = (2 * random() - 1) * 0.08164965809277261; // conv2.weight: U(±0.08164965809277261)
+    for (let i = 2556; i < 2572; i++) p[i] = (2 * random() - 1) * 0.08164965809277261; // conv2.bias: U(±0.08164965809277261)
+    for (let i = 2572; i < 50572; i++) p[i] = (2 * random() - 1) * 0.05; // fc1.weight: U(±0.05)
+    for (let i = 50572; i < 50692; i++) p[i] = (2 * random() - 1) * 0.05; // fc1.bias: U(±0.05)
+    for (let i = 50692; i < 60772; i++) p[i] = (2 * random() - 1) * 0.09128709291752768; // fc2.weight: U(±0.09128709291752768)
+    for (let i = 60772; i < 60856; i++) p[i] = (2 * random() - 1) * 0.09128709291752768; // fc2.bias: U(±0.09128709291752768)
+    for (let i = 60856; i < 61696; i++) p[i] = (2 * random() - 1) * 0.1091089451179962; // fc3.weight: U(±0.1091089451179962)
+    for (let i = 61696; i < 61706; i++) p[i] = (2 * random() - 1) * 0.1091089451179962; // fc3.bias: U(±0.1091089451179962)
+    return p;
+  }
+
+  // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
+
+  let batchSize = 0;
+  let forwardDone = false;
+  /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+  let inputGradWanted = true;
+  /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
+  let act1 = new Float32Array(0);
+  let act2 = new Float32Array(0);
+  let act3 = new Float32Array(0);
+  let act4 = new Float32Array(0);
+  let act5 = new Float32Array(0);
+  let act6 = new Float32Array(0);
+  let act8 = new Float32Array(0);
+  let act9 = new Float32Array(0);
+  let act10 = new Float32Array(0);
+  let act11 = new Float32Array(0);
+  let act12 = new Float32Array(0);
+  let act0 = new Float32Array(0);
+  let grad0 = new Float32Array(0);
+  let grad1 = new Float32Array(0);
+  let grad2 = new Float32Array(0);
+  let grad3 = new Float32Array(0);
+  let grad4 = new Float32Array(0);
+  let grad5 = new Float32Array(0);
+  let grad6 = new Float32Array(0);
+  let grad8 = new Float32Array(0);
+  let grad9 = new Float32Array(0);
+  let grad10 = new Float32Array(0);
+  let grad11 = new Float32Array(0);
+  let grad12 = new Float32Array(0);
+  const work0_col = new Float32Array(19600);
+  const work0_dcol = new Float32Array(19600);
+  const work3_col = new Float32Array(15000);
+  const work3_dcol = new Float32Array(15000);
+
+  /** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+   *  memory), the workspace and the last forward call's values stay as they were. */
+  function allocate(n: number): void {
+    if (n === batchSize) return;
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act5,
+      act6,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+    ] = [
+      new Float32Array(n * 4704),
+      new Float32Array(n * 4704),
+      new Float32Array(n * 1176),
+      new Float32Array(n * 1600),
+      new Float32Array(n * 1600),
+      new Float32Array(n * 400),
+      new Float32Array(n * 120),
+      new Float32Array(n * 120),
+      new Float32Array(n * 84),
+      new Float32Array(n * 84),
+      new Float32Array(n * 10),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 4704),
+      new Float32Array(n * 4704),
+      new Float32Array(n * 1176),
+      new Float32Array(n * 1600),
+      new Float32Array(n * 1600),
+      new Float32Array(n * 400),
+      new Float32Array(n * 120),
+      new Float32Array(n * 120),
+      new Float32Array(n * 84),
+      new Float32Array(n * 84),
+      new Float32Array(n * 10),
+    ];
+    batchSize = n;
+    noteWorkspace();
+  }
+
+  /** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+  let workspaceMemory = new Set<ArrayBufferLike>();
+
+  function noteWorkspace(): void {
+    workspaceMemory = new Set(
+      [
+        act1,
+        act2,
+        act3,
+        act4,
+        act5,
+        act6,
+        act8,
+        act9,
+        act10,
+        act11,
+        act12,
+        act0,
+        grad0,
+        grad1,
+        grad2,
+        grad3,
+        grad4,
+        grad5,
+        grad6,
+        grad8,
+        grad9,
+        grad10,
+        grad11,
+        grad12,
+        work0_col,
+        work0_dcol,
+        work3_col,
+        work3_dcol,
+      ].map((a) => a.buffer),
     );
   }
-  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
-  if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.weightDecay !== undefined)
-    checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
-  if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
-  if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
-    throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+
+  /** Whether `a` shares memory with the workspace (an array this module returned): it would be
+   *  overwritten while it is read. One set lookup per call. */
+  function inWorkspace(a: ArrayBufferView): boolean {
+    return workspaceMemory.has(a.buffer);
   }
-  if (options.seed !== undefined) checkSeed(options.seed);
-}
 
-/** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
- *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
-export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
-  checkTrainerOptions(options);
-  if (params !== undefined) {
-    checkFloats("params", params, paramCount);
-    if (inWorkspace(params))
-      throw new TypeError("params share memory with an array this module returned: copy them first");
+  /**
+   * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
+   * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
+   */
+  function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+    checkBatch(n);
+    checkOptions(options);
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    checkFloats("input", input, n * 1024);
+    if (options.seed !== undefined) checkSeed(options.seed);
+    allocate(n);
+    if (options.seed !== undefined) seedRandom(options.seed);
+    act0.set(input);
+    forward0(p, n);
+    forward1(n);
+    forward2(n);
+    forward3(p, n);
+    forward4(n);
+    forward5(n);
+    forward7(p, n);
+    forward8(n);
+    forward9(p, n);
+    forward10(n);
+    forward11(p, n);
+    forwardDone = true;
+    return act12;
   }
-  const own = params ?? createParams(options.seed ?? 0);
-  seedRandom(options.seed ?? 0);
-  return {
-    params: own,
-    grads: new Float32Array(paramCount),
-    buffers: createBuffers(),
-    options: Object.freeze({ ...options }),
-    m: new Float32Array(paramCount),
-    v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
-    steps: 0,
-  };
-}
 
-/** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
-const trainableRanges: readonly (readonly [number, number])[] = [
-  [0, 150],
-  [150, 156],
-  [156, 2556],
-  [2556, 2572],
-  [2572, 50572],
-  [50572, 50692],
-  [50692, 60772],
-  [60772, 60856],
-  [60856, 61696],
-  [61696, 61706],
-];
+  /**
+   * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
+   * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
+   * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
+   * next call).
+   */
+  function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+    if (!forwardDone) throw new RangeError("backward needs a forward call first");
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const n = batchSize;
+    checkFloats("outputGrad", outputGrad, n * 10);
+    checkFloats("grads", grads, paramCount);
+    if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+    if (inWorkspace(grads))
+      throw new TypeError("grads share memory with an array this module returned: copy them first");
+    copy(outputGrad, grad12);
+    const gp = grads;
+    zero(gp);
+    zero(grad0);
+    zero(grad2);
+    zero(grad3);
+    zero(grad5);
+    zero(grad6);
+    zero(grad9);
+    zero(grad11);
+    backward11(p, gp, n);
+    backward10(n);
+    backward9(p, gp, n);
+    backward8(n);
+    backward7(p, gp, n);
+    backward5(n);
+    backward4(n);
+    backward3(p, gp, n);
+    backward2(n);
+    backward1(n);
+    backward0(p, gp, n);
+    return grad0;
+  }
 
-/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
- *  (they are frozen, but the trainer object itself is not). */
-function checkTrainer(trainer: Trainer): void {
-  if (typeof trainer !== "object" || trainer === null)
-    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
-  checkTrainerOptions(trainer.options);
-  const sgd = trainer.options.optimizer === "sgd";
-  const arrays: [string, unknown, number][] = [
-    ["trainer.params", trainer.params, paramCount],
-    ["trainer.grads", trainer.grads, paramCount],
-    ["trainer.buffers", trainer.buffers, bufferCount],
-    ["trainer.m", trainer.m, paramCount],
-    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
-  ];
-  for (const [what, array, length] of arrays) checkFloats(what, array, length);
-  for (let i = 0; i < arrays.length; i++) {
-    for (let j = i + 1; j < arrays.length; j++) {
-      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
-        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+  // ── One function per op, forward and backward ──
+
+  /** Forward of op 0: conv1 (conv2d). */
+  function forward0(p: Float32Array, n: number): void {
+    // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 1024;
+      const yb = b * 4704;
+      for (let gi = 0; gi < 1; gi++) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 1; ic++) {
+              const xc = xb + (gi * 1 + ic) * 1024;
+              for (let kh = 0; kh < 5; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 5; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work0_col[r++] = act0[xc + ih * 32 + iw]!;
+                }
+              }
+            }
+          }
+        const y0 = yb + gi * 4704;
+        for (let oc = 0; oc < 6; oc++) act1.fill(p[150 + gi * 6 + oc]!, y0 + oc * 784, y0 + (oc + 1) * 784);
+        packedGemm(act1, y0, 784, 1, 6, 784, 25, p, 0 + gi * 150, 25, 1, work0_col, 0, 1, 25, act1, -1);
+      }
     }
-    if (inWorkspace(arrays[i]![1] as Float32Array))
-      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
   }
-  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
-    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
-}
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
- *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
- *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
- *  state or the running statistics. */
-export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
-  checkTrainer(trainer);
-  checkBatch(n);
-  const o = trainer.options;
-  const lossName = o.loss ?? "cross_entropy";
-  const outputLength = n * outputSize;
-  if (lossName === "cross_entropy") {
-    checkTargets("targets", target, outputLength / 10);
-    checkClasses(target, 10);
-  } else {
-    checkTargets("target", target, outputLength);
-  }
-  const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const output = result;
-  const grad = lossGrad(output.length);
-  const loss =
-    lossName === "mse"
-      ? mseLoss(output, target, n, grad)
-      : lossName === "cross_entropy"
-        ? crossEntropyLoss(output, target, n, grad)
-        : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, grad, trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
-  trainer.steps++;
-  const p = trainer.params;
-  const g = trainer.grads;
-  const lr = o.lr;
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
-    const mu = o.momentum ?? 0;
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        let d = g[i]! + wd * p[i]!;
-        if (mu !== 0) {
-          const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
-          trainer.m[i] = buf;
-          d = buf;
+  /** Backward of op 0: conv1 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28] — backward, as im2col + a register-tiled matrix product
+    // bias gradient
+    for (let c = 0; c < 6; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 4704 + c * 784, e = i + 784; i < e; i++) acc += grad1[i]!;
+      }
+      gp[150 + c]! += acc;
+    }
+    const dx = inputGradWanted;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 1024;
+      const yb = b * 4704;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 1; ic++) {
+                const xc = xb + (gi * 1 + ic) * 1024;
+                for (let kh = 0; kh < 5; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 5; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work0_col[r++] = act0[xc + ih * 32 + iw]!;
+                  }
+                }
+              }
+            }
         }
-        p[i] = p[i]! - lr * d;
-      }
-    }
-  } else {
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
-    const eps = o.eps ?? 1e-8;
-    const c1 = 1 - Math.pow(b1, trainer.steps);
-    const c2 = 1 - Math.pow(b2, trainer.steps);
-    const decoupled = o.optimizer === "adamw";
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        if (decoupled) p[i] = p[i]! * (1 - lr * wd);
-        const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
-        const m = b1 * trainer.m[i]! + (1 - b1) * d;
-        const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
-        trainer.m[i] = m;
-        trainer.v[i] = v;
-        p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        if (dx) work0_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work0_col,
+          work0_dcol,
+          grad1,
+          784,
+          25,
+          6,
+          0 + gi * 150,
+          -1,
+          dx,
+          yb + gi * 4704,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 1; ic++) {
+                const xc = xb + (gi * 1 + ic) * 1024;
+                for (let kh = 0; kh < 5; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 5; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad0[xc + ih * 32 + iw]! += work0_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-  return loss;
-}
 
-let lossGradArray = new Float32Array(0);
+  /** Forward of op 1: 1 (tanh). */
+  function forward1(n: number): void {
+    // 1: tanh
+    for (let i = 0, e = n * 4704; i < e; i++) {
+      const x = act1[i]!;
+      act2[i] = Math.tanh(x);
+    }
+  }
 
-function lossGrad(length: number): Float32Array {
-  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
-  return lossGradArray;
+  /** Backward of op 1: 1 (tanh). */
+  function backward1(n: number): void {
+    // 1: tanh backward
+    for (let i = 0, e = n * 4704; i < e; i++) {
+      const y = act2[i]!;
+      const g = grad2[i]!;
+      grad1[i] = g * (1 - y * y);
+    }
+  }
+
+  /** Forward of op 2: 2 (avg_pool2d). */
+  function forward2(n: number): void {
+    // 2: avg_pool2d 2×2, stride 2, pad 0; [6, 28, 28] → [6, 14, 14]
+    for (let bc = 0, d = 0; bc < n * 6; bc++) {
+      const xc = bc * 784;
+      for (let oh = 0; oh < 14; oh++) {
+        const ihLo = oh * 2;
+        const ihHi = ihLo + 2;
+        for (let ow = 0; ow < 14; ow++, d++) {
+          const iwLo = ow * 2;
+          const iwHi = iwLo + 2;
+          let acc = 0;
+          for (let ih = ihLo; ih < ihHi; ih++) {
+            const xr = xc + ih * 28;
+            for (let iw = iwLo; iw < iwHi; iw++) acc += act2[xr + iw]!;
+          }
+          act3[d] = acc / 4;
+        }
+      }
+    }
+  }
+
+  /** Backward of op 2: 2 (avg_pool2d). */
+  function backward2(n: number): void {
+    // 2: avg_pool2d 2×2, stride 2, pad 0; [6, 28, 28] → [6, 14, 14] — backward: gradient / divisor to every element of the window
+    for (let bc = 0, d = 0; bc < n * 6; bc++) {
+      const xc = bc * 784;
+      for (let oh = 0; oh < 14; oh++) {
+        const ihLo = oh * 2;
+        const ihHi = ihLo + 2;
+        for (let ow = 0; ow < 14; ow++, d++) {
+          const iwLo = ow * 2;
+          const iwHi = iwLo + 2;
+          const g = grad3[d]! / 4;
+          for (let ih = ihLo; ih < ihHi; ih++) {
+            const xr = xc + ih * 28;
+            for (let iw = iwLo; iw < iwHi; iw++) grad2[xr + iw]! += g;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 3: conv2 (conv2d). */
+  function forward3(p: Float32Array, n: number): void {
+    // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 1176;
+      const yb = b * 1600;
+      for (let gi = 0; gi < 1; gi++) {
+        let r = 0;
+        for (let oh = 0; oh < 10; oh++)
+          for (let ow = 0; ow < 10; ow++) {
+            for (let ic = 0; ic < 6; ic++) {
+              const xc = xb + (gi * 6 + ic) * 196;
+              for (let kh = 0; kh < 5; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 5; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work3_col[r++] = act3[xc + ih * 14 + iw]!;
+                }
+              }
+            }
+          }
+        denseTiledForward(p, work3_col, act4, 100, 150, 16, 156 + gi * 2400, 2556 + gi * 16, yb + gi * 1600, 1, 100);
+      }
+    }
+  }
+
+  /** Backward of op 3: conv2 (conv2d). */
+  function backward3(p: Float32Array, gp: Float32Array, n: number): void {
+    // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10] — backward, as im2col + a register-tiled matrix product
+    // bias gradient
+    for (let c = 0; c < 16; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 1600 + c * 100, e = i + 100; i < e; i++) acc += grad4[i]!;
+      }
+      gp[2556 + c]! += acc;
+    }
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 1176;
+      const yb = b * 1600;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 10; oh++)
+            for (let ow = 0; ow < 10; ow++) {
+              for (let ic = 0; ic < 6; ic++) {
+                const xc = xb + (gi * 6 + ic) * 196;
+                for (let kh = 0; kh < 5; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 5; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work3_col[r++] = act3[xc + ih * 14 + iw]!;
+                  }
+                }
+              }
+            }
+        }
+        if (dx) work3_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work3_col,
+          work3_dcol,
+          grad4,
+          100,
+          150,
+          16,
+          156 + gi * 2400,
+          -1,
+          dx,
+          yb + gi * 1600,
+          1,
+          100,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 10; oh++)
+            for (let ow = 0; ow < 10; ow++) {
+              for (let ic = 0; ic < 6; ic++) {
+                const xc = xb + (gi * 6 + ic) * 196;
+                for (let kh = 0; kh < 5; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 5; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad3[xc + ih * 14 + iw]! += work3_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 4: 4 (tanh). */
+  function forward4(n: number): void {
+    // 4: tanh
+    for (let i = 0, e = n * 1600; i < e; i++) {
+      const x = act4[i]!;
+      act5[i] = Math.tanh(x);
+    }
+  }
+
+  /** Backward of op 4: 4 (tanh). */
+  function backward4(n: number): void {
+    // 4: tanh backward
+    for (let i = 0, e = n * 1600; i < e; i++) {
+      const y = act5[i]!;
+      const g = grad5[i]!;
+      grad4[i] = g * (1 - y * y);
+    }
+  }
+
+  /** Forward of op 5: 5 (avg_pool2d). */
+  function forward5(n: number): void {
+    // 5: avg_pool2d 2×2, stride 2, pad 0; [16, 10, 10] → [16, 5, 5]
+    for (let bc = 0, d = 0; bc < n * 16; bc++) {
+      const xc = bc * 100;
+      for (let oh = 0; oh < 5; oh++) {
+        const ihLo = oh * 2;
+        const ihHi = ihLo + 2;
+        for (let ow = 0; ow < 5; ow++, d++) {
+          const iwLo = ow * 2;
+          const iwHi = iwLo + 2;
+          let acc = 0;
+          for (let ih = ihLo; ih < ihHi; ih++) {
+            const xr = xc + ih * 10;
+            for (let iw = iwLo; iw < iwHi; iw++) acc += act5[xr + iw]!;
+          }
+          act6[d] = acc / 4;
+        }
+      }
+    }
+  }
+
+  /** Backward of op 5: 5 (avg_pool2d). */
+  function backward5(n: number): void {
+    // 5: avg_pool2d 2×2, stride 2, pad 0; [16, 10, 10] → [16, 5, 5] — backward: gradient / divisor to every element of the window
+    for (let bc = 0, d = 0; bc < n * 16; bc++) {
+      const xc = bc * 100;
+      for (let oh = 0; oh < 5; oh++) {
+        const ihLo = oh * 2;
+        const ihHi = ihLo + 2;
+        for (let ow = 0; ow < 5; ow++, d++) {
+          const iwLo = ow * 2;
+          const iwHi = iwLo + 2;
+          const g = grad6[d]! / 4;
+          for (let ih = ihLo; ih < ihHi; ih++) {
+            const xr = xc + ih * 10;
+            for (let iw = iwLo; iw < iwHi; iw++) grad5[xr + iw]! += g;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 7: fc1 (dense). */
+  function forward7(p: Float32Array, n: number): void {
+    // fc1: dense 400 → 120, register-tiled (shared kernel below)
+    denseTiledForward(p, act6, act8, n, 400, 120, 2572, 50572, 0, 120, 1);
+  }
+
+  /** Backward of op 7: fc1 (dense). */
+  function backward7(p: Float32Array, gp: Float32Array, n: number): void {
+    // fc1: dense 400 → 120 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, act6, grad6, grad8, n, 400, 120, 2572, 50572, true, 0, 120, 1);
+  }
+
+  /** Forward of op 8: 8 (tanh). */
+  function forward8(n: number): void {
+    // 8: tanh
+    for (let i = 0, e = n * 120; i < e; i++) {
+      const x = act8[i]!;
+      act9[i] = Math.tanh(x);
+    }
+  }
+
+  /** Backward of op 8: 8 (tanh). */
+  function backward8(n: number): void {
+    // 8: tanh backward
+    for (let i = 0, e = n * 120; i < e; i++) {
+      const y = act9[i]!;
+      const g = grad9[i]!;
+      grad8[i] = g * (1 - y * y);
+    }
+  }
+
+  /** Forward of op 9: fc2 (dense). */
+  function forward9(p: Float32Array, n: number): void {
+    // fc2: dense 120 → 84, register-tiled (shared kernel below)
+    denseTiledForward(p, act9, act10, n, 120, 84, 50692, 60772, 0, 84, 1);
+  }
+
+  /** Backward of op 9: fc2 (dense). */
+  function backward9(p: Float32Array, gp: Float32Array, n: number): void {
+    // fc2: dense 120 → 84 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, act9, grad9, grad10, n, 120, 84, 50692, 60772, true, 0, 84, 1);
+  }
+
+  /** Forward of op 10: 10 (tanh). */
+  function forward10(n: number): void {
+    // 10: tanh
+    for (let i = 0, e = n * 84; i < e; i++) {
+      const x = act10[i]!;
+      act11[i] = Math.tanh(x);
+    }
+  }
+
+  /** Backward of op 10: 10 (tanh). */
+  function backward10(n: number): void {
+    // 10: tanh backward
+    for (let i = 0, e = n * 84; i < e; i++) {
+      const y = act11[i]!;
+      const g = grad11[i]!;
+      grad10[i] = g * (1 - y * y);
+    }
+  }
+
+  /** Forward of op 11: fc3 (dense). */
+  function forward11(p: Float32Array, n: number): void {
+    // fc3: dense 84 → 10, register-tiled (shared kernel below)
+    denseTiledForward(p, act11, act12, n, 84, 10, 60856, 61696, 0, 10, 1);
+  }
+
+  /** Backward of op 11: fc3 (dense). */
+  function backward11(p: Float32Array, gp: Float32Array, n: number): void {
+    // fc3: dense 84 → 10 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, act11, grad11, grad12, n, 84, 10, 60856, 61696, true, 0, 10, 1);
+  }
+
+  // ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
+  function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
+    if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+    if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
+  }
+
+  const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
+  const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+
+  /** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
+   *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
+   *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
+   *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
+   *  momentum buffer sums a series that does not converge). */
+  function checkTrainerOptions(options: TrainerOptions): void {
+    if (!optimizerNames.includes(options.optimizer)) {
+      throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+    }
+    if (options.loss !== undefined && !lossNames.includes(options.loss)) {
+      throw new TypeError(
+        `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+      );
+    }
+    if (typeof options.lr !== "function") checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+    if (options.clipGradNorm !== undefined)
+      checkOption("clipGradNorm", options.clipGradNorm, (x) => x > 0, "a finite number > 0");
+    if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.weightDecay !== undefined)
+      checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
+    if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
+    if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
+      throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+    }
+    if (options.seed !== undefined) checkSeed(options.seed);
+  }
+
+  /** The learning rate of the next step: the schedule's value for it, or the trainer's `lr`; checked. */
+  function stepRate(trainer: Trainer): number {
+    const schedule = trainer.options.lr;
+    const lr: unknown = typeof schedule === "function" ? schedule(trainer.steps) : trainer.lr;
+    checkOption(
+      typeof schedule === "function" ? `lr(${trainer.steps})` : "trainer.lr",
+      lr,
+      (x) => x > 0,
+      "a finite number > 0",
+    );
+    return lr as number;
+  }
+
+  /** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
+   *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it.
+   *  `buffers` (a model's running statistics) are used as they are; by default the trainer has its own. */
+  function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+    checkTrainerOptions(options);
+    if (params !== undefined) {
+      checkFloats("params", params, paramCount);
+      if (inWorkspace(params))
+        throw new TypeError("params share memory with an array this module returned: copy them first");
+    }
+    if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
+    const own = params ?? createParams(options.seed ?? 0);
+    seedRandom(options.seed ?? 0);
+    const lr = options.lr;
+    return {
+      params: own,
+      grads: new Float32Array(paramCount),
+      buffers: buffers ?? createBuffers(),
+      options: Object.freeze({ ...options }),
+      m: new Float32Array(paramCount),
+      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      steps: 0,
+      lr: typeof lr === "function" ? 0 : lr,
+      gradNorm: 0,
+    };
+  }
+
+  /** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
+  const trainableRanges: readonly (readonly [number, number])[] = [
+    [0, 150],
+    [150, 156],
+    [156, 2556],
+    [2556, 2572],
+    [2572, 50572],
+    [50572, 50692],
+    [50692, 60772],
+    [60772, 60856],
+    [60856, 61696],
+    [61696, 61706],
+  ];
+
+  /** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+   *  (they are frozen, but the trainer object itself is not). */
+  function checkTrainer(trainer: Trainer): void {
+    if (typeof trainer !== "object" || trainer === null)
+      throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+    checkTrainerOptions(trainer.options);
+    const sgd = trainer.options.optimizer === "sgd";
+    const arrays: [string, unknown, number][] = [
+      ["trainer.params", trainer.params, paramCount],
+      ["trainer.grads", trainer.grads, paramCount],
+      ["trainer.buffers", trainer.buffers, bufferCount],
+      ["trainer.m", trainer.m, paramCount],
+      ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+    ];
+    for (const [what, array, length] of arrays) checkFloats(what, array, length);
+    for (let i = 0; i < arrays.length; i++) {
+      for (let j = i + 1; j < arrays.length; j++) {
+        if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+          throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+      }
+      if (inWorkspace(arrays[i]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+    }
+    if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+      throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+  }
+
+  /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+   *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+   *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+   *  state or the running statistics. */
+  function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+    checkTrainer(trainer);
+    checkBatch(n);
+    const o = trainer.options;
+    const lr = stepRate(trainer);
+    const lossName = o.loss ?? "cross_entropy";
+    const outputLength = n * outputSize;
+    if (lossName === "cross_entropy") {
+      checkTargets("targets", target, outputLength / 10);
+      checkClasses(target, 10);
+    } else {
+      checkTargets("target", target, outputLength);
+    }
+    const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+    const output = result;
+    const grad = lossGrad(output.length);
+    const loss =
+      lossName === "mse"
+        ? mseLoss(output, target, n, grad)
+        : lossName === "cross_entropy"
+          ? crossEntropyLoss(output, target, n, grad)
+          : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
+    // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+    inputGradWanted = false;
+    try {
+      backward(trainer.params, grad, trainer.grads);
+    } finally {
+      inputGradWanted = true;
+    }
+    trainer.steps++;
+    trainer.lr = lr;
+    const p = trainer.params;
+    const g = trainer.grads;
+    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    const wd = o.weightDecay ?? 0;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          let d = g[i]! + wd * p[i]!;
+          if (mu !== 0) {
+            const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
+            trainer.m[i] = buf;
+            d = buf;
+          }
+          p[i] = p[i]! - lr * d;
+        }
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          if (decoupled) p[i] = p[i]! * (1 - lr * wd);
+          const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
+          const m = b1 * trainer.m[i]! + (1 - b1) * d;
+          const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
+          trainer.m[i] = m;
+          trainer.v[i] = v;
+          p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        }
+      }
+    }
+    return loss;
+  }
+
+  let lossGradArray = new Float32Array(0);
+
+  function lossGrad(length: number): Float32Array {
+    if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
+    return lossGradArray;
+  }
+
+  return {
+    createParams,
+    forward,
+    backward,
+    createTrainer,
+    trainStep,
+    /** The random stream's state (dropout masks): saved and restored by checkpoints. */
+    random: {
+      get: (): number => rngState,
+      set: (state: number): void => {
+        rngState = state >>> 0;
+      },
+    },
+  };
 }
 
 // ── Shared dense kernels ──
@@ -1834,4 +1914,1317 @@ function densePlainBackward(
       }
     }
   }
+}
+
+// ── The module's own engine, and models ────────────────────────────────────────────────────────────────
+
+const engine = createEngine();
+
+/** A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights
+ *  and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same
+ *  parameters on every machine. */
+export function createParams(seed = 0): Float32Array {
+  return engine.createParams(seed);
+}
+
+/** Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters
+ *  `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without
+ *  `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own. */
+export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+  return engine.forward(p, input, n, options);
+}
+
+/** Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call:
+ *  writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's
+ *  gradient (reused by the next call). */
+export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+  return engine.backward(p, outputGrad, grads);
+}
+
+/** A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients,
+ *  buffers (`buffers`, or its own) and optimizer state. */
+export function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+  return engine.createTrainer(options, params, buffers);
+}
+
+/** One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward,
+ *  gradient clipping, update; returns the loss. A step that throws has changed nothing. */
+export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  return engine.trainStep(trainer, input, target, n);
+}
+
+/** Options of `createModel`. */
+export interface ModelOptions {
+  /** Seed of the initial parameters (PyTorch's default initialization) and of dropout masks; default 0. */
+  readonly seed?: number;
+}
+
+/** What a model instance knows about itself: the manifest (PyTorch `state_dict` names, shapes, layout). */
+export interface Manifest {
+  readonly modelName: string;
+  readonly inputs: typeof inputs;
+  readonly outputs: typeof outputs;
+  readonly paramCount: number;
+  readonly bufferCount: number;
+  readonly params: readonly TensorInfo[];
+  readonly buffers: readonly TensorInfo[];
+}
+
+/** The manifest, as models give it. */
+export const manifest: Manifest = { modelName, inputs, outputs, paramCount, bufferCount, params, buffers };
+
+/** A trainer bound to a model: it updates the model's parameters and running statistics. */
+export interface ModelTrainer {
+  /** One step on a batch: forward in training mode, loss, backward, gradient clipping, update; returns the
+   *  loss. A step that throws has changed nothing. */
+  step(input: Float32Array, target: ArrayLike<number>, n: number): number;
+  /** The learning rate of the next step: set it between steps (a number > 0); with a schedule, the last
+   *  step's rate. */
+  lr: number;
+  /** Steps taken. */
+  readonly steps: number;
+  /** The gradients' global L2 norm at the last step, before clipping. */
+  readonly gradNorm: number;
+  /** Its state: options, gradients and the optimizer's moments (`m`, `v`), the model's own arrays. */
+  readonly state: Trainer;
+  /** Everything a resumed run needs to take the same steps bit for bit, as safetensors: the state dict, the
+   *  optimizer's moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and, in `__metadata__`, the
+   *  optimizer, step count, learning rate and random stream. */
+  saveCheckpoint(): Uint8Array;
+  /** Restores a checkpoint of `saveCheckpoint` (same model, same optimizer): all of it is checked before
+   *  anything changes. */
+  loadCheckpoint(bytes: Uint8Array | ArrayBuffer): void;
+}
+
+/** A model instance: its own parameters, buffers, gradients, workspaces and random stream — two instances
+ *  share nothing that changes. */
+export interface Model {
+  readonly manifest: Manifest;
+  /** The parameters, paramCount values in `manifest.params` order (tied tensors stored once). */
+  readonly params: Float32Array;
+  /** The gradients `backward` writes. */
+  readonly grads: Float32Array;
+  /** The buffers (BatchNorm running statistics), bufferCount values in `manifest.buffers` order. */
+  readonly buffers: Float32Array;
+  /** Runs the model on `n` samples, in training mode unless `options.training` is false (batch statistics,
+   *  updating `buffers`; dropout); the outputs are reused by the next call: copy them to keep them. */
+  forward(input: Float32Array, n: number, options?: Omit<ForwardOptions, "buffers">): Float32Array;
+  /** Evaluation: running statistics, no dropout (PyTorch's `model.eval()`); `buffers` are not changed. */
+  predict(
+    input: Float32Array,
+    n: number,
+    options?: Omit<ForwardOptions, "buffers" | "training" | "seed">,
+  ): Float32Array;
+  /** Back-propagates the loss gradient of the last call's outputs: the parameters' gradients into
+   *  `grads`; returns the input's gradient. */
+  backward(outputGrad: Float32Array): Float32Array;
+  /** A trainer on this model (SGD with momentum, Adam or AdamW). */
+  createTrainer(options: TrainerOptions): ModelTrainer;
+  /** Loads a PyTorch state dict from safetensors bytes (F32, F64, F16, BF16; parameters and buffers): all of
+   *  it is checked first, and an error lists every problem and changes nothing. */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): LoadReport;
+  /** The state dict as safetensors, for `safetensors.torch.load_file` and `load_state_dict` (a tied tensor
+   *  under both of its names). */
+  saveSafetensors(): Uint8Array;
+}
+
+/** A new model: parameters initialized as PyTorch does (from `options.seed`), fresh running statistics, and
+ *  an engine of its own. */
+export function createModel(options: ModelOptions = {}): Model {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const e = createEngine();
+  const params = e.createParams(seed);
+  const grads = new Float32Array(paramCount);
+  const buffers = createBuffers();
+  return {
+    manifest,
+    params,
+    grads,
+    buffers,
+    forward(input: Float32Array, n: number, options: Omit<ForwardOptions, "buffers"> = {}): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: options.training ?? true, buffers });
+    },
+    predict(
+      input: Float32Array,
+      n: number,
+      options: Omit<ForwardOptions, "buffers" | "training" | "seed"> = {},
+    ): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: false, buffers });
+    },
+    backward(outputGrad: Float32Array): Float32Array {
+      return e.backward(params, outputGrad, grads);
+    },
+    createTrainer(options: TrainerOptions): ModelTrainer {
+      const state = e.createTrainer(options, params, buffers);
+      const view = {
+        params,
+        buffers,
+        m: state.m,
+        v: state.v,
+        optimizer: state.options.optimizer,
+        get steps() {
+          return state.steps;
+        },
+        set steps(x: number) {
+          state.steps = x;
+        },
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          state.lr = x;
+        },
+        get random() {
+          return e.random.get();
+        },
+        set random(x: number) {
+          e.random.set(x);
+        },
+      };
+      return {
+        step: (input: Float32Array, target: ArrayLike<number>, n: number) => e.trainStep(state, input, target, n),
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          if (typeof x !== "number" || !Number.isFinite(x) || x <= 0)
+            throw new RangeError(`lr must be a finite number > 0, got ${x}`);
+          state.lr = x;
+        },
+        get steps() {
+          return state.steps;
+        },
+        get gradNorm() {
+          return state.gradNorm;
+        },
+        state,
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) =>
+          loadTrainerState(bytes, manifest.params, manifest.buffers, view),
+      };
+    },
+    loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
+      return loadStateDict(bytes, options, manifest.params, manifest.buffers, params, buffers);
+    },
+    saveSafetensors(): Uint8Array {
+      return saveStateDict(manifest.params, manifest.buffers, params, buffers);
+    },
+  };
+}
+
+// ── Weight files: safetensors (src/weights/safetensors.ts) ──
+
+// safetensors, read and written with no dependency: Uint8Array and DataView only — no Node API, no
+// TextDecoder (not in the ES2022 library generated modules are checked against), no import — so that this
+// file can be copied as it is into generated modules (it is clean under their strictest settings, tested).
+//
+// The format (huggingface/safetensors, README "Format", and the reference implementation
+// safetensors/src/tensor.rs): 8 bytes N, an unsigned little-endian 64-bit integer; N bytes of UTF-8 JSON
+// starting with `{` and possibly padded with spaces; then the data. The JSON maps each tensor name to
+// `{"dtype": "F32", "shape": [2, 3], "data_offsets": [BEGIN, END]}`, offsets in bytes relative to the start of
+// the data, END exclusive; an optional `__metadata__` maps strings to strings. The data is little-endian,
+// row-major, and "entirely indexed": the tensors, sorted by offset, cover it with no hole and no overlap, and
+// the last one ends at the end of the file. The reference refuses a header over 100,000,000 bytes
+// (`MAX_HEADER_SIZE`).
+//
+// Every number of a file is checked before it is used (header length against the file and the cap, each
+// range against the data, each range's length against its dtype and shape in exact integers, the ranges
+// against each other); a file that fails a check gives an error that names the tensor, never an exception
+// or a read out of bounds. Duplicate names are refused (JSON.parse would keep the last silently): the
+// header goes through the small strict JSON reader below, with a nesting cap.
+
+/** Every dtype of the reference implementation, with its size in bytes. */
+const dtypeSizes = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+} as const;
+
+type Dtype = keyof typeof dtypeSizes;
+
+/** The dtypes read as floating-point numbers (converted exactly to float32 or float64). */
+type FloatDtype = "F32" | "F64" | "F16" | "BF16";
+
+/** The reference implementation's cap on the header's length, in bytes. */
+const maxHeaderBytes = 100_000_000;
+
+/** Deepest JSON nesting accepted in a header (the format needs 3: the header, an entry, its arrays). */
+const maxJsonDepth = 64;
+
+interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  /** Each dimension a safe integer ≥ 0; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Byte range in the data section (after the header), `end` exclusive. */
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface SafetensorsHeader {
+  /** The tensors, sorted by offset (the order of the data). */
+  readonly entries: readonly SafetensorsEntry[];
+  /** `__metadata__`, when the file has one. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Where the data starts in the file: 8 + the header's length. */
+  readonly dataStart: number;
+  readonly fileLength: number;
+}
+
+interface SafetensorsFile extends SafetensorsHeader {
+  readonly bytes: Uint8Array;
+}
+
+/** What is wrong with a file: a message (lowercase, no final period) and the tensor it concerns, if any. */
+interface SafetensorsProblem {
+  readonly message: string;
+  readonly tensor?: string;
+}
+
+type Outcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
+
+const fail = (message: string, tensor?: string): { ok: false; problem: SafetensorsProblem } => ({
+  ok: false,
+  problem: tensor === undefined ? { message } : { message, tensor },
+});
+
+/** A name as shown in messages: in backticks, control characters escaped. */
+function shownName(name: string): string {
+  let plain = true;
+  for (let i = 0; i < name.length && plain; i++) {
+    const c = name.charCodeAt(i);
+    plain = c >= 0x20 && c !== 0x7f && c !== 0x60;
+  }
+  const clean = plain ? name : JSON.stringify(name).slice(1, -1);
+  return `\`${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}\``;
+}
+
+/** The header's length N from the file's first 8 bytes, checked against the cap and the file's length. */
+function headerLength(first8: Uint8Array, fileLength: number): Outcome<number> {
+  if (fileLength < 8 || first8.length < 8)
+    return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(maxHeaderBytes)) return fail(`the header's length is ${n} bytes, over the limit of ${maxHeaderBytes}`);
+  const length = Number(n);
+  if (8 + length > fileLength)
+    return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
+  return { ok: true, value: length };
+}
+
+/** Reads and checks the header: `header` is the N bytes after the first 8, `fileLength` the whole file's. */
+function parseHeader(header: Uint8Array, fileLength: number): Outcome<SafetensorsHeader> {
+  const text = decodeUtf8(header);
+  if (text === undefined) return fail("the header is not valid UTF-8");
+  if (text[0] !== "{") return fail("the header does not start with `{`");
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const top = json.value;
+  if (!(top instanceof Map)) return fail("the header is not a JSON object");
+  const dataStart = 8 + header.length;
+  const dataLength = fileLength - dataStart;
+  const entries: SafetensorsEntry[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const [name, value] of top) {
+    if (name === "__metadata__") {
+      if (!(value instanceof Map)) return fail("`__metadata__` is not an object of strings");
+      const m: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of value) {
+        if (typeof v !== "string") return fail(`\`__metadata__\` entry ${shownName(k)} is not a string`);
+        m[k] = v;
+      }
+      metadata = m;
+      continue;
+    }
+    const entry = readEntry(name, value, dataLength);
+    if (!entry.ok) return entry;
+    entries.push(entry.value);
+  }
+  // Sorted by offset, the tensors must tile the data exactly (the reference's `validate`).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: SafetensorsEntry | undefined;
+  for (const e of entries) {
+    if (e.begin < at) {
+      return fail(
+        `tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`,
+        e.name,
+      );
+    }
+    if (e.begin > at)
+      return fail(
+        `tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`,
+        e.name,
+      );
+    at = e.end;
+    previous = e;
+  }
+  if (at !== dataLength) {
+    return fail(
+      previous === undefined
+        ? `the file has no tensor but ${dataLength} bytes of data`
+        : `the tensors end at byte ${at} of the data, but the data has ${dataLength} bytes (after tensor ${shownName(previous.name)})`,
+      previous?.name,
+    );
+  }
+  return { ok: true, value: { entries, ...(metadata ? { metadata } : {}), dataStart, fileLength } };
+}
+
+function readEntry(name: string, value: Json, dataLength: number): Outcome<SafetensorsEntry> {
+  const t = shownName(name);
+  if (!(value instanceof Map))
+    return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
+  const dtype = value.get("dtype");
+  if (typeof dtype !== "string") return fail(`tensor ${t} has no \`dtype\` string`, name);
+  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype))
+    return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
+  const shapeValue = value.get("shape");
+  if (!Array.isArray(shapeValue)) return fail(`tensor ${t} has no \`shape\` array`, name);
+  const shape: number[] = [];
+  let elements = 1n;
+  for (const d of shapeValue) {
+    const n = wholeNumber(d);
+    if (n === undefined) return fail(`tensor ${t} has a dimension that is not a whole number ≥ 0: ${show(d)}`, name);
+    shape.push(Number(n));
+    // Saturated, so that a hostile shape of many huge dimensions stays a small number (a later 0 still
+    // makes it 0): any count this large already needs more bytes than a file can have.
+    elements *= n;
+    if (elements > elementCap) elements = elementCap;
+  }
+  const offsets = value.get("data_offsets");
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
+  const begin = wholeNumber(offsets[0]!);
+  const end = wholeNumber(offsets[1]!);
+  if (begin === undefined || end === undefined)
+    return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
+  if (end < begin) return fail(`tensor ${t} ends (byte ${end}) before it begins (byte ${begin})`, name);
+  if (end > BigInt(dataLength))
+    return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
+  const bytes = elements * BigInt(dtypeSizes[dtype as Dtype]);
+  if (bytes !== end - begin) {
+    return fail(`tensor ${t} holds ${end - begin} bytes, but ${dtype} [${shape.join(", ")}] needs ${bytes}`, name);
+  }
+  return { ok: true, value: { name, dtype: dtype as Dtype, shape, begin: Number(begin), end: Number(end) } };
+}
+
+const elementCap = 1n << 64n;
+
+/** A JSON number that is a whole number ≥ 0 and a safe integer (digits only: no sign, fraction or exponent). */
+function wholeNumber(v: Json): bigint | undefined {
+  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
+  const n = BigInt(v.text);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? n : undefined;
+}
+
+function show(v: Json): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Map) return "an object";
+  return String(v);
+}
+
+/** Reads and checks a whole file held in memory. */
+function readSafetensors(bytes: Uint8Array): Outcome<SafetensorsFile> {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length);
+  if (!n.ok) return n;
+  const header = parseHeader(bytes.subarray(8, 8 + n.value), bytes.length);
+  if (!header.ok) return header;
+  return { ok: true, value: { ...header.value, bytes } };
+}
+
+/** The bytes of one tensor of a file read by `readSafetensors` (a view, not a copy). */
+function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uint8Array {
+  return file.bytes.subarray(file.dataStart + entry.begin, file.dataStart + entry.end);
+}
+
+function isFloatDtype(dtype: Dtype): dtype is FloatDtype {
+  return dtype === "F32" || dtype === "F64" || dtype === "F16" || dtype === "BF16";
+}
+
+/** The value of an IEEE 754 half-precision number from its 16 bits: exact (every half is a float32). */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
+}
+
+/** Converts the little-endian elements of a float dtype to float32 or float64 numbers, exactly (F64 to
+ *  float32 rounds to nearest, as `Math.fround`). `bytes.length` must be a multiple of the element size. */
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"): Float32Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float64"): Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array {
+  const size = dtypeSizes[dtype];
+  const n = Math.floor(bytes.length / size);
+  const out = to === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === "F32") for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+  else if (dtype === "F64") for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+  else if (dtype === "F16") for (let i = 0; i < n; i++) out[i] = halfToNumber(view.getUint16(2 * i, true));
+  else {
+    // bfloat16 is the upper half of a float32.
+    const scratch = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
+      out[i] = scratch.getFloat32(0);
+    }
+  }
+  return out;
+}
+
+/** Reads one tensor of a file as float32 or float64; an error for a dtype that is not a float. */
+function readTensor(
+  file: SafetensorsFile,
+  entry: SafetensorsEntry,
+  to: "float32" | "float64",
+): Outcome<Float32Array | Float64Array> {
+  if (!isFloatDtype(entry.dtype))
+    return fail(
+      `tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`,
+      entry.name,
+    );
+  return { ok: true, value: decodeFloats(entry.dtype, tensorBytes(file, entry), to) };
+}
+
+/** How many elements of a float tensor's bytes are NaN and how many infinite. */
+function nonFinite(dtype: FloatDtype, bytes: Uint8Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  const size = dtypeSizes[dtype];
+  // Chunks keep the converted copy small for a large tensor.
+  const chunk = 1 << 20;
+  for (let at = 0; at < bytes.length; at += chunk * size) {
+    const values = decodeFloats(
+      dtype,
+      bytes.subarray(at, Math.min(bytes.length, at + chunk * size)),
+      dtype === "F64" ? "float64" : "float32",
+    );
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== v) nan++;
+      else if (v === Infinity || v === -Infinity) infinite++;
+    }
+  }
+  return { nan, infinite };
+}
+
+/** A tensor to write. `data` holds the elements in row-major order: float32/float64 for F32/F64, int64 for
+ *  I64 (BatchNorm's `num_batches_tracked`). */
+type TensorToWrite =
+  | { readonly name: string; readonly dtype: "F32"; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly name: string; readonly dtype: "F64"; readonly shape: readonly number[]; readonly data: Float64Array }
+  | { readonly name: string; readonly dtype: "I64"; readonly shape: readonly number[]; readonly data: BigInt64Array };
+
+/** dtypes in the reference's order ("increasing alignment"), which the writer sorts by. */
+const dtypeOrder: readonly Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
+];
+
+/**
+ * A safetensors file as the reference writer lays it out (safetensors/src/tensor.rs, `prepare`): tensors
+ * sorted by dtype, largest alignment first, then by name; compact JSON with `__metadata__` first and each
+ * entry's fields in the order dtype, shape, data_offsets; the header padded with spaces to a multiple of 8
+ * bytes so that every tensor's data is aligned.
+ */
+function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Outcome<Uint8Array> {
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === "__metadata__") return fail("a tensor cannot be called `__metadata__`", t.name);
+    if (names.has(t.name)) return fail(`two tensors are called ${shownName(t.name)}`, t.name);
+    names.add(t.name);
+    let elements = 1;
+    for (const d of t.shape) {
+      if (!Number.isSafeInteger(d) || d < 0)
+        return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
+      elements *= d;
+    }
+    if (elements !== t.data.length)
+      return fail(
+        `tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`,
+        t.name,
+      );
+  }
+  const sorted = [...tensors].sort(
+    (a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name),
+  );
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    const m = Object.keys(metadata).map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
+    parts.push(`"__metadata__":{${m.join(",")}}`);
+  }
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * dtypeSizes[t.dtype];
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`,
+    );
+    offset += bytes;
+  }
+  const json = encodeUtf8(`{${parts.join(",")}}`);
+  const headerLength = json.length + ((8 - (json.length % 8)) % 8);
+  if (headerLength > maxHeaderBytes)
+    return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const t of sorted) {
+    if (t.dtype === "F32") for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i]!, true);
+    else if (t.dtype === "F64") for (let i = 0; i < t.data.length; i++, at += 8) view.setFloat64(at, t.data[i]!, true);
+    else for (let i = 0; i < t.data.length; i++, at += 8) view.setBigInt64(at, t.data[i]!, true);
+  }
+  return { ok: true, value: out };
+}
+
+/** Compares two names as Rust compares strings (by UTF-8 bytes, which is the order of code points). */
+function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+// ── UTF-8 ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF; `undefined` otherwise. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const units: number[] = [];
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    let cp: number;
+    let n: number;
+    if (b < 0x80) {
+      cp = b;
+      n = 0;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      cp = b & 0x1f;
+      n = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0f;
+      n = 2;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07;
+      n = 3;
+    } else {
+      return undefined;
+    }
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return undefined;
+    if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    if (units.length >= 8192) {
+      out += String.fromCharCode(...units);
+      units.length = 0;
+    }
+    i += n + 1;
+  }
+  return out + String.fromCharCode(...units);
+}
+
+/** UTF-8 bytes of a string (a lone surrogate becomes U+FFFD, as TextEncoder does). */
+function encodeUtf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
+}
+
+// ── A strict JSON reader for headers ──────────────────────────────────────────────────────────────────
+// Objects become Maps (a duplicate key is an error; `__proto__` is an ordinary key), numbers keep their text
+// (offsets beyond 2^53 are not rounded before they are checked), nesting is capped.
+
+/** A JSON number, as written. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+type Json = null | boolean | string | JsonNumber | Json[] | Map<string, Json>;
+
+function parseJson(text: string): Outcome<Json> {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const error = (what: string) => fail(`the header is not valid JSON: ${what} at character ${i}`);
+  const str = (): Outcome<string> => {
+    // text[i] is the opening quote.
+    i++;
+    let out = "";
+    let start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return { ok: true, value: out };
+      }
+      if (c < 0x20) return error("a control character in a string");
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = {
+          '"': '"',
+          "\\": "\\",
+          "/": "/",
+          b: "\b",
+          f: "\f",
+          n: "\n",
+          r: "\r",
+          t: "\t",
+        };
+        if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
+          out += simple[e];
+          i += 2;
+        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+          out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 6;
+        } else {
+          return error("a bad escape in a string");
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return error("an unterminated string");
+  };
+  const value = (depth: number): Outcome<Json> => {
+    if (depth > maxJsonDepth) return error(`nesting deeper than ${maxJsonDepth}`);
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const map = new Map<string, Json>();
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return { ok: true, value: map };
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') return error("expected a string key");
+        const key = str();
+        if (!key.ok) return key;
+        if (map.has(key.value)) return fail(`the header names ${shownName(key.value)} twice`, key.value);
+        ws();
+        if (text[i] !== ":") return error("expected `:`");
+        i++;
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        map.set(key.value, v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return { ok: true, value: map };
+        }
+        return error("expected `,` or `}`");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const list: Json[] = [];
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return { ok: true, value: list };
+      }
+      for (;;) {
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        list.push(v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return { ok: true, value: list };
+        }
+        return error("expected `,` or `]`");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0 && m[0] !== "-") {
+      if (m[0].length >= 400) return error("a number too long");
+      i += m[0].length;
+      return { ok: true, value: new JsonNumber(m[0]) };
+    }
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return { ok: true, value: v };
+      }
+    }
+    return error(i >= n ? "unexpected end" : "an unexpected character");
+  };
+  const result = value(0);
+  if (!result.ok) return result;
+  ws();
+  if (i !== n) return error("text after the end");
+  return result;
+}
+
+// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──
+
+// Weight files in generated modules: a model's state dict and a trainer's checkpoint to and from safetensors.
+// Copied as it is into every generated module that can load weights (module.ts, `runtimeText`), after
+// src/weights/safetensors.ts (whose functions it calls): the import below and the `export` keywords are
+// dropped on the way, so the module exports none of this. It is checked here under the repository's
+// settings and, as generated code, under @tsconfig/strictest (test/generated-strict.test.ts): no Node API,
+// no DOM, ES2022 only.
+//
+// Loading checks the whole file before it writes anything: every problem (a missing, unexpected or
+// mis-shaped tensor, a dtype that cannot hold weights, two names for one tensor that disagree) is listed in
+// one error, and the model's arrays are untouched when there is any. The file's header is checked as
+// hostile by `readSafetensors` (lengths, offsets, overlaps, the header cap): a message, never a read out
+// of bounds.
+
+/** A module's storage arrays. */
+type Floats = Float32Array | Float64Array;
+
+/** A tensor of a module's manifest, as weight files need it (the module's `TensorInfo`). */
+interface WeightTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  /** Whether the optimizer updates it (a checkpoint keeps the moments of those that train). */
+  readonly trainable: boolean;
+  readonly tiedTo?: string;
+}
+
+/** Options of `loadSafetensors`. */
+export interface LoadOptions {
+  /** As PyTorch's `load_state_dict(strict=True)`: every tensor of the model in the file, and nothing else
+   *  (default true). Not strict, missing and unexpected tensors are reported and skipped; a tensor of the
+   *  wrong shape or dtype is an error either way (as in PyTorch). */
+  readonly strict?: boolean;
+  /** A prefix every name of the file carries (`net.`, `model.`): stripped before matching; a name without
+   *  it is unexpected. */
+  readonly prefix?: string;
+  /** Renames a file's tensor (after the prefix is stripped) to the model's name; `undefined` skips it. */
+  readonly rename?: (name: string) => string | undefined;
+}
+
+/** What `loadSafetensors` did. */
+export interface LoadReport {
+  /** The model's tensors given values, in manifest order (parameters, then buffers). */
+  readonly loaded: readonly string[];
+  /** The model's tensors the file does not hold (left as they were; only when not strict). */
+  readonly missing: readonly string[];
+  /** The file's tensors the model does not have, as named in the file (only when not strict, or skipped by
+   *  `rename`). */
+  readonly unexpected: readonly string[];
+  /** BatchNorm counters the file leaves out, set to 0 as PyTorch's BatchNorm does for a state dict with no
+   *  version (a safetensors file has none). */
+  readonly defaulted: readonly string[];
+  /** Tensors loaded with NaN or infinite values: `name: 2 NaN, 1 infinite`. */
+  readonly nonFinite: readonly string[];
+}
+
+/** Where a tensor's values go: the array and the first element. */
+interface Target {
+  readonly tensor: WeightTensor;
+  readonly into: Floats;
+  /** A BatchNorm batch counter (`num_batches_tracked`, int64 in PyTorch). */
+  readonly counter: boolean;
+}
+
+/** Decoded values waiting to be written (after every tensor is checked). */
+interface Pending {
+  readonly target: Target;
+  readonly values: Floats;
+}
+
+const counterSuffix = ".num_batches_tracked";
+
+function weightTargets(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Map<string, Target> {
+  const targets = new Map<string, Target>();
+  for (const t of params) targets.set(t.name, { tensor: t, into: p, counter: false });
+  for (const t of buffers) targets.set(t.name, { tensor: t, into: b, counter: t.name.endsWith(counterSuffix) });
+  return targets;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** An integer tensor's values as numbers (BatchNorm counters): exact below 2^53, as PyTorch's int64. */
+function decodeIntegers(dtype: Dtype, bytes: Uint8Array, into: Floats): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < into.length; i++) {
+    let v: number;
+    if (dtype === "I64") v = Number(view.getBigInt64(8 * i, true));
+    else if (dtype === "U64") v = Number(view.getBigUint64(8 * i, true));
+    else if (dtype === "I32") v = view.getInt32(4 * i, true);
+    else if (dtype === "U32") v = view.getUint32(4 * i, true);
+    else if (dtype === "I16") v = view.getInt16(2 * i, true);
+    else if (dtype === "U16") v = view.getUint16(2 * i, true);
+    else if (dtype === "I8") v = view.getInt8(i);
+    else if (dtype === "U8") v = view.getUint8(i);
+    else return false;
+    into[i] = v;
+  }
+  return true;
+}
+
+/** One entry's values in the storage type, or what is wrong with its dtype. */
+function entryValues(file: SafetensorsFile, e: SafetensorsEntry, target: Target): Floats | string {
+  const float32 = target.into instanceof Float32Array;
+  if (target.counter && !isFloatDtype(e.dtype)) {
+    const into = float32 ? new Float32Array(target.tensor.size) : new Float64Array(target.tensor.size);
+    if (decodeIntegers(e.dtype, tensorBytes(file, e), into)) return into;
+  }
+  const read = readTensor(file, e, float32 ? "float32" : "float64");
+  return read.ok ? read.value : read.problem.message;
+}
+
+/** The bytes a caller passed: a Uint8Array (or another view of bytes, or an ArrayBuffer). */
+function fileBytes(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new TypeError(`a safetensors file must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+function readFile(bytes: unknown): SafetensorsFile {
+  const read = readSafetensors(fileBytes(bytes));
+  if (!read.ok) throw new Error(`not a valid safetensors file: ${read.problem.message}`);
+  return read.value;
+}
+
+function checkLoadOptions(options: unknown): {
+  strict: boolean;
+  prefix: string;
+  rename: ((name: string) => string | undefined) | undefined;
+} {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const o = options as { strict?: unknown; prefix?: unknown; rename?: unknown };
+  if (o.strict !== undefined && typeof o.strict !== "boolean")
+    throw new TypeError(`options.strict must be a boolean, got ${describe(o.strict)}`);
+  if (o.prefix !== undefined && typeof o.prefix !== "string")
+    throw new TypeError(`options.prefix must be a string, got ${describe(o.prefix)}`);
+  if (o.rename !== undefined && typeof o.rename !== "function")
+    throw new TypeError(`options.rename must be a function, got ${describe(o.rename)}`);
+  return {
+    strict: o.strict ?? true,
+    prefix: o.prefix ?? "",
+    rename: o.rename as ((name: string) => string | undefined) | undefined,
+  };
+}
+
+/** "found `net.fc1.weight`: use prefix `net.`" — the prefix that would turn most unexpected names into
+ *  missing ones. */
+function prefixHint(missing: readonly string[], unexpected: readonly string[], given: string): string | undefined {
+  const counts = new Map<string, { count: number; example: string }>();
+  const wanted = new Set(missing);
+  for (const u of unexpected) {
+    for (let at = u.indexOf("."); at >= 0; at = u.indexOf(".", at + 1)) {
+      if (!wanted.has(u.slice(at + 1))) continue;
+      const p = given + u.slice(0, at + 1);
+      const c = counts.get(p);
+      counts.set(p, { count: (c?.count ?? 0) + 1, example: given + u });
+      break;
+    }
+  }
+  let best: [string, { count: number; example: string }] | undefined;
+  for (const entry of counts) if (best === undefined || entry[1].count > best[1].count) best = entry;
+  if (best === undefined) return undefined;
+  return `found ${shownName(best[1].example)}: use prefix ${shownName(best[0])}`;
+}
+
+/**
+ * Loads a state dict from safetensors bytes into `p` (parameters) and `b` (buffers), after checking all of
+ * it: throws an Error listing every problem and changes nothing, or writes every value and returns what it
+ * did. Values convert to the storage type (F16 and BF16 exactly, F64 to float32 rounding to nearest).
+ */
+function loadStateDict(
+  bytes: unknown,
+  options: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): LoadReport {
+  const o = checkLoadOptions(options);
+  const file = readFile(bytes);
+  const targets = weightTargets(params, buffers, p, b);
+  const problems: string[] = [];
+  const unexpected: string[] = [];
+  const pending: Pending[] = [];
+  const given = new Map<string, string>();
+  const bad: string[] = [];
+  for (const e of file.entries) {
+    const shown = `tensor ${shownName(e.name)}`;
+    let name: string | undefined = e.name;
+    if (!name.startsWith(o.prefix)) {
+      unexpected.push(e.name);
+      continue;
+    }
+    name = name.slice(o.prefix.length);
+    if (o.rename !== undefined) {
+      const renamed: unknown = o.rename(name);
+      if (renamed !== undefined && typeof renamed !== "string")
+        throw new TypeError(
+          `options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`,
+        );
+      if (renamed === undefined) {
+        unexpected.push(e.name);
+        continue;
+      }
+      name = renamed;
+    }
+    const target = targets.get(name);
+    if (target === undefined) {
+      unexpected.push(e.name);
+      continue;
+    }
+    const earlier = given.get(name);
+    if (earlier !== undefined) {
+      problems.push(`${shown} and ${shownName(earlier)} are both loaded as ${shownName(name)}`);
+      continue;
+    }
+    given.set(name, e.name);
+    const t = target.tensor;
+    if (!sameShape(e.shape, t.shape)) {
+      const transposed =
+        e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
+      problems.push(
+        `${shown} has shape ${shapeText(e.shape)}, the model's ${shownName(name)} ${shapeText(t.shape)}${transposed ? " (transposed)" : ""}`,
+      );
+      continue;
+    }
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") {
+      problems.push(values);
+      continue;
+    }
+    if (isFloatDtype(e.dtype)) {
+      const count = nonFinite(e.dtype, tensorBytes(file, e));
+      if (count.nan + count.infinite > 0) bad.push(`${name}: ${count.nan} NaN, ${count.infinite} infinite`);
+    }
+    pending.push({ target, values });
+  }
+  // Tied tensors: either name fills the shared elements; both must then agree.
+  const byName = new Map(pending.map((x) => [x.target.tensor.name, x]));
+  for (const t of params) {
+    if (t.tiedTo === undefined) continue;
+    const mine = byName.get(t.name);
+    const theirs = byName.get(t.tiedTo);
+    if (mine === undefined || theirs === undefined) continue;
+    for (let i = 0; i < t.size; i++) {
+      const x = mine.values[i]!;
+      const y = theirs.values[i]!;
+      if (x !== y && !(x !== x && y !== y)) {
+        problems.push(
+          `${shownName(t.name)} is tied to ${shownName(t.tiedTo)}, but the file's values differ at element ${i} (${x} and ${y})`,
+        );
+        break;
+      }
+    }
+  }
+  const missing: string[] = [];
+  const defaulted: string[] = [];
+  const has = (name: string) => byName.has(name);
+  for (const t of [...params, ...buffers]) {
+    if (has(t.name)) continue;
+    if (t.tiedTo !== undefined && has(t.tiedTo)) continue;
+    if (params.some((x) => x.tiedTo === t.name && has(x.name))) continue;
+    if (t.tiedTo !== undefined) continue; // reported once, under the tensor it is tied to
+    if (t.name.endsWith(counterSuffix)) defaulted.push(t.name);
+    else missing.push(t.name);
+  }
+  if (o.strict) {
+    if (missing.length > 0) problems.push(`missing from the file: ${missing.map(shownName).join(", ")}`);
+    if (unexpected.length > 0) problems.push(`not in the model: ${unexpected.map(shownName).join(", ")}`);
+  }
+  if (problems.length > 0) {
+    const hint = missing.length > 0 ? prefixHint(missing, unexpected, o.prefix) : undefined;
+    throw new Error(
+      `cannot load the safetensors file (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}${hint ? `\n  hint: ${hint}` : ""}`,
+    );
+  }
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
+  for (const name of defaulted) {
+    const t = targets.get(name)!;
+    t.into[t.tensor.offset] = 0;
+  }
+  const loaded = [...params, ...buffers].filter((t) => !missing.includes(t.name)).map((t) => t.name);
+  return { loaded, missing, unexpected, defaulted, nonFinite: bad };
+}
+
+/** The state dict's tensors to write: every parameter and buffer by its PyTorch name, a tied tensor under
+ *  both of its names (as `state_dict()` lists it: `load_state_dict(strict=True)` wants both), BatchNorm
+ *  counters as int64. */
+function stateTensors(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+  prefix: string,
+): TensorToWrite[] {
+  const out: TensorToWrite[] = [];
+  for (const [list, from] of [
+    [params, p],
+    [buffers, b],
+  ] as const) {
+    for (const t of list) {
+      const name = prefix + t.name;
+      if (t.name.endsWith(counterSuffix) && list === buffers) {
+        out.push({ name, dtype: "I64", shape: t.shape, data: BigInt64Array.of(BigInt(Math.round(from[t.offset]!))) });
+      } else out.push(floatTensor(name, t.shape, from.subarray(t.offset, t.offset + t.size)));
+    }
+  }
+  return out;
+}
+
+function floatTensor(name: string, shape: readonly number[], data: Floats): TensorToWrite {
+  // A copy: the writer reads it after this returns, and a view of a caller's array could change.
+  return data instanceof Float32Array
+    ? { name, dtype: "F32", shape, data: data.slice() }
+    : { name, dtype: "F64", shape, data: data.slice() };
+}
+
+function written(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): Uint8Array {
+  const out = writeSafetensors(tensors, metadata);
+  if (!out.ok) throw new Error(`cannot write the safetensors file: ${out.problem.message}`);
+  return out.value;
+}
+
+/** The state dict as a safetensors file (`__metadata__` `{"format": "pt"}`, as PyTorch's `save_file` of
+ *  transformers writes it). */
+function saveStateDict(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Uint8Array {
+  return written(stateTensors(params, buffers, p, b, ""), { format: "pt" });
+}
+
+/** A trainer's whole state: what `saveCheckpoint` writes and `loadCheckpoint` reads. */
+interface TrainerState {
+  readonly params: Floats;
+  readonly buffers: Floats;
+  readonly m: Floats;
+  readonly v: Floats;
+  readonly optimizer: string;
+  steps: number;
+  lr: number;
+  random: number;
+}
+
+/** The optimizer's moments of each tensor that trains, named `optimizer.m.<name>` / `optimizer.v.<name>`. */
+function momentTensors(params: readonly WeightTensor[], s: TrainerState) {
+  const out: { name: string; tensor: WeightTensor; into: Floats }[] = [];
+  params.forEach((t) => {
+    if (!t.trainable || t.tiedTo !== undefined) return;
+    out.push({ name: `optimizer.m.${t.name}`, tensor: t, into: s.m });
+    if (s.v.length > 0) out.push({ name: `optimizer.v.${t.name}`, tensor: t, into: s.v });
+  });
+  return out;
+}
+
+/** A checkpoint: the state dict, the optimizer's moments and, in `__metadata__`, the step count, the
+ *  optimizer, the learning rate and the random generator's state — all a resumed run needs to take the
+ *  same steps, bit for bit. */
+function saveTrainerState(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): Uint8Array {
+  const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
+  for (const x of momentTensors(params, s))
+    tensors.push(
+      floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
+    );
+  return written(tensors, {
+    format: "nnc-checkpoint",
+    optimizer: s.optimizer,
+    steps: String(s.steps),
+    lr: String(s.lr),
+    random: String(s.random),
+  });
+}
+
+/** Reads a checkpoint written by `saveTrainerState` for the same model and optimizer: everything is checked
+ *  (every tensor present, of its shape, of the storage dtype so that values are exact; the metadata) before
+ *  anything is written. */
+function loadTrainerState(
+  bytes: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): void {
+  const file = readFile(bytes);
+  const problems: string[] = [];
+  const meta = file.metadata ?? {};
+  if (meta["format"] !== "nnc-checkpoint")
+    throw new Error(
+      "not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)",
+    );
+  if (meta["optimizer"] !== s.optimizer)
+    problems.push(
+      `the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`,
+    );
+  const whole = (key: string, max: number): number => {
+    const text = meta[key] ?? "";
+    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+    if (!(n <= max))
+      problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
+    return n;
+  };
+  const steps = whole("steps", Number.MAX_SAFE_INTEGER);
+  const random = whole("random", 2 ** 32 - 1);
+  const lr = Number(meta["lr"]);
+  if (!(Number.isFinite(lr) && lr >= 0))
+    problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
+  const dtype = s.params instanceof Float32Array ? "F32" : "F64";
+  const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
+  for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
+  for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
+  for (const x of momentTensors(params, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
+  const pending: Pending[] = [];
+  const seen = new Set<string>();
+  for (const e of file.entries) {
+    const w = wanted.get(e.name);
+    if (w === undefined) {
+      if (!tied.has(e.name)) problems.push(`not in this trainer: ${shownName(e.name)}`);
+      continue;
+    }
+    seen.add(e.name);
+    if (!sameShape(e.shape, w.tensor.shape)) {
+      problems.push(`${shownName(e.name)} has shape ${shapeText(e.shape)}, expected ${shapeText(w.tensor.shape)}`);
+      continue;
+    }
+    if (e.dtype !== (w.counter ? "I64" : dtype)) {
+      problems.push(
+        `${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`,
+      );
+      continue;
+    }
+    const target = { tensor: w.tensor, into: w.into, counter: w.counter };
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") problems.push(values);
+    else pending.push({ target, values });
+  }
+  const absent = [...wanted.keys()].filter((name) => !seen.has(name));
+  if (absent.length > 0) problems.push(`missing from the checkpoint: ${absent.map(shownName).join(", ")}`);
+  if (problems.length > 0)
+    throw new Error(`cannot load the checkpoint (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  s.steps = steps;
+  s.lr = lr;
+  s.random = random;
+}
+
+/** Scales the gradients of the trainable ranges so that their global L2 norm is at most `maxNorm`, as
+ *  `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), clamped at 1); returns the norm. */
+function clipGradients(g: Floats, ranges: readonly (readonly [number, number])[], maxNorm: number): number {
+  let sum = 0;
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) sum += g[i]! * g[i]!;
+  const norm = Math.sqrt(sum);
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) for (const [from, to] of ranges) for (let i = from; i < to; i++) g[i] = g[i]! * coefficient;
+  return norm;
 }

@@ -22,14 +22,19 @@ export interface TensorInfo {
 
 /** The model's name in the spec. */
 export const modelName = "LstmClassifier";
+
 /** Shape of one sample of the first input (the batch axis is not included). */
 export const inputShape: readonly number[] = [256];
+
 /** Elements of one input sample. */
 export const inputSize = 256;
+
 /** Shape of one output sample. */
 export const outputShape: readonly number[] = [4];
+
 /** Elements of one output sample. */
 export const outputSize = 4;
+
 /** Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`. */
 export const inputs: readonly {
   readonly name: string;
@@ -38,18 +43,24 @@ export const inputs: readonly {
   readonly dtype: string;
   readonly vocab?: number;
 }[] = [{ name: "tokens", shape: [256], size: 256, dtype: "token", vocab: 10000 }];
+
 /** Every output, in order (the losses and training use the first). */
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [4], size: 4 },
 ];
+
 /** The declared maximum sequence length (the input's symbolic first axis). */
 export const maxLength = 256;
+
 /** Whether `forward` accepts `{ length }` below maxLength: no — `2` (mean) mixes positions; give the full length. */
 export const variableLength = false;
+
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 345348;
+
 /** Elements of the flat buffer array (BatchNorm running statistics). */
 export const bufferCount = 0;
+
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
   { name: "embedding.weight", shape: [10000, 32], role: "embedding", offset: 0, size: 320000, trainable: true },
@@ -60,6 +71,7 @@ export const params: readonly TensorInfo[] = [
   { name: "fc.weight", shape: [4, 64], role: "matrix", offset: 345088, size: 256, trainable: true },
   { name: "fc.bias", shape: [4], role: "bias", offset: 345344, size: 4, trainable: true },
 ];
+
 /** Every buffer tensor (not parameters). */
 export const buffers: readonly TensorInfo[] = [];
 
@@ -131,154 +143,10 @@ function checkSeed(seed: unknown): void {
   }
 }
 
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
-/**
- * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
- * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
- * same parameters on every machine.
- */
-export function createParams(seed = 0): Float32Array {
-  checkSeed(seed);
-  seedRandom(seed);
-  const p = new Float32Array(paramCount);
-  for (let i = 0; i < 320000; i++) p[i] = gaussian() * 1; // embedding.weight: N(0, 1²)
-  for (let i = 0; i < 32; i++) p[i] = 0; // embedding.weight: padding_idx row 0
-  for (let i = 320000; i < 328192; i++) p[i] = (2 * random() - 1) * 0.125; // lstm.weight_ih_l0: U(±0.125)
-  for (let i = 328192; i < 344576; i++) p[i] = (2 * random() - 1) * 0.125; // lstm.weight_hh_l0: U(±0.125)
-  for (let i = 344576; i < 344832; i++) p[i] = (2 * random() - 1) * 0.125; // lstm.bias_ih_l0: U(±0.125)
-  for (let i = 344832; i < 345088; i++) p[i] = (2 * random() - 1) * 0.125; // lstm.bias_hh_l0: U(±0.125)
-  for (let i = 345088; i < 345344; i++) p[i] = (2 * random() - 1) * 0.125; // fc.weight: U(±0.125)
-  for (let i = 345344; i < 345348; i++) p[i] = (2 * random() - 1) * 0.125; // fc.bias: U(±0.125)
-  return p;
-}
-
 /** A new buffer array: running means 0, running variances 1, batch counters 0. */
 export function createBuffers(): Float32Array {
   const p = new Float32Array(bufferCount);
   return p;
-}
-
-// ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
-
-let batchSize = 0;
-let forwardDone = false;
-/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
-let act1 = new Float32Array(0);
-let act2 = new Float32Array(0);
-let act3 = new Float32Array(0);
-let act4 = new Float32Array(0);
-let act0: Int32Array = new Int32Array(0);
-let grad0 = new Float32Array(0);
-let grad1 = new Float32Array(0);
-let grad2 = new Float32Array(0);
-let grad3 = new Float32Array(0);
-let grad4 = new Float32Array(0);
-let scratch1_seq = new Float32Array(0);
-let scratch1_gates = new Float32Array(0);
-let scratch1_cell = new Float32Array(0);
-let scratch1_work = new Float32Array(0);
-
-/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
- *  memory), the workspace and the last forward call's values stay as they were. */
-function allocate(n: number): void {
-  if (n === batchSize) return;
-  [
-    act1,
-    act2,
-    act3,
-    act4,
-    act0,
-    grad0,
-    grad1,
-    grad2,
-    grad3,
-    grad4,
-    scratch1_seq,
-    scratch1_gates,
-    scratch1_cell,
-    scratch1_work,
-  ] = [
-    new Float32Array(n * 8192),
-    new Float32Array(n * 16384),
-    new Float32Array(n * 64),
-    new Float32Array(n * 4),
-    new Int32Array(n * 256),
-    new Float32Array(n * 256),
-    new Float32Array(n * 8192),
-    new Float32Array(n * 16384),
-    new Float32Array(n * 64),
-    new Float32Array(n * 4),
-    new Float32Array(n * 16384),
-    new Float32Array(n * 65536),
-    new Float32Array(n * 16384),
-    new Float32Array(n * 16768),
-  ];
-  batchSize = n;
-  noteWorkspace();
-}
-
-/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
-let workspaceMemory = new Set<ArrayBufferLike>();
-
-function noteWorkspace(): void {
-  workspaceMemory = new Set(
-    [
-      act1,
-      act2,
-      act3,
-      act4,
-      act0,
-      grad0,
-      grad1,
-      grad2,
-      grad3,
-      grad4,
-      scratch1_seq,
-      scratch1_gates,
-      scratch1_cell,
-      scratch1_work,
-    ].map((a) => a.buffer),
-  );
-}
-
-/** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. One set lookup per call. */
-function inWorkspace(a: ArrayBufferView): boolean {
-  return workspaceMemory.has(a.buffer);
-}
-
-function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
-  if (!(ids instanceof Int32Array))
-    throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
-  checkLength(what, ids, expected);
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (id < 0 || id >= vocab)
-      throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
-  }
 }
 
 export interface ForwardOptions {
@@ -290,1352 +158,6 @@ export interface ForwardOptions {
   readonly seed?: number;
   /** Sequence length of this call, 1..256 (default 256); below 256 only when `variableLength`. */
   readonly length?: number;
-}
-
-/**
- * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
- * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
- */
-export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
-  checkBatch(n);
-  checkOptions(options);
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const length = options.length ?? 256;
-  if (!Number.isInteger(length) || length < 1 || length > 256)
-    throw new RangeError(`sequence length ${length} is outside 1..256 (the declared maximum is 256)`);
-  if (length !== 256) throw new RangeError("this model needs the full sequence length 256: `2` (mean) mixes positions");
-  checkTokens("input", input, n * length * 1, 10000);
-  if (options.seed !== undefined) checkSeed(options.seed);
-  allocate(n);
-  if (options.seed !== undefined) seedRandom(options.seed);
-  act0.set(input);
-  forward0(p, n);
-  forward1(p, n);
-  forward2(n);
-  forward3(p, n);
-  forwardDone = true;
-  return act4;
-}
-
-/**
- * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
- * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
- * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
- * next call).
- */
-export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
-  if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const n = batchSize;
-  checkFloats("outputGrad", outputGrad, n * 4);
-  checkFloats("grads", grads, paramCount);
-  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
-  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
-  copy(outputGrad, grad4);
-  const gp = grads;
-  gp.fill(0, 0, 345088);
-  zero(grad0);
-  zero(grad1);
-  zero(grad2);
-  backward3(p, gp, n);
-  backward2(n);
-  backward1(p, gp, n);
-  backward0(gp, n);
-}
-
-// ── One function per op, forward and backward ──
-
-/** Forward of op 0: embedding (embedding). */
-function forward0(p: Float32Array, n: number): void {
-  // embedding: embedding, table 10000 × 32 at p[0]; [256] ids per sample → [256, 32], padding_idx 0: one row copied per id
-  for (let r = 0, e = n * 256, yo = 0; r < e; r++, yo += 32) {
-    const w = act0[r]! * 32;
-    for (let d = 0; d < 32; d++) act1[yo + d] = p[w + d]!;
-  }
-}
-
-/** Backward of op 0: embedding (embedding). */
-function backward0(gp: Float32Array, n: number): void {
-  // embedding: embedding, table 10000 × 32 at p[0]; [256] ids per sample → [256, 32], padding_idx 0, backward: each id's output gradient is added to its own row only (the padding row gets none)
-  for (let r = 0, e = n * 256, yo = 0; r < e; r++, yo += 32) {
-    const id = act0[r]!;
-    if (id === 0) continue;
-    const w = id * 32;
-    for (let d = 0; d < 32; d++) gp[w + d]! += grad1[yo + d]!;
-  }
-}
-
-/** Forward of op 1: lstm (lstm). */
-function forward1(p: Float32Array, n: number): void {
-  // lstm: lstm, gates i, f, g, o; 1 layer; input [256, 32], hidden 64; output [256, 64]
-  for (let b = 0; b < n; b++) {
-    const sq = b * 16384; // this sample's layer outputs in scratch1_seq
-    const gq = b * 65536;
-    const cq = b * 16384;
-    // layer 0: weight_ih_l0 [256, 32] at 320000, weight_hh_l0 [256, 64] at 328192, bias_ih_l0 + bias_hh_l0 at 344576, 344832
-    {
-      const xb = b * 8192;
-      const hb = sq;
-      const gb = gq;
-      const cb = cq;
-      for (let s = 0; s < 256; s++) {
-        const t = s;
-        const xi = xb + t * 32; // this position of the layer's input
-        const ho = hb + t * 64; // its output h_t
-        const hp = ho - 64; // the previous step's state h (when s > 0)
-        const go = gb + t * 256;
-        const co = cb + t * 64;
-        const cp = co - 64;
-        // pre-activations of the four gates, W_ih x + W_hh h + biases
-        for (let j = 0; j < 256; j++) {
-          let ax = p[344576 + j]!;
-          let ah = p[344832 + j]!;
-          for (let i = 0, w = 320000 + j * 32; i < 32; i++, w++) ax += p[w]! * act1[xi + i]!;
-          if (s > 0) for (let k = 0, w = 328192 + j * 64; k < 64; k++, w++) ah += p[w]! * scratch1_seq[hp + k]!;
-          scratch1_gates[go + j] = ax + ah;
-        }
-        // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
-        for (let k = 0; k < 64; k++) {
-          const ig = 1 / (1 + Math.exp(-scratch1_gates[go + k]!));
-          const fg = 1 / (1 + Math.exp(-scratch1_gates[go + 64 + k]!));
-          const gg = Math.tanh(scratch1_gates[go + 128 + k]!);
-          const og = 1 / (1 + Math.exp(-scratch1_gates[go + 192 + k]!));
-          scratch1_gates[go + k] = ig;
-          scratch1_gates[go + 64 + k] = fg;
-          scratch1_gates[go + 128 + k] = gg;
-          scratch1_gates[go + 192 + k] = og;
-          const cv = (s > 0 ? fg * scratch1_cell[cp + k]! : 0) + ig * gg;
-          scratch1_cell[co + k] = cv;
-          scratch1_seq[ho + k] = og * Math.tanh(cv);
-        }
-      }
-    }
-    // output: the last layer's sequence
-    for (let i = 0; i < 16384; i++) act2[b * 16384 + i] = scratch1_seq[sq + i]!;
-  }
-}
-
-/** Backward of op 1: lstm (lstm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number): void {
-  // lstm: lstm, gates i, f, g, o; 1 layer; input [256, 32], hidden 64; output [256, 64]; backward: backpropagation through time, the last layer first
-  for (let b = 0; b < n; b++) {
-    const sq = b * 16384;
-    const gq = b * 65536;
-    const cq = b * 16384;
-    // gradients of every layer's output sequence, work[0, 16384): the last layer's from the output
-    scratch1_work.fill(0, 0, 16384);
-    for (let i = 0; i < 16384; i++) scratch1_work[i] = grad2[b * 16384 + i]!;
-    // layer 0: weight_ih_l0 [256, 32] at 320000, weight_hh_l0 [256, 64] at 328192, bias_ih_l0 + bias_hh_l0 at 344576, 344832: backward
-    {
-      const xb = b * 8192;
-      const hb = sq;
-      const gb = gq;
-      const cb = cq;
-      scratch1_work.fill(0, 16384, 16512); // carried dh, dc: zero after the last step
-      for (let s = 255; s >= 0; s--) {
-        const t = s;
-        const xi = xb + t * 32; // this position of the layer's input
-        const hp = hb + t * 64 - 64; // the previous step's state h (when s > 0)
-        const go = gb + t * 256;
-        const co = cb + t * 64;
-        const cp = co - 64;
-        const dy = t * 64; // this output's gradient from above in work
-        // through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
-        for (let k = 0; k < 64; k++) {
-          const dh = scratch1_work[16384 + k]! + scratch1_work[dy + k]!;
-          const ig = scratch1_gates[go + k]!;
-          const fg = scratch1_gates[go + 64 + k]!;
-          const gg = scratch1_gates[go + 128 + k]!;
-          const og = scratch1_gates[go + 192 + k]!;
-          const tc = Math.tanh(scratch1_cell[co + k]!);
-          const dc = scratch1_work[16448 + k]! + dh * og * (1 - tc * tc);
-          scratch1_work[16512 + k] = dc * gg * ig * (1 - ig);
-          scratch1_work[16576 + k] = s > 0 ? dc * scratch1_cell[cp + k]! * fg * (1 - fg) : 0;
-          scratch1_work[16640 + k] = dc * ig * (1 - gg * gg);
-          scratch1_work[16704 + k] = dh * tc * og * (1 - og);
-          scratch1_work[16448 + k] = dc * fg;
-          scratch1_work[16384 + k] = 0;
-        }
-        // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
-        for (let j = 0; j < 256; j++) {
-          const d = scratch1_work[16512 + j]!;
-          if (d === 0) continue;
-          gp[344576 + j]! += d;
-          for (let i = 0, w = 320000 + j * 32; i < 32; i++, w++) {
-            gp[w]! += d * act1[xi + i]!;
-            grad1[xi + i]! += d * p[w]!;
-          }
-        }
-        // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
-        for (let j = 0; j < 256; j++) {
-          const d = scratch1_work[16512 + j]!;
-          if (d === 0) continue;
-          gp[344832 + j]! += d;
-          if (s > 0) {
-            for (let k = 0, w = 328192 + j * 64; k < 64; k++, w++) {
-              gp[w]! += d * scratch1_seq[hp + k]!;
-              scratch1_work[16384 + k]! += d * p[w]!;
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 2: 2 (mean). */
-function forward2(n: number): void {
-  // 2: mean over axis 0, [256, 64] → [64]
-  for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 64; q++) {
-      let s = 0;
-      for (let k = 0, i = r * 16384 + q; k < 256; k++, i += 64) s += act2[i]!;
-      act3[r * 64 + q] = s / 256;
-    }
-  }
-}
-
-/** Backward of op 2: 2 (mean). */
-function backward2(n: number): void {
-  // 2: mean backward: every position gets 1/256 of the gradient
-  for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 64; q++) {
-      const g = grad3[r * 64 + q]! / 256;
-      for (let k = 0, i = r * 16384 + q; k < 256; k++, i += 64) grad2[i]! += g;
-    }
-  }
-}
-
-/** Forward of op 3: fc (dense). */
-function forward3(p: Float32Array, n: number): void {
-  // fc: dense 64 → 4, unrolled
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 64, yo += 4) {
-    const x0 = act3[xo + 0]!;
-    const x1 = act3[xo + 1]!;
-    const x2 = act3[xo + 2]!;
-    const x3 = act3[xo + 3]!;
-    const x4 = act3[xo + 4]!;
-    const x5 = act3[xo + 5]!;
-    const x6 = act3[xo + 6]!;
-    const x7 = act3[xo + 7]!;
-    const x8 = act3[xo + 8]!;
-    const x9 = act3[xo + 9]!;
-    const x10 = act3[xo + 10]!;
-    const x11 = act3[xo + 11]!;
-    const x12 = act3[xo + 12]!;
-    const x13 = act3[xo + 13]!;
-    const x14 = act3[xo + 14]!;
-    const x15 = act3[xo + 15]!;
-    const x16 = act3[xo + 16]!;
-    const x17 = act3[xo + 17]!;
-    const x18 = act3[xo + 18]!;
-    const x19 = act3[xo + 19]!;
-    const x20 = act3[xo + 20]!;
-    const x21 = act3[xo + 21]!;
-    const x22 = act3[xo + 22]!;
-    const x23 = act3[xo + 23]!;
-    const x24 = act3[xo + 24]!;
-    const x25 = act3[xo + 25]!;
-    const x26 = act3[xo + 26]!;
-    const x27 = act3[xo + 27]!;
-    const x28 = act3[xo + 28]!;
-    const x29 = act3[xo + 29]!;
-    const x30 = act3[xo + 30]!;
-    const x31 = act3[xo + 31]!;
-    const x32 = act3[xo + 32]!;
-    const x33 = act3[xo + 33]!;
-    const x34 = act3[xo + 34]!;
-    const x35 = act3[xo + 35]!;
-    const x36 = act3[xo + 36]!;
-    const x37 = act3[xo + 37]!;
-    const x38 = act3[xo + 38]!;
-    const x39 = act3[xo + 39]!;
-    const x40 = act3[xo + 40]!;
-    const x41 = act3[xo + 41]!;
-    const x42 = act3[xo + 42]!;
-    const x43 = act3[xo + 43]!;
-    const x44 = act3[xo + 44]!;
-    const x45 = act3[xo + 45]!;
-    const x46 = act3[xo + 46]!;
-    const x47 = act3[xo + 47]!;
-    const x48 = act3[xo + 48]!;
-    const x49 = act3[xo + 49]!;
-    const x50 = act3[xo + 50]!;
-    const x51 = act3[xo + 51]!;
-    const x52 = act3[xo + 52]!;
-    const x53 = act3[xo + 53]!;
-    const x54 = act3[xo + 54]!;
-    const x55 = act3[xo + 55]!;
-    const x56 = act3[xo + 56]!;
-    const x57 = act3[xo + 57]!;
-    const x58 = act3[xo + 58]!;
-    const x59 = act3[xo + 59]!;
-    const x60 = act3[xo + 60]!;
-    const x61 = act3[xo + 61]!;
-    const x62 = act3[xo + 62]!;
-    const x63 = act3[xo + 63]!;
-    act4[yo + 0] =
-      p[345344]! +
-      x0 * p[345088]! +
-      x1 * p[345089]! +
-      x2 * p[345090]! +
-      x3 * p[345091]! +
-      x4 * p[345092]! +
-      x5 * p[345093]! +
-      x6 * p[345094]! +
-      x7 * p[345095]! +
-      x8 * p[345096]! +
-      x9 * p[345097]! +
-      x10 * p[345098]! +
-      x11 * p[345099]! +
-      x12 * p[345100]! +
-      x13 * p[345101]! +
-      x14 * p[345102]! +
-      x15 * p[345103]! +
-      x16 * p[345104]! +
-      x17 * p[345105]! +
-      x18 * p[345106]! +
-      x19 * p[345107]! +
-      x20 * p[345108]! +
-      x21 * p[345109]! +
-      x22 * p[345110]! +
-      x23 * p[345111]! +
-      x24 * p[345112]! +
-      x25 * p[345113]! +
-      x26 * p[345114]! +
-      x27 * p[345115]! +
-      x28 * p[345116]! +
-      x29 * p[345117]! +
-      x30 * p[345118]! +
-      x31 * p[345119]! +
-      x32 * p[345120]! +
-      x33 * p[345121]! +
-      x34 * p[345122]! +
-      x35 * p[345123]! +
-      x36 * p[345124]! +
-      x37 * p[345125]! +
-      x38 * p[345126]! +
-      x39 * p[345127]! +
-      x40 * p[345128]! +
-      x41 * p[345129]! +
-      x42 * p[345130]! +
-      x43 * p[345131]! +
-      x44 * p[345132]! +
-      x45 * p[345133]! +
-      x46 * p[345134]! +
-      x47 * p[345135]! +
-      x48 * p[345136]! +
-      x49 * p[345137]! +
-      x50 * p[345138]! +
-      x51 * p[345139]! +
-      x52 * p[345140]! +
-      x53 * p[345141]! +
-      x54 * p[345142]! +
-      x55 * p[345143]! +
-      x56 * p[345144]! +
-      x57 * p[345145]! +
-      x58 * p[345146]! +
-      x59 * p[345147]! +
-      x60 * p[345148]! +
-      x61 * p[345149]! +
-      x62 * p[345150]! +
-      x63 * p[345151]!;
-    act4[yo + 1] =
-      p[345345]! +
-      x0 * p[345152]! +
-      x1 * p[345153]! +
-      x2 * p[345154]! +
-      x3 * p[345155]! +
-      x4 * p[345156]! +
-      x5 * p[345157]! +
-      x6 * p[345158]! +
-      x7 * p[345159]! +
-      x8 * p[345160]! +
-      x9 * p[345161]! +
-      x10 * p[345162]! +
-      x11 * p[345163]! +
-      x12 * p[345164]! +
-      x13 * p[345165]! +
-      x14 * p[345166]! +
-      x15 * p[345167]! +
-      x16 * p[345168]! +
-      x17 * p[345169]! +
-      x18 * p[345170]! +
-      x19 * p[345171]! +
-      x20 * p[345172]! +
-      x21 * p[345173]! +
-      x22 * p[345174]! +
-      x23 * p[345175]! +
-      x24 * p[345176]! +
-      x25 * p[345177]! +
-      x26 * p[345178]! +
-      x27 * p[345179]! +
-      x28 * p[345180]! +
-      x29 * p[345181]! +
-      x30 * p[345182]! +
-      x31 * p[345183]! +
-      x32 * p[345184]! +
-      x33 * p[345185]! +
-      x34 * p[345186]! +
-      x35 * p[345187]! +
-      x36 * p[345188]! +
-      x37 * p[345189]! +
-      x38 * p[345190]! +
-      x39 * p[345191]! +
-      x40 * p[345192]! +
-      x41 * p[345193]! +
-      x42 * p[345194]! +
-      x43 * p[345195]! +
-      x44 * p[345196]! +
-      x45 * p[345197]! +
-      x46 * p[345198]! +
-      x47 * p[345199]! +
-      x48 * p[345200]! +
-      x49 * p[345201]! +
-      x50 * p[345202]! +
-      x51 * p[345203]! +
-      x52 * p[345204]! +
-      x53 * p[345205]! +
-      x54 * p[345206]! +
-      x55 * p[345207]! +
-      x56 * p[345208]! +
-      x57 * p[345209]! +
-      x58 * p[345210]! +
-      x59 * p[345211]! +
-      x60 * p[345212]! +
-      x61 * p[345213]! +
-      x62 * p[345214]! +
-      x63 * p[345215]!;
-    act4[yo + 2] =
-      p[345346]! +
-      x0 * p[345216]! +
-      x1 * p[345217]! +
-      x2 * p[345218]! +
-      x3 * p[345219]! +
-      x4 * p[345220]! +
-      x5 * p[345221]! +
-      x6 * p[345222]! +
-      x7 * p[345223]! +
-      x8 * p[345224]! +
-      x9 * p[345225]! +
-      x10 * p[345226]! +
-      x11 * p[345227]! +
-      x12 * p[345228]! +
-      x13 * p[345229]! +
-      x14 * p[345230]! +
-      x15 * p[345231]! +
-      x16 * p[345232]! +
-      x17 * p[345233]! +
-      x18 * p[345234]! +
-      x19 * p[345235]! +
-      x20 * p[345236]! +
-      x21 * p[345237]! +
-      x22 * p[345238]! +
-      x23 * p[345239]! +
-      x24 * p[345240]! +
-      x25 * p[345241]! +
-      x26 * p[345242]! +
-      x27 * p[345243]! +
-      x28 * p[345244]! +
-      x29 * p[345245]! +
-      x30 * p[345246]! +
-      x31 * p[345247]! +
-      x32 * p[345248]! +
-      x33 * p[345249]! +
-      x34 * p[345250]! +
-      x35 * p[345251]! +
-      x36 * p[345252]! +
-      x37 * p[345253]! +
-      x38 * p[345254]! +
-      x39 * p[345255]! +
-      x40 * p[345256]! +
-      x41 * p[345257]! +
-      x42 * p[345258]! +
-      x43 * p[345259]! +
-      x44 * p[345260]! +
-      x45 * p[345261]! +
-      x46 * p[345262]! +
-      x47 * p[345263]! +
-      x48 * p[345264]! +
-      x49 * p[345265]! +
-      x50 * p[345266]! +
-      x51 * p[345267]! +
-      x52 * p[345268]! +
-      x53 * p[345269]! +
-      x54 * p[345270]! +
-      x55 * p[345271]! +
-      x56 * p[345272]! +
-      x57 * p[345273]! +
-      x58 * p[345274]! +
-      x59 * p[345275]! +
-      x60 * p[345276]! +
-      x61 * p[345277]! +
-      x62 * p[345278]! +
-      x63 * p[345279]!;
-    act4[yo + 3] =
-      p[345347]! +
-      x0 * p[345280]! +
-      x1 * p[345281]! +
-      x2 * p[345282]! +
-      x3 * p[345283]! +
-      x4 * p[345284]! +
-      x5 * p[345285]! +
-      x6 * p[345286]! +
-      x7 * p[345287]! +
-      x8 * p[345288]! +
-      x9 * p[345289]! +
-      x10 * p[345290]! +
-      x11 * p[345291]! +
-      x12 * p[345292]! +
-      x13 * p[345293]! +
-      x14 * p[345294]! +
-      x15 * p[345295]! +
-      x16 * p[345296]! +
-      x17 * p[345297]! +
-      x18 * p[345298]! +
-      x19 * p[345299]! +
-      x20 * p[345300]! +
-      x21 * p[345301]! +
-      x22 * p[345302]! +
-      x23 * p[345303]! +
-      x24 * p[345304]! +
-      x25 * p[345305]! +
-      x26 * p[345306]! +
-      x27 * p[345307]! +
-      x28 * p[345308]! +
-      x29 * p[345309]! +
-      x30 * p[345310]! +
-      x31 * p[345311]! +
-      x32 * p[345312]! +
-      x33 * p[345313]! +
-      x34 * p[345314]! +
-      x35 * p[345315]! +
-      x36 * p[345316]! +
-      x37 * p[345317]! +
-      x38 * p[345318]! +
-      x39 * p[345319]! +
-      x40 * p[345320]! +
-      x41 * p[345321]! +
-      x42 * p[345322]! +
-      x43 * p[345323]! +
-      x44 * p[345324]! +
-      x45 * p[345325]! +
-      x46 * p[345326]! +
-      x47 * p[345327]! +
-      x48 * p[345328]! +
-      x49 * p[345329]! +
-      x50 * p[345330]! +
-      x51 * p[345331]! +
-      x52 * p[345332]! +
-      x53 * p[345333]! +
-      x54 * p[345334]! +
-      x55 * p[345335]! +
-      x56 * p[345336]! +
-      x57 * p[345337]! +
-      x58 * p[345338]! +
-      x59 * p[345339]! +
-      x60 * p[345340]! +
-      x61 * p[345341]! +
-      x62 * p[345342]! +
-      x63 * p[345343]!;
-  }
-}
-
-/** Backward of op 3: fc (dense). */
-function backward3(p: Float32Array, gp: Float32Array, n: number): void {
-  // fc: dense 64 → 4 backward, unrolled: the first row assigns the parameter gradients
-  {
-    const xo = 0;
-    const yo = 0;
-    const x0 = act3[xo + 0]!;
-    const x1 = act3[xo + 1]!;
-    const x2 = act3[xo + 2]!;
-    const x3 = act3[xo + 3]!;
-    const x4 = act3[xo + 4]!;
-    const x5 = act3[xo + 5]!;
-    const x6 = act3[xo + 6]!;
-    const x7 = act3[xo + 7]!;
-    const x8 = act3[xo + 8]!;
-    const x9 = act3[xo + 9]!;
-    const x10 = act3[xo + 10]!;
-    const x11 = act3[xo + 11]!;
-    const x12 = act3[xo + 12]!;
-    const x13 = act3[xo + 13]!;
-    const x14 = act3[xo + 14]!;
-    const x15 = act3[xo + 15]!;
-    const x16 = act3[xo + 16]!;
-    const x17 = act3[xo + 17]!;
-    const x18 = act3[xo + 18]!;
-    const x19 = act3[xo + 19]!;
-    const x20 = act3[xo + 20]!;
-    const x21 = act3[xo + 21]!;
-    const x22 = act3[xo + 22]!;
-    const x23 = act3[xo + 23]!;
-    const x24 = act3[xo + 24]!;
-    const x25 = act3[xo + 25]!;
-    const x26 = act3[xo + 26]!;
-    const x27 = act3[xo + 27]!;
-    const x28 = act3[xo + 28]!;
-    const x29 = act3[xo + 29]!;
-    const x30 = act3[xo + 30]!;
-    const x31 = act3[xo + 31]!;
-    const x32 = act3[xo + 32]!;
-    const x33 = act3[xo + 33]!;
-    const x34 = act3[xo + 34]!;
-    const x35 = act3[xo + 35]!;
-    const x36 = act3[xo + 36]!;
-    const x37 = act3[xo + 37]!;
-    const x38 = act3[xo + 38]!;
-    const x39 = act3[xo + 39]!;
-    const x40 = act3[xo + 40]!;
-    const x41 = act3[xo + 41]!;
-    const x42 = act3[xo + 42]!;
-    const x43 = act3[xo + 43]!;
-    const x44 = act3[xo + 44]!;
-    const x45 = act3[xo + 45]!;
-    const x46 = act3[xo + 46]!;
-    const x47 = act3[xo + 47]!;
-    const x48 = act3[xo + 48]!;
-    const x49 = act3[xo + 49]!;
-    const x50 = act3[xo + 50]!;
-    const x51 = act3[xo + 51]!;
-    const x52 = act3[xo + 52]!;
-    const x53 = act3[xo + 53]!;
-    const x54 = act3[xo + 54]!;
-    const x55 = act3[xo + 55]!;
-    const x56 = act3[xo + 56]!;
-    const x57 = act3[xo + 57]!;
-    const x58 = act3[xo + 58]!;
-    const x59 = act3[xo + 59]!;
-    const x60 = act3[xo + 60]!;
-    const x61 = act3[xo + 61]!;
-    const x62 = act3[xo + 62]!;
-    const x63 = act3[xo + 63]!;
-    const d0 = grad4[yo + 0]!;
-    gp[345344] = d0;
-    gp[345088] = d0 * x0;
-    gp[345089] = d0 * x1;
-    gp[345090] = d0 * x2;
-    gp[345091] = d0 * x3;
-    gp[345092] = d0 * x4;
-    gp[345093] = d0 * x5;
-    gp[345094] = d0 * x6;
-    gp[345095] = d0 * x7;
-    gp[345096] = d0 * x8;
-    gp[345097] = d0 * x9;
-    gp[345098] = d0 * x10;
-    gp[345099] = d0 * x11;
-    gp[345100] = d0 * x12;
-    gp[345101] = d0 * x13;
-    gp[345102] = d0 * x14;
-    gp[345103] = d0 * x15;
-    gp[345104] = d0 * x16;
-    gp[345105] = d0 * x17;
-    gp[345106] = d0 * x18;
-    gp[345107] = d0 * x19;
-    gp[345108] = d0 * x20;
-    gp[345109] = d0 * x21;
-    gp[345110] = d0 * x22;
-    gp[345111] = d0 * x23;
-    gp[345112] = d0 * x24;
-    gp[345113] = d0 * x25;
-    gp[345114] = d0 * x26;
-    gp[345115] = d0 * x27;
-    gp[345116] = d0 * x28;
-    gp[345117] = d0 * x29;
-    gp[345118] = d0 * x30;
-    gp[345119] = d0 * x31;
-    gp[345120] = d0 * x32;
-    gp[345121] = d0 * x33;
-    gp[345122] = d0 * x34;
-    gp[345123] = d0 * x35;
-    gp[345124] = d0 * x36;
-    gp[345125] = d0 * x37;
-    gp[345126] = d0 * x38;
-    gp[345127] = d0 * x39;
-    gp[345128] = d0 * x40;
-    gp[345129] = d0 * x41;
-    gp[345130] = d0 * x42;
-    gp[345131] = d0 * x43;
-    gp[345132] = d0 * x44;
-    gp[345133] = d0 * x45;
-    gp[345134] = d0 * x46;
-    gp[345135] = d0 * x47;
-    gp[345136] = d0 * x48;
-    gp[345137] = d0 * x49;
-    gp[345138] = d0 * x50;
-    gp[345139] = d0 * x51;
-    gp[345140] = d0 * x52;
-    gp[345141] = d0 * x53;
-    gp[345142] = d0 * x54;
-    gp[345143] = d0 * x55;
-    gp[345144] = d0 * x56;
-    gp[345145] = d0 * x57;
-    gp[345146] = d0 * x58;
-    gp[345147] = d0 * x59;
-    gp[345148] = d0 * x60;
-    gp[345149] = d0 * x61;
-    gp[345150] = d0 * x62;
-    gp[345151] = d0 * x63;
-    const d1 = grad4[yo + 1]!;
-    gp[345345] = d1;
-    gp[345152] = d1 * x0;
-    gp[345153] = d1 * x1;
-    gp[345154] = d1 * x2;
-    gp[345155] = d1 * x3;
-    gp[345156] = d1 * x4;
-    gp[345157] = d1 * x5;
-    gp[345158] = d1 * x6;
-    gp[345159] = d1 * x7;
-    gp[345160] = d1 * x8;
-    gp[345161] = d1 * x9;
-    gp[345162] = d1 * x10;
-    gp[345163] = d1 * x11;
-    gp[345164] = d1 * x12;
-    gp[345165] = d1 * x13;
-    gp[345166] = d1 * x14;
-    gp[345167] = d1 * x15;
-    gp[345168] = d1 * x16;
-    gp[345169] = d1 * x17;
-    gp[345170] = d1 * x18;
-    gp[345171] = d1 * x19;
-    gp[345172] = d1 * x20;
-    gp[345173] = d1 * x21;
-    gp[345174] = d1 * x22;
-    gp[345175] = d1 * x23;
-    gp[345176] = d1 * x24;
-    gp[345177] = d1 * x25;
-    gp[345178] = d1 * x26;
-    gp[345179] = d1 * x27;
-    gp[345180] = d1 * x28;
-    gp[345181] = d1 * x29;
-    gp[345182] = d1 * x30;
-    gp[345183] = d1 * x31;
-    gp[345184] = d1 * x32;
-    gp[345185] = d1 * x33;
-    gp[345186] = d1 * x34;
-    gp[345187] = d1 * x35;
-    gp[345188] = d1 * x36;
-    gp[345189] = d1 * x37;
-    gp[345190] = d1 * x38;
-    gp[345191] = d1 * x39;
-    gp[345192] = d1 * x40;
-    gp[345193] = d1 * x41;
-    gp[345194] = d1 * x42;
-    gp[345195] = d1 * x43;
-    gp[345196] = d1 * x44;
-    gp[345197] = d1 * x45;
-    gp[345198] = d1 * x46;
-    gp[345199] = d1 * x47;
-    gp[345200] = d1 * x48;
-    gp[345201] = d1 * x49;
-    gp[345202] = d1 * x50;
-    gp[345203] = d1 * x51;
-    gp[345204] = d1 * x52;
-    gp[345205] = d1 * x53;
-    gp[345206] = d1 * x54;
-    gp[345207] = d1 * x55;
-    gp[345208] = d1 * x56;
-    gp[345209] = d1 * x57;
-    gp[345210] = d1 * x58;
-    gp[345211] = d1 * x59;
-    gp[345212] = d1 * x60;
-    gp[345213] = d1 * x61;
-    gp[345214] = d1 * x62;
-    gp[345215] = d1 * x63;
-    const d2 = grad4[yo + 2]!;
-    gp[345346] = d2;
-    gp[345216] = d2 * x0;
-    gp[345217] = d2 * x1;
-    gp[345218] = d2 * x2;
-    gp[345219] = d2 * x3;
-    gp[345220] = d2 * x4;
-    gp[345221] = d2 * x5;
-    gp[345222] = d2 * x6;
-    gp[345223] = d2 * x7;
-    gp[345224] = d2 * x8;
-    gp[345225] = d2 * x9;
-    gp[345226] = d2 * x10;
-    gp[345227] = d2 * x11;
-    gp[345228] = d2 * x12;
-    gp[345229] = d2 * x13;
-    gp[345230] = d2 * x14;
-    gp[345231] = d2 * x15;
-    gp[345232] = d2 * x16;
-    gp[345233] = d2 * x17;
-    gp[345234] = d2 * x18;
-    gp[345235] = d2 * x19;
-    gp[345236] = d2 * x20;
-    gp[345237] = d2 * x21;
-    gp[345238] = d2 * x22;
-    gp[345239] = d2 * x23;
-    gp[345240] = d2 * x24;
-    gp[345241] = d2 * x25;
-    gp[345242] = d2 * x26;
-    gp[345243] = d2 * x27;
-    gp[345244] = d2 * x28;
-    gp[345245] = d2 * x29;
-    gp[345246] = d2 * x30;
-    gp[345247] = d2 * x31;
-    gp[345248] = d2 * x32;
-    gp[345249] = d2 * x33;
-    gp[345250] = d2 * x34;
-    gp[345251] = d2 * x35;
-    gp[345252] = d2 * x36;
-    gp[345253] = d2 * x37;
-    gp[345254] = d2 * x38;
-    gp[345255] = d2 * x39;
-    gp[345256] = d2 * x40;
-    gp[345257] = d2 * x41;
-    gp[345258] = d2 * x42;
-    gp[345259] = d2 * x43;
-    gp[345260] = d2 * x44;
-    gp[345261] = d2 * x45;
-    gp[345262] = d2 * x46;
-    gp[345263] = d2 * x47;
-    gp[345264] = d2 * x48;
-    gp[345265] = d2 * x49;
-    gp[345266] = d2 * x50;
-    gp[345267] = d2 * x51;
-    gp[345268] = d2 * x52;
-    gp[345269] = d2 * x53;
-    gp[345270] = d2 * x54;
-    gp[345271] = d2 * x55;
-    gp[345272] = d2 * x56;
-    gp[345273] = d2 * x57;
-    gp[345274] = d2 * x58;
-    gp[345275] = d2 * x59;
-    gp[345276] = d2 * x60;
-    gp[345277] = d2 * x61;
-    gp[345278] = d2 * x62;
-    gp[345279] = d2 * x63;
-    const d3 = grad4[yo + 3]!;
-    gp[345347] = d3;
-    gp[345280] = d3 * x0;
-    gp[345281] = d3 * x1;
-    gp[345282] = d3 * x2;
-    gp[345283] = d3 * x3;
-    gp[345284] = d3 * x4;
-    gp[345285] = d3 * x5;
-    gp[345286] = d3 * x6;
-    gp[345287] = d3 * x7;
-    gp[345288] = d3 * x8;
-    gp[345289] = d3 * x9;
-    gp[345290] = d3 * x10;
-    gp[345291] = d3 * x11;
-    gp[345292] = d3 * x12;
-    gp[345293] = d3 * x13;
-    gp[345294] = d3 * x14;
-    gp[345295] = d3 * x15;
-    gp[345296] = d3 * x16;
-    gp[345297] = d3 * x17;
-    gp[345298] = d3 * x18;
-    gp[345299] = d3 * x19;
-    gp[345300] = d3 * x20;
-    gp[345301] = d3 * x21;
-    gp[345302] = d3 * x22;
-    gp[345303] = d3 * x23;
-    gp[345304] = d3 * x24;
-    gp[345305] = d3 * x25;
-    gp[345306] = d3 * x26;
-    gp[345307] = d3 * x27;
-    gp[345308] = d3 * x28;
-    gp[345309] = d3 * x29;
-    gp[345310] = d3 * x30;
-    gp[345311] = d3 * x31;
-    gp[345312] = d3 * x32;
-    gp[345313] = d3 * x33;
-    gp[345314] = d3 * x34;
-    gp[345315] = d3 * x35;
-    gp[345316] = d3 * x36;
-    gp[345317] = d3 * x37;
-    gp[345318] = d3 * x38;
-    gp[345319] = d3 * x39;
-    gp[345320] = d3 * x40;
-    gp[345321] = d3 * x41;
-    gp[345322] = d3 * x42;
-    gp[345323] = d3 * x43;
-    gp[345324] = d3 * x44;
-    gp[345325] = d3 * x45;
-    gp[345326] = d3 * x46;
-    gp[345327] = d3 * x47;
-    gp[345328] = d3 * x48;
-    gp[345329] = d3 * x49;
-    gp[345330] = d3 * x50;
-    gp[345331] = d3 * x51;
-    gp[345332] = d3 * x52;
-    gp[345333] = d3 * x53;
-    gp[345334] = d3 * x54;
-    gp[345335] = d3 * x55;
-    gp[345336] = d3 * x56;
-    gp[345337] = d3 * x57;
-    gp[345338] = d3 * x58;
-    gp[345339] = d3 * x59;
-    gp[345340] = d3 * x60;
-    gp[345341] = d3 * x61;
-    gp[345342] = d3 * x62;
-    gp[345343] = d3 * x63;
-    grad3[xo + 0] = d0 * p[345088]! + d1 * p[345152]! + d2 * p[345216]! + d3 * p[345280]!;
-    grad3[xo + 1] = d0 * p[345089]! + d1 * p[345153]! + d2 * p[345217]! + d3 * p[345281]!;
-    grad3[xo + 2] = d0 * p[345090]! + d1 * p[345154]! + d2 * p[345218]! + d3 * p[345282]!;
-    grad3[xo + 3] = d0 * p[345091]! + d1 * p[345155]! + d2 * p[345219]! + d3 * p[345283]!;
-    grad3[xo + 4] = d0 * p[345092]! + d1 * p[345156]! + d2 * p[345220]! + d3 * p[345284]!;
-    grad3[xo + 5] = d0 * p[345093]! + d1 * p[345157]! + d2 * p[345221]! + d3 * p[345285]!;
-    grad3[xo + 6] = d0 * p[345094]! + d1 * p[345158]! + d2 * p[345222]! + d3 * p[345286]!;
-    grad3[xo + 7] = d0 * p[345095]! + d1 * p[345159]! + d2 * p[345223]! + d3 * p[345287]!;
-    grad3[xo + 8] = d0 * p[345096]! + d1 * p[345160]! + d2 * p[345224]! + d3 * p[345288]!;
-    grad3[xo + 9] = d0 * p[345097]! + d1 * p[345161]! + d2 * p[345225]! + d3 * p[345289]!;
-    grad3[xo + 10] = d0 * p[345098]! + d1 * p[345162]! + d2 * p[345226]! + d3 * p[345290]!;
-    grad3[xo + 11] = d0 * p[345099]! + d1 * p[345163]! + d2 * p[345227]! + d3 * p[345291]!;
-    grad3[xo + 12] = d0 * p[345100]! + d1 * p[345164]! + d2 * p[345228]! + d3 * p[345292]!;
-    grad3[xo + 13] = d0 * p[345101]! + d1 * p[345165]! + d2 * p[345229]! + d3 * p[345293]!;
-    grad3[xo + 14] = d0 * p[345102]! + d1 * p[345166]! + d2 * p[345230]! + d3 * p[345294]!;
-    grad3[xo + 15] = d0 * p[345103]! + d1 * p[345167]! + d2 * p[345231]! + d3 * p[345295]!;
-    grad3[xo + 16] = d0 * p[345104]! + d1 * p[345168]! + d2 * p[345232]! + d3 * p[345296]!;
-    grad3[xo + 17] = d0 * p[345105]! + d1 * p[345169]! + d2 * p[345233]! + d3 * p[345297]!;
-    grad3[xo + 18] = d0 * p[345106]! + d1 * p[345170]! + d2 * p[345234]! + d3 * p[345298]!;
-    grad3[xo + 19] = d0 * p[345107]! + d1 * p[345171]! + d2 * p[345235]! + d3 * p[345299]!;
-    grad3[xo + 20] = d0 * p[345108]! + d1 * p[345172]! + d2 * p[345236]! + d3 * p[345300]!;
-    grad3[xo + 21] = d0 * p[345109]! + d1 * p[345173]! + d2 * p[345237]! + d3 * p[345301]!;
-    grad3[xo + 22] = d0 * p[345110]! + d1 * p[345174]! + d2 * p[345238]! + d3 * p[345302]!;
-    grad3[xo + 23] = d0 * p[345111]! + d1 * p[345175]! + d2 * p[345239]! + d3 * p[345303]!;
-    grad3[xo + 24] = d0 * p[345112]! + d1 * p[345176]! + d2 * p[345240]! + d3 * p[345304]!;
-    grad3[xo + 25] = d0 * p[345113]! + d1 * p[345177]! + d2 * p[345241]! + d3 * p[345305]!;
-    grad3[xo + 26] = d0 * p[345114]! + d1 * p[345178]! + d2 * p[345242]! + d3 * p[345306]!;
-    grad3[xo + 27] = d0 * p[345115]! + d1 * p[345179]! + d2 * p[345243]! + d3 * p[345307]!;
-    grad3[xo + 28] = d0 * p[345116]! + d1 * p[345180]! + d2 * p[345244]! + d3 * p[345308]!;
-    grad3[xo + 29] = d0 * p[345117]! + d1 * p[345181]! + d2 * p[345245]! + d3 * p[345309]!;
-    grad3[xo + 30] = d0 * p[345118]! + d1 * p[345182]! + d2 * p[345246]! + d3 * p[345310]!;
-    grad3[xo + 31] = d0 * p[345119]! + d1 * p[345183]! + d2 * p[345247]! + d3 * p[345311]!;
-    grad3[xo + 32] = d0 * p[345120]! + d1 * p[345184]! + d2 * p[345248]! + d3 * p[345312]!;
-    grad3[xo + 33] = d0 * p[345121]! + d1 * p[345185]! + d2 * p[345249]! + d3 * p[345313]!;
-    grad3[xo + 34] = d0 * p[345122]! + d1 * p[345186]! + d2 * p[345250]! + d3 * p[345314]!;
-    grad3[xo + 35] = d0 * p[345123]! + d1 * p[345187]! + d2 * p[345251]! + d3 * p[345315]!;
-    grad3[xo + 36] = d0 * p[345124]! + d1 * p[345188]! + d2 * p[345252]! + d3 * p[345316]!;
-    grad3[xo + 37] = d0 * p[345125]! + d1 * p[345189]! + d2 * p[345253]! + d3 * p[345317]!;
-    grad3[xo + 38] = d0 * p[345126]! + d1 * p[345190]! + d2 * p[345254]! + d3 * p[345318]!;
-    grad3[xo + 39] = d0 * p[345127]! + d1 * p[345191]! + d2 * p[345255]! + d3 * p[345319]!;
-    grad3[xo + 40] = d0 * p[345128]! + d1 * p[345192]! + d2 * p[345256]! + d3 * p[345320]!;
-    grad3[xo + 41] = d0 * p[345129]! + d1 * p[345193]! + d2 * p[345257]! + d3 * p[345321]!;
-    grad3[xo + 42] = d0 * p[345130]! + d1 * p[345194]! + d2 * p[345258]! + d3 * p[345322]!;
-    grad3[xo + 43] = d0 * p[345131]! + d1 * p[345195]! + d2 * p[345259]! + d3 * p[345323]!;
-    grad3[xo + 44] = d0 * p[345132]! + d1 * p[345196]! + d2 * p[345260]! + d3 * p[345324]!;
-    grad3[xo + 45] = d0 * p[345133]! + d1 * p[345197]! + d2 * p[345261]! + d3 * p[345325]!;
-    grad3[xo + 46] = d0 * p[345134]! + d1 * p[345198]! + d2 * p[345262]! + d3 * p[345326]!;
-    grad3[xo + 47] = d0 * p[345135]! + d1 * p[345199]! + d2 * p[345263]! + d3 * p[345327]!;
-    grad3[xo + 48] = d0 * p[345136]! + d1 * p[345200]! + d2 * p[345264]! + d3 * p[345328]!;
-    grad3[xo + 49] = d0 * p[345137]! + d1 * p[345201]! + d2 * p[345265]! + d3 * p[345329]!;
-    grad3[xo + 50] = d0 * p[345138]! + d1 * p[345202]! + d2 * p[345266]! + d3 * p[345330]!;
-    grad3[xo + 51] = d0 * p[345139]! + d1 * p[345203]! + d2 * p[345267]! + d3 * p[345331]!;
-    grad3[xo + 52] = d0 * p[345140]! + d1 * p[345204]! + d2 * p[345268]! + d3 * p[345332]!;
-    grad3[xo + 53] = d0 * p[345141]! + d1 * p[345205]! + d2 * p[345269]! + d3 * p[345333]!;
-    grad3[xo + 54] = d0 * p[345142]! + d1 * p[345206]! + d2 * p[345270]! + d3 * p[345334]!;
-    grad3[xo + 55] = d0 * p[345143]! + d1 * p[345207]! + d2 * p[345271]! + d3 * p[345335]!;
-    grad3[xo + 56] = d0 * p[345144]! + d1 * p[345208]! + d2 * p[345272]! + d3 * p[345336]!;
-    grad3[xo + 57] = d0 * p[345145]! + d1 * p[345209]! + d2 * p[345273]! + d3 * p[345337]!;
-    grad3[xo + 58] = d0 * p[345146]! + d1 * p[345210]! + d2 * p[345274]! + d3 * p[345338]!;
-    grad3[xo + 59] = d0 * p[345147]! + d1 * p[345211]! + d2 * p[345275]! + d3 * p[345339]!;
-    grad3[xo + 60] = d0 * p[345148]! + d1 * p[345212]! + d2 * p[345276]! + d3 * p[345340]!;
-    grad3[xo + 61] = d0 * p[345149]! + d1 * p[345213]! + d2 * p[345277]! + d3 * p[345341]!;
-    grad3[xo + 62] = d0 * p[345150]! + d1 * p[345214]! + d2 * p[345278]! + d3 * p[345342]!;
-    grad3[xo + 63] = d0 * p[345151]! + d1 * p[345215]! + d2 * p[345279]! + d3 * p[345343]!;
-  }
-  for (let r = 1, xo = 64, yo = 4; r < n; r++, xo += 64, yo += 4) {
-    const x0 = act3[xo + 0]!;
-    const x1 = act3[xo + 1]!;
-    const x2 = act3[xo + 2]!;
-    const x3 = act3[xo + 3]!;
-    const x4 = act3[xo + 4]!;
-    const x5 = act3[xo + 5]!;
-    const x6 = act3[xo + 6]!;
-    const x7 = act3[xo + 7]!;
-    const x8 = act3[xo + 8]!;
-    const x9 = act3[xo + 9]!;
-    const x10 = act3[xo + 10]!;
-    const x11 = act3[xo + 11]!;
-    const x12 = act3[xo + 12]!;
-    const x13 = act3[xo + 13]!;
-    const x14 = act3[xo + 14]!;
-    const x15 = act3[xo + 15]!;
-    const x16 = act3[xo + 16]!;
-    const x17 = act3[xo + 17]!;
-    const x18 = act3[xo + 18]!;
-    const x19 = act3[xo + 19]!;
-    const x20 = act3[xo + 20]!;
-    const x21 = act3[xo + 21]!;
-    const x22 = act3[xo + 22]!;
-    const x23 = act3[xo + 23]!;
-    const x24 = act3[xo + 24]!;
-    const x25 = act3[xo + 25]!;
-    const x26 = act3[xo + 26]!;
-    const x27 = act3[xo + 27]!;
-    const x28 = act3[xo + 28]!;
-    const x29 = act3[xo + 29]!;
-    const x30 = act3[xo + 30]!;
-    const x31 = act3[xo + 31]!;
-    const x32 = act3[xo + 32]!;
-    const x33 = act3[xo + 33]!;
-    const x34 = act3[xo + 34]!;
-    const x35 = act3[xo + 35]!;
-    const x36 = act3[xo + 36]!;
-    const x37 = act3[xo + 37]!;
-    const x38 = act3[xo + 38]!;
-    const x39 = act3[xo + 39]!;
-    const x40 = act3[xo + 40]!;
-    const x41 = act3[xo + 41]!;
-    const x42 = act3[xo + 42]!;
-    const x43 = act3[xo + 43]!;
-    const x44 = act3[xo + 44]!;
-    const x45 = act3[xo + 45]!;
-    const x46 = act3[xo + 46]!;
-    const x47 = act3[xo + 47]!;
-    const x48 = act3[xo + 48]!;
-    const x49 = act3[xo + 49]!;
-    const x50 = act3[xo + 50]!;
-    const x51 = act3[xo + 51]!;
-    const x52 = act3[xo + 52]!;
-    const x53 = act3[xo + 53]!;
-    const x54 = act3[xo + 54]!;
-    const x55 = act3[xo + 55]!;
-    const x56 = act3[xo + 56]!;
-    const x57 = act3[xo + 57]!;
-    const x58 = act3[xo + 58]!;
-    const x59 = act3[xo + 59]!;
-    const x60 = act3[xo + 60]!;
-    const x61 = act3[xo + 61]!;
-    const x62 = act3[xo + 62]!;
-    const x63 = act3[xo + 63]!;
-    const d0 = grad4[yo + 0]!;
-    gp[345344]! += d0;
-    gp[345088]! += d0 * x0;
-    gp[345089]! += d0 * x1;
-    gp[345090]! += d0 * x2;
-    gp[345091]! += d0 * x3;
-    gp[345092]! += d0 * x4;
-    gp[345093]! += d0 * x5;
-    gp[345094]! += d0 * x6;
-    gp[345095]! += d0 * x7;
-    gp[345096]! += d0 * x8;
-    gp[345097]! += d0 * x9;
-    gp[345098]! += d0 * x10;
-    gp[345099]! += d0 * x11;
-    gp[345100]! += d0 * x12;
-    gp[345101]! += d0 * x13;
-    gp[345102]! += d0 * x14;
-    gp[345103]! += d0 * x15;
-    gp[345104]! += d0 * x16;
-    gp[345105]! += d0 * x17;
-    gp[345106]! += d0 * x18;
-    gp[345107]! += d0 * x19;
-    gp[345108]! += d0 * x20;
-    gp[345109]! += d0 * x21;
-    gp[345110]! += d0 * x22;
-    gp[345111]! += d0 * x23;
-    gp[345112]! += d0 * x24;
-    gp[345113]! += d0 * x25;
-    gp[345114]! += d0 * x26;
-    gp[345115]! += d0 * x27;
-    gp[345116]! += d0 * x28;
-    gp[345117]! += d0 * x29;
-    gp[345118]! += d0 * x30;
-    gp[345119]! += d0 * x31;
-    gp[345120]! += d0 * x32;
-    gp[345121]! += d0 * x33;
-    gp[345122]! += d0 * x34;
-    gp[345123]! += d0 * x35;
-    gp[345124]! += d0 * x36;
-    gp[345125]! += d0 * x37;
-    gp[345126]! += d0 * x38;
-    gp[345127]! += d0 * x39;
-    gp[345128]! += d0 * x40;
-    gp[345129]! += d0 * x41;
-    gp[345130]! += d0 * x42;
-    gp[345131]! += d0 * x43;
-    gp[345132]! += d0 * x44;
-    gp[345133]! += d0 * x45;
-    gp[345134]! += d0 * x46;
-    gp[345135]! += d0 * x47;
-    gp[345136]! += d0 * x48;
-    gp[345137]! += d0 * x49;
-    gp[345138]! += d0 * x50;
-    gp[345139]! += d0 * x51;
-    gp[345140]! += d0 * x52;
-    gp[345141]! += d0 * x53;
-    gp[345142]! += d0 * x54;
-    gp[345143]! += d0 * x55;
-    gp[345144]! += d0 * x56;
-    gp[345145]! += d0 * x57;
-    gp[345146]! += d0 * x58;
-    gp[345147]! += d0 * x59;
-    gp[345148]! += d0 * x60;
-    gp[345149]! += d0 * x61;
-    gp[345150]! += d0 * x62;
-    gp[345151]! += d0 * x63;
-    const d1 = grad4[yo + 1]!;
-    gp[345345]! += d1;
-    gp[345152]! += d1 * x0;
-    gp[345153]! += d1 * x1;
-    gp[345154]! += d1 * x2;
-    gp[345155]! += d1 * x3;
-    gp[345156]! += d1 * x4;
-    gp[345157]! += d1 * x5;
-    gp[345158]! += d1 * x6;
-    gp[345159]! += d1 * x7;
-    gp[345160]! += d1 * x8;
-    gp[345161]! += d1 * x9;
-    gp[345162]! += d1 * x10;
-    gp[345163]! += d1 * x11;
-    gp[345164]! += d1 * x12;
-    gp[345165]! += d1 * x13;
-    gp[345166]! += d1 * x14;
-    gp[345167]! += d1 * x15;
-    gp[345168]! += d1 * x16;
-    gp[345169]! += d1 * x17;
-    gp[345170]! += d1 * x18;
-    gp[345171]! += d1 * x19;
-    gp[345172]! += d1 * x20;
-    gp[345173]! += d1 * x21;
-    gp[345174]! += d1 * x22;
-    gp[345175]! += d1 * x23;
-    gp[345176]! += d1 * x24;
-    gp[345177]! += d1 * x25;
-    gp[345178]! += d1 * x26;
-    gp[345179]! += d1 * x27;
-    gp[345180]! += d1 * x28;
-    gp[345181]! += d1 * x29;
-    gp[345182]! += d1 * x30;
-    gp[345183]! += d1 * x31;
-    gp[345184]! += d1 * x32;
-    gp[345185]! += d1 * x33;
-    gp[345186]! += d1 * x34;
-    gp[345187]! += d1 * x35;
-    gp[345188]! += d1 * x36;
-    gp[345189]! += d1 * x37;
-    gp[345190]! += d1 * x38;
-    gp[345191]! += d1 * x39;
-    gp[345192]! += d1 * x40;
-    gp[345193]! += d1 * x41;
-    gp[345194]! += d1 * x42;
-    gp[345195]! += d1 * x43;
-    gp[345196]! += d1 * x44;
-    gp[345197]! += d1 * x45;
-    gp[345198]! += d1 * x46;
-    gp[345199]! += d1 * x47;
-    gp[345200]! += d1 * x48;
-    gp[345201]! += d1 * x49;
-    gp[345202]! += d1 * x50;
-    gp[345203]! += d1 * x51;
-    gp[345204]! += d1 * x52;
-    gp[345205]! += d1 * x53;
-    gp[345206]! += d1 * x54;
-    gp[345207]! += d1 * x55;
-    gp[345208]! += d1 * x56;
-    gp[345209]! += d1 * x57;
-    gp[345210]! += d1 * x58;
-    gp[345211]! += d1 * x59;
-    gp[345212]! += d1 * x60;
-    gp[345213]! += d1 * x61;
-    gp[345214]! += d1 * x62;
-    gp[345215]! += d1 * x63;
-    const d2 = grad4[yo + 2]!;
-    gp[345346]! += d2;
-    gp[345216]! += d2 * x0;
-    gp[345217]! += d2 * x1;
-    gp[345218]! += d2 * x2;
-    gp[345219]! += d2 * x3;
-    gp[345220]! += d2 * x4;
-    gp[345221]! += d2 * x5;
-    gp[345222]! += d2 * x6;
-    gp[345223]! += d2 * x7;
-    gp[345224]! += d2 * x8;
-    gp[345225]! += d2 * x9;
-    gp[345226]! += d2 * x10;
-    gp[345227]! += d2 * x11;
-    gp[345228]! += d2 * x12;
-    gp[345229]! += d2 * x13;
-    gp[345230]! += d2 * x14;
-    gp[345231]! += d2 * x15;
-    gp[345232]! += d2 * x16;
-    gp[345233]! += d2 * x17;
-    gp[345234]! += d2 * x18;
-    gp[345235]! += d2 * x19;
-    gp[345236]! += d2 * x20;
-    gp[345237]! += d2 * x21;
-    gp[345238]! += d2 * x22;
-    gp[345239]! += d2 * x23;
-    gp[345240]! += d2 * x24;
-    gp[345241]! += d2 * x25;
-    gp[345242]! += d2 * x26;
-    gp[345243]! += d2 * x27;
-    gp[345244]! += d2 * x28;
-    gp[345245]! += d2 * x29;
-    gp[345246]! += d2 * x30;
-    gp[345247]! += d2 * x31;
-    gp[345248]! += d2 * x32;
-    gp[345249]! += d2 * x33;
-    gp[345250]! += d2 * x34;
-    gp[345251]! += d2 * x35;
-    gp[345252]! += d2 * x36;
-    gp[345253]! += d2 * x37;
-    gp[345254]! += d2 * x38;
-    gp[345255]! += d2 * x39;
-    gp[345256]! += d2 * x40;
-    gp[345257]! += d2 * x41;
-    gp[345258]! += d2 * x42;
-    gp[345259]! += d2 * x43;
-    gp[345260]! += d2 * x44;
-    gp[345261]! += d2 * x45;
-    gp[345262]! += d2 * x46;
-    gp[345263]! += d2 * x47;
-    gp[345264]! += d2 * x48;
-    gp[345265]! += d2 * x49;
-    gp[345266]! += d2 * x50;
-    gp[345267]! += d2 * x51;
-    gp[345268]! += d2 * x52;
-    gp[345269]! += d2 * x53;
-    gp[345270]! += d2 * x54;
-    gp[345271]! += d2 * x55;
-    gp[345272]! += d2 * x56;
-    gp[345273]! += d2 * x57;
-    gp[345274]! += d2 * x58;
-    gp[345275]! += d2 * x59;
-    gp[345276]! += d2 * x60;
-    gp[345277]! += d2 * x61;
-    gp[345278]! += d2 * x62;
-    gp[345279]! += d2 * x63;
-    const d3 = grad4[yo + 3]!;
-    gp[345347]! += d3;
-    gp[345280]! += d3 * x0;
-    gp[345281]! += d3 * x1;
-    gp[345282]! += d3 * x2;
-    gp[345283]! += d3 * x3;
-    gp[345284]! += d3 * x4;
-    gp[345285]! += d3 * x5;
-    gp[345286]! += d3 * x6;
-    gp[345287]! += d3 * x7;
-    gp[345288]! += d3 * x8;
-    gp[345289]! += d3 * x9;
-    gp[345290]! += d3 * x10;
-    gp[345291]! += d3 * x11;
-    gp[345292]! += d3 * x12;
-    gp[345293]! += d3 * x13;
-    gp[345294]! += d3 * x14;
-    gp[345295]! += d3 * x15;
-    gp[345296]! += d3 * x16;
-    gp[345297]! += d3 * x17;
-    gp[345298]! += d3 * x18;
-    gp[345299]! += d3 * x19;
-    gp[345300]! += d3 * x20;
-    gp[345301]! += d3 * x21;
-    gp[345302]! += d3 * x22;
-    gp[345303]! += d3 * x23;
-    gp[345304]! += d3 * x24;
-    gp[345305]! += d3 * x25;
-    gp[345306]! += d3 * x26;
-    gp[345307]! += d3 * x27;
-    gp[345308]! += d3 * x28;
-    gp[345309]! += d3 * x29;
-    gp[345310]! += d3 * x30;
-    gp[345311]! += d3 * x31;
-    gp[345312]! += d3 * x32;
-    gp[345313]! += d3 * x33;
-    gp[345314]! += d3 * x34;
-    gp[345315]! += d3 * x35;
-    gp[345316]! += d3 * x36;
-    gp[345317]! += d3 * x37;
-    gp[345318]! += d3 * x38;
-    gp[345319]! += d3 * x39;
-    gp[345320]! += d3 * x40;
-    gp[345321]! += d3 * x41;
-    gp[345322]! += d3 * x42;
-    gp[345323]! += d3 * x43;
-    gp[345324]! += d3 * x44;
-    gp[345325]! += d3 * x45;
-    gp[345326]! += d3 * x46;
-    gp[345327]! += d3 * x47;
-    gp[345328]! += d3 * x48;
-    gp[345329]! += d3 * x49;
-    gp[345330]! += d3 * x50;
-    gp[345331]! += d3 * x51;
-    gp[345332]! += d3 * x52;
-    gp[345333]! += d3 * x53;
-    gp[345334]! += d3 * x54;
-    gp[345335]! += d3 * x55;
-    gp[345336]! += d3 * x56;
-    gp[345337]! += d3 * x57;
-    gp[345338]! += d3 * x58;
-    gp[345339]! += d3 * x59;
-    gp[345340]! += d3 * x60;
-    gp[345341]! += d3 * x61;
-    gp[345342]! += d3 * x62;
-    gp[345343]! += d3 * x63;
-    grad3[xo + 0] = d0 * p[345088]! + d1 * p[345152]! + d2 * p[345216]! + d3 * p[345280]!;
-    grad3[xo + 1] = d0 * p[345089]! + d1 * p[345153]! + d2 * p[345217]! + d3 * p[345281]!;
-    grad3[xo + 2] = d0 * p[345090]! + d1 * p[345154]! + d2 * p[345218]! + d3 * p[345282]!;
-    grad3[xo + 3] = d0 * p[345091]! + d1 * p[345155]! + d2 * p[345219]! + d3 * p[345283]!;
-    grad3[xo + 4] = d0 * p[345092]! + d1 * p[345156]! + d2 * p[345220]! + d3 * p[345284]!;
-    grad3[xo + 5] = d0 * p[345093]! + d1 * p[345157]! + d2 * p[345221]! + d3 * p[345285]!;
-    grad3[xo + 6] = d0 * p[345094]! + d1 * p[345158]! + d2 * p[345222]! + d3 * p[345286]!;
-    grad3[xo + 7] = d0 * p[345095]! + d1 * p[345159]! + d2 * p[345223]! + d3 * p[345287]!;
-    grad3[xo + 8] = d0 * p[345096]! + d1 * p[345160]! + d2 * p[345224]! + d3 * p[345288]!;
-    grad3[xo + 9] = d0 * p[345097]! + d1 * p[345161]! + d2 * p[345225]! + d3 * p[345289]!;
-    grad3[xo + 10] = d0 * p[345098]! + d1 * p[345162]! + d2 * p[345226]! + d3 * p[345290]!;
-    grad3[xo + 11] = d0 * p[345099]! + d1 * p[345163]! + d2 * p[345227]! + d3 * p[345291]!;
-    grad3[xo + 12] = d0 * p[345100]! + d1 * p[345164]! + d2 * p[345228]! + d3 * p[345292]!;
-    grad3[xo + 13] = d0 * p[345101]! + d1 * p[345165]! + d2 * p[345229]! + d3 * p[345293]!;
-    grad3[xo + 14] = d0 * p[345102]! + d1 * p[345166]! + d2 * p[345230]! + d3 * p[345294]!;
-    grad3[xo + 15] = d0 * p[345103]! + d1 * p[345167]! + d2 * p[345231]! + d3 * p[345295]!;
-    grad3[xo + 16] = d0 * p[345104]! + d1 * p[345168]! + d2 * p[345232]! + d3 * p[345296]!;
-    grad3[xo + 17] = d0 * p[345105]! + d1 * p[345169]! + d2 * p[345233]! + d3 * p[345297]!;
-    grad3[xo + 18] = d0 * p[345106]! + d1 * p[345170]! + d2 * p[345234]! + d3 * p[345298]!;
-    grad3[xo + 19] = d0 * p[345107]! + d1 * p[345171]! + d2 * p[345235]! + d3 * p[345299]!;
-    grad3[xo + 20] = d0 * p[345108]! + d1 * p[345172]! + d2 * p[345236]! + d3 * p[345300]!;
-    grad3[xo + 21] = d0 * p[345109]! + d1 * p[345173]! + d2 * p[345237]! + d3 * p[345301]!;
-    grad3[xo + 22] = d0 * p[345110]! + d1 * p[345174]! + d2 * p[345238]! + d3 * p[345302]!;
-    grad3[xo + 23] = d0 * p[345111]! + d1 * p[345175]! + d2 * p[345239]! + d3 * p[345303]!;
-    grad3[xo + 24] = d0 * p[345112]! + d1 * p[345176]! + d2 * p[345240]! + d3 * p[345304]!;
-    grad3[xo + 25] = d0 * p[345113]! + d1 * p[345177]! + d2 * p[345241]! + d3 * p[345305]!;
-    grad3[xo + 26] = d0 * p[345114]! + d1 * p[345178]! + d2 * p[345242]! + d3 * p[345306]!;
-    grad3[xo + 27] = d0 * p[345115]! + d1 * p[345179]! + d2 * p[345243]! + d3 * p[345307]!;
-    grad3[xo + 28] = d0 * p[345116]! + d1 * p[345180]! + d2 * p[345244]! + d3 * p[345308]!;
-    grad3[xo + 29] = d0 * p[345117]! + d1 * p[345181]! + d2 * p[345245]! + d3 * p[345309]!;
-    grad3[xo + 30] = d0 * p[345118]! + d1 * p[345182]! + d2 * p[345246]! + d3 * p[345310]!;
-    grad3[xo + 31] = d0 * p[345119]! + d1 * p[345183]! + d2 * p[345247]! + d3 * p[345311]!;
-    grad3[xo + 32] = d0 * p[345120]! + d1 * p[345184]! + d2 * p[345248]! + d3 * p[345312]!;
-    grad3[xo + 33] = d0 * p[345121]! + d1 * p[345185]! + d2 * p[345249]! + d3 * p[345313]!;
-    grad3[xo + 34] = d0 * p[345122]! + d1 * p[345186]! + d2 * p[345250]! + d3 * p[345314]!;
-    grad3[xo + 35] = d0 * p[345123]! + d1 * p[345187]! + d2 * p[345251]! + d3 * p[345315]!;
-    grad3[xo + 36] = d0 * p[345124]! + d1 * p[345188]! + d2 * p[345252]! + d3 * p[345316]!;
-    grad3[xo + 37] = d0 * p[345125]! + d1 * p[345189]! + d2 * p[345253]! + d3 * p[345317]!;
-    grad3[xo + 38] = d0 * p[345126]! + d1 * p[345190]! + d2 * p[345254]! + d3 * p[345318]!;
-    grad3[xo + 39] = d0 * p[345127]! + d1 * p[345191]! + d2 * p[345255]! + d3 * p[345319]!;
-    grad3[xo + 40] = d0 * p[345128]! + d1 * p[345192]! + d2 * p[345256]! + d3 * p[345320]!;
-    grad3[xo + 41] = d0 * p[345129]! + d1 * p[345193]! + d2 * p[345257]! + d3 * p[345321]!;
-    grad3[xo + 42] = d0 * p[345130]! + d1 * p[345194]! + d2 * p[345258]! + d3 * p[345322]!;
-    grad3[xo + 43] = d0 * p[345131]! + d1 * p[345195]! + d2 * p[345259]! + d3 * p[345323]!;
-    grad3[xo + 44] = d0 * p[345132]! + d1 * p[345196]! + d2 * p[345260]! + d3 * p[345324]!;
-    grad3[xo + 45] = d0 * p[345133]! + d1 * p[345197]! + d2 * p[345261]! + d3 * p[345325]!;
-    grad3[xo + 46] = d0 * p[345134]! + d1 * p[345198]! + d2 * p[345262]! + d3 * p[345326]!;
-    grad3[xo + 47] = d0 * p[345135]! + d1 * p[345199]! + d2 * p[345263]! + d3 * p[345327]!;
-    grad3[xo + 48] = d0 * p[345136]! + d1 * p[345200]! + d2 * p[345264]! + d3 * p[345328]!;
-    grad3[xo + 49] = d0 * p[345137]! + d1 * p[345201]! + d2 * p[345265]! + d3 * p[345329]!;
-    grad3[xo + 50] = d0 * p[345138]! + d1 * p[345202]! + d2 * p[345266]! + d3 * p[345330]!;
-    grad3[xo + 51] = d0 * p[345139]! + d1 * p[345203]! + d2 * p[345267]! + d3 * p[345331]!;
-    grad3[xo + 52] = d0 * p[345140]! + d1 * p[345204]! + d2 * p[345268]! + d3 * p[345332]!;
-    grad3[xo + 53] = d0 * p[345141]! + d1 * p[345205]! + d2 * p[345269]! + d3 * p[345333]!;
-    grad3[xo + 54] = d0 * p[345142]! + d1 * p[345206]! + d2 * p[345270]! + d3 * p[345334]!;
-    grad3[xo + 55] = d0 * p[345143]! + d1 * p[345207]! + d2 * p[345271]! + d3 * p[345335]!;
-    grad3[xo + 56] = d0 * p[345144]! + d1 * p[345208]! + d2 * p[345272]! + d3 * p[345336]!;
-    grad3[xo + 57] = d0 * p[345145]! + d1 * p[345209]! + d2 * p[345273]! + d3 * p[345337]!;
-    grad3[xo + 58] = d0 * p[345146]! + d1 * p[345210]! + d2 * p[345274]! + d3 * p[345338]!;
-    grad3[xo + 59] = d0 * p[345147]! + d1 * p[345211]! + d2 * p[345275]! + d3 * p[345339]!;
-    grad3[xo + 60] = d0 * p[345148]! + d1 * p[345212]! + d2 * p[345276]! + d3 * p[345340]!;
-    grad3[xo + 61] = d0 * p[345149]! + d1 * p[345213]! + d2 * p[345277]! + d3 * p[345341]!;
-    grad3[xo + 62] = d0 * p[345150]! + d1 * p[345214]! + d2 * p[345278]! + d3 * p[345342]!;
-    grad3[xo + 63] = d0 * p[345151]! + d1 * p[345215]! + d2 * p[345279]! + d3 * p[345343]!;
-  }
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -1771,7 +293,9 @@ export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
 export interface TrainerOptions {
   /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
   readonly optimizer: "sgd" | "adam" | "adamw";
-  readonly lr: number;
+  /** The learning rate, or a schedule: called before each step with the number of steps taken so far
+   *  (0 for the first), it returns that step's rate. A trainer's `lr` can also be set between steps. */
+  readonly lr: number | ((step: number) => number);
   readonly momentum?: number;
   readonly weightDecay?: number;
   readonly beta1?: number;
@@ -1783,6 +307,9 @@ export interface TrainerOptions {
   readonly fromLogits?: boolean;
   /** Seed of the initial parameters and of dropout masks. */
   readonly seed?: number;
+  /** Clips the gradients' global L2 norm to at most this before each update (PyTorch
+   *  `clip_grad_norm_(params, maxNorm)`: scaled by maxNorm / (norm + 1e-6) when that is below 1). */
+  readonly clipGradNorm?: number;
 }
 
 export interface Trainer {
@@ -1794,173 +321,3023 @@ export interface Trainer {
   readonly m: Float32Array;
   readonly v: Float32Array;
   steps: number;
+  /** The learning rate of the next step (a number > 0; with a schedule, its last value). */
+  lr: number;
+  /** The gradients' global L2 norm at the last step (before clipping). */
+  gradNorm: number;
 }
 
-/** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
-function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
-  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
-}
+// ── The engine: workspaces, the random stream and every function that uses them ────────────────────────
 
-const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
-const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+/** A new engine: its own workspaces and random stream, shared with no other (the module's flat functions
+ *  use one, each model from `createModel` its own). */
+function createEngine() {
+  // ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
 
-/** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
- *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
- *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
- *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
- *  momentum buffer sums a series that does not converge). */
-function checkTrainerOptions(options: TrainerOptions): void {
-  if (!optimizerNames.includes(options.optimizer)) {
-    throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+  let rngState = 0;
+
+  function seedRandom(seed: number): void {
+    rngState = seed >>> 0;
   }
-  if (options.loss !== undefined && !lossNames.includes(options.loss)) {
-    throw new TypeError(
-      `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+
+  /** Uniform in [0, 1). */
+  function random(): number {
+    rngState = (rngState + 0x6d2b79f5) >>> 0;
+    let t = rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Standard normal (Box–Muller). */
+  function gaussian(): number {
+    let u = 0;
+    while (u === 0) u = random();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+  }
+
+  /**
+   * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
+   * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
+   * same parameters on every machine.
+   */
+  function createParams(seed = 0): Float32Array {
+    checkSeed(seed);
+    seedRandom(seed);
+    const p = new Float32Array(paramCount);
+    for (let i = 0; i < 320000; i++) p[i] = gaussian() * 1; // embedding.weight: N(0, 1²)
+    for (let i = 0; i < 32; i++) p[i] = 0; // embedding.weight: padding_idx row 0
+    for (let i = 320000; i < 328192; i++) p[i] = (2 * random() - 1) * 0.125; // lstm.weight_ih_l0: U(±0.125)
+    for (let i = 328192; i < 344576; i++) p[i] = (2 * random() - 1) * 0.125; // lstm.weight_hh_l0: U(±0.125)
+    for (let i = 344576; i < 344832; i++) p[i] = (2 * random() - 1) * 0.125; // lstm.bias_ih_l0: U(±0.125)
+    for (let i = 344832; i < 345088; i++) p[i] = (2 * random() - 1) * 0.125; // lstm.bias_hh_l0: U(±0.125)
+    for (let i = 345088; i < 345344; i++) p[i] = (2 * random() - 1) * 0.125; // fc.weight: U(±0.125)
+    for (let i = 345344; i < 345348; i++) p[i] = (2 * random() - 1) * 0.125; // fc.bias: U(±0.125)
+    return p;
+  }
+
+  // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
+
+  let batchSize = 0;
+  let forwardDone = false;
+  /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
+  let act1 = new Float32Array(0);
+  let act2 = new Float32Array(0);
+  let act3 = new Float32Array(0);
+  let act4 = new Float32Array(0);
+  let act0: Int32Array = new Int32Array(0);
+  let grad0 = new Float32Array(0);
+  let grad1 = new Float32Array(0);
+  let grad2 = new Float32Array(0);
+  let grad3 = new Float32Array(0);
+  let grad4 = new Float32Array(0);
+  let scratch1_seq = new Float32Array(0);
+  let scratch1_gates = new Float32Array(0);
+  let scratch1_cell = new Float32Array(0);
+  let scratch1_work = new Float32Array(0);
+
+  /** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+   *  memory), the workspace and the last forward call's values stay as they were. */
+  function allocate(n: number): void {
+    if (n === batchSize) return;
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      scratch1_seq,
+      scratch1_gates,
+      scratch1_cell,
+      scratch1_work,
+    ] = [
+      new Float32Array(n * 8192),
+      new Float32Array(n * 16384),
+      new Float32Array(n * 64),
+      new Float32Array(n * 4),
+      new Int32Array(n * 256),
+      new Float32Array(n * 256),
+      new Float32Array(n * 8192),
+      new Float32Array(n * 16384),
+      new Float32Array(n * 64),
+      new Float32Array(n * 4),
+      new Float32Array(n * 16384),
+      new Float32Array(n * 65536),
+      new Float32Array(n * 16384),
+      new Float32Array(n * 16768),
+    ];
+    batchSize = n;
+    noteWorkspace();
+  }
+
+  /** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+  let workspaceMemory = new Set<ArrayBufferLike>();
+
+  function noteWorkspace(): void {
+    workspaceMemory = new Set(
+      [
+        act1,
+        act2,
+        act3,
+        act4,
+        act0,
+        grad0,
+        grad1,
+        grad2,
+        grad3,
+        grad4,
+        scratch1_seq,
+        scratch1_gates,
+        scratch1_cell,
+        scratch1_work,
+      ].map((a) => a.buffer),
     );
   }
-  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
-  if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.weightDecay !== undefined)
-    checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
-  if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
-  if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
-    throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
-  }
-  if (options.seed !== undefined) checkSeed(options.seed);
-}
 
-/** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
- *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
-export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
-  checkTrainerOptions(options);
-  if (params !== undefined) {
-    checkFloats("params", params, paramCount);
-    if (inWorkspace(params))
-      throw new TypeError("params share memory with an array this module returned: copy them first");
+  /** Whether `a` shares memory with the workspace (an array this module returned): it would be
+   *  overwritten while it is read. One set lookup per call. */
+  function inWorkspace(a: ArrayBufferView): boolean {
+    return workspaceMemory.has(a.buffer);
   }
-  const own = params ?? createParams(options.seed ?? 0);
-  seedRandom(options.seed ?? 0);
+
+  function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
+    if (!(ids instanceof Int32Array))
+      throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
+    checkLength(what, ids, expected);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id < 0 || id >= vocab)
+        throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
+    }
+  }
+
+  /**
+   * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
+   * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
+   */
+  function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
+    checkBatch(n);
+    checkOptions(options);
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const length = options.length ?? 256;
+    if (!Number.isInteger(length) || length < 1 || length > 256)
+      throw new RangeError(`sequence length ${length} is outside 1..256 (the declared maximum is 256)`);
+    if (length !== 256)
+      throw new RangeError("this model needs the full sequence length 256: `2` (mean) mixes positions");
+    checkTokens("input", input, n * length * 1, 10000);
+    if (options.seed !== undefined) checkSeed(options.seed);
+    allocate(n);
+    if (options.seed !== undefined) seedRandom(options.seed);
+    act0.set(input);
+    forward0(p, n);
+    forward1(p, n);
+    forward2(n);
+    forward3(p, n);
+    forwardDone = true;
+    return act4;
+  }
+
+  /**
+   * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
+   * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
+   * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
+   * next call).
+   */
+  function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
+    if (!forwardDone) throw new RangeError("backward needs a forward call first");
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const n = batchSize;
+    checkFloats("outputGrad", outputGrad, n * 4);
+    checkFloats("grads", grads, paramCount);
+    if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+    if (inWorkspace(grads))
+      throw new TypeError("grads share memory with an array this module returned: copy them first");
+    copy(outputGrad, grad4);
+    const gp = grads;
+    gp.fill(0, 0, 345088);
+    zero(grad0);
+    zero(grad1);
+    zero(grad2);
+    backward3(p, gp, n);
+    backward2(n);
+    backward1(p, gp, n);
+    backward0(gp, n);
+  }
+
+  // ── One function per op, forward and backward ──
+
+  /** Forward of op 0: embedding (embedding). */
+  function forward0(p: Float32Array, n: number): void {
+    // embedding: embedding, table 10000 × 32 at p[0]; [256] ids per sample → [256, 32], padding_idx 0: one row copied per id
+    for (let r = 0, e = n * 256, yo = 0; r < e; r++, yo += 32) {
+      const w = act0[r]! * 32;
+      for (let d = 0; d < 32; d++) act1[yo + d] = p[w + d]!;
+    }
+  }
+
+  /** Backward of op 0: embedding (embedding). */
+  function backward0(gp: Float32Array, n: number): void {
+    // embedding: embedding, table 10000 × 32 at p[0]; [256] ids per sample → [256, 32], padding_idx 0, backward: each id's output gradient is added to its own row only (the padding row gets none)
+    for (let r = 0, e = n * 256, yo = 0; r < e; r++, yo += 32) {
+      const id = act0[r]!;
+      if (id === 0) continue;
+      const w = id * 32;
+      for (let d = 0; d < 32; d++) gp[w + d]! += grad1[yo + d]!;
+    }
+  }
+
+  /** Forward of op 1: lstm (lstm). */
+  function forward1(p: Float32Array, n: number): void {
+    // lstm: lstm, gates i, f, g, o; 1 layer; input [256, 32], hidden 64; output [256, 64]
+    for (let b = 0; b < n; b++) {
+      const sq = b * 16384; // this sample's layer outputs in scratch1_seq
+      const gq = b * 65536;
+      const cq = b * 16384;
+      // layer 0: weight_ih_l0 [256, 32] at 320000, weight_hh_l0 [256, 64] at 328192, bias_ih_l0 + bias_hh_l0 at 344576, 344832
+      {
+        const xb = b * 8192;
+        const hb = sq;
+        const gb = gq;
+        const cb = cq;
+        for (let s = 0; s < 256; s++) {
+          const t = s;
+          const xi = xb + t * 32; // this position of the layer's input
+          const ho = hb + t * 64; // its output h_t
+          const hp = ho - 64; // the previous step's state h (when s > 0)
+          const go = gb + t * 256;
+          const co = cb + t * 64;
+          const cp = co - 64;
+          // pre-activations of the four gates, W_ih x + W_hh h + biases
+          for (let j = 0; j < 256; j++) {
+            let ax = p[344576 + j]!;
+            let ah = p[344832 + j]!;
+            for (let i = 0, w = 320000 + j * 32; i < 32; i++, w++) ax += p[w]! * act1[xi + i]!;
+            if (s > 0) for (let k = 0, w = 328192 + j * 64; k < 64; k++, w++) ah += p[w]! * scratch1_seq[hp + k]!;
+            scratch1_gates[go + j] = ax + ah;
+          }
+          // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
+          for (let k = 0; k < 64; k++) {
+            const ig = 1 / (1 + Math.exp(-scratch1_gates[go + k]!));
+            const fg = 1 / (1 + Math.exp(-scratch1_gates[go + 64 + k]!));
+            const gg = Math.tanh(scratch1_gates[go + 128 + k]!);
+            const og = 1 / (1 + Math.exp(-scratch1_gates[go + 192 + k]!));
+            scratch1_gates[go + k] = ig;
+            scratch1_gates[go + 64 + k] = fg;
+            scratch1_gates[go + 128 + k] = gg;
+            scratch1_gates[go + 192 + k] = og;
+            const cv = (s > 0 ? fg * scratch1_cell[cp + k]! : 0) + ig * gg;
+            scratch1_cell[co + k] = cv;
+            scratch1_seq[ho + k] = og * Math.tanh(cv);
+          }
+        }
+      }
+      // output: the last layer's sequence
+      for (let i = 0; i < 16384; i++) act2[b * 16384 + i] = scratch1_seq[sq + i]!;
+    }
+  }
+
+  /** Backward of op 1: lstm (lstm). */
+  function backward1(p: Float32Array, gp: Float32Array, n: number): void {
+    // lstm: lstm, gates i, f, g, o; 1 layer; input [256, 32], hidden 64; output [256, 64]; backward: backpropagation through time, the last layer first
+    for (let b = 0; b < n; b++) {
+      const sq = b * 16384;
+      const gq = b * 65536;
+      const cq = b * 16384;
+      // gradients of every layer's output sequence, work[0, 16384): the last layer's from the output
+      scratch1_work.fill(0, 0, 16384);
+      for (let i = 0; i < 16384; i++) scratch1_work[i] = grad2[b * 16384 + i]!;
+      // layer 0: weight_ih_l0 [256, 32] at 320000, weight_hh_l0 [256, 64] at 328192, bias_ih_l0 + bias_hh_l0 at 344576, 344832: backward
+      {
+        const xb = b * 8192;
+        const hb = sq;
+        const gb = gq;
+        const cb = cq;
+        scratch1_work.fill(0, 16384, 16512); // carried dh, dc: zero after the last step
+        for (let s = 255; s >= 0; s--) {
+          const t = s;
+          const xi = xb + t * 32; // this position of the layer's input
+          const hp = hb + t * 64 - 64; // the previous step's state h (when s > 0)
+          const go = gb + t * 256;
+          const co = cb + t * 64;
+          const cp = co - 64;
+          const dy = t * 64; // this output's gradient from above in work
+          // through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
+          for (let k = 0; k < 64; k++) {
+            const dh = scratch1_work[16384 + k]! + scratch1_work[dy + k]!;
+            const ig = scratch1_gates[go + k]!;
+            const fg = scratch1_gates[go + 64 + k]!;
+            const gg = scratch1_gates[go + 128 + k]!;
+            const og = scratch1_gates[go + 192 + k]!;
+            const tc = Math.tanh(scratch1_cell[co + k]!);
+            const dc = scratch1_work[16448 + k]! + dh * og * (1 - tc * tc);
+            scratch1_work[16512 + k] = dc * gg * ig * (1 - ig);
+            scratch1_work[16576 + k] = s > 0 ? dc * scratch1_cell[cp + k]! * fg * (1 - fg) : 0;
+            scratch1_work[16640 + k] = dc * ig * (1 - gg * gg);
+            scratch1_work[16704 + k] = dh * tc * og * (1 - og);
+            scratch1_work[16448 + k] = dc * fg;
+            scratch1_work[16384 + k] = 0;
+          }
+          // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
+          for (let j = 0; j < 256; j++) {
+            const d = scratch1_work[16512 + j]!;
+            if (d === 0) continue;
+            gp[344576 + j]! += d;
+            for (let i = 0, w = 320000 + j * 32; i < 32; i++, w++) {
+              gp[w]! += d * act1[xi + i]!;
+              grad1[xi + i]! += d * p[w]!;
+            }
+          }
+          // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
+          for (let j = 0; j < 256; j++) {
+            const d = scratch1_work[16512 + j]!;
+            if (d === 0) continue;
+            gp[344832 + j]! += d;
+            if (s > 0) {
+              for (let k = 0, w = 328192 + j * 64; k < 64; k++, w++) {
+                gp[w]! += d * scratch1_seq[hp + k]!;
+                scratch1_work[16384 + k]! += d * p[w]!;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 2: 2 (mean). */
+  function forward2(n: number): void {
+    // 2: mean over axis 0, [256, 64] → [64]
+    for (let r = 0; r < n; r++) {
+      for (let q = 0; q < 64; q++) {
+        let s = 0;
+        for (let k = 0, i = r * 16384 + q; k < 256; k++, i += 64) s += act2[i]!;
+        act3[r * 64 + q] = s / 256;
+      }
+    }
+  }
+
+  /** Backward of op 2: 2 (mean). */
+  function backward2(n: number): void {
+    // 2: mean backward: every position gets 1/256 of the gradient
+    for (let r = 0; r < n; r++) {
+      for (let q = 0; q < 64; q++) {
+        const g = grad3[r * 64 + q]! / 256;
+        for (let k = 0, i = r * 16384 + q; k < 256; k++, i += 64) grad2[i]! += g;
+      }
+    }
+  }
+
+  /** Forward of op 3: fc (dense). */
+  function forward3(p: Float32Array, n: number): void {
+    // fc: dense 64 → 4, unrolled
+    for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 64, yo += 4) {
+      const x0 = act3[xo + 0]!;
+      const x1 = act3[xo + 1]!;
+      const x2 = act3[xo + 2]!;
+      const x3 = act3[xo + 3]!;
+      const x4 = act3[xo + 4]!;
+      const x5 = act3[xo + 5]!;
+      const x6 = act3[xo + 6]!;
+      const x7 = act3[xo + 7]!;
+      const x8 = act3[xo + 8]!;
+      const x9 = act3[xo + 9]!;
+      const x10 = act3[xo + 10]!;
+      const x11 = act3[xo + 11]!;
+      const x12 = act3[xo + 12]!;
+      const x13 = act3[xo + 13]!;
+      const x14 = act3[xo + 14]!;
+      const x15 = act3[xo + 15]!;
+      const x16 = act3[xo + 16]!;
+      const x17 = act3[xo + 17]!;
+      const x18 = act3[xo + 18]!;
+      const x19 = act3[xo + 19]!;
+      const x20 = act3[xo + 20]!;
+      const x21 = act3[xo + 21]!;
+      const x22 = act3[xo + 22]!;
+      const x23 = act3[xo + 23]!;
+      const x24 = act3[xo + 24]!;
+      const x25 = act3[xo + 25]!;
+      const x26 = act3[xo + 26]!;
+      const x27 = act3[xo + 27]!;
+      const x28 = act3[xo + 28]!;
+      const x29 = act3[xo + 29]!;
+      const x30 = act3[xo + 30]!;
+      const x31 = act3[xo + 31]!;
+      const x32 = act3[xo + 32]!;
+      const x33 = act3[xo + 33]!;
+      const x34 = act3[xo + 34]!;
+      const x35 = act3[xo + 35]!;
+      const x36 = act3[xo + 36]!;
+      const x37 = act3[xo + 37]!;
+      const x38 = act3[xo + 38]!;
+      const x39 = act3[xo + 39]!;
+      const x40 = act3[xo + 40]!;
+      const x41 = act3[xo + 41]!;
+      const x42 = act3[xo + 42]!;
+      const x43 = act3[xo + 43]!;
+      const x44 = act3[xo + 44]!;
+      const x45 = act3[xo + 45]!;
+      const x46 = act3[xo + 46]!;
+      const x47 = act3[xo + 47]!;
+      const x48 = act3[xo + 48]!;
+      const x49 = act3[xo + 49]!;
+      const x50 = act3[xo + 50]!;
+      const x51 = act3[xo + 51]!;
+      const x52 = act3[xo + 52]!;
+      const x53 = act3[xo + 53]!;
+      const x54 = act3[xo + 54]!;
+      const x55 = act3[xo + 55]!;
+      const x56 = act3[xo + 56]!;
+      const x57 = act3[xo + 57]!;
+      const x58 = act3[xo + 58]!;
+      const x59 = act3[xo + 59]!;
+      const x60 = act3[xo + 60]!;
+      const x61 = act3[xo + 61]!;
+      const x62 = act3[xo + 62]!;
+      const x63 = act3[xo + 63]!;
+      act4[yo + 0] =
+        p[345344]! +
+        x0 * p[345088]! +
+        x1 * p[345089]! +
+        x2 * p[345090]! +
+        x3 * p[345091]! +
+        x4 * p[345092]! +
+        x5 * p[345093]! +
+        x6 * p[345094]! +
+        x7 * p[345095]! +
+        x8 * p[345096]! +
+        x9 * p[345097]! +
+        x10 * p[345098]! +
+        x11 * p[345099]! +
+        x12 * p[345100]! +
+        x13 * p[345101]! +
+        x14 * p[345102]! +
+        x15 * p[345103]! +
+        x16 * p[345104]! +
+        x17 * p[345105]! +
+        x18 * p[345106]! +
+        x19 * p[345107]! +
+        x20 * p[345108]! +
+        x21 * p[345109]! +
+        x22 * p[345110]! +
+        x23 * p[345111]! +
+        x24 * p[345112]! +
+        x25 * p[345113]! +
+        x26 * p[345114]! +
+        x27 * p[345115]! +
+        x28 * p[345116]! +
+        x29 * p[345117]! +
+        x30 * p[345118]! +
+        x31 * p[345119]! +
+        x32 * p[345120]! +
+        x33 * p[345121]! +
+        x34 * p[345122]! +
+        x35 * p[345123]! +
+        x36 * p[345124]! +
+        x37 * p[345125]! +
+        x38 * p[345126]! +
+        x39 * p[345127]! +
+        x40 * p[345128]! +
+        x41 * p[345129]! +
+        x42 * p[345130]! +
+        x43 * p[345131]! +
+        x44 * p[345132]! +
+        x45 * p[345133]! +
+        x46 * p[345134]! +
+        x47 * p[345135]! +
+        x48 * p[345136]! +
+        x49 * p[345137]! +
+        x50 * p[345138]! +
+        x51 * p[345139]! +
+        x52 * p[345140]! +
+        x53 * p[345141]! +
+        x54 * p[345142]! +
+        x55 * p[345143]! +
+        x56 * p[345144]! +
+        x57 * p[345145]! +
+        x58 * p[345146]! +
+        x59 * p[345147]! +
+        x60 * p[345148]! +
+        x61 * p[345149]! +
+        x62 * p[345150]! +
+        x63 * p[345151]!;
+      act4[yo + 1] =
+        p[345345]! +
+        x0 * p[345152]! +
+        x1 * p[345153]! +
+        x2 * p[345154]! +
+        x3 * p[345155]! +
+        x4 * p[345156]! +
+        x5 * p[345157]! +
+        x6 * p[345158]! +
+        x7 * p[345159]! +
+        x8 * p[345160]! +
+        x9 * p[345161]! +
+        x10 * p[345162]! +
+        x11 * p[345163]! +
+        x12 * p[345164]! +
+        x13 * p[345165]! +
+        x14 * p[345166]! +
+        x15 * p[345167]! +
+        x16 * p[345168]! +
+        x17 * p[345169]! +
+        x18 * p[345170]! +
+        x19 * p[345171]! +
+        x20 * p[345172]! +
+        x21 * p[345173]! +
+        x22 * p[345174]! +
+        x23 * p[345175]! +
+        x24 * p[345176]! +
+        x25 * p[345177]! +
+        x26 * p[345178]! +
+        x27 * p[345179]! +
+        x28 * p[345180]! +
+        x29 * p[345181]! +
+        x30 * p[345182]! +
+        x31 * p[345183]! +
+        x32 * p[345184]! +
+        x33 * p[345185]! +
+        x34 * p[345186]! +
+        x35 * p[345187]! +
+        x36 * p[345188]! +
+        x37 * p[345189]! +
+        x38 * p[345190]! +
+        x39 * p[345191]! +
+        x40 * p[345192]! +
+        x41 * p[345193]! +
+        x42 * p[345194]! +
+        x43 * p[345195]! +
+        x44 * p[345196]! +
+        x45 * p[345197]! +
+        x46 * p[345198]! +
+        x47 * p[345199]! +
+        x48 * p[345200]! +
+        x49 * p[345201]! +
+        x50 * p[345202]! +
+        x51 * p[345203]! +
+        x52 * p[345204]! +
+        x53 * p[345205]! +
+        x54 * p[345206]! +
+        x55 * p[345207]! +
+        x56 * p[345208]! +
+        x57 * p[345209]! +
+        x58 * p[345210]! +
+        x59 * p[345211]! +
+        x60 * p[345212]! +
+        x61 * p[345213]! +
+        x62 * p[345214]! +
+        x63 * p[345215]!;
+      act4[yo + 2] =
+        p[345346]! +
+        x0 * p[345216]! +
+        x1 * p[345217]! +
+        x2 * p[345218]! +
+        x3 * p[345219]! +
+        x4 * p[345220]! +
+        x5 * p[345221]! +
+        x6 * p[345222]! +
+        x7 * p[345223]! +
+        x8 * p[345224]! +
+        x9 * p[345225]! +
+        x10 * p[345226]! +
+        x11 * p[345227]! +
+        x12 * p[345228]! +
+        x13 * p[345229]! +
+        x14 * p[345230]! +
+        x15 * p[345231]! +
+        x16 * p[345232]! +
+        x17 * p[345233]! +
+        x18 * p[345234]! +
+        x19 * p[345235]! +
+        x20 * p[345236]! +
+        x21 * p[345237]! +
+        x22 * p[345238]! +
+        x23 * p[345239]! +
+        x24 * p[345240]! +
+        x25 * p[345241]! +
+        x26 * p[345242]! +
+        x27 * p[345243]! +
+        x28 * p[345244]! +
+        x29 * p[345245]! +
+        x30 * p[345246]! +
+        x31 * p[345247]! +
+        x32 * p[345248]! +
+        x33 * p[345249]! +
+        x34 * p[345250]! +
+        x35 * p[345251]! +
+        x36 * p[345252]! +
+        x37 * p[345253]! +
+        x38 * p[345254]! +
+        x39 * p[345255]! +
+        x40 * p[345256]! +
+        x41 * p[345257]! +
+        x42 * p[345258]! +
+        x43 * p[345259]! +
+        x44 * p[345260]! +
+        x45 * p[345261]! +
+        x46 * p[345262]! +
+        x47 * p[345263]! +
+        x48 * p[345264]! +
+        x49 * p[345265]! +
+        x50 * p[345266]! +
+        x51 * p[345267]! +
+        x52 * p[345268]! +
+        x53 * p[345269]! +
+        x54 * p[345270]! +
+        x55 * p[345271]! +
+        x56 * p[345272]! +
+        x57 * p[345273]! +
+        x58 * p[345274]! +
+        x59 * p[345275]! +
+        x60 * p[345276]! +
+        x61 * p[345277]! +
+        x62 * p[345278]! +
+        x63 * p[345279]!;
+      act4[yo + 3] =
+        p[345347]! +
+        x0 * p[345280]! +
+        x1 * p[345281]! +
+        x2 * p[345282]! +
+        x3 * p[345283]! +
+        x4 * p[345284]! +
+        x5 * p[345285]! +
+        x6 * p[345286]! +
+        x7 * p[345287]! +
+        x8 * p[345288]! +
+        x9 * p[345289]! +
+        x10 * p[345290]! +
+        x11 * p[345291]! +
+        x12 * p[345292]! +
+        x13 * p[345293]! +
+        x14 * p[345294]! +
+        x15 * p[345295]! +
+        x16 * p[345296]! +
+        x17 * p[345297]! +
+        x18 * p[345298]! +
+        x19 * p[345299]! +
+        x20 * p[345300]! +
+        x21 * p[345301]! +
+        x22 * p[345302]! +
+        x23 * p[345303]! +
+        x24 * p[345304]! +
+        x25 * p[345305]! +
+        x26 * p[345306]! +
+        x27 * p[345307]! +
+        x28 * p[345308]! +
+        x29 * p[345309]! +
+        x30 * p[345310]! +
+        x31 * p[345311]! +
+        x32 * p[345312]! +
+        x33 * p[345313]! +
+        x34 * p[345314]! +
+        x35 * p[345315]! +
+        x36 * p[345316]! +
+        x37 * p[345317]! +
+        x38 * p[345318]! +
+        x39 * p[345319]! +
+        x40 * p[345320]! +
+        x41 * p[345321]! +
+        x42 * p[345322]! +
+        x43 * p[345323]! +
+        x44 * p[345324]! +
+        x45 * p[345325]! +
+        x46 * p[345326]! +
+        x47 * p[345327]! +
+        x48 * p[345328]! +
+        x49 * p[345329]! +
+        x50 * p[345330]! +
+        x51 * p[345331]! +
+        x52 * p[345332]! +
+        x53 * p[345333]! +
+        x54 * p[345334]! +
+        x55 * p[345335]! +
+        x56 * p[345336]! +
+        x57 * p[345337]! +
+        x58 * p[345338]! +
+        x59 * p[345339]! +
+        x60 * p[345340]! +
+        x61 * p[345341]! +
+        x62 * p[345342]! +
+        x63 * p[345343]!;
+    }
+  }
+
+  /** Backward of op 3: fc (dense). */
+  function backward3(p: Float32Array, gp: Float32Array, n: number): void {
+    // fc: dense 64 → 4 backward, unrolled: the first row assigns the parameter gradients
+    {
+      const xo = 0;
+      const yo = 0;
+      const x0 = act3[xo + 0]!;
+      const x1 = act3[xo + 1]!;
+      const x2 = act3[xo + 2]!;
+      const x3 = act3[xo + 3]!;
+      const x4 = act3[xo + 4]!;
+      const x5 = act3[xo + 5]!;
+      const x6 = act3[xo + 6]!;
+      const x7 = act3[xo + 7]!;
+      const x8 = act3[xo + 8]!;
+      const x9 = act3[xo + 9]!;
+      const x10 = act3[xo + 10]!;
+      const x11 = act3[xo + 11]!;
+      const x12 = act3[xo + 12]!;
+      const x13 = act3[xo + 13]!;
+      const x14 = act3[xo + 14]!;
+      const x15 = act3[xo + 15]!;
+      const x16 = act3[xo + 16]!;
+      const x17 = act3[xo + 17]!;
+      const x18 = act3[xo + 18]!;
+      const x19 = act3[xo + 19]!;
+      const x20 = act3[xo + 20]!;
+      const x21 = act3[xo + 21]!;
+      const x22 = act3[xo + 22]!;
+      const x23 = act3[xo + 23]!;
+      const x24 = act3[xo + 24]!;
+      const x25 = act3[xo + 25]!;
+      const x26 = act3[xo + 26]!;
+      const x27 = act3[xo + 27]!;
+      const x28 = act3[xo + 28]!;
+      const x29 = act3[xo + 29]!;
+      const x30 = act3[xo + 30]!;
+      const x31 = act3[xo + 31]!;
+      const x32 = act3[xo + 32]!;
+      const x33 = act3[xo + 33]!;
+      const x34 = act3[xo + 34]!;
+      const x35 = act3[xo + 35]!;
+      const x36 = act3[xo + 36]!;
+      const x37 = act3[xo + 37]!;
+      const x38 = act3[xo + 38]!;
+      const x39 = act3[xo + 39]!;
+      const x40 = act3[xo + 40]!;
+      const x41 = act3[xo + 41]!;
+      const x42 = act3[xo + 42]!;
+      const x43 = act3[xo + 43]!;
+      const x44 = act3[xo + 44]!;
+      const x45 = act3[xo + 45]!;
+      const x46 = act3[xo + 46]!;
+      const x47 = act3[xo + 47]!;
+      const x48 = act3[xo + 48]!;
+      const x49 = act3[xo + 49]!;
+      const x50 = act3[xo + 50]!;
+      const x51 = act3[xo + 51]!;
+      const x52 = act3[xo + 52]!;
+      const x53 = act3[xo + 53]!;
+      const x54 = act3[xo + 54]!;
+      const x55 = act3[xo + 55]!;
+      const x56 = act3[xo + 56]!;
+      const x57 = act3[xo + 57]!;
+      const x58 = act3[xo + 58]!;
+      const x59 = act3[xo + 59]!;
+      const x60 = act3[xo + 60]!;
+      const x61 = act3[xo + 61]!;
+      const x62 = act3[xo + 62]!;
+      const x63 = act3[xo + 63]!;
+      const d0 = grad4[yo + 0]!;
+      gp[345344] = d0;
+      gp[345088] = d0 * x0;
+      gp[345089] = d0 * x1;
+      gp[345090] = d0 * x2;
+      gp[345091] = d0 * x3;
+      gp[345092] = d0 * x4;
+      gp[345093] = d0 * x5;
+      gp[345094] = d0 * x6;
+      gp[345095] = d0 * x7;
+      gp[345096] = d0 * x8;
+      gp[345097] = d0 * x9;
+      gp[345098] = d0 * x10;
+      gp[345099] = d0 * x11;
+      gp[345100] = d0 * x12;
+      gp[345101] = d0 * x13;
+      gp[345102] = d0 * x14;
+      gp[345103] = d0 * x15;
+      gp[345104] = d0 * x16;
+      gp[345105] = d0 * x17;
+      gp[345106] = d0 * x18;
+      gp[345107] = d0 * x19;
+      gp[345108] = d0 * x20;
+      gp[345109] = d0 * x21;
+      gp[345110] = d0 * x22;
+      gp[345111] = d0 * x23;
+      gp[345112] = d0 * x24;
+      gp[345113] = d0 * x25;
+      gp[345114] = d0 * x26;
+      gp[345115] = d0 * x27;
+      gp[345116] = d0 * x28;
+      gp[345117] = d0 * x29;
+      gp[345118] = d0 * x30;
+      gp[345119] = d0 * x31;
+      gp[345120] = d0 * x32;
+      gp[345121] = d0 * x33;
+      gp[345122] = d0 * x34;
+      gp[345123] = d0 * x35;
+      gp[345124] = d0 * x36;
+      gp[345125] = d0 * x37;
+      gp[345126] = d0 * x38;
+      gp[345127] = d0 * x39;
+      gp[345128] = d0 * x40;
+      gp[345129] = d0 * x41;
+      gp[345130] = d0 * x42;
+      gp[345131] = d0 * x43;
+      gp[345132] = d0 * x44;
+      gp[345133] = d0 * x45;
+      gp[345134] = d0 * x46;
+      gp[345135] = d0 * x47;
+      gp[345136] = d0 * x48;
+      gp[345137] = d0 * x49;
+      gp[345138] = d0 * x50;
+      gp[345139] = d0 * x51;
+      gp[345140] = d0 * x52;
+      gp[345141] = d0 * x53;
+      gp[345142] = d0 * x54;
+      gp[345143] = d0 * x55;
+      gp[345144] = d0 * x56;
+      gp[345145] = d0 * x57;
+      gp[345146] = d0 * x58;
+      gp[345147] = d0 * x59;
+      gp[345148] = d0 * x60;
+      gp[345149] = d0 * x61;
+      gp[345150] = d0 * x62;
+      gp[345151] = d0 * x63;
+      const d1 = grad4[yo + 1]!;
+      gp[345345] = d1;
+      gp[345152] = d1 * x0;
+      gp[345153] = d1 * x1;
+      gp[345154] = d1 * x2;
+      gp[345155] = d1 * x3;
+      gp[345156] = d1 * x4;
+      gp[345157] = d1 * x5;
+      gp[345158] = d1 * x6;
+      gp[345159] = d1 * x7;
+      gp[345160] = d1 * x8;
+      gp[345161] = d1 * x9;
+      gp[345162] = d1 * x10;
+      gp[345163] = d1 * x11;
+      gp[345164] = d1 * x12;
+      gp[345165] = d1 * x13;
+      gp[345166] = d1 * x14;
+      gp[345167] = d1 * x15;
+      gp[345168] = d1 * x16;
+      gp[345169] = d1 * x17;
+      gp[345170] = d1 * x18;
+      gp[345171] = d1 * x19;
+      gp[345172] = d1 * x20;
+      gp[345173] = d1 * x21;
+      gp[345174] = d1 * x22;
+      gp[345175] = d1 * x23;
+      gp[345176] = d1 * x24;
+      gp[345177] = d1 * x25;
+      gp[345178] = d1 * x26;
+      gp[345179] = d1 * x27;
+      gp[345180] = d1 * x28;
+      gp[345181] = d1 * x29;
+      gp[345182] = d1 * x30;
+      gp[345183] = d1 * x31;
+      gp[345184] = d1 * x32;
+      gp[345185] = d1 * x33;
+      gp[345186] = d1 * x34;
+      gp[345187] = d1 * x35;
+      gp[345188] = d1 * x36;
+      gp[345189] = d1 * x37;
+      gp[345190] = d1 * x38;
+      gp[345191] = d1 * x39;
+      gp[345192] = d1 * x40;
+      gp[345193] = d1 * x41;
+      gp[345194] = d1 * x42;
+      gp[345195] = d1 * x43;
+      gp[345196] = d1 * x44;
+      gp[345197] = d1 * x45;
+      gp[345198] = d1 * x46;
+      gp[345199] = d1 * x47;
+      gp[345200] = d1 * x48;
+      gp[345201] = d1 * x49;
+      gp[345202] = d1 * x50;
+      gp[345203] = d1 * x51;
+      gp[345204] = d1 * x52;
+      gp[345205] = d1 * x53;
+      gp[345206] = d1 * x54;
+      gp[345207] = d1 * x55;
+      gp[345208] = d1 * x56;
+      gp[345209] = d1 * x57;
+      gp[345210] = d1 * x58;
+      gp[345211] = d1 * x59;
+      gp[345212] = d1 * x60;
+      gp[345213] = d1 * x61;
+      gp[345214] = d1 * x62;
+      gp[345215] = d1 * x63;
+      const d2 = grad4[yo + 2]!;
+      gp[345346] = d2;
+      gp[345216] = d2 * x0;
+      gp[345217] = d2 * x1;
+      gp[345218] = d2 * x2;
+      gp[345219] = d2 * x3;
+      gp[345220] = d2 * x4;
+      gp[345221] = d2 * x5;
+      gp[345222] = d2 * x6;
+      gp[345223] = d2 * x7;
+      gp[345224] = d2 * x8;
+      gp[345225] = d2 * x9;
+      gp[345226] = d2 * x10;
+      gp[345227] = d2 * x11;
+      gp[345228] = d2 * x12;
+      gp[345229] = d2 * x13;
+      gp[345230] = d2 * x14;
+      gp[345231] = d2 * x15;
+      gp[345232] = d2 * x16;
+      gp[345233] = d2 * x17;
+      gp[345234] = d2 * x18;
+      gp[345235] = d2 * x19;
+      gp[345236] = d2 * x20;
+      gp[345237] = d2 * x21;
+      gp[345238] = d2 * x22;
+      gp[345239] = d2 * x23;
+      gp[345240] = d2 * x24;
+      gp[345241] = d2 * x25;
+      gp[345242] = d2 * x26;
+      gp[345243] = d2 * x27;
+      gp[345244] = d2 * x28;
+      gp[345245] = d2 * x29;
+      gp[345246] = d2 * x30;
+      gp[345247] = d2 * x31;
+      gp[345248] = d2 * x32;
+      gp[345249] = d2 * x33;
+      gp[345250] = d2 * x34;
+      gp[345251] = d2 * x35;
+      gp[345252] = d2 * x36;
+      gp[345253] = d2 * x37;
+      gp[345254] = d2 * x38;
+      gp[345255] = d2 * x39;
+      gp[345256] = d2 * x40;
+      gp[345257] = d2 * x41;
+      gp[345258] = d2 * x42;
+      gp[345259] = d2 * x43;
+      gp[345260] = d2 * x44;
+      gp[345261] = d2 * x45;
+      gp[345262] = d2 * x46;
+      gp[345263] = d2 * x47;
+      gp[345264] = d2 * x48;
+      gp[345265] = d2 * x49;
+      gp[345266] = d2 * x50;
+      gp[345267] = d2 * x51;
+      gp[345268] = d2 * x52;
+      gp[345269] = d2 * x53;
+      gp[345270] = d2 * x54;
+      gp[345271] = d2 * x55;
+      gp[345272] = d2 * x56;
+      gp[345273] = d2 * x57;
+      gp[345274] = d2 * x58;
+      gp[345275] = d2 * x59;
+      gp[345276] = d2 * x60;
+      gp[345277] = d2 * x61;
+      gp[345278] = d2 * x62;
+      gp[345279] = d2 * x63;
+      const d3 = grad4[yo + 3]!;
+      gp[345347] = d3;
+      gp[345280] = d3 * x0;
+      gp[345281] = d3 * x1;
+      gp[345282] = d3 * x2;
+      gp[345283] = d3 * x3;
+      gp[345284] = d3 * x4;
+      gp[345285] = d3 * x5;
+      gp[345286] = d3 * x6;
+      gp[345287] = d3 * x7;
+      gp[345288] = d3 * x8;
+      gp[345289] = d3 * x9;
+      gp[345290] = d3 * x10;
+      gp[345291] = d3 * x11;
+      gp[345292] = d3 * x12;
+      gp[345293] = d3 * x13;
+      gp[345294] = d3 * x14;
+      gp[345295] = d3 * x15;
+      gp[345296] = d3 * x16;
+      gp[345297] = d3 * x17;
+      gp[345298] = d3 * x18;
+      gp[345299] = d3 * x19;
+      gp[345300] = d3 * x20;
+      gp[345301] = d3 * x21;
+      gp[345302] = d3 * x22;
+      gp[345303] = d3 * x23;
+      gp[345304] = d3 * x24;
+      gp[345305] = d3 * x25;
+      gp[345306] = d3 * x26;
+      gp[345307] = d3 * x27;
+      gp[345308] = d3 * x28;
+      gp[345309] = d3 * x29;
+      gp[345310] = d3 * x30;
+      gp[345311] = d3 * x31;
+      gp[345312] = d3 * x32;
+      gp[345313] = d3 * x33;
+      gp[345314] = d3 * x34;
+      gp[345315] = d3 * x35;
+      gp[345316] = d3 * x36;
+      gp[345317] = d3 * x37;
+      gp[345318] = d3 * x38;
+      gp[345319] = d3 * x39;
+      gp[345320] = d3 * x40;
+      gp[345321] = d3 * x41;
+      gp[345322] = d3 * x42;
+      gp[345323] = d3 * x43;
+      gp[345324] = d3 * x44;
+      gp[345325] = d3 * x45;
+      gp[345326] = d3 * x46;
+      gp[345327] = d3 * x47;
+      gp[345328] = d3 * x48;
+      gp[345329] = d3 * x49;
+      gp[345330] = d3 * x50;
+      gp[345331] = d3 * x51;
+      gp[345332] = d3 * x52;
+      gp[345333] = d3 * x53;
+      gp[345334] = d3 * x54;
+      gp[345335] = d3 * x55;
+      gp[345336] = d3 * x56;
+      gp[345337] = d3 * x57;
+      gp[345338] = d3 * x58;
+      gp[345339] = d3 * x59;
+      gp[345340] = d3 * x60;
+      gp[345341] = d3 * x61;
+      gp[345342] = d3 * x62;
+      gp[345343] = d3 * x63;
+      grad3[xo + 0] = d0 * p[345088]! + d1 * p[345152]! + d2 * p[345216]! + d3 * p[345280]!;
+      grad3[xo + 1] = d0 * p[345089]! + d1 * p[345153]! + d2 * p[345217]! + d3 * p[345281]!;
+      grad3[xo + 2] = d0 * p[345090]! + d1 * p[345154]! + d2 * p[345218]! + d3 * p[345282]!;
+      grad3[xo + 3] = d0 * p[345091]! + d1 * p[345155]! + d2 * p[345219]! + d3 * p[345283]!;
+      grad3[xo + 4] = d0 * p[345092]! + d1 * p[345156]! + d2 * p[345220]! + d3 * p[345284]!;
+      grad3[xo + 5] = d0 * p[345093]! + d1 * p[345157]! + d2 * p[345221]! + d3 * p[345285]!;
+      grad3[xo + 6] = d0 * p[345094]! + d1 * p[345158]! + d2 * p[345222]! + d3 * p[345286]!;
+      grad3[xo + 7] = d0 * p[345095]! + d1 * p[345159]! + d2 * p[345223]! + d3 * p[345287]!;
+      grad3[xo + 8] = d0 * p[345096]! + d1 * p[345160]! + d2 * p[345224]! + d3 * p[345288]!;
+      grad3[xo + 9] = d0 * p[345097]! + d1 * p[345161]! + d2 * p[345225]! + d3 * p[345289]!;
+      grad3[xo + 10] = d0 * p[345098]! + d1 * p[345162]! + d2 * p[345226]! + d3 * p[345290]!;
+      grad3[xo + 11] = d0 * p[345099]! + d1 * p[345163]! + d2 * p[345227]! + d3 * p[345291]!;
+      grad3[xo + 12] = d0 * p[345100]! + d1 * p[345164]! + d2 * p[345228]! + d3 * p[345292]!;
+      grad3[xo + 13] = d0 * p[345101]! + d1 * p[345165]! + d2 * p[345229]! + d3 * p[345293]!;
+      grad3[xo + 14] = d0 * p[345102]! + d1 * p[345166]! + d2 * p[345230]! + d3 * p[345294]!;
+      grad3[xo + 15] = d0 * p[345103]! + d1 * p[345167]! + d2 * p[345231]! + d3 * p[345295]!;
+      grad3[xo + 16] = d0 * p[345104]! + d1 * p[345168]! + d2 * p[345232]! + d3 * p[345296]!;
+      grad3[xo + 17] = d0 * p[345105]! + d1 * p[345169]! + d2 * p[345233]! + d3 * p[345297]!;
+      grad3[xo + 18] = d0 * p[345106]! + d1 * p[345170]! + d2 * p[345234]! + d3 * p[345298]!;
+      grad3[xo + 19] = d0 * p[345107]! + d1 * p[345171]! + d2 * p[345235]! + d3 * p[345299]!;
+      grad3[xo + 20] = d0 * p[345108]! + d1 * p[345172]! + d2 * p[345236]! + d3 * p[345300]!;
+      grad3[xo + 21] = d0 * p[345109]! + d1 * p[345173]! + d2 * p[345237]! + d3 * p[345301]!;
+      grad3[xo + 22] = d0 * p[345110]! + d1 * p[345174]! + d2 * p[345238]! + d3 * p[345302]!;
+      grad3[xo + 23] = d0 * p[345111]! + d1 * p[345175]! + d2 * p[345239]! + d3 * p[345303]!;
+      grad3[xo + 24] = d0 * p[345112]! + d1 * p[345176]! + d2 * p[345240]! + d3 * p[345304]!;
+      grad3[xo + 25] = d0 * p[345113]! + d1 * p[345177]! + d2 * p[345241]! + d3 * p[345305]!;
+      grad3[xo + 26] = d0 * p[345114]! + d1 * p[345178]! + d2 * p[345242]! + d3 * p[345306]!;
+      grad3[xo + 27] = d0 * p[345115]! + d1 * p[345179]! + d2 * p[345243]! + d3 * p[345307]!;
+      grad3[xo + 28] = d0 * p[345116]! + d1 * p[345180]! + d2 * p[345244]! + d3 * p[345308]!;
+      grad3[xo + 29] = d0 * p[345117]! + d1 * p[345181]! + d2 * p[345245]! + d3 * p[345309]!;
+      grad3[xo + 30] = d0 * p[345118]! + d1 * p[345182]! + d2 * p[345246]! + d3 * p[345310]!;
+      grad3[xo + 31] = d0 * p[345119]! + d1 * p[345183]! + d2 * p[345247]! + d3 * p[345311]!;
+      grad3[xo + 32] = d0 * p[345120]! + d1 * p[345184]! + d2 * p[345248]! + d3 * p[345312]!;
+      grad3[xo + 33] = d0 * p[345121]! + d1 * p[345185]! + d2 * p[345249]! + d3 * p[345313]!;
+      grad3[xo + 34] = d0 * p[345122]! + d1 * p[345186]! + d2 * p[345250]! + d3 * p[345314]!;
+      grad3[xo + 35] = d0 * p[345123]! + d1 * p[345187]! + d2 * p[345251]! + d3 * p[345315]!;
+      grad3[xo + 36] = d0 * p[345124]! + d1 * p[345188]! + d2 * p[345252]! + d3 * p[345316]!;
+      grad3[xo + 37] = d0 * p[345125]! + d1 * p[345189]! + d2 * p[345253]! + d3 * p[345317]!;
+      grad3[xo + 38] = d0 * p[345126]! + d1 * p[345190]! + d2 * p[345254]! + d3 * p[345318]!;
+      grad3[xo + 39] = d0 * p[345127]! + d1 * p[345191]! + d2 * p[345255]! + d3 * p[345319]!;
+      grad3[xo + 40] = d0 * p[345128]! + d1 * p[345192]! + d2 * p[345256]! + d3 * p[345320]!;
+      grad3[xo + 41] = d0 * p[345129]! + d1 * p[345193]! + d2 * p[345257]! + d3 * p[345321]!;
+      grad3[xo + 42] = d0 * p[345130]! + d1 * p[345194]! + d2 * p[345258]! + d3 * p[345322]!;
+      grad3[xo + 43] = d0 * p[345131]! + d1 * p[345195]! + d2 * p[345259]! + d3 * p[345323]!;
+      grad3[xo + 44] = d0 * p[345132]! + d1 * p[345196]! + d2 * p[345260]! + d3 * p[345324]!;
+      grad3[xo + 45] = d0 * p[345133]! + d1 * p[345197]! + d2 * p[345261]! + d3 * p[345325]!;
+      grad3[xo + 46] = d0 * p[345134]! + d1 * p[345198]! + d2 * p[345262]! + d3 * p[345326]!;
+      grad3[xo + 47] = d0 * p[345135]! + d1 * p[345199]! + d2 * p[345263]! + d3 * p[345327]!;
+      grad3[xo + 48] = d0 * p[345136]! + d1 * p[345200]! + d2 * p[345264]! + d3 * p[345328]!;
+      grad3[xo + 49] = d0 * p[345137]! + d1 * p[345201]! + d2 * p[345265]! + d3 * p[345329]!;
+      grad3[xo + 50] = d0 * p[345138]! + d1 * p[345202]! + d2 * p[345266]! + d3 * p[345330]!;
+      grad3[xo + 51] = d0 * p[345139]! + d1 * p[345203]! + d2 * p[345267]! + d3 * p[345331]!;
+      grad3[xo + 52] = d0 * p[345140]! + d1 * p[345204]! + d2 * p[345268]! + d3 * p[345332]!;
+      grad3[xo + 53] = d0 * p[345141]! + d1 * p[345205]! + d2 * p[345269]! + d3 * p[345333]!;
+      grad3[xo + 54] = d0 * p[345142]! + d1 * p[345206]! + d2 * p[345270]! + d3 * p[345334]!;
+      grad3[xo + 55] = d0 * p[345143]! + d1 * p[345207]! + d2 * p[345271]! + d3 * p[345335]!;
+      grad3[xo + 56] = d0 * p[345144]! + d1 * p[345208]! + d2 * p[345272]! + d3 * p[345336]!;
+      grad3[xo + 57] = d0 * p[345145]! + d1 * p[345209]! + d2 * p[345273]! + d3 * p[345337]!;
+      grad3[xo + 58] = d0 * p[345146]! + d1 * p[345210]! + d2 * p[345274]! + d3 * p[345338]!;
+      grad3[xo + 59] = d0 * p[345147]! + d1 * p[345211]! + d2 * p[345275]! + d3 * p[345339]!;
+      grad3[xo + 60] = d0 * p[345148]! + d1 * p[345212]! + d2 * p[345276]! + d3 * p[345340]!;
+      grad3[xo + 61] = d0 * p[345149]! + d1 * p[345213]! + d2 * p[345277]! + d3 * p[345341]!;
+      grad3[xo + 62] = d0 * p[345150]! + d1 * p[345214]! + d2 * p[345278]! + d3 * p[345342]!;
+      grad3[xo + 63] = d0 * p[345151]! + d1 * p[345215]! + d2 * p[345279]! + d3 * p[345343]!;
+    }
+    for (let r = 1, xo = 64, yo = 4; r < n; r++, xo += 64, yo += 4) {
+      const x0 = act3[xo + 0]!;
+      const x1 = act3[xo + 1]!;
+      const x2 = act3[xo + 2]!;
+      const x3 = act3[xo + 3]!;
+      const x4 = act3[xo + 4]!;
+      const x5 = act3[xo + 5]!;
+      const x6 = act3[xo + 6]!;
+      const x7 = act3[xo + 7]!;
+      const x8 = act3[xo + 8]!;
+      const x9 = act3[xo + 9]!;
+      const x10 = act3[xo + 10]!;
+      const x11 = act3[xo + 11]!;
+      const x12 = act3[xo + 12]!;
+      const x13 = act3[xo + 13]!;
+      const x14 = act3[xo + 14]!;
+      const x15 = act3[xo + 15]!;
+      const x16 = act3[xo + 16]!;
+      const x17 = act3[xo + 17]!;
+      const x18 = act3[xo + 18]!;
+      const x19 = act3[xo + 19]!;
+      const x20 = act3[xo + 20]!;
+      const x21 = act3[xo + 21]!;
+      const x22 = act3[xo + 22]!;
+      const x23 = act3[xo + 23]!;
+      const x24 = act3[xo + 24]!;
+      const x25 = act3[xo + 25]!;
+      const x26 = act3[xo + 26]!;
+      const x27 = act3[xo + 27]!;
+      const x28 = act3[xo + 28]!;
+      const x29 = act3[xo + 29]!;
+      const x30 = act3[xo + 30]!;
+      const x31 = act3[xo + 31]!;
+      const x32 = act3[xo + 32]!;
+      const x33 = act3[xo + 33]!;
+      const x34 = act3[xo + 34]!;
+      const x35 = act3[xo + 35]!;
+      const x36 = act3[xo + 36]!;
+      const x37 = act3[xo + 37]!;
+      const x38 = act3[xo + 38]!;
+      const x39 = act3[xo + 39]!;
+      const x40 = act3[xo + 40]!;
+      const x41 = act3[xo + 41]!;
+      const x42 = act3[xo + 42]!;
+      const x43 = act3[xo + 43]!;
+      const x44 = act3[xo + 44]!;
+      const x45 = act3[xo + 45]!;
+      const x46 = act3[xo + 46]!;
+      const x47 = act3[xo + 47]!;
+      const x48 = act3[xo + 48]!;
+      const x49 = act3[xo + 49]!;
+      const x50 = act3[xo + 50]!;
+      const x51 = act3[xo + 51]!;
+      const x52 = act3[xo + 52]!;
+      const x53 = act3[xo + 53]!;
+      const x54 = act3[xo + 54]!;
+      const x55 = act3[xo + 55]!;
+      const x56 = act3[xo + 56]!;
+      const x57 = act3[xo + 57]!;
+      const x58 = act3[xo + 58]!;
+      const x59 = act3[xo + 59]!;
+      const x60 = act3[xo + 60]!;
+      const x61 = act3[xo + 61]!;
+      const x62 = act3[xo + 62]!;
+      const x63 = act3[xo + 63]!;
+      const d0 = grad4[yo + 0]!;
+      gp[345344]! += d0;
+      gp[345088]! += d0 * x0;
+      gp[345089]! += d0 * x1;
+      gp[345090]! += d0 * x2;
+      gp[345091]! += d0 * x3;
+      gp[345092]! += d0 * x4;
+      gp[345093]! += d0 * x5;
+      gp[345094]! += d0 * x6;
+      gp[345095]! += d0 * x7;
+      gp[345096]! += d0 * x8;
+      gp[345097]! += d0 * x9;
+      gp[345098]! += d0 * x10;
+      gp[345099]! += d0 * x11;
+      gp[345100]! += d0 * x12;
+      gp[345101]! += d0 * x13;
+      gp[345102]! += d0 * x14;
+      gp[345103]! += d0 * x15;
+      gp[345104]! += d0 * x16;
+      gp[345105]! += d0 * x17;
+      gp[345106]! += d0 * x18;
+      gp[345107]! += d0 * x19;
+      gp[345108]! += d0 * x20;
+      gp[345109]! += d0 * x21;
+      gp[345110]! += d0 * x22;
+      gp[345111]! += d0 * x23;
+      gp[345112]! += d0 * x24;
+      gp[345113]! += d0 * x25;
+      gp[345114]! += d0 * x26;
+      gp[345115]! += d0 * x27;
+      gp[345116]! += d0 * x28;
+      gp[345117]! += d0 * x29;
+      gp[345118]! += d0 * x30;
+      gp[345119]! += d0 * x31;
+      gp[345120]! += d0 * x32;
+      gp[345121]! += d0 * x33;
+      gp[345122]! += d0 * x34;
+      gp[345123]! += d0 * x35;
+      gp[345124]! += d0 * x36;
+      gp[345125]! += d0 * x37;
+      gp[345126]! += d0 * x38;
+      gp[345127]! += d0 * x39;
+      gp[345128]! += d0 * x40;
+      gp[345129]! += d0 * x41;
+      gp[345130]! += d0 * x42;
+      gp[345131]! += d0 * x43;
+      gp[345132]! += d0 * x44;
+      gp[345133]! += d0 * x45;
+      gp[345134]! += d0 * x46;
+      gp[345135]! += d0 * x47;
+      gp[345136]! += d0 * x48;
+      gp[345137]! += d0 * x49;
+      gp[345138]! += d0 * x50;
+      gp[345139]! += d0 * x51;
+      gp[345140]! += d0 * x52;
+      gp[345141]! += d0 * x53;
+      gp[345142]! += d0 * x54;
+      gp[345143]! += d0 * x55;
+      gp[345144]! += d0 * x56;
+      gp[345145]! += d0 * x57;
+      gp[345146]! += d0 * x58;
+      gp[345147]! += d0 * x59;
+      gp[345148]! += d0 * x60;
+      gp[345149]! += d0 * x61;
+      gp[345150]! += d0 * x62;
+      gp[345151]! += d0 * x63;
+      const d1 = grad4[yo + 1]!;
+      gp[345345]! += d1;
+      gp[345152]! += d1 * x0;
+      gp[345153]! += d1 * x1;
+      gp[345154]! += d1 * x2;
+      gp[345155]! += d1 * x3;
+      gp[345156]! += d1 * x4;
+      gp[345157]! += d1 * x5;
+      gp[345158]! += d1 * x6;
+      gp[345159]! += d1 * x7;
+      gp[345160]! += d1 * x8;
+      gp[345161]! += d1 * x9;
+      gp[345162]! += d1 * x10;
+      gp[345163]! += d1 * x11;
+      gp[345164]! += d1 * x12;
+      gp[345165]! += d1 * x13;
+      gp[345166]! += d1 * x14;
+      gp[345167]! += d1 * x15;
+      gp[345168]! += d1 * x16;
+      gp[345169]! += d1 * x17;
+      gp[345170]! += d1 * x18;
+      gp[345171]! += d1 * x19;
+      gp[345172]! += d1 * x20;
+      gp[345173]! += d1 * x21;
+      gp[345174]! += d1 * x22;
+      gp[345175]! += d1 * x23;
+      gp[345176]! += d1 * x24;
+      gp[345177]! += d1 * x25;
+      gp[345178]! += d1 * x26;
+      gp[345179]! += d1 * x27;
+      gp[345180]! += d1 * x28;
+      gp[345181]! += d1 * x29;
+      gp[345182]! += d1 * x30;
+      gp[345183]! += d1 * x31;
+      gp[345184]! += d1 * x32;
+      gp[345185]! += d1 * x33;
+      gp[345186]! += d1 * x34;
+      gp[345187]! += d1 * x35;
+      gp[345188]! += d1 * x36;
+      gp[345189]! += d1 * x37;
+      gp[345190]! += d1 * x38;
+      gp[345191]! += d1 * x39;
+      gp[345192]! += d1 * x40;
+      gp[345193]! += d1 * x41;
+      gp[345194]! += d1 * x42;
+      gp[345195]! += d1 * x43;
+      gp[345196]! += d1 * x44;
+      gp[345197]! += d1 * x45;
+      gp[345198]! += d1 * x46;
+      gp[345199]! += d1 * x47;
+      gp[345200]! += d1 * x48;
+      gp[345201]! += d1 * x49;
+      gp[345202]! += d1 * x50;
+      gp[345203]! += d1 * x51;
+      gp[345204]! += d1 * x52;
+      gp[345205]! += d1 * x53;
+      gp[345206]! += d1 * x54;
+      gp[345207]! += d1 * x55;
+      gp[345208]! += d1 * x56;
+      gp[345209]! += d1 * x57;
+      gp[345210]! += d1 * x58;
+      gp[345211]! += d1 * x59;
+      gp[345212]! += d1 * x60;
+      gp[345213]! += d1 * x61;
+      gp[345214]! += d1 * x62;
+      gp[345215]! += d1 * x63;
+      const d2 = grad4[yo + 2]!;
+      gp[345346]! += d2;
+      gp[345216]! += d2 * x0;
+      gp[345217]! += d2 * x1;
+      gp[345218]! += d2 * x2;
+      gp[345219]! += d2 * x3;
+      gp[345220]! += d2 * x4;
+      gp[345221]! += d2 * x5;
+      gp[345222]! += d2 * x6;
+      gp[345223]! += d2 * x7;
+      gp[345224]! += d2 * x8;
+      gp[345225]! += d2 * x9;
+      gp[345226]! += d2 * x10;
+      gp[345227]! += d2 * x11;
+      gp[345228]! += d2 * x12;
+      gp[345229]! += d2 * x13;
+      gp[345230]! += d2 * x14;
+      gp[345231]! += d2 * x15;
+      gp[345232]! += d2 * x16;
+      gp[345233]! += d2 * x17;
+      gp[345234]! += d2 * x18;
+      gp[345235]! += d2 * x19;
+      gp[345236]! += d2 * x20;
+      gp[345237]! += d2 * x21;
+      gp[345238]! += d2 * x22;
+      gp[345239]! += d2 * x23;
+      gp[345240]! += d2 * x24;
+      gp[345241]! += d2 * x25;
+      gp[345242]! += d2 * x26;
+      gp[345243]! += d2 * x27;
+      gp[345244]! += d2 * x28;
+      gp[345245]! += d2 * x29;
+      gp[345246]! += d2 * x30;
+      gp[345247]! += d2 * x31;
+      gp[345248]! += d2 * x32;
+      gp[345249]! += d2 * x33;
+      gp[345250]! += d2 * x34;
+      gp[345251]! += d2 * x35;
+      gp[345252]! += d2 * x36;
+      gp[345253]! += d2 * x37;
+      gp[345254]! += d2 * x38;
+      gp[345255]! += d2 * x39;
+      gp[345256]! += d2 * x40;
+      gp[345257]! += d2 * x41;
+      gp[345258]! += d2 * x42;
+      gp[345259]! += d2 * x43;
+      gp[345260]! += d2 * x44;
+      gp[345261]! += d2 * x45;
+      gp[345262]! += d2 * x46;
+      gp[345263]! += d2 * x47;
+      gp[345264]! += d2 * x48;
+      gp[345265]! += d2 * x49;
+      gp[345266]! += d2 * x50;
+      gp[345267]! += d2 * x51;
+      gp[345268]! += d2 * x52;
+      gp[345269]! += d2 * x53;
+      gp[345270]! += d2 * x54;
+      gp[345271]! += d2 * x55;
+      gp[345272]! += d2 * x56;
+      gp[345273]! += d2 * x57;
+      gp[345274]! += d2 * x58;
+      gp[345275]! += d2 * x59;
+      gp[345276]! += d2 * x60;
+      gp[345277]! += d2 * x61;
+      gp[345278]! += d2 * x62;
+      gp[345279]! += d2 * x63;
+      const d3 = grad4[yo + 3]!;
+      gp[345347]! += d3;
+      gp[345280]! += d3 * x0;
+      gp[345281]! += d3 * x1;
+      gp[345282]! += d3 * x2;
+      gp[345283]! += d3 * x3;
+      gp[345284]! += d3 * x4;
+      gp[345285]! += d3 * x5;
+      gp[345286]! += d3 * x6;
+      gp[345287]! += d3 * x7;
+      gp[345288]! += d3 * x8;
+      gp[345289]! += d3 * x9;
+      gp[345290]! += d3 * x10;
+      gp[345291]! += d3 * x11;
+      gp[345292]! += d3 * x12;
+      gp[345293]! += d3 * x13;
+      gp[345294]! += d3 * x14;
+      gp[345295]! += d3 * x15;
+      gp[345296]! += d3 * x16;
+      gp[345297]! += d3 * x17;
+      gp[345298]! += d3 * x18;
+      gp[345299]! += d3 * x19;
+      gp[345300]! += d3 * x20;
+      gp[345301]! += d3 * x21;
+      gp[345302]! += d3 * x22;
+      gp[345303]! += d3 * x23;
+      gp[345304]! += d3 * x24;
+      gp[345305]! += d3 * x25;
+      gp[345306]! += d3 * x26;
+      gp[345307]! += d3 * x27;
+      gp[345308]! += d3 * x28;
+      gp[345309]! += d3 * x29;
+      gp[345310]! += d3 * x30;
+      gp[345311]! += d3 * x31;
+      gp[345312]! += d3 * x32;
+      gp[345313]! += d3 * x33;
+      gp[345314]! += d3 * x34;
+      gp[345315]! += d3 * x35;
+      gp[345316]! += d3 * x36;
+      gp[345317]! += d3 * x37;
+      gp[345318]! += d3 * x38;
+      gp[345319]! += d3 * x39;
+      gp[345320]! += d3 * x40;
+      gp[345321]! += d3 * x41;
+      gp[345322]! += d3 * x42;
+      gp[345323]! += d3 * x43;
+      gp[345324]! += d3 * x44;
+      gp[345325]! += d3 * x45;
+      gp[345326]! += d3 * x46;
+      gp[345327]! += d3 * x47;
+      gp[345328]! += d3 * x48;
+      gp[345329]! += d3 * x49;
+      gp[345330]! += d3 * x50;
+      gp[345331]! += d3 * x51;
+      gp[345332]! += d3 * x52;
+      gp[345333]! += d3 * x53;
+      gp[345334]! += d3 * x54;
+      gp[345335]! += d3 * x55;
+      gp[345336]! += d3 * x56;
+      gp[345337]! += d3 * x57;
+      gp[345338]! += d3 * x58;
+      gp[345339]! += d3 * x59;
+      gp[345340]! += d3 * x60;
+      gp[345341]! += d3 * x61;
+      gp[345342]! += d3 * x62;
+      gp[345343]! += d3 * x63;
+      grad3[xo + 0] = d0 * p[345088]! + d1 * p[345152]! + d2 * p[345216]! + d3 * p[345280]!;
+      grad3[xo + 1] = d0 * p[345089]! + d1 * p[345153]! + d2 * p[345217]! + d3 * p[345281]!;
+      grad3[xo + 2] = d0 * p[345090]! + d1 * p[345154]! + d2 * p[345218]! + d3 * p[345282]!;
+      grad3[xo + 3] = d0 * p[345091]! + d1 * p[345155]! + d2 * p[345219]! + d3 * p[345283]!;
+      grad3[xo + 4] = d0 * p[345092]! + d1 * p[345156]! + d2 * p[345220]! + d3 * p[345284]!;
+      grad3[xo + 5] = d0 * p[345093]! + d1 * p[345157]! + d2 * p[345221]! + d3 * p[345285]!;
+      grad3[xo + 6] = d0 * p[345094]! + d1 * p[345158]! + d2 * p[345222]! + d3 * p[345286]!;
+      grad3[xo + 7] = d0 * p[345095]! + d1 * p[345159]! + d2 * p[345223]! + d3 * p[345287]!;
+      grad3[xo + 8] = d0 * p[345096]! + d1 * p[345160]! + d2 * p[345224]! + d3 * p[345288]!;
+      grad3[xo + 9] = d0 * p[345097]! + d1 * p[345161]! + d2 * p[345225]! + d3 * p[345289]!;
+      grad3[xo + 10] = d0 * p[345098]! + d1 * p[345162]! + d2 * p[345226]! + d3 * p[345290]!;
+      grad3[xo + 11] = d0 * p[345099]! + d1 * p[345163]! + d2 * p[345227]! + d3 * p[345291]!;
+      grad3[xo + 12] = d0 * p[345100]! + d1 * p[345164]! + d2 * p[345228]! + d3 * p[345292]!;
+      grad3[xo + 13] = d0 * p[345101]! + d1 * p[345165]! + d2 * p[345229]! + d3 * p[345293]!;
+      grad3[xo + 14] = d0 * p[345102]! + d1 * p[345166]! + d2 * p[345230]! + d3 * p[345294]!;
+      grad3[xo + 15] = d0 * p[345103]! + d1 * p[345167]! + d2 * p[345231]! + d3 * p[345295]!;
+      grad3[xo + 16] = d0 * p[345104]! + d1 * p[345168]! + d2 * p[345232]! + d3 * p[345296]!;
+      grad3[xo + 17] = d0 * p[345105]! + d1 * p[345169]! + d2 * p[345233]! + d3 * p[345297]!;
+      grad3[xo + 18] = d0 * p[345106]! + d1 * p[345170]! + d2 * p[345234]! + d3 * p[345298]!;
+      grad3[xo + 19] = d0 * p[345107]! + d1 * p[345171]! + d2 * p[345235]! + d3 * p[345299]!;
+      grad3[xo + 20] = d0 * p[345108]! + d1 * p[345172]! + d2 * p[345236]! + d3 * p[345300]!;
+      grad3[xo + 21] = d0 * p[345109]! + d1 * p[345173]! + d2 * p[345237]! + d3 * p[345301]!;
+      grad3[xo + 22] = d0 * p[345110]! + d1 * p[345174]! + d2 * p[345238]! + d3 * p[345302]!;
+      grad3[xo + 23] = d0 * p[345111]! + d1 * p[345175]! + d2 * p[345239]! + d3 * p[345303]!;
+      grad3[xo + 24] = d0 * p[345112]! + d1 * p[345176]! + d2 * p[345240]! + d3 * p[345304]!;
+      grad3[xo + 25] = d0 * p[345113]! + d1 * p[345177]! + d2 * p[345241]! + d3 * p[345305]!;
+      grad3[xo + 26] = d0 * p[345114]! + d1 * p[345178]! + d2 * p[345242]! + d3 * p[345306]!;
+      grad3[xo + 27] = d0 * p[345115]! + d1 * p[345179]! + d2 * p[345243]! + d3 * p[345307]!;
+      grad3[xo + 28] = d0 * p[345116]! + d1 * p[345180]! + d2 * p[345244]! + d3 * p[345308]!;
+      grad3[xo + 29] = d0 * p[345117]! + d1 * p[345181]! + d2 * p[345245]! + d3 * p[345309]!;
+      grad3[xo + 30] = d0 * p[345118]! + d1 * p[345182]! + d2 * p[345246]! + d3 * p[345310]!;
+      grad3[xo + 31] = d0 * p[345119]! + d1 * p[345183]! + d2 * p[345247]! + d3 * p[345311]!;
+      grad3[xo + 32] = d0 * p[345120]! + d1 * p[345184]! + d2 * p[345248]! + d3 * p[345312]!;
+      grad3[xo + 33] = d0 * p[345121]! + d1 * p[345185]! + d2 * p[345249]! + d3 * p[345313]!;
+      grad3[xo + 34] = d0 * p[345122]! + d1 * p[345186]! + d2 * p[345250]! + d3 * p[345314]!;
+      grad3[xo + 35] = d0 * p[345123]! + d1 * p[345187]! + d2 * p[345251]! + d3 * p[345315]!;
+      grad3[xo + 36] = d0 * p[345124]! + d1 * p[345188]! + d2 * p[345252]! + d3 * p[345316]!;
+      grad3[xo + 37] = d0 * p[345125]! + d1 * p[345189]! + d2 * p[345253]! + d3 * p[345317]!;
+      grad3[xo + 38] = d0 * p[345126]! + d1 * p[345190]! + d2 * p[345254]! + d3 * p[345318]!;
+      grad3[xo + 39] = d0 * p[345127]! + d1 * p[345191]! + d2 * p[345255]! + d3 * p[345319]!;
+      grad3[xo + 40] = d0 * p[345128]! + d1 * p[345192]! + d2 * p[345256]! + d3 * p[345320]!;
+      grad3[xo + 41] = d0 * p[345129]! + d1 * p[345193]! + d2 * p[345257]! + d3 * p[345321]!;
+      grad3[xo + 42] = d0 * p[345130]! + d1 * p[345194]! + d2 * p[345258]! + d3 * p[345322]!;
+      grad3[xo + 43] = d0 * p[345131]! + d1 * p[345195]! + d2 * p[345259]! + d3 * p[345323]!;
+      grad3[xo + 44] = d0 * p[345132]! + d1 * p[345196]! + d2 * p[345260]! + d3 * p[345324]!;
+      grad3[xo + 45] = d0 * p[345133]! + d1 * p[345197]! + d2 * p[345261]! + d3 * p[345325]!;
+      grad3[xo + 46] = d0 * p[345134]! + d1 * p[345198]! + d2 * p[345262]! + d3 * p[345326]!;
+      grad3[xo + 47] = d0 * p[345135]! + d1 * p[345199]! + d2 * p[345263]! + d3 * p[345327]!;
+      grad3[xo + 48] = d0 * p[345136]! + d1 * p[345200]! + d2 * p[345264]! + d3 * p[345328]!;
+      grad3[xo + 49] = d0 * p[345137]! + d1 * p[345201]! + d2 * p[345265]! + d3 * p[345329]!;
+      grad3[xo + 50] = d0 * p[345138]! + d1 * p[345202]! + d2 * p[345266]! + d3 * p[345330]!;
+      grad3[xo + 51] = d0 * p[345139]! + d1 * p[345203]! + d2 * p[345267]! + d3 * p[345331]!;
+      grad3[xo + 52] = d0 * p[345140]! + d1 * p[345204]! + d2 * p[345268]! + d3 * p[345332]!;
+      grad3[xo + 53] = d0 * p[345141]! + d1 * p[345205]! + d2 * p[345269]! + d3 * p[345333]!;
+      grad3[xo + 54] = d0 * p[345142]! + d1 * p[345206]! + d2 * p[345270]! + d3 * p[345334]!;
+      grad3[xo + 55] = d0 * p[345143]! + d1 * p[345207]! + d2 * p[345271]! + d3 * p[345335]!;
+      grad3[xo + 56] = d0 * p[345144]! + d1 * p[345208]! + d2 * p[345272]! + d3 * p[345336]!;
+      grad3[xo + 57] = d0 * p[345145]! + d1 * p[345209]! + d2 * p[345273]! + d3 * p[345337]!;
+      grad3[xo + 58] = d0 * p[345146]! + d1 * p[345210]! + d2 * p[345274]! + d3 * p[345338]!;
+      grad3[xo + 59] = d0 * p[345147]! + d1 * p[345211]! + d2 * p[345275]! + d3 * p[345339]!;
+      grad3[xo + 60] = d0 * p[345148]! + d1 * p[345212]! + d2 * p[345276]! + d3 * p[345340]!;
+      grad3[xo + 61] = d0 * p[345149]! + d1 * p[345213]! + d2 * p[345277]! + d3 * p[345341]!;
+      grad3[xo + 62] = d0 * p[345150]! + d1 * p[345214]! + d2 * p[345278]! + d3 * p[345342]!;
+      grad3[xo + 63] = d0 * p[345151]! + d1 * p[345215]! + d2 * p[345279]! + d3 * p[345343]!;
+    }
+  }
+
+  // ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
+  function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
+    if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+    if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
+  }
+
+  const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
+  const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+
+  /** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
+   *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
+   *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
+   *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
+   *  momentum buffer sums a series that does not converge). */
+  function checkTrainerOptions(options: TrainerOptions): void {
+    if (!optimizerNames.includes(options.optimizer)) {
+      throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+    }
+    if (options.loss !== undefined && !lossNames.includes(options.loss)) {
+      throw new TypeError(
+        `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+      );
+    }
+    if (typeof options.lr !== "function") checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+    if (options.clipGradNorm !== undefined)
+      checkOption("clipGradNorm", options.clipGradNorm, (x) => x > 0, "a finite number > 0");
+    if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.weightDecay !== undefined)
+      checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
+    if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
+    if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
+      throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+    }
+    if (options.seed !== undefined) checkSeed(options.seed);
+  }
+
+  /** The learning rate of the next step: the schedule's value for it, or the trainer's `lr`; checked. */
+  function stepRate(trainer: Trainer): number {
+    const schedule = trainer.options.lr;
+    const lr: unknown = typeof schedule === "function" ? schedule(trainer.steps) : trainer.lr;
+    checkOption(
+      typeof schedule === "function" ? `lr(${trainer.steps})` : "trainer.lr",
+      lr,
+      (x) => x > 0,
+      "a finite number > 0",
+    );
+    return lr as number;
+  }
+
+  /** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
+   *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it.
+   *  `buffers` (a model's running statistics) are used as they are; by default the trainer has its own. */
+  function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+    checkTrainerOptions(options);
+    if (params !== undefined) {
+      checkFloats("params", params, paramCount);
+      if (inWorkspace(params))
+        throw new TypeError("params share memory with an array this module returned: copy them first");
+    }
+    if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
+    const own = params ?? createParams(options.seed ?? 0);
+    seedRandom(options.seed ?? 0);
+    const lr = options.lr;
+    return {
+      params: own,
+      grads: new Float32Array(paramCount),
+      buffers: buffers ?? createBuffers(),
+      options: Object.freeze({ ...options }),
+      m: new Float32Array(paramCount),
+      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      steps: 0,
+      lr: typeof lr === "function" ? 0 : lr,
+      gradNorm: 0,
+    };
+  }
+
+  /** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
+  const trainableRanges: readonly (readonly [number, number])[] = [
+    [0, 320000],
+    [320000, 328192],
+    [328192, 344576],
+    [344576, 344832],
+    [344832, 345088],
+    [345088, 345344],
+    [345344, 345348],
+  ];
+
+  /** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+   *  (they are frozen, but the trainer object itself is not). */
+  function checkTrainer(trainer: Trainer): void {
+    if (typeof trainer !== "object" || trainer === null)
+      throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+    checkTrainerOptions(trainer.options);
+    const sgd = trainer.options.optimizer === "sgd";
+    const arrays: [string, unknown, number][] = [
+      ["trainer.params", trainer.params, paramCount],
+      ["trainer.grads", trainer.grads, paramCount],
+      ["trainer.buffers", trainer.buffers, bufferCount],
+      ["trainer.m", trainer.m, paramCount],
+      ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+    ];
+    for (const [what, array, length] of arrays) checkFloats(what, array, length);
+    for (let i = 0; i < arrays.length; i++) {
+      for (let j = i + 1; j < arrays.length; j++) {
+        if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+          throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+      }
+      if (inWorkspace(arrays[i]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+    }
+    if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+      throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+  }
+
+  /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+   *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+   *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+   *  state or the running statistics. */
+  function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike<number>, n: number): number {
+    checkTrainer(trainer);
+    checkBatch(n);
+    const o = trainer.options;
+    const lr = stepRate(trainer);
+    const lossName = o.loss ?? "cross_entropy";
+    const outputLength = n * outputSize;
+    if (lossName === "cross_entropy") {
+      checkTargets("targets", target, outputLength / 4);
+      checkClasses(target, 4);
+    } else {
+      checkTargets("target", target, outputLength);
+    }
+    const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+    const output = result;
+    const grad = lossGrad(output.length);
+    const loss =
+      lossName === "mse"
+        ? mseLoss(output, target, n, grad)
+        : lossName === "cross_entropy"
+          ? crossEntropyLoss(output, target, n, grad)
+          : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
+    backward(trainer.params, grad, trainer.grads);
+    trainer.steps++;
+    trainer.lr = lr;
+    const p = trainer.params;
+    const g = trainer.grads;
+    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    const wd = o.weightDecay ?? 0;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          let d = g[i]! + wd * p[i]!;
+          if (mu !== 0) {
+            const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
+            trainer.m[i] = buf;
+            d = buf;
+          }
+          p[i] = p[i]! - lr * d;
+        }
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          if (decoupled) p[i] = p[i]! * (1 - lr * wd);
+          const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
+          const m = b1 * trainer.m[i]! + (1 - b1) * d;
+          const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
+          trainer.m[i] = m;
+          trainer.v[i] = v;
+          p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        }
+      }
+    }
+    return loss;
+  }
+
+  let lossGradArray = new Float32Array(0);
+
+  function lossGrad(length: number): Float32Array {
+    if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
+    return lossGradArray;
+  }
+
   return {
-    params: own,
-    grads: new Float32Array(paramCount),
-    buffers: createBuffers(),
-    options: Object.freeze({ ...options }),
-    m: new Float32Array(paramCount),
-    v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
-    steps: 0,
+    createParams,
+    forward,
+    backward,
+    createTrainer,
+    trainStep,
+    /** The random stream's state (dropout masks): saved and restored by checkpoints. */
+    random: {
+      get: (): number => rngState,
+      set: (state: number): void => {
+        rngState = state >>> 0;
+      },
+    },
   };
 }
 
-/** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
-const trainableRanges: readonly (readonly [number, number])[] = [
-  [0, 320000],
-  [320000, 328192],
-  [328192, 344576],
-  [344576, 344832],
-  [344832, 345088],
-  [345088, 345344],
-  [345344, 345348],
+// ── The module's own engine, and models ────────────────────────────────────────────────────────────────
+
+const engine = createEngine();
+
+/** A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights
+ *  and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same
+ *  parameters on every machine. */
+export function createParams(seed = 0): Float32Array {
+  return engine.createParams(seed);
+}
+
+/** Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters
+ *  `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without
+ *  `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own. */
+export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
+  return engine.forward(p, input, n, options);
+}
+
+/** Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call:
+ *  writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's
+ *  gradient (reused by the next call). */
+export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
+  return engine.backward(p, outputGrad, grads);
+}
+
+/** A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients,
+ *  buffers (`buffers`, or its own) and optimizer state. */
+export function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+  return engine.createTrainer(options, params, buffers);
+}
+
+/** One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward,
+ *  gradient clipping, update; returns the loss. A step that throws has changed nothing. */
+export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike<number>, n: number): number {
+  return engine.trainStep(trainer, input, target, n);
+}
+
+/** Options of `createModel`. */
+export interface ModelOptions {
+  /** Seed of the initial parameters (PyTorch's default initialization) and of dropout masks; default 0. */
+  readonly seed?: number;
+}
+
+/** What a model instance knows about itself: the manifest (PyTorch `state_dict` names, shapes, layout). */
+export interface Manifest {
+  readonly modelName: string;
+  readonly inputs: typeof inputs;
+  readonly outputs: typeof outputs;
+  readonly paramCount: number;
+  readonly bufferCount: number;
+  readonly params: readonly TensorInfo[];
+  readonly buffers: readonly TensorInfo[];
+}
+
+/** The manifest, as models give it. */
+export const manifest: Manifest = { modelName, inputs, outputs, paramCount, bufferCount, params, buffers };
+
+/** A trainer bound to a model: it updates the model's parameters and running statistics. */
+export interface ModelTrainer {
+  /** One step on a batch: forward in training mode, loss, backward, gradient clipping, update; returns the
+   *  loss. A step that throws has changed nothing. */
+  step(input: Int32Array, target: ArrayLike<number>, n: number): number;
+  /** The learning rate of the next step: set it between steps (a number > 0); with a schedule, the last
+   *  step's rate. */
+  lr: number;
+  /** Steps taken. */
+  readonly steps: number;
+  /** The gradients' global L2 norm at the last step, before clipping. */
+  readonly gradNorm: number;
+  /** Its state: options, gradients and the optimizer's moments (`m`, `v`), the model's own arrays. */
+  readonly state: Trainer;
+  /** Everything a resumed run needs to take the same steps bit for bit, as safetensors: the state dict, the
+   *  optimizer's moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and, in `__metadata__`, the
+   *  optimizer, step count, learning rate and random stream. */
+  saveCheckpoint(): Uint8Array;
+  /** Restores a checkpoint of `saveCheckpoint` (same model, same optimizer): all of it is checked before
+   *  anything changes. */
+  loadCheckpoint(bytes: Uint8Array | ArrayBuffer): void;
+}
+
+/** A model instance: its own parameters, buffers, gradients, workspaces and random stream — two instances
+ *  share nothing that changes. */
+export interface Model {
+  readonly manifest: Manifest;
+  /** The parameters, paramCount values in `manifest.params` order (tied tensors stored once). */
+  readonly params: Float32Array;
+  /** The gradients `backward` writes. */
+  readonly grads: Float32Array;
+  /** The buffers (BatchNorm running statistics), bufferCount values in `manifest.buffers` order. */
+  readonly buffers: Float32Array;
+  /** Runs the model on `n` samples, in training mode unless `options.training` is false (batch statistics,
+   *  updating `buffers`; dropout); the outputs are reused by the next call: copy them to keep them. */
+  forward(input: Int32Array, n: number, options?: Omit<ForwardOptions, "buffers">): Float32Array;
+  /** Evaluation: running statistics, no dropout (PyTorch's `model.eval()`); `buffers` are not changed. */
+  predict(input: Int32Array, n: number, options?: Omit<ForwardOptions, "buffers" | "training" | "seed">): Float32Array;
+  /** Back-propagates the loss gradient of the last call's outputs: the parameters' gradients into
+   *  `grads`; returns the input's gradient. */
+  backward(outputGrad: Float32Array): void;
+  /** A trainer on this model (SGD with momentum, Adam or AdamW). */
+  createTrainer(options: TrainerOptions): ModelTrainer;
+  /** Loads a PyTorch state dict from safetensors bytes (F32, F64, F16, BF16; parameters and buffers): all of
+   *  it is checked first, and an error lists every problem and changes nothing. */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): LoadReport;
+  /** The state dict as safetensors, for `safetensors.torch.load_file` and `load_state_dict` (a tied tensor
+   *  under both of its names). */
+  saveSafetensors(): Uint8Array;
+}
+
+/** A new model: parameters initialized as PyTorch does (from `options.seed`), fresh running statistics, and
+ *  an engine of its own. */
+export function createModel(options: ModelOptions = {}): Model {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const e = createEngine();
+  const params = e.createParams(seed);
+  const grads = new Float32Array(paramCount);
+  const buffers = createBuffers();
+  return {
+    manifest,
+    params,
+    grads,
+    buffers,
+    forward(input: Int32Array, n: number, options: Omit<ForwardOptions, "buffers"> = {}): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: options.training ?? true, buffers });
+    },
+    predict(
+      input: Int32Array,
+      n: number,
+      options: Omit<ForwardOptions, "buffers" | "training" | "seed"> = {},
+    ): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: false, buffers });
+    },
+    backward(outputGrad: Float32Array): void {
+      return e.backward(params, outputGrad, grads);
+    },
+    createTrainer(options: TrainerOptions): ModelTrainer {
+      const state = e.createTrainer(options, params, buffers);
+      const view = {
+        params,
+        buffers,
+        m: state.m,
+        v: state.v,
+        optimizer: state.options.optimizer,
+        get steps() {
+          return state.steps;
+        },
+        set steps(x: number) {
+          state.steps = x;
+        },
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          state.lr = x;
+        },
+        get random() {
+          return e.random.get();
+        },
+        set random(x: number) {
+          e.random.set(x);
+        },
+      };
+      return {
+        step: (input: Int32Array, target: ArrayLike<number>, n: number) => e.trainStep(state, input, target, n),
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          if (typeof x !== "number" || !Number.isFinite(x) || x <= 0)
+            throw new RangeError(`lr must be a finite number > 0, got ${x}`);
+          state.lr = x;
+        },
+        get steps() {
+          return state.steps;
+        },
+        get gradNorm() {
+          return state.gradNorm;
+        },
+        state,
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) =>
+          loadTrainerState(bytes, manifest.params, manifest.buffers, view),
+      };
+    },
+    loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
+      return loadStateDict(bytes, options, manifest.params, manifest.buffers, params, buffers);
+    },
+    saveSafetensors(): Uint8Array {
+      return saveStateDict(manifest.params, manifest.buffers, params, buffers);
+    },
+  };
+}
+
+// ── Weight files: safetensors (src/weights/safetensors.ts) ──
+
+// safetensors, read and written with no dependency: Uint8Array and DataView only — no Node API, no
+// TextDecoder (not in the ES2022 library generated modules are checked against), no import — so that this
+// file can be copied as it is into generated modules (it is clean under their strictest settings, tested).
+//
+// The format (huggingface/safetensors, README "Format", and the reference implementation
+// safetensors/src/tensor.rs): 8 bytes N, an unsigned little-endian 64-bit integer; N bytes of UTF-8 JSON
+// starting with `{` and possibly padded with spaces; then the data. The JSON maps each tensor name to
+// `{"dtype": "F32", "shape": [2, 3], "data_offsets": [BEGIN, END]}`, offsets in bytes relative to the start of
+// the data, END exclusive; an optional `__metadata__` maps strings to strings. The data is little-endian,
+// row-major, and "entirely indexed": the tensors, sorted by offset, cover it with no hole and no overlap, and
+// the last one ends at the end of the file. The reference refuses a header over 100,000,000 bytes
+// (`MAX_HEADER_SIZE`).
+//
+// Every number of a file is checked before it is used (header length against the file and the cap, each
+// range against the data, each range's length against its dtype and shape in exact integers, the ranges
+// against each other); a file that fails a check gives an error that names the tensor, never an exception
+// or a read out of bounds. Duplicate names are refused (JSON.parse would keep the last silently): the
+// header goes through the small strict JSON reader below, with a nesting cap.
+
+/** Every dtype of the reference implementation, with its size in bytes. */
+const dtypeSizes = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+} as const;
+
+type Dtype = keyof typeof dtypeSizes;
+
+/** The dtypes read as floating-point numbers (converted exactly to float32 or float64). */
+type FloatDtype = "F32" | "F64" | "F16" | "BF16";
+
+/** The reference implementation's cap on the header's length, in bytes. */
+const maxHeaderBytes = 100_000_000;
+
+/** Deepest JSON nesting accepted in a header (the format needs 3: the header, an entry, its arrays). */
+const maxJsonDepth = 64;
+
+interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  /** Each dimension a safe integer ≥ 0; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Byte range in the data section (after the header), `end` exclusive. */
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface SafetensorsHeader {
+  /** The tensors, sorted by offset (the order of the data). */
+  readonly entries: readonly SafetensorsEntry[];
+  /** `__metadata__`, when the file has one. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Where the data starts in the file: 8 + the header's length. */
+  readonly dataStart: number;
+  readonly fileLength: number;
+}
+
+interface SafetensorsFile extends SafetensorsHeader {
+  readonly bytes: Uint8Array;
+}
+
+/** What is wrong with a file: a message (lowercase, no final period) and the tensor it concerns, if any. */
+interface SafetensorsProblem {
+  readonly message: string;
+  readonly tensor?: string;
+}
+
+type Outcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
+
+const fail = (message: string, tensor?: string): { ok: false; problem: SafetensorsProblem } => ({
+  ok: false,
+  problem: tensor === undefined ? { message } : { message, tensor },
+});
+
+/** A name as shown in messages: in backticks, control characters escaped. */
+function shownName(name: string): string {
+  let plain = true;
+  for (let i = 0; i < name.length && plain; i++) {
+    const c = name.charCodeAt(i);
+    plain = c >= 0x20 && c !== 0x7f && c !== 0x60;
+  }
+  const clean = plain ? name : JSON.stringify(name).slice(1, -1);
+  return `\`${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}\``;
+}
+
+/** The header's length N from the file's first 8 bytes, checked against the cap and the file's length. */
+function headerLength(first8: Uint8Array, fileLength: number): Outcome<number> {
+  if (fileLength < 8 || first8.length < 8)
+    return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(maxHeaderBytes)) return fail(`the header's length is ${n} bytes, over the limit of ${maxHeaderBytes}`);
+  const length = Number(n);
+  if (8 + length > fileLength)
+    return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
+  return { ok: true, value: length };
+}
+
+/** Reads and checks the header: `header` is the N bytes after the first 8, `fileLength` the whole file's. */
+function parseHeader(header: Uint8Array, fileLength: number): Outcome<SafetensorsHeader> {
+  const text = decodeUtf8(header);
+  if (text === undefined) return fail("the header is not valid UTF-8");
+  if (text[0] !== "{") return fail("the header does not start with `{`");
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const top = json.value;
+  if (!(top instanceof Map)) return fail("the header is not a JSON object");
+  const dataStart = 8 + header.length;
+  const dataLength = fileLength - dataStart;
+  const entries: SafetensorsEntry[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const [name, value] of top) {
+    if (name === "__metadata__") {
+      if (!(value instanceof Map)) return fail("`__metadata__` is not an object of strings");
+      const m: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of value) {
+        if (typeof v !== "string") return fail(`\`__metadata__\` entry ${shownName(k)} is not a string`);
+        m[k] = v;
+      }
+      metadata = m;
+      continue;
+    }
+    const entry = readEntry(name, value, dataLength);
+    if (!entry.ok) return entry;
+    entries.push(entry.value);
+  }
+  // Sorted by offset, the tensors must tile the data exactly (the reference's `validate`).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: SafetensorsEntry | undefined;
+  for (const e of entries) {
+    if (e.begin < at) {
+      return fail(
+        `tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`,
+        e.name,
+      );
+    }
+    if (e.begin > at)
+      return fail(
+        `tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`,
+        e.name,
+      );
+    at = e.end;
+    previous = e;
+  }
+  if (at !== dataLength) {
+    return fail(
+      previous === undefined
+        ? `the file has no tensor but ${dataLength} bytes of data`
+        : `the tensors end at byte ${at} of the data, but the data has ${dataLength} bytes (after tensor ${shownName(previous.name)})`,
+      previous?.name,
+    );
+  }
+  return { ok: true, value: { entries, ...(metadata ? { metadata } : {}), dataStart, fileLength } };
+}
+
+function readEntry(name: string, value: Json, dataLength: number): Outcome<SafetensorsEntry> {
+  const t = shownName(name);
+  if (!(value instanceof Map))
+    return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
+  const dtype = value.get("dtype");
+  if (typeof dtype !== "string") return fail(`tensor ${t} has no \`dtype\` string`, name);
+  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype))
+    return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
+  const shapeValue = value.get("shape");
+  if (!Array.isArray(shapeValue)) return fail(`tensor ${t} has no \`shape\` array`, name);
+  const shape: number[] = [];
+  let elements = 1n;
+  for (const d of shapeValue) {
+    const n = wholeNumber(d);
+    if (n === undefined) return fail(`tensor ${t} has a dimension that is not a whole number ≥ 0: ${show(d)}`, name);
+    shape.push(Number(n));
+    // Saturated, so that a hostile shape of many huge dimensions stays a small number (a later 0 still
+    // makes it 0): any count this large already needs more bytes than a file can have.
+    elements *= n;
+    if (elements > elementCap) elements = elementCap;
+  }
+  const offsets = value.get("data_offsets");
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
+  const begin = wholeNumber(offsets[0]!);
+  const end = wholeNumber(offsets[1]!);
+  if (begin === undefined || end === undefined)
+    return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
+  if (end < begin) return fail(`tensor ${t} ends (byte ${end}) before it begins (byte ${begin})`, name);
+  if (end > BigInt(dataLength))
+    return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
+  const bytes = elements * BigInt(dtypeSizes[dtype as Dtype]);
+  if (bytes !== end - begin) {
+    return fail(`tensor ${t} holds ${end - begin} bytes, but ${dtype} [${shape.join(", ")}] needs ${bytes}`, name);
+  }
+  return { ok: true, value: { name, dtype: dtype as Dtype, shape, begin: Number(begin), end: Number(end) } };
+}
+
+const elementCap = 1n << 64n;
+
+/** A JSON number that is a whole number ≥ 0 and a safe integer (digits only: no sign, fraction or exponent). */
+function wholeNumber(v: Json): bigint | undefined {
+  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
+  const n = BigInt(v.text);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? n : undefined;
+}
+
+function show(v: Json): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Map) return "an object";
+  return String(v);
+}
+
+/** Reads and checks a whole file held in memory. */
+function readSafetensors(bytes: Uint8Array): Outcome<SafetensorsFile> {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length);
+  if (!n.ok) return n;
+  const header = parseHeader(bytes.subarray(8, 8 + n.value), bytes.length);
+  if (!header.ok) return header;
+  return { ok: true, value: { ...header.value, bytes } };
+}
+
+/** The bytes of one tensor of a file read by `readSafetensors` (a view, not a copy). */
+function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uint8Array {
+  return file.bytes.subarray(file.dataStart + entry.begin, file.dataStart + entry.end);
+}
+
+function isFloatDtype(dtype: Dtype): dtype is FloatDtype {
+  return dtype === "F32" || dtype === "F64" || dtype === "F16" || dtype === "BF16";
+}
+
+/** The value of an IEEE 754 half-precision number from its 16 bits: exact (every half is a float32). */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
+}
+
+/** Converts the little-endian elements of a float dtype to float32 or float64 numbers, exactly (F64 to
+ *  float32 rounds to nearest, as `Math.fround`). `bytes.length` must be a multiple of the element size. */
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"): Float32Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float64"): Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array {
+  const size = dtypeSizes[dtype];
+  const n = Math.floor(bytes.length / size);
+  const out = to === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === "F32") for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+  else if (dtype === "F64") for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+  else if (dtype === "F16") for (let i = 0; i < n; i++) out[i] = halfToNumber(view.getUint16(2 * i, true));
+  else {
+    // bfloat16 is the upper half of a float32.
+    const scratch = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
+      out[i] = scratch.getFloat32(0);
+    }
+  }
+  return out;
+}
+
+/** Reads one tensor of a file as float32 or float64; an error for a dtype that is not a float. */
+function readTensor(
+  file: SafetensorsFile,
+  entry: SafetensorsEntry,
+  to: "float32" | "float64",
+): Outcome<Float32Array | Float64Array> {
+  if (!isFloatDtype(entry.dtype))
+    return fail(
+      `tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`,
+      entry.name,
+    );
+  return { ok: true, value: decodeFloats(entry.dtype, tensorBytes(file, entry), to) };
+}
+
+/** How many elements of a float tensor's bytes are NaN and how many infinite. */
+function nonFinite(dtype: FloatDtype, bytes: Uint8Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  const size = dtypeSizes[dtype];
+  // Chunks keep the converted copy small for a large tensor.
+  const chunk = 1 << 20;
+  for (let at = 0; at < bytes.length; at += chunk * size) {
+    const values = decodeFloats(
+      dtype,
+      bytes.subarray(at, Math.min(bytes.length, at + chunk * size)),
+      dtype === "F64" ? "float64" : "float32",
+    );
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== v) nan++;
+      else if (v === Infinity || v === -Infinity) infinite++;
+    }
+  }
+  return { nan, infinite };
+}
+
+/** A tensor to write. `data` holds the elements in row-major order: float32/float64 for F32/F64, int64 for
+ *  I64 (BatchNorm's `num_batches_tracked`). */
+type TensorToWrite =
+  | { readonly name: string; readonly dtype: "F32"; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly name: string; readonly dtype: "F64"; readonly shape: readonly number[]; readonly data: Float64Array }
+  | { readonly name: string; readonly dtype: "I64"; readonly shape: readonly number[]; readonly data: BigInt64Array };
+
+/** dtypes in the reference's order ("increasing alignment"), which the writer sorts by. */
+const dtypeOrder: readonly Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
 ];
 
-/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
- *  (they are frozen, but the trainer object itself is not). */
-function checkTrainer(trainer: Trainer): void {
-  if (typeof trainer !== "object" || trainer === null)
-    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
-  checkTrainerOptions(trainer.options);
-  const sgd = trainer.options.optimizer === "sgd";
-  const arrays: [string, unknown, number][] = [
-    ["trainer.params", trainer.params, paramCount],
-    ["trainer.grads", trainer.grads, paramCount],
-    ["trainer.buffers", trainer.buffers, bufferCount],
-    ["trainer.m", trainer.m, paramCount],
-    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
-  ];
-  for (const [what, array, length] of arrays) checkFloats(what, array, length);
-  for (let i = 0; i < arrays.length; i++) {
-    for (let j = i + 1; j < arrays.length; j++) {
-      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
-        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+/**
+ * A safetensors file as the reference writer lays it out (safetensors/src/tensor.rs, `prepare`): tensors
+ * sorted by dtype, largest alignment first, then by name; compact JSON with `__metadata__` first and each
+ * entry's fields in the order dtype, shape, data_offsets; the header padded with spaces to a multiple of 8
+ * bytes so that every tensor's data is aligned.
+ */
+function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Outcome<Uint8Array> {
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === "__metadata__") return fail("a tensor cannot be called `__metadata__`", t.name);
+    if (names.has(t.name)) return fail(`two tensors are called ${shownName(t.name)}`, t.name);
+    names.add(t.name);
+    let elements = 1;
+    for (const d of t.shape) {
+      if (!Number.isSafeInteger(d) || d < 0)
+        return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
+      elements *= d;
     }
-    if (inWorkspace(arrays[i]![1] as Float32Array))
-      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+    if (elements !== t.data.length)
+      return fail(
+        `tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`,
+        t.name,
+      );
   }
-  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
-    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+  const sorted = [...tensors].sort(
+    (a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name),
+  );
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    const m = Object.keys(metadata).map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
+    parts.push(`"__metadata__":{${m.join(",")}}`);
+  }
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * dtypeSizes[t.dtype];
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`,
+    );
+    offset += bytes;
+  }
+  const json = encodeUtf8(`{${parts.join(",")}}`);
+  const headerLength = json.length + ((8 - (json.length % 8)) % 8);
+  if (headerLength > maxHeaderBytes)
+    return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const t of sorted) {
+    if (t.dtype === "F32") for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i]!, true);
+    else if (t.dtype === "F64") for (let i = 0; i < t.data.length; i++, at += 8) view.setFloat64(at, t.data[i]!, true);
+    else for (let i = 0; i < t.data.length; i++, at += 8) view.setBigInt64(at, t.data[i]!, true);
+  }
+  return { ok: true, value: out };
 }
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
- *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
- *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
- *  state or the running statistics. */
-export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike<number>, n: number): number {
-  checkTrainer(trainer);
-  checkBatch(n);
-  const o = trainer.options;
-  const lossName = o.loss ?? "cross_entropy";
-  const outputLength = n * outputSize;
-  if (lossName === "cross_entropy") {
-    checkTargets("targets", target, outputLength / 4);
-    checkClasses(target, 4);
-  } else {
-    checkTargets("target", target, outputLength);
+/** Compares two names as Rust compares strings (by UTF-8 bytes, which is the order of code points). */
+function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
   }
-  const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const output = result;
-  const grad = lossGrad(output.length);
-  const loss =
-    lossName === "mse"
-      ? mseLoss(output, target, n, grad)
-      : lossName === "cross_entropy"
-        ? crossEntropyLoss(output, target, n, grad)
-        : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
-  trainer.steps++;
-  const p = trainer.params;
-  const g = trainer.grads;
-  const lr = o.lr;
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
-    const mu = o.momentum ?? 0;
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        let d = g[i]! + wd * p[i]!;
-        if (mu !== 0) {
-          const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
-          trainer.m[i] = buf;
-          d = buf;
+  return a.length - b.length;
+}
+
+// ── UTF-8 ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF; `undefined` otherwise. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const units: number[] = [];
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    let cp: number;
+    let n: number;
+    if (b < 0x80) {
+      cp = b;
+      n = 0;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      cp = b & 0x1f;
+      n = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0f;
+      n = 2;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07;
+      n = 3;
+    } else {
+      return undefined;
+    }
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return undefined;
+    if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    if (units.length >= 8192) {
+      out += String.fromCharCode(...units);
+      units.length = 0;
+    }
+    i += n + 1;
+  }
+  return out + String.fromCharCode(...units);
+}
+
+/** UTF-8 bytes of a string (a lone surrogate becomes U+FFFD, as TextEncoder does). */
+function encodeUtf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
+}
+
+// ── A strict JSON reader for headers ──────────────────────────────────────────────────────────────────
+// Objects become Maps (a duplicate key is an error; `__proto__` is an ordinary key), numbers keep their text
+// (offsets beyond 2^53 are not rounded before they are checked), nesting is capped.
+
+/** A JSON number, as written. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+type Json = null | boolean | string | JsonNumber | Json[] | Map<string, Json>;
+
+function parseJson(text: string): Outcome<Json> {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const error = (what: string) => fail(`the header is not valid JSON: ${what} at character ${i}`);
+  const str = (): Outcome<string> => {
+    // text[i] is the opening quote.
+    i++;
+    let out = "";
+    let start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return { ok: true, value: out };
+      }
+      if (c < 0x20) return error("a control character in a string");
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = {
+          '"': '"',
+          "\\": "\\",
+          "/": "/",
+          b: "\b",
+          f: "\f",
+          n: "\n",
+          r: "\r",
+          t: "\t",
+        };
+        if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
+          out += simple[e];
+          i += 2;
+        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+          out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 6;
+        } else {
+          return error("a bad escape in a string");
         }
-        p[i] = p[i]! - lr * d;
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return error("an unterminated string");
+  };
+  const value = (depth: number): Outcome<Json> => {
+    if (depth > maxJsonDepth) return error(`nesting deeper than ${maxJsonDepth}`);
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const map = new Map<string, Json>();
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return { ok: true, value: map };
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') return error("expected a string key");
+        const key = str();
+        if (!key.ok) return key;
+        if (map.has(key.value)) return fail(`the header names ${shownName(key.value)} twice`, key.value);
+        ws();
+        if (text[i] !== ":") return error("expected `:`");
+        i++;
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        map.set(key.value, v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return { ok: true, value: map };
+        }
+        return error("expected `,` or `}`");
       }
     }
-  } else {
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
-    const eps = o.eps ?? 1e-8;
-    const c1 = 1 - Math.pow(b1, trainer.steps);
-    const c2 = 1 - Math.pow(b2, trainer.steps);
-    const decoupled = o.optimizer === "adamw";
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        if (decoupled) p[i] = p[i]! * (1 - lr * wd);
-        const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
-        const m = b1 * trainer.m[i]! + (1 - b1) * d;
-        const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
-        trainer.m[i] = m;
-        trainer.v[i] = v;
-        p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+    if (c === "[") {
+      i++;
+      const list: Json[] = [];
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return { ok: true, value: list };
+      }
+      for (;;) {
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        list.push(v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return { ok: true, value: list };
+        }
+        return error("expected `,` or `]`");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0 && m[0] !== "-") {
+      if (m[0].length >= 400) return error("a number too long");
+      i += m[0].length;
+      return { ok: true, value: new JsonNumber(m[0]) };
+    }
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return { ok: true, value: v };
+      }
+    }
+    return error(i >= n ? "unexpected end" : "an unexpected character");
+  };
+  const result = value(0);
+  if (!result.ok) return result;
+  ws();
+  if (i !== n) return error("text after the end");
+  return result;
+}
+
+// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──
+
+// Weight files in generated modules: a model's state dict and a trainer's checkpoint to and from safetensors.
+// Copied as it is into every generated module that can load weights (module.ts, `runtimeText`), after
+// src/weights/safetensors.ts (whose functions it calls): the import below and the `export` keywords are
+// dropped on the way, so the module exports none of this. It is checked here under the repository's
+// settings and, as generated code, under @tsconfig/strictest (test/generated-strict.test.ts): no Node API,
+// no DOM, ES2022 only.
+//
+// Loading checks the whole file before it writes anything: every problem (a missing, unexpected or
+// mis-shaped tensor, a dtype that cannot hold weights, two names for one tensor that disagree) is listed in
+// one error, and the model's arrays are untouched when there is any. The file's header is checked as
+// hostile by `readSafetensors` (lengths, offsets, overlaps, the header cap): a message, never a read out
+// of bounds.
+
+/** A module's storage arrays. */
+type Floats = Float32Array | Float64Array;
+
+/** A tensor of a module's manifest, as weight files need it (the module's `TensorInfo`). */
+interface WeightTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  /** Whether the optimizer updates it (a checkpoint keeps the moments of those that train). */
+  readonly trainable: boolean;
+  readonly tiedTo?: string;
+}
+
+/** Options of `loadSafetensors`. */
+export interface LoadOptions {
+  /** As PyTorch's `load_state_dict(strict=True)`: every tensor of the model in the file, and nothing else
+   *  (default true). Not strict, missing and unexpected tensors are reported and skipped; a tensor of the
+   *  wrong shape or dtype is an error either way (as in PyTorch). */
+  readonly strict?: boolean;
+  /** A prefix every name of the file carries (`net.`, `model.`): stripped before matching; a name without
+   *  it is unexpected. */
+  readonly prefix?: string;
+  /** Renames a file's tensor (after the prefix is stripped) to the model's name; `undefined` skips it. */
+  readonly rename?: (name: string) => string | undefined;
+}
+
+/** What `loadSafetensors` did. */
+export interface LoadReport {
+  /** The model's tensors given values, in manifest order (parameters, then buffers). */
+  readonly loaded: readonly string[];
+  /** The model's tensors the file does not hold (left as they were; only when not strict). */
+  readonly missing: readonly string[];
+  /** The file's tensors the model does not have, as named in the file (only when not strict, or skipped by
+   *  `rename`). */
+  readonly unexpected: readonly string[];
+  /** BatchNorm counters the file leaves out, set to 0 as PyTorch's BatchNorm does for a state dict with no
+   *  version (a safetensors file has none). */
+  readonly defaulted: readonly string[];
+  /** Tensors loaded with NaN or infinite values: `name: 2 NaN, 1 infinite`. */
+  readonly nonFinite: readonly string[];
+}
+
+/** Where a tensor's values go: the array and the first element. */
+interface Target {
+  readonly tensor: WeightTensor;
+  readonly into: Floats;
+  /** A BatchNorm batch counter (`num_batches_tracked`, int64 in PyTorch). */
+  readonly counter: boolean;
+}
+
+/** Decoded values waiting to be written (after every tensor is checked). */
+interface Pending {
+  readonly target: Target;
+  readonly values: Floats;
+}
+
+const counterSuffix = ".num_batches_tracked";
+
+function weightTargets(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Map<string, Target> {
+  const targets = new Map<string, Target>();
+  for (const t of params) targets.set(t.name, { tensor: t, into: p, counter: false });
+  for (const t of buffers) targets.set(t.name, { tensor: t, into: b, counter: t.name.endsWith(counterSuffix) });
+  return targets;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** An integer tensor's values as numbers (BatchNorm counters): exact below 2^53, as PyTorch's int64. */
+function decodeIntegers(dtype: Dtype, bytes: Uint8Array, into: Floats): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < into.length; i++) {
+    let v: number;
+    if (dtype === "I64") v = Number(view.getBigInt64(8 * i, true));
+    else if (dtype === "U64") v = Number(view.getBigUint64(8 * i, true));
+    else if (dtype === "I32") v = view.getInt32(4 * i, true);
+    else if (dtype === "U32") v = view.getUint32(4 * i, true);
+    else if (dtype === "I16") v = view.getInt16(2 * i, true);
+    else if (dtype === "U16") v = view.getUint16(2 * i, true);
+    else if (dtype === "I8") v = view.getInt8(i);
+    else if (dtype === "U8") v = view.getUint8(i);
+    else return false;
+    into[i] = v;
+  }
+  return true;
+}
+
+/** One entry's values in the storage type, or what is wrong with its dtype. */
+function entryValues(file: SafetensorsFile, e: SafetensorsEntry, target: Target): Floats | string {
+  const float32 = target.into instanceof Float32Array;
+  if (target.counter && !isFloatDtype(e.dtype)) {
+    const into = float32 ? new Float32Array(target.tensor.size) : new Float64Array(target.tensor.size);
+    if (decodeIntegers(e.dtype, tensorBytes(file, e), into)) return into;
+  }
+  const read = readTensor(file, e, float32 ? "float32" : "float64");
+  return read.ok ? read.value : read.problem.message;
+}
+
+/** The bytes a caller passed: a Uint8Array (or another view of bytes, or an ArrayBuffer). */
+function fileBytes(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new TypeError(`a safetensors file must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+function readFile(bytes: unknown): SafetensorsFile {
+  const read = readSafetensors(fileBytes(bytes));
+  if (!read.ok) throw new Error(`not a valid safetensors file: ${read.problem.message}`);
+  return read.value;
+}
+
+function checkLoadOptions(options: unknown): {
+  strict: boolean;
+  prefix: string;
+  rename: ((name: string) => string | undefined) | undefined;
+} {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const o = options as { strict?: unknown; prefix?: unknown; rename?: unknown };
+  if (o.strict !== undefined && typeof o.strict !== "boolean")
+    throw new TypeError(`options.strict must be a boolean, got ${describe(o.strict)}`);
+  if (o.prefix !== undefined && typeof o.prefix !== "string")
+    throw new TypeError(`options.prefix must be a string, got ${describe(o.prefix)}`);
+  if (o.rename !== undefined && typeof o.rename !== "function")
+    throw new TypeError(`options.rename must be a function, got ${describe(o.rename)}`);
+  return {
+    strict: o.strict ?? true,
+    prefix: o.prefix ?? "",
+    rename: o.rename as ((name: string) => string | undefined) | undefined,
+  };
+}
+
+/** "found `net.fc1.weight`: use prefix `net.`" — the prefix that would turn most unexpected names into
+ *  missing ones. */
+function prefixHint(missing: readonly string[], unexpected: readonly string[], given: string): string | undefined {
+  const counts = new Map<string, { count: number; example: string }>();
+  const wanted = new Set(missing);
+  for (const u of unexpected) {
+    for (let at = u.indexOf("."); at >= 0; at = u.indexOf(".", at + 1)) {
+      if (!wanted.has(u.slice(at + 1))) continue;
+      const p = given + u.slice(0, at + 1);
+      const c = counts.get(p);
+      counts.set(p, { count: (c?.count ?? 0) + 1, example: given + u });
+      break;
+    }
+  }
+  let best: [string, { count: number; example: string }] | undefined;
+  for (const entry of counts) if (best === undefined || entry[1].count > best[1].count) best = entry;
+  if (best === undefined) return undefined;
+  return `found ${shownName(best[1].example)}: use prefix ${shownName(best[0])}`;
+}
+
+/**
+ * Loads a state dict from safetensors bytes into `p` (parameters) and `b` (buffers), after checking all of
+ * it: throws an Error listing every problem and changes nothing, or writes every value and returns what it
+ * did. Values convert to the storage type (F16 and BF16 exactly, F64 to float32 rounding to nearest).
+ */
+function loadStateDict(
+  bytes: unknown,
+  options: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): LoadReport {
+  const o = checkLoadOptions(options);
+  const file = readFile(bytes);
+  const targets = weightTargets(params, buffers, p, b);
+  const problems: string[] = [];
+  const unexpected: string[] = [];
+  const pending: Pending[] = [];
+  const given = new Map<string, string>();
+  const bad: string[] = [];
+  for (const e of file.entries) {
+    const shown = `tensor ${shownName(e.name)}`;
+    let name: string | undefined = e.name;
+    if (!name.startsWith(o.prefix)) {
+      unexpected.push(e.name);
+      continue;
+    }
+    name = name.slice(o.prefix.length);
+    if (o.rename !== undefined) {
+      const renamed: unknown = o.rename(name);
+      if (renamed !== undefined && typeof renamed !== "string")
+        throw new TypeError(
+          `options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`,
+        );
+      if (renamed === undefined) {
+        unexpected.push(e.name);
+        continue;
+      }
+      name = renamed;
+    }
+    const target = targets.get(name);
+    if (target === undefined) {
+      unexpected.push(e.name);
+      continue;
+    }
+    const earlier = given.get(name);
+    if (earlier !== undefined) {
+      problems.push(`${shown} and ${shownName(earlier)} are both loaded as ${shownName(name)}`);
+      continue;
+    }
+    given.set(name, e.name);
+    const t = target.tensor;
+    if (!sameShape(e.shape, t.shape)) {
+      const transposed =
+        e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
+      problems.push(
+        `${shown} has shape ${shapeText(e.shape)}, the model's ${shownName(name)} ${shapeText(t.shape)}${transposed ? " (transposed)" : ""}`,
+      );
+      continue;
+    }
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") {
+      problems.push(values);
+      continue;
+    }
+    if (isFloatDtype(e.dtype)) {
+      const count = nonFinite(e.dtype, tensorBytes(file, e));
+      if (count.nan + count.infinite > 0) bad.push(`${name}: ${count.nan} NaN, ${count.infinite} infinite`);
+    }
+    pending.push({ target, values });
+  }
+  // Tied tensors: either name fills the shared elements; both must then agree.
+  const byName = new Map(pending.map((x) => [x.target.tensor.name, x]));
+  for (const t of params) {
+    if (t.tiedTo === undefined) continue;
+    const mine = byName.get(t.name);
+    const theirs = byName.get(t.tiedTo);
+    if (mine === undefined || theirs === undefined) continue;
+    for (let i = 0; i < t.size; i++) {
+      const x = mine.values[i]!;
+      const y = theirs.values[i]!;
+      if (x !== y && !(x !== x && y !== y)) {
+        problems.push(
+          `${shownName(t.name)} is tied to ${shownName(t.tiedTo)}, but the file's values differ at element ${i} (${x} and ${y})`,
+        );
+        break;
       }
     }
   }
-  return loss;
+  const missing: string[] = [];
+  const defaulted: string[] = [];
+  const has = (name: string) => byName.has(name);
+  for (const t of [...params, ...buffers]) {
+    if (has(t.name)) continue;
+    if (t.tiedTo !== undefined && has(t.tiedTo)) continue;
+    if (params.some((x) => x.tiedTo === t.name && has(x.name))) continue;
+    if (t.tiedTo !== undefined) continue; // reported once, under the tensor it is tied to
+    if (t.name.endsWith(counterSuffix)) defaulted.push(t.name);
+    else missing.push(t.name);
+  }
+  if (o.strict) {
+    if (missing.length > 0) problems.push(`missing from the file: ${missing.map(shownName).join(", ")}`);
+    if (unexpected.length > 0) problems.push(`not in the model: ${unexpected.map(shownName).join(", ")}`);
+  }
+  if (problems.length > 0) {
+    const hint = missing.length > 0 ? prefixHint(missing, unexpected, o.prefix) : undefined;
+    throw new Error(
+      `cannot load the safetensors file (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}${hint ? `\n  hint: ${hint}` : ""}`,
+    );
+  }
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
+  for (const name of defaulted) {
+    const t = targets.get(name)!;
+    t.into[t.tensor.offset] = 0;
+  }
+  const loaded = [...params, ...buffers].filter((t) => !missing.includes(t.name)).map((t) => t.name);
+  return { loaded, missing, unexpected, defaulted, nonFinite: bad };
 }
 
-let lossGradArray = new Float32Array(0);
+/** The state dict's tensors to write: every parameter and buffer by its PyTorch name, a tied tensor under
+ *  both of its names (as `state_dict()` lists it: `load_state_dict(strict=True)` wants both), BatchNorm
+ *  counters as int64. */
+function stateTensors(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+  prefix: string,
+): TensorToWrite[] {
+  const out: TensorToWrite[] = [];
+  for (const [list, from] of [
+    [params, p],
+    [buffers, b],
+  ] as const) {
+    for (const t of list) {
+      const name = prefix + t.name;
+      if (t.name.endsWith(counterSuffix) && list === buffers) {
+        out.push({ name, dtype: "I64", shape: t.shape, data: BigInt64Array.of(BigInt(Math.round(from[t.offset]!))) });
+      } else out.push(floatTensor(name, t.shape, from.subarray(t.offset, t.offset + t.size)));
+    }
+  }
+  return out;
+}
 
-function lossGrad(length: number): Float32Array {
-  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
-  return lossGradArray;
+function floatTensor(name: string, shape: readonly number[], data: Floats): TensorToWrite {
+  // A copy: the writer reads it after this returns, and a view of a caller's array could change.
+  return data instanceof Float32Array
+    ? { name, dtype: "F32", shape, data: data.slice() }
+    : { name, dtype: "F64", shape, data: data.slice() };
+}
+
+function written(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): Uint8Array {
+  const out = writeSafetensors(tensors, metadata);
+  if (!out.ok) throw new Error(`cannot write the safetensors file: ${out.problem.message}`);
+  return out.value;
+}
+
+/** The state dict as a safetensors file (`__metadata__` `{"format": "pt"}`, as PyTorch's `save_file` of
+ *  transformers writes it). */
+function saveStateDict(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Uint8Array {
+  return written(stateTensors(params, buffers, p, b, ""), { format: "pt" });
+}
+
+/** A trainer's whole state: what `saveCheckpoint` writes and `loadCheckpoint` reads. */
+interface TrainerState {
+  readonly params: Floats;
+  readonly buffers: Floats;
+  readonly m: Floats;
+  readonly v: Floats;
+  readonly optimizer: string;
+  steps: number;
+  lr: number;
+  random: number;
+}
+
+/** The optimizer's moments of each tensor that trains, named `optimizer.m.<name>` / `optimizer.v.<name>`. */
+function momentTensors(params: readonly WeightTensor[], s: TrainerState) {
+  const out: { name: string; tensor: WeightTensor; into: Floats }[] = [];
+  params.forEach((t) => {
+    if (!t.trainable || t.tiedTo !== undefined) return;
+    out.push({ name: `optimizer.m.${t.name}`, tensor: t, into: s.m });
+    if (s.v.length > 0) out.push({ name: `optimizer.v.${t.name}`, tensor: t, into: s.v });
+  });
+  return out;
+}
+
+/** A checkpoint: the state dict, the optimizer's moments and, in `__metadata__`, the step count, the
+ *  optimizer, the learning rate and the random generator's state — all a resumed run needs to take the
+ *  same steps, bit for bit. */
+function saveTrainerState(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): Uint8Array {
+  const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
+  for (const x of momentTensors(params, s))
+    tensors.push(
+      floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
+    );
+  return written(tensors, {
+    format: "nnc-checkpoint",
+    optimizer: s.optimizer,
+    steps: String(s.steps),
+    lr: String(s.lr),
+    random: String(s.random),
+  });
+}
+
+/** Reads a checkpoint written by `saveTrainerState` for the same model and optimizer: everything is checked
+ *  (every tensor present, of its shape, of the storage dtype so that values are exact; the metadata) before
+ *  anything is written. */
+function loadTrainerState(
+  bytes: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): void {
+  const file = readFile(bytes);
+  const problems: string[] = [];
+  const meta = file.metadata ?? {};
+  if (meta["format"] !== "nnc-checkpoint")
+    throw new Error(
+      "not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)",
+    );
+  if (meta["optimizer"] !== s.optimizer)
+    problems.push(
+      `the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`,
+    );
+  const whole = (key: string, max: number): number => {
+    const text = meta[key] ?? "";
+    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+    if (!(n <= max))
+      problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
+    return n;
+  };
+  const steps = whole("steps", Number.MAX_SAFE_INTEGER);
+  const random = whole("random", 2 ** 32 - 1);
+  const lr = Number(meta["lr"]);
+  if (!(Number.isFinite(lr) && lr >= 0))
+    problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
+  const dtype = s.params instanceof Float32Array ? "F32" : "F64";
+  const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
+  for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
+  for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
+  for (const x of momentTensors(params, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
+  const pending: Pending[] = [];
+  const seen = new Set<string>();
+  for (const e of file.entries) {
+    const w = wanted.get(e.name);
+    if (w === undefined) {
+      if (!tied.has(e.name)) problems.push(`not in this trainer: ${shownName(e.name)}`);
+      continue;
+    }
+    seen.add(e.name);
+    if (!sameShape(e.shape, w.tensor.shape)) {
+      problems.push(`${shownName(e.name)} has shape ${shapeText(e.shape)}, expected ${shapeText(w.tensor.shape)}`);
+      continue;
+    }
+    if (e.dtype !== (w.counter ? "I64" : dtype)) {
+      problems.push(
+        `${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`,
+      );
+      continue;
+    }
+    const target = { tensor: w.tensor, into: w.into, counter: w.counter };
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") problems.push(values);
+    else pending.push({ target, values });
+  }
+  const absent = [...wanted.keys()].filter((name) => !seen.has(name));
+  if (absent.length > 0) problems.push(`missing from the checkpoint: ${absent.map(shownName).join(", ")}`);
+  if (problems.length > 0)
+    throw new Error(`cannot load the checkpoint (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  s.steps = steps;
+  s.lr = lr;
+  s.random = random;
+}
+
+/** Scales the gradients of the trainable ranges so that their global L2 norm is at most `maxNorm`, as
+ *  `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), clamped at 1); returns the norm. */
+function clipGradients(g: Floats, ranges: readonly (readonly [number, number])[], maxNorm: number): number {
+  let sum = 0;
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) sum += g[i]! * g[i]!;
+  const norm = Math.sqrt(sum);
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) for (const [from, to] of ranges) for (let i = from; i < to; i++) g[i] = g[i]! * coefficient;
+  return norm;
 }

@@ -22,14 +22,19 @@ export interface TensorInfo {
 
 /** The model's name in the spec. */
 export const modelName = "MobileNetV2";
+
 /** Shape of one sample of the first input (the batch axis is not included). */
 export const inputShape: readonly number[] = [3, 224, 224];
+
 /** Elements of one input sample. */
 export const inputSize = 150528;
+
 /** Shape of one output sample. */
 export const outputShape: readonly number[] = [1000];
+
 /** Elements of one output sample. */
 export const outputSize = 1000;
+
 /** Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`. */
 export const inputs: readonly {
   readonly name: string;
@@ -38,14 +43,18 @@ export const inputs: readonly {
   readonly dtype: string;
   readonly vocab?: number;
 }[] = [{ name: "image", shape: [3, 224, 224], size: 150528, dtype: "float32" }];
+
 /** Every output, in order (the losses and training use the first). */
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [1000], size: 1000 },
 ];
+
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 3504872;
+
 /** Elements of the flat buffer array (BatchNorm running statistics). */
 export const bufferCount = 34164;
+
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
   { name: "features.0.0.weight", shape: [32, 3, 3, 3], role: "matrix", offset: 0, size: 864, trainable: true },
@@ -907,6 +916,7 @@ export const params: readonly TensorInfo[] = [
   { name: "classifier.1.weight", shape: [1000, 1280], role: "matrix", offset: 2223872, size: 1280000, trainable: true },
   { name: "classifier.1.bias", shape: [1000], role: "bias", offset: 3503872, size: 1000, trainable: true },
 ];
+
 /** Every buffer tensor (not parameters). */
 export const buffers: readonly TensorInfo[] = [
   { name: "features.0.1.running_mean", shape: [32], role: "buffer", offset: 0, size: 32, trainable: false },
@@ -2052,193 +2062,6 @@ function checkSeed(seed: unknown): void {
   }
 }
 
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/**
- * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
- * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
- * same parameters on every machine.
- */
-export function createParams(seed = 0): Float32Array {
-  checkSeed(seed);
-  seedRandom(seed);
-  const p = new Float32Array(paramCount);
-  for (let i = 0; i < 864; i++) p[i] = (2 * random() - 1) * 0.19245008972987526; // features.0.0.weight: U(±0.19245008972987526)
-  for (let i = 864; i < 896; i++) p[i] = 1; // features.0.1.weight
-  // features.0.1.bias: zeros
-  for (let i = 928; i < 1216; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.1.conv.0.0.weight: U(±0.3333333333333333)
-  for (let i = 1216; i < 1248; i++) p[i] = 1; // features.1.conv.0.1.weight
-  // features.1.conv.0.1.bias: zeros
-  for (let i = 1280; i < 1792; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.1.conv.1.weight: U(±0.17677669529663687)
-  for (let i = 1792; i < 1808; i++) p[i] = 1; // features.1.conv.2.weight
-  // features.1.conv.2.bias: zeros
-  for (let i = 1824; i < 3360; i++) p[i] = (2 * random() - 1) * 0.25; // features.2.0.conv.0.0.weight: U(±0.25)
-  for (let i = 3360; i < 3456; i++) p[i] = 1; // features.2.0.conv.0.1.weight
-  // features.2.0.conv.0.1.bias: zeros
-  for (let i = 3552; i < 4416; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.2.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 4416; i < 4512; i++) p[i] = 1; // features.2.0.conv.1.1.weight
-  // features.2.0.conv.1.1.bias: zeros
-  for (let i = 4608; i < 6912; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.2.0.conv.2.weight: U(±0.10206207261596577)
-  for (let i = 6912; i < 6936; i++) p[i] = 1; // features.2.0.conv.3.weight
-  // features.2.0.conv.3.bias: zeros
-  for (let i = 6960; i < 10416; i++) p[i] = (2 * random() - 1) * 0.20412414523193154; // features.2.rest.0.conv.0.0.weight: U(±0.20412414523193154)
-  for (let i = 10416; i < 10560; i++) p[i] = 1; // features.2.rest.0.conv.0.1.weight
-  // features.2.rest.0.conv.0.1.bias: zeros
-  for (let i = 10704; i < 12000; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.2.rest.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 12000; i < 12144; i++) p[i] = 1; // features.2.rest.0.conv.1.1.weight
-  // features.2.rest.0.conv.1.1.bias: zeros
-  for (let i = 12288; i < 15744; i++) p[i] = (2 * random() - 1) * 0.08333333333333333; // features.2.rest.0.conv.2.weight: U(±0.08333333333333333)
-  for (let i = 15744; i < 15768; i++) p[i] = 1; // features.2.rest.0.conv.3.weight
-  // features.2.rest.0.conv.3.bias: zeros
-  for (let i = 15792; i < 19248; i++) p[i] = (2 * random() - 1) * 0.20412414523193154; // features.3.0.conv.0.0.weight: U(±0.20412414523193154)
-  for (let i = 19248; i < 19392; i++) p[i] = 1; // features.3.0.conv.0.1.weight
-  // features.3.0.conv.0.1.bias: zeros
-  for (let i = 19536; i < 20832; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.3.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 20832; i < 20976; i++) p[i] = 1; // features.3.0.conv.1.1.weight
-  // features.3.0.conv.1.1.bias: zeros
-  for (let i = 21120; i < 25728; i++) p[i] = (2 * random() - 1) * 0.08333333333333333; // features.3.0.conv.2.weight: U(±0.08333333333333333)
-  for (let i = 25728; i < 25760; i++) p[i] = 1; // features.3.0.conv.3.weight
-  // features.3.0.conv.3.bias: zeros
-  for (let i = 25792; i < 31936; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.3.rest.0.conv.0.0.weight: U(±0.17677669529663687)
-  for (let i = 31936; i < 32128; i++) p[i] = 1; // features.3.rest.0.conv.0.1.weight
-  // features.3.rest.0.conv.0.1.bias: zeros
-  for (let i = 32320; i < 34048; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.3.rest.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 34048; i < 34240; i++) p[i] = 1; // features.3.rest.0.conv.1.1.weight
-  // features.3.rest.0.conv.1.1.bias: zeros
-  for (let i = 34432; i < 40576; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.3.rest.0.conv.2.weight: U(±0.07216878364870323)
-  for (let i = 40576; i < 40608; i++) p[i] = 1; // features.3.rest.0.conv.3.weight
-  // features.3.rest.0.conv.3.bias: zeros
-  for (let i = 40640; i < 46784; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.3.rest.1.conv.0.0.weight: U(±0.17677669529663687)
-  for (let i = 46784; i < 46976; i++) p[i] = 1; // features.3.rest.1.conv.0.1.weight
-  // features.3.rest.1.conv.0.1.bias: zeros
-  for (let i = 47168; i < 48896; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.3.rest.1.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 48896; i < 49088; i++) p[i] = 1; // features.3.rest.1.conv.1.1.weight
-  // features.3.rest.1.conv.1.1.bias: zeros
-  for (let i = 49280; i < 55424; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.3.rest.1.conv.2.weight: U(±0.07216878364870323)
-  for (let i = 55424; i < 55456; i++) p[i] = 1; // features.3.rest.1.conv.3.weight
-  // features.3.rest.1.conv.3.bias: zeros
-  for (let i = 55488; i < 61632; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.4.0.conv.0.0.weight: U(±0.17677669529663687)
-  for (let i = 61632; i < 61824; i++) p[i] = 1; // features.4.0.conv.0.1.weight
-  // features.4.0.conv.0.1.bias: zeros
-  for (let i = 62016; i < 63744; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 63744; i < 63936; i++) p[i] = 1; // features.4.0.conv.1.1.weight
-  // features.4.0.conv.1.1.bias: zeros
-  for (let i = 64128; i < 76416; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.4.0.conv.2.weight: U(±0.07216878364870323)
-  for (let i = 76416; i < 76480; i++) p[i] = 1; // features.4.0.conv.3.weight
-  // features.4.0.conv.3.bias: zeros
-  for (let i = 76544; i < 101120; i++) p[i] = (2 * random() - 1) * 0.125; // features.4.rest.0.conv.0.0.weight: U(±0.125)
-  for (let i = 101120; i < 101504; i++) p[i] = 1; // features.4.rest.0.conv.0.1.weight
-  // features.4.rest.0.conv.0.1.bias: zeros
-  for (let i = 101888; i < 105344; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.rest.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 105344; i < 105728; i++) p[i] = 1; // features.4.rest.0.conv.1.1.weight
-  // features.4.rest.0.conv.1.1.bias: zeros
-  for (let i = 106112; i < 130688; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.4.rest.0.conv.2.weight: U(±0.051031036307982884)
-  for (let i = 130688; i < 130752; i++) p[i] = 1; // features.4.rest.0.conv.3.weight
-  // features.4.rest.0.conv.3.bias: zeros
-  for (let i = 130816; i < 155392; i++) p[i] = (2 * random() - 1) * 0.125; // features.4.rest.1.conv.0.0.weight: U(±0.125)
-  for (let i = 155392; i < 155776; i++) p[i] = 1; // features.4.rest.1.conv.0.1.weight
-  // features.4.rest.1.conv.0.1.bias: zeros
-  for (let i = 156160; i < 159616; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.rest.1.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 159616; i < 160000; i++) p[i] = 1; // features.4.rest.1.conv.1.1.weight
-  // features.4.rest.1.conv.1.1.bias: zeros
-  for (let i = 160384; i < 184960; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.4.rest.1.conv.2.weight: U(±0.051031036307982884)
-  for (let i = 184960; i < 185024; i++) p[i] = 1; // features.4.rest.1.conv.3.weight
-  // features.4.rest.1.conv.3.bias: zeros
-  for (let i = 185088; i < 209664; i++) p[i] = (2 * random() - 1) * 0.125; // features.4.rest.2.conv.0.0.weight: U(±0.125)
-  for (let i = 209664; i < 210048; i++) p[i] = 1; // features.4.rest.2.conv.0.1.weight
-  // features.4.rest.2.conv.0.1.bias: zeros
-  for (let i = 210432; i < 213888; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.rest.2.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 213888; i < 214272; i++) p[i] = 1; // features.4.rest.2.conv.1.1.weight
-  // features.4.rest.2.conv.1.1.bias: zeros
-  for (let i = 214656; i < 239232; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.4.rest.2.conv.2.weight: U(±0.051031036307982884)
-  for (let i = 239232; i < 239296; i++) p[i] = 1; // features.4.rest.2.conv.3.weight
-  // features.4.rest.2.conv.3.bias: zeros
-  for (let i = 239360; i < 263936; i++) p[i] = (2 * random() - 1) * 0.125; // features.5.0.conv.0.0.weight: U(±0.125)
-  for (let i = 263936; i < 264320; i++) p[i] = 1; // features.5.0.conv.0.1.weight
-  // features.5.0.conv.0.1.bias: zeros
-  for (let i = 264704; i < 268160; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.5.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 268160; i < 268544; i++) p[i] = 1; // features.5.0.conv.1.1.weight
-  // features.5.0.conv.1.1.bias: zeros
-  for (let i = 268928; i < 305792; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.5.0.conv.2.weight: U(±0.051031036307982884)
-  for (let i = 305792; i < 305888; i++) p[i] = 1; // features.5.0.conv.3.weight
-  // features.5.0.conv.3.bias: zeros
-  for (let i = 305984; i < 361280; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.5.rest.0.conv.0.0.weight: U(±0.10206207261596577)
-  for (let i = 361280; i < 361856; i++) p[i] = 1; // features.5.rest.0.conv.0.1.weight
-  // features.5.rest.0.conv.0.1.bias: zeros
-  for (let i = 362432; i < 367616; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.5.rest.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 367616; i < 368192; i++) p[i] = 1; // features.5.rest.0.conv.1.1.weight
-  // features.5.rest.0.conv.1.1.bias: zeros
-  for (let i = 368768; i < 424064; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.5.rest.0.conv.2.weight: U(±0.041666666666666664)
-  for (let i = 424064; i < 424160; i++) p[i] = 1; // features.5.rest.0.conv.3.weight
-  // features.5.rest.0.conv.3.bias: zeros
-  for (let i = 424256; i < 479552; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.5.rest.1.conv.0.0.weight: U(±0.10206207261596577)
-  for (let i = 479552; i < 480128; i++) p[i] = 1; // features.5.rest.1.conv.0.1.weight
-  // features.5.rest.1.conv.0.1.bias: zeros
-  for (let i = 480704; i < 485888; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.5.rest.1.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 485888; i < 486464; i++) p[i] = 1; // features.5.rest.1.conv.1.1.weight
-  // features.5.rest.1.conv.1.1.bias: zeros
-  for (let i = 487040; i < 542336; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.5.rest.1.conv.2.weight: U(±0.041666666666666664)
-  for (let i = 542336; i < 542432; i++) p[i] = 1; // features.5.rest.1.conv.3.weight
-  // features.5.rest.1.conv.3.bias: zeros
-  for (let i = 542528; i < 597824; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.6.0.conv.0.0.weight: U(±0.10206207261596577)
-  for (let i = 597824; i < 598400; i++) p[i] = 1; // features.6.0.conv.0.1.weight
-  // features.6.0.conv.0.1.bias: zeros
-  for (let i = 598976; i < 604160; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.6.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 604160; i < 604736; i++) p[i] = 1; // features.6.0.conv.1.1.weight
-  // features.6.0.conv.1.1.bias: zeros
-  for (let i = 605312; i < 697472; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.6.0.conv.2.weight: U(±0.041666666666666664)
-  for (let i = 697472; i < 697632; i++) p[i] = 1; // features.6.0.conv.3.weight
-  // features.6.0.conv.3.bias: zeros
-  for (let i = 697792; i < 851392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.6.rest.0.conv.0.0.weight: U(±0.07905694150420949)
-  for (let i = 851392; i < 852352; i++) p[i] = 1; // features.6.rest.0.conv.0.1.weight
-  // features.6.rest.0.conv.0.1.bias: zeros
-  for (let i = 853312; i < 861952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.6.rest.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 861952; i < 862912; i++) p[i] = 1; // features.6.rest.0.conv.1.1.weight
-  // features.6.rest.0.conv.1.1.bias: zeros
-  for (let i = 863872; i < 1017472; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.6.rest.0.conv.2.weight: U(±0.03227486121839514)
-  for (let i = 1017472; i < 1017632; i++) p[i] = 1; // features.6.rest.0.conv.3.weight
-  // features.6.rest.0.conv.3.bias: zeros
-  for (let i = 1017792; i < 1171392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.6.rest.1.conv.0.0.weight: U(±0.07905694150420949)
-  for (let i = 1171392; i < 1172352; i++) p[i] = 1; // features.6.rest.1.conv.0.1.weight
-  // features.6.rest.1.conv.0.1.bias: zeros
-  for (let i = 1173312; i < 1181952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.6.rest.1.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 1181952; i < 1182912; i++) p[i] = 1; // features.6.rest.1.conv.1.1.weight
-  // features.6.rest.1.conv.1.1.bias: zeros
-  for (let i = 1183872; i < 1337472; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.6.rest.1.conv.2.weight: U(±0.03227486121839514)
-  for (let i = 1337472; i < 1337632; i++) p[i] = 1; // features.6.rest.1.conv.3.weight
-  // features.6.rest.1.conv.3.bias: zeros
-  for (let i = 1337792; i < 1491392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.7.0.conv.0.0.weight: U(±0.07905694150420949)
-  for (let i = 1491392; i < 1492352; i++) p[i] = 1; // features.7.0.conv.0.1.weight
-  // features.7.0.conv.0.1.bias: zeros
-  for (let i = 1493312; i < 1501952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.7.0.conv.1.0.weight: U(±0.3333333333333333)
-  for (let i = 1501952; i < 1502912; i++) p[i] = 1; // features.7.0.conv.1.1.weight
-  // features.7.0.conv.1.1.bias: zeros
-  for (let i = 1503872; i < 1811072; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.7.0.conv.2.weight: U(±0.03227486121839514)
-  for (let i = 1811072; i < 1811392; i++) p[i] = 1; // features.7.0.conv.3.weight
-  // features.7.0.conv.3.bias: zeros
-  for (let i = 1811712; i < 2221312; i++) p[i] = (2 * random() - 1) * 0.05590169943749474; // features.8.0.weight: U(±0.05590169943749474)
-  for (let i = 2221312; i < 2222592; i++) p[i] = 1; // features.8.1.weight
-  // features.8.1.bias: zeros
-  for (let i = 2223872; i < 3503872; i++) p[i] = (2 * random() - 1) * 0.02795084971874737; // classifier.1.weight: U(±0.02795084971874737)
-  for (let i = 3503872; i < 3504872; i++) p[i] = (2 * random() - 1) * 0.02795084971874737; // classifier.1.bias: U(±0.02795084971874737)
-  return p;
-}
-
 /** A new buffer array: running means 0, running variances 1, batch counters 0. */
 export function createBuffers(): Float32Array {
   const p = new Float32Array(bufferCount);
@@ -2401,1491 +2224,921 @@ export function createBuffers(): Float32Array {
   return p;
 }
 
-// ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
-
-let batchSize = 0;
-let forwardDone = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
-/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
-let act1 = new Float32Array(0);
-let act2 = new Float32Array(0);
-let act3 = new Float32Array(0);
-let act4 = new Float32Array(0);
-let act5 = new Float32Array(0);
-let act6 = new Float32Array(0);
-let act7 = new Float32Array(0);
-let act8 = new Float32Array(0);
-let act9 = new Float32Array(0);
-let act10 = new Float32Array(0);
-let act11 = new Float32Array(0);
-let act12 = new Float32Array(0);
-let act13 = new Float32Array(0);
-let act14 = new Float32Array(0);
-let act15 = new Float32Array(0);
-let act16 = new Float32Array(0);
-let act17 = new Float32Array(0);
-let act18 = new Float32Array(0);
-let act19 = new Float32Array(0);
-let act20 = new Float32Array(0);
-let act21 = new Float32Array(0);
-let act22 = new Float32Array(0);
-let act23 = new Float32Array(0);
-let act24 = new Float32Array(0);
-let act25 = new Float32Array(0);
-let act26 = new Float32Array(0);
-let act27 = new Float32Array(0);
-let act28 = new Float32Array(0);
-let act29 = new Float32Array(0);
-let act30 = new Float32Array(0);
-let act31 = new Float32Array(0);
-let act32 = new Float32Array(0);
-let act33 = new Float32Array(0);
-let act34 = new Float32Array(0);
-let act35 = new Float32Array(0);
-let act36 = new Float32Array(0);
-let act37 = new Float32Array(0);
-let act38 = new Float32Array(0);
-let act39 = new Float32Array(0);
-let act40 = new Float32Array(0);
-let act41 = new Float32Array(0);
-let act42 = new Float32Array(0);
-let act43 = new Float32Array(0);
-let act44 = new Float32Array(0);
-let act45 = new Float32Array(0);
-let act46 = new Float32Array(0);
-let act47 = new Float32Array(0);
-let act48 = new Float32Array(0);
-let act49 = new Float32Array(0);
-let act50 = new Float32Array(0);
-let act51 = new Float32Array(0);
-let act52 = new Float32Array(0);
-let act53 = new Float32Array(0);
-let act54 = new Float32Array(0);
-let act55 = new Float32Array(0);
-let act56 = new Float32Array(0);
-let act57 = new Float32Array(0);
-let act58 = new Float32Array(0);
-let act59 = new Float32Array(0);
-let act60 = new Float32Array(0);
-let act61 = new Float32Array(0);
-let act62 = new Float32Array(0);
-let act63 = new Float32Array(0);
-let act64 = new Float32Array(0);
-let act65 = new Float32Array(0);
-let act66 = new Float32Array(0);
-let act67 = new Float32Array(0);
-let act68 = new Float32Array(0);
-let act69 = new Float32Array(0);
-let act70 = new Float32Array(0);
-let act71 = new Float32Array(0);
-let act72 = new Float32Array(0);
-let act73 = new Float32Array(0);
-let act74 = new Float32Array(0);
-let act75 = new Float32Array(0);
-let act76 = new Float32Array(0);
-let act77 = new Float32Array(0);
-let act78 = new Float32Array(0);
-let act79 = new Float32Array(0);
-let act80 = new Float32Array(0);
-let act81 = new Float32Array(0);
-let act82 = new Float32Array(0);
-let act83 = new Float32Array(0);
-let act84 = new Float32Array(0);
-let act85 = new Float32Array(0);
-let act86 = new Float32Array(0);
-let act87 = new Float32Array(0);
-let act88 = new Float32Array(0);
-let act89 = new Float32Array(0);
-let act90 = new Float32Array(0);
-let act91 = new Float32Array(0);
-let act92 = new Float32Array(0);
-let act93 = new Float32Array(0);
-let act94 = new Float32Array(0);
-let act95 = new Float32Array(0);
-let act96 = new Float32Array(0);
-let act97 = new Float32Array(0);
-let act98 = new Float32Array(0);
-let act99 = new Float32Array(0);
-let act100 = new Float32Array(0);
-let act101 = new Float32Array(0);
-let act102 = new Float32Array(0);
-let act103 = new Float32Array(0);
-let act104 = new Float32Array(0);
-let act105 = new Float32Array(0);
-let act106 = new Float32Array(0);
-let act107 = new Float32Array(0);
-let act108 = new Float32Array(0);
-let act109 = new Float32Array(0);
-let act110 = new Float32Array(0);
-let act111 = new Float32Array(0);
-let act112 = new Float32Array(0);
-let act113 = new Float32Array(0);
-let act114 = new Float32Array(0);
-let act115 = new Float32Array(0);
-let act116 = new Float32Array(0);
-let act117 = new Float32Array(0);
-let act118 = new Float32Array(0);
-let act119 = new Float32Array(0);
-let act120 = new Float32Array(0);
-let act121 = new Float32Array(0);
-let act122 = new Float32Array(0);
-let act123 = new Float32Array(0);
-let act124 = new Float32Array(0);
-let act125 = new Float32Array(0);
-let act126 = new Float32Array(0);
-let act127 = new Float32Array(0);
-let act128 = new Float32Array(0);
-let act129 = new Float32Array(0);
-let act130 = new Float32Array(0);
-let act131 = new Float32Array(0);
-let act132 = new Float32Array(0);
-let act133 = new Float32Array(0);
-let act134 = new Float32Array(0);
-let act135 = new Float32Array(0);
-let act136 = new Float32Array(0);
-let act137 = new Float32Array(0);
-let act138 = new Float32Array(0);
-let act139 = new Float32Array(0);
-let act140 = new Float32Array(0);
-let act141 = new Float32Array(0);
-let act142 = new Float32Array(0);
-let act143 = new Float32Array(0);
-let act144 = new Float32Array(0);
-let act145 = new Float32Array(0);
-let act146 = new Float32Array(0);
-let act147 = new Float32Array(0);
-let act148 = new Float32Array(0);
-let act149 = new Float32Array(0);
-let act150 = new Float32Array(0);
-let act152 = new Float32Array(0);
-let act153 = new Float32Array(0);
-let act0 = new Float32Array(0);
-let grad0 = new Float32Array(0);
-let grad1 = new Float32Array(0);
-let grad2 = new Float32Array(0);
-let grad3 = new Float32Array(0);
-let grad4 = new Float32Array(0);
-let grad5 = new Float32Array(0);
-let grad6 = new Float32Array(0);
-let grad7 = new Float32Array(0);
-let grad8 = new Float32Array(0);
-let grad9 = new Float32Array(0);
-let grad10 = new Float32Array(0);
-let grad11 = new Float32Array(0);
-let grad12 = new Float32Array(0);
-let grad13 = new Float32Array(0);
-let grad14 = new Float32Array(0);
-let grad15 = new Float32Array(0);
-let grad16 = new Float32Array(0);
-let grad17 = new Float32Array(0);
-let grad18 = new Float32Array(0);
-let grad19 = new Float32Array(0);
-let grad20 = new Float32Array(0);
-let grad21 = new Float32Array(0);
-let grad22 = new Float32Array(0);
-let grad23 = new Float32Array(0);
-let grad24 = new Float32Array(0);
-let grad25 = new Float32Array(0);
-let grad26 = new Float32Array(0);
-let grad27 = new Float32Array(0);
-let grad28 = new Float32Array(0);
-let grad29 = new Float32Array(0);
-let grad30 = new Float32Array(0);
-let grad31 = new Float32Array(0);
-let grad32 = new Float32Array(0);
-let grad33 = new Float32Array(0);
-let grad34 = new Float32Array(0);
-let grad35 = new Float32Array(0);
-let grad36 = new Float32Array(0);
-let grad37 = new Float32Array(0);
-let grad38 = new Float32Array(0);
-let grad39 = new Float32Array(0);
-let grad40 = new Float32Array(0);
-let grad41 = new Float32Array(0);
-let grad42 = new Float32Array(0);
-let grad43 = new Float32Array(0);
-let grad44 = new Float32Array(0);
-let grad45 = new Float32Array(0);
-let grad46 = new Float32Array(0);
-let grad47 = new Float32Array(0);
-let grad48 = new Float32Array(0);
-let grad49 = new Float32Array(0);
-let grad50 = new Float32Array(0);
-let grad51 = new Float32Array(0);
-let grad52 = new Float32Array(0);
-let grad53 = new Float32Array(0);
-let grad54 = new Float32Array(0);
-let grad55 = new Float32Array(0);
-let grad56 = new Float32Array(0);
-let grad57 = new Float32Array(0);
-let grad58 = new Float32Array(0);
-let grad59 = new Float32Array(0);
-let grad60 = new Float32Array(0);
-let grad61 = new Float32Array(0);
-let grad62 = new Float32Array(0);
-let grad63 = new Float32Array(0);
-let grad64 = new Float32Array(0);
-let grad65 = new Float32Array(0);
-let grad66 = new Float32Array(0);
-let grad67 = new Float32Array(0);
-let grad68 = new Float32Array(0);
-let grad69 = new Float32Array(0);
-let grad70 = new Float32Array(0);
-let grad71 = new Float32Array(0);
-let grad72 = new Float32Array(0);
-let grad73 = new Float32Array(0);
-let grad74 = new Float32Array(0);
-let grad75 = new Float32Array(0);
-let grad76 = new Float32Array(0);
-let grad77 = new Float32Array(0);
-let grad78 = new Float32Array(0);
-let grad79 = new Float32Array(0);
-let grad80 = new Float32Array(0);
-let grad81 = new Float32Array(0);
-let grad82 = new Float32Array(0);
-let grad83 = new Float32Array(0);
-let grad84 = new Float32Array(0);
-let grad85 = new Float32Array(0);
-let grad86 = new Float32Array(0);
-let grad87 = new Float32Array(0);
-let grad88 = new Float32Array(0);
-let grad89 = new Float32Array(0);
-let grad90 = new Float32Array(0);
-let grad91 = new Float32Array(0);
-let grad92 = new Float32Array(0);
-let grad93 = new Float32Array(0);
-let grad94 = new Float32Array(0);
-let grad95 = new Float32Array(0);
-let grad96 = new Float32Array(0);
-let grad97 = new Float32Array(0);
-let grad98 = new Float32Array(0);
-let grad99 = new Float32Array(0);
-let grad100 = new Float32Array(0);
-let grad101 = new Float32Array(0);
-let grad102 = new Float32Array(0);
-let grad103 = new Float32Array(0);
-let grad104 = new Float32Array(0);
-let grad105 = new Float32Array(0);
-let grad106 = new Float32Array(0);
-let grad107 = new Float32Array(0);
-let grad108 = new Float32Array(0);
-let grad109 = new Float32Array(0);
-let grad110 = new Float32Array(0);
-let grad111 = new Float32Array(0);
-let grad112 = new Float32Array(0);
-let grad113 = new Float32Array(0);
-let grad114 = new Float32Array(0);
-let grad115 = new Float32Array(0);
-let grad116 = new Float32Array(0);
-let grad117 = new Float32Array(0);
-let grad118 = new Float32Array(0);
-let grad119 = new Float32Array(0);
-let grad120 = new Float32Array(0);
-let grad121 = new Float32Array(0);
-let grad122 = new Float32Array(0);
-let grad123 = new Float32Array(0);
-let grad124 = new Float32Array(0);
-let grad125 = new Float32Array(0);
-let grad126 = new Float32Array(0);
-let grad127 = new Float32Array(0);
-let grad128 = new Float32Array(0);
-let grad129 = new Float32Array(0);
-let grad130 = new Float32Array(0);
-let grad131 = new Float32Array(0);
-let grad132 = new Float32Array(0);
-let grad133 = new Float32Array(0);
-let grad134 = new Float32Array(0);
-let grad135 = new Float32Array(0);
-let grad136 = new Float32Array(0);
-let grad137 = new Float32Array(0);
-let grad138 = new Float32Array(0);
-let grad139 = new Float32Array(0);
-let grad140 = new Float32Array(0);
-let grad141 = new Float32Array(0);
-let grad142 = new Float32Array(0);
-let grad143 = new Float32Array(0);
-let grad144 = new Float32Array(0);
-let grad145 = new Float32Array(0);
-let grad146 = new Float32Array(0);
-let grad147 = new Float32Array(0);
-let grad148 = new Float32Array(0);
-let grad149 = new Float32Array(0);
-let grad150 = new Float32Array(0);
-let grad152 = new Float32Array(0);
-let grad153 = new Float32Array(0);
-let scratch1_xhat = new Float32Array(0);
-let scratch1_istd = new Float32Array(0);
-let scratch1_batchstats = new Float32Array(0);
-let scratch4_xhat = new Float32Array(0);
-let scratch4_istd = new Float32Array(0);
-let scratch4_batchstats = new Float32Array(0);
-let scratch7_xhat = new Float32Array(0);
-let scratch7_istd = new Float32Array(0);
-let scratch7_batchstats = new Float32Array(0);
-let scratch9_xhat = new Float32Array(0);
-let scratch9_istd = new Float32Array(0);
-let scratch9_batchstats = new Float32Array(0);
-let scratch12_xhat = new Float32Array(0);
-let scratch12_istd = new Float32Array(0);
-let scratch12_batchstats = new Float32Array(0);
-let scratch15_xhat = new Float32Array(0);
-let scratch15_istd = new Float32Array(0);
-let scratch15_batchstats = new Float32Array(0);
-let scratch17_xhat = new Float32Array(0);
-let scratch17_istd = new Float32Array(0);
-let scratch17_batchstats = new Float32Array(0);
-let scratch20_xhat = new Float32Array(0);
-let scratch20_istd = new Float32Array(0);
-let scratch20_batchstats = new Float32Array(0);
-let scratch23_xhat = new Float32Array(0);
-let scratch23_istd = new Float32Array(0);
-let scratch23_batchstats = new Float32Array(0);
-let scratch26_xhat = new Float32Array(0);
-let scratch26_istd = new Float32Array(0);
-let scratch26_batchstats = new Float32Array(0);
-let scratch29_xhat = new Float32Array(0);
-let scratch29_istd = new Float32Array(0);
-let scratch29_batchstats = new Float32Array(0);
-let scratch32_xhat = new Float32Array(0);
-let scratch32_istd = new Float32Array(0);
-let scratch32_batchstats = new Float32Array(0);
-let scratch34_xhat = new Float32Array(0);
-let scratch34_istd = new Float32Array(0);
-let scratch34_batchstats = new Float32Array(0);
-let scratch37_xhat = new Float32Array(0);
-let scratch37_istd = new Float32Array(0);
-let scratch37_batchstats = new Float32Array(0);
-let scratch40_xhat = new Float32Array(0);
-let scratch40_istd = new Float32Array(0);
-let scratch40_batchstats = new Float32Array(0);
-let scratch43_xhat = new Float32Array(0);
-let scratch43_istd = new Float32Array(0);
-let scratch43_batchstats = new Float32Array(0);
-let scratch46_xhat = new Float32Array(0);
-let scratch46_istd = new Float32Array(0);
-let scratch46_batchstats = new Float32Array(0);
-let scratch49_xhat = new Float32Array(0);
-let scratch49_istd = new Float32Array(0);
-let scratch49_batchstats = new Float32Array(0);
-let scratch52_xhat = new Float32Array(0);
-let scratch52_istd = new Float32Array(0);
-let scratch52_batchstats = new Float32Array(0);
-let scratch55_xhat = new Float32Array(0);
-let scratch55_istd = new Float32Array(0);
-let scratch55_batchstats = new Float32Array(0);
-let scratch58_xhat = new Float32Array(0);
-let scratch58_istd = new Float32Array(0);
-let scratch58_batchstats = new Float32Array(0);
-let scratch60_xhat = new Float32Array(0);
-let scratch60_istd = new Float32Array(0);
-let scratch60_batchstats = new Float32Array(0);
-let scratch63_xhat = new Float32Array(0);
-let scratch63_istd = new Float32Array(0);
-let scratch63_batchstats = new Float32Array(0);
-let scratch66_xhat = new Float32Array(0);
-let scratch66_istd = new Float32Array(0);
-let scratch66_batchstats = new Float32Array(0);
-let scratch69_xhat = new Float32Array(0);
-let scratch69_istd = new Float32Array(0);
-let scratch69_batchstats = new Float32Array(0);
-let scratch72_xhat = new Float32Array(0);
-let scratch72_istd = new Float32Array(0);
-let scratch72_batchstats = new Float32Array(0);
-let scratch75_xhat = new Float32Array(0);
-let scratch75_istd = new Float32Array(0);
-let scratch75_batchstats = new Float32Array(0);
-let scratch78_xhat = new Float32Array(0);
-let scratch78_istd = new Float32Array(0);
-let scratch78_batchstats = new Float32Array(0);
-let scratch81_xhat = new Float32Array(0);
-let scratch81_istd = new Float32Array(0);
-let scratch81_batchstats = new Float32Array(0);
-let scratch84_xhat = new Float32Array(0);
-let scratch84_istd = new Float32Array(0);
-let scratch84_batchstats = new Float32Array(0);
-let scratch87_xhat = new Float32Array(0);
-let scratch87_istd = new Float32Array(0);
-let scratch87_batchstats = new Float32Array(0);
-let scratch90_xhat = new Float32Array(0);
-let scratch90_istd = new Float32Array(0);
-let scratch90_batchstats = new Float32Array(0);
-let scratch93_xhat = new Float32Array(0);
-let scratch93_istd = new Float32Array(0);
-let scratch93_batchstats = new Float32Array(0);
-let scratch95_xhat = new Float32Array(0);
-let scratch95_istd = new Float32Array(0);
-let scratch95_batchstats = new Float32Array(0);
-let scratch98_xhat = new Float32Array(0);
-let scratch98_istd = new Float32Array(0);
-let scratch98_batchstats = new Float32Array(0);
-let scratch101_xhat = new Float32Array(0);
-let scratch101_istd = new Float32Array(0);
-let scratch101_batchstats = new Float32Array(0);
-let scratch104_xhat = new Float32Array(0);
-let scratch104_istd = new Float32Array(0);
-let scratch104_batchstats = new Float32Array(0);
-let scratch107_xhat = new Float32Array(0);
-let scratch107_istd = new Float32Array(0);
-let scratch107_batchstats = new Float32Array(0);
-let scratch110_xhat = new Float32Array(0);
-let scratch110_istd = new Float32Array(0);
-let scratch110_batchstats = new Float32Array(0);
-let scratch113_xhat = new Float32Array(0);
-let scratch113_istd = new Float32Array(0);
-let scratch113_batchstats = new Float32Array(0);
-let scratch116_xhat = new Float32Array(0);
-let scratch116_istd = new Float32Array(0);
-let scratch116_batchstats = new Float32Array(0);
-let scratch119_xhat = new Float32Array(0);
-let scratch119_istd = new Float32Array(0);
-let scratch119_batchstats = new Float32Array(0);
-let scratch121_xhat = new Float32Array(0);
-let scratch121_istd = new Float32Array(0);
-let scratch121_batchstats = new Float32Array(0);
-let scratch124_xhat = new Float32Array(0);
-let scratch124_istd = new Float32Array(0);
-let scratch124_batchstats = new Float32Array(0);
-let scratch127_xhat = new Float32Array(0);
-let scratch127_istd = new Float32Array(0);
-let scratch127_batchstats = new Float32Array(0);
-let scratch130_xhat = new Float32Array(0);
-let scratch130_istd = new Float32Array(0);
-let scratch130_batchstats = new Float32Array(0);
-let scratch133_xhat = new Float32Array(0);
-let scratch133_istd = new Float32Array(0);
-let scratch133_batchstats = new Float32Array(0);
-let scratch136_xhat = new Float32Array(0);
-let scratch136_istd = new Float32Array(0);
-let scratch136_batchstats = new Float32Array(0);
-let scratch139_xhat = new Float32Array(0);
-let scratch139_istd = new Float32Array(0);
-let scratch139_batchstats = new Float32Array(0);
-let scratch142_xhat = new Float32Array(0);
-let scratch142_istd = new Float32Array(0);
-let scratch142_batchstats = new Float32Array(0);
-let scratch145_xhat = new Float32Array(0);
-let scratch145_istd = new Float32Array(0);
-let scratch145_batchstats = new Float32Array(0);
-let scratch147_xhat = new Float32Array(0);
-let scratch147_istd = new Float32Array(0);
-let scratch147_batchstats = new Float32Array(0);
-let scratch151_mask = new Float32Array(0);
-const work0_col = new Float32Array(338688);
-const work0_dcol = new Float32Array(338688);
-const work6_col = new Float32Array(401408);
-const work6_dcol = new Float32Array(401408);
-const work8_col = new Float32Array(200704);
-const work8_dcol = new Float32Array(200704);
-const work14_col = new Float32Array(301056);
-const work14_dcol = new Float32Array(301056);
-const work16_col = new Float32Array(75264);
-const work16_dcol = new Float32Array(75264);
-const work22_col = new Float32Array(451584);
-const work22_dcol = new Float32Array(451584);
-const work25_col = new Float32Array(75264);
-const work25_dcol = new Float32Array(75264);
-const work31_col = new Float32Array(112896);
-const work31_dcol = new Float32Array(112896);
-const work33_col = new Float32Array(25088);
-const work33_dcol = new Float32Array(25088);
-const work39_col = new Float32Array(150528);
-const work39_dcol = new Float32Array(150528);
-const work42_col = new Float32Array(25088);
-const work42_dcol = new Float32Array(25088);
-const work48_col = new Float32Array(150528);
-const work48_dcol = new Float32Array(150528);
-const work51_col = new Float32Array(25088);
-const work51_dcol = new Float32Array(25088);
-const work57_col = new Float32Array(37632);
-const work57_dcol = new Float32Array(37632);
-const work59_col = new Float32Array(12544);
-const work59_dcol = new Float32Array(12544);
-const work65_col = new Float32Array(75264);
-const work65_dcol = new Float32Array(75264);
-const work68_col = new Float32Array(12544);
-const work68_dcol = new Float32Array(12544);
-const work74_col = new Float32Array(75264);
-const work74_dcol = new Float32Array(75264);
-const work77_col = new Float32Array(12544);
-const work77_dcol = new Float32Array(12544);
-const work83_col = new Float32Array(75264);
-const work83_dcol = new Float32Array(75264);
-const work86_col = new Float32Array(12544);
-const work86_dcol = new Float32Array(12544);
-const work92_col = new Float32Array(75264);
-const work92_dcol = new Float32Array(75264);
-const work94_col = new Float32Array(18816);
-const work94_dcol = new Float32Array(18816);
-const work100_col = new Float32Array(112896);
-const work100_dcol = new Float32Array(112896);
-const work103_col = new Float32Array(18816);
-const work103_dcol = new Float32Array(18816);
-const work109_col = new Float32Array(112896);
-const work109_dcol = new Float32Array(112896);
-const work112_col = new Float32Array(18816);
-const work112_dcol = new Float32Array(18816);
-const work118_col = new Float32Array(28224);
-const work118_dcol = new Float32Array(28224);
-const work120_col = new Float32Array(7840);
-const work120_dcol = new Float32Array(7840);
-const work126_col = new Float32Array(47040);
-const work126_dcol = new Float32Array(47040);
-const work129_col = new Float32Array(7840);
-const work129_dcol = new Float32Array(7840);
-const work135_col = new Float32Array(47040);
-const work135_dcol = new Float32Array(47040);
-const work138_col = new Float32Array(7840);
-const work138_dcol = new Float32Array(7840);
-const work144_col = new Float32Array(47040);
-const work144_dcol = new Float32Array(47040);
-const work146_col = new Float32Array(15680);
-const work146_dcol = new Float32Array(15680);
-let bf: Float32Array = new Float32Array(bufferCount);
-let ownBuffersReady = false;
-
-/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
- *  memory), the workspace and the last forward call's values stay as they were. */
-function allocate(n: number): void {
-  if (n === batchSize) return;
-  [
-    act1,
-    act2,
-    act3,
-    act4,
-    act5,
-    act6,
-    act7,
-    act8,
-    act9,
-    act10,
-    act11,
-    act12,
-    act13,
-    act14,
-    act15,
-    act16,
-    act17,
-    act18,
-    act19,
-    act20,
-    act21,
-    act22,
-    act23,
-    act24,
-    act25,
-    act26,
-    act27,
-    act28,
-    act29,
-    act30,
-    act31,
-    act32,
-    act33,
-    act34,
-    act35,
-    act36,
-    act37,
-    act38,
-    act39,
-    act40,
-    act41,
-    act42,
-    act43,
-    act44,
-    act45,
-    act46,
-    act47,
-    act48,
-    act49,
-    act50,
-    act51,
-    act52,
-    act53,
-    act54,
-    act55,
-    act56,
-    act57,
-    act58,
-    act59,
-    act60,
-    act61,
-    act62,
-    act63,
-    act64,
-    act65,
-    act66,
-    act67,
-    act68,
-    act69,
-    act70,
-    act71,
-    act72,
-    act73,
-    act74,
-    act75,
-    act76,
-    act77,
-    act78,
-    act79,
-    act80,
-    act81,
-    act82,
-    act83,
-    act84,
-    act85,
-    act86,
-    act87,
-    act88,
-    act89,
-    act90,
-    act91,
-    act92,
-    act93,
-    act94,
-    act95,
-    act96,
-    act97,
-    act98,
-    act99,
-    act100,
-    act101,
-    act102,
-    act103,
-    act104,
-    act105,
-    act106,
-    act107,
-    act108,
-    act109,
-    act110,
-    act111,
-    act112,
-    act113,
-    act114,
-    act115,
-    act116,
-    act117,
-    act118,
-    act119,
-    act120,
-    act121,
-    act122,
-    act123,
-    act124,
-    act125,
-    act126,
-    act127,
-    act128,
-    act129,
-    act130,
-    act131,
-    act132,
-    act133,
-    act134,
-    act135,
-    act136,
-    act137,
-    act138,
-    act139,
-    act140,
-    act141,
-    act142,
-    act143,
-    act144,
-    act145,
-    act146,
-    act147,
-    act148,
-    act149,
-    act150,
-    act152,
-    act153,
-    act0,
-    grad0,
-    grad1,
-    grad2,
-    grad3,
-    grad4,
-    grad5,
-    grad6,
-    grad7,
-    grad8,
-    grad9,
-    grad10,
-    grad11,
-    grad12,
-    grad13,
-    grad14,
-    grad15,
-    grad16,
-    grad17,
-    grad18,
-    grad19,
-    grad20,
-    grad21,
-    grad22,
-    grad23,
-    grad24,
-    grad25,
-    grad26,
-    grad27,
-    grad28,
-    grad29,
-    grad30,
-    grad31,
-    grad32,
-    grad33,
-    grad34,
-    grad35,
-    grad36,
-    grad37,
-    grad38,
-    grad39,
-    grad40,
-    grad41,
-    grad42,
-    grad43,
-    grad44,
-    grad45,
-    grad46,
-    grad47,
-    grad48,
-    grad49,
-    grad50,
-    grad51,
-    grad52,
-    grad53,
-    grad54,
-    grad55,
-    grad56,
-    grad57,
-    grad58,
-    grad59,
-    grad60,
-    grad61,
-    grad62,
-    grad63,
-    grad64,
-    grad65,
-    grad66,
-    grad67,
-    grad68,
-    grad69,
-    grad70,
-    grad71,
-    grad72,
-    grad73,
-    grad74,
-    grad75,
-    grad76,
-    grad77,
-    grad78,
-    grad79,
-    grad80,
-    grad81,
-    grad82,
-    grad83,
-    grad84,
-    grad85,
-    grad86,
-    grad87,
-    grad88,
-    grad89,
-    grad90,
-    grad91,
-    grad92,
-    grad93,
-    grad94,
-    grad95,
-    grad96,
-    grad97,
-    grad98,
-    grad99,
-    grad100,
-    grad101,
-    grad102,
-    grad103,
-    grad104,
-    grad105,
-    grad106,
-    grad107,
-    grad108,
-    grad109,
-    grad110,
-    grad111,
-    grad112,
-    grad113,
-    grad114,
-    grad115,
-    grad116,
-    grad117,
-    grad118,
-    grad119,
-    grad120,
-    grad121,
-    grad122,
-    grad123,
-    grad124,
-    grad125,
-    grad126,
-    grad127,
-    grad128,
-    grad129,
-    grad130,
-    grad131,
-    grad132,
-    grad133,
-    grad134,
-    grad135,
-    grad136,
-    grad137,
-    grad138,
-    grad139,
-    grad140,
-    grad141,
-    grad142,
-    grad143,
-    grad144,
-    grad145,
-    grad146,
-    grad147,
-    grad148,
-    grad149,
-    grad150,
-    grad152,
-    grad153,
-    scratch1_xhat,
-    scratch1_istd,
-    scratch1_batchstats,
-    scratch4_xhat,
-    scratch4_istd,
-    scratch4_batchstats,
-    scratch7_xhat,
-    scratch7_istd,
-    scratch7_batchstats,
-    scratch9_xhat,
-    scratch9_istd,
-    scratch9_batchstats,
-    scratch12_xhat,
-    scratch12_istd,
-    scratch12_batchstats,
-    scratch15_xhat,
-    scratch15_istd,
-    scratch15_batchstats,
-    scratch17_xhat,
-    scratch17_istd,
-    scratch17_batchstats,
-    scratch20_xhat,
-    scratch20_istd,
-    scratch20_batchstats,
-    scratch23_xhat,
-    scratch23_istd,
-    scratch23_batchstats,
-    scratch26_xhat,
-    scratch26_istd,
-    scratch26_batchstats,
-    scratch29_xhat,
-    scratch29_istd,
-    scratch29_batchstats,
-    scratch32_xhat,
-    scratch32_istd,
-    scratch32_batchstats,
-    scratch34_xhat,
-    scratch34_istd,
-    scratch34_batchstats,
-    scratch37_xhat,
-    scratch37_istd,
-    scratch37_batchstats,
-    scratch40_xhat,
-    scratch40_istd,
-    scratch40_batchstats,
-    scratch43_xhat,
-    scratch43_istd,
-    scratch43_batchstats,
-    scratch46_xhat,
-    scratch46_istd,
-    scratch46_batchstats,
-    scratch49_xhat,
-    scratch49_istd,
-    scratch49_batchstats,
-    scratch52_xhat,
-    scratch52_istd,
-    scratch52_batchstats,
-    scratch55_xhat,
-    scratch55_istd,
-    scratch55_batchstats,
-    scratch58_xhat,
-    scratch58_istd,
-    scratch58_batchstats,
-    scratch60_xhat,
-    scratch60_istd,
-    scratch60_batchstats,
-    scratch63_xhat,
-    scratch63_istd,
-    scratch63_batchstats,
-    scratch66_xhat,
-    scratch66_istd,
-    scratch66_batchstats,
-    scratch69_xhat,
-    scratch69_istd,
-    scratch69_batchstats,
-    scratch72_xhat,
-    scratch72_istd,
-    scratch72_batchstats,
-    scratch75_xhat,
-    scratch75_istd,
-    scratch75_batchstats,
-    scratch78_xhat,
-    scratch78_istd,
-    scratch78_batchstats,
-    scratch81_xhat,
-    scratch81_istd,
-    scratch81_batchstats,
-    scratch84_xhat,
-    scratch84_istd,
-    scratch84_batchstats,
-    scratch87_xhat,
-    scratch87_istd,
-    scratch87_batchstats,
-    scratch90_xhat,
-    scratch90_istd,
-    scratch90_batchstats,
-    scratch93_xhat,
-    scratch93_istd,
-    scratch93_batchstats,
-    scratch95_xhat,
-    scratch95_istd,
-    scratch95_batchstats,
-    scratch98_xhat,
-    scratch98_istd,
-    scratch98_batchstats,
-    scratch101_xhat,
-    scratch101_istd,
-    scratch101_batchstats,
-    scratch104_xhat,
-    scratch104_istd,
-    scratch104_batchstats,
-    scratch107_xhat,
-    scratch107_istd,
-    scratch107_batchstats,
-    scratch110_xhat,
-    scratch110_istd,
-    scratch110_batchstats,
-    scratch113_xhat,
-    scratch113_istd,
-    scratch113_batchstats,
-    scratch116_xhat,
-    scratch116_istd,
-    scratch116_batchstats,
-    scratch119_xhat,
-    scratch119_istd,
-    scratch119_batchstats,
-    scratch121_xhat,
-    scratch121_istd,
-    scratch121_batchstats,
-    scratch124_xhat,
-    scratch124_istd,
-    scratch124_batchstats,
-    scratch127_xhat,
-    scratch127_istd,
-    scratch127_batchstats,
-    scratch130_xhat,
-    scratch130_istd,
-    scratch130_batchstats,
-    scratch133_xhat,
-    scratch133_istd,
-    scratch133_batchstats,
-    scratch136_xhat,
-    scratch136_istd,
-    scratch136_batchstats,
-    scratch139_xhat,
-    scratch139_istd,
-    scratch139_batchstats,
-    scratch142_xhat,
-    scratch142_istd,
-    scratch142_batchstats,
-    scratch145_xhat,
-    scratch145_istd,
-    scratch145_batchstats,
-    scratch147_xhat,
-    scratch147_istd,
-    scratch147_batchstats,
-    scratch151_mask,
-  ] = [
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 1204224),
-    new Float32Array(n * 1204224),
-    new Float32Array(n * 1204224),
-    new Float32Array(n * 301056),
-    new Float32Array(n * 301056),
-    new Float32Array(n * 301056),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 37632),
-    new Float32Array(n * 37632),
-    new Float32Array(n * 37632),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 28224),
-    new Float32Array(n * 28224),
-    new Float32Array(n * 28224),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 15680),
-    new Float32Array(n * 15680),
-    new Float32Array(n * 62720),
-    new Float32Array(n * 62720),
-    new Float32Array(n * 62720),
-    new Float32Array(n * 1280),
-    new Float32Array(n * 1280),
-    new Float32Array(n * 1000),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 1204224),
-    new Float32Array(n * 1204224),
-    new Float32Array(n * 1204224),
-    new Float32Array(n * 301056),
-    new Float32Array(n * 301056),
-    new Float32Array(n * 301056),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 37632),
-    new Float32Array(n * 37632),
-    new Float32Array(n * 37632),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 28224),
-    new Float32Array(n * 28224),
-    new Float32Array(n * 28224),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 15680),
-    new Float32Array(n * 15680),
-    new Float32Array(n * 62720),
-    new Float32Array(n * 62720),
-    new Float32Array(n * 62720),
-    new Float32Array(n * 1280),
-    new Float32Array(n * 1280),
-    new Float32Array(n * 1000),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 32),
-    new Float32Array(n * 1),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 32),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 16),
-    new Float32Array(n * 1),
-    new Float32Array(n * 1204224),
-    new Float32Array(n * 96),
-    new Float32Array(n * 1),
-    new Float32Array(n * 301056),
-    new Float32Array(n * 96),
-    new Float32Array(n * 1),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 24),
-    new Float32Array(n * 1),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 144),
-    new Float32Array(n * 1),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 144),
-    new Float32Array(n * 1),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 24),
-    new Float32Array(n * 1),
-    new Float32Array(n * 451584),
-    new Float32Array(n * 144),
-    new Float32Array(n * 1),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 144),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 32),
-    new Float32Array(n * 1),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 192),
-    new Float32Array(n * 1),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 192),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 32),
-    new Float32Array(n * 1),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 192),
-    new Float32Array(n * 1),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 192),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 32),
-    new Float32Array(n * 1),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 192),
-    new Float32Array(n * 1),
-    new Float32Array(n * 37632),
-    new Float32Array(n * 192),
-    new Float32Array(n * 1),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 384),
-    new Float32Array(n * 1),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 384),
-    new Float32Array(n * 1),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 384),
-    new Float32Array(n * 1),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 384),
-    new Float32Array(n * 1),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 384),
-    new Float32Array(n * 1),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 384),
-    new Float32Array(n * 1),
-    new Float32Array(n * 12544),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 384),
-    new Float32Array(n * 1),
-    new Float32Array(n * 75264),
-    new Float32Array(n * 384),
-    new Float32Array(n * 1),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 96),
-    new Float32Array(n * 1),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 576),
-    new Float32Array(n * 1),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 576),
-    new Float32Array(n * 1),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 96),
-    new Float32Array(n * 1),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 576),
-    new Float32Array(n * 1),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 576),
-    new Float32Array(n * 1),
-    new Float32Array(n * 18816),
-    new Float32Array(n * 96),
-    new Float32Array(n * 1),
-    new Float32Array(n * 112896),
-    new Float32Array(n * 576),
-    new Float32Array(n * 1),
-    new Float32Array(n * 28224),
-    new Float32Array(n * 576),
-    new Float32Array(n * 1),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 160),
-    new Float32Array(n * 1),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 960),
-    new Float32Array(n * 1),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 960),
-    new Float32Array(n * 1),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 160),
-    new Float32Array(n * 1),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 960),
-    new Float32Array(n * 1),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 960),
-    new Float32Array(n * 1),
-    new Float32Array(n * 7840),
-    new Float32Array(n * 160),
-    new Float32Array(n * 1),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 960),
-    new Float32Array(n * 1),
-    new Float32Array(n * 47040),
-    new Float32Array(n * 960),
-    new Float32Array(n * 1),
-    new Float32Array(n * 15680),
-    new Float32Array(n * 320),
-    new Float32Array(n * 1),
-    new Float32Array(n * 62720),
-    new Float32Array(n * 1280),
-    new Float32Array(n * 1),
-    new Float32Array(n * 1280),
-  ];
-  batchSize = n;
-  noteWorkspace();
+export interface ForwardOptions {
+  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
+  readonly training?: boolean;
+  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
+  readonly buffers?: Float32Array;
+  /** Reseeds the generator that draws dropout masks. */
+  readonly seed?: number;
 }
 
-/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
-let workspaceMemory = new Set<ArrayBufferLike>();
+// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
-function noteWorkspace(): void {
-  workspaceMemory = new Set(
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
+/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
+export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const d = output[i]! - target[i]!;
+    sum += d * d;
+    if (grad !== undefined) grad[i] = (2 * d) / count;
+  }
+  return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
+}
+
+/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
+ *  the last axis of the output holds the 1000 classes; each of the n × 1 rows has one target. */
+export function crossEntropyLoss(
+  logits: Float32Array,
+  targets: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+): number {
+  const classes = 1000;
+  checkRows("logits", logits, n, outputSize);
+  const rows = logits.length / classes;
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
+  let total = 0;
+  for (let b = 0; b < rows; b++) {
+    const t = targets[b]!;
+    const o = b * classes;
+    let m = -Infinity;
+    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
+    let s = 0;
+    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
+    const lse = m + Math.log(s);
+    total += lse - logits[o + t]!;
+    if (grad !== undefined) {
+      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
+    }
+  }
+  return total / rows;
+}
+
+/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
+ *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
+export function binaryCrossEntropyLoss(
+  output: Float32Array,
+  target: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+  fromLogits = false,
+): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const y = output[i]!;
+    const t = target[i]!;
+    if (fromLogits) {
+      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
+      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
+    } else {
+      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
+      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+    }
+  }
+  return sum / count;
+}
+
+// ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
+
+export interface TrainerOptions {
+  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
+  readonly optimizer: "sgd" | "adam" | "adamw";
+  /** The learning rate, or a schedule: called before each step with the number of steps taken so far
+   *  (0 for the first), it returns that step's rate. A trainer's `lr` can also be set between steps. */
+  readonly lr: number | ((step: number) => number);
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  /** The loss; default: the spec's `loss` statement (this spec states none). */
+  readonly loss?: LossName;
+  /** Binary cross entropy on logits. */
+  readonly fromLogits?: boolean;
+  /** Seed of the initial parameters and of dropout masks. */
+  readonly seed?: number;
+  /** Clips the gradients' global L2 norm to at most this before each update (PyTorch
+   *  `clip_grad_norm_(params, maxNorm)`: scaled by maxNorm / (norm + 1e-6) when that is below 1). */
+  readonly clipGradNorm?: number;
+}
+
+export interface Trainer {
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly buffers: Float32Array;
+  readonly options: TrainerOptions;
+  /** Optimizer state: momentum or first moments, second moments. */
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  steps: number;
+  /** The learning rate of the next step (a number > 0; with a schedule, its last value). */
+  lr: number;
+  /** The gradients' global L2 norm at the last step (before clipping). */
+  gradNorm: number;
+}
+
+// ── The engine: workspaces, the random stream and every function that uses them ────────────────────────
+
+/** A new engine: its own workspaces and random stream, shared with no other (the module's flat functions
+ *  use one, each model from `createModel` its own). */
+function createEngine() {
+  // ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
+
+  let rngState = 0;
+
+  function seedRandom(seed: number): void {
+    rngState = seed >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  function random(): number {
+    rngState = (rngState + 0x6d2b79f5) >>> 0;
+    let t = rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /**
+   * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
+   * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
+   * same parameters on every machine.
+   */
+  function createParams(seed = 0): Float32Array {
+    checkSeed(seed);
+    seedRandom(seed);
+    const p = new Float32Array(paramCount);
+    for (let i = 0; i < 864; i++) p[i] = (2 * random() - 1) * 0.19245008972987526; // features.0.0.weight: U(±0.19245008972987526)
+    for (let i = 864; i < 896; i++) p[i] = 1; // features.0.1.weight
+    // features.0.1.bias: zeros
+    for (let i = 928; i < 1216; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.1.conv.0.0.weight: U(±0.3333333333333333)
+    for (let i = 1216; i < 1248; i++) p[i] = 1; // features.1.conv.0.1.weight
+    // features.1.conv.0.1.bias: zeros
+    for (let i = 1280; i < 1792; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.1.conv.1.weight: U(±0.17677669529663687)
+    for (let i = 1792; i < 1808; i++) p[i] = 1; // features.1.conv.2.weight
+    // features.1.conv.2.bias: zeros
+    for (let i = 1824; i < 3360; i++) p[i] = (2 * random() - 1) * 0.25; // features.2.0.conv.0.0.weight: U(±0.25)
+    for (let i = 3360; i < 3456; i++) p[i] = 1; // features.2.0.conv.0.1.weight
+    // features.2.0.conv.0.1.bias: zeros
+    for (let i = 3552; i < 4416; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.2.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 4416; i < 4512; i++) p[i] = 1; // features.2.0.conv.1.1.weight
+    // features.2.0.conv.1.1.bias: zeros
+    for (let i = 4608; i < 6912; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.2.0.conv.2.weight: U(±0.10206207261596577)
+    for (let i = 6912; i < 6936; i++) p[i] = 1; // features.2.0.conv.3.weight
+    // features.2.0.conv.3.bias: zeros
+    for (let i = 6960; i < 10416; i++) p[i] = (2 * random() - 1) * 0.20412414523193154; // features.2.rest.0.conv.0.0.weight: U(±0.20412414523193154)
+    for (let i = 10416; i < 10560; i++) p[i] = 1; // features.2.rest.0.conv.0.1.weight
+    // features.2.rest.0.conv.0.1.bias: zeros
+    for (let i = 10704; i < 12000; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.2.rest.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 12000; i < 12144; i++) p[i] = 1; // features.2.rest.0.conv.1.1.weight
+    // features.2.rest.0.conv.1.1.bias: zeros
+    for (let i = 12288; i < 15744; i++) p[i] = (2 * random() - 1) * 0.08333333333333333; // features.2.rest.0.conv.2.weight: U(±0.08333333333333333)
+    for (let i = 15744; i < 15768; i++) p[i] = 1; // features.2.rest.0.conv.3.weight
+    // features.2.rest.0.conv.3.bias: zeros
+    for (let i = 15792; i < 19248; i++) p[i] = (2 * random() - 1) * 0.20412414523193154; // features.3.0.conv.0.0.weight: U(±0.20412414523193154)
+    for (let i = 19248; i < 19392; i++) p[i] = 1; // features.3.0.conv.0.1.weight
+    // features.3.0.conv.0.1.bias: zeros
+    for (let i = 19536; i < 20832; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.3.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 20832; i < 20976; i++) p[i] = 1; // features.3.0.conv.1.1.weight
+    // features.3.0.conv.1.1.bias: zeros
+    for (let i = 21120; i < 25728; i++) p[i] = (2 * random() - 1) * 0.08333333333333333; // features.3.0.conv.2.weight: U(±0.08333333333333333)
+    for (let i = 25728; i < 25760; i++) p[i] = 1; // features.3.0.conv.3.weight
+    // features.3.0.conv.3.bias: zeros
+    for (let i = 25792; i < 31936; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.3.rest.0.conv.0.0.weight: U(±0.17677669529663687)
+    for (let i = 31936; i < 32128; i++) p[i] = 1; // features.3.rest.0.conv.0.1.weight
+    // features.3.rest.0.conv.0.1.bias: zeros
+    for (let i = 32320; i < 34048; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.3.rest.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 34048; i < 34240; i++) p[i] = 1; // features.3.rest.0.conv.1.1.weight
+    // features.3.rest.0.conv.1.1.bias: zeros
+    for (let i = 34432; i < 40576; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.3.rest.0.conv.2.weight: U(±0.07216878364870323)
+    for (let i = 40576; i < 40608; i++) p[i] = 1; // features.3.rest.0.conv.3.weight
+    // features.3.rest.0.conv.3.bias: zeros
+    for (let i = 40640; i < 46784; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.3.rest.1.conv.0.0.weight: U(±0.17677669529663687)
+    for (let i = 46784; i < 46976; i++) p[i] = 1; // features.3.rest.1.conv.0.1.weight
+    // features.3.rest.1.conv.0.1.bias: zeros
+    for (let i = 47168; i < 48896; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.3.rest.1.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 48896; i < 49088; i++) p[i] = 1; // features.3.rest.1.conv.1.1.weight
+    // features.3.rest.1.conv.1.1.bias: zeros
+    for (let i = 49280; i < 55424; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.3.rest.1.conv.2.weight: U(±0.07216878364870323)
+    for (let i = 55424; i < 55456; i++) p[i] = 1; // features.3.rest.1.conv.3.weight
+    // features.3.rest.1.conv.3.bias: zeros
+    for (let i = 55488; i < 61632; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.4.0.conv.0.0.weight: U(±0.17677669529663687)
+    for (let i = 61632; i < 61824; i++) p[i] = 1; // features.4.0.conv.0.1.weight
+    // features.4.0.conv.0.1.bias: zeros
+    for (let i = 62016; i < 63744; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 63744; i < 63936; i++) p[i] = 1; // features.4.0.conv.1.1.weight
+    // features.4.0.conv.1.1.bias: zeros
+    for (let i = 64128; i < 76416; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.4.0.conv.2.weight: U(±0.07216878364870323)
+    for (let i = 76416; i < 76480; i++) p[i] = 1; // features.4.0.conv.3.weight
+    // features.4.0.conv.3.bias: zeros
+    for (let i = 76544; i < 101120; i++) p[i] = (2 * random() - 1) * 0.125; // features.4.rest.0.conv.0.0.weight: U(±0.125)
+    for (let i = 101120; i < 101504; i++) p[i] = 1; // features.4.rest.0.conv.0.1.weight
+    // features.4.rest.0.conv.0.1.bias: zeros
+    for (let i = 101888; i < 105344; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.rest.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 105344; i < 105728; i++) p[i] = 1; // features.4.rest.0.conv.1.1.weight
+    // features.4.rest.0.conv.1.1.bias: zeros
+    for (let i = 106112; i < 130688; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.4.rest.0.conv.2.weight: U(±0.051031036307982884)
+    for (let i = 130688; i < 130752; i++) p[i] = 1; // features.4.rest.0.conv.3.weight
+    // features.4.rest.0.conv.3.bias: zeros
+    for (let i = 130816; i < 155392; i++) p[i] = (2 * random() - 1) * 0.125; // features.4.rest.1.conv.0.0.weight: U(±0.125)
+    for (let i = 155392; i < 155776; i++) p[i] = 1; // features.4.rest.1.conv.0.1.weight
+    // features.4.rest.1.conv.0.1.bias: zeros
+    for (let i = 156160; i < 159616; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.rest.1.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 159616; i < 160000; i++) p[i] = 1; // features.4.rest.1.conv.1.1.weight
+    // features.4.rest.1.conv.1.1.bias: zeros
+    for (let i = 160384; i < 184960; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.4.rest.1.conv.2.weight: U(±0.051031036307982884)
+    for (let i = 184960; i < 185024; i++) p[i] = 1; // features.4.rest.1.conv.3.weight
+    // features.4.rest.1.conv.3.bias: zeros
+    for (let i = 185088; i < 209664; i++) p[i] = (2 * random() - 1) * 0.125; // features.4.rest.2.conv.0.0.weight: U(±0.125)
+    for (let i = 209664; i < 210048; i++) p[i] = 1; // features.4.rest.2.conv.0.1.weight
+    // features.4.rest.2.conv.0.1.bias: zeros
+    for (let i = 210432; i < 213888; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.rest.2.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 213888; i < 214272; i++) p[i] = 1; // features.4.rest.2.conv.1.1.weight
+    // features.4.rest.2.conv.1.1.bias: zeros
+    for (let i = 214656; i < 239232; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.4.rest.2.conv.2.weight: U(±0.051031036307982884)
+    for (let i = 239232; i < 239296; i++) p[i] = 1; // features.4.rest.2.conv.3.weight
+    // features.4.rest.2.conv.3.bias: zeros
+    for (let i = 239360; i < 263936; i++) p[i] = (2 * random() - 1) * 0.125; // features.5.0.conv.0.0.weight: U(±0.125)
+    for (let i = 263936; i < 264320; i++) p[i] = 1; // features.5.0.conv.0.1.weight
+    // features.5.0.conv.0.1.bias: zeros
+    for (let i = 264704; i < 268160; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.5.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 268160; i < 268544; i++) p[i] = 1; // features.5.0.conv.1.1.weight
+    // features.5.0.conv.1.1.bias: zeros
+    for (let i = 268928; i < 305792; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.5.0.conv.2.weight: U(±0.051031036307982884)
+    for (let i = 305792; i < 305888; i++) p[i] = 1; // features.5.0.conv.3.weight
+    // features.5.0.conv.3.bias: zeros
+    for (let i = 305984; i < 361280; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.5.rest.0.conv.0.0.weight: U(±0.10206207261596577)
+    for (let i = 361280; i < 361856; i++) p[i] = 1; // features.5.rest.0.conv.0.1.weight
+    // features.5.rest.0.conv.0.1.bias: zeros
+    for (let i = 362432; i < 367616; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.5.rest.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 367616; i < 368192; i++) p[i] = 1; // features.5.rest.0.conv.1.1.weight
+    // features.5.rest.0.conv.1.1.bias: zeros
+    for (let i = 368768; i < 424064; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.5.rest.0.conv.2.weight: U(±0.041666666666666664)
+    for (let i = 424064; i < 424160; i++) p[i] = 1; // features.5.rest.0.conv.3.weight
+    // features.5.rest.0.conv.3.bias: zeros
+    for (let i = 424256; i < 479552; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.5.rest.1.conv.0.0.weight: U(±0.10206207261596577)
+    for (let i = 479552; i < 480128; i++) p[i] = 1; // features.5.rest.1.conv.0.1.weight
+    // features.5.rest.1.conv.0.1.bias: zeros
+    for (let i = 480704; i < 485888; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.5.rest.1.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 485888; i < 486464; i++) p[i] = 1; // features.5.rest.1.conv.1.1.weight
+    // features.5.rest.1.conv.1.1.bias: zeros
+    for (let i = 487040; i < 542336; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.5.rest.1.conv.2.weight: U(±0.041666666666666664)
+    for (let i = 542336; i < 542432; i++) p[i] = 1; // features.5.rest.1.conv.3.weight
+    // features.5.rest.1.conv.3.bias: zeros
+    for (let i = 542528; i < 597824; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.6.0.conv.0.0.weight: U(±0.10206207261596577)
+    for (let i = 597824; i < 598400; i++) p[i] = 1; // features.6.0.conv.0.1.weight
+    // features.6.0.conv.0.1.bias: zeros
+    for (let i = 598976; i < 604160; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.6.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 604160; i < 604736; i++) p[i] = 1; // features.6.0.conv.1.1.weight
+    // features.6.0.conv.1.1.bias: zeros
+    for (let i = 605312; i < 697472; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.6.0.conv.2.weight: U(±0.041666666666666664)
+    for (let i = 697472; i < 697632; i++) p[i] = 1; // features.6.0.conv.3.weight
+    // features.6.0.conv.3.bias: zeros
+    for (let i = 697792; i < 851392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.6.rest.0.conv.0.0.weight: U(±0.07905694150420949)
+    for (let i = 851392; i < 852352; i++) p[i] = 1; // features.6.rest.0.conv.0.1.weight
+    // features.6.rest.0.conv.0.1.bias: zeros
+    for (let i = 853312; i < 861952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.6.rest.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 861952; i < 862912; i++) p[i] = 1; // features.6.rest.0.conv.1.1.weight
+    // features.6.rest.0.conv.1.1.bias: zeros
+    for (let i = 863872; i < 1017472; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.6.rest.0.conv.2.weight: U(±0.03227486121839514)
+    for (let i = 1017472; i < 1017632; i++) p[i] = 1; // features.6.rest.0.conv.3.weight
+    // features.6.rest.0.conv.3.bias: zeros
+    for (let i = 1017792; i < 1171392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.6.rest.1.conv.0.0.weight: U(±0.07905694150420949)
+    for (let i = 1171392; i < 1172352; i++) p[i] = 1; // features.6.rest.1.conv.0.1.weight
+    // features.6.rest.1.conv.0.1.bias: zeros
+    for (let i = 1173312; i < 1181952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.6.rest.1.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 1181952; i < 1182912; i++) p[i] = 1; // features.6.rest.1.conv.1.1.weight
+    // features.6.rest.1.conv.1.1.bias: zeros
+    for (let i = 1183872; i < 1337472; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.6.rest.1.conv.2.weight: U(±0.03227486121839514)
+    for (let i = 1337472; i < 1337632; i++) p[i] = 1; // features.6.rest.1.conv.3.weight
+    // features.6.rest.1.conv.3.bias: zeros
+    for (let i = 1337792; i < 1491392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.7.0.conv.0.0.weight: U(±0.07905694150420949)
+    for (let i = 1491392; i < 1492352; i++) p[i] = 1; // features.7.0.conv.0.1.weight
+    // features.7.0.conv.0.1.bias: zeros
+    for (let i = 1493312; i < 1501952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.7.0.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 1501952; i < 1502912; i++) p[i] = 1; // features.7.0.conv.1.1.weight
+    // features.7.0.conv.1.1.bias: zeros
+    for (let i = 1503872; i < 1811072; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.7.0.conv.2.weight: U(±0.03227486121839514)
+    for (let i = 1811072; i < 1811392; i++) p[i] = 1; // features.7.0.conv.3.weight
+    // features.7.0.conv.3.bias: zeros
+    for (let i = 1811712; i < 2221312; i++) p[i] = (2 * random() - 1) * 0.05590169943749474; // features.8.0.weight: U(±0.05590169943749474)
+    for (let i = 2221312; i < 2222592; i++) p[i] = 1; // features.8.1.weight
+    // features.8.1.bias: zeros
+    for (let i = 2223872; i < 3503872; i++) p[i] = (2 * random() - 1) * 0.02795084971874737; // classifier.1.weight: U(±0.02795084971874737)
+    for (let i = 3503872; i < 3504872; i++) p[i] = (2 * random() - 1) * 0.02795084971874737; // classifier.1.bias: U(±0.02795084971874737)
+    return p;
+  }
+
+  // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
+
+  let batchSize = 0;
+  let forwardDone = false;
+  /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+  let inputGradWanted = true;
+  /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
+  let act1 = new Float32Array(0);
+  let act2 = new Float32Array(0);
+  let act3 = new Float32Array(0);
+  let act4 = new Float32Array(0);
+  let act5 = new Float32Array(0);
+  let act6 = new Float32Array(0);
+  let act7 = new Float32Array(0);
+  let act8 = new Float32Array(0);
+  let act9 = new Float32Array(0);
+  let act10 = new Float32Array(0);
+  let act11 = new Float32Array(0);
+  let act12 = new Float32Array(0);
+  let act13 = new Float32Array(0);
+  let act14 = new Float32Array(0);
+  let act15 = new Float32Array(0);
+  let act16 = new Float32Array(0);
+  let act17 = new Float32Array(0);
+  let act18 = new Float32Array(0);
+  let act19 = new Float32Array(0);
+  let act20 = new Float32Array(0);
+  let act21 = new Float32Array(0);
+  let act22 = new Float32Array(0);
+  let act23 = new Float32Array(0);
+  let act24 = new Float32Array(0);
+  let act25 = new Float32Array(0);
+  let act26 = new Float32Array(0);
+  let act27 = new Float32Array(0);
+  let act28 = new Float32Array(0);
+  let act29 = new Float32Array(0);
+  let act30 = new Float32Array(0);
+  let act31 = new Float32Array(0);
+  let act32 = new Float32Array(0);
+  let act33 = new Float32Array(0);
+  let act34 = new Float32Array(0);
+  let act35 = new Float32Array(0);
+  let act36 = new Float32Array(0);
+  let act37 = new Float32Array(0);
+  let act38 = new Float32Array(0);
+  let act39 = new Float32Array(0);
+  let act40 = new Float32Array(0);
+  let act41 = new Float32Array(0);
+  let act42 = new Float32Array(0);
+  let act43 = new Float32Array(0);
+  let act44 = new Float32Array(0);
+  let act45 = new Float32Array(0);
+  let act46 = new Float32Array(0);
+  let act47 = new Float32Array(0);
+  let act48 = new Float32Array(0);
+  let act49 = new Float32Array(0);
+  let act50 = new Float32Array(0);
+  let act51 = new Float32Array(0);
+  let act52 = new Float32Array(0);
+  let act53 = new Float32Array(0);
+  let act54 = new Float32Array(0);
+  let act55 = new Float32Array(0);
+  let act56 = new Float32Array(0);
+  let act57 = new Float32Array(0);
+  let act58 = new Float32Array(0);
+  let act59 = new Float32Array(0);
+  let act60 = new Float32Array(0);
+  let act61 = new Float32Array(0);
+  let act62 = new Float32Array(0);
+  let act63 = new Float32Array(0);
+  let act64 = new Float32Array(0);
+  let act65 = new Float32Array(0);
+  let act66 = new Float32Array(0);
+  let act67 = new Float32Array(0);
+  let act68 = new Float32Array(0);
+  let act69 = new Float32Array(0);
+  let act70 = new Float32Array(0);
+  let act71 = new Float32Array(0);
+  let act72 = new Float32Array(0);
+  let act73 = new Float32Array(0);
+  let act74 = new Float32Array(0);
+  let act75 = new Float32Array(0);
+  let act76 = new Float32Array(0);
+  let act77 = new Float32Array(0);
+  let act78 = new Float32Array(0);
+  let act79 = new Float32Array(0);
+  let act80 = new Float32Array(0);
+  let act81 = new Float32Array(0);
+  let act82 = new Float32Array(0);
+  let act83 = new Float32Array(0);
+  let act84 = new Float32Array(0);
+  let act85 = new Float32Array(0);
+  let act86 = new Float32Array(0);
+  let act87 = new Float32Array(0);
+  let act88 = new Float32Array(0);
+  let act89 = new Float32Array(0);
+  let act90 = new Float32Array(0);
+  let act91 = new Float32Array(0);
+  let act92 = new Float32Array(0);
+  let act93 = new Float32Array(0);
+  let act94 = new Float32Array(0);
+  let act95 = new Float32Array(0);
+  let act96 = new Float32Array(0);
+  let act97 = new Float32Array(0);
+  let act98 = new Float32Array(0);
+  let act99 = new Float32Array(0);
+  let act100 = new Float32Array(0);
+  let act101 = new Float32Array(0);
+  let act102 = new Float32Array(0);
+  let act103 = new Float32Array(0);
+  let act104 = new Float32Array(0);
+  let act105 = new Float32Array(0);
+  let act106 = new Float32Array(0);
+  let act107 = new Float32Array(0);
+  let act108 = new Float32Array(0);
+  let act109 = new Float32Array(0);
+  let act110 = new Float32Array(0);
+  let act111 = new Float32Array(0);
+  let act112 = new Float32Array(0);
+  let act113 = new Float32Array(0);
+  let act114 = new Float32Array(0);
+  let act115 = new Float32Array(0);
+  let act116 = new Float32Array(0);
+  let act117 = new Float32Array(0);
+  let act118 = new Float32Array(0);
+  let act119 = new Float32Array(0);
+  let act120 = new Float32Array(0);
+  let act121 = new Float32Array(0);
+  let act122 = new Float32Array(0);
+  let act123 = new Float32Array(0);
+  let act124 = new Float32Array(0);
+  let act125 = new Float32Array(0);
+  let act126 = new Float32Array(0);
+  let act127 = new Float32Array(0);
+  let act128 = new Float32Array(0);
+  let act129 = new Float32Array(0);
+  let act130 = new Float32Array(0);
+  let act131 = new Float32Array(0);
+  let act132 = new Float32Array(0);
+  let act133 = new Float32Array(0);
+  let act134 = new Float32Array(0);
+  let act135 = new Float32Array(0);
+  let act136 = new Float32Array(0);
+  let act137 = new Float32Array(0);
+  let act138 = new Float32Array(0);
+  let act139 = new Float32Array(0);
+  let act140 = new Float32Array(0);
+  let act141 = new Float32Array(0);
+  let act142 = new Float32Array(0);
+  let act143 = new Float32Array(0);
+  let act144 = new Float32Array(0);
+  let act145 = new Float32Array(0);
+  let act146 = new Float32Array(0);
+  let act147 = new Float32Array(0);
+  let act148 = new Float32Array(0);
+  let act149 = new Float32Array(0);
+  let act150 = new Float32Array(0);
+  let act152 = new Float32Array(0);
+  let act153 = new Float32Array(0);
+  let act0 = new Float32Array(0);
+  let grad0 = new Float32Array(0);
+  let grad1 = new Float32Array(0);
+  let grad2 = new Float32Array(0);
+  let grad3 = new Float32Array(0);
+  let grad4 = new Float32Array(0);
+  let grad5 = new Float32Array(0);
+  let grad6 = new Float32Array(0);
+  let grad7 = new Float32Array(0);
+  let grad8 = new Float32Array(0);
+  let grad9 = new Float32Array(0);
+  let grad10 = new Float32Array(0);
+  let grad11 = new Float32Array(0);
+  let grad12 = new Float32Array(0);
+  let grad13 = new Float32Array(0);
+  let grad14 = new Float32Array(0);
+  let grad15 = new Float32Array(0);
+  let grad16 = new Float32Array(0);
+  let grad17 = new Float32Array(0);
+  let grad18 = new Float32Array(0);
+  let grad19 = new Float32Array(0);
+  let grad20 = new Float32Array(0);
+  let grad21 = new Float32Array(0);
+  let grad22 = new Float32Array(0);
+  let grad23 = new Float32Array(0);
+  let grad24 = new Float32Array(0);
+  let grad25 = new Float32Array(0);
+  let grad26 = new Float32Array(0);
+  let grad27 = new Float32Array(0);
+  let grad28 = new Float32Array(0);
+  let grad29 = new Float32Array(0);
+  let grad30 = new Float32Array(0);
+  let grad31 = new Float32Array(0);
+  let grad32 = new Float32Array(0);
+  let grad33 = new Float32Array(0);
+  let grad34 = new Float32Array(0);
+  let grad35 = new Float32Array(0);
+  let grad36 = new Float32Array(0);
+  let grad37 = new Float32Array(0);
+  let grad38 = new Float32Array(0);
+  let grad39 = new Float32Array(0);
+  let grad40 = new Float32Array(0);
+  let grad41 = new Float32Array(0);
+  let grad42 = new Float32Array(0);
+  let grad43 = new Float32Array(0);
+  let grad44 = new Float32Array(0);
+  let grad45 = new Float32Array(0);
+  let grad46 = new Float32Array(0);
+  let grad47 = new Float32Array(0);
+  let grad48 = new Float32Array(0);
+  let grad49 = new Float32Array(0);
+  let grad50 = new Float32Array(0);
+  let grad51 = new Float32Array(0);
+  let grad52 = new Float32Array(0);
+  let grad53 = new Float32Array(0);
+  let grad54 = new Float32Array(0);
+  let grad55 = new Float32Array(0);
+  let grad56 = new Float32Array(0);
+  let grad57 = new Float32Array(0);
+  let grad58 = new Float32Array(0);
+  let grad59 = new Float32Array(0);
+  let grad60 = new Float32Array(0);
+  let grad61 = new Float32Array(0);
+  let grad62 = new Float32Array(0);
+  let grad63 = new Float32Array(0);
+  let grad64 = new Float32Array(0);
+  let grad65 = new Float32Array(0);
+  let grad66 = new Float32Array(0);
+  let grad67 = new Float32Array(0);
+  let grad68 = new Float32Array(0);
+  let grad69 = new Float32Array(0);
+  let grad70 = new Float32Array(0);
+  let grad71 = new Float32Array(0);
+  let grad72 = new Float32Array(0);
+  let grad73 = new Float32Array(0);
+  let grad74 = new Float32Array(0);
+  let grad75 = new Float32Array(0);
+  let grad76 = new Float32Array(0);
+  let grad77 = new Float32Array(0);
+  let grad78 = new Float32Array(0);
+  let grad79 = new Float32Array(0);
+  let grad80 = new Float32Array(0);
+  let grad81 = new Float32Array(0);
+  let grad82 = new Float32Array(0);
+  let grad83 = new Float32Array(0);
+  let grad84 = new Float32Array(0);
+  let grad85 = new Float32Array(0);
+  let grad86 = new Float32Array(0);
+  let grad87 = new Float32Array(0);
+  let grad88 = new Float32Array(0);
+  let grad89 = new Float32Array(0);
+  let grad90 = new Float32Array(0);
+  let grad91 = new Float32Array(0);
+  let grad92 = new Float32Array(0);
+  let grad93 = new Float32Array(0);
+  let grad94 = new Float32Array(0);
+  let grad95 = new Float32Array(0);
+  let grad96 = new Float32Array(0);
+  let grad97 = new Float32Array(0);
+  let grad98 = new Float32Array(0);
+  let grad99 = new Float32Array(0);
+  let grad100 = new Float32Array(0);
+  let grad101 = new Float32Array(0);
+  let grad102 = new Float32Array(0);
+  let grad103 = new Float32Array(0);
+  let grad104 = new Float32Array(0);
+  let grad105 = new Float32Array(0);
+  let grad106 = new Float32Array(0);
+  let grad107 = new Float32Array(0);
+  let grad108 = new Float32Array(0);
+  let grad109 = new Float32Array(0);
+  let grad110 = new Float32Array(0);
+  let grad111 = new Float32Array(0);
+  let grad112 = new Float32Array(0);
+  let grad113 = new Float32Array(0);
+  let grad114 = new Float32Array(0);
+  let grad115 = new Float32Array(0);
+  let grad116 = new Float32Array(0);
+  let grad117 = new Float32Array(0);
+  let grad118 = new Float32Array(0);
+  let grad119 = new Float32Array(0);
+  let grad120 = new Float32Array(0);
+  let grad121 = new Float32Array(0);
+  let grad122 = new Float32Array(0);
+  let grad123 = new Float32Array(0);
+  let grad124 = new Float32Array(0);
+  let grad125 = new Float32Array(0);
+  let grad126 = new Float32Array(0);
+  let grad127 = new Float32Array(0);
+  let grad128 = new Float32Array(0);
+  let grad129 = new Float32Array(0);
+  let grad130 = new Float32Array(0);
+  let grad131 = new Float32Array(0);
+  let grad132 = new Float32Array(0);
+  let grad133 = new Float32Array(0);
+  let grad134 = new Float32Array(0);
+  let grad135 = new Float32Array(0);
+  let grad136 = new Float32Array(0);
+  let grad137 = new Float32Array(0);
+  let grad138 = new Float32Array(0);
+  let grad139 = new Float32Array(0);
+  let grad140 = new Float32Array(0);
+  let grad141 = new Float32Array(0);
+  let grad142 = new Float32Array(0);
+  let grad143 = new Float32Array(0);
+  let grad144 = new Float32Array(0);
+  let grad145 = new Float32Array(0);
+  let grad146 = new Float32Array(0);
+  let grad147 = new Float32Array(0);
+  let grad148 = new Float32Array(0);
+  let grad149 = new Float32Array(0);
+  let grad150 = new Float32Array(0);
+  let grad152 = new Float32Array(0);
+  let grad153 = new Float32Array(0);
+  let scratch1_xhat = new Float32Array(0);
+  let scratch1_istd = new Float32Array(0);
+  let scratch1_batchstats = new Float32Array(0);
+  let scratch4_xhat = new Float32Array(0);
+  let scratch4_istd = new Float32Array(0);
+  let scratch4_batchstats = new Float32Array(0);
+  let scratch7_xhat = new Float32Array(0);
+  let scratch7_istd = new Float32Array(0);
+  let scratch7_batchstats = new Float32Array(0);
+  let scratch9_xhat = new Float32Array(0);
+  let scratch9_istd = new Float32Array(0);
+  let scratch9_batchstats = new Float32Array(0);
+  let scratch12_xhat = new Float32Array(0);
+  let scratch12_istd = new Float32Array(0);
+  let scratch12_batchstats = new Float32Array(0);
+  let scratch15_xhat = new Float32Array(0);
+  let scratch15_istd = new Float32Array(0);
+  let scratch15_batchstats = new Float32Array(0);
+  let scratch17_xhat = new Float32Array(0);
+  let scratch17_istd = new Float32Array(0);
+  let scratch17_batchstats = new Float32Array(0);
+  let scratch20_xhat = new Float32Array(0);
+  let scratch20_istd = new Float32Array(0);
+  let scratch20_batchstats = new Float32Array(0);
+  let scratch23_xhat = new Float32Array(0);
+  let scratch23_istd = new Float32Array(0);
+  let scratch23_batchstats = new Float32Array(0);
+  let scratch26_xhat = new Float32Array(0);
+  let scratch26_istd = new Float32Array(0);
+  let scratch26_batchstats = new Float32Array(0);
+  let scratch29_xhat = new Float32Array(0);
+  let scratch29_istd = new Float32Array(0);
+  let scratch29_batchstats = new Float32Array(0);
+  let scratch32_xhat = new Float32Array(0);
+  let scratch32_istd = new Float32Array(0);
+  let scratch32_batchstats = new Float32Array(0);
+  let scratch34_xhat = new Float32Array(0);
+  let scratch34_istd = new Float32Array(0);
+  let scratch34_batchstats = new Float32Array(0);
+  let scratch37_xhat = new Float32Array(0);
+  let scratch37_istd = new Float32Array(0);
+  let scratch37_batchstats = new Float32Array(0);
+  let scratch40_xhat = new Float32Array(0);
+  let scratch40_istd = new Float32Array(0);
+  let scratch40_batchstats = new Float32Array(0);
+  let scratch43_xhat = new Float32Array(0);
+  let scratch43_istd = new Float32Array(0);
+  let scratch43_batchstats = new Float32Array(0);
+  let scratch46_xhat = new Float32Array(0);
+  let scratch46_istd = new Float32Array(0);
+  let scratch46_batchstats = new Float32Array(0);
+  let scratch49_xhat = new Float32Array(0);
+  let scratch49_istd = new Float32Array(0);
+  let scratch49_batchstats = new Float32Array(0);
+  let scratch52_xhat = new Float32Array(0);
+  let scratch52_istd = new Float32Array(0);
+  let scratch52_batchstats = new Float32Array(0);
+  let scratch55_xhat = new Float32Array(0);
+  let scratch55_istd = new Float32Array(0);
+  let scratch55_batchstats = new Float32Array(0);
+  let scratch58_xhat = new Float32Array(0);
+  let scratch58_istd = new Float32Array(0);
+  let scratch58_batchstats = new Float32Array(0);
+  let scratch60_xhat = new Float32Array(0);
+  let scratch60_istd = new Float32Array(0);
+  let scratch60_batchstats = new Float32Array(0);
+  let scratch63_xhat = new Float32Array(0);
+  let scratch63_istd = new Float32Array(0);
+  let scratch63_batchstats = new Float32Array(0);
+  let scratch66_xhat = new Float32Array(0);
+  let scratch66_istd = new Float32Array(0);
+  let scratch66_batchstats = new Float32Array(0);
+  let scratch69_xhat = new Float32Array(0);
+  let scratch69_istd = new Float32Array(0);
+  let scratch69_batchstats = new Float32Array(0);
+  let scratch72_xhat = new Float32Array(0);
+  let scratch72_istd = new Float32Array(0);
+  let scratch72_batchstats = new Float32Array(0);
+  let scratch75_xhat = new Float32Array(0);
+  let scratch75_istd = new Float32Array(0);
+  let scratch75_batchstats = new Float32Array(0);
+  let scratch78_xhat = new Float32Array(0);
+  let scratch78_istd = new Float32Array(0);
+  let scratch78_batchstats = new Float32Array(0);
+  let scratch81_xhat = new Float32Array(0);
+  let scratch81_istd = new Float32Array(0);
+  let scratch81_batchstats = new Float32Array(0);
+  let scratch84_xhat = new Float32Array(0);
+  let scratch84_istd = new Float32Array(0);
+  let scratch84_batchstats = new Float32Array(0);
+  let scratch87_xhat = new Float32Array(0);
+  let scratch87_istd = new Float32Array(0);
+  let scratch87_batchstats = new Float32Array(0);
+  let scratch90_xhat = new Float32Array(0);
+  let scratch90_istd = new Float32Array(0);
+  let scratch90_batchstats = new Float32Array(0);
+  let scratch93_xhat = new Float32Array(0);
+  let scratch93_istd = new Float32Array(0);
+  let scratch93_batchstats = new Float32Array(0);
+  let scratch95_xhat = new Float32Array(0);
+  let scratch95_istd = new Float32Array(0);
+  let scratch95_batchstats = new Float32Array(0);
+  let scratch98_xhat = new Float32Array(0);
+  let scratch98_istd = new Float32Array(0);
+  let scratch98_batchstats = new Float32Array(0);
+  let scratch101_xhat = new Float32Array(0);
+  let scratch101_istd = new Float32Array(0);
+  let scratch101_batchstats = new Float32Array(0);
+  let scratch104_xhat = new Float32Array(0);
+  let scratch104_istd = new Float32Array(0);
+  let scratch104_batchstats = new Float32Array(0);
+  let scratch107_xhat = new Float32Array(0);
+  let scratch107_istd = new Float32Array(0);
+  let scratch107_batchstats = new Float32Array(0);
+  let scratch110_xhat = new Float32Array(0);
+  let scratch110_istd = new Float32Array(0);
+  let scratch110_batchstats = new Float32Array(0);
+  let scratch113_xhat = new Float32Array(0);
+  let scratch113_istd = new Float32Array(0);
+  let scratch113_batchstats = new Float32Array(0);
+  let scratch116_xhat = new Float32Array(0);
+  let scratch116_istd = new Float32Array(0);
+  let scratch116_batchstats = new Float32Array(0);
+  let scratch119_xhat = new Float32Array(0);
+  let scratch119_istd = new Float32Array(0);
+  let scratch119_batchstats = new Float32Array(0);
+  let scratch121_xhat = new Float32Array(0);
+  let scratch121_istd = new Float32Array(0);
+  let scratch121_batchstats = new Float32Array(0);
+  let scratch124_xhat = new Float32Array(0);
+  let scratch124_istd = new Float32Array(0);
+  let scratch124_batchstats = new Float32Array(0);
+  let scratch127_xhat = new Float32Array(0);
+  let scratch127_istd = new Float32Array(0);
+  let scratch127_batchstats = new Float32Array(0);
+  let scratch130_xhat = new Float32Array(0);
+  let scratch130_istd = new Float32Array(0);
+  let scratch130_batchstats = new Float32Array(0);
+  let scratch133_xhat = new Float32Array(0);
+  let scratch133_istd = new Float32Array(0);
+  let scratch133_batchstats = new Float32Array(0);
+  let scratch136_xhat = new Float32Array(0);
+  let scratch136_istd = new Float32Array(0);
+  let scratch136_batchstats = new Float32Array(0);
+  let scratch139_xhat = new Float32Array(0);
+  let scratch139_istd = new Float32Array(0);
+  let scratch139_batchstats = new Float32Array(0);
+  let scratch142_xhat = new Float32Array(0);
+  let scratch142_istd = new Float32Array(0);
+  let scratch142_batchstats = new Float32Array(0);
+  let scratch145_xhat = new Float32Array(0);
+  let scratch145_istd = new Float32Array(0);
+  let scratch145_batchstats = new Float32Array(0);
+  let scratch147_xhat = new Float32Array(0);
+  let scratch147_istd = new Float32Array(0);
+  let scratch147_batchstats = new Float32Array(0);
+  let scratch151_mask = new Float32Array(0);
+  const work0_col = new Float32Array(338688);
+  const work0_dcol = new Float32Array(338688);
+  const work6_col = new Float32Array(401408);
+  const work6_dcol = new Float32Array(401408);
+  const work8_col = new Float32Array(200704);
+  const work8_dcol = new Float32Array(200704);
+  const work14_col = new Float32Array(301056);
+  const work14_dcol = new Float32Array(301056);
+  const work16_col = new Float32Array(75264);
+  const work16_dcol = new Float32Array(75264);
+  const work22_col = new Float32Array(451584);
+  const work22_dcol = new Float32Array(451584);
+  const work25_col = new Float32Array(75264);
+  const work25_dcol = new Float32Array(75264);
+  const work31_col = new Float32Array(112896);
+  const work31_dcol = new Float32Array(112896);
+  const work33_col = new Float32Array(25088);
+  const work33_dcol = new Float32Array(25088);
+  const work39_col = new Float32Array(150528);
+  const work39_dcol = new Float32Array(150528);
+  const work42_col = new Float32Array(25088);
+  const work42_dcol = new Float32Array(25088);
+  const work48_col = new Float32Array(150528);
+  const work48_dcol = new Float32Array(150528);
+  const work51_col = new Float32Array(25088);
+  const work51_dcol = new Float32Array(25088);
+  const work57_col = new Float32Array(37632);
+  const work57_dcol = new Float32Array(37632);
+  const work59_col = new Float32Array(12544);
+  const work59_dcol = new Float32Array(12544);
+  const work65_col = new Float32Array(75264);
+  const work65_dcol = new Float32Array(75264);
+  const work68_col = new Float32Array(12544);
+  const work68_dcol = new Float32Array(12544);
+  const work74_col = new Float32Array(75264);
+  const work74_dcol = new Float32Array(75264);
+  const work77_col = new Float32Array(12544);
+  const work77_dcol = new Float32Array(12544);
+  const work83_col = new Float32Array(75264);
+  const work83_dcol = new Float32Array(75264);
+  const work86_col = new Float32Array(12544);
+  const work86_dcol = new Float32Array(12544);
+  const work92_col = new Float32Array(75264);
+  const work92_dcol = new Float32Array(75264);
+  const work94_col = new Float32Array(18816);
+  const work94_dcol = new Float32Array(18816);
+  const work100_col = new Float32Array(112896);
+  const work100_dcol = new Float32Array(112896);
+  const work103_col = new Float32Array(18816);
+  const work103_dcol = new Float32Array(18816);
+  const work109_col = new Float32Array(112896);
+  const work109_dcol = new Float32Array(112896);
+  const work112_col = new Float32Array(18816);
+  const work112_dcol = new Float32Array(18816);
+  const work118_col = new Float32Array(28224);
+  const work118_dcol = new Float32Array(28224);
+  const work120_col = new Float32Array(7840);
+  const work120_dcol = new Float32Array(7840);
+  const work126_col = new Float32Array(47040);
+  const work126_dcol = new Float32Array(47040);
+  const work129_col = new Float32Array(7840);
+  const work129_dcol = new Float32Array(7840);
+  const work135_col = new Float32Array(47040);
+  const work135_dcol = new Float32Array(47040);
+  const work138_col = new Float32Array(7840);
+  const work138_dcol = new Float32Array(7840);
+  const work144_col = new Float32Array(47040);
+  const work144_dcol = new Float32Array(47040);
+  const work146_col = new Float32Array(15680);
+  const work146_dcol = new Float32Array(15680);
+  let bf: Float32Array = new Float32Array(bufferCount);
+  let ownBuffersReady = false;
+
+  /** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+   *  memory), the workspace and the last forward call's values stay as they were. */
+  function allocate(n: number): void {
+    if (n === batchSize) return;
     [
       act1,
       act2,
@@ -4350,1396 +3603,2298 @@ function noteWorkspace(): void {
       scratch147_istd,
       scratch147_batchstats,
       scratch151_mask,
-      work0_col,
-      work0_dcol,
-      work6_col,
-      work6_dcol,
-      work8_col,
-      work8_dcol,
-      work14_col,
-      work14_dcol,
-      work16_col,
-      work16_dcol,
-      work22_col,
-      work22_dcol,
-      work25_col,
-      work25_dcol,
-      work31_col,
-      work31_dcol,
-      work33_col,
-      work33_dcol,
-      work39_col,
-      work39_dcol,
-      work42_col,
-      work42_dcol,
-      work48_col,
-      work48_dcol,
-      work51_col,
-      work51_dcol,
-      work57_col,
-      work57_dcol,
-      work59_col,
-      work59_dcol,
-      work65_col,
-      work65_dcol,
-      work68_col,
-      work68_dcol,
-      work74_col,
-      work74_dcol,
-      work77_col,
-      work77_dcol,
-      work83_col,
-      work83_dcol,
-      work86_col,
-      work86_dcol,
-      work92_col,
-      work92_dcol,
-      work94_col,
-      work94_dcol,
-      work100_col,
-      work100_dcol,
-      work103_col,
-      work103_dcol,
-      work109_col,
-      work109_dcol,
-      work112_col,
-      work112_dcol,
-      work118_col,
-      work118_dcol,
-      work120_col,
-      work120_dcol,
-      work126_col,
-      work126_dcol,
-      work129_col,
-      work129_dcol,
-      work135_col,
-      work135_dcol,
-      work138_col,
-      work138_dcol,
-      work144_col,
-      work144_dcol,
-      work146_col,
-      work146_dcol,
-    ].map((a) => a.buffer),
-  );
-}
-
-/** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. One set lookup per call. */
-function inWorkspace(a: ArrayBufferView): boolean {
-  return workspaceMemory.has(a.buffer);
-}
-
-export interface ForwardOptions {
-  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
-  readonly training?: boolean;
-  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
-  readonly buffers?: Float32Array;
-  /** Reseeds the generator that draws dropout masks. */
-  readonly seed?: number;
-}
-
-/**
- * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
- * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
- */
-export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
-  checkBatch(n);
-  checkOptions(options);
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  checkFloats("input", input, n * 150528);
-  if (options.buffers !== undefined) {
-    checkFloats("buffers", options.buffers, bufferCount);
-    if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");
-    if (inWorkspace(options.buffers))
-      throw new TypeError("buffers share memory with an array this module returned: copy them first");
+    ] = [
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 1204224),
+      new Float32Array(n * 1204224),
+      new Float32Array(n * 1204224),
+      new Float32Array(n * 301056),
+      new Float32Array(n * 301056),
+      new Float32Array(n * 301056),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 37632),
+      new Float32Array(n * 37632),
+      new Float32Array(n * 37632),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 28224),
+      new Float32Array(n * 28224),
+      new Float32Array(n * 28224),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 15680),
+      new Float32Array(n * 15680),
+      new Float32Array(n * 62720),
+      new Float32Array(n * 62720),
+      new Float32Array(n * 62720),
+      new Float32Array(n * 1280),
+      new Float32Array(n * 1280),
+      new Float32Array(n * 1000),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 1204224),
+      new Float32Array(n * 1204224),
+      new Float32Array(n * 1204224),
+      new Float32Array(n * 301056),
+      new Float32Array(n * 301056),
+      new Float32Array(n * 301056),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 37632),
+      new Float32Array(n * 37632),
+      new Float32Array(n * 37632),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 28224),
+      new Float32Array(n * 28224),
+      new Float32Array(n * 28224),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 15680),
+      new Float32Array(n * 15680),
+      new Float32Array(n * 62720),
+      new Float32Array(n * 62720),
+      new Float32Array(n * 62720),
+      new Float32Array(n * 1280),
+      new Float32Array(n * 1280),
+      new Float32Array(n * 1000),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 32),
+      new Float32Array(n * 1),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 32),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 16),
+      new Float32Array(n * 1),
+      new Float32Array(n * 1204224),
+      new Float32Array(n * 96),
+      new Float32Array(n * 1),
+      new Float32Array(n * 301056),
+      new Float32Array(n * 96),
+      new Float32Array(n * 1),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 24),
+      new Float32Array(n * 1),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 144),
+      new Float32Array(n * 1),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 144),
+      new Float32Array(n * 1),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 24),
+      new Float32Array(n * 1),
+      new Float32Array(n * 451584),
+      new Float32Array(n * 144),
+      new Float32Array(n * 1),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 144),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 32),
+      new Float32Array(n * 1),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 192),
+      new Float32Array(n * 1),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 192),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 32),
+      new Float32Array(n * 1),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 192),
+      new Float32Array(n * 1),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 192),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 32),
+      new Float32Array(n * 1),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 192),
+      new Float32Array(n * 1),
+      new Float32Array(n * 37632),
+      new Float32Array(n * 192),
+      new Float32Array(n * 1),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 384),
+      new Float32Array(n * 1),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 384),
+      new Float32Array(n * 1),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 384),
+      new Float32Array(n * 1),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 384),
+      new Float32Array(n * 1),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 384),
+      new Float32Array(n * 1),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 384),
+      new Float32Array(n * 1),
+      new Float32Array(n * 12544),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 384),
+      new Float32Array(n * 1),
+      new Float32Array(n * 75264),
+      new Float32Array(n * 384),
+      new Float32Array(n * 1),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 96),
+      new Float32Array(n * 1),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 576),
+      new Float32Array(n * 1),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 576),
+      new Float32Array(n * 1),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 96),
+      new Float32Array(n * 1),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 576),
+      new Float32Array(n * 1),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 576),
+      new Float32Array(n * 1),
+      new Float32Array(n * 18816),
+      new Float32Array(n * 96),
+      new Float32Array(n * 1),
+      new Float32Array(n * 112896),
+      new Float32Array(n * 576),
+      new Float32Array(n * 1),
+      new Float32Array(n * 28224),
+      new Float32Array(n * 576),
+      new Float32Array(n * 1),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 160),
+      new Float32Array(n * 1),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 960),
+      new Float32Array(n * 1),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 960),
+      new Float32Array(n * 1),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 160),
+      new Float32Array(n * 1),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 960),
+      new Float32Array(n * 1),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 960),
+      new Float32Array(n * 1),
+      new Float32Array(n * 7840),
+      new Float32Array(n * 160),
+      new Float32Array(n * 1),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 960),
+      new Float32Array(n * 1),
+      new Float32Array(n * 47040),
+      new Float32Array(n * 960),
+      new Float32Array(n * 1),
+      new Float32Array(n * 15680),
+      new Float32Array(n * 320),
+      new Float32Array(n * 1),
+      new Float32Array(n * 62720),
+      new Float32Array(n * 1280),
+      new Float32Array(n * 1),
+      new Float32Array(n * 1280),
+    ];
+    batchSize = n;
+    noteWorkspace();
   }
 
-  const training = options.training ?? false;
-  if (options.seed !== undefined) checkSeed(options.seed);
-  if (training && n * 49 < 2) {
-    throw new RangeError(
-      `features.6.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
+  /** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+  let workspaceMemory = new Set<ArrayBufferLike>();
+
+  function noteWorkspace(): void {
+    workspaceMemory = new Set(
+      [
+        act1,
+        act2,
+        act3,
+        act4,
+        act5,
+        act6,
+        act7,
+        act8,
+        act9,
+        act10,
+        act11,
+        act12,
+        act13,
+        act14,
+        act15,
+        act16,
+        act17,
+        act18,
+        act19,
+        act20,
+        act21,
+        act22,
+        act23,
+        act24,
+        act25,
+        act26,
+        act27,
+        act28,
+        act29,
+        act30,
+        act31,
+        act32,
+        act33,
+        act34,
+        act35,
+        act36,
+        act37,
+        act38,
+        act39,
+        act40,
+        act41,
+        act42,
+        act43,
+        act44,
+        act45,
+        act46,
+        act47,
+        act48,
+        act49,
+        act50,
+        act51,
+        act52,
+        act53,
+        act54,
+        act55,
+        act56,
+        act57,
+        act58,
+        act59,
+        act60,
+        act61,
+        act62,
+        act63,
+        act64,
+        act65,
+        act66,
+        act67,
+        act68,
+        act69,
+        act70,
+        act71,
+        act72,
+        act73,
+        act74,
+        act75,
+        act76,
+        act77,
+        act78,
+        act79,
+        act80,
+        act81,
+        act82,
+        act83,
+        act84,
+        act85,
+        act86,
+        act87,
+        act88,
+        act89,
+        act90,
+        act91,
+        act92,
+        act93,
+        act94,
+        act95,
+        act96,
+        act97,
+        act98,
+        act99,
+        act100,
+        act101,
+        act102,
+        act103,
+        act104,
+        act105,
+        act106,
+        act107,
+        act108,
+        act109,
+        act110,
+        act111,
+        act112,
+        act113,
+        act114,
+        act115,
+        act116,
+        act117,
+        act118,
+        act119,
+        act120,
+        act121,
+        act122,
+        act123,
+        act124,
+        act125,
+        act126,
+        act127,
+        act128,
+        act129,
+        act130,
+        act131,
+        act132,
+        act133,
+        act134,
+        act135,
+        act136,
+        act137,
+        act138,
+        act139,
+        act140,
+        act141,
+        act142,
+        act143,
+        act144,
+        act145,
+        act146,
+        act147,
+        act148,
+        act149,
+        act150,
+        act152,
+        act153,
+        act0,
+        grad0,
+        grad1,
+        grad2,
+        grad3,
+        grad4,
+        grad5,
+        grad6,
+        grad7,
+        grad8,
+        grad9,
+        grad10,
+        grad11,
+        grad12,
+        grad13,
+        grad14,
+        grad15,
+        grad16,
+        grad17,
+        grad18,
+        grad19,
+        grad20,
+        grad21,
+        grad22,
+        grad23,
+        grad24,
+        grad25,
+        grad26,
+        grad27,
+        grad28,
+        grad29,
+        grad30,
+        grad31,
+        grad32,
+        grad33,
+        grad34,
+        grad35,
+        grad36,
+        grad37,
+        grad38,
+        grad39,
+        grad40,
+        grad41,
+        grad42,
+        grad43,
+        grad44,
+        grad45,
+        grad46,
+        grad47,
+        grad48,
+        grad49,
+        grad50,
+        grad51,
+        grad52,
+        grad53,
+        grad54,
+        grad55,
+        grad56,
+        grad57,
+        grad58,
+        grad59,
+        grad60,
+        grad61,
+        grad62,
+        grad63,
+        grad64,
+        grad65,
+        grad66,
+        grad67,
+        grad68,
+        grad69,
+        grad70,
+        grad71,
+        grad72,
+        grad73,
+        grad74,
+        grad75,
+        grad76,
+        grad77,
+        grad78,
+        grad79,
+        grad80,
+        grad81,
+        grad82,
+        grad83,
+        grad84,
+        grad85,
+        grad86,
+        grad87,
+        grad88,
+        grad89,
+        grad90,
+        grad91,
+        grad92,
+        grad93,
+        grad94,
+        grad95,
+        grad96,
+        grad97,
+        grad98,
+        grad99,
+        grad100,
+        grad101,
+        grad102,
+        grad103,
+        grad104,
+        grad105,
+        grad106,
+        grad107,
+        grad108,
+        grad109,
+        grad110,
+        grad111,
+        grad112,
+        grad113,
+        grad114,
+        grad115,
+        grad116,
+        grad117,
+        grad118,
+        grad119,
+        grad120,
+        grad121,
+        grad122,
+        grad123,
+        grad124,
+        grad125,
+        grad126,
+        grad127,
+        grad128,
+        grad129,
+        grad130,
+        grad131,
+        grad132,
+        grad133,
+        grad134,
+        grad135,
+        grad136,
+        grad137,
+        grad138,
+        grad139,
+        grad140,
+        grad141,
+        grad142,
+        grad143,
+        grad144,
+        grad145,
+        grad146,
+        grad147,
+        grad148,
+        grad149,
+        grad150,
+        grad152,
+        grad153,
+        scratch1_xhat,
+        scratch1_istd,
+        scratch1_batchstats,
+        scratch4_xhat,
+        scratch4_istd,
+        scratch4_batchstats,
+        scratch7_xhat,
+        scratch7_istd,
+        scratch7_batchstats,
+        scratch9_xhat,
+        scratch9_istd,
+        scratch9_batchstats,
+        scratch12_xhat,
+        scratch12_istd,
+        scratch12_batchstats,
+        scratch15_xhat,
+        scratch15_istd,
+        scratch15_batchstats,
+        scratch17_xhat,
+        scratch17_istd,
+        scratch17_batchstats,
+        scratch20_xhat,
+        scratch20_istd,
+        scratch20_batchstats,
+        scratch23_xhat,
+        scratch23_istd,
+        scratch23_batchstats,
+        scratch26_xhat,
+        scratch26_istd,
+        scratch26_batchstats,
+        scratch29_xhat,
+        scratch29_istd,
+        scratch29_batchstats,
+        scratch32_xhat,
+        scratch32_istd,
+        scratch32_batchstats,
+        scratch34_xhat,
+        scratch34_istd,
+        scratch34_batchstats,
+        scratch37_xhat,
+        scratch37_istd,
+        scratch37_batchstats,
+        scratch40_xhat,
+        scratch40_istd,
+        scratch40_batchstats,
+        scratch43_xhat,
+        scratch43_istd,
+        scratch43_batchstats,
+        scratch46_xhat,
+        scratch46_istd,
+        scratch46_batchstats,
+        scratch49_xhat,
+        scratch49_istd,
+        scratch49_batchstats,
+        scratch52_xhat,
+        scratch52_istd,
+        scratch52_batchstats,
+        scratch55_xhat,
+        scratch55_istd,
+        scratch55_batchstats,
+        scratch58_xhat,
+        scratch58_istd,
+        scratch58_batchstats,
+        scratch60_xhat,
+        scratch60_istd,
+        scratch60_batchstats,
+        scratch63_xhat,
+        scratch63_istd,
+        scratch63_batchstats,
+        scratch66_xhat,
+        scratch66_istd,
+        scratch66_batchstats,
+        scratch69_xhat,
+        scratch69_istd,
+        scratch69_batchstats,
+        scratch72_xhat,
+        scratch72_istd,
+        scratch72_batchstats,
+        scratch75_xhat,
+        scratch75_istd,
+        scratch75_batchstats,
+        scratch78_xhat,
+        scratch78_istd,
+        scratch78_batchstats,
+        scratch81_xhat,
+        scratch81_istd,
+        scratch81_batchstats,
+        scratch84_xhat,
+        scratch84_istd,
+        scratch84_batchstats,
+        scratch87_xhat,
+        scratch87_istd,
+        scratch87_batchstats,
+        scratch90_xhat,
+        scratch90_istd,
+        scratch90_batchstats,
+        scratch93_xhat,
+        scratch93_istd,
+        scratch93_batchstats,
+        scratch95_xhat,
+        scratch95_istd,
+        scratch95_batchstats,
+        scratch98_xhat,
+        scratch98_istd,
+        scratch98_batchstats,
+        scratch101_xhat,
+        scratch101_istd,
+        scratch101_batchstats,
+        scratch104_xhat,
+        scratch104_istd,
+        scratch104_batchstats,
+        scratch107_xhat,
+        scratch107_istd,
+        scratch107_batchstats,
+        scratch110_xhat,
+        scratch110_istd,
+        scratch110_batchstats,
+        scratch113_xhat,
+        scratch113_istd,
+        scratch113_batchstats,
+        scratch116_xhat,
+        scratch116_istd,
+        scratch116_batchstats,
+        scratch119_xhat,
+        scratch119_istd,
+        scratch119_batchstats,
+        scratch121_xhat,
+        scratch121_istd,
+        scratch121_batchstats,
+        scratch124_xhat,
+        scratch124_istd,
+        scratch124_batchstats,
+        scratch127_xhat,
+        scratch127_istd,
+        scratch127_batchstats,
+        scratch130_xhat,
+        scratch130_istd,
+        scratch130_batchstats,
+        scratch133_xhat,
+        scratch133_istd,
+        scratch133_batchstats,
+        scratch136_xhat,
+        scratch136_istd,
+        scratch136_batchstats,
+        scratch139_xhat,
+        scratch139_istd,
+        scratch139_batchstats,
+        scratch142_xhat,
+        scratch142_istd,
+        scratch142_batchstats,
+        scratch145_xhat,
+        scratch145_istd,
+        scratch145_batchstats,
+        scratch147_xhat,
+        scratch147_istd,
+        scratch147_batchstats,
+        scratch151_mask,
+        work0_col,
+        work0_dcol,
+        work6_col,
+        work6_dcol,
+        work8_col,
+        work8_dcol,
+        work14_col,
+        work14_dcol,
+        work16_col,
+        work16_dcol,
+        work22_col,
+        work22_dcol,
+        work25_col,
+        work25_dcol,
+        work31_col,
+        work31_dcol,
+        work33_col,
+        work33_dcol,
+        work39_col,
+        work39_dcol,
+        work42_col,
+        work42_dcol,
+        work48_col,
+        work48_dcol,
+        work51_col,
+        work51_dcol,
+        work57_col,
+        work57_dcol,
+        work59_col,
+        work59_dcol,
+        work65_col,
+        work65_dcol,
+        work68_col,
+        work68_dcol,
+        work74_col,
+        work74_dcol,
+        work77_col,
+        work77_dcol,
+        work83_col,
+        work83_dcol,
+        work86_col,
+        work86_dcol,
+        work92_col,
+        work92_dcol,
+        work94_col,
+        work94_dcol,
+        work100_col,
+        work100_dcol,
+        work103_col,
+        work103_dcol,
+        work109_col,
+        work109_dcol,
+        work112_col,
+        work112_dcol,
+        work118_col,
+        work118_dcol,
+        work120_col,
+        work120_dcol,
+        work126_col,
+        work126_dcol,
+        work129_col,
+        work129_dcol,
+        work135_col,
+        work135_dcol,
+        work138_col,
+        work138_dcol,
+        work144_col,
+        work144_dcol,
+        work146_col,
+        work146_dcol,
+      ].map((a) => a.buffer),
     );
   }
 
-  allocate(n);
-  if (options.seed !== undefined) seedRandom(options.seed);
-  if (options.buffers !== undefined) bf = options.buffers;
-  else if (!ownBuffersReady) {
-    bf = createBuffers();
-    ownBuffersReady = true;
+  /** Whether `a` shares memory with the workspace (an array this module returned): it would be
+   *  overwritten while it is read. One set lookup per call. */
+  function inWorkspace(a: ArrayBufferView): boolean {
+    return workspaceMemory.has(a.buffer);
   }
 
-  act0.set(input);
-  forward0(p, n);
-  forward1(p, n, training);
-  reluForward1(n, act2, act3); // op 2: features.0.2 (relu)
-  forward3(p, n);
-  forward4(p, n, training);
-  reluForward1(n, act5, act6); // op 5: features.1.conv.0.2 (relu)
-  forward6(p, n);
-  forward7(p, n, training);
-  forward8(p, n);
-  forward9(p, n, training);
-  forward10(n);
-  forward11(p, n);
-  forward12(p, n, training);
-  forward13(n);
-  forward14(p, n);
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act15,
-    act16,
-    scratch15_xhat,
-    scratch15_istd,
-    scratch15_batchstats,
-    6912,
-    6936,
-    549,
-    573,
-    597,
-    "features.2.0.conv.3",
-  ); // op 15: features.2.0.conv.3 (batchnorm)
-  conv2dForward1(p, n, act16, act17, work16_col, 6960); // op 16: features.2.rest.0.conv.0.0 (conv2d)
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act17,
-    act18,
-    scratch17_xhat,
-    scratch17_istd,
-    scratch17_batchstats,
-    10416,
-    10560,
-    598,
-    742,
-    886,
-    "features.2.rest.0.conv.0.1",
-  ); // op 17: features.2.rest.0.conv.0.1 (batchnorm)
-  reluForward2(n, act18, act19); // op 18: features.2.rest.0.conv.0.2 (relu)
-  forward19(p, n);
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act20,
-    act21,
-    scratch20_xhat,
-    scratch20_istd,
-    scratch20_batchstats,
-    12000,
-    12144,
-    887,
-    1031,
-    1175,
-    "features.2.rest.0.conv.1.1",
-  ); // op 20: features.2.rest.0.conv.1.1 (batchnorm)
-  reluForward2(n, act21, act22); // op 21: features.2.rest.0.conv.1.2 (relu)
-  forward22(p, n);
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act23,
-    act24,
-    scratch23_xhat,
-    scratch23_istd,
-    scratch23_batchstats,
-    15744,
-    15768,
-    1176,
-    1200,
-    1224,
-    "features.2.rest.0.conv.3",
-  ); // op 23: features.2.rest.0.conv.3 (batchnorm)
-  forward24(n);
-  conv2dForward1(p, n, act25, act26, work25_col, 15792); // op 25: features.3.0.conv.0.0 (conv2d)
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act26,
-    act27,
-    scratch26_xhat,
-    scratch26_istd,
-    scratch26_batchstats,
-    19248,
-    19392,
-    1225,
-    1369,
-    1513,
-    "features.3.0.conv.0.1",
-  ); // op 26: features.3.0.conv.0.1 (batchnorm)
-  reluForward2(n, act27, act28); // op 27: features.3.0.conv.0.2 (relu)
-  forward28(p, n);
-  forward29(p, n, training);
-  forward30(n);
-  forward31(p, n);
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act32,
-    act33,
-    scratch32_xhat,
-    scratch32_istd,
-    scratch32_batchstats,
-    25728,
-    25760,
-    1803,
-    1835,
-    1867,
-    "features.3.0.conv.3",
-  ); // op 32: features.3.0.conv.3 (batchnorm)
-  conv2dForward2(p, n, act33, act34, work33_col, 25792); // op 33: features.3.rest.0.conv.0.0 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act34,
-    act35,
-    scratch34_xhat,
-    scratch34_istd,
-    scratch34_batchstats,
-    31936,
-    32128,
-    1868,
-    2060,
-    2252,
-    "features.3.rest.0.conv.0.1",
-  ); // op 34: features.3.rest.0.conv.0.1 (batchnorm)
-  reluForward3(n, act35, act36); // op 35: features.3.rest.0.conv.0.2 (relu)
-  conv2dForward3(p, n, act36, act37, 32320); // op 36: features.3.rest.0.conv.1.0 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act37,
-    act38,
-    scratch37_xhat,
-    scratch37_istd,
-    scratch37_batchstats,
-    34048,
-    34240,
-    2253,
-    2445,
-    2637,
-    "features.3.rest.0.conv.1.1",
-  ); // op 37: features.3.rest.0.conv.1.1 (batchnorm)
-  reluForward3(n, act38, act39); // op 38: features.3.rest.0.conv.1.2 (relu)
-  conv2dForward4(p, n, act39, act40, work39_col, 34432); // op 39: features.3.rest.0.conv.2 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act40,
-    act41,
-    scratch40_xhat,
-    scratch40_istd,
-    scratch40_batchstats,
-    40576,
-    40608,
-    2638,
-    2670,
-    2702,
-    "features.3.rest.0.conv.3",
-  ); // op 40: features.3.rest.0.conv.3 (batchnorm)
-  addForward1(n, act41, act33, act42); // op 41: add
-  conv2dForward2(p, n, act42, act43, work42_col, 40640); // op 42: features.3.rest.1.conv.0.0 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act43,
-    act44,
-    scratch43_xhat,
-    scratch43_istd,
-    scratch43_batchstats,
-    46784,
-    46976,
-    2703,
-    2895,
-    3087,
-    "features.3.rest.1.conv.0.1",
-  ); // op 43: features.3.rest.1.conv.0.1 (batchnorm)
-  reluForward3(n, act44, act45); // op 44: features.3.rest.1.conv.0.2 (relu)
-  conv2dForward3(p, n, act45, act46, 47168); // op 45: features.3.rest.1.conv.1.0 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act46,
-    act47,
-    scratch46_xhat,
-    scratch46_istd,
-    scratch46_batchstats,
-    48896,
-    49088,
-    3088,
-    3280,
-    3472,
-    "features.3.rest.1.conv.1.1",
-  ); // op 46: features.3.rest.1.conv.1.1 (batchnorm)
-  reluForward3(n, act47, act48); // op 47: features.3.rest.1.conv.1.2 (relu)
-  conv2dForward4(p, n, act48, act49, work48_col, 49280); // op 48: features.3.rest.1.conv.2 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act49,
-    act50,
-    scratch49_xhat,
-    scratch49_istd,
-    scratch49_batchstats,
-    55424,
-    55456,
-    3473,
-    3505,
-    3537,
-    "features.3.rest.1.conv.3",
-  ); // op 49: features.3.rest.1.conv.3 (batchnorm)
-  addForward1(n, act50, act42, act51); // op 50: add
-  conv2dForward2(p, n, act51, act52, work51_col, 55488); // op 51: features.4.0.conv.0.0 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act52,
-    act53,
-    scratch52_xhat,
-    scratch52_istd,
-    scratch52_batchstats,
-    61632,
-    61824,
-    3538,
-    3730,
-    3922,
-    "features.4.0.conv.0.1",
-  ); // op 52: features.4.0.conv.0.1 (batchnorm)
-  reluForward3(n, act53, act54); // op 53: features.4.0.conv.0.2 (relu)
-  forward54(p, n);
-  forward55(p, n, training);
-  forward56(n);
-  forward57(p, n);
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act58,
-    act59,
-    scratch58_xhat,
-    scratch58_istd,
-    scratch58_batchstats,
-    76416,
-    76480,
-    4308,
-    4372,
-    4436,
-    "features.4.0.conv.3",
-  ); // op 58: features.4.0.conv.3 (batchnorm)
-  conv2dForward5(p, n, act59, act60, work59_col, 76544); // op 59: features.4.rest.0.conv.0.0 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act60,
-    act61,
-    scratch60_xhat,
-    scratch60_istd,
-    scratch60_batchstats,
-    101120,
-    101504,
-    4437,
-    4821,
-    5205,
-    "features.4.rest.0.conv.0.1",
-  ); // op 60: features.4.rest.0.conv.0.1 (batchnorm)
-  reluForward4(n, act61, act62); // op 61: features.4.rest.0.conv.0.2 (relu)
-  conv2dForward6(p, n, act62, act63, 101888); // op 62: features.4.rest.0.conv.1.0 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act63,
-    act64,
-    scratch63_xhat,
-    scratch63_istd,
-    scratch63_batchstats,
-    105344,
-    105728,
-    5206,
-    5590,
-    5974,
-    "features.4.rest.0.conv.1.1",
-  ); // op 63: features.4.rest.0.conv.1.1 (batchnorm)
-  reluForward4(n, act64, act65); // op 64: features.4.rest.0.conv.1.2 (relu)
-  conv2dForward7(p, n, act65, act66, work65_col, 106112); // op 65: features.4.rest.0.conv.2 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act66,
-    act67,
-    scratch66_xhat,
-    scratch66_istd,
-    scratch66_batchstats,
-    130688,
-    130752,
-    5975,
-    6039,
-    6103,
-    "features.4.rest.0.conv.3",
-  ); // op 66: features.4.rest.0.conv.3 (batchnorm)
-  addForward2(n, act67, act59, act68); // op 67: add
-  conv2dForward5(p, n, act68, act69, work68_col, 130816); // op 68: features.4.rest.1.conv.0.0 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act69,
-    act70,
-    scratch69_xhat,
-    scratch69_istd,
-    scratch69_batchstats,
-    155392,
-    155776,
-    6104,
-    6488,
-    6872,
-    "features.4.rest.1.conv.0.1",
-  ); // op 69: features.4.rest.1.conv.0.1 (batchnorm)
-  reluForward4(n, act70, act71); // op 70: features.4.rest.1.conv.0.2 (relu)
-  conv2dForward6(p, n, act71, act72, 156160); // op 71: features.4.rest.1.conv.1.0 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act72,
-    act73,
-    scratch72_xhat,
-    scratch72_istd,
-    scratch72_batchstats,
-    159616,
-    160000,
-    6873,
-    7257,
-    7641,
-    "features.4.rest.1.conv.1.1",
-  ); // op 72: features.4.rest.1.conv.1.1 (batchnorm)
-  reluForward4(n, act73, act74); // op 73: features.4.rest.1.conv.1.2 (relu)
-  conv2dForward7(p, n, act74, act75, work74_col, 160384); // op 74: features.4.rest.1.conv.2 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act75,
-    act76,
-    scratch75_xhat,
-    scratch75_istd,
-    scratch75_batchstats,
-    184960,
-    185024,
-    7642,
-    7706,
-    7770,
-    "features.4.rest.1.conv.3",
-  ); // op 75: features.4.rest.1.conv.3 (batchnorm)
-  addForward2(n, act76, act68, act77); // op 76: add
-  conv2dForward5(p, n, act77, act78, work77_col, 185088); // op 77: features.4.rest.2.conv.0.0 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act78,
-    act79,
-    scratch78_xhat,
-    scratch78_istd,
-    scratch78_batchstats,
-    209664,
-    210048,
-    7771,
-    8155,
-    8539,
-    "features.4.rest.2.conv.0.1",
-  ); // op 78: features.4.rest.2.conv.0.1 (batchnorm)
-  reluForward4(n, act79, act80); // op 79: features.4.rest.2.conv.0.2 (relu)
-  conv2dForward6(p, n, act80, act81, 210432); // op 80: features.4.rest.2.conv.1.0 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act81,
-    act82,
-    scratch81_xhat,
-    scratch81_istd,
-    scratch81_batchstats,
-    213888,
-    214272,
-    8540,
-    8924,
-    9308,
-    "features.4.rest.2.conv.1.1",
-  ); // op 81: features.4.rest.2.conv.1.1 (batchnorm)
-  reluForward4(n, act82, act83); // op 82: features.4.rest.2.conv.1.2 (relu)
-  conv2dForward7(p, n, act83, act84, work83_col, 214656); // op 83: features.4.rest.2.conv.2 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act84,
-    act85,
-    scratch84_xhat,
-    scratch84_istd,
-    scratch84_batchstats,
-    239232,
-    239296,
-    9309,
-    9373,
-    9437,
-    "features.4.rest.2.conv.3",
-  ); // op 84: features.4.rest.2.conv.3 (batchnorm)
-  addForward2(n, act85, act77, act86); // op 85: add
-  conv2dForward5(p, n, act86, act87, work86_col, 239360); // op 86: features.5.0.conv.0.0 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act87,
-    act88,
-    scratch87_xhat,
-    scratch87_istd,
-    scratch87_batchstats,
-    263936,
-    264320,
-    9438,
-    9822,
-    10206,
-    "features.5.0.conv.0.1",
-  ); // op 87: features.5.0.conv.0.1 (batchnorm)
-  reluForward4(n, act88, act89); // op 88: features.5.0.conv.0.2 (relu)
-  conv2dForward6(p, n, act89, act90, 264704); // op 89: features.5.0.conv.1.0 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act90,
-    act91,
-    scratch90_xhat,
-    scratch90_istd,
-    scratch90_batchstats,
-    268160,
-    268544,
-    10207,
-    10591,
-    10975,
-    "features.5.0.conv.1.1",
-  ); // op 90: features.5.0.conv.1.1 (batchnorm)
-  reluForward4(n, act91, act92); // op 91: features.5.0.conv.1.2 (relu)
-  forward92(p, n);
-  batchnormForward7(
-    p,
-    n,
-    training,
-    act93,
-    act94,
-    scratch93_xhat,
-    scratch93_istd,
-    scratch93_batchstats,
-    305792,
-    305888,
-    10976,
-    11072,
-    11168,
-    "features.5.0.conv.3",
-  ); // op 93: features.5.0.conv.3 (batchnorm)
-  conv2dForward8(p, n, act94, act95, work94_col, 305984); // op 94: features.5.rest.0.conv.0.0 (conv2d)
-  batchnormForward8(
-    p,
-    n,
-    training,
-    act95,
-    act96,
-    scratch95_xhat,
-    scratch95_istd,
-    scratch95_batchstats,
-    361280,
-    361856,
-    11169,
-    11745,
-    12321,
-    "features.5.rest.0.conv.0.1",
-  ); // op 95: features.5.rest.0.conv.0.1 (batchnorm)
-  reluForward5(n, act96, act97); // op 96: features.5.rest.0.conv.0.2 (relu)
-  conv2dForward9(p, n, act97, act98, 362432); // op 97: features.5.rest.0.conv.1.0 (conv2d)
-  batchnormForward8(
-    p,
-    n,
-    training,
-    act98,
-    act99,
-    scratch98_xhat,
-    scratch98_istd,
-    scratch98_batchstats,
-    367616,
-    368192,
-    12322,
-    12898,
-    13474,
-    "features.5.rest.0.conv.1.1",
-  ); // op 98: features.5.rest.0.conv.1.1 (batchnorm)
-  reluForward5(n, act99, act100); // op 99: features.5.rest.0.conv.1.2 (relu)
-  conv2dForward10(p, n, act100, act101, work100_col, 368768); // op 100: features.5.rest.0.conv.2 (conv2d)
-  batchnormForward7(
-    p,
-    n,
-    training,
-    act101,
-    act102,
-    scratch101_xhat,
-    scratch101_istd,
-    scratch101_batchstats,
-    424064,
-    424160,
-    13475,
-    13571,
-    13667,
-    "features.5.rest.0.conv.3",
-  ); // op 101: features.5.rest.0.conv.3 (batchnorm)
-  addForward3(n, act102, act94, act103); // op 102: add
-  conv2dForward8(p, n, act103, act104, work103_col, 424256); // op 103: features.5.rest.1.conv.0.0 (conv2d)
-  batchnormForward8(
-    p,
-    n,
-    training,
-    act104,
-    act105,
-    scratch104_xhat,
-    scratch104_istd,
-    scratch104_batchstats,
-    479552,
-    480128,
-    13668,
-    14244,
-    14820,
-    "features.5.rest.1.conv.0.1",
-  ); // op 104: features.5.rest.1.conv.0.1 (batchnorm)
-  reluForward5(n, act105, act106); // op 105: features.5.rest.1.conv.0.2 (relu)
-  conv2dForward9(p, n, act106, act107, 480704); // op 106: features.5.rest.1.conv.1.0 (conv2d)
-  batchnormForward8(
-    p,
-    n,
-    training,
-    act107,
-    act108,
-    scratch107_xhat,
-    scratch107_istd,
-    scratch107_batchstats,
-    485888,
-    486464,
-    14821,
-    15397,
-    15973,
-    "features.5.rest.1.conv.1.1",
-  ); // op 107: features.5.rest.1.conv.1.1 (batchnorm)
-  reluForward5(n, act108, act109); // op 108: features.5.rest.1.conv.1.2 (relu)
-  conv2dForward10(p, n, act109, act110, work109_col, 487040); // op 109: features.5.rest.1.conv.2 (conv2d)
-  batchnormForward7(
-    p,
-    n,
-    training,
-    act110,
-    act111,
-    scratch110_xhat,
-    scratch110_istd,
-    scratch110_batchstats,
-    542336,
-    542432,
-    15974,
-    16070,
-    16166,
-    "features.5.rest.1.conv.3",
-  ); // op 110: features.5.rest.1.conv.3 (batchnorm)
-  addForward3(n, act111, act103, act112); // op 111: add
-  conv2dForward8(p, n, act112, act113, work112_col, 542528); // op 112: features.6.0.conv.0.0 (conv2d)
-  batchnormForward8(
-    p,
-    n,
-    training,
-    act113,
-    act114,
-    scratch113_xhat,
-    scratch113_istd,
-    scratch113_batchstats,
-    597824,
-    598400,
-    16167,
-    16743,
-    17319,
-    "features.6.0.conv.0.1",
-  ); // op 113: features.6.0.conv.0.1 (batchnorm)
-  reluForward5(n, act114, act115); // op 114: features.6.0.conv.0.2 (relu)
-  forward115(p, n);
-  forward116(p, n, training);
-  forward117(n);
-  forward118(p, n);
-  batchnormForward9(
-    p,
-    n,
-    training,
-    act119,
-    act120,
-    scratch119_xhat,
-    scratch119_istd,
-    scratch119_batchstats,
-    697472,
-    697632,
-    18473,
-    18633,
-    18793,
-    "features.6.0.conv.3",
-  ); // op 119: features.6.0.conv.3 (batchnorm)
-  conv2dForward11(p, n, act120, act121, work120_col, 697792); // op 120: features.6.rest.0.conv.0.0 (conv2d)
-  batchnormForward10(
-    p,
-    n,
-    training,
-    act121,
-    act122,
-    scratch121_xhat,
-    scratch121_istd,
-    scratch121_batchstats,
-    851392,
-    852352,
-    18794,
-    19754,
-    20714,
-    "features.6.rest.0.conv.0.1",
-  ); // op 121: features.6.rest.0.conv.0.1 (batchnorm)
-  reluForward6(n, act122, act123); // op 122: features.6.rest.0.conv.0.2 (relu)
-  conv2dForward12(p, n, act123, act124, 853312); // op 123: features.6.rest.0.conv.1.0 (conv2d)
-  batchnormForward10(
-    p,
-    n,
-    training,
-    act124,
-    act125,
-    scratch124_xhat,
-    scratch124_istd,
-    scratch124_batchstats,
-    861952,
-    862912,
-    20715,
-    21675,
-    22635,
-    "features.6.rest.0.conv.1.1",
-  ); // op 124: features.6.rest.0.conv.1.1 (batchnorm)
-  reluForward6(n, act125, act126); // op 125: features.6.rest.0.conv.1.2 (relu)
-  conv2dForward13(p, n, act126, act127, work126_col, 863872); // op 126: features.6.rest.0.conv.2 (conv2d)
-  batchnormForward9(
-    p,
-    n,
-    training,
-    act127,
-    act128,
-    scratch127_xhat,
-    scratch127_istd,
-    scratch127_batchstats,
-    1017472,
-    1017632,
-    22636,
-    22796,
-    22956,
-    "features.6.rest.0.conv.3",
-  ); // op 127: features.6.rest.0.conv.3 (batchnorm)
-  addForward4(n, act128, act120, act129); // op 128: add
-  conv2dForward11(p, n, act129, act130, work129_col, 1017792); // op 129: features.6.rest.1.conv.0.0 (conv2d)
-  batchnormForward10(
-    p,
-    n,
-    training,
-    act130,
-    act131,
-    scratch130_xhat,
-    scratch130_istd,
-    scratch130_batchstats,
-    1171392,
-    1172352,
-    22957,
-    23917,
-    24877,
-    "features.6.rest.1.conv.0.1",
-  ); // op 130: features.6.rest.1.conv.0.1 (batchnorm)
-  reluForward6(n, act131, act132); // op 131: features.6.rest.1.conv.0.2 (relu)
-  conv2dForward12(p, n, act132, act133, 1173312); // op 132: features.6.rest.1.conv.1.0 (conv2d)
-  batchnormForward10(
-    p,
-    n,
-    training,
-    act133,
-    act134,
-    scratch133_xhat,
-    scratch133_istd,
-    scratch133_batchstats,
-    1181952,
-    1182912,
-    24878,
-    25838,
-    26798,
-    "features.6.rest.1.conv.1.1",
-  ); // op 133: features.6.rest.1.conv.1.1 (batchnorm)
-  reluForward6(n, act134, act135); // op 134: features.6.rest.1.conv.1.2 (relu)
-  conv2dForward13(p, n, act135, act136, work135_col, 1183872); // op 135: features.6.rest.1.conv.2 (conv2d)
-  batchnormForward9(
-    p,
-    n,
-    training,
-    act136,
-    act137,
-    scratch136_xhat,
-    scratch136_istd,
-    scratch136_batchstats,
-    1337472,
-    1337632,
-    26799,
-    26959,
-    27119,
-    "features.6.rest.1.conv.3",
-  ); // op 136: features.6.rest.1.conv.3 (batchnorm)
-  addForward4(n, act137, act129, act138); // op 137: add
-  conv2dForward11(p, n, act138, act139, work138_col, 1337792); // op 138: features.7.0.conv.0.0 (conv2d)
-  batchnormForward10(
-    p,
-    n,
-    training,
-    act139,
-    act140,
-    scratch139_xhat,
-    scratch139_istd,
-    scratch139_batchstats,
-    1491392,
-    1492352,
-    27120,
-    28080,
-    29040,
-    "features.7.0.conv.0.1",
-  ); // op 139: features.7.0.conv.0.1 (batchnorm)
-  reluForward6(n, act140, act141); // op 140: features.7.0.conv.0.2 (relu)
-  conv2dForward12(p, n, act141, act142, 1493312); // op 141: features.7.0.conv.1.0 (conv2d)
-  batchnormForward10(
-    p,
-    n,
-    training,
-    act142,
-    act143,
-    scratch142_xhat,
-    scratch142_istd,
-    scratch142_batchstats,
-    1501952,
-    1502912,
-    29041,
-    30001,
-    30961,
-    "features.7.0.conv.1.1",
-  ); // op 142: features.7.0.conv.1.1 (batchnorm)
-  reluForward6(n, act143, act144); // op 143: features.7.0.conv.1.2 (relu)
-  forward144(p, n);
-  forward145(p, n, training);
-  forward146(p, n);
-  forward147(p, n, training);
-  forward148(n);
-  forward149(n);
-  forward151(n, training);
-  forward152(p, n);
-  forwardDone = true;
-  return act153;
-}
-
-/**
- * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
- * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
- * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
- * next call).
- */
-export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
-  if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const n = batchSize;
-  checkFloats("outputGrad", outputGrad, n * 1000);
-  checkFloats("grads", grads, paramCount);
-  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
-  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
-  copy(outputGrad, grad153);
-  const gp = grads;
-  zero(gp);
-  zero(grad0);
-  zero(grad1);
-  zero(grad3);
-  zero(grad4);
-  zero(grad6);
-  zero(grad7);
-  zero(grad8);
-  zero(grad9);
-  zero(grad11);
-  zero(grad12);
-  zero(grad14);
-  zero(grad15);
-  zero(grad16);
-  zero(grad17);
-  zero(grad19);
-  zero(grad20);
-  zero(grad22);
-  zero(grad23);
-  zero(grad24);
-  zero(grad25);
-  zero(grad26);
-  zero(grad28);
-  zero(grad29);
-  zero(grad31);
-  zero(grad32);
-  zero(grad33);
-  zero(grad34);
-  zero(grad36);
-  zero(grad37);
-  zero(grad39);
-  zero(grad40);
-  zero(grad41);
-  zero(grad42);
-  zero(grad43);
-  zero(grad45);
-  zero(grad46);
-  zero(grad48);
-  zero(grad49);
-  zero(grad50);
-  zero(grad51);
-  zero(grad52);
-  zero(grad54);
-  zero(grad55);
-  zero(grad57);
-  zero(grad58);
-  zero(grad59);
-  zero(grad60);
-  zero(grad62);
-  zero(grad63);
-  zero(grad65);
-  zero(grad66);
-  zero(grad67);
-  zero(grad68);
-  zero(grad69);
-  zero(grad71);
-  zero(grad72);
-  zero(grad74);
-  zero(grad75);
-  zero(grad76);
-  zero(grad77);
-  zero(grad78);
-  zero(grad80);
-  zero(grad81);
-  zero(grad83);
-  zero(grad84);
-  zero(grad85);
-  zero(grad86);
-  zero(grad87);
-  zero(grad89);
-  zero(grad90);
-  zero(grad92);
-  zero(grad93);
-  zero(grad94);
-  zero(grad95);
-  zero(grad97);
-  zero(grad98);
-  zero(grad100);
-  zero(grad101);
-  zero(grad102);
-  zero(grad103);
-  zero(grad104);
-  zero(grad106);
-  zero(grad107);
-  zero(grad109);
-  zero(grad110);
-  zero(grad111);
-  zero(grad112);
-  zero(grad113);
-  zero(grad115);
-  zero(grad116);
-  zero(grad118);
-  zero(grad119);
-  zero(grad120);
-  zero(grad121);
-  zero(grad123);
-  zero(grad124);
-  zero(grad126);
-  zero(grad127);
-  zero(grad128);
-  zero(grad129);
-  zero(grad130);
-  zero(grad132);
-  zero(grad133);
-  zero(grad135);
-  zero(grad136);
-  zero(grad137);
-  zero(grad138);
-  zero(grad139);
-  zero(grad141);
-  zero(grad142);
-  zero(grad144);
-  zero(grad145);
-  zero(grad146);
-  zero(grad147);
-  zero(grad149);
-  zero(grad150);
-  zero(grad152);
-  backward152(p, gp, n);
-  backward151(n);
-  backward149(n);
-  backward148(n);
-  backward147(p, gp, n);
-  backward146(p, gp, n);
-  backward145(p, gp, n);
-  backward144(p, gp, n);
-  reluBackward6(n, act143, grad143, grad144); // op 143: features.7.0.conv.1.2 (relu)
-  batchnormBackward11(
-    p,
-    gp,
-    n,
-    grad142,
-    grad143,
-    scratch142_xhat,
-    scratch142_istd,
-    scratch142_batchstats,
-    1501952,
-    1502912,
-  ); // op 142: features.7.0.conv.1.1 (batchnorm)
-  backward141(p, gp, n);
-  reluBackward6(n, act140, grad140, grad141); // op 140: features.7.0.conv.0.2 (relu)
-  batchnormBackward11(
-    p,
-    gp,
-    n,
-    grad139,
-    grad140,
-    scratch139_xhat,
-    scratch139_istd,
-    scratch139_batchstats,
-    1491392,
-    1492352,
-  ); // op 139: features.7.0.conv.0.1 (batchnorm)
-  conv2dBackward8(p, gp, n, act138, grad138, grad139, work138_col, work138_dcol, 1337792); // op 138: features.7.0.conv.0.0 (conv2d)
-  addBackward4(n, grad137, grad129, grad138); // op 137: add
-  batchnormBackward10(
-    p,
-    gp,
-    n,
-    grad136,
-    grad137,
-    scratch136_xhat,
-    scratch136_istd,
-    scratch136_batchstats,
-    1337472,
-    1337632,
-  ); // op 136: features.6.rest.1.conv.3 (batchnorm)
-  conv2dBackward9(p, gp, n, act135, grad135, grad136, work135_col, work135_dcol, 1183872); // op 135: features.6.rest.1.conv.2 (conv2d)
-  reluBackward6(n, act134, grad134, grad135); // op 134: features.6.rest.1.conv.1.2 (relu)
-  batchnormBackward11(
-    p,
-    gp,
-    n,
-    grad133,
-    grad134,
-    scratch133_xhat,
-    scratch133_istd,
-    scratch133_batchstats,
-    1181952,
-    1182912,
-  ); // op 133: features.6.rest.1.conv.1.1 (batchnorm)
-  backward132(p, gp, n);
-  reluBackward6(n, act131, grad131, grad132); // op 131: features.6.rest.1.conv.0.2 (relu)
-  batchnormBackward11(
-    p,
-    gp,
-    n,
-    grad130,
-    grad131,
-    scratch130_xhat,
-    scratch130_istd,
-    scratch130_batchstats,
-    1171392,
-    1172352,
-  ); // op 130: features.6.rest.1.conv.0.1 (batchnorm)
-  conv2dBackward8(p, gp, n, act129, grad129, grad130, work129_col, work129_dcol, 1017792); // op 129: features.6.rest.1.conv.0.0 (conv2d)
-  addBackward4(n, grad128, grad120, grad129); // op 128: add
-  batchnormBackward10(
-    p,
-    gp,
-    n,
-    grad127,
-    grad128,
-    scratch127_xhat,
-    scratch127_istd,
-    scratch127_batchstats,
-    1017472,
-    1017632,
-  ); // op 127: features.6.rest.0.conv.3 (batchnorm)
-  conv2dBackward9(p, gp, n, act126, grad126, grad127, work126_col, work126_dcol, 863872); // op 126: features.6.rest.0.conv.2 (conv2d)
-  reluBackward6(n, act125, grad125, grad126); // op 125: features.6.rest.0.conv.1.2 (relu)
-  batchnormBackward11(
-    p,
-    gp,
-    n,
-    grad124,
-    grad125,
-    scratch124_xhat,
-    scratch124_istd,
-    scratch124_batchstats,
-    861952,
-    862912,
-  ); // op 124: features.6.rest.0.conv.1.1 (batchnorm)
-  backward123(p, gp, n);
-  reluBackward6(n, act122, grad122, grad123); // op 122: features.6.rest.0.conv.0.2 (relu)
-  batchnormBackward11(
-    p,
-    gp,
-    n,
-    grad121,
-    grad122,
-    scratch121_xhat,
-    scratch121_istd,
-    scratch121_batchstats,
-    851392,
-    852352,
-  ); // op 121: features.6.rest.0.conv.0.1 (batchnorm)
-  conv2dBackward8(p, gp, n, act120, grad120, grad121, work120_col, work120_dcol, 697792); // op 120: features.6.rest.0.conv.0.0 (conv2d)
-  batchnormBackward10(
-    p,
-    gp,
-    n,
-    grad119,
-    grad120,
-    scratch119_xhat,
-    scratch119_istd,
-    scratch119_batchstats,
-    697472,
-    697632,
-  ); // op 119: features.6.0.conv.3 (batchnorm)
-  backward118(p, gp, n);
-  backward117(n);
-  backward116(p, gp, n);
-  backward115(p, gp, n);
-  reluBackward5(n, act114, grad114, grad115); // op 114: features.6.0.conv.0.2 (relu)
-  batchnormBackward9(
-    p,
-    gp,
-    n,
-    grad113,
-    grad114,
-    scratch113_xhat,
-    scratch113_istd,
-    scratch113_batchstats,
-    597824,
-    598400,
-  ); // op 113: features.6.0.conv.0.1 (batchnorm)
-  conv2dBackward6(p, gp, n, act112, grad112, grad113, work112_col, work112_dcol, 542528); // op 112: features.6.0.conv.0.0 (conv2d)
-  addBackward3(n, grad111, grad103, grad112); // op 111: add
-  batchnormBackward8(
-    p,
-    gp,
-    n,
-    grad110,
-    grad111,
-    scratch110_xhat,
-    scratch110_istd,
-    scratch110_batchstats,
-    542336,
-    542432,
-  ); // op 110: features.5.rest.1.conv.3 (batchnorm)
-  conv2dBackward7(p, gp, n, act109, grad109, grad110, work109_col, work109_dcol, 487040); // op 109: features.5.rest.1.conv.2 (conv2d)
-  reluBackward5(n, act108, grad108, grad109); // op 108: features.5.rest.1.conv.1.2 (relu)
-  batchnormBackward9(
-    p,
-    gp,
-    n,
-    grad107,
-    grad108,
-    scratch107_xhat,
-    scratch107_istd,
-    scratch107_batchstats,
-    485888,
-    486464,
-  ); // op 107: features.5.rest.1.conv.1.1 (batchnorm)
-  backward106(p, gp, n);
-  reluBackward5(n, act105, grad105, grad106); // op 105: features.5.rest.1.conv.0.2 (relu)
-  batchnormBackward9(
-    p,
-    gp,
-    n,
-    grad104,
-    grad105,
-    scratch104_xhat,
-    scratch104_istd,
-    scratch104_batchstats,
-    479552,
-    480128,
-  ); // op 104: features.5.rest.1.conv.0.1 (batchnorm)
-  conv2dBackward6(p, gp, n, act103, grad103, grad104, work103_col, work103_dcol, 424256); // op 103: features.5.rest.1.conv.0.0 (conv2d)
-  addBackward3(n, grad102, grad94, grad103); // op 102: add
-  batchnormBackward8(
-    p,
-    gp,
-    n,
-    grad101,
-    grad102,
-    scratch101_xhat,
-    scratch101_istd,
-    scratch101_batchstats,
-    424064,
-    424160,
-  ); // op 101: features.5.rest.0.conv.3 (batchnorm)
-  conv2dBackward7(p, gp, n, act100, grad100, grad101, work100_col, work100_dcol, 368768); // op 100: features.5.rest.0.conv.2 (conv2d)
-  reluBackward5(n, act99, grad99, grad100); // op 99: features.5.rest.0.conv.1.2 (relu)
-  batchnormBackward9(p, gp, n, grad98, grad99, scratch98_xhat, scratch98_istd, scratch98_batchstats, 367616, 368192); // op 98: features.5.rest.0.conv.1.1 (batchnorm)
-  backward97(p, gp, n);
-  reluBackward5(n, act96, grad96, grad97); // op 96: features.5.rest.0.conv.0.2 (relu)
-  batchnormBackward9(p, gp, n, grad95, grad96, scratch95_xhat, scratch95_istd, scratch95_batchstats, 361280, 361856); // op 95: features.5.rest.0.conv.0.1 (batchnorm)
-  conv2dBackward6(p, gp, n, act94, grad94, grad95, work94_col, work94_dcol, 305984); // op 94: features.5.rest.0.conv.0.0 (conv2d)
-  batchnormBackward8(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, scratch93_batchstats, 305792, 305888); // op 93: features.5.0.conv.3 (batchnorm)
-  backward92(p, gp, n);
-  reluBackward4(n, act91, grad91, grad92); // op 91: features.5.0.conv.1.2 (relu)
-  batchnormBackward7(p, gp, n, grad90, grad91, scratch90_xhat, scratch90_istd, scratch90_batchstats, 268160, 268544); // op 90: features.5.0.conv.1.1 (batchnorm)
-  backward89(p, gp, n);
-  reluBackward4(n, act88, grad88, grad89); // op 88: features.5.0.conv.0.2 (relu)
-  batchnormBackward7(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, scratch87_batchstats, 263936, 264320); // op 87: features.5.0.conv.0.1 (batchnorm)
-  conv2dBackward4(p, gp, n, act86, grad86, grad87, work86_col, work86_dcol, 239360); // op 86: features.5.0.conv.0.0 (conv2d)
-  addBackward2(n, grad85, grad77, grad86); // op 85: add
-  batchnormBackward6(p, gp, n, grad84, grad85, scratch84_xhat, scratch84_istd, scratch84_batchstats, 239232, 239296); // op 84: features.4.rest.2.conv.3 (batchnorm)
-  conv2dBackward5(p, gp, n, act83, grad83, grad84, work83_col, work83_dcol, 214656); // op 83: features.4.rest.2.conv.2 (conv2d)
-  reluBackward4(n, act82, grad82, grad83); // op 82: features.4.rest.2.conv.1.2 (relu)
-  batchnormBackward7(p, gp, n, grad81, grad82, scratch81_xhat, scratch81_istd, scratch81_batchstats, 213888, 214272); // op 81: features.4.rest.2.conv.1.1 (batchnorm)
-  backward80(p, gp, n);
-  reluBackward4(n, act79, grad79, grad80); // op 79: features.4.rest.2.conv.0.2 (relu)
-  batchnormBackward7(p, gp, n, grad78, grad79, scratch78_xhat, scratch78_istd, scratch78_batchstats, 209664, 210048); // op 78: features.4.rest.2.conv.0.1 (batchnorm)
-  conv2dBackward4(p, gp, n, act77, grad77, grad78, work77_col, work77_dcol, 185088); // op 77: features.4.rest.2.conv.0.0 (conv2d)
-  addBackward2(n, grad76, grad68, grad77); // op 76: add
-  batchnormBackward6(p, gp, n, grad75, grad76, scratch75_xhat, scratch75_istd, scratch75_batchstats, 184960, 185024); // op 75: features.4.rest.1.conv.3 (batchnorm)
-  conv2dBackward5(p, gp, n, act74, grad74, grad75, work74_col, work74_dcol, 160384); // op 74: features.4.rest.1.conv.2 (conv2d)
-  reluBackward4(n, act73, grad73, grad74); // op 73: features.4.rest.1.conv.1.2 (relu)
-  batchnormBackward7(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, scratch72_batchstats, 159616, 160000); // op 72: features.4.rest.1.conv.1.1 (batchnorm)
-  backward71(p, gp, n);
-  reluBackward4(n, act70, grad70, grad71); // op 70: features.4.rest.1.conv.0.2 (relu)
-  batchnormBackward7(p, gp, n, grad69, grad70, scratch69_xhat, scratch69_istd, scratch69_batchstats, 155392, 155776); // op 69: features.4.rest.1.conv.0.1 (batchnorm)
-  conv2dBackward4(p, gp, n, act68, grad68, grad69, work68_col, work68_dcol, 130816); // op 68: features.4.rest.1.conv.0.0 (conv2d)
-  addBackward2(n, grad67, grad59, grad68); // op 67: add
-  batchnormBackward6(p, gp, n, grad66, grad67, scratch66_xhat, scratch66_istd, scratch66_batchstats, 130688, 130752); // op 66: features.4.rest.0.conv.3 (batchnorm)
-  conv2dBackward5(p, gp, n, act65, grad65, grad66, work65_col, work65_dcol, 106112); // op 65: features.4.rest.0.conv.2 (conv2d)
-  reluBackward4(n, act64, grad64, grad65); // op 64: features.4.rest.0.conv.1.2 (relu)
-  batchnormBackward7(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, scratch63_batchstats, 105344, 105728); // op 63: features.4.rest.0.conv.1.1 (batchnorm)
-  backward62(p, gp, n);
-  reluBackward4(n, act61, grad61, grad62); // op 61: features.4.rest.0.conv.0.2 (relu)
-  batchnormBackward7(p, gp, n, grad60, grad61, scratch60_xhat, scratch60_istd, scratch60_batchstats, 101120, 101504); // op 60: features.4.rest.0.conv.0.1 (batchnorm)
-  conv2dBackward4(p, gp, n, act59, grad59, grad60, work59_col, work59_dcol, 76544); // op 59: features.4.rest.0.conv.0.0 (conv2d)
-  batchnormBackward6(p, gp, n, grad58, grad59, scratch58_xhat, scratch58_istd, scratch58_batchstats, 76416, 76480); // op 58: features.4.0.conv.3 (batchnorm)
-  backward57(p, gp, n);
-  backward56(n);
-  backward55(p, gp, n);
-  backward54(p, gp, n);
-  reluBackward3(n, act53, grad53, grad54); // op 53: features.4.0.conv.0.2 (relu)
-  batchnormBackward5(p, gp, n, grad52, grad53, scratch52_xhat, scratch52_istd, scratch52_batchstats, 61632, 61824); // op 52: features.4.0.conv.0.1 (batchnorm)
-  conv2dBackward2(p, gp, n, act51, grad51, grad52, work51_col, work51_dcol, 55488); // op 51: features.4.0.conv.0.0 (conv2d)
-  addBackward1(n, grad50, grad42, grad51); // op 50: add
-  batchnormBackward4(p, gp, n, grad49, grad50, scratch49_xhat, scratch49_istd, scratch49_batchstats, 55424, 55456); // op 49: features.3.rest.1.conv.3 (batchnorm)
-  conv2dBackward3(p, gp, n, act48, grad48, grad49, work48_col, work48_dcol, 49280); // op 48: features.3.rest.1.conv.2 (conv2d)
-  reluBackward3(n, act47, grad47, grad48); // op 47: features.3.rest.1.conv.1.2 (relu)
-  batchnormBackward5(p, gp, n, grad46, grad47, scratch46_xhat, scratch46_istd, scratch46_batchstats, 48896, 49088); // op 46: features.3.rest.1.conv.1.1 (batchnorm)
-  backward45(p, gp, n);
-  reluBackward3(n, act44, grad44, grad45); // op 44: features.3.rest.1.conv.0.2 (relu)
-  batchnormBackward5(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, scratch43_batchstats, 46784, 46976); // op 43: features.3.rest.1.conv.0.1 (batchnorm)
-  conv2dBackward2(p, gp, n, act42, grad42, grad43, work42_col, work42_dcol, 40640); // op 42: features.3.rest.1.conv.0.0 (conv2d)
-  addBackward1(n, grad41, grad33, grad42); // op 41: add
-  batchnormBackward4(p, gp, n, grad40, grad41, scratch40_xhat, scratch40_istd, scratch40_batchstats, 40576, 40608); // op 40: features.3.rest.0.conv.3 (batchnorm)
-  conv2dBackward3(p, gp, n, act39, grad39, grad40, work39_col, work39_dcol, 34432); // op 39: features.3.rest.0.conv.2 (conv2d)
-  reluBackward3(n, act38, grad38, grad39); // op 38: features.3.rest.0.conv.1.2 (relu)
-  batchnormBackward5(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, scratch37_batchstats, 34048, 34240); // op 37: features.3.rest.0.conv.1.1 (batchnorm)
-  backward36(p, gp, n);
-  reluBackward3(n, act35, grad35, grad36); // op 35: features.3.rest.0.conv.0.2 (relu)
-  batchnormBackward5(p, gp, n, grad34, grad35, scratch34_xhat, scratch34_istd, scratch34_batchstats, 31936, 32128); // op 34: features.3.rest.0.conv.0.1 (batchnorm)
-  conv2dBackward2(p, gp, n, act33, grad33, grad34, work33_col, work33_dcol, 25792); // op 33: features.3.rest.0.conv.0.0 (conv2d)
-  batchnormBackward4(p, gp, n, grad32, grad33, scratch32_xhat, scratch32_istd, scratch32_batchstats, 25728, 25760); // op 32: features.3.0.conv.3 (batchnorm)
-  backward31(p, gp, n);
-  backward30(n);
-  backward29(p, gp, n);
-  backward28(p, gp, n);
-  reluBackward2(n, act27, grad27, grad28); // op 27: features.3.0.conv.0.2 (relu)
-  batchnormBackward3(p, gp, n, grad26, grad27, scratch26_xhat, scratch26_istd, scratch26_batchstats, 19248, 19392); // op 26: features.3.0.conv.0.1 (batchnorm)
-  conv2dBackward1(p, gp, n, act25, grad25, grad26, work25_col, work25_dcol, 15792); // op 25: features.3.0.conv.0.0 (conv2d)
-  backward24(n);
-  batchnormBackward2(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, scratch23_batchstats, 15744, 15768); // op 23: features.2.rest.0.conv.3 (batchnorm)
-  backward22(p, gp, n);
-  reluBackward2(n, act21, grad21, grad22); // op 21: features.2.rest.0.conv.1.2 (relu)
-  batchnormBackward3(p, gp, n, grad20, grad21, scratch20_xhat, scratch20_istd, scratch20_batchstats, 12000, 12144); // op 20: features.2.rest.0.conv.1.1 (batchnorm)
-  backward19(p, gp, n);
-  reluBackward2(n, act18, grad18, grad19); // op 18: features.2.rest.0.conv.0.2 (relu)
-  batchnormBackward3(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, scratch17_batchstats, 10416, 10560); // op 17: features.2.rest.0.conv.0.1 (batchnorm)
-  conv2dBackward1(p, gp, n, act16, grad16, grad17, work16_col, work16_dcol, 6960); // op 16: features.2.rest.0.conv.0.0 (conv2d)
-  batchnormBackward2(p, gp, n, grad15, grad16, scratch15_xhat, scratch15_istd, scratch15_batchstats, 6912, 6936); // op 15: features.2.0.conv.3 (batchnorm)
-  backward14(p, gp, n);
-  backward13(n);
-  backward12(p, gp, n);
-  backward11(p, gp, n);
-  backward10(n);
-  backward9(p, gp, n);
-  backward8(p, gp, n);
-  backward7(p, gp, n);
-  backward6(p, gp, n);
-  reluBackward1(n, act5, grad5, grad6); // op 5: features.1.conv.0.2 (relu)
-  batchnormBackward1(p, gp, n, grad4, grad5, scratch4_xhat, scratch4_istd, scratch4_batchstats, 1216, 1248); // op 4: features.1.conv.0.1 (batchnorm)
-  backward3(p, gp, n);
-  reluBackward1(n, act2, grad2, grad3); // op 2: features.0.2 (relu)
-  batchnormBackward1(p, gp, n, grad1, grad2, scratch1_xhat, scratch1_istd, scratch1_batchstats, 864, 896); // op 1: features.0.1 (batchnorm)
-  backward0(p, gp, n);
-  return grad0;
-}
-
-// ── One function per op, forward and backward ──
-
-/** Forward of op 0: features.0.0 (conv2d). */
-function forward0(p: Float32Array, n: number): void {
-  // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 112; oh++)
-        for (let ow = 0; ow < 112; ow++) {
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + (gi * 3 + ic) * 50176;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 2 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 2 - 1 + kw * 1;
-                work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work0_col, act1, 12544, 27, 32, 0 + gi * 864, -1, yb + gi * 401408, 1, 12544);
+  /**
+   * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
+   * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
+   */
+  function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+    checkBatch(n);
+    checkOptions(options);
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    checkFloats("input", input, n * 150528);
+    if (options.buffers !== undefined) {
+      checkFloats("buffers", options.buffers, bufferCount);
+      if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");
+      if (inWorkspace(options.buffers))
+        throw new TypeError("buffers share memory with an array this module returned: copy them first");
     }
-  }
-}
 
-/** Backward of op 0: features.0.0 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward, as im2col + a register-tiled matrix product
-  const dx = inputGradWanted;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+    const training = options.training ?? false;
+    if (options.seed !== undefined) checkSeed(options.seed);
+    if (training && n * 49 < 2) {
+      throw new RangeError(
+        `features.6.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
+      );
+    }
+
+    allocate(n);
+    if (options.seed !== undefined) seedRandom(options.seed);
+    if (options.buffers !== undefined) bf = options.buffers;
+    else if (!ownBuffersReady) {
+      bf = createBuffers();
+      ownBuffersReady = true;
+    }
+
+    act0.set(input);
+    forward0(p, n);
+    forward1(p, n, training);
+    reluForward1(n, act2, act3); // op 2: features.0.2 (relu)
+    forward3(p, n);
+    forward4(p, n, training);
+    reluForward1(n, act5, act6); // op 5: features.1.conv.0.2 (relu)
+    forward6(p, n);
+    forward7(p, n, training);
+    forward8(p, n);
+    forward9(p, n, training);
+    forward10(n);
+    forward11(p, n);
+    forward12(p, n, training);
+    forward13(n);
+    forward14(p, n);
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act15,
+      act16,
+      scratch15_xhat,
+      scratch15_istd,
+      scratch15_batchstats,
+      6912,
+      6936,
+      549,
+      573,
+      597,
+      "features.2.0.conv.3",
+    ); // op 15: features.2.0.conv.3 (batchnorm)
+    conv2dForward1(p, n, act16, act17, work16_col, 6960); // op 16: features.2.rest.0.conv.0.0 (conv2d)
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act17,
+      act18,
+      scratch17_xhat,
+      scratch17_istd,
+      scratch17_batchstats,
+      10416,
+      10560,
+      598,
+      742,
+      886,
+      "features.2.rest.0.conv.0.1",
+    ); // op 17: features.2.rest.0.conv.0.1 (batchnorm)
+    reluForward2(n, act18, act19); // op 18: features.2.rest.0.conv.0.2 (relu)
+    forward19(p, n);
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act20,
+      act21,
+      scratch20_xhat,
+      scratch20_istd,
+      scratch20_batchstats,
+      12000,
+      12144,
+      887,
+      1031,
+      1175,
+      "features.2.rest.0.conv.1.1",
+    ); // op 20: features.2.rest.0.conv.1.1 (batchnorm)
+    reluForward2(n, act21, act22); // op 21: features.2.rest.0.conv.1.2 (relu)
+    forward22(p, n);
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act23,
+      act24,
+      scratch23_xhat,
+      scratch23_istd,
+      scratch23_batchstats,
+      15744,
+      15768,
+      1176,
+      1200,
+      1224,
+      "features.2.rest.0.conv.3",
+    ); // op 23: features.2.rest.0.conv.3 (batchnorm)
+    forward24(n);
+    conv2dForward1(p, n, act25, act26, work25_col, 15792); // op 25: features.3.0.conv.0.0 (conv2d)
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act26,
+      act27,
+      scratch26_xhat,
+      scratch26_istd,
+      scratch26_batchstats,
+      19248,
+      19392,
+      1225,
+      1369,
+      1513,
+      "features.3.0.conv.0.1",
+    ); // op 26: features.3.0.conv.0.1 (batchnorm)
+    reluForward2(n, act27, act28); // op 27: features.3.0.conv.0.2 (relu)
+    forward28(p, n);
+    forward29(p, n, training);
+    forward30(n);
+    forward31(p, n);
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act32,
+      act33,
+      scratch32_xhat,
+      scratch32_istd,
+      scratch32_batchstats,
+      25728,
+      25760,
+      1803,
+      1835,
+      1867,
+      "features.3.0.conv.3",
+    ); // op 32: features.3.0.conv.3 (batchnorm)
+    conv2dForward2(p, n, act33, act34, work33_col, 25792); // op 33: features.3.rest.0.conv.0.0 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act34,
+      act35,
+      scratch34_xhat,
+      scratch34_istd,
+      scratch34_batchstats,
+      31936,
+      32128,
+      1868,
+      2060,
+      2252,
+      "features.3.rest.0.conv.0.1",
+    ); // op 34: features.3.rest.0.conv.0.1 (batchnorm)
+    reluForward3(n, act35, act36); // op 35: features.3.rest.0.conv.0.2 (relu)
+    conv2dForward3(p, n, act36, act37, 32320); // op 36: features.3.rest.0.conv.1.0 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act37,
+      act38,
+      scratch37_xhat,
+      scratch37_istd,
+      scratch37_batchstats,
+      34048,
+      34240,
+      2253,
+      2445,
+      2637,
+      "features.3.rest.0.conv.1.1",
+    ); // op 37: features.3.rest.0.conv.1.1 (batchnorm)
+    reluForward3(n, act38, act39); // op 38: features.3.rest.0.conv.1.2 (relu)
+    conv2dForward4(p, n, act39, act40, work39_col, 34432); // op 39: features.3.rest.0.conv.2 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act40,
+      act41,
+      scratch40_xhat,
+      scratch40_istd,
+      scratch40_batchstats,
+      40576,
+      40608,
+      2638,
+      2670,
+      2702,
+      "features.3.rest.0.conv.3",
+    ); // op 40: features.3.rest.0.conv.3 (batchnorm)
+    addForward1(n, act41, act33, act42); // op 41: add
+    conv2dForward2(p, n, act42, act43, work42_col, 40640); // op 42: features.3.rest.1.conv.0.0 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act43,
+      act44,
+      scratch43_xhat,
+      scratch43_istd,
+      scratch43_batchstats,
+      46784,
+      46976,
+      2703,
+      2895,
+      3087,
+      "features.3.rest.1.conv.0.1",
+    ); // op 43: features.3.rest.1.conv.0.1 (batchnorm)
+    reluForward3(n, act44, act45); // op 44: features.3.rest.1.conv.0.2 (relu)
+    conv2dForward3(p, n, act45, act46, 47168); // op 45: features.3.rest.1.conv.1.0 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act46,
+      act47,
+      scratch46_xhat,
+      scratch46_istd,
+      scratch46_batchstats,
+      48896,
+      49088,
+      3088,
+      3280,
+      3472,
+      "features.3.rest.1.conv.1.1",
+    ); // op 46: features.3.rest.1.conv.1.1 (batchnorm)
+    reluForward3(n, act47, act48); // op 47: features.3.rest.1.conv.1.2 (relu)
+    conv2dForward4(p, n, act48, act49, work48_col, 49280); // op 48: features.3.rest.1.conv.2 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act49,
+      act50,
+      scratch49_xhat,
+      scratch49_istd,
+      scratch49_batchstats,
+      55424,
+      55456,
+      3473,
+      3505,
+      3537,
+      "features.3.rest.1.conv.3",
+    ); // op 49: features.3.rest.1.conv.3 (batchnorm)
+    addForward1(n, act50, act42, act51); // op 50: add
+    conv2dForward2(p, n, act51, act52, work51_col, 55488); // op 51: features.4.0.conv.0.0 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act52,
+      act53,
+      scratch52_xhat,
+      scratch52_istd,
+      scratch52_batchstats,
+      61632,
+      61824,
+      3538,
+      3730,
+      3922,
+      "features.4.0.conv.0.1",
+    ); // op 52: features.4.0.conv.0.1 (batchnorm)
+    reluForward3(n, act53, act54); // op 53: features.4.0.conv.0.2 (relu)
+    forward54(p, n);
+    forward55(p, n, training);
+    forward56(n);
+    forward57(p, n);
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act58,
+      act59,
+      scratch58_xhat,
+      scratch58_istd,
+      scratch58_batchstats,
+      76416,
+      76480,
+      4308,
+      4372,
+      4436,
+      "features.4.0.conv.3",
+    ); // op 58: features.4.0.conv.3 (batchnorm)
+    conv2dForward5(p, n, act59, act60, work59_col, 76544); // op 59: features.4.rest.0.conv.0.0 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act60,
+      act61,
+      scratch60_xhat,
+      scratch60_istd,
+      scratch60_batchstats,
+      101120,
+      101504,
+      4437,
+      4821,
+      5205,
+      "features.4.rest.0.conv.0.1",
+    ); // op 60: features.4.rest.0.conv.0.1 (batchnorm)
+    reluForward4(n, act61, act62); // op 61: features.4.rest.0.conv.0.2 (relu)
+    conv2dForward6(p, n, act62, act63, 101888); // op 62: features.4.rest.0.conv.1.0 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act63,
+      act64,
+      scratch63_xhat,
+      scratch63_istd,
+      scratch63_batchstats,
+      105344,
+      105728,
+      5206,
+      5590,
+      5974,
+      "features.4.rest.0.conv.1.1",
+    ); // op 63: features.4.rest.0.conv.1.1 (batchnorm)
+    reluForward4(n, act64, act65); // op 64: features.4.rest.0.conv.1.2 (relu)
+    conv2dForward7(p, n, act65, act66, work65_col, 106112); // op 65: features.4.rest.0.conv.2 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act66,
+      act67,
+      scratch66_xhat,
+      scratch66_istd,
+      scratch66_batchstats,
+      130688,
+      130752,
+      5975,
+      6039,
+      6103,
+      "features.4.rest.0.conv.3",
+    ); // op 66: features.4.rest.0.conv.3 (batchnorm)
+    addForward2(n, act67, act59, act68); // op 67: add
+    conv2dForward5(p, n, act68, act69, work68_col, 130816); // op 68: features.4.rest.1.conv.0.0 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act69,
+      act70,
+      scratch69_xhat,
+      scratch69_istd,
+      scratch69_batchstats,
+      155392,
+      155776,
+      6104,
+      6488,
+      6872,
+      "features.4.rest.1.conv.0.1",
+    ); // op 69: features.4.rest.1.conv.0.1 (batchnorm)
+    reluForward4(n, act70, act71); // op 70: features.4.rest.1.conv.0.2 (relu)
+    conv2dForward6(p, n, act71, act72, 156160); // op 71: features.4.rest.1.conv.1.0 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act72,
+      act73,
+      scratch72_xhat,
+      scratch72_istd,
+      scratch72_batchstats,
+      159616,
+      160000,
+      6873,
+      7257,
+      7641,
+      "features.4.rest.1.conv.1.1",
+    ); // op 72: features.4.rest.1.conv.1.1 (batchnorm)
+    reluForward4(n, act73, act74); // op 73: features.4.rest.1.conv.1.2 (relu)
+    conv2dForward7(p, n, act74, act75, work74_col, 160384); // op 74: features.4.rest.1.conv.2 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act75,
+      act76,
+      scratch75_xhat,
+      scratch75_istd,
+      scratch75_batchstats,
+      184960,
+      185024,
+      7642,
+      7706,
+      7770,
+      "features.4.rest.1.conv.3",
+    ); // op 75: features.4.rest.1.conv.3 (batchnorm)
+    addForward2(n, act76, act68, act77); // op 76: add
+    conv2dForward5(p, n, act77, act78, work77_col, 185088); // op 77: features.4.rest.2.conv.0.0 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act78,
+      act79,
+      scratch78_xhat,
+      scratch78_istd,
+      scratch78_batchstats,
+      209664,
+      210048,
+      7771,
+      8155,
+      8539,
+      "features.4.rest.2.conv.0.1",
+    ); // op 78: features.4.rest.2.conv.0.1 (batchnorm)
+    reluForward4(n, act79, act80); // op 79: features.4.rest.2.conv.0.2 (relu)
+    conv2dForward6(p, n, act80, act81, 210432); // op 80: features.4.rest.2.conv.1.0 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act81,
+      act82,
+      scratch81_xhat,
+      scratch81_istd,
+      scratch81_batchstats,
+      213888,
+      214272,
+      8540,
+      8924,
+      9308,
+      "features.4.rest.2.conv.1.1",
+    ); // op 81: features.4.rest.2.conv.1.1 (batchnorm)
+    reluForward4(n, act82, act83); // op 82: features.4.rest.2.conv.1.2 (relu)
+    conv2dForward7(p, n, act83, act84, work83_col, 214656); // op 83: features.4.rest.2.conv.2 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act84,
+      act85,
+      scratch84_xhat,
+      scratch84_istd,
+      scratch84_batchstats,
+      239232,
+      239296,
+      9309,
+      9373,
+      9437,
+      "features.4.rest.2.conv.3",
+    ); // op 84: features.4.rest.2.conv.3 (batchnorm)
+    addForward2(n, act85, act77, act86); // op 85: add
+    conv2dForward5(p, n, act86, act87, work86_col, 239360); // op 86: features.5.0.conv.0.0 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act87,
+      act88,
+      scratch87_xhat,
+      scratch87_istd,
+      scratch87_batchstats,
+      263936,
+      264320,
+      9438,
+      9822,
+      10206,
+      "features.5.0.conv.0.1",
+    ); // op 87: features.5.0.conv.0.1 (batchnorm)
+    reluForward4(n, act88, act89); // op 88: features.5.0.conv.0.2 (relu)
+    conv2dForward6(p, n, act89, act90, 264704); // op 89: features.5.0.conv.1.0 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act90,
+      act91,
+      scratch90_xhat,
+      scratch90_istd,
+      scratch90_batchstats,
+      268160,
+      268544,
+      10207,
+      10591,
+      10975,
+      "features.5.0.conv.1.1",
+    ); // op 90: features.5.0.conv.1.1 (batchnorm)
+    reluForward4(n, act91, act92); // op 91: features.5.0.conv.1.2 (relu)
+    forward92(p, n);
+    batchnormForward7(
+      p,
+      n,
+      training,
+      act93,
+      act94,
+      scratch93_xhat,
+      scratch93_istd,
+      scratch93_batchstats,
+      305792,
+      305888,
+      10976,
+      11072,
+      11168,
+      "features.5.0.conv.3",
+    ); // op 93: features.5.0.conv.3 (batchnorm)
+    conv2dForward8(p, n, act94, act95, work94_col, 305984); // op 94: features.5.rest.0.conv.0.0 (conv2d)
+    batchnormForward8(
+      p,
+      n,
+      training,
+      act95,
+      act96,
+      scratch95_xhat,
+      scratch95_istd,
+      scratch95_batchstats,
+      361280,
+      361856,
+      11169,
+      11745,
+      12321,
+      "features.5.rest.0.conv.0.1",
+    ); // op 95: features.5.rest.0.conv.0.1 (batchnorm)
+    reluForward5(n, act96, act97); // op 96: features.5.rest.0.conv.0.2 (relu)
+    conv2dForward9(p, n, act97, act98, 362432); // op 97: features.5.rest.0.conv.1.0 (conv2d)
+    batchnormForward8(
+      p,
+      n,
+      training,
+      act98,
+      act99,
+      scratch98_xhat,
+      scratch98_istd,
+      scratch98_batchstats,
+      367616,
+      368192,
+      12322,
+      12898,
+      13474,
+      "features.5.rest.0.conv.1.1",
+    ); // op 98: features.5.rest.0.conv.1.1 (batchnorm)
+    reluForward5(n, act99, act100); // op 99: features.5.rest.0.conv.1.2 (relu)
+    conv2dForward10(p, n, act100, act101, work100_col, 368768); // op 100: features.5.rest.0.conv.2 (conv2d)
+    batchnormForward7(
+      p,
+      n,
+      training,
+      act101,
+      act102,
+      scratch101_xhat,
+      scratch101_istd,
+      scratch101_batchstats,
+      424064,
+      424160,
+      13475,
+      13571,
+      13667,
+      "features.5.rest.0.conv.3",
+    ); // op 101: features.5.rest.0.conv.3 (batchnorm)
+    addForward3(n, act102, act94, act103); // op 102: add
+    conv2dForward8(p, n, act103, act104, work103_col, 424256); // op 103: features.5.rest.1.conv.0.0 (conv2d)
+    batchnormForward8(
+      p,
+      n,
+      training,
+      act104,
+      act105,
+      scratch104_xhat,
+      scratch104_istd,
+      scratch104_batchstats,
+      479552,
+      480128,
+      13668,
+      14244,
+      14820,
+      "features.5.rest.1.conv.0.1",
+    ); // op 104: features.5.rest.1.conv.0.1 (batchnorm)
+    reluForward5(n, act105, act106); // op 105: features.5.rest.1.conv.0.2 (relu)
+    conv2dForward9(p, n, act106, act107, 480704); // op 106: features.5.rest.1.conv.1.0 (conv2d)
+    batchnormForward8(
+      p,
+      n,
+      training,
+      act107,
+      act108,
+      scratch107_xhat,
+      scratch107_istd,
+      scratch107_batchstats,
+      485888,
+      486464,
+      14821,
+      15397,
+      15973,
+      "features.5.rest.1.conv.1.1",
+    ); // op 107: features.5.rest.1.conv.1.1 (batchnorm)
+    reluForward5(n, act108, act109); // op 108: features.5.rest.1.conv.1.2 (relu)
+    conv2dForward10(p, n, act109, act110, work109_col, 487040); // op 109: features.5.rest.1.conv.2 (conv2d)
+    batchnormForward7(
+      p,
+      n,
+      training,
+      act110,
+      act111,
+      scratch110_xhat,
+      scratch110_istd,
+      scratch110_batchstats,
+      542336,
+      542432,
+      15974,
+      16070,
+      16166,
+      "features.5.rest.1.conv.3",
+    ); // op 110: features.5.rest.1.conv.3 (batchnorm)
+    addForward3(n, act111, act103, act112); // op 111: add
+    conv2dForward8(p, n, act112, act113, work112_col, 542528); // op 112: features.6.0.conv.0.0 (conv2d)
+    batchnormForward8(
+      p,
+      n,
+      training,
+      act113,
+      act114,
+      scratch113_xhat,
+      scratch113_istd,
+      scratch113_batchstats,
+      597824,
+      598400,
+      16167,
+      16743,
+      17319,
+      "features.6.0.conv.0.1",
+    ); // op 113: features.6.0.conv.0.1 (batchnorm)
+    reluForward5(n, act114, act115); // op 114: features.6.0.conv.0.2 (relu)
+    forward115(p, n);
+    forward116(p, n, training);
+    forward117(n);
+    forward118(p, n);
+    batchnormForward9(
+      p,
+      n,
+      training,
+      act119,
+      act120,
+      scratch119_xhat,
+      scratch119_istd,
+      scratch119_batchstats,
+      697472,
+      697632,
+      18473,
+      18633,
+      18793,
+      "features.6.0.conv.3",
+    ); // op 119: features.6.0.conv.3 (batchnorm)
+    conv2dForward11(p, n, act120, act121, work120_col, 697792); // op 120: features.6.rest.0.conv.0.0 (conv2d)
+    batchnormForward10(
+      p,
+      n,
+      training,
+      act121,
+      act122,
+      scratch121_xhat,
+      scratch121_istd,
+      scratch121_batchstats,
+      851392,
+      852352,
+      18794,
+      19754,
+      20714,
+      "features.6.rest.0.conv.0.1",
+    ); // op 121: features.6.rest.0.conv.0.1 (batchnorm)
+    reluForward6(n, act122, act123); // op 122: features.6.rest.0.conv.0.2 (relu)
+    conv2dForward12(p, n, act123, act124, 853312); // op 123: features.6.rest.0.conv.1.0 (conv2d)
+    batchnormForward10(
+      p,
+      n,
+      training,
+      act124,
+      act125,
+      scratch124_xhat,
+      scratch124_istd,
+      scratch124_batchstats,
+      861952,
+      862912,
+      20715,
+      21675,
+      22635,
+      "features.6.rest.0.conv.1.1",
+    ); // op 124: features.6.rest.0.conv.1.1 (batchnorm)
+    reluForward6(n, act125, act126); // op 125: features.6.rest.0.conv.1.2 (relu)
+    conv2dForward13(p, n, act126, act127, work126_col, 863872); // op 126: features.6.rest.0.conv.2 (conv2d)
+    batchnormForward9(
+      p,
+      n,
+      training,
+      act127,
+      act128,
+      scratch127_xhat,
+      scratch127_istd,
+      scratch127_batchstats,
+      1017472,
+      1017632,
+      22636,
+      22796,
+      22956,
+      "features.6.rest.0.conv.3",
+    ); // op 127: features.6.rest.0.conv.3 (batchnorm)
+    addForward4(n, act128, act120, act129); // op 128: add
+    conv2dForward11(p, n, act129, act130, work129_col, 1017792); // op 129: features.6.rest.1.conv.0.0 (conv2d)
+    batchnormForward10(
+      p,
+      n,
+      training,
+      act130,
+      act131,
+      scratch130_xhat,
+      scratch130_istd,
+      scratch130_batchstats,
+      1171392,
+      1172352,
+      22957,
+      23917,
+      24877,
+      "features.6.rest.1.conv.0.1",
+    ); // op 130: features.6.rest.1.conv.0.1 (batchnorm)
+    reluForward6(n, act131, act132); // op 131: features.6.rest.1.conv.0.2 (relu)
+    conv2dForward12(p, n, act132, act133, 1173312); // op 132: features.6.rest.1.conv.1.0 (conv2d)
+    batchnormForward10(
+      p,
+      n,
+      training,
+      act133,
+      act134,
+      scratch133_xhat,
+      scratch133_istd,
+      scratch133_batchstats,
+      1181952,
+      1182912,
+      24878,
+      25838,
+      26798,
+      "features.6.rest.1.conv.1.1",
+    ); // op 133: features.6.rest.1.conv.1.1 (batchnorm)
+    reluForward6(n, act134, act135); // op 134: features.6.rest.1.conv.1.2 (relu)
+    conv2dForward13(p, n, act135, act136, work135_col, 1183872); // op 135: features.6.rest.1.conv.2 (conv2d)
+    batchnormForward9(
+      p,
+      n,
+      training,
+      act136,
+      act137,
+      scratch136_xhat,
+      scratch136_istd,
+      scratch136_batchstats,
+      1337472,
+      1337632,
+      26799,
+      26959,
+      27119,
+      "features.6.rest.1.conv.3",
+    ); // op 136: features.6.rest.1.conv.3 (batchnorm)
+    addForward4(n, act137, act129, act138); // op 137: add
+    conv2dForward11(p, n, act138, act139, work138_col, 1337792); // op 138: features.7.0.conv.0.0 (conv2d)
+    batchnormForward10(
+      p,
+      n,
+      training,
+      act139,
+      act140,
+      scratch139_xhat,
+      scratch139_istd,
+      scratch139_batchstats,
+      1491392,
+      1492352,
+      27120,
+      28080,
+      29040,
+      "features.7.0.conv.0.1",
+    ); // op 139: features.7.0.conv.0.1 (batchnorm)
+    reluForward6(n, act140, act141); // op 140: features.7.0.conv.0.2 (relu)
+    conv2dForward12(p, n, act141, act142, 1493312); // op 141: features.7.0.conv.1.0 (conv2d)
+    batchnormForward10(
+      p,
+      n,
+      training,
+      act142,
+      act143,
+      scratch142_xhat,
+      scratch142_istd,
+      scratch142_batchstats,
+      1501952,
+      1502912,
+      29041,
+      30001,
+      30961,
+      "features.7.0.conv.1.1",
+    ); // op 142: features.7.0.conv.1.1 (batchnorm)
+    reluForward6(n, act143, act144); // op 143: features.7.0.conv.1.2 (relu)
+    forward144(p, n);
+    forward145(p, n, training);
+    forward146(p, n);
+    forward147(p, n, training);
+    forward148(n);
+    forward149(n);
+    forward151(n, training);
+    forward152(p, n);
+    forwardDone = true;
+    return act153;
+  }
+
+  /**
+   * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
+   * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
+   * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
+   * next call).
+   */
+  function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+    if (!forwardDone) throw new RangeError("backward needs a forward call first");
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const n = batchSize;
+    checkFloats("outputGrad", outputGrad, n * 1000);
+    checkFloats("grads", grads, paramCount);
+    if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+    if (inWorkspace(grads))
+      throw new TypeError("grads share memory with an array this module returned: copy them first");
+    copy(outputGrad, grad153);
+    const gp = grads;
+    zero(gp);
+    zero(grad0);
+    zero(grad1);
+    zero(grad3);
+    zero(grad4);
+    zero(grad6);
+    zero(grad7);
+    zero(grad8);
+    zero(grad9);
+    zero(grad11);
+    zero(grad12);
+    zero(grad14);
+    zero(grad15);
+    zero(grad16);
+    zero(grad17);
+    zero(grad19);
+    zero(grad20);
+    zero(grad22);
+    zero(grad23);
+    zero(grad24);
+    zero(grad25);
+    zero(grad26);
+    zero(grad28);
+    zero(grad29);
+    zero(grad31);
+    zero(grad32);
+    zero(grad33);
+    zero(grad34);
+    zero(grad36);
+    zero(grad37);
+    zero(grad39);
+    zero(grad40);
+    zero(grad41);
+    zero(grad42);
+    zero(grad43);
+    zero(grad45);
+    zero(grad46);
+    zero(grad48);
+    zero(grad49);
+    zero(grad50);
+    zero(grad51);
+    zero(grad52);
+    zero(grad54);
+    zero(grad55);
+    zero(grad57);
+    zero(grad58);
+    zero(grad59);
+    zero(grad60);
+    zero(grad62);
+    zero(grad63);
+    zero(grad65);
+    zero(grad66);
+    zero(grad67);
+    zero(grad68);
+    zero(grad69);
+    zero(grad71);
+    zero(grad72);
+    zero(grad74);
+    zero(grad75);
+    zero(grad76);
+    zero(grad77);
+    zero(grad78);
+    zero(grad80);
+    zero(grad81);
+    zero(grad83);
+    zero(grad84);
+    zero(grad85);
+    zero(grad86);
+    zero(grad87);
+    zero(grad89);
+    zero(grad90);
+    zero(grad92);
+    zero(grad93);
+    zero(grad94);
+    zero(grad95);
+    zero(grad97);
+    zero(grad98);
+    zero(grad100);
+    zero(grad101);
+    zero(grad102);
+    zero(grad103);
+    zero(grad104);
+    zero(grad106);
+    zero(grad107);
+    zero(grad109);
+    zero(grad110);
+    zero(grad111);
+    zero(grad112);
+    zero(grad113);
+    zero(grad115);
+    zero(grad116);
+    zero(grad118);
+    zero(grad119);
+    zero(grad120);
+    zero(grad121);
+    zero(grad123);
+    zero(grad124);
+    zero(grad126);
+    zero(grad127);
+    zero(grad128);
+    zero(grad129);
+    zero(grad130);
+    zero(grad132);
+    zero(grad133);
+    zero(grad135);
+    zero(grad136);
+    zero(grad137);
+    zero(grad138);
+    zero(grad139);
+    zero(grad141);
+    zero(grad142);
+    zero(grad144);
+    zero(grad145);
+    zero(grad146);
+    zero(grad147);
+    zero(grad149);
+    zero(grad150);
+    zero(grad152);
+    backward152(p, gp, n);
+    backward151(n);
+    backward149(n);
+    backward148(n);
+    backward147(p, gp, n);
+    backward146(p, gp, n);
+    backward145(p, gp, n);
+    backward144(p, gp, n);
+    reluBackward6(n, act143, grad143, grad144); // op 143: features.7.0.conv.1.2 (relu)
+    batchnormBackward11(
+      p,
+      gp,
+      n,
+      grad142,
+      grad143,
+      scratch142_xhat,
+      scratch142_istd,
+      scratch142_batchstats,
+      1501952,
+      1502912,
+    ); // op 142: features.7.0.conv.1.1 (batchnorm)
+    backward141(p, gp, n);
+    reluBackward6(n, act140, grad140, grad141); // op 140: features.7.0.conv.0.2 (relu)
+    batchnormBackward11(
+      p,
+      gp,
+      n,
+      grad139,
+      grad140,
+      scratch139_xhat,
+      scratch139_istd,
+      scratch139_batchstats,
+      1491392,
+      1492352,
+    ); // op 139: features.7.0.conv.0.1 (batchnorm)
+    conv2dBackward8(p, gp, n, act138, grad138, grad139, work138_col, work138_dcol, 1337792); // op 138: features.7.0.conv.0.0 (conv2d)
+    addBackward4(n, grad137, grad129, grad138); // op 137: add
+    batchnormBackward10(
+      p,
+      gp,
+      n,
+      grad136,
+      grad137,
+      scratch136_xhat,
+      scratch136_istd,
+      scratch136_batchstats,
+      1337472,
+      1337632,
+    ); // op 136: features.6.rest.1.conv.3 (batchnorm)
+    conv2dBackward9(p, gp, n, act135, grad135, grad136, work135_col, work135_dcol, 1183872); // op 135: features.6.rest.1.conv.2 (conv2d)
+    reluBackward6(n, act134, grad134, grad135); // op 134: features.6.rest.1.conv.1.2 (relu)
+    batchnormBackward11(
+      p,
+      gp,
+      n,
+      grad133,
+      grad134,
+      scratch133_xhat,
+      scratch133_istd,
+      scratch133_batchstats,
+      1181952,
+      1182912,
+    ); // op 133: features.6.rest.1.conv.1.1 (batchnorm)
+    backward132(p, gp, n);
+    reluBackward6(n, act131, grad131, grad132); // op 131: features.6.rest.1.conv.0.2 (relu)
+    batchnormBackward11(
+      p,
+      gp,
+      n,
+      grad130,
+      grad131,
+      scratch130_xhat,
+      scratch130_istd,
+      scratch130_batchstats,
+      1171392,
+      1172352,
+    ); // op 130: features.6.rest.1.conv.0.1 (batchnorm)
+    conv2dBackward8(p, gp, n, act129, grad129, grad130, work129_col, work129_dcol, 1017792); // op 129: features.6.rest.1.conv.0.0 (conv2d)
+    addBackward4(n, grad128, grad120, grad129); // op 128: add
+    batchnormBackward10(
+      p,
+      gp,
+      n,
+      grad127,
+      grad128,
+      scratch127_xhat,
+      scratch127_istd,
+      scratch127_batchstats,
+      1017472,
+      1017632,
+    ); // op 127: features.6.rest.0.conv.3 (batchnorm)
+    conv2dBackward9(p, gp, n, act126, grad126, grad127, work126_col, work126_dcol, 863872); // op 126: features.6.rest.0.conv.2 (conv2d)
+    reluBackward6(n, act125, grad125, grad126); // op 125: features.6.rest.0.conv.1.2 (relu)
+    batchnormBackward11(
+      p,
+      gp,
+      n,
+      grad124,
+      grad125,
+      scratch124_xhat,
+      scratch124_istd,
+      scratch124_batchstats,
+      861952,
+      862912,
+    ); // op 124: features.6.rest.0.conv.1.1 (batchnorm)
+    backward123(p, gp, n);
+    reluBackward6(n, act122, grad122, grad123); // op 122: features.6.rest.0.conv.0.2 (relu)
+    batchnormBackward11(
+      p,
+      gp,
+      n,
+      grad121,
+      grad122,
+      scratch121_xhat,
+      scratch121_istd,
+      scratch121_batchstats,
+      851392,
+      852352,
+    ); // op 121: features.6.rest.0.conv.0.1 (batchnorm)
+    conv2dBackward8(p, gp, n, act120, grad120, grad121, work120_col, work120_dcol, 697792); // op 120: features.6.rest.0.conv.0.0 (conv2d)
+    batchnormBackward10(
+      p,
+      gp,
+      n,
+      grad119,
+      grad120,
+      scratch119_xhat,
+      scratch119_istd,
+      scratch119_batchstats,
+      697472,
+      697632,
+    ); // op 119: features.6.0.conv.3 (batchnorm)
+    backward118(p, gp, n);
+    backward117(n);
+    backward116(p, gp, n);
+    backward115(p, gp, n);
+    reluBackward5(n, act114, grad114, grad115); // op 114: features.6.0.conv.0.2 (relu)
+    batchnormBackward9(
+      p,
+      gp,
+      n,
+      grad113,
+      grad114,
+      scratch113_xhat,
+      scratch113_istd,
+      scratch113_batchstats,
+      597824,
+      598400,
+    ); // op 113: features.6.0.conv.0.1 (batchnorm)
+    conv2dBackward6(p, gp, n, act112, grad112, grad113, work112_col, work112_dcol, 542528); // op 112: features.6.0.conv.0.0 (conv2d)
+    addBackward3(n, grad111, grad103, grad112); // op 111: add
+    batchnormBackward8(
+      p,
+      gp,
+      n,
+      grad110,
+      grad111,
+      scratch110_xhat,
+      scratch110_istd,
+      scratch110_batchstats,
+      542336,
+      542432,
+    ); // op 110: features.5.rest.1.conv.3 (batchnorm)
+    conv2dBackward7(p, gp, n, act109, grad109, grad110, work109_col, work109_dcol, 487040); // op 109: features.5.rest.1.conv.2 (conv2d)
+    reluBackward5(n, act108, grad108, grad109); // op 108: features.5.rest.1.conv.1.2 (relu)
+    batchnormBackward9(
+      p,
+      gp,
+      n,
+      grad107,
+      grad108,
+      scratch107_xhat,
+      scratch107_istd,
+      scratch107_batchstats,
+      485888,
+      486464,
+    ); // op 107: features.5.rest.1.conv.1.1 (batchnorm)
+    backward106(p, gp, n);
+    reluBackward5(n, act105, grad105, grad106); // op 105: features.5.rest.1.conv.0.2 (relu)
+    batchnormBackward9(
+      p,
+      gp,
+      n,
+      grad104,
+      grad105,
+      scratch104_xhat,
+      scratch104_istd,
+      scratch104_batchstats,
+      479552,
+      480128,
+    ); // op 104: features.5.rest.1.conv.0.1 (batchnorm)
+    conv2dBackward6(p, gp, n, act103, grad103, grad104, work103_col, work103_dcol, 424256); // op 103: features.5.rest.1.conv.0.0 (conv2d)
+    addBackward3(n, grad102, grad94, grad103); // op 102: add
+    batchnormBackward8(
+      p,
+      gp,
+      n,
+      grad101,
+      grad102,
+      scratch101_xhat,
+      scratch101_istd,
+      scratch101_batchstats,
+      424064,
+      424160,
+    ); // op 101: features.5.rest.0.conv.3 (batchnorm)
+    conv2dBackward7(p, gp, n, act100, grad100, grad101, work100_col, work100_dcol, 368768); // op 100: features.5.rest.0.conv.2 (conv2d)
+    reluBackward5(n, act99, grad99, grad100); // op 99: features.5.rest.0.conv.1.2 (relu)
+    batchnormBackward9(p, gp, n, grad98, grad99, scratch98_xhat, scratch98_istd, scratch98_batchstats, 367616, 368192); // op 98: features.5.rest.0.conv.1.1 (batchnorm)
+    backward97(p, gp, n);
+    reluBackward5(n, act96, grad96, grad97); // op 96: features.5.rest.0.conv.0.2 (relu)
+    batchnormBackward9(p, gp, n, grad95, grad96, scratch95_xhat, scratch95_istd, scratch95_batchstats, 361280, 361856); // op 95: features.5.rest.0.conv.0.1 (batchnorm)
+    conv2dBackward6(p, gp, n, act94, grad94, grad95, work94_col, work94_dcol, 305984); // op 94: features.5.rest.0.conv.0.0 (conv2d)
+    batchnormBackward8(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, scratch93_batchstats, 305792, 305888); // op 93: features.5.0.conv.3 (batchnorm)
+    backward92(p, gp, n);
+    reluBackward4(n, act91, grad91, grad92); // op 91: features.5.0.conv.1.2 (relu)
+    batchnormBackward7(p, gp, n, grad90, grad91, scratch90_xhat, scratch90_istd, scratch90_batchstats, 268160, 268544); // op 90: features.5.0.conv.1.1 (batchnorm)
+    backward89(p, gp, n);
+    reluBackward4(n, act88, grad88, grad89); // op 88: features.5.0.conv.0.2 (relu)
+    batchnormBackward7(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, scratch87_batchstats, 263936, 264320); // op 87: features.5.0.conv.0.1 (batchnorm)
+    conv2dBackward4(p, gp, n, act86, grad86, grad87, work86_col, work86_dcol, 239360); // op 86: features.5.0.conv.0.0 (conv2d)
+    addBackward2(n, grad85, grad77, grad86); // op 85: add
+    batchnormBackward6(p, gp, n, grad84, grad85, scratch84_xhat, scratch84_istd, scratch84_batchstats, 239232, 239296); // op 84: features.4.rest.2.conv.3 (batchnorm)
+    conv2dBackward5(p, gp, n, act83, grad83, grad84, work83_col, work83_dcol, 214656); // op 83: features.4.rest.2.conv.2 (conv2d)
+    reluBackward4(n, act82, grad82, grad83); // op 82: features.4.rest.2.conv.1.2 (relu)
+    batchnormBackward7(p, gp, n, grad81, grad82, scratch81_xhat, scratch81_istd, scratch81_batchstats, 213888, 214272); // op 81: features.4.rest.2.conv.1.1 (batchnorm)
+    backward80(p, gp, n);
+    reluBackward4(n, act79, grad79, grad80); // op 79: features.4.rest.2.conv.0.2 (relu)
+    batchnormBackward7(p, gp, n, grad78, grad79, scratch78_xhat, scratch78_istd, scratch78_batchstats, 209664, 210048); // op 78: features.4.rest.2.conv.0.1 (batchnorm)
+    conv2dBackward4(p, gp, n, act77, grad77, grad78, work77_col, work77_dcol, 185088); // op 77: features.4.rest.2.conv.0.0 (conv2d)
+    addBackward2(n, grad76, grad68, grad77); // op 76: add
+    batchnormBackward6(p, gp, n, grad75, grad76, scratch75_xhat, scratch75_istd, scratch75_batchstats, 184960, 185024); // op 75: features.4.rest.1.conv.3 (batchnorm)
+    conv2dBackward5(p, gp, n, act74, grad74, grad75, work74_col, work74_dcol, 160384); // op 74: features.4.rest.1.conv.2 (conv2d)
+    reluBackward4(n, act73, grad73, grad74); // op 73: features.4.rest.1.conv.1.2 (relu)
+    batchnormBackward7(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, scratch72_batchstats, 159616, 160000); // op 72: features.4.rest.1.conv.1.1 (batchnorm)
+    backward71(p, gp, n);
+    reluBackward4(n, act70, grad70, grad71); // op 70: features.4.rest.1.conv.0.2 (relu)
+    batchnormBackward7(p, gp, n, grad69, grad70, scratch69_xhat, scratch69_istd, scratch69_batchstats, 155392, 155776); // op 69: features.4.rest.1.conv.0.1 (batchnorm)
+    conv2dBackward4(p, gp, n, act68, grad68, grad69, work68_col, work68_dcol, 130816); // op 68: features.4.rest.1.conv.0.0 (conv2d)
+    addBackward2(n, grad67, grad59, grad68); // op 67: add
+    batchnormBackward6(p, gp, n, grad66, grad67, scratch66_xhat, scratch66_istd, scratch66_batchstats, 130688, 130752); // op 66: features.4.rest.0.conv.3 (batchnorm)
+    conv2dBackward5(p, gp, n, act65, grad65, grad66, work65_col, work65_dcol, 106112); // op 65: features.4.rest.0.conv.2 (conv2d)
+    reluBackward4(n, act64, grad64, grad65); // op 64: features.4.rest.0.conv.1.2 (relu)
+    batchnormBackward7(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, scratch63_batchstats, 105344, 105728); // op 63: features.4.rest.0.conv.1.1 (batchnorm)
+    backward62(p, gp, n);
+    reluBackward4(n, act61, grad61, grad62); // op 61: features.4.rest.0.conv.0.2 (relu)
+    batchnormBackward7(p, gp, n, grad60, grad61, scratch60_xhat, scratch60_istd, scratch60_batchstats, 101120, 101504); // op 60: features.4.rest.0.conv.0.1 (batchnorm)
+    conv2dBackward4(p, gp, n, act59, grad59, grad60, work59_col, work59_dcol, 76544); // op 59: features.4.rest.0.conv.0.0 (conv2d)
+    batchnormBackward6(p, gp, n, grad58, grad59, scratch58_xhat, scratch58_istd, scratch58_batchstats, 76416, 76480); // op 58: features.4.0.conv.3 (batchnorm)
+    backward57(p, gp, n);
+    backward56(n);
+    backward55(p, gp, n);
+    backward54(p, gp, n);
+    reluBackward3(n, act53, grad53, grad54); // op 53: features.4.0.conv.0.2 (relu)
+    batchnormBackward5(p, gp, n, grad52, grad53, scratch52_xhat, scratch52_istd, scratch52_batchstats, 61632, 61824); // op 52: features.4.0.conv.0.1 (batchnorm)
+    conv2dBackward2(p, gp, n, act51, grad51, grad52, work51_col, work51_dcol, 55488); // op 51: features.4.0.conv.0.0 (conv2d)
+    addBackward1(n, grad50, grad42, grad51); // op 50: add
+    batchnormBackward4(p, gp, n, grad49, grad50, scratch49_xhat, scratch49_istd, scratch49_batchstats, 55424, 55456); // op 49: features.3.rest.1.conv.3 (batchnorm)
+    conv2dBackward3(p, gp, n, act48, grad48, grad49, work48_col, work48_dcol, 49280); // op 48: features.3.rest.1.conv.2 (conv2d)
+    reluBackward3(n, act47, grad47, grad48); // op 47: features.3.rest.1.conv.1.2 (relu)
+    batchnormBackward5(p, gp, n, grad46, grad47, scratch46_xhat, scratch46_istd, scratch46_batchstats, 48896, 49088); // op 46: features.3.rest.1.conv.1.1 (batchnorm)
+    backward45(p, gp, n);
+    reluBackward3(n, act44, grad44, grad45); // op 44: features.3.rest.1.conv.0.2 (relu)
+    batchnormBackward5(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, scratch43_batchstats, 46784, 46976); // op 43: features.3.rest.1.conv.0.1 (batchnorm)
+    conv2dBackward2(p, gp, n, act42, grad42, grad43, work42_col, work42_dcol, 40640); // op 42: features.3.rest.1.conv.0.0 (conv2d)
+    addBackward1(n, grad41, grad33, grad42); // op 41: add
+    batchnormBackward4(p, gp, n, grad40, grad41, scratch40_xhat, scratch40_istd, scratch40_batchstats, 40576, 40608); // op 40: features.3.rest.0.conv.3 (batchnorm)
+    conv2dBackward3(p, gp, n, act39, grad39, grad40, work39_col, work39_dcol, 34432); // op 39: features.3.rest.0.conv.2 (conv2d)
+    reluBackward3(n, act38, grad38, grad39); // op 38: features.3.rest.0.conv.1.2 (relu)
+    batchnormBackward5(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, scratch37_batchstats, 34048, 34240); // op 37: features.3.rest.0.conv.1.1 (batchnorm)
+    backward36(p, gp, n);
+    reluBackward3(n, act35, grad35, grad36); // op 35: features.3.rest.0.conv.0.2 (relu)
+    batchnormBackward5(p, gp, n, grad34, grad35, scratch34_xhat, scratch34_istd, scratch34_batchstats, 31936, 32128); // op 34: features.3.rest.0.conv.0.1 (batchnorm)
+    conv2dBackward2(p, gp, n, act33, grad33, grad34, work33_col, work33_dcol, 25792); // op 33: features.3.rest.0.conv.0.0 (conv2d)
+    batchnormBackward4(p, gp, n, grad32, grad33, scratch32_xhat, scratch32_istd, scratch32_batchstats, 25728, 25760); // op 32: features.3.0.conv.3 (batchnorm)
+    backward31(p, gp, n);
+    backward30(n);
+    backward29(p, gp, n);
+    backward28(p, gp, n);
+    reluBackward2(n, act27, grad27, grad28); // op 27: features.3.0.conv.0.2 (relu)
+    batchnormBackward3(p, gp, n, grad26, grad27, scratch26_xhat, scratch26_istd, scratch26_batchstats, 19248, 19392); // op 26: features.3.0.conv.0.1 (batchnorm)
+    conv2dBackward1(p, gp, n, act25, grad25, grad26, work25_col, work25_dcol, 15792); // op 25: features.3.0.conv.0.0 (conv2d)
+    backward24(n);
+    batchnormBackward2(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, scratch23_batchstats, 15744, 15768); // op 23: features.2.rest.0.conv.3 (batchnorm)
+    backward22(p, gp, n);
+    reluBackward2(n, act21, grad21, grad22); // op 21: features.2.rest.0.conv.1.2 (relu)
+    batchnormBackward3(p, gp, n, grad20, grad21, scratch20_xhat, scratch20_istd, scratch20_batchstats, 12000, 12144); // op 20: features.2.rest.0.conv.1.1 (batchnorm)
+    backward19(p, gp, n);
+    reluBackward2(n, act18, grad18, grad19); // op 18: features.2.rest.0.conv.0.2 (relu)
+    batchnormBackward3(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, scratch17_batchstats, 10416, 10560); // op 17: features.2.rest.0.conv.0.1 (batchnorm)
+    conv2dBackward1(p, gp, n, act16, grad16, grad17, work16_col, work16_dcol, 6960); // op 16: features.2.rest.0.conv.0.0 (conv2d)
+    batchnormBackward2(p, gp, n, grad15, grad16, scratch15_xhat, scratch15_istd, scratch15_batchstats, 6912, 6936); // op 15: features.2.0.conv.3 (batchnorm)
+    backward14(p, gp, n);
+    backward13(n);
+    backward12(p, gp, n);
+    backward11(p, gp, n);
+    backward10(n);
+    backward9(p, gp, n);
+    backward8(p, gp, n);
+    backward7(p, gp, n);
+    backward6(p, gp, n);
+    reluBackward1(n, act5, grad5, grad6); // op 5: features.1.conv.0.2 (relu)
+    batchnormBackward1(p, gp, n, grad4, grad5, scratch4_xhat, scratch4_istd, scratch4_batchstats, 1216, 1248); // op 4: features.1.conv.0.1 (batchnorm)
+    backward3(p, gp, n);
+    reluBackward1(n, act2, grad2, grad3); // op 2: features.0.2 (relu)
+    batchnormBackward1(p, gp, n, grad1, grad2, scratch1_xhat, scratch1_istd, scratch1_batchstats, 864, 896); // op 1: features.0.1 (batchnorm)
+    backward0(p, gp, n);
+    return grad0;
+  }
+
+  // ── One function per op, forward and backward ──
+
+  /** Forward of op 0: features.0.0 (conv2d). */
+  function forward0(p: Float32Array, n: number): void {
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 150528;
+      const yb = b * 401408;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
           for (let ow = 0; ow < 112; ow++) {
@@ -5754,351 +5909,351 @@ function backward0(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work0_col, act1, 12544, 27, 32, 0 + gi * 864, -1, yb + gi * 401408, 1, 12544);
       }
-      if (dx) work0_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work0_col,
-        work0_dcol,
-        grad1,
-        12544,
-        27,
-        32,
-        0 + gi * 864,
-        -1,
-        dx,
-        yb + gi * 401408,
-        1,
-        12544,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of op 0: features.0.0 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward, as im2col + a register-tiled matrix product
+    const dx = inputGradWanted;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 150528;
+      const yb = b * 401408;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 112; oh++)
+            for (let ow = 0; ow < 112; ow++) {
+              for (let ic = 0; ic < 3; ic++) {
+                const xc = xb + (gi * 3 + ic) * 50176;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 1: features.0.1 (batchnorm). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
-  // features.0.1: batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 12544;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch1_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 32; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act1[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
-          bf[32 + ch] = 0.9 * bf[32 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[ch]!;
-        v = bf[32 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch1_istd[ch] = r;
-      const w = p[864 + ch]!;
-      const sh = p[896 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act1[i]! - m) * r;
-          scratch1_xhat[i] = h;
-          act2[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[64]! += 1;
-  }
-}
-
-/** Backward of the 2 ops 1, 4 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 12544;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 32; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 2 ops 2, 5 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 2 ops 2, 5 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 3: features.1.conv.0.0 (conv2d). */
-function forward3(p: Float32Array, n: number): void {
-  // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 32; oc++) {
-      const s0 = b * 401408 + Math.floor(oc / 1) * 12544;
-      const w0 = 928 + oc * 9;
-      let d = b * 401408 + oc * 12544;
-      for (let oh = 0; oh < 112; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 112 - ih0);
-        for (let ow = 0; ow < 112; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 112 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 12544;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 112 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw]! * p[wr + kw]!;
-            }
-          }
-          act4[d] = acc;
-        }
-      }
-    }
-  }
-}
-
-/** Backward of op 3: features.1.conv.0.0 (conv2d). */
-function backward3(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 32; oc++) {
-    const g0 = Math.floor(oc / 1) * 12544;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 928 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(112, 113 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(112, 113 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 12544;
-            const bc = b * 401408 + g0 + ic * 12544;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 112;
-              const br = bc + (oh + kh - 1) * 112 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow]! * act3[br + ow]!;
-            }
-          }
-          gp[wi]! += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 32; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 401408 + g * 12544;
-      const w0 = 928 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 401408 + ic * 12544;
-      for (let ih = 0; ih < 112; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 111);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 112; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 111);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 112;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544]! * p[wi + oc * 9]!;
-            }
-          }
-          grad3[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 4: features.1.conv.0.1 (batchnorm). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.0.1: batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 12544;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.1.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch4_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 32; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act4[i]!;
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act4[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[65 + ch] = 0.9 * bf[65 + ch]! + 0.1 * m;
-          bf[97 + ch] = 0.9 * bf[97 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[65 + ch]!;
-        v = bf[97 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch4_istd[ch] = r;
-      const w = p[1216 + ch]!;
-      const sh = p[1248 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act4[i]! - m) * r;
-          scratch4_xhat[i] = h;
-          act5[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[129]! += 1;
-  }
-}
-
-/** Forward of op 6: features.1.conv.1 (conv2d). */
-function forward6(p: Float32Array, n: number): void {
-  // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 112; oh++)
-        for (let ow = 0; ow < 112; ow++) {
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + (gi * 32 + ic) * 12544;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work6_col[r++] = act6[xc + ih * 112 + iw]!;
+        if (dx) work0_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work0_col,
+          work0_dcol,
+          grad1,
+          12544,
+          27,
+          32,
+          0 + gi * 864,
+          -1,
+          dx,
+          yb + gi * 401408,
+          1,
+          12544,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 112; oh++)
+            for (let ow = 0; ow < 112; ow++) {
+              for (let ic = 0; ic < 3; ic++) {
+                const xc = xb + (gi * 3 + ic) * 50176;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                    else r++;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work6_col, act7, 12544, 32, 16, 1280 + gi * 512, -1, yb + gi * 200704, 1, 12544);
+      }
     }
   }
-}
 
-/** Backward of op 6: features.1.conv.1 (conv2d). */
-function backward6(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 1: features.0.1 (batchnorm). */
+  function forward1(p: Float32Array, n: number, training: boolean): void {
+    // features.0.1: batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 12544;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `features.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch1_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 32; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
+              const d = act1[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
+            bf[32 + ch] = 0.9 * bf[32 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[ch]!;
+          v = bf[32 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch1_istd[ch] = r;
+        const w = p[864 + ch]!;
+        const sh = p[896 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
+            const h = (act1[i]! - m) * r;
+            scratch1_xhat[i] = h;
+            act2[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[64]! += 1;
+    }
+  }
+
+  /** Backward of the 2 ops 1, 4 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 12544;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 32; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 2 ops 2, 5 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 401408; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 2 ops 2, 5 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 401408; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 3: features.1.conv.0.0 (conv2d). */
+  function forward3(p: Float32Array, n: number): void {
+    // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112]
+    for (let b = 0; b < n; b++) {
+      for (let oc = 0; oc < 32; oc++) {
+        const s0 = b * 401408 + Math.floor(oc / 1) * 12544;
+        const w0 = 928 + oc * 9;
+        let d = b * 401408 + oc * 12544;
+        for (let oh = 0; oh < 112; oh++) {
+          const ih0 = oh - 1;
+          const khLo = Math.max(0, -ih0);
+          const khHi = Math.min(3, 112 - ih0);
+          for (let ow = 0; ow < 112; ow++, d++) {
+            const iw0 = ow - 1;
+            const kwLo = Math.max(0, -iw0);
+            const kwHi = Math.min(3, 112 - iw0);
+            let acc = 0;
+            for (let ic = 0; ic < 1; ic++) {
+              const sc = s0 + ic * 12544;
+              const wc = w0 + ic * 9;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const sr = sc + (ih0 + kh) * 112 + iw0;
+                const wr = wc + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw]! * p[wr + kw]!;
+              }
+            }
+            act4[d] = acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Backward of op 3: features.1.conv.0.0 (conv2d). */
+  function backward3(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 32; oc++) {
+      const g0 = Math.floor(oc / 1) * 12544;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 928 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(112, 113 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(112, 113 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 401408 + oc * 12544;
+              const bc = b * 401408 + g0 + ic * 12544;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 112;
+                const br = bc + (oh + kh - 1) * 112 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow]! * act3[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 32; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 401408 + g * 12544;
+        const w0 = 928 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 401408 + ic * 12544;
+        for (let ih = 0; ih < 112; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 111);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 112; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 111);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 112;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544]! * p[wi + oc * 9]!;
+              }
+            }
+            grad3[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 4: features.1.conv.0.1 (batchnorm). */
+  function forward4(p: Float32Array, n: number, training: boolean): void {
+    // features.1.conv.0.1: batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 12544;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `features.1.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch4_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 32; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act4[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
+              const d = act4[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[65 + ch] = 0.9 * bf[65 + ch]! + 0.1 * m;
+            bf[97 + ch] = 0.9 * bf[97 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[65 + ch]!;
+          v = bf[97 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch4_istd[ch] = r;
+        const w = p[1216 + ch]!;
+        const sh = p[1248 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
+            const h = (act4[i]! - m) * r;
+            scratch4_xhat[i] = h;
+            act5[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[129]! += 1;
+    }
+  }
+
+  /** Forward of op 6: features.1.conv.1 (conv2d). */
+  function forward6(p: Float32Array, n: number): void {
+    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 401408;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
           for (let ow = 0; ow < 112; ow++) {
@@ -6113,169 +6268,169 @@ function backward6(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work6_col, act7, 12544, 32, 16, 1280 + gi * 512, -1, yb + gi * 200704, 1, 12544);
       }
-      if (dx) work6_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work6_col,
-        work6_dcol,
-        grad7,
-        12544,
-        32,
-        16,
-        1280 + gi * 512,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        12544,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 12544;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad6[xc + ih * 112 + iw]! += work6_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 6: features.1.conv.1 (conv2d). */
+  function backward6(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 401408;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 112; oh++)
+            for (let ow = 0; ow < 112; ow++) {
+              for (let ic = 0; ic < 32; ic++) {
+                const xc = xb + (gi * 32 + ic) * 12544;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work6_col[r++] = act6[xc + ih * 112 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 7: features.1.conv.2 (batchnorm). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.2: batchnorm over 16 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 12544;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.1.conv.2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch7_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 16; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) s += act7[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act7[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[130 + ch] = 0.9 * bf[130 + ch]! + 0.1 * m;
-          bf[146 + ch] = 0.9 * bf[146 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[130 + ch]!;
-        v = bf[146 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch7_istd[ch] = r;
-      const w = p[1792 + ch]!;
-      const sh = p[1808 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act7[i]! - m) * r;
-          scratch7_xhat[i] = h;
-          act8[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[162]! += 1;
-  }
-}
-
-/** Backward of op 7: features.1.conv.2 (batchnorm). */
-function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.1.conv.2: batchnorm over 16 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 12544;
-    const batchStats = scratch7_batchstats[0]! === 1;
-    for (let ch = 0; ch < 16; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad8[i]!;
-          sg += d;
-          sgh += d * scratch7_xhat[i]!;
-        }
-      }
-      gp[1792 + ch]! += sgh;
-      gp[1808 + ch]! += sg;
-      const k = p[1792 + ch]! * scratch7_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++)
-            grad7[i]! += k * (grad8[i]! - a - scratch7_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) grad7[i]! += k * grad8[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 8: features.2.0.conv.0.0 (conv2d). */
-function forward8(p: Float32Array, n: number): void {
-  // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 1204224;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 112; oh++)
-        for (let ow = 0; ow < 112; ow++) {
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + (gi * 16 + ic) * 12544;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work8_col[r++] = act8[xc + ih * 112 + iw]!;
+        if (dx) work6_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work6_col,
+          work6_dcol,
+          grad7,
+          12544,
+          32,
+          16,
+          1280 + gi * 512,
+          -1,
+          dx,
+          yb + gi * 200704,
+          1,
+          12544,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 112; oh++)
+            for (let ow = 0; ow < 112; ow++) {
+              for (let ic = 0; ic < 32; ic++) {
+                const xc = xb + (gi * 32 + ic) * 12544;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad6[xc + ih * 112 + iw]! += work6_dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work8_col, act9, 12544, 16, 96, 1824 + gi * 1536, -1, yb + gi * 1204224, 1, 12544);
+      }
     }
   }
-}
 
-/** Backward of op 8: features.2.0.conv.0.0 (conv2d). */
-function backward8(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 1204224;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 7: features.1.conv.2 (batchnorm). */
+  function forward7(p: Float32Array, n: number, training: boolean): void {
+    // features.1.conv.2: batchnorm over 16 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 12544;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `features.1.conv.2: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch7_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 16; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) s += act7[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
+              const d = act7[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[130 + ch] = 0.9 * bf[130 + ch]! + 0.1 * m;
+            bf[146 + ch] = 0.9 * bf[146 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[130 + ch]!;
+          v = bf[146 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch7_istd[ch] = r;
+        const w = p[1792 + ch]!;
+        const sh = p[1808 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
+            const h = (act7[i]! - m) * r;
+            scratch7_xhat[i] = h;
+            act8[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[162]! += 1;
+    }
+  }
+
+  /** Backward of op 7: features.1.conv.2 (batchnorm). */
+  function backward7(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.1.conv.2: batchnorm over 16 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 12544;
+      const batchStats = scratch7_batchstats[0]! === 1;
+      for (let ch = 0; ch < 16; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
+            const d = grad8[i]!;
+            sg += d;
+            sgh += d * scratch7_xhat[i]!;
+          }
+        }
+        gp[1792 + ch]! += sgh;
+        gp[1808 + ch]! += sg;
+        const k = p[1792 + ch]! * scratch7_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++)
+              grad7[i]! += k * (grad8[i]! - a - scratch7_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) grad7[i]! += k * grad8[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 8: features.2.0.conv.0.0 (conv2d). */
+  function forward8(p: Float32Array, n: number): void {
+    // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 1204224;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
           for (let ow = 0; ow < 112; ow++) {
@@ -6290,393 +6445,393 @@ function backward8(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work8_col, act9, 12544, 16, 96, 1824 + gi * 1536, -1, yb + gi * 1204224, 1, 12544);
       }
-      if (dx) work8_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work8_col,
-        work8_dcol,
-        grad9,
-        12544,
-        16,
-        96,
-        1824 + gi * 1536,
-        -1,
-        dx,
-        yb + gi * 1204224,
-        1,
-        12544,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 16; ic++) {
-              const xc = xb + (gi * 16 + ic) * 12544;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad8[xc + ih * 112 + iw]! += work8_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 8: features.2.0.conv.0.0 (conv2d). */
+  function backward8(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 1204224;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 112; oh++)
+            for (let ow = 0; ow < 112; ow++) {
+              for (let ic = 0; ic < 16; ic++) {
+                const xc = xb + (gi * 16 + ic) * 12544;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work8_col[r++] = act8[xc + ih * 112 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 9: features.2.0.conv.0.1 (batchnorm). */
-function forward9(p: Float32Array, n: number, training: boolean): void {
-  // features.2.0.conv.0.1: batchnorm over 96 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 12544;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.2.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch9_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 96; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) s += act9[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act9[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[163 + ch] = 0.9 * bf[163 + ch]! + 0.1 * m;
-          bf[259 + ch] = 0.9 * bf[259 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[163 + ch]!;
-        v = bf[259 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch9_istd[ch] = r;
-      const w = p[3360 + ch]!;
-      const sh = p[3456 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act9[i]! - m) * r;
-          scratch9_xhat[i] = h;
-          act10[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[355]! += 1;
-  }
-}
-
-/** Backward of op 9: features.2.0.conv.0.1 (batchnorm). */
-function backward9(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.2.0.conv.0.1: batchnorm over 96 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 12544;
-    const batchStats = scratch9_batchstats[0]! === 1;
-    for (let ch = 0; ch < 96; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad10[i]!;
-          sg += d;
-          sgh += d * scratch9_xhat[i]!;
-        }
-      }
-      gp[3360 + ch]! += sgh;
-      gp[3456 + ch]! += sg;
-      const k = p[3360 + ch]! * scratch9_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++)
-            grad9[i]! += k * (grad10[i]! - a - scratch9_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) grad9[i]! += k * grad10[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 10: features.2.0.conv.0.2 (relu). */
-function forward10(n: number): void {
-  // features.2.0.conv.0.2: relu
-  for (let i = 0, e = n * 1204224; i < e; i++) {
-    const x = act10[i]!;
-    act11[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 10: features.2.0.conv.0.2 (relu). */
-function backward10(n: number): void {
-  // features.2.0.conv.0.2: relu backward
-  for (let i = 0, e = n * 1204224; i < e; i++) {
-    const x = act10[i]!;
-
-    const g = grad11[i]!;
-    grad10[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 11: features.2.0.conv.1.0 (conv2d). */
-function forward11(p: Float32Array, n: number): void {
-  // features.2.0.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 96; oc++) {
-      const s0 = b * 1204224 + Math.floor(oc / 1) * 12544;
-      const w0 = 3552 + oc * 9;
-      let d = b * 301056 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 12544;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 112 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act11[sr + kw]! * p[wr + kw]!;
-            }
-          }
-          act12[d] = acc;
-        }
-      }
-    }
-  }
-}
-
-/** Backward of op 11: features.2.0.conv.1.0 (conv2d). */
-function backward11(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.2.0.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 96; oc++) {
-    const g0 = Math.floor(oc / 1) * 12544;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 3552 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 301056 + oc * 3136;
-            const bc = b * 1204224 + g0 + ic * 12544;
-            for (let oh = ohLo; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh * 2 + kh - 1) * 112 + kw - 1;
-              for (let ow = owLo; ow < 56; ow++) acc += grad12[sr + ow]! * act11[br + ow * 2]!;
-            }
-          }
-          gp[wi]! += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 96; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 301056 + g * 3136;
-      const w0 = 3552 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 1204224 + ic * 12544;
-      for (let ih = 0; ih < 112; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 110);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 112; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 110);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad12[si + oc * 3136]! * p[wi + oc * 9]!;
-            }
-          }
-          grad11[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 12: features.2.0.conv.1.1 (batchnorm). */
-function forward12(p: Float32Array, n: number, training: boolean): void {
-  // features.2.0.conv.1.1: batchnorm over 96 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.2.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch12_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 96; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) s += act12[i]!;
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act12[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[356 + ch] = 0.9 * bf[356 + ch]! + 0.1 * m;
-          bf[452 + ch] = 0.9 * bf[452 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[356 + ch]!;
-        v = bf[452 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch12_istd[ch] = r;
-      const w = p[4416 + ch]!;
-      const sh = p[4512 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act12[i]! - m) * r;
-          scratch12_xhat[i] = h;
-          act13[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[548]! += 1;
-  }
-}
-
-/** Backward of op 12: features.2.0.conv.1.1 (batchnorm). */
-function backward12(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.2.0.conv.1.1: batchnorm over 96 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch12_batchstats[0]! === 1;
-    for (let ch = 0; ch < 96; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad13[i]!;
-          sg += d;
-          sgh += d * scratch12_xhat[i]!;
-        }
-      }
-      gp[4416 + ch]! += sgh;
-      gp[4512 + ch]! += sg;
-      const k = p[4416 + ch]! * scratch12_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++)
-            grad12[i]! += k * (grad13[i]! - a - scratch12_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) grad12[i]! += k * grad13[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 13: features.2.0.conv.1.2 (relu). */
-function forward13(n: number): void {
-  // features.2.0.conv.1.2: relu
-  for (let i = 0, e = n * 301056; i < e; i++) {
-    const x = act13[i]!;
-    act14[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 13: features.2.0.conv.1.2 (relu). */
-function backward13(n: number): void {
-  // features.2.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 301056; i < e; i++) {
-    const x = act13[i]!;
-
-    const g = grad14[i]!;
-    grad13[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 14: features.2.0.conv.2 (conv2d). */
-function forward14(p: Float32Array, n: number): void {
-  // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 301056;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + (gi * 96 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work14_col[r++] = act14[xc + ih * 56 + iw]!;
+        if (dx) work8_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work8_col,
+          work8_dcol,
+          grad9,
+          12544,
+          16,
+          96,
+          1824 + gi * 1536,
+          -1,
+          dx,
+          yb + gi * 1204224,
+          1,
+          12544,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 112; oh++)
+            for (let ow = 0; ow < 112; ow++) {
+              for (let ic = 0; ic < 16; ic++) {
+                const xc = xb + (gi * 16 + ic) * 12544;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad8[xc + ih * 112 + iw]! += work8_dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work14_col, act15, 3136, 96, 24, 4608 + gi * 2304, -1, yb + gi * 75264, 1, 3136);
+      }
     }
   }
-}
 
-/** Backward of op 14: features.2.0.conv.2 (conv2d). */
-function backward14(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 301056;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 9: features.2.0.conv.0.1 (batchnorm). */
+  function forward9(p: Float32Array, n: number, training: boolean): void {
+    // features.2.0.conv.0.1: batchnorm over 96 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 12544;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `features.2.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch9_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 96; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) s += act9[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
+              const d = act9[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[163 + ch] = 0.9 * bf[163 + ch]! + 0.1 * m;
+            bf[259 + ch] = 0.9 * bf[259 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[163 + ch]!;
+          v = bf[259 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch9_istd[ch] = r;
+        const w = p[3360 + ch]!;
+        const sh = p[3456 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
+            const h = (act9[i]! - m) * r;
+            scratch9_xhat[i] = h;
+            act10[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[355]! += 1;
+    }
+  }
+
+  /** Backward of op 9: features.2.0.conv.0.1 (batchnorm). */
+  function backward9(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.0.conv.0.1: batchnorm over 96 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 12544;
+      const batchStats = scratch9_batchstats[0]! === 1;
+      for (let ch = 0; ch < 96; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
+            const d = grad10[i]!;
+            sg += d;
+            sgh += d * scratch9_xhat[i]!;
+          }
+        }
+        gp[3360 + ch]! += sgh;
+        gp[3456 + ch]! += sg;
+        const k = p[3360 + ch]! * scratch9_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++)
+              grad9[i]! += k * (grad10[i]! - a - scratch9_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) grad9[i]! += k * grad10[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 10: features.2.0.conv.0.2 (relu). */
+  function forward10(n: number): void {
+    // features.2.0.conv.0.2: relu
+    for (let i = 0, e = n * 1204224; i < e; i++) {
+      const x = act10[i]!;
+      act11[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of op 10: features.2.0.conv.0.2 (relu). */
+  function backward10(n: number): void {
+    // features.2.0.conv.0.2: relu backward
+    for (let i = 0, e = n * 1204224; i < e; i++) {
+      const x = act10[i]!;
+
+      const g = grad11[i]!;
+      grad10[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 11: features.2.0.conv.1.0 (conv2d). */
+  function forward11(p: Float32Array, n: number): void {
+    // features.2.0.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]
+    for (let b = 0; b < n; b++) {
+      for (let oc = 0; oc < 96; oc++) {
+        const s0 = b * 1204224 + Math.floor(oc / 1) * 12544;
+        const w0 = 3552 + oc * 9;
+        let d = b * 301056 + oc * 3136;
+        for (let oh = 0; oh < 56; oh++) {
+          const ih0 = oh * 2 - 1;
+          const khLo = Math.max(0, -ih0);
+          for (let ow = 0; ow < 56; ow++, d++) {
+            const iw0 = ow * 2 - 1;
+            const kwLo = Math.max(0, -iw0);
+            let acc = 0;
+            for (let ic = 0; ic < 1; ic++) {
+              const sc = s0 + ic * 12544;
+              const wc = w0 + ic * 9;
+              for (let kh = khLo; kh < 3; kh++) {
+                const sr = sc + (ih0 + kh) * 112 + iw0;
+                const wr = wc + kh * 3;
+                for (let kw = kwLo; kw < 3; kw++) acc += act11[sr + kw]! * p[wr + kw]!;
+              }
+            }
+            act12[d] = acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Backward of op 11: features.2.0.conv.1.0 (conv2d). */
+  function backward11(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.0.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 96; oc++) {
+      const g0 = Math.floor(oc / 1) * 12544;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 3552 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 301056 + oc * 3136;
+              const bc = b * 1204224 + g0 + ic * 12544;
+              for (let oh = ohLo; oh < 56; oh++) {
+                const sr = sc + oh * 56;
+                const br = bc + (oh * 2 + kh - 1) * 112 + kw - 1;
+                for (let ow = owLo; ow < 56; ow++) acc += grad12[sr + ow]! * act11[br + ow * 2]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 96; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 301056 + g * 3136;
+        const w0 = 3552 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 1204224 + ic * 12544;
+        for (let ih = 0; ih < 112; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 110);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 112; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 110);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              if (uh % 2 !== 0) continue;
+              const sr = s0 + (uh / 2) * 56;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                if (uw % 2 !== 0) continue;
+                const si = sr + uw / 2;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad12[si + oc * 3136]! * p[wi + oc * 9]!;
+              }
+            }
+            grad11[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 12: features.2.0.conv.1.1 (batchnorm). */
+  function forward12(p: Float32Array, n: number, training: boolean): void {
+    // features.2.0.conv.1.1: batchnorm over 96 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 3136;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `features.2.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch12_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 96; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) s += act12[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
+              const d = act12[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[356 + ch] = 0.9 * bf[356 + ch]! + 0.1 * m;
+            bf[452 + ch] = 0.9 * bf[452 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[356 + ch]!;
+          v = bf[452 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch12_istd[ch] = r;
+        const w = p[4416 + ch]!;
+        const sh = p[4512 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
+            const h = (act12[i]! - m) * r;
+            scratch12_xhat[i] = h;
+            act13[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[548]! += 1;
+    }
+  }
+
+  /** Backward of op 12: features.2.0.conv.1.1 (batchnorm). */
+  function backward12(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.0.conv.1.1: batchnorm over 96 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 3136;
+      const batchStats = scratch12_batchstats[0]! === 1;
+      for (let ch = 0; ch < 96; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
+            const d = grad13[i]!;
+            sg += d;
+            sgh += d * scratch12_xhat[i]!;
+          }
+        }
+        gp[4416 + ch]! += sgh;
+        gp[4512 + ch]! += sg;
+        const k = p[4416 + ch]! * scratch12_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++)
+              grad12[i]! += k * (grad13[i]! - a - scratch12_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) grad12[i]! += k * grad13[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 13: features.2.0.conv.1.2 (relu). */
+  function forward13(n: number): void {
+    // features.2.0.conv.1.2: relu
+    for (let i = 0, e = n * 301056; i < e; i++) {
+      const x = act13[i]!;
+      act14[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of op 13: features.2.0.conv.1.2 (relu). */
+  function backward13(n: number): void {
+    // features.2.0.conv.1.2: relu backward
+    for (let i = 0, e = n * 301056; i < e; i++) {
+      const x = act13[i]!;
+
+      const g = grad14[i]!;
+      grad13[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 14: features.2.0.conv.2 (conv2d). */
+  function forward14(p: Float32Array, n: number): void {
+    // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 301056;
+      const yb = b * 75264;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
           for (let ow = 0; ow < 56; ow++) {
@@ -6691,210 +6846,200 @@ function backward14(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work14_col, act15, 3136, 96, 24, 4608 + gi * 2304, -1, yb + gi * 75264, 1, 3136);
       }
-      if (dx) work14_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work14_col,
-        work14_dcol,
-        grad15,
-        3136,
-        96,
-        24,
-        4608 + gi * 2304,
-        -1,
-        dx,
-        yb + gi * 75264,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad14[xc + ih * 56 + iw]! += work14_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 14: features.2.0.conv.2 (conv2d). */
+  function backward14(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 301056;
+      const yb = b * 75264;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 96; ic++) {
+                const xc = xb + (gi * 96 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work14_col[r++] = act14[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 2 ops 15, 23 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward1(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 24; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 2 ops 15, 23 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward2(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 24; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 2 ops 16, 25 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 451584;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + (gi * 24 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 56 + iw]!;
+        if (dx) work14_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work14_col,
+          work14_dcol,
+          grad15,
+          3136,
+          96,
+          24,
+          4608 + gi * 2304,
+          -1,
+          dx,
+          yb + gi * 75264,
+          1,
+          3136,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 96; ic++) {
+                const xc = xb + (gi * 96 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad14[xc + ih * 56 + iw]! += work14_dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, col, output, 3136, 24, 144, weightAt + gi * 3456, -1, yb + gi * 451584, 1, 3136);
+      }
     }
   }
-}
 
-/** Backward of the 2 ops 16, 25 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 451584;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 2 ops 15, 23 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward1(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 3136;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 24; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 2 ops 15, 23 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward2(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 3136;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 24; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 2 ops 16, 25 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 75264;
+      const yb = b * 451584;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
           for (let ow = 0; ow < 56; ow++) {
@@ -6909,309 +7054,319 @@ function conv2dBackward1(
               }
             }
           }
+        denseTiledForward(p, col, output, 3136, 24, 144, weightAt + gi * 3456, -1, yb + gi * 451584, 1, 3136);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        3136,
-        24,
-        144,
-        weightAt + gi * 3456,
-        -1,
-        dx,
-        yb + gi * 451584,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 24; ic++) {
-              const xc = xb + (gi * 24 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 2 ops 16, 25 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 75264;
+      const yb = b * 451584;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 24; ic++) {
+                const xc = xb + (gi * 24 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 3 ops 17, 20, 26 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward2(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 144; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 3 ops 17, 20, 26 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward3(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 144; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 3 ops 18, 21, 27 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 3 ops 18, 21, 27 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 19: features.2.rest.0.conv.1.0 (conv2d). */
-function forward19(p: Float32Array, n: number): void {
-  // features.2.rest.0.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 144; oc++) {
-      const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
-      const w0 = 10704 + oc * 9;
-      let d = b * 451584 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act19[sr + kw]! * p[wr + kw]!;
-            }
-          }
-          act20[d] = acc;
-        }
-      }
-    }
-  }
-}
-
-/** Backward of op 19: features.2.rest.0.conv.1.0 (conv2d). */
-function backward19(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.2.rest.0.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 144; oc++) {
-    const g0 = Math.floor(oc / 1) * 3136;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 10704 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 451584 + oc * 3136;
-            const bc = b * 451584 + g0 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad20[sr + ow]! * act19[br + ow]!;
-            }
-          }
-          gp[wi]! += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 144; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 451584 + g * 3136;
-      const w0 = 10704 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 451584 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad20[si + oc * 3136]! * p[wi + oc * 9]!;
-            }
-          }
-          grad19[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 22: features.2.rest.0.conv.2 (conv2d). */
-function forward22(p: Float32Array, n: number): void {
-  // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 451584;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + (gi * 144 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work22_col[r++] = act22[xc + ih * 56 + iw]!;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          3136,
+          24,
+          144,
+          weightAt + gi * 3456,
+          -1,
+          dx,
+          yb + gi * 451584,
+          1,
+          3136,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 24; ic++) {
+                const xc = xb + (gi * 24 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work22_col, act23, 3136, 144, 24, 12288 + gi * 3456, -1, yb + gi * 75264, 1, 3136);
+      }
     }
   }
-}
 
-/** Backward of op 22: features.2.rest.0.conv.2 (conv2d). */
-function backward22(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 451584;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 3 ops 17, 20, 26 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward2(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 3136;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 144; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 3 ops 17, 20, 26 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward3(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 3136;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 144; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 3 ops 18, 21, 27 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 451584; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 3 ops 18, 21, 27 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 451584; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 19: features.2.rest.0.conv.1.0 (conv2d). */
+  function forward19(p: Float32Array, n: number): void {
+    // features.2.rest.0.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]
+    for (let b = 0; b < n; b++) {
+      for (let oc = 0; oc < 144; oc++) {
+        const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
+        const w0 = 10704 + oc * 9;
+        let d = b * 451584 + oc * 3136;
+        for (let oh = 0; oh < 56; oh++) {
+          const ih0 = oh - 1;
+          const khLo = Math.max(0, -ih0);
+          const khHi = Math.min(3, 56 - ih0);
+          for (let ow = 0; ow < 56; ow++, d++) {
+            const iw0 = ow - 1;
+            const kwLo = Math.max(0, -iw0);
+            const kwHi = Math.min(3, 56 - iw0);
+            let acc = 0;
+            for (let ic = 0; ic < 1; ic++) {
+              const sc = s0 + ic * 3136;
+              const wc = w0 + ic * 9;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const sr = sc + (ih0 + kh) * 56 + iw0;
+                const wr = wc + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) acc += act19[sr + kw]! * p[wr + kw]!;
+              }
+            }
+            act20[d] = acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Backward of op 19: features.2.rest.0.conv.1.0 (conv2d). */
+  function backward19(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.rest.0.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 144; oc++) {
+      const g0 = Math.floor(oc / 1) * 3136;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 10704 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(56, 57 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(56, 57 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 451584 + oc * 3136;
+              const bc = b * 451584 + g0 + ic * 3136;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 56;
+                const br = bc + (oh + kh - 1) * 56 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad20[sr + ow]! * act19[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 144; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 451584 + g * 3136;
+        const w0 = 10704 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 451584 + ic * 3136;
+        for (let ih = 0; ih < 56; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 55);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 56; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 55);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 56;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad20[si + oc * 3136]! * p[wi + oc * 9]!;
+              }
+            }
+            grad19[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 22: features.2.rest.0.conv.2 (conv2d). */
+  function forward22(p: Float32Array, n: number): void {
+    // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 451584;
+      const yb = b * 75264;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
           for (let ow = 0; ow < 56; ow++) {
@@ -7226,299 +7381,299 @@ function backward22(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work22_col, act23, 3136, 144, 24, 12288 + gi * 3456, -1, yb + gi * 75264, 1, 3136);
       }
-      if (dx) work22_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work22_col,
-        work22_dcol,
-        grad23,
-        3136,
-        144,
-        24,
-        12288 + gi * 3456,
-        -1,
-        dx,
-        yb + gi * 75264,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 144; ic++) {
-              const xc = xb + (gi * 144 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad22[xc + ih * 56 + iw]! += work22_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 22: features.2.rest.0.conv.2 (conv2d). */
+  function backward22(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 451584;
+      const yb = b * 75264;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 144; ic++) {
+                const xc = xb + (gi * 144 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work22_col[r++] = act22[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 24: add. */
-function forward24(n: number): void {
-  // add
-  for (let i = 0, e = n * 75264; i < e; i++) act25[i] = act24[i]! + act16[i]!;
-}
-
-/** Backward of op 24: add. */
-function backward24(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const g = grad25[i]!;
-    grad24[i]! += g;
-    grad16[i]! += g;
-  }
-}
-
-/** Forward of op 28: features.3.0.conv.1.0 (conv2d). */
-function forward28(p: Float32Array, n: number): void {
-  // features.3.0.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 144; oc++) {
-      const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
-      const w0 = 19536 + oc * 9;
-      let d = b * 112896 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act28[sr + kw]! * p[wr + kw]!;
-            }
-          }
-          act29[d] = acc;
         }
-      }
-    }
-  }
-}
-
-/** Backward of op 28: features.3.0.conv.1.0 (conv2d). */
-function backward28(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.3.0.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 144; oc++) {
-    const g0 = Math.floor(oc / 1) * 3136;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 19536 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 112896 + oc * 784;
-            const bc = b * 451584 + g0 + ic * 3136;
-            for (let oh = ohLo; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh * 2 + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < 28; ow++) acc += grad29[sr + ow]! * act28[br + ow * 2]!;
-            }
-          }
-          gp[wi]! += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 144; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 112896 + g * 784;
-      const w0 = 19536 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 451584 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 54);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 54);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad29[si + oc * 784]! * p[wi + oc * 9]!;
-            }
-          }
-          grad28[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 29: features.3.0.conv.1.1 (batchnorm). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.1.1: batchnorm over 144 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.3.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch29_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 144; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) s += act29[i]!;
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act29[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1514 + ch] = 0.9 * bf[1514 + ch]! + 0.1 * m;
-          bf[1658 + ch] = 0.9 * bf[1658 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[1514 + ch]!;
-        v = bf[1658 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch29_istd[ch] = r;
-      const w = p[20832 + ch]!;
-      const sh = p[20976 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act29[i]! - m) * r;
-          scratch29_xhat[i] = h;
-          act30[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1802]! += 1;
-  }
-}
-
-/** Backward of op 29: features.3.0.conv.1.1 (batchnorm). */
-function backward29(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.3.0.conv.1.1: batchnorm over 144 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch29_batchstats[0]! === 1;
-    for (let ch = 0; ch < 144; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad30[i]!;
-          sg += d;
-          sgh += d * scratch29_xhat[i]!;
-        }
-      }
-      gp[20832 + ch]! += sgh;
-      gp[20976 + ch]! += sg;
-      const k = p[20832 + ch]! * scratch29_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++)
-            grad29[i]! += k * (grad30[i]! - a - scratch29_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) grad29[i]! += k * grad30[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 30: features.3.0.conv.1.2 (relu). */
-function forward30(n: number): void {
-  // features.3.0.conv.1.2: relu
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act30[i]!;
-    act31[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 30: features.3.0.conv.1.2 (relu). */
-function backward30(n: number): void {
-  // features.3.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act30[i]!;
-
-    const g = grad31[i]!;
-    grad30[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 31: features.3.0.conv.2 (conv2d). */
-function forward31(p: Float32Array, n: number): void {
-  // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 112896;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + (gi * 144 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work31_col[r++] = act31[xc + ih * 28 + iw]!;
+        if (dx) work22_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work22_col,
+          work22_dcol,
+          grad23,
+          3136,
+          144,
+          24,
+          12288 + gi * 3456,
+          -1,
+          dx,
+          yb + gi * 75264,
+          1,
+          3136,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 144; ic++) {
+                const xc = xb + (gi * 144 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad22[xc + ih * 56 + iw]! += work22_dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work31_col, act32, 784, 144, 32, 21120 + gi * 4608, -1, yb + gi * 25088, 1, 784);
+      }
     }
   }
-}
 
-/** Backward of op 31: features.3.0.conv.2 (conv2d). */
-function backward31(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 112896;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 24: add. */
+  function forward24(n: number): void {
+    // add
+    for (let i = 0, e = n * 75264; i < e; i++) act25[i] = act24[i]! + act16[i]!;
+  }
+
+  /** Backward of op 24: add. */
+  function backward24(n: number): void {
+    // add backward
+    for (let i = 0, e = n * 75264; i < e; i++) {
+      const g = grad25[i]!;
+      grad24[i]! += g;
+      grad16[i]! += g;
+    }
+  }
+
+  /** Forward of op 28: features.3.0.conv.1.0 (conv2d). */
+  function forward28(p: Float32Array, n: number): void {
+    // features.3.0.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]
+    for (let b = 0; b < n; b++) {
+      for (let oc = 0; oc < 144; oc++) {
+        const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
+        const w0 = 19536 + oc * 9;
+        let d = b * 112896 + oc * 784;
+        for (let oh = 0; oh < 28; oh++) {
+          const ih0 = oh * 2 - 1;
+          const khLo = Math.max(0, -ih0);
+          for (let ow = 0; ow < 28; ow++, d++) {
+            const iw0 = ow * 2 - 1;
+            const kwLo = Math.max(0, -iw0);
+            let acc = 0;
+            for (let ic = 0; ic < 1; ic++) {
+              const sc = s0 + ic * 3136;
+              const wc = w0 + ic * 9;
+              for (let kh = khLo; kh < 3; kh++) {
+                const sr = sc + (ih0 + kh) * 56 + iw0;
+                const wr = wc + kh * 3;
+                for (let kw = kwLo; kw < 3; kw++) acc += act28[sr + kw]! * p[wr + kw]!;
+              }
+            }
+            act29[d] = acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Backward of op 28: features.3.0.conv.1.0 (conv2d). */
+  function backward28(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.3.0.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 144; oc++) {
+      const g0 = Math.floor(oc / 1) * 3136;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 19536 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 112896 + oc * 784;
+              const bc = b * 451584 + g0 + ic * 3136;
+              for (let oh = ohLo; oh < 28; oh++) {
+                const sr = sc + oh * 28;
+                const br = bc + (oh * 2 + kh - 1) * 56 + kw - 1;
+                for (let ow = owLo; ow < 28; ow++) acc += grad29[sr + ow]! * act28[br + ow * 2]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 144; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 112896 + g * 784;
+        const w0 = 19536 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 451584 + ic * 3136;
+        for (let ih = 0; ih < 56; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 54);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 56; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 54);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              if (uh % 2 !== 0) continue;
+              const sr = s0 + (uh / 2) * 28;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                if (uw % 2 !== 0) continue;
+                const si = sr + uw / 2;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad29[si + oc * 784]! * p[wi + oc * 9]!;
+              }
+            }
+            grad28[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 29: features.3.0.conv.1.1 (batchnorm). */
+  function forward29(p: Float32Array, n: number, training: boolean): void {
+    // features.3.0.conv.1.1: batchnorm over 144 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 784;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `features.3.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch29_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 144; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) s += act29[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
+              const d = act29[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[1514 + ch] = 0.9 * bf[1514 + ch]! + 0.1 * m;
+            bf[1658 + ch] = 0.9 * bf[1658 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[1514 + ch]!;
+          v = bf[1658 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch29_istd[ch] = r;
+        const w = p[20832 + ch]!;
+        const sh = p[20976 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
+            const h = (act29[i]! - m) * r;
+            scratch29_xhat[i] = h;
+            act30[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[1802]! += 1;
+    }
+  }
+
+  /** Backward of op 29: features.3.0.conv.1.1 (batchnorm). */
+  function backward29(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.3.0.conv.1.1: batchnorm over 144 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 784;
+      const batchStats = scratch29_batchstats[0]! === 1;
+      for (let ch = 0; ch < 144; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
+            const d = grad30[i]!;
+            sg += d;
+            sgh += d * scratch29_xhat[i]!;
+          }
+        }
+        gp[20832 + ch]! += sgh;
+        gp[20976 + ch]! += sg;
+        const k = p[20832 + ch]! * scratch29_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++)
+              grad29[i]! += k * (grad30[i]! - a - scratch29_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) grad29[i]! += k * grad30[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 30: features.3.0.conv.1.2 (relu). */
+  function forward30(n: number): void {
+    // features.3.0.conv.1.2: relu
+    for (let i = 0, e = n * 112896; i < e; i++) {
+      const x = act30[i]!;
+      act31[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of op 30: features.3.0.conv.1.2 (relu). */
+  function backward30(n: number): void {
+    // features.3.0.conv.1.2: relu backward
+    for (let i = 0, e = n * 112896; i < e; i++) {
+      const x = act30[i]!;
+
+      const g = grad31[i]!;
+      grad30[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 31: features.3.0.conv.2 (conv2d). */
+  function forward31(p: Float32Array, n: number): void {
+    // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 112896;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -7533,210 +7688,200 @@ function backward31(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
-      }
-      if (dx) work31_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work31_col,
-        work31_dcol,
-        grad32,
-        784,
-        144,
-        32,
-        21120 + gi * 4608,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 144; ic++) {
-              const xc = xb + (gi * 144 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad31[xc + ih * 28 + iw]! += work31_dcol[r++]!;
-                }
-              }
-            }
-          }
+        denseTiledForward(p, work31_col, act32, 784, 144, 32, 21120 + gi * 4608, -1, yb + gi * 25088, 1, 784);
       }
     }
   }
-}
 
-/** Forward of the 3 ops 32, 40, 49 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward3(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 32; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
+  /** Backward of op 31: features.3.0.conv.2 (conv2d). */
+  function backward31(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 112896;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 144; ic++) {
+                const xc = xb + (gi * 144 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work31_col[r++] = act31[xc + ih * 28 + iw]!;
+                  }
+                }
+              }
+            }
         }
-        m = s / count;
-        let q = 0;
+        if (dx) work31_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work31_col,
+          work31_dcol,
+          grad32,
+          784,
+          144,
+          32,
+          21120 + gi * 4608,
+          -1,
+          dx,
+          yb + gi * 25088,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 144; ic++) {
+                const xc = xb + (gi * 144 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad31[xc + ih * 28 + iw]! += work31_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 3 ops 32, 40, 49 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward3(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 784;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 32; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
           }
         }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
       }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 3 ops 32, 40, 49 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward4(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 32; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
     }
   }
-}
 
-/** Forward of the 3 ops 33, 42, 51 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward2(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 150528;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + (gi * 32 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 28 + iw]!;
-              }
-            }
+  /** Backward of the 3 ops 32, 40, 49 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward4(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 784;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 32; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
           }
         }
-      denseTiledForward(p, col, output, 784, 32, 192, weightAt + gi * 6144, -1, yb + gi * 150528, 1, 784);
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
     }
   }
-}
 
-/** Backward of the 3 ops 33, 42, 51 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward2(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 150528;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 3 ops 33, 42, 51 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward2(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 25088;
+      const yb = b * 150528;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -7751,326 +7896,332 @@ function conv2dBackward2(
               }
             }
           }
-      }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        784,
-        32,
-        192,
-        weightAt + gi * 6144,
-        -1,
-        dx,
-        yb + gi * 150528,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
-                }
-              }
-            }
-          }
+        denseTiledForward(p, col, output, 784, 32, 192, weightAt + gi * 6144, -1, yb + gi * 150528, 1, 784);
       }
     }
   }
-}
 
-/** Forward of the 5 ops 34, 37, 43, 46, 52 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward4(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 192; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
+  /** Backward of the 3 ops 33, 42, 51 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward2(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 25088;
+      const yb = b * 150528;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 32; ic++) {
+                const xc = xb + (gi * 32 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
+                }
+              }
+            }
         }
-        m = s / count;
-        let q = 0;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          784,
+          32,
+          192,
+          weightAt + gi * 6144,
+          -1,
+          dx,
+          yb + gi * 150528,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 32; ic++) {
+                const xc = xb + (gi * 32 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 5 ops 34, 37, 43, 46, 52 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward4(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 784;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 192; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
           }
         }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
       }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 5 ops 34, 37, 43, 46, 52 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward5(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 192; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
     }
   }
-}
 
-/** Forward of the 5 ops 35, 38, 44, 47, 53 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 5 ops 35, 38, 44, 47, 53 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 2 ops 36, 45 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward3(p: Float32Array, n: number, input: Float32Array, output: Float32Array, weightAt: number): void {
-  // conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 192; oc++) {
-      const s0 = b * 150528 + Math.floor(oc / 1) * 784;
-      const w0 = weightAt + oc * 9;
-      let d = b * 150528 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
-            }
+  /** Backward of the 5 ops 34, 37, 43, 46, 52 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward5(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 784;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 192; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
           }
-          output[d] = acc;
         }
-      }
-    }
-  }
-}
-
-/** Backward of op 36: features.3.rest.0.conv.1.0 (conv2d). */
-function backward36(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.3.rest.0.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 192; oc++) {
-    const g0 = Math.floor(oc / 1) * 784;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 32320 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
           for (let b = 0; b < n; b++) {
-            const sc = b * 150528 + oc * 784;
-            const bc = b * 150528 + g0 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad37[sr + ow]! * act36[br + ow]!;
-            }
+            for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
           }
-          gp[wi]! += acc;
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
         }
       }
     }
   }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 192; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 150528 + g * 784;
-      const w0 = 32320 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 150528 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad37[si + oc * 784]! * p[wi + oc * 9]!;
-            }
-          }
-          grad36[d]! += acc;
-        }
-      }
-    }
-  }
-}
 
-/** Forward of the 2 ops 39, 48 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward4(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + (gi * 192 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 28 + iw]!;
+  /** Forward of the 5 ops 35, 38, 44, 47, 53 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 150528; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 5 ops 35, 38, 44, 47, 53 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 150528; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 2 ops 36, 45 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward3(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28]
+    for (let b = 0; b < n; b++) {
+      for (let oc = 0; oc < 192; oc++) {
+        const s0 = b * 150528 + Math.floor(oc / 1) * 784;
+        const w0 = weightAt + oc * 9;
+        let d = b * 150528 + oc * 784;
+        for (let oh = 0; oh < 28; oh++) {
+          const ih0 = oh - 1;
+          const khLo = Math.max(0, -ih0);
+          const khHi = Math.min(3, 28 - ih0);
+          for (let ow = 0; ow < 28; ow++, d++) {
+            const iw0 = ow - 1;
+            const kwLo = Math.max(0, -iw0);
+            const kwHi = Math.min(3, 28 - iw0);
+            let acc = 0;
+            for (let ic = 0; ic < 1; ic++) {
+              const sc = s0 + ic * 784;
+              const wc = w0 + ic * 9;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const sr = sc + (ih0 + kh) * 28 + iw0;
+                const wr = wc + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
               }
             }
+            output[d] = acc;
           }
         }
-      denseTiledForward(p, col, output, 784, 192, 32, weightAt + gi * 6144, -1, yb + gi * 25088, 1, 784);
+      }
     }
   }
-}
 
-/** Backward of the 2 ops 39, 48 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward3(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Backward of op 36: features.3.rest.0.conv.1.0 (conv2d). */
+  function backward36(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.3.rest.0.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 192; oc++) {
+      const g0 = Math.floor(oc / 1) * 784;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 32320 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(28, 29 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(28, 29 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 150528 + oc * 784;
+              const bc = b * 150528 + g0 + ic * 784;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 28;
+                const br = bc + (oh + kh - 1) * 28 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad37[sr + ow]! * act36[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 192; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 150528 + g * 784;
+        const w0 = 32320 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 150528 + ic * 784;
+        for (let ih = 0; ih < 28; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 27);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 28; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 27);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 28;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad37[si + oc * 784]! * p[wi + oc * 9]!;
+              }
+            }
+            grad36[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 2 ops 39, 48 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward4(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 150528;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -8085,362 +8236,372 @@ function conv2dBackward3(
               }
             }
           }
+        denseTiledForward(p, col, output, 784, 192, 32, weightAt + gi * 6144, -1, yb + gi * 25088, 1, 784);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        784,
-        192,
-        32,
-        weightAt + gi * 6144,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 192; ic++) {
-              const xc = xb + (gi * 192 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 2 ops 39, 48 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward3(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 150528;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 192; ic++) {
+                const xc = xb + (gi * 192 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 2 ops 41, 50 (add, one shape): each call passes its arrays and offsets. */
-function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 25088; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 2 ops 41, 50 (add, one shape): each call passes its arrays and offsets. */
-function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Backward of op 45: features.3.rest.1.conv.1.0 (conv2d). */
-function backward45(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.3.rest.1.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 192; oc++) {
-    const g0 = Math.floor(oc / 1) * 784;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 47168 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 150528 + oc * 784;
-            const bc = b * 150528 + g0 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad46[sr + ow]! * act45[br + ow]!;
-            }
-          }
-          gp[wi]! += acc;
         }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 192; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 150528 + g * 784;
-      const w0 = 47168 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 150528 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad46[si + oc * 784]! * p[wi + oc * 9]!;
-            }
-          }
-          grad45[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 54: features.4.0.conv.1.0 (conv2d). */
-function forward54(p: Float32Array, n: number): void {
-  // features.4.0.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 192; oc++) {
-      const s0 = b * 150528 + Math.floor(oc / 1) * 784;
-      const w0 = 62016 + oc * 9;
-      let d = b * 37632 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act54[sr + kw]! * p[wr + kw]!;
-            }
-          }
-          act55[d] = acc;
-        }
-      }
-    }
-  }
-}
-
-/** Backward of op 54: features.4.0.conv.1.0 (conv2d). */
-function backward54(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.4.0.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 192; oc++) {
-    const g0 = Math.floor(oc / 1) * 784;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 62016 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 37632 + oc * 196;
-            const bc = b * 150528 + g0 + ic * 784;
-            for (let oh = ohLo; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < 14; ow++) acc += grad55[sr + ow]! * act54[br + ow * 2]!;
-            }
-          }
-          gp[wi]! += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 192; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 37632 + g * 196;
-      const w0 = 62016 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 150528 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 26);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 26);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad55[si + oc * 196]! * p[wi + oc * 9]!;
-            }
-          }
-          grad54[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 55: features.4.0.conv.1.1 (batchnorm). */
-function forward55(p: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.1.1: batchnorm over 192 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.4.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch55_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 192; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) s += act55[i]!;
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act55[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3923 + ch] = 0.9 * bf[3923 + ch]! + 0.1 * m;
-          bf[4115 + ch] = 0.9 * bf[4115 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[3923 + ch]!;
-        v = bf[4115 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch55_istd[ch] = r;
-      const w = p[63744 + ch]!;
-      const sh = p[63936 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act55[i]! - m) * r;
-          scratch55_xhat[i] = h;
-          act56[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[4307]! += 1;
-  }
-}
-
-/** Backward of op 55: features.4.0.conv.1.1 (batchnorm). */
-function backward55(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.4.0.conv.1.1: batchnorm over 192 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch55_batchstats[0]! === 1;
-    for (let ch = 0; ch < 192; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad56[i]!;
-          sg += d;
-          sgh += d * scratch55_xhat[i]!;
-        }
-      }
-      gp[63744 + ch]! += sgh;
-      gp[63936 + ch]! += sg;
-      const k = p[63744 + ch]! * scratch55_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++)
-            grad55[i]! += k * (grad56[i]! - a - scratch55_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) grad55[i]! += k * grad56[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 56: features.4.0.conv.1.2 (relu). */
-function forward56(n: number): void {
-  // features.4.0.conv.1.2: relu
-  for (let i = 0, e = n * 37632; i < e; i++) {
-    const x = act56[i]!;
-    act57[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 56: features.4.0.conv.1.2 (relu). */
-function backward56(n: number): void {
-  // features.4.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 37632; i < e; i++) {
-    const x = act56[i]!;
-
-    const g = grad57[i]!;
-    grad56[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 57: features.4.0.conv.2 (conv2d). */
-function forward57(p: Float32Array, n: number): void {
-  // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 37632;
-    const yb = b * 12544;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + (gi * 192 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work57_col[r++] = act57[xc + ih * 14 + iw]!;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          784,
+          192,
+          32,
+          weightAt + gi * 6144,
+          -1,
+          dx,
+          yb + gi * 25088,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 192; ic++) {
+                const xc = xb + (gi * 192 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work57_col, act58, 196, 192, 64, 64128 + gi * 12288, -1, yb + gi * 12544, 1, 196);
+      }
     }
   }
-}
 
-/** Backward of op 57: features.4.0.conv.2 (conv2d). */
-function backward57(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 37632;
-    const yb = b * 12544;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 2 ops 41, 50 (add, one shape): each call passes its arrays and offsets. */
+  function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 25088; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 2 ops 41, 50 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 25088; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Backward of op 45: features.3.rest.1.conv.1.0 (conv2d). */
+  function backward45(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.3.rest.1.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 192; oc++) {
+      const g0 = Math.floor(oc / 1) * 784;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 47168 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(28, 29 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(28, 29 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 150528 + oc * 784;
+              const bc = b * 150528 + g0 + ic * 784;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 28;
+                const br = bc + (oh + kh - 1) * 28 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad46[sr + ow]! * act45[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 192; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 150528 + g * 784;
+        const w0 = 47168 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 150528 + ic * 784;
+        for (let ih = 0; ih < 28; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 27);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 28; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 27);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 28;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad46[si + oc * 784]! * p[wi + oc * 9]!;
+              }
+            }
+            grad45[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 54: features.4.0.conv.1.0 (conv2d). */
+  function forward54(p: Float32Array, n: number): void {
+    // features.4.0.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14]
+    for (let b = 0; b < n; b++) {
+      for (let oc = 0; oc < 192; oc++) {
+        const s0 = b * 150528 + Math.floor(oc / 1) * 784;
+        const w0 = 62016 + oc * 9;
+        let d = b * 37632 + oc * 196;
+        for (let oh = 0; oh < 14; oh++) {
+          const ih0 = oh * 2 - 1;
+          const khLo = Math.max(0, -ih0);
+          for (let ow = 0; ow < 14; ow++, d++) {
+            const iw0 = ow * 2 - 1;
+            const kwLo = Math.max(0, -iw0);
+            let acc = 0;
+            for (let ic = 0; ic < 1; ic++) {
+              const sc = s0 + ic * 784;
+              const wc = w0 + ic * 9;
+              for (let kh = khLo; kh < 3; kh++) {
+                const sr = sc + (ih0 + kh) * 28 + iw0;
+                const wr = wc + kh * 3;
+                for (let kw = kwLo; kw < 3; kw++) acc += act54[sr + kw]! * p[wr + kw]!;
+              }
+            }
+            act55[d] = acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Backward of op 54: features.4.0.conv.1.0 (conv2d). */
+  function backward54(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.0.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 192; oc++) {
+      const g0 = Math.floor(oc / 1) * 784;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 62016 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 37632 + oc * 196;
+              const bc = b * 150528 + g0 + ic * 784;
+              for (let oh = ohLo; oh < 14; oh++) {
+                const sr = sc + oh * 14;
+                const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
+                for (let ow = owLo; ow < 14; ow++) acc += grad55[sr + ow]! * act54[br + ow * 2]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 192; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 37632 + g * 196;
+        const w0 = 62016 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 150528 + ic * 784;
+        for (let ih = 0; ih < 28; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 26);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 28; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 26);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              if (uh % 2 !== 0) continue;
+              const sr = s0 + (uh / 2) * 14;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                if (uw % 2 !== 0) continue;
+                const si = sr + uw / 2;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad55[si + oc * 196]! * p[wi + oc * 9]!;
+              }
+            }
+            grad54[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 55: features.4.0.conv.1.1 (batchnorm). */
+  function forward55(p: Float32Array, n: number, training: boolean): void {
+    // features.4.0.conv.1.1: batchnorm over 192 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 196;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `features.4.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch55_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 192; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) s += act55[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
+              const d = act55[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[3923 + ch] = 0.9 * bf[3923 + ch]! + 0.1 * m;
+            bf[4115 + ch] = 0.9 * bf[4115 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[3923 + ch]!;
+          v = bf[4115 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch55_istd[ch] = r;
+        const w = p[63744 + ch]!;
+        const sh = p[63936 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
+            const h = (act55[i]! - m) * r;
+            scratch55_xhat[i] = h;
+            act56[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[4307]! += 1;
+    }
+  }
+
+  /** Backward of op 55: features.4.0.conv.1.1 (batchnorm). */
+  function backward55(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.0.conv.1.1: batchnorm over 192 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 196;
+      const batchStats = scratch55_batchstats[0]! === 1;
+      for (let ch = 0; ch < 192; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
+            const d = grad56[i]!;
+            sg += d;
+            sgh += d * scratch55_xhat[i]!;
+          }
+        }
+        gp[63744 + ch]! += sgh;
+        gp[63936 + ch]! += sg;
+        const k = p[63744 + ch]! * scratch55_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++)
+              grad55[i]! += k * (grad56[i]! - a - scratch55_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) grad55[i]! += k * grad56[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 56: features.4.0.conv.1.2 (relu). */
+  function forward56(n: number): void {
+    // features.4.0.conv.1.2: relu
+    for (let i = 0, e = n * 37632; i < e; i++) {
+      const x = act56[i]!;
+      act57[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of op 56: features.4.0.conv.1.2 (relu). */
+  function backward56(n: number): void {
+    // features.4.0.conv.1.2: relu backward
+    for (let i = 0, e = n * 37632; i < e; i++) {
+      const x = act56[i]!;
+
+      const g = grad57[i]!;
+      grad56[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 57: features.4.0.conv.2 (conv2d). */
+  function forward57(p: Float32Array, n: number): void {
+    // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 37632;
+      const yb = b * 12544;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -8455,210 +8616,200 @@ function backward57(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
-      }
-      if (dx) work57_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work57_col,
-        work57_dcol,
-        grad58,
-        196,
-        192,
-        64,
-        64128 + gi * 12288,
-        -1,
-        dx,
-        yb + gi * 12544,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 192; ic++) {
-              const xc = xb + (gi * 192 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad57[xc + ih * 14 + iw]! += work57_dcol[r++]!;
-                }
-              }
-            }
-          }
+        denseTiledForward(p, work57_col, act58, 196, 192, 64, 64128 + gi * 12288, -1, yb + gi * 12544, 1, 196);
       }
     }
   }
-}
 
-/** Forward of the 4 ops 58, 66, 75, 84 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward5(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+  /** Backward of op 57: features.4.0.conv.2 (conv2d). */
+  function backward57(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 37632;
+      const yb = b * 12544;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 192; ic++) {
+                const xc = xb + (gi * 192 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work57_col[r++] = act57[xc + ih * 14 + iw]!;
+                  }
+                }
+              }
+            }
         }
-        m = s / count;
-        let q = 0;
+        if (dx) work57_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work57_col,
+          work57_dcol,
+          grad58,
+          196,
+          192,
+          64,
+          64128 + gi * 12288,
+          -1,
+          dx,
+          yb + gi * 12544,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 192; ic++) {
+                const xc = xb + (gi * 192 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad57[xc + ih * 14 + iw]! += work57_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 4 ops 58, 66, 75, 84 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward5(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 196;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 64; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
           }
         }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
       }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 4 ops 58, 66, 75, 84 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward6(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
     }
   }
-}
 
-/** Forward of the 4 ops 59, 68, 77, 86 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward5(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 12544;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 14 + iw]!;
-              }
-            }
+  /** Backward of the 4 ops 58, 66, 75, 84 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward6(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 196;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 64; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
           }
         }
-      denseTiledForward(p, col, output, 196, 64, 384, weightAt + gi * 24576, -1, yb + gi * 75264, 1, 196);
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
     }
   }
-}
 
-/** Backward of the 4 ops 59, 68, 77, 86 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward4(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 12544;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 4 ops 59, 68, 77, 86 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward5(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 12544;
+      const yb = b * 75264;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -8673,326 +8824,332 @@ function conv2dBackward4(
               }
             }
           }
-      }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        196,
-        64,
-        384,
-        weightAt + gi * 24576,
-        -1,
-        dx,
-        yb + gi * 75264,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
-                }
-              }
-            }
-          }
+        denseTiledForward(p, col, output, 196, 64, 384, weightAt + gi * 24576, -1, yb + gi * 75264, 1, 196);
       }
     }
   }
-}
 
-/** Forward of the 8 ops 60, 63, 69, 72, 78, 81, … (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward6(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 384; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+  /** Backward of the 4 ops 59, 68, 77, 86 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward4(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 12544;
+      const yb = b * 75264;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
+                }
+              }
+            }
         }
-        m = s / count;
-        let q = 0;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          196,
+          64,
+          384,
+          weightAt + gi * 24576,
+          -1,
+          dx,
+          yb + gi * 75264,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 8 ops 60, 63, 69, 72, 78, 81, … (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward6(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 196;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 384; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
           }
         }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
       }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 8 ops 60, 63, 69, 72, 78, 81, … (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward7(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 384; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
     }
   }
-}
 
-/** Forward of the 8 ops 61, 64, 70, 73, 79, 82, … (relu, one shape): each call passes its arrays and offsets. */
-function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 8 ops 61, 64, 70, 73, 79, 82, … (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 4 ops 62, 71, 80, 89 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward6(p: Float32Array, n: number, input: Float32Array, output: Float32Array, weightAt: number): void {
-  // conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 384; oc++) {
-      const s0 = b * 75264 + Math.floor(oc / 1) * 196;
-      const w0 = weightAt + oc * 9;
-      let d = b * 75264 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
-            }
+  /** Backward of the 8 ops 60, 63, 69, 72, 78, 81, … (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward7(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 196;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 384; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
           }
-          output[d] = acc;
         }
-      }
-    }
-  }
-}
-
-/** Backward of op 62: features.4.rest.0.conv.1.0 (conv2d). */
-function backward62(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.4.rest.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 384; oc++) {
-    const g0 = Math.floor(oc / 1) * 196;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 101888 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
           for (let b = 0; b < n; b++) {
-            const sc = b * 75264 + oc * 196;
-            const bc = b * 75264 + g0 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad63[sr + ow]! * act62[br + ow]!;
-            }
+            for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
           }
-          gp[wi]! += acc;
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
         }
       }
     }
   }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 384; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 75264 + g * 196;
-      const w0 = 101888 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 75264 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad63[si + oc * 196]! * p[wi + oc * 9]!;
-            }
-          }
-          grad62[d]! += acc;
-        }
-      }
-    }
-  }
-}
 
-/** Forward of the 3 ops 65, 74, 83 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward7(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 12544;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + (gi * 384 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 14 + iw]!;
+  /** Forward of the 8 ops 61, 64, 70, 73, 79, 82, … (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 75264; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 8 ops 61, 64, 70, 73, 79, 82, … (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 75264; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 4 ops 62, 71, 80, 89 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward6(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
+    for (let b = 0; b < n; b++) {
+      for (let oc = 0; oc < 384; oc++) {
+        const s0 = b * 75264 + Math.floor(oc / 1) * 196;
+        const w0 = weightAt + oc * 9;
+        let d = b * 75264 + oc * 196;
+        for (let oh = 0; oh < 14; oh++) {
+          const ih0 = oh - 1;
+          const khLo = Math.max(0, -ih0);
+          const khHi = Math.min(3, 14 - ih0);
+          for (let ow = 0; ow < 14; ow++, d++) {
+            const iw0 = ow - 1;
+            const kwLo = Math.max(0, -iw0);
+            const kwHi = Math.min(3, 14 - iw0);
+            let acc = 0;
+            for (let ic = 0; ic < 1; ic++) {
+              const sc = s0 + ic * 196;
+              const wc = w0 + ic * 9;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const sr = sc + (ih0 + kh) * 14 + iw0;
+                const wr = wc + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
               }
             }
+            output[d] = acc;
           }
         }
-      denseTiledForward(p, col, output, 196, 384, 64, weightAt + gi * 24576, -1, yb + gi * 12544, 1, 196);
+      }
     }
   }
-}
 
-/** Backward of the 3 ops 65, 74, 83 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward5(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 12544;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Backward of op 62: features.4.rest.0.conv.1.0 (conv2d). */
+  function backward62(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.rest.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 384; oc++) {
+      const g0 = Math.floor(oc / 1) * 196;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 101888 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(14, 15 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(14, 15 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 75264 + oc * 196;
+              const bc = b * 75264 + g0 + ic * 196;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 14;
+                const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad63[sr + ow]! * act62[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 384; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 75264 + g * 196;
+        const w0 = 101888 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 75264 + ic * 196;
+        for (let ih = 0; ih < 14; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 13);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 14; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 13);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 14;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad63[si + oc * 196]! * p[wi + oc * 9]!;
+              }
+            }
+            grad62[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 3 ops 65, 74, 83 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward7(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 75264;
+      const yb = b * 12544;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -9007,284 +9164,294 @@ function conv2dBackward5(
               }
             }
           }
+        denseTiledForward(p, col, output, 196, 384, 64, weightAt + gi * 24576, -1, yb + gi * 12544, 1, 196);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        196,
-        384,
-        64,
-        weightAt + gi * 24576,
-        -1,
-        dx,
-        yb + gi * 12544,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 384; ic++) {
-              const xc = xb + (gi * 384 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 3 ops 65, 74, 83 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward5(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 75264;
+      const yb = b * 12544;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 384; ic++) {
+                const xc = xb + (gi * 384 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 3 ops 67, 76, 85 (add, one shape): each call passes its arrays and offsets. */
-function addForward2(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 12544; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 3 ops 67, 76, 85 (add, one shape): each call passes its arrays and offsets. */
-function addBackward2(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 12544; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Backward of op 71: features.4.rest.1.conv.1.0 (conv2d). */
-function backward71(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.4.rest.1.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 384; oc++) {
-    const g0 = Math.floor(oc / 1) * 196;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 156160 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 75264 + oc * 196;
-            const bc = b * 75264 + g0 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad72[sr + ow]! * act71[br + ow]!;
-            }
-          }
-          gp[wi]! += acc;
         }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 384; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 75264 + g * 196;
-      const w0 = 156160 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 75264 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad72[si + oc * 196]! * p[wi + oc * 9]!;
-            }
-          }
-          grad71[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Backward of op 80: features.4.rest.2.conv.1.0 (conv2d). */
-function backward80(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.4.rest.2.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 384; oc++) {
-    const g0 = Math.floor(oc / 1) * 196;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 210432 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 75264 + oc * 196;
-            const bc = b * 75264 + g0 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad81[sr + ow]! * act80[br + ow]!;
-            }
-          }
-          gp[wi]! += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 384; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 75264 + g * 196;
-      const w0 = 210432 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 75264 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad81[si + oc * 196]! * p[wi + oc * 9]!;
-            }
-          }
-          grad80[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Backward of op 89: features.5.0.conv.1.0 (conv2d). */
-function backward89(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.5.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 384; oc++) {
-    const g0 = Math.floor(oc / 1) * 196;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 264704 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 75264 + oc * 196;
-            const bc = b * 75264 + g0 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad90[sr + ow]! * act89[br + ow]!;
-            }
-          }
-          gp[wi]! += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 384; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 75264 + g * 196;
-      const w0 = 264704 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 75264 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad90[si + oc * 196]! * p[wi + oc * 9]!;
-            }
-          }
-          grad89[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 92: features.5.0.conv.2 (conv2d). */
-function forward92(p: Float32Array, n: number): void {
-  // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 18816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + (gi * 384 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work92_col[r++] = act92[xc + ih * 14 + iw]!;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          196,
+          384,
+          64,
+          weightAt + gi * 24576,
+          -1,
+          dx,
+          yb + gi * 12544,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 384; ic++) {
+                const xc = xb + (gi * 384 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work92_col, act93, 196, 384, 96, 268928 + gi * 36864, -1, yb + gi * 18816, 1, 196);
+      }
     }
   }
-}
 
-/** Backward of op 92: features.5.0.conv.2 (conv2d). */
-function backward92(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 18816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 3 ops 67, 76, 85 (add, one shape): each call passes its arrays and offsets. */
+  function addForward2(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 12544; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 3 ops 67, 76, 85 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward2(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 12544; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Backward of op 71: features.4.rest.1.conv.1.0 (conv2d). */
+  function backward71(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.rest.1.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 384; oc++) {
+      const g0 = Math.floor(oc / 1) * 196;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 156160 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(14, 15 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(14, 15 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 75264 + oc * 196;
+              const bc = b * 75264 + g0 + ic * 196;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 14;
+                const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad72[sr + ow]! * act71[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 384; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 75264 + g * 196;
+        const w0 = 156160 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 75264 + ic * 196;
+        for (let ih = 0; ih < 14; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 13);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 14; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 13);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 14;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad72[si + oc * 196]! * p[wi + oc * 9]!;
+              }
+            }
+            grad71[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Backward of op 80: features.4.rest.2.conv.1.0 (conv2d). */
+  function backward80(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.rest.2.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 384; oc++) {
+      const g0 = Math.floor(oc / 1) * 196;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 210432 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(14, 15 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(14, 15 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 75264 + oc * 196;
+              const bc = b * 75264 + g0 + ic * 196;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 14;
+                const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad81[sr + ow]! * act80[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 384; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 75264 + g * 196;
+        const w0 = 210432 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 75264 + ic * 196;
+        for (let ih = 0; ih < 14; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 13);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 14; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 13);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 14;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad81[si + oc * 196]! * p[wi + oc * 9]!;
+              }
+            }
+            grad80[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Backward of op 89: features.5.0.conv.1.0 (conv2d). */
+  function backward89(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.5.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 384; oc++) {
+      const g0 = Math.floor(oc / 1) * 196;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 264704 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(14, 15 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(14, 15 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 75264 + oc * 196;
+              const bc = b * 75264 + g0 + ic * 196;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 14;
+                const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad90[sr + ow]! * act89[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 384; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 75264 + g * 196;
+        const w0 = 264704 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 75264 + ic * 196;
+        for (let ih = 0; ih < 14; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 13);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 14; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 13);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 14;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad90[si + oc * 196]! * p[wi + oc * 9]!;
+              }
+            }
+            grad89[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 92: features.5.0.conv.2 (conv2d). */
+  function forward92(p: Float32Array, n: number): void {
+    // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 75264;
+      const yb = b * 18816;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -9299,210 +9466,200 @@ function backward92(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
-      }
-      if (dx) work92_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work92_col,
-        work92_dcol,
-        grad93,
-        196,
-        384,
-        96,
-        268928 + gi * 36864,
-        -1,
-        dx,
-        yb + gi * 18816,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 384; ic++) {
-              const xc = xb + (gi * 384 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad92[xc + ih * 14 + iw]! += work92_dcol[r++]!;
-                }
-              }
-            }
-          }
+        denseTiledForward(p, work92_col, act93, 196, 384, 96, 268928 + gi * 36864, -1, yb + gi * 18816, 1, 196);
       }
     }
   }
-}
 
-/** Forward of the 3 ops 93, 101, 110 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward7(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 96; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+  /** Backward of op 92: features.5.0.conv.2 (conv2d). */
+  function backward92(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 75264;
+      const yb = b * 18816;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 384; ic++) {
+                const xc = xb + (gi * 384 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work92_col[r++] = act92[xc + ih * 14 + iw]!;
+                  }
+                }
+              }
+            }
         }
-        m = s / count;
-        let q = 0;
+        if (dx) work92_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work92_col,
+          work92_dcol,
+          grad93,
+          196,
+          384,
+          96,
+          268928 + gi * 36864,
+          -1,
+          dx,
+          yb + gi * 18816,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 384; ic++) {
+                const xc = xb + (gi * 384 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad92[xc + ih * 14 + iw]! += work92_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 3 ops 93, 101, 110 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward7(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 196;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 96; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
         for (let b = 0; b < n; b++) {
           for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
           }
         }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
       }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 3 ops 93, 101, 110 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward8(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 96; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
     }
   }
-}
 
-/** Forward of the 3 ops 94, 103, 112 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward8(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 18816;
-    const yb = b * 112896;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + (gi * 96 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 14 + iw]!;
-              }
-            }
+  /** Backward of the 3 ops 93, 101, 110 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward8(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 196;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 96; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
           }
         }
-      denseTiledForward(p, col, output, 196, 96, 576, weightAt + gi * 55296, -1, yb + gi * 112896, 1, 196);
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
     }
   }
-}
 
-/** Backward of the 3 ops 94, 103, 112 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward6(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 18816;
-    const yb = b * 112896;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 3 ops 94, 103, 112 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward8(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 18816;
+      const yb = b * 112896;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -9517,326 +9674,332 @@ function conv2dBackward6(
               }
             }
           }
-      }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        196,
-        96,
-        576,
-        weightAt + gi * 55296,
-        -1,
-        dx,
-        yb + gi * 112896,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
-                }
-              }
-            }
-          }
+        denseTiledForward(p, col, output, 196, 96, 576, weightAt + gi * 55296, -1, yb + gi * 112896, 1, 196);
       }
     }
   }
-}
 
-/** Forward of the 5 ops 95, 98, 104, 107, 113 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward8(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 576; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+  /** Backward of the 3 ops 94, 103, 112 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward6(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 18816;
+      const yb = b * 112896;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 96; ic++) {
+                const xc = xb + (gi * 96 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
+                }
+              }
+            }
         }
-        m = s / count;
-        let q = 0;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          196,
+          96,
+          576,
+          weightAt + gi * 55296,
+          -1,
+          dx,
+          yb + gi * 112896,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 96; ic++) {
+                const xc = xb + (gi * 96 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 5 ops 95, 98, 104, 107, 113 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward8(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 196;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 576; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
           }
         }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
       }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 5 ops 95, 98, 104, 107, 113 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward9(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 576; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
     }
   }
-}
 
-/** Forward of the 5 ops 96, 99, 105, 108, 114 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward5(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 5 ops 96, 99, 105, 108, 114 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward5(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 2 ops 97, 106 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward9(p: Float32Array, n: number, input: Float32Array, output: Float32Array, weightAt: number): void {
-  // conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 576; oc++) {
-      const s0 = b * 112896 + Math.floor(oc / 1) * 196;
-      const w0 = weightAt + oc * 9;
-      let d = b * 112896 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
-            }
+  /** Backward of the 5 ops 95, 98, 104, 107, 113 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward9(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 196;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 576; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
           }
-          output[d] = acc;
         }
-      }
-    }
-  }
-}
-
-/** Backward of op 97: features.5.rest.0.conv.1.0 (conv2d). */
-function backward97(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.5.rest.0.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 576; oc++) {
-    const g0 = Math.floor(oc / 1) * 196;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 362432 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
           for (let b = 0; b < n; b++) {
-            const sc = b * 112896 + oc * 196;
-            const bc = b * 112896 + g0 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad98[sr + ow]! * act97[br + ow]!;
-            }
+            for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
           }
-          gp[wi]! += acc;
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
         }
       }
     }
   }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 576; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 112896 + g * 196;
-      const w0 = 362432 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 112896 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad98[si + oc * 196]! * p[wi + oc * 9]!;
-            }
-          }
-          grad97[d]! += acc;
-        }
-      }
-    }
-  }
-}
 
-/** Forward of the 2 ops 100, 109 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward10(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 112896;
-    const yb = b * 18816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + (gi * 576 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 14 + iw]!;
+  /** Forward of the 5 ops 96, 99, 105, 108, 114 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward5(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 112896; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 5 ops 96, 99, 105, 108, 114 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward5(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 112896; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 2 ops 97, 106 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward9(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14]
+    for (let b = 0; b < n; b++) {
+      for (let oc = 0; oc < 576; oc++) {
+        const s0 = b * 112896 + Math.floor(oc / 1) * 196;
+        const w0 = weightAt + oc * 9;
+        let d = b * 112896 + oc * 196;
+        for (let oh = 0; oh < 14; oh++) {
+          const ih0 = oh - 1;
+          const khLo = Math.max(0, -ih0);
+          const khHi = Math.min(3, 14 - ih0);
+          for (let ow = 0; ow < 14; ow++, d++) {
+            const iw0 = ow - 1;
+            const kwLo = Math.max(0, -iw0);
+            const kwHi = Math.min(3, 14 - iw0);
+            let acc = 0;
+            for (let ic = 0; ic < 1; ic++) {
+              const sc = s0 + ic * 196;
+              const wc = w0 + ic * 9;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const sr = sc + (ih0 + kh) * 14 + iw0;
+                const wr = wc + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
               }
             }
+            output[d] = acc;
           }
         }
-      denseTiledForward(p, col, output, 196, 576, 96, weightAt + gi * 55296, -1, yb + gi * 18816, 1, 196);
+      }
     }
   }
-}
 
-/** Backward of the 2 ops 100, 109 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward7(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 112896;
-    const yb = b * 18816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Backward of op 97: features.5.rest.0.conv.1.0 (conv2d). */
+  function backward97(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.5.rest.0.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 576; oc++) {
+      const g0 = Math.floor(oc / 1) * 196;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 362432 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(14, 15 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(14, 15 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 112896 + oc * 196;
+              const bc = b * 112896 + g0 + ic * 196;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 14;
+                const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad98[sr + ow]! * act97[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 576; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 112896 + g * 196;
+        const w0 = 362432 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 112896 + ic * 196;
+        for (let ih = 0; ih < 14; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 13);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 14; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 13);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 14;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad98[si + oc * 196]! * p[wi + oc * 9]!;
+              }
+            }
+            grad97[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 2 ops 100, 109 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward10(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 112896;
+      const yb = b * 18816;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -9851,362 +10014,372 @@ function conv2dBackward7(
               }
             }
           }
+        denseTiledForward(p, col, output, 196, 576, 96, weightAt + gi * 55296, -1, yb + gi * 18816, 1, 196);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        196,
-        576,
-        96,
-        weightAt + gi * 55296,
-        -1,
-        dx,
-        yb + gi * 18816,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 576; ic++) {
-              const xc = xb + (gi * 576 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 2 ops 100, 109 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward7(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 112896;
+      const yb = b * 18816;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 576; ic++) {
+                const xc = xb + (gi * 576 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 2 ops 102, 111 (add, one shape): each call passes its arrays and offsets. */
-function addForward3(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 18816; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 2 ops 102, 111 (add, one shape): each call passes its arrays and offsets. */
-function addBackward3(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 18816; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Backward of op 106: features.5.rest.1.conv.1.0 (conv2d). */
-function backward106(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.5.rest.1.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 576; oc++) {
-    const g0 = Math.floor(oc / 1) * 196;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 480704 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 112896 + oc * 196;
-            const bc = b * 112896 + g0 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad107[sr + ow]! * act106[br + ow]!;
-            }
-          }
-          gp[wi]! += acc;
         }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 576; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 112896 + g * 196;
-      const w0 = 480704 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 112896 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad107[si + oc * 196]! * p[wi + oc * 9]!;
-            }
-          }
-          grad106[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 115: features.6.0.conv.1.0 (conv2d). */
-function forward115(p: Float32Array, n: number): void {
-  // features.6.0.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 576; oc++) {
-      const s0 = b * 112896 + Math.floor(oc / 1) * 196;
-      const w0 = 598976 + oc * 9;
-      let d = b * 28224 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act115[sr + kw]! * p[wr + kw]!;
-            }
-          }
-          act116[d] = acc;
-        }
-      }
-    }
-  }
-}
-
-/** Backward of op 115: features.6.0.conv.1.0 (conv2d). */
-function backward115(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.6.0.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 576; oc++) {
-    const g0 = Math.floor(oc / 1) * 196;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 598976 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 28224 + oc * 49;
-            const bc = b * 112896 + g0 + ic * 196;
-            for (let oh = ohLo; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh * 2 + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < 7; ow++) acc += grad116[sr + ow]! * act115[br + ow * 2]!;
-            }
-          }
-          gp[wi]! += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 576; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 28224 + g * 49;
-      const w0 = 598976 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 112896 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 12);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 12);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad116[si + oc * 49]! * p[wi + oc * 9]!;
-            }
-          }
-          grad115[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 116: features.6.0.conv.1.1 (batchnorm). */
-function forward116(p: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.1.1: batchnorm over 576 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.6.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch116_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 576; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) s += act116[i]!;
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act116[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[17320 + ch] = 0.9 * bf[17320 + ch]! + 0.1 * m;
-          bf[17896 + ch] = 0.9 * bf[17896 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[17320 + ch]!;
-        v = bf[17896 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch116_istd[ch] = r;
-      const w = p[604160 + ch]!;
-      const sh = p[604736 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act116[i]! - m) * r;
-          scratch116_xhat[i] = h;
-          act117[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[18472]! += 1;
-  }
-}
-
-/** Backward of op 116: features.6.0.conv.1.1 (batchnorm). */
-function backward116(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.6.0.conv.1.1: batchnorm over 576 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch116_batchstats[0]! === 1;
-    for (let ch = 0; ch < 576; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad117[i]!;
-          sg += d;
-          sgh += d * scratch116_xhat[i]!;
-        }
-      }
-      gp[604160 + ch]! += sgh;
-      gp[604736 + ch]! += sg;
-      const k = p[604160 + ch]! * scratch116_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++)
-            grad116[i]! += k * (grad117[i]! - a - scratch116_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) grad116[i]! += k * grad117[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 117: features.6.0.conv.1.2 (relu). */
-function forward117(n: number): void {
-  // features.6.0.conv.1.2: relu
-  for (let i = 0, e = n * 28224; i < e; i++) {
-    const x = act117[i]!;
-    act118[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 117: features.6.0.conv.1.2 (relu). */
-function backward117(n: number): void {
-  // features.6.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 28224; i < e; i++) {
-    const x = act117[i]!;
-
-    const g = grad118[i]!;
-    grad117[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 118: features.6.0.conv.2 (conv2d). */
-function forward118(p: Float32Array, n: number): void {
-  // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 28224;
-    const yb = b * 7840;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + (gi * 576 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work118_col[r++] = act118[xc + ih * 7 + iw]!;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          196,
+          576,
+          96,
+          weightAt + gi * 55296,
+          -1,
+          dx,
+          yb + gi * 18816,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 576; ic++) {
+                const xc = xb + (gi * 576 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work118_col, act119, 49, 576, 160, 605312 + gi * 92160, -1, yb + gi * 7840, 1, 49);
+      }
     }
   }
-}
 
-/** Backward of op 118: features.6.0.conv.2 (conv2d). */
-function backward118(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 28224;
-    const yb = b * 7840;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 2 ops 102, 111 (add, one shape): each call passes its arrays and offsets. */
+  function addForward3(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 18816; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 2 ops 102, 111 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward3(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 18816; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Backward of op 106: features.5.rest.1.conv.1.0 (conv2d). */
+  function backward106(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.5.rest.1.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 576; oc++) {
+      const g0 = Math.floor(oc / 1) * 196;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 480704 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(14, 15 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(14, 15 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 112896 + oc * 196;
+              const bc = b * 112896 + g0 + ic * 196;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 14;
+                const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad107[sr + ow]! * act106[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 576; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 112896 + g * 196;
+        const w0 = 480704 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 112896 + ic * 196;
+        for (let ih = 0; ih < 14; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 13);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 14; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 13);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 14;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad107[si + oc * 196]! * p[wi + oc * 9]!;
+              }
+            }
+            grad106[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 115: features.6.0.conv.1.0 (conv2d). */
+  function forward115(p: Float32Array, n: number): void {
+    // features.6.0.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7]
+    for (let b = 0; b < n; b++) {
+      for (let oc = 0; oc < 576; oc++) {
+        const s0 = b * 112896 + Math.floor(oc / 1) * 196;
+        const w0 = 598976 + oc * 9;
+        let d = b * 28224 + oc * 49;
+        for (let oh = 0; oh < 7; oh++) {
+          const ih0 = oh * 2 - 1;
+          const khLo = Math.max(0, -ih0);
+          for (let ow = 0; ow < 7; ow++, d++) {
+            const iw0 = ow * 2 - 1;
+            const kwLo = Math.max(0, -iw0);
+            let acc = 0;
+            for (let ic = 0; ic < 1; ic++) {
+              const sc = s0 + ic * 196;
+              const wc = w0 + ic * 9;
+              for (let kh = khLo; kh < 3; kh++) {
+                const sr = sc + (ih0 + kh) * 14 + iw0;
+                const wr = wc + kh * 3;
+                for (let kw = kwLo; kw < 3; kw++) acc += act115[sr + kw]! * p[wr + kw]!;
+              }
+            }
+            act116[d] = acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Backward of op 115: features.6.0.conv.1.0 (conv2d). */
+  function backward115(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.6.0.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 576; oc++) {
+      const g0 = Math.floor(oc / 1) * 196;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 598976 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 28224 + oc * 49;
+              const bc = b * 112896 + g0 + ic * 196;
+              for (let oh = ohLo; oh < 7; oh++) {
+                const sr = sc + oh * 7;
+                const br = bc + (oh * 2 + kh - 1) * 14 + kw - 1;
+                for (let ow = owLo; ow < 7; ow++) acc += grad116[sr + ow]! * act115[br + ow * 2]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 576; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 28224 + g * 49;
+        const w0 = 598976 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 112896 + ic * 196;
+        for (let ih = 0; ih < 14; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 12);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 14; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 12);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              if (uh % 2 !== 0) continue;
+              const sr = s0 + (uh / 2) * 7;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                if (uw % 2 !== 0) continue;
+                const si = sr + uw / 2;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad116[si + oc * 49]! * p[wi + oc * 9]!;
+              }
+            }
+            grad115[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 116: features.6.0.conv.1.1 (batchnorm). */
+  function forward116(p: Float32Array, n: number, training: boolean): void {
+    // features.6.0.conv.1.1: batchnorm over 576 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 49;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `features.6.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch116_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 576; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) s += act116[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
+              const d = act116[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[17320 + ch] = 0.9 * bf[17320 + ch]! + 0.1 * m;
+            bf[17896 + ch] = 0.9 * bf[17896 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[17320 + ch]!;
+          v = bf[17896 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch116_istd[ch] = r;
+        const w = p[604160 + ch]!;
+        const sh = p[604736 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
+            const h = (act116[i]! - m) * r;
+            scratch116_xhat[i] = h;
+            act117[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[18472]! += 1;
+    }
+  }
+
+  /** Backward of op 116: features.6.0.conv.1.1 (batchnorm). */
+  function backward116(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.6.0.conv.1.1: batchnorm over 576 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 49;
+      const batchStats = scratch116_batchstats[0]! === 1;
+      for (let ch = 0; ch < 576; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
+            const d = grad117[i]!;
+            sg += d;
+            sgh += d * scratch116_xhat[i]!;
+          }
+        }
+        gp[604160 + ch]! += sgh;
+        gp[604736 + ch]! += sg;
+        const k = p[604160 + ch]! * scratch116_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++)
+              grad116[i]! += k * (grad117[i]! - a - scratch116_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) grad116[i]! += k * grad117[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 117: features.6.0.conv.1.2 (relu). */
+  function forward117(n: number): void {
+    // features.6.0.conv.1.2: relu
+    for (let i = 0, e = n * 28224; i < e; i++) {
+      const x = act117[i]!;
+      act118[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of op 117: features.6.0.conv.1.2 (relu). */
+  function backward117(n: number): void {
+    // features.6.0.conv.1.2: relu backward
+    for (let i = 0, e = n * 28224; i < e; i++) {
+      const x = act117[i]!;
+
+      const g = grad118[i]!;
+      grad117[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 118: features.6.0.conv.2 (conv2d). */
+  function forward118(p: Float32Array, n: number): void {
+    // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 28224;
+      const yb = b * 7840;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -10221,210 +10394,200 @@ function backward118(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
-      }
-      if (dx) work118_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work118_col,
-        work118_dcol,
-        grad119,
-        49,
-        576,
-        160,
-        605312 + gi * 92160,
-        -1,
-        dx,
-        yb + gi * 7840,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 576; ic++) {
-              const xc = xb + (gi * 576 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad118[xc + ih * 7 + iw]! += work118_dcol[r++]!;
-                }
-              }
-            }
-          }
+        denseTiledForward(p, work118_col, act119, 49, 576, 160, 605312 + gi * 92160, -1, yb + gi * 7840, 1, 49);
       }
     }
   }
-}
 
-/** Forward of the 3 ops 119, 127, 136 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward9(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 160; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
+  /** Backward of op 118: features.6.0.conv.2 (conv2d). */
+  function backward118(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 28224;
+      const yb = b * 7840;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 576; ic++) {
+                const xc = xb + (gi * 576 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work118_col[r++] = act118[xc + ih * 7 + iw]!;
+                  }
+                }
+              }
+            }
         }
-        m = s / count;
-        let q = 0;
+        if (dx) work118_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work118_col,
+          work118_dcol,
+          grad119,
+          49,
+          576,
+          160,
+          605312 + gi * 92160,
+          -1,
+          dx,
+          yb + gi * 7840,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 576; ic++) {
+                const xc = xb + (gi * 576 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad118[xc + ih * 7 + iw]! += work118_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 3 ops 119, 127, 136 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward9(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 49;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 160; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
         for (let b = 0; b < n; b++) {
           for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
           }
         }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
       }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 3 ops 119, 127, 136 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward10(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 160; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
     }
   }
-}
 
-/** Forward of the 3 ops 120, 129, 138 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward11(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 7840;
-    const yb = b * 47040;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + (gi * 160 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 7 + iw]!;
-              }
-            }
+  /** Backward of the 3 ops 119, 127, 136 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward10(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 49;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 160; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
           }
         }
-      denseTiledForward(p, col, output, 49, 160, 960, weightAt + gi * 153600, -1, yb + gi * 47040, 1, 49);
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
     }
   }
-}
 
-/** Backward of the 3 ops 120, 129, 138 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward8(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 7840;
-    const yb = b * 47040;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 3 ops 120, 129, 138 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward11(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 7840;
+      const yb = b * 47040;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -10439,332 +10602,332 @@ function conv2dBackward8(
               }
             }
           }
-      }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        49,
-        160,
-        960,
-        weightAt + gi * 153600,
-        -1,
-        dx,
-        yb + gi * 47040,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 160; ic++) {
-              const xc = xb + (gi * 160 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
-                }
-              }
-            }
-          }
+        denseTiledForward(p, col, output, 49, 160, 960, weightAt + gi * 153600, -1, yb + gi * 47040, 1, 49);
       }
     }
   }
-}
 
-/** Forward of the 6 ops 121, 124, 130, 133, 139, 142 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward10(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 960; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
+  /** Backward of the 3 ops 120, 129, 138 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward8(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 7840;
+      const yb = b * 47040;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 160; ic++) {
+                const xc = xb + (gi * 160 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
+                }
+              }
+            }
         }
-        m = s / count;
-        let q = 0;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          49,
+          160,
+          960,
+          weightAt + gi * 153600,
+          -1,
+          dx,
+          yb + gi * 47040,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 160; ic++) {
+                const xc = xb + (gi * 160 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 6 ops 121, 124, 130, 133, 139, 142 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward10(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 49;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 960; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
           }
         }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
       }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 6 ops 121, 124, 130, 133, 139, 142 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward11(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 960; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
     }
   }
-}
 
-/** Forward of the 6 ops 122, 125, 131, 134, 140, 143 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward6(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 6 ops 122, 125, 131, 134, 140, 143 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 3 ops 123, 132, 141 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward12(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 960; oc++) {
-      const s0 = b * 47040 + Math.floor(oc / 1) * 49;
-      const w0 = weightAt + oc * 9;
-      let d = b * 47040 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 7 - ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 7 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
-            }
+  /** Backward of the 6 ops 121, 124, 130, 133, 139, 142 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward11(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 49;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 960; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
           }
-          output[d] = acc;
         }
-      }
-    }
-  }
-}
-
-/** Backward of op 123: features.6.rest.0.conv.1.0 (conv2d). */
-function backward123(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.6.rest.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 960; oc++) {
-    const g0 = Math.floor(oc / 1) * 49;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 853312 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(7, 8 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(7, 8 - kw);
-          let acc = 0;
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
           for (let b = 0; b < n; b++) {
-            const sc = b * 47040 + oc * 49;
-            const bc = b * 47040 + g0 + ic * 49;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow]! * act123[br + ow]!;
-            }
+            for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
           }
-          gp[wi]! += acc;
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
         }
       }
     }
   }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 960; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 47040 + g * 49;
-      const w0 = 853312 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 47040 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad124[si + oc * 49]! * p[wi + oc * 9]!;
-            }
-          }
-          grad123[d]! += acc;
-        }
-      }
-    }
-  }
-}
 
-/** Forward of the 2 ops 126, 135 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward13(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 47040;
-    const yb = b * 7840;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + (gi * 960 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 7 + iw]!;
+  /** Forward of the 6 ops 122, 125, 131, 134, 140, 143 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward6(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 47040; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 6 ops 122, 125, 131, 134, 140, 143 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 47040; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 3 ops 123, 132, 141 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward12(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
+    for (let b = 0; b < n; b++) {
+      for (let oc = 0; oc < 960; oc++) {
+        const s0 = b * 47040 + Math.floor(oc / 1) * 49;
+        const w0 = weightAt + oc * 9;
+        let d = b * 47040 + oc * 49;
+        for (let oh = 0; oh < 7; oh++) {
+          const ih0 = oh - 1;
+          const khLo = Math.max(0, -ih0);
+          const khHi = Math.min(3, 7 - ih0);
+          for (let ow = 0; ow < 7; ow++, d++) {
+            const iw0 = ow - 1;
+            const kwLo = Math.max(0, -iw0);
+            const kwHi = Math.min(3, 7 - iw0);
+            let acc = 0;
+            for (let ic = 0; ic < 1; ic++) {
+              const sc = s0 + ic * 49;
+              const wc = w0 + ic * 9;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const sr = sc + (ih0 + kh) * 7 + iw0;
+                const wr = wc + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
               }
             }
+            output[d] = acc;
           }
         }
-      denseTiledForward(p, col, output, 49, 960, 160, weightAt + gi * 153600, -1, yb + gi * 7840, 1, 49);
+      }
     }
   }
-}
 
-/** Backward of the 2 ops 126, 135 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward9(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 47040;
-    const yb = b * 7840;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Backward of op 123: features.6.rest.0.conv.1.0 (conv2d). */
+  function backward123(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.6.rest.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 960; oc++) {
+      const g0 = Math.floor(oc / 1) * 49;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 853312 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(7, 8 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(7, 8 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 47040 + oc * 49;
+              const bc = b * 47040 + g0 + ic * 49;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 7;
+                const br = bc + (oh + kh - 1) * 7 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow]! * act123[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 960; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 47040 + g * 49;
+        const w0 = 853312 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 47040 + ic * 49;
+        for (let ih = 0; ih < 7; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 6);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 7; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 6);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 7;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad124[si + oc * 49]! * p[wi + oc * 9]!;
+              }
+            }
+            grad123[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 2 ops 126, 135 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward13(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 47040;
+      const yb = b * 7840;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -10779,221 +10942,231 @@ function conv2dBackward9(
               }
             }
           }
+        denseTiledForward(p, col, output, 49, 960, 160, weightAt + gi * 153600, -1, yb + gi * 7840, 1, 49);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        49,
-        960,
-        160,
-        weightAt + gi * 153600,
-        -1,
-        dx,
-        yb + gi * 7840,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 960; ic++) {
-              const xc = xb + (gi * 960 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 2 ops 126, 135 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward9(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 47040;
+      const yb = b * 7840;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 960; ic++) {
+                const xc = xb + (gi * 960 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 2 ops 128, 137 (add, one shape): each call passes its arrays and offsets. */
-function addForward4(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 7840; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 2 ops 128, 137 (add, one shape): each call passes its arrays and offsets. */
-function addBackward4(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 7840; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Backward of op 132: features.6.rest.1.conv.1.0 (conv2d). */
-function backward132(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.6.rest.1.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 960; oc++) {
-    const g0 = Math.floor(oc / 1) * 49;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 1173312 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(7, 8 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(7, 8 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 47040 + oc * 49;
-            const bc = b * 47040 + g0 + ic * 49;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad133[sr + ow]! * act132[br + ow]!;
-            }
-          }
-          gp[wi]! += acc;
         }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 960; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 47040 + g * 49;
-      const w0 = 1173312 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 47040 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad133[si + oc * 49]! * p[wi + oc * 9]!;
-            }
-          }
-          grad132[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Backward of op 141: features.7.0.conv.1.0 (conv2d). */
-function backward141(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.7.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 960; oc++) {
-    const g0 = Math.floor(oc / 1) * 49;
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = 1493312 + (oc + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(7, 8 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(7, 8 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 47040 + oc * 49;
-            const bc = b * 47040 + g0 + ic * 49;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad142[sr + ow]! * act141[br + ow]!;
-            }
-          }
-          gp[wi]! += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
-  for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 960; ic++) {
-      const g = Math.floor(ic / 1);
-      const s0 = b * 47040 + g * 49;
-      const w0 = 1493312 + g * 9 + (ic - g * 1) * 9;
-      let d = b * 47040 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad142[si + oc * 49]! * p[wi + oc * 9]!;
-            }
-          }
-          grad141[d]! += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 144: features.7.0.conv.2 (conv2d). */
-function forward144(p: Float32Array, n: number): void {
-  // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 47040;
-    const yb = b * 15680;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + (gi * 960 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work144_col[r++] = act144[xc + ih * 7 + iw]!;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          49,
+          960,
+          160,
+          weightAt + gi * 153600,
+          -1,
+          dx,
+          yb + gi * 7840,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 960; ic++) {
+                const xc = xb + (gi * 960 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work144_col, act145, 49, 960, 320, 1503872 + gi * 307200, -1, yb + gi * 15680, 1, 49);
+      }
     }
   }
-}
 
-/** Backward of op 144: features.7.0.conv.2 (conv2d). */
-function backward144(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 47040;
-    const yb = b * 15680;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 2 ops 128, 137 (add, one shape): each call passes its arrays and offsets. */
+  function addForward4(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 7840; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 2 ops 128, 137 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward4(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 7840; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Backward of op 132: features.6.rest.1.conv.1.0 (conv2d). */
+  function backward132(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.6.rest.1.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 960; oc++) {
+      const g0 = Math.floor(oc / 1) * 49;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 1173312 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(7, 8 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(7, 8 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 47040 + oc * 49;
+              const bc = b * 47040 + g0 + ic * 49;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 7;
+                const br = bc + (oh + kh - 1) * 7 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad133[sr + ow]! * act132[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 960; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 47040 + g * 49;
+        const w0 = 1173312 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 47040 + ic * 49;
+        for (let ih = 0; ih < 7; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 6);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 7; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 6);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 7;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad133[si + oc * 49]! * p[wi + oc * 9]!;
+              }
+            }
+            grad132[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Backward of op 141: features.7.0.conv.1.0 (conv2d). */
+  function backward141(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.7.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
+    // weight gradient: Σ over the batch and the output positions of output gradient × input
+    for (let oc = 0; oc < 960; oc++) {
+      const g0 = Math.floor(oc / 1) * 49;
+      for (let ic = 0; ic < 1; ic++) {
+        let wi = 1493312 + (oc + ic) * 9;
+        for (let kh = 0; kh < 3; kh++) {
+          const ohLo = Math.max(0, 1 - kh);
+          const ohHi = Math.min(7, 8 - kh);
+          for (let kw = 0; kw < 3; kw++, wi++) {
+            const owLo = Math.max(0, 1 - kw);
+            const owHi = Math.min(7, 8 - kw);
+            let acc = 0;
+            for (let b = 0; b < n; b++) {
+              const sc = b * 47040 + oc * 49;
+              const bc = b * 47040 + g0 + ic * 49;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const sr = sc + oh * 7;
+                const br = bc + (oh + kh - 1) * 7 + kw - 1;
+                for (let ow = owLo; ow < owHi; ow++) acc += grad142[sr + ow]! * act141[br + ow]!;
+              }
+            }
+            gp[wi]! += acc;
+          }
+        }
+      }
+    }
+    // input gradient: each input element gathers the output gradients of the windows that cover it
+    for (let b = 0; b < n; b++) {
+      for (let ic = 0; ic < 960; ic++) {
+        const g = Math.floor(ic / 1);
+        const s0 = b * 47040 + g * 49;
+        const w0 = 1493312 + g * 9 + (ic - g * 1) * 9;
+        let d = b * 47040 + ic * 49;
+        for (let ih = 0; ih < 7; ih++) {
+          const th = ih + 1;
+          const khLo = Math.max(0, th - 6);
+          const khHi = Math.min(3, th + 1);
+          for (let iw = 0; iw < 7; iw++, d++) {
+            const tw = iw + 1;
+            const kwLo = Math.max(0, tw - 6);
+            const kwHi = Math.min(3, tw + 1);
+            let acc = 0;
+            for (let kh = khLo; kh < khHi; kh++) {
+              const uh = th - kh;
+              const sr = s0 + uh * 7;
+              const wr = w0 + kh * 3;
+              for (let kw = kwLo; kw < kwHi; kw++) {
+                const uw = tw - kw;
+                const si = sr + uw;
+                const wi = wr + kw;
+                for (let oc = 0; oc < 1; oc++) acc += grad142[si + oc * 49]! * p[wi + oc * 9]!;
+              }
+            }
+            grad141[d]! += acc;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 144: features.7.0.conv.2 (conv2d). */
+  function forward144(p: Float32Array, n: number): void {
+    // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 47040;
+      const yb = b * 15680;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -11008,169 +11181,169 @@ function backward144(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work144_col, act145, 49, 960, 320, 1503872 + gi * 307200, -1, yb + gi * 15680, 1, 49);
       }
-      if (dx) work144_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work144_col,
-        work144_dcol,
-        grad145,
-        49,
-        960,
-        320,
-        1503872 + gi * 307200,
-        -1,
-        dx,
-        yb + gi * 15680,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 960; ic++) {
-              const xc = xb + (gi * 960 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad144[xc + ih * 7 + iw]! += work144_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 144: features.7.0.conv.2 (conv2d). */
+  function backward144(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 47040;
+      const yb = b * 15680;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 960; ic++) {
+                const xc = xb + (gi * 960 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work144_col[r++] = act144[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 145: features.7.0.conv.3 (batchnorm). */
-function forward145(p: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.3: batchnorm over 320 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.7.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch145_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 320; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) s += act145[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act145[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[30962 + ch] = 0.9 * bf[30962 + ch]! + 0.1 * m;
-          bf[31282 + ch] = 0.9 * bf[31282 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[30962 + ch]!;
-        v = bf[31282 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch145_istd[ch] = r;
-      const w = p[1811072 + ch]!;
-      const sh = p[1811392 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act145[i]! - m) * r;
-          scratch145_xhat[i] = h;
-          act146[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[31602]! += 1;
-  }
-}
-
-/** Backward of op 145: features.7.0.conv.3 (batchnorm). */
-function backward145(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.7.0.conv.3: batchnorm over 320 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch145_batchstats[0]! === 1;
-    for (let ch = 0; ch < 320; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad146[i]!;
-          sg += d;
-          sgh += d * scratch145_xhat[i]!;
-        }
-      }
-      gp[1811072 + ch]! += sgh;
-      gp[1811392 + ch]! += sg;
-      const k = p[1811072 + ch]! * scratch145_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++)
-            grad145[i]! += k * (grad146[i]! - a - scratch145_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) grad145[i]! += k * grad146[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 146: features.8.0 (conv2d). */
-function forward146(p: Float32Array, n: number): void {
-  // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 15680;
-    const yb = b * 62720;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 320; ic++) {
-            const xc = xb + (gi * 320 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work146_col[r++] = act146[xc + ih * 7 + iw]!;
+        if (dx) work144_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work144_col,
+          work144_dcol,
+          grad145,
+          49,
+          960,
+          320,
+          1503872 + gi * 307200,
+          -1,
+          dx,
+          yb + gi * 15680,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 960; ic++) {
+                const xc = xb + (gi * 960 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad144[xc + ih * 7 + iw]! += work144_dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work146_col, act147, 49, 320, 1280, 1811712 + gi * 409600, -1, yb + gi * 62720, 1, 49);
+      }
     }
   }
-}
 
-/** Backward of op 146: features.8.0 (conv2d). */
-function backward146(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 15680;
-    const yb = b * 62720;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 145: features.7.0.conv.3 (batchnorm). */
+  function forward145(p: Float32Array, n: number, training: boolean): void {
+    // features.7.0.conv.3: batchnorm over 320 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 49;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `features.7.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch145_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 320; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) s += act145[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
+              const d = act145[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[30962 + ch] = 0.9 * bf[30962 + ch]! + 0.1 * m;
+            bf[31282 + ch] = 0.9 * bf[31282 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[30962 + ch]!;
+          v = bf[31282 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch145_istd[ch] = r;
+        const w = p[1811072 + ch]!;
+        const sh = p[1811392 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
+            const h = (act145[i]! - m) * r;
+            scratch145_xhat[i] = h;
+            act146[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[31602]! += 1;
+    }
+  }
+
+  /** Backward of op 145: features.7.0.conv.3 (batchnorm). */
+  function backward145(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.7.0.conv.3: batchnorm over 320 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 49;
+      const batchStats = scratch145_batchstats[0]! === 1;
+      for (let ch = 0; ch < 320; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
+            const d = grad146[i]!;
+            sg += d;
+            sgh += d * scratch145_xhat[i]!;
+          }
+        }
+        gp[1811072 + ch]! += sgh;
+        gp[1811392 + ch]! += sg;
+        const k = p[1811072 + ch]! * scratch145_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++)
+              grad145[i]! += k * (grad146[i]! - a - scratch145_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) grad145[i]! += k * grad146[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 146: features.8.0 (conv2d). */
+  function forward146(p: Float32Array, n: number): void {
+    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 15680;
+      const yb = b * 62720;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -11185,716 +11358,626 @@ function backward146(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work146_col, act147, 49, 320, 1280, 1811712 + gi * 409600, -1, yb + gi * 62720, 1, 49);
       }
-      if (dx) work146_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work146_col,
-        work146_dcol,
-        grad147,
-        49,
-        320,
-        1280,
-        1811712 + gi * 409600,
-        -1,
-        dx,
-        yb + gi * 62720,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 320; ic++) {
-              const xc = xb + (gi * 320 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad146[xc + ih * 7 + iw]! += work146_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 146: features.8.0 (conv2d). */
+  function backward146(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 15680;
+      const yb = b * 62720;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 320; ic++) {
+                const xc = xb + (gi * 320 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work146_col[r++] = act146[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) work146_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work146_col,
+          work146_dcol,
+          grad147,
+          49,
+          320,
+          1280,
+          1811712 + gi * 409600,
+          -1,
+          dx,
+          yb + gi * 62720,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 320; ic++) {
+                const xc = xb + (gi * 320 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad146[xc + ih * 7 + iw]! += work146_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of op 147: features.8.1 (batchnorm). */
-function forward147(p: Float32Array, n: number, training: boolean): void {
-  // features.8.1: batchnorm over 1280 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.8.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch147_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 1280; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) s += act147[i]!;
+  /** Forward of op 147: features.8.1 (batchnorm). */
+  function forward147(p: Float32Array, n: number, training: boolean): void {
+    // features.8.1: batchnorm over 1280 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 49;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `features.8.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch147_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 1280; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) s += act147[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
+              const d = act147[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[31603 + ch] = 0.9 * bf[31603 + ch]! + 0.1 * m;
+            bf[32883 + ch] = 0.9 * bf[32883 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[31603 + ch]!;
+          v = bf[32883 + ch]!;
         }
-        m = s / count;
-        let q = 0;
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch147_istd[ch] = r;
+        const w = p[2221312 + ch]!;
+        const sh = p[2222592 + ch]!;
         for (let b = 0; b < n; b++) {
           for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act147[i]! - m;
-            q += d * d;
+            const h = (act147[i]! - m) * r;
+            scratch147_xhat[i] = h;
+            act148[i] = h * w + sh;
           }
         }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[31603 + ch] = 0.9 * bf[31603 + ch]! + 0.1 * m;
-          bf[32883 + ch] = 0.9 * bf[32883 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[31603 + ch]!;
-        v = bf[32883 + ch]!;
       }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch147_istd[ch] = r;
-      const w = p[2221312 + ch]!;
-      const sh = p[2222592 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act147[i]! - m) * r;
-          scratch147_xhat[i] = h;
-          act148[i] = h * w + sh;
-        }
-      }
+      if (training) bf[34163]! += 1;
     }
-    if (training) bf[34163]! += 1;
   }
-}
 
-/** Backward of op 147: features.8.1 (batchnorm). */
-function backward147(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.8.1: batchnorm over 1280 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch147_batchstats[0]! === 1;
-    for (let ch = 0; ch < 1280; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad148[i]!;
-          sg += d;
-          sgh += d * scratch147_xhat[i]!;
-        }
-      }
-      gp[2221312 + ch]! += sgh;
-      gp[2222592 + ch]! += sg;
-      const k = p[2221312 + ch]! * scratch147_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
+  /** Backward of op 147: features.8.1 (batchnorm). */
+  function backward147(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.8.1: batchnorm over 1280 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 49;
+      const batchStats = scratch147_batchstats[0]! === 1;
+      for (let ch = 0; ch < 1280; ch++) {
+        let sg = 0;
+        let sgh = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++)
-            grad147[i]! += k * (grad148[i]! - a - scratch147_xhat[i]! * bh);
+          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
+            const d = grad148[i]!;
+            sg += d;
+            sgh += d * scratch147_xhat[i]!;
+          }
         }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) grad147[i]! += k * grad148[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 148: features.8.2 (relu). */
-function forward148(n: number): void {
-  // features.8.2: relu
-  for (let i = 0, e = n * 62720; i < e; i++) {
-    const x = act148[i]!;
-    act149[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 148: features.8.2 (relu). */
-function backward148(n: number): void {
-  // features.8.2: relu backward
-  for (let i = 0, e = n * 62720; i < e; i++) {
-    const x = act148[i]!;
-
-    const g = grad149[i]!;
-    grad148[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 149: 1 (adaptive_avg_pool2d). */
-function forward149(n: number): void {
-  // 1: adaptive_avg_pool2d to [1, 1]; [1280, 7, 7] → [1280, 1, 1]
-  for (let bc = 0, d = 0; bc < n * 1280; bc++) {
-    const xc = bc * 49;
-    for (let oh = 0; oh < 1; oh++) {
-      const ihLo = oh * 7;
-      const ihHi = ihLo + 7;
-      for (let ow = 0; ow < 1; ow++, d++) {
-        const iwLo = ow * 7;
-        const iwHi = iwLo + 7;
-        let acc = 0;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act149[xr + iw]!;
-        }
-        act150[d] = acc / 49;
-      }
-    }
-  }
-}
-
-/** Backward of op 149: 1 (adaptive_avg_pool2d). */
-function backward149(n: number): void {
-  // 1: adaptive_avg_pool2d to [1, 1]; [1280, 7, 7] → [1280, 1, 1] — backward: gradient / divisor to every element of the window
-  for (let bc = 0, d = 0; bc < n * 1280; bc++) {
-    const xc = bc * 49;
-    for (let oh = 0; oh < 1; oh++) {
-      const ihLo = oh * 7;
-      const ihHi = ihLo + 7;
-      for (let ow = 0; ow < 1; ow++, d++) {
-        const iwLo = ow * 7;
-        const iwHi = iwLo + 7;
-        const g = grad150[d]! / 49;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad149[xr + iw]! += g;
+        gp[2221312 + ch]! += sgh;
+        gp[2222592 + ch]! += sg;
+        const k = p[2221312 + ch]! * scratch147_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++)
+              grad147[i]! += k * (grad148[i]! - a - scratch147_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) grad147[i]! += k * grad148[i]!;
+          }
         }
       }
     }
   }
-}
 
-/** Forward of op 151: classifier.0 (dropout). */
-function forward151(n: number, training: boolean): void {
-  // classifier.0: dropout(p = 0.2)
-  if (training && 0.2 > 0) {
-    for (let i = 0, e = n * 1280; i < e; i++) {
-      const m = random() < 0.8 ? 1.25 : 0;
-      scratch151_mask[i] = m;
-      act152[i] = act150[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 1280; i < e; i++) {
-      scratch151_mask[i] = 1;
-      act152[i] = act150[i]!;
+  /** Forward of op 148: features.8.2 (relu). */
+  function forward148(n: number): void {
+    // features.8.2: relu
+    for (let i = 0, e = n * 62720; i < e; i++) {
+      const x = act148[i]!;
+      act149[i] = x > 0 ? x : 0;
     }
   }
-}
 
-/** Backward of op 151: classifier.0 (dropout). */
-function backward151(n: number): void {
-  // classifier.0: dropout backward
-  for (let i = 0, e = n * 1280; i < e; i++) grad150[i]! += grad152[i]! * scratch151_mask[i]!;
-}
+  /** Backward of op 148: features.8.2 (relu). */
+  function backward148(n: number): void {
+    // features.8.2: relu backward
+    for (let i = 0, e = n * 62720; i < e; i++) {
+      const x = act148[i]!;
 
-/** Forward of op 152: classifier.1 (dense). */
-function forward152(p: Float32Array, n: number): void {
-  // classifier.1: dense 1280 → 1000, register-tiled (shared kernel below)
-  denseTiledForward(p, act152, act153, n, 1280, 1000, 2223872, 3503872, 0, 1000, 1);
-}
-
-/** Backward of op 152: classifier.1 (dense). */
-function backward152(p: Float32Array, gp: Float32Array, n: number): void {
-  // classifier.1: dense 1280 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act152, grad152, grad153, n, 1280, 1000, 2223872, 3503872, true, 0, 1000, 1);
-}
-
-// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
-
-/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, output: unknown, n: number, size: number): void {
-  checkBatch(n);
-  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
-  const length = output.length;
-  if (length === 0 || length % n !== 0 || length > n * size) {
-    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
-  }
-}
-
-/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
- *  expected length. An array's elements are read once here: they could be anything. */
-function checkTargets(what: string, target: unknown, expected: number): void {
-  if (Array.isArray(target)) {
-    for (let i = 0; i < target.length; i++) {
-      const t: unknown = target[i];
-      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
-    }
-  } else if (
-    !ArrayBuffer.isView(target) ||
-    target instanceof DataView ||
-    target instanceof BigInt64Array ||
-    target instanceof BigUint64Array
-  ) {
-    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
-  }
-  checkLength(what, target as ArrayLike<number>, expected);
-}
-
-/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
- *  memory with the output or the targets (it is written while they are read). */
-function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
-  checkFloats("grad", grad, count);
-  const g = grad as Float32Array;
-  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
-  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
-}
-
-/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
-export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const d = output[i]! - target[i]!;
-    sum += d * d;
-    if (grad !== undefined) grad[i] = (2 * d) / count;
-  }
-  return sum / count;
-}
-
-/** Class indices: every target is checked before any gradient is written (the one loss check that reads
- *  every target: each must be an integer in 0..classes − 1). */
-function checkClasses(targets: ArrayLike<number>, classes: number): void {
-  for (let b = 0; b < targets.length; b++) {
-    const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+      const g = grad149[i]!;
+      grad148[i] = x > 0 ? g : 0;
     }
   }
-}
 
-/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
- *  the last axis of the output holds the 1000 classes; each of the n × 1 rows has one target. */
-export function crossEntropyLoss(
-  logits: Float32Array,
-  targets: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-): number {
-  const classes = 1000;
-  checkRows("logits", logits, n, outputSize);
-  const rows = logits.length / classes;
-  checkTargets("targets", targets, rows);
-  checkClasses(targets, classes);
-  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
-  let total = 0;
-  for (let b = 0; b < rows; b++) {
-    const t = targets[b]!;
-    const o = b * classes;
-    let m = -Infinity;
-    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
-    let s = 0;
-    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
-    const lse = m + Math.log(s);
-    total += lse - logits[o + t]!;
-    if (grad !== undefined) {
-      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
+  /** Forward of op 149: 1 (adaptive_avg_pool2d). */
+  function forward149(n: number): void {
+    // 1: adaptive_avg_pool2d to [1, 1]; [1280, 7, 7] → [1280, 1, 1]
+    for (let bc = 0, d = 0; bc < n * 1280; bc++) {
+      const xc = bc * 49;
+      for (let oh = 0; oh < 1; oh++) {
+        const ihLo = oh * 7;
+        const ihHi = ihLo + 7;
+        for (let ow = 0; ow < 1; ow++, d++) {
+          const iwLo = ow * 7;
+          const iwHi = iwLo + 7;
+          let acc = 0;
+          for (let ih = ihLo; ih < ihHi; ih++) {
+            const xr = xc + ih * 7;
+            for (let iw = iwLo; iw < iwHi; iw++) acc += act149[xr + iw]!;
+          }
+          act150[d] = acc / 49;
+        }
+      }
     }
   }
-  return total / rows;
-}
 
-/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
- *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
-export function binaryCrossEntropyLoss(
-  output: Float32Array,
-  target: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-  fromLogits = false,
-): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const y = output[i]!;
-    const t = target[i]!;
-    if (fromLogits) {
-      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
-      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
+  /** Backward of op 149: 1 (adaptive_avg_pool2d). */
+  function backward149(n: number): void {
+    // 1: adaptive_avg_pool2d to [1, 1]; [1280, 7, 7] → [1280, 1, 1] — backward: gradient / divisor to every element of the window
+    for (let bc = 0, d = 0; bc < n * 1280; bc++) {
+      const xc = bc * 49;
+      for (let oh = 0; oh < 1; oh++) {
+        const ihLo = oh * 7;
+        const ihHi = ihLo + 7;
+        for (let ow = 0; ow < 1; ow++, d++) {
+          const iwLo = ow * 7;
+          const iwHi = iwLo + 7;
+          const g = grad150[d]! / 49;
+          for (let ih = ihLo; ih < ihHi; ih++) {
+            const xr = xc + ih * 7;
+            for (let iw = iwLo; iw < iwHi; iw++) grad149[xr + iw]! += g;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 151: classifier.0 (dropout). */
+  function forward151(n: number, training: boolean): void {
+    // classifier.0: dropout(p = 0.2)
+    if (training && 0.2 > 0) {
+      for (let i = 0, e = n * 1280; i < e; i++) {
+        const m = random() < 0.8 ? 1.25 : 0;
+        scratch151_mask[i] = m;
+        act152[i] = act150[i]! * m;
+      }
     } else {
-      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
-      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+      for (let i = 0, e = n * 1280; i < e; i++) {
+        scratch151_mask[i] = 1;
+        act152[i] = act150[i]!;
+      }
     }
   }
-  return sum / count;
-}
 
-// ── Training ────────────────────────────────────────────────────────────────────────────────────────
-
-export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
-
-export interface TrainerOptions {
-  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
-  readonly optimizer: "sgd" | "adam" | "adamw";
-  readonly lr: number;
-  readonly momentum?: number;
-  readonly weightDecay?: number;
-  readonly beta1?: number;
-  readonly beta2?: number;
-  readonly eps?: number;
-  /** The loss; default: the spec's `loss` statement (this spec states none). */
-  readonly loss?: LossName;
-  /** Binary cross entropy on logits. */
-  readonly fromLogits?: boolean;
-  /** Seed of the initial parameters and of dropout masks. */
-  readonly seed?: number;
-}
-
-export interface Trainer {
-  readonly params: Float32Array;
-  readonly grads: Float32Array;
-  readonly buffers: Float32Array;
-  readonly options: TrainerOptions;
-  /** Optimizer state: momentum or first moments, second moments. */
-  readonly m: Float32Array;
-  readonly v: Float32Array;
-  steps: number;
-}
-
-/** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
-function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
-  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
-}
-
-const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
-const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
-
-/** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
- *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
- *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
- *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
- *  momentum buffer sums a series that does not converge). */
-function checkTrainerOptions(options: TrainerOptions): void {
-  if (!optimizerNames.includes(options.optimizer)) {
-    throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+  /** Backward of op 151: classifier.0 (dropout). */
+  function backward151(n: number): void {
+    // classifier.0: dropout backward
+    for (let i = 0, e = n * 1280; i < e; i++) grad150[i]! += grad152[i]! * scratch151_mask[i]!;
   }
-  if (options.loss !== undefined && !lossNames.includes(options.loss)) {
-    throw new TypeError(
-      `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+
+  /** Forward of op 152: classifier.1 (dense). */
+  function forward152(p: Float32Array, n: number): void {
+    // classifier.1: dense 1280 → 1000, register-tiled (shared kernel below)
+    denseTiledForward(p, act152, act153, n, 1280, 1000, 2223872, 3503872, 0, 1000, 1);
+  }
+
+  /** Backward of op 152: classifier.1 (dense). */
+  function backward152(p: Float32Array, gp: Float32Array, n: number): void {
+    // classifier.1: dense 1280 → 1000 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, act152, grad152, grad153, n, 1280, 1000, 2223872, 3503872, true, 0, 1000, 1);
+  }
+
+  // ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
+  function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
+    if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+    if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
+  }
+
+  const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
+  const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+
+  /** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
+   *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
+   *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
+   *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
+   *  momentum buffer sums a series that does not converge). */
+  function checkTrainerOptions(options: TrainerOptions): void {
+    if (!optimizerNames.includes(options.optimizer)) {
+      throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+    }
+    if (options.loss !== undefined && !lossNames.includes(options.loss)) {
+      throw new TypeError(
+        `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+      );
+    }
+    if (typeof options.lr !== "function") checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+    if (options.clipGradNorm !== undefined)
+      checkOption("clipGradNorm", options.clipGradNorm, (x) => x > 0, "a finite number > 0");
+    if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.weightDecay !== undefined)
+      checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
+    if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
+    if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
+      throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+    }
+    if (options.seed !== undefined) checkSeed(options.seed);
+    if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  }
+
+  /** The learning rate of the next step: the schedule's value for it, or the trainer's `lr`; checked. */
+  function stepRate(trainer: Trainer): number {
+    const schedule = trainer.options.lr;
+    const lr: unknown = typeof schedule === "function" ? schedule(trainer.steps) : trainer.lr;
+    checkOption(
+      typeof schedule === "function" ? `lr(${trainer.steps})` : "trainer.lr",
+      lr,
+      (x) => x > 0,
+      "a finite number > 0",
     );
+    return lr as number;
   }
-  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
-  if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.weightDecay !== undefined)
-    checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
-  if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
-  if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
-    throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+
+  /** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
+   *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it.
+   *  `buffers` (a model's running statistics) are used as they are; by default the trainer has its own. */
+  function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+    checkTrainerOptions(options);
+    if (params !== undefined) {
+      checkFloats("params", params, paramCount);
+      if (inWorkspace(params))
+        throw new TypeError("params share memory with an array this module returned: copy them first");
+    }
+    if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
+    const own = params ?? createParams(options.seed ?? 0);
+    seedRandom(options.seed ?? 0);
+    const lr = options.lr;
+    return {
+      params: own,
+      grads: new Float32Array(paramCount),
+      buffers: buffers ?? createBuffers(),
+      options: Object.freeze({ ...options }),
+      m: new Float32Array(paramCount),
+      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      steps: 0,
+      lr: typeof lr === "function" ? 0 : lr,
+      gradNorm: 0,
+    };
   }
-  if (options.seed !== undefined) checkSeed(options.seed);
-  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-}
 
-/** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
- *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
-export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
-  checkTrainerOptions(options);
-  if (params !== undefined) {
-    checkFloats("params", params, paramCount);
-    if (inWorkspace(params))
-      throw new TypeError("params share memory with an array this module returned: copy them first");
-  }
-  const own = params ?? createParams(options.seed ?? 0);
-  seedRandom(options.seed ?? 0);
-  return {
-    params: own,
-    grads: new Float32Array(paramCount),
-    buffers: createBuffers(),
-    options: Object.freeze({ ...options }),
-    m: new Float32Array(paramCount),
-    v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
-    steps: 0,
-  };
-}
-
-/** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
-const trainableRanges: readonly (readonly [number, number])[] = [
-  [0, 864],
-  [864, 896],
-  [896, 928],
-  [928, 1216],
-  [1216, 1248],
-  [1248, 1280],
-  [1280, 1792],
-  [1792, 1808],
-  [1808, 1824],
-  [1824, 3360],
-  [3360, 3456],
-  [3456, 3552],
-  [3552, 4416],
-  [4416, 4512],
-  [4512, 4608],
-  [4608, 6912],
-  [6912, 6936],
-  [6936, 6960],
-  [6960, 10416],
-  [10416, 10560],
-  [10560, 10704],
-  [10704, 12000],
-  [12000, 12144],
-  [12144, 12288],
-  [12288, 15744],
-  [15744, 15768],
-  [15768, 15792],
-  [15792, 19248],
-  [19248, 19392],
-  [19392, 19536],
-  [19536, 20832],
-  [20832, 20976],
-  [20976, 21120],
-  [21120, 25728],
-  [25728, 25760],
-  [25760, 25792],
-  [25792, 31936],
-  [31936, 32128],
-  [32128, 32320],
-  [32320, 34048],
-  [34048, 34240],
-  [34240, 34432],
-  [34432, 40576],
-  [40576, 40608],
-  [40608, 40640],
-  [40640, 46784],
-  [46784, 46976],
-  [46976, 47168],
-  [47168, 48896],
-  [48896, 49088],
-  [49088, 49280],
-  [49280, 55424],
-  [55424, 55456],
-  [55456, 55488],
-  [55488, 61632],
-  [61632, 61824],
-  [61824, 62016],
-  [62016, 63744],
-  [63744, 63936],
-  [63936, 64128],
-  [64128, 76416],
-  [76416, 76480],
-  [76480, 76544],
-  [76544, 101120],
-  [101120, 101504],
-  [101504, 101888],
-  [101888, 105344],
-  [105344, 105728],
-  [105728, 106112],
-  [106112, 130688],
-  [130688, 130752],
-  [130752, 130816],
-  [130816, 155392],
-  [155392, 155776],
-  [155776, 156160],
-  [156160, 159616],
-  [159616, 160000],
-  [160000, 160384],
-  [160384, 184960],
-  [184960, 185024],
-  [185024, 185088],
-  [185088, 209664],
-  [209664, 210048],
-  [210048, 210432],
-  [210432, 213888],
-  [213888, 214272],
-  [214272, 214656],
-  [214656, 239232],
-  [239232, 239296],
-  [239296, 239360],
-  [239360, 263936],
-  [263936, 264320],
-  [264320, 264704],
-  [264704, 268160],
-  [268160, 268544],
-  [268544, 268928],
-  [268928, 305792],
-  [305792, 305888],
-  [305888, 305984],
-  [305984, 361280],
-  [361280, 361856],
-  [361856, 362432],
-  [362432, 367616],
-  [367616, 368192],
-  [368192, 368768],
-  [368768, 424064],
-  [424064, 424160],
-  [424160, 424256],
-  [424256, 479552],
-  [479552, 480128],
-  [480128, 480704],
-  [480704, 485888],
-  [485888, 486464],
-  [486464, 487040],
-  [487040, 542336],
-  [542336, 542432],
-  [542432, 542528],
-  [542528, 597824],
-  [597824, 598400],
-  [598400, 598976],
-  [598976, 604160],
-  [604160, 604736],
-  [604736, 605312],
-  [605312, 697472],
-  [697472, 697632],
-  [697632, 697792],
-  [697792, 851392],
-  [851392, 852352],
-  [852352, 853312],
-  [853312, 861952],
-  [861952, 862912],
-  [862912, 863872],
-  [863872, 1017472],
-  [1017472, 1017632],
-  [1017632, 1017792],
-  [1017792, 1171392],
-  [1171392, 1172352],
-  [1172352, 1173312],
-  [1173312, 1181952],
-  [1181952, 1182912],
-  [1182912, 1183872],
-  [1183872, 1337472],
-  [1337472, 1337632],
-  [1337632, 1337792],
-  [1337792, 1491392],
-  [1491392, 1492352],
-  [1492352, 1493312],
-  [1493312, 1501952],
-  [1501952, 1502912],
-  [1502912, 1503872],
-  [1503872, 1811072],
-  [1811072, 1811392],
-  [1811392, 1811712],
-  [1811712, 2221312],
-  [2221312, 2222592],
-  [2222592, 2223872],
-  [2223872, 3503872],
-  [3503872, 3504872],
-];
-
-/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
- *  (they are frozen, but the trainer object itself is not). */
-function checkTrainer(trainer: Trainer): void {
-  if (typeof trainer !== "object" || trainer === null)
-    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
-  checkTrainerOptions(trainer.options);
-  const sgd = trainer.options.optimizer === "sgd";
-  const arrays: [string, unknown, number][] = [
-    ["trainer.params", trainer.params, paramCount],
-    ["trainer.grads", trainer.grads, paramCount],
-    ["trainer.buffers", trainer.buffers, bufferCount],
-    ["trainer.m", trainer.m, paramCount],
-    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  /** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
+  const trainableRanges: readonly (readonly [number, number])[] = [
+    [0, 864],
+    [864, 896],
+    [896, 928],
+    [928, 1216],
+    [1216, 1248],
+    [1248, 1280],
+    [1280, 1792],
+    [1792, 1808],
+    [1808, 1824],
+    [1824, 3360],
+    [3360, 3456],
+    [3456, 3552],
+    [3552, 4416],
+    [4416, 4512],
+    [4512, 4608],
+    [4608, 6912],
+    [6912, 6936],
+    [6936, 6960],
+    [6960, 10416],
+    [10416, 10560],
+    [10560, 10704],
+    [10704, 12000],
+    [12000, 12144],
+    [12144, 12288],
+    [12288, 15744],
+    [15744, 15768],
+    [15768, 15792],
+    [15792, 19248],
+    [19248, 19392],
+    [19392, 19536],
+    [19536, 20832],
+    [20832, 20976],
+    [20976, 21120],
+    [21120, 25728],
+    [25728, 25760],
+    [25760, 25792],
+    [25792, 31936],
+    [31936, 32128],
+    [32128, 32320],
+    [32320, 34048],
+    [34048, 34240],
+    [34240, 34432],
+    [34432, 40576],
+    [40576, 40608],
+    [40608, 40640],
+    [40640, 46784],
+    [46784, 46976],
+    [46976, 47168],
+    [47168, 48896],
+    [48896, 49088],
+    [49088, 49280],
+    [49280, 55424],
+    [55424, 55456],
+    [55456, 55488],
+    [55488, 61632],
+    [61632, 61824],
+    [61824, 62016],
+    [62016, 63744],
+    [63744, 63936],
+    [63936, 64128],
+    [64128, 76416],
+    [76416, 76480],
+    [76480, 76544],
+    [76544, 101120],
+    [101120, 101504],
+    [101504, 101888],
+    [101888, 105344],
+    [105344, 105728],
+    [105728, 106112],
+    [106112, 130688],
+    [130688, 130752],
+    [130752, 130816],
+    [130816, 155392],
+    [155392, 155776],
+    [155776, 156160],
+    [156160, 159616],
+    [159616, 160000],
+    [160000, 160384],
+    [160384, 184960],
+    [184960, 185024],
+    [185024, 185088],
+    [185088, 209664],
+    [209664, 210048],
+    [210048, 210432],
+    [210432, 213888],
+    [213888, 214272],
+    [214272, 214656],
+    [214656, 239232],
+    [239232, 239296],
+    [239296, 239360],
+    [239360, 263936],
+    [263936, 264320],
+    [264320, 264704],
+    [264704, 268160],
+    [268160, 268544],
+    [268544, 268928],
+    [268928, 305792],
+    [305792, 305888],
+    [305888, 305984],
+    [305984, 361280],
+    [361280, 361856],
+    [361856, 362432],
+    [362432, 367616],
+    [367616, 368192],
+    [368192, 368768],
+    [368768, 424064],
+    [424064, 424160],
+    [424160, 424256],
+    [424256, 479552],
+    [479552, 480128],
+    [480128, 480704],
+    [480704, 485888],
+    [485888, 486464],
+    [486464, 487040],
+    [487040, 542336],
+    [542336, 542432],
+    [542432, 542528],
+    [542528, 597824],
+    [597824, 598400],
+    [598400, 598976],
+    [598976, 604160],
+    [604160, 604736],
+    [604736, 605312],
+    [605312, 697472],
+    [697472, 697632],
+    [697632, 697792],
+    [697792, 851392],
+    [851392, 852352],
+    [852352, 853312],
+    [853312, 861952],
+    [861952, 862912],
+    [862912, 863872],
+    [863872, 1017472],
+    [1017472, 1017632],
+    [1017632, 1017792],
+    [1017792, 1171392],
+    [1171392, 1172352],
+    [1172352, 1173312],
+    [1173312, 1181952],
+    [1181952, 1182912],
+    [1182912, 1183872],
+    [1183872, 1337472],
+    [1337472, 1337632],
+    [1337632, 1337792],
+    [1337792, 1491392],
+    [1491392, 1492352],
+    [1492352, 1493312],
+    [1493312, 1501952],
+    [1501952, 1502912],
+    [1502912, 1503872],
+    [1503872, 1811072],
+    [1811072, 1811392],
+    [1811392, 1811712],
+    [1811712, 2221312],
+    [2221312, 2222592],
+    [2222592, 2223872],
+    [2223872, 3503872],
+    [3503872, 3504872],
   ];
-  for (const [what, array, length] of arrays) checkFloats(what, array, length);
-  for (let i = 0; i < arrays.length; i++) {
-    for (let j = i + 1; j < arrays.length; j++) {
-      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
-        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
-    }
-    if (inWorkspace(arrays[i]![1] as Float32Array))
-      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
-  }
-  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
-    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
-}
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
- *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
- *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
- *  state or the running statistics. */
-export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
-  checkTrainer(trainer);
-  checkBatch(n);
-  const o = trainer.options;
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-  const outputLength = n * outputSize;
-  if (lossName === "cross_entropy") {
-    checkTargets("targets", target, outputLength / 1000);
-    checkClasses(target, 1000);
-  } else {
-    checkTargets("target", target, outputLength);
+  /** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+   *  (they are frozen, but the trainer object itself is not). */
+  function checkTrainer(trainer: Trainer): void {
+    if (typeof trainer !== "object" || trainer === null)
+      throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+    checkTrainerOptions(trainer.options);
+    const sgd = trainer.options.optimizer === "sgd";
+    const arrays: [string, unknown, number][] = [
+      ["trainer.params", trainer.params, paramCount],
+      ["trainer.grads", trainer.grads, paramCount],
+      ["trainer.buffers", trainer.buffers, bufferCount],
+      ["trainer.m", trainer.m, paramCount],
+      ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+    ];
+    for (const [what, array, length] of arrays) checkFloats(what, array, length);
+    for (let i = 0; i < arrays.length; i++) {
+      for (let j = i + 1; j < arrays.length; j++) {
+        if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+          throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+      }
+      if (inWorkspace(arrays[i]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+    }
+    if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+      throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
   }
-  const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const output = result;
-  const grad = lossGrad(output.length);
-  const loss =
-    lossName === "mse"
-      ? mseLoss(output, target, n, grad)
-      : lossName === "cross_entropy"
-        ? crossEntropyLoss(output, target, n, grad)
-        : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, grad, trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
-  trainer.steps++;
-  const p = trainer.params;
-  const g = trainer.grads;
-  const lr = o.lr;
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
-    const mu = o.momentum ?? 0;
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        let d = g[i]! + wd * p[i]!;
-        if (mu !== 0) {
-          const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
-          trainer.m[i] = buf;
-          d = buf;
+
+  /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+   *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+   *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+   *  state or the running statistics. */
+  function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+    checkTrainer(trainer);
+    checkBatch(n);
+    const o = trainer.options;
+    const lr = stepRate(trainer);
+    const lossName = o.loss;
+    if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+    const outputLength = n * outputSize;
+    if (lossName === "cross_entropy") {
+      checkTargets("targets", target, outputLength / 1000);
+      checkClasses(target, 1000);
+    } else {
+      checkTargets("target", target, outputLength);
+    }
+    const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+    const output = result;
+    const grad = lossGrad(output.length);
+    const loss =
+      lossName === "mse"
+        ? mseLoss(output, target, n, grad)
+        : lossName === "cross_entropy"
+          ? crossEntropyLoss(output, target, n, grad)
+          : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
+    // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+    inputGradWanted = false;
+    try {
+      backward(trainer.params, grad, trainer.grads);
+    } finally {
+      inputGradWanted = true;
+    }
+    trainer.steps++;
+    trainer.lr = lr;
+    const p = trainer.params;
+    const g = trainer.grads;
+    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    const wd = o.weightDecay ?? 0;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          let d = g[i]! + wd * p[i]!;
+          if (mu !== 0) {
+            const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
+            trainer.m[i] = buf;
+            d = buf;
+          }
+          p[i] = p[i]! - lr * d;
         }
-        p[i] = p[i]! - lr * d;
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          if (decoupled) p[i] = p[i]! * (1 - lr * wd);
+          const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
+          const m = b1 * trainer.m[i]! + (1 - b1) * d;
+          const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
+          trainer.m[i] = m;
+          trainer.v[i] = v;
+          p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        }
       }
     }
-  } else {
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
-    const eps = o.eps ?? 1e-8;
-    const c1 = 1 - Math.pow(b1, trainer.steps);
-    const c2 = 1 - Math.pow(b2, trainer.steps);
-    const decoupled = o.optimizer === "adamw";
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        if (decoupled) p[i] = p[i]! * (1 - lr * wd);
-        const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
-        const m = b1 * trainer.m[i]! + (1 - b1) * d;
-        const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
-        trainer.m[i] = m;
-        trainer.v[i] = v;
-        p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
-      }
-    }
+    return loss;
   }
-  return loss;
-}
 
-let lossGradArray = new Float32Array(0);
+  let lossGradArray = new Float32Array(0);
 
-function lossGrad(length: number): Float32Array {
-  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
-  return lossGradArray;
+  function lossGrad(length: number): Float32Array {
+    if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
+    return lossGradArray;
+  }
+
+  return {
+    createParams,
+    forward,
+    backward,
+    createTrainer,
+    trainStep,
+    /** The random stream's state (dropout masks): saved and restored by checkpoints. */
+    random: {
+      get: (): number => rngState,
+      set: (state: number): void => {
+        rngState = state >>> 0;
+      },
+    },
+  };
 }
 
 // ── Shared dense kernels ──
@@ -12627,4 +12710,1317 @@ function densePlainBackward(
       }
     }
   }
+}
+
+// ── The module's own engine, and models ────────────────────────────────────────────────────────────────
+
+const engine = createEngine();
+
+/** A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights
+ *  and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same
+ *  parameters on every machine. */
+export function createParams(seed = 0): Float32Array {
+  return engine.createParams(seed);
+}
+
+/** Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters
+ *  `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without
+ *  `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own. */
+export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+  return engine.forward(p, input, n, options);
+}
+
+/** Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call:
+ *  writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's
+ *  gradient (reused by the next call). */
+export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+  return engine.backward(p, outputGrad, grads);
+}
+
+/** A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients,
+ *  buffers (`buffers`, or its own) and optimizer state. */
+export function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+  return engine.createTrainer(options, params, buffers);
+}
+
+/** One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward,
+ *  gradient clipping, update; returns the loss. A step that throws has changed nothing. */
+export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  return engine.trainStep(trainer, input, target, n);
+}
+
+/** Options of `createModel`. */
+export interface ModelOptions {
+  /** Seed of the initial parameters (PyTorch's default initialization) and of dropout masks; default 0. */
+  readonly seed?: number;
+}
+
+/** What a model instance knows about itself: the manifest (PyTorch `state_dict` names, shapes, layout). */
+export interface Manifest {
+  readonly modelName: string;
+  readonly inputs: typeof inputs;
+  readonly outputs: typeof outputs;
+  readonly paramCount: number;
+  readonly bufferCount: number;
+  readonly params: readonly TensorInfo[];
+  readonly buffers: readonly TensorInfo[];
+}
+
+/** The manifest, as models give it. */
+export const manifest: Manifest = { modelName, inputs, outputs, paramCount, bufferCount, params, buffers };
+
+/** A trainer bound to a model: it updates the model's parameters and running statistics. */
+export interface ModelTrainer {
+  /** One step on a batch: forward in training mode, loss, backward, gradient clipping, update; returns the
+   *  loss. A step that throws has changed nothing. */
+  step(input: Float32Array, target: ArrayLike<number>, n: number): number;
+  /** The learning rate of the next step: set it between steps (a number > 0); with a schedule, the last
+   *  step's rate. */
+  lr: number;
+  /** Steps taken. */
+  readonly steps: number;
+  /** The gradients' global L2 norm at the last step, before clipping. */
+  readonly gradNorm: number;
+  /** Its state: options, gradients and the optimizer's moments (`m`, `v`), the model's own arrays. */
+  readonly state: Trainer;
+  /** Everything a resumed run needs to take the same steps bit for bit, as safetensors: the state dict, the
+   *  optimizer's moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and, in `__metadata__`, the
+   *  optimizer, step count, learning rate and random stream. */
+  saveCheckpoint(): Uint8Array;
+  /** Restores a checkpoint of `saveCheckpoint` (same model, same optimizer): all of it is checked before
+   *  anything changes. */
+  loadCheckpoint(bytes: Uint8Array | ArrayBuffer): void;
+}
+
+/** A model instance: its own parameters, buffers, gradients, workspaces and random stream — two instances
+ *  share nothing that changes. */
+export interface Model {
+  readonly manifest: Manifest;
+  /** The parameters, paramCount values in `manifest.params` order (tied tensors stored once). */
+  readonly params: Float32Array;
+  /** The gradients `backward` writes. */
+  readonly grads: Float32Array;
+  /** The buffers (BatchNorm running statistics), bufferCount values in `manifest.buffers` order. */
+  readonly buffers: Float32Array;
+  /** Runs the model on `n` samples, in training mode unless `options.training` is false (batch statistics,
+   *  updating `buffers`; dropout); the outputs are reused by the next call: copy them to keep them. */
+  forward(input: Float32Array, n: number, options?: Omit<ForwardOptions, "buffers">): Float32Array;
+  /** Evaluation: running statistics, no dropout (PyTorch's `model.eval()`); `buffers` are not changed. */
+  predict(
+    input: Float32Array,
+    n: number,
+    options?: Omit<ForwardOptions, "buffers" | "training" | "seed">,
+  ): Float32Array;
+  /** Back-propagates the loss gradient of the last call's outputs: the parameters' gradients into
+   *  `grads`; returns the input's gradient. */
+  backward(outputGrad: Float32Array): Float32Array;
+  /** A trainer on this model (SGD with momentum, Adam or AdamW). */
+  createTrainer(options: TrainerOptions): ModelTrainer;
+  /** Loads a PyTorch state dict from safetensors bytes (F32, F64, F16, BF16; parameters and buffers): all of
+   *  it is checked first, and an error lists every problem and changes nothing. */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): LoadReport;
+  /** The state dict as safetensors, for `safetensors.torch.load_file` and `load_state_dict` (a tied tensor
+   *  under both of its names). */
+  saveSafetensors(): Uint8Array;
+}
+
+/** A new model: parameters initialized as PyTorch does (from `options.seed`), fresh running statistics, and
+ *  an engine of its own. */
+export function createModel(options: ModelOptions = {}): Model {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const e = createEngine();
+  const params = e.createParams(seed);
+  const grads = new Float32Array(paramCount);
+  const buffers = createBuffers();
+  return {
+    manifest,
+    params,
+    grads,
+    buffers,
+    forward(input: Float32Array, n: number, options: Omit<ForwardOptions, "buffers"> = {}): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: options.training ?? true, buffers });
+    },
+    predict(
+      input: Float32Array,
+      n: number,
+      options: Omit<ForwardOptions, "buffers" | "training" | "seed"> = {},
+    ): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: false, buffers });
+    },
+    backward(outputGrad: Float32Array): Float32Array {
+      return e.backward(params, outputGrad, grads);
+    },
+    createTrainer(options: TrainerOptions): ModelTrainer {
+      const state = e.createTrainer(options, params, buffers);
+      const view = {
+        params,
+        buffers,
+        m: state.m,
+        v: state.v,
+        optimizer: state.options.optimizer,
+        get steps() {
+          return state.steps;
+        },
+        set steps(x: number) {
+          state.steps = x;
+        },
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          state.lr = x;
+        },
+        get random() {
+          return e.random.get();
+        },
+        set random(x: number) {
+          e.random.set(x);
+        },
+      };
+      return {
+        step: (input: Float32Array, target: ArrayLike<number>, n: number) => e.trainStep(state, input, target, n),
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          if (typeof x !== "number" || !Number.isFinite(x) || x <= 0)
+            throw new RangeError(`lr must be a finite number > 0, got ${x}`);
+          state.lr = x;
+        },
+        get steps() {
+          return state.steps;
+        },
+        get gradNorm() {
+          return state.gradNorm;
+        },
+        state,
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) =>
+          loadTrainerState(bytes, manifest.params, manifest.buffers, view),
+      };
+    },
+    loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
+      return loadStateDict(bytes, options, manifest.params, manifest.buffers, params, buffers);
+    },
+    saveSafetensors(): Uint8Array {
+      return saveStateDict(manifest.params, manifest.buffers, params, buffers);
+    },
+  };
+}
+
+// ── Weight files: safetensors (src/weights/safetensors.ts) ──
+
+// safetensors, read and written with no dependency: Uint8Array and DataView only — no Node API, no
+// TextDecoder (not in the ES2022 library generated modules are checked against), no import — so that this
+// file can be copied as it is into generated modules (it is clean under their strictest settings, tested).
+//
+// The format (huggingface/safetensors, README "Format", and the reference implementation
+// safetensors/src/tensor.rs): 8 bytes N, an unsigned little-endian 64-bit integer; N bytes of UTF-8 JSON
+// starting with `{` and possibly padded with spaces; then the data. The JSON maps each tensor name to
+// `{"dtype": "F32", "shape": [2, 3], "data_offsets": [BEGIN, END]}`, offsets in bytes relative to the start of
+// the data, END exclusive; an optional `__metadata__` maps strings to strings. The data is little-endian,
+// row-major, and "entirely indexed": the tensors, sorted by offset, cover it with no hole and no overlap, and
+// the last one ends at the end of the file. The reference refuses a header over 100,000,000 bytes
+// (`MAX_HEADER_SIZE`).
+//
+// Every number of a file is checked before it is used (header length against the file and the cap, each
+// range against the data, each range's length against its dtype and shape in exact integers, the ranges
+// against each other); a file that fails a check gives an error that names the tensor, never an exception
+// or a read out of bounds. Duplicate names are refused (JSON.parse would keep the last silently): the
+// header goes through the small strict JSON reader below, with a nesting cap.
+
+/** Every dtype of the reference implementation, with its size in bytes. */
+const dtypeSizes = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+} as const;
+
+type Dtype = keyof typeof dtypeSizes;
+
+/** The dtypes read as floating-point numbers (converted exactly to float32 or float64). */
+type FloatDtype = "F32" | "F64" | "F16" | "BF16";
+
+/** The reference implementation's cap on the header's length, in bytes. */
+const maxHeaderBytes = 100_000_000;
+
+/** Deepest JSON nesting accepted in a header (the format needs 3: the header, an entry, its arrays). */
+const maxJsonDepth = 64;
+
+interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  /** Each dimension a safe integer ≥ 0; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Byte range in the data section (after the header), `end` exclusive. */
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface SafetensorsHeader {
+  /** The tensors, sorted by offset (the order of the data). */
+  readonly entries: readonly SafetensorsEntry[];
+  /** `__metadata__`, when the file has one. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Where the data starts in the file: 8 + the header's length. */
+  readonly dataStart: number;
+  readonly fileLength: number;
+}
+
+interface SafetensorsFile extends SafetensorsHeader {
+  readonly bytes: Uint8Array;
+}
+
+/** What is wrong with a file: a message (lowercase, no final period) and the tensor it concerns, if any. */
+interface SafetensorsProblem {
+  readonly message: string;
+  readonly tensor?: string;
+}
+
+type Outcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
+
+const fail = (message: string, tensor?: string): { ok: false; problem: SafetensorsProblem } => ({
+  ok: false,
+  problem: tensor === undefined ? { message } : { message, tensor },
+});
+
+/** A name as shown in messages: in backticks, control characters escaped. */
+function shownName(name: string): string {
+  let plain = true;
+  for (let i = 0; i < name.length && plain; i++) {
+    const c = name.charCodeAt(i);
+    plain = c >= 0x20 && c !== 0x7f && c !== 0x60;
+  }
+  const clean = plain ? name : JSON.stringify(name).slice(1, -1);
+  return `\`${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}\``;
+}
+
+/** The header's length N from the file's first 8 bytes, checked against the cap and the file's length. */
+function headerLength(first8: Uint8Array, fileLength: number): Outcome<number> {
+  if (fileLength < 8 || first8.length < 8)
+    return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(maxHeaderBytes)) return fail(`the header's length is ${n} bytes, over the limit of ${maxHeaderBytes}`);
+  const length = Number(n);
+  if (8 + length > fileLength)
+    return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
+  return { ok: true, value: length };
+}
+
+/** Reads and checks the header: `header` is the N bytes after the first 8, `fileLength` the whole file's. */
+function parseHeader(header: Uint8Array, fileLength: number): Outcome<SafetensorsHeader> {
+  const text = decodeUtf8(header);
+  if (text === undefined) return fail("the header is not valid UTF-8");
+  if (text[0] !== "{") return fail("the header does not start with `{`");
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const top = json.value;
+  if (!(top instanceof Map)) return fail("the header is not a JSON object");
+  const dataStart = 8 + header.length;
+  const dataLength = fileLength - dataStart;
+  const entries: SafetensorsEntry[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const [name, value] of top) {
+    if (name === "__metadata__") {
+      if (!(value instanceof Map)) return fail("`__metadata__` is not an object of strings");
+      const m: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of value) {
+        if (typeof v !== "string") return fail(`\`__metadata__\` entry ${shownName(k)} is not a string`);
+        m[k] = v;
+      }
+      metadata = m;
+      continue;
+    }
+    const entry = readEntry(name, value, dataLength);
+    if (!entry.ok) return entry;
+    entries.push(entry.value);
+  }
+  // Sorted by offset, the tensors must tile the data exactly (the reference's `validate`).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: SafetensorsEntry | undefined;
+  for (const e of entries) {
+    if (e.begin < at) {
+      return fail(
+        `tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`,
+        e.name,
+      );
+    }
+    if (e.begin > at)
+      return fail(
+        `tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`,
+        e.name,
+      );
+    at = e.end;
+    previous = e;
+  }
+  if (at !== dataLength) {
+    return fail(
+      previous === undefined
+        ? `the file has no tensor but ${dataLength} bytes of data`
+        : `the tensors end at byte ${at} of the data, but the data has ${dataLength} bytes (after tensor ${shownName(previous.name)})`,
+      previous?.name,
+    );
+  }
+  return { ok: true, value: { entries, ...(metadata ? { metadata } : {}), dataStart, fileLength } };
+}
+
+function readEntry(name: string, value: Json, dataLength: number): Outcome<SafetensorsEntry> {
+  const t = shownName(name);
+  if (!(value instanceof Map))
+    return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
+  const dtype = value.get("dtype");
+  if (typeof dtype !== "string") return fail(`tensor ${t} has no \`dtype\` string`, name);
+  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype))
+    return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
+  const shapeValue = value.get("shape");
+  if (!Array.isArray(shapeValue)) return fail(`tensor ${t} has no \`shape\` array`, name);
+  const shape: number[] = [];
+  let elements = 1n;
+  for (const d of shapeValue) {
+    const n = wholeNumber(d);
+    if (n === undefined) return fail(`tensor ${t} has a dimension that is not a whole number ≥ 0: ${show(d)}`, name);
+    shape.push(Number(n));
+    // Saturated, so that a hostile shape of many huge dimensions stays a small number (a later 0 still
+    // makes it 0): any count this large already needs more bytes than a file can have.
+    elements *= n;
+    if (elements > elementCap) elements = elementCap;
+  }
+  const offsets = value.get("data_offsets");
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
+  const begin = wholeNumber(offsets[0]!);
+  const end = wholeNumber(offsets[1]!);
+  if (begin === undefined || end === undefined)
+    return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
+  if (end < begin) return fail(`tensor ${t} ends (byte ${end}) before it begins (byte ${begin})`, name);
+  if (end > BigInt(dataLength))
+    return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
+  const bytes = elements * BigInt(dtypeSizes[dtype as Dtype]);
+  if (bytes !== end - begin) {
+    return fail(`tensor ${t} holds ${end - begin} bytes, but ${dtype} [${shape.join(", ")}] needs ${bytes}`, name);
+  }
+  return { ok: true, value: { name, dtype: dtype as Dtype, shape, begin: Number(begin), end: Number(end) } };
+}
+
+const elementCap = 1n << 64n;
+
+/** A JSON number that is a whole number ≥ 0 and a safe integer (digits only: no sign, fraction or exponent). */
+function wholeNumber(v: Json): bigint | undefined {
+  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
+  const n = BigInt(v.text);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? n : undefined;
+}
+
+function show(v: Json): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Map) return "an object";
+  return String(v);
+}
+
+/** Reads and checks a whole file held in memory. */
+function readSafetensors(bytes: Uint8Array): Outcome<SafetensorsFile> {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length);
+  if (!n.ok) return n;
+  const header = parseHeader(bytes.subarray(8, 8 + n.value), bytes.length);
+  if (!header.ok) return header;
+  return { ok: true, value: { ...header.value, bytes } };
+}
+
+/** The bytes of one tensor of a file read by `readSafetensors` (a view, not a copy). */
+function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uint8Array {
+  return file.bytes.subarray(file.dataStart + entry.begin, file.dataStart + entry.end);
+}
+
+function isFloatDtype(dtype: Dtype): dtype is FloatDtype {
+  return dtype === "F32" || dtype === "F64" || dtype === "F16" || dtype === "BF16";
+}
+
+/** The value of an IEEE 754 half-precision number from its 16 bits: exact (every half is a float32). */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
+}
+
+/** Converts the little-endian elements of a float dtype to float32 or float64 numbers, exactly (F64 to
+ *  float32 rounds to nearest, as `Math.fround`). `bytes.length` must be a multiple of the element size. */
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"): Float32Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float64"): Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array {
+  const size = dtypeSizes[dtype];
+  const n = Math.floor(bytes.length / size);
+  const out = to === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === "F32") for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+  else if (dtype === "F64") for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+  else if (dtype === "F16") for (let i = 0; i < n; i++) out[i] = halfToNumber(view.getUint16(2 * i, true));
+  else {
+    // bfloat16 is the upper half of a float32.
+    const scratch = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
+      out[i] = scratch.getFloat32(0);
+    }
+  }
+  return out;
+}
+
+/** Reads one tensor of a file as float32 or float64; an error for a dtype that is not a float. */
+function readTensor(
+  file: SafetensorsFile,
+  entry: SafetensorsEntry,
+  to: "float32" | "float64",
+): Outcome<Float32Array | Float64Array> {
+  if (!isFloatDtype(entry.dtype))
+    return fail(
+      `tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`,
+      entry.name,
+    );
+  return { ok: true, value: decodeFloats(entry.dtype, tensorBytes(file, entry), to) };
+}
+
+/** How many elements of a float tensor's bytes are NaN and how many infinite. */
+function nonFinite(dtype: FloatDtype, bytes: Uint8Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  const size = dtypeSizes[dtype];
+  // Chunks keep the converted copy small for a large tensor.
+  const chunk = 1 << 20;
+  for (let at = 0; at < bytes.length; at += chunk * size) {
+    const values = decodeFloats(
+      dtype,
+      bytes.subarray(at, Math.min(bytes.length, at + chunk * size)),
+      dtype === "F64" ? "float64" : "float32",
+    );
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== v) nan++;
+      else if (v === Infinity || v === -Infinity) infinite++;
+    }
+  }
+  return { nan, infinite };
+}
+
+/** A tensor to write. `data` holds the elements in row-major order: float32/float64 for F32/F64, int64 for
+ *  I64 (BatchNorm's `num_batches_tracked`). */
+type TensorToWrite =
+  | { readonly name: string; readonly dtype: "F32"; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly name: string; readonly dtype: "F64"; readonly shape: readonly number[]; readonly data: Float64Array }
+  | { readonly name: string; readonly dtype: "I64"; readonly shape: readonly number[]; readonly data: BigInt64Array };
+
+/** dtypes in the reference's order ("increasing alignment"), which the writer sorts by. */
+const dtypeOrder: readonly Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
+];
+
+/**
+ * A safetensors file as the reference writer lays it out (safetensors/src/tensor.rs, `prepare`): tensors
+ * sorted by dtype, largest alignment first, then by name; compact JSON with `__metadata__` first and each
+ * entry's fields in the order dtype, shape, data_offsets; the header padded with spaces to a multiple of 8
+ * bytes so that every tensor's data is aligned.
+ */
+function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Outcome<Uint8Array> {
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === "__metadata__") return fail("a tensor cannot be called `__metadata__`", t.name);
+    if (names.has(t.name)) return fail(`two tensors are called ${shownName(t.name)}`, t.name);
+    names.add(t.name);
+    let elements = 1;
+    for (const d of t.shape) {
+      if (!Number.isSafeInteger(d) || d < 0)
+        return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
+      elements *= d;
+    }
+    if (elements !== t.data.length)
+      return fail(
+        `tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`,
+        t.name,
+      );
+  }
+  const sorted = [...tensors].sort(
+    (a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name),
+  );
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    const m = Object.keys(metadata).map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
+    parts.push(`"__metadata__":{${m.join(",")}}`);
+  }
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * dtypeSizes[t.dtype];
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`,
+    );
+    offset += bytes;
+  }
+  const json = encodeUtf8(`{${parts.join(",")}}`);
+  const headerLength = json.length + ((8 - (json.length % 8)) % 8);
+  if (headerLength > maxHeaderBytes)
+    return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const t of sorted) {
+    if (t.dtype === "F32") for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i]!, true);
+    else if (t.dtype === "F64") for (let i = 0; i < t.data.length; i++, at += 8) view.setFloat64(at, t.data[i]!, true);
+    else for (let i = 0; i < t.data.length; i++, at += 8) view.setBigInt64(at, t.data[i]!, true);
+  }
+  return { ok: true, value: out };
+}
+
+/** Compares two names as Rust compares strings (by UTF-8 bytes, which is the order of code points). */
+function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+// ── UTF-8 ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF; `undefined` otherwise. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const units: number[] = [];
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    let cp: number;
+    let n: number;
+    if (b < 0x80) {
+      cp = b;
+      n = 0;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      cp = b & 0x1f;
+      n = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0f;
+      n = 2;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07;
+      n = 3;
+    } else {
+      return undefined;
+    }
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return undefined;
+    if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    if (units.length >= 8192) {
+      out += String.fromCharCode(...units);
+      units.length = 0;
+    }
+    i += n + 1;
+  }
+  return out + String.fromCharCode(...units);
+}
+
+/** UTF-8 bytes of a string (a lone surrogate becomes U+FFFD, as TextEncoder does). */
+function encodeUtf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
+}
+
+// ── A strict JSON reader for headers ──────────────────────────────────────────────────────────────────
+// Objects become Maps (a duplicate key is an error; `__proto__` is an ordinary key), numbers keep their text
+// (offsets beyond 2^53 are not rounded before they are checked), nesting is capped.
+
+/** A JSON number, as written. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+type Json = null | boolean | string | JsonNumber | Json[] | Map<string, Json>;
+
+function parseJson(text: string): Outcome<Json> {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const error = (what: string) => fail(`the header is not valid JSON: ${what} at character ${i}`);
+  const str = (): Outcome<string> => {
+    // text[i] is the opening quote.
+    i++;
+    let out = "";
+    let start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return { ok: true, value: out };
+      }
+      if (c < 0x20) return error("a control character in a string");
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = {
+          '"': '"',
+          "\\": "\\",
+          "/": "/",
+          b: "\b",
+          f: "\f",
+          n: "\n",
+          r: "\r",
+          t: "\t",
+        };
+        if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
+          out += simple[e];
+          i += 2;
+        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+          out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 6;
+        } else {
+          return error("a bad escape in a string");
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return error("an unterminated string");
+  };
+  const value = (depth: number): Outcome<Json> => {
+    if (depth > maxJsonDepth) return error(`nesting deeper than ${maxJsonDepth}`);
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const map = new Map<string, Json>();
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return { ok: true, value: map };
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') return error("expected a string key");
+        const key = str();
+        if (!key.ok) return key;
+        if (map.has(key.value)) return fail(`the header names ${shownName(key.value)} twice`, key.value);
+        ws();
+        if (text[i] !== ":") return error("expected `:`");
+        i++;
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        map.set(key.value, v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return { ok: true, value: map };
+        }
+        return error("expected `,` or `}`");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const list: Json[] = [];
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return { ok: true, value: list };
+      }
+      for (;;) {
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        list.push(v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return { ok: true, value: list };
+        }
+        return error("expected `,` or `]`");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0 && m[0] !== "-") {
+      if (m[0].length >= 400) return error("a number too long");
+      i += m[0].length;
+      return { ok: true, value: new JsonNumber(m[0]) };
+    }
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return { ok: true, value: v };
+      }
+    }
+    return error(i >= n ? "unexpected end" : "an unexpected character");
+  };
+  const result = value(0);
+  if (!result.ok) return result;
+  ws();
+  if (i !== n) return error("text after the end");
+  return result;
+}
+
+// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──
+
+// Weight files in generated modules: a model's state dict and a trainer's checkpoint to and from safetensors.
+// Copied as it is into every generated module that can load weights (module.ts, `runtimeText`), after
+// src/weights/safetensors.ts (whose functions it calls): the import below and the `export` keywords are
+// dropped on the way, so the module exports none of this. It is checked here under the repository's
+// settings and, as generated code, under @tsconfig/strictest (test/generated-strict.test.ts): no Node API,
+// no DOM, ES2022 only.
+//
+// Loading checks the whole file before it writes anything: every problem (a missing, unexpected or
+// mis-shaped tensor, a dtype that cannot hold weights, two names for one tensor that disagree) is listed in
+// one error, and the model's arrays are untouched when there is any. The file's header is checked as
+// hostile by `readSafetensors` (lengths, offsets, overlaps, the header cap): a message, never a read out
+// of bounds.
+
+/** A module's storage arrays. */
+type Floats = Float32Array | Float64Array;
+
+/** A tensor of a module's manifest, as weight files need it (the module's `TensorInfo`). */
+interface WeightTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  /** Whether the optimizer updates it (a checkpoint keeps the moments of those that train). */
+  readonly trainable: boolean;
+  readonly tiedTo?: string;
+}
+
+/** Options of `loadSafetensors`. */
+export interface LoadOptions {
+  /** As PyTorch's `load_state_dict(strict=True)`: every tensor of the model in the file, and nothing else
+   *  (default true). Not strict, missing and unexpected tensors are reported and skipped; a tensor of the
+   *  wrong shape or dtype is an error either way (as in PyTorch). */
+  readonly strict?: boolean;
+  /** A prefix every name of the file carries (`net.`, `model.`): stripped before matching; a name without
+   *  it is unexpected. */
+  readonly prefix?: string;
+  /** Renames a file's tensor (after the prefix is stripped) to the model's name; `undefined` skips it. */
+  readonly rename?: (name: string) => string | undefined;
+}
+
+/** What `loadSafetensors` did. */
+export interface LoadReport {
+  /** The model's tensors given values, in manifest order (parameters, then buffers). */
+  readonly loaded: readonly string[];
+  /** The model's tensors the file does not hold (left as they were; only when not strict). */
+  readonly missing: readonly string[];
+  /** The file's tensors the model does not have, as named in the file (only when not strict, or skipped by
+   *  `rename`). */
+  readonly unexpected: readonly string[];
+  /** BatchNorm counters the file leaves out, set to 0 as PyTorch's BatchNorm does for a state dict with no
+   *  version (a safetensors file has none). */
+  readonly defaulted: readonly string[];
+  /** Tensors loaded with NaN or infinite values: `name: 2 NaN, 1 infinite`. */
+  readonly nonFinite: readonly string[];
+}
+
+/** Where a tensor's values go: the array and the first element. */
+interface Target {
+  readonly tensor: WeightTensor;
+  readonly into: Floats;
+  /** A BatchNorm batch counter (`num_batches_tracked`, int64 in PyTorch). */
+  readonly counter: boolean;
+}
+
+/** Decoded values waiting to be written (after every tensor is checked). */
+interface Pending {
+  readonly target: Target;
+  readonly values: Floats;
+}
+
+const counterSuffix = ".num_batches_tracked";
+
+function weightTargets(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Map<string, Target> {
+  const targets = new Map<string, Target>();
+  for (const t of params) targets.set(t.name, { tensor: t, into: p, counter: false });
+  for (const t of buffers) targets.set(t.name, { tensor: t, into: b, counter: t.name.endsWith(counterSuffix) });
+  return targets;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** An integer tensor's values as numbers (BatchNorm counters): exact below 2^53, as PyTorch's int64. */
+function decodeIntegers(dtype: Dtype, bytes: Uint8Array, into: Floats): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < into.length; i++) {
+    let v: number;
+    if (dtype === "I64") v = Number(view.getBigInt64(8 * i, true));
+    else if (dtype === "U64") v = Number(view.getBigUint64(8 * i, true));
+    else if (dtype === "I32") v = view.getInt32(4 * i, true);
+    else if (dtype === "U32") v = view.getUint32(4 * i, true);
+    else if (dtype === "I16") v = view.getInt16(2 * i, true);
+    else if (dtype === "U16") v = view.getUint16(2 * i, true);
+    else if (dtype === "I8") v = view.getInt8(i);
+    else if (dtype === "U8") v = view.getUint8(i);
+    else return false;
+    into[i] = v;
+  }
+  return true;
+}
+
+/** One entry's values in the storage type, or what is wrong with its dtype. */
+function entryValues(file: SafetensorsFile, e: SafetensorsEntry, target: Target): Floats | string {
+  const float32 = target.into instanceof Float32Array;
+  if (target.counter && !isFloatDtype(e.dtype)) {
+    const into = float32 ? new Float32Array(target.tensor.size) : new Float64Array(target.tensor.size);
+    if (decodeIntegers(e.dtype, tensorBytes(file, e), into)) return into;
+  }
+  const read = readTensor(file, e, float32 ? "float32" : "float64");
+  return read.ok ? read.value : read.problem.message;
+}
+
+/** The bytes a caller passed: a Uint8Array (or another view of bytes, or an ArrayBuffer). */
+function fileBytes(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new TypeError(`a safetensors file must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+function readFile(bytes: unknown): SafetensorsFile {
+  const read = readSafetensors(fileBytes(bytes));
+  if (!read.ok) throw new Error(`not a valid safetensors file: ${read.problem.message}`);
+  return read.value;
+}
+
+function checkLoadOptions(options: unknown): {
+  strict: boolean;
+  prefix: string;
+  rename: ((name: string) => string | undefined) | undefined;
+} {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const o = options as { strict?: unknown; prefix?: unknown; rename?: unknown };
+  if (o.strict !== undefined && typeof o.strict !== "boolean")
+    throw new TypeError(`options.strict must be a boolean, got ${describe(o.strict)}`);
+  if (o.prefix !== undefined && typeof o.prefix !== "string")
+    throw new TypeError(`options.prefix must be a string, got ${describe(o.prefix)}`);
+  if (o.rename !== undefined && typeof o.rename !== "function")
+    throw new TypeError(`options.rename must be a function, got ${describe(o.rename)}`);
+  return {
+    strict: o.strict ?? true,
+    prefix: o.prefix ?? "",
+    rename: o.rename as ((name: string) => string | undefined) | undefined,
+  };
+}
+
+/** "found `net.fc1.weight`: use prefix `net.`" — the prefix that would turn most unexpected names into
+ *  missing ones. */
+function prefixHint(missing: readonly string[], unexpected: readonly string[], given: string): string | undefined {
+  const counts = new Map<string, { count: number; example: string }>();
+  const wanted = new Set(missing);
+  for (const u of unexpected) {
+    for (let at = u.indexOf("."); at >= 0; at = u.indexOf(".", at + 1)) {
+      if (!wanted.has(u.slice(at + 1))) continue;
+      const p = given + u.slice(0, at + 1);
+      const c = counts.get(p);
+      counts.set(p, { count: (c?.count ?? 0) + 1, example: given + u });
+      break;
+    }
+  }
+  let best: [string, { count: number; example: string }] | undefined;
+  for (const entry of counts) if (best === undefined || entry[1].count > best[1].count) best = entry;
+  if (best === undefined) return undefined;
+  return `found ${shownName(best[1].example)}: use prefix ${shownName(best[0])}`;
+}
+
+/**
+ * Loads a state dict from safetensors bytes into `p` (parameters) and `b` (buffers), after checking all of
+ * it: throws an Error listing every problem and changes nothing, or writes every value and returns what it
+ * did. Values convert to the storage type (F16 and BF16 exactly, F64 to float32 rounding to nearest).
+ */
+function loadStateDict(
+  bytes: unknown,
+  options: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): LoadReport {
+  const o = checkLoadOptions(options);
+  const file = readFile(bytes);
+  const targets = weightTargets(params, buffers, p, b);
+  const problems: string[] = [];
+  const unexpected: string[] = [];
+  const pending: Pending[] = [];
+  const given = new Map<string, string>();
+  const bad: string[] = [];
+  for (const e of file.entries) {
+    const shown = `tensor ${shownName(e.name)}`;
+    let name: string | undefined = e.name;
+    if (!name.startsWith(o.prefix)) {
+      unexpected.push(e.name);
+      continue;
+    }
+    name = name.slice(o.prefix.length);
+    if (o.rename !== undefined) {
+      const renamed: unknown = o.rename(name);
+      if (renamed !== undefined && typeof renamed !== "string")
+        throw new TypeError(
+          `options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`,
+        );
+      if (renamed === undefined) {
+        unexpected.push(e.name);
+        continue;
+      }
+      name = renamed;
+    }
+    const target = targets.get(name);
+    if (target === undefined) {
+      unexpected.push(e.name);
+      continue;
+    }
+    const earlier = given.get(name);
+    if (earlier !== undefined) {
+      problems.push(`${shown} and ${shownName(earlier)} are both loaded as ${shownName(name)}`);
+      continue;
+    }
+    given.set(name, e.name);
+    const t = target.tensor;
+    if (!sameShape(e.shape, t.shape)) {
+      const transposed =
+        e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
+      problems.push(
+        `${shown} has shape ${shapeText(e.shape)}, the model's ${shownName(name)} ${shapeText(t.shape)}${transposed ? " (transposed)" : ""}`,
+      );
+      continue;
+    }
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") {
+      problems.push(values);
+      continue;
+    }
+    if (isFloatDtype(e.dtype)) {
+      const count = nonFinite(e.dtype, tensorBytes(file, e));
+      if (count.nan + count.infinite > 0) bad.push(`${name}: ${count.nan} NaN, ${count.infinite} infinite`);
+    }
+    pending.push({ target, values });
+  }
+  // Tied tensors: either name fills the shared elements; both must then agree.
+  const byName = new Map(pending.map((x) => [x.target.tensor.name, x]));
+  for (const t of params) {
+    if (t.tiedTo === undefined) continue;
+    const mine = byName.get(t.name);
+    const theirs = byName.get(t.tiedTo);
+    if (mine === undefined || theirs === undefined) continue;
+    for (let i = 0; i < t.size; i++) {
+      const x = mine.values[i]!;
+      const y = theirs.values[i]!;
+      if (x !== y && !(x !== x && y !== y)) {
+        problems.push(
+          `${shownName(t.name)} is tied to ${shownName(t.tiedTo)}, but the file's values differ at element ${i} (${x} and ${y})`,
+        );
+        break;
+      }
+    }
+  }
+  const missing: string[] = [];
+  const defaulted: string[] = [];
+  const has = (name: string) => byName.has(name);
+  for (const t of [...params, ...buffers]) {
+    if (has(t.name)) continue;
+    if (t.tiedTo !== undefined && has(t.tiedTo)) continue;
+    if (params.some((x) => x.tiedTo === t.name && has(x.name))) continue;
+    if (t.tiedTo !== undefined) continue; // reported once, under the tensor it is tied to
+    if (t.name.endsWith(counterSuffix)) defaulted.push(t.name);
+    else missing.push(t.name);
+  }
+  if (o.strict) {
+    if (missing.length > 0) problems.push(`missing from the file: ${missing.map(shownName).join(", ")}`);
+    if (unexpected.length > 0) problems.push(`not in the model: ${unexpected.map(shownName).join(", ")}`);
+  }
+  if (problems.length > 0) {
+    const hint = missing.length > 0 ? prefixHint(missing, unexpected, o.prefix) : undefined;
+    throw new Error(
+      `cannot load the safetensors file (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}${hint ? `\n  hint: ${hint}` : ""}`,
+    );
+  }
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
+  for (const name of defaulted) {
+    const t = targets.get(name)!;
+    t.into[t.tensor.offset] = 0;
+  }
+  const loaded = [...params, ...buffers].filter((t) => !missing.includes(t.name)).map((t) => t.name);
+  return { loaded, missing, unexpected, defaulted, nonFinite: bad };
+}
+
+/** The state dict's tensors to write: every parameter and buffer by its PyTorch name, a tied tensor under
+ *  both of its names (as `state_dict()` lists it: `load_state_dict(strict=True)` wants both), BatchNorm
+ *  counters as int64. */
+function stateTensors(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+  prefix: string,
+): TensorToWrite[] {
+  const out: TensorToWrite[] = [];
+  for (const [list, from] of [
+    [params, p],
+    [buffers, b],
+  ] as const) {
+    for (const t of list) {
+      const name = prefix + t.name;
+      if (t.name.endsWith(counterSuffix) && list === buffers) {
+        out.push({ name, dtype: "I64", shape: t.shape, data: BigInt64Array.of(BigInt(Math.round(from[t.offset]!))) });
+      } else out.push(floatTensor(name, t.shape, from.subarray(t.offset, t.offset + t.size)));
+    }
+  }
+  return out;
+}
+
+function floatTensor(name: string, shape: readonly number[], data: Floats): TensorToWrite {
+  // A copy: the writer reads it after this returns, and a view of a caller's array could change.
+  return data instanceof Float32Array
+    ? { name, dtype: "F32", shape, data: data.slice() }
+    : { name, dtype: "F64", shape, data: data.slice() };
+}
+
+function written(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): Uint8Array {
+  const out = writeSafetensors(tensors, metadata);
+  if (!out.ok) throw new Error(`cannot write the safetensors file: ${out.problem.message}`);
+  return out.value;
+}
+
+/** The state dict as a safetensors file (`__metadata__` `{"format": "pt"}`, as PyTorch's `save_file` of
+ *  transformers writes it). */
+function saveStateDict(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Uint8Array {
+  return written(stateTensors(params, buffers, p, b, ""), { format: "pt" });
+}
+
+/** A trainer's whole state: what `saveCheckpoint` writes and `loadCheckpoint` reads. */
+interface TrainerState {
+  readonly params: Floats;
+  readonly buffers: Floats;
+  readonly m: Floats;
+  readonly v: Floats;
+  readonly optimizer: string;
+  steps: number;
+  lr: number;
+  random: number;
+}
+
+/** The optimizer's moments of each tensor that trains, named `optimizer.m.<name>` / `optimizer.v.<name>`. */
+function momentTensors(params: readonly WeightTensor[], s: TrainerState) {
+  const out: { name: string; tensor: WeightTensor; into: Floats }[] = [];
+  params.forEach((t) => {
+    if (!t.trainable || t.tiedTo !== undefined) return;
+    out.push({ name: `optimizer.m.${t.name}`, tensor: t, into: s.m });
+    if (s.v.length > 0) out.push({ name: `optimizer.v.${t.name}`, tensor: t, into: s.v });
+  });
+  return out;
+}
+
+/** A checkpoint: the state dict, the optimizer's moments and, in `__metadata__`, the step count, the
+ *  optimizer, the learning rate and the random generator's state — all a resumed run needs to take the
+ *  same steps, bit for bit. */
+function saveTrainerState(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): Uint8Array {
+  const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
+  for (const x of momentTensors(params, s))
+    tensors.push(
+      floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
+    );
+  return written(tensors, {
+    format: "nnc-checkpoint",
+    optimizer: s.optimizer,
+    steps: String(s.steps),
+    lr: String(s.lr),
+    random: String(s.random),
+  });
+}
+
+/** Reads a checkpoint written by `saveTrainerState` for the same model and optimizer: everything is checked
+ *  (every tensor present, of its shape, of the storage dtype so that values are exact; the metadata) before
+ *  anything is written. */
+function loadTrainerState(
+  bytes: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): void {
+  const file = readFile(bytes);
+  const problems: string[] = [];
+  const meta = file.metadata ?? {};
+  if (meta["format"] !== "nnc-checkpoint")
+    throw new Error(
+      "not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)",
+    );
+  if (meta["optimizer"] !== s.optimizer)
+    problems.push(
+      `the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`,
+    );
+  const whole = (key: string, max: number): number => {
+    const text = meta[key] ?? "";
+    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+    if (!(n <= max))
+      problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
+    return n;
+  };
+  const steps = whole("steps", Number.MAX_SAFE_INTEGER);
+  const random = whole("random", 2 ** 32 - 1);
+  const lr = Number(meta["lr"]);
+  if (!(Number.isFinite(lr) && lr >= 0))
+    problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
+  const dtype = s.params instanceof Float32Array ? "F32" : "F64";
+  const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
+  for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
+  for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
+  for (const x of momentTensors(params, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
+  const pending: Pending[] = [];
+  const seen = new Set<string>();
+  for (const e of file.entries) {
+    const w = wanted.get(e.name);
+    if (w === undefined) {
+      if (!tied.has(e.name)) problems.push(`not in this trainer: ${shownName(e.name)}`);
+      continue;
+    }
+    seen.add(e.name);
+    if (!sameShape(e.shape, w.tensor.shape)) {
+      problems.push(`${shownName(e.name)} has shape ${shapeText(e.shape)}, expected ${shapeText(w.tensor.shape)}`);
+      continue;
+    }
+    if (e.dtype !== (w.counter ? "I64" : dtype)) {
+      problems.push(
+        `${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`,
+      );
+      continue;
+    }
+    const target = { tensor: w.tensor, into: w.into, counter: w.counter };
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") problems.push(values);
+    else pending.push({ target, values });
+  }
+  const absent = [...wanted.keys()].filter((name) => !seen.has(name));
+  if (absent.length > 0) problems.push(`missing from the checkpoint: ${absent.map(shownName).join(", ")}`);
+  if (problems.length > 0)
+    throw new Error(`cannot load the checkpoint (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  s.steps = steps;
+  s.lr = lr;
+  s.random = random;
+}
+
+/** Scales the gradients of the trainable ranges so that their global L2 norm is at most `maxNorm`, as
+ *  `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), clamped at 1); returns the norm. */
+function clipGradients(g: Floats, ranges: readonly (readonly [number, number])[], maxNorm: number): number {
+  let sum = 0;
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) sum += g[i]! * g[i]!;
+  const norm = Math.sqrt(sum);
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) for (const [from, to] of ranges) for (let i = from; i < to; i++) g[i] = g[i]! * coefficient;
+  return norm;
 }

@@ -22,14 +22,19 @@ export interface TensorInfo {
 
 /** The model's name in the spec. */
 export const modelName = "ResNet18";
+
 /** Shape of one sample of the first input (the batch axis is not included). */
 export const inputShape: readonly number[] = [3, 224, 224];
+
 /** Elements of one input sample. */
 export const inputSize = 150528;
+
 /** Shape of one output sample. */
 export const outputShape: readonly number[] = [1000];
+
 /** Elements of one output sample. */
 export const outputSize = 1000;
+
 /** Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`. */
 export const inputs: readonly {
   readonly name: string;
@@ -38,14 +43,18 @@ export const inputs: readonly {
   readonly dtype: string;
   readonly vocab?: number;
 }[] = [{ name: "image", shape: [3, 224, 224], size: 150528, dtype: "float32" }];
+
 /** Every output, in order (the losses and training use the first). */
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [1000], size: 1000 },
 ];
+
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 11689512;
+
 /** Elements of the flat buffer array (BatchNorm running statistics). */
 export const bufferCount = 9620;
+
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
   { name: "conv1.weight", shape: [64, 3, 7, 7], role: "matrix", offset: 0, size: 9408, trainable: true },
@@ -237,6 +246,7 @@ export const params: readonly TensorInfo[] = [
   { name: "fc.weight", shape: [1000, 512], role: "matrix", offset: 11176512, size: 512000, trainable: true },
   { name: "fc.bias", shape: [1000], role: "bias", offset: 11688512, size: 1000, trainable: true },
 ];
+
 /** Every buffer tensor (not parameters). */
 export const buffers: readonly TensorInfo[] = [
   { name: "bn1.running_mean", shape: [64], role: "buffer", offset: 0, size: 64, trainable: false },
@@ -432,97 +442,6 @@ function checkSeed(seed: unknown): void {
   }
 }
 
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/**
- * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
- * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
- * same parameters on every machine.
- */
-export function createParams(seed = 0): Float32Array {
-  checkSeed(seed);
-  seedRandom(seed);
-  const p = new Float32Array(paramCount);
-  for (let i = 0; i < 9408; i++) p[i] = (2 * random() - 1) * 0.08247860988423225; // conv1.weight: U(±0.08247860988423225)
-  for (let i = 9408; i < 9472; i++) p[i] = 1; // bn1.weight
-  // bn1.bias: zeros
-  for (let i = 9536; i < 46400; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.0.conv1.weight: U(±0.041666666666666664)
-  for (let i = 46400; i < 46464; i++) p[i] = 1; // layer1.0.bn1.weight
-  // layer1.0.bn1.bias: zeros
-  for (let i = 46528; i < 83392; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.0.conv2.weight: U(±0.041666666666666664)
-  for (let i = 83392; i < 83456; i++) p[i] = 1; // layer1.0.bn2.weight
-  // layer1.0.bn2.bias: zeros
-  for (let i = 83520; i < 120384; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.1.conv1.weight: U(±0.041666666666666664)
-  for (let i = 120384; i < 120448; i++) p[i] = 1; // layer1.1.bn1.weight
-  // layer1.1.bn1.bias: zeros
-  for (let i = 120512; i < 157376; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.1.conv2.weight: U(±0.041666666666666664)
-  for (let i = 157376; i < 157440; i++) p[i] = 1; // layer1.1.bn2.weight
-  // layer1.1.bn2.bias: zeros
-  for (let i = 157504; i < 231232; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer2.0.conv1.weight: U(±0.041666666666666664)
-  for (let i = 231232; i < 231360; i++) p[i] = 1; // layer2.0.bn1.weight
-  // layer2.0.bn1.bias: zeros
-  for (let i = 231488; i < 378944; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.0.conv2.weight: U(±0.029462782549439483)
-  for (let i = 378944; i < 379072; i++) p[i] = 1; // layer2.0.bn2.weight
-  // layer2.0.bn2.bias: zeros
-  for (let i = 379200; i < 387392; i++) p[i] = (2 * random() - 1) * 0.125; // layer2.0.downsample.0.weight: U(±0.125)
-  for (let i = 387392; i < 387520; i++) p[i] = 1; // layer2.0.downsample.1.weight
-  // layer2.0.downsample.1.bias: zeros
-  for (let i = 387648; i < 535104; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.1.conv1.weight: U(±0.029462782549439483)
-  for (let i = 535104; i < 535232; i++) p[i] = 1; // layer2.1.bn1.weight
-  // layer2.1.bn1.bias: zeros
-  for (let i = 535360; i < 682816; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.1.conv2.weight: U(±0.029462782549439483)
-  for (let i = 682816; i < 682944; i++) p[i] = 1; // layer2.1.bn2.weight
-  // layer2.1.bn2.bias: zeros
-  for (let i = 683072; i < 977984; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer3.0.conv1.weight: U(±0.029462782549439483)
-  for (let i = 977984; i < 978240; i++) p[i] = 1; // layer3.0.bn1.weight
-  // layer3.0.bn1.bias: zeros
-  for (let i = 978496; i < 1568320; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.0.conv2.weight: U(±0.020833333333333332)
-  for (let i = 1568320; i < 1568576; i++) p[i] = 1; // layer3.0.bn2.weight
-  // layer3.0.bn2.bias: zeros
-  for (let i = 1568832; i < 1601600; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer3.0.downsample.0.weight: U(±0.08838834764831843)
-  for (let i = 1601600; i < 1601856; i++) p[i] = 1; // layer3.0.downsample.1.weight
-  // layer3.0.downsample.1.bias: zeros
-  for (let i = 1602112; i < 2191936; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.1.conv1.weight: U(±0.020833333333333332)
-  for (let i = 2191936; i < 2192192; i++) p[i] = 1; // layer3.1.bn1.weight
-  // layer3.1.bn1.bias: zeros
-  for (let i = 2192448; i < 2782272; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.1.conv2.weight: U(±0.020833333333333332)
-  for (let i = 2782272; i < 2782528; i++) p[i] = 1; // layer3.1.bn2.weight
-  // layer3.1.bn2.bias: zeros
-  for (let i = 2782784; i < 3962432; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer4.0.conv1.weight: U(±0.020833333333333332)
-  for (let i = 3962432; i < 3962944; i++) p[i] = 1; // layer4.0.bn1.weight
-  // layer4.0.bn1.bias: zeros
-  for (let i = 3963456; i < 6322752; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.0.conv2.weight: U(±0.014731391274719742)
-  for (let i = 6322752; i < 6323264; i++) p[i] = 1; // layer4.0.bn2.weight
-  // layer4.0.bn2.bias: zeros
-  for (let i = 6323776; i < 6454848; i++) p[i] = (2 * random() - 1) * 0.0625; // layer4.0.downsample.0.weight: U(±0.0625)
-  for (let i = 6454848; i < 6455360; i++) p[i] = 1; // layer4.0.downsample.1.weight
-  // layer4.0.downsample.1.bias: zeros
-  for (let i = 6455872; i < 8815168; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.1.conv1.weight: U(±0.014731391274719742)
-  for (let i = 8815168; i < 8815680; i++) p[i] = 1; // layer4.1.bn1.weight
-  // layer4.1.bn1.bias: zeros
-  for (let i = 8816192; i < 11175488; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.1.conv2.weight: U(±0.014731391274719742)
-  for (let i = 11175488; i < 11176000; i++) p[i] = 1; // layer4.1.bn2.weight
-  // layer4.1.bn2.bias: zeros
-  for (let i = 11176512; i < 11688512; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // fc.weight: U(±0.044194173824159216)
-  for (let i = 11688512; i < 11689512; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // fc.bias: U(±0.044194173824159216)
-  return p;
-}
-
 /** A new buffer array: running means 0, running variances 1, batch counters 0. */
 export function createBuffers(): Float32Array {
   const p = new Float32Array(bufferCount);
@@ -589,669 +508,531 @@ export function createBuffers(): Float32Array {
   return p;
 }
 
-// ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
-
-let batchSize = 0;
-let forwardDone = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
-/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
-let act1 = new Float32Array(0);
-let act2 = new Float32Array(0);
-let act3 = new Float32Array(0);
-let act4 = new Float32Array(0);
-let act5 = new Float32Array(0);
-let act6 = new Float32Array(0);
-let act7 = new Float32Array(0);
-let act8 = new Float32Array(0);
-let act9 = new Float32Array(0);
-let act10 = new Float32Array(0);
-let act11 = new Float32Array(0);
-let act12 = new Float32Array(0);
-let act13 = new Float32Array(0);
-let act14 = new Float32Array(0);
-let act15 = new Float32Array(0);
-let act16 = new Float32Array(0);
-let act17 = new Float32Array(0);
-let act18 = new Float32Array(0);
-let act19 = new Float32Array(0);
-let act20 = new Float32Array(0);
-let act21 = new Float32Array(0);
-let act22 = new Float32Array(0);
-let act23 = new Float32Array(0);
-let act24 = new Float32Array(0);
-let act25 = new Float32Array(0);
-let act26 = new Float32Array(0);
-let act27 = new Float32Array(0);
-let act28 = new Float32Array(0);
-let act29 = new Float32Array(0);
-let act30 = new Float32Array(0);
-let act31 = new Float32Array(0);
-let act32 = new Float32Array(0);
-let act33 = new Float32Array(0);
-let act34 = new Float32Array(0);
-let act35 = new Float32Array(0);
-let act36 = new Float32Array(0);
-let act37 = new Float32Array(0);
-let act38 = new Float32Array(0);
-let act39 = new Float32Array(0);
-let act40 = new Float32Array(0);
-let act41 = new Float32Array(0);
-let act42 = new Float32Array(0);
-let act43 = new Float32Array(0);
-let act44 = new Float32Array(0);
-let act45 = new Float32Array(0);
-let act46 = new Float32Array(0);
-let act47 = new Float32Array(0);
-let act48 = new Float32Array(0);
-let act49 = new Float32Array(0);
-let act50 = new Float32Array(0);
-let act51 = new Float32Array(0);
-let act52 = new Float32Array(0);
-let act53 = new Float32Array(0);
-let act54 = new Float32Array(0);
-let act55 = new Float32Array(0);
-let act56 = new Float32Array(0);
-let act57 = new Float32Array(0);
-let act58 = new Float32Array(0);
-let act59 = new Float32Array(0);
-let act60 = new Float32Array(0);
-let act61 = new Float32Array(0);
-let act62 = new Float32Array(0);
-let act63 = new Float32Array(0);
-let act64 = new Float32Array(0);
-let act65 = new Float32Array(0);
-let act66 = new Float32Array(0);
-let act67 = new Float32Array(0);
-let act69 = new Float32Array(0);
-let act0 = new Float32Array(0);
-let grad0 = new Float32Array(0);
-let grad1 = new Float32Array(0);
-let grad2 = new Float32Array(0);
-let grad3 = new Float32Array(0);
-let grad4 = new Float32Array(0);
-let grad5 = new Float32Array(0);
-let grad6 = new Float32Array(0);
-let grad7 = new Float32Array(0);
-let grad8 = new Float32Array(0);
-let grad9 = new Float32Array(0);
-let grad10 = new Float32Array(0);
-let grad11 = new Float32Array(0);
-let grad12 = new Float32Array(0);
-let grad13 = new Float32Array(0);
-let grad14 = new Float32Array(0);
-let grad15 = new Float32Array(0);
-let grad16 = new Float32Array(0);
-let grad17 = new Float32Array(0);
-let grad18 = new Float32Array(0);
-let grad19 = new Float32Array(0);
-let grad20 = new Float32Array(0);
-let grad21 = new Float32Array(0);
-let grad22 = new Float32Array(0);
-let grad23 = new Float32Array(0);
-let grad24 = new Float32Array(0);
-let grad25 = new Float32Array(0);
-let grad26 = new Float32Array(0);
-let grad27 = new Float32Array(0);
-let grad28 = new Float32Array(0);
-let grad29 = new Float32Array(0);
-let grad30 = new Float32Array(0);
-let grad31 = new Float32Array(0);
-let grad32 = new Float32Array(0);
-let grad33 = new Float32Array(0);
-let grad34 = new Float32Array(0);
-let grad35 = new Float32Array(0);
-let grad36 = new Float32Array(0);
-let grad37 = new Float32Array(0);
-let grad38 = new Float32Array(0);
-let grad39 = new Float32Array(0);
-let grad40 = new Float32Array(0);
-let grad41 = new Float32Array(0);
-let grad42 = new Float32Array(0);
-let grad43 = new Float32Array(0);
-let grad44 = new Float32Array(0);
-let grad45 = new Float32Array(0);
-let grad46 = new Float32Array(0);
-let grad47 = new Float32Array(0);
-let grad48 = new Float32Array(0);
-let grad49 = new Float32Array(0);
-let grad50 = new Float32Array(0);
-let grad51 = new Float32Array(0);
-let grad52 = new Float32Array(0);
-let grad53 = new Float32Array(0);
-let grad54 = new Float32Array(0);
-let grad55 = new Float32Array(0);
-let grad56 = new Float32Array(0);
-let grad57 = new Float32Array(0);
-let grad58 = new Float32Array(0);
-let grad59 = new Float32Array(0);
-let grad60 = new Float32Array(0);
-let grad61 = new Float32Array(0);
-let grad62 = new Float32Array(0);
-let grad63 = new Float32Array(0);
-let grad64 = new Float32Array(0);
-let grad65 = new Float32Array(0);
-let grad66 = new Float32Array(0);
-let grad67 = new Float32Array(0);
-let grad69 = new Float32Array(0);
-let scratch1_xhat = new Float32Array(0);
-let scratch1_istd = new Float32Array(0);
-let scratch1_batchstats = new Float32Array(0);
-let scratch3_argmax = new Float32Array(0);
-let scratch5_xhat = new Float32Array(0);
-let scratch5_istd = new Float32Array(0);
-let scratch5_batchstats = new Float32Array(0);
-let scratch8_xhat = new Float32Array(0);
-let scratch8_istd = new Float32Array(0);
-let scratch8_batchstats = new Float32Array(0);
-let scratch12_xhat = new Float32Array(0);
-let scratch12_istd = new Float32Array(0);
-let scratch12_batchstats = new Float32Array(0);
-let scratch15_xhat = new Float32Array(0);
-let scratch15_istd = new Float32Array(0);
-let scratch15_batchstats = new Float32Array(0);
-let scratch19_xhat = new Float32Array(0);
-let scratch19_istd = new Float32Array(0);
-let scratch19_batchstats = new Float32Array(0);
-let scratch22_xhat = new Float32Array(0);
-let scratch22_istd = new Float32Array(0);
-let scratch22_batchstats = new Float32Array(0);
-let scratch24_xhat = new Float32Array(0);
-let scratch24_istd = new Float32Array(0);
-let scratch24_batchstats = new Float32Array(0);
-let scratch28_xhat = new Float32Array(0);
-let scratch28_istd = new Float32Array(0);
-let scratch28_batchstats = new Float32Array(0);
-let scratch31_xhat = new Float32Array(0);
-let scratch31_istd = new Float32Array(0);
-let scratch31_batchstats = new Float32Array(0);
-let scratch35_xhat = new Float32Array(0);
-let scratch35_istd = new Float32Array(0);
-let scratch35_batchstats = new Float32Array(0);
-let scratch38_xhat = new Float32Array(0);
-let scratch38_istd = new Float32Array(0);
-let scratch38_batchstats = new Float32Array(0);
-let scratch40_xhat = new Float32Array(0);
-let scratch40_istd = new Float32Array(0);
-let scratch40_batchstats = new Float32Array(0);
-let scratch44_xhat = new Float32Array(0);
-let scratch44_istd = new Float32Array(0);
-let scratch44_batchstats = new Float32Array(0);
-let scratch47_xhat = new Float32Array(0);
-let scratch47_istd = new Float32Array(0);
-let scratch47_batchstats = new Float32Array(0);
-let scratch51_xhat = new Float32Array(0);
-let scratch51_istd = new Float32Array(0);
-let scratch51_batchstats = new Float32Array(0);
-let scratch54_xhat = new Float32Array(0);
-let scratch54_istd = new Float32Array(0);
-let scratch54_batchstats = new Float32Array(0);
-let scratch56_xhat = new Float32Array(0);
-let scratch56_istd = new Float32Array(0);
-let scratch56_batchstats = new Float32Array(0);
-let scratch60_xhat = new Float32Array(0);
-let scratch60_istd = new Float32Array(0);
-let scratch60_batchstats = new Float32Array(0);
-let scratch63_xhat = new Float32Array(0);
-let scratch63_istd = new Float32Array(0);
-let scratch63_batchstats = new Float32Array(0);
-const work0_col = new Float32Array(1843968);
-const work0_dcol = new Float32Array(1843968);
-const work4_col = new Float32Array(1806336);
-const work4_dcol = new Float32Array(1806336);
-const work7_col = new Float32Array(1806336);
-const work7_dcol = new Float32Array(1806336);
-const work11_col = new Float32Array(1806336);
-const work11_dcol = new Float32Array(1806336);
-const work14_col = new Float32Array(1806336);
-const work14_dcol = new Float32Array(1806336);
-const work18_col = new Float32Array(451584);
-const work18_dcol = new Float32Array(451584);
-const work21_col = new Float32Array(903168);
-const work21_dcol = new Float32Array(903168);
-const work23_col = new Float32Array(50176);
-const work23_dcol = new Float32Array(50176);
-const work27_col = new Float32Array(903168);
-const work27_dcol = new Float32Array(903168);
-const work30_col = new Float32Array(903168);
-const work30_dcol = new Float32Array(903168);
-const work34_col = new Float32Array(225792);
-const work34_dcol = new Float32Array(225792);
-const work37_col = new Float32Array(451584);
-const work37_dcol = new Float32Array(451584);
-const work39_col = new Float32Array(25088);
-const work39_dcol = new Float32Array(25088);
-const work43_col = new Float32Array(451584);
-const work43_dcol = new Float32Array(451584);
-const work46_col = new Float32Array(451584);
-const work46_dcol = new Float32Array(451584);
-const work50_col = new Float32Array(112896);
-const work50_dcol = new Float32Array(112896);
-const work53_col = new Float32Array(225792);
-const work53_dcol = new Float32Array(225792);
-const work55_col = new Float32Array(12544);
-const work55_dcol = new Float32Array(12544);
-const work59_col = new Float32Array(225792);
-const work59_dcol = new Float32Array(225792);
-const work62_col = new Float32Array(225792);
-const work62_dcol = new Float32Array(225792);
-let bf: Float32Array = new Float32Array(bufferCount);
-let ownBuffersReady = false;
-
-/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
- *  memory), the workspace and the last forward call's values stay as they were. */
-function allocate(n: number): void {
-  if (n === batchSize) return;
-  [
-    act1,
-    act2,
-    act3,
-    act4,
-    act5,
-    act6,
-    act7,
-    act8,
-    act9,
-    act10,
-    act11,
-    act12,
-    act13,
-    act14,
-    act15,
-    act16,
-    act17,
-    act18,
-    act19,
-    act20,
-    act21,
-    act22,
-    act23,
-    act24,
-    act25,
-    act26,
-    act27,
-    act28,
-    act29,
-    act30,
-    act31,
-    act32,
-    act33,
-    act34,
-    act35,
-    act36,
-    act37,
-    act38,
-    act39,
-    act40,
-    act41,
-    act42,
-    act43,
-    act44,
-    act45,
-    act46,
-    act47,
-    act48,
-    act49,
-    act50,
-    act51,
-    act52,
-    act53,
-    act54,
-    act55,
-    act56,
-    act57,
-    act58,
-    act59,
-    act60,
-    act61,
-    act62,
-    act63,
-    act64,
-    act65,
-    act66,
-    act67,
-    act69,
-    act0,
-    grad0,
-    grad1,
-    grad2,
-    grad3,
-    grad4,
-    grad5,
-    grad6,
-    grad7,
-    grad8,
-    grad9,
-    grad10,
-    grad11,
-    grad12,
-    grad13,
-    grad14,
-    grad15,
-    grad16,
-    grad17,
-    grad18,
-    grad19,
-    grad20,
-    grad21,
-    grad22,
-    grad23,
-    grad24,
-    grad25,
-    grad26,
-    grad27,
-    grad28,
-    grad29,
-    grad30,
-    grad31,
-    grad32,
-    grad33,
-    grad34,
-    grad35,
-    grad36,
-    grad37,
-    grad38,
-    grad39,
-    grad40,
-    grad41,
-    grad42,
-    grad43,
-    grad44,
-    grad45,
-    grad46,
-    grad47,
-    grad48,
-    grad49,
-    grad50,
-    grad51,
-    grad52,
-    grad53,
-    grad54,
-    grad55,
-    grad56,
-    grad57,
-    grad58,
-    grad59,
-    grad60,
-    grad61,
-    grad62,
-    grad63,
-    grad64,
-    grad65,
-    grad66,
-    grad67,
-    grad69,
-    scratch1_xhat,
-    scratch1_istd,
-    scratch1_batchstats,
-    scratch3_argmax,
-    scratch5_xhat,
-    scratch5_istd,
-    scratch5_batchstats,
-    scratch8_xhat,
-    scratch8_istd,
-    scratch8_batchstats,
-    scratch12_xhat,
-    scratch12_istd,
-    scratch12_batchstats,
-    scratch15_xhat,
-    scratch15_istd,
-    scratch15_batchstats,
-    scratch19_xhat,
-    scratch19_istd,
-    scratch19_batchstats,
-    scratch22_xhat,
-    scratch22_istd,
-    scratch22_batchstats,
-    scratch24_xhat,
-    scratch24_istd,
-    scratch24_batchstats,
-    scratch28_xhat,
-    scratch28_istd,
-    scratch28_batchstats,
-    scratch31_xhat,
-    scratch31_istd,
-    scratch31_batchstats,
-    scratch35_xhat,
-    scratch35_istd,
-    scratch35_batchstats,
-    scratch38_xhat,
-    scratch38_istd,
-    scratch38_batchstats,
-    scratch40_xhat,
-    scratch40_istd,
-    scratch40_batchstats,
-    scratch44_xhat,
-    scratch44_istd,
-    scratch44_batchstats,
-    scratch47_xhat,
-    scratch47_istd,
-    scratch47_batchstats,
-    scratch51_xhat,
-    scratch51_istd,
-    scratch51_batchstats,
-    scratch54_xhat,
-    scratch54_istd,
-    scratch54_batchstats,
-    scratch56_xhat,
-    scratch56_istd,
-    scratch56_batchstats,
-    scratch60_xhat,
-    scratch60_istd,
-    scratch60_batchstats,
-    scratch63_xhat,
-    scratch63_istd,
-    scratch63_batchstats,
-  ] = [
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1000),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1000),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-  ];
-  batchSize = n;
-  noteWorkspace();
+export interface ForwardOptions {
+  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
+  readonly training?: boolean;
+  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
+  readonly buffers?: Float32Array;
+  /** Reseeds the generator that draws dropout masks. */
+  readonly seed?: number;
 }
 
-/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
-let workspaceMemory = new Set<ArrayBufferLike>();
+// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
-function noteWorkspace(): void {
-  workspaceMemory = new Set(
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
+/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
+export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const d = output[i]! - target[i]!;
+    sum += d * d;
+    if (grad !== undefined) grad[i] = (2 * d) / count;
+  }
+  return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
+}
+
+/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
+ *  the last axis of the output holds the 1000 classes; each of the n × 1 rows has one target. */
+export function crossEntropyLoss(
+  logits: Float32Array,
+  targets: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+): number {
+  const classes = 1000;
+  checkRows("logits", logits, n, outputSize);
+  const rows = logits.length / classes;
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
+  let total = 0;
+  for (let b = 0; b < rows; b++) {
+    const t = targets[b]!;
+    const o = b * classes;
+    let m = -Infinity;
+    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
+    let s = 0;
+    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
+    const lse = m + Math.log(s);
+    total += lse - logits[o + t]!;
+    if (grad !== undefined) {
+      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
+    }
+  }
+  return total / rows;
+}
+
+/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
+ *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
+export function binaryCrossEntropyLoss(
+  output: Float32Array,
+  target: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+  fromLogits = false,
+): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const y = output[i]!;
+    const t = target[i]!;
+    if (fromLogits) {
+      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
+      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
+    } else {
+      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
+      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+    }
+  }
+  return sum / count;
+}
+
+// ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
+
+export interface TrainerOptions {
+  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
+  readonly optimizer: "sgd" | "adam" | "adamw";
+  /** The learning rate, or a schedule: called before each step with the number of steps taken so far
+   *  (0 for the first), it returns that step's rate. A trainer's `lr` can also be set between steps. */
+  readonly lr: number | ((step: number) => number);
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  /** The loss; default: the spec's `loss` statement (this spec states none). */
+  readonly loss?: LossName;
+  /** Binary cross entropy on logits. */
+  readonly fromLogits?: boolean;
+  /** Seed of the initial parameters and of dropout masks. */
+  readonly seed?: number;
+  /** Clips the gradients' global L2 norm to at most this before each update (PyTorch
+   *  `clip_grad_norm_(params, maxNorm)`: scaled by maxNorm / (norm + 1e-6) when that is below 1). */
+  readonly clipGradNorm?: number;
+}
+
+export interface Trainer {
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly buffers: Float32Array;
+  readonly options: TrainerOptions;
+  /** Optimizer state: momentum or first moments, second moments. */
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  steps: number;
+  /** The learning rate of the next step (a number > 0; with a schedule, its last value). */
+  lr: number;
+  /** The gradients' global L2 norm at the last step (before clipping). */
+  gradNorm: number;
+}
+
+// ── The engine: workspaces, the random stream and every function that uses them ────────────────────────
+
+/** A new engine: its own workspaces and random stream, shared with no other (the module's flat functions
+ *  use one, each model from `createModel` its own). */
+function createEngine() {
+  // ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
+
+  let rngState = 0;
+
+  function seedRandom(seed: number): void {
+    rngState = seed >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  function random(): number {
+    rngState = (rngState + 0x6d2b79f5) >>> 0;
+    let t = rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /**
+   * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
+   * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
+   * same parameters on every machine.
+   */
+  function createParams(seed = 0): Float32Array {
+    checkSeed(seed);
+    seedRandom(seed);
+    const p = new Float32Array(paramCount);
+    for (let i = 0; i < 9408; i++) p[i] = (2 * random() - 1) * 0.08247860988423225; // conv1.weight: U(±0.08247860988423225)
+    for (let i = 9408; i < 9472; i++) p[i] = 1; // bn1.weight
+    // bn1.bias: zeros
+    for (let i = 9536; i < 46400; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.0.conv1.weight: U(±0.041666666666666664)
+    for (let i = 46400; i < 46464; i++) p[i] = 1; // layer1.0.bn1.weight
+    // layer1.0.bn1.bias: zeros
+    for (let i = 46528; i < 83392; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.0.conv2.weight: U(±0.041666666666666664)
+    for (let i = 83392; i < 83456; i++) p[i] = 1; // layer1.0.bn2.weight
+    // layer1.0.bn2.bias: zeros
+    for (let i = 83520; i < 120384; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.1.conv1.weight: U(±0.041666666666666664)
+    for (let i = 120384; i < 120448; i++) p[i] = 1; // layer1.1.bn1.weight
+    // layer1.1.bn1.bias: zeros
+    for (let i = 120512; i < 157376; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.1.conv2.weight: U(±0.041666666666666664)
+    for (let i = 157376; i < 157440; i++) p[i] = 1; // layer1.1.bn2.weight
+    // layer1.1.bn2.bias: zeros
+    for (let i = 157504; i < 231232; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer2.0.conv1.weight: U(±0.041666666666666664)
+    for (let i = 231232; i < 231360; i++) p[i] = 1; // layer2.0.bn1.weight
+    // layer2.0.bn1.bias: zeros
+    for (let i = 231488; i < 378944; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.0.conv2.weight: U(±0.029462782549439483)
+    for (let i = 378944; i < 379072; i++) p[i] = 1; // layer2.0.bn2.weight
+    // layer2.0.bn2.bias: zeros
+    for (let i = 379200; i < 387392; i++) p[i] = (2 * random() - 1) * 0.125; // layer2.0.downsample.0.weight: U(±0.125)
+    for (let i = 387392; i < 387520; i++) p[i] = 1; // layer2.0.downsample.1.weight
+    // layer2.0.downsample.1.bias: zeros
+    for (let i = 387648; i < 535104; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.1.conv1.weight: U(±0.029462782549439483)
+    for (let i = 535104; i < 535232; i++) p[i] = 1; // layer2.1.bn1.weight
+    // layer2.1.bn1.bias: zeros
+    for (let i = 535360; i < 682816; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.1.conv2.weight: U(±0.029462782549439483)
+    for (let i = 682816; i < 682944; i++) p[i] = 1; // layer2.1.bn2.weight
+    // layer2.1.bn2.bias: zeros
+    for (let i = 683072; i < 977984; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer3.0.conv1.weight: U(±0.029462782549439483)
+    for (let i = 977984; i < 978240; i++) p[i] = 1; // layer3.0.bn1.weight
+    // layer3.0.bn1.bias: zeros
+    for (let i = 978496; i < 1568320; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.0.conv2.weight: U(±0.020833333333333332)
+    for (let i = 1568320; i < 1568576; i++) p[i] = 1; // layer3.0.bn2.weight
+    // layer3.0.bn2.bias: zeros
+    for (let i = 1568832; i < 1601600; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer3.0.downsample.0.weight: U(±0.08838834764831843)
+    for (let i = 1601600; i < 1601856; i++) p[i] = 1; // layer3.0.downsample.1.weight
+    // layer3.0.downsample.1.bias: zeros
+    for (let i = 1602112; i < 2191936; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.1.conv1.weight: U(±0.020833333333333332)
+    for (let i = 2191936; i < 2192192; i++) p[i] = 1; // layer3.1.bn1.weight
+    // layer3.1.bn1.bias: zeros
+    for (let i = 2192448; i < 2782272; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.1.conv2.weight: U(±0.020833333333333332)
+    for (let i = 2782272; i < 2782528; i++) p[i] = 1; // layer3.1.bn2.weight
+    // layer3.1.bn2.bias: zeros
+    for (let i = 2782784; i < 3962432; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer4.0.conv1.weight: U(±0.020833333333333332)
+    for (let i = 3962432; i < 3962944; i++) p[i] = 1; // layer4.0.bn1.weight
+    // layer4.0.bn1.bias: zeros
+    for (let i = 3963456; i < 6322752; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.0.conv2.weight: U(±0.014731391274719742)
+    for (let i = 6322752; i < 6323264; i++) p[i] = 1; // layer4.0.bn2.weight
+    // layer4.0.bn2.bias: zeros
+    for (let i = 6323776; i < 6454848; i++) p[i] = (2 * random() - 1) * 0.0625; // layer4.0.downsample.0.weight: U(±0.0625)
+    for (let i = 6454848; i < 6455360; i++) p[i] = 1; // layer4.0.downsample.1.weight
+    // layer4.0.downsample.1.bias: zeros
+    for (let i = 6455872; i < 8815168; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.1.conv1.weight: U(±0.014731391274719742)
+    for (let i = 8815168; i < 8815680; i++) p[i] = 1; // layer4.1.bn1.weight
+    // layer4.1.bn1.bias: zeros
+    for (let i = 8816192; i < 11175488; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.1.conv2.weight: U(±0.014731391274719742)
+    for (let i = 11175488; i < 11176000; i++) p[i] = 1; // layer4.1.bn2.weight
+    // layer4.1.bn2.bias: zeros
+    for (let i = 11176512; i < 11688512; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // fc.weight: U(±0.044194173824159216)
+    for (let i = 11688512; i < 11689512; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // fc.bias: U(±0.044194173824159216)
+    return p;
+  }
+
+  // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
+
+  let batchSize = 0;
+  let forwardDone = false;
+  /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+  let inputGradWanted = true;
+  /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
+  let act1 = new Float32Array(0);
+  let act2 = new Float32Array(0);
+  let act3 = new Float32Array(0);
+  let act4 = new Float32Array(0);
+  let act5 = new Float32Array(0);
+  let act6 = new Float32Array(0);
+  let act7 = new Float32Array(0);
+  let act8 = new Float32Array(0);
+  let act9 = new Float32Array(0);
+  let act10 = new Float32Array(0);
+  let act11 = new Float32Array(0);
+  let act12 = new Float32Array(0);
+  let act13 = new Float32Array(0);
+  let act14 = new Float32Array(0);
+  let act15 = new Float32Array(0);
+  let act16 = new Float32Array(0);
+  let act17 = new Float32Array(0);
+  let act18 = new Float32Array(0);
+  let act19 = new Float32Array(0);
+  let act20 = new Float32Array(0);
+  let act21 = new Float32Array(0);
+  let act22 = new Float32Array(0);
+  let act23 = new Float32Array(0);
+  let act24 = new Float32Array(0);
+  let act25 = new Float32Array(0);
+  let act26 = new Float32Array(0);
+  let act27 = new Float32Array(0);
+  let act28 = new Float32Array(0);
+  let act29 = new Float32Array(0);
+  let act30 = new Float32Array(0);
+  let act31 = new Float32Array(0);
+  let act32 = new Float32Array(0);
+  let act33 = new Float32Array(0);
+  let act34 = new Float32Array(0);
+  let act35 = new Float32Array(0);
+  let act36 = new Float32Array(0);
+  let act37 = new Float32Array(0);
+  let act38 = new Float32Array(0);
+  let act39 = new Float32Array(0);
+  let act40 = new Float32Array(0);
+  let act41 = new Float32Array(0);
+  let act42 = new Float32Array(0);
+  let act43 = new Float32Array(0);
+  let act44 = new Float32Array(0);
+  let act45 = new Float32Array(0);
+  let act46 = new Float32Array(0);
+  let act47 = new Float32Array(0);
+  let act48 = new Float32Array(0);
+  let act49 = new Float32Array(0);
+  let act50 = new Float32Array(0);
+  let act51 = new Float32Array(0);
+  let act52 = new Float32Array(0);
+  let act53 = new Float32Array(0);
+  let act54 = new Float32Array(0);
+  let act55 = new Float32Array(0);
+  let act56 = new Float32Array(0);
+  let act57 = new Float32Array(0);
+  let act58 = new Float32Array(0);
+  let act59 = new Float32Array(0);
+  let act60 = new Float32Array(0);
+  let act61 = new Float32Array(0);
+  let act62 = new Float32Array(0);
+  let act63 = new Float32Array(0);
+  let act64 = new Float32Array(0);
+  let act65 = new Float32Array(0);
+  let act66 = new Float32Array(0);
+  let act67 = new Float32Array(0);
+  let act69 = new Float32Array(0);
+  let act0 = new Float32Array(0);
+  let grad0 = new Float32Array(0);
+  let grad1 = new Float32Array(0);
+  let grad2 = new Float32Array(0);
+  let grad3 = new Float32Array(0);
+  let grad4 = new Float32Array(0);
+  let grad5 = new Float32Array(0);
+  let grad6 = new Float32Array(0);
+  let grad7 = new Float32Array(0);
+  let grad8 = new Float32Array(0);
+  let grad9 = new Float32Array(0);
+  let grad10 = new Float32Array(0);
+  let grad11 = new Float32Array(0);
+  let grad12 = new Float32Array(0);
+  let grad13 = new Float32Array(0);
+  let grad14 = new Float32Array(0);
+  let grad15 = new Float32Array(0);
+  let grad16 = new Float32Array(0);
+  let grad17 = new Float32Array(0);
+  let grad18 = new Float32Array(0);
+  let grad19 = new Float32Array(0);
+  let grad20 = new Float32Array(0);
+  let grad21 = new Float32Array(0);
+  let grad22 = new Float32Array(0);
+  let grad23 = new Float32Array(0);
+  let grad24 = new Float32Array(0);
+  let grad25 = new Float32Array(0);
+  let grad26 = new Float32Array(0);
+  let grad27 = new Float32Array(0);
+  let grad28 = new Float32Array(0);
+  let grad29 = new Float32Array(0);
+  let grad30 = new Float32Array(0);
+  let grad31 = new Float32Array(0);
+  let grad32 = new Float32Array(0);
+  let grad33 = new Float32Array(0);
+  let grad34 = new Float32Array(0);
+  let grad35 = new Float32Array(0);
+  let grad36 = new Float32Array(0);
+  let grad37 = new Float32Array(0);
+  let grad38 = new Float32Array(0);
+  let grad39 = new Float32Array(0);
+  let grad40 = new Float32Array(0);
+  let grad41 = new Float32Array(0);
+  let grad42 = new Float32Array(0);
+  let grad43 = new Float32Array(0);
+  let grad44 = new Float32Array(0);
+  let grad45 = new Float32Array(0);
+  let grad46 = new Float32Array(0);
+  let grad47 = new Float32Array(0);
+  let grad48 = new Float32Array(0);
+  let grad49 = new Float32Array(0);
+  let grad50 = new Float32Array(0);
+  let grad51 = new Float32Array(0);
+  let grad52 = new Float32Array(0);
+  let grad53 = new Float32Array(0);
+  let grad54 = new Float32Array(0);
+  let grad55 = new Float32Array(0);
+  let grad56 = new Float32Array(0);
+  let grad57 = new Float32Array(0);
+  let grad58 = new Float32Array(0);
+  let grad59 = new Float32Array(0);
+  let grad60 = new Float32Array(0);
+  let grad61 = new Float32Array(0);
+  let grad62 = new Float32Array(0);
+  let grad63 = new Float32Array(0);
+  let grad64 = new Float32Array(0);
+  let grad65 = new Float32Array(0);
+  let grad66 = new Float32Array(0);
+  let grad67 = new Float32Array(0);
+  let grad69 = new Float32Array(0);
+  let scratch1_xhat = new Float32Array(0);
+  let scratch1_istd = new Float32Array(0);
+  let scratch1_batchstats = new Float32Array(0);
+  let scratch3_argmax = new Float32Array(0);
+  let scratch5_xhat = new Float32Array(0);
+  let scratch5_istd = new Float32Array(0);
+  let scratch5_batchstats = new Float32Array(0);
+  let scratch8_xhat = new Float32Array(0);
+  let scratch8_istd = new Float32Array(0);
+  let scratch8_batchstats = new Float32Array(0);
+  let scratch12_xhat = new Float32Array(0);
+  let scratch12_istd = new Float32Array(0);
+  let scratch12_batchstats = new Float32Array(0);
+  let scratch15_xhat = new Float32Array(0);
+  let scratch15_istd = new Float32Array(0);
+  let scratch15_batchstats = new Float32Array(0);
+  let scratch19_xhat = new Float32Array(0);
+  let scratch19_istd = new Float32Array(0);
+  let scratch19_batchstats = new Float32Array(0);
+  let scratch22_xhat = new Float32Array(0);
+  let scratch22_istd = new Float32Array(0);
+  let scratch22_batchstats = new Float32Array(0);
+  let scratch24_xhat = new Float32Array(0);
+  let scratch24_istd = new Float32Array(0);
+  let scratch24_batchstats = new Float32Array(0);
+  let scratch28_xhat = new Float32Array(0);
+  let scratch28_istd = new Float32Array(0);
+  let scratch28_batchstats = new Float32Array(0);
+  let scratch31_xhat = new Float32Array(0);
+  let scratch31_istd = new Float32Array(0);
+  let scratch31_batchstats = new Float32Array(0);
+  let scratch35_xhat = new Float32Array(0);
+  let scratch35_istd = new Float32Array(0);
+  let scratch35_batchstats = new Float32Array(0);
+  let scratch38_xhat = new Float32Array(0);
+  let scratch38_istd = new Float32Array(0);
+  let scratch38_batchstats = new Float32Array(0);
+  let scratch40_xhat = new Float32Array(0);
+  let scratch40_istd = new Float32Array(0);
+  let scratch40_batchstats = new Float32Array(0);
+  let scratch44_xhat = new Float32Array(0);
+  let scratch44_istd = new Float32Array(0);
+  let scratch44_batchstats = new Float32Array(0);
+  let scratch47_xhat = new Float32Array(0);
+  let scratch47_istd = new Float32Array(0);
+  let scratch47_batchstats = new Float32Array(0);
+  let scratch51_xhat = new Float32Array(0);
+  let scratch51_istd = new Float32Array(0);
+  let scratch51_batchstats = new Float32Array(0);
+  let scratch54_xhat = new Float32Array(0);
+  let scratch54_istd = new Float32Array(0);
+  let scratch54_batchstats = new Float32Array(0);
+  let scratch56_xhat = new Float32Array(0);
+  let scratch56_istd = new Float32Array(0);
+  let scratch56_batchstats = new Float32Array(0);
+  let scratch60_xhat = new Float32Array(0);
+  let scratch60_istd = new Float32Array(0);
+  let scratch60_batchstats = new Float32Array(0);
+  let scratch63_xhat = new Float32Array(0);
+  let scratch63_istd = new Float32Array(0);
+  let scratch63_batchstats = new Float32Array(0);
+  const work0_col = new Float32Array(1843968);
+  const work0_dcol = new Float32Array(1843968);
+  const work4_col = new Float32Array(1806336);
+  const work4_dcol = new Float32Array(1806336);
+  const work7_col = new Float32Array(1806336);
+  const work7_dcol = new Float32Array(1806336);
+  const work11_col = new Float32Array(1806336);
+  const work11_dcol = new Float32Array(1806336);
+  const work14_col = new Float32Array(1806336);
+  const work14_dcol = new Float32Array(1806336);
+  const work18_col = new Float32Array(451584);
+  const work18_dcol = new Float32Array(451584);
+  const work21_col = new Float32Array(903168);
+  const work21_dcol = new Float32Array(903168);
+  const work23_col = new Float32Array(50176);
+  const work23_dcol = new Float32Array(50176);
+  const work27_col = new Float32Array(903168);
+  const work27_dcol = new Float32Array(903168);
+  const work30_col = new Float32Array(903168);
+  const work30_dcol = new Float32Array(903168);
+  const work34_col = new Float32Array(225792);
+  const work34_dcol = new Float32Array(225792);
+  const work37_col = new Float32Array(451584);
+  const work37_dcol = new Float32Array(451584);
+  const work39_col = new Float32Array(25088);
+  const work39_dcol = new Float32Array(25088);
+  const work43_col = new Float32Array(451584);
+  const work43_dcol = new Float32Array(451584);
+  const work46_col = new Float32Array(451584);
+  const work46_dcol = new Float32Array(451584);
+  const work50_col = new Float32Array(112896);
+  const work50_dcol = new Float32Array(112896);
+  const work53_col = new Float32Array(225792);
+  const work53_dcol = new Float32Array(225792);
+  const work55_col = new Float32Array(12544);
+  const work55_dcol = new Float32Array(12544);
+  const work59_col = new Float32Array(225792);
+  const work59_dcol = new Float32Array(225792);
+  const work62_col = new Float32Array(225792);
+  const work62_dcol = new Float32Array(225792);
+  let bf: Float32Array = new Float32Array(bufferCount);
+  let ownBuffersReady = false;
+
+  /** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+   *  memory), the workspace and the last forward call's values stay as they were. */
+  function allocate(n: number): void {
+    if (n === batchSize) return;
     [
       act1,
       act2,
@@ -1452,644 +1233,1106 @@ function noteWorkspace(): void {
       scratch63_xhat,
       scratch63_istd,
       scratch63_batchstats,
-      work0_col,
-      work0_dcol,
-      work4_col,
-      work4_dcol,
-      work7_col,
-      work7_dcol,
-      work11_col,
-      work11_dcol,
-      work14_col,
-      work14_dcol,
-      work18_col,
-      work18_dcol,
-      work21_col,
-      work21_dcol,
-      work23_col,
-      work23_dcol,
-      work27_col,
-      work27_dcol,
-      work30_col,
-      work30_dcol,
-      work34_col,
-      work34_dcol,
-      work37_col,
-      work37_dcol,
-      work39_col,
-      work39_dcol,
-      work43_col,
-      work43_dcol,
-      work46_col,
-      work46_dcol,
-      work50_col,
-      work50_dcol,
-      work53_col,
-      work53_dcol,
-      work55_col,
-      work55_dcol,
-      work59_col,
-      work59_dcol,
-      work62_col,
-      work62_dcol,
-    ].map((a) => a.buffer),
-  );
-}
-
-/** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. One set lookup per call. */
-function inWorkspace(a: ArrayBufferView): boolean {
-  return workspaceMemory.has(a.buffer);
-}
-
-export interface ForwardOptions {
-  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
-  readonly training?: boolean;
-  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
-  readonly buffers?: Float32Array;
-  /** Reseeds the generator that draws dropout masks. */
-  readonly seed?: number;
-}
-
-/**
- * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
- * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
- */
-export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
-  checkBatch(n);
-  checkOptions(options);
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  checkFloats("input", input, n * 150528);
-  if (options.buffers !== undefined) {
-    checkFloats("buffers", options.buffers, bufferCount);
-    if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");
-    if (inWorkspace(options.buffers))
-      throw new TypeError("buffers share memory with an array this module returned: copy them first");
+    ] = [
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1000),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1000),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+    ];
+    batchSize = n;
+    noteWorkspace();
   }
 
-  const training = options.training ?? false;
-  if (options.seed !== undefined) checkSeed(options.seed);
-  if (training && n * 49 < 2) {
-    throw new RangeError(
-      `layer4.0.bn1: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
+  /** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+  let workspaceMemory = new Set<ArrayBufferLike>();
+
+  function noteWorkspace(): void {
+    workspaceMemory = new Set(
+      [
+        act1,
+        act2,
+        act3,
+        act4,
+        act5,
+        act6,
+        act7,
+        act8,
+        act9,
+        act10,
+        act11,
+        act12,
+        act13,
+        act14,
+        act15,
+        act16,
+        act17,
+        act18,
+        act19,
+        act20,
+        act21,
+        act22,
+        act23,
+        act24,
+        act25,
+        act26,
+        act27,
+        act28,
+        act29,
+        act30,
+        act31,
+        act32,
+        act33,
+        act34,
+        act35,
+        act36,
+        act37,
+        act38,
+        act39,
+        act40,
+        act41,
+        act42,
+        act43,
+        act44,
+        act45,
+        act46,
+        act47,
+        act48,
+        act49,
+        act50,
+        act51,
+        act52,
+        act53,
+        act54,
+        act55,
+        act56,
+        act57,
+        act58,
+        act59,
+        act60,
+        act61,
+        act62,
+        act63,
+        act64,
+        act65,
+        act66,
+        act67,
+        act69,
+        act0,
+        grad0,
+        grad1,
+        grad2,
+        grad3,
+        grad4,
+        grad5,
+        grad6,
+        grad7,
+        grad8,
+        grad9,
+        grad10,
+        grad11,
+        grad12,
+        grad13,
+        grad14,
+        grad15,
+        grad16,
+        grad17,
+        grad18,
+        grad19,
+        grad20,
+        grad21,
+        grad22,
+        grad23,
+        grad24,
+        grad25,
+        grad26,
+        grad27,
+        grad28,
+        grad29,
+        grad30,
+        grad31,
+        grad32,
+        grad33,
+        grad34,
+        grad35,
+        grad36,
+        grad37,
+        grad38,
+        grad39,
+        grad40,
+        grad41,
+        grad42,
+        grad43,
+        grad44,
+        grad45,
+        grad46,
+        grad47,
+        grad48,
+        grad49,
+        grad50,
+        grad51,
+        grad52,
+        grad53,
+        grad54,
+        grad55,
+        grad56,
+        grad57,
+        grad58,
+        grad59,
+        grad60,
+        grad61,
+        grad62,
+        grad63,
+        grad64,
+        grad65,
+        grad66,
+        grad67,
+        grad69,
+        scratch1_xhat,
+        scratch1_istd,
+        scratch1_batchstats,
+        scratch3_argmax,
+        scratch5_xhat,
+        scratch5_istd,
+        scratch5_batchstats,
+        scratch8_xhat,
+        scratch8_istd,
+        scratch8_batchstats,
+        scratch12_xhat,
+        scratch12_istd,
+        scratch12_batchstats,
+        scratch15_xhat,
+        scratch15_istd,
+        scratch15_batchstats,
+        scratch19_xhat,
+        scratch19_istd,
+        scratch19_batchstats,
+        scratch22_xhat,
+        scratch22_istd,
+        scratch22_batchstats,
+        scratch24_xhat,
+        scratch24_istd,
+        scratch24_batchstats,
+        scratch28_xhat,
+        scratch28_istd,
+        scratch28_batchstats,
+        scratch31_xhat,
+        scratch31_istd,
+        scratch31_batchstats,
+        scratch35_xhat,
+        scratch35_istd,
+        scratch35_batchstats,
+        scratch38_xhat,
+        scratch38_istd,
+        scratch38_batchstats,
+        scratch40_xhat,
+        scratch40_istd,
+        scratch40_batchstats,
+        scratch44_xhat,
+        scratch44_istd,
+        scratch44_batchstats,
+        scratch47_xhat,
+        scratch47_istd,
+        scratch47_batchstats,
+        scratch51_xhat,
+        scratch51_istd,
+        scratch51_batchstats,
+        scratch54_xhat,
+        scratch54_istd,
+        scratch54_batchstats,
+        scratch56_xhat,
+        scratch56_istd,
+        scratch56_batchstats,
+        scratch60_xhat,
+        scratch60_istd,
+        scratch60_batchstats,
+        scratch63_xhat,
+        scratch63_istd,
+        scratch63_batchstats,
+        work0_col,
+        work0_dcol,
+        work4_col,
+        work4_dcol,
+        work7_col,
+        work7_dcol,
+        work11_col,
+        work11_dcol,
+        work14_col,
+        work14_dcol,
+        work18_col,
+        work18_dcol,
+        work21_col,
+        work21_dcol,
+        work23_col,
+        work23_dcol,
+        work27_col,
+        work27_dcol,
+        work30_col,
+        work30_dcol,
+        work34_col,
+        work34_dcol,
+        work37_col,
+        work37_dcol,
+        work39_col,
+        work39_dcol,
+        work43_col,
+        work43_dcol,
+        work46_col,
+        work46_dcol,
+        work50_col,
+        work50_dcol,
+        work53_col,
+        work53_dcol,
+        work55_col,
+        work55_dcol,
+        work59_col,
+        work59_dcol,
+        work62_col,
+        work62_dcol,
+      ].map((a) => a.buffer),
     );
   }
 
-  allocate(n);
-  if (options.seed !== undefined) seedRandom(options.seed);
-  if (options.buffers !== undefined) bf = options.buffers;
-  else if (!ownBuffersReady) {
-    bf = createBuffers();
-    ownBuffersReady = true;
+  /** Whether `a` shares memory with the workspace (an array this module returned): it would be
+   *  overwritten while it is read. One set lookup per call. */
+  function inWorkspace(a: ArrayBufferView): boolean {
+    return workspaceMemory.has(a.buffer);
   }
 
-  act0.set(input);
-  forward0(p, n);
-  forward1(p, n, training);
-  forward2(n);
-  forward3(n);
-  conv2dForward1(p, n, act4, act5, work4_col, 9536); // op 4: layer1.0.conv1 (conv2d)
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act5,
-    act6,
-    scratch5_xhat,
-    scratch5_istd,
-    scratch5_batchstats,
-    46400,
-    46464,
-    129,
-    193,
-    257,
-    "layer1.0.bn1",
-  ); // op 5: layer1.0.bn1 (batchnorm)
-  reluForward1(n, act6, act7); // op 6: layer1.0.2 (relu)
-  conv2dForward1(p, n, act7, act8, work7_col, 46528); // op 7: layer1.0.conv2 (conv2d)
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act8,
-    act9,
-    scratch8_xhat,
-    scratch8_istd,
-    scratch8_batchstats,
-    83392,
-    83456,
-    258,
-    322,
-    386,
-    "layer1.0.bn2",
-  ); // op 8: layer1.0.bn2 (batchnorm)
-  addForward1(n, act9, act4, act10); // op 9: add
-  reluForward1(n, act10, act11); // op 10: layer1.0.5 (relu)
-  conv2dForward1(p, n, act11, act12, work11_col, 83520); // op 11: layer1.1.conv1 (conv2d)
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act12,
-    act13,
-    scratch12_xhat,
-    scratch12_istd,
-    scratch12_batchstats,
-    120384,
-    120448,
-    387,
-    451,
-    515,
-    "layer1.1.bn1",
-  ); // op 12: layer1.1.bn1 (batchnorm)
-  reluForward1(n, act13, act14); // op 13: layer1.1.2 (relu)
-  conv2dForward1(p, n, act14, act15, work14_col, 120512); // op 14: layer1.1.conv2 (conv2d)
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act15,
-    act16,
-    scratch15_xhat,
-    scratch15_istd,
-    scratch15_batchstats,
-    157376,
-    157440,
-    516,
-    580,
-    644,
-    "layer1.1.bn2",
-  ); // op 15: layer1.1.bn2 (batchnorm)
-  addForward1(n, act16, act11, act17); // op 16: add
-  reluForward1(n, act17, act18); // op 17: layer1.1.5 (relu)
-  forward18(p, n);
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act19,
-    act20,
-    scratch19_xhat,
-    scratch19_istd,
-    scratch19_batchstats,
-    231232,
-    231360,
-    645,
-    773,
-    901,
-    "layer2.0.bn1",
-  ); // op 19: layer2.0.bn1 (batchnorm)
-  reluForward2(n, act20, act21); // op 20: layer2.0.2 (relu)
-  conv2dForward2(p, n, act21, act22, work21_col, 231488); // op 21: layer2.0.conv2 (conv2d)
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act22,
-    act23,
-    scratch22_xhat,
-    scratch22_istd,
-    scratch22_batchstats,
-    378944,
-    379072,
-    902,
-    1030,
-    1158,
-    "layer2.0.bn2",
-  ); // op 22: layer2.0.bn2 (batchnorm)
-  forward23(p, n);
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act24,
-    act25,
-    scratch24_xhat,
-    scratch24_istd,
-    scratch24_batchstats,
-    387392,
-    387520,
-    1159,
-    1287,
-    1415,
-    "layer2.0.downsample.1",
-  ); // op 24: layer2.0.downsample.1 (batchnorm)
-  addForward2(n, act23, act25, act26); // op 25: add
-  reluForward2(n, act26, act27); // op 26: layer2.0.6 (relu)
-  conv2dForward2(p, n, act27, act28, work27_col, 387648); // op 27: layer2.1.conv1 (conv2d)
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act28,
-    act29,
-    scratch28_xhat,
-    scratch28_istd,
-    scratch28_batchstats,
-    535104,
-    535232,
-    1416,
-    1544,
-    1672,
-    "layer2.1.bn1",
-  ); // op 28: layer2.1.bn1 (batchnorm)
-  reluForward2(n, act29, act30); // op 29: layer2.1.2 (relu)
-  conv2dForward2(p, n, act30, act31, work30_col, 535360); // op 30: layer2.1.conv2 (conv2d)
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act31,
-    act32,
-    scratch31_xhat,
-    scratch31_istd,
-    scratch31_batchstats,
-    682816,
-    682944,
-    1673,
-    1801,
-    1929,
-    "layer2.1.bn2",
-  ); // op 31: layer2.1.bn2 (batchnorm)
-  addForward2(n, act32, act27, act33); // op 32: add
-  reluForward2(n, act33, act34); // op 33: layer2.1.5 (relu)
-  forward34(p, n);
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act35,
-    act36,
-    scratch35_xhat,
-    scratch35_istd,
-    scratch35_batchstats,
-    977984,
-    978240,
-    1930,
-    2186,
-    2442,
-    "layer3.0.bn1",
-  ); // op 35: layer3.0.bn1 (batchnorm)
-  reluForward3(n, act36, act37); // op 36: layer3.0.2 (relu)
-  conv2dForward3(p, n, act37, act38, work37_col, 978496); // op 37: layer3.0.conv2 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act38,
-    act39,
-    scratch38_xhat,
-    scratch38_istd,
-    scratch38_batchstats,
-    1568320,
-    1568576,
-    2443,
-    2699,
-    2955,
-    "layer3.0.bn2",
-  ); // op 38: layer3.0.bn2 (batchnorm)
-  forward39(p, n);
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act40,
-    act41,
-    scratch40_xhat,
-    scratch40_istd,
-    scratch40_batchstats,
-    1601600,
-    1601856,
-    2956,
-    3212,
-    3468,
-    "layer3.0.downsample.1",
-  ); // op 40: layer3.0.downsample.1 (batchnorm)
-  addForward3(n, act39, act41, act42); // op 41: add
-  reluForward3(n, act42, act43); // op 42: layer3.0.6 (relu)
-  conv2dForward3(p, n, act43, act44, work43_col, 1602112); // op 43: layer3.1.conv1 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act44,
-    act45,
-    scratch44_xhat,
-    scratch44_istd,
-    scratch44_batchstats,
-    2191936,
-    2192192,
-    3469,
-    3725,
-    3981,
-    "layer3.1.bn1",
-  ); // op 44: layer3.1.bn1 (batchnorm)
-  reluForward3(n, act45, act46); // op 45: layer3.1.2 (relu)
-  conv2dForward3(p, n, act46, act47, work46_col, 2192448); // op 46: layer3.1.conv2 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act47,
-    act48,
-    scratch47_xhat,
-    scratch47_istd,
-    scratch47_batchstats,
-    2782272,
-    2782528,
-    3982,
-    4238,
-    4494,
-    "layer3.1.bn2",
-  ); // op 47: layer3.1.bn2 (batchnorm)
-  addForward3(n, act48, act43, act49); // op 48: add
-  reluForward3(n, act49, act50); // op 49: layer3.1.5 (relu)
-  forward50(p, n);
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act51,
-    act52,
-    scratch51_xhat,
-    scratch51_istd,
-    scratch51_batchstats,
-    3962432,
-    3962944,
-    4495,
-    5007,
-    5519,
-    "layer4.0.bn1",
-  ); // op 51: layer4.0.bn1 (batchnorm)
-  reluForward4(n, act52, act53); // op 52: layer4.0.2 (relu)
-  conv2dForward4(p, n, act53, act54, work53_col, 3963456); // op 53: layer4.0.conv2 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act54,
-    act55,
-    scratch54_xhat,
-    scratch54_istd,
-    scratch54_batchstats,
-    6322752,
-    6323264,
-    5520,
-    6032,
-    6544,
-    "layer4.0.bn2",
-  ); // op 54: layer4.0.bn2 (batchnorm)
-  forward55(p, n);
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act56,
-    act57,
-    scratch56_xhat,
-    scratch56_istd,
-    scratch56_batchstats,
-    6454848,
-    6455360,
-    6545,
-    7057,
-    7569,
-    "layer4.0.downsample.1",
-  ); // op 56: layer4.0.downsample.1 (batchnorm)
-  addForward4(n, act55, act57, act58); // op 57: add
-  reluForward4(n, act58, act59); // op 58: layer4.0.6 (relu)
-  conv2dForward4(p, n, act59, act60, work59_col, 6455872); // op 59: layer4.1.conv1 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act60,
-    act61,
-    scratch60_xhat,
-    scratch60_istd,
-    scratch60_batchstats,
-    8815168,
-    8815680,
-    7570,
-    8082,
-    8594,
-    "layer4.1.bn1",
-  ); // op 60: layer4.1.bn1 (batchnorm)
-  reluForward4(n, act61, act62); // op 61: layer4.1.2 (relu)
-  conv2dForward4(p, n, act62, act63, work62_col, 8816192); // op 62: layer4.1.conv2 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act63,
-    act64,
-    scratch63_xhat,
-    scratch63_istd,
-    scratch63_batchstats,
-    11175488,
-    11176000,
-    8595,
-    9107,
-    9619,
-    "layer4.1.bn2",
-  ); // op 63: layer4.1.bn2 (batchnorm)
-  addForward4(n, act64, act59, act65); // op 64: add
-  reluForward4(n, act65, act66); // op 65: layer4.1.5 (relu)
-  forward66(n);
-  forward68(p, n);
-  forwardDone = true;
-  return act69;
-}
-
-/**
- * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
- * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
- * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
- * next call).
- */
-export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
-  if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const n = batchSize;
-  checkFloats("outputGrad", outputGrad, n * 1000);
-  checkFloats("grads", grads, paramCount);
-  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
-  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
-  copy(outputGrad, grad69);
-  const gp = grads;
-  zero(gp);
-  zero(grad0);
-  zero(grad1);
-  zero(grad3);
-  zero(grad4);
-  zero(grad5);
-  zero(grad7);
-  zero(grad8);
-  zero(grad9);
-  zero(grad11);
-  zero(grad12);
-  zero(grad14);
-  zero(grad15);
-  zero(grad16);
-  zero(grad18);
-  zero(grad19);
-  zero(grad21);
-  zero(grad22);
-  zero(grad23);
-  zero(grad24);
-  zero(grad25);
-  zero(grad27);
-  zero(grad28);
-  zero(grad30);
-  zero(grad31);
-  zero(grad32);
-  zero(grad34);
-  zero(grad35);
-  zero(grad37);
-  zero(grad38);
-  zero(grad39);
-  zero(grad40);
-  zero(grad41);
-  zero(grad43);
-  zero(grad44);
-  zero(grad46);
-  zero(grad47);
-  zero(grad48);
-  zero(grad50);
-  zero(grad51);
-  zero(grad53);
-  zero(grad54);
-  zero(grad55);
-  zero(grad56);
-  zero(grad57);
-  zero(grad59);
-  zero(grad60);
-  zero(grad62);
-  zero(grad63);
-  zero(grad64);
-  zero(grad66);
-  zero(grad67);
-  backward68(p, gp, n);
-  backward66(n);
-  reluBackward4(n, act65, grad65, grad66); // op 65: layer4.1.5 (relu)
-  addBackward4(n, grad64, grad59, grad65); // op 64: add
-  batchnormBackward4(
-    p,
-    gp,
-    n,
-    grad63,
-    grad64,
-    scratch63_xhat,
-    scratch63_istd,
-    scratch63_batchstats,
-    11175488,
-    11176000,
-  ); // op 63: layer4.1.bn2 (batchnorm)
-  conv2dBackward4(p, gp, n, act62, grad62, grad63, work62_col, work62_dcol, 8816192); // op 62: layer4.1.conv2 (conv2d)
-  reluBackward4(n, act61, grad61, grad62); // op 61: layer4.1.2 (relu)
-  batchnormBackward4(p, gp, n, grad60, grad61, scratch60_xhat, scratch60_istd, scratch60_batchstats, 8815168, 8815680); // op 60: layer4.1.bn1 (batchnorm)
-  conv2dBackward4(p, gp, n, act59, grad59, grad60, work59_col, work59_dcol, 6455872); // op 59: layer4.1.conv1 (conv2d)
-  reluBackward4(n, act58, grad58, grad59); // op 58: layer4.0.6 (relu)
-  addBackward4(n, grad55, grad57, grad58); // op 57: add
-  batchnormBackward4(p, gp, n, grad56, grad57, scratch56_xhat, scratch56_istd, scratch56_batchstats, 6454848, 6455360); // op 56: layer4.0.downsample.1 (batchnorm)
-  backward55(p, gp, n);
-  batchnormBackward4(p, gp, n, grad54, grad55, scratch54_xhat, scratch54_istd, scratch54_batchstats, 6322752, 6323264); // op 54: layer4.0.bn2 (batchnorm)
-  conv2dBackward4(p, gp, n, act53, grad53, grad54, work53_col, work53_dcol, 3963456); // op 53: layer4.0.conv2 (conv2d)
-  reluBackward4(n, act52, grad52, grad53); // op 52: layer4.0.2 (relu)
-  batchnormBackward4(p, gp, n, grad51, grad52, scratch51_xhat, scratch51_istd, scratch51_batchstats, 3962432, 3962944); // op 51: layer4.0.bn1 (batchnorm)
-  backward50(p, gp, n);
-  reluBackward3(n, act49, grad49, grad50); // op 49: layer3.1.5 (relu)
-  addBackward3(n, grad48, grad43, grad49); // op 48: add
-  batchnormBackward3(p, gp, n, grad47, grad48, scratch47_xhat, scratch47_istd, scratch47_batchstats, 2782272, 2782528); // op 47: layer3.1.bn2 (batchnorm)
-  conv2dBackward3(p, gp, n, act46, grad46, grad47, work46_col, work46_dcol, 2192448); // op 46: layer3.1.conv2 (conv2d)
-  reluBackward3(n, act45, grad45, grad46); // op 45: layer3.1.2 (relu)
-  batchnormBackward3(p, gp, n, grad44, grad45, scratch44_xhat, scratch44_istd, scratch44_batchstats, 2191936, 2192192); // op 44: layer3.1.bn1 (batchnorm)
-  conv2dBackward3(p, gp, n, act43, grad43, grad44, work43_col, work43_dcol, 1602112); // op 43: layer3.1.conv1 (conv2d)
-  reluBackward3(n, act42, grad42, grad43); // op 42: layer3.0.6 (relu)
-  addBackward3(n, grad39, grad41, grad42); // op 41: add
-  batchnormBackward3(p, gp, n, grad40, grad41, scratch40_xhat, scratch40_istd, scratch40_batchstats, 1601600, 1601856); // op 40: layer3.0.downsample.1 (batchnorm)
-  backward39(p, gp, n);
-  batchnormBackward3(p, gp, n, grad38, grad39, scratch38_xhat, scratch38_istd, scratch38_batchstats, 1568320, 1568576); // op 38: layer3.0.bn2 (batchnorm)
-  conv2dBackward3(p, gp, n, act37, grad37, grad38, work37_col, work37_dcol, 978496); // op 37: layer3.0.conv2 (conv2d)
-  reluBackward3(n, act36, grad36, grad37); // op 36: layer3.0.2 (relu)
-  batchnormBackward3(p, gp, n, grad35, grad36, scratch35_xhat, scratch35_istd, scratch35_batchstats, 977984, 978240); // op 35: layer3.0.bn1 (batchnorm)
-  backward34(p, gp, n);
-  reluBackward2(n, act33, grad33, grad34); // op 33: layer2.1.5 (relu)
-  addBackward2(n, grad32, grad27, grad33); // op 32: add
-  batchnormBackward2(p, gp, n, grad31, grad32, scratch31_xhat, scratch31_istd, scratch31_batchstats, 682816, 682944); // op 31: layer2.1.bn2 (batchnorm)
-  conv2dBackward2(p, gp, n, act30, grad30, grad31, work30_col, work30_dcol, 535360); // op 30: layer2.1.conv2 (conv2d)
-  reluBackward2(n, act29, grad29, grad30); // op 29: layer2.1.2 (relu)
-  batchnormBackward2(p, gp, n, grad28, grad29, scratch28_xhat, scratch28_istd, scratch28_batchstats, 535104, 535232); // op 28: layer2.1.bn1 (batchnorm)
-  conv2dBackward2(p, gp, n, act27, grad27, grad28, work27_col, work27_dcol, 387648); // op 27: layer2.1.conv1 (conv2d)
-  reluBackward2(n, act26, grad26, grad27); // op 26: layer2.0.6 (relu)
-  addBackward2(n, grad23, grad25, grad26); // op 25: add
-  batchnormBackward2(p, gp, n, grad24, grad25, scratch24_xhat, scratch24_istd, scratch24_batchstats, 387392, 387520); // op 24: layer2.0.downsample.1 (batchnorm)
-  backward23(p, gp, n);
-  batchnormBackward2(p, gp, n, grad22, grad23, scratch22_xhat, scratch22_istd, scratch22_batchstats, 378944, 379072); // op 22: layer2.0.bn2 (batchnorm)
-  conv2dBackward2(p, gp, n, act21, grad21, grad22, work21_col, work21_dcol, 231488); // op 21: layer2.0.conv2 (conv2d)
-  reluBackward2(n, act20, grad20, grad21); // op 20: layer2.0.2 (relu)
-  batchnormBackward2(p, gp, n, grad19, grad20, scratch19_xhat, scratch19_istd, scratch19_batchstats, 231232, 231360); // op 19: layer2.0.bn1 (batchnorm)
-  backward18(p, gp, n);
-  reluBackward1(n, act17, grad17, grad18); // op 17: layer1.1.5 (relu)
-  addBackward1(n, grad16, grad11, grad17); // op 16: add
-  batchnormBackward1(p, gp, n, grad15, grad16, scratch15_xhat, scratch15_istd, scratch15_batchstats, 157376, 157440); // op 15: layer1.1.bn2 (batchnorm)
-  conv2dBackward1(p, gp, n, act14, grad14, grad15, work14_col, work14_dcol, 120512); // op 14: layer1.1.conv2 (conv2d)
-  reluBackward1(n, act13, grad13, grad14); // op 13: layer1.1.2 (relu)
-  batchnormBackward1(p, gp, n, grad12, grad13, scratch12_xhat, scratch12_istd, scratch12_batchstats, 120384, 120448); // op 12: layer1.1.bn1 (batchnorm)
-  conv2dBackward1(p, gp, n, act11, grad11, grad12, work11_col, work11_dcol, 83520); // op 11: layer1.1.conv1 (conv2d)
-  reluBackward1(n, act10, grad10, grad11); // op 10: layer1.0.5 (relu)
-  addBackward1(n, grad9, grad4, grad10); // op 9: add
-  batchnormBackward1(p, gp, n, grad8, grad9, scratch8_xhat, scratch8_istd, scratch8_batchstats, 83392, 83456); // op 8: layer1.0.bn2 (batchnorm)
-  conv2dBackward1(p, gp, n, act7, grad7, grad8, work7_col, work7_dcol, 46528); // op 7: layer1.0.conv2 (conv2d)
-  reluBackward1(n, act6, grad6, grad7); // op 6: layer1.0.2 (relu)
-  batchnormBackward1(p, gp, n, grad5, grad6, scratch5_xhat, scratch5_istd, scratch5_batchstats, 46400, 46464); // op 5: layer1.0.bn1 (batchnorm)
-  conv2dBackward1(p, gp, n, act4, grad4, grad5, work4_col, work4_dcol, 9536); // op 4: layer1.0.conv1 (conv2d)
-  backward3(n);
-  backward2(n);
-  backward1(p, gp, n);
-  backward0(p, gp, n);
-  return grad0;
-}
-
-// ── One function per op, forward and backward ──
-
-/** Forward of op 0: conv1 (conv2d). */
-function forward0(p: Float32Array, n: number): void {
-  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 112; oh++)
-        for (let ow = 0; ow < 112; ow++) {
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + (gi * 3 + ic) * 50176;
-            for (let kh = 0; kh < 7; kh++) {
-              const ih = oh * 2 - 3 + kh * 1;
-              for (let kw = 0; kw < 7; kw++) {
-                const iw = ow * 2 - 3 + kw * 1;
-                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
+  /**
+   * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
+   * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
+   */
+  function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+    checkBatch(n);
+    checkOptions(options);
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    checkFloats("input", input, n * 150528);
+    if (options.buffers !== undefined) {
+      checkFloats("buffers", options.buffers, bufferCount);
+      if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");
+      if (inWorkspace(options.buffers))
+        throw new TypeError("buffers share memory with an array this module returned: copy them first");
     }
-  }
-}
 
-/** Backward of op 0: conv1 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
-  const dx = inputGradWanted;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+    const training = options.training ?? false;
+    if (options.seed !== undefined) checkSeed(options.seed);
+    if (training && n * 49 < 2) {
+      throw new RangeError(
+        `layer4.0.bn1: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
+      );
+    }
+
+    allocate(n);
+    if (options.seed !== undefined) seedRandom(options.seed);
+    if (options.buffers !== undefined) bf = options.buffers;
+    else if (!ownBuffersReady) {
+      bf = createBuffers();
+      ownBuffersReady = true;
+    }
+
+    act0.set(input);
+    forward0(p, n);
+    forward1(p, n, training);
+    forward2(n);
+    forward3(n);
+    conv2dForward1(p, n, act4, act5, work4_col, 9536); // op 4: layer1.0.conv1 (conv2d)
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act5,
+      act6,
+      scratch5_xhat,
+      scratch5_istd,
+      scratch5_batchstats,
+      46400,
+      46464,
+      129,
+      193,
+      257,
+      "layer1.0.bn1",
+    ); // op 5: layer1.0.bn1 (batchnorm)
+    reluForward1(n, act6, act7); // op 6: layer1.0.2 (relu)
+    conv2dForward1(p, n, act7, act8, work7_col, 46528); // op 7: layer1.0.conv2 (conv2d)
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act8,
+      act9,
+      scratch8_xhat,
+      scratch8_istd,
+      scratch8_batchstats,
+      83392,
+      83456,
+      258,
+      322,
+      386,
+      "layer1.0.bn2",
+    ); // op 8: layer1.0.bn2 (batchnorm)
+    addForward1(n, act9, act4, act10); // op 9: add
+    reluForward1(n, act10, act11); // op 10: layer1.0.5 (relu)
+    conv2dForward1(p, n, act11, act12, work11_col, 83520); // op 11: layer1.1.conv1 (conv2d)
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act12,
+      act13,
+      scratch12_xhat,
+      scratch12_istd,
+      scratch12_batchstats,
+      120384,
+      120448,
+      387,
+      451,
+      515,
+      "layer1.1.bn1",
+    ); // op 12: layer1.1.bn1 (batchnorm)
+    reluForward1(n, act13, act14); // op 13: layer1.1.2 (relu)
+    conv2dForward1(p, n, act14, act15, work14_col, 120512); // op 14: layer1.1.conv2 (conv2d)
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act15,
+      act16,
+      scratch15_xhat,
+      scratch15_istd,
+      scratch15_batchstats,
+      157376,
+      157440,
+      516,
+      580,
+      644,
+      "layer1.1.bn2",
+    ); // op 15: layer1.1.bn2 (batchnorm)
+    addForward1(n, act16, act11, act17); // op 16: add
+    reluForward1(n, act17, act18); // op 17: layer1.1.5 (relu)
+    forward18(p, n);
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act19,
+      act20,
+      scratch19_xhat,
+      scratch19_istd,
+      scratch19_batchstats,
+      231232,
+      231360,
+      645,
+      773,
+      901,
+      "layer2.0.bn1",
+    ); // op 19: layer2.0.bn1 (batchnorm)
+    reluForward2(n, act20, act21); // op 20: layer2.0.2 (relu)
+    conv2dForward2(p, n, act21, act22, work21_col, 231488); // op 21: layer2.0.conv2 (conv2d)
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act22,
+      act23,
+      scratch22_xhat,
+      scratch22_istd,
+      scratch22_batchstats,
+      378944,
+      379072,
+      902,
+      1030,
+      1158,
+      "layer2.0.bn2",
+    ); // op 22: layer2.0.bn2 (batchnorm)
+    forward23(p, n);
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act24,
+      act25,
+      scratch24_xhat,
+      scratch24_istd,
+      scratch24_batchstats,
+      387392,
+      387520,
+      1159,
+      1287,
+      1415,
+      "layer2.0.downsample.1",
+    ); // op 24: layer2.0.downsample.1 (batchnorm)
+    addForward2(n, act23, act25, act26); // op 25: add
+    reluForward2(n, act26, act27); // op 26: layer2.0.6 (relu)
+    conv2dForward2(p, n, act27, act28, work27_col, 387648); // op 27: layer2.1.conv1 (conv2d)
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act28,
+      act29,
+      scratch28_xhat,
+      scratch28_istd,
+      scratch28_batchstats,
+      535104,
+      535232,
+      1416,
+      1544,
+      1672,
+      "layer2.1.bn1",
+    ); // op 28: layer2.1.bn1 (batchnorm)
+    reluForward2(n, act29, act30); // op 29: layer2.1.2 (relu)
+    conv2dForward2(p, n, act30, act31, work30_col, 535360); // op 30: layer2.1.conv2 (conv2d)
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act31,
+      act32,
+      scratch31_xhat,
+      scratch31_istd,
+      scratch31_batchstats,
+      682816,
+      682944,
+      1673,
+      1801,
+      1929,
+      "layer2.1.bn2",
+    ); // op 31: layer2.1.bn2 (batchnorm)
+    addForward2(n, act32, act27, act33); // op 32: add
+    reluForward2(n, act33, act34); // op 33: layer2.1.5 (relu)
+    forward34(p, n);
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act35,
+      act36,
+      scratch35_xhat,
+      scratch35_istd,
+      scratch35_batchstats,
+      977984,
+      978240,
+      1930,
+      2186,
+      2442,
+      "layer3.0.bn1",
+    ); // op 35: layer3.0.bn1 (batchnorm)
+    reluForward3(n, act36, act37); // op 36: layer3.0.2 (relu)
+    conv2dForward3(p, n, act37, act38, work37_col, 978496); // op 37: layer3.0.conv2 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act38,
+      act39,
+      scratch38_xhat,
+      scratch38_istd,
+      scratch38_batchstats,
+      1568320,
+      1568576,
+      2443,
+      2699,
+      2955,
+      "layer3.0.bn2",
+    ); // op 38: layer3.0.bn2 (batchnorm)
+    forward39(p, n);
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act40,
+      act41,
+      scratch40_xhat,
+      scratch40_istd,
+      scratch40_batchstats,
+      1601600,
+      1601856,
+      2956,
+      3212,
+      3468,
+      "layer3.0.downsample.1",
+    ); // op 40: layer3.0.downsample.1 (batchnorm)
+    addForward3(n, act39, act41, act42); // op 41: add
+    reluForward3(n, act42, act43); // op 42: layer3.0.6 (relu)
+    conv2dForward3(p, n, act43, act44, work43_col, 1602112); // op 43: layer3.1.conv1 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act44,
+      act45,
+      scratch44_xhat,
+      scratch44_istd,
+      scratch44_batchstats,
+      2191936,
+      2192192,
+      3469,
+      3725,
+      3981,
+      "layer3.1.bn1",
+    ); // op 44: layer3.1.bn1 (batchnorm)
+    reluForward3(n, act45, act46); // op 45: layer3.1.2 (relu)
+    conv2dForward3(p, n, act46, act47, work46_col, 2192448); // op 46: layer3.1.conv2 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act47,
+      act48,
+      scratch47_xhat,
+      scratch47_istd,
+      scratch47_batchstats,
+      2782272,
+      2782528,
+      3982,
+      4238,
+      4494,
+      "layer3.1.bn2",
+    ); // op 47: layer3.1.bn2 (batchnorm)
+    addForward3(n, act48, act43, act49); // op 48: add
+    reluForward3(n, act49, act50); // op 49: layer3.1.5 (relu)
+    forward50(p, n);
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act51,
+      act52,
+      scratch51_xhat,
+      scratch51_istd,
+      scratch51_batchstats,
+      3962432,
+      3962944,
+      4495,
+      5007,
+      5519,
+      "layer4.0.bn1",
+    ); // op 51: layer4.0.bn1 (batchnorm)
+    reluForward4(n, act52, act53); // op 52: layer4.0.2 (relu)
+    conv2dForward4(p, n, act53, act54, work53_col, 3963456); // op 53: layer4.0.conv2 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act54,
+      act55,
+      scratch54_xhat,
+      scratch54_istd,
+      scratch54_batchstats,
+      6322752,
+      6323264,
+      5520,
+      6032,
+      6544,
+      "layer4.0.bn2",
+    ); // op 54: layer4.0.bn2 (batchnorm)
+    forward55(p, n);
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act56,
+      act57,
+      scratch56_xhat,
+      scratch56_istd,
+      scratch56_batchstats,
+      6454848,
+      6455360,
+      6545,
+      7057,
+      7569,
+      "layer4.0.downsample.1",
+    ); // op 56: layer4.0.downsample.1 (batchnorm)
+    addForward4(n, act55, act57, act58); // op 57: add
+    reluForward4(n, act58, act59); // op 58: layer4.0.6 (relu)
+    conv2dForward4(p, n, act59, act60, work59_col, 6455872); // op 59: layer4.1.conv1 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act60,
+      act61,
+      scratch60_xhat,
+      scratch60_istd,
+      scratch60_batchstats,
+      8815168,
+      8815680,
+      7570,
+      8082,
+      8594,
+      "layer4.1.bn1",
+    ); // op 60: layer4.1.bn1 (batchnorm)
+    reluForward4(n, act61, act62); // op 61: layer4.1.2 (relu)
+    conv2dForward4(p, n, act62, act63, work62_col, 8816192); // op 62: layer4.1.conv2 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act63,
+      act64,
+      scratch63_xhat,
+      scratch63_istd,
+      scratch63_batchstats,
+      11175488,
+      11176000,
+      8595,
+      9107,
+      9619,
+      "layer4.1.bn2",
+    ); // op 63: layer4.1.bn2 (batchnorm)
+    addForward4(n, act64, act59, act65); // op 64: add
+    reluForward4(n, act65, act66); // op 65: layer4.1.5 (relu)
+    forward66(n);
+    forward68(p, n);
+    forwardDone = true;
+    return act69;
+  }
+
+  /**
+   * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
+   * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
+   * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
+   * next call).
+   */
+  function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+    if (!forwardDone) throw new RangeError("backward needs a forward call first");
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const n = batchSize;
+    checkFloats("outputGrad", outputGrad, n * 1000);
+    checkFloats("grads", grads, paramCount);
+    if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+    if (inWorkspace(grads))
+      throw new TypeError("grads share memory with an array this module returned: copy them first");
+    copy(outputGrad, grad69);
+    const gp = grads;
+    zero(gp);
+    zero(grad0);
+    zero(grad1);
+    zero(grad3);
+    zero(grad4);
+    zero(grad5);
+    zero(grad7);
+    zero(grad8);
+    zero(grad9);
+    zero(grad11);
+    zero(grad12);
+    zero(grad14);
+    zero(grad15);
+    zero(grad16);
+    zero(grad18);
+    zero(grad19);
+    zero(grad21);
+    zero(grad22);
+    zero(grad23);
+    zero(grad24);
+    zero(grad25);
+    zero(grad27);
+    zero(grad28);
+    zero(grad30);
+    zero(grad31);
+    zero(grad32);
+    zero(grad34);
+    zero(grad35);
+    zero(grad37);
+    zero(grad38);
+    zero(grad39);
+    zero(grad40);
+    zero(grad41);
+    zero(grad43);
+    zero(grad44);
+    zero(grad46);
+    zero(grad47);
+    zero(grad48);
+    zero(grad50);
+    zero(grad51);
+    zero(grad53);
+    zero(grad54);
+    zero(grad55);
+    zero(grad56);
+    zero(grad57);
+    zero(grad59);
+    zero(grad60);
+    zero(grad62);
+    zero(grad63);
+    zero(grad64);
+    zero(grad66);
+    zero(grad67);
+    backward68(p, gp, n);
+    backward66(n);
+    reluBackward4(n, act65, grad65, grad66); // op 65: layer4.1.5 (relu)
+    addBackward4(n, grad64, grad59, grad65); // op 64: add
+    batchnormBackward4(
+      p,
+      gp,
+      n,
+      grad63,
+      grad64,
+      scratch63_xhat,
+      scratch63_istd,
+      scratch63_batchstats,
+      11175488,
+      11176000,
+    ); // op 63: layer4.1.bn2 (batchnorm)
+    conv2dBackward4(p, gp, n, act62, grad62, grad63, work62_col, work62_dcol, 8816192); // op 62: layer4.1.conv2 (conv2d)
+    reluBackward4(n, act61, grad61, grad62); // op 61: layer4.1.2 (relu)
+    batchnormBackward4(
+      p,
+      gp,
+      n,
+      grad60,
+      grad61,
+      scratch60_xhat,
+      scratch60_istd,
+      scratch60_batchstats,
+      8815168,
+      8815680,
+    ); // op 60: layer4.1.bn1 (batchnorm)
+    conv2dBackward4(p, gp, n, act59, grad59, grad60, work59_col, work59_dcol, 6455872); // op 59: layer4.1.conv1 (conv2d)
+    reluBackward4(n, act58, grad58, grad59); // op 58: layer4.0.6 (relu)
+    addBackward4(n, grad55, grad57, grad58); // op 57: add
+    batchnormBackward4(
+      p,
+      gp,
+      n,
+      grad56,
+      grad57,
+      scratch56_xhat,
+      scratch56_istd,
+      scratch56_batchstats,
+      6454848,
+      6455360,
+    ); // op 56: layer4.0.downsample.1 (batchnorm)
+    backward55(p, gp, n);
+    batchnormBackward4(
+      p,
+      gp,
+      n,
+      grad54,
+      grad55,
+      scratch54_xhat,
+      scratch54_istd,
+      scratch54_batchstats,
+      6322752,
+      6323264,
+    ); // op 54: layer4.0.bn2 (batchnorm)
+    conv2dBackward4(p, gp, n, act53, grad53, grad54, work53_col, work53_dcol, 3963456); // op 53: layer4.0.conv2 (conv2d)
+    reluBackward4(n, act52, grad52, grad53); // op 52: layer4.0.2 (relu)
+    batchnormBackward4(
+      p,
+      gp,
+      n,
+      grad51,
+      grad52,
+      scratch51_xhat,
+      scratch51_istd,
+      scratch51_batchstats,
+      3962432,
+      3962944,
+    ); // op 51: layer4.0.bn1 (batchnorm)
+    backward50(p, gp, n);
+    reluBackward3(n, act49, grad49, grad50); // op 49: layer3.1.5 (relu)
+    addBackward3(n, grad48, grad43, grad49); // op 48: add
+    batchnormBackward3(
+      p,
+      gp,
+      n,
+      grad47,
+      grad48,
+      scratch47_xhat,
+      scratch47_istd,
+      scratch47_batchstats,
+      2782272,
+      2782528,
+    ); // op 47: layer3.1.bn2 (batchnorm)
+    conv2dBackward3(p, gp, n, act46, grad46, grad47, work46_col, work46_dcol, 2192448); // op 46: layer3.1.conv2 (conv2d)
+    reluBackward3(n, act45, grad45, grad46); // op 45: layer3.1.2 (relu)
+    batchnormBackward3(
+      p,
+      gp,
+      n,
+      grad44,
+      grad45,
+      scratch44_xhat,
+      scratch44_istd,
+      scratch44_batchstats,
+      2191936,
+      2192192,
+    ); // op 44: layer3.1.bn1 (batchnorm)
+    conv2dBackward3(p, gp, n, act43, grad43, grad44, work43_col, work43_dcol, 1602112); // op 43: layer3.1.conv1 (conv2d)
+    reluBackward3(n, act42, grad42, grad43); // op 42: layer3.0.6 (relu)
+    addBackward3(n, grad39, grad41, grad42); // op 41: add
+    batchnormBackward3(
+      p,
+      gp,
+      n,
+      grad40,
+      grad41,
+      scratch40_xhat,
+      scratch40_istd,
+      scratch40_batchstats,
+      1601600,
+      1601856,
+    ); // op 40: layer3.0.downsample.1 (batchnorm)
+    backward39(p, gp, n);
+    batchnormBackward3(
+      p,
+      gp,
+      n,
+      grad38,
+      grad39,
+      scratch38_xhat,
+      scratch38_istd,
+      scratch38_batchstats,
+      1568320,
+      1568576,
+    ); // op 38: layer3.0.bn2 (batchnorm)
+    conv2dBackward3(p, gp, n, act37, grad37, grad38, work37_col, work37_dcol, 978496); // op 37: layer3.0.conv2 (conv2d)
+    reluBackward3(n, act36, grad36, grad37); // op 36: layer3.0.2 (relu)
+    batchnormBackward3(p, gp, n, grad35, grad36, scratch35_xhat, scratch35_istd, scratch35_batchstats, 977984, 978240); // op 35: layer3.0.bn1 (batchnorm)
+    backward34(p, gp, n);
+    reluBackward2(n, act33, grad33, grad34); // op 33: layer2.1.5 (relu)
+    addBackward2(n, grad32, grad27, grad33); // op 32: add
+    batchnormBackward2(p, gp, n, grad31, grad32, scratch31_xhat, scratch31_istd, scratch31_batchstats, 682816, 682944); // op 31: layer2.1.bn2 (batchnorm)
+    conv2dBackward2(p, gp, n, act30, grad30, grad31, work30_col, work30_dcol, 535360); // op 30: layer2.1.conv2 (conv2d)
+    reluBackward2(n, act29, grad29, grad30); // op 29: layer2.1.2 (relu)
+    batchnormBackward2(p, gp, n, grad28, grad29, scratch28_xhat, scratch28_istd, scratch28_batchstats, 535104, 535232); // op 28: layer2.1.bn1 (batchnorm)
+    conv2dBackward2(p, gp, n, act27, grad27, grad28, work27_col, work27_dcol, 387648); // op 27: layer2.1.conv1 (conv2d)
+    reluBackward2(n, act26, grad26, grad27); // op 26: layer2.0.6 (relu)
+    addBackward2(n, grad23, grad25, grad26); // op 25: add
+    batchnormBackward2(p, gp, n, grad24, grad25, scratch24_xhat, scratch24_istd, scratch24_batchstats, 387392, 387520); // op 24: layer2.0.downsample.1 (batchnorm)
+    backward23(p, gp, n);
+    batchnormBackward2(p, gp, n, grad22, grad23, scratch22_xhat, scratch22_istd, scratch22_batchstats, 378944, 379072); // op 22: layer2.0.bn2 (batchnorm)
+    conv2dBackward2(p, gp, n, act21, grad21, grad22, work21_col, work21_dcol, 231488); // op 21: layer2.0.conv2 (conv2d)
+    reluBackward2(n, act20, grad20, grad21); // op 20: layer2.0.2 (relu)
+    batchnormBackward2(p, gp, n, grad19, grad20, scratch19_xhat, scratch19_istd, scratch19_batchstats, 231232, 231360); // op 19: layer2.0.bn1 (batchnorm)
+    backward18(p, gp, n);
+    reluBackward1(n, act17, grad17, grad18); // op 17: layer1.1.5 (relu)
+    addBackward1(n, grad16, grad11, grad17); // op 16: add
+    batchnormBackward1(p, gp, n, grad15, grad16, scratch15_xhat, scratch15_istd, scratch15_batchstats, 157376, 157440); // op 15: layer1.1.bn2 (batchnorm)
+    conv2dBackward1(p, gp, n, act14, grad14, grad15, work14_col, work14_dcol, 120512); // op 14: layer1.1.conv2 (conv2d)
+    reluBackward1(n, act13, grad13, grad14); // op 13: layer1.1.2 (relu)
+    batchnormBackward1(p, gp, n, grad12, grad13, scratch12_xhat, scratch12_istd, scratch12_batchstats, 120384, 120448); // op 12: layer1.1.bn1 (batchnorm)
+    conv2dBackward1(p, gp, n, act11, grad11, grad12, work11_col, work11_dcol, 83520); // op 11: layer1.1.conv1 (conv2d)
+    reluBackward1(n, act10, grad10, grad11); // op 10: layer1.0.5 (relu)
+    addBackward1(n, grad9, grad4, grad10); // op 9: add
+    batchnormBackward1(p, gp, n, grad8, grad9, scratch8_xhat, scratch8_istd, scratch8_batchstats, 83392, 83456); // op 8: layer1.0.bn2 (batchnorm)
+    conv2dBackward1(p, gp, n, act7, grad7, grad8, work7_col, work7_dcol, 46528); // op 7: layer1.0.conv2 (conv2d)
+    reluBackward1(n, act6, grad6, grad7); // op 6: layer1.0.2 (relu)
+    batchnormBackward1(p, gp, n, grad5, grad6, scratch5_xhat, scratch5_istd, scratch5_batchstats, 46400, 46464); // op 5: layer1.0.bn1 (batchnorm)
+    conv2dBackward1(p, gp, n, act4, grad4, grad5, work4_col, work4_dcol, 9536); // op 4: layer1.0.conv1 (conv2d)
+    backward3(n);
+    backward2(n);
+    backward1(p, gp, n);
+    backward0(p, gp, n);
+    return grad0;
+  }
+
+  // ── One function per op, forward and backward ──
+
+  /** Forward of op 0: conv1 (conv2d). */
+  function forward0(p: Float32Array, n: number): void {
+    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 150528;
+      const yb = b * 802816;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
           for (let ow = 0; ow < 112; ow++) {
@@ -2104,246 +2347,236 @@ function backward0(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
       }
-      if (dx) work0_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work0_col,
-        work0_dcol,
-        grad1,
-        12544,
-        147,
-        64,
-        0 + gi * 9408,
-        -1,
-        dx,
-        yb + gi * 802816,
-        1,
-        12544,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 7; kh++) {
-                const ih = oh * 2 - 3 + kh * 1;
-                for (let kw = 0; kw < 7; kw++) {
-                  const iw = ow * 2 - 3 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of op 0: conv1 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
+    const dx = inputGradWanted;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 150528;
+      const yb = b * 802816;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 112; oh++)
+            for (let ow = 0; ow < 112; ow++) {
+              for (let ic = 0; ic < 3; ic++) {
+                const xc = xb + (gi * 3 + ic) * 50176;
+                for (let kh = 0; kh < 7; kh++) {
+                  const ih = oh * 2 - 3 + kh * 1;
+                  for (let kw = 0; kw < 7; kw++) {
+                    const iw = ow * 2 - 3 + kw * 1;
+                    work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+                  }
                 }
               }
             }
+        }
+        if (dx) work0_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work0_col,
+          work0_dcol,
+          grad1,
+          12544,
+          147,
+          64,
+          0 + gi * 9408,
+          -1,
+          dx,
+          yb + gi * 802816,
+          1,
+          12544,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 112; oh++)
+            for (let ow = 0; ow < 112; ow++) {
+              for (let ic = 0; ic < 3; ic++) {
+                const xc = xb + (gi * 3 + ic) * 50176;
+                for (let kh = 0; kh < 7; kh++) {
+                  const ih = oh * 2 - 3 + kh * 1;
+                  for (let kw = 0; kw < 7; kw++) {
+                    const iw = ow * 2 - 3 + kw * 1;
+                    if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                    else r++;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 1: bn1 (batchnorm). */
+  function forward1(p: Float32Array, n: number, training: boolean): void {
+    // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 12544;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`bn1: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      scratch1_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 64; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
           }
-      }
-    }
-  }
-}
-
-/** Forward of op 1: bn1 (batchnorm). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
-  // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 12544;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`bn1: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    scratch1_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act1[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
-          bf[64 + ch] = 0.9 * bf[64 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[ch]!;
-        v = bf[64 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch1_istd[ch] = r;
-      const w = p[9408 + ch]!;
-      const sh = p[9472 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act1[i]! - m) * r;
-          scratch1_xhat[i] = h;
-          act2[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[128]! += 1;
-  }
-}
-
-/** Backward of op 1: bn1 (batchnorm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number): void {
-  // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 12544;
-    const batchStats = scratch1_batchstats[0]! === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad2[i]!;
-          sg += d;
-          sgh += d * scratch1_xhat[i]!;
-        }
-      }
-      gp[9408 + ch]! += sgh;
-      gp[9472 + ch]! += sg;
-      const k = p[9408 + ch]! * scratch1_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++)
-            grad1[i]! += k * (grad2[i]! - a - scratch1_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i]! += k * grad2[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 2: 2 (relu). */
-function forward2(n: number): void {
-  // 2: relu
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i]!;
-    act3[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 2: 2 (relu). */
-function backward2(n: number): void {
-  // 2: relu backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i]!;
-
-    const g = grad3[i]!;
-    grad2[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 3: maxpool (max_pool2d). */
-function forward3(n: number): void {
-  // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56]
-  // the argmax (index within the input plane) of every output is kept for the backward pass
-  for (let bc = 0, d = 0; bc < n * 64; bc++) {
-    const xc = bc * 12544;
-    for (let oh = 0; oh < 56; oh++) {
-      const ih0 = oh * 2 - 1;
-      const khLo = Math.max(0, -ih0);
-      for (let ow = 0; ow < 56; ow++, d++) {
-        const iw0 = ow * 2 - 1;
-        const kwLo = Math.max(0, -iw0);
-        let m = -Infinity;
-        let at = (ih0 + khLo) * 112 + iw0 + kwLo;
-        for (let kh = khLo; kh < 3; kh++) {
-          const r = (ih0 + kh) * 112;
-          for (let kw = kwLo; kw < 3; kw++) {
-            const q = r + iw0 + kw;
-            const v = act3[xc + q]!;
-            if (v > m || v !== v) {
-              m = v;
-              at = q;
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
+              const d = act1[i]! - m;
+              q += d * d;
             }
           }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
+            bf[64 + ch] = 0.9 * bf[64 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[ch]!;
+          v = bf[64 + ch]!;
         }
-        act4[d] = m;
-        scratch3_argmax[d] = at;
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch1_istd[ch] = r;
+        const w = p[9408 + ch]!;
+        const sh = p[9472 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
+            const h = (act1[i]! - m) * r;
+            scratch1_xhat[i] = h;
+            act2[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[128]! += 1;
+    }
+  }
+
+  /** Backward of op 1: bn1 (batchnorm). */
+  function backward1(p: Float32Array, gp: Float32Array, n: number): void {
+    // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 12544;
+      const batchStats = scratch1_batchstats[0]! === 1;
+      for (let ch = 0; ch < 64; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
+            const d = grad2[i]!;
+            sg += d;
+            sgh += d * scratch1_xhat[i]!;
+          }
+        }
+        gp[9408 + ch]! += sgh;
+        gp[9472 + ch]! += sg;
+        const k = p[9408 + ch]! * scratch1_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++)
+              grad1[i]! += k * (grad2[i]! - a - scratch1_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i]! += k * grad2[i]!;
+          }
+        }
       }
     }
   }
-}
 
-/** Backward of op 3: maxpool (max_pool2d). */
-function backward3(n: number): void {
-  // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56] — backward: each output's gradient goes to its argmax
-  for (let bc = 0, d = 0; bc < n * 64; bc++) {
-    const xc = bc * 12544;
-    for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]!]! += grad4[d]!;
+  /** Forward of op 2: 2 (relu). */
+  function forward2(n: number): void {
+    // 2: relu
+    for (let i = 0, e = n * 802816; i < e; i++) {
+      const x = act2[i]!;
+      act3[i] = x > 0 ? x : 0;
+    }
   }
-}
 
-/** Forward of the 4 ops 4, 7, 11, 14 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+  /** Backward of op 2: 2 (relu). */
+  function backward2(n: number): void {
+    // 2: relu backward
+    for (let i = 0, e = n * 802816; i < e; i++) {
+      const x = act2[i]!;
+
+      const g = grad3[i]!;
+      grad2[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 3: maxpool (max_pool2d). */
+  function forward3(n: number): void {
+    // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56]
+    // the argmax (index within the input plane) of every output is kept for the backward pass
+    for (let bc = 0, d = 0; bc < n * 64; bc++) {
+      const xc = bc * 12544;
+      for (let oh = 0; oh < 56; oh++) {
+        const ih0 = oh * 2 - 1;
+        const khLo = Math.max(0, -ih0);
+        for (let ow = 0; ow < 56; ow++, d++) {
+          const iw0 = ow * 2 - 1;
+          const kwLo = Math.max(0, -iw0);
+          let m = -Infinity;
+          let at = (ih0 + khLo) * 112 + iw0 + kwLo;
+          for (let kh = khLo; kh < 3; kh++) {
+            const r = (ih0 + kh) * 112;
+            for (let kw = kwLo; kw < 3; kw++) {
+              const q = r + iw0 + kw;
+              const v = act3[xc + q]!;
+              if (v > m || v !== v) {
+                m = v;
+                at = q;
               }
             }
           }
+          act4[d] = m;
+          scratch3_argmax[d] = at;
         }
-      denseTiledForward(p, col, output, 3136, 576, 64, weightAt + gi * 36864, -1, yb + gi * 200704, 1, 3136);
+      }
     }
   }
-}
 
-/** Backward of the 4 ops 4, 7, 11, 14 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Backward of op 3: maxpool (max_pool2d). */
+  function backward3(n: number): void {
+    // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56] — backward: each output's gradient goes to its argmax
+    for (let bc = 0, d = 0; bc < n * 64; bc++) {
+      const xc = bc * 12544;
+      for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]!]! += grad4[d]!;
+    }
+  }
+
+  /** Forward of the 4 ops 4, 7, 11, 14 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
           for (let ow = 0; ow < 56; ow++) {
@@ -2358,230 +2591,240 @@ function conv2dBackward1(
               }
             }
           }
+        denseTiledForward(p, col, output, 3136, 576, 64, weightAt + gi * 36864, -1, yb + gi * 200704, 1, 3136);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        3136,
-        576,
-        64,
-        weightAt + gi * 36864,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of the 4 ops 4, 7, 11, 14 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 4 ops 5, 8, 12, 15 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward1(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 4 ops 5, 8, 12, 15 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 4 ops 6, 10, 13, 17 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 4 ops 6, 10, 13, 17 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 2 ops 9, 16 (add, one shape): each call passes its arrays and offsets. */
-function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 200704; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 2 ops 9, 16 (add, one shape): each call passes its arrays and offsets. */
-function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Forward of op 18: layer2.0.conv1 (conv2d). */
-function forward18(p: Float32Array, n: number): void {
-  // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 2 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 2 - 1 + kw * 1;
-                work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw]! : 0;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          3136,
+          576,
+          64,
+          weightAt + gi * 36864,
+          -1,
+          dx,
+          yb + gi * 200704,
+          1,
+          3136,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                    else r++;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work18_col, act19, 784, 576, 128, 157504 + gi * 73728, -1, yb + gi * 100352, 1, 784);
+      }
     }
   }
-}
 
-/** Backward of op 18: layer2.0.conv1 (conv2d). */
-function backward18(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 4 ops 5, 8, 12, 15 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward1(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 3136;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 64; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 4 ops 5, 8, 12, 15 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 3136;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 64; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 4 ops 6, 10, 13, 17 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 200704; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 4 ops 6, 10, 13, 17 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 200704; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 2 ops 9, 16 (add, one shape): each call passes its arrays and offsets. */
+  function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 200704; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 2 ops 9, 16 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 200704; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Forward of op 18: layer2.0.conv1 (conv2d). */
+  function forward18(p: Float32Array, n: number): void {
+    // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -2596,231 +2839,221 @@ function backward18(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work18_col, act19, 784, 576, 128, 157504 + gi * 73728, -1, yb + gi * 100352, 1, 784);
       }
-      if (dx) work18_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work18_col,
-        work18_dcol,
-        grad19,
-        784,
-        576,
-        128,
-        157504 + gi * 73728,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad18[xc + ih * 56 + iw]! += work18_dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of op 18: layer2.0.conv1 (conv2d). */
+  function backward18(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 5 ops 19, 22, 24, 28, 31 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward2(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 5 ops 19, 22, 24, 28, 31 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward2(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 4 ops 20, 26, 29, 33 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 4 ops 20, 26, 29, 33 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 3 ops 21, 27, 30 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward2(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+        if (dx) work18_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work18_col,
+          work18_dcol,
+          grad19,
+          784,
+          576,
+          128,
+          157504 + gi * 73728,
+          -1,
+          dx,
+          yb + gi * 100352,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    if (ih >= 0 && iw >= 0) grad18[xc + ih * 56 + iw]! += work18_dcol[r++]!;
+                    else r++;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, col, output, 784, 1152, 128, weightAt + gi * 147456, -1, yb + gi * 100352, 1, 784);
+      }
     }
   }
-}
 
-/** Backward of the 3 ops 21, 27, 30 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward2(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 5 ops 19, 22, 24, 28, 31 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward2(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 784;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 128; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 5 ops 19, 22, 24, 28, 31 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward2(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 784;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 128; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 4 ops 20, 26, 29, 33 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 100352; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 4 ops 20, 26, 29, 33 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 100352; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 3 ops 21, 27, 30 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward2(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -2835,80 +3068,90 @@ function conv2dBackward2(
               }
             }
           }
+        denseTiledForward(p, col, output, 784, 1152, 128, weightAt + gi * 147456, -1, yb + gi * 100352, 1, 784);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        784,
-        1152,
-        128,
-        weightAt + gi * 147456,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of the 3 ops 21, 27, 30 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward2(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          784,
+          1152,
+          128,
+          weightAt + gi * 147456,
+          -1,
+          dx,
+          yb + gi * 100352,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                    else r++;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of op 23: layer2.0.downsample.0 (conv2d). */
-function forward23(p: Float32Array, n: number): void {
-  // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 2 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 2 - 0 + kw * 1;
-                work23_col[r++] = act18[xc + ih * 56 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work23_col, act24, 784, 64, 128, 379200 + gi * 8192, -1, yb + gi * 100352, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 23: layer2.0.downsample.0 (conv2d). */
-function backward23(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 23: layer2.0.downsample.0 (conv2d). */
+  function forward23(p: Float32Array, n: number): void {
+    // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -2923,95 +3166,95 @@ function backward23(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work23_col, act24, 784, 64, 128, 379200 + gi * 8192, -1, yb + gi * 100352, 1, 784);
       }
-      if (dx) work23_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work23_col,
-        work23_dcol,
-        grad24,
-        784,
-        64,
-        128,
-        379200 + gi * 8192,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  grad18[xc + ih * 56 + iw]! += work23_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 23: layer2.0.downsample.0 (conv2d). */
+  function backward23(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    work23_col[r++] = act18[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) work23_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work23_col,
+          work23_dcol,
+          grad24,
+          784,
+          64,
+          128,
+          379200 + gi * 8192,
+          -1,
+          dx,
+          yb + gi * 100352,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    grad18[xc + ih * 56 + iw]! += work23_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of the 2 ops 25, 32 (add, one shape): each call passes its arrays and offsets. */
-function addForward2(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 100352; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 2 ops 25, 32 (add, one shape): each call passes its arrays and offsets. */
-function addBackward2(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
+  /** Forward of the 2 ops 25, 32 (add, one shape): each call passes its arrays and offsets. */
+  function addForward2(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 100352; i < e; i++) output[i] = input0[i]! + input1[i]!;
   }
-}
 
-/** Forward of op 34: layer3.0.conv1 (conv2d). */
-function forward34(p: Float32Array, n: number): void {
-  // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 2 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 2 - 1 + kw * 1;
-                work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work34_col, act35, 196, 1152, 256, 683072 + gi * 294912, -1, yb + gi * 50176, 1, 196);
+  /** Backward of the 2 ops 25, 32 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward2(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 100352; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
     }
   }
-}
 
-/** Backward of op 34: layer3.0.conv1 (conv2d). */
-function backward34(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 34: layer3.0.conv1 (conv2d). */
+  function forward34(p: Float32Array, n: number): void {
+    // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -3026,231 +3269,221 @@ function backward34(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work34_col, act35, 196, 1152, 256, 683072 + gi * 294912, -1, yb + gi * 50176, 1, 196);
       }
-      if (dx) work34_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work34_col,
-        work34_dcol,
-        grad35,
-        196,
-        1152,
-        256,
-        683072 + gi * 294912,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad34[xc + ih * 28 + iw]! += work34_dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of op 34: layer3.0.conv1 (conv2d). */
+  function backward34(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 5 ops 35, 38, 40, 44, 47 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward3(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 5 ops 35, 38, 40, 44, 47 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward3(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 4 ops 36, 42, 45, 49 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 4 ops 36, 42, 45, 49 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 3 ops 37, 43, 46 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward3(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+        if (dx) work34_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work34_col,
+          work34_dcol,
+          grad35,
+          196,
+          1152,
+          256,
+          683072 + gi * 294912,
+          -1,
+          dx,
+          yb + gi * 50176,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    if (ih >= 0 && iw >= 0) grad34[xc + ih * 28 + iw]! += work34_dcol[r++]!;
+                    else r++;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, col, output, 196, 2304, 256, weightAt + gi * 589824, -1, yb + gi * 50176, 1, 196);
+      }
     }
   }
-}
 
-/** Backward of the 3 ops 37, 43, 46 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward3(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 5 ops 35, 38, 40, 44, 47 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward3(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 196;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 256; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 5 ops 35, 38, 40, 44, 47 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward3(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 196;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 256; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 4 ops 36, 42, 45, 49 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 50176; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 4 ops 36, 42, 45, 49 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 50176; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 3 ops 37, 43, 46 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward3(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 50176;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -3265,80 +3498,90 @@ function conv2dBackward3(
               }
             }
           }
+        denseTiledForward(p, col, output, 196, 2304, 256, weightAt + gi * 589824, -1, yb + gi * 50176, 1, 196);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        196,
-        2304,
-        256,
-        weightAt + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of the 3 ops 37, 43, 46 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward3(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 50176;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          196,
+          2304,
+          256,
+          weightAt + gi * 589824,
+          -1,
+          dx,
+          yb + gi * 50176,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    else r++;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of op 39: layer3.0.downsample.0 (conv2d). */
-function forward39(p: Float32Array, n: number): void {
-  // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 2 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 2 - 0 + kw * 1;
-                work39_col[r++] = act34[xc + ih * 28 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work39_col, act40, 196, 128, 256, 1568832 + gi * 32768, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 39: layer3.0.downsample.0 (conv2d). */
-function backward39(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 39: layer3.0.downsample.0 (conv2d). */
+  function forward39(p: Float32Array, n: number): void {
+    // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -3353,95 +3596,95 @@ function backward39(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work39_col, act40, 196, 128, 256, 1568832 + gi * 32768, -1, yb + gi * 50176, 1, 196);
       }
-      if (dx) work39_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work39_col,
-        work39_dcol,
-        grad40,
-        196,
-        128,
-        256,
-        1568832 + gi * 32768,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  grad34[xc + ih * 28 + iw]! += work39_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 39: layer3.0.downsample.0 (conv2d). */
+  function backward39(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    work39_col[r++] = act34[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) work39_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work39_col,
+          work39_dcol,
+          grad40,
+          196,
+          128,
+          256,
+          1568832 + gi * 32768,
+          -1,
+          dx,
+          yb + gi * 50176,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    grad34[xc + ih * 28 + iw]! += work39_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of the 2 ops 41, 48 (add, one shape): each call passes its arrays and offsets. */
-function addForward3(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 50176; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 2 ops 41, 48 (add, one shape): each call passes its arrays and offsets. */
-function addBackward3(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
+  /** Forward of the 2 ops 41, 48 (add, one shape): each call passes its arrays and offsets. */
+  function addForward3(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 50176; i < e; i++) output[i] = input0[i]! + input1[i]!;
   }
-}
 
-/** Forward of op 50: layer4.0.conv1 (conv2d). */
-function forward50(p: Float32Array, n: number): void {
-  // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 2 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 2 - 1 + kw * 1;
-                work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work50_col, act51, 49, 2304, 512, 2782784 + gi * 1179648, -1, yb + gi * 25088, 1, 49);
+  /** Backward of the 2 ops 41, 48 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward3(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 50176; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
     }
   }
-}
 
-/** Backward of op 50: layer4.0.conv1 (conv2d). */
-function backward50(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 50: layer4.0.conv1 (conv2d). */
+  function forward50(p: Float32Array, n: number): void {
+    // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 50176;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -3456,231 +3699,221 @@ function backward50(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work50_col, act51, 49, 2304, 512, 2782784 + gi * 1179648, -1, yb + gi * 25088, 1, 49);
       }
-      if (dx) work50_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work50_col,
-        work50_dcol,
-        grad51,
-        49,
-        2304,
-        512,
-        2782784 + gi * 1179648,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad50[xc + ih * 14 + iw]! += work50_dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of op 50: layer4.0.conv1 (conv2d). */
+  function backward50(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 50176;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 5 ops 51, 54, 56, 60, 63 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward4(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 5 ops 51, 54, 56, 60, 63 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward4(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 4 ops 52, 58, 61, 65 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 4 ops 52, 58, 61, 65 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 3 ops 53, 59, 62 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward4(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 49;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+        if (dx) work50_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work50_col,
+          work50_dcol,
+          grad51,
+          49,
+          2304,
+          512,
+          2782784 + gi * 1179648,
+          -1,
+          dx,
+          yb + gi * 25088,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    if (ih >= 0 && iw >= 0) grad50[xc + ih * 14 + iw]! += work50_dcol[r++]!;
+                    else r++;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, col, output, 49, 4608, 512, weightAt + gi * 2359296, -1, yb + gi * 25088, 1, 49);
+      }
     }
   }
-}
 
-/** Backward of the 3 ops 53, 59, 62 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward4(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 5 ops 51, 54, 56, 60, 63 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward4(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 49;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 512; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 5 ops 51, 54, 56, 60, 63 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward4(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 49;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 512; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 4 ops 52, 58, 61, 65 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 25088; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 4 ops 52, 58, 61, 65 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 25088; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 3 ops 53, 59, 62 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward4(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 25088;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -3695,80 +3928,90 @@ function conv2dBackward4(
               }
             }
           }
+        denseTiledForward(p, col, output, 49, 4608, 512, weightAt + gi * 2359296, -1, yb + gi * 25088, 1, 49);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        49,
-        4608,
-        512,
-        weightAt + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of the 3 ops 53, 59, 62 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward4(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 25088;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 49;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          49,
+          4608,
+          512,
+          weightAt + gi * 2359296,
+          -1,
+          dx,
+          yb + gi * 25088,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 49;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                    else r++;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of op 55: layer4.0.downsample.0 (conv2d). */
-function forward55(p: Float32Array, n: number): void {
-  // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 2 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 2 - 0 + kw * 1;
-                work55_col[r++] = act50[xc + ih * 14 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work55_col, act56, 49, 256, 512, 6323776 + gi * 131072, -1, yb + gi * 25088, 1, 49);
-    }
-  }
-}
-
-/** Backward of op 55: layer4.0.downsample.0 (conv2d). */
-function backward55(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 55: layer4.0.downsample.0 (conv2d). */
+  function forward55(p: Float32Array, n: number): void {
+    // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 50176;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -3783,503 +4026,413 @@ function backward55(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work55_col, act56, 49, 256, 512, 6323776 + gi * 131072, -1, yb + gi * 25088, 1, 49);
       }
-      if (dx) work55_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work55_col,
-        work55_dcol,
-        grad56,
-        49,
-        256,
-        512,
-        6323776 + gi * 131072,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  grad50[xc + ih * 14 + iw]! += work55_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 55: layer4.0.downsample.0 (conv2d). */
+  function backward55(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 50176;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    work55_col[r++] = act50[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
+        }
+        if (dx) work55_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work55_col,
+          work55_dcol,
+          grad56,
+          49,
+          256,
+          512,
+          6323776 + gi * 131072,
+          -1,
+          dx,
+          yb + gi * 25088,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    grad50[xc + ih * 14 + iw]! += work55_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 2 ops 57, 64 (add, one shape): each call passes its arrays and offsets. */
+  function addForward4(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 25088; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 2 ops 57, 64 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward4(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 25088; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Forward of op 66: avgpool (adaptive_avg_pool2d). */
+  function forward66(n: number): void {
+    // avgpool: adaptive_avg_pool2d to [1, 1]; [512, 7, 7] → [512, 1, 1]
+    for (let bc = 0, d = 0; bc < n * 512; bc++) {
+      const xc = bc * 49;
+      for (let oh = 0; oh < 1; oh++) {
+        const ihLo = oh * 7;
+        const ihHi = ihLo + 7;
+        for (let ow = 0; ow < 1; ow++, d++) {
+          const iwLo = ow * 7;
+          const iwHi = iwLo + 7;
+          let acc = 0;
+          for (let ih = ihLo; ih < ihHi; ih++) {
+            const xr = xc + ih * 7;
+            for (let iw = iwLo; iw < iwHi; iw++) acc += act66[xr + iw]!;
           }
-      }
-    }
-  }
-}
-
-/** Forward of the 2 ops 57, 64 (add, one shape): each call passes its arrays and offsets. */
-function addForward4(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 25088; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 2 ops 57, 64 (add, one shape): each call passes its arrays and offsets. */
-function addBackward4(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Forward of op 66: avgpool (adaptive_avg_pool2d). */
-function forward66(n: number): void {
-  // avgpool: adaptive_avg_pool2d to [1, 1]; [512, 7, 7] → [512, 1, 1]
-  for (let bc = 0, d = 0; bc < n * 512; bc++) {
-    const xc = bc * 49;
-    for (let oh = 0; oh < 1; oh++) {
-      const ihLo = oh * 7;
-      const ihHi = ihLo + 7;
-      for (let ow = 0; ow < 1; ow++, d++) {
-        const iwLo = ow * 7;
-        const iwHi = iwLo + 7;
-        let acc = 0;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act66[xr + iw]!;
-        }
-        act67[d] = acc / 49;
-      }
-    }
-  }
-}
-
-/** Backward of op 66: avgpool (adaptive_avg_pool2d). */
-function backward66(n: number): void {
-  // avgpool: adaptive_avg_pool2d to [1, 1]; [512, 7, 7] → [512, 1, 1] — backward: gradient / divisor to every element of the window
-  for (let bc = 0, d = 0; bc < n * 512; bc++) {
-    const xc = bc * 49;
-    for (let oh = 0; oh < 1; oh++) {
-      const ihLo = oh * 7;
-      const ihHi = ihLo + 7;
-      for (let ow = 0; ow < 1; ow++, d++) {
-        const iwLo = ow * 7;
-        const iwHi = iwLo + 7;
-        const g = grad67[d]! / 49;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad66[xr + iw]! += g;
+          act67[d] = acc / 49;
         }
       }
     }
   }
-}
 
-/** Forward of op 68: fc (dense). */
-function forward68(p: Float32Array, n: number): void {
-  // fc: dense 512 → 1000, register-tiled (shared kernel below)
-  denseTiledForward(p, act67, act69, n, 512, 1000, 11176512, 11688512, 0, 1000, 1);
-}
-
-/** Backward of op 68: fc (dense). */
-function backward68(p: Float32Array, gp: Float32Array, n: number): void {
-  // fc: dense 512 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512, true, 0, 1000, 1);
-}
-
-// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
-
-/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, output: unknown, n: number, size: number): void {
-  checkBatch(n);
-  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
-  const length = output.length;
-  if (length === 0 || length % n !== 0 || length > n * size) {
-    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
-  }
-}
-
-/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
- *  expected length. An array's elements are read once here: they could be anything. */
-function checkTargets(what: string, target: unknown, expected: number): void {
-  if (Array.isArray(target)) {
-    for (let i = 0; i < target.length; i++) {
-      const t: unknown = target[i];
-      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
-    }
-  } else if (
-    !ArrayBuffer.isView(target) ||
-    target instanceof DataView ||
-    target instanceof BigInt64Array ||
-    target instanceof BigUint64Array
-  ) {
-    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
-  }
-  checkLength(what, target as ArrayLike<number>, expected);
-}
-
-/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
- *  memory with the output or the targets (it is written while they are read). */
-function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
-  checkFloats("grad", grad, count);
-  const g = grad as Float32Array;
-  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
-  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
-}
-
-/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
-export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const d = output[i]! - target[i]!;
-    sum += d * d;
-    if (grad !== undefined) grad[i] = (2 * d) / count;
-  }
-  return sum / count;
-}
-
-/** Class indices: every target is checked before any gradient is written (the one loss check that reads
- *  every target: each must be an integer in 0..classes − 1). */
-function checkClasses(targets: ArrayLike<number>, classes: number): void {
-  for (let b = 0; b < targets.length; b++) {
-    const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+  /** Backward of op 66: avgpool (adaptive_avg_pool2d). */
+  function backward66(n: number): void {
+    // avgpool: adaptive_avg_pool2d to [1, 1]; [512, 7, 7] → [512, 1, 1] — backward: gradient / divisor to every element of the window
+    for (let bc = 0, d = 0; bc < n * 512; bc++) {
+      const xc = bc * 49;
+      for (let oh = 0; oh < 1; oh++) {
+        const ihLo = oh * 7;
+        const ihHi = ihLo + 7;
+        for (let ow = 0; ow < 1; ow++, d++) {
+          const iwLo = ow * 7;
+          const iwHi = iwLo + 7;
+          const g = grad67[d]! / 49;
+          for (let ih = ihLo; ih < ihHi; ih++) {
+            const xr = xc + ih * 7;
+            for (let iw = iwLo; iw < iwHi; iw++) grad66[xr + iw]! += g;
+          }
+        }
+      }
     }
   }
-}
 
-/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
- *  the last axis of the output holds the 1000 classes; each of the n × 1 rows has one target. */
-export function crossEntropyLoss(
-  logits: Float32Array,
-  targets: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-): number {
-  const classes = 1000;
-  checkRows("logits", logits, n, outputSize);
-  const rows = logits.length / classes;
-  checkTargets("targets", targets, rows);
-  checkClasses(targets, classes);
-  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
-  let total = 0;
-  for (let b = 0; b < rows; b++) {
-    const t = targets[b]!;
-    const o = b * classes;
-    let m = -Infinity;
-    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
-    let s = 0;
-    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
-    const lse = m + Math.log(s);
-    total += lse - logits[o + t]!;
-    if (grad !== undefined) {
-      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
+  /** Forward of op 68: fc (dense). */
+  function forward68(p: Float32Array, n: number): void {
+    // fc: dense 512 → 1000, register-tiled (shared kernel below)
+    denseTiledForward(p, act67, act69, n, 512, 1000, 11176512, 11688512, 0, 1000, 1);
+  }
+
+  /** Backward of op 68: fc (dense). */
+  function backward68(p: Float32Array, gp: Float32Array, n: number): void {
+    // fc: dense 512 → 1000 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512, true, 0, 1000, 1);
+  }
+
+  // ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
+  function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
+    if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+    if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
+  }
+
+  const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
+  const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+
+  /** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
+   *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
+   *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
+   *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
+   *  momentum buffer sums a series that does not converge). */
+  function checkTrainerOptions(options: TrainerOptions): void {
+    if (!optimizerNames.includes(options.optimizer)) {
+      throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
     }
-  }
-  return total / rows;
-}
-
-/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
- *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
-export function binaryCrossEntropyLoss(
-  output: Float32Array,
-  target: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-  fromLogits = false,
-): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const y = output[i]!;
-    const t = target[i]!;
-    if (fromLogits) {
-      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
-      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
-    } else {
-      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
-      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+    if (options.loss !== undefined && !lossNames.includes(options.loss)) {
+      throw new TypeError(
+        `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+      );
     }
+    if (typeof options.lr !== "function") checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+    if (options.clipGradNorm !== undefined)
+      checkOption("clipGradNorm", options.clipGradNorm, (x) => x > 0, "a finite number > 0");
+    if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.weightDecay !== undefined)
+      checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
+    if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
+    if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
+      throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+    }
+    if (options.seed !== undefined) checkSeed(options.seed);
+    if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   }
-  return sum / count;
-}
 
-// ── Training ────────────────────────────────────────────────────────────────────────────────────────
-
-export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
-
-export interface TrainerOptions {
-  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
-  readonly optimizer: "sgd" | "adam" | "adamw";
-  readonly lr: number;
-  readonly momentum?: number;
-  readonly weightDecay?: number;
-  readonly beta1?: number;
-  readonly beta2?: number;
-  readonly eps?: number;
-  /** The loss; default: the spec's `loss` statement (this spec states none). */
-  readonly loss?: LossName;
-  /** Binary cross entropy on logits. */
-  readonly fromLogits?: boolean;
-  /** Seed of the initial parameters and of dropout masks. */
-  readonly seed?: number;
-}
-
-export interface Trainer {
-  readonly params: Float32Array;
-  readonly grads: Float32Array;
-  readonly buffers: Float32Array;
-  readonly options: TrainerOptions;
-  /** Optimizer state: momentum or first moments, second moments. */
-  readonly m: Float32Array;
-  readonly v: Float32Array;
-  steps: number;
-}
-
-/** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
-function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
-  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
-}
-
-const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
-const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
-
-/** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
- *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
- *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
- *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
- *  momentum buffer sums a series that does not converge). */
-function checkTrainerOptions(options: TrainerOptions): void {
-  if (!optimizerNames.includes(options.optimizer)) {
-    throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
-  }
-  if (options.loss !== undefined && !lossNames.includes(options.loss)) {
-    throw new TypeError(
-      `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+  /** The learning rate of the next step: the schedule's value for it, or the trainer's `lr`; checked. */
+  function stepRate(trainer: Trainer): number {
+    const schedule = trainer.options.lr;
+    const lr: unknown = typeof schedule === "function" ? schedule(trainer.steps) : trainer.lr;
+    checkOption(
+      typeof schedule === "function" ? `lr(${trainer.steps})` : "trainer.lr",
+      lr,
+      (x) => x > 0,
+      "a finite number > 0",
     );
+    return lr as number;
   }
-  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
-  if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.weightDecay !== undefined)
-    checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
-  if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
-  if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
-    throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+
+  /** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
+   *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it.
+   *  `buffers` (a model's running statistics) are used as they are; by default the trainer has its own. */
+  function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+    checkTrainerOptions(options);
+    if (params !== undefined) {
+      checkFloats("params", params, paramCount);
+      if (inWorkspace(params))
+        throw new TypeError("params share memory with an array this module returned: copy them first");
+    }
+    if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
+    const own = params ?? createParams(options.seed ?? 0);
+    seedRandom(options.seed ?? 0);
+    const lr = options.lr;
+    return {
+      params: own,
+      grads: new Float32Array(paramCount),
+      buffers: buffers ?? createBuffers(),
+      options: Object.freeze({ ...options }),
+      m: new Float32Array(paramCount),
+      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      steps: 0,
+      lr: typeof lr === "function" ? 0 : lr,
+      gradNorm: 0,
+    };
   }
-  if (options.seed !== undefined) checkSeed(options.seed);
-  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-}
 
-/** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
- *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
-export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
-  checkTrainerOptions(options);
-  if (params !== undefined) {
-    checkFloats("params", params, paramCount);
-    if (inWorkspace(params))
-      throw new TypeError("params share memory with an array this module returned: copy them first");
-  }
-  const own = params ?? createParams(options.seed ?? 0);
-  seedRandom(options.seed ?? 0);
-  return {
-    params: own,
-    grads: new Float32Array(paramCount),
-    buffers: createBuffers(),
-    options: Object.freeze({ ...options }),
-    m: new Float32Array(paramCount),
-    v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
-    steps: 0,
-  };
-}
-
-/** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
-const trainableRanges: readonly (readonly [number, number])[] = [
-  [0, 9408],
-  [9408, 9472],
-  [9472, 9536],
-  [9536, 46400],
-  [46400, 46464],
-  [46464, 46528],
-  [46528, 83392],
-  [83392, 83456],
-  [83456, 83520],
-  [83520, 120384],
-  [120384, 120448],
-  [120448, 120512],
-  [120512, 157376],
-  [157376, 157440],
-  [157440, 157504],
-  [157504, 231232],
-  [231232, 231360],
-  [231360, 231488],
-  [231488, 378944],
-  [378944, 379072],
-  [379072, 379200],
-  [379200, 387392],
-  [387392, 387520],
-  [387520, 387648],
-  [387648, 535104],
-  [535104, 535232],
-  [535232, 535360],
-  [535360, 682816],
-  [682816, 682944],
-  [682944, 683072],
-  [683072, 977984],
-  [977984, 978240],
-  [978240, 978496],
-  [978496, 1568320],
-  [1568320, 1568576],
-  [1568576, 1568832],
-  [1568832, 1601600],
-  [1601600, 1601856],
-  [1601856, 1602112],
-  [1602112, 2191936],
-  [2191936, 2192192],
-  [2192192, 2192448],
-  [2192448, 2782272],
-  [2782272, 2782528],
-  [2782528, 2782784],
-  [2782784, 3962432],
-  [3962432, 3962944],
-  [3962944, 3963456],
-  [3963456, 6322752],
-  [6322752, 6323264],
-  [6323264, 6323776],
-  [6323776, 6454848],
-  [6454848, 6455360],
-  [6455360, 6455872],
-  [6455872, 8815168],
-  [8815168, 8815680],
-  [8815680, 8816192],
-  [8816192, 11175488],
-  [11175488, 11176000],
-  [11176000, 11176512],
-  [11176512, 11688512],
-  [11688512, 11689512],
-];
-
-/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
- *  (they are frozen, but the trainer object itself is not). */
-function checkTrainer(trainer: Trainer): void {
-  if (typeof trainer !== "object" || trainer === null)
-    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
-  checkTrainerOptions(trainer.options);
-  const sgd = trainer.options.optimizer === "sgd";
-  const arrays: [string, unknown, number][] = [
-    ["trainer.params", trainer.params, paramCount],
-    ["trainer.grads", trainer.grads, paramCount],
-    ["trainer.buffers", trainer.buffers, bufferCount],
-    ["trainer.m", trainer.m, paramCount],
-    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  /** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
+  const trainableRanges: readonly (readonly [number, number])[] = [
+    [0, 9408],
+    [9408, 9472],
+    [9472, 9536],
+    [9536, 46400],
+    [46400, 46464],
+    [46464, 46528],
+    [46528, 83392],
+    [83392, 83456],
+    [83456, 83520],
+    [83520, 120384],
+    [120384, 120448],
+    [120448, 120512],
+    [120512, 157376],
+    [157376, 157440],
+    [157440, 157504],
+    [157504, 231232],
+    [231232, 231360],
+    [231360, 231488],
+    [231488, 378944],
+    [378944, 379072],
+    [379072, 379200],
+    [379200, 387392],
+    [387392, 387520],
+    [387520, 387648],
+    [387648, 535104],
+    [535104, 535232],
+    [535232, 535360],
+    [535360, 682816],
+    [682816, 682944],
+    [682944, 683072],
+    [683072, 977984],
+    [977984, 978240],
+    [978240, 978496],
+    [978496, 1568320],
+    [1568320, 1568576],
+    [1568576, 1568832],
+    [1568832, 1601600],
+    [1601600, 1601856],
+    [1601856, 1602112],
+    [1602112, 2191936],
+    [2191936, 2192192],
+    [2192192, 2192448],
+    [2192448, 2782272],
+    [2782272, 2782528],
+    [2782528, 2782784],
+    [2782784, 3962432],
+    [3962432, 3962944],
+    [3962944, 3963456],
+    [3963456, 6322752],
+    [6322752, 6323264],
+    [6323264, 6323776],
+    [6323776, 6454848],
+    [6454848, 6455360],
+    [6455360, 6455872],
+    [6455872, 8815168],
+    [8815168, 8815680],
+    [8815680, 8816192],
+    [8816192, 11175488],
+    [11175488, 11176000],
+    [11176000, 11176512],
+    [11176512, 11688512],
+    [11688512, 11689512],
   ];
-  for (const [what, array, length] of arrays) checkFloats(what, array, length);
-  for (let i = 0; i < arrays.length; i++) {
-    for (let j = i + 1; j < arrays.length; j++) {
-      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
-        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
-    }
-    if (inWorkspace(arrays[i]![1] as Float32Array))
-      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
-  }
-  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
-    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
-}
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
- *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
- *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
- *  state or the running statistics. */
-export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
-  checkTrainer(trainer);
-  checkBatch(n);
-  const o = trainer.options;
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-  const outputLength = n * outputSize;
-  if (lossName === "cross_entropy") {
-    checkTargets("targets", target, outputLength / 1000);
-    checkClasses(target, 1000);
-  } else {
-    checkTargets("target", target, outputLength);
+  /** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+   *  (they are frozen, but the trainer object itself is not). */
+  function checkTrainer(trainer: Trainer): void {
+    if (typeof trainer !== "object" || trainer === null)
+      throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+    checkTrainerOptions(trainer.options);
+    const sgd = trainer.options.optimizer === "sgd";
+    const arrays: [string, unknown, number][] = [
+      ["trainer.params", trainer.params, paramCount],
+      ["trainer.grads", trainer.grads, paramCount],
+      ["trainer.buffers", trainer.buffers, bufferCount],
+      ["trainer.m", trainer.m, paramCount],
+      ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+    ];
+    for (const [what, array, length] of arrays) checkFloats(what, array, length);
+    for (let i = 0; i < arrays.length; i++) {
+      for (let j = i + 1; j < arrays.length; j++) {
+        if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+          throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+      }
+      if (inWorkspace(arrays[i]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+    }
+    if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+      throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
   }
-  const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const output = result;
-  const grad = lossGrad(output.length);
-  const loss =
-    lossName === "mse"
-      ? mseLoss(output, target, n, grad)
-      : lossName === "cross_entropy"
-        ? crossEntropyLoss(output, target, n, grad)
-        : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, grad, trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
-  trainer.steps++;
-  const p = trainer.params;
-  const g = trainer.grads;
-  const lr = o.lr;
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
-    const mu = o.momentum ?? 0;
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        let d = g[i]! + wd * p[i]!;
-        if (mu !== 0) {
-          const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
-          trainer.m[i] = buf;
-          d = buf;
+
+  /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+   *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+   *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+   *  state or the running statistics. */
+  function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+    checkTrainer(trainer);
+    checkBatch(n);
+    const o = trainer.options;
+    const lr = stepRate(trainer);
+    const lossName = o.loss;
+    if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+    const outputLength = n * outputSize;
+    if (lossName === "cross_entropy") {
+      checkTargets("targets", target, outputLength / 1000);
+      checkClasses(target, 1000);
+    } else {
+      checkTargets("target", target, outputLength);
+    }
+    const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+    const output = result;
+    const grad = lossGrad(output.length);
+    const loss =
+      lossName === "mse"
+        ? mseLoss(output, target, n, grad)
+        : lossName === "cross_entropy"
+          ? crossEntropyLoss(output, target, n, grad)
+          : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
+    // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+    inputGradWanted = false;
+    try {
+      backward(trainer.params, grad, trainer.grads);
+    } finally {
+      inputGradWanted = true;
+    }
+    trainer.steps++;
+    trainer.lr = lr;
+    const p = trainer.params;
+    const g = trainer.grads;
+    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    const wd = o.weightDecay ?? 0;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          let d = g[i]! + wd * p[i]!;
+          if (mu !== 0) {
+            const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
+            trainer.m[i] = buf;
+            d = buf;
+          }
+          p[i] = p[i]! - lr * d;
         }
-        p[i] = p[i]! - lr * d;
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          if (decoupled) p[i] = p[i]! * (1 - lr * wd);
+          const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
+          const m = b1 * trainer.m[i]! + (1 - b1) * d;
+          const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
+          trainer.m[i] = m;
+          trainer.v[i] = v;
+          p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        }
       }
     }
-  } else {
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
-    const eps = o.eps ?? 1e-8;
-    const c1 = 1 - Math.pow(b1, trainer.steps);
-    const c2 = 1 - Math.pow(b2, trainer.steps);
-    const decoupled = o.optimizer === "adamw";
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        if (decoupled) p[i] = p[i]! * (1 - lr * wd);
-        const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
-        const m = b1 * trainer.m[i]! + (1 - b1) * d;
-        const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
-        trainer.m[i] = m;
-        trainer.v[i] = v;
-        p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
-      }
-    }
+    return loss;
   }
-  return loss;
-}
 
-let lossGradArray = new Float32Array(0);
+  let lossGradArray = new Float32Array(0);
 
-function lossGrad(length: number): Float32Array {
-  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
-  return lossGradArray;
+  function lossGrad(length: number): Float32Array {
+    if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
+    return lossGradArray;
+  }
+
+  return {
+    createParams,
+    forward,
+    backward,
+    createTrainer,
+    trainStep,
+    /** The random stream's state (dropout masks): saved and restored by checkpoints. */
+    random: {
+      get: (): number => rngState,
+      set: (state: number): void => {
+        rngState = state >>> 0;
+      },
+    },
+  };
 }
 
 // ── Shared dense kernels ──
@@ -5012,4 +5165,1317 @@ function densePlainBackward(
       }
     }
   }
+}
+
+// ── The module's own engine, and models ────────────────────────────────────────────────────────────────
+
+const engine = createEngine();
+
+/** A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights
+ *  and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same
+ *  parameters on every machine. */
+export function createParams(seed = 0): Float32Array {
+  return engine.createParams(seed);
+}
+
+/** Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters
+ *  `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without
+ *  `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own. */
+export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+  return engine.forward(p, input, n, options);
+}
+
+/** Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call:
+ *  writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's
+ *  gradient (reused by the next call). */
+export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+  return engine.backward(p, outputGrad, grads);
+}
+
+/** A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients,
+ *  buffers (`buffers`, or its own) and optimizer state. */
+export function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+  return engine.createTrainer(options, params, buffers);
+}
+
+/** One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward,
+ *  gradient clipping, update; returns the loss. A step that throws has changed nothing. */
+export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  return engine.trainStep(trainer, input, target, n);
+}
+
+/** Options of `createModel`. */
+export interface ModelOptions {
+  /** Seed of the initial parameters (PyTorch's default initialization) and of dropout masks; default 0. */
+  readonly seed?: number;
+}
+
+/** What a model instance knows about itself: the manifest (PyTorch `state_dict` names, shapes, layout). */
+export interface Manifest {
+  readonly modelName: string;
+  readonly inputs: typeof inputs;
+  readonly outputs: typeof outputs;
+  readonly paramCount: number;
+  readonly bufferCount: number;
+  readonly params: readonly TensorInfo[];
+  readonly buffers: readonly TensorInfo[];
+}
+
+/** The manifest, as models give it. */
+export const manifest: Manifest = { modelName, inputs, outputs, paramCount, bufferCount, params, buffers };
+
+/** A trainer bound to a model: it updates the model's parameters and running statistics. */
+export interface ModelTrainer {
+  /** One step on a batch: forward in training mode, loss, backward, gradient clipping, update; returns the
+   *  loss. A step that throws has changed nothing. */
+  step(input: Float32Array, target: ArrayLike<number>, n: number): number;
+  /** The learning rate of the next step: set it between steps (a number > 0); with a schedule, the last
+   *  step's rate. */
+  lr: number;
+  /** Steps taken. */
+  readonly steps: number;
+  /** The gradients' global L2 norm at the last step, before clipping. */
+  readonly gradNorm: number;
+  /** Its state: options, gradients and the optimizer's moments (`m`, `v`), the model's own arrays. */
+  readonly state: Trainer;
+  /** Everything a resumed run needs to take the same steps bit for bit, as safetensors: the state dict, the
+   *  optimizer's moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and, in `__metadata__`, the
+   *  optimizer, step count, learning rate and random stream. */
+  saveCheckpoint(): Uint8Array;
+  /** Restores a checkpoint of `saveCheckpoint` (same model, same optimizer): all of it is checked before
+   *  anything changes. */
+  loadCheckpoint(bytes: Uint8Array | ArrayBuffer): void;
+}
+
+/** A model instance: its own parameters, buffers, gradients, workspaces and random stream — two instances
+ *  share nothing that changes. */
+export interface Model {
+  readonly manifest: Manifest;
+  /** The parameters, paramCount values in `manifest.params` order (tied tensors stored once). */
+  readonly params: Float32Array;
+  /** The gradients `backward` writes. */
+  readonly grads: Float32Array;
+  /** The buffers (BatchNorm running statistics), bufferCount values in `manifest.buffers` order. */
+  readonly buffers: Float32Array;
+  /** Runs the model on `n` samples, in training mode unless `options.training` is false (batch statistics,
+   *  updating `buffers`; dropout); the outputs are reused by the next call: copy them to keep them. */
+  forward(input: Float32Array, n: number, options?: Omit<ForwardOptions, "buffers">): Float32Array;
+  /** Evaluation: running statistics, no dropout (PyTorch's `model.eval()`); `buffers` are not changed. */
+  predict(
+    input: Float32Array,
+    n: number,
+    options?: Omit<ForwardOptions, "buffers" | "training" | "seed">,
+  ): Float32Array;
+  /** Back-propagates the loss gradient of the last call's outputs: the parameters' gradients into
+   *  `grads`; returns the input's gradient. */
+  backward(outputGrad: Float32Array): Float32Array;
+  /** A trainer on this model (SGD with momentum, Adam or AdamW). */
+  createTrainer(options: TrainerOptions): ModelTrainer;
+  /** Loads a PyTorch state dict from safetensors bytes (F32, F64, F16, BF16; parameters and buffers): all of
+   *  it is checked first, and an error lists every problem and changes nothing. */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): LoadReport;
+  /** The state dict as safetensors, for `safetensors.torch.load_file` and `load_state_dict` (a tied tensor
+   *  under both of its names). */
+  saveSafetensors(): Uint8Array;
+}
+
+/** A new model: parameters initialized as PyTorch does (from `options.seed`), fresh running statistics, and
+ *  an engine of its own. */
+export function createModel(options: ModelOptions = {}): Model {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const e = createEngine();
+  const params = e.createParams(seed);
+  const grads = new Float32Array(paramCount);
+  const buffers = createBuffers();
+  return {
+    manifest,
+    params,
+    grads,
+    buffers,
+    forward(input: Float32Array, n: number, options: Omit<ForwardOptions, "buffers"> = {}): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: options.training ?? true, buffers });
+    },
+    predict(
+      input: Float32Array,
+      n: number,
+      options: Omit<ForwardOptions, "buffers" | "training" | "seed"> = {},
+    ): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: false, buffers });
+    },
+    backward(outputGrad: Float32Array): Float32Array {
+      return e.backward(params, outputGrad, grads);
+    },
+    createTrainer(options: TrainerOptions): ModelTrainer {
+      const state = e.createTrainer(options, params, buffers);
+      const view = {
+        params,
+        buffers,
+        m: state.m,
+        v: state.v,
+        optimizer: state.options.optimizer,
+        get steps() {
+          return state.steps;
+        },
+        set steps(x: number) {
+          state.steps = x;
+        },
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          state.lr = x;
+        },
+        get random() {
+          return e.random.get();
+        },
+        set random(x: number) {
+          e.random.set(x);
+        },
+      };
+      return {
+        step: (input: Float32Array, target: ArrayLike<number>, n: number) => e.trainStep(state, input, target, n),
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          if (typeof x !== "number" || !Number.isFinite(x) || x <= 0)
+            throw new RangeError(`lr must be a finite number > 0, got ${x}`);
+          state.lr = x;
+        },
+        get steps() {
+          return state.steps;
+        },
+        get gradNorm() {
+          return state.gradNorm;
+        },
+        state,
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) =>
+          loadTrainerState(bytes, manifest.params, manifest.buffers, view),
+      };
+    },
+    loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
+      return loadStateDict(bytes, options, manifest.params, manifest.buffers, params, buffers);
+    },
+    saveSafetensors(): Uint8Array {
+      return saveStateDict(manifest.params, manifest.buffers, params, buffers);
+    },
+  };
+}
+
+// ── Weight files: safetensors (src/weights/safetensors.ts) ──
+
+// safetensors, read and written with no dependency: Uint8Array and DataView only — no Node API, no
+// TextDecoder (not in the ES2022 library generated modules are checked against), no import — so that this
+// file can be copied as it is into generated modules (it is clean under their strictest settings, tested).
+//
+// The format (huggingface/safetensors, README "Format", and the reference implementation
+// safetensors/src/tensor.rs): 8 bytes N, an unsigned little-endian 64-bit integer; N bytes of UTF-8 JSON
+// starting with `{` and possibly padded with spaces; then the data. The JSON maps each tensor name to
+// `{"dtype": "F32", "shape": [2, 3], "data_offsets": [BEGIN, END]}`, offsets in bytes relative to the start of
+// the data, END exclusive; an optional `__metadata__` maps strings to strings. The data is little-endian,
+// row-major, and "entirely indexed": the tensors, sorted by offset, cover it with no hole and no overlap, and
+// the last one ends at the end of the file. The reference refuses a header over 100,000,000 bytes
+// (`MAX_HEADER_SIZE`).
+//
+// Every number of a file is checked before it is used (header length against the file and the cap, each
+// range against the data, each range's length against its dtype and shape in exact integers, the ranges
+// against each other); a file that fails a check gives an error that names the tensor, never an exception
+// or a read out of bounds. Duplicate names are refused (JSON.parse would keep the last silently): the
+// header goes through the small strict JSON reader below, with a nesting cap.
+
+/** Every dtype of the reference implementation, with its size in bytes. */
+const dtypeSizes = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+} as const;
+
+type Dtype = keyof typeof dtypeSizes;
+
+/** The dtypes read as floating-point numbers (converted exactly to float32 or float64). */
+type FloatDtype = "F32" | "F64" | "F16" | "BF16";
+
+/** The reference implementation's cap on the header's length, in bytes. */
+const maxHeaderBytes = 100_000_000;
+
+/** Deepest JSON nesting accepted in a header (the format needs 3: the header, an entry, its arrays). */
+const maxJsonDepth = 64;
+
+interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  /** Each dimension a safe integer ≥ 0; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Byte range in the data section (after the header), `end` exclusive. */
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface SafetensorsHeader {
+  /** The tensors, sorted by offset (the order of the data). */
+  readonly entries: readonly SafetensorsEntry[];
+  /** `__metadata__`, when the file has one. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Where the data starts in the file: 8 + the header's length. */
+  readonly dataStart: number;
+  readonly fileLength: number;
+}
+
+interface SafetensorsFile extends SafetensorsHeader {
+  readonly bytes: Uint8Array;
+}
+
+/** What is wrong with a file: a message (lowercase, no final period) and the tensor it concerns, if any. */
+interface SafetensorsProblem {
+  readonly message: string;
+  readonly tensor?: string;
+}
+
+type Outcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
+
+const fail = (message: string, tensor?: string): { ok: false; problem: SafetensorsProblem } => ({
+  ok: false,
+  problem: tensor === undefined ? { message } : { message, tensor },
+});
+
+/** A name as shown in messages: in backticks, control characters escaped. */
+function shownName(name: string): string {
+  let plain = true;
+  for (let i = 0; i < name.length && plain; i++) {
+    const c = name.charCodeAt(i);
+    plain = c >= 0x20 && c !== 0x7f && c !== 0x60;
+  }
+  const clean = plain ? name : JSON.stringify(name).slice(1, -1);
+  return `\`${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}\``;
+}
+
+/** The header's length N from the file's first 8 bytes, checked against the cap and the file's length. */
+function headerLength(first8: Uint8Array, fileLength: number): Outcome<number> {
+  if (fileLength < 8 || first8.length < 8)
+    return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(maxHeaderBytes)) return fail(`the header's length is ${n} bytes, over the limit of ${maxHeaderBytes}`);
+  const length = Number(n);
+  if (8 + length > fileLength)
+    return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
+  return { ok: true, value: length };
+}
+
+/** Reads and checks the header: `header` is the N bytes after the first 8, `fileLength` the whole file's. */
+function parseHeader(header: Uint8Array, fileLength: number): Outcome<SafetensorsHeader> {
+  const text = decodeUtf8(header);
+  if (text === undefined) return fail("the header is not valid UTF-8");
+  if (text[0] !== "{") return fail("the header does not start with `{`");
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const top = json.value;
+  if (!(top instanceof Map)) return fail("the header is not a JSON object");
+  const dataStart = 8 + header.length;
+  const dataLength = fileLength - dataStart;
+  const entries: SafetensorsEntry[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const [name, value] of top) {
+    if (name === "__metadata__") {
+      if (!(value instanceof Map)) return fail("`__metadata__` is not an object of strings");
+      const m: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of value) {
+        if (typeof v !== "string") return fail(`\`__metadata__\` entry ${shownName(k)} is not a string`);
+        m[k] = v;
+      }
+      metadata = m;
+      continue;
+    }
+    const entry = readEntry(name, value, dataLength);
+    if (!entry.ok) return entry;
+    entries.push(entry.value);
+  }
+  // Sorted by offset, the tensors must tile the data exactly (the reference's `validate`).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: SafetensorsEntry | undefined;
+  for (const e of entries) {
+    if (e.begin < at) {
+      return fail(
+        `tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`,
+        e.name,
+      );
+    }
+    if (e.begin > at)
+      return fail(
+        `tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`,
+        e.name,
+      );
+    at = e.end;
+    previous = e;
+  }
+  if (at !== dataLength) {
+    return fail(
+      previous === undefined
+        ? `the file has no tensor but ${dataLength} bytes of data`
+        : `the tensors end at byte ${at} of the data, but the data has ${dataLength} bytes (after tensor ${shownName(previous.name)})`,
+      previous?.name,
+    );
+  }
+  return { ok: true, value: { entries, ...(metadata ? { metadata } : {}), dataStart, fileLength } };
+}
+
+function readEntry(name: string, value: Json, dataLength: number): Outcome<SafetensorsEntry> {
+  const t = shownName(name);
+  if (!(value instanceof Map))
+    return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
+  const dtype = value.get("dtype");
+  if (typeof dtype !== "string") return fail(`tensor ${t} has no \`dtype\` string`, name);
+  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype))
+    return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
+  const shapeValue = value.get("shape");
+  if (!Array.isArray(shapeValue)) return fail(`tensor ${t} has no \`shape\` array`, name);
+  const shape: number[] = [];
+  let elements = 1n;
+  for (const d of shapeValue) {
+    const n = wholeNumber(d);
+    if (n === undefined) return fail(`tensor ${t} has a dimension that is not a whole number ≥ 0: ${show(d)}`, name);
+    shape.push(Number(n));
+    // Saturated, so that a hostile shape of many huge dimensions stays a small number (a later 0 still
+    // makes it 0): any count this large already needs more bytes than a file can have.
+    elements *= n;
+    if (elements > elementCap) elements = elementCap;
+  }
+  const offsets = value.get("data_offsets");
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
+  const begin = wholeNumber(offsets[0]!);
+  const end = wholeNumber(offsets[1]!);
+  if (begin === undefined || end === undefined)
+    return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
+  if (end < begin) return fail(`tensor ${t} ends (byte ${end}) before it begins (byte ${begin})`, name);
+  if (end > BigInt(dataLength))
+    return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
+  const bytes = elements * BigInt(dtypeSizes[dtype as Dtype]);
+  if (bytes !== end - begin) {
+    return fail(`tensor ${t} holds ${end - begin} bytes, but ${dtype} [${shape.join(", ")}] needs ${bytes}`, name);
+  }
+  return { ok: true, value: { name, dtype: dtype as Dtype, shape, begin: Number(begin), end: Number(end) } };
+}
+
+const elementCap = 1n << 64n;
+
+/** A JSON number that is a whole number ≥ 0 and a safe integer (digits only: no sign, fraction or exponent). */
+function wholeNumber(v: Json): bigint | undefined {
+  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
+  const n = BigInt(v.text);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? n : undefined;
+}
+
+function show(v: Json): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Map) return "an object";
+  return String(v);
+}
+
+/** Reads and checks a whole file held in memory. */
+function readSafetensors(bytes: Uint8Array): Outcome<SafetensorsFile> {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length);
+  if (!n.ok) return n;
+  const header = parseHeader(bytes.subarray(8, 8 + n.value), bytes.length);
+  if (!header.ok) return header;
+  return { ok: true, value: { ...header.value, bytes } };
+}
+
+/** The bytes of one tensor of a file read by `readSafetensors` (a view, not a copy). */
+function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uint8Array {
+  return file.bytes.subarray(file.dataStart + entry.begin, file.dataStart + entry.end);
+}
+
+function isFloatDtype(dtype: Dtype): dtype is FloatDtype {
+  return dtype === "F32" || dtype === "F64" || dtype === "F16" || dtype === "BF16";
+}
+
+/** The value of an IEEE 754 half-precision number from its 16 bits: exact (every half is a float32). */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
+}
+
+/** Converts the little-endian elements of a float dtype to float32 or float64 numbers, exactly (F64 to
+ *  float32 rounds to nearest, as `Math.fround`). `bytes.length` must be a multiple of the element size. */
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"): Float32Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float64"): Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array {
+  const size = dtypeSizes[dtype];
+  const n = Math.floor(bytes.length / size);
+  const out = to === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === "F32") for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+  else if (dtype === "F64") for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+  else if (dtype === "F16") for (let i = 0; i < n; i++) out[i] = halfToNumber(view.getUint16(2 * i, true));
+  else {
+    // bfloat16 is the upper half of a float32.
+    const scratch = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
+      out[i] = scratch.getFloat32(0);
+    }
+  }
+  return out;
+}
+
+/** Reads one tensor of a file as float32 or float64; an error for a dtype that is not a float. */
+function readTensor(
+  file: SafetensorsFile,
+  entry: SafetensorsEntry,
+  to: "float32" | "float64",
+): Outcome<Float32Array | Float64Array> {
+  if (!isFloatDtype(entry.dtype))
+    return fail(
+      `tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`,
+      entry.name,
+    );
+  return { ok: true, value: decodeFloats(entry.dtype, tensorBytes(file, entry), to) };
+}
+
+/** How many elements of a float tensor's bytes are NaN and how many infinite. */
+function nonFinite(dtype: FloatDtype, bytes: Uint8Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  const size = dtypeSizes[dtype];
+  // Chunks keep the converted copy small for a large tensor.
+  const chunk = 1 << 20;
+  for (let at = 0; at < bytes.length; at += chunk * size) {
+    const values = decodeFloats(
+      dtype,
+      bytes.subarray(at, Math.min(bytes.length, at + chunk * size)),
+      dtype === "F64" ? "float64" : "float32",
+    );
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== v) nan++;
+      else if (v === Infinity || v === -Infinity) infinite++;
+    }
+  }
+  return { nan, infinite };
+}
+
+/** A tensor to write. `data` holds the elements in row-major order: float32/float64 for F32/F64, int64 for
+ *  I64 (BatchNorm's `num_batches_tracked`). */
+type TensorToWrite =
+  | { readonly name: string; readonly dtype: "F32"; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly name: string; readonly dtype: "F64"; readonly shape: readonly number[]; readonly data: Float64Array }
+  | { readonly name: string; readonly dtype: "I64"; readonly shape: readonly number[]; readonly data: BigInt64Array };
+
+/** dtypes in the reference's order ("increasing alignment"), which the writer sorts by. */
+const dtypeOrder: readonly Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
+];
+
+/**
+ * A safetensors file as the reference writer lays it out (safetensors/src/tensor.rs, `prepare`): tensors
+ * sorted by dtype, largest alignment first, then by name; compact JSON with `__metadata__` first and each
+ * entry's fields in the order dtype, shape, data_offsets; the header padded with spaces to a multiple of 8
+ * bytes so that every tensor's data is aligned.
+ */
+function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Outcome<Uint8Array> {
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === "__metadata__") return fail("a tensor cannot be called `__metadata__`", t.name);
+    if (names.has(t.name)) return fail(`two tensors are called ${shownName(t.name)}`, t.name);
+    names.add(t.name);
+    let elements = 1;
+    for (const d of t.shape) {
+      if (!Number.isSafeInteger(d) || d < 0)
+        return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
+      elements *= d;
+    }
+    if (elements !== t.data.length)
+      return fail(
+        `tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`,
+        t.name,
+      );
+  }
+  const sorted = [...tensors].sort(
+    (a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name),
+  );
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    const m = Object.keys(metadata).map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
+    parts.push(`"__metadata__":{${m.join(",")}}`);
+  }
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * dtypeSizes[t.dtype];
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`,
+    );
+    offset += bytes;
+  }
+  const json = encodeUtf8(`{${parts.join(",")}}`);
+  const headerLength = json.length + ((8 - (json.length % 8)) % 8);
+  if (headerLength > maxHeaderBytes)
+    return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const t of sorted) {
+    if (t.dtype === "F32") for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i]!, true);
+    else if (t.dtype === "F64") for (let i = 0; i < t.data.length; i++, at += 8) view.setFloat64(at, t.data[i]!, true);
+    else for (let i = 0; i < t.data.length; i++, at += 8) view.setBigInt64(at, t.data[i]!, true);
+  }
+  return { ok: true, value: out };
+}
+
+/** Compares two names as Rust compares strings (by UTF-8 bytes, which is the order of code points). */
+function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+// ── UTF-8 ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF; `undefined` otherwise. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const units: number[] = [];
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    let cp: number;
+    let n: number;
+    if (b < 0x80) {
+      cp = b;
+      n = 0;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      cp = b & 0x1f;
+      n = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0f;
+      n = 2;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07;
+      n = 3;
+    } else {
+      return undefined;
+    }
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return undefined;
+    if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    if (units.length >= 8192) {
+      out += String.fromCharCode(...units);
+      units.length = 0;
+    }
+    i += n + 1;
+  }
+  return out + String.fromCharCode(...units);
+}
+
+/** UTF-8 bytes of a string (a lone surrogate becomes U+FFFD, as TextEncoder does). */
+function encodeUtf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
+}
+
+// ── A strict JSON reader for headers ──────────────────────────────────────────────────────────────────
+// Objects become Maps (a duplicate key is an error; `__proto__` is an ordinary key), numbers keep their text
+// (offsets beyond 2^53 are not rounded before they are checked), nesting is capped.
+
+/** A JSON number, as written. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+type Json = null | boolean | string | JsonNumber | Json[] | Map<string, Json>;
+
+function parseJson(text: string): Outcome<Json> {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const error = (what: string) => fail(`the header is not valid JSON: ${what} at character ${i}`);
+  const str = (): Outcome<string> => {
+    // text[i] is the opening quote.
+    i++;
+    let out = "";
+    let start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return { ok: true, value: out };
+      }
+      if (c < 0x20) return error("a control character in a string");
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = {
+          '"': '"',
+          "\\": "\\",
+          "/": "/",
+          b: "\b",
+          f: "\f",
+          n: "\n",
+          r: "\r",
+          t: "\t",
+        };
+        if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
+          out += simple[e];
+          i += 2;
+        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+          out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 6;
+        } else {
+          return error("a bad escape in a string");
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return error("an unterminated string");
+  };
+  const value = (depth: number): Outcome<Json> => {
+    if (depth > maxJsonDepth) return error(`nesting deeper than ${maxJsonDepth}`);
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const map = new Map<string, Json>();
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return { ok: true, value: map };
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') return error("expected a string key");
+        const key = str();
+        if (!key.ok) return key;
+        if (map.has(key.value)) return fail(`the header names ${shownName(key.value)} twice`, key.value);
+        ws();
+        if (text[i] !== ":") return error("expected `:`");
+        i++;
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        map.set(key.value, v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return { ok: true, value: map };
+        }
+        return error("expected `,` or `}`");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const list: Json[] = [];
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return { ok: true, value: list };
+      }
+      for (;;) {
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        list.push(v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return { ok: true, value: list };
+        }
+        return error("expected `,` or `]`");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0 && m[0] !== "-") {
+      if (m[0].length >= 400) return error("a number too long");
+      i += m[0].length;
+      return { ok: true, value: new JsonNumber(m[0]) };
+    }
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return { ok: true, value: v };
+      }
+    }
+    return error(i >= n ? "unexpected end" : "an unexpected character");
+  };
+  const result = value(0);
+  if (!result.ok) return result;
+  ws();
+  if (i !== n) return error("text after the end");
+  return result;
+}
+
+// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──
+
+// Weight files in generated modules: a model's state dict and a trainer's checkpoint to and from safetensors.
+// Copied as it is into every generated module that can load weights (module.ts, `runtimeText`), after
+// src/weights/safetensors.ts (whose functions it calls): the import below and the `export` keywords are
+// dropped on the way, so the module exports none of this. It is checked here under the repository's
+// settings and, as generated code, under @tsconfig/strictest (test/generated-strict.test.ts): no Node API,
+// no DOM, ES2022 only.
+//
+// Loading checks the whole file before it writes anything: every problem (a missing, unexpected or
+// mis-shaped tensor, a dtype that cannot hold weights, two names for one tensor that disagree) is listed in
+// one error, and the model's arrays are untouched when there is any. The file's header is checked as
+// hostile by `readSafetensors` (lengths, offsets, overlaps, the header cap): a message, never a read out
+// of bounds.
+
+/** A module's storage arrays. */
+type Floats = Float32Array | Float64Array;
+
+/** A tensor of a module's manifest, as weight files need it (the module's `TensorInfo`). */
+interface WeightTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  /** Whether the optimizer updates it (a checkpoint keeps the moments of those that train). */
+  readonly trainable: boolean;
+  readonly tiedTo?: string;
+}
+
+/** Options of `loadSafetensors`. */
+export interface LoadOptions {
+  /** As PyTorch's `load_state_dict(strict=True)`: every tensor of the model in the file, and nothing else
+   *  (default true). Not strict, missing and unexpected tensors are reported and skipped; a tensor of the
+   *  wrong shape or dtype is an error either way (as in PyTorch). */
+  readonly strict?: boolean;
+  /** A prefix every name of the file carries (`net.`, `model.`): stripped before matching; a name without
+   *  it is unexpected. */
+  readonly prefix?: string;
+  /** Renames a file's tensor (after the prefix is stripped) to the model's name; `undefined` skips it. */
+  readonly rename?: (name: string) => string | undefined;
+}
+
+/** What `loadSafetensors` did. */
+export interface LoadReport {
+  /** The model's tensors given values, in manifest order (parameters, then buffers). */
+  readonly loaded: readonly string[];
+  /** The model's tensors the file does not hold (left as they were; only when not strict). */
+  readonly missing: readonly string[];
+  /** The file's tensors the model does not have, as named in the file (only when not strict, or skipped by
+   *  `rename`). */
+  readonly unexpected: readonly string[];
+  /** BatchNorm counters the file leaves out, set to 0 as PyTorch's BatchNorm does for a state dict with no
+   *  version (a safetensors file has none). */
+  readonly defaulted: readonly string[];
+  /** Tensors loaded with NaN or infinite values: `name: 2 NaN, 1 infinite`. */
+  readonly nonFinite: readonly string[];
+}
+
+/** Where a tensor's values go: the array and the first element. */
+interface Target {
+  readonly tensor: WeightTensor;
+  readonly into: Floats;
+  /** A BatchNorm batch counter (`num_batches_tracked`, int64 in PyTorch). */
+  readonly counter: boolean;
+}
+
+/** Decoded values waiting to be written (after every tensor is checked). */
+interface Pending {
+  readonly target: Target;
+  readonly values: Floats;
+}
+
+const counterSuffix = ".num_batches_tracked";
+
+function weightTargets(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Map<string, Target> {
+  const targets = new Map<string, Target>();
+  for (const t of params) targets.set(t.name, { tensor: t, into: p, counter: false });
+  for (const t of buffers) targets.set(t.name, { tensor: t, into: b, counter: t.name.endsWith(counterSuffix) });
+  return targets;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** An integer tensor's values as numbers (BatchNorm counters): exact below 2^53, as PyTorch's int64. */
+function decodeIntegers(dtype: Dtype, bytes: Uint8Array, into: Floats): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < into.length; i++) {
+    let v: number;
+    if (dtype === "I64") v = Number(view.getBigInt64(8 * i, true));
+    else if (dtype === "U64") v = Number(view.getBigUint64(8 * i, true));
+    else if (dtype === "I32") v = view.getInt32(4 * i, true);
+    else if (dtype === "U32") v = view.getUint32(4 * i, true);
+    else if (dtype === "I16") v = view.getInt16(2 * i, true);
+    else if (dtype === "U16") v = view.getUint16(2 * i, true);
+    else if (dtype === "I8") v = view.getInt8(i);
+    else if (dtype === "U8") v = view.getUint8(i);
+    else return false;
+    into[i] = v;
+  }
+  return true;
+}
+
+/** One entry's values in the storage type, or what is wrong with its dtype. */
+function entryValues(file: SafetensorsFile, e: SafetensorsEntry, target: Target): Floats | string {
+  const float32 = target.into instanceof Float32Array;
+  if (target.counter && !isFloatDtype(e.dtype)) {
+    const into = float32 ? new Float32Array(target.tensor.size) : new Float64Array(target.tensor.size);
+    if (decodeIntegers(e.dtype, tensorBytes(file, e), into)) return into;
+  }
+  const read = readTensor(file, e, float32 ? "float32" : "float64");
+  return read.ok ? read.value : read.problem.message;
+}
+
+/** The bytes a caller passed: a Uint8Array (or another view of bytes, or an ArrayBuffer). */
+function fileBytes(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new TypeError(`a safetensors file must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+function readFile(bytes: unknown): SafetensorsFile {
+  const read = readSafetensors(fileBytes(bytes));
+  if (!read.ok) throw new Error(`not a valid safetensors file: ${read.problem.message}`);
+  return read.value;
+}
+
+function checkLoadOptions(options: unknown): {
+  strict: boolean;
+  prefix: string;
+  rename: ((name: string) => string | undefined) | undefined;
+} {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const o = options as { strict?: unknown; prefix?: unknown; rename?: unknown };
+  if (o.strict !== undefined && typeof o.strict !== "boolean")
+    throw new TypeError(`options.strict must be a boolean, got ${describe(o.strict)}`);
+  if (o.prefix !== undefined && typeof o.prefix !== "string")
+    throw new TypeError(`options.prefix must be a string, got ${describe(o.prefix)}`);
+  if (o.rename !== undefined && typeof o.rename !== "function")
+    throw new TypeError(`options.rename must be a function, got ${describe(o.rename)}`);
+  return {
+    strict: o.strict ?? true,
+    prefix: o.prefix ?? "",
+    rename: o.rename as ((name: string) => string | undefined) | undefined,
+  };
+}
+
+/** "found `net.fc1.weight`: use prefix `net.`" — the prefix that would turn most unexpected names into
+ *  missing ones. */
+function prefixHint(missing: readonly string[], unexpected: readonly string[], given: string): string | undefined {
+  const counts = new Map<string, { count: number; example: string }>();
+  const wanted = new Set(missing);
+  for (const u of unexpected) {
+    for (let at = u.indexOf("."); at >= 0; at = u.indexOf(".", at + 1)) {
+      if (!wanted.has(u.slice(at + 1))) continue;
+      const p = given + u.slice(0, at + 1);
+      const c = counts.get(p);
+      counts.set(p, { count: (c?.count ?? 0) + 1, example: given + u });
+      break;
+    }
+  }
+  let best: [string, { count: number; example: string }] | undefined;
+  for (const entry of counts) if (best === undefined || entry[1].count > best[1].count) best = entry;
+  if (best === undefined) return undefined;
+  return `found ${shownName(best[1].example)}: use prefix ${shownName(best[0])}`;
+}
+
+/**
+ * Loads a state dict from safetensors bytes into `p` (parameters) and `b` (buffers), after checking all of
+ * it: throws an Error listing every problem and changes nothing, or writes every value and returns what it
+ * did. Values convert to the storage type (F16 and BF16 exactly, F64 to float32 rounding to nearest).
+ */
+function loadStateDict(
+  bytes: unknown,
+  options: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): LoadReport {
+  const o = checkLoadOptions(options);
+  const file = readFile(bytes);
+  const targets = weightTargets(params, buffers, p, b);
+  const problems: string[] = [];
+  const unexpected: string[] = [];
+  const pending: Pending[] = [];
+  const given = new Map<string, string>();
+  const bad: string[] = [];
+  for (const e of file.entries) {
+    const shown = `tensor ${shownName(e.name)}`;
+    let name: string | undefined = e.name;
+    if (!name.startsWith(o.prefix)) {
+      unexpected.push(e.name);
+      continue;
+    }
+    name = name.slice(o.prefix.length);
+    if (o.rename !== undefined) {
+      const renamed: unknown = o.rename(name);
+      if (renamed !== undefined && typeof renamed !== "string")
+        throw new TypeError(
+          `options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`,
+        );
+      if (renamed === undefined) {
+        unexpected.push(e.name);
+        continue;
+      }
+      name = renamed;
+    }
+    const target = targets.get(name);
+    if (target === undefined) {
+      unexpected.push(e.name);
+      continue;
+    }
+    const earlier = given.get(name);
+    if (earlier !== undefined) {
+      problems.push(`${shown} and ${shownName(earlier)} are both loaded as ${shownName(name)}`);
+      continue;
+    }
+    given.set(name, e.name);
+    const t = target.tensor;
+    if (!sameShape(e.shape, t.shape)) {
+      const transposed =
+        e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
+      problems.push(
+        `${shown} has shape ${shapeText(e.shape)}, the model's ${shownName(name)} ${shapeText(t.shape)}${transposed ? " (transposed)" : ""}`,
+      );
+      continue;
+    }
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") {
+      problems.push(values);
+      continue;
+    }
+    if (isFloatDtype(e.dtype)) {
+      const count = nonFinite(e.dtype, tensorBytes(file, e));
+      if (count.nan + count.infinite > 0) bad.push(`${name}: ${count.nan} NaN, ${count.infinite} infinite`);
+    }
+    pending.push({ target, values });
+  }
+  // Tied tensors: either name fills the shared elements; both must then agree.
+  const byName = new Map(pending.map((x) => [x.target.tensor.name, x]));
+  for (const t of params) {
+    if (t.tiedTo === undefined) continue;
+    const mine = byName.get(t.name);
+    const theirs = byName.get(t.tiedTo);
+    if (mine === undefined || theirs === undefined) continue;
+    for (let i = 0; i < t.size; i++) {
+      const x = mine.values[i]!;
+      const y = theirs.values[i]!;
+      if (x !== y && !(x !== x && y !== y)) {
+        problems.push(
+          `${shownName(t.name)} is tied to ${shownName(t.tiedTo)}, but the file's values differ at element ${i} (${x} and ${y})`,
+        );
+        break;
+      }
+    }
+  }
+  const missing: string[] = [];
+  const defaulted: string[] = [];
+  const has = (name: string) => byName.has(name);
+  for (const t of [...params, ...buffers]) {
+    if (has(t.name)) continue;
+    if (t.tiedTo !== undefined && has(t.tiedTo)) continue;
+    if (params.some((x) => x.tiedTo === t.name && has(x.name))) continue;
+    if (t.tiedTo !== undefined) continue; // reported once, under the tensor it is tied to
+    if (t.name.endsWith(counterSuffix)) defaulted.push(t.name);
+    else missing.push(t.name);
+  }
+  if (o.strict) {
+    if (missing.length > 0) problems.push(`missing from the file: ${missing.map(shownName).join(", ")}`);
+    if (unexpected.length > 0) problems.push(`not in the model: ${unexpected.map(shownName).join(", ")}`);
+  }
+  if (problems.length > 0) {
+    const hint = missing.length > 0 ? prefixHint(missing, unexpected, o.prefix) : undefined;
+    throw new Error(
+      `cannot load the safetensors file (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}${hint ? `\n  hint: ${hint}` : ""}`,
+    );
+  }
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
+  for (const name of defaulted) {
+    const t = targets.get(name)!;
+    t.into[t.tensor.offset] = 0;
+  }
+  const loaded = [...params, ...buffers].filter((t) => !missing.includes(t.name)).map((t) => t.name);
+  return { loaded, missing, unexpected, defaulted, nonFinite: bad };
+}
+
+/** The state dict's tensors to write: every parameter and buffer by its PyTorch name, a tied tensor under
+ *  both of its names (as `state_dict()` lists it: `load_state_dict(strict=True)` wants both), BatchNorm
+ *  counters as int64. */
+function stateTensors(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+  prefix: string,
+): TensorToWrite[] {
+  const out: TensorToWrite[] = [];
+  for (const [list, from] of [
+    [params, p],
+    [buffers, b],
+  ] as const) {
+    for (const t of list) {
+      const name = prefix + t.name;
+      if (t.name.endsWith(counterSuffix) && list === buffers) {
+        out.push({ name, dtype: "I64", shape: t.shape, data: BigInt64Array.of(BigInt(Math.round(from[t.offset]!))) });
+      } else out.push(floatTensor(name, t.shape, from.subarray(t.offset, t.offset + t.size)));
+    }
+  }
+  return out;
+}
+
+function floatTensor(name: string, shape: readonly number[], data: Floats): TensorToWrite {
+  // A copy: the writer reads it after this returns, and a view of a caller's array could change.
+  return data instanceof Float32Array
+    ? { name, dtype: "F32", shape, data: data.slice() }
+    : { name, dtype: "F64", shape, data: data.slice() };
+}
+
+function written(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): Uint8Array {
+  const out = writeSafetensors(tensors, metadata);
+  if (!out.ok) throw new Error(`cannot write the safetensors file: ${out.problem.message}`);
+  return out.value;
+}
+
+/** The state dict as a safetensors file (`__metadata__` `{"format": "pt"}`, as PyTorch's `save_file` of
+ *  transformers writes it). */
+function saveStateDict(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Uint8Array {
+  return written(stateTensors(params, buffers, p, b, ""), { format: "pt" });
+}
+
+/** A trainer's whole state: what `saveCheckpoint` writes and `loadCheckpoint` reads. */
+interface TrainerState {
+  readonly params: Floats;
+  readonly buffers: Floats;
+  readonly m: Floats;
+  readonly v: Floats;
+  readonly optimizer: string;
+  steps: number;
+  lr: number;
+  random: number;
+}
+
+/** The optimizer's moments of each tensor that trains, named `optimizer.m.<name>` / `optimizer.v.<name>`. */
+function momentTensors(params: readonly WeightTensor[], s: TrainerState) {
+  const out: { name: string; tensor: WeightTensor; into: Floats }[] = [];
+  params.forEach((t) => {
+    if (!t.trainable || t.tiedTo !== undefined) return;
+    out.push({ name: `optimizer.m.${t.name}`, tensor: t, into: s.m });
+    if (s.v.length > 0) out.push({ name: `optimizer.v.${t.name}`, tensor: t, into: s.v });
+  });
+  return out;
+}
+
+/** A checkpoint: the state dict, the optimizer's moments and, in `__metadata__`, the step count, the
+ *  optimizer, the learning rate and the random generator's state — all a resumed run needs to take the
+ *  same steps, bit for bit. */
+function saveTrainerState(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): Uint8Array {
+  const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
+  for (const x of momentTensors(params, s))
+    tensors.push(
+      floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
+    );
+  return written(tensors, {
+    format: "nnc-checkpoint",
+    optimizer: s.optimizer,
+    steps: String(s.steps),
+    lr: String(s.lr),
+    random: String(s.random),
+  });
+}
+
+/** Reads a checkpoint written by `saveTrainerState` for the same model and optimizer: everything is checked
+ *  (every tensor present, of its shape, of the storage dtype so that values are exact; the metadata) before
+ *  anything is written. */
+function loadTrainerState(
+  bytes: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): void {
+  const file = readFile(bytes);
+  const problems: string[] = [];
+  const meta = file.metadata ?? {};
+  if (meta["format"] !== "nnc-checkpoint")
+    throw new Error(
+      "not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)",
+    );
+  if (meta["optimizer"] !== s.optimizer)
+    problems.push(
+      `the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`,
+    );
+  const whole = (key: string, max: number): number => {
+    const text = meta[key] ?? "";
+    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+    if (!(n <= max))
+      problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
+    return n;
+  };
+  const steps = whole("steps", Number.MAX_SAFE_INTEGER);
+  const random = whole("random", 2 ** 32 - 1);
+  const lr = Number(meta["lr"]);
+  if (!(Number.isFinite(lr) && lr >= 0))
+    problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
+  const dtype = s.params instanceof Float32Array ? "F32" : "F64";
+  const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
+  for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
+  for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
+  for (const x of momentTensors(params, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
+  const pending: Pending[] = [];
+  const seen = new Set<string>();
+  for (const e of file.entries) {
+    const w = wanted.get(e.name);
+    if (w === undefined) {
+      if (!tied.has(e.name)) problems.push(`not in this trainer: ${shownName(e.name)}`);
+      continue;
+    }
+    seen.add(e.name);
+    if (!sameShape(e.shape, w.tensor.shape)) {
+      problems.push(`${shownName(e.name)} has shape ${shapeText(e.shape)}, expected ${shapeText(w.tensor.shape)}`);
+      continue;
+    }
+    if (e.dtype !== (w.counter ? "I64" : dtype)) {
+      problems.push(
+        `${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`,
+      );
+      continue;
+    }
+    const target = { tensor: w.tensor, into: w.into, counter: w.counter };
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") problems.push(values);
+    else pending.push({ target, values });
+  }
+  const absent = [...wanted.keys()].filter((name) => !seen.has(name));
+  if (absent.length > 0) problems.push(`missing from the checkpoint: ${absent.map(shownName).join(", ")}`);
+  if (problems.length > 0)
+    throw new Error(`cannot load the checkpoint (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  s.steps = steps;
+  s.lr = lr;
+  s.random = random;
+}
+
+/** Scales the gradients of the trainable ranges so that their global L2 norm is at most `maxNorm`, as
+ *  `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), clamped at 1); returns the norm. */
+function clipGradients(g: Floats, ranges: readonly (readonly [number, number])[], maxNorm: number): number {
+  let sum = 0;
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) sum += g[i]! * g[i]!;
+  const norm = Math.sqrt(sum);
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) for (const [from, to] of ranges) for (let i = from; i < to; i++) g[i] = g[i]! * coefficient;
+  return norm;
 }

@@ -22,14 +22,19 @@ export interface TensorInfo {
 
 /** The model's name in the spec. */
 export const modelName = "ResNet50";
+
 /** Shape of one sample of the first input (the batch axis is not included). */
 export const inputShape: readonly number[] = [3, 224, 224];
+
 /** Elements of one input sample. */
 export const inputSize = 150528;
+
 /** Shape of one output sample. */
 export const outputShape: readonly number[] = [1000];
+
 /** Elements of one output sample. */
 export const outputSize = 1000;
+
 /** Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`. */
 export const inputs: readonly {
   readonly name: string;
@@ -38,14 +43,18 @@ export const inputs: readonly {
   readonly dtype: string;
   readonly vocab?: number;
 }[] = [{ name: "image", shape: [3, 224, 224], size: 150528, dtype: "float32" }];
+
 /** Every output, in order (the losses and training use the first). */
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [1000], size: 1000 },
 ];
+
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 25557032;
+
 /** Elements of the flat buffer array (BatchNorm running statistics). */
 export const bufferCount = 53173;
+
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
   { name: "conv1.weight", shape: [64, 3, 7, 7], role: "matrix", offset: 0, size: 9408, trainable: true },
@@ -588,6 +597,7 @@ export const params: readonly TensorInfo[] = [
   { name: "fc.weight", shape: [1000, 2048], role: "matrix", offset: 23508032, size: 2048000, trainable: true },
   { name: "fc.bias", shape: [1000], role: "bias", offset: 25556032, size: 1000, trainable: true },
 ];
+
 /** Every buffer tensor (not parameters). */
 export const buffers: readonly TensorInfo[] = [
   { name: "bn1.running_mean", shape: [64], role: "buffer", offset: 0, size: 64, trainable: false },
@@ -1106,196 +1116,6 @@ function checkSeed(seed: unknown): void {
   }
 }
 
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/**
- * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
- * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
- * same parameters on every machine.
- */
-export function createParams(seed = 0): Float32Array {
-  checkSeed(seed);
-  seedRandom(seed);
-  const p = new Float32Array(paramCount);
-  for (let i = 0; i < 9408; i++) p[i] = (2 * random() - 1) * 0.08247860988423225; // conv1.weight: U(±0.08247860988423225)
-  for (let i = 9408; i < 9472; i++) p[i] = 1; // bn1.weight
-  // bn1.bias: zeros
-  for (let i = 9536; i < 13632; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.0.conv1.weight: U(±0.125)
-  for (let i = 13632; i < 13696; i++) p[i] = 1; // layer1.0.bn1.weight
-  // layer1.0.bn1.bias: zeros
-  for (let i = 13760; i < 50624; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.0.conv2.weight: U(±0.041666666666666664)
-  for (let i = 50624; i < 50688; i++) p[i] = 1; // layer1.0.bn2.weight
-  // layer1.0.bn2.bias: zeros
-  for (let i = 50752; i < 67136; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.0.conv3.weight: U(±0.125)
-  for (let i = 67136; i < 67392; i++) p[i] = 1; // layer1.0.bn3.weight
-  // layer1.0.bn3.bias: zeros
-  for (let i = 67648; i < 84032; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.0.downsample.0.weight: U(±0.125)
-  for (let i = 84032; i < 84288; i++) p[i] = 1; // layer1.0.downsample.1.weight
-  // layer1.0.downsample.1.bias: zeros
-  for (let i = 84544; i < 100928; i++) p[i] = (2 * random() - 1) * 0.0625; // layer1.rest.0.conv1.weight: U(±0.0625)
-  for (let i = 100928; i < 100992; i++) p[i] = 1; // layer1.rest.0.bn1.weight
-  // layer1.rest.0.bn1.bias: zeros
-  for (let i = 101056; i < 137920; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.rest.0.conv2.weight: U(±0.041666666666666664)
-  for (let i = 137920; i < 137984; i++) p[i] = 1; // layer1.rest.0.bn2.weight
-  // layer1.rest.0.bn2.bias: zeros
-  for (let i = 138048; i < 154432; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.rest.0.conv3.weight: U(±0.125)
-  for (let i = 154432; i < 154688; i++) p[i] = 1; // layer1.rest.0.bn3.weight
-  // layer1.rest.0.bn3.bias: zeros
-  for (let i = 154944; i < 171328; i++) p[i] = (2 * random() - 1) * 0.0625; // layer1.rest.1.conv1.weight: U(±0.0625)
-  for (let i = 171328; i < 171392; i++) p[i] = 1; // layer1.rest.1.bn1.weight
-  // layer1.rest.1.bn1.bias: zeros
-  for (let i = 171456; i < 208320; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.rest.1.conv2.weight: U(±0.041666666666666664)
-  for (let i = 208320; i < 208384; i++) p[i] = 1; // layer1.rest.1.bn2.weight
-  // layer1.rest.1.bn2.bias: zeros
-  for (let i = 208448; i < 224832; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.rest.1.conv3.weight: U(±0.125)
-  for (let i = 224832; i < 225088; i++) p[i] = 1; // layer1.rest.1.bn3.weight
-  // layer1.rest.1.bn3.bias: zeros
-  for (let i = 225344; i < 258112; i++) p[i] = (2 * random() - 1) * 0.0625; // layer2.0.conv1.weight: U(±0.0625)
-  for (let i = 258112; i < 258240; i++) p[i] = 1; // layer2.0.bn1.weight
-  // layer2.0.bn1.bias: zeros
-  for (let i = 258368; i < 405824; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.0.conv2.weight: U(±0.029462782549439483)
-  for (let i = 405824; i < 405952; i++) p[i] = 1; // layer2.0.bn2.weight
-  // layer2.0.bn2.bias: zeros
-  for (let i = 406080; i < 471616; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.0.conv3.weight: U(±0.08838834764831843)
-  for (let i = 471616; i < 472128; i++) p[i] = 1; // layer2.0.bn3.weight
-  // layer2.0.bn3.bias: zeros
-  for (let i = 472640; i < 603712; i++) p[i] = (2 * random() - 1) * 0.0625; // layer2.0.downsample.0.weight: U(±0.0625)
-  for (let i = 603712; i < 604224; i++) p[i] = 1; // layer2.0.downsample.1.weight
-  // layer2.0.downsample.1.bias: zeros
-  for (let i = 604736; i < 670272; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.rest.0.conv1.weight: U(±0.044194173824159216)
-  for (let i = 670272; i < 670400; i++) p[i] = 1; // layer2.rest.0.bn1.weight
-  // layer2.rest.0.bn1.bias: zeros
-  for (let i = 670528; i < 817984; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.rest.0.conv2.weight: U(±0.029462782549439483)
-  for (let i = 817984; i < 818112; i++) p[i] = 1; // layer2.rest.0.bn2.weight
-  // layer2.rest.0.bn2.bias: zeros
-  for (let i = 818240; i < 883776; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.rest.0.conv3.weight: U(±0.08838834764831843)
-  for (let i = 883776; i < 884288; i++) p[i] = 1; // layer2.rest.0.bn3.weight
-  // layer2.rest.0.bn3.bias: zeros
-  for (let i = 884800; i < 950336; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.rest.1.conv1.weight: U(±0.044194173824159216)
-  for (let i = 950336; i < 950464; i++) p[i] = 1; // layer2.rest.1.bn1.weight
-  // layer2.rest.1.bn1.bias: zeros
-  for (let i = 950592; i < 1098048; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.rest.1.conv2.weight: U(±0.029462782549439483)
-  for (let i = 1098048; i < 1098176; i++) p[i] = 1; // layer2.rest.1.bn2.weight
-  // layer2.rest.1.bn2.bias: zeros
-  for (let i = 1098304; i < 1163840; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.rest.1.conv3.weight: U(±0.08838834764831843)
-  for (let i = 1163840; i < 1164352; i++) p[i] = 1; // layer2.rest.1.bn3.weight
-  // layer2.rest.1.bn3.bias: zeros
-  for (let i = 1164864; i < 1230400; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.rest.2.conv1.weight: U(±0.044194173824159216)
-  for (let i = 1230400; i < 1230528; i++) p[i] = 1; // layer2.rest.2.bn1.weight
-  // layer2.rest.2.bn1.bias: zeros
-  for (let i = 1230656; i < 1378112; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.rest.2.conv2.weight: U(±0.029462782549439483)
-  for (let i = 1378112; i < 1378240; i++) p[i] = 1; // layer2.rest.2.bn2.weight
-  // layer2.rest.2.bn2.bias: zeros
-  for (let i = 1378368; i < 1443904; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.rest.2.conv3.weight: U(±0.08838834764831843)
-  for (let i = 1443904; i < 1444416; i++) p[i] = 1; // layer2.rest.2.bn3.weight
-  // layer2.rest.2.bn3.bias: zeros
-  for (let i = 1444928; i < 1576000; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer3.0.conv1.weight: U(±0.044194173824159216)
-  for (let i = 1576000; i < 1576256; i++) p[i] = 1; // layer3.0.bn1.weight
-  // layer3.0.bn1.bias: zeros
-  for (let i = 1576512; i < 2166336; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.0.conv2.weight: U(±0.020833333333333332)
-  for (let i = 2166336; i < 2166592; i++) p[i] = 1; // layer3.0.bn2.weight
-  // layer3.0.bn2.bias: zeros
-  for (let i = 2166848; i < 2428992; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.0.conv3.weight: U(±0.0625)
-  for (let i = 2428992; i < 2430016; i++) p[i] = 1; // layer3.0.bn3.weight
-  // layer3.0.bn3.bias: zeros
-  for (let i = 2431040; i < 2955328; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer3.0.downsample.0.weight: U(±0.044194173824159216)
-  for (let i = 2955328; i < 2956352; i++) p[i] = 1; // layer3.0.downsample.1.weight
-  // layer3.0.downsample.1.bias: zeros
-  for (let i = 2957376; i < 3219520; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.0.conv1.weight: U(±0.03125)
-  for (let i = 3219520; i < 3219776; i++) p[i] = 1; // layer3.rest.0.bn1.weight
-  // layer3.rest.0.bn1.bias: zeros
-  for (let i = 3220032; i < 3809856; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.0.conv2.weight: U(±0.020833333333333332)
-  for (let i = 3809856; i < 3810112; i++) p[i] = 1; // layer3.rest.0.bn2.weight
-  // layer3.rest.0.bn2.bias: zeros
-  for (let i = 3810368; i < 4072512; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.0.conv3.weight: U(±0.0625)
-  for (let i = 4072512; i < 4073536; i++) p[i] = 1; // layer3.rest.0.bn3.weight
-  // layer3.rest.0.bn3.bias: zeros
-  for (let i = 4074560; i < 4336704; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.1.conv1.weight: U(±0.03125)
-  for (let i = 4336704; i < 4336960; i++) p[i] = 1; // layer3.rest.1.bn1.weight
-  // layer3.rest.1.bn1.bias: zeros
-  for (let i = 4337216; i < 4927040; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.1.conv2.weight: U(±0.020833333333333332)
-  for (let i = 4927040; i < 4927296; i++) p[i] = 1; // layer3.rest.1.bn2.weight
-  // layer3.rest.1.bn2.bias: zeros
-  for (let i = 4927552; i < 5189696; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.1.conv3.weight: U(±0.0625)
-  for (let i = 5189696; i < 5190720; i++) p[i] = 1; // layer3.rest.1.bn3.weight
-  // layer3.rest.1.bn3.bias: zeros
-  for (let i = 5191744; i < 5453888; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.2.conv1.weight: U(±0.03125)
-  for (let i = 5453888; i < 5454144; i++) p[i] = 1; // layer3.rest.2.bn1.weight
-  // layer3.rest.2.bn1.bias: zeros
-  for (let i = 5454400; i < 6044224; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.2.conv2.weight: U(±0.020833333333333332)
-  for (let i = 6044224; i < 6044480; i++) p[i] = 1; // layer3.rest.2.bn2.weight
-  // layer3.rest.2.bn2.bias: zeros
-  for (let i = 6044736; i < 6306880; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.2.conv3.weight: U(±0.0625)
-  for (let i = 6306880; i < 6307904; i++) p[i] = 1; // layer3.rest.2.bn3.weight
-  // layer3.rest.2.bn3.bias: zeros
-  for (let i = 6308928; i < 6571072; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.3.conv1.weight: U(±0.03125)
-  for (let i = 6571072; i < 6571328; i++) p[i] = 1; // layer3.rest.3.bn1.weight
-  // layer3.rest.3.bn1.bias: zeros
-  for (let i = 6571584; i < 7161408; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.3.conv2.weight: U(±0.020833333333333332)
-  for (let i = 7161408; i < 7161664; i++) p[i] = 1; // layer3.rest.3.bn2.weight
-  // layer3.rest.3.bn2.bias: zeros
-  for (let i = 7161920; i < 7424064; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.3.conv3.weight: U(±0.0625)
-  for (let i = 7424064; i < 7425088; i++) p[i] = 1; // layer3.rest.3.bn3.weight
-  // layer3.rest.3.bn3.bias: zeros
-  for (let i = 7426112; i < 7688256; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.4.conv1.weight: U(±0.03125)
-  for (let i = 7688256; i < 7688512; i++) p[i] = 1; // layer3.rest.4.bn1.weight
-  // layer3.rest.4.bn1.bias: zeros
-  for (let i = 7688768; i < 8278592; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.4.conv2.weight: U(±0.020833333333333332)
-  for (let i = 8278592; i < 8278848; i++) p[i] = 1; // layer3.rest.4.bn2.weight
-  // layer3.rest.4.bn2.bias: zeros
-  for (let i = 8279104; i < 8541248; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.4.conv3.weight: U(±0.0625)
-  for (let i = 8541248; i < 8542272; i++) p[i] = 1; // layer3.rest.4.bn3.weight
-  // layer3.rest.4.bn3.bias: zeros
-  for (let i = 8543296; i < 9067584; i++) p[i] = (2 * random() - 1) * 0.03125; // layer4.0.conv1.weight: U(±0.03125)
-  for (let i = 9067584; i < 9068096; i++) p[i] = 1; // layer4.0.bn1.weight
-  // layer4.0.bn1.bias: zeros
-  for (let i = 9068608; i < 11427904; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.0.conv2.weight: U(±0.014731391274719742)
-  for (let i = 11427904; i < 11428416; i++) p[i] = 1; // layer4.0.bn2.weight
-  // layer4.0.bn2.bias: zeros
-  for (let i = 11428928; i < 12477504; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer4.0.conv3.weight: U(±0.044194173824159216)
-  for (let i = 12477504; i < 12479552; i++) p[i] = 1; // layer4.0.bn3.weight
-  // layer4.0.bn3.bias: zeros
-  for (let i = 12481600; i < 14578752; i++) p[i] = (2 * random() - 1) * 0.03125; // layer4.0.downsample.0.weight: U(±0.03125)
-  for (let i = 14578752; i < 14580800; i++) p[i] = 1; // layer4.0.downsample.1.weight
-  // layer4.0.downsample.1.bias: zeros
-  for (let i = 14582848; i < 15631424; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // layer4.rest.0.conv1.weight: U(±0.022097086912079608)
-  for (let i = 15631424; i < 15631936; i++) p[i] = 1; // layer4.rest.0.bn1.weight
-  // layer4.rest.0.bn1.bias: zeros
-  for (let i = 15632448; i < 17991744; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.rest.0.conv2.weight: U(±0.014731391274719742)
-  for (let i = 17991744; i < 17992256; i++) p[i] = 1; // layer4.rest.0.bn2.weight
-  // layer4.rest.0.bn2.bias: zeros
-  for (let i = 17992768; i < 19041344; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer4.rest.0.conv3.weight: U(±0.044194173824159216)
-  for (let i = 19041344; i < 19043392; i++) p[i] = 1; // layer4.rest.0.bn3.weight
-  // layer4.rest.0.bn3.bias: zeros
-  for (let i = 19045440; i < 20094016; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // layer4.rest.1.conv1.weight: U(±0.022097086912079608)
-  for (let i = 20094016; i < 20094528; i++) p[i] = 1; // layer4.rest.1.bn1.weight
-  // layer4.rest.1.bn1.bias: zeros
-  for (let i = 20095040; i < 22454336; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.rest.1.conv2.weight: U(±0.014731391274719742)
-  for (let i = 22454336; i < 22454848; i++) p[i] = 1; // layer4.rest.1.bn2.weight
-  // layer4.rest.1.bn2.bias: zeros
-  for (let i = 22455360; i < 23503936; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer4.rest.1.conv3.weight: U(±0.044194173824159216)
-  for (let i = 23503936; i < 23505984; i++) p[i] = 1; // layer4.rest.1.bn3.weight
-  // layer4.rest.1.bn3.bias: zeros
-  for (let i = 23508032; i < 25556032; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // fc.weight: U(±0.022097086912079608)
-  for (let i = 25556032; i < 25557032; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // fc.bias: U(±0.022097086912079608)
-  return p;
-}
-
 /** A new buffer array: running means 0, running variances 1, batch counters 0. */
 export function createBuffers(): Float32Array {
   const p = new Float32Array(bufferCount);
@@ -1461,1668 +1281,1007 @@ export function createBuffers(): Float32Array {
   return p;
 }
 
-// ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
-
-let batchSize = 0;
-let forwardDone = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
-/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
-let act1 = new Float32Array(0);
-let act2 = new Float32Array(0);
-let act3 = new Float32Array(0);
-let act4 = new Float32Array(0);
-let act5 = new Float32Array(0);
-let act6 = new Float32Array(0);
-let act7 = new Float32Array(0);
-let act8 = new Float32Array(0);
-let act9 = new Float32Array(0);
-let act10 = new Float32Array(0);
-let act11 = new Float32Array(0);
-let act12 = new Float32Array(0);
-let act13 = new Float32Array(0);
-let act14 = new Float32Array(0);
-let act15 = new Float32Array(0);
-let act16 = new Float32Array(0);
-let act17 = new Float32Array(0);
-let act18 = new Float32Array(0);
-let act19 = new Float32Array(0);
-let act20 = new Float32Array(0);
-let act21 = new Float32Array(0);
-let act22 = new Float32Array(0);
-let act23 = new Float32Array(0);
-let act24 = new Float32Array(0);
-let act25 = new Float32Array(0);
-let act26 = new Float32Array(0);
-let act27 = new Float32Array(0);
-let act28 = new Float32Array(0);
-let act29 = new Float32Array(0);
-let act30 = new Float32Array(0);
-let act31 = new Float32Array(0);
-let act32 = new Float32Array(0);
-let act33 = new Float32Array(0);
-let act34 = new Float32Array(0);
-let act35 = new Float32Array(0);
-let act36 = new Float32Array(0);
-let act37 = new Float32Array(0);
-let act38 = new Float32Array(0);
-let act39 = new Float32Array(0);
-let act40 = new Float32Array(0);
-let act41 = new Float32Array(0);
-let act42 = new Float32Array(0);
-let act43 = new Float32Array(0);
-let act44 = new Float32Array(0);
-let act45 = new Float32Array(0);
-let act46 = new Float32Array(0);
-let act47 = new Float32Array(0);
-let act48 = new Float32Array(0);
-let act49 = new Float32Array(0);
-let act50 = new Float32Array(0);
-let act51 = new Float32Array(0);
-let act52 = new Float32Array(0);
-let act53 = new Float32Array(0);
-let act54 = new Float32Array(0);
-let act55 = new Float32Array(0);
-let act56 = new Float32Array(0);
-let act57 = new Float32Array(0);
-let act58 = new Float32Array(0);
-let act59 = new Float32Array(0);
-let act60 = new Float32Array(0);
-let act61 = new Float32Array(0);
-let act62 = new Float32Array(0);
-let act63 = new Float32Array(0);
-let act64 = new Float32Array(0);
-let act65 = new Float32Array(0);
-let act66 = new Float32Array(0);
-let act67 = new Float32Array(0);
-let act68 = new Float32Array(0);
-let act69 = new Float32Array(0);
-let act70 = new Float32Array(0);
-let act71 = new Float32Array(0);
-let act72 = new Float32Array(0);
-let act73 = new Float32Array(0);
-let act74 = new Float32Array(0);
-let act75 = new Float32Array(0);
-let act76 = new Float32Array(0);
-let act77 = new Float32Array(0);
-let act78 = new Float32Array(0);
-let act79 = new Float32Array(0);
-let act80 = new Float32Array(0);
-let act81 = new Float32Array(0);
-let act82 = new Float32Array(0);
-let act83 = new Float32Array(0);
-let act84 = new Float32Array(0);
-let act85 = new Float32Array(0);
-let act86 = new Float32Array(0);
-let act87 = new Float32Array(0);
-let act88 = new Float32Array(0);
-let act89 = new Float32Array(0);
-let act90 = new Float32Array(0);
-let act91 = new Float32Array(0);
-let act92 = new Float32Array(0);
-let act93 = new Float32Array(0);
-let act94 = new Float32Array(0);
-let act95 = new Float32Array(0);
-let act96 = new Float32Array(0);
-let act97 = new Float32Array(0);
-let act98 = new Float32Array(0);
-let act99 = new Float32Array(0);
-let act100 = new Float32Array(0);
-let act101 = new Float32Array(0);
-let act102 = new Float32Array(0);
-let act103 = new Float32Array(0);
-let act104 = new Float32Array(0);
-let act105 = new Float32Array(0);
-let act106 = new Float32Array(0);
-let act107 = new Float32Array(0);
-let act108 = new Float32Array(0);
-let act109 = new Float32Array(0);
-let act110 = new Float32Array(0);
-let act111 = new Float32Array(0);
-let act112 = new Float32Array(0);
-let act113 = new Float32Array(0);
-let act114 = new Float32Array(0);
-let act115 = new Float32Array(0);
-let act116 = new Float32Array(0);
-let act117 = new Float32Array(0);
-let act118 = new Float32Array(0);
-let act119 = new Float32Array(0);
-let act120 = new Float32Array(0);
-let act121 = new Float32Array(0);
-let act122 = new Float32Array(0);
-let act123 = new Float32Array(0);
-let act124 = new Float32Array(0);
-let act125 = new Float32Array(0);
-let act126 = new Float32Array(0);
-let act127 = new Float32Array(0);
-let act128 = new Float32Array(0);
-let act129 = new Float32Array(0);
-let act130 = new Float32Array(0);
-let act131 = new Float32Array(0);
-let act132 = new Float32Array(0);
-let act133 = new Float32Array(0);
-let act134 = new Float32Array(0);
-let act135 = new Float32Array(0);
-let act136 = new Float32Array(0);
-let act137 = new Float32Array(0);
-let act138 = new Float32Array(0);
-let act139 = new Float32Array(0);
-let act140 = new Float32Array(0);
-let act141 = new Float32Array(0);
-let act142 = new Float32Array(0);
-let act143 = new Float32Array(0);
-let act144 = new Float32Array(0);
-let act145 = new Float32Array(0);
-let act146 = new Float32Array(0);
-let act147 = new Float32Array(0);
-let act148 = new Float32Array(0);
-let act149 = new Float32Array(0);
-let act150 = new Float32Array(0);
-let act151 = new Float32Array(0);
-let act152 = new Float32Array(0);
-let act153 = new Float32Array(0);
-let act154 = new Float32Array(0);
-let act155 = new Float32Array(0);
-let act156 = new Float32Array(0);
-let act157 = new Float32Array(0);
-let act158 = new Float32Array(0);
-let act159 = new Float32Array(0);
-let act160 = new Float32Array(0);
-let act161 = new Float32Array(0);
-let act162 = new Float32Array(0);
-let act163 = new Float32Array(0);
-let act164 = new Float32Array(0);
-let act165 = new Float32Array(0);
-let act166 = new Float32Array(0);
-let act167 = new Float32Array(0);
-let act168 = new Float32Array(0);
-let act169 = new Float32Array(0);
-let act170 = new Float32Array(0);
-let act171 = new Float32Array(0);
-let act172 = new Float32Array(0);
-let act173 = new Float32Array(0);
-let act175 = new Float32Array(0);
-let act0 = new Float32Array(0);
-let grad0 = new Float32Array(0);
-let grad1 = new Float32Array(0);
-let grad2 = new Float32Array(0);
-let grad3 = new Float32Array(0);
-let grad4 = new Float32Array(0);
-let grad5 = new Float32Array(0);
-let grad6 = new Float32Array(0);
-let grad7 = new Float32Array(0);
-let grad8 = new Float32Array(0);
-let grad9 = new Float32Array(0);
-let grad10 = new Float32Array(0);
-let grad11 = new Float32Array(0);
-let grad12 = new Float32Array(0);
-let grad13 = new Float32Array(0);
-let grad14 = new Float32Array(0);
-let grad15 = new Float32Array(0);
-let grad16 = new Float32Array(0);
-let grad17 = new Float32Array(0);
-let grad18 = new Float32Array(0);
-let grad19 = new Float32Array(0);
-let grad20 = new Float32Array(0);
-let grad21 = new Float32Array(0);
-let grad22 = new Float32Array(0);
-let grad23 = new Float32Array(0);
-let grad24 = new Float32Array(0);
-let grad25 = new Float32Array(0);
-let grad26 = new Float32Array(0);
-let grad27 = new Float32Array(0);
-let grad28 = new Float32Array(0);
-let grad29 = new Float32Array(0);
-let grad30 = new Float32Array(0);
-let grad31 = new Float32Array(0);
-let grad32 = new Float32Array(0);
-let grad33 = new Float32Array(0);
-let grad34 = new Float32Array(0);
-let grad35 = new Float32Array(0);
-let grad36 = new Float32Array(0);
-let grad37 = new Float32Array(0);
-let grad38 = new Float32Array(0);
-let grad39 = new Float32Array(0);
-let grad40 = new Float32Array(0);
-let grad41 = new Float32Array(0);
-let grad42 = new Float32Array(0);
-let grad43 = new Float32Array(0);
-let grad44 = new Float32Array(0);
-let grad45 = new Float32Array(0);
-let grad46 = new Float32Array(0);
-let grad47 = new Float32Array(0);
-let grad48 = new Float32Array(0);
-let grad49 = new Float32Array(0);
-let grad50 = new Float32Array(0);
-let grad51 = new Float32Array(0);
-let grad52 = new Float32Array(0);
-let grad53 = new Float32Array(0);
-let grad54 = new Float32Array(0);
-let grad55 = new Float32Array(0);
-let grad56 = new Float32Array(0);
-let grad57 = new Float32Array(0);
-let grad58 = new Float32Array(0);
-let grad59 = new Float32Array(0);
-let grad60 = new Float32Array(0);
-let grad61 = new Float32Array(0);
-let grad62 = new Float32Array(0);
-let grad63 = new Float32Array(0);
-let grad64 = new Float32Array(0);
-let grad65 = new Float32Array(0);
-let grad66 = new Float32Array(0);
-let grad67 = new Float32Array(0);
-let grad68 = new Float32Array(0);
-let grad69 = new Float32Array(0);
-let grad70 = new Float32Array(0);
-let grad71 = new Float32Array(0);
-let grad72 = new Float32Array(0);
-let grad73 = new Float32Array(0);
-let grad74 = new Float32Array(0);
-let grad75 = new Float32Array(0);
-let grad76 = new Float32Array(0);
-let grad77 = new Float32Array(0);
-let grad78 = new Float32Array(0);
-let grad79 = new Float32Array(0);
-let grad80 = new Float32Array(0);
-let grad81 = new Float32Array(0);
-let grad82 = new Float32Array(0);
-let grad83 = new Float32Array(0);
-let grad84 = new Float32Array(0);
-let grad85 = new Float32Array(0);
-let grad86 = new Float32Array(0);
-let grad87 = new Float32Array(0);
-let grad88 = new Float32Array(0);
-let grad89 = new Float32Array(0);
-let grad90 = new Float32Array(0);
-let grad91 = new Float32Array(0);
-let grad92 = new Float32Array(0);
-let grad93 = new Float32Array(0);
-let grad94 = new Float32Array(0);
-let grad95 = new Float32Array(0);
-let grad96 = new Float32Array(0);
-let grad97 = new Float32Array(0);
-let grad98 = new Float32Array(0);
-let grad99 = new Float32Array(0);
-let grad100 = new Float32Array(0);
-let grad101 = new Float32Array(0);
-let grad102 = new Float32Array(0);
-let grad103 = new Float32Array(0);
-let grad104 = new Float32Array(0);
-let grad105 = new Float32Array(0);
-let grad106 = new Float32Array(0);
-let grad107 = new Float32Array(0);
-let grad108 = new Float32Array(0);
-let grad109 = new Float32Array(0);
-let grad110 = new Float32Array(0);
-let grad111 = new Float32Array(0);
-let grad112 = new Float32Array(0);
-let grad113 = new Float32Array(0);
-let grad114 = new Float32Array(0);
-let grad115 = new Float32Array(0);
-let grad116 = new Float32Array(0);
-let grad117 = new Float32Array(0);
-let grad118 = new Float32Array(0);
-let grad119 = new Float32Array(0);
-let grad120 = new Float32Array(0);
-let grad121 = new Float32Array(0);
-let grad122 = new Float32Array(0);
-let grad123 = new Float32Array(0);
-let grad124 = new Float32Array(0);
-let grad125 = new Float32Array(0);
-let grad126 = new Float32Array(0);
-let grad127 = new Float32Array(0);
-let grad128 = new Float32Array(0);
-let grad129 = new Float32Array(0);
-let grad130 = new Float32Array(0);
-let grad131 = new Float32Array(0);
-let grad132 = new Float32Array(0);
-let grad133 = new Float32Array(0);
-let grad134 = new Float32Array(0);
-let grad135 = new Float32Array(0);
-let grad136 = new Float32Array(0);
-let grad137 = new Float32Array(0);
-let grad138 = new Float32Array(0);
-let grad139 = new Float32Array(0);
-let grad140 = new Float32Array(0);
-let grad141 = new Float32Array(0);
-let grad142 = new Float32Array(0);
-let grad143 = new Float32Array(0);
-let grad144 = new Float32Array(0);
-let grad145 = new Float32Array(0);
-let grad146 = new Float32Array(0);
-let grad147 = new Float32Array(0);
-let grad148 = new Float32Array(0);
-let grad149 = new Float32Array(0);
-let grad150 = new Float32Array(0);
-let grad151 = new Float32Array(0);
-let grad152 = new Float32Array(0);
-let grad153 = new Float32Array(0);
-let grad154 = new Float32Array(0);
-let grad155 = new Float32Array(0);
-let grad156 = new Float32Array(0);
-let grad157 = new Float32Array(0);
-let grad158 = new Float32Array(0);
-let grad159 = new Float32Array(0);
-let grad160 = new Float32Array(0);
-let grad161 = new Float32Array(0);
-let grad162 = new Float32Array(0);
-let grad163 = new Float32Array(0);
-let grad164 = new Float32Array(0);
-let grad165 = new Float32Array(0);
-let grad166 = new Float32Array(0);
-let grad167 = new Float32Array(0);
-let grad168 = new Float32Array(0);
-let grad169 = new Float32Array(0);
-let grad170 = new Float32Array(0);
-let grad171 = new Float32Array(0);
-let grad172 = new Float32Array(0);
-let grad173 = new Float32Array(0);
-let grad175 = new Float32Array(0);
-let scratch1_xhat = new Float32Array(0);
-let scratch1_istd = new Float32Array(0);
-let scratch1_batchstats = new Float32Array(0);
-let scratch3_argmax = new Float32Array(0);
-let scratch5_xhat = new Float32Array(0);
-let scratch5_istd = new Float32Array(0);
-let scratch5_batchstats = new Float32Array(0);
-let scratch8_xhat = new Float32Array(0);
-let scratch8_istd = new Float32Array(0);
-let scratch8_batchstats = new Float32Array(0);
-let scratch11_xhat = new Float32Array(0);
-let scratch11_istd = new Float32Array(0);
-let scratch11_batchstats = new Float32Array(0);
-let scratch13_xhat = new Float32Array(0);
-let scratch13_istd = new Float32Array(0);
-let scratch13_batchstats = new Float32Array(0);
-let scratch17_xhat = new Float32Array(0);
-let scratch17_istd = new Float32Array(0);
-let scratch17_batchstats = new Float32Array(0);
-let scratch20_xhat = new Float32Array(0);
-let scratch20_istd = new Float32Array(0);
-let scratch20_batchstats = new Float32Array(0);
-let scratch23_xhat = new Float32Array(0);
-let scratch23_istd = new Float32Array(0);
-let scratch23_batchstats = new Float32Array(0);
-let scratch27_xhat = new Float32Array(0);
-let scratch27_istd = new Float32Array(0);
-let scratch27_batchstats = new Float32Array(0);
-let scratch30_xhat = new Float32Array(0);
-let scratch30_istd = new Float32Array(0);
-let scratch30_batchstats = new Float32Array(0);
-let scratch33_xhat = new Float32Array(0);
-let scratch33_istd = new Float32Array(0);
-let scratch33_batchstats = new Float32Array(0);
-let scratch37_xhat = new Float32Array(0);
-let scratch37_istd = new Float32Array(0);
-let scratch37_batchstats = new Float32Array(0);
-let scratch40_xhat = new Float32Array(0);
-let scratch40_istd = new Float32Array(0);
-let scratch40_batchstats = new Float32Array(0);
-let scratch43_xhat = new Float32Array(0);
-let scratch43_istd = new Float32Array(0);
-let scratch43_batchstats = new Float32Array(0);
-let scratch45_xhat = new Float32Array(0);
-let scratch45_istd = new Float32Array(0);
-let scratch45_batchstats = new Float32Array(0);
-let scratch49_xhat = new Float32Array(0);
-let scratch49_istd = new Float32Array(0);
-let scratch49_batchstats = new Float32Array(0);
-let scratch52_xhat = new Float32Array(0);
-let scratch52_istd = new Float32Array(0);
-let scratch52_batchstats = new Float32Array(0);
-let scratch55_xhat = new Float32Array(0);
-let scratch55_istd = new Float32Array(0);
-let scratch55_batchstats = new Float32Array(0);
-let scratch59_xhat = new Float32Array(0);
-let scratch59_istd = new Float32Array(0);
-let scratch59_batchstats = new Float32Array(0);
-let scratch62_xhat = new Float32Array(0);
-let scratch62_istd = new Float32Array(0);
-let scratch62_batchstats = new Float32Array(0);
-let scratch65_xhat = new Float32Array(0);
-let scratch65_istd = new Float32Array(0);
-let scratch65_batchstats = new Float32Array(0);
-let scratch69_xhat = new Float32Array(0);
-let scratch69_istd = new Float32Array(0);
-let scratch69_batchstats = new Float32Array(0);
-let scratch72_xhat = new Float32Array(0);
-let scratch72_istd = new Float32Array(0);
-let scratch72_batchstats = new Float32Array(0);
-let scratch75_xhat = new Float32Array(0);
-let scratch75_istd = new Float32Array(0);
-let scratch75_batchstats = new Float32Array(0);
-let scratch79_xhat = new Float32Array(0);
-let scratch79_istd = new Float32Array(0);
-let scratch79_batchstats = new Float32Array(0);
-let scratch82_xhat = new Float32Array(0);
-let scratch82_istd = new Float32Array(0);
-let scratch82_batchstats = new Float32Array(0);
-let scratch85_xhat = new Float32Array(0);
-let scratch85_istd = new Float32Array(0);
-let scratch85_batchstats = new Float32Array(0);
-let scratch87_xhat = new Float32Array(0);
-let scratch87_istd = new Float32Array(0);
-let scratch87_batchstats = new Float32Array(0);
-let scratch91_xhat = new Float32Array(0);
-let scratch91_istd = new Float32Array(0);
-let scratch91_batchstats = new Float32Array(0);
-let scratch94_xhat = new Float32Array(0);
-let scratch94_istd = new Float32Array(0);
-let scratch94_batchstats = new Float32Array(0);
-let scratch97_xhat = new Float32Array(0);
-let scratch97_istd = new Float32Array(0);
-let scratch97_batchstats = new Float32Array(0);
-let scratch101_xhat = new Float32Array(0);
-let scratch101_istd = new Float32Array(0);
-let scratch101_batchstats = new Float32Array(0);
-let scratch104_xhat = new Float32Array(0);
-let scratch104_istd = new Float32Array(0);
-let scratch104_batchstats = new Float32Array(0);
-let scratch107_xhat = new Float32Array(0);
-let scratch107_istd = new Float32Array(0);
-let scratch107_batchstats = new Float32Array(0);
-let scratch111_xhat = new Float32Array(0);
-let scratch111_istd = new Float32Array(0);
-let scratch111_batchstats = new Float32Array(0);
-let scratch114_xhat = new Float32Array(0);
-let scratch114_istd = new Float32Array(0);
-let scratch114_batchstats = new Float32Array(0);
-let scratch117_xhat = new Float32Array(0);
-let scratch117_istd = new Float32Array(0);
-let scratch117_batchstats = new Float32Array(0);
-let scratch121_xhat = new Float32Array(0);
-let scratch121_istd = new Float32Array(0);
-let scratch121_batchstats = new Float32Array(0);
-let scratch124_xhat = new Float32Array(0);
-let scratch124_istd = new Float32Array(0);
-let scratch124_batchstats = new Float32Array(0);
-let scratch127_xhat = new Float32Array(0);
-let scratch127_istd = new Float32Array(0);
-let scratch127_batchstats = new Float32Array(0);
-let scratch131_xhat = new Float32Array(0);
-let scratch131_istd = new Float32Array(0);
-let scratch131_batchstats = new Float32Array(0);
-let scratch134_xhat = new Float32Array(0);
-let scratch134_istd = new Float32Array(0);
-let scratch134_batchstats = new Float32Array(0);
-let scratch137_xhat = new Float32Array(0);
-let scratch137_istd = new Float32Array(0);
-let scratch137_batchstats = new Float32Array(0);
-let scratch141_xhat = new Float32Array(0);
-let scratch141_istd = new Float32Array(0);
-let scratch141_batchstats = new Float32Array(0);
-let scratch144_xhat = new Float32Array(0);
-let scratch144_istd = new Float32Array(0);
-let scratch144_batchstats = new Float32Array(0);
-let scratch147_xhat = new Float32Array(0);
-let scratch147_istd = new Float32Array(0);
-let scratch147_batchstats = new Float32Array(0);
-let scratch149_xhat = new Float32Array(0);
-let scratch149_istd = new Float32Array(0);
-let scratch149_batchstats = new Float32Array(0);
-let scratch153_xhat = new Float32Array(0);
-let scratch153_istd = new Float32Array(0);
-let scratch153_batchstats = new Float32Array(0);
-let scratch156_xhat = new Float32Array(0);
-let scratch156_istd = new Float32Array(0);
-let scratch156_batchstats = new Float32Array(0);
-let scratch159_xhat = new Float32Array(0);
-let scratch159_istd = new Float32Array(0);
-let scratch159_batchstats = new Float32Array(0);
-let scratch163_xhat = new Float32Array(0);
-let scratch163_istd = new Float32Array(0);
-let scratch163_batchstats = new Float32Array(0);
-let scratch166_xhat = new Float32Array(0);
-let scratch166_istd = new Float32Array(0);
-let scratch166_batchstats = new Float32Array(0);
-let scratch169_xhat = new Float32Array(0);
-let scratch169_istd = new Float32Array(0);
-let scratch169_batchstats = new Float32Array(0);
-const work0_col = new Float32Array(1843968);
-const work0_dcol = new Float32Array(1843968);
-const work4_col = new Float32Array(200704);
-const work4_dcol = new Float32Array(200704);
-const work7_col = new Float32Array(1806336);
-const work7_dcol = new Float32Array(1806336);
-const work10_col = new Float32Array(200704);
-const work10_dcol = new Float32Array(200704);
-const work12_col = new Float32Array(200704);
-const work12_dcol = new Float32Array(200704);
-const work16_col = new Float32Array(802816);
-const work16_dcol = new Float32Array(802816);
-const work19_col = new Float32Array(1806336);
-const work19_dcol = new Float32Array(1806336);
-const work22_col = new Float32Array(200704);
-const work22_dcol = new Float32Array(200704);
-const work26_col = new Float32Array(802816);
-const work26_dcol = new Float32Array(802816);
-const work29_col = new Float32Array(1806336);
-const work29_dcol = new Float32Array(1806336);
-const work32_col = new Float32Array(200704);
-const work32_dcol = new Float32Array(200704);
-const work36_col = new Float32Array(802816);
-const work36_dcol = new Float32Array(802816);
-const work39_col = new Float32Array(903168);
-const work39_dcol = new Float32Array(903168);
-const work42_col = new Float32Array(100352);
-const work42_dcol = new Float32Array(100352);
-const work44_col = new Float32Array(200704);
-const work44_dcol = new Float32Array(200704);
-const work48_col = new Float32Array(401408);
-const work48_dcol = new Float32Array(401408);
-const work51_col = new Float32Array(903168);
-const work51_dcol = new Float32Array(903168);
-const work54_col = new Float32Array(100352);
-const work54_dcol = new Float32Array(100352);
-const work58_col = new Float32Array(401408);
-const work58_dcol = new Float32Array(401408);
-const work61_col = new Float32Array(903168);
-const work61_dcol = new Float32Array(903168);
-const work64_col = new Float32Array(100352);
-const work64_dcol = new Float32Array(100352);
-const work68_col = new Float32Array(401408);
-const work68_dcol = new Float32Array(401408);
-const work71_col = new Float32Array(903168);
-const work71_dcol = new Float32Array(903168);
-const work74_col = new Float32Array(100352);
-const work74_dcol = new Float32Array(100352);
-const work78_col = new Float32Array(401408);
-const work78_dcol = new Float32Array(401408);
-const work81_col = new Float32Array(451584);
-const work81_dcol = new Float32Array(451584);
-const work84_col = new Float32Array(50176);
-const work84_dcol = new Float32Array(50176);
-const work86_col = new Float32Array(100352);
-const work86_dcol = new Float32Array(100352);
-const work90_col = new Float32Array(200704);
-const work90_dcol = new Float32Array(200704);
-const work93_col = new Float32Array(451584);
-const work93_dcol = new Float32Array(451584);
-const work96_col = new Float32Array(50176);
-const work96_dcol = new Float32Array(50176);
-const work100_col = new Float32Array(200704);
-const work100_dcol = new Float32Array(200704);
-const work103_col = new Float32Array(451584);
-const work103_dcol = new Float32Array(451584);
-const work106_col = new Float32Array(50176);
-const work106_dcol = new Float32Array(50176);
-const work110_col = new Float32Array(200704);
-const work110_dcol = new Float32Array(200704);
-const work113_col = new Float32Array(451584);
-const work113_dcol = new Float32Array(451584);
-const work116_col = new Float32Array(50176);
-const work116_dcol = new Float32Array(50176);
-const work120_col = new Float32Array(200704);
-const work120_dcol = new Float32Array(200704);
-const work123_col = new Float32Array(451584);
-const work123_dcol = new Float32Array(451584);
-const work126_col = new Float32Array(50176);
-const work126_dcol = new Float32Array(50176);
-const work130_col = new Float32Array(200704);
-const work130_dcol = new Float32Array(200704);
-const work133_col = new Float32Array(451584);
-const work133_dcol = new Float32Array(451584);
-const work136_col = new Float32Array(50176);
-const work136_dcol = new Float32Array(50176);
-const work140_col = new Float32Array(200704);
-const work140_dcol = new Float32Array(200704);
-const work143_col = new Float32Array(225792);
-const work143_dcol = new Float32Array(225792);
-const work146_col = new Float32Array(25088);
-const work146_dcol = new Float32Array(25088);
-const work148_col = new Float32Array(50176);
-const work148_dcol = new Float32Array(50176);
-const work152_col = new Float32Array(100352);
-const work152_dcol = new Float32Array(100352);
-const work155_col = new Float32Array(225792);
-const work155_dcol = new Float32Array(225792);
-const work158_col = new Float32Array(25088);
-const work158_dcol = new Float32Array(25088);
-const work162_col = new Float32Array(100352);
-const work162_dcol = new Float32Array(100352);
-const work165_col = new Float32Array(225792);
-const work165_dcol = new Float32Array(225792);
-const work168_col = new Float32Array(25088);
-const work168_dcol = new Float32Array(25088);
-let bf: Float32Array = new Float32Array(bufferCount);
-let ownBuffersReady = false;
-
-/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
- *  memory), the workspace and the last forward call's values stay as they were. */
-function allocate(n: number): void {
-  if (n === batchSize) return;
-  [
-    act1,
-    act2,
-    act3,
-    act4,
-    act5,
-    act6,
-    act7,
-    act8,
-    act9,
-    act10,
-    act11,
-    act12,
-    act13,
-    act14,
-    act15,
-    act16,
-    act17,
-    act18,
-    act19,
-    act20,
-    act21,
-    act22,
-    act23,
-    act24,
-    act25,
-    act26,
-    act27,
-    act28,
-    act29,
-    act30,
-    act31,
-    act32,
-    act33,
-    act34,
-    act35,
-    act36,
-    act37,
-    act38,
-    act39,
-    act40,
-    act41,
-    act42,
-    act43,
-    act44,
-    act45,
-    act46,
-    act47,
-    act48,
-    act49,
-    act50,
-    act51,
-    act52,
-    act53,
-    act54,
-    act55,
-    act56,
-    act57,
-    act58,
-    act59,
-    act60,
-    act61,
-    act62,
-    act63,
-    act64,
-    act65,
-    act66,
-    act67,
-    act68,
-    act69,
-    act70,
-    act71,
-    act72,
-    act73,
-    act74,
-    act75,
-    act76,
-    act77,
-    act78,
-    act79,
-    act80,
-    act81,
-    act82,
-    act83,
-    act84,
-    act85,
-    act86,
-    act87,
-    act88,
-    act89,
-    act90,
-    act91,
-    act92,
-    act93,
-    act94,
-    act95,
-    act96,
-    act97,
-    act98,
-    act99,
-    act100,
-    act101,
-    act102,
-    act103,
-    act104,
-    act105,
-    act106,
-    act107,
-    act108,
-    act109,
-    act110,
-    act111,
-    act112,
-    act113,
-    act114,
-    act115,
-    act116,
-    act117,
-    act118,
-    act119,
-    act120,
-    act121,
-    act122,
-    act123,
-    act124,
-    act125,
-    act126,
-    act127,
-    act128,
-    act129,
-    act130,
-    act131,
-    act132,
-    act133,
-    act134,
-    act135,
-    act136,
-    act137,
-    act138,
-    act139,
-    act140,
-    act141,
-    act142,
-    act143,
-    act144,
-    act145,
-    act146,
-    act147,
-    act148,
-    act149,
-    act150,
-    act151,
-    act152,
-    act153,
-    act154,
-    act155,
-    act156,
-    act157,
-    act158,
-    act159,
-    act160,
-    act161,
-    act162,
-    act163,
-    act164,
-    act165,
-    act166,
-    act167,
-    act168,
-    act169,
-    act170,
-    act171,
-    act172,
-    act173,
-    act175,
-    act0,
-    grad0,
-    grad1,
-    grad2,
-    grad3,
-    grad4,
-    grad5,
-    grad6,
-    grad7,
-    grad8,
-    grad9,
-    grad10,
-    grad11,
-    grad12,
-    grad13,
-    grad14,
-    grad15,
-    grad16,
-    grad17,
-    grad18,
-    grad19,
-    grad20,
-    grad21,
-    grad22,
-    grad23,
-    grad24,
-    grad25,
-    grad26,
-    grad27,
-    grad28,
-    grad29,
-    grad30,
-    grad31,
-    grad32,
-    grad33,
-    grad34,
-    grad35,
-    grad36,
-    grad37,
-    grad38,
-    grad39,
-    grad40,
-    grad41,
-    grad42,
-    grad43,
-    grad44,
-    grad45,
-    grad46,
-    grad47,
-    grad48,
-    grad49,
-    grad50,
-    grad51,
-    grad52,
-    grad53,
-    grad54,
-    grad55,
-    grad56,
-    grad57,
-    grad58,
-    grad59,
-    grad60,
-    grad61,
-    grad62,
-    grad63,
-    grad64,
-    grad65,
-    grad66,
-    grad67,
-    grad68,
-    grad69,
-    grad70,
-    grad71,
-    grad72,
-    grad73,
-    grad74,
-    grad75,
-    grad76,
-    grad77,
-    grad78,
-    grad79,
-    grad80,
-    grad81,
-    grad82,
-    grad83,
-    grad84,
-    grad85,
-    grad86,
-    grad87,
-    grad88,
-    grad89,
-    grad90,
-    grad91,
-    grad92,
-    grad93,
-    grad94,
-    grad95,
-    grad96,
-    grad97,
-    grad98,
-    grad99,
-    grad100,
-    grad101,
-    grad102,
-    grad103,
-    grad104,
-    grad105,
-    grad106,
-    grad107,
-    grad108,
-    grad109,
-    grad110,
-    grad111,
-    grad112,
-    grad113,
-    grad114,
-    grad115,
-    grad116,
-    grad117,
-    grad118,
-    grad119,
-    grad120,
-    grad121,
-    grad122,
-    grad123,
-    grad124,
-    grad125,
-    grad126,
-    grad127,
-    grad128,
-    grad129,
-    grad130,
-    grad131,
-    grad132,
-    grad133,
-    grad134,
-    grad135,
-    grad136,
-    grad137,
-    grad138,
-    grad139,
-    grad140,
-    grad141,
-    grad142,
-    grad143,
-    grad144,
-    grad145,
-    grad146,
-    grad147,
-    grad148,
-    grad149,
-    grad150,
-    grad151,
-    grad152,
-    grad153,
-    grad154,
-    grad155,
-    grad156,
-    grad157,
-    grad158,
-    grad159,
-    grad160,
-    grad161,
-    grad162,
-    grad163,
-    grad164,
-    grad165,
-    grad166,
-    grad167,
-    grad168,
-    grad169,
-    grad170,
-    grad171,
-    grad172,
-    grad173,
-    grad175,
-    scratch1_xhat,
-    scratch1_istd,
-    scratch1_batchstats,
-    scratch3_argmax,
-    scratch5_xhat,
-    scratch5_istd,
-    scratch5_batchstats,
-    scratch8_xhat,
-    scratch8_istd,
-    scratch8_batchstats,
-    scratch11_xhat,
-    scratch11_istd,
-    scratch11_batchstats,
-    scratch13_xhat,
-    scratch13_istd,
-    scratch13_batchstats,
-    scratch17_xhat,
-    scratch17_istd,
-    scratch17_batchstats,
-    scratch20_xhat,
-    scratch20_istd,
-    scratch20_batchstats,
-    scratch23_xhat,
-    scratch23_istd,
-    scratch23_batchstats,
-    scratch27_xhat,
-    scratch27_istd,
-    scratch27_batchstats,
-    scratch30_xhat,
-    scratch30_istd,
-    scratch30_batchstats,
-    scratch33_xhat,
-    scratch33_istd,
-    scratch33_batchstats,
-    scratch37_xhat,
-    scratch37_istd,
-    scratch37_batchstats,
-    scratch40_xhat,
-    scratch40_istd,
-    scratch40_batchstats,
-    scratch43_xhat,
-    scratch43_istd,
-    scratch43_batchstats,
-    scratch45_xhat,
-    scratch45_istd,
-    scratch45_batchstats,
-    scratch49_xhat,
-    scratch49_istd,
-    scratch49_batchstats,
-    scratch52_xhat,
-    scratch52_istd,
-    scratch52_batchstats,
-    scratch55_xhat,
-    scratch55_istd,
-    scratch55_batchstats,
-    scratch59_xhat,
-    scratch59_istd,
-    scratch59_batchstats,
-    scratch62_xhat,
-    scratch62_istd,
-    scratch62_batchstats,
-    scratch65_xhat,
-    scratch65_istd,
-    scratch65_batchstats,
-    scratch69_xhat,
-    scratch69_istd,
-    scratch69_batchstats,
-    scratch72_xhat,
-    scratch72_istd,
-    scratch72_batchstats,
-    scratch75_xhat,
-    scratch75_istd,
-    scratch75_batchstats,
-    scratch79_xhat,
-    scratch79_istd,
-    scratch79_batchstats,
-    scratch82_xhat,
-    scratch82_istd,
-    scratch82_batchstats,
-    scratch85_xhat,
-    scratch85_istd,
-    scratch85_batchstats,
-    scratch87_xhat,
-    scratch87_istd,
-    scratch87_batchstats,
-    scratch91_xhat,
-    scratch91_istd,
-    scratch91_batchstats,
-    scratch94_xhat,
-    scratch94_istd,
-    scratch94_batchstats,
-    scratch97_xhat,
-    scratch97_istd,
-    scratch97_batchstats,
-    scratch101_xhat,
-    scratch101_istd,
-    scratch101_batchstats,
-    scratch104_xhat,
-    scratch104_istd,
-    scratch104_batchstats,
-    scratch107_xhat,
-    scratch107_istd,
-    scratch107_batchstats,
-    scratch111_xhat,
-    scratch111_istd,
-    scratch111_batchstats,
-    scratch114_xhat,
-    scratch114_istd,
-    scratch114_batchstats,
-    scratch117_xhat,
-    scratch117_istd,
-    scratch117_batchstats,
-    scratch121_xhat,
-    scratch121_istd,
-    scratch121_batchstats,
-    scratch124_xhat,
-    scratch124_istd,
-    scratch124_batchstats,
-    scratch127_xhat,
-    scratch127_istd,
-    scratch127_batchstats,
-    scratch131_xhat,
-    scratch131_istd,
-    scratch131_batchstats,
-    scratch134_xhat,
-    scratch134_istd,
-    scratch134_batchstats,
-    scratch137_xhat,
-    scratch137_istd,
-    scratch137_batchstats,
-    scratch141_xhat,
-    scratch141_istd,
-    scratch141_batchstats,
-    scratch144_xhat,
-    scratch144_istd,
-    scratch144_batchstats,
-    scratch147_xhat,
-    scratch147_istd,
-    scratch147_batchstats,
-    scratch149_xhat,
-    scratch149_istd,
-    scratch149_batchstats,
-    scratch153_xhat,
-    scratch153_istd,
-    scratch153_batchstats,
-    scratch156_xhat,
-    scratch156_istd,
-    scratch156_batchstats,
-    scratch159_xhat,
-    scratch159_istd,
-    scratch159_batchstats,
-    scratch163_xhat,
-    scratch163_istd,
-    scratch163_batchstats,
-    scratch166_xhat,
-    scratch166_istd,
-    scratch166_batchstats,
-    scratch169_xhat,
-    scratch169_istd,
-    scratch169_batchstats,
-  ] = [
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 1000),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 1000),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 64),
-    new Float32Array(n * 1),
-    new Float32Array(n * 802816),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 128),
-    new Float32Array(n * 1),
-    new Float32Array(n * 401408),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 50176),
-    new Float32Array(n * 256),
-    new Float32Array(n * 1),
-    new Float32Array(n * 200704),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 25088),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1),
-    new Float32Array(n * 100352),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 1),
-  ];
-  batchSize = n;
-  noteWorkspace();
+export interface ForwardOptions {
+  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
+  readonly training?: boolean;
+  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
+  readonly buffers?: Float32Array;
+  /** Reseeds the generator that draws dropout masks. */
+  readonly seed?: number;
 }
 
-/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
-let workspaceMemory = new Set<ArrayBufferLike>();
+// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
-function noteWorkspace(): void {
-  workspaceMemory = new Set(
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
+/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
+export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const d = output[i]! - target[i]!;
+    sum += d * d;
+    if (grad !== undefined) grad[i] = (2 * d) / count;
+  }
+  return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
+}
+
+/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
+ *  the last axis of the output holds the 1000 classes; each of the n × 1 rows has one target. */
+export function crossEntropyLoss(
+  logits: Float32Array,
+  targets: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+): number {
+  const classes = 1000;
+  checkRows("logits", logits, n, outputSize);
+  const rows = logits.length / classes;
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
+  let total = 0;
+  for (let b = 0; b < rows; b++) {
+    const t = targets[b]!;
+    const o = b * classes;
+    let m = -Infinity;
+    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
+    let s = 0;
+    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
+    const lse = m + Math.log(s);
+    total += lse - logits[o + t]!;
+    if (grad !== undefined) {
+      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
+    }
+  }
+  return total / rows;
+}
+
+/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
+ *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
+export function binaryCrossEntropyLoss(
+  output: Float32Array,
+  target: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+  fromLogits = false,
+): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const y = output[i]!;
+    const t = target[i]!;
+    if (fromLogits) {
+      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
+      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
+    } else {
+      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
+      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+    }
+  }
+  return sum / count;
+}
+
+// ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
+
+export interface TrainerOptions {
+  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
+  readonly optimizer: "sgd" | "adam" | "adamw";
+  /** The learning rate, or a schedule: called before each step with the number of steps taken so far
+   *  (0 for the first), it returns that step's rate. A trainer's `lr` can also be set between steps. */
+  readonly lr: number | ((step: number) => number);
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  /** The loss; default: the spec's `loss` statement (this spec states none). */
+  readonly loss?: LossName;
+  /** Binary cross entropy on logits. */
+  readonly fromLogits?: boolean;
+  /** Seed of the initial parameters and of dropout masks. */
+  readonly seed?: number;
+  /** Clips the gradients' global L2 norm to at most this before each update (PyTorch
+   *  `clip_grad_norm_(params, maxNorm)`: scaled by maxNorm / (norm + 1e-6) when that is below 1). */
+  readonly clipGradNorm?: number;
+}
+
+export interface Trainer {
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly buffers: Float32Array;
+  readonly options: TrainerOptions;
+  /** Optimizer state: momentum or first moments, second moments. */
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  steps: number;
+  /** The learning rate of the next step (a number > 0; with a schedule, its last value). */
+  lr: number;
+  /** The gradients' global L2 norm at the last step (before clipping). */
+  gradNorm: number;
+}
+
+// ── The engine: workspaces, the random stream and every function that uses them ────────────────────────
+
+/** A new engine: its own workspaces and random stream, shared with no other (the module's flat functions
+ *  use one, each model from `createModel` its own). */
+function createEngine() {
+  // ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
+
+  let rngState = 0;
+
+  function seedRandom(seed: number): void {
+    rngState = seed >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  function random(): number {
+    rngState = (rngState + 0x6d2b79f5) >>> 0;
+    let t = rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /**
+   * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
+   * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
+   * same parameters on every machine.
+   */
+  function createParams(seed = 0): Float32Array {
+    checkSeed(seed);
+    seedRandom(seed);
+    const p = new Float32Array(paramCount);
+    for (let i = 0; i < 9408; i++) p[i] = (2 * random() - 1) * 0.08247860988423225; // conv1.weight: U(±0.08247860988423225)
+    for (let i = 9408; i < 9472; i++) p[i] = 1; // bn1.weight
+    // bn1.bias: zeros
+    for (let i = 9536; i < 13632; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.0.conv1.weight: U(±0.125)
+    for (let i = 13632; i < 13696; i++) p[i] = 1; // layer1.0.bn1.weight
+    // layer1.0.bn1.bias: zeros
+    for (let i = 13760; i < 50624; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.0.conv2.weight: U(±0.041666666666666664)
+    for (let i = 50624; i < 50688; i++) p[i] = 1; // layer1.0.bn2.weight
+    // layer1.0.bn2.bias: zeros
+    for (let i = 50752; i < 67136; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.0.conv3.weight: U(±0.125)
+    for (let i = 67136; i < 67392; i++) p[i] = 1; // layer1.0.bn3.weight
+    // layer1.0.bn3.bias: zeros
+    for (let i = 67648; i < 84032; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.0.downsample.0.weight: U(±0.125)
+    for (let i = 84032; i < 84288; i++) p[i] = 1; // layer1.0.downsample.1.weight
+    // layer1.0.downsample.1.bias: zeros
+    for (let i = 84544; i < 100928; i++) p[i] = (2 * random() - 1) * 0.0625; // layer1.rest.0.conv1.weight: U(±0.0625)
+    for (let i = 100928; i < 100992; i++) p[i] = 1; // layer1.rest.0.bn1.weight
+    // layer1.rest.0.bn1.bias: zeros
+    for (let i = 101056; i < 137920; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.rest.0.conv2.weight: U(±0.041666666666666664)
+    for (let i = 137920; i < 137984; i++) p[i] = 1; // layer1.rest.0.bn2.weight
+    // layer1.rest.0.bn2.bias: zeros
+    for (let i = 138048; i < 154432; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.rest.0.conv3.weight: U(±0.125)
+    for (let i = 154432; i < 154688; i++) p[i] = 1; // layer1.rest.0.bn3.weight
+    // layer1.rest.0.bn3.bias: zeros
+    for (let i = 154944; i < 171328; i++) p[i] = (2 * random() - 1) * 0.0625; // layer1.rest.1.conv1.weight: U(±0.0625)
+    for (let i = 171328; i < 171392; i++) p[i] = 1; // layer1.rest.1.bn1.weight
+    // layer1.rest.1.bn1.bias: zeros
+    for (let i = 171456; i < 208320; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.rest.1.conv2.weight: U(±0.041666666666666664)
+    for (let i = 208320; i < 208384; i++) p[i] = 1; // layer1.rest.1.bn2.weight
+    // layer1.rest.1.bn2.bias: zeros
+    for (let i = 208448; i < 224832; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.rest.1.conv3.weight: U(±0.125)
+    for (let i = 224832; i < 225088; i++) p[i] = 1; // layer1.rest.1.bn3.weight
+    // layer1.rest.1.bn3.bias: zeros
+    for (let i = 225344; i < 258112; i++) p[i] = (2 * random() - 1) * 0.0625; // layer2.0.conv1.weight: U(±0.0625)
+    for (let i = 258112; i < 258240; i++) p[i] = 1; // layer2.0.bn1.weight
+    // layer2.0.bn1.bias: zeros
+    for (let i = 258368; i < 405824; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.0.conv2.weight: U(±0.029462782549439483)
+    for (let i = 405824; i < 405952; i++) p[i] = 1; // layer2.0.bn2.weight
+    // layer2.0.bn2.bias: zeros
+    for (let i = 406080; i < 471616; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.0.conv3.weight: U(±0.08838834764831843)
+    for (let i = 471616; i < 472128; i++) p[i] = 1; // layer2.0.bn3.weight
+    // layer2.0.bn3.bias: zeros
+    for (let i = 472640; i < 603712; i++) p[i] = (2 * random() - 1) * 0.0625; // layer2.0.downsample.0.weight: U(±0.0625)
+    for (let i = 603712; i < 604224; i++) p[i] = 1; // layer2.0.downsample.1.weight
+    // layer2.0.downsample.1.bias: zeros
+    for (let i = 604736; i < 670272; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.rest.0.conv1.weight: U(±0.044194173824159216)
+    for (let i = 670272; i < 670400; i++) p[i] = 1; // layer2.rest.0.bn1.weight
+    // layer2.rest.0.bn1.bias: zeros
+    for (let i = 670528; i < 817984; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.rest.0.conv2.weight: U(±0.029462782549439483)
+    for (let i = 817984; i < 818112; i++) p[i] = 1; // layer2.rest.0.bn2.weight
+    // layer2.rest.0.bn2.bias: zeros
+    for (let i = 818240; i < 883776; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.rest.0.conv3.weight: U(±0.08838834764831843)
+    for (let i = 883776; i < 884288; i++) p[i] = 1; // layer2.rest.0.bn3.weight
+    // layer2.rest.0.bn3.bias: zeros
+    for (let i = 884800; i < 950336; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.rest.1.conv1.weight: U(±0.044194173824159216)
+    for (let i = 950336; i < 950464; i++) p[i] = 1; // layer2.rest.1.bn1.weight
+    // layer2.rest.1.bn1.bias: zeros
+    for (let i = 950592; i < 1098048; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.rest.1.conv2.weight: U(±0.029462782549439483)
+    for (let i = 1098048; i < 1098176; i++) p[i] = 1; // layer2.rest.1.bn2.weight
+    // layer2.rest.1.bn2.bias: zeros
+    for (let i = 1098304; i < 1163840; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.rest.1.conv3.weight: U(±0.08838834764831843)
+    for (let i = 1163840; i < 1164352; i++) p[i] = 1; // layer2.rest.1.bn3.weight
+    // layer2.rest.1.bn3.bias: zeros
+    for (let i = 1164864; i < 1230400; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.rest.2.conv1.weight: U(±0.044194173824159216)
+    for (let i = 1230400; i < 1230528; i++) p[i] = 1; // layer2.rest.2.bn1.weight
+    // layer2.rest.2.bn1.bias: zeros
+    for (let i = 1230656; i < 1378112; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.rest.2.conv2.weight: U(±0.029462782549439483)
+    for (let i = 1378112; i < 1378240; i++) p[i] = 1; // layer2.rest.2.bn2.weight
+    // layer2.rest.2.bn2.bias: zeros
+    for (let i = 1378368; i < 1443904; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.rest.2.conv3.weight: U(±0.08838834764831843)
+    for (let i = 1443904; i < 1444416; i++) p[i] = 1; // layer2.rest.2.bn3.weight
+    // layer2.rest.2.bn3.bias: zeros
+    for (let i = 1444928; i < 1576000; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer3.0.conv1.weight: U(±0.044194173824159216)
+    for (let i = 1576000; i < 1576256; i++) p[i] = 1; // layer3.0.bn1.weight
+    // layer3.0.bn1.bias: zeros
+    for (let i = 1576512; i < 2166336; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.0.conv2.weight: U(±0.020833333333333332)
+    for (let i = 2166336; i < 2166592; i++) p[i] = 1; // layer3.0.bn2.weight
+    // layer3.0.bn2.bias: zeros
+    for (let i = 2166848; i < 2428992; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.0.conv3.weight: U(±0.0625)
+    for (let i = 2428992; i < 2430016; i++) p[i] = 1; // layer3.0.bn3.weight
+    // layer3.0.bn3.bias: zeros
+    for (let i = 2431040; i < 2955328; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer3.0.downsample.0.weight: U(±0.044194173824159216)
+    for (let i = 2955328; i < 2956352; i++) p[i] = 1; // layer3.0.downsample.1.weight
+    // layer3.0.downsample.1.bias: zeros
+    for (let i = 2957376; i < 3219520; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.0.conv1.weight: U(±0.03125)
+    for (let i = 3219520; i < 3219776; i++) p[i] = 1; // layer3.rest.0.bn1.weight
+    // layer3.rest.0.bn1.bias: zeros
+    for (let i = 3220032; i < 3809856; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.0.conv2.weight: U(±0.020833333333333332)
+    for (let i = 3809856; i < 3810112; i++) p[i] = 1; // layer3.rest.0.bn2.weight
+    // layer3.rest.0.bn2.bias: zeros
+    for (let i = 3810368; i < 4072512; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.0.conv3.weight: U(±0.0625)
+    for (let i = 4072512; i < 4073536; i++) p[i] = 1; // layer3.rest.0.bn3.weight
+    // layer3.rest.0.bn3.bias: zeros
+    for (let i = 4074560; i < 4336704; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.1.conv1.weight: U(±0.03125)
+    for (let i = 4336704; i < 4336960; i++) p[i] = 1; // layer3.rest.1.bn1.weight
+    // layer3.rest.1.bn1.bias: zeros
+    for (let i = 4337216; i < 4927040; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.1.conv2.weight: U(±0.020833333333333332)
+    for (let i = 4927040; i < 4927296; i++) p[i] = 1; // layer3.rest.1.bn2.weight
+    // layer3.rest.1.bn2.bias: zeros
+    for (let i = 4927552; i < 5189696; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.1.conv3.weight: U(±0.0625)
+    for (let i = 5189696; i < 5190720; i++) p[i] = 1; // layer3.rest.1.bn3.weight
+    // layer3.rest.1.bn3.bias: zeros
+    for (let i = 5191744; i < 5453888; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.2.conv1.weight: U(±0.03125)
+    for (let i = 5453888; i < 5454144; i++) p[i] = 1; // layer3.rest.2.bn1.weight
+    // layer3.rest.2.bn1.bias: zeros
+    for (let i = 5454400; i < 6044224; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.2.conv2.weight: U(±0.020833333333333332)
+    for (let i = 6044224; i < 6044480; i++) p[i] = 1; // layer3.rest.2.bn2.weight
+    // layer3.rest.2.bn2.bias: zeros
+    for (let i = 6044736; i < 6306880; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.2.conv3.weight: U(±0.0625)
+    for (let i = 6306880; i < 6307904; i++) p[i] = 1; // layer3.rest.2.bn3.weight
+    // layer3.rest.2.bn3.bias: zeros
+    for (let i = 6308928; i < 6571072; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.3.conv1.weight: U(±0.03125)
+    for (let i = 6571072; i < 6571328; i++) p[i] = 1; // layer3.rest.3.bn1.weight
+    // layer3.rest.3.bn1.bias: zeros
+    for (let i = 6571584; i < 7161408; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.3.conv2.weight: U(±0.020833333333333332)
+    for (let i = 7161408; i < 7161664; i++) p[i] = 1; // layer3.rest.3.bn2.weight
+    // layer3.rest.3.bn2.bias: zeros
+    for (let i = 7161920; i < 7424064; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.3.conv3.weight: U(±0.0625)
+    for (let i = 7424064; i < 7425088; i++) p[i] = 1; // layer3.rest.3.bn3.weight
+    // layer3.rest.3.bn3.bias: zeros
+    for (let i = 7426112; i < 7688256; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.4.conv1.weight: U(±0.03125)
+    for (let i = 7688256; i < 7688512; i++) p[i] = 1; // layer3.rest.4.bn1.weight
+    // layer3.rest.4.bn1.bias: zeros
+    for (let i = 7688768; i < 8278592; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.4.conv2.weight: U(±0.020833333333333332)
+    for (let i = 8278592; i < 8278848; i++) p[i] = 1; // layer3.rest.4.bn2.weight
+    // layer3.rest.4.bn2.bias: zeros
+    for (let i = 8279104; i < 8541248; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.4.conv3.weight: U(±0.0625)
+    for (let i = 8541248; i < 8542272; i++) p[i] = 1; // layer3.rest.4.bn3.weight
+    // layer3.rest.4.bn3.bias: zeros
+    for (let i = 8543296; i < 9067584; i++) p[i] = (2 * random() - 1) * 0.03125; // layer4.0.conv1.weight: U(±0.03125)
+    for (let i = 9067584; i < 9068096; i++) p[i] = 1; // layer4.0.bn1.weight
+    // layer4.0.bn1.bias: zeros
+    for (let i = 9068608; i < 11427904; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.0.conv2.weight: U(±0.014731391274719742)
+    for (let i = 11427904; i < 11428416; i++) p[i] = 1; // layer4.0.bn2.weight
+    // layer4.0.bn2.bias: zeros
+    for (let i = 11428928; i < 12477504; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer4.0.conv3.weight: U(±0.044194173824159216)
+    for (let i = 12477504; i < 12479552; i++) p[i] = 1; // layer4.0.bn3.weight
+    // layer4.0.bn3.bias: zeros
+    for (let i = 12481600; i < 14578752; i++) p[i] = (2 * random() - 1) * 0.03125; // layer4.0.downsample.0.weight: U(±0.03125)
+    for (let i = 14578752; i < 14580800; i++) p[i] = 1; // layer4.0.downsample.1.weight
+    // layer4.0.downsample.1.bias: zeros
+    for (let i = 14582848; i < 15631424; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // layer4.rest.0.conv1.weight: U(±0.022097086912079608)
+    for (let i = 15631424; i < 15631936; i++) p[i] = 1; // layer4.rest.0.bn1.weight
+    // layer4.rest.0.bn1.bias: zeros
+    for (let i = 15632448; i < 17991744; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.rest.0.conv2.weight: U(±0.014731391274719742)
+    for (let i = 17991744; i < 17992256; i++) p[i] = 1; // layer4.rest.0.bn2.weight
+    // layer4.rest.0.bn2.bias: zeros
+    for (let i = 17992768; i < 19041344; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer4.rest.0.conv3.weight: U(±0.044194173824159216)
+    for (let i = 19041344; i < 19043392; i++) p[i] = 1; // layer4.rest.0.bn3.weight
+    // layer4.rest.0.bn3.bias: zeros
+    for (let i = 19045440; i < 20094016; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // layer4.rest.1.conv1.weight: U(±0.022097086912079608)
+    for (let i = 20094016; i < 20094528; i++) p[i] = 1; // layer4.rest.1.bn1.weight
+    // layer4.rest.1.bn1.bias: zeros
+    for (let i = 20095040; i < 22454336; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.rest.1.conv2.weight: U(±0.014731391274719742)
+    for (let i = 22454336; i < 22454848; i++) p[i] = 1; // layer4.rest.1.bn2.weight
+    // layer4.rest.1.bn2.bias: zeros
+    for (let i = 22455360; i < 23503936; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer4.rest.1.conv3.weight: U(±0.044194173824159216)
+    for (let i = 23503936; i < 23505984; i++) p[i] = 1; // layer4.rest.1.bn3.weight
+    // layer4.rest.1.bn3.bias: zeros
+    for (let i = 23508032; i < 25556032; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // fc.weight: U(±0.022097086912079608)
+    for (let i = 25556032; i < 25557032; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // fc.bias: U(±0.022097086912079608)
+    return p;
+  }
+
+  // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
+
+  let batchSize = 0;
+  let forwardDone = false;
+  /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+  let inputGradWanted = true;
+  /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
+  let act1 = new Float32Array(0);
+  let act2 = new Float32Array(0);
+  let act3 = new Float32Array(0);
+  let act4 = new Float32Array(0);
+  let act5 = new Float32Array(0);
+  let act6 = new Float32Array(0);
+  let act7 = new Float32Array(0);
+  let act8 = new Float32Array(0);
+  let act9 = new Float32Array(0);
+  let act10 = new Float32Array(0);
+  let act11 = new Float32Array(0);
+  let act12 = new Float32Array(0);
+  let act13 = new Float32Array(0);
+  let act14 = new Float32Array(0);
+  let act15 = new Float32Array(0);
+  let act16 = new Float32Array(0);
+  let act17 = new Float32Array(0);
+  let act18 = new Float32Array(0);
+  let act19 = new Float32Array(0);
+  let act20 = new Float32Array(0);
+  let act21 = new Float32Array(0);
+  let act22 = new Float32Array(0);
+  let act23 = new Float32Array(0);
+  let act24 = new Float32Array(0);
+  let act25 = new Float32Array(0);
+  let act26 = new Float32Array(0);
+  let act27 = new Float32Array(0);
+  let act28 = new Float32Array(0);
+  let act29 = new Float32Array(0);
+  let act30 = new Float32Array(0);
+  let act31 = new Float32Array(0);
+  let act32 = new Float32Array(0);
+  let act33 = new Float32Array(0);
+  let act34 = new Float32Array(0);
+  let act35 = new Float32Array(0);
+  let act36 = new Float32Array(0);
+  let act37 = new Float32Array(0);
+  let act38 = new Float32Array(0);
+  let act39 = new Float32Array(0);
+  let act40 = new Float32Array(0);
+  let act41 = new Float32Array(0);
+  let act42 = new Float32Array(0);
+  let act43 = new Float32Array(0);
+  let act44 = new Float32Array(0);
+  let act45 = new Float32Array(0);
+  let act46 = new Float32Array(0);
+  let act47 = new Float32Array(0);
+  let act48 = new Float32Array(0);
+  let act49 = new Float32Array(0);
+  let act50 = new Float32Array(0);
+  let act51 = new Float32Array(0);
+  let act52 = new Float32Array(0);
+  let act53 = new Float32Array(0);
+  let act54 = new Float32Array(0);
+  let act55 = new Float32Array(0);
+  let act56 = new Float32Array(0);
+  let act57 = new Float32Array(0);
+  let act58 = new Float32Array(0);
+  let act59 = new Float32Array(0);
+  let act60 = new Float32Array(0);
+  let act61 = new Float32Array(0);
+  let act62 = new Float32Array(0);
+  let act63 = new Float32Array(0);
+  let act64 = new Float32Array(0);
+  let act65 = new Float32Array(0);
+  let act66 = new Float32Array(0);
+  let act67 = new Float32Array(0);
+  let act68 = new Float32Array(0);
+  let act69 = new Float32Array(0);
+  let act70 = new Float32Array(0);
+  let act71 = new Float32Array(0);
+  let act72 = new Float32Array(0);
+  let act73 = new Float32Array(0);
+  let act74 = new Float32Array(0);
+  let act75 = new Float32Array(0);
+  let act76 = new Float32Array(0);
+  let act77 = new Float32Array(0);
+  let act78 = new Float32Array(0);
+  let act79 = new Float32Array(0);
+  let act80 = new Float32Array(0);
+  let act81 = new Float32Array(0);
+  let act82 = new Float32Array(0);
+  let act83 = new Float32Array(0);
+  let act84 = new Float32Array(0);
+  let act85 = new Float32Array(0);
+  let act86 = new Float32Array(0);
+  let act87 = new Float32Array(0);
+  let act88 = new Float32Array(0);
+  let act89 = new Float32Array(0);
+  let act90 = new Float32Array(0);
+  let act91 = new Float32Array(0);
+  let act92 = new Float32Array(0);
+  let act93 = new Float32Array(0);
+  let act94 = new Float32Array(0);
+  let act95 = new Float32Array(0);
+  let act96 = new Float32Array(0);
+  let act97 = new Float32Array(0);
+  let act98 = new Float32Array(0);
+  let act99 = new Float32Array(0);
+  let act100 = new Float32Array(0);
+  let act101 = new Float32Array(0);
+  let act102 = new Float32Array(0);
+  let act103 = new Float32Array(0);
+  let act104 = new Float32Array(0);
+  let act105 = new Float32Array(0);
+  let act106 = new Float32Array(0);
+  let act107 = new Float32Array(0);
+  let act108 = new Float32Array(0);
+  let act109 = new Float32Array(0);
+  let act110 = new Float32Array(0);
+  let act111 = new Float32Array(0);
+  let act112 = new Float32Array(0);
+  let act113 = new Float32Array(0);
+  let act114 = new Float32Array(0);
+  let act115 = new Float32Array(0);
+  let act116 = new Float32Array(0);
+  let act117 = new Float32Array(0);
+  let act118 = new Float32Array(0);
+  let act119 = new Float32Array(0);
+  let act120 = new Float32Array(0);
+  let act121 = new Float32Array(0);
+  let act122 = new Float32Array(0);
+  let act123 = new Float32Array(0);
+  let act124 = new Float32Array(0);
+  let act125 = new Float32Array(0);
+  let act126 = new Float32Array(0);
+  let act127 = new Float32Array(0);
+  let act128 = new Float32Array(0);
+  let act129 = new Float32Array(0);
+  let act130 = new Float32Array(0);
+  let act131 = new Float32Array(0);
+  let act132 = new Float32Array(0);
+  let act133 = new Float32Array(0);
+  let act134 = new Float32Array(0);
+  let act135 = new Float32Array(0);
+  let act136 = new Float32Array(0);
+  let act137 = new Float32Array(0);
+  let act138 = new Float32Array(0);
+  let act139 = new Float32Array(0);
+  let act140 = new Float32Array(0);
+  let act141 = new Float32Array(0);
+  let act142 = new Float32Array(0);
+  let act143 = new Float32Array(0);
+  let act144 = new Float32Array(0);
+  let act145 = new Float32Array(0);
+  let act146 = new Float32Array(0);
+  let act147 = new Float32Array(0);
+  let act148 = new Float32Array(0);
+  let act149 = new Float32Array(0);
+  let act150 = new Float32Array(0);
+  let act151 = new Float32Array(0);
+  let act152 = new Float32Array(0);
+  let act153 = new Float32Array(0);
+  let act154 = new Float32Array(0);
+  let act155 = new Float32Array(0);
+  let act156 = new Float32Array(0);
+  let act157 = new Float32Array(0);
+  let act158 = new Float32Array(0);
+  let act159 = new Float32Array(0);
+  let act160 = new Float32Array(0);
+  let act161 = new Float32Array(0);
+  let act162 = new Float32Array(0);
+  let act163 = new Float32Array(0);
+  let act164 = new Float32Array(0);
+  let act165 = new Float32Array(0);
+  let act166 = new Float32Array(0);
+  let act167 = new Float32Array(0);
+  let act168 = new Float32Array(0);
+  let act169 = new Float32Array(0);
+  let act170 = new Float32Array(0);
+  let act171 = new Float32Array(0);
+  let act172 = new Float32Array(0);
+  let act173 = new Float32Array(0);
+  let act175 = new Float32Array(0);
+  let act0 = new Float32Array(0);
+  let grad0 = new Float32Array(0);
+  let grad1 = new Float32Array(0);
+  let grad2 = new Float32Array(0);
+  let grad3 = new Float32Array(0);
+  let grad4 = new Float32Array(0);
+  let grad5 = new Float32Array(0);
+  let grad6 = new Float32Array(0);
+  let grad7 = new Float32Array(0);
+  let grad8 = new Float32Array(0);
+  let grad9 = new Float32Array(0);
+  let grad10 = new Float32Array(0);
+  let grad11 = new Float32Array(0);
+  let grad12 = new Float32Array(0);
+  let grad13 = new Float32Array(0);
+  let grad14 = new Float32Array(0);
+  let grad15 = new Float32Array(0);
+  let grad16 = new Float32Array(0);
+  let grad17 = new Float32Array(0);
+  let grad18 = new Float32Array(0);
+  let grad19 = new Float32Array(0);
+  let grad20 = new Float32Array(0);
+  let grad21 = new Float32Array(0);
+  let grad22 = new Float32Array(0);
+  let grad23 = new Float32Array(0);
+  let grad24 = new Float32Array(0);
+  let grad25 = new Float32Array(0);
+  let grad26 = new Float32Array(0);
+  let grad27 = new Float32Array(0);
+  let grad28 = new Float32Array(0);
+  let grad29 = new Float32Array(0);
+  let grad30 = new Float32Array(0);
+  let grad31 = new Float32Array(0);
+  let grad32 = new Float32Array(0);
+  let grad33 = new Float32Array(0);
+  let grad34 = new Float32Array(0);
+  let grad35 = new Float32Array(0);
+  let grad36 = new Float32Array(0);
+  let grad37 = new Float32Array(0);
+  let grad38 = new Float32Array(0);
+  let grad39 = new Float32Array(0);
+  let grad40 = new Float32Array(0);
+  let grad41 = new Float32Array(0);
+  let grad42 = new Float32Array(0);
+  let grad43 = new Float32Array(0);
+  let grad44 = new Float32Array(0);
+  let grad45 = new Float32Array(0);
+  let grad46 = new Float32Array(0);
+  let grad47 = new Float32Array(0);
+  let grad48 = new Float32Array(0);
+  let grad49 = new Float32Array(0);
+  let grad50 = new Float32Array(0);
+  let grad51 = new Float32Array(0);
+  let grad52 = new Float32Array(0);
+  let grad53 = new Float32Array(0);
+  let grad54 = new Float32Array(0);
+  let grad55 = new Float32Array(0);
+  let grad56 = new Float32Array(0);
+  let grad57 = new Float32Array(0);
+  let grad58 = new Float32Array(0);
+  let grad59 = new Float32Array(0);
+  let grad60 = new Float32Array(0);
+  let grad61 = new Float32Array(0);
+  let grad62 = new Float32Array(0);
+  let grad63 = new Float32Array(0);
+  let grad64 = new Float32Array(0);
+  let grad65 = new Float32Array(0);
+  let grad66 = new Float32Array(0);
+  let grad67 = new Float32Array(0);
+  let grad68 = new Float32Array(0);
+  let grad69 = new Float32Array(0);
+  let grad70 = new Float32Array(0);
+  let grad71 = new Float32Array(0);
+  let grad72 = new Float32Array(0);
+  let grad73 = new Float32Array(0);
+  let grad74 = new Float32Array(0);
+  let grad75 = new Float32Array(0);
+  let grad76 = new Float32Array(0);
+  let grad77 = new Float32Array(0);
+  let grad78 = new Float32Array(0);
+  let grad79 = new Float32Array(0);
+  let grad80 = new Float32Array(0);
+  let grad81 = new Float32Array(0);
+  let grad82 = new Float32Array(0);
+  let grad83 = new Float32Array(0);
+  let grad84 = new Float32Array(0);
+  let grad85 = new Float32Array(0);
+  let grad86 = new Float32Array(0);
+  let grad87 = new Float32Array(0);
+  let grad88 = new Float32Array(0);
+  let grad89 = new Float32Array(0);
+  let grad90 = new Float32Array(0);
+  let grad91 = new Float32Array(0);
+  let grad92 = new Float32Array(0);
+  let grad93 = new Float32Array(0);
+  let grad94 = new Float32Array(0);
+  let grad95 = new Float32Array(0);
+  let grad96 = new Float32Array(0);
+  let grad97 = new Float32Array(0);
+  let grad98 = new Float32Array(0);
+  let grad99 = new Float32Array(0);
+  let grad100 = new Float32Array(0);
+  let grad101 = new Float32Array(0);
+  let grad102 = new Float32Array(0);
+  let grad103 = new Float32Array(0);
+  let grad104 = new Float32Array(0);
+  let grad105 = new Float32Array(0);
+  let grad106 = new Float32Array(0);
+  let grad107 = new Float32Array(0);
+  let grad108 = new Float32Array(0);
+  let grad109 = new Float32Array(0);
+  let grad110 = new Float32Array(0);
+  let grad111 = new Float32Array(0);
+  let grad112 = new Float32Array(0);
+  let grad113 = new Float32Array(0);
+  let grad114 = new Float32Array(0);
+  let grad115 = new Float32Array(0);
+  let grad116 = new Float32Array(0);
+  let grad117 = new Float32Array(0);
+  let grad118 = new Float32Array(0);
+  let grad119 = new Float32Array(0);
+  let grad120 = new Float32Array(0);
+  let grad121 = new Float32Array(0);
+  let grad122 = new Float32Array(0);
+  let grad123 = new Float32Array(0);
+  let grad124 = new Float32Array(0);
+  let grad125 = new Float32Array(0);
+  let grad126 = new Float32Array(0);
+  let grad127 = new Float32Array(0);
+  let grad128 = new Float32Array(0);
+  let grad129 = new Float32Array(0);
+  let grad130 = new Float32Array(0);
+  let grad131 = new Float32Array(0);
+  let grad132 = new Float32Array(0);
+  let grad133 = new Float32Array(0);
+  let grad134 = new Float32Array(0);
+  let grad135 = new Float32Array(0);
+  let grad136 = new Float32Array(0);
+  let grad137 = new Float32Array(0);
+  let grad138 = new Float32Array(0);
+  let grad139 = new Float32Array(0);
+  let grad140 = new Float32Array(0);
+  let grad141 = new Float32Array(0);
+  let grad142 = new Float32Array(0);
+  let grad143 = new Float32Array(0);
+  let grad144 = new Float32Array(0);
+  let grad145 = new Float32Array(0);
+  let grad146 = new Float32Array(0);
+  let grad147 = new Float32Array(0);
+  let grad148 = new Float32Array(0);
+  let grad149 = new Float32Array(0);
+  let grad150 = new Float32Array(0);
+  let grad151 = new Float32Array(0);
+  let grad152 = new Float32Array(0);
+  let grad153 = new Float32Array(0);
+  let grad154 = new Float32Array(0);
+  let grad155 = new Float32Array(0);
+  let grad156 = new Float32Array(0);
+  let grad157 = new Float32Array(0);
+  let grad158 = new Float32Array(0);
+  let grad159 = new Float32Array(0);
+  let grad160 = new Float32Array(0);
+  let grad161 = new Float32Array(0);
+  let grad162 = new Float32Array(0);
+  let grad163 = new Float32Array(0);
+  let grad164 = new Float32Array(0);
+  let grad165 = new Float32Array(0);
+  let grad166 = new Float32Array(0);
+  let grad167 = new Float32Array(0);
+  let grad168 = new Float32Array(0);
+  let grad169 = new Float32Array(0);
+  let grad170 = new Float32Array(0);
+  let grad171 = new Float32Array(0);
+  let grad172 = new Float32Array(0);
+  let grad173 = new Float32Array(0);
+  let grad175 = new Float32Array(0);
+  let scratch1_xhat = new Float32Array(0);
+  let scratch1_istd = new Float32Array(0);
+  let scratch1_batchstats = new Float32Array(0);
+  let scratch3_argmax = new Float32Array(0);
+  let scratch5_xhat = new Float32Array(0);
+  let scratch5_istd = new Float32Array(0);
+  let scratch5_batchstats = new Float32Array(0);
+  let scratch8_xhat = new Float32Array(0);
+  let scratch8_istd = new Float32Array(0);
+  let scratch8_batchstats = new Float32Array(0);
+  let scratch11_xhat = new Float32Array(0);
+  let scratch11_istd = new Float32Array(0);
+  let scratch11_batchstats = new Float32Array(0);
+  let scratch13_xhat = new Float32Array(0);
+  let scratch13_istd = new Float32Array(0);
+  let scratch13_batchstats = new Float32Array(0);
+  let scratch17_xhat = new Float32Array(0);
+  let scratch17_istd = new Float32Array(0);
+  let scratch17_batchstats = new Float32Array(0);
+  let scratch20_xhat = new Float32Array(0);
+  let scratch20_istd = new Float32Array(0);
+  let scratch20_batchstats = new Float32Array(0);
+  let scratch23_xhat = new Float32Array(0);
+  let scratch23_istd = new Float32Array(0);
+  let scratch23_batchstats = new Float32Array(0);
+  let scratch27_xhat = new Float32Array(0);
+  let scratch27_istd = new Float32Array(0);
+  let scratch27_batchstats = new Float32Array(0);
+  let scratch30_xhat = new Float32Array(0);
+  let scratch30_istd = new Float32Array(0);
+  let scratch30_batchstats = new Float32Array(0);
+  let scratch33_xhat = new Float32Array(0);
+  let scratch33_istd = new Float32Array(0);
+  let scratch33_batchstats = new Float32Array(0);
+  let scratch37_xhat = new Float32Array(0);
+  let scratch37_istd = new Float32Array(0);
+  let scratch37_batchstats = new Float32Array(0);
+  let scratch40_xhat = new Float32Array(0);
+  let scratch40_istd = new Float32Array(0);
+  let scratch40_batchstats = new Float32Array(0);
+  let scratch43_xhat = new Float32Array(0);
+  let scratch43_istd = new Float32Array(0);
+  let scratch43_batchstats = new Float32Array(0);
+  let scratch45_xhat = new Float32Array(0);
+  let scratch45_istd = new Float32Array(0);
+  let scratch45_batchstats = new Float32Array(0);
+  let scratch49_xhat = new Float32Array(0);
+  let scratch49_istd = new Float32Array(0);
+  let scratch49_batchstats = new Float32Array(0);
+  let scratch52_xhat = new Float32Array(0);
+  let scratch52_istd = new Float32Array(0);
+  let scratch52_batchstats = new Float32Array(0);
+  let scratch55_xhat = new Float32Array(0);
+  let scratch55_istd = new Float32Array(0);
+  let scratch55_batchstats = new Float32Array(0);
+  let scratch59_xhat = new Float32Array(0);
+  let scratch59_istd = new Float32Array(0);
+  let scratch59_batchstats = new Float32Array(0);
+  let scratch62_xhat = new Float32Array(0);
+  let scratch62_istd = new Float32Array(0);
+  let scratch62_batchstats = new Float32Array(0);
+  let scratch65_xhat = new Float32Array(0);
+  let scratch65_istd = new Float32Array(0);
+  let scratch65_batchstats = new Float32Array(0);
+  let scratch69_xhat = new Float32Array(0);
+  let scratch69_istd = new Float32Array(0);
+  let scratch69_batchstats = new Float32Array(0);
+  let scratch72_xhat = new Float32Array(0);
+  let scratch72_istd = new Float32Array(0);
+  let scratch72_batchstats = new Float32Array(0);
+  let scratch75_xhat = new Float32Array(0);
+  let scratch75_istd = new Float32Array(0);
+  let scratch75_batchstats = new Float32Array(0);
+  let scratch79_xhat = new Float32Array(0);
+  let scratch79_istd = new Float32Array(0);
+  let scratch79_batchstats = new Float32Array(0);
+  let scratch82_xhat = new Float32Array(0);
+  let scratch82_istd = new Float32Array(0);
+  let scratch82_batchstats = new Float32Array(0);
+  let scratch85_xhat = new Float32Array(0);
+  let scratch85_istd = new Float32Array(0);
+  let scratch85_batchstats = new Float32Array(0);
+  let scratch87_xhat = new Float32Array(0);
+  let scratch87_istd = new Float32Array(0);
+  let scratch87_batchstats = new Float32Array(0);
+  let scratch91_xhat = new Float32Array(0);
+  let scratch91_istd = new Float32Array(0);
+  let scratch91_batchstats = new Float32Array(0);
+  let scratch94_xhat = new Float32Array(0);
+  let scratch94_istd = new Float32Array(0);
+  let scratch94_batchstats = new Float32Array(0);
+  let scratch97_xhat = new Float32Array(0);
+  let scratch97_istd = new Float32Array(0);
+  let scratch97_batchstats = new Float32Array(0);
+  let scratch101_xhat = new Float32Array(0);
+  let scratch101_istd = new Float32Array(0);
+  let scratch101_batchstats = new Float32Array(0);
+  let scratch104_xhat = new Float32Array(0);
+  let scratch104_istd = new Float32Array(0);
+  let scratch104_batchstats = new Float32Array(0);
+  let scratch107_xhat = new Float32Array(0);
+  let scratch107_istd = new Float32Array(0);
+  let scratch107_batchstats = new Float32Array(0);
+  let scratch111_xhat = new Float32Array(0);
+  let scratch111_istd = new Float32Array(0);
+  let scratch111_batchstats = new Float32Array(0);
+  let scratch114_xhat = new Float32Array(0);
+  let scratch114_istd = new Float32Array(0);
+  let scratch114_batchstats = new Float32Array(0);
+  let scratch117_xhat = new Float32Array(0);
+  let scratch117_istd = new Float32Array(0);
+  let scratch117_batchstats = new Float32Array(0);
+  let scratch121_xhat = new Float32Array(0);
+  let scratch121_istd = new Float32Array(0);
+  let scratch121_batchstats = new Float32Array(0);
+  let scratch124_xhat = new Float32Array(0);
+  let scratch124_istd = new Float32Array(0);
+  let scratch124_batchstats = new Float32Array(0);
+  let scratch127_xhat = new Float32Array(0);
+  let scratch127_istd = new Float32Array(0);
+  let scratch127_batchstats = new Float32Array(0);
+  let scratch131_xhat = new Float32Array(0);
+  let scratch131_istd = new Float32Array(0);
+  let scratch131_batchstats = new Float32Array(0);
+  let scratch134_xhat = new Float32Array(0);
+  let scratch134_istd = new Float32Array(0);
+  let scratch134_batchstats = new Float32Array(0);
+  let scratch137_xhat = new Float32Array(0);
+  let scratch137_istd = new Float32Array(0);
+  let scratch137_batchstats = new Float32Array(0);
+  let scratch141_xhat = new Float32Array(0);
+  let scratch141_istd = new Float32Array(0);
+  let scratch141_batchstats = new Float32Array(0);
+  let scratch144_xhat = new Float32Array(0);
+  let scratch144_istd = new Float32Array(0);
+  let scratch144_batchstats = new Float32Array(0);
+  let scratch147_xhat = new Float32Array(0);
+  let scratch147_istd = new Float32Array(0);
+  let scratch147_batchstats = new Float32Array(0);
+  let scratch149_xhat = new Float32Array(0);
+  let scratch149_istd = new Float32Array(0);
+  let scratch149_batchstats = new Float32Array(0);
+  let scratch153_xhat = new Float32Array(0);
+  let scratch153_istd = new Float32Array(0);
+  let scratch153_batchstats = new Float32Array(0);
+  let scratch156_xhat = new Float32Array(0);
+  let scratch156_istd = new Float32Array(0);
+  let scratch156_batchstats = new Float32Array(0);
+  let scratch159_xhat = new Float32Array(0);
+  let scratch159_istd = new Float32Array(0);
+  let scratch159_batchstats = new Float32Array(0);
+  let scratch163_xhat = new Float32Array(0);
+  let scratch163_istd = new Float32Array(0);
+  let scratch163_batchstats = new Float32Array(0);
+  let scratch166_xhat = new Float32Array(0);
+  let scratch166_istd = new Float32Array(0);
+  let scratch166_batchstats = new Float32Array(0);
+  let scratch169_xhat = new Float32Array(0);
+  let scratch169_istd = new Float32Array(0);
+  let scratch169_batchstats = new Float32Array(0);
+  const work0_col = new Float32Array(1843968);
+  const work0_dcol = new Float32Array(1843968);
+  const work4_col = new Float32Array(200704);
+  const work4_dcol = new Float32Array(200704);
+  const work7_col = new Float32Array(1806336);
+  const work7_dcol = new Float32Array(1806336);
+  const work10_col = new Float32Array(200704);
+  const work10_dcol = new Float32Array(200704);
+  const work12_col = new Float32Array(200704);
+  const work12_dcol = new Float32Array(200704);
+  const work16_col = new Float32Array(802816);
+  const work16_dcol = new Float32Array(802816);
+  const work19_col = new Float32Array(1806336);
+  const work19_dcol = new Float32Array(1806336);
+  const work22_col = new Float32Array(200704);
+  const work22_dcol = new Float32Array(200704);
+  const work26_col = new Float32Array(802816);
+  const work26_dcol = new Float32Array(802816);
+  const work29_col = new Float32Array(1806336);
+  const work29_dcol = new Float32Array(1806336);
+  const work32_col = new Float32Array(200704);
+  const work32_dcol = new Float32Array(200704);
+  const work36_col = new Float32Array(802816);
+  const work36_dcol = new Float32Array(802816);
+  const work39_col = new Float32Array(903168);
+  const work39_dcol = new Float32Array(903168);
+  const work42_col = new Float32Array(100352);
+  const work42_dcol = new Float32Array(100352);
+  const work44_col = new Float32Array(200704);
+  const work44_dcol = new Float32Array(200704);
+  const work48_col = new Float32Array(401408);
+  const work48_dcol = new Float32Array(401408);
+  const work51_col = new Float32Array(903168);
+  const work51_dcol = new Float32Array(903168);
+  const work54_col = new Float32Array(100352);
+  const work54_dcol = new Float32Array(100352);
+  const work58_col = new Float32Array(401408);
+  const work58_dcol = new Float32Array(401408);
+  const work61_col = new Float32Array(903168);
+  const work61_dcol = new Float32Array(903168);
+  const work64_col = new Float32Array(100352);
+  const work64_dcol = new Float32Array(100352);
+  const work68_col = new Float32Array(401408);
+  const work68_dcol = new Float32Array(401408);
+  const work71_col = new Float32Array(903168);
+  const work71_dcol = new Float32Array(903168);
+  const work74_col = new Float32Array(100352);
+  const work74_dcol = new Float32Array(100352);
+  const work78_col = new Float32Array(401408);
+  const work78_dcol = new Float32Array(401408);
+  const work81_col = new Float32Array(451584);
+  const work81_dcol = new Float32Array(451584);
+  const work84_col = new Float32Array(50176);
+  const work84_dcol = new Float32Array(50176);
+  const work86_col = new Float32Array(100352);
+  const work86_dcol = new Float32Array(100352);
+  const work90_col = new Float32Array(200704);
+  const work90_dcol = new Float32Array(200704);
+  const work93_col = new Float32Array(451584);
+  const work93_dcol = new Float32Array(451584);
+  const work96_col = new Float32Array(50176);
+  const work96_dcol = new Float32Array(50176);
+  const work100_col = new Float32Array(200704);
+  const work100_dcol = new Float32Array(200704);
+  const work103_col = new Float32Array(451584);
+  const work103_dcol = new Float32Array(451584);
+  const work106_col = new Float32Array(50176);
+  const work106_dcol = new Float32Array(50176);
+  const work110_col = new Float32Array(200704);
+  const work110_dcol = new Float32Array(200704);
+  const work113_col = new Float32Array(451584);
+  const work113_dcol = new Float32Array(451584);
+  const work116_col = new Float32Array(50176);
+  const work116_dcol = new Float32Array(50176);
+  const work120_col = new Float32Array(200704);
+  const work120_dcol = new Float32Array(200704);
+  const work123_col = new Float32Array(451584);
+  const work123_dcol = new Float32Array(451584);
+  const work126_col = new Float32Array(50176);
+  const work126_dcol = new Float32Array(50176);
+  const work130_col = new Float32Array(200704);
+  const work130_dcol = new Float32Array(200704);
+  const work133_col = new Float32Array(451584);
+  const work133_dcol = new Float32Array(451584);
+  const work136_col = new Float32Array(50176);
+  const work136_dcol = new Float32Array(50176);
+  const work140_col = new Float32Array(200704);
+  const work140_dcol = new Float32Array(200704);
+  const work143_col = new Float32Array(225792);
+  const work143_dcol = new Float32Array(225792);
+  const work146_col = new Float32Array(25088);
+  const work146_dcol = new Float32Array(25088);
+  const work148_col = new Float32Array(50176);
+  const work148_dcol = new Float32Array(50176);
+  const work152_col = new Float32Array(100352);
+  const work152_dcol = new Float32Array(100352);
+  const work155_col = new Float32Array(225792);
+  const work155_dcol = new Float32Array(225792);
+  const work158_col = new Float32Array(25088);
+  const work158_dcol = new Float32Array(25088);
+  const work162_col = new Float32Array(100352);
+  const work162_dcol = new Float32Array(100352);
+  const work165_col = new Float32Array(225792);
+  const work165_dcol = new Float32Array(225792);
+  const work168_col = new Float32Array(25088);
+  const work168_dcol = new Float32Array(25088);
+  let bf: Float32Array = new Float32Array(bufferCount);
+  let ownBuffersReady = false;
+
+  /** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+   *  memory), the workspace and the last forward call's values stay as they were. */
+  function allocate(n: number): void {
+    if (n === batchSize) return;
     [
       act1,
       act2,
@@ -3634,1666 +2793,2783 @@ function noteWorkspace(): void {
       scratch169_xhat,
       scratch169_istd,
       scratch169_batchstats,
-      work0_col,
-      work0_dcol,
-      work4_col,
-      work4_dcol,
-      work7_col,
-      work7_dcol,
-      work10_col,
-      work10_dcol,
-      work12_col,
-      work12_dcol,
-      work16_col,
-      work16_dcol,
-      work19_col,
-      work19_dcol,
-      work22_col,
-      work22_dcol,
-      work26_col,
-      work26_dcol,
-      work29_col,
-      work29_dcol,
-      work32_col,
-      work32_dcol,
-      work36_col,
-      work36_dcol,
-      work39_col,
-      work39_dcol,
-      work42_col,
-      work42_dcol,
-      work44_col,
-      work44_dcol,
-      work48_col,
-      work48_dcol,
-      work51_col,
-      work51_dcol,
-      work54_col,
-      work54_dcol,
-      work58_col,
-      work58_dcol,
-      work61_col,
-      work61_dcol,
-      work64_col,
-      work64_dcol,
-      work68_col,
-      work68_dcol,
-      work71_col,
-      work71_dcol,
-      work74_col,
-      work74_dcol,
-      work78_col,
-      work78_dcol,
-      work81_col,
-      work81_dcol,
-      work84_col,
-      work84_dcol,
-      work86_col,
-      work86_dcol,
-      work90_col,
-      work90_dcol,
-      work93_col,
-      work93_dcol,
-      work96_col,
-      work96_dcol,
-      work100_col,
-      work100_dcol,
-      work103_col,
-      work103_dcol,
-      work106_col,
-      work106_dcol,
-      work110_col,
-      work110_dcol,
-      work113_col,
-      work113_dcol,
-      work116_col,
-      work116_dcol,
-      work120_col,
-      work120_dcol,
-      work123_col,
-      work123_dcol,
-      work126_col,
-      work126_dcol,
-      work130_col,
-      work130_dcol,
-      work133_col,
-      work133_dcol,
-      work136_col,
-      work136_dcol,
-      work140_col,
-      work140_dcol,
-      work143_col,
-      work143_dcol,
-      work146_col,
-      work146_dcol,
-      work148_col,
-      work148_dcol,
-      work152_col,
-      work152_dcol,
-      work155_col,
-      work155_dcol,
-      work158_col,
-      work158_dcol,
-      work162_col,
-      work162_dcol,
-      work165_col,
-      work165_dcol,
-      work168_col,
-      work168_dcol,
-    ].map((a) => a.buffer),
-  );
-}
-
-/** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. One set lookup per call. */
-function inWorkspace(a: ArrayBufferView): boolean {
-  return workspaceMemory.has(a.buffer);
-}
-
-export interface ForwardOptions {
-  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
-  readonly training?: boolean;
-  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
-  readonly buffers?: Float32Array;
-  /** Reseeds the generator that draws dropout masks. */
-  readonly seed?: number;
-}
-
-/**
- * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
- * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
- */
-export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
-  checkBatch(n);
-  checkOptions(options);
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  checkFloats("input", input, n * 150528);
-  if (options.buffers !== undefined) {
-    checkFloats("buffers", options.buffers, bufferCount);
-    if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");
-    if (inWorkspace(options.buffers))
-      throw new TypeError("buffers share memory with an array this module returned: copy them first");
+    ] = [
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 1000),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 1000),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 64),
+      new Float32Array(n * 1),
+      new Float32Array(n * 802816),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 128),
+      new Float32Array(n * 1),
+      new Float32Array(n * 401408),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 50176),
+      new Float32Array(n * 256),
+      new Float32Array(n * 1),
+      new Float32Array(n * 200704),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 25088),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1),
+      new Float32Array(n * 100352),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 1),
+    ];
+    batchSize = n;
+    noteWorkspace();
   }
 
-  const training = options.training ?? false;
-  if (options.seed !== undefined) checkSeed(options.seed);
-  if (training && n * 49 < 2) {
-    throw new RangeError(
-      `layer4.0.bn2: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
+  /** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+  let workspaceMemory = new Set<ArrayBufferLike>();
+
+  function noteWorkspace(): void {
+    workspaceMemory = new Set(
+      [
+        act1,
+        act2,
+        act3,
+        act4,
+        act5,
+        act6,
+        act7,
+        act8,
+        act9,
+        act10,
+        act11,
+        act12,
+        act13,
+        act14,
+        act15,
+        act16,
+        act17,
+        act18,
+        act19,
+        act20,
+        act21,
+        act22,
+        act23,
+        act24,
+        act25,
+        act26,
+        act27,
+        act28,
+        act29,
+        act30,
+        act31,
+        act32,
+        act33,
+        act34,
+        act35,
+        act36,
+        act37,
+        act38,
+        act39,
+        act40,
+        act41,
+        act42,
+        act43,
+        act44,
+        act45,
+        act46,
+        act47,
+        act48,
+        act49,
+        act50,
+        act51,
+        act52,
+        act53,
+        act54,
+        act55,
+        act56,
+        act57,
+        act58,
+        act59,
+        act60,
+        act61,
+        act62,
+        act63,
+        act64,
+        act65,
+        act66,
+        act67,
+        act68,
+        act69,
+        act70,
+        act71,
+        act72,
+        act73,
+        act74,
+        act75,
+        act76,
+        act77,
+        act78,
+        act79,
+        act80,
+        act81,
+        act82,
+        act83,
+        act84,
+        act85,
+        act86,
+        act87,
+        act88,
+        act89,
+        act90,
+        act91,
+        act92,
+        act93,
+        act94,
+        act95,
+        act96,
+        act97,
+        act98,
+        act99,
+        act100,
+        act101,
+        act102,
+        act103,
+        act104,
+        act105,
+        act106,
+        act107,
+        act108,
+        act109,
+        act110,
+        act111,
+        act112,
+        act113,
+        act114,
+        act115,
+        act116,
+        act117,
+        act118,
+        act119,
+        act120,
+        act121,
+        act122,
+        act123,
+        act124,
+        act125,
+        act126,
+        act127,
+        act128,
+        act129,
+        act130,
+        act131,
+        act132,
+        act133,
+        act134,
+        act135,
+        act136,
+        act137,
+        act138,
+        act139,
+        act140,
+        act141,
+        act142,
+        act143,
+        act144,
+        act145,
+        act146,
+        act147,
+        act148,
+        act149,
+        act150,
+        act151,
+        act152,
+        act153,
+        act154,
+        act155,
+        act156,
+        act157,
+        act158,
+        act159,
+        act160,
+        act161,
+        act162,
+        act163,
+        act164,
+        act165,
+        act166,
+        act167,
+        act168,
+        act169,
+        act170,
+        act171,
+        act172,
+        act173,
+        act175,
+        act0,
+        grad0,
+        grad1,
+        grad2,
+        grad3,
+        grad4,
+        grad5,
+        grad6,
+        grad7,
+        grad8,
+        grad9,
+        grad10,
+        grad11,
+        grad12,
+        grad13,
+        grad14,
+        grad15,
+        grad16,
+        grad17,
+        grad18,
+        grad19,
+        grad20,
+        grad21,
+        grad22,
+        grad23,
+        grad24,
+        grad25,
+        grad26,
+        grad27,
+        grad28,
+        grad29,
+        grad30,
+        grad31,
+        grad32,
+        grad33,
+        grad34,
+        grad35,
+        grad36,
+        grad37,
+        grad38,
+        grad39,
+        grad40,
+        grad41,
+        grad42,
+        grad43,
+        grad44,
+        grad45,
+        grad46,
+        grad47,
+        grad48,
+        grad49,
+        grad50,
+        grad51,
+        grad52,
+        grad53,
+        grad54,
+        grad55,
+        grad56,
+        grad57,
+        grad58,
+        grad59,
+        grad60,
+        grad61,
+        grad62,
+        grad63,
+        grad64,
+        grad65,
+        grad66,
+        grad67,
+        grad68,
+        grad69,
+        grad70,
+        grad71,
+        grad72,
+        grad73,
+        grad74,
+        grad75,
+        grad76,
+        grad77,
+        grad78,
+        grad79,
+        grad80,
+        grad81,
+        grad82,
+        grad83,
+        grad84,
+        grad85,
+        grad86,
+        grad87,
+        grad88,
+        grad89,
+        grad90,
+        grad91,
+        grad92,
+        grad93,
+        grad94,
+        grad95,
+        grad96,
+        grad97,
+        grad98,
+        grad99,
+        grad100,
+        grad101,
+        grad102,
+        grad103,
+        grad104,
+        grad105,
+        grad106,
+        grad107,
+        grad108,
+        grad109,
+        grad110,
+        grad111,
+        grad112,
+        grad113,
+        grad114,
+        grad115,
+        grad116,
+        grad117,
+        grad118,
+        grad119,
+        grad120,
+        grad121,
+        grad122,
+        grad123,
+        grad124,
+        grad125,
+        grad126,
+        grad127,
+        grad128,
+        grad129,
+        grad130,
+        grad131,
+        grad132,
+        grad133,
+        grad134,
+        grad135,
+        grad136,
+        grad137,
+        grad138,
+        grad139,
+        grad140,
+        grad141,
+        grad142,
+        grad143,
+        grad144,
+        grad145,
+        grad146,
+        grad147,
+        grad148,
+        grad149,
+        grad150,
+        grad151,
+        grad152,
+        grad153,
+        grad154,
+        grad155,
+        grad156,
+        grad157,
+        grad158,
+        grad159,
+        grad160,
+        grad161,
+        grad162,
+        grad163,
+        grad164,
+        grad165,
+        grad166,
+        grad167,
+        grad168,
+        grad169,
+        grad170,
+        grad171,
+        grad172,
+        grad173,
+        grad175,
+        scratch1_xhat,
+        scratch1_istd,
+        scratch1_batchstats,
+        scratch3_argmax,
+        scratch5_xhat,
+        scratch5_istd,
+        scratch5_batchstats,
+        scratch8_xhat,
+        scratch8_istd,
+        scratch8_batchstats,
+        scratch11_xhat,
+        scratch11_istd,
+        scratch11_batchstats,
+        scratch13_xhat,
+        scratch13_istd,
+        scratch13_batchstats,
+        scratch17_xhat,
+        scratch17_istd,
+        scratch17_batchstats,
+        scratch20_xhat,
+        scratch20_istd,
+        scratch20_batchstats,
+        scratch23_xhat,
+        scratch23_istd,
+        scratch23_batchstats,
+        scratch27_xhat,
+        scratch27_istd,
+        scratch27_batchstats,
+        scratch30_xhat,
+        scratch30_istd,
+        scratch30_batchstats,
+        scratch33_xhat,
+        scratch33_istd,
+        scratch33_batchstats,
+        scratch37_xhat,
+        scratch37_istd,
+        scratch37_batchstats,
+        scratch40_xhat,
+        scratch40_istd,
+        scratch40_batchstats,
+        scratch43_xhat,
+        scratch43_istd,
+        scratch43_batchstats,
+        scratch45_xhat,
+        scratch45_istd,
+        scratch45_batchstats,
+        scratch49_xhat,
+        scratch49_istd,
+        scratch49_batchstats,
+        scratch52_xhat,
+        scratch52_istd,
+        scratch52_batchstats,
+        scratch55_xhat,
+        scratch55_istd,
+        scratch55_batchstats,
+        scratch59_xhat,
+        scratch59_istd,
+        scratch59_batchstats,
+        scratch62_xhat,
+        scratch62_istd,
+        scratch62_batchstats,
+        scratch65_xhat,
+        scratch65_istd,
+        scratch65_batchstats,
+        scratch69_xhat,
+        scratch69_istd,
+        scratch69_batchstats,
+        scratch72_xhat,
+        scratch72_istd,
+        scratch72_batchstats,
+        scratch75_xhat,
+        scratch75_istd,
+        scratch75_batchstats,
+        scratch79_xhat,
+        scratch79_istd,
+        scratch79_batchstats,
+        scratch82_xhat,
+        scratch82_istd,
+        scratch82_batchstats,
+        scratch85_xhat,
+        scratch85_istd,
+        scratch85_batchstats,
+        scratch87_xhat,
+        scratch87_istd,
+        scratch87_batchstats,
+        scratch91_xhat,
+        scratch91_istd,
+        scratch91_batchstats,
+        scratch94_xhat,
+        scratch94_istd,
+        scratch94_batchstats,
+        scratch97_xhat,
+        scratch97_istd,
+        scratch97_batchstats,
+        scratch101_xhat,
+        scratch101_istd,
+        scratch101_batchstats,
+        scratch104_xhat,
+        scratch104_istd,
+        scratch104_batchstats,
+        scratch107_xhat,
+        scratch107_istd,
+        scratch107_batchstats,
+        scratch111_xhat,
+        scratch111_istd,
+        scratch111_batchstats,
+        scratch114_xhat,
+        scratch114_istd,
+        scratch114_batchstats,
+        scratch117_xhat,
+        scratch117_istd,
+        scratch117_batchstats,
+        scratch121_xhat,
+        scratch121_istd,
+        scratch121_batchstats,
+        scratch124_xhat,
+        scratch124_istd,
+        scratch124_batchstats,
+        scratch127_xhat,
+        scratch127_istd,
+        scratch127_batchstats,
+        scratch131_xhat,
+        scratch131_istd,
+        scratch131_batchstats,
+        scratch134_xhat,
+        scratch134_istd,
+        scratch134_batchstats,
+        scratch137_xhat,
+        scratch137_istd,
+        scratch137_batchstats,
+        scratch141_xhat,
+        scratch141_istd,
+        scratch141_batchstats,
+        scratch144_xhat,
+        scratch144_istd,
+        scratch144_batchstats,
+        scratch147_xhat,
+        scratch147_istd,
+        scratch147_batchstats,
+        scratch149_xhat,
+        scratch149_istd,
+        scratch149_batchstats,
+        scratch153_xhat,
+        scratch153_istd,
+        scratch153_batchstats,
+        scratch156_xhat,
+        scratch156_istd,
+        scratch156_batchstats,
+        scratch159_xhat,
+        scratch159_istd,
+        scratch159_batchstats,
+        scratch163_xhat,
+        scratch163_istd,
+        scratch163_batchstats,
+        scratch166_xhat,
+        scratch166_istd,
+        scratch166_batchstats,
+        scratch169_xhat,
+        scratch169_istd,
+        scratch169_batchstats,
+        work0_col,
+        work0_dcol,
+        work4_col,
+        work4_dcol,
+        work7_col,
+        work7_dcol,
+        work10_col,
+        work10_dcol,
+        work12_col,
+        work12_dcol,
+        work16_col,
+        work16_dcol,
+        work19_col,
+        work19_dcol,
+        work22_col,
+        work22_dcol,
+        work26_col,
+        work26_dcol,
+        work29_col,
+        work29_dcol,
+        work32_col,
+        work32_dcol,
+        work36_col,
+        work36_dcol,
+        work39_col,
+        work39_dcol,
+        work42_col,
+        work42_dcol,
+        work44_col,
+        work44_dcol,
+        work48_col,
+        work48_dcol,
+        work51_col,
+        work51_dcol,
+        work54_col,
+        work54_dcol,
+        work58_col,
+        work58_dcol,
+        work61_col,
+        work61_dcol,
+        work64_col,
+        work64_dcol,
+        work68_col,
+        work68_dcol,
+        work71_col,
+        work71_dcol,
+        work74_col,
+        work74_dcol,
+        work78_col,
+        work78_dcol,
+        work81_col,
+        work81_dcol,
+        work84_col,
+        work84_dcol,
+        work86_col,
+        work86_dcol,
+        work90_col,
+        work90_dcol,
+        work93_col,
+        work93_dcol,
+        work96_col,
+        work96_dcol,
+        work100_col,
+        work100_dcol,
+        work103_col,
+        work103_dcol,
+        work106_col,
+        work106_dcol,
+        work110_col,
+        work110_dcol,
+        work113_col,
+        work113_dcol,
+        work116_col,
+        work116_dcol,
+        work120_col,
+        work120_dcol,
+        work123_col,
+        work123_dcol,
+        work126_col,
+        work126_dcol,
+        work130_col,
+        work130_dcol,
+        work133_col,
+        work133_dcol,
+        work136_col,
+        work136_dcol,
+        work140_col,
+        work140_dcol,
+        work143_col,
+        work143_dcol,
+        work146_col,
+        work146_dcol,
+        work148_col,
+        work148_dcol,
+        work152_col,
+        work152_dcol,
+        work155_col,
+        work155_dcol,
+        work158_col,
+        work158_dcol,
+        work162_col,
+        work162_dcol,
+        work165_col,
+        work165_dcol,
+        work168_col,
+        work168_dcol,
+      ].map((a) => a.buffer),
     );
   }
 
-  allocate(n);
-  if (options.seed !== undefined) seedRandom(options.seed);
-  if (options.buffers !== undefined) bf = options.buffers;
-  else if (!ownBuffersReady) {
-    bf = createBuffers();
-    ownBuffersReady = true;
+  /** Whether `a` shares memory with the workspace (an array this module returned): it would be
+   *  overwritten while it is read. One set lookup per call. */
+  function inWorkspace(a: ArrayBufferView): boolean {
+    return workspaceMemory.has(a.buffer);
   }
 
-  act0.set(input);
-  forward0(p, n);
-  forward1(p, n, training);
-  forward2(n);
-  forward3(n);
-  forward4(p, n);
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act5,
-    act6,
-    scratch5_xhat,
-    scratch5_istd,
-    scratch5_batchstats,
-    13632,
-    13696,
-    129,
-    193,
-    257,
-    "layer1.0.bn1",
-  ); // op 5: layer1.0.bn1 (batchnorm)
-  reluForward1(n, act6, act7); // op 6: layer1.0.2 (relu)
-  conv2dForward1(p, n, act7, act8, work7_col, 13760); // op 7: layer1.0.conv2 (conv2d)
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act8,
-    act9,
-    scratch8_xhat,
-    scratch8_istd,
-    scratch8_batchstats,
-    50624,
-    50688,
-    258,
-    322,
-    386,
-    "layer1.0.bn2",
-  ); // op 8: layer1.0.bn2 (batchnorm)
-  reluForward1(n, act9, act10); // op 9: layer1.0.5 (relu)
-  conv2dForward2(p, n, act10, act11, work10_col, 50752); // op 10: layer1.0.conv3 (conv2d)
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act11,
-    act12,
-    scratch11_xhat,
-    scratch11_istd,
-    scratch11_batchstats,
-    67136,
-    67392,
-    387,
-    643,
-    899,
-    "layer1.0.bn3",
-  ); // op 11: layer1.0.bn3 (batchnorm)
-  conv2dForward2(p, n, act4, act13, work12_col, 67648); // op 12: layer1.0.downsample.0 (conv2d)
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act13,
-    act14,
-    scratch13_xhat,
-    scratch13_istd,
-    scratch13_batchstats,
-    84032,
-    84288,
-    900,
-    1156,
-    1412,
-    "layer1.0.downsample.1",
-  ); // op 13: layer1.0.downsample.1 (batchnorm)
-  addForward1(n, act12, act14, act15); // op 14: add
-  reluForward2(n, act15, act16); // op 15: layer1.0.9 (relu)
-  conv2dForward3(p, n, act16, act17, work16_col, 84544); // op 16: layer1.rest.0.conv1 (conv2d)
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act17,
-    act18,
-    scratch17_xhat,
-    scratch17_istd,
-    scratch17_batchstats,
-    100928,
-    100992,
-    1413,
-    1477,
-    1541,
-    "layer1.rest.0.bn1",
-  ); // op 17: layer1.rest.0.bn1 (batchnorm)
-  reluForward1(n, act18, act19); // op 18: layer1.rest.0.2 (relu)
-  conv2dForward1(p, n, act19, act20, work19_col, 101056); // op 19: layer1.rest.0.conv2 (conv2d)
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act20,
-    act21,
-    scratch20_xhat,
-    scratch20_istd,
-    scratch20_batchstats,
-    137920,
-    137984,
-    1542,
-    1606,
-    1670,
-    "layer1.rest.0.bn2",
-  ); // op 20: layer1.rest.0.bn2 (batchnorm)
-  reluForward1(n, act21, act22); // op 21: layer1.rest.0.5 (relu)
-  conv2dForward2(p, n, act22, act23, work22_col, 138048); // op 22: layer1.rest.0.conv3 (conv2d)
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act23,
-    act24,
-    scratch23_xhat,
-    scratch23_istd,
-    scratch23_batchstats,
-    154432,
-    154688,
-    1671,
-    1927,
-    2183,
-    "layer1.rest.0.bn3",
-  ); // op 23: layer1.rest.0.bn3 (batchnorm)
-  addForward1(n, act24, act16, act25); // op 24: add
-  reluForward2(n, act25, act26); // op 25: layer1.rest.0.8 (relu)
-  conv2dForward3(p, n, act26, act27, work26_col, 154944); // op 26: layer1.rest.1.conv1 (conv2d)
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act27,
-    act28,
-    scratch27_xhat,
-    scratch27_istd,
-    scratch27_batchstats,
-    171328,
-    171392,
-    2184,
-    2248,
-    2312,
-    "layer1.rest.1.bn1",
-  ); // op 27: layer1.rest.1.bn1 (batchnorm)
-  reluForward1(n, act28, act29); // op 28: layer1.rest.1.2 (relu)
-  conv2dForward1(p, n, act29, act30, work29_col, 171456); // op 29: layer1.rest.1.conv2 (conv2d)
-  batchnormForward1(
-    p,
-    n,
-    training,
-    act30,
-    act31,
-    scratch30_xhat,
-    scratch30_istd,
-    scratch30_batchstats,
-    208320,
-    208384,
-    2313,
-    2377,
-    2441,
-    "layer1.rest.1.bn2",
-  ); // op 30: layer1.rest.1.bn2 (batchnorm)
-  reluForward1(n, act31, act32); // op 31: layer1.rest.1.5 (relu)
-  conv2dForward2(p, n, act32, act33, work32_col, 208448); // op 32: layer1.rest.1.conv3 (conv2d)
-  batchnormForward2(
-    p,
-    n,
-    training,
-    act33,
-    act34,
-    scratch33_xhat,
-    scratch33_istd,
-    scratch33_batchstats,
-    224832,
-    225088,
-    2442,
-    2698,
-    2954,
-    "layer1.rest.1.bn3",
-  ); // op 33: layer1.rest.1.bn3 (batchnorm)
-  addForward1(n, act34, act26, act35); // op 34: add
-  reluForward2(n, act35, act36); // op 35: layer1.rest.1.8 (relu)
-  forward36(p, n);
-  forward37(p, n, training);
-  forward38(n);
-  forward39(p, n);
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act40,
-    act41,
-    scratch40_xhat,
-    scratch40_istd,
-    scratch40_batchstats,
-    405824,
-    405952,
-    3212,
-    3340,
-    3468,
-    "layer2.0.bn2",
-  ); // op 40: layer2.0.bn2 (batchnorm)
-  reluForward3(n, act41, act42); // op 41: layer2.0.5 (relu)
-  conv2dForward4(p, n, act42, act43, work42_col, 406080); // op 42: layer2.0.conv3 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act43,
-    act44,
-    scratch43_xhat,
-    scratch43_istd,
-    scratch43_batchstats,
-    471616,
-    472128,
-    3469,
-    3981,
-    4493,
-    "layer2.0.bn3",
-  ); // op 43: layer2.0.bn3 (batchnorm)
-  forward44(p, n);
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act45,
-    act46,
-    scratch45_xhat,
-    scratch45_istd,
-    scratch45_batchstats,
-    603712,
-    604224,
-    4494,
-    5006,
-    5518,
-    "layer2.0.downsample.1",
-  ); // op 45: layer2.0.downsample.1 (batchnorm)
-  addForward2(n, act44, act46, act47); // op 46: add
-  reluForward4(n, act47, act48); // op 47: layer2.0.9 (relu)
-  conv2dForward5(p, n, act48, act49, work48_col, 604736); // op 48: layer2.rest.0.conv1 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act49,
-    act50,
-    scratch49_xhat,
-    scratch49_istd,
-    scratch49_batchstats,
-    670272,
-    670400,
-    5519,
-    5647,
-    5775,
-    "layer2.rest.0.bn1",
-  ); // op 49: layer2.rest.0.bn1 (batchnorm)
-  reluForward3(n, act50, act51); // op 50: layer2.rest.0.2 (relu)
-  conv2dForward6(p, n, act51, act52, work51_col, 670528); // op 51: layer2.rest.0.conv2 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act52,
-    act53,
-    scratch52_xhat,
-    scratch52_istd,
-    scratch52_batchstats,
-    817984,
-    818112,
-    5776,
-    5904,
-    6032,
-    "layer2.rest.0.bn2",
-  ); // op 52: layer2.rest.0.bn2 (batchnorm)
-  reluForward3(n, act53, act54); // op 53: layer2.rest.0.5 (relu)
-  conv2dForward4(p, n, act54, act55, work54_col, 818240); // op 54: layer2.rest.0.conv3 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act55,
-    act56,
-    scratch55_xhat,
-    scratch55_istd,
-    scratch55_batchstats,
-    883776,
-    884288,
-    6033,
-    6545,
-    7057,
-    "layer2.rest.0.bn3",
-  ); // op 55: layer2.rest.0.bn3 (batchnorm)
-  addForward2(n, act56, act48, act57); // op 56: add
-  reluForward4(n, act57, act58); // op 57: layer2.rest.0.8 (relu)
-  conv2dForward5(p, n, act58, act59, work58_col, 884800); // op 58: layer2.rest.1.conv1 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act59,
-    act60,
-    scratch59_xhat,
-    scratch59_istd,
-    scratch59_batchstats,
-    950336,
-    950464,
-    7058,
-    7186,
-    7314,
-    "layer2.rest.1.bn1",
-  ); // op 59: layer2.rest.1.bn1 (batchnorm)
-  reluForward3(n, act60, act61); // op 60: layer2.rest.1.2 (relu)
-  conv2dForward6(p, n, act61, act62, work61_col, 950592); // op 61: layer2.rest.1.conv2 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act62,
-    act63,
-    scratch62_xhat,
-    scratch62_istd,
-    scratch62_batchstats,
-    1098048,
-    1098176,
-    7315,
-    7443,
-    7571,
-    "layer2.rest.1.bn2",
-  ); // op 62: layer2.rest.1.bn2 (batchnorm)
-  reluForward3(n, act63, act64); // op 63: layer2.rest.1.5 (relu)
-  conv2dForward4(p, n, act64, act65, work64_col, 1098304); // op 64: layer2.rest.1.conv3 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act65,
-    act66,
-    scratch65_xhat,
-    scratch65_istd,
-    scratch65_batchstats,
-    1163840,
-    1164352,
-    7572,
-    8084,
-    8596,
-    "layer2.rest.1.bn3",
-  ); // op 65: layer2.rest.1.bn3 (batchnorm)
-  addForward2(n, act66, act58, act67); // op 66: add
-  reluForward4(n, act67, act68); // op 67: layer2.rest.1.8 (relu)
-  conv2dForward5(p, n, act68, act69, work68_col, 1164864); // op 68: layer2.rest.2.conv1 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act69,
-    act70,
-    scratch69_xhat,
-    scratch69_istd,
-    scratch69_batchstats,
-    1230400,
-    1230528,
-    8597,
-    8725,
-    8853,
-    "layer2.rest.2.bn1",
-  ); // op 69: layer2.rest.2.bn1 (batchnorm)
-  reluForward3(n, act70, act71); // op 70: layer2.rest.2.2 (relu)
-  conv2dForward6(p, n, act71, act72, work71_col, 1230656); // op 71: layer2.rest.2.conv2 (conv2d)
-  batchnormForward3(
-    p,
-    n,
-    training,
-    act72,
-    act73,
-    scratch72_xhat,
-    scratch72_istd,
-    scratch72_batchstats,
-    1378112,
-    1378240,
-    8854,
-    8982,
-    9110,
-    "layer2.rest.2.bn2",
-  ); // op 72: layer2.rest.2.bn2 (batchnorm)
-  reluForward3(n, act73, act74); // op 73: layer2.rest.2.5 (relu)
-  conv2dForward4(p, n, act74, act75, work74_col, 1378368); // op 74: layer2.rest.2.conv3 (conv2d)
-  batchnormForward4(
-    p,
-    n,
-    training,
-    act75,
-    act76,
-    scratch75_xhat,
-    scratch75_istd,
-    scratch75_batchstats,
-    1443904,
-    1444416,
-    9111,
-    9623,
-    10135,
-    "layer2.rest.2.bn3",
-  ); // op 75: layer2.rest.2.bn3 (batchnorm)
-  addForward2(n, act76, act68, act77); // op 76: add
-  reluForward4(n, act77, act78); // op 77: layer2.rest.2.8 (relu)
-  forward78(p, n);
-  forward79(p, n, training);
-  forward80(n);
-  forward81(p, n);
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act82,
-    act83,
-    scratch82_xhat,
-    scratch82_istd,
-    scratch82_batchstats,
-    2166336,
-    2166592,
-    10649,
-    10905,
-    11161,
-    "layer3.0.bn2",
-  ); // op 82: layer3.0.bn2 (batchnorm)
-  reluForward5(n, act83, act84); // op 83: layer3.0.5 (relu)
-  conv2dForward7(p, n, act84, act85, work84_col, 2166848); // op 84: layer3.0.conv3 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act85,
-    act86,
-    scratch85_xhat,
-    scratch85_istd,
-    scratch85_batchstats,
-    2428992,
-    2430016,
-    11162,
-    12186,
-    13210,
-    "layer3.0.bn3",
-  ); // op 85: layer3.0.bn3 (batchnorm)
-  forward86(p, n);
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act87,
-    act88,
-    scratch87_xhat,
-    scratch87_istd,
-    scratch87_batchstats,
-    2955328,
-    2956352,
-    13211,
-    14235,
-    15259,
-    "layer3.0.downsample.1",
-  ); // op 87: layer3.0.downsample.1 (batchnorm)
-  addForward3(n, act86, act88, act89); // op 88: add
-  reluForward1(n, act89, act90); // op 89: layer3.0.9 (relu)
-  conv2dForward8(p, n, act90, act91, work90_col, 2957376); // op 90: layer3.rest.0.conv1 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act91,
-    act92,
-    scratch91_xhat,
-    scratch91_istd,
-    scratch91_batchstats,
-    3219520,
-    3219776,
-    15260,
-    15516,
-    15772,
-    "layer3.rest.0.bn1",
-  ); // op 91: layer3.rest.0.bn1 (batchnorm)
-  reluForward5(n, act92, act93); // op 92: layer3.rest.0.2 (relu)
-  conv2dForward9(p, n, act93, act94, work93_col, 3220032); // op 93: layer3.rest.0.conv2 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act94,
-    act95,
-    scratch94_xhat,
-    scratch94_istd,
-    scratch94_batchstats,
-    3809856,
-    3810112,
-    15773,
-    16029,
-    16285,
-    "layer3.rest.0.bn2",
-  ); // op 94: layer3.rest.0.bn2 (batchnorm)
-  reluForward5(n, act95, act96); // op 95: layer3.rest.0.5 (relu)
-  conv2dForward7(p, n, act96, act97, work96_col, 3810368); // op 96: layer3.rest.0.conv3 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act97,
-    act98,
-    scratch97_xhat,
-    scratch97_istd,
-    scratch97_batchstats,
-    4072512,
-    4073536,
-    16286,
-    17310,
-    18334,
-    "layer3.rest.0.bn3",
-  ); // op 97: layer3.rest.0.bn3 (batchnorm)
-  addForward3(n, act98, act90, act99); // op 98: add
-  reluForward1(n, act99, act100); // op 99: layer3.rest.0.8 (relu)
-  conv2dForward8(p, n, act100, act101, work100_col, 4074560); // op 100: layer3.rest.1.conv1 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act101,
-    act102,
-    scratch101_xhat,
-    scratch101_istd,
-    scratch101_batchstats,
-    4336704,
-    4336960,
-    18335,
-    18591,
-    18847,
-    "layer3.rest.1.bn1",
-  ); // op 101: layer3.rest.1.bn1 (batchnorm)
-  reluForward5(n, act102, act103); // op 102: layer3.rest.1.2 (relu)
-  conv2dForward9(p, n, act103, act104, work103_col, 4337216); // op 103: layer3.rest.1.conv2 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act104,
-    act105,
-    scratch104_xhat,
-    scratch104_istd,
-    scratch104_batchstats,
-    4927040,
-    4927296,
-    18848,
-    19104,
-    19360,
-    "layer3.rest.1.bn2",
-  ); // op 104: layer3.rest.1.bn2 (batchnorm)
-  reluForward5(n, act105, act106); // op 105: layer3.rest.1.5 (relu)
-  conv2dForward7(p, n, act106, act107, work106_col, 4927552); // op 106: layer3.rest.1.conv3 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act107,
-    act108,
-    scratch107_xhat,
-    scratch107_istd,
-    scratch107_batchstats,
-    5189696,
-    5190720,
-    19361,
-    20385,
-    21409,
-    "layer3.rest.1.bn3",
-  ); // op 107: layer3.rest.1.bn3 (batchnorm)
-  addForward3(n, act108, act100, act109); // op 108: add
-  reluForward1(n, act109, act110); // op 109: layer3.rest.1.8 (relu)
-  conv2dForward8(p, n, act110, act111, work110_col, 5191744); // op 110: layer3.rest.2.conv1 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act111,
-    act112,
-    scratch111_xhat,
-    scratch111_istd,
-    scratch111_batchstats,
-    5453888,
-    5454144,
-    21410,
-    21666,
-    21922,
-    "layer3.rest.2.bn1",
-  ); // op 111: layer3.rest.2.bn1 (batchnorm)
-  reluForward5(n, act112, act113); // op 112: layer3.rest.2.2 (relu)
-  conv2dForward9(p, n, act113, act114, work113_col, 5454400); // op 113: layer3.rest.2.conv2 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act114,
-    act115,
-    scratch114_xhat,
-    scratch114_istd,
-    scratch114_batchstats,
-    6044224,
-    6044480,
-    21923,
-    22179,
-    22435,
-    "layer3.rest.2.bn2",
-  ); // op 114: layer3.rest.2.bn2 (batchnorm)
-  reluForward5(n, act115, act116); // op 115: layer3.rest.2.5 (relu)
-  conv2dForward7(p, n, act116, act117, work116_col, 6044736); // op 116: layer3.rest.2.conv3 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act117,
-    act118,
-    scratch117_xhat,
-    scratch117_istd,
-    scratch117_batchstats,
-    6306880,
-    6307904,
-    22436,
-    23460,
-    24484,
-    "layer3.rest.2.bn3",
-  ); // op 117: layer3.rest.2.bn3 (batchnorm)
-  addForward3(n, act118, act110, act119); // op 118: add
-  reluForward1(n, act119, act120); // op 119: layer3.rest.2.8 (relu)
-  conv2dForward8(p, n, act120, act121, work120_col, 6308928); // op 120: layer3.rest.3.conv1 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act121,
-    act122,
-    scratch121_xhat,
-    scratch121_istd,
-    scratch121_batchstats,
-    6571072,
-    6571328,
-    24485,
-    24741,
-    24997,
-    "layer3.rest.3.bn1",
-  ); // op 121: layer3.rest.3.bn1 (batchnorm)
-  reluForward5(n, act122, act123); // op 122: layer3.rest.3.2 (relu)
-  conv2dForward9(p, n, act123, act124, work123_col, 6571584); // op 123: layer3.rest.3.conv2 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act124,
-    act125,
-    scratch124_xhat,
-    scratch124_istd,
-    scratch124_batchstats,
-    7161408,
-    7161664,
-    24998,
-    25254,
-    25510,
-    "layer3.rest.3.bn2",
-  ); // op 124: layer3.rest.3.bn2 (batchnorm)
-  reluForward5(n, act125, act126); // op 125: layer3.rest.3.5 (relu)
-  conv2dForward7(p, n, act126, act127, work126_col, 7161920); // op 126: layer3.rest.3.conv3 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act127,
-    act128,
-    scratch127_xhat,
-    scratch127_istd,
-    scratch127_batchstats,
-    7424064,
-    7425088,
-    25511,
-    26535,
-    27559,
-    "layer3.rest.3.bn3",
-  ); // op 127: layer3.rest.3.bn3 (batchnorm)
-  addForward3(n, act128, act120, act129); // op 128: add
-  reluForward1(n, act129, act130); // op 129: layer3.rest.3.8 (relu)
-  conv2dForward8(p, n, act130, act131, work130_col, 7426112); // op 130: layer3.rest.4.conv1 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act131,
-    act132,
-    scratch131_xhat,
-    scratch131_istd,
-    scratch131_batchstats,
-    7688256,
-    7688512,
-    27560,
-    27816,
-    28072,
-    "layer3.rest.4.bn1",
-  ); // op 131: layer3.rest.4.bn1 (batchnorm)
-  reluForward5(n, act132, act133); // op 132: layer3.rest.4.2 (relu)
-  conv2dForward9(p, n, act133, act134, work133_col, 7688768); // op 133: layer3.rest.4.conv2 (conv2d)
-  batchnormForward5(
-    p,
-    n,
-    training,
-    act134,
-    act135,
-    scratch134_xhat,
-    scratch134_istd,
-    scratch134_batchstats,
-    8278592,
-    8278848,
-    28073,
-    28329,
-    28585,
-    "layer3.rest.4.bn2",
-  ); // op 134: layer3.rest.4.bn2 (batchnorm)
-  reluForward5(n, act135, act136); // op 135: layer3.rest.4.5 (relu)
-  conv2dForward7(p, n, act136, act137, work136_col, 8279104); // op 136: layer3.rest.4.conv3 (conv2d)
-  batchnormForward6(
-    p,
-    n,
-    training,
-    act137,
-    act138,
-    scratch137_xhat,
-    scratch137_istd,
-    scratch137_batchstats,
-    8541248,
-    8542272,
-    28586,
-    29610,
-    30634,
-    "layer3.rest.4.bn3",
-  ); // op 137: layer3.rest.4.bn3 (batchnorm)
-  addForward3(n, act138, act130, act139); // op 138: add
-  reluForward1(n, act139, act140); // op 139: layer3.rest.4.8 (relu)
-  forward140(p, n);
-  forward141(p, n, training);
-  forward142(n);
-  forward143(p, n);
-  batchnormForward7(
-    p,
-    n,
-    training,
-    act144,
-    act145,
-    scratch144_xhat,
-    scratch144_istd,
-    scratch144_batchstats,
-    11427904,
-    11428416,
-    31660,
-    32172,
-    32684,
-    "layer4.0.bn2",
-  ); // op 144: layer4.0.bn2 (batchnorm)
-  reluForward6(n, act145, act146); // op 145: layer4.0.5 (relu)
-  conv2dForward10(p, n, act146, act147, work146_col, 11428928); // op 146: layer4.0.conv3 (conv2d)
-  batchnormForward8(
-    p,
-    n,
-    training,
-    act147,
-    act148,
-    scratch147_xhat,
-    scratch147_istd,
-    scratch147_batchstats,
-    12477504,
-    12479552,
-    32685,
-    34733,
-    36781,
-    "layer4.0.bn3",
-  ); // op 147: layer4.0.bn3 (batchnorm)
-  forward148(p, n);
-  batchnormForward8(
-    p,
-    n,
-    training,
-    act149,
-    act150,
-    scratch149_xhat,
-    scratch149_istd,
-    scratch149_batchstats,
-    14578752,
-    14580800,
-    36782,
-    38830,
-    40878,
-    "layer4.0.downsample.1",
-  ); // op 149: layer4.0.downsample.1 (batchnorm)
-  addForward4(n, act148, act150, act151); // op 150: add
-  reluForward3(n, act151, act152); // op 151: layer4.0.9 (relu)
-  conv2dForward11(p, n, act152, act153, work152_col, 14582848); // op 152: layer4.rest.0.conv1 (conv2d)
-  batchnormForward7(
-    p,
-    n,
-    training,
-    act153,
-    act154,
-    scratch153_xhat,
-    scratch153_istd,
-    scratch153_batchstats,
-    15631424,
-    15631936,
-    40879,
-    41391,
-    41903,
-    "layer4.rest.0.bn1",
-  ); // op 153: layer4.rest.0.bn1 (batchnorm)
-  reluForward6(n, act154, act155); // op 154: layer4.rest.0.2 (relu)
-  conv2dForward12(p, n, act155, act156, work155_col, 15632448); // op 155: layer4.rest.0.conv2 (conv2d)
-  batchnormForward7(
-    p,
-    n,
-    training,
-    act156,
-    act157,
-    scratch156_xhat,
-    scratch156_istd,
-    scratch156_batchstats,
-    17991744,
-    17992256,
-    41904,
-    42416,
-    42928,
-    "layer4.rest.0.bn2",
-  ); // op 156: layer4.rest.0.bn2 (batchnorm)
-  reluForward6(n, act157, act158); // op 157: layer4.rest.0.5 (relu)
-  conv2dForward10(p, n, act158, act159, work158_col, 17992768); // op 158: layer4.rest.0.conv3 (conv2d)
-  batchnormForward8(
-    p,
-    n,
-    training,
-    act159,
-    act160,
-    scratch159_xhat,
-    scratch159_istd,
-    scratch159_batchstats,
-    19041344,
-    19043392,
-    42929,
-    44977,
-    47025,
-    "layer4.rest.0.bn3",
-  ); // op 159: layer4.rest.0.bn3 (batchnorm)
-  addForward4(n, act160, act152, act161); // op 160: add
-  reluForward3(n, act161, act162); // op 161: layer4.rest.0.8 (relu)
-  conv2dForward11(p, n, act162, act163, work162_col, 19045440); // op 162: layer4.rest.1.conv1 (conv2d)
-  batchnormForward7(
-    p,
-    n,
-    training,
-    act163,
-    act164,
-    scratch163_xhat,
-    scratch163_istd,
-    scratch163_batchstats,
-    20094016,
-    20094528,
-    47026,
-    47538,
-    48050,
-    "layer4.rest.1.bn1",
-  ); // op 163: layer4.rest.1.bn1 (batchnorm)
-  reluForward6(n, act164, act165); // op 164: layer4.rest.1.2 (relu)
-  conv2dForward12(p, n, act165, act166, work165_col, 20095040); // op 165: layer4.rest.1.conv2 (conv2d)
-  batchnormForward7(
-    p,
-    n,
-    training,
-    act166,
-    act167,
-    scratch166_xhat,
-    scratch166_istd,
-    scratch166_batchstats,
-    22454336,
-    22454848,
-    48051,
-    48563,
-    49075,
-    "layer4.rest.1.bn2",
-  ); // op 166: layer4.rest.1.bn2 (batchnorm)
-  reluForward6(n, act167, act168); // op 167: layer4.rest.1.5 (relu)
-  conv2dForward10(p, n, act168, act169, work168_col, 22455360); // op 168: layer4.rest.1.conv3 (conv2d)
-  batchnormForward8(
-    p,
-    n,
-    training,
-    act169,
-    act170,
-    scratch169_xhat,
-    scratch169_istd,
-    scratch169_batchstats,
-    23503936,
-    23505984,
-    49076,
-    51124,
-    53172,
-    "layer4.rest.1.bn3",
-  ); // op 169: layer4.rest.1.bn3 (batchnorm)
-  addForward4(n, act170, act162, act171); // op 170: add
-  reluForward3(n, act171, act172); // op 171: layer4.rest.1.8 (relu)
-  forward172(n);
-  forward174(p, n);
-  forwardDone = true;
-  return act175;
-}
-
-/**
- * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
- * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
- * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
- * next call).
- */
-export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
-  if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const n = batchSize;
-  checkFloats("outputGrad", outputGrad, n * 1000);
-  checkFloats("grads", grads, paramCount);
-  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
-  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
-  copy(outputGrad, grad175);
-  const gp = grads;
-  zero(gp);
-  zero(grad0);
-  zero(grad1);
-  zero(grad3);
-  zero(grad4);
-  zero(grad5);
-  zero(grad7);
-  zero(grad8);
-  zero(grad10);
-  zero(grad11);
-  zero(grad12);
-  zero(grad13);
-  zero(grad14);
-  zero(grad16);
-  zero(grad17);
-  zero(grad19);
-  zero(grad20);
-  zero(grad22);
-  zero(grad23);
-  zero(grad24);
-  zero(grad26);
-  zero(grad27);
-  zero(grad29);
-  zero(grad30);
-  zero(grad32);
-  zero(grad33);
-  zero(grad34);
-  zero(grad36);
-  zero(grad37);
-  zero(grad39);
-  zero(grad40);
-  zero(grad42);
-  zero(grad43);
-  zero(grad44);
-  zero(grad45);
-  zero(grad46);
-  zero(grad48);
-  zero(grad49);
-  zero(grad51);
-  zero(grad52);
-  zero(grad54);
-  zero(grad55);
-  zero(grad56);
-  zero(grad58);
-  zero(grad59);
-  zero(grad61);
-  zero(grad62);
-  zero(grad64);
-  zero(grad65);
-  zero(grad66);
-  zero(grad68);
-  zero(grad69);
-  zero(grad71);
-  zero(grad72);
-  zero(grad74);
-  zero(grad75);
-  zero(grad76);
-  zero(grad78);
-  zero(grad79);
-  zero(grad81);
-  zero(grad82);
-  zero(grad84);
-  zero(grad85);
-  zero(grad86);
-  zero(grad87);
-  zero(grad88);
-  zero(grad90);
-  zero(grad91);
-  zero(grad93);
-  zero(grad94);
-  zero(grad96);
-  zero(grad97);
-  zero(grad98);
-  zero(grad100);
-  zero(grad101);
-  zero(grad103);
-  zero(grad104);
-  zero(grad106);
-  zero(grad107);
-  zero(grad108);
-  zero(grad110);
-  zero(grad111);
-  zero(grad113);
-  zero(grad114);
-  zero(grad116);
-  zero(grad117);
-  zero(grad118);
-  zero(grad120);
-  zero(grad121);
-  zero(grad123);
-  zero(grad124);
-  zero(grad126);
-  zero(grad127);
-  zero(grad128);
-  zero(grad130);
-  zero(grad131);
-  zero(grad133);
-  zero(grad134);
-  zero(grad136);
-  zero(grad137);
-  zero(grad138);
-  zero(grad140);
-  zero(grad141);
-  zero(grad143);
-  zero(grad144);
-  zero(grad146);
-  zero(grad147);
-  zero(grad148);
-  zero(grad149);
-  zero(grad150);
-  zero(grad152);
-  zero(grad153);
-  zero(grad155);
-  zero(grad156);
-  zero(grad158);
-  zero(grad159);
-  zero(grad160);
-  zero(grad162);
-  zero(grad163);
-  zero(grad165);
-  zero(grad166);
-  zero(grad168);
-  zero(grad169);
-  zero(grad170);
-  zero(grad172);
-  zero(grad173);
-  backward174(p, gp, n);
-  backward172(n);
-  reluBackward3(n, act171, grad171, grad172); // op 171: layer4.rest.1.8 (relu)
-  addBackward4(n, grad170, grad162, grad171); // op 170: add
-  batchnormBackward8(
-    p,
-    gp,
-    n,
-    grad169,
-    grad170,
-    scratch169_xhat,
-    scratch169_istd,
-    scratch169_batchstats,
-    23503936,
-    23505984,
-  ); // op 169: layer4.rest.1.bn3 (batchnorm)
-  conv2dBackward10(p, gp, n, act168, grad168, grad169, work168_col, work168_dcol, 22455360); // op 168: layer4.rest.1.conv3 (conv2d)
-  reluBackward6(n, act167, grad167, grad168); // op 167: layer4.rest.1.5 (relu)
-  batchnormBackward7(
-    p,
-    gp,
-    n,
-    grad166,
-    grad167,
-    scratch166_xhat,
-    scratch166_istd,
-    scratch166_batchstats,
-    22454336,
-    22454848,
-  ); // op 166: layer4.rest.1.bn2 (batchnorm)
-  conv2dBackward12(p, gp, n, act165, grad165, grad166, work165_col, work165_dcol, 20095040); // op 165: layer4.rest.1.conv2 (conv2d)
-  reluBackward6(n, act164, grad164, grad165); // op 164: layer4.rest.1.2 (relu)
-  batchnormBackward7(
-    p,
-    gp,
-    n,
-    grad163,
-    grad164,
-    scratch163_xhat,
-    scratch163_istd,
-    scratch163_batchstats,
-    20094016,
-    20094528,
-  ); // op 163: layer4.rest.1.bn1 (batchnorm)
-  conv2dBackward11(p, gp, n, act162, grad162, grad163, work162_col, work162_dcol, 19045440); // op 162: layer4.rest.1.conv1 (conv2d)
-  reluBackward3(n, act161, grad161, grad162); // op 161: layer4.rest.0.8 (relu)
-  addBackward4(n, grad160, grad152, grad161); // op 160: add
-  batchnormBackward8(
-    p,
-    gp,
-    n,
-    grad159,
-    grad160,
-    scratch159_xhat,
-    scratch159_istd,
-    scratch159_batchstats,
-    19041344,
-    19043392,
-  ); // op 159: layer4.rest.0.bn3 (batchnorm)
-  conv2dBackward10(p, gp, n, act158, grad158, grad159, work158_col, work158_dcol, 17992768); // op 158: layer4.rest.0.conv3 (conv2d)
-  reluBackward6(n, act157, grad157, grad158); // op 157: layer4.rest.0.5 (relu)
-  batchnormBackward7(
-    p,
-    gp,
-    n,
-    grad156,
-    grad157,
-    scratch156_xhat,
-    scratch156_istd,
-    scratch156_batchstats,
-    17991744,
-    17992256,
-  ); // op 156: layer4.rest.0.bn2 (batchnorm)
-  conv2dBackward12(p, gp, n, act155, grad155, grad156, work155_col, work155_dcol, 15632448); // op 155: layer4.rest.0.conv2 (conv2d)
-  reluBackward6(n, act154, grad154, grad155); // op 154: layer4.rest.0.2 (relu)
-  batchnormBackward7(
-    p,
-    gp,
-    n,
-    grad153,
-    grad154,
-    scratch153_xhat,
-    scratch153_istd,
-    scratch153_batchstats,
-    15631424,
-    15631936,
-  ); // op 153: layer4.rest.0.bn1 (batchnorm)
-  conv2dBackward11(p, gp, n, act152, grad152, grad153, work152_col, work152_dcol, 14582848); // op 152: layer4.rest.0.conv1 (conv2d)
-  reluBackward3(n, act151, grad151, grad152); // op 151: layer4.0.9 (relu)
-  addBackward4(n, grad148, grad150, grad151); // op 150: add
-  batchnormBackward8(
-    p,
-    gp,
-    n,
-    grad149,
-    grad150,
-    scratch149_xhat,
-    scratch149_istd,
-    scratch149_batchstats,
-    14578752,
-    14580800,
-  ); // op 149: layer4.0.downsample.1 (batchnorm)
-  backward148(p, gp, n);
-  batchnormBackward8(
-    p,
-    gp,
-    n,
-    grad147,
-    grad148,
-    scratch147_xhat,
-    scratch147_istd,
-    scratch147_batchstats,
-    12477504,
-    12479552,
-  ); // op 147: layer4.0.bn3 (batchnorm)
-  conv2dBackward10(p, gp, n, act146, grad146, grad147, work146_col, work146_dcol, 11428928); // op 146: layer4.0.conv3 (conv2d)
-  reluBackward6(n, act145, grad145, grad146); // op 145: layer4.0.5 (relu)
-  batchnormBackward7(
-    p,
-    gp,
-    n,
-    grad144,
-    grad145,
-    scratch144_xhat,
-    scratch144_istd,
-    scratch144_batchstats,
-    11427904,
-    11428416,
-  ); // op 144: layer4.0.bn2 (batchnorm)
-  backward143(p, gp, n);
-  backward142(n);
-  backward141(p, gp, n);
-  backward140(p, gp, n);
-  reluBackward1(n, act139, grad139, grad140); // op 139: layer3.rest.4.8 (relu)
-  addBackward3(n, grad138, grad130, grad139); // op 138: add
-  batchnormBackward6(
-    p,
-    gp,
-    n,
-    grad137,
-    grad138,
-    scratch137_xhat,
-    scratch137_istd,
-    scratch137_batchstats,
-    8541248,
-    8542272,
-  ); // op 137: layer3.rest.4.bn3 (batchnorm)
-  conv2dBackward7(p, gp, n, act136, grad136, grad137, work136_col, work136_dcol, 8279104); // op 136: layer3.rest.4.conv3 (conv2d)
-  reluBackward5(n, act135, grad135, grad136); // op 135: layer3.rest.4.5 (relu)
-  batchnormBackward5(
-    p,
-    gp,
-    n,
-    grad134,
-    grad135,
-    scratch134_xhat,
-    scratch134_istd,
-    scratch134_batchstats,
-    8278592,
-    8278848,
-  ); // op 134: layer3.rest.4.bn2 (batchnorm)
-  conv2dBackward9(p, gp, n, act133, grad133, grad134, work133_col, work133_dcol, 7688768); // op 133: layer3.rest.4.conv2 (conv2d)
-  reluBackward5(n, act132, grad132, grad133); // op 132: layer3.rest.4.2 (relu)
-  batchnormBackward5(
-    p,
-    gp,
-    n,
-    grad131,
-    grad132,
-    scratch131_xhat,
-    scratch131_istd,
-    scratch131_batchstats,
-    7688256,
-    7688512,
-  ); // op 131: layer3.rest.4.bn1 (batchnorm)
-  conv2dBackward8(p, gp, n, act130, grad130, grad131, work130_col, work130_dcol, 7426112); // op 130: layer3.rest.4.conv1 (conv2d)
-  reluBackward1(n, act129, grad129, grad130); // op 129: layer3.rest.3.8 (relu)
-  addBackward3(n, grad128, grad120, grad129); // op 128: add
-  batchnormBackward6(
-    p,
-    gp,
-    n,
-    grad127,
-    grad128,
-    scratch127_xhat,
-    scratch127_istd,
-    scratch127_batchstats,
-    7424064,
-    7425088,
-  ); // op 127: layer3.rest.3.bn3 (batchnorm)
-  conv2dBackward7(p, gp, n, act126, grad126, grad127, work126_col, work126_dcol, 7161920); // op 126: layer3.rest.3.conv3 (conv2d)
-  reluBackward5(n, act125, grad125, grad126); // op 125: layer3.rest.3.5 (relu)
-  batchnormBackward5(
-    p,
-    gp,
-    n,
-    grad124,
-    grad125,
-    scratch124_xhat,
-    scratch124_istd,
-    scratch124_batchstats,
-    7161408,
-    7161664,
-  ); // op 124: layer3.rest.3.bn2 (batchnorm)
-  conv2dBackward9(p, gp, n, act123, grad123, grad124, work123_col, work123_dcol, 6571584); // op 123: layer3.rest.3.conv2 (conv2d)
-  reluBackward5(n, act122, grad122, grad123); // op 122: layer3.rest.3.2 (relu)
-  batchnormBackward5(
-    p,
-    gp,
-    n,
-    grad121,
-    grad122,
-    scratch121_xhat,
-    scratch121_istd,
-    scratch121_batchstats,
-    6571072,
-    6571328,
-  ); // op 121: layer3.rest.3.bn1 (batchnorm)
-  conv2dBackward8(p, gp, n, act120, grad120, grad121, work120_col, work120_dcol, 6308928); // op 120: layer3.rest.3.conv1 (conv2d)
-  reluBackward1(n, act119, grad119, grad120); // op 119: layer3.rest.2.8 (relu)
-  addBackward3(n, grad118, grad110, grad119); // op 118: add
-  batchnormBackward6(
-    p,
-    gp,
-    n,
-    grad117,
-    grad118,
-    scratch117_xhat,
-    scratch117_istd,
-    scratch117_batchstats,
-    6306880,
-    6307904,
-  ); // op 117: layer3.rest.2.bn3 (batchnorm)
-  conv2dBackward7(p, gp, n, act116, grad116, grad117, work116_col, work116_dcol, 6044736); // op 116: layer3.rest.2.conv3 (conv2d)
-  reluBackward5(n, act115, grad115, grad116); // op 115: layer3.rest.2.5 (relu)
-  batchnormBackward5(
-    p,
-    gp,
-    n,
-    grad114,
-    grad115,
-    scratch114_xhat,
-    scratch114_istd,
-    scratch114_batchstats,
-    6044224,
-    6044480,
-  ); // op 114: layer3.rest.2.bn2 (batchnorm)
-  conv2dBackward9(p, gp, n, act113, grad113, grad114, work113_col, work113_dcol, 5454400); // op 113: layer3.rest.2.conv2 (conv2d)
-  reluBackward5(n, act112, grad112, grad113); // op 112: layer3.rest.2.2 (relu)
-  batchnormBackward5(
-    p,
-    gp,
-    n,
-    grad111,
-    grad112,
-    scratch111_xhat,
-    scratch111_istd,
-    scratch111_batchstats,
-    5453888,
-    5454144,
-  ); // op 111: layer3.rest.2.bn1 (batchnorm)
-  conv2dBackward8(p, gp, n, act110, grad110, grad111, work110_col, work110_dcol, 5191744); // op 110: layer3.rest.2.conv1 (conv2d)
-  reluBackward1(n, act109, grad109, grad110); // op 109: layer3.rest.1.8 (relu)
-  addBackward3(n, grad108, grad100, grad109); // op 108: add
-  batchnormBackward6(
-    p,
-    gp,
-    n,
-    grad107,
-    grad108,
-    scratch107_xhat,
-    scratch107_istd,
-    scratch107_batchstats,
-    5189696,
-    5190720,
-  ); // op 107: layer3.rest.1.bn3 (batchnorm)
-  conv2dBackward7(p, gp, n, act106, grad106, grad107, work106_col, work106_dcol, 4927552); // op 106: layer3.rest.1.conv3 (conv2d)
-  reluBackward5(n, act105, grad105, grad106); // op 105: layer3.rest.1.5 (relu)
-  batchnormBackward5(
-    p,
-    gp,
-    n,
-    grad104,
-    grad105,
-    scratch104_xhat,
-    scratch104_istd,
-    scratch104_batchstats,
-    4927040,
-    4927296,
-  ); // op 104: layer3.rest.1.bn2 (batchnorm)
-  conv2dBackward9(p, gp, n, act103, grad103, grad104, work103_col, work103_dcol, 4337216); // op 103: layer3.rest.1.conv2 (conv2d)
-  reluBackward5(n, act102, grad102, grad103); // op 102: layer3.rest.1.2 (relu)
-  batchnormBackward5(
-    p,
-    gp,
-    n,
-    grad101,
-    grad102,
-    scratch101_xhat,
-    scratch101_istd,
-    scratch101_batchstats,
-    4336704,
-    4336960,
-  ); // op 101: layer3.rest.1.bn1 (batchnorm)
-  conv2dBackward8(p, gp, n, act100, grad100, grad101, work100_col, work100_dcol, 4074560); // op 100: layer3.rest.1.conv1 (conv2d)
-  reluBackward1(n, act99, grad99, grad100); // op 99: layer3.rest.0.8 (relu)
-  addBackward3(n, grad98, grad90, grad99); // op 98: add
-  batchnormBackward6(p, gp, n, grad97, grad98, scratch97_xhat, scratch97_istd, scratch97_batchstats, 4072512, 4073536); // op 97: layer3.rest.0.bn3 (batchnorm)
-  conv2dBackward7(p, gp, n, act96, grad96, grad97, work96_col, work96_dcol, 3810368); // op 96: layer3.rest.0.conv3 (conv2d)
-  reluBackward5(n, act95, grad95, grad96); // op 95: layer3.rest.0.5 (relu)
-  batchnormBackward5(p, gp, n, grad94, grad95, scratch94_xhat, scratch94_istd, scratch94_batchstats, 3809856, 3810112); // op 94: layer3.rest.0.bn2 (batchnorm)
-  conv2dBackward9(p, gp, n, act93, grad93, grad94, work93_col, work93_dcol, 3220032); // op 93: layer3.rest.0.conv2 (conv2d)
-  reluBackward5(n, act92, grad92, grad93); // op 92: layer3.rest.0.2 (relu)
-  batchnormBackward5(p, gp, n, grad91, grad92, scratch91_xhat, scratch91_istd, scratch91_batchstats, 3219520, 3219776); // op 91: layer3.rest.0.bn1 (batchnorm)
-  conv2dBackward8(p, gp, n, act90, grad90, grad91, work90_col, work90_dcol, 2957376); // op 90: layer3.rest.0.conv1 (conv2d)
-  reluBackward1(n, act89, grad89, grad90); // op 89: layer3.0.9 (relu)
-  addBackward3(n, grad86, grad88, grad89); // op 88: add
-  batchnormBackward6(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, scratch87_batchstats, 2955328, 2956352); // op 87: layer3.0.downsample.1 (batchnorm)
-  backward86(p, gp, n);
-  batchnormBackward6(p, gp, n, grad85, grad86, scratch85_xhat, scratch85_istd, scratch85_batchstats, 2428992, 2430016); // op 85: layer3.0.bn3 (batchnorm)
-  conv2dBackward7(p, gp, n, act84, grad84, grad85, work84_col, work84_dcol, 2166848); // op 84: layer3.0.conv3 (conv2d)
-  reluBackward5(n, act83, grad83, grad84); // op 83: layer3.0.5 (relu)
-  batchnormBackward5(p, gp, n, grad82, grad83, scratch82_xhat, scratch82_istd, scratch82_batchstats, 2166336, 2166592); // op 82: layer3.0.bn2 (batchnorm)
-  backward81(p, gp, n);
-  backward80(n);
-  backward79(p, gp, n);
-  backward78(p, gp, n);
-  reluBackward4(n, act77, grad77, grad78); // op 77: layer2.rest.2.8 (relu)
-  addBackward2(n, grad76, grad68, grad77); // op 76: add
-  batchnormBackward4(p, gp, n, grad75, grad76, scratch75_xhat, scratch75_istd, scratch75_batchstats, 1443904, 1444416); // op 75: layer2.rest.2.bn3 (batchnorm)
-  conv2dBackward4(p, gp, n, act74, grad74, grad75, work74_col, work74_dcol, 1378368); // op 74: layer2.rest.2.conv3 (conv2d)
-  reluBackward3(n, act73, grad73, grad74); // op 73: layer2.rest.2.5 (relu)
-  batchnormBackward3(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, scratch72_batchstats, 1378112, 1378240); // op 72: layer2.rest.2.bn2 (batchnorm)
-  conv2dBackward6(p, gp, n, act71, grad71, grad72, work71_col, work71_dcol, 1230656); // op 71: layer2.rest.2.conv2 (conv2d)
-  reluBackward3(n, act70, grad70, grad71); // op 70: layer2.rest.2.2 (relu)
-  batchnormBackward3(p, gp, n, grad69, grad70, scratch69_xhat, scratch69_istd, scratch69_batchstats, 1230400, 1230528); // op 69: layer2.rest.2.bn1 (batchnorm)
-  conv2dBackward5(p, gp, n, act68, grad68, grad69, work68_col, work68_dcol, 1164864); // op 68: layer2.rest.2.conv1 (conv2d)
-  reluBackward4(n, act67, grad67, grad68); // op 67: layer2.rest.1.8 (relu)
-  addBackward2(n, grad66, grad58, grad67); // op 66: add
-  batchnormBackward4(p, gp, n, grad65, grad66, scratch65_xhat, scratch65_istd, scratch65_batchstats, 1163840, 1164352); // op 65: layer2.rest.1.bn3 (batchnorm)
-  conv2dBackward4(p, gp, n, act64, grad64, grad65, work64_col, work64_dcol, 1098304); // op 64: layer2.rest.1.conv3 (conv2d)
-  reluBackward3(n, act63, grad63, grad64); // op 63: layer2.rest.1.5 (relu)
-  batchnormBackward3(p, gp, n, grad62, grad63, scratch62_xhat, scratch62_istd, scratch62_batchstats, 1098048, 1098176); // op 62: layer2.rest.1.bn2 (batchnorm)
-  conv2dBackward6(p, gp, n, act61, grad61, grad62, work61_col, work61_dcol, 950592); // op 61: layer2.rest.1.conv2 (conv2d)
-  reluBackward3(n, act60, grad60, grad61); // op 60: layer2.rest.1.2 (relu)
-  batchnormBackward3(p, gp, n, grad59, grad60, scratch59_xhat, scratch59_istd, scratch59_batchstats, 950336, 950464); // op 59: layer2.rest.1.bn1 (batchnorm)
-  conv2dBackward5(p, gp, n, act58, grad58, grad59, work58_col, work58_dcol, 884800); // op 58: layer2.rest.1.conv1 (conv2d)
-  reluBackward4(n, act57, grad57, grad58); // op 57: layer2.rest.0.8 (relu)
-  addBackward2(n, grad56, grad48, grad57); // op 56: add
-  batchnormBackward4(p, gp, n, grad55, grad56, scratch55_xhat, scratch55_istd, scratch55_batchstats, 883776, 884288); // op 55: layer2.rest.0.bn3 (batchnorm)
-  conv2dBackward4(p, gp, n, act54, grad54, grad55, work54_col, work54_dcol, 818240); // op 54: layer2.rest.0.conv3 (conv2d)
-  reluBackward3(n, act53, grad53, grad54); // op 53: layer2.rest.0.5 (relu)
-  batchnormBackward3(p, gp, n, grad52, grad53, scratch52_xhat, scratch52_istd, scratch52_batchstats, 817984, 818112); // op 52: layer2.rest.0.bn2 (batchnorm)
-  conv2dBackward6(p, gp, n, act51, grad51, grad52, work51_col, work51_dcol, 670528); // op 51: layer2.rest.0.conv2 (conv2d)
-  reluBackward3(n, act50, grad50, grad51); // op 50: layer2.rest.0.2 (relu)
-  batchnormBackward3(p, gp, n, grad49, grad50, scratch49_xhat, scratch49_istd, scratch49_batchstats, 670272, 670400); // op 49: layer2.rest.0.bn1 (batchnorm)
-  conv2dBackward5(p, gp, n, act48, grad48, grad49, work48_col, work48_dcol, 604736); // op 48: layer2.rest.0.conv1 (conv2d)
-  reluBackward4(n, act47, grad47, grad48); // op 47: layer2.0.9 (relu)
-  addBackward2(n, grad44, grad46, grad47); // op 46: add
-  batchnormBackward4(p, gp, n, grad45, grad46, scratch45_xhat, scratch45_istd, scratch45_batchstats, 603712, 604224); // op 45: layer2.0.downsample.1 (batchnorm)
-  backward44(p, gp, n);
-  batchnormBackward4(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, scratch43_batchstats, 471616, 472128); // op 43: layer2.0.bn3 (batchnorm)
-  conv2dBackward4(p, gp, n, act42, grad42, grad43, work42_col, work42_dcol, 406080); // op 42: layer2.0.conv3 (conv2d)
-  reluBackward3(n, act41, grad41, grad42); // op 41: layer2.0.5 (relu)
-  batchnormBackward3(p, gp, n, grad40, grad41, scratch40_xhat, scratch40_istd, scratch40_batchstats, 405824, 405952); // op 40: layer2.0.bn2 (batchnorm)
-  backward39(p, gp, n);
-  backward38(n);
-  backward37(p, gp, n);
-  backward36(p, gp, n);
-  reluBackward2(n, act35, grad35, grad36); // op 35: layer1.rest.1.8 (relu)
-  addBackward1(n, grad34, grad26, grad35); // op 34: add
-  batchnormBackward2(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, scratch33_batchstats, 224832, 225088); // op 33: layer1.rest.1.bn3 (batchnorm)
-  conv2dBackward2(p, gp, n, act32, grad32, grad33, work32_col, work32_dcol, 208448); // op 32: layer1.rest.1.conv3 (conv2d)
-  reluBackward1(n, act31, grad31, grad32); // op 31: layer1.rest.1.5 (relu)
-  batchnormBackward1(p, gp, n, grad30, grad31, scratch30_xhat, scratch30_istd, scratch30_batchstats, 208320, 208384); // op 30: layer1.rest.1.bn2 (batchnorm)
-  conv2dBackward1(p, gp, n, act29, grad29, grad30, work29_col, work29_dcol, 171456); // op 29: layer1.rest.1.conv2 (conv2d)
-  reluBackward1(n, act28, grad28, grad29); // op 28: layer1.rest.1.2 (relu)
-  batchnormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, scratch27_batchstats, 171328, 171392); // op 27: layer1.rest.1.bn1 (batchnorm)
-  conv2dBackward3(p, gp, n, act26, grad26, grad27, work26_col, work26_dcol, 154944); // op 26: layer1.rest.1.conv1 (conv2d)
-  reluBackward2(n, act25, grad25, grad26); // op 25: layer1.rest.0.8 (relu)
-  addBackward1(n, grad24, grad16, grad25); // op 24: add
-  batchnormBackward2(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, scratch23_batchstats, 154432, 154688); // op 23: layer1.rest.0.bn3 (batchnorm)
-  conv2dBackward2(p, gp, n, act22, grad22, grad23, work22_col, work22_dcol, 138048); // op 22: layer1.rest.0.conv3 (conv2d)
-  reluBackward1(n, act21, grad21, grad22); // op 21: layer1.rest.0.5 (relu)
-  batchnormBackward1(p, gp, n, grad20, grad21, scratch20_xhat, scratch20_istd, scratch20_batchstats, 137920, 137984); // op 20: layer1.rest.0.bn2 (batchnorm)
-  conv2dBackward1(p, gp, n, act19, grad19, grad20, work19_col, work19_dcol, 101056); // op 19: layer1.rest.0.conv2 (conv2d)
-  reluBackward1(n, act18, grad18, grad19); // op 18: layer1.rest.0.2 (relu)
-  batchnormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, scratch17_batchstats, 100928, 100992); // op 17: layer1.rest.0.bn1 (batchnorm)
-  conv2dBackward3(p, gp, n, act16, grad16, grad17, work16_col, work16_dcol, 84544); // op 16: layer1.rest.0.conv1 (conv2d)
-  reluBackward2(n, act15, grad15, grad16); // op 15: layer1.0.9 (relu)
-  addBackward1(n, grad12, grad14, grad15); // op 14: add
-  batchnormBackward2(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, scratch13_batchstats, 84032, 84288); // op 13: layer1.0.downsample.1 (batchnorm)
-  conv2dBackward2(p, gp, n, act4, grad4, grad13, work12_col, work12_dcol, 67648); // op 12: layer1.0.downsample.0 (conv2d)
-  batchnormBackward2(p, gp, n, grad11, grad12, scratch11_xhat, scratch11_istd, scratch11_batchstats, 67136, 67392); // op 11: layer1.0.bn3 (batchnorm)
-  conv2dBackward2(p, gp, n, act10, grad10, grad11, work10_col, work10_dcol, 50752); // op 10: layer1.0.conv3 (conv2d)
-  reluBackward1(n, act9, grad9, grad10); // op 9: layer1.0.5 (relu)
-  batchnormBackward1(p, gp, n, grad8, grad9, scratch8_xhat, scratch8_istd, scratch8_batchstats, 50624, 50688); // op 8: layer1.0.bn2 (batchnorm)
-  conv2dBackward1(p, gp, n, act7, grad7, grad8, work7_col, work7_dcol, 13760); // op 7: layer1.0.conv2 (conv2d)
-  reluBackward1(n, act6, grad6, grad7); // op 6: layer1.0.2 (relu)
-  batchnormBackward1(p, gp, n, grad5, grad6, scratch5_xhat, scratch5_istd, scratch5_batchstats, 13632, 13696); // op 5: layer1.0.bn1 (batchnorm)
-  backward4(p, gp, n);
-  backward3(n);
-  backward2(n);
-  backward1(p, gp, n);
-  backward0(p, gp, n);
-  return grad0;
-}
-
-// ── One function per op, forward and backward ──
-
-/** Forward of op 0: conv1 (conv2d). */
-function forward0(p: Float32Array, n: number): void {
-  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 112; oh++)
-        for (let ow = 0; ow < 112; ow++) {
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + (gi * 3 + ic) * 50176;
-            for (let kh = 0; kh < 7; kh++) {
-              const ih = oh * 2 - 3 + kh * 1;
-              for (let kw = 0; kw < 7; kw++) {
-                const iw = ow * 2 - 3 + kw * 1;
-                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
+  /**
+   * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
+   * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
+   */
+  function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+    checkBatch(n);
+    checkOptions(options);
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    checkFloats("input", input, n * 150528);
+    if (options.buffers !== undefined) {
+      checkFloats("buffers", options.buffers, bufferCount);
+      if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");
+      if (inWorkspace(options.buffers))
+        throw new TypeError("buffers share memory with an array this module returned: copy them first");
     }
-  }
-}
 
-/** Backward of op 0: conv1 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
-  const dx = inputGradWanted;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+    const training = options.training ?? false;
+    if (options.seed !== undefined) checkSeed(options.seed);
+    if (training && n * 49 < 2) {
+      throw new RangeError(
+        `layer4.0.bn2: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
+      );
+    }
+
+    allocate(n);
+    if (options.seed !== undefined) seedRandom(options.seed);
+    if (options.buffers !== undefined) bf = options.buffers;
+    else if (!ownBuffersReady) {
+      bf = createBuffers();
+      ownBuffersReady = true;
+    }
+
+    act0.set(input);
+    forward0(p, n);
+    forward1(p, n, training);
+    forward2(n);
+    forward3(n);
+    forward4(p, n);
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act5,
+      act6,
+      scratch5_xhat,
+      scratch5_istd,
+      scratch5_batchstats,
+      13632,
+      13696,
+      129,
+      193,
+      257,
+      "layer1.0.bn1",
+    ); // op 5: layer1.0.bn1 (batchnorm)
+    reluForward1(n, act6, act7); // op 6: layer1.0.2 (relu)
+    conv2dForward1(p, n, act7, act8, work7_col, 13760); // op 7: layer1.0.conv2 (conv2d)
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act8,
+      act9,
+      scratch8_xhat,
+      scratch8_istd,
+      scratch8_batchstats,
+      50624,
+      50688,
+      258,
+      322,
+      386,
+      "layer1.0.bn2",
+    ); // op 8: layer1.0.bn2 (batchnorm)
+    reluForward1(n, act9, act10); // op 9: layer1.0.5 (relu)
+    conv2dForward2(p, n, act10, act11, work10_col, 50752); // op 10: layer1.0.conv3 (conv2d)
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act11,
+      act12,
+      scratch11_xhat,
+      scratch11_istd,
+      scratch11_batchstats,
+      67136,
+      67392,
+      387,
+      643,
+      899,
+      "layer1.0.bn3",
+    ); // op 11: layer1.0.bn3 (batchnorm)
+    conv2dForward2(p, n, act4, act13, work12_col, 67648); // op 12: layer1.0.downsample.0 (conv2d)
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act13,
+      act14,
+      scratch13_xhat,
+      scratch13_istd,
+      scratch13_batchstats,
+      84032,
+      84288,
+      900,
+      1156,
+      1412,
+      "layer1.0.downsample.1",
+    ); // op 13: layer1.0.downsample.1 (batchnorm)
+    addForward1(n, act12, act14, act15); // op 14: add
+    reluForward2(n, act15, act16); // op 15: layer1.0.9 (relu)
+    conv2dForward3(p, n, act16, act17, work16_col, 84544); // op 16: layer1.rest.0.conv1 (conv2d)
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act17,
+      act18,
+      scratch17_xhat,
+      scratch17_istd,
+      scratch17_batchstats,
+      100928,
+      100992,
+      1413,
+      1477,
+      1541,
+      "layer1.rest.0.bn1",
+    ); // op 17: layer1.rest.0.bn1 (batchnorm)
+    reluForward1(n, act18, act19); // op 18: layer1.rest.0.2 (relu)
+    conv2dForward1(p, n, act19, act20, work19_col, 101056); // op 19: layer1.rest.0.conv2 (conv2d)
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act20,
+      act21,
+      scratch20_xhat,
+      scratch20_istd,
+      scratch20_batchstats,
+      137920,
+      137984,
+      1542,
+      1606,
+      1670,
+      "layer1.rest.0.bn2",
+    ); // op 20: layer1.rest.0.bn2 (batchnorm)
+    reluForward1(n, act21, act22); // op 21: layer1.rest.0.5 (relu)
+    conv2dForward2(p, n, act22, act23, work22_col, 138048); // op 22: layer1.rest.0.conv3 (conv2d)
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act23,
+      act24,
+      scratch23_xhat,
+      scratch23_istd,
+      scratch23_batchstats,
+      154432,
+      154688,
+      1671,
+      1927,
+      2183,
+      "layer1.rest.0.bn3",
+    ); // op 23: layer1.rest.0.bn3 (batchnorm)
+    addForward1(n, act24, act16, act25); // op 24: add
+    reluForward2(n, act25, act26); // op 25: layer1.rest.0.8 (relu)
+    conv2dForward3(p, n, act26, act27, work26_col, 154944); // op 26: layer1.rest.1.conv1 (conv2d)
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act27,
+      act28,
+      scratch27_xhat,
+      scratch27_istd,
+      scratch27_batchstats,
+      171328,
+      171392,
+      2184,
+      2248,
+      2312,
+      "layer1.rest.1.bn1",
+    ); // op 27: layer1.rest.1.bn1 (batchnorm)
+    reluForward1(n, act28, act29); // op 28: layer1.rest.1.2 (relu)
+    conv2dForward1(p, n, act29, act30, work29_col, 171456); // op 29: layer1.rest.1.conv2 (conv2d)
+    batchnormForward1(
+      p,
+      n,
+      training,
+      act30,
+      act31,
+      scratch30_xhat,
+      scratch30_istd,
+      scratch30_batchstats,
+      208320,
+      208384,
+      2313,
+      2377,
+      2441,
+      "layer1.rest.1.bn2",
+    ); // op 30: layer1.rest.1.bn2 (batchnorm)
+    reluForward1(n, act31, act32); // op 31: layer1.rest.1.5 (relu)
+    conv2dForward2(p, n, act32, act33, work32_col, 208448); // op 32: layer1.rest.1.conv3 (conv2d)
+    batchnormForward2(
+      p,
+      n,
+      training,
+      act33,
+      act34,
+      scratch33_xhat,
+      scratch33_istd,
+      scratch33_batchstats,
+      224832,
+      225088,
+      2442,
+      2698,
+      2954,
+      "layer1.rest.1.bn3",
+    ); // op 33: layer1.rest.1.bn3 (batchnorm)
+    addForward1(n, act34, act26, act35); // op 34: add
+    reluForward2(n, act35, act36); // op 35: layer1.rest.1.8 (relu)
+    forward36(p, n);
+    forward37(p, n, training);
+    forward38(n);
+    forward39(p, n);
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act40,
+      act41,
+      scratch40_xhat,
+      scratch40_istd,
+      scratch40_batchstats,
+      405824,
+      405952,
+      3212,
+      3340,
+      3468,
+      "layer2.0.bn2",
+    ); // op 40: layer2.0.bn2 (batchnorm)
+    reluForward3(n, act41, act42); // op 41: layer2.0.5 (relu)
+    conv2dForward4(p, n, act42, act43, work42_col, 406080); // op 42: layer2.0.conv3 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act43,
+      act44,
+      scratch43_xhat,
+      scratch43_istd,
+      scratch43_batchstats,
+      471616,
+      472128,
+      3469,
+      3981,
+      4493,
+      "layer2.0.bn3",
+    ); // op 43: layer2.0.bn3 (batchnorm)
+    forward44(p, n);
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act45,
+      act46,
+      scratch45_xhat,
+      scratch45_istd,
+      scratch45_batchstats,
+      603712,
+      604224,
+      4494,
+      5006,
+      5518,
+      "layer2.0.downsample.1",
+    ); // op 45: layer2.0.downsample.1 (batchnorm)
+    addForward2(n, act44, act46, act47); // op 46: add
+    reluForward4(n, act47, act48); // op 47: layer2.0.9 (relu)
+    conv2dForward5(p, n, act48, act49, work48_col, 604736); // op 48: layer2.rest.0.conv1 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act49,
+      act50,
+      scratch49_xhat,
+      scratch49_istd,
+      scratch49_batchstats,
+      670272,
+      670400,
+      5519,
+      5647,
+      5775,
+      "layer2.rest.0.bn1",
+    ); // op 49: layer2.rest.0.bn1 (batchnorm)
+    reluForward3(n, act50, act51); // op 50: layer2.rest.0.2 (relu)
+    conv2dForward6(p, n, act51, act52, work51_col, 670528); // op 51: layer2.rest.0.conv2 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act52,
+      act53,
+      scratch52_xhat,
+      scratch52_istd,
+      scratch52_batchstats,
+      817984,
+      818112,
+      5776,
+      5904,
+      6032,
+      "layer2.rest.0.bn2",
+    ); // op 52: layer2.rest.0.bn2 (batchnorm)
+    reluForward3(n, act53, act54); // op 53: layer2.rest.0.5 (relu)
+    conv2dForward4(p, n, act54, act55, work54_col, 818240); // op 54: layer2.rest.0.conv3 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act55,
+      act56,
+      scratch55_xhat,
+      scratch55_istd,
+      scratch55_batchstats,
+      883776,
+      884288,
+      6033,
+      6545,
+      7057,
+      "layer2.rest.0.bn3",
+    ); // op 55: layer2.rest.0.bn3 (batchnorm)
+    addForward2(n, act56, act48, act57); // op 56: add
+    reluForward4(n, act57, act58); // op 57: layer2.rest.0.8 (relu)
+    conv2dForward5(p, n, act58, act59, work58_col, 884800); // op 58: layer2.rest.1.conv1 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act59,
+      act60,
+      scratch59_xhat,
+      scratch59_istd,
+      scratch59_batchstats,
+      950336,
+      950464,
+      7058,
+      7186,
+      7314,
+      "layer2.rest.1.bn1",
+    ); // op 59: layer2.rest.1.bn1 (batchnorm)
+    reluForward3(n, act60, act61); // op 60: layer2.rest.1.2 (relu)
+    conv2dForward6(p, n, act61, act62, work61_col, 950592); // op 61: layer2.rest.1.conv2 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act62,
+      act63,
+      scratch62_xhat,
+      scratch62_istd,
+      scratch62_batchstats,
+      1098048,
+      1098176,
+      7315,
+      7443,
+      7571,
+      "layer2.rest.1.bn2",
+    ); // op 62: layer2.rest.1.bn2 (batchnorm)
+    reluForward3(n, act63, act64); // op 63: layer2.rest.1.5 (relu)
+    conv2dForward4(p, n, act64, act65, work64_col, 1098304); // op 64: layer2.rest.1.conv3 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act65,
+      act66,
+      scratch65_xhat,
+      scratch65_istd,
+      scratch65_batchstats,
+      1163840,
+      1164352,
+      7572,
+      8084,
+      8596,
+      "layer2.rest.1.bn3",
+    ); // op 65: layer2.rest.1.bn3 (batchnorm)
+    addForward2(n, act66, act58, act67); // op 66: add
+    reluForward4(n, act67, act68); // op 67: layer2.rest.1.8 (relu)
+    conv2dForward5(p, n, act68, act69, work68_col, 1164864); // op 68: layer2.rest.2.conv1 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act69,
+      act70,
+      scratch69_xhat,
+      scratch69_istd,
+      scratch69_batchstats,
+      1230400,
+      1230528,
+      8597,
+      8725,
+      8853,
+      "layer2.rest.2.bn1",
+    ); // op 69: layer2.rest.2.bn1 (batchnorm)
+    reluForward3(n, act70, act71); // op 70: layer2.rest.2.2 (relu)
+    conv2dForward6(p, n, act71, act72, work71_col, 1230656); // op 71: layer2.rest.2.conv2 (conv2d)
+    batchnormForward3(
+      p,
+      n,
+      training,
+      act72,
+      act73,
+      scratch72_xhat,
+      scratch72_istd,
+      scratch72_batchstats,
+      1378112,
+      1378240,
+      8854,
+      8982,
+      9110,
+      "layer2.rest.2.bn2",
+    ); // op 72: layer2.rest.2.bn2 (batchnorm)
+    reluForward3(n, act73, act74); // op 73: layer2.rest.2.5 (relu)
+    conv2dForward4(p, n, act74, act75, work74_col, 1378368); // op 74: layer2.rest.2.conv3 (conv2d)
+    batchnormForward4(
+      p,
+      n,
+      training,
+      act75,
+      act76,
+      scratch75_xhat,
+      scratch75_istd,
+      scratch75_batchstats,
+      1443904,
+      1444416,
+      9111,
+      9623,
+      10135,
+      "layer2.rest.2.bn3",
+    ); // op 75: layer2.rest.2.bn3 (batchnorm)
+    addForward2(n, act76, act68, act77); // op 76: add
+    reluForward4(n, act77, act78); // op 77: layer2.rest.2.8 (relu)
+    forward78(p, n);
+    forward79(p, n, training);
+    forward80(n);
+    forward81(p, n);
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act82,
+      act83,
+      scratch82_xhat,
+      scratch82_istd,
+      scratch82_batchstats,
+      2166336,
+      2166592,
+      10649,
+      10905,
+      11161,
+      "layer3.0.bn2",
+    ); // op 82: layer3.0.bn2 (batchnorm)
+    reluForward5(n, act83, act84); // op 83: layer3.0.5 (relu)
+    conv2dForward7(p, n, act84, act85, work84_col, 2166848); // op 84: layer3.0.conv3 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act85,
+      act86,
+      scratch85_xhat,
+      scratch85_istd,
+      scratch85_batchstats,
+      2428992,
+      2430016,
+      11162,
+      12186,
+      13210,
+      "layer3.0.bn3",
+    ); // op 85: layer3.0.bn3 (batchnorm)
+    forward86(p, n);
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act87,
+      act88,
+      scratch87_xhat,
+      scratch87_istd,
+      scratch87_batchstats,
+      2955328,
+      2956352,
+      13211,
+      14235,
+      15259,
+      "layer3.0.downsample.1",
+    ); // op 87: layer3.0.downsample.1 (batchnorm)
+    addForward3(n, act86, act88, act89); // op 88: add
+    reluForward1(n, act89, act90); // op 89: layer3.0.9 (relu)
+    conv2dForward8(p, n, act90, act91, work90_col, 2957376); // op 90: layer3.rest.0.conv1 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act91,
+      act92,
+      scratch91_xhat,
+      scratch91_istd,
+      scratch91_batchstats,
+      3219520,
+      3219776,
+      15260,
+      15516,
+      15772,
+      "layer3.rest.0.bn1",
+    ); // op 91: layer3.rest.0.bn1 (batchnorm)
+    reluForward5(n, act92, act93); // op 92: layer3.rest.0.2 (relu)
+    conv2dForward9(p, n, act93, act94, work93_col, 3220032); // op 93: layer3.rest.0.conv2 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act94,
+      act95,
+      scratch94_xhat,
+      scratch94_istd,
+      scratch94_batchstats,
+      3809856,
+      3810112,
+      15773,
+      16029,
+      16285,
+      "layer3.rest.0.bn2",
+    ); // op 94: layer3.rest.0.bn2 (batchnorm)
+    reluForward5(n, act95, act96); // op 95: layer3.rest.0.5 (relu)
+    conv2dForward7(p, n, act96, act97, work96_col, 3810368); // op 96: layer3.rest.0.conv3 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act97,
+      act98,
+      scratch97_xhat,
+      scratch97_istd,
+      scratch97_batchstats,
+      4072512,
+      4073536,
+      16286,
+      17310,
+      18334,
+      "layer3.rest.0.bn3",
+    ); // op 97: layer3.rest.0.bn3 (batchnorm)
+    addForward3(n, act98, act90, act99); // op 98: add
+    reluForward1(n, act99, act100); // op 99: layer3.rest.0.8 (relu)
+    conv2dForward8(p, n, act100, act101, work100_col, 4074560); // op 100: layer3.rest.1.conv1 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act101,
+      act102,
+      scratch101_xhat,
+      scratch101_istd,
+      scratch101_batchstats,
+      4336704,
+      4336960,
+      18335,
+      18591,
+      18847,
+      "layer3.rest.1.bn1",
+    ); // op 101: layer3.rest.1.bn1 (batchnorm)
+    reluForward5(n, act102, act103); // op 102: layer3.rest.1.2 (relu)
+    conv2dForward9(p, n, act103, act104, work103_col, 4337216); // op 103: layer3.rest.1.conv2 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act104,
+      act105,
+      scratch104_xhat,
+      scratch104_istd,
+      scratch104_batchstats,
+      4927040,
+      4927296,
+      18848,
+      19104,
+      19360,
+      "layer3.rest.1.bn2",
+    ); // op 104: layer3.rest.1.bn2 (batchnorm)
+    reluForward5(n, act105, act106); // op 105: layer3.rest.1.5 (relu)
+    conv2dForward7(p, n, act106, act107, work106_col, 4927552); // op 106: layer3.rest.1.conv3 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act107,
+      act108,
+      scratch107_xhat,
+      scratch107_istd,
+      scratch107_batchstats,
+      5189696,
+      5190720,
+      19361,
+      20385,
+      21409,
+      "layer3.rest.1.bn3",
+    ); // op 107: layer3.rest.1.bn3 (batchnorm)
+    addForward3(n, act108, act100, act109); // op 108: add
+    reluForward1(n, act109, act110); // op 109: layer3.rest.1.8 (relu)
+    conv2dForward8(p, n, act110, act111, work110_col, 5191744); // op 110: layer3.rest.2.conv1 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act111,
+      act112,
+      scratch111_xhat,
+      scratch111_istd,
+      scratch111_batchstats,
+      5453888,
+      5454144,
+      21410,
+      21666,
+      21922,
+      "layer3.rest.2.bn1",
+    ); // op 111: layer3.rest.2.bn1 (batchnorm)
+    reluForward5(n, act112, act113); // op 112: layer3.rest.2.2 (relu)
+    conv2dForward9(p, n, act113, act114, work113_col, 5454400); // op 113: layer3.rest.2.conv2 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act114,
+      act115,
+      scratch114_xhat,
+      scratch114_istd,
+      scratch114_batchstats,
+      6044224,
+      6044480,
+      21923,
+      22179,
+      22435,
+      "layer3.rest.2.bn2",
+    ); // op 114: layer3.rest.2.bn2 (batchnorm)
+    reluForward5(n, act115, act116); // op 115: layer3.rest.2.5 (relu)
+    conv2dForward7(p, n, act116, act117, work116_col, 6044736); // op 116: layer3.rest.2.conv3 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act117,
+      act118,
+      scratch117_xhat,
+      scratch117_istd,
+      scratch117_batchstats,
+      6306880,
+      6307904,
+      22436,
+      23460,
+      24484,
+      "layer3.rest.2.bn3",
+    ); // op 117: layer3.rest.2.bn3 (batchnorm)
+    addForward3(n, act118, act110, act119); // op 118: add
+    reluForward1(n, act119, act120); // op 119: layer3.rest.2.8 (relu)
+    conv2dForward8(p, n, act120, act121, work120_col, 6308928); // op 120: layer3.rest.3.conv1 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act121,
+      act122,
+      scratch121_xhat,
+      scratch121_istd,
+      scratch121_batchstats,
+      6571072,
+      6571328,
+      24485,
+      24741,
+      24997,
+      "layer3.rest.3.bn1",
+    ); // op 121: layer3.rest.3.bn1 (batchnorm)
+    reluForward5(n, act122, act123); // op 122: layer3.rest.3.2 (relu)
+    conv2dForward9(p, n, act123, act124, work123_col, 6571584); // op 123: layer3.rest.3.conv2 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act124,
+      act125,
+      scratch124_xhat,
+      scratch124_istd,
+      scratch124_batchstats,
+      7161408,
+      7161664,
+      24998,
+      25254,
+      25510,
+      "layer3.rest.3.bn2",
+    ); // op 124: layer3.rest.3.bn2 (batchnorm)
+    reluForward5(n, act125, act126); // op 125: layer3.rest.3.5 (relu)
+    conv2dForward7(p, n, act126, act127, work126_col, 7161920); // op 126: layer3.rest.3.conv3 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act127,
+      act128,
+      scratch127_xhat,
+      scratch127_istd,
+      scratch127_batchstats,
+      7424064,
+      7425088,
+      25511,
+      26535,
+      27559,
+      "layer3.rest.3.bn3",
+    ); // op 127: layer3.rest.3.bn3 (batchnorm)
+    addForward3(n, act128, act120, act129); // op 128: add
+    reluForward1(n, act129, act130); // op 129: layer3.rest.3.8 (relu)
+    conv2dForward8(p, n, act130, act131, work130_col, 7426112); // op 130: layer3.rest.4.conv1 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act131,
+      act132,
+      scratch131_xhat,
+      scratch131_istd,
+      scratch131_batchstats,
+      7688256,
+      7688512,
+      27560,
+      27816,
+      28072,
+      "layer3.rest.4.bn1",
+    ); // op 131: layer3.rest.4.bn1 (batchnorm)
+    reluForward5(n, act132, act133); // op 132: layer3.rest.4.2 (relu)
+    conv2dForward9(p, n, act133, act134, work133_col, 7688768); // op 133: layer3.rest.4.conv2 (conv2d)
+    batchnormForward5(
+      p,
+      n,
+      training,
+      act134,
+      act135,
+      scratch134_xhat,
+      scratch134_istd,
+      scratch134_batchstats,
+      8278592,
+      8278848,
+      28073,
+      28329,
+      28585,
+      "layer3.rest.4.bn2",
+    ); // op 134: layer3.rest.4.bn2 (batchnorm)
+    reluForward5(n, act135, act136); // op 135: layer3.rest.4.5 (relu)
+    conv2dForward7(p, n, act136, act137, work136_col, 8279104); // op 136: layer3.rest.4.conv3 (conv2d)
+    batchnormForward6(
+      p,
+      n,
+      training,
+      act137,
+      act138,
+      scratch137_xhat,
+      scratch137_istd,
+      scratch137_batchstats,
+      8541248,
+      8542272,
+      28586,
+      29610,
+      30634,
+      "layer3.rest.4.bn3",
+    ); // op 137: layer3.rest.4.bn3 (batchnorm)
+    addForward3(n, act138, act130, act139); // op 138: add
+    reluForward1(n, act139, act140); // op 139: layer3.rest.4.8 (relu)
+    forward140(p, n);
+    forward141(p, n, training);
+    forward142(n);
+    forward143(p, n);
+    batchnormForward7(
+      p,
+      n,
+      training,
+      act144,
+      act145,
+      scratch144_xhat,
+      scratch144_istd,
+      scratch144_batchstats,
+      11427904,
+      11428416,
+      31660,
+      32172,
+      32684,
+      "layer4.0.bn2",
+    ); // op 144: layer4.0.bn2 (batchnorm)
+    reluForward6(n, act145, act146); // op 145: layer4.0.5 (relu)
+    conv2dForward10(p, n, act146, act147, work146_col, 11428928); // op 146: layer4.0.conv3 (conv2d)
+    batchnormForward8(
+      p,
+      n,
+      training,
+      act147,
+      act148,
+      scratch147_xhat,
+      scratch147_istd,
+      scratch147_batchstats,
+      12477504,
+      12479552,
+      32685,
+      34733,
+      36781,
+      "layer4.0.bn3",
+    ); // op 147: layer4.0.bn3 (batchnorm)
+    forward148(p, n);
+    batchnormForward8(
+      p,
+      n,
+      training,
+      act149,
+      act150,
+      scratch149_xhat,
+      scratch149_istd,
+      scratch149_batchstats,
+      14578752,
+      14580800,
+      36782,
+      38830,
+      40878,
+      "layer4.0.downsample.1",
+    ); // op 149: layer4.0.downsample.1 (batchnorm)
+    addForward4(n, act148, act150, act151); // op 150: add
+    reluForward3(n, act151, act152); // op 151: layer4.0.9 (relu)
+    conv2dForward11(p, n, act152, act153, work152_col, 14582848); // op 152: layer4.rest.0.conv1 (conv2d)
+    batchnormForward7(
+      p,
+      n,
+      training,
+      act153,
+      act154,
+      scratch153_xhat,
+      scratch153_istd,
+      scratch153_batchstats,
+      15631424,
+      15631936,
+      40879,
+      41391,
+      41903,
+      "layer4.rest.0.bn1",
+    ); // op 153: layer4.rest.0.bn1 (batchnorm)
+    reluForward6(n, act154, act155); // op 154: layer4.rest.0.2 (relu)
+    conv2dForward12(p, n, act155, act156, work155_col, 15632448); // op 155: layer4.rest.0.conv2 (conv2d)
+    batchnormForward7(
+      p,
+      n,
+      training,
+      act156,
+      act157,
+      scratch156_xhat,
+      scratch156_istd,
+      scratch156_batchstats,
+      17991744,
+      17992256,
+      41904,
+      42416,
+      42928,
+      "layer4.rest.0.bn2",
+    ); // op 156: layer4.rest.0.bn2 (batchnorm)
+    reluForward6(n, act157, act158); // op 157: layer4.rest.0.5 (relu)
+    conv2dForward10(p, n, act158, act159, work158_col, 17992768); // op 158: layer4.rest.0.conv3 (conv2d)
+    batchnormForward8(
+      p,
+      n,
+      training,
+      act159,
+      act160,
+      scratch159_xhat,
+      scratch159_istd,
+      scratch159_batchstats,
+      19041344,
+      19043392,
+      42929,
+      44977,
+      47025,
+      "layer4.rest.0.bn3",
+    ); // op 159: layer4.rest.0.bn3 (batchnorm)
+    addForward4(n, act160, act152, act161); // op 160: add
+    reluForward3(n, act161, act162); // op 161: layer4.rest.0.8 (relu)
+    conv2dForward11(p, n, act162, act163, work162_col, 19045440); // op 162: layer4.rest.1.conv1 (conv2d)
+    batchnormForward7(
+      p,
+      n,
+      training,
+      act163,
+      act164,
+      scratch163_xhat,
+      scratch163_istd,
+      scratch163_batchstats,
+      20094016,
+      20094528,
+      47026,
+      47538,
+      48050,
+      "layer4.rest.1.bn1",
+    ); // op 163: layer4.rest.1.bn1 (batchnorm)
+    reluForward6(n, act164, act165); // op 164: layer4.rest.1.2 (relu)
+    conv2dForward12(p, n, act165, act166, work165_col, 20095040); // op 165: layer4.rest.1.conv2 (conv2d)
+    batchnormForward7(
+      p,
+      n,
+      training,
+      act166,
+      act167,
+      scratch166_xhat,
+      scratch166_istd,
+      scratch166_batchstats,
+      22454336,
+      22454848,
+      48051,
+      48563,
+      49075,
+      "layer4.rest.1.bn2",
+    ); // op 166: layer4.rest.1.bn2 (batchnorm)
+    reluForward6(n, act167, act168); // op 167: layer4.rest.1.5 (relu)
+    conv2dForward10(p, n, act168, act169, work168_col, 22455360); // op 168: layer4.rest.1.conv3 (conv2d)
+    batchnormForward8(
+      p,
+      n,
+      training,
+      act169,
+      act170,
+      scratch169_xhat,
+      scratch169_istd,
+      scratch169_batchstats,
+      23503936,
+      23505984,
+      49076,
+      51124,
+      53172,
+      "layer4.rest.1.bn3",
+    ); // op 169: layer4.rest.1.bn3 (batchnorm)
+    addForward4(n, act170, act162, act171); // op 170: add
+    reluForward3(n, act171, act172); // op 171: layer4.rest.1.8 (relu)
+    forward172(n);
+    forward174(p, n);
+    forwardDone = true;
+    return act175;
+  }
+
+  /**
+   * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
+   * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
+   * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
+   * next call).
+   */
+  function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+    if (!forwardDone) throw new RangeError("backward needs a forward call first");
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const n = batchSize;
+    checkFloats("outputGrad", outputGrad, n * 1000);
+    checkFloats("grads", grads, paramCount);
+    if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+    if (inWorkspace(grads))
+      throw new TypeError("grads share memory with an array this module returned: copy them first");
+    copy(outputGrad, grad175);
+    const gp = grads;
+    zero(gp);
+    zero(grad0);
+    zero(grad1);
+    zero(grad3);
+    zero(grad4);
+    zero(grad5);
+    zero(grad7);
+    zero(grad8);
+    zero(grad10);
+    zero(grad11);
+    zero(grad12);
+    zero(grad13);
+    zero(grad14);
+    zero(grad16);
+    zero(grad17);
+    zero(grad19);
+    zero(grad20);
+    zero(grad22);
+    zero(grad23);
+    zero(grad24);
+    zero(grad26);
+    zero(grad27);
+    zero(grad29);
+    zero(grad30);
+    zero(grad32);
+    zero(grad33);
+    zero(grad34);
+    zero(grad36);
+    zero(grad37);
+    zero(grad39);
+    zero(grad40);
+    zero(grad42);
+    zero(grad43);
+    zero(grad44);
+    zero(grad45);
+    zero(grad46);
+    zero(grad48);
+    zero(grad49);
+    zero(grad51);
+    zero(grad52);
+    zero(grad54);
+    zero(grad55);
+    zero(grad56);
+    zero(grad58);
+    zero(grad59);
+    zero(grad61);
+    zero(grad62);
+    zero(grad64);
+    zero(grad65);
+    zero(grad66);
+    zero(grad68);
+    zero(grad69);
+    zero(grad71);
+    zero(grad72);
+    zero(grad74);
+    zero(grad75);
+    zero(grad76);
+    zero(grad78);
+    zero(grad79);
+    zero(grad81);
+    zero(grad82);
+    zero(grad84);
+    zero(grad85);
+    zero(grad86);
+    zero(grad87);
+    zero(grad88);
+    zero(grad90);
+    zero(grad91);
+    zero(grad93);
+    zero(grad94);
+    zero(grad96);
+    zero(grad97);
+    zero(grad98);
+    zero(grad100);
+    zero(grad101);
+    zero(grad103);
+    zero(grad104);
+    zero(grad106);
+    zero(grad107);
+    zero(grad108);
+    zero(grad110);
+    zero(grad111);
+    zero(grad113);
+    zero(grad114);
+    zero(grad116);
+    zero(grad117);
+    zero(grad118);
+    zero(grad120);
+    zero(grad121);
+    zero(grad123);
+    zero(grad124);
+    zero(grad126);
+    zero(grad127);
+    zero(grad128);
+    zero(grad130);
+    zero(grad131);
+    zero(grad133);
+    zero(grad134);
+    zero(grad136);
+    zero(grad137);
+    zero(grad138);
+    zero(grad140);
+    zero(grad141);
+    zero(grad143);
+    zero(grad144);
+    zero(grad146);
+    zero(grad147);
+    zero(grad148);
+    zero(grad149);
+    zero(grad150);
+    zero(grad152);
+    zero(grad153);
+    zero(grad155);
+    zero(grad156);
+    zero(grad158);
+    zero(grad159);
+    zero(grad160);
+    zero(grad162);
+    zero(grad163);
+    zero(grad165);
+    zero(grad166);
+    zero(grad168);
+    zero(grad169);
+    zero(grad170);
+    zero(grad172);
+    zero(grad173);
+    backward174(p, gp, n);
+    backward172(n);
+    reluBackward3(n, act171, grad171, grad172); // op 171: layer4.rest.1.8 (relu)
+    addBackward4(n, grad170, grad162, grad171); // op 170: add
+    batchnormBackward8(
+      p,
+      gp,
+      n,
+      grad169,
+      grad170,
+      scratch169_xhat,
+      scratch169_istd,
+      scratch169_batchstats,
+      23503936,
+      23505984,
+    ); // op 169: layer4.rest.1.bn3 (batchnorm)
+    conv2dBackward10(p, gp, n, act168, grad168, grad169, work168_col, work168_dcol, 22455360); // op 168: layer4.rest.1.conv3 (conv2d)
+    reluBackward6(n, act167, grad167, grad168); // op 167: layer4.rest.1.5 (relu)
+    batchnormBackward7(
+      p,
+      gp,
+      n,
+      grad166,
+      grad167,
+      scratch166_xhat,
+      scratch166_istd,
+      scratch166_batchstats,
+      22454336,
+      22454848,
+    ); // op 166: layer4.rest.1.bn2 (batchnorm)
+    conv2dBackward12(p, gp, n, act165, grad165, grad166, work165_col, work165_dcol, 20095040); // op 165: layer4.rest.1.conv2 (conv2d)
+    reluBackward6(n, act164, grad164, grad165); // op 164: layer4.rest.1.2 (relu)
+    batchnormBackward7(
+      p,
+      gp,
+      n,
+      grad163,
+      grad164,
+      scratch163_xhat,
+      scratch163_istd,
+      scratch163_batchstats,
+      20094016,
+      20094528,
+    ); // op 163: layer4.rest.1.bn1 (batchnorm)
+    conv2dBackward11(p, gp, n, act162, grad162, grad163, work162_col, work162_dcol, 19045440); // op 162: layer4.rest.1.conv1 (conv2d)
+    reluBackward3(n, act161, grad161, grad162); // op 161: layer4.rest.0.8 (relu)
+    addBackward4(n, grad160, grad152, grad161); // op 160: add
+    batchnormBackward8(
+      p,
+      gp,
+      n,
+      grad159,
+      grad160,
+      scratch159_xhat,
+      scratch159_istd,
+      scratch159_batchstats,
+      19041344,
+      19043392,
+    ); // op 159: layer4.rest.0.bn3 (batchnorm)
+    conv2dBackward10(p, gp, n, act158, grad158, grad159, work158_col, work158_dcol, 17992768); // op 158: layer4.rest.0.conv3 (conv2d)
+    reluBackward6(n, act157, grad157, grad158); // op 157: layer4.rest.0.5 (relu)
+    batchnormBackward7(
+      p,
+      gp,
+      n,
+      grad156,
+      grad157,
+      scratch156_xhat,
+      scratch156_istd,
+      scratch156_batchstats,
+      17991744,
+      17992256,
+    ); // op 156: layer4.rest.0.bn2 (batchnorm)
+    conv2dBackward12(p, gp, n, act155, grad155, grad156, work155_col, work155_dcol, 15632448); // op 155: layer4.rest.0.conv2 (conv2d)
+    reluBackward6(n, act154, grad154, grad155); // op 154: layer4.rest.0.2 (relu)
+    batchnormBackward7(
+      p,
+      gp,
+      n,
+      grad153,
+      grad154,
+      scratch153_xhat,
+      scratch153_istd,
+      scratch153_batchstats,
+      15631424,
+      15631936,
+    ); // op 153: layer4.rest.0.bn1 (batchnorm)
+    conv2dBackward11(p, gp, n, act152, grad152, grad153, work152_col, work152_dcol, 14582848); // op 152: layer4.rest.0.conv1 (conv2d)
+    reluBackward3(n, act151, grad151, grad152); // op 151: layer4.0.9 (relu)
+    addBackward4(n, grad148, grad150, grad151); // op 150: add
+    batchnormBackward8(
+      p,
+      gp,
+      n,
+      grad149,
+      grad150,
+      scratch149_xhat,
+      scratch149_istd,
+      scratch149_batchstats,
+      14578752,
+      14580800,
+    ); // op 149: layer4.0.downsample.1 (batchnorm)
+    backward148(p, gp, n);
+    batchnormBackward8(
+      p,
+      gp,
+      n,
+      grad147,
+      grad148,
+      scratch147_xhat,
+      scratch147_istd,
+      scratch147_batchstats,
+      12477504,
+      12479552,
+    ); // op 147: layer4.0.bn3 (batchnorm)
+    conv2dBackward10(p, gp, n, act146, grad146, grad147, work146_col, work146_dcol, 11428928); // op 146: layer4.0.conv3 (conv2d)
+    reluBackward6(n, act145, grad145, grad146); // op 145: layer4.0.5 (relu)
+    batchnormBackward7(
+      p,
+      gp,
+      n,
+      grad144,
+      grad145,
+      scratch144_xhat,
+      scratch144_istd,
+      scratch144_batchstats,
+      11427904,
+      11428416,
+    ); // op 144: layer4.0.bn2 (batchnorm)
+    backward143(p, gp, n);
+    backward142(n);
+    backward141(p, gp, n);
+    backward140(p, gp, n);
+    reluBackward1(n, act139, grad139, grad140); // op 139: layer3.rest.4.8 (relu)
+    addBackward3(n, grad138, grad130, grad139); // op 138: add
+    batchnormBackward6(
+      p,
+      gp,
+      n,
+      grad137,
+      grad138,
+      scratch137_xhat,
+      scratch137_istd,
+      scratch137_batchstats,
+      8541248,
+      8542272,
+    ); // op 137: layer3.rest.4.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act136, grad136, grad137, work136_col, work136_dcol, 8279104); // op 136: layer3.rest.4.conv3 (conv2d)
+    reluBackward5(n, act135, grad135, grad136); // op 135: layer3.rest.4.5 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad134,
+      grad135,
+      scratch134_xhat,
+      scratch134_istd,
+      scratch134_batchstats,
+      8278592,
+      8278848,
+    ); // op 134: layer3.rest.4.bn2 (batchnorm)
+    conv2dBackward9(p, gp, n, act133, grad133, grad134, work133_col, work133_dcol, 7688768); // op 133: layer3.rest.4.conv2 (conv2d)
+    reluBackward5(n, act132, grad132, grad133); // op 132: layer3.rest.4.2 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad131,
+      grad132,
+      scratch131_xhat,
+      scratch131_istd,
+      scratch131_batchstats,
+      7688256,
+      7688512,
+    ); // op 131: layer3.rest.4.bn1 (batchnorm)
+    conv2dBackward8(p, gp, n, act130, grad130, grad131, work130_col, work130_dcol, 7426112); // op 130: layer3.rest.4.conv1 (conv2d)
+    reluBackward1(n, act129, grad129, grad130); // op 129: layer3.rest.3.8 (relu)
+    addBackward3(n, grad128, grad120, grad129); // op 128: add
+    batchnormBackward6(
+      p,
+      gp,
+      n,
+      grad127,
+      grad128,
+      scratch127_xhat,
+      scratch127_istd,
+      scratch127_batchstats,
+      7424064,
+      7425088,
+    ); // op 127: layer3.rest.3.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act126, grad126, grad127, work126_col, work126_dcol, 7161920); // op 126: layer3.rest.3.conv3 (conv2d)
+    reluBackward5(n, act125, grad125, grad126); // op 125: layer3.rest.3.5 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad124,
+      grad125,
+      scratch124_xhat,
+      scratch124_istd,
+      scratch124_batchstats,
+      7161408,
+      7161664,
+    ); // op 124: layer3.rest.3.bn2 (batchnorm)
+    conv2dBackward9(p, gp, n, act123, grad123, grad124, work123_col, work123_dcol, 6571584); // op 123: layer3.rest.3.conv2 (conv2d)
+    reluBackward5(n, act122, grad122, grad123); // op 122: layer3.rest.3.2 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad121,
+      grad122,
+      scratch121_xhat,
+      scratch121_istd,
+      scratch121_batchstats,
+      6571072,
+      6571328,
+    ); // op 121: layer3.rest.3.bn1 (batchnorm)
+    conv2dBackward8(p, gp, n, act120, grad120, grad121, work120_col, work120_dcol, 6308928); // op 120: layer3.rest.3.conv1 (conv2d)
+    reluBackward1(n, act119, grad119, grad120); // op 119: layer3.rest.2.8 (relu)
+    addBackward3(n, grad118, grad110, grad119); // op 118: add
+    batchnormBackward6(
+      p,
+      gp,
+      n,
+      grad117,
+      grad118,
+      scratch117_xhat,
+      scratch117_istd,
+      scratch117_batchstats,
+      6306880,
+      6307904,
+    ); // op 117: layer3.rest.2.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act116, grad116, grad117, work116_col, work116_dcol, 6044736); // op 116: layer3.rest.2.conv3 (conv2d)
+    reluBackward5(n, act115, grad115, grad116); // op 115: layer3.rest.2.5 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad114,
+      grad115,
+      scratch114_xhat,
+      scratch114_istd,
+      scratch114_batchstats,
+      6044224,
+      6044480,
+    ); // op 114: layer3.rest.2.bn2 (batchnorm)
+    conv2dBackward9(p, gp, n, act113, grad113, grad114, work113_col, work113_dcol, 5454400); // op 113: layer3.rest.2.conv2 (conv2d)
+    reluBackward5(n, act112, grad112, grad113); // op 112: layer3.rest.2.2 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad111,
+      grad112,
+      scratch111_xhat,
+      scratch111_istd,
+      scratch111_batchstats,
+      5453888,
+      5454144,
+    ); // op 111: layer3.rest.2.bn1 (batchnorm)
+    conv2dBackward8(p, gp, n, act110, grad110, grad111, work110_col, work110_dcol, 5191744); // op 110: layer3.rest.2.conv1 (conv2d)
+    reluBackward1(n, act109, grad109, grad110); // op 109: layer3.rest.1.8 (relu)
+    addBackward3(n, grad108, grad100, grad109); // op 108: add
+    batchnormBackward6(
+      p,
+      gp,
+      n,
+      grad107,
+      grad108,
+      scratch107_xhat,
+      scratch107_istd,
+      scratch107_batchstats,
+      5189696,
+      5190720,
+    ); // op 107: layer3.rest.1.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act106, grad106, grad107, work106_col, work106_dcol, 4927552); // op 106: layer3.rest.1.conv3 (conv2d)
+    reluBackward5(n, act105, grad105, grad106); // op 105: layer3.rest.1.5 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad104,
+      grad105,
+      scratch104_xhat,
+      scratch104_istd,
+      scratch104_batchstats,
+      4927040,
+      4927296,
+    ); // op 104: layer3.rest.1.bn2 (batchnorm)
+    conv2dBackward9(p, gp, n, act103, grad103, grad104, work103_col, work103_dcol, 4337216); // op 103: layer3.rest.1.conv2 (conv2d)
+    reluBackward5(n, act102, grad102, grad103); // op 102: layer3.rest.1.2 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad101,
+      grad102,
+      scratch101_xhat,
+      scratch101_istd,
+      scratch101_batchstats,
+      4336704,
+      4336960,
+    ); // op 101: layer3.rest.1.bn1 (batchnorm)
+    conv2dBackward8(p, gp, n, act100, grad100, grad101, work100_col, work100_dcol, 4074560); // op 100: layer3.rest.1.conv1 (conv2d)
+    reluBackward1(n, act99, grad99, grad100); // op 99: layer3.rest.0.8 (relu)
+    addBackward3(n, grad98, grad90, grad99); // op 98: add
+    batchnormBackward6(
+      p,
+      gp,
+      n,
+      grad97,
+      grad98,
+      scratch97_xhat,
+      scratch97_istd,
+      scratch97_batchstats,
+      4072512,
+      4073536,
+    ); // op 97: layer3.rest.0.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act96, grad96, grad97, work96_col, work96_dcol, 3810368); // op 96: layer3.rest.0.conv3 (conv2d)
+    reluBackward5(n, act95, grad95, grad96); // op 95: layer3.rest.0.5 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad94,
+      grad95,
+      scratch94_xhat,
+      scratch94_istd,
+      scratch94_batchstats,
+      3809856,
+      3810112,
+    ); // op 94: layer3.rest.0.bn2 (batchnorm)
+    conv2dBackward9(p, gp, n, act93, grad93, grad94, work93_col, work93_dcol, 3220032); // op 93: layer3.rest.0.conv2 (conv2d)
+    reluBackward5(n, act92, grad92, grad93); // op 92: layer3.rest.0.2 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad91,
+      grad92,
+      scratch91_xhat,
+      scratch91_istd,
+      scratch91_batchstats,
+      3219520,
+      3219776,
+    ); // op 91: layer3.rest.0.bn1 (batchnorm)
+    conv2dBackward8(p, gp, n, act90, grad90, grad91, work90_col, work90_dcol, 2957376); // op 90: layer3.rest.0.conv1 (conv2d)
+    reluBackward1(n, act89, grad89, grad90); // op 89: layer3.0.9 (relu)
+    addBackward3(n, grad86, grad88, grad89); // op 88: add
+    batchnormBackward6(
+      p,
+      gp,
+      n,
+      grad87,
+      grad88,
+      scratch87_xhat,
+      scratch87_istd,
+      scratch87_batchstats,
+      2955328,
+      2956352,
+    ); // op 87: layer3.0.downsample.1 (batchnorm)
+    backward86(p, gp, n);
+    batchnormBackward6(
+      p,
+      gp,
+      n,
+      grad85,
+      grad86,
+      scratch85_xhat,
+      scratch85_istd,
+      scratch85_batchstats,
+      2428992,
+      2430016,
+    ); // op 85: layer3.0.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act84, grad84, grad85, work84_col, work84_dcol, 2166848); // op 84: layer3.0.conv3 (conv2d)
+    reluBackward5(n, act83, grad83, grad84); // op 83: layer3.0.5 (relu)
+    batchnormBackward5(
+      p,
+      gp,
+      n,
+      grad82,
+      grad83,
+      scratch82_xhat,
+      scratch82_istd,
+      scratch82_batchstats,
+      2166336,
+      2166592,
+    ); // op 82: layer3.0.bn2 (batchnorm)
+    backward81(p, gp, n);
+    backward80(n);
+    backward79(p, gp, n);
+    backward78(p, gp, n);
+    reluBackward4(n, act77, grad77, grad78); // op 77: layer2.rest.2.8 (relu)
+    addBackward2(n, grad76, grad68, grad77); // op 76: add
+    batchnormBackward4(
+      p,
+      gp,
+      n,
+      grad75,
+      grad76,
+      scratch75_xhat,
+      scratch75_istd,
+      scratch75_batchstats,
+      1443904,
+      1444416,
+    ); // op 75: layer2.rest.2.bn3 (batchnorm)
+    conv2dBackward4(p, gp, n, act74, grad74, grad75, work74_col, work74_dcol, 1378368); // op 74: layer2.rest.2.conv3 (conv2d)
+    reluBackward3(n, act73, grad73, grad74); // op 73: layer2.rest.2.5 (relu)
+    batchnormBackward3(
+      p,
+      gp,
+      n,
+      grad72,
+      grad73,
+      scratch72_xhat,
+      scratch72_istd,
+      scratch72_batchstats,
+      1378112,
+      1378240,
+    ); // op 72: layer2.rest.2.bn2 (batchnorm)
+    conv2dBackward6(p, gp, n, act71, grad71, grad72, work71_col, work71_dcol, 1230656); // op 71: layer2.rest.2.conv2 (conv2d)
+    reluBackward3(n, act70, grad70, grad71); // op 70: layer2.rest.2.2 (relu)
+    batchnormBackward3(
+      p,
+      gp,
+      n,
+      grad69,
+      grad70,
+      scratch69_xhat,
+      scratch69_istd,
+      scratch69_batchstats,
+      1230400,
+      1230528,
+    ); // op 69: layer2.rest.2.bn1 (batchnorm)
+    conv2dBackward5(p, gp, n, act68, grad68, grad69, work68_col, work68_dcol, 1164864); // op 68: layer2.rest.2.conv1 (conv2d)
+    reluBackward4(n, act67, grad67, grad68); // op 67: layer2.rest.1.8 (relu)
+    addBackward2(n, grad66, grad58, grad67); // op 66: add
+    batchnormBackward4(
+      p,
+      gp,
+      n,
+      grad65,
+      grad66,
+      scratch65_xhat,
+      scratch65_istd,
+      scratch65_batchstats,
+      1163840,
+      1164352,
+    ); // op 65: layer2.rest.1.bn3 (batchnorm)
+    conv2dBackward4(p, gp, n, act64, grad64, grad65, work64_col, work64_dcol, 1098304); // op 64: layer2.rest.1.conv3 (conv2d)
+    reluBackward3(n, act63, grad63, grad64); // op 63: layer2.rest.1.5 (relu)
+    batchnormBackward3(
+      p,
+      gp,
+      n,
+      grad62,
+      grad63,
+      scratch62_xhat,
+      scratch62_istd,
+      scratch62_batchstats,
+      1098048,
+      1098176,
+    ); // op 62: layer2.rest.1.bn2 (batchnorm)
+    conv2dBackward6(p, gp, n, act61, grad61, grad62, work61_col, work61_dcol, 950592); // op 61: layer2.rest.1.conv2 (conv2d)
+    reluBackward3(n, act60, grad60, grad61); // op 60: layer2.rest.1.2 (relu)
+    batchnormBackward3(p, gp, n, grad59, grad60, scratch59_xhat, scratch59_istd, scratch59_batchstats, 950336, 950464); // op 59: layer2.rest.1.bn1 (batchnorm)
+    conv2dBackward5(p, gp, n, act58, grad58, grad59, work58_col, work58_dcol, 884800); // op 58: layer2.rest.1.conv1 (conv2d)
+    reluBackward4(n, act57, grad57, grad58); // op 57: layer2.rest.0.8 (relu)
+    addBackward2(n, grad56, grad48, grad57); // op 56: add
+    batchnormBackward4(p, gp, n, grad55, grad56, scratch55_xhat, scratch55_istd, scratch55_batchstats, 883776, 884288); // op 55: layer2.rest.0.bn3 (batchnorm)
+    conv2dBackward4(p, gp, n, act54, grad54, grad55, work54_col, work54_dcol, 818240); // op 54: layer2.rest.0.conv3 (conv2d)
+    reluBackward3(n, act53, grad53, grad54); // op 53: layer2.rest.0.5 (relu)
+    batchnormBackward3(p, gp, n, grad52, grad53, scratch52_xhat, scratch52_istd, scratch52_batchstats, 817984, 818112); // op 52: layer2.rest.0.bn2 (batchnorm)
+    conv2dBackward6(p, gp, n, act51, grad51, grad52, work51_col, work51_dcol, 670528); // op 51: layer2.rest.0.conv2 (conv2d)
+    reluBackward3(n, act50, grad50, grad51); // op 50: layer2.rest.0.2 (relu)
+    batchnormBackward3(p, gp, n, grad49, grad50, scratch49_xhat, scratch49_istd, scratch49_batchstats, 670272, 670400); // op 49: layer2.rest.0.bn1 (batchnorm)
+    conv2dBackward5(p, gp, n, act48, grad48, grad49, work48_col, work48_dcol, 604736); // op 48: layer2.rest.0.conv1 (conv2d)
+    reluBackward4(n, act47, grad47, grad48); // op 47: layer2.0.9 (relu)
+    addBackward2(n, grad44, grad46, grad47); // op 46: add
+    batchnormBackward4(p, gp, n, grad45, grad46, scratch45_xhat, scratch45_istd, scratch45_batchstats, 603712, 604224); // op 45: layer2.0.downsample.1 (batchnorm)
+    backward44(p, gp, n);
+    batchnormBackward4(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, scratch43_batchstats, 471616, 472128); // op 43: layer2.0.bn3 (batchnorm)
+    conv2dBackward4(p, gp, n, act42, grad42, grad43, work42_col, work42_dcol, 406080); // op 42: layer2.0.conv3 (conv2d)
+    reluBackward3(n, act41, grad41, grad42); // op 41: layer2.0.5 (relu)
+    batchnormBackward3(p, gp, n, grad40, grad41, scratch40_xhat, scratch40_istd, scratch40_batchstats, 405824, 405952); // op 40: layer2.0.bn2 (batchnorm)
+    backward39(p, gp, n);
+    backward38(n);
+    backward37(p, gp, n);
+    backward36(p, gp, n);
+    reluBackward2(n, act35, grad35, grad36); // op 35: layer1.rest.1.8 (relu)
+    addBackward1(n, grad34, grad26, grad35); // op 34: add
+    batchnormBackward2(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, scratch33_batchstats, 224832, 225088); // op 33: layer1.rest.1.bn3 (batchnorm)
+    conv2dBackward2(p, gp, n, act32, grad32, grad33, work32_col, work32_dcol, 208448); // op 32: layer1.rest.1.conv3 (conv2d)
+    reluBackward1(n, act31, grad31, grad32); // op 31: layer1.rest.1.5 (relu)
+    batchnormBackward1(p, gp, n, grad30, grad31, scratch30_xhat, scratch30_istd, scratch30_batchstats, 208320, 208384); // op 30: layer1.rest.1.bn2 (batchnorm)
+    conv2dBackward1(p, gp, n, act29, grad29, grad30, work29_col, work29_dcol, 171456); // op 29: layer1.rest.1.conv2 (conv2d)
+    reluBackward1(n, act28, grad28, grad29); // op 28: layer1.rest.1.2 (relu)
+    batchnormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, scratch27_batchstats, 171328, 171392); // op 27: layer1.rest.1.bn1 (batchnorm)
+    conv2dBackward3(p, gp, n, act26, grad26, grad27, work26_col, work26_dcol, 154944); // op 26: layer1.rest.1.conv1 (conv2d)
+    reluBackward2(n, act25, grad25, grad26); // op 25: layer1.rest.0.8 (relu)
+    addBackward1(n, grad24, grad16, grad25); // op 24: add
+    batchnormBackward2(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, scratch23_batchstats, 154432, 154688); // op 23: layer1.rest.0.bn3 (batchnorm)
+    conv2dBackward2(p, gp, n, act22, grad22, grad23, work22_col, work22_dcol, 138048); // op 22: layer1.rest.0.conv3 (conv2d)
+    reluBackward1(n, act21, grad21, grad22); // op 21: layer1.rest.0.5 (relu)
+    batchnormBackward1(p, gp, n, grad20, grad21, scratch20_xhat, scratch20_istd, scratch20_batchstats, 137920, 137984); // op 20: layer1.rest.0.bn2 (batchnorm)
+    conv2dBackward1(p, gp, n, act19, grad19, grad20, work19_col, work19_dcol, 101056); // op 19: layer1.rest.0.conv2 (conv2d)
+    reluBackward1(n, act18, grad18, grad19); // op 18: layer1.rest.0.2 (relu)
+    batchnormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, scratch17_batchstats, 100928, 100992); // op 17: layer1.rest.0.bn1 (batchnorm)
+    conv2dBackward3(p, gp, n, act16, grad16, grad17, work16_col, work16_dcol, 84544); // op 16: layer1.rest.0.conv1 (conv2d)
+    reluBackward2(n, act15, grad15, grad16); // op 15: layer1.0.9 (relu)
+    addBackward1(n, grad12, grad14, grad15); // op 14: add
+    batchnormBackward2(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, scratch13_batchstats, 84032, 84288); // op 13: layer1.0.downsample.1 (batchnorm)
+    conv2dBackward2(p, gp, n, act4, grad4, grad13, work12_col, work12_dcol, 67648); // op 12: layer1.0.downsample.0 (conv2d)
+    batchnormBackward2(p, gp, n, grad11, grad12, scratch11_xhat, scratch11_istd, scratch11_batchstats, 67136, 67392); // op 11: layer1.0.bn3 (batchnorm)
+    conv2dBackward2(p, gp, n, act10, grad10, grad11, work10_col, work10_dcol, 50752); // op 10: layer1.0.conv3 (conv2d)
+    reluBackward1(n, act9, grad9, grad10); // op 9: layer1.0.5 (relu)
+    batchnormBackward1(p, gp, n, grad8, grad9, scratch8_xhat, scratch8_istd, scratch8_batchstats, 50624, 50688); // op 8: layer1.0.bn2 (batchnorm)
+    conv2dBackward1(p, gp, n, act7, grad7, grad8, work7_col, work7_dcol, 13760); // op 7: layer1.0.conv2 (conv2d)
+    reluBackward1(n, act6, grad6, grad7); // op 6: layer1.0.2 (relu)
+    batchnormBackward1(p, gp, n, grad5, grad6, scratch5_xhat, scratch5_istd, scratch5_batchstats, 13632, 13696); // op 5: layer1.0.bn1 (batchnorm)
+    backward4(p, gp, n);
+    backward3(n);
+    backward2(n);
+    backward1(p, gp, n);
+    backward0(p, gp, n);
+    return grad0;
+  }
+
+  // ── One function per op, forward and backward ──
+
+  /** Forward of op 0: conv1 (conv2d). */
+  function forward0(p: Float32Array, n: number): void {
+    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 150528;
+      const yb = b * 802816;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
           for (let ow = 0; ow < 112; ow++) {
@@ -5308,229 +5584,229 @@ function backward0(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
       }
-      if (dx) work0_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work0_col,
-        work0_dcol,
-        grad1,
-        12544,
-        147,
-        64,
-        0 + gi * 9408,
-        -1,
-        dx,
-        yb + gi * 802816,
-        1,
-        12544,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 7; kh++) {
-                const ih = oh * 2 - 3 + kh * 1;
-                for (let kw = 0; kw < 7; kw++) {
-                  const iw = ow * 2 - 3 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of op 0: conv1 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
+    const dx = inputGradWanted;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 150528;
+      const yb = b * 802816;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 112; oh++)
+            for (let ow = 0; ow < 112; ow++) {
+              for (let ic = 0; ic < 3; ic++) {
+                const xc = xb + (gi * 3 + ic) * 50176;
+                for (let kh = 0; kh < 7; kh++) {
+                  const ih = oh * 2 - 3 + kh * 1;
+                  for (let kw = 0; kw < 7; kw++) {
+                    const iw = ow * 2 - 3 + kw * 1;
+                    work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+                  }
                 }
               }
             }
+        }
+        if (dx) work0_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work0_col,
+          work0_dcol,
+          grad1,
+          12544,
+          147,
+          64,
+          0 + gi * 9408,
+          -1,
+          dx,
+          yb + gi * 802816,
+          1,
+          12544,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 112; oh++)
+            for (let ow = 0; ow < 112; ow++) {
+              for (let ic = 0; ic < 3; ic++) {
+                const xc = xb + (gi * 3 + ic) * 50176;
+                for (let kh = 0; kh < 7; kh++) {
+                  const ih = oh * 2 - 3 + kh * 1;
+                  for (let kw = 0; kw < 7; kw++) {
+                    const iw = ow * 2 - 3 + kw * 1;
+                    if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                    else r++;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 1: bn1 (batchnorm). */
+  function forward1(p: Float32Array, n: number, training: boolean): void {
+    // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 12544;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`bn1: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      scratch1_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 64; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
           }
-      }
-    }
-  }
-}
-
-/** Forward of op 1: bn1 (batchnorm). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
-  // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 12544;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`bn1: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    scratch1_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act1[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
-          bf[64 + ch] = 0.9 * bf[64 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[ch]!;
-        v = bf[64 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch1_istd[ch] = r;
-      const w = p[9408 + ch]!;
-      const sh = p[9472 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act1[i]! - m) * r;
-          scratch1_xhat[i] = h;
-          act2[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[128]! += 1;
-  }
-}
-
-/** Backward of op 1: bn1 (batchnorm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number): void {
-  // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 12544;
-    const batchStats = scratch1_batchstats[0]! === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad2[i]!;
-          sg += d;
-          sgh += d * scratch1_xhat[i]!;
-        }
-      }
-      gp[9408 + ch]! += sgh;
-      gp[9472 + ch]! += sg;
-      const k = p[9408 + ch]! * scratch1_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++)
-            grad1[i]! += k * (grad2[i]! - a - scratch1_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i]! += k * grad2[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 2: 2 (relu). */
-function forward2(n: number): void {
-  // 2: relu
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i]!;
-    act3[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 2: 2 (relu). */
-function backward2(n: number): void {
-  // 2: relu backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i]!;
-
-    const g = grad3[i]!;
-    grad2[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 3: maxpool (max_pool2d). */
-function forward3(n: number): void {
-  // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56]
-  // the argmax (index within the input plane) of every output is kept for the backward pass
-  for (let bc = 0, d = 0; bc < n * 64; bc++) {
-    const xc = bc * 12544;
-    for (let oh = 0; oh < 56; oh++) {
-      const ih0 = oh * 2 - 1;
-      const khLo = Math.max(0, -ih0);
-      for (let ow = 0; ow < 56; ow++, d++) {
-        const iw0 = ow * 2 - 1;
-        const kwLo = Math.max(0, -iw0);
-        let m = -Infinity;
-        let at = (ih0 + khLo) * 112 + iw0 + kwLo;
-        for (let kh = khLo; kh < 3; kh++) {
-          const r = (ih0 + kh) * 112;
-          for (let kw = kwLo; kw < 3; kw++) {
-            const q = r + iw0 + kw;
-            const v = act3[xc + q]!;
-            if (v > m || v !== v) {
-              m = v;
-              at = q;
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
+              const d = act1[i]! - m;
+              q += d * d;
             }
           }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
+            bf[64 + ch] = 0.9 * bf[64 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[ch]!;
+          v = bf[64 + ch]!;
         }
-        act4[d] = m;
-        scratch3_argmax[d] = at;
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch1_istd[ch] = r;
+        const w = p[9408 + ch]!;
+        const sh = p[9472 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
+            const h = (act1[i]! - m) * r;
+            scratch1_xhat[i] = h;
+            act2[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[128]! += 1;
+    }
+  }
+
+  /** Backward of op 1: bn1 (batchnorm). */
+  function backward1(p: Float32Array, gp: Float32Array, n: number): void {
+    // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 12544;
+      const batchStats = scratch1_batchstats[0]! === 1;
+      for (let ch = 0; ch < 64; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
+            const d = grad2[i]!;
+            sg += d;
+            sgh += d * scratch1_xhat[i]!;
+          }
+        }
+        gp[9408 + ch]! += sgh;
+        gp[9472 + ch]! += sg;
+        const k = p[9408 + ch]! * scratch1_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++)
+              grad1[i]! += k * (grad2[i]! - a - scratch1_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i]! += k * grad2[i]!;
+          }
+        }
       }
     }
   }
-}
 
-/** Backward of op 3: maxpool (max_pool2d). */
-function backward3(n: number): void {
-  // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56] — backward: each output's gradient goes to its argmax
-  for (let bc = 0, d = 0; bc < n * 64; bc++) {
-    const xc = bc * 12544;
-    for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]!]! += grad4[d]!;
+  /** Forward of op 2: 2 (relu). */
+  function forward2(n: number): void {
+    // 2: relu
+    for (let i = 0, e = n * 802816; i < e; i++) {
+      const x = act2[i]!;
+      act3[i] = x > 0 ? x : 0;
+    }
   }
-}
 
-/** Forward of op 4: layer1.0.conv1 (conv2d). */
-function forward4(p: Float32Array, n: number): void {
-  // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work4_col[r++] = act4[xc + ih * 56 + iw]!;
+  /** Backward of op 2: 2 (relu). */
+  function backward2(n: number): void {
+    // 2: relu backward
+    for (let i = 0, e = n * 802816; i < e; i++) {
+      const x = act2[i]!;
+
+      const g = grad3[i]!;
+      grad2[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 3: maxpool (max_pool2d). */
+  function forward3(n: number): void {
+    // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56]
+    // the argmax (index within the input plane) of every output is kept for the backward pass
+    for (let bc = 0, d = 0; bc < n * 64; bc++) {
+      const xc = bc * 12544;
+      for (let oh = 0; oh < 56; oh++) {
+        const ih0 = oh * 2 - 1;
+        const khLo = Math.max(0, -ih0);
+        for (let ow = 0; ow < 56; ow++, d++) {
+          const iw0 = ow * 2 - 1;
+          const kwLo = Math.max(0, -iw0);
+          let m = -Infinity;
+          let at = (ih0 + khLo) * 112 + iw0 + kwLo;
+          for (let kh = khLo; kh < 3; kh++) {
+            const r = (ih0 + kh) * 112;
+            for (let kw = kwLo; kw < 3; kw++) {
+              const q = r + iw0 + kw;
+              const v = act3[xc + q]!;
+              if (v > m || v !== v) {
+                m = v;
+                at = q;
               }
             }
           }
+          act4[d] = m;
+          scratch3_argmax[d] = at;
         }
-      denseTiledForward(p, work4_col, act5, 3136, 64, 64, 9536 + gi * 4096, -1, yb + gi * 200704, 1, 3136);
+      }
     }
   }
-}
 
-/** Backward of op 4: layer1.0.conv1 (conv2d). */
-function backward4(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Backward of op 3: maxpool (max_pool2d). */
+  function backward3(n: number): void {
+    // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56] — backward: each output's gradient goes to its argmax
+    for (let bc = 0, d = 0; bc < n * 64; bc++) {
+      const xc = bc * 12544;
+      for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]!]! += grad4[d]!;
+    }
+  }
+
+  /** Forward of op 4: layer1.0.conv1 (conv2d). */
+  function forward4(p: Float32Array, n: number): void {
+    // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
           for (let ow = 0; ow < 56; ow++) {
@@ -5545,230 +5821,220 @@ function backward4(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work4_col, act5, 3136, 64, 64, 9536 + gi * 4096, -1, yb + gi * 200704, 1, 3136);
       }
-      if (dx) work4_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work4_col,
-        work4_dcol,
-        grad5,
-        3136,
-        64,
-        64,
-        9536 + gi * 4096,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad4[xc + ih * 56 + iw]! += work4_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 4: layer1.0.conv1 (conv2d). */
+  function backward4(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work4_col[r++] = act4[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 6 ops 5, 8, 17, 20, 27, 30 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward1(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 6 ops 5, 8, 17, 20, 27, 30 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 12 ops 6, 9, 18, 21, 28, 31, … (relu, one shape): each call passes its arrays and offsets. */
-function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 12 ops 6, 9, 18, 21, 28, 31, … (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 3 ops 7, 19, 29 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+        if (dx) work4_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work4_col,
+          work4_dcol,
+          grad5,
+          3136,
+          64,
+          64,
+          9536 + gi * 4096,
+          -1,
+          dx,
+          yb + gi * 200704,
+          1,
+          3136,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad4[xc + ih * 56 + iw]! += work4_dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, col, output, 3136, 576, 64, weightAt + gi * 36864, -1, yb + gi * 200704, 1, 3136);
+      }
     }
   }
-}
 
-/** Backward of the 3 ops 7, 19, 29 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 6 ops 5, 8, 17, 20, 27, 30 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward1(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 3136;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 64; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 6 ops 5, 8, 17, 20, 27, 30 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 3136;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 64; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 12 ops 6, 9, 18, 21, 28, 31, … (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 200704; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 12 ops 6, 9, 18, 21, 28, 31, … (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 200704; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 3 ops 7, 19, 29 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
           for (let ow = 0; ow < 56; ow++) {
@@ -5783,97 +6049,97 @@ function conv2dBackward1(
               }
             }
           }
+        denseTiledForward(p, col, output, 3136, 576, 64, weightAt + gi * 36864, -1, yb + gi * 200704, 1, 3136);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        3136,
-        576,
-        64,
-        weightAt + gi * 36864,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of the 3 ops 7, 19, 29 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          3136,
+          576,
+          64,
+          weightAt + gi * 36864,
+          -1,
+          dx,
+          yb + gi * 200704,
+          1,
+          3136,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                    else r++;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of the 4 ops 10, 12, 22, 32 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward2(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 56 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, col, output, 3136, 64, 256, weightAt + gi * 16384, -1, yb + gi * 802816, 1, 3136);
-    }
-  }
-}
-
-/** Backward of the 4 ops 10, 12, 22, 32 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward2(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 4 ops 10, 12, 22, 32 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward2(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 802816;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
           for (let ow = 0; ow < 56; ow++) {
@@ -5888,246 +6154,246 @@ function conv2dBackward2(
               }
             }
           }
-      }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        3136,
-        64,
-        256,
-        weightAt + gi * 16384,
-        -1,
-        dx,
-        yb + gi * 802816,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
-                }
-              }
-            }
-          }
+        denseTiledForward(p, col, output, 3136, 64, 256, weightAt + gi * 16384, -1, yb + gi * 802816, 1, 3136);
       }
     }
   }
-}
 
-/** Forward of the 4 ops 11, 13, 23, 33 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward2(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
+  /** Backward of the 4 ops 10, 12, 22, 32 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward2(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 802816;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 56 + iw]!;
+                  }
+                }
+              }
+            }
         }
-        m = s / count;
-        let q = 0;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          3136,
+          64,
+          256,
+          weightAt + gi * 16384,
+          -1,
+          dx,
+          yb + gi * 802816,
+          1,
+          3136,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 4 ops 11, 13, 23, 33 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward2(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 3136;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 256; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
           }
         }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
       }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 4 ops 11, 13, 23, 33 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward2(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
     }
   }
-}
 
-/** Forward of the 3 ops 14, 24, 34 (add, one shape): each call passes its arrays and offsets. */
-function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 802816; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 3 ops 14, 24, 34 (add, one shape): each call passes its arrays and offsets. */
-function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Forward of the 3 ops 15, 25, 35 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 3 ops 15, 25, 35 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 2 ops 16, 26 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward3(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 56 + iw]!;
-              }
-            }
+  /** Backward of the 4 ops 11, 13, 23, 33 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward2(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 3136;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 256; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
           }
         }
-      denseTiledForward(p, col, output, 3136, 256, 64, weightAt + gi * 16384, -1, yb + gi * 200704, 1, 3136);
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
     }
   }
-}
 
-/** Backward of the 2 ops 16, 26 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward3(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 3 ops 14, 24, 34 (add, one shape): each call passes its arrays and offsets. */
+  function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 802816; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 3 ops 14, 24, 34 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 802816; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Forward of the 3 ops 15, 25, 35 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 802816; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 3 ops 15, 25, 35 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 802816; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 2 ops 16, 26 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward3(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 802816;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
           for (let ow = 0; ow < 56; ow++) {
@@ -6142,79 +6408,89 @@ function conv2dBackward3(
               }
             }
           }
+        denseTiledForward(p, col, output, 3136, 256, 64, weightAt + gi * 16384, -1, yb + gi * 200704, 1, 3136);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        3136,
-        256,
-        64,
-        weightAt + gi * 16384,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 2 ops 16, 26 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward3(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 802816;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          3136,
+          256,
+          64,
+          weightAt + gi * 16384,
+          -1,
+          dx,
+          yb + gi * 200704,
+          1,
+          3136,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of op 36: layer2.0.conv1 (conv2d). */
-function forward36(p: Float32Array, n: number): void {
-  // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work36_col[r++] = act36[xc + ih * 56 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work36_col, act37, 3136, 256, 128, 225344 + gi * 32768, -1, yb + gi * 401408, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 36: layer2.0.conv1 (conv2d). */
-function backward36(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 36: layer2.0.conv1 (conv2d). */
+  function forward36(p: Float32Array, n: number): void {
+    // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 802816;
+      const yb = b * 401408;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
           for (let ow = 0; ow < 56; ow++) {
@@ -6229,189 +6505,189 @@ function backward36(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work36_col, act37, 3136, 256, 128, 225344 + gi * 32768, -1, yb + gi * 401408, 1, 3136);
       }
-      if (dx) work36_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work36_col,
-        work36_dcol,
-        grad37,
-        3136,
-        256,
-        128,
-        225344 + gi * 32768,
-        -1,
-        dx,
-        yb + gi * 401408,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad36[xc + ih * 56 + iw]! += work36_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 36: layer2.0.conv1 (conv2d). */
+  function backward36(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 802816;
+      const yb = b * 401408;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work36_col[r++] = act36[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 37: layer2.0.bn1 (batchnorm). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.bn1: batchnorm over 128 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch37_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) s += act37[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act37[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2955 + ch] = 0.9 * bf[2955 + ch]! + 0.1 * m;
-          bf[3083 + ch] = 0.9 * bf[3083 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[2955 + ch]!;
-        v = bf[3083 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch37_istd[ch] = r;
-      const w = p[258112 + ch]!;
-      const sh = p[258240 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act37[i]! - m) * r;
-          scratch37_xhat[i] = h;
-          act38[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[3211]! += 1;
-  }
-}
-
-/** Backward of op 37: layer2.0.bn1 (batchnorm). */
-function backward37(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer2.0.bn1: batchnorm over 128 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch37_batchstats[0]! === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad38[i]!;
-          sg += d;
-          sgh += d * scratch37_xhat[i]!;
-        }
-      }
-      gp[258112 + ch]! += sgh;
-      gp[258240 + ch]! += sg;
-      const k = p[258112 + ch]! * scratch37_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++)
-            grad37[i]! += k * (grad38[i]! - a - scratch37_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) grad37[i]! += k * grad38[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 38: layer2.0.2 (relu). */
-function forward38(n: number): void {
-  // layer2.0.2: relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act38[i]!;
-    act39[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 38: layer2.0.2 (relu). */
-function backward38(n: number): void {
-  // layer2.0.2: relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act38[i]!;
-
-    const g = grad39[i]!;
-    grad38[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 39: layer2.0.conv2 (conv2d). */
-function forward39(p: Float32Array, n: number): void {
-  // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 2 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 2 - 1 + kw * 1;
-                work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw]! : 0;
+        if (dx) work36_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work36_col,
+          work36_dcol,
+          grad37,
+          3136,
+          256,
+          128,
+          225344 + gi * 32768,
+          -1,
+          dx,
+          yb + gi * 401408,
+          1,
+          3136,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad36[xc + ih * 56 + iw]! += work36_dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work39_col, act40, 784, 1152, 128, 258368 + gi * 147456, -1, yb + gi * 100352, 1, 784);
+      }
     }
   }
-}
 
-/** Backward of op 39: layer2.0.conv2 (conv2d). */
-function backward39(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 37: layer2.0.bn1 (batchnorm). */
+  function forward37(p: Float32Array, n: number, training: boolean): void {
+    // layer2.0.bn1: batchnorm over 128 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 3136;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `layer2.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch37_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 128; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) s += act37[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
+              const d = act37[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[2955 + ch] = 0.9 * bf[2955 + ch]! + 0.1 * m;
+            bf[3083 + ch] = 0.9 * bf[3083 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[2955 + ch]!;
+          v = bf[3083 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch37_istd[ch] = r;
+        const w = p[258112 + ch]!;
+        const sh = p[258240 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
+            const h = (act37[i]! - m) * r;
+            scratch37_xhat[i] = h;
+            act38[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[3211]! += 1;
+    }
+  }
+
+  /** Backward of op 37: layer2.0.bn1 (batchnorm). */
+  function backward37(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.bn1: batchnorm over 128 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 3136;
+      const batchStats = scratch37_batchstats[0]! === 1;
+      for (let ch = 0; ch < 128; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
+            const d = grad38[i]!;
+            sg += d;
+            sgh += d * scratch37_xhat[i]!;
+          }
+        }
+        gp[258112 + ch]! += sgh;
+        gp[258240 + ch]! += sg;
+        const k = p[258112 + ch]! * scratch37_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++)
+              grad37[i]! += k * (grad38[i]! - a - scratch37_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) grad37[i]! += k * grad38[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 38: layer2.0.2 (relu). */
+  function forward38(n: number): void {
+    // layer2.0.2: relu
+    for (let i = 0, e = n * 401408; i < e; i++) {
+      const x = act38[i]!;
+      act39[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of op 38: layer2.0.2 (relu). */
+  function backward38(n: number): void {
+    // layer2.0.2: relu backward
+    for (let i = 0, e = n * 401408; i < e; i++) {
+      const x = act38[i]!;
+
+      const g = grad39[i]!;
+      grad38[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 39: layer2.0.conv2 (conv2d). */
+  function forward39(p: Float32Array, n: number): void {
+    // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 401408;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -6426,231 +6702,221 @@ function backward39(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work39_col, act40, 784, 1152, 128, 258368 + gi * 147456, -1, yb + gi * 100352, 1, 784);
       }
-      if (dx) work39_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work39_col,
-        work39_dcol,
-        grad40,
-        784,
-        1152,
-        128,
-        258368 + gi * 147456,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad39[xc + ih * 56 + iw]! += work39_dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of op 39: layer2.0.conv2 (conv2d). */
+  function backward39(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 401408;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 7 ops 40, 49, 52, 59, 62, 69, … (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward3(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 7 ops 40, 49, 52, 59, 62, 69, … (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward3(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 10 ops 41, 50, 53, 60, 63, 70, … (relu, one shape): each call passes its arrays and offsets. */
-function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 10 ops 41, 50, 53, 60, 63, 70, … (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 4 ops 42, 54, 64, 74 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward4(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 28 + iw]!;
+        if (dx) work39_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work39_col,
+          work39_dcol,
+          grad40,
+          784,
+          1152,
+          128,
+          258368 + gi * 147456,
+          -1,
+          dx,
+          yb + gi * 100352,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    if (ih >= 0 && iw >= 0) grad39[xc + ih * 56 + iw]! += work39_dcol[r++]!;
+                    else r++;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, col, output, 784, 128, 512, weightAt + gi * 65536, -1, yb + gi * 401408, 1, 784);
+      }
     }
   }
-}
 
-/** Backward of the 4 ops 42, 54, 64, 74 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward4(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 7 ops 40, 49, 52, 59, 62, 69, … (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward3(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 784;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 128; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 7 ops 40, 49, 52, 59, 62, 69, … (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward3(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 784;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 128; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 10 ops 41, 50, 53, 60, 63, 70, … (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 100352; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 10 ops 41, 50, 53, 60, 63, 70, … (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 100352; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 4 ops 42, 54, 64, 74 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward4(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 401408;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -6665,193 +6931,203 @@ function conv2dBackward4(
               }
             }
           }
+        denseTiledForward(p, col, output, 784, 128, 512, weightAt + gi * 65536, -1, yb + gi * 401408, 1, 784);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        784,
-        128,
-        512,
-        weightAt + gi * 65536,
-        -1,
-        dx,
-        yb + gi * 401408,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 4 ops 42, 54, 64, 74 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward4(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 401408;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 5 ops 43, 45, 55, 65, 75 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward4(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 5 ops 43, 45, 55, 65, 75 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward4(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 44: layer2.0.downsample.0 (conv2d). */
-function forward44(p: Float32Array, n: number): void {
-  // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 2 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 2 - 0 + kw * 1;
-                work44_col[r++] = act36[xc + ih * 56 + iw]!;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          784,
+          128,
+          512,
+          weightAt + gi * 65536,
+          -1,
+          dx,
+          yb + gi * 401408,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work44_col, act45, 784, 256, 512, 472640 + gi * 131072, -1, yb + gi * 401408, 1, 784);
+      }
     }
   }
-}
 
-/** Backward of op 44: layer2.0.downsample.0 (conv2d). */
-function backward44(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 5 ops 43, 45, 55, 65, 75 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward4(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 784;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 512; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 5 ops 43, 45, 55, 65, 75 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward4(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 784;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 512; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 44: layer2.0.downsample.0 (conv2d). */
+  function forward44(p: Float32Array, n: number): void {
+    // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 802816;
+      const yb = b * 401408;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -6866,132 +7142,122 @@ function backward44(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work44_col, act45, 784, 256, 512, 472640 + gi * 131072, -1, yb + gi * 401408, 1, 784);
       }
-      if (dx) work44_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work44_col,
-        work44_dcol,
-        grad45,
-        784,
-        256,
-        512,
-        472640 + gi * 131072,
-        -1,
-        dx,
-        yb + gi * 401408,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  grad36[xc + ih * 56 + iw]! += work44_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 44: layer2.0.downsample.0 (conv2d). */
+  function backward44(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 802816;
+      const yb = b * 401408;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    work44_col[r++] = act36[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) work44_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work44_col,
+          work44_dcol,
+          grad45,
+          784,
+          256,
+          512,
+          472640 + gi * 131072,
+          -1,
+          dx,
+          yb + gi * 401408,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    grad36[xc + ih * 56 + iw]! += work44_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of the 4 ops 46, 56, 66, 76 (add, one shape): each call passes its arrays and offsets. */
-function addForward2(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 401408; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 4 ops 46, 56, 66, 76 (add, one shape): each call passes its arrays and offsets. */
-function addBackward2(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
+  /** Forward of the 4 ops 46, 56, 66, 76 (add, one shape): each call passes its arrays and offsets. */
+  function addForward2(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 401408; i < e; i++) output[i] = input0[i]! + input1[i]!;
   }
-}
 
-/** Forward of the 4 ops 47, 57, 67, 77 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 4 ops 47, 57, 67, 77 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 3 ops 48, 58, 68 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward5(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 28 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, col, output, 784, 512, 128, weightAt + gi * 65536, -1, yb + gi * 100352, 1, 784);
+  /** Backward of the 4 ops 46, 56, 66, 76 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward2(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 401408; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
     }
   }
-}
 
-/** Backward of the 3 ops 48, 58, 68 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward5(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 4 ops 47, 57, 67, 77 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 401408; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 4 ops 47, 57, 67, 77 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 401408; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 3 ops 48, 58, 68 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward5(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 401408;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -7006,96 +7272,96 @@ function conv2dBackward5(
               }
             }
           }
+        denseTiledForward(p, col, output, 784, 512, 128, weightAt + gi * 65536, -1, yb + gi * 100352, 1, 784);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        784,
-        512,
-        128,
-        weightAt + gi * 65536,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 3 ops 48, 58, 68 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward5(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 401408;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          784,
+          512,
+          128,
+          weightAt + gi * 65536,
+          -1,
+          dx,
+          yb + gi * 100352,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of the 3 ops 51, 61, 71 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward6(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, col, output, 784, 1152, 128, weightAt + gi * 147456, -1, yb + gi * 100352, 1, 784);
-    }
-  }
-}
-
-/** Backward of the 3 ops 51, 61, 71 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward6(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 3 ops 51, 61, 71 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward6(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -7110,80 +7376,90 @@ function conv2dBackward6(
               }
             }
           }
+        denseTiledForward(p, col, output, 784, 1152, 128, weightAt + gi * 147456, -1, yb + gi * 100352, 1, 784);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        784,
-        1152,
-        128,
-        weightAt + gi * 147456,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of the 3 ops 51, 61, 71 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward6(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          784,
+          1152,
+          128,
+          weightAt + gi * 147456,
+          -1,
+          dx,
+          yb + gi * 100352,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                    else r++;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of op 78: layer3.0.conv1 (conv2d). */
-function forward78(p: Float32Array, n: number): void {
-  // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work78_col[r++] = act78[xc + ih * 28 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work78_col, act79, 784, 512, 256, 1444928 + gi * 131072, -1, yb + gi * 200704, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 78: layer3.0.conv1 (conv2d). */
-function backward78(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 78: layer3.0.conv1 (conv2d). */
+  function forward78(p: Float32Array, n: number): void {
+    // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 401408;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
           for (let ow = 0; ow < 28; ow++) {
@@ -7198,189 +7474,189 @@ function backward78(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work78_col, act79, 784, 512, 256, 1444928 + gi * 131072, -1, yb + gi * 200704, 1, 784);
       }
-      if (dx) work78_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work78_col,
-        work78_dcol,
-        grad79,
-        784,
-        512,
-        256,
-        1444928 + gi * 131072,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad78[xc + ih * 28 + iw]! += work78_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 78: layer3.0.conv1 (conv2d). */
+  function backward78(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 401408;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work78_col[r++] = act78[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 79: layer3.0.bn1 (batchnorm). */
-function forward79(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.bn1: batchnorm over 256 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch79_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) s += act79[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act79[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[10136 + ch] = 0.9 * bf[10136 + ch]! + 0.1 * m;
-          bf[10392 + ch] = 0.9 * bf[10392 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[10136 + ch]!;
-        v = bf[10392 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch79_istd[ch] = r;
-      const w = p[1576000 + ch]!;
-      const sh = p[1576256 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act79[i]! - m) * r;
-          scratch79_xhat[i] = h;
-          act80[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[10648]! += 1;
-  }
-}
-
-/** Backward of op 79: layer3.0.bn1 (batchnorm). */
-function backward79(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer3.0.bn1: batchnorm over 256 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch79_batchstats[0]! === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad80[i]!;
-          sg += d;
-          sgh += d * scratch79_xhat[i]!;
-        }
-      }
-      gp[1576000 + ch]! += sgh;
-      gp[1576256 + ch]! += sg;
-      const k = p[1576000 + ch]! * scratch79_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++)
-            grad79[i]! += k * (grad80[i]! - a - scratch79_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) grad79[i]! += k * grad80[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 80: layer3.0.2 (relu). */
-function forward80(n: number): void {
-  // layer3.0.2: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act80[i]!;
-    act81[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 80: layer3.0.2 (relu). */
-function backward80(n: number): void {
-  // layer3.0.2: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act80[i]!;
-
-    const g = grad81[i]!;
-    grad80[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 81: layer3.0.conv2 (conv2d). */
-function forward81(p: Float32Array, n: number): void {
-  // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 784;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 2 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 2 - 1 + kw * 1;
-                work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw]! : 0;
+        if (dx) work78_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work78_col,
+          work78_dcol,
+          grad79,
+          784,
+          512,
+          256,
+          1444928 + gi * 131072,
+          -1,
+          dx,
+          yb + gi * 200704,
+          1,
+          784,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad78[xc + ih * 28 + iw]! += work78_dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work81_col, act82, 196, 2304, 256, 1576512 + gi * 589824, -1, yb + gi * 50176, 1, 196);
+      }
     }
   }
-}
 
-/** Backward of op 81: layer3.0.conv2 (conv2d). */
-function backward81(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 79: layer3.0.bn1 (batchnorm). */
+  function forward79(p: Float32Array, n: number, training: boolean): void {
+    // layer3.0.bn1: batchnorm over 256 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 784;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `layer3.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch79_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 256; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) s += act79[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
+              const d = act79[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[10136 + ch] = 0.9 * bf[10136 + ch]! + 0.1 * m;
+            bf[10392 + ch] = 0.9 * bf[10392 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[10136 + ch]!;
+          v = bf[10392 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch79_istd[ch] = r;
+        const w = p[1576000 + ch]!;
+        const sh = p[1576256 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
+            const h = (act79[i]! - m) * r;
+            scratch79_xhat[i] = h;
+            act80[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[10648]! += 1;
+    }
+  }
+
+  /** Backward of op 79: layer3.0.bn1 (batchnorm). */
+  function backward79(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.bn1: batchnorm over 256 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 784;
+      const batchStats = scratch79_batchstats[0]! === 1;
+      for (let ch = 0; ch < 256; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
+            const d = grad80[i]!;
+            sg += d;
+            sgh += d * scratch79_xhat[i]!;
+          }
+        }
+        gp[1576000 + ch]! += sgh;
+        gp[1576256 + ch]! += sg;
+        const k = p[1576000 + ch]! * scratch79_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++)
+              grad79[i]! += k * (grad80[i]! - a - scratch79_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) grad79[i]! += k * grad80[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 80: layer3.0.2 (relu). */
+  function forward80(n: number): void {
+    // layer3.0.2: relu
+    for (let i = 0, e = n * 200704; i < e; i++) {
+      const x = act80[i]!;
+      act81[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of op 80: layer3.0.2 (relu). */
+  function backward80(n: number): void {
+    // layer3.0.2: relu backward
+    for (let i = 0, e = n * 200704; i < e; i++) {
+      const x = act80[i]!;
+
+      const g = grad81[i]!;
+      grad80[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 81: layer3.0.conv2 (conv2d). */
+  function forward81(p: Float32Array, n: number): void {
+    // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -7395,231 +7671,221 @@ function backward81(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work81_col, act82, 196, 2304, 256, 1576512 + gi * 589824, -1, yb + gi * 50176, 1, 196);
       }
-      if (dx) work81_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work81_col,
-        work81_dcol,
-        grad82,
-        196,
-        2304,
-        256,
-        1576512 + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad81[xc + ih * 28 + iw]! += work81_dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of op 81: layer3.0.conv2 (conv2d). */
+  function backward81(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 11 ops 82, 91, 94, 101, 104, 111, … (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward5(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 11 ops 82, 91, 94, 101, 104, 111, … (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward5(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 11 ops 83, 92, 95, 102, 105, 112, … (relu, one shape): each call passes its arrays and offsets. */
-function reluForward5(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 11 ops 83, 92, 95, 102, 105, 112, … (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward5(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 6 ops 84, 96, 106, 116, 126, 136 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward7(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 14 + iw]!;
+        if (dx) work81_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work81_col,
+          work81_dcol,
+          grad82,
+          196,
+          2304,
+          256,
+          1576512 + gi * 589824,
+          -1,
+          dx,
+          yb + gi * 50176,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    if (ih >= 0 && iw >= 0) grad81[xc + ih * 28 + iw]! += work81_dcol[r++]!;
+                    else r++;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, col, output, 196, 256, 1024, weightAt + gi * 262144, -1, yb + gi * 200704, 1, 196);
+      }
     }
   }
-}
 
-/** Backward of the 6 ops 84, 96, 106, 116, 126, 136 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward7(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 11 ops 82, 91, 94, 101, 104, 111, … (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward5(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 196;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 256; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 11 ops 82, 91, 94, 101, 104, 111, … (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward5(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 196;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 256; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 11 ops 83, 92, 95, 102, 105, 112, … (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward5(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 50176; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 11 ops 83, 92, 95, 102, 105, 112, … (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward5(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 50176; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 6 ops 84, 96, 106, 116, 126, 136 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward7(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 50176;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -7634,193 +7900,203 @@ function conv2dBackward7(
               }
             }
           }
+        denseTiledForward(p, col, output, 196, 256, 1024, weightAt + gi * 262144, -1, yb + gi * 200704, 1, 196);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        196,
-        256,
-        1024,
-        weightAt + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 6 ops 84, 96, 106, 116, 126, 136 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward7(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 50176;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 7 ops 85, 87, 97, 107, 117, 127, … (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward6(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 1024; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 7 ops 85, 87, 97, 107, 117, 127, … (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward6(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 1024; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 86: layer3.0.downsample.0 (conv2d). */
-function forward86(p: Float32Array, n: number): void {
-  // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 2 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 2 - 0 + kw * 1;
-                work86_col[r++] = act78[xc + ih * 28 + iw]!;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          196,
+          256,
+          1024,
+          weightAt + gi * 262144,
+          -1,
+          dx,
+          yb + gi * 200704,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work86_col, act87, 196, 512, 1024, 2431040 + gi * 524288, -1, yb + gi * 200704, 1, 196);
+      }
     }
   }
-}
 
-/** Backward of op 86: layer3.0.downsample.0 (conv2d). */
-function backward86(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 7 ops 85, 87, 97, 107, 117, 127, … (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward6(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 196;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 1024; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 7 ops 85, 87, 97, 107, 117, 127, … (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward6(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 196;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 1024; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 86: layer3.0.downsample.0 (conv2d). */
+  function forward86(p: Float32Array, n: number): void {
+    // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 401408;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -7835,112 +8111,102 @@ function backward86(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work86_col, act87, 196, 512, 1024, 2431040 + gi * 524288, -1, yb + gi * 200704, 1, 196);
       }
-      if (dx) work86_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work86_col,
-        work86_dcol,
-        grad87,
-        196,
-        512,
-        1024,
-        2431040 + gi * 524288,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  grad78[xc + ih * 28 + iw]! += work86_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 86: layer3.0.downsample.0 (conv2d). */
+  function backward86(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 401408;
+      const yb = b * 200704;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    work86_col[r++] = act78[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) work86_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work86_col,
+          work86_dcol,
+          grad87,
+          196,
+          512,
+          1024,
+          2431040 + gi * 524288,
+          -1,
+          dx,
+          yb + gi * 200704,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    grad78[xc + ih * 28 + iw]! += work86_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of the 6 ops 88, 98, 108, 118, 128, 138 (add, one shape): each call passes its arrays and offsets. */
-function addForward3(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 200704; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 6 ops 88, 98, 108, 118, 128, 138 (add, one shape): each call passes its arrays and offsets. */
-function addBackward3(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
+  /** Forward of the 6 ops 88, 98, 108, 118, 128, 138 (add, one shape): each call passes its arrays and offsets. */
+  function addForward3(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 200704; i < e; i++) output[i] = input0[i]! + input1[i]!;
   }
-}
 
-/** Forward of the 5 ops 90, 100, 110, 120, 130 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward8(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + (gi * 1024 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 14 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, col, output, 196, 1024, 256, weightAt + gi * 262144, -1, yb + gi * 50176, 1, 196);
+  /** Backward of the 6 ops 88, 98, 108, 118, 128, 138 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward3(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 200704; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
     }
   }
-}
 
-/** Backward of the 5 ops 90, 100, 110, 120, 130 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward8(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 5 ops 90, 100, 110, 120, 130 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward8(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -7955,96 +8221,96 @@ function conv2dBackward8(
               }
             }
           }
+        denseTiledForward(p, col, output, 196, 1024, 256, weightAt + gi * 262144, -1, yb + gi * 50176, 1, 196);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        196,
-        1024,
-        256,
-        weightAt + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 5 ops 90, 100, 110, 120, 130 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward8(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 1024; ic++) {
+                const xc = xb + (gi * 1024 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          196,
+          1024,
+          256,
+          weightAt + gi * 262144,
+          -1,
+          dx,
+          yb + gi * 50176,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 1024; ic++) {
+                const xc = xb + (gi * 1024 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of the 5 ops 93, 103, 113, 123, 133 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward9(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, col, output, 196, 2304, 256, weightAt + gi * 589824, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of the 5 ops 93, 103, 113, 123, 133 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward9(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 5 ops 93, 103, 113, 123, 133 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward9(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 50176;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -8059,80 +8325,90 @@ function conv2dBackward9(
               }
             }
           }
+        denseTiledForward(p, col, output, 196, 2304, 256, weightAt + gi * 589824, -1, yb + gi * 50176, 1, 196);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        196,
-        2304,
-        256,
-        weightAt + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of the 5 ops 93, 103, 113, 123, 133 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward9(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 50176;
+      const yb = b * 50176;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          196,
+          2304,
+          256,
+          weightAt + gi * 589824,
+          -1,
+          dx,
+          yb + gi * 50176,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    else r++;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of op 140: layer4.0.conv1 (conv2d). */
-function forward140(p: Float32Array, n: number): void {
-  // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + (gi * 1024 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work140_col[r++] = act140[xc + ih * 14 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work140_col, act141, 196, 1024, 512, 8543296 + gi * 524288, -1, yb + gi * 100352, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 140: layer4.0.conv1 (conv2d). */
-function backward140(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 140: layer4.0.conv1 (conv2d). */
+  function forward140(p: Float32Array, n: number): void {
+    // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -8147,189 +8423,189 @@ function backward140(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work140_col, act141, 196, 1024, 512, 8543296 + gi * 524288, -1, yb + gi * 100352, 1, 196);
       }
-      if (dx) work140_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work140_col,
-        work140_dcol,
-        grad141,
-        196,
-        1024,
-        512,
-        8543296 + gi * 524288,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad140[xc + ih * 14 + iw]! += work140_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 140: layer4.0.conv1 (conv2d). */
+  function backward140(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 1024; ic++) {
+                const xc = xb + (gi * 1024 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    work140_col[r++] = act140[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 141: layer4.0.bn1 (batchnorm). */
-function forward141(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.bn1: batchnorm over 512 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch141_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) s += act141[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act141[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[30635 + ch] = 0.9 * bf[30635 + ch]! + 0.1 * m;
-          bf[31147 + ch] = 0.9 * bf[31147 + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[30635 + ch]!;
-        v = bf[31147 + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch141_istd[ch] = r;
-      const w = p[9067584 + ch]!;
-      const sh = p[9068096 + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act141[i]! - m) * r;
-          scratch141_xhat[i] = h;
-          act142[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[31659]! += 1;
-  }
-}
-
-/** Backward of op 141: layer4.0.bn1 (batchnorm). */
-function backward141(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer4.0.bn1: batchnorm over 512 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch141_batchstats[0]! === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad142[i]!;
-          sg += d;
-          sgh += d * scratch141_xhat[i]!;
-        }
-      }
-      gp[9067584 + ch]! += sgh;
-      gp[9068096 + ch]! += sg;
-      const k = p[9067584 + ch]! * scratch141_istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++)
-            grad141[i]! += k * (grad142[i]! - a - scratch141_xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) grad141[i]! += k * grad142[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 142: layer4.0.2 (relu). */
-function forward142(n: number): void {
-  // layer4.0.2: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act142[i]!;
-    act143[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 142: layer4.0.2 (relu). */
-function backward142(n: number): void {
-  // layer4.0.2: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act142[i]!;
-
-    const g = grad143[i]!;
-    grad142[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 143: layer4.0.conv2 (conv2d). */
-function forward143(p: Float32Array, n: number): void {
-  // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 2 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 2 - 1 + kw * 1;
-                work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw]! : 0;
+        if (dx) work140_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work140_col,
+          work140_dcol,
+          grad141,
+          196,
+          1024,
+          512,
+          8543296 + gi * 524288,
+          -1,
+          dx,
+          yb + gi * 100352,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 1024; ic++) {
+                const xc = xb + (gi * 1024 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    grad140[xc + ih * 14 + iw]! += work140_dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work143_col, act144, 49, 4608, 512, 9068608 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
+      }
     }
   }
-}
 
-/** Backward of op 143: layer4.0.conv2 (conv2d). */
-function backward143(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of op 141: layer4.0.bn1 (batchnorm). */
+  function forward141(p: Float32Array, n: number, training: boolean): void {
+    // layer4.0.bn1: batchnorm over 512 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 196;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(
+          `layer4.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+        );
+      }
+      scratch141_batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 512; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) s += act141[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
+              const d = act141[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[30635 + ch] = 0.9 * bf[30635 + ch]! + 0.1 * m;
+            bf[31147 + ch] = 0.9 * bf[31147 + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[30635 + ch]!;
+          v = bf[31147 + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        scratch141_istd[ch] = r;
+        const w = p[9067584 + ch]!;
+        const sh = p[9068096 + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
+            const h = (act141[i]! - m) * r;
+            scratch141_xhat[i] = h;
+            act142[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[31659]! += 1;
+    }
+  }
+
+  /** Backward of op 141: layer4.0.bn1 (batchnorm). */
+  function backward141(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.bn1: batchnorm over 512 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 196;
+      const batchStats = scratch141_batchstats[0]! === 1;
+      for (let ch = 0; ch < 512; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
+            const d = grad142[i]!;
+            sg += d;
+            sgh += d * scratch141_xhat[i]!;
+          }
+        }
+        gp[9067584 + ch]! += sgh;
+        gp[9068096 + ch]! += sg;
+        const k = p[9067584 + ch]! * scratch141_istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++)
+              grad141[i]! += k * (grad142[i]! - a - scratch141_xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) grad141[i]! += k * grad142[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 142: layer4.0.2 (relu). */
+  function forward142(n: number): void {
+    // layer4.0.2: relu
+    for (let i = 0, e = n * 100352; i < e; i++) {
+      const x = act142[i]!;
+      act143[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of op 142: layer4.0.2 (relu). */
+  function backward142(n: number): void {
+    // layer4.0.2: relu backward
+    for (let i = 0, e = n * 100352; i < e; i++) {
+      const x = act142[i]!;
+
+      const g = grad143[i]!;
+      grad142[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of op 143: layer4.0.conv2 (conv2d). */
+  function forward143(p: Float32Array, n: number): void {
+    // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -8344,231 +8620,221 @@ function backward143(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work143_col, act144, 49, 4608, 512, 9068608 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
       }
-      if (dx) work143_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work143_col,
-        work143_dcol,
-        grad144,
-        49,
-        4608,
-        512,
-        9068608 + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad143[xc + ih * 14 + iw]! += work143_dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of op 143: layer4.0.conv2 (conv2d). */
+  function backward143(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 5 ops 144, 153, 156, 163, 166 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward7(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 5 ops 144, 153, 156, 163, 166 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward7(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of the 5 ops 145, 154, 157, 164, 167 (relu, one shape): each call passes its arrays and offsets. */
-function reluForward6(n: number, input: Float32Array, output: Float32Array): void {
-  // relu
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of the 5 ops 145, 154, 157, 164, 167 (relu, one shape): each call passes its arrays and offsets. */
-function reluBackward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // relu backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of the 3 ops 146, 158, 168 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward10(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 7 + iw]!;
+        if (dx) work143_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work143_col,
+          work143_dcol,
+          grad144,
+          49,
+          4608,
+          512,
+          9068608 + gi * 2359296,
+          -1,
+          dx,
+          yb + gi * 25088,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 2 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 2 - 1 + kw * 1;
+                    if (ih >= 0 && iw >= 0) grad143[xc + ih * 14 + iw]! += work143_dcol[r++]!;
+                    else r++;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, col, output, 49, 512, 2048, weightAt + gi * 1048576, -1, yb + gi * 100352, 1, 49);
+      }
     }
   }
-}
 
-/** Backward of the 3 ops 146, 158, 168 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward10(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 5 ops 144, 153, 156, 163, 166 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward7(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 49;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 512; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 5 ops 144, 153, 156, 163, 166 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward7(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 49;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 512; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of the 5 ops 145, 154, 157, 164, 167 (relu, one shape): each call passes its arrays and offsets. */
+  function reluForward6(n: number, input: Float32Array, output: Float32Array): void {
+    // relu
+    for (let i = 0, e = n * 25088; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x > 0 ? x : 0;
+    }
+  }
+
+  /** Backward of the 5 ops 145, 154, 157, 164, 167 (relu, one shape): each call passes its arrays and offsets. */
+  function reluBackward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu backward
+    for (let i = 0, e = n * 25088; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = x > 0 ? g : 0;
+    }
+  }
+
+  /** Forward of the 3 ops 146, 158, 168 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward10(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 25088;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -8583,193 +8849,203 @@ function conv2dBackward10(
               }
             }
           }
+        denseTiledForward(p, col, output, 49, 512, 2048, weightAt + gi * 1048576, -1, yb + gi * 100352, 1, 49);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        49,
-        512,
-        2048,
-        weightAt + gi * 1048576,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 3 ops 146, 158, 168 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward10(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 25088;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of the 4 ops 147, 149, 159, 169 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormForward8(
-  p: Float32Array,
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-  runningMeanAt: number,
-  runningVarAt: number,
-  numBatchesTrackedAt: number,
-  name: string,
-): void {
-  // batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
-    }
-    batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 2048; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
         }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-            const d = input[i]! - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
-          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[runningMeanAt + ch]!;
-        v = bf[runningVarAt + ch]!;
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      istd[ch] = r;
-      const w = p[weightAt + ch]!;
-      const sh = p[biasAt + ch]!;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (input[i]! - m) * r;
-          xhat[i] = h;
-          output[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[numBatchesTrackedAt]! += 1;
-  }
-}
-
-/** Backward of the 4 ops 147, 149, 159, 169 (batchnorm, one shape): each call passes its arrays and offsets. */
-function batchnormBackward8(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  batchstats: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = batchstats[0]! === 1;
-    for (let ch = 0; ch < 2048; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const d = outputGrad[i]!;
-          sg += d;
-          sgh += d * xhat[i]!;
-        }
-      }
-      gp[weightAt + ch]! += sgh;
-      gp[biasAt + ch]! += sg;
-      const k = p[weightAt + ch]! * istd[ch]!;
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++)
-            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 148: layer4.0.downsample.0 (conv2d). */
-function forward148(p: Float32Array, n: number): void {
-  // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + (gi * 1024 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 2 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 2 - 0 + kw * 1;
-                work148_col[r++] = act140[xc + ih * 14 + iw]!;
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          49,
+          512,
+          2048,
+          weightAt + gi * 1048576,
+          -1,
+          dx,
+          yb + gi * 100352,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                  }
+                }
               }
             }
-          }
         }
-      denseTiledForward(p, work148_col, act149, 49, 1024, 2048, 12481600 + gi * 2097152, -1, yb + gi * 100352, 1, 49);
+      }
     }
   }
-}
 
-/** Backward of op 148: layer4.0.downsample.0 (conv2d). */
-function backward148(p: Float32Array, gp: Float32Array, n: number): void {
-  // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 4 ops 147, 149, 159, 169 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormForward8(
+    p: Float32Array,
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+    runningMeanAt: number,
+    runningVarAt: number,
+    numBatchesTrackedAt: number,
+    name: string,
+  ): void {
+    // batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    {
+      const count = n * 49;
+      const batchStats = training;
+      if (training && count < 2) {
+        throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
+      }
+      batchstats[0] = batchStats ? 1 : 0;
+      for (let ch = 0; ch < 2048; ch++) {
+        let m: number;
+        let v: number;
+        if (batchStats) {
+          let s = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
+          }
+          m = s / count;
+          let q = 0;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
+              const d = input[i]! - m;
+              q += d * d;
+            }
+          }
+          v = q / count;
+          if (training) {
+            // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
+            bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+            bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
+          }
+        } else {
+          m = bf[runningMeanAt + ch]!;
+          v = bf[runningVarAt + ch]!;
+        }
+        const r = 1 / Math.sqrt(v + 0.00001);
+        istd[ch] = r;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
+            const h = (input[i]! - m) * r;
+            xhat[i] = h;
+            output[i] = h * w + sh;
+          }
+        }
+      }
+      if (training) bf[numBatchesTrackedAt]! += 1;
+    }
+  }
+
+  /** Backward of the 4 ops 147, 149, 159, 169 (batchnorm, one shape): each call passes its arrays and offsets. */
+  function batchnormBackward8(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    batchstats: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    {
+      const count = n * 49;
+      const batchStats = batchstats[0]! === 1;
+      for (let ch = 0; ch < 2048; ch++) {
+        let sg = 0;
+        let sgh = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
+            const d = outputGrad[i]!;
+            sg += d;
+            sgh += d * xhat[i]!;
+          }
+        }
+        gp[weightAt + ch]! += sgh;
+        gp[biasAt + ch]! += sg;
+        const k = p[weightAt + ch]! * istd[ch]!;
+        if (batchStats) {
+          // batch statistics: the mean and variance depend on every value of the channel
+          const a = sg / count;
+          const bh = sgh / count;
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++)
+              inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
+          }
+        } else {
+          for (let b = 0; b < n; b++) {
+            for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 148: layer4.0.downsample.0 (conv2d). */
+  function forward148(p: Float32Array, n: number): void {
+    // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -8784,112 +9060,102 @@ function backward148(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(p, work148_col, act149, 49, 1024, 2048, 12481600 + gi * 2097152, -1, yb + gi * 100352, 1, 49);
       }
-      if (dx) work148_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work148_col,
-        work148_dcol,
-        grad149,
-        49,
-        1024,
-        2048,
-        12481600 + gi * 2097152,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  grad140[xc + ih * 14 + iw]! += work148_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 148: layer4.0.downsample.0 (conv2d). */
+  function backward148(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 200704;
+      const yb = b * 100352;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 1024; ic++) {
+                const xc = xb + (gi * 1024 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    work148_col[r++] = act140[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) work148_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work148_col,
+          work148_dcol,
+          grad149,
+          49,
+          1024,
+          2048,
+          12481600 + gi * 2097152,
+          -1,
+          dx,
+          yb + gi * 100352,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 1024; ic++) {
+                const xc = xb + (gi * 1024 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 2 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 2 - 0 + kw * 1;
+                    grad140[xc + ih * 14 + iw]! += work148_dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of the 3 ops 150, 160, 170 (add, one shape): each call passes its arrays and offsets. */
-function addForward4(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 100352; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 3 ops 150, 160, 170 (add, one shape): each call passes its arrays and offsets. */
-function addBackward4(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
+  /** Forward of the 3 ops 150, 160, 170 (add, one shape): each call passes its arrays and offsets. */
+  function addForward4(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 100352; i < e; i++) output[i] = input0[i]! + input1[i]!;
   }
-}
 
-/** Forward of the 2 ops 152, 162 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward11(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 2048; ic++) {
-            const xc = xb + (gi * 2048 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                col[r++] = input[xc + ih * 7 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, col, output, 49, 2048, 512, weightAt + gi * 1048576, -1, yb + gi * 25088, 1, 49);
+  /** Backward of the 3 ops 150, 160, 170 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward4(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 100352; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
     }
   }
-}
 
-/** Backward of the 2 ops 152, 162 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward11(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 2 ops 152, 162 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward11(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -8904,96 +9170,96 @@ function conv2dBackward11(
               }
             }
           }
+        denseTiledForward(p, col, output, 49, 2048, 512, weightAt + gi * 1048576, -1, yb + gi * 25088, 1, 49);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        49,
-        2048,
-        512,
-        weightAt + gi * 1048576,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 2048; ic++) {
-              const xc = xb + (gi * 2048 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+    }
+  }
+
+  /** Backward of the 2 ops 152, 162 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward11(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 100352;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 2048; ic++) {
+                const xc = xb + (gi * 2048 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          49,
+          2048,
+          512,
+          weightAt + gi * 1048576,
+          -1,
+          dx,
+          yb + gi * 25088,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 2048; ic++) {
+                const xc = xb + (gi * 2048 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                  }
+                }
+              }
+            }
+        }
       }
     }
   }
-}
 
-/** Forward of the 2 ops 155, 165 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dForward12(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  col: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 49;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, col, output, 49, 4608, 512, weightAt + gi * 2359296, -1, yb + gi * 25088, 1, 49);
-    }
-  }
-}
-
-/** Backward of the 2 ops 155, 165 (conv2d, one shape): each call passes its arrays and offsets. */
-function conv2dBackward12(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  col: Float32Array,
-  dcol: Float32Array,
-  weightAt: number,
-): void {
-  // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+  /** Forward of the 2 ops 155, 165 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dForward12(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    col: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 25088;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
           for (let ow = 0; ow < 7; ow++) {
@@ -9008,587 +9274,507 @@ function conv2dBackward12(
               }
             }
           }
+        denseTiledForward(p, col, output, 49, 4608, 512, weightAt + gi * 2359296, -1, yb + gi * 25088, 1, 49);
       }
-      if (dx) dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        col,
-        dcol,
-        outputGrad,
-        49,
-        4608,
-        512,
-        weightAt + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
-                  else r++;
+    }
+  }
+
+  /** Backward of the 2 ops 155, 165 (conv2d, one shape): each call passes its arrays and offsets. */
+  function conv2dBackward12(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    col: Float32Array,
+    dcol: Float32Array,
+    weightAt: number,
+  ): void {
+    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+    const dx = true;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 25088;
+      const yb = b * 25088;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 49;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                  }
                 }
               }
             }
+        }
+        if (dx) dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          col,
+          dcol,
+          outputGrad,
+          49,
+          4608,
+          512,
+          weightAt + gi * 2359296,
+          -1,
+          dx,
+          yb + gi * 25088,
+          1,
+          49,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 49;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                    else r++;
+                  }
+                }
+              }
+            }
+        }
+      }
+    }
+  }
+
+  /** Forward of op 172: avgpool (adaptive_avg_pool2d). */
+  function forward172(n: number): void {
+    // avgpool: adaptive_avg_pool2d to [1, 1]; [2048, 7, 7] → [2048, 1, 1]
+    for (let bc = 0, d = 0; bc < n * 2048; bc++) {
+      const xc = bc * 49;
+      for (let oh = 0; oh < 1; oh++) {
+        const ihLo = oh * 7;
+        const ihHi = ihLo + 7;
+        for (let ow = 0; ow < 1; ow++, d++) {
+          const iwLo = ow * 7;
+          const iwHi = iwLo + 7;
+          let acc = 0;
+          for (let ih = ihLo; ih < ihHi; ih++) {
+            const xr = xc + ih * 7;
+            for (let iw = iwLo; iw < iwHi; iw++) acc += act172[xr + iw]!;
           }
-      }
-    }
-  }
-}
-
-/** Forward of op 172: avgpool (adaptive_avg_pool2d). */
-function forward172(n: number): void {
-  // avgpool: adaptive_avg_pool2d to [1, 1]; [2048, 7, 7] → [2048, 1, 1]
-  for (let bc = 0, d = 0; bc < n * 2048; bc++) {
-    const xc = bc * 49;
-    for (let oh = 0; oh < 1; oh++) {
-      const ihLo = oh * 7;
-      const ihHi = ihLo + 7;
-      for (let ow = 0; ow < 1; ow++, d++) {
-        const iwLo = ow * 7;
-        const iwHi = iwLo + 7;
-        let acc = 0;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act172[xr + iw]!;
-        }
-        act173[d] = acc / 49;
-      }
-    }
-  }
-}
-
-/** Backward of op 172: avgpool (adaptive_avg_pool2d). */
-function backward172(n: number): void {
-  // avgpool: adaptive_avg_pool2d to [1, 1]; [2048, 7, 7] → [2048, 1, 1] — backward: gradient / divisor to every element of the window
-  for (let bc = 0, d = 0; bc < n * 2048; bc++) {
-    const xc = bc * 49;
-    for (let oh = 0; oh < 1; oh++) {
-      const ihLo = oh * 7;
-      const ihHi = ihLo + 7;
-      for (let ow = 0; ow < 1; ow++, d++) {
-        const iwLo = ow * 7;
-        const iwHi = iwLo + 7;
-        const g = grad173[d]! / 49;
-        for (let ih = ihLo; ih < ihHi; ih++) {
-          const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad172[xr + iw]! += g;
+          act173[d] = acc / 49;
         }
       }
     }
   }
-}
 
-/** Forward of op 174: fc (dense). */
-function forward174(p: Float32Array, n: number): void {
-  // fc: dense 2048 → 1000, register-tiled (shared kernel below)
-  denseTiledForward(p, act173, act175, n, 2048, 1000, 23508032, 25556032, 0, 1000, 1);
-}
-
-/** Backward of op 174: fc (dense). */
-function backward174(p: Float32Array, gp: Float32Array, n: number): void {
-  // fc: dense 2048 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act173, grad173, grad175, n, 2048, 1000, 23508032, 25556032, true, 0, 1000, 1);
-}
-
-// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
-
-/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, output: unknown, n: number, size: number): void {
-  checkBatch(n);
-  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
-  const length = output.length;
-  if (length === 0 || length % n !== 0 || length > n * size) {
-    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
-  }
-}
-
-/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
- *  expected length. An array's elements are read once here: they could be anything. */
-function checkTargets(what: string, target: unknown, expected: number): void {
-  if (Array.isArray(target)) {
-    for (let i = 0; i < target.length; i++) {
-      const t: unknown = target[i];
-      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
-    }
-  } else if (
-    !ArrayBuffer.isView(target) ||
-    target instanceof DataView ||
-    target instanceof BigInt64Array ||
-    target instanceof BigUint64Array
-  ) {
-    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
-  }
-  checkLength(what, target as ArrayLike<number>, expected);
-}
-
-/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
- *  memory with the output or the targets (it is written while they are read). */
-function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
-  checkFloats("grad", grad, count);
-  const g = grad as Float32Array;
-  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
-  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
-}
-
-/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
-export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const d = output[i]! - target[i]!;
-    sum += d * d;
-    if (grad !== undefined) grad[i] = (2 * d) / count;
-  }
-  return sum / count;
-}
-
-/** Class indices: every target is checked before any gradient is written (the one loss check that reads
- *  every target: each must be an integer in 0..classes − 1). */
-function checkClasses(targets: ArrayLike<number>, classes: number): void {
-  for (let b = 0; b < targets.length; b++) {
-    const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+  /** Backward of op 172: avgpool (adaptive_avg_pool2d). */
+  function backward172(n: number): void {
+    // avgpool: adaptive_avg_pool2d to [1, 1]; [2048, 7, 7] → [2048, 1, 1] — backward: gradient / divisor to every element of the window
+    for (let bc = 0, d = 0; bc < n * 2048; bc++) {
+      const xc = bc * 49;
+      for (let oh = 0; oh < 1; oh++) {
+        const ihLo = oh * 7;
+        const ihHi = ihLo + 7;
+        for (let ow = 0; ow < 1; ow++, d++) {
+          const iwLo = ow * 7;
+          const iwHi = iwLo + 7;
+          const g = grad173[d]! / 49;
+          for (let ih = ihLo; ih < ihHi; ih++) {
+            const xr = xc + ih * 7;
+            for (let iw = iwLo; iw < iwHi; iw++) grad172[xr + iw]! += g;
+          }
+        }
+      }
     }
   }
-}
 
-/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
- *  the last axis of the output holds the 1000 classes; each of the n × 1 rows has one target. */
-export function crossEntropyLoss(
-  logits: Float32Array,
-  targets: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-): number {
-  const classes = 1000;
-  checkRows("logits", logits, n, outputSize);
-  const rows = logits.length / classes;
-  checkTargets("targets", targets, rows);
-  checkClasses(targets, classes);
-  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
-  let total = 0;
-  for (let b = 0; b < rows; b++) {
-    const t = targets[b]!;
-    const o = b * classes;
-    let m = -Infinity;
-    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
-    let s = 0;
-    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
-    const lse = m + Math.log(s);
-    total += lse - logits[o + t]!;
-    if (grad !== undefined) {
-      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
+  /** Forward of op 174: fc (dense). */
+  function forward174(p: Float32Array, n: number): void {
+    // fc: dense 2048 → 1000, register-tiled (shared kernel below)
+    denseTiledForward(p, act173, act175, n, 2048, 1000, 23508032, 25556032, 0, 1000, 1);
+  }
+
+  /** Backward of op 174: fc (dense). */
+  function backward174(p: Float32Array, gp: Float32Array, n: number): void {
+    // fc: dense 2048 → 1000 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, act173, grad173, grad175, n, 2048, 1000, 23508032, 25556032, true, 0, 1000, 1);
+  }
+
+  // ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
+  function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
+    if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+    if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
+  }
+
+  const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
+  const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+
+  /** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
+   *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
+   *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
+   *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
+   *  momentum buffer sums a series that does not converge). */
+  function checkTrainerOptions(options: TrainerOptions): void {
+    if (!optimizerNames.includes(options.optimizer)) {
+      throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
     }
-  }
-  return total / rows;
-}
-
-/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
- *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
-export function binaryCrossEntropyLoss(
-  output: Float32Array,
-  target: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-  fromLogits = false,
-): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const y = output[i]!;
-    const t = target[i]!;
-    if (fromLogits) {
-      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
-      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
-    } else {
-      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
-      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+    if (options.loss !== undefined && !lossNames.includes(options.loss)) {
+      throw new TypeError(
+        `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+      );
     }
+    if (typeof options.lr !== "function") checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+    if (options.clipGradNorm !== undefined)
+      checkOption("clipGradNorm", options.clipGradNorm, (x) => x > 0, "a finite number > 0");
+    if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.weightDecay !== undefined)
+      checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
+    if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
+    if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
+      throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+    }
+    if (options.seed !== undefined) checkSeed(options.seed);
+    if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   }
-  return sum / count;
-}
 
-// ── Training ────────────────────────────────────────────────────────────────────────────────────────
-
-export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
-
-export interface TrainerOptions {
-  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
-  readonly optimizer: "sgd" | "adam" | "adamw";
-  readonly lr: number;
-  readonly momentum?: number;
-  readonly weightDecay?: number;
-  readonly beta1?: number;
-  readonly beta2?: number;
-  readonly eps?: number;
-  /** The loss; default: the spec's `loss` statement (this spec states none). */
-  readonly loss?: LossName;
-  /** Binary cross entropy on logits. */
-  readonly fromLogits?: boolean;
-  /** Seed of the initial parameters and of dropout masks. */
-  readonly seed?: number;
-}
-
-export interface Trainer {
-  readonly params: Float32Array;
-  readonly grads: Float32Array;
-  readonly buffers: Float32Array;
-  readonly options: TrainerOptions;
-  /** Optimizer state: momentum or first moments, second moments. */
-  readonly m: Float32Array;
-  readonly v: Float32Array;
-  steps: number;
-}
-
-/** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
-function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
-  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
-}
-
-const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
-const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
-
-/** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
- *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
- *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
- *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
- *  momentum buffer sums a series that does not converge). */
-function checkTrainerOptions(options: TrainerOptions): void {
-  if (!optimizerNames.includes(options.optimizer)) {
-    throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
-  }
-  if (options.loss !== undefined && !lossNames.includes(options.loss)) {
-    throw new TypeError(
-      `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+  /** The learning rate of the next step: the schedule's value for it, or the trainer's `lr`; checked. */
+  function stepRate(trainer: Trainer): number {
+    const schedule = trainer.options.lr;
+    const lr: unknown = typeof schedule === "function" ? schedule(trainer.steps) : trainer.lr;
+    checkOption(
+      typeof schedule === "function" ? `lr(${trainer.steps})` : "trainer.lr",
+      lr,
+      (x) => x > 0,
+      "a finite number > 0",
     );
+    return lr as number;
   }
-  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
-  if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.weightDecay !== undefined)
-    checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
-  if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
-  if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
-    throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+
+  /** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
+   *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it.
+   *  `buffers` (a model's running statistics) are used as they are; by default the trainer has its own. */
+  function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+    checkTrainerOptions(options);
+    if (params !== undefined) {
+      checkFloats("params", params, paramCount);
+      if (inWorkspace(params))
+        throw new TypeError("params share memory with an array this module returned: copy them first");
+    }
+    if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
+    const own = params ?? createParams(options.seed ?? 0);
+    seedRandom(options.seed ?? 0);
+    const lr = options.lr;
+    return {
+      params: own,
+      grads: new Float32Array(paramCount),
+      buffers: buffers ?? createBuffers(),
+      options: Object.freeze({ ...options }),
+      m: new Float32Array(paramCount),
+      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      steps: 0,
+      lr: typeof lr === "function" ? 0 : lr,
+      gradNorm: 0,
+    };
   }
-  if (options.seed !== undefined) checkSeed(options.seed);
-  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-}
 
-/** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
- *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
-export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
-  checkTrainerOptions(options);
-  if (params !== undefined) {
-    checkFloats("params", params, paramCount);
-    if (inWorkspace(params))
-      throw new TypeError("params share memory with an array this module returned: copy them first");
-  }
-  const own = params ?? createParams(options.seed ?? 0);
-  seedRandom(options.seed ?? 0);
-  return {
-    params: own,
-    grads: new Float32Array(paramCount),
-    buffers: createBuffers(),
-    options: Object.freeze({ ...options }),
-    m: new Float32Array(paramCount),
-    v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
-    steps: 0,
-  };
-}
-
-/** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
-const trainableRanges: readonly (readonly [number, number])[] = [
-  [0, 9408],
-  [9408, 9472],
-  [9472, 9536],
-  [9536, 13632],
-  [13632, 13696],
-  [13696, 13760],
-  [13760, 50624],
-  [50624, 50688],
-  [50688, 50752],
-  [50752, 67136],
-  [67136, 67392],
-  [67392, 67648],
-  [67648, 84032],
-  [84032, 84288],
-  [84288, 84544],
-  [84544, 100928],
-  [100928, 100992],
-  [100992, 101056],
-  [101056, 137920],
-  [137920, 137984],
-  [137984, 138048],
-  [138048, 154432],
-  [154432, 154688],
-  [154688, 154944],
-  [154944, 171328],
-  [171328, 171392],
-  [171392, 171456],
-  [171456, 208320],
-  [208320, 208384],
-  [208384, 208448],
-  [208448, 224832],
-  [224832, 225088],
-  [225088, 225344],
-  [225344, 258112],
-  [258112, 258240],
-  [258240, 258368],
-  [258368, 405824],
-  [405824, 405952],
-  [405952, 406080],
-  [406080, 471616],
-  [471616, 472128],
-  [472128, 472640],
-  [472640, 603712],
-  [603712, 604224],
-  [604224, 604736],
-  [604736, 670272],
-  [670272, 670400],
-  [670400, 670528],
-  [670528, 817984],
-  [817984, 818112],
-  [818112, 818240],
-  [818240, 883776],
-  [883776, 884288],
-  [884288, 884800],
-  [884800, 950336],
-  [950336, 950464],
-  [950464, 950592],
-  [950592, 1098048],
-  [1098048, 1098176],
-  [1098176, 1098304],
-  [1098304, 1163840],
-  [1163840, 1164352],
-  [1164352, 1164864],
-  [1164864, 1230400],
-  [1230400, 1230528],
-  [1230528, 1230656],
-  [1230656, 1378112],
-  [1378112, 1378240],
-  [1378240, 1378368],
-  [1378368, 1443904],
-  [1443904, 1444416],
-  [1444416, 1444928],
-  [1444928, 1576000],
-  [1576000, 1576256],
-  [1576256, 1576512],
-  [1576512, 2166336],
-  [2166336, 2166592],
-  [2166592, 2166848],
-  [2166848, 2428992],
-  [2428992, 2430016],
-  [2430016, 2431040],
-  [2431040, 2955328],
-  [2955328, 2956352],
-  [2956352, 2957376],
-  [2957376, 3219520],
-  [3219520, 3219776],
-  [3219776, 3220032],
-  [3220032, 3809856],
-  [3809856, 3810112],
-  [3810112, 3810368],
-  [3810368, 4072512],
-  [4072512, 4073536],
-  [4073536, 4074560],
-  [4074560, 4336704],
-  [4336704, 4336960],
-  [4336960, 4337216],
-  [4337216, 4927040],
-  [4927040, 4927296],
-  [4927296, 4927552],
-  [4927552, 5189696],
-  [5189696, 5190720],
-  [5190720, 5191744],
-  [5191744, 5453888],
-  [5453888, 5454144],
-  [5454144, 5454400],
-  [5454400, 6044224],
-  [6044224, 6044480],
-  [6044480, 6044736],
-  [6044736, 6306880],
-  [6306880, 6307904],
-  [6307904, 6308928],
-  [6308928, 6571072],
-  [6571072, 6571328],
-  [6571328, 6571584],
-  [6571584, 7161408],
-  [7161408, 7161664],
-  [7161664, 7161920],
-  [7161920, 7424064],
-  [7424064, 7425088],
-  [7425088, 7426112],
-  [7426112, 7688256],
-  [7688256, 7688512],
-  [7688512, 7688768],
-  [7688768, 8278592],
-  [8278592, 8278848],
-  [8278848, 8279104],
-  [8279104, 8541248],
-  [8541248, 8542272],
-  [8542272, 8543296],
-  [8543296, 9067584],
-  [9067584, 9068096],
-  [9068096, 9068608],
-  [9068608, 11427904],
-  [11427904, 11428416],
-  [11428416, 11428928],
-  [11428928, 12477504],
-  [12477504, 12479552],
-  [12479552, 12481600],
-  [12481600, 14578752],
-  [14578752, 14580800],
-  [14580800, 14582848],
-  [14582848, 15631424],
-  [15631424, 15631936],
-  [15631936, 15632448],
-  [15632448, 17991744],
-  [17991744, 17992256],
-  [17992256, 17992768],
-  [17992768, 19041344],
-  [19041344, 19043392],
-  [19043392, 19045440],
-  [19045440, 20094016],
-  [20094016, 20094528],
-  [20094528, 20095040],
-  [20095040, 22454336],
-  [22454336, 22454848],
-  [22454848, 22455360],
-  [22455360, 23503936],
-  [23503936, 23505984],
-  [23505984, 23508032],
-  [23508032, 25556032],
-  [25556032, 25557032],
-];
-
-/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
- *  (they are frozen, but the trainer object itself is not). */
-function checkTrainer(trainer: Trainer): void {
-  if (typeof trainer !== "object" || trainer === null)
-    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
-  checkTrainerOptions(trainer.options);
-  const sgd = trainer.options.optimizer === "sgd";
-  const arrays: [string, unknown, number][] = [
-    ["trainer.params", trainer.params, paramCount],
-    ["trainer.grads", trainer.grads, paramCount],
-    ["trainer.buffers", trainer.buffers, bufferCount],
-    ["trainer.m", trainer.m, paramCount],
-    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  /** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
+  const trainableRanges: readonly (readonly [number, number])[] = [
+    [0, 9408],
+    [9408, 9472],
+    [9472, 9536],
+    [9536, 13632],
+    [13632, 13696],
+    [13696, 13760],
+    [13760, 50624],
+    [50624, 50688],
+    [50688, 50752],
+    [50752, 67136],
+    [67136, 67392],
+    [67392, 67648],
+    [67648, 84032],
+    [84032, 84288],
+    [84288, 84544],
+    [84544, 100928],
+    [100928, 100992],
+    [100992, 101056],
+    [101056, 137920],
+    [137920, 137984],
+    [137984, 138048],
+    [138048, 154432],
+    [154432, 154688],
+    [154688, 154944],
+    [154944, 171328],
+    [171328, 171392],
+    [171392, 171456],
+    [171456, 208320],
+    [208320, 208384],
+    [208384, 208448],
+    [208448, 224832],
+    [224832, 225088],
+    [225088, 225344],
+    [225344, 258112],
+    [258112, 258240],
+    [258240, 258368],
+    [258368, 405824],
+    [405824, 405952],
+    [405952, 406080],
+    [406080, 471616],
+    [471616, 472128],
+    [472128, 472640],
+    [472640, 603712],
+    [603712, 604224],
+    [604224, 604736],
+    [604736, 670272],
+    [670272, 670400],
+    [670400, 670528],
+    [670528, 817984],
+    [817984, 818112],
+    [818112, 818240],
+    [818240, 883776],
+    [883776, 884288],
+    [884288, 884800],
+    [884800, 950336],
+    [950336, 950464],
+    [950464, 950592],
+    [950592, 1098048],
+    [1098048, 1098176],
+    [1098176, 1098304],
+    [1098304, 1163840],
+    [1163840, 1164352],
+    [1164352, 1164864],
+    [1164864, 1230400],
+    [1230400, 1230528],
+    [1230528, 1230656],
+    [1230656, 1378112],
+    [1378112, 1378240],
+    [1378240, 1378368],
+    [1378368, 1443904],
+    [1443904, 1444416],
+    [1444416, 1444928],
+    [1444928, 1576000],
+    [1576000, 1576256],
+    [1576256, 1576512],
+    [1576512, 2166336],
+    [2166336, 2166592],
+    [2166592, 2166848],
+    [2166848, 2428992],
+    [2428992, 2430016],
+    [2430016, 2431040],
+    [2431040, 2955328],
+    [2955328, 2956352],
+    [2956352, 2957376],
+    [2957376, 3219520],
+    [3219520, 3219776],
+    [3219776, 3220032],
+    [3220032, 3809856],
+    [3809856, 3810112],
+    [3810112, 3810368],
+    [3810368, 4072512],
+    [4072512, 4073536],
+    [4073536, 4074560],
+    [4074560, 4336704],
+    [4336704, 4336960],
+    [4336960, 4337216],
+    [4337216, 4927040],
+    [4927040, 4927296],
+    [4927296, 4927552],
+    [4927552, 5189696],
+    [5189696, 5190720],
+    [5190720, 5191744],
+    [5191744, 5453888],
+    [5453888, 5454144],
+    [5454144, 5454400],
+    [5454400, 6044224],
+    [6044224, 6044480],
+    [6044480, 6044736],
+    [6044736, 6306880],
+    [6306880, 6307904],
+    [6307904, 6308928],
+    [6308928, 6571072],
+    [6571072, 6571328],
+    [6571328, 6571584],
+    [6571584, 7161408],
+    [7161408, 7161664],
+    [7161664, 7161920],
+    [7161920, 7424064],
+    [7424064, 7425088],
+    [7425088, 7426112],
+    [7426112, 7688256],
+    [7688256, 7688512],
+    [7688512, 7688768],
+    [7688768, 8278592],
+    [8278592, 8278848],
+    [8278848, 8279104],
+    [8279104, 8541248],
+    [8541248, 8542272],
+    [8542272, 8543296],
+    [8543296, 9067584],
+    [9067584, 9068096],
+    [9068096, 9068608],
+    [9068608, 11427904],
+    [11427904, 11428416],
+    [11428416, 11428928],
+    [11428928, 12477504],
+    [12477504, 12479552],
+    [12479552, 12481600],
+    [12481600, 14578752],
+    [14578752, 14580800],
+    [14580800, 14582848],
+    [14582848, 15631424],
+    [15631424, 15631936],
+    [15631936, 15632448],
+    [15632448, 17991744],
+    [17991744, 17992256],
+    [17992256, 17992768],
+    [17992768, 19041344],
+    [19041344, 19043392],
+    [19043392, 19045440],
+    [19045440, 20094016],
+    [20094016, 20094528],
+    [20094528, 20095040],
+    [20095040, 22454336],
+    [22454336, 22454848],
+    [22454848, 22455360],
+    [22455360, 23503936],
+    [23503936, 23505984],
+    [23505984, 23508032],
+    [23508032, 25556032],
+    [25556032, 25557032],
   ];
-  for (const [what, array, length] of arrays) checkFloats(what, array, length);
-  for (let i = 0; i < arrays.length; i++) {
-    for (let j = i + 1; j < arrays.length; j++) {
-      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
-        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
-    }
-    if (inWorkspace(arrays[i]![1] as Float32Array))
-      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
-  }
-  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
-    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
-}
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
- *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
- *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
- *  state or the running statistics. */
-export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
-  checkTrainer(trainer);
-  checkBatch(n);
-  const o = trainer.options;
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-  const outputLength = n * outputSize;
-  if (lossName === "cross_entropy") {
-    checkTargets("targets", target, outputLength / 1000);
-    checkClasses(target, 1000);
-  } else {
-    checkTargets("target", target, outputLength);
+  /** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+   *  (they are frozen, but the trainer object itself is not). */
+  function checkTrainer(trainer: Trainer): void {
+    if (typeof trainer !== "object" || trainer === null)
+      throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+    checkTrainerOptions(trainer.options);
+    const sgd = trainer.options.optimizer === "sgd";
+    const arrays: [string, unknown, number][] = [
+      ["trainer.params", trainer.params, paramCount],
+      ["trainer.grads", trainer.grads, paramCount],
+      ["trainer.buffers", trainer.buffers, bufferCount],
+      ["trainer.m", trainer.m, paramCount],
+      ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+    ];
+    for (const [what, array, length] of arrays) checkFloats(what, array, length);
+    for (let i = 0; i < arrays.length; i++) {
+      for (let j = i + 1; j < arrays.length; j++) {
+        if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+          throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+      }
+      if (inWorkspace(arrays[i]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+    }
+    if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+      throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
   }
-  const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const output = result;
-  const grad = lossGrad(output.length);
-  const loss =
-    lossName === "mse"
-      ? mseLoss(output, target, n, grad)
-      : lossName === "cross_entropy"
-        ? crossEntropyLoss(output, target, n, grad)
-        : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, grad, trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
-  trainer.steps++;
-  const p = trainer.params;
-  const g = trainer.grads;
-  const lr = o.lr;
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
-    const mu = o.momentum ?? 0;
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        let d = g[i]! + wd * p[i]!;
-        if (mu !== 0) {
-          const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
-          trainer.m[i] = buf;
-          d = buf;
+
+  /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+   *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+   *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+   *  state or the running statistics. */
+  function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+    checkTrainer(trainer);
+    checkBatch(n);
+    const o = trainer.options;
+    const lr = stepRate(trainer);
+    const lossName = o.loss;
+    if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+    const outputLength = n * outputSize;
+    if (lossName === "cross_entropy") {
+      checkTargets("targets", target, outputLength / 1000);
+      checkClasses(target, 1000);
+    } else {
+      checkTargets("target", target, outputLength);
+    }
+    const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+    const output = result;
+    const grad = lossGrad(output.length);
+    const loss =
+      lossName === "mse"
+        ? mseLoss(output, target, n, grad)
+        : lossName === "cross_entropy"
+          ? crossEntropyLoss(output, target, n, grad)
+          : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
+    // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+    inputGradWanted = false;
+    try {
+      backward(trainer.params, grad, trainer.grads);
+    } finally {
+      inputGradWanted = true;
+    }
+    trainer.steps++;
+    trainer.lr = lr;
+    const p = trainer.params;
+    const g = trainer.grads;
+    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    const wd = o.weightDecay ?? 0;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          let d = g[i]! + wd * p[i]!;
+          if (mu !== 0) {
+            const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
+            trainer.m[i] = buf;
+            d = buf;
+          }
+          p[i] = p[i]! - lr * d;
         }
-        p[i] = p[i]! - lr * d;
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          if (decoupled) p[i] = p[i]! * (1 - lr * wd);
+          const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
+          const m = b1 * trainer.m[i]! + (1 - b1) * d;
+          const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
+          trainer.m[i] = m;
+          trainer.v[i] = v;
+          p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        }
       }
     }
-  } else {
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
-    const eps = o.eps ?? 1e-8;
-    const c1 = 1 - Math.pow(b1, trainer.steps);
-    const c2 = 1 - Math.pow(b2, trainer.steps);
-    const decoupled = o.optimizer === "adamw";
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        if (decoupled) p[i] = p[i]! * (1 - lr * wd);
-        const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
-        const m = b1 * trainer.m[i]! + (1 - b1) * d;
-        const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
-        trainer.m[i] = m;
-        trainer.v[i] = v;
-        p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
-      }
-    }
+    return loss;
   }
-  return loss;
-}
 
-let lossGradArray = new Float32Array(0);
+  let lossGradArray = new Float32Array(0);
 
-function lossGrad(length: number): Float32Array {
-  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
-  return lossGradArray;
+  function lossGrad(length: number): Float32Array {
+    if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
+    return lossGradArray;
+  }
+
+  return {
+    createParams,
+    forward,
+    backward,
+    createTrainer,
+    trainStep,
+    /** The random stream's state (dropout masks): saved and restored by checkpoints. */
+    random: {
+      get: (): number => rngState,
+      set: (state: number): void => {
+        rngState = state >>> 0;
+      },
+    },
+  };
 }
 
 // ── Shared dense kernels ──
@@ -10321,4 +10507,1317 @@ function densePlainBackward(
       }
     }
   }
+}
+
+// ── The module's own engine, and models ────────────────────────────────────────────────────────────────
+
+const engine = createEngine();
+
+/** A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights
+ *  and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same
+ *  parameters on every machine. */
+export function createParams(seed = 0): Float32Array {
+  return engine.createParams(seed);
+}
+
+/** Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters
+ *  `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without
+ *  `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own. */
+export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+  return engine.forward(p, input, n, options);
+}
+
+/** Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call:
+ *  writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's
+ *  gradient (reused by the next call). */
+export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+  return engine.backward(p, outputGrad, grads);
+}
+
+/** A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients,
+ *  buffers (`buffers`, or its own) and optimizer state. */
+export function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+  return engine.createTrainer(options, params, buffers);
+}
+
+/** One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward,
+ *  gradient clipping, update; returns the loss. A step that throws has changed nothing. */
+export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  return engine.trainStep(trainer, input, target, n);
+}
+
+/** Options of `createModel`. */
+export interface ModelOptions {
+  /** Seed of the initial parameters (PyTorch's default initialization) and of dropout masks; default 0. */
+  readonly seed?: number;
+}
+
+/** What a model instance knows about itself: the manifest (PyTorch `state_dict` names, shapes, layout). */
+export interface Manifest {
+  readonly modelName: string;
+  readonly inputs: typeof inputs;
+  readonly outputs: typeof outputs;
+  readonly paramCount: number;
+  readonly bufferCount: number;
+  readonly params: readonly TensorInfo[];
+  readonly buffers: readonly TensorInfo[];
+}
+
+/** The manifest, as models give it. */
+export const manifest: Manifest = { modelName, inputs, outputs, paramCount, bufferCount, params, buffers };
+
+/** A trainer bound to a model: it updates the model's parameters and running statistics. */
+export interface ModelTrainer {
+  /** One step on a batch: forward in training mode, loss, backward, gradient clipping, update; returns the
+   *  loss. A step that throws has changed nothing. */
+  step(input: Float32Array, target: ArrayLike<number>, n: number): number;
+  /** The learning rate of the next step: set it between steps (a number > 0); with a schedule, the last
+   *  step's rate. */
+  lr: number;
+  /** Steps taken. */
+  readonly steps: number;
+  /** The gradients' global L2 norm at the last step, before clipping. */
+  readonly gradNorm: number;
+  /** Its state: options, gradients and the optimizer's moments (`m`, `v`), the model's own arrays. */
+  readonly state: Trainer;
+  /** Everything a resumed run needs to take the same steps bit for bit, as safetensors: the state dict, the
+   *  optimizer's moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and, in `__metadata__`, the
+   *  optimizer, step count, learning rate and random stream. */
+  saveCheckpoint(): Uint8Array;
+  /** Restores a checkpoint of `saveCheckpoint` (same model, same optimizer): all of it is checked before
+   *  anything changes. */
+  loadCheckpoint(bytes: Uint8Array | ArrayBuffer): void;
+}
+
+/** A model instance: its own parameters, buffers, gradients, workspaces and random stream — two instances
+ *  share nothing that changes. */
+export interface Model {
+  readonly manifest: Manifest;
+  /** The parameters, paramCount values in `manifest.params` order (tied tensors stored once). */
+  readonly params: Float32Array;
+  /** The gradients `backward` writes. */
+  readonly grads: Float32Array;
+  /** The buffers (BatchNorm running statistics), bufferCount values in `manifest.buffers` order. */
+  readonly buffers: Float32Array;
+  /** Runs the model on `n` samples, in training mode unless `options.training` is false (batch statistics,
+   *  updating `buffers`; dropout); the outputs are reused by the next call: copy them to keep them. */
+  forward(input: Float32Array, n: number, options?: Omit<ForwardOptions, "buffers">): Float32Array;
+  /** Evaluation: running statistics, no dropout (PyTorch's `model.eval()`); `buffers` are not changed. */
+  predict(
+    input: Float32Array,
+    n: number,
+    options?: Omit<ForwardOptions, "buffers" | "training" | "seed">,
+  ): Float32Array;
+  /** Back-propagates the loss gradient of the last call's outputs: the parameters' gradients into
+   *  `grads`; returns the input's gradient. */
+  backward(outputGrad: Float32Array): Float32Array;
+  /** A trainer on this model (SGD with momentum, Adam or AdamW). */
+  createTrainer(options: TrainerOptions): ModelTrainer;
+  /** Loads a PyTorch state dict from safetensors bytes (F32, F64, F16, BF16; parameters and buffers): all of
+   *  it is checked first, and an error lists every problem and changes nothing. */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): LoadReport;
+  /** The state dict as safetensors, for `safetensors.torch.load_file` and `load_state_dict` (a tied tensor
+   *  under both of its names). */
+  saveSafetensors(): Uint8Array;
+}
+
+/** A new model: parameters initialized as PyTorch does (from `options.seed`), fresh running statistics, and
+ *  an engine of its own. */
+export function createModel(options: ModelOptions = {}): Model {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const e = createEngine();
+  const params = e.createParams(seed);
+  const grads = new Float32Array(paramCount);
+  const buffers = createBuffers();
+  return {
+    manifest,
+    params,
+    grads,
+    buffers,
+    forward(input: Float32Array, n: number, options: Omit<ForwardOptions, "buffers"> = {}): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: options.training ?? true, buffers });
+    },
+    predict(
+      input: Float32Array,
+      n: number,
+      options: Omit<ForwardOptions, "buffers" | "training" | "seed"> = {},
+    ): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: false, buffers });
+    },
+    backward(outputGrad: Float32Array): Float32Array {
+      return e.backward(params, outputGrad, grads);
+    },
+    createTrainer(options: TrainerOptions): ModelTrainer {
+      const state = e.createTrainer(options, params, buffers);
+      const view = {
+        params,
+        buffers,
+        m: state.m,
+        v: state.v,
+        optimizer: state.options.optimizer,
+        get steps() {
+          return state.steps;
+        },
+        set steps(x: number) {
+          state.steps = x;
+        },
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          state.lr = x;
+        },
+        get random() {
+          return e.random.get();
+        },
+        set random(x: number) {
+          e.random.set(x);
+        },
+      };
+      return {
+        step: (input: Float32Array, target: ArrayLike<number>, n: number) => e.trainStep(state, input, target, n),
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          if (typeof x !== "number" || !Number.isFinite(x) || x <= 0)
+            throw new RangeError(`lr must be a finite number > 0, got ${x}`);
+          state.lr = x;
+        },
+        get steps() {
+          return state.steps;
+        },
+        get gradNorm() {
+          return state.gradNorm;
+        },
+        state,
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) =>
+          loadTrainerState(bytes, manifest.params, manifest.buffers, view),
+      };
+    },
+    loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
+      return loadStateDict(bytes, options, manifest.params, manifest.buffers, params, buffers);
+    },
+    saveSafetensors(): Uint8Array {
+      return saveStateDict(manifest.params, manifest.buffers, params, buffers);
+    },
+  };
+}
+
+// ── Weight files: safetensors (src/weights/safetensors.ts) ──
+
+// safetensors, read and written with no dependency: Uint8Array and DataView only — no Node API, no
+// TextDecoder (not in the ES2022 library generated modules are checked against), no import — so that this
+// file can be copied as it is into generated modules (it is clean under their strictest settings, tested).
+//
+// The format (huggingface/safetensors, README "Format", and the reference implementation
+// safetensors/src/tensor.rs): 8 bytes N, an unsigned little-endian 64-bit integer; N bytes of UTF-8 JSON
+// starting with `{` and possibly padded with spaces; then the data. The JSON maps each tensor name to
+// `{"dtype": "F32", "shape": [2, 3], "data_offsets": [BEGIN, END]}`, offsets in bytes relative to the start of
+// the data, END exclusive; an optional `__metadata__` maps strings to strings. The data is little-endian,
+// row-major, and "entirely indexed": the tensors, sorted by offset, cover it with no hole and no overlap, and
+// the last one ends at the end of the file. The reference refuses a header over 100,000,000 bytes
+// (`MAX_HEADER_SIZE`).
+//
+// Every number of a file is checked before it is used (header length against the file and the cap, each
+// range against the data, each range's length against its dtype and shape in exact integers, the ranges
+// against each other); a file that fails a check gives an error that names the tensor, never an exception
+// or a read out of bounds. Duplicate names are refused (JSON.parse would keep the last silently): the
+// header goes through the small strict JSON reader below, with a nesting cap.
+
+/** Every dtype of the reference implementation, with its size in bytes. */
+const dtypeSizes = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+} as const;
+
+type Dtype = keyof typeof dtypeSizes;
+
+/** The dtypes read as floating-point numbers (converted exactly to float32 or float64). */
+type FloatDtype = "F32" | "F64" | "F16" | "BF16";
+
+/** The reference implementation's cap on the header's length, in bytes. */
+const maxHeaderBytes = 100_000_000;
+
+/** Deepest JSON nesting accepted in a header (the format needs 3: the header, an entry, its arrays). */
+const maxJsonDepth = 64;
+
+interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  /** Each dimension a safe integer ≥ 0; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Byte range in the data section (after the header), `end` exclusive. */
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface SafetensorsHeader {
+  /** The tensors, sorted by offset (the order of the data). */
+  readonly entries: readonly SafetensorsEntry[];
+  /** `__metadata__`, when the file has one. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Where the data starts in the file: 8 + the header's length. */
+  readonly dataStart: number;
+  readonly fileLength: number;
+}
+
+interface SafetensorsFile extends SafetensorsHeader {
+  readonly bytes: Uint8Array;
+}
+
+/** What is wrong with a file: a message (lowercase, no final period) and the tensor it concerns, if any. */
+interface SafetensorsProblem {
+  readonly message: string;
+  readonly tensor?: string;
+}
+
+type Outcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
+
+const fail = (message: string, tensor?: string): { ok: false; problem: SafetensorsProblem } => ({
+  ok: false,
+  problem: tensor === undefined ? { message } : { message, tensor },
+});
+
+/** A name as shown in messages: in backticks, control characters escaped. */
+function shownName(name: string): string {
+  let plain = true;
+  for (let i = 0; i < name.length && plain; i++) {
+    const c = name.charCodeAt(i);
+    plain = c >= 0x20 && c !== 0x7f && c !== 0x60;
+  }
+  const clean = plain ? name : JSON.stringify(name).slice(1, -1);
+  return `\`${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}\``;
+}
+
+/** The header's length N from the file's first 8 bytes, checked against the cap and the file's length. */
+function headerLength(first8: Uint8Array, fileLength: number): Outcome<number> {
+  if (fileLength < 8 || first8.length < 8)
+    return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(maxHeaderBytes)) return fail(`the header's length is ${n} bytes, over the limit of ${maxHeaderBytes}`);
+  const length = Number(n);
+  if (8 + length > fileLength)
+    return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
+  return { ok: true, value: length };
+}
+
+/** Reads and checks the header: `header` is the N bytes after the first 8, `fileLength` the whole file's. */
+function parseHeader(header: Uint8Array, fileLength: number): Outcome<SafetensorsHeader> {
+  const text = decodeUtf8(header);
+  if (text === undefined) return fail("the header is not valid UTF-8");
+  if (text[0] !== "{") return fail("the header does not start with `{`");
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const top = json.value;
+  if (!(top instanceof Map)) return fail("the header is not a JSON object");
+  const dataStart = 8 + header.length;
+  const dataLength = fileLength - dataStart;
+  const entries: SafetensorsEntry[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const [name, value] of top) {
+    if (name === "__metadata__") {
+      if (!(value instanceof Map)) return fail("`__metadata__` is not an object of strings");
+      const m: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of value) {
+        if (typeof v !== "string") return fail(`\`__metadata__\` entry ${shownName(k)} is not a string`);
+        m[k] = v;
+      }
+      metadata = m;
+      continue;
+    }
+    const entry = readEntry(name, value, dataLength);
+    if (!entry.ok) return entry;
+    entries.push(entry.value);
+  }
+  // Sorted by offset, the tensors must tile the data exactly (the reference's `validate`).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: SafetensorsEntry | undefined;
+  for (const e of entries) {
+    if (e.begin < at) {
+      return fail(
+        `tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`,
+        e.name,
+      );
+    }
+    if (e.begin > at)
+      return fail(
+        `tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`,
+        e.name,
+      );
+    at = e.end;
+    previous = e;
+  }
+  if (at !== dataLength) {
+    return fail(
+      previous === undefined
+        ? `the file has no tensor but ${dataLength} bytes of data`
+        : `the tensors end at byte ${at} of the data, but the data has ${dataLength} bytes (after tensor ${shownName(previous.name)})`,
+      previous?.name,
+    );
+  }
+  return { ok: true, value: { entries, ...(metadata ? { metadata } : {}), dataStart, fileLength } };
+}
+
+function readEntry(name: string, value: Json, dataLength: number): Outcome<SafetensorsEntry> {
+  const t = shownName(name);
+  if (!(value instanceof Map))
+    return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
+  const dtype = value.get("dtype");
+  if (typeof dtype !== "string") return fail(`tensor ${t} has no \`dtype\` string`, name);
+  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype))
+    return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
+  const shapeValue = value.get("shape");
+  if (!Array.isArray(shapeValue)) return fail(`tensor ${t} has no \`shape\` array`, name);
+  const shape: number[] = [];
+  let elements = 1n;
+  for (const d of shapeValue) {
+    const n = wholeNumber(d);
+    if (n === undefined) return fail(`tensor ${t} has a dimension that is not a whole number ≥ 0: ${show(d)}`, name);
+    shape.push(Number(n));
+    // Saturated, so that a hostile shape of many huge dimensions stays a small number (a later 0 still
+    // makes it 0): any count this large already needs more bytes than a file can have.
+    elements *= n;
+    if (elements > elementCap) elements = elementCap;
+  }
+  const offsets = value.get("data_offsets");
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
+  const begin = wholeNumber(offsets[0]!);
+  const end = wholeNumber(offsets[1]!);
+  if (begin === undefined || end === undefined)
+    return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
+  if (end < begin) return fail(`tensor ${t} ends (byte ${end}) before it begins (byte ${begin})`, name);
+  if (end > BigInt(dataLength))
+    return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
+  const bytes = elements * BigInt(dtypeSizes[dtype as Dtype]);
+  if (bytes !== end - begin) {
+    return fail(`tensor ${t} holds ${end - begin} bytes, but ${dtype} [${shape.join(", ")}] needs ${bytes}`, name);
+  }
+  return { ok: true, value: { name, dtype: dtype as Dtype, shape, begin: Number(begin), end: Number(end) } };
+}
+
+const elementCap = 1n << 64n;
+
+/** A JSON number that is a whole number ≥ 0 and a safe integer (digits only: no sign, fraction or exponent). */
+function wholeNumber(v: Json): bigint | undefined {
+  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
+  const n = BigInt(v.text);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? n : undefined;
+}
+
+function show(v: Json): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Map) return "an object";
+  return String(v);
+}
+
+/** Reads and checks a whole file held in memory. */
+function readSafetensors(bytes: Uint8Array): Outcome<SafetensorsFile> {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length);
+  if (!n.ok) return n;
+  const header = parseHeader(bytes.subarray(8, 8 + n.value), bytes.length);
+  if (!header.ok) return header;
+  return { ok: true, value: { ...header.value, bytes } };
+}
+
+/** The bytes of one tensor of a file read by `readSafetensors` (a view, not a copy). */
+function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uint8Array {
+  return file.bytes.subarray(file.dataStart + entry.begin, file.dataStart + entry.end);
+}
+
+function isFloatDtype(dtype: Dtype): dtype is FloatDtype {
+  return dtype === "F32" || dtype === "F64" || dtype === "F16" || dtype === "BF16";
+}
+
+/** The value of an IEEE 754 half-precision number from its 16 bits: exact (every half is a float32). */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
+}
+
+/** Converts the little-endian elements of a float dtype to float32 or float64 numbers, exactly (F64 to
+ *  float32 rounds to nearest, as `Math.fround`). `bytes.length` must be a multiple of the element size. */
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"): Float32Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float64"): Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array {
+  const size = dtypeSizes[dtype];
+  const n = Math.floor(bytes.length / size);
+  const out = to === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === "F32") for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+  else if (dtype === "F64") for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+  else if (dtype === "F16") for (let i = 0; i < n; i++) out[i] = halfToNumber(view.getUint16(2 * i, true));
+  else {
+    // bfloat16 is the upper half of a float32.
+    const scratch = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
+      out[i] = scratch.getFloat32(0);
+    }
+  }
+  return out;
+}
+
+/** Reads one tensor of a file as float32 or float64; an error for a dtype that is not a float. */
+function readTensor(
+  file: SafetensorsFile,
+  entry: SafetensorsEntry,
+  to: "float32" | "float64",
+): Outcome<Float32Array | Float64Array> {
+  if (!isFloatDtype(entry.dtype))
+    return fail(
+      `tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`,
+      entry.name,
+    );
+  return { ok: true, value: decodeFloats(entry.dtype, tensorBytes(file, entry), to) };
+}
+
+/** How many elements of a float tensor's bytes are NaN and how many infinite. */
+function nonFinite(dtype: FloatDtype, bytes: Uint8Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  const size = dtypeSizes[dtype];
+  // Chunks keep the converted copy small for a large tensor.
+  const chunk = 1 << 20;
+  for (let at = 0; at < bytes.length; at += chunk * size) {
+    const values = decodeFloats(
+      dtype,
+      bytes.subarray(at, Math.min(bytes.length, at + chunk * size)),
+      dtype === "F64" ? "float64" : "float32",
+    );
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== v) nan++;
+      else if (v === Infinity || v === -Infinity) infinite++;
+    }
+  }
+  return { nan, infinite };
+}
+
+/** A tensor to write. `data` holds the elements in row-major order: float32/float64 for F32/F64, int64 for
+ *  I64 (BatchNorm's `num_batches_tracked`). */
+type TensorToWrite =
+  | { readonly name: string; readonly dtype: "F32"; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly name: string; readonly dtype: "F64"; readonly shape: readonly number[]; readonly data: Float64Array }
+  | { readonly name: string; readonly dtype: "I64"; readonly shape: readonly number[]; readonly data: BigInt64Array };
+
+/** dtypes in the reference's order ("increasing alignment"), which the writer sorts by. */
+const dtypeOrder: readonly Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
+];
+
+/**
+ * A safetensors file as the reference writer lays it out (safetensors/src/tensor.rs, `prepare`): tensors
+ * sorted by dtype, largest alignment first, then by name; compact JSON with `__metadata__` first and each
+ * entry's fields in the order dtype, shape, data_offsets; the header padded with spaces to a multiple of 8
+ * bytes so that every tensor's data is aligned.
+ */
+function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Outcome<Uint8Array> {
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === "__metadata__") return fail("a tensor cannot be called `__metadata__`", t.name);
+    if (names.has(t.name)) return fail(`two tensors are called ${shownName(t.name)}`, t.name);
+    names.add(t.name);
+    let elements = 1;
+    for (const d of t.shape) {
+      if (!Number.isSafeInteger(d) || d < 0)
+        return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
+      elements *= d;
+    }
+    if (elements !== t.data.length)
+      return fail(
+        `tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`,
+        t.name,
+      );
+  }
+  const sorted = [...tensors].sort(
+    (a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name),
+  );
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    const m = Object.keys(metadata).map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
+    parts.push(`"__metadata__":{${m.join(",")}}`);
+  }
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * dtypeSizes[t.dtype];
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`,
+    );
+    offset += bytes;
+  }
+  const json = encodeUtf8(`{${parts.join(",")}}`);
+  const headerLength = json.length + ((8 - (json.length % 8)) % 8);
+  if (headerLength > maxHeaderBytes)
+    return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const t of sorted) {
+    if (t.dtype === "F32") for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i]!, true);
+    else if (t.dtype === "F64") for (let i = 0; i < t.data.length; i++, at += 8) view.setFloat64(at, t.data[i]!, true);
+    else for (let i = 0; i < t.data.length; i++, at += 8) view.setBigInt64(at, t.data[i]!, true);
+  }
+  return { ok: true, value: out };
+}
+
+/** Compares two names as Rust compares strings (by UTF-8 bytes, which is the order of code points). */
+function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+// ── UTF-8 ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF; `undefined` otherwise. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const units: number[] = [];
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    let cp: number;
+    let n: number;
+    if (b < 0x80) {
+      cp = b;
+      n = 0;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      cp = b & 0x1f;
+      n = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0f;
+      n = 2;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07;
+      n = 3;
+    } else {
+      return undefined;
+    }
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return undefined;
+    if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    if (units.length >= 8192) {
+      out += String.fromCharCode(...units);
+      units.length = 0;
+    }
+    i += n + 1;
+  }
+  return out + String.fromCharCode(...units);
+}
+
+/** UTF-8 bytes of a string (a lone surrogate becomes U+FFFD, as TextEncoder does). */
+function encodeUtf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
+}
+
+// ── A strict JSON reader for headers ──────────────────────────────────────────────────────────────────
+// Objects become Maps (a duplicate key is an error; `__proto__` is an ordinary key), numbers keep their text
+// (offsets beyond 2^53 are not rounded before they are checked), nesting is capped.
+
+/** A JSON number, as written. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+type Json = null | boolean | string | JsonNumber | Json[] | Map<string, Json>;
+
+function parseJson(text: string): Outcome<Json> {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const error = (what: string) => fail(`the header is not valid JSON: ${what} at character ${i}`);
+  const str = (): Outcome<string> => {
+    // text[i] is the opening quote.
+    i++;
+    let out = "";
+    let start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return { ok: true, value: out };
+      }
+      if (c < 0x20) return error("a control character in a string");
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = {
+          '"': '"',
+          "\\": "\\",
+          "/": "/",
+          b: "\b",
+          f: "\f",
+          n: "\n",
+          r: "\r",
+          t: "\t",
+        };
+        if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
+          out += simple[e];
+          i += 2;
+        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+          out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 6;
+        } else {
+          return error("a bad escape in a string");
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return error("an unterminated string");
+  };
+  const value = (depth: number): Outcome<Json> => {
+    if (depth > maxJsonDepth) return error(`nesting deeper than ${maxJsonDepth}`);
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const map = new Map<string, Json>();
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return { ok: true, value: map };
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') return error("expected a string key");
+        const key = str();
+        if (!key.ok) return key;
+        if (map.has(key.value)) return fail(`the header names ${shownName(key.value)} twice`, key.value);
+        ws();
+        if (text[i] !== ":") return error("expected `:`");
+        i++;
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        map.set(key.value, v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return { ok: true, value: map };
+        }
+        return error("expected `,` or `}`");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const list: Json[] = [];
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return { ok: true, value: list };
+      }
+      for (;;) {
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        list.push(v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return { ok: true, value: list };
+        }
+        return error("expected `,` or `]`");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0 && m[0] !== "-") {
+      if (m[0].length >= 400) return error("a number too long");
+      i += m[0].length;
+      return { ok: true, value: new JsonNumber(m[0]) };
+    }
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return { ok: true, value: v };
+      }
+    }
+    return error(i >= n ? "unexpected end" : "an unexpected character");
+  };
+  const result = value(0);
+  if (!result.ok) return result;
+  ws();
+  if (i !== n) return error("text after the end");
+  return result;
+}
+
+// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──
+
+// Weight files in generated modules: a model's state dict and a trainer's checkpoint to and from safetensors.
+// Copied as it is into every generated module that can load weights (module.ts, `runtimeText`), after
+// src/weights/safetensors.ts (whose functions it calls): the import below and the `export` keywords are
+// dropped on the way, so the module exports none of this. It is checked here under the repository's
+// settings and, as generated code, under @tsconfig/strictest (test/generated-strict.test.ts): no Node API,
+// no DOM, ES2022 only.
+//
+// Loading checks the whole file before it writes anything: every problem (a missing, unexpected or
+// mis-shaped tensor, a dtype that cannot hold weights, two names for one tensor that disagree) is listed in
+// one error, and the model's arrays are untouched when there is any. The file's header is checked as
+// hostile by `readSafetensors` (lengths, offsets, overlaps, the header cap): a message, never a read out
+// of bounds.
+
+/** A module's storage arrays. */
+type Floats = Float32Array | Float64Array;
+
+/** A tensor of a module's manifest, as weight files need it (the module's `TensorInfo`). */
+interface WeightTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  /** Whether the optimizer updates it (a checkpoint keeps the moments of those that train). */
+  readonly trainable: boolean;
+  readonly tiedTo?: string;
+}
+
+/** Options of `loadSafetensors`. */
+export interface LoadOptions {
+  /** As PyTorch's `load_state_dict(strict=True)`: every tensor of the model in the file, and nothing else
+   *  (default true). Not strict, missing and unexpected tensors are reported and skipped; a tensor of the
+   *  wrong shape or dtype is an error either way (as in PyTorch). */
+  readonly strict?: boolean;
+  /** A prefix every name of the file carries (`net.`, `model.`): stripped before matching; a name without
+   *  it is unexpected. */
+  readonly prefix?: string;
+  /** Renames a file's tensor (after the prefix is stripped) to the model's name; `undefined` skips it. */
+  readonly rename?: (name: string) => string | undefined;
+}
+
+/** What `loadSafetensors` did. */
+export interface LoadReport {
+  /** The model's tensors given values, in manifest order (parameters, then buffers). */
+  readonly loaded: readonly string[];
+  /** The model's tensors the file does not hold (left as they were; only when not strict). */
+  readonly missing: readonly string[];
+  /** The file's tensors the model does not have, as named in the file (only when not strict, or skipped by
+   *  `rename`). */
+  readonly unexpected: readonly string[];
+  /** BatchNorm counters the file leaves out, set to 0 as PyTorch's BatchNorm does for a state dict with no
+   *  version (a safetensors file has none). */
+  readonly defaulted: readonly string[];
+  /** Tensors loaded with NaN or infinite values: `name: 2 NaN, 1 infinite`. */
+  readonly nonFinite: readonly string[];
+}
+
+/** Where a tensor's values go: the array and the first element. */
+interface Target {
+  readonly tensor: WeightTensor;
+  readonly into: Floats;
+  /** A BatchNorm batch counter (`num_batches_tracked`, int64 in PyTorch). */
+  readonly counter: boolean;
+}
+
+/** Decoded values waiting to be written (after every tensor is checked). */
+interface Pending {
+  readonly target: Target;
+  readonly values: Floats;
+}
+
+const counterSuffix = ".num_batches_tracked";
+
+function weightTargets(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Map<string, Target> {
+  const targets = new Map<string, Target>();
+  for (const t of params) targets.set(t.name, { tensor: t, into: p, counter: false });
+  for (const t of buffers) targets.set(t.name, { tensor: t, into: b, counter: t.name.endsWith(counterSuffix) });
+  return targets;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** An integer tensor's values as numbers (BatchNorm counters): exact below 2^53, as PyTorch's int64. */
+function decodeIntegers(dtype: Dtype, bytes: Uint8Array, into: Floats): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < into.length; i++) {
+    let v: number;
+    if (dtype === "I64") v = Number(view.getBigInt64(8 * i, true));
+    else if (dtype === "U64") v = Number(view.getBigUint64(8 * i, true));
+    else if (dtype === "I32") v = view.getInt32(4 * i, true);
+    else if (dtype === "U32") v = view.getUint32(4 * i, true);
+    else if (dtype === "I16") v = view.getInt16(2 * i, true);
+    else if (dtype === "U16") v = view.getUint16(2 * i, true);
+    else if (dtype === "I8") v = view.getInt8(i);
+    else if (dtype === "U8") v = view.getUint8(i);
+    else return false;
+    into[i] = v;
+  }
+  return true;
+}
+
+/** One entry's values in the storage type, or what is wrong with its dtype. */
+function entryValues(file: SafetensorsFile, e: SafetensorsEntry, target: Target): Floats | string {
+  const float32 = target.into instanceof Float32Array;
+  if (target.counter && !isFloatDtype(e.dtype)) {
+    const into = float32 ? new Float32Array(target.tensor.size) : new Float64Array(target.tensor.size);
+    if (decodeIntegers(e.dtype, tensorBytes(file, e), into)) return into;
+  }
+  const read = readTensor(file, e, float32 ? "float32" : "float64");
+  return read.ok ? read.value : read.problem.message;
+}
+
+/** The bytes a caller passed: a Uint8Array (or another view of bytes, or an ArrayBuffer). */
+function fileBytes(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new TypeError(`a safetensors file must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+function readFile(bytes: unknown): SafetensorsFile {
+  const read = readSafetensors(fileBytes(bytes));
+  if (!read.ok) throw new Error(`not a valid safetensors file: ${read.problem.message}`);
+  return read.value;
+}
+
+function checkLoadOptions(options: unknown): {
+  strict: boolean;
+  prefix: string;
+  rename: ((name: string) => string | undefined) | undefined;
+} {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const o = options as { strict?: unknown; prefix?: unknown; rename?: unknown };
+  if (o.strict !== undefined && typeof o.strict !== "boolean")
+    throw new TypeError(`options.strict must be a boolean, got ${describe(o.strict)}`);
+  if (o.prefix !== undefined && typeof o.prefix !== "string")
+    throw new TypeError(`options.prefix must be a string, got ${describe(o.prefix)}`);
+  if (o.rename !== undefined && typeof o.rename !== "function")
+    throw new TypeError(`options.rename must be a function, got ${describe(o.rename)}`);
+  return {
+    strict: o.strict ?? true,
+    prefix: o.prefix ?? "",
+    rename: o.rename as ((name: string) => string | undefined) | undefined,
+  };
+}
+
+/** "found `net.fc1.weight`: use prefix `net.`" — the prefix that would turn most unexpected names into
+ *  missing ones. */
+function prefixHint(missing: readonly string[], unexpected: readonly string[], given: string): string | undefined {
+  const counts = new Map<string, { count: number; example: string }>();
+  const wanted = new Set(missing);
+  for (const u of unexpected) {
+    for (let at = u.indexOf("."); at >= 0; at = u.indexOf(".", at + 1)) {
+      if (!wanted.has(u.slice(at + 1))) continue;
+      const p = given + u.slice(0, at + 1);
+      const c = counts.get(p);
+      counts.set(p, { count: (c?.count ?? 0) + 1, example: given + u });
+      break;
+    }
+  }
+  let best: [string, { count: number; example: string }] | undefined;
+  for (const entry of counts) if (best === undefined || entry[1].count > best[1].count) best = entry;
+  if (best === undefined) return undefined;
+  return `found ${shownName(best[1].example)}: use prefix ${shownName(best[0])}`;
+}
+
+/**
+ * Loads a state dict from safetensors bytes into `p` (parameters) and `b` (buffers), after checking all of
+ * it: throws an Error listing every problem and changes nothing, or writes every value and returns what it
+ * did. Values convert to the storage type (F16 and BF16 exactly, F64 to float32 rounding to nearest).
+ */
+function loadStateDict(
+  bytes: unknown,
+  options: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): LoadReport {
+  const o = checkLoadOptions(options);
+  const file = readFile(bytes);
+  const targets = weightTargets(params, buffers, p, b);
+  const problems: string[] = [];
+  const unexpected: string[] = [];
+  const pending: Pending[] = [];
+  const given = new Map<string, string>();
+  const bad: string[] = [];
+  for (const e of file.entries) {
+    const shown = `tensor ${shownName(e.name)}`;
+    let name: string | undefined = e.name;
+    if (!name.startsWith(o.prefix)) {
+      unexpected.push(e.name);
+      continue;
+    }
+    name = name.slice(o.prefix.length);
+    if (o.rename !== undefined) {
+      const renamed: unknown = o.rename(name);
+      if (renamed !== undefined && typeof renamed !== "string")
+        throw new TypeError(
+          `options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`,
+        );
+      if (renamed === undefined) {
+        unexpected.push(e.name);
+        continue;
+      }
+      name = renamed;
+    }
+    const target = targets.get(name);
+    if (target === undefined) {
+      unexpected.push(e.name);
+      continue;
+    }
+    const earlier = given.get(name);
+    if (earlier !== undefined) {
+      problems.push(`${shown} and ${shownName(earlier)} are both loaded as ${shownName(name)}`);
+      continue;
+    }
+    given.set(name, e.name);
+    const t = target.tensor;
+    if (!sameShape(e.shape, t.shape)) {
+      const transposed =
+        e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
+      problems.push(
+        `${shown} has shape ${shapeText(e.shape)}, the model's ${shownName(name)} ${shapeText(t.shape)}${transposed ? " (transposed)" : ""}`,
+      );
+      continue;
+    }
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") {
+      problems.push(values);
+      continue;
+    }
+    if (isFloatDtype(e.dtype)) {
+      const count = nonFinite(e.dtype, tensorBytes(file, e));
+      if (count.nan + count.infinite > 0) bad.push(`${name}: ${count.nan} NaN, ${count.infinite} infinite`);
+    }
+    pending.push({ target, values });
+  }
+  // Tied tensors: either name fills the shared elements; both must then agree.
+  const byName = new Map(pending.map((x) => [x.target.tensor.name, x]));
+  for (const t of params) {
+    if (t.tiedTo === undefined) continue;
+    const mine = byName.get(t.name);
+    const theirs = byName.get(t.tiedTo);
+    if (mine === undefined || theirs === undefined) continue;
+    for (let i = 0; i < t.size; i++) {
+      const x = mine.values[i]!;
+      const y = theirs.values[i]!;
+      if (x !== y && !(x !== x && y !== y)) {
+        problems.push(
+          `${shownName(t.name)} is tied to ${shownName(t.tiedTo)}, but the file's values differ at element ${i} (${x} and ${y})`,
+        );
+        break;
+      }
+    }
+  }
+  const missing: string[] = [];
+  const defaulted: string[] = [];
+  const has = (name: string) => byName.has(name);
+  for (const t of [...params, ...buffers]) {
+    if (has(t.name)) continue;
+    if (t.tiedTo !== undefined && has(t.tiedTo)) continue;
+    if (params.some((x) => x.tiedTo === t.name && has(x.name))) continue;
+    if (t.tiedTo !== undefined) continue; // reported once, under the tensor it is tied to
+    if (t.name.endsWith(counterSuffix)) defaulted.push(t.name);
+    else missing.push(t.name);
+  }
+  if (o.strict) {
+    if (missing.length > 0) problems.push(`missing from the file: ${missing.map(shownName).join(", ")}`);
+    if (unexpected.length > 0) problems.push(`not in the model: ${unexpected.map(shownName).join(", ")}`);
+  }
+  if (problems.length > 0) {
+    const hint = missing.length > 0 ? prefixHint(missing, unexpected, o.prefix) : undefined;
+    throw new Error(
+      `cannot load the safetensors file (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}${hint ? `\n  hint: ${hint}` : ""}`,
+    );
+  }
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
+  for (const name of defaulted) {
+    const t = targets.get(name)!;
+    t.into[t.tensor.offset] = 0;
+  }
+  const loaded = [...params, ...buffers].filter((t) => !missing.includes(t.name)).map((t) => t.name);
+  return { loaded, missing, unexpected, defaulted, nonFinite: bad };
+}
+
+/** The state dict's tensors to write: every parameter and buffer by its PyTorch name, a tied tensor under
+ *  both of its names (as `state_dict()` lists it: `load_state_dict(strict=True)` wants both), BatchNorm
+ *  counters as int64. */
+function stateTensors(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+  prefix: string,
+): TensorToWrite[] {
+  const out: TensorToWrite[] = [];
+  for (const [list, from] of [
+    [params, p],
+    [buffers, b],
+  ] as const) {
+    for (const t of list) {
+      const name = prefix + t.name;
+      if (t.name.endsWith(counterSuffix) && list === buffers) {
+        out.push({ name, dtype: "I64", shape: t.shape, data: BigInt64Array.of(BigInt(Math.round(from[t.offset]!))) });
+      } else out.push(floatTensor(name, t.shape, from.subarray(t.offset, t.offset + t.size)));
+    }
+  }
+  return out;
+}
+
+function floatTensor(name: string, shape: readonly number[], data: Floats): TensorToWrite {
+  // A copy: the writer reads it after this returns, and a view of a caller's array could change.
+  return data instanceof Float32Array
+    ? { name, dtype: "F32", shape, data: data.slice() }
+    : { name, dtype: "F64", shape, data: data.slice() };
+}
+
+function written(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): Uint8Array {
+  const out = writeSafetensors(tensors, metadata);
+  if (!out.ok) throw new Error(`cannot write the safetensors file: ${out.problem.message}`);
+  return out.value;
+}
+
+/** The state dict as a safetensors file (`__metadata__` `{"format": "pt"}`, as PyTorch's `save_file` of
+ *  transformers writes it). */
+function saveStateDict(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Uint8Array {
+  return written(stateTensors(params, buffers, p, b, ""), { format: "pt" });
+}
+
+/** A trainer's whole state: what `saveCheckpoint` writes and `loadCheckpoint` reads. */
+interface TrainerState {
+  readonly params: Floats;
+  readonly buffers: Floats;
+  readonly m: Floats;
+  readonly v: Floats;
+  readonly optimizer: string;
+  steps: number;
+  lr: number;
+  random: number;
+}
+
+/** The optimizer's moments of each tensor that trains, named `optimizer.m.<name>` / `optimizer.v.<name>`. */
+function momentTensors(params: readonly WeightTensor[], s: TrainerState) {
+  const out: { name: string; tensor: WeightTensor; into: Floats }[] = [];
+  params.forEach((t) => {
+    if (!t.trainable || t.tiedTo !== undefined) return;
+    out.push({ name: `optimizer.m.${t.name}`, tensor: t, into: s.m });
+    if (s.v.length > 0) out.push({ name: `optimizer.v.${t.name}`, tensor: t, into: s.v });
+  });
+  return out;
+}
+
+/** A checkpoint: the state dict, the optimizer's moments and, in `__metadata__`, the step count, the
+ *  optimizer, the learning rate and the random generator's state — all a resumed run needs to take the
+ *  same steps, bit for bit. */
+function saveTrainerState(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): Uint8Array {
+  const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
+  for (const x of momentTensors(params, s))
+    tensors.push(
+      floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
+    );
+  return written(tensors, {
+    format: "nnc-checkpoint",
+    optimizer: s.optimizer,
+    steps: String(s.steps),
+    lr: String(s.lr),
+    random: String(s.random),
+  });
+}
+
+/** Reads a checkpoint written by `saveTrainerState` for the same model and optimizer: everything is checked
+ *  (every tensor present, of its shape, of the storage dtype so that values are exact; the metadata) before
+ *  anything is written. */
+function loadTrainerState(
+  bytes: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): void {
+  const file = readFile(bytes);
+  const problems: string[] = [];
+  const meta = file.metadata ?? {};
+  if (meta["format"] !== "nnc-checkpoint")
+    throw new Error(
+      "not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)",
+    );
+  if (meta["optimizer"] !== s.optimizer)
+    problems.push(
+      `the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`,
+    );
+  const whole = (key: string, max: number): number => {
+    const text = meta[key] ?? "";
+    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+    if (!(n <= max))
+      problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
+    return n;
+  };
+  const steps = whole("steps", Number.MAX_SAFE_INTEGER);
+  const random = whole("random", 2 ** 32 - 1);
+  const lr = Number(meta["lr"]);
+  if (!(Number.isFinite(lr) && lr >= 0))
+    problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
+  const dtype = s.params instanceof Float32Array ? "F32" : "F64";
+  const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
+  for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
+  for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
+  for (const x of momentTensors(params, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
+  const pending: Pending[] = [];
+  const seen = new Set<string>();
+  for (const e of file.entries) {
+    const w = wanted.get(e.name);
+    if (w === undefined) {
+      if (!tied.has(e.name)) problems.push(`not in this trainer: ${shownName(e.name)}`);
+      continue;
+    }
+    seen.add(e.name);
+    if (!sameShape(e.shape, w.tensor.shape)) {
+      problems.push(`${shownName(e.name)} has shape ${shapeText(e.shape)}, expected ${shapeText(w.tensor.shape)}`);
+      continue;
+    }
+    if (e.dtype !== (w.counter ? "I64" : dtype)) {
+      problems.push(
+        `${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`,
+      );
+      continue;
+    }
+    const target = { tensor: w.tensor, into: w.into, counter: w.counter };
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") problems.push(values);
+    else pending.push({ target, values });
+  }
+  const absent = [...wanted.keys()].filter((name) => !seen.has(name));
+  if (absent.length > 0) problems.push(`missing from the checkpoint: ${absent.map(shownName).join(", ")}`);
+  if (problems.length > 0)
+    throw new Error(`cannot load the checkpoint (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  s.steps = steps;
+  s.lr = lr;
+  s.random = random;
+}
+
+/** Scales the gradients of the trainable ranges so that their global L2 norm is at most `maxNorm`, as
+ *  `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), clamped at 1); returns the norm. */
+function clipGradients(g: Floats, ranges: readonly (readonly [number, number])[], maxNorm: number): number {
+  let sum = 0;
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) sum += g[i]! * g[i]!;
+  const norm = Math.sqrt(sum);
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) for (const [from, to] of ranges) for (let i = from; i < to; i++) g[i] = g[i]! * coefficient;
+  return norm;
 }

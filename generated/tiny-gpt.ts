@@ -22,14 +22,19 @@ export interface TensorInfo {
 
 /** The model's name in the spec. */
 export const modelName = "TinyGpt";
+
 /** Shape of one sample of the first input (the batch axis is not included). */
 export const inputShape: readonly number[] = [16];
+
 /** Elements of one input sample. */
 export const inputSize = 16;
+
 /** Shape of one output sample. */
 export const outputShape: readonly number[] = [16, 64];
+
 /** Elements of one output sample. */
 export const outputSize = 1024;
+
 /** Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`. */
 export const inputs: readonly {
   readonly name: string;
@@ -38,14 +43,18 @@ export const inputs: readonly {
   readonly dtype: string;
   readonly vocab?: number;
 }[] = [{ name: "tokens", shape: [16], size: 16, dtype: "token", vocab: 64 }];
+
 /** Every output, in order (the losses and training use the first). */
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [16, 64], size: 1024 },
 ];
+
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 28032;
+
 /** Elements of the flat buffer array (BatchNorm running statistics). */
 export const bufferCount = 0;
+
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
   { name: "wte.weight", shape: [64, 32], role: "embedding", offset: 0, size: 2048, trainable: true },
@@ -86,6 +95,7 @@ export const params: readonly TensorInfo[] = [
     tiedTo: "wte.weight",
   },
 ];
+
 /** Every buffer tensor (not parameters). */
 export const buffers: readonly TensorInfo[] = [];
 
@@ -157,406 +167,10 @@ function checkSeed(seed: unknown): void {
   }
 }
 
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
-/**
- * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
- * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
- * same parameters on every machine.
- */
-export function createParams(seed = 0): Float32Array {
-  checkSeed(seed);
-  seedRandom(seed);
-  const p = new Float32Array(paramCount);
-  for (let i = 0; i < 2048; i++) p[i] = gaussian() * 1; // wte.weight: N(0, 1²)
-  for (let i = 2048; i < 2560; i++) p[i] = gaussian() * 0.02; // wpe.weight: N(0, 0.02²)
-  for (let i = 2560; i < 2592; i++) p[i] = 1; // h.0.ln_1.weight
-  // h.0.ln_1.bias: zeros
-  for (let i = 2624; i < 5696; i++) p[i] = (2 * random() - 1) * 0.21650635094610965; // h.0.attn.qkv_proj.weight: U(±0.21650635094610965)
-  // h.0.attn.qkv_proj.bias: zeros
-  for (let i = 5792; i < 6816; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.0.attn.out_proj.weight: U(±0.17677669529663687)
-  // h.0.attn.out_proj.bias: zeros
-  for (let i = 6848; i < 6880; i++) p[i] = 1; // h.0.ln_2.weight
-  // h.0.ln_2.bias: zeros
-  for (let i = 6912; i < 11008; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.0.c_fc.weight: U(±0.17677669529663687)
-  for (let i = 11008; i < 11136; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.0.c_fc.bias: U(±0.17677669529663687)
-  for (let i = 11136; i < 15232; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // h.0.c_proj.weight: U(±0.08838834764831843)
-  for (let i = 15232; i < 15264; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // h.0.c_proj.bias: U(±0.08838834764831843)
-  for (let i = 15264; i < 15296; i++) p[i] = 1; // h.1.ln_1.weight
-  // h.1.ln_1.bias: zeros
-  for (let i = 15328; i < 18400; i++) p[i] = (2 * random() - 1) * 0.21650635094610965; // h.1.attn.qkv_proj.weight: U(±0.21650635094610965)
-  // h.1.attn.qkv_proj.bias: zeros
-  for (let i = 18496; i < 19520; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.1.attn.out_proj.weight: U(±0.17677669529663687)
-  // h.1.attn.out_proj.bias: zeros
-  for (let i = 19552; i < 19584; i++) p[i] = 1; // h.1.ln_2.weight
-  // h.1.ln_2.bias: zeros
-  for (let i = 19616; i < 23712; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.1.c_fc.weight: U(±0.17677669529663687)
-  for (let i = 23712; i < 23840; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.1.c_fc.bias: U(±0.17677669529663687)
-  for (let i = 23840; i < 27936; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // h.1.c_proj.weight: U(±0.08838834764831843)
-  for (let i = 27936; i < 27968; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // h.1.c_proj.bias: U(±0.08838834764831843)
-  for (let i = 27968; i < 28000; i++) p[i] = 1; // ln_f.weight
-  // ln_f.bias: zeros
-  return p;
-}
-
 /** A new buffer array: running means 0, running variances 1, batch counters 0. */
 export function createBuffers(): Float32Array {
   const p = new Float32Array(bufferCount);
   return p;
-}
-
-// ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
-
-let batchSize = 0;
-let forwardDone = false;
-/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
-let act1 = new Float32Array(0);
-let act2 = new Float32Array(0);
-let act3 = new Float32Array(0);
-let act4 = new Float32Array(0);
-let act5 = new Float32Array(0);
-let act6 = new Float32Array(0);
-let act7 = new Float32Array(0);
-let act8 = new Float32Array(0);
-let act9 = new Float32Array(0);
-let act10 = new Float32Array(0);
-let act11 = new Float32Array(0);
-let act12 = new Float32Array(0);
-let act13 = new Float32Array(0);
-let act14 = new Float32Array(0);
-let act15 = new Float32Array(0);
-let act16 = new Float32Array(0);
-let act17 = new Float32Array(0);
-let act18 = new Float32Array(0);
-let act19 = new Float32Array(0);
-let act20 = new Float32Array(0);
-let act0: Int32Array = new Int32Array(0);
-let grad0 = new Float32Array(0);
-let grad1 = new Float32Array(0);
-let grad2 = new Float32Array(0);
-let grad3 = new Float32Array(0);
-let grad4 = new Float32Array(0);
-let grad5 = new Float32Array(0);
-let grad6 = new Float32Array(0);
-let grad7 = new Float32Array(0);
-let grad8 = new Float32Array(0);
-let grad9 = new Float32Array(0);
-let grad10 = new Float32Array(0);
-let grad11 = new Float32Array(0);
-let grad12 = new Float32Array(0);
-let grad13 = new Float32Array(0);
-let grad14 = new Float32Array(0);
-let grad15 = new Float32Array(0);
-let grad16 = new Float32Array(0);
-let grad17 = new Float32Array(0);
-let grad18 = new Float32Array(0);
-let grad19 = new Float32Array(0);
-let grad20 = new Float32Array(0);
-let scratch2_xhat = new Float32Array(0);
-let scratch2_istd = new Float32Array(0);
-let scratch3_q = new Float32Array(0);
-let scratch3_k = new Float32Array(0);
-let scratch3_v = new Float32Array(0);
-let scratch3_probs = new Float32Array(0);
-let scratch3_heads = new Float32Array(0);
-let scratch3_d_heads = new Float32Array(0);
-let scratch3_d_q = new Float32Array(0);
-let scratch3_d_k = new Float32Array(0);
-let scratch3_d_v = new Float32Array(0);
-let scratch3_d_row = new Float32Array(0);
-let scratch5_xhat = new Float32Array(0);
-let scratch5_istd = new Float32Array(0);
-let scratch10_xhat = new Float32Array(0);
-let scratch10_istd = new Float32Array(0);
-let scratch11_q = new Float32Array(0);
-let scratch11_k = new Float32Array(0);
-let scratch11_v = new Float32Array(0);
-let scratch11_probs = new Float32Array(0);
-let scratch11_heads = new Float32Array(0);
-let scratch11_d_heads = new Float32Array(0);
-let scratch11_d_q = new Float32Array(0);
-let scratch11_d_k = new Float32Array(0);
-let scratch11_d_v = new Float32Array(0);
-let scratch11_d_row = new Float32Array(0);
-let scratch13_xhat = new Float32Array(0);
-let scratch13_istd = new Float32Array(0);
-let scratch18_xhat = new Float32Array(0);
-let scratch18_istd = new Float32Array(0);
-
-/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
- *  memory), the workspace and the last forward call's values stay as they were. */
-function allocate(n: number): void {
-  if (n === batchSize) return;
-  [
-    act1,
-    act2,
-    act3,
-    act4,
-    act5,
-    act6,
-    act7,
-    act8,
-    act9,
-    act10,
-    act11,
-    act12,
-    act13,
-    act14,
-    act15,
-    act16,
-    act17,
-    act18,
-    act19,
-    act20,
-    act0,
-    grad0,
-    grad1,
-    grad2,
-    grad3,
-    grad4,
-    grad5,
-    grad6,
-    grad7,
-    grad8,
-    grad9,
-    grad10,
-    grad11,
-    grad12,
-    grad13,
-    grad14,
-    grad15,
-    grad16,
-    grad17,
-    grad18,
-    grad19,
-    grad20,
-    scratch2_xhat,
-    scratch2_istd,
-    scratch3_q,
-    scratch3_k,
-    scratch3_v,
-    scratch3_probs,
-    scratch3_heads,
-    scratch3_d_heads,
-    scratch3_d_q,
-    scratch3_d_k,
-    scratch3_d_v,
-    scratch3_d_row,
-    scratch5_xhat,
-    scratch5_istd,
-    scratch10_xhat,
-    scratch10_istd,
-    scratch11_q,
-    scratch11_k,
-    scratch11_v,
-    scratch11_probs,
-    scratch11_heads,
-    scratch11_d_heads,
-    scratch11_d_q,
-    scratch11_d_k,
-    scratch11_d_v,
-    scratch11_d_row,
-    scratch13_xhat,
-    scratch13_istd,
-    scratch18_xhat,
-    scratch18_istd,
-  ] = [
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1024),
-    new Int32Array(n * 16),
-    new Float32Array(n * 16),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 2048),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 512),
-    new Float32Array(n * 16),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 16),
-    new Float32Array(n * 512),
-    new Float32Array(n * 16),
-    new Float32Array(n * 512),
-    new Float32Array(n * 16),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 1024),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 512),
-    new Float32Array(n * 16),
-    new Float32Array(n * 512),
-    new Float32Array(n * 16),
-    new Float32Array(n * 512),
-    new Float32Array(n * 16),
-  ];
-  batchSize = n;
-  noteWorkspace();
-}
-
-/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
-let workspaceMemory = new Set<ArrayBufferLike>();
-
-function noteWorkspace(): void {
-  workspaceMemory = new Set(
-    [
-      act1,
-      act2,
-      act3,
-      act4,
-      act5,
-      act6,
-      act7,
-      act8,
-      act9,
-      act10,
-      act11,
-      act12,
-      act13,
-      act14,
-      act15,
-      act16,
-      act17,
-      act18,
-      act19,
-      act20,
-      act0,
-      grad0,
-      grad1,
-      grad2,
-      grad3,
-      grad4,
-      grad5,
-      grad6,
-      grad7,
-      grad8,
-      grad9,
-      grad10,
-      grad11,
-      grad12,
-      grad13,
-      grad14,
-      grad15,
-      grad16,
-      grad17,
-      grad18,
-      grad19,
-      grad20,
-      scratch2_xhat,
-      scratch2_istd,
-      scratch3_q,
-      scratch3_k,
-      scratch3_v,
-      scratch3_probs,
-      scratch3_heads,
-      scratch3_d_heads,
-      scratch3_d_q,
-      scratch3_d_k,
-      scratch3_d_v,
-      scratch3_d_row,
-      scratch5_xhat,
-      scratch5_istd,
-      scratch10_xhat,
-      scratch10_istd,
-      scratch11_q,
-      scratch11_k,
-      scratch11_v,
-      scratch11_probs,
-      scratch11_heads,
-      scratch11_d_heads,
-      scratch11_d_q,
-      scratch11_d_k,
-      scratch11_d_v,
-      scratch11_d_row,
-      scratch13_xhat,
-      scratch13_istd,
-      scratch18_xhat,
-      scratch18_istd,
-    ].map((a) => a.buffer),
-  );
-}
-
-/** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. One set lookup per call. */
-function inWorkspace(a: ArrayBufferView): boolean {
-  return workspaceMemory.has(a.buffer);
-}
-
-function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
-  if (!(ids instanceof Int32Array))
-    throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
-  checkLength(what, ids, expected);
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (id < 0 || id >= vocab)
-      throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
-  }
 }
 
 export interface ForwardOptions {
@@ -566,697 +180,6 @@ export interface ForwardOptions {
   readonly buffers?: Float32Array;
   /** Reseeds the generator that draws dropout masks. */
   readonly seed?: number;
-}
-
-/**
- * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
- * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
- */
-export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
-  checkBatch(n);
-  checkOptions(options);
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  checkTokens("input", input, n * 16, 64);
-  if (options.seed !== undefined) checkSeed(options.seed);
-  allocate(n);
-  if (options.seed !== undefined) seedRandom(options.seed);
-  act0.set(input);
-  forward0(p, n);
-  forward1(p, n);
-  layernormForward1(p, n, act2, act3, scratch2_xhat, scratch2_istd, 2560, 2592); // op 2: h.0.ln_1 (layernorm)
-  forward3(p, n);
-  addForward1(n, act4, act2, act5); // op 4: add
-  layernormForward1(p, n, act5, act6, scratch5_xhat, scratch5_istd, 6848, 6880); // op 5: h.0.ln_2 (layernorm)
-  denseForward1(p, n, act6, act7, 6912, 11008); // op 6: h.0.c_fc (dense)
-  geluForward1(n, act7, act8); // op 7: h.0.4 (gelu)
-  denseForward2(p, n, act8, act9, 11136, 15232); // op 8: h.0.c_proj (dense)
-  addForward1(n, act9, act5, act10); // op 9: add
-  layernormForward1(p, n, act10, act11, scratch10_xhat, scratch10_istd, 15264, 15296); // op 10: h.1.ln_1 (layernorm)
-  forward11(p, n);
-  addForward1(n, act12, act10, act13); // op 12: add
-  layernormForward1(p, n, act13, act14, scratch13_xhat, scratch13_istd, 19552, 19584); // op 13: h.1.ln_2 (layernorm)
-  denseForward1(p, n, act14, act15, 19616, 23712); // op 14: h.1.c_fc (dense)
-  geluForward1(n, act15, act16); // op 15: h.1.4 (gelu)
-  denseForward2(p, n, act16, act17, 23840, 27936); // op 16: h.1.c_proj (dense)
-  addForward1(n, act17, act13, act18); // op 17: add
-  layernormForward1(p, n, act18, act19, scratch18_xhat, scratch18_istd, 27968, 28000); // op 18: ln_f (layernorm)
-  forward19(p, n);
-  forwardDone = true;
-  return act20;
-}
-
-/**
- * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
- * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
- * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
- * next call).
- */
-export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
-  if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const n = batchSize;
-  checkFloats("outputGrad", outputGrad, n * 1024);
-  checkFloats("grads", grads, paramCount);
-  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
-  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
-  copy(outputGrad, grad20);
-  const gp = grads;
-  zero(gp);
-  zero(grad0);
-  zero(grad1);
-  zero(grad2);
-  zero(grad3);
-  zero(grad4);
-  zero(grad5);
-  zero(grad6);
-  zero(grad8);
-  zero(grad9);
-  zero(grad10);
-  zero(grad11);
-  zero(grad12);
-  zero(grad13);
-  zero(grad14);
-  zero(grad16);
-  zero(grad17);
-  zero(grad18);
-  zero(grad19);
-  backward19(p, gp, n);
-  layernormBackward1(p, gp, n, grad18, grad19, scratch18_xhat, scratch18_istd, 27968, 28000); // op 18: ln_f (layernorm)
-  addBackward1(n, grad17, grad13, grad18); // op 17: add
-  denseBackward2(p, gp, n, act16, grad16, grad17, 23840, 27936); // op 16: h.1.c_proj (dense)
-  geluBackward1(n, act15, grad15, grad16); // op 15: h.1.4 (gelu)
-  denseBackward1(p, gp, n, act14, grad14, grad15, 19616, 23712); // op 14: h.1.c_fc (dense)
-  layernormBackward1(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, 19552, 19584); // op 13: h.1.ln_2 (layernorm)
-  addBackward1(n, grad12, grad10, grad13); // op 12: add
-  backward11(p, gp, n);
-  layernormBackward1(p, gp, n, grad10, grad11, scratch10_xhat, scratch10_istd, 15264, 15296); // op 10: h.1.ln_1 (layernorm)
-  addBackward1(n, grad9, grad5, grad10); // op 9: add
-  denseBackward2(p, gp, n, act8, grad8, grad9, 11136, 15232); // op 8: h.0.c_proj (dense)
-  geluBackward1(n, act7, grad7, grad8); // op 7: h.0.4 (gelu)
-  denseBackward1(p, gp, n, act6, grad6, grad7, 6912, 11008); // op 6: h.0.c_fc (dense)
-  layernormBackward1(p, gp, n, grad5, grad6, scratch5_xhat, scratch5_istd, 6848, 6880); // op 5: h.0.ln_2 (layernorm)
-  addBackward1(n, grad4, grad2, grad5); // op 4: add
-  backward3(p, gp, n);
-  layernormBackward1(p, gp, n, grad2, grad3, scratch2_xhat, scratch2_istd, 2560, 2592); // op 2: h.0.ln_1 (layernorm)
-  backward1(gp, n);
-  backward0(gp, n);
-}
-
-// ── One function per op, forward and backward ──
-
-/** Forward of op 0: wte (embedding). */
-function forward0(p: Float32Array, n: number): void {
-  // wte: embedding, table 64 × 32 at p[0]; [16] ids per sample → [16, 32]: one row copied per id
-  for (let r = 0, e = n * 16, yo = 0; r < e; r++, yo += 32) {
-    const w = act0[r]! * 32;
-    for (let d = 0; d < 32; d++) act1[yo + d] = p[w + d]!;
-  }
-}
-
-/** Backward of op 0: wte (embedding). */
-function backward0(gp: Float32Array, n: number): void {
-  // wte: embedding, table 64 × 32 at p[0]; [16] ids per sample → [16, 32], backward: each id's output gradient is added to its own row only
-  for (let r = 0, e = n * 16, yo = 0; r < e; r++, yo += 32) {
-    const id = act0[r]!;
-    const w = id * 32;
-    for (let d = 0; d < 32; d++) gp[w + d]! += grad1[yo + d]!;
-  }
-}
-
-/** Forward of op 1: wpe (positional). */
-function forward1(p: Float32Array, n: number): void {
-  // wpe: positional, table 16 × 32 at p[2048]; rows 0..15 added to the 16 positions of [16, 32]
-  for (let o = 0, e = n * 512; o < e; o += 512) {
-    for (let j = 0; j < 512; j++) act2[o + j] = act1[o + j]! + p[2048 + j]!;
-  }
-}
-
-/** Backward of op 1: wpe (positional). */
-function backward1(gp: Float32Array, n: number): void {
-  // wpe: positional backward: dx += dy, rows 0..15 of the table (32 wide) += Σ over the batch of dy
-  for (let o = 0, e = n * 512; o < e; o += 512) {
-    for (let j = 0; j < 512; j++) {
-      const d = grad2[o + j]!;
-      grad1[o + j]! += d;
-      gp[2048 + j]! += d;
-    }
-  }
-}
-
-/** Forward of the 5 ops 2, 5, 10, 13, 18 (layernorm, one shape): each call passes its arrays and offsets. */
-function layernormForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      let s = 0;
-      for (let j = base; j < base + 32; j++) s += input[j]!;
-      const m = s / 32;
-      let q = 0;
-      for (let j = base; j < base + 32; j++) {
-        const d = input[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      istd[b * 16 + g] = r;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        const sh = p[biasAt + ch]!;
-        const h = (input[j]! - m) * r;
-        xhat[j] = h;
-        output[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of the 5 ops 2, 5, 10, 13, 18 (layernorm, one shape): each call passes its arrays and offsets. */
-function layernormBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      const r = istd[b * 16 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        const d = outputGrad[j]! * w;
-        const h = xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[weightAt + ch]! += outputGrad[j]! * h;
-        gp[biasAt + ch]! += outputGrad[j]!;
-      }
-      const a = sd / 32;
-      const bh = sdh / 32;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 3: h.0.attn (attention). */
-function forward3(p: Float32Array, n: number): void {
-  // h.0.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…31)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act3, scratch3_q, n * 16, 32, 32, 2624, 5696, 0, 32, 1);
-  // k = x · (qkv_proj rows 32…63)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act3, scratch3_k, n * 16, 32, 32, 3648, 5728, 0, 32, 1);
-  // v = x · (qkv_proj rows 64…95)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act3, scratch3_v, n * 16, 32, 32, 4672, 5760, 0, 32, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 4; h++) {
-      const qh = b * 512 + h * 8;
-      const kh = b * 512 + h * 8;
-      for (let i = 0; i < 16; i++) {
-        const qi = qh + i * 32;
-        const row = ((b * 4 + h) * 16 + i) * 16;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 32;
-          const s =
-            scratch3_q[qi]! * scratch3_k[kj]! +
-            scratch3_q[qi + 1]! * scratch3_k[kj + 1]! +
-            scratch3_q[qi + 2]! * scratch3_k[kj + 2]! +
-            scratch3_q[qi + 3]! * scratch3_k[kj + 3]! +
-            scratch3_q[qi + 4]! * scratch3_k[kj + 4]! +
-            scratch3_q[qi + 5]! * scratch3_k[kj + 5]! +
-            scratch3_q[qi + 6]! * scratch3_k[kj + 6]! +
-            scratch3_q[qi + 7]! * scratch3_k[kj + 7]!;
-          scratch3_probs[row + j] = s * 0.35355339059327373;
-          m = Math.max(m, scratch3_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch3_probs[row + j]! - m);
-          scratch3_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch3_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        let o0 = 0;
-        let o1 = 0;
-        let o2 = 0;
-        let o3 = 0;
-        let o4 = 0;
-        let o5 = 0;
-        let o6 = 0;
-        let o7 = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = scratch3_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 32;
-          o0 += a * scratch3_v[vj]!;
-          o1 += a * scratch3_v[vj + 1]!;
-          o2 += a * scratch3_v[vj + 2]!;
-          o3 += a * scratch3_v[vj + 3]!;
-          o4 += a * scratch3_v[vj + 4]!;
-          o5 += a * scratch3_v[vj + 5]!;
-          o6 += a * scratch3_v[vj + 6]!;
-          o7 += a * scratch3_v[vj + 7]!;
-        }
-        scratch3_heads[oi] = o0;
-        scratch3_heads[oi + 1] = o1;
-        scratch3_heads[oi + 2] = o2;
-        scratch3_heads[oi + 3] = o3;
-        scratch3_heads[oi + 4] = o4;
-        scratch3_heads[oi + 5] = o5;
-        scratch3_heads[oi + 6] = o6;
-        scratch3_heads[oi + 7] = o7;
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch3_heads, act4, n * 16, 32, 32, 5792, 6816, 0, 32, 1);
-}
-
-/** Backward of op 3: h.0.attn (attention). */
-function backward3(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.0.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias, backward
-  scratch3_d_heads.fill(0, 0, n * 512);
-  scratch3_d_q.fill(0, 0, n * 512);
-  scratch3_d_k.fill(0, 0, n * 512);
-  scratch3_d_v.fill(0, 0, n * 512);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(p, gp, scratch3_heads, scratch3_d_heads, grad4, n * 16, 32, 32, 5792, 6816, true, 0, 32, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 4; h++) {
-      const kc = h * 8;
-      for (let i = 0; i < 16; i++) {
-        const oi = b * 512 + i * 32 + h * 8;
-        const row = ((b * 4 + h) * 16 + i) * 16;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        const h0 = scratch3_d_heads[oi]!;
-        const h1 = scratch3_d_heads[oi + 1]!;
-        const h2 = scratch3_d_heads[oi + 2]!;
-        const h3 = scratch3_d_heads[oi + 3]!;
-        const h4 = scratch3_d_heads[oi + 4]!;
-        const h5 = scratch3_d_heads[oi + 5]!;
-        const h6 = scratch3_d_heads[oi + 6]!;
-        const h7 = scratch3_d_heads[oi + 7]!;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 512 + j * 32 + kc;
-          const dp =
-            h0 * scratch3_v[vj]! +
-            h1 * scratch3_v[vj + 1]! +
-            h2 * scratch3_v[vj + 2]! +
-            h3 * scratch3_v[vj + 3]! +
-            h4 * scratch3_v[vj + 4]! +
-            h5 * scratch3_v[vj + 5]! +
-            h6 * scratch3_v[vj + 6]! +
-            h7 * scratch3_v[vj + 7]!;
-          const pr = scratch3_probs[row + j]!;
-          const a = pr;
-          scratch3_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          scratch3_d_v[vj]! += a * h0;
-          scratch3_d_v[vj + 1]! += a * h1;
-          scratch3_d_v[vj + 2]! += a * h2;
-          scratch3_d_v[vj + 3]! += a * h3;
-          scratch3_d_v[vj + 4]! += a * h4;
-          scratch3_d_v[vj + 5]! += a * h5;
-          scratch3_d_v[vj + 6]! += a * h6;
-          scratch3_d_v[vj + 7]! += a * h7;
-        }
-        // dS_j = P_ij (dP_j − s) / √8; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        const q0 = scratch3_q[qi]!;
-        const q1 = scratch3_q[qi + 1]!;
-        const q2 = scratch3_q[qi + 2]!;
-        const q3 = scratch3_q[qi + 3]!;
-        const q4 = scratch3_q[qi + 4]!;
-        const q5 = scratch3_q[qi + 5]!;
-        const q6 = scratch3_q[qi + 6]!;
-        const q7 = scratch3_q[qi + 7]!;
-        let e0 = 0;
-        let e1 = 0;
-        let e2 = 0;
-        let e3 = 0;
-        let e4 = 0;
-        let e5 = 0;
-        let e6 = 0;
-        let e7 = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch3_probs[row + j]! * (scratch3_d_row[j]! - s) * 0.35355339059327373;
-          if (ds === 0) continue;
-          const kj = b * 512 + j * 32 + kc;
-          e0 += ds * scratch3_k[kj]!;
-          e1 += ds * scratch3_k[kj + 1]!;
-          e2 += ds * scratch3_k[kj + 2]!;
-          e3 += ds * scratch3_k[kj + 3]!;
-          e4 += ds * scratch3_k[kj + 4]!;
-          e5 += ds * scratch3_k[kj + 5]!;
-          e6 += ds * scratch3_k[kj + 6]!;
-          e7 += ds * scratch3_k[kj + 7]!;
-          scratch3_d_k[kj]! += ds * q0;
-          scratch3_d_k[kj + 1]! += ds * q1;
-          scratch3_d_k[kj + 2]! += ds * q2;
-          scratch3_d_k[kj + 3]! += ds * q3;
-          scratch3_d_k[kj + 4]! += ds * q4;
-          scratch3_d_k[kj + 5]! += ds * q5;
-          scratch3_d_k[kj + 6]! += ds * q6;
-          scratch3_d_k[kj + 7]! += ds * q7;
-        }
-        scratch3_d_q[oi]! += e0;
-        scratch3_d_q[oi + 1]! += e1;
-        scratch3_d_q[oi + 2]! += e2;
-        scratch3_d_q[oi + 3]! += e3;
-        scratch3_d_q[oi + 4]! += e4;
-        scratch3_d_q[oi + 5]! += e5;
-        scratch3_d_q[oi + 6]! += e6;
-        scratch3_d_q[oi + 7]! += e7;
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…31) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…31)
-  denseTiledBackward(p, gp, act3, grad3, scratch3_d_q, n * 16, 32, 32, 2624, 5696, true, 0, 32, 1);
-  // k: d(qkv_proj rows 32…63) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 32…63)
-  denseTiledBackward(p, gp, act3, grad3, scratch3_d_k, n * 16, 32, 32, 3648, 5728, true, 0, 32, 1);
-  // v: d(qkv_proj rows 64…95) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 64…95)
-  denseTiledBackward(p, gp, act3, grad3, scratch3_d_v, n * 16, 32, 32, 4672, 5760, true, 0, 32, 1);
-}
-
-/** Forward of the 4 ops 4, 9, 12, 17 (add, one shape): each call passes its arrays and offsets. */
-function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 512; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 4 ops 4, 9, 12, 17 (add, one shape): each call passes its arrays and offsets. */
-function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 512; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Forward of the 2 ops 6, 14 (dense, one shape): each call passes its arrays and offsets. */
-function denseForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 32 → 128, register-tiled (shared kernel below)
-  denseTiledForward(p, input, output, n * 16, 32, 128, weightAt, biasAt, 0, 128, 1);
-}
-
-/** Backward of the 2 ops 6, 14 (dense, one shape): each call passes its arrays and offsets. */
-function denseBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 32 → 128 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 32, 128, weightAt, biasAt, true, 0, 128, 1);
-}
-
-/** Forward of the 2 ops 7, 15 (gelu, one shape): each call passes its arrays and offsets. */
-function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
-  // gelu
-  for (let i = 0, e = n * 2048; i < e; i++) {
-    const x = input[i]!;
-    output[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of the 2 ops 7, 15 (gelu, one shape): each call passes its arrays and offsets. */
-function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // gelu backward
-  for (let i = 0, e = n * 2048; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of the 2 ops 8, 16 (dense, one shape): each call passes its arrays and offsets. */
-function denseForward2(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 128 → 32, register-tiled (shared kernel below)
-  denseTiledForward(p, input, output, n * 16, 128, 32, weightAt, biasAt, 0, 32, 1);
-}
-
-/** Backward of the 2 ops 8, 16 (dense, one shape): each call passes its arrays and offsets. */
-function denseBackward2(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 128 → 32 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 128, 32, weightAt, biasAt, true, 0, 32, 1);
-}
-
-/** Forward of op 11: h.1.attn (attention). */
-function forward11(p: Float32Array, n: number): void {
-  // h.1.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…31)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act11, scratch11_q, n * 16, 32, 32, 15328, 18400, 0, 32, 1);
-  // k = x · (qkv_proj rows 32…63)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act11, scratch11_k, n * 16, 32, 32, 16352, 18432, 0, 32, 1);
-  // v = x · (qkv_proj rows 64…95)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act11, scratch11_v, n * 16, 32, 32, 17376, 18464, 0, 32, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys j ≤ i, weighted sum of v
-    for (let h = 0; h < 4; h++) {
-      const qh = b * 512 + h * 8;
-      const kh = b * 512 + h * 8;
-      for (let i = 0; i < 16; i++) {
-        const qi = qh + i * 32;
-        const row = ((b * 4 + h) * 16 + i) * 16;
-        let m = -Infinity;
-        for (let j = 0; j < i + 1; j++) {
-          const kj = kh + j * 32;
-          const s =
-            scratch11_q[qi]! * scratch11_k[kj]! +
-            scratch11_q[qi + 1]! * scratch11_k[kj + 1]! +
-            scratch11_q[qi + 2]! * scratch11_k[kj + 2]! +
-            scratch11_q[qi + 3]! * scratch11_k[kj + 3]! +
-            scratch11_q[qi + 4]! * scratch11_k[kj + 4]! +
-            scratch11_q[qi + 5]! * scratch11_k[kj + 5]! +
-            scratch11_q[qi + 6]! * scratch11_k[kj + 6]! +
-            scratch11_q[qi + 7]! * scratch11_k[kj + 7]!;
-          scratch11_probs[row + j] = s * 0.35355339059327373;
-          m = Math.max(m, scratch11_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch11_probs[row + j]! - m);
-          scratch11_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch11_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        let o0 = 0;
-        let o1 = 0;
-        let o2 = 0;
-        let o3 = 0;
-        let o4 = 0;
-        let o5 = 0;
-        let o6 = 0;
-        let o7 = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const a = scratch11_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 32;
-          o0 += a * scratch11_v[vj]!;
-          o1 += a * scratch11_v[vj + 1]!;
-          o2 += a * scratch11_v[vj + 2]!;
-          o3 += a * scratch11_v[vj + 3]!;
-          o4 += a * scratch11_v[vj + 4]!;
-          o5 += a * scratch11_v[vj + 5]!;
-          o6 += a * scratch11_v[vj + 6]!;
-          o7 += a * scratch11_v[vj + 7]!;
-        }
-        scratch11_heads[oi] = o0;
-        scratch11_heads[oi + 1] = o1;
-        scratch11_heads[oi + 2] = o2;
-        scratch11_heads[oi + 3] = o3;
-        scratch11_heads[oi + 4] = o4;
-        scratch11_heads[oi + 5] = o5;
-        scratch11_heads[oi + 6] = o6;
-        scratch11_heads[oi + 7] = o7;
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch11_heads, act12, n * 16, 32, 32, 18496, 19520, 0, 32, 1);
-}
-
-/** Backward of op 11: h.1.attn (attention). */
-function backward11(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.1.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias, backward
-  scratch11_d_heads.fill(0, 0, n * 512);
-  scratch11_d_q.fill(0, 0, n * 512);
-  scratch11_d_k.fill(0, 0, n * 512);
-  scratch11_d_v.fill(0, 0, n * 512);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(p, gp, scratch11_heads, scratch11_d_heads, grad12, n * 16, 32, 32, 18496, 19520, true, 0, 32, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 4; h++) {
-      const kc = h * 8;
-      for (let i = 0; i < 16; i++) {
-        const oi = b * 512 + i * 32 + h * 8;
-        const row = ((b * 4 + h) * 16 + i) * 16;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        const h0 = scratch11_d_heads[oi]!;
-        const h1 = scratch11_d_heads[oi + 1]!;
-        const h2 = scratch11_d_heads[oi + 2]!;
-        const h3 = scratch11_d_heads[oi + 3]!;
-        const h4 = scratch11_d_heads[oi + 4]!;
-        const h5 = scratch11_d_heads[oi + 5]!;
-        const h6 = scratch11_d_heads[oi + 6]!;
-        const h7 = scratch11_d_heads[oi + 7]!;
-        for (let j = 0; j < i + 1; j++) {
-          const vj = b * 512 + j * 32 + kc;
-          const dp =
-            h0 * scratch11_v[vj]! +
-            h1 * scratch11_v[vj + 1]! +
-            h2 * scratch11_v[vj + 2]! +
-            h3 * scratch11_v[vj + 3]! +
-            h4 * scratch11_v[vj + 4]! +
-            h5 * scratch11_v[vj + 5]! +
-            h6 * scratch11_v[vj + 6]! +
-            h7 * scratch11_v[vj + 7]!;
-          const pr = scratch11_probs[row + j]!;
-          const a = pr;
-          scratch11_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          scratch11_d_v[vj]! += a * h0;
-          scratch11_d_v[vj + 1]! += a * h1;
-          scratch11_d_v[vj + 2]! += a * h2;
-          scratch11_d_v[vj + 3]! += a * h3;
-          scratch11_d_v[vj + 4]! += a * h4;
-          scratch11_d_v[vj + 5]! += a * h5;
-          scratch11_d_v[vj + 6]! += a * h6;
-          scratch11_d_v[vj + 7]! += a * h7;
-        }
-        // dS_j = P_ij (dP_j − s) / √8; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        const q0 = scratch11_q[qi]!;
-        const q1 = scratch11_q[qi + 1]!;
-        const q2 = scratch11_q[qi + 2]!;
-        const q3 = scratch11_q[qi + 3]!;
-        const q4 = scratch11_q[qi + 4]!;
-        const q5 = scratch11_q[qi + 5]!;
-        const q6 = scratch11_q[qi + 6]!;
-        const q7 = scratch11_q[qi + 7]!;
-        let e0 = 0;
-        let e1 = 0;
-        let e2 = 0;
-        let e3 = 0;
-        let e4 = 0;
-        let e5 = 0;
-        let e6 = 0;
-        let e7 = 0;
-        for (let j = 0; j < i + 1; j++) {
-          const ds = scratch11_probs[row + j]! * (scratch11_d_row[j]! - s) * 0.35355339059327373;
-          if (ds === 0) continue;
-          const kj = b * 512 + j * 32 + kc;
-          e0 += ds * scratch11_k[kj]!;
-          e1 += ds * scratch11_k[kj + 1]!;
-          e2 += ds * scratch11_k[kj + 2]!;
-          e3 += ds * scratch11_k[kj + 3]!;
-          e4 += ds * scratch11_k[kj + 4]!;
-          e5 += ds * scratch11_k[kj + 5]!;
-          e6 += ds * scratch11_k[kj + 6]!;
-          e7 += ds * scratch11_k[kj + 7]!;
-          scratch11_d_k[kj]! += ds * q0;
-          scratch11_d_k[kj + 1]! += ds * q1;
-          scratch11_d_k[kj + 2]! += ds * q2;
-          scratch11_d_k[kj + 3]! += ds * q3;
-          scratch11_d_k[kj + 4]! += ds * q4;
-          scratch11_d_k[kj + 5]! += ds * q5;
-          scratch11_d_k[kj + 6]! += ds * q6;
-          scratch11_d_k[kj + 7]! += ds * q7;
-        }
-        scratch11_d_q[oi]! += e0;
-        scratch11_d_q[oi + 1]! += e1;
-        scratch11_d_q[oi + 2]! += e2;
-        scratch11_d_q[oi + 3]! += e3;
-        scratch11_d_q[oi + 4]! += e4;
-        scratch11_d_q[oi + 5]! += e5;
-        scratch11_d_q[oi + 6]! += e6;
-        scratch11_d_q[oi + 7]! += e7;
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…31) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…31)
-  denseTiledBackward(p, gp, act11, grad11, scratch11_d_q, n * 16, 32, 32, 15328, 18400, true, 0, 32, 1);
-  // k: d(qkv_proj rows 32…63) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 32…63)
-  denseTiledBackward(p, gp, act11, grad11, scratch11_d_k, n * 16, 32, 32, 16352, 18432, true, 0, 32, 1);
-  // v: d(qkv_proj rows 64…95) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 64…95)
-  denseTiledBackward(p, gp, act11, grad11, scratch11_d_v, n * 16, 32, 32, 17376, 18464, true, 0, 32, 1);
-}
-
-/** Forward of op 19: lm_head (dense). */
-function forward19(p: Float32Array, n: number): void {
-  // lm_head: dense 32 → 64, register-tiled (shared kernel below)
-  denseTiledForward(p, act19, act20, n * 16, 32, 64, 0, -1, 0, 64, 1);
-}
-
-/** Backward of op 19: lm_head (dense). */
-function backward19(p: Float32Array, gp: Float32Array, n: number): void {
-  // lm_head: dense 32 → 64 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act19, grad19, grad20, n * 16, 32, 64, 0, -1, true, 0, 64, 1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -1392,7 +315,9 @@ export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
 export interface TrainerOptions {
   /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
   readonly optimizer: "sgd" | "adam" | "adamw";
-  readonly lr: number;
+  /** The learning rate, or a schedule: called before each step with the number of steps taken so far
+   *  (0 for the first), it returns that step's rate. A trainer's `lr` can also be set between steps. */
+  readonly lr: number | ((step: number) => number);
   readonly momentum?: number;
   readonly weightDecay?: number;
   readonly beta1?: number;
@@ -1404,6 +329,9 @@ export interface TrainerOptions {
   readonly fromLogits?: boolean;
   /** Seed of the initial parameters and of dropout masks. */
   readonly seed?: number;
+  /** Clips the gradients' global L2 norm to at most this before each update (PyTorch
+   *  `clip_grad_norm_(params, maxNorm)`: scaled by maxNorm / (norm + 1e-6) when that is below 1). */
+  readonly clipGradNorm?: number;
 }
 
 export interface Trainer {
@@ -1415,196 +343,1333 @@ export interface Trainer {
   readonly m: Float32Array;
   readonly v: Float32Array;
   steps: number;
+  /** The learning rate of the next step (a number > 0; with a schedule, its last value). */
+  lr: number;
+  /** The gradients' global L2 norm at the last step (before clipping). */
+  gradNorm: number;
 }
 
-/** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
-function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
-  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
-}
+// ── The engine: workspaces, the random stream and every function that uses them ────────────────────────
 
-const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
-const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+/** A new engine: its own workspaces and random stream, shared with no other (the module's flat functions
+ *  use one, each model from `createModel` its own). */
+function createEngine() {
+  // ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
 
-/** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
- *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
- *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
- *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
- *  momentum buffer sums a series that does not converge). */
-function checkTrainerOptions(options: TrainerOptions): void {
-  if (!optimizerNames.includes(options.optimizer)) {
-    throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+  let rngState = 0;
+
+  function seedRandom(seed: number): void {
+    rngState = seed >>> 0;
   }
-  if (options.loss !== undefined && !lossNames.includes(options.loss)) {
-    throw new TypeError(
-      `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+
+  /** Uniform in [0, 1). */
+  function random(): number {
+    rngState = (rngState + 0x6d2b79f5) >>> 0;
+    let t = rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Standard normal (Box–Muller). */
+  function gaussian(): number {
+    let u = 0;
+    while (u === 0) u = random();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+  }
+
+  /**
+   * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
+   * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
+   * same parameters on every machine.
+   */
+  function createParams(seed = 0): Float32Array {
+    checkSeed(seed);
+    seedRandom(seed);
+    const p = new Float32Array(paramCount);
+    for (let i = 0; i < 2048; i++) p[i] = gaussian() * 1; // wte.weight: N(0, 1²)
+    for (let i = 2048; i < 2560; i++) p[i] = gaussian() * 0.02; // wpe.weight: N(0, 0.02²)
+    for (let i = 2560; i < 2592; i++) p[i] = 1; // h.0.ln_1.weight
+    // h.0.ln_1.bias: zeros
+    for (let i = 2624; i < 5696; i++) p[i] = (2 * random() - 1) * 0.21650635094610965; // h.0.attn.qkv_proj.weight: U(±0.21650635094610965)
+    // h.0.attn.qkv_proj.bias: zeros
+    for (let i = 5792; i < 6816; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.0.attn.out_proj.weight: U(±0.17677669529663687)
+    // h.0.attn.out_proj.bias: zeros
+    for (let i = 6848; i < 6880; i++) p[i] = 1; // h.0.ln_2.weight
+    // h.0.ln_2.bias: zeros
+    for (let i = 6912; i < 11008; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.0.c_fc.weight: U(±0.17677669529663687)
+    for (let i = 11008; i < 11136; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.0.c_fc.bias: U(±0.17677669529663687)
+    for (let i = 11136; i < 15232; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // h.0.c_proj.weight: U(±0.08838834764831843)
+    for (let i = 15232; i < 15264; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // h.0.c_proj.bias: U(±0.08838834764831843)
+    for (let i = 15264; i < 15296; i++) p[i] = 1; // h.1.ln_1.weight
+    // h.1.ln_1.bias: zeros
+    for (let i = 15328; i < 18400; i++) p[i] = (2 * random() - 1) * 0.21650635094610965; // h.1.attn.qkv_proj.weight: U(±0.21650635094610965)
+    // h.1.attn.qkv_proj.bias: zeros
+    for (let i = 18496; i < 19520; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.1.attn.out_proj.weight: U(±0.17677669529663687)
+    // h.1.attn.out_proj.bias: zeros
+    for (let i = 19552; i < 19584; i++) p[i] = 1; // h.1.ln_2.weight
+    // h.1.ln_2.bias: zeros
+    for (let i = 19616; i < 23712; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.1.c_fc.weight: U(±0.17677669529663687)
+    for (let i = 23712; i < 23840; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // h.1.c_fc.bias: U(±0.17677669529663687)
+    for (let i = 23840; i < 27936; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // h.1.c_proj.weight: U(±0.08838834764831843)
+    for (let i = 27936; i < 27968; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // h.1.c_proj.bias: U(±0.08838834764831843)
+    for (let i = 27968; i < 28000; i++) p[i] = 1; // ln_f.weight
+    // ln_f.bias: zeros
+    return p;
+  }
+
+  // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
+
+  let batchSize = 0;
+  let forwardDone = false;
+  /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
+  let act1 = new Float32Array(0);
+  let act2 = new Float32Array(0);
+  let act3 = new Float32Array(0);
+  let act4 = new Float32Array(0);
+  let act5 = new Float32Array(0);
+  let act6 = new Float32Array(0);
+  let act7 = new Float32Array(0);
+  let act8 = new Float32Array(0);
+  let act9 = new Float32Array(0);
+  let act10 = new Float32Array(0);
+  let act11 = new Float32Array(0);
+  let act12 = new Float32Array(0);
+  let act13 = new Float32Array(0);
+  let act14 = new Float32Array(0);
+  let act15 = new Float32Array(0);
+  let act16 = new Float32Array(0);
+  let act17 = new Float32Array(0);
+  let act18 = new Float32Array(0);
+  let act19 = new Float32Array(0);
+  let act20 = new Float32Array(0);
+  let act0: Int32Array = new Int32Array(0);
+  let grad0 = new Float32Array(0);
+  let grad1 = new Float32Array(0);
+  let grad2 = new Float32Array(0);
+  let grad3 = new Float32Array(0);
+  let grad4 = new Float32Array(0);
+  let grad5 = new Float32Array(0);
+  let grad6 = new Float32Array(0);
+  let grad7 = new Float32Array(0);
+  let grad8 = new Float32Array(0);
+  let grad9 = new Float32Array(0);
+  let grad10 = new Float32Array(0);
+  let grad11 = new Float32Array(0);
+  let grad12 = new Float32Array(0);
+  let grad13 = new Float32Array(0);
+  let grad14 = new Float32Array(0);
+  let grad15 = new Float32Array(0);
+  let grad16 = new Float32Array(0);
+  let grad17 = new Float32Array(0);
+  let grad18 = new Float32Array(0);
+  let grad19 = new Float32Array(0);
+  let grad20 = new Float32Array(0);
+  let scratch2_xhat = new Float32Array(0);
+  let scratch2_istd = new Float32Array(0);
+  let scratch3_q = new Float32Array(0);
+  let scratch3_k = new Float32Array(0);
+  let scratch3_v = new Float32Array(0);
+  let scratch3_probs = new Float32Array(0);
+  let scratch3_heads = new Float32Array(0);
+  let scratch3_d_heads = new Float32Array(0);
+  let scratch3_d_q = new Float32Array(0);
+  let scratch3_d_k = new Float32Array(0);
+  let scratch3_d_v = new Float32Array(0);
+  let scratch3_d_row = new Float32Array(0);
+  let scratch5_xhat = new Float32Array(0);
+  let scratch5_istd = new Float32Array(0);
+  let scratch10_xhat = new Float32Array(0);
+  let scratch10_istd = new Float32Array(0);
+  let scratch11_q = new Float32Array(0);
+  let scratch11_k = new Float32Array(0);
+  let scratch11_v = new Float32Array(0);
+  let scratch11_probs = new Float32Array(0);
+  let scratch11_heads = new Float32Array(0);
+  let scratch11_d_heads = new Float32Array(0);
+  let scratch11_d_q = new Float32Array(0);
+  let scratch11_d_k = new Float32Array(0);
+  let scratch11_d_v = new Float32Array(0);
+  let scratch11_d_row = new Float32Array(0);
+  let scratch13_xhat = new Float32Array(0);
+  let scratch13_istd = new Float32Array(0);
+  let scratch18_xhat = new Float32Array(0);
+  let scratch18_istd = new Float32Array(0);
+
+  /** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+   *  memory), the workspace and the last forward call's values stay as they were. */
+  function allocate(n: number): void {
+    if (n === batchSize) return;
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act5,
+      act6,
+      act7,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act13,
+      act14,
+      act15,
+      act16,
+      act17,
+      act18,
+      act19,
+      act20,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad7,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+      grad13,
+      grad14,
+      grad15,
+      grad16,
+      grad17,
+      grad18,
+      grad19,
+      grad20,
+      scratch2_xhat,
+      scratch2_istd,
+      scratch3_q,
+      scratch3_k,
+      scratch3_v,
+      scratch3_probs,
+      scratch3_heads,
+      scratch3_d_heads,
+      scratch3_d_q,
+      scratch3_d_k,
+      scratch3_d_v,
+      scratch3_d_row,
+      scratch5_xhat,
+      scratch5_istd,
+      scratch10_xhat,
+      scratch10_istd,
+      scratch11_q,
+      scratch11_k,
+      scratch11_v,
+      scratch11_probs,
+      scratch11_heads,
+      scratch11_d_heads,
+      scratch11_d_q,
+      scratch11_d_k,
+      scratch11_d_v,
+      scratch11_d_row,
+      scratch13_xhat,
+      scratch13_istd,
+      scratch18_xhat,
+      scratch18_istd,
+    ] = [
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1024),
+      new Int32Array(n * 16),
+      new Float32Array(n * 16),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 2048),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 512),
+      new Float32Array(n * 16),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 16),
+      new Float32Array(n * 512),
+      new Float32Array(n * 16),
+      new Float32Array(n * 512),
+      new Float32Array(n * 16),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 1024),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 512),
+      new Float32Array(n * 16),
+      new Float32Array(n * 512),
+      new Float32Array(n * 16),
+      new Float32Array(n * 512),
+      new Float32Array(n * 16),
+    ];
+    batchSize = n;
+    noteWorkspace();
+  }
+
+  /** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+  let workspaceMemory = new Set<ArrayBufferLike>();
+
+  function noteWorkspace(): void {
+    workspaceMemory = new Set(
+      [
+        act1,
+        act2,
+        act3,
+        act4,
+        act5,
+        act6,
+        act7,
+        act8,
+        act9,
+        act10,
+        act11,
+        act12,
+        act13,
+        act14,
+        act15,
+        act16,
+        act17,
+        act18,
+        act19,
+        act20,
+        act0,
+        grad0,
+        grad1,
+        grad2,
+        grad3,
+        grad4,
+        grad5,
+        grad6,
+        grad7,
+        grad8,
+        grad9,
+        grad10,
+        grad11,
+        grad12,
+        grad13,
+        grad14,
+        grad15,
+        grad16,
+        grad17,
+        grad18,
+        grad19,
+        grad20,
+        scratch2_xhat,
+        scratch2_istd,
+        scratch3_q,
+        scratch3_k,
+        scratch3_v,
+        scratch3_probs,
+        scratch3_heads,
+        scratch3_d_heads,
+        scratch3_d_q,
+        scratch3_d_k,
+        scratch3_d_v,
+        scratch3_d_row,
+        scratch5_xhat,
+        scratch5_istd,
+        scratch10_xhat,
+        scratch10_istd,
+        scratch11_q,
+        scratch11_k,
+        scratch11_v,
+        scratch11_probs,
+        scratch11_heads,
+        scratch11_d_heads,
+        scratch11_d_q,
+        scratch11_d_k,
+        scratch11_d_v,
+        scratch11_d_row,
+        scratch13_xhat,
+        scratch13_istd,
+        scratch18_xhat,
+        scratch18_istd,
+      ].map((a) => a.buffer),
     );
   }
-  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
-  if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.weightDecay !== undefined)
-    checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
-  if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
-  if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
-    throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+
+  /** Whether `a` shares memory with the workspace (an array this module returned): it would be
+   *  overwritten while it is read. One set lookup per call. */
+  function inWorkspace(a: ArrayBufferView): boolean {
+    return workspaceMemory.has(a.buffer);
   }
-  if (options.seed !== undefined) checkSeed(options.seed);
-}
 
-/** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
- *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
-export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
-  checkTrainerOptions(options);
-  if (params !== undefined) {
-    checkFloats("params", params, paramCount);
-    if (inWorkspace(params))
-      throw new TypeError("params share memory with an array this module returned: copy them first");
-  }
-  const own = params ?? createParams(options.seed ?? 0);
-  seedRandom(options.seed ?? 0);
-  return {
-    params: own,
-    grads: new Float32Array(paramCount),
-    buffers: createBuffers(),
-    options: Object.freeze({ ...options }),
-    m: new Float32Array(paramCount),
-    v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
-    steps: 0,
-  };
-}
-
-/** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
-const trainableRanges: readonly (readonly [number, number])[] = [
-  [0, 2048],
-  [2048, 2560],
-  [2560, 2592],
-  [2592, 2624],
-  [2624, 5696],
-  [5696, 5792],
-  [5792, 6816],
-  [6816, 6848],
-  [6848, 6880],
-  [6880, 6912],
-  [6912, 11008],
-  [11008, 11136],
-  [11136, 15232],
-  [15232, 15264],
-  [15264, 15296],
-  [15296, 15328],
-  [15328, 18400],
-  [18400, 18496],
-  [18496, 19520],
-  [19520, 19552],
-  [19552, 19584],
-  [19584, 19616],
-  [19616, 23712],
-  [23712, 23840],
-  [23840, 27936],
-  [27936, 27968],
-  [27968, 28000],
-  [28000, 28032],
-];
-
-/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
- *  (they are frozen, but the trainer object itself is not). */
-function checkTrainer(trainer: Trainer): void {
-  if (typeof trainer !== "object" || trainer === null)
-    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
-  checkTrainerOptions(trainer.options);
-  const sgd = trainer.options.optimizer === "sgd";
-  const arrays: [string, unknown, number][] = [
-    ["trainer.params", trainer.params, paramCount],
-    ["trainer.grads", trainer.grads, paramCount],
-    ["trainer.buffers", trainer.buffers, bufferCount],
-    ["trainer.m", trainer.m, paramCount],
-    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
-  ];
-  for (const [what, array, length] of arrays) checkFloats(what, array, length);
-  for (let i = 0; i < arrays.length; i++) {
-    for (let j = i + 1; j < arrays.length; j++) {
-      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
-        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+  function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
+    if (!(ids instanceof Int32Array))
+      throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
+    checkLength(what, ids, expected);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id < 0 || id >= vocab)
+        throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
     }
-    if (inWorkspace(arrays[i]![1] as Float32Array))
-      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
   }
-  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
-    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
-}
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
- *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
- *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
- *  state or the running statistics. */
-export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike<number>, n: number): number {
-  checkTrainer(trainer);
-  checkBatch(n);
-  const o = trainer.options;
-  const lossName = o.loss ?? "cross_entropy";
-  const outputLength = n * outputSize;
-  if (lossName === "cross_entropy") {
-    checkTargets("targets", target, outputLength / 64);
-    checkClasses(target, 64);
-  } else {
-    checkTargets("target", target, outputLength);
+  /**
+   * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
+   * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
+   */
+  function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
+    checkBatch(n);
+    checkOptions(options);
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    checkTokens("input", input, n * 16, 64);
+    if (options.seed !== undefined) checkSeed(options.seed);
+    allocate(n);
+    if (options.seed !== undefined) seedRandom(options.seed);
+    act0.set(input);
+    forward0(p, n);
+    forward1(p, n);
+    layernormForward1(p, n, act2, act3, scratch2_xhat, scratch2_istd, 2560, 2592); // op 2: h.0.ln_1 (layernorm)
+    forward3(p, n);
+    addForward1(n, act4, act2, act5); // op 4: add
+    layernormForward1(p, n, act5, act6, scratch5_xhat, scratch5_istd, 6848, 6880); // op 5: h.0.ln_2 (layernorm)
+    denseForward1(p, n, act6, act7, 6912, 11008); // op 6: h.0.c_fc (dense)
+    geluForward1(n, act7, act8); // op 7: h.0.4 (gelu)
+    denseForward2(p, n, act8, act9, 11136, 15232); // op 8: h.0.c_proj (dense)
+    addForward1(n, act9, act5, act10); // op 9: add
+    layernormForward1(p, n, act10, act11, scratch10_xhat, scratch10_istd, 15264, 15296); // op 10: h.1.ln_1 (layernorm)
+    forward11(p, n);
+    addForward1(n, act12, act10, act13); // op 12: add
+    layernormForward1(p, n, act13, act14, scratch13_xhat, scratch13_istd, 19552, 19584); // op 13: h.1.ln_2 (layernorm)
+    denseForward1(p, n, act14, act15, 19616, 23712); // op 14: h.1.c_fc (dense)
+    geluForward1(n, act15, act16); // op 15: h.1.4 (gelu)
+    denseForward2(p, n, act16, act17, 23840, 27936); // op 16: h.1.c_proj (dense)
+    addForward1(n, act17, act13, act18); // op 17: add
+    layernormForward1(p, n, act18, act19, scratch18_xhat, scratch18_istd, 27968, 28000); // op 18: ln_f (layernorm)
+    forward19(p, n);
+    forwardDone = true;
+    return act20;
   }
-  const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const output = result;
-  const grad = lossGrad(output.length);
-  const loss =
-    lossName === "mse"
-      ? mseLoss(output, target, n, grad)
-      : lossName === "cross_entropy"
-        ? crossEntropyLoss(output, target, n, grad)
-        : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
-  trainer.steps++;
-  const p = trainer.params;
-  const g = trainer.grads;
-  const lr = o.lr;
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
-    const mu = o.momentum ?? 0;
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        let d = g[i]! + wd * p[i]!;
-        if (mu !== 0) {
-          const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
-          trainer.m[i] = buf;
-          d = buf;
+
+  /**
+   * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
+   * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
+   * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
+   * next call).
+   */
+  function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
+    if (!forwardDone) throw new RangeError("backward needs a forward call first");
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const n = batchSize;
+    checkFloats("outputGrad", outputGrad, n * 1024);
+    checkFloats("grads", grads, paramCount);
+    if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+    if (inWorkspace(grads))
+      throw new TypeError("grads share memory with an array this module returned: copy them first");
+    copy(outputGrad, grad20);
+    const gp = grads;
+    zero(gp);
+    zero(grad0);
+    zero(grad1);
+    zero(grad2);
+    zero(grad3);
+    zero(grad4);
+    zero(grad5);
+    zero(grad6);
+    zero(grad8);
+    zero(grad9);
+    zero(grad10);
+    zero(grad11);
+    zero(grad12);
+    zero(grad13);
+    zero(grad14);
+    zero(grad16);
+    zero(grad17);
+    zero(grad18);
+    zero(grad19);
+    backward19(p, gp, n);
+    layernormBackward1(p, gp, n, grad18, grad19, scratch18_xhat, scratch18_istd, 27968, 28000); // op 18: ln_f (layernorm)
+    addBackward1(n, grad17, grad13, grad18); // op 17: add
+    denseBackward2(p, gp, n, act16, grad16, grad17, 23840, 27936); // op 16: h.1.c_proj (dense)
+    geluBackward1(n, act15, grad15, grad16); // op 15: h.1.4 (gelu)
+    denseBackward1(p, gp, n, act14, grad14, grad15, 19616, 23712); // op 14: h.1.c_fc (dense)
+    layernormBackward1(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, 19552, 19584); // op 13: h.1.ln_2 (layernorm)
+    addBackward1(n, grad12, grad10, grad13); // op 12: add
+    backward11(p, gp, n);
+    layernormBackward1(p, gp, n, grad10, grad11, scratch10_xhat, scratch10_istd, 15264, 15296); // op 10: h.1.ln_1 (layernorm)
+    addBackward1(n, grad9, grad5, grad10); // op 9: add
+    denseBackward2(p, gp, n, act8, grad8, grad9, 11136, 15232); // op 8: h.0.c_proj (dense)
+    geluBackward1(n, act7, grad7, grad8); // op 7: h.0.4 (gelu)
+    denseBackward1(p, gp, n, act6, grad6, grad7, 6912, 11008); // op 6: h.0.c_fc (dense)
+    layernormBackward1(p, gp, n, grad5, grad6, scratch5_xhat, scratch5_istd, 6848, 6880); // op 5: h.0.ln_2 (layernorm)
+    addBackward1(n, grad4, grad2, grad5); // op 4: add
+    backward3(p, gp, n);
+    layernormBackward1(p, gp, n, grad2, grad3, scratch2_xhat, scratch2_istd, 2560, 2592); // op 2: h.0.ln_1 (layernorm)
+    backward1(gp, n);
+    backward0(gp, n);
+  }
+
+  // ── One function per op, forward and backward ──
+
+  /** Forward of op 0: wte (embedding). */
+  function forward0(p: Float32Array, n: number): void {
+    // wte: embedding, table 64 × 32 at p[0]; [16] ids per sample → [16, 32]: one row copied per id
+    for (let r = 0, e = n * 16, yo = 0; r < e; r++, yo += 32) {
+      const w = act0[r]! * 32;
+      for (let d = 0; d < 32; d++) act1[yo + d] = p[w + d]!;
+    }
+  }
+
+  /** Backward of op 0: wte (embedding). */
+  function backward0(gp: Float32Array, n: number): void {
+    // wte: embedding, table 64 × 32 at p[0]; [16] ids per sample → [16, 32], backward: each id's output gradient is added to its own row only
+    for (let r = 0, e = n * 16, yo = 0; r < e; r++, yo += 32) {
+      const id = act0[r]!;
+      const w = id * 32;
+      for (let d = 0; d < 32; d++) gp[w + d]! += grad1[yo + d]!;
+    }
+  }
+
+  /** Forward of op 1: wpe (positional). */
+  function forward1(p: Float32Array, n: number): void {
+    // wpe: positional, table 16 × 32 at p[2048]; rows 0..15 added to the 16 positions of [16, 32]
+    for (let o = 0, e = n * 512; o < e; o += 512) {
+      for (let j = 0; j < 512; j++) act2[o + j] = act1[o + j]! + p[2048 + j]!;
+    }
+  }
+
+  /** Backward of op 1: wpe (positional). */
+  function backward1(gp: Float32Array, n: number): void {
+    // wpe: positional backward: dx += dy, rows 0..15 of the table (32 wide) += Σ over the batch of dy
+    for (let o = 0, e = n * 512; o < e; o += 512) {
+      for (let j = 0; j < 512; j++) {
+        const d = grad2[o + j]!;
+        grad1[o + j]! += d;
+        gp[2048 + j]! += d;
+      }
+    }
+  }
+
+  /** Forward of the 5 ops 2, 5, 10, 13, 18 (layernorm, one shape): each call passes its arrays and offsets. */
+  function layernormForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < 16; g++) {
+        const base = (b * 16 + g) * 32;
+        let s = 0;
+        for (let j = base; j < base + 32; j++) s += input[j]!;
+        const m = s / 32;
+        let q = 0;
+        for (let j = base; j < base + 32; j++) {
+          const d = input[j]! - m;
+          q += d * d;
         }
-        p[i] = p[i]! - lr * d;
-      }
-    }
-  } else {
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
-    const eps = o.eps ?? 1e-8;
-    const c1 = 1 - Math.pow(b1, trainer.steps);
-    const c2 = 1 - Math.pow(b2, trainer.steps);
-    const decoupled = o.optimizer === "adamw";
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        if (decoupled) p[i] = p[i]! * (1 - lr * wd);
-        const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
-        const m = b1 * trainer.m[i]! + (1 - b1) * d;
-        const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
-        trainer.m[i] = m;
-        trainer.v[i] = v;
-        p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        const r = 1 / Math.sqrt(q / 32 + 0.00001);
+        istd[b * 16 + g] = r;
+        for (let ch = 0, j = base; ch < 32; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          const sh = p[biasAt + ch]!;
+          const h = (input[j]! - m) * r;
+          xhat[j] = h;
+          output[j] = h * w + sh;
+        }
       }
     }
   }
-  return loss;
-}
 
-let lossGradArray = new Float32Array(0);
+  /** Backward of the 5 ops 2, 5, 10, 13, 18 (layernorm, one shape): each call passes its arrays and offsets. */
+  function layernormBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < 16; g++) {
+        const base = (b * 16 + g) * 32;
+        const r = istd[b * 16 + g]!;
+        let sd = 0;
+        let sdh = 0;
+        for (let ch = 0, j = base; ch < 32; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          const d = outputGrad[j]! * w;
+          const h = xhat[j]!;
+          sd += d;
+          sdh += d * h;
+          gp[weightAt + ch]! += outputGrad[j]! * h;
+          gp[biasAt + ch]! += outputGrad[j]!;
+        }
+        const a = sd / 32;
+        const bh = sdh / 32;
+        for (let ch = 0, j = base; ch < 32; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
+        }
+      }
+    }
+  }
 
-function lossGrad(length: number): Float32Array {
-  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
-  return lossGradArray;
+  /** Forward of op 3: h.0.attn (attention). */
+  function forward3(p: Float32Array, n: number): void {
+    // h.0.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…31)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act3, scratch3_q, n * 16, 32, 32, 2624, 5696, 0, 32, 1);
+    // k = x · (qkv_proj rows 32…63)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act3, scratch3_k, n * 16, 32, 32, 3648, 5728, 0, 32, 1);
+    // v = x · (qkv_proj rows 64…95)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act3, scratch3_v, n * 16, 32, 32, 4672, 5760, 0, 32, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 4; h++) {
+        const qh = b * 512 + h * 8;
+        const kh = b * 512 + h * 8;
+        for (let i = 0; i < 16; i++) {
+          const qi = qh + i * 32;
+          const row = ((b * 4 + h) * 16 + i) * 16;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 32;
+            const s =
+              scratch3_q[qi]! * scratch3_k[kj]! +
+              scratch3_q[qi + 1]! * scratch3_k[kj + 1]! +
+              scratch3_q[qi + 2]! * scratch3_k[kj + 2]! +
+              scratch3_q[qi + 3]! * scratch3_k[kj + 3]! +
+              scratch3_q[qi + 4]! * scratch3_k[kj + 4]! +
+              scratch3_q[qi + 5]! * scratch3_k[kj + 5]! +
+              scratch3_q[qi + 6]! * scratch3_k[kj + 6]! +
+              scratch3_q[qi + 7]! * scratch3_k[kj + 7]!;
+            scratch3_probs[row + j] = s * 0.35355339059327373;
+            m = Math.max(m, scratch3_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch3_probs[row + j]! - m);
+            scratch3_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch3_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          let o0 = 0;
+          let o1 = 0;
+          let o2 = 0;
+          let o3 = 0;
+          let o4 = 0;
+          let o5 = 0;
+          let o6 = 0;
+          let o7 = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = scratch3_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 32;
+            o0 += a * scratch3_v[vj]!;
+            o1 += a * scratch3_v[vj + 1]!;
+            o2 += a * scratch3_v[vj + 2]!;
+            o3 += a * scratch3_v[vj + 3]!;
+            o4 += a * scratch3_v[vj + 4]!;
+            o5 += a * scratch3_v[vj + 5]!;
+            o6 += a * scratch3_v[vj + 6]!;
+            o7 += a * scratch3_v[vj + 7]!;
+          }
+          scratch3_heads[oi] = o0;
+          scratch3_heads[oi + 1] = o1;
+          scratch3_heads[oi + 2] = o2;
+          scratch3_heads[oi + 3] = o3;
+          scratch3_heads[oi + 4] = o4;
+          scratch3_heads[oi + 5] = o5;
+          scratch3_heads[oi + 6] = o6;
+          scratch3_heads[oi + 7] = o7;
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch3_heads, act4, n * 16, 32, 32, 5792, 6816, 0, 32, 1);
+  }
+
+  /** Backward of op 3: h.0.attn (attention). */
+  function backward3(p: Float32Array, gp: Float32Array, n: number): void {
+    // h.0.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias, backward
+    scratch3_d_heads.fill(0, 0, n * 512);
+    scratch3_d_q.fill(0, 0, n * 512);
+    scratch3_d_k.fill(0, 0, n * 512);
+    scratch3_d_v.fill(0, 0, n * 512);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(p, gp, scratch3_heads, scratch3_d_heads, grad4, n * 16, 32, 32, 5792, 6816, true, 0, 32, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 4; h++) {
+        const kc = h * 8;
+        for (let i = 0; i < 16; i++) {
+          const oi = b * 512 + i * 32 + h * 8;
+          const row = ((b * 4 + h) * 16 + i) * 16;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          const h0 = scratch3_d_heads[oi]!;
+          const h1 = scratch3_d_heads[oi + 1]!;
+          const h2 = scratch3_d_heads[oi + 2]!;
+          const h3 = scratch3_d_heads[oi + 3]!;
+          const h4 = scratch3_d_heads[oi + 4]!;
+          const h5 = scratch3_d_heads[oi + 5]!;
+          const h6 = scratch3_d_heads[oi + 6]!;
+          const h7 = scratch3_d_heads[oi + 7]!;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 512 + j * 32 + kc;
+            const dp =
+              h0 * scratch3_v[vj]! +
+              h1 * scratch3_v[vj + 1]! +
+              h2 * scratch3_v[vj + 2]! +
+              h3 * scratch3_v[vj + 3]! +
+              h4 * scratch3_v[vj + 4]! +
+              h5 * scratch3_v[vj + 5]! +
+              h6 * scratch3_v[vj + 6]! +
+              h7 * scratch3_v[vj + 7]!;
+            const pr = scratch3_probs[row + j]!;
+            const a = pr;
+            scratch3_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            scratch3_d_v[vj]! += a * h0;
+            scratch3_d_v[vj + 1]! += a * h1;
+            scratch3_d_v[vj + 2]! += a * h2;
+            scratch3_d_v[vj + 3]! += a * h3;
+            scratch3_d_v[vj + 4]! += a * h4;
+            scratch3_d_v[vj + 5]! += a * h5;
+            scratch3_d_v[vj + 6]! += a * h6;
+            scratch3_d_v[vj + 7]! += a * h7;
+          }
+          // dS_j = P_ij (dP_j − s) / √8; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          const q0 = scratch3_q[qi]!;
+          const q1 = scratch3_q[qi + 1]!;
+          const q2 = scratch3_q[qi + 2]!;
+          const q3 = scratch3_q[qi + 3]!;
+          const q4 = scratch3_q[qi + 4]!;
+          const q5 = scratch3_q[qi + 5]!;
+          const q6 = scratch3_q[qi + 6]!;
+          const q7 = scratch3_q[qi + 7]!;
+          let e0 = 0;
+          let e1 = 0;
+          let e2 = 0;
+          let e3 = 0;
+          let e4 = 0;
+          let e5 = 0;
+          let e6 = 0;
+          let e7 = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch3_probs[row + j]! * (scratch3_d_row[j]! - s) * 0.35355339059327373;
+            if (ds === 0) continue;
+            const kj = b * 512 + j * 32 + kc;
+            e0 += ds * scratch3_k[kj]!;
+            e1 += ds * scratch3_k[kj + 1]!;
+            e2 += ds * scratch3_k[kj + 2]!;
+            e3 += ds * scratch3_k[kj + 3]!;
+            e4 += ds * scratch3_k[kj + 4]!;
+            e5 += ds * scratch3_k[kj + 5]!;
+            e6 += ds * scratch3_k[kj + 6]!;
+            e7 += ds * scratch3_k[kj + 7]!;
+            scratch3_d_k[kj]! += ds * q0;
+            scratch3_d_k[kj + 1]! += ds * q1;
+            scratch3_d_k[kj + 2]! += ds * q2;
+            scratch3_d_k[kj + 3]! += ds * q3;
+            scratch3_d_k[kj + 4]! += ds * q4;
+            scratch3_d_k[kj + 5]! += ds * q5;
+            scratch3_d_k[kj + 6]! += ds * q6;
+            scratch3_d_k[kj + 7]! += ds * q7;
+          }
+          scratch3_d_q[oi]! += e0;
+          scratch3_d_q[oi + 1]! += e1;
+          scratch3_d_q[oi + 2]! += e2;
+          scratch3_d_q[oi + 3]! += e3;
+          scratch3_d_q[oi + 4]! += e4;
+          scratch3_d_q[oi + 5]! += e5;
+          scratch3_d_q[oi + 6]! += e6;
+          scratch3_d_q[oi + 7]! += e7;
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…31) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…31)
+    denseTiledBackward(p, gp, act3, grad3, scratch3_d_q, n * 16, 32, 32, 2624, 5696, true, 0, 32, 1);
+    // k: d(qkv_proj rows 32…63) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 32…63)
+    denseTiledBackward(p, gp, act3, grad3, scratch3_d_k, n * 16, 32, 32, 3648, 5728, true, 0, 32, 1);
+    // v: d(qkv_proj rows 64…95) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 64…95)
+    denseTiledBackward(p, gp, act3, grad3, scratch3_d_v, n * 16, 32, 32, 4672, 5760, true, 0, 32, 1);
+  }
+
+  /** Forward of the 4 ops 4, 9, 12, 17 (add, one shape): each call passes its arrays and offsets. */
+  function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 512; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 4 ops 4, 9, 12, 17 (add, one shape): each call passes its arrays and offsets. */
+  function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 512; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Forward of the 2 ops 6, 14 (dense, one shape): each call passes its arrays and offsets. */
+  function denseForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 32 → 128, register-tiled (shared kernel below)
+    denseTiledForward(p, input, output, n * 16, 32, 128, weightAt, biasAt, 0, 128, 1);
+  }
+
+  /** Backward of the 2 ops 6, 14 (dense, one shape): each call passes its arrays and offsets. */
+  function denseBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 32 → 128 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 32, 128, weightAt, biasAt, true, 0, 128, 1);
+  }
+
+  /** Forward of the 2 ops 7, 15 (gelu, one shape): each call passes its arrays and offsets. */
+  function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
+    // gelu
+    for (let i = 0, e = n * 2048; i < e; i++) {
+      const x = input[i]!;
+      output[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+    }
+  }
+
+  /** Backward of the 2 ops 7, 15 (gelu, one shape): each call passes its arrays and offsets. */
+  function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // gelu backward
+    for (let i = 0, e = n * 2048; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = gelu_tanh_grad(x) * g;
+    }
+  }
+
+  /** Forward of the 2 ops 8, 16 (dense, one shape): each call passes its arrays and offsets. */
+  function denseForward2(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 128 → 32, register-tiled (shared kernel below)
+    denseTiledForward(p, input, output, n * 16, 128, 32, weightAt, biasAt, 0, 32, 1);
+  }
+
+  /** Backward of the 2 ops 8, 16 (dense, one shape): each call passes its arrays and offsets. */
+  function denseBackward2(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 128 → 32 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 128, 32, weightAt, biasAt, true, 0, 32, 1);
+  }
+
+  /** Forward of op 11: h.1.attn (attention). */
+  function forward11(p: Float32Array, n: number): void {
+    // h.1.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…31)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act11, scratch11_q, n * 16, 32, 32, 15328, 18400, 0, 32, 1);
+    // k = x · (qkv_proj rows 32…63)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act11, scratch11_k, n * 16, 32, 32, 16352, 18432, 0, 32, 1);
+    // v = x · (qkv_proj rows 64…95)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act11, scratch11_v, n * 16, 32, 32, 17376, 18464, 0, 32, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys j ≤ i, weighted sum of v
+      for (let h = 0; h < 4; h++) {
+        const qh = b * 512 + h * 8;
+        const kh = b * 512 + h * 8;
+        for (let i = 0; i < 16; i++) {
+          const qi = qh + i * 32;
+          const row = ((b * 4 + h) * 16 + i) * 16;
+          let m = -Infinity;
+          for (let j = 0; j < i + 1; j++) {
+            const kj = kh + j * 32;
+            const s =
+              scratch11_q[qi]! * scratch11_k[kj]! +
+              scratch11_q[qi + 1]! * scratch11_k[kj + 1]! +
+              scratch11_q[qi + 2]! * scratch11_k[kj + 2]! +
+              scratch11_q[qi + 3]! * scratch11_k[kj + 3]! +
+              scratch11_q[qi + 4]! * scratch11_k[kj + 4]! +
+              scratch11_q[qi + 5]! * scratch11_k[kj + 5]! +
+              scratch11_q[qi + 6]! * scratch11_k[kj + 6]! +
+              scratch11_q[qi + 7]! * scratch11_k[kj + 7]!;
+            scratch11_probs[row + j] = s * 0.35355339059327373;
+            m = Math.max(m, scratch11_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const e = Math.exp(scratch11_probs[row + j]! - m);
+            scratch11_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < i + 1; j++) scratch11_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          let o0 = 0;
+          let o1 = 0;
+          let o2 = 0;
+          let o3 = 0;
+          let o4 = 0;
+          let o5 = 0;
+          let o6 = 0;
+          let o7 = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const a = scratch11_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 32;
+            o0 += a * scratch11_v[vj]!;
+            o1 += a * scratch11_v[vj + 1]!;
+            o2 += a * scratch11_v[vj + 2]!;
+            o3 += a * scratch11_v[vj + 3]!;
+            o4 += a * scratch11_v[vj + 4]!;
+            o5 += a * scratch11_v[vj + 5]!;
+            o6 += a * scratch11_v[vj + 6]!;
+            o7 += a * scratch11_v[vj + 7]!;
+          }
+          scratch11_heads[oi] = o0;
+          scratch11_heads[oi + 1] = o1;
+          scratch11_heads[oi + 2] = o2;
+          scratch11_heads[oi + 3] = o3;
+          scratch11_heads[oi + 4] = o4;
+          scratch11_heads[oi + 5] = o5;
+          scratch11_heads[oi + 6] = o6;
+          scratch11_heads[oi + 7] = o7;
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch11_heads, act12, n * 16, 32, 32, 18496, 19520, 0, 32, 1);
+  }
+
+  /** Backward of op 11: h.1.attn (attention). */
+  function backward11(p: Float32Array, gp: Float32Array, n: number): void {
+    // h.1.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias, backward
+    scratch11_d_heads.fill(0, 0, n * 512);
+    scratch11_d_q.fill(0, 0, n * 512);
+    scratch11_d_k.fill(0, 0, n * 512);
+    scratch11_d_v.fill(0, 0, n * 512);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(p, gp, scratch11_heads, scratch11_d_heads, grad12, n * 16, 32, 32, 18496, 19520, true, 0, 32, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 4; h++) {
+        const kc = h * 8;
+        for (let i = 0; i < 16; i++) {
+          const oi = b * 512 + i * 32 + h * 8;
+          const row = ((b * 4 + h) * 16 + i) * 16;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          const h0 = scratch11_d_heads[oi]!;
+          const h1 = scratch11_d_heads[oi + 1]!;
+          const h2 = scratch11_d_heads[oi + 2]!;
+          const h3 = scratch11_d_heads[oi + 3]!;
+          const h4 = scratch11_d_heads[oi + 4]!;
+          const h5 = scratch11_d_heads[oi + 5]!;
+          const h6 = scratch11_d_heads[oi + 6]!;
+          const h7 = scratch11_d_heads[oi + 7]!;
+          for (let j = 0; j < i + 1; j++) {
+            const vj = b * 512 + j * 32 + kc;
+            const dp =
+              h0 * scratch11_v[vj]! +
+              h1 * scratch11_v[vj + 1]! +
+              h2 * scratch11_v[vj + 2]! +
+              h3 * scratch11_v[vj + 3]! +
+              h4 * scratch11_v[vj + 4]! +
+              h5 * scratch11_v[vj + 5]! +
+              h6 * scratch11_v[vj + 6]! +
+              h7 * scratch11_v[vj + 7]!;
+            const pr = scratch11_probs[row + j]!;
+            const a = pr;
+            scratch11_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            scratch11_d_v[vj]! += a * h0;
+            scratch11_d_v[vj + 1]! += a * h1;
+            scratch11_d_v[vj + 2]! += a * h2;
+            scratch11_d_v[vj + 3]! += a * h3;
+            scratch11_d_v[vj + 4]! += a * h4;
+            scratch11_d_v[vj + 5]! += a * h5;
+            scratch11_d_v[vj + 6]! += a * h6;
+            scratch11_d_v[vj + 7]! += a * h7;
+          }
+          // dS_j = P_ij (dP_j − s) / √8; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          const q0 = scratch11_q[qi]!;
+          const q1 = scratch11_q[qi + 1]!;
+          const q2 = scratch11_q[qi + 2]!;
+          const q3 = scratch11_q[qi + 3]!;
+          const q4 = scratch11_q[qi + 4]!;
+          const q5 = scratch11_q[qi + 5]!;
+          const q6 = scratch11_q[qi + 6]!;
+          const q7 = scratch11_q[qi + 7]!;
+          let e0 = 0;
+          let e1 = 0;
+          let e2 = 0;
+          let e3 = 0;
+          let e4 = 0;
+          let e5 = 0;
+          let e6 = 0;
+          let e7 = 0;
+          for (let j = 0; j < i + 1; j++) {
+            const ds = scratch11_probs[row + j]! * (scratch11_d_row[j]! - s) * 0.35355339059327373;
+            if (ds === 0) continue;
+            const kj = b * 512 + j * 32 + kc;
+            e0 += ds * scratch11_k[kj]!;
+            e1 += ds * scratch11_k[kj + 1]!;
+            e2 += ds * scratch11_k[kj + 2]!;
+            e3 += ds * scratch11_k[kj + 3]!;
+            e4 += ds * scratch11_k[kj + 4]!;
+            e5 += ds * scratch11_k[kj + 5]!;
+            e6 += ds * scratch11_k[kj + 6]!;
+            e7 += ds * scratch11_k[kj + 7]!;
+            scratch11_d_k[kj]! += ds * q0;
+            scratch11_d_k[kj + 1]! += ds * q1;
+            scratch11_d_k[kj + 2]! += ds * q2;
+            scratch11_d_k[kj + 3]! += ds * q3;
+            scratch11_d_k[kj + 4]! += ds * q4;
+            scratch11_d_k[kj + 5]! += ds * q5;
+            scratch11_d_k[kj + 6]! += ds * q6;
+            scratch11_d_k[kj + 7]! += ds * q7;
+          }
+          scratch11_d_q[oi]! += e0;
+          scratch11_d_q[oi + 1]! += e1;
+          scratch11_d_q[oi + 2]! += e2;
+          scratch11_d_q[oi + 3]! += e3;
+          scratch11_d_q[oi + 4]! += e4;
+          scratch11_d_q[oi + 5]! += e5;
+          scratch11_d_q[oi + 6]! += e6;
+          scratch11_d_q[oi + 7]! += e7;
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…31) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…31)
+    denseTiledBackward(p, gp, act11, grad11, scratch11_d_q, n * 16, 32, 32, 15328, 18400, true, 0, 32, 1);
+    // k: d(qkv_proj rows 32…63) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 32…63)
+    denseTiledBackward(p, gp, act11, grad11, scratch11_d_k, n * 16, 32, 32, 16352, 18432, true, 0, 32, 1);
+    // v: d(qkv_proj rows 64…95) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 64…95)
+    denseTiledBackward(p, gp, act11, grad11, scratch11_d_v, n * 16, 32, 32, 17376, 18464, true, 0, 32, 1);
+  }
+
+  /** Forward of op 19: lm_head (dense). */
+  function forward19(p: Float32Array, n: number): void {
+    // lm_head: dense 32 → 64, register-tiled (shared kernel below)
+    denseTiledForward(p, act19, act20, n * 16, 32, 64, 0, -1, 0, 64, 1);
+  }
+
+  /** Backward of op 19: lm_head (dense). */
+  function backward19(p: Float32Array, gp: Float32Array, n: number): void {
+    // lm_head: dense 32 → 64 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, act19, grad19, grad20, n * 16, 32, 64, 0, -1, true, 0, 64, 1);
+  }
+
+  // ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
+  function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
+    if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+    if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
+  }
+
+  const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
+  const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+
+  /** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
+   *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
+   *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
+   *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
+   *  momentum buffer sums a series that does not converge). */
+  function checkTrainerOptions(options: TrainerOptions): void {
+    if (!optimizerNames.includes(options.optimizer)) {
+      throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+    }
+    if (options.loss !== undefined && !lossNames.includes(options.loss)) {
+      throw new TypeError(
+        `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+      );
+    }
+    if (typeof options.lr !== "function") checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+    if (options.clipGradNorm !== undefined)
+      checkOption("clipGradNorm", options.clipGradNorm, (x) => x > 0, "a finite number > 0");
+    if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.weightDecay !== undefined)
+      checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
+    if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
+    if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
+      throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+    }
+    if (options.seed !== undefined) checkSeed(options.seed);
+  }
+
+  /** The learning rate of the next step: the schedule's value for it, or the trainer's `lr`; checked. */
+  function stepRate(trainer: Trainer): number {
+    const schedule = trainer.options.lr;
+    const lr: unknown = typeof schedule === "function" ? schedule(trainer.steps) : trainer.lr;
+    checkOption(
+      typeof schedule === "function" ? `lr(${trainer.steps})` : "trainer.lr",
+      lr,
+      (x) => x > 0,
+      "a finite number > 0",
+    );
+    return lr as number;
+  }
+
+  /** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
+   *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it.
+   *  `buffers` (a model's running statistics) are used as they are; by default the trainer has its own. */
+  function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+    checkTrainerOptions(options);
+    if (params !== undefined) {
+      checkFloats("params", params, paramCount);
+      if (inWorkspace(params))
+        throw new TypeError("params share memory with an array this module returned: copy them first");
+    }
+    if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
+    const own = params ?? createParams(options.seed ?? 0);
+    seedRandom(options.seed ?? 0);
+    const lr = options.lr;
+    return {
+      params: own,
+      grads: new Float32Array(paramCount),
+      buffers: buffers ?? createBuffers(),
+      options: Object.freeze({ ...options }),
+      m: new Float32Array(paramCount),
+      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      steps: 0,
+      lr: typeof lr === "function" ? 0 : lr,
+      gradNorm: 0,
+    };
+  }
+
+  /** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
+  const trainableRanges: readonly (readonly [number, number])[] = [
+    [0, 2048],
+    [2048, 2560],
+    [2560, 2592],
+    [2592, 2624],
+    [2624, 5696],
+    [5696, 5792],
+    [5792, 6816],
+    [6816, 6848],
+    [6848, 6880],
+    [6880, 6912],
+    [6912, 11008],
+    [11008, 11136],
+    [11136, 15232],
+    [15232, 15264],
+    [15264, 15296],
+    [15296, 15328],
+    [15328, 18400],
+    [18400, 18496],
+    [18496, 19520],
+    [19520, 19552],
+    [19552, 19584],
+    [19584, 19616],
+    [19616, 23712],
+    [23712, 23840],
+    [23840, 27936],
+    [27936, 27968],
+    [27968, 28000],
+    [28000, 28032],
+  ];
+
+  /** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+   *  (they are frozen, but the trainer object itself is not). */
+  function checkTrainer(trainer: Trainer): void {
+    if (typeof trainer !== "object" || trainer === null)
+      throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+    checkTrainerOptions(trainer.options);
+    const sgd = trainer.options.optimizer === "sgd";
+    const arrays: [string, unknown, number][] = [
+      ["trainer.params", trainer.params, paramCount],
+      ["trainer.grads", trainer.grads, paramCount],
+      ["trainer.buffers", trainer.buffers, bufferCount],
+      ["trainer.m", trainer.m, paramCount],
+      ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+    ];
+    for (const [what, array, length] of arrays) checkFloats(what, array, length);
+    for (let i = 0; i < arrays.length; i++) {
+      for (let j = i + 1; j < arrays.length; j++) {
+        if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+          throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+      }
+      if (inWorkspace(arrays[i]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+    }
+    if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+      throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+  }
+
+  /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+   *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+   *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+   *  state or the running statistics. */
+  function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike<number>, n: number): number {
+    checkTrainer(trainer);
+    checkBatch(n);
+    const o = trainer.options;
+    const lr = stepRate(trainer);
+    const lossName = o.loss ?? "cross_entropy";
+    const outputLength = n * outputSize;
+    if (lossName === "cross_entropy") {
+      checkTargets("targets", target, outputLength / 64);
+      checkClasses(target, 64);
+    } else {
+      checkTargets("target", target, outputLength);
+    }
+    const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+    const output = result;
+    const grad = lossGrad(output.length);
+    const loss =
+      lossName === "mse"
+        ? mseLoss(output, target, n, grad)
+        : lossName === "cross_entropy"
+          ? crossEntropyLoss(output, target, n, grad)
+          : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
+    backward(trainer.params, grad, trainer.grads);
+    trainer.steps++;
+    trainer.lr = lr;
+    const p = trainer.params;
+    const g = trainer.grads;
+    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    const wd = o.weightDecay ?? 0;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          let d = g[i]! + wd * p[i]!;
+          if (mu !== 0) {
+            const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
+            trainer.m[i] = buf;
+            d = buf;
+          }
+          p[i] = p[i]! - lr * d;
+        }
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          if (decoupled) p[i] = p[i]! * (1 - lr * wd);
+          const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
+          const m = b1 * trainer.m[i]! + (1 - b1) * d;
+          const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
+          trainer.m[i] = m;
+          trainer.v[i] = v;
+          p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        }
+      }
+    }
+    return loss;
+  }
+
+  let lossGradArray = new Float32Array(0);
+
+  function lossGrad(length: number): Float32Array {
+    if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
+    return lossGradArray;
+  }
+
+  return {
+    createParams,
+    forward,
+    backward,
+    createTrainer,
+    trainStep,
+    /** The random stream's state (dropout masks): saved and restored by checkpoints. */
+    random: {
+      get: (): number => rngState,
+      set: (state: number): void => {
+        rngState = state >>> 0;
+      },
+    },
+  };
 }
 
 // ── Math helpers ──
@@ -2346,4 +2411,1313 @@ function densePlainBackward(
       }
     }
   }
+}
+
+// ── The module's own engine, and models ────────────────────────────────────────────────────────────────
+
+const engine = createEngine();
+
+/** A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights
+ *  and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same
+ *  parameters on every machine. */
+export function createParams(seed = 0): Float32Array {
+  return engine.createParams(seed);
+}
+
+/** Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters
+ *  `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without
+ *  `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own. */
+export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
+  return engine.forward(p, input, n, options);
+}
+
+/** Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call:
+ *  writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's
+ *  gradient (reused by the next call). */
+export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
+  return engine.backward(p, outputGrad, grads);
+}
+
+/** A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients,
+ *  buffers (`buffers`, or its own) and optimizer state. */
+export function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+  return engine.createTrainer(options, params, buffers);
+}
+
+/** One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward,
+ *  gradient clipping, update; returns the loss. A step that throws has changed nothing. */
+export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike<number>, n: number): number {
+  return engine.trainStep(trainer, input, target, n);
+}
+
+/** Options of `createModel`. */
+export interface ModelOptions {
+  /** Seed of the initial parameters (PyTorch's default initialization) and of dropout masks; default 0. */
+  readonly seed?: number;
+}
+
+/** What a model instance knows about itself: the manifest (PyTorch `state_dict` names, shapes, layout). */
+export interface Manifest {
+  readonly modelName: string;
+  readonly inputs: typeof inputs;
+  readonly outputs: typeof outputs;
+  readonly paramCount: number;
+  readonly bufferCount: number;
+  readonly params: readonly TensorInfo[];
+  readonly buffers: readonly TensorInfo[];
+}
+
+/** The manifest, as models give it. */
+export const manifest: Manifest = { modelName, inputs, outputs, paramCount, bufferCount, params, buffers };
+
+/** A trainer bound to a model: it updates the model's parameters and running statistics. */
+export interface ModelTrainer {
+  /** One step on a batch: forward in training mode, loss, backward, gradient clipping, update; returns the
+   *  loss. A step that throws has changed nothing. */
+  step(input: Int32Array, target: ArrayLike<number>, n: number): number;
+  /** The learning rate of the next step: set it between steps (a number > 0); with a schedule, the last
+   *  step's rate. */
+  lr: number;
+  /** Steps taken. */
+  readonly steps: number;
+  /** The gradients' global L2 norm at the last step, before clipping. */
+  readonly gradNorm: number;
+  /** Its state: options, gradients and the optimizer's moments (`m`, `v`), the model's own arrays. */
+  readonly state: Trainer;
+  /** Everything a resumed run needs to take the same steps bit for bit, as safetensors: the state dict, the
+   *  optimizer's moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and, in `__metadata__`, the
+   *  optimizer, step count, learning rate and random stream. */
+  saveCheckpoint(): Uint8Array;
+  /** Restores a checkpoint of `saveCheckpoint` (same model, same optimizer): all of it is checked before
+   *  anything changes. */
+  loadCheckpoint(bytes: Uint8Array | ArrayBuffer): void;
+}
+
+/** A model instance: its own parameters, buffers, gradients, workspaces and random stream — two instances
+ *  share nothing that changes. */
+export interface Model {
+  readonly manifest: Manifest;
+  /** The parameters, paramCount values in `manifest.params` order (tied tensors stored once). */
+  readonly params: Float32Array;
+  /** The gradients `backward` writes. */
+  readonly grads: Float32Array;
+  /** The buffers (BatchNorm running statistics), bufferCount values in `manifest.buffers` order. */
+  readonly buffers: Float32Array;
+  /** Runs the model on `n` samples, in training mode unless `options.training` is false (batch statistics,
+   *  updating `buffers`; dropout); the outputs are reused by the next call: copy them to keep them. */
+  forward(input: Int32Array, n: number, options?: Omit<ForwardOptions, "buffers">): Float32Array;
+  /** Evaluation: running statistics, no dropout (PyTorch's `model.eval()`); `buffers` are not changed. */
+  predict(input: Int32Array, n: number, options?: Omit<ForwardOptions, "buffers" | "training" | "seed">): Float32Array;
+  /** Back-propagates the loss gradient of the last call's outputs: the parameters' gradients into
+   *  `grads`; returns the input's gradient. */
+  backward(outputGrad: Float32Array): void;
+  /** A trainer on this model (SGD with momentum, Adam or AdamW). */
+  createTrainer(options: TrainerOptions): ModelTrainer;
+  /** Loads a PyTorch state dict from safetensors bytes (F32, F64, F16, BF16; parameters and buffers): all of
+   *  it is checked first, and an error lists every problem and changes nothing. */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): LoadReport;
+  /** The state dict as safetensors, for `safetensors.torch.load_file` and `load_state_dict` (a tied tensor
+   *  under both of its names). */
+  saveSafetensors(): Uint8Array;
+}
+
+/** A new model: parameters initialized as PyTorch does (from `options.seed`), fresh running statistics, and
+ *  an engine of its own. */
+export function createModel(options: ModelOptions = {}): Model {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const e = createEngine();
+  const params = e.createParams(seed);
+  const grads = new Float32Array(paramCount);
+  const buffers = createBuffers();
+  return {
+    manifest,
+    params,
+    grads,
+    buffers,
+    forward(input: Int32Array, n: number, options: Omit<ForwardOptions, "buffers"> = {}): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: options.training ?? true, buffers });
+    },
+    predict(
+      input: Int32Array,
+      n: number,
+      options: Omit<ForwardOptions, "buffers" | "training" | "seed"> = {},
+    ): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: false, buffers });
+    },
+    backward(outputGrad: Float32Array): void {
+      return e.backward(params, outputGrad, grads);
+    },
+    createTrainer(options: TrainerOptions): ModelTrainer {
+      const state = e.createTrainer(options, params, buffers);
+      const view = {
+        params,
+        buffers,
+        m: state.m,
+        v: state.v,
+        optimizer: state.options.optimizer,
+        get steps() {
+          return state.steps;
+        },
+        set steps(x: number) {
+          state.steps = x;
+        },
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          state.lr = x;
+        },
+        get random() {
+          return e.random.get();
+        },
+        set random(x: number) {
+          e.random.set(x);
+        },
+      };
+      return {
+        step: (input: Int32Array, target: ArrayLike<number>, n: number) => e.trainStep(state, input, target, n),
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          if (typeof x !== "number" || !Number.isFinite(x) || x <= 0)
+            throw new RangeError(`lr must be a finite number > 0, got ${x}`);
+          state.lr = x;
+        },
+        get steps() {
+          return state.steps;
+        },
+        get gradNorm() {
+          return state.gradNorm;
+        },
+        state,
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) =>
+          loadTrainerState(bytes, manifest.params, manifest.buffers, view),
+      };
+    },
+    loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
+      return loadStateDict(bytes, options, manifest.params, manifest.buffers, params, buffers);
+    },
+    saveSafetensors(): Uint8Array {
+      return saveStateDict(manifest.params, manifest.buffers, params, buffers);
+    },
+  };
+}
+
+// ── Weight files: safetensors (src/weights/safetensors.ts) ──
+
+// safetensors, read and written with no dependency: Uint8Array and DataView only — no Node API, no
+// TextDecoder (not in the ES2022 library generated modules are checked against), no import — so that this
+// file can be copied as it is into generated modules (it is clean under their strictest settings, tested).
+//
+// The format (huggingface/safetensors, README "Format", and the reference implementation
+// safetensors/src/tensor.rs): 8 bytes N, an unsigned little-endian 64-bit integer; N bytes of UTF-8 JSON
+// starting with `{` and possibly padded with spaces; then the data. The JSON maps each tensor name to
+// `{"dtype": "F32", "shape": [2, 3], "data_offsets": [BEGIN, END]}`, offsets in bytes relative to the start of
+// the data, END exclusive; an optional `__metadata__` maps strings to strings. The data is little-endian,
+// row-major, and "entirely indexed": the tensors, sorted by offset, cover it with no hole and no overlap, and
+// the last one ends at the end of the file. The reference refuses a header over 100,000,000 bytes
+// (`MAX_HEADER_SIZE`).
+//
+// Every number of a file is checked before it is used (header length against the file and the cap, each
+// range against the data, each range's length against its dtype and shape in exact integers, the ranges
+// against each other); a file that fails a check gives an error that names the tensor, never an exception
+// or a read out of bounds. Duplicate names are refused (JSON.parse would keep the last silently): the
+// header goes through the small strict JSON reader below, with a nesting cap.
+
+/** Every dtype of the reference implementation, with its size in bytes. */
+const dtypeSizes = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+} as const;
+
+type Dtype = keyof typeof dtypeSizes;
+
+/** The dtypes read as floating-point numbers (converted exactly to float32 or float64). */
+type FloatDtype = "F32" | "F64" | "F16" | "BF16";
+
+/** The reference implementation's cap on the header's length, in bytes. */
+const maxHeaderBytes = 100_000_000;
+
+/** Deepest JSON nesting accepted in a header (the format needs 3: the header, an entry, its arrays). */
+const maxJsonDepth = 64;
+
+interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  /** Each dimension a safe integer ≥ 0; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Byte range in the data section (after the header), `end` exclusive. */
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface SafetensorsHeader {
+  /** The tensors, sorted by offset (the order of the data). */
+  readonly entries: readonly SafetensorsEntry[];
+  /** `__metadata__`, when the file has one. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Where the data starts in the file: 8 + the header's length. */
+  readonly dataStart: number;
+  readonly fileLength: number;
+}
+
+interface SafetensorsFile extends SafetensorsHeader {
+  readonly bytes: Uint8Array;
+}
+
+/** What is wrong with a file: a message (lowercase, no final period) and the tensor it concerns, if any. */
+interface SafetensorsProblem {
+  readonly message: string;
+  readonly tensor?: string;
+}
+
+type Outcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
+
+const fail = (message: string, tensor?: string): { ok: false; problem: SafetensorsProblem } => ({
+  ok: false,
+  problem: tensor === undefined ? { message } : { message, tensor },
+});
+
+/** A name as shown in messages: in backticks, control characters escaped. */
+function shownName(name: string): string {
+  let plain = true;
+  for (let i = 0; i < name.length && plain; i++) {
+    const c = name.charCodeAt(i);
+    plain = c >= 0x20 && c !== 0x7f && c !== 0x60;
+  }
+  const clean = plain ? name : JSON.stringify(name).slice(1, -1);
+  return `\`${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}\``;
+}
+
+/** The header's length N from the file's first 8 bytes, checked against the cap and the file's length. */
+function headerLength(first8: Uint8Array, fileLength: number): Outcome<number> {
+  if (fileLength < 8 || first8.length < 8)
+    return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(maxHeaderBytes)) return fail(`the header's length is ${n} bytes, over the limit of ${maxHeaderBytes}`);
+  const length = Number(n);
+  if (8 + length > fileLength)
+    return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
+  return { ok: true, value: length };
+}
+
+/** Reads and checks the header: `header` is the N bytes after the first 8, `fileLength` the whole file's. */
+function parseHeader(header: Uint8Array, fileLength: number): Outcome<SafetensorsHeader> {
+  const text = decodeUtf8(header);
+  if (text === undefined) return fail("the header is not valid UTF-8");
+  if (text[0] !== "{") return fail("the header does not start with `{`");
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const top = json.value;
+  if (!(top instanceof Map)) return fail("the header is not a JSON object");
+  const dataStart = 8 + header.length;
+  const dataLength = fileLength - dataStart;
+  const entries: SafetensorsEntry[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const [name, value] of top) {
+    if (name === "__metadata__") {
+      if (!(value instanceof Map)) return fail("`__metadata__` is not an object of strings");
+      const m: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of value) {
+        if (typeof v !== "string") return fail(`\`__metadata__\` entry ${shownName(k)} is not a string`);
+        m[k] = v;
+      }
+      metadata = m;
+      continue;
+    }
+    const entry = readEntry(name, value, dataLength);
+    if (!entry.ok) return entry;
+    entries.push(entry.value);
+  }
+  // Sorted by offset, the tensors must tile the data exactly (the reference's `validate`).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: SafetensorsEntry | undefined;
+  for (const e of entries) {
+    if (e.begin < at) {
+      return fail(
+        `tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`,
+        e.name,
+      );
+    }
+    if (e.begin > at)
+      return fail(
+        `tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`,
+        e.name,
+      );
+    at = e.end;
+    previous = e;
+  }
+  if (at !== dataLength) {
+    return fail(
+      previous === undefined
+        ? `the file has no tensor but ${dataLength} bytes of data`
+        : `the tensors end at byte ${at} of the data, but the data has ${dataLength} bytes (after tensor ${shownName(previous.name)})`,
+      previous?.name,
+    );
+  }
+  return { ok: true, value: { entries, ...(metadata ? { metadata } : {}), dataStart, fileLength } };
+}
+
+function readEntry(name: string, value: Json, dataLength: number): Outcome<SafetensorsEntry> {
+  const t = shownName(name);
+  if (!(value instanceof Map))
+    return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
+  const dtype = value.get("dtype");
+  if (typeof dtype !== "string") return fail(`tensor ${t} has no \`dtype\` string`, name);
+  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype))
+    return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
+  const shapeValue = value.get("shape");
+  if (!Array.isArray(shapeValue)) return fail(`tensor ${t} has no \`shape\` array`, name);
+  const shape: number[] = [];
+  let elements = 1n;
+  for (const d of shapeValue) {
+    const n = wholeNumber(d);
+    if (n === undefined) return fail(`tensor ${t} has a dimension that is not a whole number ≥ 0: ${show(d)}`, name);
+    shape.push(Number(n));
+    // Saturated, so that a hostile shape of many huge dimensions stays a small number (a later 0 still
+    // makes it 0): any count this large already needs more bytes than a file can have.
+    elements *= n;
+    if (elements > elementCap) elements = elementCap;
+  }
+  const offsets = value.get("data_offsets");
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
+  const begin = wholeNumber(offsets[0]!);
+  const end = wholeNumber(offsets[1]!);
+  if (begin === undefined || end === undefined)
+    return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
+  if (end < begin) return fail(`tensor ${t} ends (byte ${end}) before it begins (byte ${begin})`, name);
+  if (end > BigInt(dataLength))
+    return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
+  const bytes = elements * BigInt(dtypeSizes[dtype as Dtype]);
+  if (bytes !== end - begin) {
+    return fail(`tensor ${t} holds ${end - begin} bytes, but ${dtype} [${shape.join(", ")}] needs ${bytes}`, name);
+  }
+  return { ok: true, value: { name, dtype: dtype as Dtype, shape, begin: Number(begin), end: Number(end) } };
+}
+
+const elementCap = 1n << 64n;
+
+/** A JSON number that is a whole number ≥ 0 and a safe integer (digits only: no sign, fraction or exponent). */
+function wholeNumber(v: Json): bigint | undefined {
+  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
+  const n = BigInt(v.text);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? n : undefined;
+}
+
+function show(v: Json): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Map) return "an object";
+  return String(v);
+}
+
+/** Reads and checks a whole file held in memory. */
+function readSafetensors(bytes: Uint8Array): Outcome<SafetensorsFile> {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length);
+  if (!n.ok) return n;
+  const header = parseHeader(bytes.subarray(8, 8 + n.value), bytes.length);
+  if (!header.ok) return header;
+  return { ok: true, value: { ...header.value, bytes } };
+}
+
+/** The bytes of one tensor of a file read by `readSafetensors` (a view, not a copy). */
+function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uint8Array {
+  return file.bytes.subarray(file.dataStart + entry.begin, file.dataStart + entry.end);
+}
+
+function isFloatDtype(dtype: Dtype): dtype is FloatDtype {
+  return dtype === "F32" || dtype === "F64" || dtype === "F16" || dtype === "BF16";
+}
+
+/** The value of an IEEE 754 half-precision number from its 16 bits: exact (every half is a float32). */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
+}
+
+/** Converts the little-endian elements of a float dtype to float32 or float64 numbers, exactly (F64 to
+ *  float32 rounds to nearest, as `Math.fround`). `bytes.length` must be a multiple of the element size. */
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"): Float32Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float64"): Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array {
+  const size = dtypeSizes[dtype];
+  const n = Math.floor(bytes.length / size);
+  const out = to === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === "F32") for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+  else if (dtype === "F64") for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+  else if (dtype === "F16") for (let i = 0; i < n; i++) out[i] = halfToNumber(view.getUint16(2 * i, true));
+  else {
+    // bfloat16 is the upper half of a float32.
+    const scratch = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
+      out[i] = scratch.getFloat32(0);
+    }
+  }
+  return out;
+}
+
+/** Reads one tensor of a file as float32 or float64; an error for a dtype that is not a float. */
+function readTensor(
+  file: SafetensorsFile,
+  entry: SafetensorsEntry,
+  to: "float32" | "float64",
+): Outcome<Float32Array | Float64Array> {
+  if (!isFloatDtype(entry.dtype))
+    return fail(
+      `tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`,
+      entry.name,
+    );
+  return { ok: true, value: decodeFloats(entry.dtype, tensorBytes(file, entry), to) };
+}
+
+/** How many elements of a float tensor's bytes are NaN and how many infinite. */
+function nonFinite(dtype: FloatDtype, bytes: Uint8Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  const size = dtypeSizes[dtype];
+  // Chunks keep the converted copy small for a large tensor.
+  const chunk = 1 << 20;
+  for (let at = 0; at < bytes.length; at += chunk * size) {
+    const values = decodeFloats(
+      dtype,
+      bytes.subarray(at, Math.min(bytes.length, at + chunk * size)),
+      dtype === "F64" ? "float64" : "float32",
+    );
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== v) nan++;
+      else if (v === Infinity || v === -Infinity) infinite++;
+    }
+  }
+  return { nan, infinite };
+}
+
+/** A tensor to write. `data` holds the elements in row-major order: float32/float64 for F32/F64, int64 for
+ *  I64 (BatchNorm's `num_batches_tracked`). */
+type TensorToWrite =
+  | { readonly name: string; readonly dtype: "F32"; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly name: string; readonly dtype: "F64"; readonly shape: readonly number[]; readonly data: Float64Array }
+  | { readonly name: string; readonly dtype: "I64"; readonly shape: readonly number[]; readonly data: BigInt64Array };
+
+/** dtypes in the reference's order ("increasing alignment"), which the writer sorts by. */
+const dtypeOrder: readonly Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
+];
+
+/**
+ * A safetensors file as the reference writer lays it out (safetensors/src/tensor.rs, `prepare`): tensors
+ * sorted by dtype, largest alignment first, then by name; compact JSON with `__metadata__` first and each
+ * entry's fields in the order dtype, shape, data_offsets; the header padded with spaces to a multiple of 8
+ * bytes so that every tensor's data is aligned.
+ */
+function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Outcome<Uint8Array> {
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === "__metadata__") return fail("a tensor cannot be called `__metadata__`", t.name);
+    if (names.has(t.name)) return fail(`two tensors are called ${shownName(t.name)}`, t.name);
+    names.add(t.name);
+    let elements = 1;
+    for (const d of t.shape) {
+      if (!Number.isSafeInteger(d) || d < 0)
+        return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
+      elements *= d;
+    }
+    if (elements !== t.data.length)
+      return fail(
+        `tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`,
+        t.name,
+      );
+  }
+  const sorted = [...tensors].sort(
+    (a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name),
+  );
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    const m = Object.keys(metadata).map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
+    parts.push(`"__metadata__":{${m.join(",")}}`);
+  }
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * dtypeSizes[t.dtype];
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`,
+    );
+    offset += bytes;
+  }
+  const json = encodeUtf8(`{${parts.join(",")}}`);
+  const headerLength = json.length + ((8 - (json.length % 8)) % 8);
+  if (headerLength > maxHeaderBytes)
+    return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const t of sorted) {
+    if (t.dtype === "F32") for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i]!, true);
+    else if (t.dtype === "F64") for (let i = 0; i < t.data.length; i++, at += 8) view.setFloat64(at, t.data[i]!, true);
+    else for (let i = 0; i < t.data.length; i++, at += 8) view.setBigInt64(at, t.data[i]!, true);
+  }
+  return { ok: true, value: out };
+}
+
+/** Compares two names as Rust compares strings (by UTF-8 bytes, which is the order of code points). */
+function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+// ── UTF-8 ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF; `undefined` otherwise. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const units: number[] = [];
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    let cp: number;
+    let n: number;
+    if (b < 0x80) {
+      cp = b;
+      n = 0;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      cp = b & 0x1f;
+      n = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0f;
+      n = 2;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07;
+      n = 3;
+    } else {
+      return undefined;
+    }
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return undefined;
+    if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    if (units.length >= 8192) {
+      out += String.fromCharCode(...units);
+      units.length = 0;
+    }
+    i += n + 1;
+  }
+  return out + String.fromCharCode(...units);
+}
+
+/** UTF-8 bytes of a string (a lone surrogate becomes U+FFFD, as TextEncoder does). */
+function encodeUtf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
+}
+
+// ── A strict JSON reader for headers ──────────────────────────────────────────────────────────────────
+// Objects become Maps (a duplicate key is an error; `__proto__` is an ordinary key), numbers keep their text
+// (offsets beyond 2^53 are not rounded before they are checked), nesting is capped.
+
+/** A JSON number, as written. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+type Json = null | boolean | string | JsonNumber | Json[] | Map<string, Json>;
+
+function parseJson(text: string): Outcome<Json> {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const error = (what: string) => fail(`the header is not valid JSON: ${what} at character ${i}`);
+  const str = (): Outcome<string> => {
+    // text[i] is the opening quote.
+    i++;
+    let out = "";
+    let start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return { ok: true, value: out };
+      }
+      if (c < 0x20) return error("a control character in a string");
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = {
+          '"': '"',
+          "\\": "\\",
+          "/": "/",
+          b: "\b",
+          f: "\f",
+          n: "\n",
+          r: "\r",
+          t: "\t",
+        };
+        if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
+          out += simple[e];
+          i += 2;
+        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+          out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 6;
+        } else {
+          return error("a bad escape in a string");
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return error("an unterminated string");
+  };
+  const value = (depth: number): Outcome<Json> => {
+    if (depth > maxJsonDepth) return error(`nesting deeper than ${maxJsonDepth}`);
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const map = new Map<string, Json>();
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return { ok: true, value: map };
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') return error("expected a string key");
+        const key = str();
+        if (!key.ok) return key;
+        if (map.has(key.value)) return fail(`the header names ${shownName(key.value)} twice`, key.value);
+        ws();
+        if (text[i] !== ":") return error("expected `:`");
+        i++;
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        map.set(key.value, v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return { ok: true, value: map };
+        }
+        return error("expected `,` or `}`");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const list: Json[] = [];
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return { ok: true, value: list };
+      }
+      for (;;) {
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        list.push(v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return { ok: true, value: list };
+        }
+        return error("expected `,` or `]`");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0 && m[0] !== "-") {
+      if (m[0].length >= 400) return error("a number too long");
+      i += m[0].length;
+      return { ok: true, value: new JsonNumber(m[0]) };
+    }
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return { ok: true, value: v };
+      }
+    }
+    return error(i >= n ? "unexpected end" : "an unexpected character");
+  };
+  const result = value(0);
+  if (!result.ok) return result;
+  ws();
+  if (i !== n) return error("text after the end");
+  return result;
+}
+
+// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──
+
+// Weight files in generated modules: a model's state dict and a trainer's checkpoint to and from safetensors.
+// Copied as it is into every generated module that can load weights (module.ts, `runtimeText`), after
+// src/weights/safetensors.ts (whose functions it calls): the import below and the `export` keywords are
+// dropped on the way, so the module exports none of this. It is checked here under the repository's
+// settings and, as generated code, under @tsconfig/strictest (test/generated-strict.test.ts): no Node API,
+// no DOM, ES2022 only.
+//
+// Loading checks the whole file before it writes anything: every problem (a missing, unexpected or
+// mis-shaped tensor, a dtype that cannot hold weights, two names for one tensor that disagree) is listed in
+// one error, and the model's arrays are untouched when there is any. The file's header is checked as
+// hostile by `readSafetensors` (lengths, offsets, overlaps, the header cap): a message, never a read out
+// of bounds.
+
+/** A module's storage arrays. */
+type Floats = Float32Array | Float64Array;
+
+/** A tensor of a module's manifest, as weight files need it (the module's `TensorInfo`). */
+interface WeightTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  /** Whether the optimizer updates it (a checkpoint keeps the moments of those that train). */
+  readonly trainable: boolean;
+  readonly tiedTo?: string;
+}
+
+/** Options of `loadSafetensors`. */
+export interface LoadOptions {
+  /** As PyTorch's `load_state_dict(strict=True)`: every tensor of the model in the file, and nothing else
+   *  (default true). Not strict, missing and unexpected tensors are reported and skipped; a tensor of the
+   *  wrong shape or dtype is an error either way (as in PyTorch). */
+  readonly strict?: boolean;
+  /** A prefix every name of the file carries (`net.`, `model.`): stripped before matching; a name without
+   *  it is unexpected. */
+  readonly prefix?: string;
+  /** Renames a file's tensor (after the prefix is stripped) to the model's name; `undefined` skips it. */
+  readonly rename?: (name: string) => string | undefined;
+}
+
+/** What `loadSafetensors` did. */
+export interface LoadReport {
+  /** The model's tensors given values, in manifest order (parameters, then buffers). */
+  readonly loaded: readonly string[];
+  /** The model's tensors the file does not hold (left as they were; only when not strict). */
+  readonly missing: readonly string[];
+  /** The file's tensors the model does not have, as named in the file (only when not strict, or skipped by
+   *  `rename`). */
+  readonly unexpected: readonly string[];
+  /** BatchNorm counters the file leaves out, set to 0 as PyTorch's BatchNorm does for a state dict with no
+   *  version (a safetensors file has none). */
+  readonly defaulted: readonly string[];
+  /** Tensors loaded with NaN or infinite values: `name: 2 NaN, 1 infinite`. */
+  readonly nonFinite: readonly string[];
+}
+
+/** Where a tensor's values go: the array and the first element. */
+interface Target {
+  readonly tensor: WeightTensor;
+  readonly into: Floats;
+  /** A BatchNorm batch counter (`num_batches_tracked`, int64 in PyTorch). */
+  readonly counter: boolean;
+}
+
+/** Decoded values waiting to be written (after every tensor is checked). */
+interface Pending {
+  readonly target: Target;
+  readonly values: Floats;
+}
+
+const counterSuffix = ".num_batches_tracked";
+
+function weightTargets(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Map<string, Target> {
+  const targets = new Map<string, Target>();
+  for (const t of params) targets.set(t.name, { tensor: t, into: p, counter: false });
+  for (const t of buffers) targets.set(t.name, { tensor: t, into: b, counter: t.name.endsWith(counterSuffix) });
+  return targets;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** An integer tensor's values as numbers (BatchNorm counters): exact below 2^53, as PyTorch's int64. */
+function decodeIntegers(dtype: Dtype, bytes: Uint8Array, into: Floats): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < into.length; i++) {
+    let v: number;
+    if (dtype === "I64") v = Number(view.getBigInt64(8 * i, true));
+    else if (dtype === "U64") v = Number(view.getBigUint64(8 * i, true));
+    else if (dtype === "I32") v = view.getInt32(4 * i, true);
+    else if (dtype === "U32") v = view.getUint32(4 * i, true);
+    else if (dtype === "I16") v = view.getInt16(2 * i, true);
+    else if (dtype === "U16") v = view.getUint16(2 * i, true);
+    else if (dtype === "I8") v = view.getInt8(i);
+    else if (dtype === "U8") v = view.getUint8(i);
+    else return false;
+    into[i] = v;
+  }
+  return true;
+}
+
+/** One entry's values in the storage type, or what is wrong with its dtype. */
+function entryValues(file: SafetensorsFile, e: SafetensorsEntry, target: Target): Floats | string {
+  const float32 = target.into instanceof Float32Array;
+  if (target.counter && !isFloatDtype(e.dtype)) {
+    const into = float32 ? new Float32Array(target.tensor.size) : new Float64Array(target.tensor.size);
+    if (decodeIntegers(e.dtype, tensorBytes(file, e), into)) return into;
+  }
+  const read = readTensor(file, e, float32 ? "float32" : "float64");
+  return read.ok ? read.value : read.problem.message;
+}
+
+/** The bytes a caller passed: a Uint8Array (or another view of bytes, or an ArrayBuffer). */
+function fileBytes(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new TypeError(`a safetensors file must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+function readFile(bytes: unknown): SafetensorsFile {
+  const read = readSafetensors(fileBytes(bytes));
+  if (!read.ok) throw new Error(`not a valid safetensors file: ${read.problem.message}`);
+  return read.value;
+}
+
+function checkLoadOptions(options: unknown): {
+  strict: boolean;
+  prefix: string;
+  rename: ((name: string) => string | undefined) | undefined;
+} {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const o = options as { strict?: unknown; prefix?: unknown; rename?: unknown };
+  if (o.strict !== undefined && typeof o.strict !== "boolean")
+    throw new TypeError(`options.strict must be a boolean, got ${describe(o.strict)}`);
+  if (o.prefix !== undefined && typeof o.prefix !== "string")
+    throw new TypeError(`options.prefix must be a string, got ${describe(o.prefix)}`);
+  if (o.rename !== undefined && typeof o.rename !== "function")
+    throw new TypeError(`options.rename must be a function, got ${describe(o.rename)}`);
+  return {
+    strict: o.strict ?? true,
+    prefix: o.prefix ?? "",
+    rename: o.rename as ((name: string) => string | undefined) | undefined,
+  };
+}
+
+/** "found `net.fc1.weight`: use prefix `net.`" — the prefix that would turn most unexpected names into
+ *  missing ones. */
+function prefixHint(missing: readonly string[], unexpected: readonly string[], given: string): string | undefined {
+  const counts = new Map<string, { count: number; example: string }>();
+  const wanted = new Set(missing);
+  for (const u of unexpected) {
+    for (let at = u.indexOf("."); at >= 0; at = u.indexOf(".", at + 1)) {
+      if (!wanted.has(u.slice(at + 1))) continue;
+      const p = given + u.slice(0, at + 1);
+      const c = counts.get(p);
+      counts.set(p, { count: (c?.count ?? 0) + 1, example: given + u });
+      break;
+    }
+  }
+  let best: [string, { count: number; example: string }] | undefined;
+  for (const entry of counts) if (best === undefined || entry[1].count > best[1].count) best = entry;
+  if (best === undefined) return undefined;
+  return `found ${shownName(best[1].example)}: use prefix ${shownName(best[0])}`;
+}
+
+/**
+ * Loads a state dict from safetensors bytes into `p` (parameters) and `b` (buffers), after checking all of
+ * it: throws an Error listing every problem and changes nothing, or writes every value and returns what it
+ * did. Values convert to the storage type (F16 and BF16 exactly, F64 to float32 rounding to nearest).
+ */
+function loadStateDict(
+  bytes: unknown,
+  options: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): LoadReport {
+  const o = checkLoadOptions(options);
+  const file = readFile(bytes);
+  const targets = weightTargets(params, buffers, p, b);
+  const problems: string[] = [];
+  const unexpected: string[] = [];
+  const pending: Pending[] = [];
+  const given = new Map<string, string>();
+  const bad: string[] = [];
+  for (const e of file.entries) {
+    const shown = `tensor ${shownName(e.name)}`;
+    let name: string | undefined = e.name;
+    if (!name.startsWith(o.prefix)) {
+      unexpected.push(e.name);
+      continue;
+    }
+    name = name.slice(o.prefix.length);
+    if (o.rename !== undefined) {
+      const renamed: unknown = o.rename(name);
+      if (renamed !== undefined && typeof renamed !== "string")
+        throw new TypeError(
+          `options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`,
+        );
+      if (renamed === undefined) {
+        unexpected.push(e.name);
+        continue;
+      }
+      name = renamed;
+    }
+    const target = targets.get(name);
+    if (target === undefined) {
+      unexpected.push(e.name);
+      continue;
+    }
+    const earlier = given.get(name);
+    if (earlier !== undefined) {
+      problems.push(`${shown} and ${shownName(earlier)} are both loaded as ${shownName(name)}`);
+      continue;
+    }
+    given.set(name, e.name);
+    const t = target.tensor;
+    if (!sameShape(e.shape, t.shape)) {
+      const transposed =
+        e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
+      problems.push(
+        `${shown} has shape ${shapeText(e.shape)}, the model's ${shownName(name)} ${shapeText(t.shape)}${transposed ? " (transposed)" : ""}`,
+      );
+      continue;
+    }
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") {
+      problems.push(values);
+      continue;
+    }
+    if (isFloatDtype(e.dtype)) {
+      const count = nonFinite(e.dtype, tensorBytes(file, e));
+      if (count.nan + count.infinite > 0) bad.push(`${name}: ${count.nan} NaN, ${count.infinite} infinite`);
+    }
+    pending.push({ target, values });
+  }
+  // Tied tensors: either name fills the shared elements; both must then agree.
+  const byName = new Map(pending.map((x) => [x.target.tensor.name, x]));
+  for (const t of params) {
+    if (t.tiedTo === undefined) continue;
+    const mine = byName.get(t.name);
+    const theirs = byName.get(t.tiedTo);
+    if (mine === undefined || theirs === undefined) continue;
+    for (let i = 0; i < t.size; i++) {
+      const x = mine.values[i]!;
+      const y = theirs.values[i]!;
+      if (x !== y && !(x !== x && y !== y)) {
+        problems.push(
+          `${shownName(t.name)} is tied to ${shownName(t.tiedTo)}, but the file's values differ at element ${i} (${x} and ${y})`,
+        );
+        break;
+      }
+    }
+  }
+  const missing: string[] = [];
+  const defaulted: string[] = [];
+  const has = (name: string) => byName.has(name);
+  for (const t of [...params, ...buffers]) {
+    if (has(t.name)) continue;
+    if (t.tiedTo !== undefined && has(t.tiedTo)) continue;
+    if (params.some((x) => x.tiedTo === t.name && has(x.name))) continue;
+    if (t.tiedTo !== undefined) continue; // reported once, under the tensor it is tied to
+    if (t.name.endsWith(counterSuffix)) defaulted.push(t.name);
+    else missing.push(t.name);
+  }
+  if (o.strict) {
+    if (missing.length > 0) problems.push(`missing from the file: ${missing.map(shownName).join(", ")}`);
+    if (unexpected.length > 0) problems.push(`not in the model: ${unexpected.map(shownName).join(", ")}`);
+  }
+  if (problems.length > 0) {
+    const hint = missing.length > 0 ? prefixHint(missing, unexpected, o.prefix) : undefined;
+    throw new Error(
+      `cannot load the safetensors file (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}${hint ? `\n  hint: ${hint}` : ""}`,
+    );
+  }
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
+  for (const name of defaulted) {
+    const t = targets.get(name)!;
+    t.into[t.tensor.offset] = 0;
+  }
+  const loaded = [...params, ...buffers].filter((t) => !missing.includes(t.name)).map((t) => t.name);
+  return { loaded, missing, unexpected, defaulted, nonFinite: bad };
+}
+
+/** The state dict's tensors to write: every parameter and buffer by its PyTorch name, a tied tensor under
+ *  both of its names (as `state_dict()` lists it: `load_state_dict(strict=True)` wants both), BatchNorm
+ *  counters as int64. */
+function stateTensors(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+  prefix: string,
+): TensorToWrite[] {
+  const out: TensorToWrite[] = [];
+  for (const [list, from] of [
+    [params, p],
+    [buffers, b],
+  ] as const) {
+    for (const t of list) {
+      const name = prefix + t.name;
+      if (t.name.endsWith(counterSuffix) && list === buffers) {
+        out.push({ name, dtype: "I64", shape: t.shape, data: BigInt64Array.of(BigInt(Math.round(from[t.offset]!))) });
+      } else out.push(floatTensor(name, t.shape, from.subarray(t.offset, t.offset + t.size)));
+    }
+  }
+  return out;
+}
+
+function floatTensor(name: string, shape: readonly number[], data: Floats): TensorToWrite {
+  // A copy: the writer reads it after this returns, and a view of a caller's array could change.
+  return data instanceof Float32Array
+    ? { name, dtype: "F32", shape, data: data.slice() }
+    : { name, dtype: "F64", shape, data: data.slice() };
+}
+
+function written(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): Uint8Array {
+  const out = writeSafetensors(tensors, metadata);
+  if (!out.ok) throw new Error(`cannot write the safetensors file: ${out.problem.message}`);
+  return out.value;
+}
+
+/** The state dict as a safetensors file (`__metadata__` `{"format": "pt"}`, as PyTorch's `save_file` of
+ *  transformers writes it). */
+function saveStateDict(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Uint8Array {
+  return written(stateTensors(params, buffers, p, b, ""), { format: "pt" });
+}
+
+/** A trainer's whole state: what `saveCheckpoint` writes and `loadCheckpoint` reads. */
+interface TrainerState {
+  readonly params: Floats;
+  readonly buffers: Floats;
+  readonly m: Floats;
+  readonly v: Floats;
+  readonly optimizer: string;
+  steps: number;
+  lr: number;
+  random: number;
+}
+
+/** The optimizer's moments of each tensor that trains, named `optimizer.m.<name>` / `optimizer.v.<name>`. */
+function momentTensors(params: readonly WeightTensor[], s: TrainerState) {
+  const out: { name: string; tensor: WeightTensor; into: Floats }[] = [];
+  params.forEach((t) => {
+    if (!t.trainable || t.tiedTo !== undefined) return;
+    out.push({ name: `optimizer.m.${t.name}`, tensor: t, into: s.m });
+    if (s.v.length > 0) out.push({ name: `optimizer.v.${t.name}`, tensor: t, into: s.v });
+  });
+  return out;
+}
+
+/** A checkpoint: the state dict, the optimizer's moments and, in `__metadata__`, the step count, the
+ *  optimizer, the learning rate and the random generator's state — all a resumed run needs to take the
+ *  same steps, bit for bit. */
+function saveTrainerState(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): Uint8Array {
+  const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
+  for (const x of momentTensors(params, s))
+    tensors.push(
+      floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
+    );
+  return written(tensors, {
+    format: "nnc-checkpoint",
+    optimizer: s.optimizer,
+    steps: String(s.steps),
+    lr: String(s.lr),
+    random: String(s.random),
+  });
+}
+
+/** Reads a checkpoint written by `saveTrainerState` for the same model and optimizer: everything is checked
+ *  (every tensor present, of its shape, of the storage dtype so that values are exact; the metadata) before
+ *  anything is written. */
+function loadTrainerState(
+  bytes: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): void {
+  const file = readFile(bytes);
+  const problems: string[] = [];
+  const meta = file.metadata ?? {};
+  if (meta["format"] !== "nnc-checkpoint")
+    throw new Error(
+      "not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)",
+    );
+  if (meta["optimizer"] !== s.optimizer)
+    problems.push(
+      `the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`,
+    );
+  const whole = (key: string, max: number): number => {
+    const text = meta[key] ?? "";
+    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+    if (!(n <= max))
+      problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
+    return n;
+  };
+  const steps = whole("steps", Number.MAX_SAFE_INTEGER);
+  const random = whole("random", 2 ** 32 - 1);
+  const lr = Number(meta["lr"]);
+  if (!(Number.isFinite(lr) && lr >= 0))
+    problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
+  const dtype = s.params instanceof Float32Array ? "F32" : "F64";
+  const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
+  for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
+  for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
+  for (const x of momentTensors(params, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
+  const pending: Pending[] = [];
+  const seen = new Set<string>();
+  for (const e of file.entries) {
+    const w = wanted.get(e.name);
+    if (w === undefined) {
+      if (!tied.has(e.name)) problems.push(`not in this trainer: ${shownName(e.name)}`);
+      continue;
+    }
+    seen.add(e.name);
+    if (!sameShape(e.shape, w.tensor.shape)) {
+      problems.push(`${shownName(e.name)} has shape ${shapeText(e.shape)}, expected ${shapeText(w.tensor.shape)}`);
+      continue;
+    }
+    if (e.dtype !== (w.counter ? "I64" : dtype)) {
+      problems.push(
+        `${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`,
+      );
+      continue;
+    }
+    const target = { tensor: w.tensor, into: w.into, counter: w.counter };
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") problems.push(values);
+    else pending.push({ target, values });
+  }
+  const absent = [...wanted.keys()].filter((name) => !seen.has(name));
+  if (absent.length > 0) problems.push(`missing from the checkpoint: ${absent.map(shownName).join(", ")}`);
+  if (problems.length > 0)
+    throw new Error(`cannot load the checkpoint (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  s.steps = steps;
+  s.lr = lr;
+  s.random = random;
+}
+
+/** Scales the gradients of the trainable ranges so that their global L2 norm is at most `maxNorm`, as
+ *  `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), clamped at 1); returns the norm. */
+function clipGradients(g: Floats, ranges: readonly (readonly [number, number])[], maxNorm: number): number {
+  let sum = 0;
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) sum += g[i]! * g[i]!;
+  const norm = Math.sqrt(sum);
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) for (const [from, to] of ranges) for (let i = from; i < to; i++) g[i] = g[i]! * coefficient;
+  return norm;
 }

@@ -22,14 +22,19 @@ export interface TensorInfo {
 
 /** The model's name in the spec. */
 export const modelName = "VitB16";
+
 /** Shape of one sample of the first input (the batch axis is not included). */
 export const inputShape: readonly number[] = [3, 224, 224];
+
 /** Elements of one input sample. */
 export const inputSize = 150528;
+
 /** Shape of one output sample. */
 export const outputShape: readonly number[] = [1000];
+
 /** Elements of one output sample. */
 export const outputSize = 1000;
+
 /** Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`. */
 export const inputs: readonly {
   readonly name: string;
@@ -38,14 +43,18 @@ export const inputs: readonly {
   readonly dtype: string;
   readonly vocab?: number;
 }[] = [{ name: "image", shape: [3, 224, 224], size: 150528, dtype: "float32" }];
+
 /** Every output, in order (the losses and training use the first). */
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [1000], size: 1000 },
 ];
+
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 86567656;
+
 /** Elements of the flat buffer array (BatchNorm running statistics). */
 export const bufferCount = 0;
+
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
   { name: "conv_proj.weight", shape: [768, 3, 16, 16], role: "matrix", offset: 0, size: 589824, trainable: true },
@@ -901,6 +910,7 @@ export const params: readonly TensorInfo[] = [
   { name: "heads.head.weight", shape: [1000, 768], role: "matrix", offset: 85798656, size: 768000, trainable: true },
   { name: "heads.head.bias", shape: [1000], role: "bias", offset: 86566656, size: 1000, trainable: true },
 ];
+
 /** Every buffer tensor (not parameters). */
 export const buffers: readonly TensorInfo[] = [];
 
@@ -972,1693 +982,884 @@ function checkSeed(seed: unknown): void {
   }
 }
 
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
-/**
- * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
- * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
- * same parameters on every machine.
- */
-export function createParams(seed = 0): Float32Array {
-  checkSeed(seed);
-  seedRandom(seed);
-  const p = new Float32Array(paramCount);
-  for (let i = 0; i < 589824; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // conv_proj.weight: U(±0.036084391824351615)
-  for (let i = 589824; i < 590592; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // conv_proj.bias: U(±0.036084391824351615)
-  // class_token.weight: zeros
-  for (let i = 591360; i < 742656; i++) p[i] = gaussian() * 0.02; // encoder.pos_embedding.weight: N(0, 0.02²)
-  for (let i = 742656; i < 743424; i++) p[i] = 1; // encoder.layers.0.ln_1.weight
-  // encoder.layers.0.ln_1.bias: zeros
-  for (let i = 744192; i < 2513664; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.0.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.0.self_attention.qkv_proj.bias: zeros
-  for (let i = 2515968; i < 3105792; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.0.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.0.self_attention.out_proj.bias: zeros
-  for (let i = 3106560; i < 3107328; i++) p[i] = 1; // encoder.layers.0.ln_2.weight
-  // encoder.layers.0.ln_2.bias: zeros
-  for (let i = 3108096; i < 5467392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.0.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 5467392; i < 5470464; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.0.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 5470464; i < 7829760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.0.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 7829760; i < 7830528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.0.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 7830528; i < 7831296; i++) p[i] = 1; // encoder.layers.1.ln_1.weight
-  // encoder.layers.1.ln_1.bias: zeros
-  for (let i = 7832064; i < 9601536; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.1.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.1.self_attention.qkv_proj.bias: zeros
-  for (let i = 9603840; i < 10193664; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.1.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.1.self_attention.out_proj.bias: zeros
-  for (let i = 10194432; i < 10195200; i++) p[i] = 1; // encoder.layers.1.ln_2.weight
-  // encoder.layers.1.ln_2.bias: zeros
-  for (let i = 10195968; i < 12555264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.1.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 12555264; i < 12558336; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.1.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 12558336; i < 14917632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.1.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 14917632; i < 14918400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.1.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 14918400; i < 14919168; i++) p[i] = 1; // encoder.layers.2.ln_1.weight
-  // encoder.layers.2.ln_1.bias: zeros
-  for (let i = 14919936; i < 16689408; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.2.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.2.self_attention.qkv_proj.bias: zeros
-  for (let i = 16691712; i < 17281536; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.2.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.2.self_attention.out_proj.bias: zeros
-  for (let i = 17282304; i < 17283072; i++) p[i] = 1; // encoder.layers.2.ln_2.weight
-  // encoder.layers.2.ln_2.bias: zeros
-  for (let i = 17283840; i < 19643136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.2.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 19643136; i < 19646208; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.2.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 19646208; i < 22005504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.2.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 22005504; i < 22006272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.2.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 22006272; i < 22007040; i++) p[i] = 1; // encoder.layers.3.ln_1.weight
-  // encoder.layers.3.ln_1.bias: zeros
-  for (let i = 22007808; i < 23777280; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.3.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.3.self_attention.qkv_proj.bias: zeros
-  for (let i = 23779584; i < 24369408; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.3.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.3.self_attention.out_proj.bias: zeros
-  for (let i = 24370176; i < 24370944; i++) p[i] = 1; // encoder.layers.3.ln_2.weight
-  // encoder.layers.3.ln_2.bias: zeros
-  for (let i = 24371712; i < 26731008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.3.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 26731008; i < 26734080; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.3.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 26734080; i < 29093376; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.3.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 29093376; i < 29094144; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.3.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 29094144; i < 29094912; i++) p[i] = 1; // encoder.layers.4.ln_1.weight
-  // encoder.layers.4.ln_1.bias: zeros
-  for (let i = 29095680; i < 30865152; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.4.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.4.self_attention.qkv_proj.bias: zeros
-  for (let i = 30867456; i < 31457280; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.4.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.4.self_attention.out_proj.bias: zeros
-  for (let i = 31458048; i < 31458816; i++) p[i] = 1; // encoder.layers.4.ln_2.weight
-  // encoder.layers.4.ln_2.bias: zeros
-  for (let i = 31459584; i < 33818880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.4.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 33818880; i < 33821952; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.4.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 33821952; i < 36181248; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.4.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 36181248; i < 36182016; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.4.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 36182016; i < 36182784; i++) p[i] = 1; // encoder.layers.5.ln_1.weight
-  // encoder.layers.5.ln_1.bias: zeros
-  for (let i = 36183552; i < 37953024; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.5.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.5.self_attention.qkv_proj.bias: zeros
-  for (let i = 37955328; i < 38545152; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.5.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.5.self_attention.out_proj.bias: zeros
-  for (let i = 38545920; i < 38546688; i++) p[i] = 1; // encoder.layers.5.ln_2.weight
-  // encoder.layers.5.ln_2.bias: zeros
-  for (let i = 38547456; i < 40906752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.5.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 40906752; i < 40909824; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.5.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 40909824; i < 43269120; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.5.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 43269120; i < 43269888; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.5.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 43269888; i < 43270656; i++) p[i] = 1; // encoder.layers.6.ln_1.weight
-  // encoder.layers.6.ln_1.bias: zeros
-  for (let i = 43271424; i < 45040896; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.6.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.6.self_attention.qkv_proj.bias: zeros
-  for (let i = 45043200; i < 45633024; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.6.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.6.self_attention.out_proj.bias: zeros
-  for (let i = 45633792; i < 45634560; i++) p[i] = 1; // encoder.layers.6.ln_2.weight
-  // encoder.layers.6.ln_2.bias: zeros
-  for (let i = 45635328; i < 47994624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.6.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 47994624; i < 47997696; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.6.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 47997696; i < 50356992; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.6.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 50356992; i < 50357760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.6.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 50357760; i < 50358528; i++) p[i] = 1; // encoder.layers.7.ln_1.weight
-  // encoder.layers.7.ln_1.bias: zeros
-  for (let i = 50359296; i < 52128768; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.7.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.7.self_attention.qkv_proj.bias: zeros
-  for (let i = 52131072; i < 52720896; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.7.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.7.self_attention.out_proj.bias: zeros
-  for (let i = 52721664; i < 52722432; i++) p[i] = 1; // encoder.layers.7.ln_2.weight
-  // encoder.layers.7.ln_2.bias: zeros
-  for (let i = 52723200; i < 55082496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.7.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 55082496; i < 55085568; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.7.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 55085568; i < 57444864; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.7.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 57444864; i < 57445632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.7.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 57445632; i < 57446400; i++) p[i] = 1; // encoder.layers.8.ln_1.weight
-  // encoder.layers.8.ln_1.bias: zeros
-  for (let i = 57447168; i < 59216640; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.8.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.8.self_attention.qkv_proj.bias: zeros
-  for (let i = 59218944; i < 59808768; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.8.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.8.self_attention.out_proj.bias: zeros
-  for (let i = 59809536; i < 59810304; i++) p[i] = 1; // encoder.layers.8.ln_2.weight
-  // encoder.layers.8.ln_2.bias: zeros
-  for (let i = 59811072; i < 62170368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.8.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 62170368; i < 62173440; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.8.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 62173440; i < 64532736; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.8.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 64532736; i < 64533504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.8.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 64533504; i < 64534272; i++) p[i] = 1; // encoder.layers.9.ln_1.weight
-  // encoder.layers.9.ln_1.bias: zeros
-  for (let i = 64535040; i < 66304512; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.9.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.9.self_attention.qkv_proj.bias: zeros
-  for (let i = 66306816; i < 66896640; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.9.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.9.self_attention.out_proj.bias: zeros
-  for (let i = 66897408; i < 66898176; i++) p[i] = 1; // encoder.layers.9.ln_2.weight
-  // encoder.layers.9.ln_2.bias: zeros
-  for (let i = 66898944; i < 69258240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.9.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 69258240; i < 69261312; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.9.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 69261312; i < 71620608; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.9.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 71620608; i < 71621376; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.9.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 71621376; i < 71622144; i++) p[i] = 1; // encoder.layers.10.ln_1.weight
-  // encoder.layers.10.ln_1.bias: zeros
-  for (let i = 71622912; i < 73392384; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.10.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.10.self_attention.qkv_proj.bias: zeros
-  for (let i = 73394688; i < 73984512; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.10.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.10.self_attention.out_proj.bias: zeros
-  for (let i = 73985280; i < 73986048; i++) p[i] = 1; // encoder.layers.10.ln_2.weight
-  // encoder.layers.10.ln_2.bias: zeros
-  for (let i = 73986816; i < 76346112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.10.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 76346112; i < 76349184; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.10.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 76349184; i < 78708480; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.10.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 78708480; i < 78709248; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.10.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 78709248; i < 78710016; i++) p[i] = 1; // encoder.layers.11.ln_1.weight
-  // encoder.layers.11.ln_1.bias: zeros
-  for (let i = 78710784; i < 80480256; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.11.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-  // encoder.layers.11.self_attention.qkv_proj.bias: zeros
-  for (let i = 80482560; i < 81072384; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.11.self_attention.out_proj.weight: U(±0.036084391824351615)
-  // encoder.layers.11.self_attention.out_proj.bias: zeros
-  for (let i = 81073152; i < 81073920; i++) p[i] = 1; // encoder.layers.11.ln_2.weight
-  // encoder.layers.11.ln_2.bias: zeros
-  for (let i = 81074688; i < 83433984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.11.mlp.0.weight: U(±0.036084391824351615)
-  for (let i = 83433984; i < 83437056; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.11.mlp.0.bias: U(±0.036084391824351615)
-  for (let i = 83437056; i < 85796352; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.11.mlp.3.weight: U(±0.018042195912175808)
-  for (let i = 85796352; i < 85797120; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.11.mlp.3.bias: U(±0.018042195912175808)
-  for (let i = 85797120; i < 85797888; i++) p[i] = 1; // encoder.ln.weight
-  // encoder.ln.bias: zeros
-  for (let i = 85798656; i < 86566656; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // heads.head.weight: U(±0.036084391824351615)
-  for (let i = 86566656; i < 86567656; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // heads.head.bias: U(±0.036084391824351615)
-  return p;
-}
-
 /** A new buffer array: running means 0, running variances 1, batch counters 0. */
 export function createBuffers(): Float32Array {
   const p = new Float32Array(bufferCount);
   return p;
 }
 
-// ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
-
-let batchSize = 0;
-let forwardDone = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
-/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
-let act1 = new Float32Array(0);
-let act3 = new Float32Array(0);
-let act4 = new Float32Array(0);
-let act5 = new Float32Array(0);
-let act6 = new Float32Array(0);
-let act7 = new Float32Array(0);
-let act8 = new Float32Array(0);
-let act9 = new Float32Array(0);
-let act10 = new Float32Array(0);
-let act11 = new Float32Array(0);
-let act12 = new Float32Array(0);
-let act13 = new Float32Array(0);
-let act14 = new Float32Array(0);
-let act15 = new Float32Array(0);
-let act16 = new Float32Array(0);
-let act17 = new Float32Array(0);
-let act18 = new Float32Array(0);
-let act19 = new Float32Array(0);
-let act20 = new Float32Array(0);
-let act21 = new Float32Array(0);
-let act22 = new Float32Array(0);
-let act23 = new Float32Array(0);
-let act24 = new Float32Array(0);
-let act25 = new Float32Array(0);
-let act26 = new Float32Array(0);
-let act27 = new Float32Array(0);
-let act28 = new Float32Array(0);
-let act29 = new Float32Array(0);
-let act30 = new Float32Array(0);
-let act31 = new Float32Array(0);
-let act32 = new Float32Array(0);
-let act33 = new Float32Array(0);
-let act34 = new Float32Array(0);
-let act35 = new Float32Array(0);
-let act36 = new Float32Array(0);
-let act37 = new Float32Array(0);
-let act38 = new Float32Array(0);
-let act39 = new Float32Array(0);
-let act40 = new Float32Array(0);
-let act41 = new Float32Array(0);
-let act42 = new Float32Array(0);
-let act43 = new Float32Array(0);
-let act44 = new Float32Array(0);
-let act45 = new Float32Array(0);
-let act46 = new Float32Array(0);
-let act47 = new Float32Array(0);
-let act48 = new Float32Array(0);
-let act49 = new Float32Array(0);
-let act50 = new Float32Array(0);
-let act51 = new Float32Array(0);
-let act52 = new Float32Array(0);
-let act53 = new Float32Array(0);
-let act54 = new Float32Array(0);
-let act55 = new Float32Array(0);
-let act56 = new Float32Array(0);
-let act57 = new Float32Array(0);
-let act58 = new Float32Array(0);
-let act59 = new Float32Array(0);
-let act60 = new Float32Array(0);
-let act61 = new Float32Array(0);
-let act62 = new Float32Array(0);
-let act63 = new Float32Array(0);
-let act64 = new Float32Array(0);
-let act65 = new Float32Array(0);
-let act66 = new Float32Array(0);
-let act67 = new Float32Array(0);
-let act68 = new Float32Array(0);
-let act69 = new Float32Array(0);
-let act70 = new Float32Array(0);
-let act71 = new Float32Array(0);
-let act72 = new Float32Array(0);
-let act73 = new Float32Array(0);
-let act74 = new Float32Array(0);
-let act75 = new Float32Array(0);
-let act76 = new Float32Array(0);
-let act77 = new Float32Array(0);
-let act78 = new Float32Array(0);
-let act79 = new Float32Array(0);
-let act80 = new Float32Array(0);
-let act81 = new Float32Array(0);
-let act82 = new Float32Array(0);
-let act83 = new Float32Array(0);
-let act84 = new Float32Array(0);
-let act85 = new Float32Array(0);
-let act86 = new Float32Array(0);
-let act87 = new Float32Array(0);
-let act88 = new Float32Array(0);
-let act89 = new Float32Array(0);
-let act90 = new Float32Array(0);
-let act91 = new Float32Array(0);
-let act92 = new Float32Array(0);
-let act93 = new Float32Array(0);
-let act94 = new Float32Array(0);
-let act95 = new Float32Array(0);
-let act96 = new Float32Array(0);
-let act97 = new Float32Array(0);
-let act98 = new Float32Array(0);
-let act99 = new Float32Array(0);
-let act100 = new Float32Array(0);
-let act101 = new Float32Array(0);
-let act102 = new Float32Array(0);
-let act103 = new Float32Array(0);
-let act104 = new Float32Array(0);
-let act105 = new Float32Array(0);
-let act106 = new Float32Array(0);
-let act107 = new Float32Array(0);
-let act108 = new Float32Array(0);
-let act109 = new Float32Array(0);
-let act110 = new Float32Array(0);
-let act111 = new Float32Array(0);
-let act112 = new Float32Array(0);
-let act113 = new Float32Array(0);
-let act114 = new Float32Array(0);
-let act115 = new Float32Array(0);
-let act116 = new Float32Array(0);
-let act117 = new Float32Array(0);
-let act118 = new Float32Array(0);
-let act119 = new Float32Array(0);
-let act120 = new Float32Array(0);
-let act121 = new Float32Array(0);
-let act122 = new Float32Array(0);
-let act123 = new Float32Array(0);
-let act124 = new Float32Array(0);
-let act125 = new Float32Array(0);
-let act126 = new Float32Array(0);
-let act127 = new Float32Array(0);
-let act128 = new Float32Array(0);
-let act129 = new Float32Array(0);
-let act130 = new Float32Array(0);
-let act131 = new Float32Array(0);
-let act132 = new Float32Array(0);
-let act133 = new Float32Array(0);
-let act134 = new Float32Array(0);
-let act135 = new Float32Array(0);
-let act136 = new Float32Array(0);
-let act137 = new Float32Array(0);
-let act138 = new Float32Array(0);
-let act139 = new Float32Array(0);
-let act140 = new Float32Array(0);
-let act141 = new Float32Array(0);
-let act0 = new Float32Array(0);
-let grad0 = new Float32Array(0);
-let grad1 = new Float32Array(0);
-let grad3 = new Float32Array(0);
-let grad4 = new Float32Array(0);
-let grad5 = new Float32Array(0);
-let grad6 = new Float32Array(0);
-let grad7 = new Float32Array(0);
-let grad8 = new Float32Array(0);
-let grad9 = new Float32Array(0);
-let grad10 = new Float32Array(0);
-let grad11 = new Float32Array(0);
-let grad12 = new Float32Array(0);
-let grad13 = new Float32Array(0);
-let grad14 = new Float32Array(0);
-let grad15 = new Float32Array(0);
-let grad16 = new Float32Array(0);
-let grad17 = new Float32Array(0);
-let grad18 = new Float32Array(0);
-let grad19 = new Float32Array(0);
-let grad20 = new Float32Array(0);
-let grad21 = new Float32Array(0);
-let grad22 = new Float32Array(0);
-let grad23 = new Float32Array(0);
-let grad24 = new Float32Array(0);
-let grad25 = new Float32Array(0);
-let grad26 = new Float32Array(0);
-let grad27 = new Float32Array(0);
-let grad28 = new Float32Array(0);
-let grad29 = new Float32Array(0);
-let grad30 = new Float32Array(0);
-let grad31 = new Float32Array(0);
-let grad32 = new Float32Array(0);
-let grad33 = new Float32Array(0);
-let grad34 = new Float32Array(0);
-let grad35 = new Float32Array(0);
-let grad36 = new Float32Array(0);
-let grad37 = new Float32Array(0);
-let grad38 = new Float32Array(0);
-let grad39 = new Float32Array(0);
-let grad40 = new Float32Array(0);
-let grad41 = new Float32Array(0);
-let grad42 = new Float32Array(0);
-let grad43 = new Float32Array(0);
-let grad44 = new Float32Array(0);
-let grad45 = new Float32Array(0);
-let grad46 = new Float32Array(0);
-let grad47 = new Float32Array(0);
-let grad48 = new Float32Array(0);
-let grad49 = new Float32Array(0);
-let grad50 = new Float32Array(0);
-let grad51 = new Float32Array(0);
-let grad52 = new Float32Array(0);
-let grad53 = new Float32Array(0);
-let grad54 = new Float32Array(0);
-let grad55 = new Float32Array(0);
-let grad56 = new Float32Array(0);
-let grad57 = new Float32Array(0);
-let grad58 = new Float32Array(0);
-let grad59 = new Float32Array(0);
-let grad60 = new Float32Array(0);
-let grad61 = new Float32Array(0);
-let grad62 = new Float32Array(0);
-let grad63 = new Float32Array(0);
-let grad64 = new Float32Array(0);
-let grad65 = new Float32Array(0);
-let grad66 = new Float32Array(0);
-let grad67 = new Float32Array(0);
-let grad68 = new Float32Array(0);
-let grad69 = new Float32Array(0);
-let grad70 = new Float32Array(0);
-let grad71 = new Float32Array(0);
-let grad72 = new Float32Array(0);
-let grad73 = new Float32Array(0);
-let grad74 = new Float32Array(0);
-let grad75 = new Float32Array(0);
-let grad76 = new Float32Array(0);
-let grad77 = new Float32Array(0);
-let grad78 = new Float32Array(0);
-let grad79 = new Float32Array(0);
-let grad80 = new Float32Array(0);
-let grad81 = new Float32Array(0);
-let grad82 = new Float32Array(0);
-let grad83 = new Float32Array(0);
-let grad84 = new Float32Array(0);
-let grad85 = new Float32Array(0);
-let grad86 = new Float32Array(0);
-let grad87 = new Float32Array(0);
-let grad88 = new Float32Array(0);
-let grad89 = new Float32Array(0);
-let grad90 = new Float32Array(0);
-let grad91 = new Float32Array(0);
-let grad92 = new Float32Array(0);
-let grad93 = new Float32Array(0);
-let grad94 = new Float32Array(0);
-let grad95 = new Float32Array(0);
-let grad96 = new Float32Array(0);
-let grad97 = new Float32Array(0);
-let grad98 = new Float32Array(0);
-let grad99 = new Float32Array(0);
-let grad100 = new Float32Array(0);
-let grad101 = new Float32Array(0);
-let grad102 = new Float32Array(0);
-let grad103 = new Float32Array(0);
-let grad104 = new Float32Array(0);
-let grad105 = new Float32Array(0);
-let grad106 = new Float32Array(0);
-let grad107 = new Float32Array(0);
-let grad108 = new Float32Array(0);
-let grad109 = new Float32Array(0);
-let grad110 = new Float32Array(0);
-let grad111 = new Float32Array(0);
-let grad112 = new Float32Array(0);
-let grad113 = new Float32Array(0);
-let grad114 = new Float32Array(0);
-let grad115 = new Float32Array(0);
-let grad116 = new Float32Array(0);
-let grad117 = new Float32Array(0);
-let grad118 = new Float32Array(0);
-let grad119 = new Float32Array(0);
-let grad120 = new Float32Array(0);
-let grad121 = new Float32Array(0);
-let grad122 = new Float32Array(0);
-let grad123 = new Float32Array(0);
-let grad124 = new Float32Array(0);
-let grad125 = new Float32Array(0);
-let grad126 = new Float32Array(0);
-let grad127 = new Float32Array(0);
-let grad128 = new Float32Array(0);
-let grad129 = new Float32Array(0);
-let grad130 = new Float32Array(0);
-let grad131 = new Float32Array(0);
-let grad132 = new Float32Array(0);
-let grad133 = new Float32Array(0);
-let grad134 = new Float32Array(0);
-let grad135 = new Float32Array(0);
-let grad136 = new Float32Array(0);
-let grad137 = new Float32Array(0);
-let grad138 = new Float32Array(0);
-let grad139 = new Float32Array(0);
-let grad140 = new Float32Array(0);
-let grad141 = new Float32Array(0);
-let scratch5_mask = new Float32Array(0);
-let scratch6_xhat = new Float32Array(0);
-let scratch6_istd = new Float32Array(0);
-let scratch7_q = new Float32Array(0);
-let scratch7_k = new Float32Array(0);
-let scratch7_v = new Float32Array(0);
-let scratch7_probs = new Float32Array(0);
-let scratch7_heads = new Float32Array(0);
-let scratch7_d_heads = new Float32Array(0);
-let scratch7_d_q = new Float32Array(0);
-let scratch7_d_k = new Float32Array(0);
-let scratch7_d_v = new Float32Array(0);
-let scratch7_d_row = new Float32Array(0);
-let scratch8_mask = new Float32Array(0);
-let scratch10_xhat = new Float32Array(0);
-let scratch10_istd = new Float32Array(0);
-let scratch13_mask = new Float32Array(0);
-let scratch15_mask = new Float32Array(0);
-let scratch17_xhat = new Float32Array(0);
-let scratch17_istd = new Float32Array(0);
-let scratch18_q = new Float32Array(0);
-let scratch18_k = new Float32Array(0);
-let scratch18_v = new Float32Array(0);
-let scratch18_probs = new Float32Array(0);
-let scratch18_heads = new Float32Array(0);
-let scratch18_d_heads = new Float32Array(0);
-let scratch18_d_q = new Float32Array(0);
-let scratch18_d_k = new Float32Array(0);
-let scratch18_d_v = new Float32Array(0);
-let scratch18_d_row = new Float32Array(0);
-let scratch19_mask = new Float32Array(0);
-let scratch21_xhat = new Float32Array(0);
-let scratch21_istd = new Float32Array(0);
-let scratch24_mask = new Float32Array(0);
-let scratch26_mask = new Float32Array(0);
-let scratch28_xhat = new Float32Array(0);
-let scratch28_istd = new Float32Array(0);
-let scratch29_q = new Float32Array(0);
-let scratch29_k = new Float32Array(0);
-let scratch29_v = new Float32Array(0);
-let scratch29_probs = new Float32Array(0);
-let scratch29_heads = new Float32Array(0);
-let scratch29_d_heads = new Float32Array(0);
-let scratch29_d_q = new Float32Array(0);
-let scratch29_d_k = new Float32Array(0);
-let scratch29_d_v = new Float32Array(0);
-let scratch29_d_row = new Float32Array(0);
-let scratch30_mask = new Float32Array(0);
-let scratch32_xhat = new Float32Array(0);
-let scratch32_istd = new Float32Array(0);
-let scratch35_mask = new Float32Array(0);
-let scratch37_mask = new Float32Array(0);
-let scratch39_xhat = new Float32Array(0);
-let scratch39_istd = new Float32Array(0);
-let scratch40_q = new Float32Array(0);
-let scratch40_k = new Float32Array(0);
-let scratch40_v = new Float32Array(0);
-let scratch40_probs = new Float32Array(0);
-let scratch40_heads = new Float32Array(0);
-let scratch40_d_heads = new Float32Array(0);
-let scratch40_d_q = new Float32Array(0);
-let scratch40_d_k = new Float32Array(0);
-let scratch40_d_v = new Float32Array(0);
-let scratch40_d_row = new Float32Array(0);
-let scratch41_mask = new Float32Array(0);
-let scratch43_xhat = new Float32Array(0);
-let scratch43_istd = new Float32Array(0);
-let scratch46_mask = new Float32Array(0);
-let scratch48_mask = new Float32Array(0);
-let scratch50_xhat = new Float32Array(0);
-let scratch50_istd = new Float32Array(0);
-let scratch51_q = new Float32Array(0);
-let scratch51_k = new Float32Array(0);
-let scratch51_v = new Float32Array(0);
-let scratch51_probs = new Float32Array(0);
-let scratch51_heads = new Float32Array(0);
-let scratch51_d_heads = new Float32Array(0);
-let scratch51_d_q = new Float32Array(0);
-let scratch51_d_k = new Float32Array(0);
-let scratch51_d_v = new Float32Array(0);
-let scratch51_d_row = new Float32Array(0);
-let scratch52_mask = new Float32Array(0);
-let scratch54_xhat = new Float32Array(0);
-let scratch54_istd = new Float32Array(0);
-let scratch57_mask = new Float32Array(0);
-let scratch59_mask = new Float32Array(0);
-let scratch61_xhat = new Float32Array(0);
-let scratch61_istd = new Float32Array(0);
-let scratch62_q = new Float32Array(0);
-let scratch62_k = new Float32Array(0);
-let scratch62_v = new Float32Array(0);
-let scratch62_probs = new Float32Array(0);
-let scratch62_heads = new Float32Array(0);
-let scratch62_d_heads = new Float32Array(0);
-let scratch62_d_q = new Float32Array(0);
-let scratch62_d_k = new Float32Array(0);
-let scratch62_d_v = new Float32Array(0);
-let scratch62_d_row = new Float32Array(0);
-let scratch63_mask = new Float32Array(0);
-let scratch65_xhat = new Float32Array(0);
-let scratch65_istd = new Float32Array(0);
-let scratch68_mask = new Float32Array(0);
-let scratch70_mask = new Float32Array(0);
-let scratch72_xhat = new Float32Array(0);
-let scratch72_istd = new Float32Array(0);
-let scratch73_q = new Float32Array(0);
-let scratch73_k = new Float32Array(0);
-let scratch73_v = new Float32Array(0);
-let scratch73_probs = new Float32Array(0);
-let scratch73_heads = new Float32Array(0);
-let scratch73_d_heads = new Float32Array(0);
-let scratch73_d_q = new Float32Array(0);
-let scratch73_d_k = new Float32Array(0);
-let scratch73_d_v = new Float32Array(0);
-let scratch73_d_row = new Float32Array(0);
-let scratch74_mask = new Float32Array(0);
-let scratch76_xhat = new Float32Array(0);
-let scratch76_istd = new Float32Array(0);
-let scratch79_mask = new Float32Array(0);
-let scratch81_mask = new Float32Array(0);
-let scratch83_xhat = new Float32Array(0);
-let scratch83_istd = new Float32Array(0);
-let scratch84_q = new Float32Array(0);
-let scratch84_k = new Float32Array(0);
-let scratch84_v = new Float32Array(0);
-let scratch84_probs = new Float32Array(0);
-let scratch84_heads = new Float32Array(0);
-let scratch84_d_heads = new Float32Array(0);
-let scratch84_d_q = new Float32Array(0);
-let scratch84_d_k = new Float32Array(0);
-let scratch84_d_v = new Float32Array(0);
-let scratch84_d_row = new Float32Array(0);
-let scratch85_mask = new Float32Array(0);
-let scratch87_xhat = new Float32Array(0);
-let scratch87_istd = new Float32Array(0);
-let scratch90_mask = new Float32Array(0);
-let scratch92_mask = new Float32Array(0);
-let scratch94_xhat = new Float32Array(0);
-let scratch94_istd = new Float32Array(0);
-let scratch95_q = new Float32Array(0);
-let scratch95_k = new Float32Array(0);
-let scratch95_v = new Float32Array(0);
-let scratch95_probs = new Float32Array(0);
-let scratch95_heads = new Float32Array(0);
-let scratch95_d_heads = new Float32Array(0);
-let scratch95_d_q = new Float32Array(0);
-let scratch95_d_k = new Float32Array(0);
-let scratch95_d_v = new Float32Array(0);
-let scratch95_d_row = new Float32Array(0);
-let scratch96_mask = new Float32Array(0);
-let scratch98_xhat = new Float32Array(0);
-let scratch98_istd = new Float32Array(0);
-let scratch101_mask = new Float32Array(0);
-let scratch103_mask = new Float32Array(0);
-let scratch105_xhat = new Float32Array(0);
-let scratch105_istd = new Float32Array(0);
-let scratch106_q = new Float32Array(0);
-let scratch106_k = new Float32Array(0);
-let scratch106_v = new Float32Array(0);
-let scratch106_probs = new Float32Array(0);
-let scratch106_heads = new Float32Array(0);
-let scratch106_d_heads = new Float32Array(0);
-let scratch106_d_q = new Float32Array(0);
-let scratch106_d_k = new Float32Array(0);
-let scratch106_d_v = new Float32Array(0);
-let scratch106_d_row = new Float32Array(0);
-let scratch107_mask = new Float32Array(0);
-let scratch109_xhat = new Float32Array(0);
-let scratch109_istd = new Float32Array(0);
-let scratch112_mask = new Float32Array(0);
-let scratch114_mask = new Float32Array(0);
-let scratch116_xhat = new Float32Array(0);
-let scratch116_istd = new Float32Array(0);
-let scratch117_q = new Float32Array(0);
-let scratch117_k = new Float32Array(0);
-let scratch117_v = new Float32Array(0);
-let scratch117_probs = new Float32Array(0);
-let scratch117_heads = new Float32Array(0);
-let scratch117_d_heads = new Float32Array(0);
-let scratch117_d_q = new Float32Array(0);
-let scratch117_d_k = new Float32Array(0);
-let scratch117_d_v = new Float32Array(0);
-let scratch117_d_row = new Float32Array(0);
-let scratch118_mask = new Float32Array(0);
-let scratch120_xhat = new Float32Array(0);
-let scratch120_istd = new Float32Array(0);
-let scratch123_mask = new Float32Array(0);
-let scratch125_mask = new Float32Array(0);
-let scratch127_xhat = new Float32Array(0);
-let scratch127_istd = new Float32Array(0);
-let scratch128_q = new Float32Array(0);
-let scratch128_k = new Float32Array(0);
-let scratch128_v = new Float32Array(0);
-let scratch128_probs = new Float32Array(0);
-let scratch128_heads = new Float32Array(0);
-let scratch128_d_heads = new Float32Array(0);
-let scratch128_d_q = new Float32Array(0);
-let scratch128_d_k = new Float32Array(0);
-let scratch128_d_v = new Float32Array(0);
-let scratch128_d_row = new Float32Array(0);
-let scratch129_mask = new Float32Array(0);
-let scratch131_xhat = new Float32Array(0);
-let scratch131_istd = new Float32Array(0);
-let scratch134_mask = new Float32Array(0);
-let scratch136_mask = new Float32Array(0);
-let scratch138_xhat = new Float32Array(0);
-let scratch138_istd = new Float32Array(0);
-const work0_col = new Float32Array(150528);
-const work0_dcol = new Float32Array(150528);
-
-/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
- *  memory), the workspace and the last forward call's values stay as they were. */
-function allocate(n: number): void {
-  if (n === batchSize) return;
-  [
-    act1,
-    act3,
-    act4,
-    act5,
-    act6,
-    act7,
-    act8,
-    act9,
-    act10,
-    act11,
-    act12,
-    act13,
-    act14,
-    act15,
-    act16,
-    act17,
-    act18,
-    act19,
-    act20,
-    act21,
-    act22,
-    act23,
-    act24,
-    act25,
-    act26,
-    act27,
-    act28,
-    act29,
-    act30,
-    act31,
-    act32,
-    act33,
-    act34,
-    act35,
-    act36,
-    act37,
-    act38,
-    act39,
-    act40,
-    act41,
-    act42,
-    act43,
-    act44,
-    act45,
-    act46,
-    act47,
-    act48,
-    act49,
-    act50,
-    act51,
-    act52,
-    act53,
-    act54,
-    act55,
-    act56,
-    act57,
-    act58,
-    act59,
-    act60,
-    act61,
-    act62,
-    act63,
-    act64,
-    act65,
-    act66,
-    act67,
-    act68,
-    act69,
-    act70,
-    act71,
-    act72,
-    act73,
-    act74,
-    act75,
-    act76,
-    act77,
-    act78,
-    act79,
-    act80,
-    act81,
-    act82,
-    act83,
-    act84,
-    act85,
-    act86,
-    act87,
-    act88,
-    act89,
-    act90,
-    act91,
-    act92,
-    act93,
-    act94,
-    act95,
-    act96,
-    act97,
-    act98,
-    act99,
-    act100,
-    act101,
-    act102,
-    act103,
-    act104,
-    act105,
-    act106,
-    act107,
-    act108,
-    act109,
-    act110,
-    act111,
-    act112,
-    act113,
-    act114,
-    act115,
-    act116,
-    act117,
-    act118,
-    act119,
-    act120,
-    act121,
-    act122,
-    act123,
-    act124,
-    act125,
-    act126,
-    act127,
-    act128,
-    act129,
-    act130,
-    act131,
-    act132,
-    act133,
-    act134,
-    act135,
-    act136,
-    act137,
-    act138,
-    act139,
-    act140,
-    act141,
-    act0,
-    grad0,
-    grad1,
-    grad3,
-    grad4,
-    grad5,
-    grad6,
-    grad7,
-    grad8,
-    grad9,
-    grad10,
-    grad11,
-    grad12,
-    grad13,
-    grad14,
-    grad15,
-    grad16,
-    grad17,
-    grad18,
-    grad19,
-    grad20,
-    grad21,
-    grad22,
-    grad23,
-    grad24,
-    grad25,
-    grad26,
-    grad27,
-    grad28,
-    grad29,
-    grad30,
-    grad31,
-    grad32,
-    grad33,
-    grad34,
-    grad35,
-    grad36,
-    grad37,
-    grad38,
-    grad39,
-    grad40,
-    grad41,
-    grad42,
-    grad43,
-    grad44,
-    grad45,
-    grad46,
-    grad47,
-    grad48,
-    grad49,
-    grad50,
-    grad51,
-    grad52,
-    grad53,
-    grad54,
-    grad55,
-    grad56,
-    grad57,
-    grad58,
-    grad59,
-    grad60,
-    grad61,
-    grad62,
-    grad63,
-    grad64,
-    grad65,
-    grad66,
-    grad67,
-    grad68,
-    grad69,
-    grad70,
-    grad71,
-    grad72,
-    grad73,
-    grad74,
-    grad75,
-    grad76,
-    grad77,
-    grad78,
-    grad79,
-    grad80,
-    grad81,
-    grad82,
-    grad83,
-    grad84,
-    grad85,
-    grad86,
-    grad87,
-    grad88,
-    grad89,
-    grad90,
-    grad91,
-    grad92,
-    grad93,
-    grad94,
-    grad95,
-    grad96,
-    grad97,
-    grad98,
-    grad99,
-    grad100,
-    grad101,
-    grad102,
-    grad103,
-    grad104,
-    grad105,
-    grad106,
-    grad107,
-    grad108,
-    grad109,
-    grad110,
-    grad111,
-    grad112,
-    grad113,
-    grad114,
-    grad115,
-    grad116,
-    grad117,
-    grad118,
-    grad119,
-    grad120,
-    grad121,
-    grad122,
-    grad123,
-    grad124,
-    grad125,
-    grad126,
-    grad127,
-    grad128,
-    grad129,
-    grad130,
-    grad131,
-    grad132,
-    grad133,
-    grad134,
-    grad135,
-    grad136,
-    grad137,
-    grad138,
-    grad139,
-    grad140,
-    grad141,
-    scratch5_mask,
-    scratch6_xhat,
-    scratch6_istd,
-    scratch7_q,
-    scratch7_k,
-    scratch7_v,
-    scratch7_probs,
-    scratch7_heads,
-    scratch7_d_heads,
-    scratch7_d_q,
-    scratch7_d_k,
-    scratch7_d_v,
-    scratch7_d_row,
-    scratch8_mask,
-    scratch10_xhat,
-    scratch10_istd,
-    scratch13_mask,
-    scratch15_mask,
-    scratch17_xhat,
-    scratch17_istd,
-    scratch18_q,
-    scratch18_k,
-    scratch18_v,
-    scratch18_probs,
-    scratch18_heads,
-    scratch18_d_heads,
-    scratch18_d_q,
-    scratch18_d_k,
-    scratch18_d_v,
-    scratch18_d_row,
-    scratch19_mask,
-    scratch21_xhat,
-    scratch21_istd,
-    scratch24_mask,
-    scratch26_mask,
-    scratch28_xhat,
-    scratch28_istd,
-    scratch29_q,
-    scratch29_k,
-    scratch29_v,
-    scratch29_probs,
-    scratch29_heads,
-    scratch29_d_heads,
-    scratch29_d_q,
-    scratch29_d_k,
-    scratch29_d_v,
-    scratch29_d_row,
-    scratch30_mask,
-    scratch32_xhat,
-    scratch32_istd,
-    scratch35_mask,
-    scratch37_mask,
-    scratch39_xhat,
-    scratch39_istd,
-    scratch40_q,
-    scratch40_k,
-    scratch40_v,
-    scratch40_probs,
-    scratch40_heads,
-    scratch40_d_heads,
-    scratch40_d_q,
-    scratch40_d_k,
-    scratch40_d_v,
-    scratch40_d_row,
-    scratch41_mask,
-    scratch43_xhat,
-    scratch43_istd,
-    scratch46_mask,
-    scratch48_mask,
-    scratch50_xhat,
-    scratch50_istd,
-    scratch51_q,
-    scratch51_k,
-    scratch51_v,
-    scratch51_probs,
-    scratch51_heads,
-    scratch51_d_heads,
-    scratch51_d_q,
-    scratch51_d_k,
-    scratch51_d_v,
-    scratch51_d_row,
-    scratch52_mask,
-    scratch54_xhat,
-    scratch54_istd,
-    scratch57_mask,
-    scratch59_mask,
-    scratch61_xhat,
-    scratch61_istd,
-    scratch62_q,
-    scratch62_k,
-    scratch62_v,
-    scratch62_probs,
-    scratch62_heads,
-    scratch62_d_heads,
-    scratch62_d_q,
-    scratch62_d_k,
-    scratch62_d_v,
-    scratch62_d_row,
-    scratch63_mask,
-    scratch65_xhat,
-    scratch65_istd,
-    scratch68_mask,
-    scratch70_mask,
-    scratch72_xhat,
-    scratch72_istd,
-    scratch73_q,
-    scratch73_k,
-    scratch73_v,
-    scratch73_probs,
-    scratch73_heads,
-    scratch73_d_heads,
-    scratch73_d_q,
-    scratch73_d_k,
-    scratch73_d_v,
-    scratch73_d_row,
-    scratch74_mask,
-    scratch76_xhat,
-    scratch76_istd,
-    scratch79_mask,
-    scratch81_mask,
-    scratch83_xhat,
-    scratch83_istd,
-    scratch84_q,
-    scratch84_k,
-    scratch84_v,
-    scratch84_probs,
-    scratch84_heads,
-    scratch84_d_heads,
-    scratch84_d_q,
-    scratch84_d_k,
-    scratch84_d_v,
-    scratch84_d_row,
-    scratch85_mask,
-    scratch87_xhat,
-    scratch87_istd,
-    scratch90_mask,
-    scratch92_mask,
-    scratch94_xhat,
-    scratch94_istd,
-    scratch95_q,
-    scratch95_k,
-    scratch95_v,
-    scratch95_probs,
-    scratch95_heads,
-    scratch95_d_heads,
-    scratch95_d_q,
-    scratch95_d_k,
-    scratch95_d_v,
-    scratch95_d_row,
-    scratch96_mask,
-    scratch98_xhat,
-    scratch98_istd,
-    scratch101_mask,
-    scratch103_mask,
-    scratch105_xhat,
-    scratch105_istd,
-    scratch106_q,
-    scratch106_k,
-    scratch106_v,
-    scratch106_probs,
-    scratch106_heads,
-    scratch106_d_heads,
-    scratch106_d_q,
-    scratch106_d_k,
-    scratch106_d_v,
-    scratch106_d_row,
-    scratch107_mask,
-    scratch109_xhat,
-    scratch109_istd,
-    scratch112_mask,
-    scratch114_mask,
-    scratch116_xhat,
-    scratch116_istd,
-    scratch117_q,
-    scratch117_k,
-    scratch117_v,
-    scratch117_probs,
-    scratch117_heads,
-    scratch117_d_heads,
-    scratch117_d_q,
-    scratch117_d_k,
-    scratch117_d_v,
-    scratch117_d_row,
-    scratch118_mask,
-    scratch120_xhat,
-    scratch120_istd,
-    scratch123_mask,
-    scratch125_mask,
-    scratch127_xhat,
-    scratch127_istd,
-    scratch128_q,
-    scratch128_k,
-    scratch128_v,
-    scratch128_probs,
-    scratch128_heads,
-    scratch128_d_heads,
-    scratch128_d_q,
-    scratch128_d_k,
-    scratch128_d_v,
-    scratch128_d_row,
-    scratch129_mask,
-    scratch131_xhat,
-    scratch131_istd,
-    scratch134_mask,
-    scratch136_mask,
-    scratch138_xhat,
-    scratch138_istd,
-  ] = [
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 768),
-    new Float32Array(n * 1000),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 150528),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 768),
-    new Float32Array(n * 1000),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 465708),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-    new Float32Array(n * 605184),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 151296),
-    new Float32Array(n * 197),
-  ];
-  batchSize = n;
-  noteWorkspace();
+export interface ForwardOptions {
+  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
+  readonly training?: boolean;
+  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
+  readonly buffers?: Float32Array;
+  /** Reseeds the generator that draws dropout masks. */
+  readonly seed?: number;
 }
 
-/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
-let workspaceMemory = new Set<ArrayBufferLike>();
+// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
-function noteWorkspace(): void {
-  workspaceMemory = new Set(
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
+/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
+export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const d = output[i]! - target[i]!;
+    sum += d * d;
+    if (grad !== undefined) grad[i] = (2 * d) / count;
+  }
+  return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
+}
+
+/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
+ *  the last axis of the output holds the 1000 classes; each of the n × 1 rows has one target. */
+export function crossEntropyLoss(
+  logits: Float32Array,
+  targets: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+): number {
+  const classes = 1000;
+  checkRows("logits", logits, n, outputSize);
+  const rows = logits.length / classes;
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
+  let total = 0;
+  for (let b = 0; b < rows; b++) {
+    const t = targets[b]!;
+    const o = b * classes;
+    let m = -Infinity;
+    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
+    let s = 0;
+    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
+    const lse = m + Math.log(s);
+    total += lse - logits[o + t]!;
+    if (grad !== undefined) {
+      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
+    }
+  }
+  return total / rows;
+}
+
+/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
+ *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
+export function binaryCrossEntropyLoss(
+  output: Float32Array,
+  target: ArrayLike<number>,
+  n: number,
+  grad?: Float32Array,
+  fromLogits = false,
+): number {
+  checkRows("output", output, n, outputSize);
+  const count = output.length;
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const y = output[i]!;
+    const t = target[i]!;
+    if (fromLogits) {
+      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
+      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
+    } else {
+      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
+      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+    }
+  }
+  return sum / count;
+}
+
+// ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
+
+export interface TrainerOptions {
+  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
+  readonly optimizer: "sgd" | "adam" | "adamw";
+  /** The learning rate, or a schedule: called before each step with the number of steps taken so far
+   *  (0 for the first), it returns that step's rate. A trainer's `lr` can also be set between steps. */
+  readonly lr: number | ((step: number) => number);
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  /** The loss; default: the spec's `loss` statement (this spec states none). */
+  readonly loss?: LossName;
+  /** Binary cross entropy on logits. */
+  readonly fromLogits?: boolean;
+  /** Seed of the initial parameters and of dropout masks. */
+  readonly seed?: number;
+  /** Clips the gradients' global L2 norm to at most this before each update (PyTorch
+   *  `clip_grad_norm_(params, maxNorm)`: scaled by maxNorm / (norm + 1e-6) when that is below 1). */
+  readonly clipGradNorm?: number;
+}
+
+export interface Trainer {
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly buffers: Float32Array;
+  readonly options: TrainerOptions;
+  /** Optimizer state: momentum or first moments, second moments. */
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  steps: number;
+  /** The learning rate of the next step (a number > 0; with a schedule, its last value). */
+  lr: number;
+  /** The gradients' global L2 norm at the last step (before clipping). */
+  gradNorm: number;
+}
+
+// ── The engine: workspaces, the random stream and every function that uses them ────────────────────────
+
+/** A new engine: its own workspaces and random stream, shared with no other (the module's flat functions
+ *  use one, each model from `createModel` its own). */
+function createEngine() {
+  // ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
+
+  let rngState = 0;
+
+  function seedRandom(seed: number): void {
+    rngState = seed >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  function random(): number {
+    rngState = (rngState + 0x6d2b79f5) >>> 0;
+    let t = rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Standard normal (Box–Muller). */
+  function gaussian(): number {
+    let u = 0;
+    while (u === 0) u = random();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+  }
+
+  /**
+   * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
+   * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
+   * same parameters on every machine.
+   */
+  function createParams(seed = 0): Float32Array {
+    checkSeed(seed);
+    seedRandom(seed);
+    const p = new Float32Array(paramCount);
+    for (let i = 0; i < 589824; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // conv_proj.weight: U(±0.036084391824351615)
+    for (let i = 589824; i < 590592; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // conv_proj.bias: U(±0.036084391824351615)
+    // class_token.weight: zeros
+    for (let i = 591360; i < 742656; i++) p[i] = gaussian() * 0.02; // encoder.pos_embedding.weight: N(0, 0.02²)
+    for (let i = 742656; i < 743424; i++) p[i] = 1; // encoder.layers.0.ln_1.weight
+    // encoder.layers.0.ln_1.bias: zeros
+    for (let i = 744192; i < 2513664; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.0.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.0.self_attention.qkv_proj.bias: zeros
+    for (let i = 2515968; i < 3105792; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.0.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.0.self_attention.out_proj.bias: zeros
+    for (let i = 3106560; i < 3107328; i++) p[i] = 1; // encoder.layers.0.ln_2.weight
+    // encoder.layers.0.ln_2.bias: zeros
+    for (let i = 3108096; i < 5467392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.0.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 5467392; i < 5470464; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.0.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 5470464; i < 7829760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.0.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 7829760; i < 7830528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.0.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 7830528; i < 7831296; i++) p[i] = 1; // encoder.layers.1.ln_1.weight
+    // encoder.layers.1.ln_1.bias: zeros
+    for (let i = 7832064; i < 9601536; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.1.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.1.self_attention.qkv_proj.bias: zeros
+    for (let i = 9603840; i < 10193664; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.1.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.1.self_attention.out_proj.bias: zeros
+    for (let i = 10194432; i < 10195200; i++) p[i] = 1; // encoder.layers.1.ln_2.weight
+    // encoder.layers.1.ln_2.bias: zeros
+    for (let i = 10195968; i < 12555264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.1.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 12555264; i < 12558336; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.1.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 12558336; i < 14917632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.1.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 14917632; i < 14918400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.1.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 14918400; i < 14919168; i++) p[i] = 1; // encoder.layers.2.ln_1.weight
+    // encoder.layers.2.ln_1.bias: zeros
+    for (let i = 14919936; i < 16689408; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.2.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.2.self_attention.qkv_proj.bias: zeros
+    for (let i = 16691712; i < 17281536; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.2.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.2.self_attention.out_proj.bias: zeros
+    for (let i = 17282304; i < 17283072; i++) p[i] = 1; // encoder.layers.2.ln_2.weight
+    // encoder.layers.2.ln_2.bias: zeros
+    for (let i = 17283840; i < 19643136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.2.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 19643136; i < 19646208; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.2.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 19646208; i < 22005504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.2.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 22005504; i < 22006272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.2.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 22006272; i < 22007040; i++) p[i] = 1; // encoder.layers.3.ln_1.weight
+    // encoder.layers.3.ln_1.bias: zeros
+    for (let i = 22007808; i < 23777280; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.3.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.3.self_attention.qkv_proj.bias: zeros
+    for (let i = 23779584; i < 24369408; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.3.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.3.self_attention.out_proj.bias: zeros
+    for (let i = 24370176; i < 24370944; i++) p[i] = 1; // encoder.layers.3.ln_2.weight
+    // encoder.layers.3.ln_2.bias: zeros
+    for (let i = 24371712; i < 26731008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.3.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 26731008; i < 26734080; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.3.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 26734080; i < 29093376; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.3.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 29093376; i < 29094144; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.3.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 29094144; i < 29094912; i++) p[i] = 1; // encoder.layers.4.ln_1.weight
+    // encoder.layers.4.ln_1.bias: zeros
+    for (let i = 29095680; i < 30865152; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.4.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.4.self_attention.qkv_proj.bias: zeros
+    for (let i = 30867456; i < 31457280; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.4.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.4.self_attention.out_proj.bias: zeros
+    for (let i = 31458048; i < 31458816; i++) p[i] = 1; // encoder.layers.4.ln_2.weight
+    // encoder.layers.4.ln_2.bias: zeros
+    for (let i = 31459584; i < 33818880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.4.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 33818880; i < 33821952; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.4.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 33821952; i < 36181248; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.4.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 36181248; i < 36182016; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.4.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 36182016; i < 36182784; i++) p[i] = 1; // encoder.layers.5.ln_1.weight
+    // encoder.layers.5.ln_1.bias: zeros
+    for (let i = 36183552; i < 37953024; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.5.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.5.self_attention.qkv_proj.bias: zeros
+    for (let i = 37955328; i < 38545152; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.5.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.5.self_attention.out_proj.bias: zeros
+    for (let i = 38545920; i < 38546688; i++) p[i] = 1; // encoder.layers.5.ln_2.weight
+    // encoder.layers.5.ln_2.bias: zeros
+    for (let i = 38547456; i < 40906752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.5.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 40906752; i < 40909824; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.5.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 40909824; i < 43269120; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.5.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 43269120; i < 43269888; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.5.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 43269888; i < 43270656; i++) p[i] = 1; // encoder.layers.6.ln_1.weight
+    // encoder.layers.6.ln_1.bias: zeros
+    for (let i = 43271424; i < 45040896; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.6.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.6.self_attention.qkv_proj.bias: zeros
+    for (let i = 45043200; i < 45633024; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.6.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.6.self_attention.out_proj.bias: zeros
+    for (let i = 45633792; i < 45634560; i++) p[i] = 1; // encoder.layers.6.ln_2.weight
+    // encoder.layers.6.ln_2.bias: zeros
+    for (let i = 45635328; i < 47994624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.6.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 47994624; i < 47997696; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.6.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 47997696; i < 50356992; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.6.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 50356992; i < 50357760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.6.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 50357760; i < 50358528; i++) p[i] = 1; // encoder.layers.7.ln_1.weight
+    // encoder.layers.7.ln_1.bias: zeros
+    for (let i = 50359296; i < 52128768; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.7.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.7.self_attention.qkv_proj.bias: zeros
+    for (let i = 52131072; i < 52720896; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.7.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.7.self_attention.out_proj.bias: zeros
+    for (let i = 52721664; i < 52722432; i++) p[i] = 1; // encoder.layers.7.ln_2.weight
+    // encoder.layers.7.ln_2.bias: zeros
+    for (let i = 52723200; i < 55082496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.7.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 55082496; i < 55085568; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.7.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 55085568; i < 57444864; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.7.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 57444864; i < 57445632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.7.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 57445632; i < 57446400; i++) p[i] = 1; // encoder.layers.8.ln_1.weight
+    // encoder.layers.8.ln_1.bias: zeros
+    for (let i = 57447168; i < 59216640; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.8.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.8.self_attention.qkv_proj.bias: zeros
+    for (let i = 59218944; i < 59808768; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.8.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.8.self_attention.out_proj.bias: zeros
+    for (let i = 59809536; i < 59810304; i++) p[i] = 1; // encoder.layers.8.ln_2.weight
+    // encoder.layers.8.ln_2.bias: zeros
+    for (let i = 59811072; i < 62170368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.8.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 62170368; i < 62173440; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.8.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 62173440; i < 64532736; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.8.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 64532736; i < 64533504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.8.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 64533504; i < 64534272; i++) p[i] = 1; // encoder.layers.9.ln_1.weight
+    // encoder.layers.9.ln_1.bias: zeros
+    for (let i = 64535040; i < 66304512; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.9.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.9.self_attention.qkv_proj.bias: zeros
+    for (let i = 66306816; i < 66896640; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.9.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.9.self_attention.out_proj.bias: zeros
+    for (let i = 66897408; i < 66898176; i++) p[i] = 1; // encoder.layers.9.ln_2.weight
+    // encoder.layers.9.ln_2.bias: zeros
+    for (let i = 66898944; i < 69258240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.9.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 69258240; i < 69261312; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.9.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 69261312; i < 71620608; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.9.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 71620608; i < 71621376; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.9.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 71621376; i < 71622144; i++) p[i] = 1; // encoder.layers.10.ln_1.weight
+    // encoder.layers.10.ln_1.bias: zeros
+    for (let i = 71622912; i < 73392384; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.10.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.10.self_attention.qkv_proj.bias: zeros
+    for (let i = 73394688; i < 73984512; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.10.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.10.self_attention.out_proj.bias: zeros
+    for (let i = 73985280; i < 73986048; i++) p[i] = 1; // encoder.layers.10.ln_2.weight
+    // encoder.layers.10.ln_2.bias: zeros
+    for (let i = 73986816; i < 76346112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.10.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 76346112; i < 76349184; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.10.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 76349184; i < 78708480; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.10.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 78708480; i < 78709248; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.10.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 78709248; i < 78710016; i++) p[i] = 1; // encoder.layers.11.ln_1.weight
+    // encoder.layers.11.ln_1.bias: zeros
+    for (let i = 78710784; i < 80480256; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.11.self_attention.qkv_proj.weight: U(±0.04419417382415922)
+    // encoder.layers.11.self_attention.qkv_proj.bias: zeros
+    for (let i = 80482560; i < 81072384; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.11.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.11.self_attention.out_proj.bias: zeros
+    for (let i = 81073152; i < 81073920; i++) p[i] = 1; // encoder.layers.11.ln_2.weight
+    // encoder.layers.11.ln_2.bias: zeros
+    for (let i = 81074688; i < 83433984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.11.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 83433984; i < 83437056; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.11.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 83437056; i < 85796352; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.11.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 85796352; i < 85797120; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.11.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 85797120; i < 85797888; i++) p[i] = 1; // encoder.ln.weight
+    // encoder.ln.bias: zeros
+    for (let i = 85798656; i < 86566656; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // heads.head.weight: U(±0.036084391824351615)
+    for (let i = 86566656; i < 86567656; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // heads.head.bias: U(±0.036084391824351615)
+    return p;
+  }
+
+  // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
+
+  let batchSize = 0;
+  let forwardDone = false;
+  /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+  let inputGradWanted = true;
+  /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
+  let act1 = new Float32Array(0);
+  let act3 = new Float32Array(0);
+  let act4 = new Float32Array(0);
+  let act5 = new Float32Array(0);
+  let act6 = new Float32Array(0);
+  let act7 = new Float32Array(0);
+  let act8 = new Float32Array(0);
+  let act9 = new Float32Array(0);
+  let act10 = new Float32Array(0);
+  let act11 = new Float32Array(0);
+  let act12 = new Float32Array(0);
+  let act13 = new Float32Array(0);
+  let act14 = new Float32Array(0);
+  let act15 = new Float32Array(0);
+  let act16 = new Float32Array(0);
+  let act17 = new Float32Array(0);
+  let act18 = new Float32Array(0);
+  let act19 = new Float32Array(0);
+  let act20 = new Float32Array(0);
+  let act21 = new Float32Array(0);
+  let act22 = new Float32Array(0);
+  let act23 = new Float32Array(0);
+  let act24 = new Float32Array(0);
+  let act25 = new Float32Array(0);
+  let act26 = new Float32Array(0);
+  let act27 = new Float32Array(0);
+  let act28 = new Float32Array(0);
+  let act29 = new Float32Array(0);
+  let act30 = new Float32Array(0);
+  let act31 = new Float32Array(0);
+  let act32 = new Float32Array(0);
+  let act33 = new Float32Array(0);
+  let act34 = new Float32Array(0);
+  let act35 = new Float32Array(0);
+  let act36 = new Float32Array(0);
+  let act37 = new Float32Array(0);
+  let act38 = new Float32Array(0);
+  let act39 = new Float32Array(0);
+  let act40 = new Float32Array(0);
+  let act41 = new Float32Array(0);
+  let act42 = new Float32Array(0);
+  let act43 = new Float32Array(0);
+  let act44 = new Float32Array(0);
+  let act45 = new Float32Array(0);
+  let act46 = new Float32Array(0);
+  let act47 = new Float32Array(0);
+  let act48 = new Float32Array(0);
+  let act49 = new Float32Array(0);
+  let act50 = new Float32Array(0);
+  let act51 = new Float32Array(0);
+  let act52 = new Float32Array(0);
+  let act53 = new Float32Array(0);
+  let act54 = new Float32Array(0);
+  let act55 = new Float32Array(0);
+  let act56 = new Float32Array(0);
+  let act57 = new Float32Array(0);
+  let act58 = new Float32Array(0);
+  let act59 = new Float32Array(0);
+  let act60 = new Float32Array(0);
+  let act61 = new Float32Array(0);
+  let act62 = new Float32Array(0);
+  let act63 = new Float32Array(0);
+  let act64 = new Float32Array(0);
+  let act65 = new Float32Array(0);
+  let act66 = new Float32Array(0);
+  let act67 = new Float32Array(0);
+  let act68 = new Float32Array(0);
+  let act69 = new Float32Array(0);
+  let act70 = new Float32Array(0);
+  let act71 = new Float32Array(0);
+  let act72 = new Float32Array(0);
+  let act73 = new Float32Array(0);
+  let act74 = new Float32Array(0);
+  let act75 = new Float32Array(0);
+  let act76 = new Float32Array(0);
+  let act77 = new Float32Array(0);
+  let act78 = new Float32Array(0);
+  let act79 = new Float32Array(0);
+  let act80 = new Float32Array(0);
+  let act81 = new Float32Array(0);
+  let act82 = new Float32Array(0);
+  let act83 = new Float32Array(0);
+  let act84 = new Float32Array(0);
+  let act85 = new Float32Array(0);
+  let act86 = new Float32Array(0);
+  let act87 = new Float32Array(0);
+  let act88 = new Float32Array(0);
+  let act89 = new Float32Array(0);
+  let act90 = new Float32Array(0);
+  let act91 = new Float32Array(0);
+  let act92 = new Float32Array(0);
+  let act93 = new Float32Array(0);
+  let act94 = new Float32Array(0);
+  let act95 = new Float32Array(0);
+  let act96 = new Float32Array(0);
+  let act97 = new Float32Array(0);
+  let act98 = new Float32Array(0);
+  let act99 = new Float32Array(0);
+  let act100 = new Float32Array(0);
+  let act101 = new Float32Array(0);
+  let act102 = new Float32Array(0);
+  let act103 = new Float32Array(0);
+  let act104 = new Float32Array(0);
+  let act105 = new Float32Array(0);
+  let act106 = new Float32Array(0);
+  let act107 = new Float32Array(0);
+  let act108 = new Float32Array(0);
+  let act109 = new Float32Array(0);
+  let act110 = new Float32Array(0);
+  let act111 = new Float32Array(0);
+  let act112 = new Float32Array(0);
+  let act113 = new Float32Array(0);
+  let act114 = new Float32Array(0);
+  let act115 = new Float32Array(0);
+  let act116 = new Float32Array(0);
+  let act117 = new Float32Array(0);
+  let act118 = new Float32Array(0);
+  let act119 = new Float32Array(0);
+  let act120 = new Float32Array(0);
+  let act121 = new Float32Array(0);
+  let act122 = new Float32Array(0);
+  let act123 = new Float32Array(0);
+  let act124 = new Float32Array(0);
+  let act125 = new Float32Array(0);
+  let act126 = new Float32Array(0);
+  let act127 = new Float32Array(0);
+  let act128 = new Float32Array(0);
+  let act129 = new Float32Array(0);
+  let act130 = new Float32Array(0);
+  let act131 = new Float32Array(0);
+  let act132 = new Float32Array(0);
+  let act133 = new Float32Array(0);
+  let act134 = new Float32Array(0);
+  let act135 = new Float32Array(0);
+  let act136 = new Float32Array(0);
+  let act137 = new Float32Array(0);
+  let act138 = new Float32Array(0);
+  let act139 = new Float32Array(0);
+  let act140 = new Float32Array(0);
+  let act141 = new Float32Array(0);
+  let act0 = new Float32Array(0);
+  let grad0 = new Float32Array(0);
+  let grad1 = new Float32Array(0);
+  let grad3 = new Float32Array(0);
+  let grad4 = new Float32Array(0);
+  let grad5 = new Float32Array(0);
+  let grad6 = new Float32Array(0);
+  let grad7 = new Float32Array(0);
+  let grad8 = new Float32Array(0);
+  let grad9 = new Float32Array(0);
+  let grad10 = new Float32Array(0);
+  let grad11 = new Float32Array(0);
+  let grad12 = new Float32Array(0);
+  let grad13 = new Float32Array(0);
+  let grad14 = new Float32Array(0);
+  let grad15 = new Float32Array(0);
+  let grad16 = new Float32Array(0);
+  let grad17 = new Float32Array(0);
+  let grad18 = new Float32Array(0);
+  let grad19 = new Float32Array(0);
+  let grad20 = new Float32Array(0);
+  let grad21 = new Float32Array(0);
+  let grad22 = new Float32Array(0);
+  let grad23 = new Float32Array(0);
+  let grad24 = new Float32Array(0);
+  let grad25 = new Float32Array(0);
+  let grad26 = new Float32Array(0);
+  let grad27 = new Float32Array(0);
+  let grad28 = new Float32Array(0);
+  let grad29 = new Float32Array(0);
+  let grad30 = new Float32Array(0);
+  let grad31 = new Float32Array(0);
+  let grad32 = new Float32Array(0);
+  let grad33 = new Float32Array(0);
+  let grad34 = new Float32Array(0);
+  let grad35 = new Float32Array(0);
+  let grad36 = new Float32Array(0);
+  let grad37 = new Float32Array(0);
+  let grad38 = new Float32Array(0);
+  let grad39 = new Float32Array(0);
+  let grad40 = new Float32Array(0);
+  let grad41 = new Float32Array(0);
+  let grad42 = new Float32Array(0);
+  let grad43 = new Float32Array(0);
+  let grad44 = new Float32Array(0);
+  let grad45 = new Float32Array(0);
+  let grad46 = new Float32Array(0);
+  let grad47 = new Float32Array(0);
+  let grad48 = new Float32Array(0);
+  let grad49 = new Float32Array(0);
+  let grad50 = new Float32Array(0);
+  let grad51 = new Float32Array(0);
+  let grad52 = new Float32Array(0);
+  let grad53 = new Float32Array(0);
+  let grad54 = new Float32Array(0);
+  let grad55 = new Float32Array(0);
+  let grad56 = new Float32Array(0);
+  let grad57 = new Float32Array(0);
+  let grad58 = new Float32Array(0);
+  let grad59 = new Float32Array(0);
+  let grad60 = new Float32Array(0);
+  let grad61 = new Float32Array(0);
+  let grad62 = new Float32Array(0);
+  let grad63 = new Float32Array(0);
+  let grad64 = new Float32Array(0);
+  let grad65 = new Float32Array(0);
+  let grad66 = new Float32Array(0);
+  let grad67 = new Float32Array(0);
+  let grad68 = new Float32Array(0);
+  let grad69 = new Float32Array(0);
+  let grad70 = new Float32Array(0);
+  let grad71 = new Float32Array(0);
+  let grad72 = new Float32Array(0);
+  let grad73 = new Float32Array(0);
+  let grad74 = new Float32Array(0);
+  let grad75 = new Float32Array(0);
+  let grad76 = new Float32Array(0);
+  let grad77 = new Float32Array(0);
+  let grad78 = new Float32Array(0);
+  let grad79 = new Float32Array(0);
+  let grad80 = new Float32Array(0);
+  let grad81 = new Float32Array(0);
+  let grad82 = new Float32Array(0);
+  let grad83 = new Float32Array(0);
+  let grad84 = new Float32Array(0);
+  let grad85 = new Float32Array(0);
+  let grad86 = new Float32Array(0);
+  let grad87 = new Float32Array(0);
+  let grad88 = new Float32Array(0);
+  let grad89 = new Float32Array(0);
+  let grad90 = new Float32Array(0);
+  let grad91 = new Float32Array(0);
+  let grad92 = new Float32Array(0);
+  let grad93 = new Float32Array(0);
+  let grad94 = new Float32Array(0);
+  let grad95 = new Float32Array(0);
+  let grad96 = new Float32Array(0);
+  let grad97 = new Float32Array(0);
+  let grad98 = new Float32Array(0);
+  let grad99 = new Float32Array(0);
+  let grad100 = new Float32Array(0);
+  let grad101 = new Float32Array(0);
+  let grad102 = new Float32Array(0);
+  let grad103 = new Float32Array(0);
+  let grad104 = new Float32Array(0);
+  let grad105 = new Float32Array(0);
+  let grad106 = new Float32Array(0);
+  let grad107 = new Float32Array(0);
+  let grad108 = new Float32Array(0);
+  let grad109 = new Float32Array(0);
+  let grad110 = new Float32Array(0);
+  let grad111 = new Float32Array(0);
+  let grad112 = new Float32Array(0);
+  let grad113 = new Float32Array(0);
+  let grad114 = new Float32Array(0);
+  let grad115 = new Float32Array(0);
+  let grad116 = new Float32Array(0);
+  let grad117 = new Float32Array(0);
+  let grad118 = new Float32Array(0);
+  let grad119 = new Float32Array(0);
+  let grad120 = new Float32Array(0);
+  let grad121 = new Float32Array(0);
+  let grad122 = new Float32Array(0);
+  let grad123 = new Float32Array(0);
+  let grad124 = new Float32Array(0);
+  let grad125 = new Float32Array(0);
+  let grad126 = new Float32Array(0);
+  let grad127 = new Float32Array(0);
+  let grad128 = new Float32Array(0);
+  let grad129 = new Float32Array(0);
+  let grad130 = new Float32Array(0);
+  let grad131 = new Float32Array(0);
+  let grad132 = new Float32Array(0);
+  let grad133 = new Float32Array(0);
+  let grad134 = new Float32Array(0);
+  let grad135 = new Float32Array(0);
+  let grad136 = new Float32Array(0);
+  let grad137 = new Float32Array(0);
+  let grad138 = new Float32Array(0);
+  let grad139 = new Float32Array(0);
+  let grad140 = new Float32Array(0);
+  let grad141 = new Float32Array(0);
+  let scratch5_mask = new Float32Array(0);
+  let scratch6_xhat = new Float32Array(0);
+  let scratch6_istd = new Float32Array(0);
+  let scratch7_q = new Float32Array(0);
+  let scratch7_k = new Float32Array(0);
+  let scratch7_v = new Float32Array(0);
+  let scratch7_probs = new Float32Array(0);
+  let scratch7_heads = new Float32Array(0);
+  let scratch7_d_heads = new Float32Array(0);
+  let scratch7_d_q = new Float32Array(0);
+  let scratch7_d_k = new Float32Array(0);
+  let scratch7_d_v = new Float32Array(0);
+  let scratch7_d_row = new Float32Array(0);
+  let scratch8_mask = new Float32Array(0);
+  let scratch10_xhat = new Float32Array(0);
+  let scratch10_istd = new Float32Array(0);
+  let scratch13_mask = new Float32Array(0);
+  let scratch15_mask = new Float32Array(0);
+  let scratch17_xhat = new Float32Array(0);
+  let scratch17_istd = new Float32Array(0);
+  let scratch18_q = new Float32Array(0);
+  let scratch18_k = new Float32Array(0);
+  let scratch18_v = new Float32Array(0);
+  let scratch18_probs = new Float32Array(0);
+  let scratch18_heads = new Float32Array(0);
+  let scratch18_d_heads = new Float32Array(0);
+  let scratch18_d_q = new Float32Array(0);
+  let scratch18_d_k = new Float32Array(0);
+  let scratch18_d_v = new Float32Array(0);
+  let scratch18_d_row = new Float32Array(0);
+  let scratch19_mask = new Float32Array(0);
+  let scratch21_xhat = new Float32Array(0);
+  let scratch21_istd = new Float32Array(0);
+  let scratch24_mask = new Float32Array(0);
+  let scratch26_mask = new Float32Array(0);
+  let scratch28_xhat = new Float32Array(0);
+  let scratch28_istd = new Float32Array(0);
+  let scratch29_q = new Float32Array(0);
+  let scratch29_k = new Float32Array(0);
+  let scratch29_v = new Float32Array(0);
+  let scratch29_probs = new Float32Array(0);
+  let scratch29_heads = new Float32Array(0);
+  let scratch29_d_heads = new Float32Array(0);
+  let scratch29_d_q = new Float32Array(0);
+  let scratch29_d_k = new Float32Array(0);
+  let scratch29_d_v = new Float32Array(0);
+  let scratch29_d_row = new Float32Array(0);
+  let scratch30_mask = new Float32Array(0);
+  let scratch32_xhat = new Float32Array(0);
+  let scratch32_istd = new Float32Array(0);
+  let scratch35_mask = new Float32Array(0);
+  let scratch37_mask = new Float32Array(0);
+  let scratch39_xhat = new Float32Array(0);
+  let scratch39_istd = new Float32Array(0);
+  let scratch40_q = new Float32Array(0);
+  let scratch40_k = new Float32Array(0);
+  let scratch40_v = new Float32Array(0);
+  let scratch40_probs = new Float32Array(0);
+  let scratch40_heads = new Float32Array(0);
+  let scratch40_d_heads = new Float32Array(0);
+  let scratch40_d_q = new Float32Array(0);
+  let scratch40_d_k = new Float32Array(0);
+  let scratch40_d_v = new Float32Array(0);
+  let scratch40_d_row = new Float32Array(0);
+  let scratch41_mask = new Float32Array(0);
+  let scratch43_xhat = new Float32Array(0);
+  let scratch43_istd = new Float32Array(0);
+  let scratch46_mask = new Float32Array(0);
+  let scratch48_mask = new Float32Array(0);
+  let scratch50_xhat = new Float32Array(0);
+  let scratch50_istd = new Float32Array(0);
+  let scratch51_q = new Float32Array(0);
+  let scratch51_k = new Float32Array(0);
+  let scratch51_v = new Float32Array(0);
+  let scratch51_probs = new Float32Array(0);
+  let scratch51_heads = new Float32Array(0);
+  let scratch51_d_heads = new Float32Array(0);
+  let scratch51_d_q = new Float32Array(0);
+  let scratch51_d_k = new Float32Array(0);
+  let scratch51_d_v = new Float32Array(0);
+  let scratch51_d_row = new Float32Array(0);
+  let scratch52_mask = new Float32Array(0);
+  let scratch54_xhat = new Float32Array(0);
+  let scratch54_istd = new Float32Array(0);
+  let scratch57_mask = new Float32Array(0);
+  let scratch59_mask = new Float32Array(0);
+  let scratch61_xhat = new Float32Array(0);
+  let scratch61_istd = new Float32Array(0);
+  let scratch62_q = new Float32Array(0);
+  let scratch62_k = new Float32Array(0);
+  let scratch62_v = new Float32Array(0);
+  let scratch62_probs = new Float32Array(0);
+  let scratch62_heads = new Float32Array(0);
+  let scratch62_d_heads = new Float32Array(0);
+  let scratch62_d_q = new Float32Array(0);
+  let scratch62_d_k = new Float32Array(0);
+  let scratch62_d_v = new Float32Array(0);
+  let scratch62_d_row = new Float32Array(0);
+  let scratch63_mask = new Float32Array(0);
+  let scratch65_xhat = new Float32Array(0);
+  let scratch65_istd = new Float32Array(0);
+  let scratch68_mask = new Float32Array(0);
+  let scratch70_mask = new Float32Array(0);
+  let scratch72_xhat = new Float32Array(0);
+  let scratch72_istd = new Float32Array(0);
+  let scratch73_q = new Float32Array(0);
+  let scratch73_k = new Float32Array(0);
+  let scratch73_v = new Float32Array(0);
+  let scratch73_probs = new Float32Array(0);
+  let scratch73_heads = new Float32Array(0);
+  let scratch73_d_heads = new Float32Array(0);
+  let scratch73_d_q = new Float32Array(0);
+  let scratch73_d_k = new Float32Array(0);
+  let scratch73_d_v = new Float32Array(0);
+  let scratch73_d_row = new Float32Array(0);
+  let scratch74_mask = new Float32Array(0);
+  let scratch76_xhat = new Float32Array(0);
+  let scratch76_istd = new Float32Array(0);
+  let scratch79_mask = new Float32Array(0);
+  let scratch81_mask = new Float32Array(0);
+  let scratch83_xhat = new Float32Array(0);
+  let scratch83_istd = new Float32Array(0);
+  let scratch84_q = new Float32Array(0);
+  let scratch84_k = new Float32Array(0);
+  let scratch84_v = new Float32Array(0);
+  let scratch84_probs = new Float32Array(0);
+  let scratch84_heads = new Float32Array(0);
+  let scratch84_d_heads = new Float32Array(0);
+  let scratch84_d_q = new Float32Array(0);
+  let scratch84_d_k = new Float32Array(0);
+  let scratch84_d_v = new Float32Array(0);
+  let scratch84_d_row = new Float32Array(0);
+  let scratch85_mask = new Float32Array(0);
+  let scratch87_xhat = new Float32Array(0);
+  let scratch87_istd = new Float32Array(0);
+  let scratch90_mask = new Float32Array(0);
+  let scratch92_mask = new Float32Array(0);
+  let scratch94_xhat = new Float32Array(0);
+  let scratch94_istd = new Float32Array(0);
+  let scratch95_q = new Float32Array(0);
+  let scratch95_k = new Float32Array(0);
+  let scratch95_v = new Float32Array(0);
+  let scratch95_probs = new Float32Array(0);
+  let scratch95_heads = new Float32Array(0);
+  let scratch95_d_heads = new Float32Array(0);
+  let scratch95_d_q = new Float32Array(0);
+  let scratch95_d_k = new Float32Array(0);
+  let scratch95_d_v = new Float32Array(0);
+  let scratch95_d_row = new Float32Array(0);
+  let scratch96_mask = new Float32Array(0);
+  let scratch98_xhat = new Float32Array(0);
+  let scratch98_istd = new Float32Array(0);
+  let scratch101_mask = new Float32Array(0);
+  let scratch103_mask = new Float32Array(0);
+  let scratch105_xhat = new Float32Array(0);
+  let scratch105_istd = new Float32Array(0);
+  let scratch106_q = new Float32Array(0);
+  let scratch106_k = new Float32Array(0);
+  let scratch106_v = new Float32Array(0);
+  let scratch106_probs = new Float32Array(0);
+  let scratch106_heads = new Float32Array(0);
+  let scratch106_d_heads = new Float32Array(0);
+  let scratch106_d_q = new Float32Array(0);
+  let scratch106_d_k = new Float32Array(0);
+  let scratch106_d_v = new Float32Array(0);
+  let scratch106_d_row = new Float32Array(0);
+  let scratch107_mask = new Float32Array(0);
+  let scratch109_xhat = new Float32Array(0);
+  let scratch109_istd = new Float32Array(0);
+  let scratch112_mask = new Float32Array(0);
+  let scratch114_mask = new Float32Array(0);
+  let scratch116_xhat = new Float32Array(0);
+  let scratch116_istd = new Float32Array(0);
+  let scratch117_q = new Float32Array(0);
+  let scratch117_k = new Float32Array(0);
+  let scratch117_v = new Float32Array(0);
+  let scratch117_probs = new Float32Array(0);
+  let scratch117_heads = new Float32Array(0);
+  let scratch117_d_heads = new Float32Array(0);
+  let scratch117_d_q = new Float32Array(0);
+  let scratch117_d_k = new Float32Array(0);
+  let scratch117_d_v = new Float32Array(0);
+  let scratch117_d_row = new Float32Array(0);
+  let scratch118_mask = new Float32Array(0);
+  let scratch120_xhat = new Float32Array(0);
+  let scratch120_istd = new Float32Array(0);
+  let scratch123_mask = new Float32Array(0);
+  let scratch125_mask = new Float32Array(0);
+  let scratch127_xhat = new Float32Array(0);
+  let scratch127_istd = new Float32Array(0);
+  let scratch128_q = new Float32Array(0);
+  let scratch128_k = new Float32Array(0);
+  let scratch128_v = new Float32Array(0);
+  let scratch128_probs = new Float32Array(0);
+  let scratch128_heads = new Float32Array(0);
+  let scratch128_d_heads = new Float32Array(0);
+  let scratch128_d_q = new Float32Array(0);
+  let scratch128_d_k = new Float32Array(0);
+  let scratch128_d_v = new Float32Array(0);
+  let scratch128_d_row = new Float32Array(0);
+  let scratch129_mask = new Float32Array(0);
+  let scratch131_xhat = new Float32Array(0);
+  let scratch131_istd = new Float32Array(0);
+  let scratch134_mask = new Float32Array(0);
+  let scratch136_mask = new Float32Array(0);
+  let scratch138_xhat = new Float32Array(0);
+  let scratch138_istd = new Float32Array(0);
+  const work0_col = new Float32Array(150528);
+  const work0_dcol = new Float32Array(150528);
+
+  /** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+   *  memory), the workspace and the last forward call's values stay as they were. */
+  function allocate(n: number): void {
+    if (n === batchSize) return;
     [
       act1,
       act3,
@@ -3149,532 +2350,1466 @@ function noteWorkspace(): void {
       scratch136_mask,
       scratch138_xhat,
       scratch138_istd,
-      work0_col,
-      work0_dcol,
-    ].map((a) => a.buffer),
-  );
-}
+    ] = [
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 768),
+      new Float32Array(n * 1000),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 150528),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 768),
+      new Float32Array(n * 1000),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 465708),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+      new Float32Array(n * 605184),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 151296),
+      new Float32Array(n * 197),
+    ];
+    batchSize = n;
+    noteWorkspace();
+  }
 
-/** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. One set lookup per call. */
-function inWorkspace(a: ArrayBufferView): boolean {
-  return workspaceMemory.has(a.buffer);
-}
+  /** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+  let workspaceMemory = new Set<ArrayBufferLike>();
 
-export interface ForwardOptions {
-  /** Training mode: batch statistics (updating `buffers`) and dropout. Default false. */
-  readonly training?: boolean;
-  /** Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`. */
-  readonly buffers?: Float32Array;
-  /** Reseeds the generator that draws dropout masks. */
-  readonly seed?: number;
-}
-
-/**
- * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
- * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
- */
-export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
-  checkBatch(n);
-  checkOptions(options);
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  checkFloats("input", input, n * 150528);
-  const training = options.training ?? false;
-  if (options.seed !== undefined) checkSeed(options.seed);
-  allocate(n);
-  if (options.seed !== undefined) seedRandom(options.seed);
-  act0.set(input);
-  forward0(p, n);
-  forward2(n);
-  forward3(p, n);
-  forward4(p, n);
-  dropoutForward1(n, training, act5, act6, scratch5_mask); // op 5: encoder.1 (dropout)
-  layernormForward1(p, n, act6, act7, scratch6_xhat, scratch6_istd, 742656, 743424); // op 6: encoder.layers.0.ln_1 (layernorm)
-  forward7(p, n);
-  dropoutForward1(n, training, act8, act9, scratch8_mask); // op 8: encoder.layers.0.2 (dropout)
-  addForward1(n, act9, act6, act10); // op 9: add
-  layernormForward1(p, n, act10, act11, scratch10_xhat, scratch10_istd, 3106560, 3107328); // op 10: encoder.layers.0.ln_2 (layernorm)
-  denseForward1(p, n, act11, act12, 3108096, 5467392); // op 11: encoder.layers.0.mlp.0 (dense)
-  geluForward1(n, act12, act13); // op 12: encoder.layers.0.mlp.1 (gelu)
-  dropoutForward2(n, training, act13, act14, scratch13_mask); // op 13: encoder.layers.0.mlp.2 (dropout)
-  denseForward2(p, n, act14, act15, 5470464, 7829760); // op 14: encoder.layers.0.mlp.3 (dense)
-  dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: encoder.layers.0.mlp.4 (dropout)
-  addForward1(n, act16, act10, act17); // op 16: add
-  layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 7830528, 7831296); // op 17: encoder.layers.1.ln_1 (layernorm)
-  forward18(p, n);
-  dropoutForward1(n, training, act19, act20, scratch19_mask); // op 19: encoder.layers.1.2 (dropout)
-  addForward1(n, act20, act17, act21); // op 20: add
-  layernormForward1(p, n, act21, act22, scratch21_xhat, scratch21_istd, 10194432, 10195200); // op 21: encoder.layers.1.ln_2 (layernorm)
-  denseForward1(p, n, act22, act23, 10195968, 12555264); // op 22: encoder.layers.1.mlp.0 (dense)
-  geluForward1(n, act23, act24); // op 23: encoder.layers.1.mlp.1 (gelu)
-  dropoutForward2(n, training, act24, act25, scratch24_mask); // op 24: encoder.layers.1.mlp.2 (dropout)
-  denseForward2(p, n, act25, act26, 12558336, 14917632); // op 25: encoder.layers.1.mlp.3 (dense)
-  dropoutForward1(n, training, act26, act27, scratch26_mask); // op 26: encoder.layers.1.mlp.4 (dropout)
-  addForward1(n, act27, act21, act28); // op 27: add
-  layernormForward1(p, n, act28, act29, scratch28_xhat, scratch28_istd, 14918400, 14919168); // op 28: encoder.layers.2.ln_1 (layernorm)
-  forward29(p, n);
-  dropoutForward1(n, training, act30, act31, scratch30_mask); // op 30: encoder.layers.2.2 (dropout)
-  addForward1(n, act31, act28, act32); // op 31: add
-  layernormForward1(p, n, act32, act33, scratch32_xhat, scratch32_istd, 17282304, 17283072); // op 32: encoder.layers.2.ln_2 (layernorm)
-  denseForward1(p, n, act33, act34, 17283840, 19643136); // op 33: encoder.layers.2.mlp.0 (dense)
-  geluForward1(n, act34, act35); // op 34: encoder.layers.2.mlp.1 (gelu)
-  dropoutForward2(n, training, act35, act36, scratch35_mask); // op 35: encoder.layers.2.mlp.2 (dropout)
-  denseForward2(p, n, act36, act37, 19646208, 22005504); // op 36: encoder.layers.2.mlp.3 (dense)
-  dropoutForward1(n, training, act37, act38, scratch37_mask); // op 37: encoder.layers.2.mlp.4 (dropout)
-  addForward1(n, act38, act32, act39); // op 38: add
-  layernormForward1(p, n, act39, act40, scratch39_xhat, scratch39_istd, 22006272, 22007040); // op 39: encoder.layers.3.ln_1 (layernorm)
-  forward40(p, n);
-  dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: encoder.layers.3.2 (dropout)
-  addForward1(n, act42, act39, act43); // op 42: add
-  layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 24370176, 24370944); // op 43: encoder.layers.3.ln_2 (layernorm)
-  denseForward1(p, n, act44, act45, 24371712, 26731008); // op 44: encoder.layers.3.mlp.0 (dense)
-  geluForward1(n, act45, act46); // op 45: encoder.layers.3.mlp.1 (gelu)
-  dropoutForward2(n, training, act46, act47, scratch46_mask); // op 46: encoder.layers.3.mlp.2 (dropout)
-  denseForward2(p, n, act47, act48, 26734080, 29093376); // op 47: encoder.layers.3.mlp.3 (dense)
-  dropoutForward1(n, training, act48, act49, scratch48_mask); // op 48: encoder.layers.3.mlp.4 (dropout)
-  addForward1(n, act49, act43, act50); // op 49: add
-  layernormForward1(p, n, act50, act51, scratch50_xhat, scratch50_istd, 29094144, 29094912); // op 50: encoder.layers.4.ln_1 (layernorm)
-  forward51(p, n);
-  dropoutForward1(n, training, act52, act53, scratch52_mask); // op 52: encoder.layers.4.2 (dropout)
-  addForward1(n, act53, act50, act54); // op 53: add
-  layernormForward1(p, n, act54, act55, scratch54_xhat, scratch54_istd, 31458048, 31458816); // op 54: encoder.layers.4.ln_2 (layernorm)
-  denseForward1(p, n, act55, act56, 31459584, 33818880); // op 55: encoder.layers.4.mlp.0 (dense)
-  geluForward1(n, act56, act57); // op 56: encoder.layers.4.mlp.1 (gelu)
-  dropoutForward2(n, training, act57, act58, scratch57_mask); // op 57: encoder.layers.4.mlp.2 (dropout)
-  denseForward2(p, n, act58, act59, 33821952, 36181248); // op 58: encoder.layers.4.mlp.3 (dense)
-  dropoutForward1(n, training, act59, act60, scratch59_mask); // op 59: encoder.layers.4.mlp.4 (dropout)
-  addForward1(n, act60, act54, act61); // op 60: add
-  layernormForward1(p, n, act61, act62, scratch61_xhat, scratch61_istd, 36182016, 36182784); // op 61: encoder.layers.5.ln_1 (layernorm)
-  forward62(p, n);
-  dropoutForward1(n, training, act63, act64, scratch63_mask); // op 63: encoder.layers.5.2 (dropout)
-  addForward1(n, act64, act61, act65); // op 64: add
-  layernormForward1(p, n, act65, act66, scratch65_xhat, scratch65_istd, 38545920, 38546688); // op 65: encoder.layers.5.ln_2 (layernorm)
-  denseForward1(p, n, act66, act67, 38547456, 40906752); // op 66: encoder.layers.5.mlp.0 (dense)
-  geluForward1(n, act67, act68); // op 67: encoder.layers.5.mlp.1 (gelu)
-  dropoutForward2(n, training, act68, act69, scratch68_mask); // op 68: encoder.layers.5.mlp.2 (dropout)
-  denseForward2(p, n, act69, act70, 40909824, 43269120); // op 69: encoder.layers.5.mlp.3 (dense)
-  dropoutForward1(n, training, act70, act71, scratch70_mask); // op 70: encoder.layers.5.mlp.4 (dropout)
-  addForward1(n, act71, act65, act72); // op 71: add
-  layernormForward1(p, n, act72, act73, scratch72_xhat, scratch72_istd, 43269888, 43270656); // op 72: encoder.layers.6.ln_1 (layernorm)
-  forward73(p, n);
-  dropoutForward1(n, training, act74, act75, scratch74_mask); // op 74: encoder.layers.6.2 (dropout)
-  addForward1(n, act75, act72, act76); // op 75: add
-  layernormForward1(p, n, act76, act77, scratch76_xhat, scratch76_istd, 45633792, 45634560); // op 76: encoder.layers.6.ln_2 (layernorm)
-  denseForward1(p, n, act77, act78, 45635328, 47994624); // op 77: encoder.layers.6.mlp.0 (dense)
-  geluForward1(n, act78, act79); // op 78: encoder.layers.6.mlp.1 (gelu)
-  dropoutForward2(n, training, act79, act80, scratch79_mask); // op 79: encoder.layers.6.mlp.2 (dropout)
-  denseForward2(p, n, act80, act81, 47997696, 50356992); // op 80: encoder.layers.6.mlp.3 (dense)
-  dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: encoder.layers.6.mlp.4 (dropout)
-  addForward1(n, act82, act76, act83); // op 82: add
-  layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 50357760, 50358528); // op 83: encoder.layers.7.ln_1 (layernorm)
-  forward84(p, n);
-  dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: encoder.layers.7.2 (dropout)
-  addForward1(n, act86, act83, act87); // op 86: add
-  layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 52721664, 52722432); // op 87: encoder.layers.7.ln_2 (layernorm)
-  denseForward1(p, n, act88, act89, 52723200, 55082496); // op 88: encoder.layers.7.mlp.0 (dense)
-  geluForward1(n, act89, act90); // op 89: encoder.layers.7.mlp.1 (gelu)
-  dropoutForward2(n, training, act90, act91, scratch90_mask); // op 90: encoder.layers.7.mlp.2 (dropout)
-  denseForward2(p, n, act91, act92, 55085568, 57444864); // op 91: encoder.layers.7.mlp.3 (dense)
-  dropoutForward1(n, training, act92, act93, scratch92_mask); // op 92: encoder.layers.7.mlp.4 (dropout)
-  addForward1(n, act93, act87, act94); // op 93: add
-  layernormForward1(p, n, act94, act95, scratch94_xhat, scratch94_istd, 57445632, 57446400); // op 94: encoder.layers.8.ln_1 (layernorm)
-  forward95(p, n);
-  dropoutForward1(n, training, act96, act97, scratch96_mask); // op 96: encoder.layers.8.2 (dropout)
-  addForward1(n, act97, act94, act98); // op 97: add
-  layernormForward1(p, n, act98, act99, scratch98_xhat, scratch98_istd, 59809536, 59810304); // op 98: encoder.layers.8.ln_2 (layernorm)
-  denseForward1(p, n, act99, act100, 59811072, 62170368); // op 99: encoder.layers.8.mlp.0 (dense)
-  geluForward1(n, act100, act101); // op 100: encoder.layers.8.mlp.1 (gelu)
-  dropoutForward2(n, training, act101, act102, scratch101_mask); // op 101: encoder.layers.8.mlp.2 (dropout)
-  denseForward2(p, n, act102, act103, 62173440, 64532736); // op 102: encoder.layers.8.mlp.3 (dense)
-  dropoutForward1(n, training, act103, act104, scratch103_mask); // op 103: encoder.layers.8.mlp.4 (dropout)
-  addForward1(n, act104, act98, act105); // op 104: add
-  layernormForward1(p, n, act105, act106, scratch105_xhat, scratch105_istd, 64533504, 64534272); // op 105: encoder.layers.9.ln_1 (layernorm)
-  forward106(p, n);
-  dropoutForward1(n, training, act107, act108, scratch107_mask); // op 107: encoder.layers.9.2 (dropout)
-  addForward1(n, act108, act105, act109); // op 108: add
-  layernormForward1(p, n, act109, act110, scratch109_xhat, scratch109_istd, 66897408, 66898176); // op 109: encoder.layers.9.ln_2 (layernorm)
-  denseForward1(p, n, act110, act111, 66898944, 69258240); // op 110: encoder.layers.9.mlp.0 (dense)
-  geluForward1(n, act111, act112); // op 111: encoder.layers.9.mlp.1 (gelu)
-  dropoutForward2(n, training, act112, act113, scratch112_mask); // op 112: encoder.layers.9.mlp.2 (dropout)
-  denseForward2(p, n, act113, act114, 69261312, 71620608); // op 113: encoder.layers.9.mlp.3 (dense)
-  dropoutForward1(n, training, act114, act115, scratch114_mask); // op 114: encoder.layers.9.mlp.4 (dropout)
-  addForward1(n, act115, act109, act116); // op 115: add
-  layernormForward1(p, n, act116, act117, scratch116_xhat, scratch116_istd, 71621376, 71622144); // op 116: encoder.layers.10.ln_1 (layernorm)
-  forward117(p, n);
-  dropoutForward1(n, training, act118, act119, scratch118_mask); // op 118: encoder.layers.10.2 (dropout)
-  addForward1(n, act119, act116, act120); // op 119: add
-  layernormForward1(p, n, act120, act121, scratch120_xhat, scratch120_istd, 73985280, 73986048); // op 120: encoder.layers.10.ln_2 (layernorm)
-  denseForward1(p, n, act121, act122, 73986816, 76346112); // op 121: encoder.layers.10.mlp.0 (dense)
-  geluForward1(n, act122, act123); // op 122: encoder.layers.10.mlp.1 (gelu)
-  dropoutForward2(n, training, act123, act124, scratch123_mask); // op 123: encoder.layers.10.mlp.2 (dropout)
-  denseForward2(p, n, act124, act125, 76349184, 78708480); // op 124: encoder.layers.10.mlp.3 (dense)
-  dropoutForward1(n, training, act125, act126, scratch125_mask); // op 125: encoder.layers.10.mlp.4 (dropout)
-  addForward1(n, act126, act120, act127); // op 126: add
-  layernormForward1(p, n, act127, act128, scratch127_xhat, scratch127_istd, 78709248, 78710016); // op 127: encoder.layers.11.ln_1 (layernorm)
-  forward128(p, n);
-  dropoutForward1(n, training, act129, act130, scratch129_mask); // op 129: encoder.layers.11.2 (dropout)
-  addForward1(n, act130, act127, act131); // op 130: add
-  layernormForward1(p, n, act131, act132, scratch131_xhat, scratch131_istd, 81073152, 81073920); // op 131: encoder.layers.11.ln_2 (layernorm)
-  denseForward1(p, n, act132, act133, 81074688, 83433984); // op 132: encoder.layers.11.mlp.0 (dense)
-  geluForward1(n, act133, act134); // op 133: encoder.layers.11.mlp.1 (gelu)
-  dropoutForward2(n, training, act134, act135, scratch134_mask); // op 134: encoder.layers.11.mlp.2 (dropout)
-  denseForward2(p, n, act135, act136, 83437056, 85796352); // op 135: encoder.layers.11.mlp.3 (dense)
-  dropoutForward1(n, training, act136, act137, scratch136_mask); // op 136: encoder.layers.11.mlp.4 (dropout)
-  addForward1(n, act137, act131, act138); // op 137: add
-  layernormForward1(p, n, act138, act139, scratch138_xhat, scratch138_istd, 85797120, 85797888); // op 138: encoder.ln (layernorm)
-  forward139(n);
-  forward140(p, n);
-  forwardDone = true;
-  return act141;
-}
-
-/**
- * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
- * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
- * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
- * next call).
- */
-export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
-  if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkFloats("params", p, paramCount);
-  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
-  const n = batchSize;
-  checkFloats("outputGrad", outputGrad, n * 1000);
-  checkFloats("grads", grads, paramCount);
-  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
-  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
-  copy(outputGrad, grad141);
-  const gp = grads;
-  zero(gp);
-  zero(grad0);
-  zero(grad1);
-  zero(grad3);
-  zero(grad4);
-  zero(grad5);
-  zero(grad6);
-  zero(grad7);
-  zero(grad8);
-  zero(grad9);
-  zero(grad10);
-  zero(grad11);
-  zero(grad13);
-  zero(grad14);
-  zero(grad15);
-  zero(grad16);
-  zero(grad17);
-  zero(grad18);
-  zero(grad19);
-  zero(grad20);
-  zero(grad21);
-  zero(grad22);
-  zero(grad24);
-  zero(grad25);
-  zero(grad26);
-  zero(grad27);
-  zero(grad28);
-  zero(grad29);
-  zero(grad30);
-  zero(grad31);
-  zero(grad32);
-  zero(grad33);
-  zero(grad35);
-  zero(grad36);
-  zero(grad37);
-  zero(grad38);
-  zero(grad39);
-  zero(grad40);
-  zero(grad41);
-  zero(grad42);
-  zero(grad43);
-  zero(grad44);
-  zero(grad46);
-  zero(grad47);
-  zero(grad48);
-  zero(grad49);
-  zero(grad50);
-  zero(grad51);
-  zero(grad52);
-  zero(grad53);
-  zero(grad54);
-  zero(grad55);
-  zero(grad57);
-  zero(grad58);
-  zero(grad59);
-  zero(grad60);
-  zero(grad61);
-  zero(grad62);
-  zero(grad63);
-  zero(grad64);
-  zero(grad65);
-  zero(grad66);
-  zero(grad68);
-  zero(grad69);
-  zero(grad70);
-  zero(grad71);
-  zero(grad72);
-  zero(grad73);
-  zero(grad74);
-  zero(grad75);
-  zero(grad76);
-  zero(grad77);
-  zero(grad79);
-  zero(grad80);
-  zero(grad81);
-  zero(grad82);
-  zero(grad83);
-  zero(grad84);
-  zero(grad85);
-  zero(grad86);
-  zero(grad87);
-  zero(grad88);
-  zero(grad90);
-  zero(grad91);
-  zero(grad92);
-  zero(grad93);
-  zero(grad94);
-  zero(grad95);
-  zero(grad96);
-  zero(grad97);
-  zero(grad98);
-  zero(grad99);
-  zero(grad101);
-  zero(grad102);
-  zero(grad103);
-  zero(grad104);
-  zero(grad105);
-  zero(grad106);
-  zero(grad107);
-  zero(grad108);
-  zero(grad109);
-  zero(grad110);
-  zero(grad112);
-  zero(grad113);
-  zero(grad114);
-  zero(grad115);
-  zero(grad116);
-  zero(grad117);
-  zero(grad118);
-  zero(grad119);
-  zero(grad120);
-  zero(grad121);
-  zero(grad123);
-  zero(grad124);
-  zero(grad125);
-  zero(grad126);
-  zero(grad127);
-  zero(grad128);
-  zero(grad129);
-  zero(grad130);
-  zero(grad131);
-  zero(grad132);
-  zero(grad134);
-  zero(grad135);
-  zero(grad136);
-  zero(grad137);
-  zero(grad138);
-  zero(grad139);
-  zero(grad140);
-  backward140(p, gp, n);
-  backward139(n);
-  layernormBackward1(p, gp, n, grad138, grad139, scratch138_xhat, scratch138_istd, 85797120, 85797888); // op 138: encoder.ln (layernorm)
-  addBackward1(n, grad137, grad131, grad138); // op 137: add
-  dropoutBackward1(n, grad136, grad137, scratch136_mask); // op 136: encoder.layers.11.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act135, grad135, grad136, 83437056, 85796352); // op 135: encoder.layers.11.mlp.3 (dense)
-  dropoutBackward2(n, grad134, grad135, scratch134_mask); // op 134: encoder.layers.11.mlp.2 (dropout)
-  geluBackward1(n, act133, grad133, grad134); // op 133: encoder.layers.11.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act132, grad132, grad133, 81074688, 83433984); // op 132: encoder.layers.11.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad131, grad132, scratch131_xhat, scratch131_istd, 81073152, 81073920); // op 131: encoder.layers.11.ln_2 (layernorm)
-  addBackward1(n, grad130, grad127, grad131); // op 130: add
-  dropoutBackward1(n, grad129, grad130, scratch129_mask); // op 129: encoder.layers.11.2 (dropout)
-  backward128(p, gp, n);
-  layernormBackward1(p, gp, n, grad127, grad128, scratch127_xhat, scratch127_istd, 78709248, 78710016); // op 127: encoder.layers.11.ln_1 (layernorm)
-  addBackward1(n, grad126, grad120, grad127); // op 126: add
-  dropoutBackward1(n, grad125, grad126, scratch125_mask); // op 125: encoder.layers.10.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act124, grad124, grad125, 76349184, 78708480); // op 124: encoder.layers.10.mlp.3 (dense)
-  dropoutBackward2(n, grad123, grad124, scratch123_mask); // op 123: encoder.layers.10.mlp.2 (dropout)
-  geluBackward1(n, act122, grad122, grad123); // op 122: encoder.layers.10.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act121, grad121, grad122, 73986816, 76346112); // op 121: encoder.layers.10.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad120, grad121, scratch120_xhat, scratch120_istd, 73985280, 73986048); // op 120: encoder.layers.10.ln_2 (layernorm)
-  addBackward1(n, grad119, grad116, grad120); // op 119: add
-  dropoutBackward1(n, grad118, grad119, scratch118_mask); // op 118: encoder.layers.10.2 (dropout)
-  backward117(p, gp, n);
-  layernormBackward1(p, gp, n, grad116, grad117, scratch116_xhat, scratch116_istd, 71621376, 71622144); // op 116: encoder.layers.10.ln_1 (layernorm)
-  addBackward1(n, grad115, grad109, grad116); // op 115: add
-  dropoutBackward1(n, grad114, grad115, scratch114_mask); // op 114: encoder.layers.9.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act113, grad113, grad114, 69261312, 71620608); // op 113: encoder.layers.9.mlp.3 (dense)
-  dropoutBackward2(n, grad112, grad113, scratch112_mask); // op 112: encoder.layers.9.mlp.2 (dropout)
-  geluBackward1(n, act111, grad111, grad112); // op 111: encoder.layers.9.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act110, grad110, grad111, 66898944, 69258240); // op 110: encoder.layers.9.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad109, grad110, scratch109_xhat, scratch109_istd, 66897408, 66898176); // op 109: encoder.layers.9.ln_2 (layernorm)
-  addBackward1(n, grad108, grad105, grad109); // op 108: add
-  dropoutBackward1(n, grad107, grad108, scratch107_mask); // op 107: encoder.layers.9.2 (dropout)
-  backward106(p, gp, n);
-  layernormBackward1(p, gp, n, grad105, grad106, scratch105_xhat, scratch105_istd, 64533504, 64534272); // op 105: encoder.layers.9.ln_1 (layernorm)
-  addBackward1(n, grad104, grad98, grad105); // op 104: add
-  dropoutBackward1(n, grad103, grad104, scratch103_mask); // op 103: encoder.layers.8.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act102, grad102, grad103, 62173440, 64532736); // op 102: encoder.layers.8.mlp.3 (dense)
-  dropoutBackward2(n, grad101, grad102, scratch101_mask); // op 101: encoder.layers.8.mlp.2 (dropout)
-  geluBackward1(n, act100, grad100, grad101); // op 100: encoder.layers.8.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act99, grad99, grad100, 59811072, 62170368); // op 99: encoder.layers.8.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad98, grad99, scratch98_xhat, scratch98_istd, 59809536, 59810304); // op 98: encoder.layers.8.ln_2 (layernorm)
-  addBackward1(n, grad97, grad94, grad98); // op 97: add
-  dropoutBackward1(n, grad96, grad97, scratch96_mask); // op 96: encoder.layers.8.2 (dropout)
-  backward95(p, gp, n);
-  layernormBackward1(p, gp, n, grad94, grad95, scratch94_xhat, scratch94_istd, 57445632, 57446400); // op 94: encoder.layers.8.ln_1 (layernorm)
-  addBackward1(n, grad93, grad87, grad94); // op 93: add
-  dropoutBackward1(n, grad92, grad93, scratch92_mask); // op 92: encoder.layers.7.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act91, grad91, grad92, 55085568, 57444864); // op 91: encoder.layers.7.mlp.3 (dense)
-  dropoutBackward2(n, grad90, grad91, scratch90_mask); // op 90: encoder.layers.7.mlp.2 (dropout)
-  geluBackward1(n, act89, grad89, grad90); // op 89: encoder.layers.7.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act88, grad88, grad89, 52723200, 55082496); // op 88: encoder.layers.7.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 52721664, 52722432); // op 87: encoder.layers.7.ln_2 (layernorm)
-  addBackward1(n, grad86, grad83, grad87); // op 86: add
-  dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: encoder.layers.7.2 (dropout)
-  backward84(p, gp, n);
-  layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 50357760, 50358528); // op 83: encoder.layers.7.ln_1 (layernorm)
-  addBackward1(n, grad82, grad76, grad83); // op 82: add
-  dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: encoder.layers.6.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act80, grad80, grad81, 47997696, 50356992); // op 80: encoder.layers.6.mlp.3 (dense)
-  dropoutBackward2(n, grad79, grad80, scratch79_mask); // op 79: encoder.layers.6.mlp.2 (dropout)
-  geluBackward1(n, act78, grad78, grad79); // op 78: encoder.layers.6.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act77, grad77, grad78, 45635328, 47994624); // op 77: encoder.layers.6.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad76, grad77, scratch76_xhat, scratch76_istd, 45633792, 45634560); // op 76: encoder.layers.6.ln_2 (layernorm)
-  addBackward1(n, grad75, grad72, grad76); // op 75: add
-  dropoutBackward1(n, grad74, grad75, scratch74_mask); // op 74: encoder.layers.6.2 (dropout)
-  backward73(p, gp, n);
-  layernormBackward1(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, 43269888, 43270656); // op 72: encoder.layers.6.ln_1 (layernorm)
-  addBackward1(n, grad71, grad65, grad72); // op 71: add
-  dropoutBackward1(n, grad70, grad71, scratch70_mask); // op 70: encoder.layers.5.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act69, grad69, grad70, 40909824, 43269120); // op 69: encoder.layers.5.mlp.3 (dense)
-  dropoutBackward2(n, grad68, grad69, scratch68_mask); // op 68: encoder.layers.5.mlp.2 (dropout)
-  geluBackward1(n, act67, grad67, grad68); // op 67: encoder.layers.5.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act66, grad66, grad67, 38547456, 40906752); // op 66: encoder.layers.5.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad65, grad66, scratch65_xhat, scratch65_istd, 38545920, 38546688); // op 65: encoder.layers.5.ln_2 (layernorm)
-  addBackward1(n, grad64, grad61, grad65); // op 64: add
-  dropoutBackward1(n, grad63, grad64, scratch63_mask); // op 63: encoder.layers.5.2 (dropout)
-  backward62(p, gp, n);
-  layernormBackward1(p, gp, n, grad61, grad62, scratch61_xhat, scratch61_istd, 36182016, 36182784); // op 61: encoder.layers.5.ln_1 (layernorm)
-  addBackward1(n, grad60, grad54, grad61); // op 60: add
-  dropoutBackward1(n, grad59, grad60, scratch59_mask); // op 59: encoder.layers.4.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act58, grad58, grad59, 33821952, 36181248); // op 58: encoder.layers.4.mlp.3 (dense)
-  dropoutBackward2(n, grad57, grad58, scratch57_mask); // op 57: encoder.layers.4.mlp.2 (dropout)
-  geluBackward1(n, act56, grad56, grad57); // op 56: encoder.layers.4.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act55, grad55, grad56, 31459584, 33818880); // op 55: encoder.layers.4.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad54, grad55, scratch54_xhat, scratch54_istd, 31458048, 31458816); // op 54: encoder.layers.4.ln_2 (layernorm)
-  addBackward1(n, grad53, grad50, grad54); // op 53: add
-  dropoutBackward1(n, grad52, grad53, scratch52_mask); // op 52: encoder.layers.4.2 (dropout)
-  backward51(p, gp, n);
-  layernormBackward1(p, gp, n, grad50, grad51, scratch50_xhat, scratch50_istd, 29094144, 29094912); // op 50: encoder.layers.4.ln_1 (layernorm)
-  addBackward1(n, grad49, grad43, grad50); // op 49: add
-  dropoutBackward1(n, grad48, grad49, scratch48_mask); // op 48: encoder.layers.3.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act47, grad47, grad48, 26734080, 29093376); // op 47: encoder.layers.3.mlp.3 (dense)
-  dropoutBackward2(n, grad46, grad47, scratch46_mask); // op 46: encoder.layers.3.mlp.2 (dropout)
-  geluBackward1(n, act45, grad45, grad46); // op 45: encoder.layers.3.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act44, grad44, grad45, 24371712, 26731008); // op 44: encoder.layers.3.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 24370176, 24370944); // op 43: encoder.layers.3.ln_2 (layernorm)
-  addBackward1(n, grad42, grad39, grad43); // op 42: add
-  dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: encoder.layers.3.2 (dropout)
-  backward40(p, gp, n);
-  layernormBackward1(p, gp, n, grad39, grad40, scratch39_xhat, scratch39_istd, 22006272, 22007040); // op 39: encoder.layers.3.ln_1 (layernorm)
-  addBackward1(n, grad38, grad32, grad39); // op 38: add
-  dropoutBackward1(n, grad37, grad38, scratch37_mask); // op 37: encoder.layers.2.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act36, grad36, grad37, 19646208, 22005504); // op 36: encoder.layers.2.mlp.3 (dense)
-  dropoutBackward2(n, grad35, grad36, scratch35_mask); // op 35: encoder.layers.2.mlp.2 (dropout)
-  geluBackward1(n, act34, grad34, grad35); // op 34: encoder.layers.2.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act33, grad33, grad34, 17283840, 19643136); // op 33: encoder.layers.2.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad32, grad33, scratch32_xhat, scratch32_istd, 17282304, 17283072); // op 32: encoder.layers.2.ln_2 (layernorm)
-  addBackward1(n, grad31, grad28, grad32); // op 31: add
-  dropoutBackward1(n, grad30, grad31, scratch30_mask); // op 30: encoder.layers.2.2 (dropout)
-  backward29(p, gp, n);
-  layernormBackward1(p, gp, n, grad28, grad29, scratch28_xhat, scratch28_istd, 14918400, 14919168); // op 28: encoder.layers.2.ln_1 (layernorm)
-  addBackward1(n, grad27, grad21, grad28); // op 27: add
-  dropoutBackward1(n, grad26, grad27, scratch26_mask); // op 26: encoder.layers.1.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act25, grad25, grad26, 12558336, 14917632); // op 25: encoder.layers.1.mlp.3 (dense)
-  dropoutBackward2(n, grad24, grad25, scratch24_mask); // op 24: encoder.layers.1.mlp.2 (dropout)
-  geluBackward1(n, act23, grad23, grad24); // op 23: encoder.layers.1.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act22, grad22, grad23, 10195968, 12555264); // op 22: encoder.layers.1.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad21, grad22, scratch21_xhat, scratch21_istd, 10194432, 10195200); // op 21: encoder.layers.1.ln_2 (layernorm)
-  addBackward1(n, grad20, grad17, grad21); // op 20: add
-  dropoutBackward1(n, grad19, grad20, scratch19_mask); // op 19: encoder.layers.1.2 (dropout)
-  backward18(p, gp, n);
-  layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 7830528, 7831296); // op 17: encoder.layers.1.ln_1 (layernorm)
-  addBackward1(n, grad16, grad10, grad17); // op 16: add
-  dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: encoder.layers.0.mlp.4 (dropout)
-  denseBackward2(p, gp, n, act14, grad14, grad15, 5470464, 7829760); // op 14: encoder.layers.0.mlp.3 (dense)
-  dropoutBackward2(n, grad13, grad14, scratch13_mask); // op 13: encoder.layers.0.mlp.2 (dropout)
-  geluBackward1(n, act12, grad12, grad13); // op 12: encoder.layers.0.mlp.1 (gelu)
-  denseBackward1(p, gp, n, act11, grad11, grad12, 3108096, 5467392); // op 11: encoder.layers.0.mlp.0 (dense)
-  layernormBackward1(p, gp, n, grad10, grad11, scratch10_xhat, scratch10_istd, 3106560, 3107328); // op 10: encoder.layers.0.ln_2 (layernorm)
-  addBackward1(n, grad9, grad6, grad10); // op 9: add
-  dropoutBackward1(n, grad8, grad9, scratch8_mask); // op 8: encoder.layers.0.2 (dropout)
-  backward7(p, gp, n);
-  layernormBackward1(p, gp, n, grad6, grad7, scratch6_xhat, scratch6_istd, 742656, 743424); // op 6: encoder.layers.0.ln_1 (layernorm)
-  dropoutBackward1(n, grad5, grad6, scratch5_mask); // op 5: encoder.1 (dropout)
-  backward4(gp, n);
-  backward3(gp, n);
-  backward2(n);
-  backward0(p, gp, n);
-  return grad0;
-}
-
-// ── One function per op, forward and backward ──
-
-/** Forward of op 0: conv_proj (conv2d). */
-function forward0(p: Float32Array, n: number): void {
-  // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 150528;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + (gi * 3 + ic) * 50176;
-            for (let kh = 0; kh < 16; kh++) {
-              const ih = oh * 16 - 0 + kh * 1;
-              for (let kw = 0; kw < 16; kw++) {
-                const iw = ow * 16 - 0 + kw * 1;
-                work0_col[r++] = act0[xc + ih * 224 + iw]!;
-              }
-            }
-          }
-        }
-      denseTiledForward(
-        p,
-        work0_col,
+  function noteWorkspace(): void {
+    workspaceMemory = new Set(
+      [
         act1,
-        196,
-        768,
-        768,
-        0 + gi * 589824,
-        589824 + gi * 768,
-        yb + gi * 150528,
-        1,
-        196,
-      );
-    }
+        act3,
+        act4,
+        act5,
+        act6,
+        act7,
+        act8,
+        act9,
+        act10,
+        act11,
+        act12,
+        act13,
+        act14,
+        act15,
+        act16,
+        act17,
+        act18,
+        act19,
+        act20,
+        act21,
+        act22,
+        act23,
+        act24,
+        act25,
+        act26,
+        act27,
+        act28,
+        act29,
+        act30,
+        act31,
+        act32,
+        act33,
+        act34,
+        act35,
+        act36,
+        act37,
+        act38,
+        act39,
+        act40,
+        act41,
+        act42,
+        act43,
+        act44,
+        act45,
+        act46,
+        act47,
+        act48,
+        act49,
+        act50,
+        act51,
+        act52,
+        act53,
+        act54,
+        act55,
+        act56,
+        act57,
+        act58,
+        act59,
+        act60,
+        act61,
+        act62,
+        act63,
+        act64,
+        act65,
+        act66,
+        act67,
+        act68,
+        act69,
+        act70,
+        act71,
+        act72,
+        act73,
+        act74,
+        act75,
+        act76,
+        act77,
+        act78,
+        act79,
+        act80,
+        act81,
+        act82,
+        act83,
+        act84,
+        act85,
+        act86,
+        act87,
+        act88,
+        act89,
+        act90,
+        act91,
+        act92,
+        act93,
+        act94,
+        act95,
+        act96,
+        act97,
+        act98,
+        act99,
+        act100,
+        act101,
+        act102,
+        act103,
+        act104,
+        act105,
+        act106,
+        act107,
+        act108,
+        act109,
+        act110,
+        act111,
+        act112,
+        act113,
+        act114,
+        act115,
+        act116,
+        act117,
+        act118,
+        act119,
+        act120,
+        act121,
+        act122,
+        act123,
+        act124,
+        act125,
+        act126,
+        act127,
+        act128,
+        act129,
+        act130,
+        act131,
+        act132,
+        act133,
+        act134,
+        act135,
+        act136,
+        act137,
+        act138,
+        act139,
+        act140,
+        act141,
+        act0,
+        grad0,
+        grad1,
+        grad3,
+        grad4,
+        grad5,
+        grad6,
+        grad7,
+        grad8,
+        grad9,
+        grad10,
+        grad11,
+        grad12,
+        grad13,
+        grad14,
+        grad15,
+        grad16,
+        grad17,
+        grad18,
+        grad19,
+        grad20,
+        grad21,
+        grad22,
+        grad23,
+        grad24,
+        grad25,
+        grad26,
+        grad27,
+        grad28,
+        grad29,
+        grad30,
+        grad31,
+        grad32,
+        grad33,
+        grad34,
+        grad35,
+        grad36,
+        grad37,
+        grad38,
+        grad39,
+        grad40,
+        grad41,
+        grad42,
+        grad43,
+        grad44,
+        grad45,
+        grad46,
+        grad47,
+        grad48,
+        grad49,
+        grad50,
+        grad51,
+        grad52,
+        grad53,
+        grad54,
+        grad55,
+        grad56,
+        grad57,
+        grad58,
+        grad59,
+        grad60,
+        grad61,
+        grad62,
+        grad63,
+        grad64,
+        grad65,
+        grad66,
+        grad67,
+        grad68,
+        grad69,
+        grad70,
+        grad71,
+        grad72,
+        grad73,
+        grad74,
+        grad75,
+        grad76,
+        grad77,
+        grad78,
+        grad79,
+        grad80,
+        grad81,
+        grad82,
+        grad83,
+        grad84,
+        grad85,
+        grad86,
+        grad87,
+        grad88,
+        grad89,
+        grad90,
+        grad91,
+        grad92,
+        grad93,
+        grad94,
+        grad95,
+        grad96,
+        grad97,
+        grad98,
+        grad99,
+        grad100,
+        grad101,
+        grad102,
+        grad103,
+        grad104,
+        grad105,
+        grad106,
+        grad107,
+        grad108,
+        grad109,
+        grad110,
+        grad111,
+        grad112,
+        grad113,
+        grad114,
+        grad115,
+        grad116,
+        grad117,
+        grad118,
+        grad119,
+        grad120,
+        grad121,
+        grad122,
+        grad123,
+        grad124,
+        grad125,
+        grad126,
+        grad127,
+        grad128,
+        grad129,
+        grad130,
+        grad131,
+        grad132,
+        grad133,
+        grad134,
+        grad135,
+        grad136,
+        grad137,
+        grad138,
+        grad139,
+        grad140,
+        grad141,
+        scratch5_mask,
+        scratch6_xhat,
+        scratch6_istd,
+        scratch7_q,
+        scratch7_k,
+        scratch7_v,
+        scratch7_probs,
+        scratch7_heads,
+        scratch7_d_heads,
+        scratch7_d_q,
+        scratch7_d_k,
+        scratch7_d_v,
+        scratch7_d_row,
+        scratch8_mask,
+        scratch10_xhat,
+        scratch10_istd,
+        scratch13_mask,
+        scratch15_mask,
+        scratch17_xhat,
+        scratch17_istd,
+        scratch18_q,
+        scratch18_k,
+        scratch18_v,
+        scratch18_probs,
+        scratch18_heads,
+        scratch18_d_heads,
+        scratch18_d_q,
+        scratch18_d_k,
+        scratch18_d_v,
+        scratch18_d_row,
+        scratch19_mask,
+        scratch21_xhat,
+        scratch21_istd,
+        scratch24_mask,
+        scratch26_mask,
+        scratch28_xhat,
+        scratch28_istd,
+        scratch29_q,
+        scratch29_k,
+        scratch29_v,
+        scratch29_probs,
+        scratch29_heads,
+        scratch29_d_heads,
+        scratch29_d_q,
+        scratch29_d_k,
+        scratch29_d_v,
+        scratch29_d_row,
+        scratch30_mask,
+        scratch32_xhat,
+        scratch32_istd,
+        scratch35_mask,
+        scratch37_mask,
+        scratch39_xhat,
+        scratch39_istd,
+        scratch40_q,
+        scratch40_k,
+        scratch40_v,
+        scratch40_probs,
+        scratch40_heads,
+        scratch40_d_heads,
+        scratch40_d_q,
+        scratch40_d_k,
+        scratch40_d_v,
+        scratch40_d_row,
+        scratch41_mask,
+        scratch43_xhat,
+        scratch43_istd,
+        scratch46_mask,
+        scratch48_mask,
+        scratch50_xhat,
+        scratch50_istd,
+        scratch51_q,
+        scratch51_k,
+        scratch51_v,
+        scratch51_probs,
+        scratch51_heads,
+        scratch51_d_heads,
+        scratch51_d_q,
+        scratch51_d_k,
+        scratch51_d_v,
+        scratch51_d_row,
+        scratch52_mask,
+        scratch54_xhat,
+        scratch54_istd,
+        scratch57_mask,
+        scratch59_mask,
+        scratch61_xhat,
+        scratch61_istd,
+        scratch62_q,
+        scratch62_k,
+        scratch62_v,
+        scratch62_probs,
+        scratch62_heads,
+        scratch62_d_heads,
+        scratch62_d_q,
+        scratch62_d_k,
+        scratch62_d_v,
+        scratch62_d_row,
+        scratch63_mask,
+        scratch65_xhat,
+        scratch65_istd,
+        scratch68_mask,
+        scratch70_mask,
+        scratch72_xhat,
+        scratch72_istd,
+        scratch73_q,
+        scratch73_k,
+        scratch73_v,
+        scratch73_probs,
+        scratch73_heads,
+        scratch73_d_heads,
+        scratch73_d_q,
+        scratch73_d_k,
+        scratch73_d_v,
+        scratch73_d_row,
+        scratch74_mask,
+        scratch76_xhat,
+        scratch76_istd,
+        scratch79_mask,
+        scratch81_mask,
+        scratch83_xhat,
+        scratch83_istd,
+        scratch84_q,
+        scratch84_k,
+        scratch84_v,
+        scratch84_probs,
+        scratch84_heads,
+        scratch84_d_heads,
+        scratch84_d_q,
+        scratch84_d_k,
+        scratch84_d_v,
+        scratch84_d_row,
+        scratch85_mask,
+        scratch87_xhat,
+        scratch87_istd,
+        scratch90_mask,
+        scratch92_mask,
+        scratch94_xhat,
+        scratch94_istd,
+        scratch95_q,
+        scratch95_k,
+        scratch95_v,
+        scratch95_probs,
+        scratch95_heads,
+        scratch95_d_heads,
+        scratch95_d_q,
+        scratch95_d_k,
+        scratch95_d_v,
+        scratch95_d_row,
+        scratch96_mask,
+        scratch98_xhat,
+        scratch98_istd,
+        scratch101_mask,
+        scratch103_mask,
+        scratch105_xhat,
+        scratch105_istd,
+        scratch106_q,
+        scratch106_k,
+        scratch106_v,
+        scratch106_probs,
+        scratch106_heads,
+        scratch106_d_heads,
+        scratch106_d_q,
+        scratch106_d_k,
+        scratch106_d_v,
+        scratch106_d_row,
+        scratch107_mask,
+        scratch109_xhat,
+        scratch109_istd,
+        scratch112_mask,
+        scratch114_mask,
+        scratch116_xhat,
+        scratch116_istd,
+        scratch117_q,
+        scratch117_k,
+        scratch117_v,
+        scratch117_probs,
+        scratch117_heads,
+        scratch117_d_heads,
+        scratch117_d_q,
+        scratch117_d_k,
+        scratch117_d_v,
+        scratch117_d_row,
+        scratch118_mask,
+        scratch120_xhat,
+        scratch120_istd,
+        scratch123_mask,
+        scratch125_mask,
+        scratch127_xhat,
+        scratch127_istd,
+        scratch128_q,
+        scratch128_k,
+        scratch128_v,
+        scratch128_probs,
+        scratch128_heads,
+        scratch128_d_heads,
+        scratch128_d_q,
+        scratch128_d_k,
+        scratch128_d_v,
+        scratch128_d_row,
+        scratch129_mask,
+        scratch131_xhat,
+        scratch131_istd,
+        scratch134_mask,
+        scratch136_mask,
+        scratch138_xhat,
+        scratch138_istd,
+        work0_col,
+        work0_dcol,
+      ].map((a) => a.buffer),
+    );
   }
-}
 
-/** Backward of op 0: conv_proj (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-  // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 768; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 150528 + c * 196, e = i + 196; i < e; i++) acc += grad1[i]!;
-    }
-    gp[589824 + c]! += acc;
+  /** Whether `a` shares memory with the workspace (an array this module returned): it would be
+   *  overwritten while it is read. One set lookup per call. */
+  function inWorkspace(a: ArrayBufferView): boolean {
+    return workspaceMemory.has(a.buffer);
   }
-  const dx = inputGradWanted;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 150528;
-    for (let gi = 0; gi < 1; gi++) {
-      {
+
+  /**
+   * Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the
+   * outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.
+   */
+  function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+    checkBatch(n);
+    checkOptions(options);
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    checkFloats("input", input, n * 150528);
+    const training = options.training ?? false;
+    if (options.seed !== undefined) checkSeed(options.seed);
+    allocate(n);
+    if (options.seed !== undefined) seedRandom(options.seed);
+    act0.set(input);
+    forward0(p, n);
+    forward2(n);
+    forward3(p, n);
+    forward4(p, n);
+    dropoutForward1(n, training, act5, act6, scratch5_mask); // op 5: encoder.1 (dropout)
+    layernormForward1(p, n, act6, act7, scratch6_xhat, scratch6_istd, 742656, 743424); // op 6: encoder.layers.0.ln_1 (layernorm)
+    forward7(p, n);
+    dropoutForward1(n, training, act8, act9, scratch8_mask); // op 8: encoder.layers.0.2 (dropout)
+    addForward1(n, act9, act6, act10); // op 9: add
+    layernormForward1(p, n, act10, act11, scratch10_xhat, scratch10_istd, 3106560, 3107328); // op 10: encoder.layers.0.ln_2 (layernorm)
+    denseForward1(p, n, act11, act12, 3108096, 5467392); // op 11: encoder.layers.0.mlp.0 (dense)
+    geluForward1(n, act12, act13); // op 12: encoder.layers.0.mlp.1 (gelu)
+    dropoutForward2(n, training, act13, act14, scratch13_mask); // op 13: encoder.layers.0.mlp.2 (dropout)
+    denseForward2(p, n, act14, act15, 5470464, 7829760); // op 14: encoder.layers.0.mlp.3 (dense)
+    dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: encoder.layers.0.mlp.4 (dropout)
+    addForward1(n, act16, act10, act17); // op 16: add
+    layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 7830528, 7831296); // op 17: encoder.layers.1.ln_1 (layernorm)
+    forward18(p, n);
+    dropoutForward1(n, training, act19, act20, scratch19_mask); // op 19: encoder.layers.1.2 (dropout)
+    addForward1(n, act20, act17, act21); // op 20: add
+    layernormForward1(p, n, act21, act22, scratch21_xhat, scratch21_istd, 10194432, 10195200); // op 21: encoder.layers.1.ln_2 (layernorm)
+    denseForward1(p, n, act22, act23, 10195968, 12555264); // op 22: encoder.layers.1.mlp.0 (dense)
+    geluForward1(n, act23, act24); // op 23: encoder.layers.1.mlp.1 (gelu)
+    dropoutForward2(n, training, act24, act25, scratch24_mask); // op 24: encoder.layers.1.mlp.2 (dropout)
+    denseForward2(p, n, act25, act26, 12558336, 14917632); // op 25: encoder.layers.1.mlp.3 (dense)
+    dropoutForward1(n, training, act26, act27, scratch26_mask); // op 26: encoder.layers.1.mlp.4 (dropout)
+    addForward1(n, act27, act21, act28); // op 27: add
+    layernormForward1(p, n, act28, act29, scratch28_xhat, scratch28_istd, 14918400, 14919168); // op 28: encoder.layers.2.ln_1 (layernorm)
+    forward29(p, n);
+    dropoutForward1(n, training, act30, act31, scratch30_mask); // op 30: encoder.layers.2.2 (dropout)
+    addForward1(n, act31, act28, act32); // op 31: add
+    layernormForward1(p, n, act32, act33, scratch32_xhat, scratch32_istd, 17282304, 17283072); // op 32: encoder.layers.2.ln_2 (layernorm)
+    denseForward1(p, n, act33, act34, 17283840, 19643136); // op 33: encoder.layers.2.mlp.0 (dense)
+    geluForward1(n, act34, act35); // op 34: encoder.layers.2.mlp.1 (gelu)
+    dropoutForward2(n, training, act35, act36, scratch35_mask); // op 35: encoder.layers.2.mlp.2 (dropout)
+    denseForward2(p, n, act36, act37, 19646208, 22005504); // op 36: encoder.layers.2.mlp.3 (dense)
+    dropoutForward1(n, training, act37, act38, scratch37_mask); // op 37: encoder.layers.2.mlp.4 (dropout)
+    addForward1(n, act38, act32, act39); // op 38: add
+    layernormForward1(p, n, act39, act40, scratch39_xhat, scratch39_istd, 22006272, 22007040); // op 39: encoder.layers.3.ln_1 (layernorm)
+    forward40(p, n);
+    dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: encoder.layers.3.2 (dropout)
+    addForward1(n, act42, act39, act43); // op 42: add
+    layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 24370176, 24370944); // op 43: encoder.layers.3.ln_2 (layernorm)
+    denseForward1(p, n, act44, act45, 24371712, 26731008); // op 44: encoder.layers.3.mlp.0 (dense)
+    geluForward1(n, act45, act46); // op 45: encoder.layers.3.mlp.1 (gelu)
+    dropoutForward2(n, training, act46, act47, scratch46_mask); // op 46: encoder.layers.3.mlp.2 (dropout)
+    denseForward2(p, n, act47, act48, 26734080, 29093376); // op 47: encoder.layers.3.mlp.3 (dense)
+    dropoutForward1(n, training, act48, act49, scratch48_mask); // op 48: encoder.layers.3.mlp.4 (dropout)
+    addForward1(n, act49, act43, act50); // op 49: add
+    layernormForward1(p, n, act50, act51, scratch50_xhat, scratch50_istd, 29094144, 29094912); // op 50: encoder.layers.4.ln_1 (layernorm)
+    forward51(p, n);
+    dropoutForward1(n, training, act52, act53, scratch52_mask); // op 52: encoder.layers.4.2 (dropout)
+    addForward1(n, act53, act50, act54); // op 53: add
+    layernormForward1(p, n, act54, act55, scratch54_xhat, scratch54_istd, 31458048, 31458816); // op 54: encoder.layers.4.ln_2 (layernorm)
+    denseForward1(p, n, act55, act56, 31459584, 33818880); // op 55: encoder.layers.4.mlp.0 (dense)
+    geluForward1(n, act56, act57); // op 56: encoder.layers.4.mlp.1 (gelu)
+    dropoutForward2(n, training, act57, act58, scratch57_mask); // op 57: encoder.layers.4.mlp.2 (dropout)
+    denseForward2(p, n, act58, act59, 33821952, 36181248); // op 58: encoder.layers.4.mlp.3 (dense)
+    dropoutForward1(n, training, act59, act60, scratch59_mask); // op 59: encoder.layers.4.mlp.4 (dropout)
+    addForward1(n, act60, act54, act61); // op 60: add
+    layernormForward1(p, n, act61, act62, scratch61_xhat, scratch61_istd, 36182016, 36182784); // op 61: encoder.layers.5.ln_1 (layernorm)
+    forward62(p, n);
+    dropoutForward1(n, training, act63, act64, scratch63_mask); // op 63: encoder.layers.5.2 (dropout)
+    addForward1(n, act64, act61, act65); // op 64: add
+    layernormForward1(p, n, act65, act66, scratch65_xhat, scratch65_istd, 38545920, 38546688); // op 65: encoder.layers.5.ln_2 (layernorm)
+    denseForward1(p, n, act66, act67, 38547456, 40906752); // op 66: encoder.layers.5.mlp.0 (dense)
+    geluForward1(n, act67, act68); // op 67: encoder.layers.5.mlp.1 (gelu)
+    dropoutForward2(n, training, act68, act69, scratch68_mask); // op 68: encoder.layers.5.mlp.2 (dropout)
+    denseForward2(p, n, act69, act70, 40909824, 43269120); // op 69: encoder.layers.5.mlp.3 (dense)
+    dropoutForward1(n, training, act70, act71, scratch70_mask); // op 70: encoder.layers.5.mlp.4 (dropout)
+    addForward1(n, act71, act65, act72); // op 71: add
+    layernormForward1(p, n, act72, act73, scratch72_xhat, scratch72_istd, 43269888, 43270656); // op 72: encoder.layers.6.ln_1 (layernorm)
+    forward73(p, n);
+    dropoutForward1(n, training, act74, act75, scratch74_mask); // op 74: encoder.layers.6.2 (dropout)
+    addForward1(n, act75, act72, act76); // op 75: add
+    layernormForward1(p, n, act76, act77, scratch76_xhat, scratch76_istd, 45633792, 45634560); // op 76: encoder.layers.6.ln_2 (layernorm)
+    denseForward1(p, n, act77, act78, 45635328, 47994624); // op 77: encoder.layers.6.mlp.0 (dense)
+    geluForward1(n, act78, act79); // op 78: encoder.layers.6.mlp.1 (gelu)
+    dropoutForward2(n, training, act79, act80, scratch79_mask); // op 79: encoder.layers.6.mlp.2 (dropout)
+    denseForward2(p, n, act80, act81, 47997696, 50356992); // op 80: encoder.layers.6.mlp.3 (dense)
+    dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: encoder.layers.6.mlp.4 (dropout)
+    addForward1(n, act82, act76, act83); // op 82: add
+    layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 50357760, 50358528); // op 83: encoder.layers.7.ln_1 (layernorm)
+    forward84(p, n);
+    dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: encoder.layers.7.2 (dropout)
+    addForward1(n, act86, act83, act87); // op 86: add
+    layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 52721664, 52722432); // op 87: encoder.layers.7.ln_2 (layernorm)
+    denseForward1(p, n, act88, act89, 52723200, 55082496); // op 88: encoder.layers.7.mlp.0 (dense)
+    geluForward1(n, act89, act90); // op 89: encoder.layers.7.mlp.1 (gelu)
+    dropoutForward2(n, training, act90, act91, scratch90_mask); // op 90: encoder.layers.7.mlp.2 (dropout)
+    denseForward2(p, n, act91, act92, 55085568, 57444864); // op 91: encoder.layers.7.mlp.3 (dense)
+    dropoutForward1(n, training, act92, act93, scratch92_mask); // op 92: encoder.layers.7.mlp.4 (dropout)
+    addForward1(n, act93, act87, act94); // op 93: add
+    layernormForward1(p, n, act94, act95, scratch94_xhat, scratch94_istd, 57445632, 57446400); // op 94: encoder.layers.8.ln_1 (layernorm)
+    forward95(p, n);
+    dropoutForward1(n, training, act96, act97, scratch96_mask); // op 96: encoder.layers.8.2 (dropout)
+    addForward1(n, act97, act94, act98); // op 97: add
+    layernormForward1(p, n, act98, act99, scratch98_xhat, scratch98_istd, 59809536, 59810304); // op 98: encoder.layers.8.ln_2 (layernorm)
+    denseForward1(p, n, act99, act100, 59811072, 62170368); // op 99: encoder.layers.8.mlp.0 (dense)
+    geluForward1(n, act100, act101); // op 100: encoder.layers.8.mlp.1 (gelu)
+    dropoutForward2(n, training, act101, act102, scratch101_mask); // op 101: encoder.layers.8.mlp.2 (dropout)
+    denseForward2(p, n, act102, act103, 62173440, 64532736); // op 102: encoder.layers.8.mlp.3 (dense)
+    dropoutForward1(n, training, act103, act104, scratch103_mask); // op 103: encoder.layers.8.mlp.4 (dropout)
+    addForward1(n, act104, act98, act105); // op 104: add
+    layernormForward1(p, n, act105, act106, scratch105_xhat, scratch105_istd, 64533504, 64534272); // op 105: encoder.layers.9.ln_1 (layernorm)
+    forward106(p, n);
+    dropoutForward1(n, training, act107, act108, scratch107_mask); // op 107: encoder.layers.9.2 (dropout)
+    addForward1(n, act108, act105, act109); // op 108: add
+    layernormForward1(p, n, act109, act110, scratch109_xhat, scratch109_istd, 66897408, 66898176); // op 109: encoder.layers.9.ln_2 (layernorm)
+    denseForward1(p, n, act110, act111, 66898944, 69258240); // op 110: encoder.layers.9.mlp.0 (dense)
+    geluForward1(n, act111, act112); // op 111: encoder.layers.9.mlp.1 (gelu)
+    dropoutForward2(n, training, act112, act113, scratch112_mask); // op 112: encoder.layers.9.mlp.2 (dropout)
+    denseForward2(p, n, act113, act114, 69261312, 71620608); // op 113: encoder.layers.9.mlp.3 (dense)
+    dropoutForward1(n, training, act114, act115, scratch114_mask); // op 114: encoder.layers.9.mlp.4 (dropout)
+    addForward1(n, act115, act109, act116); // op 115: add
+    layernormForward1(p, n, act116, act117, scratch116_xhat, scratch116_istd, 71621376, 71622144); // op 116: encoder.layers.10.ln_1 (layernorm)
+    forward117(p, n);
+    dropoutForward1(n, training, act118, act119, scratch118_mask); // op 118: encoder.layers.10.2 (dropout)
+    addForward1(n, act119, act116, act120); // op 119: add
+    layernormForward1(p, n, act120, act121, scratch120_xhat, scratch120_istd, 73985280, 73986048); // op 120: encoder.layers.10.ln_2 (layernorm)
+    denseForward1(p, n, act121, act122, 73986816, 76346112); // op 121: encoder.layers.10.mlp.0 (dense)
+    geluForward1(n, act122, act123); // op 122: encoder.layers.10.mlp.1 (gelu)
+    dropoutForward2(n, training, act123, act124, scratch123_mask); // op 123: encoder.layers.10.mlp.2 (dropout)
+    denseForward2(p, n, act124, act125, 76349184, 78708480); // op 124: encoder.layers.10.mlp.3 (dense)
+    dropoutForward1(n, training, act125, act126, scratch125_mask); // op 125: encoder.layers.10.mlp.4 (dropout)
+    addForward1(n, act126, act120, act127); // op 126: add
+    layernormForward1(p, n, act127, act128, scratch127_xhat, scratch127_istd, 78709248, 78710016); // op 127: encoder.layers.11.ln_1 (layernorm)
+    forward128(p, n);
+    dropoutForward1(n, training, act129, act130, scratch129_mask); // op 129: encoder.layers.11.2 (dropout)
+    addForward1(n, act130, act127, act131); // op 130: add
+    layernormForward1(p, n, act131, act132, scratch131_xhat, scratch131_istd, 81073152, 81073920); // op 131: encoder.layers.11.ln_2 (layernorm)
+    denseForward1(p, n, act132, act133, 81074688, 83433984); // op 132: encoder.layers.11.mlp.0 (dense)
+    geluForward1(n, act133, act134); // op 133: encoder.layers.11.mlp.1 (gelu)
+    dropoutForward2(n, training, act134, act135, scratch134_mask); // op 134: encoder.layers.11.mlp.2 (dropout)
+    denseForward2(p, n, act135, act136, 83437056, 85796352); // op 135: encoder.layers.11.mlp.3 (dense)
+    dropoutForward1(n, training, act136, act137, scratch136_mask); // op 136: encoder.layers.11.mlp.4 (dropout)
+    addForward1(n, act137, act131, act138); // op 137: add
+    layernormForward1(p, n, act138, act139, scratch138_xhat, scratch138_istd, 85797120, 85797888); // op 138: encoder.ln (layernorm)
+    forward139(n);
+    forward140(p, n);
+    forwardDone = true;
+    return act141;
+  }
+
+  /**
+   * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
+   * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
+   * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
+   * next call).
+   */
+  function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+    if (!forwardDone) throw new RangeError("backward needs a forward call first");
+    checkFloats("params", p, paramCount);
+    if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+    const n = batchSize;
+    checkFloats("outputGrad", outputGrad, n * 1000);
+    checkFloats("grads", grads, paramCount);
+    if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+    if (inWorkspace(grads))
+      throw new TypeError("grads share memory with an array this module returned: copy them first");
+    copy(outputGrad, grad141);
+    const gp = grads;
+    zero(gp);
+    zero(grad0);
+    zero(grad1);
+    zero(grad3);
+    zero(grad4);
+    zero(grad5);
+    zero(grad6);
+    zero(grad7);
+    zero(grad8);
+    zero(grad9);
+    zero(grad10);
+    zero(grad11);
+    zero(grad13);
+    zero(grad14);
+    zero(grad15);
+    zero(grad16);
+    zero(grad17);
+    zero(grad18);
+    zero(grad19);
+    zero(grad20);
+    zero(grad21);
+    zero(grad22);
+    zero(grad24);
+    zero(grad25);
+    zero(grad26);
+    zero(grad27);
+    zero(grad28);
+    zero(grad29);
+    zero(grad30);
+    zero(grad31);
+    zero(grad32);
+    zero(grad33);
+    zero(grad35);
+    zero(grad36);
+    zero(grad37);
+    zero(grad38);
+    zero(grad39);
+    zero(grad40);
+    zero(grad41);
+    zero(grad42);
+    zero(grad43);
+    zero(grad44);
+    zero(grad46);
+    zero(grad47);
+    zero(grad48);
+    zero(grad49);
+    zero(grad50);
+    zero(grad51);
+    zero(grad52);
+    zero(grad53);
+    zero(grad54);
+    zero(grad55);
+    zero(grad57);
+    zero(grad58);
+    zero(grad59);
+    zero(grad60);
+    zero(grad61);
+    zero(grad62);
+    zero(grad63);
+    zero(grad64);
+    zero(grad65);
+    zero(grad66);
+    zero(grad68);
+    zero(grad69);
+    zero(grad70);
+    zero(grad71);
+    zero(grad72);
+    zero(grad73);
+    zero(grad74);
+    zero(grad75);
+    zero(grad76);
+    zero(grad77);
+    zero(grad79);
+    zero(grad80);
+    zero(grad81);
+    zero(grad82);
+    zero(grad83);
+    zero(grad84);
+    zero(grad85);
+    zero(grad86);
+    zero(grad87);
+    zero(grad88);
+    zero(grad90);
+    zero(grad91);
+    zero(grad92);
+    zero(grad93);
+    zero(grad94);
+    zero(grad95);
+    zero(grad96);
+    zero(grad97);
+    zero(grad98);
+    zero(grad99);
+    zero(grad101);
+    zero(grad102);
+    zero(grad103);
+    zero(grad104);
+    zero(grad105);
+    zero(grad106);
+    zero(grad107);
+    zero(grad108);
+    zero(grad109);
+    zero(grad110);
+    zero(grad112);
+    zero(grad113);
+    zero(grad114);
+    zero(grad115);
+    zero(grad116);
+    zero(grad117);
+    zero(grad118);
+    zero(grad119);
+    zero(grad120);
+    zero(grad121);
+    zero(grad123);
+    zero(grad124);
+    zero(grad125);
+    zero(grad126);
+    zero(grad127);
+    zero(grad128);
+    zero(grad129);
+    zero(grad130);
+    zero(grad131);
+    zero(grad132);
+    zero(grad134);
+    zero(grad135);
+    zero(grad136);
+    zero(grad137);
+    zero(grad138);
+    zero(grad139);
+    zero(grad140);
+    backward140(p, gp, n);
+    backward139(n);
+    layernormBackward1(p, gp, n, grad138, grad139, scratch138_xhat, scratch138_istd, 85797120, 85797888); // op 138: encoder.ln (layernorm)
+    addBackward1(n, grad137, grad131, grad138); // op 137: add
+    dropoutBackward1(n, grad136, grad137, scratch136_mask); // op 136: encoder.layers.11.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act135, grad135, grad136, 83437056, 85796352); // op 135: encoder.layers.11.mlp.3 (dense)
+    dropoutBackward2(n, grad134, grad135, scratch134_mask); // op 134: encoder.layers.11.mlp.2 (dropout)
+    geluBackward1(n, act133, grad133, grad134); // op 133: encoder.layers.11.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act132, grad132, grad133, 81074688, 83433984); // op 132: encoder.layers.11.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad131, grad132, scratch131_xhat, scratch131_istd, 81073152, 81073920); // op 131: encoder.layers.11.ln_2 (layernorm)
+    addBackward1(n, grad130, grad127, grad131); // op 130: add
+    dropoutBackward1(n, grad129, grad130, scratch129_mask); // op 129: encoder.layers.11.2 (dropout)
+    backward128(p, gp, n);
+    layernormBackward1(p, gp, n, grad127, grad128, scratch127_xhat, scratch127_istd, 78709248, 78710016); // op 127: encoder.layers.11.ln_1 (layernorm)
+    addBackward1(n, grad126, grad120, grad127); // op 126: add
+    dropoutBackward1(n, grad125, grad126, scratch125_mask); // op 125: encoder.layers.10.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act124, grad124, grad125, 76349184, 78708480); // op 124: encoder.layers.10.mlp.3 (dense)
+    dropoutBackward2(n, grad123, grad124, scratch123_mask); // op 123: encoder.layers.10.mlp.2 (dropout)
+    geluBackward1(n, act122, grad122, grad123); // op 122: encoder.layers.10.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act121, grad121, grad122, 73986816, 76346112); // op 121: encoder.layers.10.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad120, grad121, scratch120_xhat, scratch120_istd, 73985280, 73986048); // op 120: encoder.layers.10.ln_2 (layernorm)
+    addBackward1(n, grad119, grad116, grad120); // op 119: add
+    dropoutBackward1(n, grad118, grad119, scratch118_mask); // op 118: encoder.layers.10.2 (dropout)
+    backward117(p, gp, n);
+    layernormBackward1(p, gp, n, grad116, grad117, scratch116_xhat, scratch116_istd, 71621376, 71622144); // op 116: encoder.layers.10.ln_1 (layernorm)
+    addBackward1(n, grad115, grad109, grad116); // op 115: add
+    dropoutBackward1(n, grad114, grad115, scratch114_mask); // op 114: encoder.layers.9.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act113, grad113, grad114, 69261312, 71620608); // op 113: encoder.layers.9.mlp.3 (dense)
+    dropoutBackward2(n, grad112, grad113, scratch112_mask); // op 112: encoder.layers.9.mlp.2 (dropout)
+    geluBackward1(n, act111, grad111, grad112); // op 111: encoder.layers.9.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act110, grad110, grad111, 66898944, 69258240); // op 110: encoder.layers.9.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad109, grad110, scratch109_xhat, scratch109_istd, 66897408, 66898176); // op 109: encoder.layers.9.ln_2 (layernorm)
+    addBackward1(n, grad108, grad105, grad109); // op 108: add
+    dropoutBackward1(n, grad107, grad108, scratch107_mask); // op 107: encoder.layers.9.2 (dropout)
+    backward106(p, gp, n);
+    layernormBackward1(p, gp, n, grad105, grad106, scratch105_xhat, scratch105_istd, 64533504, 64534272); // op 105: encoder.layers.9.ln_1 (layernorm)
+    addBackward1(n, grad104, grad98, grad105); // op 104: add
+    dropoutBackward1(n, grad103, grad104, scratch103_mask); // op 103: encoder.layers.8.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act102, grad102, grad103, 62173440, 64532736); // op 102: encoder.layers.8.mlp.3 (dense)
+    dropoutBackward2(n, grad101, grad102, scratch101_mask); // op 101: encoder.layers.8.mlp.2 (dropout)
+    geluBackward1(n, act100, grad100, grad101); // op 100: encoder.layers.8.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act99, grad99, grad100, 59811072, 62170368); // op 99: encoder.layers.8.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad98, grad99, scratch98_xhat, scratch98_istd, 59809536, 59810304); // op 98: encoder.layers.8.ln_2 (layernorm)
+    addBackward1(n, grad97, grad94, grad98); // op 97: add
+    dropoutBackward1(n, grad96, grad97, scratch96_mask); // op 96: encoder.layers.8.2 (dropout)
+    backward95(p, gp, n);
+    layernormBackward1(p, gp, n, grad94, grad95, scratch94_xhat, scratch94_istd, 57445632, 57446400); // op 94: encoder.layers.8.ln_1 (layernorm)
+    addBackward1(n, grad93, grad87, grad94); // op 93: add
+    dropoutBackward1(n, grad92, grad93, scratch92_mask); // op 92: encoder.layers.7.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act91, grad91, grad92, 55085568, 57444864); // op 91: encoder.layers.7.mlp.3 (dense)
+    dropoutBackward2(n, grad90, grad91, scratch90_mask); // op 90: encoder.layers.7.mlp.2 (dropout)
+    geluBackward1(n, act89, grad89, grad90); // op 89: encoder.layers.7.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act88, grad88, grad89, 52723200, 55082496); // op 88: encoder.layers.7.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 52721664, 52722432); // op 87: encoder.layers.7.ln_2 (layernorm)
+    addBackward1(n, grad86, grad83, grad87); // op 86: add
+    dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: encoder.layers.7.2 (dropout)
+    backward84(p, gp, n);
+    layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 50357760, 50358528); // op 83: encoder.layers.7.ln_1 (layernorm)
+    addBackward1(n, grad82, grad76, grad83); // op 82: add
+    dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: encoder.layers.6.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act80, grad80, grad81, 47997696, 50356992); // op 80: encoder.layers.6.mlp.3 (dense)
+    dropoutBackward2(n, grad79, grad80, scratch79_mask); // op 79: encoder.layers.6.mlp.2 (dropout)
+    geluBackward1(n, act78, grad78, grad79); // op 78: encoder.layers.6.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act77, grad77, grad78, 45635328, 47994624); // op 77: encoder.layers.6.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad76, grad77, scratch76_xhat, scratch76_istd, 45633792, 45634560); // op 76: encoder.layers.6.ln_2 (layernorm)
+    addBackward1(n, grad75, grad72, grad76); // op 75: add
+    dropoutBackward1(n, grad74, grad75, scratch74_mask); // op 74: encoder.layers.6.2 (dropout)
+    backward73(p, gp, n);
+    layernormBackward1(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, 43269888, 43270656); // op 72: encoder.layers.6.ln_1 (layernorm)
+    addBackward1(n, grad71, grad65, grad72); // op 71: add
+    dropoutBackward1(n, grad70, grad71, scratch70_mask); // op 70: encoder.layers.5.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act69, grad69, grad70, 40909824, 43269120); // op 69: encoder.layers.5.mlp.3 (dense)
+    dropoutBackward2(n, grad68, grad69, scratch68_mask); // op 68: encoder.layers.5.mlp.2 (dropout)
+    geluBackward1(n, act67, grad67, grad68); // op 67: encoder.layers.5.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act66, grad66, grad67, 38547456, 40906752); // op 66: encoder.layers.5.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad65, grad66, scratch65_xhat, scratch65_istd, 38545920, 38546688); // op 65: encoder.layers.5.ln_2 (layernorm)
+    addBackward1(n, grad64, grad61, grad65); // op 64: add
+    dropoutBackward1(n, grad63, grad64, scratch63_mask); // op 63: encoder.layers.5.2 (dropout)
+    backward62(p, gp, n);
+    layernormBackward1(p, gp, n, grad61, grad62, scratch61_xhat, scratch61_istd, 36182016, 36182784); // op 61: encoder.layers.5.ln_1 (layernorm)
+    addBackward1(n, grad60, grad54, grad61); // op 60: add
+    dropoutBackward1(n, grad59, grad60, scratch59_mask); // op 59: encoder.layers.4.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act58, grad58, grad59, 33821952, 36181248); // op 58: encoder.layers.4.mlp.3 (dense)
+    dropoutBackward2(n, grad57, grad58, scratch57_mask); // op 57: encoder.layers.4.mlp.2 (dropout)
+    geluBackward1(n, act56, grad56, grad57); // op 56: encoder.layers.4.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act55, grad55, grad56, 31459584, 33818880); // op 55: encoder.layers.4.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad54, grad55, scratch54_xhat, scratch54_istd, 31458048, 31458816); // op 54: encoder.layers.4.ln_2 (layernorm)
+    addBackward1(n, grad53, grad50, grad54); // op 53: add
+    dropoutBackward1(n, grad52, grad53, scratch52_mask); // op 52: encoder.layers.4.2 (dropout)
+    backward51(p, gp, n);
+    layernormBackward1(p, gp, n, grad50, grad51, scratch50_xhat, scratch50_istd, 29094144, 29094912); // op 50: encoder.layers.4.ln_1 (layernorm)
+    addBackward1(n, grad49, grad43, grad50); // op 49: add
+    dropoutBackward1(n, grad48, grad49, scratch48_mask); // op 48: encoder.layers.3.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act47, grad47, grad48, 26734080, 29093376); // op 47: encoder.layers.3.mlp.3 (dense)
+    dropoutBackward2(n, grad46, grad47, scratch46_mask); // op 46: encoder.layers.3.mlp.2 (dropout)
+    geluBackward1(n, act45, grad45, grad46); // op 45: encoder.layers.3.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act44, grad44, grad45, 24371712, 26731008); // op 44: encoder.layers.3.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 24370176, 24370944); // op 43: encoder.layers.3.ln_2 (layernorm)
+    addBackward1(n, grad42, grad39, grad43); // op 42: add
+    dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: encoder.layers.3.2 (dropout)
+    backward40(p, gp, n);
+    layernormBackward1(p, gp, n, grad39, grad40, scratch39_xhat, scratch39_istd, 22006272, 22007040); // op 39: encoder.layers.3.ln_1 (layernorm)
+    addBackward1(n, grad38, grad32, grad39); // op 38: add
+    dropoutBackward1(n, grad37, grad38, scratch37_mask); // op 37: encoder.layers.2.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act36, grad36, grad37, 19646208, 22005504); // op 36: encoder.layers.2.mlp.3 (dense)
+    dropoutBackward2(n, grad35, grad36, scratch35_mask); // op 35: encoder.layers.2.mlp.2 (dropout)
+    geluBackward1(n, act34, grad34, grad35); // op 34: encoder.layers.2.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act33, grad33, grad34, 17283840, 19643136); // op 33: encoder.layers.2.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad32, grad33, scratch32_xhat, scratch32_istd, 17282304, 17283072); // op 32: encoder.layers.2.ln_2 (layernorm)
+    addBackward1(n, grad31, grad28, grad32); // op 31: add
+    dropoutBackward1(n, grad30, grad31, scratch30_mask); // op 30: encoder.layers.2.2 (dropout)
+    backward29(p, gp, n);
+    layernormBackward1(p, gp, n, grad28, grad29, scratch28_xhat, scratch28_istd, 14918400, 14919168); // op 28: encoder.layers.2.ln_1 (layernorm)
+    addBackward1(n, grad27, grad21, grad28); // op 27: add
+    dropoutBackward1(n, grad26, grad27, scratch26_mask); // op 26: encoder.layers.1.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act25, grad25, grad26, 12558336, 14917632); // op 25: encoder.layers.1.mlp.3 (dense)
+    dropoutBackward2(n, grad24, grad25, scratch24_mask); // op 24: encoder.layers.1.mlp.2 (dropout)
+    geluBackward1(n, act23, grad23, grad24); // op 23: encoder.layers.1.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act22, grad22, grad23, 10195968, 12555264); // op 22: encoder.layers.1.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad21, grad22, scratch21_xhat, scratch21_istd, 10194432, 10195200); // op 21: encoder.layers.1.ln_2 (layernorm)
+    addBackward1(n, grad20, grad17, grad21); // op 20: add
+    dropoutBackward1(n, grad19, grad20, scratch19_mask); // op 19: encoder.layers.1.2 (dropout)
+    backward18(p, gp, n);
+    layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 7830528, 7831296); // op 17: encoder.layers.1.ln_1 (layernorm)
+    addBackward1(n, grad16, grad10, grad17); // op 16: add
+    dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: encoder.layers.0.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act14, grad14, grad15, 5470464, 7829760); // op 14: encoder.layers.0.mlp.3 (dense)
+    dropoutBackward2(n, grad13, grad14, scratch13_mask); // op 13: encoder.layers.0.mlp.2 (dropout)
+    geluBackward1(n, act12, grad12, grad13); // op 12: encoder.layers.0.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act11, grad11, grad12, 3108096, 5467392); // op 11: encoder.layers.0.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad10, grad11, scratch10_xhat, scratch10_istd, 3106560, 3107328); // op 10: encoder.layers.0.ln_2 (layernorm)
+    addBackward1(n, grad9, grad6, grad10); // op 9: add
+    dropoutBackward1(n, grad8, grad9, scratch8_mask); // op 8: encoder.layers.0.2 (dropout)
+    backward7(p, gp, n);
+    layernormBackward1(p, gp, n, grad6, grad7, scratch6_xhat, scratch6_istd, 742656, 743424); // op 6: encoder.layers.0.ln_1 (layernorm)
+    dropoutBackward1(n, grad5, grad6, scratch5_mask); // op 5: encoder.1 (dropout)
+    backward4(gp, n);
+    backward3(gp, n);
+    backward2(n);
+    backward0(p, gp, n);
+    return grad0;
+  }
+
+  // ── One function per op, forward and backward ──
+
+  /** Forward of op 0: conv_proj (conv2d). */
+  function forward0(p: Float32Array, n: number): void {
+    // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14], as im2col + a register-tiled matrix product
+    for (let b = 0; b < n; b++) {
+      const xb = b * 150528;
+      const yb = b * 150528;
+      for (let gi = 0; gi < 1; gi++) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
           for (let ow = 0; ow < 14; ow++) {
@@ -3689,2230 +3824,2160 @@ function backward0(p: Float32Array, gp: Float32Array, n: number): void {
               }
             }
           }
+        denseTiledForward(
+          p,
+          work0_col,
+          act1,
+          196,
+          768,
+          768,
+          0 + gi * 589824,
+          589824 + gi * 768,
+          yb + gi * 150528,
+          1,
+          196,
+        );
       }
-      if (dx) work0_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work0_col,
-        work0_dcol,
-        grad1,
-        196,
-        768,
-        768,
-        0 + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 150528,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 16; kh++) {
-                const ih = oh * 16 - 0 + kh * 1;
-                for (let kw = 0; kw < 16; kw++) {
-                  const iw = ow * 16 - 0 + kw * 1;
-                  grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+    }
+  }
+
+  /** Backward of op 0: conv_proj (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14] — backward, as im2col + a register-tiled matrix product
+    // bias gradient
+    for (let c = 0; c < 768; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 150528 + c * 196, e = i + 196; i < e; i++) acc += grad1[i]!;
+      }
+      gp[589824 + c]! += acc;
+    }
+    const dx = inputGradWanted;
+    for (let b = 0; b < n; b++) {
+      const xb = b * 150528;
+      const yb = b * 150528;
+      for (let gi = 0; gi < 1; gi++) {
+        {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 3; ic++) {
+                const xc = xb + (gi * 3 + ic) * 50176;
+                for (let kh = 0; kh < 16; kh++) {
+                  const ih = oh * 16 - 0 + kh * 1;
+                  for (let kw = 0; kw < 16; kw++) {
+                    const iw = ow * 16 - 0 + kw * 1;
+                    work0_col[r++] = act0[xc + ih * 224 + iw]!;
+                  }
                 }
               }
             }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 2: 2 (transpose). */
-function forward2(n: number): void {
-  // 2: transpose(0, 1) [768, 196] → [196, 768]
-  for (let r = 0; r < n; r++) {
-    const o = r * 150528;
-    for (let j = 0; j < 196; j++) {
-      for (let i = 0; i < 768; i++) {
-        act3[o + j * 768 + i] = act1[o + i * 196 + j]!;
-      }
-    }
-  }
-}
-
-/** Backward of op 2: 2 (transpose). */
-function backward2(n: number): void {
-  // 2: transpose(0, 1) [768, 196] → [196, 768] backward
-  for (let r = 0; r < n; r++) {
-    const o = r * 150528;
-    for (let j = 0; j < 196; j++) {
-      for (let i = 0; i < 768; i++) {
-        grad1[o + i * 196 + j]! += grad3[o + j * 768 + i]!;
-      }
-    }
-  }
-}
-
-/** Forward of op 3: class_token (class_token). */
-function forward3(p: Float32Array, n: number): void {
-  // class_token: class token, a learned vector of 768 at p[590592] prepended: [196, 768] → [197, 768]
-  for (let b = 0, xo = 0, yo = 0; b < n; b++, xo += 150528, yo += 151296) {
-    for (let d = 0; d < 768; d++) act4[yo + d] = p[590592 + d]!;
-    for (let j = 0; j < 150528; j++) act4[yo + 768 + j] = act3[xo + j]!;
-  }
-}
-
-/** Backward of op 3: class_token (class_token). */
-function backward3(gp: Float32Array, n: number): void {
-  // class_token: class token backward: the vector gets position 0's gradient summed over the batch, positions 1..196 go to dx
-  for (let b = 0, xo = 0, yo = 0; b < n; b++, xo += 150528, yo += 151296) {
-    for (let d = 0; d < 768; d++) gp[590592 + d]! += grad4[yo + d]!;
-    for (let j = 0; j < 150528; j++) grad3[xo + j]! += grad4[yo + 768 + j]!;
-  }
-}
-
-/** Forward of op 4: encoder.pos_embedding (positional). */
-function forward4(p: Float32Array, n: number): void {
-  // encoder.pos_embedding: positional, table 197 × 768 at p[591360]; rows 0..196 added to the 197 positions of [197, 768]
-  for (let o = 0, e = n * 151296; o < e; o += 151296) {
-    for (let j = 0; j < 151296; j++) act5[o + j] = act4[o + j]! + p[591360 + j]!;
-  }
-}
-
-/** Backward of op 4: encoder.pos_embedding (positional). */
-function backward4(gp: Float32Array, n: number): void {
-  // encoder.pos_embedding: positional backward: dx += dy, rows 0..196 of the table (768 wide) += Σ over the batch of dy
-  for (let o = 0, e = n * 151296; o < e; o += 151296) {
-    for (let j = 0; j < 151296; j++) {
-      const d = grad5[o + j]!;
-      grad4[o + j]! += d;
-      gp[591360 + j]! += d;
-    }
-  }
-}
-
-/** Forward of the 25 ops 5, 8, 15, 19, 26, 30, … (dropout, one shape): each call passes its arrays and offsets. */
-function dropoutForward1(
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  mask: Float32Array,
-): void {
-  // dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      mask[i] = m;
-      output[i] = input[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      mask[i] = 1;
-      output[i] = input[i]!;
-    }
-  }
-}
-
-/** Backward of the 25 ops 5, 8, 15, 19, 26, 30, … (dropout, one shape): each call passes its arrays and offsets. */
-function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
-  // dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
-}
-
-/** Forward of the 25 ops 6, 10, 17, 21, 28, 32, … (layernorm, one shape): each call passes its arrays and offsets. */
-function layernormForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += input[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = input[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        const sh = p[biasAt + ch]!;
-        const h = (input[j]! - m) * r;
-        xhat[j] = h;
-        output[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of the 25 ops 6, 10, 17, 21, 28, 32, … (layernorm, one shape): each call passes its arrays and offsets. */
-function layernormBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  xhat: Float32Array,
-  istd: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = istd[b * 197 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        const d = outputGrad[j]! * w;
-        const h = xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[weightAt + ch]! += outputGrad[j]! * h;
-        gp[biasAt + ch]! += outputGrad[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[weightAt + ch]!;
-        inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 7: encoder.layers.0.self_attention (attention). */
-function forward7(p: Float32Array, n: number): void {
-  // encoder.layers.0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act7, scratch7_q, n * 197, 768, 768, 744192, 2513664, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act7, scratch7_k, n * 197, 768, 768, 1334016, 2514432, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act7, scratch7_v, n * 197, 768, 768, 1923840, 2515200, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch7_q[qi + d]! * scratch7_k[kj + d]!;
-          scratch7_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch7_probs[row + j]!);
         }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch7_probs[row + j]! - m);
-          scratch7_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch7_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch7_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch7_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch7_heads[oi + d]! += a * scratch7_v[vj + d]!;
+        if (dx) work0_dcol.fill(0);
+        denseTiledBackward(
+          p,
+          gp,
+          work0_col,
+          work0_dcol,
+          grad1,
+          196,
+          768,
+          768,
+          0 + gi * 589824,
+          -1,
+          dx,
+          yb + gi * 150528,
+          1,
+          196,
+        );
+        if (dx) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 3; ic++) {
+                const xc = xb + (gi * 3 + ic) * 50176;
+                for (let kh = 0; kh < 16; kh++) {
+                  const ih = oh * 16 - 0 + kh * 1;
+                  for (let kw = 0; kw < 16; kw++) {
+                    const iw = ow * 16 - 0 + kw * 1;
+                    grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                  }
+                }
+              }
+            }
         }
       }
     }
   }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch7_heads, act8, n * 197, 768, 768, 2515968, 3105792, 0, 768, 1);
-}
 
-/** Backward of op 7: encoder.layers.0.self_attention (attention). */
-function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch7_d_heads.fill(0, 0, n * 151296);
-  scratch7_d_q.fill(0, 0, n * 151296);
-  scratch7_d_k.fill(0, 0, n * 151296);
-  scratch7_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch7_heads,
-    scratch7_d_heads,
-    grad8,
-    n * 197,
-    768,
-    768,
-    2515968,
-    3105792,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch7_d_heads[oi + d]! * scratch7_v[vj + d]!;
-          const pr = scratch7_probs[row + j]!;
-          const a = pr;
-          scratch7_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch7_d_v[vj + d]! += a * scratch7_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch7_probs[row + j]! * (scratch7_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch7_d_q[oi + d]! += ds * scratch7_k[kj + d]!;
-            scratch7_d_k[kj + d]! += ds * scratch7_q[qi + d]!;
-          }
+  /** Forward of op 2: 2 (transpose). */
+  function forward2(n: number): void {
+    // 2: transpose(0, 1) [768, 196] → [196, 768]
+    for (let r = 0; r < n; r++) {
+      const o = r * 150528;
+      for (let j = 0; j < 196; j++) {
+        for (let i = 0; i < 768; i++) {
+          act3[o + j * 768 + i] = act1[o + i * 196 + j]!;
         }
       }
     }
   }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act7, grad7, scratch7_d_q, n * 197, 768, 768, 744192, 2513664, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act7, grad7, scratch7_d_k, n * 197, 768, 768, 1334016, 2514432, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act7, grad7, scratch7_d_v, n * 197, 768, 768, 1923840, 2515200, true, 0, 768, 1);
-}
 
-/** Forward of the 24 ops 9, 16, 20, 27, 31, 38, … (add, one shape): each call passes its arrays and offsets. */
-function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) output[i] = input0[i]! + input1[i]!;
-}
-
-/** Backward of the 24 ops 9, 16, 20, 27, 31, 38, … (add, one shape): each call passes its arrays and offsets. */
-function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = outputGrad[i]!;
-    inputGrad0[i]! += g;
-    inputGrad1[i]! += g;
-  }
-}
-
-/** Forward of the 12 ops 11, 22, 33, 44, 55, 66, … (dense, one shape): each call passes its arrays and offsets. */
-function denseForward1(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, input, output, n * 197, 768, 3072, weightAt, biasAt, 0, 3072, 1);
-}
-
-/** Backward of the 12 ops 11, 22, 33, 44, 55, 66, … (dense, one shape): each call passes its arrays and offsets. */
-function denseBackward1(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
-}
-
-/** Forward of the 12 ops 12, 23, 34, 45, 56, 67, … (gelu, one shape): each call passes its arrays and offsets. */
-function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
-  // gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = input[i]!;
-    output[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of the 12 ops 12, 23, 34, 45, 56, 67, … (gelu, one shape): each call passes its arrays and offsets. */
-function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-  // gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = input[i]!;
-
-    const g = outputGrad[i]!;
-    inputGrad[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of the 12 ops 13, 24, 35, 46, 57, 68, … (dropout, one shape): each call passes its arrays and offsets. */
-function dropoutForward2(
-  n: number,
-  training: boolean,
-  input: Float32Array,
-  output: Float32Array,
-  mask: Float32Array,
-): void {
-  // dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      mask[i] = m;
-      output[i] = input[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      mask[i] = 1;
-      output[i] = input[i]!;
-    }
-  }
-}
-
-/** Backward of the 12 ops 13, 24, 35, 46, 57, 68, … (dropout, one shape): each call passes its arrays and offsets. */
-function dropoutBackward2(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
-  // dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
-}
-
-/** Forward of the 12 ops 14, 25, 36, 47, 58, 69, … (dense, one shape): each call passes its arrays and offsets. */
-function denseForward2(
-  p: Float32Array,
-  n: number,
-  input: Float32Array,
-  output: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, input, output, n * 197, 3072, 768, weightAt, biasAt, 0, 768, 1);
-}
-
-/** Backward of the 12 ops 14, 25, 36, 47, 58, 69, … (dense, one shape): each call passes its arrays and offsets. */
-function denseBackward2(
-  p: Float32Array,
-  gp: Float32Array,
-  n: number,
-  input: Float32Array,
-  inputGrad: Float32Array,
-  outputGrad: Float32Array,
-  weightAt: number,
-  biasAt: number,
-): void {
-  // dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
-}
-
-/** Forward of op 18: encoder.layers.1.self_attention (attention). */
-function forward18(p: Float32Array, n: number): void {
-  // encoder.layers.1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act18, scratch18_q, n * 197, 768, 768, 7832064, 9601536, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act18, scratch18_k, n * 197, 768, 768, 8421888, 9602304, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act18, scratch18_v, n * 197, 768, 768, 9011712, 9603072, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch18_q[qi + d]! * scratch18_k[kj + d]!;
-          scratch18_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch18_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch18_probs[row + j]! - m);
-          scratch18_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch18_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch18_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch18_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch18_heads[oi + d]! += a * scratch18_v[vj + d]!;
+  /** Backward of op 2: 2 (transpose). */
+  function backward2(n: number): void {
+    // 2: transpose(0, 1) [768, 196] → [196, 768] backward
+    for (let r = 0; r < n; r++) {
+      const o = r * 150528;
+      for (let j = 0; j < 196; j++) {
+        for (let i = 0; i < 768; i++) {
+          grad1[o + i * 196 + j]! += grad3[o + j * 768 + i]!;
         }
       }
     }
   }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch18_heads, act19, n * 197, 768, 768, 9603840, 10193664, 0, 768, 1);
-}
 
-/** Backward of op 18: encoder.layers.1.self_attention (attention). */
-function backward18(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch18_d_heads.fill(0, 0, n * 151296);
-  scratch18_d_q.fill(0, 0, n * 151296);
-  scratch18_d_k.fill(0, 0, n * 151296);
-  scratch18_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch18_heads,
-    scratch18_d_heads,
-    grad19,
-    n * 197,
-    768,
-    768,
-    9603840,
-    10193664,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch18_d_heads[oi + d]! * scratch18_v[vj + d]!;
-          const pr = scratch18_probs[row + j]!;
-          const a = pr;
-          scratch18_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch18_d_v[vj + d]! += a * scratch18_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch18_probs[row + j]! * (scratch18_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch18_d_q[oi + d]! += ds * scratch18_k[kj + d]!;
-            scratch18_d_k[kj + d]! += ds * scratch18_q[qi + d]!;
-          }
-        }
+  /** Forward of op 3: class_token (class_token). */
+  function forward3(p: Float32Array, n: number): void {
+    // class_token: class token, a learned vector of 768 at p[590592] prepended: [196, 768] → [197, 768]
+    for (let b = 0, xo = 0, yo = 0; b < n; b++, xo += 150528, yo += 151296) {
+      for (let d = 0; d < 768; d++) act4[yo + d] = p[590592 + d]!;
+      for (let j = 0; j < 150528; j++) act4[yo + 768 + j] = act3[xo + j]!;
+    }
+  }
+
+  /** Backward of op 3: class_token (class_token). */
+  function backward3(gp: Float32Array, n: number): void {
+    // class_token: class token backward: the vector gets position 0's gradient summed over the batch, positions 1..196 go to dx
+    for (let b = 0, xo = 0, yo = 0; b < n; b++, xo += 150528, yo += 151296) {
+      for (let d = 0; d < 768; d++) gp[590592 + d]! += grad4[yo + d]!;
+      for (let j = 0; j < 150528; j++) grad3[xo + j]! += grad4[yo + 768 + j]!;
+    }
+  }
+
+  /** Forward of op 4: encoder.pos_embedding (positional). */
+  function forward4(p: Float32Array, n: number): void {
+    // encoder.pos_embedding: positional, table 197 × 768 at p[591360]; rows 0..196 added to the 197 positions of [197, 768]
+    for (let o = 0, e = n * 151296; o < e; o += 151296) {
+      for (let j = 0; j < 151296; j++) act5[o + j] = act4[o + j]! + p[591360 + j]!;
+    }
+  }
+
+  /** Backward of op 4: encoder.pos_embedding (positional). */
+  function backward4(gp: Float32Array, n: number): void {
+    // encoder.pos_embedding: positional backward: dx += dy, rows 0..196 of the table (768 wide) += Σ over the batch of dy
+    for (let o = 0, e = n * 151296; o < e; o += 151296) {
+      for (let j = 0; j < 151296; j++) {
+        const d = grad5[o + j]!;
+        grad4[o + j]! += d;
+        gp[591360 + j]! += d;
       }
     }
   }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act18, grad18, scratch18_d_q, n * 197, 768, 768, 7832064, 9601536, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act18, grad18, scratch18_d_k, n * 197, 768, 768, 8421888, 9602304, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act18, grad18, scratch18_d_v, n * 197, 768, 768, 9011712, 9603072, true, 0, 768, 1);
-}
 
-/** Forward of op 29: encoder.layers.2.self_attention (attention). */
-function forward29(p: Float32Array, n: number): void {
-  // encoder.layers.2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act29, scratch29_q, n * 197, 768, 768, 14919936, 16689408, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act29, scratch29_k, n * 197, 768, 768, 15509760, 16690176, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act29, scratch29_v, n * 197, 768, 768, 16099584, 16690944, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch29_q[qi + d]! * scratch29_k[kj + d]!;
-          scratch29_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch29_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch29_probs[row + j]! - m);
-          scratch29_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch29_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch29_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch29_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch29_heads[oi + d]! += a * scratch29_v[vj + d]!;
-        }
+  /** Forward of the 25 ops 5, 8, 15, 19, 26, 30, … (dropout, one shape): each call passes its arrays and offsets. */
+  function dropoutForward1(
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    mask: Float32Array,
+  ): void {
+    // dropout(p = 0)
+    if (training && 0 > 0) {
+      for (let i = 0, e = n * 151296; i < e; i++) {
+        const m = random() < 1 ? 1 : 0;
+        mask[i] = m;
+        output[i] = input[i]! * m;
       }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch29_heads, act30, n * 197, 768, 768, 16691712, 17281536, 0, 768, 1);
-}
-
-/** Backward of op 29: encoder.layers.2.self_attention (attention). */
-function backward29(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch29_d_heads.fill(0, 0, n * 151296);
-  scratch29_d_q.fill(0, 0, n * 151296);
-  scratch29_d_k.fill(0, 0, n * 151296);
-  scratch29_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch29_heads,
-    scratch29_d_heads,
-    grad30,
-    n * 197,
-    768,
-    768,
-    16691712,
-    17281536,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch29_d_heads[oi + d]! * scratch29_v[vj + d]!;
-          const pr = scratch29_probs[row + j]!;
-          const a = pr;
-          scratch29_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch29_d_v[vj + d]! += a * scratch29_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch29_probs[row + j]! * (scratch29_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch29_d_q[oi + d]! += ds * scratch29_k[kj + d]!;
-            scratch29_d_k[kj + d]! += ds * scratch29_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act29, grad29, scratch29_d_q, n * 197, 768, 768, 14919936, 16689408, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act29, grad29, scratch29_d_k, n * 197, 768, 768, 15509760, 16690176, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act29, grad29, scratch29_d_v, n * 197, 768, 768, 16099584, 16690944, true, 0, 768, 1);
-}
-
-/** Forward of op 40: encoder.layers.3.self_attention (attention). */
-function forward40(p: Float32Array, n: number): void {
-  // encoder.layers.3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act40, scratch40_q, n * 197, 768, 768, 22007808, 23777280, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act40, scratch40_k, n * 197, 768, 768, 22597632, 23778048, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act40, scratch40_v, n * 197, 768, 768, 23187456, 23778816, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch40_q[qi + d]! * scratch40_k[kj + d]!;
-          scratch40_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch40_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch40_probs[row + j]! - m);
-          scratch40_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch40_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch40_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch40_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch40_heads[oi + d]! += a * scratch40_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch40_heads, act41, n * 197, 768, 768, 23779584, 24369408, 0, 768, 1);
-}
-
-/** Backward of op 40: encoder.layers.3.self_attention (attention). */
-function backward40(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch40_d_heads.fill(0, 0, n * 151296);
-  scratch40_d_q.fill(0, 0, n * 151296);
-  scratch40_d_k.fill(0, 0, n * 151296);
-  scratch40_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch40_heads,
-    scratch40_d_heads,
-    grad41,
-    n * 197,
-    768,
-    768,
-    23779584,
-    24369408,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch40_d_heads[oi + d]! * scratch40_v[vj + d]!;
-          const pr = scratch40_probs[row + j]!;
-          const a = pr;
-          scratch40_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch40_d_v[vj + d]! += a * scratch40_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch40_probs[row + j]! * (scratch40_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch40_d_q[oi + d]! += ds * scratch40_k[kj + d]!;
-            scratch40_d_k[kj + d]! += ds * scratch40_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act40, grad40, scratch40_d_q, n * 197, 768, 768, 22007808, 23777280, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act40, grad40, scratch40_d_k, n * 197, 768, 768, 22597632, 23778048, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act40, grad40, scratch40_d_v, n * 197, 768, 768, 23187456, 23778816, true, 0, 768, 1);
-}
-
-/** Forward of op 51: encoder.layers.4.self_attention (attention). */
-function forward51(p: Float32Array, n: number): void {
-  // encoder.layers.4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act51, scratch51_q, n * 197, 768, 768, 29095680, 30865152, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act51, scratch51_k, n * 197, 768, 768, 29685504, 30865920, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act51, scratch51_v, n * 197, 768, 768, 30275328, 30866688, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch51_q[qi + d]! * scratch51_k[kj + d]!;
-          scratch51_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch51_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch51_probs[row + j]! - m);
-          scratch51_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch51_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch51_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch51_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch51_heads[oi + d]! += a * scratch51_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch51_heads, act52, n * 197, 768, 768, 30867456, 31457280, 0, 768, 1);
-}
-
-/** Backward of op 51: encoder.layers.4.self_attention (attention). */
-function backward51(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch51_d_heads.fill(0, 0, n * 151296);
-  scratch51_d_q.fill(0, 0, n * 151296);
-  scratch51_d_k.fill(0, 0, n * 151296);
-  scratch51_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch51_heads,
-    scratch51_d_heads,
-    grad52,
-    n * 197,
-    768,
-    768,
-    30867456,
-    31457280,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch51_d_heads[oi + d]! * scratch51_v[vj + d]!;
-          const pr = scratch51_probs[row + j]!;
-          const a = pr;
-          scratch51_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch51_d_v[vj + d]! += a * scratch51_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch51_probs[row + j]! * (scratch51_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch51_d_q[oi + d]! += ds * scratch51_k[kj + d]!;
-            scratch51_d_k[kj + d]! += ds * scratch51_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act51, grad51, scratch51_d_q, n * 197, 768, 768, 29095680, 30865152, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act51, grad51, scratch51_d_k, n * 197, 768, 768, 29685504, 30865920, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act51, grad51, scratch51_d_v, n * 197, 768, 768, 30275328, 30866688, true, 0, 768, 1);
-}
-
-/** Forward of op 62: encoder.layers.5.self_attention (attention). */
-function forward62(p: Float32Array, n: number): void {
-  // encoder.layers.5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act62, scratch62_q, n * 197, 768, 768, 36183552, 37953024, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act62, scratch62_k, n * 197, 768, 768, 36773376, 37953792, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act62, scratch62_v, n * 197, 768, 768, 37363200, 37954560, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch62_q[qi + d]! * scratch62_k[kj + d]!;
-          scratch62_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch62_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch62_probs[row + j]! - m);
-          scratch62_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch62_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch62_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch62_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch62_heads[oi + d]! += a * scratch62_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch62_heads, act63, n * 197, 768, 768, 37955328, 38545152, 0, 768, 1);
-}
-
-/** Backward of op 62: encoder.layers.5.self_attention (attention). */
-function backward62(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch62_d_heads.fill(0, 0, n * 151296);
-  scratch62_d_q.fill(0, 0, n * 151296);
-  scratch62_d_k.fill(0, 0, n * 151296);
-  scratch62_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch62_heads,
-    scratch62_d_heads,
-    grad63,
-    n * 197,
-    768,
-    768,
-    37955328,
-    38545152,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch62_d_heads[oi + d]! * scratch62_v[vj + d]!;
-          const pr = scratch62_probs[row + j]!;
-          const a = pr;
-          scratch62_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch62_d_v[vj + d]! += a * scratch62_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch62_probs[row + j]! * (scratch62_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch62_d_q[oi + d]! += ds * scratch62_k[kj + d]!;
-            scratch62_d_k[kj + d]! += ds * scratch62_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act62, grad62, scratch62_d_q, n * 197, 768, 768, 36183552, 37953024, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act62, grad62, scratch62_d_k, n * 197, 768, 768, 36773376, 37953792, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act62, grad62, scratch62_d_v, n * 197, 768, 768, 37363200, 37954560, true, 0, 768, 1);
-}
-
-/** Forward of op 73: encoder.layers.6.self_attention (attention). */
-function forward73(p: Float32Array, n: number): void {
-  // encoder.layers.6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act73, scratch73_q, n * 197, 768, 768, 43271424, 45040896, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act73, scratch73_k, n * 197, 768, 768, 43861248, 45041664, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act73, scratch73_v, n * 197, 768, 768, 44451072, 45042432, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch73_q[qi + d]! * scratch73_k[kj + d]!;
-          scratch73_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch73_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch73_probs[row + j]! - m);
-          scratch73_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch73_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch73_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch73_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch73_heads[oi + d]! += a * scratch73_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch73_heads, act74, n * 197, 768, 768, 45043200, 45633024, 0, 768, 1);
-}
-
-/** Backward of op 73: encoder.layers.6.self_attention (attention). */
-function backward73(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch73_d_heads.fill(0, 0, n * 151296);
-  scratch73_d_q.fill(0, 0, n * 151296);
-  scratch73_d_k.fill(0, 0, n * 151296);
-  scratch73_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch73_heads,
-    scratch73_d_heads,
-    grad74,
-    n * 197,
-    768,
-    768,
-    45043200,
-    45633024,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch73_d_heads[oi + d]! * scratch73_v[vj + d]!;
-          const pr = scratch73_probs[row + j]!;
-          const a = pr;
-          scratch73_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch73_d_v[vj + d]! += a * scratch73_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch73_probs[row + j]! * (scratch73_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch73_d_q[oi + d]! += ds * scratch73_k[kj + d]!;
-            scratch73_d_k[kj + d]! += ds * scratch73_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act73, grad73, scratch73_d_q, n * 197, 768, 768, 43271424, 45040896, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act73, grad73, scratch73_d_k, n * 197, 768, 768, 43861248, 45041664, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act73, grad73, scratch73_d_v, n * 197, 768, 768, 44451072, 45042432, true, 0, 768, 1);
-}
-
-/** Forward of op 84: encoder.layers.7.self_attention (attention). */
-function forward84(p: Float32Array, n: number): void {
-  // encoder.layers.7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act84, scratch84_q, n * 197, 768, 768, 50359296, 52128768, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act84, scratch84_k, n * 197, 768, 768, 50949120, 52129536, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act84, scratch84_v, n * 197, 768, 768, 51538944, 52130304, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch84_q[qi + d]! * scratch84_k[kj + d]!;
-          scratch84_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch84_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch84_probs[row + j]! - m);
-          scratch84_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch84_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch84_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch84_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch84_heads[oi + d]! += a * scratch84_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch84_heads, act85, n * 197, 768, 768, 52131072, 52720896, 0, 768, 1);
-}
-
-/** Backward of op 84: encoder.layers.7.self_attention (attention). */
-function backward84(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch84_d_heads.fill(0, 0, n * 151296);
-  scratch84_d_q.fill(0, 0, n * 151296);
-  scratch84_d_k.fill(0, 0, n * 151296);
-  scratch84_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch84_heads,
-    scratch84_d_heads,
-    grad85,
-    n * 197,
-    768,
-    768,
-    52131072,
-    52720896,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch84_d_heads[oi + d]! * scratch84_v[vj + d]!;
-          const pr = scratch84_probs[row + j]!;
-          const a = pr;
-          scratch84_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch84_d_v[vj + d]! += a * scratch84_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch84_probs[row + j]! * (scratch84_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch84_d_q[oi + d]! += ds * scratch84_k[kj + d]!;
-            scratch84_d_k[kj + d]! += ds * scratch84_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act84, grad84, scratch84_d_q, n * 197, 768, 768, 50359296, 52128768, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 197, 768, 768, 50949120, 52129536, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 197, 768, 768, 51538944, 52130304, true, 0, 768, 1);
-}
-
-/** Forward of op 95: encoder.layers.8.self_attention (attention). */
-function forward95(p: Float32Array, n: number): void {
-  // encoder.layers.8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act95, scratch95_q, n * 197, 768, 768, 57447168, 59216640, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act95, scratch95_k, n * 197, 768, 768, 58036992, 59217408, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act95, scratch95_v, n * 197, 768, 768, 58626816, 59218176, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch95_q[qi + d]! * scratch95_k[kj + d]!;
-          scratch95_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch95_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch95_probs[row + j]! - m);
-          scratch95_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch95_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch95_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch95_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch95_heads[oi + d]! += a * scratch95_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch95_heads, act96, n * 197, 768, 768, 59218944, 59808768, 0, 768, 1);
-}
-
-/** Backward of op 95: encoder.layers.8.self_attention (attention). */
-function backward95(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch95_d_heads.fill(0, 0, n * 151296);
-  scratch95_d_q.fill(0, 0, n * 151296);
-  scratch95_d_k.fill(0, 0, n * 151296);
-  scratch95_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch95_heads,
-    scratch95_d_heads,
-    grad96,
-    n * 197,
-    768,
-    768,
-    59218944,
-    59808768,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch95_d_heads[oi + d]! * scratch95_v[vj + d]!;
-          const pr = scratch95_probs[row + j]!;
-          const a = pr;
-          scratch95_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch95_d_v[vj + d]! += a * scratch95_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch95_probs[row + j]! * (scratch95_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch95_d_q[oi + d]! += ds * scratch95_k[kj + d]!;
-            scratch95_d_k[kj + d]! += ds * scratch95_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act95, grad95, scratch95_d_q, n * 197, 768, 768, 57447168, 59216640, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act95, grad95, scratch95_d_k, n * 197, 768, 768, 58036992, 59217408, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act95, grad95, scratch95_d_v, n * 197, 768, 768, 58626816, 59218176, true, 0, 768, 1);
-}
-
-/** Forward of op 106: encoder.layers.9.self_attention (attention). */
-function forward106(p: Float32Array, n: number): void {
-  // encoder.layers.9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act106, scratch106_q, n * 197, 768, 768, 64535040, 66304512, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act106, scratch106_k, n * 197, 768, 768, 65124864, 66305280, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act106, scratch106_v, n * 197, 768, 768, 65714688, 66306048, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch106_q[qi + d]! * scratch106_k[kj + d]!;
-          scratch106_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch106_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch106_probs[row + j]! - m);
-          scratch106_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch106_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch106_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch106_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch106_heads[oi + d]! += a * scratch106_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch106_heads, act107, n * 197, 768, 768, 66306816, 66896640, 0, 768, 1);
-}
-
-/** Backward of op 106: encoder.layers.9.self_attention (attention). */
-function backward106(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch106_d_heads.fill(0, 0, n * 151296);
-  scratch106_d_q.fill(0, 0, n * 151296);
-  scratch106_d_k.fill(0, 0, n * 151296);
-  scratch106_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch106_heads,
-    scratch106_d_heads,
-    grad107,
-    n * 197,
-    768,
-    768,
-    66306816,
-    66896640,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d]! * scratch106_v[vj + d]!;
-          const pr = scratch106_probs[row + j]!;
-          const a = pr;
-          scratch106_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch106_d_v[vj + d]! += a * scratch106_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch106_probs[row + j]! * (scratch106_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch106_d_q[oi + d]! += ds * scratch106_k[kj + d]!;
-            scratch106_d_k[kj + d]! += ds * scratch106_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act106, grad106, scratch106_d_q, n * 197, 768, 768, 64535040, 66304512, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act106, grad106, scratch106_d_k, n * 197, 768, 768, 65124864, 66305280, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act106, grad106, scratch106_d_v, n * 197, 768, 768, 65714688, 66306048, true, 0, 768, 1);
-}
-
-/** Forward of op 117: encoder.layers.10.self_attention (attention). */
-function forward117(p: Float32Array, n: number): void {
-  // encoder.layers.10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act117, scratch117_q, n * 197, 768, 768, 71622912, 73392384, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act117, scratch117_k, n * 197, 768, 768, 72212736, 73393152, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act117, scratch117_v, n * 197, 768, 768, 72802560, 73393920, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch117_q[qi + d]! * scratch117_k[kj + d]!;
-          scratch117_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch117_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch117_probs[row + j]! - m);
-          scratch117_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch117_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch117_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch117_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch117_heads[oi + d]! += a * scratch117_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch117_heads, act118, n * 197, 768, 768, 73394688, 73984512, 0, 768, 1);
-}
-
-/** Backward of op 117: encoder.layers.10.self_attention (attention). */
-function backward117(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch117_d_heads.fill(0, 0, n * 151296);
-  scratch117_d_q.fill(0, 0, n * 151296);
-  scratch117_d_k.fill(0, 0, n * 151296);
-  scratch117_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch117_heads,
-    scratch117_d_heads,
-    grad118,
-    n * 197,
-    768,
-    768,
-    73394688,
-    73984512,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch117_d_heads[oi + d]! * scratch117_v[vj + d]!;
-          const pr = scratch117_probs[row + j]!;
-          const a = pr;
-          scratch117_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch117_d_v[vj + d]! += a * scratch117_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch117_probs[row + j]! * (scratch117_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch117_d_q[oi + d]! += ds * scratch117_k[kj + d]!;
-            scratch117_d_k[kj + d]! += ds * scratch117_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act117, grad117, scratch117_d_q, n * 197, 768, 768, 71622912, 73392384, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act117, grad117, scratch117_d_k, n * 197, 768, 768, 72212736, 73393152, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act117, grad117, scratch117_d_v, n * 197, 768, 768, 72802560, 73393920, true, 0, 768, 1);
-}
-
-/** Forward of op 128: encoder.layers.11.self_attention (attention). */
-function forward128(p: Float32Array, n: number): void {
-  // encoder.layers.11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
-  // projections on the shared matrix kernel
-  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act128, scratch128_q, n * 197, 768, 768, 78710784, 80480256, 0, 768, 1);
-  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act128, scratch128_k, n * 197, 768, 768, 79300608, 80481024, 0, 768, 1);
-  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-  denseTiledForward(p, act128, scratch128_v, n * 197, 768, 768, 79890432, 80481792, 0, 768, 1);
-  for (let b = 0; b < n; b++) {
-    // per head: scores, softmax over keys, weighted sum of v
-    for (let h = 0; h < 12; h++) {
-      const qh = b * 151296 + h * 64;
-      const kh = b * 151296 + h * 64;
-      for (let i = 0; i < 197; i++) {
-        const qi = qh + i * 768;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        let m = -Infinity;
-        for (let j = 0; j < 197; j++) {
-          const kj = kh + j * 768;
-          let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch128_q[qi + d]! * scratch128_k[kj + d]!;
-          scratch128_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch128_probs[row + j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch128_probs[row + j]! - m);
-          scratch128_probs[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch128_probs[row + j]! *= r;
-        const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 64; d++) scratch128_heads[oi + d] = 0;
-        for (let j = 0; j < 197; j++) {
-          const a = scratch128_probs[row + j]!;
-          if (a === 0) continue;
-          const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch128_heads[oi + d]! += a * scratch128_v[vj + d]!;
-        }
-      }
-    }
-  }
-  // output projection: y = heads · out_projᵀ + bias
-  denseTiledForward(p, scratch128_heads, act129, n * 197, 768, 768, 80482560, 81072384, 0, 768, 1);
-}
-
-/** Backward of op 128: encoder.layers.11.self_attention (attention). */
-function backward128(p: Float32Array, gp: Float32Array, n: number): void {
-  // encoder.layers.11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
-  scratch128_d_heads.fill(0, 0, n * 151296);
-  scratch128_d_q.fill(0, 0, n * 151296);
-  scratch128_d_k.fill(0, 0, n * 151296);
-  scratch128_d_v.fill(0, 0, n * 151296);
-  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-  denseTiledBackward(
-    p,
-    gp,
-    scratch128_heads,
-    scratch128_d_heads,
-    grad129,
-    n * 197,
-    768,
-    768,
-    80482560,
-    81072384,
-    true,
-    0,
-    768,
-    1,
-  );
-  for (let b = 0; b < n; b++) {
-    // per head: through the weighted sum and the softmax to q, k and v
-    for (let h = 0; h < 12; h++) {
-      const kc = h * 64;
-      for (let i = 0; i < 197; i++) {
-        const oi = b * 151296 + i * 768 + h * 64;
-        const row = ((b * 12 + h) * 197 + i) * 197;
-        // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-        let s = 0;
-        for (let j = 0; j < 197; j++) {
-          const vj = b * 151296 + j * 768 + kc;
-          let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch128_d_heads[oi + d]! * scratch128_v[vj + d]!;
-          const pr = scratch128_probs[row + j]!;
-          const a = pr;
-          scratch128_d_row[j] = dp;
-          s += pr * dp;
-          if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch128_d_v[vj + d]! += a * scratch128_d_heads[oi + d]!;
-        }
-        // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = oi;
-        for (let j = 0; j < 197; j++) {
-          const ds = scratch128_probs[row + j]! * (scratch128_d_row[j]! - s) * 0.125;
-          if (ds === 0) continue;
-          const kj = b * 151296 + j * 768 + kc;
-          for (let d = 0; d < 64; d++) {
-            scratch128_d_q[oi + d]! += ds * scratch128_k[kj + d]!;
-            scratch128_d_k[kj + d]! += ds * scratch128_q[qi + d]!;
-          }
-        }
-      }
-    }
-  }
-  // projections backward on the shared matrix kernel
-  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-  denseTiledBackward(p, gp, act128, grad128, scratch128_d_q, n * 197, 768, 768, 78710784, 80480256, true, 0, 768, 1);
-  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-  denseTiledBackward(p, gp, act128, grad128, scratch128_d_k, n * 197, 768, 768, 79300608, 80481024, true, 0, 768, 1);
-  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-  denseTiledBackward(p, gp, act128, grad128, scratch128_d_v, n * 197, 768, 768, 79890432, 80481792, true, 0, 768, 1);
-}
-
-/** Forward of op 139: 5 (take). */
-function forward139(n: number): void {
-  // 5: take index 0 of axis 0, [197, 768] → [768]
-  for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 768; q++) act140[r * 768 + q] = act139[r * 151296 + q]!;
-  }
-}
-
-/** Backward of op 139: 5 (take). */
-function backward139(n: number): void {
-  // 5: take backward (the other positions get no gradient)
-  for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 768; q++) grad139[r * 151296 + q]! += grad140[r * 768 + q]!;
-  }
-}
-
-/** Forward of op 140: heads.head (dense). */
-function forward140(p: Float32Array, n: number): void {
-  // heads.head: dense 768 → 1000, register-tiled (shared kernel below)
-  denseTiledForward(p, act140, act141, n, 768, 1000, 85798656, 86566656, 0, 1000, 1);
-}
-
-/** Backward of op 140: heads.head (dense). */
-function backward140(p: Float32Array, gp: Float32Array, n: number): void {
-  // heads.head: dense 768 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656, true, 0, 1000, 1);
-}
-
-// ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
-
-/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, output: unknown, n: number, size: number): void {
-  checkBatch(n);
-  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
-  const length = output.length;
-  if (length === 0 || length % n !== 0 || length > n * size) {
-    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
-  }
-}
-
-/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
- *  expected length. An array's elements are read once here: they could be anything. */
-function checkTargets(what: string, target: unknown, expected: number): void {
-  if (Array.isArray(target)) {
-    for (let i = 0; i < target.length; i++) {
-      const t: unknown = target[i];
-      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
-    }
-  } else if (
-    !ArrayBuffer.isView(target) ||
-    target instanceof DataView ||
-    target instanceof BigInt64Array ||
-    target instanceof BigUint64Array
-  ) {
-    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
-  }
-  checkLength(what, target as ArrayLike<number>, expected);
-}
-
-/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
- *  memory with the output or the targets (it is written while they are read). */
-function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
-  checkFloats("grad", grad, count);
-  const g = grad as Float32Array;
-  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
-  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
-}
-
-/** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
-export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const d = output[i]! - target[i]!;
-    sum += d * d;
-    if (grad !== undefined) grad[i] = (2 * d) / count;
-  }
-  return sum / count;
-}
-
-/** Class indices: every target is checked before any gradient is written (the one loss check that reads
- *  every target: each must be an integer in 0..classes − 1). */
-function checkClasses(targets: ArrayLike<number>, classes: number): void {
-  for (let b = 0; b < targets.length; b++) {
-    const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
-  }
-}
-
-/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
- *  the last axis of the output holds the 1000 classes; each of the n × 1 rows has one target. */
-export function crossEntropyLoss(
-  logits: Float32Array,
-  targets: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-): number {
-  const classes = 1000;
-  checkRows("logits", logits, n, outputSize);
-  const rows = logits.length / classes;
-  checkTargets("targets", targets, rows);
-  checkClasses(targets, classes);
-  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
-  let total = 0;
-  for (let b = 0; b < rows; b++) {
-    const t = targets[b]!;
-    const o = b * classes;
-    let m = -Infinity;
-    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
-    let s = 0;
-    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
-    const lse = m + Math.log(s);
-    total += lse - logits[o + t]!;
-    if (grad !== undefined) {
-      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
-    }
-  }
-  return total / rows;
-}
-
-/** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs
- *  clamped at -100) or, with `fromLogits`, of logits (`F.binary_cross_entropy_with_logits`). */
-export function binaryCrossEntropyLoss(
-  output: Float32Array,
-  target: ArrayLike<number>,
-  n: number,
-  grad?: Float32Array,
-  fromLogits = false,
-): number {
-  checkRows("output", output, n, outputSize);
-  const count = output.length;
-  checkTargets("target", target, count);
-  if (grad !== undefined) checkLossGrad(grad, count, output, target);
-  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const y = output[i]!;
-    const t = target[i]!;
-    if (fromLogits) {
-      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
-      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
     } else {
-      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
-      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+      for (let i = 0, e = n * 151296; i < e; i++) {
+        mask[i] = 1;
+        output[i] = input[i]!;
+      }
     }
   }
-  return sum / count;
-}
 
-// ── Training ────────────────────────────────────────────────────────────────────────────────────────
-
-export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
-
-export interface TrainerOptions {
-  /** `sgd` (PyTorch SGD: momentum, weight decay as L2), `adam` (weight decay as L2) or `adamw` (decoupled). */
-  readonly optimizer: "sgd" | "adam" | "adamw";
-  readonly lr: number;
-  readonly momentum?: number;
-  readonly weightDecay?: number;
-  readonly beta1?: number;
-  readonly beta2?: number;
-  readonly eps?: number;
-  /** The loss; default: the spec's `loss` statement (this spec states none). */
-  readonly loss?: LossName;
-  /** Binary cross entropy on logits. */
-  readonly fromLogits?: boolean;
-  /** Seed of the initial parameters and of dropout masks. */
-  readonly seed?: number;
-}
-
-export interface Trainer {
-  readonly params: Float32Array;
-  readonly grads: Float32Array;
-  readonly buffers: Float32Array;
-  readonly options: TrainerOptions;
-  /** Optimizer state: momentum or first moments, second moments. */
-  readonly m: Float32Array;
-  readonly v: Float32Array;
-  steps: number;
-}
-
-/** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
-function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
-  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
-}
-
-const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
-const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
-
-/** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
- *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
- *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
- *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
- *  momentum buffer sums a series that does not converge). */
-function checkTrainerOptions(options: TrainerOptions): void {
-  if (!optimizerNames.includes(options.optimizer)) {
-    throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+  /** Backward of the 25 ops 5, 8, 15, 19, 26, 30, … (dropout, one shape): each call passes its arrays and offsets. */
+  function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+    // dropout backward
+    for (let i = 0, e = n * 151296; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
   }
-  if (options.loss !== undefined && !lossNames.includes(options.loss)) {
-    throw new TypeError(
-      `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
-    );
-  }
-  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
-  if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.weightDecay !== undefined)
-    checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
-  if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
-  if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
-  if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
-    throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
-  }
-  if (options.seed !== undefined) checkSeed(options.seed);
-  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-}
 
-/** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
- *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
-export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
-  checkTrainerOptions(options);
-  if (params !== undefined) {
-    checkFloats("params", params, paramCount);
-    if (inWorkspace(params))
-      throw new TypeError("params share memory with an array this module returned: copy them first");
-  }
-  const own = params ?? createParams(options.seed ?? 0);
-  seedRandom(options.seed ?? 0);
-  return {
-    params: own,
-    grads: new Float32Array(paramCount),
-    buffers: createBuffers(),
-    options: Object.freeze({ ...options }),
-    m: new Float32Array(paramCount),
-    v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
-    steps: 0,
-  };
-}
-
-/** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
-const trainableRanges: readonly (readonly [number, number])[] = [
-  [0, 589824],
-  [589824, 590592],
-  [590592, 591360],
-  [591360, 742656],
-  [742656, 743424],
-  [743424, 744192],
-  [744192, 2513664],
-  [2513664, 2515968],
-  [2515968, 3105792],
-  [3105792, 3106560],
-  [3106560, 3107328],
-  [3107328, 3108096],
-  [3108096, 5467392],
-  [5467392, 5470464],
-  [5470464, 7829760],
-  [7829760, 7830528],
-  [7830528, 7831296],
-  [7831296, 7832064],
-  [7832064, 9601536],
-  [9601536, 9603840],
-  [9603840, 10193664],
-  [10193664, 10194432],
-  [10194432, 10195200],
-  [10195200, 10195968],
-  [10195968, 12555264],
-  [12555264, 12558336],
-  [12558336, 14917632],
-  [14917632, 14918400],
-  [14918400, 14919168],
-  [14919168, 14919936],
-  [14919936, 16689408],
-  [16689408, 16691712],
-  [16691712, 17281536],
-  [17281536, 17282304],
-  [17282304, 17283072],
-  [17283072, 17283840],
-  [17283840, 19643136],
-  [19643136, 19646208],
-  [19646208, 22005504],
-  [22005504, 22006272],
-  [22006272, 22007040],
-  [22007040, 22007808],
-  [22007808, 23777280],
-  [23777280, 23779584],
-  [23779584, 24369408],
-  [24369408, 24370176],
-  [24370176, 24370944],
-  [24370944, 24371712],
-  [24371712, 26731008],
-  [26731008, 26734080],
-  [26734080, 29093376],
-  [29093376, 29094144],
-  [29094144, 29094912],
-  [29094912, 29095680],
-  [29095680, 30865152],
-  [30865152, 30867456],
-  [30867456, 31457280],
-  [31457280, 31458048],
-  [31458048, 31458816],
-  [31458816, 31459584],
-  [31459584, 33818880],
-  [33818880, 33821952],
-  [33821952, 36181248],
-  [36181248, 36182016],
-  [36182016, 36182784],
-  [36182784, 36183552],
-  [36183552, 37953024],
-  [37953024, 37955328],
-  [37955328, 38545152],
-  [38545152, 38545920],
-  [38545920, 38546688],
-  [38546688, 38547456],
-  [38547456, 40906752],
-  [40906752, 40909824],
-  [40909824, 43269120],
-  [43269120, 43269888],
-  [43269888, 43270656],
-  [43270656, 43271424],
-  [43271424, 45040896],
-  [45040896, 45043200],
-  [45043200, 45633024],
-  [45633024, 45633792],
-  [45633792, 45634560],
-  [45634560, 45635328],
-  [45635328, 47994624],
-  [47994624, 47997696],
-  [47997696, 50356992],
-  [50356992, 50357760],
-  [50357760, 50358528],
-  [50358528, 50359296],
-  [50359296, 52128768],
-  [52128768, 52131072],
-  [52131072, 52720896],
-  [52720896, 52721664],
-  [52721664, 52722432],
-  [52722432, 52723200],
-  [52723200, 55082496],
-  [55082496, 55085568],
-  [55085568, 57444864],
-  [57444864, 57445632],
-  [57445632, 57446400],
-  [57446400, 57447168],
-  [57447168, 59216640],
-  [59216640, 59218944],
-  [59218944, 59808768],
-  [59808768, 59809536],
-  [59809536, 59810304],
-  [59810304, 59811072],
-  [59811072, 62170368],
-  [62170368, 62173440],
-  [62173440, 64532736],
-  [64532736, 64533504],
-  [64533504, 64534272],
-  [64534272, 64535040],
-  [64535040, 66304512],
-  [66304512, 66306816],
-  [66306816, 66896640],
-  [66896640, 66897408],
-  [66897408, 66898176],
-  [66898176, 66898944],
-  [66898944, 69258240],
-  [69258240, 69261312],
-  [69261312, 71620608],
-  [71620608, 71621376],
-  [71621376, 71622144],
-  [71622144, 71622912],
-  [71622912, 73392384],
-  [73392384, 73394688],
-  [73394688, 73984512],
-  [73984512, 73985280],
-  [73985280, 73986048],
-  [73986048, 73986816],
-  [73986816, 76346112],
-  [76346112, 76349184],
-  [76349184, 78708480],
-  [78708480, 78709248],
-  [78709248, 78710016],
-  [78710016, 78710784],
-  [78710784, 80480256],
-  [80480256, 80482560],
-  [80482560, 81072384],
-  [81072384, 81073152],
-  [81073152, 81073920],
-  [81073920, 81074688],
-  [81074688, 83433984],
-  [83433984, 83437056],
-  [83437056, 85796352],
-  [85796352, 85797120],
-  [85797120, 85797888],
-  [85797888, 85798656],
-  [85798656, 86566656],
-  [86566656, 86567656],
-];
-
-/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
- *  (they are frozen, but the trainer object itself is not). */
-function checkTrainer(trainer: Trainer): void {
-  if (typeof trainer !== "object" || trainer === null)
-    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
-  checkTrainerOptions(trainer.options);
-  const sgd = trainer.options.optimizer === "sgd";
-  const arrays: [string, unknown, number][] = [
-    ["trainer.params", trainer.params, paramCount],
-    ["trainer.grads", trainer.grads, paramCount],
-    ["trainer.buffers", trainer.buffers, bufferCount],
-    ["trainer.m", trainer.m, paramCount],
-    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
-  ];
-  for (const [what, array, length] of arrays) checkFloats(what, array, length);
-  for (let i = 0; i < arrays.length; i++) {
-    for (let j = i + 1; j < arrays.length; j++) {
-      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
-        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
-    }
-    if (inWorkspace(arrays[i]![1] as Float32Array))
-      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
-  }
-  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
-    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
-}
-
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
- *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
- *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
- *  state or the running statistics. */
-export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
-  checkTrainer(trainer);
-  checkBatch(n);
-  const o = trainer.options;
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-  const outputLength = n * outputSize;
-  if (lossName === "cross_entropy") {
-    checkTargets("targets", target, outputLength / 1000);
-    checkClasses(target, 1000);
-  } else {
-    checkTargets("target", target, outputLength);
-  }
-  const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const output = result;
-  const grad = lossGrad(output.length);
-  const loss =
-    lossName === "mse"
-      ? mseLoss(output, target, n, grad)
-      : lossName === "cross_entropy"
-        ? crossEntropyLoss(output, target, n, grad)
-        : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, grad, trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
-  trainer.steps++;
-  const p = trainer.params;
-  const g = trainer.grads;
-  const lr = o.lr;
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
-    const mu = o.momentum ?? 0;
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        let d = g[i]! + wd * p[i]!;
-        if (mu !== 0) {
-          const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
-          trainer.m[i] = buf;
-          d = buf;
+  /** Forward of the 25 ops 6, 10, 17, 21, 28, 32, … (layernorm, one shape): each call passes its arrays and offsets. */
+  function layernormForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < 197; g++) {
+        const base = (b * 197 + g) * 768;
+        let s = 0;
+        for (let j = base; j < base + 768; j++) s += input[j]!;
+        const m = s / 768;
+        let q = 0;
+        for (let j = base; j < base + 768; j++) {
+          const d = input[j]! - m;
+          q += d * d;
         }
-        p[i] = p[i]! - lr * d;
-      }
-    }
-  } else {
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
-    const eps = o.eps ?? 1e-8;
-    const c1 = 1 - Math.pow(b1, trainer.steps);
-    const c2 = 1 - Math.pow(b2, trainer.steps);
-    const decoupled = o.optimizer === "adamw";
-    for (const [from, to] of trainableRanges) {
-      for (let i = from; i < to; i++) {
-        if (decoupled) p[i] = p[i]! * (1 - lr * wd);
-        const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
-        const m = b1 * trainer.m[i]! + (1 - b1) * d;
-        const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
-        trainer.m[i] = m;
-        trainer.v[i] = v;
-        p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        const r = 1 / Math.sqrt(q / 768 + 0.000001);
+        istd[b * 197 + g] = r;
+        for (let ch = 0, j = base; ch < 768; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          const sh = p[biasAt + ch]!;
+          const h = (input[j]! - m) * r;
+          xhat[j] = h;
+          output[j] = h * w + sh;
+        }
       }
     }
   }
-  return loss;
-}
 
-let lossGradArray = new Float32Array(0);
+  /** Backward of the 25 ops 6, 10, 17, 21, 28, 32, … (layernorm, one shape): each call passes its arrays and offsets. */
+  function layernormBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    xhat: Float32Array,
+    istd: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < 197; g++) {
+        const base = (b * 197 + g) * 768;
+        const r = istd[b * 197 + g]!;
+        let sd = 0;
+        let sdh = 0;
+        for (let ch = 0, j = base; ch < 768; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          const d = outputGrad[j]! * w;
+          const h = xhat[j]!;
+          sd += d;
+          sdh += d * h;
+          gp[weightAt + ch]! += outputGrad[j]! * h;
+          gp[biasAt + ch]! += outputGrad[j]!;
+        }
+        const a = sd / 768;
+        const bh = sdh / 768;
+        for (let ch = 0, j = base; ch < 768; ch++, j++) {
+          const w = p[weightAt + ch]!;
+          inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
+        }
+      }
+    }
+  }
 
-function lossGrad(length: number): Float32Array {
-  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
-  return lossGradArray;
+  /** Forward of op 7: encoder.layers.0.self_attention (attention). */
+  function forward7(p: Float32Array, n: number): void {
+    // encoder.layers.0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act7, scratch7_q, n * 197, 768, 768, 744192, 2513664, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act7, scratch7_k, n * 197, 768, 768, 1334016, 2514432, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act7, scratch7_v, n * 197, 768, 768, 1923840, 2515200, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch7_q[qi + d]! * scratch7_k[kj + d]!;
+            scratch7_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch7_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch7_probs[row + j]! - m);
+            scratch7_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch7_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch7_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch7_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch7_heads[oi + d]! += a * scratch7_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch7_heads, act8, n * 197, 768, 768, 2515968, 3105792, 0, 768, 1);
+  }
+
+  /** Backward of op 7: encoder.layers.0.self_attention (attention). */
+  function backward7(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch7_d_heads.fill(0, 0, n * 151296);
+    scratch7_d_q.fill(0, 0, n * 151296);
+    scratch7_d_k.fill(0, 0, n * 151296);
+    scratch7_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch7_heads,
+      scratch7_d_heads,
+      grad8,
+      n * 197,
+      768,
+      768,
+      2515968,
+      3105792,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch7_d_heads[oi + d]! * scratch7_v[vj + d]!;
+            const pr = scratch7_probs[row + j]!;
+            const a = pr;
+            scratch7_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch7_d_v[vj + d]! += a * scratch7_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch7_probs[row + j]! * (scratch7_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch7_d_q[oi + d]! += ds * scratch7_k[kj + d]!;
+              scratch7_d_k[kj + d]! += ds * scratch7_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act7, grad7, scratch7_d_q, n * 197, 768, 768, 744192, 2513664, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act7, grad7, scratch7_d_k, n * 197, 768, 768, 1334016, 2514432, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act7, grad7, scratch7_d_v, n * 197, 768, 768, 1923840, 2515200, true, 0, 768, 1);
+  }
+
+  /** Forward of the 24 ops 9, 16, 20, 27, 31, 38, … (add, one shape): each call passes its arrays and offsets. */
+  function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
+    // add
+    for (let i = 0, e = n * 151296; i < e; i++) output[i] = input0[i]! + input1[i]!;
+  }
+
+  /** Backward of the 24 ops 9, 16, 20, 27, 31, 38, … (add, one shape): each call passes its arrays and offsets. */
+  function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
+    // add backward
+    for (let i = 0, e = n * 151296; i < e; i++) {
+      const g = outputGrad[i]!;
+      inputGrad0[i]! += g;
+      inputGrad1[i]! += g;
+    }
+  }
+
+  /** Forward of the 12 ops 11, 22, 33, 44, 55, 66, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseForward1(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 768 → 3072, register-tiled (shared kernel below)
+    denseTiledForward(p, input, output, n * 197, 768, 3072, weightAt, biasAt, 0, 3072, 1);
+  }
+
+  /** Backward of the 12 ops 11, 22, 33, 44, 55, 66, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseBackward1(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 768 → 3072 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
+  }
+
+  /** Forward of the 12 ops 12, 23, 34, 45, 56, 67, … (gelu, one shape): each call passes its arrays and offsets. */
+  function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
+    // gelu
+    for (let i = 0, e = n * 605184; i < e; i++) {
+      const x = input[i]!;
+      output[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
+    }
+  }
+
+  /** Backward of the 12 ops 12, 23, 34, 45, 56, 67, … (gelu, one shape): each call passes its arrays and offsets. */
+  function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // gelu backward
+    for (let i = 0, e = n * 605184; i < e; i++) {
+      const x = input[i]!;
+
+      const g = outputGrad[i]!;
+      inputGrad[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    }
+  }
+
+  /** Forward of the 12 ops 13, 24, 35, 46, 57, 68, … (dropout, one shape): each call passes its arrays and offsets. */
+  function dropoutForward2(
+    n: number,
+    training: boolean,
+    input: Float32Array,
+    output: Float32Array,
+    mask: Float32Array,
+  ): void {
+    // dropout(p = 0)
+    if (training && 0 > 0) {
+      for (let i = 0, e = n * 605184; i < e; i++) {
+        const m = random() < 1 ? 1 : 0;
+        mask[i] = m;
+        output[i] = input[i]! * m;
+      }
+    } else {
+      for (let i = 0, e = n * 605184; i < e; i++) {
+        mask[i] = 1;
+        output[i] = input[i]!;
+      }
+    }
+  }
+
+  /** Backward of the 12 ops 13, 24, 35, 46, 57, 68, … (dropout, one shape): each call passes its arrays and offsets. */
+  function dropoutBackward2(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+    // dropout backward
+    for (let i = 0, e = n * 605184; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
+  }
+
+  /** Forward of the 12 ops 14, 25, 36, 47, 58, 69, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseForward2(
+    p: Float32Array,
+    n: number,
+    input: Float32Array,
+    output: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 3072 → 768, register-tiled (shared kernel below)
+    denseTiledForward(p, input, output, n * 197, 3072, 768, weightAt, biasAt, 0, 768, 1);
+  }
+
+  /** Backward of the 12 ops 14, 25, 36, 47, 58, 69, … (dense, one shape): each call passes its arrays and offsets. */
+  function denseBackward2(
+    p: Float32Array,
+    gp: Float32Array,
+    n: number,
+    input: Float32Array,
+    inputGrad: Float32Array,
+    outputGrad: Float32Array,
+    weightAt: number,
+    biasAt: number,
+  ): void {
+    // dense 3072 → 768 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
+  }
+
+  /** Forward of op 18: encoder.layers.1.self_attention (attention). */
+  function forward18(p: Float32Array, n: number): void {
+    // encoder.layers.1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act18, scratch18_q, n * 197, 768, 768, 7832064, 9601536, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act18, scratch18_k, n * 197, 768, 768, 8421888, 9602304, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act18, scratch18_v, n * 197, 768, 768, 9011712, 9603072, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch18_q[qi + d]! * scratch18_k[kj + d]!;
+            scratch18_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch18_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch18_probs[row + j]! - m);
+            scratch18_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch18_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch18_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch18_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch18_heads[oi + d]! += a * scratch18_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch18_heads, act19, n * 197, 768, 768, 9603840, 10193664, 0, 768, 1);
+  }
+
+  /** Backward of op 18: encoder.layers.1.self_attention (attention). */
+  function backward18(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch18_d_heads.fill(0, 0, n * 151296);
+    scratch18_d_q.fill(0, 0, n * 151296);
+    scratch18_d_k.fill(0, 0, n * 151296);
+    scratch18_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch18_heads,
+      scratch18_d_heads,
+      grad19,
+      n * 197,
+      768,
+      768,
+      9603840,
+      10193664,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch18_d_heads[oi + d]! * scratch18_v[vj + d]!;
+            const pr = scratch18_probs[row + j]!;
+            const a = pr;
+            scratch18_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch18_d_v[vj + d]! += a * scratch18_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch18_probs[row + j]! * (scratch18_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch18_d_q[oi + d]! += ds * scratch18_k[kj + d]!;
+              scratch18_d_k[kj + d]! += ds * scratch18_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act18, grad18, scratch18_d_q, n * 197, 768, 768, 7832064, 9601536, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act18, grad18, scratch18_d_k, n * 197, 768, 768, 8421888, 9602304, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act18, grad18, scratch18_d_v, n * 197, 768, 768, 9011712, 9603072, true, 0, 768, 1);
+  }
+
+  /** Forward of op 29: encoder.layers.2.self_attention (attention). */
+  function forward29(p: Float32Array, n: number): void {
+    // encoder.layers.2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act29, scratch29_q, n * 197, 768, 768, 14919936, 16689408, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act29, scratch29_k, n * 197, 768, 768, 15509760, 16690176, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act29, scratch29_v, n * 197, 768, 768, 16099584, 16690944, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch29_q[qi + d]! * scratch29_k[kj + d]!;
+            scratch29_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch29_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch29_probs[row + j]! - m);
+            scratch29_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch29_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch29_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch29_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch29_heads[oi + d]! += a * scratch29_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch29_heads, act30, n * 197, 768, 768, 16691712, 17281536, 0, 768, 1);
+  }
+
+  /** Backward of op 29: encoder.layers.2.self_attention (attention). */
+  function backward29(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch29_d_heads.fill(0, 0, n * 151296);
+    scratch29_d_q.fill(0, 0, n * 151296);
+    scratch29_d_k.fill(0, 0, n * 151296);
+    scratch29_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch29_heads,
+      scratch29_d_heads,
+      grad30,
+      n * 197,
+      768,
+      768,
+      16691712,
+      17281536,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch29_d_heads[oi + d]! * scratch29_v[vj + d]!;
+            const pr = scratch29_probs[row + j]!;
+            const a = pr;
+            scratch29_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch29_d_v[vj + d]! += a * scratch29_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch29_probs[row + j]! * (scratch29_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch29_d_q[oi + d]! += ds * scratch29_k[kj + d]!;
+              scratch29_d_k[kj + d]! += ds * scratch29_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act29, grad29, scratch29_d_q, n * 197, 768, 768, 14919936, 16689408, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act29, grad29, scratch29_d_k, n * 197, 768, 768, 15509760, 16690176, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act29, grad29, scratch29_d_v, n * 197, 768, 768, 16099584, 16690944, true, 0, 768, 1);
+  }
+
+  /** Forward of op 40: encoder.layers.3.self_attention (attention). */
+  function forward40(p: Float32Array, n: number): void {
+    // encoder.layers.3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act40, scratch40_q, n * 197, 768, 768, 22007808, 23777280, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act40, scratch40_k, n * 197, 768, 768, 22597632, 23778048, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act40, scratch40_v, n * 197, 768, 768, 23187456, 23778816, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch40_q[qi + d]! * scratch40_k[kj + d]!;
+            scratch40_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch40_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch40_probs[row + j]! - m);
+            scratch40_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch40_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch40_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch40_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch40_heads[oi + d]! += a * scratch40_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch40_heads, act41, n * 197, 768, 768, 23779584, 24369408, 0, 768, 1);
+  }
+
+  /** Backward of op 40: encoder.layers.3.self_attention (attention). */
+  function backward40(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch40_d_heads.fill(0, 0, n * 151296);
+    scratch40_d_q.fill(0, 0, n * 151296);
+    scratch40_d_k.fill(0, 0, n * 151296);
+    scratch40_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch40_heads,
+      scratch40_d_heads,
+      grad41,
+      n * 197,
+      768,
+      768,
+      23779584,
+      24369408,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch40_d_heads[oi + d]! * scratch40_v[vj + d]!;
+            const pr = scratch40_probs[row + j]!;
+            const a = pr;
+            scratch40_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch40_d_v[vj + d]! += a * scratch40_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch40_probs[row + j]! * (scratch40_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch40_d_q[oi + d]! += ds * scratch40_k[kj + d]!;
+              scratch40_d_k[kj + d]! += ds * scratch40_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act40, grad40, scratch40_d_q, n * 197, 768, 768, 22007808, 23777280, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act40, grad40, scratch40_d_k, n * 197, 768, 768, 22597632, 23778048, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act40, grad40, scratch40_d_v, n * 197, 768, 768, 23187456, 23778816, true, 0, 768, 1);
+  }
+
+  /** Forward of op 51: encoder.layers.4.self_attention (attention). */
+  function forward51(p: Float32Array, n: number): void {
+    // encoder.layers.4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act51, scratch51_q, n * 197, 768, 768, 29095680, 30865152, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act51, scratch51_k, n * 197, 768, 768, 29685504, 30865920, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act51, scratch51_v, n * 197, 768, 768, 30275328, 30866688, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch51_q[qi + d]! * scratch51_k[kj + d]!;
+            scratch51_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch51_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch51_probs[row + j]! - m);
+            scratch51_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch51_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch51_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch51_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch51_heads[oi + d]! += a * scratch51_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch51_heads, act52, n * 197, 768, 768, 30867456, 31457280, 0, 768, 1);
+  }
+
+  /** Backward of op 51: encoder.layers.4.self_attention (attention). */
+  function backward51(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch51_d_heads.fill(0, 0, n * 151296);
+    scratch51_d_q.fill(0, 0, n * 151296);
+    scratch51_d_k.fill(0, 0, n * 151296);
+    scratch51_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch51_heads,
+      scratch51_d_heads,
+      grad52,
+      n * 197,
+      768,
+      768,
+      30867456,
+      31457280,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch51_d_heads[oi + d]! * scratch51_v[vj + d]!;
+            const pr = scratch51_probs[row + j]!;
+            const a = pr;
+            scratch51_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch51_d_v[vj + d]! += a * scratch51_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch51_probs[row + j]! * (scratch51_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch51_d_q[oi + d]! += ds * scratch51_k[kj + d]!;
+              scratch51_d_k[kj + d]! += ds * scratch51_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act51, grad51, scratch51_d_q, n * 197, 768, 768, 29095680, 30865152, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act51, grad51, scratch51_d_k, n * 197, 768, 768, 29685504, 30865920, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act51, grad51, scratch51_d_v, n * 197, 768, 768, 30275328, 30866688, true, 0, 768, 1);
+  }
+
+  /** Forward of op 62: encoder.layers.5.self_attention (attention). */
+  function forward62(p: Float32Array, n: number): void {
+    // encoder.layers.5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act62, scratch62_q, n * 197, 768, 768, 36183552, 37953024, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act62, scratch62_k, n * 197, 768, 768, 36773376, 37953792, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act62, scratch62_v, n * 197, 768, 768, 37363200, 37954560, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch62_q[qi + d]! * scratch62_k[kj + d]!;
+            scratch62_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch62_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch62_probs[row + j]! - m);
+            scratch62_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch62_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch62_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch62_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch62_heads[oi + d]! += a * scratch62_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch62_heads, act63, n * 197, 768, 768, 37955328, 38545152, 0, 768, 1);
+  }
+
+  /** Backward of op 62: encoder.layers.5.self_attention (attention). */
+  function backward62(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch62_d_heads.fill(0, 0, n * 151296);
+    scratch62_d_q.fill(0, 0, n * 151296);
+    scratch62_d_k.fill(0, 0, n * 151296);
+    scratch62_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch62_heads,
+      scratch62_d_heads,
+      grad63,
+      n * 197,
+      768,
+      768,
+      37955328,
+      38545152,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch62_d_heads[oi + d]! * scratch62_v[vj + d]!;
+            const pr = scratch62_probs[row + j]!;
+            const a = pr;
+            scratch62_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch62_d_v[vj + d]! += a * scratch62_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch62_probs[row + j]! * (scratch62_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch62_d_q[oi + d]! += ds * scratch62_k[kj + d]!;
+              scratch62_d_k[kj + d]! += ds * scratch62_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act62, grad62, scratch62_d_q, n * 197, 768, 768, 36183552, 37953024, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act62, grad62, scratch62_d_k, n * 197, 768, 768, 36773376, 37953792, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act62, grad62, scratch62_d_v, n * 197, 768, 768, 37363200, 37954560, true, 0, 768, 1);
+  }
+
+  /** Forward of op 73: encoder.layers.6.self_attention (attention). */
+  function forward73(p: Float32Array, n: number): void {
+    // encoder.layers.6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act73, scratch73_q, n * 197, 768, 768, 43271424, 45040896, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act73, scratch73_k, n * 197, 768, 768, 43861248, 45041664, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act73, scratch73_v, n * 197, 768, 768, 44451072, 45042432, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch73_q[qi + d]! * scratch73_k[kj + d]!;
+            scratch73_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch73_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch73_probs[row + j]! - m);
+            scratch73_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch73_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch73_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch73_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch73_heads[oi + d]! += a * scratch73_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch73_heads, act74, n * 197, 768, 768, 45043200, 45633024, 0, 768, 1);
+  }
+
+  /** Backward of op 73: encoder.layers.6.self_attention (attention). */
+  function backward73(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch73_d_heads.fill(0, 0, n * 151296);
+    scratch73_d_q.fill(0, 0, n * 151296);
+    scratch73_d_k.fill(0, 0, n * 151296);
+    scratch73_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch73_heads,
+      scratch73_d_heads,
+      grad74,
+      n * 197,
+      768,
+      768,
+      45043200,
+      45633024,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch73_d_heads[oi + d]! * scratch73_v[vj + d]!;
+            const pr = scratch73_probs[row + j]!;
+            const a = pr;
+            scratch73_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch73_d_v[vj + d]! += a * scratch73_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch73_probs[row + j]! * (scratch73_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch73_d_q[oi + d]! += ds * scratch73_k[kj + d]!;
+              scratch73_d_k[kj + d]! += ds * scratch73_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act73, grad73, scratch73_d_q, n * 197, 768, 768, 43271424, 45040896, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act73, grad73, scratch73_d_k, n * 197, 768, 768, 43861248, 45041664, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act73, grad73, scratch73_d_v, n * 197, 768, 768, 44451072, 45042432, true, 0, 768, 1);
+  }
+
+  /** Forward of op 84: encoder.layers.7.self_attention (attention). */
+  function forward84(p: Float32Array, n: number): void {
+    // encoder.layers.7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act84, scratch84_q, n * 197, 768, 768, 50359296, 52128768, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act84, scratch84_k, n * 197, 768, 768, 50949120, 52129536, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act84, scratch84_v, n * 197, 768, 768, 51538944, 52130304, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch84_q[qi + d]! * scratch84_k[kj + d]!;
+            scratch84_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch84_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch84_probs[row + j]! - m);
+            scratch84_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch84_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch84_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch84_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch84_heads[oi + d]! += a * scratch84_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch84_heads, act85, n * 197, 768, 768, 52131072, 52720896, 0, 768, 1);
+  }
+
+  /** Backward of op 84: encoder.layers.7.self_attention (attention). */
+  function backward84(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch84_d_heads.fill(0, 0, n * 151296);
+    scratch84_d_q.fill(0, 0, n * 151296);
+    scratch84_d_k.fill(0, 0, n * 151296);
+    scratch84_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch84_heads,
+      scratch84_d_heads,
+      grad85,
+      n * 197,
+      768,
+      768,
+      52131072,
+      52720896,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch84_d_heads[oi + d]! * scratch84_v[vj + d]!;
+            const pr = scratch84_probs[row + j]!;
+            const a = pr;
+            scratch84_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch84_d_v[vj + d]! += a * scratch84_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch84_probs[row + j]! * (scratch84_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch84_d_q[oi + d]! += ds * scratch84_k[kj + d]!;
+              scratch84_d_k[kj + d]! += ds * scratch84_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act84, grad84, scratch84_d_q, n * 197, 768, 768, 50359296, 52128768, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 197, 768, 768, 50949120, 52129536, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 197, 768, 768, 51538944, 52130304, true, 0, 768, 1);
+  }
+
+  /** Forward of op 95: encoder.layers.8.self_attention (attention). */
+  function forward95(p: Float32Array, n: number): void {
+    // encoder.layers.8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act95, scratch95_q, n * 197, 768, 768, 57447168, 59216640, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act95, scratch95_k, n * 197, 768, 768, 58036992, 59217408, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act95, scratch95_v, n * 197, 768, 768, 58626816, 59218176, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch95_q[qi + d]! * scratch95_k[kj + d]!;
+            scratch95_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch95_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch95_probs[row + j]! - m);
+            scratch95_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch95_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch95_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch95_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch95_heads[oi + d]! += a * scratch95_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch95_heads, act96, n * 197, 768, 768, 59218944, 59808768, 0, 768, 1);
+  }
+
+  /** Backward of op 95: encoder.layers.8.self_attention (attention). */
+  function backward95(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch95_d_heads.fill(0, 0, n * 151296);
+    scratch95_d_q.fill(0, 0, n * 151296);
+    scratch95_d_k.fill(0, 0, n * 151296);
+    scratch95_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch95_heads,
+      scratch95_d_heads,
+      grad96,
+      n * 197,
+      768,
+      768,
+      59218944,
+      59808768,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch95_d_heads[oi + d]! * scratch95_v[vj + d]!;
+            const pr = scratch95_probs[row + j]!;
+            const a = pr;
+            scratch95_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch95_d_v[vj + d]! += a * scratch95_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch95_probs[row + j]! * (scratch95_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch95_d_q[oi + d]! += ds * scratch95_k[kj + d]!;
+              scratch95_d_k[kj + d]! += ds * scratch95_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act95, grad95, scratch95_d_q, n * 197, 768, 768, 57447168, 59216640, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act95, grad95, scratch95_d_k, n * 197, 768, 768, 58036992, 59217408, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act95, grad95, scratch95_d_v, n * 197, 768, 768, 58626816, 59218176, true, 0, 768, 1);
+  }
+
+  /** Forward of op 106: encoder.layers.9.self_attention (attention). */
+  function forward106(p: Float32Array, n: number): void {
+    // encoder.layers.9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act106, scratch106_q, n * 197, 768, 768, 64535040, 66304512, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act106, scratch106_k, n * 197, 768, 768, 65124864, 66305280, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act106, scratch106_v, n * 197, 768, 768, 65714688, 66306048, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch106_q[qi + d]! * scratch106_k[kj + d]!;
+            scratch106_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch106_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch106_probs[row + j]! - m);
+            scratch106_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch106_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch106_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch106_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch106_heads[oi + d]! += a * scratch106_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch106_heads, act107, n * 197, 768, 768, 66306816, 66896640, 0, 768, 1);
+  }
+
+  /** Backward of op 106: encoder.layers.9.self_attention (attention). */
+  function backward106(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch106_d_heads.fill(0, 0, n * 151296);
+    scratch106_d_q.fill(0, 0, n * 151296);
+    scratch106_d_k.fill(0, 0, n * 151296);
+    scratch106_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch106_heads,
+      scratch106_d_heads,
+      grad107,
+      n * 197,
+      768,
+      768,
+      66306816,
+      66896640,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d]! * scratch106_v[vj + d]!;
+            const pr = scratch106_probs[row + j]!;
+            const a = pr;
+            scratch106_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch106_d_v[vj + d]! += a * scratch106_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch106_probs[row + j]! * (scratch106_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch106_d_q[oi + d]! += ds * scratch106_k[kj + d]!;
+              scratch106_d_k[kj + d]! += ds * scratch106_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act106, grad106, scratch106_d_q, n * 197, 768, 768, 64535040, 66304512, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act106, grad106, scratch106_d_k, n * 197, 768, 768, 65124864, 66305280, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act106, grad106, scratch106_d_v, n * 197, 768, 768, 65714688, 66306048, true, 0, 768, 1);
+  }
+
+  /** Forward of op 117: encoder.layers.10.self_attention (attention). */
+  function forward117(p: Float32Array, n: number): void {
+    // encoder.layers.10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act117, scratch117_q, n * 197, 768, 768, 71622912, 73392384, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act117, scratch117_k, n * 197, 768, 768, 72212736, 73393152, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act117, scratch117_v, n * 197, 768, 768, 72802560, 73393920, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch117_q[qi + d]! * scratch117_k[kj + d]!;
+            scratch117_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch117_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch117_probs[row + j]! - m);
+            scratch117_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch117_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch117_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch117_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch117_heads[oi + d]! += a * scratch117_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch117_heads, act118, n * 197, 768, 768, 73394688, 73984512, 0, 768, 1);
+  }
+
+  /** Backward of op 117: encoder.layers.10.self_attention (attention). */
+  function backward117(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch117_d_heads.fill(0, 0, n * 151296);
+    scratch117_d_q.fill(0, 0, n * 151296);
+    scratch117_d_k.fill(0, 0, n * 151296);
+    scratch117_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch117_heads,
+      scratch117_d_heads,
+      grad118,
+      n * 197,
+      768,
+      768,
+      73394688,
+      73984512,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch117_d_heads[oi + d]! * scratch117_v[vj + d]!;
+            const pr = scratch117_probs[row + j]!;
+            const a = pr;
+            scratch117_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch117_d_v[vj + d]! += a * scratch117_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch117_probs[row + j]! * (scratch117_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch117_d_q[oi + d]! += ds * scratch117_k[kj + d]!;
+              scratch117_d_k[kj + d]! += ds * scratch117_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act117, grad117, scratch117_d_q, n * 197, 768, 768, 71622912, 73392384, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act117, grad117, scratch117_d_k, n * 197, 768, 768, 72212736, 73393152, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act117, grad117, scratch117_d_v, n * 197, 768, 768, 72802560, 73393920, true, 0, 768, 1);
+  }
+
+  /** Forward of op 128: encoder.layers.11.self_attention (attention). */
+  function forward128(p: Float32Array, n: number): void {
+    // encoder.layers.11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // projections on the shared matrix kernel
+    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act128, scratch128_q, n * 197, 768, 768, 78710784, 80480256, 0, 768, 1);
+    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act128, scratch128_k, n * 197, 768, 768, 79300608, 80481024, 0, 768, 1);
+    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    denseTiledForward(p, act128, scratch128_v, n * 197, 768, 768, 79890432, 80481792, 0, 768, 1);
+    for (let b = 0; b < n; b++) {
+      // per head: scores, softmax over keys, weighted sum of v
+      for (let h = 0; h < 12; h++) {
+        const qh = b * 151296 + h * 64;
+        const kh = b * 151296 + h * 64;
+        for (let i = 0; i < 197; i++) {
+          const qi = qh + i * 768;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          let m = -Infinity;
+          for (let j = 0; j < 197; j++) {
+            const kj = kh + j * 768;
+            let s = 0;
+            for (let d = 0; d < 64; d++) s += scratch128_q[qi + d]! * scratch128_k[kj + d]!;
+            scratch128_probs[row + j] = s * 0.125;
+            m = Math.max(m, scratch128_probs[row + j]!);
+          }
+          let sum = 0;
+          for (let j = 0; j < 197; j++) {
+            const e = Math.exp(scratch128_probs[row + j]! - m);
+            scratch128_probs[row + j] = e;
+            sum += e;
+          }
+          const r = 1 / sum;
+          for (let j = 0; j < 197; j++) scratch128_probs[row + j]! *= r;
+          const oi = qi; // the head output has q's layout
+          for (let d = 0; d < 64; d++) scratch128_heads[oi + d] = 0;
+          for (let j = 0; j < 197; j++) {
+            const a = scratch128_probs[row + j]!;
+            if (a === 0) continue;
+            const vj = kh + j * 768;
+            for (let d = 0; d < 64; d++) scratch128_heads[oi + d]! += a * scratch128_v[vj + d]!;
+          }
+        }
+      }
+    }
+    // output projection: y = heads · out_projᵀ + bias
+    denseTiledForward(p, scratch128_heads, act129, n * 197, 768, 768, 80482560, 81072384, 0, 768, 1);
+  }
+
+  /** Backward of op 128: encoder.layers.11.self_attention (attention). */
+  function backward128(p: Float32Array, gp: Float32Array, n: number): void {
+    // encoder.layers.11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    scratch128_d_heads.fill(0, 0, n * 151296);
+    scratch128_d_q.fill(0, 0, n * 151296);
+    scratch128_d_k.fill(0, 0, n * 151296);
+    scratch128_d_v.fill(0, 0, n * 151296);
+    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    denseTiledBackward(
+      p,
+      gp,
+      scratch128_heads,
+      scratch128_d_heads,
+      grad129,
+      n * 197,
+      768,
+      768,
+      80482560,
+      81072384,
+      true,
+      0,
+      768,
+      1,
+    );
+    for (let b = 0; b < n; b++) {
+      // per head: through the weighted sum and the softmax to q, k and v
+      for (let h = 0; h < 12; h++) {
+        const kc = h * 64;
+        for (let i = 0; i < 197; i++) {
+          const oi = b * 151296 + i * 768 + h * 64;
+          const row = ((b * 12 + h) * 197 + i) * 197;
+          // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+          let s = 0;
+          for (let j = 0; j < 197; j++) {
+            const vj = b * 151296 + j * 768 + kc;
+            let dp = 0;
+            for (let d = 0; d < 64; d++) dp += scratch128_d_heads[oi + d]! * scratch128_v[vj + d]!;
+            const pr = scratch128_probs[row + j]!;
+            const a = pr;
+            scratch128_d_row[j] = dp;
+            s += pr * dp;
+            if (a === 0) continue;
+            for (let d = 0; d < 64; d++) scratch128_d_v[vj + d]! += a * scratch128_d_heads[oi + d]!;
+          }
+          // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
+          const qi = oi;
+          for (let j = 0; j < 197; j++) {
+            const ds = scratch128_probs[row + j]! * (scratch128_d_row[j]! - s) * 0.125;
+            if (ds === 0) continue;
+            const kj = b * 151296 + j * 768 + kc;
+            for (let d = 0; d < 64; d++) {
+              scratch128_d_q[oi + d]! += ds * scratch128_k[kj + d]!;
+              scratch128_d_k[kj + d]! += ds * scratch128_q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+    // projections backward on the shared matrix kernel
+    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    denseTiledBackward(p, gp, act128, grad128, scratch128_d_q, n * 197, 768, 768, 78710784, 80480256, true, 0, 768, 1);
+    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    denseTiledBackward(p, gp, act128, grad128, scratch128_d_k, n * 197, 768, 768, 79300608, 80481024, true, 0, 768, 1);
+    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    denseTiledBackward(p, gp, act128, grad128, scratch128_d_v, n * 197, 768, 768, 79890432, 80481792, true, 0, 768, 1);
+  }
+
+  /** Forward of op 139: 5 (take). */
+  function forward139(n: number): void {
+    // 5: take index 0 of axis 0, [197, 768] → [768]
+    for (let r = 0; r < n; r++) {
+      for (let q = 0; q < 768; q++) act140[r * 768 + q] = act139[r * 151296 + q]!;
+    }
+  }
+
+  /** Backward of op 139: 5 (take). */
+  function backward139(n: number): void {
+    // 5: take backward (the other positions get no gradient)
+    for (let r = 0; r < n; r++) {
+      for (let q = 0; q < 768; q++) grad139[r * 151296 + q]! += grad140[r * 768 + q]!;
+    }
+  }
+
+  /** Forward of op 140: heads.head (dense). */
+  function forward140(p: Float32Array, n: number): void {
+    // heads.head: dense 768 → 1000, register-tiled (shared kernel below)
+    denseTiledForward(p, act140, act141, n, 768, 1000, 85798656, 86566656, 0, 1000, 1);
+  }
+
+  /** Backward of op 140: heads.head (dense). */
+  function backward140(p: Float32Array, gp: Float32Array, n: number): void {
+    // heads.head: dense 768 → 1000 backward, register-tiled (shared kernel below)
+    denseTiledBackward(p, gp, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656, true, 0, 1000, 1);
+  }
+
+  // ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
+  function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
+    if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+    if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
+  }
+
+  const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
+  const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+
+  /** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
+   *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
+   *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
+   *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
+   *  momentum buffer sums a series that does not converge). */
+  function checkTrainerOptions(options: TrainerOptions): void {
+    if (!optimizerNames.includes(options.optimizer)) {
+      throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+    }
+    if (options.loss !== undefined && !lossNames.includes(options.loss)) {
+      throw new TypeError(
+        `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+      );
+    }
+    if (typeof options.lr !== "function") checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+    if (options.clipGradNorm !== undefined)
+      checkOption("clipGradNorm", options.clipGradNorm, (x) => x > 0, "a finite number > 0");
+    if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.weightDecay !== undefined)
+      checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
+    if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
+    if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
+    if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
+      throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+    }
+    if (options.seed !== undefined) checkSeed(options.seed);
+    if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  }
+
+  /** The learning rate of the next step: the schedule's value for it, or the trainer's `lr`; checked. */
+  function stepRate(trainer: Trainer): number {
+    const schedule = trainer.options.lr;
+    const lr: unknown = typeof schedule === "function" ? schedule(trainer.steps) : trainer.lr;
+    checkOption(
+      typeof schedule === "function" ? `lr(${trainer.steps})` : "trainer.lr",
+      lr,
+      (x) => x > 0,
+      "a finite number > 0",
+    );
+    return lr as number;
+  }
+
+  /** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
+   *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it.
+   *  `buffers` (a model's running statistics) are used as they are; by default the trainer has its own. */
+  function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+    checkTrainerOptions(options);
+    if (params !== undefined) {
+      checkFloats("params", params, paramCount);
+      if (inWorkspace(params))
+        throw new TypeError("params share memory with an array this module returned: copy them first");
+    }
+    if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
+    const own = params ?? createParams(options.seed ?? 0);
+    seedRandom(options.seed ?? 0);
+    const lr = options.lr;
+    return {
+      params: own,
+      grads: new Float32Array(paramCount),
+      buffers: buffers ?? createBuffers(),
+      options: Object.freeze({ ...options }),
+      m: new Float32Array(paramCount),
+      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      steps: 0,
+      lr: typeof lr === "function" ? 0 : lr,
+      gradNorm: 0,
+    };
+  }
+
+  /** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
+  const trainableRanges: readonly (readonly [number, number])[] = [
+    [0, 589824],
+    [589824, 590592],
+    [590592, 591360],
+    [591360, 742656],
+    [742656, 743424],
+    [743424, 744192],
+    [744192, 2513664],
+    [2513664, 2515968],
+    [2515968, 3105792],
+    [3105792, 3106560],
+    [3106560, 3107328],
+    [3107328, 3108096],
+    [3108096, 5467392],
+    [5467392, 5470464],
+    [5470464, 7829760],
+    [7829760, 7830528],
+    [7830528, 7831296],
+    [7831296, 7832064],
+    [7832064, 9601536],
+    [9601536, 9603840],
+    [9603840, 10193664],
+    [10193664, 10194432],
+    [10194432, 10195200],
+    [10195200, 10195968],
+    [10195968, 12555264],
+    [12555264, 12558336],
+    [12558336, 14917632],
+    [14917632, 14918400],
+    [14918400, 14919168],
+    [14919168, 14919936],
+    [14919936, 16689408],
+    [16689408, 16691712],
+    [16691712, 17281536],
+    [17281536, 17282304],
+    [17282304, 17283072],
+    [17283072, 17283840],
+    [17283840, 19643136],
+    [19643136, 19646208],
+    [19646208, 22005504],
+    [22005504, 22006272],
+    [22006272, 22007040],
+    [22007040, 22007808],
+    [22007808, 23777280],
+    [23777280, 23779584],
+    [23779584, 24369408],
+    [24369408, 24370176],
+    [24370176, 24370944],
+    [24370944, 24371712],
+    [24371712, 26731008],
+    [26731008, 26734080],
+    [26734080, 29093376],
+    [29093376, 29094144],
+    [29094144, 29094912],
+    [29094912, 29095680],
+    [29095680, 30865152],
+    [30865152, 30867456],
+    [30867456, 31457280],
+    [31457280, 31458048],
+    [31458048, 31458816],
+    [31458816, 31459584],
+    [31459584, 33818880],
+    [33818880, 33821952],
+    [33821952, 36181248],
+    [36181248, 36182016],
+    [36182016, 36182784],
+    [36182784, 36183552],
+    [36183552, 37953024],
+    [37953024, 37955328],
+    [37955328, 38545152],
+    [38545152, 38545920],
+    [38545920, 38546688],
+    [38546688, 38547456],
+    [38547456, 40906752],
+    [40906752, 40909824],
+    [40909824, 43269120],
+    [43269120, 43269888],
+    [43269888, 43270656],
+    [43270656, 43271424],
+    [43271424, 45040896],
+    [45040896, 45043200],
+    [45043200, 45633024],
+    [45633024, 45633792],
+    [45633792, 45634560],
+    [45634560, 45635328],
+    [45635328, 47994624],
+    [47994624, 47997696],
+    [47997696, 50356992],
+    [50356992, 50357760],
+    [50357760, 50358528],
+    [50358528, 50359296],
+    [50359296, 52128768],
+    [52128768, 52131072],
+    [52131072, 52720896],
+    [52720896, 52721664],
+    [52721664, 52722432],
+    [52722432, 52723200],
+    [52723200, 55082496],
+    [55082496, 55085568],
+    [55085568, 57444864],
+    [57444864, 57445632],
+    [57445632, 57446400],
+    [57446400, 57447168],
+    [57447168, 59216640],
+    [59216640, 59218944],
+    [59218944, 59808768],
+    [59808768, 59809536],
+    [59809536, 59810304],
+    [59810304, 59811072],
+    [59811072, 62170368],
+    [62170368, 62173440],
+    [62173440, 64532736],
+    [64532736, 64533504],
+    [64533504, 64534272],
+    [64534272, 64535040],
+    [64535040, 66304512],
+    [66304512, 66306816],
+    [66306816, 66896640],
+    [66896640, 66897408],
+    [66897408, 66898176],
+    [66898176, 66898944],
+    [66898944, 69258240],
+    [69258240, 69261312],
+    [69261312, 71620608],
+    [71620608, 71621376],
+    [71621376, 71622144],
+    [71622144, 71622912],
+    [71622912, 73392384],
+    [73392384, 73394688],
+    [73394688, 73984512],
+    [73984512, 73985280],
+    [73985280, 73986048],
+    [73986048, 73986816],
+    [73986816, 76346112],
+    [76346112, 76349184],
+    [76349184, 78708480],
+    [78708480, 78709248],
+    [78709248, 78710016],
+    [78710016, 78710784],
+    [78710784, 80480256],
+    [80480256, 80482560],
+    [80482560, 81072384],
+    [81072384, 81073152],
+    [81073152, 81073920],
+    [81073920, 81074688],
+    [81074688, 83433984],
+    [83433984, 83437056],
+    [83437056, 85796352],
+    [85796352, 85797120],
+    [85797120, 85797888],
+    [85797888, 85798656],
+    [85798656, 86566656],
+    [86566656, 86567656],
+  ];
+
+  /** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+   *  (they are frozen, but the trainer object itself is not). */
+  function checkTrainer(trainer: Trainer): void {
+    if (typeof trainer !== "object" || trainer === null)
+      throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+    checkTrainerOptions(trainer.options);
+    const sgd = trainer.options.optimizer === "sgd";
+    const arrays: [string, unknown, number][] = [
+      ["trainer.params", trainer.params, paramCount],
+      ["trainer.grads", trainer.grads, paramCount],
+      ["trainer.buffers", trainer.buffers, bufferCount],
+      ["trainer.m", trainer.m, paramCount],
+      ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+    ];
+    for (const [what, array, length] of arrays) checkFloats(what, array, length);
+    for (let i = 0; i < arrays.length; i++) {
+      for (let j = i + 1; j < arrays.length; j++) {
+        if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+          throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+      }
+      if (inWorkspace(arrays[i]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+    }
+    if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+      throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+  }
+
+  /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+   *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+   *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+   *  state or the running statistics. */
+  function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+    checkTrainer(trainer);
+    checkBatch(n);
+    const o = trainer.options;
+    const lr = stepRate(trainer);
+    const lossName = o.loss;
+    if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+    const outputLength = n * outputSize;
+    if (lossName === "cross_entropy") {
+      checkTargets("targets", target, outputLength / 1000);
+      checkClasses(target, 1000);
+    } else {
+      checkTargets("target", target, outputLength);
+    }
+    const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+    const output = result;
+    const grad = lossGrad(output.length);
+    const loss =
+      lossName === "mse"
+        ? mseLoss(output, target, n, grad)
+        : lossName === "cross_entropy"
+          ? crossEntropyLoss(output, target, n, grad)
+          : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
+    // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+    inputGradWanted = false;
+    try {
+      backward(trainer.params, grad, trainer.grads);
+    } finally {
+      inputGradWanted = true;
+    }
+    trainer.steps++;
+    trainer.lr = lr;
+    const p = trainer.params;
+    const g = trainer.grads;
+    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    const wd = o.weightDecay ?? 0;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          let d = g[i]! + wd * p[i]!;
+          if (mu !== 0) {
+            const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
+            trainer.m[i] = buf;
+            d = buf;
+          }
+          p[i] = p[i]! - lr * d;
+        }
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      for (const [from, to] of trainableRanges) {
+        for (let i = from; i < to; i++) {
+          if (decoupled) p[i] = p[i]! * (1 - lr * wd);
+          const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
+          const m = b1 * trainer.m[i]! + (1 - b1) * d;
+          const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
+          trainer.m[i] = m;
+          trainer.v[i] = v;
+          p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+        }
+      }
+    }
+    return loss;
+  }
+
+  let lossGradArray = new Float32Array(0);
+
+  function lossGrad(length: number): Float32Array {
+    if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
+    return lossGradArray;
+  }
+
+  return {
+    createParams,
+    forward,
+    backward,
+    createTrainer,
+    trainStep,
+    /** The random stream's state (dropout masks): saved and restored by checkpoints. */
+    random: {
+      get: (): number => rngState,
+      set: (state: number): void => {
+        rngState = state >>> 0;
+      },
+    },
+  };
 }
 
 // ── Math helpers ──
@@ -6669,4 +6734,1317 @@ function densePlainBackward(
       }
     }
   }
+}
+
+// ── The module's own engine, and models ────────────────────────────────────────────────────────────────
+
+const engine = createEngine();
+
+/** A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights
+ *  and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same
+ *  parameters on every machine. */
+export function createParams(seed = 0): Float32Array {
+  return engine.createParams(seed);
+}
+
+/** Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters
+ *  `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without
+ *  `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own. */
+export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
+  return engine.forward(p, input, n, options);
+}
+
+/** Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call:
+ *  writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's
+ *  gradient (reused by the next call). */
+export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+  return engine.backward(p, outputGrad, grads);
+}
+
+/** A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients,
+ *  buffers (`buffers`, or its own) and optimizer state. */
+export function createTrainer(options: TrainerOptions, params?: Float32Array, buffers?: Float32Array): Trainer {
+  return engine.createTrainer(options, params, buffers);
+}
+
+/** One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward,
+ *  gradient clipping, update; returns the loss. A step that throws has changed nothing. */
+export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  return engine.trainStep(trainer, input, target, n);
+}
+
+/** Options of `createModel`. */
+export interface ModelOptions {
+  /** Seed of the initial parameters (PyTorch's default initialization) and of dropout masks; default 0. */
+  readonly seed?: number;
+}
+
+/** What a model instance knows about itself: the manifest (PyTorch `state_dict` names, shapes, layout). */
+export interface Manifest {
+  readonly modelName: string;
+  readonly inputs: typeof inputs;
+  readonly outputs: typeof outputs;
+  readonly paramCount: number;
+  readonly bufferCount: number;
+  readonly params: readonly TensorInfo[];
+  readonly buffers: readonly TensorInfo[];
+}
+
+/** The manifest, as models give it. */
+export const manifest: Manifest = { modelName, inputs, outputs, paramCount, bufferCount, params, buffers };
+
+/** A trainer bound to a model: it updates the model's parameters and running statistics. */
+export interface ModelTrainer {
+  /** One step on a batch: forward in training mode, loss, backward, gradient clipping, update; returns the
+   *  loss. A step that throws has changed nothing. */
+  step(input: Float32Array, target: ArrayLike<number>, n: number): number;
+  /** The learning rate of the next step: set it between steps (a number > 0); with a schedule, the last
+   *  step's rate. */
+  lr: number;
+  /** Steps taken. */
+  readonly steps: number;
+  /** The gradients' global L2 norm at the last step, before clipping. */
+  readonly gradNorm: number;
+  /** Its state: options, gradients and the optimizer's moments (`m`, `v`), the model's own arrays. */
+  readonly state: Trainer;
+  /** Everything a resumed run needs to take the same steps bit for bit, as safetensors: the state dict, the
+   *  optimizer's moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and, in `__metadata__`, the
+   *  optimizer, step count, learning rate and random stream. */
+  saveCheckpoint(): Uint8Array;
+  /** Restores a checkpoint of `saveCheckpoint` (same model, same optimizer): all of it is checked before
+   *  anything changes. */
+  loadCheckpoint(bytes: Uint8Array | ArrayBuffer): void;
+}
+
+/** A model instance: its own parameters, buffers, gradients, workspaces and random stream — two instances
+ *  share nothing that changes. */
+export interface Model {
+  readonly manifest: Manifest;
+  /** The parameters, paramCount values in `manifest.params` order (tied tensors stored once). */
+  readonly params: Float32Array;
+  /** The gradients `backward` writes. */
+  readonly grads: Float32Array;
+  /** The buffers (BatchNorm running statistics), bufferCount values in `manifest.buffers` order. */
+  readonly buffers: Float32Array;
+  /** Runs the model on `n` samples, in training mode unless `options.training` is false (batch statistics,
+   *  updating `buffers`; dropout); the outputs are reused by the next call: copy them to keep them. */
+  forward(input: Float32Array, n: number, options?: Omit<ForwardOptions, "buffers">): Float32Array;
+  /** Evaluation: running statistics, no dropout (PyTorch's `model.eval()`); `buffers` are not changed. */
+  predict(
+    input: Float32Array,
+    n: number,
+    options?: Omit<ForwardOptions, "buffers" | "training" | "seed">,
+  ): Float32Array;
+  /** Back-propagates the loss gradient of the last call's outputs: the parameters' gradients into
+   *  `grads`; returns the input's gradient. */
+  backward(outputGrad: Float32Array): Float32Array;
+  /** A trainer on this model (SGD with momentum, Adam or AdamW). */
+  createTrainer(options: TrainerOptions): ModelTrainer;
+  /** Loads a PyTorch state dict from safetensors bytes (F32, F64, F16, BF16; parameters and buffers): all of
+   *  it is checked first, and an error lists every problem and changes nothing. */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): LoadReport;
+  /** The state dict as safetensors, for `safetensors.torch.load_file` and `load_state_dict` (a tied tensor
+   *  under both of its names). */
+  saveSafetensors(): Uint8Array;
+}
+
+/** A new model: parameters initialized as PyTorch does (from `options.seed`), fresh running statistics, and
+ *  an engine of its own. */
+export function createModel(options: ModelOptions = {}): Model {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const e = createEngine();
+  const params = e.createParams(seed);
+  const grads = new Float32Array(paramCount);
+  const buffers = createBuffers();
+  return {
+    manifest,
+    params,
+    grads,
+    buffers,
+    forward(input: Float32Array, n: number, options: Omit<ForwardOptions, "buffers"> = {}): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: options.training ?? true, buffers });
+    },
+    predict(
+      input: Float32Array,
+      n: number,
+      options: Omit<ForwardOptions, "buffers" | "training" | "seed"> = {},
+    ): Float32Array {
+      checkOptions(options);
+      return e.forward(params, input, n, { ...options, training: false, buffers });
+    },
+    backward(outputGrad: Float32Array): Float32Array {
+      return e.backward(params, outputGrad, grads);
+    },
+    createTrainer(options: TrainerOptions): ModelTrainer {
+      const state = e.createTrainer(options, params, buffers);
+      const view = {
+        params,
+        buffers,
+        m: state.m,
+        v: state.v,
+        optimizer: state.options.optimizer,
+        get steps() {
+          return state.steps;
+        },
+        set steps(x: number) {
+          state.steps = x;
+        },
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          state.lr = x;
+        },
+        get random() {
+          return e.random.get();
+        },
+        set random(x: number) {
+          e.random.set(x);
+        },
+      };
+      return {
+        step: (input: Float32Array, target: ArrayLike<number>, n: number) => e.trainStep(state, input, target, n),
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          if (typeof x !== "number" || !Number.isFinite(x) || x <= 0)
+            throw new RangeError(`lr must be a finite number > 0, got ${x}`);
+          state.lr = x;
+        },
+        get steps() {
+          return state.steps;
+        },
+        get gradNorm() {
+          return state.gradNorm;
+        },
+        state,
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) =>
+          loadTrainerState(bytes, manifest.params, manifest.buffers, view),
+      };
+    },
+    loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
+      return loadStateDict(bytes, options, manifest.params, manifest.buffers, params, buffers);
+    },
+    saveSafetensors(): Uint8Array {
+      return saveStateDict(manifest.params, manifest.buffers, params, buffers);
+    },
+  };
+}
+
+// ── Weight files: safetensors (src/weights/safetensors.ts) ──
+
+// safetensors, read and written with no dependency: Uint8Array and DataView only — no Node API, no
+// TextDecoder (not in the ES2022 library generated modules are checked against), no import — so that this
+// file can be copied as it is into generated modules (it is clean under their strictest settings, tested).
+//
+// The format (huggingface/safetensors, README "Format", and the reference implementation
+// safetensors/src/tensor.rs): 8 bytes N, an unsigned little-endian 64-bit integer; N bytes of UTF-8 JSON
+// starting with `{` and possibly padded with spaces; then the data. The JSON maps each tensor name to
+// `{"dtype": "F32", "shape": [2, 3], "data_offsets": [BEGIN, END]}`, offsets in bytes relative to the start of
+// the data, END exclusive; an optional `__metadata__` maps strings to strings. The data is little-endian,
+// row-major, and "entirely indexed": the tensors, sorted by offset, cover it with no hole and no overlap, and
+// the last one ends at the end of the file. The reference refuses a header over 100,000,000 bytes
+// (`MAX_HEADER_SIZE`).
+//
+// Every number of a file is checked before it is used (header length against the file and the cap, each
+// range against the data, each range's length against its dtype and shape in exact integers, the ranges
+// against each other); a file that fails a check gives an error that names the tensor, never an exception
+// or a read out of bounds. Duplicate names are refused (JSON.parse would keep the last silently): the
+// header goes through the small strict JSON reader below, with a nesting cap.
+
+/** Every dtype of the reference implementation, with its size in bytes. */
+const dtypeSizes = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+} as const;
+
+type Dtype = keyof typeof dtypeSizes;
+
+/** The dtypes read as floating-point numbers (converted exactly to float32 or float64). */
+type FloatDtype = "F32" | "F64" | "F16" | "BF16";
+
+/** The reference implementation's cap on the header's length, in bytes. */
+const maxHeaderBytes = 100_000_000;
+
+/** Deepest JSON nesting accepted in a header (the format needs 3: the header, an entry, its arrays). */
+const maxJsonDepth = 64;
+
+interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  /** Each dimension a safe integer ≥ 0; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Byte range in the data section (after the header), `end` exclusive. */
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface SafetensorsHeader {
+  /** The tensors, sorted by offset (the order of the data). */
+  readonly entries: readonly SafetensorsEntry[];
+  /** `__metadata__`, when the file has one. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Where the data starts in the file: 8 + the header's length. */
+  readonly dataStart: number;
+  readonly fileLength: number;
+}
+
+interface SafetensorsFile extends SafetensorsHeader {
+  readonly bytes: Uint8Array;
+}
+
+/** What is wrong with a file: a message (lowercase, no final period) and the tensor it concerns, if any. */
+interface SafetensorsProblem {
+  readonly message: string;
+  readonly tensor?: string;
+}
+
+type Outcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: SafetensorsProblem };
+
+const fail = (message: string, tensor?: string): { ok: false; problem: SafetensorsProblem } => ({
+  ok: false,
+  problem: tensor === undefined ? { message } : { message, tensor },
+});
+
+/** A name as shown in messages: in backticks, control characters escaped. */
+function shownName(name: string): string {
+  let plain = true;
+  for (let i = 0; i < name.length && plain; i++) {
+    const c = name.charCodeAt(i);
+    plain = c >= 0x20 && c !== 0x7f && c !== 0x60;
+  }
+  const clean = plain ? name : JSON.stringify(name).slice(1, -1);
+  return `\`${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}\``;
+}
+
+/** The header's length N from the file's first 8 bytes, checked against the cap and the file's length. */
+function headerLength(first8: Uint8Array, fileLength: number): Outcome<number> {
+  if (fileLength < 8 || first8.length < 8)
+    return fail(`the file has ${fileLength} bytes, fewer than the 8 of the header's length`);
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(maxHeaderBytes)) return fail(`the header's length is ${n} bytes, over the limit of ${maxHeaderBytes}`);
+  const length = Number(n);
+  if (8 + length > fileLength)
+    return fail(`the header's length is ${length} bytes, but the file has only ${fileLength - 8} after the length`);
+  return { ok: true, value: length };
+}
+
+/** Reads and checks the header: `header` is the N bytes after the first 8, `fileLength` the whole file's. */
+function parseHeader(header: Uint8Array, fileLength: number): Outcome<SafetensorsHeader> {
+  const text = decodeUtf8(header);
+  if (text === undefined) return fail("the header is not valid UTF-8");
+  if (text[0] !== "{") return fail("the header does not start with `{`");
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const top = json.value;
+  if (!(top instanceof Map)) return fail("the header is not a JSON object");
+  const dataStart = 8 + header.length;
+  const dataLength = fileLength - dataStart;
+  const entries: SafetensorsEntry[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const [name, value] of top) {
+    if (name === "__metadata__") {
+      if (!(value instanceof Map)) return fail("`__metadata__` is not an object of strings");
+      const m: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of value) {
+        if (typeof v !== "string") return fail(`\`__metadata__\` entry ${shownName(k)} is not a string`);
+        m[k] = v;
+      }
+      metadata = m;
+      continue;
+    }
+    const entry = readEntry(name, value, dataLength);
+    if (!entry.ok) return entry;
+    entries.push(entry.value);
+  }
+  // Sorted by offset, the tensors must tile the data exactly (the reference's `validate`).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: SafetensorsEntry | undefined;
+  for (const e of entries) {
+    if (e.begin < at) {
+      return fail(
+        `tensor ${shownName(e.name)} (bytes ${e.begin}–${e.end}) overlaps tensor ${shownName(previous!.name)} (bytes ${previous!.begin}–${previous!.end})`,
+        e.name,
+      );
+    }
+    if (e.begin > at)
+      return fail(
+        `tensor ${shownName(e.name)} starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} of the data unused`,
+        e.name,
+      );
+    at = e.end;
+    previous = e;
+  }
+  if (at !== dataLength) {
+    return fail(
+      previous === undefined
+        ? `the file has no tensor but ${dataLength} bytes of data`
+        : `the tensors end at byte ${at} of the data, but the data has ${dataLength} bytes (after tensor ${shownName(previous.name)})`,
+      previous?.name,
+    );
+  }
+  return { ok: true, value: { entries, ...(metadata ? { metadata } : {}), dataStart, fileLength } };
+}
+
+function readEntry(name: string, value: Json, dataLength: number): Outcome<SafetensorsEntry> {
+  const t = shownName(name);
+  if (!(value instanceof Map))
+    return fail(`tensor ${t} is not an object with \`dtype\`, \`shape\` and \`data_offsets\``, name);
+  const dtype = value.get("dtype");
+  if (typeof dtype !== "string") return fail(`tensor ${t} has no \`dtype\` string`, name);
+  if (!Object.prototype.hasOwnProperty.call(dtypeSizes, dtype))
+    return fail(`tensor ${t} has the unknown dtype ${shownName(dtype)}`, name);
+  const shapeValue = value.get("shape");
+  if (!Array.isArray(shapeValue)) return fail(`tensor ${t} has no \`shape\` array`, name);
+  const shape: number[] = [];
+  let elements = 1n;
+  for (const d of shapeValue) {
+    const n = wholeNumber(d);
+    if (n === undefined) return fail(`tensor ${t} has a dimension that is not a whole number ≥ 0: ${show(d)}`, name);
+    shape.push(Number(n));
+    // Saturated, so that a hostile shape of many huge dimensions stays a small number (a later 0 still
+    // makes it 0): any count this large already needs more bytes than a file can have.
+    elements *= n;
+    if (elements > elementCap) elements = elementCap;
+  }
+  const offsets = value.get("data_offsets");
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`tensor ${t} has no \`data_offsets\` pair [begin, end]`, name);
+  const begin = wholeNumber(offsets[0]!);
+  const end = wholeNumber(offsets[1]!);
+  if (begin === undefined || end === undefined)
+    return fail(`tensor ${t} has an offset that is not a whole number ≥ 0`, name);
+  if (end < begin) return fail(`tensor ${t} ends (byte ${end}) before it begins (byte ${begin})`, name);
+  if (end > BigInt(dataLength))
+    return fail(`tensor ${t} ends at byte ${end}, past the end of the data (${dataLength} bytes)`, name);
+  const bytes = elements * BigInt(dtypeSizes[dtype as Dtype]);
+  if (bytes !== end - begin) {
+    return fail(`tensor ${t} holds ${end - begin} bytes, but ${dtype} [${shape.join(", ")}] needs ${bytes}`, name);
+  }
+  return { ok: true, value: { name, dtype: dtype as Dtype, shape, begin: Number(begin), end: Number(end) } };
+}
+
+const elementCap = 1n << 64n;
+
+/** A JSON number that is a whole number ≥ 0 and a safe integer (digits only: no sign, fraction or exponent). */
+function wholeNumber(v: Json): bigint | undefined {
+  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
+  const n = BigInt(v.text);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? n : undefined;
+}
+
+function show(v: Json): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Map) return "an object";
+  return String(v);
+}
+
+/** Reads and checks a whole file held in memory. */
+function readSafetensors(bytes: Uint8Array): Outcome<SafetensorsFile> {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length);
+  if (!n.ok) return n;
+  const header = parseHeader(bytes.subarray(8, 8 + n.value), bytes.length);
+  if (!header.ok) return header;
+  return { ok: true, value: { ...header.value, bytes } };
+}
+
+/** The bytes of one tensor of a file read by `readSafetensors` (a view, not a copy). */
+function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uint8Array {
+  return file.bytes.subarray(file.dataStart + entry.begin, file.dataStart + entry.end);
+}
+
+function isFloatDtype(dtype: Dtype): dtype is FloatDtype {
+  return dtype === "F32" || dtype === "F64" || dtype === "F16" || dtype === "BF16";
+}
+
+/** The value of an IEEE 754 half-precision number from its 16 bits: exact (every half is a float32). */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
+}
+
+/** Converts the little-endian elements of a float dtype to float32 or float64 numbers, exactly (F64 to
+ *  float32 rounds to nearest, as `Math.fround`). `bytes.length` must be a multiple of the element size. */
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32"): Float32Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float64"): Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array;
+function decodeFloats(dtype: FloatDtype, bytes: Uint8Array, to: "float32" | "float64"): Float32Array | Float64Array {
+  const size = dtypeSizes[dtype];
+  const n = Math.floor(bytes.length / size);
+  const out = to === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === "F32") for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+  else if (dtype === "F64") for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+  else if (dtype === "F16") for (let i = 0; i < n; i++) out[i] = halfToNumber(view.getUint16(2 * i, true));
+  else {
+    // bfloat16 is the upper half of a float32.
+    const scratch = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
+      out[i] = scratch.getFloat32(0);
+    }
+  }
+  return out;
+}
+
+/** Reads one tensor of a file as float32 or float64; an error for a dtype that is not a float. */
+function readTensor(
+  file: SafetensorsFile,
+  entry: SafetensorsEntry,
+  to: "float32" | "float64",
+): Outcome<Float32Array | Float64Array> {
+  if (!isFloatDtype(entry.dtype))
+    return fail(
+      `tensor ${shownName(entry.name)} is ${entry.dtype}, not a float type (F32, F64, F16 or BF16)`,
+      entry.name,
+    );
+  return { ok: true, value: decodeFloats(entry.dtype, tensorBytes(file, entry), to) };
+}
+
+/** How many elements of a float tensor's bytes are NaN and how many infinite. */
+function nonFinite(dtype: FloatDtype, bytes: Uint8Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  const size = dtypeSizes[dtype];
+  // Chunks keep the converted copy small for a large tensor.
+  const chunk = 1 << 20;
+  for (let at = 0; at < bytes.length; at += chunk * size) {
+    const values = decodeFloats(
+      dtype,
+      bytes.subarray(at, Math.min(bytes.length, at + chunk * size)),
+      dtype === "F64" ? "float64" : "float32",
+    );
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== v) nan++;
+      else if (v === Infinity || v === -Infinity) infinite++;
+    }
+  }
+  return { nan, infinite };
+}
+
+/** A tensor to write. `data` holds the elements in row-major order: float32/float64 for F32/F64, int64 for
+ *  I64 (BatchNorm's `num_batches_tracked`). */
+type TensorToWrite =
+  | { readonly name: string; readonly dtype: "F32"; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly name: string; readonly dtype: "F64"; readonly shape: readonly number[]; readonly data: Float64Array }
+  | { readonly name: string; readonly dtype: "I64"; readonly shape: readonly number[]; readonly data: BigInt64Array };
+
+/** dtypes in the reference's order ("increasing alignment"), which the writer sorts by. */
+const dtypeOrder: readonly Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
+];
+
+/**
+ * A safetensors file as the reference writer lays it out (safetensors/src/tensor.rs, `prepare`): tensors
+ * sorted by dtype, largest alignment first, then by name; compact JSON with `__metadata__` first and each
+ * entry's fields in the order dtype, shape, data_offsets; the header padded with spaces to a multiple of 8
+ * bytes so that every tensor's data is aligned.
+ */
+function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Outcome<Uint8Array> {
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === "__metadata__") return fail("a tensor cannot be called `__metadata__`", t.name);
+    if (names.has(t.name)) return fail(`two tensors are called ${shownName(t.name)}`, t.name);
+    names.add(t.name);
+    let elements = 1;
+    for (const d of t.shape) {
+      if (!Number.isSafeInteger(d) || d < 0)
+        return fail(`tensor ${shownName(t.name)} has a dimension that is not a whole number ≥ 0: ${d}`, t.name);
+      elements *= d;
+    }
+    if (elements !== t.data.length)
+      return fail(
+        `tensor ${shownName(t.name)} has ${t.data.length} elements, but its shape [${t.shape.join(", ")}] needs ${elements}`,
+        t.name,
+      );
+  }
+  const sorted = [...tensors].sort(
+    (a, b) => dtypeOrder.indexOf(b.dtype) - dtypeOrder.indexOf(a.dtype) || byCodePoint(a.name, b.name),
+  );
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    const m = Object.keys(metadata).map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
+    parts.push(`"__metadata__":{${m.join(",")}}`);
+  }
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * dtypeSizes[t.dtype];
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + bytes}]}`,
+    );
+    offset += bytes;
+  }
+  const json = encodeUtf8(`{${parts.join(",")}}`);
+  const headerLength = json.length + ((8 - (json.length % 8)) % 8);
+  if (headerLength > maxHeaderBytes)
+    return fail(`the header would have ${headerLength} bytes, over the limit of ${maxHeaderBytes}`);
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const t of sorted) {
+    if (t.dtype === "F32") for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i]!, true);
+    else if (t.dtype === "F64") for (let i = 0; i < t.data.length; i++, at += 8) view.setFloat64(at, t.data[i]!, true);
+    else for (let i = 0; i < t.data.length; i++, at += 8) view.setBigInt64(at, t.data[i]!, true);
+  }
+  return { ok: true, value: out };
+}
+
+/** Compares two names as Rust compares strings (by UTF-8 bytes, which is the order of code points). */
+function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+// ── UTF-8 ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF; `undefined` otherwise. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const units: number[] = [];
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    let cp: number;
+    let n: number;
+    if (b < 0x80) {
+      cp = b;
+      n = 0;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      cp = b & 0x1f;
+      n = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0f;
+      n = 2;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07;
+      n = 3;
+    } else {
+      return undefined;
+    }
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return undefined;
+    if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    if (units.length >= 8192) {
+      out += String.fromCharCode(...units);
+      units.length = 0;
+    }
+    i += n + 1;
+  }
+  return out + String.fromCharCode(...units);
+}
+
+/** UTF-8 bytes of a string (a lone surrogate becomes U+FFFD, as TextEncoder does). */
+function encodeUtf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
+}
+
+// ── A strict JSON reader for headers ──────────────────────────────────────────────────────────────────
+// Objects become Maps (a duplicate key is an error; `__proto__` is an ordinary key), numbers keep their text
+// (offsets beyond 2^53 are not rounded before they are checked), nesting is capped.
+
+/** A JSON number, as written. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+type Json = null | boolean | string | JsonNumber | Json[] | Map<string, Json>;
+
+function parseJson(text: string): Outcome<Json> {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const error = (what: string) => fail(`the header is not valid JSON: ${what} at character ${i}`);
+  const str = (): Outcome<string> => {
+    // text[i] is the opening quote.
+    i++;
+    let out = "";
+    let start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return { ok: true, value: out };
+      }
+      if (c < 0x20) return error("a control character in a string");
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = {
+          '"': '"',
+          "\\": "\\",
+          "/": "/",
+          b: "\b",
+          f: "\f",
+          n: "\n",
+          r: "\r",
+          t: "\t",
+        };
+        if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
+          out += simple[e];
+          i += 2;
+        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+          out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 6;
+        } else {
+          return error("a bad escape in a string");
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return error("an unterminated string");
+  };
+  const value = (depth: number): Outcome<Json> => {
+    if (depth > maxJsonDepth) return error(`nesting deeper than ${maxJsonDepth}`);
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const map = new Map<string, Json>();
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return { ok: true, value: map };
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') return error("expected a string key");
+        const key = str();
+        if (!key.ok) return key;
+        if (map.has(key.value)) return fail(`the header names ${shownName(key.value)} twice`, key.value);
+        ws();
+        if (text[i] !== ":") return error("expected `:`");
+        i++;
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        map.set(key.value, v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return { ok: true, value: map };
+        }
+        return error("expected `,` or `}`");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const list: Json[] = [];
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return { ok: true, value: list };
+      }
+      for (;;) {
+        const v = value(depth + 1);
+        if (!v.ok) return v;
+        list.push(v.value);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return { ok: true, value: list };
+        }
+        return error("expected `,` or `]`");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0 && m[0] !== "-") {
+      if (m[0].length >= 400) return error("a number too long");
+      i += m[0].length;
+      return { ok: true, value: new JsonNumber(m[0]) };
+    }
+    for (const [word, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return { ok: true, value: v };
+      }
+    }
+    return error(i >= n ? "unexpected end" : "an unexpected character");
+  };
+  const result = value(0);
+  if (!result.ok) return result;
+  ws();
+  if (i !== n) return error("text after the end");
+  return result;
+}
+
+// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──
+
+// Weight files in generated modules: a model's state dict and a trainer's checkpoint to and from safetensors.
+// Copied as it is into every generated module that can load weights (module.ts, `runtimeText`), after
+// src/weights/safetensors.ts (whose functions it calls): the import below and the `export` keywords are
+// dropped on the way, so the module exports none of this. It is checked here under the repository's
+// settings and, as generated code, under @tsconfig/strictest (test/generated-strict.test.ts): no Node API,
+// no DOM, ES2022 only.
+//
+// Loading checks the whole file before it writes anything: every problem (a missing, unexpected or
+// mis-shaped tensor, a dtype that cannot hold weights, two names for one tensor that disagree) is listed in
+// one error, and the model's arrays are untouched when there is any. The file's header is checked as
+// hostile by `readSafetensors` (lengths, offsets, overlaps, the header cap): a message, never a read out
+// of bounds.
+
+/** A module's storage arrays. */
+type Floats = Float32Array | Float64Array;
+
+/** A tensor of a module's manifest, as weight files need it (the module's `TensorInfo`). */
+interface WeightTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  /** Whether the optimizer updates it (a checkpoint keeps the moments of those that train). */
+  readonly trainable: boolean;
+  readonly tiedTo?: string;
+}
+
+/** Options of `loadSafetensors`. */
+export interface LoadOptions {
+  /** As PyTorch's `load_state_dict(strict=True)`: every tensor of the model in the file, and nothing else
+   *  (default true). Not strict, missing and unexpected tensors are reported and skipped; a tensor of the
+   *  wrong shape or dtype is an error either way (as in PyTorch). */
+  readonly strict?: boolean;
+  /** A prefix every name of the file carries (`net.`, `model.`): stripped before matching; a name without
+   *  it is unexpected. */
+  readonly prefix?: string;
+  /** Renames a file's tensor (after the prefix is stripped) to the model's name; `undefined` skips it. */
+  readonly rename?: (name: string) => string | undefined;
+}
+
+/** What `loadSafetensors` did. */
+export interface LoadReport {
+  /** The model's tensors given values, in manifest order (parameters, then buffers). */
+  readonly loaded: readonly string[];
+  /** The model's tensors the file does not hold (left as they were; only when not strict). */
+  readonly missing: readonly string[];
+  /** The file's tensors the model does not have, as named in the file (only when not strict, or skipped by
+   *  `rename`). */
+  readonly unexpected: readonly string[];
+  /** BatchNorm counters the file leaves out, set to 0 as PyTorch's BatchNorm does for a state dict with no
+   *  version (a safetensors file has none). */
+  readonly defaulted: readonly string[];
+  /** Tensors loaded with NaN or infinite values: `name: 2 NaN, 1 infinite`. */
+  readonly nonFinite: readonly string[];
+}
+
+/** Where a tensor's values go: the array and the first element. */
+interface Target {
+  readonly tensor: WeightTensor;
+  readonly into: Floats;
+  /** A BatchNorm batch counter (`num_batches_tracked`, int64 in PyTorch). */
+  readonly counter: boolean;
+}
+
+/** Decoded values waiting to be written (after every tensor is checked). */
+interface Pending {
+  readonly target: Target;
+  readonly values: Floats;
+}
+
+const counterSuffix = ".num_batches_tracked";
+
+function weightTargets(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Map<string, Target> {
+  const targets = new Map<string, Target>();
+  for (const t of params) targets.set(t.name, { tensor: t, into: p, counter: false });
+  for (const t of buffers) targets.set(t.name, { tensor: t, into: b, counter: t.name.endsWith(counterSuffix) });
+  return targets;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** An integer tensor's values as numbers (BatchNorm counters): exact below 2^53, as PyTorch's int64. */
+function decodeIntegers(dtype: Dtype, bytes: Uint8Array, into: Floats): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < into.length; i++) {
+    let v: number;
+    if (dtype === "I64") v = Number(view.getBigInt64(8 * i, true));
+    else if (dtype === "U64") v = Number(view.getBigUint64(8 * i, true));
+    else if (dtype === "I32") v = view.getInt32(4 * i, true);
+    else if (dtype === "U32") v = view.getUint32(4 * i, true);
+    else if (dtype === "I16") v = view.getInt16(2 * i, true);
+    else if (dtype === "U16") v = view.getUint16(2 * i, true);
+    else if (dtype === "I8") v = view.getInt8(i);
+    else if (dtype === "U8") v = view.getUint8(i);
+    else return false;
+    into[i] = v;
+  }
+  return true;
+}
+
+/** One entry's values in the storage type, or what is wrong with its dtype. */
+function entryValues(file: SafetensorsFile, e: SafetensorsEntry, target: Target): Floats | string {
+  const float32 = target.into instanceof Float32Array;
+  if (target.counter && !isFloatDtype(e.dtype)) {
+    const into = float32 ? new Float32Array(target.tensor.size) : new Float64Array(target.tensor.size);
+    if (decodeIntegers(e.dtype, tensorBytes(file, e), into)) return into;
+  }
+  const read = readTensor(file, e, float32 ? "float32" : "float64");
+  return read.ok ? read.value : read.problem.message;
+}
+
+/** The bytes a caller passed: a Uint8Array (or another view of bytes, or an ArrayBuffer). */
+function fileBytes(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new TypeError(`a safetensors file must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+function readFile(bytes: unknown): SafetensorsFile {
+  const read = readSafetensors(fileBytes(bytes));
+  if (!read.ok) throw new Error(`not a valid safetensors file: ${read.problem.message}`);
+  return read.value;
+}
+
+function checkLoadOptions(options: unknown): {
+  strict: boolean;
+  prefix: string;
+  rename: ((name: string) => string | undefined) | undefined;
+} {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const o = options as { strict?: unknown; prefix?: unknown; rename?: unknown };
+  if (o.strict !== undefined && typeof o.strict !== "boolean")
+    throw new TypeError(`options.strict must be a boolean, got ${describe(o.strict)}`);
+  if (o.prefix !== undefined && typeof o.prefix !== "string")
+    throw new TypeError(`options.prefix must be a string, got ${describe(o.prefix)}`);
+  if (o.rename !== undefined && typeof o.rename !== "function")
+    throw new TypeError(`options.rename must be a function, got ${describe(o.rename)}`);
+  return {
+    strict: o.strict ?? true,
+    prefix: o.prefix ?? "",
+    rename: o.rename as ((name: string) => string | undefined) | undefined,
+  };
+}
+
+/** "found `net.fc1.weight`: use prefix `net.`" — the prefix that would turn most unexpected names into
+ *  missing ones. */
+function prefixHint(missing: readonly string[], unexpected: readonly string[], given: string): string | undefined {
+  const counts = new Map<string, { count: number; example: string }>();
+  const wanted = new Set(missing);
+  for (const u of unexpected) {
+    for (let at = u.indexOf("."); at >= 0; at = u.indexOf(".", at + 1)) {
+      if (!wanted.has(u.slice(at + 1))) continue;
+      const p = given + u.slice(0, at + 1);
+      const c = counts.get(p);
+      counts.set(p, { count: (c?.count ?? 0) + 1, example: given + u });
+      break;
+    }
+  }
+  let best: [string, { count: number; example: string }] | undefined;
+  for (const entry of counts) if (best === undefined || entry[1].count > best[1].count) best = entry;
+  if (best === undefined) return undefined;
+  return `found ${shownName(best[1].example)}: use prefix ${shownName(best[0])}`;
+}
+
+/**
+ * Loads a state dict from safetensors bytes into `p` (parameters) and `b` (buffers), after checking all of
+ * it: throws an Error listing every problem and changes nothing, or writes every value and returns what it
+ * did. Values convert to the storage type (F16 and BF16 exactly, F64 to float32 rounding to nearest).
+ */
+function loadStateDict(
+  bytes: unknown,
+  options: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): LoadReport {
+  const o = checkLoadOptions(options);
+  const file = readFile(bytes);
+  const targets = weightTargets(params, buffers, p, b);
+  const problems: string[] = [];
+  const unexpected: string[] = [];
+  const pending: Pending[] = [];
+  const given = new Map<string, string>();
+  const bad: string[] = [];
+  for (const e of file.entries) {
+    const shown = `tensor ${shownName(e.name)}`;
+    let name: string | undefined = e.name;
+    if (!name.startsWith(o.prefix)) {
+      unexpected.push(e.name);
+      continue;
+    }
+    name = name.slice(o.prefix.length);
+    if (o.rename !== undefined) {
+      const renamed: unknown = o.rename(name);
+      if (renamed !== undefined && typeof renamed !== "string")
+        throw new TypeError(
+          `options.rename(${JSON.stringify(name)}) must return a string or undefined, got ${describe(renamed)}`,
+        );
+      if (renamed === undefined) {
+        unexpected.push(e.name);
+        continue;
+      }
+      name = renamed;
+    }
+    const target = targets.get(name);
+    if (target === undefined) {
+      unexpected.push(e.name);
+      continue;
+    }
+    const earlier = given.get(name);
+    if (earlier !== undefined) {
+      problems.push(`${shown} and ${shownName(earlier)} are both loaded as ${shownName(name)}`);
+      continue;
+    }
+    given.set(name, e.name);
+    const t = target.tensor;
+    if (!sameShape(e.shape, t.shape)) {
+      const transposed =
+        e.shape.length === 2 && t.shape.length === 2 && e.shape[0] === t.shape[1] && e.shape[1] === t.shape[0];
+      problems.push(
+        `${shown} has shape ${shapeText(e.shape)}, the model's ${shownName(name)} ${shapeText(t.shape)}${transposed ? " (transposed)" : ""}`,
+      );
+      continue;
+    }
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") {
+      problems.push(values);
+      continue;
+    }
+    if (isFloatDtype(e.dtype)) {
+      const count = nonFinite(e.dtype, tensorBytes(file, e));
+      if (count.nan + count.infinite > 0) bad.push(`${name}: ${count.nan} NaN, ${count.infinite} infinite`);
+    }
+    pending.push({ target, values });
+  }
+  // Tied tensors: either name fills the shared elements; both must then agree.
+  const byName = new Map(pending.map((x) => [x.target.tensor.name, x]));
+  for (const t of params) {
+    if (t.tiedTo === undefined) continue;
+    const mine = byName.get(t.name);
+    const theirs = byName.get(t.tiedTo);
+    if (mine === undefined || theirs === undefined) continue;
+    for (let i = 0; i < t.size; i++) {
+      const x = mine.values[i]!;
+      const y = theirs.values[i]!;
+      if (x !== y && !(x !== x && y !== y)) {
+        problems.push(
+          `${shownName(t.name)} is tied to ${shownName(t.tiedTo)}, but the file's values differ at element ${i} (${x} and ${y})`,
+        );
+        break;
+      }
+    }
+  }
+  const missing: string[] = [];
+  const defaulted: string[] = [];
+  const has = (name: string) => byName.has(name);
+  for (const t of [...params, ...buffers]) {
+    if (has(t.name)) continue;
+    if (t.tiedTo !== undefined && has(t.tiedTo)) continue;
+    if (params.some((x) => x.tiedTo === t.name && has(x.name))) continue;
+    if (t.tiedTo !== undefined) continue; // reported once, under the tensor it is tied to
+    if (t.name.endsWith(counterSuffix)) defaulted.push(t.name);
+    else missing.push(t.name);
+  }
+  if (o.strict) {
+    if (missing.length > 0) problems.push(`missing from the file: ${missing.map(shownName).join(", ")}`);
+    if (unexpected.length > 0) problems.push(`not in the model: ${unexpected.map(shownName).join(", ")}`);
+  }
+  if (problems.length > 0) {
+    const hint = missing.length > 0 ? prefixHint(missing, unexpected, o.prefix) : undefined;
+    throw new Error(
+      `cannot load the safetensors file (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}${hint ? `\n  hint: ${hint}` : ""}`,
+    );
+  }
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  const order = [...params, ...buffers].map((t) => t.name);
+  bad.sort((a, b) => order.indexOf(a.slice(0, a.lastIndexOf(":"))) - order.indexOf(b.slice(0, b.lastIndexOf(":"))));
+  for (const name of defaulted) {
+    const t = targets.get(name)!;
+    t.into[t.tensor.offset] = 0;
+  }
+  const loaded = [...params, ...buffers].filter((t) => !missing.includes(t.name)).map((t) => t.name);
+  return { loaded, missing, unexpected, defaulted, nonFinite: bad };
+}
+
+/** The state dict's tensors to write: every parameter and buffer by its PyTorch name, a tied tensor under
+ *  both of its names (as `state_dict()` lists it: `load_state_dict(strict=True)` wants both), BatchNorm
+ *  counters as int64. */
+function stateTensors(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+  prefix: string,
+): TensorToWrite[] {
+  const out: TensorToWrite[] = [];
+  for (const [list, from] of [
+    [params, p],
+    [buffers, b],
+  ] as const) {
+    for (const t of list) {
+      const name = prefix + t.name;
+      if (t.name.endsWith(counterSuffix) && list === buffers) {
+        out.push({ name, dtype: "I64", shape: t.shape, data: BigInt64Array.of(BigInt(Math.round(from[t.offset]!))) });
+      } else out.push(floatTensor(name, t.shape, from.subarray(t.offset, t.offset + t.size)));
+    }
+  }
+  return out;
+}
+
+function floatTensor(name: string, shape: readonly number[], data: Floats): TensorToWrite {
+  // A copy: the writer reads it after this returns, and a view of a caller's array could change.
+  return data instanceof Float32Array
+    ? { name, dtype: "F32", shape, data: data.slice() }
+    : { name, dtype: "F64", shape, data: data.slice() };
+}
+
+function written(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): Uint8Array {
+  const out = writeSafetensors(tensors, metadata);
+  if (!out.ok) throw new Error(`cannot write the safetensors file: ${out.problem.message}`);
+  return out.value;
+}
+
+/** The state dict as a safetensors file (`__metadata__` `{"format": "pt"}`, as PyTorch's `save_file` of
+ *  transformers writes it). */
+function saveStateDict(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  p: Floats,
+  b: Floats,
+): Uint8Array {
+  return written(stateTensors(params, buffers, p, b, ""), { format: "pt" });
+}
+
+/** A trainer's whole state: what `saveCheckpoint` writes and `loadCheckpoint` reads. */
+interface TrainerState {
+  readonly params: Floats;
+  readonly buffers: Floats;
+  readonly m: Floats;
+  readonly v: Floats;
+  readonly optimizer: string;
+  steps: number;
+  lr: number;
+  random: number;
+}
+
+/** The optimizer's moments of each tensor that trains, named `optimizer.m.<name>` / `optimizer.v.<name>`. */
+function momentTensors(params: readonly WeightTensor[], s: TrainerState) {
+  const out: { name: string; tensor: WeightTensor; into: Floats }[] = [];
+  params.forEach((t) => {
+    if (!t.trainable || t.tiedTo !== undefined) return;
+    out.push({ name: `optimizer.m.${t.name}`, tensor: t, into: s.m });
+    if (s.v.length > 0) out.push({ name: `optimizer.v.${t.name}`, tensor: t, into: s.v });
+  });
+  return out;
+}
+
+/** A checkpoint: the state dict, the optimizer's moments and, in `__metadata__`, the step count, the
+ *  optimizer, the learning rate and the random generator's state — all a resumed run needs to take the
+ *  same steps, bit for bit. */
+function saveTrainerState(
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): Uint8Array {
+  const tensors = stateTensors(params, buffers, s.params, s.buffers, "");
+  for (const x of momentTensors(params, s))
+    tensors.push(
+      floatTensor(x.name, x.tensor.shape, x.into.subarray(x.tensor.offset, x.tensor.offset + x.tensor.size)),
+    );
+  return written(tensors, {
+    format: "nnc-checkpoint",
+    optimizer: s.optimizer,
+    steps: String(s.steps),
+    lr: String(s.lr),
+    random: String(s.random),
+  });
+}
+
+/** Reads a checkpoint written by `saveTrainerState` for the same model and optimizer: everything is checked
+ *  (every tensor present, of its shape, of the storage dtype so that values are exact; the metadata) before
+ *  anything is written. */
+function loadTrainerState(
+  bytes: unknown,
+  params: readonly WeightTensor[],
+  buffers: readonly WeightTensor[],
+  s: TrainerState,
+): void {
+  const file = readFile(bytes);
+  const problems: string[] = [];
+  const meta = file.metadata ?? {};
+  if (meta["format"] !== "nnc-checkpoint")
+    throw new Error(
+      "not a trainer checkpoint: its `__metadata__` has no `format` `nnc-checkpoint` (a state dict loads with loadSafetensors)",
+    );
+  if (meta["optimizer"] !== s.optimizer)
+    problems.push(
+      `the checkpoint is of optimizer ${JSON.stringify(meta["optimizer"])}, this trainer's is ${JSON.stringify(s.optimizer)}`,
+    );
+  const whole = (key: string, max: number): number => {
+    const text = meta[key] ?? "";
+    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+    if (!(n <= max))
+      problems.push(`\`__metadata__\` ${key} is ${JSON.stringify(meta[key])}, expected a whole number up to ${max}`);
+    return n;
+  };
+  const steps = whole("steps", Number.MAX_SAFE_INTEGER);
+  const random = whole("random", 2 ** 32 - 1);
+  const lr = Number(meta["lr"]);
+  if (!(Number.isFinite(lr) && lr >= 0))
+    problems.push(`\`__metadata__\` lr is ${JSON.stringify(meta["lr"])}, expected a number ≥ 0`);
+  const dtype = s.params instanceof Float32Array ? "F32" : "F64";
+  const wanted = new Map<string, { tensor: WeightTensor; into: Floats; counter: boolean }>();
+  for (const t of params) if (t.tiedTo === undefined) wanted.set(t.name, { tensor: t, into: s.params, counter: false });
+  for (const t of buffers) wanted.set(t.name, { tensor: t, into: s.buffers, counter: t.name.endsWith(counterSuffix) });
+  for (const x of momentTensors(params, s)) wanted.set(x.name, { tensor: x.tensor, into: x.into, counter: false });
+  const tied = new Set(params.filter((t) => t.tiedTo !== undefined).map((t) => t.name));
+  const pending: Pending[] = [];
+  const seen = new Set<string>();
+  for (const e of file.entries) {
+    const w = wanted.get(e.name);
+    if (w === undefined) {
+      if (!tied.has(e.name)) problems.push(`not in this trainer: ${shownName(e.name)}`);
+      continue;
+    }
+    seen.add(e.name);
+    if (!sameShape(e.shape, w.tensor.shape)) {
+      problems.push(`${shownName(e.name)} has shape ${shapeText(e.shape)}, expected ${shapeText(w.tensor.shape)}`);
+      continue;
+    }
+    if (e.dtype !== (w.counter ? "I64" : dtype)) {
+      problems.push(
+        `${shownName(e.name)} is ${e.dtype}, expected ${w.counter ? "I64" : dtype} (a checkpoint is exact)`,
+      );
+      continue;
+    }
+    const target = { tensor: w.tensor, into: w.into, counter: w.counter };
+    const values = entryValues(file, e, target);
+    if (typeof values === "string") problems.push(values);
+    else pending.push({ target, values });
+  }
+  const absent = [...wanted.keys()].filter((name) => !seen.has(name));
+  if (absent.length > 0) problems.push(`missing from the checkpoint: ${absent.map(shownName).join(", ")}`);
+  if (problems.length > 0)
+    throw new Error(`cannot load the checkpoint (nothing was changed):\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+  for (const { target, values } of pending) target.into.set(values, target.tensor.offset);
+  s.steps = steps;
+  s.lr = lr;
+  s.random = random;
+}
+
+/** Scales the gradients of the trainable ranges so that their global L2 norm is at most `maxNorm`, as
+ *  `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), clamped at 1); returns the norm. */
+function clipGradients(g: Floats, ranges: readonly (readonly [number, number])[], maxNorm: number): number {
+  let sum = 0;
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) sum += g[i]! * g[i]!;
+  const norm = Math.sqrt(sum);
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) for (const [from, to] of ranges) for (let i = from; i < to; i++) g[i] = g[i]! * coefficient;
+  return norm;
 }

@@ -46,7 +46,11 @@ describe("README walkthrough", () => {
     expect(accuracies).toHaveLength(2);
     expect(accuracies[0]).toBeGreaterThanOrEqual(0.95);
     expect(accuracies[1]).toBe(accuracies[0]); // the loaded parameters are the trained ones
-    expect(fs.statSync(path.join(dir, "circle.params")).size).toBe(1218 * 4);
+    // safetensors: 8 bytes of header length N, N bytes of header, then 1,218 float32 values.
+    const file = fs.readFileSync(path.join(dir, "circle.safetensors"));
+    const n = Number(file.readBigUInt64LE(0));
+    expect(file.length - 8 - n).toBe(1218 * 4);
+    expect(Object.keys(JSON.parse(file.subarray(8, 8 + n).toString("utf8")) as object)).toHaveLength(7); // 6 + metadata
 
     // The README's transcript: every line it shows (its "…" stands for lines left out) is printed, in order.
     const readme = fs.readFileSync(path.join(repo, "README.md"), "utf8");

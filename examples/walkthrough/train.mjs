@@ -17,26 +17,31 @@ function batch(n) {
   return { x, y };
 }
 
+// A model instance owns its parameters, running statistics, workspaces and random stream.
+const model = circle.createModel({ seed: 1 });
+
 // Train: Adam, 600 steps of 64 points.
-const trainer = circle.createTrainer({ optimizer: "adam", lr: 1e-2, seed: 1 });
+const trainer = model.createTrainer({ optimizer: "adam", lr: 1e-2, seed: 1 });
 for (let step = 1; step <= 600; step++) {
   const { x, y } = batch(64);
-  const loss = circle.trainStep(trainer, x, y, 64);
+  const loss = trainer.step(x, y, 64);
   if (step === 1 || step % 100 === 0) console.log(`step ${step}: loss ${loss.toFixed(4)}`);
 }
 
-// Evaluate on 1,000 points not trained on: the class with the larger logit.
+// Evaluate on 1,000 points not trained on: the class with the larger logit (predict: evaluation mode).
 const test = batch(1000);
-function accuracy(params) {
+function accuracy(m) {
   const { x, y } = test;
-  const logits = circle.forward(params, x, 1000);
+  const logits = m.predict(x, 1000);
   let right = 0;
   for (let i = 0; i < 1000; i++) if ((logits[2 * i + 1] > logits[2 * i] ? 1 : 0) === y[i]) right++;
   return right / 1000;
 }
-console.log(`accuracy ${accuracy(trainer.params)}`);
+console.log(`accuracy ${accuracy(model)}`);
 
-// Save the flat parameter array (manifest order, float32 little-endian) and load it back.
-fs.writeFileSync("circle.params", new Uint8Array(trainer.params.buffer, trainer.params.byteOffset, trainer.params.byteLength));
-const loaded = new Float32Array(new Uint8Array(fs.readFileSync("circle.params")).buffer);
-console.log(`loaded ${loaded.length} of ${circle.paramCount} parameters; accuracy ${accuracy(loaded)}`);
+// Save the state dict as safetensors (PyTorch names and layouts: `load_state_dict` takes it) and load it
+// into a new instance.
+fs.writeFileSync("circle.safetensors", model.saveSafetensors());
+const loaded = circle.createModel();
+const report = loaded.loadSafetensors(fs.readFileSync("circle.safetensors"));
+console.log(`loaded ${report.loaded.length} tensors, ${circle.paramCount} parameters; accuracy ${accuracy(loaded)}`);

@@ -41,6 +41,8 @@ import type { WatchDir } from "./watch.js";
 import { runVerify, verifyCommand } from "./verify.js";
 import { graphCommand, runGraph } from "./graph.js";
 import { diffCommand, runDiff } from "./diff.js";
+import { openWeightFile } from "../program/weight-file.js";
+import { decodeFloats, isFloatDtype } from "../weights/safetensors.js";
 
 export interface Io {
   stdout: (s: string) => void;
@@ -146,7 +148,7 @@ const commands: readonly Command[] = [
   {
     name: "build",
     synopsis:
-      "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME]\n[--dtype float32|float64] [--unroll-limit N] [--tile N] [--bake-weights FILE] [--root DIR]",
+      "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME]\n[--dtype float32|float64] [--unroll-limit N] [--tile N] [--bake-weights FILE [--prefix P]] [--root DIR]",
     summary: "one TypeScript or JavaScript module per model (forward, backward, training)",
     details: [
       "All or nothing: nothing is written when any input has an error or any output cannot be written. A file\nwhose content would not change is not rewritten. stdout lists the output files; stderr says how many\nwere written and how many were unchanged. `nnc build -` prints the one module on stdout instead.",
@@ -177,7 +179,12 @@ const commands: readonly Command[] = [
         help: "unroll dense layers up to N multiply–adds (default 256)",
       },
       { name: "tile", value: "N", whole: true, help: "output columns per register tile, 1–16 (default 8)" },
-      { name: "bake-weights", value: "FILE", help: "an inference build with these weights (JSON) baked in" },
+      {
+        name: "bake-weights",
+        value: "FILE",
+        help: "an inference build with these weights baked in (.safetensors, or JSON by state_dict name)",
+      },
+      { name: "prefix", value: "P", help: "with --bake-weights FILE.safetensors: strip P from its names (`net.`)" },
       { name: "root", value: "DIR", help: "read only files inside DIR: an import outside it is an error (NN6006)" },
     ],
   },
@@ -750,8 +757,13 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
   // Watch builds skip prettier: 1 s or more per model, against ~50 ms for the rest of a small build.
   if (watching) options["format"] = false;
   const bakeFile = text(parsed, "bake-weights");
+  const prefix = text(parsed, "prefix");
+  if (prefix !== undefined && (bakeFile === undefined || !bakeFile.endsWith(".safetensors")))
+    throw new UsageError("--prefix goes with --bake-weights FILE.safetensors");
   if (bakeFile !== undefined) {
-    const weights = readWeights(bakeFile, io.host ?? { readFile: (f) => readTextFile(f, maxWeightsBytes) });
+    const weights = bakeFile.endsWith(".safetensors")
+      ? readSafetensorsWeights(bakeFile, prefix ?? "")
+      : readWeights(bakeFile, io.host ?? { readFile: (f) => readTextFile(f, maxWeightsBytes) });
     if (typeof weights === "string") {
       report(
         io,
@@ -879,6 +891,47 @@ class Progress {
 
 function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** `--bake-weights FILE.safetensors`: every tensor by name (after `prefix`, which names without it keep, to be
+ *  reported as unknown), its values as numbers — floats converted exactly (F16, BF16, F32, F64), integers
+ *  (BatchNorm's `num_batches_tracked`, int64) as they are; the code generator checks names and shapes. The
+ *  file is checked as hostile (src/weights/safetensors.ts) and read a tensor at a time, at most
+ *  maxWeightsBytes in all. */
+function readSafetensorsWeights(file: string, prefix: string): Record<string, number[]> | string {
+  const opened = openWeightFile(file);
+  if (!opened.ok)
+    return opened.unreadable ?? `not a valid safetensors file: ${opened.problem?.message ?? "unreadable"}`;
+  const { header, readBytes, close } = opened.file;
+  try {
+    if (header.fileLength > maxWeightsBytes)
+      return `the file has ${header.fileLength} bytes, over the limit of ${maxWeightsBytes} for --bake-weights`;
+    const out: Record<string, number[]> = Object.create(null) as Record<string, number[]>;
+    for (const e of header.entries) {
+      const bytes = readBytes(header.dataStart + e.begin, header.dataStart + e.end);
+      if (bytes === undefined) return "reading failed";
+      const name = e.name.startsWith(prefix) ? e.name.slice(prefix.length) : e.name;
+      if (Object.prototype.hasOwnProperty.call(out, name))
+        return `two tensors are \`${name}\` once the prefix \`${prefix}\` is stripped`;
+      if (isFloatDtype(e.dtype)) {
+        out[name] = Array.from(decodeFloats(e.dtype, bytes, "float64"));
+        continue;
+      }
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const integers: Partial<Record<string, [number, (at: number) => number]>> = {
+        I64: [8, (at) => Number(view.getBigInt64(at, true))],
+        I32: [4, (at) => view.getInt32(at, true)],
+        U8: [1, (at) => view.getUint8(at)],
+      };
+      const reader = name.endsWith(".num_batches_tracked") ? integers[e.dtype] : undefined;
+      if (reader === undefined)
+        return `tensor \`${e.name}\` is ${e.dtype}, not a float (F32, F64, F16, BF16; a BatchNorm counter may be I64, I32 or U8)`;
+      out[name] = Array.from({ length: bytes.length / reader[0] }, (_, i) => reader[1](i * reader[0]));
+    }
+    return out;
+  } finally {
+    close();
+  }
 }
 
 /** `--bake-weights FILE`: JSON (`{ "fc1.weight": [ … ], … }` by state_dict name, each tensor flat or nested

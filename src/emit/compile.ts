@@ -11,7 +11,7 @@ import type { Host } from "../program/load.js";
 import { version } from "../version.js";
 import { buildLimits, expansionProblems, sourceProblems } from "./budgets.js";
 import { kernels } from "./kernels/index.js";
-import { emitModule, emitModuleParts, type ModulePart } from "./module.js";
+import { emitModule, emitModuleParts, joinParts, type ModulePart } from "./module.js";
 import { plan, type Plan } from "./plan.js";
 
 /** A tensor's values as `--bake-weights` takes them: flat, or nested arrays of the tensor's shape (as
@@ -181,21 +181,30 @@ const formattedRuntime = new Map<string, Promise<string>>();
 
 /** A module formatted with prettier piece by piece: the model's own code every time, the runtime once. The
  *  result is the same whichever piece was formatted first (each piece's formatting depends on its text
- *  alone). */
+ *  alone). A statement of the engine's body is formatted inside a function of its own, which gives it the
+ *  indentation and line breaks it has in the body (prettier formats a statement the same in any block at
+ *  the same depth). */
 async function formatParts(parts: readonly ModulePart[]): Promise<string> {
+  const one = async (part: ModulePart): Promise<string> => {
+    if (part.raw !== undefined) return part.text;
+    if (!part.inner) return prettier.format(part.text, prettierOptions);
+    const wrapped = await prettier.format(`function body() {\n${part.text}}\n`, prettierOptions);
+    return wrapped.slice(wrapped.indexOf("\n") + 1, wrapped.lastIndexOf("}"));
+  };
   const formatted = await Promise.all(
     parts.map((part) => {
-      if (!part.fixed) return prettier.format(part.text, prettierOptions);
-      let done = formattedRuntime.get(part.text);
+      if (!part.fixed) return one(part);
+      const key = `${part.inner ? "inner" : "top"}\n${part.text}`;
+      let done = formattedRuntime.get(key);
       if (done === undefined) {
         if (formattedRuntime.size >= 64) formattedRuntime.clear();
-        done = prettier.format(part.text, prettierOptions);
-        formattedRuntime.set(part.text, done);
+        done = one(part);
+        formattedRuntime.set(key, done);
       }
       return done;
     }),
   );
-  return formatted.join("\n");
+  return joinParts(parts.map((part, k) => ({ ...part, text: formatted[k]! })));
 }
 
 interface BakedValues {

@@ -9,6 +9,7 @@ import { kernels } from "./kernels/index.js";
 import { ArgReader, lit, type EmitCtx, type EmitOptions } from "./kernel.js";
 import { makeTemplate, templateContext, type ArrayBinding, type Template } from "./shared.js";
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
+import { runtimeText } from "./runtime-text.js";
 
 export interface ModuleInfo {
   /** The spec file, as named in the `@generated` header. */
@@ -43,51 +44,56 @@ interface Scratch {
 
 /** One generated module as TypeScript source, printed as it comes (readable, not run through prettier). */
 export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): string {
-  const { statements } = moduleStatements(plan, info, options);
-  // Printed straight from the structure: no source file is parsed (which cost more than the printing).
-  return printStructure({ kind: StructureKind.SourceFile, statements }, { indentNumberOfSpaces: 2 });
+  return joinParts(emitModuleParts(plan, info, options));
 }
 
 /** A piece of a module's source; `fixed` when it depends only on the options and the helpers a module uses
- *  (the runtime: checks, the seeded generator, math helpers, the shared matrix kernels), not on the model. */
+ *  (the runtime: checks, the seeded generator, math helpers, the shared matrix kernels), not on the model.
+ *  `inner`: a statement of `createEngine`'s body (formatted as one, indented by prettier); `raw`: a line
+ *  that is not a statement (the engine's first line), used as it is. */
 export interface ModulePart {
   readonly text: string;
   readonly fixed: boolean;
+  readonly inner?: boolean;
+  readonly raw?: "open" | "close";
+}
+
+/** The pieces' texts as one source: a blank line between two statements, none after the line that opens
+ *  the engine's body or before the line that closes it (prettier keeps no blank line there). */
+export function joinParts(parts: readonly { readonly text: string; readonly raw?: "open" | "close" }[]): string {
+  let out = "";
+  parts.forEach((part, k) => {
+    if (k > 0 && parts[k - 1]!.raw !== "open" && part.raw !== "close") out += "\n";
+    out += part.text;
+  });
+  return out;
 }
 
 /** The same module in pieces, for formatting piece by piece: a fixed piece need be formatted only once. */
 export function emitModuleParts(plan: Plan, info: ModuleInfo, options: EmitOptions): ModulePart[] {
-  const { statements, fixed } = moduleStatements(plan, info, options);
-  const parts: ModulePart[] = [];
-  let run: StatementStructures[] = [];
-  const flush = () => {
-    if (run.length > 0)
-      parts.push({
-        text: printStructure({ kind: StructureKind.SourceFile, statements: run }, { indentNumberOfSpaces: 2 }),
-        fixed: false,
-      });
-    run = [];
-  };
-  // Structures are printed together; every source-text statement is a piece of its own, since prettier
-  // takes longer on one large text than on its pieces (three times as long on the MNIST module).
-  statements.forEach((statement, k) => {
+  const { statements, fixed, inner, raw } = moduleStatements(plan, info, options);
+  // Every statement is a piece of its own, since prettier takes longer on one large text than on its pieces
+  // (three times as long on the MNIST module).
+  return statements.map((statement, k) => {
     const text: unknown = statement; // `add` puts source text among the structures
-    if (typeof text !== "string") {
-      run.push(statement);
-      return;
-    }
-    flush();
-    parts.push({ text: `${text.trim()}\n`, fixed: fixed.has(k) });
+    const printed =
+      typeof text === "string"
+        ? text
+        : printStructure({ kind: StructureKind.SourceFile, statements: [statement] }, { indentNumberOfSpaces: 2 });
+    return {
+      text: raw.has(k) ? printed : `${printed.trim()}\n`,
+      fixed: fixed.has(k),
+      ...(inner.has(k) ? { inner: true } : {}),
+      ...(raw.has(k) ? { raw: raw.get(k)! } : {}),
+    };
   });
-  flush();
-  return parts;
 }
 
 function moduleStatements(
   plan: Plan,
   info: ModuleInfo,
   options: EmitOptions,
-): { statements: StatementStructures[]; fixed: Set<number> } {
+): { statements: StatementStructures[]; fixed: Set<number>; inner: Set<number>; raw: Map<number, "open" | "close"> } {
   const F = options.dtype === "float64" ? "Float64Array" : "Float32Array";
   const scratches: Scratch[] = [];
   const lastReader = new Map<number, number>();
@@ -275,8 +281,13 @@ function moduleStatements(
 
   // The whole module is one ts-morph SourceFileStructure, printed once: manipulating a source file
   // statement by statement re-parses it each time, which costs seconds on a 500 KB module.
+  // Three places: the module's top (manifest, checks, losses, types), the engine (`createEngine`'s body:
+  // everything with state — workspaces, the random stream — and the functions that use it), and the shared
+  // math after it (pure functions, and scratch arrays that hold nothing from one call to the next).
   const statements: StatementStructures[] = [];
-  const add = (s: string | StatementStructures) => statements.push(s as StatementStructures);
+  const zones: Zone[] = [];
+  let zone: Zone = "top";
+  const add = (s: string | StatementStructures) => (zones.push(zone), statements.push(s as StatementStructures));
   const fixed = new Set<number>();
   const addFixed = (s: string) => fixed.add(add(s) - 1);
   add(header(plan, info, options));
@@ -386,10 +397,13 @@ function moduleStatements(
     lastTraining: backwardCalls.some((c) => codeUses(c, "training")),
   };
   addFixed(runtimeSource(F, uses));
+  /** The random stream is part of a trainer's checkpoint (dropout masks): every trainable module has one. */
+  const rng = uses.random || !info.baked;
+  zone = "engine";
+  addFixed(randomSource(uses, rng));
   add({
     kind: StructureKind.Function,
     name: "createParams",
-    isExported: true,
     docs: [
       [
         "A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution",
@@ -407,6 +421,7 @@ function moduleStatements(
       "return p;",
     ],
   });
+  zone = "top";
   if (info.baked) {
     add(bakedSource(F, info.baked, info.bakedBuffers, options));
   }
@@ -441,6 +456,7 @@ function moduleStatements(
     ...scratches.filter((s) => s.fixed).map((s) => s.name),
     ...(variable ? plan.outputs.flatMap((_, k) => (cutOutputs[k] ? [`short${k}`] : [])) : []),
   ];
+  zone = "engine";
   add(`
 // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
 
@@ -496,6 +512,7 @@ function inWorkspace(a: ArrayBufferView): boolean {
 ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
 `);
 
+  zone = "top";
   add({
     kind: StructureKind.Interface,
     name: "ForwardOptions",
@@ -540,10 +557,10 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     ],
   });
 
+  zone = "engine";
   add({
     kind: StructureKind.Function,
     name: "forward",
-    isExported: true,
     docs: [
       [
         "Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the",
@@ -645,7 +662,6 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     add({
       kind: StructureKind.Function,
       name: "backward",
-      isExported: true,
       docs: [
         [
           "Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)",
@@ -668,13 +684,322 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     add(k === 0 ? `// ── One function per op${info.baked ? "" : ", forward and backward"} ──\n\n${f}` : f),
   );
   // An inference build has no losses (they write gradients), no backward and no training.
-  if (!info.baked) add(lossesSource(F, plan));
   if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq));
+  add(engineReturn(info));
+  zone = "top";
+  if (!info.baked) add(lossesSource(F, plan));
+  if (!info.baked) add(trainingTypes(F, info));
+  zone = "late";
   if (helperCode.length > 0) addFixed(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
   if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
     addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
   }
-  return { statements, fixed };
+  zone = "tail";
+  add(instanceSource(F, info, plan, inputType, outputType, inputGradType, seq));
+  if (!info.baked) {
+    addFixed(`// ── Weight files: safetensors (src/weights/safetensors.ts) ──\n\n${runtimeText("safetensors")}`);
+    addFixed(
+      `// ── Weight files: state dicts and checkpoints (src/emit/runtime/weights.ts) ──\n\n${runtimeText("weights")}`,
+    );
+  }
+  return arrange(statements, zones, fixed);
+}
+
+/** The engine's functions, returned by `createEngine`. */
+function engineReturn(info: ModuleInfo): string {
+  const names = ["createParams", "forward", ...(info.baked ? [] : ["backward", "createTrainer", "trainStep"])];
+  const random = info.baked
+    ? ""
+    : `\n    /** The random stream's state (dropout masks): saved and restored by checkpoints. */\n    random: {\n      get: (): number => rngState,\n      set: (state: number): void => {\n        rngState = state >>> 0;\n      },\n    },`;
+  return `return {\n    ${names.join(",\n    ")},${random}\n  };`;
+}
+
+/** The module's own engine (the flat functions) and `createModel`: instances that own their parameters,
+ *  buffers, gradients, workspaces and random stream. */
+function instanceSource(
+  F: string,
+  info: ModuleInfo,
+  plan: Plan,
+  inputType: string,
+  outputType: string,
+  inputGradType: string,
+  seq: number | undefined,
+): string {
+  const baked = info.baked !== undefined;
+  const inputName = plan.inputs.length === 1 ? "input" : "inputs";
+  const stepLength = seq !== undefined && lengthSupport(plan).ok;
+  const flat = [
+    [
+      "createParams",
+      "A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the same parameters on every machine.",
+    ],
+    [
+      "forward",
+      "Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) with the parameters `p` and returns the outputs, n × outputSize values, reused by the next call (copy them to keep them). Without `options.buffers` it uses the module's own running statistics: `createModel` gives each model its own.",
+    ],
+    ...(baked
+      ? []
+      : [
+          [
+            "backward",
+            "Back-propagates `outputGrad` (the loss gradient of the last `forward` call's outputs) through that call: writes every parameter's gradient into `grads` (overwritten; tied tensors get the sum) and returns the input's gradient (reused by the next call).",
+          ],
+          [
+            "createTrainer",
+            "A trainer on the module's own engine: its parameters (`params`, or new ones from `options.seed`), gradients, buffers (`buffers`, or its own) and optimizer state.",
+          ],
+          [
+            "trainStep",
+            "One optimization step of a trainer from `createTrainer` on a batch: forward (training mode), loss, backward, gradient clipping, update; returns the loss. A step that throws has changed nothing.",
+          ],
+        ]),
+  ];
+  const wrap = (text: string) => text.replace(/(.{1,110})(\s+|$)/g, "$1\n *  ").replace(/\n \* {2}$/, "");
+  const outputGradName = plan.outputs.length === 1 ? "outputGrad" : "outputGrads";
+  /** Each flat function's parameters (declared, for declaration files emitted in isolation) and arguments. */
+  const signatures: Record<string, { params: string; args: string; returns: string }> = {
+    createParams: { params: "seed = 0", args: "seed", returns: F },
+    forward: {
+      params: `${baked ? "" : `p: ${F}, `}${inputName}: ${inputType}, n: number, options: ForwardOptions = {}`,
+      args: `${baked ? "" : "p, "}${inputName}, n, options`,
+      returns: outputType,
+    },
+    backward: {
+      params: `p: ${F}, ${outputGradName}: ${outputType}, grads: ${F}`,
+      args: `p, ${outputGradName}, grads`,
+      returns: inputGradType,
+    },
+    createTrainer: {
+      params: `options: TrainerOptions, params?: ${F}, buffers?: ${F}`,
+      args: "options, params, buffers",
+      returns: "Trainer",
+    },
+    trainStep: {
+      params: `trainer: Trainer, ${inputName}: ${inputType}, target: ArrayLike<number>, n: number${stepLength ? ", length?: number" : ""}`,
+      args: `trainer, ${inputName}, target, n${stepLength ? ", length" : ""}`,
+      returns: "number",
+    },
+  };
+  const flatExports = flat
+    .map(([name, doc]) => {
+      const x = signatures[name!]!;
+      return `/** ${wrap(doc!)} */\nexport function ${name}(${x.params}): ${x.returns} {\n  return engine.${name}(${x.args});\n}`;
+    })
+    .join("\n\n");
+  const modelTypes = `
+/** Options of \`createModel\`. */
+export interface ModelOptions {
+  /** Seed of the initial parameters (PyTorch's default initialization) and of dropout masks; default 0. */
+  readonly seed?: number;
+}
+
+/** What a model instance knows about itself: the manifest (PyTorch \`state_dict\` names, shapes, layout). */
+export interface Manifest {
+  readonly modelName: string;
+  readonly inputs: typeof inputs;
+  readonly outputs: typeof outputs;
+  readonly paramCount: number;
+  readonly bufferCount: number;
+  readonly params: readonly TensorInfo[];
+  readonly buffers: readonly TensorInfo[];
+}
+
+/** The manifest, as models give it. */
+export const manifest: Manifest = { modelName, inputs, outputs, paramCount, bufferCount, params, buffers };
+${
+  baked
+    ? ""
+    : `
+/** A trainer bound to a model: it updates the model's parameters and running statistics. */
+export interface ModelTrainer {
+  /** One step on a batch: forward in training mode, loss, backward, gradient clipping, update; returns the
+   *  loss. A step that throws has changed nothing. */
+  step(${inputName}: ${inputType}, target: ArrayLike<number>, n: number${stepLength ? ", length?: number" : ""}): number;
+  /** The learning rate of the next step: set it between steps (a number > 0); with a schedule, the last
+   *  step's rate. */
+  lr: number;
+  /** Steps taken. */
+  readonly steps: number;
+  /** The gradients' global L2 norm at the last step, before clipping. */
+  readonly gradNorm: number;
+  /** Its state: options, gradients and the optimizer's moments (\`m\`, \`v\`), the model's own arrays. */
+  readonly state: Trainer;
+  /** Everything a resumed run needs to take the same steps bit for bit, as safetensors: the state dict, the
+   *  optimizer's moments (\`optimizer.m.<name>\`, \`optimizer.v.<name>\`) and, in \`__metadata__\`, the
+   *  optimizer, step count, learning rate and random stream. */
+  saveCheckpoint(): Uint8Array;
+  /** Restores a checkpoint of \`saveCheckpoint\` (same model, same optimizer): all of it is checked before
+   *  anything changes. */
+  loadCheckpoint(bytes: Uint8Array | ArrayBuffer): void;
+}
+`
+}
+/** A model instance: its own parameters, buffers, gradients, workspaces and random stream — two instances
+ *  share nothing that changes. */
+export interface Model {
+  readonly manifest: Manifest;${
+    baked
+      ? ""
+      : `
+  /** The parameters, paramCount values in \`manifest.params\` order (tied tensors stored once). */
+  readonly params: ${F};
+  /** The gradients \`backward\` writes. */
+  readonly grads: ${F};`
+  }
+  /** The buffers (BatchNorm running statistics), bufferCount values in \`manifest.buffers\` order. */
+  readonly buffers: ${F};
+  /** Runs the model on \`n\` samples, in training mode unless \`options.training\` is false (batch statistics,
+   *  updating \`buffers\`; dropout); the outputs are reused by the next call: copy them to keep them. */
+  forward(${inputName}: ${inputType}, n: number, options?: Omit<ForwardOptions, "buffers">): ${outputType};
+  /** Evaluation: running statistics, no dropout (PyTorch's \`model.eval()\`); \`buffers\` are not changed. */
+  predict(${inputName}: ${inputType}, n: number, options?: Omit<ForwardOptions, "buffers" | "training" | "seed">): ${outputType};${
+    baked
+      ? ""
+      : `
+  /** Back-propagates the loss gradient of the last call's outputs: the parameters' gradients into
+   *  \`grads\`; returns the input's gradient. */
+  backward(${plan.outputs.length === 1 ? "outputGrad" : "outputGrads"}: ${outputType}): ${inputGradType};
+  /** A trainer on this model (SGD with momentum, Adam or AdamW). */
+  createTrainer(options: TrainerOptions): ModelTrainer;
+  /** Loads a PyTorch state dict from safetensors bytes (F32, F64, F16, BF16; parameters and buffers): all of
+   *  it is checked first, and an error lists every problem and changes nothing. */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): LoadReport;
+  /** The state dict as safetensors, for \`safetensors.torch.load_file\` and \`load_state_dict\` (a tied tensor
+   *  under both of its names). */
+  saveSafetensors(): Uint8Array;`
+  }
+}
+`;
+  const trainerCode = baked
+    ? ""
+    : `
+    createTrainer(options: TrainerOptions): ModelTrainer {
+      const state = e.createTrainer(options, params, buffers);
+      const view = {
+        params,
+        buffers,
+        m: state.m,
+        v: state.v,
+        optimizer: state.options.optimizer,
+        get steps() {
+          return state.steps;
+        },
+        set steps(x: number) {
+          state.steps = x;
+        },
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          state.lr = x;
+        },
+        get random() {
+          return e.random.get();
+        },
+        set random(x: number) {
+          e.random.set(x);
+        },
+      };
+      return {
+        step: (${inputName}: ${inputType}, target: ArrayLike<number>, n: number${stepLength ? ", length?: number" : ""}) => e.trainStep(state, ${inputName}, target, n${stepLength ? ", length" : ""}),
+        get lr() {
+          return state.lr;
+        },
+        set lr(x: number) {
+          if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) throw new RangeError(\`lr must be a finite number > 0, got \${x}\`);
+          state.lr = x;
+        },
+        get steps() {
+          return state.steps;
+        },
+        get gradNorm() {
+          return state.gradNorm;
+        },
+        state,
+        saveCheckpoint: () => saveTrainerState(manifest.params, manifest.buffers, view),
+        loadCheckpoint: (bytes: Uint8Array | ArrayBuffer) => loadTrainerState(bytes, manifest.params, manifest.buffers, view),
+      };
+    },`;
+  return `
+// ── The module's own engine, and models ────────────────────────────────────────────────────────────────
+
+const engine = createEngine();
+
+${flatExports}
+${modelTypes}
+/** A new model: parameters initialized as PyTorch does (from \`options.seed\`), fresh running statistics, and
+ *  an engine of its own. */
+export function createModel(options: ModelOptions = {}): Model {
+  if (typeof options !== "object" || options === null) throw new TypeError(\`options must be an object, got \${kindOf(options)}\`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const e = createEngine();${baked ? "\n  e.createParams(seed);" : `\n  const params = e.createParams(seed);\n  const grads = new ${F}(paramCount);`}
+  const buffers = createBuffers();
+  return {
+    manifest,${baked ? "" : "\n    params,\n    grads,"}
+    buffers,
+    forward(${inputName}: ${inputType}, n: number, options: Omit<ForwardOptions, "buffers"> = {}): ${outputType} {
+      checkOptions(options);
+      return e.forward(${baked ? "" : "params, "}${inputName}, n, { ...options, training: options.training ?? true, buffers });
+    },
+    predict(${inputName}: ${inputType}, n: number, options: Omit<ForwardOptions, "buffers" | "training" | "seed"> = {}): ${outputType} {
+      checkOptions(options);
+      return e.forward(${baked ? "" : "params, "}${inputName}, n, { ...options, training: false, buffers });
+    },${
+      baked
+        ? ""
+        : `
+    backward(${plan.outputs.length === 1 ? "outputGrad" : "outputGrads"}: ${outputType}): ${inputGradType} {
+      return e.backward(params, ${plan.outputs.length === 1 ? "outputGrad" : "outputGrads"}, grads);
+    },${trainerCode}
+    loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): LoadReport {
+      return loadStateDict(bytes, options, manifest.params, manifest.buffers, params, buffers);
+    },
+    saveSafetensors(): Uint8Array {
+      return saveStateDict(manifest.params, manifest.buffers, params, buffers);
+    },`
+    }
+  };
+}
+`;
+}
+
+/** Where a statement goes: see \`moduleStatements\`. */
+type Zone = "top" | "engine" | "late" | "tail";
+
+/** The statements in their places: the top, then \`createEngine\` around the engine's, then the shared math
+ *  and the tail (the module's own instance, \`createModel\`, the weight-file runtime). */
+function arrange(
+  statements: readonly StatementStructures[],
+  zones: readonly Zone[],
+  fixed: ReadonlySet<number>,
+): { statements: StatementStructures[]; fixed: Set<number>; inner: Set<number>; raw: Map<number, "open" | "close"> } {
+  const out: StatementStructures[] = [];
+  const outFixed = new Set<number>();
+  const inner = new Set<number>();
+  const raw = new Map<number, "open" | "close">();
+  const place = (k: number) => {
+    if (fixed.has(k)) outFixed.add(out.length);
+    if (zones[k] === "engine") inner.add(out.length);
+    out.push(statements[k]!);
+  };
+  const each = (z: Zone) => zones.forEach((x, k) => x === z && place(k));
+  each("top");
+  raw.set(out.length, "open");
+  out.push(
+    `// ── The engine: workspaces, the random stream and every function that uses them ────────────────────────
+
+/** A new engine: its own workspaces and random stream, shared with no other (the module's flat functions
+ *  use one, each model from \`createModel\` its own). */
+function createEngine() {
+` as unknown as StatementStructures,
+  );
+  each("engine");
+  raw.set(out.length, "close");
+  out.push("}\n" as unknown as StatementStructures);
+  each("late");
+  each("tail");
+  return { statements: out, fixed: outFixed, inner, raw };
 }
 
 /** Training-mode batchnorm needs more than one value per channel (PyTorch: "Expected more than 1 value per
@@ -844,7 +1169,15 @@ function checkSeed(seed: unknown): void {
     throw new RangeError(\`seed must be an integer in [0, 2^32), got \${seed}\`);
   }
 }`,
-    uses.random || uses.gaussian
+  ];
+  return `\n${parts.filter((x) => x !== "").join("\n\n")}\n`;
+}
+
+/** The engine's seeded generator (mulberry32): its state is the engine's, read and set by checkpoints. A
+ *  module that draws no random numbers and cannot train accepts seeds and ignores them. */
+function randomSource(uses: { readonly random: boolean; readonly gaussian: boolean }, rng: boolean): string {
+  const parts = [
+    rng
       ? `// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
 
 let rngState = 0;
@@ -1248,6 +1581,54 @@ export function binaryCrossEntropyLoss(output: ${F}, target: ArrayLike<number>, 
 `;
 }
 
+/** The training types, exported from the module's top. */
+function trainingTypes(F: string, info: ModuleInfo): string {
+  const loss = info.loss?.name;
+  return `
+// ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
+
+export interface TrainerOptions {
+  /** \`sgd\` (PyTorch SGD: momentum, weight decay as L2), \`adam\` (weight decay as L2) or \`adamw\` (decoupled). */
+  readonly optimizer: "sgd" | "adam" | "adamw";
+  /** The learning rate, or a schedule: called before each step with the number of steps taken so far
+   *  (0 for the first), it returns that step's rate. A trainer's \`lr\` can also be set between steps. */
+  readonly lr: number | ((step: number) => number);
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  /** The loss; default: the spec's \`loss\` statement${loss ? ` (${loss})` : " (this spec states none)"}. */
+  readonly loss?: LossName;
+  /** Binary cross entropy on logits. */
+  readonly fromLogits?: boolean;
+  /** Seed of the initial parameters and of dropout masks. */
+  readonly seed?: number;
+  /** Clips the gradients' global L2 norm to at most this before each update (PyTorch
+   *  \`clip_grad_norm_(params, maxNorm)\`: scaled by maxNorm / (norm + 1e-6) when that is below 1). */
+  readonly clipGradNorm?: number;
+}
+
+export interface Trainer {
+  readonly params: ${F};
+  readonly grads: ${F};
+  readonly buffers: ${F};
+  readonly options: TrainerOptions;
+  /** Optimizer state: momentum or first moments, second moments. */
+  readonly m: ${F};
+  readonly v: ${F};
+  steps: number;
+  /** The learning rate of the next step (a number > 0; with a schedule, its last value). */
+  lr: number;
+  /** The gradients' global L2 norm at the last step (before clipping). */
+  gradNorm: number;
+}
+
+`;
+}
+
 function trainingSource(
   F: string,
   info: ModuleInfo,
@@ -1275,36 +1656,6 @@ function trainingSource(
   return `
 // ── Training ────────────────────────────────────────────────────────────────────────────────────────
 
-export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
-
-export interface TrainerOptions {
-  /** \`sgd\` (PyTorch SGD: momentum, weight decay as L2), \`adam\` (weight decay as L2) or \`adamw\` (decoupled). */
-  readonly optimizer: "sgd" | "adam" | "adamw";
-  readonly lr: number;
-  readonly momentum?: number;
-  readonly weightDecay?: number;
-  readonly beta1?: number;
-  readonly beta2?: number;
-  readonly eps?: number;
-  /** The loss; default: the spec's \`loss\` statement${loss ? ` (${loss})` : " (this spec states none)"}. */
-  readonly loss?: LossName;
-  /** Binary cross entropy on logits. */
-  readonly fromLogits?: boolean;
-  /** Seed of the initial parameters and of dropout masks. */
-  readonly seed?: number;
-}
-
-export interface Trainer {
-  readonly params: ${F};
-  readonly grads: ${F};
-  readonly buffers: ${F};
-  readonly options: TrainerOptions;
-  /** Optimizer state: momentum or first moments, second moments. */
-  readonly m: ${F};
-  readonly v: ${F};
-  steps: number;
-}
-
 /** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
 function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
   if (typeof value !== "number") throw new TypeError(\`\${what} must be a number, got \${typeof value}\`);
@@ -1326,7 +1677,8 @@ function checkTrainerOptions(options: TrainerOptions): void {
   if (options.loss !== undefined && !lossNames.includes(options.loss)) {
     throw new TypeError(\`loss must be "mse", "cross_entropy" or "binary_cross_entropy", got \${JSON.stringify(options.loss)}\`);
   }
-  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+  if (typeof options.lr !== "function") checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+  if (options.clipGradNorm !== undefined) checkOption("clipGradNorm", options.clipGradNorm, (x) => x > 0, "a finite number > 0");
   if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
   if (options.weightDecay !== undefined) checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
   if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
@@ -1338,24 +1690,37 @@ function checkTrainerOptions(options: TrainerOptions): void {
   if (options.seed !== undefined) checkSeed(options.seed);
 ${loss ? "" : `  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");\n`}}
 
+/** The learning rate of the next step: the schedule's value for it, or the trainer's \`lr\`; checked. */
+function stepRate(trainer: Trainer): number {
+  const schedule = trainer.options.lr;
+  const lr: unknown = typeof schedule === "function" ? schedule(trainer.steps) : trainer.lr;
+  checkOption(typeof schedule === "function" ? \`lr(\${trainer.steps})\` : "trainer.lr", lr, (x) => x > 0, "a finite number > 0");
+  return lr as number;
+}
+
 /** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
- *  number out of range) before anything changes, and copied, so later changes to \`options\` do not reach it. */
-export function createTrainer(options: TrainerOptions, params?: ${F}): Trainer {
+ *  number out of range) before anything changes, and copied, so later changes to \`options\` do not reach it.
+ *  \`buffers\` (a model's running statistics) are used as they are; by default the trainer has its own. */
+function createTrainer(options: TrainerOptions, params?: ${F}, buffers?: ${F}): Trainer {
   checkTrainerOptions(options);
   if (params !== undefined) {
     checkFloats("params", params, paramCount);
     if (inWorkspace(params)) throw new TypeError("params share memory with an array this module returned: copy them first");
   }
+  if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
+  const lr = options.lr;
   return {
     params: own,
     grads: new ${F}(paramCount),
-    buffers: createBuffers(),
+    buffers: buffers ?? createBuffers(),
     options: Object.freeze({ ...options }),
     m: new ${F}(paramCount),
     v: new ${F}(options.optimizer === "sgd" ? 0 : paramCount),
     steps: 0,
+    lr: typeof lr === "function" ? 0 : lr,
+    gradNorm: 0,
   };
 }
 
@@ -1388,14 +1753,16 @@ function checkTrainer(trainer: Trainer): void {
   if (!Number.isInteger(trainer.steps) || trainer.steps < 0) throw new RangeError(\`trainer.steps must be a whole number, got \${trainer.steps}\`);
 }
 
+
 /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
  *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
  *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
  *  state or the running statistics. */
-export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inputs"}: ${inputType}, target: ArrayLike<number>, n: number${variable ? ", length?: number" : ""}): number {
+function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inputs"}: ${inputType}, target: ArrayLike<number>, n: number${variable ? ", length?: number" : ""}): number {
   checkTrainer(trainer);
   checkBatch(n);
   const o = trainer.options;
+  const lr = stepRate(trainer);
   const lossName = o.loss${loss ? ` ?? ${q(loss)}` : ""};${
     loss
       ? ""
@@ -1437,9 +1804,10 @@ export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input"
       : backwardCall
   }
   trainer.steps++;
+  trainer.lr = lr;
   const p = trainer.params;
   const g = trainer.grads;
-  const lr = o.lr;
+  trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
   const wd = o.weightDecay ?? 0;
   if (o.optimizer === "sgd") {
     const mu = o.momentum ?? 0;
