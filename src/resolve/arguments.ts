@@ -2,9 +2,10 @@
 // layer kind's from the vocabulary, a block's, a loss's options), then each value checked against its
 // type: enums, exact integers and their minimums, decimals in their declared ranges, lists, bodies and
 // layer paths.
-import { diagnostic, type Span } from "../diagnostics/diagnostic.js";
+import { diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import type { Arg, Expr, Ident, Name } from "../syntax/ast.js";
+import { bindArguments } from "../vocabulary/binder.js";
 import {
   describeType,
   inRange,
@@ -49,17 +50,9 @@ export function checkArgs(
   ctx: BodyCtx,
 ): LayerArgs {
   const all = [...sig.positional, ...sig.options, ...(sig.universal ? universalOptions : [])];
-  const byName = new Map<string, ParamSpec>();
-  for (const spec of all) if (!byName.has(spec.name)) byName.set(spec.name, spec);
   const bound = new Map<string, BoundArg>();
-  const givenAt = new Map<string, Span>();
-  let firstNamed: Arg | undefined;
-  let position = 0;
-  let tooMany = false;
-  const positionalCount = args.filter((a) => a.name === null).length;
 
   const bind = (spec: ParamSpec, arg: Arg): void => {
-    givenAt.set(spec.name, arg.span);
     const refused =
       arg.value.kind === "Ident" && !ctx.scope.find(arg.value.name)
         ? spec.refuses?.find((r) => r.name === (arg.value as Ident).name)
@@ -78,82 +71,70 @@ export function checkArgs(
     bound.set(spec.name, { name: spec.name, expr: arg.value, ...(value ? { value } : {}) });
   };
 
-  for (const arg of args) {
-    if (arg.name === null) {
-      if (firstNamed?.name) {
-        // Bind it to the next positional parameter not given yet, so nothing else cascades from it.
-        while (position < sig.positional.length && givenAt.has(sig.positional[position]!.name)) position++;
-        const would = sig.positional[position++];
+  const b = bindArguments(sig.positional, all, args);
+  for (const step of b.steps) {
+    switch (step.kind) {
+      case "bind":
+        bind(step.param, step.arg);
+        break;
+      case "positionalAfterNamed": {
+        const would = step.would;
         cx.report(
-          diagnostic("PositionalAfterNamed", arg.span, "positional argument after a named one", {
-            labels: [{ span: firstNamed.name.span, message: "named argument here" }],
+          diagnostic("PositionalAfterNamed", step.arg.span, "positional argument after a named one", {
+            labels: [{ span: step.firstNamed.name.span, message: "named argument here" }],
             help: would
               ? `name it: \`${would.name} = …\`, or move it before the named arguments`
               : "move it before the named arguments",
           }),
         );
-        if (would) bind(would, arg);
-        continue;
+        break;
       }
-      const spec = sig.positional[position++];
-      if (!spec) {
-        if (!tooMany) {
-          const n = sig.positional.length;
-          cx.report(
-            diagnostic(
-              "TooManyArguments",
-              arg.span,
-              `${sig.label} takes ${n === 0 ? "no" : n} positional argument${n === 1 ? "" : "s"}, found ${positionalCount}`,
-              {
-                labels: [{ span: callee.span, message: `called as \`${sig.usage}\`` }],
-                ...(sig.positional[0]?.name === "out"
-                  ? {
-                      help: "the input size comes from the value flowing in: give only the output size, as in `dense(128)`",
-                    }
-                  : sig.options.length > 0
-                    ? { help: `options are passed by name, as in \`${sig.options[0]!.name} = …\`` }
-                    : {}),
-              },
-            ),
-          );
-          tooMany = true;
-        }
-        continue;
+      case "tooManyPositional": {
+        const n = sig.positional.length;
+        cx.report(
+          diagnostic(
+            "TooManyArguments",
+            step.arg.span,
+            `${sig.label} takes ${n === 0 ? "no" : n} positional argument${n === 1 ? "" : "s"}, found ${step.positionalCount}`,
+            {
+              labels: [{ span: callee.span, message: `called as \`${sig.usage}\`` }],
+              ...(sig.positional[0]?.name === "out"
+                ? {
+                    help: "the input size comes from the value flowing in: give only the output size, as in `dense(128)`",
+                  }
+                : sig.options.length > 0
+                  ? { help: `options are passed by name, as in \`${sig.options[0]!.name} = …\`` }
+                  : {}),
+            },
+          ),
+        );
+        break;
       }
-      bind(spec, arg);
-      continue;
+      case "unknownName": {
+        const name = step.arg.name;
+        const names = step.names;
+        cx.report(
+          diagnostic("UnknownOption", name.span, `${sig.label} has no option \`${name.name}\``, {
+            help:
+              didYouMeanHelp(name.name, names) ??
+              (names.length ? `options of ${sig.label}: ${names.map((n) => `\`${n}\``).join(", ")}` : undefined),
+          }),
+        );
+        checkValue(cx, step.arg.value, anyArgType, ctx, `\`${name.name}\``);
+        break;
+      }
+      case "duplicate":
+        cx.report(
+          diagnostic("DuplicateOption", step.arg.name.span, `\`${step.param.name}\` is given twice`, {
+            labels: [{ span: step.first, message: "first given here" }],
+            help: "remove one of them",
+          }),
+        );
+        break;
     }
-    firstNamed ??= arg;
-    const name = arg.name;
-    const spec = byName.get(name.name);
-    if (!spec) {
-      const names = all.map((s) => s.name);
-      cx.report(
-        diagnostic("UnknownOption", name.span, `${sig.label} has no option \`${name.name}\``, {
-          help:
-            didYouMeanHelp(name.name, names) ??
-            (names.length ? `options of ${sig.label}: ${names.map((n) => `\`${n}\``).join(", ")}` : undefined),
-        }),
-      );
-      checkValue(cx, arg.value, anyArgType, ctx, `\`${name.name}\``);
-      continue;
-    }
-    const prev = givenAt.get(spec.name);
-    if (prev) {
-      cx.report(
-        diagnostic("DuplicateOption", name.span, `\`${spec.name}\` is given twice`, {
-          labels: [{ span: prev, message: "first given here" }],
-          help: "remove one of them",
-        }),
-      );
-      continue;
-    }
-    bind(spec, arg);
   }
 
-  const missing = all
-    .filter((spec) => spec.default === undefined && !givenAt.has(spec.name))
-    .map((s) => `\`${s.name}\``);
+  const missing = b.missing.map((s) => `\`${s.name}\``);
   if (missing.length > 0) {
     const list =
       missing.length === 1 ? missing[0]! : `${missing.slice(0, -1).join(", ")} and ${missing[missing.length - 1]!}`;
