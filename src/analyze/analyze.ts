@@ -17,10 +17,10 @@ import {
   minimumRule,
   rangeProblem,
   universalOptions,
+  type LayerArgs,
   type LayerEntry,
   type ParamSpec,
 } from "../vocabulary/layers.js";
-import { bindArguments } from "../vocabulary/binder.js";
 import { kindDef, opDef, type ContainerKind } from "../vocabulary/registry.js";
 import { channelAxisProblem, tokenIdProblem } from "../vocabulary/traits.js";
 import { expand, Group, rename, renameTensor, sharedOrigin, viewNode, type Entry, type Rename } from "./shared.js";
@@ -756,18 +756,18 @@ class Engine {
     }
     const args = expr.kind === "Call" ? expr.args : [];
     const frozen = scope.frozen || this.flag(args, "frozen", env);
-    if (target.kind === "block") return this.block(stage, target.block, args, input, env, scope, frozen);
+    if (target.kind === "block") return this.block(stage, target.block, target.args, input, env, scope, frozen);
     const entry = target.entry.aliasOf ? (layerEntry(target.entry.aliasOf) ?? target.entry) : target.entry;
     const def = kindDef(entry.kind);
     if (def?.form === "container") {
       // Each container kind's walk and lowering: a container without one does not compile.
       const walk: { readonly [K in ContainerKind]: () => Value } = {
         residual: () => this.residual(stage, args, input, env, scope, frozen),
-        moe: () => this.moe(stage, entry, args, input, env, scope, frozen),
+        moe: () => this.moe(stage, entry, args, target.args, input, env, scope, frozen),
       };
       return walk[entry.kind as ContainerKind]();
     }
-    return this.layer(stage, entry, target.entry.kind, args, input, env, scope, frozen);
+    return this.layer(stage, entry, target.entry.kind, args, target.args, input, env, scope, frozen);
   }
 
   private flag(args: readonly A.Arg[], name: string, env: Env): boolean {
@@ -782,13 +782,14 @@ class Engine {
     entry: LayerEntry,
     written: string,
     args: readonly A.Arg[],
+    given: LayerArgs,
     input: Value,
     env: Env,
     scope: Scope,
     frozen: boolean,
   ): Value {
     const name = this.nameFor(stage, scope);
-    const bound = this.bind(entry.args, entry.options, args, env);
+    const bound = this.bind(entry.args, entry.options, given, env);
     const inputs = input.kind === "tuple" ? input.items : [input];
     if (inputs.length === 0) {
       this.report("BadValueUse", stage.span, `\`${written}\` is given an empty list`);
@@ -985,7 +986,7 @@ class Engine {
   private block(
     stage: A.ExprStage,
     block: BlockInfo,
-    args: readonly A.Arg[],
+    args: LayerArgs,
     input: Value,
     env: Env,
     scope: Scope,
@@ -998,14 +999,11 @@ class Engine {
     const name = this.nameFor(stage, scope);
     const blockEnv = new Env(this.fileEnv(block.decl));
     blockEnv.block = block.name;
-    // Bind parameters: positional, then named, then defaults (which may use earlier parameters).
+    // Parameters as the resolver bound them (positional, then named), then defaults (which may use
+    // earlier parameters).
     const params = block.decl.params;
     const given = new Map<string, A.Expr>();
-    const byParam = params.map((p) => ({ name: p.name.name, ...(p.default ? { default: p.default } : {}) }));
-    for (const step of bindArguments(byParam, [...byParam, ...universalOptions], args).steps) {
-      if (step.kind === "bind" && step.param.name !== "frozen" && step.param.name !== "tie")
-        given.set(step.param.name, step.arg.value);
-    }
+    for (const [name, arg] of args) if (name !== "frozen" && name !== "tie") given.set(name, arg.expr);
     for (const p of params) {
       const expr = given.get(p.name.name);
       const v = expr ? this.num(expr, env) : p.default ? this.num(p.default, blockEnv) : undefined;
@@ -1286,12 +1284,13 @@ class Engine {
     stage: A.ExprStage,
     entry: LayerEntry,
     args: readonly A.Arg[],
+    given: LayerArgs,
     input: Value,
     env: Env,
     scope: Scope,
     frozen: boolean,
   ): Value {
-    const bound = this.bind(entry.args, entry.options, args, env);
+    const bound = this.bind(entry.args, entry.options, given, env);
     const experts = bound.get("experts")?.kind === "int" ? (bound.get("experts") as { value: bigint }).value : 1n;
     const topK = bound.get("top_k")?.kind === "int" ? (bound.get("top_k") as { value: bigint }).value : 1n;
     if (input.kind !== "tensor") {
@@ -1642,22 +1641,21 @@ class Engine {
 
   // ── arguments ──────────────────────────────────────────────────────────────────────────────────────
 
-  /** Binds a layer call's arguments to parameter names and evaluates them in `env`. */
+  /** Evaluates a layer call's arguments, as the resolver bound them to parameter names (the one binding:
+   *  the analysis runs only on resolved files), in `env`. */
   private bind(
     positional: readonly ParamSpec[],
     options: readonly ParamSpec[],
-    args: readonly A.Arg[],
+    given: LayerArgs,
     env: Env,
   ): Map<string, EValue> {
     const out = new Map<string, EValue>();
-    // The resolver has reported every problem of binding (the analysis runs only on resolved files).
-    for (const step of bindArguments(positional, [...positional, ...options, ...universalOptions], args).steps) {
-      if (step.kind !== "bind") continue;
-      const spec = step.param;
-      const key = spec.name;
-      if (key === "frozen" || key === "tie" || key === "shortcut") continue;
-      const v = this.num(step.arg.value, env, spec);
-      if (v) this.checkMinimum(key, spec, v, step.arg.value.span);
+    const specs = [...positional, ...options, ...universalOptions];
+    for (const [key, arg] of given) {
+      const spec = specs.find((p) => p.name === key);
+      if (!spec || key === "frozen" || key === "tie" || key === "shortcut") continue;
+      const v = this.num(arg.expr, env, spec);
+      if (v) this.checkMinimum(key, spec, v, arg.expr.span);
       if (v) out.set(key, v);
     }
     return out;
