@@ -7,6 +7,7 @@ import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import type { Arg, Expr, Ident, Name } from "../syntax/ast.js";
 import { bindArguments } from "../vocabulary/binder.js";
 import {
+  belowMinimum,
   describeType,
   inRange,
   rangeProblem,
@@ -59,10 +60,12 @@ export function checkArgs(
         : undefined;
     if (refused) {
       cx.report(
-        diagnostic("WrongOptionType", arg.value.span, `${sig.label} takes no \`${spec.name} = ${refused.name}\``, {
-          notes: [refused.why],
-          help: refused.help,
-        }),
+        diagnostic(
+          "WrongOptionType",
+          arg.value.span,
+          ["refused", { callee: sig.label, name: spec.name, value: refused.name }],
+          { notes: [refused.why], help: refused.help },
+        ),
       );
       bound.set(spec.name, { name: spec.name, expr: arg.value });
       return;
@@ -80,12 +83,17 @@ export function checkArgs(
       case "positionalAfterNamed": {
         const would = step.would;
         cx.report(
-          diagnostic("PositionalAfterNamed", step.arg.span, "positional argument after a named one", {
-            labels: [{ span: step.firstNamed.name.span, message: "named argument here" }],
-            help: would
-              ? `name it: \`${would.name} = …\`, or move it before the named arguments`
-              : "move it before the named arguments",
-          }),
+          diagnostic(
+            "PositionalAfterNamed",
+            step.arg.span,
+            {},
+            {
+              labels: [{ span: step.firstNamed.name.span, message: "named argument here" }],
+              help: would
+                ? `name it: \`${would.name} = …\`, or move it before the named arguments`
+                : "move it before the named arguments",
+            },
+          ),
         );
         break;
       }
@@ -95,7 +103,7 @@ export function checkArgs(
           diagnostic(
             "TooManyArguments",
             step.arg.span,
-            `${sig.label} takes ${n === 0 ? "no" : n} positional argument${n === 1 ? "" : "s"}, found ${step.positionalCount}`,
+            { callee: sig.label, count: n === 0 ? "no" : n, s: n === 1 ? "" : "s", found: step.positionalCount },
             {
               labels: [{ span: callee.span, message: `called as \`${sig.usage}\`` }],
               ...(sig.positional[0]?.name === "out"
@@ -114,21 +122,31 @@ export function checkArgs(
         const name = step.arg.name;
         const names = step.names;
         cx.report(
-          diagnostic("UnknownOption", name.span, `${sig.label} has no option \`${name.name}\``, {
-            help:
-              didYouMeanHelp(name.name, names) ??
-              (names.length ? `options of ${sig.label}: ${names.map((n) => `\`${n}\``).join(", ")}` : undefined),
-          }),
+          diagnostic(
+            "UnknownOption",
+            name.span,
+            { callee: sig.label, name: name.name },
+            {
+              help:
+                didYouMeanHelp(name.name, names) ??
+                (names.length ? `options of ${sig.label}: ${names.map((n) => `\`${n}\``).join(", ")}` : undefined),
+            },
+          ),
         );
         checkValue(cx, step.arg.value, anyArgType, ctx, `\`${name.name}\``);
         break;
       }
       case "duplicate":
         cx.report(
-          diagnostic("DuplicateOption", step.arg.name.span, `\`${step.param.name}\` is given twice`, {
-            labels: [{ span: step.first, message: "first given here" }],
-            help: "remove one of them",
-          }),
+          diagnostic(
+            "DuplicateOption",
+            step.arg.name.span,
+            { name: step.param.name },
+            {
+              labels: [{ span: step.first, message: "first given here" }],
+              help: "remove one of them",
+            },
+          ),
         );
         break;
     }
@@ -142,7 +160,7 @@ export function checkArgs(
       diagnostic(
         "MissingArgument",
         callee.span,
-        `missing argument${missing.length === 1 ? "" : "s"} ${list} of ${sig.label}`,
+        { s: missing.length === 1 ? "" : "s", names: list, callee: sig.label },
         {
           help: `${sig.label} is called as \`${sig.usage}\``,
         },
@@ -169,7 +187,7 @@ export function checkValue(
       diagnostic(
         "WrongOptionType",
         expr.span,
-        `${what} expects ${describeType(type)}, found ${describeNonNumber(expr)}`,
+        ["expects", { what, type: describeType(type), found: describeNonNumber(expr) }],
         extra,
       ),
     );
@@ -188,10 +206,15 @@ export function checkValue(
       const enums = alts.flatMap((t) => (t.kind === "enum" ? t.values : []));
       if (enums.length > 0) {
         cx.report(
-          diagnostic("BadEnumValue", expr.span, `\`${name}\` is not a valid value for ${what}`, {
-            help: didYouMeanHelp(name, enums) ?? `expected ${describeType(type)}`,
-            notes: [`${what} accepts ${describeType(type)}`],
-          }),
+          diagnostic(
+            "BadEnumValue",
+            expr.span,
+            { name, what },
+            {
+              help: didYouMeanHelp(name, enums) ?? `expected ${describeType(type)}`,
+              notes: [`${what} accepts ${describeType(type)}`],
+            },
+          ),
         );
         return undefined;
       }
@@ -217,11 +240,10 @@ export function checkValue(
       if (!list) return wrongType();
       if (list.length !== undefined && expr.items.length !== list.length) {
         cx.report(
-          diagnostic(
-            "WrongOptionType",
-            expr.span,
-            `${what} expects ${describeType(type)}, found a list of ${expr.items.length}`,
-          ),
+          diagnostic("WrongOptionType", expr.span, [
+            "listLength",
+            { what, type: describeType(type), count: expr.items.length },
+          ]),
         );
         return undefined;
       }
@@ -276,8 +298,7 @@ function numericValue(
       const mins = ints.map((t) => t.min);
       const min = mins.some((m) => m === undefined) ? undefined : mins.reduce((a, b) => (a! < b! ? a : b));
       if (min !== undefined && value.value < min) {
-        const rule = min === 1n ? "must be positive" : min === 0n ? "must not be negative" : `must be at least ${min}`;
-        cx.report(diagnostic("NonPositiveSize", expr.span, `${what} ${rule}, found ${value.value}`));
+        cx.report(diagnostic("NonPositiveSize", expr.span, belowMinimum(what, min, value.value)));
         return undefined;
       }
       return { kind: "int", value: value.value };
