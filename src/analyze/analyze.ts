@@ -5,7 +5,15 @@
 // what decides their analysis (the `key` in `block` and in `element`; shared.ts), so a spec's
 // analysis costs a small factor times its text, however many copies its calls and repeats make.
 import { catalogue, type DiagnosticName } from "../diagnostics/catalogue.js";
-import { diagnostic, type Diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
+import {
+  diagnostic,
+  diagnosticOf,
+  type Diagnostic,
+  type Label,
+  type Message,
+  type Span,
+} from "../diagnostics/diagnostic.js";
+import type { MessageArgs } from "../diagnostics/message.js";
 import { grouped } from "../diagnostics/numbers.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import { evaluate, type NumValue } from "../resolve/evaluate.js";
@@ -14,13 +22,13 @@ import type * as A from "../syntax/ast.js";
 import {
   intMinimum,
   layerEntry,
-  minimumRule,
+  belowMinimum,
   rangeProblem,
   universalOptions,
+  type LayerArgs,
   type LayerEntry,
   type ParamSpec,
 } from "../vocabulary/layers.js";
-import { bindArguments } from "../vocabulary/binder.js";
 import { kindDef, opDef, type ContainerKind } from "../vocabulary/registry.js";
 import { channelAxisProblem, tokenIdProblem } from "../vocabulary/traits.js";
 import { expand, Group, rename, renameTensor, sharedOrigin, viewNode, type Entry, type Rename } from "./shared.js";
@@ -195,12 +203,11 @@ class Abort extends Error {}
 class ArgError extends Error {
   constructor(
     readonly arg: string,
-    message: string,
-    /** What is wrong, when it is not the argument's type (a value outside the option's range). */
-    readonly code: DiagnosticName = "WrongOptionType",
+    /** What is wrong: the argument's type, or a value outside the option's range. */
+    readonly problem: Message<"WrongOptionType" | "OptionOutOfRange">,
     readonly details: { readonly notes?: readonly string[]; readonly help?: string } = {},
   ) {
-    super(message);
+    super(problem[0]);
   }
 }
 
@@ -488,10 +495,10 @@ class Engine {
     this.diagnostics.push(d);
   }
 
-  private report(
-    code: DiagnosticName,
+  private report<N extends DiagnosticName>(
+    code: N,
     span: Span,
-    message: string,
+    message: MessageArgs<N>,
     options: { labels?: readonly Label[]; help?: string | undefined; notes?: string[] } = {},
   ): void {
     this.push(diagnostic(code, span, message, options));
@@ -499,10 +506,10 @@ class Engine {
 
   /** A warning: reported once per place (a body analyzed again, as a repeat's first copy, may word it
    *  differently), and the analysis goes on as if it were not there. */
-  private warn(
-    code: DiagnosticName,
+  private warn<N extends DiagnosticName>(
+    code: N,
     span: Span,
-    message: string,
+    message: MessageArgs<N>,
     options: { labels?: readonly Label[]; help?: string | undefined; notes?: string[] } = {},
   ): void {
     if (
@@ -537,13 +544,18 @@ class Engine {
           const items = input?.kind === "tuple" ? input.items : input ? [input] : [];
           if (items.length !== st.names.length) {
             const takes = `${st.names.length} input${st.names.length === 1 ? "" : "s"}`;
-            this.report("BlockArity", callSite ?? st.span, `this block takes ${takes}, but is given ${items.length}`, {
-              ...(callSite ? { labels: [{ span: st.span, message: `it declares ${takes} here` }] } : {}),
-              help:
-                st.names.length > 1
-                  ? `call it on a list: \`[${st.names.map((n) => n.name).join(", ")}] -> …\``
-                  : undefined,
-            });
+            this.report(
+              "BlockArity",
+              callSite ?? st.span,
+              { count: st.names.length, s: st.names.length === 1 ? "" : "s", given: items.length },
+              {
+                ...(callSite ? { labels: [{ span: st.span, message: `it declares ${takes} here` }] } : {}),
+                help:
+                  st.names.length > 1
+                    ? `call it on a list: \`[${st.names.map((n) => n.name).join(", ")}] -> …\``
+                    : undefined,
+              },
+            );
             throw new Abort();
           }
           st.names.forEach((n, i) => env.values.set(n.name, items[i]!));
@@ -585,7 +597,7 @@ class Engine {
               this.report(
                 "ShapeMismatch",
                 st.targets[0]!.span,
-                `${st.targets.length} names are bound to ${items.length} value${items.length === 1 ? "" : "s"}`,
+                ["destructure", { names: st.targets.length, count: items.length, s: items.length === 1 ? "" : "s" }],
                 {
                   labels: [{ span: st.flow.span, message: `this gives ${showValue(v)}` }],
                 },
@@ -625,15 +637,10 @@ class Engine {
       const block = env.inBlock();
       const first = b.names[0]!;
       if (b.input) {
-        this.warn(
-          "UnusedValue",
-          first.span,
-          `block input ${names} is never used, but the parameters that compute it are still counted`,
-          {
-            labels: [{ span: b.input, message: "computed here" }],
-            help: `use it, or leave it out of the block's inputs; if that is intended, name it \`_${first.name}\``,
-          },
-        );
+        this.warn("UnusedValue", first.span, ["blockInput", { names }], {
+          labels: [{ span: b.input, message: "computed here" }],
+          help: `use it, or leave it out of the block's inputs; if that is intended, name it \`_${first.name}\``,
+        });
         continue;
       }
       // Per copy of an enclosing repeat (said in the golden case's comment, not the message: a repeat whose
@@ -648,7 +655,10 @@ class Engine {
       this.warn(
         "UnusedValue",
         first.span,
-        `${one ? "value" : "values"} ${names} ${one ? "is" : "are"} never used, but ${count} that ${single ? "computes" : "compute"} ${one ? "it" : "them"} ${single ? "is" : "are"} still counted${tail}`,
+        [
+          one ? "one" : "several",
+          { names, params: count, compute: single ? "computes" : "compute", be: single ? "is" : "are", where: tail },
+        ],
         {
           help: one
             ? `use it or remove it; if that is intended, name it \`_${first.name}\``
@@ -676,7 +686,7 @@ class Engine {
 
   private need(value: Value | null, span: Span): Value {
     if (value) return value;
-    this.report("BadValueUse", span, "there is no current value here", {
+    this.report("BadValueUse", span, ["noCurrent", {}], {
       help: "start the line with a value name, as in `x -> dense(4)`",
     });
     throw new Abort();
@@ -713,18 +723,14 @@ class Engine {
         const left = this.valueExpr(expr.left, env, scope);
         const right = this.valueExpr(expr.right, env, scope);
         if (expr.op !== "+" && expr.op !== "*") {
-          this.report(
-            "BadValueUse",
-            expr.span,
-            `\`${expr.op}\` does not combine values; only \`+\` (add) and \`*\` (multiply) do`,
-          );
+          this.report("BadValueUse", expr.span, ["combine", { op: expr.op }]);
           throw new Abort();
         }
         if (left.kind !== "tensor" || right.kind !== "tensor" || !sameShape(left.shape, right.shape)) {
           this.report(
             "ShapeMismatch",
             expr.span,
-            `cannot ${expr.op === "+" ? "add" : "multiply"} ${showValue(left)} and ${showValue(right)}`,
+            ["combine", { verb: expr.op === "+" ? "add" : "multiply", left: showValue(left), right: showValue(right) }],
             {
               labels: [
                 { span: left.origin, message: `this is ${showValue(left)}` },
@@ -763,7 +769,7 @@ class Engine {
         return { kind: "tuple", items: tensors, origin: expr.span };
       }
       default:
-        this.report("BadValueUse", expr.span, "expected a value (a layer, a value name, `a + b`, `[a, b]`)");
+        this.report("BadValueUse", expr.span, ["expected", {}]);
         throw new Abort();
     }
   }
@@ -790,18 +796,18 @@ class Engine {
     }
     const args = expr.kind === "Call" ? expr.args : [];
     const frozen = scope.frozen || this.flag(args, "frozen", env);
-    if (target.kind === "block") return this.block(stage, target.block, args, input, env, scope, frozen);
+    if (target.kind === "block") return this.block(stage, target.block, target.args, input, env, scope, frozen);
     const entry = target.entry.aliasOf ? (layerEntry(target.entry.aliasOf) ?? target.entry) : target.entry;
     const def = kindDef(entry.kind);
     if (def?.form === "container") {
       // Each container kind's walk and lowering: a container without one does not compile.
       const walk: { readonly [K in ContainerKind]: () => Value } = {
         residual: () => this.residual(stage, args, input, env, scope, frozen),
-        moe: () => this.moe(stage, entry, args, input, env, scope, frozen),
+        moe: () => this.moe(stage, entry, args, target.args, input, env, scope, frozen),
       };
       return walk[entry.kind as ContainerKind]();
     }
-    return this.layer(stage, entry, target.entry.kind, args, input, env, scope, frozen);
+    return this.layer(stage, entry, target.entry.kind, args, target.args, input, env, scope, frozen);
   }
 
   private flag(args: readonly A.Arg[], name: string, env: Env): boolean {
@@ -816,35 +822,31 @@ class Engine {
     entry: LayerEntry,
     written: string,
     args: readonly A.Arg[],
+    given: LayerArgs,
     input: Value,
     env: Env,
     scope: Scope,
     frozen: boolean,
   ): Value {
     const name = this.nameFor(stage, scope);
-    const bound = this.bind(entry.args, entry.options, args, env);
+    const bound = this.bind(entry.args, entry.options, given, env);
     const inputs = input.kind === "tuple" ? input.items : [input];
     if (inputs.length === 0) {
-      this.report("BadValueUse", stage.span, `\`${written}\` is given an empty list`);
+      this.report("BadValueUse", stage.span, ["emptyList", { kind: written }]);
       throw new Abort();
     }
     const def = opDef(entry.kind);
     if (input.kind === "tuple" && def?.inputs !== "list") {
-      this.report(
-        "BadValueUse",
-        stage.span,
-        `\`${written}\` takes one value, but is given a list of ${inputs.length}`,
-        {
-          labels: [{ span: input.origin, message: "this is a list" }],
-          help: "combine the values first, with `+`, `*` or `concat`",
-        },
-      );
+      this.report("BadValueUse", stage.span, ["oneValue", { kind: written, count: inputs.length }], {
+        labels: [{ span: input.origin, message: "this is a list" }],
+        help: "combine the values first, with `+`, `*` or `concat`",
+      });
       throw new Abort();
     }
     const callSpan = stage.expr.span;
     const fn = def?.shape;
     if (!fn) {
-      this.report("UnknownLayer", callSpan, `\`${written}\` has no shape rules`);
+      this.report("UnknownLayer", callSpan, ["noShapeRules", { name: written }]);
       throw new Abort();
     }
     const ctx = this.ctx(entry, written, bound, inputs, args, callSpan);
@@ -876,10 +878,12 @@ class Engine {
       if (!(error instanceof ArgError)) throw error;
       const arg =
         args.find((a) => a.name?.name === error.arg) ?? args[entry.args.findIndex((p) => p.name === error.arg)];
-      this.report(error.code, arg?.value.span ?? callSpan, error.message, {
-        ...(error.details.notes ? { notes: [...error.details.notes] } : {}),
-        help: error.details.help,
-      });
+      this.push(
+        diagnosticOf(error.problem, arg?.value.span ?? callSpan, {
+          ...(error.details.notes ? { notes: [...error.details.notes] } : {}),
+          help: error.details.help,
+        }),
+      );
       throw new Abort();
     }
     if (!outcome) throw new Abort();
@@ -922,7 +926,7 @@ class Engine {
     }
     if (tie && !outcome.tensors.some((t) => t.name === "weight")) {
       const arg = args.find((a) => a.name?.name === "tie")!;
-      this.report("TieTargetUnknown", arg.span, `\`${written}\` has no weight to tie`);
+      this.report("TieTargetUnknown", arg.span, ["noWeightToTie", { name: written }]);
     }
     scope.node.children.push(layerNode);
     this.addLayer(name, layerNode);
@@ -979,7 +983,7 @@ class Engine {
       this.report(
         "TieTargetUnknown",
         tie.span,
-        target ? `\`${rel}\` has no weight to share` : `no layer named \`${rel}\` before this`,
+        target ? ["noWeightToShare", { name: rel }] : ["noLayer", { name: rel }],
         {
           help: target
             ? undefined
@@ -999,12 +1003,17 @@ class Engine {
       const what = tie.transposed
         ? `the transpose of ${weight.name} ${show([...weight.shape].reverse())}`
         : `${weight.name} ${show(weight.shape)}`;
-      this.report("TieShapeMismatch", tie.span, `cannot tie ${tensor} ${show(shape)} to ${what}`, {
-        labels: [{ span: target.span, message: `${weight.name} is ${show(weight.shape)}` }],
-        help: transposedFits
-          ? `the shapes are transposes: write \`tie = transpose(${rel})\``
-          : "a tie needs the same shape",
-      });
+      this.report(
+        "TieShapeMismatch",
+        tie.span,
+        { tensor, shape: show(shape), target: what },
+        {
+          labels: [{ span: target.span, message: `${weight.name} is ${show(weight.shape)}` }],
+          help: transposedFits
+            ? `the shapes are transposes: write \`tie = transpose(${rel})\``
+            : "a tie needs the same shape",
+        },
+      );
       return undefined;
     }
     const elements = shape.reduce((a, b) => a * b, 1n);
@@ -1021,27 +1030,24 @@ class Engine {
   private block(
     stage: A.ExprStage,
     block: BlockInfo,
-    args: readonly A.Arg[],
+    args: LayerArgs,
     input: Value,
     env: Env,
     scope: Scope,
     frozen: boolean,
   ): Value {
     if (this.depth >= maxInstantiationDepth) {
-      this.report("RecursiveBlock", stage.span, `blocks nested more than ${maxInstantiationDepth} deep`);
+      this.report("RecursiveBlock", stage.span, ["depth", { max: maxInstantiationDepth }]);
       throw new Abort();
     }
     const name = this.nameFor(stage, scope);
     const blockEnv = new Env(this.fileEnv(block.decl));
     blockEnv.block = block.name;
-    // Bind parameters: positional, then named, then defaults (which may use earlier parameters).
+    // Parameters as the resolver bound them (positional, then named), then defaults (which may use
+    // earlier parameters).
     const params = block.decl.params;
     const given = new Map<string, A.Expr>();
-    const byParam = params.map((p) => ({ name: p.name.name, ...(p.default ? { default: p.default } : {}) }));
-    for (const step of bindArguments(byParam, [...byParam, ...universalOptions], args).steps) {
-      if (step.kind === "bind" && step.param.name !== "frozen" && step.param.name !== "tie")
-        given.set(step.param.name, step.arg.value);
-    }
+    for (const [name, arg] of args) if (name !== "frozen" && name !== "tie") given.set(name, arg.expr);
     for (const p of params) {
       const expr = given.get(p.name.name);
       const v = expr ? this.num(expr, env) : p.default ? this.num(p.default, blockEnv) : undefined;
@@ -1266,7 +1272,7 @@ class Engine {
     frozen: boolean,
   ): Value {
     if (input.kind !== "tensor") {
-      this.report("BadValueUse", stage.span, "`residual` takes one value, not a list");
+      this.report("BadValueUse", stage.span, ["notList", { kind: "residual" }]);
       throw new Abort();
     }
     const body = stage.body;
@@ -1296,7 +1302,7 @@ class Engine {
       this.report(
         "ShapeMismatch",
         stage.expr.span,
-        `residual adds ${showShape(out.shape)} to ${showShape(other.shape)}`,
+        ["residual", { body: showShape(out.shape), input: showShape(other.shape) }],
         {
           labels: [
             { span: out.origin, message: `the body gives ${showShape(out.shape)}` },
@@ -1332,11 +1338,10 @@ class Engine {
   private single(values: readonly Value[], span: Span, what: string): TensorValue {
     const v = values[0];
     if (values.length === 1 && v?.kind === "tensor") return v;
-    this.report(
-      "BadValueUse",
-      span,
-      `${what} must produce one value, found ${values.length === 0 ? "none" : values.map(showValue).join(", ")}`,
-    );
+    this.report("BadValueUse", span, [
+      "oneOutput",
+      { what, found: values.length === 0 ? "none" : values.map(showValue).join(", ") },
+    ]);
     throw new Abort();
   }
 
@@ -1344,21 +1349,22 @@ class Engine {
     stage: A.ExprStage,
     entry: LayerEntry,
     args: readonly A.Arg[],
+    given: LayerArgs,
     input: Value,
     env: Env,
     scope: Scope,
     frozen: boolean,
   ): Value {
-    const bound = this.bind(entry.args, entry.options, args, env);
+    const bound = this.bind(entry.args, entry.options, given, env);
     const experts = bound.get("experts")?.kind === "int" ? (bound.get("experts") as { value: bigint }).value : 1n;
     const topK = bound.get("top_k")?.kind === "int" ? (bound.get("top_k") as { value: bigint }).value : 1n;
     if (input.kind !== "tensor") {
-      this.report("BadValueUse", stage.span, "`moe` takes one value, not a list");
+      this.report("BadValueUse", stage.span, ["notList", { kind: "moe" }]);
       throw new Abort();
     }
     if (topK > experts) {
       const arg = args.find((a) => a.name?.name === "top_k") ?? args[1];
-      this.report("WrongOptionType", arg?.span ?? stage.span, `top_k = ${topK} is more than the ${experts} experts`);
+      this.report("WrongOptionType", arg?.span ?? stage.span, ["topK", { topK, experts }]);
       throw new Abort();
     }
     const d = input.shape[input.shape.length - 1];
@@ -1367,7 +1373,7 @@ class Engine {
       this.report(
         ids ? "WrongDtype" : "WrongRank",
         stage.expr.span,
-        ids ? ids.message : `\`moe\` routes feature vectors; found ${showShape(input.shape)}`,
+        ids ? ids.message : ["moe", { shape: showShape(input.shape) }],
         {
           labels: [{ span: input.origin, message: `this is ${showShape(input.shape)}` }],
           help: ids?.help,
@@ -1434,11 +1440,10 @@ class Engine {
     const body = this.body(stage.body!, input, env, inner);
     const out = this.single(body.outputs, stage.span, "the expert body");
     if (!sameShape(out.shape, input.shape)) {
-      this.report(
-        "ShapeMismatch",
-        stage.expr.span,
-        `an expert maps ${showShape(input.shape)} to ${showShape(out.shape)}; experts must keep the shape`,
-      );
+      this.report("ShapeMismatch", stage.expr.span, [
+        "expert",
+        { input: showShape(input.shape), output: showShape(out.shape) },
+      ]);
       throw new Abort();
     }
     expertsNode.outputShape = showShape(out.shape);
@@ -1542,11 +1547,10 @@ class Engine {
       };
       const out = this.single(this.body(stage.body!, input, env, inner).outputs, stage.span, "the expert body");
       if (!sameShape(out.shape, input.shape)) {
-        this.report(
-          "ShapeMismatch",
-          stage.expr.span,
-          `an expert maps ${showShape(input.shape)} to ${showShape(out.shape)}; experts must keep the shape`,
-        );
+        this.report("ShapeMismatch", stage.expr.span, [
+          "expert",
+          { input: showShape(input.shape), output: showShape(out.shape) },
+        ]);
         throw new Abort();
       }
       expertNode.outputShape = showShape(out.shape);
@@ -1581,21 +1585,16 @@ class Engine {
     const count = this.int(stage.count, env);
     if (count === undefined) throw new Abort();
     if (count < 0n) {
-      this.report("NonPositiveSize", stage.count.span, `a repeat count must not be negative, found ${count}`);
+      this.report("NonPositiveSize", stage.count.span, ["notNegative", { what: "a repeat count", value: count }]);
       throw new Abort();
     }
     const name = this.nameFor(stage, scope);
     if (count === 0n) return input;
     if (this.expand) {
       if (BigInt(this.ops.length) + count > BigInt(maxExpandedOps)) {
-        this.report(
-          "UnsupportedInCodegen",
-          stage.count.span,
-          `${count} copies are too many to compile (at most ${maxExpandedOps} operations)`,
-          {
-            help: "counting works at any size; code generation needs every copy spelled out",
-          },
-        );
+        this.report("UnsupportedInCodegen", stage.count.span, ["copies", { count, max: maxExpandedOps }], {
+          help: "counting works at any size; code generation needs every copy spelled out",
+        });
         throw new Abort();
       }
       let value = input;
@@ -1612,14 +1611,9 @@ class Engine {
     const first = this.element(stage, input, env, scope, name, 0n, 1n);
     const rest = this.element(stage, first, env, scope, name, 1n, count - 1n);
     if (count > 2n && !sameValue(rest, first)) {
-      this.report(
-        "ShapeMismatch",
-        stage.span,
-        `the repeated body maps ${showValue(first)} to ${showValue(rest)}, so it cannot run ${count} times`,
-        {
-          help: "after its first copy, a repeated body must keep the shape of its input",
-        },
-      );
+      this.report("ShapeMismatch", stage.span, ["repeat", { first: showValue(first), rest: showValue(rest), count }], {
+        help: "after its first copy, a repeated body must keep the shape of its input",
+      });
       throw new Abort();
     }
     return rest;
@@ -1750,22 +1744,21 @@ class Engine {
 
   // ── arguments ──────────────────────────────────────────────────────────────────────────────────────
 
-  /** Binds a layer call's arguments to parameter names and evaluates them in `env`. */
+  /** Evaluates a layer call's arguments, as the resolver bound them to parameter names (the one binding:
+   *  the analysis runs only on resolved files), in `env`. */
   private bind(
     positional: readonly ParamSpec[],
     options: readonly ParamSpec[],
-    args: readonly A.Arg[],
+    given: LayerArgs,
     env: Env,
   ): Map<string, EValue> {
     const out = new Map<string, EValue>();
-    // The resolver has reported every problem of binding (the analysis runs only on resolved files).
-    for (const step of bindArguments(positional, [...positional, ...options, ...universalOptions], args).steps) {
-      if (step.kind !== "bind") continue;
-      const spec = step.param;
-      const key = spec.name;
-      if (key === "frozen" || key === "tie" || key === "shortcut") continue;
-      const v = this.num(step.arg.value, env, spec);
-      if (v) this.checkMinimum(key, spec, v, step.arg.value.span);
+    const specs = [...positional, ...options, ...universalOptions];
+    for (const [key, arg] of given) {
+      const spec = specs.find((p) => p.name === key);
+      if (!spec || key === "frozen" || key === "tie" || key === "shortcut") continue;
+      const v = this.num(arg.expr, env, spec);
+      if (v) this.checkMinimum(key, spec, v, arg.expr.span);
       if (v) out.set(key, v);
     }
     return out;
@@ -1784,7 +1777,7 @@ class Engine {
     const min = intMinimum(spec.type, v.kind === "list" ? "item" : "int");
     const bad = min === undefined ? undefined : values.find((x) => x < min);
     if (min === undefined || bad === undefined) return;
-    this.report("NonPositiveSize", span, `\`${name}\` ${minimumRule(min)}, found ${bad}`, {
+    this.report("NonPositiveSize", span, belowMinimum(`\`${name}\``, min, bad), {
       notes: ["the value comes from a block's argument"],
     });
     throw new Abort();
@@ -1842,7 +1835,7 @@ class Engine {
   private int(expr: A.Expr, env: Env): bigint | undefined {
     const v = this.num(expr, env);
     if (v?.kind === "int") return v.value;
-    if (v) this.report("NotAnInteger", expr.span, "expected an integer");
+    if (v) this.report("NotAnInteger", expr.span, ["integer", {}]);
     else this.failed = true;
     return undefined;
   }
@@ -1864,7 +1857,10 @@ class Engine {
     const int = (name: string): bigint => {
       const v = get(name);
       if (v?.kind === "int") return v.value;
-      throw new ArgError(name, `\`${name}\` must be an integer here${v ? "" : " (it has no value)"}`);
+      throw new ArgError(name, [
+        "WrongOptionType",
+        ["mustBe", { name, expected: `an integer here${v ? "" : " (it has no value)"}` }],
+      ]);
     };
     return {
       kind: written,
@@ -1878,31 +1874,35 @@ class Engine {
         if (v?.kind === "list" && v.items.length === 2 && v.items.every((i) => i.kind === "int")) {
           return [(v.items[0] as { value: bigint }).value, (v.items[1] as { value: bigint }).value];
         }
-        throw new ArgError(name, `\`${name}\` must be an integer or a list of two integers`);
+        throw new ArgError(name, [
+          "WrongOptionType",
+          ["mustBe", { name, expected: "an integer or a list of two integers" }],
+        ]);
       },
       ints(name) {
         const v = get(name);
         if (v?.kind === "int") return [v.value];
         if (v?.kind === "list" && v.items.every((i) => i.kind === "int"))
           return v.items.map((i) => (i as { value: bigint }).value);
-        throw new ArgError(name, `\`${name}\` must be a list of integers`);
+        throw new ArgError(name, ["WrongOptionType", ["mustBe", { name, expected: "a list of integers" }]]);
       },
       isList: (name) => get(name)?.kind === "list",
       bool(name) {
         const v = get(name);
         if (v?.kind === "bool") return v.value;
-        throw new ArgError(name, `\`${name}\` must be \`true\` or \`false\``);
+        throw new ArgError(name, ["WrongOptionType", ["mustBe", { name, expected: "`true` or `false`" }]]);
       },
       decimal(name) {
         const v = get(name);
         const value = v?.kind === "decimal" ? v.value : v?.kind === "int" ? Number(v.value) : undefined;
-        if (value === undefined) throw new ArgError(name, `\`${name}\` must be a number`);
+        if (value === undefined)
+          throw new ArgError(name, ["WrongOptionType", ["mustBe", { name, expected: "a number" }]]);
         // Literals were range-checked by the resolver; this catches values passed in through a block's
         // parameters (`block B(q) { dropout(q) }` called as `B(1)`), known only here.
         const type = [...entry.args, ...entry.options].find((p) => p.name === name)?.type;
         const problem = type?.kind === "decimal" ? rangeProblem(`\`${name}\``, value, type.range, "pass") : undefined;
         if (problem) {
-          throw new ArgError(name, problem.message, "OptionOutOfRange", {
+          throw new ArgError(name, ["OptionOutOfRange", problem.message], {
             notes: [problem.note, "the value comes from a block's argument"],
             help: problem.help,
           });

@@ -8,10 +8,8 @@ export const docEnd = "<!-- diagnostics:end -->";
 
 const escape = (s: string): string => s.replace(/\|/g, "\\|");
 
-/** A code's message template(s) for the table: each variant on its own line, named; empty when the code
- *  is not templated yet. */
-function messageCell(message: Templates | undefined): string {
-  if (message === undefined) return "";
+/** A code's message template(s) for the table: each variant on its own line, named. */
+function messageCell(message: Templates): string {
   if (typeof message === "string") return escape(message);
   return Object.entries(message)
     .map(([variant, template]) => `${variant}: ${escape(template)}`)

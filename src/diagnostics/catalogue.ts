@@ -22,14 +22,8 @@ export interface CatalogueEntry {
   readonly severity: Severity;
   /** One line for the documentation: when this diagnostic is reported. */
   readonly summary: string;
-  /** The message template(s). Absent: not templated yet, so its call sites pass the whole message (the
-   *  analysis and the code generator, until they move to templates; test/catalogue.test.ts lists them). */
-  readonly message?: Templates;
-}
-
-/** An entry whose call sites pass the whole message. */
-function e(code: string, summary: string, severity: Severity = "error"): CatalogueEntry {
-  return { code, severity, summary };
+  /** The message template(s): every call of `diagnostic()` gives their arguments, never a whole message. */
+  readonly message: Templates;
 }
 
 /** An entry with its message template(s); the template's literal type is kept, so `diagnostic()` checks the
@@ -47,6 +41,7 @@ export const catalogue = {
   // NN0xxx — command line and files
   UsageError: t("NN0001", "the command line is not understood", {
     usage: "{problem}",
+    compileOptions: "invalid compile options: {problem}",
     severalModels: "{file} defines {count} models: {models}",
   }),
   FileNotReadable: t("NN0002", "an input file cannot be read", {
@@ -130,7 +125,10 @@ export const catalogue = {
     self: "constant `{name}` is defined in terms of itself",
     cycle: "constants form a cycle: {cycle}",
   }),
-  UnknownLayer: t("NN2004", "a call to something that is neither a layer kind nor a block", "unknown layer `{name}`"),
+  UnknownLayer: t("NN2004", "a call to something that is neither a layer kind nor a block", {
+    unknown: "unknown layer `{name}`",
+    noShapeRules: "`{name}` has no shape rules",
+  }),
   UnknownValue: t("NN2005", "a value name that is not bound", "unknown value `{name}`"),
   ValueShadowsLayer: t(
     "NN2006",
@@ -140,15 +138,21 @@ export const catalogue = {
   RecursiveBlock: t("NN2007", "a block that calls itself, directly or through other blocks", {
     self: "block `{name}` calls itself",
     through: "block `{name}` calls itself through {blocks}",
+    depth: "blocks nested more than {max} deep",
   }),
   DuplicateLayerName: t(
     "NN2008",
     "two layers with the same `as` name in one scope",
     "two layers named `{name}` in one scope",
   ),
-  UnusedValue: e(
+  UnusedValue: t(
     "NN2009",
     "a named value (or an input of a block with several) that holds parameters and is never used: its parameters are still counted",
+    {
+      blockInput: "block input {names} is never used, but the parameters that compute it are still counted",
+      one: "value {names} is never used, but {params} that {compute} it {be} still counted{where}",
+      several: "values {names} are never used, but {params} that {compute} them {be} still counted{where}",
+    },
     "warning",
   ),
   ReservedName: t("NN2010", "a name that is a reserved word of the language", {
@@ -167,8 +171,14 @@ export const catalogue = {
   NotAnInteger: t("NN3004", "a size or count that is not an integer", {
     decimal: "expected an integer, found the decimal `{text}`",
     other: "expected an integer, found {found}",
+    integer: "expected an integer",
   }),
-  NonPositiveSize: t("NN3005", "a size that is zero or negative", "{what} must be positive, found {value}"),
+  NonPositiveSize: t("NN3005", "a size that is zero or negative", {
+    positive: "{what} must be positive, found {value}",
+    notNegative: "{what} must not be negative, found {value}",
+    atLeast: "{what} must be at least {min}, found {value}",
+    reshape: "reshape sizes must be positive (or one -1)",
+  }),
   SizeOverflow: t(
     "NN3006",
     "a size or count beyond what nnc can represent",
@@ -182,15 +192,69 @@ export const catalogue = {
     noName: "a bounded dimension needs a name on the left of `<=`",
     nameTaken: "`{name}` is already a constant; a symbolic dimension needs a new name",
   }),
-  ShapeMismatch: e("NN3009", "two values combined with different shapes"),
-  WrongRank: e("NN3010", "a layer given a value with the wrong number of axes"),
-  SizeBelowOne: e("NN3011", "an output size that drops below 1"),
-  NotDivisible: e("NN3012", "a size that must divide another and does not"),
-  AxisOutOfRange: e("NN3013", "an axis beyond the value's number of axes"),
-  SequenceTooLong: e("NN3014", "a sequence longer than a layer's declared maximum"),
-  TooManyParts: e("NN3015", "a `split` into more parts than nnc allows (4,096)"),
-  WrongDtype: e("NN3016", "a layer given token ids where it needs float features, or floats where it needs token ids"),
-  SequenceAsChannels: e("NN3017", "a sequence (or token-position) axis where a layer reads channels or features"),
+  ShapeMismatch: t("NN3009", "two values combined with different shapes", {
+    destructure: "{names} names are bound to {count} value{s}",
+    combine: "cannot {verb} {left} and {right}",
+    residual: "residual adds {body} to {input}",
+    expert: "an expert maps {input} to {output}; experts must keep the shape",
+    repeat: "the repeated body maps {first} to {rest}, so it cannot run {count} times",
+    prelu: "prelu has {slopes} slopes but the input has {channels} channels",
+    embeddingRows: "token ids go up to {max}, but the embedding has {rows} rows",
+    positional: "positional({max}, {dim}) is added to vectors of {width}",
+    classToken: "class_token({dim}) is prepended to vectors of {width}",
+    reshape: "cannot reshape {shape} ({total} elements) into {sizes} ({known})",
+    concat: "cannot concatenate {a} and {b} along axis {axis}",
+    splitSizes: "split sizes add up to {sum}, but the axis has {size}",
+  }),
+  WrongRank: t("NN3010", "a layer given a value with the wrong number of axes", {
+    scalar: "`{kind}` expects {what}, found a scalar",
+    expects: "`{kind}` expects {what}, found {shape}",
+    expectsOnly: "`{kind}` expects {what}",
+    noAxis: "`{kind}` needs at least one axis",
+    moe: "`moe` routes feature vectors; found {shape}",
+  }),
+  SizeBelowOne: t(
+    "NN3011",
+    "an output size that drops below 1",
+    "`{kind}` output size drops to {size} along axis {axis} of {shape}",
+  ),
+  NotDivisible: t("NN3012", "a size that must divide another and does not", {
+    heads: "{heads} heads do not divide the model width {width}",
+    kvHeads: "kv_heads = {kvHeads} does not divide heads = {heads}",
+    rotaryHead: "rotary positions need an even head dimension, found {headDim}",
+    rotaryWidth: "rotary positions rotate pairs, but the width {width} is odd",
+    groups: "groups = {groups} does not divide the {which}",
+    groupsBoth: "groups = {groups} does not divide both channel counts ({cin} in, {out} out)",
+    groupnorm: "groupnorm: {groups} groups do not divide {channels} channels",
+    reshape: "cannot reshape {shape} ({total} elements) into {sizes}",
+    split: "cannot split an axis of {size} into {parts} equal parts",
+  }),
+  AxisOutOfRange: t("NN3013", "an axis beyond the value's number of axes", {
+    axis: "axis {axis} is out of range for {shape}",
+    paddingIdx: "padding_idx {index} is not a row of a {rows}-row embedding",
+    flatten: "flatten end axis {end} comes before start axis {start}",
+    index: "index {index} is out of range for an axis of size {size}",
+  }),
+  SequenceTooLong: t(
+    "NN3014",
+    "a sequence longer than a layer's declared maximum",
+    "the sequence has {upTo}{length} positions, but `positional` has {max}",
+  ),
+  TooManyParts: t(
+    "NN3015",
+    "a `split` into more parts than nnc allows (4,096)",
+    "a split into {count} parts; nnc allows at most {max}",
+  ),
+  WrongDtype: t("NN3016", "a layer given token ids where it needs float features, or floats where it needs token ids", {
+    idsLost: "`{kind}` expects token ids, but its input {shape} was computed from token ids by {by}",
+    floats: "`{kind}` expects token ids, found float features {shape}",
+    ids: "`{kind}` expects float features, found token ids {shape}",
+  }),
+  SequenceAsChannels: t(
+    "NN3017",
+    "a sequence (or token-position) axis where a layer reads channels or features",
+    "`{kind}` reads its {axis} from {where}, but {where} of {shape} {what}",
+  ),
   DimensionAboveMaximum: t(
     "NN3018",
     "`nnc count --length` or `--dim` sets a symbolic dimension above the maximum its input declares",
@@ -198,16 +262,35 @@ export const catalogue = {
   ),
 
   // NN4xxx — layer arguments and options
-  UnknownOption: e("NN4001", "an option the layer kind or block does not have"),
+  UnknownOption: t("NN4001", "an option the layer kind or block does not have", "{callee} has no option `{name}`"),
   WrongOptionType: t("NN4002", "an option value of the wrong type", {
     symbolicDim: "{what} needs a fixed integer, but `{name}` is a symbolic dimension",
     notANumber: "expected a number, found {found}",
+    refused: "{callee} takes no `{name} = {value}`",
+    expects: "{what} expects {type}, found {found}",
+    listLength: "{what} expects {type}, found a list of {count}",
+    mustBe: "`{name}` must be {expected}",
+    topK: "top_k = {topK} is more than the {experts} experts",
+    sameStride: "`padding = same` needs stride 1",
+    outputPadding: "output_padding must be smaller than stride or dilation",
+    poolPadding: "padding {padding} is more than half the kernel {kernel}",
+    window:
+      "window {window} of `{kind}` along axis {axis} covers only padding (kernel {kernel}, dilation {dilation}, padding {padding}, {length} position{s})",
+    reshapeUnknown: "only one size of a reshape may be -1",
   }),
-  MissingArgument: e("NN4003", "a required argument left out"),
-  DuplicateOption: e("NN4004", "an option given twice"),
-  TooManyArguments: e("NN4005", "more positional arguments than the layer or block takes"),
-  PositionalAfterNamed: e("NN4006", "a positional argument after a named one"),
-  BadEnumValue: e("NN4007", "an option value that is not one of the allowed names"),
+  MissingArgument: t("NN4003", "a required argument left out", "missing argument{s} {names} of {callee}"),
+  DuplicateOption: t("NN4004", "an option given twice", "`{name}` is given twice"),
+  TooManyArguments: t(
+    "NN4005",
+    "more positional arguments than the layer or block takes",
+    "{callee} takes {count} positional argument{s}, found {found}",
+  ),
+  PositionalAfterNamed: t("NN4006", "a positional argument after a named one", "positional argument after a named one"),
+  BadEnumValue: t(
+    "NN4007",
+    "an option value that is not one of the allowed names",
+    "`{name}` is not a valid value for {what}",
+  ),
   UnexpectedBody: t("NN4008", "a `{ … }` body on a layer that takes none", "{what} takes no `{ … }` body"),
   MissingBody: t(
     "NN4009",
@@ -229,6 +312,13 @@ export const catalogue = {
     operator: "`{op}` is not defined on values",
     notAValue: "expected a value, found {found}",
     notLayerOrValue: "expected a layer or a value, found {found}",
+    noCurrent: "there is no current value here",
+    combine: "`{op}` does not combine values; only `+` (add) and `*` (multiply) do",
+    expected: "expected a value (a layer, a value name, `a + b`, `[a, b]`)",
+    emptyList: "`{kind}` is given an empty list",
+    oneValue: "`{kind}` takes one value, but is given a list of {count}",
+    notList: "`{kind}` takes one value, not a list",
+    oneOutput: "{what} must produce one value, found {found}",
   }),
   DuplicateLoss: t("NN4013", "more than one `loss` in a model", "a model states at most one loss"),
   UnknownLoss: t("NN4014", "a loss that is not mse, cross_entropy or binary_cross_entropy", {
@@ -240,12 +330,24 @@ export const catalogue = {
     "a block parameter without default after one with a default",
     "parameter `{name}` has no default but follows one that has",
   ),
-  OptionOutOfRange: e(
+  OptionOutOfRange: t(
     "NN4016",
     "a numeric option outside its valid range (`eps > 0`, dropout `p` in [0, 1)), or not finite",
+    {
+      range: "{what} must be {rule}, found {value}",
+      notFinite: "{what} must be a finite number, found {value}",
+    },
   ),
-  TooFewValues: e("NN4017", "a layer that combines values given fewer than it needs (`concat` of one value)"),
-  BlockArity: e("NN4018", "a block given a different number of values than it takes inputs"),
+  TooFewValues: t(
+    "NN4017",
+    "a layer that combines values given fewer than it needs (`concat` of one value)",
+    "`concat` needs a list of at least two values: `[a, b] -> concat`",
+  ),
+  BlockArity: t(
+    "NN4018",
+    "a block given a different number of values than it takes inputs",
+    "this block takes {count} input{s}, but is given {given}",
+  ),
 
   // NN5xxx — parameters, ties, counts, assertions
   ExpectFailed: t(
@@ -253,8 +355,12 @@ export const catalogue = {
     "an `expect` assertion that does not hold",
     "expected {quantity} {op} {expected}, but {where} has {actual}",
   ),
-  TieTargetUnknown: e("NN5002", "a tie to a layer that does not exist or has no weight"),
-  TieShapeMismatch: e("NN5003", "a tie between tensors of different shapes"),
+  TieTargetUnknown: t("NN5002", "a tie to a layer that does not exist or has no weight", {
+    noWeightToTie: "`{name}` has no weight to tie",
+    noWeightToShare: "`{name}` has no weight to share",
+    noLayer: "no layer named `{name}` before this",
+  }),
+  TieShapeMismatch: t("NN5003", "a tie between tensors of different shapes", "cannot tie {tensor} {shape} to {target}"),
   BudgetExceeded: t("NN5004", "a count above `--max-params` or `--max-bytes`", {
     params: "`{model}` has {params} parameters, over the budget of {budget}",
     bytes: "`{model}` needs {bytes} bytes of fp32 parameters, over the budget of {budget}",
@@ -345,19 +451,33 @@ export const catalogue = {
   ),
 
   // NN9xxx — code generation
-  UnsupportedInCodegen: e("NN9001", "a layer kind the code generator cannot emit yet"),
-  InexactSize: e("NN9002", "a size past 2^53 − 1, which the generated code cannot hold exactly as a JavaScript number"),
-  BuildTooLarge: e(
+  UnsupportedInCodegen: t("NN9001", "a layer kind the code generator cannot emit yet", {
+    kind: "the code generator cannot emit `{kind}` yet",
+    noInputOutput: "`{model}` has no {what} to compile",
+    copies: "{count} copies are too many to compile (at most {max} operations)",
+  }),
+  InexactSize: t(
+    "NN9002",
+    "a size past 2^53 − 1, which the generated code cannot hold exactly as a JavaScript number",
+    "{model} has {figure} {what}, past 2^53 − 1 = {max}",
+  ),
+  BuildTooLarge: t(
     "NN9003",
     "a model that expands to more operations, values or generated source than code generation allows",
+    {
+      expands: "{model} expands to {figure} {what}; code generation spells out at most {limit}",
+      source: "`{model}`'s generated source would be about {size}, over the limit of {limit}",
+    },
   ),
-  ModuleTooLarge: e(
+  ModuleTooLarge: t(
     "NN9004",
     "a model whose module would allocate more memory at batch 1 than code generation allows (1 TiB)",
+    "{model}'s module would allocate {size} at batch 1, over the limit of {limit}",
   ),
-  BakeWeightsMismatch: e(
+  BakeWeightsMismatch: t(
     "NN9005",
     "weights for `--bake-weights` that do not fit the model (names, shapes, finite values, ties)",
+    "--bake-weights for `{model}`: {problem}",
   ),
 } as const satisfies Record<string, CatalogueEntry>;
 

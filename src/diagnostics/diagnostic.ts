@@ -44,14 +44,13 @@ export interface DiagnosticOptions {
   notes?: readonly string[];
 }
 
-/** Builds a diagnostic of a catalogued kind. The code and severity come from the catalogue only; so does
- *  the message of a templated code, filled from `message`: its arguments (`{ name: "x" }`), or
- *  `[variant, arguments]` for a code with several wordings. A plain string is the whole message: the call
- *  sites of codes not templated yet (the analysis, the code generator) pass one. */
+/** Builds a diagnostic of a catalogued kind. The code, severity and message template come from the catalogue
+ *  only; the call gives the template's arguments (`{ name: "x" }`), or `[variant, arguments]` for a code with
+ *  several wordings, never a whole message. */
 export function diagnostic<N extends DiagnosticName>(
   name: N,
   span: Span | undefined,
-  message: string | MessageArgs<N>,
+  message: MessageArgs<N>,
   options: DiagnosticOptions = {},
 ): Diagnostic {
   const entry: CatalogueEntry = catalogue[name];
@@ -67,7 +66,6 @@ export function diagnostic<N extends DiagnosticName>(
 }
 
 function messageText(name: string, entry: CatalogueEntry, message: unknown): string {
-  if (typeof message === "string") return message;
   const templates = entry.message;
   let template: string | undefined;
   let args: unknown = message;
@@ -82,6 +80,18 @@ function messageText(name: string, entry: CatalogueEntry, message: unknown): str
   if (template === undefined)
     return `${name}: no message template${Array.isArray(message) ? ` \`${String(message[0])}\`` : ""}`;
   return fillTemplate(template, args as Record<string, MessageArg>);
+}
+
+/** A message made before its place is known: a code (one of `N`) with its template's arguments. */
+export type Message<N extends DiagnosticName = DiagnosticName> = {
+  readonly [K in N]: readonly [K, MessageArgs<K>];
+}[N];
+
+/** `diagnostic()` of a `Message`. */
+export function diagnosticOf(message: Message, span: Span | undefined, options: DiagnosticOptions = {}): Diagnostic {
+  // The pair's code and arguments belong together (the type of `Message`), which TypeScript cannot follow
+  // through a call that is generic in the code.
+  return diagnostic(message[0], span, message[1] as never, options);
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {

@@ -59,7 +59,7 @@ export function expansionProblems(
         diagnostic(
           "InexactSize",
           span,
-          `${name} has ${grouped(figure)} ${what}, past 2^53 − 1 = ${grouped(maxExact)}`,
+          { model: name, figure: grouped(figure), what, max: grouped(maxExact) },
           {
             notes: [
               "the generated code holds sizes and offsets as JavaScript numbers, which past 2^53 − 1 no longer hold every integer: sizes would be rounded",
@@ -76,7 +76,7 @@ export function expansionProblems(
       diagnostic(
         "BuildTooLarge",
         span,
-        `${name} expands to ${grouped(figure)} ${what}; code generation spells out at most ${grouped(BigInt(limit))}`,
+        ["expands", { model: name, figure: grouped(figure), what, limit: grouped(BigInt(limit)) }],
         {
           notes: ["every copy made by `repeat` and every `moe` expert is an op of its own in the generated code"],
           help: "counting (`nnc check`, `nnc count`) works at any size; to build, make the model smaller",
@@ -91,7 +91,7 @@ export function expansionProblems(
       diagnostic(
         "ModuleTooLarge",
         span,
-        `${name}'s module would allocate ${humanBytes(bytes)} at batch 1, over the limit of ${humanBytes(buildLimits.moduleBytes)}`,
+        { model: name, size: humanBytes(bytes), limit: humanBytes(buildLimits.moduleBytes) },
         {
           notes: [
             `${grouped(figures.params)} parameters and their gradients, ${grouped(figures.buffers)} buffer elements, ${grouped(elements)} activation elements per sample and their gradients, ${dtype === "float64" ? 8 : 4} bytes each`,
@@ -155,7 +155,10 @@ export function sourceProblems(
     diagnostic(
       "BuildTooLarge",
       span,
-      `\`${analysis.name}\`'s generated source would be about ${humanBytes(estimate)}, over the limit of ${humanBytes(BigInt(buildLimits.sourceBytes))}`,
+      [
+        "source",
+        { model: analysis.name, size: humanBytes(estimate), limit: humanBytes(BigInt(buildLimits.sourceBytes)) },
+      ],
       {
         notes: [
           `estimated from its ${grouped(BigInt(analysis.ops.length))} operations and ${grouped(BigInt(analysis.values.length))} values${options.unrollLimit > 0 ? `; dense layers of at most ${grouped(BigInt(options.unrollLimit))} multiply–adds (\`unrollLimit\`) are unrolled, ~100 bytes per multiply–add` : ""}${options.baked !== undefined ? "; baked weights add 4/3 of their bytes" : ""}`,

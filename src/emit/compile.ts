@@ -73,7 +73,7 @@ export async function compile(
     const message = parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ");
     return {
       files: [],
-      diagnostics: [diagnostic("UsageError", undefined, `invalid compile options: ${message}`)],
+      diagnostics: [diagnostic("UsageError", undefined, ["compileOptions", { problem: message }])],
       sources: new Map(),
     };
   }
@@ -108,7 +108,7 @@ export async function compileFile(
     for (const kind of new Set(unsupported.map((op) => op.kind))) {
       const uses = unsupported.filter((op) => op.kind === kind);
       diagnostics.push(
-        diagnostic("UnsupportedInCodegen", uses[0]!.span, `the code generator cannot emit \`${kind}\` yet`, {
+        diagnostic("UnsupportedInCodegen", uses[0]!.span, ["kind", { kind }], {
           notes: [
             `model \`${a.name}\` uses it ${uses.length === 1 ? "once" : `${uses.length} times`}; checking and counting support it`,
           ],
@@ -117,11 +117,10 @@ export async function compileFile(
     }
     if (a.inputIds.length === 0 || a.outputIds.length === 0) {
       diagnostics.push(
-        diagnostic(
-          "UnsupportedInCodegen",
-          entry?.models.get(a.name)?.decl.name.span,
-          `\`${a.name}\` has no ${a.inputIds.length === 0 ? "input" : "output"} to compile`,
-        ),
+        diagnostic("UnsupportedInCodegen", entry?.models.get(a.name)?.decl.name.span, [
+          "noInputOutput",
+          { model: a.name, what: a.inputIds.length === 0 ? "input" : "output" },
+        ]),
       );
       continue;
     }
@@ -150,7 +149,7 @@ export async function compileFile(
     if (options.bakeWeights !== undefined) {
       const result = bakedValues(planned, options.bakeWeights, options.dtype);
       if (typeof result === "string") {
-        diagnostics.push(diagnostic("BakeWeightsMismatch", undefined, `--bake-weights for \`${a.name}\`: ${result}`));
+        diagnostics.push(diagnostic("BakeWeightsMismatch", undefined, { model: a.name, problem: result }));
         continue;
       }
       baked = result;

@@ -2,10 +2,12 @@
 // layer kind's from the vocabulary, a block's, a loss's options), then each value checked against its
 // type: enums, exact integers and their minimums, decimals in their declared ranges, lists, bodies and
 // layer paths.
-import { diagnostic, type Span } from "../diagnostics/diagnostic.js";
+import { diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import type { Arg, Expr, Ident, Name } from "../syntax/ast.js";
+import { bindArguments } from "../vocabulary/binder.js";
 import {
+  belowMinimum,
   describeType,
   inRange,
   rangeProblem,
@@ -49,27 +51,21 @@ export function checkArgs(
   ctx: BodyCtx,
 ): LayerArgs {
   const all = [...sig.positional, ...sig.options, ...(sig.universal ? universalOptions : [])];
-  const byName = new Map<string, ParamSpec>();
-  for (const spec of all) if (!byName.has(spec.name)) byName.set(spec.name, spec);
   const bound = new Map<string, BoundArg>();
-  const givenAt = new Map<string, Span>();
-  let firstNamed: Arg | undefined;
-  let position = 0;
-  let tooMany = false;
-  const positionalCount = args.filter((a) => a.name === null).length;
 
   const bind = (spec: ParamSpec, arg: Arg): void => {
-    givenAt.set(spec.name, arg.span);
     const refused =
       arg.value.kind === "Ident" && !ctx.scope.find(arg.value.name)
         ? spec.refuses?.find((r) => r.name === (arg.value as Ident).name)
         : undefined;
     if (refused) {
       cx.report(
-        diagnostic("WrongOptionType", arg.value.span, `${sig.label} takes no \`${spec.name} = ${refused.name}\``, {
-          notes: [refused.why],
-          help: refused.help,
-        }),
+        diagnostic(
+          "WrongOptionType",
+          arg.value.span,
+          ["refused", { callee: sig.label, name: spec.name, value: refused.name }],
+          { notes: [refused.why], help: refused.help },
+        ),
       );
       bound.set(spec.name, { name: spec.name, expr: arg.value });
       return;
@@ -78,82 +74,85 @@ export function checkArgs(
     bound.set(spec.name, { name: spec.name, expr: arg.value, ...(value ? { value } : {}) });
   };
 
-  for (const arg of args) {
-    if (arg.name === null) {
-      if (firstNamed?.name) {
-        // Bind it to the next positional parameter not given yet, so nothing else cascades from it.
-        while (position < sig.positional.length && givenAt.has(sig.positional[position]!.name)) position++;
-        const would = sig.positional[position++];
+  const b = bindArguments(sig.positional, all, args);
+  for (const step of b.steps) {
+    switch (step.kind) {
+      case "bind":
+        bind(step.param, step.arg);
+        break;
+      case "positionalAfterNamed": {
+        const would = step.would;
         cx.report(
-          diagnostic("PositionalAfterNamed", arg.span, "positional argument after a named one", {
-            labels: [{ span: firstNamed.name.span, message: "named argument here" }],
-            help: would
-              ? `name it: \`${would.name} = …\`, or move it before the named arguments`
-              : "move it before the named arguments",
-          }),
+          diagnostic(
+            "PositionalAfterNamed",
+            step.arg.span,
+            {},
+            {
+              labels: [{ span: step.firstNamed.name.span, message: "named argument here" }],
+              help: would
+                ? `name it: \`${would.name} = …\`, or move it before the named arguments`
+                : "move it before the named arguments",
+            },
+          ),
         );
-        if (would) bind(would, arg);
-        continue;
+        break;
       }
-      const spec = sig.positional[position++];
-      if (!spec) {
-        if (!tooMany) {
-          const n = sig.positional.length;
-          cx.report(
-            diagnostic(
-              "TooManyArguments",
-              arg.span,
-              `${sig.label} takes ${n === 0 ? "no" : n} positional argument${n === 1 ? "" : "s"}, found ${positionalCount}`,
-              {
-                labels: [{ span: callee.span, message: `called as \`${sig.usage}\`` }],
-                ...(sig.positional[0]?.name === "out"
-                  ? {
-                      help: "the input size comes from the value flowing in: give only the output size, as in `dense(128)`",
-                    }
-                  : sig.options.length > 0
-                    ? { help: `options are passed by name, as in \`${sig.options[0]!.name} = …\`` }
-                    : {}),
-              },
-            ),
-          );
-          tooMany = true;
-        }
-        continue;
+      case "tooManyPositional": {
+        const n = sig.positional.length;
+        cx.report(
+          diagnostic(
+            "TooManyArguments",
+            step.arg.span,
+            { callee: sig.label, count: n === 0 ? "no" : n, s: n === 1 ? "" : "s", found: step.positionalCount },
+            {
+              labels: [{ span: callee.span, message: `called as \`${sig.usage}\`` }],
+              ...(sig.positional[0]?.name === "out"
+                ? {
+                    help: "the input size comes from the value flowing in: give only the output size, as in `dense(128)`",
+                  }
+                : sig.options.length > 0
+                  ? { help: `options are passed by name, as in \`${sig.options[0]!.name} = …\`` }
+                  : {}),
+            },
+          ),
+        );
+        break;
       }
-      bind(spec, arg);
-      continue;
+      case "unknownName": {
+        const name = step.arg.name;
+        const names = step.names;
+        cx.report(
+          diagnostic(
+            "UnknownOption",
+            name.span,
+            { callee: sig.label, name: name.name },
+            {
+              help:
+                didYouMeanHelp(name.name, names) ??
+                (names.length ? `options of ${sig.label}: ${names.map((n) => `\`${n}\``).join(", ")}` : undefined),
+            },
+          ),
+        );
+        checkValue(cx, step.arg.value, anyArgType, ctx, `\`${name.name}\``);
+        break;
+      }
+      case "duplicate":
+        cx.report(
+          diagnostic(
+            "DuplicateOption",
+            step.arg.name.span,
+            { name: step.param.name },
+            {
+              labels: [{ span: step.first, message: "first given here" }],
+              help: "remove one of them",
+            },
+          ),
+        );
+        break;
     }
-    firstNamed ??= arg;
-    const name = arg.name;
-    const spec = byName.get(name.name);
-    if (!spec) {
-      const names = all.map((s) => s.name);
-      cx.report(
-        diagnostic("UnknownOption", name.span, `${sig.label} has no option \`${name.name}\``, {
-          help:
-            didYouMeanHelp(name.name, names) ??
-            (names.length ? `options of ${sig.label}: ${names.map((n) => `\`${n}\``).join(", ")}` : undefined),
-        }),
-      );
-      checkValue(cx, arg.value, anyArgType, ctx, `\`${name.name}\``);
-      continue;
-    }
-    const prev = givenAt.get(spec.name);
-    if (prev) {
-      cx.report(
-        diagnostic("DuplicateOption", name.span, `\`${spec.name}\` is given twice`, {
-          labels: [{ span: prev, message: "first given here" }],
-          help: "remove one of them",
-        }),
-      );
-      continue;
-    }
-    bind(spec, arg);
   }
 
-  const missing = all
-    .filter((spec) => spec.default === undefined && !givenAt.has(spec.name))
-    .map((s) => `\`${s.name}\``);
+  const missing = b.missing.map((s) => `\`${s.name}\``);
   if (missing.length > 0) {
     const list =
       missing.length === 1 ? missing[0]! : `${missing.slice(0, -1).join(", ")} and ${missing[missing.length - 1]!}`;
@@ -161,7 +160,7 @@ export function checkArgs(
       diagnostic(
         "MissingArgument",
         callee.span,
-        `missing argument${missing.length === 1 ? "" : "s"} ${list} of ${sig.label}`,
+        { s: missing.length === 1 ? "" : "s", names: list, callee: sig.label },
         {
           help: `${sig.label} is called as \`${sig.usage}\``,
         },
@@ -188,7 +187,7 @@ export function checkValue(
       diagnostic(
         "WrongOptionType",
         expr.span,
-        `${what} expects ${describeType(type)}, found ${describeNonNumber(expr)}`,
+        ["expects", { what, type: describeType(type), found: describeNonNumber(expr) }],
         extra,
       ),
     );
@@ -207,10 +206,15 @@ export function checkValue(
       const enums = alts.flatMap((t) => (t.kind === "enum" ? t.values : []));
       if (enums.length > 0) {
         cx.report(
-          diagnostic("BadEnumValue", expr.span, `\`${name}\` is not a valid value for ${what}`, {
-            help: didYouMeanHelp(name, enums) ?? `expected ${describeType(type)}`,
-            notes: [`${what} accepts ${describeType(type)}`],
-          }),
+          diagnostic(
+            "BadEnumValue",
+            expr.span,
+            { name, what },
+            {
+              help: didYouMeanHelp(name, enums) ?? `expected ${describeType(type)}`,
+              notes: [`${what} accepts ${describeType(type)}`],
+            },
+          ),
         );
         return undefined;
       }
@@ -236,11 +240,10 @@ export function checkValue(
       if (!list) return wrongType();
       if (list.length !== undefined && expr.items.length !== list.length) {
         cx.report(
-          diagnostic(
-            "WrongOptionType",
-            expr.span,
-            `${what} expects ${describeType(type)}, found a list of ${expr.items.length}`,
-          ),
+          diagnostic("WrongOptionType", expr.span, [
+            "listLength",
+            { what, type: describeType(type), count: expr.items.length },
+          ]),
         );
         return undefined;
       }
@@ -295,8 +298,7 @@ function numericValue(
       const mins = ints.map((t) => t.min);
       const min = mins.some((m) => m === undefined) ? undefined : mins.reduce((a, b) => (a! < b! ? a : b));
       if (min !== undefined && value.value < min) {
-        const rule = min === 1n ? "must be positive" : min === 0n ? "must not be negative" : `must be at least ${min}`;
-        cx.report(diagnostic("NonPositiveSize", expr.span, `${what} ${rule}, found ${value.value}`));
+        cx.report(diagnostic("NonPositiveSize", expr.span, belowMinimum(what, min, value.value)));
         return undefined;
       }
       return { kind: "int", value: value.value };

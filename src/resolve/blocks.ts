@@ -159,7 +159,12 @@ function resolveInputType(cx: ResolveContext, name: Name, type: TypeExpr, scope:
     );
     if (value.kind === "int") {
       if (value.value < 1n) {
-        cx.report(diagnostic("NonPositiveSize", dim.size.span, { what: "an input dimension", value: value.value }));
+        cx.report(
+          diagnostic("NonPositiveSize", dim.size.span, [
+            "positive",
+            { what: "an input dimension", value: value.value },
+          ]),
+        );
         dims.push({ kind: "invalid" });
       } else dims.push({ kind: "int", value: value.value });
     } else if (value.kind === "symbolic") {
@@ -192,7 +197,7 @@ function positiveInt(cx: ResolveContext, expr: Expr, ctx: NumCtx): bigint | unde
   const value = evaluateNumber(cx, expr, ctx, false);
   if (value.kind !== "int") return undefined;
   if (value.value < 1n) {
-    cx.report(diagnostic("NonPositiveSize", expr.span, { what: ctx.what, value: value.value }));
+    cx.report(diagnostic("NonPositiveSize", expr.span, ["positive", { what: ctx.what, value: value.value }]));
     return undefined;
   }
   return value.value;

@@ -101,7 +101,7 @@ function unknownStageName(cx: ResolveContext, ident: Ident, ctx: BodyCtx, starts
   if (valueLike) {
     cx.report(diagnostic("UnknownValue", ident.span, { name: ident.name }, { help, notes }));
   } else {
-    cx.report(diagnostic("UnknownLayer", ident.span, { name: ident.name }, { help, notes }));
+    cx.report(diagnostic("UnknownLayer", ident.span, ["unknown", { name: ident.name }], { help, notes }));
   }
 }
 
@@ -111,15 +111,10 @@ function unknownLayer(cx: ResolveContext, callee: Name, ctx: BodyCtx): void {
   else if (ctx.scope.find(callee.name)) notes.push(`\`${callee.name}\` is a number, not a layer`);
   else if (cx.modelNames.has(callee.name)) notes.push(`\`${callee.name}\` is a model; only blocks can be called`);
   cx.report(
-    diagnostic(
-      "UnknownLayer",
-      callee.span,
-      { name: callee.name },
-      {
-        help: didYouMeanHelp(callee.name, [...layerKinds.keys(), ...cx.blocks.keys()]),
-        notes,
-      },
-    ),
+    diagnostic("UnknownLayer", callee.span, ["unknown", { name: callee.name }], {
+      help: didYouMeanHelp(callee.name, [...layerKinds.keys(), ...cx.blocks.keys()]),
+      notes,
+    }),
   );
 }
 

@@ -2,8 +2,9 @@
 // named ones by name — for layer calls, loss calls and block calls alike. It decides and reports nothing
 // itself: it returns the steps in argument order (a binding, or a problem: a positional argument after a
 // named one, too many positional arguments, an unknown or repeated name) and the required parameters left
-// without an argument, and each caller words them (the resolver as diagnostics; the analysis, which runs
-// only on resolved files, reads the bindings).
+// without an argument, for its caller to word. Its caller is the resolver (src/resolve/arguments.ts), which
+// reports the problems and records the bindings (`CallTarget.args`); the analysis reads those, so every
+// call's arguments are bound once.
 import type { Arg, Name } from "../syntax/ast.js";
 import type { Span } from "../diagnostics/diagnostic.js";
 

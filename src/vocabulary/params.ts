@@ -1,5 +1,6 @@
 // The types of arguments and options of the vocabulary (what a parameter accepts, its PyTorch default, its
 // range) and the building blocks the kind definitions (kinds/) write their signatures with.
+import type { MessageArgs } from "../diagnostics/message.js";
 import type { Body, Expr } from "../syntax/ast.js";
 
 // ── Types of arguments and options ───────────────────────────────────────────────────────────────────
@@ -57,13 +58,13 @@ export function rangeProblem(
   value: number,
   range: NumberRange,
   verb: string,
-): { message: string; note: string; help: string } | undefined {
+): { message: MessageArgs<"OptionOutOfRange">; note: string; help: string } | undefined {
   if (inRange(value, range)) return undefined;
   const finite = Number.isFinite(value);
   const shown = finite ? String(value) : Number.isNaN(value) ? "NaN" : "a number too large to represent";
   const rule = describeRange(range);
   return {
-    message: finite ? `${what} must be ${rule}, found ${shown}` : `${what} must be a finite number, found ${shown}`,
+    message: finite ? ["range", { what, rule, value: shown }] : ["notFinite", { what, value: shown }],
     note: `${what}: ${range.why}`,
     help: rule === "finite" ? `${verb} a finite number` : `${verb} a finite number ${rule}`,
   };
@@ -83,9 +84,14 @@ export function intMinimum(type: ArgType, kind: "int" | "item"): bigint | undefi
   return mins.reduce((x, y) => (x! < y! ? x : y));
 }
 
-/** How NN3005 states a minimum: "must be positive", "must not be negative", "must be at least -1". */
-export function minimumRule(min: bigint): string {
-  return min === 1n ? "must be positive" : min === 0n ? "must not be negative" : `must be at least ${min}`;
+/** How NN3005 states that `value` of `what` is below a minimum: "must be positive", "must not be
+ *  negative", "must be at least -1". */
+export function belowMinimum(what: string, min: bigint, value: bigint): MessageArgs<"NonPositiveSize"> {
+  return min === 1n
+    ? ["positive", { what, value }]
+    : min === 0n
+      ? ["notNegative", { what, value }]
+      : ["atLeast", { what, min, value }];
 }
 
 /** Whether a number is finite and within the range. */

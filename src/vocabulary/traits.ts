@@ -3,6 +3,7 @@
 // its channels or features. The analysis reports them (NN3016 WrongDtype, NN3017 SequenceAsChannels).
 import { grouped } from "../diagnostics/numbers.js";
 import type { Label } from "../diagnostics/diagnostic.js";
+import type { MessageArgs } from "../diagnostics/message.js";
 import type { LayerTraits } from "./kind.js";
 import { layers } from "./layers.js";
 import { showShape, type TensorValue } from "./types.js";
@@ -11,8 +12,8 @@ export { maxSplitParts } from "./kinds/shape.js";
 
 /** What is wrong with a value given to a kind, by its traits; the analysis reports it with a label at the
  *  value's origin (`showInput`) or the given labels. */
-export interface TraitProblem {
-  readonly message: string;
+export interface TraitProblem<M> {
+  readonly message: M;
   readonly help?: string;
   readonly notes?: readonly string[];
   /** Label the value given ("this has shape …"); otherwise `labels` say where the problem came from. */
@@ -25,13 +26,17 @@ const keepIds = layers.filter((e) => e.tokenIds === "keeps").map((e) => `\`${e.k
 
 /** Token ids given to a kind that `rejects` them, or floats given to the kind that `reads` ids (saying
  *  where ids were lost when the floats were computed from ids); checked before the kind's shape rule. */
-export function tokenIdProblem(traits: LayerTraits, kind: string, input: TensorValue): TraitProblem | undefined {
+export function tokenIdProblem(
+  traits: LayerTraits,
+  kind: string,
+  input: TensorValue,
+): TraitProblem<MessageArgs<"WrongDtype">> | undefined {
   if (traits.tokenIds === "reads" && input.dtype !== "token") {
     const lost = input.idsLost;
     if (lost) {
       // Averaged or added ids index the table at fractional or out-of-range rows (NaN or a wrong row).
       return {
-        message: `\`${kind}\` expects token ids, but its input ${showShape(input.shape)} was computed from token ids by ${lost.by}`,
+        message: ["idsLost", { kind, shape: showShape(input.shape), by: lost.by }],
         showInput: false,
         labels: [{ span: lost.span, message: `${lost.by} does not keep token ids: its result is not an id` }],
         notes: [`only ${keepIds.slice(0, -1).join(", ")} and ${keepIds[keepIds.length - 1]} keep token ids`],
@@ -39,14 +44,14 @@ export function tokenIdProblem(traits: LayerTraits, kind: string, input: TensorV
       };
     }
     return {
-      message: `\`${kind}\` expects token ids, found float features ${showShape(input.shape)}`,
+      message: ["floats", { kind, shape: showShape(input.shape) }],
       showInput: true,
       help: "declare the input as `token[T] of vocab`",
     };
   }
   if (traits.tokenIds !== "rejects" || input.dtype !== "token") return undefined;
   return {
-    message: `\`${kind}\` expects float features, found token ids ${showShape(input.shape)}`,
+    message: ["ids", { kind, shape: showShape(input.shape) }],
     showInput: true,
     help: "token ids go through `embedding(vocab, dim)` first",
   };
@@ -61,7 +66,7 @@ export function channelAxisProblem(
   kind: string,
   input: TensorValue,
   arg: (name: string) => bigint | undefined,
-): TraitProblem | undefined {
+): TraitProblem<MessageArgs<"SequenceAsChannels">> | undefined {
   const shape = input.shape;
   if (traits.channels === "none" || shape.length === 0) return undefined;
   if (traits.channelsUnless && arg(traits.channelsUnless.param) === traits.channelsUnless.value) return undefined;
@@ -99,7 +104,7 @@ export function channelAxisProblem(
   }
   return {
     showInput: true,
-    message: `\`${kind}\` reads its ${axisWord} from ${where}, but ${where} of ${showShape(shape)} ${what}`,
+    message: { kind, axis: axisWord, where, shape: showShape(shape), what },
     notes: [
       `a length is not a ${first ? "channel" : "feature"} count: read as ${axisWord}, it would give the layer ${grouped(d.size)} input ${axisWord}`,
     ],

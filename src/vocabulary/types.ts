@@ -2,6 +2,7 @@
 // semantics of the vocabulary. Everything numeric is an exact bigint.
 import type { DiagnosticName } from "../diagnostics/catalogue.js";
 import type { Label, Span } from "../diagnostics/diagnostic.js";
+import type { MessageArgs } from "../diagnostics/message.js";
 
 /** One axis of a per-sample shape (the batch axis is never written). A symbolic axis (`seq`) carries its
  *  declared maximum as `size`; every figure computed from it is at that maximum. `seq` marks axes that
@@ -122,7 +123,7 @@ export interface LayerCtx {
   /** The name of an enum option (`approximate = tanh` → "tanh"); undefined when an integer was given. */
   name(name: string): string | undefined;
   /** Reports an error and returns undefined, for `return ctx.fail(…)`. */
-  fail(code: DiagnosticName, message: string, options?: FailOptions): undefined;
+  fail<N extends DiagnosticName>(code: N, message: MessageArgs<N>, options?: FailOptions): undefined;
 }
 
 export type LayerSemantics = (ctx: LayerCtx) => LayerOutcome | undefined;

@@ -8,7 +8,7 @@ const prelu: LayerSemantics = (ctx) => {
   const n = ctx.int("num_parameters");
   const channels = ctx.input.shape[0]?.size ?? 1n;
   if (n !== 1n && n !== channels) {
-    return ctx.fail("ShapeMismatch", `prelu has ${n} slopes but the input has ${channels} channels`, {
+    return ctx.fail("ShapeMismatch", ["prelu", { slopes: n, channels }], {
       arg: "num_parameters",
       showInput: true,
       help: "use 1 (one shared slope) or the channel count",

@@ -28,7 +28,7 @@ const attention: LayerSemantics = (ctx) => {
   if (ctx.has("head_dim")) hd = ctx.int("head_dim");
   else {
     if (D % heads !== 0n) {
-      return ctx.fail("NotDivisible", `${heads} heads do not divide the model width ${D}`, {
+      return ctx.fail("NotDivisible", ["heads", { heads, width: D }], {
         arg: "heads",
         showInput: true,
         help: "choose a head count that divides the width, or give `head_dim`",
@@ -37,13 +37,13 @@ const attention: LayerSemantics = (ctx) => {
     hd = D / heads;
   }
   if (heads % kvHeads !== 0n) {
-    return ctx.fail("NotDivisible", `kv_heads = ${kvHeads} does not divide heads = ${heads}`, {
+    return ctx.fail("NotDivisible", ["kvHeads", { kvHeads, heads }], {
       arg: "kv_heads",
       help: "each key/value head serves the same number of query heads",
     });
   }
   if (ctx.bool("rope") && hd % 2n !== 0n) {
-    return ctx.fail("NotDivisible", `rotary positions need an even head dimension, found ${hd}`, { arg: "rope" });
+    return ctx.fail("NotDivisible", ["rotaryHead", { headDim: hd }], { arg: "rope" });
   }
   const bias = ctx.bool("bias");
   const outBias = ctx.has("out_bias") ? ctx.bool("out_bias") : bias;

@@ -24,12 +24,12 @@ export function same(ctx: LayerCtx): LayerOutcome | undefined {
 export function requireFeatureAxis(ctx: LayerCtx, what: string): Dim | undefined {
   const shape = ctx.input.shape;
   if (shape.length === 0) {
-    ctx.fail("WrongRank", `\`${ctx.kind}\` expects ${what}, found a scalar`, { showInput: true });
+    ctx.fail("WrongRank", ["scalar", { kind: ctx.kind, what }], { showInput: true });
     return undefined;
   }
   const leading = shape.slice(0, -1);
   if (leading.some((d) => !d.seq)) {
-    ctx.fail("WrongRank", `\`${ctx.kind}\` expects ${what}, found ${showShape(shape)}`, {
+    ctx.fail("WrongRank", ["expects", { kind: ctx.kind, what, shape: showShape(shape) }], {
       showInput: true,
       help:
         shape.length === 2
@@ -64,7 +64,7 @@ export function spatialInput(ctx: LayerCtx, rank: number): Shape | undefined {
   const shape = ctx.input.shape;
   if (shape.length !== rank + 1) {
     const wanted = rank === 1 ? "[C, L]" : "[C, H, W]";
-    ctx.fail("WrongRank", `\`${ctx.kind}\` expects ${wanted}, found ${showShape(shape)}`, {
+    ctx.fail("WrongRank", ["expects", { kind: ctx.kind, what: wanted, shape: showShape(shape) }], {
       showInput: true,
       help: shape.length === 1 && rank === 2 ? "add `reshape([C, H, W])` before it" : undefined,
     });
@@ -90,7 +90,7 @@ export function checkOut(ctx: LayerCtx, sizes: bigint[], inputs: Shape): boolean
   if (bad === -1) return true;
   ctx.fail(
     "SizeBelowOne",
-    `\`${ctx.kind}\` output size drops to ${sizes[bad]} along axis ${bad + 1} of ${showShape(inputs)}`,
+    { kind: ctx.kind, size: sizes[bad]!, axis: bad + 1, shape: showShape(inputs) },
     {
       showInput: true,
       help: "use a smaller kernel or stride, or add padding",
@@ -102,7 +102,7 @@ export function checkOut(ctx: LayerCtx, sizes: bigint[], inputs: Shape): boolean
 export function axisOf(ctx: LayerCtx, name: string, rank: number): number | undefined {
   const a = normalizeAxis(ctx.int(name), rank);
   if (a === undefined) {
-    ctx.fail("AxisOutOfRange", `axis ${ctx.int(name)} is out of range for ${showShape(ctx.input.shape)}`, {
+    ctx.fail("AxisOutOfRange", ["axis", { axis: ctx.int(name), shape: showShape(ctx.input.shape) }], {
       arg: name,
       showInput: true,
       help: "axes do not count the batch; -1 is the last axis",
@@ -119,7 +119,7 @@ export function withPositions(d: Dim, from: Dim): Dim {
 export function sequenceInput(ctx: LayerCtx): { t: Dim; d: Dim } | undefined {
   const shape = ctx.input.shape;
   if (shape.length !== 2 || !shape[0]!.seq) {
-    ctx.fail("WrongRank", `\`${ctx.kind}\` expects a sequence [T, D], found ${showShape(shape)}`, {
+    ctx.fail("WrongRank", ["expects", { kind: ctx.kind, what: "a sequence [T, D]", shape: showShape(shape) }], {
       showInput: true,
       help:
         shape.length === 3

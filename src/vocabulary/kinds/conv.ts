@@ -57,7 +57,7 @@ function conv(rank: number): LayerSemantics {
     const groups = ctx.int("groups");
     if (cin % groups !== 0n || out % groups !== 0n) {
       const which = cin % groups !== 0n ? `input channels ${cin}` : `output channels ${out}`;
-      return ctx.fail("NotDivisible", `groups = ${groups} does not divide the ${which}`, {
+      return ctx.fail("NotDivisible", ["groups", { groups, which }], {
         arg: "groups",
         showInput: true,
         help: "groups must divide both the input and the output channel counts",
@@ -76,7 +76,7 @@ function conv(rank: number): LayerSemantics {
       const span = dl[i]! * (k[i]! - 1n) + 1n;
       if (mode === "same") {
         if (s[i] !== 1n)
-          return ctx.fail("WrongOptionType", "`padding = same` needs stride 1", {
+          return ctx.fail("WrongOptionType", ["sameStride", {}], {
             arg: "padding",
             help: "give the padding as a number",
           });
@@ -111,7 +111,7 @@ const convTranspose2d: LayerSemantics = (ctx) => {
   const out = ctx.int("out");
   const groups = ctx.int("groups");
   if (cin % groups !== 0n || out % groups !== 0n) {
-    return ctx.fail("NotDivisible", `groups = ${groups} does not divide both channel counts (${cin} in, ${out} out)`, {
+    return ctx.fail("NotDivisible", ["groupsBoth", { groups, cin, out }], {
       arg: "groups",
     });
   }
@@ -122,7 +122,7 @@ const convTranspose2d: LayerSemantics = (ctx) => {
   const dl = perAxis(ctx, "dilation", 2);
   for (let i = 0; i < 2; i++) {
     if (op[i]! >= s[i]! && op[i]! >= dl[i]!) {
-      return ctx.fail("WrongOptionType", "output_padding must be smaller than stride or dilation", {
+      return ctx.fail("WrongOptionType", ["outputPadding", {}], {
         arg: "output_padding",
       });
     }

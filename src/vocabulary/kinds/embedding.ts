@@ -12,18 +12,14 @@ const embedding: LayerSemantics = (ctx) => {
   const num = ctx.int("num");
   const d = ctx.int("dim");
   if (ctx.input.vocab !== undefined && ctx.input.vocab > num) {
-    return ctx.fail(
-      "ShapeMismatch",
-      `token ids go up to ${grouped(ctx.input.vocab - 1n)}, but the embedding has ${grouped(num)} rows`,
-      {
-        arg: "num",
-        showInput: true,
-        help: `give it one row per id: \`embedding(${ctx.input.vocab}, ${d})\``,
-      },
-    );
+    return ctx.fail("ShapeMismatch", ["embeddingRows", { max: grouped(ctx.input.vocab - 1n), rows: grouped(num) }], {
+      arg: "num",
+      showInput: true,
+      help: `give it one row per id: \`embedding(${ctx.input.vocab}, ${d})\``,
+    });
   }
   if (ctx.has("padding_idx") && ctx.int("padding_idx") >= num) {
-    return ctx.fail("AxisOutOfRange", `padding_idx ${ctx.int("padding_idx")} is not a row of a ${num}-row embedding`, {
+    return ctx.fail("AxisOutOfRange", ["paddingIdx", { index: ctx.int("padding_idx"), rows: num }], {
       arg: "padding_idx",
     });
   }
@@ -43,7 +39,7 @@ const positional: LayerSemantics = (ctx) => {
   const max = ctx.int("max");
   const d = ctx.int("dim");
   if (s.d.size !== d) {
-    return ctx.fail("ShapeMismatch", `positional(${max}, ${d}) is added to vectors of ${s.d.size}`, {
+    return ctx.fail("ShapeMismatch", ["positional", { max, dim: d, width: s.d.size }], {
       arg: "dim",
       showInput: true,
     });
@@ -51,7 +47,7 @@ const positional: LayerSemantics = (ctx) => {
   if (s.t.size > max) {
     return ctx.fail(
       "SequenceTooLong",
-      `the sequence has ${s.t.symbol ? "up to " : ""}${grouped(s.t.size)} positions, but \`positional\` has ${grouped(max)}`,
+      { upTo: s.t.symbol ? "up to " : "", length: grouped(s.t.size), max: grouped(max) },
       {
         arg: "max",
         showInput: true,
@@ -72,7 +68,7 @@ const classToken: LayerSemantics = (ctx) => {
   if (!s) return undefined;
   const d = ctx.int("dim");
   if (s.d.size !== d)
-    return ctx.fail("ShapeMismatch", `class_token(${d}) is prepended to vectors of ${s.d.size}`, {
+    return ctx.fail("ShapeMismatch", ["classToken", { dim: d, width: s.d.size }], {
       arg: "dim",
       showInput: true,
     });
@@ -95,7 +91,7 @@ const rotary: LayerSemantics = (ctx) => {
   const s = sequenceInput(ctx);
   if (!s) return undefined;
   if (s.d.size % 2n !== 0n)
-    return ctx.fail("NotDivisible", `rotary positions rotate pairs, but the width ${s.d.size} is odd`, {
+    return ctx.fail("NotDivisible", ["rotaryWidth", { width: s.d.size }], {
       showInput: true,
     });
   return { output: ctx.input.shape, tensors: [], macs: 0n };

@@ -6,7 +6,7 @@ import { ones, same } from "./common.js";
 
 const layernorm: LayerSemantics = (ctx) => {
   if (ctx.input.shape.length === 0)
-    return ctx.fail("WrongRank", "`layernorm` needs at least one axis", { showInput: true });
+    return ctx.fail("WrongRank", ["noAxis", { kind: "layernorm" }], { showInput: true });
   const d = ctx.input.shape[ctx.input.shape.length - 1]!.size;
   const tensors: TensorSpec[] = [];
   if (ctx.bool("affine")) {
@@ -27,9 +27,13 @@ const rmsnorm: LayerSemantics = (ctx) => {
 const batchnorm: LayerSemantics = (ctx) => {
   const shape = ctx.input.shape;
   if (shape.length < 1 || shape.length > 3) {
-    return ctx.fail("WrongRank", `\`batchnorm\` expects [C], [C, L] or [C, H, W], found ${showShape(shape)}`, {
-      showInput: true,
-    });
+    return ctx.fail(
+      "WrongRank",
+      ["expects", { kind: "batchnorm", what: "[C], [C, L] or [C, H, W]", shape: showShape(shape) }],
+      {
+        showInput: true,
+      },
+    );
   }
   const c = shape[0]!.size;
   const tensors: TensorSpec[] = [];
@@ -51,11 +55,12 @@ const batchnorm: LayerSemantics = (ctx) => {
 
 const groupnorm: LayerSemantics = (ctx) => {
   const shape = ctx.input.shape;
-  if (shape.length < 1) return ctx.fail("WrongRank", "`groupnorm` expects [C, …]", { showInput: true });
+  if (shape.length < 1)
+    return ctx.fail("WrongRank", ["expectsOnly", { kind: "groupnorm", what: "[C, …]" }], { showInput: true });
   const c = shape[0]!.size;
   const g = ctx.int("groups");
   if (c % g !== 0n) {
-    return ctx.fail("NotDivisible", `groupnorm: ${g} groups do not divide ${c} channels`, {
+    return ctx.fail("NotDivisible", ["groupnorm", { groups: g, channels: c }], {
       arg: "groups",
       showInput: true,
     });

@@ -36,7 +36,7 @@ function pool(rank: number, kind: "max" | "avg"): LayerSemantics {
     const sizes: bigint[] = [];
     for (let i = 0; i < rank; i++) {
       if (p[i]! * 2n > k[i]!) {
-        return ctx.fail("WrongOptionType", `padding ${p[i]} is more than half the kernel ${k[i]}`, { arg: "padding" });
+        return ctx.fail("WrongOptionType", ["poolPadding", { padding: p[i]!, kernel: k[i]! }], { arg: "padding" });
       }
       const L = shape[i + 1]!.size;
       const num = L + 2n * p[i]! - dl[i]! * (k[i]! - 1n) - 1n;
@@ -56,7 +56,19 @@ function pool(rank: number, kind: "max" | "avg"): LayerSemantics {
           if (start < 0n && (first >= k[i]! || start + first * dl[i]! >= L)) {
             return ctx.fail(
               "WrongOptionType",
-              `window ${w} of \`${ctx.kind}\` along axis ${i + 1} covers only padding (kernel ${k[i]}, dilation ${dl[i]}, padding ${p[i]}, ${L} position${L === 1n ? "" : "s"})`,
+              [
+                "window",
+                {
+                  window: w,
+                  kind: ctx.kind,
+                  axis: i + 1,
+                  kernel: k[i]!,
+                  dilation: dl[i]!,
+                  padding: p[i]!,
+                  length: L,
+                  s: L === 1n ? "" : "s",
+                },
+              ],
               {
                 arg: "dilation",
                 showInput: true,
@@ -77,7 +89,10 @@ const globalAvgPool: LayerSemantics = (ctx) => {
   if (ctx.input.shape.length < 2) {
     return ctx.fail(
       "WrongRank",
-      `\`global_avg_pool\` expects [C, …] with at least one spatial axis, found ${showShape(ctx.input.shape)}`,
+      [
+        "expects",
+        { kind: "global_avg_pool", what: "[C, …] with at least one spatial axis", shape: showShape(ctx.input.shape) },
+      ],
       {
         showInput: true,
       },

@@ -22,8 +22,7 @@ const flatten: LayerSemantics = (ctx) => {
   if (start === undefined) return undefined;
   const end = axisOf(ctx, "end", shape.length);
   if (end === undefined) return undefined;
-  if (end < start)
-    return ctx.fail("AxisOutOfRange", `flatten end axis ${end} comes before start axis ${start}`, { arg: "end" });
+  if (end < start) return ctx.fail("AxisOutOfRange", ["flatten", { end, start }], { arg: "end" });
   const merged = shape.slice(start, end + 1).reduce((a, d) => a * d.size, 1n);
   const leading = shape.slice(0, start);
   return { output: [...leading, dim(merged)], tensors: [], macs: 0n };
@@ -33,16 +32,16 @@ const reshape: LayerSemantics = (ctx) => {
   const sizes = [...ctx.ints("shape")];
   const total = product(ctx.input.shape);
   const unknown = sizes.filter((s) => s === -1n).length;
-  if (unknown > 1) return ctx.fail("WrongOptionType", "only one size of a reshape may be -1", { arg: "shape" });
+  if (unknown > 1) return ctx.fail("WrongOptionType", ["reshapeUnknown", {}], { arg: "shape" });
   if (sizes.some((s) => s < -1n || s === 0n)) {
-    return ctx.fail("NonPositiveSize", "reshape sizes must be positive (or one -1)", { arg: "shape" });
+    return ctx.fail("NonPositiveSize", ["reshape", {}], { arg: "shape" });
   }
   const known = sizes.filter((s) => s !== -1n).reduce((a, b) => a * b, 1n);
   if (unknown === 1) {
     if (total % known !== 0n) {
       return ctx.fail(
         "NotDivisible",
-        `cannot reshape ${showShape(ctx.input.shape)} (${total} elements) into ${formatList(sizes)}`,
+        ["reshape", { shape: showShape(ctx.input.shape), total, sizes: formatList(sizes) }],
         {
           arg: "shape",
           showInput: true,
@@ -53,7 +52,7 @@ const reshape: LayerSemantics = (ctx) => {
   } else if (known !== total) {
     return ctx.fail(
       "ShapeMismatch",
-      `cannot reshape ${showShape(ctx.input.shape)} (${total} elements) into ${formatList(sizes)} (${known})`,
+      ["reshape", { shape: showShape(ctx.input.shape), total, sizes: formatList(sizes), known }],
       {
         arg: "shape",
         showInput: true,
@@ -96,7 +95,7 @@ const take: LayerSemantics = (ctx) => {
   const index = ctx.int("index");
   const size = shape[axis]!.size;
   if (index >= size || index < -size) {
-    return ctx.fail("AxisOutOfRange", `index ${index} is out of range for an axis of size ${size}`, {
+    return ctx.fail("AxisOutOfRange", ["index", { index, size }], {
       arg: "index",
       showInput: true,
     });
@@ -115,9 +114,13 @@ const concat: LayerSemantics = (ctx) => {
   const inputs = ctx.inputs;
   const first = inputs[0]!;
   if (inputs.length < 2)
-    return ctx.fail("TooFewValues", "`concat` needs a list of at least two values: `[a, b] -> concat`", {
-      showInput: true,
-    });
+    return ctx.fail(
+      "TooFewValues",
+      {},
+      {
+        showInput: true,
+      },
+    );
   const axis = axisOf(ctx, "axis", first.shape.length);
   if (axis === undefined) return undefined;
   let total = 0n;
@@ -125,17 +128,13 @@ const concat: LayerSemantics = (ctx) => {
     const ok =
       v.shape.length === first.shape.length && v.shape.every((d, i) => i === axis || sameDim(d, first.shape[i]!));
     if (!ok) {
-      return ctx.fail(
-        "ShapeMismatch",
-        `cannot concatenate ${showShape(first.shape)} and ${showShape(v.shape)} along axis ${axis}`,
-        {
-          labels: [
-            { span: first.origin, message: `this is ${showShape(first.shape)}` },
-            { span: v.origin, message: `this is ${showShape(v.shape)}` },
-          ],
-          help: "every axis but the concatenated one must match",
-        },
-      );
+      return ctx.fail("ShapeMismatch", ["concat", { a: showShape(first.shape), b: showShape(v.shape), axis }], {
+        labels: [
+          { span: first.origin, message: `this is ${showShape(first.shape)}` },
+          { span: v.origin, message: `this is ${showShape(v.shape)}` },
+        ],
+        help: "every axis but the concatenated one must match",
+      });
     }
     total += v.shape[axis]!.size;
   }
@@ -159,7 +158,7 @@ const split: LayerSemantics = (ctx) => {
   if (count > maxSplitParts) {
     return ctx.fail(
       "TooManyParts",
-      `a split into ${grouped(count)} parts; nnc allows at most ${grouped(maxSplitParts)}`,
+      { count: grouped(count), max: grouped(maxSplitParts) },
       {
         arg: "parts",
         help: "split into fewer, larger parts (a `reshape` can give each part an axis of its own)",
@@ -169,7 +168,7 @@ const split: LayerSemantics = (ctx) => {
   if (!ctx.isList("parts")) {
     const n = ctx.int("parts");
     if (size % n !== 0n) {
-      return ctx.fail("NotDivisible", `cannot split an axis of ${size} into ${n} equal parts`, {
+      return ctx.fail("NotDivisible", ["split", { size, parts: n }], {
         arg: "parts",
         showInput: true,
       });
@@ -179,7 +178,7 @@ const split: LayerSemantics = (ctx) => {
     parts = [...ctx.ints("parts")];
     const sum = parts.reduce((a, b) => a + b, 0n);
     if (sum !== size) {
-      return ctx.fail("ShapeMismatch", `split sizes add up to ${sum}, but the axis has ${size}`, {
+      return ctx.fail("ShapeMismatch", ["splitSizes", { sum, size }], {
         arg: "parts",
         showInput: true,
       });
