@@ -56,6 +56,15 @@ describe("counting", () => {
       params: 40n,
       extra: { macs: 32n },
     },
+    // nn.Hardswish and nn.Hardsigmoid have no parameters (PyTorch docs: Hardswish(x) = x · ReLU6(x + 3) / 6,
+    // Hardsigmoid(x) = ReLU6(x + 3) / 6, no weights; `list(nn.Hardswish().parameters())` is empty): only dense
+    // 4→8 (4·8 + 8 = 40) counts, and they add no MACs. `hardsigmoid` is PyTorch's spelling of `hard_sigmoid`.
+    {
+      name: "hardswish and hardsigmoid have no parameters",
+      source: model("f32[4]", "dense(8) hardswish hardsigmoid hard_sigmoid"),
+      params: 40n,
+      extra: { macs: 32n },
+    },
     { name: "repeat zero times", source: model("f32[4]", "repeat 0 { dense(4) }\ndense(2)"), params: 10n },
     // embedding 10·4 = 40; dense 4→10 tied to it: 10 biases only → 50; counted twice 90
     {

@@ -770,6 +770,8 @@ describe("vocabulary", () => {
       "mish",
       "sigmoid",
       "hard_sigmoid",
+      "hardsigmoid",
+      "hardswish",
       "tanh",
       "softplus",
       "softsign",
