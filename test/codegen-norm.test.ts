@@ -317,6 +317,26 @@ const normCases: Case[] = [
         ...(affine ? { weight: param("gn.weight")!, bias: param("gn.bias")! } : {}),
       }),
   })),
+  // instancenorm is PyTorch's InstanceNorm1d/2d: F.instance_norm normalizes each channel of each sample over
+  // its positions, which is group_norm with one group per channel, so the reference is groupnormRef(x, C).
+  // affine = false by default (PyTorch's default); with affine, weight and bias of C.
+  ...(
+    [
+      [[4, 5], ""],
+      [[3, 2, 3], "affine = true"],
+      [[2, 7], "affine = true, eps = 1e-3"],
+    ] as const
+  ).map(([shape, options]): Case => ({
+    name: `instancenorm ${JSON.stringify(shape)} ${options || "defaults"}`,
+    shape,
+    body: `instancenorm${options ? `(${options})` : ""} as inorm`,
+    n: 2,
+    reference: (x, param) =>
+      groupnormRef(x, shape[0], {
+        eps: options.includes("1e-3") ? 1e-3 : 1e-5,
+        ...(param("inorm.weight") ? { weight: param("inorm.weight")!, bias: param("inorm.bias")! } : {}),
+      }),
+  })),
   ...(
     [
       [[7], ""],

@@ -65,6 +65,21 @@ describe("counting", () => {
       params: 40n,
       extra: { macs: 32n },
     },
+    // nn.InstanceNorm1d(8) has affine=False and track_running_stats=False by default (PyTorch docs): no
+    // parameters and no buffers (torch 1.13: sum of parameters() 0, empty state_dict). With affine=True,
+    // weight and bias of C: nn.InstanceNorm2d(16, affine=True) has 32 (torch 1.13: state_dict keys weight,
+    // bias). conv1d 4→8 kernel 3: 4·8·3 + 8 = 104; conv2d 3→16 kernel 3: 3·16·9 + 16 = 448.
+    {
+      name: "instancenorm, default (no affine)",
+      source: model("f32[4, 10]", "conv1d(8, 3) instancenorm"),
+      params: 104n,
+    },
+    {
+      name: "instancenorm with affine",
+      source: model("f32[3, 8, 8]", "conv2d(16, 3) instancenorm(affine = true)"),
+      params: 480n,
+      extra: { buffers: 0n },
+    },
     { name: "repeat zero times", source: model("f32[4]", "repeat 0 { dense(4) }\ndense(2)"), params: 10n },
     // embedding 10·4 = 40; dense 4→10 tied to it: 10 biases only → 50; counted twice 90
     {

@@ -9,7 +9,10 @@ import { functionLoader, runCase, type ModuleLoader } from "./fuzz/oracle.js";
 import { caseAt, reproducer, runFuzz, summary, type FuzzReport } from "./fuzz/run.js";
 import { registryNames, type FuzzCase } from "./fuzz/spec-gen.js";
 
-const seed = 20_261_204;
+// What a fixed run reaches depends on the generator's random stream, which every new kind shifts: with
+// hardswish, hardsigmoid and instancenorm, 20_261_204 no longer reached conv_transpose2d's `groups` or
+// max_pool1d's `ceil_mode`; 20_261_207 reaches every kind and option (of 5 seeds tried, 2 did).
+const seed = 20_261_207;
 const count = 200;
 
 let report: FuzzReport | undefined;

@@ -751,6 +751,7 @@ describe("vocabulary", () => {
       "rmsnorm",
       "batchnorm",
       "groupnorm",
+      "instancenorm",
       "dropout",
       "attention",
       "rnn",

@@ -343,8 +343,12 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (!isFloat(s)) return undefined;
     const kinds = ["layernorm", "rmsnorm", "dropout"];
     if (s.t === "vec" || s.t === "c1" || s.t === "c2") kinds.push("batchnorm");
-    if (s.t === "c1" || s.t === "c2") kinds.push("groupnorm");
+    if (s.t === "c1" || s.t === "c2") kinds.push("groupnorm", "instancenorm");
     const kind = rng.pick(kinds);
+    if (kind === "instancenorm") {
+      const opts: [string, Slot][] = rng.chance(0.5) ? [["affine", rawSlot("true")]] : [];
+      return call("instancenorm", [], opts, (x) => (x.t === "c1" || x.t === "c2" ? x : undefined));
+    }
     if (kind === "groupnorm") {
       const c = (s as { c: number }).c;
       const g = rng.pick(divisorsOf(c));
@@ -814,7 +818,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     softmax: softmaxB,
     log_softmax: softmaxB,
     prelu: preluB,
-    ...Object.fromEntries(["layernorm", "rmsnorm", "dropout", "batchnorm", "groupnorm"].map((k) => [k, normB])),
+    ...Object.fromEntries(
+      ["layernorm", "rmsnorm", "dropout", "batchnorm", "groupnorm", "instancenorm"].map((k) => [k, normB]),
+    ),
     attention: attentionB,
     ...Object.fromEntries(["rnn", "lstm", "gru"].map((k) => [k, recurrentB])),
     ...Object.fromEntries(["positional", "class_token", "rotary"].map((k) => [k, positionalB])),
@@ -1290,6 +1296,7 @@ const focusInput: Record<string, string> = {
   adaptive_avg_pool1d: "c1",
   transpose: "c1",
   groupnorm: "c2",
+  instancenorm: "c2",
   batchnorm: "c2",
   conv2d: "c2",
   conv_transpose2d: "c2",
