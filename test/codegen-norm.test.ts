@@ -375,7 +375,20 @@ const normCases: Case[] = [
   })),
 ];
 
+/** torch.nn.PixelShuffle as an index map (test/reference/pytorch/pixel_shuffle.json, made by
+ *  make_pixel_shuffle.py with PyTorch 1.13): output element k is input element source[k], batch of 2. */
+const pixelShuffleRef = JSON.parse(fs.readFileSync("test/reference/pytorch/pixel_shuffle.json", "utf8")) as {
+  cases: { shape: number[]; r: number; n: number; out_shape: number[]; source: number[] }[];
+};
+
 const shapeCases: Case[] = [
+  ...pixelShuffleRef.cases.map(({ shape, r, n, source }): Case => ({
+    name: `pixel_shuffle(${r}) ${JSON.stringify(shape)} (PyTorch's index map)`,
+    shape,
+    body: `pixel_shuffle(${r})`,
+    n,
+    reference: (x) => Float64Array.from(source, (k) => x.data[k]!),
+  })),
   ...(
     [
       [[2, 3, 4], 0, 2],

@@ -80,6 +80,14 @@ describe("counting", () => {
       params: 480n,
       extra: { buffers: 0n },
     },
+    // nn.PixelShuffle has no parameters (PyTorch docs; torch 1.13: empty state_dict): conv2d 3→12 kernel 3
+    // (3·12·9 + 12 = 336) then [12, 6, 6] → [3, 12, 12]; the dense 432→2 after it (432·2 + 2 = 866) checks the
+    // output shape (3·12·12 = 432).
+    {
+      name: "pixel_shuffle has no parameters",
+      source: model("f32[3, 8, 8]", "conv2d(12, 3) pixel_shuffle(2) flatten dense(2)"),
+      params: 1202n,
+    },
     { name: "repeat zero times", source: model("f32[4]", "repeat 0 { dense(4) }\ndense(2)"), params: 10n },
     // embedding 10·4 = 40; dense 4→10 tied to it: 10 biases only → 50; counted twice 90
     {

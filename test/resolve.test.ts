@@ -741,6 +741,7 @@ describe("vocabulary", () => {
       "transpose",
       "take",
       "mean",
+      "pixel_shuffle",
       "concat",
       "split",
       "embedding",

@@ -499,6 +499,13 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       x.t === "c1" ? { t: "seq", T: x.l, d: x.c } : undefined,
     );
   };
+  const pixelShuffleB: Builder = (s) => {
+    if (s.t !== "c2") return undefined;
+    const r = rng.pick([1, 2, 3].filter((f) => s.c % (f * f) === 0));
+    return call("pixel_shuffle", [intSlot(r, "pixel_shuffle", "upscale_factor")], [], (x) =>
+      x.t === "c2" && x.c % (r * r) === 0 ? { t: "c2", c: x.c / (r * r), h: x.h * r, w: x.w * r } : undefined,
+    );
+  };
   const convB: Builder = (s) => {
     if (s.t !== "c1" && s.t !== "c2") return undefined;
     const two = s.t === "c2";
@@ -829,6 +836,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     flatten: flattenB,
     reshape: reshapeB,
     transpose: transposeB,
+    pixel_shuffle: pixelShuffleB,
     ...Object.fromEntries(["conv1d", "conv2d", "conv_transpose2d"].map((k) => [k, convB])),
     ...Object.fromEntries(
       [
@@ -1304,6 +1312,7 @@ const focusInput: Record<string, string> = {
   avg_pool2d: "c2",
   adaptive_avg_pool2d: "c2",
   global_avg_pool: "c2",
+  pixel_shuffle: "c2",
   attention: "seq",
   rnn: "seq",
   lstm: "seq",
