@@ -1,6 +1,7 @@
 // Dense layers, activations and value arithmetic in generated code: gradients against central finite
 // differences in float64 (relative error < 1e-6), both code shapes of dense (unrolled, tiled), and the
 // guards every generated module has against wrong inputs.
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { build, gradientCheck, maxRelError, seeded } from "./helpers/generated.js";
 
@@ -39,6 +40,8 @@ const cases: [string, string][] = [
       "mish",
       "sigmoid",
       "hard_sigmoid",
+      "hardsigmoid",
+      "hardswish",
       "tanh",
       "softplus(beta = 2, threshold = 5)",
       "softsign",
@@ -79,6 +82,38 @@ describe("softplus without overflow", () => {
     const gx = m.backward(m.createParams(), Float64Array.of(1, 1, 1), new Float64Array(0));
     // d/dx = sigmoid(βx): 1 at βx = 1000, e^−1000 ≈ 0 at βx = −1000, sigmoid(0.5) at βx = 0.5.
     expect(Array.from(gx)).toEqual([1, 0, 1 / (1 + Math.exp(-0.5))]);
+  });
+});
+
+describe("hardswish and hardsigmoid against PyTorch (float64, kinks included)", () => {
+  // test/reference/pytorch/activations.json, made by make_activations.py with PyTorch 1.13's autograd
+  // (F.hardswish, F.hardsigmoid) at points that include x = ±3 and their neighbours 2^-8 away, so the
+  // gradient's value AT each kink is PyTorch's: hardswish −g/2 at −3 and 3g/2 at 3, hardsigmoid 0 at both.
+  // Each point was computed alone (PyTorch's scalar path, as its CUDA kernel and its documented x ≤ 3 rule);
+  // its CPU vectorized path gives g at x = 3 instead (recorded in the file as `vectorized_path_differs`).
+  interface Vectors {
+    readonly y: number[];
+    readonly gx: number[];
+  }
+  const torchActivations = JSON.parse(fs.readFileSync("test/reference/pytorch/activations.json", "utf8")) as {
+    x: number[];
+    gy: number[];
+    hardswish: Vectors;
+    hardsigmoid: Vectors;
+  };
+  const { x, gy } = torchActivations;
+  it.each(["hardswish", "hardsigmoid"] as const)("%s: forward and input gradient", async (kind) => {
+    const ref = torchActivations[kind];
+    const { module: m } = await build(mlp(String(x.length), kind), { dtype: "float64" });
+    const p = m.createParams();
+    const y = Float64Array.from(m.forward(p, Float64Array.from(x), 1));
+    const gx = Float64Array.from(m.backward(p, Float64Array.from(gy), new Float64Array(0)));
+    for (let i = 0; i < x.length; i++) {
+      expect(Math.abs(y[i]! - ref.y[i]!)).toBeLessThan(1e-15);
+      // PyTorch 1.13's hardsigmoid_backward multiplies by a float32 1/6 (0.1666666716…) even in float64;
+      // nnc uses the double 1/6: the two differ by 3e-8 relative.
+      expect(Math.abs(gx[i]! - ref.gx[i]!)).toBeLessThanOrEqual(3e-8 * Math.abs(ref.gx[i]!));
+    }
   });
 });
 

@@ -317,6 +317,26 @@ const normCases: Case[] = [
         ...(affine ? { weight: param("gn.weight")!, bias: param("gn.bias")! } : {}),
       }),
   })),
+  // instancenorm is PyTorch's InstanceNorm1d/2d: F.instance_norm normalizes each channel of each sample over
+  // its positions, which is group_norm with one group per channel, so the reference is groupnormRef(x, C).
+  // affine = false by default (PyTorch's default); with affine, weight and bias of C.
+  ...(
+    [
+      [[4, 5], ""],
+      [[3, 2, 3], "affine = true"],
+      [[2, 7], "affine = true, eps = 1e-3"],
+    ] as const
+  ).map(([shape, options]): Case => ({
+    name: `instancenorm ${JSON.stringify(shape)} ${options || "defaults"}`,
+    shape,
+    body: `instancenorm${options ? `(${options})` : ""} as inorm`,
+    n: 2,
+    reference: (x, param) =>
+      groupnormRef(x, shape[0], {
+        eps: options.includes("1e-3") ? 1e-3 : 1e-5,
+        ...(param("inorm.weight") ? { weight: param("inorm.weight")!, bias: param("inorm.bias")! } : {}),
+      }),
+  })),
   ...(
     [
       [[7], ""],
@@ -355,7 +375,20 @@ const normCases: Case[] = [
   })),
 ];
 
+/** torch.nn.PixelShuffle as an index map (test/reference/pytorch/pixel_shuffle.json, made by
+ *  make_pixel_shuffle.py with PyTorch 1.13): output element k is input element source[k], batch of 2. */
+const pixelShuffleRef = JSON.parse(fs.readFileSync("test/reference/pytorch/pixel_shuffle.json", "utf8")) as {
+  cases: { shape: number[]; r: number; n: number; out_shape: number[]; source: number[] }[];
+};
+
 const shapeCases: Case[] = [
+  ...pixelShuffleRef.cases.map(({ shape, r, n, source }): Case => ({
+    name: `pixel_shuffle(${r}) ${JSON.stringify(shape)} (PyTorch's index map)`,
+    shape,
+    body: `pixel_shuffle(${r})`,
+    n,
+    reference: (x) => Float64Array.from(source, (k) => x.data[k]!),
+  })),
   ...(
     [
       [[2, 3, 4], 0, 2],

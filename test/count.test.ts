@@ -56,6 +56,38 @@ describe("counting", () => {
       params: 40n,
       extra: { macs: 32n },
     },
+    // nn.Hardswish and nn.Hardsigmoid have no parameters (PyTorch docs: Hardswish(x) = x · ReLU6(x + 3) / 6,
+    // Hardsigmoid(x) = ReLU6(x + 3) / 6, no weights; `list(nn.Hardswish().parameters())` is empty): only dense
+    // 4→8 (4·8 + 8 = 40) counts, and they add no MACs. `hardsigmoid` is PyTorch's spelling of `hard_sigmoid`.
+    {
+      name: "hardswish and hardsigmoid have no parameters",
+      source: model("f32[4]", "dense(8) hardswish hardsigmoid hard_sigmoid"),
+      params: 40n,
+      extra: { macs: 32n },
+    },
+    // nn.InstanceNorm1d(8) has affine=False and track_running_stats=False by default (PyTorch docs): no
+    // parameters and no buffers (torch 1.13: sum of parameters() 0, empty state_dict). With affine=True,
+    // weight and bias of C: nn.InstanceNorm2d(16, affine=True) has 32 (torch 1.13: state_dict keys weight,
+    // bias). conv1d 4→8 kernel 3: 4·8·3 + 8 = 104; conv2d 3→16 kernel 3: 3·16·9 + 16 = 448.
+    {
+      name: "instancenorm, default (no affine)",
+      source: model("f32[4, 10]", "conv1d(8, 3) instancenorm"),
+      params: 104n,
+    },
+    {
+      name: "instancenorm with affine",
+      source: model("f32[3, 8, 8]", "conv2d(16, 3) instancenorm(affine = true)"),
+      params: 480n,
+      extra: { buffers: 0n },
+    },
+    // nn.PixelShuffle has no parameters (PyTorch docs; torch 1.13: empty state_dict): conv2d 3→12 kernel 3
+    // (3·12·9 + 12 = 336) then [12, 6, 6] → [3, 12, 12]; the dense 432→2 after it (432·2 + 2 = 866) checks the
+    // output shape (3·12·12 = 432).
+    {
+      name: "pixel_shuffle has no parameters",
+      source: model("f32[3, 8, 8]", "conv2d(12, 3) pixel_shuffle(2) flatten dense(2)"),
+      params: 1202n,
+    },
     { name: "repeat zero times", source: model("f32[4]", "repeat 0 { dense(4) }\ndense(2)"), params: 10n },
     // embedding 10·4 = 40; dense 4→10 tied to it: 10 biases only → 50; counted twice 90
     {

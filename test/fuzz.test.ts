@@ -6,10 +6,13 @@
 // and the defects the fuzzer found, as regression cases.
 import { describe, expect, it } from "vitest";
 import { functionLoader, runCase, type ModuleLoader } from "./fuzz/oracle.js";
-import { caseAt, reproducer, runFuzz, summary, type FuzzReport } from "./fuzz/run.js";
+import { reproducer, runFuzz, summary, type FuzzReport } from "./fuzz/run.js";
 import { registryNames, type FuzzCase } from "./fuzz/spec-gen.js";
 
-const seed = 20_261_204;
+// What a fixed run reaches depends on the generator's random stream, which every new kind shifts: with
+// hardswish, hardsigmoid and instancenorm, 20_261_204 no longer reached conv_transpose2d's `groups` or
+// max_pool1d's `ceil_mode`; 20_261_207 reaches every kind and option (of 5 seeds tried, 2 did).
+const seed = 20_261_207;
 const count = 200;
 
 let report: FuzzReport | undefined;
@@ -145,7 +148,18 @@ describe("fuzzer findings, as regression cases", () => {
   it("a gradient the difference quotients missed only by rounding agrees at a larger step (seed 12, case 2079)", async () => {
     // Stacked recurrent layers, then three softmax → BatchNorm over a batch of 2: central quotients at 1e-5,
     // 1e-6, 1e-7 drift with 1/step (rounding); at 8e-5 they agree with backward (the oracle's larger step).
-    const outcome = await runCase(caseAt(12, 2079));
+    // The case as the generator made it at bdbd99a (pinned here: every new kind shifts the generator's stream,
+    // so `caseAt(12, 2079)` is another case today).
+    const outcome = await runCase({
+      ...oneCase("", "boundary"),
+      seed: 4097088153,
+      files: {
+        "m.nn":
+          'import "./lib/blocks.nn"\n\nblock B5(p0, p1) {\n  repeat p0 as l2 {\n    lstm(p1, bidirectional = true, bias = true, bias_convention = pytorch)\n  }\n}\n\nmodel M(x: f32[s <= 2, 5]) {\n  lstm(hidden = 3 / 3, bias = true)\n  gru(5, bidirectional = true, layers = 2, bias_convention = keras)\n  B5(p0 = 2, p1 = 2)\n  flatten(start = 0)\n  residual(shortcut = { dense(5, bias = true) as l4 }) {\n    dense(4 + 1)\n    repeat c6 as l3 {\n      softmax\n      batchnorm(momentum = 0.0, affine = true, track_running_stats = false, frozen = true)\n    }\n  }\n  dense(7 - 2, bias = true)\n}\n',
+        "lib/blocks.nn": "const c6 = 2 + 1\n",
+      },
+      training: true,
+    });
     expect(outcome.failures).toEqual([]);
     expect(outcome.gradientChecks).toBeGreaterThan(0);
   });

@@ -365,6 +365,11 @@ export const catalogue = {
     params: "`{model}` has {params} parameters, over the budget of {budget}",
     bytes: "`{model}` needs {bytes} bytes of fp32 parameters, over the budget of {budget}",
   }),
+  TieOnBlock: t(
+    "NN5005",
+    "a `tie` on a block call: sharing every tensor of a block instance (module reuse) is not supported",
+    "`tie` on a call of block `{block}` is not supported",
+  ),
 
   // NN6xxx — imports
   ImportNotFound: t(

@@ -357,7 +357,8 @@ function paramsOf(
       type: { kind: "size" },
       ...(p.default ? { default: { kind: "derived", formula: printExpr(p.default) } } : {}),
     }));
-    return { params, named: [...params, ...universalOptions] };
+    // A block call takes `frozen` but not `tie` (NN5005).
+    return { params, named: [...params, ...universalOptions.filter((o) => o.name !== "tie")] };
   }
   return undefined;
 }

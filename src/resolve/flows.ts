@@ -4,7 +4,7 @@
 import { diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import { didYouMean, didYouMeanHelp } from "../diagnostics/suggest.js";
 import type { Arg, Body, Call, Expr, ExprStage, Flow, Ident, Name, RepeatStage } from "../syntax/ast.js";
-import { layerKinds, type BoundArg, type ParamSpec } from "../vocabulary/layers.js";
+import { layerKinds, type BoundArg, type LayerArgs, type ParamSpec } from "../vocabulary/layers.js";
 import { anyArgType, blockArgType, checkArgs, checkValue } from "./arguments.js";
 import { nested, type BodyCtx, type ResolveContext } from "./context.js";
 import { describeNonNumber } from "./evaluate.js";
@@ -137,6 +137,30 @@ function unexpectedBody(cx: ResolveContext, body: Body, what: string, at: Span):
   );
 }
 
+/** `tie` on a block call would mean PyTorch's module reuse (every tensor of the block shared with the
+ *  instance named, gradients summed), which the analysis and the code generator do not implement: refused,
+ *  never ignored (issue 14, item 5). */
+function refuseBlockTie(cx: ResolveContext, args: readonly Arg[], bound: LayerArgs, callee: Name, block: string): void {
+  const tie = args.find((a) => a.name?.name === "tie");
+  if (!tie) return;
+  const value = bound.get("tie")?.value;
+  const target = value?.kind === "path" ? value.path.join(".") : "name";
+  cx.report(
+    diagnostic(
+      "TieOnBlock",
+      tie.span,
+      { block },
+      {
+        labels: [{ span: callee.span, message: `a call of block \`${block}\`` }],
+        notes: [
+          "`tie` shares one layer's weight; sharing every tensor of a block instance (PyTorch's module reuse) is not implemented",
+        ],
+        help: `remove the \`tie\`; to share weights, write the block's layers here and tie each weight to the instance's layer, named with \`as\` inside the block (\`tie = ${target}.fc\` for \`dense(…) as fc\`); biases stay separate`,
+      },
+    ),
+  );
+}
+
 function resolveCall(
   cx: ResolveContext,
   stage: ExprStage,
@@ -167,6 +191,7 @@ function resolveCall(
       },
       ctx,
     );
+    refuseBlockTie(cx, args, bound, callee, block.name);
     cx.calls.set(node, { kind: "block", block, args: bound });
     if (ctx.owner.localBlock && !block.imported) {
       const list = cx.edges.get(ctx.owner.name) ?? [];

@@ -54,7 +54,10 @@ export type ContainerKind = { [K in LayerKind]: Kinds[K] extends ContainerKindDe
 export type AliasKind = { [K in LayerKind]: Kinds[K] extends AliasKindDef ? K : never }[LayerKind];
 
 // An alias must name a kind that is not itself an alias: a wrong target does not compile.
-const aliasTargets: { readonly [K in AliasKind]: Exclude<LayerKind, AliasKind> } = { swish: kinds.swish.aliasOf };
+const aliasTargets: { readonly [K in AliasKind]: Exclude<LayerKind, AliasKind> } = {
+  swish: kinds.swish.aliasOf,
+  hardsigmoid: kinds.hardsigmoid.aliasOf,
+};
 
 /** Ops the analysis makes that are no layer kind: value arithmetic (`a + b`, `a * b`, a residual's sum)
  *  and the weighted sum of a mixture of experts' outputs. Each needs a kernel too. */

@@ -343,8 +343,12 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (!isFloat(s)) return undefined;
     const kinds = ["layernorm", "rmsnorm", "dropout"];
     if (s.t === "vec" || s.t === "c1" || s.t === "c2") kinds.push("batchnorm");
-    if (s.t === "c1" || s.t === "c2") kinds.push("groupnorm");
+    if (s.t === "c1" || s.t === "c2") kinds.push("groupnorm", "instancenorm");
     const kind = rng.pick(kinds);
+    if (kind === "instancenorm") {
+      const opts: [string, Slot][] = rng.chance(0.5) ? [["affine", rawSlot("true")]] : [];
+      return call("instancenorm", [], opts, (x) => (x.t === "c1" || x.t === "c2" ? x : undefined));
+    }
     if (kind === "groupnorm") {
       const c = (s as { c: number }).c;
       const g = rng.pick(divisorsOf(c));
@@ -493,6 +497,13 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     ] as const);
     return call("transpose", [intSlot(pair[0], "transpose", "a"), intSlot(pair[1], "transpose", "b")], [], (x) =>
       x.t === "c1" ? { t: "seq", T: x.l, d: x.c } : undefined,
+    );
+  };
+  const pixelShuffleB: Builder = (s) => {
+    if (s.t !== "c2") return undefined;
+    const r = rng.pick([1, 2, 3].filter((f) => s.c % (f * f) === 0));
+    return call("pixel_shuffle", [intSlot(r, "pixel_shuffle", "upscale_factor")], [], (x) =>
+      x.t === "c2" && x.c % (r * r) === 0 ? { t: "c2", c: x.c / (r * r), h: x.h * r, w: x.w * r } : undefined,
     );
   };
   const convB: Builder = (s) => {
@@ -814,7 +825,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     softmax: softmaxB,
     log_softmax: softmaxB,
     prelu: preluB,
-    ...Object.fromEntries(["layernorm", "rmsnorm", "dropout", "batchnorm", "groupnorm"].map((k) => [k, normB])),
+    ...Object.fromEntries(
+      ["layernorm", "rmsnorm", "dropout", "batchnorm", "groupnorm", "instancenorm"].map((k) => [k, normB]),
+    ),
     attention: attentionB,
     ...Object.fromEntries(["rnn", "lstm", "gru"].map((k) => [k, recurrentB])),
     ...Object.fromEntries(["positional", "class_token", "rotary"].map((k) => [k, positionalB])),
@@ -823,6 +836,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     flatten: flattenB,
     reshape: reshapeB,
     transpose: transposeB,
+    pixel_shuffle: pixelShuffleB,
     ...Object.fromEntries(["conv1d", "conv2d", "conv_transpose2d"].map((k) => [k, convB])),
     ...Object.fromEntries(
       [
@@ -1290,6 +1304,7 @@ const focusInput: Record<string, string> = {
   adaptive_avg_pool1d: "c1",
   transpose: "c1",
   groupnorm: "c2",
+  instancenorm: "c2",
   batchnorm: "c2",
   conv2d: "c2",
   conv_transpose2d: "c2",
@@ -1297,6 +1312,7 @@ const focusInput: Record<string, string> = {
   avg_pool2d: "c2",
   adaptive_avg_pool2d: "c2",
   global_avg_pool: "c2",
+  pixel_shuffle: "c2",
   attention: "seq",
   rnn: "seq",
   lstm: "seq",

@@ -46,9 +46,16 @@ export const activationRules = {
   silu: { forward: () => "x / (1 + Math.exp(-x))", backward: () => "silu_grad(x) * g" },
   mish: { forward: () => "x * Math.tanh(softplus1(x))", backward: () => "mish_grad(x) * g" },
   sigmoid: { forward: () => "1 / (1 + Math.exp(-x))", backward: () => "g * y * (1 - y)" },
+  // PyTorch's hardsigmoid_backward: g / 6 strictly inside (−3, 3), 0 elsewhere.
   hard_sigmoid: {
     forward: () => "x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5",
     backward: () => "x > -3 && x < 3 ? g / 6 : 0",
+  },
+  // PyTorch's hardswish_backward: 0 below −3, (x / 3 + 1/2) · g on [−3, 3] (both kinks included: −g/2 at −3,
+  // 3g/2 at 3, as its scalar CPU and its CUDA kernels; its vectorized CPU path gives g at 3), g above 3.
+  hardswish: {
+    forward: () => "x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6",
+    backward: () => "x < -3 ? 0 : x <= 3 ? g * (x / 3 + 0.5) : g",
   },
   tanh: { forward: () => "Math.tanh(x)", backward: () => "g * (1 - y * y)" },
   softplus: {

@@ -256,14 +256,17 @@ for (let b = 0; b < n; b++) {
   };
 }
 
-export const groupnorm = runKernel((c) => {
+/** Groupnorm's runs with `G` groups: groupnorm's own, or instancenorm's, one group per channel (PyTorch's
+ *  InstanceNorm is GroupNorm with num_groups = C, the same statistics, weight and bias per channel). */
+function groupRuns(c: EmitCtx, G: number, kind: string): RunGeometry {
   const shape = c.inShapes[0]!;
   const C = shape[0]!;
   const S = c.inSizes[0]! / C;
-  const G = c.args.int("groups");
   const affine = c.args.bool("affine");
   const eps = c.args.decimal("eps");
   const spatial = shape.length === 1 ? "" : ` × ${shape.slice(1).join(" × ")} positions`;
+  const groups =
+    kind === "instancenorm" ? plural(C, "channel") : `${plural(G, "group")} of ${plural(C / G, "channel")}`;
   return {
     G,
     Kc: C / G,
@@ -274,9 +277,13 @@ export const groupnorm = runKernel((c) => {
     B: affine ? c.param("bias") : -1,
     xhat: c.inference ? "" : c.scratch("xhat", c.inSizes[0]!),
     istd: c.inference ? "" : c.scratch("istd", G),
-    what: `groupnorm, ${plural(G, "group")} of ${plural(C / G, "channel")}${spatial} per sample (eps ${lit(eps)}${affine ? ", affine" : ""})`,
+    what: `${kind}, ${groups}${spatial} per sample (eps ${lit(eps)}${affine ? ", affine" : ""})`,
   };
-});
+}
+
+export const groupnorm = runKernel((c) => groupRuns(c, c.args.int("groups"), "groupnorm"));
+
+export const instancenorm = runKernel((c) => groupRuns(c, c.inShapes[0]![0]!, "instancenorm"));
 
 export const layernorm = runKernel((c) => {
   const shape = c.inShapes[0]!;
@@ -346,4 +353,4 @@ for (let row = 0, e = n * ${rows}; row < e; row++) {
   },
 };
 
-export const normKernels = { batchnorm, groupnorm, layernorm, rmsnorm } satisfies KernelFamily;
+export const normKernels = { batchnorm, groupnorm, instancenorm, layernorm, rmsnorm } satisfies KernelFamily;

@@ -232,4 +232,32 @@ for (let r = 0; r < ${rows(pre)}; r++) {
   },
 };
 
-export const shapeKernels = { concat, split, transpose, take, mean } satisfies KernelFamily;
+// ── pixel_shuffle ────────────────────────────────────────────────────────────────────────────────────
+
+/** PyTorch's pixel_shuffle: y[c, h·r + i, w·r + j] = x[(c·r + i)·r + j, h, w], per sample. */
+function pixelShuffleCode(c: EmitCtx, backward: boolean): string {
+  const [Cin, H, W] = c.inShapes[0]! as [number, number, number];
+  const r = c.args.int("upscale_factor");
+  const C = Cin / (r * r);
+  const size = c.inSizes[0]!;
+  const [src, dst] = backward ? [c.gy[0]!, c.gx[0]!] : [c.x[0]!, c.y[0]!];
+  const xi = `o + ((ch * ${r} + i) * ${r} + j) * ${H * W} + h * ${W} + w`;
+  const yi = `o + (ch * ${H * r} + h * ${r} + i) * ${W * r} + w * ${r} + j`;
+  const body = backward ? `${dst}[${xi}]! += ${src}[${yi}]!;` : `${dst}[${yi}] = ${src}[${xi}]!;`;
+  return `// ${c.op.name}: pixel_shuffle(${r}) ${show(c.inShapes[0]!)} → ${show(c.outShapes[0]!)}${backward ? " backward" : ""}
+for (let b = 0; b < n; b++) {
+  const o = b * ${size};
+  for (let ch = 0; ch < ${C}; ch++)
+    for (let i = 0; i < ${r}; i++)
+      for (let j = 0; j < ${r}; j++)
+        for (let h = 0; h < ${H}; h++)
+          for (let w = 0; w < ${W}; w++) ${body}
+}`;
+}
+
+export const pixel_shuffle: Kernel = {
+  forward: (c) => pixelShuffleCode(c, false),
+  backward: (c) => pixelShuffleCode(c, true),
+};
+
+export const shapeKernels = { concat, split, transpose, take, mean, pixel_shuffle } satisfies KernelFamily;

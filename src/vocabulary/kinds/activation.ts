@@ -68,7 +68,11 @@ export const activationKinds = {
   swish: alias("silu"),
   mish: activation("x · tanh(softplus(x))"),
   sigmoid: activation("1 / (1 + exp(-x))"),
-  hard_sigmoid: activation("a piecewise linear sigmoid"),
+  // PyTorch's nn.Hardsigmoid: relu6(x + 3) / 6 (0 at or below −3, 1 at or above 3, x / 6 + 1/2 between).
+  hard_sigmoid: activation("relu6(x + 3) / 6, a piecewise linear sigmoid"),
+  hardsigmoid: alias("hard_sigmoid"),
+  // PyTorch's nn.Hardswish (MobileNetV3): x · relu6(x + 3) / 6.
+  hardswish: activation("x · relu6(x + 3) / 6"),
   tanh: activation("hyperbolic tangent"),
   softplus: activation("log(1 + exp(beta · x)) / beta", [
     // `nn.Softplus` divides by beta: beta = 0 is 0/0; nnc also rejects beta < 0, which turns the smooth

@@ -1,4 +1,4 @@
-// Normalization and regularization: `layernorm`, `rmsnorm`, `batchnorm`, `groupnorm`, `dropout`.
+// Normalization and regularization: `layernorm`, `rmsnorm`, `batchnorm`, `groupnorm`, `instancenorm`, `dropout`.
 import { bool, dBool, dDecimal, decimal, epsRange, p, positive, probabilityRange } from "../params.js";
 import { channelsFirst, elementwise, featuresLast, op, type KindFamily } from "../kind.js";
 import { showShape, type LayerSemantics, type TensorSpec } from "../types.js";
@@ -74,6 +74,27 @@ const groupnorm: LayerSemantics = (ctx) => {
   return { output: shape, tensors, macs: 0n };
 };
 
+// PyTorch's nn.InstanceNorm1d / nn.InstanceNorm2d: each channel of each sample normalized over its own
+// positions (GroupNorm with one group per channel); affine=False by default, and when affine, weight (ones)
+// and bias (zeros) of C, as GroupNorm's. track_running_stats (False by default) is not offered.
+const instancenorm: LayerSemantics = (ctx) => {
+  const shape = ctx.input.shape;
+  if (shape.length < 2 || shape.length > 3) {
+    return ctx.fail("WrongRank", `\`instancenorm\` expects [C, L] or [C, H, W], found ${showShape(shape)}`, {
+      showInput: true,
+      help: "it normalizes each channel over its positions: give it a value with channels first and positions after",
+    });
+  }
+  const c = shape[0]!.size;
+  const tensors: TensorSpec[] = ctx.bool("affine")
+    ? [
+        { name: "weight", shape: [c], role: "normScale", init: ones },
+        { name: "bias", shape: [c], role: "normShift" },
+      ]
+    : [];
+  return { output: shape, tensors, macs: 0n };
+};
+
 export const normKinds = {
   layernorm: op({
     category: "norm",
@@ -125,6 +146,18 @@ export const normKinds = {
     shape: groupnorm,
     positions: "mixes",
     doc: {},
+  }),
+  instancenorm: op({
+    category: "norm",
+    ...channelsFirst,
+    description: "instance normalization: each channel (axis 0) over its own positions",
+    options: [p("eps", decimal(epsRange), dDecimal(1e-5)), p("affine", bool, dBool(false))],
+    shape: instancenorm,
+    positions: "mixes",
+    doc: {
+      shapes: "`[C, L]` or `[C, H, W]`",
+      note: "`nn.InstanceNorm1d`/`2d` (`groupnorm(C)`); no running statistics (PyTorch's default `track_running_stats = False`)",
+    },
   }),
   dropout: op({
     category: "regularization",

@@ -2,7 +2,7 @@
 // `mean` only move elements, so token ids stay ids through them.
 import { grouped } from "../../diagnostics/numbers.js";
 import { axis, dInt, listOf, oneOf, p, positive } from "../params.js";
-import { movesElements, op, type KindFamily } from "../kind.js";
+import { channelsFirst, movesElements, op, type KindFamily } from "../kind.js";
 import {
   dim,
   product,
@@ -193,6 +193,28 @@ const split: LayerSemantics = (ctx) => {
   return { output: value, tensors: [], macs: 0n };
 };
 
+// PyTorch's nn.PixelShuffle(upscale_factor): [C·r², H, W] → [C, H·r, W·r], out[c, h·r + i, w·r + j] =
+// in[c·r² + i·r + j, h, w] (docs: "Rearranges elements in a tensor of shape (*, C × r², H, W) to a tensor of
+// shape (*, C, H × r, W × r)"; Shi et al. 2016, ESPCN). No parameters.
+const pixelShuffle: LayerSemantics = (ctx) => {
+  const shape = ctx.input.shape;
+  if (shape.length !== 3) {
+    return ctx.fail("WrongRank", `\`pixel_shuffle\` expects [C, H, W], found ${showShape(shape)}`, {
+      showInput: true,
+    });
+  }
+  const r = ctx.int("upscale_factor");
+  const [c, h, w] = [shape[0]!.size, shape[1]!.size, shape[2]!.size];
+  if (c % (r * r) !== 0n) {
+    return ctx.fail("NotDivisible", `pixel_shuffle: upscale_factor² = ${r * r} does not divide ${c} channels`, {
+      arg: "upscale_factor",
+      showInput: true,
+      help: `the channels become ${r}×${r} blocks of pixels: give it a multiple of ${r * r} channels`,
+    });
+  }
+  return { output: [dim(c / (r * r)), dim(h * r), dim(w * r)], tensors: [], macs: 0n };
+};
+
 export const shapeKinds = {
   flatten: op({
     category: "shape",
@@ -241,6 +263,16 @@ export const shapeKinds = {
     shape: mean,
     positions: "mixes",
     doc: {},
+  }),
+  pixel_shuffle: op({
+    category: "shape",
+    // Reads its channels from axis 0, and its output's channels mix positions: no token ids through it.
+    ...channelsFirst,
+    description: "moves channels into space: [C·r², H, W] → [C, H·r, W·r]",
+    args: [p("upscale_factor", positive)],
+    shape: pixelShuffle,
+    positions: "mixes",
+    doc: { note: "`nn.PixelShuffle(r)` (sub-pixel convolution's upsampling)" },
   }),
   concat: op({
     category: "combine",
