@@ -228,6 +228,7 @@ export const catalogue = {
     groupnorm: "groupnorm: {groups} groups do not divide {channels} channels",
     reshape: "cannot reshape {shape} ({total} elements) into {sizes}",
     split: "cannot split an axis of {size} into {parts} equal parts",
+    pixelShuffle: "pixel_shuffle: upscale_factor² = {square} does not divide {channels} channels",
   }),
   AxisOutOfRange: t("NN3013", "an axis beyond the value's number of axes", {
     axis: "axis {axis} is out of range for {shape}",

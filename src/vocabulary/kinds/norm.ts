@@ -80,10 +80,14 @@ const groupnorm: LayerSemantics = (ctx) => {
 const instancenorm: LayerSemantics = (ctx) => {
   const shape = ctx.input.shape;
   if (shape.length < 2 || shape.length > 3) {
-    return ctx.fail("WrongRank", `\`instancenorm\` expects [C, L] or [C, H, W], found ${showShape(shape)}`, {
-      showInput: true,
-      help: "it normalizes each channel over its positions: give it a value with channels first and positions after",
-    });
+    return ctx.fail(
+      "WrongRank",
+      ["expects", { kind: "instancenorm", what: "[C, L] or [C, H, W]", shape: showShape(shape) }],
+      {
+        showInput: true,
+        help: "it normalizes each channel over its positions: give it a value with channels first and positions after",
+      },
+    );
   }
   const c = shape[0]!.size;
   const tensors: TensorSpec[] = ctx.bool("affine")

@@ -199,14 +199,14 @@ const split: LayerSemantics = (ctx) => {
 const pixelShuffle: LayerSemantics = (ctx) => {
   const shape = ctx.input.shape;
   if (shape.length !== 3) {
-    return ctx.fail("WrongRank", `\`pixel_shuffle\` expects [C, H, W], found ${showShape(shape)}`, {
+    return ctx.fail("WrongRank", ["expects", { kind: "pixel_shuffle", what: "[C, H, W]", shape: showShape(shape) }], {
       showInput: true,
     });
   }
   const r = ctx.int("upscale_factor");
   const [c, h, w] = [shape[0]!.size, shape[1]!.size, shape[2]!.size];
   if (c % (r * r) !== 0n) {
-    return ctx.fail("NotDivisible", `pixel_shuffle: upscale_factor² = ${r * r} does not divide ${c} channels`, {
+    return ctx.fail("NotDivisible", ["pixelShuffle", { square: r * r, channels: c }], {
       arg: "upscale_factor",
       showInput: true,
       help: `the channels become ${r}×${r} blocks of pixels: give it a multiple of ${r * r} channels`,
