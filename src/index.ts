@@ -164,6 +164,13 @@ export interface DiffSide extends CheckOptions {
   readonly file: string;
 }
 
+export interface DiffOptions {
+  /** Compare activation and training memory of the generated modules at this batch size (≥ 1). */
+  readonly batch?: bigint | number;
+  /** The generated modules' storage for `batch`: float32 (default) or float64. */
+  readonly dtype?: "float32" | "float64";
+}
+
 export interface DiffResult {
   /** Both sides checked cleanly to one model each (whether or not anything changed: see `diff.changed`). */
   readonly ok: boolean;
@@ -174,7 +181,7 @@ export interface DiffResult {
 }
 
 /** What changed from model `a` to model `b`, as `nnc diff` computes it. Never throws on user input. */
-export function diff(a: DiffSide, b: DiffSide): DiffResult {
+export function diff(a: DiffSide, b: DiffSide, options: DiffOptions = {}): DiffResult {
   const sides = [a, b].map((side) => {
     checkArguments("diff", side?.file, side);
     const m = oneModel(side.file, side.host ?? nodeFileHost, side.text, side.model, "compare");
@@ -184,7 +191,17 @@ export function diff(a: DiffSide, b: DiffSide): DiffResult {
   const sources = new Map([...sides[0]!.sources, ...sides[1]!.sources]);
   const [x, y] = sides;
   if (!x!.model || !y!.model) return { ok: false, diagnostics, sources };
-  return { ok: true, diff: diffModels(x!.model, y!.model), diagnostics, sources };
+  const batch = options.batch;
+  if (
+    batch !== undefined &&
+    !(typeof batch === "bigint" ? batch >= 1n : typeof batch === "number" && Number.isSafeInteger(batch) && batch >= 1)
+  )
+    throw new TypeError("diff: options.batch must be a whole number of samples, at least 1");
+  if (options.dtype !== undefined && options.dtype !== "float32" && options.dtype !== "float64")
+    throw new TypeError('diff: options.dtype must be "float32" or "float64"');
+  const memory =
+    options.batch !== undefined ? { batch: BigInt(options.batch), dtype: options.dtype ?? "float32" } : undefined;
+  return { ok: true, diff: diffModels(x!.model, y!.model, memory), diagnostics, sources };
 }
 
 /** A diff as `nnc diff --format text|markdown|json` prints it (JSON with exact integers). */

@@ -1,5 +1,5 @@
 // `nnc diff <a.nn> <b.nn>`: what changed between two models — tensors added, removed, reshaped, moved,
-// recounted, and the deltas of parameters, MACs and bytes — as text, Markdown (for a pull-request comment)
+// recounted, and the deltas of parameters, MACs and bytes (with --batch, activation and training memory) — as text, Markdown (for a pull-request comment)
 // or JSON. A side is `file.nn` or `file.nn#Model` (two models of one file: `m.nn#A m.nn#B`); `--model`
 // names the model of a side that does not. Exit 0 whether or not anything changed, unless
 // --fail-on-change (then 1 on a change); 1 when a spec has errors, 2 on a usage error.
@@ -15,10 +15,10 @@ import { oneModel } from "../program/one-model.js";
 export const diffCommand: Command = {
   name: "diff",
   synopsis:
-    "<a.nn>[#Model] <b.nn>[#Model] [--model NAME] [--format text|markdown|json]\n[--fail-on-change] [--root DIR]",
+    "<a.nn>[#Model] <b.nn>[#Model] [--model NAME] [--format text|markdown|json]\n[--batch N [--dtype float32|float64]] [--fail-on-change] [--root DIR]",
   summary: "what changed between two models: tensors and the deltas of every figure",
   details: [
-    "Tensors by state_dict name: added (+), removed (−), reshaped (~, same name, another shape), moved (→,\nsame shape and role, another name) and recounted (×, another number of copies: a repeat count changed);\nthen parameters, MACs and bytes before and after, with exact deltas. Activation memory is not compared.",
+    "Tensors by state_dict name: added (+), removed (−), reshaped (~, same name, another shape), moved (→,\nsame shape and role, another name) and recounted (×, another number of copies: a repeat count changed);\nthen parameters, MACs and bytes before and after, with exact deltas; with --batch N also the activations\nthe generated modules keep for backward and their training memory with Adam (as `nnc count --batch`).",
     "A side is a file, or `file.nn#Model` for one of its models (two models of one file: `m.nn#A m.nn#B`);\n--model names the model of every side that does not say. Exit 0 whether or not anything changed\n(1 with --fail-on-change when something did); 1 when a spec has errors.",
   ],
   flags: [
@@ -29,6 +29,14 @@ export const diffCommand: Command = {
       choices: ["text", "markdown", "json"],
       noun: "format",
       help: "text, markdown, json (default text)",
+    },
+    { name: "batch", value: "N", whole: true, help: "compare activation and training memory at batch size N" },
+    {
+      name: "dtype",
+      value: "TYPE",
+      choices: ["float32", "float64"],
+      noun: "dtype",
+      help: "the generated modules' storage for --batch: float32 (default) or float64",
     },
     { name: "fail-on-change", help: "exit 1 when anything changed" },
     { name: "root", value: "DIR", help: "read only files inside DIR: an import outside it is an error (NN6006)" },
@@ -65,6 +73,13 @@ export function runDiff(parsed: Parsed, io: DiffIo): number {
   if (sides.filter((s) => s.file === "-").length > 1)
     throw new UsageError("only one side of `nnc diff` can be standard input");
   const fmt = value("format") ?? "text";
+  const batchText = value("batch");
+  const batch = batchText === undefined ? undefined : BigInt(batchText.replace(/_/g, ""));
+  if (batch === 0n)
+    throw new UsageError("`--batch` must be at least 1", "give the number of samples, e.g. `--batch 8`");
+  if (value("dtype") !== undefined && batch === undefined)
+    throw new UsageError("`--dtype` applies to the memory figures of `--batch`", "add `--batch N`");
+  const dtype = (value("dtype") ?? "float32") as "float32" | "float64";
   const loaded = sides.map((s) => {
     const stdin = s.file === "-";
     const model = s.model ?? value("model");
@@ -76,7 +91,7 @@ export function runDiff(parsed: Parsed, io: DiffIo): number {
     io.stderr(`${summary([...a!.diagnostics, ...b!.diagnostics])}\n`);
     return 1;
   }
-  const diff = diffModels(a!.model, b!.model);
+  const diff = diffModels(a!.model, b!.model, batch !== undefined ? { batch, dtype } : undefined);
   if (fmt === "json") io.stdout(stringifyExact(diff) + "\n");
   else if (fmt === "markdown") io.stdout(renderDiffMarkdown(diff));
   else io.stdout(renderDiffText(diff));

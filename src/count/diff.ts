@@ -1,10 +1,12 @@
 // What changed between two models (`nnc diff`): their tensors by `state_dict` name — added, removed,
 // reshaped (same name, another shape), moved (same shape and role, another name), recounted (the same
 // tensor with another number of copies: a repeat count changed) — and the exact deltas of their figures.
-// Activation memory is not compared: `nnc count` does not compute it yet.
+// With a batch size, activation memory and training memory of the generated modules are compared too
+// (src/count/memory.ts, what `nnc count --batch` prints).
 import type { TensorRecord } from "../analyze/analyze.js";
 import { escapeControls } from "../diagnostics/render.js";
 import { grouped } from "./count.js";
+import { modelMemory, type MemoryOptions } from "./memory.js";
 import type { CountedModel } from "./report.js";
 
 export interface DiffTensor {
@@ -49,14 +51,22 @@ export interface ModelDiff {
     readonly bytesInt4: DiffFigure;
     readonly bytesBuffers: DiffFigure;
     readonly bytesTrainingAdam: DiffFigure;
+    /** With a batch size: what the generated module keeps for backward at that batch, and allocates to
+     *  train with Adam (`nnc count --batch`). */
+    readonly activations?: DiffFigure;
+    readonly moduleTrainingAdam?: DiffFigure;
   };
   readonly notes: readonly string[];
 }
 
 export const diffNotes = [
-  "activation memory is not compared: `nnc count` does not compute it yet",
+  "activation memory is compared with `--batch N` (the generated modules' figures, as `nnc count --batch`)",
   "MACs and FLOPs: one forward pass of one sample; bytes exact (MiB = 2^20 bytes)",
 ];
+
+function memoryNote(m: MemoryOptions): string {
+  return `activations and module training at batch ${grouped(m.batch)}, ${m.dtype}: the generated modules' allocations (as \`nnc count --batch\`)`;
+}
 
 function tensor(t: TensorRecord): DiffTensor {
   const elements = t.tiedTo ? 0n : t.shape.reduce((a, b) => a * b, 1n) * t.multiplicity;
@@ -69,7 +79,7 @@ const sameShape = (a: readonly bigint[], b: readonly bigint[]) =>
 /** A name with its copy ranges left out: `h.{0..11}.attn.weight` and `h.{0..23}.attn.weight` agree. */
 const pattern = (name: string) => name.replace(/\{\d+\.\.\d+\}/g, "{…}");
 
-export function diffModels(a: CountedModel, b: CountedModel): ModelDiff {
+export function diffModels(a: CountedModel, b: CountedModel, memory?: MemoryOptions): ModelDiff {
   const before = a.analysis.tensors.map(tensor);
   const after = b.analysis.tensors.map(tensor);
   const afterByName = new Map(after.map((t) => [t.name, t]));
@@ -128,6 +138,7 @@ export function diffModels(a: CountedModel, b: CountedModel): ModelDiff {
     bytesInt4: fig(fa.bytes.int4, fb.bytes.int4),
     bytesBuffers: fig(fa.bytes.buffers, fb.bytes.buffers),
     bytesTrainingAdam: fig(fa.bytes.trainingAdam, fb.bytes.trainingAdam),
+    ...(memory !== undefined ? memoryFigures(a, b, memory) : {}),
   };
   const changed =
     added.length + gone.length + reshaped.length + moved.length + recounted.length > 0 ||
@@ -138,7 +149,23 @@ export function diffModels(a: CountedModel, b: CountedModel): ModelDiff {
     changed,
     tensors: { added, removed: gone, reshaped, moved, recounted, unchanged },
     figures,
-    notes: diffNotes,
+    notes: memory === undefined ? diffNotes : [memoryNote(memory), ...diffNotes.slice(1)],
+  };
+}
+
+function memoryFigures(
+  a: CountedModel,
+  b: CountedModel,
+  options: MemoryOptions,
+): { activations: DiffFigure; moduleTrainingAdam: DiffFigure } {
+  const [ma, mb] = [a, b].map((m) => modelMemory(m.analysis, m.figures, options).module) as [
+    ReturnType<typeof modelMemory>["module"],
+    ReturnType<typeof modelMemory>["module"],
+  ];
+  const fig = (x: bigint, y: bigint): DiffFigure => ({ a: x, b: y, delta: y - x });
+  return {
+    activations: fig(ma.activations.total, mb.activations.total),
+    moduleTrainingAdam: fig(ma.training.adam.total, mb.training.adam.total),
   };
 }
 
@@ -157,7 +184,14 @@ const figureRows: readonly [keyof ModelDiff["figures"], string, boolean][] = [
   ["bytesInt4", "memory int4", true],
   ["bytesBuffers", "buffer memory", true],
   ["bytesTrainingAdam", "training with Adam", true],
+  ["activations", "activations at the batch", true],
+  ["moduleTrainingAdam", "module training, Adam", true],
 ];
+
+/** The figure rows a diff has (the memory rows only with a batch size). */
+function shownRows(d: ModelDiff): typeof figureRows {
+  return figureRows.filter(([k]) => d.figures[k] !== undefined);
+}
 
 function signed(x: bigint): string {
   return x > 0n ? `+${grouped(x)}` : x < 0n ? `−${grouped(-x)}` : "0";
@@ -249,8 +283,8 @@ export function renderDiffText(d: ModelDiff): string {
       out.push(`  ${l.sign} ${l.what.padEnd(w)}  ${l.detail.padEnd(wd)}  ${signed(l.delta)}`.trimEnd());
   }
   out.push("");
-  const rows = figureRows.map(([k, label, bytes]) => {
-    const f = d.figures[k];
+  const rows = shownRows(d).map(([k, label, bytes]) => {
+    const f = d.figures[k]!;
     return [label, value(f.a, bytes), value(f.b, bytes), bytes ? signedBytes(f.delta) : signed(f.delta), percent(f)];
   });
   const header = ["figure", "before", "after", "delta", ""];
@@ -285,8 +319,8 @@ export function renderDiffMarkdown(d: ModelDiff): string {
     "| figure | before | after | delta | |",
     "|---|--:|--:|--:|--:|",
   ];
-  for (const [k, label, bytes] of figureRows) {
-    const f = d.figures[k];
+  for (const [k, label, bytes] of shownRows(d)) {
+    const f = d.figures[k]!;
     const delta = bytes ? signedBytes(f.delta) : signed(f.delta);
     out.push(`| ${label} | ${value(f.a, bytes)} | ${value(f.b, bytes)} | ${delta} | ${percent(f)} |`);
   }
