@@ -157,3 +157,32 @@ describe("keystroke re-check equals a full check", () => {
     }, 120_000);
   }
 });
+
+describe("resolution cache", () => {
+  it("re-resolves an unchanged model when a block it calls changes its parameters, not its body", () => {
+    const block = (params: string) => `block Hidden(${params}) {\n  dense(width) relu\n}\n\n`;
+    const model = "model M(x: f32[4]) {\n  Hidden(8)\n  dense(2)\n}\n";
+    const file = path.resolve("examples/resolve-cache.nn");
+    const ws = new Workspace(nodeHost);
+    // A valid text, then the parameter renamed (the call binds `8` to `units`: `width` is unknown), a
+    // default dropped from a second parameter (the call misses it), and back; the model's text never changes.
+    const texts = [
+      block("width, depth = 1"),
+      block("units, depth = 1"),
+      block("width, depth"),
+      block("width, depth = 2"),
+    ].map((t) => t + model);
+    let version = 0;
+    let resolutions = 0;
+    for (const text of [...texts, ...texts]) {
+      ws.change(file, text, ++version);
+      const a = ws.analyze(file)!;
+      resolutions += a.reusedResolutions;
+      const full = checkProgram(file, ws.host, text);
+      expect(key(a.diagnostics), text).toBe(key(full.diagnostics));
+      expect(key(resolution(a.resolved.get(file))), text).toBe(key(resolution(full.value.resolved.get(file))));
+    }
+    // The model's resolution was reused when only the block's body or a default's value changed.
+    expect(resolutions).toBeGreaterThan(0);
+  });
+});

@@ -2,14 +2,16 @@
 // a keystroke changes one item, and the incremental parser keeps the AST objects of the others).
 //
 // A block's or model's resolution reads the item itself and its environment: the file-level names and what
-// they stand for (constants and their definitions, blocks and their parameters, imports and what they bring
-// in, which names are models). It writes entries keyed by the item's own nodes (calls, value names, body
+// they stand for (constants and their definitions, blocks' names and parameters — a call is checked against
+// the parameters' names and which have a default, never the block's body —, imports and what they bring in,
+// which names are models). It writes entries keyed by the item's own nodes (calls, value names, body
 // constants, repeat counts, expects), recursion edges from the block, a `ModelInfo` for a model, and
-// diagnostics. So when the environment is the same as in the last run — every import, constant and block item
-// the same object (an item is reparsed, a new object, when its text changes), the same model names in the
-// same order and the same imported symbols — an item that is the same object as in the last run resolves to
-// what it did then. Only items whose resolution reported nothing are kept (a diagnostic may point elsewhere).
-// A reused `block` call target is given the `BlockInfo` of this run (same name and declaration).
+// diagnostics. So when the environment is the same as in the last run — every import and constant item the
+// same object (an item is reparsed, a new object, when its text changes), the same blocks (names, parameter
+// names, which have defaults) and model names in the same order, the same imported symbols — an item that is
+// the same object as in the last run resolves to what it did then. Only items whose resolution reported
+// nothing are kept (a diagnostic may point elsewhere). A reused `block` call target is given the `BlockInfo`
+// of this run by name (its declaration may be a new object: a block whose body changed).
 //
 // Invariant: `resolve` with a cache returns what it returns without one, maps in the same order;
 // test/lsp-recheck.test.ts compares the language server's checks with fresh ones over random edits.
@@ -39,7 +41,12 @@ const empty = (): ItemResolution => ({
 /** What an item's resolution reads besides the item (see above), as a list compared element by element. */
 function environment(file: FileNode, imported: ReadonlyMap<string, ImportedSymbol> | undefined): unknown[] {
   const out: unknown[] = [];
-  for (const item of file.items) out.push(item.kind === "Model" ? `model ${item.name.name}` : item);
+  for (const item of file.items) {
+    if (item.kind === "Model") out.push(`model ${item.name.name}`);
+    else if (item.kind === "Block")
+      out.push(`block ${item.name.name}(${item.params.map((p) => (p.default ? `${p.name.name}=` : p.name.name))})`);
+    else out.push(item);
+  }
   if (imported === undefined) out.push(undefined);
   else
     for (const [name, s] of imported)
@@ -84,7 +91,7 @@ export class ResolveCache {
     for (const [k, v] of r.calls) {
       if (v.kind === "block") {
         const block = cx.blocks.get(v.block.name);
-        cx.calls.set(k, block && block.decl === v.block.decl ? { ...v, block } : v);
+        cx.calls.set(k, block ? { ...v, block } : v);
       } else cx.calls.set(k, v);
     }
     for (const [k, v] of r.values) cx.values.set(k, v);
