@@ -1,7 +1,7 @@
 // Benchmark: what one keystroke in a 10,000-line spec costs the language server (`nnc lsp`): the re-check
 // of the edited document as the server runs it after the debounce (`Workspace.analyze`), up to the
 // diagnostics it publishes — incremental parse (src/lsp/incremental.ts), load and resolution of the whole
-// file, then analysis, count and `expect` of the models whose inputs changed (the others' diagnostics are
+// file (reusing unchanged blocks' and models' resolutions, src/resolve/cache.ts), then analysis, count and `expect` of the models whose inputs changed (the others' diagnostics are
 // reused, src/lsp/recheck.ts) — in process, without the JSON-RPC round trip. The spec is bench/check.mjs's.
 // Two kinds of keystroke: one inside the last model (nothing before it moves) and one in the first block
 // (every later item moves: its spans are shifted). Also reported: what the first request after a keystroke

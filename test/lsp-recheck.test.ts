@@ -4,7 +4,9 @@
 // order, spans included — and its hovers, outline-relevant analyses and figures equal those of a fresh
 // workspace. The edits change numbers (so counts, shapes and `expect` results change while the text still
 // parses), move items (line breaks, spaces), break the syntax and repair it; the models' diagnostics are
-// reused from the cache for most steps (checked), so a stale cache entry shows up as a difference.
+// reused from the cache for most steps (checked), so a stale cache entry shows up as a difference. The
+// resolution of every file (calls and their arguments, value names, constants, models; blocks' and models'
+// resolutions reused from the last check, src/resolve/cache.ts) is compared with the full check's too.
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,6 +14,34 @@ import { hover } from "../src/lsp/features.js";
 import { Workspace } from "../src/lsp/workspace.js";
 import { nodeHost } from "../src/program/node-host.js";
 import { checkProgram } from "../src/program/check.js";
+import type { Span } from "../src/diagnostics/diagnostic.js";
+import type { ResolvedFile } from "../src/resolve/resolve.js";
+
+/** What resolution returned for a file, keyed by where its nodes stand (a `block` call target must be the
+ *  `BlockInfo` of the same resolution). */
+function resolution(r: ResolvedFile | undefined): unknown {
+  if (!r) return undefined;
+  const at = (n: { readonly span: Span }) => `${n.span.start}-${n.span.end}@${n.span.line}:${n.span.column}`;
+  return {
+    constants: [...r.constants],
+    blocks: [...r.blocks].map(([k, b]) => [k, at(b.decl), b.imported, b.from]),
+    models: [...r.models].map(([k, m]) => [k, at(m.decl), m.inputs, m.loss]),
+    calls: [...r.calls].map(([n, t]) => [
+      at(n),
+      t.kind,
+      t.kind === "layer"
+        ? t.entry.kind
+        : t.kind === "block"
+          ? [t.block.name, r.blocks.get(t.block.name) === t.block]
+          : t.name,
+      [...t.args],
+    ]),
+    values: [...r.values].map(([n, v]) => [at(n), at(v)]),
+    bodyConstants: [...r.bodyConstants].map(([n, v]) => [at(n), v]),
+    repeats: [...r.repeats].map(([n, v]) => [at(n), v]),
+    expects: [...r.expects].map(([n, v]) => [at(n), v]),
+  };
+}
 
 const key = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `${x}n` : x));
 
@@ -48,10 +78,10 @@ const read = (file: string) => fs.readFileSync(file, "utf8");
 
 /** Examples with one model each, two with the library they import; and one file of several examples (eight
  *  models, mobilenet's `classes` renamed), where most edits leave most models' inputs alone. */
-const cases: { name: string; entry: string; text?: string; lib?: string; reused: number }[] = [
-  { name: "gpt2.nn", entry: "examples/gpt2.nn", lib: "examples/lib/transformer.nn", reused: 1 },
-  { name: "resnet18.nn", entry: "examples/resnet18.nn", lib: "examples/lib/resnet.nn", reused: 1 },
-  { name: "vit-b16.nn", entry: "examples/vit-b16.nn", reused: 1 },
+const cases: { name: string; entry: string; text?: string; lib?: string; reused: number; resolutions: number }[] = [
+  { name: "gpt2.nn", entry: "examples/gpt2.nn", lib: "examples/lib/transformer.nn", reused: 1, resolutions: 10 },
+  { name: "resnet18.nn", entry: "examples/resnet18.nn", lib: "examples/lib/resnet.nn", reused: 1, resolutions: 60 },
+  { name: "vit-b16.nn", entry: "examples/vit-b16.nn", reused: 1, resolutions: 50 },
   {
     name: "several examples in one file",
     entry: "examples/several.nn",
@@ -63,6 +93,7 @@ const cases: { name: string; entry: string; text?: string; lib?: string; reused:
       read("examples/mobilenet-v2.nn").replace(/\bclasses\b/g, "mclasses"),
     ].join("\n"),
     reused: 100,
+    resolutions: 150,
   },
 ];
 
@@ -80,6 +111,7 @@ describe("keystroke re-check equals a full check", () => {
       ws.analyze(entry);
       const r = prng(100 + n);
       let reused = 0;
+      let resolutions = 0;
       let withDiagnostics = 0;
       for (let step = 0; step < 60; step++) {
         if (step % 15 === 14) {
@@ -92,6 +124,7 @@ describe("keystroke re-check equals a full check", () => {
         for (const [f, t] of texts) ws.change(f, t, version);
         const a = ws.analyze(entry)!;
         reused += a.reusedModels;
+        resolutions += a.reusedResolutions;
 
         // A fresh check of the same texts.
         const fresh = new Workspace(nodeHost);
@@ -102,6 +135,11 @@ describe("keystroke re-check equals a full check", () => {
         expect(key(a.diagnostics), context).toBe(key(full.diagnostics));
         expect(key(b.diagnostics), context).toBe(key(full.diagnostics));
         if (a.diagnostics.length > 0) withDiagnostics++;
+        // Resolution (blocks' and models' reused from the last check, src/resolve/cache.ts) of every file.
+        for (const f of texts.keys())
+          expect(key(resolution(a.resolved.get(f))), `${context}, ${f}`).toBe(
+            key(resolution(full.value.resolved.get(f))),
+          );
         // The models' analyses and figures (made on first use) and hovers at a few places.
         expect(key(a.checked.models.map((m) => m.figures)), context).toBe(key(full.value.models.map((m) => m.figures)));
         const text = texts.get(entry)!;
@@ -114,7 +152,37 @@ describe("keystroke re-check equals a full check", () => {
       }
       // The cache was exercised, and the edits changed what is reported.
       expect(reused).toBeGreaterThanOrEqual(c.reused);
+      expect(resolutions).toBeGreaterThanOrEqual(c.resolutions);
       expect(withDiagnostics).toBeGreaterThan(5);
     }, 120_000);
   }
+});
+
+describe("resolution cache", () => {
+  it("re-resolves an unchanged model when a block it calls changes its parameters, not its body", () => {
+    const block = (params: string) => `block Hidden(${params}) {\n  dense(width) relu\n}\n\n`;
+    const model = "model M(x: f32[4]) {\n  Hidden(8)\n  dense(2)\n}\n";
+    const file = path.resolve("examples/resolve-cache.nn");
+    const ws = new Workspace(nodeHost);
+    // A valid text, then the parameter renamed (the call binds `8` to `units`: `width` is unknown), a
+    // default dropped from a second parameter (the call misses it), and back; the model's text never changes.
+    const texts = [
+      block("width, depth = 1"),
+      block("units, depth = 1"),
+      block("width, depth"),
+      block("width, depth = 2"),
+    ].map((t) => t + model);
+    let version = 0;
+    let resolutions = 0;
+    for (const text of [...texts, ...texts]) {
+      ws.change(file, text, ++version);
+      const a = ws.analyze(file)!;
+      resolutions += a.reusedResolutions;
+      const full = checkProgram(file, ws.host, text);
+      expect(key(a.diagnostics), text).toBe(key(full.diagnostics));
+      expect(key(resolution(a.resolved.get(file))), text).toBe(key(resolution(full.value.resolved.get(file))));
+    }
+    // The model's resolution was reused when only the block's body or a default's value changed.
+    expect(resolutions).toBeGreaterThan(0);
+  });
 });

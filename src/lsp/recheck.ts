@@ -1,7 +1,8 @@
 // The language server's re-check of the entry file's models after a keystroke: a model whose inputs did not
 // change is not analyzed again; its diagnostics from the last check are reused, moved to where its text now
-// stands. (Load and resolution run on the whole program every time; parsing reuses unchanged items,
-// incremental.ts. The analyses themselves, for hover, are made when a request first needs them.)
+// stands. (Load runs on the whole program every time; parsing reuses unchanged items, incremental.ts, and
+// resolution unchanged blocks and models, src/resolve/cache.ts. The analyses themselves, for hover, are made
+// when a request first needs them.)
 //
 // What a model's analysis, figures and `expect` checks read (src/program/check.ts `checkModel`) is: the
 // model's own text; the text of every block it calls, transitively (through the resolver's `calls`); and the

@@ -8,6 +8,7 @@ import type { ModelInfo, ResolvedFile } from "../resolve/resolve.js";
 import type { AnalysisContext } from "../analyze/analyze.js";
 import { analysisContext, checkModel, resolveProgram, type Checked, type CheckedModel } from "../program/check.js";
 import type { Program } from "../program/load.js";
+import { ResolveCache } from "../resolve/cache.js";
 import { IncrementalParser } from "./incremental.js";
 import { ModelChecks } from "./recheck.js";
 import { indexProgram, type ProgramIndex } from "./symbols.js";
@@ -41,6 +42,8 @@ export class Analysis {
     readonly ms: number,
     /** How many models' diagnostics came from the last checks (recheck.ts). */
     readonly reusedModels: number,
+    /** How many blocks' and models' resolutions came from the last checks (src/resolve/cache.ts). */
+    readonly reusedResolutions: number = 0,
   ) {}
 
   /** What `checkProgram` returns for this text (its `models` made on first use). */
@@ -78,7 +81,10 @@ export class Workspace {
   /** Per open document, as an entry file: the parser of every file its checks read, reusing the items that
    *  did not change (incremental.ts; one per entry, as it moves the spans of the ASTs it returned), and its
    *  models' re-checks, reusing the diagnostics of those whose inputs did not change (recheck.ts). */
-  private readonly incremental = new Map<string, { parser: IncrementalParser; models: ModelChecks }>();
+  private readonly incremental = new Map<
+    string,
+    { parser: IncrementalParser; resolution: Map<string, ResolveCache>; models: ModelChecks }
+  >();
 
   constructor(
     disk: Host,
@@ -124,9 +130,21 @@ export class Workspace {
     if (!doc) return undefined;
     const start = this.now();
     let state = this.incremental.get(file);
-    if (!state) this.incremental.set(file, (state = { parser: new IncrementalParser(), models: new ModelChecks() }));
-    const first = resolveProgram(file, this.host, doc.text, { parse: state.parser.parse });
+    if (!state)
+      this.incremental.set(
+        file,
+        (state = { parser: new IncrementalParser(), resolution: new Map(), models: new ModelChecks() }),
+      );
+    const resolution = state.resolution;
+    for (const c of resolution.values()) c.reused = 0;
+    const resolveCache = (f: string): ResolveCache => {
+      let c = resolution.get(f);
+      if (!c) resolution.set(f, (c = new ResolveCache()));
+      return c;
+    };
+    const first = resolveProgram(file, this.host, doc.text, { parse: state.parser.parse, resolveCache });
     const { program, resolved, analyzable } = first.value;
+    for (const f of resolution.keys()) if (!program.files.has(f)) resolution.delete(f);
     const diagnostics = first.diagnostics.slice();
     let checked: ReadonlyMap<ModelInfo, CheckedModel | undefined> = new Map();
     let reused = 0;
@@ -147,6 +165,7 @@ export class Workspace {
       checked,
       this.now() - start,
       reused,
+      [...program.files.keys()].reduce((n, f) => n + (resolution.get(f)?.reused ?? 0), 0),
     );
     this.analyses.set(file, analysis);
     if (program.files.get(file)?.ast) this.lastParsed.set(file, analysis);

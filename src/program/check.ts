@@ -11,6 +11,7 @@ import {
   type ModelInfo,
   type ResolvedFile,
 } from "../resolve/resolve.js";
+import type { ResolveCache } from "../resolve/cache.js";
 import { modelFigures, type Figures } from "../count/count.js";
 import { diagnostic, hasErrors, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
@@ -46,6 +47,8 @@ export interface CheckOptions {
   readonly dims?: ReadonlyMap<string, bigint>;
   /** How files are parsed (default `parse`; the language server reuses unchanged items). */
   readonly parse?: ParseFile;
+  /** The resolution cache of each file (the language server's: src/resolve/cache.ts); none by default. */
+  readonly resolveCache?: (file: string) => ResolveCache;
 }
 
 /** What `resolveProgram` returns: the loaded files and their resolution, and whether the entry file's
@@ -61,7 +64,7 @@ export function resolveProgram(
   entry: string,
   host: Host,
   text?: string,
-  options: Pick<CheckOptions, "parse"> = {},
+  options: Pick<CheckOptions, "parse" | "resolveCache"> = {},
 ): Result<ResolvedProgram> {
   const loaded = load(entry, host, text, options.parse);
   const diagnostics: Diagnostic[] = loaded.diagnostics.slice();
@@ -125,7 +128,7 @@ export function resolveProgram(
         origin.set(n.name, target!);
       }
     }
-    const result = resolve(loadedFile.ast, complete ? imported : undefined);
+    const result = resolve(loadedFile.ast, complete ? imported : undefined, options.resolveCache?.(file));
     for (const d of result.diagnostics) diagnostics.push(d);
     if (!complete || hasErrors(result.diagnostics)) incomplete.add(file);
     resolved.set(file, result.value);
@@ -144,7 +147,7 @@ export function checkModel(
   entryResolved: ResolvedFile,
   model: ModelInfo,
   context: AnalysisContext,
-  options: Omit<CheckOptions, "model" | "parse"> = {},
+  options: Omit<CheckOptions, "model" | "parse" | "resolveCache"> = {},
 ): Result<CheckedModel | undefined> {
   const diagnostics: Diagnostic[] = [];
   if (options.expand && options.beforeExpand) {

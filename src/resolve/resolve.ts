@@ -7,6 +7,7 @@ import { sortDiagnostics, type Result } from "../diagnostics/diagnostic.js";
 import type { FileNode } from "../syntax/ast.js";
 import { resolveBlock, resolveModel } from "./blocks.js";
 import { resolveBody } from "./bodies.js";
+import type { ResolveCache } from "./cache.js";
 import { ResolveContext } from "./context.js";
 import { constEntry, declareFileNames, evaluateConst } from "./names.js";
 import { checkRecursion } from "./recursion.js";
@@ -25,8 +26,13 @@ export type {
 
 /** Checks `file`; `imported` holds the names its imports bring in. Without `imported`, names listed in
  *  `import { … }` are opaque (any use is accepted) and a whole-file `import "…"` makes every unknown
- *  layer and constant name acceptable. Never throws. */
-export function resolve(file: FileNode, imported?: ReadonlyMap<string, ImportedSymbol>): Result<ResolvedFile> {
+ *  layer and constant name acceptable. `cache` (the language server's, one per file) reuses the last run's
+ *  resolution of unchanged blocks and models (cache.ts). Never throws. */
+export function resolve(
+  file: FileNode,
+  imported?: ReadonlyMap<string, ImportedSymbol>,
+  cache?: ResolveCache,
+): Result<ResolvedFile> {
   const cx: ResolveContext = new ResolveContext(file, imported, (body, outer) => resolveBody(cx, body, outer));
   const firsts = declareFileNames(cx);
   // Every definition is checked, duplicates included; only the first of a name is visible to others.
@@ -40,13 +46,22 @@ export function resolve(file: FileNode, imported?: ReadonlyMap<string, ImportedS
       if (shadow.kind === "const") evaluateConst(cx, shadow);
     }
   }
-  for (const item of file.items)
-    if (item.kind === "Block") resolveBlock(cx, item, cx.blocks.get(item.name.name)?.decl === item);
+  cache?.begin(cx);
+  for (const item of file.items) {
+    if (item.kind !== "Block" || cache?.restore(cx, item)) continue;
+    resolveBlock(cx, item, cx.blocks.get(item.name.name)?.decl === item);
+    cache?.resolved(cx, item);
+  }
   for (const item of file.items) {
     if (item.kind !== "Model") continue;
-    const info = resolveModel(cx, item);
+    let info = cache?.restore(cx, item)?.model;
+    if (!info) {
+      info = resolveModel(cx, item);
+      cache?.resolved(cx, item, info);
+    }
     if (firsts.has(item)) cx.models.set(info.name, info);
   }
+  cache?.end(cx);
   checkRecursion(cx);
 
   const constants = new Map<string, bigint>();
