@@ -26,22 +26,38 @@ export function oneModel(
   const diagnostics = sortDiagnostics(checked.diagnostics);
   if (hasErrors(diagnostics)) return { diagnostics, sources };
   const models = checked.value.models;
-  if (models.length !== 1) {
-    const names = models.map((m) => m.analysis.name);
-    diagnostics.push(
-      models.length === 0
-        ? diagnostic("NoSuchModel", undefined, ["none", { file, command: verb }], {
-            help: "a file with only blocks is imported, not counted",
-          })
-        : diagnostic(
-            "UsageError",
-            undefined,
-            ["severalModels", { file, count: names.length, models: names.map((n) => `\`${n}\``).join(", ") }],
-            { help: `name one with \`--model ${names[0]}\`` },
-          ),
-    );
+  const problem = notOneModel(
+    file,
+    models.map((m) => m.analysis.name),
+    verb,
+    "counted",
+  );
+  if (problem) {
+    diagnostics.push(problem);
     return { diagnostics, sources };
   }
   const m = models[0]!;
   return { model: { file, analysis: m.analysis, figures: m.figures }, diagnostics, sources };
+}
+
+/** Why a checked file does not come to exactly one model (`undefined` when it does): none is NN0010 ("defines
+ *  no model to `verb`"; `past` completes "a file with only blocks is imported, not …"), several a usage
+ *  error naming them. */
+export function notOneModel(
+  file: string,
+  names: readonly string[],
+  verb: string,
+  past: string,
+): Diagnostic | undefined {
+  if (names.length === 1) return undefined;
+  return names.length === 0
+    ? diagnostic("NoSuchModel", undefined, ["none", { file, command: verb }], {
+        help: `a file with only blocks is imported, not ${past}`,
+      })
+    : diagnostic(
+        "UsageError",
+        undefined,
+        ["severalModels", { file, count: names.length, models: names.map((n) => `\`${n}\``).join(", ") }],
+        { help: `name one with \`--model ${names[0]}\`` },
+      );
 }

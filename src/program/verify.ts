@@ -4,6 +4,7 @@ import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diag
 import { verifyCheckpoint, type VerifyReport } from "../weights/verify.js";
 import { checkProgram, type Checked } from "./check.js";
 import type { Host } from "./load.js";
+import { notOneModel } from "./one-model.js";
 import { openWeightFile } from "./weight-file.js";
 
 export interface VerifyOptions {
@@ -31,22 +32,14 @@ export function verifyProgram(
   const diagnostics = sortDiagnostics(checked.diagnostics);
   if (hasErrors(diagnostics)) return { value: { checked: checked.value }, diagnostics };
   const models = checked.value.models;
-  if (models.length !== 1) {
-    const names = models.map((m) => m.analysis.name);
-    diagnostics.push(
-      models.length === 0
-        ? diagnostic("NoSuchModel", undefined, ["none", { file: entry, command: "verify" }], {
-            help: "a file with only blocks is imported, not verified",
-          })
-        : diagnostic(
-            "UsageError",
-            undefined,
-            ["severalModels", { file: entry, count: names.length, models: names.map((n) => `\`${n}\``).join(", ") }],
-            {
-              help: `name one with \`--model ${names[0]}\``,
-            },
-          ),
-    );
+  const problem = notOneModel(
+    entry,
+    models.map((m) => m.analysis.name),
+    "verify",
+    "verified",
+  );
+  if (problem) {
+    diagnostics.push(problem);
     return { value: { checked: checked.value }, diagnostics };
   }
   const model = models[0]!;
