@@ -236,4 +236,67 @@ case(
     floats(6, 8),
 )
 
+
+class LlamaRMSNorm(nn.Module):
+    """RMSNorm as Hugging Face transformers writes it (src/transformers/models/llama/modeling_llama.py,
+    `LlamaRMSNorm`): torch 1.13 has no nn.RMSNorm, so the standard formula
+    x * rsqrt(mean(x^2, -1) + eps) * weight is measured (computed in fp32 here, so HF's casts are no-ops)."""
+
+    def __init__(self, d, eps=1e-6, affine=True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d)) if affine else None
+        self.eps = eps
+
+    def forward(self, x):
+        variance = x.pow(2).mean(-1, keepdim=True)
+        x = x * torch.rsqrt(variance + self.eps)
+        return self.weight * x if self.weight is not None else x
+
+
+def rotate_half(x):
+    """HF modeling_llama `rotate_half`: the pairs (i, i + D/2), nnc's convention."""
+    x1 = x[..., : x.shape[-1] // 2]
+    x2 = x[..., x.shape[-1] // 2 :]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class LlamaRotary(nn.Module):
+    """HF modeling_llama `LlamaRotaryEmbedding` + `apply_rotary_pos_emb` (transformers >= 4.38): inv_freq
+    a buffer, cos and sin made in forward from the position ids, [batch, T, D] each, and
+    x * cos + rotate_half(x) * sin."""
+
+    def __init__(self, d, theta=10_000.0):
+        super().__init__()
+        self.register_buffer("inv_freq", 1.0 / (theta ** (torch.arange(0, d, 2).float() / d)), persistent=False)
+
+    def cos_sin(self, x):
+        b, t = x.shape[0], x.shape[-2]
+        position_ids = torch.arange(t).unsqueeze(0).expand(b, -1)
+        inv_freq_expanded = self.inv_freq[None, :, None].float().expand(b, -1, 1)
+        position_ids_expanded = position_ids[:, None, :].float()
+        freqs = (inv_freq_expanded @ position_ids_expanded).transpose(1, 2)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos(), emb.sin()
+
+    def forward(self, x):
+        cos, sin = self.cos_sin(x)
+        return x * cos + rotate_half(x) * sin
+
+
+case(
+    "rmsnorm, rotary",
+    "model M(x: f32[s <= 5, 8]) {\n  dense(8)\n  rmsnorm\n  dense(8)\n  rotary\n  dense(8)\n  rmsnorm(affine = false)\n"
+    "  dense(4)\n}\n",
+    Seq(
+        nn.Linear(8, 8),
+        LlamaRMSNorm(8),
+        nn.Linear(8, 8),
+        LlamaRotary(8),
+        nn.Linear(8, 8),
+        LlamaRMSNorm(8, affine=False),
+        nn.Linear(8, 4),
+    ),
+    floats(5, 8),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

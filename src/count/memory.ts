@@ -13,7 +13,7 @@
 // - PyTorch eager: what autograd keeps for backward when the same model runs in PyTorch (fp32, training
 //   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks
 //   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
-//   block (`eagerOf`). Kinds not measured (attention, recurrent layers, …) are named, not guessed.
+//   block (`eagerOf`). Kinds not measured (attention, recurrent layers, moe) are named, not guessed.
 //
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
@@ -253,6 +253,14 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // native_layer_norm: the input, a mean and a reciprocal std per row.
     case "layernorm":
       return { input: true, extra: 2n * rows() * f32 };
+    // RMSNorm as HF LlamaRMSNorm writes it (torch 1.13 has no nn.RMSNorm): x.pow(2) saves x and x²
+    // (`mean` keeps its input), rsqrt its result per row, and `weight * x̂` the normalized x̂.
+    case "rmsnorm":
+      return { input: true, extra: (inSize + rows() + (a.bool("affine") ? inSize : 0n)) * f32 };
+    // rotary as HF LlamaRotaryEmbedding + apply_rotary_pos_emb: cos and sin, [batch, T, D] each, made in
+    // forward from the position ids, saved by `x * cos` and `rotate_half(x) * sin` (x is not saved).
+    case "rotary":
+      return { extra: 2n * inSize * f32 };
     // native_group_norm: the input, a mean and a reciprocal std per group.
     case "groupnorm":
       return { input: true, extra: 2n * a.int("groups") * f32 };
