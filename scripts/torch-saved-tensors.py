@@ -12,6 +12,7 @@ left out (they are counted as parameters), and the bytes are the storages' sizes
 Run: /usr/bin/python3 scripts/torch-saved-tensors.py > test/fixtures/torch-saved-tensors.json
 """
 import json
+import math
 
 import torch
 import torch.nn as nn
@@ -297,6 +298,80 @@ case(
         nn.Linear(8, 4),
     ),
     floats(5, 8),
+)
+
+
+class EagerAttention(nn.Module):
+    """Self-attention as Hugging Face's eager path writes it (transformers modeling_llama `LlamaAttention`
+    with attn_implementation="eager", `repeat_kv`, `eager_attention_forward`; GPT-2's fused `c_attn` split
+    for qkv = fused): projections, heads [B, H, T, hd], rotary on q and k, k and v repeated for grouped
+    heads, matmul(q, kᵀ) / √hd, + the causal mask, softmax in fp32, dropout, matmul with v, out-projection."""
+
+    def __init__(self, d, heads, kv_heads=None, causal=False, bias=True, qkv="fused", rope=False, dropout=0.0):
+        super().__init__()
+        self.h, self.kv = heads, kv_heads or heads
+        self.hd = d // heads
+        self.q, self.k = self.h * self.hd, self.kv * self.hd
+        self.fused = qkv == "fused"
+        if self.fused:
+            self.qkv_proj = nn.Linear(d, self.q + 2 * self.k, bias=bias)
+        else:
+            self.q_proj = nn.Linear(d, self.q, bias=bias)
+            self.k_proj = nn.Linear(d, self.k, bias=bias)
+            self.v_proj = nn.Linear(d, self.k, bias=bias)
+        self.out_proj = nn.Linear(self.q, d, bias=bias)
+        self.causal, self.rope, self.p = causal, rope, dropout
+        if rope:
+            self.rotary = LlamaRotary(self.hd)
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        if self.fused:
+            q, k, v = self.qkv_proj(x).split([self.q, self.k, self.k], dim=-1)
+        else:
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        q = q.view(b, t, self.h, self.hd).transpose(1, 2)
+        k = k.view(b, t, self.kv, self.hd).transpose(1, 2)
+        v = v.view(b, t, self.kv, self.hd).transpose(1, 2)
+        if self.rope:
+            cos, sin = self.rotary.cos_sin(x)
+            cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+        k, v = repeat_kv(k, self.h // self.kv), repeat_kv(v, self.h // self.kv)
+        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.hd)
+        if self.causal:
+            w = w + torch.full((t, t), float("-inf")).triu(1)
+        w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        w = F.dropout(w, p=self.p, training=self.training)
+        o = torch.matmul(w, v).transpose(1, 2).reshape(b, t, self.q)
+        return self.out_proj(o)
+
+
+def repeat_kv(x, n_rep):
+    """HF modeling_llama `repeat_kv`: [B, KV, T, hd] → [B, KV·n_rep, T, hd]."""
+    if n_rep == 1:
+        return x
+    b, kv, t, hd = x.shape
+    return x[:, :, None, :, :].expand(b, kv, n_rep, t, hd).reshape(b, kv * n_rep, t, hd)
+
+
+case(
+    "attention: fused, causal",
+    "model M(x: f32[s <= 5, 8]) {\n  attention(2, causal = true)\n  dense(4)\n}\n",
+    Seq(EagerAttention(8, 2, causal=True), nn.Linear(8, 4)),
+    floats(5, 8),
+)
+case(
+    "attention: separate, grouped, rotary, dropout",
+    "model M(x: f32[s <= 6, 8]) {\n  dense(8)\n  repeat 2 {\n"
+    "    attention(4, kv_heads = 2, qkv = separate, rope = true, dropout = 0.1)\n  }\n  dense(4)\n}\n",
+    Seq(
+        nn.Linear(8, 8),
+        *[EagerAttention(8, 4, kv_heads=2, qkv="separate", rope=True, dropout=0.1) for _ in range(2)],
+        nn.Linear(8, 4),
+    ),
+    floats(6, 8),
 )
 
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -13,7 +13,7 @@
 // - PyTorch eager: what autograd keeps for backward when the same model runs in PyTorch (fp32, training
 //   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks
 //   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
-//   block (`eagerOf`). Kinds not measured (attention, recurrent layers, moe) are named, not guessed.
+//   block (`eagerOf`). Kinds not measured (recurrent layers, moe routing) are named, not guessed.
 //
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
@@ -261,6 +261,23 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // forward from the position ids, saved by `x * cos` and `rotate_half(x) * sin` (x is not saved).
     case "rotary":
       return { extra: 2n * inSize * f32 };
+    // Self-attention as Hugging Face's eager path (LlamaAttention, attn_implementation="eager"; GPT-2's
+    // fused c_attn split for qkv = fused), not F.scaled_dot_product_attention, whose saves depend on the
+    // backend torch picks (math, flash, memory-efficient) and so on the device: the input (saved by the
+    // projections), q, k and v as the batched matmuls copy them, k and v after `repeat_kv` (so H heads
+    // each, whatever kv_heads), the probabilities (softmax and matmul), the heads' output the out-projection
+    // saves, rope's cos and sin ([batch, T, head_dim] each), and with dropout its float noise and the
+    // dropped probabilities. The 1/√head_dim divisor is a float64 scalar: 8 bytes, whatever the batch.
+    case "attention": {
+      const T = inShape[0]!;
+      const D = inShape[1]!;
+      const H = a.int("heads");
+      const hd = a.has("head_dim") ? a.int("head_dim") : D / H;
+      const Q = H * hd;
+      const probs = H * T * T * (a.positive("dropout") ? 3n : 1n);
+      const rope = a.bool("rope") ? 2n * T * hd : 0n;
+      return { input: true, extra: (4n * T * Q + probs + rope) * f32, fixed: 8n };
+    }
     // native_group_norm: the input, a mean and a reciprocal std per group.
     case "groupnorm":
       return { input: true, extra: 2n * a.int("groups") * f32 };
