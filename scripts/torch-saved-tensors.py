@@ -374,4 +374,36 @@ case(
     floats(6, 8),
 )
 
+
+class Recurrent(nn.Module):
+    """nn.RNN / nn.LSTM / nn.GRU over [batch, T, D] (batch_first, as nnc's values are laid out), the whole
+    output sequence (nnc's `sequences = true`)."""
+
+    def __init__(self, cls, *args, **kwargs):
+        super().__init__()
+        self.rnn = cls(*args, batch_first=True, **kwargs)
+
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
+case(
+    "recurrent layers",
+    "model M(x: f32[s <= 5, 8]) {\n  rnn(6, nonlinearity = relu)\n  dense(8)\n  lstm(6, layers = 2)\n  dense(8)\n"
+    "  gru(4, bidirectional = true, bias = false)\n  dense(8)\n  rnn(3, layers = 2, bidirectional = true)\n  mean\n"
+    "  dense(3)\n}\n",
+    Seq(
+        Recurrent(nn.RNN, 8, 6, nonlinearity="relu"),
+        nn.Linear(6, 8),
+        Recurrent(nn.LSTM, 8, 6, num_layers=2),
+        nn.Linear(6, 8),
+        Recurrent(nn.GRU, 8, 4, bidirectional=True, bias=False),
+        nn.Linear(8, 8),
+        Recurrent(nn.RNN, 8, 3, num_layers=2, bidirectional=True),
+        lambda x: x.mean(1),
+        nn.Linear(6, 3),
+    ),
+    floats(5, 8),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -13,7 +13,7 @@
 // - PyTorch eager: what autograd keeps for backward when the same model runs in PyTorch (fp32, training
 //   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks
 //   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
-//   block (`eagerOf`). Kinds not measured (recurrent layers, moe routing) are named, not guessed.
+//   block (`eagerOf`). Kinds not measured (moe routing; recurrent layers with Keras biases or the last step only) are named, not guessed.
 //
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
@@ -277,6 +277,29 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
       const probs = H * T * T * (a.positive("dropout") ? 3n : 1n);
       const rope = a.bool("rope") ? 2n * T * hd : 0n;
       return { input: true, extra: (4n * T * Q + probs + rope) * f32, fixed: 8n };
+    }
+    // nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first, PyTorch's bias convention, the whole sequence out),
+    // per layer and direction: its input as the all-steps input projection reads it in time-major order,
+    // and per step the state h_{t-1} (RNN: every state h_0 … h_T, tanh/relu saving its result; LSTM: the four
+    // gates, c_{t-1}, tanh(c_t) and h_{t-1}; GRU: as many). The copy assumes a batch-major input, as every nnc
+    // value is; a recurrent layer straight after another reads its time-major output in place, so there the
+    // figure is an upper bound. Keras's bias convention and `sequences = false` (a view of the last step that
+    // keeps the whole output alive) are not measured.
+    case "rnn":
+    case "lstm":
+    case "gru": {
+      if (a.name("bias_convention") === "keras" || !a.bool("sequences")) return undefined;
+      const T = inShape[0]!;
+      const H = a.int("hidden");
+      const dirs = a.bool("bidirectional") ? 2n : 1n;
+      const perStep = op.kind === "rnn" ? H : 7n * H;
+      let elements = 0n;
+      for (let l = 0n, width = inShape[1]!; l < a.int("layers"); l++, width = H * dirs) {
+        // Layer 0's batch-major input is copied per direction; a deeper layer's input, the layer below's
+        // time-major output, is read in place, one storage for both directions.
+        elements += (l === 0n ? dirs : 1n) * T * width + dirs * (T * perStep + (op.kind === "rnn" ? H : 0n));
+      }
+      return { extra: elements * f32 };
     }
     // native_group_norm: the input, a mean and a reciprocal std per group.
     case "groupnorm":
