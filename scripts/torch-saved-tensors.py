@@ -406,4 +406,32 @@ case(
     floats(5, 8),
 )
 
+
+class DenseMoE(nn.Module):
+    """nnc's `moe(experts, top_k)`: a router Linear, softmax → topk → divide by the sum (Mixtral's routing:
+    HF modeling_mixtral `MixtralSparseMoeBlock`), but, as nnc computes it, every expert on every token, the
+    selected outputs gathered and mixed: sum_k w_k · expert_{i_k}(x)."""
+
+    def __init__(self, d, experts, top_k, make):
+        super().__init__()
+        self.gate = nn.Linear(d, experts, bias=False)
+        self.experts = nn.ModuleList([make() for _ in range(experts)])
+        self.k = top_k
+
+    def forward(self, x):
+        probs = F.softmax(self.gate(x), dim=-1)
+        w, idx = probs.topk(self.k, dim=-1)
+        w = w / w.sum(dim=-1, keepdim=True)
+        outs = torch.stack([e(x) for e in self.experts], dim=-2)
+        sel = outs.gather(-2, idx.unsqueeze(-1).expand(*idx.shape, outs.shape[-1]))
+        return (w.unsqueeze(-1) * sel).sum(dim=-2)
+
+
+case(
+    "moe routing",
+    "model M(x: f32[s <= 5, 8]) {\n  dense(8)\n  moe(4, 2) {\n    tanh\n    dense(8)\n  }\n  dense(3)\n}\n",
+    Seq(nn.Linear(8, 8), DenseMoE(8, 4, 2, lambda: Seq(nn.Tanh(), nn.Linear(8, 8))), nn.Linear(8, 3)),
+    floats(5, 8),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -13,7 +13,7 @@
 // - PyTorch eager: what autograd keeps for backward when the same model runs in PyTorch (fp32, training
 //   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks
 //   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
-//   block (`eagerOf`). Kinds not measured (moe routing; recurrent layers with Keras biases or the last step only) are named, not guessed.
+//   block (`eagerOf`). Kinds not measured (recurrent layers with Keras biases or the last step only) are named, not guessed.
 //
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
@@ -300,6 +300,17 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
         elements += (l === 0n ? dirs : 1n) * T * width + dirs * (T * perStep + (op.kind === "rnn" ? H : 0n));
       }
       return { extra: elements * f32 };
+    }
+    // moe's combining step as nnc computes it (every expert on every token) in PyTorch: softmax → topk →
+    // divide by the sum (Mixtral's routing), the experts' outputs stacked and the chosen ones gathered, then
+    // mixed: the probabilities, topk's values and int64 indices, the sum, the stack (gather keeps it), the
+    // renormalized weights and the gathered outputs. The router is a `dense` (saves its input).
+    case "moe_combine": {
+      const E = a.int("experts");
+      const K = a.int("top_k");
+      const r = inSize / E;
+      const D = elementsOf(values[op.inputs[1]!]!.shape) / r;
+      return { extra: (r * E + 2n * r * K + r + r * E * D + r * K * D) * f32 + r * K * i64 };
     }
     // native_group_norm: the input, a mean and a reciprocal std per group.
     case "groupnorm":
