@@ -434,4 +434,25 @@ case(
     floats(5, 8),
 )
 
+
+case(
+    "relu6, hardswish, instancenorm, pixel_shuffle",
+    "model M(x: f32[8, 4, 4]) {\n  conv2d(8, 1)\n  relu6\n  conv2d(8, 1)\n  hardswish\n  conv2d(8, 1)\n  instancenorm\n"
+    "  conv2d(8, 1)\n  instancenorm(affine = true)\n  pixel_shuffle(2)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv2d(8, 8, 1),
+        nn.ReLU6(),
+        nn.Conv2d(8, 8, 1),
+        nn.Hardswish(),
+        nn.Conv2d(8, 8, 1),
+        nn.InstanceNorm2d(8),
+        nn.Conv2d(8, 8, 1),
+        nn.InstanceNorm2d(8, affine=True),
+        nn.PixelShuffle(2),
+        nn.Flatten(),
+        nn.Linear(128, 3),
+    ),
+    floats(8, 4, 4),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

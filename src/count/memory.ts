@@ -235,6 +235,8 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     case "softmax":
     case "log_softmax":
       return { output: true, extra: 0n };
+    case "relu6":
+    case "hardswish":
     case "gelu":
     case "silu":
     case "leaky_relu":
@@ -312,6 +314,13 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
       const D = elementsOf(values[op.inputs[1]!]!.shape) / r;
       return { extra: (r * E + 2n * r * K + r + r * E * D + r * K * D) * f32 + r * K * i64 };
     }
+    // nn.InstanceNorm (batch_norm over [1, N·C, …]): the input, a mean and a reciprocal std per channel,
+    // and with affine the weight repeated per sample (a tensor of its own, not the parameter).
+    case "instancenorm":
+      return { input: true, extra: (a.bool("affine") ? 3n : 2n) * inShape[0]! * f32 };
+    // pixel_shuffle copies and saves nothing.
+    case "pixel_shuffle":
+      return { extra: 0n };
     // native_group_norm: the input, a mean and a reciprocal std per group.
     case "groupnorm":
       return { input: true, extra: 2n * a.int("groups") * f32 };
