@@ -12,6 +12,7 @@ left out (they are counted as parameters), and the bytes are the storages' sizes
 Run: /usr/bin/python3 scripts/torch-saved-tensors.py > test/fixtures/torch-saved-tensors.json
 """
 import json
+import math
 
 import torch
 import torch.nn as nn
@@ -234,6 +235,224 @@ case(
     "  t = m -> transpose(0, 1)\n  c = [t, t] -> concat(axis = 0)\n  c -> identity -> reshape([48]) -> dense(5)\n}\n",
     Views(),
     floats(6, 8),
+)
+
+
+class LlamaRMSNorm(nn.Module):
+    """RMSNorm as Hugging Face transformers writes it (src/transformers/models/llama/modeling_llama.py,
+    `LlamaRMSNorm`): torch 1.13 has no nn.RMSNorm, so the standard formula
+    x * rsqrt(mean(x^2, -1) + eps) * weight is measured (computed in fp32 here, so HF's casts are no-ops)."""
+
+    def __init__(self, d, eps=1e-6, affine=True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d)) if affine else None
+        self.eps = eps
+
+    def forward(self, x):
+        variance = x.pow(2).mean(-1, keepdim=True)
+        x = x * torch.rsqrt(variance + self.eps)
+        return self.weight * x if self.weight is not None else x
+
+
+def rotate_half(x):
+    """HF modeling_llama `rotate_half`: the pairs (i, i + D/2), nnc's convention."""
+    x1 = x[..., : x.shape[-1] // 2]
+    x2 = x[..., x.shape[-1] // 2 :]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class LlamaRotary(nn.Module):
+    """HF modeling_llama `LlamaRotaryEmbedding` + `apply_rotary_pos_emb` (transformers >= 4.38): inv_freq
+    a buffer, cos and sin made in forward from the position ids, [batch, T, D] each, and
+    x * cos + rotate_half(x) * sin."""
+
+    def __init__(self, d, theta=10_000.0):
+        super().__init__()
+        self.register_buffer("inv_freq", 1.0 / (theta ** (torch.arange(0, d, 2).float() / d)), persistent=False)
+
+    def cos_sin(self, x):
+        b, t = x.shape[0], x.shape[-2]
+        position_ids = torch.arange(t).unsqueeze(0).expand(b, -1)
+        inv_freq_expanded = self.inv_freq[None, :, None].float().expand(b, -1, 1)
+        position_ids_expanded = position_ids[:, None, :].float()
+        freqs = (inv_freq_expanded @ position_ids_expanded).transpose(1, 2)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos(), emb.sin()
+
+    def forward(self, x):
+        cos, sin = self.cos_sin(x)
+        return x * cos + rotate_half(x) * sin
+
+
+case(
+    "rmsnorm, rotary",
+    "model M(x: f32[s <= 5, 8]) {\n  dense(8)\n  rmsnorm\n  dense(8)\n  rotary\n  dense(8)\n  rmsnorm(affine = false)\n"
+    "  dense(4)\n}\n",
+    Seq(
+        nn.Linear(8, 8),
+        LlamaRMSNorm(8),
+        nn.Linear(8, 8),
+        LlamaRotary(8),
+        nn.Linear(8, 8),
+        LlamaRMSNorm(8, affine=False),
+        nn.Linear(8, 4),
+    ),
+    floats(5, 8),
+)
+
+
+class EagerAttention(nn.Module):
+    """Self-attention as Hugging Face's eager path writes it (transformers modeling_llama `LlamaAttention`
+    with attn_implementation="eager", `repeat_kv`, `eager_attention_forward`; GPT-2's fused `c_attn` split
+    for qkv = fused): projections, heads [B, H, T, hd], rotary on q and k, k and v repeated for grouped
+    heads, matmul(q, kᵀ) / √hd, + the causal mask, softmax in fp32, dropout, matmul with v, out-projection."""
+
+    def __init__(self, d, heads, kv_heads=None, causal=False, bias=True, qkv="fused", rope=False, dropout=0.0):
+        super().__init__()
+        self.h, self.kv = heads, kv_heads or heads
+        self.hd = d // heads
+        self.q, self.k = self.h * self.hd, self.kv * self.hd
+        self.fused = qkv == "fused"
+        if self.fused:
+            self.qkv_proj = nn.Linear(d, self.q + 2 * self.k, bias=bias)
+        else:
+            self.q_proj = nn.Linear(d, self.q, bias=bias)
+            self.k_proj = nn.Linear(d, self.k, bias=bias)
+            self.v_proj = nn.Linear(d, self.k, bias=bias)
+        self.out_proj = nn.Linear(self.q, d, bias=bias)
+        self.causal, self.rope, self.p = causal, rope, dropout
+        if rope:
+            self.rotary = LlamaRotary(self.hd)
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        if self.fused:
+            q, k, v = self.qkv_proj(x).split([self.q, self.k, self.k], dim=-1)
+        else:
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        q = q.view(b, t, self.h, self.hd).transpose(1, 2)
+        k = k.view(b, t, self.kv, self.hd).transpose(1, 2)
+        v = v.view(b, t, self.kv, self.hd).transpose(1, 2)
+        if self.rope:
+            cos, sin = self.rotary.cos_sin(x)
+            cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+        k, v = repeat_kv(k, self.h // self.kv), repeat_kv(v, self.h // self.kv)
+        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.hd)
+        if self.causal:
+            w = w + torch.full((t, t), float("-inf")).triu(1)
+        w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        w = F.dropout(w, p=self.p, training=self.training)
+        o = torch.matmul(w, v).transpose(1, 2).reshape(b, t, self.q)
+        return self.out_proj(o)
+
+
+def repeat_kv(x, n_rep):
+    """HF modeling_llama `repeat_kv`: [B, KV, T, hd] → [B, KV·n_rep, T, hd]."""
+    if n_rep == 1:
+        return x
+    b, kv, t, hd = x.shape
+    return x[:, :, None, :, :].expand(b, kv, n_rep, t, hd).reshape(b, kv * n_rep, t, hd)
+
+
+case(
+    "attention: fused, causal",
+    "model M(x: f32[s <= 5, 8]) {\n  attention(2, causal = true)\n  dense(4)\n}\n",
+    Seq(EagerAttention(8, 2, causal=True), nn.Linear(8, 4)),
+    floats(5, 8),
+)
+case(
+    "attention: separate, grouped, rotary, dropout",
+    "model M(x: f32[s <= 6, 8]) {\n  dense(8)\n  repeat 2 {\n"
+    "    attention(4, kv_heads = 2, qkv = separate, rope = true, dropout = 0.1)\n  }\n  dense(4)\n}\n",
+    Seq(
+        nn.Linear(8, 8),
+        *[EagerAttention(8, 4, kv_heads=2, qkv="separate", rope=True, dropout=0.1) for _ in range(2)],
+        nn.Linear(8, 4),
+    ),
+    floats(6, 8),
+)
+
+
+class Recurrent(nn.Module):
+    """nn.RNN / nn.LSTM / nn.GRU over [batch, T, D] (batch_first, as nnc's values are laid out), the whole
+    output sequence (nnc's `sequences = true`)."""
+
+    def __init__(self, cls, *args, **kwargs):
+        super().__init__()
+        self.rnn = cls(*args, batch_first=True, **kwargs)
+
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
+case(
+    "recurrent layers",
+    "model M(x: f32[s <= 5, 8]) {\n  rnn(6, nonlinearity = relu)\n  dense(8)\n  lstm(6, layers = 2)\n  dense(8)\n"
+    "  gru(4, bidirectional = true, bias = false)\n  dense(8)\n  rnn(3, layers = 2, bidirectional = true)\n  mean\n"
+    "  dense(3)\n}\n",
+    Seq(
+        Recurrent(nn.RNN, 8, 6, nonlinearity="relu"),
+        nn.Linear(6, 8),
+        Recurrent(nn.LSTM, 8, 6, num_layers=2),
+        nn.Linear(6, 8),
+        Recurrent(nn.GRU, 8, 4, bidirectional=True, bias=False),
+        nn.Linear(8, 8),
+        Recurrent(nn.RNN, 8, 3, num_layers=2, bidirectional=True),
+        lambda x: x.mean(1),
+        nn.Linear(6, 3),
+    ),
+    floats(5, 8),
+)
+
+
+class DenseMoE(nn.Module):
+    """nnc's `moe(experts, top_k)`: a router Linear, softmax → topk → divide by the sum (Mixtral's routing:
+    HF modeling_mixtral `MixtralSparseMoeBlock`), but, as nnc computes it, every expert on every token, the
+    selected outputs gathered and mixed: sum_k w_k · expert_{i_k}(x)."""
+
+    def __init__(self, d, experts, top_k, make):
+        super().__init__()
+        self.gate = nn.Linear(d, experts, bias=False)
+        self.experts = nn.ModuleList([make() for _ in range(experts)])
+        self.k = top_k
+
+    def forward(self, x):
+        probs = F.softmax(self.gate(x), dim=-1)
+        w, idx = probs.topk(self.k, dim=-1)
+        w = w / w.sum(dim=-1, keepdim=True)
+        outs = torch.stack([e(x) for e in self.experts], dim=-2)
+        sel = outs.gather(-2, idx.unsqueeze(-1).expand(*idx.shape, outs.shape[-1]))
+        return (w.unsqueeze(-1) * sel).sum(dim=-2)
+
+
+case(
+    "moe routing",
+    "model M(x: f32[s <= 5, 8]) {\n  dense(8)\n  moe(4, 2) {\n    tanh\n    dense(8)\n  }\n  dense(3)\n}\n",
+    Seq(nn.Linear(8, 8), DenseMoE(8, 4, 2, lambda: Seq(nn.Tanh(), nn.Linear(8, 8))), nn.Linear(8, 3)),
+    floats(5, 8),
+)
+
+
+case(
+    "relu6, hardswish, instancenorm, pixel_shuffle",
+    "model M(x: f32[8, 4, 4]) {\n  conv2d(8, 1)\n  relu6\n  conv2d(8, 1)\n  hardswish\n  conv2d(8, 1)\n  instancenorm\n"
+    "  conv2d(8, 1)\n  instancenorm(affine = true)\n  pixel_shuffle(2)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv2d(8, 8, 1),
+        nn.ReLU6(),
+        nn.Conv2d(8, 8, 1),
+        nn.Hardswish(),
+        nn.Conv2d(8, 8, 1),
+        nn.InstanceNorm2d(8),
+        nn.Conv2d(8, 8, 1),
+        nn.InstanceNorm2d(8, affine=True),
+        nn.PixelShuffle(2),
+        nn.Flatten(),
+        nn.Linear(128, 3),
+    ),
+    floats(8, 4, 4),
 )
 
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

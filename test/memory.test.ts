@@ -168,3 +168,19 @@ describe("PyTorch-eager saved activations equal torch's own (scripts/torch-saved
     expect(mem.eager.activations).toBe(BigInt(c.bytes));
   });
 });
+
+describe("PyTorch-eager: what is not measured is named, not guessed", () => {
+  it.each([
+    ["lstm(6, sequences = false)", "lstm"],
+    ["gru(6, bias_convention = keras)", "gru"],
+  ])("%s", (layer, kind) => {
+    const spec = `model M(x: f32[s <= 5, 8]) {\n  ${layer}\n  dense(3)\n}\n`;
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: spec }) }, spec);
+    expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const { analysis, figures } = checked.value.models[0]!;
+    const mem = modelMemory(analysis, figures, { batch: 2n, dtype: "float32" });
+    expect(mem.eager.unknownKinds).toEqual([kind]);
+    expect(mem.eager.activations).toBeUndefined();
+    expect(mem.eager.training).toBeUndefined();
+  });
+});

@@ -13,7 +13,7 @@
 // - PyTorch eager: what autograd keeps for backward when the same model runs in PyTorch (fp32, training
 //   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks
 //   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
-//   block (`eagerOf`). Kinds not measured (attention, recurrent layers, …) are named, not guessed.
+//   block (`eagerOf`). Kinds not measured (recurrent layers with Keras biases or the last step only) are named, not guessed.
 //
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
@@ -235,6 +235,8 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     case "softmax":
     case "log_softmax":
       return { output: true, extra: 0n };
+    case "relu6":
+    case "hardswish":
     case "gelu":
     case "silu":
     case "leaky_relu":
@@ -253,6 +255,72 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // native_layer_norm: the input, a mean and a reciprocal std per row.
     case "layernorm":
       return { input: true, extra: 2n * rows() * f32 };
+    // RMSNorm as HF LlamaRMSNorm writes it (torch 1.13 has no nn.RMSNorm): x.pow(2) saves x and x²
+    // (`mean` keeps its input), rsqrt its result per row, and `weight * x̂` the normalized x̂.
+    case "rmsnorm":
+      return { input: true, extra: (inSize + rows() + (a.bool("affine") ? inSize : 0n)) * f32 };
+    // rotary as HF LlamaRotaryEmbedding + apply_rotary_pos_emb: cos and sin, [batch, T, D] each, made in
+    // forward from the position ids, saved by `x * cos` and `rotate_half(x) * sin` (x is not saved).
+    case "rotary":
+      return { extra: 2n * inSize * f32 };
+    // Self-attention as Hugging Face's eager path (LlamaAttention, attn_implementation="eager"; GPT-2's
+    // fused c_attn split for qkv = fused), not F.scaled_dot_product_attention, whose saves depend on the
+    // backend torch picks (math, flash, memory-efficient) and so on the device: the input (saved by the
+    // projections), q, k and v as the batched matmuls copy them, k and v after `repeat_kv` (so H heads
+    // each, whatever kv_heads), the probabilities (softmax and matmul), the heads' output the out-projection
+    // saves, rope's cos and sin ([batch, T, head_dim] each), and with dropout its float noise and the
+    // dropped probabilities. The 1/√head_dim divisor is a float64 scalar: 8 bytes, whatever the batch.
+    case "attention": {
+      const T = inShape[0]!;
+      const D = inShape[1]!;
+      const H = a.int("heads");
+      const hd = a.has("head_dim") ? a.int("head_dim") : D / H;
+      const Q = H * hd;
+      const probs = H * T * T * (a.positive("dropout") ? 3n : 1n);
+      const rope = a.bool("rope") ? 2n * T * hd : 0n;
+      return { input: true, extra: (4n * T * Q + probs + rope) * f32, fixed: 8n };
+    }
+    // nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first, PyTorch's bias convention, the whole sequence out),
+    // per layer and direction: its input as the all-steps input projection reads it in time-major order,
+    // and per step the state h_{t-1} (RNN: every state h_0 … h_T, tanh/relu saving its result; LSTM: the four
+    // gates, c_{t-1}, tanh(c_t) and h_{t-1}; GRU: as many). The copy assumes a batch-major input, as every nnc
+    // value is; a recurrent layer straight after another reads its time-major output in place, so there the
+    // figure is an upper bound. Keras's bias convention and `sequences = false` (a view of the last step that
+    // keeps the whole output alive) are not measured.
+    case "rnn":
+    case "lstm":
+    case "gru": {
+      if (a.name("bias_convention") === "keras" || !a.bool("sequences")) return undefined;
+      const T = inShape[0]!;
+      const H = a.int("hidden");
+      const dirs = a.bool("bidirectional") ? 2n : 1n;
+      const perStep = op.kind === "rnn" ? H : 7n * H;
+      let elements = 0n;
+      for (let l = 0n, width = inShape[1]!; l < a.int("layers"); l++, width = H * dirs) {
+        // Layer 0's batch-major input is copied per direction; a deeper layer's input, the layer below's
+        // time-major output, is read in place, one storage for both directions.
+        elements += (l === 0n ? dirs : 1n) * T * width + dirs * (T * perStep + (op.kind === "rnn" ? H : 0n));
+      }
+      return { extra: elements * f32 };
+    }
+    // moe's combining step as nnc computes it (every expert on every token) in PyTorch: softmax → topk →
+    // divide by the sum (Mixtral's routing), the experts' outputs stacked and the chosen ones gathered, then
+    // mixed: the probabilities, topk's values and int64 indices, the sum, the stack (gather keeps it), the
+    // renormalized weights and the gathered outputs. The router is a `dense` (saves its input).
+    case "moe_combine": {
+      const E = a.int("experts");
+      const K = a.int("top_k");
+      const r = inSize / E;
+      const D = elementsOf(values[op.inputs[1]!]!.shape) / r;
+      return { extra: (r * E + 2n * r * K + r + r * E * D + r * K * D) * f32 + r * K * i64 };
+    }
+    // nn.InstanceNorm (batch_norm over [1, N·C, …]): the input, a mean and a reciprocal std per channel,
+    // and with affine the weight repeated per sample (a tensor of its own, not the parameter).
+    case "instancenorm":
+      return { input: true, extra: (a.bool("affine") ? 3n : 2n) * inShape[0]! * f32 };
+    // pixel_shuffle copies and saves nothing.
+    case "pixel_shuffle":
+      return { extra: 0n };
     // native_group_norm: the input, a mean and a reciprocal std per group.
     case "groupnorm":
       return { input: true, extra: 2n * a.int("groups") * f32 };
