@@ -1,0 +1,527 @@
+// Arbitraries for the property tests (test/props.test.ts): well-formed `.nn` specs as STRUCTURED values.
+//
+// Why not wrap the fuzzer's generator (test/fuzz/spec-gen.ts)? It draws from its own seeded stream, so the
+// only thing fast-check could shrink is the seed — and a smaller seed is an unrelated spec, not a smaller
+// one. Here a spec is a plain value (an input, a list of steps, nested bodies), which fast-check shrinks
+// structurally: fewer steps, shallower bodies, smaller sizes, options back to their defaults. A step is
+// written for any input shape and `fit` (below) turns it into a call valid on the shape it meets — it
+// adapts sizes (a kernel larger than its input is clamped, groups become a common divisor, a body's step
+// keeps the shape) or leaves the step out. So every shrunk value still prints a well-formed spec, and a
+// failure shrinks to a small spec whose every line matters.
+//
+// `layout` varies what `nnc fmt` undoes (indentation, spaces, blank lines, comments, argument order of
+// options), so that the formatting property has something to normalize.
+import fc from "fast-check";
+
+export type InputKind = "vec" | "seq" | "img1" | "img2" | "tok";
+
+export interface InputSpec {
+  readonly kind: InputKind;
+  /** Sizes, used as the kind needs them (vec: [a]; seq: [T ≤ a, b]; img1: [a, b]; img2: [a, b, c];
+   *  tok: [T = a] of V = b + 2, embedded to c). */
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+}
+
+/** Activations without parameters or with only decimal options (prelu, softmax are steps of their own). */
+export const plainActivations = [
+  "relu",
+  "relu6",
+  "leaky_relu",
+  "elu",
+  "selu",
+  "gelu",
+  "silu",
+  "swish",
+  "mish",
+  "sigmoid",
+  "hard_sigmoid",
+  "hardsigmoid",
+  "hardswish",
+  "tanh",
+  "softplus",
+  "softsign",
+  "identity",
+] as const;
+
+export type Step =
+  | { readonly k: "dense"; readonly out: number; readonly bias: boolean; readonly frozen: boolean }
+  | { readonly k: "act"; readonly kind: (typeof plainActivations)[number]; readonly opt: number; readonly on: boolean }
+  | { readonly k: "softmax"; readonly log: boolean; readonly axis: number; readonly written: boolean }
+  | { readonly k: "prelu"; readonly perChannel: boolean }
+  | {
+      readonly k: "norm";
+      readonly kind: "layernorm" | "rmsnorm" | "batchnorm" | "groupnorm" | "instancenorm" | "dropout";
+      readonly affine: boolean | undefined;
+      readonly bias: boolean | undefined;
+      readonly track: boolean | undefined;
+      readonly eps: number | undefined;
+      readonly g: number;
+      readonly frozen: boolean;
+    }
+  | {
+      readonly k: "conv";
+      readonly out: number;
+      readonly kernel: number;
+      readonly stride: number;
+      readonly padding: number;
+      readonly dilation: number;
+      readonly g: number;
+      readonly bias: boolean;
+      readonly frozen: boolean;
+    }
+  | {
+      readonly k: "pool";
+      readonly max: boolean;
+      readonly kernel: number;
+      readonly stride: number | undefined;
+      readonly padding: number;
+      readonly dilation: number;
+      readonly ceil: boolean;
+      readonly countPad: boolean;
+    }
+  | { readonly k: "adaptive"; readonly size: number }
+  | { readonly k: "gap" }
+  | { readonly k: "flatten" }
+  | { readonly k: "transpose" }
+  | { readonly k: "pixel_shuffle"; readonly r: number }
+  | { readonly k: "positional"; readonly extra: number; readonly classToken: boolean }
+  | { readonly k: "residual"; readonly body: readonly Step[] }
+  | { readonly k: "repeat"; readonly count: number; readonly body: readonly Step[] }
+  | { readonly k: "block"; readonly body: readonly Step[]; readonly frozen: boolean };
+
+export interface Layout {
+  readonly indent: number;
+  readonly spaces: boolean;
+  readonly blankLines: boolean;
+  readonly comments: boolean;
+  readonly reversedOptions: boolean;
+}
+
+export interface SpecValue {
+  readonly input: InputSpec;
+  readonly steps: readonly Step[];
+  /** Token inputs: end with an output layer tied to the embedding (`tie = wte`), when the shape allows. */
+  readonly tieHead: boolean;
+  readonly layout: Layout;
+}
+
+// ── arbitraries ─────────────────────────────────────────────────────────────────────────────────────────
+
+const small = (lo: number, hi: number) => fc.integer({ min: lo, max: hi });
+const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+
+const leafStep: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ k: fc.constant("dense" as const), out: small(1, 6), bias: fc.boolean(), frozen: fc.boolean() }),
+  fc.record({
+    k: fc.constant("act" as const),
+    kind: fc.constantFrom(...plainActivations),
+    opt: small(0, 3),
+    on: fc.boolean(),
+  }),
+  fc.record({ k: fc.constant("softmax" as const), log: fc.boolean(), axis: small(-3, 2), written: fc.boolean() }),
+  fc.record({ k: fc.constant("prelu" as const), perChannel: fc.boolean() }),
+  fc.record({
+    k: fc.constant("norm" as const),
+    kind: fc.constantFrom("layernorm", "rmsnorm", "batchnorm", "groupnorm", "instancenorm", "dropout"),
+    affine: maybe(fc.boolean()),
+    bias: maybe(fc.boolean()),
+    track: maybe(fc.boolean()),
+    eps: maybe(fc.constantFrom(1e-5, 1e-3, 0.1)),
+    g: small(0, 3),
+    frozen: fc.boolean(),
+  }),
+  fc.record({
+    k: fc.constant("conv" as const),
+    out: small(1, 4),
+    kernel: small(1, 3),
+    stride: small(1, 2),
+    padding: small(0, 2),
+    dilation: small(1, 2),
+    g: small(0, 2),
+    bias: fc.boolean(),
+    frozen: fc.boolean(),
+  }),
+  fc.record({
+    k: fc.constant("pool" as const),
+    max: fc.boolean(),
+    kernel: small(1, 3),
+    stride: maybe(small(1, 3)),
+    padding: small(0, 1),
+    dilation: small(1, 2),
+    ceil: fc.boolean(),
+    countPad: fc.boolean(),
+  }),
+  fc.record({ k: fc.constant("adaptive" as const), size: small(1, 3) }),
+  fc.constant({ k: "gap" as const }),
+  fc.constant({ k: "flatten" as const }),
+  fc.constant({ k: "transpose" as const }),
+  fc.record({ k: fc.constant("pixel_shuffle" as const), r: small(1, 2) }),
+  fc.record({ k: fc.constant("positional" as const), extra: small(0, 2), classToken: fc.boolean() }),
+);
+
+const steps: fc.Arbitrary<readonly Step[]> = fc.letrec<{ steps: readonly Step[]; step: Step }>((tie) => ({
+  steps: fc.array(tie("step"), { minLength: 1, maxLength: 6 }),
+  step: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    { arbitrary: leafStep, weight: 8 },
+    { arbitrary: fc.record({ k: fc.constant("residual" as const), body: tie("steps") }), weight: 1 },
+    {
+      arbitrary: fc.record({ k: fc.constant("repeat" as const), count: small(0, 3), body: tie("steps") }),
+      weight: 1,
+    },
+    {
+      arbitrary: fc.record({ k: fc.constant("block" as const), body: tie("steps"), frozen: fc.boolean() }),
+      weight: 1,
+    },
+  ),
+})).steps;
+
+export const inputArb: fc.Arbitrary<InputSpec> = fc.record({
+  kind: fc.constantFrom<InputKind>("vec", "seq", "img1", "img2", "tok"),
+  a: small(1, 5),
+  b: small(1, 5),
+  c: small(1, 4),
+});
+
+export const layoutArb: fc.Arbitrary<Layout> = fc.record({
+  indent: small(1, 4),
+  spaces: fc.boolean(),
+  blankLines: fc.boolean(),
+  comments: fc.boolean(),
+  reversedOptions: fc.boolean(),
+});
+
+export const specArb: fc.Arbitrary<SpecValue> = fc.record({
+  input: inputArb,
+  steps,
+  tieHead: fc.boolean(),
+  layout: layoutArb,
+});
+
+// ── fitting steps to shapes, and printing ───────────────────────────────────────────────────────────────
+
+/** The per-sample shape the fitter tracks: sizes, whether the first axis is a symbolic length, token ids. */
+interface Shape {
+  readonly dims: readonly number[];
+  readonly seq: boolean;
+  readonly tok?: number;
+}
+
+export interface Printed {
+  readonly text: string;
+  /** Op kinds the spec makes (`kind` as the IR names it, aliases resolved; `add` for residuals). */
+  readonly kinds: ReadonlySet<string>;
+}
+
+const divisors = (n: number) => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+const total = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+/** Values stay small: the interpreter and the module run every case. */
+const maxElements = 400;
+
+interface Line {
+  readonly text: string;
+  readonly body?: readonly Line[];
+}
+
+/** A call: positional arguments, then options (`name = value`). */
+function callText(kind: string, args: readonly string[], opts: readonly [string, string][], layout: Layout): string {
+  const eq = layout.spaces ? " = " : "=";
+  const o = (layout.reversedOptions ? [...opts].reverse() : opts).map(([n, v]) => `${n}${eq}${v}`);
+  const all = [...args, ...o];
+  return all.length === 0 ? kind : `${kind}(${all.join(layout.spaces ? ",  " : ",")})`;
+}
+
+const aliasOf: Record<string, string> = { swish: "silu", hardsigmoid: "hard_sigmoid" };
+
+/** Prints a spec value as `.nn` text (and the op kinds it makes). Deterministic. */
+export function printSpec(spec: SpecValue): Printed {
+  const { input, layout } = spec;
+  const kinds = new Set<string>();
+  const blocks: string[] = [];
+  let blockCount = 0;
+  const opt = (cond: boolean, name: string, value: string): [string, string][] => (cond ? [[name, value]] : []);
+  const frozenOpt = (f: boolean): [string, string][] => opt(f, "frozen", "true");
+
+  /** One step on a shape: its lines and the shape after, or undefined to leave it out. `keep`: the step
+   *  must give the shape it was given (a residual's or a repeat's body). */
+  const fit = (s: Step, sh: Shape, keep: boolean): { lines: Line[]; out: Shape } | undefined => {
+    const d = sh.dims;
+    const rank = d.length;
+    const last = d[rank - 1]!;
+    const one = (kind: string, text: string, out: Shape) => {
+      kinds.add(aliasOf[kind] ?? kind);
+      return { lines: [{ text }], out };
+    };
+    if (sh.tok !== undefined) return undefined; // only the embedding reads token ids
+    const isImg = !sh.seq && (rank === 2 || rank === 3);
+    switch (s.k) {
+      case "dense": {
+        if (rank !== 1 && !sh.seq) return undefined;
+        const out = keep ? last : s.out;
+        if ((total(d) / last) * out > maxElements) return undefined;
+        return one(
+          "dense",
+          callText("dense", [String(out)], [...opt(!s.bias, "bias", "false"), ...frozenOpt(s.frozen)], layout),
+          { ...sh, dims: [...d.slice(0, -1), out] },
+        );
+      }
+      case "act": {
+        const opts: [string, string][] = [];
+        if (s.on) {
+          if (s.kind === "leaky_relu") opts.push(["negative_slope", ["0.2", "0.01", "1.5", "-0.1"][s.opt]!]);
+          if (s.kind === "elu") opts.push(["alpha", ["0.5", "1.0", "2.0", "0.1"][s.opt]!]);
+          if (s.kind === "gelu") opts.push(["approximate", s.opt % 2 === 0 ? "tanh" : "none"]);
+          if (s.kind === "softplus") {
+            opts.push(["beta", ["0.5", "2.0", "1.0", "3.0"][s.opt]!]);
+            if (s.opt >= 2) opts.push(["threshold", s.opt === 2 ? "0.5" : "5.0"]);
+          }
+        }
+        return one(s.kind, callText(s.kind, [], opts, layout), sh);
+      }
+      case "softmax": {
+        const axis = (((s.axis % rank) + rank) % rank) - (s.axis < 0 ? rank : 0);
+        const kind = s.log ? "log_softmax" : "softmax";
+        return one(kind, callText(kind, [], opt(s.written, "axis", String(axis)), layout), sh);
+      }
+      case "prelu": {
+        const per = s.perChannel && !sh.seq && d[0]! > 1;
+        return one("prelu", callText("prelu", [], opt(per, "num_parameters", String(d[0])), layout), sh);
+      }
+      case "norm": {
+        const opts: [string, string][] = [];
+        if (s.eps !== undefined && s.kind !== "dropout") opts.push(["eps", String(s.eps)]);
+        switch (s.kind) {
+          case "layernorm":
+            if (s.affine !== undefined) opts.push(["affine", String(s.affine)]);
+            if (s.bias !== undefined) opts.push(["bias", String(s.bias)]);
+            break;
+          case "rmsnorm":
+          case "instancenorm":
+            if (s.affine !== undefined) opts.push(["affine", String(s.affine)]);
+            if (s.kind === "instancenorm" && !isImg) return undefined;
+            break;
+          case "batchnorm":
+            if (sh.seq) return undefined;
+            if (s.affine !== undefined) opts.push(["affine", String(s.affine)]);
+            if (s.track !== undefined) opts.push(["track_running_stats", String(s.track)]);
+            break;
+          case "groupnorm": {
+            if (!isImg) return undefined;
+            const ds = divisors(d[0]!);
+            if (s.affine !== undefined) opts.push(["affine", String(s.affine)]);
+            kinds.add("groupnorm");
+            const text = callText("groupnorm", [String(ds[s.g % ds.length])], [...opts, ...frozenOpt(s.frozen)], layout);
+            return { lines: [{ text }], out: sh };
+          }
+          case "dropout":
+            return one("dropout", callText("dropout", s.eps !== undefined ? [String(s.eps)] : [], [], layout), sh);
+        }
+        return one(s.kind, callText(s.kind, [], [...opts, ...frozenOpt(s.frozen)], layout), sh);
+      }
+      case "conv": {
+        if (!isImg) return undefined;
+        const C = d[0]!;
+        const sp = d.slice(1);
+        const kind = rank === 2 ? "conv1d" : "conv2d";
+        let out: number, k: number, stride: number, pad: number, dil: number;
+        if (keep) {
+          // Same size: odd kernel, stride 1, padding dilation·(k − 1)/2, out = C.
+          out = C;
+          k = s.kernel % 2 === 0 ? s.kernel - 1 : s.kernel;
+          stride = 1;
+          dil = s.dilation;
+          pad = (dil * (k - 1)) / 2;
+        } else {
+          out = s.out;
+          dil = s.dilation;
+          pad = s.padding;
+          stride = s.stride;
+          k = s.kernel;
+          // The dilated kernel fits the padded input on every spatial axis.
+          while (k > 1 && sp.some((L) => dil * (k - 1) + 1 > L + 2 * pad)) k--;
+          if (sp.some((L) => dil * (k - 1) + 1 > L + 2 * pad)) dil = 1;
+        }
+        const gs = divisors(gcd(C, out));
+        const g = gs[s.g % gs.length]!;
+        const outSp = sp.map((L) => Math.floor((L + 2 * pad - dil * (k - 1) - 1) / stride) + 1);
+        if (out * total(outSp) > maxElements) return undefined;
+        const opts: [string, string][] = [
+          ...opt(stride !== 1, "stride", String(stride)),
+          ...opt(pad !== 0, "padding", String(pad)),
+          ...opt(dil !== 1, "dilation", String(dil)),
+          ...opt(g !== 1, "groups", String(g)),
+          ...opt(!s.bias, "bias", "false"),
+          ...frozenOpt(s.frozen),
+        ];
+        return one(kind, callText(kind, [String(out), String(k)], opts, layout), { ...sh, dims: [out, ...outSp] });
+      }
+      case "pool": {
+        if (!isImg || keep) return undefined;
+        const sp = d.slice(1);
+        const kind = `${s.max ? "max" : "avg"}_pool${rank === 2 ? "1d" : "2d"}`;
+        let k = s.kernel;
+        const dil = s.max ? s.dilation : 1;
+        while (k > 1 && sp.some((L) => dil * (k - 1) + 1 > L)) k--;
+        if (sp.some((L) => dil * (k - 1) + 1 > L)) return undefined;
+        const stride = s.stride ?? k;
+        // PyTorch: padding at most half the kernel.
+        const pad = Math.min(s.padding, Math.floor(k / 2));
+        const outLen = (L: number) => {
+          const span = L + 2 * pad - dil * (k - 1) - 1;
+          let o = (s.ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+          if (s.ceil && (o - 1) * stride >= L + pad) o--;
+          return o;
+        };
+        const outSp = sp.map(outLen);
+        // A max window that reads only padding is refused (NN4002): leave such options out.
+        if (s.max) {
+          const empty = sp.some((L, axis) =>
+            Array.from({ length: outSp[axis]! }, (_, o) => o).some((o) =>
+              Array.from({ length: k }, (_, j) => o * stride - pad + j * dil).every((i) => i < 0 || i >= L),
+            ),
+          );
+          if (empty) return undefined;
+        }
+        const opts: [string, string][] = [
+          ...opt(s.stride !== undefined, "stride", String(stride)),
+          ...opt(pad !== 0, "padding", String(pad)),
+          ...opt(dil !== 1, "dilation", String(dil)),
+          ...opt(s.ceil, "ceil_mode", "true"),
+          ...opt(!s.max && !s.countPad, "count_include_pad", "false"),
+        ];
+        return one(kind, callText(kind, [String(k)], opts, layout), { ...sh, dims: [d[0]!, ...outSp] });
+      }
+      case "adaptive": {
+        if (!isImg || keep) return undefined;
+        const kind = `adaptive_avg_pool${rank === 2 ? "1d" : "2d"}`;
+        return one(kind, callText(kind, [String(s.size)], [], layout), {
+          ...sh,
+          dims: [d[0]!, ...d.slice(1).map(() => s.size)],
+        });
+      }
+      case "gap":
+        if (!isImg || keep) return undefined;
+        return one("global_avg_pool", "global_avg_pool", { dims: [d[0]!], seq: false });
+      case "flatten":
+        if (rank < 2 || keep || sh.seq) return undefined;
+        return one("flatten", "flatten", { dims: [total(d)], seq: false });
+      case "transpose":
+        if (rank < 2 || sh.seq || (keep && d[0] !== d[1])) return undefined;
+        return one("transpose", callText("transpose", ["0", "1"], [], layout), {
+          ...sh,
+          dims: [d[1]!, d[0]!, ...d.slice(2)],
+        });
+      case "pixel_shuffle": {
+        if (rank !== 3 || sh.seq || keep || d[0]! % (s.r * s.r) !== 0) return undefined;
+        return one("pixel_shuffle", callText("pixel_shuffle", [String(s.r)], [], layout), {
+          ...sh,
+          dims: [d[0]! / (s.r * s.r), d[1]! * s.r, d[2]! * s.r],
+        });
+      }
+      case "positional": {
+        if (!sh.seq) return undefined;
+        if (s.classToken && !keep) {
+          if ((d[0]! + 1) * d[1]! > maxElements) return undefined;
+          return one("class_token", callText("class_token", [String(d[1])], [], layout), {
+            ...sh,
+            dims: [d[0]! + 1, d[1]!],
+          });
+        }
+        return one("positional", callText("positional", [String(d[0]! + s.extra), String(d[1])], [], layout), sh);
+      }
+      case "residual": {
+        const body = fitAll(s.body, sh, true);
+        if (body.lines.length === 0) return undefined;
+        kinds.add("add");
+        return { lines: [{ text: "residual", body: body.lines }], out: sh };
+      }
+      case "repeat": {
+        const body = fitAll(s.body, sh, true);
+        if (body.lines.length === 0) return undefined;
+        return { lines: [{ text: `repeat ${s.count}`, body: body.lines }], out: sh };
+      }
+      case "block": {
+        const body = fitAll(s.body, sh, keep);
+        if (body.lines.length === 0) return undefined;
+        const name = `B${blockCount++}`;
+        blocks.push(render([{ text: `block ${name}`, body: body.lines }], layout, 0).join("\n"));
+        return { lines: [{ text: callText(name, [], frozenOpt(s.frozen), layout) }], out: body.out };
+      }
+    }
+  };
+
+  const fitAll = (ss: readonly Step[], sh: Shape, keep: boolean): { lines: Line[]; out: Shape } => {
+    const lines: Line[] = [];
+    let cur = sh;
+    for (const s of ss) {
+      const r = fit(s, cur, keep);
+      if (!r) continue;
+      if (keep && JSON.stringify(r.out) !== JSON.stringify(cur)) continue;
+      lines.push(...r.lines);
+      cur = r.out;
+    }
+    return { lines, out: cur };
+  };
+
+  const { a, b, c } = input;
+  let decl: string;
+  let sh: Shape;
+  const head: Line[] = [];
+  switch (input.kind) {
+    case "vec":
+      decl = `x: f64[${a * b}]`;
+      sh = { dims: [a * b], seq: false };
+      break;
+    case "seq":
+      decl = `x: f64[s <= ${a}, ${b}]`;
+      sh = { dims: [a, b], seq: true };
+      break;
+    case "img1":
+      decl = `x: f64[${a}, ${b + 1}]`;
+      sh = { dims: [a, b + 1], seq: false };
+      break;
+    case "img2":
+      decl = `x: f64[${a}, ${b + 1}, ${c + 1}]`;
+      sh = { dims: [a, b + 1, c + 1], seq: false };
+      break;
+    case "tok":
+      decl = `x: token[${a}] of ${b + 2}`;
+      head.push({ text: `${callText("embedding", [String(b + 2), String(c)], [], layout)} as wte` });
+      kinds.add("embedding");
+      sh = { dims: [a, c], seq: true };
+      break;
+  }
+  const body = fitAll(spec.steps, sh, false);
+  const lines = [...head, ...body.lines];
+  const end = body.out;
+  if (input.kind === "tok" && spec.tieHead && end.seq && end.dims.length === 2 && end.dims[1] === c) {
+    lines.push({ text: callText("dense", [String(b + 2)], [["bias", "false"], ["tie", "wte"]], layout) });
+    kinds.add("dense");
+  }
+  if (lines.length === 0) {
+    lines.push({ text: "identity" });
+    kinds.add("identity");
+  }
+  const model = render([{ text: `model M(${decl})`, body: lines }], layout, 0).join("\n");
+  const sep = layout.blankLines ? "\n\n\n" : "\n\n";
+  const text = `${layout.comments ? "# a generated spec\n" : ""}${[...blocks, model].join(sep)}\n`;
+  return { text, kinds };
+}
+
+function render(lines: readonly Line[], layout: Layout, depth: number): string[] {
+  const pad = " ".repeat(layout.indent * depth);
+  const out: string[] = [];
+  lines.forEach((l, i) => {
+    const comment = layout.comments && i % 2 === 1 ? `  # step ${i}` : "";
+    if (l.body) {
+      out.push(`${pad}${l.text}${layout.spaces ? "  " : " "}{${comment}`);
+      out.push(...render(l.body, layout, depth + 1));
+      out.push(`${pad}}`);
+    } else out.push(`${pad}${l.text}${comment}`);
+    if (layout.blankLines && i % 3 === 2) out.push("");
+  });
+  return out;
+}
