@@ -112,57 +112,90 @@ export interface SpecValue {
 const small = (lo: number, hi: number) => fc.integer({ min: lo, max: hi });
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
+/** Leaf steps, weighted so that a few dozen specs reach every op kind (activations and pools have many
+ *  variants; shapes make some steps drop out). */
 const leafStep: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ k: fc.constant("dense" as const), out: small(1, 6), bias: fc.boolean(), frozen: fc.boolean() }),
-  fc.record({
-    k: fc.constant("act" as const),
-    kind: fc.constantFrom(...plainActivations),
-    opt: small(0, 3),
-    on: fc.boolean(),
-  }),
-  fc.record({ k: fc.constant("softmax" as const), log: fc.boolean(), axis: small(-3, 2), written: fc.boolean() }),
-  fc.record({ k: fc.constant("prelu" as const), perChannel: fc.boolean() }),
-  fc.record({
-    k: fc.constant("norm" as const),
-    kind: fc.constantFrom("layernorm", "rmsnorm", "batchnorm", "groupnorm", "instancenorm", "dropout"),
-    affine: maybe(fc.boolean()),
-    bias: maybe(fc.boolean()),
-    track: maybe(fc.boolean()),
-    eps: maybe(fc.constantFrom(1e-5, 1e-3, 0.1)),
-    g: small(0, 3),
-    frozen: fc.boolean(),
-  }),
-  fc.record({
-    k: fc.constant("conv" as const),
-    out: small(1, 4),
-    kernel: small(1, 3),
-    stride: small(1, 2),
-    padding: small(0, 2),
-    dilation: small(1, 2),
-    g: small(0, 2),
-    bias: fc.boolean(),
-    frozen: fc.boolean(),
-  }),
-  fc.record({
-    k: fc.constant("pool" as const),
-    max: fc.boolean(),
-    kernel: small(1, 3),
-    stride: maybe(small(1, 3)),
-    padding: small(0, 1),
-    dilation: small(1, 2),
-    ceil: fc.boolean(),
-    countPad: fc.boolean(),
-  }),
-  fc.record({ k: fc.constant("adaptive" as const), size: small(1, 3) }),
-  fc.constant({ k: "gap" as const }),
-  fc.constant({ k: "flatten" as const }),
-  fc.constant({ k: "transpose" as const }),
-  fc.record({ k: fc.constant("pixel_shuffle" as const), r: small(1, 2) }),
-  fc.record({ k: fc.constant("positional" as const), extra: small(0, 2), classToken: fc.boolean() }),
+  {
+    arbitrary: fc.record({
+      k: fc.constant("dense" as const),
+      out: small(1, 6),
+      bias: fc.boolean(),
+      frozen: fc.boolean(),
+    }),
+    weight: 3,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("act" as const),
+      kind: fc.constantFrom(...plainActivations),
+      opt: small(0, 3),
+      on: fc.boolean(),
+    }),
+    weight: 6,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("softmax" as const),
+      log: fc.boolean(),
+      axis: small(-3, 2),
+      written: fc.boolean(),
+    }),
+    weight: 2,
+  },
+  { arbitrary: fc.record({ k: fc.constant("prelu" as const), perChannel: fc.boolean() }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("norm" as const),
+      kind: fc.constantFrom("layernorm", "rmsnorm", "batchnorm", "groupnorm", "instancenorm", "dropout"),
+      affine: maybe(fc.boolean()),
+      bias: maybe(fc.boolean()),
+      track: maybe(fc.boolean()),
+      eps: maybe(fc.constantFrom(1e-5, 1e-3, 0.1)),
+      g: small(0, 3),
+      frozen: fc.boolean(),
+    }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("conv" as const),
+      out: small(1, 4),
+      kernel: small(1, 3),
+      stride: small(1, 2),
+      padding: small(0, 2),
+      dilation: small(1, 2),
+      g: small(0, 2),
+      bias: fc.boolean(),
+      frozen: fc.boolean(),
+    }),
+    weight: 3,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("pool" as const),
+      max: fc.boolean(),
+      kernel: small(1, 3),
+      stride: maybe(small(1, 3)),
+      padding: small(0, 1),
+      dilation: small(1, 2),
+      ceil: fc.boolean(),
+      countPad: fc.boolean(),
+    }),
+    weight: 4,
+  },
+  { arbitrary: fc.record({ k: fc.constant("adaptive" as const), size: small(1, 3) }), weight: 2 },
+  { arbitrary: fc.constant({ k: "gap" as const }), weight: 1 },
+  { arbitrary: fc.constant({ k: "flatten" as const }), weight: 1 },
+  { arbitrary: fc.constant({ k: "transpose" as const }), weight: 1 },
+  { arbitrary: fc.record({ k: fc.constant("pixel_shuffle" as const), r: small(1, 2) }), weight: 2 },
+  {
+    arbitrary: fc.record({ k: fc.constant("positional" as const), extra: small(0, 2), classToken: fc.boolean() }),
+    weight: 1,
+  },
 );
 
 const steps: fc.Arbitrary<readonly Step[]> = fc.letrec<{ steps: readonly Step[]; step: Step }>((tie) => ({
-  steps: fc.array(tie("step"), { minLength: 1, maxLength: 6 }),
+  steps: fc.array(tie("step"), { minLength: 1, maxLength: 8 }),
   step: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
     { arbitrary: leafStep, weight: 8 },
@@ -313,7 +346,12 @@ export function printSpec(spec: SpecValue): Printed {
             const ds = divisors(d[0]!);
             if (s.affine !== undefined) opts.push(["affine", String(s.affine)]);
             kinds.add("groupnorm");
-            const text = callText("groupnorm", [String(ds[s.g % ds.length])], [...opts, ...frozenOpt(s.frozen)], layout);
+            const text = callText(
+              "groupnorm",
+              [String(ds[s.g % ds.length])],
+              [...opts, ...frozenOpt(s.frozen)],
+              layout,
+            );
             return { lines: [{ text }], out: sh };
           }
           case "dropout":
@@ -383,7 +421,11 @@ export function printSpec(spec: SpecValue): Printed {
               Array.from({ length: k }, (_, j) => o * stride - pad + j * dil).every((i) => i < 0 || i >= L),
             ),
           );
-          if (empty) return undefined;
+          if (empty)
+            return one(kind, callText(kind, [String(k)], [], layout), {
+              ...sh,
+              dims: [d[0]!, ...sp.map((L) => Math.floor((L - k) / k) + 1)],
+            });
         }
         const opts: [string, string][] = [
           ...opt(s.stride !== undefined, "stride", String(stride)),
@@ -415,7 +457,7 @@ export function printSpec(spec: SpecValue): Printed {
           dims: [d[1]!, d[0]!, ...d.slice(2)],
         });
       case "pixel_shuffle": {
-        if (rank !== 3 || sh.seq || keep || d[0]! % (s.r * s.r) !== 0) return undefined;
+        if (rank !== 3 || sh.seq || (keep && s.r !== 1) || d[0]! % (s.r * s.r) !== 0) return undefined;
         return one("pixel_shuffle", callText("pixel_shuffle", [String(s.r)], [], layout), {
           ...sh,
           dims: [d[0]! / (s.r * s.r), d[1]! * s.r, d[2]! * s.r],
@@ -498,7 +540,17 @@ export function printSpec(spec: SpecValue): Printed {
   const lines = [...head, ...body.lines];
   const end = body.out;
   if (input.kind === "tok" && spec.tieHead && end.seq && end.dims.length === 2 && end.dims[1] === c) {
-    lines.push({ text: callText("dense", [String(b + 2)], [["bias", "false"], ["tie", "wte"]], layout) });
+    lines.push({
+      text: callText(
+        "dense",
+        [String(b + 2)],
+        [
+          ["bias", "false"],
+          ["tie", "wte"],
+        ],
+        layout,
+      ),
+    });
     kinds.add("dense");
   }
   if (lines.length === 0) {

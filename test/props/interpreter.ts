@@ -82,7 +82,9 @@ function int(op: Op, name: string, fallback?: number): number {
   if (v?.kind === "int") return Number(v.value);
   if (v?.kind === "list" && v.items.length === 1 && v.items[0]!.kind === "int") return Number(v.items[0]!.value);
   if (v === undefined && fallback !== undefined) return fallback;
-  throw new Unsupported(`${op.kind}: argument \`${name}\` = ${JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? String(x) : x))}`);
+  throw new Unsupported(
+    `${op.kind}: argument \`${name}\` = ${JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? String(x) : x))}`,
+  );
 }
 function dec(op: Op, name: string, fallback: number): number {
   const v = arg(op, name);
@@ -398,7 +400,8 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
                 const he = Math.min(h1, H);
                 const we = Math.min(w1, W);
                 let s = 0;
-                for (let ih = hs; ih < he; ih++) for (let iw = ws; iw < we; iw++) s += x.data[b * S + (c * H + ih) * W + iw]!;
+                for (let ih = hs; ih < he; ih++)
+                  for (let iw = ws; iw < we; iw++) s += x.data[b * S + (c * H + ih) * W + iw]!;
                 v = s / (countPad ? padded : (he - hs) * (we - ws));
               }
               y.data[b * So + (c * Ho + oh) * Wo + ow] = v;
@@ -424,7 +427,8 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
               const ws = Math.floor((ow * W) / Wo);
               const we = Math.ceil(((ow + 1) * W) / Wo);
               let s = 0;
-              for (let ih = hs; ih < he; ih++) for (let iw = ws; iw < we; iw++) s += x.data[b * S + (c * H + ih) * W + iw]!;
+              for (let ih = hs; ih < he; ih++)
+                for (let iw = ws; iw < we; iw++) s += x.data[b * S + (c * H + ih) * W + iw]!;
               y.data[b * So + (c * Ho + oh) * Wo + ow] = s / ((he - hs) * (we - ws));
             }
       return [y];
@@ -559,7 +563,8 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
           }
           const inv = 1 / Math.sqrt(v + eps);
           for (let b = 0; b < n; b++)
-            for (let p = 0; p < P; p++) y.data[b * S + c * P + p] = affine(c, (x.data[b * S + c * P + p]! - mean) * inv);
+            for (let p = 0; p < P; p++)
+              y.data[b * S + c * P + p] = affine(c, (x.data[b * S + c * P + p]! - mean) * inv);
         }
         return [y];
       }
@@ -578,7 +583,8 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
           for (let e = 0; e < m; e++) v += (x.data[base + e]! - mean) ** 2;
           v /= m;
           const inv = 1 / Math.sqrt(v + eps);
-          for (let e = 0; e < m; e++) y.data[base + e] = affine(gi * cg + Math.floor(e / P), (x.data[base + e]! - mean) * inv);
+          for (let e = 0; e < m; e++)
+            y.data[base + e] = affine(gi * cg + Math.floor(e / P), (x.data[base + e]! - mean) * inv);
         }
       return [y];
     }
