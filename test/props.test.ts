@@ -21,7 +21,7 @@ import { interpret, interpretedKinds, type Analysis, type Tensors } from "./prop
 
 const seed = Number(process.env["NNC_PROPS_SEED"] ?? 20_261_205);
 const runs = Number(process.env["NNC_PROPS_RUNS"] ?? 0);
-const params = (numRuns: number): fc.Parameters<[SpecValue]> => ({
+const params = <T>(numRuns: number): fc.Parameters<T> => ({
   seed,
   numRuns: runs || numRuns,
   endOnFailure: false,

@@ -87,6 +87,43 @@ export type Step =
   | { readonly k: "transpose" }
   | { readonly k: "pixel_shuffle"; readonly r: number }
   | { readonly k: "positional"; readonly extra: number; readonly classToken: boolean }
+  | {
+      readonly k: "attention";
+      readonly heads: number;
+      readonly kv: number;
+      readonly headDim: number | undefined;
+      readonly causal: boolean;
+      readonly bias: boolean;
+      readonly outBias: boolean | undefined;
+      readonly separate: boolean;
+      readonly rope: boolean;
+    }
+  | {
+      readonly k: "recurrent";
+      readonly kind: "rnn" | "lstm" | "gru";
+      readonly hidden: number;
+      readonly layers: number;
+      readonly bidirectional: boolean;
+      readonly bias: boolean;
+      readonly last: boolean;
+      readonly relu: boolean;
+    }
+  | { readonly k: "rotary"; readonly theta: number | undefined }
+  | {
+      readonly k: "convT";
+      readonly out: number;
+      readonly kernel: number;
+      readonly stride: number;
+      readonly padding: number;
+      readonly outPad: number;
+      readonly dilation: number;
+      readonly g: number;
+      readonly bias: boolean;
+    }
+  | { readonly k: "reduce"; readonly take: boolean; readonly axis: number; readonly index: number }
+  | { readonly k: "reshape"; readonly split: number }
+  | { readonly k: "graph"; readonly glu: boolean; readonly width: number; readonly parts: number }
+  | { readonly k: "moe"; readonly experts: number; readonly topK: number; readonly body: readonly Step[] }
   | { readonly k: "residual"; readonly body: readonly Step[] }
   | { readonly k: "repeat"; readonly count: number; readonly body: readonly Step[] }
   | { readonly k: "block"; readonly body: readonly Step[]; readonly frozen: boolean };
@@ -206,6 +243,15 @@ const steps: fc.Arbitrary<readonly Step[]> = fc.letrec<{ steps: readonly Step[];
     },
     {
       arbitrary: fc.record({ k: fc.constant("block" as const), body: tie("steps"), frozen: fc.boolean() }),
+      weight: 1,
+    },
+    {
+      arbitrary: fc.record({
+        k: fc.constant("moe" as const),
+        experts: small(1, 4),
+        topK: small(1, 4),
+        body: tie("steps"),
+      }),
       weight: 1,
     },
   ),
@@ -473,6 +519,144 @@ export function printSpec(spec: SpecValue): Printed {
           });
         }
         return one("positional", callText("positional", [String(d[0]! + s.extra), String(d[1])], [], layout), sh);
+      }
+      case "attention": {
+        if (!sh.seq) return undefined;
+        const [, Dm] = d as [number, number];
+        const hs = divisors(Dm);
+        const heads = hs[s.heads % hs.length]!;
+        const kvs = divisors(heads);
+        const kv = kvs[s.kv % kvs.length]!;
+        const hd = s.headDim ?? Dm / heads;
+        const rope = s.rope && hd % 2 === 0;
+        const opts: [string, string][] = [
+          ...opt(kv !== heads, "kv_heads", String(kv)),
+          ...opt(s.headDim !== undefined, "head_dim", String(hd)),
+          ...opt(s.causal, "causal", "true"),
+          ...opt(!s.bias, "bias", "false"),
+          ...opt(s.outBias !== undefined, "out_bias", String(s.outBias)),
+          ...opt(s.separate, "qkv", "separate"),
+          ...opt(rope, "rope", "true"),
+        ];
+        return one("attention", callText("attention", [String(heads)], opts, layout), sh);
+      }
+      case "recurrent": {
+        if (!sh.seq) return undefined;
+        const Dm = d[1]!;
+        let hidden = s.hidden;
+        let bi = s.bidirectional;
+        if (keep) {
+          bi = bi && Dm % 2 === 0;
+          hidden = bi ? Dm / 2 : Dm;
+        }
+        // The last step only, unidirectional (a bidirectional "last step" is read two ways: not generated).
+        const last = s.last && !keep && !bi;
+        const width = hidden * (bi ? 2 : 1);
+        const opts: [string, string][] = [
+          ...opt(s.layers !== 1, "layers", String(s.layers)),
+          ...opt(bi, "bidirectional", "true"),
+          ...opt(!s.bias, "bias", "false"),
+          ...opt(last, "sequences", "false"),
+          ...opt(s.kind === "rnn" && s.relu, "nonlinearity", "relu"),
+        ];
+        return one(
+          s.kind,
+          callText(s.kind, [String(hidden)], opts, layout),
+          last ? { dims: [width], seq: false } : { ...sh, dims: [d[0]!, width] },
+        );
+      }
+      case "rotary":
+        if (!sh.seq || d[1]! % 2 !== 0) return undefined;
+        return one("rotary", callText("rotary", [], opt(s.theta !== undefined, "theta", String(s.theta)), layout), sh);
+      case "convT": {
+        if (!isImg || rank !== 3 || keep) return undefined;
+        const [C, H, W] = d as [number, number, number];
+        const gs = divisors(gcd(C, s.out));
+        const g = gs[s.g % gs.length]!;
+        // PyTorch: output_padding below stride or dilation.
+        const outPad = s.outPad < Math.max(s.stride, s.dilation) ? s.outPad : 0;
+        const size = (L: number) => (L - 1) * s.stride - 2 * s.padding + s.dilation * (s.kernel - 1) + outPad + 1;
+        if (size(H) < 1 || size(W) < 1 || s.out * size(H) * size(W) > maxElements) return undefined;
+        const opts: [string, string][] = [
+          ...opt(s.stride !== 1, "stride", String(s.stride)),
+          ...opt(s.padding !== 0, "padding", String(s.padding)),
+          ...opt(outPad !== 0, "output_padding", String(outPad)),
+          ...opt(g !== 1, "groups", String(g)),
+          ...opt(s.dilation !== 1, "dilation", String(s.dilation)),
+          ...opt(!s.bias, "bias", "false"),
+        ];
+        return one("conv_transpose2d", callText("conv_transpose2d", [String(s.out), String(s.kernel)], opts, layout), {
+          dims: [s.out, size(H), size(W)],
+          seq: false,
+        });
+      }
+      case "reduce": {
+        if (keep || rank < 2) return undefined;
+        // On a sequence only `take(0)` (its class token): a symbolic axis is not reduced here.
+        if (sh.seq && !s.take) return undefined;
+        const axis = sh.seq ? 0 : ((s.axis % rank) + rank) % rank;
+        const index = sh.seq ? 0 : s.index % d[axis]!;
+        const kind = s.take ? "take" : "mean";
+        const opts = opt(axis !== 0, "axis", String(axis === rank - 1 && s.axis < 0 ? -1 : axis));
+        return one(kind, callText(kind, s.take ? [String(index)] : [], opts, layout), {
+          dims: d.filter((_, i) => i !== axis),
+          seq: false,
+        });
+      }
+      case "reshape": {
+        if (keep || sh.seq) return undefined;
+        const t = total(d);
+        const ds = divisors(t);
+        const a = ds[s.split % ds.length]!;
+        const dims = s.split === 0 ? [t] : [a, t / a];
+        return one("reshape", callText("reshape", [`[${dims.join(", ")}]`], [], layout), { dims, seq: false });
+      }
+      case "graph": {
+        // A block of named values: a gated unit (`a * b`, dense on the last axis) or a split and a concat
+        // of the parts in reverse order (the last axis).
+        const name = `G${blockCount++}`;
+        let bodyLines: string[];
+        let outShape: Shape;
+        if (s.glu) {
+          if (rank !== 1 && !sh.seq) return undefined;
+          const width = keep ? last : s.width;
+          bodyLines = [
+            `a = x -> ${callText("dense", [String(width)], [], layout)}`,
+            `b = x -> ${callText("dense", [String(width)], [], layout)} -> sigmoid`,
+            "a * b",
+          ];
+          kinds.add("dense").add("sigmoid").add("mul");
+          outShape = { ...sh, dims: [...d.slice(0, -1), width] };
+        } else {
+          if (last % s.parts !== 0) return undefined;
+          const names = Array.from({ length: s.parts }, (_, i) => `p${i}`);
+          bodyLines = [
+            `${names.join(", ")} = x -> ${callText("split", [String(s.parts)], [], layout)}`,
+            `[${[...names].reverse().join(", ")}] -> ${callText("concat", [], [["axis", "-1"]], layout)}`,
+          ];
+          kinds.add("split").add("concat");
+          outShape = sh;
+        }
+        blocks.push(
+          render(
+            [{ text: `block ${name}`, body: [{ text: "input x" }, ...bodyLines.map((text) => ({ text }))] }],
+            layout,
+            0,
+          ).join("\n"),
+        );
+        return { lines: [{ text: name }], out: outShape };
+      }
+      case "moe": {
+        if (rank !== 1 && !sh.seq) return undefined;
+        const body = fitAll(s.body, sh, true);
+        if (body.lines.length === 0) return undefined;
+        const experts = s.experts + 1;
+        const topK = Math.min(s.topK, experts);
+        kinds.add("moe_combine").add("dense");
+        return {
+          lines: [{ text: callText("moe", [String(experts), String(topK)], [], layout), body: body.lines }],
+          out: sh,
+        };
       }
       case "residual": {
         const body = fitAll(s.body, sh, true);

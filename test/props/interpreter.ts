@@ -58,6 +58,19 @@ export const interpretedKinds = [
   "log_softmax",
   "identity",
   "add",
+  "mul",
+  "reshape",
+  "mean",
+  "take",
+  "split",
+  "concat",
+  "conv_transpose2d",
+  "rotary",
+  "attention",
+  "rnn",
+  "lstm",
+  "gru",
+  "moe_combine",
 ] as const;
 
 export class Unsupported extends Error {}
@@ -241,8 +254,148 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
         y.data[i] = op.kind === "add" ? x.data[i]! + b.data[i]! : x.data[i]! * b.data[i]!;
       return [y];
     }
-    case "flatten": {
+    case "flatten":
+    case "reshape": {
       return [{ dims: outDims[0]!, data: x.data.slice() }];
+    }
+    case "mean":
+    case "take": {
+      // mean: the average over an axis; take: position `index` of an axis; either drops the axis.
+      const r = D.length;
+      let axis = int(op, "axis", 0);
+      if (axis < 0) axis += r;
+      const L = D[axis]!;
+      const inner = prod(D.slice(axis + 1));
+      const outer = (n * S) / (L * inner);
+      const index = op.kind === "take" ? int(op, "index") : 0;
+      const y = out([...D.slice(0, axis), ...D.slice(axis + 1)]);
+      for (let a = 0; a < outer; a++)
+        for (let i = 0; i < inner; i++) {
+          let v = 0;
+          if (op.kind === "take") v = x.data[(a * L + index) * inner + i]!;
+          else {
+            for (let l = 0; l < L; l++) v += x.data[(a * L + l) * inner + i]!;
+            v /= L;
+          }
+          y.data[a * inner + i] = v;
+        }
+      return [y];
+    }
+    case "split":
+    case "concat": {
+      // split: equal parts along an axis (default −1); concat: the inputs joined along an axis (default 0).
+      const r = D.length;
+      let axis = int(op, "axis", op.kind === "split" ? -1 : 0);
+      if (axis < 0) axis += r;
+      const parts = op.kind === "split" ? outDims : xs.map((v) => v.dims);
+      const whole = op.kind === "split" ? D : outDims[0]!;
+      const inner = prod(whole.slice(axis + 1));
+      const outer = prod(whole.slice(0, axis));
+      const Lw = whole[axis]!;
+      const arrays = parts.map((d) => new Float64Array(n * prod(d)));
+      const wholeData = op.kind === "split" ? x.data : new Float64Array(n * prod(whole));
+      for (let b = 0; b < n; b++)
+        for (let a = 0; a < outer; a++) {
+          let at = 0;
+          parts.forEach((d, pi) => {
+            const L = d[axis]!;
+            const src = op.kind === "split" ? arrays[pi]! : xs[pi]!.data;
+            const per = prod(d);
+            for (let l = 0; l < L; l++)
+              for (let i = 0; i < inner; i++) {
+                const wi = b * prod(whole) + (a * Lw + at + l) * inner + i;
+                const pi2 = b * per + (a * L + l) * inner + i;
+                if (op.kind === "split") src[pi2] = wholeData[wi]!;
+                else wholeData[wi] = src[pi2]!;
+              }
+            at += L;
+          });
+        }
+      return op.kind === "split"
+        ? parts.map((d, i) => ({ dims: d, data: arrays[i]! }))
+        : [{ dims: whole, data: wholeData }];
+    }
+    case "conv_transpose2d": {
+      // torch.nn.ConvTranspose2d: every input element scatters W[ic, oc, i, j]·x into
+      // out[g·Cout/G + oc, ih·stride − pad + i·dil, iw·stride − pad + j·dil]; W is [Cin, Cout/G, k, k].
+      const [C, H, W] = D as [number, number, number];
+      const Co = int(op, "out");
+      const k = int(op, "kernel");
+      const st = int(op, "stride", 1);
+      const pad = int(op, "padding", 0);
+      const opad = int(op, "output_padding", 0);
+      const dil = int(op, "dilation", 1);
+      const G = int(op, "groups", 1);
+      const Ho = (H - 1) * st - 2 * pad + dil * (k - 1) + opad + 1;
+      const Wo = (W - 1) * st - 2 * pad + dil * (k - 1) + opad + 1;
+      const Wt = w("weight");
+      const bias = has("bias") ? w("bias") : undefined;
+      const y = out([Co, Ho, Wo]);
+      const So = Co * Ho * Wo;
+      const cg = C / G;
+      const og = Co / G;
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < Co; oc++)
+          for (let e = 0; e < Ho * Wo; e++) y.data[b * So + oc * Ho * Wo + e] = bias ? bias[oc]! : 0;
+        for (let ic = 0; ic < C; ic++) {
+          const g = Math.floor(ic / cg);
+          for (let ih = 0; ih < H; ih++)
+            for (let iw = 0; iw < W; iw++) {
+              const v = x.data[b * S + (ic * H + ih) * W + iw]!;
+              for (let o2 = 0; o2 < og; o2++)
+                for (let i = 0; i < k; i++)
+                  for (let j = 0; j < k; j++) {
+                    const oh = ih * st - pad + i * dil;
+                    const ow = iw * st - pad + j * dil;
+                    if (oh < 0 || oh >= Ho || ow < 0 || ow >= Wo) continue;
+                    y.data[b * So + ((g * og + o2) * Ho + oh) * Wo + ow]! += v * Wt[((ic * og + o2) * k + i) * k + j]!;
+                  }
+            }
+        }
+      }
+      return [y];
+    }
+    case "rotary": {
+      const [T, Dm] = D as [number, number];
+      const y = { dims: D, data: x.data.slice() };
+      for (let b = 0; b < n; b++)
+        for (let t = 0; t < T; t++) rope(y.data, b * S + t * Dm, Dm, t, dec(op, "theta", 10_000));
+      return [y];
+    }
+    case "attention":
+      return [attention(op, x, n, w, has)];
+    case "rnn":
+    case "lstm":
+    case "gru":
+      return [recurrent(op, x, n, w, has)];
+    case "moe_combine": {
+      // Mixtral's routing, per position: softmax of the router's logits, the top_k experts, their
+      // probabilities divided by their sum, Σ p_e · expert_e(x).
+      const E = int(op, "experts");
+      const K = int(op, "top_k");
+      const logits = x;
+      const experts = xs.slice(1);
+      const Dm = outDims[0]![outDims[0]!.length - 1]!;
+      const So = prod(outDims[0]!);
+      const y = out(outDims[0]!);
+      const rows = (n * So) / Dm;
+      for (let r = 0; r < rows; r++) {
+        const l = Array.from({ length: E }, (_, e) => logits.data[r * E + e]!);
+        const m = Math.max(...l);
+        const z = l.reduce((acc, v) => acc + Math.exp(v - m), 0);
+        const pr = l.map((v) => Math.exp(v - m) / z);
+        const top = pr
+          .map((v, e) => [v, e] as const)
+          .sort((p1, p2) => p2[0] - p1[0] || p1[1] - p2[1])
+          .slice(0, K);
+        const sum = top.reduce((acc, [v]) => acc + v, 0);
+        for (let j = 0; j < Dm; j++) {
+          let v = 0;
+          for (const [pe, e] of top) v += (pe / sum) * experts[e]!.data[r * Dm + j]!;
+          y.data[r * Dm + j] = v;
+        }
+      }
+      return [y];
     }
     case "transpose": {
       const r = D.length;
@@ -591,4 +744,194 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
     default:
       throw new Unsupported(`op kind \`${op.kind}\``);
   }
+}
+
+/** Rotary position encoding of one vector of width `width` at position `t`, in place: HF's
+ *  `LlamaRotaryEmbedding` / `rotate_half` (the README's reference): pairs (i, i + width/2) rotated by
+ *  t·θ^(−2i/width). */
+function rope(a: Float64Array, at: number, width: number, t: number, theta: number): void {
+  const half = width / 2;
+  for (let i = 0; i < half; i++) {
+    const angle = t * theta ** ((-2 * i) / width);
+    const c = Math.cos(angle);
+    const s = Math.sin(angle);
+    const u = a[at + i]!;
+    const v = a[at + i + half]!;
+    a[at + i] = u * c - v * s;
+    a[at + i + half] = v * c + u * s;
+  }
+}
+
+/** y[t] = x[t] Wᵀ + b for rows of width K (`rows` of them) into width N. */
+function linear(
+  x: Float64Array,
+  x0: number,
+  rows: number,
+  K: number,
+  W: Float64Array,
+  b: Float64Array | undefined,
+  N: number,
+): Float64Array {
+  const y = new Float64Array(rows * N);
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < N; j++) {
+      let s = b ? b[j]! : 0;
+      for (let k = 0; k < K; k++) s += x[x0 + r * K + k]! * W[j * K + k]!;
+      y[r * N + j] = s;
+    }
+  return y;
+}
+
+/** Multi-head self-attention (torch.nn.MultiheadAttention's definition, with grouped-query heads as HF's
+ *  `repeat_kv`: query head h reads key/value head ⌊h / (heads / kv_heads)⌋): q, k, v projections (fused:
+ *  one matrix whose rows are q, then k, then v), optional rotary q and k per head, softmax(q·kᵀ/√hd)
+ *  (causal: keys after the query masked), the heads side by side, then the output projection. */
+function attention(
+  op: Op,
+  x: Val,
+  n: number,
+  w: (local: string) => Float64Array,
+  has: (local: string) => boolean,
+): Val {
+  const [T, Dm] = x.dims as [number, number];
+  const H = int(op, "heads");
+  const KV = int(op, "kv_heads", H);
+  const hd = int(op, "head_dim", Dm / H);
+  const causal = bool(op, "causal", false);
+  const ropeOn = bool(op, "rope", false);
+  const theta = dec(op, "rope_theta", 10_000);
+  const Q = H * hd;
+  const Kw = KV * hd;
+  const S = T * Dm;
+  const y = new Float64Array(n * S);
+  for (let b = 0; b < n; b++) {
+    let q: Float64Array, k: Float64Array, v: Float64Array;
+    if (has("qkv_proj.weight")) {
+      const all = linear(
+        x.data,
+        b * S,
+        T,
+        Dm,
+        w("qkv_proj.weight"),
+        has("qkv_proj.bias") ? w("qkv_proj.bias") : undefined,
+        Q + 2 * Kw,
+      );
+      const cols = (from: number, width: number) => {
+        const r = new Float64Array(T * width);
+        for (let t = 0; t < T; t++)
+          for (let j = 0; j < width; j++) r[t * width + j] = all[t * (Q + 2 * Kw) + from + j]!;
+        return r;
+      };
+      q = cols(0, Q);
+      k = cols(Q, Kw);
+      v = cols(Q + Kw, Kw);
+    } else {
+      const proj = (name: string, N: number) =>
+        linear(x.data, b * S, T, Dm, w(`${name}.weight`), has(`${name}.bias`) ? w(`${name}.bias`) : undefined, N);
+      q = proj("q_proj", Q);
+      k = proj("k_proj", Kw);
+      v = proj("v_proj", Kw);
+    }
+    if (ropeOn)
+      for (let t = 0; t < T; t++) {
+        for (let h = 0; h < H; h++) rope(q, t * Q + h * hd, hd, t, theta);
+        for (let h = 0; h < KV; h++) rope(k, t * Kw + h * hd, hd, t, theta);
+      }
+    const o = new Float64Array(T * Q);
+    for (let h = 0; h < H; h++) {
+      const g = Math.floor(h / (H / KV));
+      for (let t = 0; t < T; t++) {
+        const scores: number[] = [];
+        for (let s2 = 0; s2 < T; s2++) {
+          if (causal && s2 > t) break;
+          let dot = 0;
+          for (let j = 0; j < hd; j++) dot += q[t * Q + h * hd + j]! * k[s2 * Kw + g * hd + j]!;
+          scores.push(dot / Math.sqrt(hd));
+        }
+        const m = Math.max(...scores);
+        const e = scores.map((sc) => Math.exp(sc - m));
+        const z = e.reduce((acc, u) => acc + u, 0);
+        for (let j = 0; j < hd; j++) {
+          let acc = 0;
+          e.forEach((p, s2) => (acc += (p / z) * v[s2 * Kw + g * hd + j]!));
+          o[t * Q + h * hd + j] = acc;
+        }
+      }
+    }
+    y.set(linear(o, 0, T, Q, w("out_proj.weight"), has("out_proj.bias") ? w("out_proj.bias") : undefined, Dm), b * S);
+  }
+  return { dims: x.dims, data: y };
+}
+
+/** torch.nn.RNN / LSTM / GRU (batch_first), PyTorch's two bias vectors per gate set (gate rows: LSTM i, f,
+ *  g, o; GRU r, z, n): stacked layers, the next reading the previous one's outputs (both directions side by
+ *  side; the reverse direction runs from the last step to the first), zero initial states. `sequences =
+ *  false` gives the last step's output. */
+function recurrent(
+  op: Op,
+  x: Val,
+  n: number,
+  w: (local: string) => Float64Array,
+  has: (local: string) => boolean,
+): Val {
+  const [T, D0] = x.dims as [number, number];
+  const Hh = int(op, "hidden");
+  const layers = int(op, "layers", 1);
+  const bi = bool(op, "bidirectional", false);
+  const seqs = bool(op, "sequences", true);
+  if (enumName(op, "bias_convention", "pytorch") !== "pytorch") throw new Unsupported("keras biases");
+  const relu = enumName(op, "nonlinearity", "tanh") === "relu";
+  const gates = op.kind === "lstm" ? 4 : op.kind === "gru" ? 3 : 1;
+  const dirs = bi ? 2 : 1;
+  const width = Hh * dirs;
+  const y = new Float64Array(n * (seqs ? T * width : width));
+  for (let b = 0; b < n; b++) {
+    let input = x.data.slice(b * T * D0, (b + 1) * T * D0);
+    let Din = D0;
+    for (let l = 0; l < layers; l++) {
+      const outL = new Float64Array(T * width);
+      for (let dir = 0; dir < dirs; dir++) {
+        const sfx = `_l${l}${dir === 1 ? "_reverse" : ""}`;
+        const Wih = w(`weight_ih${sfx}`);
+        const Whh = w(`weight_hh${sfx}`);
+        const bih = has(`bias_ih${sfx}`) ? w(`bias_ih${sfx}`) : undefined;
+        const bhh = has(`bias_hh${sfx}`) ? w(`bias_hh${sfx}`) : undefined;
+        let h = new Float64Array(Hh);
+        let c = new Float64Array(Hh);
+        for (let step = 0; step < T; step++) {
+          const t = dir === 1 ? T - 1 - step : step;
+          const gi = linear(input, t * Din, 1, Din, Wih, bih, gates * Hh);
+          const gh = linear(h, 0, 1, Hh, Whh, bhh, gates * Hh);
+          const nh = new Float64Array(Hh);
+          const nc = new Float64Array(Hh);
+          for (let j = 0; j < Hh; j++) {
+            if (op.kind === "rnn") {
+              const a = gi[j]! + gh[j]!;
+              nh[j] = relu ? Math.max(a, 0) : Math.tanh(a);
+            } else if (op.kind === "lstm") {
+              const i = sigmoid(gi[j]! + gh[j]!);
+              const f = sigmoid(gi[Hh + j]! + gh[Hh + j]!);
+              const g = Math.tanh(gi[2 * Hh + j]! + gh[2 * Hh + j]!);
+              const o = sigmoid(gi[3 * Hh + j]! + gh[3 * Hh + j]!);
+              nc[j] = f * c[j]! + i * g;
+              nh[j] = o * Math.tanh(nc[j]!);
+            } else {
+              const r = sigmoid(gi[j]! + gh[j]!);
+              const z = sigmoid(gi[Hh + j]! + gh[Hh + j]!);
+              const nn = Math.tanh(gi[2 * Hh + j]! + r * gh[2 * Hh + j]!);
+              nh[j] = (1 - z) * nn + z * h[j]!;
+            }
+          }
+          h = nh;
+          c = nc;
+          for (let j = 0; j < Hh; j++) outL[t * width + dir * Hh + j] = h[j]!;
+        }
+      }
+      input = outL;
+      Din = width;
+    }
+    if (seqs) y.set(input, b * T * width);
+    else y.set(input.subarray((T - 1) * width, T * width), b * width);
+  }
+  return { dims: seqs ? [T, width] : [width], data: y };
 }
