@@ -221,13 +221,77 @@ const leafStep: fc.Arbitrary<Step> = fc.oneof(
     weight: 4,
   },
   { arbitrary: fc.record({ k: fc.constant("adaptive" as const), size: small(1, 3) }), weight: 2 },
-  { arbitrary: fc.constant({ k: "gap" as const }), weight: 1 },
+  { arbitrary: fc.constant({ k: "gap" as const }), weight: 2 },
   { arbitrary: fc.constant({ k: "flatten" as const }), weight: 1 },
-  { arbitrary: fc.constant({ k: "transpose" as const }), weight: 1 },
+  { arbitrary: fc.constant({ k: "transpose" as const }), weight: 2 },
   { arbitrary: fc.record({ k: fc.constant("pixel_shuffle" as const), r: small(1, 2) }), weight: 2 },
   {
     arbitrary: fc.record({ k: fc.constant("positional" as const), extra: small(0, 2), classToken: fc.boolean() }),
     weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("attention" as const),
+      heads: small(0, 3),
+      kv: small(0, 2),
+      headDim: maybe(small(1, 4)),
+      causal: fc.boolean(),
+      bias: fc.boolean(),
+      outBias: maybe(fc.boolean()),
+      separate: fc.boolean(),
+      rope: fc.boolean(),
+    }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("recurrent" as const),
+      kind: fc.constantFrom("rnn" as const, "lstm" as const, "gru" as const),
+      hidden: small(1, 4),
+      layers: small(1, 2),
+      bidirectional: fc.boolean(),
+      bias: fc.boolean(),
+      last: fc.boolean(),
+      relu: fc.boolean(),
+    }),
+    weight: 3,
+  },
+  {
+    arbitrary: fc.record({ k: fc.constant("rotary" as const), theta: maybe(fc.constantFrom(10.0, 500.0)) }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("convT" as const),
+      out: small(1, 3),
+      kernel: small(1, 3),
+      stride: small(1, 2),
+      padding: small(0, 1),
+      outPad: small(0, 1),
+      dilation: small(1, 2),
+      g: small(0, 2),
+      bias: fc.boolean(),
+    }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("reduce" as const),
+      take: fc.boolean(),
+      axis: small(-3, 2),
+      index: small(0, 4),
+    }),
+    weight: 2,
+  },
+  { arbitrary: fc.record({ k: fc.constant("reshape" as const), split: small(0, 3) }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("graph" as const),
+      glu: fc.boolean(),
+      width: small(1, 4),
+      parts: small(2, 3),
+    }),
+    weight: 2,
   },
 );
 
@@ -299,6 +363,8 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const total = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 /** Values stay small: the interpreter and the module run every case. */
 const maxElements = 400;
+/** Most copies of any step once repeats and experts are expanded. */
+const maxCopies = 8;
 
 interface Line {
   readonly text: string;
@@ -648,9 +714,9 @@ export function printSpec(spec: SpecValue): Printed {
       }
       case "moe": {
         if (rank !== 1 && !sh.seq) return undefined;
-        const body = fitAll(s.body, sh, true);
+        const experts = Math.max(1, Math.min(s.experts + 1, Math.floor(maxCopies / copies)));
+        const body = within(experts, () => fitAll(s.body, sh, true));
         if (body.lines.length === 0) return undefined;
-        const experts = s.experts + 1;
         const topK = Math.min(s.topK, experts);
         kinds.add("moe_combine").add("dense");
         return {
@@ -665,9 +731,10 @@ export function printSpec(spec: SpecValue): Printed {
         return { lines: [{ text: "residual", body: body.lines }], out: sh };
       }
       case "repeat": {
-        const body = fitAll(s.body, sh, true);
+        const count = Math.min(s.count, Math.floor(maxCopies / copies));
+        const body = within(count, () => fitAll(s.body, sh, true));
         if (body.lines.length === 0) return undefined;
-        return { lines: [{ text: `repeat ${s.count}`, body: body.lines }], out: sh };
+        return { lines: [{ text: `repeat ${count}`, body: body.lines }], out: sh };
       }
       case "block": {
         const body = fitAll(s.body, sh, keep);
@@ -678,6 +745,19 @@ export function printSpec(spec: SpecValue): Printed {
       }
     }
   };
+
+  /** Copies of what is being fitted (the product of the enclosing repeat counts and expert counts): kept at
+   *  most `maxCopies`, so that the expanded graph stays small. */
+  let copies = 1;
+  function within<T>(k: number, f: () => T): T {
+    const saved = copies;
+    copies *= Math.max(k, 1);
+    try {
+      return f();
+    } finally {
+      copies = saved;
+    }
+  }
 
   const fitAll = (ss: readonly Step[], sh: Shape, keep: boolean): { lines: Line[]; out: Shape } => {
     const lines: Line[] = [];

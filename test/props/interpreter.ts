@@ -140,9 +140,10 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const softplus = (x: number, beta: number, threshold: number) =>
   beta * x > threshold ? x : Math.log1p(Math.exp(beta * x)) / beta;
 const relu6 = (x: number) => Math.min(Math.max(x, 0), 6);
-/** SELU's constants, from torch.nn.SELU's documentation (Klambauer et al. 2017). */
-const seluAlpha = 1.6732632423543772848170429916717;
-const seluScale = 1.0507009873554804934193349852946;
+/** SELU's constants, from torch.nn.SELU's documentation (Klambauer et al. 2017: α = 1.6732632423543772848…,
+ *  λ = 1.0507009873554804934…), to double precision. */
+const seluAlpha = 1.6732632423543772;
+const seluScale = 1.0507009873554805;
 
 function elementwise(op: Op): ((x: number) => number) | undefined {
   switch (op.kind) {
