@@ -141,6 +141,8 @@ export interface SpecValue {
   readonly steps: readonly Step[];
   /** Token inputs: end with an output layer tied to the embedding (`tie = wte`), when the shape allows. */
   readonly tieHead: boolean;
+  /** After a tied head, a layer back to the embedding width tied to its transpose (`tie = transpose(wte)`). */
+  readonly tieBack: boolean;
   readonly layout: Layout;
 }
 
@@ -340,6 +342,7 @@ export const specArb: fc.Arbitrary<SpecValue> = fc.record({
   input: inputArb,
   steps,
   tieHead: fc.boolean(),
+  tieBack: fc.boolean(),
   layout: layoutArb,
 });
 
@@ -816,7 +819,20 @@ export function printSpec(spec: SpecValue): Printed {
       ),
     });
     kinds.add("dense");
+    if (spec.tieBack)
+      lines.push({
+        text: callText(
+          "dense",
+          [String(c)],
+          [
+            ["bias", "false"],
+            ["tie", "transpose(wte)"],
+          ],
+          layout,
+        ),
+      });
   }
+
   if (lines.length === 0) {
     lines.push({ text: "identity" });
     kinds.add("identity");

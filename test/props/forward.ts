@@ -22,7 +22,14 @@ interface Module {
   paramCount: number;
   bufferCount: number;
   inputs: readonly { shape: readonly number[]; size: number; dtype: string; vocab?: number }[];
-  params: readonly { name: string; offset: number; size: number; trainable: boolean; tiedTo?: string }[];
+  params: readonly {
+    name: string;
+    shape: readonly number[];
+    offset: number;
+    size: number;
+    trainable: boolean;
+    tiedTo?: string;
+  }[];
   buffers: readonly { name: string; offset: number; size: number }[];
   createParams(seed?: number): Float64Array;
   createBuffers(): Float64Array;
@@ -72,7 +79,20 @@ export async function forwardAgrees(text: string, s: number, n: number, options:
       weights.set(t.name, v);
       p.set(v, t.offset);
     }
-  for (const t of m.params) if (t.tiedTo !== undefined) weights.set(t.name, weights.get(t.tiedTo)!);
+  for (const t of m.params)
+    if (t.tiedTo !== undefined) {
+      const target = weights.get(t.tiedTo)!;
+      const tie = expanded.analysis.ties.find((x) => x.tensor === t.name);
+      if (!tie?.transposed) weights.set(t.name, target);
+      else {
+        // `tie = transpose(wte)`: this [c, V] weight is the [V, c] target transposed.
+        const [rows, cols] = t.shape as [number, number];
+        weights.set(
+          t.name,
+          Float64Array.from({ length: rows * cols }, (_, e) => target[(e % cols) * rows + Math.floor(e / cols)]!),
+        );
+      }
+    }
   const buffers = new Map<string, Float64Array>();
   const bf = m.createBuffers();
   for (const t of m.buffers) {
