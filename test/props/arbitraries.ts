@@ -66,6 +66,8 @@ export type Step =
       readonly kernel: number;
       readonly stride: number;
       readonly padding: number;
+      /** `padding = same` (stride 1) or `valid` instead of a number. */
+      readonly padWord: "same" | "valid" | undefined;
       readonly dilation: number;
       readonly g: number;
       readonly bias: boolean;
@@ -124,7 +126,7 @@ export type Step =
   | { readonly k: "reshape"; readonly split: number }
   | { readonly k: "graph"; readonly glu: boolean; readonly width: number; readonly parts: number }
   | { readonly k: "moe"; readonly experts: number; readonly topK: number; readonly body: readonly Step[] }
-  | { readonly k: "residual"; readonly body: readonly Step[] }
+  | { readonly k: "residual"; readonly body: readonly Step[]; readonly shortcut: boolean }
   | { readonly k: "repeat"; readonly count: number; readonly body: readonly Step[] }
   | { readonly k: "block"; readonly body: readonly Step[]; readonly frozen: boolean };
 
@@ -141,6 +143,8 @@ export interface SpecValue {
   readonly steps: readonly Step[];
   /** Token inputs: end with an output layer tied to the embedding (`tie = wte`), when the shape allows. */
   readonly tieHead: boolean;
+  /** Token inputs: the embedding's `padding_idx` (its row is read like any other in forward). */
+  readonly paddingIdx: number | undefined;
   /** After a tied head, a layer back to the embedding width tied to its transpose (`tie = transpose(wte)`). */
   readonly tieBack: boolean;
   readonly layout: Layout;
@@ -202,6 +206,7 @@ const leafStep: fc.Arbitrary<Step> = fc.oneof(
       kernel: small(1, 3),
       stride: small(1, 2),
       padding: small(0, 2),
+      padWord: maybe(fc.constantFrom("same" as const, "valid" as const)),
       dilation: small(1, 2),
       g: small(0, 2),
       bias: fc.boolean(),
@@ -302,7 +307,10 @@ const steps: fc.Arbitrary<readonly Step[]> = fc.letrec<{ steps: readonly Step[];
   step: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
     { arbitrary: leafStep, weight: 8 },
-    { arbitrary: fc.record({ k: fc.constant("residual" as const), body: tie("steps") }), weight: 1 },
+    {
+      arbitrary: fc.record({ k: fc.constant("residual" as const), body: tie("steps"), shortcut: fc.boolean() }),
+      weight: 1,
+    },
     {
       arbitrary: fc.record({ k: fc.constant("repeat" as const), count: small(0, 3), body: tie("steps") }),
       weight: 1,
@@ -342,6 +350,7 @@ export const specArb: fc.Arbitrary<SpecValue> = fc.record({
   input: inputArb,
   steps,
   tieHead: fc.boolean(),
+  paddingIdx: maybe(small(0, 6)),
   tieBack: fc.boolean(),
   layout: layoutArb,
 });
@@ -497,13 +506,25 @@ export function printSpec(spec: SpecValue): Printed {
           while (k > 1 && sp.some((L) => dil * (k - 1) + 1 > L + 2 * pad)) k--;
           if (sp.some((L) => dil * (k - 1) + 1 > L + 2 * pad)) dil = 1;
         }
+        // `same` (stride 1; PyTorch pads dil·(k − 1) split left ⌊·/2⌋, right the rest) or `valid` (0).
+        let padText = String(pad);
+        if (s.padWord === "same") {
+          stride = 1;
+          padText = "same";
+        } else if (s.padWord === "valid" && !keep) {
+          pad = 0;
+          padText = "valid";
+          while (k > 1 && sp.some((L) => dil * (k - 1) + 1 > L)) k--;
+          if (sp.some((L) => dil * (k - 1) + 1 > L)) dil = 1;
+        }
         const gs = divisors(gcd(C, out));
         const g = gs[s.g % gs.length]!;
-        const outSp = sp.map((L) => Math.floor((L + 2 * pad - dil * (k - 1) - 1) / stride) + 1);
+        const outSp =
+          padText === "same" ? sp : sp.map((L) => Math.floor((L + 2 * pad - dil * (k - 1) - 1) / stride) + 1);
         if (out * total(outSp) > maxElements) return undefined;
         const opts: [string, string][] = [
           ...opt(stride !== 1, "stride", String(stride)),
-          ...opt(pad !== 0, "padding", String(pad)),
+          ...opt(pad !== 0 || padText !== String(pad), "padding", padText),
           ...opt(dil !== 1, "dilation", String(dil)),
           ...opt(g !== 1, "groups", String(g)),
           ...opt(!s.bias, "bias", "false"),
@@ -731,7 +752,10 @@ export function printSpec(spec: SpecValue): Printed {
         const body = fitAll(s.body, sh, true);
         if (body.lines.length === 0) return undefined;
         kinds.add("add");
-        return { lines: [{ text: "residual", body: body.lines }], out: sh };
+        // A shortcut of its own: a dense layer on the last axis, to the same width.
+        const shortcut = s.shortcut && (rank === 1 || sh.seq);
+        const head = shortcut ? callText("residual", [], [["shortcut", `{ dense(${last}) }`]], layout) : "residual";
+        return { lines: [{ text: head, body: body.lines }], out: sh };
       }
       case "repeat": {
         const count = Math.min(s.count, Math.floor(maxCopies / copies));
@@ -798,7 +822,9 @@ export function printSpec(spec: SpecValue): Printed {
       break;
     case "tok":
       decl = `x: token[${a}] of ${b + 2}`;
-      head.push({ text: `${callText("embedding", [String(b + 2), String(c)], [], layout)} as wte` });
+      head.push({
+        text: `${callText("embedding", [String(b + 2), String(c)], spec.paddingIdx === undefined ? [] : [["padding_idx", String(spec.paddingIdx % (b + 2))]], layout)} as wte`,
+      });
       kinds.add("embedding");
       sh = { dims: [a, c], seq: true };
       break;

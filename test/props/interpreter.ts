@@ -465,14 +465,18 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
       const Co = int(op, "out");
       const k = int(op, "kernel");
       const st = int(op, "stride", 1);
-      const pad = int(op, "padding", 0);
       const dil = int(op, "dilation", 1);
       const G = int(op, "groups", 1);
+      // Padding: a number on both sides; `valid` none; `same` (stride 1) dil·(k − 1) in all, ⌊half⌋ before
+      // and the rest after (torch.nn.Conv2d, padding='same').
+      const word = arg(op, "padding")?.kind === "name" ? enumName(op, "padding", "") : undefined;
+      const total = word === "same" ? dil * (k - 1) : word === "valid" ? 0 : 2 * int(op, "padding", 0);
+      const pad = word === "same" ? Math.floor(total / 2) : total / 2;
       const kh = two ? k : 1;
       const sth = two ? st : 1;
       const padh = two ? pad : 0;
-      const Ho = two ? Math.floor((H + 2 * pad - dil * (k - 1) - 1) / st) + 1 : 1;
-      const Wo = Math.floor((W + 2 * pad - dil * (k - 1) - 1) / st) + 1;
+      const Ho = two ? Math.floor((H + total - dil * (k - 1) - 1) / st) + 1 : 1;
+      const Wo = Math.floor((W + total - dil * (k - 1) - 1) / st) + 1;
       const Wt = w("weight");
       const bias = has("bias") ? w("bias") : undefined;
       const y = out(two ? [Co, Ho, Wo] : [Co, Wo]);
