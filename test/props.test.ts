@@ -7,10 +7,13 @@
 //    (test/props/interpreter.ts), with the same weights loaded by name.
 // Each property is also shown to fail on a broken count, formatter or activation (the "mutants" below).
 //
-// `npm test` runs a fixed seed and a few dozen specs per property (≈ 15 s on the shared machine); a longer
-// or different run: NNC_PROPS_RUNS=2000 NNC_PROPS_SEED=7 npx vitest run test/props.test.ts.
+// `npm test` runs a fixed seed (so the kind coverage below is reproducible): 100 specs for each of
+// properties 1 and 2, 120 for property 3 (measured: 4.9 s, 3.3 s and 10.9–22 s with the 2-core machine at
+// load 8–20). A longer or different run: NNC_PROPS_RUNS=1000 NNC_PROPS_SEED=7 npx vitest run
+// test/props.test.ts (every property; 800 and 1,500 specs with seed 7 passed).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { kernels } from "../src/emit/kernels/index.js";
 import { format } from "../src/format/format.js";
 import { printSpec, specArb } from "./props/arbitraries.js";
 import { analyzed, covered, forwardAgrees, type ForwardOptions } from "./props/forward.js";
@@ -186,14 +189,23 @@ describe("property: every built module's forward agrees with a naive interpreter
     expect(interpretedKinds.filter((k) => !covered.has(k))).toEqual([]);
   }, 120_000);
 
-  it("fails on a wrong activation in the interpreter (gelu as its tanh approximation), shrunk to a small spec", async () => {
+  it("the interpreter runs every op kind the code generator has a kernel for (or lists it here as not yet)", () => {
+    // A new kind fails this test until it is added to test/props/interpreter.ts and the arbitraries (or,
+    // for now, to this list, with the reason).
+    const notYet: readonly string[] = [];
+    expect(
+      Object.keys(kernels).filter((k) => !(interpretedKinds as readonly string[]).includes(k) && !notYet.includes(k)),
+    ).toEqual([]);
+  });
+
+  it("fails on a wrong activation in the interpreter (gelu as its tanh approximation)", async () => {
     const tanhGelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
-    const out = await fc.check(forwardProperty({ replace: { gelu: tanhGelu } }), params(60));
+    // No shrinking here (every step builds a module; the count mutant above shows shrinking).
+    const out = await fc.check(forwardProperty({ replace: { gelu: tanhGelu } }), { ...params(60), endOnFailure: true });
     expect(out.failed).toBe(true);
-    const small = printSpec(out.counterexample![0]).text;
-    console.log(`gelu as its tanh approximation in the interpreter, shrunk to:\n${small}`);
-    expect(small).toContain("gelu");
-    expect(small.split("\n").length).toBeLessThanOrEqual(8);
+    const spec = printSpec(out.counterexample![0]).text;
+    console.log(`gelu as its tanh approximation in the interpreter, fails on:\n${spec}`);
+    expect(spec).toContain("gelu");
   }, 120_000);
 
   it("fails on a wrong activation in the module (sigmoid's exponent scaled by 1.001 in the generated code)", async () => {
