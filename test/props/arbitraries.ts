@@ -109,6 +109,7 @@ export type Step =
       readonly bias: boolean;
       readonly last: boolean;
       readonly relu: boolean;
+      readonly keras: boolean;
     }
   | { readonly k: "rotary"; readonly theta: number | undefined }
   | {
@@ -260,6 +261,7 @@ const leafStep: fc.Arbitrary<Step> = fc.oneof(
       bias: fc.boolean(),
       last: fc.boolean(),
       relu: fc.boolean(),
+      keras: fc.boolean(),
     }),
     weight: 3,
   },
@@ -639,8 +641,8 @@ export function printSpec(spec: SpecValue): Printed {
           bi = bi && Dm % 2 === 0;
           hidden = bi ? Dm / 2 : Dm;
         }
-        // The last step only, unidirectional (a bidirectional "last step" is read two ways: not generated).
-        const last = s.last && !keep && !bi;
+        // The last step only (bidirectional: each direction's final state, see the interpreter).
+        const last = s.last && !keep;
         const width = hidden * (bi ? 2 : 1);
         const opts: [string, string][] = [
           ...opt(s.layers !== 1, "layers", String(s.layers)),
@@ -648,6 +650,7 @@ export function printSpec(spec: SpecValue): Printed {
           ...opt(!s.bias, "bias", "false"),
           ...opt(last, "sequences", "false"),
           ...opt(s.kind === "rnn" && s.relu, "nonlinearity", "relu"),
+          ...opt(s.keras && s.bias, "bias_convention", "keras"),
         ];
         return one(
           s.kind,

@@ -868,10 +868,11 @@ function attention(
   return { dims: x.dims, data: y };
 }
 
-/** torch.nn.RNN / LSTM / GRU (batch_first), PyTorch's two bias vectors per gate set (gate rows: LSTM i, f,
+/** torch.nn.RNN / LSTM / GRU (batch_first), PyTorch's two bias vectors per gate set (or Keras's one) (gate rows: LSTM i, f,
  *  g, o; GRU r, z, n): stacked layers, the next reading the previous one's outputs (both directions side by
  *  side; the reverse direction runs from the last step to the first), zero initial states. `sequences =
- *  false` gives the last step's output. */
+ *  false` gives each direction's final state (the registry says "the last step only"; for a bidirectional
+ *  layer that is read as PyTorch's h_n, `cat(h_n[-2], h_n[-1])`, which is what nnc computes). */
 function recurrent(
   op: Op,
   x: Val,
@@ -884,7 +885,6 @@ function recurrent(
   const layers = int(op, "layers", 1);
   const bi = bool(op, "bidirectional", false);
   const seqs = bool(op, "sequences", true);
-  if (enumName(op, "bias_convention", "pytorch") !== "pytorch") throw new Unsupported("keras biases");
   const relu = enumName(op, "nonlinearity", "tanh") === "relu";
   const gates = op.kind === "lstm" ? 4 : op.kind === "gru" ? 3 : 1;
   const dirs = bi ? 2 : 1;
@@ -899,7 +899,8 @@ function recurrent(
         const sfx = `_l${l}${dir === 1 ? "_reverse" : ""}`;
         const Wih = w(`weight_ih${sfx}`);
         const Whh = w(`weight_hh${sfx}`);
-        const bih = has(`bias_ih${sfx}`) ? w(`bias_ih${sfx}`) : undefined;
+        // Keras's convention (SimpleRNN, LSTM): one bias per gate set, `x·W + h·U + b` (`bias_l0`).
+        const bih = has(`bias_ih${sfx}`) ? w(`bias_ih${sfx}`) : has(`bias${sfx}`) ? w(`bias${sfx}`) : undefined;
         const bhh = has(`bias_hh${sfx}`) ? w(`bias_hh${sfx}`) : undefined;
         let h = new Float64Array(Hh);
         let c = new Float64Array(Hh);
@@ -936,7 +937,12 @@ function recurrent(
       Din = width;
     }
     if (seqs) y.set(input, b * T * width);
-    else y.set(input.subarray((T - 1) * width, T * width), b * width);
+    else
+      // Each direction's final state (PyTorch's h_n of the last layer): the forward one at the last step,
+      // the reverse one at the first.
+      for (let dir = 0; dir < dirs; dir++)
+        for (let j = 0; j < Hh; j++)
+          y[b * width + dir * Hh + j] = input[(dir === 0 ? T - 1 : 0) * width + dir * Hh + j]!;
   }
   return { dims: seqs ? [T, width] : [width], data: y };
 }
