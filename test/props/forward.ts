@@ -40,6 +40,8 @@ interface Module {
 export const covered = new Set<string>();
 
 export interface ForwardOptions {
+  /** Forward in training mode (BatchNorm on the batch's statistics); only for specs without dropout. */
+  readonly training?: boolean;
   readonly tamper?: (ts: string) => string;
   readonly replace?: Readonly<Record<string, (x: number) => number>>;
 }
@@ -109,9 +111,12 @@ export async function forwardAgrees(text: string, s: number, n: number, options:
       ? Float64Array.from({ length: n * input.size }, () => r.int(0, input.vocab! - 1))
       : Float64Array.from({ length: n * input.size }, () => r.next() * 4 - 2);
   const fed = input.dtype === "token" ? Int32Array.from(x) : Float64Array.from(x);
-  const got = m.forward(p, fed, n, { buffers: bf, training: false });
+  const training = options.training === true;
+  if (training && /dropout/.test(text)) throw new Error("training mode with dropout: not comparable");
+  const got = m.forward(p, fed, n, { buffers: bf, training });
   const ys = Array.isArray(got) ? got : [got];
   const want = interpret(expanded.analysis, [x], n, {
+    training,
     weights,
     buffers,
     ...(options.replace ? { replace: options.replace } : {}),

@@ -195,6 +195,8 @@ function elementwise(op: Op): ((x: number) => number) | undefined {
 // ── the interpreter ─────────────────────────────────────────────────────────────────────────────────────
 
 export interface RunOptions {
+  /** Training mode: BatchNorm normalizes with the batch's statistics (dropout is not interpreted). */
+  readonly training?: boolean;
   readonly weights: Tensors;
   readonly buffers: Tensors;
   /** Elementwise functions to use instead of the documented ones, by kind: only for showing that the
@@ -702,9 +704,9 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
       const y = out(D);
       const affine = (c: number, v: number) => v * (g ? g[c]! : 1) + (be ? be[c]! : 0);
       if (op.kind === "batchnorm") {
-        // Eval: (x − running_mean)/√(running_var + eps); without running statistics the batch's own
-        // (biased) statistics per channel over batch and positions.
-        const tracked = has("running_mean");
+        // Eval: (x − running_mean)/√(running_var + eps); in training, or without running statistics, the
+        // batch's own (biased) statistics per channel over batch and positions.
+        const tracked = has("running_mean") && o.training !== true;
         for (let c = 0; c < C; c++) {
           let mean: number;
           let v: number;
