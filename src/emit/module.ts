@@ -1277,6 +1277,7 @@ function context(
   if (!named) scratchNames.set(scratches, (named = new Set(scratches.map((s) => s.name))));
   const names = named;
   const values = (ids: readonly number[]) => ids.map((id) => plan.values[id]!);
+  const seqMax = plan.inputs.find((v) => v.symbolicLength)?.shape[0];
   return {
     op,
     x: op.inputs.map(aName),
@@ -1289,7 +1290,9 @@ function context(
     inShapes: values(op.inputs).map((v) => v.shape),
     outShapes: values(op.outputs).map((v) => v.shape),
     inSizes: values(op.inputs).map((v) => v.size),
-    inSymbolic: values(op.inputs).map((v) => v.symbolicLength === true),
+    // `seqLength` is the model input's length: a value whose symbolic length is another (`s + 1` after a
+    // `class_token`, which mixes positions, so the call is never shorter) has all of its positions.
+    inSymbolic: values(op.inputs).map((v) => v.symbolicLength === true && v.shape[0] === seqMax),
     outSizes: values(op.outputs).map((v) => v.size),
     claimInputGrad(j) {
       const buffer = plan.values[op.inputs[j]!]!.buffer;
