@@ -107,7 +107,7 @@ export function parse(text: string, file: string): Result<ParseOutput> {
     }
     if (!checkBrackets(all, source, diagnostics) || diagnostics.length > 0) return fail();
 
-    const input = t.significantNewlines(all);
+    const input = t.significantNewlines(t.splitPathNumbers(all));
     parser.input = input;
     const cst = parser.file();
     const errors = parser.errors;
