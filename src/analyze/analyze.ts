@@ -70,7 +70,8 @@ export type ArgVal =
   | { readonly kind: "name"; readonly value: string }
   | { readonly kind: "list"; readonly items: readonly ArgVal[] }
   | { readonly kind: "body"; readonly body: A.Body }
-  | { readonly kind: "path"; readonly path: readonly string[]; readonly transposed: boolean };
+  | { readonly kind: "path"; readonly path: readonly string[]; readonly transposed: boolean }
+  | { readonly kind: "string"; readonly value: string };
 
 /** One operation of the model in execution order: what the code generator compiles. With `expand`,
  *  every copy of a repeated body has its own ops and tensors. */
@@ -1873,6 +1874,8 @@ class Engine {
       }
       case "BodyLit":
         return { kind: "body", body: expr.body };
+      case "String":
+        return { kind: "string", value: expr.value };
       case "Ident": {
         const v = env.num(expr.name);
         if (v) return v;
@@ -1984,6 +1987,11 @@ class Engine {
         const v = get(name);
         return v?.kind === "name" ? v.value : undefined;
       },
+      string(name) {
+        const v = get(name);
+        if (v?.kind === "string") return v.value;
+        throw new ArgError(name, ["WrongOptionType", ["mustBe", { name, expected: 'a string such as `"q_proj"`' }]]);
+      },
       fail(code, message, options: FailOptions = {}) {
         const labels: Label[] = [...(options.labels ?? [])];
         if (options.showInput)
@@ -2025,6 +2033,8 @@ export function argWithDefault(
       return { kind: "bool", value: d.value };
     case "enum":
       return { kind: "name", value: d.value };
+    case "string":
+      return { kind: "string", value: d.value };
     case "sameAs":
       return argWithDefault(entry, given, d.param);
     default:
@@ -2140,6 +2150,8 @@ function argKey(v: EValue): string {
       return `{${idOf(v.body)}}`;
     case "path":
       return `${v.transposed ? "T" : ""}(${v.path.map((p) => JSON.stringify(p)).join(".")})`;
+    case "string":
+      return `s${JSON.stringify(v.value)}`;
   }
 }
 

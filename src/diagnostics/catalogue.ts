@@ -354,6 +354,21 @@ export const catalogue = {
     "a block given a different number of values than it takes inputs",
     "this block takes {count} input{s}, but is given {given}",
   ),
+  BadTensorName: t(
+    "NN4023",
+    'a tensor name option (`attention`\'s `qkv_proj = "c_attn"`) that is not a dotted path of names',
+    "`{option}` = {value} is not a module path: {problem}",
+  ),
+  TensorNameClash: t(
+    "NN4024",
+    'two name options of one layer that give the same tensor name (`q_proj` and `k_proj` both `"proj"`)',
+    "`{first}` and `{second}` both name `{tensor}`",
+  ),
+  ProjectionNameUnused: t(
+    "NN4025",
+    "a projection name for a projection the layer does not have (`q_proj` with `qkv = fused`)",
+    "`{option}` names {what}, but this attention has {has}",
+  ),
 
   // NN5xxx — parameters, ties, counts, assertions
   ExpectFailed: t(

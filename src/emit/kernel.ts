@@ -138,6 +138,12 @@ export class ArgReader {
     const v = this.get(name);
     return v?.kind === "name" ? v.value : undefined;
   }
+
+  string(name: string): string {
+    const v = this.get(name);
+    if (v?.kind === "string") return v.value;
+    throw new Error(`internal: ${name} is not a string`);
+  }
 }
 
 /** What the op's shape rule resolved (`IrOp.attrs`, from `LayerOutcome.attrs`: a `same` padding's numbers, a

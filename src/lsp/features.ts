@@ -53,6 +53,8 @@ export function showDefault(d: DefaultValue | undefined): string {
       return String(d.value);
     case "enum":
       return d.value;
+    case "string":
+      return JSON.stringify(d.value);
     case "none":
       return "none";
     case "sameAs":

@@ -122,6 +122,8 @@ export interface LayerCtx {
   decimal(name: string): number;
   /** The name of an enum option (`approximate = tanh` → "tanh"); undefined when an integer was given. */
   name(name: string): string | undefined;
+  /** A string option (`out_proj = "output.dense"`). */
+  string(name: string): string;
   /** Reports an error and returns undefined, for `return ctx.fail(…)`. */
   fail<N extends DiagnosticName>(code: N, message: MessageArgs<N>, options?: FailOptions): undefined;
 }

@@ -380,6 +380,23 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       const v = freeValue("attention", specOf("attention", "dropout"))!;
       opts.push(["dropout", v]);
     }
+    if (rng.chance(0.25)) {
+      // Projection names (strings; the free options skip them): a checkpoint's own, with `qkv` to match.
+      if (rng.chance(0.5)) {
+        opts.push(
+          ["qkv", rawSlot("fused")],
+          ["qkv_proj", rawSlot(JSON.stringify(rng.pick(["c_attn", "in_proj_", "attn.qkv"])))],
+        );
+      } else {
+        opts.push(
+          ["qkv", rawSlot("separate")],
+          ["q_proj", rawSlot('"self.query"')],
+          ["k_proj", rawSlot('"self.key"')],
+          ["v_proj", rawSlot('"self.value"')],
+        );
+      }
+      opts.push(["out_proj", rawSlot(JSON.stringify(rng.pick(["c_proj", "output.dense", "o_proj"])))]);
+    }
     const d = s.d;
     return call("attention", [intSlot(heads, "attention", "heads")], opts, (x) =>
       x.t === "seq" && x.d === d ? x : undefined,

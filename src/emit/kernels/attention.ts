@@ -20,6 +20,7 @@
 // rope's rotation transposed on dq and dk, then the projections' gradients as for dense layers.
 // The q/k/v and output projections, forward and backward, run over every position of every sample on
 // the module's shared register-tiled matrix kernel; the per-head work goes sample by sample.
+import { projectionTensor } from "../../vocabulary/kinds/attention.js";
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit, resolvedInt } from "../kernel.js";
 
@@ -47,14 +48,21 @@ function geometry(c: EmitCtx) {
   const K = KV * hd;
   const fused = c.args.name("qkv") !== "separate";
   const projections: Projection[] = [];
+  // The projections' tensors under the names their options give (src/vocabulary/kinds/attention.ts).
+  const weight = (option: string) => c.param(projectionTensor(c.args.string(option), "weight"));
+  const bias = (option: string) => {
+    const t = projectionTensor(c.args.string(option), "bias");
+    return c.hasParam(t) ? c.param(t) : -1;
+  };
   if (fused) {
-    const W = c.param("qkv_proj.weight");
-    const B = c.hasParam("qkv_proj.bias") ? c.param("qkv_proj.bias") : -1;
-    const bias = (first: number) => (B >= 0 ? B + first : -1);
+    const fusedName = c.args.string("qkv_proj");
+    const W = weight("qkv_proj");
+    const B = bias("qkv_proj");
+    const at = (first: number) => (B >= 0 ? B + first : -1);
     projections.push(
-      { name: "q", rows: Q, W, B: bias(0), tensor: `qkv_proj rows 0…${Q - 1}` },
-      { name: "k", rows: K, W: W + Q * D, B: bias(Q), tensor: `qkv_proj rows ${Q}…${Q + K - 1}` },
-      { name: "v", rows: K, W: W + (Q + K) * D, B: bias(Q + K), tensor: `qkv_proj rows ${Q + K}…${Q + 2 * K - 1}` },
+      { name: "q", rows: Q, W, B: at(0), tensor: `${fusedName} rows 0…${Q - 1}` },
+      { name: "k", rows: K, W: W + Q * D, B: at(Q), tensor: `${fusedName} rows ${Q}…${Q + K - 1}` },
+      { name: "v", rows: K, W: W + (Q + K) * D, B: at(Q + K), tensor: `${fusedName} rows ${Q + K}…${Q + 2 * K - 1}` },
     );
   } else {
     for (const [name, rows] of [
@@ -62,14 +70,8 @@ function geometry(c: EmitCtx) {
       ["k", K],
       ["v", K],
     ] as const) {
-      const t = `${name}_proj`;
-      projections.push({
-        name,
-        rows,
-        W: c.param(`${t}.weight`),
-        B: c.hasParam(`${t}.bias`) ? c.param(`${t}.bias`) : -1,
-        tensor: t,
-      });
+      const option = `${name}_proj`;
+      projections.push({ name, rows, W: weight(option), B: bias(option), tensor: c.args.string(option) });
     }
   }
   const dropout = c.args.decimal("dropout");
@@ -90,8 +92,13 @@ function geometry(c: EmitCtx) {
     theta: c.args.decimal("rope_theta"),
     dropout,
     projections,
-    WO: c.param("out_proj.weight"),
-    BO: c.hasParam("out_proj.bias") ? c.param("out_proj.bias") : -1,
+    outName: c.args.string("out_proj"),
+    fusedName: c.args.string("qkv_proj"),
+    separateNames: ["q", "k", "v"].every((h) => c.args.string(`${h}_proj`) === `${h}_proj`)
+      ? "q/k/v_proj"
+      : ["q", "k", "v"].map((h) => c.args.string(`${h}_proj`)).join(", "),
+    WO: weight("out_proj"),
+    BO: bias("out_proj"),
     q: c.scratch("q", T * Q),
     k: c.scratch("k", T * K),
     v: c.scratch("v", T * K),
@@ -111,7 +118,7 @@ function describe(c: EmitCtx, g: Geometry): string {
     `${g.H} heads of ${g.hd}`,
     g.KV !== g.H ? `${g.KV} kv heads (grouped-query, ${g.group} query heads each)` : "",
     g.causal ? "causal" : "not causal",
-    g.fused ? "fused qkv_proj" : "separate q/k/v_proj",
+    g.fused ? `fused ${g.fusedName}` : `separate ${g.separateNames}`,
     g.projections[0]!.B >= 0 ? "projection bias" : "no projection bias",
     g.BO >= 0 ? "out bias" : "no out bias",
     g.rope ? `rope θ = ${lit(g.theta)}` : "",
@@ -265,7 +272,7 @@ ${
     }
   }
 }
-// output projection: y = heads · out_projᵀ${g.BO >= 0 ? " + bias" : ""}
+// output projection: y = heads · ${g.outName}ᵀ${g.BO >= 0 ? " + bias" : ""}
 denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0, ${D}, 1);`;
   },
 
@@ -318,7 +325,7 @@ ${dHeads}.fill(0, 0, n * ${T * Q});
 ${dq}.fill(0, 0, n * ${T * Q});
 ${dk}.fill(0, 0, n * ${T * K});
 ${dv}.fill(0, 0, n * ${T * K});
-// output projection: d(out_proj) += dyᵀ heads,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · out_proj
+// output projection: d(${g.outName}) += dyᵀ heads,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}
 denseTiledBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true, 0, ${D}, 1);
 for (let b = 0; b < n; b++) {
   // per head: through the weighted sum${dropping ? ", the dropout mask" : ""} and the softmax to q, k and v
