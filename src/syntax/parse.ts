@@ -344,7 +344,10 @@ function syntaxDiagnostic(error: IRecognitionException, source: SourceText, toke
       source.span(keyword.startOffset, endOf(keyword)),
       ["keyword", { name: keyword.image }],
       {
-        notes: [`the keywords of the language: ${[...t.keywordNames].map((k) => `\`${k}\``).join(", ")}`],
+        notes: [
+          `the keywords of the language: ${[...t.keywordNames].map((k) => `\`${k}\``).join(", ")}`,
+          "a layer's name may be a keyword: `dense(4) as output`, `tie = output`",
+        ],
         help: `write another name here, such as \`${keyword.image}_\``,
       },
     );
