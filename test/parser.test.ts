@@ -203,7 +203,11 @@ const cases: [string, string, string][] = [
     m("  layernorm as attention.output.LayerNorm -> relu"),
     "model M(x:f32[4]) {layernorm as attention.output.LayerNorm -> relu}",
   ],
-  ["integer segments", m("  dense(4) as 3\n  dense(4) as conv.0.0"), "model M(x:f32[4]) {(dense 4) as 3; (dense 4) as conv.0.0}"],
+  [
+    "integer segments",
+    m("  dense(4) as 3\n  dense(4) as conv.0.0"),
+    "model M(x:f32[4]) {(dense 4) as 3; (dense 4) as conv.0.0}",
+  ],
   ["integer segments written as a decimal", m("  dense(4) as 1.5.2"), "model M(x:f32[4]) {(dense 4) as 1.5.2}"],
   ["integer segments as PyTorch writes them", m("  dense(4) as a.007"), "model M(x:f32[4]) {(dense 4) as a.7}"],
   ["a keyword name before a newline", m("  dense(4) as model\n  relu"), "model M(x:f32[4]) {(dense 4) as model; relu}"],

@@ -804,10 +804,15 @@ class Engine {
     const { taken, ranges } = scope.names;
     const clash = (name: string, first: Span): void => {
       const where = scope.prefix ? `${scope.prefix}.${name}` : name;
-      this.report("NameTaken", span, { name: where }, {
-        labels: [{ span: first, message: "first named here" }],
-        help: "give one of them another name with `as`, or number the copies from another index with `from`",
-      });
+      this.report(
+        "NameTaken",
+        span,
+        { name: where },
+        {
+          labels: [{ span: first, message: "first named here" }],
+          help: "give one of them another name with `as`, or number the copies from another index with `from`",
+        },
+      );
     };
     if (to === undefined) {
       const first = taken.get(local);
@@ -1643,7 +1648,10 @@ class Engine {
       const given = this.int(stage.start, env);
       if (given === undefined) throw new Abort();
       if (given < 0n) {
-        this.report("NonPositiveSize", stage.start.span, ["notNegative", { what: "the first copy's number", value: given }]);
+        this.report("NonPositiveSize", stage.start.span, [
+          "notNegative",
+          { what: "the first copy's number", value: given },
+        ]);
         throw new Abort();
       }
       start = given;

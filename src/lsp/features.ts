@@ -699,10 +699,11 @@ export function semanticTokens(text: string, a: Analysis | undefined): SemanticT
       else kind = fresh ? "enumMember" : "variable";
     } else if (t.keywords.includes(type)) {
       const named =
-        previous === t.As || previous === t.Dot || (previous === t.Equals && parens > 0 && type !== t.True && type !== t.False);
+        previous === t.As ||
+        previous === t.Dot ||
+        (previous === t.Equals && parens > 0 && type !== t.True && type !== t.False);
       kind = named ? "variable" : "keyword";
-    }
-    else if (type === t.Integer || type === t.Decimal) kind = "number";
+    } else if (type === t.Integer || type === t.Decimal) kind = "number";
     else if (type === t.StringLiteral || type === t.UnterminatedString) kind = "string";
     else if (type === t.Comment) kind = "comment";
     else if (operatorTypes.has(type)) kind = "operator";
