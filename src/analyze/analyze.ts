@@ -201,15 +201,18 @@ interface Scope {
   readonly activeMultiplicity: bigint;
 }
 
-/** Names taken in one naming scope: each local name (a position, an `as` path) where it was given, and the
- *  numbers `repeat n from k` takes (k … k + n − 1). */
+/** Names taken in one naming scope: each local name that is not a number (an `as` path) where it was given,
+ *  and the numbers (positions, `as 3`, the copies k … k + n − 1 of `repeat n from k`) as intervals, checked
+ *  for overlaps in one sort when the scope's body ends (`open` counts the bodies being analyzed in it), so
+ *  that a body of n statements costs n log n whatever order its numbers come in. */
 interface ScopeNames {
   readonly taken: Map<string, Span>;
-  readonly ranges: { readonly from: bigint; readonly to: bigint; readonly span: Span }[];
+  readonly numbers: { readonly from: bigint; readonly to: bigint; readonly span: Span }[];
+  open: number;
 }
 
 function newNames(): ScopeNames {
-  return { taken: new Map(), ranges: [] };
+  return { taken: new Map(), numbers: [], open: 0 };
 }
 
 class Abort extends Error {}
@@ -542,7 +545,29 @@ class Engine {
 
   /** Runs a body on `input` (null: a model with no inputs). Returns the outputs (the final current value,
    *  or what `output` names). */
+  /** A body in a scope; when the last body analyzed in the scope ends (a transparent `residual`'s is
+   *  analyzed inside its enclosing one), the scope's numbers are checked (NN2011). */
   private body(
+    body: A.Body,
+    input: Value | null,
+    parentEnv: Env,
+    scope: Scope,
+    callSite?: Span,
+  ): { outputs: Value[]; current: Value | null } {
+    const names = scope.names;
+    names.open++;
+    let ended = false;
+    try {
+      const out = this.bodyIn(body, input, parentEnv, scope, callSite);
+      ended = true;
+      return out;
+    } finally {
+      names.open--;
+      if (ended && names.open === 0) this.checkNumbers(scope);
+    }
+  }
+
+  private bodyIn(
     body: A.Body,
     input: Value | null,
     parentEnv: Env,
@@ -799,38 +824,45 @@ class Engine {
   }
 
   /** Takes a local name (or, with `to`, the numbers `local` … `to − 1` of a numbered repeat) in `scope`:
-   *  a name given twice — an `as 3` where a position or a numbered copy is 3 — names two layers (NN2011). */
+   *  a name given twice — an `as 3` where a position or a numbered copy is 3 — names two layers (NN2011).
+   *  Names are checked at once, numbers when the scope's body ends (`checkNumbers`). */
   private claim(scope: Scope, local: string, span: Span, to?: bigint): void {
-    const { taken, ranges } = scope.names;
-    const clash = (name: string, first: Span): void => {
-      const where = scope.prefix ? `${scope.prefix}.${name}` : name;
-      this.report(
-        "NameTaken",
-        span,
-        { name: where },
-        {
-          labels: [{ span: first, message: "first named here" }],
-          help: "give one of them another name with `as`, or number the copies from another index with `from`",
-        },
-      );
-    };
-    if (to === undefined) {
-      const first = taken.get(local);
-      if (first) return clash(local, first);
-      if (/^\d+$/.test(local)) {
-        const n = BigInt(local);
-        const range = ranges.find((r) => r.from <= n && n < r.to);
-        if (range) return clash(local, range.span);
-      }
-      taken.set(local, span);
+    const { taken, numbers } = scope.names;
+    if (to !== undefined || /^\d+$/.test(local)) {
+      const from = BigInt(local);
+      numbers.push({ from, to: to ?? from + 1n, span });
       return;
     }
-    const from = BigInt(local);
-    if (from >= to) return;
-    for (const r of ranges) if (from < r.to && r.from < to) return clash(String(from > r.from ? from : r.from), r.span);
-    for (const [name, first] of taken)
-      if (/^\d+$/.test(name) && from <= BigInt(name) && BigInt(name) < to) return clash(name, first);
-    ranges.push({ from, to, span });
+    const first = taken.get(local);
+    if (first) this.nameTaken(scope, local, span, first);
+    else taken.set(local, span);
+  }
+
+  /** The numbers of a scope whose body has ended, sorted: each that overlaps one before it is NN2011, at the
+   *  one given later in the text. */
+  private checkNumbers(scope: Scope): void {
+    const claims = scope.names.numbers.filter((c) => c.from < c.to);
+    claims.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.span.start - b.span.start));
+    let cover: (typeof claims)[number] | undefined;
+    for (const c of claims) {
+      if (cover && c.from < cover.to) {
+        const [later, earlier] = c.span.start >= cover.span.start ? [c, cover] : [cover, c];
+        this.nameTaken(scope, String(c.from), later.span, earlier.span);
+      }
+      if (!cover || c.to > cover.to) cover = c;
+    }
+  }
+
+  private nameTaken(scope: Scope, name: string, span: Span, first: Span): void {
+    this.report(
+      "NameTaken",
+      span,
+      { name: scope.prefix ? `${scope.prefix}.${name}` : name },
+      {
+        labels: [{ span: first, message: "first named here" }],
+        help: "give one of them another name with `as`, or number the copies from another index with `from`",
+      },
+    );
   }
 
   private call(
