@@ -921,6 +921,8 @@ class Engine {
         activeMultiplicity: scope.activeMultiplicity,
         frozen,
         ...(tiedTo ? { tiedTo } : {}),
+        ...(tiedTo && tie?.transposed ? { tiedTransposed: true as const } : {}),
+        ...(t.layout ? { layout: t.layout } : {}),
       };
       layerNode.tensors.push(record);
       this.lists.tensors.push(record);

@@ -17,6 +17,11 @@ export interface TensorRecord {
   readonly frozen: boolean;
   /** For a tied tensor: the name of the tensor it shares (this one is not counted). */
   readonly tiedTo?: string;
+  /** A tie to the transpose of that tensor (`tie = transpose(wte)`): this tensor is its target's storage
+   *  read transposed. */
+  readonly tiedTransposed?: true;
+  /** A matrix stored `[in, out]` (`layout = in_out`; `TensorSpec.layout`). */
+  readonly layout?: "in_out";
 }
 
 export interface LayerNode {
