@@ -20,6 +20,7 @@ const fast = [
   "test/grammar-docs.test.ts",
   "test/readme.test.ts",
   "test/lsp-incremental.test.ts",
+  "test/state-dicts.test.ts",
 ];
 
 export default defineConfig({

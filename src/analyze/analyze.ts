@@ -192,11 +192,24 @@ class Env {
 interface Scope {
   readonly prefix: string;
   position: number;
+  /** The names given in this scope so far (shared by the transparent scopes inside it: `residual`). */
+  readonly names: ScopeNames;
   readonly node: LayerNode;
   readonly frozen: boolean;
   /** Copies of everything in this scope (repeat and moe counts multiplied). */
   readonly multiplicity: bigint;
   readonly activeMultiplicity: bigint;
+}
+
+/** Names taken in one naming scope: each local name (a position, an `as` path) where it was given, and the
+ *  numbers `repeat n from k` takes (k … k + n − 1). */
+interface ScopeNames {
+  readonly taken: Map<string, Span>;
+  readonly ranges: { readonly from: bigint; readonly to: bigint; readonly span: Span }[];
+}
+
+function newNames(): ScopeNames {
+  return { taken: new Map(), ranges: [] };
 }
 
 class Abort extends Error {}
@@ -423,6 +436,7 @@ class Engine {
     const scope: Scope = {
       prefix: "",
       position: 0,
+      names: newNames(),
       node: root,
       frozen: false,
       multiplicity: 1n,
@@ -780,7 +794,43 @@ class Engine {
   private nameFor(stage: A.ExprStage | A.RepeatStage, scope: Scope): string {
     const position = scope.position++;
     const local = stage.alias ? stage.alias.name : String(position);
+    this.claim(scope, local, stage.alias ? stage.alias.span : stage.span);
     return scope.prefix ? `${scope.prefix}.${local}` : local;
+  }
+
+  /** Takes a local name (or, with `to`, the numbers `local` … `to − 1` of a numbered repeat) in `scope`:
+   *  a name given twice — an `as 3` where a position or a numbered copy is 3 — names two layers (NN2011). */
+  private claim(scope: Scope, local: string, span: Span, to?: bigint): void {
+    const { taken, ranges } = scope.names;
+    const clash = (name: string, first: Span): void => {
+      const where = scope.prefix ? `${scope.prefix}.${name}` : name;
+      this.report(
+        "NameTaken",
+        span,
+        { name: where },
+        {
+          labels: [{ span: first, message: "first named here" }],
+          help: "give one of them another name with `as`, or number the copies from another index with `from`",
+        },
+      );
+    };
+    if (to === undefined) {
+      const first = taken.get(local);
+      if (first) return clash(local, first);
+      if (/^\d+$/.test(local)) {
+        const n = BigInt(local);
+        const range = ranges.find((r) => r.from <= n && n < r.to);
+        if (range) return clash(local, range.span);
+      }
+      taken.set(local, span);
+      return;
+    }
+    const from = BigInt(local);
+    if (from >= to) return;
+    for (const r of ranges) if (from < r.to && r.from < to) return clash(String(from > r.from ? from : r.from), r.span);
+    for (const [name, first] of taken)
+      if (/^\d+$/.test(name) && from <= BigInt(name) && BigInt(name) < to) return clash(name, first);
+    ranges.push({ from, to, span });
   }
 
   private call(
@@ -1085,6 +1135,7 @@ class Engine {
       const inner: Scope = {
         prefix: name,
         position: 0,
+        names: newNames(),
         node: blockNode,
         frozen,
         multiplicity: scope.multiplicity,
@@ -1284,6 +1335,7 @@ class Engine {
       ? {
           prefix: this.nameFor(stage, scope),
           position: 0,
+          names: newNames(),
           node: scope.node,
           frozen,
           multiplicity: scope.multiplicity,
@@ -1433,6 +1485,7 @@ class Engine {
     const inner: Scope = {
       prefix: expertsName,
       position: 0,
+      names: newNames(),
       node: expertsNode,
       frozen,
       multiplicity: scope.multiplicity * experts,
@@ -1543,6 +1596,7 @@ class Engine {
       const inner: Scope = {
         prefix: expertName,
         position: 0,
+        names: newNames(),
         node: expertNode,
         frozen,
         multiplicity: scope.multiplicity,
@@ -1591,7 +1645,27 @@ class Engine {
       this.report("NonPositiveSize", stage.count.span, ["notNegative", { what: "a repeat count", value: count }]);
       throw new Abort();
     }
-    const name = this.nameFor(stage, scope);
+    let start = 0n;
+    if (stage.start) {
+      const given = this.int(stage.start, env);
+      if (given === undefined) throw new Abort();
+      if (given < 0n) {
+        this.report("NonPositiveSize", stage.start.span, [
+          "notNegative",
+          { what: "the first copy's number", value: given },
+        ]);
+        throw new Abort();
+      }
+      start = given;
+    }
+    // `repeat n from k { … }` without a name numbers its copies k … k + n − 1 in the enclosing body, as
+    // the layers of an `nn.Sequential`; the statements after it go on from k + n.
+    const flat = stage.start !== null && stage.alias === null;
+    const name = flat ? scope.prefix : this.nameFor(stage, scope);
+    if (flat) {
+      this.claim(scope, String(start), stage.start!.span, start + count);
+      scope.position = Number(start + count);
+    }
     if (count === 0n) return input;
     if (this.expand) {
       if (BigInt(this.ops.length) + count > BigInt(maxExpandedOps)) {
@@ -1601,18 +1675,18 @@ class Engine {
         throw new Abort();
       }
       let value = input;
-      for (let i = 0n; i < count; i++) value = this.element(stage, value, env, scope, name, i, 1n);
+      for (let i = 0n; i < count; i++) value = this.element(stage, value, env, scope, name, start, i, 1n);
       return value;
     }
     // All copies at once: exact when the body keeps its input's shape (then every copy is the same).
     const mark = this.mark(scope);
-    const all = this.element(stage, input, env, scope, name, 0n, count);
+    const all = this.element(stage, input, env, scope, name, start, 0n, count);
     if (count === 1n || sameValue(all, input)) return all;
     // The first copy changes the shape (VGG's first convolution of a stage takes 3 channels, the others
     // 64): count it alone, then the other count − 1 copies, which must keep the shape.
     this.rollback(scope, mark);
-    const first = this.element(stage, input, env, scope, name, 0n, 1n);
-    const rest = this.element(stage, first, env, scope, name, 1n, count - 1n);
+    const first = this.element(stage, input, env, scope, name, start, 0n, 1n);
+    const rest = this.element(stage, first, env, scope, name, start, 1n, count - 1n);
     if (count > 2n && !sameValue(rest, first)) {
       this.report("ShapeMismatch", stage.span, ["repeat", { first: showValue(first), rest: showValue(rest), count }], {
         help: "after its first copy, a repeated body must keep the shape of its input",
@@ -1622,18 +1696,22 @@ class Engine {
     return rest;
   }
 
-  /** Copies `from` … `from + count − 1` of a repeated body, analyzed once and counted `count` times. */
+  /** Copies `from` … `from + count − 1` of a repeated body, analyzed once and counted `count` times; they
+   *  are named `name.(numberedFrom + from)` … (`name` is empty for a numbered repeat at the top of a model). */
   private element(
     stage: A.RepeatStage,
     input: Value,
     env: Env,
     scope: Scope,
     name: string,
+    numberedFrom: bigint,
     from: bigint,
     count: bigint,
   ): Value {
-    const last = from + count - 1n;
-    const element = `${name}.${count === 1n ? String(from) : `{${from}..${last}}`}`;
+    const first = numberedFrom + from;
+    const last = first + count - 1n;
+    const index = count === 1n ? String(first) : `{${first}..${last}}`;
+    const element = name === "" ? index : `${name}.${index}`;
     const multiplicity = scope.multiplicity * count;
     const activeMultiplicity = scope.activeMultiplicity * count;
     // Which copies these are changes only names and counts: the body, its input and the values it can
@@ -1662,6 +1740,7 @@ class Engine {
       const inner: Scope = {
         prefix: element,
         position: 0,
+        names: newNames(),
         node: repeatNode,
         frozen: scope.frozen,
         multiplicity,
@@ -1739,7 +1818,7 @@ class Engine {
     this.steps++;
     const target = st.expr.kind === "Ident" || st.expr.kind === "Call" ? this.context.calls.get(st.expr) : undefined;
     if (!target) return this.stage(st, input, env, scope);
-    const aliasScope: Scope = { ...scope, prefix: parentOf(name), position: 0 };
+    const aliasScope: Scope = { ...scope, prefix: parentOf(name), position: 0, names: newNames() };
     const aliased: A.ExprStage = { ...st, alias: { name: lastOf(name), span: st.span } };
     const out = this.call(aliased, st.expr as A.Call | A.Ident, target, input, env, aliasScope);
     return out;

@@ -160,6 +160,11 @@ export const catalogue = {
     blockOption: "`{name}` is an option of every block call and cannot be a parameter",
     keyword: "`{name}` is a keyword",
   }),
+  NameTaken: t(
+    "NN2011",
+    "a layer name given twice in one scope: an `as` number that is also a position or the number of a copy of `repeat … from`",
+    "two layers are named `{name}`",
+  ),
 
   // NN3xxx — types, shapes and sizes
   UnknownDtype: t("NN3001", "an input type other than f32, f64 or token", "unknown input type `{name}`"),
