@@ -22,6 +22,8 @@ export interface TensorRecord {
   readonly tiedTransposed?: true;
   /** A matrix stored `[in, out]` (`layout = in_out`; `TensorSpec.layout`). */
   readonly layout?: "in_out";
+  /** Named by its layer's name alone (`bare = true`; `TensorSpec.bare`): the layer's `weight`. */
+  readonly bare?: true;
 }
 
 export interface LayerNode {

@@ -1279,7 +1279,9 @@ function context(
   baked: Float64Array | undefined,
   claims: Claims,
 ): EmitCtx {
-  const local = (tensor: string) => `${op.name}.${tensor}`;
+  // A bare tensor (`bare = true`) is the layer's `weight`, named by the layer alone.
+  const local = (tensor: string) =>
+    tensor === "weight" && op.tensors.some((t) => t.bare) ? op.name : `${op.name}.${tensor}`;
   let named = scratchNames.get(scratches);
   if (!named) scratchNames.set(scratches, (named = new Set(scratches.map((s) => s.name))));
   const names = named;
