@@ -373,6 +373,20 @@ describe("--bake-weights", () => {
     const wrong = await compile(spec, { bakeWeights: [1, 2] });
     expect(wrong.diagnostics[0]!.message).toContain("2 values given, the model has 3 parameters");
   });
+
+  it("a transposed tie given with its values is compared with its target transposed", async () => {
+    // head.weight is a.weightᵀ: given as PyTorch's state_dict holds it, [3][5] = the transpose of [5][3].
+    const { compile } = await import("../src/emit/compile.js");
+    const spec = mlp("3", "dense(5) as a\ntanh\ndense(3, tie = transpose(a)) as head");
+    const a = Array.from({ length: 5 }, (_, o) => Array.from({ length: 3 }, (_, i) => o * 3 + i + 1));
+    const weights = { "a.weight": a, "a.bias": [0, 0, 0, 0, 0], "head.bias": [0, 0, 0] };
+    const transposed = a[0]!.map((_, i) => a.map((row) => row[i]!));
+    const ok = await compile(spec, { bakeWeights: { ...weights, "head.weight": transposed } });
+    expect(ok.diagnostics).toEqual([]);
+    const reshaped = [0, 1, 2].map((r) => a.flat().slice(r * 5, r * 5 + 5));
+    const refused = await compile(spec, { bakeWeights: { ...weights, "head.weight": reshaped } });
+    expect(refused.diagnostics[0]!.message).toContain("`head.weight` is tied to `a.weight` but differs");
+  });
 });
 
 describe("several inputs and outputs", () => {
