@@ -21,6 +21,7 @@ const fast = [
   "test/readme.test.ts",
   "test/lsp-incremental.test.ts",
   "test/state-dicts.test.ts",
+  "test/state-dicts-layouts.test.ts",
 ];
 
 export default defineConfig({

@@ -39,6 +39,8 @@ interface Cfg {
   readonly dropout?: number;
   /** Projection names (`qkv_proj = "c_attn"`, …): the option's value by option name. */
   readonly names?: Readonly<Partial<Record<"qkv_proj" | "q_proj" | "k_proj" | "v_proj" | "out_proj", string>>>;
+  /** `layout = in_out`: every projection matrix stored [in, out] (HF Conv1D). */
+  readonly layout?: "in_out";
 }
 
 /** A projection's tensor name in the module, as the kind documents it (src/vocabulary/kinds/attention.ts):
@@ -60,6 +62,7 @@ function args(c: Cfg): string {
   if (c.rope !== undefined) a.push(`rope = ${c.rope}`);
   if (c.theta !== undefined) a.push(`rope_theta = ${c.theta}`);
   if (c.dropout !== undefined) a.push(`dropout = ${c.dropout}`);
+  if (c.layout !== undefined) a.push(`layout = ${c.layout}`);
   for (const [option, name] of Object.entries(c.names ?? {})) a.push(`${option} = ${JSON.stringify(name)}`);
   return a.join(", ");
 }
@@ -87,6 +90,12 @@ const cases: readonly Cfg[] = [
   // head widths above 16 take the looped code (up to 16 the per-d work is unrolled)
   { T: 4, D: 34, heads: 2, causal: true },
   { T: 3, D: 8, heads: 2, kvHeads: 1, headDim: 18, rope: true, dropout: 0.2 },
+  // matrices stored [in, out] (HF Conv1D), fused and separate, grouped-query, without biases, on the looped
+  // head code
+  { T: 5, D: 8, heads: 2, causal: true, layout: "in_out", names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
+  { T: 4, D: 8, heads: 4, kvHeads: 2, qkv: "separate", layout: "in_out", rope: true, dropout: 0.25 },
+  { T: 4, D: 6, heads: 3, headDim: 4, layout: "in_out", bias: false },
+  { T: 3, D: 36, heads: 2, kvHeads: 1, layout: "in_out", causal: true, outBias: false },
   // projections named as checkpoints name them: HF GPT-2, nn.MultiheadAttention, BERT, Llama
   { T: 5, D: 8, heads: 2, causal: true, names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
   { T: 4, D: 8, heads: 2, names: { qkv_proj: "in_proj_" } },
@@ -152,10 +161,15 @@ function reference(
   const hd = c.headDim ?? D / H;
   const bias = c.bias ?? true;
   const outBias = c.outBias ?? bias;
+  /** A projection matrix as nn.Linear holds it, [out, in]: the stored one, transposed when stored [in, out]. */
+  const matrix = (name: string): number[][] => {
+    const t = tensor(m, p, name);
+    return c.layout === "in_out" ? t[0]!.map((_, o) => t.map((row) => row[o]!)) : t;
+  };
   let Wq: number[][], Wk: number[][], Wv: number[][];
   let bq: number[] | undefined, bk: number[] | undefined, bv: number[] | undefined;
   if ((c.qkv ?? "fused") === "fused") {
-    const W = tensor(m, p, projection(c, "qkv_proj", "weight"));
+    const W = matrix(projection(c, "qkv_proj", "weight"));
     Wq = W.slice(0, H * hd);
     Wk = W.slice(H * hd, (H + KV) * hd);
     Wv = W.slice((H + KV) * hd);
@@ -165,10 +179,10 @@ function reference(
     }
   } else {
     const sep = ["q_proj", "k_proj", "v_proj"] as const;
-    [Wq, Wk, Wv] = sep.map((w) => tensor(m, p, projection(c, w, "weight"))) as [number[][], number[][], number[][]];
+    [Wq, Wk, Wv] = sep.map((w) => matrix(projection(c, w, "weight"))) as [number[][], number[][], number[][]];
     if (bias) [bq, bk, bv] = sep.map((w) => tensor(m, p, projection(c, w, "bias"))[0]!);
   }
-  const Wo = tensor(m, p, projection(c, "out_proj", "weight"));
+  const Wo = matrix(projection(c, "out_proj", "weight"));
   const bo = outBias ? tensor(m, p, projection(c, "out_proj", "bias"))[0]! : undefined;
   const linear = (X: number[][], W: number[][], b?: number[]) =>
     X.map((row) => W.map((w, o) => (b ? b[o]! : 0) + row.reduce((s, v, d) => s + v * w[d]!, 0)));
@@ -406,13 +420,15 @@ function tfAttention(c: Cfg, x: tf.Tensor, ps: Record<string, tf.Tensor>): tf.Te
   const H = c.heads;
   const KV = c.kvHeads ?? H;
   const hd = c.headDim ?? D / H;
+  // [in, out] matrices (HF Conv1D): x · W; [out, in] (nn.Linear): x · Wᵀ
+  const inOut = c.layout === "in_out";
   const linear = (v: tf.Tensor, W: tf.Tensor, b?: tf.Tensor) => {
-    const y = tf.matMul(tf.reshape(v, [-1, v.shape[2]!]), W, false, true);
-    return tf.reshape(b ? tf.add(y, b) : y, [n, T, W.shape[0]!]);
+    const y = tf.matMul(tf.reshape(v, [-1, v.shape[2]!]), W, false, !inOut);
+    return tf.reshape(b ? tf.add(y, b) : y, [n, T, W.shape[inOut ? 1 : 0]!]);
   };
   let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
   if ((c.qkv ?? "fused") === "fused") {
-    const [Wq, Wk, Wv] = tf.split(ps[projection(c, "qkv_proj", "weight")]!, [H * hd, KV * hd, KV * hd], 0);
+    const [Wq, Wk, Wv] = tf.split(ps[projection(c, "qkv_proj", "weight")]!, [H * hd, KV * hd, KV * hd], inOut ? 1 : 0);
     const b = ps[projection(c, "qkv_proj", "bias")];
     const [bq, bk, bv] = b ? tf.split(b, [H * hd, KV * hd, KV * hd], 0) : [undefined, undefined, undefined];
     [q, k, v] = [linear(x, Wq!, bq), linear(x, Wk!, bk), linear(x, Wv!, bv)];
@@ -466,6 +482,8 @@ describe("against TF.js (float32)", () => {
     { T: 5, D: 8, heads: 4, kvHeads: 2, headDim: 6, rope: true, causal: true, outBias: false },
     { T: 4, D: 6, heads: 3, headDim: 4, rope: true, theta: 50, qkv: "separate" },
     { T: 5, D: 8, heads: 2, causal: true, names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
+    { T: 5, D: 8, heads: 2, causal: true, layout: "in_out", names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
+    { T: 4, D: 8, heads: 4, kvHeads: 2, qkv: "separate", layout: "in_out", bias: false },
   ];
   it.each(tfCases.map((c) => [label(c), c] as const))("%s", async (name, c) => {
     const run = await runGenerated(specOf(c), {

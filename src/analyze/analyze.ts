@@ -990,7 +990,7 @@ class Engine {
     const tie = this.tieArg(args, env);
     if (tie) this.tieCount++;
     for (const t of outcome.tensors) {
-      const full = `${name}.${t.name}`;
+      const full = t.bare ? name : `${name}.${t.name}`;
       let tiedTo: string | undefined;
       if (tie && t.name === "weight") tiedTo = this.tie(tie, full, t.shape, scope);
       const record: TensorRecord = {
@@ -1003,6 +1003,9 @@ class Engine {
         activeMultiplicity: scope.activeMultiplicity,
         frozen,
         ...(tiedTo ? { tiedTo } : {}),
+        ...(tiedTo && tie?.transposed ? { tiedTransposed: true as const } : {}),
+        ...(t.layout ? { layout: t.layout } : {}),
+        ...(t.bare ? { bare: true as const } : {}),
       };
       layerNode.tensors.push(record);
       this.lists.tensors.push(record);

@@ -19,7 +19,14 @@ import {
   thetaRange,
 } from "../params.js";
 import { featuresLast, op, type KindFamily } from "../kind.js";
-import { fanInUniform, type LayerCtx, type LayerSemantics, type TensorSpec } from "../types.js";
+import {
+  fanInUniform,
+  matrixShape,
+  type LayerCtx,
+  type LayerSemantics,
+  type MatrixLayout,
+  type TensorSpec,
+} from "../types.js";
 import { sequenceInput } from "./common.js";
 
 /** The options that name attention's projections, each defaulting to its own name. */
@@ -139,6 +146,9 @@ const attention: LayerSemantics = (ctx) => {
   const names = projectionNames(ctx, fused, bias, outBias);
   if (!names) return undefined;
   const tensor = (option: ProjectionOption, local: "weight" | "bias") => projectionTensor(names.get(option)!, local);
+  // `layout = in_out` stores every projection matrix [in, out], as HF GPT-2's Conv1D c_attn and c_proj.
+  const layout = (ctx.name("layout") ?? "out_in") as MatrixLayout;
+  const stored = layout === "in_out" ? { layout } : {};
   const tensors: TensorSpec[] = [];
   // Initialization as PyTorch: separate projections are Linear layers; a fused in-projection is
   // xavier_uniform with zero bias (nn.MultiheadAttention); the out-projection bias starts at zero.
@@ -149,20 +159,33 @@ const attention: LayerSemantics = (ctx) => {
       ["k_proj", kv],
       ["v_proj", kv],
     ] as const) {
-      tensors.push({ name: tensor(name, "weight"), shape: [rows, D], role: "matrix", init: linear });
+      tensors.push({
+        name: tensor(name, "weight"),
+        shape: matrixShape(layout, rows, D),
+        role: "matrix",
+        init: linear,
+        ...stored,
+      });
       if (bias) tensors.push({ name: tensor(name, "bias"), shape: [rows], role: "bias", init: linear });
     }
   } else {
     const rows = q + 2n * kv;
     tensors.push({
       name: tensor("qkv_proj", "weight"),
-      shape: [rows, D],
+      shape: matrixShape(layout, rows, D),
       role: "matrix",
       init: { kind: "uniform", bound: Math.sqrt(6 / Number(rows + D)) },
+      ...stored,
     });
     if (bias) tensors.push({ name: tensor("qkv_proj", "bias"), shape: [rows], role: "bias" });
   }
-  tensors.push({ name: tensor("out_proj", "weight"), shape: [D, q], role: "matrix", init: fanInUniform(q) });
+  tensors.push({
+    name: tensor("out_proj", "weight"),
+    shape: matrixShape(layout, D, q),
+    role: "matrix",
+    init: fanInUniform(q),
+    ...stored,
+  });
   if (outBias) tensors.push({ name: tensor("out_proj", "bias"), shape: [D], role: "bias" });
   const macs = T * D * (q + 2n * kv) + 2n * T * T * q + T * q * D;
   // ResolvedAttrs: `kv_heads` and `head_dim` (D / heads unless given).
@@ -185,6 +208,12 @@ export const attentionKinds = {
       p("rope", bool, dBool(false)),
       p("rope_theta", decimal(thetaRange), dDecimal(10_000)),
       p("dropout", decimal(probabilityRange), dDecimal(0)),
+      p(
+        "layout",
+        enumOf("out_in", "in_out"),
+        dEnum("out_in"),
+        "projection matrices as `nn.Linear` stores them, `[out, in]`, or as HF `Conv1D`, `[in, out]`",
+      ),
       p("qkv_proj", str, dString("qkv_proj"), "the fused projection's name (`qkv = fused`)"),
       p("q_proj", str, dString("q_proj"), "the query projection's name (`qkv = separate`)"),
       p("k_proj", str, dString("k_proj"), "the key projection's name (`qkv = separate`)"),
