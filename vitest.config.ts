@@ -20,6 +20,8 @@ const fast = [
   "test/grammar-docs.test.ts",
   "test/readme.test.ts",
   "test/lsp-incremental.test.ts",
+  "test/state-dicts.test.ts",
+  "test/state-dicts-layouts.test.ts",
 ];
 
 export default defineConfig({

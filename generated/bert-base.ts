@@ -76,19 +76,19 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "embeddings.token_type_embeddings.weight",
-    shape: [2, 768],
-    role: "embedding",
-    offset: 23440896,
-    size: 1536,
-    trainable: true,
-  },
-  {
     name: "embeddings.position_embeddings.weight",
     shape: [512, 768],
     role: "embedding",
-    offset: 23442432,
+    offset: 23440896,
     size: 393216,
+    trainable: true,
+  },
+  {
+    name: "embeddings.token_type_embeddings.weight",
+    shape: [2, 768],
+    role: "embedding",
+    offset: 23834112,
+    size: 1536,
     trainable: true,
   },
   {
@@ -101,7 +101,7 @@ export const params: readonly TensorInfo[] = [
   },
   { name: "embeddings.LayerNorm.bias", shape: [768], role: "normShift", offset: 23836416, size: 768, trainable: true },
   {
-    name: "encoder.layer.0.attention.self.q_proj.weight",
+    name: "encoder.layer.0.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 23837184,
@@ -109,7 +109,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.attention.self.q_proj.bias",
+    name: "encoder.layer.0.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 24427008,
@@ -117,7 +117,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.attention.self.k_proj.weight",
+    name: "encoder.layer.0.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 24427776,
@@ -125,7 +125,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.attention.self.k_proj.bias",
+    name: "encoder.layer.0.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 25017600,
@@ -133,7 +133,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.attention.self.v_proj.weight",
+    name: "encoder.layer.0.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 25018368,
@@ -141,7 +141,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.attention.self.v_proj.bias",
+    name: "encoder.layer.0.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 25608192,
@@ -149,7 +149,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.attention.self.out_proj.weight",
+    name: "encoder.layer.0.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 25608960,
@@ -157,7 +157,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.attention.self.out_proj.bias",
+    name: "encoder.layer.0.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 26198784,
@@ -165,7 +165,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.attention.LayerNorm.weight",
+    name: "encoder.layer.0.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 26199552,
@@ -173,7 +173,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.attention.LayerNorm.bias",
+    name: "encoder.layer.0.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 26200320,
@@ -197,16 +197,23 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.out.dense.weight",
+    name: "encoder.layer.0.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 28563456,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layer.0.out.dense.bias", shape: [768], role: "bias", offset: 30922752, size: 768, trainable: true },
   {
-    name: "encoder.layer.0.out.LayerNorm.weight",
+    name: "encoder.layer.0.output.dense.bias",
+    shape: [768],
+    role: "bias",
+    offset: 30922752,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layer.0.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 30923520,
@@ -214,7 +221,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.0.out.LayerNorm.bias",
+    name: "encoder.layer.0.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 30924288,
@@ -222,7 +229,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.attention.self.q_proj.weight",
+    name: "encoder.layer.1.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 30925056,
@@ -230,7 +237,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.attention.self.q_proj.bias",
+    name: "encoder.layer.1.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 31514880,
@@ -238,7 +245,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.attention.self.k_proj.weight",
+    name: "encoder.layer.1.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 31515648,
@@ -246,7 +253,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.attention.self.k_proj.bias",
+    name: "encoder.layer.1.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 32105472,
@@ -254,7 +261,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.attention.self.v_proj.weight",
+    name: "encoder.layer.1.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 32106240,
@@ -262,7 +269,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.attention.self.v_proj.bias",
+    name: "encoder.layer.1.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 32696064,
@@ -270,7 +277,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.attention.self.out_proj.weight",
+    name: "encoder.layer.1.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 32696832,
@@ -278,7 +285,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.attention.self.out_proj.bias",
+    name: "encoder.layer.1.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 33286656,
@@ -286,7 +293,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.attention.LayerNorm.weight",
+    name: "encoder.layer.1.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 33287424,
@@ -294,7 +301,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.attention.LayerNorm.bias",
+    name: "encoder.layer.1.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 33288192,
@@ -318,16 +325,23 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.out.dense.weight",
+    name: "encoder.layer.1.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 35651328,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layer.1.out.dense.bias", shape: [768], role: "bias", offset: 38010624, size: 768, trainable: true },
   {
-    name: "encoder.layer.1.out.LayerNorm.weight",
+    name: "encoder.layer.1.output.dense.bias",
+    shape: [768],
+    role: "bias",
+    offset: 38010624,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layer.1.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 38011392,
@@ -335,7 +349,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.1.out.LayerNorm.bias",
+    name: "encoder.layer.1.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 38012160,
@@ -343,7 +357,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.attention.self.q_proj.weight",
+    name: "encoder.layer.2.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 38012928,
@@ -351,7 +365,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.attention.self.q_proj.bias",
+    name: "encoder.layer.2.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 38602752,
@@ -359,7 +373,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.attention.self.k_proj.weight",
+    name: "encoder.layer.2.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 38603520,
@@ -367,7 +381,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.attention.self.k_proj.bias",
+    name: "encoder.layer.2.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 39193344,
@@ -375,7 +389,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.attention.self.v_proj.weight",
+    name: "encoder.layer.2.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 39194112,
@@ -383,7 +397,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.attention.self.v_proj.bias",
+    name: "encoder.layer.2.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 39783936,
@@ -391,7 +405,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.attention.self.out_proj.weight",
+    name: "encoder.layer.2.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 39784704,
@@ -399,7 +413,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.attention.self.out_proj.bias",
+    name: "encoder.layer.2.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 40374528,
@@ -407,7 +421,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.attention.LayerNorm.weight",
+    name: "encoder.layer.2.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 40375296,
@@ -415,7 +429,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.attention.LayerNorm.bias",
+    name: "encoder.layer.2.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 40376064,
@@ -439,16 +453,23 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.out.dense.weight",
+    name: "encoder.layer.2.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 42739200,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layer.2.out.dense.bias", shape: [768], role: "bias", offset: 45098496, size: 768, trainable: true },
   {
-    name: "encoder.layer.2.out.LayerNorm.weight",
+    name: "encoder.layer.2.output.dense.bias",
+    shape: [768],
+    role: "bias",
+    offset: 45098496,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layer.2.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 45099264,
@@ -456,7 +477,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.2.out.LayerNorm.bias",
+    name: "encoder.layer.2.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 45100032,
@@ -464,7 +485,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.attention.self.q_proj.weight",
+    name: "encoder.layer.3.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 45100800,
@@ -472,7 +493,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.attention.self.q_proj.bias",
+    name: "encoder.layer.3.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 45690624,
@@ -480,7 +501,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.attention.self.k_proj.weight",
+    name: "encoder.layer.3.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 45691392,
@@ -488,7 +509,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.attention.self.k_proj.bias",
+    name: "encoder.layer.3.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 46281216,
@@ -496,7 +517,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.attention.self.v_proj.weight",
+    name: "encoder.layer.3.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 46281984,
@@ -504,7 +525,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.attention.self.v_proj.bias",
+    name: "encoder.layer.3.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 46871808,
@@ -512,7 +533,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.attention.self.out_proj.weight",
+    name: "encoder.layer.3.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 46872576,
@@ -520,7 +541,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.attention.self.out_proj.bias",
+    name: "encoder.layer.3.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 47462400,
@@ -528,7 +549,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.attention.LayerNorm.weight",
+    name: "encoder.layer.3.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 47463168,
@@ -536,7 +557,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.attention.LayerNorm.bias",
+    name: "encoder.layer.3.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 47463936,
@@ -560,16 +581,23 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.out.dense.weight",
+    name: "encoder.layer.3.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 49827072,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layer.3.out.dense.bias", shape: [768], role: "bias", offset: 52186368, size: 768, trainable: true },
   {
-    name: "encoder.layer.3.out.LayerNorm.weight",
+    name: "encoder.layer.3.output.dense.bias",
+    shape: [768],
+    role: "bias",
+    offset: 52186368,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layer.3.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 52187136,
@@ -577,7 +605,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.3.out.LayerNorm.bias",
+    name: "encoder.layer.3.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 52187904,
@@ -585,7 +613,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.attention.self.q_proj.weight",
+    name: "encoder.layer.4.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 52188672,
@@ -593,7 +621,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.attention.self.q_proj.bias",
+    name: "encoder.layer.4.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 52778496,
@@ -601,7 +629,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.attention.self.k_proj.weight",
+    name: "encoder.layer.4.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 52779264,
@@ -609,7 +637,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.attention.self.k_proj.bias",
+    name: "encoder.layer.4.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 53369088,
@@ -617,7 +645,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.attention.self.v_proj.weight",
+    name: "encoder.layer.4.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 53369856,
@@ -625,7 +653,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.attention.self.v_proj.bias",
+    name: "encoder.layer.4.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 53959680,
@@ -633,7 +661,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.attention.self.out_proj.weight",
+    name: "encoder.layer.4.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 53960448,
@@ -641,7 +669,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.attention.self.out_proj.bias",
+    name: "encoder.layer.4.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 54550272,
@@ -649,7 +677,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.attention.LayerNorm.weight",
+    name: "encoder.layer.4.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 54551040,
@@ -657,7 +685,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.attention.LayerNorm.bias",
+    name: "encoder.layer.4.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 54551808,
@@ -681,16 +709,23 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.out.dense.weight",
+    name: "encoder.layer.4.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 56914944,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layer.4.out.dense.bias", shape: [768], role: "bias", offset: 59274240, size: 768, trainable: true },
   {
-    name: "encoder.layer.4.out.LayerNorm.weight",
+    name: "encoder.layer.4.output.dense.bias",
+    shape: [768],
+    role: "bias",
+    offset: 59274240,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layer.4.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 59275008,
@@ -698,7 +733,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.4.out.LayerNorm.bias",
+    name: "encoder.layer.4.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 59275776,
@@ -706,7 +741,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.attention.self.q_proj.weight",
+    name: "encoder.layer.5.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 59276544,
@@ -714,7 +749,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.attention.self.q_proj.bias",
+    name: "encoder.layer.5.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 59866368,
@@ -722,7 +757,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.attention.self.k_proj.weight",
+    name: "encoder.layer.5.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 59867136,
@@ -730,7 +765,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.attention.self.k_proj.bias",
+    name: "encoder.layer.5.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 60456960,
@@ -738,7 +773,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.attention.self.v_proj.weight",
+    name: "encoder.layer.5.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 60457728,
@@ -746,7 +781,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.attention.self.v_proj.bias",
+    name: "encoder.layer.5.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 61047552,
@@ -754,7 +789,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.attention.self.out_proj.weight",
+    name: "encoder.layer.5.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 61048320,
@@ -762,7 +797,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.attention.self.out_proj.bias",
+    name: "encoder.layer.5.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 61638144,
@@ -770,7 +805,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.attention.LayerNorm.weight",
+    name: "encoder.layer.5.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 61638912,
@@ -778,7 +813,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.attention.LayerNorm.bias",
+    name: "encoder.layer.5.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 61639680,
@@ -802,16 +837,23 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.out.dense.weight",
+    name: "encoder.layer.5.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 64002816,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layer.5.out.dense.bias", shape: [768], role: "bias", offset: 66362112, size: 768, trainable: true },
   {
-    name: "encoder.layer.5.out.LayerNorm.weight",
+    name: "encoder.layer.5.output.dense.bias",
+    shape: [768],
+    role: "bias",
+    offset: 66362112,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layer.5.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 66362880,
@@ -819,7 +861,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.5.out.LayerNorm.bias",
+    name: "encoder.layer.5.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 66363648,
@@ -827,7 +869,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.attention.self.q_proj.weight",
+    name: "encoder.layer.6.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 66364416,
@@ -835,7 +877,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.attention.self.q_proj.bias",
+    name: "encoder.layer.6.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 66954240,
@@ -843,7 +885,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.attention.self.k_proj.weight",
+    name: "encoder.layer.6.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 66955008,
@@ -851,7 +893,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.attention.self.k_proj.bias",
+    name: "encoder.layer.6.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 67544832,
@@ -859,7 +901,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.attention.self.v_proj.weight",
+    name: "encoder.layer.6.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 67545600,
@@ -867,7 +909,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.attention.self.v_proj.bias",
+    name: "encoder.layer.6.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 68135424,
@@ -875,7 +917,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.attention.self.out_proj.weight",
+    name: "encoder.layer.6.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 68136192,
@@ -883,7 +925,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.attention.self.out_proj.bias",
+    name: "encoder.layer.6.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 68726016,
@@ -891,7 +933,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.attention.LayerNorm.weight",
+    name: "encoder.layer.6.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 68726784,
@@ -899,7 +941,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.attention.LayerNorm.bias",
+    name: "encoder.layer.6.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 68727552,
@@ -923,16 +965,23 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.out.dense.weight",
+    name: "encoder.layer.6.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 71090688,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layer.6.out.dense.bias", shape: [768], role: "bias", offset: 73449984, size: 768, trainable: true },
   {
-    name: "encoder.layer.6.out.LayerNorm.weight",
+    name: "encoder.layer.6.output.dense.bias",
+    shape: [768],
+    role: "bias",
+    offset: 73449984,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layer.6.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 73450752,
@@ -940,7 +989,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.6.out.LayerNorm.bias",
+    name: "encoder.layer.6.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 73451520,
@@ -948,7 +997,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.attention.self.q_proj.weight",
+    name: "encoder.layer.7.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 73452288,
@@ -956,7 +1005,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.attention.self.q_proj.bias",
+    name: "encoder.layer.7.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 74042112,
@@ -964,7 +1013,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.attention.self.k_proj.weight",
+    name: "encoder.layer.7.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 74042880,
@@ -972,7 +1021,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.attention.self.k_proj.bias",
+    name: "encoder.layer.7.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 74632704,
@@ -980,7 +1029,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.attention.self.v_proj.weight",
+    name: "encoder.layer.7.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 74633472,
@@ -988,7 +1037,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.attention.self.v_proj.bias",
+    name: "encoder.layer.7.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 75223296,
@@ -996,7 +1045,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.attention.self.out_proj.weight",
+    name: "encoder.layer.7.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 75224064,
@@ -1004,7 +1053,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.attention.self.out_proj.bias",
+    name: "encoder.layer.7.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 75813888,
@@ -1012,7 +1061,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.attention.LayerNorm.weight",
+    name: "encoder.layer.7.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 75814656,
@@ -1020,7 +1069,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.attention.LayerNorm.bias",
+    name: "encoder.layer.7.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 75815424,
@@ -1044,16 +1093,23 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.out.dense.weight",
+    name: "encoder.layer.7.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 78178560,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layer.7.out.dense.bias", shape: [768], role: "bias", offset: 80537856, size: 768, trainable: true },
   {
-    name: "encoder.layer.7.out.LayerNorm.weight",
+    name: "encoder.layer.7.output.dense.bias",
+    shape: [768],
+    role: "bias",
+    offset: 80537856,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layer.7.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 80538624,
@@ -1061,7 +1117,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.7.out.LayerNorm.bias",
+    name: "encoder.layer.7.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 80539392,
@@ -1069,7 +1125,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.attention.self.q_proj.weight",
+    name: "encoder.layer.8.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 80540160,
@@ -1077,7 +1133,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.attention.self.q_proj.bias",
+    name: "encoder.layer.8.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 81129984,
@@ -1085,7 +1141,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.attention.self.k_proj.weight",
+    name: "encoder.layer.8.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 81130752,
@@ -1093,7 +1149,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.attention.self.k_proj.bias",
+    name: "encoder.layer.8.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 81720576,
@@ -1101,7 +1157,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.attention.self.v_proj.weight",
+    name: "encoder.layer.8.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 81721344,
@@ -1109,7 +1165,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.attention.self.v_proj.bias",
+    name: "encoder.layer.8.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 82311168,
@@ -1117,7 +1173,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.attention.self.out_proj.weight",
+    name: "encoder.layer.8.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 82311936,
@@ -1125,7 +1181,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.attention.self.out_proj.bias",
+    name: "encoder.layer.8.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 82901760,
@@ -1133,7 +1189,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.attention.LayerNorm.weight",
+    name: "encoder.layer.8.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 82902528,
@@ -1141,7 +1197,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.attention.LayerNorm.bias",
+    name: "encoder.layer.8.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 82903296,
@@ -1165,16 +1221,23 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.out.dense.weight",
+    name: "encoder.layer.8.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 85266432,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layer.8.out.dense.bias", shape: [768], role: "bias", offset: 87625728, size: 768, trainable: true },
   {
-    name: "encoder.layer.8.out.LayerNorm.weight",
+    name: "encoder.layer.8.output.dense.bias",
+    shape: [768],
+    role: "bias",
+    offset: 87625728,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layer.8.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 87626496,
@@ -1182,7 +1245,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.8.out.LayerNorm.bias",
+    name: "encoder.layer.8.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 87627264,
@@ -1190,7 +1253,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.attention.self.q_proj.weight",
+    name: "encoder.layer.9.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 87628032,
@@ -1198,7 +1261,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.attention.self.q_proj.bias",
+    name: "encoder.layer.9.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 88217856,
@@ -1206,7 +1269,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.attention.self.k_proj.weight",
+    name: "encoder.layer.9.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 88218624,
@@ -1214,7 +1277,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.attention.self.k_proj.bias",
+    name: "encoder.layer.9.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 88808448,
@@ -1222,7 +1285,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.attention.self.v_proj.weight",
+    name: "encoder.layer.9.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 88809216,
@@ -1230,7 +1293,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.attention.self.v_proj.bias",
+    name: "encoder.layer.9.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 89399040,
@@ -1238,7 +1301,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.attention.self.out_proj.weight",
+    name: "encoder.layer.9.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 89399808,
@@ -1246,7 +1309,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.attention.self.out_proj.bias",
+    name: "encoder.layer.9.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 89989632,
@@ -1254,7 +1317,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.attention.LayerNorm.weight",
+    name: "encoder.layer.9.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 89990400,
@@ -1262,7 +1325,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.attention.LayerNorm.bias",
+    name: "encoder.layer.9.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 89991168,
@@ -1286,16 +1349,23 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.out.dense.weight",
+    name: "encoder.layer.9.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 92354304,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layer.9.out.dense.bias", shape: [768], role: "bias", offset: 94713600, size: 768, trainable: true },
   {
-    name: "encoder.layer.9.out.LayerNorm.weight",
+    name: "encoder.layer.9.output.dense.bias",
+    shape: [768],
+    role: "bias",
+    offset: 94713600,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layer.9.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 94714368,
@@ -1303,7 +1373,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.9.out.LayerNorm.bias",
+    name: "encoder.layer.9.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 94715136,
@@ -1311,7 +1381,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.attention.self.q_proj.weight",
+    name: "encoder.layer.10.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 94715904,
@@ -1319,7 +1389,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.attention.self.q_proj.bias",
+    name: "encoder.layer.10.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 95305728,
@@ -1327,7 +1397,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.attention.self.k_proj.weight",
+    name: "encoder.layer.10.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 95306496,
@@ -1335,7 +1405,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.attention.self.k_proj.bias",
+    name: "encoder.layer.10.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 95896320,
@@ -1343,7 +1413,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.attention.self.v_proj.weight",
+    name: "encoder.layer.10.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 95897088,
@@ -1351,7 +1421,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.attention.self.v_proj.bias",
+    name: "encoder.layer.10.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 96486912,
@@ -1359,7 +1429,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.attention.self.out_proj.weight",
+    name: "encoder.layer.10.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 96487680,
@@ -1367,7 +1437,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.attention.self.out_proj.bias",
+    name: "encoder.layer.10.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 97077504,
@@ -1375,7 +1445,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.attention.LayerNorm.weight",
+    name: "encoder.layer.10.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 97078272,
@@ -1383,7 +1453,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.attention.LayerNorm.bias",
+    name: "encoder.layer.10.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 97079040,
@@ -1407,7 +1477,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.out.dense.weight",
+    name: "encoder.layer.10.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 99442176,
@@ -1415,7 +1485,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.out.dense.bias",
+    name: "encoder.layer.10.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 101801472,
@@ -1423,7 +1493,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.out.LayerNorm.weight",
+    name: "encoder.layer.10.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 101802240,
@@ -1431,7 +1501,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.10.out.LayerNorm.bias",
+    name: "encoder.layer.10.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 101803008,
@@ -1439,7 +1509,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.attention.self.q_proj.weight",
+    name: "encoder.layer.11.attention.self.query.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 101803776,
@@ -1447,7 +1517,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.attention.self.q_proj.bias",
+    name: "encoder.layer.11.attention.self.query.bias",
     shape: [768],
     role: "bias",
     offset: 102393600,
@@ -1455,7 +1525,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.attention.self.k_proj.weight",
+    name: "encoder.layer.11.attention.self.key.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 102394368,
@@ -1463,7 +1533,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.attention.self.k_proj.bias",
+    name: "encoder.layer.11.attention.self.key.bias",
     shape: [768],
     role: "bias",
     offset: 102984192,
@@ -1471,7 +1541,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.attention.self.v_proj.weight",
+    name: "encoder.layer.11.attention.self.value.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 102984960,
@@ -1479,7 +1549,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.attention.self.v_proj.bias",
+    name: "encoder.layer.11.attention.self.value.bias",
     shape: [768],
     role: "bias",
     offset: 103574784,
@@ -1487,7 +1557,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.attention.self.out_proj.weight",
+    name: "encoder.layer.11.attention.output.dense.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 103575552,
@@ -1495,7 +1565,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.attention.self.out_proj.bias",
+    name: "encoder.layer.11.attention.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 104165376,
@@ -1503,7 +1573,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.attention.LayerNorm.weight",
+    name: "encoder.layer.11.attention.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 104166144,
@@ -1511,7 +1581,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.attention.LayerNorm.bias",
+    name: "encoder.layer.11.attention.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 104166912,
@@ -1535,7 +1605,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.out.dense.weight",
+    name: "encoder.layer.11.output.dense.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 106530048,
@@ -1543,7 +1613,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.out.dense.bias",
+    name: "encoder.layer.11.output.dense.bias",
     shape: [768],
     role: "bias",
     offset: 108889344,
@@ -1551,7 +1621,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.out.LayerNorm.weight",
+    name: "encoder.layer.11.output.LayerNorm.weight",
     shape: [768],
     role: "normScale",
     offset: 108890112,
@@ -1559,7 +1629,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layer.11.out.LayerNorm.bias",
+    name: "encoder.layer.11.output.LayerNorm.bias",
     shape: [768],
     role: "normShift",
     offset: 108890880,
@@ -1864,202 +1934,202 @@ function createEngine() {
     seedRandom(seed);
     const p = new Float32Array(paramCount);
     for (let i = 0; i < 23440896; i++) p[i] = gaussian() * 1; // embeddings.word_embeddings.weight: N(0, 1²)
-    for (let i = 23440896; i < 23442432; i++) p[i] = gaussian() * 1; // embeddings.token_type_embeddings.weight: N(0, 1²)
-    for (let i = 23442432; i < 23835648; i++) p[i] = gaussian() * 0.02; // embeddings.position_embeddings.weight: N(0, 0.02²)
+    for (let i = 23440896; i < 23834112; i++) p[i] = gaussian() * 0.02; // embeddings.position_embeddings.weight: N(0, 0.02²)
+    for (let i = 23834112; i < 23835648; i++) p[i] = gaussian() * 1; // embeddings.token_type_embeddings.weight: N(0, 1²)
     for (let i = 23835648; i < 23836416; i++) p[i] = 1; // embeddings.LayerNorm.weight
     // embeddings.LayerNorm.bias: zeros
-    for (let i = 23837184; i < 24427008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 24427008; i < 24427776; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 24427776; i < 25017600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 25017600; i < 25018368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 25018368; i < 25608192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 25608192; i < 25608960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 25608960; i < 26198784; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.0.attention.self.out_proj.bias: zeros
-    for (let i = 26199552; i < 26200320; i++) p[i] = 1; // encoder.layer.0.attention.LayerNorm.weight
-    // encoder.layer.0.attention.LayerNorm.bias: zeros
+    for (let i = 23837184; i < 24427008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 24427008; i < 24427776; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 24427776; i < 25017600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 25017600; i < 25018368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 25018368; i < 25608192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 25608192; i < 25608960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 25608960; i < 26198784; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.0.attention.output.dense.bias: zeros
+    for (let i = 26199552; i < 26200320; i++) p[i] = 1; // encoder.layer.0.attention.output.LayerNorm.weight
+    // encoder.layer.0.attention.output.LayerNorm.bias: zeros
     for (let i = 26201088; i < 28560384; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 28560384; i < 28563456; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.0.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 28563456; i < 30922752; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.0.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 30922752; i < 30923520; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.0.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 30923520; i < 30924288; i++) p[i] = 1; // encoder.layer.0.out.LayerNorm.weight
-    // encoder.layer.0.out.LayerNorm.bias: zeros
-    for (let i = 30925056; i < 31514880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 31514880; i < 31515648; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 31515648; i < 32105472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 32105472; i < 32106240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 32106240; i < 32696064; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 32696064; i < 32696832; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 32696832; i < 33286656; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.1.attention.self.out_proj.bias: zeros
-    for (let i = 33287424; i < 33288192; i++) p[i] = 1; // encoder.layer.1.attention.LayerNorm.weight
-    // encoder.layer.1.attention.LayerNorm.bias: zeros
+    for (let i = 28563456; i < 30922752; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.0.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 30922752; i < 30923520; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.0.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 30923520; i < 30924288; i++) p[i] = 1; // encoder.layer.0.output.LayerNorm.weight
+    // encoder.layer.0.output.LayerNorm.bias: zeros
+    for (let i = 30925056; i < 31514880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 31514880; i < 31515648; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 31515648; i < 32105472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 32105472; i < 32106240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 32106240; i < 32696064; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 32696064; i < 32696832; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 32696832; i < 33286656; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.1.attention.output.dense.bias: zeros
+    for (let i = 33287424; i < 33288192; i++) p[i] = 1; // encoder.layer.1.attention.output.LayerNorm.weight
+    // encoder.layer.1.attention.output.LayerNorm.bias: zeros
     for (let i = 33288960; i < 35648256; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 35648256; i < 35651328; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.1.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 35651328; i < 38010624; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.1.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 38010624; i < 38011392; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.1.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 38011392; i < 38012160; i++) p[i] = 1; // encoder.layer.1.out.LayerNorm.weight
-    // encoder.layer.1.out.LayerNorm.bias: zeros
-    for (let i = 38012928; i < 38602752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 38602752; i < 38603520; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 38603520; i < 39193344; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 39193344; i < 39194112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 39194112; i < 39783936; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 39783936; i < 39784704; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 39784704; i < 40374528; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.2.attention.self.out_proj.bias: zeros
-    for (let i = 40375296; i < 40376064; i++) p[i] = 1; // encoder.layer.2.attention.LayerNorm.weight
-    // encoder.layer.2.attention.LayerNorm.bias: zeros
+    for (let i = 35651328; i < 38010624; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.1.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 38010624; i < 38011392; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.1.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 38011392; i < 38012160; i++) p[i] = 1; // encoder.layer.1.output.LayerNorm.weight
+    // encoder.layer.1.output.LayerNorm.bias: zeros
+    for (let i = 38012928; i < 38602752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 38602752; i < 38603520; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 38603520; i < 39193344; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 39193344; i < 39194112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 39194112; i < 39783936; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 39783936; i < 39784704; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 39784704; i < 40374528; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.2.attention.output.dense.bias: zeros
+    for (let i = 40375296; i < 40376064; i++) p[i] = 1; // encoder.layer.2.attention.output.LayerNorm.weight
+    // encoder.layer.2.attention.output.LayerNorm.bias: zeros
     for (let i = 40376832; i < 42736128; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 42736128; i < 42739200; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.2.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 42739200; i < 45098496; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.2.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 45098496; i < 45099264; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.2.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 45099264; i < 45100032; i++) p[i] = 1; // encoder.layer.2.out.LayerNorm.weight
-    // encoder.layer.2.out.LayerNorm.bias: zeros
-    for (let i = 45100800; i < 45690624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 45690624; i < 45691392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 45691392; i < 46281216; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 46281216; i < 46281984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 46281984; i < 46871808; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 46871808; i < 46872576; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 46872576; i < 47462400; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.3.attention.self.out_proj.bias: zeros
-    for (let i = 47463168; i < 47463936; i++) p[i] = 1; // encoder.layer.3.attention.LayerNorm.weight
-    // encoder.layer.3.attention.LayerNorm.bias: zeros
+    for (let i = 42739200; i < 45098496; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.2.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 45098496; i < 45099264; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.2.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 45099264; i < 45100032; i++) p[i] = 1; // encoder.layer.2.output.LayerNorm.weight
+    // encoder.layer.2.output.LayerNorm.bias: zeros
+    for (let i = 45100800; i < 45690624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 45690624; i < 45691392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 45691392; i < 46281216; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 46281216; i < 46281984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 46281984; i < 46871808; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 46871808; i < 46872576; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 46872576; i < 47462400; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.3.attention.output.dense.bias: zeros
+    for (let i = 47463168; i < 47463936; i++) p[i] = 1; // encoder.layer.3.attention.output.LayerNorm.weight
+    // encoder.layer.3.attention.output.LayerNorm.bias: zeros
     for (let i = 47464704; i < 49824000; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 49824000; i < 49827072; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.3.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 49827072; i < 52186368; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.3.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 52186368; i < 52187136; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.3.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 52187136; i < 52187904; i++) p[i] = 1; // encoder.layer.3.out.LayerNorm.weight
-    // encoder.layer.3.out.LayerNorm.bias: zeros
-    for (let i = 52188672; i < 52778496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 52778496; i < 52779264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 52779264; i < 53369088; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 53369088; i < 53369856; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 53369856; i < 53959680; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 53959680; i < 53960448; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 53960448; i < 54550272; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.4.attention.self.out_proj.bias: zeros
-    for (let i = 54551040; i < 54551808; i++) p[i] = 1; // encoder.layer.4.attention.LayerNorm.weight
-    // encoder.layer.4.attention.LayerNorm.bias: zeros
+    for (let i = 49827072; i < 52186368; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.3.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 52186368; i < 52187136; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.3.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 52187136; i < 52187904; i++) p[i] = 1; // encoder.layer.3.output.LayerNorm.weight
+    // encoder.layer.3.output.LayerNorm.bias: zeros
+    for (let i = 52188672; i < 52778496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 52778496; i < 52779264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 52779264; i < 53369088; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 53369088; i < 53369856; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 53369856; i < 53959680; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 53959680; i < 53960448; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 53960448; i < 54550272; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.4.attention.output.dense.bias: zeros
+    for (let i = 54551040; i < 54551808; i++) p[i] = 1; // encoder.layer.4.attention.output.LayerNorm.weight
+    // encoder.layer.4.attention.output.LayerNorm.bias: zeros
     for (let i = 54552576; i < 56911872; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 56911872; i < 56914944; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.4.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 56914944; i < 59274240; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.4.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 59274240; i < 59275008; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.4.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 59275008; i < 59275776; i++) p[i] = 1; // encoder.layer.4.out.LayerNorm.weight
-    // encoder.layer.4.out.LayerNorm.bias: zeros
-    for (let i = 59276544; i < 59866368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 59866368; i < 59867136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 59867136; i < 60456960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 60456960; i < 60457728; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 60457728; i < 61047552; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 61047552; i < 61048320; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 61048320; i < 61638144; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.5.attention.self.out_proj.bias: zeros
-    for (let i = 61638912; i < 61639680; i++) p[i] = 1; // encoder.layer.5.attention.LayerNorm.weight
-    // encoder.layer.5.attention.LayerNorm.bias: zeros
+    for (let i = 56914944; i < 59274240; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.4.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 59274240; i < 59275008; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.4.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 59275008; i < 59275776; i++) p[i] = 1; // encoder.layer.4.output.LayerNorm.weight
+    // encoder.layer.4.output.LayerNorm.bias: zeros
+    for (let i = 59276544; i < 59866368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 59866368; i < 59867136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 59867136; i < 60456960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 60456960; i < 60457728; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 60457728; i < 61047552; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 61047552; i < 61048320; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 61048320; i < 61638144; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.5.attention.output.dense.bias: zeros
+    for (let i = 61638912; i < 61639680; i++) p[i] = 1; // encoder.layer.5.attention.output.LayerNorm.weight
+    // encoder.layer.5.attention.output.LayerNorm.bias: zeros
     for (let i = 61640448; i < 63999744; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 63999744; i < 64002816; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.5.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 64002816; i < 66362112; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.5.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 66362112; i < 66362880; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.5.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 66362880; i < 66363648; i++) p[i] = 1; // encoder.layer.5.out.LayerNorm.weight
-    // encoder.layer.5.out.LayerNorm.bias: zeros
-    for (let i = 66364416; i < 66954240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 66954240; i < 66955008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 66955008; i < 67544832; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 67544832; i < 67545600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 67545600; i < 68135424; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 68135424; i < 68136192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 68136192; i < 68726016; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.6.attention.self.out_proj.bias: zeros
-    for (let i = 68726784; i < 68727552; i++) p[i] = 1; // encoder.layer.6.attention.LayerNorm.weight
-    // encoder.layer.6.attention.LayerNorm.bias: zeros
+    for (let i = 64002816; i < 66362112; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.5.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 66362112; i < 66362880; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.5.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 66362880; i < 66363648; i++) p[i] = 1; // encoder.layer.5.output.LayerNorm.weight
+    // encoder.layer.5.output.LayerNorm.bias: zeros
+    for (let i = 66364416; i < 66954240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 66954240; i < 66955008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 66955008; i < 67544832; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 67544832; i < 67545600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 67545600; i < 68135424; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 68135424; i < 68136192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 68136192; i < 68726016; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.6.attention.output.dense.bias: zeros
+    for (let i = 68726784; i < 68727552; i++) p[i] = 1; // encoder.layer.6.attention.output.LayerNorm.weight
+    // encoder.layer.6.attention.output.LayerNorm.bias: zeros
     for (let i = 68728320; i < 71087616; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 71087616; i < 71090688; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.6.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 71090688; i < 73449984; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.6.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 73449984; i < 73450752; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.6.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 73450752; i < 73451520; i++) p[i] = 1; // encoder.layer.6.out.LayerNorm.weight
-    // encoder.layer.6.out.LayerNorm.bias: zeros
-    for (let i = 73452288; i < 74042112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 74042112; i < 74042880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 74042880; i < 74632704; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 74632704; i < 74633472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 74633472; i < 75223296; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 75223296; i < 75224064; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 75224064; i < 75813888; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.7.attention.self.out_proj.bias: zeros
-    for (let i = 75814656; i < 75815424; i++) p[i] = 1; // encoder.layer.7.attention.LayerNorm.weight
-    // encoder.layer.7.attention.LayerNorm.bias: zeros
+    for (let i = 71090688; i < 73449984; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.6.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 73449984; i < 73450752; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.6.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 73450752; i < 73451520; i++) p[i] = 1; // encoder.layer.6.output.LayerNorm.weight
+    // encoder.layer.6.output.LayerNorm.bias: zeros
+    for (let i = 73452288; i < 74042112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 74042112; i < 74042880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 74042880; i < 74632704; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 74632704; i < 74633472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 74633472; i < 75223296; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 75223296; i < 75224064; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 75224064; i < 75813888; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.7.attention.output.dense.bias: zeros
+    for (let i = 75814656; i < 75815424; i++) p[i] = 1; // encoder.layer.7.attention.output.LayerNorm.weight
+    // encoder.layer.7.attention.output.LayerNorm.bias: zeros
     for (let i = 75816192; i < 78175488; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 78175488; i < 78178560; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.7.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 78178560; i < 80537856; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.7.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 80537856; i < 80538624; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.7.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 80538624; i < 80539392; i++) p[i] = 1; // encoder.layer.7.out.LayerNorm.weight
-    // encoder.layer.7.out.LayerNorm.bias: zeros
-    for (let i = 80540160; i < 81129984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 81129984; i < 81130752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 81130752; i < 81720576; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 81720576; i < 81721344; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 81721344; i < 82311168; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 82311168; i < 82311936; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 82311936; i < 82901760; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.8.attention.self.out_proj.bias: zeros
-    for (let i = 82902528; i < 82903296; i++) p[i] = 1; // encoder.layer.8.attention.LayerNorm.weight
-    // encoder.layer.8.attention.LayerNorm.bias: zeros
+    for (let i = 78178560; i < 80537856; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.7.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 80537856; i < 80538624; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.7.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 80538624; i < 80539392; i++) p[i] = 1; // encoder.layer.7.output.LayerNorm.weight
+    // encoder.layer.7.output.LayerNorm.bias: zeros
+    for (let i = 80540160; i < 81129984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 81129984; i < 81130752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 81130752; i < 81720576; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 81720576; i < 81721344; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 81721344; i < 82311168; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 82311168; i < 82311936; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 82311936; i < 82901760; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.8.attention.output.dense.bias: zeros
+    for (let i = 82902528; i < 82903296; i++) p[i] = 1; // encoder.layer.8.attention.output.LayerNorm.weight
+    // encoder.layer.8.attention.output.LayerNorm.bias: zeros
     for (let i = 82904064; i < 85263360; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 85263360; i < 85266432; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.8.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 85266432; i < 87625728; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.8.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 87625728; i < 87626496; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.8.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 87626496; i < 87627264; i++) p[i] = 1; // encoder.layer.8.out.LayerNorm.weight
-    // encoder.layer.8.out.LayerNorm.bias: zeros
-    for (let i = 87628032; i < 88217856; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 88217856; i < 88218624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 88218624; i < 88808448; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 88808448; i < 88809216; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 88809216; i < 89399040; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 89399040; i < 89399808; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 89399808; i < 89989632; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.9.attention.self.out_proj.bias: zeros
-    for (let i = 89990400; i < 89991168; i++) p[i] = 1; // encoder.layer.9.attention.LayerNorm.weight
-    // encoder.layer.9.attention.LayerNorm.bias: zeros
+    for (let i = 85266432; i < 87625728; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.8.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 87625728; i < 87626496; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.8.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 87626496; i < 87627264; i++) p[i] = 1; // encoder.layer.8.output.LayerNorm.weight
+    // encoder.layer.8.output.LayerNorm.bias: zeros
+    for (let i = 87628032; i < 88217856; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 88217856; i < 88218624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 88218624; i < 88808448; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 88808448; i < 88809216; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 88809216; i < 89399040; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 89399040; i < 89399808; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 89399808; i < 89989632; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.9.attention.output.dense.bias: zeros
+    for (let i = 89990400; i < 89991168; i++) p[i] = 1; // encoder.layer.9.attention.output.LayerNorm.weight
+    // encoder.layer.9.attention.output.LayerNorm.bias: zeros
     for (let i = 89991936; i < 92351232; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 92351232; i < 92354304; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.9.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 92354304; i < 94713600; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.9.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 94713600; i < 94714368; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.9.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 94714368; i < 94715136; i++) p[i] = 1; // encoder.layer.9.out.LayerNorm.weight
-    // encoder.layer.9.out.LayerNorm.bias: zeros
-    for (let i = 94715904; i < 95305728; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 95305728; i < 95306496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 95306496; i < 95896320; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 95896320; i < 95897088; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 95897088; i < 96486912; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 96486912; i < 96487680; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 96487680; i < 97077504; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.10.attention.self.out_proj.bias: zeros
-    for (let i = 97078272; i < 97079040; i++) p[i] = 1; // encoder.layer.10.attention.LayerNorm.weight
-    // encoder.layer.10.attention.LayerNorm.bias: zeros
+    for (let i = 92354304; i < 94713600; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.9.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 94713600; i < 94714368; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.9.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 94714368; i < 94715136; i++) p[i] = 1; // encoder.layer.9.output.LayerNorm.weight
+    // encoder.layer.9.output.LayerNorm.bias: zeros
+    for (let i = 94715904; i < 95305728; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 95305728; i < 95306496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 95306496; i < 95896320; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 95896320; i < 95897088; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 95897088; i < 96486912; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 96486912; i < 96487680; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 96487680; i < 97077504; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.10.attention.output.dense.bias: zeros
+    for (let i = 97078272; i < 97079040; i++) p[i] = 1; // encoder.layer.10.attention.output.LayerNorm.weight
+    // encoder.layer.10.attention.output.LayerNorm.bias: zeros
     for (let i = 97079808; i < 99439104; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 99439104; i < 99442176; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.10.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 99442176; i < 101801472; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.10.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 101801472; i < 101802240; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.10.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 101802240; i < 101803008; i++) p[i] = 1; // encoder.layer.10.out.LayerNorm.weight
-    // encoder.layer.10.out.LayerNorm.bias: zeros
-    for (let i = 101803776; i < 102393600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.q_proj.weight: U(±0.036084391824351615)
-    for (let i = 102393600; i < 102394368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.q_proj.bias: U(±0.036084391824351615)
-    for (let i = 102394368; i < 102984192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.k_proj.weight: U(±0.036084391824351615)
-    for (let i = 102984192; i < 102984960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.k_proj.bias: U(±0.036084391824351615)
-    for (let i = 102984960; i < 103574784; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.v_proj.weight: U(±0.036084391824351615)
-    for (let i = 103574784; i < 103575552; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.v_proj.bias: U(±0.036084391824351615)
-    for (let i = 103575552; i < 104165376; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layer.11.attention.self.out_proj.bias: zeros
-    for (let i = 104166144; i < 104166912; i++) p[i] = 1; // encoder.layer.11.attention.LayerNorm.weight
-    // encoder.layer.11.attention.LayerNorm.bias: zeros
+    for (let i = 99442176; i < 101801472; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.10.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 101801472; i < 101802240; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.10.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 101802240; i < 101803008; i++) p[i] = 1; // encoder.layer.10.output.LayerNorm.weight
+    // encoder.layer.10.output.LayerNorm.bias: zeros
+    for (let i = 101803776; i < 102393600; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.query.weight: U(±0.036084391824351615)
+    for (let i = 102393600; i < 102394368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.query.bias: U(±0.036084391824351615)
+    for (let i = 102394368; i < 102984192; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.key.weight: U(±0.036084391824351615)
+    for (let i = 102984192; i < 102984960; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.key.bias: U(±0.036084391824351615)
+    for (let i = 102984960; i < 103574784; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.value.weight: U(±0.036084391824351615)
+    for (let i = 103574784; i < 103575552; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.self.value.bias: U(±0.036084391824351615)
+    for (let i = 103575552; i < 104165376; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.attention.output.dense.weight: U(±0.036084391824351615)
+    // encoder.layer.11.attention.output.dense.bias: zeros
+    for (let i = 104166144; i < 104166912; i++) p[i] = 1; // encoder.layer.11.attention.output.LayerNorm.weight
+    // encoder.layer.11.attention.output.LayerNorm.bias: zeros
     for (let i = 104167680; i < 106526976; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.intermediate.dense.weight: U(±0.036084391824351615)
     for (let i = 106526976; i < 106530048; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layer.11.intermediate.dense.bias: U(±0.036084391824351615)
-    for (let i = 106530048; i < 108889344; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.11.out.dense.weight: U(±0.018042195912175808)
-    for (let i = 108889344; i < 108890112; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.11.out.dense.bias: U(±0.018042195912175808)
-    for (let i = 108890112; i < 108890880; i++) p[i] = 1; // encoder.layer.11.out.LayerNorm.weight
-    // encoder.layer.11.out.LayerNorm.bias: zeros
+    for (let i = 106530048; i < 108889344; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.11.output.dense.weight: U(±0.018042195912175808)
+    for (let i = 108889344; i < 108890112; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layer.11.output.dense.bias: U(±0.018042195912175808)
+    for (let i = 108890112; i < 108890880; i++) p[i] = 1; // encoder.layer.11.output.LayerNorm.weight
+    // encoder.layer.11.output.LayerNorm.bias: zeros
     for (let i = 108891648; i < 109481472; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // pooler.dense.weight: U(±0.036084391824351615)
     for (let i = 109481472; i < 109482240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // pooler.dense.bias: U(±0.036084391824351615)
     return p;
@@ -4023,130 +4093,130 @@ function createEngine() {
     seqLength = length;
     forward0(p, n);
     forward1(p, n);
-    addForward1(n, act2, act3, act4); // op 2: add
-    forward3(p, n);
+    forward2(p, n);
+    addForward1(n, act3, act4, act5); // op 3: add
     layernormForward1(p, n, act5, act6, scratch4_xhat, scratch4_istd, 23835648, 23836416); // op 4: embeddings.LayerNorm (layernorm)
     dropoutForward1(n, training, act6, act7, scratch5_mask); // op 5: embeddings.4 (dropout)
     forward6(p, n, training);
-    dropoutForward1(n, training, act8, act9, scratch7_mask); // op 7: encoder.layer.0.attention.1 (dropout)
+    dropoutForward1(n, training, act8, act9, scratch7_mask); // op 7: encoder.layer.0.1 (dropout)
     addForward1(n, act9, act7, act10); // op 8: add
-    layernormForward1(p, n, act10, act11, scratch9_xhat, scratch9_istd, 26199552, 26200320); // op 9: encoder.layer.0.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act10, act11, scratch9_xhat, scratch9_istd, 26199552, 26200320); // op 9: encoder.layer.0.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act11, act12, 26201088, 28560384); // op 10: encoder.layer.0.intermediate.dense (dense)
     geluForward1(n, act12, act13); // op 11: encoder.layer.0.intermediate.1 (gelu)
-    denseForward2(p, n, act13, act14, 28563456, 30922752); // op 12: encoder.layer.0.out.dense (dense)
-    dropoutForward1(n, training, act14, act15, scratch13_mask); // op 13: encoder.layer.0.out.1 (dropout)
+    denseForward2(p, n, act13, act14, 28563456, 30922752); // op 12: encoder.layer.0.output.dense (dense)
+    dropoutForward1(n, training, act14, act15, scratch13_mask); // op 13: encoder.layer.0.output.1 (dropout)
     addForward1(n, act15, act11, act16); // op 14: add
-    layernormForward1(p, n, act16, act17, scratch15_xhat, scratch15_istd, 30923520, 30924288); // op 15: encoder.layer.0.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act16, act17, scratch15_xhat, scratch15_istd, 30923520, 30924288); // op 15: encoder.layer.0.output.LayerNorm (layernorm)
     forward16(p, n, training);
-    dropoutForward1(n, training, act18, act19, scratch17_mask); // op 17: encoder.layer.1.attention.1 (dropout)
+    dropoutForward1(n, training, act18, act19, scratch17_mask); // op 17: encoder.layer.1.1 (dropout)
     addForward1(n, act19, act17, act20); // op 18: add
-    layernormForward1(p, n, act20, act21, scratch19_xhat, scratch19_istd, 33287424, 33288192); // op 19: encoder.layer.1.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act20, act21, scratch19_xhat, scratch19_istd, 33287424, 33288192); // op 19: encoder.layer.1.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act21, act22, 33288960, 35648256); // op 20: encoder.layer.1.intermediate.dense (dense)
     geluForward1(n, act22, act23); // op 21: encoder.layer.1.intermediate.1 (gelu)
-    denseForward2(p, n, act23, act24, 35651328, 38010624); // op 22: encoder.layer.1.out.dense (dense)
-    dropoutForward1(n, training, act24, act25, scratch23_mask); // op 23: encoder.layer.1.out.1 (dropout)
+    denseForward2(p, n, act23, act24, 35651328, 38010624); // op 22: encoder.layer.1.output.dense (dense)
+    dropoutForward1(n, training, act24, act25, scratch23_mask); // op 23: encoder.layer.1.output.1 (dropout)
     addForward1(n, act25, act21, act26); // op 24: add
-    layernormForward1(p, n, act26, act27, scratch25_xhat, scratch25_istd, 38011392, 38012160); // op 25: encoder.layer.1.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act26, act27, scratch25_xhat, scratch25_istd, 38011392, 38012160); // op 25: encoder.layer.1.output.LayerNorm (layernorm)
     forward26(p, n, training);
-    dropoutForward1(n, training, act28, act29, scratch27_mask); // op 27: encoder.layer.2.attention.1 (dropout)
+    dropoutForward1(n, training, act28, act29, scratch27_mask); // op 27: encoder.layer.2.1 (dropout)
     addForward1(n, act29, act27, act30); // op 28: add
-    layernormForward1(p, n, act30, act31, scratch29_xhat, scratch29_istd, 40375296, 40376064); // op 29: encoder.layer.2.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act30, act31, scratch29_xhat, scratch29_istd, 40375296, 40376064); // op 29: encoder.layer.2.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act31, act32, 40376832, 42736128); // op 30: encoder.layer.2.intermediate.dense (dense)
     geluForward1(n, act32, act33); // op 31: encoder.layer.2.intermediate.1 (gelu)
-    denseForward2(p, n, act33, act34, 42739200, 45098496); // op 32: encoder.layer.2.out.dense (dense)
-    dropoutForward1(n, training, act34, act35, scratch33_mask); // op 33: encoder.layer.2.out.1 (dropout)
+    denseForward2(p, n, act33, act34, 42739200, 45098496); // op 32: encoder.layer.2.output.dense (dense)
+    dropoutForward1(n, training, act34, act35, scratch33_mask); // op 33: encoder.layer.2.output.1 (dropout)
     addForward1(n, act35, act31, act36); // op 34: add
-    layernormForward1(p, n, act36, act37, scratch35_xhat, scratch35_istd, 45099264, 45100032); // op 35: encoder.layer.2.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act36, act37, scratch35_xhat, scratch35_istd, 45099264, 45100032); // op 35: encoder.layer.2.output.LayerNorm (layernorm)
     forward36(p, n, training);
-    dropoutForward1(n, training, act38, act39, scratch37_mask); // op 37: encoder.layer.3.attention.1 (dropout)
+    dropoutForward1(n, training, act38, act39, scratch37_mask); // op 37: encoder.layer.3.1 (dropout)
     addForward1(n, act39, act37, act40); // op 38: add
-    layernormForward1(p, n, act40, act41, scratch39_xhat, scratch39_istd, 47463168, 47463936); // op 39: encoder.layer.3.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act40, act41, scratch39_xhat, scratch39_istd, 47463168, 47463936); // op 39: encoder.layer.3.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act41, act42, 47464704, 49824000); // op 40: encoder.layer.3.intermediate.dense (dense)
     geluForward1(n, act42, act43); // op 41: encoder.layer.3.intermediate.1 (gelu)
-    denseForward2(p, n, act43, act44, 49827072, 52186368); // op 42: encoder.layer.3.out.dense (dense)
-    dropoutForward1(n, training, act44, act45, scratch43_mask); // op 43: encoder.layer.3.out.1 (dropout)
+    denseForward2(p, n, act43, act44, 49827072, 52186368); // op 42: encoder.layer.3.output.dense (dense)
+    dropoutForward1(n, training, act44, act45, scratch43_mask); // op 43: encoder.layer.3.output.1 (dropout)
     addForward1(n, act45, act41, act46); // op 44: add
-    layernormForward1(p, n, act46, act47, scratch45_xhat, scratch45_istd, 52187136, 52187904); // op 45: encoder.layer.3.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act46, act47, scratch45_xhat, scratch45_istd, 52187136, 52187904); // op 45: encoder.layer.3.output.LayerNorm (layernorm)
     forward46(p, n, training);
-    dropoutForward1(n, training, act48, act49, scratch47_mask); // op 47: encoder.layer.4.attention.1 (dropout)
+    dropoutForward1(n, training, act48, act49, scratch47_mask); // op 47: encoder.layer.4.1 (dropout)
     addForward1(n, act49, act47, act50); // op 48: add
-    layernormForward1(p, n, act50, act51, scratch49_xhat, scratch49_istd, 54551040, 54551808); // op 49: encoder.layer.4.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act50, act51, scratch49_xhat, scratch49_istd, 54551040, 54551808); // op 49: encoder.layer.4.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act51, act52, 54552576, 56911872); // op 50: encoder.layer.4.intermediate.dense (dense)
     geluForward1(n, act52, act53); // op 51: encoder.layer.4.intermediate.1 (gelu)
-    denseForward2(p, n, act53, act54, 56914944, 59274240); // op 52: encoder.layer.4.out.dense (dense)
-    dropoutForward1(n, training, act54, act55, scratch53_mask); // op 53: encoder.layer.4.out.1 (dropout)
+    denseForward2(p, n, act53, act54, 56914944, 59274240); // op 52: encoder.layer.4.output.dense (dense)
+    dropoutForward1(n, training, act54, act55, scratch53_mask); // op 53: encoder.layer.4.output.1 (dropout)
     addForward1(n, act55, act51, act56); // op 54: add
-    layernormForward1(p, n, act56, act57, scratch55_xhat, scratch55_istd, 59275008, 59275776); // op 55: encoder.layer.4.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act56, act57, scratch55_xhat, scratch55_istd, 59275008, 59275776); // op 55: encoder.layer.4.output.LayerNorm (layernorm)
     forward56(p, n, training);
-    dropoutForward1(n, training, act58, act59, scratch57_mask); // op 57: encoder.layer.5.attention.1 (dropout)
+    dropoutForward1(n, training, act58, act59, scratch57_mask); // op 57: encoder.layer.5.1 (dropout)
     addForward1(n, act59, act57, act60); // op 58: add
-    layernormForward1(p, n, act60, act61, scratch59_xhat, scratch59_istd, 61638912, 61639680); // op 59: encoder.layer.5.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act60, act61, scratch59_xhat, scratch59_istd, 61638912, 61639680); // op 59: encoder.layer.5.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act61, act62, 61640448, 63999744); // op 60: encoder.layer.5.intermediate.dense (dense)
     geluForward1(n, act62, act63); // op 61: encoder.layer.5.intermediate.1 (gelu)
-    denseForward2(p, n, act63, act64, 64002816, 66362112); // op 62: encoder.layer.5.out.dense (dense)
-    dropoutForward1(n, training, act64, act65, scratch63_mask); // op 63: encoder.layer.5.out.1 (dropout)
+    denseForward2(p, n, act63, act64, 64002816, 66362112); // op 62: encoder.layer.5.output.dense (dense)
+    dropoutForward1(n, training, act64, act65, scratch63_mask); // op 63: encoder.layer.5.output.1 (dropout)
     addForward1(n, act65, act61, act66); // op 64: add
-    layernormForward1(p, n, act66, act67, scratch65_xhat, scratch65_istd, 66362880, 66363648); // op 65: encoder.layer.5.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act66, act67, scratch65_xhat, scratch65_istd, 66362880, 66363648); // op 65: encoder.layer.5.output.LayerNorm (layernorm)
     forward66(p, n, training);
-    dropoutForward1(n, training, act68, act69, scratch67_mask); // op 67: encoder.layer.6.attention.1 (dropout)
+    dropoutForward1(n, training, act68, act69, scratch67_mask); // op 67: encoder.layer.6.1 (dropout)
     addForward1(n, act69, act67, act70); // op 68: add
-    layernormForward1(p, n, act70, act71, scratch69_xhat, scratch69_istd, 68726784, 68727552); // op 69: encoder.layer.6.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act70, act71, scratch69_xhat, scratch69_istd, 68726784, 68727552); // op 69: encoder.layer.6.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act71, act72, 68728320, 71087616); // op 70: encoder.layer.6.intermediate.dense (dense)
     geluForward1(n, act72, act73); // op 71: encoder.layer.6.intermediate.1 (gelu)
-    denseForward2(p, n, act73, act74, 71090688, 73449984); // op 72: encoder.layer.6.out.dense (dense)
-    dropoutForward1(n, training, act74, act75, scratch73_mask); // op 73: encoder.layer.6.out.1 (dropout)
+    denseForward2(p, n, act73, act74, 71090688, 73449984); // op 72: encoder.layer.6.output.dense (dense)
+    dropoutForward1(n, training, act74, act75, scratch73_mask); // op 73: encoder.layer.6.output.1 (dropout)
     addForward1(n, act75, act71, act76); // op 74: add
-    layernormForward1(p, n, act76, act77, scratch75_xhat, scratch75_istd, 73450752, 73451520); // op 75: encoder.layer.6.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act76, act77, scratch75_xhat, scratch75_istd, 73450752, 73451520); // op 75: encoder.layer.6.output.LayerNorm (layernorm)
     forward76(p, n, training);
-    dropoutForward1(n, training, act78, act79, scratch77_mask); // op 77: encoder.layer.7.attention.1 (dropout)
+    dropoutForward1(n, training, act78, act79, scratch77_mask); // op 77: encoder.layer.7.1 (dropout)
     addForward1(n, act79, act77, act80); // op 78: add
-    layernormForward1(p, n, act80, act81, scratch79_xhat, scratch79_istd, 75814656, 75815424); // op 79: encoder.layer.7.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act80, act81, scratch79_xhat, scratch79_istd, 75814656, 75815424); // op 79: encoder.layer.7.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act81, act82, 75816192, 78175488); // op 80: encoder.layer.7.intermediate.dense (dense)
     geluForward1(n, act82, act83); // op 81: encoder.layer.7.intermediate.1 (gelu)
-    denseForward2(p, n, act83, act84, 78178560, 80537856); // op 82: encoder.layer.7.out.dense (dense)
-    dropoutForward1(n, training, act84, act85, scratch83_mask); // op 83: encoder.layer.7.out.1 (dropout)
+    denseForward2(p, n, act83, act84, 78178560, 80537856); // op 82: encoder.layer.7.output.dense (dense)
+    dropoutForward1(n, training, act84, act85, scratch83_mask); // op 83: encoder.layer.7.output.1 (dropout)
     addForward1(n, act85, act81, act86); // op 84: add
-    layernormForward1(p, n, act86, act87, scratch85_xhat, scratch85_istd, 80538624, 80539392); // op 85: encoder.layer.7.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act86, act87, scratch85_xhat, scratch85_istd, 80538624, 80539392); // op 85: encoder.layer.7.output.LayerNorm (layernorm)
     forward86(p, n, training);
-    dropoutForward1(n, training, act88, act89, scratch87_mask); // op 87: encoder.layer.8.attention.1 (dropout)
+    dropoutForward1(n, training, act88, act89, scratch87_mask); // op 87: encoder.layer.8.1 (dropout)
     addForward1(n, act89, act87, act90); // op 88: add
-    layernormForward1(p, n, act90, act91, scratch89_xhat, scratch89_istd, 82902528, 82903296); // op 89: encoder.layer.8.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act90, act91, scratch89_xhat, scratch89_istd, 82902528, 82903296); // op 89: encoder.layer.8.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act91, act92, 82904064, 85263360); // op 90: encoder.layer.8.intermediate.dense (dense)
     geluForward1(n, act92, act93); // op 91: encoder.layer.8.intermediate.1 (gelu)
-    denseForward2(p, n, act93, act94, 85266432, 87625728); // op 92: encoder.layer.8.out.dense (dense)
-    dropoutForward1(n, training, act94, act95, scratch93_mask); // op 93: encoder.layer.8.out.1 (dropout)
+    denseForward2(p, n, act93, act94, 85266432, 87625728); // op 92: encoder.layer.8.output.dense (dense)
+    dropoutForward1(n, training, act94, act95, scratch93_mask); // op 93: encoder.layer.8.output.1 (dropout)
     addForward1(n, act95, act91, act96); // op 94: add
-    layernormForward1(p, n, act96, act97, scratch95_xhat, scratch95_istd, 87626496, 87627264); // op 95: encoder.layer.8.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act96, act97, scratch95_xhat, scratch95_istd, 87626496, 87627264); // op 95: encoder.layer.8.output.LayerNorm (layernorm)
     forward96(p, n, training);
-    dropoutForward1(n, training, act98, act99, scratch97_mask); // op 97: encoder.layer.9.attention.1 (dropout)
+    dropoutForward1(n, training, act98, act99, scratch97_mask); // op 97: encoder.layer.9.1 (dropout)
     addForward1(n, act99, act97, act100); // op 98: add
-    layernormForward1(p, n, act100, act101, scratch99_xhat, scratch99_istd, 89990400, 89991168); // op 99: encoder.layer.9.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act100, act101, scratch99_xhat, scratch99_istd, 89990400, 89991168); // op 99: encoder.layer.9.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act101, act102, 89991936, 92351232); // op 100: encoder.layer.9.intermediate.dense (dense)
     geluForward1(n, act102, act103); // op 101: encoder.layer.9.intermediate.1 (gelu)
-    denseForward2(p, n, act103, act104, 92354304, 94713600); // op 102: encoder.layer.9.out.dense (dense)
-    dropoutForward1(n, training, act104, act105, scratch103_mask); // op 103: encoder.layer.9.out.1 (dropout)
+    denseForward2(p, n, act103, act104, 92354304, 94713600); // op 102: encoder.layer.9.output.dense (dense)
+    dropoutForward1(n, training, act104, act105, scratch103_mask); // op 103: encoder.layer.9.output.1 (dropout)
     addForward1(n, act105, act101, act106); // op 104: add
-    layernormForward1(p, n, act106, act107, scratch105_xhat, scratch105_istd, 94714368, 94715136); // op 105: encoder.layer.9.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act106, act107, scratch105_xhat, scratch105_istd, 94714368, 94715136); // op 105: encoder.layer.9.output.LayerNorm (layernorm)
     forward106(p, n, training);
-    dropoutForward1(n, training, act108, act109, scratch107_mask); // op 107: encoder.layer.10.attention.1 (dropout)
+    dropoutForward1(n, training, act108, act109, scratch107_mask); // op 107: encoder.layer.10.1 (dropout)
     addForward1(n, act109, act107, act110); // op 108: add
-    layernormForward1(p, n, act110, act111, scratch109_xhat, scratch109_istd, 97078272, 97079040); // op 109: encoder.layer.10.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act110, act111, scratch109_xhat, scratch109_istd, 97078272, 97079040); // op 109: encoder.layer.10.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act111, act112, 97079808, 99439104); // op 110: encoder.layer.10.intermediate.dense (dense)
     geluForward1(n, act112, act113); // op 111: encoder.layer.10.intermediate.1 (gelu)
-    denseForward2(p, n, act113, act114, 99442176, 101801472); // op 112: encoder.layer.10.out.dense (dense)
-    dropoutForward1(n, training, act114, act115, scratch113_mask); // op 113: encoder.layer.10.out.1 (dropout)
+    denseForward2(p, n, act113, act114, 99442176, 101801472); // op 112: encoder.layer.10.output.dense (dense)
+    dropoutForward1(n, training, act114, act115, scratch113_mask); // op 113: encoder.layer.10.output.1 (dropout)
     addForward1(n, act115, act111, act116); // op 114: add
-    layernormForward1(p, n, act116, act117, scratch115_xhat, scratch115_istd, 101802240, 101803008); // op 115: encoder.layer.10.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act116, act117, scratch115_xhat, scratch115_istd, 101802240, 101803008); // op 115: encoder.layer.10.output.LayerNorm (layernorm)
     forward116(p, n, training);
-    dropoutForward1(n, training, act118, act119, scratch117_mask); // op 117: encoder.layer.11.attention.1 (dropout)
+    dropoutForward1(n, training, act118, act119, scratch117_mask); // op 117: encoder.layer.11.1 (dropout)
     addForward1(n, act119, act117, act120); // op 118: add
-    layernormForward1(p, n, act120, act121, scratch119_xhat, scratch119_istd, 104166144, 104166912); // op 119: encoder.layer.11.attention.LayerNorm (layernorm)
+    layernormForward1(p, n, act120, act121, scratch119_xhat, scratch119_istd, 104166144, 104166912); // op 119: encoder.layer.11.attention.output.LayerNorm (layernorm)
     denseForward1(p, n, act121, act122, 104167680, 106526976); // op 120: encoder.layer.11.intermediate.dense (dense)
     geluForward1(n, act122, act123); // op 121: encoder.layer.11.intermediate.1 (gelu)
-    denseForward2(p, n, act123, act124, 106530048, 108889344); // op 122: encoder.layer.11.out.dense (dense)
-    dropoutForward1(n, training, act124, act125, scratch123_mask); // op 123: encoder.layer.11.out.1 (dropout)
+    denseForward2(p, n, act123, act124, 106530048, 108889344); // op 122: encoder.layer.11.output.dense (dense)
+    dropoutForward1(n, training, act124, act125, scratch123_mask); // op 123: encoder.layer.11.output.1 (dropout)
     addForward1(n, act125, act121, act126); // op 124: add
-    layernormForward1(p, n, act126, act127, scratch125_xhat, scratch125_istd, 108890112, 108890880); // op 125: encoder.layer.11.out.LayerNorm (layernorm)
+    layernormForward1(p, n, act126, act127, scratch125_xhat, scratch125_istd, 108890112, 108890880); // op 125: encoder.layer.11.output.LayerNorm (layernorm)
     forward126(n);
     forward127(p, n);
     forward128(n);
@@ -4341,130 +4411,130 @@ function createEngine() {
     backward128(n);
     backward127(p, gp, n);
     backward126(n);
-    layernormBackward1(p, gp, n, grad126, grad127, scratch125_xhat, scratch125_istd, 108890112, 108890880); // op 125: encoder.layer.11.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad126, grad127, scratch125_xhat, scratch125_istd, 108890112, 108890880); // op 125: encoder.layer.11.output.LayerNorm (layernorm)
     addBackward1(n, grad125, grad121, grad126); // op 124: add
-    dropoutBackward1(n, grad124, grad125, scratch123_mask); // op 123: encoder.layer.11.out.1 (dropout)
-    denseBackward2(p, gp, n, act123, grad123, grad124, 106530048, 108889344); // op 122: encoder.layer.11.out.dense (dense)
+    dropoutBackward1(n, grad124, grad125, scratch123_mask); // op 123: encoder.layer.11.output.1 (dropout)
+    denseBackward2(p, gp, n, act123, grad123, grad124, 106530048, 108889344); // op 122: encoder.layer.11.output.dense (dense)
     geluBackward1(n, act122, grad122, grad123); // op 121: encoder.layer.11.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act121, grad121, grad122, 104167680, 106526976); // op 120: encoder.layer.11.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad120, grad121, scratch119_xhat, scratch119_istd, 104166144, 104166912); // op 119: encoder.layer.11.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad120, grad121, scratch119_xhat, scratch119_istd, 104166144, 104166912); // op 119: encoder.layer.11.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad119, grad117, grad120); // op 118: add
-    dropoutBackward1(n, grad118, grad119, scratch117_mask); // op 117: encoder.layer.11.attention.1 (dropout)
+    dropoutBackward1(n, grad118, grad119, scratch117_mask); // op 117: encoder.layer.11.1 (dropout)
     backward116(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad116, grad117, scratch115_xhat, scratch115_istd, 101802240, 101803008); // op 115: encoder.layer.10.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad116, grad117, scratch115_xhat, scratch115_istd, 101802240, 101803008); // op 115: encoder.layer.10.output.LayerNorm (layernorm)
     addBackward1(n, grad115, grad111, grad116); // op 114: add
-    dropoutBackward1(n, grad114, grad115, scratch113_mask); // op 113: encoder.layer.10.out.1 (dropout)
-    denseBackward2(p, gp, n, act113, grad113, grad114, 99442176, 101801472); // op 112: encoder.layer.10.out.dense (dense)
+    dropoutBackward1(n, grad114, grad115, scratch113_mask); // op 113: encoder.layer.10.output.1 (dropout)
+    denseBackward2(p, gp, n, act113, grad113, grad114, 99442176, 101801472); // op 112: encoder.layer.10.output.dense (dense)
     geluBackward1(n, act112, grad112, grad113); // op 111: encoder.layer.10.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act111, grad111, grad112, 97079808, 99439104); // op 110: encoder.layer.10.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad110, grad111, scratch109_xhat, scratch109_istd, 97078272, 97079040); // op 109: encoder.layer.10.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad110, grad111, scratch109_xhat, scratch109_istd, 97078272, 97079040); // op 109: encoder.layer.10.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad109, grad107, grad110); // op 108: add
-    dropoutBackward1(n, grad108, grad109, scratch107_mask); // op 107: encoder.layer.10.attention.1 (dropout)
+    dropoutBackward1(n, grad108, grad109, scratch107_mask); // op 107: encoder.layer.10.1 (dropout)
     backward106(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad106, grad107, scratch105_xhat, scratch105_istd, 94714368, 94715136); // op 105: encoder.layer.9.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad106, grad107, scratch105_xhat, scratch105_istd, 94714368, 94715136); // op 105: encoder.layer.9.output.LayerNorm (layernorm)
     addBackward1(n, grad105, grad101, grad106); // op 104: add
-    dropoutBackward1(n, grad104, grad105, scratch103_mask); // op 103: encoder.layer.9.out.1 (dropout)
-    denseBackward2(p, gp, n, act103, grad103, grad104, 92354304, 94713600); // op 102: encoder.layer.9.out.dense (dense)
+    dropoutBackward1(n, grad104, grad105, scratch103_mask); // op 103: encoder.layer.9.output.1 (dropout)
+    denseBackward2(p, gp, n, act103, grad103, grad104, 92354304, 94713600); // op 102: encoder.layer.9.output.dense (dense)
     geluBackward1(n, act102, grad102, grad103); // op 101: encoder.layer.9.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act101, grad101, grad102, 89991936, 92351232); // op 100: encoder.layer.9.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad100, grad101, scratch99_xhat, scratch99_istd, 89990400, 89991168); // op 99: encoder.layer.9.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad100, grad101, scratch99_xhat, scratch99_istd, 89990400, 89991168); // op 99: encoder.layer.9.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad99, grad97, grad100); // op 98: add
-    dropoutBackward1(n, grad98, grad99, scratch97_mask); // op 97: encoder.layer.9.attention.1 (dropout)
+    dropoutBackward1(n, grad98, grad99, scratch97_mask); // op 97: encoder.layer.9.1 (dropout)
     backward96(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad96, grad97, scratch95_xhat, scratch95_istd, 87626496, 87627264); // op 95: encoder.layer.8.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad96, grad97, scratch95_xhat, scratch95_istd, 87626496, 87627264); // op 95: encoder.layer.8.output.LayerNorm (layernorm)
     addBackward1(n, grad95, grad91, grad96); // op 94: add
-    dropoutBackward1(n, grad94, grad95, scratch93_mask); // op 93: encoder.layer.8.out.1 (dropout)
-    denseBackward2(p, gp, n, act93, grad93, grad94, 85266432, 87625728); // op 92: encoder.layer.8.out.dense (dense)
+    dropoutBackward1(n, grad94, grad95, scratch93_mask); // op 93: encoder.layer.8.output.1 (dropout)
+    denseBackward2(p, gp, n, act93, grad93, grad94, 85266432, 87625728); // op 92: encoder.layer.8.output.dense (dense)
     geluBackward1(n, act92, grad92, grad93); // op 91: encoder.layer.8.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act91, grad91, grad92, 82904064, 85263360); // op 90: encoder.layer.8.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad90, grad91, scratch89_xhat, scratch89_istd, 82902528, 82903296); // op 89: encoder.layer.8.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad90, grad91, scratch89_xhat, scratch89_istd, 82902528, 82903296); // op 89: encoder.layer.8.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad89, grad87, grad90); // op 88: add
-    dropoutBackward1(n, grad88, grad89, scratch87_mask); // op 87: encoder.layer.8.attention.1 (dropout)
+    dropoutBackward1(n, grad88, grad89, scratch87_mask); // op 87: encoder.layer.8.1 (dropout)
     backward86(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad86, grad87, scratch85_xhat, scratch85_istd, 80538624, 80539392); // op 85: encoder.layer.7.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad86, grad87, scratch85_xhat, scratch85_istd, 80538624, 80539392); // op 85: encoder.layer.7.output.LayerNorm (layernorm)
     addBackward1(n, grad85, grad81, grad86); // op 84: add
-    dropoutBackward1(n, grad84, grad85, scratch83_mask); // op 83: encoder.layer.7.out.1 (dropout)
-    denseBackward2(p, gp, n, act83, grad83, grad84, 78178560, 80537856); // op 82: encoder.layer.7.out.dense (dense)
+    dropoutBackward1(n, grad84, grad85, scratch83_mask); // op 83: encoder.layer.7.output.1 (dropout)
+    denseBackward2(p, gp, n, act83, grad83, grad84, 78178560, 80537856); // op 82: encoder.layer.7.output.dense (dense)
     geluBackward1(n, act82, grad82, grad83); // op 81: encoder.layer.7.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act81, grad81, grad82, 75816192, 78175488); // op 80: encoder.layer.7.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad80, grad81, scratch79_xhat, scratch79_istd, 75814656, 75815424); // op 79: encoder.layer.7.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad80, grad81, scratch79_xhat, scratch79_istd, 75814656, 75815424); // op 79: encoder.layer.7.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad79, grad77, grad80); // op 78: add
-    dropoutBackward1(n, grad78, grad79, scratch77_mask); // op 77: encoder.layer.7.attention.1 (dropout)
+    dropoutBackward1(n, grad78, grad79, scratch77_mask); // op 77: encoder.layer.7.1 (dropout)
     backward76(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad76, grad77, scratch75_xhat, scratch75_istd, 73450752, 73451520); // op 75: encoder.layer.6.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad76, grad77, scratch75_xhat, scratch75_istd, 73450752, 73451520); // op 75: encoder.layer.6.output.LayerNorm (layernorm)
     addBackward1(n, grad75, grad71, grad76); // op 74: add
-    dropoutBackward1(n, grad74, grad75, scratch73_mask); // op 73: encoder.layer.6.out.1 (dropout)
-    denseBackward2(p, gp, n, act73, grad73, grad74, 71090688, 73449984); // op 72: encoder.layer.6.out.dense (dense)
+    dropoutBackward1(n, grad74, grad75, scratch73_mask); // op 73: encoder.layer.6.output.1 (dropout)
+    denseBackward2(p, gp, n, act73, grad73, grad74, 71090688, 73449984); // op 72: encoder.layer.6.output.dense (dense)
     geluBackward1(n, act72, grad72, grad73); // op 71: encoder.layer.6.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act71, grad71, grad72, 68728320, 71087616); // op 70: encoder.layer.6.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad70, grad71, scratch69_xhat, scratch69_istd, 68726784, 68727552); // op 69: encoder.layer.6.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad70, grad71, scratch69_xhat, scratch69_istd, 68726784, 68727552); // op 69: encoder.layer.6.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad69, grad67, grad70); // op 68: add
-    dropoutBackward1(n, grad68, grad69, scratch67_mask); // op 67: encoder.layer.6.attention.1 (dropout)
+    dropoutBackward1(n, grad68, grad69, scratch67_mask); // op 67: encoder.layer.6.1 (dropout)
     backward66(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad66, grad67, scratch65_xhat, scratch65_istd, 66362880, 66363648); // op 65: encoder.layer.5.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad66, grad67, scratch65_xhat, scratch65_istd, 66362880, 66363648); // op 65: encoder.layer.5.output.LayerNorm (layernorm)
     addBackward1(n, grad65, grad61, grad66); // op 64: add
-    dropoutBackward1(n, grad64, grad65, scratch63_mask); // op 63: encoder.layer.5.out.1 (dropout)
-    denseBackward2(p, gp, n, act63, grad63, grad64, 64002816, 66362112); // op 62: encoder.layer.5.out.dense (dense)
+    dropoutBackward1(n, grad64, grad65, scratch63_mask); // op 63: encoder.layer.5.output.1 (dropout)
+    denseBackward2(p, gp, n, act63, grad63, grad64, 64002816, 66362112); // op 62: encoder.layer.5.output.dense (dense)
     geluBackward1(n, act62, grad62, grad63); // op 61: encoder.layer.5.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act61, grad61, grad62, 61640448, 63999744); // op 60: encoder.layer.5.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad60, grad61, scratch59_xhat, scratch59_istd, 61638912, 61639680); // op 59: encoder.layer.5.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad60, grad61, scratch59_xhat, scratch59_istd, 61638912, 61639680); // op 59: encoder.layer.5.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad59, grad57, grad60); // op 58: add
-    dropoutBackward1(n, grad58, grad59, scratch57_mask); // op 57: encoder.layer.5.attention.1 (dropout)
+    dropoutBackward1(n, grad58, grad59, scratch57_mask); // op 57: encoder.layer.5.1 (dropout)
     backward56(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad56, grad57, scratch55_xhat, scratch55_istd, 59275008, 59275776); // op 55: encoder.layer.4.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad56, grad57, scratch55_xhat, scratch55_istd, 59275008, 59275776); // op 55: encoder.layer.4.output.LayerNorm (layernorm)
     addBackward1(n, grad55, grad51, grad56); // op 54: add
-    dropoutBackward1(n, grad54, grad55, scratch53_mask); // op 53: encoder.layer.4.out.1 (dropout)
-    denseBackward2(p, gp, n, act53, grad53, grad54, 56914944, 59274240); // op 52: encoder.layer.4.out.dense (dense)
+    dropoutBackward1(n, grad54, grad55, scratch53_mask); // op 53: encoder.layer.4.output.1 (dropout)
+    denseBackward2(p, gp, n, act53, grad53, grad54, 56914944, 59274240); // op 52: encoder.layer.4.output.dense (dense)
     geluBackward1(n, act52, grad52, grad53); // op 51: encoder.layer.4.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act51, grad51, grad52, 54552576, 56911872); // op 50: encoder.layer.4.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad50, grad51, scratch49_xhat, scratch49_istd, 54551040, 54551808); // op 49: encoder.layer.4.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad50, grad51, scratch49_xhat, scratch49_istd, 54551040, 54551808); // op 49: encoder.layer.4.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad49, grad47, grad50); // op 48: add
-    dropoutBackward1(n, grad48, grad49, scratch47_mask); // op 47: encoder.layer.4.attention.1 (dropout)
+    dropoutBackward1(n, grad48, grad49, scratch47_mask); // op 47: encoder.layer.4.1 (dropout)
     backward46(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad46, grad47, scratch45_xhat, scratch45_istd, 52187136, 52187904); // op 45: encoder.layer.3.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad46, grad47, scratch45_xhat, scratch45_istd, 52187136, 52187904); // op 45: encoder.layer.3.output.LayerNorm (layernorm)
     addBackward1(n, grad45, grad41, grad46); // op 44: add
-    dropoutBackward1(n, grad44, grad45, scratch43_mask); // op 43: encoder.layer.3.out.1 (dropout)
-    denseBackward2(p, gp, n, act43, grad43, grad44, 49827072, 52186368); // op 42: encoder.layer.3.out.dense (dense)
+    dropoutBackward1(n, grad44, grad45, scratch43_mask); // op 43: encoder.layer.3.output.1 (dropout)
+    denseBackward2(p, gp, n, act43, grad43, grad44, 49827072, 52186368); // op 42: encoder.layer.3.output.dense (dense)
     geluBackward1(n, act42, grad42, grad43); // op 41: encoder.layer.3.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act41, grad41, grad42, 47464704, 49824000); // op 40: encoder.layer.3.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad40, grad41, scratch39_xhat, scratch39_istd, 47463168, 47463936); // op 39: encoder.layer.3.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad40, grad41, scratch39_xhat, scratch39_istd, 47463168, 47463936); // op 39: encoder.layer.3.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad39, grad37, grad40); // op 38: add
-    dropoutBackward1(n, grad38, grad39, scratch37_mask); // op 37: encoder.layer.3.attention.1 (dropout)
+    dropoutBackward1(n, grad38, grad39, scratch37_mask); // op 37: encoder.layer.3.1 (dropout)
     backward36(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad36, grad37, scratch35_xhat, scratch35_istd, 45099264, 45100032); // op 35: encoder.layer.2.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad36, grad37, scratch35_xhat, scratch35_istd, 45099264, 45100032); // op 35: encoder.layer.2.output.LayerNorm (layernorm)
     addBackward1(n, grad35, grad31, grad36); // op 34: add
-    dropoutBackward1(n, grad34, grad35, scratch33_mask); // op 33: encoder.layer.2.out.1 (dropout)
-    denseBackward2(p, gp, n, act33, grad33, grad34, 42739200, 45098496); // op 32: encoder.layer.2.out.dense (dense)
+    dropoutBackward1(n, grad34, grad35, scratch33_mask); // op 33: encoder.layer.2.output.1 (dropout)
+    denseBackward2(p, gp, n, act33, grad33, grad34, 42739200, 45098496); // op 32: encoder.layer.2.output.dense (dense)
     geluBackward1(n, act32, grad32, grad33); // op 31: encoder.layer.2.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act31, grad31, grad32, 40376832, 42736128); // op 30: encoder.layer.2.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad30, grad31, scratch29_xhat, scratch29_istd, 40375296, 40376064); // op 29: encoder.layer.2.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad30, grad31, scratch29_xhat, scratch29_istd, 40375296, 40376064); // op 29: encoder.layer.2.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad29, grad27, grad30); // op 28: add
-    dropoutBackward1(n, grad28, grad29, scratch27_mask); // op 27: encoder.layer.2.attention.1 (dropout)
+    dropoutBackward1(n, grad28, grad29, scratch27_mask); // op 27: encoder.layer.2.1 (dropout)
     backward26(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad26, grad27, scratch25_xhat, scratch25_istd, 38011392, 38012160); // op 25: encoder.layer.1.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad26, grad27, scratch25_xhat, scratch25_istd, 38011392, 38012160); // op 25: encoder.layer.1.output.LayerNorm (layernorm)
     addBackward1(n, grad25, grad21, grad26); // op 24: add
-    dropoutBackward1(n, grad24, grad25, scratch23_mask); // op 23: encoder.layer.1.out.1 (dropout)
-    denseBackward2(p, gp, n, act23, grad23, grad24, 35651328, 38010624); // op 22: encoder.layer.1.out.dense (dense)
+    dropoutBackward1(n, grad24, grad25, scratch23_mask); // op 23: encoder.layer.1.output.1 (dropout)
+    denseBackward2(p, gp, n, act23, grad23, grad24, 35651328, 38010624); // op 22: encoder.layer.1.output.dense (dense)
     geluBackward1(n, act22, grad22, grad23); // op 21: encoder.layer.1.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act21, grad21, grad22, 33288960, 35648256); // op 20: encoder.layer.1.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad20, grad21, scratch19_xhat, scratch19_istd, 33287424, 33288192); // op 19: encoder.layer.1.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad20, grad21, scratch19_xhat, scratch19_istd, 33287424, 33288192); // op 19: encoder.layer.1.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad19, grad17, grad20); // op 18: add
-    dropoutBackward1(n, grad18, grad19, scratch17_mask); // op 17: encoder.layer.1.attention.1 (dropout)
+    dropoutBackward1(n, grad18, grad19, scratch17_mask); // op 17: encoder.layer.1.1 (dropout)
     backward16(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad16, grad17, scratch15_xhat, scratch15_istd, 30923520, 30924288); // op 15: encoder.layer.0.out.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad16, grad17, scratch15_xhat, scratch15_istd, 30923520, 30924288); // op 15: encoder.layer.0.output.LayerNorm (layernorm)
     addBackward1(n, grad15, grad11, grad16); // op 14: add
-    dropoutBackward1(n, grad14, grad15, scratch13_mask); // op 13: encoder.layer.0.out.1 (dropout)
-    denseBackward2(p, gp, n, act13, grad13, grad14, 28563456, 30922752); // op 12: encoder.layer.0.out.dense (dense)
+    dropoutBackward1(n, grad14, grad15, scratch13_mask); // op 13: encoder.layer.0.output.1 (dropout)
+    denseBackward2(p, gp, n, act13, grad13, grad14, 28563456, 30922752); // op 12: encoder.layer.0.output.dense (dense)
     geluBackward1(n, act12, grad12, grad13); // op 11: encoder.layer.0.intermediate.1 (gelu)
     denseBackward1(p, gp, n, act11, grad11, grad12, 26201088, 28560384); // op 10: encoder.layer.0.intermediate.dense (dense)
-    layernormBackward1(p, gp, n, grad10, grad11, scratch9_xhat, scratch9_istd, 26199552, 26200320); // op 9: encoder.layer.0.attention.LayerNorm (layernorm)
+    layernormBackward1(p, gp, n, grad10, grad11, scratch9_xhat, scratch9_istd, 26199552, 26200320); // op 9: encoder.layer.0.attention.output.LayerNorm (layernorm)
     addBackward1(n, grad9, grad7, grad10); // op 8: add
-    dropoutBackward1(n, grad8, grad9, scratch7_mask); // op 7: encoder.layer.0.attention.1 (dropout)
+    dropoutBackward1(n, grad8, grad9, scratch7_mask); // op 7: encoder.layer.0.1 (dropout)
     backward6(p, gp, n, training);
     dropoutBackward1(n, grad6, grad7, scratch5_mask); // op 5: embeddings.4 (dropout)
     layernormBackward1(p, gp, n, grad5, grad6, scratch4_xhat, scratch4_istd, 23835648, 23836416); // op 4: embeddings.LayerNorm (layernorm)
-    backward3(gp, n);
-    addBackward1(n, grad2, grad3, grad4); // op 2: add
+    addBackward1(n, grad3, grad4, grad5); // op 3: add
+    backward2(gp, n);
     backward1(gp, n);
     backward0(gp, n);
   }
@@ -4490,58 +4560,58 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 1: embeddings.token_type_embeddings (embedding). */
+  /** Forward of op 1: embeddings.position_embeddings (positional). */
   function forward1(p: Float32Array, n: number): void {
-    // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23440896]; [512] ids per sample → [512, 768]: one row copied per id
-    for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-      const w = 23440896 + act1[r]! * 768;
-      for (let d = 0; d < 768; d++) act3[yo + d] = p[w + d]!;
+    // embeddings.position_embeddings: positional, table 512 × 768 at p[23440896]; rows 0..511 added to the 512 positions of [512, 768]
+    for (let o = 0, e = n * 393216; o < e; o += 393216) {
+      for (let j = 0; j < 393216; j++) act3[o + j] = act2[o + j]! + p[23440896 + j]!;
     }
   }
 
-  /** Backward of op 1: embeddings.token_type_embeddings (embedding). */
+  /** Backward of op 1: embeddings.position_embeddings (positional). */
   function backward1(gp: Float32Array, n: number): void {
-    // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23440896]; [512] ids per sample → [512, 768], backward: each id's output gradient is added to its own row only
+    // embeddings.position_embeddings: positional backward: dx += dy, rows 0..511 of the table (768 wide) += Σ over the batch of dy
+    for (let o = 0, e = n * 393216; o < e; o += 393216) {
+      for (let j = 0; j < 393216; j++) {
+        const d = grad3[o + j]!;
+        grad2[o + j]! += d;
+        gp[23440896 + j]! += d;
+      }
+    }
+  }
+
+  /** Forward of op 2: embeddings.token_type_embeddings (embedding). */
+  function forward2(p: Float32Array, n: number): void {
+    // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23834112]; [512] ids per sample → [512, 768]: one row copied per id
+    for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
+      const w = 23834112 + act1[r]! * 768;
+      for (let d = 0; d < 768; d++) act4[yo + d] = p[w + d]!;
+    }
+  }
+
+  /** Backward of op 2: embeddings.token_type_embeddings (embedding). */
+  function backward2(gp: Float32Array, n: number): void {
+    // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23834112]; [512] ids per sample → [512, 768], backward: each id's output gradient is added to its own row only
     for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
       const id = act1[r]!;
-      const w = 23440896 + id * 768;
-      for (let d = 0; d < 768; d++) gp[w + d]! += grad3[yo + d]!;
+      const w = 23834112 + id * 768;
+      for (let d = 0; d < 768; d++) gp[w + d]! += grad4[yo + d]!;
     }
   }
 
-  /** Forward of the 25 ops 2, 8, 14, 18, 24, 28, … (add, one shape): each call passes its arrays and offsets. */
+  /** Forward of the 25 ops 3, 8, 14, 18, 24, 28, … (add, one shape): each call passes its arrays and offsets. */
   function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
     // add
     for (let i = 0, e = n * 393216; i < e; i++) output[i] = input0[i]! + input1[i]!;
   }
 
-  /** Backward of the 25 ops 2, 8, 14, 18, 24, 28, … (add, one shape): each call passes its arrays and offsets. */
+  /** Backward of the 25 ops 3, 8, 14, 18, 24, 28, … (add, one shape): each call passes its arrays and offsets. */
   function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
     // add backward
     for (let i = 0, e = n * 393216; i < e; i++) {
       const g = outputGrad[i]!;
       inputGrad0[i]! += g;
       inputGrad1[i]! += g;
-    }
-  }
-
-  /** Forward of op 3: embeddings.position_embeddings (positional). */
-  function forward3(p: Float32Array, n: number): void {
-    // embeddings.position_embeddings: positional, table 512 × 768 at p[23442432]; rows 0..511 added to the 512 positions of [512, 768]
-    for (let o = 0, e = n * 393216; o < e; o += 393216) {
-      for (let j = 0; j < 393216; j++) act5[o + j] = act4[o + j]! + p[23442432 + j]!;
-    }
-  }
-
-  /** Backward of op 3: embeddings.position_embeddings (positional). */
-  function backward3(gp: Float32Array, n: number): void {
-    // embeddings.position_embeddings: positional backward: dx += dy, rows 0..511 of the table (768 wide) += Σ over the batch of dy
-    for (let o = 0, e = n * 393216; o < e; o += 393216) {
-      for (let j = 0; j < 393216; j++) {
-        const d = grad5[o + j]!;
-        grad4[o + j]! += d;
-        gp[23442432 + j]! += d;
-      }
     }
   }
 
@@ -4648,15 +4718,15 @@ function createEngine() {
     for (let i = 0, e = n * 393216; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
   }
 
-  /** Forward of op 6: encoder.layer.0.attention.self (attention). */
+  /** Forward of op 6: encoder.layer.0.attention (attention). */
   function forward6(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.0.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.0.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act7, scratch6_q, n * 512, 768, 768, 23837184, 24427008, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act7, scratch6_k, n * 512, 768, 768, 24427776, 25017600, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act7, scratch6_v, n * 512, 768, 768, 25018368, 25608192, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -4697,18 +4767,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch6_heads, act8, n * 512, 768, 768, 25608960, 26198784, 0, 768, 1);
   }
 
-  /** Backward of op 6: encoder.layer.0.attention.self (attention). */
+  /** Backward of op 6: encoder.layer.0.attention (attention). */
   function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.0.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.0.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch6_d_heads.fill(0, 0, n * 393216);
     scratch6_d_q.fill(0, 0, n * 393216);
     scratch6_d_k.fill(0, 0, n * 393216);
     scratch6_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -4762,11 +4832,11 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act7, grad7, scratch6_d_q, n * 512, 768, 768, 23837184, 24427008, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act7, grad7, scratch6_d_k, n * 512, 768, 768, 24427776, 25017600, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act7, grad7, scratch6_d_v, n * 512, 768, 768, 25018368, 25608192, true, 0, 768, 1);
   }
 
@@ -4846,15 +4916,15 @@ function createEngine() {
     denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
   }
 
-  /** Forward of op 16: encoder.layer.1.attention.self (attention). */
+  /** Forward of op 16: encoder.layer.1.attention (attention). */
   function forward16(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.1.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.1.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act17, scratch16_q, n * 512, 768, 768, 30925056, 31514880, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act17, scratch16_k, n * 512, 768, 768, 31515648, 32105472, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act17, scratch16_v, n * 512, 768, 768, 32106240, 32696064, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -4895,18 +4965,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch16_heads, act18, n * 512, 768, 768, 32696832, 33286656, 0, 768, 1);
   }
 
-  /** Backward of op 16: encoder.layer.1.attention.self (attention). */
+  /** Backward of op 16: encoder.layer.1.attention (attention). */
   function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.1.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.1.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch16_d_heads.fill(0, 0, n * 393216);
     scratch16_d_q.fill(0, 0, n * 393216);
     scratch16_d_k.fill(0, 0, n * 393216);
     scratch16_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -4960,23 +5030,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act17, grad17, scratch16_d_q, n * 512, 768, 768, 30925056, 31514880, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act17, grad17, scratch16_d_k, n * 512, 768, 768, 31515648, 32105472, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act17, grad17, scratch16_d_v, n * 512, 768, 768, 32106240, 32696064, true, 0, 768, 1);
   }
 
-  /** Forward of op 26: encoder.layer.2.attention.self (attention). */
+  /** Forward of op 26: encoder.layer.2.attention (attention). */
   function forward26(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.2.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.2.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act27, scratch26_q, n * 512, 768, 768, 38012928, 38602752, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act27, scratch26_k, n * 512, 768, 768, 38603520, 39193344, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act27, scratch26_v, n * 512, 768, 768, 39194112, 39783936, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5017,18 +5087,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch26_heads, act28, n * 512, 768, 768, 39784704, 40374528, 0, 768, 1);
   }
 
-  /** Backward of op 26: encoder.layer.2.attention.self (attention). */
+  /** Backward of op 26: encoder.layer.2.attention (attention). */
   function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.2.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.2.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch26_d_heads.fill(0, 0, n * 393216);
     scratch26_d_q.fill(0, 0, n * 393216);
     scratch26_d_k.fill(0, 0, n * 393216);
     scratch26_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -5082,23 +5152,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act27, grad27, scratch26_d_q, n * 512, 768, 768, 38012928, 38602752, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act27, grad27, scratch26_d_k, n * 512, 768, 768, 38603520, 39193344, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act27, grad27, scratch26_d_v, n * 512, 768, 768, 39194112, 39783936, true, 0, 768, 1);
   }
 
-  /** Forward of op 36: encoder.layer.3.attention.self (attention). */
+  /** Forward of op 36: encoder.layer.3.attention (attention). */
   function forward36(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.3.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.3.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act37, scratch36_q, n * 512, 768, 768, 45100800, 45690624, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act37, scratch36_k, n * 512, 768, 768, 45691392, 46281216, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act37, scratch36_v, n * 512, 768, 768, 46281984, 46871808, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5139,18 +5209,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch36_heads, act38, n * 512, 768, 768, 46872576, 47462400, 0, 768, 1);
   }
 
-  /** Backward of op 36: encoder.layer.3.attention.self (attention). */
+  /** Backward of op 36: encoder.layer.3.attention (attention). */
   function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.3.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.3.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch36_d_heads.fill(0, 0, n * 393216);
     scratch36_d_q.fill(0, 0, n * 393216);
     scratch36_d_k.fill(0, 0, n * 393216);
     scratch36_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -5204,23 +5274,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act37, grad37, scratch36_d_q, n * 512, 768, 768, 45100800, 45690624, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act37, grad37, scratch36_d_k, n * 512, 768, 768, 45691392, 46281216, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act37, grad37, scratch36_d_v, n * 512, 768, 768, 46281984, 46871808, true, 0, 768, 1);
   }
 
-  /** Forward of op 46: encoder.layer.4.attention.self (attention). */
+  /** Forward of op 46: encoder.layer.4.attention (attention). */
   function forward46(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.4.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.4.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act47, scratch46_q, n * 512, 768, 768, 52188672, 52778496, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act47, scratch46_k, n * 512, 768, 768, 52779264, 53369088, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act47, scratch46_v, n * 512, 768, 768, 53369856, 53959680, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5261,18 +5331,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch46_heads, act48, n * 512, 768, 768, 53960448, 54550272, 0, 768, 1);
   }
 
-  /** Backward of op 46: encoder.layer.4.attention.self (attention). */
+  /** Backward of op 46: encoder.layer.4.attention (attention). */
   function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.4.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.4.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch46_d_heads.fill(0, 0, n * 393216);
     scratch46_d_q.fill(0, 0, n * 393216);
     scratch46_d_k.fill(0, 0, n * 393216);
     scratch46_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -5326,23 +5396,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act47, grad47, scratch46_d_q, n * 512, 768, 768, 52188672, 52778496, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act47, grad47, scratch46_d_k, n * 512, 768, 768, 52779264, 53369088, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act47, grad47, scratch46_d_v, n * 512, 768, 768, 53369856, 53959680, true, 0, 768, 1);
   }
 
-  /** Forward of op 56: encoder.layer.5.attention.self (attention). */
+  /** Forward of op 56: encoder.layer.5.attention (attention). */
   function forward56(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.5.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.5.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act57, scratch56_q, n * 512, 768, 768, 59276544, 59866368, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act57, scratch56_k, n * 512, 768, 768, 59867136, 60456960, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act57, scratch56_v, n * 512, 768, 768, 60457728, 61047552, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5383,18 +5453,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch56_heads, act58, n * 512, 768, 768, 61048320, 61638144, 0, 768, 1);
   }
 
-  /** Backward of op 56: encoder.layer.5.attention.self (attention). */
+  /** Backward of op 56: encoder.layer.5.attention (attention). */
   function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.5.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.5.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch56_d_heads.fill(0, 0, n * 393216);
     scratch56_d_q.fill(0, 0, n * 393216);
     scratch56_d_k.fill(0, 0, n * 393216);
     scratch56_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -5448,23 +5518,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act57, grad57, scratch56_d_q, n * 512, 768, 768, 59276544, 59866368, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act57, grad57, scratch56_d_k, n * 512, 768, 768, 59867136, 60456960, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act57, grad57, scratch56_d_v, n * 512, 768, 768, 60457728, 61047552, true, 0, 768, 1);
   }
 
-  /** Forward of op 66: encoder.layer.6.attention.self (attention). */
+  /** Forward of op 66: encoder.layer.6.attention (attention). */
   function forward66(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.6.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.6.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act67, scratch66_q, n * 512, 768, 768, 66364416, 66954240, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act67, scratch66_k, n * 512, 768, 768, 66955008, 67544832, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act67, scratch66_v, n * 512, 768, 768, 67545600, 68135424, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5505,18 +5575,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch66_heads, act68, n * 512, 768, 768, 68136192, 68726016, 0, 768, 1);
   }
 
-  /** Backward of op 66: encoder.layer.6.attention.self (attention). */
+  /** Backward of op 66: encoder.layer.6.attention (attention). */
   function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.6.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.6.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch66_d_heads.fill(0, 0, n * 393216);
     scratch66_d_q.fill(0, 0, n * 393216);
     scratch66_d_k.fill(0, 0, n * 393216);
     scratch66_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -5570,23 +5640,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act67, grad67, scratch66_d_q, n * 512, 768, 768, 66364416, 66954240, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act67, grad67, scratch66_d_k, n * 512, 768, 768, 66955008, 67544832, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act67, grad67, scratch66_d_v, n * 512, 768, 768, 67545600, 68135424, true, 0, 768, 1);
   }
 
-  /** Forward of op 76: encoder.layer.7.attention.self (attention). */
+  /** Forward of op 76: encoder.layer.7.attention (attention). */
   function forward76(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.7.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.7.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act77, scratch76_q, n * 512, 768, 768, 73452288, 74042112, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act77, scratch76_k, n * 512, 768, 768, 74042880, 74632704, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act77, scratch76_v, n * 512, 768, 768, 74633472, 75223296, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5627,18 +5697,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch76_heads, act78, n * 512, 768, 768, 75224064, 75813888, 0, 768, 1);
   }
 
-  /** Backward of op 76: encoder.layer.7.attention.self (attention). */
+  /** Backward of op 76: encoder.layer.7.attention (attention). */
   function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.7.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.7.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch76_d_heads.fill(0, 0, n * 393216);
     scratch76_d_q.fill(0, 0, n * 393216);
     scratch76_d_k.fill(0, 0, n * 393216);
     scratch76_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -5692,23 +5762,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act77, grad77, scratch76_d_q, n * 512, 768, 768, 73452288, 74042112, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act77, grad77, scratch76_d_k, n * 512, 768, 768, 74042880, 74632704, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act77, grad77, scratch76_d_v, n * 512, 768, 768, 74633472, 75223296, true, 0, 768, 1);
   }
 
-  /** Forward of op 86: encoder.layer.8.attention.self (attention). */
+  /** Forward of op 86: encoder.layer.8.attention (attention). */
   function forward86(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.8.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.8.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act87, scratch86_q, n * 512, 768, 768, 80540160, 81129984, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act87, scratch86_k, n * 512, 768, 768, 81130752, 81720576, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act87, scratch86_v, n * 512, 768, 768, 81721344, 82311168, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5749,18 +5819,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch86_heads, act88, n * 512, 768, 768, 82311936, 82901760, 0, 768, 1);
   }
 
-  /** Backward of op 86: encoder.layer.8.attention.self (attention). */
+  /** Backward of op 86: encoder.layer.8.attention (attention). */
   function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.8.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.8.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch86_d_heads.fill(0, 0, n * 393216);
     scratch86_d_q.fill(0, 0, n * 393216);
     scratch86_d_k.fill(0, 0, n * 393216);
     scratch86_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -5814,23 +5884,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act87, grad87, scratch86_d_q, n * 512, 768, 768, 80540160, 81129984, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act87, grad87, scratch86_d_k, n * 512, 768, 768, 81130752, 81720576, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act87, grad87, scratch86_d_v, n * 512, 768, 768, 81721344, 82311168, true, 0, 768, 1);
   }
 
-  /** Forward of op 96: encoder.layer.9.attention.self (attention). */
+  /** Forward of op 96: encoder.layer.9.attention (attention). */
   function forward96(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.9.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.9.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act97, scratch96_q, n * 512, 768, 768, 87628032, 88217856, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act97, scratch96_k, n * 512, 768, 768, 88218624, 88808448, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act97, scratch96_v, n * 512, 768, 768, 88809216, 89399040, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5871,18 +5941,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch96_heads, act98, n * 512, 768, 768, 89399808, 89989632, 0, 768, 1);
   }
 
-  /** Backward of op 96: encoder.layer.9.attention.self (attention). */
+  /** Backward of op 96: encoder.layer.9.attention (attention). */
   function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.9.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.9.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch96_d_heads.fill(0, 0, n * 393216);
     scratch96_d_q.fill(0, 0, n * 393216);
     scratch96_d_k.fill(0, 0, n * 393216);
     scratch96_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -5936,23 +6006,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act97, grad97, scratch96_d_q, n * 512, 768, 768, 87628032, 88217856, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act97, grad97, scratch96_d_k, n * 512, 768, 768, 88218624, 88808448, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act97, grad97, scratch96_d_v, n * 512, 768, 768, 88809216, 89399040, true, 0, 768, 1);
   }
 
-  /** Forward of op 106: encoder.layer.10.attention.self (attention). */
+  /** Forward of op 106: encoder.layer.10.attention (attention). */
   function forward106(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.10.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.10.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act107, scratch106_q, n * 512, 768, 768, 94715904, 95305728, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act107, scratch106_k, n * 512, 768, 768, 95306496, 95896320, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act107, scratch106_v, n * 512, 768, 768, 95897088, 96486912, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5993,18 +6063,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch106_heads, act108, n * 512, 768, 768, 96487680, 97077504, 0, 768, 1);
   }
 
-  /** Backward of op 106: encoder.layer.10.attention.self (attention). */
+  /** Backward of op 106: encoder.layer.10.attention (attention). */
   function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.10.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.10.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch106_d_heads.fill(0, 0, n * 393216);
     scratch106_d_q.fill(0, 0, n * 393216);
     scratch106_d_k.fill(0, 0, n * 393216);
     scratch106_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -6058,23 +6128,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(p, gp, act107, grad107, scratch106_d_q, n * 512, 768, 768, 94715904, 95305728, true, 0, 768, 1);
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(p, gp, act107, grad107, scratch106_d_k, n * 512, 768, 768, 95306496, 95896320, true, 0, 768, 1);
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(p, gp, act107, grad107, scratch106_d_v, n * 512, 768, 768, 95897088, 96486912, true, 0, 768, 1);
   }
 
-  /** Forward of op 116: encoder.layer.11.attention.self (attention). */
+  /** Forward of op 116: encoder.layer.11.attention (attention). */
   function forward116(p: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.11.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+    // encoder.layer.11.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (q_proj)ᵀ + bias, every position of every sample
+    // q = x · (self.query)ᵀ + bias, every position of every sample
     denseTiledForward(p, act117, scratch116_q, n * 512, 768, 768, 101803776, 102393600, 0, 768, 1);
-    // k = x · (k_proj)ᵀ + bias, every position of every sample
+    // k = x · (self.key)ᵀ + bias, every position of every sample
     denseTiledForward(p, act117, scratch116_k, n * 512, 768, 768, 102394368, 102984192, 0, 768, 1);
-    // v = x · (v_proj)ᵀ + bias, every position of every sample
+    // v = x · (self.value)ᵀ + bias, every position of every sample
     denseTiledForward(p, act117, scratch116_v, n * 512, 768, 768, 102984960, 103574784, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -6115,18 +6185,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
+    // output projection: y = heads · output.denseᵀ + bias
     denseTiledForward(p, scratch116_heads, act118, n * 512, 768, 768, 103575552, 104165376, 0, 768, 1);
   }
 
-  /** Backward of op 116: encoder.layer.11.attention.self (attention). */
+  /** Backward of op 116: encoder.layer.11.attention (attention). */
   function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // encoder.layer.11.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // encoder.layer.11.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training, backward
     scratch116_d_heads.fill(0, 0, n * 393216);
     scratch116_d_q.fill(0, 0, n * 393216);
     scratch116_d_k.fill(0, 0, n * 393216);
     scratch116_d_v.fill(0, 0, n * 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+    // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
     denseTiledBackward(
       p,
       gp,
@@ -6180,7 +6250,7 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+    // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
     denseTiledBackward(
       p,
       gp,
@@ -6197,7 +6267,7 @@ function createEngine() {
       768,
       1,
     );
-    // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+    // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
     denseTiledBackward(
       p,
       gp,
@@ -6214,7 +6284,7 @@ function createEngine() {
       768,
       1,
     );
-    // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+    // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
     denseTiledBackward(
       p,
       gp,
@@ -6364,8 +6434,8 @@ function createEngine() {
   /** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
   const trainableRanges: readonly (readonly [number, number])[] = [
     [0, 23440896],
-    [23440896, 23442432],
-    [23442432, 23835648],
+    [23440896, 23834112],
+    [23834112, 23835648],
     [23835648, 23836416],
     [23836416, 23837184],
     [23837184, 24427008],

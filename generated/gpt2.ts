@@ -63,427 +63,924 @@ export const bufferCount = 0;
 
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
-  { name: "wte.weight", shape: [50257, 768], role: "embedding", offset: 0, size: 38597376, trainable: true },
-  { name: "wpe.weight", shape: [1024, 768], role: "embedding", offset: 38597376, size: 786432, trainable: true },
-  { name: "h.0.ln_1.weight", shape: [768], role: "normScale", offset: 39383808, size: 768, trainable: true },
-  { name: "h.0.ln_1.bias", shape: [768], role: "normShift", offset: 39384576, size: 768, trainable: true },
   {
-    name: "h.0.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.wte.weight",
+    shape: [50257, 768],
+    role: "embedding",
+    offset: 0,
+    size: 38597376,
+    trainable: true,
+  },
+  {
+    name: "transformer.wpe.weight",
+    shape: [1024, 768],
+    role: "embedding",
+    offset: 38597376,
+    size: 786432,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.0.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 39383808,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.0.ln_1.bias", shape: [768], role: "normShift", offset: 39384576, size: 768, trainable: true },
+  {
+    name: "transformer.h.0.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 39385344,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.0.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 41154816, size: 2304, trainable: true },
   {
-    name: "h.0.attn.out_proj.weight",
+    name: "transformer.h.0.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 41154816,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.0.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 41157120,
     size: 589824,
     trainable: true,
   },
-  { name: "h.0.attn.out_proj.bias", shape: [768], role: "bias", offset: 41746944, size: 768, trainable: true },
-  { name: "h.0.ln_2.weight", shape: [768], role: "normScale", offset: 41747712, size: 768, trainable: true },
-  { name: "h.0.ln_2.bias", shape: [768], role: "normShift", offset: 41748480, size: 768, trainable: true },
-  { name: "h.0.mlp.c_fc.weight", shape: [3072, 768], role: "matrix", offset: 41749248, size: 2359296, trainable: true },
-  { name: "h.0.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 44108544, size: 3072, trainable: true },
   {
-    name: "h.0.mlp.c_proj.weight",
+    name: "transformer.h.0.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 41746944,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.0.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 41747712,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.0.ln_2.bias", shape: [768], role: "normShift", offset: 41748480, size: 768, trainable: true },
+  {
+    name: "transformer.h.0.mlp.c_fc.weight",
     shape: [768, 3072],
+    role: "matrix",
+    offset: 41749248,
+    size: 2359296,
+    trainable: true,
+  },
+  { name: "transformer.h.0.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 44108544, size: 3072, trainable: true },
+  {
+    name: "transformer.h.0.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 44111616,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.0.mlp.c_proj.bias", shape: [768], role: "bias", offset: 46470912, size: 768, trainable: true },
-  { name: "h.1.ln_1.weight", shape: [768], role: "normScale", offset: 46471680, size: 768, trainable: true },
-  { name: "h.1.ln_1.bias", shape: [768], role: "normShift", offset: 46472448, size: 768, trainable: true },
+  { name: "transformer.h.0.mlp.c_proj.bias", shape: [768], role: "bias", offset: 46470912, size: 768, trainable: true },
   {
-    name: "h.1.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.1.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 46471680,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.1.ln_1.bias", shape: [768], role: "normShift", offset: 46472448, size: 768, trainable: true },
+  {
+    name: "transformer.h.1.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 46473216,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.1.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 48242688, size: 2304, trainable: true },
   {
-    name: "h.1.attn.out_proj.weight",
+    name: "transformer.h.1.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 48242688,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.1.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 48244992,
     size: 589824,
     trainable: true,
   },
-  { name: "h.1.attn.out_proj.bias", shape: [768], role: "bias", offset: 48834816, size: 768, trainable: true },
-  { name: "h.1.ln_2.weight", shape: [768], role: "normScale", offset: 48835584, size: 768, trainable: true },
-  { name: "h.1.ln_2.bias", shape: [768], role: "normShift", offset: 48836352, size: 768, trainable: true },
-  { name: "h.1.mlp.c_fc.weight", shape: [3072, 768], role: "matrix", offset: 48837120, size: 2359296, trainable: true },
-  { name: "h.1.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 51196416, size: 3072, trainable: true },
   {
-    name: "h.1.mlp.c_proj.weight",
+    name: "transformer.h.1.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 48834816,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.1.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 48835584,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.1.ln_2.bias", shape: [768], role: "normShift", offset: 48836352, size: 768, trainable: true },
+  {
+    name: "transformer.h.1.mlp.c_fc.weight",
     shape: [768, 3072],
+    role: "matrix",
+    offset: 48837120,
+    size: 2359296,
+    trainable: true,
+  },
+  { name: "transformer.h.1.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 51196416, size: 3072, trainable: true },
+  {
+    name: "transformer.h.1.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 51199488,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.1.mlp.c_proj.bias", shape: [768], role: "bias", offset: 53558784, size: 768, trainable: true },
-  { name: "h.2.ln_1.weight", shape: [768], role: "normScale", offset: 53559552, size: 768, trainable: true },
-  { name: "h.2.ln_1.bias", shape: [768], role: "normShift", offset: 53560320, size: 768, trainable: true },
+  { name: "transformer.h.1.mlp.c_proj.bias", shape: [768], role: "bias", offset: 53558784, size: 768, trainable: true },
   {
-    name: "h.2.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.2.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 53559552,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.2.ln_1.bias", shape: [768], role: "normShift", offset: 53560320, size: 768, trainable: true },
+  {
+    name: "transformer.h.2.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 53561088,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.2.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 55330560, size: 2304, trainable: true },
   {
-    name: "h.2.attn.out_proj.weight",
+    name: "transformer.h.2.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 55330560,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.2.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 55332864,
     size: 589824,
     trainable: true,
   },
-  { name: "h.2.attn.out_proj.bias", shape: [768], role: "bias", offset: 55922688, size: 768, trainable: true },
-  { name: "h.2.ln_2.weight", shape: [768], role: "normScale", offset: 55923456, size: 768, trainable: true },
-  { name: "h.2.ln_2.bias", shape: [768], role: "normShift", offset: 55924224, size: 768, trainable: true },
-  { name: "h.2.mlp.c_fc.weight", shape: [3072, 768], role: "matrix", offset: 55924992, size: 2359296, trainable: true },
-  { name: "h.2.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 58284288, size: 3072, trainable: true },
   {
-    name: "h.2.mlp.c_proj.weight",
+    name: "transformer.h.2.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 55922688,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.2.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 55923456,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.2.ln_2.bias", shape: [768], role: "normShift", offset: 55924224, size: 768, trainable: true },
+  {
+    name: "transformer.h.2.mlp.c_fc.weight",
     shape: [768, 3072],
+    role: "matrix",
+    offset: 55924992,
+    size: 2359296,
+    trainable: true,
+  },
+  { name: "transformer.h.2.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 58284288, size: 3072, trainable: true },
+  {
+    name: "transformer.h.2.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 58287360,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.2.mlp.c_proj.bias", shape: [768], role: "bias", offset: 60646656, size: 768, trainable: true },
-  { name: "h.3.ln_1.weight", shape: [768], role: "normScale", offset: 60647424, size: 768, trainable: true },
-  { name: "h.3.ln_1.bias", shape: [768], role: "normShift", offset: 60648192, size: 768, trainable: true },
+  { name: "transformer.h.2.mlp.c_proj.bias", shape: [768], role: "bias", offset: 60646656, size: 768, trainable: true },
   {
-    name: "h.3.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.3.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 60647424,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.3.ln_1.bias", shape: [768], role: "normShift", offset: 60648192, size: 768, trainable: true },
+  {
+    name: "transformer.h.3.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 60648960,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.3.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 62418432, size: 2304, trainable: true },
   {
-    name: "h.3.attn.out_proj.weight",
+    name: "transformer.h.3.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 62418432,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.3.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 62420736,
     size: 589824,
     trainable: true,
   },
-  { name: "h.3.attn.out_proj.bias", shape: [768], role: "bias", offset: 63010560, size: 768, trainable: true },
-  { name: "h.3.ln_2.weight", shape: [768], role: "normScale", offset: 63011328, size: 768, trainable: true },
-  { name: "h.3.ln_2.bias", shape: [768], role: "normShift", offset: 63012096, size: 768, trainable: true },
-  { name: "h.3.mlp.c_fc.weight", shape: [3072, 768], role: "matrix", offset: 63012864, size: 2359296, trainable: true },
-  { name: "h.3.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 65372160, size: 3072, trainable: true },
   {
-    name: "h.3.mlp.c_proj.weight",
+    name: "transformer.h.3.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 63010560,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.3.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 63011328,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.3.ln_2.bias", shape: [768], role: "normShift", offset: 63012096, size: 768, trainable: true },
+  {
+    name: "transformer.h.3.mlp.c_fc.weight",
     shape: [768, 3072],
+    role: "matrix",
+    offset: 63012864,
+    size: 2359296,
+    trainable: true,
+  },
+  { name: "transformer.h.3.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 65372160, size: 3072, trainable: true },
+  {
+    name: "transformer.h.3.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 65375232,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.3.mlp.c_proj.bias", shape: [768], role: "bias", offset: 67734528, size: 768, trainable: true },
-  { name: "h.4.ln_1.weight", shape: [768], role: "normScale", offset: 67735296, size: 768, trainable: true },
-  { name: "h.4.ln_1.bias", shape: [768], role: "normShift", offset: 67736064, size: 768, trainable: true },
+  { name: "transformer.h.3.mlp.c_proj.bias", shape: [768], role: "bias", offset: 67734528, size: 768, trainable: true },
   {
-    name: "h.4.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.4.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 67735296,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.4.ln_1.bias", shape: [768], role: "normShift", offset: 67736064, size: 768, trainable: true },
+  {
+    name: "transformer.h.4.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 67736832,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.4.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 69506304, size: 2304, trainable: true },
   {
-    name: "h.4.attn.out_proj.weight",
+    name: "transformer.h.4.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 69506304,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.4.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 69508608,
     size: 589824,
     trainable: true,
   },
-  { name: "h.4.attn.out_proj.bias", shape: [768], role: "bias", offset: 70098432, size: 768, trainable: true },
-  { name: "h.4.ln_2.weight", shape: [768], role: "normScale", offset: 70099200, size: 768, trainable: true },
-  { name: "h.4.ln_2.bias", shape: [768], role: "normShift", offset: 70099968, size: 768, trainable: true },
-  { name: "h.4.mlp.c_fc.weight", shape: [3072, 768], role: "matrix", offset: 70100736, size: 2359296, trainable: true },
-  { name: "h.4.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 72460032, size: 3072, trainable: true },
   {
-    name: "h.4.mlp.c_proj.weight",
+    name: "transformer.h.4.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 70098432,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.4.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 70099200,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.4.ln_2.bias", shape: [768], role: "normShift", offset: 70099968, size: 768, trainable: true },
+  {
+    name: "transformer.h.4.mlp.c_fc.weight",
     shape: [768, 3072],
+    role: "matrix",
+    offset: 70100736,
+    size: 2359296,
+    trainable: true,
+  },
+  { name: "transformer.h.4.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 72460032, size: 3072, trainable: true },
+  {
+    name: "transformer.h.4.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 72463104,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.4.mlp.c_proj.bias", shape: [768], role: "bias", offset: 74822400, size: 768, trainable: true },
-  { name: "h.5.ln_1.weight", shape: [768], role: "normScale", offset: 74823168, size: 768, trainable: true },
-  { name: "h.5.ln_1.bias", shape: [768], role: "normShift", offset: 74823936, size: 768, trainable: true },
+  { name: "transformer.h.4.mlp.c_proj.bias", shape: [768], role: "bias", offset: 74822400, size: 768, trainable: true },
   {
-    name: "h.5.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.5.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 74823168,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.5.ln_1.bias", shape: [768], role: "normShift", offset: 74823936, size: 768, trainable: true },
+  {
+    name: "transformer.h.5.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 74824704,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.5.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 76594176, size: 2304, trainable: true },
   {
-    name: "h.5.attn.out_proj.weight",
+    name: "transformer.h.5.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 76594176,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.5.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 76596480,
     size: 589824,
     trainable: true,
   },
-  { name: "h.5.attn.out_proj.bias", shape: [768], role: "bias", offset: 77186304, size: 768, trainable: true },
-  { name: "h.5.ln_2.weight", shape: [768], role: "normScale", offset: 77187072, size: 768, trainable: true },
-  { name: "h.5.ln_2.bias", shape: [768], role: "normShift", offset: 77187840, size: 768, trainable: true },
-  { name: "h.5.mlp.c_fc.weight", shape: [3072, 768], role: "matrix", offset: 77188608, size: 2359296, trainable: true },
-  { name: "h.5.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 79547904, size: 3072, trainable: true },
   {
-    name: "h.5.mlp.c_proj.weight",
+    name: "transformer.h.5.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 77186304,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.5.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 77187072,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.5.ln_2.bias", shape: [768], role: "normShift", offset: 77187840, size: 768, trainable: true },
+  {
+    name: "transformer.h.5.mlp.c_fc.weight",
     shape: [768, 3072],
+    role: "matrix",
+    offset: 77188608,
+    size: 2359296,
+    trainable: true,
+  },
+  { name: "transformer.h.5.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 79547904, size: 3072, trainable: true },
+  {
+    name: "transformer.h.5.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 79550976,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.5.mlp.c_proj.bias", shape: [768], role: "bias", offset: 81910272, size: 768, trainable: true },
-  { name: "h.6.ln_1.weight", shape: [768], role: "normScale", offset: 81911040, size: 768, trainable: true },
-  { name: "h.6.ln_1.bias", shape: [768], role: "normShift", offset: 81911808, size: 768, trainable: true },
+  { name: "transformer.h.5.mlp.c_proj.bias", shape: [768], role: "bias", offset: 81910272, size: 768, trainable: true },
   {
-    name: "h.6.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.6.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 81911040,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.6.ln_1.bias", shape: [768], role: "normShift", offset: 81911808, size: 768, trainable: true },
+  {
+    name: "transformer.h.6.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 81912576,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.6.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 83682048, size: 2304, trainable: true },
   {
-    name: "h.6.attn.out_proj.weight",
+    name: "transformer.h.6.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 83682048,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.6.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 83684352,
     size: 589824,
     trainable: true,
   },
-  { name: "h.6.attn.out_proj.bias", shape: [768], role: "bias", offset: 84274176, size: 768, trainable: true },
-  { name: "h.6.ln_2.weight", shape: [768], role: "normScale", offset: 84274944, size: 768, trainable: true },
-  { name: "h.6.ln_2.bias", shape: [768], role: "normShift", offset: 84275712, size: 768, trainable: true },
-  { name: "h.6.mlp.c_fc.weight", shape: [3072, 768], role: "matrix", offset: 84276480, size: 2359296, trainable: true },
-  { name: "h.6.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 86635776, size: 3072, trainable: true },
   {
-    name: "h.6.mlp.c_proj.weight",
+    name: "transformer.h.6.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 84274176,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.6.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 84274944,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.6.ln_2.bias", shape: [768], role: "normShift", offset: 84275712, size: 768, trainable: true },
+  {
+    name: "transformer.h.6.mlp.c_fc.weight",
     shape: [768, 3072],
+    role: "matrix",
+    offset: 84276480,
+    size: 2359296,
+    trainable: true,
+  },
+  { name: "transformer.h.6.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 86635776, size: 3072, trainable: true },
+  {
+    name: "transformer.h.6.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 86638848,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.6.mlp.c_proj.bias", shape: [768], role: "bias", offset: 88998144, size: 768, trainable: true },
-  { name: "h.7.ln_1.weight", shape: [768], role: "normScale", offset: 88998912, size: 768, trainable: true },
-  { name: "h.7.ln_1.bias", shape: [768], role: "normShift", offset: 88999680, size: 768, trainable: true },
+  { name: "transformer.h.6.mlp.c_proj.bias", shape: [768], role: "bias", offset: 88998144, size: 768, trainable: true },
   {
-    name: "h.7.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.7.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 88998912,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.7.ln_1.bias", shape: [768], role: "normShift", offset: 88999680, size: 768, trainable: true },
+  {
+    name: "transformer.h.7.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 89000448,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.7.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 90769920, size: 2304, trainable: true },
   {
-    name: "h.7.attn.out_proj.weight",
+    name: "transformer.h.7.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 90769920,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.7.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 90772224,
     size: 589824,
     trainable: true,
   },
-  { name: "h.7.attn.out_proj.bias", shape: [768], role: "bias", offset: 91362048, size: 768, trainable: true },
-  { name: "h.7.ln_2.weight", shape: [768], role: "normScale", offset: 91362816, size: 768, trainable: true },
-  { name: "h.7.ln_2.bias", shape: [768], role: "normShift", offset: 91363584, size: 768, trainable: true },
-  { name: "h.7.mlp.c_fc.weight", shape: [3072, 768], role: "matrix", offset: 91364352, size: 2359296, trainable: true },
-  { name: "h.7.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 93723648, size: 3072, trainable: true },
   {
-    name: "h.7.mlp.c_proj.weight",
+    name: "transformer.h.7.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 91362048,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.7.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 91362816,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.7.ln_2.bias", shape: [768], role: "normShift", offset: 91363584, size: 768, trainable: true },
+  {
+    name: "transformer.h.7.mlp.c_fc.weight",
     shape: [768, 3072],
+    role: "matrix",
+    offset: 91364352,
+    size: 2359296,
+    trainable: true,
+  },
+  { name: "transformer.h.7.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 93723648, size: 3072, trainable: true },
+  {
+    name: "transformer.h.7.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 93726720,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.7.mlp.c_proj.bias", shape: [768], role: "bias", offset: 96086016, size: 768, trainable: true },
-  { name: "h.8.ln_1.weight", shape: [768], role: "normScale", offset: 96086784, size: 768, trainable: true },
-  { name: "h.8.ln_1.bias", shape: [768], role: "normShift", offset: 96087552, size: 768, trainable: true },
+  { name: "transformer.h.7.mlp.c_proj.bias", shape: [768], role: "bias", offset: 96086016, size: 768, trainable: true },
   {
-    name: "h.8.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.8.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 96086784,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.8.ln_1.bias", shape: [768], role: "normShift", offset: 96087552, size: 768, trainable: true },
+  {
+    name: "transformer.h.8.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 96088320,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.8.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 97857792, size: 2304, trainable: true },
   {
-    name: "h.8.attn.out_proj.weight",
+    name: "transformer.h.8.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 97857792,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.8.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 97860096,
     size: 589824,
     trainable: true,
   },
-  { name: "h.8.attn.out_proj.bias", shape: [768], role: "bias", offset: 98449920, size: 768, trainable: true },
-  { name: "h.8.ln_2.weight", shape: [768], role: "normScale", offset: 98450688, size: 768, trainable: true },
-  { name: "h.8.ln_2.bias", shape: [768], role: "normShift", offset: 98451456, size: 768, trainable: true },
-  { name: "h.8.mlp.c_fc.weight", shape: [3072, 768], role: "matrix", offset: 98452224, size: 2359296, trainable: true },
-  { name: "h.8.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 100811520, size: 3072, trainable: true },
   {
-    name: "h.8.mlp.c_proj.weight",
+    name: "transformer.h.8.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 98449920,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.8.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 98450688,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.8.ln_2.bias", shape: [768], role: "normShift", offset: 98451456, size: 768, trainable: true },
+  {
+    name: "transformer.h.8.mlp.c_fc.weight",
     shape: [768, 3072],
+    role: "matrix",
+    offset: 98452224,
+    size: 2359296,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.8.mlp.c_fc.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 100811520,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.8.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 100814592,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.8.mlp.c_proj.bias", shape: [768], role: "bias", offset: 103173888, size: 768, trainable: true },
-  { name: "h.9.ln_1.weight", shape: [768], role: "normScale", offset: 103174656, size: 768, trainable: true },
-  { name: "h.9.ln_1.bias", shape: [768], role: "normShift", offset: 103175424, size: 768, trainable: true },
   {
-    name: "h.9.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.8.mlp.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 103173888,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.9.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 103174656,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.9.ln_1.bias", shape: [768], role: "normShift", offset: 103175424, size: 768, trainable: true },
+  {
+    name: "transformer.h.9.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 103176192,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.9.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 104945664, size: 2304, trainable: true },
   {
-    name: "h.9.attn.out_proj.weight",
+    name: "transformer.h.9.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 104945664,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.9.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 104947968,
     size: 589824,
     trainable: true,
   },
-  { name: "h.9.attn.out_proj.bias", shape: [768], role: "bias", offset: 105537792, size: 768, trainable: true },
-  { name: "h.9.ln_2.weight", shape: [768], role: "normScale", offset: 105538560, size: 768, trainable: true },
-  { name: "h.9.ln_2.bias", shape: [768], role: "normShift", offset: 105539328, size: 768, trainable: true },
   {
-    name: "h.9.mlp.c_fc.weight",
-    shape: [3072, 768],
+    name: "transformer.h.9.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 105537792,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.9.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 105538560,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.h.9.ln_2.bias", shape: [768], role: "normShift", offset: 105539328, size: 768, trainable: true },
+  {
+    name: "transformer.h.9.mlp.c_fc.weight",
+    shape: [768, 3072],
     role: "matrix",
     offset: 105540096,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.9.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 107899392, size: 3072, trainable: true },
   {
-    name: "h.9.mlp.c_proj.weight",
-    shape: [768, 3072],
+    name: "transformer.h.9.mlp.c_fc.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 107899392,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.9.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 107902464,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.9.mlp.c_proj.bias", shape: [768], role: "bias", offset: 110261760, size: 768, trainable: true },
-  { name: "h.10.ln_1.weight", shape: [768], role: "normScale", offset: 110262528, size: 768, trainable: true },
-  { name: "h.10.ln_1.bias", shape: [768], role: "normShift", offset: 110263296, size: 768, trainable: true },
   {
-    name: "h.10.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.9.mlp.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 110261760,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.10.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 110262528,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.10.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 110263296,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.10.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 110264064,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.10.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 112033536, size: 2304, trainable: true },
   {
-    name: "h.10.attn.out_proj.weight",
+    name: "transformer.h.10.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 112033536,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.10.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 112035840,
     size: 589824,
     trainable: true,
   },
-  { name: "h.10.attn.out_proj.bias", shape: [768], role: "bias", offset: 112625664, size: 768, trainable: true },
-  { name: "h.10.ln_2.weight", shape: [768], role: "normScale", offset: 112626432, size: 768, trainable: true },
-  { name: "h.10.ln_2.bias", shape: [768], role: "normShift", offset: 112627200, size: 768, trainable: true },
   {
-    name: "h.10.mlp.c_fc.weight",
-    shape: [3072, 768],
+    name: "transformer.h.10.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 112625664,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.10.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 112626432,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.10.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 112627200,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.10.mlp.c_fc.weight",
+    shape: [768, 3072],
     role: "matrix",
     offset: 112627968,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.10.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 114987264, size: 3072, trainable: true },
   {
-    name: "h.10.mlp.c_proj.weight",
-    shape: [768, 3072],
+    name: "transformer.h.10.mlp.c_fc.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 114987264,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.10.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 114990336,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.10.mlp.c_proj.bias", shape: [768], role: "bias", offset: 117349632, size: 768, trainable: true },
-  { name: "h.11.ln_1.weight", shape: [768], role: "normScale", offset: 117350400, size: 768, trainable: true },
-  { name: "h.11.ln_1.bias", shape: [768], role: "normShift", offset: 117351168, size: 768, trainable: true },
   {
-    name: "h.11.attn.qkv_proj.weight",
-    shape: [2304, 768],
+    name: "transformer.h.10.mlp.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 117349632,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.11.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 117350400,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.11.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 117351168,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.11.attn.c_attn.weight",
+    shape: [768, 2304],
     role: "matrix",
     offset: 117351936,
     size: 1769472,
     trainable: true,
   },
-  { name: "h.11.attn.qkv_proj.bias", shape: [2304], role: "bias", offset: 119121408, size: 2304, trainable: true },
   {
-    name: "h.11.attn.out_proj.weight",
+    name: "transformer.h.11.attn.c_attn.bias",
+    shape: [2304],
+    role: "bias",
+    offset: 119121408,
+    size: 2304,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.11.attn.c_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 119123712,
     size: 589824,
     trainable: true,
   },
-  { name: "h.11.attn.out_proj.bias", shape: [768], role: "bias", offset: 119713536, size: 768, trainable: true },
-  { name: "h.11.ln_2.weight", shape: [768], role: "normScale", offset: 119714304, size: 768, trainable: true },
-  { name: "h.11.ln_2.bias", shape: [768], role: "normShift", offset: 119715072, size: 768, trainable: true },
   {
-    name: "h.11.mlp.c_fc.weight",
-    shape: [3072, 768],
+    name: "transformer.h.11.attn.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 119713536,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.11.ln_2.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 119714304,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.11.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 119715072,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.11.mlp.c_fc.weight",
+    shape: [768, 3072],
     role: "matrix",
     offset: 119715840,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.11.mlp.c_fc.bias", shape: [3072], role: "bias", offset: 122075136, size: 3072, trainable: true },
   {
-    name: "h.11.mlp.c_proj.weight",
-    shape: [768, 3072],
+    name: "transformer.h.11.mlp.c_fc.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 122075136,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "transformer.h.11.mlp.c_proj.weight",
+    shape: [3072, 768],
     role: "matrix",
     offset: 122078208,
     size: 2359296,
     trainable: true,
   },
-  { name: "h.11.mlp.c_proj.bias", shape: [768], role: "bias", offset: 124437504, size: 768, trainable: true },
-  { name: "ln_f.weight", shape: [768], role: "normScale", offset: 124438272, size: 768, trainable: true },
-  { name: "ln_f.bias", shape: [768], role: "normShift", offset: 124439040, size: 768, trainable: true },
+  {
+    name: "transformer.h.11.mlp.c_proj.bias",
+    shape: [768],
+    role: "bias",
+    offset: 124437504,
+    size: 768,
+    trainable: true,
+  },
+  { name: "transformer.ln_f.weight", shape: [768], role: "normScale", offset: 124438272, size: 768, trainable: true },
+  { name: "transformer.ln_f.bias", shape: [768], role: "normShift", offset: 124439040, size: 768, trainable: true },
   {
     name: "lm_head.weight",
     shape: [50257, 768],
@@ -491,7 +988,7 @@ export const params: readonly TensorInfo[] = [
     offset: 0,
     size: 38597376,
     trainable: true,
-    tiedTo: "wte.weight",
+    tiedTo: "transformer.wte.weight",
   },
 ];
 
@@ -782,154 +1279,154 @@ function createEngine() {
     checkSeed(seed);
     seedRandom(seed);
     const p = new Float32Array(paramCount);
-    for (let i = 0; i < 38597376; i++) p[i] = gaussian() * 1; // wte.weight: N(0, 1²)
-    for (let i = 38597376; i < 39383808; i++) p[i] = gaussian() * 0.02; // wpe.weight: N(0, 0.02²)
-    for (let i = 39383808; i < 39384576; i++) p[i] = 1; // h.0.ln_1.weight
-    // h.0.ln_1.bias: zeros
-    for (let i = 39385344; i < 41154816; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.0.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.0.attn.qkv_proj.bias: zeros
-    for (let i = 41157120; i < 41746944; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.0.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.0.attn.out_proj.bias: zeros
-    for (let i = 41747712; i < 41748480; i++) p[i] = 1; // h.0.ln_2.weight
-    // h.0.ln_2.bias: zeros
-    for (let i = 41749248; i < 44108544; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.0.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 44108544; i < 44111616; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.0.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 44111616; i < 46470912; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.0.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 46470912; i < 46471680; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.0.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 46471680; i < 46472448; i++) p[i] = 1; // h.1.ln_1.weight
-    // h.1.ln_1.bias: zeros
-    for (let i = 46473216; i < 48242688; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.1.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.1.attn.qkv_proj.bias: zeros
-    for (let i = 48244992; i < 48834816; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.1.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.1.attn.out_proj.bias: zeros
-    for (let i = 48835584; i < 48836352; i++) p[i] = 1; // h.1.ln_2.weight
-    // h.1.ln_2.bias: zeros
-    for (let i = 48837120; i < 51196416; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.1.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 51196416; i < 51199488; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.1.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 51199488; i < 53558784; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.1.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 53558784; i < 53559552; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.1.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 53559552; i < 53560320; i++) p[i] = 1; // h.2.ln_1.weight
-    // h.2.ln_1.bias: zeros
-    for (let i = 53561088; i < 55330560; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.2.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.2.attn.qkv_proj.bias: zeros
-    for (let i = 55332864; i < 55922688; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.2.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.2.attn.out_proj.bias: zeros
-    for (let i = 55923456; i < 55924224; i++) p[i] = 1; // h.2.ln_2.weight
-    // h.2.ln_2.bias: zeros
-    for (let i = 55924992; i < 58284288; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.2.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 58284288; i < 58287360; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.2.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 58287360; i < 60646656; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.2.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 60646656; i < 60647424; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.2.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 60647424; i < 60648192; i++) p[i] = 1; // h.3.ln_1.weight
-    // h.3.ln_1.bias: zeros
-    for (let i = 60648960; i < 62418432; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.3.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.3.attn.qkv_proj.bias: zeros
-    for (let i = 62420736; i < 63010560; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.3.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.3.attn.out_proj.bias: zeros
-    for (let i = 63011328; i < 63012096; i++) p[i] = 1; // h.3.ln_2.weight
-    // h.3.ln_2.bias: zeros
-    for (let i = 63012864; i < 65372160; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.3.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 65372160; i < 65375232; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.3.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 65375232; i < 67734528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.3.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 67734528; i < 67735296; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.3.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 67735296; i < 67736064; i++) p[i] = 1; // h.4.ln_1.weight
-    // h.4.ln_1.bias: zeros
-    for (let i = 67736832; i < 69506304; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.4.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.4.attn.qkv_proj.bias: zeros
-    for (let i = 69508608; i < 70098432; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.4.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.4.attn.out_proj.bias: zeros
-    for (let i = 70099200; i < 70099968; i++) p[i] = 1; // h.4.ln_2.weight
-    // h.4.ln_2.bias: zeros
-    for (let i = 70100736; i < 72460032; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.4.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 72460032; i < 72463104; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.4.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 72463104; i < 74822400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.4.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 74822400; i < 74823168; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.4.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 74823168; i < 74823936; i++) p[i] = 1; // h.5.ln_1.weight
-    // h.5.ln_1.bias: zeros
-    for (let i = 74824704; i < 76594176; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.5.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.5.attn.qkv_proj.bias: zeros
-    for (let i = 76596480; i < 77186304; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.5.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.5.attn.out_proj.bias: zeros
-    for (let i = 77187072; i < 77187840; i++) p[i] = 1; // h.5.ln_2.weight
-    // h.5.ln_2.bias: zeros
-    for (let i = 77188608; i < 79547904; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.5.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 79547904; i < 79550976; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.5.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 79550976; i < 81910272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.5.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 81910272; i < 81911040; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.5.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 81911040; i < 81911808; i++) p[i] = 1; // h.6.ln_1.weight
-    // h.6.ln_1.bias: zeros
-    for (let i = 81912576; i < 83682048; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.6.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.6.attn.qkv_proj.bias: zeros
-    for (let i = 83684352; i < 84274176; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.6.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.6.attn.out_proj.bias: zeros
-    for (let i = 84274944; i < 84275712; i++) p[i] = 1; // h.6.ln_2.weight
-    // h.6.ln_2.bias: zeros
-    for (let i = 84276480; i < 86635776; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.6.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 86635776; i < 86638848; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.6.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 86638848; i < 88998144; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.6.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 88998144; i < 88998912; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.6.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 88998912; i < 88999680; i++) p[i] = 1; // h.7.ln_1.weight
-    // h.7.ln_1.bias: zeros
-    for (let i = 89000448; i < 90769920; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.7.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.7.attn.qkv_proj.bias: zeros
-    for (let i = 90772224; i < 91362048; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.7.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.7.attn.out_proj.bias: zeros
-    for (let i = 91362816; i < 91363584; i++) p[i] = 1; // h.7.ln_2.weight
-    // h.7.ln_2.bias: zeros
-    for (let i = 91364352; i < 93723648; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.7.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 93723648; i < 93726720; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.7.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 93726720; i < 96086016; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.7.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 96086016; i < 96086784; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.7.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 96086784; i < 96087552; i++) p[i] = 1; // h.8.ln_1.weight
-    // h.8.ln_1.bias: zeros
-    for (let i = 96088320; i < 97857792; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.8.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.8.attn.qkv_proj.bias: zeros
-    for (let i = 97860096; i < 98449920; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.8.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.8.attn.out_proj.bias: zeros
-    for (let i = 98450688; i < 98451456; i++) p[i] = 1; // h.8.ln_2.weight
-    // h.8.ln_2.bias: zeros
-    for (let i = 98452224; i < 100811520; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.8.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 100811520; i < 100814592; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.8.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 100814592; i < 103173888; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.8.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 103173888; i < 103174656; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.8.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 103174656; i < 103175424; i++) p[i] = 1; // h.9.ln_1.weight
-    // h.9.ln_1.bias: zeros
-    for (let i = 103176192; i < 104945664; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.9.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.9.attn.qkv_proj.bias: zeros
-    for (let i = 104947968; i < 105537792; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.9.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.9.attn.out_proj.bias: zeros
-    for (let i = 105538560; i < 105539328; i++) p[i] = 1; // h.9.ln_2.weight
-    // h.9.ln_2.bias: zeros
-    for (let i = 105540096; i < 107899392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.9.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 107899392; i < 107902464; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.9.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 107902464; i < 110261760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.9.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 110261760; i < 110262528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.9.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 110262528; i < 110263296; i++) p[i] = 1; // h.10.ln_1.weight
-    // h.10.ln_1.bias: zeros
-    for (let i = 110264064; i < 112033536; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.10.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.10.attn.qkv_proj.bias: zeros
-    for (let i = 112035840; i < 112625664; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.10.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.10.attn.out_proj.bias: zeros
-    for (let i = 112626432; i < 112627200; i++) p[i] = 1; // h.10.ln_2.weight
-    // h.10.ln_2.bias: zeros
-    for (let i = 112627968; i < 114987264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.10.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 114987264; i < 114990336; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.10.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 114990336; i < 117349632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.10.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 117349632; i < 117350400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.10.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 117350400; i < 117351168; i++) p[i] = 1; // h.11.ln_1.weight
-    // h.11.ln_1.bias: zeros
-    for (let i = 117351936; i < 119121408; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // h.11.attn.qkv_proj.weight: U(±0.04419417382415922)
-    // h.11.attn.qkv_proj.bias: zeros
-    for (let i = 119123712; i < 119713536; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.11.attn.out_proj.weight: U(±0.036084391824351615)
-    // h.11.attn.out_proj.bias: zeros
-    for (let i = 119714304; i < 119715072; i++) p[i] = 1; // h.11.ln_2.weight
-    // h.11.ln_2.bias: zeros
-    for (let i = 119715840; i < 122075136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.11.mlp.c_fc.weight: U(±0.036084391824351615)
-    for (let i = 122075136; i < 122078208; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // h.11.mlp.c_fc.bias: U(±0.036084391824351615)
-    for (let i = 122078208; i < 124437504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.11.mlp.c_proj.weight: U(±0.018042195912175808)
-    for (let i = 124437504; i < 124438272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // h.11.mlp.c_proj.bias: U(±0.018042195912175808)
-    for (let i = 124438272; i < 124439040; i++) p[i] = 1; // ln_f.weight
-    // ln_f.bias: zeros
+    for (let i = 0; i < 38597376; i++) p[i] = gaussian() * 1; // transformer.wte.weight: N(0, 1²)
+    for (let i = 38597376; i < 39383808; i++) p[i] = gaussian() * 0.02; // transformer.wpe.weight: N(0, 0.02²)
+    for (let i = 39383808; i < 39384576; i++) p[i] = 1; // transformer.h.0.ln_1.weight
+    // transformer.h.0.ln_1.bias: zeros
+    for (let i = 39385344; i < 41154816; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.0.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.0.attn.c_attn.bias: zeros
+    for (let i = 41157120; i < 41746944; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.0.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.0.attn.c_proj.bias: zeros
+    for (let i = 41747712; i < 41748480; i++) p[i] = 1; // transformer.h.0.ln_2.weight
+    // transformer.h.0.ln_2.bias: zeros
+    for (let i = 41749248; i < 44108544; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.0.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 44108544; i < 44111616; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.0.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 44111616; i < 46470912; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.0.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 46470912; i < 46471680; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.0.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 46471680; i < 46472448; i++) p[i] = 1; // transformer.h.1.ln_1.weight
+    // transformer.h.1.ln_1.bias: zeros
+    for (let i = 46473216; i < 48242688; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.1.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.1.attn.c_attn.bias: zeros
+    for (let i = 48244992; i < 48834816; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.1.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.1.attn.c_proj.bias: zeros
+    for (let i = 48835584; i < 48836352; i++) p[i] = 1; // transformer.h.1.ln_2.weight
+    // transformer.h.1.ln_2.bias: zeros
+    for (let i = 48837120; i < 51196416; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.1.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 51196416; i < 51199488; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.1.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 51199488; i < 53558784; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.1.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 53558784; i < 53559552; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.1.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 53559552; i < 53560320; i++) p[i] = 1; // transformer.h.2.ln_1.weight
+    // transformer.h.2.ln_1.bias: zeros
+    for (let i = 53561088; i < 55330560; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.2.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.2.attn.c_attn.bias: zeros
+    for (let i = 55332864; i < 55922688; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.2.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.2.attn.c_proj.bias: zeros
+    for (let i = 55923456; i < 55924224; i++) p[i] = 1; // transformer.h.2.ln_2.weight
+    // transformer.h.2.ln_2.bias: zeros
+    for (let i = 55924992; i < 58284288; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.2.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 58284288; i < 58287360; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.2.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 58287360; i < 60646656; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.2.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 60646656; i < 60647424; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.2.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 60647424; i < 60648192; i++) p[i] = 1; // transformer.h.3.ln_1.weight
+    // transformer.h.3.ln_1.bias: zeros
+    for (let i = 60648960; i < 62418432; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.3.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.3.attn.c_attn.bias: zeros
+    for (let i = 62420736; i < 63010560; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.3.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.3.attn.c_proj.bias: zeros
+    for (let i = 63011328; i < 63012096; i++) p[i] = 1; // transformer.h.3.ln_2.weight
+    // transformer.h.3.ln_2.bias: zeros
+    for (let i = 63012864; i < 65372160; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.3.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 65372160; i < 65375232; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.3.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 65375232; i < 67734528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.3.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 67734528; i < 67735296; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.3.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 67735296; i < 67736064; i++) p[i] = 1; // transformer.h.4.ln_1.weight
+    // transformer.h.4.ln_1.bias: zeros
+    for (let i = 67736832; i < 69506304; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.4.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.4.attn.c_attn.bias: zeros
+    for (let i = 69508608; i < 70098432; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.4.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.4.attn.c_proj.bias: zeros
+    for (let i = 70099200; i < 70099968; i++) p[i] = 1; // transformer.h.4.ln_2.weight
+    // transformer.h.4.ln_2.bias: zeros
+    for (let i = 70100736; i < 72460032; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.4.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 72460032; i < 72463104; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.4.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 72463104; i < 74822400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.4.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 74822400; i < 74823168; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.4.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 74823168; i < 74823936; i++) p[i] = 1; // transformer.h.5.ln_1.weight
+    // transformer.h.5.ln_1.bias: zeros
+    for (let i = 74824704; i < 76594176; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.5.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.5.attn.c_attn.bias: zeros
+    for (let i = 76596480; i < 77186304; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.5.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.5.attn.c_proj.bias: zeros
+    for (let i = 77187072; i < 77187840; i++) p[i] = 1; // transformer.h.5.ln_2.weight
+    // transformer.h.5.ln_2.bias: zeros
+    for (let i = 77188608; i < 79547904; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.5.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 79547904; i < 79550976; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.5.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 79550976; i < 81910272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.5.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 81910272; i < 81911040; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.5.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 81911040; i < 81911808; i++) p[i] = 1; // transformer.h.6.ln_1.weight
+    // transformer.h.6.ln_1.bias: zeros
+    for (let i = 81912576; i < 83682048; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.6.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.6.attn.c_attn.bias: zeros
+    for (let i = 83684352; i < 84274176; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.6.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.6.attn.c_proj.bias: zeros
+    for (let i = 84274944; i < 84275712; i++) p[i] = 1; // transformer.h.6.ln_2.weight
+    // transformer.h.6.ln_2.bias: zeros
+    for (let i = 84276480; i < 86635776; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.6.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 86635776; i < 86638848; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.6.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 86638848; i < 88998144; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.6.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 88998144; i < 88998912; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.6.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 88998912; i < 88999680; i++) p[i] = 1; // transformer.h.7.ln_1.weight
+    // transformer.h.7.ln_1.bias: zeros
+    for (let i = 89000448; i < 90769920; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.7.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.7.attn.c_attn.bias: zeros
+    for (let i = 90772224; i < 91362048; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.7.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.7.attn.c_proj.bias: zeros
+    for (let i = 91362816; i < 91363584; i++) p[i] = 1; // transformer.h.7.ln_2.weight
+    // transformer.h.7.ln_2.bias: zeros
+    for (let i = 91364352; i < 93723648; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.7.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 93723648; i < 93726720; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.7.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 93726720; i < 96086016; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.7.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 96086016; i < 96086784; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.7.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 96086784; i < 96087552; i++) p[i] = 1; // transformer.h.8.ln_1.weight
+    // transformer.h.8.ln_1.bias: zeros
+    for (let i = 96088320; i < 97857792; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.8.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.8.attn.c_attn.bias: zeros
+    for (let i = 97860096; i < 98449920; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.8.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.8.attn.c_proj.bias: zeros
+    for (let i = 98450688; i < 98451456; i++) p[i] = 1; // transformer.h.8.ln_2.weight
+    // transformer.h.8.ln_2.bias: zeros
+    for (let i = 98452224; i < 100811520; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.8.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 100811520; i < 100814592; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.8.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 100814592; i < 103173888; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.8.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 103173888; i < 103174656; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.8.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 103174656; i < 103175424; i++) p[i] = 1; // transformer.h.9.ln_1.weight
+    // transformer.h.9.ln_1.bias: zeros
+    for (let i = 103176192; i < 104945664; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.9.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.9.attn.c_attn.bias: zeros
+    for (let i = 104947968; i < 105537792; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.9.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.9.attn.c_proj.bias: zeros
+    for (let i = 105538560; i < 105539328; i++) p[i] = 1; // transformer.h.9.ln_2.weight
+    // transformer.h.9.ln_2.bias: zeros
+    for (let i = 105540096; i < 107899392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.9.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 107899392; i < 107902464; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.9.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 107902464; i < 110261760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.9.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 110261760; i < 110262528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.9.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 110262528; i < 110263296; i++) p[i] = 1; // transformer.h.10.ln_1.weight
+    // transformer.h.10.ln_1.bias: zeros
+    for (let i = 110264064; i < 112033536; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.10.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.10.attn.c_attn.bias: zeros
+    for (let i = 112035840; i < 112625664; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.10.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.10.attn.c_proj.bias: zeros
+    for (let i = 112626432; i < 112627200; i++) p[i] = 1; // transformer.h.10.ln_2.weight
+    // transformer.h.10.ln_2.bias: zeros
+    for (let i = 112627968; i < 114987264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.10.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 114987264; i < 114990336; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.10.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 114990336; i < 117349632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.10.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 117349632; i < 117350400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.10.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 117350400; i < 117351168; i++) p[i] = 1; // transformer.h.11.ln_1.weight
+    // transformer.h.11.ln_1.bias: zeros
+    for (let i = 117351936; i < 119121408; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // transformer.h.11.attn.c_attn.weight: U(±0.04419417382415922)
+    // transformer.h.11.attn.c_attn.bias: zeros
+    for (let i = 119123712; i < 119713536; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.11.attn.c_proj.weight: U(±0.036084391824351615)
+    // transformer.h.11.attn.c_proj.bias: zeros
+    for (let i = 119714304; i < 119715072; i++) p[i] = 1; // transformer.h.11.ln_2.weight
+    // transformer.h.11.ln_2.bias: zeros
+    for (let i = 119715840; i < 122075136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.11.mlp.c_fc.weight: U(±0.036084391824351615)
+    for (let i = 122075136; i < 122078208; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // transformer.h.11.mlp.c_fc.bias: U(±0.036084391824351615)
+    for (let i = 122078208; i < 124437504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.11.mlp.c_proj.weight: U(±0.018042195912175808)
+    for (let i = 124437504; i < 124438272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // transformer.h.11.mlp.c_proj.bias: U(±0.018042195912175808)
+    for (let i = 124438272; i < 124439040; i++) p[i] = 1; // transformer.ln_f.weight
+    // transformer.ln_f.bias: zeros
     return p;
   }
 
@@ -2841,128 +3338,128 @@ function createEngine() {
     seqLength = length;
     forward0(p, n);
     forward1(p, n);
-    dropoutForward1(n, training, act2, act3, scratch2_mask); // op 2: 2 (dropout)
-    layernormForward1(p, n, act3, act4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: h.0.ln_1 (layernorm)
+    dropoutForward1(n, training, act2, act3, scratch2_mask); // op 2: transformer.2 (dropout)
+    layernormForward1(p, n, act3, act4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: transformer.h.0.ln_1 (layernorm)
     forward4(p, n, training);
-    dropoutForward1(n, training, act5, act6, scratch5_mask); // op 5: h.0.2 (dropout)
+    dropoutForward1(n, training, act5, act6, scratch5_mask); // op 5: transformer.h.0.2 (dropout)
     addForward1(n, act6, act3, act7); // op 6: add
-    layernormForward1(p, n, act7, act8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: h.0.ln_2 (layernorm)
-    denseForward1(p, n, act8, act9, 41749248, 44108544); // op 8: h.0.mlp.c_fc (dense)
-    geluForward1(n, act9, act10); // op 9: h.0.mlp.1 (gelu)
-    denseForward2(p, n, act10, act11, 44111616, 46470912); // op 10: h.0.mlp.c_proj (dense)
-    dropoutForward1(n, training, act11, act12, scratch11_mask); // op 11: h.0.5 (dropout)
+    layernormForward1(p, n, act7, act8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: transformer.h.0.ln_2 (layernorm)
+    denseForward1(p, n, act8, act9, 41749248, 44108544); // op 8: transformer.h.0.mlp.c_fc (dense)
+    geluForward1(n, act9, act10); // op 9: transformer.h.0.mlp.1 (gelu)
+    denseForward2(p, n, act10, act11, 44111616, 46470912); // op 10: transformer.h.0.mlp.c_proj (dense)
+    dropoutForward1(n, training, act11, act12, scratch11_mask); // op 11: transformer.h.0.5 (dropout)
     addForward1(n, act12, act7, act13); // op 12: add
-    layernormForward1(p, n, act13, act14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: h.1.ln_1 (layernorm)
+    layernormForward1(p, n, act13, act14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: transformer.h.1.ln_1 (layernorm)
     forward14(p, n, training);
-    dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: h.1.2 (dropout)
+    dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: transformer.h.1.2 (dropout)
     addForward1(n, act16, act13, act17); // op 16: add
-    layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: h.1.ln_2 (layernorm)
-    denseForward1(p, n, act18, act19, 48837120, 51196416); // op 18: h.1.mlp.c_fc (dense)
-    geluForward1(n, act19, act20); // op 19: h.1.mlp.1 (gelu)
-    denseForward2(p, n, act20, act21, 51199488, 53558784); // op 20: h.1.mlp.c_proj (dense)
-    dropoutForward1(n, training, act21, act22, scratch21_mask); // op 21: h.1.5 (dropout)
+    layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: transformer.h.1.ln_2 (layernorm)
+    denseForward1(p, n, act18, act19, 48837120, 51196416); // op 18: transformer.h.1.mlp.c_fc (dense)
+    geluForward1(n, act19, act20); // op 19: transformer.h.1.mlp.1 (gelu)
+    denseForward2(p, n, act20, act21, 51199488, 53558784); // op 20: transformer.h.1.mlp.c_proj (dense)
+    dropoutForward1(n, training, act21, act22, scratch21_mask); // op 21: transformer.h.1.5 (dropout)
     addForward1(n, act22, act17, act23); // op 22: add
-    layernormForward1(p, n, act23, act24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: h.2.ln_1 (layernorm)
+    layernormForward1(p, n, act23, act24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: transformer.h.2.ln_1 (layernorm)
     forward24(p, n, training);
-    dropoutForward1(n, training, act25, act26, scratch25_mask); // op 25: h.2.2 (dropout)
+    dropoutForward1(n, training, act25, act26, scratch25_mask); // op 25: transformer.h.2.2 (dropout)
     addForward1(n, act26, act23, act27); // op 26: add
-    layernormForward1(p, n, act27, act28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: h.2.ln_2 (layernorm)
-    denseForward1(p, n, act28, act29, 55924992, 58284288); // op 28: h.2.mlp.c_fc (dense)
-    geluForward1(n, act29, act30); // op 29: h.2.mlp.1 (gelu)
-    denseForward2(p, n, act30, act31, 58287360, 60646656); // op 30: h.2.mlp.c_proj (dense)
-    dropoutForward1(n, training, act31, act32, scratch31_mask); // op 31: h.2.5 (dropout)
+    layernormForward1(p, n, act27, act28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: transformer.h.2.ln_2 (layernorm)
+    denseForward1(p, n, act28, act29, 55924992, 58284288); // op 28: transformer.h.2.mlp.c_fc (dense)
+    geluForward1(n, act29, act30); // op 29: transformer.h.2.mlp.1 (gelu)
+    denseForward2(p, n, act30, act31, 58287360, 60646656); // op 30: transformer.h.2.mlp.c_proj (dense)
+    dropoutForward1(n, training, act31, act32, scratch31_mask); // op 31: transformer.h.2.5 (dropout)
     addForward1(n, act32, act27, act33); // op 32: add
-    layernormForward1(p, n, act33, act34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: h.3.ln_1 (layernorm)
+    layernormForward1(p, n, act33, act34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: transformer.h.3.ln_1 (layernorm)
     forward34(p, n, training);
-    dropoutForward1(n, training, act35, act36, scratch35_mask); // op 35: h.3.2 (dropout)
+    dropoutForward1(n, training, act35, act36, scratch35_mask); // op 35: transformer.h.3.2 (dropout)
     addForward1(n, act36, act33, act37); // op 36: add
-    layernormForward1(p, n, act37, act38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: h.3.ln_2 (layernorm)
-    denseForward1(p, n, act38, act39, 63012864, 65372160); // op 38: h.3.mlp.c_fc (dense)
-    geluForward1(n, act39, act40); // op 39: h.3.mlp.1 (gelu)
-    denseForward2(p, n, act40, act41, 65375232, 67734528); // op 40: h.3.mlp.c_proj (dense)
-    dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: h.3.5 (dropout)
+    layernormForward1(p, n, act37, act38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: transformer.h.3.ln_2 (layernorm)
+    denseForward1(p, n, act38, act39, 63012864, 65372160); // op 38: transformer.h.3.mlp.c_fc (dense)
+    geluForward1(n, act39, act40); // op 39: transformer.h.3.mlp.1 (gelu)
+    denseForward2(p, n, act40, act41, 65375232, 67734528); // op 40: transformer.h.3.mlp.c_proj (dense)
+    dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: transformer.h.3.5 (dropout)
     addForward1(n, act42, act37, act43); // op 42: add
-    layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: h.4.ln_1 (layernorm)
+    layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: transformer.h.4.ln_1 (layernorm)
     forward44(p, n, training);
-    dropoutForward1(n, training, act45, act46, scratch45_mask); // op 45: h.4.2 (dropout)
+    dropoutForward1(n, training, act45, act46, scratch45_mask); // op 45: transformer.h.4.2 (dropout)
     addForward1(n, act46, act43, act47); // op 46: add
-    layernormForward1(p, n, act47, act48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: h.4.ln_2 (layernorm)
-    denseForward1(p, n, act48, act49, 70100736, 72460032); // op 48: h.4.mlp.c_fc (dense)
-    geluForward1(n, act49, act50); // op 49: h.4.mlp.1 (gelu)
-    denseForward2(p, n, act50, act51, 72463104, 74822400); // op 50: h.4.mlp.c_proj (dense)
-    dropoutForward1(n, training, act51, act52, scratch51_mask); // op 51: h.4.5 (dropout)
+    layernormForward1(p, n, act47, act48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: transformer.h.4.ln_2 (layernorm)
+    denseForward1(p, n, act48, act49, 70100736, 72460032); // op 48: transformer.h.4.mlp.c_fc (dense)
+    geluForward1(n, act49, act50); // op 49: transformer.h.4.mlp.1 (gelu)
+    denseForward2(p, n, act50, act51, 72463104, 74822400); // op 50: transformer.h.4.mlp.c_proj (dense)
+    dropoutForward1(n, training, act51, act52, scratch51_mask); // op 51: transformer.h.4.5 (dropout)
     addForward1(n, act52, act47, act53); // op 52: add
-    layernormForward1(p, n, act53, act54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: h.5.ln_1 (layernorm)
+    layernormForward1(p, n, act53, act54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: transformer.h.5.ln_1 (layernorm)
     forward54(p, n, training);
-    dropoutForward1(n, training, act55, act56, scratch55_mask); // op 55: h.5.2 (dropout)
+    dropoutForward1(n, training, act55, act56, scratch55_mask); // op 55: transformer.h.5.2 (dropout)
     addForward1(n, act56, act53, act57); // op 56: add
-    layernormForward1(p, n, act57, act58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: h.5.ln_2 (layernorm)
-    denseForward1(p, n, act58, act59, 77188608, 79547904); // op 58: h.5.mlp.c_fc (dense)
-    geluForward1(n, act59, act60); // op 59: h.5.mlp.1 (gelu)
-    denseForward2(p, n, act60, act61, 79550976, 81910272); // op 60: h.5.mlp.c_proj (dense)
-    dropoutForward1(n, training, act61, act62, scratch61_mask); // op 61: h.5.5 (dropout)
+    layernormForward1(p, n, act57, act58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: transformer.h.5.ln_2 (layernorm)
+    denseForward1(p, n, act58, act59, 77188608, 79547904); // op 58: transformer.h.5.mlp.c_fc (dense)
+    geluForward1(n, act59, act60); // op 59: transformer.h.5.mlp.1 (gelu)
+    denseForward2(p, n, act60, act61, 79550976, 81910272); // op 60: transformer.h.5.mlp.c_proj (dense)
+    dropoutForward1(n, training, act61, act62, scratch61_mask); // op 61: transformer.h.5.5 (dropout)
     addForward1(n, act62, act57, act63); // op 62: add
-    layernormForward1(p, n, act63, act64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: h.6.ln_1 (layernorm)
+    layernormForward1(p, n, act63, act64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: transformer.h.6.ln_1 (layernorm)
     forward64(p, n, training);
-    dropoutForward1(n, training, act65, act66, scratch65_mask); // op 65: h.6.2 (dropout)
+    dropoutForward1(n, training, act65, act66, scratch65_mask); // op 65: transformer.h.6.2 (dropout)
     addForward1(n, act66, act63, act67); // op 66: add
-    layernormForward1(p, n, act67, act68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: h.6.ln_2 (layernorm)
-    denseForward1(p, n, act68, act69, 84276480, 86635776); // op 68: h.6.mlp.c_fc (dense)
-    geluForward1(n, act69, act70); // op 69: h.6.mlp.1 (gelu)
-    denseForward2(p, n, act70, act71, 86638848, 88998144); // op 70: h.6.mlp.c_proj (dense)
-    dropoutForward1(n, training, act71, act72, scratch71_mask); // op 71: h.6.5 (dropout)
+    layernormForward1(p, n, act67, act68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: transformer.h.6.ln_2 (layernorm)
+    denseForward1(p, n, act68, act69, 84276480, 86635776); // op 68: transformer.h.6.mlp.c_fc (dense)
+    geluForward1(n, act69, act70); // op 69: transformer.h.6.mlp.1 (gelu)
+    denseForward2(p, n, act70, act71, 86638848, 88998144); // op 70: transformer.h.6.mlp.c_proj (dense)
+    dropoutForward1(n, training, act71, act72, scratch71_mask); // op 71: transformer.h.6.5 (dropout)
     addForward1(n, act72, act67, act73); // op 72: add
-    layernormForward1(p, n, act73, act74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: h.7.ln_1 (layernorm)
+    layernormForward1(p, n, act73, act74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: transformer.h.7.ln_1 (layernorm)
     forward74(p, n, training);
-    dropoutForward1(n, training, act75, act76, scratch75_mask); // op 75: h.7.2 (dropout)
+    dropoutForward1(n, training, act75, act76, scratch75_mask); // op 75: transformer.h.7.2 (dropout)
     addForward1(n, act76, act73, act77); // op 76: add
-    layernormForward1(p, n, act77, act78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: h.7.ln_2 (layernorm)
-    denseForward1(p, n, act78, act79, 91364352, 93723648); // op 78: h.7.mlp.c_fc (dense)
-    geluForward1(n, act79, act80); // op 79: h.7.mlp.1 (gelu)
-    denseForward2(p, n, act80, act81, 93726720, 96086016); // op 80: h.7.mlp.c_proj (dense)
-    dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: h.7.5 (dropout)
+    layernormForward1(p, n, act77, act78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: transformer.h.7.ln_2 (layernorm)
+    denseForward1(p, n, act78, act79, 91364352, 93723648); // op 78: transformer.h.7.mlp.c_fc (dense)
+    geluForward1(n, act79, act80); // op 79: transformer.h.7.mlp.1 (gelu)
+    denseForward2(p, n, act80, act81, 93726720, 96086016); // op 80: transformer.h.7.mlp.c_proj (dense)
+    dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: transformer.h.7.5 (dropout)
     addForward1(n, act82, act77, act83); // op 82: add
-    layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: h.8.ln_1 (layernorm)
+    layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: transformer.h.8.ln_1 (layernorm)
     forward84(p, n, training);
-    dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: h.8.2 (dropout)
+    dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: transformer.h.8.2 (dropout)
     addForward1(n, act86, act83, act87); // op 86: add
-    layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: h.8.ln_2 (layernorm)
-    denseForward1(p, n, act88, act89, 98452224, 100811520); // op 88: h.8.mlp.c_fc (dense)
-    geluForward1(n, act89, act90); // op 89: h.8.mlp.1 (gelu)
-    denseForward2(p, n, act90, act91, 100814592, 103173888); // op 90: h.8.mlp.c_proj (dense)
-    dropoutForward1(n, training, act91, act92, scratch91_mask); // op 91: h.8.5 (dropout)
+    layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: transformer.h.8.ln_2 (layernorm)
+    denseForward1(p, n, act88, act89, 98452224, 100811520); // op 88: transformer.h.8.mlp.c_fc (dense)
+    geluForward1(n, act89, act90); // op 89: transformer.h.8.mlp.1 (gelu)
+    denseForward2(p, n, act90, act91, 100814592, 103173888); // op 90: transformer.h.8.mlp.c_proj (dense)
+    dropoutForward1(n, training, act91, act92, scratch91_mask); // op 91: transformer.h.8.5 (dropout)
     addForward1(n, act92, act87, act93); // op 92: add
-    layernormForward1(p, n, act93, act94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: h.9.ln_1 (layernorm)
+    layernormForward1(p, n, act93, act94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: transformer.h.9.ln_1 (layernorm)
     forward94(p, n, training);
-    dropoutForward1(n, training, act95, act96, scratch95_mask); // op 95: h.9.2 (dropout)
+    dropoutForward1(n, training, act95, act96, scratch95_mask); // op 95: transformer.h.9.2 (dropout)
     addForward1(n, act96, act93, act97); // op 96: add
-    layernormForward1(p, n, act97, act98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: h.9.ln_2 (layernorm)
-    denseForward1(p, n, act98, act99, 105540096, 107899392); // op 98: h.9.mlp.c_fc (dense)
-    geluForward1(n, act99, act100); // op 99: h.9.mlp.1 (gelu)
-    denseForward2(p, n, act100, act101, 107902464, 110261760); // op 100: h.9.mlp.c_proj (dense)
-    dropoutForward1(n, training, act101, act102, scratch101_mask); // op 101: h.9.5 (dropout)
+    layernormForward1(p, n, act97, act98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: transformer.h.9.ln_2 (layernorm)
+    denseForward1(p, n, act98, act99, 105540096, 107899392); // op 98: transformer.h.9.mlp.c_fc (dense)
+    geluForward1(n, act99, act100); // op 99: transformer.h.9.mlp.1 (gelu)
+    denseForward2(p, n, act100, act101, 107902464, 110261760); // op 100: transformer.h.9.mlp.c_proj (dense)
+    dropoutForward1(n, training, act101, act102, scratch101_mask); // op 101: transformer.h.9.5 (dropout)
     addForward1(n, act102, act97, act103); // op 102: add
-    layernormForward1(p, n, act103, act104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: h.10.ln_1 (layernorm)
+    layernormForward1(p, n, act103, act104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: transformer.h.10.ln_1 (layernorm)
     forward104(p, n, training);
-    dropoutForward1(n, training, act105, act106, scratch105_mask); // op 105: h.10.2 (dropout)
+    dropoutForward1(n, training, act105, act106, scratch105_mask); // op 105: transformer.h.10.2 (dropout)
     addForward1(n, act106, act103, act107); // op 106: add
-    layernormForward1(p, n, act107, act108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: h.10.ln_2 (layernorm)
-    denseForward1(p, n, act108, act109, 112627968, 114987264); // op 108: h.10.mlp.c_fc (dense)
-    geluForward1(n, act109, act110); // op 109: h.10.mlp.1 (gelu)
-    denseForward2(p, n, act110, act111, 114990336, 117349632); // op 110: h.10.mlp.c_proj (dense)
-    dropoutForward1(n, training, act111, act112, scratch111_mask); // op 111: h.10.5 (dropout)
+    layernormForward1(p, n, act107, act108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: transformer.h.10.ln_2 (layernorm)
+    denseForward1(p, n, act108, act109, 112627968, 114987264); // op 108: transformer.h.10.mlp.c_fc (dense)
+    geluForward1(n, act109, act110); // op 109: transformer.h.10.mlp.1 (gelu)
+    denseForward2(p, n, act110, act111, 114990336, 117349632); // op 110: transformer.h.10.mlp.c_proj (dense)
+    dropoutForward1(n, training, act111, act112, scratch111_mask); // op 111: transformer.h.10.5 (dropout)
     addForward1(n, act112, act107, act113); // op 112: add
-    layernormForward1(p, n, act113, act114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: h.11.ln_1 (layernorm)
+    layernormForward1(p, n, act113, act114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: transformer.h.11.ln_1 (layernorm)
     forward114(p, n, training);
-    dropoutForward1(n, training, act115, act116, scratch115_mask); // op 115: h.11.2 (dropout)
+    dropoutForward1(n, training, act115, act116, scratch115_mask); // op 115: transformer.h.11.2 (dropout)
     addForward1(n, act116, act113, act117); // op 116: add
-    layernormForward1(p, n, act117, act118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: h.11.ln_2 (layernorm)
-    denseForward1(p, n, act118, act119, 119715840, 122075136); // op 118: h.11.mlp.c_fc (dense)
-    geluForward1(n, act119, act120); // op 119: h.11.mlp.1 (gelu)
-    denseForward2(p, n, act120, act121, 122078208, 124437504); // op 120: h.11.mlp.c_proj (dense)
-    dropoutForward1(n, training, act121, act122, scratch121_mask); // op 121: h.11.5 (dropout)
+    layernormForward1(p, n, act117, act118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: transformer.h.11.ln_2 (layernorm)
+    denseForward1(p, n, act118, act119, 119715840, 122075136); // op 118: transformer.h.11.mlp.c_fc (dense)
+    geluForward1(n, act119, act120); // op 119: transformer.h.11.mlp.1 (gelu)
+    denseForward2(p, n, act120, act121, 122078208, 124437504); // op 120: transformer.h.11.mlp.c_proj (dense)
+    dropoutForward1(n, training, act121, act122, scratch121_mask); // op 121: transformer.h.11.5 (dropout)
     addForward1(n, act122, act117, act123); // op 122: add
-    layernormForward1(p, n, act123, act124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
+    layernormForward1(p, n, act123, act124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: transformer.ln_f (layernorm)
     forward124(p, n);
     lastTraining = training;
     forwardDone = true;
@@ -3146,146 +3643,146 @@ function createEngine() {
     zero(grad124);
     const training = lastTraining;
     backward124(p, gp, n);
-    layernormBackward1(p, gp, n, grad123, grad124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
+    layernormBackward1(p, gp, n, grad123, grad124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: transformer.ln_f (layernorm)
     addBackward1(n, grad122, grad117, grad123); // op 122: add
-    dropoutBackward1(n, grad121, grad122, scratch121_mask); // op 121: h.11.5 (dropout)
-    denseBackward2(p, gp, n, act120, grad120, grad121, 122078208, 124437504); // op 120: h.11.mlp.c_proj (dense)
-    geluBackward1(n, act119, grad119, grad120); // op 119: h.11.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act118, grad118, grad119, 119715840, 122075136); // op 118: h.11.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad117, grad118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: h.11.ln_2 (layernorm)
+    dropoutBackward1(n, grad121, grad122, scratch121_mask); // op 121: transformer.h.11.5 (dropout)
+    denseBackward2(p, gp, n, act120, grad120, grad121, 122078208, 124437504); // op 120: transformer.h.11.mlp.c_proj (dense)
+    geluBackward1(n, act119, grad119, grad120); // op 119: transformer.h.11.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act118, grad118, grad119, 119715840, 122075136); // op 118: transformer.h.11.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad117, grad118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: transformer.h.11.ln_2 (layernorm)
     addBackward1(n, grad116, grad113, grad117); // op 116: add
-    dropoutBackward1(n, grad115, grad116, scratch115_mask); // op 115: h.11.2 (dropout)
+    dropoutBackward1(n, grad115, grad116, scratch115_mask); // op 115: transformer.h.11.2 (dropout)
     backward114(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad113, grad114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: h.11.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad113, grad114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: transformer.h.11.ln_1 (layernorm)
     addBackward1(n, grad112, grad107, grad113); // op 112: add
-    dropoutBackward1(n, grad111, grad112, scratch111_mask); // op 111: h.10.5 (dropout)
-    denseBackward2(p, gp, n, act110, grad110, grad111, 114990336, 117349632); // op 110: h.10.mlp.c_proj (dense)
-    geluBackward1(n, act109, grad109, grad110); // op 109: h.10.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act108, grad108, grad109, 112627968, 114987264); // op 108: h.10.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad107, grad108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: h.10.ln_2 (layernorm)
+    dropoutBackward1(n, grad111, grad112, scratch111_mask); // op 111: transformer.h.10.5 (dropout)
+    denseBackward2(p, gp, n, act110, grad110, grad111, 114990336, 117349632); // op 110: transformer.h.10.mlp.c_proj (dense)
+    geluBackward1(n, act109, grad109, grad110); // op 109: transformer.h.10.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act108, grad108, grad109, 112627968, 114987264); // op 108: transformer.h.10.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad107, grad108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: transformer.h.10.ln_2 (layernorm)
     addBackward1(n, grad106, grad103, grad107); // op 106: add
-    dropoutBackward1(n, grad105, grad106, scratch105_mask); // op 105: h.10.2 (dropout)
+    dropoutBackward1(n, grad105, grad106, scratch105_mask); // op 105: transformer.h.10.2 (dropout)
     backward104(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad103, grad104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: h.10.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad103, grad104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: transformer.h.10.ln_1 (layernorm)
     addBackward1(n, grad102, grad97, grad103); // op 102: add
-    dropoutBackward1(n, grad101, grad102, scratch101_mask); // op 101: h.9.5 (dropout)
-    denseBackward2(p, gp, n, act100, grad100, grad101, 107902464, 110261760); // op 100: h.9.mlp.c_proj (dense)
-    geluBackward1(n, act99, grad99, grad100); // op 99: h.9.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act98, grad98, grad99, 105540096, 107899392); // op 98: h.9.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad97, grad98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: h.9.ln_2 (layernorm)
+    dropoutBackward1(n, grad101, grad102, scratch101_mask); // op 101: transformer.h.9.5 (dropout)
+    denseBackward2(p, gp, n, act100, grad100, grad101, 107902464, 110261760); // op 100: transformer.h.9.mlp.c_proj (dense)
+    geluBackward1(n, act99, grad99, grad100); // op 99: transformer.h.9.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act98, grad98, grad99, 105540096, 107899392); // op 98: transformer.h.9.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad97, grad98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: transformer.h.9.ln_2 (layernorm)
     addBackward1(n, grad96, grad93, grad97); // op 96: add
-    dropoutBackward1(n, grad95, grad96, scratch95_mask); // op 95: h.9.2 (dropout)
+    dropoutBackward1(n, grad95, grad96, scratch95_mask); // op 95: transformer.h.9.2 (dropout)
     backward94(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: h.9.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: transformer.h.9.ln_1 (layernorm)
     addBackward1(n, grad92, grad87, grad93); // op 92: add
-    dropoutBackward1(n, grad91, grad92, scratch91_mask); // op 91: h.8.5 (dropout)
-    denseBackward2(p, gp, n, act90, grad90, grad91, 100814592, 103173888); // op 90: h.8.mlp.c_proj (dense)
-    geluBackward1(n, act89, grad89, grad90); // op 89: h.8.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act88, grad88, grad89, 98452224, 100811520); // op 88: h.8.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: h.8.ln_2 (layernorm)
+    dropoutBackward1(n, grad91, grad92, scratch91_mask); // op 91: transformer.h.8.5 (dropout)
+    denseBackward2(p, gp, n, act90, grad90, grad91, 100814592, 103173888); // op 90: transformer.h.8.mlp.c_proj (dense)
+    geluBackward1(n, act89, grad89, grad90); // op 89: transformer.h.8.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act88, grad88, grad89, 98452224, 100811520); // op 88: transformer.h.8.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: transformer.h.8.ln_2 (layernorm)
     addBackward1(n, grad86, grad83, grad87); // op 86: add
-    dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: h.8.2 (dropout)
+    dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: transformer.h.8.2 (dropout)
     backward84(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: h.8.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: transformer.h.8.ln_1 (layernorm)
     addBackward1(n, grad82, grad77, grad83); // op 82: add
-    dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: h.7.5 (dropout)
-    denseBackward2(p, gp, n, act80, grad80, grad81, 93726720, 96086016); // op 80: h.7.mlp.c_proj (dense)
-    geluBackward1(n, act79, grad79, grad80); // op 79: h.7.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act78, grad78, grad79, 91364352, 93723648); // op 78: h.7.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad77, grad78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: h.7.ln_2 (layernorm)
+    dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: transformer.h.7.5 (dropout)
+    denseBackward2(p, gp, n, act80, grad80, grad81, 93726720, 96086016); // op 80: transformer.h.7.mlp.c_proj (dense)
+    geluBackward1(n, act79, grad79, grad80); // op 79: transformer.h.7.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act78, grad78, grad79, 91364352, 93723648); // op 78: transformer.h.7.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad77, grad78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: transformer.h.7.ln_2 (layernorm)
     addBackward1(n, grad76, grad73, grad77); // op 76: add
-    dropoutBackward1(n, grad75, grad76, scratch75_mask); // op 75: h.7.2 (dropout)
+    dropoutBackward1(n, grad75, grad76, scratch75_mask); // op 75: transformer.h.7.2 (dropout)
     backward74(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad73, grad74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: h.7.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad73, grad74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: transformer.h.7.ln_1 (layernorm)
     addBackward1(n, grad72, grad67, grad73); // op 72: add
-    dropoutBackward1(n, grad71, grad72, scratch71_mask); // op 71: h.6.5 (dropout)
-    denseBackward2(p, gp, n, act70, grad70, grad71, 86638848, 88998144); // op 70: h.6.mlp.c_proj (dense)
-    geluBackward1(n, act69, grad69, grad70); // op 69: h.6.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act68, grad68, grad69, 84276480, 86635776); // op 68: h.6.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad67, grad68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: h.6.ln_2 (layernorm)
+    dropoutBackward1(n, grad71, grad72, scratch71_mask); // op 71: transformer.h.6.5 (dropout)
+    denseBackward2(p, gp, n, act70, grad70, grad71, 86638848, 88998144); // op 70: transformer.h.6.mlp.c_proj (dense)
+    geluBackward1(n, act69, grad69, grad70); // op 69: transformer.h.6.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act68, grad68, grad69, 84276480, 86635776); // op 68: transformer.h.6.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad67, grad68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: transformer.h.6.ln_2 (layernorm)
     addBackward1(n, grad66, grad63, grad67); // op 66: add
-    dropoutBackward1(n, grad65, grad66, scratch65_mask); // op 65: h.6.2 (dropout)
+    dropoutBackward1(n, grad65, grad66, scratch65_mask); // op 65: transformer.h.6.2 (dropout)
     backward64(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: h.6.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: transformer.h.6.ln_1 (layernorm)
     addBackward1(n, grad62, grad57, grad63); // op 62: add
-    dropoutBackward1(n, grad61, grad62, scratch61_mask); // op 61: h.5.5 (dropout)
-    denseBackward2(p, gp, n, act60, grad60, grad61, 79550976, 81910272); // op 60: h.5.mlp.c_proj (dense)
-    geluBackward1(n, act59, grad59, grad60); // op 59: h.5.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act58, grad58, grad59, 77188608, 79547904); // op 58: h.5.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad57, grad58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: h.5.ln_2 (layernorm)
+    dropoutBackward1(n, grad61, grad62, scratch61_mask); // op 61: transformer.h.5.5 (dropout)
+    denseBackward2(p, gp, n, act60, grad60, grad61, 79550976, 81910272); // op 60: transformer.h.5.mlp.c_proj (dense)
+    geluBackward1(n, act59, grad59, grad60); // op 59: transformer.h.5.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act58, grad58, grad59, 77188608, 79547904); // op 58: transformer.h.5.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad57, grad58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: transformer.h.5.ln_2 (layernorm)
     addBackward1(n, grad56, grad53, grad57); // op 56: add
-    dropoutBackward1(n, grad55, grad56, scratch55_mask); // op 55: h.5.2 (dropout)
+    dropoutBackward1(n, grad55, grad56, scratch55_mask); // op 55: transformer.h.5.2 (dropout)
     backward54(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad53, grad54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: h.5.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad53, grad54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: transformer.h.5.ln_1 (layernorm)
     addBackward1(n, grad52, grad47, grad53); // op 52: add
-    dropoutBackward1(n, grad51, grad52, scratch51_mask); // op 51: h.4.5 (dropout)
-    denseBackward2(p, gp, n, act50, grad50, grad51, 72463104, 74822400); // op 50: h.4.mlp.c_proj (dense)
-    geluBackward1(n, act49, grad49, grad50); // op 49: h.4.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act48, grad48, grad49, 70100736, 72460032); // op 48: h.4.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad47, grad48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: h.4.ln_2 (layernorm)
+    dropoutBackward1(n, grad51, grad52, scratch51_mask); // op 51: transformer.h.4.5 (dropout)
+    denseBackward2(p, gp, n, act50, grad50, grad51, 72463104, 74822400); // op 50: transformer.h.4.mlp.c_proj (dense)
+    geluBackward1(n, act49, grad49, grad50); // op 49: transformer.h.4.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act48, grad48, grad49, 70100736, 72460032); // op 48: transformer.h.4.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad47, grad48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: transformer.h.4.ln_2 (layernorm)
     addBackward1(n, grad46, grad43, grad47); // op 46: add
-    dropoutBackward1(n, grad45, grad46, scratch45_mask); // op 45: h.4.2 (dropout)
+    dropoutBackward1(n, grad45, grad46, scratch45_mask); // op 45: transformer.h.4.2 (dropout)
     backward44(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: h.4.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: transformer.h.4.ln_1 (layernorm)
     addBackward1(n, grad42, grad37, grad43); // op 42: add
-    dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: h.3.5 (dropout)
-    denseBackward2(p, gp, n, act40, grad40, grad41, 65375232, 67734528); // op 40: h.3.mlp.c_proj (dense)
-    geluBackward1(n, act39, grad39, grad40); // op 39: h.3.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act38, grad38, grad39, 63012864, 65372160); // op 38: h.3.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: h.3.ln_2 (layernorm)
+    dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: transformer.h.3.5 (dropout)
+    denseBackward2(p, gp, n, act40, grad40, grad41, 65375232, 67734528); // op 40: transformer.h.3.mlp.c_proj (dense)
+    geluBackward1(n, act39, grad39, grad40); // op 39: transformer.h.3.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act38, grad38, grad39, 63012864, 65372160); // op 38: transformer.h.3.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: transformer.h.3.ln_2 (layernorm)
     addBackward1(n, grad36, grad33, grad37); // op 36: add
-    dropoutBackward1(n, grad35, grad36, scratch35_mask); // op 35: h.3.2 (dropout)
+    dropoutBackward1(n, grad35, grad36, scratch35_mask); // op 35: transformer.h.3.2 (dropout)
     backward34(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: h.3.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: transformer.h.3.ln_1 (layernorm)
     addBackward1(n, grad32, grad27, grad33); // op 32: add
-    dropoutBackward1(n, grad31, grad32, scratch31_mask); // op 31: h.2.5 (dropout)
-    denseBackward2(p, gp, n, act30, grad30, grad31, 58287360, 60646656); // op 30: h.2.mlp.c_proj (dense)
-    geluBackward1(n, act29, grad29, grad30); // op 29: h.2.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act28, grad28, grad29, 55924992, 58284288); // op 28: h.2.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: h.2.ln_2 (layernorm)
+    dropoutBackward1(n, grad31, grad32, scratch31_mask); // op 31: transformer.h.2.5 (dropout)
+    denseBackward2(p, gp, n, act30, grad30, grad31, 58287360, 60646656); // op 30: transformer.h.2.mlp.c_proj (dense)
+    geluBackward1(n, act29, grad29, grad30); // op 29: transformer.h.2.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act28, grad28, grad29, 55924992, 58284288); // op 28: transformer.h.2.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: transformer.h.2.ln_2 (layernorm)
     addBackward1(n, grad26, grad23, grad27); // op 26: add
-    dropoutBackward1(n, grad25, grad26, scratch25_mask); // op 25: h.2.2 (dropout)
+    dropoutBackward1(n, grad25, grad26, scratch25_mask); // op 25: transformer.h.2.2 (dropout)
     backward24(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: h.2.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: transformer.h.2.ln_1 (layernorm)
     addBackward1(n, grad22, grad17, grad23); // op 22: add
-    dropoutBackward1(n, grad21, grad22, scratch21_mask); // op 21: h.1.5 (dropout)
-    denseBackward2(p, gp, n, act20, grad20, grad21, 51199488, 53558784); // op 20: h.1.mlp.c_proj (dense)
-    geluBackward1(n, act19, grad19, grad20); // op 19: h.1.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act18, grad18, grad19, 48837120, 51196416); // op 18: h.1.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: h.1.ln_2 (layernorm)
+    dropoutBackward1(n, grad21, grad22, scratch21_mask); // op 21: transformer.h.1.5 (dropout)
+    denseBackward2(p, gp, n, act20, grad20, grad21, 51199488, 53558784); // op 20: transformer.h.1.mlp.c_proj (dense)
+    geluBackward1(n, act19, grad19, grad20); // op 19: transformer.h.1.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act18, grad18, grad19, 48837120, 51196416); // op 18: transformer.h.1.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: transformer.h.1.ln_2 (layernorm)
     addBackward1(n, grad16, grad13, grad17); // op 16: add
-    dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: h.1.2 (dropout)
+    dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: transformer.h.1.2 (dropout)
     backward14(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: h.1.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: transformer.h.1.ln_1 (layernorm)
     addBackward1(n, grad12, grad7, grad13); // op 12: add
-    dropoutBackward1(n, grad11, grad12, scratch11_mask); // op 11: h.0.5 (dropout)
-    denseBackward2(p, gp, n, act10, grad10, grad11, 44111616, 46470912); // op 10: h.0.mlp.c_proj (dense)
-    geluBackward1(n, act9, grad9, grad10); // op 9: h.0.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act8, grad8, grad9, 41749248, 44108544); // op 8: h.0.mlp.c_fc (dense)
-    layernormBackward1(p, gp, n, grad7, grad8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: h.0.ln_2 (layernorm)
+    dropoutBackward1(n, grad11, grad12, scratch11_mask); // op 11: transformer.h.0.5 (dropout)
+    denseBackward2(p, gp, n, act10, grad10, grad11, 44111616, 46470912); // op 10: transformer.h.0.mlp.c_proj (dense)
+    geluBackward1(n, act9, grad9, grad10); // op 9: transformer.h.0.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act8, grad8, grad9, 41749248, 44108544); // op 8: transformer.h.0.mlp.c_fc (dense)
+    layernormBackward1(p, gp, n, grad7, grad8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: transformer.h.0.ln_2 (layernorm)
     addBackward1(n, grad6, grad3, grad7); // op 6: add
-    dropoutBackward1(n, grad5, grad6, scratch5_mask); // op 5: h.0.2 (dropout)
+    dropoutBackward1(n, grad5, grad6, scratch5_mask); // op 5: transformer.h.0.2 (dropout)
     backward4(p, gp, n, training);
-    layernormBackward1(p, gp, n, grad3, grad4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: h.0.ln_1 (layernorm)
-    dropoutBackward1(n, grad2, grad3, scratch2_mask); // op 2: 2 (dropout)
+    layernormBackward1(p, gp, n, grad3, grad4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: transformer.h.0.ln_1 (layernorm)
+    dropoutBackward1(n, grad2, grad3, scratch2_mask); // op 2: transformer.2 (dropout)
     backward1(gp, n);
     backward0(gp, n);
   }
 
   // ── One function per op, forward and backward ──
 
-  /** Forward of op 0: wte (embedding). */
+  /** Forward of op 0: transformer.wte (embedding). */
   function forward0(p: Float32Array, n: number): void {
-    // wte: embedding, table 50257 × 768 at p[0]; [1024] ids per sample → [1024, 768]: one row copied per id
+    // transformer.wte: embedding, table 50257 × 768 at p[0]; [1024] ids per sample → [1024, 768]: one row copied per id
     for (let r = 0, e = n * 1024, yo = 0; r < e; r++, yo += 768) {
       const w = act0[r]! * 768;
       for (let d = 0; d < 768; d++) act1[yo + d] = p[w + d]!;
     }
   }
 
-  /** Backward of op 0: wte (embedding). */
+  /** Backward of op 0: transformer.wte (embedding). */
   function backward0(gp: Float32Array, n: number): void {
-    // wte: embedding, table 50257 × 768 at p[0]; [1024] ids per sample → [1024, 768], backward: each id's output gradient is added to its own row only
+    // transformer.wte: embedding, table 50257 × 768 at p[0]; [1024] ids per sample → [1024, 768], backward: each id's output gradient is added to its own row only
     for (let r = 0, e = n * 1024, yo = 0; r < e; r++, yo += 768) {
       const id = act0[r]!;
       const w = id * 768;
@@ -3293,17 +3790,17 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 1: wpe (positional). */
+  /** Forward of op 1: transformer.wpe (positional). */
   function forward1(p: Float32Array, n: number): void {
-    // wpe: positional, table 1024 × 768 at p[38597376]; rows 0..1023 added to the 1024 positions of [1024, 768]
+    // transformer.wpe: positional, table 1024 × 768 at p[38597376]; rows 0..1023 added to the 1024 positions of [1024, 768]
     for (let o = 0, e = n * 786432; o < e; o += 786432) {
       for (let j = 0; j < 786432; j++) act2[o + j] = act1[o + j]! + p[38597376 + j]!;
     }
   }
 
-  /** Backward of op 1: wpe (positional). */
+  /** Backward of op 1: transformer.wpe (positional). */
   function backward1(gp: Float32Array, n: number): void {
-    // wpe: positional backward: dx += dy, rows 0..1023 of the table (768 wide) += Σ over the batch of dy
+    // transformer.wpe: positional backward: dx += dy, rows 0..1023 of the table (768 wide) += Σ over the batch of dy
     for (let o = 0, e = n * 786432; o < e; o += 786432) {
       for (let j = 0; j < 786432; j++) {
         const d = grad2[o + j]!;
@@ -3416,16 +3913,16 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 4: h.0.attn (attention). */
+  /** Forward of op 4: transformer.h.0.attn (attention). */
   function forward4(p: Float32Array, n: number, training: boolean): void {
-    // h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act4, scratch4_q, n * 1024, 768, 768, 39385344, 41154816, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act4, scratch4_k, n * 1024, 768, 768, 39975168, 41155584, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act4, scratch4_v, n * 1024, 768, 768, 40564992, 41156352, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act4, scratch4_q, n * 1024, 768, 768, 39385344, 2304, 41154816, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act4, scratch4_k, n * 1024, 768, 768, 39386112, 2304, 41155584, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act4, scratch4_v, n * 1024, 768, 768, 39386880, 2304, 41156352, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -3465,19 +3962,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch4_heads, act5, n * 1024, 768, 768, 41157120, 41746944, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch4_heads, act5, n * 1024, 768, 768, 41157120, 768, 41746944, 0, 768, 1);
   }
 
-  /** Backward of op 4: h.0.attn (attention). */
+  /** Backward of op 4: transformer.h.0.attn (attention). */
   function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch4_d_heads.fill(0, 0, n * 786432);
     scratch4_d_q.fill(0, 0, n * 786432);
     scratch4_d_k.fill(0, 0, n * 786432);
     scratch4_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch4_heads,
@@ -3487,6 +3984,7 @@ function createEngine() {
       768,
       768,
       41157120,
+      768,
       41746944,
       true,
       0,
@@ -3530,12 +4028,12 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(p, gp, act4, grad4, scratch4_d_q, n * 1024, 768, 768, 39385344, 41154816, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(p, gp, act4, grad4, scratch4_d_k, n * 1024, 768, 768, 39975168, 41155584, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(p, gp, act4, grad4, scratch4_d_v, n * 1024, 768, 768, 40564992, 41156352, true, 0, 768, 1);
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(p, gp, act4, grad4, scratch4_d_q, n * 1024, 768, 768, 39385344, 2304, 41154816, true, 0, 768, 1);
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(p, gp, act4, grad4, scratch4_d_k, n * 1024, 768, 768, 39386112, 2304, 41155584, true, 0, 768, 1);
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(p, gp, act4, grad4, scratch4_d_v, n * 1024, 768, 768, 39386880, 2304, 41156352, true, 0, 768, 1);
   }
 
   /** Forward of the 24 ops 6, 12, 16, 22, 26, 32, … (add, one shape): each call passes its arrays and offsets. */
@@ -3563,8 +4061,8 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 768 → 3072, register-tiled (shared kernel below)
-    denseTiledForward(p, input, output, n * 1024, 768, 3072, weightAt, biasAt, 0, 3072, 1);
+    // dense 768 → 3072, weight [in, out], packed product (shared kernel below)
+    denseInOutForward(p, input, output, n * 1024, 768, 3072, weightAt, 3072, biasAt, 0, 3072, 1);
   }
 
   /** Backward of the 12 ops 8, 18, 28, 38, 48, 58, … (dense, one shape): each call passes its arrays and offsets. */
@@ -3578,8 +4076,24 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 768 → 3072 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1024, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
+    // dense 768 → 3072, weight [in, out], backward, packed products (shared kernel below)
+    denseInOutBackward(
+      p,
+      gp,
+      input,
+      inputGrad,
+      outputGrad,
+      n * 1024,
+      768,
+      3072,
+      weightAt,
+      3072,
+      biasAt,
+      true,
+      0,
+      3072,
+      1,
+    );
   }
 
   /** Forward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
@@ -3611,8 +4125,8 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 3072 → 768, register-tiled (shared kernel below)
-    denseTiledForward(p, input, output, n * 1024, 3072, 768, weightAt, biasAt, 0, 768, 1);
+    // dense 3072 → 768, weight [in, out], packed product (shared kernel below)
+    denseInOutForward(p, input, output, n * 1024, 3072, 768, weightAt, 768, biasAt, 0, 768, 1);
   }
 
   /** Backward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
@@ -3626,20 +4140,36 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 3072 → 768 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1024, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
+    // dense 3072 → 768, weight [in, out], backward, packed products (shared kernel below)
+    denseInOutBackward(
+      p,
+      gp,
+      input,
+      inputGrad,
+      outputGrad,
+      n * 1024,
+      3072,
+      768,
+      weightAt,
+      768,
+      biasAt,
+      true,
+      0,
+      768,
+      1,
+    );
   }
 
-  /** Forward of op 14: h.1.attn (attention). */
+  /** Forward of op 14: transformer.h.1.attn (attention). */
   function forward14(p: Float32Array, n: number, training: boolean): void {
-    // h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act14, scratch14_q, n * 1024, 768, 768, 46473216, 48242688, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act14, scratch14_k, n * 1024, 768, 768, 47063040, 48243456, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act14, scratch14_v, n * 1024, 768, 768, 47652864, 48244224, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act14, scratch14_q, n * 1024, 768, 768, 46473216, 2304, 48242688, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act14, scratch14_k, n * 1024, 768, 768, 46473984, 2304, 48243456, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act14, scratch14_v, n * 1024, 768, 768, 46474752, 2304, 48244224, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -3679,19 +4209,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch14_heads, act15, n * 1024, 768, 768, 48244992, 48834816, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch14_heads, act15, n * 1024, 768, 768, 48244992, 768, 48834816, 0, 768, 1);
   }
 
-  /** Backward of op 14: h.1.attn (attention). */
+  /** Backward of op 14: transformer.h.1.attn (attention). */
   function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch14_d_heads.fill(0, 0, n * 786432);
     scratch14_d_q.fill(0, 0, n * 786432);
     scratch14_d_k.fill(0, 0, n * 786432);
     scratch14_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch14_heads,
@@ -3701,6 +4231,7 @@ function createEngine() {
       768,
       768,
       48244992,
+      768,
       48834816,
       true,
       0,
@@ -3744,24 +4275,72 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(p, gp, act14, grad14, scratch14_d_q, n * 1024, 768, 768, 46473216, 48242688, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(p, gp, act14, grad14, scratch14_d_k, n * 1024, 768, 768, 47063040, 48243456, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(p, gp, act14, grad14, scratch14_d_v, n * 1024, 768, 768, 47652864, 48244224, true, 0, 768, 1);
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act14,
+      grad14,
+      scratch14_d_q,
+      n * 1024,
+      768,
+      768,
+      46473216,
+      2304,
+      48242688,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act14,
+      grad14,
+      scratch14_d_k,
+      n * 1024,
+      768,
+      768,
+      46473984,
+      2304,
+      48243456,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act14,
+      grad14,
+      scratch14_d_v,
+      n * 1024,
+      768,
+      768,
+      46474752,
+      2304,
+      48244224,
+      true,
+      0,
+      768,
+      1,
+    );
   }
 
-  /** Forward of op 24: h.2.attn (attention). */
+  /** Forward of op 24: transformer.h.2.attn (attention). */
   function forward24(p: Float32Array, n: number, training: boolean): void {
-    // h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act24, scratch24_q, n * 1024, 768, 768, 53561088, 55330560, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act24, scratch24_k, n * 1024, 768, 768, 54150912, 55331328, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act24, scratch24_v, n * 1024, 768, 768, 54740736, 55332096, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act24, scratch24_q, n * 1024, 768, 768, 53561088, 2304, 55330560, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act24, scratch24_k, n * 1024, 768, 768, 53561856, 2304, 55331328, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act24, scratch24_v, n * 1024, 768, 768, 53562624, 2304, 55332096, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -3801,19 +4380,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch24_heads, act25, n * 1024, 768, 768, 55332864, 55922688, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch24_heads, act25, n * 1024, 768, 768, 55332864, 768, 55922688, 0, 768, 1);
   }
 
-  /** Backward of op 24: h.2.attn (attention). */
+  /** Backward of op 24: transformer.h.2.attn (attention). */
   function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch24_d_heads.fill(0, 0, n * 786432);
     scratch24_d_q.fill(0, 0, n * 786432);
     scratch24_d_k.fill(0, 0, n * 786432);
     scratch24_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch24_heads,
@@ -3823,6 +4402,7 @@ function createEngine() {
       768,
       768,
       55332864,
+      768,
       55922688,
       true,
       0,
@@ -3866,24 +4446,72 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(p, gp, act24, grad24, scratch24_d_q, n * 1024, 768, 768, 53561088, 55330560, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(p, gp, act24, grad24, scratch24_d_k, n * 1024, 768, 768, 54150912, 55331328, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(p, gp, act24, grad24, scratch24_d_v, n * 1024, 768, 768, 54740736, 55332096, true, 0, 768, 1);
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act24,
+      grad24,
+      scratch24_d_q,
+      n * 1024,
+      768,
+      768,
+      53561088,
+      2304,
+      55330560,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act24,
+      grad24,
+      scratch24_d_k,
+      n * 1024,
+      768,
+      768,
+      53561856,
+      2304,
+      55331328,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act24,
+      grad24,
+      scratch24_d_v,
+      n * 1024,
+      768,
+      768,
+      53562624,
+      2304,
+      55332096,
+      true,
+      0,
+      768,
+      1,
+    );
   }
 
-  /** Forward of op 34: h.3.attn (attention). */
+  /** Forward of op 34: transformer.h.3.attn (attention). */
   function forward34(p: Float32Array, n: number, training: boolean): void {
-    // h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act34, scratch34_q, n * 1024, 768, 768, 60648960, 62418432, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act34, scratch34_k, n * 1024, 768, 768, 61238784, 62419200, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act34, scratch34_v, n * 1024, 768, 768, 61828608, 62419968, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act34, scratch34_q, n * 1024, 768, 768, 60648960, 2304, 62418432, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act34, scratch34_k, n * 1024, 768, 768, 60649728, 2304, 62419200, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act34, scratch34_v, n * 1024, 768, 768, 60650496, 2304, 62419968, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -3923,19 +4551,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch34_heads, act35, n * 1024, 768, 768, 62420736, 63010560, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch34_heads, act35, n * 1024, 768, 768, 62420736, 768, 63010560, 0, 768, 1);
   }
 
-  /** Backward of op 34: h.3.attn (attention). */
+  /** Backward of op 34: transformer.h.3.attn (attention). */
   function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch34_d_heads.fill(0, 0, n * 786432);
     scratch34_d_q.fill(0, 0, n * 786432);
     scratch34_d_k.fill(0, 0, n * 786432);
     scratch34_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch34_heads,
@@ -3945,6 +4573,7 @@ function createEngine() {
       768,
       768,
       62420736,
+      768,
       63010560,
       true,
       0,
@@ -3988,24 +4617,72 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(p, gp, act34, grad34, scratch34_d_q, n * 1024, 768, 768, 60648960, 62418432, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(p, gp, act34, grad34, scratch34_d_k, n * 1024, 768, 768, 61238784, 62419200, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(p, gp, act34, grad34, scratch34_d_v, n * 1024, 768, 768, 61828608, 62419968, true, 0, 768, 1);
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act34,
+      grad34,
+      scratch34_d_q,
+      n * 1024,
+      768,
+      768,
+      60648960,
+      2304,
+      62418432,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act34,
+      grad34,
+      scratch34_d_k,
+      n * 1024,
+      768,
+      768,
+      60649728,
+      2304,
+      62419200,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act34,
+      grad34,
+      scratch34_d_v,
+      n * 1024,
+      768,
+      768,
+      60650496,
+      2304,
+      62419968,
+      true,
+      0,
+      768,
+      1,
+    );
   }
 
-  /** Forward of op 44: h.4.attn (attention). */
+  /** Forward of op 44: transformer.h.4.attn (attention). */
   function forward44(p: Float32Array, n: number, training: boolean): void {
-    // h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act44, scratch44_q, n * 1024, 768, 768, 67736832, 69506304, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act44, scratch44_k, n * 1024, 768, 768, 68326656, 69507072, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act44, scratch44_v, n * 1024, 768, 768, 68916480, 69507840, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act44, scratch44_q, n * 1024, 768, 768, 67736832, 2304, 69506304, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act44, scratch44_k, n * 1024, 768, 768, 67737600, 2304, 69507072, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act44, scratch44_v, n * 1024, 768, 768, 67738368, 2304, 69507840, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -4045,19 +4722,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch44_heads, act45, n * 1024, 768, 768, 69508608, 70098432, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch44_heads, act45, n * 1024, 768, 768, 69508608, 768, 70098432, 0, 768, 1);
   }
 
-  /** Backward of op 44: h.4.attn (attention). */
+  /** Backward of op 44: transformer.h.4.attn (attention). */
   function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch44_d_heads.fill(0, 0, n * 786432);
     scratch44_d_q.fill(0, 0, n * 786432);
     scratch44_d_k.fill(0, 0, n * 786432);
     scratch44_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch44_heads,
@@ -4067,6 +4744,7 @@ function createEngine() {
       768,
       768,
       69508608,
+      768,
       70098432,
       true,
       0,
@@ -4110,24 +4788,72 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(p, gp, act44, grad44, scratch44_d_q, n * 1024, 768, 768, 67736832, 69506304, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(p, gp, act44, grad44, scratch44_d_k, n * 1024, 768, 768, 68326656, 69507072, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(p, gp, act44, grad44, scratch44_d_v, n * 1024, 768, 768, 68916480, 69507840, true, 0, 768, 1);
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act44,
+      grad44,
+      scratch44_d_q,
+      n * 1024,
+      768,
+      768,
+      67736832,
+      2304,
+      69506304,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act44,
+      grad44,
+      scratch44_d_k,
+      n * 1024,
+      768,
+      768,
+      67737600,
+      2304,
+      69507072,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act44,
+      grad44,
+      scratch44_d_v,
+      n * 1024,
+      768,
+      768,
+      67738368,
+      2304,
+      69507840,
+      true,
+      0,
+      768,
+      1,
+    );
   }
 
-  /** Forward of op 54: h.5.attn (attention). */
+  /** Forward of op 54: transformer.h.5.attn (attention). */
   function forward54(p: Float32Array, n: number, training: boolean): void {
-    // h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act54, scratch54_q, n * 1024, 768, 768, 74824704, 76594176, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act54, scratch54_k, n * 1024, 768, 768, 75414528, 76594944, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act54, scratch54_v, n * 1024, 768, 768, 76004352, 76595712, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act54, scratch54_q, n * 1024, 768, 768, 74824704, 2304, 76594176, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act54, scratch54_k, n * 1024, 768, 768, 74825472, 2304, 76594944, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act54, scratch54_v, n * 1024, 768, 768, 74826240, 2304, 76595712, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -4167,19 +4893,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch54_heads, act55, n * 1024, 768, 768, 76596480, 77186304, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch54_heads, act55, n * 1024, 768, 768, 76596480, 768, 77186304, 0, 768, 1);
   }
 
-  /** Backward of op 54: h.5.attn (attention). */
+  /** Backward of op 54: transformer.h.5.attn (attention). */
   function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch54_d_heads.fill(0, 0, n * 786432);
     scratch54_d_q.fill(0, 0, n * 786432);
     scratch54_d_k.fill(0, 0, n * 786432);
     scratch54_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch54_heads,
@@ -4189,6 +4915,7 @@ function createEngine() {
       768,
       768,
       76596480,
+      768,
       77186304,
       true,
       0,
@@ -4232,24 +4959,72 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(p, gp, act54, grad54, scratch54_d_q, n * 1024, 768, 768, 74824704, 76594176, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(p, gp, act54, grad54, scratch54_d_k, n * 1024, 768, 768, 75414528, 76594944, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(p, gp, act54, grad54, scratch54_d_v, n * 1024, 768, 768, 76004352, 76595712, true, 0, 768, 1);
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act54,
+      grad54,
+      scratch54_d_q,
+      n * 1024,
+      768,
+      768,
+      74824704,
+      2304,
+      76594176,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act54,
+      grad54,
+      scratch54_d_k,
+      n * 1024,
+      768,
+      768,
+      74825472,
+      2304,
+      76594944,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act54,
+      grad54,
+      scratch54_d_v,
+      n * 1024,
+      768,
+      768,
+      74826240,
+      2304,
+      76595712,
+      true,
+      0,
+      768,
+      1,
+    );
   }
 
-  /** Forward of op 64: h.6.attn (attention). */
+  /** Forward of op 64: transformer.h.6.attn (attention). */
   function forward64(p: Float32Array, n: number, training: boolean): void {
-    // h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act64, scratch64_q, n * 1024, 768, 768, 81912576, 83682048, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act64, scratch64_k, n * 1024, 768, 768, 82502400, 83682816, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act64, scratch64_v, n * 1024, 768, 768, 83092224, 83683584, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act64, scratch64_q, n * 1024, 768, 768, 81912576, 2304, 83682048, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act64, scratch64_k, n * 1024, 768, 768, 81913344, 2304, 83682816, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act64, scratch64_v, n * 1024, 768, 768, 81914112, 2304, 83683584, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -4289,19 +5064,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch64_heads, act65, n * 1024, 768, 768, 83684352, 84274176, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch64_heads, act65, n * 1024, 768, 768, 83684352, 768, 84274176, 0, 768, 1);
   }
 
-  /** Backward of op 64: h.6.attn (attention). */
+  /** Backward of op 64: transformer.h.6.attn (attention). */
   function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch64_d_heads.fill(0, 0, n * 786432);
     scratch64_d_q.fill(0, 0, n * 786432);
     scratch64_d_k.fill(0, 0, n * 786432);
     scratch64_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch64_heads,
@@ -4311,6 +5086,7 @@ function createEngine() {
       768,
       768,
       83684352,
+      768,
       84274176,
       true,
       0,
@@ -4354,24 +5130,72 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(p, gp, act64, grad64, scratch64_d_q, n * 1024, 768, 768, 81912576, 83682048, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(p, gp, act64, grad64, scratch64_d_k, n * 1024, 768, 768, 82502400, 83682816, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(p, gp, act64, grad64, scratch64_d_v, n * 1024, 768, 768, 83092224, 83683584, true, 0, 768, 1);
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act64,
+      grad64,
+      scratch64_d_q,
+      n * 1024,
+      768,
+      768,
+      81912576,
+      2304,
+      83682048,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act64,
+      grad64,
+      scratch64_d_k,
+      n * 1024,
+      768,
+      768,
+      81913344,
+      2304,
+      83682816,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act64,
+      grad64,
+      scratch64_d_v,
+      n * 1024,
+      768,
+      768,
+      81914112,
+      2304,
+      83683584,
+      true,
+      0,
+      768,
+      1,
+    );
   }
 
-  /** Forward of op 74: h.7.attn (attention). */
+  /** Forward of op 74: transformer.h.7.attn (attention). */
   function forward74(p: Float32Array, n: number, training: boolean): void {
-    // h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act74, scratch74_q, n * 1024, 768, 768, 89000448, 90769920, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act74, scratch74_k, n * 1024, 768, 768, 89590272, 90770688, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act74, scratch74_v, n * 1024, 768, 768, 90180096, 90771456, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act74, scratch74_q, n * 1024, 768, 768, 89000448, 2304, 90769920, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act74, scratch74_k, n * 1024, 768, 768, 89001216, 2304, 90770688, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act74, scratch74_v, n * 1024, 768, 768, 89001984, 2304, 90771456, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -4411,19 +5235,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch74_heads, act75, n * 1024, 768, 768, 90772224, 91362048, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch74_heads, act75, n * 1024, 768, 768, 90772224, 768, 91362048, 0, 768, 1);
   }
 
-  /** Backward of op 74: h.7.attn (attention). */
+  /** Backward of op 74: transformer.h.7.attn (attention). */
   function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch74_d_heads.fill(0, 0, n * 786432);
     scratch74_d_q.fill(0, 0, n * 786432);
     scratch74_d_k.fill(0, 0, n * 786432);
     scratch74_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch74_heads,
@@ -4433,6 +5257,7 @@ function createEngine() {
       768,
       768,
       90772224,
+      768,
       91362048,
       true,
       0,
@@ -4476,24 +5301,72 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(p, gp, act74, grad74, scratch74_d_q, n * 1024, 768, 768, 89000448, 90769920, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(p, gp, act74, grad74, scratch74_d_k, n * 1024, 768, 768, 89590272, 90770688, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(p, gp, act74, grad74, scratch74_d_v, n * 1024, 768, 768, 90180096, 90771456, true, 0, 768, 1);
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act74,
+      grad74,
+      scratch74_d_q,
+      n * 1024,
+      768,
+      768,
+      89000448,
+      2304,
+      90769920,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act74,
+      grad74,
+      scratch74_d_k,
+      n * 1024,
+      768,
+      768,
+      89001216,
+      2304,
+      90770688,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act74,
+      grad74,
+      scratch74_d_v,
+      n * 1024,
+      768,
+      768,
+      89001984,
+      2304,
+      90771456,
+      true,
+      0,
+      768,
+      1,
+    );
   }
 
-  /** Forward of op 84: h.8.attn (attention). */
+  /** Forward of op 84: transformer.h.8.attn (attention). */
   function forward84(p: Float32Array, n: number, training: boolean): void {
-    // h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act84, scratch84_q, n * 1024, 768, 768, 96088320, 97857792, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act84, scratch84_k, n * 1024, 768, 768, 96678144, 97858560, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act84, scratch84_v, n * 1024, 768, 768, 97267968, 97859328, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act84, scratch84_q, n * 1024, 768, 768, 96088320, 2304, 97857792, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act84, scratch84_k, n * 1024, 768, 768, 96089088, 2304, 97858560, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act84, scratch84_v, n * 1024, 768, 768, 96089856, 2304, 97859328, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -4533,19 +5406,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch84_heads, act85, n * 1024, 768, 768, 97860096, 98449920, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch84_heads, act85, n * 1024, 768, 768, 97860096, 768, 98449920, 0, 768, 1);
   }
 
-  /** Backward of op 84: h.8.attn (attention). */
+  /** Backward of op 84: transformer.h.8.attn (attention). */
   function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch84_d_heads.fill(0, 0, n * 786432);
     scratch84_d_q.fill(0, 0, n * 786432);
     scratch84_d_k.fill(0, 0, n * 786432);
     scratch84_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch84_heads,
@@ -4555,6 +5428,7 @@ function createEngine() {
       768,
       768,
       97860096,
+      768,
       98449920,
       true,
       0,
@@ -4598,24 +5472,72 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(p, gp, act84, grad84, scratch84_d_q, n * 1024, 768, 768, 96088320, 97857792, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 1024, 768, 768, 96678144, 97858560, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 1024, 768, 768, 97267968, 97859328, true, 0, 768, 1);
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act84,
+      grad84,
+      scratch84_d_q,
+      n * 1024,
+      768,
+      768,
+      96088320,
+      2304,
+      97857792,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act84,
+      grad84,
+      scratch84_d_k,
+      n * 1024,
+      768,
+      768,
+      96089088,
+      2304,
+      97858560,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act84,
+      grad84,
+      scratch84_d_v,
+      n * 1024,
+      768,
+      768,
+      96089856,
+      2304,
+      97859328,
+      true,
+      0,
+      768,
+      1,
+    );
   }
 
-  /** Forward of op 94: h.9.attn (attention). */
+  /** Forward of op 94: transformer.h.9.attn (attention). */
   function forward94(p: Float32Array, n: number, training: boolean): void {
-    // h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act94, scratch94_q, n * 1024, 768, 768, 103176192, 104945664, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act94, scratch94_k, n * 1024, 768, 768, 103766016, 104946432, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act94, scratch94_v, n * 1024, 768, 768, 104355840, 104947200, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act94, scratch94_q, n * 1024, 768, 768, 103176192, 2304, 104945664, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act94, scratch94_k, n * 1024, 768, 768, 103176960, 2304, 104946432, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act94, scratch94_v, n * 1024, 768, 768, 103177728, 2304, 104947200, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -4655,19 +5577,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch94_heads, act95, n * 1024, 768, 768, 104947968, 105537792, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch94_heads, act95, n * 1024, 768, 768, 104947968, 768, 105537792, 0, 768, 1);
   }
 
-  /** Backward of op 94: h.9.attn (attention). */
+  /** Backward of op 94: transformer.h.9.attn (attention). */
   function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch94_d_heads.fill(0, 0, n * 786432);
     scratch94_d_q.fill(0, 0, n * 786432);
     scratch94_d_k.fill(0, 0, n * 786432);
     scratch94_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch94_heads,
@@ -4677,6 +5599,7 @@ function createEngine() {
       768,
       768,
       104947968,
+      768,
       105537792,
       true,
       0,
@@ -4720,24 +5643,72 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(p, gp, act94, grad94, scratch94_d_q, n * 1024, 768, 768, 103176192, 104945664, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(p, gp, act94, grad94, scratch94_d_k, n * 1024, 768, 768, 103766016, 104946432, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(p, gp, act94, grad94, scratch94_d_v, n * 1024, 768, 768, 104355840, 104947200, true, 0, 768, 1);
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act94,
+      grad94,
+      scratch94_d_q,
+      n * 1024,
+      768,
+      768,
+      103176192,
+      2304,
+      104945664,
+      true,
+      0,
+      768,
+      1,
+    );
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act94,
+      grad94,
+      scratch94_d_k,
+      n * 1024,
+      768,
+      768,
+      103176960,
+      2304,
+      104946432,
+      true,
+      0,
+      768,
+      1,
+    );
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
+      p,
+      gp,
+      act94,
+      grad94,
+      scratch94_d_v,
+      n * 1024,
+      768,
+      768,
+      103177728,
+      2304,
+      104947200,
+      true,
+      0,
+      768,
+      1,
+    );
   }
 
-  /** Forward of op 104: h.10.attn (attention). */
+  /** Forward of op 104: transformer.h.10.attn (attention). */
   function forward104(p: Float32Array, n: number, training: boolean): void {
-    // h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act104, scratch104_q, n * 1024, 768, 768, 110264064, 112033536, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act104, scratch104_k, n * 1024, 768, 768, 110853888, 112034304, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act104, scratch104_v, n * 1024, 768, 768, 111443712, 112035072, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act104, scratch104_q, n * 1024, 768, 768, 110264064, 2304, 112033536, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act104, scratch104_k, n * 1024, 768, 768, 110264832, 2304, 112034304, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act104, scratch104_v, n * 1024, 768, 768, 110265600, 2304, 112035072, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -4777,19 +5748,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch104_heads, act105, n * 1024, 768, 768, 112035840, 112625664, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch104_heads, act105, n * 1024, 768, 768, 112035840, 768, 112625664, 0, 768, 1);
   }
 
-  /** Backward of op 104: h.10.attn (attention). */
+  /** Backward of op 104: transformer.h.10.attn (attention). */
   function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch104_d_heads.fill(0, 0, n * 786432);
     scratch104_d_q.fill(0, 0, n * 786432);
     scratch104_d_k.fill(0, 0, n * 786432);
     scratch104_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch104_heads,
@@ -4799,6 +5770,7 @@ function createEngine() {
       768,
       768,
       112035840,
+      768,
       112625664,
       true,
       0,
@@ -4842,8 +5814,8 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
       p,
       gp,
       act104,
@@ -4853,14 +5825,15 @@ function createEngine() {
       768,
       768,
       110264064,
+      2304,
       112033536,
       true,
       0,
       768,
       1,
     );
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
       p,
       gp,
       act104,
@@ -4869,15 +5842,16 @@ function createEngine() {
       n * 1024,
       768,
       768,
-      110853888,
+      110264832,
+      2304,
       112034304,
       true,
       0,
       768,
       1,
     );
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
       p,
       gp,
       act104,
@@ -4886,7 +5860,8 @@ function createEngine() {
       n * 1024,
       768,
       768,
-      111443712,
+      110265600,
+      2304,
       112035072,
       true,
       0,
@@ -4895,16 +5870,16 @@ function createEngine() {
     );
   }
 
-  /** Forward of op 114: h.11.attn (attention). */
+  /** Forward of op 114: transformer.h.11.attn (attention). */
   function forward114(p: Float32Array, n: number, training: boolean): void {
-    // h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+    // transformer.h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act114, scratch114_q, n * 1024, 768, 768, 117351936, 119121408, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act114, scratch114_k, n * 1024, 768, 768, 117941760, 119122176, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act114, scratch114_v, n * 1024, 768, 768, 118531584, 119122944, 0, 768, 1);
+    // q = x · (c_attn columns 0…767) + bias, every position of every sample
+    denseInOutForward(p, act114, scratch114_q, n * 1024, 768, 768, 117351936, 2304, 119121408, 0, 768, 1);
+    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+    denseInOutForward(p, act114, scratch114_k, n * 1024, 768, 768, 117352704, 2304, 119122176, 0, 768, 1);
+    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+    denseInOutForward(p, act114, scratch114_v, n * 1024, 768, 768, 117353472, 2304, 119122944, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
@@ -4944,19 +5919,19 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch114_heads, act115, n * 1024, 768, 768, 119123712, 119713536, 0, 768, 1);
+    // output projection: y = heads · c_proj + bias (stored [in, out])
+    denseInOutForward(p, scratch114_heads, act115, n * 1024, 768, 768, 119123712, 768, 119713536, 0, 768, 1);
   }
 
-  /** Backward of op 114: h.11.attn (attention). */
+  /** Backward of op 114: transformer.h.11.attn (attention). */
   function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-    // h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+    // transformer.h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training, backward
     scratch114_d_heads.fill(0, 0, n * 786432);
     scratch114_d_q.fill(0, 0, n * 786432);
     scratch114_d_k.fill(0, 0, n * 786432);
     scratch114_d_v.fill(0, 0, n * 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
+    // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
+    denseInOutBackward(
       p,
       gp,
       scratch114_heads,
@@ -4966,6 +5941,7 @@ function createEngine() {
       768,
       768,
       119123712,
+      768,
       119713536,
       true,
       0,
@@ -5009,8 +5985,8 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
-    denseTiledBackward(
+    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+    denseInOutBackward(
       p,
       gp,
       act114,
@@ -5020,14 +5996,15 @@ function createEngine() {
       768,
       768,
       117351936,
+      2304,
       119121408,
       true,
       0,
       768,
       1,
     );
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
-    denseTiledBackward(
+    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+    denseInOutBackward(
       p,
       gp,
       act114,
@@ -5036,15 +6013,16 @@ function createEngine() {
       n * 1024,
       768,
       768,
-      117941760,
+      117352704,
+      2304,
       119122176,
       true,
       0,
       768,
       1,
     );
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
-    denseTiledBackward(
+    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+    denseInOutBackward(
       p,
       gp,
       act114,
@@ -5053,7 +6031,8 @@ function createEngine() {
       n * 1024,
       768,
       768,
-      118531584,
+      117353472,
+      2304,
       119122944,
       true,
       0,
@@ -6176,6 +7155,53 @@ function densePlainBackward(
       }
     }
   }
+}
+
+// ── Dense kernels for weights stored [in, out] ──
+
+/** y = x W + b over `rows` rows of x (IN wide), W stored [in, out] with row stride `ld`; y element (r, o)
+ *  at y0 + r·yr + o·yc. */
+function denseInOutForward(
+  p: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  ld: number,
+  B: number,
+  y0: number,
+  yr: number,
+  yc: number,
+): void {
+  for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
+    for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
+  }
+  packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, ld, 1, y, -1);
+}
+
+/** Its gradients (accumulated): dW (element (i, o) at W + i·ld + o) += xᵀ g and db += Σ g, then dx += g Wᵀ
+ *  only when `dx`. gy element (r, o) at g0 + r·gr + o·gc. */
+function denseInOutBackward(
+  p: Float32Array,
+  gp: Float32Array,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  ld: number,
+  B: number,
+  dx: boolean,
+  g0: number,
+  gr: number,
+  gc: number,
+): void {
+  packedGemm(gp, W, 1, ld, OUT, IN, rows, gy, g0, gc, gr, x, 0, IN, 1, gp, B);
+  if (dx) packedGemm(gx, 0, IN, 1, rows, IN, OUT, gy, g0, gr, gc, p, W, 1, ld, gp, -1);
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

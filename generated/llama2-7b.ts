@@ -63,9 +63,16 @@ export const bufferCount = 0;
 
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
-  { name: "embed_tokens.weight", shape: [32000, 4096], role: "embedding", offset: 0, size: 131072000, trainable: true },
   {
-    name: "layers.0.input_layernorm.weight",
+    name: "model.embed_tokens.weight",
+    shape: [32000, 4096],
+    role: "embedding",
+    offset: 0,
+    size: 131072000,
+    trainable: true,
+  },
+  {
+    name: "model.layers.0.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 131072000,
@@ -73,7 +80,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.0.self_attn.q_proj.weight",
+    name: "model.layers.0.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 131076096,
@@ -81,7 +88,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.0.self_attn.k_proj.weight",
+    name: "model.layers.0.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 147853312,
@@ -89,7 +96,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.0.self_attn.v_proj.weight",
+    name: "model.layers.0.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 164630528,
@@ -97,7 +104,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.0.self_attn.out_proj.weight",
+    name: "model.layers.0.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 181407744,
@@ -105,7 +112,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.0.post_attention_layernorm.weight",
+    name: "model.layers.0.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 198184960,
@@ -113,7 +120,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.0.mlp.gate_proj.weight",
+    name: "model.layers.0.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 198189056,
@@ -121,7 +128,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.0.mlp.up_proj.weight",
+    name: "model.layers.0.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 243277824,
@@ -129,7 +136,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.0.mlp.down_proj.weight",
+    name: "model.layers.0.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 288366592,
@@ -137,7 +144,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.1.input_layernorm.weight",
+    name: "model.layers.1.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 333455360,
@@ -145,7 +152,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.1.self_attn.q_proj.weight",
+    name: "model.layers.1.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 333459456,
@@ -153,7 +160,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.1.self_attn.k_proj.weight",
+    name: "model.layers.1.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 350236672,
@@ -161,7 +168,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.1.self_attn.v_proj.weight",
+    name: "model.layers.1.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 367013888,
@@ -169,7 +176,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.1.self_attn.out_proj.weight",
+    name: "model.layers.1.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 383791104,
@@ -177,7 +184,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.1.post_attention_layernorm.weight",
+    name: "model.layers.1.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 400568320,
@@ -185,7 +192,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.1.mlp.gate_proj.weight",
+    name: "model.layers.1.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 400572416,
@@ -193,7 +200,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.1.mlp.up_proj.weight",
+    name: "model.layers.1.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 445661184,
@@ -201,7 +208,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.1.mlp.down_proj.weight",
+    name: "model.layers.1.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 490749952,
@@ -209,7 +216,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.2.input_layernorm.weight",
+    name: "model.layers.2.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 535838720,
@@ -217,7 +224,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.2.self_attn.q_proj.weight",
+    name: "model.layers.2.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 535842816,
@@ -225,7 +232,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.2.self_attn.k_proj.weight",
+    name: "model.layers.2.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 552620032,
@@ -233,7 +240,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.2.self_attn.v_proj.weight",
+    name: "model.layers.2.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 569397248,
@@ -241,7 +248,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.2.self_attn.out_proj.weight",
+    name: "model.layers.2.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 586174464,
@@ -249,7 +256,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.2.post_attention_layernorm.weight",
+    name: "model.layers.2.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 602951680,
@@ -257,7 +264,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.2.mlp.gate_proj.weight",
+    name: "model.layers.2.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 602955776,
@@ -265,7 +272,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.2.mlp.up_proj.weight",
+    name: "model.layers.2.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 648044544,
@@ -273,7 +280,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.2.mlp.down_proj.weight",
+    name: "model.layers.2.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 693133312,
@@ -281,7 +288,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.3.input_layernorm.weight",
+    name: "model.layers.3.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 738222080,
@@ -289,7 +296,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.3.self_attn.q_proj.weight",
+    name: "model.layers.3.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 738226176,
@@ -297,7 +304,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.3.self_attn.k_proj.weight",
+    name: "model.layers.3.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 755003392,
@@ -305,7 +312,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.3.self_attn.v_proj.weight",
+    name: "model.layers.3.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 771780608,
@@ -313,7 +320,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.3.self_attn.out_proj.weight",
+    name: "model.layers.3.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 788557824,
@@ -321,7 +328,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.3.post_attention_layernorm.weight",
+    name: "model.layers.3.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 805335040,
@@ -329,7 +336,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.3.mlp.gate_proj.weight",
+    name: "model.layers.3.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 805339136,
@@ -337,7 +344,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.3.mlp.up_proj.weight",
+    name: "model.layers.3.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 850427904,
@@ -345,7 +352,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.3.mlp.down_proj.weight",
+    name: "model.layers.3.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 895516672,
@@ -353,7 +360,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.4.input_layernorm.weight",
+    name: "model.layers.4.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 940605440,
@@ -361,7 +368,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.4.self_attn.q_proj.weight",
+    name: "model.layers.4.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 940609536,
@@ -369,7 +376,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.4.self_attn.k_proj.weight",
+    name: "model.layers.4.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 957386752,
@@ -377,7 +384,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.4.self_attn.v_proj.weight",
+    name: "model.layers.4.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 974163968,
@@ -385,7 +392,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.4.self_attn.out_proj.weight",
+    name: "model.layers.4.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 990941184,
@@ -393,7 +400,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.4.post_attention_layernorm.weight",
+    name: "model.layers.4.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 1007718400,
@@ -401,7 +408,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.4.mlp.gate_proj.weight",
+    name: "model.layers.4.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 1007722496,
@@ -409,7 +416,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.4.mlp.up_proj.weight",
+    name: "model.layers.4.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 1052811264,
@@ -417,7 +424,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.4.mlp.down_proj.weight",
+    name: "model.layers.4.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 1097900032,
@@ -425,7 +432,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.5.input_layernorm.weight",
+    name: "model.layers.5.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 1142988800,
@@ -433,7 +440,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.5.self_attn.q_proj.weight",
+    name: "model.layers.5.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1142992896,
@@ -441,7 +448,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.5.self_attn.k_proj.weight",
+    name: "model.layers.5.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1159770112,
@@ -449,7 +456,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.5.self_attn.v_proj.weight",
+    name: "model.layers.5.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1176547328,
@@ -457,7 +464,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.5.self_attn.out_proj.weight",
+    name: "model.layers.5.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1193324544,
@@ -465,7 +472,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.5.post_attention_layernorm.weight",
+    name: "model.layers.5.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 1210101760,
@@ -473,7 +480,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.5.mlp.gate_proj.weight",
+    name: "model.layers.5.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 1210105856,
@@ -481,7 +488,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.5.mlp.up_proj.weight",
+    name: "model.layers.5.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 1255194624,
@@ -489,7 +496,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.5.mlp.down_proj.weight",
+    name: "model.layers.5.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 1300283392,
@@ -497,7 +504,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.6.input_layernorm.weight",
+    name: "model.layers.6.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 1345372160,
@@ -505,7 +512,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.6.self_attn.q_proj.weight",
+    name: "model.layers.6.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1345376256,
@@ -513,7 +520,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.6.self_attn.k_proj.weight",
+    name: "model.layers.6.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1362153472,
@@ -521,7 +528,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.6.self_attn.v_proj.weight",
+    name: "model.layers.6.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1378930688,
@@ -529,7 +536,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.6.self_attn.out_proj.weight",
+    name: "model.layers.6.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1395707904,
@@ -537,7 +544,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.6.post_attention_layernorm.weight",
+    name: "model.layers.6.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 1412485120,
@@ -545,7 +552,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.6.mlp.gate_proj.weight",
+    name: "model.layers.6.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 1412489216,
@@ -553,7 +560,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.6.mlp.up_proj.weight",
+    name: "model.layers.6.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 1457577984,
@@ -561,7 +568,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.6.mlp.down_proj.weight",
+    name: "model.layers.6.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 1502666752,
@@ -569,7 +576,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.7.input_layernorm.weight",
+    name: "model.layers.7.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 1547755520,
@@ -577,7 +584,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.7.self_attn.q_proj.weight",
+    name: "model.layers.7.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1547759616,
@@ -585,7 +592,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.7.self_attn.k_proj.weight",
+    name: "model.layers.7.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1564536832,
@@ -593,7 +600,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.7.self_attn.v_proj.weight",
+    name: "model.layers.7.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1581314048,
@@ -601,7 +608,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.7.self_attn.out_proj.weight",
+    name: "model.layers.7.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1598091264,
@@ -609,7 +616,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.7.post_attention_layernorm.weight",
+    name: "model.layers.7.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 1614868480,
@@ -617,7 +624,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.7.mlp.gate_proj.weight",
+    name: "model.layers.7.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 1614872576,
@@ -625,7 +632,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.7.mlp.up_proj.weight",
+    name: "model.layers.7.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 1659961344,
@@ -633,7 +640,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.7.mlp.down_proj.weight",
+    name: "model.layers.7.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 1705050112,
@@ -641,7 +648,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.8.input_layernorm.weight",
+    name: "model.layers.8.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 1750138880,
@@ -649,7 +656,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.8.self_attn.q_proj.weight",
+    name: "model.layers.8.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1750142976,
@@ -657,7 +664,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.8.self_attn.k_proj.weight",
+    name: "model.layers.8.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1766920192,
@@ -665,7 +672,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.8.self_attn.v_proj.weight",
+    name: "model.layers.8.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1783697408,
@@ -673,7 +680,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.8.self_attn.out_proj.weight",
+    name: "model.layers.8.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1800474624,
@@ -681,7 +688,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.8.post_attention_layernorm.weight",
+    name: "model.layers.8.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 1817251840,
@@ -689,7 +696,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.8.mlp.gate_proj.weight",
+    name: "model.layers.8.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 1817255936,
@@ -697,7 +704,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.8.mlp.up_proj.weight",
+    name: "model.layers.8.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 1862344704,
@@ -705,7 +712,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.8.mlp.down_proj.weight",
+    name: "model.layers.8.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 1907433472,
@@ -713,7 +720,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.9.input_layernorm.weight",
+    name: "model.layers.9.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 1952522240,
@@ -721,7 +728,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.9.self_attn.q_proj.weight",
+    name: "model.layers.9.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1952526336,
@@ -729,7 +736,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.9.self_attn.k_proj.weight",
+    name: "model.layers.9.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1969303552,
@@ -737,7 +744,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.9.self_attn.v_proj.weight",
+    name: "model.layers.9.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 1986080768,
@@ -745,7 +752,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.9.self_attn.out_proj.weight",
+    name: "model.layers.9.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2002857984,
@@ -753,7 +760,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.9.post_attention_layernorm.weight",
+    name: "model.layers.9.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 2019635200,
@@ -761,7 +768,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.9.mlp.gate_proj.weight",
+    name: "model.layers.9.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 2019639296,
@@ -769,7 +776,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.9.mlp.up_proj.weight",
+    name: "model.layers.9.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 2064728064,
@@ -777,7 +784,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.9.mlp.down_proj.weight",
+    name: "model.layers.9.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 2109816832,
@@ -785,7 +792,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.10.input_layernorm.weight",
+    name: "model.layers.10.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 2154905600,
@@ -793,7 +800,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.10.self_attn.q_proj.weight",
+    name: "model.layers.10.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2154909696,
@@ -801,7 +808,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.10.self_attn.k_proj.weight",
+    name: "model.layers.10.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2171686912,
@@ -809,7 +816,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.10.self_attn.v_proj.weight",
+    name: "model.layers.10.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2188464128,
@@ -817,7 +824,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.10.self_attn.out_proj.weight",
+    name: "model.layers.10.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2205241344,
@@ -825,7 +832,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.10.post_attention_layernorm.weight",
+    name: "model.layers.10.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 2222018560,
@@ -833,7 +840,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.10.mlp.gate_proj.weight",
+    name: "model.layers.10.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 2222022656,
@@ -841,7 +848,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.10.mlp.up_proj.weight",
+    name: "model.layers.10.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 2267111424,
@@ -849,7 +856,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.10.mlp.down_proj.weight",
+    name: "model.layers.10.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 2312200192,
@@ -857,7 +864,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.11.input_layernorm.weight",
+    name: "model.layers.11.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 2357288960,
@@ -865,7 +872,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.11.self_attn.q_proj.weight",
+    name: "model.layers.11.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2357293056,
@@ -873,7 +880,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.11.self_attn.k_proj.weight",
+    name: "model.layers.11.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2374070272,
@@ -881,7 +888,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.11.self_attn.v_proj.weight",
+    name: "model.layers.11.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2390847488,
@@ -889,7 +896,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.11.self_attn.out_proj.weight",
+    name: "model.layers.11.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2407624704,
@@ -897,7 +904,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.11.post_attention_layernorm.weight",
+    name: "model.layers.11.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 2424401920,
@@ -905,7 +912,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.11.mlp.gate_proj.weight",
+    name: "model.layers.11.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 2424406016,
@@ -913,7 +920,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.11.mlp.up_proj.weight",
+    name: "model.layers.11.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 2469494784,
@@ -921,7 +928,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.11.mlp.down_proj.weight",
+    name: "model.layers.11.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 2514583552,
@@ -929,7 +936,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.12.input_layernorm.weight",
+    name: "model.layers.12.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 2559672320,
@@ -937,7 +944,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.12.self_attn.q_proj.weight",
+    name: "model.layers.12.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2559676416,
@@ -945,7 +952,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.12.self_attn.k_proj.weight",
+    name: "model.layers.12.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2576453632,
@@ -953,7 +960,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.12.self_attn.v_proj.weight",
+    name: "model.layers.12.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2593230848,
@@ -961,7 +968,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.12.self_attn.out_proj.weight",
+    name: "model.layers.12.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2610008064,
@@ -969,7 +976,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.12.post_attention_layernorm.weight",
+    name: "model.layers.12.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 2626785280,
@@ -977,7 +984,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.12.mlp.gate_proj.weight",
+    name: "model.layers.12.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 2626789376,
@@ -985,7 +992,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.12.mlp.up_proj.weight",
+    name: "model.layers.12.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 2671878144,
@@ -993,7 +1000,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.12.mlp.down_proj.weight",
+    name: "model.layers.12.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 2716966912,
@@ -1001,7 +1008,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.13.input_layernorm.weight",
+    name: "model.layers.13.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 2762055680,
@@ -1009,7 +1016,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.13.self_attn.q_proj.weight",
+    name: "model.layers.13.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2762059776,
@@ -1017,7 +1024,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.13.self_attn.k_proj.weight",
+    name: "model.layers.13.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2778836992,
@@ -1025,7 +1032,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.13.self_attn.v_proj.weight",
+    name: "model.layers.13.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2795614208,
@@ -1033,7 +1040,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.13.self_attn.out_proj.weight",
+    name: "model.layers.13.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2812391424,
@@ -1041,7 +1048,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.13.post_attention_layernorm.weight",
+    name: "model.layers.13.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 2829168640,
@@ -1049,7 +1056,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.13.mlp.gate_proj.weight",
+    name: "model.layers.13.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 2829172736,
@@ -1057,7 +1064,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.13.mlp.up_proj.weight",
+    name: "model.layers.13.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 2874261504,
@@ -1065,7 +1072,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.13.mlp.down_proj.weight",
+    name: "model.layers.13.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 2919350272,
@@ -1073,7 +1080,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.14.input_layernorm.weight",
+    name: "model.layers.14.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 2964439040,
@@ -1081,7 +1088,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.14.self_attn.q_proj.weight",
+    name: "model.layers.14.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2964443136,
@@ -1089,7 +1096,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.14.self_attn.k_proj.weight",
+    name: "model.layers.14.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2981220352,
@@ -1097,7 +1104,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.14.self_attn.v_proj.weight",
+    name: "model.layers.14.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 2997997568,
@@ -1105,7 +1112,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.14.self_attn.out_proj.weight",
+    name: "model.layers.14.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3014774784,
@@ -1113,7 +1120,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.14.post_attention_layernorm.weight",
+    name: "model.layers.14.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 3031552000,
@@ -1121,7 +1128,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.14.mlp.gate_proj.weight",
+    name: "model.layers.14.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 3031556096,
@@ -1129,7 +1136,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.14.mlp.up_proj.weight",
+    name: "model.layers.14.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 3076644864,
@@ -1137,7 +1144,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.14.mlp.down_proj.weight",
+    name: "model.layers.14.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 3121733632,
@@ -1145,7 +1152,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.15.input_layernorm.weight",
+    name: "model.layers.15.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 3166822400,
@@ -1153,7 +1160,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.15.self_attn.q_proj.weight",
+    name: "model.layers.15.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3166826496,
@@ -1161,7 +1168,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.15.self_attn.k_proj.weight",
+    name: "model.layers.15.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3183603712,
@@ -1169,7 +1176,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.15.self_attn.v_proj.weight",
+    name: "model.layers.15.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3200380928,
@@ -1177,7 +1184,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.15.self_attn.out_proj.weight",
+    name: "model.layers.15.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3217158144,
@@ -1185,7 +1192,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.15.post_attention_layernorm.weight",
+    name: "model.layers.15.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 3233935360,
@@ -1193,7 +1200,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.15.mlp.gate_proj.weight",
+    name: "model.layers.15.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 3233939456,
@@ -1201,7 +1208,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.15.mlp.up_proj.weight",
+    name: "model.layers.15.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 3279028224,
@@ -1209,7 +1216,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.15.mlp.down_proj.weight",
+    name: "model.layers.15.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 3324116992,
@@ -1217,7 +1224,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.16.input_layernorm.weight",
+    name: "model.layers.16.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 3369205760,
@@ -1225,7 +1232,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.16.self_attn.q_proj.weight",
+    name: "model.layers.16.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3369209856,
@@ -1233,7 +1240,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.16.self_attn.k_proj.weight",
+    name: "model.layers.16.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3385987072,
@@ -1241,7 +1248,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.16.self_attn.v_proj.weight",
+    name: "model.layers.16.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3402764288,
@@ -1249,7 +1256,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.16.self_attn.out_proj.weight",
+    name: "model.layers.16.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3419541504,
@@ -1257,7 +1264,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.16.post_attention_layernorm.weight",
+    name: "model.layers.16.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 3436318720,
@@ -1265,7 +1272,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.16.mlp.gate_proj.weight",
+    name: "model.layers.16.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 3436322816,
@@ -1273,7 +1280,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.16.mlp.up_proj.weight",
+    name: "model.layers.16.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 3481411584,
@@ -1281,7 +1288,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.16.mlp.down_proj.weight",
+    name: "model.layers.16.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 3526500352,
@@ -1289,7 +1296,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.17.input_layernorm.weight",
+    name: "model.layers.17.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 3571589120,
@@ -1297,7 +1304,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.17.self_attn.q_proj.weight",
+    name: "model.layers.17.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3571593216,
@@ -1305,7 +1312,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.17.self_attn.k_proj.weight",
+    name: "model.layers.17.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3588370432,
@@ -1313,7 +1320,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.17.self_attn.v_proj.weight",
+    name: "model.layers.17.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3605147648,
@@ -1321,7 +1328,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.17.self_attn.out_proj.weight",
+    name: "model.layers.17.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3621924864,
@@ -1329,7 +1336,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.17.post_attention_layernorm.weight",
+    name: "model.layers.17.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 3638702080,
@@ -1337,7 +1344,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.17.mlp.gate_proj.weight",
+    name: "model.layers.17.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 3638706176,
@@ -1345,7 +1352,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.17.mlp.up_proj.weight",
+    name: "model.layers.17.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 3683794944,
@@ -1353,7 +1360,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.17.mlp.down_proj.weight",
+    name: "model.layers.17.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 3728883712,
@@ -1361,7 +1368,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.18.input_layernorm.weight",
+    name: "model.layers.18.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 3773972480,
@@ -1369,7 +1376,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.18.self_attn.q_proj.weight",
+    name: "model.layers.18.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3773976576,
@@ -1377,7 +1384,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.18.self_attn.k_proj.weight",
+    name: "model.layers.18.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3790753792,
@@ -1385,7 +1392,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.18.self_attn.v_proj.weight",
+    name: "model.layers.18.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3807531008,
@@ -1393,7 +1400,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.18.self_attn.out_proj.weight",
+    name: "model.layers.18.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3824308224,
@@ -1401,7 +1408,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.18.post_attention_layernorm.weight",
+    name: "model.layers.18.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 3841085440,
@@ -1409,7 +1416,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.18.mlp.gate_proj.weight",
+    name: "model.layers.18.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 3841089536,
@@ -1417,7 +1424,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.18.mlp.up_proj.weight",
+    name: "model.layers.18.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 3886178304,
@@ -1425,7 +1432,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.18.mlp.down_proj.weight",
+    name: "model.layers.18.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 3931267072,
@@ -1433,7 +1440,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.19.input_layernorm.weight",
+    name: "model.layers.19.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 3976355840,
@@ -1441,7 +1448,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.19.self_attn.q_proj.weight",
+    name: "model.layers.19.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3976359936,
@@ -1449,7 +1456,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.19.self_attn.k_proj.weight",
+    name: "model.layers.19.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 3993137152,
@@ -1457,7 +1464,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.19.self_attn.v_proj.weight",
+    name: "model.layers.19.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4009914368,
@@ -1465,7 +1472,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.19.self_attn.out_proj.weight",
+    name: "model.layers.19.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4026691584,
@@ -1473,7 +1480,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.19.post_attention_layernorm.weight",
+    name: "model.layers.19.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 4043468800,
@@ -1481,7 +1488,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.19.mlp.gate_proj.weight",
+    name: "model.layers.19.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 4043472896,
@@ -1489,7 +1496,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.19.mlp.up_proj.weight",
+    name: "model.layers.19.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 4088561664,
@@ -1497,7 +1504,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.19.mlp.down_proj.weight",
+    name: "model.layers.19.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 4133650432,
@@ -1505,7 +1512,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.20.input_layernorm.weight",
+    name: "model.layers.20.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 4178739200,
@@ -1513,7 +1520,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.20.self_attn.q_proj.weight",
+    name: "model.layers.20.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4178743296,
@@ -1521,7 +1528,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.20.self_attn.k_proj.weight",
+    name: "model.layers.20.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4195520512,
@@ -1529,7 +1536,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.20.self_attn.v_proj.weight",
+    name: "model.layers.20.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4212297728,
@@ -1537,7 +1544,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.20.self_attn.out_proj.weight",
+    name: "model.layers.20.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4229074944,
@@ -1545,7 +1552,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.20.post_attention_layernorm.weight",
+    name: "model.layers.20.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 4245852160,
@@ -1553,7 +1560,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.20.mlp.gate_proj.weight",
+    name: "model.layers.20.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 4245856256,
@@ -1561,7 +1568,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.20.mlp.up_proj.weight",
+    name: "model.layers.20.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 4290945024,
@@ -1569,7 +1576,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.20.mlp.down_proj.weight",
+    name: "model.layers.20.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 4336033792,
@@ -1577,7 +1584,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.21.input_layernorm.weight",
+    name: "model.layers.21.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 4381122560,
@@ -1585,7 +1592,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.21.self_attn.q_proj.weight",
+    name: "model.layers.21.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4381126656,
@@ -1593,7 +1600,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.21.self_attn.k_proj.weight",
+    name: "model.layers.21.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4397903872,
@@ -1601,7 +1608,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.21.self_attn.v_proj.weight",
+    name: "model.layers.21.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4414681088,
@@ -1609,7 +1616,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.21.self_attn.out_proj.weight",
+    name: "model.layers.21.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4431458304,
@@ -1617,7 +1624,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.21.post_attention_layernorm.weight",
+    name: "model.layers.21.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 4448235520,
@@ -1625,7 +1632,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.21.mlp.gate_proj.weight",
+    name: "model.layers.21.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 4448239616,
@@ -1633,7 +1640,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.21.mlp.up_proj.weight",
+    name: "model.layers.21.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 4493328384,
@@ -1641,7 +1648,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.21.mlp.down_proj.weight",
+    name: "model.layers.21.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 4538417152,
@@ -1649,7 +1656,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.22.input_layernorm.weight",
+    name: "model.layers.22.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 4583505920,
@@ -1657,7 +1664,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.22.self_attn.q_proj.weight",
+    name: "model.layers.22.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4583510016,
@@ -1665,7 +1672,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.22.self_attn.k_proj.weight",
+    name: "model.layers.22.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4600287232,
@@ -1673,7 +1680,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.22.self_attn.v_proj.weight",
+    name: "model.layers.22.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4617064448,
@@ -1681,7 +1688,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.22.self_attn.out_proj.weight",
+    name: "model.layers.22.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4633841664,
@@ -1689,7 +1696,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.22.post_attention_layernorm.weight",
+    name: "model.layers.22.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 4650618880,
@@ -1697,7 +1704,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.22.mlp.gate_proj.weight",
+    name: "model.layers.22.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 4650622976,
@@ -1705,7 +1712,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.22.mlp.up_proj.weight",
+    name: "model.layers.22.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 4695711744,
@@ -1713,7 +1720,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.22.mlp.down_proj.weight",
+    name: "model.layers.22.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 4740800512,
@@ -1721,7 +1728,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.23.input_layernorm.weight",
+    name: "model.layers.23.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 4785889280,
@@ -1729,7 +1736,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.23.self_attn.q_proj.weight",
+    name: "model.layers.23.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4785893376,
@@ -1737,7 +1744,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.23.self_attn.k_proj.weight",
+    name: "model.layers.23.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4802670592,
@@ -1745,7 +1752,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.23.self_attn.v_proj.weight",
+    name: "model.layers.23.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4819447808,
@@ -1753,7 +1760,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.23.self_attn.out_proj.weight",
+    name: "model.layers.23.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4836225024,
@@ -1761,7 +1768,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.23.post_attention_layernorm.weight",
+    name: "model.layers.23.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 4853002240,
@@ -1769,7 +1776,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.23.mlp.gate_proj.weight",
+    name: "model.layers.23.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 4853006336,
@@ -1777,7 +1784,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.23.mlp.up_proj.weight",
+    name: "model.layers.23.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 4898095104,
@@ -1785,7 +1792,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.23.mlp.down_proj.weight",
+    name: "model.layers.23.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 4943183872,
@@ -1793,7 +1800,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.24.input_layernorm.weight",
+    name: "model.layers.24.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 4988272640,
@@ -1801,7 +1808,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.24.self_attn.q_proj.weight",
+    name: "model.layers.24.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 4988276736,
@@ -1809,7 +1816,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.24.self_attn.k_proj.weight",
+    name: "model.layers.24.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5005053952,
@@ -1817,7 +1824,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.24.self_attn.v_proj.weight",
+    name: "model.layers.24.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5021831168,
@@ -1825,7 +1832,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.24.self_attn.out_proj.weight",
+    name: "model.layers.24.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5038608384,
@@ -1833,7 +1840,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.24.post_attention_layernorm.weight",
+    name: "model.layers.24.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 5055385600,
@@ -1841,7 +1848,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.24.mlp.gate_proj.weight",
+    name: "model.layers.24.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 5055389696,
@@ -1849,7 +1856,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.24.mlp.up_proj.weight",
+    name: "model.layers.24.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 5100478464,
@@ -1857,7 +1864,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.24.mlp.down_proj.weight",
+    name: "model.layers.24.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 5145567232,
@@ -1865,7 +1872,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.25.input_layernorm.weight",
+    name: "model.layers.25.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 5190656000,
@@ -1873,7 +1880,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.25.self_attn.q_proj.weight",
+    name: "model.layers.25.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5190660096,
@@ -1881,7 +1888,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.25.self_attn.k_proj.weight",
+    name: "model.layers.25.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5207437312,
@@ -1889,7 +1896,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.25.self_attn.v_proj.weight",
+    name: "model.layers.25.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5224214528,
@@ -1897,7 +1904,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.25.self_attn.out_proj.weight",
+    name: "model.layers.25.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5240991744,
@@ -1905,7 +1912,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.25.post_attention_layernorm.weight",
+    name: "model.layers.25.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 5257768960,
@@ -1913,7 +1920,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.25.mlp.gate_proj.weight",
+    name: "model.layers.25.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 5257773056,
@@ -1921,7 +1928,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.25.mlp.up_proj.weight",
+    name: "model.layers.25.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 5302861824,
@@ -1929,7 +1936,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.25.mlp.down_proj.weight",
+    name: "model.layers.25.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 5347950592,
@@ -1937,7 +1944,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.26.input_layernorm.weight",
+    name: "model.layers.26.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 5393039360,
@@ -1945,7 +1952,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.26.self_attn.q_proj.weight",
+    name: "model.layers.26.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5393043456,
@@ -1953,7 +1960,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.26.self_attn.k_proj.weight",
+    name: "model.layers.26.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5409820672,
@@ -1961,7 +1968,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.26.self_attn.v_proj.weight",
+    name: "model.layers.26.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5426597888,
@@ -1969,7 +1976,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.26.self_attn.out_proj.weight",
+    name: "model.layers.26.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5443375104,
@@ -1977,7 +1984,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.26.post_attention_layernorm.weight",
+    name: "model.layers.26.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 5460152320,
@@ -1985,7 +1992,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.26.mlp.gate_proj.weight",
+    name: "model.layers.26.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 5460156416,
@@ -1993,7 +2000,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.26.mlp.up_proj.weight",
+    name: "model.layers.26.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 5505245184,
@@ -2001,7 +2008,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.26.mlp.down_proj.weight",
+    name: "model.layers.26.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 5550333952,
@@ -2009,7 +2016,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.27.input_layernorm.weight",
+    name: "model.layers.27.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 5595422720,
@@ -2017,7 +2024,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.27.self_attn.q_proj.weight",
+    name: "model.layers.27.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5595426816,
@@ -2025,7 +2032,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.27.self_attn.k_proj.weight",
+    name: "model.layers.27.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5612204032,
@@ -2033,7 +2040,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.27.self_attn.v_proj.weight",
+    name: "model.layers.27.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5628981248,
@@ -2041,7 +2048,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.27.self_attn.out_proj.weight",
+    name: "model.layers.27.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5645758464,
@@ -2049,7 +2056,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.27.post_attention_layernorm.weight",
+    name: "model.layers.27.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 5662535680,
@@ -2057,7 +2064,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.27.mlp.gate_proj.weight",
+    name: "model.layers.27.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 5662539776,
@@ -2065,7 +2072,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.27.mlp.up_proj.weight",
+    name: "model.layers.27.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 5707628544,
@@ -2073,7 +2080,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.27.mlp.down_proj.weight",
+    name: "model.layers.27.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 5752717312,
@@ -2081,7 +2088,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.28.input_layernorm.weight",
+    name: "model.layers.28.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 5797806080,
@@ -2089,7 +2096,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.28.self_attn.q_proj.weight",
+    name: "model.layers.28.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5797810176,
@@ -2097,7 +2104,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.28.self_attn.k_proj.weight",
+    name: "model.layers.28.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5814587392,
@@ -2105,7 +2112,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.28.self_attn.v_proj.weight",
+    name: "model.layers.28.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5831364608,
@@ -2113,7 +2120,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.28.self_attn.out_proj.weight",
+    name: "model.layers.28.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 5848141824,
@@ -2121,7 +2128,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.28.post_attention_layernorm.weight",
+    name: "model.layers.28.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 5864919040,
@@ -2129,7 +2136,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.28.mlp.gate_proj.weight",
+    name: "model.layers.28.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 5864923136,
@@ -2137,7 +2144,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.28.mlp.up_proj.weight",
+    name: "model.layers.28.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 5910011904,
@@ -2145,7 +2152,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.28.mlp.down_proj.weight",
+    name: "model.layers.28.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 5955100672,
@@ -2153,7 +2160,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.29.input_layernorm.weight",
+    name: "model.layers.29.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 6000189440,
@@ -2161,7 +2168,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.29.self_attn.q_proj.weight",
+    name: "model.layers.29.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6000193536,
@@ -2169,7 +2176,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.29.self_attn.k_proj.weight",
+    name: "model.layers.29.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6016970752,
@@ -2177,7 +2184,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.29.self_attn.v_proj.weight",
+    name: "model.layers.29.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6033747968,
@@ -2185,7 +2192,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.29.self_attn.out_proj.weight",
+    name: "model.layers.29.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6050525184,
@@ -2193,7 +2200,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.29.post_attention_layernorm.weight",
+    name: "model.layers.29.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 6067302400,
@@ -2201,7 +2208,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.29.mlp.gate_proj.weight",
+    name: "model.layers.29.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 6067306496,
@@ -2209,7 +2216,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.29.mlp.up_proj.weight",
+    name: "model.layers.29.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 6112395264,
@@ -2217,7 +2224,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.29.mlp.down_proj.weight",
+    name: "model.layers.29.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 6157484032,
@@ -2225,7 +2232,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.30.input_layernorm.weight",
+    name: "model.layers.30.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 6202572800,
@@ -2233,7 +2240,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.30.self_attn.q_proj.weight",
+    name: "model.layers.30.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6202576896,
@@ -2241,7 +2248,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.30.self_attn.k_proj.weight",
+    name: "model.layers.30.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6219354112,
@@ -2249,7 +2256,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.30.self_attn.v_proj.weight",
+    name: "model.layers.30.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6236131328,
@@ -2257,7 +2264,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.30.self_attn.out_proj.weight",
+    name: "model.layers.30.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6252908544,
@@ -2265,7 +2272,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.30.post_attention_layernorm.weight",
+    name: "model.layers.30.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 6269685760,
@@ -2273,7 +2280,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.30.mlp.gate_proj.weight",
+    name: "model.layers.30.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 6269689856,
@@ -2281,7 +2288,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.30.mlp.up_proj.weight",
+    name: "model.layers.30.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 6314778624,
@@ -2289,7 +2296,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.30.mlp.down_proj.weight",
+    name: "model.layers.30.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 6359867392,
@@ -2297,7 +2304,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.31.input_layernorm.weight",
+    name: "model.layers.31.input_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 6404956160,
@@ -2305,7 +2312,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.31.self_attn.q_proj.weight",
+    name: "model.layers.31.self_attn.q_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6404960256,
@@ -2313,7 +2320,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.31.self_attn.k_proj.weight",
+    name: "model.layers.31.self_attn.k_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6421737472,
@@ -2321,7 +2328,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.31.self_attn.v_proj.weight",
+    name: "model.layers.31.self_attn.v_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6438514688,
@@ -2329,7 +2336,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.31.self_attn.out_proj.weight",
+    name: "model.layers.31.self_attn.o_proj.weight",
     shape: [4096, 4096],
     role: "matrix",
     offset: 6455291904,
@@ -2337,7 +2344,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.31.post_attention_layernorm.weight",
+    name: "model.layers.31.post_attention_layernorm.weight",
     shape: [4096],
     role: "normScale",
     offset: 6472069120,
@@ -2345,7 +2352,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.31.mlp.gate_proj.weight",
+    name: "model.layers.31.mlp.gate_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 6472073216,
@@ -2353,7 +2360,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.31.mlp.up_proj.weight",
+    name: "model.layers.31.mlp.up_proj.weight",
     shape: [11008, 4096],
     role: "matrix",
     offset: 6517161984,
@@ -2361,14 +2368,14 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layers.31.mlp.down_proj.weight",
+    name: "model.layers.31.mlp.down_proj.weight",
     shape: [4096, 11008],
     role: "matrix",
     offset: 6562250752,
     size: 45088768,
     trainable: true,
   },
-  { name: "norm.weight", shape: [4096], role: "normScale", offset: 6607339520, size: 4096, trainable: true },
+  { name: "model.norm.weight", shape: [4096], role: "normScale", offset: 6607339520, size: 4096, trainable: true },
   {
     name: "lm_head.weight",
     shape: [32000, 4096],
@@ -2666,296 +2673,296 @@ function createEngine() {
     checkSeed(seed);
     seedRandom(seed);
     const p = new Float32Array(paramCount);
-    for (let i = 0; i < 131072000; i++) p[i] = gaussian() * 1; // embed_tokens.weight: N(0, 1²)
-    for (let i = 131072000; i < 131076096; i++) p[i] = 1; // layers.0.input_layernorm.weight
-    for (let i = 131076096; i < 147853312; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.0.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 147853312; i < 164630528; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.0.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 164630528; i < 181407744; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.0.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 181407744; i < 198184960; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.0.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 198184960; i < 198189056; i++) p[i] = 1; // layers.0.post_attention_layernorm.weight
-    for (let i = 198189056; i < 243277824; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.0.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 243277824; i < 288366592; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.0.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 288366592; i < 333455360; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.0.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 333455360; i < 333459456; i++) p[i] = 1; // layers.1.input_layernorm.weight
-    for (let i = 333459456; i < 350236672; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.1.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 350236672; i < 367013888; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.1.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 367013888; i < 383791104; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.1.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 383791104; i < 400568320; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.1.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 400568320; i < 400572416; i++) p[i] = 1; // layers.1.post_attention_layernorm.weight
-    for (let i = 400572416; i < 445661184; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.1.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 445661184; i < 490749952; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.1.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 490749952; i < 535838720; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.1.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 535838720; i < 535842816; i++) p[i] = 1; // layers.2.input_layernorm.weight
-    for (let i = 535842816; i < 552620032; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.2.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 552620032; i < 569397248; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.2.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 569397248; i < 586174464; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.2.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 586174464; i < 602951680; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.2.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 602951680; i < 602955776; i++) p[i] = 1; // layers.2.post_attention_layernorm.weight
-    for (let i = 602955776; i < 648044544; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.2.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 648044544; i < 693133312; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.2.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 693133312; i < 738222080; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.2.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 738222080; i < 738226176; i++) p[i] = 1; // layers.3.input_layernorm.weight
-    for (let i = 738226176; i < 755003392; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.3.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 755003392; i < 771780608; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.3.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 771780608; i < 788557824; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.3.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 788557824; i < 805335040; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.3.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 805335040; i < 805339136; i++) p[i] = 1; // layers.3.post_attention_layernorm.weight
-    for (let i = 805339136; i < 850427904; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.3.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 850427904; i < 895516672; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.3.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 895516672; i < 940605440; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.3.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 940605440; i < 940609536; i++) p[i] = 1; // layers.4.input_layernorm.weight
-    for (let i = 940609536; i < 957386752; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.4.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 957386752; i < 974163968; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.4.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 974163968; i < 990941184; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.4.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 990941184; i < 1007718400; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.4.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 1007718400; i < 1007722496; i++) p[i] = 1; // layers.4.post_attention_layernorm.weight
-    for (let i = 1007722496; i < 1052811264; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.4.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 1052811264; i < 1097900032; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.4.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 1097900032; i < 1142988800; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.4.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 1142988800; i < 1142992896; i++) p[i] = 1; // layers.5.input_layernorm.weight
-    for (let i = 1142992896; i < 1159770112; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.5.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 1159770112; i < 1176547328; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.5.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 1176547328; i < 1193324544; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.5.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 1193324544; i < 1210101760; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.5.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 1210101760; i < 1210105856; i++) p[i] = 1; // layers.5.post_attention_layernorm.weight
-    for (let i = 1210105856; i < 1255194624; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.5.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 1255194624; i < 1300283392; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.5.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 1300283392; i < 1345372160; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.5.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 1345372160; i < 1345376256; i++) p[i] = 1; // layers.6.input_layernorm.weight
-    for (let i = 1345376256; i < 1362153472; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.6.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 1362153472; i < 1378930688; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.6.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 1378930688; i < 1395707904; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.6.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 1395707904; i < 1412485120; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.6.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 1412485120; i < 1412489216; i++) p[i] = 1; // layers.6.post_attention_layernorm.weight
-    for (let i = 1412489216; i < 1457577984; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.6.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 1457577984; i < 1502666752; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.6.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 1502666752; i < 1547755520; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.6.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 1547755520; i < 1547759616; i++) p[i] = 1; // layers.7.input_layernorm.weight
-    for (let i = 1547759616; i < 1564536832; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.7.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 1564536832; i < 1581314048; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.7.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 1581314048; i < 1598091264; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.7.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 1598091264; i < 1614868480; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.7.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 1614868480; i < 1614872576; i++) p[i] = 1; // layers.7.post_attention_layernorm.weight
-    for (let i = 1614872576; i < 1659961344; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.7.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 1659961344; i < 1705050112; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.7.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 1705050112; i < 1750138880; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.7.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 1750138880; i < 1750142976; i++) p[i] = 1; // layers.8.input_layernorm.weight
-    for (let i = 1750142976; i < 1766920192; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.8.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 1766920192; i < 1783697408; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.8.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 1783697408; i < 1800474624; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.8.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 1800474624; i < 1817251840; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.8.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 1817251840; i < 1817255936; i++) p[i] = 1; // layers.8.post_attention_layernorm.weight
-    for (let i = 1817255936; i < 1862344704; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.8.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 1862344704; i < 1907433472; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.8.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 1907433472; i < 1952522240; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.8.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 1952522240; i < 1952526336; i++) p[i] = 1; // layers.9.input_layernorm.weight
-    for (let i = 1952526336; i < 1969303552; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.9.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 1969303552; i < 1986080768; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.9.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 1986080768; i < 2002857984; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.9.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 2002857984; i < 2019635200; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.9.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 2019635200; i < 2019639296; i++) p[i] = 1; // layers.9.post_attention_layernorm.weight
-    for (let i = 2019639296; i < 2064728064; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.9.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 2064728064; i < 2109816832; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.9.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 2109816832; i < 2154905600; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.9.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 2154905600; i < 2154909696; i++) p[i] = 1; // layers.10.input_layernorm.weight
-    for (let i = 2154909696; i < 2171686912; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.10.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 2171686912; i < 2188464128; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.10.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 2188464128; i < 2205241344; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.10.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 2205241344; i < 2222018560; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.10.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 2222018560; i < 2222022656; i++) p[i] = 1; // layers.10.post_attention_layernorm.weight
-    for (let i = 2222022656; i < 2267111424; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.10.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 2267111424; i < 2312200192; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.10.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 2312200192; i < 2357288960; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.10.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 2357288960; i < 2357293056; i++) p[i] = 1; // layers.11.input_layernorm.weight
-    for (let i = 2357293056; i < 2374070272; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.11.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 2374070272; i < 2390847488; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.11.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 2390847488; i < 2407624704; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.11.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 2407624704; i < 2424401920; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.11.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 2424401920; i < 2424406016; i++) p[i] = 1; // layers.11.post_attention_layernorm.weight
-    for (let i = 2424406016; i < 2469494784; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.11.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 2469494784; i < 2514583552; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.11.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 2514583552; i < 2559672320; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.11.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 2559672320; i < 2559676416; i++) p[i] = 1; // layers.12.input_layernorm.weight
-    for (let i = 2559676416; i < 2576453632; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.12.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 2576453632; i < 2593230848; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.12.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 2593230848; i < 2610008064; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.12.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 2610008064; i < 2626785280; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.12.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 2626785280; i < 2626789376; i++) p[i] = 1; // layers.12.post_attention_layernorm.weight
-    for (let i = 2626789376; i < 2671878144; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.12.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 2671878144; i < 2716966912; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.12.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 2716966912; i < 2762055680; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.12.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 2762055680; i < 2762059776; i++) p[i] = 1; // layers.13.input_layernorm.weight
-    for (let i = 2762059776; i < 2778836992; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.13.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 2778836992; i < 2795614208; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.13.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 2795614208; i < 2812391424; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.13.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 2812391424; i < 2829168640; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.13.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 2829168640; i < 2829172736; i++) p[i] = 1; // layers.13.post_attention_layernorm.weight
-    for (let i = 2829172736; i < 2874261504; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.13.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 2874261504; i < 2919350272; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.13.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 2919350272; i < 2964439040; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.13.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 2964439040; i < 2964443136; i++) p[i] = 1; // layers.14.input_layernorm.weight
-    for (let i = 2964443136; i < 2981220352; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.14.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 2981220352; i < 2997997568; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.14.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 2997997568; i < 3014774784; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.14.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 3014774784; i < 3031552000; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.14.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 3031552000; i < 3031556096; i++) p[i] = 1; // layers.14.post_attention_layernorm.weight
-    for (let i = 3031556096; i < 3076644864; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.14.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 3076644864; i < 3121733632; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.14.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 3121733632; i < 3166822400; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.14.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 3166822400; i < 3166826496; i++) p[i] = 1; // layers.15.input_layernorm.weight
-    for (let i = 3166826496; i < 3183603712; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.15.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 3183603712; i < 3200380928; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.15.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 3200380928; i < 3217158144; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.15.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 3217158144; i < 3233935360; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.15.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 3233935360; i < 3233939456; i++) p[i] = 1; // layers.15.post_attention_layernorm.weight
-    for (let i = 3233939456; i < 3279028224; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.15.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 3279028224; i < 3324116992; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.15.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 3324116992; i < 3369205760; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.15.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 3369205760; i < 3369209856; i++) p[i] = 1; // layers.16.input_layernorm.weight
-    for (let i = 3369209856; i < 3385987072; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.16.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 3385987072; i < 3402764288; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.16.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 3402764288; i < 3419541504; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.16.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 3419541504; i < 3436318720; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.16.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 3436318720; i < 3436322816; i++) p[i] = 1; // layers.16.post_attention_layernorm.weight
-    for (let i = 3436322816; i < 3481411584; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.16.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 3481411584; i < 3526500352; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.16.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 3526500352; i < 3571589120; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.16.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 3571589120; i < 3571593216; i++) p[i] = 1; // layers.17.input_layernorm.weight
-    for (let i = 3571593216; i < 3588370432; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.17.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 3588370432; i < 3605147648; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.17.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 3605147648; i < 3621924864; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.17.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 3621924864; i < 3638702080; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.17.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 3638702080; i < 3638706176; i++) p[i] = 1; // layers.17.post_attention_layernorm.weight
-    for (let i = 3638706176; i < 3683794944; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.17.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 3683794944; i < 3728883712; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.17.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 3728883712; i < 3773972480; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.17.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 3773972480; i < 3773976576; i++) p[i] = 1; // layers.18.input_layernorm.weight
-    for (let i = 3773976576; i < 3790753792; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.18.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 3790753792; i < 3807531008; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.18.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 3807531008; i < 3824308224; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.18.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 3824308224; i < 3841085440; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.18.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 3841085440; i < 3841089536; i++) p[i] = 1; // layers.18.post_attention_layernorm.weight
-    for (let i = 3841089536; i < 3886178304; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.18.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 3886178304; i < 3931267072; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.18.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 3931267072; i < 3976355840; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.18.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 3976355840; i < 3976359936; i++) p[i] = 1; // layers.19.input_layernorm.weight
-    for (let i = 3976359936; i < 3993137152; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.19.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 3993137152; i < 4009914368; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.19.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 4009914368; i < 4026691584; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.19.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 4026691584; i < 4043468800; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.19.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 4043468800; i < 4043472896; i++) p[i] = 1; // layers.19.post_attention_layernorm.weight
-    for (let i = 4043472896; i < 4088561664; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.19.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 4088561664; i < 4133650432; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.19.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 4133650432; i < 4178739200; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.19.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 4178739200; i < 4178743296; i++) p[i] = 1; // layers.20.input_layernorm.weight
-    for (let i = 4178743296; i < 4195520512; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.20.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 4195520512; i < 4212297728; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.20.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 4212297728; i < 4229074944; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.20.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 4229074944; i < 4245852160; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.20.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 4245852160; i < 4245856256; i++) p[i] = 1; // layers.20.post_attention_layernorm.weight
-    for (let i = 4245856256; i < 4290945024; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.20.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 4290945024; i < 4336033792; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.20.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 4336033792; i < 4381122560; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.20.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 4381122560; i < 4381126656; i++) p[i] = 1; // layers.21.input_layernorm.weight
-    for (let i = 4381126656; i < 4397903872; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.21.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 4397903872; i < 4414681088; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.21.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 4414681088; i < 4431458304; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.21.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 4431458304; i < 4448235520; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.21.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 4448235520; i < 4448239616; i++) p[i] = 1; // layers.21.post_attention_layernorm.weight
-    for (let i = 4448239616; i < 4493328384; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.21.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 4493328384; i < 4538417152; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.21.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 4538417152; i < 4583505920; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.21.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 4583505920; i < 4583510016; i++) p[i] = 1; // layers.22.input_layernorm.weight
-    for (let i = 4583510016; i < 4600287232; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.22.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 4600287232; i < 4617064448; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.22.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 4617064448; i < 4633841664; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.22.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 4633841664; i < 4650618880; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.22.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 4650618880; i < 4650622976; i++) p[i] = 1; // layers.22.post_attention_layernorm.weight
-    for (let i = 4650622976; i < 4695711744; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.22.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 4695711744; i < 4740800512; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.22.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 4740800512; i < 4785889280; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.22.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 4785889280; i < 4785893376; i++) p[i] = 1; // layers.23.input_layernorm.weight
-    for (let i = 4785893376; i < 4802670592; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.23.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 4802670592; i < 4819447808; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.23.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 4819447808; i < 4836225024; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.23.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 4836225024; i < 4853002240; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.23.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 4853002240; i < 4853006336; i++) p[i] = 1; // layers.23.post_attention_layernorm.weight
-    for (let i = 4853006336; i < 4898095104; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.23.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 4898095104; i < 4943183872; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.23.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 4943183872; i < 4988272640; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.23.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 4988272640; i < 4988276736; i++) p[i] = 1; // layers.24.input_layernorm.weight
-    for (let i = 4988276736; i < 5005053952; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.24.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 5005053952; i < 5021831168; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.24.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 5021831168; i < 5038608384; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.24.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 5038608384; i < 5055385600; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.24.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 5055385600; i < 5055389696; i++) p[i] = 1; // layers.24.post_attention_layernorm.weight
-    for (let i = 5055389696; i < 5100478464; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.24.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 5100478464; i < 5145567232; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.24.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 5145567232; i < 5190656000; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.24.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 5190656000; i < 5190660096; i++) p[i] = 1; // layers.25.input_layernorm.weight
-    for (let i = 5190660096; i < 5207437312; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.25.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 5207437312; i < 5224214528; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.25.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 5224214528; i < 5240991744; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.25.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 5240991744; i < 5257768960; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.25.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 5257768960; i < 5257773056; i++) p[i] = 1; // layers.25.post_attention_layernorm.weight
-    for (let i = 5257773056; i < 5302861824; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.25.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 5302861824; i < 5347950592; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.25.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 5347950592; i < 5393039360; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.25.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 5393039360; i < 5393043456; i++) p[i] = 1; // layers.26.input_layernorm.weight
-    for (let i = 5393043456; i < 5409820672; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.26.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 5409820672; i < 5426597888; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.26.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 5426597888; i < 5443375104; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.26.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 5443375104; i < 5460152320; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.26.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 5460152320; i < 5460156416; i++) p[i] = 1; // layers.26.post_attention_layernorm.weight
-    for (let i = 5460156416; i < 5505245184; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.26.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 5505245184; i < 5550333952; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.26.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 5550333952; i < 5595422720; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.26.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 5595422720; i < 5595426816; i++) p[i] = 1; // layers.27.input_layernorm.weight
-    for (let i = 5595426816; i < 5612204032; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.27.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 5612204032; i < 5628981248; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.27.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 5628981248; i < 5645758464; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.27.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 5645758464; i < 5662535680; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.27.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 5662535680; i < 5662539776; i++) p[i] = 1; // layers.27.post_attention_layernorm.weight
-    for (let i = 5662539776; i < 5707628544; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.27.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 5707628544; i < 5752717312; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.27.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 5752717312; i < 5797806080; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.27.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 5797806080; i < 5797810176; i++) p[i] = 1; // layers.28.input_layernorm.weight
-    for (let i = 5797810176; i < 5814587392; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.28.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 5814587392; i < 5831364608; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.28.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 5831364608; i < 5848141824; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.28.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 5848141824; i < 5864919040; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.28.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 5864919040; i < 5864923136; i++) p[i] = 1; // layers.28.post_attention_layernorm.weight
-    for (let i = 5864923136; i < 5910011904; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.28.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 5910011904; i < 5955100672; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.28.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 5955100672; i < 6000189440; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.28.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 6000189440; i < 6000193536; i++) p[i] = 1; // layers.29.input_layernorm.weight
-    for (let i = 6000193536; i < 6016970752; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.29.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 6016970752; i < 6033747968; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.29.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 6033747968; i < 6050525184; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.29.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 6050525184; i < 6067302400; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.29.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 6067302400; i < 6067306496; i++) p[i] = 1; // layers.29.post_attention_layernorm.weight
-    for (let i = 6067306496; i < 6112395264; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.29.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 6112395264; i < 6157484032; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.29.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 6157484032; i < 6202572800; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.29.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 6202572800; i < 6202576896; i++) p[i] = 1; // layers.30.input_layernorm.weight
-    for (let i = 6202576896; i < 6219354112; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.30.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 6219354112; i < 6236131328; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.30.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 6236131328; i < 6252908544; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.30.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 6252908544; i < 6269685760; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.30.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 6269685760; i < 6269689856; i++) p[i] = 1; // layers.30.post_attention_layernorm.weight
-    for (let i = 6269689856; i < 6314778624; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.30.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 6314778624; i < 6359867392; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.30.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 6359867392; i < 6404956160; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.30.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 6404956160; i < 6404960256; i++) p[i] = 1; // layers.31.input_layernorm.weight
-    for (let i = 6404960256; i < 6421737472; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.31.self_attn.q_proj.weight: U(±0.015625)
-    for (let i = 6421737472; i < 6438514688; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.31.self_attn.k_proj.weight: U(±0.015625)
-    for (let i = 6438514688; i < 6455291904; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.31.self_attn.v_proj.weight: U(±0.015625)
-    for (let i = 6455291904; i < 6472069120; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.31.self_attn.out_proj.weight: U(±0.015625)
-    for (let i = 6472069120; i < 6472073216; i++) p[i] = 1; // layers.31.post_attention_layernorm.weight
-    for (let i = 6472073216; i < 6517161984; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.31.mlp.gate_proj.weight: U(±0.015625)
-    for (let i = 6517161984; i < 6562250752; i++) p[i] = (2 * random() - 1) * 0.015625; // layers.31.mlp.up_proj.weight: U(±0.015625)
-    for (let i = 6562250752; i < 6607339520; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // layers.31.mlp.down_proj.weight: U(±0.009531160645787792)
-    for (let i = 6607339520; i < 6607343616; i++) p[i] = 1; // norm.weight
+    for (let i = 0; i < 131072000; i++) p[i] = gaussian() * 1; // model.embed_tokens.weight: N(0, 1²)
+    for (let i = 131072000; i < 131076096; i++) p[i] = 1; // model.layers.0.input_layernorm.weight
+    for (let i = 131076096; i < 147853312; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.0.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 147853312; i < 164630528; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.0.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 164630528; i < 181407744; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.0.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 181407744; i < 198184960; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.0.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 198184960; i < 198189056; i++) p[i] = 1; // model.layers.0.post_attention_layernorm.weight
+    for (let i = 198189056; i < 243277824; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.0.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 243277824; i < 288366592; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.0.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 288366592; i < 333455360; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.0.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 333455360; i < 333459456; i++) p[i] = 1; // model.layers.1.input_layernorm.weight
+    for (let i = 333459456; i < 350236672; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.1.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 350236672; i < 367013888; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.1.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 367013888; i < 383791104; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.1.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 383791104; i < 400568320; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.1.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 400568320; i < 400572416; i++) p[i] = 1; // model.layers.1.post_attention_layernorm.weight
+    for (let i = 400572416; i < 445661184; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.1.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 445661184; i < 490749952; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.1.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 490749952; i < 535838720; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.1.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 535838720; i < 535842816; i++) p[i] = 1; // model.layers.2.input_layernorm.weight
+    for (let i = 535842816; i < 552620032; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.2.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 552620032; i < 569397248; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.2.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 569397248; i < 586174464; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.2.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 586174464; i < 602951680; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.2.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 602951680; i < 602955776; i++) p[i] = 1; // model.layers.2.post_attention_layernorm.weight
+    for (let i = 602955776; i < 648044544; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.2.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 648044544; i < 693133312; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.2.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 693133312; i < 738222080; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.2.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 738222080; i < 738226176; i++) p[i] = 1; // model.layers.3.input_layernorm.weight
+    for (let i = 738226176; i < 755003392; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.3.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 755003392; i < 771780608; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.3.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 771780608; i < 788557824; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.3.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 788557824; i < 805335040; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.3.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 805335040; i < 805339136; i++) p[i] = 1; // model.layers.3.post_attention_layernorm.weight
+    for (let i = 805339136; i < 850427904; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.3.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 850427904; i < 895516672; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.3.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 895516672; i < 940605440; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.3.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 940605440; i < 940609536; i++) p[i] = 1; // model.layers.4.input_layernorm.weight
+    for (let i = 940609536; i < 957386752; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.4.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 957386752; i < 974163968; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.4.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 974163968; i < 990941184; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.4.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 990941184; i < 1007718400; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.4.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 1007718400; i < 1007722496; i++) p[i] = 1; // model.layers.4.post_attention_layernorm.weight
+    for (let i = 1007722496; i < 1052811264; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.4.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 1052811264; i < 1097900032; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.4.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 1097900032; i < 1142988800; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.4.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 1142988800; i < 1142992896; i++) p[i] = 1; // model.layers.5.input_layernorm.weight
+    for (let i = 1142992896; i < 1159770112; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.5.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 1159770112; i < 1176547328; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.5.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 1176547328; i < 1193324544; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.5.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 1193324544; i < 1210101760; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.5.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 1210101760; i < 1210105856; i++) p[i] = 1; // model.layers.5.post_attention_layernorm.weight
+    for (let i = 1210105856; i < 1255194624; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.5.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 1255194624; i < 1300283392; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.5.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 1300283392; i < 1345372160; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.5.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 1345372160; i < 1345376256; i++) p[i] = 1; // model.layers.6.input_layernorm.weight
+    for (let i = 1345376256; i < 1362153472; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.6.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 1362153472; i < 1378930688; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.6.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 1378930688; i < 1395707904; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.6.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 1395707904; i < 1412485120; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.6.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 1412485120; i < 1412489216; i++) p[i] = 1; // model.layers.6.post_attention_layernorm.weight
+    for (let i = 1412489216; i < 1457577984; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.6.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 1457577984; i < 1502666752; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.6.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 1502666752; i < 1547755520; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.6.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 1547755520; i < 1547759616; i++) p[i] = 1; // model.layers.7.input_layernorm.weight
+    for (let i = 1547759616; i < 1564536832; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.7.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 1564536832; i < 1581314048; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.7.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 1581314048; i < 1598091264; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.7.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 1598091264; i < 1614868480; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.7.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 1614868480; i < 1614872576; i++) p[i] = 1; // model.layers.7.post_attention_layernorm.weight
+    for (let i = 1614872576; i < 1659961344; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.7.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 1659961344; i < 1705050112; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.7.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 1705050112; i < 1750138880; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.7.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 1750138880; i < 1750142976; i++) p[i] = 1; // model.layers.8.input_layernorm.weight
+    for (let i = 1750142976; i < 1766920192; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.8.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 1766920192; i < 1783697408; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.8.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 1783697408; i < 1800474624; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.8.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 1800474624; i < 1817251840; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.8.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 1817251840; i < 1817255936; i++) p[i] = 1; // model.layers.8.post_attention_layernorm.weight
+    for (let i = 1817255936; i < 1862344704; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.8.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 1862344704; i < 1907433472; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.8.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 1907433472; i < 1952522240; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.8.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 1952522240; i < 1952526336; i++) p[i] = 1; // model.layers.9.input_layernorm.weight
+    for (let i = 1952526336; i < 1969303552; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.9.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 1969303552; i < 1986080768; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.9.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 1986080768; i < 2002857984; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.9.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 2002857984; i < 2019635200; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.9.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 2019635200; i < 2019639296; i++) p[i] = 1; // model.layers.9.post_attention_layernorm.weight
+    for (let i = 2019639296; i < 2064728064; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.9.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 2064728064; i < 2109816832; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.9.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 2109816832; i < 2154905600; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.9.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 2154905600; i < 2154909696; i++) p[i] = 1; // model.layers.10.input_layernorm.weight
+    for (let i = 2154909696; i < 2171686912; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.10.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 2171686912; i < 2188464128; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.10.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 2188464128; i < 2205241344; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.10.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 2205241344; i < 2222018560; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.10.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 2222018560; i < 2222022656; i++) p[i] = 1; // model.layers.10.post_attention_layernorm.weight
+    for (let i = 2222022656; i < 2267111424; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.10.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 2267111424; i < 2312200192; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.10.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 2312200192; i < 2357288960; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.10.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 2357288960; i < 2357293056; i++) p[i] = 1; // model.layers.11.input_layernorm.weight
+    for (let i = 2357293056; i < 2374070272; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.11.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 2374070272; i < 2390847488; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.11.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 2390847488; i < 2407624704; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.11.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 2407624704; i < 2424401920; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.11.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 2424401920; i < 2424406016; i++) p[i] = 1; // model.layers.11.post_attention_layernorm.weight
+    for (let i = 2424406016; i < 2469494784; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.11.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 2469494784; i < 2514583552; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.11.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 2514583552; i < 2559672320; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.11.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 2559672320; i < 2559676416; i++) p[i] = 1; // model.layers.12.input_layernorm.weight
+    for (let i = 2559676416; i < 2576453632; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.12.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 2576453632; i < 2593230848; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.12.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 2593230848; i < 2610008064; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.12.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 2610008064; i < 2626785280; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.12.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 2626785280; i < 2626789376; i++) p[i] = 1; // model.layers.12.post_attention_layernorm.weight
+    for (let i = 2626789376; i < 2671878144; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.12.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 2671878144; i < 2716966912; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.12.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 2716966912; i < 2762055680; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.12.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 2762055680; i < 2762059776; i++) p[i] = 1; // model.layers.13.input_layernorm.weight
+    for (let i = 2762059776; i < 2778836992; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.13.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 2778836992; i < 2795614208; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.13.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 2795614208; i < 2812391424; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.13.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 2812391424; i < 2829168640; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.13.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 2829168640; i < 2829172736; i++) p[i] = 1; // model.layers.13.post_attention_layernorm.weight
+    for (let i = 2829172736; i < 2874261504; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.13.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 2874261504; i < 2919350272; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.13.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 2919350272; i < 2964439040; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.13.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 2964439040; i < 2964443136; i++) p[i] = 1; // model.layers.14.input_layernorm.weight
+    for (let i = 2964443136; i < 2981220352; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.14.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 2981220352; i < 2997997568; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.14.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 2997997568; i < 3014774784; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.14.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 3014774784; i < 3031552000; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.14.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 3031552000; i < 3031556096; i++) p[i] = 1; // model.layers.14.post_attention_layernorm.weight
+    for (let i = 3031556096; i < 3076644864; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.14.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 3076644864; i < 3121733632; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.14.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 3121733632; i < 3166822400; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.14.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 3166822400; i < 3166826496; i++) p[i] = 1; // model.layers.15.input_layernorm.weight
+    for (let i = 3166826496; i < 3183603712; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.15.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 3183603712; i < 3200380928; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.15.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 3200380928; i < 3217158144; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.15.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 3217158144; i < 3233935360; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.15.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 3233935360; i < 3233939456; i++) p[i] = 1; // model.layers.15.post_attention_layernorm.weight
+    for (let i = 3233939456; i < 3279028224; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.15.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 3279028224; i < 3324116992; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.15.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 3324116992; i < 3369205760; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.15.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 3369205760; i < 3369209856; i++) p[i] = 1; // model.layers.16.input_layernorm.weight
+    for (let i = 3369209856; i < 3385987072; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.16.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 3385987072; i < 3402764288; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.16.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 3402764288; i < 3419541504; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.16.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 3419541504; i < 3436318720; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.16.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 3436318720; i < 3436322816; i++) p[i] = 1; // model.layers.16.post_attention_layernorm.weight
+    for (let i = 3436322816; i < 3481411584; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.16.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 3481411584; i < 3526500352; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.16.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 3526500352; i < 3571589120; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.16.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 3571589120; i < 3571593216; i++) p[i] = 1; // model.layers.17.input_layernorm.weight
+    for (let i = 3571593216; i < 3588370432; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.17.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 3588370432; i < 3605147648; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.17.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 3605147648; i < 3621924864; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.17.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 3621924864; i < 3638702080; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.17.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 3638702080; i < 3638706176; i++) p[i] = 1; // model.layers.17.post_attention_layernorm.weight
+    for (let i = 3638706176; i < 3683794944; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.17.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 3683794944; i < 3728883712; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.17.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 3728883712; i < 3773972480; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.17.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 3773972480; i < 3773976576; i++) p[i] = 1; // model.layers.18.input_layernorm.weight
+    for (let i = 3773976576; i < 3790753792; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.18.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 3790753792; i < 3807531008; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.18.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 3807531008; i < 3824308224; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.18.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 3824308224; i < 3841085440; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.18.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 3841085440; i < 3841089536; i++) p[i] = 1; // model.layers.18.post_attention_layernorm.weight
+    for (let i = 3841089536; i < 3886178304; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.18.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 3886178304; i < 3931267072; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.18.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 3931267072; i < 3976355840; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.18.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 3976355840; i < 3976359936; i++) p[i] = 1; // model.layers.19.input_layernorm.weight
+    for (let i = 3976359936; i < 3993137152; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.19.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 3993137152; i < 4009914368; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.19.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 4009914368; i < 4026691584; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.19.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 4026691584; i < 4043468800; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.19.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 4043468800; i < 4043472896; i++) p[i] = 1; // model.layers.19.post_attention_layernorm.weight
+    for (let i = 4043472896; i < 4088561664; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.19.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 4088561664; i < 4133650432; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.19.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 4133650432; i < 4178739200; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.19.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 4178739200; i < 4178743296; i++) p[i] = 1; // model.layers.20.input_layernorm.weight
+    for (let i = 4178743296; i < 4195520512; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.20.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 4195520512; i < 4212297728; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.20.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 4212297728; i < 4229074944; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.20.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 4229074944; i < 4245852160; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.20.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 4245852160; i < 4245856256; i++) p[i] = 1; // model.layers.20.post_attention_layernorm.weight
+    for (let i = 4245856256; i < 4290945024; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.20.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 4290945024; i < 4336033792; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.20.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 4336033792; i < 4381122560; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.20.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 4381122560; i < 4381126656; i++) p[i] = 1; // model.layers.21.input_layernorm.weight
+    for (let i = 4381126656; i < 4397903872; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.21.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 4397903872; i < 4414681088; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.21.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 4414681088; i < 4431458304; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.21.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 4431458304; i < 4448235520; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.21.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 4448235520; i < 4448239616; i++) p[i] = 1; // model.layers.21.post_attention_layernorm.weight
+    for (let i = 4448239616; i < 4493328384; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.21.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 4493328384; i < 4538417152; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.21.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 4538417152; i < 4583505920; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.21.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 4583505920; i < 4583510016; i++) p[i] = 1; // model.layers.22.input_layernorm.weight
+    for (let i = 4583510016; i < 4600287232; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.22.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 4600287232; i < 4617064448; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.22.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 4617064448; i < 4633841664; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.22.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 4633841664; i < 4650618880; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.22.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 4650618880; i < 4650622976; i++) p[i] = 1; // model.layers.22.post_attention_layernorm.weight
+    for (let i = 4650622976; i < 4695711744; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.22.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 4695711744; i < 4740800512; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.22.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 4740800512; i < 4785889280; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.22.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 4785889280; i < 4785893376; i++) p[i] = 1; // model.layers.23.input_layernorm.weight
+    for (let i = 4785893376; i < 4802670592; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.23.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 4802670592; i < 4819447808; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.23.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 4819447808; i < 4836225024; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.23.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 4836225024; i < 4853002240; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.23.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 4853002240; i < 4853006336; i++) p[i] = 1; // model.layers.23.post_attention_layernorm.weight
+    for (let i = 4853006336; i < 4898095104; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.23.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 4898095104; i < 4943183872; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.23.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 4943183872; i < 4988272640; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.23.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 4988272640; i < 4988276736; i++) p[i] = 1; // model.layers.24.input_layernorm.weight
+    for (let i = 4988276736; i < 5005053952; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.24.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 5005053952; i < 5021831168; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.24.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 5021831168; i < 5038608384; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.24.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 5038608384; i < 5055385600; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.24.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 5055385600; i < 5055389696; i++) p[i] = 1; // model.layers.24.post_attention_layernorm.weight
+    for (let i = 5055389696; i < 5100478464; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.24.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 5100478464; i < 5145567232; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.24.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 5145567232; i < 5190656000; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.24.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 5190656000; i < 5190660096; i++) p[i] = 1; // model.layers.25.input_layernorm.weight
+    for (let i = 5190660096; i < 5207437312; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.25.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 5207437312; i < 5224214528; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.25.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 5224214528; i < 5240991744; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.25.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 5240991744; i < 5257768960; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.25.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 5257768960; i < 5257773056; i++) p[i] = 1; // model.layers.25.post_attention_layernorm.weight
+    for (let i = 5257773056; i < 5302861824; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.25.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 5302861824; i < 5347950592; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.25.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 5347950592; i < 5393039360; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.25.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 5393039360; i < 5393043456; i++) p[i] = 1; // model.layers.26.input_layernorm.weight
+    for (let i = 5393043456; i < 5409820672; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.26.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 5409820672; i < 5426597888; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.26.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 5426597888; i < 5443375104; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.26.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 5443375104; i < 5460152320; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.26.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 5460152320; i < 5460156416; i++) p[i] = 1; // model.layers.26.post_attention_layernorm.weight
+    for (let i = 5460156416; i < 5505245184; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.26.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 5505245184; i < 5550333952; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.26.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 5550333952; i < 5595422720; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.26.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 5595422720; i < 5595426816; i++) p[i] = 1; // model.layers.27.input_layernorm.weight
+    for (let i = 5595426816; i < 5612204032; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.27.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 5612204032; i < 5628981248; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.27.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 5628981248; i < 5645758464; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.27.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 5645758464; i < 5662535680; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.27.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 5662535680; i < 5662539776; i++) p[i] = 1; // model.layers.27.post_attention_layernorm.weight
+    for (let i = 5662539776; i < 5707628544; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.27.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 5707628544; i < 5752717312; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.27.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 5752717312; i < 5797806080; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.27.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 5797806080; i < 5797810176; i++) p[i] = 1; // model.layers.28.input_layernorm.weight
+    for (let i = 5797810176; i < 5814587392; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.28.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 5814587392; i < 5831364608; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.28.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 5831364608; i < 5848141824; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.28.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 5848141824; i < 5864919040; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.28.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 5864919040; i < 5864923136; i++) p[i] = 1; // model.layers.28.post_attention_layernorm.weight
+    for (let i = 5864923136; i < 5910011904; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.28.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 5910011904; i < 5955100672; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.28.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 5955100672; i < 6000189440; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.28.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 6000189440; i < 6000193536; i++) p[i] = 1; // model.layers.29.input_layernorm.weight
+    for (let i = 6000193536; i < 6016970752; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.29.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 6016970752; i < 6033747968; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.29.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 6033747968; i < 6050525184; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.29.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 6050525184; i < 6067302400; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.29.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 6067302400; i < 6067306496; i++) p[i] = 1; // model.layers.29.post_attention_layernorm.weight
+    for (let i = 6067306496; i < 6112395264; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.29.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 6112395264; i < 6157484032; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.29.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 6157484032; i < 6202572800; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.29.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 6202572800; i < 6202576896; i++) p[i] = 1; // model.layers.30.input_layernorm.weight
+    for (let i = 6202576896; i < 6219354112; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.30.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 6219354112; i < 6236131328; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.30.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 6236131328; i < 6252908544; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.30.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 6252908544; i < 6269685760; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.30.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 6269685760; i < 6269689856; i++) p[i] = 1; // model.layers.30.post_attention_layernorm.weight
+    for (let i = 6269689856; i < 6314778624; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.30.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 6314778624; i < 6359867392; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.30.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 6359867392; i < 6404956160; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.30.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 6404956160; i < 6404960256; i++) p[i] = 1; // model.layers.31.input_layernorm.weight
+    for (let i = 6404960256; i < 6421737472; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.31.self_attn.q_proj.weight: U(±0.015625)
+    for (let i = 6421737472; i < 6438514688; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.31.self_attn.k_proj.weight: U(±0.015625)
+    for (let i = 6438514688; i < 6455291904; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.31.self_attn.v_proj.weight: U(±0.015625)
+    for (let i = 6455291904; i < 6472069120; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.31.self_attn.o_proj.weight: U(±0.015625)
+    for (let i = 6472069120; i < 6472073216; i++) p[i] = 1; // model.layers.31.post_attention_layernorm.weight
+    for (let i = 6472073216; i < 6517161984; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.31.mlp.gate_proj.weight: U(±0.015625)
+    for (let i = 6517161984; i < 6562250752; i++) p[i] = (2 * random() - 1) * 0.015625; // model.layers.31.mlp.up_proj.weight: U(±0.015625)
+    for (let i = 6562250752; i < 6607339520; i++) p[i] = (2 * random() - 1) * 0.009531160645787792; // model.layers.31.mlp.down_proj.weight: U(±0.009531160645787792)
+    for (let i = 6607339520; i < 6607343616; i++) p[i] = 1; // model.norm.weight
     for (let i = 6607343616; i < 6738415616; i++) p[i] = (2 * random() - 1) * 0.015625; // lm_head.weight: U(±0.015625)
     return p;
   }
@@ -7416,327 +7423,327 @@ function createEngine() {
     else padRows(input, act0, n, length, 1, 4096);
     seqLength = length;
     forward0(p, n);
-    rmsnormForward1(p, n, act1, act2, scratch1_rms, 131072000); // op 1: layers.0.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act1, act2, scratch1_rms, 131072000); // op 1: model.layers.0.input_layernorm (rmsnorm)
     forward2(p, n);
     addForward1(n, act3, act1, act4); // op 3: add
-    rmsnormForward1(p, n, act4, act5, scratch4_rms, 198184960); // op 4: layers.0.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act5, act6, 198189056); // op 5: layers.0.mlp.gate_proj (dense)
-    siluForward1(n, act6, act7); // op 6: layers.0.mlp.1 (silu)
-    denseForward1(p, n, act5, act8, 243277824); // op 7: layers.0.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act4, act5, scratch4_rms, 198184960); // op 4: model.layers.0.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act5, act6, 198189056); // op 5: model.layers.0.mlp.gate_proj (dense)
+    siluForward1(n, act6, act7); // op 6: model.layers.0.mlp.1 (silu)
+    denseForward1(p, n, act5, act8, 243277824); // op 7: model.layers.0.mlp.up_proj (dense)
     mulForward1(n, act7, act8, act9); // op 8: mul
-    denseForward2(p, n, act9, act10, 288366592); // op 9: layers.0.mlp.down_proj (dense)
+    denseForward2(p, n, act9, act10, 288366592); // op 9: model.layers.0.mlp.down_proj (dense)
     addForward1(n, act10, act4, act11); // op 10: add
-    rmsnormForward1(p, n, act11, act12, scratch11_rms, 333455360); // op 11: layers.1.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act11, act12, scratch11_rms, 333455360); // op 11: model.layers.1.input_layernorm (rmsnorm)
     forward12(p, n);
     addForward1(n, act13, act11, act14); // op 13: add
-    rmsnormForward1(p, n, act14, act15, scratch14_rms, 400568320); // op 14: layers.1.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act15, act16, 400572416); // op 15: layers.1.mlp.gate_proj (dense)
-    siluForward1(n, act16, act17); // op 16: layers.1.mlp.1 (silu)
-    denseForward1(p, n, act15, act18, 445661184); // op 17: layers.1.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act14, act15, scratch14_rms, 400568320); // op 14: model.layers.1.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act15, act16, 400572416); // op 15: model.layers.1.mlp.gate_proj (dense)
+    siluForward1(n, act16, act17); // op 16: model.layers.1.mlp.1 (silu)
+    denseForward1(p, n, act15, act18, 445661184); // op 17: model.layers.1.mlp.up_proj (dense)
     mulForward1(n, act17, act18, act19); // op 18: mul
-    denseForward2(p, n, act19, act20, 490749952); // op 19: layers.1.mlp.down_proj (dense)
+    denseForward2(p, n, act19, act20, 490749952); // op 19: model.layers.1.mlp.down_proj (dense)
     addForward1(n, act20, act14, act21); // op 20: add
-    rmsnormForward1(p, n, act21, act22, scratch21_rms, 535838720); // op 21: layers.2.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act21, act22, scratch21_rms, 535838720); // op 21: model.layers.2.input_layernorm (rmsnorm)
     forward22(p, n);
     addForward1(n, act23, act21, act24); // op 23: add
-    rmsnormForward1(p, n, act24, act25, scratch24_rms, 602951680); // op 24: layers.2.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act25, act26, 602955776); // op 25: layers.2.mlp.gate_proj (dense)
-    siluForward1(n, act26, act27); // op 26: layers.2.mlp.1 (silu)
-    denseForward1(p, n, act25, act28, 648044544); // op 27: layers.2.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act24, act25, scratch24_rms, 602951680); // op 24: model.layers.2.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act25, act26, 602955776); // op 25: model.layers.2.mlp.gate_proj (dense)
+    siluForward1(n, act26, act27); // op 26: model.layers.2.mlp.1 (silu)
+    denseForward1(p, n, act25, act28, 648044544); // op 27: model.layers.2.mlp.up_proj (dense)
     mulForward1(n, act27, act28, act29); // op 28: mul
-    denseForward2(p, n, act29, act30, 693133312); // op 29: layers.2.mlp.down_proj (dense)
+    denseForward2(p, n, act29, act30, 693133312); // op 29: model.layers.2.mlp.down_proj (dense)
     addForward1(n, act30, act24, act31); // op 30: add
-    rmsnormForward1(p, n, act31, act32, scratch31_rms, 738222080); // op 31: layers.3.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act31, act32, scratch31_rms, 738222080); // op 31: model.layers.3.input_layernorm (rmsnorm)
     forward32(p, n);
     addForward1(n, act33, act31, act34); // op 33: add
-    rmsnormForward1(p, n, act34, act35, scratch34_rms, 805335040); // op 34: layers.3.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act35, act36, 805339136); // op 35: layers.3.mlp.gate_proj (dense)
-    siluForward1(n, act36, act37); // op 36: layers.3.mlp.1 (silu)
-    denseForward1(p, n, act35, act38, 850427904); // op 37: layers.3.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act34, act35, scratch34_rms, 805335040); // op 34: model.layers.3.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act35, act36, 805339136); // op 35: model.layers.3.mlp.gate_proj (dense)
+    siluForward1(n, act36, act37); // op 36: model.layers.3.mlp.1 (silu)
+    denseForward1(p, n, act35, act38, 850427904); // op 37: model.layers.3.mlp.up_proj (dense)
     mulForward1(n, act37, act38, act39); // op 38: mul
-    denseForward2(p, n, act39, act40, 895516672); // op 39: layers.3.mlp.down_proj (dense)
+    denseForward2(p, n, act39, act40, 895516672); // op 39: model.layers.3.mlp.down_proj (dense)
     addForward1(n, act40, act34, act41); // op 40: add
-    rmsnormForward1(p, n, act41, act42, scratch41_rms, 940605440); // op 41: layers.4.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act41, act42, scratch41_rms, 940605440); // op 41: model.layers.4.input_layernorm (rmsnorm)
     forward42(p, n);
     addForward1(n, act43, act41, act44); // op 43: add
-    rmsnormForward1(p, n, act44, act45, scratch44_rms, 1007718400); // op 44: layers.4.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act45, act46, 1007722496); // op 45: layers.4.mlp.gate_proj (dense)
-    siluForward1(n, act46, act47); // op 46: layers.4.mlp.1 (silu)
-    denseForward1(p, n, act45, act48, 1052811264); // op 47: layers.4.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act44, act45, scratch44_rms, 1007718400); // op 44: model.layers.4.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act45, act46, 1007722496); // op 45: model.layers.4.mlp.gate_proj (dense)
+    siluForward1(n, act46, act47); // op 46: model.layers.4.mlp.1 (silu)
+    denseForward1(p, n, act45, act48, 1052811264); // op 47: model.layers.4.mlp.up_proj (dense)
     mulForward1(n, act47, act48, act49); // op 48: mul
-    denseForward2(p, n, act49, act50, 1097900032); // op 49: layers.4.mlp.down_proj (dense)
+    denseForward2(p, n, act49, act50, 1097900032); // op 49: model.layers.4.mlp.down_proj (dense)
     addForward1(n, act50, act44, act51); // op 50: add
-    rmsnormForward1(p, n, act51, act52, scratch51_rms, 1142988800); // op 51: layers.5.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act51, act52, scratch51_rms, 1142988800); // op 51: model.layers.5.input_layernorm (rmsnorm)
     forward52(p, n);
     addForward1(n, act53, act51, act54); // op 53: add
-    rmsnormForward1(p, n, act54, act55, scratch54_rms, 1210101760); // op 54: layers.5.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act55, act56, 1210105856); // op 55: layers.5.mlp.gate_proj (dense)
-    siluForward1(n, act56, act57); // op 56: layers.5.mlp.1 (silu)
-    denseForward1(p, n, act55, act58, 1255194624); // op 57: layers.5.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act54, act55, scratch54_rms, 1210101760); // op 54: model.layers.5.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act55, act56, 1210105856); // op 55: model.layers.5.mlp.gate_proj (dense)
+    siluForward1(n, act56, act57); // op 56: model.layers.5.mlp.1 (silu)
+    denseForward1(p, n, act55, act58, 1255194624); // op 57: model.layers.5.mlp.up_proj (dense)
     mulForward1(n, act57, act58, act59); // op 58: mul
-    denseForward2(p, n, act59, act60, 1300283392); // op 59: layers.5.mlp.down_proj (dense)
+    denseForward2(p, n, act59, act60, 1300283392); // op 59: model.layers.5.mlp.down_proj (dense)
     addForward1(n, act60, act54, act61); // op 60: add
-    rmsnormForward1(p, n, act61, act62, scratch61_rms, 1345372160); // op 61: layers.6.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act61, act62, scratch61_rms, 1345372160); // op 61: model.layers.6.input_layernorm (rmsnorm)
     forward62(p, n);
     addForward1(n, act63, act61, act64); // op 63: add
-    rmsnormForward1(p, n, act64, act65, scratch64_rms, 1412485120); // op 64: layers.6.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act65, act66, 1412489216); // op 65: layers.6.mlp.gate_proj (dense)
-    siluForward1(n, act66, act67); // op 66: layers.6.mlp.1 (silu)
-    denseForward1(p, n, act65, act68, 1457577984); // op 67: layers.6.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act64, act65, scratch64_rms, 1412485120); // op 64: model.layers.6.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act65, act66, 1412489216); // op 65: model.layers.6.mlp.gate_proj (dense)
+    siluForward1(n, act66, act67); // op 66: model.layers.6.mlp.1 (silu)
+    denseForward1(p, n, act65, act68, 1457577984); // op 67: model.layers.6.mlp.up_proj (dense)
     mulForward1(n, act67, act68, act69); // op 68: mul
-    denseForward2(p, n, act69, act70, 1502666752); // op 69: layers.6.mlp.down_proj (dense)
+    denseForward2(p, n, act69, act70, 1502666752); // op 69: model.layers.6.mlp.down_proj (dense)
     addForward1(n, act70, act64, act71); // op 70: add
-    rmsnormForward1(p, n, act71, act72, scratch71_rms, 1547755520); // op 71: layers.7.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act71, act72, scratch71_rms, 1547755520); // op 71: model.layers.7.input_layernorm (rmsnorm)
     forward72(p, n);
     addForward1(n, act73, act71, act74); // op 73: add
-    rmsnormForward1(p, n, act74, act75, scratch74_rms, 1614868480); // op 74: layers.7.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act75, act76, 1614872576); // op 75: layers.7.mlp.gate_proj (dense)
-    siluForward1(n, act76, act77); // op 76: layers.7.mlp.1 (silu)
-    denseForward1(p, n, act75, act78, 1659961344); // op 77: layers.7.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act74, act75, scratch74_rms, 1614868480); // op 74: model.layers.7.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act75, act76, 1614872576); // op 75: model.layers.7.mlp.gate_proj (dense)
+    siluForward1(n, act76, act77); // op 76: model.layers.7.mlp.1 (silu)
+    denseForward1(p, n, act75, act78, 1659961344); // op 77: model.layers.7.mlp.up_proj (dense)
     mulForward1(n, act77, act78, act79); // op 78: mul
-    denseForward2(p, n, act79, act80, 1705050112); // op 79: layers.7.mlp.down_proj (dense)
+    denseForward2(p, n, act79, act80, 1705050112); // op 79: model.layers.7.mlp.down_proj (dense)
     addForward1(n, act80, act74, act81); // op 80: add
-    rmsnormForward1(p, n, act81, act82, scratch81_rms, 1750138880); // op 81: layers.8.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act81, act82, scratch81_rms, 1750138880); // op 81: model.layers.8.input_layernorm (rmsnorm)
     forward82(p, n);
     addForward1(n, act83, act81, act84); // op 83: add
-    rmsnormForward1(p, n, act84, act85, scratch84_rms, 1817251840); // op 84: layers.8.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act85, act86, 1817255936); // op 85: layers.8.mlp.gate_proj (dense)
-    siluForward1(n, act86, act87); // op 86: layers.8.mlp.1 (silu)
-    denseForward1(p, n, act85, act88, 1862344704); // op 87: layers.8.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act84, act85, scratch84_rms, 1817251840); // op 84: model.layers.8.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act85, act86, 1817255936); // op 85: model.layers.8.mlp.gate_proj (dense)
+    siluForward1(n, act86, act87); // op 86: model.layers.8.mlp.1 (silu)
+    denseForward1(p, n, act85, act88, 1862344704); // op 87: model.layers.8.mlp.up_proj (dense)
     mulForward1(n, act87, act88, act89); // op 88: mul
-    denseForward2(p, n, act89, act90, 1907433472); // op 89: layers.8.mlp.down_proj (dense)
+    denseForward2(p, n, act89, act90, 1907433472); // op 89: model.layers.8.mlp.down_proj (dense)
     addForward1(n, act90, act84, act91); // op 90: add
-    rmsnormForward1(p, n, act91, act92, scratch91_rms, 1952522240); // op 91: layers.9.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act91, act92, scratch91_rms, 1952522240); // op 91: model.layers.9.input_layernorm (rmsnorm)
     forward92(p, n);
     addForward1(n, act93, act91, act94); // op 93: add
-    rmsnormForward1(p, n, act94, act95, scratch94_rms, 2019635200); // op 94: layers.9.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act95, act96, 2019639296); // op 95: layers.9.mlp.gate_proj (dense)
-    siluForward1(n, act96, act97); // op 96: layers.9.mlp.1 (silu)
-    denseForward1(p, n, act95, act98, 2064728064); // op 97: layers.9.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act94, act95, scratch94_rms, 2019635200); // op 94: model.layers.9.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act95, act96, 2019639296); // op 95: model.layers.9.mlp.gate_proj (dense)
+    siluForward1(n, act96, act97); // op 96: model.layers.9.mlp.1 (silu)
+    denseForward1(p, n, act95, act98, 2064728064); // op 97: model.layers.9.mlp.up_proj (dense)
     mulForward1(n, act97, act98, act99); // op 98: mul
-    denseForward2(p, n, act99, act100, 2109816832); // op 99: layers.9.mlp.down_proj (dense)
+    denseForward2(p, n, act99, act100, 2109816832); // op 99: model.layers.9.mlp.down_proj (dense)
     addForward1(n, act100, act94, act101); // op 100: add
-    rmsnormForward1(p, n, act101, act102, scratch101_rms, 2154905600); // op 101: layers.10.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act101, act102, scratch101_rms, 2154905600); // op 101: model.layers.10.input_layernorm (rmsnorm)
     forward102(p, n);
     addForward1(n, act103, act101, act104); // op 103: add
-    rmsnormForward1(p, n, act104, act105, scratch104_rms, 2222018560); // op 104: layers.10.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act105, act106, 2222022656); // op 105: layers.10.mlp.gate_proj (dense)
-    siluForward1(n, act106, act107); // op 106: layers.10.mlp.1 (silu)
-    denseForward1(p, n, act105, act108, 2267111424); // op 107: layers.10.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act104, act105, scratch104_rms, 2222018560); // op 104: model.layers.10.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act105, act106, 2222022656); // op 105: model.layers.10.mlp.gate_proj (dense)
+    siluForward1(n, act106, act107); // op 106: model.layers.10.mlp.1 (silu)
+    denseForward1(p, n, act105, act108, 2267111424); // op 107: model.layers.10.mlp.up_proj (dense)
     mulForward1(n, act107, act108, act109); // op 108: mul
-    denseForward2(p, n, act109, act110, 2312200192); // op 109: layers.10.mlp.down_proj (dense)
+    denseForward2(p, n, act109, act110, 2312200192); // op 109: model.layers.10.mlp.down_proj (dense)
     addForward1(n, act110, act104, act111); // op 110: add
-    rmsnormForward1(p, n, act111, act112, scratch111_rms, 2357288960); // op 111: layers.11.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act111, act112, scratch111_rms, 2357288960); // op 111: model.layers.11.input_layernorm (rmsnorm)
     forward112(p, n);
     addForward1(n, act113, act111, act114); // op 113: add
-    rmsnormForward1(p, n, act114, act115, scratch114_rms, 2424401920); // op 114: layers.11.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act115, act116, 2424406016); // op 115: layers.11.mlp.gate_proj (dense)
-    siluForward1(n, act116, act117); // op 116: layers.11.mlp.1 (silu)
-    denseForward1(p, n, act115, act118, 2469494784); // op 117: layers.11.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act114, act115, scratch114_rms, 2424401920); // op 114: model.layers.11.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act115, act116, 2424406016); // op 115: model.layers.11.mlp.gate_proj (dense)
+    siluForward1(n, act116, act117); // op 116: model.layers.11.mlp.1 (silu)
+    denseForward1(p, n, act115, act118, 2469494784); // op 117: model.layers.11.mlp.up_proj (dense)
     mulForward1(n, act117, act118, act119); // op 118: mul
-    denseForward2(p, n, act119, act120, 2514583552); // op 119: layers.11.mlp.down_proj (dense)
+    denseForward2(p, n, act119, act120, 2514583552); // op 119: model.layers.11.mlp.down_proj (dense)
     addForward1(n, act120, act114, act121); // op 120: add
-    rmsnormForward1(p, n, act121, act122, scratch121_rms, 2559672320); // op 121: layers.12.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act121, act122, scratch121_rms, 2559672320); // op 121: model.layers.12.input_layernorm (rmsnorm)
     forward122(p, n);
     addForward1(n, act123, act121, act124); // op 123: add
-    rmsnormForward1(p, n, act124, act125, scratch124_rms, 2626785280); // op 124: layers.12.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act125, act126, 2626789376); // op 125: layers.12.mlp.gate_proj (dense)
-    siluForward1(n, act126, act127); // op 126: layers.12.mlp.1 (silu)
-    denseForward1(p, n, act125, act128, 2671878144); // op 127: layers.12.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act124, act125, scratch124_rms, 2626785280); // op 124: model.layers.12.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act125, act126, 2626789376); // op 125: model.layers.12.mlp.gate_proj (dense)
+    siluForward1(n, act126, act127); // op 126: model.layers.12.mlp.1 (silu)
+    denseForward1(p, n, act125, act128, 2671878144); // op 127: model.layers.12.mlp.up_proj (dense)
     mulForward1(n, act127, act128, act129); // op 128: mul
-    denseForward2(p, n, act129, act130, 2716966912); // op 129: layers.12.mlp.down_proj (dense)
+    denseForward2(p, n, act129, act130, 2716966912); // op 129: model.layers.12.mlp.down_proj (dense)
     addForward1(n, act130, act124, act131); // op 130: add
-    rmsnormForward1(p, n, act131, act132, scratch131_rms, 2762055680); // op 131: layers.13.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act131, act132, scratch131_rms, 2762055680); // op 131: model.layers.13.input_layernorm (rmsnorm)
     forward132(p, n);
     addForward1(n, act133, act131, act134); // op 133: add
-    rmsnormForward1(p, n, act134, act135, scratch134_rms, 2829168640); // op 134: layers.13.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act135, act136, 2829172736); // op 135: layers.13.mlp.gate_proj (dense)
-    siluForward1(n, act136, act137); // op 136: layers.13.mlp.1 (silu)
-    denseForward1(p, n, act135, act138, 2874261504); // op 137: layers.13.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act134, act135, scratch134_rms, 2829168640); // op 134: model.layers.13.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act135, act136, 2829172736); // op 135: model.layers.13.mlp.gate_proj (dense)
+    siluForward1(n, act136, act137); // op 136: model.layers.13.mlp.1 (silu)
+    denseForward1(p, n, act135, act138, 2874261504); // op 137: model.layers.13.mlp.up_proj (dense)
     mulForward1(n, act137, act138, act139); // op 138: mul
-    denseForward2(p, n, act139, act140, 2919350272); // op 139: layers.13.mlp.down_proj (dense)
+    denseForward2(p, n, act139, act140, 2919350272); // op 139: model.layers.13.mlp.down_proj (dense)
     addForward1(n, act140, act134, act141); // op 140: add
-    rmsnormForward1(p, n, act141, act142, scratch141_rms, 2964439040); // op 141: layers.14.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act141, act142, scratch141_rms, 2964439040); // op 141: model.layers.14.input_layernorm (rmsnorm)
     forward142(p, n);
     addForward1(n, act143, act141, act144); // op 143: add
-    rmsnormForward1(p, n, act144, act145, scratch144_rms, 3031552000); // op 144: layers.14.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act145, act146, 3031556096); // op 145: layers.14.mlp.gate_proj (dense)
-    siluForward1(n, act146, act147); // op 146: layers.14.mlp.1 (silu)
-    denseForward1(p, n, act145, act148, 3076644864); // op 147: layers.14.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act144, act145, scratch144_rms, 3031552000); // op 144: model.layers.14.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act145, act146, 3031556096); // op 145: model.layers.14.mlp.gate_proj (dense)
+    siluForward1(n, act146, act147); // op 146: model.layers.14.mlp.1 (silu)
+    denseForward1(p, n, act145, act148, 3076644864); // op 147: model.layers.14.mlp.up_proj (dense)
     mulForward1(n, act147, act148, act149); // op 148: mul
-    denseForward2(p, n, act149, act150, 3121733632); // op 149: layers.14.mlp.down_proj (dense)
+    denseForward2(p, n, act149, act150, 3121733632); // op 149: model.layers.14.mlp.down_proj (dense)
     addForward1(n, act150, act144, act151); // op 150: add
-    rmsnormForward1(p, n, act151, act152, scratch151_rms, 3166822400); // op 151: layers.15.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act151, act152, scratch151_rms, 3166822400); // op 151: model.layers.15.input_layernorm (rmsnorm)
     forward152(p, n);
     addForward1(n, act153, act151, act154); // op 153: add
-    rmsnormForward1(p, n, act154, act155, scratch154_rms, 3233935360); // op 154: layers.15.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act155, act156, 3233939456); // op 155: layers.15.mlp.gate_proj (dense)
-    siluForward1(n, act156, act157); // op 156: layers.15.mlp.1 (silu)
-    denseForward1(p, n, act155, act158, 3279028224); // op 157: layers.15.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act154, act155, scratch154_rms, 3233935360); // op 154: model.layers.15.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act155, act156, 3233939456); // op 155: model.layers.15.mlp.gate_proj (dense)
+    siluForward1(n, act156, act157); // op 156: model.layers.15.mlp.1 (silu)
+    denseForward1(p, n, act155, act158, 3279028224); // op 157: model.layers.15.mlp.up_proj (dense)
     mulForward1(n, act157, act158, act159); // op 158: mul
-    denseForward2(p, n, act159, act160, 3324116992); // op 159: layers.15.mlp.down_proj (dense)
+    denseForward2(p, n, act159, act160, 3324116992); // op 159: model.layers.15.mlp.down_proj (dense)
     addForward1(n, act160, act154, act161); // op 160: add
-    rmsnormForward1(p, n, act161, act162, scratch161_rms, 3369205760); // op 161: layers.16.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act161, act162, scratch161_rms, 3369205760); // op 161: model.layers.16.input_layernorm (rmsnorm)
     forward162(p, n);
     addForward1(n, act163, act161, act164); // op 163: add
-    rmsnormForward1(p, n, act164, act165, scratch164_rms, 3436318720); // op 164: layers.16.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act165, act166, 3436322816); // op 165: layers.16.mlp.gate_proj (dense)
-    siluForward1(n, act166, act167); // op 166: layers.16.mlp.1 (silu)
-    denseForward1(p, n, act165, act168, 3481411584); // op 167: layers.16.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act164, act165, scratch164_rms, 3436318720); // op 164: model.layers.16.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act165, act166, 3436322816); // op 165: model.layers.16.mlp.gate_proj (dense)
+    siluForward1(n, act166, act167); // op 166: model.layers.16.mlp.1 (silu)
+    denseForward1(p, n, act165, act168, 3481411584); // op 167: model.layers.16.mlp.up_proj (dense)
     mulForward1(n, act167, act168, act169); // op 168: mul
-    denseForward2(p, n, act169, act170, 3526500352); // op 169: layers.16.mlp.down_proj (dense)
+    denseForward2(p, n, act169, act170, 3526500352); // op 169: model.layers.16.mlp.down_proj (dense)
     addForward1(n, act170, act164, act171); // op 170: add
-    rmsnormForward1(p, n, act171, act172, scratch171_rms, 3571589120); // op 171: layers.17.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act171, act172, scratch171_rms, 3571589120); // op 171: model.layers.17.input_layernorm (rmsnorm)
     forward172(p, n);
     addForward1(n, act173, act171, act174); // op 173: add
-    rmsnormForward1(p, n, act174, act175, scratch174_rms, 3638702080); // op 174: layers.17.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act175, act176, 3638706176); // op 175: layers.17.mlp.gate_proj (dense)
-    siluForward1(n, act176, act177); // op 176: layers.17.mlp.1 (silu)
-    denseForward1(p, n, act175, act178, 3683794944); // op 177: layers.17.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act174, act175, scratch174_rms, 3638702080); // op 174: model.layers.17.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act175, act176, 3638706176); // op 175: model.layers.17.mlp.gate_proj (dense)
+    siluForward1(n, act176, act177); // op 176: model.layers.17.mlp.1 (silu)
+    denseForward1(p, n, act175, act178, 3683794944); // op 177: model.layers.17.mlp.up_proj (dense)
     mulForward1(n, act177, act178, act179); // op 178: mul
-    denseForward2(p, n, act179, act180, 3728883712); // op 179: layers.17.mlp.down_proj (dense)
+    denseForward2(p, n, act179, act180, 3728883712); // op 179: model.layers.17.mlp.down_proj (dense)
     addForward1(n, act180, act174, act181); // op 180: add
-    rmsnormForward1(p, n, act181, act182, scratch181_rms, 3773972480); // op 181: layers.18.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act181, act182, scratch181_rms, 3773972480); // op 181: model.layers.18.input_layernorm (rmsnorm)
     forward182(p, n);
     addForward1(n, act183, act181, act184); // op 183: add
-    rmsnormForward1(p, n, act184, act185, scratch184_rms, 3841085440); // op 184: layers.18.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act185, act186, 3841089536); // op 185: layers.18.mlp.gate_proj (dense)
-    siluForward1(n, act186, act187); // op 186: layers.18.mlp.1 (silu)
-    denseForward1(p, n, act185, act188, 3886178304); // op 187: layers.18.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act184, act185, scratch184_rms, 3841085440); // op 184: model.layers.18.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act185, act186, 3841089536); // op 185: model.layers.18.mlp.gate_proj (dense)
+    siluForward1(n, act186, act187); // op 186: model.layers.18.mlp.1 (silu)
+    denseForward1(p, n, act185, act188, 3886178304); // op 187: model.layers.18.mlp.up_proj (dense)
     mulForward1(n, act187, act188, act189); // op 188: mul
-    denseForward2(p, n, act189, act190, 3931267072); // op 189: layers.18.mlp.down_proj (dense)
+    denseForward2(p, n, act189, act190, 3931267072); // op 189: model.layers.18.mlp.down_proj (dense)
     addForward1(n, act190, act184, act191); // op 190: add
-    rmsnormForward1(p, n, act191, act192, scratch191_rms, 3976355840); // op 191: layers.19.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act191, act192, scratch191_rms, 3976355840); // op 191: model.layers.19.input_layernorm (rmsnorm)
     forward192(p, n);
     addForward1(n, act193, act191, act194); // op 193: add
-    rmsnormForward1(p, n, act194, act195, scratch194_rms, 4043468800); // op 194: layers.19.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act195, act196, 4043472896); // op 195: layers.19.mlp.gate_proj (dense)
-    siluForward1(n, act196, act197); // op 196: layers.19.mlp.1 (silu)
-    denseForward1(p, n, act195, act198, 4088561664); // op 197: layers.19.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act194, act195, scratch194_rms, 4043468800); // op 194: model.layers.19.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act195, act196, 4043472896); // op 195: model.layers.19.mlp.gate_proj (dense)
+    siluForward1(n, act196, act197); // op 196: model.layers.19.mlp.1 (silu)
+    denseForward1(p, n, act195, act198, 4088561664); // op 197: model.layers.19.mlp.up_proj (dense)
     mulForward1(n, act197, act198, act199); // op 198: mul
-    denseForward2(p, n, act199, act200, 4133650432); // op 199: layers.19.mlp.down_proj (dense)
+    denseForward2(p, n, act199, act200, 4133650432); // op 199: model.layers.19.mlp.down_proj (dense)
     addForward1(n, act200, act194, act201); // op 200: add
-    rmsnormForward1(p, n, act201, act202, scratch201_rms, 4178739200); // op 201: layers.20.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act201, act202, scratch201_rms, 4178739200); // op 201: model.layers.20.input_layernorm (rmsnorm)
     forward202(p, n);
     addForward1(n, act203, act201, act204); // op 203: add
-    rmsnormForward1(p, n, act204, act205, scratch204_rms, 4245852160); // op 204: layers.20.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act205, act206, 4245856256); // op 205: layers.20.mlp.gate_proj (dense)
-    siluForward1(n, act206, act207); // op 206: layers.20.mlp.1 (silu)
-    denseForward1(p, n, act205, act208, 4290945024); // op 207: layers.20.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act204, act205, scratch204_rms, 4245852160); // op 204: model.layers.20.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act205, act206, 4245856256); // op 205: model.layers.20.mlp.gate_proj (dense)
+    siluForward1(n, act206, act207); // op 206: model.layers.20.mlp.1 (silu)
+    denseForward1(p, n, act205, act208, 4290945024); // op 207: model.layers.20.mlp.up_proj (dense)
     mulForward1(n, act207, act208, act209); // op 208: mul
-    denseForward2(p, n, act209, act210, 4336033792); // op 209: layers.20.mlp.down_proj (dense)
+    denseForward2(p, n, act209, act210, 4336033792); // op 209: model.layers.20.mlp.down_proj (dense)
     addForward1(n, act210, act204, act211); // op 210: add
-    rmsnormForward1(p, n, act211, act212, scratch211_rms, 4381122560); // op 211: layers.21.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act211, act212, scratch211_rms, 4381122560); // op 211: model.layers.21.input_layernorm (rmsnorm)
     forward212(p, n);
     addForward1(n, act213, act211, act214); // op 213: add
-    rmsnormForward1(p, n, act214, act215, scratch214_rms, 4448235520); // op 214: layers.21.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act215, act216, 4448239616); // op 215: layers.21.mlp.gate_proj (dense)
-    siluForward1(n, act216, act217); // op 216: layers.21.mlp.1 (silu)
-    denseForward1(p, n, act215, act218, 4493328384); // op 217: layers.21.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act214, act215, scratch214_rms, 4448235520); // op 214: model.layers.21.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act215, act216, 4448239616); // op 215: model.layers.21.mlp.gate_proj (dense)
+    siluForward1(n, act216, act217); // op 216: model.layers.21.mlp.1 (silu)
+    denseForward1(p, n, act215, act218, 4493328384); // op 217: model.layers.21.mlp.up_proj (dense)
     mulForward1(n, act217, act218, act219); // op 218: mul
-    denseForward2(p, n, act219, act220, 4538417152); // op 219: layers.21.mlp.down_proj (dense)
+    denseForward2(p, n, act219, act220, 4538417152); // op 219: model.layers.21.mlp.down_proj (dense)
     addForward1(n, act220, act214, act221); // op 220: add
-    rmsnormForward1(p, n, act221, act222, scratch221_rms, 4583505920); // op 221: layers.22.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act221, act222, scratch221_rms, 4583505920); // op 221: model.layers.22.input_layernorm (rmsnorm)
     forward222(p, n);
     addForward1(n, act223, act221, act224); // op 223: add
-    rmsnormForward1(p, n, act224, act225, scratch224_rms, 4650618880); // op 224: layers.22.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act225, act226, 4650622976); // op 225: layers.22.mlp.gate_proj (dense)
-    siluForward1(n, act226, act227); // op 226: layers.22.mlp.1 (silu)
-    denseForward1(p, n, act225, act228, 4695711744); // op 227: layers.22.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act224, act225, scratch224_rms, 4650618880); // op 224: model.layers.22.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act225, act226, 4650622976); // op 225: model.layers.22.mlp.gate_proj (dense)
+    siluForward1(n, act226, act227); // op 226: model.layers.22.mlp.1 (silu)
+    denseForward1(p, n, act225, act228, 4695711744); // op 227: model.layers.22.mlp.up_proj (dense)
     mulForward1(n, act227, act228, act229); // op 228: mul
-    denseForward2(p, n, act229, act230, 4740800512); // op 229: layers.22.mlp.down_proj (dense)
+    denseForward2(p, n, act229, act230, 4740800512); // op 229: model.layers.22.mlp.down_proj (dense)
     addForward1(n, act230, act224, act231); // op 230: add
-    rmsnormForward1(p, n, act231, act232, scratch231_rms, 4785889280); // op 231: layers.23.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act231, act232, scratch231_rms, 4785889280); // op 231: model.layers.23.input_layernorm (rmsnorm)
     forward232(p, n);
     addForward1(n, act233, act231, act234); // op 233: add
-    rmsnormForward1(p, n, act234, act235, scratch234_rms, 4853002240); // op 234: layers.23.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act235, act236, 4853006336); // op 235: layers.23.mlp.gate_proj (dense)
-    siluForward1(n, act236, act237); // op 236: layers.23.mlp.1 (silu)
-    denseForward1(p, n, act235, act238, 4898095104); // op 237: layers.23.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act234, act235, scratch234_rms, 4853002240); // op 234: model.layers.23.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act235, act236, 4853006336); // op 235: model.layers.23.mlp.gate_proj (dense)
+    siluForward1(n, act236, act237); // op 236: model.layers.23.mlp.1 (silu)
+    denseForward1(p, n, act235, act238, 4898095104); // op 237: model.layers.23.mlp.up_proj (dense)
     mulForward1(n, act237, act238, act239); // op 238: mul
-    denseForward2(p, n, act239, act240, 4943183872); // op 239: layers.23.mlp.down_proj (dense)
+    denseForward2(p, n, act239, act240, 4943183872); // op 239: model.layers.23.mlp.down_proj (dense)
     addForward1(n, act240, act234, act241); // op 240: add
-    rmsnormForward1(p, n, act241, act242, scratch241_rms, 4988272640); // op 241: layers.24.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act241, act242, scratch241_rms, 4988272640); // op 241: model.layers.24.input_layernorm (rmsnorm)
     forward242(p, n);
     addForward1(n, act243, act241, act244); // op 243: add
-    rmsnormForward1(p, n, act244, act245, scratch244_rms, 5055385600); // op 244: layers.24.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act245, act246, 5055389696); // op 245: layers.24.mlp.gate_proj (dense)
-    siluForward1(n, act246, act247); // op 246: layers.24.mlp.1 (silu)
-    denseForward1(p, n, act245, act248, 5100478464); // op 247: layers.24.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act244, act245, scratch244_rms, 5055385600); // op 244: model.layers.24.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act245, act246, 5055389696); // op 245: model.layers.24.mlp.gate_proj (dense)
+    siluForward1(n, act246, act247); // op 246: model.layers.24.mlp.1 (silu)
+    denseForward1(p, n, act245, act248, 5100478464); // op 247: model.layers.24.mlp.up_proj (dense)
     mulForward1(n, act247, act248, act249); // op 248: mul
-    denseForward2(p, n, act249, act250, 5145567232); // op 249: layers.24.mlp.down_proj (dense)
+    denseForward2(p, n, act249, act250, 5145567232); // op 249: model.layers.24.mlp.down_proj (dense)
     addForward1(n, act250, act244, act251); // op 250: add
-    rmsnormForward1(p, n, act251, act252, scratch251_rms, 5190656000); // op 251: layers.25.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act251, act252, scratch251_rms, 5190656000); // op 251: model.layers.25.input_layernorm (rmsnorm)
     forward252(p, n);
     addForward1(n, act253, act251, act254); // op 253: add
-    rmsnormForward1(p, n, act254, act255, scratch254_rms, 5257768960); // op 254: layers.25.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act255, act256, 5257773056); // op 255: layers.25.mlp.gate_proj (dense)
-    siluForward1(n, act256, act257); // op 256: layers.25.mlp.1 (silu)
-    denseForward1(p, n, act255, act258, 5302861824); // op 257: layers.25.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act254, act255, scratch254_rms, 5257768960); // op 254: model.layers.25.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act255, act256, 5257773056); // op 255: model.layers.25.mlp.gate_proj (dense)
+    siluForward1(n, act256, act257); // op 256: model.layers.25.mlp.1 (silu)
+    denseForward1(p, n, act255, act258, 5302861824); // op 257: model.layers.25.mlp.up_proj (dense)
     mulForward1(n, act257, act258, act259); // op 258: mul
-    denseForward2(p, n, act259, act260, 5347950592); // op 259: layers.25.mlp.down_proj (dense)
+    denseForward2(p, n, act259, act260, 5347950592); // op 259: model.layers.25.mlp.down_proj (dense)
     addForward1(n, act260, act254, act261); // op 260: add
-    rmsnormForward1(p, n, act261, act262, scratch261_rms, 5393039360); // op 261: layers.26.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act261, act262, scratch261_rms, 5393039360); // op 261: model.layers.26.input_layernorm (rmsnorm)
     forward262(p, n);
     addForward1(n, act263, act261, act264); // op 263: add
-    rmsnormForward1(p, n, act264, act265, scratch264_rms, 5460152320); // op 264: layers.26.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act265, act266, 5460156416); // op 265: layers.26.mlp.gate_proj (dense)
-    siluForward1(n, act266, act267); // op 266: layers.26.mlp.1 (silu)
-    denseForward1(p, n, act265, act268, 5505245184); // op 267: layers.26.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act264, act265, scratch264_rms, 5460152320); // op 264: model.layers.26.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act265, act266, 5460156416); // op 265: model.layers.26.mlp.gate_proj (dense)
+    siluForward1(n, act266, act267); // op 266: model.layers.26.mlp.1 (silu)
+    denseForward1(p, n, act265, act268, 5505245184); // op 267: model.layers.26.mlp.up_proj (dense)
     mulForward1(n, act267, act268, act269); // op 268: mul
-    denseForward2(p, n, act269, act270, 5550333952); // op 269: layers.26.mlp.down_proj (dense)
+    denseForward2(p, n, act269, act270, 5550333952); // op 269: model.layers.26.mlp.down_proj (dense)
     addForward1(n, act270, act264, act271); // op 270: add
-    rmsnormForward1(p, n, act271, act272, scratch271_rms, 5595422720); // op 271: layers.27.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act271, act272, scratch271_rms, 5595422720); // op 271: model.layers.27.input_layernorm (rmsnorm)
     forward272(p, n);
     addForward1(n, act273, act271, act274); // op 273: add
-    rmsnormForward1(p, n, act274, act275, scratch274_rms, 5662535680); // op 274: layers.27.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act275, act276, 5662539776); // op 275: layers.27.mlp.gate_proj (dense)
-    siluForward1(n, act276, act277); // op 276: layers.27.mlp.1 (silu)
-    denseForward1(p, n, act275, act278, 5707628544); // op 277: layers.27.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act274, act275, scratch274_rms, 5662535680); // op 274: model.layers.27.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act275, act276, 5662539776); // op 275: model.layers.27.mlp.gate_proj (dense)
+    siluForward1(n, act276, act277); // op 276: model.layers.27.mlp.1 (silu)
+    denseForward1(p, n, act275, act278, 5707628544); // op 277: model.layers.27.mlp.up_proj (dense)
     mulForward1(n, act277, act278, act279); // op 278: mul
-    denseForward2(p, n, act279, act280, 5752717312); // op 279: layers.27.mlp.down_proj (dense)
+    denseForward2(p, n, act279, act280, 5752717312); // op 279: model.layers.27.mlp.down_proj (dense)
     addForward1(n, act280, act274, act281); // op 280: add
-    rmsnormForward1(p, n, act281, act282, scratch281_rms, 5797806080); // op 281: layers.28.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act281, act282, scratch281_rms, 5797806080); // op 281: model.layers.28.input_layernorm (rmsnorm)
     forward282(p, n);
     addForward1(n, act283, act281, act284); // op 283: add
-    rmsnormForward1(p, n, act284, act285, scratch284_rms, 5864919040); // op 284: layers.28.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act285, act286, 5864923136); // op 285: layers.28.mlp.gate_proj (dense)
-    siluForward1(n, act286, act287); // op 286: layers.28.mlp.1 (silu)
-    denseForward1(p, n, act285, act288, 5910011904); // op 287: layers.28.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act284, act285, scratch284_rms, 5864919040); // op 284: model.layers.28.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act285, act286, 5864923136); // op 285: model.layers.28.mlp.gate_proj (dense)
+    siluForward1(n, act286, act287); // op 286: model.layers.28.mlp.1 (silu)
+    denseForward1(p, n, act285, act288, 5910011904); // op 287: model.layers.28.mlp.up_proj (dense)
     mulForward1(n, act287, act288, act289); // op 288: mul
-    denseForward2(p, n, act289, act290, 5955100672); // op 289: layers.28.mlp.down_proj (dense)
+    denseForward2(p, n, act289, act290, 5955100672); // op 289: model.layers.28.mlp.down_proj (dense)
     addForward1(n, act290, act284, act291); // op 290: add
-    rmsnormForward1(p, n, act291, act292, scratch291_rms, 6000189440); // op 291: layers.29.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act291, act292, scratch291_rms, 6000189440); // op 291: model.layers.29.input_layernorm (rmsnorm)
     forward292(p, n);
     addForward1(n, act293, act291, act294); // op 293: add
-    rmsnormForward1(p, n, act294, act295, scratch294_rms, 6067302400); // op 294: layers.29.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act295, act296, 6067306496); // op 295: layers.29.mlp.gate_proj (dense)
-    siluForward1(n, act296, act297); // op 296: layers.29.mlp.1 (silu)
-    denseForward1(p, n, act295, act298, 6112395264); // op 297: layers.29.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act294, act295, scratch294_rms, 6067302400); // op 294: model.layers.29.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act295, act296, 6067306496); // op 295: model.layers.29.mlp.gate_proj (dense)
+    siluForward1(n, act296, act297); // op 296: model.layers.29.mlp.1 (silu)
+    denseForward1(p, n, act295, act298, 6112395264); // op 297: model.layers.29.mlp.up_proj (dense)
     mulForward1(n, act297, act298, act299); // op 298: mul
-    denseForward2(p, n, act299, act300, 6157484032); // op 299: layers.29.mlp.down_proj (dense)
+    denseForward2(p, n, act299, act300, 6157484032); // op 299: model.layers.29.mlp.down_proj (dense)
     addForward1(n, act300, act294, act301); // op 300: add
-    rmsnormForward1(p, n, act301, act302, scratch301_rms, 6202572800); // op 301: layers.30.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act301, act302, scratch301_rms, 6202572800); // op 301: model.layers.30.input_layernorm (rmsnorm)
     forward302(p, n);
     addForward1(n, act303, act301, act304); // op 303: add
-    rmsnormForward1(p, n, act304, act305, scratch304_rms, 6269685760); // op 304: layers.30.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act305, act306, 6269689856); // op 305: layers.30.mlp.gate_proj (dense)
-    siluForward1(n, act306, act307); // op 306: layers.30.mlp.1 (silu)
-    denseForward1(p, n, act305, act308, 6314778624); // op 307: layers.30.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act304, act305, scratch304_rms, 6269685760); // op 304: model.layers.30.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act305, act306, 6269689856); // op 305: model.layers.30.mlp.gate_proj (dense)
+    siluForward1(n, act306, act307); // op 306: model.layers.30.mlp.1 (silu)
+    denseForward1(p, n, act305, act308, 6314778624); // op 307: model.layers.30.mlp.up_proj (dense)
     mulForward1(n, act307, act308, act309); // op 308: mul
-    denseForward2(p, n, act309, act310, 6359867392); // op 309: layers.30.mlp.down_proj (dense)
+    denseForward2(p, n, act309, act310, 6359867392); // op 309: model.layers.30.mlp.down_proj (dense)
     addForward1(n, act310, act304, act311); // op 310: add
-    rmsnormForward1(p, n, act311, act312, scratch311_rms, 6404956160); // op 311: layers.31.input_layernorm (rmsnorm)
+    rmsnormForward1(p, n, act311, act312, scratch311_rms, 6404956160); // op 311: model.layers.31.input_layernorm (rmsnorm)
     forward312(p, n);
     addForward1(n, act313, act311, act314); // op 313: add
-    rmsnormForward1(p, n, act314, act315, scratch314_rms, 6472069120); // op 314: layers.31.post_attention_layernorm (rmsnorm)
-    denseForward1(p, n, act315, act316, 6472073216); // op 315: layers.31.mlp.gate_proj (dense)
-    siluForward1(n, act316, act317); // op 316: layers.31.mlp.1 (silu)
-    denseForward1(p, n, act315, act318, 6517161984); // op 317: layers.31.mlp.up_proj (dense)
+    rmsnormForward1(p, n, act314, act315, scratch314_rms, 6472069120); // op 314: model.layers.31.post_attention_layernorm (rmsnorm)
+    denseForward1(p, n, act315, act316, 6472073216); // op 315: model.layers.31.mlp.gate_proj (dense)
+    siluForward1(n, act316, act317); // op 316: model.layers.31.mlp.1 (silu)
+    denseForward1(p, n, act315, act318, 6517161984); // op 317: model.layers.31.mlp.up_proj (dense)
     mulForward1(n, act317, act318, act319); // op 318: mul
-    denseForward2(p, n, act319, act320, 6562250752); // op 319: layers.31.mlp.down_proj (dense)
+    denseForward2(p, n, act319, act320, 6562250752); // op 319: model.layers.31.mlp.down_proj (dense)
     addForward1(n, act320, act314, act321); // op 320: add
-    rmsnormForward1(p, n, act321, act322, scratch321_rms, 6607339520); // op 321: norm (rmsnorm)
+    rmsnormForward1(p, n, act321, act322, scratch321_rms, 6607339520); // op 321: model.norm (rmsnorm)
     forward322(p, n);
     forwardDone = true;
     return length === 4096 ? act323 : cutRows(act323, short0, n, length, 32000, 4096);
@@ -8096,344 +8103,344 @@ function createEngine() {
     zero(grad321);
     zero(grad322);
     backward322(p, gp, n);
-    rmsnormBackward1(p, gp, n, act321, grad321, grad322, scratch321_rms, 6607339520); // op 321: norm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act321, grad321, grad322, scratch321_rms, 6607339520); // op 321: model.norm (rmsnorm)
     addBackward1(n, grad320, grad314, grad321); // op 320: add
-    denseBackward2(p, gp, n, act319, grad319, grad320, 6562250752); // op 319: layers.31.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act319, grad319, grad320, 6562250752); // op 319: model.layers.31.mlp.down_proj (dense)
     mulBackward1(n, act317, act318, grad317, grad318, grad319); // op 318: mul
-    denseBackward1(p, gp, n, act315, grad315, grad318, 6517161984); // op 317: layers.31.mlp.up_proj (dense)
-    siluBackward1(n, act316, grad316, grad317); // op 316: layers.31.mlp.1 (silu)
-    denseBackward1(p, gp, n, act315, grad315, grad316, 6472073216); // op 315: layers.31.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act314, grad314, grad315, scratch314_rms, 6472069120); // op 314: layers.31.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act315, grad315, grad318, 6517161984); // op 317: model.layers.31.mlp.up_proj (dense)
+    siluBackward1(n, act316, grad316, grad317); // op 316: model.layers.31.mlp.1 (silu)
+    denseBackward1(p, gp, n, act315, grad315, grad316, 6472073216); // op 315: model.layers.31.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act314, grad314, grad315, scratch314_rms, 6472069120); // op 314: model.layers.31.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad313, grad311, grad314); // op 313: add
     backward312(p, gp, n);
-    rmsnormBackward1(p, gp, n, act311, grad311, grad312, scratch311_rms, 6404956160); // op 311: layers.31.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act311, grad311, grad312, scratch311_rms, 6404956160); // op 311: model.layers.31.input_layernorm (rmsnorm)
     addBackward1(n, grad310, grad304, grad311); // op 310: add
-    denseBackward2(p, gp, n, act309, grad309, grad310, 6359867392); // op 309: layers.30.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act309, grad309, grad310, 6359867392); // op 309: model.layers.30.mlp.down_proj (dense)
     mulBackward1(n, act307, act308, grad307, grad308, grad309); // op 308: mul
-    denseBackward1(p, gp, n, act305, grad305, grad308, 6314778624); // op 307: layers.30.mlp.up_proj (dense)
-    siluBackward1(n, act306, grad306, grad307); // op 306: layers.30.mlp.1 (silu)
-    denseBackward1(p, gp, n, act305, grad305, grad306, 6269689856); // op 305: layers.30.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act304, grad304, grad305, scratch304_rms, 6269685760); // op 304: layers.30.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act305, grad305, grad308, 6314778624); // op 307: model.layers.30.mlp.up_proj (dense)
+    siluBackward1(n, act306, grad306, grad307); // op 306: model.layers.30.mlp.1 (silu)
+    denseBackward1(p, gp, n, act305, grad305, grad306, 6269689856); // op 305: model.layers.30.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act304, grad304, grad305, scratch304_rms, 6269685760); // op 304: model.layers.30.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad303, grad301, grad304); // op 303: add
     backward302(p, gp, n);
-    rmsnormBackward1(p, gp, n, act301, grad301, grad302, scratch301_rms, 6202572800); // op 301: layers.30.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act301, grad301, grad302, scratch301_rms, 6202572800); // op 301: model.layers.30.input_layernorm (rmsnorm)
     addBackward1(n, grad300, grad294, grad301); // op 300: add
-    denseBackward2(p, gp, n, act299, grad299, grad300, 6157484032); // op 299: layers.29.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act299, grad299, grad300, 6157484032); // op 299: model.layers.29.mlp.down_proj (dense)
     mulBackward1(n, act297, act298, grad297, grad298, grad299); // op 298: mul
-    denseBackward1(p, gp, n, act295, grad295, grad298, 6112395264); // op 297: layers.29.mlp.up_proj (dense)
-    siluBackward1(n, act296, grad296, grad297); // op 296: layers.29.mlp.1 (silu)
-    denseBackward1(p, gp, n, act295, grad295, grad296, 6067306496); // op 295: layers.29.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act294, grad294, grad295, scratch294_rms, 6067302400); // op 294: layers.29.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act295, grad295, grad298, 6112395264); // op 297: model.layers.29.mlp.up_proj (dense)
+    siluBackward1(n, act296, grad296, grad297); // op 296: model.layers.29.mlp.1 (silu)
+    denseBackward1(p, gp, n, act295, grad295, grad296, 6067306496); // op 295: model.layers.29.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act294, grad294, grad295, scratch294_rms, 6067302400); // op 294: model.layers.29.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad293, grad291, grad294); // op 293: add
     backward292(p, gp, n);
-    rmsnormBackward1(p, gp, n, act291, grad291, grad292, scratch291_rms, 6000189440); // op 291: layers.29.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act291, grad291, grad292, scratch291_rms, 6000189440); // op 291: model.layers.29.input_layernorm (rmsnorm)
     addBackward1(n, grad290, grad284, grad291); // op 290: add
-    denseBackward2(p, gp, n, act289, grad289, grad290, 5955100672); // op 289: layers.28.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act289, grad289, grad290, 5955100672); // op 289: model.layers.28.mlp.down_proj (dense)
     mulBackward1(n, act287, act288, grad287, grad288, grad289); // op 288: mul
-    denseBackward1(p, gp, n, act285, grad285, grad288, 5910011904); // op 287: layers.28.mlp.up_proj (dense)
-    siluBackward1(n, act286, grad286, grad287); // op 286: layers.28.mlp.1 (silu)
-    denseBackward1(p, gp, n, act285, grad285, grad286, 5864923136); // op 285: layers.28.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act284, grad284, grad285, scratch284_rms, 5864919040); // op 284: layers.28.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act285, grad285, grad288, 5910011904); // op 287: model.layers.28.mlp.up_proj (dense)
+    siluBackward1(n, act286, grad286, grad287); // op 286: model.layers.28.mlp.1 (silu)
+    denseBackward1(p, gp, n, act285, grad285, grad286, 5864923136); // op 285: model.layers.28.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act284, grad284, grad285, scratch284_rms, 5864919040); // op 284: model.layers.28.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad283, grad281, grad284); // op 283: add
     backward282(p, gp, n);
-    rmsnormBackward1(p, gp, n, act281, grad281, grad282, scratch281_rms, 5797806080); // op 281: layers.28.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act281, grad281, grad282, scratch281_rms, 5797806080); // op 281: model.layers.28.input_layernorm (rmsnorm)
     addBackward1(n, grad280, grad274, grad281); // op 280: add
-    denseBackward2(p, gp, n, act279, grad279, grad280, 5752717312); // op 279: layers.27.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act279, grad279, grad280, 5752717312); // op 279: model.layers.27.mlp.down_proj (dense)
     mulBackward1(n, act277, act278, grad277, grad278, grad279); // op 278: mul
-    denseBackward1(p, gp, n, act275, grad275, grad278, 5707628544); // op 277: layers.27.mlp.up_proj (dense)
-    siluBackward1(n, act276, grad276, grad277); // op 276: layers.27.mlp.1 (silu)
-    denseBackward1(p, gp, n, act275, grad275, grad276, 5662539776); // op 275: layers.27.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act274, grad274, grad275, scratch274_rms, 5662535680); // op 274: layers.27.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act275, grad275, grad278, 5707628544); // op 277: model.layers.27.mlp.up_proj (dense)
+    siluBackward1(n, act276, grad276, grad277); // op 276: model.layers.27.mlp.1 (silu)
+    denseBackward1(p, gp, n, act275, grad275, grad276, 5662539776); // op 275: model.layers.27.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act274, grad274, grad275, scratch274_rms, 5662535680); // op 274: model.layers.27.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad273, grad271, grad274); // op 273: add
     backward272(p, gp, n);
-    rmsnormBackward1(p, gp, n, act271, grad271, grad272, scratch271_rms, 5595422720); // op 271: layers.27.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act271, grad271, grad272, scratch271_rms, 5595422720); // op 271: model.layers.27.input_layernorm (rmsnorm)
     addBackward1(n, grad270, grad264, grad271); // op 270: add
-    denseBackward2(p, gp, n, act269, grad269, grad270, 5550333952); // op 269: layers.26.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act269, grad269, grad270, 5550333952); // op 269: model.layers.26.mlp.down_proj (dense)
     mulBackward1(n, act267, act268, grad267, grad268, grad269); // op 268: mul
-    denseBackward1(p, gp, n, act265, grad265, grad268, 5505245184); // op 267: layers.26.mlp.up_proj (dense)
-    siluBackward1(n, act266, grad266, grad267); // op 266: layers.26.mlp.1 (silu)
-    denseBackward1(p, gp, n, act265, grad265, grad266, 5460156416); // op 265: layers.26.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act264, grad264, grad265, scratch264_rms, 5460152320); // op 264: layers.26.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act265, grad265, grad268, 5505245184); // op 267: model.layers.26.mlp.up_proj (dense)
+    siluBackward1(n, act266, grad266, grad267); // op 266: model.layers.26.mlp.1 (silu)
+    denseBackward1(p, gp, n, act265, grad265, grad266, 5460156416); // op 265: model.layers.26.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act264, grad264, grad265, scratch264_rms, 5460152320); // op 264: model.layers.26.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad263, grad261, grad264); // op 263: add
     backward262(p, gp, n);
-    rmsnormBackward1(p, gp, n, act261, grad261, grad262, scratch261_rms, 5393039360); // op 261: layers.26.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act261, grad261, grad262, scratch261_rms, 5393039360); // op 261: model.layers.26.input_layernorm (rmsnorm)
     addBackward1(n, grad260, grad254, grad261); // op 260: add
-    denseBackward2(p, gp, n, act259, grad259, grad260, 5347950592); // op 259: layers.25.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act259, grad259, grad260, 5347950592); // op 259: model.layers.25.mlp.down_proj (dense)
     mulBackward1(n, act257, act258, grad257, grad258, grad259); // op 258: mul
-    denseBackward1(p, gp, n, act255, grad255, grad258, 5302861824); // op 257: layers.25.mlp.up_proj (dense)
-    siluBackward1(n, act256, grad256, grad257); // op 256: layers.25.mlp.1 (silu)
-    denseBackward1(p, gp, n, act255, grad255, grad256, 5257773056); // op 255: layers.25.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act254, grad254, grad255, scratch254_rms, 5257768960); // op 254: layers.25.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act255, grad255, grad258, 5302861824); // op 257: model.layers.25.mlp.up_proj (dense)
+    siluBackward1(n, act256, grad256, grad257); // op 256: model.layers.25.mlp.1 (silu)
+    denseBackward1(p, gp, n, act255, grad255, grad256, 5257773056); // op 255: model.layers.25.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act254, grad254, grad255, scratch254_rms, 5257768960); // op 254: model.layers.25.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad253, grad251, grad254); // op 253: add
     backward252(p, gp, n);
-    rmsnormBackward1(p, gp, n, act251, grad251, grad252, scratch251_rms, 5190656000); // op 251: layers.25.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act251, grad251, grad252, scratch251_rms, 5190656000); // op 251: model.layers.25.input_layernorm (rmsnorm)
     addBackward1(n, grad250, grad244, grad251); // op 250: add
-    denseBackward2(p, gp, n, act249, grad249, grad250, 5145567232); // op 249: layers.24.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act249, grad249, grad250, 5145567232); // op 249: model.layers.24.mlp.down_proj (dense)
     mulBackward1(n, act247, act248, grad247, grad248, grad249); // op 248: mul
-    denseBackward1(p, gp, n, act245, grad245, grad248, 5100478464); // op 247: layers.24.mlp.up_proj (dense)
-    siluBackward1(n, act246, grad246, grad247); // op 246: layers.24.mlp.1 (silu)
-    denseBackward1(p, gp, n, act245, grad245, grad246, 5055389696); // op 245: layers.24.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act244, grad244, grad245, scratch244_rms, 5055385600); // op 244: layers.24.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act245, grad245, grad248, 5100478464); // op 247: model.layers.24.mlp.up_proj (dense)
+    siluBackward1(n, act246, grad246, grad247); // op 246: model.layers.24.mlp.1 (silu)
+    denseBackward1(p, gp, n, act245, grad245, grad246, 5055389696); // op 245: model.layers.24.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act244, grad244, grad245, scratch244_rms, 5055385600); // op 244: model.layers.24.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad243, grad241, grad244); // op 243: add
     backward242(p, gp, n);
-    rmsnormBackward1(p, gp, n, act241, grad241, grad242, scratch241_rms, 4988272640); // op 241: layers.24.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act241, grad241, grad242, scratch241_rms, 4988272640); // op 241: model.layers.24.input_layernorm (rmsnorm)
     addBackward1(n, grad240, grad234, grad241); // op 240: add
-    denseBackward2(p, gp, n, act239, grad239, grad240, 4943183872); // op 239: layers.23.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act239, grad239, grad240, 4943183872); // op 239: model.layers.23.mlp.down_proj (dense)
     mulBackward1(n, act237, act238, grad237, grad238, grad239); // op 238: mul
-    denseBackward1(p, gp, n, act235, grad235, grad238, 4898095104); // op 237: layers.23.mlp.up_proj (dense)
-    siluBackward1(n, act236, grad236, grad237); // op 236: layers.23.mlp.1 (silu)
-    denseBackward1(p, gp, n, act235, grad235, grad236, 4853006336); // op 235: layers.23.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act234, grad234, grad235, scratch234_rms, 4853002240); // op 234: layers.23.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act235, grad235, grad238, 4898095104); // op 237: model.layers.23.mlp.up_proj (dense)
+    siluBackward1(n, act236, grad236, grad237); // op 236: model.layers.23.mlp.1 (silu)
+    denseBackward1(p, gp, n, act235, grad235, grad236, 4853006336); // op 235: model.layers.23.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act234, grad234, grad235, scratch234_rms, 4853002240); // op 234: model.layers.23.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad233, grad231, grad234); // op 233: add
     backward232(p, gp, n);
-    rmsnormBackward1(p, gp, n, act231, grad231, grad232, scratch231_rms, 4785889280); // op 231: layers.23.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act231, grad231, grad232, scratch231_rms, 4785889280); // op 231: model.layers.23.input_layernorm (rmsnorm)
     addBackward1(n, grad230, grad224, grad231); // op 230: add
-    denseBackward2(p, gp, n, act229, grad229, grad230, 4740800512); // op 229: layers.22.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act229, grad229, grad230, 4740800512); // op 229: model.layers.22.mlp.down_proj (dense)
     mulBackward1(n, act227, act228, grad227, grad228, grad229); // op 228: mul
-    denseBackward1(p, gp, n, act225, grad225, grad228, 4695711744); // op 227: layers.22.mlp.up_proj (dense)
-    siluBackward1(n, act226, grad226, grad227); // op 226: layers.22.mlp.1 (silu)
-    denseBackward1(p, gp, n, act225, grad225, grad226, 4650622976); // op 225: layers.22.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act224, grad224, grad225, scratch224_rms, 4650618880); // op 224: layers.22.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act225, grad225, grad228, 4695711744); // op 227: model.layers.22.mlp.up_proj (dense)
+    siluBackward1(n, act226, grad226, grad227); // op 226: model.layers.22.mlp.1 (silu)
+    denseBackward1(p, gp, n, act225, grad225, grad226, 4650622976); // op 225: model.layers.22.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act224, grad224, grad225, scratch224_rms, 4650618880); // op 224: model.layers.22.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad223, grad221, grad224); // op 223: add
     backward222(p, gp, n);
-    rmsnormBackward1(p, gp, n, act221, grad221, grad222, scratch221_rms, 4583505920); // op 221: layers.22.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act221, grad221, grad222, scratch221_rms, 4583505920); // op 221: model.layers.22.input_layernorm (rmsnorm)
     addBackward1(n, grad220, grad214, grad221); // op 220: add
-    denseBackward2(p, gp, n, act219, grad219, grad220, 4538417152); // op 219: layers.21.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act219, grad219, grad220, 4538417152); // op 219: model.layers.21.mlp.down_proj (dense)
     mulBackward1(n, act217, act218, grad217, grad218, grad219); // op 218: mul
-    denseBackward1(p, gp, n, act215, grad215, grad218, 4493328384); // op 217: layers.21.mlp.up_proj (dense)
-    siluBackward1(n, act216, grad216, grad217); // op 216: layers.21.mlp.1 (silu)
-    denseBackward1(p, gp, n, act215, grad215, grad216, 4448239616); // op 215: layers.21.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act214, grad214, grad215, scratch214_rms, 4448235520); // op 214: layers.21.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act215, grad215, grad218, 4493328384); // op 217: model.layers.21.mlp.up_proj (dense)
+    siluBackward1(n, act216, grad216, grad217); // op 216: model.layers.21.mlp.1 (silu)
+    denseBackward1(p, gp, n, act215, grad215, grad216, 4448239616); // op 215: model.layers.21.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act214, grad214, grad215, scratch214_rms, 4448235520); // op 214: model.layers.21.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad213, grad211, grad214); // op 213: add
     backward212(p, gp, n);
-    rmsnormBackward1(p, gp, n, act211, grad211, grad212, scratch211_rms, 4381122560); // op 211: layers.21.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act211, grad211, grad212, scratch211_rms, 4381122560); // op 211: model.layers.21.input_layernorm (rmsnorm)
     addBackward1(n, grad210, grad204, grad211); // op 210: add
-    denseBackward2(p, gp, n, act209, grad209, grad210, 4336033792); // op 209: layers.20.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act209, grad209, grad210, 4336033792); // op 209: model.layers.20.mlp.down_proj (dense)
     mulBackward1(n, act207, act208, grad207, grad208, grad209); // op 208: mul
-    denseBackward1(p, gp, n, act205, grad205, grad208, 4290945024); // op 207: layers.20.mlp.up_proj (dense)
-    siluBackward1(n, act206, grad206, grad207); // op 206: layers.20.mlp.1 (silu)
-    denseBackward1(p, gp, n, act205, grad205, grad206, 4245856256); // op 205: layers.20.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act204, grad204, grad205, scratch204_rms, 4245852160); // op 204: layers.20.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act205, grad205, grad208, 4290945024); // op 207: model.layers.20.mlp.up_proj (dense)
+    siluBackward1(n, act206, grad206, grad207); // op 206: model.layers.20.mlp.1 (silu)
+    denseBackward1(p, gp, n, act205, grad205, grad206, 4245856256); // op 205: model.layers.20.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act204, grad204, grad205, scratch204_rms, 4245852160); // op 204: model.layers.20.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad203, grad201, grad204); // op 203: add
     backward202(p, gp, n);
-    rmsnormBackward1(p, gp, n, act201, grad201, grad202, scratch201_rms, 4178739200); // op 201: layers.20.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act201, grad201, grad202, scratch201_rms, 4178739200); // op 201: model.layers.20.input_layernorm (rmsnorm)
     addBackward1(n, grad200, grad194, grad201); // op 200: add
-    denseBackward2(p, gp, n, act199, grad199, grad200, 4133650432); // op 199: layers.19.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act199, grad199, grad200, 4133650432); // op 199: model.layers.19.mlp.down_proj (dense)
     mulBackward1(n, act197, act198, grad197, grad198, grad199); // op 198: mul
-    denseBackward1(p, gp, n, act195, grad195, grad198, 4088561664); // op 197: layers.19.mlp.up_proj (dense)
-    siluBackward1(n, act196, grad196, grad197); // op 196: layers.19.mlp.1 (silu)
-    denseBackward1(p, gp, n, act195, grad195, grad196, 4043472896); // op 195: layers.19.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act194, grad194, grad195, scratch194_rms, 4043468800); // op 194: layers.19.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act195, grad195, grad198, 4088561664); // op 197: model.layers.19.mlp.up_proj (dense)
+    siluBackward1(n, act196, grad196, grad197); // op 196: model.layers.19.mlp.1 (silu)
+    denseBackward1(p, gp, n, act195, grad195, grad196, 4043472896); // op 195: model.layers.19.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act194, grad194, grad195, scratch194_rms, 4043468800); // op 194: model.layers.19.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad193, grad191, grad194); // op 193: add
     backward192(p, gp, n);
-    rmsnormBackward1(p, gp, n, act191, grad191, grad192, scratch191_rms, 3976355840); // op 191: layers.19.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act191, grad191, grad192, scratch191_rms, 3976355840); // op 191: model.layers.19.input_layernorm (rmsnorm)
     addBackward1(n, grad190, grad184, grad191); // op 190: add
-    denseBackward2(p, gp, n, act189, grad189, grad190, 3931267072); // op 189: layers.18.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act189, grad189, grad190, 3931267072); // op 189: model.layers.18.mlp.down_proj (dense)
     mulBackward1(n, act187, act188, grad187, grad188, grad189); // op 188: mul
-    denseBackward1(p, gp, n, act185, grad185, grad188, 3886178304); // op 187: layers.18.mlp.up_proj (dense)
-    siluBackward1(n, act186, grad186, grad187); // op 186: layers.18.mlp.1 (silu)
-    denseBackward1(p, gp, n, act185, grad185, grad186, 3841089536); // op 185: layers.18.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act184, grad184, grad185, scratch184_rms, 3841085440); // op 184: layers.18.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act185, grad185, grad188, 3886178304); // op 187: model.layers.18.mlp.up_proj (dense)
+    siluBackward1(n, act186, grad186, grad187); // op 186: model.layers.18.mlp.1 (silu)
+    denseBackward1(p, gp, n, act185, grad185, grad186, 3841089536); // op 185: model.layers.18.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act184, grad184, grad185, scratch184_rms, 3841085440); // op 184: model.layers.18.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad183, grad181, grad184); // op 183: add
     backward182(p, gp, n);
-    rmsnormBackward1(p, gp, n, act181, grad181, grad182, scratch181_rms, 3773972480); // op 181: layers.18.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act181, grad181, grad182, scratch181_rms, 3773972480); // op 181: model.layers.18.input_layernorm (rmsnorm)
     addBackward1(n, grad180, grad174, grad181); // op 180: add
-    denseBackward2(p, gp, n, act179, grad179, grad180, 3728883712); // op 179: layers.17.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act179, grad179, grad180, 3728883712); // op 179: model.layers.17.mlp.down_proj (dense)
     mulBackward1(n, act177, act178, grad177, grad178, grad179); // op 178: mul
-    denseBackward1(p, gp, n, act175, grad175, grad178, 3683794944); // op 177: layers.17.mlp.up_proj (dense)
-    siluBackward1(n, act176, grad176, grad177); // op 176: layers.17.mlp.1 (silu)
-    denseBackward1(p, gp, n, act175, grad175, grad176, 3638706176); // op 175: layers.17.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act174, grad174, grad175, scratch174_rms, 3638702080); // op 174: layers.17.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act175, grad175, grad178, 3683794944); // op 177: model.layers.17.mlp.up_proj (dense)
+    siluBackward1(n, act176, grad176, grad177); // op 176: model.layers.17.mlp.1 (silu)
+    denseBackward1(p, gp, n, act175, grad175, grad176, 3638706176); // op 175: model.layers.17.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act174, grad174, grad175, scratch174_rms, 3638702080); // op 174: model.layers.17.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad173, grad171, grad174); // op 173: add
     backward172(p, gp, n);
-    rmsnormBackward1(p, gp, n, act171, grad171, grad172, scratch171_rms, 3571589120); // op 171: layers.17.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act171, grad171, grad172, scratch171_rms, 3571589120); // op 171: model.layers.17.input_layernorm (rmsnorm)
     addBackward1(n, grad170, grad164, grad171); // op 170: add
-    denseBackward2(p, gp, n, act169, grad169, grad170, 3526500352); // op 169: layers.16.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act169, grad169, grad170, 3526500352); // op 169: model.layers.16.mlp.down_proj (dense)
     mulBackward1(n, act167, act168, grad167, grad168, grad169); // op 168: mul
-    denseBackward1(p, gp, n, act165, grad165, grad168, 3481411584); // op 167: layers.16.mlp.up_proj (dense)
-    siluBackward1(n, act166, grad166, grad167); // op 166: layers.16.mlp.1 (silu)
-    denseBackward1(p, gp, n, act165, grad165, grad166, 3436322816); // op 165: layers.16.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act164, grad164, grad165, scratch164_rms, 3436318720); // op 164: layers.16.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act165, grad165, grad168, 3481411584); // op 167: model.layers.16.mlp.up_proj (dense)
+    siluBackward1(n, act166, grad166, grad167); // op 166: model.layers.16.mlp.1 (silu)
+    denseBackward1(p, gp, n, act165, grad165, grad166, 3436322816); // op 165: model.layers.16.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act164, grad164, grad165, scratch164_rms, 3436318720); // op 164: model.layers.16.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad163, grad161, grad164); // op 163: add
     backward162(p, gp, n);
-    rmsnormBackward1(p, gp, n, act161, grad161, grad162, scratch161_rms, 3369205760); // op 161: layers.16.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act161, grad161, grad162, scratch161_rms, 3369205760); // op 161: model.layers.16.input_layernorm (rmsnorm)
     addBackward1(n, grad160, grad154, grad161); // op 160: add
-    denseBackward2(p, gp, n, act159, grad159, grad160, 3324116992); // op 159: layers.15.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act159, grad159, grad160, 3324116992); // op 159: model.layers.15.mlp.down_proj (dense)
     mulBackward1(n, act157, act158, grad157, grad158, grad159); // op 158: mul
-    denseBackward1(p, gp, n, act155, grad155, grad158, 3279028224); // op 157: layers.15.mlp.up_proj (dense)
-    siluBackward1(n, act156, grad156, grad157); // op 156: layers.15.mlp.1 (silu)
-    denseBackward1(p, gp, n, act155, grad155, grad156, 3233939456); // op 155: layers.15.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act154, grad154, grad155, scratch154_rms, 3233935360); // op 154: layers.15.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act155, grad155, grad158, 3279028224); // op 157: model.layers.15.mlp.up_proj (dense)
+    siluBackward1(n, act156, grad156, grad157); // op 156: model.layers.15.mlp.1 (silu)
+    denseBackward1(p, gp, n, act155, grad155, grad156, 3233939456); // op 155: model.layers.15.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act154, grad154, grad155, scratch154_rms, 3233935360); // op 154: model.layers.15.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad153, grad151, grad154); // op 153: add
     backward152(p, gp, n);
-    rmsnormBackward1(p, gp, n, act151, grad151, grad152, scratch151_rms, 3166822400); // op 151: layers.15.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act151, grad151, grad152, scratch151_rms, 3166822400); // op 151: model.layers.15.input_layernorm (rmsnorm)
     addBackward1(n, grad150, grad144, grad151); // op 150: add
-    denseBackward2(p, gp, n, act149, grad149, grad150, 3121733632); // op 149: layers.14.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act149, grad149, grad150, 3121733632); // op 149: model.layers.14.mlp.down_proj (dense)
     mulBackward1(n, act147, act148, grad147, grad148, grad149); // op 148: mul
-    denseBackward1(p, gp, n, act145, grad145, grad148, 3076644864); // op 147: layers.14.mlp.up_proj (dense)
-    siluBackward1(n, act146, grad146, grad147); // op 146: layers.14.mlp.1 (silu)
-    denseBackward1(p, gp, n, act145, grad145, grad146, 3031556096); // op 145: layers.14.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act144, grad144, grad145, scratch144_rms, 3031552000); // op 144: layers.14.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act145, grad145, grad148, 3076644864); // op 147: model.layers.14.mlp.up_proj (dense)
+    siluBackward1(n, act146, grad146, grad147); // op 146: model.layers.14.mlp.1 (silu)
+    denseBackward1(p, gp, n, act145, grad145, grad146, 3031556096); // op 145: model.layers.14.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act144, grad144, grad145, scratch144_rms, 3031552000); // op 144: model.layers.14.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad143, grad141, grad144); // op 143: add
     backward142(p, gp, n);
-    rmsnormBackward1(p, gp, n, act141, grad141, grad142, scratch141_rms, 2964439040); // op 141: layers.14.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act141, grad141, grad142, scratch141_rms, 2964439040); // op 141: model.layers.14.input_layernorm (rmsnorm)
     addBackward1(n, grad140, grad134, grad141); // op 140: add
-    denseBackward2(p, gp, n, act139, grad139, grad140, 2919350272); // op 139: layers.13.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act139, grad139, grad140, 2919350272); // op 139: model.layers.13.mlp.down_proj (dense)
     mulBackward1(n, act137, act138, grad137, grad138, grad139); // op 138: mul
-    denseBackward1(p, gp, n, act135, grad135, grad138, 2874261504); // op 137: layers.13.mlp.up_proj (dense)
-    siluBackward1(n, act136, grad136, grad137); // op 136: layers.13.mlp.1 (silu)
-    denseBackward1(p, gp, n, act135, grad135, grad136, 2829172736); // op 135: layers.13.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act134, grad134, grad135, scratch134_rms, 2829168640); // op 134: layers.13.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act135, grad135, grad138, 2874261504); // op 137: model.layers.13.mlp.up_proj (dense)
+    siluBackward1(n, act136, grad136, grad137); // op 136: model.layers.13.mlp.1 (silu)
+    denseBackward1(p, gp, n, act135, grad135, grad136, 2829172736); // op 135: model.layers.13.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act134, grad134, grad135, scratch134_rms, 2829168640); // op 134: model.layers.13.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad133, grad131, grad134); // op 133: add
     backward132(p, gp, n);
-    rmsnormBackward1(p, gp, n, act131, grad131, grad132, scratch131_rms, 2762055680); // op 131: layers.13.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act131, grad131, grad132, scratch131_rms, 2762055680); // op 131: model.layers.13.input_layernorm (rmsnorm)
     addBackward1(n, grad130, grad124, grad131); // op 130: add
-    denseBackward2(p, gp, n, act129, grad129, grad130, 2716966912); // op 129: layers.12.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act129, grad129, grad130, 2716966912); // op 129: model.layers.12.mlp.down_proj (dense)
     mulBackward1(n, act127, act128, grad127, grad128, grad129); // op 128: mul
-    denseBackward1(p, gp, n, act125, grad125, grad128, 2671878144); // op 127: layers.12.mlp.up_proj (dense)
-    siluBackward1(n, act126, grad126, grad127); // op 126: layers.12.mlp.1 (silu)
-    denseBackward1(p, gp, n, act125, grad125, grad126, 2626789376); // op 125: layers.12.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act124, grad124, grad125, scratch124_rms, 2626785280); // op 124: layers.12.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act125, grad125, grad128, 2671878144); // op 127: model.layers.12.mlp.up_proj (dense)
+    siluBackward1(n, act126, grad126, grad127); // op 126: model.layers.12.mlp.1 (silu)
+    denseBackward1(p, gp, n, act125, grad125, grad126, 2626789376); // op 125: model.layers.12.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act124, grad124, grad125, scratch124_rms, 2626785280); // op 124: model.layers.12.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad123, grad121, grad124); // op 123: add
     backward122(p, gp, n);
-    rmsnormBackward1(p, gp, n, act121, grad121, grad122, scratch121_rms, 2559672320); // op 121: layers.12.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act121, grad121, grad122, scratch121_rms, 2559672320); // op 121: model.layers.12.input_layernorm (rmsnorm)
     addBackward1(n, grad120, grad114, grad121); // op 120: add
-    denseBackward2(p, gp, n, act119, grad119, grad120, 2514583552); // op 119: layers.11.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act119, grad119, grad120, 2514583552); // op 119: model.layers.11.mlp.down_proj (dense)
     mulBackward1(n, act117, act118, grad117, grad118, grad119); // op 118: mul
-    denseBackward1(p, gp, n, act115, grad115, grad118, 2469494784); // op 117: layers.11.mlp.up_proj (dense)
-    siluBackward1(n, act116, grad116, grad117); // op 116: layers.11.mlp.1 (silu)
-    denseBackward1(p, gp, n, act115, grad115, grad116, 2424406016); // op 115: layers.11.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act114, grad114, grad115, scratch114_rms, 2424401920); // op 114: layers.11.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act115, grad115, grad118, 2469494784); // op 117: model.layers.11.mlp.up_proj (dense)
+    siluBackward1(n, act116, grad116, grad117); // op 116: model.layers.11.mlp.1 (silu)
+    denseBackward1(p, gp, n, act115, grad115, grad116, 2424406016); // op 115: model.layers.11.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act114, grad114, grad115, scratch114_rms, 2424401920); // op 114: model.layers.11.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad113, grad111, grad114); // op 113: add
     backward112(p, gp, n);
-    rmsnormBackward1(p, gp, n, act111, grad111, grad112, scratch111_rms, 2357288960); // op 111: layers.11.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act111, grad111, grad112, scratch111_rms, 2357288960); // op 111: model.layers.11.input_layernorm (rmsnorm)
     addBackward1(n, grad110, grad104, grad111); // op 110: add
-    denseBackward2(p, gp, n, act109, grad109, grad110, 2312200192); // op 109: layers.10.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act109, grad109, grad110, 2312200192); // op 109: model.layers.10.mlp.down_proj (dense)
     mulBackward1(n, act107, act108, grad107, grad108, grad109); // op 108: mul
-    denseBackward1(p, gp, n, act105, grad105, grad108, 2267111424); // op 107: layers.10.mlp.up_proj (dense)
-    siluBackward1(n, act106, grad106, grad107); // op 106: layers.10.mlp.1 (silu)
-    denseBackward1(p, gp, n, act105, grad105, grad106, 2222022656); // op 105: layers.10.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act104, grad104, grad105, scratch104_rms, 2222018560); // op 104: layers.10.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act105, grad105, grad108, 2267111424); // op 107: model.layers.10.mlp.up_proj (dense)
+    siluBackward1(n, act106, grad106, grad107); // op 106: model.layers.10.mlp.1 (silu)
+    denseBackward1(p, gp, n, act105, grad105, grad106, 2222022656); // op 105: model.layers.10.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act104, grad104, grad105, scratch104_rms, 2222018560); // op 104: model.layers.10.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad103, grad101, grad104); // op 103: add
     backward102(p, gp, n);
-    rmsnormBackward1(p, gp, n, act101, grad101, grad102, scratch101_rms, 2154905600); // op 101: layers.10.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act101, grad101, grad102, scratch101_rms, 2154905600); // op 101: model.layers.10.input_layernorm (rmsnorm)
     addBackward1(n, grad100, grad94, grad101); // op 100: add
-    denseBackward2(p, gp, n, act99, grad99, grad100, 2109816832); // op 99: layers.9.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act99, grad99, grad100, 2109816832); // op 99: model.layers.9.mlp.down_proj (dense)
     mulBackward1(n, act97, act98, grad97, grad98, grad99); // op 98: mul
-    denseBackward1(p, gp, n, act95, grad95, grad98, 2064728064); // op 97: layers.9.mlp.up_proj (dense)
-    siluBackward1(n, act96, grad96, grad97); // op 96: layers.9.mlp.1 (silu)
-    denseBackward1(p, gp, n, act95, grad95, grad96, 2019639296); // op 95: layers.9.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act94, grad94, grad95, scratch94_rms, 2019635200); // op 94: layers.9.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act95, grad95, grad98, 2064728064); // op 97: model.layers.9.mlp.up_proj (dense)
+    siluBackward1(n, act96, grad96, grad97); // op 96: model.layers.9.mlp.1 (silu)
+    denseBackward1(p, gp, n, act95, grad95, grad96, 2019639296); // op 95: model.layers.9.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act94, grad94, grad95, scratch94_rms, 2019635200); // op 94: model.layers.9.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad93, grad91, grad94); // op 93: add
     backward92(p, gp, n);
-    rmsnormBackward1(p, gp, n, act91, grad91, grad92, scratch91_rms, 1952522240); // op 91: layers.9.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act91, grad91, grad92, scratch91_rms, 1952522240); // op 91: model.layers.9.input_layernorm (rmsnorm)
     addBackward1(n, grad90, grad84, grad91); // op 90: add
-    denseBackward2(p, gp, n, act89, grad89, grad90, 1907433472); // op 89: layers.8.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act89, grad89, grad90, 1907433472); // op 89: model.layers.8.mlp.down_proj (dense)
     mulBackward1(n, act87, act88, grad87, grad88, grad89); // op 88: mul
-    denseBackward1(p, gp, n, act85, grad85, grad88, 1862344704); // op 87: layers.8.mlp.up_proj (dense)
-    siluBackward1(n, act86, grad86, grad87); // op 86: layers.8.mlp.1 (silu)
-    denseBackward1(p, gp, n, act85, grad85, grad86, 1817255936); // op 85: layers.8.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act84, grad84, grad85, scratch84_rms, 1817251840); // op 84: layers.8.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act85, grad85, grad88, 1862344704); // op 87: model.layers.8.mlp.up_proj (dense)
+    siluBackward1(n, act86, grad86, grad87); // op 86: model.layers.8.mlp.1 (silu)
+    denseBackward1(p, gp, n, act85, grad85, grad86, 1817255936); // op 85: model.layers.8.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act84, grad84, grad85, scratch84_rms, 1817251840); // op 84: model.layers.8.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad83, grad81, grad84); // op 83: add
     backward82(p, gp, n);
-    rmsnormBackward1(p, gp, n, act81, grad81, grad82, scratch81_rms, 1750138880); // op 81: layers.8.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act81, grad81, grad82, scratch81_rms, 1750138880); // op 81: model.layers.8.input_layernorm (rmsnorm)
     addBackward1(n, grad80, grad74, grad81); // op 80: add
-    denseBackward2(p, gp, n, act79, grad79, grad80, 1705050112); // op 79: layers.7.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act79, grad79, grad80, 1705050112); // op 79: model.layers.7.mlp.down_proj (dense)
     mulBackward1(n, act77, act78, grad77, grad78, grad79); // op 78: mul
-    denseBackward1(p, gp, n, act75, grad75, grad78, 1659961344); // op 77: layers.7.mlp.up_proj (dense)
-    siluBackward1(n, act76, grad76, grad77); // op 76: layers.7.mlp.1 (silu)
-    denseBackward1(p, gp, n, act75, grad75, grad76, 1614872576); // op 75: layers.7.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act74, grad74, grad75, scratch74_rms, 1614868480); // op 74: layers.7.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act75, grad75, grad78, 1659961344); // op 77: model.layers.7.mlp.up_proj (dense)
+    siluBackward1(n, act76, grad76, grad77); // op 76: model.layers.7.mlp.1 (silu)
+    denseBackward1(p, gp, n, act75, grad75, grad76, 1614872576); // op 75: model.layers.7.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act74, grad74, grad75, scratch74_rms, 1614868480); // op 74: model.layers.7.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad73, grad71, grad74); // op 73: add
     backward72(p, gp, n);
-    rmsnormBackward1(p, gp, n, act71, grad71, grad72, scratch71_rms, 1547755520); // op 71: layers.7.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act71, grad71, grad72, scratch71_rms, 1547755520); // op 71: model.layers.7.input_layernorm (rmsnorm)
     addBackward1(n, grad70, grad64, grad71); // op 70: add
-    denseBackward2(p, gp, n, act69, grad69, grad70, 1502666752); // op 69: layers.6.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act69, grad69, grad70, 1502666752); // op 69: model.layers.6.mlp.down_proj (dense)
     mulBackward1(n, act67, act68, grad67, grad68, grad69); // op 68: mul
-    denseBackward1(p, gp, n, act65, grad65, grad68, 1457577984); // op 67: layers.6.mlp.up_proj (dense)
-    siluBackward1(n, act66, grad66, grad67); // op 66: layers.6.mlp.1 (silu)
-    denseBackward1(p, gp, n, act65, grad65, grad66, 1412489216); // op 65: layers.6.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act64, grad64, grad65, scratch64_rms, 1412485120); // op 64: layers.6.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act65, grad65, grad68, 1457577984); // op 67: model.layers.6.mlp.up_proj (dense)
+    siluBackward1(n, act66, grad66, grad67); // op 66: model.layers.6.mlp.1 (silu)
+    denseBackward1(p, gp, n, act65, grad65, grad66, 1412489216); // op 65: model.layers.6.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act64, grad64, grad65, scratch64_rms, 1412485120); // op 64: model.layers.6.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad63, grad61, grad64); // op 63: add
     backward62(p, gp, n);
-    rmsnormBackward1(p, gp, n, act61, grad61, grad62, scratch61_rms, 1345372160); // op 61: layers.6.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act61, grad61, grad62, scratch61_rms, 1345372160); // op 61: model.layers.6.input_layernorm (rmsnorm)
     addBackward1(n, grad60, grad54, grad61); // op 60: add
-    denseBackward2(p, gp, n, act59, grad59, grad60, 1300283392); // op 59: layers.5.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act59, grad59, grad60, 1300283392); // op 59: model.layers.5.mlp.down_proj (dense)
     mulBackward1(n, act57, act58, grad57, grad58, grad59); // op 58: mul
-    denseBackward1(p, gp, n, act55, grad55, grad58, 1255194624); // op 57: layers.5.mlp.up_proj (dense)
-    siluBackward1(n, act56, grad56, grad57); // op 56: layers.5.mlp.1 (silu)
-    denseBackward1(p, gp, n, act55, grad55, grad56, 1210105856); // op 55: layers.5.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act54, grad54, grad55, scratch54_rms, 1210101760); // op 54: layers.5.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act55, grad55, grad58, 1255194624); // op 57: model.layers.5.mlp.up_proj (dense)
+    siluBackward1(n, act56, grad56, grad57); // op 56: model.layers.5.mlp.1 (silu)
+    denseBackward1(p, gp, n, act55, grad55, grad56, 1210105856); // op 55: model.layers.5.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act54, grad54, grad55, scratch54_rms, 1210101760); // op 54: model.layers.5.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad53, grad51, grad54); // op 53: add
     backward52(p, gp, n);
-    rmsnormBackward1(p, gp, n, act51, grad51, grad52, scratch51_rms, 1142988800); // op 51: layers.5.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act51, grad51, grad52, scratch51_rms, 1142988800); // op 51: model.layers.5.input_layernorm (rmsnorm)
     addBackward1(n, grad50, grad44, grad51); // op 50: add
-    denseBackward2(p, gp, n, act49, grad49, grad50, 1097900032); // op 49: layers.4.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act49, grad49, grad50, 1097900032); // op 49: model.layers.4.mlp.down_proj (dense)
     mulBackward1(n, act47, act48, grad47, grad48, grad49); // op 48: mul
-    denseBackward1(p, gp, n, act45, grad45, grad48, 1052811264); // op 47: layers.4.mlp.up_proj (dense)
-    siluBackward1(n, act46, grad46, grad47); // op 46: layers.4.mlp.1 (silu)
-    denseBackward1(p, gp, n, act45, grad45, grad46, 1007722496); // op 45: layers.4.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act44, grad44, grad45, scratch44_rms, 1007718400); // op 44: layers.4.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act45, grad45, grad48, 1052811264); // op 47: model.layers.4.mlp.up_proj (dense)
+    siluBackward1(n, act46, grad46, grad47); // op 46: model.layers.4.mlp.1 (silu)
+    denseBackward1(p, gp, n, act45, grad45, grad46, 1007722496); // op 45: model.layers.4.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act44, grad44, grad45, scratch44_rms, 1007718400); // op 44: model.layers.4.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad43, grad41, grad44); // op 43: add
     backward42(p, gp, n);
-    rmsnormBackward1(p, gp, n, act41, grad41, grad42, scratch41_rms, 940605440); // op 41: layers.4.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act41, grad41, grad42, scratch41_rms, 940605440); // op 41: model.layers.4.input_layernorm (rmsnorm)
     addBackward1(n, grad40, grad34, grad41); // op 40: add
-    denseBackward2(p, gp, n, act39, grad39, grad40, 895516672); // op 39: layers.3.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act39, grad39, grad40, 895516672); // op 39: model.layers.3.mlp.down_proj (dense)
     mulBackward1(n, act37, act38, grad37, grad38, grad39); // op 38: mul
-    denseBackward1(p, gp, n, act35, grad35, grad38, 850427904); // op 37: layers.3.mlp.up_proj (dense)
-    siluBackward1(n, act36, grad36, grad37); // op 36: layers.3.mlp.1 (silu)
-    denseBackward1(p, gp, n, act35, grad35, grad36, 805339136); // op 35: layers.3.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act34, grad34, grad35, scratch34_rms, 805335040); // op 34: layers.3.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act35, grad35, grad38, 850427904); // op 37: model.layers.3.mlp.up_proj (dense)
+    siluBackward1(n, act36, grad36, grad37); // op 36: model.layers.3.mlp.1 (silu)
+    denseBackward1(p, gp, n, act35, grad35, grad36, 805339136); // op 35: model.layers.3.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act34, grad34, grad35, scratch34_rms, 805335040); // op 34: model.layers.3.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad33, grad31, grad34); // op 33: add
     backward32(p, gp, n);
-    rmsnormBackward1(p, gp, n, act31, grad31, grad32, scratch31_rms, 738222080); // op 31: layers.3.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act31, grad31, grad32, scratch31_rms, 738222080); // op 31: model.layers.3.input_layernorm (rmsnorm)
     addBackward1(n, grad30, grad24, grad31); // op 30: add
-    denseBackward2(p, gp, n, act29, grad29, grad30, 693133312); // op 29: layers.2.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act29, grad29, grad30, 693133312); // op 29: model.layers.2.mlp.down_proj (dense)
     mulBackward1(n, act27, act28, grad27, grad28, grad29); // op 28: mul
-    denseBackward1(p, gp, n, act25, grad25, grad28, 648044544); // op 27: layers.2.mlp.up_proj (dense)
-    siluBackward1(n, act26, grad26, grad27); // op 26: layers.2.mlp.1 (silu)
-    denseBackward1(p, gp, n, act25, grad25, grad26, 602955776); // op 25: layers.2.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act24, grad24, grad25, scratch24_rms, 602951680); // op 24: layers.2.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act25, grad25, grad28, 648044544); // op 27: model.layers.2.mlp.up_proj (dense)
+    siluBackward1(n, act26, grad26, grad27); // op 26: model.layers.2.mlp.1 (silu)
+    denseBackward1(p, gp, n, act25, grad25, grad26, 602955776); // op 25: model.layers.2.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act24, grad24, grad25, scratch24_rms, 602951680); // op 24: model.layers.2.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad23, grad21, grad24); // op 23: add
     backward22(p, gp, n);
-    rmsnormBackward1(p, gp, n, act21, grad21, grad22, scratch21_rms, 535838720); // op 21: layers.2.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act21, grad21, grad22, scratch21_rms, 535838720); // op 21: model.layers.2.input_layernorm (rmsnorm)
     addBackward1(n, grad20, grad14, grad21); // op 20: add
-    denseBackward2(p, gp, n, act19, grad19, grad20, 490749952); // op 19: layers.1.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act19, grad19, grad20, 490749952); // op 19: model.layers.1.mlp.down_proj (dense)
     mulBackward1(n, act17, act18, grad17, grad18, grad19); // op 18: mul
-    denseBackward1(p, gp, n, act15, grad15, grad18, 445661184); // op 17: layers.1.mlp.up_proj (dense)
-    siluBackward1(n, act16, grad16, grad17); // op 16: layers.1.mlp.1 (silu)
-    denseBackward1(p, gp, n, act15, grad15, grad16, 400572416); // op 15: layers.1.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act14, grad14, grad15, scratch14_rms, 400568320); // op 14: layers.1.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act15, grad15, grad18, 445661184); // op 17: model.layers.1.mlp.up_proj (dense)
+    siluBackward1(n, act16, grad16, grad17); // op 16: model.layers.1.mlp.1 (silu)
+    denseBackward1(p, gp, n, act15, grad15, grad16, 400572416); // op 15: model.layers.1.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act14, grad14, grad15, scratch14_rms, 400568320); // op 14: model.layers.1.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad13, grad11, grad14); // op 13: add
     backward12(p, gp, n);
-    rmsnormBackward1(p, gp, n, act11, grad11, grad12, scratch11_rms, 333455360); // op 11: layers.1.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act11, grad11, grad12, scratch11_rms, 333455360); // op 11: model.layers.1.input_layernorm (rmsnorm)
     addBackward1(n, grad10, grad4, grad11); // op 10: add
-    denseBackward2(p, gp, n, act9, grad9, grad10, 288366592); // op 9: layers.0.mlp.down_proj (dense)
+    denseBackward2(p, gp, n, act9, grad9, grad10, 288366592); // op 9: model.layers.0.mlp.down_proj (dense)
     mulBackward1(n, act7, act8, grad7, grad8, grad9); // op 8: mul
-    denseBackward1(p, gp, n, act5, grad5, grad8, 243277824); // op 7: layers.0.mlp.up_proj (dense)
-    siluBackward1(n, act6, grad6, grad7); // op 6: layers.0.mlp.1 (silu)
-    denseBackward1(p, gp, n, act5, grad5, grad6, 198189056); // op 5: layers.0.mlp.gate_proj (dense)
-    rmsnormBackward1(p, gp, n, act4, grad4, grad5, scratch4_rms, 198184960); // op 4: layers.0.post_attention_layernorm (rmsnorm)
+    denseBackward1(p, gp, n, act5, grad5, grad8, 243277824); // op 7: model.layers.0.mlp.up_proj (dense)
+    siluBackward1(n, act6, grad6, grad7); // op 6: model.layers.0.mlp.1 (silu)
+    denseBackward1(p, gp, n, act5, grad5, grad6, 198189056); // op 5: model.layers.0.mlp.gate_proj (dense)
+    rmsnormBackward1(p, gp, n, act4, grad4, grad5, scratch4_rms, 198184960); // op 4: model.layers.0.post_attention_layernorm (rmsnorm)
     addBackward1(n, grad3, grad1, grad4); // op 3: add
     backward2(p, gp, n);
-    rmsnormBackward1(p, gp, n, act1, grad1, grad2, scratch1_rms, 131072000); // op 1: layers.0.input_layernorm (rmsnorm)
+    rmsnormBackward1(p, gp, n, act1, grad1, grad2, scratch1_rms, 131072000); // op 1: model.layers.0.input_layernorm (rmsnorm)
     backward0(gp, n);
   }
 
   // ── One function per op, forward and backward ──
 
-  /** Forward of op 0: embed_tokens (embedding). */
+  /** Forward of op 0: model.embed_tokens (embedding). */
   function forward0(p: Float32Array, n: number): void {
-    // embed_tokens: embedding, table 32000 × 4096 at p[0]; [4096] ids per sample → [4096, 4096]: one row copied per id
+    // model.embed_tokens: embedding, table 32000 × 4096 at p[0]; [4096] ids per sample → [4096, 4096]: one row copied per id
     for (let r = 0, e = n * 4096, yo = 0; r < e; r++, yo += 4096) {
       const w = act0[r]! * 4096;
       for (let d = 0; d < 4096; d++) act1[yo + d] = p[w + d]!;
     }
   }
 
-  /** Backward of op 0: embed_tokens (embedding). */
+  /** Backward of op 0: model.embed_tokens (embedding). */
   function backward0(gp: Float32Array, n: number): void {
-    // embed_tokens: embedding, table 32000 × 4096 at p[0]; [4096] ids per sample → [4096, 4096], backward: each id's output gradient is added to its own row only
+    // model.embed_tokens: embedding, table 32000 × 4096 at p[0]; [4096] ids per sample → [4096, 4096], backward: each id's output gradient is added to its own row only
     for (let r = 0, e = n * 4096, yo = 0; r < e; r++, yo += 4096) {
       const id = act0[r]!;
       const w = id * 4096;
@@ -8491,9 +8498,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 2: layers.0.self_attn (attention). */
+  /** Forward of op 2: model.layers.0.self_attn (attention). */
   function forward2(p: Float32Array, n: number): void {
-    // layers.0.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.0.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -8571,18 +8578,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch2_heads, act3, n * 4096, 4096, 4096, 181407744, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 2: layers.0.self_attn (attention). */
+  /** Backward of op 2: model.layers.0.self_attn (attention). */
   function backward2(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.0.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.0.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch2_d_heads.fill(0, 0, n * 16777216);
     scratch2_d_q.fill(0, 0, n * 16777216);
     scratch2_d_k.fill(0, 0, n * 16777216);
     scratch2_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -8782,9 +8789,9 @@ function createEngine() {
     denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 4096, 11008, 4096, weightAt, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 12: layers.1.self_attn (attention). */
+  /** Forward of op 12: model.layers.1.self_attn (attention). */
   function forward12(p: Float32Array, n: number): void {
-    // layers.1.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.1.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -8862,18 +8869,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch12_heads, act13, n * 4096, 4096, 4096, 383791104, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 12: layers.1.self_attn (attention). */
+  /** Backward of op 12: model.layers.1.self_attn (attention). */
   function backward12(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.1.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.1.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch12_d_heads.fill(0, 0, n * 16777216);
     scratch12_d_q.fill(0, 0, n * 16777216);
     scratch12_d_k.fill(0, 0, n * 16777216);
     scratch12_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -8960,9 +8967,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act12, grad12, scratch12_d_v, n * 4096, 4096, 4096, 367013888, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 22: layers.2.self_attn (attention). */
+  /** Forward of op 22: model.layers.2.self_attn (attention). */
   function forward22(p: Float32Array, n: number): void {
-    // layers.2.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.2.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -9040,18 +9047,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch22_heads, act23, n * 4096, 4096, 4096, 586174464, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 22: layers.2.self_attn (attention). */
+  /** Backward of op 22: model.layers.2.self_attn (attention). */
   function backward22(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.2.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.2.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch22_d_heads.fill(0, 0, n * 16777216);
     scratch22_d_q.fill(0, 0, n * 16777216);
     scratch22_d_k.fill(0, 0, n * 16777216);
     scratch22_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -9138,9 +9145,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act22, grad22, scratch22_d_v, n * 4096, 4096, 4096, 569397248, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 32: layers.3.self_attn (attention). */
+  /** Forward of op 32: model.layers.3.self_attn (attention). */
   function forward32(p: Float32Array, n: number): void {
-    // layers.3.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.3.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -9218,18 +9225,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch32_heads, act33, n * 4096, 4096, 4096, 788557824, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 32: layers.3.self_attn (attention). */
+  /** Backward of op 32: model.layers.3.self_attn (attention). */
   function backward32(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.3.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.3.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch32_d_heads.fill(0, 0, n * 16777216);
     scratch32_d_q.fill(0, 0, n * 16777216);
     scratch32_d_k.fill(0, 0, n * 16777216);
     scratch32_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -9316,9 +9323,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act32, grad32, scratch32_d_v, n * 4096, 4096, 4096, 771780608, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 42: layers.4.self_attn (attention). */
+  /** Forward of op 42: model.layers.4.self_attn (attention). */
   function forward42(p: Float32Array, n: number): void {
-    // layers.4.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.4.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -9396,18 +9403,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch42_heads, act43, n * 4096, 4096, 4096, 990941184, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 42: layers.4.self_attn (attention). */
+  /** Backward of op 42: model.layers.4.self_attn (attention). */
   function backward42(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.4.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.4.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch42_d_heads.fill(0, 0, n * 16777216);
     scratch42_d_q.fill(0, 0, n * 16777216);
     scratch42_d_k.fill(0, 0, n * 16777216);
     scratch42_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -9494,9 +9501,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act42, grad42, scratch42_d_v, n * 4096, 4096, 4096, 974163968, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 52: layers.5.self_attn (attention). */
+  /** Forward of op 52: model.layers.5.self_attn (attention). */
   function forward52(p: Float32Array, n: number): void {
-    // layers.5.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.5.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -9574,18 +9581,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch52_heads, act53, n * 4096, 4096, 4096, 1193324544, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 52: layers.5.self_attn (attention). */
+  /** Backward of op 52: model.layers.5.self_attn (attention). */
   function backward52(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.5.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.5.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch52_d_heads.fill(0, 0, n * 16777216);
     scratch52_d_q.fill(0, 0, n * 16777216);
     scratch52_d_k.fill(0, 0, n * 16777216);
     scratch52_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -9672,9 +9679,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act52, grad52, scratch52_d_v, n * 4096, 4096, 4096, 1176547328, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 62: layers.6.self_attn (attention). */
+  /** Forward of op 62: model.layers.6.self_attn (attention). */
   function forward62(p: Float32Array, n: number): void {
-    // layers.6.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.6.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -9752,18 +9759,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch62_heads, act63, n * 4096, 4096, 4096, 1395707904, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 62: layers.6.self_attn (attention). */
+  /** Backward of op 62: model.layers.6.self_attn (attention). */
   function backward62(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.6.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.6.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch62_d_heads.fill(0, 0, n * 16777216);
     scratch62_d_q.fill(0, 0, n * 16777216);
     scratch62_d_k.fill(0, 0, n * 16777216);
     scratch62_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -9850,9 +9857,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act62, grad62, scratch62_d_v, n * 4096, 4096, 4096, 1378930688, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 72: layers.7.self_attn (attention). */
+  /** Forward of op 72: model.layers.7.self_attn (attention). */
   function forward72(p: Float32Array, n: number): void {
-    // layers.7.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.7.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -9930,18 +9937,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch72_heads, act73, n * 4096, 4096, 4096, 1598091264, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 72: layers.7.self_attn (attention). */
+  /** Backward of op 72: model.layers.7.self_attn (attention). */
   function backward72(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.7.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.7.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch72_d_heads.fill(0, 0, n * 16777216);
     scratch72_d_q.fill(0, 0, n * 16777216);
     scratch72_d_k.fill(0, 0, n * 16777216);
     scratch72_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -10028,9 +10035,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act72, grad72, scratch72_d_v, n * 4096, 4096, 4096, 1581314048, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 82: layers.8.self_attn (attention). */
+  /** Forward of op 82: model.layers.8.self_attn (attention). */
   function forward82(p: Float32Array, n: number): void {
-    // layers.8.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.8.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -10108,18 +10115,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch82_heads, act83, n * 4096, 4096, 4096, 1800474624, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 82: layers.8.self_attn (attention). */
+  /** Backward of op 82: model.layers.8.self_attn (attention). */
   function backward82(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.8.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.8.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch82_d_heads.fill(0, 0, n * 16777216);
     scratch82_d_q.fill(0, 0, n * 16777216);
     scratch82_d_k.fill(0, 0, n * 16777216);
     scratch82_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -10206,9 +10213,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act82, grad82, scratch82_d_v, n * 4096, 4096, 4096, 1783697408, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 92: layers.9.self_attn (attention). */
+  /** Forward of op 92: model.layers.9.self_attn (attention). */
   function forward92(p: Float32Array, n: number): void {
-    // layers.9.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.9.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -10286,18 +10293,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch92_heads, act93, n * 4096, 4096, 4096, 2002857984, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 92: layers.9.self_attn (attention). */
+  /** Backward of op 92: model.layers.9.self_attn (attention). */
   function backward92(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.9.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.9.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch92_d_heads.fill(0, 0, n * 16777216);
     scratch92_d_q.fill(0, 0, n * 16777216);
     scratch92_d_k.fill(0, 0, n * 16777216);
     scratch92_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -10384,9 +10391,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act92, grad92, scratch92_d_v, n * 4096, 4096, 4096, 1986080768, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 102: layers.10.self_attn (attention). */
+  /** Forward of op 102: model.layers.10.self_attn (attention). */
   function forward102(p: Float32Array, n: number): void {
-    // layers.10.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.10.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -10464,18 +10471,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch102_heads, act103, n * 4096, 4096, 4096, 2205241344, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 102: layers.10.self_attn (attention). */
+  /** Backward of op 102: model.layers.10.self_attn (attention). */
   function backward102(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.10.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.10.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch102_d_heads.fill(0, 0, n * 16777216);
     scratch102_d_q.fill(0, 0, n * 16777216);
     scratch102_d_k.fill(0, 0, n * 16777216);
     scratch102_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -10562,9 +10569,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act102, grad102, scratch102_d_v, n * 4096, 4096, 4096, 2188464128, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 112: layers.11.self_attn (attention). */
+  /** Forward of op 112: model.layers.11.self_attn (attention). */
   function forward112(p: Float32Array, n: number): void {
-    // layers.11.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.11.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -10642,18 +10649,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch112_heads, act113, n * 4096, 4096, 4096, 2407624704, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 112: layers.11.self_attn (attention). */
+  /** Backward of op 112: model.layers.11.self_attn (attention). */
   function backward112(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.11.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.11.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch112_d_heads.fill(0, 0, n * 16777216);
     scratch112_d_q.fill(0, 0, n * 16777216);
     scratch112_d_k.fill(0, 0, n * 16777216);
     scratch112_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -10740,9 +10747,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act112, grad112, scratch112_d_v, n * 4096, 4096, 4096, 2390847488, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 122: layers.12.self_attn (attention). */
+  /** Forward of op 122: model.layers.12.self_attn (attention). */
   function forward122(p: Float32Array, n: number): void {
-    // layers.12.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.12.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -10820,18 +10827,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch122_heads, act123, n * 4096, 4096, 4096, 2610008064, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 122: layers.12.self_attn (attention). */
+  /** Backward of op 122: model.layers.12.self_attn (attention). */
   function backward122(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.12.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.12.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch122_d_heads.fill(0, 0, n * 16777216);
     scratch122_d_q.fill(0, 0, n * 16777216);
     scratch122_d_k.fill(0, 0, n * 16777216);
     scratch122_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -10918,9 +10925,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act122, grad122, scratch122_d_v, n * 4096, 4096, 4096, 2593230848, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 132: layers.13.self_attn (attention). */
+  /** Forward of op 132: model.layers.13.self_attn (attention). */
   function forward132(p: Float32Array, n: number): void {
-    // layers.13.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.13.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -10998,18 +11005,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch132_heads, act133, n * 4096, 4096, 4096, 2812391424, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 132: layers.13.self_attn (attention). */
+  /** Backward of op 132: model.layers.13.self_attn (attention). */
   function backward132(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.13.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.13.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch132_d_heads.fill(0, 0, n * 16777216);
     scratch132_d_q.fill(0, 0, n * 16777216);
     scratch132_d_k.fill(0, 0, n * 16777216);
     scratch132_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -11096,9 +11103,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act132, grad132, scratch132_d_v, n * 4096, 4096, 4096, 2795614208, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 142: layers.14.self_attn (attention). */
+  /** Forward of op 142: model.layers.14.self_attn (attention). */
   function forward142(p: Float32Array, n: number): void {
-    // layers.14.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.14.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -11176,18 +11183,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch142_heads, act143, n * 4096, 4096, 4096, 3014774784, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 142: layers.14.self_attn (attention). */
+  /** Backward of op 142: model.layers.14.self_attn (attention). */
   function backward142(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.14.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.14.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch142_d_heads.fill(0, 0, n * 16777216);
     scratch142_d_q.fill(0, 0, n * 16777216);
     scratch142_d_k.fill(0, 0, n * 16777216);
     scratch142_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -11274,9 +11281,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act142, grad142, scratch142_d_v, n * 4096, 4096, 4096, 2997997568, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 152: layers.15.self_attn (attention). */
+  /** Forward of op 152: model.layers.15.self_attn (attention). */
   function forward152(p: Float32Array, n: number): void {
-    // layers.15.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.15.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -11354,18 +11361,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch152_heads, act153, n * 4096, 4096, 4096, 3217158144, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 152: layers.15.self_attn (attention). */
+  /** Backward of op 152: model.layers.15.self_attn (attention). */
   function backward152(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.15.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.15.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch152_d_heads.fill(0, 0, n * 16777216);
     scratch152_d_q.fill(0, 0, n * 16777216);
     scratch152_d_k.fill(0, 0, n * 16777216);
     scratch152_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -11452,9 +11459,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act152, grad152, scratch152_d_v, n * 4096, 4096, 4096, 3200380928, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 162: layers.16.self_attn (attention). */
+  /** Forward of op 162: model.layers.16.self_attn (attention). */
   function forward162(p: Float32Array, n: number): void {
-    // layers.16.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.16.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -11532,18 +11539,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch162_heads, act163, n * 4096, 4096, 4096, 3419541504, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 162: layers.16.self_attn (attention). */
+  /** Backward of op 162: model.layers.16.self_attn (attention). */
   function backward162(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.16.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.16.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch162_d_heads.fill(0, 0, n * 16777216);
     scratch162_d_q.fill(0, 0, n * 16777216);
     scratch162_d_k.fill(0, 0, n * 16777216);
     scratch162_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -11630,9 +11637,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act162, grad162, scratch162_d_v, n * 4096, 4096, 4096, 3402764288, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 172: layers.17.self_attn (attention). */
+  /** Forward of op 172: model.layers.17.self_attn (attention). */
   function forward172(p: Float32Array, n: number): void {
-    // layers.17.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.17.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -11710,18 +11717,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch172_heads, act173, n * 4096, 4096, 4096, 3621924864, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 172: layers.17.self_attn (attention). */
+  /** Backward of op 172: model.layers.17.self_attn (attention). */
   function backward172(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.17.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.17.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch172_d_heads.fill(0, 0, n * 16777216);
     scratch172_d_q.fill(0, 0, n * 16777216);
     scratch172_d_k.fill(0, 0, n * 16777216);
     scratch172_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -11808,9 +11815,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act172, grad172, scratch172_d_v, n * 4096, 4096, 4096, 3605147648, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 182: layers.18.self_attn (attention). */
+  /** Forward of op 182: model.layers.18.self_attn (attention). */
   function forward182(p: Float32Array, n: number): void {
-    // layers.18.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.18.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -11888,18 +11895,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch182_heads, act183, n * 4096, 4096, 4096, 3824308224, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 182: layers.18.self_attn (attention). */
+  /** Backward of op 182: model.layers.18.self_attn (attention). */
   function backward182(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.18.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.18.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch182_d_heads.fill(0, 0, n * 16777216);
     scratch182_d_q.fill(0, 0, n * 16777216);
     scratch182_d_k.fill(0, 0, n * 16777216);
     scratch182_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -11986,9 +11993,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act182, grad182, scratch182_d_v, n * 4096, 4096, 4096, 3807531008, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 192: layers.19.self_attn (attention). */
+  /** Forward of op 192: model.layers.19.self_attn (attention). */
   function forward192(p: Float32Array, n: number): void {
-    // layers.19.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.19.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -12066,18 +12073,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch192_heads, act193, n * 4096, 4096, 4096, 4026691584, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 192: layers.19.self_attn (attention). */
+  /** Backward of op 192: model.layers.19.self_attn (attention). */
   function backward192(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.19.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.19.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch192_d_heads.fill(0, 0, n * 16777216);
     scratch192_d_q.fill(0, 0, n * 16777216);
     scratch192_d_k.fill(0, 0, n * 16777216);
     scratch192_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -12164,9 +12171,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act192, grad192, scratch192_d_v, n * 4096, 4096, 4096, 4009914368, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 202: layers.20.self_attn (attention). */
+  /** Forward of op 202: model.layers.20.self_attn (attention). */
   function forward202(p: Float32Array, n: number): void {
-    // layers.20.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.20.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -12244,18 +12251,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch202_heads, act203, n * 4096, 4096, 4096, 4229074944, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 202: layers.20.self_attn (attention). */
+  /** Backward of op 202: model.layers.20.self_attn (attention). */
   function backward202(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.20.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.20.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch202_d_heads.fill(0, 0, n * 16777216);
     scratch202_d_q.fill(0, 0, n * 16777216);
     scratch202_d_k.fill(0, 0, n * 16777216);
     scratch202_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -12342,9 +12349,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act202, grad202, scratch202_d_v, n * 4096, 4096, 4096, 4212297728, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 212: layers.21.self_attn (attention). */
+  /** Forward of op 212: model.layers.21.self_attn (attention). */
   function forward212(p: Float32Array, n: number): void {
-    // layers.21.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.21.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -12422,18 +12429,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch212_heads, act213, n * 4096, 4096, 4096, 4431458304, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 212: layers.21.self_attn (attention). */
+  /** Backward of op 212: model.layers.21.self_attn (attention). */
   function backward212(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.21.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.21.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch212_d_heads.fill(0, 0, n * 16777216);
     scratch212_d_q.fill(0, 0, n * 16777216);
     scratch212_d_k.fill(0, 0, n * 16777216);
     scratch212_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -12520,9 +12527,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act212, grad212, scratch212_d_v, n * 4096, 4096, 4096, 4414681088, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 222: layers.22.self_attn (attention). */
+  /** Forward of op 222: model.layers.22.self_attn (attention). */
   function forward222(p: Float32Array, n: number): void {
-    // layers.22.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.22.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -12600,18 +12607,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch222_heads, act223, n * 4096, 4096, 4096, 4633841664, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 222: layers.22.self_attn (attention). */
+  /** Backward of op 222: model.layers.22.self_attn (attention). */
   function backward222(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.22.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.22.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch222_d_heads.fill(0, 0, n * 16777216);
     scratch222_d_q.fill(0, 0, n * 16777216);
     scratch222_d_k.fill(0, 0, n * 16777216);
     scratch222_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -12698,9 +12705,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act222, grad222, scratch222_d_v, n * 4096, 4096, 4096, 4617064448, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 232: layers.23.self_attn (attention). */
+  /** Forward of op 232: model.layers.23.self_attn (attention). */
   function forward232(p: Float32Array, n: number): void {
-    // layers.23.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.23.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -12778,18 +12785,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch232_heads, act233, n * 4096, 4096, 4096, 4836225024, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 232: layers.23.self_attn (attention). */
+  /** Backward of op 232: model.layers.23.self_attn (attention). */
   function backward232(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.23.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.23.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch232_d_heads.fill(0, 0, n * 16777216);
     scratch232_d_q.fill(0, 0, n * 16777216);
     scratch232_d_k.fill(0, 0, n * 16777216);
     scratch232_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -12876,9 +12883,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act232, grad232, scratch232_d_v, n * 4096, 4096, 4096, 4819447808, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 242: layers.24.self_attn (attention). */
+  /** Forward of op 242: model.layers.24.self_attn (attention). */
   function forward242(p: Float32Array, n: number): void {
-    // layers.24.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.24.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -12956,18 +12963,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch242_heads, act243, n * 4096, 4096, 4096, 5038608384, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 242: layers.24.self_attn (attention). */
+  /** Backward of op 242: model.layers.24.self_attn (attention). */
   function backward242(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.24.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.24.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch242_d_heads.fill(0, 0, n * 16777216);
     scratch242_d_q.fill(0, 0, n * 16777216);
     scratch242_d_k.fill(0, 0, n * 16777216);
     scratch242_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -13054,9 +13061,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act242, grad242, scratch242_d_v, n * 4096, 4096, 4096, 5021831168, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 252: layers.25.self_attn (attention). */
+  /** Forward of op 252: model.layers.25.self_attn (attention). */
   function forward252(p: Float32Array, n: number): void {
-    // layers.25.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.25.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -13134,18 +13141,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch252_heads, act253, n * 4096, 4096, 4096, 5240991744, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 252: layers.25.self_attn (attention). */
+  /** Backward of op 252: model.layers.25.self_attn (attention). */
   function backward252(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.25.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.25.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch252_d_heads.fill(0, 0, n * 16777216);
     scratch252_d_q.fill(0, 0, n * 16777216);
     scratch252_d_k.fill(0, 0, n * 16777216);
     scratch252_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -13232,9 +13239,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act252, grad252, scratch252_d_v, n * 4096, 4096, 4096, 5224214528, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 262: layers.26.self_attn (attention). */
+  /** Forward of op 262: model.layers.26.self_attn (attention). */
   function forward262(p: Float32Array, n: number): void {
-    // layers.26.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.26.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -13312,18 +13319,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch262_heads, act263, n * 4096, 4096, 4096, 5443375104, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 262: layers.26.self_attn (attention). */
+  /** Backward of op 262: model.layers.26.self_attn (attention). */
   function backward262(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.26.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.26.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch262_d_heads.fill(0, 0, n * 16777216);
     scratch262_d_q.fill(0, 0, n * 16777216);
     scratch262_d_k.fill(0, 0, n * 16777216);
     scratch262_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -13410,9 +13417,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act262, grad262, scratch262_d_v, n * 4096, 4096, 4096, 5426597888, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 272: layers.27.self_attn (attention). */
+  /** Forward of op 272: model.layers.27.self_attn (attention). */
   function forward272(p: Float32Array, n: number): void {
-    // layers.27.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.27.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -13490,18 +13497,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch272_heads, act273, n * 4096, 4096, 4096, 5645758464, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 272: layers.27.self_attn (attention). */
+  /** Backward of op 272: model.layers.27.self_attn (attention). */
   function backward272(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.27.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.27.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch272_d_heads.fill(0, 0, n * 16777216);
     scratch272_d_q.fill(0, 0, n * 16777216);
     scratch272_d_k.fill(0, 0, n * 16777216);
     scratch272_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -13588,9 +13595,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act272, grad272, scratch272_d_v, n * 4096, 4096, 4096, 5628981248, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 282: layers.28.self_attn (attention). */
+  /** Forward of op 282: model.layers.28.self_attn (attention). */
   function forward282(p: Float32Array, n: number): void {
-    // layers.28.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.28.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -13668,18 +13675,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch282_heads, act283, n * 4096, 4096, 4096, 5848141824, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 282: layers.28.self_attn (attention). */
+  /** Backward of op 282: model.layers.28.self_attn (attention). */
   function backward282(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.28.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.28.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch282_d_heads.fill(0, 0, n * 16777216);
     scratch282_d_q.fill(0, 0, n * 16777216);
     scratch282_d_k.fill(0, 0, n * 16777216);
     scratch282_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -13766,9 +13773,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act282, grad282, scratch282_d_v, n * 4096, 4096, 4096, 5831364608, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 292: layers.29.self_attn (attention). */
+  /** Forward of op 292: model.layers.29.self_attn (attention). */
   function forward292(p: Float32Array, n: number): void {
-    // layers.29.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.29.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -13846,18 +13853,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch292_heads, act293, n * 4096, 4096, 4096, 6050525184, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 292: layers.29.self_attn (attention). */
+  /** Backward of op 292: model.layers.29.self_attn (attention). */
   function backward292(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.29.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.29.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch292_d_heads.fill(0, 0, n * 16777216);
     scratch292_d_q.fill(0, 0, n * 16777216);
     scratch292_d_k.fill(0, 0, n * 16777216);
     scratch292_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -13944,9 +13951,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act292, grad292, scratch292_d_v, n * 4096, 4096, 4096, 6033747968, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 302: layers.30.self_attn (attention). */
+  /** Forward of op 302: model.layers.30.self_attn (attention). */
   function forward302(p: Float32Array, n: number): void {
-    // layers.30.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.30.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -14024,18 +14031,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch302_heads, act303, n * 4096, 4096, 4096, 6252908544, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 302: layers.30.self_attn (attention). */
+  /** Backward of op 302: model.layers.30.self_attn (attention). */
   function backward302(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.30.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.30.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch302_d_heads.fill(0, 0, n * 16777216);
     scratch302_d_q.fill(0, 0, n * 16777216);
     scratch302_d_k.fill(0, 0, n * 16777216);
     scratch302_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,
@@ -14122,9 +14129,9 @@ function createEngine() {
     denseTiledBackward(p, gp, act302, grad302, scratch302_d_v, n * 4096, 4096, 4096, 6236131328, -1, true, 0, 4096, 1);
   }
 
-  /** Forward of op 312: layers.31.self_attn (attention). */
+  /** Forward of op 312: model.layers.31.self_attn (attention). */
   function forward312(p: Float32Array, n: number): void {
-    // layers.31.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
+    // model.layers.31.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
     // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
     for (let t = 0; t < 4096; t++) {
       for (let i = 0; i < 64; i++) {
@@ -14202,18 +14209,18 @@ function createEngine() {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
+    // output projection: y = heads · o_projᵀ
     denseTiledForward(p, scratch312_heads, act313, n * 4096, 4096, 4096, 6455291904, -1, 0, 4096, 1);
   }
 
-  /** Backward of op 312: layers.31.self_attn (attention). */
+  /** Backward of op 312: model.layers.31.self_attn (attention). */
   function backward312(p: Float32Array, gp: Float32Array, n: number): void {
-    // layers.31.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+    // model.layers.31.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
     scratch312_d_heads.fill(0, 0, n * 16777216);
     scratch312_d_q.fill(0, 0, n * 16777216);
     scratch312_d_k.fill(0, 0, n * 16777216);
     scratch312_d_v.fill(0, 0, n * 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+    // output projection: d(o_proj) += dyᵀ heads, d(heads) = dy · o_proj
     denseTiledBackward(
       p,
       gp,

@@ -67,852 +67,495 @@ export const params: readonly TensorInfo[] = [
   { name: "features.1.conv.2.weight", shape: [16], role: "normScale", offset: 1792, size: 16, trainable: true },
   { name: "features.1.conv.2.bias", shape: [16], role: "normShift", offset: 1808, size: 16, trainable: true },
   {
-    name: "features.2.0.conv.0.0.weight",
+    name: "features.2.conv.0.0.weight",
     shape: [96, 16, 1, 1],
     role: "matrix",
     offset: 1824,
     size: 1536,
     trainable: true,
   },
-  { name: "features.2.0.conv.0.1.weight", shape: [96], role: "normScale", offset: 3360, size: 96, trainable: true },
-  { name: "features.2.0.conv.0.1.bias", shape: [96], role: "normShift", offset: 3456, size: 96, trainable: true },
+  { name: "features.2.conv.0.1.weight", shape: [96], role: "normScale", offset: 3360, size: 96, trainable: true },
+  { name: "features.2.conv.0.1.bias", shape: [96], role: "normShift", offset: 3456, size: 96, trainable: true },
   {
-    name: "features.2.0.conv.1.0.weight",
+    name: "features.2.conv.1.0.weight",
     shape: [96, 1, 3, 3],
     role: "matrix",
     offset: 3552,
     size: 864,
     trainable: true,
   },
-  { name: "features.2.0.conv.1.1.weight", shape: [96], role: "normScale", offset: 4416, size: 96, trainable: true },
-  { name: "features.2.0.conv.1.1.bias", shape: [96], role: "normShift", offset: 4512, size: 96, trainable: true },
+  { name: "features.2.conv.1.1.weight", shape: [96], role: "normScale", offset: 4416, size: 96, trainable: true },
+  { name: "features.2.conv.1.1.bias", shape: [96], role: "normShift", offset: 4512, size: 96, trainable: true },
   {
-    name: "features.2.0.conv.2.weight",
+    name: "features.2.conv.2.weight",
     shape: [24, 96, 1, 1],
     role: "matrix",
     offset: 4608,
     size: 2304,
     trainable: true,
   },
-  { name: "features.2.0.conv.3.weight", shape: [24], role: "normScale", offset: 6912, size: 24, trainable: true },
-  { name: "features.2.0.conv.3.bias", shape: [24], role: "normShift", offset: 6936, size: 24, trainable: true },
+  { name: "features.2.conv.3.weight", shape: [24], role: "normScale", offset: 6912, size: 24, trainable: true },
+  { name: "features.2.conv.3.bias", shape: [24], role: "normShift", offset: 6936, size: 24, trainable: true },
   {
-    name: "features.2.rest.0.conv.0.0.weight",
+    name: "features.3.conv.0.0.weight",
     shape: [144, 24, 1, 1],
     role: "matrix",
     offset: 6960,
     size: 3456,
     trainable: true,
   },
+  { name: "features.3.conv.0.1.weight", shape: [144], role: "normScale", offset: 10416, size: 144, trainable: true },
+  { name: "features.3.conv.0.1.bias", shape: [144], role: "normShift", offset: 10560, size: 144, trainable: true },
   {
-    name: "features.2.rest.0.conv.0.1.weight",
-    shape: [144],
-    role: "normScale",
-    offset: 10416,
-    size: 144,
-    trainable: true,
-  },
-  {
-    name: "features.2.rest.0.conv.0.1.bias",
-    shape: [144],
-    role: "normShift",
-    offset: 10560,
-    size: 144,
-    trainable: true,
-  },
-  {
-    name: "features.2.rest.0.conv.1.0.weight",
+    name: "features.3.conv.1.0.weight",
     shape: [144, 1, 3, 3],
     role: "matrix",
     offset: 10704,
     size: 1296,
     trainable: true,
   },
+  { name: "features.3.conv.1.1.weight", shape: [144], role: "normScale", offset: 12000, size: 144, trainable: true },
+  { name: "features.3.conv.1.1.bias", shape: [144], role: "normShift", offset: 12144, size: 144, trainable: true },
   {
-    name: "features.2.rest.0.conv.1.1.weight",
-    shape: [144],
-    role: "normScale",
-    offset: 12000,
-    size: 144,
-    trainable: true,
-  },
-  {
-    name: "features.2.rest.0.conv.1.1.bias",
-    shape: [144],
-    role: "normShift",
-    offset: 12144,
-    size: 144,
-    trainable: true,
-  },
-  {
-    name: "features.2.rest.0.conv.2.weight",
+    name: "features.3.conv.2.weight",
     shape: [24, 144, 1, 1],
     role: "matrix",
     offset: 12288,
     size: 3456,
     trainable: true,
   },
-  { name: "features.2.rest.0.conv.3.weight", shape: [24], role: "normScale", offset: 15744, size: 24, trainable: true },
-  { name: "features.2.rest.0.conv.3.bias", shape: [24], role: "normShift", offset: 15768, size: 24, trainable: true },
+  { name: "features.3.conv.3.weight", shape: [24], role: "normScale", offset: 15744, size: 24, trainable: true },
+  { name: "features.3.conv.3.bias", shape: [24], role: "normShift", offset: 15768, size: 24, trainable: true },
   {
-    name: "features.3.0.conv.0.0.weight",
+    name: "features.4.conv.0.0.weight",
     shape: [144, 24, 1, 1],
     role: "matrix",
     offset: 15792,
     size: 3456,
     trainable: true,
   },
-  { name: "features.3.0.conv.0.1.weight", shape: [144], role: "normScale", offset: 19248, size: 144, trainable: true },
-  { name: "features.3.0.conv.0.1.bias", shape: [144], role: "normShift", offset: 19392, size: 144, trainable: true },
+  { name: "features.4.conv.0.1.weight", shape: [144], role: "normScale", offset: 19248, size: 144, trainable: true },
+  { name: "features.4.conv.0.1.bias", shape: [144], role: "normShift", offset: 19392, size: 144, trainable: true },
   {
-    name: "features.3.0.conv.1.0.weight",
+    name: "features.4.conv.1.0.weight",
     shape: [144, 1, 3, 3],
     role: "matrix",
     offset: 19536,
     size: 1296,
     trainable: true,
   },
-  { name: "features.3.0.conv.1.1.weight", shape: [144], role: "normScale", offset: 20832, size: 144, trainable: true },
-  { name: "features.3.0.conv.1.1.bias", shape: [144], role: "normShift", offset: 20976, size: 144, trainable: true },
+  { name: "features.4.conv.1.1.weight", shape: [144], role: "normScale", offset: 20832, size: 144, trainable: true },
+  { name: "features.4.conv.1.1.bias", shape: [144], role: "normShift", offset: 20976, size: 144, trainable: true },
   {
-    name: "features.3.0.conv.2.weight",
+    name: "features.4.conv.2.weight",
     shape: [32, 144, 1, 1],
     role: "matrix",
     offset: 21120,
     size: 4608,
     trainable: true,
   },
-  { name: "features.3.0.conv.3.weight", shape: [32], role: "normScale", offset: 25728, size: 32, trainable: true },
-  { name: "features.3.0.conv.3.bias", shape: [32], role: "normShift", offset: 25760, size: 32, trainable: true },
+  { name: "features.4.conv.3.weight", shape: [32], role: "normScale", offset: 25728, size: 32, trainable: true },
+  { name: "features.4.conv.3.bias", shape: [32], role: "normShift", offset: 25760, size: 32, trainable: true },
   {
-    name: "features.3.rest.0.conv.0.0.weight",
+    name: "features.5.conv.0.0.weight",
     shape: [192, 32, 1, 1],
     role: "matrix",
     offset: 25792,
     size: 6144,
     trainable: true,
   },
+  { name: "features.5.conv.0.1.weight", shape: [192], role: "normScale", offset: 31936, size: 192, trainable: true },
+  { name: "features.5.conv.0.1.bias", shape: [192], role: "normShift", offset: 32128, size: 192, trainable: true },
   {
-    name: "features.3.rest.0.conv.0.1.weight",
-    shape: [192],
-    role: "normScale",
-    offset: 31936,
-    size: 192,
-    trainable: true,
-  },
-  {
-    name: "features.3.rest.0.conv.0.1.bias",
-    shape: [192],
-    role: "normShift",
-    offset: 32128,
-    size: 192,
-    trainable: true,
-  },
-  {
-    name: "features.3.rest.0.conv.1.0.weight",
+    name: "features.5.conv.1.0.weight",
     shape: [192, 1, 3, 3],
     role: "matrix",
     offset: 32320,
     size: 1728,
     trainable: true,
   },
+  { name: "features.5.conv.1.1.weight", shape: [192], role: "normScale", offset: 34048, size: 192, trainable: true },
+  { name: "features.5.conv.1.1.bias", shape: [192], role: "normShift", offset: 34240, size: 192, trainable: true },
   {
-    name: "features.3.rest.0.conv.1.1.weight",
-    shape: [192],
-    role: "normScale",
-    offset: 34048,
-    size: 192,
-    trainable: true,
-  },
-  {
-    name: "features.3.rest.0.conv.1.1.bias",
-    shape: [192],
-    role: "normShift",
-    offset: 34240,
-    size: 192,
-    trainable: true,
-  },
-  {
-    name: "features.3.rest.0.conv.2.weight",
+    name: "features.5.conv.2.weight",
     shape: [32, 192, 1, 1],
     role: "matrix",
     offset: 34432,
     size: 6144,
     trainable: true,
   },
-  { name: "features.3.rest.0.conv.3.weight", shape: [32], role: "normScale", offset: 40576, size: 32, trainable: true },
-  { name: "features.3.rest.0.conv.3.bias", shape: [32], role: "normShift", offset: 40608, size: 32, trainable: true },
+  { name: "features.5.conv.3.weight", shape: [32], role: "normScale", offset: 40576, size: 32, trainable: true },
+  { name: "features.5.conv.3.bias", shape: [32], role: "normShift", offset: 40608, size: 32, trainable: true },
   {
-    name: "features.3.rest.1.conv.0.0.weight",
+    name: "features.6.conv.0.0.weight",
     shape: [192, 32, 1, 1],
     role: "matrix",
     offset: 40640,
     size: 6144,
     trainable: true,
   },
+  { name: "features.6.conv.0.1.weight", shape: [192], role: "normScale", offset: 46784, size: 192, trainable: true },
+  { name: "features.6.conv.0.1.bias", shape: [192], role: "normShift", offset: 46976, size: 192, trainable: true },
   {
-    name: "features.3.rest.1.conv.0.1.weight",
-    shape: [192],
-    role: "normScale",
-    offset: 46784,
-    size: 192,
-    trainable: true,
-  },
-  {
-    name: "features.3.rest.1.conv.0.1.bias",
-    shape: [192],
-    role: "normShift",
-    offset: 46976,
-    size: 192,
-    trainable: true,
-  },
-  {
-    name: "features.3.rest.1.conv.1.0.weight",
+    name: "features.6.conv.1.0.weight",
     shape: [192, 1, 3, 3],
     role: "matrix",
     offset: 47168,
     size: 1728,
     trainable: true,
   },
+  { name: "features.6.conv.1.1.weight", shape: [192], role: "normScale", offset: 48896, size: 192, trainable: true },
+  { name: "features.6.conv.1.1.bias", shape: [192], role: "normShift", offset: 49088, size: 192, trainable: true },
   {
-    name: "features.3.rest.1.conv.1.1.weight",
-    shape: [192],
-    role: "normScale",
-    offset: 48896,
-    size: 192,
-    trainable: true,
-  },
-  {
-    name: "features.3.rest.1.conv.1.1.bias",
-    shape: [192],
-    role: "normShift",
-    offset: 49088,
-    size: 192,
-    trainable: true,
-  },
-  {
-    name: "features.3.rest.1.conv.2.weight",
+    name: "features.6.conv.2.weight",
     shape: [32, 192, 1, 1],
     role: "matrix",
     offset: 49280,
     size: 6144,
     trainable: true,
   },
-  { name: "features.3.rest.1.conv.3.weight", shape: [32], role: "normScale", offset: 55424, size: 32, trainable: true },
-  { name: "features.3.rest.1.conv.3.bias", shape: [32], role: "normShift", offset: 55456, size: 32, trainable: true },
+  { name: "features.6.conv.3.weight", shape: [32], role: "normScale", offset: 55424, size: 32, trainable: true },
+  { name: "features.6.conv.3.bias", shape: [32], role: "normShift", offset: 55456, size: 32, trainable: true },
   {
-    name: "features.4.0.conv.0.0.weight",
+    name: "features.7.conv.0.0.weight",
     shape: [192, 32, 1, 1],
     role: "matrix",
     offset: 55488,
     size: 6144,
     trainable: true,
   },
-  { name: "features.4.0.conv.0.1.weight", shape: [192], role: "normScale", offset: 61632, size: 192, trainable: true },
-  { name: "features.4.0.conv.0.1.bias", shape: [192], role: "normShift", offset: 61824, size: 192, trainable: true },
+  { name: "features.7.conv.0.1.weight", shape: [192], role: "normScale", offset: 61632, size: 192, trainable: true },
+  { name: "features.7.conv.0.1.bias", shape: [192], role: "normShift", offset: 61824, size: 192, trainable: true },
   {
-    name: "features.4.0.conv.1.0.weight",
+    name: "features.7.conv.1.0.weight",
     shape: [192, 1, 3, 3],
     role: "matrix",
     offset: 62016,
     size: 1728,
     trainable: true,
   },
-  { name: "features.4.0.conv.1.1.weight", shape: [192], role: "normScale", offset: 63744, size: 192, trainable: true },
-  { name: "features.4.0.conv.1.1.bias", shape: [192], role: "normShift", offset: 63936, size: 192, trainable: true },
+  { name: "features.7.conv.1.1.weight", shape: [192], role: "normScale", offset: 63744, size: 192, trainable: true },
+  { name: "features.7.conv.1.1.bias", shape: [192], role: "normShift", offset: 63936, size: 192, trainable: true },
   {
-    name: "features.4.0.conv.2.weight",
+    name: "features.7.conv.2.weight",
     shape: [64, 192, 1, 1],
     role: "matrix",
     offset: 64128,
     size: 12288,
     trainable: true,
   },
-  { name: "features.4.0.conv.3.weight", shape: [64], role: "normScale", offset: 76416, size: 64, trainable: true },
-  { name: "features.4.0.conv.3.bias", shape: [64], role: "normShift", offset: 76480, size: 64, trainable: true },
+  { name: "features.7.conv.3.weight", shape: [64], role: "normScale", offset: 76416, size: 64, trainable: true },
+  { name: "features.7.conv.3.bias", shape: [64], role: "normShift", offset: 76480, size: 64, trainable: true },
   {
-    name: "features.4.rest.0.conv.0.0.weight",
+    name: "features.8.conv.0.0.weight",
     shape: [384, 64, 1, 1],
     role: "matrix",
     offset: 76544,
     size: 24576,
     trainable: true,
   },
+  { name: "features.8.conv.0.1.weight", shape: [384], role: "normScale", offset: 101120, size: 384, trainable: true },
+  { name: "features.8.conv.0.1.bias", shape: [384], role: "normShift", offset: 101504, size: 384, trainable: true },
   {
-    name: "features.4.rest.0.conv.0.1.weight",
-    shape: [384],
-    role: "normScale",
-    offset: 101120,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.0.conv.0.1.bias",
-    shape: [384],
-    role: "normShift",
-    offset: 101504,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.0.conv.1.0.weight",
+    name: "features.8.conv.1.0.weight",
     shape: [384, 1, 3, 3],
     role: "matrix",
     offset: 101888,
     size: 3456,
     trainable: true,
   },
+  { name: "features.8.conv.1.1.weight", shape: [384], role: "normScale", offset: 105344, size: 384, trainable: true },
+  { name: "features.8.conv.1.1.bias", shape: [384], role: "normShift", offset: 105728, size: 384, trainable: true },
   {
-    name: "features.4.rest.0.conv.1.1.weight",
-    shape: [384],
-    role: "normScale",
-    offset: 105344,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.0.conv.1.1.bias",
-    shape: [384],
-    role: "normShift",
-    offset: 105728,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.0.conv.2.weight",
+    name: "features.8.conv.2.weight",
     shape: [64, 384, 1, 1],
     role: "matrix",
     offset: 106112,
     size: 24576,
     trainable: true,
   },
+  { name: "features.8.conv.3.weight", shape: [64], role: "normScale", offset: 130688, size: 64, trainable: true },
+  { name: "features.8.conv.3.bias", shape: [64], role: "normShift", offset: 130752, size: 64, trainable: true },
   {
-    name: "features.4.rest.0.conv.3.weight",
-    shape: [64],
-    role: "normScale",
-    offset: 130688,
-    size: 64,
-    trainable: true,
-  },
-  { name: "features.4.rest.0.conv.3.bias", shape: [64], role: "normShift", offset: 130752, size: 64, trainable: true },
-  {
-    name: "features.4.rest.1.conv.0.0.weight",
+    name: "features.9.conv.0.0.weight",
     shape: [384, 64, 1, 1],
     role: "matrix",
     offset: 130816,
     size: 24576,
     trainable: true,
   },
+  { name: "features.9.conv.0.1.weight", shape: [384], role: "normScale", offset: 155392, size: 384, trainable: true },
+  { name: "features.9.conv.0.1.bias", shape: [384], role: "normShift", offset: 155776, size: 384, trainable: true },
   {
-    name: "features.4.rest.1.conv.0.1.weight",
-    shape: [384],
-    role: "normScale",
-    offset: 155392,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.1.conv.0.1.bias",
-    shape: [384],
-    role: "normShift",
-    offset: 155776,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.1.conv.1.0.weight",
+    name: "features.9.conv.1.0.weight",
     shape: [384, 1, 3, 3],
     role: "matrix",
     offset: 156160,
     size: 3456,
     trainable: true,
   },
+  { name: "features.9.conv.1.1.weight", shape: [384], role: "normScale", offset: 159616, size: 384, trainable: true },
+  { name: "features.9.conv.1.1.bias", shape: [384], role: "normShift", offset: 160000, size: 384, trainable: true },
   {
-    name: "features.4.rest.1.conv.1.1.weight",
-    shape: [384],
-    role: "normScale",
-    offset: 159616,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.1.conv.1.1.bias",
-    shape: [384],
-    role: "normShift",
-    offset: 160000,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.1.conv.2.weight",
+    name: "features.9.conv.2.weight",
     shape: [64, 384, 1, 1],
     role: "matrix",
     offset: 160384,
     size: 24576,
     trainable: true,
   },
+  { name: "features.9.conv.3.weight", shape: [64], role: "normScale", offset: 184960, size: 64, trainable: true },
+  { name: "features.9.conv.3.bias", shape: [64], role: "normShift", offset: 185024, size: 64, trainable: true },
   {
-    name: "features.4.rest.1.conv.3.weight",
-    shape: [64],
-    role: "normScale",
-    offset: 184960,
-    size: 64,
-    trainable: true,
-  },
-  { name: "features.4.rest.1.conv.3.bias", shape: [64], role: "normShift", offset: 185024, size: 64, trainable: true },
-  {
-    name: "features.4.rest.2.conv.0.0.weight",
+    name: "features.10.conv.0.0.weight",
     shape: [384, 64, 1, 1],
     role: "matrix",
     offset: 185088,
     size: 24576,
     trainable: true,
   },
+  { name: "features.10.conv.0.1.weight", shape: [384], role: "normScale", offset: 209664, size: 384, trainable: true },
+  { name: "features.10.conv.0.1.bias", shape: [384], role: "normShift", offset: 210048, size: 384, trainable: true },
   {
-    name: "features.4.rest.2.conv.0.1.weight",
-    shape: [384],
-    role: "normScale",
-    offset: 209664,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.2.conv.0.1.bias",
-    shape: [384],
-    role: "normShift",
-    offset: 210048,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.2.conv.1.0.weight",
+    name: "features.10.conv.1.0.weight",
     shape: [384, 1, 3, 3],
     role: "matrix",
     offset: 210432,
     size: 3456,
     trainable: true,
   },
+  { name: "features.10.conv.1.1.weight", shape: [384], role: "normScale", offset: 213888, size: 384, trainable: true },
+  { name: "features.10.conv.1.1.bias", shape: [384], role: "normShift", offset: 214272, size: 384, trainable: true },
   {
-    name: "features.4.rest.2.conv.1.1.weight",
-    shape: [384],
-    role: "normScale",
-    offset: 213888,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.2.conv.1.1.bias",
-    shape: [384],
-    role: "normShift",
-    offset: 214272,
-    size: 384,
-    trainable: true,
-  },
-  {
-    name: "features.4.rest.2.conv.2.weight",
+    name: "features.10.conv.2.weight",
     shape: [64, 384, 1, 1],
     role: "matrix",
     offset: 214656,
     size: 24576,
     trainable: true,
   },
+  { name: "features.10.conv.3.weight", shape: [64], role: "normScale", offset: 239232, size: 64, trainable: true },
+  { name: "features.10.conv.3.bias", shape: [64], role: "normShift", offset: 239296, size: 64, trainable: true },
   {
-    name: "features.4.rest.2.conv.3.weight",
-    shape: [64],
-    role: "normScale",
-    offset: 239232,
-    size: 64,
-    trainable: true,
-  },
-  { name: "features.4.rest.2.conv.3.bias", shape: [64], role: "normShift", offset: 239296, size: 64, trainable: true },
-  {
-    name: "features.5.0.conv.0.0.weight",
+    name: "features.11.conv.0.0.weight",
     shape: [384, 64, 1, 1],
     role: "matrix",
     offset: 239360,
     size: 24576,
     trainable: true,
   },
-  { name: "features.5.0.conv.0.1.weight", shape: [384], role: "normScale", offset: 263936, size: 384, trainable: true },
-  { name: "features.5.0.conv.0.1.bias", shape: [384], role: "normShift", offset: 264320, size: 384, trainable: true },
+  { name: "features.11.conv.0.1.weight", shape: [384], role: "normScale", offset: 263936, size: 384, trainable: true },
+  { name: "features.11.conv.0.1.bias", shape: [384], role: "normShift", offset: 264320, size: 384, trainable: true },
   {
-    name: "features.5.0.conv.1.0.weight",
+    name: "features.11.conv.1.0.weight",
     shape: [384, 1, 3, 3],
     role: "matrix",
     offset: 264704,
     size: 3456,
     trainable: true,
   },
-  { name: "features.5.0.conv.1.1.weight", shape: [384], role: "normScale", offset: 268160, size: 384, trainable: true },
-  { name: "features.5.0.conv.1.1.bias", shape: [384], role: "normShift", offset: 268544, size: 384, trainable: true },
+  { name: "features.11.conv.1.1.weight", shape: [384], role: "normScale", offset: 268160, size: 384, trainable: true },
+  { name: "features.11.conv.1.1.bias", shape: [384], role: "normShift", offset: 268544, size: 384, trainable: true },
   {
-    name: "features.5.0.conv.2.weight",
+    name: "features.11.conv.2.weight",
     shape: [96, 384, 1, 1],
     role: "matrix",
     offset: 268928,
     size: 36864,
     trainable: true,
   },
-  { name: "features.5.0.conv.3.weight", shape: [96], role: "normScale", offset: 305792, size: 96, trainable: true },
-  { name: "features.5.0.conv.3.bias", shape: [96], role: "normShift", offset: 305888, size: 96, trainable: true },
+  { name: "features.11.conv.3.weight", shape: [96], role: "normScale", offset: 305792, size: 96, trainable: true },
+  { name: "features.11.conv.3.bias", shape: [96], role: "normShift", offset: 305888, size: 96, trainable: true },
   {
-    name: "features.5.rest.0.conv.0.0.weight",
+    name: "features.12.conv.0.0.weight",
     shape: [576, 96, 1, 1],
     role: "matrix",
     offset: 305984,
     size: 55296,
     trainable: true,
   },
+  { name: "features.12.conv.0.1.weight", shape: [576], role: "normScale", offset: 361280, size: 576, trainable: true },
+  { name: "features.12.conv.0.1.bias", shape: [576], role: "normShift", offset: 361856, size: 576, trainable: true },
   {
-    name: "features.5.rest.0.conv.0.1.weight",
-    shape: [576],
-    role: "normScale",
-    offset: 361280,
-    size: 576,
-    trainable: true,
-  },
-  {
-    name: "features.5.rest.0.conv.0.1.bias",
-    shape: [576],
-    role: "normShift",
-    offset: 361856,
-    size: 576,
-    trainable: true,
-  },
-  {
-    name: "features.5.rest.0.conv.1.0.weight",
+    name: "features.12.conv.1.0.weight",
     shape: [576, 1, 3, 3],
     role: "matrix",
     offset: 362432,
     size: 5184,
     trainable: true,
   },
+  { name: "features.12.conv.1.1.weight", shape: [576], role: "normScale", offset: 367616, size: 576, trainable: true },
+  { name: "features.12.conv.1.1.bias", shape: [576], role: "normShift", offset: 368192, size: 576, trainable: true },
   {
-    name: "features.5.rest.0.conv.1.1.weight",
-    shape: [576],
-    role: "normScale",
-    offset: 367616,
-    size: 576,
-    trainable: true,
-  },
-  {
-    name: "features.5.rest.0.conv.1.1.bias",
-    shape: [576],
-    role: "normShift",
-    offset: 368192,
-    size: 576,
-    trainable: true,
-  },
-  {
-    name: "features.5.rest.0.conv.2.weight",
+    name: "features.12.conv.2.weight",
     shape: [96, 576, 1, 1],
     role: "matrix",
     offset: 368768,
     size: 55296,
     trainable: true,
   },
+  { name: "features.12.conv.3.weight", shape: [96], role: "normScale", offset: 424064, size: 96, trainable: true },
+  { name: "features.12.conv.3.bias", shape: [96], role: "normShift", offset: 424160, size: 96, trainable: true },
   {
-    name: "features.5.rest.0.conv.3.weight",
-    shape: [96],
-    role: "normScale",
-    offset: 424064,
-    size: 96,
-    trainable: true,
-  },
-  { name: "features.5.rest.0.conv.3.bias", shape: [96], role: "normShift", offset: 424160, size: 96, trainable: true },
-  {
-    name: "features.5.rest.1.conv.0.0.weight",
+    name: "features.13.conv.0.0.weight",
     shape: [576, 96, 1, 1],
     role: "matrix",
     offset: 424256,
     size: 55296,
     trainable: true,
   },
+  { name: "features.13.conv.0.1.weight", shape: [576], role: "normScale", offset: 479552, size: 576, trainable: true },
+  { name: "features.13.conv.0.1.bias", shape: [576], role: "normShift", offset: 480128, size: 576, trainable: true },
   {
-    name: "features.5.rest.1.conv.0.1.weight",
-    shape: [576],
-    role: "normScale",
-    offset: 479552,
-    size: 576,
-    trainable: true,
-  },
-  {
-    name: "features.5.rest.1.conv.0.1.bias",
-    shape: [576],
-    role: "normShift",
-    offset: 480128,
-    size: 576,
-    trainable: true,
-  },
-  {
-    name: "features.5.rest.1.conv.1.0.weight",
+    name: "features.13.conv.1.0.weight",
     shape: [576, 1, 3, 3],
     role: "matrix",
     offset: 480704,
     size: 5184,
     trainable: true,
   },
+  { name: "features.13.conv.1.1.weight", shape: [576], role: "normScale", offset: 485888, size: 576, trainable: true },
+  { name: "features.13.conv.1.1.bias", shape: [576], role: "normShift", offset: 486464, size: 576, trainable: true },
   {
-    name: "features.5.rest.1.conv.1.1.weight",
-    shape: [576],
-    role: "normScale",
-    offset: 485888,
-    size: 576,
-    trainable: true,
-  },
-  {
-    name: "features.5.rest.1.conv.1.1.bias",
-    shape: [576],
-    role: "normShift",
-    offset: 486464,
-    size: 576,
-    trainable: true,
-  },
-  {
-    name: "features.5.rest.1.conv.2.weight",
+    name: "features.13.conv.2.weight",
     shape: [96, 576, 1, 1],
     role: "matrix",
     offset: 487040,
     size: 55296,
     trainable: true,
   },
+  { name: "features.13.conv.3.weight", shape: [96], role: "normScale", offset: 542336, size: 96, trainable: true },
+  { name: "features.13.conv.3.bias", shape: [96], role: "normShift", offset: 542432, size: 96, trainable: true },
   {
-    name: "features.5.rest.1.conv.3.weight",
-    shape: [96],
-    role: "normScale",
-    offset: 542336,
-    size: 96,
-    trainable: true,
-  },
-  { name: "features.5.rest.1.conv.3.bias", shape: [96], role: "normShift", offset: 542432, size: 96, trainable: true },
-  {
-    name: "features.6.0.conv.0.0.weight",
+    name: "features.14.conv.0.0.weight",
     shape: [576, 96, 1, 1],
     role: "matrix",
     offset: 542528,
     size: 55296,
     trainable: true,
   },
-  { name: "features.6.0.conv.0.1.weight", shape: [576], role: "normScale", offset: 597824, size: 576, trainable: true },
-  { name: "features.6.0.conv.0.1.bias", shape: [576], role: "normShift", offset: 598400, size: 576, trainable: true },
+  { name: "features.14.conv.0.1.weight", shape: [576], role: "normScale", offset: 597824, size: 576, trainable: true },
+  { name: "features.14.conv.0.1.bias", shape: [576], role: "normShift", offset: 598400, size: 576, trainable: true },
   {
-    name: "features.6.0.conv.1.0.weight",
+    name: "features.14.conv.1.0.weight",
     shape: [576, 1, 3, 3],
     role: "matrix",
     offset: 598976,
     size: 5184,
     trainable: true,
   },
-  { name: "features.6.0.conv.1.1.weight", shape: [576], role: "normScale", offset: 604160, size: 576, trainable: true },
-  { name: "features.6.0.conv.1.1.bias", shape: [576], role: "normShift", offset: 604736, size: 576, trainable: true },
+  { name: "features.14.conv.1.1.weight", shape: [576], role: "normScale", offset: 604160, size: 576, trainable: true },
+  { name: "features.14.conv.1.1.bias", shape: [576], role: "normShift", offset: 604736, size: 576, trainable: true },
   {
-    name: "features.6.0.conv.2.weight",
+    name: "features.14.conv.2.weight",
     shape: [160, 576, 1, 1],
     role: "matrix",
     offset: 605312,
     size: 92160,
     trainable: true,
   },
-  { name: "features.6.0.conv.3.weight", shape: [160], role: "normScale", offset: 697472, size: 160, trainable: true },
-  { name: "features.6.0.conv.3.bias", shape: [160], role: "normShift", offset: 697632, size: 160, trainable: true },
+  { name: "features.14.conv.3.weight", shape: [160], role: "normScale", offset: 697472, size: 160, trainable: true },
+  { name: "features.14.conv.3.bias", shape: [160], role: "normShift", offset: 697632, size: 160, trainable: true },
   {
-    name: "features.6.rest.0.conv.0.0.weight",
+    name: "features.15.conv.0.0.weight",
     shape: [960, 160, 1, 1],
     role: "matrix",
     offset: 697792,
     size: 153600,
     trainable: true,
   },
+  { name: "features.15.conv.0.1.weight", shape: [960], role: "normScale", offset: 851392, size: 960, trainable: true },
+  { name: "features.15.conv.0.1.bias", shape: [960], role: "normShift", offset: 852352, size: 960, trainable: true },
   {
-    name: "features.6.rest.0.conv.0.1.weight",
-    shape: [960],
-    role: "normScale",
-    offset: 851392,
-    size: 960,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.0.conv.0.1.bias",
-    shape: [960],
-    role: "normShift",
-    offset: 852352,
-    size: 960,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.0.conv.1.0.weight",
+    name: "features.15.conv.1.0.weight",
     shape: [960, 1, 3, 3],
     role: "matrix",
     offset: 853312,
     size: 8640,
     trainable: true,
   },
+  { name: "features.15.conv.1.1.weight", shape: [960], role: "normScale", offset: 861952, size: 960, trainable: true },
+  { name: "features.15.conv.1.1.bias", shape: [960], role: "normShift", offset: 862912, size: 960, trainable: true },
   {
-    name: "features.6.rest.0.conv.1.1.weight",
-    shape: [960],
-    role: "normScale",
-    offset: 861952,
-    size: 960,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.0.conv.1.1.bias",
-    shape: [960],
-    role: "normShift",
-    offset: 862912,
-    size: 960,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.0.conv.2.weight",
+    name: "features.15.conv.2.weight",
     shape: [160, 960, 1, 1],
     role: "matrix",
     offset: 863872,
     size: 153600,
     trainable: true,
   },
+  { name: "features.15.conv.3.weight", shape: [160], role: "normScale", offset: 1017472, size: 160, trainable: true },
+  { name: "features.15.conv.3.bias", shape: [160], role: "normShift", offset: 1017632, size: 160, trainable: true },
   {
-    name: "features.6.rest.0.conv.3.weight",
-    shape: [160],
-    role: "normScale",
-    offset: 1017472,
-    size: 160,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.0.conv.3.bias",
-    shape: [160],
-    role: "normShift",
-    offset: 1017632,
-    size: 160,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.1.conv.0.0.weight",
+    name: "features.16.conv.0.0.weight",
     shape: [960, 160, 1, 1],
     role: "matrix",
     offset: 1017792,
     size: 153600,
     trainable: true,
   },
+  { name: "features.16.conv.0.1.weight", shape: [960], role: "normScale", offset: 1171392, size: 960, trainable: true },
+  { name: "features.16.conv.0.1.bias", shape: [960], role: "normShift", offset: 1172352, size: 960, trainable: true },
   {
-    name: "features.6.rest.1.conv.0.1.weight",
-    shape: [960],
-    role: "normScale",
-    offset: 1171392,
-    size: 960,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.1.conv.0.1.bias",
-    shape: [960],
-    role: "normShift",
-    offset: 1172352,
-    size: 960,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.1.conv.1.0.weight",
+    name: "features.16.conv.1.0.weight",
     shape: [960, 1, 3, 3],
     role: "matrix",
     offset: 1173312,
     size: 8640,
     trainable: true,
   },
+  { name: "features.16.conv.1.1.weight", shape: [960], role: "normScale", offset: 1181952, size: 960, trainable: true },
+  { name: "features.16.conv.1.1.bias", shape: [960], role: "normShift", offset: 1182912, size: 960, trainable: true },
   {
-    name: "features.6.rest.1.conv.1.1.weight",
-    shape: [960],
-    role: "normScale",
-    offset: 1181952,
-    size: 960,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.1.conv.1.1.bias",
-    shape: [960],
-    role: "normShift",
-    offset: 1182912,
-    size: 960,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.1.conv.2.weight",
+    name: "features.16.conv.2.weight",
     shape: [160, 960, 1, 1],
     role: "matrix",
     offset: 1183872,
     size: 153600,
     trainable: true,
   },
+  { name: "features.16.conv.3.weight", shape: [160], role: "normScale", offset: 1337472, size: 160, trainable: true },
+  { name: "features.16.conv.3.bias", shape: [160], role: "normShift", offset: 1337632, size: 160, trainable: true },
   {
-    name: "features.6.rest.1.conv.3.weight",
-    shape: [160],
-    role: "normScale",
-    offset: 1337472,
-    size: 160,
-    trainable: true,
-  },
-  {
-    name: "features.6.rest.1.conv.3.bias",
-    shape: [160],
-    role: "normShift",
-    offset: 1337632,
-    size: 160,
-    trainable: true,
-  },
-  {
-    name: "features.7.0.conv.0.0.weight",
+    name: "features.17.conv.0.0.weight",
     shape: [960, 160, 1, 1],
     role: "matrix",
     offset: 1337792,
     size: 153600,
     trainable: true,
   },
+  { name: "features.17.conv.0.1.weight", shape: [960], role: "normScale", offset: 1491392, size: 960, trainable: true },
+  { name: "features.17.conv.0.1.bias", shape: [960], role: "normShift", offset: 1492352, size: 960, trainable: true },
   {
-    name: "features.7.0.conv.0.1.weight",
-    shape: [960],
-    role: "normScale",
-    offset: 1491392,
-    size: 960,
-    trainable: true,
-  },
-  { name: "features.7.0.conv.0.1.bias", shape: [960], role: "normShift", offset: 1492352, size: 960, trainable: true },
-  {
-    name: "features.7.0.conv.1.0.weight",
+    name: "features.17.conv.1.0.weight",
     shape: [960, 1, 3, 3],
     role: "matrix",
     offset: 1493312,
     size: 8640,
     trainable: true,
   },
+  { name: "features.17.conv.1.1.weight", shape: [960], role: "normScale", offset: 1501952, size: 960, trainable: true },
+  { name: "features.17.conv.1.1.bias", shape: [960], role: "normShift", offset: 1502912, size: 960, trainable: true },
   {
-    name: "features.7.0.conv.1.1.weight",
-    shape: [960],
-    role: "normScale",
-    offset: 1501952,
-    size: 960,
-    trainable: true,
-  },
-  { name: "features.7.0.conv.1.1.bias", shape: [960], role: "normShift", offset: 1502912, size: 960, trainable: true },
-  {
-    name: "features.7.0.conv.2.weight",
+    name: "features.17.conv.2.weight",
     shape: [320, 960, 1, 1],
     role: "matrix",
     offset: 1503872,
     size: 307200,
     trainable: true,
   },
-  { name: "features.7.0.conv.3.weight", shape: [320], role: "normScale", offset: 1811072, size: 320, trainable: true },
-  { name: "features.7.0.conv.3.bias", shape: [320], role: "normShift", offset: 1811392, size: 320, trainable: true },
+  { name: "features.17.conv.3.weight", shape: [320], role: "normScale", offset: 1811072, size: 320, trainable: true },
+  { name: "features.17.conv.3.bias", shape: [320], role: "normShift", offset: 1811392, size: 320, trainable: true },
   {
-    name: "features.8.0.weight",
+    name: "features.18.0.weight",
     shape: [1280, 320, 1, 1],
     role: "matrix",
     offset: 1811712,
     size: 409600,
     trainable: true,
   },
-  { name: "features.8.1.weight", shape: [1280], role: "normScale", offset: 2221312, size: 1280, trainable: true },
-  { name: "features.8.1.bias", shape: [1280], role: "normShift", offset: 2222592, size: 1280, trainable: true },
+  { name: "features.18.1.weight", shape: [1280], role: "normScale", offset: 2221312, size: 1280, trainable: true },
+  { name: "features.18.1.bias", shape: [1280], role: "normShift", offset: 2222592, size: 1280, trainable: true },
   { name: "classifier.1.weight", shape: [1000, 1280], role: "matrix", offset: 2223872, size: 1280000, trainable: true },
   { name: "classifier.1.bias", shape: [1000], role: "bias", offset: 3503872, size: 1000, trainable: true },
 ];
@@ -935,530 +578,201 @@ export const buffers: readonly TensorInfo[] = [
   { name: "features.1.conv.2.running_mean", shape: [16], role: "buffer", offset: 130, size: 16, trainable: false },
   { name: "features.1.conv.2.running_var", shape: [16], role: "buffer", offset: 146, size: 16, trainable: false },
   { name: "features.1.conv.2.num_batches_tracked", shape: [], role: "buffer", offset: 162, size: 1, trainable: false },
-  { name: "features.2.0.conv.0.1.running_mean", shape: [96], role: "buffer", offset: 163, size: 96, trainable: false },
-  { name: "features.2.0.conv.0.1.running_var", shape: [96], role: "buffer", offset: 259, size: 96, trainable: false },
+  { name: "features.2.conv.0.1.running_mean", shape: [96], role: "buffer", offset: 163, size: 96, trainable: false },
+  { name: "features.2.conv.0.1.running_var", shape: [96], role: "buffer", offset: 259, size: 96, trainable: false },
   {
-    name: "features.2.0.conv.0.1.num_batches_tracked",
+    name: "features.2.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 355,
     size: 1,
     trainable: false,
   },
-  { name: "features.2.0.conv.1.1.running_mean", shape: [96], role: "buffer", offset: 356, size: 96, trainable: false },
-  { name: "features.2.0.conv.1.1.running_var", shape: [96], role: "buffer", offset: 452, size: 96, trainable: false },
+  { name: "features.2.conv.1.1.running_mean", shape: [96], role: "buffer", offset: 356, size: 96, trainable: false },
+  { name: "features.2.conv.1.1.running_var", shape: [96], role: "buffer", offset: 452, size: 96, trainable: false },
   {
-    name: "features.2.0.conv.1.1.num_batches_tracked",
+    name: "features.2.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 548,
     size: 1,
     trainable: false,
   },
-  { name: "features.2.0.conv.3.running_mean", shape: [24], role: "buffer", offset: 549, size: 24, trainable: false },
-  { name: "features.2.0.conv.3.running_var", shape: [24], role: "buffer", offset: 573, size: 24, trainable: false },
+  { name: "features.2.conv.3.running_mean", shape: [24], role: "buffer", offset: 549, size: 24, trainable: false },
+  { name: "features.2.conv.3.running_var", shape: [24], role: "buffer", offset: 573, size: 24, trainable: false },
+  { name: "features.2.conv.3.num_batches_tracked", shape: [], role: "buffer", offset: 597, size: 1, trainable: false },
+  { name: "features.3.conv.0.1.running_mean", shape: [144], role: "buffer", offset: 598, size: 144, trainable: false },
+  { name: "features.3.conv.0.1.running_var", shape: [144], role: "buffer", offset: 742, size: 144, trainable: false },
   {
-    name: "features.2.0.conv.3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 597,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "features.2.rest.0.conv.0.1.running_mean",
-    shape: [144],
-    role: "buffer",
-    offset: 598,
-    size: 144,
-    trainable: false,
-  },
-  {
-    name: "features.2.rest.0.conv.0.1.running_var",
-    shape: [144],
-    role: "buffer",
-    offset: 742,
-    size: 144,
-    trainable: false,
-  },
-  {
-    name: "features.2.rest.0.conv.0.1.num_batches_tracked",
+    name: "features.3.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 886,
     size: 1,
     trainable: false,
   },
+  { name: "features.3.conv.1.1.running_mean", shape: [144], role: "buffer", offset: 887, size: 144, trainable: false },
+  { name: "features.3.conv.1.1.running_var", shape: [144], role: "buffer", offset: 1031, size: 144, trainable: false },
   {
-    name: "features.2.rest.0.conv.1.1.running_mean",
-    shape: [144],
-    role: "buffer",
-    offset: 887,
-    size: 144,
-    trainable: false,
-  },
-  {
-    name: "features.2.rest.0.conv.1.1.running_var",
-    shape: [144],
-    role: "buffer",
-    offset: 1031,
-    size: 144,
-    trainable: false,
-  },
-  {
-    name: "features.2.rest.0.conv.1.1.num_batches_tracked",
+    name: "features.3.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 1175,
     size: 1,
     trainable: false,
   },
+  { name: "features.3.conv.3.running_mean", shape: [24], role: "buffer", offset: 1176, size: 24, trainable: false },
+  { name: "features.3.conv.3.running_var", shape: [24], role: "buffer", offset: 1200, size: 24, trainable: false },
+  { name: "features.3.conv.3.num_batches_tracked", shape: [], role: "buffer", offset: 1224, size: 1, trainable: false },
+  { name: "features.4.conv.0.1.running_mean", shape: [144], role: "buffer", offset: 1225, size: 144, trainable: false },
+  { name: "features.4.conv.0.1.running_var", shape: [144], role: "buffer", offset: 1369, size: 144, trainable: false },
   {
-    name: "features.2.rest.0.conv.3.running_mean",
-    shape: [24],
-    role: "buffer",
-    offset: 1176,
-    size: 24,
-    trainable: false,
-  },
-  {
-    name: "features.2.rest.0.conv.3.running_var",
-    shape: [24],
-    role: "buffer",
-    offset: 1200,
-    size: 24,
-    trainable: false,
-  },
-  {
-    name: "features.2.rest.0.conv.3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 1224,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "features.3.0.conv.0.1.running_mean",
-    shape: [144],
-    role: "buffer",
-    offset: 1225,
-    size: 144,
-    trainable: false,
-  },
-  {
-    name: "features.3.0.conv.0.1.running_var",
-    shape: [144],
-    role: "buffer",
-    offset: 1369,
-    size: 144,
-    trainable: false,
-  },
-  {
-    name: "features.3.0.conv.0.1.num_batches_tracked",
+    name: "features.4.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 1513,
     size: 1,
     trainable: false,
   },
+  { name: "features.4.conv.1.1.running_mean", shape: [144], role: "buffer", offset: 1514, size: 144, trainable: false },
+  { name: "features.4.conv.1.1.running_var", shape: [144], role: "buffer", offset: 1658, size: 144, trainable: false },
   {
-    name: "features.3.0.conv.1.1.running_mean",
-    shape: [144],
-    role: "buffer",
-    offset: 1514,
-    size: 144,
-    trainable: false,
-  },
-  {
-    name: "features.3.0.conv.1.1.running_var",
-    shape: [144],
-    role: "buffer",
-    offset: 1658,
-    size: 144,
-    trainable: false,
-  },
-  {
-    name: "features.3.0.conv.1.1.num_batches_tracked",
+    name: "features.4.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 1802,
     size: 1,
     trainable: false,
   },
-  { name: "features.3.0.conv.3.running_mean", shape: [32], role: "buffer", offset: 1803, size: 32, trainable: false },
-  { name: "features.3.0.conv.3.running_var", shape: [32], role: "buffer", offset: 1835, size: 32, trainable: false },
+  { name: "features.4.conv.3.running_mean", shape: [32], role: "buffer", offset: 1803, size: 32, trainable: false },
+  { name: "features.4.conv.3.running_var", shape: [32], role: "buffer", offset: 1835, size: 32, trainable: false },
+  { name: "features.4.conv.3.num_batches_tracked", shape: [], role: "buffer", offset: 1867, size: 1, trainable: false },
+  { name: "features.5.conv.0.1.running_mean", shape: [192], role: "buffer", offset: 1868, size: 192, trainable: false },
+  { name: "features.5.conv.0.1.running_var", shape: [192], role: "buffer", offset: 2060, size: 192, trainable: false },
   {
-    name: "features.3.0.conv.3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 1867,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.0.conv.0.1.running_mean",
-    shape: [192],
-    role: "buffer",
-    offset: 1868,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.0.conv.0.1.running_var",
-    shape: [192],
-    role: "buffer",
-    offset: 2060,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.0.conv.0.1.num_batches_tracked",
+    name: "features.5.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 2252,
     size: 1,
     trainable: false,
   },
+  { name: "features.5.conv.1.1.running_mean", shape: [192], role: "buffer", offset: 2253, size: 192, trainable: false },
+  { name: "features.5.conv.1.1.running_var", shape: [192], role: "buffer", offset: 2445, size: 192, trainable: false },
   {
-    name: "features.3.rest.0.conv.1.1.running_mean",
-    shape: [192],
-    role: "buffer",
-    offset: 2253,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.0.conv.1.1.running_var",
-    shape: [192],
-    role: "buffer",
-    offset: 2445,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.0.conv.1.1.num_batches_tracked",
+    name: "features.5.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 2637,
     size: 1,
     trainable: false,
   },
+  { name: "features.5.conv.3.running_mean", shape: [32], role: "buffer", offset: 2638, size: 32, trainable: false },
+  { name: "features.5.conv.3.running_var", shape: [32], role: "buffer", offset: 2670, size: 32, trainable: false },
+  { name: "features.5.conv.3.num_batches_tracked", shape: [], role: "buffer", offset: 2702, size: 1, trainable: false },
+  { name: "features.6.conv.0.1.running_mean", shape: [192], role: "buffer", offset: 2703, size: 192, trainable: false },
+  { name: "features.6.conv.0.1.running_var", shape: [192], role: "buffer", offset: 2895, size: 192, trainable: false },
   {
-    name: "features.3.rest.0.conv.3.running_mean",
-    shape: [32],
-    role: "buffer",
-    offset: 2638,
-    size: 32,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.0.conv.3.running_var",
-    shape: [32],
-    role: "buffer",
-    offset: 2670,
-    size: 32,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.0.conv.3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 2702,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.1.conv.0.1.running_mean",
-    shape: [192],
-    role: "buffer",
-    offset: 2703,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.1.conv.0.1.running_var",
-    shape: [192],
-    role: "buffer",
-    offset: 2895,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.1.conv.0.1.num_batches_tracked",
+    name: "features.6.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 3087,
     size: 1,
     trainable: false,
   },
+  { name: "features.6.conv.1.1.running_mean", shape: [192], role: "buffer", offset: 3088, size: 192, trainable: false },
+  { name: "features.6.conv.1.1.running_var", shape: [192], role: "buffer", offset: 3280, size: 192, trainable: false },
   {
-    name: "features.3.rest.1.conv.1.1.running_mean",
-    shape: [192],
-    role: "buffer",
-    offset: 3088,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.1.conv.1.1.running_var",
-    shape: [192],
-    role: "buffer",
-    offset: 3280,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.1.conv.1.1.num_batches_tracked",
+    name: "features.6.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 3472,
     size: 1,
     trainable: false,
   },
+  { name: "features.6.conv.3.running_mean", shape: [32], role: "buffer", offset: 3473, size: 32, trainable: false },
+  { name: "features.6.conv.3.running_var", shape: [32], role: "buffer", offset: 3505, size: 32, trainable: false },
+  { name: "features.6.conv.3.num_batches_tracked", shape: [], role: "buffer", offset: 3537, size: 1, trainable: false },
+  { name: "features.7.conv.0.1.running_mean", shape: [192], role: "buffer", offset: 3538, size: 192, trainable: false },
+  { name: "features.7.conv.0.1.running_var", shape: [192], role: "buffer", offset: 3730, size: 192, trainable: false },
   {
-    name: "features.3.rest.1.conv.3.running_mean",
-    shape: [32],
-    role: "buffer",
-    offset: 3473,
-    size: 32,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.1.conv.3.running_var",
-    shape: [32],
-    role: "buffer",
-    offset: 3505,
-    size: 32,
-    trainable: false,
-  },
-  {
-    name: "features.3.rest.1.conv.3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 3537,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "features.4.0.conv.0.1.running_mean",
-    shape: [192],
-    role: "buffer",
-    offset: 3538,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.4.0.conv.0.1.running_var",
-    shape: [192],
-    role: "buffer",
-    offset: 3730,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.4.0.conv.0.1.num_batches_tracked",
+    name: "features.7.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 3922,
     size: 1,
     trainable: false,
   },
+  { name: "features.7.conv.1.1.running_mean", shape: [192], role: "buffer", offset: 3923, size: 192, trainable: false },
+  { name: "features.7.conv.1.1.running_var", shape: [192], role: "buffer", offset: 4115, size: 192, trainable: false },
   {
-    name: "features.4.0.conv.1.1.running_mean",
-    shape: [192],
-    role: "buffer",
-    offset: 3923,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.4.0.conv.1.1.running_var",
-    shape: [192],
-    role: "buffer",
-    offset: 4115,
-    size: 192,
-    trainable: false,
-  },
-  {
-    name: "features.4.0.conv.1.1.num_batches_tracked",
+    name: "features.7.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 4307,
     size: 1,
     trainable: false,
   },
-  { name: "features.4.0.conv.3.running_mean", shape: [64], role: "buffer", offset: 4308, size: 64, trainable: false },
-  { name: "features.4.0.conv.3.running_var", shape: [64], role: "buffer", offset: 4372, size: 64, trainable: false },
+  { name: "features.7.conv.3.running_mean", shape: [64], role: "buffer", offset: 4308, size: 64, trainable: false },
+  { name: "features.7.conv.3.running_var", shape: [64], role: "buffer", offset: 4372, size: 64, trainable: false },
+  { name: "features.7.conv.3.num_batches_tracked", shape: [], role: "buffer", offset: 4436, size: 1, trainable: false },
+  { name: "features.8.conv.0.1.running_mean", shape: [384], role: "buffer", offset: 4437, size: 384, trainable: false },
+  { name: "features.8.conv.0.1.running_var", shape: [384], role: "buffer", offset: 4821, size: 384, trainable: false },
   {
-    name: "features.4.0.conv.3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 4436,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.0.conv.0.1.running_mean",
-    shape: [384],
-    role: "buffer",
-    offset: 4437,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.0.conv.0.1.running_var",
-    shape: [384],
-    role: "buffer",
-    offset: 4821,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.0.conv.0.1.num_batches_tracked",
+    name: "features.8.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 5205,
     size: 1,
     trainable: false,
   },
+  { name: "features.8.conv.1.1.running_mean", shape: [384], role: "buffer", offset: 5206, size: 384, trainable: false },
+  { name: "features.8.conv.1.1.running_var", shape: [384], role: "buffer", offset: 5590, size: 384, trainable: false },
   {
-    name: "features.4.rest.0.conv.1.1.running_mean",
-    shape: [384],
-    role: "buffer",
-    offset: 5206,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.0.conv.1.1.running_var",
-    shape: [384],
-    role: "buffer",
-    offset: 5590,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.0.conv.1.1.num_batches_tracked",
+    name: "features.8.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 5974,
     size: 1,
     trainable: false,
   },
+  { name: "features.8.conv.3.running_mean", shape: [64], role: "buffer", offset: 5975, size: 64, trainable: false },
+  { name: "features.8.conv.3.running_var", shape: [64], role: "buffer", offset: 6039, size: 64, trainable: false },
+  { name: "features.8.conv.3.num_batches_tracked", shape: [], role: "buffer", offset: 6103, size: 1, trainable: false },
+  { name: "features.9.conv.0.1.running_mean", shape: [384], role: "buffer", offset: 6104, size: 384, trainable: false },
+  { name: "features.9.conv.0.1.running_var", shape: [384], role: "buffer", offset: 6488, size: 384, trainable: false },
   {
-    name: "features.4.rest.0.conv.3.running_mean",
-    shape: [64],
-    role: "buffer",
-    offset: 5975,
-    size: 64,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.0.conv.3.running_var",
-    shape: [64],
-    role: "buffer",
-    offset: 6039,
-    size: 64,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.0.conv.3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 6103,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.1.conv.0.1.running_mean",
-    shape: [384],
-    role: "buffer",
-    offset: 6104,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.1.conv.0.1.running_var",
-    shape: [384],
-    role: "buffer",
-    offset: 6488,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.1.conv.0.1.num_batches_tracked",
+    name: "features.9.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 6872,
     size: 1,
     trainable: false,
   },
+  { name: "features.9.conv.1.1.running_mean", shape: [384], role: "buffer", offset: 6873, size: 384, trainable: false },
+  { name: "features.9.conv.1.1.running_var", shape: [384], role: "buffer", offset: 7257, size: 384, trainable: false },
   {
-    name: "features.4.rest.1.conv.1.1.running_mean",
-    shape: [384],
-    role: "buffer",
-    offset: 6873,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.1.conv.1.1.running_var",
-    shape: [384],
-    role: "buffer",
-    offset: 7257,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.1.conv.1.1.num_batches_tracked",
+    name: "features.9.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 7641,
     size: 1,
     trainable: false,
   },
+  { name: "features.9.conv.3.running_mean", shape: [64], role: "buffer", offset: 7642, size: 64, trainable: false },
+  { name: "features.9.conv.3.running_var", shape: [64], role: "buffer", offset: 7706, size: 64, trainable: false },
+  { name: "features.9.conv.3.num_batches_tracked", shape: [], role: "buffer", offset: 7770, size: 1, trainable: false },
   {
-    name: "features.4.rest.1.conv.3.running_mean",
-    shape: [64],
-    role: "buffer",
-    offset: 7642,
-    size: 64,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.1.conv.3.running_var",
-    shape: [64],
-    role: "buffer",
-    offset: 7706,
-    size: 64,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.1.conv.3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 7770,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.2.conv.0.1.running_mean",
+    name: "features.10.conv.0.1.running_mean",
     shape: [384],
     role: "buffer",
     offset: 7771,
     size: 384,
     trainable: false,
   },
+  { name: "features.10.conv.0.1.running_var", shape: [384], role: "buffer", offset: 8155, size: 384, trainable: false },
   {
-    name: "features.4.rest.2.conv.0.1.running_var",
-    shape: [384],
-    role: "buffer",
-    offset: 8155,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.2.conv.0.1.num_batches_tracked",
+    name: "features.10.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 8539,
@@ -1466,47 +780,26 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.4.rest.2.conv.1.1.running_mean",
+    name: "features.10.conv.1.1.running_mean",
     shape: [384],
     role: "buffer",
     offset: 8540,
     size: 384,
     trainable: false,
   },
+  { name: "features.10.conv.1.1.running_var", shape: [384], role: "buffer", offset: 8924, size: 384, trainable: false },
   {
-    name: "features.4.rest.2.conv.1.1.running_var",
-    shape: [384],
-    role: "buffer",
-    offset: 8924,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.2.conv.1.1.num_batches_tracked",
+    name: "features.10.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 9308,
     size: 1,
     trainable: false,
   },
+  { name: "features.10.conv.3.running_mean", shape: [64], role: "buffer", offset: 9309, size: 64, trainable: false },
+  { name: "features.10.conv.3.running_var", shape: [64], role: "buffer", offset: 9373, size: 64, trainable: false },
   {
-    name: "features.4.rest.2.conv.3.running_mean",
-    shape: [64],
-    role: "buffer",
-    offset: 9309,
-    size: 64,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.2.conv.3.running_var",
-    shape: [64],
-    role: "buffer",
-    offset: 9373,
-    size: 64,
-    trainable: false,
-  },
-  {
-    name: "features.4.rest.2.conv.3.num_batches_tracked",
+    name: "features.10.conv.3.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 9437,
@@ -1514,23 +807,16 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.0.conv.0.1.running_mean",
+    name: "features.11.conv.0.1.running_mean",
     shape: [384],
     role: "buffer",
     offset: 9438,
     size: 384,
     trainable: false,
   },
+  { name: "features.11.conv.0.1.running_var", shape: [384], role: "buffer", offset: 9822, size: 384, trainable: false },
   {
-    name: "features.5.0.conv.0.1.running_var",
-    shape: [384],
-    role: "buffer",
-    offset: 9822,
-    size: 384,
-    trainable: false,
-  },
-  {
-    name: "features.5.0.conv.0.1.num_batches_tracked",
+    name: "features.11.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 10206,
@@ -1538,7 +824,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.0.conv.1.1.running_mean",
+    name: "features.11.conv.1.1.running_mean",
     shape: [384],
     role: "buffer",
     offset: 10207,
@@ -1546,7 +832,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.0.conv.1.1.running_var",
+    name: "features.11.conv.1.1.running_var",
     shape: [384],
     role: "buffer",
     offset: 10591,
@@ -1554,17 +840,17 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.0.conv.1.1.num_batches_tracked",
+    name: "features.11.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 10975,
     size: 1,
     trainable: false,
   },
-  { name: "features.5.0.conv.3.running_mean", shape: [96], role: "buffer", offset: 10976, size: 96, trainable: false },
-  { name: "features.5.0.conv.3.running_var", shape: [96], role: "buffer", offset: 11072, size: 96, trainable: false },
+  { name: "features.11.conv.3.running_mean", shape: [96], role: "buffer", offset: 10976, size: 96, trainable: false },
+  { name: "features.11.conv.3.running_var", shape: [96], role: "buffer", offset: 11072, size: 96, trainable: false },
   {
-    name: "features.5.0.conv.3.num_batches_tracked",
+    name: "features.11.conv.3.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 11168,
@@ -1572,7 +858,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.0.conv.0.1.running_mean",
+    name: "features.12.conv.0.1.running_mean",
     shape: [576],
     role: "buffer",
     offset: 11169,
@@ -1580,7 +866,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.0.conv.0.1.running_var",
+    name: "features.12.conv.0.1.running_var",
     shape: [576],
     role: "buffer",
     offset: 11745,
@@ -1588,7 +874,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.0.conv.0.1.num_batches_tracked",
+    name: "features.12.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 12321,
@@ -1596,7 +882,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.0.conv.1.1.running_mean",
+    name: "features.12.conv.1.1.running_mean",
     shape: [576],
     role: "buffer",
     offset: 12322,
@@ -1604,7 +890,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.0.conv.1.1.running_var",
+    name: "features.12.conv.1.1.running_var",
     shape: [576],
     role: "buffer",
     offset: 12898,
@@ -1612,31 +898,17 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.0.conv.1.1.num_batches_tracked",
+    name: "features.12.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 13474,
     size: 1,
     trainable: false,
   },
+  { name: "features.12.conv.3.running_mean", shape: [96], role: "buffer", offset: 13475, size: 96, trainable: false },
+  { name: "features.12.conv.3.running_var", shape: [96], role: "buffer", offset: 13571, size: 96, trainable: false },
   {
-    name: "features.5.rest.0.conv.3.running_mean",
-    shape: [96],
-    role: "buffer",
-    offset: 13475,
-    size: 96,
-    trainable: false,
-  },
-  {
-    name: "features.5.rest.0.conv.3.running_var",
-    shape: [96],
-    role: "buffer",
-    offset: 13571,
-    size: 96,
-    trainable: false,
-  },
-  {
-    name: "features.5.rest.0.conv.3.num_batches_tracked",
+    name: "features.12.conv.3.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 13667,
@@ -1644,7 +916,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.1.conv.0.1.running_mean",
+    name: "features.13.conv.0.1.running_mean",
     shape: [576],
     role: "buffer",
     offset: 13668,
@@ -1652,7 +924,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.1.conv.0.1.running_var",
+    name: "features.13.conv.0.1.running_var",
     shape: [576],
     role: "buffer",
     offset: 14244,
@@ -1660,7 +932,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.1.conv.0.1.num_batches_tracked",
+    name: "features.13.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 14820,
@@ -1668,7 +940,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.1.conv.1.1.running_mean",
+    name: "features.13.conv.1.1.running_mean",
     shape: [576],
     role: "buffer",
     offset: 14821,
@@ -1676,7 +948,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.1.conv.1.1.running_var",
+    name: "features.13.conv.1.1.running_var",
     shape: [576],
     role: "buffer",
     offset: 15397,
@@ -1684,31 +956,17 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.5.rest.1.conv.1.1.num_batches_tracked",
+    name: "features.13.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 15973,
     size: 1,
     trainable: false,
   },
+  { name: "features.13.conv.3.running_mean", shape: [96], role: "buffer", offset: 15974, size: 96, trainable: false },
+  { name: "features.13.conv.3.running_var", shape: [96], role: "buffer", offset: 16070, size: 96, trainable: false },
   {
-    name: "features.5.rest.1.conv.3.running_mean",
-    shape: [96],
-    role: "buffer",
-    offset: 15974,
-    size: 96,
-    trainable: false,
-  },
-  {
-    name: "features.5.rest.1.conv.3.running_var",
-    shape: [96],
-    role: "buffer",
-    offset: 16070,
-    size: 96,
-    trainable: false,
-  },
-  {
-    name: "features.5.rest.1.conv.3.num_batches_tracked",
+    name: "features.13.conv.3.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 16166,
@@ -1716,7 +974,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.0.conv.0.1.running_mean",
+    name: "features.14.conv.0.1.running_mean",
     shape: [576],
     role: "buffer",
     offset: 16167,
@@ -1724,7 +982,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.0.conv.0.1.running_var",
+    name: "features.14.conv.0.1.running_var",
     shape: [576],
     role: "buffer",
     offset: 16743,
@@ -1732,7 +990,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.0.conv.0.1.num_batches_tracked",
+    name: "features.14.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 17319,
@@ -1740,7 +998,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.0.conv.1.1.running_mean",
+    name: "features.14.conv.1.1.running_mean",
     shape: [576],
     role: "buffer",
     offset: 17320,
@@ -1748,7 +1006,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.0.conv.1.1.running_var",
+    name: "features.14.conv.1.1.running_var",
     shape: [576],
     role: "buffer",
     offset: 17896,
@@ -1756,24 +1014,17 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.0.conv.1.1.num_batches_tracked",
+    name: "features.14.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 18472,
     size: 1,
     trainable: false,
   },
+  { name: "features.14.conv.3.running_mean", shape: [160], role: "buffer", offset: 18473, size: 160, trainable: false },
+  { name: "features.14.conv.3.running_var", shape: [160], role: "buffer", offset: 18633, size: 160, trainable: false },
   {
-    name: "features.6.0.conv.3.running_mean",
-    shape: [160],
-    role: "buffer",
-    offset: 18473,
-    size: 160,
-    trainable: false,
-  },
-  { name: "features.6.0.conv.3.running_var", shape: [160], role: "buffer", offset: 18633, size: 160, trainable: false },
-  {
-    name: "features.6.0.conv.3.num_batches_tracked",
+    name: "features.14.conv.3.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 18793,
@@ -1781,7 +1032,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.0.conv.0.1.running_mean",
+    name: "features.15.conv.0.1.running_mean",
     shape: [960],
     role: "buffer",
     offset: 18794,
@@ -1789,7 +1040,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.0.conv.0.1.running_var",
+    name: "features.15.conv.0.1.running_var",
     shape: [960],
     role: "buffer",
     offset: 19754,
@@ -1797,7 +1048,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.0.conv.0.1.num_batches_tracked",
+    name: "features.15.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 20714,
@@ -1805,7 +1056,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.0.conv.1.1.running_mean",
+    name: "features.15.conv.1.1.running_mean",
     shape: [960],
     role: "buffer",
     offset: 20715,
@@ -1813,7 +1064,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.0.conv.1.1.running_var",
+    name: "features.15.conv.1.1.running_var",
     shape: [960],
     role: "buffer",
     offset: 21675,
@@ -1821,31 +1072,17 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.0.conv.1.1.num_batches_tracked",
+    name: "features.15.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 22635,
     size: 1,
     trainable: false,
   },
+  { name: "features.15.conv.3.running_mean", shape: [160], role: "buffer", offset: 22636, size: 160, trainable: false },
+  { name: "features.15.conv.3.running_var", shape: [160], role: "buffer", offset: 22796, size: 160, trainable: false },
   {
-    name: "features.6.rest.0.conv.3.running_mean",
-    shape: [160],
-    role: "buffer",
-    offset: 22636,
-    size: 160,
-    trainable: false,
-  },
-  {
-    name: "features.6.rest.0.conv.3.running_var",
-    shape: [160],
-    role: "buffer",
-    offset: 22796,
-    size: 160,
-    trainable: false,
-  },
-  {
-    name: "features.6.rest.0.conv.3.num_batches_tracked",
+    name: "features.15.conv.3.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 22956,
@@ -1853,7 +1090,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.1.conv.0.1.running_mean",
+    name: "features.16.conv.0.1.running_mean",
     shape: [960],
     role: "buffer",
     offset: 22957,
@@ -1861,7 +1098,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.1.conv.0.1.running_var",
+    name: "features.16.conv.0.1.running_var",
     shape: [960],
     role: "buffer",
     offset: 23917,
@@ -1869,7 +1106,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.1.conv.0.1.num_batches_tracked",
+    name: "features.16.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 24877,
@@ -1877,7 +1114,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.1.conv.1.1.running_mean",
+    name: "features.16.conv.1.1.running_mean",
     shape: [960],
     role: "buffer",
     offset: 24878,
@@ -1885,7 +1122,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.1.conv.1.1.running_var",
+    name: "features.16.conv.1.1.running_var",
     shape: [960],
     role: "buffer",
     offset: 25838,
@@ -1893,31 +1130,17 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.6.rest.1.conv.1.1.num_batches_tracked",
+    name: "features.16.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 26798,
     size: 1,
     trainable: false,
   },
+  { name: "features.16.conv.3.running_mean", shape: [160], role: "buffer", offset: 26799, size: 160, trainable: false },
+  { name: "features.16.conv.3.running_var", shape: [160], role: "buffer", offset: 26959, size: 160, trainable: false },
   {
-    name: "features.6.rest.1.conv.3.running_mean",
-    shape: [160],
-    role: "buffer",
-    offset: 26799,
-    size: 160,
-    trainable: false,
-  },
-  {
-    name: "features.6.rest.1.conv.3.running_var",
-    shape: [160],
-    role: "buffer",
-    offset: 26959,
-    size: 160,
-    trainable: false,
-  },
-  {
-    name: "features.6.rest.1.conv.3.num_batches_tracked",
+    name: "features.16.conv.3.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 27119,
@@ -1925,7 +1148,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.7.0.conv.0.1.running_mean",
+    name: "features.17.conv.0.1.running_mean",
     shape: [960],
     role: "buffer",
     offset: 27120,
@@ -1933,7 +1156,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.7.0.conv.0.1.running_var",
+    name: "features.17.conv.0.1.running_var",
     shape: [960],
     role: "buffer",
     offset: 28080,
@@ -1941,7 +1164,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.7.0.conv.0.1.num_batches_tracked",
+    name: "features.17.conv.0.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 29040,
@@ -1949,7 +1172,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.7.0.conv.1.1.running_mean",
+    name: "features.17.conv.1.1.running_mean",
     shape: [960],
     role: "buffer",
     offset: 29041,
@@ -1957,7 +1180,7 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.7.0.conv.1.1.running_var",
+    name: "features.17.conv.1.1.running_var",
     shape: [960],
     role: "buffer",
     offset: 30001,
@@ -1965,33 +1188,26 @@ export const buffers: readonly TensorInfo[] = [
     trainable: false,
   },
   {
-    name: "features.7.0.conv.1.1.num_batches_tracked",
+    name: "features.17.conv.1.1.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 30961,
     size: 1,
     trainable: false,
   },
+  { name: "features.17.conv.3.running_mean", shape: [320], role: "buffer", offset: 30962, size: 320, trainable: false },
+  { name: "features.17.conv.3.running_var", shape: [320], role: "buffer", offset: 31282, size: 320, trainable: false },
   {
-    name: "features.7.0.conv.3.running_mean",
-    shape: [320],
-    role: "buffer",
-    offset: 30962,
-    size: 320,
-    trainable: false,
-  },
-  { name: "features.7.0.conv.3.running_var", shape: [320], role: "buffer", offset: 31282, size: 320, trainable: false },
-  {
-    name: "features.7.0.conv.3.num_batches_tracked",
+    name: "features.17.conv.3.num_batches_tracked",
     shape: [],
     role: "buffer",
     offset: 31602,
     size: 1,
     trainable: false,
   },
-  { name: "features.8.1.running_mean", shape: [1280], role: "buffer", offset: 31603, size: 1280, trainable: false },
-  { name: "features.8.1.running_var", shape: [1280], role: "buffer", offset: 32883, size: 1280, trainable: false },
-  { name: "features.8.1.num_batches_tracked", shape: [], role: "buffer", offset: 34163, size: 1, trainable: false },
+  { name: "features.18.1.running_mean", shape: [1280], role: "buffer", offset: 31603, size: 1280, trainable: false },
+  { name: "features.18.1.running_var", shape: [1280], role: "buffer", offset: 32883, size: 1280, trainable: false },
+  { name: "features.18.1.num_batches_tracked", shape: [], role: "buffer", offset: 34163, size: 1, trainable: false },
 ];
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
@@ -2074,153 +1290,153 @@ export function createBuffers(): Float32Array {
   // features.1.conv.2.running_mean: zeros
   for (let i = 146; i < 162; i++) p[i] = 1; // features.1.conv.2.running_var
   // features.1.conv.2.num_batches_tracked: zeros
-  // features.2.0.conv.0.1.running_mean: zeros
-  for (let i = 259; i < 355; i++) p[i] = 1; // features.2.0.conv.0.1.running_var
-  // features.2.0.conv.0.1.num_batches_tracked: zeros
-  // features.2.0.conv.1.1.running_mean: zeros
-  for (let i = 452; i < 548; i++) p[i] = 1; // features.2.0.conv.1.1.running_var
-  // features.2.0.conv.1.1.num_batches_tracked: zeros
-  // features.2.0.conv.3.running_mean: zeros
-  for (let i = 573; i < 597; i++) p[i] = 1; // features.2.0.conv.3.running_var
-  // features.2.0.conv.3.num_batches_tracked: zeros
-  // features.2.rest.0.conv.0.1.running_mean: zeros
-  for (let i = 742; i < 886; i++) p[i] = 1; // features.2.rest.0.conv.0.1.running_var
-  // features.2.rest.0.conv.0.1.num_batches_tracked: zeros
-  // features.2.rest.0.conv.1.1.running_mean: zeros
-  for (let i = 1031; i < 1175; i++) p[i] = 1; // features.2.rest.0.conv.1.1.running_var
-  // features.2.rest.0.conv.1.1.num_batches_tracked: zeros
-  // features.2.rest.0.conv.3.running_mean: zeros
-  for (let i = 1200; i < 1224; i++) p[i] = 1; // features.2.rest.0.conv.3.running_var
-  // features.2.rest.0.conv.3.num_batches_tracked: zeros
-  // features.3.0.conv.0.1.running_mean: zeros
-  for (let i = 1369; i < 1513; i++) p[i] = 1; // features.3.0.conv.0.1.running_var
-  // features.3.0.conv.0.1.num_batches_tracked: zeros
-  // features.3.0.conv.1.1.running_mean: zeros
-  for (let i = 1658; i < 1802; i++) p[i] = 1; // features.3.0.conv.1.1.running_var
-  // features.3.0.conv.1.1.num_batches_tracked: zeros
-  // features.3.0.conv.3.running_mean: zeros
-  for (let i = 1835; i < 1867; i++) p[i] = 1; // features.3.0.conv.3.running_var
-  // features.3.0.conv.3.num_batches_tracked: zeros
-  // features.3.rest.0.conv.0.1.running_mean: zeros
-  for (let i = 2060; i < 2252; i++) p[i] = 1; // features.3.rest.0.conv.0.1.running_var
-  // features.3.rest.0.conv.0.1.num_batches_tracked: zeros
-  // features.3.rest.0.conv.1.1.running_mean: zeros
-  for (let i = 2445; i < 2637; i++) p[i] = 1; // features.3.rest.0.conv.1.1.running_var
-  // features.3.rest.0.conv.1.1.num_batches_tracked: zeros
-  // features.3.rest.0.conv.3.running_mean: zeros
-  for (let i = 2670; i < 2702; i++) p[i] = 1; // features.3.rest.0.conv.3.running_var
-  // features.3.rest.0.conv.3.num_batches_tracked: zeros
-  // features.3.rest.1.conv.0.1.running_mean: zeros
-  for (let i = 2895; i < 3087; i++) p[i] = 1; // features.3.rest.1.conv.0.1.running_var
-  // features.3.rest.1.conv.0.1.num_batches_tracked: zeros
-  // features.3.rest.1.conv.1.1.running_mean: zeros
-  for (let i = 3280; i < 3472; i++) p[i] = 1; // features.3.rest.1.conv.1.1.running_var
-  // features.3.rest.1.conv.1.1.num_batches_tracked: zeros
-  // features.3.rest.1.conv.3.running_mean: zeros
-  for (let i = 3505; i < 3537; i++) p[i] = 1; // features.3.rest.1.conv.3.running_var
-  // features.3.rest.1.conv.3.num_batches_tracked: zeros
-  // features.4.0.conv.0.1.running_mean: zeros
-  for (let i = 3730; i < 3922; i++) p[i] = 1; // features.4.0.conv.0.1.running_var
-  // features.4.0.conv.0.1.num_batches_tracked: zeros
-  // features.4.0.conv.1.1.running_mean: zeros
-  for (let i = 4115; i < 4307; i++) p[i] = 1; // features.4.0.conv.1.1.running_var
-  // features.4.0.conv.1.1.num_batches_tracked: zeros
-  // features.4.0.conv.3.running_mean: zeros
-  for (let i = 4372; i < 4436; i++) p[i] = 1; // features.4.0.conv.3.running_var
-  // features.4.0.conv.3.num_batches_tracked: zeros
-  // features.4.rest.0.conv.0.1.running_mean: zeros
-  for (let i = 4821; i < 5205; i++) p[i] = 1; // features.4.rest.0.conv.0.1.running_var
-  // features.4.rest.0.conv.0.1.num_batches_tracked: zeros
-  // features.4.rest.0.conv.1.1.running_mean: zeros
-  for (let i = 5590; i < 5974; i++) p[i] = 1; // features.4.rest.0.conv.1.1.running_var
-  // features.4.rest.0.conv.1.1.num_batches_tracked: zeros
-  // features.4.rest.0.conv.3.running_mean: zeros
-  for (let i = 6039; i < 6103; i++) p[i] = 1; // features.4.rest.0.conv.3.running_var
-  // features.4.rest.0.conv.3.num_batches_tracked: zeros
-  // features.4.rest.1.conv.0.1.running_mean: zeros
-  for (let i = 6488; i < 6872; i++) p[i] = 1; // features.4.rest.1.conv.0.1.running_var
-  // features.4.rest.1.conv.0.1.num_batches_tracked: zeros
-  // features.4.rest.1.conv.1.1.running_mean: zeros
-  for (let i = 7257; i < 7641; i++) p[i] = 1; // features.4.rest.1.conv.1.1.running_var
-  // features.4.rest.1.conv.1.1.num_batches_tracked: zeros
-  // features.4.rest.1.conv.3.running_mean: zeros
-  for (let i = 7706; i < 7770; i++) p[i] = 1; // features.4.rest.1.conv.3.running_var
-  // features.4.rest.1.conv.3.num_batches_tracked: zeros
-  // features.4.rest.2.conv.0.1.running_mean: zeros
-  for (let i = 8155; i < 8539; i++) p[i] = 1; // features.4.rest.2.conv.0.1.running_var
-  // features.4.rest.2.conv.0.1.num_batches_tracked: zeros
-  // features.4.rest.2.conv.1.1.running_mean: zeros
-  for (let i = 8924; i < 9308; i++) p[i] = 1; // features.4.rest.2.conv.1.1.running_var
-  // features.4.rest.2.conv.1.1.num_batches_tracked: zeros
-  // features.4.rest.2.conv.3.running_mean: zeros
-  for (let i = 9373; i < 9437; i++) p[i] = 1; // features.4.rest.2.conv.3.running_var
-  // features.4.rest.2.conv.3.num_batches_tracked: zeros
-  // features.5.0.conv.0.1.running_mean: zeros
-  for (let i = 9822; i < 10206; i++) p[i] = 1; // features.5.0.conv.0.1.running_var
-  // features.5.0.conv.0.1.num_batches_tracked: zeros
-  // features.5.0.conv.1.1.running_mean: zeros
-  for (let i = 10591; i < 10975; i++) p[i] = 1; // features.5.0.conv.1.1.running_var
-  // features.5.0.conv.1.1.num_batches_tracked: zeros
-  // features.5.0.conv.3.running_mean: zeros
-  for (let i = 11072; i < 11168; i++) p[i] = 1; // features.5.0.conv.3.running_var
-  // features.5.0.conv.3.num_batches_tracked: zeros
-  // features.5.rest.0.conv.0.1.running_mean: zeros
-  for (let i = 11745; i < 12321; i++) p[i] = 1; // features.5.rest.0.conv.0.1.running_var
-  // features.5.rest.0.conv.0.1.num_batches_tracked: zeros
-  // features.5.rest.0.conv.1.1.running_mean: zeros
-  for (let i = 12898; i < 13474; i++) p[i] = 1; // features.5.rest.0.conv.1.1.running_var
-  // features.5.rest.0.conv.1.1.num_batches_tracked: zeros
-  // features.5.rest.0.conv.3.running_mean: zeros
-  for (let i = 13571; i < 13667; i++) p[i] = 1; // features.5.rest.0.conv.3.running_var
-  // features.5.rest.0.conv.3.num_batches_tracked: zeros
-  // features.5.rest.1.conv.0.1.running_mean: zeros
-  for (let i = 14244; i < 14820; i++) p[i] = 1; // features.5.rest.1.conv.0.1.running_var
-  // features.5.rest.1.conv.0.1.num_batches_tracked: zeros
-  // features.5.rest.1.conv.1.1.running_mean: zeros
-  for (let i = 15397; i < 15973; i++) p[i] = 1; // features.5.rest.1.conv.1.1.running_var
-  // features.5.rest.1.conv.1.1.num_batches_tracked: zeros
-  // features.5.rest.1.conv.3.running_mean: zeros
-  for (let i = 16070; i < 16166; i++) p[i] = 1; // features.5.rest.1.conv.3.running_var
-  // features.5.rest.1.conv.3.num_batches_tracked: zeros
-  // features.6.0.conv.0.1.running_mean: zeros
-  for (let i = 16743; i < 17319; i++) p[i] = 1; // features.6.0.conv.0.1.running_var
-  // features.6.0.conv.0.1.num_batches_tracked: zeros
-  // features.6.0.conv.1.1.running_mean: zeros
-  for (let i = 17896; i < 18472; i++) p[i] = 1; // features.6.0.conv.1.1.running_var
-  // features.6.0.conv.1.1.num_batches_tracked: zeros
-  // features.6.0.conv.3.running_mean: zeros
-  for (let i = 18633; i < 18793; i++) p[i] = 1; // features.6.0.conv.3.running_var
-  // features.6.0.conv.3.num_batches_tracked: zeros
-  // features.6.rest.0.conv.0.1.running_mean: zeros
-  for (let i = 19754; i < 20714; i++) p[i] = 1; // features.6.rest.0.conv.0.1.running_var
-  // features.6.rest.0.conv.0.1.num_batches_tracked: zeros
-  // features.6.rest.0.conv.1.1.running_mean: zeros
-  for (let i = 21675; i < 22635; i++) p[i] = 1; // features.6.rest.0.conv.1.1.running_var
-  // features.6.rest.0.conv.1.1.num_batches_tracked: zeros
-  // features.6.rest.0.conv.3.running_mean: zeros
-  for (let i = 22796; i < 22956; i++) p[i] = 1; // features.6.rest.0.conv.3.running_var
-  // features.6.rest.0.conv.3.num_batches_tracked: zeros
-  // features.6.rest.1.conv.0.1.running_mean: zeros
-  for (let i = 23917; i < 24877; i++) p[i] = 1; // features.6.rest.1.conv.0.1.running_var
-  // features.6.rest.1.conv.0.1.num_batches_tracked: zeros
-  // features.6.rest.1.conv.1.1.running_mean: zeros
-  for (let i = 25838; i < 26798; i++) p[i] = 1; // features.6.rest.1.conv.1.1.running_var
-  // features.6.rest.1.conv.1.1.num_batches_tracked: zeros
-  // features.6.rest.1.conv.3.running_mean: zeros
-  for (let i = 26959; i < 27119; i++) p[i] = 1; // features.6.rest.1.conv.3.running_var
-  // features.6.rest.1.conv.3.num_batches_tracked: zeros
-  // features.7.0.conv.0.1.running_mean: zeros
-  for (let i = 28080; i < 29040; i++) p[i] = 1; // features.7.0.conv.0.1.running_var
-  // features.7.0.conv.0.1.num_batches_tracked: zeros
-  // features.7.0.conv.1.1.running_mean: zeros
-  for (let i = 30001; i < 30961; i++) p[i] = 1; // features.7.0.conv.1.1.running_var
-  // features.7.0.conv.1.1.num_batches_tracked: zeros
-  // features.7.0.conv.3.running_mean: zeros
-  for (let i = 31282; i < 31602; i++) p[i] = 1; // features.7.0.conv.3.running_var
-  // features.7.0.conv.3.num_batches_tracked: zeros
-  // features.8.1.running_mean: zeros
-  for (let i = 32883; i < 34163; i++) p[i] = 1; // features.8.1.running_var
-  // features.8.1.num_batches_tracked: zeros
+  // features.2.conv.0.1.running_mean: zeros
+  for (let i = 259; i < 355; i++) p[i] = 1; // features.2.conv.0.1.running_var
+  // features.2.conv.0.1.num_batches_tracked: zeros
+  // features.2.conv.1.1.running_mean: zeros
+  for (let i = 452; i < 548; i++) p[i] = 1; // features.2.conv.1.1.running_var
+  // features.2.conv.1.1.num_batches_tracked: zeros
+  // features.2.conv.3.running_mean: zeros
+  for (let i = 573; i < 597; i++) p[i] = 1; // features.2.conv.3.running_var
+  // features.2.conv.3.num_batches_tracked: zeros
+  // features.3.conv.0.1.running_mean: zeros
+  for (let i = 742; i < 886; i++) p[i] = 1; // features.3.conv.0.1.running_var
+  // features.3.conv.0.1.num_batches_tracked: zeros
+  // features.3.conv.1.1.running_mean: zeros
+  for (let i = 1031; i < 1175; i++) p[i] = 1; // features.3.conv.1.1.running_var
+  // features.3.conv.1.1.num_batches_tracked: zeros
+  // features.3.conv.3.running_mean: zeros
+  for (let i = 1200; i < 1224; i++) p[i] = 1; // features.3.conv.3.running_var
+  // features.3.conv.3.num_batches_tracked: zeros
+  // features.4.conv.0.1.running_mean: zeros
+  for (let i = 1369; i < 1513; i++) p[i] = 1; // features.4.conv.0.1.running_var
+  // features.4.conv.0.1.num_batches_tracked: zeros
+  // features.4.conv.1.1.running_mean: zeros
+  for (let i = 1658; i < 1802; i++) p[i] = 1; // features.4.conv.1.1.running_var
+  // features.4.conv.1.1.num_batches_tracked: zeros
+  // features.4.conv.3.running_mean: zeros
+  for (let i = 1835; i < 1867; i++) p[i] = 1; // features.4.conv.3.running_var
+  // features.4.conv.3.num_batches_tracked: zeros
+  // features.5.conv.0.1.running_mean: zeros
+  for (let i = 2060; i < 2252; i++) p[i] = 1; // features.5.conv.0.1.running_var
+  // features.5.conv.0.1.num_batches_tracked: zeros
+  // features.5.conv.1.1.running_mean: zeros
+  for (let i = 2445; i < 2637; i++) p[i] = 1; // features.5.conv.1.1.running_var
+  // features.5.conv.1.1.num_batches_tracked: zeros
+  // features.5.conv.3.running_mean: zeros
+  for (let i = 2670; i < 2702; i++) p[i] = 1; // features.5.conv.3.running_var
+  // features.5.conv.3.num_batches_tracked: zeros
+  // features.6.conv.0.1.running_mean: zeros
+  for (let i = 2895; i < 3087; i++) p[i] = 1; // features.6.conv.0.1.running_var
+  // features.6.conv.0.1.num_batches_tracked: zeros
+  // features.6.conv.1.1.running_mean: zeros
+  for (let i = 3280; i < 3472; i++) p[i] = 1; // features.6.conv.1.1.running_var
+  // features.6.conv.1.1.num_batches_tracked: zeros
+  // features.6.conv.3.running_mean: zeros
+  for (let i = 3505; i < 3537; i++) p[i] = 1; // features.6.conv.3.running_var
+  // features.6.conv.3.num_batches_tracked: zeros
+  // features.7.conv.0.1.running_mean: zeros
+  for (let i = 3730; i < 3922; i++) p[i] = 1; // features.7.conv.0.1.running_var
+  // features.7.conv.0.1.num_batches_tracked: zeros
+  // features.7.conv.1.1.running_mean: zeros
+  for (let i = 4115; i < 4307; i++) p[i] = 1; // features.7.conv.1.1.running_var
+  // features.7.conv.1.1.num_batches_tracked: zeros
+  // features.7.conv.3.running_mean: zeros
+  for (let i = 4372; i < 4436; i++) p[i] = 1; // features.7.conv.3.running_var
+  // features.7.conv.3.num_batches_tracked: zeros
+  // features.8.conv.0.1.running_mean: zeros
+  for (let i = 4821; i < 5205; i++) p[i] = 1; // features.8.conv.0.1.running_var
+  // features.8.conv.0.1.num_batches_tracked: zeros
+  // features.8.conv.1.1.running_mean: zeros
+  for (let i = 5590; i < 5974; i++) p[i] = 1; // features.8.conv.1.1.running_var
+  // features.8.conv.1.1.num_batches_tracked: zeros
+  // features.8.conv.3.running_mean: zeros
+  for (let i = 6039; i < 6103; i++) p[i] = 1; // features.8.conv.3.running_var
+  // features.8.conv.3.num_batches_tracked: zeros
+  // features.9.conv.0.1.running_mean: zeros
+  for (let i = 6488; i < 6872; i++) p[i] = 1; // features.9.conv.0.1.running_var
+  // features.9.conv.0.1.num_batches_tracked: zeros
+  // features.9.conv.1.1.running_mean: zeros
+  for (let i = 7257; i < 7641; i++) p[i] = 1; // features.9.conv.1.1.running_var
+  // features.9.conv.1.1.num_batches_tracked: zeros
+  // features.9.conv.3.running_mean: zeros
+  for (let i = 7706; i < 7770; i++) p[i] = 1; // features.9.conv.3.running_var
+  // features.9.conv.3.num_batches_tracked: zeros
+  // features.10.conv.0.1.running_mean: zeros
+  for (let i = 8155; i < 8539; i++) p[i] = 1; // features.10.conv.0.1.running_var
+  // features.10.conv.0.1.num_batches_tracked: zeros
+  // features.10.conv.1.1.running_mean: zeros
+  for (let i = 8924; i < 9308; i++) p[i] = 1; // features.10.conv.1.1.running_var
+  // features.10.conv.1.1.num_batches_tracked: zeros
+  // features.10.conv.3.running_mean: zeros
+  for (let i = 9373; i < 9437; i++) p[i] = 1; // features.10.conv.3.running_var
+  // features.10.conv.3.num_batches_tracked: zeros
+  // features.11.conv.0.1.running_mean: zeros
+  for (let i = 9822; i < 10206; i++) p[i] = 1; // features.11.conv.0.1.running_var
+  // features.11.conv.0.1.num_batches_tracked: zeros
+  // features.11.conv.1.1.running_mean: zeros
+  for (let i = 10591; i < 10975; i++) p[i] = 1; // features.11.conv.1.1.running_var
+  // features.11.conv.1.1.num_batches_tracked: zeros
+  // features.11.conv.3.running_mean: zeros
+  for (let i = 11072; i < 11168; i++) p[i] = 1; // features.11.conv.3.running_var
+  // features.11.conv.3.num_batches_tracked: zeros
+  // features.12.conv.0.1.running_mean: zeros
+  for (let i = 11745; i < 12321; i++) p[i] = 1; // features.12.conv.0.1.running_var
+  // features.12.conv.0.1.num_batches_tracked: zeros
+  // features.12.conv.1.1.running_mean: zeros
+  for (let i = 12898; i < 13474; i++) p[i] = 1; // features.12.conv.1.1.running_var
+  // features.12.conv.1.1.num_batches_tracked: zeros
+  // features.12.conv.3.running_mean: zeros
+  for (let i = 13571; i < 13667; i++) p[i] = 1; // features.12.conv.3.running_var
+  // features.12.conv.3.num_batches_tracked: zeros
+  // features.13.conv.0.1.running_mean: zeros
+  for (let i = 14244; i < 14820; i++) p[i] = 1; // features.13.conv.0.1.running_var
+  // features.13.conv.0.1.num_batches_tracked: zeros
+  // features.13.conv.1.1.running_mean: zeros
+  for (let i = 15397; i < 15973; i++) p[i] = 1; // features.13.conv.1.1.running_var
+  // features.13.conv.1.1.num_batches_tracked: zeros
+  // features.13.conv.3.running_mean: zeros
+  for (let i = 16070; i < 16166; i++) p[i] = 1; // features.13.conv.3.running_var
+  // features.13.conv.3.num_batches_tracked: zeros
+  // features.14.conv.0.1.running_mean: zeros
+  for (let i = 16743; i < 17319; i++) p[i] = 1; // features.14.conv.0.1.running_var
+  // features.14.conv.0.1.num_batches_tracked: zeros
+  // features.14.conv.1.1.running_mean: zeros
+  for (let i = 17896; i < 18472; i++) p[i] = 1; // features.14.conv.1.1.running_var
+  // features.14.conv.1.1.num_batches_tracked: zeros
+  // features.14.conv.3.running_mean: zeros
+  for (let i = 18633; i < 18793; i++) p[i] = 1; // features.14.conv.3.running_var
+  // features.14.conv.3.num_batches_tracked: zeros
+  // features.15.conv.0.1.running_mean: zeros
+  for (let i = 19754; i < 20714; i++) p[i] = 1; // features.15.conv.0.1.running_var
+  // features.15.conv.0.1.num_batches_tracked: zeros
+  // features.15.conv.1.1.running_mean: zeros
+  for (let i = 21675; i < 22635; i++) p[i] = 1; // features.15.conv.1.1.running_var
+  // features.15.conv.1.1.num_batches_tracked: zeros
+  // features.15.conv.3.running_mean: zeros
+  for (let i = 22796; i < 22956; i++) p[i] = 1; // features.15.conv.3.running_var
+  // features.15.conv.3.num_batches_tracked: zeros
+  // features.16.conv.0.1.running_mean: zeros
+  for (let i = 23917; i < 24877; i++) p[i] = 1; // features.16.conv.0.1.running_var
+  // features.16.conv.0.1.num_batches_tracked: zeros
+  // features.16.conv.1.1.running_mean: zeros
+  for (let i = 25838; i < 26798; i++) p[i] = 1; // features.16.conv.1.1.running_var
+  // features.16.conv.1.1.num_batches_tracked: zeros
+  // features.16.conv.3.running_mean: zeros
+  for (let i = 26959; i < 27119; i++) p[i] = 1; // features.16.conv.3.running_var
+  // features.16.conv.3.num_batches_tracked: zeros
+  // features.17.conv.0.1.running_mean: zeros
+  for (let i = 28080; i < 29040; i++) p[i] = 1; // features.17.conv.0.1.running_var
+  // features.17.conv.0.1.num_batches_tracked: zeros
+  // features.17.conv.1.1.running_mean: zeros
+  for (let i = 30001; i < 30961; i++) p[i] = 1; // features.17.conv.1.1.running_var
+  // features.17.conv.1.1.num_batches_tracked: zeros
+  // features.17.conv.3.running_mean: zeros
+  for (let i = 31282; i < 31602; i++) p[i] = 1; // features.17.conv.3.running_var
+  // features.17.conv.3.num_batches_tracked: zeros
+  // features.18.1.running_mean: zeros
+  for (let i = 32883; i < 34163; i++) p[i] = 1; // features.18.1.running_var
+  // features.18.1.num_batches_tracked: zeros
   return p;
 }
 
@@ -2440,153 +1656,153 @@ function createEngine() {
     for (let i = 1280; i < 1792; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.1.conv.1.weight: U(±0.17677669529663687)
     for (let i = 1792; i < 1808; i++) p[i] = 1; // features.1.conv.2.weight
     // features.1.conv.2.bias: zeros
-    for (let i = 1824; i < 3360; i++) p[i] = (2 * random() - 1) * 0.25; // features.2.0.conv.0.0.weight: U(±0.25)
-    for (let i = 3360; i < 3456; i++) p[i] = 1; // features.2.0.conv.0.1.weight
-    // features.2.0.conv.0.1.bias: zeros
-    for (let i = 3552; i < 4416; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.2.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 4416; i < 4512; i++) p[i] = 1; // features.2.0.conv.1.1.weight
-    // features.2.0.conv.1.1.bias: zeros
-    for (let i = 4608; i < 6912; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.2.0.conv.2.weight: U(±0.10206207261596577)
-    for (let i = 6912; i < 6936; i++) p[i] = 1; // features.2.0.conv.3.weight
-    // features.2.0.conv.3.bias: zeros
-    for (let i = 6960; i < 10416; i++) p[i] = (2 * random() - 1) * 0.20412414523193154; // features.2.rest.0.conv.0.0.weight: U(±0.20412414523193154)
-    for (let i = 10416; i < 10560; i++) p[i] = 1; // features.2.rest.0.conv.0.1.weight
-    // features.2.rest.0.conv.0.1.bias: zeros
-    for (let i = 10704; i < 12000; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.2.rest.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 12000; i < 12144; i++) p[i] = 1; // features.2.rest.0.conv.1.1.weight
-    // features.2.rest.0.conv.1.1.bias: zeros
-    for (let i = 12288; i < 15744; i++) p[i] = (2 * random() - 1) * 0.08333333333333333; // features.2.rest.0.conv.2.weight: U(±0.08333333333333333)
-    for (let i = 15744; i < 15768; i++) p[i] = 1; // features.2.rest.0.conv.3.weight
-    // features.2.rest.0.conv.3.bias: zeros
-    for (let i = 15792; i < 19248; i++) p[i] = (2 * random() - 1) * 0.20412414523193154; // features.3.0.conv.0.0.weight: U(±0.20412414523193154)
-    for (let i = 19248; i < 19392; i++) p[i] = 1; // features.3.0.conv.0.1.weight
-    // features.3.0.conv.0.1.bias: zeros
-    for (let i = 19536; i < 20832; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.3.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 20832; i < 20976; i++) p[i] = 1; // features.3.0.conv.1.1.weight
-    // features.3.0.conv.1.1.bias: zeros
-    for (let i = 21120; i < 25728; i++) p[i] = (2 * random() - 1) * 0.08333333333333333; // features.3.0.conv.2.weight: U(±0.08333333333333333)
-    for (let i = 25728; i < 25760; i++) p[i] = 1; // features.3.0.conv.3.weight
-    // features.3.0.conv.3.bias: zeros
-    for (let i = 25792; i < 31936; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.3.rest.0.conv.0.0.weight: U(±0.17677669529663687)
-    for (let i = 31936; i < 32128; i++) p[i] = 1; // features.3.rest.0.conv.0.1.weight
-    // features.3.rest.0.conv.0.1.bias: zeros
-    for (let i = 32320; i < 34048; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.3.rest.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 34048; i < 34240; i++) p[i] = 1; // features.3.rest.0.conv.1.1.weight
-    // features.3.rest.0.conv.1.1.bias: zeros
-    for (let i = 34432; i < 40576; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.3.rest.0.conv.2.weight: U(±0.07216878364870323)
-    for (let i = 40576; i < 40608; i++) p[i] = 1; // features.3.rest.0.conv.3.weight
-    // features.3.rest.0.conv.3.bias: zeros
-    for (let i = 40640; i < 46784; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.3.rest.1.conv.0.0.weight: U(±0.17677669529663687)
-    for (let i = 46784; i < 46976; i++) p[i] = 1; // features.3.rest.1.conv.0.1.weight
-    // features.3.rest.1.conv.0.1.bias: zeros
-    for (let i = 47168; i < 48896; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.3.rest.1.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 48896; i < 49088; i++) p[i] = 1; // features.3.rest.1.conv.1.1.weight
-    // features.3.rest.1.conv.1.1.bias: zeros
-    for (let i = 49280; i < 55424; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.3.rest.1.conv.2.weight: U(±0.07216878364870323)
-    for (let i = 55424; i < 55456; i++) p[i] = 1; // features.3.rest.1.conv.3.weight
-    // features.3.rest.1.conv.3.bias: zeros
-    for (let i = 55488; i < 61632; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.4.0.conv.0.0.weight: U(±0.17677669529663687)
-    for (let i = 61632; i < 61824; i++) p[i] = 1; // features.4.0.conv.0.1.weight
-    // features.4.0.conv.0.1.bias: zeros
-    for (let i = 62016; i < 63744; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 63744; i < 63936; i++) p[i] = 1; // features.4.0.conv.1.1.weight
-    // features.4.0.conv.1.1.bias: zeros
-    for (let i = 64128; i < 76416; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.4.0.conv.2.weight: U(±0.07216878364870323)
-    for (let i = 76416; i < 76480; i++) p[i] = 1; // features.4.0.conv.3.weight
-    // features.4.0.conv.3.bias: zeros
-    for (let i = 76544; i < 101120; i++) p[i] = (2 * random() - 1) * 0.125; // features.4.rest.0.conv.0.0.weight: U(±0.125)
-    for (let i = 101120; i < 101504; i++) p[i] = 1; // features.4.rest.0.conv.0.1.weight
-    // features.4.rest.0.conv.0.1.bias: zeros
-    for (let i = 101888; i < 105344; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.rest.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 105344; i < 105728; i++) p[i] = 1; // features.4.rest.0.conv.1.1.weight
-    // features.4.rest.0.conv.1.1.bias: zeros
-    for (let i = 106112; i < 130688; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.4.rest.0.conv.2.weight: U(±0.051031036307982884)
-    for (let i = 130688; i < 130752; i++) p[i] = 1; // features.4.rest.0.conv.3.weight
-    // features.4.rest.0.conv.3.bias: zeros
-    for (let i = 130816; i < 155392; i++) p[i] = (2 * random() - 1) * 0.125; // features.4.rest.1.conv.0.0.weight: U(±0.125)
-    for (let i = 155392; i < 155776; i++) p[i] = 1; // features.4.rest.1.conv.0.1.weight
-    // features.4.rest.1.conv.0.1.bias: zeros
-    for (let i = 156160; i < 159616; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.rest.1.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 159616; i < 160000; i++) p[i] = 1; // features.4.rest.1.conv.1.1.weight
-    // features.4.rest.1.conv.1.1.bias: zeros
-    for (let i = 160384; i < 184960; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.4.rest.1.conv.2.weight: U(±0.051031036307982884)
-    for (let i = 184960; i < 185024; i++) p[i] = 1; // features.4.rest.1.conv.3.weight
-    // features.4.rest.1.conv.3.bias: zeros
-    for (let i = 185088; i < 209664; i++) p[i] = (2 * random() - 1) * 0.125; // features.4.rest.2.conv.0.0.weight: U(±0.125)
-    for (let i = 209664; i < 210048; i++) p[i] = 1; // features.4.rest.2.conv.0.1.weight
-    // features.4.rest.2.conv.0.1.bias: zeros
-    for (let i = 210432; i < 213888; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.rest.2.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 213888; i < 214272; i++) p[i] = 1; // features.4.rest.2.conv.1.1.weight
-    // features.4.rest.2.conv.1.1.bias: zeros
-    for (let i = 214656; i < 239232; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.4.rest.2.conv.2.weight: U(±0.051031036307982884)
-    for (let i = 239232; i < 239296; i++) p[i] = 1; // features.4.rest.2.conv.3.weight
-    // features.4.rest.2.conv.3.bias: zeros
-    for (let i = 239360; i < 263936; i++) p[i] = (2 * random() - 1) * 0.125; // features.5.0.conv.0.0.weight: U(±0.125)
-    for (let i = 263936; i < 264320; i++) p[i] = 1; // features.5.0.conv.0.1.weight
-    // features.5.0.conv.0.1.bias: zeros
-    for (let i = 264704; i < 268160; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.5.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 268160; i < 268544; i++) p[i] = 1; // features.5.0.conv.1.1.weight
-    // features.5.0.conv.1.1.bias: zeros
-    for (let i = 268928; i < 305792; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.5.0.conv.2.weight: U(±0.051031036307982884)
-    for (let i = 305792; i < 305888; i++) p[i] = 1; // features.5.0.conv.3.weight
-    // features.5.0.conv.3.bias: zeros
-    for (let i = 305984; i < 361280; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.5.rest.0.conv.0.0.weight: U(±0.10206207261596577)
-    for (let i = 361280; i < 361856; i++) p[i] = 1; // features.5.rest.0.conv.0.1.weight
-    // features.5.rest.0.conv.0.1.bias: zeros
-    for (let i = 362432; i < 367616; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.5.rest.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 367616; i < 368192; i++) p[i] = 1; // features.5.rest.0.conv.1.1.weight
-    // features.5.rest.0.conv.1.1.bias: zeros
-    for (let i = 368768; i < 424064; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.5.rest.0.conv.2.weight: U(±0.041666666666666664)
-    for (let i = 424064; i < 424160; i++) p[i] = 1; // features.5.rest.0.conv.3.weight
-    // features.5.rest.0.conv.3.bias: zeros
-    for (let i = 424256; i < 479552; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.5.rest.1.conv.0.0.weight: U(±0.10206207261596577)
-    for (let i = 479552; i < 480128; i++) p[i] = 1; // features.5.rest.1.conv.0.1.weight
-    // features.5.rest.1.conv.0.1.bias: zeros
-    for (let i = 480704; i < 485888; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.5.rest.1.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 485888; i < 486464; i++) p[i] = 1; // features.5.rest.1.conv.1.1.weight
-    // features.5.rest.1.conv.1.1.bias: zeros
-    for (let i = 487040; i < 542336; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.5.rest.1.conv.2.weight: U(±0.041666666666666664)
-    for (let i = 542336; i < 542432; i++) p[i] = 1; // features.5.rest.1.conv.3.weight
-    // features.5.rest.1.conv.3.bias: zeros
-    for (let i = 542528; i < 597824; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.6.0.conv.0.0.weight: U(±0.10206207261596577)
-    for (let i = 597824; i < 598400; i++) p[i] = 1; // features.6.0.conv.0.1.weight
-    // features.6.0.conv.0.1.bias: zeros
-    for (let i = 598976; i < 604160; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.6.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 604160; i < 604736; i++) p[i] = 1; // features.6.0.conv.1.1.weight
-    // features.6.0.conv.1.1.bias: zeros
-    for (let i = 605312; i < 697472; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.6.0.conv.2.weight: U(±0.041666666666666664)
-    for (let i = 697472; i < 697632; i++) p[i] = 1; // features.6.0.conv.3.weight
-    // features.6.0.conv.3.bias: zeros
-    for (let i = 697792; i < 851392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.6.rest.0.conv.0.0.weight: U(±0.07905694150420949)
-    for (let i = 851392; i < 852352; i++) p[i] = 1; // features.6.rest.0.conv.0.1.weight
-    // features.6.rest.0.conv.0.1.bias: zeros
-    for (let i = 853312; i < 861952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.6.rest.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 861952; i < 862912; i++) p[i] = 1; // features.6.rest.0.conv.1.1.weight
-    // features.6.rest.0.conv.1.1.bias: zeros
-    for (let i = 863872; i < 1017472; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.6.rest.0.conv.2.weight: U(±0.03227486121839514)
-    for (let i = 1017472; i < 1017632; i++) p[i] = 1; // features.6.rest.0.conv.3.weight
-    // features.6.rest.0.conv.3.bias: zeros
-    for (let i = 1017792; i < 1171392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.6.rest.1.conv.0.0.weight: U(±0.07905694150420949)
-    for (let i = 1171392; i < 1172352; i++) p[i] = 1; // features.6.rest.1.conv.0.1.weight
-    // features.6.rest.1.conv.0.1.bias: zeros
-    for (let i = 1173312; i < 1181952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.6.rest.1.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 1181952; i < 1182912; i++) p[i] = 1; // features.6.rest.1.conv.1.1.weight
-    // features.6.rest.1.conv.1.1.bias: zeros
-    for (let i = 1183872; i < 1337472; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.6.rest.1.conv.2.weight: U(±0.03227486121839514)
-    for (let i = 1337472; i < 1337632; i++) p[i] = 1; // features.6.rest.1.conv.3.weight
-    // features.6.rest.1.conv.3.bias: zeros
-    for (let i = 1337792; i < 1491392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.7.0.conv.0.0.weight: U(±0.07905694150420949)
-    for (let i = 1491392; i < 1492352; i++) p[i] = 1; // features.7.0.conv.0.1.weight
-    // features.7.0.conv.0.1.bias: zeros
-    for (let i = 1493312; i < 1501952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.7.0.conv.1.0.weight: U(±0.3333333333333333)
-    for (let i = 1501952; i < 1502912; i++) p[i] = 1; // features.7.0.conv.1.1.weight
-    // features.7.0.conv.1.1.bias: zeros
-    for (let i = 1503872; i < 1811072; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.7.0.conv.2.weight: U(±0.03227486121839514)
-    for (let i = 1811072; i < 1811392; i++) p[i] = 1; // features.7.0.conv.3.weight
-    // features.7.0.conv.3.bias: zeros
-    for (let i = 1811712; i < 2221312; i++) p[i] = (2 * random() - 1) * 0.05590169943749474; // features.8.0.weight: U(±0.05590169943749474)
-    for (let i = 2221312; i < 2222592; i++) p[i] = 1; // features.8.1.weight
-    // features.8.1.bias: zeros
+    for (let i = 1824; i < 3360; i++) p[i] = (2 * random() - 1) * 0.25; // features.2.conv.0.0.weight: U(±0.25)
+    for (let i = 3360; i < 3456; i++) p[i] = 1; // features.2.conv.0.1.weight
+    // features.2.conv.0.1.bias: zeros
+    for (let i = 3552; i < 4416; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.2.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 4416; i < 4512; i++) p[i] = 1; // features.2.conv.1.1.weight
+    // features.2.conv.1.1.bias: zeros
+    for (let i = 4608; i < 6912; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.2.conv.2.weight: U(±0.10206207261596577)
+    for (let i = 6912; i < 6936; i++) p[i] = 1; // features.2.conv.3.weight
+    // features.2.conv.3.bias: zeros
+    for (let i = 6960; i < 10416; i++) p[i] = (2 * random() - 1) * 0.20412414523193154; // features.3.conv.0.0.weight: U(±0.20412414523193154)
+    for (let i = 10416; i < 10560; i++) p[i] = 1; // features.3.conv.0.1.weight
+    // features.3.conv.0.1.bias: zeros
+    for (let i = 10704; i < 12000; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.3.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 12000; i < 12144; i++) p[i] = 1; // features.3.conv.1.1.weight
+    // features.3.conv.1.1.bias: zeros
+    for (let i = 12288; i < 15744; i++) p[i] = (2 * random() - 1) * 0.08333333333333333; // features.3.conv.2.weight: U(±0.08333333333333333)
+    for (let i = 15744; i < 15768; i++) p[i] = 1; // features.3.conv.3.weight
+    // features.3.conv.3.bias: zeros
+    for (let i = 15792; i < 19248; i++) p[i] = (2 * random() - 1) * 0.20412414523193154; // features.4.conv.0.0.weight: U(±0.20412414523193154)
+    for (let i = 19248; i < 19392; i++) p[i] = 1; // features.4.conv.0.1.weight
+    // features.4.conv.0.1.bias: zeros
+    for (let i = 19536; i < 20832; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.4.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 20832; i < 20976; i++) p[i] = 1; // features.4.conv.1.1.weight
+    // features.4.conv.1.1.bias: zeros
+    for (let i = 21120; i < 25728; i++) p[i] = (2 * random() - 1) * 0.08333333333333333; // features.4.conv.2.weight: U(±0.08333333333333333)
+    for (let i = 25728; i < 25760; i++) p[i] = 1; // features.4.conv.3.weight
+    // features.4.conv.3.bias: zeros
+    for (let i = 25792; i < 31936; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.5.conv.0.0.weight: U(±0.17677669529663687)
+    for (let i = 31936; i < 32128; i++) p[i] = 1; // features.5.conv.0.1.weight
+    // features.5.conv.0.1.bias: zeros
+    for (let i = 32320; i < 34048; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.5.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 34048; i < 34240; i++) p[i] = 1; // features.5.conv.1.1.weight
+    // features.5.conv.1.1.bias: zeros
+    for (let i = 34432; i < 40576; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.5.conv.2.weight: U(±0.07216878364870323)
+    for (let i = 40576; i < 40608; i++) p[i] = 1; // features.5.conv.3.weight
+    // features.5.conv.3.bias: zeros
+    for (let i = 40640; i < 46784; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.6.conv.0.0.weight: U(±0.17677669529663687)
+    for (let i = 46784; i < 46976; i++) p[i] = 1; // features.6.conv.0.1.weight
+    // features.6.conv.0.1.bias: zeros
+    for (let i = 47168; i < 48896; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.6.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 48896; i < 49088; i++) p[i] = 1; // features.6.conv.1.1.weight
+    // features.6.conv.1.1.bias: zeros
+    for (let i = 49280; i < 55424; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.6.conv.2.weight: U(±0.07216878364870323)
+    for (let i = 55424; i < 55456; i++) p[i] = 1; // features.6.conv.3.weight
+    // features.6.conv.3.bias: zeros
+    for (let i = 55488; i < 61632; i++) p[i] = (2 * random() - 1) * 0.17677669529663687; // features.7.conv.0.0.weight: U(±0.17677669529663687)
+    for (let i = 61632; i < 61824; i++) p[i] = 1; // features.7.conv.0.1.weight
+    // features.7.conv.0.1.bias: zeros
+    for (let i = 62016; i < 63744; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.7.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 63744; i < 63936; i++) p[i] = 1; // features.7.conv.1.1.weight
+    // features.7.conv.1.1.bias: zeros
+    for (let i = 64128; i < 76416; i++) p[i] = (2 * random() - 1) * 0.07216878364870323; // features.7.conv.2.weight: U(±0.07216878364870323)
+    for (let i = 76416; i < 76480; i++) p[i] = 1; // features.7.conv.3.weight
+    // features.7.conv.3.bias: zeros
+    for (let i = 76544; i < 101120; i++) p[i] = (2 * random() - 1) * 0.125; // features.8.conv.0.0.weight: U(±0.125)
+    for (let i = 101120; i < 101504; i++) p[i] = 1; // features.8.conv.0.1.weight
+    // features.8.conv.0.1.bias: zeros
+    for (let i = 101888; i < 105344; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.8.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 105344; i < 105728; i++) p[i] = 1; // features.8.conv.1.1.weight
+    // features.8.conv.1.1.bias: zeros
+    for (let i = 106112; i < 130688; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.8.conv.2.weight: U(±0.051031036307982884)
+    for (let i = 130688; i < 130752; i++) p[i] = 1; // features.8.conv.3.weight
+    // features.8.conv.3.bias: zeros
+    for (let i = 130816; i < 155392; i++) p[i] = (2 * random() - 1) * 0.125; // features.9.conv.0.0.weight: U(±0.125)
+    for (let i = 155392; i < 155776; i++) p[i] = 1; // features.9.conv.0.1.weight
+    // features.9.conv.0.1.bias: zeros
+    for (let i = 156160; i < 159616; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.9.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 159616; i < 160000; i++) p[i] = 1; // features.9.conv.1.1.weight
+    // features.9.conv.1.1.bias: zeros
+    for (let i = 160384; i < 184960; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.9.conv.2.weight: U(±0.051031036307982884)
+    for (let i = 184960; i < 185024; i++) p[i] = 1; // features.9.conv.3.weight
+    // features.9.conv.3.bias: zeros
+    for (let i = 185088; i < 209664; i++) p[i] = (2 * random() - 1) * 0.125; // features.10.conv.0.0.weight: U(±0.125)
+    for (let i = 209664; i < 210048; i++) p[i] = 1; // features.10.conv.0.1.weight
+    // features.10.conv.0.1.bias: zeros
+    for (let i = 210432; i < 213888; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.10.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 213888; i < 214272; i++) p[i] = 1; // features.10.conv.1.1.weight
+    // features.10.conv.1.1.bias: zeros
+    for (let i = 214656; i < 239232; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.10.conv.2.weight: U(±0.051031036307982884)
+    for (let i = 239232; i < 239296; i++) p[i] = 1; // features.10.conv.3.weight
+    // features.10.conv.3.bias: zeros
+    for (let i = 239360; i < 263936; i++) p[i] = (2 * random() - 1) * 0.125; // features.11.conv.0.0.weight: U(±0.125)
+    for (let i = 263936; i < 264320; i++) p[i] = 1; // features.11.conv.0.1.weight
+    // features.11.conv.0.1.bias: zeros
+    for (let i = 264704; i < 268160; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.11.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 268160; i < 268544; i++) p[i] = 1; // features.11.conv.1.1.weight
+    // features.11.conv.1.1.bias: zeros
+    for (let i = 268928; i < 305792; i++) p[i] = (2 * random() - 1) * 0.051031036307982884; // features.11.conv.2.weight: U(±0.051031036307982884)
+    for (let i = 305792; i < 305888; i++) p[i] = 1; // features.11.conv.3.weight
+    // features.11.conv.3.bias: zeros
+    for (let i = 305984; i < 361280; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.12.conv.0.0.weight: U(±0.10206207261596577)
+    for (let i = 361280; i < 361856; i++) p[i] = 1; // features.12.conv.0.1.weight
+    // features.12.conv.0.1.bias: zeros
+    for (let i = 362432; i < 367616; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.12.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 367616; i < 368192; i++) p[i] = 1; // features.12.conv.1.1.weight
+    // features.12.conv.1.1.bias: zeros
+    for (let i = 368768; i < 424064; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.12.conv.2.weight: U(±0.041666666666666664)
+    for (let i = 424064; i < 424160; i++) p[i] = 1; // features.12.conv.3.weight
+    // features.12.conv.3.bias: zeros
+    for (let i = 424256; i < 479552; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.13.conv.0.0.weight: U(±0.10206207261596577)
+    for (let i = 479552; i < 480128; i++) p[i] = 1; // features.13.conv.0.1.weight
+    // features.13.conv.0.1.bias: zeros
+    for (let i = 480704; i < 485888; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.13.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 485888; i < 486464; i++) p[i] = 1; // features.13.conv.1.1.weight
+    // features.13.conv.1.1.bias: zeros
+    for (let i = 487040; i < 542336; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.13.conv.2.weight: U(±0.041666666666666664)
+    for (let i = 542336; i < 542432; i++) p[i] = 1; // features.13.conv.3.weight
+    // features.13.conv.3.bias: zeros
+    for (let i = 542528; i < 597824; i++) p[i] = (2 * random() - 1) * 0.10206207261596577; // features.14.conv.0.0.weight: U(±0.10206207261596577)
+    for (let i = 597824; i < 598400; i++) p[i] = 1; // features.14.conv.0.1.weight
+    // features.14.conv.0.1.bias: zeros
+    for (let i = 598976; i < 604160; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.14.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 604160; i < 604736; i++) p[i] = 1; // features.14.conv.1.1.weight
+    // features.14.conv.1.1.bias: zeros
+    for (let i = 605312; i < 697472; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.14.conv.2.weight: U(±0.041666666666666664)
+    for (let i = 697472; i < 697632; i++) p[i] = 1; // features.14.conv.3.weight
+    // features.14.conv.3.bias: zeros
+    for (let i = 697792; i < 851392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.15.conv.0.0.weight: U(±0.07905694150420949)
+    for (let i = 851392; i < 852352; i++) p[i] = 1; // features.15.conv.0.1.weight
+    // features.15.conv.0.1.bias: zeros
+    for (let i = 853312; i < 861952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.15.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 861952; i < 862912; i++) p[i] = 1; // features.15.conv.1.1.weight
+    // features.15.conv.1.1.bias: zeros
+    for (let i = 863872; i < 1017472; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.15.conv.2.weight: U(±0.03227486121839514)
+    for (let i = 1017472; i < 1017632; i++) p[i] = 1; // features.15.conv.3.weight
+    // features.15.conv.3.bias: zeros
+    for (let i = 1017792; i < 1171392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.16.conv.0.0.weight: U(±0.07905694150420949)
+    for (let i = 1171392; i < 1172352; i++) p[i] = 1; // features.16.conv.0.1.weight
+    // features.16.conv.0.1.bias: zeros
+    for (let i = 1173312; i < 1181952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.16.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 1181952; i < 1182912; i++) p[i] = 1; // features.16.conv.1.1.weight
+    // features.16.conv.1.1.bias: zeros
+    for (let i = 1183872; i < 1337472; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.16.conv.2.weight: U(±0.03227486121839514)
+    for (let i = 1337472; i < 1337632; i++) p[i] = 1; // features.16.conv.3.weight
+    // features.16.conv.3.bias: zeros
+    for (let i = 1337792; i < 1491392; i++) p[i] = (2 * random() - 1) * 0.07905694150420949; // features.17.conv.0.0.weight: U(±0.07905694150420949)
+    for (let i = 1491392; i < 1492352; i++) p[i] = 1; // features.17.conv.0.1.weight
+    // features.17.conv.0.1.bias: zeros
+    for (let i = 1493312; i < 1501952; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // features.17.conv.1.0.weight: U(±0.3333333333333333)
+    for (let i = 1501952; i < 1502912; i++) p[i] = 1; // features.17.conv.1.1.weight
+    // features.17.conv.1.1.bias: zeros
+    for (let i = 1503872; i < 1811072; i++) p[i] = (2 * random() - 1) * 0.03227486121839514; // features.17.conv.2.weight: U(±0.03227486121839514)
+    for (let i = 1811072; i < 1811392; i++) p[i] = 1; // features.17.conv.3.weight
+    // features.17.conv.3.bias: zeros
+    for (let i = 1811712; i < 2221312; i++) p[i] = (2 * random() - 1) * 0.05590169943749474; // features.18.0.weight: U(±0.05590169943749474)
+    for (let i = 2221312; i < 2222592; i++) p[i] = 1; // features.18.1.weight
+    // features.18.1.bias: zeros
     for (let i = 2223872; i < 3503872; i++) p[i] = (2 * random() - 1) * 0.02795084971874737; // classifier.1.weight: U(±0.02795084971874737)
     for (let i = 3503872; i < 3504872; i++) p[i] = (2 * random() - 1) * 0.02795084971874737; // classifier.1.bias: U(±0.02795084971874737)
     return p;
@@ -4642,7 +3858,7 @@ function createEngine() {
     if (options.seed !== undefined) checkSeed(options.seed);
     if (training && n * 49 < 2) {
       throw new RangeError(
-        `features.6.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
+        `features.14.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
       );
     }
 
@@ -4657,10 +3873,10 @@ function createEngine() {
     act0.set(input);
     forward0(p, n);
     forward1(p, n, training);
-    reluForward1(n, act2, act3); // op 2: features.0.2 (relu)
+    relu6Forward1(n, act2, act3); // op 2: features.0.2 (relu6)
     forward3(p, n);
     forward4(p, n, training);
-    reluForward1(n, act5, act6); // op 5: features.1.conv.0.2 (relu)
+    relu6Forward1(n, act5, act6); // op 5: features.1.conv.0.2 (relu6)
     forward6(p, n);
     forward7(p, n, training);
     forward8(p, n);
@@ -4684,9 +3900,9 @@ function createEngine() {
       549,
       573,
       597,
-      "features.2.0.conv.3",
-    ); // op 15: features.2.0.conv.3 (batchnorm)
-    conv2dForward1(p, n, act16, act17, work16_col, 6960); // op 16: features.2.rest.0.conv.0.0 (conv2d)
+      "features.2.conv.3",
+    ); // op 15: features.2.conv.3 (batchnorm)
+    conv2dForward1(p, n, act16, act17, work16_col, 6960); // op 16: features.3.conv.0.0 (conv2d)
     batchnormForward2(
       p,
       n,
@@ -4701,9 +3917,9 @@ function createEngine() {
       598,
       742,
       886,
-      "features.2.rest.0.conv.0.1",
-    ); // op 17: features.2.rest.0.conv.0.1 (batchnorm)
-    reluForward2(n, act18, act19); // op 18: features.2.rest.0.conv.0.2 (relu)
+      "features.3.conv.0.1",
+    ); // op 17: features.3.conv.0.1 (batchnorm)
+    relu6Forward2(n, act18, act19); // op 18: features.3.conv.0.2 (relu6)
     forward19(p, n);
     batchnormForward2(
       p,
@@ -4719,9 +3935,9 @@ function createEngine() {
       887,
       1031,
       1175,
-      "features.2.rest.0.conv.1.1",
-    ); // op 20: features.2.rest.0.conv.1.1 (batchnorm)
-    reluForward2(n, act21, act22); // op 21: features.2.rest.0.conv.1.2 (relu)
+      "features.3.conv.1.1",
+    ); // op 20: features.3.conv.1.1 (batchnorm)
+    relu6Forward2(n, act21, act22); // op 21: features.3.conv.1.2 (relu6)
     forward22(p, n);
     batchnormForward1(
       p,
@@ -4737,10 +3953,10 @@ function createEngine() {
       1176,
       1200,
       1224,
-      "features.2.rest.0.conv.3",
-    ); // op 23: features.2.rest.0.conv.3 (batchnorm)
+      "features.3.conv.3",
+    ); // op 23: features.3.conv.3 (batchnorm)
     forward24(n);
-    conv2dForward1(p, n, act25, act26, work25_col, 15792); // op 25: features.3.0.conv.0.0 (conv2d)
+    conv2dForward1(p, n, act25, act26, work25_col, 15792); // op 25: features.4.conv.0.0 (conv2d)
     batchnormForward2(
       p,
       n,
@@ -4755,9 +3971,9 @@ function createEngine() {
       1225,
       1369,
       1513,
-      "features.3.0.conv.0.1",
-    ); // op 26: features.3.0.conv.0.1 (batchnorm)
-    reluForward2(n, act27, act28); // op 27: features.3.0.conv.0.2 (relu)
+      "features.4.conv.0.1",
+    ); // op 26: features.4.conv.0.1 (batchnorm)
+    relu6Forward2(n, act27, act28); // op 27: features.4.conv.0.2 (relu6)
     forward28(p, n);
     forward29(p, n, training);
     forward30(n);
@@ -4776,9 +3992,9 @@ function createEngine() {
       1803,
       1835,
       1867,
-      "features.3.0.conv.3",
-    ); // op 32: features.3.0.conv.3 (batchnorm)
-    conv2dForward2(p, n, act33, act34, work33_col, 25792); // op 33: features.3.rest.0.conv.0.0 (conv2d)
+      "features.4.conv.3",
+    ); // op 32: features.4.conv.3 (batchnorm)
+    conv2dForward2(p, n, act33, act34, work33_col, 25792); // op 33: features.5.conv.0.0 (conv2d)
     batchnormForward4(
       p,
       n,
@@ -4793,10 +4009,10 @@ function createEngine() {
       1868,
       2060,
       2252,
-      "features.3.rest.0.conv.0.1",
-    ); // op 34: features.3.rest.0.conv.0.1 (batchnorm)
-    reluForward3(n, act35, act36); // op 35: features.3.rest.0.conv.0.2 (relu)
-    conv2dForward3(p, n, act36, act37, 32320); // op 36: features.3.rest.0.conv.1.0 (conv2d)
+      "features.5.conv.0.1",
+    ); // op 34: features.5.conv.0.1 (batchnorm)
+    relu6Forward3(n, act35, act36); // op 35: features.5.conv.0.2 (relu6)
+    conv2dForward3(p, n, act36, act37, 32320); // op 36: features.5.conv.1.0 (conv2d)
     batchnormForward4(
       p,
       n,
@@ -4811,10 +4027,10 @@ function createEngine() {
       2253,
       2445,
       2637,
-      "features.3.rest.0.conv.1.1",
-    ); // op 37: features.3.rest.0.conv.1.1 (batchnorm)
-    reluForward3(n, act38, act39); // op 38: features.3.rest.0.conv.1.2 (relu)
-    conv2dForward4(p, n, act39, act40, work39_col, 34432); // op 39: features.3.rest.0.conv.2 (conv2d)
+      "features.5.conv.1.1",
+    ); // op 37: features.5.conv.1.1 (batchnorm)
+    relu6Forward3(n, act38, act39); // op 38: features.5.conv.1.2 (relu6)
+    conv2dForward4(p, n, act39, act40, work39_col, 34432); // op 39: features.5.conv.2 (conv2d)
     batchnormForward3(
       p,
       n,
@@ -4829,10 +4045,10 @@ function createEngine() {
       2638,
       2670,
       2702,
-      "features.3.rest.0.conv.3",
-    ); // op 40: features.3.rest.0.conv.3 (batchnorm)
+      "features.5.conv.3",
+    ); // op 40: features.5.conv.3 (batchnorm)
     addForward1(n, act41, act33, act42); // op 41: add
-    conv2dForward2(p, n, act42, act43, work42_col, 40640); // op 42: features.3.rest.1.conv.0.0 (conv2d)
+    conv2dForward2(p, n, act42, act43, work42_col, 40640); // op 42: features.6.conv.0.0 (conv2d)
     batchnormForward4(
       p,
       n,
@@ -4847,10 +4063,10 @@ function createEngine() {
       2703,
       2895,
       3087,
-      "features.3.rest.1.conv.0.1",
-    ); // op 43: features.3.rest.1.conv.0.1 (batchnorm)
-    reluForward3(n, act44, act45); // op 44: features.3.rest.1.conv.0.2 (relu)
-    conv2dForward3(p, n, act45, act46, 47168); // op 45: features.3.rest.1.conv.1.0 (conv2d)
+      "features.6.conv.0.1",
+    ); // op 43: features.6.conv.0.1 (batchnorm)
+    relu6Forward3(n, act44, act45); // op 44: features.6.conv.0.2 (relu6)
+    conv2dForward3(p, n, act45, act46, 47168); // op 45: features.6.conv.1.0 (conv2d)
     batchnormForward4(
       p,
       n,
@@ -4865,10 +4081,10 @@ function createEngine() {
       3088,
       3280,
       3472,
-      "features.3.rest.1.conv.1.1",
-    ); // op 46: features.3.rest.1.conv.1.1 (batchnorm)
-    reluForward3(n, act47, act48); // op 47: features.3.rest.1.conv.1.2 (relu)
-    conv2dForward4(p, n, act48, act49, work48_col, 49280); // op 48: features.3.rest.1.conv.2 (conv2d)
+      "features.6.conv.1.1",
+    ); // op 46: features.6.conv.1.1 (batchnorm)
+    relu6Forward3(n, act47, act48); // op 47: features.6.conv.1.2 (relu6)
+    conv2dForward4(p, n, act48, act49, work48_col, 49280); // op 48: features.6.conv.2 (conv2d)
     batchnormForward3(
       p,
       n,
@@ -4883,10 +4099,10 @@ function createEngine() {
       3473,
       3505,
       3537,
-      "features.3.rest.1.conv.3",
-    ); // op 49: features.3.rest.1.conv.3 (batchnorm)
+      "features.6.conv.3",
+    ); // op 49: features.6.conv.3 (batchnorm)
     addForward1(n, act50, act42, act51); // op 50: add
-    conv2dForward2(p, n, act51, act52, work51_col, 55488); // op 51: features.4.0.conv.0.0 (conv2d)
+    conv2dForward2(p, n, act51, act52, work51_col, 55488); // op 51: features.7.conv.0.0 (conv2d)
     batchnormForward4(
       p,
       n,
@@ -4901,9 +4117,9 @@ function createEngine() {
       3538,
       3730,
       3922,
-      "features.4.0.conv.0.1",
-    ); // op 52: features.4.0.conv.0.1 (batchnorm)
-    reluForward3(n, act53, act54); // op 53: features.4.0.conv.0.2 (relu)
+      "features.7.conv.0.1",
+    ); // op 52: features.7.conv.0.1 (batchnorm)
+    relu6Forward3(n, act53, act54); // op 53: features.7.conv.0.2 (relu6)
     forward54(p, n);
     forward55(p, n, training);
     forward56(n);
@@ -4922,9 +4138,9 @@ function createEngine() {
       4308,
       4372,
       4436,
-      "features.4.0.conv.3",
-    ); // op 58: features.4.0.conv.3 (batchnorm)
-    conv2dForward5(p, n, act59, act60, work59_col, 76544); // op 59: features.4.rest.0.conv.0.0 (conv2d)
+      "features.7.conv.3",
+    ); // op 58: features.7.conv.3 (batchnorm)
+    conv2dForward5(p, n, act59, act60, work59_col, 76544); // op 59: features.8.conv.0.0 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -4939,10 +4155,10 @@ function createEngine() {
       4437,
       4821,
       5205,
-      "features.4.rest.0.conv.0.1",
-    ); // op 60: features.4.rest.0.conv.0.1 (batchnorm)
-    reluForward4(n, act61, act62); // op 61: features.4.rest.0.conv.0.2 (relu)
-    conv2dForward6(p, n, act62, act63, 101888); // op 62: features.4.rest.0.conv.1.0 (conv2d)
+      "features.8.conv.0.1",
+    ); // op 60: features.8.conv.0.1 (batchnorm)
+    relu6Forward4(n, act61, act62); // op 61: features.8.conv.0.2 (relu6)
+    conv2dForward6(p, n, act62, act63, 101888); // op 62: features.8.conv.1.0 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -4957,10 +4173,10 @@ function createEngine() {
       5206,
       5590,
       5974,
-      "features.4.rest.0.conv.1.1",
-    ); // op 63: features.4.rest.0.conv.1.1 (batchnorm)
-    reluForward4(n, act64, act65); // op 64: features.4.rest.0.conv.1.2 (relu)
-    conv2dForward7(p, n, act65, act66, work65_col, 106112); // op 65: features.4.rest.0.conv.2 (conv2d)
+      "features.8.conv.1.1",
+    ); // op 63: features.8.conv.1.1 (batchnorm)
+    relu6Forward4(n, act64, act65); // op 64: features.8.conv.1.2 (relu6)
+    conv2dForward7(p, n, act65, act66, work65_col, 106112); // op 65: features.8.conv.2 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4975,10 +4191,10 @@ function createEngine() {
       5975,
       6039,
       6103,
-      "features.4.rest.0.conv.3",
-    ); // op 66: features.4.rest.0.conv.3 (batchnorm)
+      "features.8.conv.3",
+    ); // op 66: features.8.conv.3 (batchnorm)
     addForward2(n, act67, act59, act68); // op 67: add
-    conv2dForward5(p, n, act68, act69, work68_col, 130816); // op 68: features.4.rest.1.conv.0.0 (conv2d)
+    conv2dForward5(p, n, act68, act69, work68_col, 130816); // op 68: features.9.conv.0.0 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -4993,10 +4209,10 @@ function createEngine() {
       6104,
       6488,
       6872,
-      "features.4.rest.1.conv.0.1",
-    ); // op 69: features.4.rest.1.conv.0.1 (batchnorm)
-    reluForward4(n, act70, act71); // op 70: features.4.rest.1.conv.0.2 (relu)
-    conv2dForward6(p, n, act71, act72, 156160); // op 71: features.4.rest.1.conv.1.0 (conv2d)
+      "features.9.conv.0.1",
+    ); // op 69: features.9.conv.0.1 (batchnorm)
+    relu6Forward4(n, act70, act71); // op 70: features.9.conv.0.2 (relu6)
+    conv2dForward6(p, n, act71, act72, 156160); // op 71: features.9.conv.1.0 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -5011,10 +4227,10 @@ function createEngine() {
       6873,
       7257,
       7641,
-      "features.4.rest.1.conv.1.1",
-    ); // op 72: features.4.rest.1.conv.1.1 (batchnorm)
-    reluForward4(n, act73, act74); // op 73: features.4.rest.1.conv.1.2 (relu)
-    conv2dForward7(p, n, act74, act75, work74_col, 160384); // op 74: features.4.rest.1.conv.2 (conv2d)
+      "features.9.conv.1.1",
+    ); // op 72: features.9.conv.1.1 (batchnorm)
+    relu6Forward4(n, act73, act74); // op 73: features.9.conv.1.2 (relu6)
+    conv2dForward7(p, n, act74, act75, work74_col, 160384); // op 74: features.9.conv.2 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -5029,10 +4245,10 @@ function createEngine() {
       7642,
       7706,
       7770,
-      "features.4.rest.1.conv.3",
-    ); // op 75: features.4.rest.1.conv.3 (batchnorm)
+      "features.9.conv.3",
+    ); // op 75: features.9.conv.3 (batchnorm)
     addForward2(n, act76, act68, act77); // op 76: add
-    conv2dForward5(p, n, act77, act78, work77_col, 185088); // op 77: features.4.rest.2.conv.0.0 (conv2d)
+    conv2dForward5(p, n, act77, act78, work77_col, 185088); // op 77: features.10.conv.0.0 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -5047,10 +4263,10 @@ function createEngine() {
       7771,
       8155,
       8539,
-      "features.4.rest.2.conv.0.1",
-    ); // op 78: features.4.rest.2.conv.0.1 (batchnorm)
-    reluForward4(n, act79, act80); // op 79: features.4.rest.2.conv.0.2 (relu)
-    conv2dForward6(p, n, act80, act81, 210432); // op 80: features.4.rest.2.conv.1.0 (conv2d)
+      "features.10.conv.0.1",
+    ); // op 78: features.10.conv.0.1 (batchnorm)
+    relu6Forward4(n, act79, act80); // op 79: features.10.conv.0.2 (relu6)
+    conv2dForward6(p, n, act80, act81, 210432); // op 80: features.10.conv.1.0 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -5065,10 +4281,10 @@ function createEngine() {
       8540,
       8924,
       9308,
-      "features.4.rest.2.conv.1.1",
-    ); // op 81: features.4.rest.2.conv.1.1 (batchnorm)
-    reluForward4(n, act82, act83); // op 82: features.4.rest.2.conv.1.2 (relu)
-    conv2dForward7(p, n, act83, act84, work83_col, 214656); // op 83: features.4.rest.2.conv.2 (conv2d)
+      "features.10.conv.1.1",
+    ); // op 81: features.10.conv.1.1 (batchnorm)
+    relu6Forward4(n, act82, act83); // op 82: features.10.conv.1.2 (relu6)
+    conv2dForward7(p, n, act83, act84, work83_col, 214656); // op 83: features.10.conv.2 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -5083,10 +4299,10 @@ function createEngine() {
       9309,
       9373,
       9437,
-      "features.4.rest.2.conv.3",
-    ); // op 84: features.4.rest.2.conv.3 (batchnorm)
+      "features.10.conv.3",
+    ); // op 84: features.10.conv.3 (batchnorm)
     addForward2(n, act85, act77, act86); // op 85: add
-    conv2dForward5(p, n, act86, act87, work86_col, 239360); // op 86: features.5.0.conv.0.0 (conv2d)
+    conv2dForward5(p, n, act86, act87, work86_col, 239360); // op 86: features.11.conv.0.0 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -5101,10 +4317,10 @@ function createEngine() {
       9438,
       9822,
       10206,
-      "features.5.0.conv.0.1",
-    ); // op 87: features.5.0.conv.0.1 (batchnorm)
-    reluForward4(n, act88, act89); // op 88: features.5.0.conv.0.2 (relu)
-    conv2dForward6(p, n, act89, act90, 264704); // op 89: features.5.0.conv.1.0 (conv2d)
+      "features.11.conv.0.1",
+    ); // op 87: features.11.conv.0.1 (batchnorm)
+    relu6Forward4(n, act88, act89); // op 88: features.11.conv.0.2 (relu6)
+    conv2dForward6(p, n, act89, act90, 264704); // op 89: features.11.conv.1.0 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -5119,9 +4335,9 @@ function createEngine() {
       10207,
       10591,
       10975,
-      "features.5.0.conv.1.1",
-    ); // op 90: features.5.0.conv.1.1 (batchnorm)
-    reluForward4(n, act91, act92); // op 91: features.5.0.conv.1.2 (relu)
+      "features.11.conv.1.1",
+    ); // op 90: features.11.conv.1.1 (batchnorm)
+    relu6Forward4(n, act91, act92); // op 91: features.11.conv.1.2 (relu6)
     forward92(p, n);
     batchnormForward7(
       p,
@@ -5137,9 +4353,9 @@ function createEngine() {
       10976,
       11072,
       11168,
-      "features.5.0.conv.3",
-    ); // op 93: features.5.0.conv.3 (batchnorm)
-    conv2dForward8(p, n, act94, act95, work94_col, 305984); // op 94: features.5.rest.0.conv.0.0 (conv2d)
+      "features.11.conv.3",
+    ); // op 93: features.11.conv.3 (batchnorm)
+    conv2dForward8(p, n, act94, act95, work94_col, 305984); // op 94: features.12.conv.0.0 (conv2d)
     batchnormForward8(
       p,
       n,
@@ -5154,10 +4370,10 @@ function createEngine() {
       11169,
       11745,
       12321,
-      "features.5.rest.0.conv.0.1",
-    ); // op 95: features.5.rest.0.conv.0.1 (batchnorm)
-    reluForward5(n, act96, act97); // op 96: features.5.rest.0.conv.0.2 (relu)
-    conv2dForward9(p, n, act97, act98, 362432); // op 97: features.5.rest.0.conv.1.0 (conv2d)
+      "features.12.conv.0.1",
+    ); // op 95: features.12.conv.0.1 (batchnorm)
+    relu6Forward5(n, act96, act97); // op 96: features.12.conv.0.2 (relu6)
+    conv2dForward9(p, n, act97, act98, 362432); // op 97: features.12.conv.1.0 (conv2d)
     batchnormForward8(
       p,
       n,
@@ -5172,10 +4388,10 @@ function createEngine() {
       12322,
       12898,
       13474,
-      "features.5.rest.0.conv.1.1",
-    ); // op 98: features.5.rest.0.conv.1.1 (batchnorm)
-    reluForward5(n, act99, act100); // op 99: features.5.rest.0.conv.1.2 (relu)
-    conv2dForward10(p, n, act100, act101, work100_col, 368768); // op 100: features.5.rest.0.conv.2 (conv2d)
+      "features.12.conv.1.1",
+    ); // op 98: features.12.conv.1.1 (batchnorm)
+    relu6Forward5(n, act99, act100); // op 99: features.12.conv.1.2 (relu6)
+    conv2dForward10(p, n, act100, act101, work100_col, 368768); // op 100: features.12.conv.2 (conv2d)
     batchnormForward7(
       p,
       n,
@@ -5190,10 +4406,10 @@ function createEngine() {
       13475,
       13571,
       13667,
-      "features.5.rest.0.conv.3",
-    ); // op 101: features.5.rest.0.conv.3 (batchnorm)
+      "features.12.conv.3",
+    ); // op 101: features.12.conv.3 (batchnorm)
     addForward3(n, act102, act94, act103); // op 102: add
-    conv2dForward8(p, n, act103, act104, work103_col, 424256); // op 103: features.5.rest.1.conv.0.0 (conv2d)
+    conv2dForward8(p, n, act103, act104, work103_col, 424256); // op 103: features.13.conv.0.0 (conv2d)
     batchnormForward8(
       p,
       n,
@@ -5208,10 +4424,10 @@ function createEngine() {
       13668,
       14244,
       14820,
-      "features.5.rest.1.conv.0.1",
-    ); // op 104: features.5.rest.1.conv.0.1 (batchnorm)
-    reluForward5(n, act105, act106); // op 105: features.5.rest.1.conv.0.2 (relu)
-    conv2dForward9(p, n, act106, act107, 480704); // op 106: features.5.rest.1.conv.1.0 (conv2d)
+      "features.13.conv.0.1",
+    ); // op 104: features.13.conv.0.1 (batchnorm)
+    relu6Forward5(n, act105, act106); // op 105: features.13.conv.0.2 (relu6)
+    conv2dForward9(p, n, act106, act107, 480704); // op 106: features.13.conv.1.0 (conv2d)
     batchnormForward8(
       p,
       n,
@@ -5226,10 +4442,10 @@ function createEngine() {
       14821,
       15397,
       15973,
-      "features.5.rest.1.conv.1.1",
-    ); // op 107: features.5.rest.1.conv.1.1 (batchnorm)
-    reluForward5(n, act108, act109); // op 108: features.5.rest.1.conv.1.2 (relu)
-    conv2dForward10(p, n, act109, act110, work109_col, 487040); // op 109: features.5.rest.1.conv.2 (conv2d)
+      "features.13.conv.1.1",
+    ); // op 107: features.13.conv.1.1 (batchnorm)
+    relu6Forward5(n, act108, act109); // op 108: features.13.conv.1.2 (relu6)
+    conv2dForward10(p, n, act109, act110, work109_col, 487040); // op 109: features.13.conv.2 (conv2d)
     batchnormForward7(
       p,
       n,
@@ -5244,10 +4460,10 @@ function createEngine() {
       15974,
       16070,
       16166,
-      "features.5.rest.1.conv.3",
-    ); // op 110: features.5.rest.1.conv.3 (batchnorm)
+      "features.13.conv.3",
+    ); // op 110: features.13.conv.3 (batchnorm)
     addForward3(n, act111, act103, act112); // op 111: add
-    conv2dForward8(p, n, act112, act113, work112_col, 542528); // op 112: features.6.0.conv.0.0 (conv2d)
+    conv2dForward8(p, n, act112, act113, work112_col, 542528); // op 112: features.14.conv.0.0 (conv2d)
     batchnormForward8(
       p,
       n,
@@ -5262,9 +4478,9 @@ function createEngine() {
       16167,
       16743,
       17319,
-      "features.6.0.conv.0.1",
-    ); // op 113: features.6.0.conv.0.1 (batchnorm)
-    reluForward5(n, act114, act115); // op 114: features.6.0.conv.0.2 (relu)
+      "features.14.conv.0.1",
+    ); // op 113: features.14.conv.0.1 (batchnorm)
+    relu6Forward5(n, act114, act115); // op 114: features.14.conv.0.2 (relu6)
     forward115(p, n);
     forward116(p, n, training);
     forward117(n);
@@ -5283,9 +4499,9 @@ function createEngine() {
       18473,
       18633,
       18793,
-      "features.6.0.conv.3",
-    ); // op 119: features.6.0.conv.3 (batchnorm)
-    conv2dForward11(p, n, act120, act121, work120_col, 697792); // op 120: features.6.rest.0.conv.0.0 (conv2d)
+      "features.14.conv.3",
+    ); // op 119: features.14.conv.3 (batchnorm)
+    conv2dForward11(p, n, act120, act121, work120_col, 697792); // op 120: features.15.conv.0.0 (conv2d)
     batchnormForward10(
       p,
       n,
@@ -5300,10 +4516,10 @@ function createEngine() {
       18794,
       19754,
       20714,
-      "features.6.rest.0.conv.0.1",
-    ); // op 121: features.6.rest.0.conv.0.1 (batchnorm)
-    reluForward6(n, act122, act123); // op 122: features.6.rest.0.conv.0.2 (relu)
-    conv2dForward12(p, n, act123, act124, 853312); // op 123: features.6.rest.0.conv.1.0 (conv2d)
+      "features.15.conv.0.1",
+    ); // op 121: features.15.conv.0.1 (batchnorm)
+    relu6Forward6(n, act122, act123); // op 122: features.15.conv.0.2 (relu6)
+    conv2dForward12(p, n, act123, act124, 853312); // op 123: features.15.conv.1.0 (conv2d)
     batchnormForward10(
       p,
       n,
@@ -5318,10 +4534,10 @@ function createEngine() {
       20715,
       21675,
       22635,
-      "features.6.rest.0.conv.1.1",
-    ); // op 124: features.6.rest.0.conv.1.1 (batchnorm)
-    reluForward6(n, act125, act126); // op 125: features.6.rest.0.conv.1.2 (relu)
-    conv2dForward13(p, n, act126, act127, work126_col, 863872); // op 126: features.6.rest.0.conv.2 (conv2d)
+      "features.15.conv.1.1",
+    ); // op 124: features.15.conv.1.1 (batchnorm)
+    relu6Forward6(n, act125, act126); // op 125: features.15.conv.1.2 (relu6)
+    conv2dForward13(p, n, act126, act127, work126_col, 863872); // op 126: features.15.conv.2 (conv2d)
     batchnormForward9(
       p,
       n,
@@ -5336,10 +4552,10 @@ function createEngine() {
       22636,
       22796,
       22956,
-      "features.6.rest.0.conv.3",
-    ); // op 127: features.6.rest.0.conv.3 (batchnorm)
+      "features.15.conv.3",
+    ); // op 127: features.15.conv.3 (batchnorm)
     addForward4(n, act128, act120, act129); // op 128: add
-    conv2dForward11(p, n, act129, act130, work129_col, 1017792); // op 129: features.6.rest.1.conv.0.0 (conv2d)
+    conv2dForward11(p, n, act129, act130, work129_col, 1017792); // op 129: features.16.conv.0.0 (conv2d)
     batchnormForward10(
       p,
       n,
@@ -5354,10 +4570,10 @@ function createEngine() {
       22957,
       23917,
       24877,
-      "features.6.rest.1.conv.0.1",
-    ); // op 130: features.6.rest.1.conv.0.1 (batchnorm)
-    reluForward6(n, act131, act132); // op 131: features.6.rest.1.conv.0.2 (relu)
-    conv2dForward12(p, n, act132, act133, 1173312); // op 132: features.6.rest.1.conv.1.0 (conv2d)
+      "features.16.conv.0.1",
+    ); // op 130: features.16.conv.0.1 (batchnorm)
+    relu6Forward6(n, act131, act132); // op 131: features.16.conv.0.2 (relu6)
+    conv2dForward12(p, n, act132, act133, 1173312); // op 132: features.16.conv.1.0 (conv2d)
     batchnormForward10(
       p,
       n,
@@ -5372,10 +4588,10 @@ function createEngine() {
       24878,
       25838,
       26798,
-      "features.6.rest.1.conv.1.1",
-    ); // op 133: features.6.rest.1.conv.1.1 (batchnorm)
-    reluForward6(n, act134, act135); // op 134: features.6.rest.1.conv.1.2 (relu)
-    conv2dForward13(p, n, act135, act136, work135_col, 1183872); // op 135: features.6.rest.1.conv.2 (conv2d)
+      "features.16.conv.1.1",
+    ); // op 133: features.16.conv.1.1 (batchnorm)
+    relu6Forward6(n, act134, act135); // op 134: features.16.conv.1.2 (relu6)
+    conv2dForward13(p, n, act135, act136, work135_col, 1183872); // op 135: features.16.conv.2 (conv2d)
     batchnormForward9(
       p,
       n,
@@ -5390,10 +4606,10 @@ function createEngine() {
       26799,
       26959,
       27119,
-      "features.6.rest.1.conv.3",
-    ); // op 136: features.6.rest.1.conv.3 (batchnorm)
+      "features.16.conv.3",
+    ); // op 136: features.16.conv.3 (batchnorm)
     addForward4(n, act137, act129, act138); // op 137: add
-    conv2dForward11(p, n, act138, act139, work138_col, 1337792); // op 138: features.7.0.conv.0.0 (conv2d)
+    conv2dForward11(p, n, act138, act139, work138_col, 1337792); // op 138: features.17.conv.0.0 (conv2d)
     batchnormForward10(
       p,
       n,
@@ -5408,10 +4624,10 @@ function createEngine() {
       27120,
       28080,
       29040,
-      "features.7.0.conv.0.1",
-    ); // op 139: features.7.0.conv.0.1 (batchnorm)
-    reluForward6(n, act140, act141); // op 140: features.7.0.conv.0.2 (relu)
-    conv2dForward12(p, n, act141, act142, 1493312); // op 141: features.7.0.conv.1.0 (conv2d)
+      "features.17.conv.0.1",
+    ); // op 139: features.17.conv.0.1 (batchnorm)
+    relu6Forward6(n, act140, act141); // op 140: features.17.conv.0.2 (relu6)
+    conv2dForward12(p, n, act141, act142, 1493312); // op 141: features.17.conv.1.0 (conv2d)
     batchnormForward10(
       p,
       n,
@@ -5426,9 +4642,9 @@ function createEngine() {
       29041,
       30001,
       30961,
-      "features.7.0.conv.1.1",
-    ); // op 142: features.7.0.conv.1.1 (batchnorm)
-    reluForward6(n, act143, act144); // op 143: features.7.0.conv.1.2 (relu)
+      "features.17.conv.1.1",
+    ); // op 142: features.17.conv.1.1 (batchnorm)
+    relu6Forward6(n, act143, act144); // op 143: features.17.conv.1.2 (relu6)
     forward144(p, n);
     forward145(p, n, training);
     forward146(p, n);
@@ -5585,7 +4801,7 @@ function createEngine() {
     backward146(p, gp, n);
     backward145(p, gp, n);
     backward144(p, gp, n);
-    reluBackward6(n, act143, grad143, grad144); // op 143: features.7.0.conv.1.2 (relu)
+    relu6Backward6(n, act143, grad143, grad144); // op 143: features.17.conv.1.2 (relu6)
     batchnormBackward11(
       p,
       gp,
@@ -5597,9 +4813,9 @@ function createEngine() {
       scratch142_batchstats,
       1501952,
       1502912,
-    ); // op 142: features.7.0.conv.1.1 (batchnorm)
+    ); // op 142: features.17.conv.1.1 (batchnorm)
     backward141(p, gp, n);
-    reluBackward6(n, act140, grad140, grad141); // op 140: features.7.0.conv.0.2 (relu)
+    relu6Backward6(n, act140, grad140, grad141); // op 140: features.17.conv.0.2 (relu6)
     batchnormBackward11(
       p,
       gp,
@@ -5611,8 +4827,8 @@ function createEngine() {
       scratch139_batchstats,
       1491392,
       1492352,
-    ); // op 139: features.7.0.conv.0.1 (batchnorm)
-    conv2dBackward8(p, gp, n, act138, grad138, grad139, work138_col, work138_dcol, 1337792); // op 138: features.7.0.conv.0.0 (conv2d)
+    ); // op 139: features.17.conv.0.1 (batchnorm)
+    conv2dBackward8(p, gp, n, act138, grad138, grad139, work138_col, work138_dcol, 1337792); // op 138: features.17.conv.0.0 (conv2d)
     addBackward4(n, grad137, grad129, grad138); // op 137: add
     batchnormBackward10(
       p,
@@ -5625,9 +4841,9 @@ function createEngine() {
       scratch136_batchstats,
       1337472,
       1337632,
-    ); // op 136: features.6.rest.1.conv.3 (batchnorm)
-    conv2dBackward9(p, gp, n, act135, grad135, grad136, work135_col, work135_dcol, 1183872); // op 135: features.6.rest.1.conv.2 (conv2d)
-    reluBackward6(n, act134, grad134, grad135); // op 134: features.6.rest.1.conv.1.2 (relu)
+    ); // op 136: features.16.conv.3 (batchnorm)
+    conv2dBackward9(p, gp, n, act135, grad135, grad136, work135_col, work135_dcol, 1183872); // op 135: features.16.conv.2 (conv2d)
+    relu6Backward6(n, act134, grad134, grad135); // op 134: features.16.conv.1.2 (relu6)
     batchnormBackward11(
       p,
       gp,
@@ -5639,9 +4855,9 @@ function createEngine() {
       scratch133_batchstats,
       1181952,
       1182912,
-    ); // op 133: features.6.rest.1.conv.1.1 (batchnorm)
+    ); // op 133: features.16.conv.1.1 (batchnorm)
     backward132(p, gp, n);
-    reluBackward6(n, act131, grad131, grad132); // op 131: features.6.rest.1.conv.0.2 (relu)
+    relu6Backward6(n, act131, grad131, grad132); // op 131: features.16.conv.0.2 (relu6)
     batchnormBackward11(
       p,
       gp,
@@ -5653,8 +4869,8 @@ function createEngine() {
       scratch130_batchstats,
       1171392,
       1172352,
-    ); // op 130: features.6.rest.1.conv.0.1 (batchnorm)
-    conv2dBackward8(p, gp, n, act129, grad129, grad130, work129_col, work129_dcol, 1017792); // op 129: features.6.rest.1.conv.0.0 (conv2d)
+    ); // op 130: features.16.conv.0.1 (batchnorm)
+    conv2dBackward8(p, gp, n, act129, grad129, grad130, work129_col, work129_dcol, 1017792); // op 129: features.16.conv.0.0 (conv2d)
     addBackward4(n, grad128, grad120, grad129); // op 128: add
     batchnormBackward10(
       p,
@@ -5667,9 +4883,9 @@ function createEngine() {
       scratch127_batchstats,
       1017472,
       1017632,
-    ); // op 127: features.6.rest.0.conv.3 (batchnorm)
-    conv2dBackward9(p, gp, n, act126, grad126, grad127, work126_col, work126_dcol, 863872); // op 126: features.6.rest.0.conv.2 (conv2d)
-    reluBackward6(n, act125, grad125, grad126); // op 125: features.6.rest.0.conv.1.2 (relu)
+    ); // op 127: features.15.conv.3 (batchnorm)
+    conv2dBackward9(p, gp, n, act126, grad126, grad127, work126_col, work126_dcol, 863872); // op 126: features.15.conv.2 (conv2d)
+    relu6Backward6(n, act125, grad125, grad126); // op 125: features.15.conv.1.2 (relu6)
     batchnormBackward11(
       p,
       gp,
@@ -5681,9 +4897,9 @@ function createEngine() {
       scratch124_batchstats,
       861952,
       862912,
-    ); // op 124: features.6.rest.0.conv.1.1 (batchnorm)
+    ); // op 124: features.15.conv.1.1 (batchnorm)
     backward123(p, gp, n);
-    reluBackward6(n, act122, grad122, grad123); // op 122: features.6.rest.0.conv.0.2 (relu)
+    relu6Backward6(n, act122, grad122, grad123); // op 122: features.15.conv.0.2 (relu6)
     batchnormBackward11(
       p,
       gp,
@@ -5695,8 +4911,8 @@ function createEngine() {
       scratch121_batchstats,
       851392,
       852352,
-    ); // op 121: features.6.rest.0.conv.0.1 (batchnorm)
-    conv2dBackward8(p, gp, n, act120, grad120, grad121, work120_col, work120_dcol, 697792); // op 120: features.6.rest.0.conv.0.0 (conv2d)
+    ); // op 121: features.15.conv.0.1 (batchnorm)
+    conv2dBackward8(p, gp, n, act120, grad120, grad121, work120_col, work120_dcol, 697792); // op 120: features.15.conv.0.0 (conv2d)
     batchnormBackward10(
       p,
       gp,
@@ -5708,12 +4924,12 @@ function createEngine() {
       scratch119_batchstats,
       697472,
       697632,
-    ); // op 119: features.6.0.conv.3 (batchnorm)
+    ); // op 119: features.14.conv.3 (batchnorm)
     backward118(p, gp, n);
     backward117(n);
     backward116(p, gp, n);
     backward115(p, gp, n);
-    reluBackward5(n, act114, grad114, grad115); // op 114: features.6.0.conv.0.2 (relu)
+    relu6Backward5(n, act114, grad114, grad115); // op 114: features.14.conv.0.2 (relu6)
     batchnormBackward9(
       p,
       gp,
@@ -5725,8 +4941,8 @@ function createEngine() {
       scratch113_batchstats,
       597824,
       598400,
-    ); // op 113: features.6.0.conv.0.1 (batchnorm)
-    conv2dBackward6(p, gp, n, act112, grad112, grad113, work112_col, work112_dcol, 542528); // op 112: features.6.0.conv.0.0 (conv2d)
+    ); // op 113: features.14.conv.0.1 (batchnorm)
+    conv2dBackward6(p, gp, n, act112, grad112, grad113, work112_col, work112_dcol, 542528); // op 112: features.14.conv.0.0 (conv2d)
     addBackward3(n, grad111, grad103, grad112); // op 111: add
     batchnormBackward8(
       p,
@@ -5739,9 +4955,9 @@ function createEngine() {
       scratch110_batchstats,
       542336,
       542432,
-    ); // op 110: features.5.rest.1.conv.3 (batchnorm)
-    conv2dBackward7(p, gp, n, act109, grad109, grad110, work109_col, work109_dcol, 487040); // op 109: features.5.rest.1.conv.2 (conv2d)
-    reluBackward5(n, act108, grad108, grad109); // op 108: features.5.rest.1.conv.1.2 (relu)
+    ); // op 110: features.13.conv.3 (batchnorm)
+    conv2dBackward7(p, gp, n, act109, grad109, grad110, work109_col, work109_dcol, 487040); // op 109: features.13.conv.2 (conv2d)
+    relu6Backward5(n, act108, grad108, grad109); // op 108: features.13.conv.1.2 (relu6)
     batchnormBackward9(
       p,
       gp,
@@ -5753,9 +4969,9 @@ function createEngine() {
       scratch107_batchstats,
       485888,
       486464,
-    ); // op 107: features.5.rest.1.conv.1.1 (batchnorm)
+    ); // op 107: features.13.conv.1.1 (batchnorm)
     backward106(p, gp, n);
-    reluBackward5(n, act105, grad105, grad106); // op 105: features.5.rest.1.conv.0.2 (relu)
+    relu6Backward5(n, act105, grad105, grad106); // op 105: features.13.conv.0.2 (relu6)
     batchnormBackward9(
       p,
       gp,
@@ -5767,8 +4983,8 @@ function createEngine() {
       scratch104_batchstats,
       479552,
       480128,
-    ); // op 104: features.5.rest.1.conv.0.1 (batchnorm)
-    conv2dBackward6(p, gp, n, act103, grad103, grad104, work103_col, work103_dcol, 424256); // op 103: features.5.rest.1.conv.0.0 (conv2d)
+    ); // op 104: features.13.conv.0.1 (batchnorm)
+    conv2dBackward6(p, gp, n, act103, grad103, grad104, work103_col, work103_dcol, 424256); // op 103: features.13.conv.0.0 (conv2d)
     addBackward3(n, grad102, grad94, grad103); // op 102: add
     batchnormBackward8(
       p,
@@ -5781,93 +4997,93 @@ function createEngine() {
       scratch101_batchstats,
       424064,
       424160,
-    ); // op 101: features.5.rest.0.conv.3 (batchnorm)
-    conv2dBackward7(p, gp, n, act100, grad100, grad101, work100_col, work100_dcol, 368768); // op 100: features.5.rest.0.conv.2 (conv2d)
-    reluBackward5(n, act99, grad99, grad100); // op 99: features.5.rest.0.conv.1.2 (relu)
-    batchnormBackward9(p, gp, n, grad98, grad99, scratch98_xhat, scratch98_istd, scratch98_batchstats, 367616, 368192); // op 98: features.5.rest.0.conv.1.1 (batchnorm)
+    ); // op 101: features.12.conv.3 (batchnorm)
+    conv2dBackward7(p, gp, n, act100, grad100, grad101, work100_col, work100_dcol, 368768); // op 100: features.12.conv.2 (conv2d)
+    relu6Backward5(n, act99, grad99, grad100); // op 99: features.12.conv.1.2 (relu6)
+    batchnormBackward9(p, gp, n, grad98, grad99, scratch98_xhat, scratch98_istd, scratch98_batchstats, 367616, 368192); // op 98: features.12.conv.1.1 (batchnorm)
     backward97(p, gp, n);
-    reluBackward5(n, act96, grad96, grad97); // op 96: features.5.rest.0.conv.0.2 (relu)
-    batchnormBackward9(p, gp, n, grad95, grad96, scratch95_xhat, scratch95_istd, scratch95_batchstats, 361280, 361856); // op 95: features.5.rest.0.conv.0.1 (batchnorm)
-    conv2dBackward6(p, gp, n, act94, grad94, grad95, work94_col, work94_dcol, 305984); // op 94: features.5.rest.0.conv.0.0 (conv2d)
-    batchnormBackward8(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, scratch93_batchstats, 305792, 305888); // op 93: features.5.0.conv.3 (batchnorm)
+    relu6Backward5(n, act96, grad96, grad97); // op 96: features.12.conv.0.2 (relu6)
+    batchnormBackward9(p, gp, n, grad95, grad96, scratch95_xhat, scratch95_istd, scratch95_batchstats, 361280, 361856); // op 95: features.12.conv.0.1 (batchnorm)
+    conv2dBackward6(p, gp, n, act94, grad94, grad95, work94_col, work94_dcol, 305984); // op 94: features.12.conv.0.0 (conv2d)
+    batchnormBackward8(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, scratch93_batchstats, 305792, 305888); // op 93: features.11.conv.3 (batchnorm)
     backward92(p, gp, n);
-    reluBackward4(n, act91, grad91, grad92); // op 91: features.5.0.conv.1.2 (relu)
-    batchnormBackward7(p, gp, n, grad90, grad91, scratch90_xhat, scratch90_istd, scratch90_batchstats, 268160, 268544); // op 90: features.5.0.conv.1.1 (batchnorm)
+    relu6Backward4(n, act91, grad91, grad92); // op 91: features.11.conv.1.2 (relu6)
+    batchnormBackward7(p, gp, n, grad90, grad91, scratch90_xhat, scratch90_istd, scratch90_batchstats, 268160, 268544); // op 90: features.11.conv.1.1 (batchnorm)
     backward89(p, gp, n);
-    reluBackward4(n, act88, grad88, grad89); // op 88: features.5.0.conv.0.2 (relu)
-    batchnormBackward7(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, scratch87_batchstats, 263936, 264320); // op 87: features.5.0.conv.0.1 (batchnorm)
-    conv2dBackward4(p, gp, n, act86, grad86, grad87, work86_col, work86_dcol, 239360); // op 86: features.5.0.conv.0.0 (conv2d)
+    relu6Backward4(n, act88, grad88, grad89); // op 88: features.11.conv.0.2 (relu6)
+    batchnormBackward7(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, scratch87_batchstats, 263936, 264320); // op 87: features.11.conv.0.1 (batchnorm)
+    conv2dBackward4(p, gp, n, act86, grad86, grad87, work86_col, work86_dcol, 239360); // op 86: features.11.conv.0.0 (conv2d)
     addBackward2(n, grad85, grad77, grad86); // op 85: add
-    batchnormBackward6(p, gp, n, grad84, grad85, scratch84_xhat, scratch84_istd, scratch84_batchstats, 239232, 239296); // op 84: features.4.rest.2.conv.3 (batchnorm)
-    conv2dBackward5(p, gp, n, act83, grad83, grad84, work83_col, work83_dcol, 214656); // op 83: features.4.rest.2.conv.2 (conv2d)
-    reluBackward4(n, act82, grad82, grad83); // op 82: features.4.rest.2.conv.1.2 (relu)
-    batchnormBackward7(p, gp, n, grad81, grad82, scratch81_xhat, scratch81_istd, scratch81_batchstats, 213888, 214272); // op 81: features.4.rest.2.conv.1.1 (batchnorm)
+    batchnormBackward6(p, gp, n, grad84, grad85, scratch84_xhat, scratch84_istd, scratch84_batchstats, 239232, 239296); // op 84: features.10.conv.3 (batchnorm)
+    conv2dBackward5(p, gp, n, act83, grad83, grad84, work83_col, work83_dcol, 214656); // op 83: features.10.conv.2 (conv2d)
+    relu6Backward4(n, act82, grad82, grad83); // op 82: features.10.conv.1.2 (relu6)
+    batchnormBackward7(p, gp, n, grad81, grad82, scratch81_xhat, scratch81_istd, scratch81_batchstats, 213888, 214272); // op 81: features.10.conv.1.1 (batchnorm)
     backward80(p, gp, n);
-    reluBackward4(n, act79, grad79, grad80); // op 79: features.4.rest.2.conv.0.2 (relu)
-    batchnormBackward7(p, gp, n, grad78, grad79, scratch78_xhat, scratch78_istd, scratch78_batchstats, 209664, 210048); // op 78: features.4.rest.2.conv.0.1 (batchnorm)
-    conv2dBackward4(p, gp, n, act77, grad77, grad78, work77_col, work77_dcol, 185088); // op 77: features.4.rest.2.conv.0.0 (conv2d)
+    relu6Backward4(n, act79, grad79, grad80); // op 79: features.10.conv.0.2 (relu6)
+    batchnormBackward7(p, gp, n, grad78, grad79, scratch78_xhat, scratch78_istd, scratch78_batchstats, 209664, 210048); // op 78: features.10.conv.0.1 (batchnorm)
+    conv2dBackward4(p, gp, n, act77, grad77, grad78, work77_col, work77_dcol, 185088); // op 77: features.10.conv.0.0 (conv2d)
     addBackward2(n, grad76, grad68, grad77); // op 76: add
-    batchnormBackward6(p, gp, n, grad75, grad76, scratch75_xhat, scratch75_istd, scratch75_batchstats, 184960, 185024); // op 75: features.4.rest.1.conv.3 (batchnorm)
-    conv2dBackward5(p, gp, n, act74, grad74, grad75, work74_col, work74_dcol, 160384); // op 74: features.4.rest.1.conv.2 (conv2d)
-    reluBackward4(n, act73, grad73, grad74); // op 73: features.4.rest.1.conv.1.2 (relu)
-    batchnormBackward7(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, scratch72_batchstats, 159616, 160000); // op 72: features.4.rest.1.conv.1.1 (batchnorm)
+    batchnormBackward6(p, gp, n, grad75, grad76, scratch75_xhat, scratch75_istd, scratch75_batchstats, 184960, 185024); // op 75: features.9.conv.3 (batchnorm)
+    conv2dBackward5(p, gp, n, act74, grad74, grad75, work74_col, work74_dcol, 160384); // op 74: features.9.conv.2 (conv2d)
+    relu6Backward4(n, act73, grad73, grad74); // op 73: features.9.conv.1.2 (relu6)
+    batchnormBackward7(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, scratch72_batchstats, 159616, 160000); // op 72: features.9.conv.1.1 (batchnorm)
     backward71(p, gp, n);
-    reluBackward4(n, act70, grad70, grad71); // op 70: features.4.rest.1.conv.0.2 (relu)
-    batchnormBackward7(p, gp, n, grad69, grad70, scratch69_xhat, scratch69_istd, scratch69_batchstats, 155392, 155776); // op 69: features.4.rest.1.conv.0.1 (batchnorm)
-    conv2dBackward4(p, gp, n, act68, grad68, grad69, work68_col, work68_dcol, 130816); // op 68: features.4.rest.1.conv.0.0 (conv2d)
+    relu6Backward4(n, act70, grad70, grad71); // op 70: features.9.conv.0.2 (relu6)
+    batchnormBackward7(p, gp, n, grad69, grad70, scratch69_xhat, scratch69_istd, scratch69_batchstats, 155392, 155776); // op 69: features.9.conv.0.1 (batchnorm)
+    conv2dBackward4(p, gp, n, act68, grad68, grad69, work68_col, work68_dcol, 130816); // op 68: features.9.conv.0.0 (conv2d)
     addBackward2(n, grad67, grad59, grad68); // op 67: add
-    batchnormBackward6(p, gp, n, grad66, grad67, scratch66_xhat, scratch66_istd, scratch66_batchstats, 130688, 130752); // op 66: features.4.rest.0.conv.3 (batchnorm)
-    conv2dBackward5(p, gp, n, act65, grad65, grad66, work65_col, work65_dcol, 106112); // op 65: features.4.rest.0.conv.2 (conv2d)
-    reluBackward4(n, act64, grad64, grad65); // op 64: features.4.rest.0.conv.1.2 (relu)
-    batchnormBackward7(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, scratch63_batchstats, 105344, 105728); // op 63: features.4.rest.0.conv.1.1 (batchnorm)
+    batchnormBackward6(p, gp, n, grad66, grad67, scratch66_xhat, scratch66_istd, scratch66_batchstats, 130688, 130752); // op 66: features.8.conv.3 (batchnorm)
+    conv2dBackward5(p, gp, n, act65, grad65, grad66, work65_col, work65_dcol, 106112); // op 65: features.8.conv.2 (conv2d)
+    relu6Backward4(n, act64, grad64, grad65); // op 64: features.8.conv.1.2 (relu6)
+    batchnormBackward7(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, scratch63_batchstats, 105344, 105728); // op 63: features.8.conv.1.1 (batchnorm)
     backward62(p, gp, n);
-    reluBackward4(n, act61, grad61, grad62); // op 61: features.4.rest.0.conv.0.2 (relu)
-    batchnormBackward7(p, gp, n, grad60, grad61, scratch60_xhat, scratch60_istd, scratch60_batchstats, 101120, 101504); // op 60: features.4.rest.0.conv.0.1 (batchnorm)
-    conv2dBackward4(p, gp, n, act59, grad59, grad60, work59_col, work59_dcol, 76544); // op 59: features.4.rest.0.conv.0.0 (conv2d)
-    batchnormBackward6(p, gp, n, grad58, grad59, scratch58_xhat, scratch58_istd, scratch58_batchstats, 76416, 76480); // op 58: features.4.0.conv.3 (batchnorm)
+    relu6Backward4(n, act61, grad61, grad62); // op 61: features.8.conv.0.2 (relu6)
+    batchnormBackward7(p, gp, n, grad60, grad61, scratch60_xhat, scratch60_istd, scratch60_batchstats, 101120, 101504); // op 60: features.8.conv.0.1 (batchnorm)
+    conv2dBackward4(p, gp, n, act59, grad59, grad60, work59_col, work59_dcol, 76544); // op 59: features.8.conv.0.0 (conv2d)
+    batchnormBackward6(p, gp, n, grad58, grad59, scratch58_xhat, scratch58_istd, scratch58_batchstats, 76416, 76480); // op 58: features.7.conv.3 (batchnorm)
     backward57(p, gp, n);
     backward56(n);
     backward55(p, gp, n);
     backward54(p, gp, n);
-    reluBackward3(n, act53, grad53, grad54); // op 53: features.4.0.conv.0.2 (relu)
-    batchnormBackward5(p, gp, n, grad52, grad53, scratch52_xhat, scratch52_istd, scratch52_batchstats, 61632, 61824); // op 52: features.4.0.conv.0.1 (batchnorm)
-    conv2dBackward2(p, gp, n, act51, grad51, grad52, work51_col, work51_dcol, 55488); // op 51: features.4.0.conv.0.0 (conv2d)
+    relu6Backward3(n, act53, grad53, grad54); // op 53: features.7.conv.0.2 (relu6)
+    batchnormBackward5(p, gp, n, grad52, grad53, scratch52_xhat, scratch52_istd, scratch52_batchstats, 61632, 61824); // op 52: features.7.conv.0.1 (batchnorm)
+    conv2dBackward2(p, gp, n, act51, grad51, grad52, work51_col, work51_dcol, 55488); // op 51: features.7.conv.0.0 (conv2d)
     addBackward1(n, grad50, grad42, grad51); // op 50: add
-    batchnormBackward4(p, gp, n, grad49, grad50, scratch49_xhat, scratch49_istd, scratch49_batchstats, 55424, 55456); // op 49: features.3.rest.1.conv.3 (batchnorm)
-    conv2dBackward3(p, gp, n, act48, grad48, grad49, work48_col, work48_dcol, 49280); // op 48: features.3.rest.1.conv.2 (conv2d)
-    reluBackward3(n, act47, grad47, grad48); // op 47: features.3.rest.1.conv.1.2 (relu)
-    batchnormBackward5(p, gp, n, grad46, grad47, scratch46_xhat, scratch46_istd, scratch46_batchstats, 48896, 49088); // op 46: features.3.rest.1.conv.1.1 (batchnorm)
+    batchnormBackward4(p, gp, n, grad49, grad50, scratch49_xhat, scratch49_istd, scratch49_batchstats, 55424, 55456); // op 49: features.6.conv.3 (batchnorm)
+    conv2dBackward3(p, gp, n, act48, grad48, grad49, work48_col, work48_dcol, 49280); // op 48: features.6.conv.2 (conv2d)
+    relu6Backward3(n, act47, grad47, grad48); // op 47: features.6.conv.1.2 (relu6)
+    batchnormBackward5(p, gp, n, grad46, grad47, scratch46_xhat, scratch46_istd, scratch46_batchstats, 48896, 49088); // op 46: features.6.conv.1.1 (batchnorm)
     backward45(p, gp, n);
-    reluBackward3(n, act44, grad44, grad45); // op 44: features.3.rest.1.conv.0.2 (relu)
-    batchnormBackward5(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, scratch43_batchstats, 46784, 46976); // op 43: features.3.rest.1.conv.0.1 (batchnorm)
-    conv2dBackward2(p, gp, n, act42, grad42, grad43, work42_col, work42_dcol, 40640); // op 42: features.3.rest.1.conv.0.0 (conv2d)
+    relu6Backward3(n, act44, grad44, grad45); // op 44: features.6.conv.0.2 (relu6)
+    batchnormBackward5(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, scratch43_batchstats, 46784, 46976); // op 43: features.6.conv.0.1 (batchnorm)
+    conv2dBackward2(p, gp, n, act42, grad42, grad43, work42_col, work42_dcol, 40640); // op 42: features.6.conv.0.0 (conv2d)
     addBackward1(n, grad41, grad33, grad42); // op 41: add
-    batchnormBackward4(p, gp, n, grad40, grad41, scratch40_xhat, scratch40_istd, scratch40_batchstats, 40576, 40608); // op 40: features.3.rest.0.conv.3 (batchnorm)
-    conv2dBackward3(p, gp, n, act39, grad39, grad40, work39_col, work39_dcol, 34432); // op 39: features.3.rest.0.conv.2 (conv2d)
-    reluBackward3(n, act38, grad38, grad39); // op 38: features.3.rest.0.conv.1.2 (relu)
-    batchnormBackward5(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, scratch37_batchstats, 34048, 34240); // op 37: features.3.rest.0.conv.1.1 (batchnorm)
+    batchnormBackward4(p, gp, n, grad40, grad41, scratch40_xhat, scratch40_istd, scratch40_batchstats, 40576, 40608); // op 40: features.5.conv.3 (batchnorm)
+    conv2dBackward3(p, gp, n, act39, grad39, grad40, work39_col, work39_dcol, 34432); // op 39: features.5.conv.2 (conv2d)
+    relu6Backward3(n, act38, grad38, grad39); // op 38: features.5.conv.1.2 (relu6)
+    batchnormBackward5(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, scratch37_batchstats, 34048, 34240); // op 37: features.5.conv.1.1 (batchnorm)
     backward36(p, gp, n);
-    reluBackward3(n, act35, grad35, grad36); // op 35: features.3.rest.0.conv.0.2 (relu)
-    batchnormBackward5(p, gp, n, grad34, grad35, scratch34_xhat, scratch34_istd, scratch34_batchstats, 31936, 32128); // op 34: features.3.rest.0.conv.0.1 (batchnorm)
-    conv2dBackward2(p, gp, n, act33, grad33, grad34, work33_col, work33_dcol, 25792); // op 33: features.3.rest.0.conv.0.0 (conv2d)
-    batchnormBackward4(p, gp, n, grad32, grad33, scratch32_xhat, scratch32_istd, scratch32_batchstats, 25728, 25760); // op 32: features.3.0.conv.3 (batchnorm)
+    relu6Backward3(n, act35, grad35, grad36); // op 35: features.5.conv.0.2 (relu6)
+    batchnormBackward5(p, gp, n, grad34, grad35, scratch34_xhat, scratch34_istd, scratch34_batchstats, 31936, 32128); // op 34: features.5.conv.0.1 (batchnorm)
+    conv2dBackward2(p, gp, n, act33, grad33, grad34, work33_col, work33_dcol, 25792); // op 33: features.5.conv.0.0 (conv2d)
+    batchnormBackward4(p, gp, n, grad32, grad33, scratch32_xhat, scratch32_istd, scratch32_batchstats, 25728, 25760); // op 32: features.4.conv.3 (batchnorm)
     backward31(p, gp, n);
     backward30(n);
     backward29(p, gp, n);
     backward28(p, gp, n);
-    reluBackward2(n, act27, grad27, grad28); // op 27: features.3.0.conv.0.2 (relu)
-    batchnormBackward3(p, gp, n, grad26, grad27, scratch26_xhat, scratch26_istd, scratch26_batchstats, 19248, 19392); // op 26: features.3.0.conv.0.1 (batchnorm)
-    conv2dBackward1(p, gp, n, act25, grad25, grad26, work25_col, work25_dcol, 15792); // op 25: features.3.0.conv.0.0 (conv2d)
+    relu6Backward2(n, act27, grad27, grad28); // op 27: features.4.conv.0.2 (relu6)
+    batchnormBackward3(p, gp, n, grad26, grad27, scratch26_xhat, scratch26_istd, scratch26_batchstats, 19248, 19392); // op 26: features.4.conv.0.1 (batchnorm)
+    conv2dBackward1(p, gp, n, act25, grad25, grad26, work25_col, work25_dcol, 15792); // op 25: features.4.conv.0.0 (conv2d)
     backward24(n);
-    batchnormBackward2(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, scratch23_batchstats, 15744, 15768); // op 23: features.2.rest.0.conv.3 (batchnorm)
+    batchnormBackward2(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, scratch23_batchstats, 15744, 15768); // op 23: features.3.conv.3 (batchnorm)
     backward22(p, gp, n);
-    reluBackward2(n, act21, grad21, grad22); // op 21: features.2.rest.0.conv.1.2 (relu)
-    batchnormBackward3(p, gp, n, grad20, grad21, scratch20_xhat, scratch20_istd, scratch20_batchstats, 12000, 12144); // op 20: features.2.rest.0.conv.1.1 (batchnorm)
+    relu6Backward2(n, act21, grad21, grad22); // op 21: features.3.conv.1.2 (relu6)
+    batchnormBackward3(p, gp, n, grad20, grad21, scratch20_xhat, scratch20_istd, scratch20_batchstats, 12000, 12144); // op 20: features.3.conv.1.1 (batchnorm)
     backward19(p, gp, n);
-    reluBackward2(n, act18, grad18, grad19); // op 18: features.2.rest.0.conv.0.2 (relu)
-    batchnormBackward3(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, scratch17_batchstats, 10416, 10560); // op 17: features.2.rest.0.conv.0.1 (batchnorm)
-    conv2dBackward1(p, gp, n, act16, grad16, grad17, work16_col, work16_dcol, 6960); // op 16: features.2.rest.0.conv.0.0 (conv2d)
-    batchnormBackward2(p, gp, n, grad15, grad16, scratch15_xhat, scratch15_istd, scratch15_batchstats, 6912, 6936); // op 15: features.2.0.conv.3 (batchnorm)
+    relu6Backward2(n, act18, grad18, grad19); // op 18: features.3.conv.0.2 (relu6)
+    batchnormBackward3(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, scratch17_batchstats, 10416, 10560); // op 17: features.3.conv.0.1 (batchnorm)
+    conv2dBackward1(p, gp, n, act16, grad16, grad17, work16_col, work16_dcol, 6960); // op 16: features.3.conv.0.0 (conv2d)
+    batchnormBackward2(p, gp, n, grad15, grad16, scratch15_xhat, scratch15_istd, scratch15_batchstats, 6912, 6936); // op 15: features.2.conv.3 (batchnorm)
     backward14(p, gp, n);
     backward13(n);
     backward12(p, gp, n);
@@ -5877,10 +5093,10 @@ function createEngine() {
     backward8(p, gp, n);
     backward7(p, gp, n);
     backward6(p, gp, n);
-    reluBackward1(n, act5, grad5, grad6); // op 5: features.1.conv.0.2 (relu)
+    relu6Backward1(n, act5, grad5, grad6); // op 5: features.1.conv.0.2 (relu6)
     batchnormBackward1(p, gp, n, grad4, grad5, scratch4_xhat, scratch4_istd, scratch4_batchstats, 1216, 1248); // op 4: features.1.conv.0.1 (batchnorm)
     backward3(p, gp, n);
-    reluBackward1(n, act2, grad2, grad3); // op 2: features.0.2 (relu)
+    relu6Backward1(n, act2, grad2, grad3); // op 2: features.0.2 (relu6)
     batchnormBackward1(p, gp, n, grad1, grad2, scratch1_xhat, scratch1_istd, scratch1_batchstats, 864, 896); // op 1: features.0.1 (batchnorm)
     backward0(p, gp, n);
     return grad0;
@@ -6077,23 +5293,23 @@ function createEngine() {
     }
   }
 
-  /** Forward of the 2 ops 2, 5 (relu, one shape): each call passes its arrays and offsets. */
-  function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
-    // relu
+  /** Forward of the 2 ops 2, 5 (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Forward1(n: number, input: Float32Array, output: Float32Array): void {
+    // relu6
     for (let i = 0, e = n * 401408; i < e; i++) {
       const x = input[i]!;
-      output[i] = x > 0 ? x : 0;
+      output[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of the 2 ops 2, 5 (relu, one shape): each call passes its arrays and offsets. */
-  function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // relu backward
+  /** Backward of the 2 ops 2, 5 (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Backward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu6 backward
     for (let i = 0, e = n * 401408; i < e; i++) {
       const x = input[i]!;
 
       const g = outputGrad[i]!;
-      inputGrad[i] = x > 0 ? g : 0;
+      inputGrad[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
@@ -6424,9 +5640,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 8: features.2.0.conv.0.0 (conv2d). */
+  /** Forward of op 8: features.2.conv.0.0 (conv2d). */
   function forward8(p: Float32Array, n: number): void {
-    // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
+    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 200704;
       const yb = b * 1204224;
@@ -6450,9 +5666,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 8: features.2.0.conv.0.0 (conv2d). */
+  /** Backward of op 8: features.2.conv.0.0 (conv2d). */
   function backward8(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward, as im2col + a register-tiled matrix product
+    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward, as im2col + a register-tiled matrix product
     const dx = true;
     for (let b = 0; b < n; b++) {
       const xb = b * 200704;
@@ -6511,15 +5727,15 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 9: features.2.0.conv.0.1 (batchnorm). */
+  /** Forward of op 9: features.2.conv.0.1 (batchnorm). */
   function forward9(p: Float32Array, n: number, training: boolean): void {
-    // features.2.0.conv.0.1: batchnorm over 96 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    // features.2.conv.0.1: batchnorm over 96 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
     {
       const count = n * 12544;
       const batchStats = training;
       if (training && count < 2) {
         throw new RangeError(
-          `features.2.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+          `features.2.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
         );
       }
       scratch9_batchstats[0] = batchStats ? 1 : 0;
@@ -6565,9 +5781,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 9: features.2.0.conv.0.1 (batchnorm). */
+  /** Backward of op 9: features.2.conv.0.1 (batchnorm). */
   function backward9(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.conv.0.1: batchnorm over 96 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    // features.2.conv.0.1: batchnorm over 96 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
     {
       const count = n * 12544;
       const batchStats = scratch9_batchstats[0]! === 1;
@@ -6601,29 +5817,29 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 10: features.2.0.conv.0.2 (relu). */
+  /** Forward of op 10: features.2.conv.0.2 (relu6). */
   function forward10(n: number): void {
-    // features.2.0.conv.0.2: relu
+    // features.2.conv.0.2: relu6
     for (let i = 0, e = n * 1204224; i < e; i++) {
       const x = act10[i]!;
-      act11[i] = x > 0 ? x : 0;
+      act11[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of op 10: features.2.0.conv.0.2 (relu). */
+  /** Backward of op 10: features.2.conv.0.2 (relu6). */
   function backward10(n: number): void {
-    // features.2.0.conv.0.2: relu backward
+    // features.2.conv.0.2: relu6 backward
     for (let i = 0, e = n * 1204224; i < e; i++) {
       const x = act10[i]!;
 
       const g = grad11[i]!;
-      grad10[i] = x > 0 ? g : 0;
+      grad10[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
-  /** Forward of op 11: features.2.0.conv.1.0 (conv2d). */
+  /** Forward of op 11: features.2.conv.1.0 (conv2d). */
   function forward11(p: Float32Array, n: number): void {
-    // features.2.0.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]
+    // features.2.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]
     for (let b = 0; b < n; b++) {
       for (let oc = 0; oc < 96; oc++) {
         const s0 = b * 1204224 + Math.floor(oc / 1) * 12544;
@@ -6652,9 +5868,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 11: features.2.0.conv.1.0 (conv2d). */
+  /** Backward of op 11: features.2.conv.1.0 (conv2d). */
   function backward11(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56] — backward
+    // features.2.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 96; oc++) {
       const g0 = Math.floor(oc / 1) * 12544;
@@ -6715,15 +5931,15 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 12: features.2.0.conv.1.1 (batchnorm). */
+  /** Forward of op 12: features.2.conv.1.1 (batchnorm). */
   function forward12(p: Float32Array, n: number, training: boolean): void {
-    // features.2.0.conv.1.1: batchnorm over 96 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    // features.2.conv.1.1: batchnorm over 96 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
     {
       const count = n * 3136;
       const batchStats = training;
       if (training && count < 2) {
         throw new RangeError(
-          `features.2.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+          `features.2.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
         );
       }
       scratch12_batchstats[0] = batchStats ? 1 : 0;
@@ -6769,9 +5985,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 12: features.2.0.conv.1.1 (batchnorm). */
+  /** Backward of op 12: features.2.conv.1.1 (batchnorm). */
   function backward12(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.conv.1.1: batchnorm over 96 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    // features.2.conv.1.1: batchnorm over 96 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
     {
       const count = n * 3136;
       const batchStats = scratch12_batchstats[0]! === 1;
@@ -6805,29 +6021,29 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 13: features.2.0.conv.1.2 (relu). */
+  /** Forward of op 13: features.2.conv.1.2 (relu6). */
   function forward13(n: number): void {
-    // features.2.0.conv.1.2: relu
+    // features.2.conv.1.2: relu6
     for (let i = 0, e = n * 301056; i < e; i++) {
       const x = act13[i]!;
-      act14[i] = x > 0 ? x : 0;
+      act14[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of op 13: features.2.0.conv.1.2 (relu). */
+  /** Backward of op 13: features.2.conv.1.2 (relu6). */
   function backward13(n: number): void {
-    // features.2.0.conv.1.2: relu backward
+    // features.2.conv.1.2: relu6 backward
     for (let i = 0, e = n * 301056; i < e; i++) {
       const x = act13[i]!;
 
       const g = grad14[i]!;
-      grad13[i] = x > 0 ? g : 0;
+      grad13[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
-  /** Forward of op 14: features.2.0.conv.2 (conv2d). */
+  /** Forward of op 14: features.2.conv.2 (conv2d). */
   function forward14(p: Float32Array, n: number): void {
-    // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
+    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 301056;
       const yb = b * 75264;
@@ -6851,9 +6067,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 14: features.2.0.conv.2 (conv2d). */
+  /** Backward of op 14: features.2.conv.2 (conv2d). */
   function backward14(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
+    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
     const dx = true;
     for (let b = 0; b < n; b++) {
       const xb = b * 301056;
@@ -7244,29 +6460,29 @@ function createEngine() {
     }
   }
 
-  /** Forward of the 3 ops 18, 21, 27 (relu, one shape): each call passes its arrays and offsets. */
-  function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
-    // relu
+  /** Forward of the 3 ops 18, 21, 27 (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Forward2(n: number, input: Float32Array, output: Float32Array): void {
+    // relu6
     for (let i = 0, e = n * 451584; i < e; i++) {
       const x = input[i]!;
-      output[i] = x > 0 ? x : 0;
+      output[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of the 3 ops 18, 21, 27 (relu, one shape): each call passes its arrays and offsets. */
-  function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // relu backward
+  /** Backward of the 3 ops 18, 21, 27 (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Backward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu6 backward
     for (let i = 0, e = n * 451584; i < e; i++) {
       const x = input[i]!;
 
       const g = outputGrad[i]!;
-      inputGrad[i] = x > 0 ? g : 0;
+      inputGrad[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
-  /** Forward of op 19: features.2.rest.0.conv.1.0 (conv2d). */
+  /** Forward of op 19: features.3.conv.1.0 (conv2d). */
   function forward19(p: Float32Array, n: number): void {
-    // features.2.rest.0.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]
+    // features.3.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]
     for (let b = 0; b < n; b++) {
       for (let oc = 0; oc < 144; oc++) {
         const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
@@ -7297,9 +6513,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 19: features.2.rest.0.conv.1.0 (conv2d). */
+  /** Backward of op 19: features.3.conv.1.0 (conv2d). */
   function backward19(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.rest.0.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56] — backward
+    // features.3.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 144; oc++) {
       const g0 = Math.floor(oc / 1) * 3136;
@@ -7360,9 +6576,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 22: features.2.rest.0.conv.2 (conv2d). */
+  /** Forward of op 22: features.3.conv.2 (conv2d). */
   function forward22(p: Float32Array, n: number): void {
-    // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
+    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 451584;
       const yb = b * 75264;
@@ -7386,9 +6602,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 22: features.2.rest.0.conv.2 (conv2d). */
+  /** Backward of op 22: features.3.conv.2 (conv2d). */
   function backward22(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
+    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
     const dx = true;
     for (let b = 0; b < n; b++) {
       const xb = b * 451584;
@@ -7463,9 +6679,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 28: features.3.0.conv.1.0 (conv2d). */
+  /** Forward of op 28: features.4.conv.1.0 (conv2d). */
   function forward28(p: Float32Array, n: number): void {
-    // features.3.0.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]
+    // features.4.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]
     for (let b = 0; b < n; b++) {
       for (let oc = 0; oc < 144; oc++) {
         const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
@@ -7494,9 +6710,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 28: features.3.0.conv.1.0 (conv2d). */
+  /** Backward of op 28: features.4.conv.1.0 (conv2d). */
   function backward28(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.0.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28] — backward
+    // features.4.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 144; oc++) {
       const g0 = Math.floor(oc / 1) * 3136;
@@ -7557,15 +6773,15 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 29: features.3.0.conv.1.1 (batchnorm). */
+  /** Forward of op 29: features.4.conv.1.1 (batchnorm). */
   function forward29(p: Float32Array, n: number, training: boolean): void {
-    // features.3.0.conv.1.1: batchnorm over 144 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    // features.4.conv.1.1: batchnorm over 144 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
     {
       const count = n * 784;
       const batchStats = training;
       if (training && count < 2) {
         throw new RangeError(
-          `features.3.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+          `features.4.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
         );
       }
       scratch29_batchstats[0] = batchStats ? 1 : 0;
@@ -7611,9 +6827,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 29: features.3.0.conv.1.1 (batchnorm). */
+  /** Backward of op 29: features.4.conv.1.1 (batchnorm). */
   function backward29(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.0.conv.1.1: batchnorm over 144 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    // features.4.conv.1.1: batchnorm over 144 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
     {
       const count = n * 784;
       const batchStats = scratch29_batchstats[0]! === 1;
@@ -7647,29 +6863,29 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 30: features.3.0.conv.1.2 (relu). */
+  /** Forward of op 30: features.4.conv.1.2 (relu6). */
   function forward30(n: number): void {
-    // features.3.0.conv.1.2: relu
+    // features.4.conv.1.2: relu6
     for (let i = 0, e = n * 112896; i < e; i++) {
       const x = act30[i]!;
-      act31[i] = x > 0 ? x : 0;
+      act31[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of op 30: features.3.0.conv.1.2 (relu). */
+  /** Backward of op 30: features.4.conv.1.2 (relu6). */
   function backward30(n: number): void {
-    // features.3.0.conv.1.2: relu backward
+    // features.4.conv.1.2: relu6 backward
     for (let i = 0, e = n * 112896; i < e; i++) {
       const x = act30[i]!;
 
       const g = grad31[i]!;
-      grad30[i] = x > 0 ? g : 0;
+      grad30[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
-  /** Forward of op 31: features.3.0.conv.2 (conv2d). */
+  /** Forward of op 31: features.4.conv.2 (conv2d). */
   function forward31(p: Float32Array, n: number): void {
-    // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
+    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 112896;
       const yb = b * 25088;
@@ -7693,9 +6909,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 31: features.3.0.conv.2 (conv2d). */
+  /** Backward of op 31: features.4.conv.2 (conv2d). */
   function backward31(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
+    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
     const dx = true;
     for (let b = 0; b < n; b++) {
       const xb = b * 112896;
@@ -8086,23 +7302,23 @@ function createEngine() {
     }
   }
 
-  /** Forward of the 5 ops 35, 38, 44, 47, 53 (relu, one shape): each call passes its arrays and offsets. */
-  function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
-    // relu
+  /** Forward of the 5 ops 35, 38, 44, 47, 53 (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Forward3(n: number, input: Float32Array, output: Float32Array): void {
+    // relu6
     for (let i = 0, e = n * 150528; i < e; i++) {
       const x = input[i]!;
-      output[i] = x > 0 ? x : 0;
+      output[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of the 5 ops 35, 38, 44, 47, 53 (relu, one shape): each call passes its arrays and offsets. */
-  function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // relu backward
+  /** Backward of the 5 ops 35, 38, 44, 47, 53 (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Backward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu6 backward
     for (let i = 0, e = n * 150528; i < e; i++) {
       const x = input[i]!;
 
       const g = outputGrad[i]!;
-      inputGrad[i] = x > 0 ? g : 0;
+      inputGrad[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
@@ -8145,9 +7361,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 36: features.3.rest.0.conv.1.0 (conv2d). */
+  /** Backward of op 36: features.5.conv.1.0 (conv2d). */
   function backward36(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.rest.0.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
+    // features.5.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 192; oc++) {
       const g0 = Math.floor(oc / 1) * 784;
@@ -8328,9 +7544,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 45: features.3.rest.1.conv.1.0 (conv2d). */
+  /** Backward of op 45: features.6.conv.1.0 (conv2d). */
   function backward45(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.rest.1.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
+    // features.6.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 192; oc++) {
       const g0 = Math.floor(oc / 1) * 784;
@@ -8391,9 +7607,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 54: features.4.0.conv.1.0 (conv2d). */
+  /** Forward of op 54: features.7.conv.1.0 (conv2d). */
   function forward54(p: Float32Array, n: number): void {
-    // features.4.0.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14]
+    // features.7.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14]
     for (let b = 0; b < n; b++) {
       for (let oc = 0; oc < 192; oc++) {
         const s0 = b * 150528 + Math.floor(oc / 1) * 784;
@@ -8422,9 +7638,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 54: features.4.0.conv.1.0 (conv2d). */
+  /** Backward of op 54: features.7.conv.1.0 (conv2d). */
   function backward54(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.0.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14] — backward
+    // features.7.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 192; oc++) {
       const g0 = Math.floor(oc / 1) * 784;
@@ -8485,15 +7701,15 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 55: features.4.0.conv.1.1 (batchnorm). */
+  /** Forward of op 55: features.7.conv.1.1 (batchnorm). */
   function forward55(p: Float32Array, n: number, training: boolean): void {
-    // features.4.0.conv.1.1: batchnorm over 192 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    // features.7.conv.1.1: batchnorm over 192 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
     {
       const count = n * 196;
       const batchStats = training;
       if (training && count < 2) {
         throw new RangeError(
-          `features.4.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+          `features.7.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
         );
       }
       scratch55_batchstats[0] = batchStats ? 1 : 0;
@@ -8539,9 +7755,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 55: features.4.0.conv.1.1 (batchnorm). */
+  /** Backward of op 55: features.7.conv.1.1 (batchnorm). */
   function backward55(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.0.conv.1.1: batchnorm over 192 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    // features.7.conv.1.1: batchnorm over 192 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
     {
       const count = n * 196;
       const batchStats = scratch55_batchstats[0]! === 1;
@@ -8575,29 +7791,29 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 56: features.4.0.conv.1.2 (relu). */
+  /** Forward of op 56: features.7.conv.1.2 (relu6). */
   function forward56(n: number): void {
-    // features.4.0.conv.1.2: relu
+    // features.7.conv.1.2: relu6
     for (let i = 0, e = n * 37632; i < e; i++) {
       const x = act56[i]!;
-      act57[i] = x > 0 ? x : 0;
+      act57[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of op 56: features.4.0.conv.1.2 (relu). */
+  /** Backward of op 56: features.7.conv.1.2 (relu6). */
   function backward56(n: number): void {
-    // features.4.0.conv.1.2: relu backward
+    // features.7.conv.1.2: relu6 backward
     for (let i = 0, e = n * 37632; i < e; i++) {
       const x = act56[i]!;
 
       const g = grad57[i]!;
-      grad56[i] = x > 0 ? g : 0;
+      grad56[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
-  /** Forward of op 57: features.4.0.conv.2 (conv2d). */
+  /** Forward of op 57: features.7.conv.2 (conv2d). */
   function forward57(p: Float32Array, n: number): void {
-    // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
+    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 37632;
       const yb = b * 12544;
@@ -8621,9 +7837,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 57: features.4.0.conv.2 (conv2d). */
+  /** Backward of op 57: features.7.conv.2 (conv2d). */
   function backward57(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
+    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
     const dx = true;
     for (let b = 0; b < n; b++) {
       const xb = b * 37632;
@@ -9014,23 +8230,23 @@ function createEngine() {
     }
   }
 
-  /** Forward of the 8 ops 61, 64, 70, 73, 79, 82, … (relu, one shape): each call passes its arrays and offsets. */
-  function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
-    // relu
+  /** Forward of the 8 ops 61, 64, 70, 73, 79, 82, … (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Forward4(n: number, input: Float32Array, output: Float32Array): void {
+    // relu6
     for (let i = 0, e = n * 75264; i < e; i++) {
       const x = input[i]!;
-      output[i] = x > 0 ? x : 0;
+      output[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of the 8 ops 61, 64, 70, 73, 79, 82, … (relu, one shape): each call passes its arrays and offsets. */
-  function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // relu backward
+  /** Backward of the 8 ops 61, 64, 70, 73, 79, 82, … (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Backward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu6 backward
     for (let i = 0, e = n * 75264; i < e; i++) {
       const x = input[i]!;
 
       const g = outputGrad[i]!;
-      inputGrad[i] = x > 0 ? g : 0;
+      inputGrad[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
@@ -9073,9 +8289,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 62: features.4.rest.0.conv.1.0 (conv2d). */
+  /** Backward of op 62: features.8.conv.1.0 (conv2d). */
   function backward62(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.rest.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
+    // features.8.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 384; oc++) {
       const g0 = Math.floor(oc / 1) * 196;
@@ -9256,9 +8472,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 71: features.4.rest.1.conv.1.0 (conv2d). */
+  /** Backward of op 71: features.9.conv.1.0 (conv2d). */
   function backward71(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.rest.1.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
+    // features.9.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 384; oc++) {
       const g0 = Math.floor(oc / 1) * 196;
@@ -9319,9 +8535,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 80: features.4.rest.2.conv.1.0 (conv2d). */
+  /** Backward of op 80: features.10.conv.1.0 (conv2d). */
   function backward80(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.rest.2.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
+    // features.10.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 384; oc++) {
       const g0 = Math.floor(oc / 1) * 196;
@@ -9382,9 +8598,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 89: features.5.0.conv.1.0 (conv2d). */
+  /** Backward of op 89: features.11.conv.1.0 (conv2d). */
   function backward89(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
+    // features.11.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 384; oc++) {
       const g0 = Math.floor(oc / 1) * 196;
@@ -9445,9 +8661,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 92: features.5.0.conv.2 (conv2d). */
+  /** Forward of op 92: features.11.conv.2 (conv2d). */
   function forward92(p: Float32Array, n: number): void {
-    // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
+    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 75264;
       const yb = b * 18816;
@@ -9471,9 +8687,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 92: features.5.0.conv.2 (conv2d). */
+  /** Backward of op 92: features.11.conv.2 (conv2d). */
   function backward92(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
+    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
     const dx = true;
     for (let b = 0; b < n; b++) {
       const xb = b * 75264;
@@ -9864,23 +9080,23 @@ function createEngine() {
     }
   }
 
-  /** Forward of the 5 ops 96, 99, 105, 108, 114 (relu, one shape): each call passes its arrays and offsets. */
-  function reluForward5(n: number, input: Float32Array, output: Float32Array): void {
-    // relu
+  /** Forward of the 5 ops 96, 99, 105, 108, 114 (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Forward5(n: number, input: Float32Array, output: Float32Array): void {
+    // relu6
     for (let i = 0, e = n * 112896; i < e; i++) {
       const x = input[i]!;
-      output[i] = x > 0 ? x : 0;
+      output[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of the 5 ops 96, 99, 105, 108, 114 (relu, one shape): each call passes its arrays and offsets. */
-  function reluBackward5(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // relu backward
+  /** Backward of the 5 ops 96, 99, 105, 108, 114 (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Backward5(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu6 backward
     for (let i = 0, e = n * 112896; i < e; i++) {
       const x = input[i]!;
 
       const g = outputGrad[i]!;
-      inputGrad[i] = x > 0 ? g : 0;
+      inputGrad[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
@@ -9923,9 +9139,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 97: features.5.rest.0.conv.1.0 (conv2d). */
+  /** Backward of op 97: features.12.conv.1.0 (conv2d). */
   function backward97(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.rest.0.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
+    // features.12.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 576; oc++) {
       const g0 = Math.floor(oc / 1) * 196;
@@ -10106,9 +9322,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 106: features.5.rest.1.conv.1.0 (conv2d). */
+  /** Backward of op 106: features.13.conv.1.0 (conv2d). */
   function backward106(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.rest.1.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
+    // features.13.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 576; oc++) {
       const g0 = Math.floor(oc / 1) * 196;
@@ -10169,9 +9385,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 115: features.6.0.conv.1.0 (conv2d). */
+  /** Forward of op 115: features.14.conv.1.0 (conv2d). */
   function forward115(p: Float32Array, n: number): void {
-    // features.6.0.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7]
+    // features.14.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7]
     for (let b = 0; b < n; b++) {
       for (let oc = 0; oc < 576; oc++) {
         const s0 = b * 112896 + Math.floor(oc / 1) * 196;
@@ -10200,9 +9416,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 115: features.6.0.conv.1.0 (conv2d). */
+  /** Backward of op 115: features.14.conv.1.0 (conv2d). */
   function backward115(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.0.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7] — backward
+    // features.14.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 576; oc++) {
       const g0 = Math.floor(oc / 1) * 196;
@@ -10263,15 +9479,15 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 116: features.6.0.conv.1.1 (batchnorm). */
+  /** Forward of op 116: features.14.conv.1.1 (batchnorm). */
   function forward116(p: Float32Array, n: number, training: boolean): void {
-    // features.6.0.conv.1.1: batchnorm over 576 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    // features.14.conv.1.1: batchnorm over 576 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
     {
       const count = n * 49;
       const batchStats = training;
       if (training && count < 2) {
         throw new RangeError(
-          `features.6.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+          `features.14.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
         );
       }
       scratch116_batchstats[0] = batchStats ? 1 : 0;
@@ -10317,9 +9533,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 116: features.6.0.conv.1.1 (batchnorm). */
+  /** Backward of op 116: features.14.conv.1.1 (batchnorm). */
   function backward116(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.0.conv.1.1: batchnorm over 576 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    // features.14.conv.1.1: batchnorm over 576 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
     {
       const count = n * 49;
       const batchStats = scratch116_batchstats[0]! === 1;
@@ -10353,29 +9569,29 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 117: features.6.0.conv.1.2 (relu). */
+  /** Forward of op 117: features.14.conv.1.2 (relu6). */
   function forward117(n: number): void {
-    // features.6.0.conv.1.2: relu
+    // features.14.conv.1.2: relu6
     for (let i = 0, e = n * 28224; i < e; i++) {
       const x = act117[i]!;
-      act118[i] = x > 0 ? x : 0;
+      act118[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of op 117: features.6.0.conv.1.2 (relu). */
+  /** Backward of op 117: features.14.conv.1.2 (relu6). */
   function backward117(n: number): void {
-    // features.6.0.conv.1.2: relu backward
+    // features.14.conv.1.2: relu6 backward
     for (let i = 0, e = n * 28224; i < e; i++) {
       const x = act117[i]!;
 
       const g = grad118[i]!;
-      grad117[i] = x > 0 ? g : 0;
+      grad117[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
-  /** Forward of op 118: features.6.0.conv.2 (conv2d). */
+  /** Forward of op 118: features.14.conv.2 (conv2d). */
   function forward118(p: Float32Array, n: number): void {
-    // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
+    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 28224;
       const yb = b * 7840;
@@ -10399,9 +9615,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 118: features.6.0.conv.2 (conv2d). */
+  /** Backward of op 118: features.14.conv.2 (conv2d). */
   function backward118(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
+    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
     const dx = true;
     for (let b = 0; b < n; b++) {
       const xb = b * 28224;
@@ -10792,23 +10008,23 @@ function createEngine() {
     }
   }
 
-  /** Forward of the 6 ops 122, 125, 131, 134, 140, 143 (relu, one shape): each call passes its arrays and offsets. */
-  function reluForward6(n: number, input: Float32Array, output: Float32Array): void {
-    // relu
+  /** Forward of the 6 ops 122, 125, 131, 134, 140, 143 (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Forward6(n: number, input: Float32Array, output: Float32Array): void {
+    // relu6
     for (let i = 0, e = n * 47040; i < e; i++) {
       const x = input[i]!;
-      output[i] = x > 0 ? x : 0;
+      output[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of the 6 ops 122, 125, 131, 134, 140, 143 (relu, one shape): each call passes its arrays and offsets. */
-  function reluBackward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // relu backward
+  /** Backward of the 6 ops 122, 125, 131, 134, 140, 143 (relu6, one shape): each call passes its arrays and offsets. */
+  function relu6Backward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+    // relu6 backward
     for (let i = 0, e = n * 47040; i < e; i++) {
       const x = input[i]!;
 
       const g = outputGrad[i]!;
-      inputGrad[i] = x > 0 ? g : 0;
+      inputGrad[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 
@@ -10851,9 +10067,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 123: features.6.rest.0.conv.1.0 (conv2d). */
+  /** Backward of op 123: features.15.conv.1.0 (conv2d). */
   function backward123(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.rest.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
+    // features.15.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 960; oc++) {
       const g0 = Math.floor(oc / 1) * 49;
@@ -11034,9 +10250,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 132: features.6.rest.1.conv.1.0 (conv2d). */
+  /** Backward of op 132: features.16.conv.1.0 (conv2d). */
   function backward132(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.rest.1.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
+    // features.16.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 960; oc++) {
       const g0 = Math.floor(oc / 1) * 49;
@@ -11097,9 +10313,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 141: features.7.0.conv.1.0 (conv2d). */
+  /** Backward of op 141: features.17.conv.1.0 (conv2d). */
   function backward141(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
+    // features.17.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
     // weight gradient: Σ over the batch and the output positions of output gradient × input
     for (let oc = 0; oc < 960; oc++) {
       const g0 = Math.floor(oc / 1) * 49;
@@ -11160,9 +10376,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 144: features.7.0.conv.2 (conv2d). */
+  /** Forward of op 144: features.17.conv.2 (conv2d). */
   function forward144(p: Float32Array, n: number): void {
-    // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
+    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 47040;
       const yb = b * 15680;
@@ -11186,9 +10402,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 144: features.7.0.conv.2 (conv2d). */
+  /** Backward of op 144: features.17.conv.2 (conv2d). */
   function backward144(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward, as im2col + a register-tiled matrix product
+    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward, as im2col + a register-tiled matrix product
     const dx = true;
     for (let b = 0; b < n; b++) {
       const xb = b * 47040;
@@ -11247,15 +10463,15 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 145: features.7.0.conv.3 (batchnorm). */
+  /** Forward of op 145: features.17.conv.3 (batchnorm). */
   function forward145(p: Float32Array, n: number, training: boolean): void {
-    // features.7.0.conv.3: batchnorm over 320 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    // features.17.conv.3: batchnorm over 320 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
     {
       const count = n * 49;
       const batchStats = training;
       if (training && count < 2) {
         throw new RangeError(
-          `features.7.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
+          `features.17.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
         );
       }
       scratch145_batchstats[0] = batchStats ? 1 : 0;
@@ -11301,9 +10517,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 145: features.7.0.conv.3 (batchnorm). */
+  /** Backward of op 145: features.17.conv.3 (batchnorm). */
   function backward145(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.0.conv.3: batchnorm over 320 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    // features.17.conv.3: batchnorm over 320 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
     {
       const count = n * 49;
       const batchStats = scratch145_batchstats[0]! === 1;
@@ -11337,9 +10553,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 146: features.8.0 (conv2d). */
+  /** Forward of op 146: features.18.0 (conv2d). */
   function forward146(p: Float32Array, n: number): void {
-    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
+    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 15680;
       const yb = b * 62720;
@@ -11363,9 +10579,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 146: features.8.0 (conv2d). */
+  /** Backward of op 146: features.18.0 (conv2d). */
   function backward146(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward, as im2col + a register-tiled matrix product
+    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward, as im2col + a register-tiled matrix product
     const dx = true;
     for (let b = 0; b < n; b++) {
       const xb = b * 15680;
@@ -11424,15 +10640,15 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 147: features.8.1 (batchnorm). */
+  /** Forward of op 147: features.18.1 (batchnorm). */
   function forward147(p: Float32Array, n: number, training: boolean): void {
-    // features.8.1: batchnorm over 1280 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+    // features.18.1: batchnorm over 1280 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
     {
       const count = n * 49;
       const batchStats = training;
       if (training && count < 2) {
         throw new RangeError(
-          `features.8.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
+          `features.18.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
         );
       }
       scratch147_batchstats[0] = batchStats ? 1 : 0;
@@ -11478,9 +10694,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 147: features.8.1 (batchnorm). */
+  /** Backward of op 147: features.18.1 (batchnorm). */
   function backward147(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.1: batchnorm over 1280 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+    // features.18.1: batchnorm over 1280 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
     {
       const count = n * 49;
       const batchStats = scratch147_batchstats[0]! === 1;
@@ -11514,23 +10730,23 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 148: features.8.2 (relu). */
+  /** Forward of op 148: features.18.2 (relu6). */
   function forward148(n: number): void {
-    // features.8.2: relu
+    // features.18.2: relu6
     for (let i = 0, e = n * 62720; i < e; i++) {
       const x = act148[i]!;
-      act149[i] = x > 0 ? x : 0;
+      act149[i] = x <= 0 ? 0 : x >= 6 ? 6 : x;
     }
   }
 
-  /** Backward of op 148: features.8.2 (relu). */
+  /** Backward of op 148: features.18.2 (relu6). */
   function backward148(n: number): void {
-    // features.8.2: relu backward
+    // features.18.2: relu6 backward
     for (let i = 0, e = n * 62720; i < e; i++) {
       const x = act148[i]!;
 
       const g = grad149[i]!;
-      grad148[i] = x > 0 ? g : 0;
+      grad148[i] = x > 0 && x < 6 ? g : 0;
     }
   }
 

@@ -87,65 +87,65 @@ export const params: readonly TensorInfo[] = [
   { name: "layer1.0.downsample.1.weight", shape: [256], role: "normScale", offset: 84032, size: 256, trainable: true },
   { name: "layer1.0.downsample.1.bias", shape: [256], role: "normShift", offset: 84288, size: 256, trainable: true },
   {
-    name: "layer1.rest.0.conv1.weight",
+    name: "layer1.1.conv1.weight",
     shape: [64, 256, 1, 1],
     role: "matrix",
     offset: 84544,
     size: 16384,
     trainable: true,
   },
-  { name: "layer1.rest.0.bn1.weight", shape: [64], role: "normScale", offset: 100928, size: 64, trainable: true },
-  { name: "layer1.rest.0.bn1.bias", shape: [64], role: "normShift", offset: 100992, size: 64, trainable: true },
+  { name: "layer1.1.bn1.weight", shape: [64], role: "normScale", offset: 100928, size: 64, trainable: true },
+  { name: "layer1.1.bn1.bias", shape: [64], role: "normShift", offset: 100992, size: 64, trainable: true },
   {
-    name: "layer1.rest.0.conv2.weight",
+    name: "layer1.1.conv2.weight",
     shape: [64, 64, 3, 3],
     role: "matrix",
     offset: 101056,
     size: 36864,
     trainable: true,
   },
-  { name: "layer1.rest.0.bn2.weight", shape: [64], role: "normScale", offset: 137920, size: 64, trainable: true },
-  { name: "layer1.rest.0.bn2.bias", shape: [64], role: "normShift", offset: 137984, size: 64, trainable: true },
+  { name: "layer1.1.bn2.weight", shape: [64], role: "normScale", offset: 137920, size: 64, trainable: true },
+  { name: "layer1.1.bn2.bias", shape: [64], role: "normShift", offset: 137984, size: 64, trainable: true },
   {
-    name: "layer1.rest.0.conv3.weight",
+    name: "layer1.1.conv3.weight",
     shape: [256, 64, 1, 1],
     role: "matrix",
     offset: 138048,
     size: 16384,
     trainable: true,
   },
-  { name: "layer1.rest.0.bn3.weight", shape: [256], role: "normScale", offset: 154432, size: 256, trainable: true },
-  { name: "layer1.rest.0.bn3.bias", shape: [256], role: "normShift", offset: 154688, size: 256, trainable: true },
+  { name: "layer1.1.bn3.weight", shape: [256], role: "normScale", offset: 154432, size: 256, trainable: true },
+  { name: "layer1.1.bn3.bias", shape: [256], role: "normShift", offset: 154688, size: 256, trainable: true },
   {
-    name: "layer1.rest.1.conv1.weight",
+    name: "layer1.2.conv1.weight",
     shape: [64, 256, 1, 1],
     role: "matrix",
     offset: 154944,
     size: 16384,
     trainable: true,
   },
-  { name: "layer1.rest.1.bn1.weight", shape: [64], role: "normScale", offset: 171328, size: 64, trainable: true },
-  { name: "layer1.rest.1.bn1.bias", shape: [64], role: "normShift", offset: 171392, size: 64, trainable: true },
+  { name: "layer1.2.bn1.weight", shape: [64], role: "normScale", offset: 171328, size: 64, trainable: true },
+  { name: "layer1.2.bn1.bias", shape: [64], role: "normShift", offset: 171392, size: 64, trainable: true },
   {
-    name: "layer1.rest.1.conv2.weight",
+    name: "layer1.2.conv2.weight",
     shape: [64, 64, 3, 3],
     role: "matrix",
     offset: 171456,
     size: 36864,
     trainable: true,
   },
-  { name: "layer1.rest.1.bn2.weight", shape: [64], role: "normScale", offset: 208320, size: 64, trainable: true },
-  { name: "layer1.rest.1.bn2.bias", shape: [64], role: "normShift", offset: 208384, size: 64, trainable: true },
+  { name: "layer1.2.bn2.weight", shape: [64], role: "normScale", offset: 208320, size: 64, trainable: true },
+  { name: "layer1.2.bn2.bias", shape: [64], role: "normShift", offset: 208384, size: 64, trainable: true },
   {
-    name: "layer1.rest.1.conv3.weight",
+    name: "layer1.2.conv3.weight",
     shape: [256, 64, 1, 1],
     role: "matrix",
     offset: 208448,
     size: 16384,
     trainable: true,
   },
-  { name: "layer1.rest.1.bn3.weight", shape: [256], role: "normScale", offset: 224832, size: 256, trainable: true },
-  { name: "layer1.rest.1.bn3.bias", shape: [256], role: "normShift", offset: 225088, size: 256, trainable: true },
+  { name: "layer1.2.bn3.weight", shape: [256], role: "normScale", offset: 224832, size: 256, trainable: true },
+  { name: "layer1.2.bn3.bias", shape: [256], role: "normShift", offset: 225088, size: 256, trainable: true },
   {
     name: "layer2.0.conv1.weight",
     shape: [128, 256, 1, 1],
@@ -187,95 +187,95 @@ export const params: readonly TensorInfo[] = [
   { name: "layer2.0.downsample.1.weight", shape: [512], role: "normScale", offset: 603712, size: 512, trainable: true },
   { name: "layer2.0.downsample.1.bias", shape: [512], role: "normShift", offset: 604224, size: 512, trainable: true },
   {
-    name: "layer2.rest.0.conv1.weight",
+    name: "layer2.1.conv1.weight",
     shape: [128, 512, 1, 1],
     role: "matrix",
     offset: 604736,
     size: 65536,
     trainable: true,
   },
-  { name: "layer2.rest.0.bn1.weight", shape: [128], role: "normScale", offset: 670272, size: 128, trainable: true },
-  { name: "layer2.rest.0.bn1.bias", shape: [128], role: "normShift", offset: 670400, size: 128, trainable: true },
+  { name: "layer2.1.bn1.weight", shape: [128], role: "normScale", offset: 670272, size: 128, trainable: true },
+  { name: "layer2.1.bn1.bias", shape: [128], role: "normShift", offset: 670400, size: 128, trainable: true },
   {
-    name: "layer2.rest.0.conv2.weight",
+    name: "layer2.1.conv2.weight",
     shape: [128, 128, 3, 3],
     role: "matrix",
     offset: 670528,
     size: 147456,
     trainable: true,
   },
-  { name: "layer2.rest.0.bn2.weight", shape: [128], role: "normScale", offset: 817984, size: 128, trainable: true },
-  { name: "layer2.rest.0.bn2.bias", shape: [128], role: "normShift", offset: 818112, size: 128, trainable: true },
+  { name: "layer2.1.bn2.weight", shape: [128], role: "normScale", offset: 817984, size: 128, trainable: true },
+  { name: "layer2.1.bn2.bias", shape: [128], role: "normShift", offset: 818112, size: 128, trainable: true },
   {
-    name: "layer2.rest.0.conv3.weight",
+    name: "layer2.1.conv3.weight",
     shape: [512, 128, 1, 1],
     role: "matrix",
     offset: 818240,
     size: 65536,
     trainable: true,
   },
-  { name: "layer2.rest.0.bn3.weight", shape: [512], role: "normScale", offset: 883776, size: 512, trainable: true },
-  { name: "layer2.rest.0.bn3.bias", shape: [512], role: "normShift", offset: 884288, size: 512, trainable: true },
+  { name: "layer2.1.bn3.weight", shape: [512], role: "normScale", offset: 883776, size: 512, trainable: true },
+  { name: "layer2.1.bn3.bias", shape: [512], role: "normShift", offset: 884288, size: 512, trainable: true },
   {
-    name: "layer2.rest.1.conv1.weight",
+    name: "layer2.2.conv1.weight",
     shape: [128, 512, 1, 1],
     role: "matrix",
     offset: 884800,
     size: 65536,
     trainable: true,
   },
-  { name: "layer2.rest.1.bn1.weight", shape: [128], role: "normScale", offset: 950336, size: 128, trainable: true },
-  { name: "layer2.rest.1.bn1.bias", shape: [128], role: "normShift", offset: 950464, size: 128, trainable: true },
+  { name: "layer2.2.bn1.weight", shape: [128], role: "normScale", offset: 950336, size: 128, trainable: true },
+  { name: "layer2.2.bn1.bias", shape: [128], role: "normShift", offset: 950464, size: 128, trainable: true },
   {
-    name: "layer2.rest.1.conv2.weight",
+    name: "layer2.2.conv2.weight",
     shape: [128, 128, 3, 3],
     role: "matrix",
     offset: 950592,
     size: 147456,
     trainable: true,
   },
-  { name: "layer2.rest.1.bn2.weight", shape: [128], role: "normScale", offset: 1098048, size: 128, trainable: true },
-  { name: "layer2.rest.1.bn2.bias", shape: [128], role: "normShift", offset: 1098176, size: 128, trainable: true },
+  { name: "layer2.2.bn2.weight", shape: [128], role: "normScale", offset: 1098048, size: 128, trainable: true },
+  { name: "layer2.2.bn2.bias", shape: [128], role: "normShift", offset: 1098176, size: 128, trainable: true },
   {
-    name: "layer2.rest.1.conv3.weight",
+    name: "layer2.2.conv3.weight",
     shape: [512, 128, 1, 1],
     role: "matrix",
     offset: 1098304,
     size: 65536,
     trainable: true,
   },
-  { name: "layer2.rest.1.bn3.weight", shape: [512], role: "normScale", offset: 1163840, size: 512, trainable: true },
-  { name: "layer2.rest.1.bn3.bias", shape: [512], role: "normShift", offset: 1164352, size: 512, trainable: true },
+  { name: "layer2.2.bn3.weight", shape: [512], role: "normScale", offset: 1163840, size: 512, trainable: true },
+  { name: "layer2.2.bn3.bias", shape: [512], role: "normShift", offset: 1164352, size: 512, trainable: true },
   {
-    name: "layer2.rest.2.conv1.weight",
+    name: "layer2.3.conv1.weight",
     shape: [128, 512, 1, 1],
     role: "matrix",
     offset: 1164864,
     size: 65536,
     trainable: true,
   },
-  { name: "layer2.rest.2.bn1.weight", shape: [128], role: "normScale", offset: 1230400, size: 128, trainable: true },
-  { name: "layer2.rest.2.bn1.bias", shape: [128], role: "normShift", offset: 1230528, size: 128, trainable: true },
+  { name: "layer2.3.bn1.weight", shape: [128], role: "normScale", offset: 1230400, size: 128, trainable: true },
+  { name: "layer2.3.bn1.bias", shape: [128], role: "normShift", offset: 1230528, size: 128, trainable: true },
   {
-    name: "layer2.rest.2.conv2.weight",
+    name: "layer2.3.conv2.weight",
     shape: [128, 128, 3, 3],
     role: "matrix",
     offset: 1230656,
     size: 147456,
     trainable: true,
   },
-  { name: "layer2.rest.2.bn2.weight", shape: [128], role: "normScale", offset: 1378112, size: 128, trainable: true },
-  { name: "layer2.rest.2.bn2.bias", shape: [128], role: "normShift", offset: 1378240, size: 128, trainable: true },
+  { name: "layer2.3.bn2.weight", shape: [128], role: "normScale", offset: 1378112, size: 128, trainable: true },
+  { name: "layer2.3.bn2.bias", shape: [128], role: "normShift", offset: 1378240, size: 128, trainable: true },
   {
-    name: "layer2.rest.2.conv3.weight",
+    name: "layer2.3.conv3.weight",
     shape: [512, 128, 1, 1],
     role: "matrix",
     offset: 1378368,
     size: 65536,
     trainable: true,
   },
-  { name: "layer2.rest.2.bn3.weight", shape: [512], role: "normScale", offset: 1443904, size: 512, trainable: true },
-  { name: "layer2.rest.2.bn3.bias", shape: [512], role: "normShift", offset: 1444416, size: 512, trainable: true },
+  { name: "layer2.3.bn3.weight", shape: [512], role: "normScale", offset: 1443904, size: 512, trainable: true },
+  { name: "layer2.3.bn3.bias", shape: [512], role: "normShift", offset: 1444416, size: 512, trainable: true },
   {
     name: "layer3.0.conv1.weight",
     shape: [256, 512, 1, 1],
@@ -331,155 +331,155 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layer3.rest.0.conv1.weight",
+    name: "layer3.1.conv1.weight",
     shape: [256, 1024, 1, 1],
     role: "matrix",
     offset: 2957376,
     size: 262144,
     trainable: true,
   },
-  { name: "layer3.rest.0.bn1.weight", shape: [256], role: "normScale", offset: 3219520, size: 256, trainable: true },
-  { name: "layer3.rest.0.bn1.bias", shape: [256], role: "normShift", offset: 3219776, size: 256, trainable: true },
+  { name: "layer3.1.bn1.weight", shape: [256], role: "normScale", offset: 3219520, size: 256, trainable: true },
+  { name: "layer3.1.bn1.bias", shape: [256], role: "normShift", offset: 3219776, size: 256, trainable: true },
   {
-    name: "layer3.rest.0.conv2.weight",
+    name: "layer3.1.conv2.weight",
     shape: [256, 256, 3, 3],
     role: "matrix",
     offset: 3220032,
     size: 589824,
     trainable: true,
   },
-  { name: "layer3.rest.0.bn2.weight", shape: [256], role: "normScale", offset: 3809856, size: 256, trainable: true },
-  { name: "layer3.rest.0.bn2.bias", shape: [256], role: "normShift", offset: 3810112, size: 256, trainable: true },
+  { name: "layer3.1.bn2.weight", shape: [256], role: "normScale", offset: 3809856, size: 256, trainable: true },
+  { name: "layer3.1.bn2.bias", shape: [256], role: "normShift", offset: 3810112, size: 256, trainable: true },
   {
-    name: "layer3.rest.0.conv3.weight",
+    name: "layer3.1.conv3.weight",
     shape: [1024, 256, 1, 1],
     role: "matrix",
     offset: 3810368,
     size: 262144,
     trainable: true,
   },
-  { name: "layer3.rest.0.bn3.weight", shape: [1024], role: "normScale", offset: 4072512, size: 1024, trainable: true },
-  { name: "layer3.rest.0.bn3.bias", shape: [1024], role: "normShift", offset: 4073536, size: 1024, trainable: true },
+  { name: "layer3.1.bn3.weight", shape: [1024], role: "normScale", offset: 4072512, size: 1024, trainable: true },
+  { name: "layer3.1.bn3.bias", shape: [1024], role: "normShift", offset: 4073536, size: 1024, trainable: true },
   {
-    name: "layer3.rest.1.conv1.weight",
+    name: "layer3.2.conv1.weight",
     shape: [256, 1024, 1, 1],
     role: "matrix",
     offset: 4074560,
     size: 262144,
     trainable: true,
   },
-  { name: "layer3.rest.1.bn1.weight", shape: [256], role: "normScale", offset: 4336704, size: 256, trainable: true },
-  { name: "layer3.rest.1.bn1.bias", shape: [256], role: "normShift", offset: 4336960, size: 256, trainable: true },
+  { name: "layer3.2.bn1.weight", shape: [256], role: "normScale", offset: 4336704, size: 256, trainable: true },
+  { name: "layer3.2.bn1.bias", shape: [256], role: "normShift", offset: 4336960, size: 256, trainable: true },
   {
-    name: "layer3.rest.1.conv2.weight",
+    name: "layer3.2.conv2.weight",
     shape: [256, 256, 3, 3],
     role: "matrix",
     offset: 4337216,
     size: 589824,
     trainable: true,
   },
-  { name: "layer3.rest.1.bn2.weight", shape: [256], role: "normScale", offset: 4927040, size: 256, trainable: true },
-  { name: "layer3.rest.1.bn2.bias", shape: [256], role: "normShift", offset: 4927296, size: 256, trainable: true },
+  { name: "layer3.2.bn2.weight", shape: [256], role: "normScale", offset: 4927040, size: 256, trainable: true },
+  { name: "layer3.2.bn2.bias", shape: [256], role: "normShift", offset: 4927296, size: 256, trainable: true },
   {
-    name: "layer3.rest.1.conv3.weight",
+    name: "layer3.2.conv3.weight",
     shape: [1024, 256, 1, 1],
     role: "matrix",
     offset: 4927552,
     size: 262144,
     trainable: true,
   },
-  { name: "layer3.rest.1.bn3.weight", shape: [1024], role: "normScale", offset: 5189696, size: 1024, trainable: true },
-  { name: "layer3.rest.1.bn3.bias", shape: [1024], role: "normShift", offset: 5190720, size: 1024, trainable: true },
+  { name: "layer3.2.bn3.weight", shape: [1024], role: "normScale", offset: 5189696, size: 1024, trainable: true },
+  { name: "layer3.2.bn3.bias", shape: [1024], role: "normShift", offset: 5190720, size: 1024, trainable: true },
   {
-    name: "layer3.rest.2.conv1.weight",
+    name: "layer3.3.conv1.weight",
     shape: [256, 1024, 1, 1],
     role: "matrix",
     offset: 5191744,
     size: 262144,
     trainable: true,
   },
-  { name: "layer3.rest.2.bn1.weight", shape: [256], role: "normScale", offset: 5453888, size: 256, trainable: true },
-  { name: "layer3.rest.2.bn1.bias", shape: [256], role: "normShift", offset: 5454144, size: 256, trainable: true },
+  { name: "layer3.3.bn1.weight", shape: [256], role: "normScale", offset: 5453888, size: 256, trainable: true },
+  { name: "layer3.3.bn1.bias", shape: [256], role: "normShift", offset: 5454144, size: 256, trainable: true },
   {
-    name: "layer3.rest.2.conv2.weight",
+    name: "layer3.3.conv2.weight",
     shape: [256, 256, 3, 3],
     role: "matrix",
     offset: 5454400,
     size: 589824,
     trainable: true,
   },
-  { name: "layer3.rest.2.bn2.weight", shape: [256], role: "normScale", offset: 6044224, size: 256, trainable: true },
-  { name: "layer3.rest.2.bn2.bias", shape: [256], role: "normShift", offset: 6044480, size: 256, trainable: true },
+  { name: "layer3.3.bn2.weight", shape: [256], role: "normScale", offset: 6044224, size: 256, trainable: true },
+  { name: "layer3.3.bn2.bias", shape: [256], role: "normShift", offset: 6044480, size: 256, trainable: true },
   {
-    name: "layer3.rest.2.conv3.weight",
+    name: "layer3.3.conv3.weight",
     shape: [1024, 256, 1, 1],
     role: "matrix",
     offset: 6044736,
     size: 262144,
     trainable: true,
   },
-  { name: "layer3.rest.2.bn3.weight", shape: [1024], role: "normScale", offset: 6306880, size: 1024, trainable: true },
-  { name: "layer3.rest.2.bn3.bias", shape: [1024], role: "normShift", offset: 6307904, size: 1024, trainable: true },
+  { name: "layer3.3.bn3.weight", shape: [1024], role: "normScale", offset: 6306880, size: 1024, trainable: true },
+  { name: "layer3.3.bn3.bias", shape: [1024], role: "normShift", offset: 6307904, size: 1024, trainable: true },
   {
-    name: "layer3.rest.3.conv1.weight",
+    name: "layer3.4.conv1.weight",
     shape: [256, 1024, 1, 1],
     role: "matrix",
     offset: 6308928,
     size: 262144,
     trainable: true,
   },
-  { name: "layer3.rest.3.bn1.weight", shape: [256], role: "normScale", offset: 6571072, size: 256, trainable: true },
-  { name: "layer3.rest.3.bn1.bias", shape: [256], role: "normShift", offset: 6571328, size: 256, trainable: true },
+  { name: "layer3.4.bn1.weight", shape: [256], role: "normScale", offset: 6571072, size: 256, trainable: true },
+  { name: "layer3.4.bn1.bias", shape: [256], role: "normShift", offset: 6571328, size: 256, trainable: true },
   {
-    name: "layer3.rest.3.conv2.weight",
+    name: "layer3.4.conv2.weight",
     shape: [256, 256, 3, 3],
     role: "matrix",
     offset: 6571584,
     size: 589824,
     trainable: true,
   },
-  { name: "layer3.rest.3.bn2.weight", shape: [256], role: "normScale", offset: 7161408, size: 256, trainable: true },
-  { name: "layer3.rest.3.bn2.bias", shape: [256], role: "normShift", offset: 7161664, size: 256, trainable: true },
+  { name: "layer3.4.bn2.weight", shape: [256], role: "normScale", offset: 7161408, size: 256, trainable: true },
+  { name: "layer3.4.bn2.bias", shape: [256], role: "normShift", offset: 7161664, size: 256, trainable: true },
   {
-    name: "layer3.rest.3.conv3.weight",
+    name: "layer3.4.conv3.weight",
     shape: [1024, 256, 1, 1],
     role: "matrix",
     offset: 7161920,
     size: 262144,
     trainable: true,
   },
-  { name: "layer3.rest.3.bn3.weight", shape: [1024], role: "normScale", offset: 7424064, size: 1024, trainable: true },
-  { name: "layer3.rest.3.bn3.bias", shape: [1024], role: "normShift", offset: 7425088, size: 1024, trainable: true },
+  { name: "layer3.4.bn3.weight", shape: [1024], role: "normScale", offset: 7424064, size: 1024, trainable: true },
+  { name: "layer3.4.bn3.bias", shape: [1024], role: "normShift", offset: 7425088, size: 1024, trainable: true },
   {
-    name: "layer3.rest.4.conv1.weight",
+    name: "layer3.5.conv1.weight",
     shape: [256, 1024, 1, 1],
     role: "matrix",
     offset: 7426112,
     size: 262144,
     trainable: true,
   },
-  { name: "layer3.rest.4.bn1.weight", shape: [256], role: "normScale", offset: 7688256, size: 256, trainable: true },
-  { name: "layer3.rest.4.bn1.bias", shape: [256], role: "normShift", offset: 7688512, size: 256, trainable: true },
+  { name: "layer3.5.bn1.weight", shape: [256], role: "normScale", offset: 7688256, size: 256, trainable: true },
+  { name: "layer3.5.bn1.bias", shape: [256], role: "normShift", offset: 7688512, size: 256, trainable: true },
   {
-    name: "layer3.rest.4.conv2.weight",
+    name: "layer3.5.conv2.weight",
     shape: [256, 256, 3, 3],
     role: "matrix",
     offset: 7688768,
     size: 589824,
     trainable: true,
   },
-  { name: "layer3.rest.4.bn2.weight", shape: [256], role: "normScale", offset: 8278592, size: 256, trainable: true },
-  { name: "layer3.rest.4.bn2.bias", shape: [256], role: "normShift", offset: 8278848, size: 256, trainable: true },
+  { name: "layer3.5.bn2.weight", shape: [256], role: "normScale", offset: 8278592, size: 256, trainable: true },
+  { name: "layer3.5.bn2.bias", shape: [256], role: "normShift", offset: 8278848, size: 256, trainable: true },
   {
-    name: "layer3.rest.4.conv3.weight",
+    name: "layer3.5.conv3.weight",
     shape: [1024, 256, 1, 1],
     role: "matrix",
     offset: 8279104,
     size: 262144,
     trainable: true,
   },
-  { name: "layer3.rest.4.bn3.weight", shape: [1024], role: "normScale", offset: 8541248, size: 1024, trainable: true },
-  { name: "layer3.rest.4.bn3.bias", shape: [1024], role: "normShift", offset: 8542272, size: 1024, trainable: true },
+  { name: "layer3.5.bn3.weight", shape: [1024], role: "normScale", offset: 8541248, size: 1024, trainable: true },
+  { name: "layer3.5.bn3.bias", shape: [1024], role: "normShift", offset: 8542272, size: 1024, trainable: true },
   {
     name: "layer4.0.conv1.weight",
     shape: [512, 1024, 1, 1],
@@ -535,65 +535,65 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "layer4.rest.0.conv1.weight",
+    name: "layer4.1.conv1.weight",
     shape: [512, 2048, 1, 1],
     role: "matrix",
     offset: 14582848,
     size: 1048576,
     trainable: true,
   },
-  { name: "layer4.rest.0.bn1.weight", shape: [512], role: "normScale", offset: 15631424, size: 512, trainable: true },
-  { name: "layer4.rest.0.bn1.bias", shape: [512], role: "normShift", offset: 15631936, size: 512, trainable: true },
+  { name: "layer4.1.bn1.weight", shape: [512], role: "normScale", offset: 15631424, size: 512, trainable: true },
+  { name: "layer4.1.bn1.bias", shape: [512], role: "normShift", offset: 15631936, size: 512, trainable: true },
   {
-    name: "layer4.rest.0.conv2.weight",
+    name: "layer4.1.conv2.weight",
     shape: [512, 512, 3, 3],
     role: "matrix",
     offset: 15632448,
     size: 2359296,
     trainable: true,
   },
-  { name: "layer4.rest.0.bn2.weight", shape: [512], role: "normScale", offset: 17991744, size: 512, trainable: true },
-  { name: "layer4.rest.0.bn2.bias", shape: [512], role: "normShift", offset: 17992256, size: 512, trainable: true },
+  { name: "layer4.1.bn2.weight", shape: [512], role: "normScale", offset: 17991744, size: 512, trainable: true },
+  { name: "layer4.1.bn2.bias", shape: [512], role: "normShift", offset: 17992256, size: 512, trainable: true },
   {
-    name: "layer4.rest.0.conv3.weight",
+    name: "layer4.1.conv3.weight",
     shape: [2048, 512, 1, 1],
     role: "matrix",
     offset: 17992768,
     size: 1048576,
     trainable: true,
   },
-  { name: "layer4.rest.0.bn3.weight", shape: [2048], role: "normScale", offset: 19041344, size: 2048, trainable: true },
-  { name: "layer4.rest.0.bn3.bias", shape: [2048], role: "normShift", offset: 19043392, size: 2048, trainable: true },
+  { name: "layer4.1.bn3.weight", shape: [2048], role: "normScale", offset: 19041344, size: 2048, trainable: true },
+  { name: "layer4.1.bn3.bias", shape: [2048], role: "normShift", offset: 19043392, size: 2048, trainable: true },
   {
-    name: "layer4.rest.1.conv1.weight",
+    name: "layer4.2.conv1.weight",
     shape: [512, 2048, 1, 1],
     role: "matrix",
     offset: 19045440,
     size: 1048576,
     trainable: true,
   },
-  { name: "layer4.rest.1.bn1.weight", shape: [512], role: "normScale", offset: 20094016, size: 512, trainable: true },
-  { name: "layer4.rest.1.bn1.bias", shape: [512], role: "normShift", offset: 20094528, size: 512, trainable: true },
+  { name: "layer4.2.bn1.weight", shape: [512], role: "normScale", offset: 20094016, size: 512, trainable: true },
+  { name: "layer4.2.bn1.bias", shape: [512], role: "normShift", offset: 20094528, size: 512, trainable: true },
   {
-    name: "layer4.rest.1.conv2.weight",
+    name: "layer4.2.conv2.weight",
     shape: [512, 512, 3, 3],
     role: "matrix",
     offset: 20095040,
     size: 2359296,
     trainable: true,
   },
-  { name: "layer4.rest.1.bn2.weight", shape: [512], role: "normScale", offset: 22454336, size: 512, trainable: true },
-  { name: "layer4.rest.1.bn2.bias", shape: [512], role: "normShift", offset: 22454848, size: 512, trainable: true },
+  { name: "layer4.2.bn2.weight", shape: [512], role: "normScale", offset: 22454336, size: 512, trainable: true },
+  { name: "layer4.2.bn2.bias", shape: [512], role: "normShift", offset: 22454848, size: 512, trainable: true },
   {
-    name: "layer4.rest.1.conv3.weight",
+    name: "layer4.2.conv3.weight",
     shape: [2048, 512, 1, 1],
     role: "matrix",
     offset: 22455360,
     size: 1048576,
     trainable: true,
   },
-  { name: "layer4.rest.1.bn3.weight", shape: [2048], role: "normScale", offset: 23503936, size: 2048, trainable: true },
-  { name: "layer4.rest.1.bn3.bias", shape: [2048], role: "normShift", offset: 23505984, size: 2048, trainable: true },
+  { name: "layer4.2.bn3.weight", shape: [2048], role: "normScale", offset: 23503936, size: 2048, trainable: true },
+  { name: "layer4.2.bn3.bias", shape: [2048], role: "normShift", offset: 23505984, size: 2048, trainable: true },
   { name: "fc.weight", shape: [1000, 2048], role: "matrix", offset: 23508032, size: 2048000, trainable: true },
   { name: "fc.bias", shape: [1000], role: "bias", offset: 25556032, size: 1000, trainable: true },
 ];
@@ -636,24 +636,24 @@ export const buffers: readonly TensorInfo[] = [
     size: 1,
     trainable: false,
   },
-  { name: "layer1.rest.0.bn1.running_mean", shape: [64], role: "buffer", offset: 1413, size: 64, trainable: false },
-  { name: "layer1.rest.0.bn1.running_var", shape: [64], role: "buffer", offset: 1477, size: 64, trainable: false },
-  { name: "layer1.rest.0.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 1541, size: 1, trainable: false },
-  { name: "layer1.rest.0.bn2.running_mean", shape: [64], role: "buffer", offset: 1542, size: 64, trainable: false },
-  { name: "layer1.rest.0.bn2.running_var", shape: [64], role: "buffer", offset: 1606, size: 64, trainable: false },
-  { name: "layer1.rest.0.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 1670, size: 1, trainable: false },
-  { name: "layer1.rest.0.bn3.running_mean", shape: [256], role: "buffer", offset: 1671, size: 256, trainable: false },
-  { name: "layer1.rest.0.bn3.running_var", shape: [256], role: "buffer", offset: 1927, size: 256, trainable: false },
-  { name: "layer1.rest.0.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 2183, size: 1, trainable: false },
-  { name: "layer1.rest.1.bn1.running_mean", shape: [64], role: "buffer", offset: 2184, size: 64, trainable: false },
-  { name: "layer1.rest.1.bn1.running_var", shape: [64], role: "buffer", offset: 2248, size: 64, trainable: false },
-  { name: "layer1.rest.1.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 2312, size: 1, trainable: false },
-  { name: "layer1.rest.1.bn2.running_mean", shape: [64], role: "buffer", offset: 2313, size: 64, trainable: false },
-  { name: "layer1.rest.1.bn2.running_var", shape: [64], role: "buffer", offset: 2377, size: 64, trainable: false },
-  { name: "layer1.rest.1.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 2441, size: 1, trainable: false },
-  { name: "layer1.rest.1.bn3.running_mean", shape: [256], role: "buffer", offset: 2442, size: 256, trainable: false },
-  { name: "layer1.rest.1.bn3.running_var", shape: [256], role: "buffer", offset: 2698, size: 256, trainable: false },
-  { name: "layer1.rest.1.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 2954, size: 1, trainable: false },
+  { name: "layer1.1.bn1.running_mean", shape: [64], role: "buffer", offset: 1413, size: 64, trainable: false },
+  { name: "layer1.1.bn1.running_var", shape: [64], role: "buffer", offset: 1477, size: 64, trainable: false },
+  { name: "layer1.1.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 1541, size: 1, trainable: false },
+  { name: "layer1.1.bn2.running_mean", shape: [64], role: "buffer", offset: 1542, size: 64, trainable: false },
+  { name: "layer1.1.bn2.running_var", shape: [64], role: "buffer", offset: 1606, size: 64, trainable: false },
+  { name: "layer1.1.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 1670, size: 1, trainable: false },
+  { name: "layer1.1.bn3.running_mean", shape: [256], role: "buffer", offset: 1671, size: 256, trainable: false },
+  { name: "layer1.1.bn3.running_var", shape: [256], role: "buffer", offset: 1927, size: 256, trainable: false },
+  { name: "layer1.1.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 2183, size: 1, trainable: false },
+  { name: "layer1.2.bn1.running_mean", shape: [64], role: "buffer", offset: 2184, size: 64, trainable: false },
+  { name: "layer1.2.bn1.running_var", shape: [64], role: "buffer", offset: 2248, size: 64, trainable: false },
+  { name: "layer1.2.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 2312, size: 1, trainable: false },
+  { name: "layer1.2.bn2.running_mean", shape: [64], role: "buffer", offset: 2313, size: 64, trainable: false },
+  { name: "layer1.2.bn2.running_var", shape: [64], role: "buffer", offset: 2377, size: 64, trainable: false },
+  { name: "layer1.2.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 2441, size: 1, trainable: false },
+  { name: "layer1.2.bn3.running_mean", shape: [256], role: "buffer", offset: 2442, size: 256, trainable: false },
+  { name: "layer1.2.bn3.running_var", shape: [256], role: "buffer", offset: 2698, size: 256, trainable: false },
+  { name: "layer1.2.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 2954, size: 1, trainable: false },
   { name: "layer2.0.bn1.running_mean", shape: [128], role: "buffer", offset: 2955, size: 128, trainable: false },
   { name: "layer2.0.bn1.running_var", shape: [128], role: "buffer", offset: 3083, size: 128, trainable: false },
   { name: "layer2.0.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 3211, size: 1, trainable: false },
@@ -687,40 +687,33 @@ export const buffers: readonly TensorInfo[] = [
     size: 1,
     trainable: false,
   },
-  { name: "layer2.rest.0.bn1.running_mean", shape: [128], role: "buffer", offset: 5519, size: 128, trainable: false },
-  { name: "layer2.rest.0.bn1.running_var", shape: [128], role: "buffer", offset: 5647, size: 128, trainable: false },
-  { name: "layer2.rest.0.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 5775, size: 1, trainable: false },
-  { name: "layer2.rest.0.bn2.running_mean", shape: [128], role: "buffer", offset: 5776, size: 128, trainable: false },
-  { name: "layer2.rest.0.bn2.running_var", shape: [128], role: "buffer", offset: 5904, size: 128, trainable: false },
-  { name: "layer2.rest.0.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 6032, size: 1, trainable: false },
-  { name: "layer2.rest.0.bn3.running_mean", shape: [512], role: "buffer", offset: 6033, size: 512, trainable: false },
-  { name: "layer2.rest.0.bn3.running_var", shape: [512], role: "buffer", offset: 6545, size: 512, trainable: false },
-  { name: "layer2.rest.0.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 7057, size: 1, trainable: false },
-  { name: "layer2.rest.1.bn1.running_mean", shape: [128], role: "buffer", offset: 7058, size: 128, trainable: false },
-  { name: "layer2.rest.1.bn1.running_var", shape: [128], role: "buffer", offset: 7186, size: 128, trainable: false },
-  { name: "layer2.rest.1.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 7314, size: 1, trainable: false },
-  { name: "layer2.rest.1.bn2.running_mean", shape: [128], role: "buffer", offset: 7315, size: 128, trainable: false },
-  { name: "layer2.rest.1.bn2.running_var", shape: [128], role: "buffer", offset: 7443, size: 128, trainable: false },
-  { name: "layer2.rest.1.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 7571, size: 1, trainable: false },
-  { name: "layer2.rest.1.bn3.running_mean", shape: [512], role: "buffer", offset: 7572, size: 512, trainable: false },
-  { name: "layer2.rest.1.bn3.running_var", shape: [512], role: "buffer", offset: 8084, size: 512, trainable: false },
-  { name: "layer2.rest.1.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 8596, size: 1, trainable: false },
-  { name: "layer2.rest.2.bn1.running_mean", shape: [128], role: "buffer", offset: 8597, size: 128, trainable: false },
-  { name: "layer2.rest.2.bn1.running_var", shape: [128], role: "buffer", offset: 8725, size: 128, trainable: false },
-  { name: "layer2.rest.2.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 8853, size: 1, trainable: false },
-  { name: "layer2.rest.2.bn2.running_mean", shape: [128], role: "buffer", offset: 8854, size: 128, trainable: false },
-  { name: "layer2.rest.2.bn2.running_var", shape: [128], role: "buffer", offset: 8982, size: 128, trainable: false },
-  { name: "layer2.rest.2.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 9110, size: 1, trainable: false },
-  { name: "layer2.rest.2.bn3.running_mean", shape: [512], role: "buffer", offset: 9111, size: 512, trainable: false },
-  { name: "layer2.rest.2.bn3.running_var", shape: [512], role: "buffer", offset: 9623, size: 512, trainable: false },
-  {
-    name: "layer2.rest.2.bn3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 10135,
-    size: 1,
-    trainable: false,
-  },
+  { name: "layer2.1.bn1.running_mean", shape: [128], role: "buffer", offset: 5519, size: 128, trainable: false },
+  { name: "layer2.1.bn1.running_var", shape: [128], role: "buffer", offset: 5647, size: 128, trainable: false },
+  { name: "layer2.1.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 5775, size: 1, trainable: false },
+  { name: "layer2.1.bn2.running_mean", shape: [128], role: "buffer", offset: 5776, size: 128, trainable: false },
+  { name: "layer2.1.bn2.running_var", shape: [128], role: "buffer", offset: 5904, size: 128, trainable: false },
+  { name: "layer2.1.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 6032, size: 1, trainable: false },
+  { name: "layer2.1.bn3.running_mean", shape: [512], role: "buffer", offset: 6033, size: 512, trainable: false },
+  { name: "layer2.1.bn3.running_var", shape: [512], role: "buffer", offset: 6545, size: 512, trainable: false },
+  { name: "layer2.1.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 7057, size: 1, trainable: false },
+  { name: "layer2.2.bn1.running_mean", shape: [128], role: "buffer", offset: 7058, size: 128, trainable: false },
+  { name: "layer2.2.bn1.running_var", shape: [128], role: "buffer", offset: 7186, size: 128, trainable: false },
+  { name: "layer2.2.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 7314, size: 1, trainable: false },
+  { name: "layer2.2.bn2.running_mean", shape: [128], role: "buffer", offset: 7315, size: 128, trainable: false },
+  { name: "layer2.2.bn2.running_var", shape: [128], role: "buffer", offset: 7443, size: 128, trainable: false },
+  { name: "layer2.2.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 7571, size: 1, trainable: false },
+  { name: "layer2.2.bn3.running_mean", shape: [512], role: "buffer", offset: 7572, size: 512, trainable: false },
+  { name: "layer2.2.bn3.running_var", shape: [512], role: "buffer", offset: 8084, size: 512, trainable: false },
+  { name: "layer2.2.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 8596, size: 1, trainable: false },
+  { name: "layer2.3.bn1.running_mean", shape: [128], role: "buffer", offset: 8597, size: 128, trainable: false },
+  { name: "layer2.3.bn1.running_var", shape: [128], role: "buffer", offset: 8725, size: 128, trainable: false },
+  { name: "layer2.3.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 8853, size: 1, trainable: false },
+  { name: "layer2.3.bn2.running_mean", shape: [128], role: "buffer", offset: 8854, size: 128, trainable: false },
+  { name: "layer2.3.bn2.running_var", shape: [128], role: "buffer", offset: 8982, size: 128, trainable: false },
+  { name: "layer2.3.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 9110, size: 1, trainable: false },
+  { name: "layer2.3.bn3.running_mean", shape: [512], role: "buffer", offset: 9111, size: 512, trainable: false },
+  { name: "layer2.3.bn3.running_var", shape: [512], role: "buffer", offset: 9623, size: 512, trainable: false },
+  { name: "layer2.3.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 10135, size: 1, trainable: false },
   { name: "layer3.0.bn1.running_mean", shape: [256], role: "buffer", offset: 10136, size: 256, trainable: false },
   { name: "layer3.0.bn1.running_var", shape: [256], role: "buffer", offset: 10392, size: 256, trainable: false },
   { name: "layer3.0.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 10648, size: 1, trainable: false },
@@ -754,191 +747,51 @@ export const buffers: readonly TensorInfo[] = [
     size: 1,
     trainable: false,
   },
-  { name: "layer3.rest.0.bn1.running_mean", shape: [256], role: "buffer", offset: 15260, size: 256, trainable: false },
-  { name: "layer3.rest.0.bn1.running_var", shape: [256], role: "buffer", offset: 15516, size: 256, trainable: false },
-  {
-    name: "layer3.rest.0.bn1.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 15772,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer3.rest.0.bn2.running_mean", shape: [256], role: "buffer", offset: 15773, size: 256, trainable: false },
-  { name: "layer3.rest.0.bn2.running_var", shape: [256], role: "buffer", offset: 16029, size: 256, trainable: false },
-  {
-    name: "layer3.rest.0.bn2.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 16285,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "layer3.rest.0.bn3.running_mean",
-    shape: [1024],
-    role: "buffer",
-    offset: 16286,
-    size: 1024,
-    trainable: false,
-  },
-  { name: "layer3.rest.0.bn3.running_var", shape: [1024], role: "buffer", offset: 17310, size: 1024, trainable: false },
-  {
-    name: "layer3.rest.0.bn3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 18334,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer3.rest.1.bn1.running_mean", shape: [256], role: "buffer", offset: 18335, size: 256, trainable: false },
-  { name: "layer3.rest.1.bn1.running_var", shape: [256], role: "buffer", offset: 18591, size: 256, trainable: false },
-  {
-    name: "layer3.rest.1.bn1.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 18847,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer3.rest.1.bn2.running_mean", shape: [256], role: "buffer", offset: 18848, size: 256, trainable: false },
-  { name: "layer3.rest.1.bn2.running_var", shape: [256], role: "buffer", offset: 19104, size: 256, trainable: false },
-  {
-    name: "layer3.rest.1.bn2.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 19360,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "layer3.rest.1.bn3.running_mean",
-    shape: [1024],
-    role: "buffer",
-    offset: 19361,
-    size: 1024,
-    trainable: false,
-  },
-  { name: "layer3.rest.1.bn3.running_var", shape: [1024], role: "buffer", offset: 20385, size: 1024, trainable: false },
-  {
-    name: "layer3.rest.1.bn3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 21409,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer3.rest.2.bn1.running_mean", shape: [256], role: "buffer", offset: 21410, size: 256, trainable: false },
-  { name: "layer3.rest.2.bn1.running_var", shape: [256], role: "buffer", offset: 21666, size: 256, trainable: false },
-  {
-    name: "layer3.rest.2.bn1.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 21922,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer3.rest.2.bn2.running_mean", shape: [256], role: "buffer", offset: 21923, size: 256, trainable: false },
-  { name: "layer3.rest.2.bn2.running_var", shape: [256], role: "buffer", offset: 22179, size: 256, trainable: false },
-  {
-    name: "layer3.rest.2.bn2.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 22435,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "layer3.rest.2.bn3.running_mean",
-    shape: [1024],
-    role: "buffer",
-    offset: 22436,
-    size: 1024,
-    trainable: false,
-  },
-  { name: "layer3.rest.2.bn3.running_var", shape: [1024], role: "buffer", offset: 23460, size: 1024, trainable: false },
-  {
-    name: "layer3.rest.2.bn3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 24484,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer3.rest.3.bn1.running_mean", shape: [256], role: "buffer", offset: 24485, size: 256, trainable: false },
-  { name: "layer3.rest.3.bn1.running_var", shape: [256], role: "buffer", offset: 24741, size: 256, trainable: false },
-  {
-    name: "layer3.rest.3.bn1.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 24997,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer3.rest.3.bn2.running_mean", shape: [256], role: "buffer", offset: 24998, size: 256, trainable: false },
-  { name: "layer3.rest.3.bn2.running_var", shape: [256], role: "buffer", offset: 25254, size: 256, trainable: false },
-  {
-    name: "layer3.rest.3.bn2.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 25510,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "layer3.rest.3.bn3.running_mean",
-    shape: [1024],
-    role: "buffer",
-    offset: 25511,
-    size: 1024,
-    trainable: false,
-  },
-  { name: "layer3.rest.3.bn3.running_var", shape: [1024], role: "buffer", offset: 26535, size: 1024, trainable: false },
-  {
-    name: "layer3.rest.3.bn3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 27559,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer3.rest.4.bn1.running_mean", shape: [256], role: "buffer", offset: 27560, size: 256, trainable: false },
-  { name: "layer3.rest.4.bn1.running_var", shape: [256], role: "buffer", offset: 27816, size: 256, trainable: false },
-  {
-    name: "layer3.rest.4.bn1.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 28072,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer3.rest.4.bn2.running_mean", shape: [256], role: "buffer", offset: 28073, size: 256, trainable: false },
-  { name: "layer3.rest.4.bn2.running_var", shape: [256], role: "buffer", offset: 28329, size: 256, trainable: false },
-  {
-    name: "layer3.rest.4.bn2.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 28585,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "layer3.rest.4.bn3.running_mean",
-    shape: [1024],
-    role: "buffer",
-    offset: 28586,
-    size: 1024,
-    trainable: false,
-  },
-  { name: "layer3.rest.4.bn3.running_var", shape: [1024], role: "buffer", offset: 29610, size: 1024, trainable: false },
-  {
-    name: "layer3.rest.4.bn3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 30634,
-    size: 1,
-    trainable: false,
-  },
+  { name: "layer3.1.bn1.running_mean", shape: [256], role: "buffer", offset: 15260, size: 256, trainable: false },
+  { name: "layer3.1.bn1.running_var", shape: [256], role: "buffer", offset: 15516, size: 256, trainable: false },
+  { name: "layer3.1.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 15772, size: 1, trainable: false },
+  { name: "layer3.1.bn2.running_mean", shape: [256], role: "buffer", offset: 15773, size: 256, trainable: false },
+  { name: "layer3.1.bn2.running_var", shape: [256], role: "buffer", offset: 16029, size: 256, trainable: false },
+  { name: "layer3.1.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 16285, size: 1, trainable: false },
+  { name: "layer3.1.bn3.running_mean", shape: [1024], role: "buffer", offset: 16286, size: 1024, trainable: false },
+  { name: "layer3.1.bn3.running_var", shape: [1024], role: "buffer", offset: 17310, size: 1024, trainable: false },
+  { name: "layer3.1.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 18334, size: 1, trainable: false },
+  { name: "layer3.2.bn1.running_mean", shape: [256], role: "buffer", offset: 18335, size: 256, trainable: false },
+  { name: "layer3.2.bn1.running_var", shape: [256], role: "buffer", offset: 18591, size: 256, trainable: false },
+  { name: "layer3.2.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 18847, size: 1, trainable: false },
+  { name: "layer3.2.bn2.running_mean", shape: [256], role: "buffer", offset: 18848, size: 256, trainable: false },
+  { name: "layer3.2.bn2.running_var", shape: [256], role: "buffer", offset: 19104, size: 256, trainable: false },
+  { name: "layer3.2.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 19360, size: 1, trainable: false },
+  { name: "layer3.2.bn3.running_mean", shape: [1024], role: "buffer", offset: 19361, size: 1024, trainable: false },
+  { name: "layer3.2.bn3.running_var", shape: [1024], role: "buffer", offset: 20385, size: 1024, trainable: false },
+  { name: "layer3.2.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 21409, size: 1, trainable: false },
+  { name: "layer3.3.bn1.running_mean", shape: [256], role: "buffer", offset: 21410, size: 256, trainable: false },
+  { name: "layer3.3.bn1.running_var", shape: [256], role: "buffer", offset: 21666, size: 256, trainable: false },
+  { name: "layer3.3.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 21922, size: 1, trainable: false },
+  { name: "layer3.3.bn2.running_mean", shape: [256], role: "buffer", offset: 21923, size: 256, trainable: false },
+  { name: "layer3.3.bn2.running_var", shape: [256], role: "buffer", offset: 22179, size: 256, trainable: false },
+  { name: "layer3.3.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 22435, size: 1, trainable: false },
+  { name: "layer3.3.bn3.running_mean", shape: [1024], role: "buffer", offset: 22436, size: 1024, trainable: false },
+  { name: "layer3.3.bn3.running_var", shape: [1024], role: "buffer", offset: 23460, size: 1024, trainable: false },
+  { name: "layer3.3.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 24484, size: 1, trainable: false },
+  { name: "layer3.4.bn1.running_mean", shape: [256], role: "buffer", offset: 24485, size: 256, trainable: false },
+  { name: "layer3.4.bn1.running_var", shape: [256], role: "buffer", offset: 24741, size: 256, trainable: false },
+  { name: "layer3.4.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 24997, size: 1, trainable: false },
+  { name: "layer3.4.bn2.running_mean", shape: [256], role: "buffer", offset: 24998, size: 256, trainable: false },
+  { name: "layer3.4.bn2.running_var", shape: [256], role: "buffer", offset: 25254, size: 256, trainable: false },
+  { name: "layer3.4.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 25510, size: 1, trainable: false },
+  { name: "layer3.4.bn3.running_mean", shape: [1024], role: "buffer", offset: 25511, size: 1024, trainable: false },
+  { name: "layer3.4.bn3.running_var", shape: [1024], role: "buffer", offset: 26535, size: 1024, trainable: false },
+  { name: "layer3.4.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 27559, size: 1, trainable: false },
+  { name: "layer3.5.bn1.running_mean", shape: [256], role: "buffer", offset: 27560, size: 256, trainable: false },
+  { name: "layer3.5.bn1.running_var", shape: [256], role: "buffer", offset: 27816, size: 256, trainable: false },
+  { name: "layer3.5.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 28072, size: 1, trainable: false },
+  { name: "layer3.5.bn2.running_mean", shape: [256], role: "buffer", offset: 28073, size: 256, trainable: false },
+  { name: "layer3.5.bn2.running_var", shape: [256], role: "buffer", offset: 28329, size: 256, trainable: false },
+  { name: "layer3.5.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 28585, size: 1, trainable: false },
+  { name: "layer3.5.bn3.running_mean", shape: [1024], role: "buffer", offset: 28586, size: 1024, trainable: false },
+  { name: "layer3.5.bn3.running_var", shape: [1024], role: "buffer", offset: 29610, size: 1024, trainable: false },
+  { name: "layer3.5.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 30634, size: 1, trainable: false },
   { name: "layer4.0.bn1.running_mean", shape: [512], role: "buffer", offset: 30635, size: 512, trainable: false },
   { name: "layer4.0.bn1.running_var", shape: [512], role: "buffer", offset: 31147, size: 512, trainable: false },
   { name: "layer4.0.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 31659, size: 1, trainable: false },
@@ -972,80 +825,24 @@ export const buffers: readonly TensorInfo[] = [
     size: 1,
     trainable: false,
   },
-  { name: "layer4.rest.0.bn1.running_mean", shape: [512], role: "buffer", offset: 40879, size: 512, trainable: false },
-  { name: "layer4.rest.0.bn1.running_var", shape: [512], role: "buffer", offset: 41391, size: 512, trainable: false },
-  {
-    name: "layer4.rest.0.bn1.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 41903,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer4.rest.0.bn2.running_mean", shape: [512], role: "buffer", offset: 41904, size: 512, trainable: false },
-  { name: "layer4.rest.0.bn2.running_var", shape: [512], role: "buffer", offset: 42416, size: 512, trainable: false },
-  {
-    name: "layer4.rest.0.bn2.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 42928,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "layer4.rest.0.bn3.running_mean",
-    shape: [2048],
-    role: "buffer",
-    offset: 42929,
-    size: 2048,
-    trainable: false,
-  },
-  { name: "layer4.rest.0.bn3.running_var", shape: [2048], role: "buffer", offset: 44977, size: 2048, trainable: false },
-  {
-    name: "layer4.rest.0.bn3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 47025,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer4.rest.1.bn1.running_mean", shape: [512], role: "buffer", offset: 47026, size: 512, trainable: false },
-  { name: "layer4.rest.1.bn1.running_var", shape: [512], role: "buffer", offset: 47538, size: 512, trainable: false },
-  {
-    name: "layer4.rest.1.bn1.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 48050,
-    size: 1,
-    trainable: false,
-  },
-  { name: "layer4.rest.1.bn2.running_mean", shape: [512], role: "buffer", offset: 48051, size: 512, trainable: false },
-  { name: "layer4.rest.1.bn2.running_var", shape: [512], role: "buffer", offset: 48563, size: 512, trainable: false },
-  {
-    name: "layer4.rest.1.bn2.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 49075,
-    size: 1,
-    trainable: false,
-  },
-  {
-    name: "layer4.rest.1.bn3.running_mean",
-    shape: [2048],
-    role: "buffer",
-    offset: 49076,
-    size: 2048,
-    trainable: false,
-  },
-  { name: "layer4.rest.1.bn3.running_var", shape: [2048], role: "buffer", offset: 51124, size: 2048, trainable: false },
-  {
-    name: "layer4.rest.1.bn3.num_batches_tracked",
-    shape: [],
-    role: "buffer",
-    offset: 53172,
-    size: 1,
-    trainable: false,
-  },
+  { name: "layer4.1.bn1.running_mean", shape: [512], role: "buffer", offset: 40879, size: 512, trainable: false },
+  { name: "layer4.1.bn1.running_var", shape: [512], role: "buffer", offset: 41391, size: 512, trainable: false },
+  { name: "layer4.1.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 41903, size: 1, trainable: false },
+  { name: "layer4.1.bn2.running_mean", shape: [512], role: "buffer", offset: 41904, size: 512, trainable: false },
+  { name: "layer4.1.bn2.running_var", shape: [512], role: "buffer", offset: 42416, size: 512, trainable: false },
+  { name: "layer4.1.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 42928, size: 1, trainable: false },
+  { name: "layer4.1.bn3.running_mean", shape: [2048], role: "buffer", offset: 42929, size: 2048, trainable: false },
+  { name: "layer4.1.bn3.running_var", shape: [2048], role: "buffer", offset: 44977, size: 2048, trainable: false },
+  { name: "layer4.1.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 47025, size: 1, trainable: false },
+  { name: "layer4.2.bn1.running_mean", shape: [512], role: "buffer", offset: 47026, size: 512, trainable: false },
+  { name: "layer4.2.bn1.running_var", shape: [512], role: "buffer", offset: 47538, size: 512, trainable: false },
+  { name: "layer4.2.bn1.num_batches_tracked", shape: [], role: "buffer", offset: 48050, size: 1, trainable: false },
+  { name: "layer4.2.bn2.running_mean", shape: [512], role: "buffer", offset: 48051, size: 512, trainable: false },
+  { name: "layer4.2.bn2.running_var", shape: [512], role: "buffer", offset: 48563, size: 512, trainable: false },
+  { name: "layer4.2.bn2.num_batches_tracked", shape: [], role: "buffer", offset: 49075, size: 1, trainable: false },
+  { name: "layer4.2.bn3.running_mean", shape: [2048], role: "buffer", offset: 49076, size: 2048, trainable: false },
+  { name: "layer4.2.bn3.running_var", shape: [2048], role: "buffer", offset: 51124, size: 2048, trainable: false },
+  { name: "layer4.2.bn3.num_batches_tracked", shape: [], role: "buffer", offset: 53172, size: 1, trainable: false },
 ];
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
@@ -1134,24 +931,24 @@ export function createBuffers(): Float32Array {
   // layer1.0.downsample.1.running_mean: zeros
   for (let i = 1156; i < 1412; i++) p[i] = 1; // layer1.0.downsample.1.running_var
   // layer1.0.downsample.1.num_batches_tracked: zeros
-  // layer1.rest.0.bn1.running_mean: zeros
-  for (let i = 1477; i < 1541; i++) p[i] = 1; // layer1.rest.0.bn1.running_var
-  // layer1.rest.0.bn1.num_batches_tracked: zeros
-  // layer1.rest.0.bn2.running_mean: zeros
-  for (let i = 1606; i < 1670; i++) p[i] = 1; // layer1.rest.0.bn2.running_var
-  // layer1.rest.0.bn2.num_batches_tracked: zeros
-  // layer1.rest.0.bn3.running_mean: zeros
-  for (let i = 1927; i < 2183; i++) p[i] = 1; // layer1.rest.0.bn3.running_var
-  // layer1.rest.0.bn3.num_batches_tracked: zeros
-  // layer1.rest.1.bn1.running_mean: zeros
-  for (let i = 2248; i < 2312; i++) p[i] = 1; // layer1.rest.1.bn1.running_var
-  // layer1.rest.1.bn1.num_batches_tracked: zeros
-  // layer1.rest.1.bn2.running_mean: zeros
-  for (let i = 2377; i < 2441; i++) p[i] = 1; // layer1.rest.1.bn2.running_var
-  // layer1.rest.1.bn2.num_batches_tracked: zeros
-  // layer1.rest.1.bn3.running_mean: zeros
-  for (let i = 2698; i < 2954; i++) p[i] = 1; // layer1.rest.1.bn3.running_var
-  // layer1.rest.1.bn3.num_batches_tracked: zeros
+  // layer1.1.bn1.running_mean: zeros
+  for (let i = 1477; i < 1541; i++) p[i] = 1; // layer1.1.bn1.running_var
+  // layer1.1.bn1.num_batches_tracked: zeros
+  // layer1.1.bn2.running_mean: zeros
+  for (let i = 1606; i < 1670; i++) p[i] = 1; // layer1.1.bn2.running_var
+  // layer1.1.bn2.num_batches_tracked: zeros
+  // layer1.1.bn3.running_mean: zeros
+  for (let i = 1927; i < 2183; i++) p[i] = 1; // layer1.1.bn3.running_var
+  // layer1.1.bn3.num_batches_tracked: zeros
+  // layer1.2.bn1.running_mean: zeros
+  for (let i = 2248; i < 2312; i++) p[i] = 1; // layer1.2.bn1.running_var
+  // layer1.2.bn1.num_batches_tracked: zeros
+  // layer1.2.bn2.running_mean: zeros
+  for (let i = 2377; i < 2441; i++) p[i] = 1; // layer1.2.bn2.running_var
+  // layer1.2.bn2.num_batches_tracked: zeros
+  // layer1.2.bn3.running_mean: zeros
+  for (let i = 2698; i < 2954; i++) p[i] = 1; // layer1.2.bn3.running_var
+  // layer1.2.bn3.num_batches_tracked: zeros
   // layer2.0.bn1.running_mean: zeros
   for (let i = 3083; i < 3211; i++) p[i] = 1; // layer2.0.bn1.running_var
   // layer2.0.bn1.num_batches_tracked: zeros
@@ -1164,33 +961,33 @@ export function createBuffers(): Float32Array {
   // layer2.0.downsample.1.running_mean: zeros
   for (let i = 5006; i < 5518; i++) p[i] = 1; // layer2.0.downsample.1.running_var
   // layer2.0.downsample.1.num_batches_tracked: zeros
-  // layer2.rest.0.bn1.running_mean: zeros
-  for (let i = 5647; i < 5775; i++) p[i] = 1; // layer2.rest.0.bn1.running_var
-  // layer2.rest.0.bn1.num_batches_tracked: zeros
-  // layer2.rest.0.bn2.running_mean: zeros
-  for (let i = 5904; i < 6032; i++) p[i] = 1; // layer2.rest.0.bn2.running_var
-  // layer2.rest.0.bn2.num_batches_tracked: zeros
-  // layer2.rest.0.bn3.running_mean: zeros
-  for (let i = 6545; i < 7057; i++) p[i] = 1; // layer2.rest.0.bn3.running_var
-  // layer2.rest.0.bn3.num_batches_tracked: zeros
-  // layer2.rest.1.bn1.running_mean: zeros
-  for (let i = 7186; i < 7314; i++) p[i] = 1; // layer2.rest.1.bn1.running_var
-  // layer2.rest.1.bn1.num_batches_tracked: zeros
-  // layer2.rest.1.bn2.running_mean: zeros
-  for (let i = 7443; i < 7571; i++) p[i] = 1; // layer2.rest.1.bn2.running_var
-  // layer2.rest.1.bn2.num_batches_tracked: zeros
-  // layer2.rest.1.bn3.running_mean: zeros
-  for (let i = 8084; i < 8596; i++) p[i] = 1; // layer2.rest.1.bn3.running_var
-  // layer2.rest.1.bn3.num_batches_tracked: zeros
-  // layer2.rest.2.bn1.running_mean: zeros
-  for (let i = 8725; i < 8853; i++) p[i] = 1; // layer2.rest.2.bn1.running_var
-  // layer2.rest.2.bn1.num_batches_tracked: zeros
-  // layer2.rest.2.bn2.running_mean: zeros
-  for (let i = 8982; i < 9110; i++) p[i] = 1; // layer2.rest.2.bn2.running_var
-  // layer2.rest.2.bn2.num_batches_tracked: zeros
-  // layer2.rest.2.bn3.running_mean: zeros
-  for (let i = 9623; i < 10135; i++) p[i] = 1; // layer2.rest.2.bn3.running_var
-  // layer2.rest.2.bn3.num_batches_tracked: zeros
+  // layer2.1.bn1.running_mean: zeros
+  for (let i = 5647; i < 5775; i++) p[i] = 1; // layer2.1.bn1.running_var
+  // layer2.1.bn1.num_batches_tracked: zeros
+  // layer2.1.bn2.running_mean: zeros
+  for (let i = 5904; i < 6032; i++) p[i] = 1; // layer2.1.bn2.running_var
+  // layer2.1.bn2.num_batches_tracked: zeros
+  // layer2.1.bn3.running_mean: zeros
+  for (let i = 6545; i < 7057; i++) p[i] = 1; // layer2.1.bn3.running_var
+  // layer2.1.bn3.num_batches_tracked: zeros
+  // layer2.2.bn1.running_mean: zeros
+  for (let i = 7186; i < 7314; i++) p[i] = 1; // layer2.2.bn1.running_var
+  // layer2.2.bn1.num_batches_tracked: zeros
+  // layer2.2.bn2.running_mean: zeros
+  for (let i = 7443; i < 7571; i++) p[i] = 1; // layer2.2.bn2.running_var
+  // layer2.2.bn2.num_batches_tracked: zeros
+  // layer2.2.bn3.running_mean: zeros
+  for (let i = 8084; i < 8596; i++) p[i] = 1; // layer2.2.bn3.running_var
+  // layer2.2.bn3.num_batches_tracked: zeros
+  // layer2.3.bn1.running_mean: zeros
+  for (let i = 8725; i < 8853; i++) p[i] = 1; // layer2.3.bn1.running_var
+  // layer2.3.bn1.num_batches_tracked: zeros
+  // layer2.3.bn2.running_mean: zeros
+  for (let i = 8982; i < 9110; i++) p[i] = 1; // layer2.3.bn2.running_var
+  // layer2.3.bn2.num_batches_tracked: zeros
+  // layer2.3.bn3.running_mean: zeros
+  for (let i = 9623; i < 10135; i++) p[i] = 1; // layer2.3.bn3.running_var
+  // layer2.3.bn3.num_batches_tracked: zeros
   // layer3.0.bn1.running_mean: zeros
   for (let i = 10392; i < 10648; i++) p[i] = 1; // layer3.0.bn1.running_var
   // layer3.0.bn1.num_batches_tracked: zeros
@@ -1203,51 +1000,51 @@ export function createBuffers(): Float32Array {
   // layer3.0.downsample.1.running_mean: zeros
   for (let i = 14235; i < 15259; i++) p[i] = 1; // layer3.0.downsample.1.running_var
   // layer3.0.downsample.1.num_batches_tracked: zeros
-  // layer3.rest.0.bn1.running_mean: zeros
-  for (let i = 15516; i < 15772; i++) p[i] = 1; // layer3.rest.0.bn1.running_var
-  // layer3.rest.0.bn1.num_batches_tracked: zeros
-  // layer3.rest.0.bn2.running_mean: zeros
-  for (let i = 16029; i < 16285; i++) p[i] = 1; // layer3.rest.0.bn2.running_var
-  // layer3.rest.0.bn2.num_batches_tracked: zeros
-  // layer3.rest.0.bn3.running_mean: zeros
-  for (let i = 17310; i < 18334; i++) p[i] = 1; // layer3.rest.0.bn3.running_var
-  // layer3.rest.0.bn3.num_batches_tracked: zeros
-  // layer3.rest.1.bn1.running_mean: zeros
-  for (let i = 18591; i < 18847; i++) p[i] = 1; // layer3.rest.1.bn1.running_var
-  // layer3.rest.1.bn1.num_batches_tracked: zeros
-  // layer3.rest.1.bn2.running_mean: zeros
-  for (let i = 19104; i < 19360; i++) p[i] = 1; // layer3.rest.1.bn2.running_var
-  // layer3.rest.1.bn2.num_batches_tracked: zeros
-  // layer3.rest.1.bn3.running_mean: zeros
-  for (let i = 20385; i < 21409; i++) p[i] = 1; // layer3.rest.1.bn3.running_var
-  // layer3.rest.1.bn3.num_batches_tracked: zeros
-  // layer3.rest.2.bn1.running_mean: zeros
-  for (let i = 21666; i < 21922; i++) p[i] = 1; // layer3.rest.2.bn1.running_var
-  // layer3.rest.2.bn1.num_batches_tracked: zeros
-  // layer3.rest.2.bn2.running_mean: zeros
-  for (let i = 22179; i < 22435; i++) p[i] = 1; // layer3.rest.2.bn2.running_var
-  // layer3.rest.2.bn2.num_batches_tracked: zeros
-  // layer3.rest.2.bn3.running_mean: zeros
-  for (let i = 23460; i < 24484; i++) p[i] = 1; // layer3.rest.2.bn3.running_var
-  // layer3.rest.2.bn3.num_batches_tracked: zeros
-  // layer3.rest.3.bn1.running_mean: zeros
-  for (let i = 24741; i < 24997; i++) p[i] = 1; // layer3.rest.3.bn1.running_var
-  // layer3.rest.3.bn1.num_batches_tracked: zeros
-  // layer3.rest.3.bn2.running_mean: zeros
-  for (let i = 25254; i < 25510; i++) p[i] = 1; // layer3.rest.3.bn2.running_var
-  // layer3.rest.3.bn2.num_batches_tracked: zeros
-  // layer3.rest.3.bn3.running_mean: zeros
-  for (let i = 26535; i < 27559; i++) p[i] = 1; // layer3.rest.3.bn3.running_var
-  // layer3.rest.3.bn3.num_batches_tracked: zeros
-  // layer3.rest.4.bn1.running_mean: zeros
-  for (let i = 27816; i < 28072; i++) p[i] = 1; // layer3.rest.4.bn1.running_var
-  // layer3.rest.4.bn1.num_batches_tracked: zeros
-  // layer3.rest.4.bn2.running_mean: zeros
-  for (let i = 28329; i < 28585; i++) p[i] = 1; // layer3.rest.4.bn2.running_var
-  // layer3.rest.4.bn2.num_batches_tracked: zeros
-  // layer3.rest.4.bn3.running_mean: zeros
-  for (let i = 29610; i < 30634; i++) p[i] = 1; // layer3.rest.4.bn3.running_var
-  // layer3.rest.4.bn3.num_batches_tracked: zeros
+  // layer3.1.bn1.running_mean: zeros
+  for (let i = 15516; i < 15772; i++) p[i] = 1; // layer3.1.bn1.running_var
+  // layer3.1.bn1.num_batches_tracked: zeros
+  // layer3.1.bn2.running_mean: zeros
+  for (let i = 16029; i < 16285; i++) p[i] = 1; // layer3.1.bn2.running_var
+  // layer3.1.bn2.num_batches_tracked: zeros
+  // layer3.1.bn3.running_mean: zeros
+  for (let i = 17310; i < 18334; i++) p[i] = 1; // layer3.1.bn3.running_var
+  // layer3.1.bn3.num_batches_tracked: zeros
+  // layer3.2.bn1.running_mean: zeros
+  for (let i = 18591; i < 18847; i++) p[i] = 1; // layer3.2.bn1.running_var
+  // layer3.2.bn1.num_batches_tracked: zeros
+  // layer3.2.bn2.running_mean: zeros
+  for (let i = 19104; i < 19360; i++) p[i] = 1; // layer3.2.bn2.running_var
+  // layer3.2.bn2.num_batches_tracked: zeros
+  // layer3.2.bn3.running_mean: zeros
+  for (let i = 20385; i < 21409; i++) p[i] = 1; // layer3.2.bn3.running_var
+  // layer3.2.bn3.num_batches_tracked: zeros
+  // layer3.3.bn1.running_mean: zeros
+  for (let i = 21666; i < 21922; i++) p[i] = 1; // layer3.3.bn1.running_var
+  // layer3.3.bn1.num_batches_tracked: zeros
+  // layer3.3.bn2.running_mean: zeros
+  for (let i = 22179; i < 22435; i++) p[i] = 1; // layer3.3.bn2.running_var
+  // layer3.3.bn2.num_batches_tracked: zeros
+  // layer3.3.bn3.running_mean: zeros
+  for (let i = 23460; i < 24484; i++) p[i] = 1; // layer3.3.bn3.running_var
+  // layer3.3.bn3.num_batches_tracked: zeros
+  // layer3.4.bn1.running_mean: zeros
+  for (let i = 24741; i < 24997; i++) p[i] = 1; // layer3.4.bn1.running_var
+  // layer3.4.bn1.num_batches_tracked: zeros
+  // layer3.4.bn2.running_mean: zeros
+  for (let i = 25254; i < 25510; i++) p[i] = 1; // layer3.4.bn2.running_var
+  // layer3.4.bn2.num_batches_tracked: zeros
+  // layer3.4.bn3.running_mean: zeros
+  for (let i = 26535; i < 27559; i++) p[i] = 1; // layer3.4.bn3.running_var
+  // layer3.4.bn3.num_batches_tracked: zeros
+  // layer3.5.bn1.running_mean: zeros
+  for (let i = 27816; i < 28072; i++) p[i] = 1; // layer3.5.bn1.running_var
+  // layer3.5.bn1.num_batches_tracked: zeros
+  // layer3.5.bn2.running_mean: zeros
+  for (let i = 28329; i < 28585; i++) p[i] = 1; // layer3.5.bn2.running_var
+  // layer3.5.bn2.num_batches_tracked: zeros
+  // layer3.5.bn3.running_mean: zeros
+  for (let i = 29610; i < 30634; i++) p[i] = 1; // layer3.5.bn3.running_var
+  // layer3.5.bn3.num_batches_tracked: zeros
   // layer4.0.bn1.running_mean: zeros
   for (let i = 31147; i < 31659; i++) p[i] = 1; // layer4.0.bn1.running_var
   // layer4.0.bn1.num_batches_tracked: zeros
@@ -1260,24 +1057,24 @@ export function createBuffers(): Float32Array {
   // layer4.0.downsample.1.running_mean: zeros
   for (let i = 38830; i < 40878; i++) p[i] = 1; // layer4.0.downsample.1.running_var
   // layer4.0.downsample.1.num_batches_tracked: zeros
-  // layer4.rest.0.bn1.running_mean: zeros
-  for (let i = 41391; i < 41903; i++) p[i] = 1; // layer4.rest.0.bn1.running_var
-  // layer4.rest.0.bn1.num_batches_tracked: zeros
-  // layer4.rest.0.bn2.running_mean: zeros
-  for (let i = 42416; i < 42928; i++) p[i] = 1; // layer4.rest.0.bn2.running_var
-  // layer4.rest.0.bn2.num_batches_tracked: zeros
-  // layer4.rest.0.bn3.running_mean: zeros
-  for (let i = 44977; i < 47025; i++) p[i] = 1; // layer4.rest.0.bn3.running_var
-  // layer4.rest.0.bn3.num_batches_tracked: zeros
-  // layer4.rest.1.bn1.running_mean: zeros
-  for (let i = 47538; i < 48050; i++) p[i] = 1; // layer4.rest.1.bn1.running_var
-  // layer4.rest.1.bn1.num_batches_tracked: zeros
-  // layer4.rest.1.bn2.running_mean: zeros
-  for (let i = 48563; i < 49075; i++) p[i] = 1; // layer4.rest.1.bn2.running_var
-  // layer4.rest.1.bn2.num_batches_tracked: zeros
-  // layer4.rest.1.bn3.running_mean: zeros
-  for (let i = 51124; i < 53172; i++) p[i] = 1; // layer4.rest.1.bn3.running_var
-  // layer4.rest.1.bn3.num_batches_tracked: zeros
+  // layer4.1.bn1.running_mean: zeros
+  for (let i = 41391; i < 41903; i++) p[i] = 1; // layer4.1.bn1.running_var
+  // layer4.1.bn1.num_batches_tracked: zeros
+  // layer4.1.bn2.running_mean: zeros
+  for (let i = 42416; i < 42928; i++) p[i] = 1; // layer4.1.bn2.running_var
+  // layer4.1.bn2.num_batches_tracked: zeros
+  // layer4.1.bn3.running_mean: zeros
+  for (let i = 44977; i < 47025; i++) p[i] = 1; // layer4.1.bn3.running_var
+  // layer4.1.bn3.num_batches_tracked: zeros
+  // layer4.2.bn1.running_mean: zeros
+  for (let i = 47538; i < 48050; i++) p[i] = 1; // layer4.2.bn1.running_var
+  // layer4.2.bn1.num_batches_tracked: zeros
+  // layer4.2.bn2.running_mean: zeros
+  for (let i = 48563; i < 49075; i++) p[i] = 1; // layer4.2.bn2.running_var
+  // layer4.2.bn2.num_batches_tracked: zeros
+  // layer4.2.bn3.running_mean: zeros
+  for (let i = 51124; i < 53172; i++) p[i] = 1; // layer4.2.bn3.running_var
+  // layer4.2.bn3.num_batches_tracked: zeros
   return p;
 }
 
@@ -1503,24 +1300,24 @@ function createEngine() {
     for (let i = 67648; i < 84032; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.0.downsample.0.weight: U(±0.125)
     for (let i = 84032; i < 84288; i++) p[i] = 1; // layer1.0.downsample.1.weight
     // layer1.0.downsample.1.bias: zeros
-    for (let i = 84544; i < 100928; i++) p[i] = (2 * random() - 1) * 0.0625; // layer1.rest.0.conv1.weight: U(±0.0625)
-    for (let i = 100928; i < 100992; i++) p[i] = 1; // layer1.rest.0.bn1.weight
-    // layer1.rest.0.bn1.bias: zeros
-    for (let i = 101056; i < 137920; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.rest.0.conv2.weight: U(±0.041666666666666664)
-    for (let i = 137920; i < 137984; i++) p[i] = 1; // layer1.rest.0.bn2.weight
-    // layer1.rest.0.bn2.bias: zeros
-    for (let i = 138048; i < 154432; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.rest.0.conv3.weight: U(±0.125)
-    for (let i = 154432; i < 154688; i++) p[i] = 1; // layer1.rest.0.bn3.weight
-    // layer1.rest.0.bn3.bias: zeros
-    for (let i = 154944; i < 171328; i++) p[i] = (2 * random() - 1) * 0.0625; // layer1.rest.1.conv1.weight: U(±0.0625)
-    for (let i = 171328; i < 171392; i++) p[i] = 1; // layer1.rest.1.bn1.weight
-    // layer1.rest.1.bn1.bias: zeros
-    for (let i = 171456; i < 208320; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.rest.1.conv2.weight: U(±0.041666666666666664)
-    for (let i = 208320; i < 208384; i++) p[i] = 1; // layer1.rest.1.bn2.weight
-    // layer1.rest.1.bn2.bias: zeros
-    for (let i = 208448; i < 224832; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.rest.1.conv3.weight: U(±0.125)
-    for (let i = 224832; i < 225088; i++) p[i] = 1; // layer1.rest.1.bn3.weight
-    // layer1.rest.1.bn3.bias: zeros
+    for (let i = 84544; i < 100928; i++) p[i] = (2 * random() - 1) * 0.0625; // layer1.1.conv1.weight: U(±0.0625)
+    for (let i = 100928; i < 100992; i++) p[i] = 1; // layer1.1.bn1.weight
+    // layer1.1.bn1.bias: zeros
+    for (let i = 101056; i < 137920; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.1.conv2.weight: U(±0.041666666666666664)
+    for (let i = 137920; i < 137984; i++) p[i] = 1; // layer1.1.bn2.weight
+    // layer1.1.bn2.bias: zeros
+    for (let i = 138048; i < 154432; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.1.conv3.weight: U(±0.125)
+    for (let i = 154432; i < 154688; i++) p[i] = 1; // layer1.1.bn3.weight
+    // layer1.1.bn3.bias: zeros
+    for (let i = 154944; i < 171328; i++) p[i] = (2 * random() - 1) * 0.0625; // layer1.2.conv1.weight: U(±0.0625)
+    for (let i = 171328; i < 171392; i++) p[i] = 1; // layer1.2.bn1.weight
+    // layer1.2.bn1.bias: zeros
+    for (let i = 171456; i < 208320; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // layer1.2.conv2.weight: U(±0.041666666666666664)
+    for (let i = 208320; i < 208384; i++) p[i] = 1; // layer1.2.bn2.weight
+    // layer1.2.bn2.bias: zeros
+    for (let i = 208448; i < 224832; i++) p[i] = (2 * random() - 1) * 0.125; // layer1.2.conv3.weight: U(±0.125)
+    for (let i = 224832; i < 225088; i++) p[i] = 1; // layer1.2.bn3.weight
+    // layer1.2.bn3.bias: zeros
     for (let i = 225344; i < 258112; i++) p[i] = (2 * random() - 1) * 0.0625; // layer2.0.conv1.weight: U(±0.0625)
     for (let i = 258112; i < 258240; i++) p[i] = 1; // layer2.0.bn1.weight
     // layer2.0.bn1.bias: zeros
@@ -1533,33 +1330,33 @@ function createEngine() {
     for (let i = 472640; i < 603712; i++) p[i] = (2 * random() - 1) * 0.0625; // layer2.0.downsample.0.weight: U(±0.0625)
     for (let i = 603712; i < 604224; i++) p[i] = 1; // layer2.0.downsample.1.weight
     // layer2.0.downsample.1.bias: zeros
-    for (let i = 604736; i < 670272; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.rest.0.conv1.weight: U(±0.044194173824159216)
-    for (let i = 670272; i < 670400; i++) p[i] = 1; // layer2.rest.0.bn1.weight
-    // layer2.rest.0.bn1.bias: zeros
-    for (let i = 670528; i < 817984; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.rest.0.conv2.weight: U(±0.029462782549439483)
-    for (let i = 817984; i < 818112; i++) p[i] = 1; // layer2.rest.0.bn2.weight
-    // layer2.rest.0.bn2.bias: zeros
-    for (let i = 818240; i < 883776; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.rest.0.conv3.weight: U(±0.08838834764831843)
-    for (let i = 883776; i < 884288; i++) p[i] = 1; // layer2.rest.0.bn3.weight
-    // layer2.rest.0.bn3.bias: zeros
-    for (let i = 884800; i < 950336; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.rest.1.conv1.weight: U(±0.044194173824159216)
-    for (let i = 950336; i < 950464; i++) p[i] = 1; // layer2.rest.1.bn1.weight
-    // layer2.rest.1.bn1.bias: zeros
-    for (let i = 950592; i < 1098048; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.rest.1.conv2.weight: U(±0.029462782549439483)
-    for (let i = 1098048; i < 1098176; i++) p[i] = 1; // layer2.rest.1.bn2.weight
-    // layer2.rest.1.bn2.bias: zeros
-    for (let i = 1098304; i < 1163840; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.rest.1.conv3.weight: U(±0.08838834764831843)
-    for (let i = 1163840; i < 1164352; i++) p[i] = 1; // layer2.rest.1.bn3.weight
-    // layer2.rest.1.bn3.bias: zeros
-    for (let i = 1164864; i < 1230400; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.rest.2.conv1.weight: U(±0.044194173824159216)
-    for (let i = 1230400; i < 1230528; i++) p[i] = 1; // layer2.rest.2.bn1.weight
-    // layer2.rest.2.bn1.bias: zeros
-    for (let i = 1230656; i < 1378112; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.rest.2.conv2.weight: U(±0.029462782549439483)
-    for (let i = 1378112; i < 1378240; i++) p[i] = 1; // layer2.rest.2.bn2.weight
-    // layer2.rest.2.bn2.bias: zeros
-    for (let i = 1378368; i < 1443904; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.rest.2.conv3.weight: U(±0.08838834764831843)
-    for (let i = 1443904; i < 1444416; i++) p[i] = 1; // layer2.rest.2.bn3.weight
-    // layer2.rest.2.bn3.bias: zeros
+    for (let i = 604736; i < 670272; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.1.conv1.weight: U(±0.044194173824159216)
+    for (let i = 670272; i < 670400; i++) p[i] = 1; // layer2.1.bn1.weight
+    // layer2.1.bn1.bias: zeros
+    for (let i = 670528; i < 817984; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.1.conv2.weight: U(±0.029462782549439483)
+    for (let i = 817984; i < 818112; i++) p[i] = 1; // layer2.1.bn2.weight
+    // layer2.1.bn2.bias: zeros
+    for (let i = 818240; i < 883776; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.1.conv3.weight: U(±0.08838834764831843)
+    for (let i = 883776; i < 884288; i++) p[i] = 1; // layer2.1.bn3.weight
+    // layer2.1.bn3.bias: zeros
+    for (let i = 884800; i < 950336; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.2.conv1.weight: U(±0.044194173824159216)
+    for (let i = 950336; i < 950464; i++) p[i] = 1; // layer2.2.bn1.weight
+    // layer2.2.bn1.bias: zeros
+    for (let i = 950592; i < 1098048; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.2.conv2.weight: U(±0.029462782549439483)
+    for (let i = 1098048; i < 1098176; i++) p[i] = 1; // layer2.2.bn2.weight
+    // layer2.2.bn2.bias: zeros
+    for (let i = 1098304; i < 1163840; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.2.conv3.weight: U(±0.08838834764831843)
+    for (let i = 1163840; i < 1164352; i++) p[i] = 1; // layer2.2.bn3.weight
+    // layer2.2.bn3.bias: zeros
+    for (let i = 1164864; i < 1230400; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer2.3.conv1.weight: U(±0.044194173824159216)
+    for (let i = 1230400; i < 1230528; i++) p[i] = 1; // layer2.3.bn1.weight
+    // layer2.3.bn1.bias: zeros
+    for (let i = 1230656; i < 1378112; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // layer2.3.conv2.weight: U(±0.029462782549439483)
+    for (let i = 1378112; i < 1378240; i++) p[i] = 1; // layer2.3.bn2.weight
+    // layer2.3.bn2.bias: zeros
+    for (let i = 1378368; i < 1443904; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // layer2.3.conv3.weight: U(±0.08838834764831843)
+    for (let i = 1443904; i < 1444416; i++) p[i] = 1; // layer2.3.bn3.weight
+    // layer2.3.bn3.bias: zeros
     for (let i = 1444928; i < 1576000; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer3.0.conv1.weight: U(±0.044194173824159216)
     for (let i = 1576000; i < 1576256; i++) p[i] = 1; // layer3.0.bn1.weight
     // layer3.0.bn1.bias: zeros
@@ -1572,51 +1369,51 @@ function createEngine() {
     for (let i = 2431040; i < 2955328; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer3.0.downsample.0.weight: U(±0.044194173824159216)
     for (let i = 2955328; i < 2956352; i++) p[i] = 1; // layer3.0.downsample.1.weight
     // layer3.0.downsample.1.bias: zeros
-    for (let i = 2957376; i < 3219520; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.0.conv1.weight: U(±0.03125)
-    for (let i = 3219520; i < 3219776; i++) p[i] = 1; // layer3.rest.0.bn1.weight
-    // layer3.rest.0.bn1.bias: zeros
-    for (let i = 3220032; i < 3809856; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.0.conv2.weight: U(±0.020833333333333332)
-    for (let i = 3809856; i < 3810112; i++) p[i] = 1; // layer3.rest.0.bn2.weight
-    // layer3.rest.0.bn2.bias: zeros
-    for (let i = 3810368; i < 4072512; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.0.conv3.weight: U(±0.0625)
-    for (let i = 4072512; i < 4073536; i++) p[i] = 1; // layer3.rest.0.bn3.weight
-    // layer3.rest.0.bn3.bias: zeros
-    for (let i = 4074560; i < 4336704; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.1.conv1.weight: U(±0.03125)
-    for (let i = 4336704; i < 4336960; i++) p[i] = 1; // layer3.rest.1.bn1.weight
-    // layer3.rest.1.bn1.bias: zeros
-    for (let i = 4337216; i < 4927040; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.1.conv2.weight: U(±0.020833333333333332)
-    for (let i = 4927040; i < 4927296; i++) p[i] = 1; // layer3.rest.1.bn2.weight
-    // layer3.rest.1.bn2.bias: zeros
-    for (let i = 4927552; i < 5189696; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.1.conv3.weight: U(±0.0625)
-    for (let i = 5189696; i < 5190720; i++) p[i] = 1; // layer3.rest.1.bn3.weight
-    // layer3.rest.1.bn3.bias: zeros
-    for (let i = 5191744; i < 5453888; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.2.conv1.weight: U(±0.03125)
-    for (let i = 5453888; i < 5454144; i++) p[i] = 1; // layer3.rest.2.bn1.weight
-    // layer3.rest.2.bn1.bias: zeros
-    for (let i = 5454400; i < 6044224; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.2.conv2.weight: U(±0.020833333333333332)
-    for (let i = 6044224; i < 6044480; i++) p[i] = 1; // layer3.rest.2.bn2.weight
-    // layer3.rest.2.bn2.bias: zeros
-    for (let i = 6044736; i < 6306880; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.2.conv3.weight: U(±0.0625)
-    for (let i = 6306880; i < 6307904; i++) p[i] = 1; // layer3.rest.2.bn3.weight
-    // layer3.rest.2.bn3.bias: zeros
-    for (let i = 6308928; i < 6571072; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.3.conv1.weight: U(±0.03125)
-    for (let i = 6571072; i < 6571328; i++) p[i] = 1; // layer3.rest.3.bn1.weight
-    // layer3.rest.3.bn1.bias: zeros
-    for (let i = 6571584; i < 7161408; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.3.conv2.weight: U(±0.020833333333333332)
-    for (let i = 7161408; i < 7161664; i++) p[i] = 1; // layer3.rest.3.bn2.weight
-    // layer3.rest.3.bn2.bias: zeros
-    for (let i = 7161920; i < 7424064; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.3.conv3.weight: U(±0.0625)
-    for (let i = 7424064; i < 7425088; i++) p[i] = 1; // layer3.rest.3.bn3.weight
-    // layer3.rest.3.bn3.bias: zeros
-    for (let i = 7426112; i < 7688256; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.rest.4.conv1.weight: U(±0.03125)
-    for (let i = 7688256; i < 7688512; i++) p[i] = 1; // layer3.rest.4.bn1.weight
-    // layer3.rest.4.bn1.bias: zeros
-    for (let i = 7688768; i < 8278592; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.rest.4.conv2.weight: U(±0.020833333333333332)
-    for (let i = 8278592; i < 8278848; i++) p[i] = 1; // layer3.rest.4.bn2.weight
-    // layer3.rest.4.bn2.bias: zeros
-    for (let i = 8279104; i < 8541248; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.rest.4.conv3.weight: U(±0.0625)
-    for (let i = 8541248; i < 8542272; i++) p[i] = 1; // layer3.rest.4.bn3.weight
-    // layer3.rest.4.bn3.bias: zeros
+    for (let i = 2957376; i < 3219520; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.1.conv1.weight: U(±0.03125)
+    for (let i = 3219520; i < 3219776; i++) p[i] = 1; // layer3.1.bn1.weight
+    // layer3.1.bn1.bias: zeros
+    for (let i = 3220032; i < 3809856; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.1.conv2.weight: U(±0.020833333333333332)
+    for (let i = 3809856; i < 3810112; i++) p[i] = 1; // layer3.1.bn2.weight
+    // layer3.1.bn2.bias: zeros
+    for (let i = 3810368; i < 4072512; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.1.conv3.weight: U(±0.0625)
+    for (let i = 4072512; i < 4073536; i++) p[i] = 1; // layer3.1.bn3.weight
+    // layer3.1.bn3.bias: zeros
+    for (let i = 4074560; i < 4336704; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.2.conv1.weight: U(±0.03125)
+    for (let i = 4336704; i < 4336960; i++) p[i] = 1; // layer3.2.bn1.weight
+    // layer3.2.bn1.bias: zeros
+    for (let i = 4337216; i < 4927040; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.2.conv2.weight: U(±0.020833333333333332)
+    for (let i = 4927040; i < 4927296; i++) p[i] = 1; // layer3.2.bn2.weight
+    // layer3.2.bn2.bias: zeros
+    for (let i = 4927552; i < 5189696; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.2.conv3.weight: U(±0.0625)
+    for (let i = 5189696; i < 5190720; i++) p[i] = 1; // layer3.2.bn3.weight
+    // layer3.2.bn3.bias: zeros
+    for (let i = 5191744; i < 5453888; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.3.conv1.weight: U(±0.03125)
+    for (let i = 5453888; i < 5454144; i++) p[i] = 1; // layer3.3.bn1.weight
+    // layer3.3.bn1.bias: zeros
+    for (let i = 5454400; i < 6044224; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.3.conv2.weight: U(±0.020833333333333332)
+    for (let i = 6044224; i < 6044480; i++) p[i] = 1; // layer3.3.bn2.weight
+    // layer3.3.bn2.bias: zeros
+    for (let i = 6044736; i < 6306880; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.3.conv3.weight: U(±0.0625)
+    for (let i = 6306880; i < 6307904; i++) p[i] = 1; // layer3.3.bn3.weight
+    // layer3.3.bn3.bias: zeros
+    for (let i = 6308928; i < 6571072; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.4.conv1.weight: U(±0.03125)
+    for (let i = 6571072; i < 6571328; i++) p[i] = 1; // layer3.4.bn1.weight
+    // layer3.4.bn1.bias: zeros
+    for (let i = 6571584; i < 7161408; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.4.conv2.weight: U(±0.020833333333333332)
+    for (let i = 7161408; i < 7161664; i++) p[i] = 1; // layer3.4.bn2.weight
+    // layer3.4.bn2.bias: zeros
+    for (let i = 7161920; i < 7424064; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.4.conv3.weight: U(±0.0625)
+    for (let i = 7424064; i < 7425088; i++) p[i] = 1; // layer3.4.bn3.weight
+    // layer3.4.bn3.bias: zeros
+    for (let i = 7426112; i < 7688256; i++) p[i] = (2 * random() - 1) * 0.03125; // layer3.5.conv1.weight: U(±0.03125)
+    for (let i = 7688256; i < 7688512; i++) p[i] = 1; // layer3.5.bn1.weight
+    // layer3.5.bn1.bias: zeros
+    for (let i = 7688768; i < 8278592; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // layer3.5.conv2.weight: U(±0.020833333333333332)
+    for (let i = 8278592; i < 8278848; i++) p[i] = 1; // layer3.5.bn2.weight
+    // layer3.5.bn2.bias: zeros
+    for (let i = 8279104; i < 8541248; i++) p[i] = (2 * random() - 1) * 0.0625; // layer3.5.conv3.weight: U(±0.0625)
+    for (let i = 8541248; i < 8542272; i++) p[i] = 1; // layer3.5.bn3.weight
+    // layer3.5.bn3.bias: zeros
     for (let i = 8543296; i < 9067584; i++) p[i] = (2 * random() - 1) * 0.03125; // layer4.0.conv1.weight: U(±0.03125)
     for (let i = 9067584; i < 9068096; i++) p[i] = 1; // layer4.0.bn1.weight
     // layer4.0.bn1.bias: zeros
@@ -1629,24 +1426,24 @@ function createEngine() {
     for (let i = 12481600; i < 14578752; i++) p[i] = (2 * random() - 1) * 0.03125; // layer4.0.downsample.0.weight: U(±0.03125)
     for (let i = 14578752; i < 14580800; i++) p[i] = 1; // layer4.0.downsample.1.weight
     // layer4.0.downsample.1.bias: zeros
-    for (let i = 14582848; i < 15631424; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // layer4.rest.0.conv1.weight: U(±0.022097086912079608)
-    for (let i = 15631424; i < 15631936; i++) p[i] = 1; // layer4.rest.0.bn1.weight
-    // layer4.rest.0.bn1.bias: zeros
-    for (let i = 15632448; i < 17991744; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.rest.0.conv2.weight: U(±0.014731391274719742)
-    for (let i = 17991744; i < 17992256; i++) p[i] = 1; // layer4.rest.0.bn2.weight
-    // layer4.rest.0.bn2.bias: zeros
-    for (let i = 17992768; i < 19041344; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer4.rest.0.conv3.weight: U(±0.044194173824159216)
-    for (let i = 19041344; i < 19043392; i++) p[i] = 1; // layer4.rest.0.bn3.weight
-    // layer4.rest.0.bn3.bias: zeros
-    for (let i = 19045440; i < 20094016; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // layer4.rest.1.conv1.weight: U(±0.022097086912079608)
-    for (let i = 20094016; i < 20094528; i++) p[i] = 1; // layer4.rest.1.bn1.weight
-    // layer4.rest.1.bn1.bias: zeros
-    for (let i = 20095040; i < 22454336; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.rest.1.conv2.weight: U(±0.014731391274719742)
-    for (let i = 22454336; i < 22454848; i++) p[i] = 1; // layer4.rest.1.bn2.weight
-    // layer4.rest.1.bn2.bias: zeros
-    for (let i = 22455360; i < 23503936; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer4.rest.1.conv3.weight: U(±0.044194173824159216)
-    for (let i = 23503936; i < 23505984; i++) p[i] = 1; // layer4.rest.1.bn3.weight
-    // layer4.rest.1.bn3.bias: zeros
+    for (let i = 14582848; i < 15631424; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // layer4.1.conv1.weight: U(±0.022097086912079608)
+    for (let i = 15631424; i < 15631936; i++) p[i] = 1; // layer4.1.bn1.weight
+    // layer4.1.bn1.bias: zeros
+    for (let i = 15632448; i < 17991744; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.1.conv2.weight: U(±0.014731391274719742)
+    for (let i = 17991744; i < 17992256; i++) p[i] = 1; // layer4.1.bn2.weight
+    // layer4.1.bn2.bias: zeros
+    for (let i = 17992768; i < 19041344; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer4.1.conv3.weight: U(±0.044194173824159216)
+    for (let i = 19041344; i < 19043392; i++) p[i] = 1; // layer4.1.bn3.weight
+    // layer4.1.bn3.bias: zeros
+    for (let i = 19045440; i < 20094016; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // layer4.2.conv1.weight: U(±0.022097086912079608)
+    for (let i = 20094016; i < 20094528; i++) p[i] = 1; // layer4.2.bn1.weight
+    // layer4.2.bn1.bias: zeros
+    for (let i = 20095040; i < 22454336; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // layer4.2.conv2.weight: U(±0.014731391274719742)
+    for (let i = 22454336; i < 22454848; i++) p[i] = 1; // layer4.2.bn2.weight
+    // layer4.2.bn2.bias: zeros
+    for (let i = 22455360; i < 23503936; i++) p[i] = (2 * random() - 1) * 0.044194173824159216; // layer4.2.conv3.weight: U(±0.044194173824159216)
+    for (let i = 23503936; i < 23505984; i++) p[i] = 1; // layer4.2.bn3.weight
+    // layer4.2.bn3.bias: zeros
     for (let i = 23508032; i < 25556032; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // fc.weight: U(±0.022097086912079608)
     for (let i = 25556032; i < 25557032; i++) p[i] = (2 * random() - 1) * 0.022097086912079608; // fc.bias: U(±0.022097086912079608)
     return p;
@@ -4051,7 +3848,7 @@ function createEngine() {
     ); // op 13: layer1.0.downsample.1 (batchnorm)
     addForward1(n, act12, act14, act15); // op 14: add
     reluForward2(n, act15, act16); // op 15: layer1.0.9 (relu)
-    conv2dForward3(p, n, act16, act17, work16_col, 84544); // op 16: layer1.rest.0.conv1 (conv2d)
+    conv2dForward3(p, n, act16, act17, work16_col, 84544); // op 16: layer1.1.conv1 (conv2d)
     batchnormForward1(
       p,
       n,
@@ -4066,10 +3863,10 @@ function createEngine() {
       1413,
       1477,
       1541,
-      "layer1.rest.0.bn1",
-    ); // op 17: layer1.rest.0.bn1 (batchnorm)
-    reluForward1(n, act18, act19); // op 18: layer1.rest.0.2 (relu)
-    conv2dForward1(p, n, act19, act20, work19_col, 101056); // op 19: layer1.rest.0.conv2 (conv2d)
+      "layer1.1.bn1",
+    ); // op 17: layer1.1.bn1 (batchnorm)
+    reluForward1(n, act18, act19); // op 18: layer1.1.2 (relu)
+    conv2dForward1(p, n, act19, act20, work19_col, 101056); // op 19: layer1.1.conv2 (conv2d)
     batchnormForward1(
       p,
       n,
@@ -4084,10 +3881,10 @@ function createEngine() {
       1542,
       1606,
       1670,
-      "layer1.rest.0.bn2",
-    ); // op 20: layer1.rest.0.bn2 (batchnorm)
-    reluForward1(n, act21, act22); // op 21: layer1.rest.0.5 (relu)
-    conv2dForward2(p, n, act22, act23, work22_col, 138048); // op 22: layer1.rest.0.conv3 (conv2d)
+      "layer1.1.bn2",
+    ); // op 20: layer1.1.bn2 (batchnorm)
+    reluForward1(n, act21, act22); // op 21: layer1.1.5 (relu)
+    conv2dForward2(p, n, act22, act23, work22_col, 138048); // op 22: layer1.1.conv3 (conv2d)
     batchnormForward2(
       p,
       n,
@@ -4102,11 +3899,11 @@ function createEngine() {
       1671,
       1927,
       2183,
-      "layer1.rest.0.bn3",
-    ); // op 23: layer1.rest.0.bn3 (batchnorm)
+      "layer1.1.bn3",
+    ); // op 23: layer1.1.bn3 (batchnorm)
     addForward1(n, act24, act16, act25); // op 24: add
-    reluForward2(n, act25, act26); // op 25: layer1.rest.0.8 (relu)
-    conv2dForward3(p, n, act26, act27, work26_col, 154944); // op 26: layer1.rest.1.conv1 (conv2d)
+    reluForward2(n, act25, act26); // op 25: layer1.1.8 (relu)
+    conv2dForward3(p, n, act26, act27, work26_col, 154944); // op 26: layer1.2.conv1 (conv2d)
     batchnormForward1(
       p,
       n,
@@ -4121,10 +3918,10 @@ function createEngine() {
       2184,
       2248,
       2312,
-      "layer1.rest.1.bn1",
-    ); // op 27: layer1.rest.1.bn1 (batchnorm)
-    reluForward1(n, act28, act29); // op 28: layer1.rest.1.2 (relu)
-    conv2dForward1(p, n, act29, act30, work29_col, 171456); // op 29: layer1.rest.1.conv2 (conv2d)
+      "layer1.2.bn1",
+    ); // op 27: layer1.2.bn1 (batchnorm)
+    reluForward1(n, act28, act29); // op 28: layer1.2.2 (relu)
+    conv2dForward1(p, n, act29, act30, work29_col, 171456); // op 29: layer1.2.conv2 (conv2d)
     batchnormForward1(
       p,
       n,
@@ -4139,10 +3936,10 @@ function createEngine() {
       2313,
       2377,
       2441,
-      "layer1.rest.1.bn2",
-    ); // op 30: layer1.rest.1.bn2 (batchnorm)
-    reluForward1(n, act31, act32); // op 31: layer1.rest.1.5 (relu)
-    conv2dForward2(p, n, act32, act33, work32_col, 208448); // op 32: layer1.rest.1.conv3 (conv2d)
+      "layer1.2.bn2",
+    ); // op 30: layer1.2.bn2 (batchnorm)
+    reluForward1(n, act31, act32); // op 31: layer1.2.5 (relu)
+    conv2dForward2(p, n, act32, act33, work32_col, 208448); // op 32: layer1.2.conv3 (conv2d)
     batchnormForward2(
       p,
       n,
@@ -4157,10 +3954,10 @@ function createEngine() {
       2442,
       2698,
       2954,
-      "layer1.rest.1.bn3",
-    ); // op 33: layer1.rest.1.bn3 (batchnorm)
+      "layer1.2.bn3",
+    ); // op 33: layer1.2.bn3 (batchnorm)
     addForward1(n, act34, act26, act35); // op 34: add
-    reluForward2(n, act35, act36); // op 35: layer1.rest.1.8 (relu)
+    reluForward2(n, act35, act36); // op 35: layer1.2.8 (relu)
     forward36(p, n);
     forward37(p, n, training);
     forward38(n);
@@ -4218,7 +4015,7 @@ function createEngine() {
     ); // op 45: layer2.0.downsample.1 (batchnorm)
     addForward2(n, act44, act46, act47); // op 46: add
     reluForward4(n, act47, act48); // op 47: layer2.0.9 (relu)
-    conv2dForward5(p, n, act48, act49, work48_col, 604736); // op 48: layer2.rest.0.conv1 (conv2d)
+    conv2dForward5(p, n, act48, act49, work48_col, 604736); // op 48: layer2.1.conv1 (conv2d)
     batchnormForward3(
       p,
       n,
@@ -4233,10 +4030,10 @@ function createEngine() {
       5519,
       5647,
       5775,
-      "layer2.rest.0.bn1",
-    ); // op 49: layer2.rest.0.bn1 (batchnorm)
-    reluForward3(n, act50, act51); // op 50: layer2.rest.0.2 (relu)
-    conv2dForward6(p, n, act51, act52, work51_col, 670528); // op 51: layer2.rest.0.conv2 (conv2d)
+      "layer2.1.bn1",
+    ); // op 49: layer2.1.bn1 (batchnorm)
+    reluForward3(n, act50, act51); // op 50: layer2.1.2 (relu)
+    conv2dForward6(p, n, act51, act52, work51_col, 670528); // op 51: layer2.1.conv2 (conv2d)
     batchnormForward3(
       p,
       n,
@@ -4251,10 +4048,10 @@ function createEngine() {
       5776,
       5904,
       6032,
-      "layer2.rest.0.bn2",
-    ); // op 52: layer2.rest.0.bn2 (batchnorm)
-    reluForward3(n, act53, act54); // op 53: layer2.rest.0.5 (relu)
-    conv2dForward4(p, n, act54, act55, work54_col, 818240); // op 54: layer2.rest.0.conv3 (conv2d)
+      "layer2.1.bn2",
+    ); // op 52: layer2.1.bn2 (batchnorm)
+    reluForward3(n, act53, act54); // op 53: layer2.1.5 (relu)
+    conv2dForward4(p, n, act54, act55, work54_col, 818240); // op 54: layer2.1.conv3 (conv2d)
     batchnormForward4(
       p,
       n,
@@ -4269,11 +4066,11 @@ function createEngine() {
       6033,
       6545,
       7057,
-      "layer2.rest.0.bn3",
-    ); // op 55: layer2.rest.0.bn3 (batchnorm)
+      "layer2.1.bn3",
+    ); // op 55: layer2.1.bn3 (batchnorm)
     addForward2(n, act56, act48, act57); // op 56: add
-    reluForward4(n, act57, act58); // op 57: layer2.rest.0.8 (relu)
-    conv2dForward5(p, n, act58, act59, work58_col, 884800); // op 58: layer2.rest.1.conv1 (conv2d)
+    reluForward4(n, act57, act58); // op 57: layer2.1.8 (relu)
+    conv2dForward5(p, n, act58, act59, work58_col, 884800); // op 58: layer2.2.conv1 (conv2d)
     batchnormForward3(
       p,
       n,
@@ -4288,10 +4085,10 @@ function createEngine() {
       7058,
       7186,
       7314,
-      "layer2.rest.1.bn1",
-    ); // op 59: layer2.rest.1.bn1 (batchnorm)
-    reluForward3(n, act60, act61); // op 60: layer2.rest.1.2 (relu)
-    conv2dForward6(p, n, act61, act62, work61_col, 950592); // op 61: layer2.rest.1.conv2 (conv2d)
+      "layer2.2.bn1",
+    ); // op 59: layer2.2.bn1 (batchnorm)
+    reluForward3(n, act60, act61); // op 60: layer2.2.2 (relu)
+    conv2dForward6(p, n, act61, act62, work61_col, 950592); // op 61: layer2.2.conv2 (conv2d)
     batchnormForward3(
       p,
       n,
@@ -4306,10 +4103,10 @@ function createEngine() {
       7315,
       7443,
       7571,
-      "layer2.rest.1.bn2",
-    ); // op 62: layer2.rest.1.bn2 (batchnorm)
-    reluForward3(n, act63, act64); // op 63: layer2.rest.1.5 (relu)
-    conv2dForward4(p, n, act64, act65, work64_col, 1098304); // op 64: layer2.rest.1.conv3 (conv2d)
+      "layer2.2.bn2",
+    ); // op 62: layer2.2.bn2 (batchnorm)
+    reluForward3(n, act63, act64); // op 63: layer2.2.5 (relu)
+    conv2dForward4(p, n, act64, act65, work64_col, 1098304); // op 64: layer2.2.conv3 (conv2d)
     batchnormForward4(
       p,
       n,
@@ -4324,11 +4121,11 @@ function createEngine() {
       7572,
       8084,
       8596,
-      "layer2.rest.1.bn3",
-    ); // op 65: layer2.rest.1.bn3 (batchnorm)
+      "layer2.2.bn3",
+    ); // op 65: layer2.2.bn3 (batchnorm)
     addForward2(n, act66, act58, act67); // op 66: add
-    reluForward4(n, act67, act68); // op 67: layer2.rest.1.8 (relu)
-    conv2dForward5(p, n, act68, act69, work68_col, 1164864); // op 68: layer2.rest.2.conv1 (conv2d)
+    reluForward4(n, act67, act68); // op 67: layer2.2.8 (relu)
+    conv2dForward5(p, n, act68, act69, work68_col, 1164864); // op 68: layer2.3.conv1 (conv2d)
     batchnormForward3(
       p,
       n,
@@ -4343,10 +4140,10 @@ function createEngine() {
       8597,
       8725,
       8853,
-      "layer2.rest.2.bn1",
-    ); // op 69: layer2.rest.2.bn1 (batchnorm)
-    reluForward3(n, act70, act71); // op 70: layer2.rest.2.2 (relu)
-    conv2dForward6(p, n, act71, act72, work71_col, 1230656); // op 71: layer2.rest.2.conv2 (conv2d)
+      "layer2.3.bn1",
+    ); // op 69: layer2.3.bn1 (batchnorm)
+    reluForward3(n, act70, act71); // op 70: layer2.3.2 (relu)
+    conv2dForward6(p, n, act71, act72, work71_col, 1230656); // op 71: layer2.3.conv2 (conv2d)
     batchnormForward3(
       p,
       n,
@@ -4361,10 +4158,10 @@ function createEngine() {
       8854,
       8982,
       9110,
-      "layer2.rest.2.bn2",
-    ); // op 72: layer2.rest.2.bn2 (batchnorm)
-    reluForward3(n, act73, act74); // op 73: layer2.rest.2.5 (relu)
-    conv2dForward4(p, n, act74, act75, work74_col, 1378368); // op 74: layer2.rest.2.conv3 (conv2d)
+      "layer2.3.bn2",
+    ); // op 72: layer2.3.bn2 (batchnorm)
+    reluForward3(n, act73, act74); // op 73: layer2.3.5 (relu)
+    conv2dForward4(p, n, act74, act75, work74_col, 1378368); // op 74: layer2.3.conv3 (conv2d)
     batchnormForward4(
       p,
       n,
@@ -4379,10 +4176,10 @@ function createEngine() {
       9111,
       9623,
       10135,
-      "layer2.rest.2.bn3",
-    ); // op 75: layer2.rest.2.bn3 (batchnorm)
+      "layer2.3.bn3",
+    ); // op 75: layer2.3.bn3 (batchnorm)
     addForward2(n, act76, act68, act77); // op 76: add
-    reluForward4(n, act77, act78); // op 77: layer2.rest.2.8 (relu)
+    reluForward4(n, act77, act78); // op 77: layer2.3.8 (relu)
     forward78(p, n);
     forward79(p, n, training);
     forward80(n);
@@ -4440,7 +4237,7 @@ function createEngine() {
     ); // op 87: layer3.0.downsample.1 (batchnorm)
     addForward3(n, act86, act88, act89); // op 88: add
     reluForward1(n, act89, act90); // op 89: layer3.0.9 (relu)
-    conv2dForward8(p, n, act90, act91, work90_col, 2957376); // op 90: layer3.rest.0.conv1 (conv2d)
+    conv2dForward8(p, n, act90, act91, work90_col, 2957376); // op 90: layer3.1.conv1 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4455,10 +4252,10 @@ function createEngine() {
       15260,
       15516,
       15772,
-      "layer3.rest.0.bn1",
-    ); // op 91: layer3.rest.0.bn1 (batchnorm)
-    reluForward5(n, act92, act93); // op 92: layer3.rest.0.2 (relu)
-    conv2dForward9(p, n, act93, act94, work93_col, 3220032); // op 93: layer3.rest.0.conv2 (conv2d)
+      "layer3.1.bn1",
+    ); // op 91: layer3.1.bn1 (batchnorm)
+    reluForward5(n, act92, act93); // op 92: layer3.1.2 (relu)
+    conv2dForward9(p, n, act93, act94, work93_col, 3220032); // op 93: layer3.1.conv2 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4473,10 +4270,10 @@ function createEngine() {
       15773,
       16029,
       16285,
-      "layer3.rest.0.bn2",
-    ); // op 94: layer3.rest.0.bn2 (batchnorm)
-    reluForward5(n, act95, act96); // op 95: layer3.rest.0.5 (relu)
-    conv2dForward7(p, n, act96, act97, work96_col, 3810368); // op 96: layer3.rest.0.conv3 (conv2d)
+      "layer3.1.bn2",
+    ); // op 94: layer3.1.bn2 (batchnorm)
+    reluForward5(n, act95, act96); // op 95: layer3.1.5 (relu)
+    conv2dForward7(p, n, act96, act97, work96_col, 3810368); // op 96: layer3.1.conv3 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -4491,11 +4288,11 @@ function createEngine() {
       16286,
       17310,
       18334,
-      "layer3.rest.0.bn3",
-    ); // op 97: layer3.rest.0.bn3 (batchnorm)
+      "layer3.1.bn3",
+    ); // op 97: layer3.1.bn3 (batchnorm)
     addForward3(n, act98, act90, act99); // op 98: add
-    reluForward1(n, act99, act100); // op 99: layer3.rest.0.8 (relu)
-    conv2dForward8(p, n, act100, act101, work100_col, 4074560); // op 100: layer3.rest.1.conv1 (conv2d)
+    reluForward1(n, act99, act100); // op 99: layer3.1.8 (relu)
+    conv2dForward8(p, n, act100, act101, work100_col, 4074560); // op 100: layer3.2.conv1 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4510,10 +4307,10 @@ function createEngine() {
       18335,
       18591,
       18847,
-      "layer3.rest.1.bn1",
-    ); // op 101: layer3.rest.1.bn1 (batchnorm)
-    reluForward5(n, act102, act103); // op 102: layer3.rest.1.2 (relu)
-    conv2dForward9(p, n, act103, act104, work103_col, 4337216); // op 103: layer3.rest.1.conv2 (conv2d)
+      "layer3.2.bn1",
+    ); // op 101: layer3.2.bn1 (batchnorm)
+    reluForward5(n, act102, act103); // op 102: layer3.2.2 (relu)
+    conv2dForward9(p, n, act103, act104, work103_col, 4337216); // op 103: layer3.2.conv2 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4528,10 +4325,10 @@ function createEngine() {
       18848,
       19104,
       19360,
-      "layer3.rest.1.bn2",
-    ); // op 104: layer3.rest.1.bn2 (batchnorm)
-    reluForward5(n, act105, act106); // op 105: layer3.rest.1.5 (relu)
-    conv2dForward7(p, n, act106, act107, work106_col, 4927552); // op 106: layer3.rest.1.conv3 (conv2d)
+      "layer3.2.bn2",
+    ); // op 104: layer3.2.bn2 (batchnorm)
+    reluForward5(n, act105, act106); // op 105: layer3.2.5 (relu)
+    conv2dForward7(p, n, act106, act107, work106_col, 4927552); // op 106: layer3.2.conv3 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -4546,11 +4343,11 @@ function createEngine() {
       19361,
       20385,
       21409,
-      "layer3.rest.1.bn3",
-    ); // op 107: layer3.rest.1.bn3 (batchnorm)
+      "layer3.2.bn3",
+    ); // op 107: layer3.2.bn3 (batchnorm)
     addForward3(n, act108, act100, act109); // op 108: add
-    reluForward1(n, act109, act110); // op 109: layer3.rest.1.8 (relu)
-    conv2dForward8(p, n, act110, act111, work110_col, 5191744); // op 110: layer3.rest.2.conv1 (conv2d)
+    reluForward1(n, act109, act110); // op 109: layer3.2.8 (relu)
+    conv2dForward8(p, n, act110, act111, work110_col, 5191744); // op 110: layer3.3.conv1 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4565,10 +4362,10 @@ function createEngine() {
       21410,
       21666,
       21922,
-      "layer3.rest.2.bn1",
-    ); // op 111: layer3.rest.2.bn1 (batchnorm)
-    reluForward5(n, act112, act113); // op 112: layer3.rest.2.2 (relu)
-    conv2dForward9(p, n, act113, act114, work113_col, 5454400); // op 113: layer3.rest.2.conv2 (conv2d)
+      "layer3.3.bn1",
+    ); // op 111: layer3.3.bn1 (batchnorm)
+    reluForward5(n, act112, act113); // op 112: layer3.3.2 (relu)
+    conv2dForward9(p, n, act113, act114, work113_col, 5454400); // op 113: layer3.3.conv2 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4583,10 +4380,10 @@ function createEngine() {
       21923,
       22179,
       22435,
-      "layer3.rest.2.bn2",
-    ); // op 114: layer3.rest.2.bn2 (batchnorm)
-    reluForward5(n, act115, act116); // op 115: layer3.rest.2.5 (relu)
-    conv2dForward7(p, n, act116, act117, work116_col, 6044736); // op 116: layer3.rest.2.conv3 (conv2d)
+      "layer3.3.bn2",
+    ); // op 114: layer3.3.bn2 (batchnorm)
+    reluForward5(n, act115, act116); // op 115: layer3.3.5 (relu)
+    conv2dForward7(p, n, act116, act117, work116_col, 6044736); // op 116: layer3.3.conv3 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -4601,11 +4398,11 @@ function createEngine() {
       22436,
       23460,
       24484,
-      "layer3.rest.2.bn3",
-    ); // op 117: layer3.rest.2.bn3 (batchnorm)
+      "layer3.3.bn3",
+    ); // op 117: layer3.3.bn3 (batchnorm)
     addForward3(n, act118, act110, act119); // op 118: add
-    reluForward1(n, act119, act120); // op 119: layer3.rest.2.8 (relu)
-    conv2dForward8(p, n, act120, act121, work120_col, 6308928); // op 120: layer3.rest.3.conv1 (conv2d)
+    reluForward1(n, act119, act120); // op 119: layer3.3.8 (relu)
+    conv2dForward8(p, n, act120, act121, work120_col, 6308928); // op 120: layer3.4.conv1 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4620,10 +4417,10 @@ function createEngine() {
       24485,
       24741,
       24997,
-      "layer3.rest.3.bn1",
-    ); // op 121: layer3.rest.3.bn1 (batchnorm)
-    reluForward5(n, act122, act123); // op 122: layer3.rest.3.2 (relu)
-    conv2dForward9(p, n, act123, act124, work123_col, 6571584); // op 123: layer3.rest.3.conv2 (conv2d)
+      "layer3.4.bn1",
+    ); // op 121: layer3.4.bn1 (batchnorm)
+    reluForward5(n, act122, act123); // op 122: layer3.4.2 (relu)
+    conv2dForward9(p, n, act123, act124, work123_col, 6571584); // op 123: layer3.4.conv2 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4638,10 +4435,10 @@ function createEngine() {
       24998,
       25254,
       25510,
-      "layer3.rest.3.bn2",
-    ); // op 124: layer3.rest.3.bn2 (batchnorm)
-    reluForward5(n, act125, act126); // op 125: layer3.rest.3.5 (relu)
-    conv2dForward7(p, n, act126, act127, work126_col, 7161920); // op 126: layer3.rest.3.conv3 (conv2d)
+      "layer3.4.bn2",
+    ); // op 124: layer3.4.bn2 (batchnorm)
+    reluForward5(n, act125, act126); // op 125: layer3.4.5 (relu)
+    conv2dForward7(p, n, act126, act127, work126_col, 7161920); // op 126: layer3.4.conv3 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -4656,11 +4453,11 @@ function createEngine() {
       25511,
       26535,
       27559,
-      "layer3.rest.3.bn3",
-    ); // op 127: layer3.rest.3.bn3 (batchnorm)
+      "layer3.4.bn3",
+    ); // op 127: layer3.4.bn3 (batchnorm)
     addForward3(n, act128, act120, act129); // op 128: add
-    reluForward1(n, act129, act130); // op 129: layer3.rest.3.8 (relu)
-    conv2dForward8(p, n, act130, act131, work130_col, 7426112); // op 130: layer3.rest.4.conv1 (conv2d)
+    reluForward1(n, act129, act130); // op 129: layer3.4.8 (relu)
+    conv2dForward8(p, n, act130, act131, work130_col, 7426112); // op 130: layer3.5.conv1 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4675,10 +4472,10 @@ function createEngine() {
       27560,
       27816,
       28072,
-      "layer3.rest.4.bn1",
-    ); // op 131: layer3.rest.4.bn1 (batchnorm)
-    reluForward5(n, act132, act133); // op 132: layer3.rest.4.2 (relu)
-    conv2dForward9(p, n, act133, act134, work133_col, 7688768); // op 133: layer3.rest.4.conv2 (conv2d)
+      "layer3.5.bn1",
+    ); // op 131: layer3.5.bn1 (batchnorm)
+    reluForward5(n, act132, act133); // op 132: layer3.5.2 (relu)
+    conv2dForward9(p, n, act133, act134, work133_col, 7688768); // op 133: layer3.5.conv2 (conv2d)
     batchnormForward5(
       p,
       n,
@@ -4693,10 +4490,10 @@ function createEngine() {
       28073,
       28329,
       28585,
-      "layer3.rest.4.bn2",
-    ); // op 134: layer3.rest.4.bn2 (batchnorm)
-    reluForward5(n, act135, act136); // op 135: layer3.rest.4.5 (relu)
-    conv2dForward7(p, n, act136, act137, work136_col, 8279104); // op 136: layer3.rest.4.conv3 (conv2d)
+      "layer3.5.bn2",
+    ); // op 134: layer3.5.bn2 (batchnorm)
+    reluForward5(n, act135, act136); // op 135: layer3.5.5 (relu)
+    conv2dForward7(p, n, act136, act137, work136_col, 8279104); // op 136: layer3.5.conv3 (conv2d)
     batchnormForward6(
       p,
       n,
@@ -4711,10 +4508,10 @@ function createEngine() {
       28586,
       29610,
       30634,
-      "layer3.rest.4.bn3",
-    ); // op 137: layer3.rest.4.bn3 (batchnorm)
+      "layer3.5.bn3",
+    ); // op 137: layer3.5.bn3 (batchnorm)
     addForward3(n, act138, act130, act139); // op 138: add
-    reluForward1(n, act139, act140); // op 139: layer3.rest.4.8 (relu)
+    reluForward1(n, act139, act140); // op 139: layer3.5.8 (relu)
     forward140(p, n);
     forward141(p, n, training);
     forward142(n);
@@ -4772,7 +4569,7 @@ function createEngine() {
     ); // op 149: layer4.0.downsample.1 (batchnorm)
     addForward4(n, act148, act150, act151); // op 150: add
     reluForward3(n, act151, act152); // op 151: layer4.0.9 (relu)
-    conv2dForward11(p, n, act152, act153, work152_col, 14582848); // op 152: layer4.rest.0.conv1 (conv2d)
+    conv2dForward11(p, n, act152, act153, work152_col, 14582848); // op 152: layer4.1.conv1 (conv2d)
     batchnormForward7(
       p,
       n,
@@ -4787,10 +4584,10 @@ function createEngine() {
       40879,
       41391,
       41903,
-      "layer4.rest.0.bn1",
-    ); // op 153: layer4.rest.0.bn1 (batchnorm)
-    reluForward6(n, act154, act155); // op 154: layer4.rest.0.2 (relu)
-    conv2dForward12(p, n, act155, act156, work155_col, 15632448); // op 155: layer4.rest.0.conv2 (conv2d)
+      "layer4.1.bn1",
+    ); // op 153: layer4.1.bn1 (batchnorm)
+    reluForward6(n, act154, act155); // op 154: layer4.1.2 (relu)
+    conv2dForward12(p, n, act155, act156, work155_col, 15632448); // op 155: layer4.1.conv2 (conv2d)
     batchnormForward7(
       p,
       n,
@@ -4805,10 +4602,10 @@ function createEngine() {
       41904,
       42416,
       42928,
-      "layer4.rest.0.bn2",
-    ); // op 156: layer4.rest.0.bn2 (batchnorm)
-    reluForward6(n, act157, act158); // op 157: layer4.rest.0.5 (relu)
-    conv2dForward10(p, n, act158, act159, work158_col, 17992768); // op 158: layer4.rest.0.conv3 (conv2d)
+      "layer4.1.bn2",
+    ); // op 156: layer4.1.bn2 (batchnorm)
+    reluForward6(n, act157, act158); // op 157: layer4.1.5 (relu)
+    conv2dForward10(p, n, act158, act159, work158_col, 17992768); // op 158: layer4.1.conv3 (conv2d)
     batchnormForward8(
       p,
       n,
@@ -4823,11 +4620,11 @@ function createEngine() {
       42929,
       44977,
       47025,
-      "layer4.rest.0.bn3",
-    ); // op 159: layer4.rest.0.bn3 (batchnorm)
+      "layer4.1.bn3",
+    ); // op 159: layer4.1.bn3 (batchnorm)
     addForward4(n, act160, act152, act161); // op 160: add
-    reluForward3(n, act161, act162); // op 161: layer4.rest.0.8 (relu)
-    conv2dForward11(p, n, act162, act163, work162_col, 19045440); // op 162: layer4.rest.1.conv1 (conv2d)
+    reluForward3(n, act161, act162); // op 161: layer4.1.8 (relu)
+    conv2dForward11(p, n, act162, act163, work162_col, 19045440); // op 162: layer4.2.conv1 (conv2d)
     batchnormForward7(
       p,
       n,
@@ -4842,10 +4639,10 @@ function createEngine() {
       47026,
       47538,
       48050,
-      "layer4.rest.1.bn1",
-    ); // op 163: layer4.rest.1.bn1 (batchnorm)
-    reluForward6(n, act164, act165); // op 164: layer4.rest.1.2 (relu)
-    conv2dForward12(p, n, act165, act166, work165_col, 20095040); // op 165: layer4.rest.1.conv2 (conv2d)
+      "layer4.2.bn1",
+    ); // op 163: layer4.2.bn1 (batchnorm)
+    reluForward6(n, act164, act165); // op 164: layer4.2.2 (relu)
+    conv2dForward12(p, n, act165, act166, work165_col, 20095040); // op 165: layer4.2.conv2 (conv2d)
     batchnormForward7(
       p,
       n,
@@ -4860,10 +4657,10 @@ function createEngine() {
       48051,
       48563,
       49075,
-      "layer4.rest.1.bn2",
-    ); // op 166: layer4.rest.1.bn2 (batchnorm)
-    reluForward6(n, act167, act168); // op 167: layer4.rest.1.5 (relu)
-    conv2dForward10(p, n, act168, act169, work168_col, 22455360); // op 168: layer4.rest.1.conv3 (conv2d)
+      "layer4.2.bn2",
+    ); // op 166: layer4.2.bn2 (batchnorm)
+    reluForward6(n, act167, act168); // op 167: layer4.2.5 (relu)
+    conv2dForward10(p, n, act168, act169, work168_col, 22455360); // op 168: layer4.2.conv3 (conv2d)
     batchnormForward8(
       p,
       n,
@@ -4878,10 +4675,10 @@ function createEngine() {
       49076,
       51124,
       53172,
-      "layer4.rest.1.bn3",
-    ); // op 169: layer4.rest.1.bn3 (batchnorm)
+      "layer4.2.bn3",
+    ); // op 169: layer4.2.bn3 (batchnorm)
     addForward4(n, act170, act162, act171); // op 170: add
-    reluForward3(n, act171, act172); // op 171: layer4.rest.1.8 (relu)
+    reluForward3(n, act171, act172); // op 171: layer4.2.8 (relu)
     forward172(n);
     forward174(p, n);
     forwardDone = true;
@@ -5034,7 +4831,7 @@ function createEngine() {
     zero(grad173);
     backward174(p, gp, n);
     backward172(n);
-    reluBackward3(n, act171, grad171, grad172); // op 171: layer4.rest.1.8 (relu)
+    reluBackward3(n, act171, grad171, grad172); // op 171: layer4.2.8 (relu)
     addBackward4(n, grad170, grad162, grad171); // op 170: add
     batchnormBackward8(
       p,
@@ -5047,9 +4844,9 @@ function createEngine() {
       scratch169_batchstats,
       23503936,
       23505984,
-    ); // op 169: layer4.rest.1.bn3 (batchnorm)
-    conv2dBackward10(p, gp, n, act168, grad168, grad169, work168_col, work168_dcol, 22455360); // op 168: layer4.rest.1.conv3 (conv2d)
-    reluBackward6(n, act167, grad167, grad168); // op 167: layer4.rest.1.5 (relu)
+    ); // op 169: layer4.2.bn3 (batchnorm)
+    conv2dBackward10(p, gp, n, act168, grad168, grad169, work168_col, work168_dcol, 22455360); // op 168: layer4.2.conv3 (conv2d)
+    reluBackward6(n, act167, grad167, grad168); // op 167: layer4.2.5 (relu)
     batchnormBackward7(
       p,
       gp,
@@ -5061,9 +4858,9 @@ function createEngine() {
       scratch166_batchstats,
       22454336,
       22454848,
-    ); // op 166: layer4.rest.1.bn2 (batchnorm)
-    conv2dBackward12(p, gp, n, act165, grad165, grad166, work165_col, work165_dcol, 20095040); // op 165: layer4.rest.1.conv2 (conv2d)
-    reluBackward6(n, act164, grad164, grad165); // op 164: layer4.rest.1.2 (relu)
+    ); // op 166: layer4.2.bn2 (batchnorm)
+    conv2dBackward12(p, gp, n, act165, grad165, grad166, work165_col, work165_dcol, 20095040); // op 165: layer4.2.conv2 (conv2d)
+    reluBackward6(n, act164, grad164, grad165); // op 164: layer4.2.2 (relu)
     batchnormBackward7(
       p,
       gp,
@@ -5075,9 +4872,9 @@ function createEngine() {
       scratch163_batchstats,
       20094016,
       20094528,
-    ); // op 163: layer4.rest.1.bn1 (batchnorm)
-    conv2dBackward11(p, gp, n, act162, grad162, grad163, work162_col, work162_dcol, 19045440); // op 162: layer4.rest.1.conv1 (conv2d)
-    reluBackward3(n, act161, grad161, grad162); // op 161: layer4.rest.0.8 (relu)
+    ); // op 163: layer4.2.bn1 (batchnorm)
+    conv2dBackward11(p, gp, n, act162, grad162, grad163, work162_col, work162_dcol, 19045440); // op 162: layer4.2.conv1 (conv2d)
+    reluBackward3(n, act161, grad161, grad162); // op 161: layer4.1.8 (relu)
     addBackward4(n, grad160, grad152, grad161); // op 160: add
     batchnormBackward8(
       p,
@@ -5090,9 +4887,9 @@ function createEngine() {
       scratch159_batchstats,
       19041344,
       19043392,
-    ); // op 159: layer4.rest.0.bn3 (batchnorm)
-    conv2dBackward10(p, gp, n, act158, grad158, grad159, work158_col, work158_dcol, 17992768); // op 158: layer4.rest.0.conv3 (conv2d)
-    reluBackward6(n, act157, grad157, grad158); // op 157: layer4.rest.0.5 (relu)
+    ); // op 159: layer4.1.bn3 (batchnorm)
+    conv2dBackward10(p, gp, n, act158, grad158, grad159, work158_col, work158_dcol, 17992768); // op 158: layer4.1.conv3 (conv2d)
+    reluBackward6(n, act157, grad157, grad158); // op 157: layer4.1.5 (relu)
     batchnormBackward7(
       p,
       gp,
@@ -5104,9 +4901,9 @@ function createEngine() {
       scratch156_batchstats,
       17991744,
       17992256,
-    ); // op 156: layer4.rest.0.bn2 (batchnorm)
-    conv2dBackward12(p, gp, n, act155, grad155, grad156, work155_col, work155_dcol, 15632448); // op 155: layer4.rest.0.conv2 (conv2d)
-    reluBackward6(n, act154, grad154, grad155); // op 154: layer4.rest.0.2 (relu)
+    ); // op 156: layer4.1.bn2 (batchnorm)
+    conv2dBackward12(p, gp, n, act155, grad155, grad156, work155_col, work155_dcol, 15632448); // op 155: layer4.1.conv2 (conv2d)
+    reluBackward6(n, act154, grad154, grad155); // op 154: layer4.1.2 (relu)
     batchnormBackward7(
       p,
       gp,
@@ -5118,8 +4915,8 @@ function createEngine() {
       scratch153_batchstats,
       15631424,
       15631936,
-    ); // op 153: layer4.rest.0.bn1 (batchnorm)
-    conv2dBackward11(p, gp, n, act152, grad152, grad153, work152_col, work152_dcol, 14582848); // op 152: layer4.rest.0.conv1 (conv2d)
+    ); // op 153: layer4.1.bn1 (batchnorm)
+    conv2dBackward11(p, gp, n, act152, grad152, grad153, work152_col, work152_dcol, 14582848); // op 152: layer4.1.conv1 (conv2d)
     reluBackward3(n, act151, grad151, grad152); // op 151: layer4.0.9 (relu)
     addBackward4(n, grad148, grad150, grad151); // op 150: add
     batchnormBackward8(
@@ -5165,7 +4962,7 @@ function createEngine() {
     backward142(n);
     backward141(p, gp, n);
     backward140(p, gp, n);
-    reluBackward1(n, act139, grad139, grad140); // op 139: layer3.rest.4.8 (relu)
+    reluBackward1(n, act139, grad139, grad140); // op 139: layer3.5.8 (relu)
     addBackward3(n, grad138, grad130, grad139); // op 138: add
     batchnormBackward6(
       p,
@@ -5178,9 +4975,9 @@ function createEngine() {
       scratch137_batchstats,
       8541248,
       8542272,
-    ); // op 137: layer3.rest.4.bn3 (batchnorm)
-    conv2dBackward7(p, gp, n, act136, grad136, grad137, work136_col, work136_dcol, 8279104); // op 136: layer3.rest.4.conv3 (conv2d)
-    reluBackward5(n, act135, grad135, grad136); // op 135: layer3.rest.4.5 (relu)
+    ); // op 137: layer3.5.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act136, grad136, grad137, work136_col, work136_dcol, 8279104); // op 136: layer3.5.conv3 (conv2d)
+    reluBackward5(n, act135, grad135, grad136); // op 135: layer3.5.5 (relu)
     batchnormBackward5(
       p,
       gp,
@@ -5192,9 +4989,9 @@ function createEngine() {
       scratch134_batchstats,
       8278592,
       8278848,
-    ); // op 134: layer3.rest.4.bn2 (batchnorm)
-    conv2dBackward9(p, gp, n, act133, grad133, grad134, work133_col, work133_dcol, 7688768); // op 133: layer3.rest.4.conv2 (conv2d)
-    reluBackward5(n, act132, grad132, grad133); // op 132: layer3.rest.4.2 (relu)
+    ); // op 134: layer3.5.bn2 (batchnorm)
+    conv2dBackward9(p, gp, n, act133, grad133, grad134, work133_col, work133_dcol, 7688768); // op 133: layer3.5.conv2 (conv2d)
+    reluBackward5(n, act132, grad132, grad133); // op 132: layer3.5.2 (relu)
     batchnormBackward5(
       p,
       gp,
@@ -5206,9 +5003,9 @@ function createEngine() {
       scratch131_batchstats,
       7688256,
       7688512,
-    ); // op 131: layer3.rest.4.bn1 (batchnorm)
-    conv2dBackward8(p, gp, n, act130, grad130, grad131, work130_col, work130_dcol, 7426112); // op 130: layer3.rest.4.conv1 (conv2d)
-    reluBackward1(n, act129, grad129, grad130); // op 129: layer3.rest.3.8 (relu)
+    ); // op 131: layer3.5.bn1 (batchnorm)
+    conv2dBackward8(p, gp, n, act130, grad130, grad131, work130_col, work130_dcol, 7426112); // op 130: layer3.5.conv1 (conv2d)
+    reluBackward1(n, act129, grad129, grad130); // op 129: layer3.4.8 (relu)
     addBackward3(n, grad128, grad120, grad129); // op 128: add
     batchnormBackward6(
       p,
@@ -5221,9 +5018,9 @@ function createEngine() {
       scratch127_batchstats,
       7424064,
       7425088,
-    ); // op 127: layer3.rest.3.bn3 (batchnorm)
-    conv2dBackward7(p, gp, n, act126, grad126, grad127, work126_col, work126_dcol, 7161920); // op 126: layer3.rest.3.conv3 (conv2d)
-    reluBackward5(n, act125, grad125, grad126); // op 125: layer3.rest.3.5 (relu)
+    ); // op 127: layer3.4.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act126, grad126, grad127, work126_col, work126_dcol, 7161920); // op 126: layer3.4.conv3 (conv2d)
+    reluBackward5(n, act125, grad125, grad126); // op 125: layer3.4.5 (relu)
     batchnormBackward5(
       p,
       gp,
@@ -5235,9 +5032,9 @@ function createEngine() {
       scratch124_batchstats,
       7161408,
       7161664,
-    ); // op 124: layer3.rest.3.bn2 (batchnorm)
-    conv2dBackward9(p, gp, n, act123, grad123, grad124, work123_col, work123_dcol, 6571584); // op 123: layer3.rest.3.conv2 (conv2d)
-    reluBackward5(n, act122, grad122, grad123); // op 122: layer3.rest.3.2 (relu)
+    ); // op 124: layer3.4.bn2 (batchnorm)
+    conv2dBackward9(p, gp, n, act123, grad123, grad124, work123_col, work123_dcol, 6571584); // op 123: layer3.4.conv2 (conv2d)
+    reluBackward5(n, act122, grad122, grad123); // op 122: layer3.4.2 (relu)
     batchnormBackward5(
       p,
       gp,
@@ -5249,9 +5046,9 @@ function createEngine() {
       scratch121_batchstats,
       6571072,
       6571328,
-    ); // op 121: layer3.rest.3.bn1 (batchnorm)
-    conv2dBackward8(p, gp, n, act120, grad120, grad121, work120_col, work120_dcol, 6308928); // op 120: layer3.rest.3.conv1 (conv2d)
-    reluBackward1(n, act119, grad119, grad120); // op 119: layer3.rest.2.8 (relu)
+    ); // op 121: layer3.4.bn1 (batchnorm)
+    conv2dBackward8(p, gp, n, act120, grad120, grad121, work120_col, work120_dcol, 6308928); // op 120: layer3.4.conv1 (conv2d)
+    reluBackward1(n, act119, grad119, grad120); // op 119: layer3.3.8 (relu)
     addBackward3(n, grad118, grad110, grad119); // op 118: add
     batchnormBackward6(
       p,
@@ -5264,9 +5061,9 @@ function createEngine() {
       scratch117_batchstats,
       6306880,
       6307904,
-    ); // op 117: layer3.rest.2.bn3 (batchnorm)
-    conv2dBackward7(p, gp, n, act116, grad116, grad117, work116_col, work116_dcol, 6044736); // op 116: layer3.rest.2.conv3 (conv2d)
-    reluBackward5(n, act115, grad115, grad116); // op 115: layer3.rest.2.5 (relu)
+    ); // op 117: layer3.3.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act116, grad116, grad117, work116_col, work116_dcol, 6044736); // op 116: layer3.3.conv3 (conv2d)
+    reluBackward5(n, act115, grad115, grad116); // op 115: layer3.3.5 (relu)
     batchnormBackward5(
       p,
       gp,
@@ -5278,9 +5075,9 @@ function createEngine() {
       scratch114_batchstats,
       6044224,
       6044480,
-    ); // op 114: layer3.rest.2.bn2 (batchnorm)
-    conv2dBackward9(p, gp, n, act113, grad113, grad114, work113_col, work113_dcol, 5454400); // op 113: layer3.rest.2.conv2 (conv2d)
-    reluBackward5(n, act112, grad112, grad113); // op 112: layer3.rest.2.2 (relu)
+    ); // op 114: layer3.3.bn2 (batchnorm)
+    conv2dBackward9(p, gp, n, act113, grad113, grad114, work113_col, work113_dcol, 5454400); // op 113: layer3.3.conv2 (conv2d)
+    reluBackward5(n, act112, grad112, grad113); // op 112: layer3.3.2 (relu)
     batchnormBackward5(
       p,
       gp,
@@ -5292,9 +5089,9 @@ function createEngine() {
       scratch111_batchstats,
       5453888,
       5454144,
-    ); // op 111: layer3.rest.2.bn1 (batchnorm)
-    conv2dBackward8(p, gp, n, act110, grad110, grad111, work110_col, work110_dcol, 5191744); // op 110: layer3.rest.2.conv1 (conv2d)
-    reluBackward1(n, act109, grad109, grad110); // op 109: layer3.rest.1.8 (relu)
+    ); // op 111: layer3.3.bn1 (batchnorm)
+    conv2dBackward8(p, gp, n, act110, grad110, grad111, work110_col, work110_dcol, 5191744); // op 110: layer3.3.conv1 (conv2d)
+    reluBackward1(n, act109, grad109, grad110); // op 109: layer3.2.8 (relu)
     addBackward3(n, grad108, grad100, grad109); // op 108: add
     batchnormBackward6(
       p,
@@ -5307,9 +5104,9 @@ function createEngine() {
       scratch107_batchstats,
       5189696,
       5190720,
-    ); // op 107: layer3.rest.1.bn3 (batchnorm)
-    conv2dBackward7(p, gp, n, act106, grad106, grad107, work106_col, work106_dcol, 4927552); // op 106: layer3.rest.1.conv3 (conv2d)
-    reluBackward5(n, act105, grad105, grad106); // op 105: layer3.rest.1.5 (relu)
+    ); // op 107: layer3.2.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act106, grad106, grad107, work106_col, work106_dcol, 4927552); // op 106: layer3.2.conv3 (conv2d)
+    reluBackward5(n, act105, grad105, grad106); // op 105: layer3.2.5 (relu)
     batchnormBackward5(
       p,
       gp,
@@ -5321,9 +5118,9 @@ function createEngine() {
       scratch104_batchstats,
       4927040,
       4927296,
-    ); // op 104: layer3.rest.1.bn2 (batchnorm)
-    conv2dBackward9(p, gp, n, act103, grad103, grad104, work103_col, work103_dcol, 4337216); // op 103: layer3.rest.1.conv2 (conv2d)
-    reluBackward5(n, act102, grad102, grad103); // op 102: layer3.rest.1.2 (relu)
+    ); // op 104: layer3.2.bn2 (batchnorm)
+    conv2dBackward9(p, gp, n, act103, grad103, grad104, work103_col, work103_dcol, 4337216); // op 103: layer3.2.conv2 (conv2d)
+    reluBackward5(n, act102, grad102, grad103); // op 102: layer3.2.2 (relu)
     batchnormBackward5(
       p,
       gp,
@@ -5335,9 +5132,9 @@ function createEngine() {
       scratch101_batchstats,
       4336704,
       4336960,
-    ); // op 101: layer3.rest.1.bn1 (batchnorm)
-    conv2dBackward8(p, gp, n, act100, grad100, grad101, work100_col, work100_dcol, 4074560); // op 100: layer3.rest.1.conv1 (conv2d)
-    reluBackward1(n, act99, grad99, grad100); // op 99: layer3.rest.0.8 (relu)
+    ); // op 101: layer3.2.bn1 (batchnorm)
+    conv2dBackward8(p, gp, n, act100, grad100, grad101, work100_col, work100_dcol, 4074560); // op 100: layer3.2.conv1 (conv2d)
+    reluBackward1(n, act99, grad99, grad100); // op 99: layer3.1.8 (relu)
     addBackward3(n, grad98, grad90, grad99); // op 98: add
     batchnormBackward6(
       p,
@@ -5350,9 +5147,9 @@ function createEngine() {
       scratch97_batchstats,
       4072512,
       4073536,
-    ); // op 97: layer3.rest.0.bn3 (batchnorm)
-    conv2dBackward7(p, gp, n, act96, grad96, grad97, work96_col, work96_dcol, 3810368); // op 96: layer3.rest.0.conv3 (conv2d)
-    reluBackward5(n, act95, grad95, grad96); // op 95: layer3.rest.0.5 (relu)
+    ); // op 97: layer3.1.bn3 (batchnorm)
+    conv2dBackward7(p, gp, n, act96, grad96, grad97, work96_col, work96_dcol, 3810368); // op 96: layer3.1.conv3 (conv2d)
+    reluBackward5(n, act95, grad95, grad96); // op 95: layer3.1.5 (relu)
     batchnormBackward5(
       p,
       gp,
@@ -5364,9 +5161,9 @@ function createEngine() {
       scratch94_batchstats,
       3809856,
       3810112,
-    ); // op 94: layer3.rest.0.bn2 (batchnorm)
-    conv2dBackward9(p, gp, n, act93, grad93, grad94, work93_col, work93_dcol, 3220032); // op 93: layer3.rest.0.conv2 (conv2d)
-    reluBackward5(n, act92, grad92, grad93); // op 92: layer3.rest.0.2 (relu)
+    ); // op 94: layer3.1.bn2 (batchnorm)
+    conv2dBackward9(p, gp, n, act93, grad93, grad94, work93_col, work93_dcol, 3220032); // op 93: layer3.1.conv2 (conv2d)
+    reluBackward5(n, act92, grad92, grad93); // op 92: layer3.1.2 (relu)
     batchnormBackward5(
       p,
       gp,
@@ -5378,8 +5175,8 @@ function createEngine() {
       scratch91_batchstats,
       3219520,
       3219776,
-    ); // op 91: layer3.rest.0.bn1 (batchnorm)
-    conv2dBackward8(p, gp, n, act90, grad90, grad91, work90_col, work90_dcol, 2957376); // op 90: layer3.rest.0.conv1 (conv2d)
+    ); // op 91: layer3.1.bn1 (batchnorm)
+    conv2dBackward8(p, gp, n, act90, grad90, grad91, work90_col, work90_dcol, 2957376); // op 90: layer3.1.conv1 (conv2d)
     reluBackward1(n, act89, grad89, grad90); // op 89: layer3.0.9 (relu)
     addBackward3(n, grad86, grad88, grad89); // op 88: add
     batchnormBackward6(
@@ -5425,7 +5222,7 @@ function createEngine() {
     backward80(n);
     backward79(p, gp, n);
     backward78(p, gp, n);
-    reluBackward4(n, act77, grad77, grad78); // op 77: layer2.rest.2.8 (relu)
+    reluBackward4(n, act77, grad77, grad78); // op 77: layer2.3.8 (relu)
     addBackward2(n, grad76, grad68, grad77); // op 76: add
     batchnormBackward4(
       p,
@@ -5438,9 +5235,9 @@ function createEngine() {
       scratch75_batchstats,
       1443904,
       1444416,
-    ); // op 75: layer2.rest.2.bn3 (batchnorm)
-    conv2dBackward4(p, gp, n, act74, grad74, grad75, work74_col, work74_dcol, 1378368); // op 74: layer2.rest.2.conv3 (conv2d)
-    reluBackward3(n, act73, grad73, grad74); // op 73: layer2.rest.2.5 (relu)
+    ); // op 75: layer2.3.bn3 (batchnorm)
+    conv2dBackward4(p, gp, n, act74, grad74, grad75, work74_col, work74_dcol, 1378368); // op 74: layer2.3.conv3 (conv2d)
+    reluBackward3(n, act73, grad73, grad74); // op 73: layer2.3.5 (relu)
     batchnormBackward3(
       p,
       gp,
@@ -5452,9 +5249,9 @@ function createEngine() {
       scratch72_batchstats,
       1378112,
       1378240,
-    ); // op 72: layer2.rest.2.bn2 (batchnorm)
-    conv2dBackward6(p, gp, n, act71, grad71, grad72, work71_col, work71_dcol, 1230656); // op 71: layer2.rest.2.conv2 (conv2d)
-    reluBackward3(n, act70, grad70, grad71); // op 70: layer2.rest.2.2 (relu)
+    ); // op 72: layer2.3.bn2 (batchnorm)
+    conv2dBackward6(p, gp, n, act71, grad71, grad72, work71_col, work71_dcol, 1230656); // op 71: layer2.3.conv2 (conv2d)
+    reluBackward3(n, act70, grad70, grad71); // op 70: layer2.3.2 (relu)
     batchnormBackward3(
       p,
       gp,
@@ -5466,9 +5263,9 @@ function createEngine() {
       scratch69_batchstats,
       1230400,
       1230528,
-    ); // op 69: layer2.rest.2.bn1 (batchnorm)
-    conv2dBackward5(p, gp, n, act68, grad68, grad69, work68_col, work68_dcol, 1164864); // op 68: layer2.rest.2.conv1 (conv2d)
-    reluBackward4(n, act67, grad67, grad68); // op 67: layer2.rest.1.8 (relu)
+    ); // op 69: layer2.3.bn1 (batchnorm)
+    conv2dBackward5(p, gp, n, act68, grad68, grad69, work68_col, work68_dcol, 1164864); // op 68: layer2.3.conv1 (conv2d)
+    reluBackward4(n, act67, grad67, grad68); // op 67: layer2.2.8 (relu)
     addBackward2(n, grad66, grad58, grad67); // op 66: add
     batchnormBackward4(
       p,
@@ -5481,9 +5278,9 @@ function createEngine() {
       scratch65_batchstats,
       1163840,
       1164352,
-    ); // op 65: layer2.rest.1.bn3 (batchnorm)
-    conv2dBackward4(p, gp, n, act64, grad64, grad65, work64_col, work64_dcol, 1098304); // op 64: layer2.rest.1.conv3 (conv2d)
-    reluBackward3(n, act63, grad63, grad64); // op 63: layer2.rest.1.5 (relu)
+    ); // op 65: layer2.2.bn3 (batchnorm)
+    conv2dBackward4(p, gp, n, act64, grad64, grad65, work64_col, work64_dcol, 1098304); // op 64: layer2.2.conv3 (conv2d)
+    reluBackward3(n, act63, grad63, grad64); // op 63: layer2.2.5 (relu)
     batchnormBackward3(
       p,
       gp,
@@ -5495,21 +5292,21 @@ function createEngine() {
       scratch62_batchstats,
       1098048,
       1098176,
-    ); // op 62: layer2.rest.1.bn2 (batchnorm)
-    conv2dBackward6(p, gp, n, act61, grad61, grad62, work61_col, work61_dcol, 950592); // op 61: layer2.rest.1.conv2 (conv2d)
-    reluBackward3(n, act60, grad60, grad61); // op 60: layer2.rest.1.2 (relu)
-    batchnormBackward3(p, gp, n, grad59, grad60, scratch59_xhat, scratch59_istd, scratch59_batchstats, 950336, 950464); // op 59: layer2.rest.1.bn1 (batchnorm)
-    conv2dBackward5(p, gp, n, act58, grad58, grad59, work58_col, work58_dcol, 884800); // op 58: layer2.rest.1.conv1 (conv2d)
-    reluBackward4(n, act57, grad57, grad58); // op 57: layer2.rest.0.8 (relu)
+    ); // op 62: layer2.2.bn2 (batchnorm)
+    conv2dBackward6(p, gp, n, act61, grad61, grad62, work61_col, work61_dcol, 950592); // op 61: layer2.2.conv2 (conv2d)
+    reluBackward3(n, act60, grad60, grad61); // op 60: layer2.2.2 (relu)
+    batchnormBackward3(p, gp, n, grad59, grad60, scratch59_xhat, scratch59_istd, scratch59_batchstats, 950336, 950464); // op 59: layer2.2.bn1 (batchnorm)
+    conv2dBackward5(p, gp, n, act58, grad58, grad59, work58_col, work58_dcol, 884800); // op 58: layer2.2.conv1 (conv2d)
+    reluBackward4(n, act57, grad57, grad58); // op 57: layer2.1.8 (relu)
     addBackward2(n, grad56, grad48, grad57); // op 56: add
-    batchnormBackward4(p, gp, n, grad55, grad56, scratch55_xhat, scratch55_istd, scratch55_batchstats, 883776, 884288); // op 55: layer2.rest.0.bn3 (batchnorm)
-    conv2dBackward4(p, gp, n, act54, grad54, grad55, work54_col, work54_dcol, 818240); // op 54: layer2.rest.0.conv3 (conv2d)
-    reluBackward3(n, act53, grad53, grad54); // op 53: layer2.rest.0.5 (relu)
-    batchnormBackward3(p, gp, n, grad52, grad53, scratch52_xhat, scratch52_istd, scratch52_batchstats, 817984, 818112); // op 52: layer2.rest.0.bn2 (batchnorm)
-    conv2dBackward6(p, gp, n, act51, grad51, grad52, work51_col, work51_dcol, 670528); // op 51: layer2.rest.0.conv2 (conv2d)
-    reluBackward3(n, act50, grad50, grad51); // op 50: layer2.rest.0.2 (relu)
-    batchnormBackward3(p, gp, n, grad49, grad50, scratch49_xhat, scratch49_istd, scratch49_batchstats, 670272, 670400); // op 49: layer2.rest.0.bn1 (batchnorm)
-    conv2dBackward5(p, gp, n, act48, grad48, grad49, work48_col, work48_dcol, 604736); // op 48: layer2.rest.0.conv1 (conv2d)
+    batchnormBackward4(p, gp, n, grad55, grad56, scratch55_xhat, scratch55_istd, scratch55_batchstats, 883776, 884288); // op 55: layer2.1.bn3 (batchnorm)
+    conv2dBackward4(p, gp, n, act54, grad54, grad55, work54_col, work54_dcol, 818240); // op 54: layer2.1.conv3 (conv2d)
+    reluBackward3(n, act53, grad53, grad54); // op 53: layer2.1.5 (relu)
+    batchnormBackward3(p, gp, n, grad52, grad53, scratch52_xhat, scratch52_istd, scratch52_batchstats, 817984, 818112); // op 52: layer2.1.bn2 (batchnorm)
+    conv2dBackward6(p, gp, n, act51, grad51, grad52, work51_col, work51_dcol, 670528); // op 51: layer2.1.conv2 (conv2d)
+    reluBackward3(n, act50, grad50, grad51); // op 50: layer2.1.2 (relu)
+    batchnormBackward3(p, gp, n, grad49, grad50, scratch49_xhat, scratch49_istd, scratch49_batchstats, 670272, 670400); // op 49: layer2.1.bn1 (batchnorm)
+    conv2dBackward5(p, gp, n, act48, grad48, grad49, work48_col, work48_dcol, 604736); // op 48: layer2.1.conv1 (conv2d)
     reluBackward4(n, act47, grad47, grad48); // op 47: layer2.0.9 (relu)
     addBackward2(n, grad44, grad46, grad47); // op 46: add
     batchnormBackward4(p, gp, n, grad45, grad46, scratch45_xhat, scratch45_istd, scratch45_batchstats, 603712, 604224); // op 45: layer2.0.downsample.1 (batchnorm)
@@ -5522,26 +5319,26 @@ function createEngine() {
     backward38(n);
     backward37(p, gp, n);
     backward36(p, gp, n);
-    reluBackward2(n, act35, grad35, grad36); // op 35: layer1.rest.1.8 (relu)
+    reluBackward2(n, act35, grad35, grad36); // op 35: layer1.2.8 (relu)
     addBackward1(n, grad34, grad26, grad35); // op 34: add
-    batchnormBackward2(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, scratch33_batchstats, 224832, 225088); // op 33: layer1.rest.1.bn3 (batchnorm)
-    conv2dBackward2(p, gp, n, act32, grad32, grad33, work32_col, work32_dcol, 208448); // op 32: layer1.rest.1.conv3 (conv2d)
-    reluBackward1(n, act31, grad31, grad32); // op 31: layer1.rest.1.5 (relu)
-    batchnormBackward1(p, gp, n, grad30, grad31, scratch30_xhat, scratch30_istd, scratch30_batchstats, 208320, 208384); // op 30: layer1.rest.1.bn2 (batchnorm)
-    conv2dBackward1(p, gp, n, act29, grad29, grad30, work29_col, work29_dcol, 171456); // op 29: layer1.rest.1.conv2 (conv2d)
-    reluBackward1(n, act28, grad28, grad29); // op 28: layer1.rest.1.2 (relu)
-    batchnormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, scratch27_batchstats, 171328, 171392); // op 27: layer1.rest.1.bn1 (batchnorm)
-    conv2dBackward3(p, gp, n, act26, grad26, grad27, work26_col, work26_dcol, 154944); // op 26: layer1.rest.1.conv1 (conv2d)
-    reluBackward2(n, act25, grad25, grad26); // op 25: layer1.rest.0.8 (relu)
+    batchnormBackward2(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, scratch33_batchstats, 224832, 225088); // op 33: layer1.2.bn3 (batchnorm)
+    conv2dBackward2(p, gp, n, act32, grad32, grad33, work32_col, work32_dcol, 208448); // op 32: layer1.2.conv3 (conv2d)
+    reluBackward1(n, act31, grad31, grad32); // op 31: layer1.2.5 (relu)
+    batchnormBackward1(p, gp, n, grad30, grad31, scratch30_xhat, scratch30_istd, scratch30_batchstats, 208320, 208384); // op 30: layer1.2.bn2 (batchnorm)
+    conv2dBackward1(p, gp, n, act29, grad29, grad30, work29_col, work29_dcol, 171456); // op 29: layer1.2.conv2 (conv2d)
+    reluBackward1(n, act28, grad28, grad29); // op 28: layer1.2.2 (relu)
+    batchnormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, scratch27_batchstats, 171328, 171392); // op 27: layer1.2.bn1 (batchnorm)
+    conv2dBackward3(p, gp, n, act26, grad26, grad27, work26_col, work26_dcol, 154944); // op 26: layer1.2.conv1 (conv2d)
+    reluBackward2(n, act25, grad25, grad26); // op 25: layer1.1.8 (relu)
     addBackward1(n, grad24, grad16, grad25); // op 24: add
-    batchnormBackward2(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, scratch23_batchstats, 154432, 154688); // op 23: layer1.rest.0.bn3 (batchnorm)
-    conv2dBackward2(p, gp, n, act22, grad22, grad23, work22_col, work22_dcol, 138048); // op 22: layer1.rest.0.conv3 (conv2d)
-    reluBackward1(n, act21, grad21, grad22); // op 21: layer1.rest.0.5 (relu)
-    batchnormBackward1(p, gp, n, grad20, grad21, scratch20_xhat, scratch20_istd, scratch20_batchstats, 137920, 137984); // op 20: layer1.rest.0.bn2 (batchnorm)
-    conv2dBackward1(p, gp, n, act19, grad19, grad20, work19_col, work19_dcol, 101056); // op 19: layer1.rest.0.conv2 (conv2d)
-    reluBackward1(n, act18, grad18, grad19); // op 18: layer1.rest.0.2 (relu)
-    batchnormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, scratch17_batchstats, 100928, 100992); // op 17: layer1.rest.0.bn1 (batchnorm)
-    conv2dBackward3(p, gp, n, act16, grad16, grad17, work16_col, work16_dcol, 84544); // op 16: layer1.rest.0.conv1 (conv2d)
+    batchnormBackward2(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, scratch23_batchstats, 154432, 154688); // op 23: layer1.1.bn3 (batchnorm)
+    conv2dBackward2(p, gp, n, act22, grad22, grad23, work22_col, work22_dcol, 138048); // op 22: layer1.1.conv3 (conv2d)
+    reluBackward1(n, act21, grad21, grad22); // op 21: layer1.1.5 (relu)
+    batchnormBackward1(p, gp, n, grad20, grad21, scratch20_xhat, scratch20_istd, scratch20_batchstats, 137920, 137984); // op 20: layer1.1.bn2 (batchnorm)
+    conv2dBackward1(p, gp, n, act19, grad19, grad20, work19_col, work19_dcol, 101056); // op 19: layer1.1.conv2 (conv2d)
+    reluBackward1(n, act18, grad18, grad19); // op 18: layer1.1.2 (relu)
+    batchnormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, scratch17_batchstats, 100928, 100992); // op 17: layer1.1.bn1 (batchnorm)
+    conv2dBackward3(p, gp, n, act16, grad16, grad17, work16_col, work16_dcol, 84544); // op 16: layer1.1.conv1 (conv2d)
     reluBackward2(n, act15, grad15, grad16); // op 15: layer1.0.9 (relu)
     addBackward1(n, grad12, grad14, grad15); // op 14: add
     batchnormBackward2(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, scratch13_batchstats, 84032, 84288); // op 13: layer1.0.downsample.1 (batchnorm)

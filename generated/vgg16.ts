@@ -57,116 +57,95 @@ export const bufferCount = 0;
 
 /** Every parameter tensor, in `state_dict` order. */
 export const params: readonly TensorInfo[] = [
-  { name: "features.0.conv.0.0.weight", shape: [64, 3, 3, 3], role: "matrix", offset: 0, size: 1728, trainable: true },
-  { name: "features.0.conv.0.0.bias", shape: [64], role: "bias", offset: 1728, size: 64, trainable: true },
+  { name: "features.0.weight", shape: [64, 3, 3, 3], role: "matrix", offset: 0, size: 1728, trainable: true },
+  { name: "features.0.bias", shape: [64], role: "bias", offset: 1728, size: 64, trainable: true },
+  { name: "features.2.weight", shape: [64, 64, 3, 3], role: "matrix", offset: 1792, size: 36864, trainable: true },
+  { name: "features.2.bias", shape: [64], role: "bias", offset: 38656, size: 64, trainable: true },
+  { name: "features.5.weight", shape: [128, 64, 3, 3], role: "matrix", offset: 38720, size: 73728, trainable: true },
+  { name: "features.5.bias", shape: [128], role: "bias", offset: 112448, size: 128, trainable: true },
+  { name: "features.7.weight", shape: [128, 128, 3, 3], role: "matrix", offset: 112576, size: 147456, trainable: true },
+  { name: "features.7.bias", shape: [128], role: "bias", offset: 260032, size: 128, trainable: true },
   {
-    name: "features.0.conv.1.0.weight",
-    shape: [64, 64, 3, 3],
-    role: "matrix",
-    offset: 1792,
-    size: 36864,
-    trainable: true,
-  },
-  { name: "features.0.conv.1.0.bias", shape: [64], role: "bias", offset: 38656, size: 64, trainable: true },
-  {
-    name: "features.1.conv.0.0.weight",
-    shape: [128, 64, 3, 3],
-    role: "matrix",
-    offset: 38720,
-    size: 73728,
-    trainable: true,
-  },
-  { name: "features.1.conv.0.0.bias", shape: [128], role: "bias", offset: 112448, size: 128, trainable: true },
-  {
-    name: "features.1.conv.1.0.weight",
-    shape: [128, 128, 3, 3],
-    role: "matrix",
-    offset: 112576,
-    size: 147456,
-    trainable: true,
-  },
-  { name: "features.1.conv.1.0.bias", shape: [128], role: "bias", offset: 260032, size: 128, trainable: true },
-  {
-    name: "features.2.conv.0.0.weight",
+    name: "features.10.weight",
     shape: [256, 128, 3, 3],
     role: "matrix",
     offset: 260160,
     size: 294912,
     trainable: true,
   },
-  { name: "features.2.conv.0.0.bias", shape: [256], role: "bias", offset: 555072, size: 256, trainable: true },
+  { name: "features.10.bias", shape: [256], role: "bias", offset: 555072, size: 256, trainable: true },
   {
-    name: "features.2.conv.1.0.weight",
+    name: "features.12.weight",
     shape: [256, 256, 3, 3],
     role: "matrix",
     offset: 555328,
     size: 589824,
     trainable: true,
   },
-  { name: "features.2.conv.1.0.bias", shape: [256], role: "bias", offset: 1145152, size: 256, trainable: true },
+  { name: "features.12.bias", shape: [256], role: "bias", offset: 1145152, size: 256, trainable: true },
   {
-    name: "features.2.conv.2.0.weight",
+    name: "features.14.weight",
     shape: [256, 256, 3, 3],
     role: "matrix",
     offset: 1145408,
     size: 589824,
     trainable: true,
   },
-  { name: "features.2.conv.2.0.bias", shape: [256], role: "bias", offset: 1735232, size: 256, trainable: true },
+  { name: "features.14.bias", shape: [256], role: "bias", offset: 1735232, size: 256, trainable: true },
   {
-    name: "features.3.conv.0.0.weight",
+    name: "features.17.weight",
     shape: [512, 256, 3, 3],
     role: "matrix",
     offset: 1735488,
     size: 1179648,
     trainable: true,
   },
-  { name: "features.3.conv.0.0.bias", shape: [512], role: "bias", offset: 2915136, size: 512, trainable: true },
+  { name: "features.17.bias", shape: [512], role: "bias", offset: 2915136, size: 512, trainable: true },
   {
-    name: "features.3.conv.1.0.weight",
+    name: "features.19.weight",
     shape: [512, 512, 3, 3],
     role: "matrix",
     offset: 2915648,
     size: 2359296,
     trainable: true,
   },
-  { name: "features.3.conv.1.0.bias", shape: [512], role: "bias", offset: 5274944, size: 512, trainable: true },
+  { name: "features.19.bias", shape: [512], role: "bias", offset: 5274944, size: 512, trainable: true },
   {
-    name: "features.3.conv.2.0.weight",
+    name: "features.21.weight",
     shape: [512, 512, 3, 3],
     role: "matrix",
     offset: 5275456,
     size: 2359296,
     trainable: true,
   },
-  { name: "features.3.conv.2.0.bias", shape: [512], role: "bias", offset: 7634752, size: 512, trainable: true },
+  { name: "features.21.bias", shape: [512], role: "bias", offset: 7634752, size: 512, trainable: true },
   {
-    name: "features.4.conv.0.0.weight",
+    name: "features.24.weight",
     shape: [512, 512, 3, 3],
     role: "matrix",
     offset: 7635264,
     size: 2359296,
     trainable: true,
   },
-  { name: "features.4.conv.0.0.bias", shape: [512], role: "bias", offset: 9994560, size: 512, trainable: true },
+  { name: "features.24.bias", shape: [512], role: "bias", offset: 9994560, size: 512, trainable: true },
   {
-    name: "features.4.conv.1.0.weight",
+    name: "features.26.weight",
     shape: [512, 512, 3, 3],
     role: "matrix",
     offset: 9995072,
     size: 2359296,
     trainable: true,
   },
-  { name: "features.4.conv.1.0.bias", shape: [512], role: "bias", offset: 12354368, size: 512, trainable: true },
+  { name: "features.26.bias", shape: [512], role: "bias", offset: 12354368, size: 512, trainable: true },
   {
-    name: "features.4.conv.2.0.weight",
+    name: "features.28.weight",
     shape: [512, 512, 3, 3],
     role: "matrix",
     offset: 12354880,
     size: 2359296,
     trainable: true,
   },
-  { name: "features.4.conv.2.0.bias", shape: [512], role: "bias", offset: 14714176, size: 512, trainable: true },
+  { name: "features.28.bias", shape: [512], role: "bias", offset: 14714176, size: 512, trainable: true },
   {
     name: "classifier.0.weight",
     shape: [4096, 25088],
@@ -480,32 +459,32 @@ function createEngine() {
     checkSeed(seed);
     seedRandom(seed);
     const p = new Float32Array(paramCount);
-    for (let i = 0; i < 1728; i++) p[i] = (2 * random() - 1) * 0.19245008972987526; // features.0.conv.0.0.weight: U(±0.19245008972987526)
-    for (let i = 1728; i < 1792; i++) p[i] = (2 * random() - 1) * 0.19245008972987526; // features.0.conv.0.0.bias: U(±0.19245008972987526)
-    for (let i = 1792; i < 38656; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.0.conv.1.0.weight: U(±0.041666666666666664)
-    for (let i = 38656; i < 38720; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.0.conv.1.0.bias: U(±0.041666666666666664)
-    for (let i = 38720; i < 112448; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.1.conv.0.0.weight: U(±0.041666666666666664)
-    for (let i = 112448; i < 112576; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.1.conv.0.0.bias: U(±0.041666666666666664)
-    for (let i = 112576; i < 260032; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // features.1.conv.1.0.weight: U(±0.029462782549439483)
-    for (let i = 260032; i < 260160; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // features.1.conv.1.0.bias: U(±0.029462782549439483)
-    for (let i = 260160; i < 555072; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // features.2.conv.0.0.weight: U(±0.029462782549439483)
-    for (let i = 555072; i < 555328; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // features.2.conv.0.0.bias: U(±0.029462782549439483)
-    for (let i = 555328; i < 1145152; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.2.conv.1.0.weight: U(±0.020833333333333332)
-    for (let i = 1145152; i < 1145408; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.2.conv.1.0.bias: U(±0.020833333333333332)
-    for (let i = 1145408; i < 1735232; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.2.conv.2.0.weight: U(±0.020833333333333332)
-    for (let i = 1735232; i < 1735488; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.2.conv.2.0.bias: U(±0.020833333333333332)
-    for (let i = 1735488; i < 2915136; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.3.conv.0.0.weight: U(±0.020833333333333332)
-    for (let i = 2915136; i < 2915648; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.3.conv.0.0.bias: U(±0.020833333333333332)
-    for (let i = 2915648; i < 5274944; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.3.conv.1.0.weight: U(±0.014731391274719742)
-    for (let i = 5274944; i < 5275456; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.3.conv.1.0.bias: U(±0.014731391274719742)
-    for (let i = 5275456; i < 7634752; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.3.conv.2.0.weight: U(±0.014731391274719742)
-    for (let i = 7634752; i < 7635264; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.3.conv.2.0.bias: U(±0.014731391274719742)
-    for (let i = 7635264; i < 9994560; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.4.conv.0.0.weight: U(±0.014731391274719742)
-    for (let i = 9994560; i < 9995072; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.4.conv.0.0.bias: U(±0.014731391274719742)
-    for (let i = 9995072; i < 12354368; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.4.conv.1.0.weight: U(±0.014731391274719742)
-    for (let i = 12354368; i < 12354880; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.4.conv.1.0.bias: U(±0.014731391274719742)
-    for (let i = 12354880; i < 14714176; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.4.conv.2.0.weight: U(±0.014731391274719742)
-    for (let i = 14714176; i < 14714688; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.4.conv.2.0.bias: U(±0.014731391274719742)
+    for (let i = 0; i < 1728; i++) p[i] = (2 * random() - 1) * 0.19245008972987526; // features.0.weight: U(±0.19245008972987526)
+    for (let i = 1728; i < 1792; i++) p[i] = (2 * random() - 1) * 0.19245008972987526; // features.0.bias: U(±0.19245008972987526)
+    for (let i = 1792; i < 38656; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.2.weight: U(±0.041666666666666664)
+    for (let i = 38656; i < 38720; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.2.bias: U(±0.041666666666666664)
+    for (let i = 38720; i < 112448; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.5.weight: U(±0.041666666666666664)
+    for (let i = 112448; i < 112576; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.5.bias: U(±0.041666666666666664)
+    for (let i = 112576; i < 260032; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // features.7.weight: U(±0.029462782549439483)
+    for (let i = 260032; i < 260160; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // features.7.bias: U(±0.029462782549439483)
+    for (let i = 260160; i < 555072; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // features.10.weight: U(±0.029462782549439483)
+    for (let i = 555072; i < 555328; i++) p[i] = (2 * random() - 1) * 0.029462782549439483; // features.10.bias: U(±0.029462782549439483)
+    for (let i = 555328; i < 1145152; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.12.weight: U(±0.020833333333333332)
+    for (let i = 1145152; i < 1145408; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.12.bias: U(±0.020833333333333332)
+    for (let i = 1145408; i < 1735232; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.14.weight: U(±0.020833333333333332)
+    for (let i = 1735232; i < 1735488; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.14.bias: U(±0.020833333333333332)
+    for (let i = 1735488; i < 2915136; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.17.weight: U(±0.020833333333333332)
+    for (let i = 2915136; i < 2915648; i++) p[i] = (2 * random() - 1) * 0.020833333333333332; // features.17.bias: U(±0.020833333333333332)
+    for (let i = 2915648; i < 5274944; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.19.weight: U(±0.014731391274719742)
+    for (let i = 5274944; i < 5275456; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.19.bias: U(±0.014731391274719742)
+    for (let i = 5275456; i < 7634752; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.21.weight: U(±0.014731391274719742)
+    for (let i = 7634752; i < 7635264; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.21.bias: U(±0.014731391274719742)
+    for (let i = 7635264; i < 9994560; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.24.weight: U(±0.014731391274719742)
+    for (let i = 9994560; i < 9995072; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.24.bias: U(±0.014731391274719742)
+    for (let i = 9995072; i < 12354368; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.26.weight: U(±0.014731391274719742)
+    for (let i = 12354368; i < 12354880; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.26.bias: U(±0.014731391274719742)
+    for (let i = 12354880; i < 14714176; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.28.weight: U(±0.014731391274719742)
+    for (let i = 14714176; i < 14714688; i++) p[i] = (2 * random() - 1) * 0.014731391274719742; // features.28.bias: U(±0.014731391274719742)
     for (let i = 14714688; i < 117475136; i++) p[i] = (2 * random() - 1) * 0.006313453403451317; // classifier.0.weight: U(±0.006313453403451317)
     for (let i = 117475136; i < 117479232; i++) p[i] = (2 * random() - 1) * 0.006313453403451317; // classifier.0.bias: U(±0.006313453403451317)
     for (let i = 117479232; i < 134256448; i++) p[i] = (2 * random() - 1) * 0.015625; // classifier.3.weight: U(±0.015625)
@@ -966,35 +945,35 @@ function createEngine() {
     if (options.seed !== undefined) seedRandom(options.seed);
     act0.set(input);
     forward0(p, n);
-    reluForward1(n, act1, act2); // op 1: features.0.conv.0.1 (relu)
+    reluForward1(n, act1, act2); // op 1: features.1 (relu)
     forward2(p, n);
-    reluForward1(n, act3, act4); // op 3: features.0.conv.1.1 (relu)
+    reluForward1(n, act3, act4); // op 3: features.3 (relu)
     forward4(n);
     forward5(p, n);
-    reluForward2(n, act6, act7); // op 6: features.1.conv.0.1 (relu)
+    reluForward2(n, act6, act7); // op 6: features.6 (relu)
     forward7(p, n);
-    reluForward2(n, act8, act9); // op 8: features.1.conv.1.1 (relu)
+    reluForward2(n, act8, act9); // op 8: features.8 (relu)
     forward9(n);
     forward10(p, n);
-    reluForward3(n, act11, act12); // op 11: features.2.conv.0.1 (relu)
-    conv2dForward1(p, n, act12, act13, work12_col, 555328, 1145152); // op 12: features.2.conv.1.0 (conv2d)
-    reluForward3(n, act13, act14); // op 13: features.2.conv.1.1 (relu)
-    conv2dForward1(p, n, act14, act15, work14_col, 1145408, 1735232); // op 14: features.2.conv.2.0 (conv2d)
-    reluForward3(n, act15, act16); // op 15: features.2.conv.2.1 (relu)
+    reluForward3(n, act11, act12); // op 11: features.11 (relu)
+    conv2dForward1(p, n, act12, act13, work12_col, 555328, 1145152); // op 12: features.12 (conv2d)
+    reluForward3(n, act13, act14); // op 13: features.13 (relu)
+    conv2dForward1(p, n, act14, act15, work14_col, 1145408, 1735232); // op 14: features.14 (conv2d)
+    reluForward3(n, act15, act16); // op 15: features.15 (relu)
     forward16(n);
     forward17(p, n);
-    reluForward4(n, act18, act19); // op 18: features.3.conv.0.1 (relu)
-    conv2dForward2(p, n, act19, act20, work19_col, 2915648, 5274944); // op 19: features.3.conv.1.0 (conv2d)
-    reluForward4(n, act20, act21); // op 20: features.3.conv.1.1 (relu)
-    conv2dForward2(p, n, act21, act22, work21_col, 5275456, 7634752); // op 21: features.3.conv.2.0 (conv2d)
-    reluForward4(n, act22, act23); // op 22: features.3.conv.2.1 (relu)
+    reluForward4(n, act18, act19); // op 18: features.18 (relu)
+    conv2dForward2(p, n, act19, act20, work19_col, 2915648, 5274944); // op 19: features.19 (conv2d)
+    reluForward4(n, act20, act21); // op 20: features.20 (relu)
+    conv2dForward2(p, n, act21, act22, work21_col, 5275456, 7634752); // op 21: features.21 (conv2d)
+    reluForward4(n, act22, act23); // op 22: features.22 (relu)
     forward23(n);
-    conv2dForward3(p, n, act24, act25, work24_col, 7635264, 9994560); // op 24: features.4.conv.0.0 (conv2d)
-    reluForward5(n, act25, act26); // op 25: features.4.conv.0.1 (relu)
-    conv2dForward3(p, n, act26, act27, work26_col, 9995072, 12354368); // op 26: features.4.conv.1.0 (conv2d)
-    reluForward5(n, act27, act28); // op 27: features.4.conv.1.1 (relu)
-    conv2dForward3(p, n, act28, act29, work28_col, 12354880, 14714176); // op 28: features.4.conv.2.0 (conv2d)
-    reluForward5(n, act29, act30); // op 29: features.4.conv.2.1 (relu)
+    conv2dForward3(p, n, act24, act25, work24_col, 7635264, 9994560); // op 24: features.24 (conv2d)
+    reluForward5(n, act25, act26); // op 25: features.25 (relu)
+    conv2dForward3(p, n, act26, act27, work26_col, 9995072, 12354368); // op 26: features.26 (conv2d)
+    reluForward5(n, act27, act28); // op 27: features.27 (relu)
+    conv2dForward3(p, n, act28, act29, work28_col, 12354880, 14714176); // op 28: features.28 (conv2d)
+    reluForward5(n, act29, act30); // op 29: features.29 (relu)
     forward30(n);
     forward31(n);
     forward33(p, n);
@@ -1060,44 +1039,44 @@ function createEngine() {
     backward33(p, gp, n);
     backward31(n);
     backward30(n);
-    reluBackward5(n, act29, grad29, grad30); // op 29: features.4.conv.2.1 (relu)
-    conv2dBackward3(p, gp, n, act28, grad28, grad29, work28_col, work28_dcol, 12354880, 14714176); // op 28: features.4.conv.2.0 (conv2d)
-    reluBackward5(n, act27, grad27, grad28); // op 27: features.4.conv.1.1 (relu)
-    conv2dBackward3(p, gp, n, act26, grad26, grad27, work26_col, work26_dcol, 9995072, 12354368); // op 26: features.4.conv.1.0 (conv2d)
-    reluBackward5(n, act25, grad25, grad26); // op 25: features.4.conv.0.1 (relu)
-    conv2dBackward3(p, gp, n, act24, grad24, grad25, work24_col, work24_dcol, 7635264, 9994560); // op 24: features.4.conv.0.0 (conv2d)
+    reluBackward5(n, act29, grad29, grad30); // op 29: features.29 (relu)
+    conv2dBackward3(p, gp, n, act28, grad28, grad29, work28_col, work28_dcol, 12354880, 14714176); // op 28: features.28 (conv2d)
+    reluBackward5(n, act27, grad27, grad28); // op 27: features.27 (relu)
+    conv2dBackward3(p, gp, n, act26, grad26, grad27, work26_col, work26_dcol, 9995072, 12354368); // op 26: features.26 (conv2d)
+    reluBackward5(n, act25, grad25, grad26); // op 25: features.25 (relu)
+    conv2dBackward3(p, gp, n, act24, grad24, grad25, work24_col, work24_dcol, 7635264, 9994560); // op 24: features.24 (conv2d)
     backward23(n);
-    reluBackward4(n, act22, grad22, grad23); // op 22: features.3.conv.2.1 (relu)
-    conv2dBackward2(p, gp, n, act21, grad21, grad22, work21_col, work21_dcol, 5275456, 7634752); // op 21: features.3.conv.2.0 (conv2d)
-    reluBackward4(n, act20, grad20, grad21); // op 20: features.3.conv.1.1 (relu)
-    conv2dBackward2(p, gp, n, act19, grad19, grad20, work19_col, work19_dcol, 2915648, 5274944); // op 19: features.3.conv.1.0 (conv2d)
-    reluBackward4(n, act18, grad18, grad19); // op 18: features.3.conv.0.1 (relu)
+    reluBackward4(n, act22, grad22, grad23); // op 22: features.22 (relu)
+    conv2dBackward2(p, gp, n, act21, grad21, grad22, work21_col, work21_dcol, 5275456, 7634752); // op 21: features.21 (conv2d)
+    reluBackward4(n, act20, grad20, grad21); // op 20: features.20 (relu)
+    conv2dBackward2(p, gp, n, act19, grad19, grad20, work19_col, work19_dcol, 2915648, 5274944); // op 19: features.19 (conv2d)
+    reluBackward4(n, act18, grad18, grad19); // op 18: features.18 (relu)
     backward17(p, gp, n);
     backward16(n);
-    reluBackward3(n, act15, grad15, grad16); // op 15: features.2.conv.2.1 (relu)
-    conv2dBackward1(p, gp, n, act14, grad14, grad15, work14_col, work14_dcol, 1145408, 1735232); // op 14: features.2.conv.2.0 (conv2d)
-    reluBackward3(n, act13, grad13, grad14); // op 13: features.2.conv.1.1 (relu)
-    conv2dBackward1(p, gp, n, act12, grad12, grad13, work12_col, work12_dcol, 555328, 1145152); // op 12: features.2.conv.1.0 (conv2d)
-    reluBackward3(n, act11, grad11, grad12); // op 11: features.2.conv.0.1 (relu)
+    reluBackward3(n, act15, grad15, grad16); // op 15: features.15 (relu)
+    conv2dBackward1(p, gp, n, act14, grad14, grad15, work14_col, work14_dcol, 1145408, 1735232); // op 14: features.14 (conv2d)
+    reluBackward3(n, act13, grad13, grad14); // op 13: features.13 (relu)
+    conv2dBackward1(p, gp, n, act12, grad12, grad13, work12_col, work12_dcol, 555328, 1145152); // op 12: features.12 (conv2d)
+    reluBackward3(n, act11, grad11, grad12); // op 11: features.11 (relu)
     backward10(p, gp, n);
     backward9(n);
-    reluBackward2(n, act8, grad8, grad9); // op 8: features.1.conv.1.1 (relu)
+    reluBackward2(n, act8, grad8, grad9); // op 8: features.8 (relu)
     backward7(p, gp, n);
-    reluBackward2(n, act6, grad6, grad7); // op 6: features.1.conv.0.1 (relu)
+    reluBackward2(n, act6, grad6, grad7); // op 6: features.6 (relu)
     backward5(p, gp, n);
     backward4(n);
-    reluBackward1(n, act3, grad3, grad4); // op 3: features.0.conv.1.1 (relu)
+    reluBackward1(n, act3, grad3, grad4); // op 3: features.3 (relu)
     backward2(p, gp, n);
-    reluBackward1(n, act1, grad1, grad2); // op 1: features.0.conv.0.1 (relu)
+    reluBackward1(n, act1, grad1, grad2); // op 1: features.1 (relu)
     backward0(p, gp, n);
     return grad0;
   }
 
   // ── One function per op, forward and backward ──
 
-  /** Forward of op 0: features.0.conv.0.0 (conv2d). */
+  /** Forward of op 0: features.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0.conv.0.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
+    // features.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 150528;
       const yb = b * 3211264;
@@ -1133,9 +1112,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 0: features.0.conv.0.0 (conv2d). */
+  /** Backward of op 0: features.0 (conv2d). */
   function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.conv.0.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
+    // features.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
     // bias gradient
     for (let c = 0; c < 64; c++) {
       let acc = 0;
@@ -1223,9 +1202,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 2: features.0.conv.1.0 (conv2d). */
+  /** Forward of op 2: features.2 (conv2d). */
   function forward2(p: Float32Array, n: number): void {
-    // features.0.conv.1.0: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
+    // features.2: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 3211264;
       const yb = b * 3211264;
@@ -1261,9 +1240,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 2: features.0.conv.1.0 (conv2d). */
+  /** Backward of op 2: features.2 (conv2d). */
   function backward2(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.conv.1.0: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
+    // features.2: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
     // bias gradient
     for (let c = 0; c < 64; c++) {
       let acc = 0;
@@ -1331,9 +1310,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 4: features.0.1 (max_pool2d). */
+  /** Forward of op 4: features.4 (max_pool2d). */
   function forward4(n: number): void {
-    // features.0.1: max_pool2d 2×2, stride 2, pad 0; [64, 224, 224] → [64, 112, 112]
+    // features.4: max_pool2d 2×2, stride 2, pad 0; [64, 224, 224] → [64, 112, 112]
     // the argmax (index within the input plane) of every output is kept for the backward pass
     for (let bc = 0, d = 0; bc < n * 64; bc++) {
       const xc = bc * 50176;
@@ -1361,18 +1340,18 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 4: features.0.1 (max_pool2d). */
+  /** Backward of op 4: features.4 (max_pool2d). */
   function backward4(n: number): void {
-    // features.0.1: max_pool2d 2×2, stride 2, pad 0; [64, 224, 224] → [64, 112, 112] — backward: each output's gradient goes to its argmax
+    // features.4: max_pool2d 2×2, stride 2, pad 0; [64, 224, 224] → [64, 112, 112] — backward: each output's gradient goes to its argmax
     for (let bc = 0, d = 0; bc < n * 64; bc++) {
       const xc = bc * 50176;
       for (let j = 0; j < 12544; j++, d++) grad4[xc + scratch4_argmax[d]!]! += grad5[d]!;
     }
   }
 
-  /** Forward of op 5: features.1.conv.0.0 (conv2d). */
+  /** Forward of op 5: features.5 (conv2d). */
   function forward5(p: Float32Array, n: number): void {
-    // features.1.conv.0.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
+    // features.5: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 802816;
       const yb = b * 1605632;
@@ -1408,9 +1387,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 5: features.1.conv.0.0 (conv2d). */
+  /** Backward of op 5: features.5 (conv2d). */
   function backward5(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.conv.0.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
+    // features.5: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
     // bias gradient
     for (let c = 0; c < 128; c++) {
       let acc = 0;
@@ -1498,9 +1477,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 7: features.1.conv.1.0 (conv2d). */
+  /** Forward of op 7: features.7 (conv2d). */
   function forward7(p: Float32Array, n: number): void {
-    // features.1.conv.1.0: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
+    // features.7: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 1605632;
       const yb = b * 1605632;
@@ -1536,9 +1515,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 7: features.1.conv.1.0 (conv2d). */
+  /** Backward of op 7: features.7 (conv2d). */
   function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.conv.1.0: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
+    // features.7: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
     // bias gradient
     for (let c = 0; c < 128; c++) {
       let acc = 0;
@@ -1606,9 +1585,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 9: features.1.1 (max_pool2d). */
+  /** Forward of op 9: features.9 (max_pool2d). */
   function forward9(n: number): void {
-    // features.1.1: max_pool2d 2×2, stride 2, pad 0; [128, 112, 112] → [128, 56, 56]
+    // features.9: max_pool2d 2×2, stride 2, pad 0; [128, 112, 112] → [128, 56, 56]
     // the argmax (index within the input plane) of every output is kept for the backward pass
     for (let bc = 0, d = 0; bc < n * 128; bc++) {
       const xc = bc * 12544;
@@ -1636,18 +1615,18 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 9: features.1.1 (max_pool2d). */
+  /** Backward of op 9: features.9 (max_pool2d). */
   function backward9(n: number): void {
-    // features.1.1: max_pool2d 2×2, stride 2, pad 0; [128, 112, 112] → [128, 56, 56] — backward: each output's gradient goes to its argmax
+    // features.9: max_pool2d 2×2, stride 2, pad 0; [128, 112, 112] → [128, 56, 56] — backward: each output's gradient goes to its argmax
     for (let bc = 0, d = 0; bc < n * 128; bc++) {
       const xc = bc * 12544;
       for (let j = 0; j < 3136; j++, d++) grad9[xc + scratch9_argmax[d]!]! += grad10[d]!;
     }
   }
 
-  /** Forward of op 10: features.2.conv.0.0 (conv2d). */
+  /** Forward of op 10: features.10 (conv2d). */
   function forward10(p: Float32Array, n: number): void {
-    // features.2.conv.0.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
+    // features.10: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 401408;
       const yb = b * 802816;
@@ -1683,9 +1662,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 10: features.2.conv.0.0 (conv2d). */
+  /** Backward of op 10: features.10 (conv2d). */
   function backward10(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.conv.0.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
+    // features.10: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
     // bias gradient
     for (let c = 0; c < 256; c++) {
       let acc = 0;
@@ -1900,9 +1879,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 16: features.2.1 (max_pool2d). */
+  /** Forward of op 16: features.16 (max_pool2d). */
   function forward16(n: number): void {
-    // features.2.1: max_pool2d 2×2, stride 2, pad 0; [256, 56, 56] → [256, 28, 28]
+    // features.16: max_pool2d 2×2, stride 2, pad 0; [256, 56, 56] → [256, 28, 28]
     // the argmax (index within the input plane) of every output is kept for the backward pass
     for (let bc = 0, d = 0; bc < n * 256; bc++) {
       const xc = bc * 3136;
@@ -1930,18 +1909,18 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 16: features.2.1 (max_pool2d). */
+  /** Backward of op 16: features.16 (max_pool2d). */
   function backward16(n: number): void {
-    // features.2.1: max_pool2d 2×2, stride 2, pad 0; [256, 56, 56] → [256, 28, 28] — backward: each output's gradient goes to its argmax
+    // features.16: max_pool2d 2×2, stride 2, pad 0; [256, 56, 56] → [256, 28, 28] — backward: each output's gradient goes to its argmax
     for (let bc = 0, d = 0; bc < n * 256; bc++) {
       const xc = bc * 3136;
       for (let j = 0; j < 784; j++, d++) grad16[xc + scratch16_argmax[d]!]! += grad17[d]!;
     }
   }
 
-  /** Forward of op 17: features.3.conv.0.0 (conv2d). */
+  /** Forward of op 17: features.17 (conv2d). */
   function forward17(p: Float32Array, n: number): void {
-    // features.3.conv.0.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
+    // features.17: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
     for (let b = 0; b < n; b++) {
       const xb = b * 200704;
       const yb = b * 401408;
@@ -1977,9 +1956,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 17: features.3.conv.0.0 (conv2d). */
+  /** Backward of op 17: features.17 (conv2d). */
   function backward17(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.conv.0.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+    // features.17: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
     // bias gradient
     for (let c = 0; c < 512; c++) {
       let acc = 0;
@@ -2194,9 +2173,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 23: features.3.1 (max_pool2d). */
+  /** Forward of op 23: features.23 (max_pool2d). */
   function forward23(n: number): void {
-    // features.3.1: max_pool2d 2×2, stride 2, pad 0; [512, 28, 28] → [512, 14, 14]
+    // features.23: max_pool2d 2×2, stride 2, pad 0; [512, 28, 28] → [512, 14, 14]
     // the argmax (index within the input plane) of every output is kept for the backward pass
     for (let bc = 0, d = 0; bc < n * 512; bc++) {
       const xc = bc * 784;
@@ -2224,9 +2203,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 23: features.3.1 (max_pool2d). */
+  /** Backward of op 23: features.23 (max_pool2d). */
   function backward23(n: number): void {
-    // features.3.1: max_pool2d 2×2, stride 2, pad 0; [512, 28, 28] → [512, 14, 14] — backward: each output's gradient goes to its argmax
+    // features.23: max_pool2d 2×2, stride 2, pad 0; [512, 28, 28] → [512, 14, 14] — backward: each output's gradient goes to its argmax
     for (let bc = 0, d = 0; bc < n * 512; bc++) {
       const xc = bc * 784;
       for (let j = 0; j < 196; j++, d++) grad23[xc + scratch23_argmax[d]!]! += grad24[d]!;
@@ -2380,9 +2359,9 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 30: features.4.1 (max_pool2d). */
+  /** Forward of op 30: features.30 (max_pool2d). */
   function forward30(n: number): void {
-    // features.4.1: max_pool2d 2×2, stride 2, pad 0; [512, 14, 14] → [512, 7, 7]
+    // features.30: max_pool2d 2×2, stride 2, pad 0; [512, 14, 14] → [512, 7, 7]
     // the argmax (index within the input plane) of every output is kept for the backward pass
     for (let bc = 0, d = 0; bc < n * 512; bc++) {
       const xc = bc * 196;
@@ -2410,9 +2389,9 @@ function createEngine() {
     }
   }
 
-  /** Backward of op 30: features.4.1 (max_pool2d). */
+  /** Backward of op 30: features.30 (max_pool2d). */
   function backward30(n: number): void {
-    // features.4.1: max_pool2d 2×2, stride 2, pad 0; [512, 14, 14] → [512, 7, 7] — backward: each output's gradient goes to its argmax
+    // features.30: max_pool2d 2×2, stride 2, pad 0; [512, 14, 14] → [512, 7, 7] — backward: each output's gradient goes to its argmax
     for (let bc = 0, d = 0; bc < n * 512; bc++) {
       const xc = bc * 196;
       for (let j = 0; j < 49; j++, d++) grad30[xc + scratch30_argmax[d]!]! += grad31[d]!;

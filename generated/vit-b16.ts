@@ -59,19 +59,33 @@ export const bufferCount = 0;
 export const params: readonly TensorInfo[] = [
   { name: "conv_proj.weight", shape: [768, 3, 16, 16], role: "matrix", offset: 0, size: 589824, trainable: true },
   { name: "conv_proj.bias", shape: [768], role: "bias", offset: 589824, size: 768, trainable: true },
-  { name: "class_token.weight", shape: [1, 1, 768], role: "embedding", offset: 590592, size: 768, trainable: true },
+  { name: "class_token", shape: [1, 1, 768], role: "embedding", offset: 590592, size: 768, trainable: true },
   {
-    name: "encoder.pos_embedding.weight",
-    shape: [197, 768],
+    name: "encoder.pos_embedding",
+    shape: [1, 197, 768],
     role: "embedding",
     offset: 591360,
     size: 151296,
     trainable: true,
   },
-  { name: "encoder.layers.0.ln_1.weight", shape: [768], role: "normScale", offset: 742656, size: 768, trainable: true },
-  { name: "encoder.layers.0.ln_1.bias", shape: [768], role: "normShift", offset: 743424, size: 768, trainable: true },
   {
-    name: "encoder.layers.0.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_0.ln_1.weight",
+    shape: [768],
+    role: "normScale",
+    offset: 742656,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_0.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 743424,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_0.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 744192,
@@ -79,7 +93,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.0.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_0.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 2513664,
@@ -87,7 +101,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.0.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_0.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 2515968,
@@ -95,7 +109,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.0.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_0.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 3105792,
@@ -103,43 +117,71 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.0.ln_2.weight",
+    name: "encoder.layers.encoder_layer_0.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 3106560,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.0.ln_2.bias", shape: [768], role: "normShift", offset: 3107328, size: 768, trainable: true },
   {
-    name: "encoder.layers.0.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_0.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 3107328,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_0.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 3108096,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.0.mlp.0.bias", shape: [3072], role: "bias", offset: 5467392, size: 3072, trainable: true },
   {
-    name: "encoder.layers.0.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_0.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 5467392,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_0.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 5470464,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.0.mlp.3.bias", shape: [768], role: "bias", offset: 7829760, size: 768, trainable: true },
   {
-    name: "encoder.layers.1.ln_1.weight",
+    name: "encoder.layers.encoder_layer_0.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 7829760,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_1.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 7830528,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.1.ln_1.bias", shape: [768], role: "normShift", offset: 7831296, size: 768, trainable: true },
   {
-    name: "encoder.layers.1.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_1.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 7831296,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_1.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 7832064,
@@ -147,7 +189,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.1.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_1.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 9601536,
@@ -155,7 +197,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.1.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_1.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 9603840,
@@ -163,7 +205,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.1.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_1.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 10193664,
@@ -171,43 +213,71 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.1.ln_2.weight",
+    name: "encoder.layers.encoder_layer_1.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 10194432,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.1.ln_2.bias", shape: [768], role: "normShift", offset: 10195200, size: 768, trainable: true },
   {
-    name: "encoder.layers.1.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_1.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 10195200,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_1.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 10195968,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.1.mlp.0.bias", shape: [3072], role: "bias", offset: 12555264, size: 3072, trainable: true },
   {
-    name: "encoder.layers.1.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_1.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 12555264,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_1.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 12558336,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.1.mlp.3.bias", shape: [768], role: "bias", offset: 14917632, size: 768, trainable: true },
   {
-    name: "encoder.layers.2.ln_1.weight",
+    name: "encoder.layers.encoder_layer_1.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 14917632,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_2.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 14918400,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.2.ln_1.bias", shape: [768], role: "normShift", offset: 14919168, size: 768, trainable: true },
   {
-    name: "encoder.layers.2.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_2.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 14919168,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_2.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 14919936,
@@ -215,7 +285,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.2.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_2.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 16689408,
@@ -223,7 +293,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.2.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_2.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 16691712,
@@ -231,7 +301,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.2.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_2.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 17281536,
@@ -239,43 +309,71 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.2.ln_2.weight",
+    name: "encoder.layers.encoder_layer_2.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 17282304,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.2.ln_2.bias", shape: [768], role: "normShift", offset: 17283072, size: 768, trainable: true },
   {
-    name: "encoder.layers.2.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_2.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 17283072,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_2.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 17283840,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.2.mlp.0.bias", shape: [3072], role: "bias", offset: 19643136, size: 3072, trainable: true },
   {
-    name: "encoder.layers.2.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_2.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 19643136,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_2.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 19646208,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.2.mlp.3.bias", shape: [768], role: "bias", offset: 22005504, size: 768, trainable: true },
   {
-    name: "encoder.layers.3.ln_1.weight",
+    name: "encoder.layers.encoder_layer_2.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 22005504,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_3.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 22006272,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.3.ln_1.bias", shape: [768], role: "normShift", offset: 22007040, size: 768, trainable: true },
   {
-    name: "encoder.layers.3.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_3.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 22007040,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_3.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 22007808,
@@ -283,7 +381,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.3.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_3.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 23777280,
@@ -291,7 +389,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.3.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_3.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 23779584,
@@ -299,7 +397,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.3.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_3.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 24369408,
@@ -307,43 +405,71 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.3.ln_2.weight",
+    name: "encoder.layers.encoder_layer_3.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 24370176,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.3.ln_2.bias", shape: [768], role: "normShift", offset: 24370944, size: 768, trainable: true },
   {
-    name: "encoder.layers.3.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_3.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 24370944,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_3.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 24371712,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.3.mlp.0.bias", shape: [3072], role: "bias", offset: 26731008, size: 3072, trainable: true },
   {
-    name: "encoder.layers.3.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_3.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 26731008,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_3.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 26734080,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.3.mlp.3.bias", shape: [768], role: "bias", offset: 29093376, size: 768, trainable: true },
   {
-    name: "encoder.layers.4.ln_1.weight",
+    name: "encoder.layers.encoder_layer_3.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 29093376,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_4.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 29094144,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.4.ln_1.bias", shape: [768], role: "normShift", offset: 29094912, size: 768, trainable: true },
   {
-    name: "encoder.layers.4.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_4.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 29094912,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_4.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 29095680,
@@ -351,7 +477,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.4.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_4.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 30865152,
@@ -359,7 +485,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.4.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_4.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 30867456,
@@ -367,7 +493,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.4.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_4.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 31457280,
@@ -375,43 +501,71 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.4.ln_2.weight",
+    name: "encoder.layers.encoder_layer_4.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 31458048,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.4.ln_2.bias", shape: [768], role: "normShift", offset: 31458816, size: 768, trainable: true },
   {
-    name: "encoder.layers.4.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_4.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 31458816,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_4.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 31459584,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.4.mlp.0.bias", shape: [3072], role: "bias", offset: 33818880, size: 3072, trainable: true },
   {
-    name: "encoder.layers.4.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_4.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 33818880,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_4.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 33821952,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.4.mlp.3.bias", shape: [768], role: "bias", offset: 36181248, size: 768, trainable: true },
   {
-    name: "encoder.layers.5.ln_1.weight",
+    name: "encoder.layers.encoder_layer_4.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 36181248,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_5.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 36182016,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.5.ln_1.bias", shape: [768], role: "normShift", offset: 36182784, size: 768, trainable: true },
   {
-    name: "encoder.layers.5.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_5.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 36182784,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_5.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 36183552,
@@ -419,7 +573,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.5.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_5.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 37953024,
@@ -427,7 +581,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.5.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_5.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 37955328,
@@ -435,7 +589,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.5.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_5.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 38545152,
@@ -443,43 +597,71 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.5.ln_2.weight",
+    name: "encoder.layers.encoder_layer_5.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 38545920,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.5.ln_2.bias", shape: [768], role: "normShift", offset: 38546688, size: 768, trainable: true },
   {
-    name: "encoder.layers.5.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_5.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 38546688,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_5.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 38547456,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.5.mlp.0.bias", shape: [3072], role: "bias", offset: 40906752, size: 3072, trainable: true },
   {
-    name: "encoder.layers.5.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_5.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 40906752,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_5.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 40909824,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.5.mlp.3.bias", shape: [768], role: "bias", offset: 43269120, size: 768, trainable: true },
   {
-    name: "encoder.layers.6.ln_1.weight",
+    name: "encoder.layers.encoder_layer_5.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 43269120,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_6.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 43269888,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.6.ln_1.bias", shape: [768], role: "normShift", offset: 43270656, size: 768, trainable: true },
   {
-    name: "encoder.layers.6.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_6.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 43270656,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_6.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 43271424,
@@ -487,7 +669,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.6.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_6.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 45040896,
@@ -495,7 +677,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.6.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_6.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 45043200,
@@ -503,7 +685,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.6.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_6.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 45633024,
@@ -511,43 +693,71 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.6.ln_2.weight",
+    name: "encoder.layers.encoder_layer_6.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 45633792,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.6.ln_2.bias", shape: [768], role: "normShift", offset: 45634560, size: 768, trainable: true },
   {
-    name: "encoder.layers.6.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_6.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 45634560,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_6.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 45635328,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.6.mlp.0.bias", shape: [3072], role: "bias", offset: 47994624, size: 3072, trainable: true },
   {
-    name: "encoder.layers.6.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_6.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 47994624,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_6.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 47997696,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.6.mlp.3.bias", shape: [768], role: "bias", offset: 50356992, size: 768, trainable: true },
   {
-    name: "encoder.layers.7.ln_1.weight",
+    name: "encoder.layers.encoder_layer_6.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 50356992,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_7.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 50357760,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.7.ln_1.bias", shape: [768], role: "normShift", offset: 50358528, size: 768, trainable: true },
   {
-    name: "encoder.layers.7.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_7.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 50358528,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_7.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 50359296,
@@ -555,7 +765,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.7.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_7.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 52128768,
@@ -563,7 +773,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.7.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_7.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 52131072,
@@ -571,7 +781,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.7.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_7.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 52720896,
@@ -579,43 +789,71 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.7.ln_2.weight",
+    name: "encoder.layers.encoder_layer_7.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 52721664,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.7.ln_2.bias", shape: [768], role: "normShift", offset: 52722432, size: 768, trainable: true },
   {
-    name: "encoder.layers.7.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_7.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 52722432,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_7.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 52723200,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.7.mlp.0.bias", shape: [3072], role: "bias", offset: 55082496, size: 3072, trainable: true },
   {
-    name: "encoder.layers.7.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_7.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 55082496,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_7.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 55085568,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.7.mlp.3.bias", shape: [768], role: "bias", offset: 57444864, size: 768, trainable: true },
   {
-    name: "encoder.layers.8.ln_1.weight",
+    name: "encoder.layers.encoder_layer_7.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 57444864,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_8.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 57445632,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.8.ln_1.bias", shape: [768], role: "normShift", offset: 57446400, size: 768, trainable: true },
   {
-    name: "encoder.layers.8.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_8.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 57446400,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_8.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 57447168,
@@ -623,7 +861,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.8.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_8.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 59216640,
@@ -631,7 +869,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.8.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_8.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 59218944,
@@ -639,7 +877,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.8.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_8.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 59808768,
@@ -647,43 +885,71 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.8.ln_2.weight",
+    name: "encoder.layers.encoder_layer_8.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 59809536,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.8.ln_2.bias", shape: [768], role: "normShift", offset: 59810304, size: 768, trainable: true },
   {
-    name: "encoder.layers.8.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_8.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 59810304,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_8.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 59811072,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.8.mlp.0.bias", shape: [3072], role: "bias", offset: 62170368, size: 3072, trainable: true },
   {
-    name: "encoder.layers.8.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_8.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 62170368,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_8.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 62173440,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.8.mlp.3.bias", shape: [768], role: "bias", offset: 64532736, size: 768, trainable: true },
   {
-    name: "encoder.layers.9.ln_1.weight",
+    name: "encoder.layers.encoder_layer_8.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 64532736,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_9.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 64533504,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.9.ln_1.bias", shape: [768], role: "normShift", offset: 64534272, size: 768, trainable: true },
   {
-    name: "encoder.layers.9.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_9.ln_1.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 64534272,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_9.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 64535040,
@@ -691,7 +957,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.9.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_9.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 66304512,
@@ -699,7 +965,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.9.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_9.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 66306816,
@@ -707,7 +973,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.9.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_9.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 66896640,
@@ -715,34 +981,55 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.9.ln_2.weight",
+    name: "encoder.layers.encoder_layer_9.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 66897408,
     size: 768,
     trainable: true,
   },
-  { name: "encoder.layers.9.ln_2.bias", shape: [768], role: "normShift", offset: 66898176, size: 768, trainable: true },
   {
-    name: "encoder.layers.9.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_9.ln_2.bias",
+    shape: [768],
+    role: "normShift",
+    offset: 66898176,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_9.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 66898944,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.9.mlp.0.bias", shape: [3072], role: "bias", offset: 69258240, size: 3072, trainable: true },
   {
-    name: "encoder.layers.9.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_9.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 69258240,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_9.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 69261312,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.9.mlp.3.bias", shape: [768], role: "bias", offset: 71620608, size: 768, trainable: true },
   {
-    name: "encoder.layers.10.ln_1.weight",
+    name: "encoder.layers.encoder_layer_9.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 71620608,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_10.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 71621376,
@@ -750,7 +1037,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.10.ln_1.bias",
+    name: "encoder.layers.encoder_layer_10.ln_1.bias",
     shape: [768],
     role: "normShift",
     offset: 71622144,
@@ -758,7 +1045,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.10.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_10.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 71622912,
@@ -766,7 +1053,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.10.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_10.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 73392384,
@@ -774,7 +1061,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.10.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_10.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 73394688,
@@ -782,7 +1069,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.10.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_10.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 73984512,
@@ -790,7 +1077,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.10.ln_2.weight",
+    name: "encoder.layers.encoder_layer_10.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 73985280,
@@ -798,7 +1085,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.10.ln_2.bias",
+    name: "encoder.layers.encoder_layer_10.ln_2.bias",
     shape: [768],
     role: "normShift",
     offset: 73986048,
@@ -806,25 +1093,39 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.10.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_10.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 73986816,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.10.mlp.0.bias", shape: [3072], role: "bias", offset: 76346112, size: 3072, trainable: true },
   {
-    name: "encoder.layers.10.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_10.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 76346112,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_10.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 76349184,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.10.mlp.3.bias", shape: [768], role: "bias", offset: 78708480, size: 768, trainable: true },
   {
-    name: "encoder.layers.11.ln_1.weight",
+    name: "encoder.layers.encoder_layer_10.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 78708480,
+    size: 768,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_11.ln_1.weight",
     shape: [768],
     role: "normScale",
     offset: 78709248,
@@ -832,7 +1133,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.11.ln_1.bias",
+    name: "encoder.layers.encoder_layer_11.ln_1.bias",
     shape: [768],
     role: "normShift",
     offset: 78710016,
@@ -840,7 +1141,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.11.self_attention.qkv_proj.weight",
+    name: "encoder.layers.encoder_layer_11.self_attention.in_proj_weight",
     shape: [2304, 768],
     role: "matrix",
     offset: 78710784,
@@ -848,7 +1149,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.11.self_attention.qkv_proj.bias",
+    name: "encoder.layers.encoder_layer_11.self_attention.in_proj_bias",
     shape: [2304],
     role: "bias",
     offset: 80480256,
@@ -856,7 +1157,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.11.self_attention.out_proj.weight",
+    name: "encoder.layers.encoder_layer_11.self_attention.out_proj.weight",
     shape: [768, 768],
     role: "matrix",
     offset: 80482560,
@@ -864,7 +1165,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.11.self_attention.out_proj.bias",
+    name: "encoder.layers.encoder_layer_11.self_attention.out_proj.bias",
     shape: [768],
     role: "bias",
     offset: 81072384,
@@ -872,7 +1173,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.11.ln_2.weight",
+    name: "encoder.layers.encoder_layer_11.ln_2.weight",
     shape: [768],
     role: "normScale",
     offset: 81073152,
@@ -880,7 +1181,7 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.11.ln_2.bias",
+    name: "encoder.layers.encoder_layer_11.ln_2.bias",
     shape: [768],
     role: "normShift",
     offset: 81073920,
@@ -888,23 +1189,37 @@ export const params: readonly TensorInfo[] = [
     trainable: true,
   },
   {
-    name: "encoder.layers.11.mlp.0.weight",
+    name: "encoder.layers.encoder_layer_11.mlp.0.weight",
     shape: [3072, 768],
     role: "matrix",
     offset: 81074688,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.11.mlp.0.bias", shape: [3072], role: "bias", offset: 83433984, size: 3072, trainable: true },
   {
-    name: "encoder.layers.11.mlp.3.weight",
+    name: "encoder.layers.encoder_layer_11.mlp.0.bias",
+    shape: [3072],
+    role: "bias",
+    offset: 83433984,
+    size: 3072,
+    trainable: true,
+  },
+  {
+    name: "encoder.layers.encoder_layer_11.mlp.3.weight",
     shape: [768, 3072],
     role: "matrix",
     offset: 83437056,
     size: 2359296,
     trainable: true,
   },
-  { name: "encoder.layers.11.mlp.3.bias", shape: [768], role: "bias", offset: 85796352, size: 768, trainable: true },
+  {
+    name: "encoder.layers.encoder_layer_11.mlp.3.bias",
+    shape: [768],
+    role: "bias",
+    offset: 85796352,
+    size: 768,
+    trainable: true,
+  },
   { name: "encoder.ln.weight", shape: [768], role: "normScale", offset: 85797120, size: 768, trainable: true },
   { name: "encoder.ln.bias", shape: [768], role: "normShift", offset: 85797888, size: 768, trainable: true },
   { name: "heads.head.weight", shape: [1000, 768], role: "matrix", offset: 85798656, size: 768000, trainable: true },
@@ -1204,152 +1519,152 @@ function createEngine() {
     const p = new Float32Array(paramCount);
     for (let i = 0; i < 589824; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // conv_proj.weight: U(±0.036084391824351615)
     for (let i = 589824; i < 590592; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // conv_proj.bias: U(±0.036084391824351615)
-    // class_token.weight: zeros
-    for (let i = 591360; i < 742656; i++) p[i] = gaussian() * 0.02; // encoder.pos_embedding.weight: N(0, 0.02²)
-    for (let i = 742656; i < 743424; i++) p[i] = 1; // encoder.layers.0.ln_1.weight
-    // encoder.layers.0.ln_1.bias: zeros
-    for (let i = 744192; i < 2513664; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.0.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.0.self_attention.qkv_proj.bias: zeros
-    for (let i = 2515968; i < 3105792; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.0.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.0.self_attention.out_proj.bias: zeros
-    for (let i = 3106560; i < 3107328; i++) p[i] = 1; // encoder.layers.0.ln_2.weight
-    // encoder.layers.0.ln_2.bias: zeros
-    for (let i = 3108096; i < 5467392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.0.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 5467392; i < 5470464; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.0.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 5470464; i < 7829760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.0.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 7829760; i < 7830528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.0.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 7830528; i < 7831296; i++) p[i] = 1; // encoder.layers.1.ln_1.weight
-    // encoder.layers.1.ln_1.bias: zeros
-    for (let i = 7832064; i < 9601536; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.1.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.1.self_attention.qkv_proj.bias: zeros
-    for (let i = 9603840; i < 10193664; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.1.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.1.self_attention.out_proj.bias: zeros
-    for (let i = 10194432; i < 10195200; i++) p[i] = 1; // encoder.layers.1.ln_2.weight
-    // encoder.layers.1.ln_2.bias: zeros
-    for (let i = 10195968; i < 12555264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.1.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 12555264; i < 12558336; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.1.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 12558336; i < 14917632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.1.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 14917632; i < 14918400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.1.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 14918400; i < 14919168; i++) p[i] = 1; // encoder.layers.2.ln_1.weight
-    // encoder.layers.2.ln_1.bias: zeros
-    for (let i = 14919936; i < 16689408; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.2.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.2.self_attention.qkv_proj.bias: zeros
-    for (let i = 16691712; i < 17281536; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.2.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.2.self_attention.out_proj.bias: zeros
-    for (let i = 17282304; i < 17283072; i++) p[i] = 1; // encoder.layers.2.ln_2.weight
-    // encoder.layers.2.ln_2.bias: zeros
-    for (let i = 17283840; i < 19643136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.2.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 19643136; i < 19646208; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.2.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 19646208; i < 22005504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.2.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 22005504; i < 22006272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.2.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 22006272; i < 22007040; i++) p[i] = 1; // encoder.layers.3.ln_1.weight
-    // encoder.layers.3.ln_1.bias: zeros
-    for (let i = 22007808; i < 23777280; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.3.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.3.self_attention.qkv_proj.bias: zeros
-    for (let i = 23779584; i < 24369408; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.3.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.3.self_attention.out_proj.bias: zeros
-    for (let i = 24370176; i < 24370944; i++) p[i] = 1; // encoder.layers.3.ln_2.weight
-    // encoder.layers.3.ln_2.bias: zeros
-    for (let i = 24371712; i < 26731008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.3.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 26731008; i < 26734080; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.3.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 26734080; i < 29093376; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.3.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 29093376; i < 29094144; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.3.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 29094144; i < 29094912; i++) p[i] = 1; // encoder.layers.4.ln_1.weight
-    // encoder.layers.4.ln_1.bias: zeros
-    for (let i = 29095680; i < 30865152; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.4.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.4.self_attention.qkv_proj.bias: zeros
-    for (let i = 30867456; i < 31457280; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.4.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.4.self_attention.out_proj.bias: zeros
-    for (let i = 31458048; i < 31458816; i++) p[i] = 1; // encoder.layers.4.ln_2.weight
-    // encoder.layers.4.ln_2.bias: zeros
-    for (let i = 31459584; i < 33818880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.4.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 33818880; i < 33821952; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.4.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 33821952; i < 36181248; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.4.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 36181248; i < 36182016; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.4.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 36182016; i < 36182784; i++) p[i] = 1; // encoder.layers.5.ln_1.weight
-    // encoder.layers.5.ln_1.bias: zeros
-    for (let i = 36183552; i < 37953024; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.5.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.5.self_attention.qkv_proj.bias: zeros
-    for (let i = 37955328; i < 38545152; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.5.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.5.self_attention.out_proj.bias: zeros
-    for (let i = 38545920; i < 38546688; i++) p[i] = 1; // encoder.layers.5.ln_2.weight
-    // encoder.layers.5.ln_2.bias: zeros
-    for (let i = 38547456; i < 40906752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.5.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 40906752; i < 40909824; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.5.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 40909824; i < 43269120; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.5.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 43269120; i < 43269888; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.5.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 43269888; i < 43270656; i++) p[i] = 1; // encoder.layers.6.ln_1.weight
-    // encoder.layers.6.ln_1.bias: zeros
-    for (let i = 43271424; i < 45040896; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.6.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.6.self_attention.qkv_proj.bias: zeros
-    for (let i = 45043200; i < 45633024; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.6.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.6.self_attention.out_proj.bias: zeros
-    for (let i = 45633792; i < 45634560; i++) p[i] = 1; // encoder.layers.6.ln_2.weight
-    // encoder.layers.6.ln_2.bias: zeros
-    for (let i = 45635328; i < 47994624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.6.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 47994624; i < 47997696; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.6.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 47997696; i < 50356992; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.6.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 50356992; i < 50357760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.6.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 50357760; i < 50358528; i++) p[i] = 1; // encoder.layers.7.ln_1.weight
-    // encoder.layers.7.ln_1.bias: zeros
-    for (let i = 50359296; i < 52128768; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.7.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.7.self_attention.qkv_proj.bias: zeros
-    for (let i = 52131072; i < 52720896; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.7.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.7.self_attention.out_proj.bias: zeros
-    for (let i = 52721664; i < 52722432; i++) p[i] = 1; // encoder.layers.7.ln_2.weight
-    // encoder.layers.7.ln_2.bias: zeros
-    for (let i = 52723200; i < 55082496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.7.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 55082496; i < 55085568; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.7.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 55085568; i < 57444864; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.7.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 57444864; i < 57445632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.7.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 57445632; i < 57446400; i++) p[i] = 1; // encoder.layers.8.ln_1.weight
-    // encoder.layers.8.ln_1.bias: zeros
-    for (let i = 57447168; i < 59216640; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.8.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.8.self_attention.qkv_proj.bias: zeros
-    for (let i = 59218944; i < 59808768; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.8.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.8.self_attention.out_proj.bias: zeros
-    for (let i = 59809536; i < 59810304; i++) p[i] = 1; // encoder.layers.8.ln_2.weight
-    // encoder.layers.8.ln_2.bias: zeros
-    for (let i = 59811072; i < 62170368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.8.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 62170368; i < 62173440; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.8.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 62173440; i < 64532736; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.8.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 64532736; i < 64533504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.8.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 64533504; i < 64534272; i++) p[i] = 1; // encoder.layers.9.ln_1.weight
-    // encoder.layers.9.ln_1.bias: zeros
-    for (let i = 64535040; i < 66304512; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.9.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.9.self_attention.qkv_proj.bias: zeros
-    for (let i = 66306816; i < 66896640; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.9.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.9.self_attention.out_proj.bias: zeros
-    for (let i = 66897408; i < 66898176; i++) p[i] = 1; // encoder.layers.9.ln_2.weight
-    // encoder.layers.9.ln_2.bias: zeros
-    for (let i = 66898944; i < 69258240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.9.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 69258240; i < 69261312; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.9.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 69261312; i < 71620608; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.9.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 71620608; i < 71621376; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.9.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 71621376; i < 71622144; i++) p[i] = 1; // encoder.layers.10.ln_1.weight
-    // encoder.layers.10.ln_1.bias: zeros
-    for (let i = 71622912; i < 73392384; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.10.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.10.self_attention.qkv_proj.bias: zeros
-    for (let i = 73394688; i < 73984512; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.10.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.10.self_attention.out_proj.bias: zeros
-    for (let i = 73985280; i < 73986048; i++) p[i] = 1; // encoder.layers.10.ln_2.weight
-    // encoder.layers.10.ln_2.bias: zeros
-    for (let i = 73986816; i < 76346112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.10.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 76346112; i < 76349184; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.10.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 76349184; i < 78708480; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.10.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 78708480; i < 78709248; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.10.mlp.3.bias: U(±0.018042195912175808)
-    for (let i = 78709248; i < 78710016; i++) p[i] = 1; // encoder.layers.11.ln_1.weight
-    // encoder.layers.11.ln_1.bias: zeros
-    for (let i = 78710784; i < 80480256; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.11.self_attention.qkv_proj.weight: U(±0.04419417382415922)
-    // encoder.layers.11.self_attention.qkv_proj.bias: zeros
-    for (let i = 80482560; i < 81072384; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.11.self_attention.out_proj.weight: U(±0.036084391824351615)
-    // encoder.layers.11.self_attention.out_proj.bias: zeros
-    for (let i = 81073152; i < 81073920; i++) p[i] = 1; // encoder.layers.11.ln_2.weight
-    // encoder.layers.11.ln_2.bias: zeros
-    for (let i = 81074688; i < 83433984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.11.mlp.0.weight: U(±0.036084391824351615)
-    for (let i = 83433984; i < 83437056; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.11.mlp.0.bias: U(±0.036084391824351615)
-    for (let i = 83437056; i < 85796352; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.11.mlp.3.weight: U(±0.018042195912175808)
-    for (let i = 85796352; i < 85797120; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.11.mlp.3.bias: U(±0.018042195912175808)
+    // class_token: zeros
+    for (let i = 591360; i < 742656; i++) p[i] = gaussian() * 0.02; // encoder.pos_embedding: N(0, 0.02²)
+    for (let i = 742656; i < 743424; i++) p[i] = 1; // encoder.layers.encoder_layer_0.ln_1.weight
+    // encoder.layers.encoder_layer_0.ln_1.bias: zeros
+    for (let i = 744192; i < 2513664; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_0.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_0.self_attention.in_proj_bias: zeros
+    for (let i = 2515968; i < 3105792; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_0.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_0.self_attention.out_proj.bias: zeros
+    for (let i = 3106560; i < 3107328; i++) p[i] = 1; // encoder.layers.encoder_layer_0.ln_2.weight
+    // encoder.layers.encoder_layer_0.ln_2.bias: zeros
+    for (let i = 3108096; i < 5467392; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_0.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 5467392; i < 5470464; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_0.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 5470464; i < 7829760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_0.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 7829760; i < 7830528; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_0.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 7830528; i < 7831296; i++) p[i] = 1; // encoder.layers.encoder_layer_1.ln_1.weight
+    // encoder.layers.encoder_layer_1.ln_1.bias: zeros
+    for (let i = 7832064; i < 9601536; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_1.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_1.self_attention.in_proj_bias: zeros
+    for (let i = 9603840; i < 10193664; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_1.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_1.self_attention.out_proj.bias: zeros
+    for (let i = 10194432; i < 10195200; i++) p[i] = 1; // encoder.layers.encoder_layer_1.ln_2.weight
+    // encoder.layers.encoder_layer_1.ln_2.bias: zeros
+    for (let i = 10195968; i < 12555264; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_1.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 12555264; i < 12558336; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_1.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 12558336; i < 14917632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_1.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 14917632; i < 14918400; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_1.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 14918400; i < 14919168; i++) p[i] = 1; // encoder.layers.encoder_layer_2.ln_1.weight
+    // encoder.layers.encoder_layer_2.ln_1.bias: zeros
+    for (let i = 14919936; i < 16689408; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_2.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_2.self_attention.in_proj_bias: zeros
+    for (let i = 16691712; i < 17281536; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_2.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_2.self_attention.out_proj.bias: zeros
+    for (let i = 17282304; i < 17283072; i++) p[i] = 1; // encoder.layers.encoder_layer_2.ln_2.weight
+    // encoder.layers.encoder_layer_2.ln_2.bias: zeros
+    for (let i = 17283840; i < 19643136; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_2.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 19643136; i < 19646208; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_2.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 19646208; i < 22005504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_2.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 22005504; i < 22006272; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_2.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 22006272; i < 22007040; i++) p[i] = 1; // encoder.layers.encoder_layer_3.ln_1.weight
+    // encoder.layers.encoder_layer_3.ln_1.bias: zeros
+    for (let i = 22007808; i < 23777280; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_3.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_3.self_attention.in_proj_bias: zeros
+    for (let i = 23779584; i < 24369408; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_3.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_3.self_attention.out_proj.bias: zeros
+    for (let i = 24370176; i < 24370944; i++) p[i] = 1; // encoder.layers.encoder_layer_3.ln_2.weight
+    // encoder.layers.encoder_layer_3.ln_2.bias: zeros
+    for (let i = 24371712; i < 26731008; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_3.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 26731008; i < 26734080; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_3.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 26734080; i < 29093376; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_3.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 29093376; i < 29094144; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_3.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 29094144; i < 29094912; i++) p[i] = 1; // encoder.layers.encoder_layer_4.ln_1.weight
+    // encoder.layers.encoder_layer_4.ln_1.bias: zeros
+    for (let i = 29095680; i < 30865152; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_4.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_4.self_attention.in_proj_bias: zeros
+    for (let i = 30867456; i < 31457280; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_4.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_4.self_attention.out_proj.bias: zeros
+    for (let i = 31458048; i < 31458816; i++) p[i] = 1; // encoder.layers.encoder_layer_4.ln_2.weight
+    // encoder.layers.encoder_layer_4.ln_2.bias: zeros
+    for (let i = 31459584; i < 33818880; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_4.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 33818880; i < 33821952; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_4.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 33821952; i < 36181248; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_4.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 36181248; i < 36182016; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_4.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 36182016; i < 36182784; i++) p[i] = 1; // encoder.layers.encoder_layer_5.ln_1.weight
+    // encoder.layers.encoder_layer_5.ln_1.bias: zeros
+    for (let i = 36183552; i < 37953024; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_5.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_5.self_attention.in_proj_bias: zeros
+    for (let i = 37955328; i < 38545152; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_5.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_5.self_attention.out_proj.bias: zeros
+    for (let i = 38545920; i < 38546688; i++) p[i] = 1; // encoder.layers.encoder_layer_5.ln_2.weight
+    // encoder.layers.encoder_layer_5.ln_2.bias: zeros
+    for (let i = 38547456; i < 40906752; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_5.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 40906752; i < 40909824; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_5.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 40909824; i < 43269120; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_5.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 43269120; i < 43269888; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_5.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 43269888; i < 43270656; i++) p[i] = 1; // encoder.layers.encoder_layer_6.ln_1.weight
+    // encoder.layers.encoder_layer_6.ln_1.bias: zeros
+    for (let i = 43271424; i < 45040896; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_6.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_6.self_attention.in_proj_bias: zeros
+    for (let i = 45043200; i < 45633024; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_6.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_6.self_attention.out_proj.bias: zeros
+    for (let i = 45633792; i < 45634560; i++) p[i] = 1; // encoder.layers.encoder_layer_6.ln_2.weight
+    // encoder.layers.encoder_layer_6.ln_2.bias: zeros
+    for (let i = 45635328; i < 47994624; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_6.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 47994624; i < 47997696; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_6.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 47997696; i < 50356992; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_6.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 50356992; i < 50357760; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_6.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 50357760; i < 50358528; i++) p[i] = 1; // encoder.layers.encoder_layer_7.ln_1.weight
+    // encoder.layers.encoder_layer_7.ln_1.bias: zeros
+    for (let i = 50359296; i < 52128768; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_7.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_7.self_attention.in_proj_bias: zeros
+    for (let i = 52131072; i < 52720896; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_7.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_7.self_attention.out_proj.bias: zeros
+    for (let i = 52721664; i < 52722432; i++) p[i] = 1; // encoder.layers.encoder_layer_7.ln_2.weight
+    // encoder.layers.encoder_layer_7.ln_2.bias: zeros
+    for (let i = 52723200; i < 55082496; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_7.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 55082496; i < 55085568; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_7.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 55085568; i < 57444864; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_7.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 57444864; i < 57445632; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_7.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 57445632; i < 57446400; i++) p[i] = 1; // encoder.layers.encoder_layer_8.ln_1.weight
+    // encoder.layers.encoder_layer_8.ln_1.bias: zeros
+    for (let i = 57447168; i < 59216640; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_8.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_8.self_attention.in_proj_bias: zeros
+    for (let i = 59218944; i < 59808768; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_8.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_8.self_attention.out_proj.bias: zeros
+    for (let i = 59809536; i < 59810304; i++) p[i] = 1; // encoder.layers.encoder_layer_8.ln_2.weight
+    // encoder.layers.encoder_layer_8.ln_2.bias: zeros
+    for (let i = 59811072; i < 62170368; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_8.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 62170368; i < 62173440; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_8.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 62173440; i < 64532736; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_8.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 64532736; i < 64533504; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_8.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 64533504; i < 64534272; i++) p[i] = 1; // encoder.layers.encoder_layer_9.ln_1.weight
+    // encoder.layers.encoder_layer_9.ln_1.bias: zeros
+    for (let i = 64535040; i < 66304512; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_9.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_9.self_attention.in_proj_bias: zeros
+    for (let i = 66306816; i < 66896640; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_9.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_9.self_attention.out_proj.bias: zeros
+    for (let i = 66897408; i < 66898176; i++) p[i] = 1; // encoder.layers.encoder_layer_9.ln_2.weight
+    // encoder.layers.encoder_layer_9.ln_2.bias: zeros
+    for (let i = 66898944; i < 69258240; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_9.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 69258240; i < 69261312; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_9.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 69261312; i < 71620608; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_9.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 71620608; i < 71621376; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_9.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 71621376; i < 71622144; i++) p[i] = 1; // encoder.layers.encoder_layer_10.ln_1.weight
+    // encoder.layers.encoder_layer_10.ln_1.bias: zeros
+    for (let i = 71622912; i < 73392384; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_10.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_10.self_attention.in_proj_bias: zeros
+    for (let i = 73394688; i < 73984512; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_10.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_10.self_attention.out_proj.bias: zeros
+    for (let i = 73985280; i < 73986048; i++) p[i] = 1; // encoder.layers.encoder_layer_10.ln_2.weight
+    // encoder.layers.encoder_layer_10.ln_2.bias: zeros
+    for (let i = 73986816; i < 76346112; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_10.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 76346112; i < 76349184; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_10.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 76349184; i < 78708480; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_10.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 78708480; i < 78709248; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_10.mlp.3.bias: U(±0.018042195912175808)
+    for (let i = 78709248; i < 78710016; i++) p[i] = 1; // encoder.layers.encoder_layer_11.ln_1.weight
+    // encoder.layers.encoder_layer_11.ln_1.bias: zeros
+    for (let i = 78710784; i < 80480256; i++) p[i] = (2 * random() - 1) * 0.04419417382415922; // encoder.layers.encoder_layer_11.self_attention.in_proj_weight: U(±0.04419417382415922)
+    // encoder.layers.encoder_layer_11.self_attention.in_proj_bias: zeros
+    for (let i = 80482560; i < 81072384; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_11.self_attention.out_proj.weight: U(±0.036084391824351615)
+    // encoder.layers.encoder_layer_11.self_attention.out_proj.bias: zeros
+    for (let i = 81073152; i < 81073920; i++) p[i] = 1; // encoder.layers.encoder_layer_11.ln_2.weight
+    // encoder.layers.encoder_layer_11.ln_2.bias: zeros
+    for (let i = 81074688; i < 83433984; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_11.mlp.0.weight: U(±0.036084391824351615)
+    for (let i = 83433984; i < 83437056; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // encoder.layers.encoder_layer_11.mlp.0.bias: U(±0.036084391824351615)
+    for (let i = 83437056; i < 85796352; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_11.mlp.3.weight: U(±0.018042195912175808)
+    for (let i = 85796352; i < 85797120; i++) p[i] = (2 * random() - 1) * 0.018042195912175808; // encoder.layers.encoder_layer_11.mlp.3.bias: U(±0.018042195912175808)
     for (let i = 85797120; i < 85797888; i++) p[i] = 1; // encoder.ln.weight
     // encoder.ln.bias: zeros
     for (let i = 85798656; i < 86566656; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // heads.head.weight: U(±0.036084391824351615)
@@ -3372,137 +3687,137 @@ function createEngine() {
     forward3(p, n);
     forward4(p, n);
     dropoutForward1(n, training, act5, act6, scratch5_mask); // op 5: encoder.1 (dropout)
-    layernormForward1(p, n, act6, act7, scratch6_xhat, scratch6_istd, 742656, 743424); // op 6: encoder.layers.0.ln_1 (layernorm)
+    layernormForward1(p, n, act6, act7, scratch6_xhat, scratch6_istd, 742656, 743424); // op 6: encoder.layers.encoder_layer_0.ln_1 (layernorm)
     forward7(p, n);
-    dropoutForward1(n, training, act8, act9, scratch8_mask); // op 8: encoder.layers.0.2 (dropout)
+    dropoutForward1(n, training, act8, act9, scratch8_mask); // op 8: encoder.layers.encoder_layer_0.2 (dropout)
     addForward1(n, act9, act6, act10); // op 9: add
-    layernormForward1(p, n, act10, act11, scratch10_xhat, scratch10_istd, 3106560, 3107328); // op 10: encoder.layers.0.ln_2 (layernorm)
-    denseForward1(p, n, act11, act12, 3108096, 5467392); // op 11: encoder.layers.0.mlp.0 (dense)
-    geluForward1(n, act12, act13); // op 12: encoder.layers.0.mlp.1 (gelu)
-    dropoutForward2(n, training, act13, act14, scratch13_mask); // op 13: encoder.layers.0.mlp.2 (dropout)
-    denseForward2(p, n, act14, act15, 5470464, 7829760); // op 14: encoder.layers.0.mlp.3 (dense)
-    dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: encoder.layers.0.mlp.4 (dropout)
+    layernormForward1(p, n, act10, act11, scratch10_xhat, scratch10_istd, 3106560, 3107328); // op 10: encoder.layers.encoder_layer_0.ln_2 (layernorm)
+    denseForward1(p, n, act11, act12, 3108096, 5467392); // op 11: encoder.layers.encoder_layer_0.mlp.0 (dense)
+    geluForward1(n, act12, act13); // op 12: encoder.layers.encoder_layer_0.mlp.1 (gelu)
+    dropoutForward2(n, training, act13, act14, scratch13_mask); // op 13: encoder.layers.encoder_layer_0.mlp.2 (dropout)
+    denseForward2(p, n, act14, act15, 5470464, 7829760); // op 14: encoder.layers.encoder_layer_0.mlp.3 (dense)
+    dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: encoder.layers.encoder_layer_0.mlp.4 (dropout)
     addForward1(n, act16, act10, act17); // op 16: add
-    layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 7830528, 7831296); // op 17: encoder.layers.1.ln_1 (layernorm)
+    layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 7830528, 7831296); // op 17: encoder.layers.encoder_layer_1.ln_1 (layernorm)
     forward18(p, n);
-    dropoutForward1(n, training, act19, act20, scratch19_mask); // op 19: encoder.layers.1.2 (dropout)
+    dropoutForward1(n, training, act19, act20, scratch19_mask); // op 19: encoder.layers.encoder_layer_1.2 (dropout)
     addForward1(n, act20, act17, act21); // op 20: add
-    layernormForward1(p, n, act21, act22, scratch21_xhat, scratch21_istd, 10194432, 10195200); // op 21: encoder.layers.1.ln_2 (layernorm)
-    denseForward1(p, n, act22, act23, 10195968, 12555264); // op 22: encoder.layers.1.mlp.0 (dense)
-    geluForward1(n, act23, act24); // op 23: encoder.layers.1.mlp.1 (gelu)
-    dropoutForward2(n, training, act24, act25, scratch24_mask); // op 24: encoder.layers.1.mlp.2 (dropout)
-    denseForward2(p, n, act25, act26, 12558336, 14917632); // op 25: encoder.layers.1.mlp.3 (dense)
-    dropoutForward1(n, training, act26, act27, scratch26_mask); // op 26: encoder.layers.1.mlp.4 (dropout)
+    layernormForward1(p, n, act21, act22, scratch21_xhat, scratch21_istd, 10194432, 10195200); // op 21: encoder.layers.encoder_layer_1.ln_2 (layernorm)
+    denseForward1(p, n, act22, act23, 10195968, 12555264); // op 22: encoder.layers.encoder_layer_1.mlp.0 (dense)
+    geluForward1(n, act23, act24); // op 23: encoder.layers.encoder_layer_1.mlp.1 (gelu)
+    dropoutForward2(n, training, act24, act25, scratch24_mask); // op 24: encoder.layers.encoder_layer_1.mlp.2 (dropout)
+    denseForward2(p, n, act25, act26, 12558336, 14917632); // op 25: encoder.layers.encoder_layer_1.mlp.3 (dense)
+    dropoutForward1(n, training, act26, act27, scratch26_mask); // op 26: encoder.layers.encoder_layer_1.mlp.4 (dropout)
     addForward1(n, act27, act21, act28); // op 27: add
-    layernormForward1(p, n, act28, act29, scratch28_xhat, scratch28_istd, 14918400, 14919168); // op 28: encoder.layers.2.ln_1 (layernorm)
+    layernormForward1(p, n, act28, act29, scratch28_xhat, scratch28_istd, 14918400, 14919168); // op 28: encoder.layers.encoder_layer_2.ln_1 (layernorm)
     forward29(p, n);
-    dropoutForward1(n, training, act30, act31, scratch30_mask); // op 30: encoder.layers.2.2 (dropout)
+    dropoutForward1(n, training, act30, act31, scratch30_mask); // op 30: encoder.layers.encoder_layer_2.2 (dropout)
     addForward1(n, act31, act28, act32); // op 31: add
-    layernormForward1(p, n, act32, act33, scratch32_xhat, scratch32_istd, 17282304, 17283072); // op 32: encoder.layers.2.ln_2 (layernorm)
-    denseForward1(p, n, act33, act34, 17283840, 19643136); // op 33: encoder.layers.2.mlp.0 (dense)
-    geluForward1(n, act34, act35); // op 34: encoder.layers.2.mlp.1 (gelu)
-    dropoutForward2(n, training, act35, act36, scratch35_mask); // op 35: encoder.layers.2.mlp.2 (dropout)
-    denseForward2(p, n, act36, act37, 19646208, 22005504); // op 36: encoder.layers.2.mlp.3 (dense)
-    dropoutForward1(n, training, act37, act38, scratch37_mask); // op 37: encoder.layers.2.mlp.4 (dropout)
+    layernormForward1(p, n, act32, act33, scratch32_xhat, scratch32_istd, 17282304, 17283072); // op 32: encoder.layers.encoder_layer_2.ln_2 (layernorm)
+    denseForward1(p, n, act33, act34, 17283840, 19643136); // op 33: encoder.layers.encoder_layer_2.mlp.0 (dense)
+    geluForward1(n, act34, act35); // op 34: encoder.layers.encoder_layer_2.mlp.1 (gelu)
+    dropoutForward2(n, training, act35, act36, scratch35_mask); // op 35: encoder.layers.encoder_layer_2.mlp.2 (dropout)
+    denseForward2(p, n, act36, act37, 19646208, 22005504); // op 36: encoder.layers.encoder_layer_2.mlp.3 (dense)
+    dropoutForward1(n, training, act37, act38, scratch37_mask); // op 37: encoder.layers.encoder_layer_2.mlp.4 (dropout)
     addForward1(n, act38, act32, act39); // op 38: add
-    layernormForward1(p, n, act39, act40, scratch39_xhat, scratch39_istd, 22006272, 22007040); // op 39: encoder.layers.3.ln_1 (layernorm)
+    layernormForward1(p, n, act39, act40, scratch39_xhat, scratch39_istd, 22006272, 22007040); // op 39: encoder.layers.encoder_layer_3.ln_1 (layernorm)
     forward40(p, n);
-    dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: encoder.layers.3.2 (dropout)
+    dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: encoder.layers.encoder_layer_3.2 (dropout)
     addForward1(n, act42, act39, act43); // op 42: add
-    layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 24370176, 24370944); // op 43: encoder.layers.3.ln_2 (layernorm)
-    denseForward1(p, n, act44, act45, 24371712, 26731008); // op 44: encoder.layers.3.mlp.0 (dense)
-    geluForward1(n, act45, act46); // op 45: encoder.layers.3.mlp.1 (gelu)
-    dropoutForward2(n, training, act46, act47, scratch46_mask); // op 46: encoder.layers.3.mlp.2 (dropout)
-    denseForward2(p, n, act47, act48, 26734080, 29093376); // op 47: encoder.layers.3.mlp.3 (dense)
-    dropoutForward1(n, training, act48, act49, scratch48_mask); // op 48: encoder.layers.3.mlp.4 (dropout)
+    layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 24370176, 24370944); // op 43: encoder.layers.encoder_layer_3.ln_2 (layernorm)
+    denseForward1(p, n, act44, act45, 24371712, 26731008); // op 44: encoder.layers.encoder_layer_3.mlp.0 (dense)
+    geluForward1(n, act45, act46); // op 45: encoder.layers.encoder_layer_3.mlp.1 (gelu)
+    dropoutForward2(n, training, act46, act47, scratch46_mask); // op 46: encoder.layers.encoder_layer_3.mlp.2 (dropout)
+    denseForward2(p, n, act47, act48, 26734080, 29093376); // op 47: encoder.layers.encoder_layer_3.mlp.3 (dense)
+    dropoutForward1(n, training, act48, act49, scratch48_mask); // op 48: encoder.layers.encoder_layer_3.mlp.4 (dropout)
     addForward1(n, act49, act43, act50); // op 49: add
-    layernormForward1(p, n, act50, act51, scratch50_xhat, scratch50_istd, 29094144, 29094912); // op 50: encoder.layers.4.ln_1 (layernorm)
+    layernormForward1(p, n, act50, act51, scratch50_xhat, scratch50_istd, 29094144, 29094912); // op 50: encoder.layers.encoder_layer_4.ln_1 (layernorm)
     forward51(p, n);
-    dropoutForward1(n, training, act52, act53, scratch52_mask); // op 52: encoder.layers.4.2 (dropout)
+    dropoutForward1(n, training, act52, act53, scratch52_mask); // op 52: encoder.layers.encoder_layer_4.2 (dropout)
     addForward1(n, act53, act50, act54); // op 53: add
-    layernormForward1(p, n, act54, act55, scratch54_xhat, scratch54_istd, 31458048, 31458816); // op 54: encoder.layers.4.ln_2 (layernorm)
-    denseForward1(p, n, act55, act56, 31459584, 33818880); // op 55: encoder.layers.4.mlp.0 (dense)
-    geluForward1(n, act56, act57); // op 56: encoder.layers.4.mlp.1 (gelu)
-    dropoutForward2(n, training, act57, act58, scratch57_mask); // op 57: encoder.layers.4.mlp.2 (dropout)
-    denseForward2(p, n, act58, act59, 33821952, 36181248); // op 58: encoder.layers.4.mlp.3 (dense)
-    dropoutForward1(n, training, act59, act60, scratch59_mask); // op 59: encoder.layers.4.mlp.4 (dropout)
+    layernormForward1(p, n, act54, act55, scratch54_xhat, scratch54_istd, 31458048, 31458816); // op 54: encoder.layers.encoder_layer_4.ln_2 (layernorm)
+    denseForward1(p, n, act55, act56, 31459584, 33818880); // op 55: encoder.layers.encoder_layer_4.mlp.0 (dense)
+    geluForward1(n, act56, act57); // op 56: encoder.layers.encoder_layer_4.mlp.1 (gelu)
+    dropoutForward2(n, training, act57, act58, scratch57_mask); // op 57: encoder.layers.encoder_layer_4.mlp.2 (dropout)
+    denseForward2(p, n, act58, act59, 33821952, 36181248); // op 58: encoder.layers.encoder_layer_4.mlp.3 (dense)
+    dropoutForward1(n, training, act59, act60, scratch59_mask); // op 59: encoder.layers.encoder_layer_4.mlp.4 (dropout)
     addForward1(n, act60, act54, act61); // op 60: add
-    layernormForward1(p, n, act61, act62, scratch61_xhat, scratch61_istd, 36182016, 36182784); // op 61: encoder.layers.5.ln_1 (layernorm)
+    layernormForward1(p, n, act61, act62, scratch61_xhat, scratch61_istd, 36182016, 36182784); // op 61: encoder.layers.encoder_layer_5.ln_1 (layernorm)
     forward62(p, n);
-    dropoutForward1(n, training, act63, act64, scratch63_mask); // op 63: encoder.layers.5.2 (dropout)
+    dropoutForward1(n, training, act63, act64, scratch63_mask); // op 63: encoder.layers.encoder_layer_5.2 (dropout)
     addForward1(n, act64, act61, act65); // op 64: add
-    layernormForward1(p, n, act65, act66, scratch65_xhat, scratch65_istd, 38545920, 38546688); // op 65: encoder.layers.5.ln_2 (layernorm)
-    denseForward1(p, n, act66, act67, 38547456, 40906752); // op 66: encoder.layers.5.mlp.0 (dense)
-    geluForward1(n, act67, act68); // op 67: encoder.layers.5.mlp.1 (gelu)
-    dropoutForward2(n, training, act68, act69, scratch68_mask); // op 68: encoder.layers.5.mlp.2 (dropout)
-    denseForward2(p, n, act69, act70, 40909824, 43269120); // op 69: encoder.layers.5.mlp.3 (dense)
-    dropoutForward1(n, training, act70, act71, scratch70_mask); // op 70: encoder.layers.5.mlp.4 (dropout)
+    layernormForward1(p, n, act65, act66, scratch65_xhat, scratch65_istd, 38545920, 38546688); // op 65: encoder.layers.encoder_layer_5.ln_2 (layernorm)
+    denseForward1(p, n, act66, act67, 38547456, 40906752); // op 66: encoder.layers.encoder_layer_5.mlp.0 (dense)
+    geluForward1(n, act67, act68); // op 67: encoder.layers.encoder_layer_5.mlp.1 (gelu)
+    dropoutForward2(n, training, act68, act69, scratch68_mask); // op 68: encoder.layers.encoder_layer_5.mlp.2 (dropout)
+    denseForward2(p, n, act69, act70, 40909824, 43269120); // op 69: encoder.layers.encoder_layer_5.mlp.3 (dense)
+    dropoutForward1(n, training, act70, act71, scratch70_mask); // op 70: encoder.layers.encoder_layer_5.mlp.4 (dropout)
     addForward1(n, act71, act65, act72); // op 71: add
-    layernormForward1(p, n, act72, act73, scratch72_xhat, scratch72_istd, 43269888, 43270656); // op 72: encoder.layers.6.ln_1 (layernorm)
+    layernormForward1(p, n, act72, act73, scratch72_xhat, scratch72_istd, 43269888, 43270656); // op 72: encoder.layers.encoder_layer_6.ln_1 (layernorm)
     forward73(p, n);
-    dropoutForward1(n, training, act74, act75, scratch74_mask); // op 74: encoder.layers.6.2 (dropout)
+    dropoutForward1(n, training, act74, act75, scratch74_mask); // op 74: encoder.layers.encoder_layer_6.2 (dropout)
     addForward1(n, act75, act72, act76); // op 75: add
-    layernormForward1(p, n, act76, act77, scratch76_xhat, scratch76_istd, 45633792, 45634560); // op 76: encoder.layers.6.ln_2 (layernorm)
-    denseForward1(p, n, act77, act78, 45635328, 47994624); // op 77: encoder.layers.6.mlp.0 (dense)
-    geluForward1(n, act78, act79); // op 78: encoder.layers.6.mlp.1 (gelu)
-    dropoutForward2(n, training, act79, act80, scratch79_mask); // op 79: encoder.layers.6.mlp.2 (dropout)
-    denseForward2(p, n, act80, act81, 47997696, 50356992); // op 80: encoder.layers.6.mlp.3 (dense)
-    dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: encoder.layers.6.mlp.4 (dropout)
+    layernormForward1(p, n, act76, act77, scratch76_xhat, scratch76_istd, 45633792, 45634560); // op 76: encoder.layers.encoder_layer_6.ln_2 (layernorm)
+    denseForward1(p, n, act77, act78, 45635328, 47994624); // op 77: encoder.layers.encoder_layer_6.mlp.0 (dense)
+    geluForward1(n, act78, act79); // op 78: encoder.layers.encoder_layer_6.mlp.1 (gelu)
+    dropoutForward2(n, training, act79, act80, scratch79_mask); // op 79: encoder.layers.encoder_layer_6.mlp.2 (dropout)
+    denseForward2(p, n, act80, act81, 47997696, 50356992); // op 80: encoder.layers.encoder_layer_6.mlp.3 (dense)
+    dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: encoder.layers.encoder_layer_6.mlp.4 (dropout)
     addForward1(n, act82, act76, act83); // op 82: add
-    layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 50357760, 50358528); // op 83: encoder.layers.7.ln_1 (layernorm)
+    layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 50357760, 50358528); // op 83: encoder.layers.encoder_layer_7.ln_1 (layernorm)
     forward84(p, n);
-    dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: encoder.layers.7.2 (dropout)
+    dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: encoder.layers.encoder_layer_7.2 (dropout)
     addForward1(n, act86, act83, act87); // op 86: add
-    layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 52721664, 52722432); // op 87: encoder.layers.7.ln_2 (layernorm)
-    denseForward1(p, n, act88, act89, 52723200, 55082496); // op 88: encoder.layers.7.mlp.0 (dense)
-    geluForward1(n, act89, act90); // op 89: encoder.layers.7.mlp.1 (gelu)
-    dropoutForward2(n, training, act90, act91, scratch90_mask); // op 90: encoder.layers.7.mlp.2 (dropout)
-    denseForward2(p, n, act91, act92, 55085568, 57444864); // op 91: encoder.layers.7.mlp.3 (dense)
-    dropoutForward1(n, training, act92, act93, scratch92_mask); // op 92: encoder.layers.7.mlp.4 (dropout)
+    layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 52721664, 52722432); // op 87: encoder.layers.encoder_layer_7.ln_2 (layernorm)
+    denseForward1(p, n, act88, act89, 52723200, 55082496); // op 88: encoder.layers.encoder_layer_7.mlp.0 (dense)
+    geluForward1(n, act89, act90); // op 89: encoder.layers.encoder_layer_7.mlp.1 (gelu)
+    dropoutForward2(n, training, act90, act91, scratch90_mask); // op 90: encoder.layers.encoder_layer_7.mlp.2 (dropout)
+    denseForward2(p, n, act91, act92, 55085568, 57444864); // op 91: encoder.layers.encoder_layer_7.mlp.3 (dense)
+    dropoutForward1(n, training, act92, act93, scratch92_mask); // op 92: encoder.layers.encoder_layer_7.mlp.4 (dropout)
     addForward1(n, act93, act87, act94); // op 93: add
-    layernormForward1(p, n, act94, act95, scratch94_xhat, scratch94_istd, 57445632, 57446400); // op 94: encoder.layers.8.ln_1 (layernorm)
+    layernormForward1(p, n, act94, act95, scratch94_xhat, scratch94_istd, 57445632, 57446400); // op 94: encoder.layers.encoder_layer_8.ln_1 (layernorm)
     forward95(p, n);
-    dropoutForward1(n, training, act96, act97, scratch96_mask); // op 96: encoder.layers.8.2 (dropout)
+    dropoutForward1(n, training, act96, act97, scratch96_mask); // op 96: encoder.layers.encoder_layer_8.2 (dropout)
     addForward1(n, act97, act94, act98); // op 97: add
-    layernormForward1(p, n, act98, act99, scratch98_xhat, scratch98_istd, 59809536, 59810304); // op 98: encoder.layers.8.ln_2 (layernorm)
-    denseForward1(p, n, act99, act100, 59811072, 62170368); // op 99: encoder.layers.8.mlp.0 (dense)
-    geluForward1(n, act100, act101); // op 100: encoder.layers.8.mlp.1 (gelu)
-    dropoutForward2(n, training, act101, act102, scratch101_mask); // op 101: encoder.layers.8.mlp.2 (dropout)
-    denseForward2(p, n, act102, act103, 62173440, 64532736); // op 102: encoder.layers.8.mlp.3 (dense)
-    dropoutForward1(n, training, act103, act104, scratch103_mask); // op 103: encoder.layers.8.mlp.4 (dropout)
+    layernormForward1(p, n, act98, act99, scratch98_xhat, scratch98_istd, 59809536, 59810304); // op 98: encoder.layers.encoder_layer_8.ln_2 (layernorm)
+    denseForward1(p, n, act99, act100, 59811072, 62170368); // op 99: encoder.layers.encoder_layer_8.mlp.0 (dense)
+    geluForward1(n, act100, act101); // op 100: encoder.layers.encoder_layer_8.mlp.1 (gelu)
+    dropoutForward2(n, training, act101, act102, scratch101_mask); // op 101: encoder.layers.encoder_layer_8.mlp.2 (dropout)
+    denseForward2(p, n, act102, act103, 62173440, 64532736); // op 102: encoder.layers.encoder_layer_8.mlp.3 (dense)
+    dropoutForward1(n, training, act103, act104, scratch103_mask); // op 103: encoder.layers.encoder_layer_8.mlp.4 (dropout)
     addForward1(n, act104, act98, act105); // op 104: add
-    layernormForward1(p, n, act105, act106, scratch105_xhat, scratch105_istd, 64533504, 64534272); // op 105: encoder.layers.9.ln_1 (layernorm)
+    layernormForward1(p, n, act105, act106, scratch105_xhat, scratch105_istd, 64533504, 64534272); // op 105: encoder.layers.encoder_layer_9.ln_1 (layernorm)
     forward106(p, n);
-    dropoutForward1(n, training, act107, act108, scratch107_mask); // op 107: encoder.layers.9.2 (dropout)
+    dropoutForward1(n, training, act107, act108, scratch107_mask); // op 107: encoder.layers.encoder_layer_9.2 (dropout)
     addForward1(n, act108, act105, act109); // op 108: add
-    layernormForward1(p, n, act109, act110, scratch109_xhat, scratch109_istd, 66897408, 66898176); // op 109: encoder.layers.9.ln_2 (layernorm)
-    denseForward1(p, n, act110, act111, 66898944, 69258240); // op 110: encoder.layers.9.mlp.0 (dense)
-    geluForward1(n, act111, act112); // op 111: encoder.layers.9.mlp.1 (gelu)
-    dropoutForward2(n, training, act112, act113, scratch112_mask); // op 112: encoder.layers.9.mlp.2 (dropout)
-    denseForward2(p, n, act113, act114, 69261312, 71620608); // op 113: encoder.layers.9.mlp.3 (dense)
-    dropoutForward1(n, training, act114, act115, scratch114_mask); // op 114: encoder.layers.9.mlp.4 (dropout)
+    layernormForward1(p, n, act109, act110, scratch109_xhat, scratch109_istd, 66897408, 66898176); // op 109: encoder.layers.encoder_layer_9.ln_2 (layernorm)
+    denseForward1(p, n, act110, act111, 66898944, 69258240); // op 110: encoder.layers.encoder_layer_9.mlp.0 (dense)
+    geluForward1(n, act111, act112); // op 111: encoder.layers.encoder_layer_9.mlp.1 (gelu)
+    dropoutForward2(n, training, act112, act113, scratch112_mask); // op 112: encoder.layers.encoder_layer_9.mlp.2 (dropout)
+    denseForward2(p, n, act113, act114, 69261312, 71620608); // op 113: encoder.layers.encoder_layer_9.mlp.3 (dense)
+    dropoutForward1(n, training, act114, act115, scratch114_mask); // op 114: encoder.layers.encoder_layer_9.mlp.4 (dropout)
     addForward1(n, act115, act109, act116); // op 115: add
-    layernormForward1(p, n, act116, act117, scratch116_xhat, scratch116_istd, 71621376, 71622144); // op 116: encoder.layers.10.ln_1 (layernorm)
+    layernormForward1(p, n, act116, act117, scratch116_xhat, scratch116_istd, 71621376, 71622144); // op 116: encoder.layers.encoder_layer_10.ln_1 (layernorm)
     forward117(p, n);
-    dropoutForward1(n, training, act118, act119, scratch118_mask); // op 118: encoder.layers.10.2 (dropout)
+    dropoutForward1(n, training, act118, act119, scratch118_mask); // op 118: encoder.layers.encoder_layer_10.2 (dropout)
     addForward1(n, act119, act116, act120); // op 119: add
-    layernormForward1(p, n, act120, act121, scratch120_xhat, scratch120_istd, 73985280, 73986048); // op 120: encoder.layers.10.ln_2 (layernorm)
-    denseForward1(p, n, act121, act122, 73986816, 76346112); // op 121: encoder.layers.10.mlp.0 (dense)
-    geluForward1(n, act122, act123); // op 122: encoder.layers.10.mlp.1 (gelu)
-    dropoutForward2(n, training, act123, act124, scratch123_mask); // op 123: encoder.layers.10.mlp.2 (dropout)
-    denseForward2(p, n, act124, act125, 76349184, 78708480); // op 124: encoder.layers.10.mlp.3 (dense)
-    dropoutForward1(n, training, act125, act126, scratch125_mask); // op 125: encoder.layers.10.mlp.4 (dropout)
+    layernormForward1(p, n, act120, act121, scratch120_xhat, scratch120_istd, 73985280, 73986048); // op 120: encoder.layers.encoder_layer_10.ln_2 (layernorm)
+    denseForward1(p, n, act121, act122, 73986816, 76346112); // op 121: encoder.layers.encoder_layer_10.mlp.0 (dense)
+    geluForward1(n, act122, act123); // op 122: encoder.layers.encoder_layer_10.mlp.1 (gelu)
+    dropoutForward2(n, training, act123, act124, scratch123_mask); // op 123: encoder.layers.encoder_layer_10.mlp.2 (dropout)
+    denseForward2(p, n, act124, act125, 76349184, 78708480); // op 124: encoder.layers.encoder_layer_10.mlp.3 (dense)
+    dropoutForward1(n, training, act125, act126, scratch125_mask); // op 125: encoder.layers.encoder_layer_10.mlp.4 (dropout)
     addForward1(n, act126, act120, act127); // op 126: add
-    layernormForward1(p, n, act127, act128, scratch127_xhat, scratch127_istd, 78709248, 78710016); // op 127: encoder.layers.11.ln_1 (layernorm)
+    layernormForward1(p, n, act127, act128, scratch127_xhat, scratch127_istd, 78709248, 78710016); // op 127: encoder.layers.encoder_layer_11.ln_1 (layernorm)
     forward128(p, n);
-    dropoutForward1(n, training, act129, act130, scratch129_mask); // op 129: encoder.layers.11.2 (dropout)
+    dropoutForward1(n, training, act129, act130, scratch129_mask); // op 129: encoder.layers.encoder_layer_11.2 (dropout)
     addForward1(n, act130, act127, act131); // op 130: add
-    layernormForward1(p, n, act131, act132, scratch131_xhat, scratch131_istd, 81073152, 81073920); // op 131: encoder.layers.11.ln_2 (layernorm)
-    denseForward1(p, n, act132, act133, 81074688, 83433984); // op 132: encoder.layers.11.mlp.0 (dense)
-    geluForward1(n, act133, act134); // op 133: encoder.layers.11.mlp.1 (gelu)
-    dropoutForward2(n, training, act134, act135, scratch134_mask); // op 134: encoder.layers.11.mlp.2 (dropout)
-    denseForward2(p, n, act135, act136, 83437056, 85796352); // op 135: encoder.layers.11.mlp.3 (dense)
-    dropoutForward1(n, training, act136, act137, scratch136_mask); // op 136: encoder.layers.11.mlp.4 (dropout)
+    layernormForward1(p, n, act131, act132, scratch131_xhat, scratch131_istd, 81073152, 81073920); // op 131: encoder.layers.encoder_layer_11.ln_2 (layernorm)
+    denseForward1(p, n, act132, act133, 81074688, 83433984); // op 132: encoder.layers.encoder_layer_11.mlp.0 (dense)
+    geluForward1(n, act133, act134); // op 133: encoder.layers.encoder_layer_11.mlp.1 (gelu)
+    dropoutForward2(n, training, act134, act135, scratch134_mask); // op 134: encoder.layers.encoder_layer_11.mlp.2 (dropout)
+    denseForward2(p, n, act135, act136, 83437056, 85796352); // op 135: encoder.layers.encoder_layer_11.mlp.3 (dense)
+    dropoutForward1(n, training, act136, act137, scratch136_mask); // op 136: encoder.layers.encoder_layer_11.mlp.4 (dropout)
     addForward1(n, act137, act131, act138); // op 137: add
     layernormForward1(p, n, act138, act139, scratch138_xhat, scratch138_istd, 85797120, 85797888); // op 138: encoder.ln (layernorm)
     forward139(n);
@@ -3662,137 +3977,137 @@ function createEngine() {
     backward139(n);
     layernormBackward1(p, gp, n, grad138, grad139, scratch138_xhat, scratch138_istd, 85797120, 85797888); // op 138: encoder.ln (layernorm)
     addBackward1(n, grad137, grad131, grad138); // op 137: add
-    dropoutBackward1(n, grad136, grad137, scratch136_mask); // op 136: encoder.layers.11.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act135, grad135, grad136, 83437056, 85796352); // op 135: encoder.layers.11.mlp.3 (dense)
-    dropoutBackward2(n, grad134, grad135, scratch134_mask); // op 134: encoder.layers.11.mlp.2 (dropout)
-    geluBackward1(n, act133, grad133, grad134); // op 133: encoder.layers.11.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act132, grad132, grad133, 81074688, 83433984); // op 132: encoder.layers.11.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad131, grad132, scratch131_xhat, scratch131_istd, 81073152, 81073920); // op 131: encoder.layers.11.ln_2 (layernorm)
+    dropoutBackward1(n, grad136, grad137, scratch136_mask); // op 136: encoder.layers.encoder_layer_11.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act135, grad135, grad136, 83437056, 85796352); // op 135: encoder.layers.encoder_layer_11.mlp.3 (dense)
+    dropoutBackward2(n, grad134, grad135, scratch134_mask); // op 134: encoder.layers.encoder_layer_11.mlp.2 (dropout)
+    geluBackward1(n, act133, grad133, grad134); // op 133: encoder.layers.encoder_layer_11.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act132, grad132, grad133, 81074688, 83433984); // op 132: encoder.layers.encoder_layer_11.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad131, grad132, scratch131_xhat, scratch131_istd, 81073152, 81073920); // op 131: encoder.layers.encoder_layer_11.ln_2 (layernorm)
     addBackward1(n, grad130, grad127, grad131); // op 130: add
-    dropoutBackward1(n, grad129, grad130, scratch129_mask); // op 129: encoder.layers.11.2 (dropout)
+    dropoutBackward1(n, grad129, grad130, scratch129_mask); // op 129: encoder.layers.encoder_layer_11.2 (dropout)
     backward128(p, gp, n);
-    layernormBackward1(p, gp, n, grad127, grad128, scratch127_xhat, scratch127_istd, 78709248, 78710016); // op 127: encoder.layers.11.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad127, grad128, scratch127_xhat, scratch127_istd, 78709248, 78710016); // op 127: encoder.layers.encoder_layer_11.ln_1 (layernorm)
     addBackward1(n, grad126, grad120, grad127); // op 126: add
-    dropoutBackward1(n, grad125, grad126, scratch125_mask); // op 125: encoder.layers.10.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act124, grad124, grad125, 76349184, 78708480); // op 124: encoder.layers.10.mlp.3 (dense)
-    dropoutBackward2(n, grad123, grad124, scratch123_mask); // op 123: encoder.layers.10.mlp.2 (dropout)
-    geluBackward1(n, act122, grad122, grad123); // op 122: encoder.layers.10.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act121, grad121, grad122, 73986816, 76346112); // op 121: encoder.layers.10.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad120, grad121, scratch120_xhat, scratch120_istd, 73985280, 73986048); // op 120: encoder.layers.10.ln_2 (layernorm)
+    dropoutBackward1(n, grad125, grad126, scratch125_mask); // op 125: encoder.layers.encoder_layer_10.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act124, grad124, grad125, 76349184, 78708480); // op 124: encoder.layers.encoder_layer_10.mlp.3 (dense)
+    dropoutBackward2(n, grad123, grad124, scratch123_mask); // op 123: encoder.layers.encoder_layer_10.mlp.2 (dropout)
+    geluBackward1(n, act122, grad122, grad123); // op 122: encoder.layers.encoder_layer_10.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act121, grad121, grad122, 73986816, 76346112); // op 121: encoder.layers.encoder_layer_10.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad120, grad121, scratch120_xhat, scratch120_istd, 73985280, 73986048); // op 120: encoder.layers.encoder_layer_10.ln_2 (layernorm)
     addBackward1(n, grad119, grad116, grad120); // op 119: add
-    dropoutBackward1(n, grad118, grad119, scratch118_mask); // op 118: encoder.layers.10.2 (dropout)
+    dropoutBackward1(n, grad118, grad119, scratch118_mask); // op 118: encoder.layers.encoder_layer_10.2 (dropout)
     backward117(p, gp, n);
-    layernormBackward1(p, gp, n, grad116, grad117, scratch116_xhat, scratch116_istd, 71621376, 71622144); // op 116: encoder.layers.10.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad116, grad117, scratch116_xhat, scratch116_istd, 71621376, 71622144); // op 116: encoder.layers.encoder_layer_10.ln_1 (layernorm)
     addBackward1(n, grad115, grad109, grad116); // op 115: add
-    dropoutBackward1(n, grad114, grad115, scratch114_mask); // op 114: encoder.layers.9.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act113, grad113, grad114, 69261312, 71620608); // op 113: encoder.layers.9.mlp.3 (dense)
-    dropoutBackward2(n, grad112, grad113, scratch112_mask); // op 112: encoder.layers.9.mlp.2 (dropout)
-    geluBackward1(n, act111, grad111, grad112); // op 111: encoder.layers.9.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act110, grad110, grad111, 66898944, 69258240); // op 110: encoder.layers.9.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad109, grad110, scratch109_xhat, scratch109_istd, 66897408, 66898176); // op 109: encoder.layers.9.ln_2 (layernorm)
+    dropoutBackward1(n, grad114, grad115, scratch114_mask); // op 114: encoder.layers.encoder_layer_9.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act113, grad113, grad114, 69261312, 71620608); // op 113: encoder.layers.encoder_layer_9.mlp.3 (dense)
+    dropoutBackward2(n, grad112, grad113, scratch112_mask); // op 112: encoder.layers.encoder_layer_9.mlp.2 (dropout)
+    geluBackward1(n, act111, grad111, grad112); // op 111: encoder.layers.encoder_layer_9.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act110, grad110, grad111, 66898944, 69258240); // op 110: encoder.layers.encoder_layer_9.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad109, grad110, scratch109_xhat, scratch109_istd, 66897408, 66898176); // op 109: encoder.layers.encoder_layer_9.ln_2 (layernorm)
     addBackward1(n, grad108, grad105, grad109); // op 108: add
-    dropoutBackward1(n, grad107, grad108, scratch107_mask); // op 107: encoder.layers.9.2 (dropout)
+    dropoutBackward1(n, grad107, grad108, scratch107_mask); // op 107: encoder.layers.encoder_layer_9.2 (dropout)
     backward106(p, gp, n);
-    layernormBackward1(p, gp, n, grad105, grad106, scratch105_xhat, scratch105_istd, 64533504, 64534272); // op 105: encoder.layers.9.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad105, grad106, scratch105_xhat, scratch105_istd, 64533504, 64534272); // op 105: encoder.layers.encoder_layer_9.ln_1 (layernorm)
     addBackward1(n, grad104, grad98, grad105); // op 104: add
-    dropoutBackward1(n, grad103, grad104, scratch103_mask); // op 103: encoder.layers.8.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act102, grad102, grad103, 62173440, 64532736); // op 102: encoder.layers.8.mlp.3 (dense)
-    dropoutBackward2(n, grad101, grad102, scratch101_mask); // op 101: encoder.layers.8.mlp.2 (dropout)
-    geluBackward1(n, act100, grad100, grad101); // op 100: encoder.layers.8.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act99, grad99, grad100, 59811072, 62170368); // op 99: encoder.layers.8.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad98, grad99, scratch98_xhat, scratch98_istd, 59809536, 59810304); // op 98: encoder.layers.8.ln_2 (layernorm)
+    dropoutBackward1(n, grad103, grad104, scratch103_mask); // op 103: encoder.layers.encoder_layer_8.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act102, grad102, grad103, 62173440, 64532736); // op 102: encoder.layers.encoder_layer_8.mlp.3 (dense)
+    dropoutBackward2(n, grad101, grad102, scratch101_mask); // op 101: encoder.layers.encoder_layer_8.mlp.2 (dropout)
+    geluBackward1(n, act100, grad100, grad101); // op 100: encoder.layers.encoder_layer_8.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act99, grad99, grad100, 59811072, 62170368); // op 99: encoder.layers.encoder_layer_8.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad98, grad99, scratch98_xhat, scratch98_istd, 59809536, 59810304); // op 98: encoder.layers.encoder_layer_8.ln_2 (layernorm)
     addBackward1(n, grad97, grad94, grad98); // op 97: add
-    dropoutBackward1(n, grad96, grad97, scratch96_mask); // op 96: encoder.layers.8.2 (dropout)
+    dropoutBackward1(n, grad96, grad97, scratch96_mask); // op 96: encoder.layers.encoder_layer_8.2 (dropout)
     backward95(p, gp, n);
-    layernormBackward1(p, gp, n, grad94, grad95, scratch94_xhat, scratch94_istd, 57445632, 57446400); // op 94: encoder.layers.8.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad94, grad95, scratch94_xhat, scratch94_istd, 57445632, 57446400); // op 94: encoder.layers.encoder_layer_8.ln_1 (layernorm)
     addBackward1(n, grad93, grad87, grad94); // op 93: add
-    dropoutBackward1(n, grad92, grad93, scratch92_mask); // op 92: encoder.layers.7.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act91, grad91, grad92, 55085568, 57444864); // op 91: encoder.layers.7.mlp.3 (dense)
-    dropoutBackward2(n, grad90, grad91, scratch90_mask); // op 90: encoder.layers.7.mlp.2 (dropout)
-    geluBackward1(n, act89, grad89, grad90); // op 89: encoder.layers.7.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act88, grad88, grad89, 52723200, 55082496); // op 88: encoder.layers.7.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 52721664, 52722432); // op 87: encoder.layers.7.ln_2 (layernorm)
+    dropoutBackward1(n, grad92, grad93, scratch92_mask); // op 92: encoder.layers.encoder_layer_7.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act91, grad91, grad92, 55085568, 57444864); // op 91: encoder.layers.encoder_layer_7.mlp.3 (dense)
+    dropoutBackward2(n, grad90, grad91, scratch90_mask); // op 90: encoder.layers.encoder_layer_7.mlp.2 (dropout)
+    geluBackward1(n, act89, grad89, grad90); // op 89: encoder.layers.encoder_layer_7.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act88, grad88, grad89, 52723200, 55082496); // op 88: encoder.layers.encoder_layer_7.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 52721664, 52722432); // op 87: encoder.layers.encoder_layer_7.ln_2 (layernorm)
     addBackward1(n, grad86, grad83, grad87); // op 86: add
-    dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: encoder.layers.7.2 (dropout)
+    dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: encoder.layers.encoder_layer_7.2 (dropout)
     backward84(p, gp, n);
-    layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 50357760, 50358528); // op 83: encoder.layers.7.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 50357760, 50358528); // op 83: encoder.layers.encoder_layer_7.ln_1 (layernorm)
     addBackward1(n, grad82, grad76, grad83); // op 82: add
-    dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: encoder.layers.6.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act80, grad80, grad81, 47997696, 50356992); // op 80: encoder.layers.6.mlp.3 (dense)
-    dropoutBackward2(n, grad79, grad80, scratch79_mask); // op 79: encoder.layers.6.mlp.2 (dropout)
-    geluBackward1(n, act78, grad78, grad79); // op 78: encoder.layers.6.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act77, grad77, grad78, 45635328, 47994624); // op 77: encoder.layers.6.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad76, grad77, scratch76_xhat, scratch76_istd, 45633792, 45634560); // op 76: encoder.layers.6.ln_2 (layernorm)
+    dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: encoder.layers.encoder_layer_6.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act80, grad80, grad81, 47997696, 50356992); // op 80: encoder.layers.encoder_layer_6.mlp.3 (dense)
+    dropoutBackward2(n, grad79, grad80, scratch79_mask); // op 79: encoder.layers.encoder_layer_6.mlp.2 (dropout)
+    geluBackward1(n, act78, grad78, grad79); // op 78: encoder.layers.encoder_layer_6.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act77, grad77, grad78, 45635328, 47994624); // op 77: encoder.layers.encoder_layer_6.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad76, grad77, scratch76_xhat, scratch76_istd, 45633792, 45634560); // op 76: encoder.layers.encoder_layer_6.ln_2 (layernorm)
     addBackward1(n, grad75, grad72, grad76); // op 75: add
-    dropoutBackward1(n, grad74, grad75, scratch74_mask); // op 74: encoder.layers.6.2 (dropout)
+    dropoutBackward1(n, grad74, grad75, scratch74_mask); // op 74: encoder.layers.encoder_layer_6.2 (dropout)
     backward73(p, gp, n);
-    layernormBackward1(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, 43269888, 43270656); // op 72: encoder.layers.6.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, 43269888, 43270656); // op 72: encoder.layers.encoder_layer_6.ln_1 (layernorm)
     addBackward1(n, grad71, grad65, grad72); // op 71: add
-    dropoutBackward1(n, grad70, grad71, scratch70_mask); // op 70: encoder.layers.5.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act69, grad69, grad70, 40909824, 43269120); // op 69: encoder.layers.5.mlp.3 (dense)
-    dropoutBackward2(n, grad68, grad69, scratch68_mask); // op 68: encoder.layers.5.mlp.2 (dropout)
-    geluBackward1(n, act67, grad67, grad68); // op 67: encoder.layers.5.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act66, grad66, grad67, 38547456, 40906752); // op 66: encoder.layers.5.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad65, grad66, scratch65_xhat, scratch65_istd, 38545920, 38546688); // op 65: encoder.layers.5.ln_2 (layernorm)
+    dropoutBackward1(n, grad70, grad71, scratch70_mask); // op 70: encoder.layers.encoder_layer_5.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act69, grad69, grad70, 40909824, 43269120); // op 69: encoder.layers.encoder_layer_5.mlp.3 (dense)
+    dropoutBackward2(n, grad68, grad69, scratch68_mask); // op 68: encoder.layers.encoder_layer_5.mlp.2 (dropout)
+    geluBackward1(n, act67, grad67, grad68); // op 67: encoder.layers.encoder_layer_5.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act66, grad66, grad67, 38547456, 40906752); // op 66: encoder.layers.encoder_layer_5.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad65, grad66, scratch65_xhat, scratch65_istd, 38545920, 38546688); // op 65: encoder.layers.encoder_layer_5.ln_2 (layernorm)
     addBackward1(n, grad64, grad61, grad65); // op 64: add
-    dropoutBackward1(n, grad63, grad64, scratch63_mask); // op 63: encoder.layers.5.2 (dropout)
+    dropoutBackward1(n, grad63, grad64, scratch63_mask); // op 63: encoder.layers.encoder_layer_5.2 (dropout)
     backward62(p, gp, n);
-    layernormBackward1(p, gp, n, grad61, grad62, scratch61_xhat, scratch61_istd, 36182016, 36182784); // op 61: encoder.layers.5.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad61, grad62, scratch61_xhat, scratch61_istd, 36182016, 36182784); // op 61: encoder.layers.encoder_layer_5.ln_1 (layernorm)
     addBackward1(n, grad60, grad54, grad61); // op 60: add
-    dropoutBackward1(n, grad59, grad60, scratch59_mask); // op 59: encoder.layers.4.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act58, grad58, grad59, 33821952, 36181248); // op 58: encoder.layers.4.mlp.3 (dense)
-    dropoutBackward2(n, grad57, grad58, scratch57_mask); // op 57: encoder.layers.4.mlp.2 (dropout)
-    geluBackward1(n, act56, grad56, grad57); // op 56: encoder.layers.4.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act55, grad55, grad56, 31459584, 33818880); // op 55: encoder.layers.4.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad54, grad55, scratch54_xhat, scratch54_istd, 31458048, 31458816); // op 54: encoder.layers.4.ln_2 (layernorm)
+    dropoutBackward1(n, grad59, grad60, scratch59_mask); // op 59: encoder.layers.encoder_layer_4.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act58, grad58, grad59, 33821952, 36181248); // op 58: encoder.layers.encoder_layer_4.mlp.3 (dense)
+    dropoutBackward2(n, grad57, grad58, scratch57_mask); // op 57: encoder.layers.encoder_layer_4.mlp.2 (dropout)
+    geluBackward1(n, act56, grad56, grad57); // op 56: encoder.layers.encoder_layer_4.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act55, grad55, grad56, 31459584, 33818880); // op 55: encoder.layers.encoder_layer_4.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad54, grad55, scratch54_xhat, scratch54_istd, 31458048, 31458816); // op 54: encoder.layers.encoder_layer_4.ln_2 (layernorm)
     addBackward1(n, grad53, grad50, grad54); // op 53: add
-    dropoutBackward1(n, grad52, grad53, scratch52_mask); // op 52: encoder.layers.4.2 (dropout)
+    dropoutBackward1(n, grad52, grad53, scratch52_mask); // op 52: encoder.layers.encoder_layer_4.2 (dropout)
     backward51(p, gp, n);
-    layernormBackward1(p, gp, n, grad50, grad51, scratch50_xhat, scratch50_istd, 29094144, 29094912); // op 50: encoder.layers.4.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad50, grad51, scratch50_xhat, scratch50_istd, 29094144, 29094912); // op 50: encoder.layers.encoder_layer_4.ln_1 (layernorm)
     addBackward1(n, grad49, grad43, grad50); // op 49: add
-    dropoutBackward1(n, grad48, grad49, scratch48_mask); // op 48: encoder.layers.3.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act47, grad47, grad48, 26734080, 29093376); // op 47: encoder.layers.3.mlp.3 (dense)
-    dropoutBackward2(n, grad46, grad47, scratch46_mask); // op 46: encoder.layers.3.mlp.2 (dropout)
-    geluBackward1(n, act45, grad45, grad46); // op 45: encoder.layers.3.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act44, grad44, grad45, 24371712, 26731008); // op 44: encoder.layers.3.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 24370176, 24370944); // op 43: encoder.layers.3.ln_2 (layernorm)
+    dropoutBackward1(n, grad48, grad49, scratch48_mask); // op 48: encoder.layers.encoder_layer_3.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act47, grad47, grad48, 26734080, 29093376); // op 47: encoder.layers.encoder_layer_3.mlp.3 (dense)
+    dropoutBackward2(n, grad46, grad47, scratch46_mask); // op 46: encoder.layers.encoder_layer_3.mlp.2 (dropout)
+    geluBackward1(n, act45, grad45, grad46); // op 45: encoder.layers.encoder_layer_3.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act44, grad44, grad45, 24371712, 26731008); // op 44: encoder.layers.encoder_layer_3.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 24370176, 24370944); // op 43: encoder.layers.encoder_layer_3.ln_2 (layernorm)
     addBackward1(n, grad42, grad39, grad43); // op 42: add
-    dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: encoder.layers.3.2 (dropout)
+    dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: encoder.layers.encoder_layer_3.2 (dropout)
     backward40(p, gp, n);
-    layernormBackward1(p, gp, n, grad39, grad40, scratch39_xhat, scratch39_istd, 22006272, 22007040); // op 39: encoder.layers.3.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad39, grad40, scratch39_xhat, scratch39_istd, 22006272, 22007040); // op 39: encoder.layers.encoder_layer_3.ln_1 (layernorm)
     addBackward1(n, grad38, grad32, grad39); // op 38: add
-    dropoutBackward1(n, grad37, grad38, scratch37_mask); // op 37: encoder.layers.2.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act36, grad36, grad37, 19646208, 22005504); // op 36: encoder.layers.2.mlp.3 (dense)
-    dropoutBackward2(n, grad35, grad36, scratch35_mask); // op 35: encoder.layers.2.mlp.2 (dropout)
-    geluBackward1(n, act34, grad34, grad35); // op 34: encoder.layers.2.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act33, grad33, grad34, 17283840, 19643136); // op 33: encoder.layers.2.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad32, grad33, scratch32_xhat, scratch32_istd, 17282304, 17283072); // op 32: encoder.layers.2.ln_2 (layernorm)
+    dropoutBackward1(n, grad37, grad38, scratch37_mask); // op 37: encoder.layers.encoder_layer_2.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act36, grad36, grad37, 19646208, 22005504); // op 36: encoder.layers.encoder_layer_2.mlp.3 (dense)
+    dropoutBackward2(n, grad35, grad36, scratch35_mask); // op 35: encoder.layers.encoder_layer_2.mlp.2 (dropout)
+    geluBackward1(n, act34, grad34, grad35); // op 34: encoder.layers.encoder_layer_2.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act33, grad33, grad34, 17283840, 19643136); // op 33: encoder.layers.encoder_layer_2.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad32, grad33, scratch32_xhat, scratch32_istd, 17282304, 17283072); // op 32: encoder.layers.encoder_layer_2.ln_2 (layernorm)
     addBackward1(n, grad31, grad28, grad32); // op 31: add
-    dropoutBackward1(n, grad30, grad31, scratch30_mask); // op 30: encoder.layers.2.2 (dropout)
+    dropoutBackward1(n, grad30, grad31, scratch30_mask); // op 30: encoder.layers.encoder_layer_2.2 (dropout)
     backward29(p, gp, n);
-    layernormBackward1(p, gp, n, grad28, grad29, scratch28_xhat, scratch28_istd, 14918400, 14919168); // op 28: encoder.layers.2.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad28, grad29, scratch28_xhat, scratch28_istd, 14918400, 14919168); // op 28: encoder.layers.encoder_layer_2.ln_1 (layernorm)
     addBackward1(n, grad27, grad21, grad28); // op 27: add
-    dropoutBackward1(n, grad26, grad27, scratch26_mask); // op 26: encoder.layers.1.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act25, grad25, grad26, 12558336, 14917632); // op 25: encoder.layers.1.mlp.3 (dense)
-    dropoutBackward2(n, grad24, grad25, scratch24_mask); // op 24: encoder.layers.1.mlp.2 (dropout)
-    geluBackward1(n, act23, grad23, grad24); // op 23: encoder.layers.1.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act22, grad22, grad23, 10195968, 12555264); // op 22: encoder.layers.1.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad21, grad22, scratch21_xhat, scratch21_istd, 10194432, 10195200); // op 21: encoder.layers.1.ln_2 (layernorm)
+    dropoutBackward1(n, grad26, grad27, scratch26_mask); // op 26: encoder.layers.encoder_layer_1.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act25, grad25, grad26, 12558336, 14917632); // op 25: encoder.layers.encoder_layer_1.mlp.3 (dense)
+    dropoutBackward2(n, grad24, grad25, scratch24_mask); // op 24: encoder.layers.encoder_layer_1.mlp.2 (dropout)
+    geluBackward1(n, act23, grad23, grad24); // op 23: encoder.layers.encoder_layer_1.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act22, grad22, grad23, 10195968, 12555264); // op 22: encoder.layers.encoder_layer_1.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad21, grad22, scratch21_xhat, scratch21_istd, 10194432, 10195200); // op 21: encoder.layers.encoder_layer_1.ln_2 (layernorm)
     addBackward1(n, grad20, grad17, grad21); // op 20: add
-    dropoutBackward1(n, grad19, grad20, scratch19_mask); // op 19: encoder.layers.1.2 (dropout)
+    dropoutBackward1(n, grad19, grad20, scratch19_mask); // op 19: encoder.layers.encoder_layer_1.2 (dropout)
     backward18(p, gp, n);
-    layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 7830528, 7831296); // op 17: encoder.layers.1.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 7830528, 7831296); // op 17: encoder.layers.encoder_layer_1.ln_1 (layernorm)
     addBackward1(n, grad16, grad10, grad17); // op 16: add
-    dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: encoder.layers.0.mlp.4 (dropout)
-    denseBackward2(p, gp, n, act14, grad14, grad15, 5470464, 7829760); // op 14: encoder.layers.0.mlp.3 (dense)
-    dropoutBackward2(n, grad13, grad14, scratch13_mask); // op 13: encoder.layers.0.mlp.2 (dropout)
-    geluBackward1(n, act12, grad12, grad13); // op 12: encoder.layers.0.mlp.1 (gelu)
-    denseBackward1(p, gp, n, act11, grad11, grad12, 3108096, 5467392); // op 11: encoder.layers.0.mlp.0 (dense)
-    layernormBackward1(p, gp, n, grad10, grad11, scratch10_xhat, scratch10_istd, 3106560, 3107328); // op 10: encoder.layers.0.ln_2 (layernorm)
+    dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: encoder.layers.encoder_layer_0.mlp.4 (dropout)
+    denseBackward2(p, gp, n, act14, grad14, grad15, 5470464, 7829760); // op 14: encoder.layers.encoder_layer_0.mlp.3 (dense)
+    dropoutBackward2(n, grad13, grad14, scratch13_mask); // op 13: encoder.layers.encoder_layer_0.mlp.2 (dropout)
+    geluBackward1(n, act12, grad12, grad13); // op 12: encoder.layers.encoder_layer_0.mlp.1 (gelu)
+    denseBackward1(p, gp, n, act11, grad11, grad12, 3108096, 5467392); // op 11: encoder.layers.encoder_layer_0.mlp.0 (dense)
+    layernormBackward1(p, gp, n, grad10, grad11, scratch10_xhat, scratch10_istd, 3106560, 3107328); // op 10: encoder.layers.encoder_layer_0.ln_2 (layernorm)
     addBackward1(n, grad9, grad6, grad10); // op 9: add
-    dropoutBackward1(n, grad8, grad9, scratch8_mask); // op 8: encoder.layers.0.2 (dropout)
+    dropoutBackward1(n, grad8, grad9, scratch8_mask); // op 8: encoder.layers.encoder_layer_0.2 (dropout)
     backward7(p, gp, n);
-    layernormBackward1(p, gp, n, grad6, grad7, scratch6_xhat, scratch6_istd, 742656, 743424); // op 6: encoder.layers.0.ln_1 (layernorm)
+    layernormBackward1(p, gp, n, grad6, grad7, scratch6_xhat, scratch6_istd, 742656, 743424); // op 6: encoder.layers.encoder_layer_0.ln_1 (layernorm)
     dropoutBackward1(n, grad5, grad6, scratch5_mask); // op 5: encoder.1 (dropout)
     backward4(gp, n);
     backward3(gp, n);
@@ -4077,15 +4392,15 @@ function createEngine() {
     }
   }
 
-  /** Forward of op 7: encoder.layers.0.self_attention (attention). */
+  /** Forward of op 7: encoder.layers.encoder_layer_0.self_attention (attention). */
   function forward7(p: Float32Array, n: number): void {
-    // encoder.layers.0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act7, scratch7_q, n * 197, 768, 768, 744192, 2513664, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act7, scratch7_k, n * 197, 768, 768, 1334016, 2514432, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act7, scratch7_v, n * 197, 768, 768, 1923840, 2515200, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -4126,9 +4441,9 @@ function createEngine() {
     denseTiledForward(p, scratch7_heads, act8, n * 197, 768, 768, 2515968, 3105792, 0, 768, 1);
   }
 
-  /** Backward of op 7: encoder.layers.0.self_attention (attention). */
+  /** Backward of op 7: encoder.layers.encoder_layer_0.self_attention (attention). */
   function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch7_d_heads.fill(0, 0, n * 151296);
     scratch7_d_q.fill(0, 0, n * 151296);
     scratch7_d_k.fill(0, 0, n * 151296);
@@ -4185,11 +4500,11 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act7, grad7, scratch7_d_q, n * 197, 768, 768, 744192, 2513664, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act7, grad7, scratch7_d_k, n * 197, 768, 768, 1334016, 2514432, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act7, grad7, scratch7_d_v, n * 197, 768, 768, 1923840, 2515200, true, 0, 768, 1);
   }
 
@@ -4314,15 +4629,15 @@ function createEngine() {
     denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
   }
 
-  /** Forward of op 18: encoder.layers.1.self_attention (attention). */
+  /** Forward of op 18: encoder.layers.encoder_layer_1.self_attention (attention). */
   function forward18(p: Float32Array, n: number): void {
-    // encoder.layers.1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act18, scratch18_q, n * 197, 768, 768, 7832064, 9601536, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act18, scratch18_k, n * 197, 768, 768, 8421888, 9602304, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act18, scratch18_v, n * 197, 768, 768, 9011712, 9603072, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -4363,9 +4678,9 @@ function createEngine() {
     denseTiledForward(p, scratch18_heads, act19, n * 197, 768, 768, 9603840, 10193664, 0, 768, 1);
   }
 
-  /** Backward of op 18: encoder.layers.1.self_attention (attention). */
+  /** Backward of op 18: encoder.layers.encoder_layer_1.self_attention (attention). */
   function backward18(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch18_d_heads.fill(0, 0, n * 151296);
     scratch18_d_q.fill(0, 0, n * 151296);
     scratch18_d_k.fill(0, 0, n * 151296);
@@ -4422,23 +4737,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act18, grad18, scratch18_d_q, n * 197, 768, 768, 7832064, 9601536, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act18, grad18, scratch18_d_k, n * 197, 768, 768, 8421888, 9602304, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act18, grad18, scratch18_d_v, n * 197, 768, 768, 9011712, 9603072, true, 0, 768, 1);
   }
 
-  /** Forward of op 29: encoder.layers.2.self_attention (attention). */
+  /** Forward of op 29: encoder.layers.encoder_layer_2.self_attention (attention). */
   function forward29(p: Float32Array, n: number): void {
-    // encoder.layers.2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act29, scratch29_q, n * 197, 768, 768, 14919936, 16689408, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act29, scratch29_k, n * 197, 768, 768, 15509760, 16690176, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act29, scratch29_v, n * 197, 768, 768, 16099584, 16690944, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -4479,9 +4794,9 @@ function createEngine() {
     denseTiledForward(p, scratch29_heads, act30, n * 197, 768, 768, 16691712, 17281536, 0, 768, 1);
   }
 
-  /** Backward of op 29: encoder.layers.2.self_attention (attention). */
+  /** Backward of op 29: encoder.layers.encoder_layer_2.self_attention (attention). */
   function backward29(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch29_d_heads.fill(0, 0, n * 151296);
     scratch29_d_q.fill(0, 0, n * 151296);
     scratch29_d_k.fill(0, 0, n * 151296);
@@ -4538,23 +4853,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act29, grad29, scratch29_d_q, n * 197, 768, 768, 14919936, 16689408, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act29, grad29, scratch29_d_k, n * 197, 768, 768, 15509760, 16690176, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act29, grad29, scratch29_d_v, n * 197, 768, 768, 16099584, 16690944, true, 0, 768, 1);
   }
 
-  /** Forward of op 40: encoder.layers.3.self_attention (attention). */
+  /** Forward of op 40: encoder.layers.encoder_layer_3.self_attention (attention). */
   function forward40(p: Float32Array, n: number): void {
-    // encoder.layers.3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act40, scratch40_q, n * 197, 768, 768, 22007808, 23777280, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act40, scratch40_k, n * 197, 768, 768, 22597632, 23778048, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act40, scratch40_v, n * 197, 768, 768, 23187456, 23778816, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -4595,9 +4910,9 @@ function createEngine() {
     denseTiledForward(p, scratch40_heads, act41, n * 197, 768, 768, 23779584, 24369408, 0, 768, 1);
   }
 
-  /** Backward of op 40: encoder.layers.3.self_attention (attention). */
+  /** Backward of op 40: encoder.layers.encoder_layer_3.self_attention (attention). */
   function backward40(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch40_d_heads.fill(0, 0, n * 151296);
     scratch40_d_q.fill(0, 0, n * 151296);
     scratch40_d_k.fill(0, 0, n * 151296);
@@ -4654,23 +4969,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act40, grad40, scratch40_d_q, n * 197, 768, 768, 22007808, 23777280, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act40, grad40, scratch40_d_k, n * 197, 768, 768, 22597632, 23778048, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act40, grad40, scratch40_d_v, n * 197, 768, 768, 23187456, 23778816, true, 0, 768, 1);
   }
 
-  /** Forward of op 51: encoder.layers.4.self_attention (attention). */
+  /** Forward of op 51: encoder.layers.encoder_layer_4.self_attention (attention). */
   function forward51(p: Float32Array, n: number): void {
-    // encoder.layers.4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act51, scratch51_q, n * 197, 768, 768, 29095680, 30865152, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act51, scratch51_k, n * 197, 768, 768, 29685504, 30865920, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act51, scratch51_v, n * 197, 768, 768, 30275328, 30866688, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -4711,9 +5026,9 @@ function createEngine() {
     denseTiledForward(p, scratch51_heads, act52, n * 197, 768, 768, 30867456, 31457280, 0, 768, 1);
   }
 
-  /** Backward of op 51: encoder.layers.4.self_attention (attention). */
+  /** Backward of op 51: encoder.layers.encoder_layer_4.self_attention (attention). */
   function backward51(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch51_d_heads.fill(0, 0, n * 151296);
     scratch51_d_q.fill(0, 0, n * 151296);
     scratch51_d_k.fill(0, 0, n * 151296);
@@ -4770,23 +5085,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act51, grad51, scratch51_d_q, n * 197, 768, 768, 29095680, 30865152, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act51, grad51, scratch51_d_k, n * 197, 768, 768, 29685504, 30865920, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act51, grad51, scratch51_d_v, n * 197, 768, 768, 30275328, 30866688, true, 0, 768, 1);
   }
 
-  /** Forward of op 62: encoder.layers.5.self_attention (attention). */
+  /** Forward of op 62: encoder.layers.encoder_layer_5.self_attention (attention). */
   function forward62(p: Float32Array, n: number): void {
-    // encoder.layers.5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act62, scratch62_q, n * 197, 768, 768, 36183552, 37953024, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act62, scratch62_k, n * 197, 768, 768, 36773376, 37953792, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act62, scratch62_v, n * 197, 768, 768, 37363200, 37954560, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -4827,9 +5142,9 @@ function createEngine() {
     denseTiledForward(p, scratch62_heads, act63, n * 197, 768, 768, 37955328, 38545152, 0, 768, 1);
   }
 
-  /** Backward of op 62: encoder.layers.5.self_attention (attention). */
+  /** Backward of op 62: encoder.layers.encoder_layer_5.self_attention (attention). */
   function backward62(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch62_d_heads.fill(0, 0, n * 151296);
     scratch62_d_q.fill(0, 0, n * 151296);
     scratch62_d_k.fill(0, 0, n * 151296);
@@ -4886,23 +5201,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act62, grad62, scratch62_d_q, n * 197, 768, 768, 36183552, 37953024, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act62, grad62, scratch62_d_k, n * 197, 768, 768, 36773376, 37953792, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act62, grad62, scratch62_d_v, n * 197, 768, 768, 37363200, 37954560, true, 0, 768, 1);
   }
 
-  /** Forward of op 73: encoder.layers.6.self_attention (attention). */
+  /** Forward of op 73: encoder.layers.encoder_layer_6.self_attention (attention). */
   function forward73(p: Float32Array, n: number): void {
-    // encoder.layers.6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act73, scratch73_q, n * 197, 768, 768, 43271424, 45040896, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act73, scratch73_k, n * 197, 768, 768, 43861248, 45041664, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act73, scratch73_v, n * 197, 768, 768, 44451072, 45042432, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -4943,9 +5258,9 @@ function createEngine() {
     denseTiledForward(p, scratch73_heads, act74, n * 197, 768, 768, 45043200, 45633024, 0, 768, 1);
   }
 
-  /** Backward of op 73: encoder.layers.6.self_attention (attention). */
+  /** Backward of op 73: encoder.layers.encoder_layer_6.self_attention (attention). */
   function backward73(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch73_d_heads.fill(0, 0, n * 151296);
     scratch73_d_q.fill(0, 0, n * 151296);
     scratch73_d_k.fill(0, 0, n * 151296);
@@ -5002,23 +5317,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act73, grad73, scratch73_d_q, n * 197, 768, 768, 43271424, 45040896, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act73, grad73, scratch73_d_k, n * 197, 768, 768, 43861248, 45041664, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act73, grad73, scratch73_d_v, n * 197, 768, 768, 44451072, 45042432, true, 0, 768, 1);
   }
 
-  /** Forward of op 84: encoder.layers.7.self_attention (attention). */
+  /** Forward of op 84: encoder.layers.encoder_layer_7.self_attention (attention). */
   function forward84(p: Float32Array, n: number): void {
-    // encoder.layers.7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act84, scratch84_q, n * 197, 768, 768, 50359296, 52128768, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act84, scratch84_k, n * 197, 768, 768, 50949120, 52129536, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act84, scratch84_v, n * 197, 768, 768, 51538944, 52130304, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5059,9 +5374,9 @@ function createEngine() {
     denseTiledForward(p, scratch84_heads, act85, n * 197, 768, 768, 52131072, 52720896, 0, 768, 1);
   }
 
-  /** Backward of op 84: encoder.layers.7.self_attention (attention). */
+  /** Backward of op 84: encoder.layers.encoder_layer_7.self_attention (attention). */
   function backward84(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch84_d_heads.fill(0, 0, n * 151296);
     scratch84_d_q.fill(0, 0, n * 151296);
     scratch84_d_k.fill(0, 0, n * 151296);
@@ -5118,23 +5433,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act84, grad84, scratch84_d_q, n * 197, 768, 768, 50359296, 52128768, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 197, 768, 768, 50949120, 52129536, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 197, 768, 768, 51538944, 52130304, true, 0, 768, 1);
   }
 
-  /** Forward of op 95: encoder.layers.8.self_attention (attention). */
+  /** Forward of op 95: encoder.layers.encoder_layer_8.self_attention (attention). */
   function forward95(p: Float32Array, n: number): void {
-    // encoder.layers.8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act95, scratch95_q, n * 197, 768, 768, 57447168, 59216640, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act95, scratch95_k, n * 197, 768, 768, 58036992, 59217408, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act95, scratch95_v, n * 197, 768, 768, 58626816, 59218176, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5175,9 +5490,9 @@ function createEngine() {
     denseTiledForward(p, scratch95_heads, act96, n * 197, 768, 768, 59218944, 59808768, 0, 768, 1);
   }
 
-  /** Backward of op 95: encoder.layers.8.self_attention (attention). */
+  /** Backward of op 95: encoder.layers.encoder_layer_8.self_attention (attention). */
   function backward95(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch95_d_heads.fill(0, 0, n * 151296);
     scratch95_d_q.fill(0, 0, n * 151296);
     scratch95_d_k.fill(0, 0, n * 151296);
@@ -5234,23 +5549,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act95, grad95, scratch95_d_q, n * 197, 768, 768, 57447168, 59216640, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act95, grad95, scratch95_d_k, n * 197, 768, 768, 58036992, 59217408, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act95, grad95, scratch95_d_v, n * 197, 768, 768, 58626816, 59218176, true, 0, 768, 1);
   }
 
-  /** Forward of op 106: encoder.layers.9.self_attention (attention). */
+  /** Forward of op 106: encoder.layers.encoder_layer_9.self_attention (attention). */
   function forward106(p: Float32Array, n: number): void {
-    // encoder.layers.9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act106, scratch106_q, n * 197, 768, 768, 64535040, 66304512, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act106, scratch106_k, n * 197, 768, 768, 65124864, 66305280, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act106, scratch106_v, n * 197, 768, 768, 65714688, 66306048, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5291,9 +5606,9 @@ function createEngine() {
     denseTiledForward(p, scratch106_heads, act107, n * 197, 768, 768, 66306816, 66896640, 0, 768, 1);
   }
 
-  /** Backward of op 106: encoder.layers.9.self_attention (attention). */
+  /** Backward of op 106: encoder.layers.encoder_layer_9.self_attention (attention). */
   function backward106(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch106_d_heads.fill(0, 0, n * 151296);
     scratch106_d_q.fill(0, 0, n * 151296);
     scratch106_d_k.fill(0, 0, n * 151296);
@@ -5350,23 +5665,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act106, grad106, scratch106_d_q, n * 197, 768, 768, 64535040, 66304512, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act106, grad106, scratch106_d_k, n * 197, 768, 768, 65124864, 66305280, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act106, grad106, scratch106_d_v, n * 197, 768, 768, 65714688, 66306048, true, 0, 768, 1);
   }
 
-  /** Forward of op 117: encoder.layers.10.self_attention (attention). */
+  /** Forward of op 117: encoder.layers.encoder_layer_10.self_attention (attention). */
   function forward117(p: Float32Array, n: number): void {
-    // encoder.layers.10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act117, scratch117_q, n * 197, 768, 768, 71622912, 73392384, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act117, scratch117_k, n * 197, 768, 768, 72212736, 73393152, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act117, scratch117_v, n * 197, 768, 768, 72802560, 73393920, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5407,9 +5722,9 @@ function createEngine() {
     denseTiledForward(p, scratch117_heads, act118, n * 197, 768, 768, 73394688, 73984512, 0, 768, 1);
   }
 
-  /** Backward of op 117: encoder.layers.10.self_attention (attention). */
+  /** Backward of op 117: encoder.layers.encoder_layer_10.self_attention (attention). */
   function backward117(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch117_d_heads.fill(0, 0, n * 151296);
     scratch117_d_q.fill(0, 0, n * 151296);
     scratch117_d_k.fill(0, 0, n * 151296);
@@ -5466,23 +5781,23 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act117, grad117, scratch117_d_q, n * 197, 768, 768, 71622912, 73392384, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act117, grad117, scratch117_d_k, n * 197, 768, 768, 72212736, 73393152, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act117, grad117, scratch117_d_v, n * 197, 768, 768, 72802560, 73393920, true, 0, 768, 1);
   }
 
-  /** Forward of op 128: encoder.layers.11.self_attention (attention). */
+  /** Forward of op 128: encoder.layers.encoder_layer_11.self_attention (attention). */
   function forward128(p: Float32Array, n: number): void {
-    // encoder.layers.11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+    // encoder.layers.encoder_layer_11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
-    // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+    // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
     denseTiledForward(p, act128, scratch128_q, n * 197, 768, 768, 78710784, 80480256, 0, 768, 1);
-    // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+    // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
     denseTiledForward(p, act128, scratch128_k, n * 197, 768, 768, 79300608, 80481024, 0, 768, 1);
-    // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+    // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
     denseTiledForward(p, act128, scratch128_v, n * 197, 768, 768, 79890432, 80481792, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
@@ -5523,9 +5838,9 @@ function createEngine() {
     denseTiledForward(p, scratch128_heads, act129, n * 197, 768, 768, 80482560, 81072384, 0, 768, 1);
   }
 
-  /** Backward of op 128: encoder.layers.11.self_attention (attention). */
+  /** Backward of op 128: encoder.layers.encoder_layer_11.self_attention (attention). */
   function backward128(p: Float32Array, gp: Float32Array, n: number): void {
-    // encoder.layers.11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+    // encoder.layers.encoder_layer_11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias, backward
     scratch128_d_heads.fill(0, 0, n * 151296);
     scratch128_d_q.fill(0, 0, n * 151296);
     scratch128_d_k.fill(0, 0, n * 151296);
@@ -5582,11 +5897,11 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+    // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
     denseTiledBackward(p, gp, act128, grad128, scratch128_d_q, n * 197, 768, 768, 78710784, 80480256, true, 0, 768, 1);
-    // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+    // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
     denseTiledBackward(p, gp, act128, grad128, scratch128_d_k, n * 197, 768, 768, 79300608, 80481024, true, 0, 768, 1);
-    // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+    // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
     denseTiledBackward(p, gp, act128, grad128, scratch128_d_v, n * 197, 768, 768, 79890432, 80481792, true, 0, 768, 1);
   }
 

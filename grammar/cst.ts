@@ -244,8 +244,29 @@ export type StageCstChildren = {
   Repeat?: IToken[];
   expression?: ExpressionCstNode[];
   As?: IToken[];
-  Identifier?: IToken[];
+  namePath?: NamePathCstNode[];
+  From?: IToken[];
   body?: BodyCstNode[];
+};
+
+export interface NamePathCstNode extends CstNode {
+  name: "namePath";
+  children: NamePathCstChildren;
+}
+
+export type NamePathCstChildren = {
+  segment: SegmentCstNode[];
+  Dot?: IToken[];
+};
+
+export interface SegmentCstNode extends CstNode {
+  name: "segment";
+  children: SegmentCstChildren;
+}
+
+export type SegmentCstChildren = {
+  Word?: IToken[];
+  Integer?: IToken[];
 };
 
 export interface ExpressionCstNode extends CstNode {
@@ -282,7 +303,7 @@ export type OperandCstChildren = {
   list?: ListCstNode[];
   body?: BodyCstNode[];
   Dot?: IToken[];
-  Identifier?: IToken[];
+  segment?: SegmentCstNode[];
 };
 
 export interface CallCstNode extends CstNode {
@@ -306,7 +327,19 @@ export interface ArgCstNode extends CstNode {
 export type ArgCstChildren = {
   Identifier?: IToken[];
   Equals?: IToken[];
-  expression: ExpressionCstNode[];
+  keywordPath?: KeywordPathCstNode[];
+  expression?: ExpressionCstNode[];
+};
+
+export interface KeywordPathCstNode extends CstNode {
+  name: "keywordPath";
+  children: KeywordPathCstChildren;
+}
+
+export type KeywordPathCstChildren = {
+  NameKeyword: IToken[];
+  Dot?: IToken[];
+  segment?: SegmentCstNode[];
 };
 
 export interface ListCstNode extends CstNode {
@@ -342,9 +375,12 @@ export interface NnCstVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   binding(children: BindingCstChildren, param?: IN): OUT;
   flow(children: FlowCstChildren, param?: IN): OUT;
   stage(children: StageCstChildren, param?: IN): OUT;
+  namePath(children: NamePathCstChildren, param?: IN): OUT;
+  segment(children: SegmentCstChildren, param?: IN): OUT;
   expression(children: ExpressionCstChildren, param?: IN): OUT;
   operand(children: OperandCstChildren, param?: IN): OUT;
   call(children: CallCstChildren, param?: IN): OUT;
   arg(children: ArgCstChildren, param?: IN): OUT;
+  keywordPath(children: KeywordPathCstChildren, param?: IN): OUT;
   list(children: ListCstChildren, param?: IN): OUT;
 }

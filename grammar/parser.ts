@@ -374,7 +374,7 @@ export class NnParser extends CstParser {
     });
   });
 
-  /** stage := "repeat" expression ("as" name)? body | expression ("as" name)? body? */
+  /** stage := "repeat" expression ("as" namePath)? ("from" expression)? body | expression ("as" namePath)? body? */
   private stage = this.RULE("stage", () => {
     this.OR([
       {
@@ -383,7 +383,11 @@ export class NnParser extends CstParser {
           this.SUBRULE(this.expression);
           this.OPTION(() => {
             this.CONSUME(t.As);
-            this.CONSUME(t.Identifier);
+            this.SUBRULE(this.namePath);
+          });
+          this.OPTION4(() => {
+            this.CONSUME(t.From);
+            this.SUBRULE3(this.expression);
           });
           this.SUBRULE(this.body);
         },
@@ -393,12 +397,26 @@ export class NnParser extends CstParser {
           this.SUBRULE2(this.expression);
           this.OPTION2(() => {
             this.CONSUME2(t.As);
-            this.CONSUME2(t.Identifier);
+            this.SUBRULE2(this.namePath);
           });
           this.OPTION3(() => this.SUBRULE2(this.body));
         },
       },
     ]);
+  });
+
+  /** namePath := segment ("." segment)* */
+  private namePath = this.RULE("namePath", () => {
+    this.SUBRULE(this.segment);
+    this.MANY(() => {
+      this.CONSUME(t.Dot);
+      this.SUBRULE2(this.segment);
+    });
+  });
+
+  /** segment := name | keyword | integer */
+  private segment = this.RULE("segment", () => {
+    this.OR([{ ALT: () => this.CONSUME(t.Word) }, { ALT: () => this.CONSUME(t.Integer) }]);
   });
 
   /** expression := operand (("+" | "-" | "*" | "/" | "//" | "%") operand)*
@@ -419,7 +437,7 @@ export class NnParser extends CstParser {
     });
   });
 
-  /** operand := "-"* (integer | decimal | string | "true" | "false" | call | "(" expression ")" | list | body) ("." name)* */
+  /** operand := "-"* (integer | decimal | string | "true" | "false" | call | "(" expression ")" | list | body) ("." segment)* */
   private operand = this.RULE("operand", () => {
     this.MANY(() => this.CONSUME(t.Minus));
     this.OR([
@@ -441,7 +459,7 @@ export class NnParser extends CstParser {
     ]);
     this.MANY2(() => {
       this.CONSUME(t.Dot);
-      this.CONSUME(t.Identifier);
+      this.SUBRULE(this.segment);
     });
   });
 
@@ -462,13 +480,22 @@ export class NnParser extends CstParser {
     });
   });
 
-  /** arg := (name "=")? expression */
+  /** arg := (name "=")? (keywordPath | expression) */
   private arg = this.RULE("arg", () => {
     this.OPTION(() => {
       this.CONSUME(t.Identifier);
       this.CONSUME(t.Equals);
     });
-    this.SUBRULE(this.expression);
+    this.OR([{ ALT: () => this.SUBRULE(this.keywordPath) }, { ALT: () => this.SUBRULE(this.expression) }]);
+  });
+
+  /** keywordPath := keyword ("." segment)*   (a path that starts with a keyword other than `true`/`false`: `tie = model.embed_tokens`) */
+  private keywordPath = this.RULE("keywordPath", () => {
+    this.CONSUME(t.NameKeyword);
+    this.MANY(() => {
+      this.CONSUME(t.Dot);
+      this.SUBRULE(this.segment);
+    });
   });
 
   /** list := "[" (expression ("," expression)* ","?)? "]" */

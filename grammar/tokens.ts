@@ -1,14 +1,21 @@
 // Tokens of the `.nn` language, and the lexer pass that decides which newlines end statements.
-import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
+import { createToken, createTokenInstance, Lexer, type IToken, type TokenType } from "chevrotain";
 
-export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+/** A word that can stand in a name path (`as output.dense`, `tie = model.embed_tokens`): an identifier or
+ *  any keyword. A category, not a token of its own: the lexer never produces it. */
+export const Word = createToken({ name: "Word", pattern: Lexer.NA, label: "a name" });
+/** A keyword that can start a `tie = …` path (every keyword but `true` and `false`, which are values). */
+export const NameKeyword = createToken({ name: "NameKeyword", pattern: Lexer.NA, label: "a name", categories: [Word] });
 
-function keyword(word: string): TokenType {
+export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/, categories: [Word] });
+
+function keyword(word: string, category: TokenType = NameKeyword): TokenType {
   return createToken({
     name: word[0]!.toUpperCase() + word.slice(1),
     pattern: new RegExp(word),
     longer_alt: Identifier,
     label: `\`${word}\``,
+    categories: category === Word ? [Word] : [category, Word],
   });
 }
 
@@ -24,8 +31,8 @@ export const Input = keyword("input");
 export const Output = keyword("output");
 export const Expect = keyword("expect");
 export const Loss = keyword("loss");
-export const True = keyword("true");
-export const False = keyword("false");
+export const True = keyword("true", Word);
+export const False = keyword("false", Word);
 
 export const keywords: readonly TokenType[] = [
   Model,
@@ -112,6 +119,8 @@ export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\f\v\u
 
 export const allTokens: TokenType[] = [
   Separator,
+  Word,
+  NameKeyword,
   WhiteSpace,
   Newline,
   Comment,
@@ -218,4 +227,34 @@ export function significantNewlines(tokens: readonly IToken[]): IToken[] {
   }
   while (out.length > 0 && out[out.length - 1]!.tokenType === Newline) out.pop();
   return out;
+}
+
+/**
+ * The lexer reads `conv.0.0` as `conv`, `.`, `0.0` (a decimal). Within a name path — after `.` or `as` —
+ * a decimal written as digits, a point and digits is two integer segments: `0.0` becomes `0`, `.`, `0`.
+ * (Nowhere else can a decimal follow `.` or `as`, so nothing that parsed before changes.) `endOffset` must
+ * be set on the tokens given; it is set on the tokens made.
+ */
+export function splitPathNumbers(tokens: IToken[]): IToken[] {
+  let out: IToken[] | undefined;
+  for (let i = 0; i < tokens.length; i++) {
+    const tk = tokens[i]!;
+    const previous = i > 0 ? tokens[i - 1]!.tokenType : undefined;
+    const split =
+      tk.tokenType === Decimal && (previous === Dot || previous === As) && /^\d[\d_]*\.\d[\d_]*$/.test(tk.image);
+    if (!split) {
+      out?.push(tk);
+      continue;
+    }
+    out ??= tokens.slice(0, i);
+    const point = tk.image.indexOf(".");
+    const at = tk.startOffset;
+    const piece = (type: TokenType, from: number, to: number): IToken => {
+      const made = createTokenInstance(type, tk.image.slice(from, to), at + from, at + to - 1, NaN, NaN, NaN, NaN);
+      made.endOffset = at + to - 1;
+      return made;
+    };
+    out.push(piece(Integer, 0, point), piece(Dot, point, point + 1), piece(Integer, point + 1, tk.image.length));
+  }
+  return out ?? tokens;
 }

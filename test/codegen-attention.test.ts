@@ -37,6 +37,17 @@ interface Cfg {
   readonly rope?: boolean;
   readonly theta?: number;
   readonly dropout?: number;
+  /** Projection names (`qkv_proj = "c_attn"`, …): the option's value by option name. */
+  readonly names?: Readonly<Partial<Record<"qkv_proj" | "q_proj" | "k_proj" | "v_proj" | "out_proj", string>>>;
+  /** `layout = in_out`: every projection matrix stored [in, out] (HF Conv1D). */
+  readonly layout?: "in_out";
+}
+
+/** A projection's tensor name in the module, as the kind documents it (src/vocabulary/kinds/attention.ts):
+ *  `att.c_attn.weight`, or `att.in_proj_weight` for a name ending in `_`. */
+function projection(c: Cfg, option: "qkv_proj" | "q_proj" | "k_proj" | "v_proj" | "out_proj", local: string): string {
+  const name = c.names?.[option] ?? option;
+  return name.endsWith("_") ? `att.${name}${local}` : `att.${name}.${local}`;
 }
 
 /** The spec's argument list for a configuration (options left out use the vocabulary's defaults). */
@@ -51,6 +62,8 @@ function args(c: Cfg): string {
   if (c.rope !== undefined) a.push(`rope = ${c.rope}`);
   if (c.theta !== undefined) a.push(`rope_theta = ${c.theta}`);
   if (c.dropout !== undefined) a.push(`dropout = ${c.dropout}`);
+  if (c.layout !== undefined) a.push(`layout = ${c.layout}`);
+  for (const [option, name] of Object.entries(c.names ?? {})) a.push(`${option} = ${JSON.stringify(name)}`);
   return a.join(", ");
 }
 
@@ -77,6 +90,33 @@ const cases: readonly Cfg[] = [
   // head widths above 16 take the looped code (up to 16 the per-d work is unrolled)
   { T: 4, D: 34, heads: 2, causal: true },
   { T: 3, D: 8, heads: 2, kvHeads: 1, headDim: 18, rope: true, dropout: 0.2 },
+  // matrices stored [in, out] (HF Conv1D), fused and separate, grouped-query, without biases, on the looped
+  // head code
+  { T: 5, D: 8, heads: 2, causal: true, layout: "in_out", names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
+  { T: 4, D: 8, heads: 4, kvHeads: 2, qkv: "separate", layout: "in_out", rope: true, dropout: 0.25 },
+  { T: 4, D: 6, heads: 3, headDim: 4, layout: "in_out", bias: false },
+  { T: 3, D: 36, heads: 2, kvHeads: 1, layout: "in_out", causal: true, outBias: false },
+  // projections named as checkpoints name them: HF GPT-2, nn.MultiheadAttention, BERT, Llama
+  { T: 5, D: 8, heads: 2, causal: true, names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
+  { T: 4, D: 8, heads: 2, names: { qkv_proj: "in_proj_" } },
+  {
+    T: 4,
+    D: 6,
+    heads: 3,
+    qkv: "separate",
+    names: { q_proj: "self.query", k_proj: "self.key", v_proj: "self.value", out_proj: "output.dense" },
+  },
+  {
+    T: 5,
+    D: 8,
+    heads: 4,
+    kvHeads: 2,
+    rope: true,
+    causal: true,
+    qkv: "separate",
+    bias: false,
+    names: { out_proj: "o_proj" },
+  },
 ];
 
 const label = (c: Cfg) => `attention(${args(c)}) on [${c.T}, ${c.D}]`;
@@ -121,27 +161,29 @@ function reference(
   const hd = c.headDim ?? D / H;
   const bias = c.bias ?? true;
   const outBias = c.outBias ?? bias;
+  /** A projection matrix as nn.Linear holds it, [out, in]: the stored one, transposed when stored [in, out]. */
+  const matrix = (name: string): number[][] => {
+    const t = tensor(m, p, name);
+    return c.layout === "in_out" ? t[0]!.map((_, o) => t.map((row) => row[o]!)) : t;
+  };
   let Wq: number[][], Wk: number[][], Wv: number[][];
   let bq: number[] | undefined, bk: number[] | undefined, bv: number[] | undefined;
   if ((c.qkv ?? "fused") === "fused") {
-    const W = tensor(m, p, "att.qkv_proj.weight");
+    const W = matrix(projection(c, "qkv_proj", "weight"));
     Wq = W.slice(0, H * hd);
     Wk = W.slice(H * hd, (H + KV) * hd);
     Wv = W.slice((H + KV) * hd);
     if (bias) {
-      const b = tensor(m, p, "att.qkv_proj.bias")[0]!;
+      const b = tensor(m, p, projection(c, "qkv_proj", "bias"))[0]!;
       [bq, bk, bv] = [b.slice(0, H * hd), b.slice(H * hd, (H + KV) * hd), b.slice((H + KV) * hd)];
     }
   } else {
-    [Wq, Wk, Wv] = ["q", "k", "v"].map((w) => tensor(m, p, `att.${w}_proj.weight`)) as [
-      number[][],
-      number[][],
-      number[][],
-    ];
-    if (bias) [bq, bk, bv] = ["q", "k", "v"].map((w) => tensor(m, p, `att.${w}_proj.bias`)[0]!);
+    const sep = ["q_proj", "k_proj", "v_proj"] as const;
+    [Wq, Wk, Wv] = sep.map((w) => matrix(projection(c, w, "weight"))) as [number[][], number[][], number[][]];
+    if (bias) [bq, bk, bv] = sep.map((w) => tensor(m, p, projection(c, w, "bias"))[0]!);
   }
-  const Wo = tensor(m, p, "att.out_proj.weight");
-  const bo = outBias ? tensor(m, p, "att.out_proj.bias")[0]! : undefined;
+  const Wo = matrix(projection(c, "out_proj", "weight"));
+  const bo = outBias ? tensor(m, p, projection(c, "out_proj", "bias"))[0]! : undefined;
   const linear = (X: number[][], W: number[][], b?: number[]) =>
     X.map((row) => W.map((w, o) => (b ? b[o]! : 0) + row.reduce((s, v, d) => s + v * w[d]!, 0)));
   // rope (HF LlamaRotaryEmbedding / apply_rotary_pos_emb): inv_freq = 1 / θ^(arange(0, hd, 2) / hd),
@@ -378,19 +420,22 @@ function tfAttention(c: Cfg, x: tf.Tensor, ps: Record<string, tf.Tensor>): tf.Te
   const H = c.heads;
   const KV = c.kvHeads ?? H;
   const hd = c.headDim ?? D / H;
+  // [in, out] matrices (HF Conv1D): x · W; [out, in] (nn.Linear): x · Wᵀ
+  const inOut = c.layout === "in_out";
   const linear = (v: tf.Tensor, W: tf.Tensor, b?: tf.Tensor) => {
-    const y = tf.matMul(tf.reshape(v, [-1, v.shape[2]!]), W, false, true);
-    return tf.reshape(b ? tf.add(y, b) : y, [n, T, W.shape[0]!]);
+    const y = tf.matMul(tf.reshape(v, [-1, v.shape[2]!]), W, false, !inOut);
+    return tf.reshape(b ? tf.add(y, b) : y, [n, T, W.shape[inOut ? 1 : 0]!]);
   };
   let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
   if ((c.qkv ?? "fused") === "fused") {
-    const [Wq, Wk, Wv] = tf.split(ps["att.qkv_proj.weight"]!, [H * hd, KV * hd, KV * hd], 0);
-    const b = ps["att.qkv_proj.bias"];
+    const [Wq, Wk, Wv] = tf.split(ps[projection(c, "qkv_proj", "weight")]!, [H * hd, KV * hd, KV * hd], inOut ? 1 : 0);
+    const b = ps[projection(c, "qkv_proj", "bias")];
     const [bq, bk, bv] = b ? tf.split(b, [H * hd, KV * hd, KV * hd], 0) : [undefined, undefined, undefined];
     [q, k, v] = [linear(x, Wq!, bq), linear(x, Wk!, bk), linear(x, Wv!, bv)];
   } else {
-    const proj = (w: string) => linear(x, ps[`att.${w}_proj.weight`]!, ps[`att.${w}_proj.bias`]);
-    [q, k, v] = [proj("q"), proj("k"), proj("v")];
+    const proj = (w: "q_proj" | "k_proj" | "v_proj") =>
+      linear(x, ps[projection(c, w, "weight")]!, ps[projection(c, w, "bias")]);
+    [q, k, v] = [proj("q_proj"), proj("k_proj"), proj("v_proj")];
   }
   // [n, T, heads·hd] → [n, heads, T, hd]
   const split = (t: tf.Tensor, heads: number) => tf.transpose(tf.reshape(t, [n, T, heads, hd]), [0, 2, 1, 3]);
@@ -426,7 +471,7 @@ function tfAttention(c: Cfg, x: tf.Tensor, ps: Record<string, tf.Tensor>): tf.Te
   }
   const heads = tf.matMul(tf.softmax(scores), vh);
   const concat = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [n, T, H * hd]);
-  return linear(concat, ps["att.out_proj.weight"]!, ps["att.out_proj.bias"]);
+  return linear(concat, ps[projection(c, "out_proj", "weight")]!, ps[projection(c, "out_proj", "bias")]);
 }
 
 describe("against TF.js (float32)", () => {
@@ -436,6 +481,9 @@ describe("against TF.js (float32)", () => {
     { T: 5, D: 8, heads: 4, kvHeads: 1, qkv: "separate", bias: false },
     { T: 5, D: 8, heads: 4, kvHeads: 2, headDim: 6, rope: true, causal: true, outBias: false },
     { T: 4, D: 6, heads: 3, headDim: 4, rope: true, theta: 50, qkv: "separate" },
+    { T: 5, D: 8, heads: 2, causal: true, names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
+    { T: 5, D: 8, heads: 2, causal: true, layout: "in_out", names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
+    { T: 4, D: 8, heads: 4, kvHeads: 2, qkv: "separate", layout: "in_out", bias: false },
   ];
   it.each(tfCases.map((c) => [label(c), c] as const))("%s", async (name, c) => {
     const run = await runGenerated(specOf(c), {

@@ -26,6 +26,13 @@ const cases: [string, string][] = [
   ["dense, tiled (40 → 37: a remainder after 4-column tiles)", mlp("40", "dense(37)")],
   ["dense without bias, tiled", mlp("40", "dense(33, bias = false)")],
   ["dense over a sequence (rows = positions)", mlp("s <= 3, 5", "dense(6)")],
+  ["dense, weight [in, out], unrolled", mlp("3", "dense(4, layout = in_out)")],
+  ["dense, weight [in, out], packed (40 → 37)", mlp("40", "dense(37, layout = in_out)")],
+  ["dense, weight [in, out], no bias, over a sequence", mlp("s <= 3, 20", "dense(9, layout = in_out, bias = false)")],
+  [
+    "a transposed tie of a weight [in, out]",
+    mlp("3", "dense(5, layout = in_out) as a\ntanh\ndense(3, layout = in_out, tie = transpose(a))"),
+  ],
   ...(
     [
       "relu",
@@ -205,6 +212,80 @@ describe("the packed products' blocks", () => {
   });
 });
 
+describe("weights stored [in, out] (layout = in_out, HF Conv1D)", () => {
+  // y = x W + b with W [in, out]: element (i, o) at i·OUT + o. Forward, dW, db and dx against plain loops
+  // written here, on the unrolled code, the packed products (several blocks: 1,100 rows, 1,030 inputs) and
+  // a sequence; and a transposed tie of an [out, in] matrix, which reads that storage as [in, out].
+  it.each([
+    [3, 4, 5, undefined],
+    [6, 7, 1100, 0],
+    [1030, 12, 9, 0],
+    [20, 9, 3, 0],
+  ])("dense %i → %i over %i rows (unroll limit %s): y, dW, db and dx", async (IN, OUT, n, unrollLimit) => {
+    const { module: m, text } = await build(mlp(String(IN), `dense(${OUT}, layout = in_out)`), {
+      dtype: "float64",
+      ...(unrollLimit === undefined ? {} : { unrollLimit }),
+    });
+    expect(m.params[0]).toMatchObject({ name: "0.weight", shape: [IN, OUT] });
+    expect(text).toContain("weight [in, out]");
+    const p = m.createParams(6);
+    const x = Float64Array.from({ length: n * IN }, (_, i) => Math.sin(i * 0.61));
+    const gy = Float64Array.from({ length: n * OUT }, (_, i) => Math.cos(i * 0.29));
+    const want = new Float64Array(n * OUT);
+    const wantW = new Float64Array(IN * OUT);
+    const wantB = new Float64Array(OUT);
+    const wantX = new Float64Array(n * IN);
+    for (let r = 0; r < n; r++) {
+      for (let o = 0; o < OUT; o++) {
+        let t = p[IN * OUT + o]!;
+        for (let i = 0; i < IN; i++) t += x[r * IN + i]! * p[i * OUT + o]!;
+        want[r * OUT + o] = t;
+        const g = gy[r * OUT + o]!;
+        wantB[o]! += g;
+        for (let i = 0; i < IN; i++) {
+          wantW[i * OUT + o]! += g * x[r * IN + i]!;
+          wantX[r * IN + i]! += g * p[i * OUT + o]!;
+        }
+      }
+    }
+    expect(maxRelError(m.forward(p, x, n), want)).toBeLessThan(1e-11);
+    const grads = new Float64Array(m.paramCount);
+    const gx = m.backward(p, gy, grads) as Float64Array;
+    expect(maxRelError(grads.subarray(0, IN * OUT), wantW)).toBeLessThan(1e-11);
+    expect(maxRelError(grads.subarray(IN * OUT), wantB)).toBeLessThan(1e-11);
+    expect(maxRelError(gx, wantX)).toBeLessThan(1e-11);
+  });
+
+  it.each([undefined, 0])("a transposed tie reads its target transposed (unroll limit %s)", async (unrollLimit) => {
+    // `a` is [5, 3] (nn.Linear 3 → 5); the head's weight is aᵀ, [3, 5]: y = tanh(x aᵀ + b_a) a + b_head.
+    const spec = mlp("3", "dense(5) as a\ntanh\ndense(3, tie = transpose(a)) as head");
+    const { module: m } = await build(spec, {
+      dtype: "float64",
+      ...(unrollLimit === undefined ? {} : { unrollLimit }),
+    });
+    const p = m.createParams(4);
+    const off = (name: string) => m.params.find((t) => t.name === name)!.offset;
+    const [A, BA, BH] = [off("a.weight"), off("a.bias"), off("head.bias")];
+    expect(off("head.weight")).toBe(A);
+    const n = 4;
+    const x = Float64Array.from({ length: n * 3 }, (_, i) => Math.sin(i * 0.7));
+    const want = new Float64Array(n * 3);
+    for (let r = 0; r < n; r++) {
+      const h = Array.from({ length: 5 }, (_, o) => {
+        let t = p[BA + o]!;
+        for (let i = 0; i < 3; i++) t += x[r * 3 + i]! * p[A + o * 3 + i]!;
+        return Math.tanh(t);
+      });
+      for (let o = 0; o < 3; o++) {
+        let t = p[BH + o]!;
+        for (let i = 0; i < 5; i++) t += h[i]! * p[A + i * 3 + o]!; // head.weight[o][i] = a.weight[i][o]
+        want[r * 3 + o] = t;
+      }
+    }
+    expect(maxRelError(m.forward(p, x, n), want)).toBeLessThan(1e-12);
+  });
+});
+
 describe("gradients assigned by their first writer", () => {
   // Small unrolled layers and activations assign the gradients they write first in the backward pass, and
   // the module then does not zero those arrays: nothing may leak from one call into the next. A tie
@@ -291,6 +372,20 @@ describe("--bake-weights", () => {
     expect(missing.diagnostics[0]!.message).toContain("no values for `0.bias`");
     const wrong = await compile(spec, { bakeWeights: [1, 2] });
     expect(wrong.diagnostics[0]!.message).toContain("2 values given, the model has 3 parameters");
+  });
+
+  it("a transposed tie given with its values is compared with its target transposed", async () => {
+    // head.weight is a.weightᵀ: given as PyTorch's state_dict holds it, [3][5] = the transpose of [5][3].
+    const { compile } = await import("../src/emit/compile.js");
+    const spec = mlp("3", "dense(5) as a\ntanh\ndense(3, tie = transpose(a)) as head");
+    const a = Array.from({ length: 5 }, (_, o) => Array.from({ length: 3 }, (_, i) => o * 3 + i + 1));
+    const weights = { "a.weight": a, "a.bias": [0, 0, 0, 0, 0], "head.bias": [0, 0, 0] };
+    const transposed = a[0]!.map((_, i) => a.map((row) => row[i]!));
+    const ok = await compile(spec, { bakeWeights: { ...weights, "head.weight": transposed } });
+    expect(ok.diagnostics).toEqual([]);
+    const reshaped = [0, 1, 2].map((r) => a.flat().slice(r * 5, r * 5 + 5));
+    const refused = await compile(spec, { bakeWeights: { ...weights, "head.weight": reshaped } });
+    expect(refused.diagnostics[0]!.message).toContain("`head.weight` is tied to `a.weight` but differs");
   });
 });
 

@@ -351,6 +351,32 @@ describe("(c) class_token and rotary, float64", () => {
     expect(Array.from(gx)).toEqual([4, 5, 6, 7, 8, 9, 13, 14, 15, 16, 17, 18]);
   });
 
+  it("bare = true: the tensors are named by their layers ([1, 1, D] and [1, max, D]), and compute the same", async () => {
+    // torchvision ViT's `class_token` and `encoder.pos_embedding`: nn.Parameters of the enclosing module.
+    const spec = (bare: string) =>
+      `model M(x: f32[s <= 4, 3]) {\n  class_token(3${bare}) as cls\n  positional(5, 3${bare}) as pos\n  dense(2) as fc\n}\n`;
+    const { m: plain } = await make(spec(""), "float64");
+    const { m: bare } = await make(spec(", bare = true"), "float64");
+    expect(bare.params.map((t) => [t.name, [...t.shape]])).toEqual([
+      ["cls", [1, 1, 3]],
+      ["pos", [1, 5, 3]],
+      ["fc.weight", [2, 3]],
+      ["fc.bias", [2]],
+    ]);
+    expect(plain.params.map((t) => t.name)).toEqual(["cls.weight", "pos.weight", "fc.weight", "fc.bias"]);
+    const p = bare.createParams(5);
+    expect(Array.from(p)).toEqual(Array.from(plain.createParams(5)));
+    const x = Float64Array.from({ length: 2 * 12 }, (_, i) => Math.sin(i));
+    expect(Array.from(bare.forward(p, x, 2))).toEqual(Array.from(plain.forward(p, x, 2)));
+    const gy = Float64Array.from({ length: 2 * 10 }, (_, i) => Math.cos(i));
+    const [g1, g2] = [new Float64Array(bare.paramCount), new Float64Array(plain.paramCount)];
+    expect(Array.from(bare.backward(p, gy, g1))).toEqual(Array.from(plain.backward(p, gy, g2)));
+    expect(Array.from(g1)).toEqual(Array.from(g2));
+    const e = gradientCheck(bare, 2);
+    expect(e.params).toBeLessThan(1e-6);
+    expect(e.input).toBeLessThan(1e-6);
+  });
+
   const rotaryCases: [string, number, number, number][] = [
     ["rotary", 5, 8, 10_000],
     ["rotary(theta = 100)", 5, 8, 100],

@@ -195,6 +195,19 @@ runCases("dense", [
     needs: ["transpose", "dense"],
     ref: (x, ps) => dense(tf.transpose(x, [0, 2, 1]), ...l(ps)),
   },
+  // `layout = in_out` (HF Conv1D): W stored [in, out] is TF.js's own kernel layout, y = x W + b.
+  {
+    body: "dense(4, layout = in_out) as l",
+    input: [3],
+    ref: (x, ps) => dense(x, tf.transpose(l(ps)[0]), l(ps)[1]),
+    text: /weight \[in, out\], unrolled/,
+  },
+  {
+    body: "dense(70, layout = in_out) as l",
+    input: [100],
+    ref: (x, ps) => dense(x, tf.transpose(l(ps)[0]), l(ps)[1]),
+    text: /denseInOutForward/,
+  },
 ]);
 
 // ── Activations ──────────────────────────────────────────────────────────────────────────────────────

@@ -53,6 +53,8 @@ describe("semantic fuzzer, fixed seed", () => {
       "frozen",
       "loss",
       "two-inputs",
+      "name path",
+      "repeat from",
     ]) {
       expect(r.covered.has(construct), construct).toBe(true);
     }

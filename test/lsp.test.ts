@@ -95,12 +95,12 @@ describe("nnc lsp", () => {
     expect(md).toContain("block Mlp(d, hidden = 4 * d)");
     expect(md).toContain("parameters: 4,722,432");
     expect(md).toContain("12 instances");
-    expect(md).toMatch(/mlp\.c_fc\.weight` \| \[3072, 768\]/);
-    // The library file itself: its `dense(hidden) as c_fc` is made 12 times by gpt2.nn (open).
+    expect(md).toMatch(/mlp\.c_fc\.weight` \| \[768, 3072\]/); // HF Conv1D: [in, out]
+    // The library file itself: its `dense(hidden, layout = in_out) as c_fc` is made 12 times by gpt2.nn (open).
     const lib = read(transformer);
     const h2 = await client.request<Hover>("textDocument/hover", {
       textDocument: { uri: uriOf(transformer) },
-      position: pos(lib, "dense(hidden) as c_fc", 2),
+      position: pos(lib, "dense(hidden, layout = in_out) as c_fc", 2),
     });
     const md2 = (h2.contents as { value: string }).value;
     expect(md2).toContain("parameters: 2,362,368 (matrix 2,359,296 · bias 3,072)"); // 768·3072 + 3072
@@ -137,7 +137,7 @@ describe("nnc lsp", () => {
     const up = await def(pos(lib, "gate * up", 7), uriOf(transformer));
     expect(up?.range.start).toEqual(pos(lib, "up = x"));
     // A block parameter used in the block body.
-    const hidden = await def(pos(lib, "dense(hidden) as c_fc", 7), uriOf(transformer));
+    const hidden = await def(pos(lib, "dense(hidden, layout = in_out) as c_fc", 7), uriOf(transformer));
     expect(hidden?.range.start).toEqual(pos(lib, "hidden = 4 * d"));
     // Nothing to define: a number, a layer kind, a position past the end.
     expect(await def(pos(text, "768\n", 1))).toBeNull();
@@ -287,9 +287,20 @@ describe("nnc lsp", () => {
     const symbols = await client.request<DocumentSymbol[]>("textDocument/documentSymbol", {
       textDocument: { uri: uriOf(gpt2) },
     });
-    expect(symbols.map((s) => s.name)).toEqual(["vocab", "ctx", "d", "n_layer", "n_head", "Gpt2Block", "Gpt2"]);
+    expect(symbols.map((s) => s.name)).toEqual([
+      "vocab",
+      "ctx",
+      "d",
+      "n_layer",
+      "n_head",
+      "Gpt2Block",
+      "Gpt2Model",
+      "Gpt2",
+    ]);
     const model = symbols.find((s) => s.name === "Gpt2")!;
-    expect(model.children?.map((c) => c.name)).toEqual(["tokens", "wte", "wpe", "h", "ln_f", "lm_head"]);
+    expect(model.children?.map((c) => c.name)).toEqual(["tokens", "transformer", "lm_head"]);
+    const inner = symbols.find((s) => s.name === "Gpt2Model")!;
+    expect(inner.children?.map((c) => c.name)).toEqual(["wte", "wpe", "h", "ln_f"]);
     const block = symbols.find((s) => s.name === "Gpt2Block")!;
     expect(block.children?.map((c) => c.name)).toEqual(["d", "heads", "ln_1", "attn", "ln_2", "mlp"]);
   });

@@ -34,7 +34,8 @@ function e(x: A.Expr): string {
 
 function stage(s: A.Stage): string {
   const alias = s.alias ? ` as ${s.alias.name}` : "";
-  if (s.kind === "Repeat") return `(repeat ${e(s.count)}${alias} {${body(s.body)}})`;
+  if (s.kind === "Repeat")
+    return `(repeat ${e(s.count)}${alias}${s.start ? ` from ${e(s.start)}` : ""} {${body(s.body)}})`;
   return `${e(s.expr)}${alias}${s.body ? ` {${body(s.body)}}` : ""}`;
 }
 
@@ -191,6 +192,36 @@ const cases: [string, string, string][] = [
   ],
   ["empty body", "model M(x: f32[1]) {}", "model M(x:f32[1]) {}"],
   ["keywords as prefixes of names", m("  model_dim = x -> asin"), "model M(x:f32[4]) {model_dim = x -> asin}"],
+  // name paths: `as` takes dotted segments, each a name, a keyword or an integer
+  [
+    "keywords as layer names",
+    m("  dense(4) as output\n  Encoder as model\n  relu as block\n  dense(2) as input"),
+    "model M(x:f32[4]) {(dense 4) as output; Encoder as model; relu as block; (dense 2) as input}",
+  ],
+  [
+    "dotted layer names",
+    m("  layernorm as attention.output.LayerNorm -> relu"),
+    "model M(x:f32[4]) {layernorm as attention.output.LayerNorm -> relu}",
+  ],
+  [
+    "integer segments",
+    m("  dense(4) as 3\n  dense(4) as conv.0.0"),
+    "model M(x:f32[4]) {(dense 4) as 3; (dense 4) as conv.0.0}",
+  ],
+  ["integer segments written as a decimal", m("  dense(4) as 1.5.2"), "model M(x:f32[4]) {(dense 4) as 1.5.2}"],
+  ["integer segments as PyTorch writes them", m("  dense(4) as a.007"), "model M(x:f32[4]) {(dense 4) as a.7}"],
+  ["a keyword name before a newline", m("  dense(4) as model\n  relu"), "model M(x:f32[4]) {(dense 4) as model; relu}"],
+  [
+    "tie paths with keywords and integers",
+    m("  dense(4, tie = output.dense)\n  dense(4, tie = model)\n  dense(4, tie = transpose(features.0.0))"),
+    "model M(x:f32[4]) {(dense 4 tie=output.dense); (dense 4 tie=model); (dense 4 tie=(transpose features.0.0))}",
+  ],
+  [
+    "repeat numbered from",
+    m("  repeat 5 as layer3 from 1 { Block }\n  repeat n - 1 from k + 1 { relu }"),
+    "model M(x:f32[4]) {(repeat 5 as layer3 from 1 {Block}); (repeat (- n 1) from (+ k 1) {relu})}",
+  ],
+  ["a decimal stays a decimal elsewhere", "const x = 1.5", "const x 1.5"],
   // errors
   ["missing paren", m("  dense(4 relu"), "ERROR NN1007"],
   ["missing comma", m("  dense(4 bias = false)"), "ERROR NN1002"],
@@ -202,6 +233,10 @@ const cases: [string, string, string][] = [
   ["unterminated string", 'import "./x.nn', "ERROR NN1004"],
   ["bad character", "const x = 3 $ 4", "ERROR NN1001"],
   ["expect without comparison", m("  expect params 3"), "ERROR NN1002"],
+  ["a decimal with an exponent is no name", m("  dense(4) as 1e5"), "ERROR NN1002"],
+  ["an empty path segment", m("  dense(4) as a..b"), "ERROR NN1002"],
+  ["repeat from without a number", m("  repeat 2 from as h { relu }"), "ERROR NN1002"],
+  ["a keyword value name is still an error", m("  output = x -> dense(4)"), "ERROR NN2010"],
 ];
 
 describe("parser", () => {
@@ -213,6 +248,12 @@ describe("parser", () => {
     const r = parse(m("  dense(4 bias = 2)\n  relu\n  x = = 3\n  conv2d(3,, 4)"), "t.nn");
     expect(r.value.ast).toBeNull();
     expect(r.diagnostics.map((d) => `${d.code}@${d.span?.line}`)).toEqual(["NN1002@2", "NN1002@4", "NN1002@5"]);
+  });
+
+  it("spans a name path from its first segment to its last", () => {
+    const r = parse(m("  dense(4) as conv.0.0"), "t.nn");
+    const st = ((r.value.ast!.items[0] as A.ModelDecl).body.statements[0] as A.FlowStmt).flow.stages[0]!;
+    expect(st.alias?.span).toMatchObject({ line: 2, column: 15, endLine: 2, endColumn: 23 });
   });
 
   it("gives spans with 1-based lines and columns", () => {

@@ -19,6 +19,54 @@ function against(spec: string, file: string, options: { prefix?: string } = {}):
   return verify(spec, { against: `${dir}/${file}`, ...options });
 }
 
+describe("matrices stored [in, out] (layout = in_out)", () => {
+  // test/fixtures/safetensors/layouts.nn: c_fc stored [in, out], fc [out, in], an RNN (no `layout` option).
+  const layouts = `${dir}/layouts.nn`;
+  const tensors = (shapes: Record<string, number[]>) => {
+    const bytes = writeSafetensors(
+      Object.entries(shapes).map(([name, shape]) => ({
+        name,
+        dtype: "F32" as const,
+        shape,
+        data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+      })),
+    );
+    if (!bytes.ok) throw new Error(bytes.problem.message);
+    return bytes.value;
+  };
+  const good = {
+    "c_fc.weight": [8, 4],
+    "c_fc.bias": [4],
+    "fc.weight": [6, 4],
+    "fc.bias": [6],
+    "rnn.weight_ih_l0": [5, 6],
+    "rnn.weight_hh_l0": [5, 5],
+    "rnn.bias_ih_l0": [5],
+    "rnn.bias_hh_l0": [5],
+  };
+
+  it("a checkpoint storing c_fc [in, out] matches", () => {
+    const r = verify(layouts, { against: tensors(good) });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.report!.matched).toBe(8);
+  });
+
+  it("each side of a transposed dense matrix is told what to change, and only dense layers hear of `layout`", () => {
+    const r = verify(layouts, {
+      against: tensors({ ...good, "c_fc.weight": [4, 8], "fc.weight": [4, 6], "rnn.weight_ih_l0": [6, 5] }),
+    });
+    expect(codes(r)).toEqual(["NN7004", "NN7004", "NN7004"]);
+    const byName = (name: string) => r.diagnostics.find((d) => d.message.startsWith(`\`${name}\``))!;
+    expect(byName("c_fc.weight").message).toBe(
+      "`c_fc.weight` is [4, 8] in the checkpoint, [8, 4] in the model: stored transposed",
+    );
+    expect(byName("c_fc.weight").help).toContain("drop `layout = in_out`");
+    expect(byName("fc.weight").help).toContain("write `layout = in_out`");
+    expect(byName("rnn.weight_ih_l0").message).toContain("stored transposed");
+    expect(byName("rnn.weight_ih_l0").help).toBeUndefined();
+  });
+});
+
 describe("verify (API)", () => {
   it.each([
     "mlp.safetensors",

@@ -70,7 +70,8 @@ export type ArgVal =
   | { readonly kind: "name"; readonly value: string }
   | { readonly kind: "list"; readonly items: readonly ArgVal[] }
   | { readonly kind: "body"; readonly body: A.Body }
-  | { readonly kind: "path"; readonly path: readonly string[]; readonly transposed: boolean };
+  | { readonly kind: "path"; readonly path: readonly string[]; readonly transposed: boolean }
+  | { readonly kind: "string"; readonly value: string };
 
 /** One operation of the model in execution order: what the code generator compiles. With `expand`,
  *  every copy of a repeated body has its own ops and tensors. */
@@ -191,11 +192,27 @@ class Env {
 interface Scope {
   readonly prefix: string;
   position: number;
+  /** The names given in this scope so far (shared by the transparent scopes inside it: `residual`). */
+  readonly names: ScopeNames;
   readonly node: LayerNode;
   readonly frozen: boolean;
   /** Copies of everything in this scope (repeat and moe counts multiplied). */
   readonly multiplicity: bigint;
   readonly activeMultiplicity: bigint;
+}
+
+/** Names taken in one naming scope: each local name that is not a number (an `as` path) where it was given,
+ *  and the numbers (positions, `as 3`, the copies k … k + n − 1 of `repeat n from k`) as intervals, checked
+ *  for overlaps in one sort when the scope's body ends (`open` counts the bodies being analyzed in it), so
+ *  that a body of n statements costs n log n whatever order its numbers come in. */
+interface ScopeNames {
+  readonly taken: Map<string, Span>;
+  readonly numbers: { readonly from: bigint; readonly to: bigint; readonly span: Span }[];
+  open: number;
+}
+
+function newNames(): ScopeNames {
+  return { taken: new Map(), numbers: [], open: 0 };
 }
 
 class Abort extends Error {}
@@ -422,6 +439,7 @@ class Engine {
     const scope: Scope = {
       prefix: "",
       position: 0,
+      names: newNames(),
       node: root,
       frozen: false,
       multiplicity: 1n,
@@ -527,7 +545,29 @@ class Engine {
 
   /** Runs a body on `input` (null: a model with no inputs). Returns the outputs (the final current value,
    *  or what `output` names). */
+  /** A body in a scope; when the last body analyzed in the scope ends (a transparent `residual`'s is
+   *  analyzed inside its enclosing one), the scope's numbers are checked (NN2011). */
   private body(
+    body: A.Body,
+    input: Value | null,
+    parentEnv: Env,
+    scope: Scope,
+    callSite?: Span,
+  ): { outputs: Value[]; current: Value | null } {
+    const names = scope.names;
+    names.open++;
+    let ended = false;
+    try {
+      const out = this.bodyIn(body, input, parentEnv, scope, callSite);
+      ended = true;
+      return out;
+    } finally {
+      names.open--;
+      if (ended && names.open === 0) this.checkNumbers(scope);
+    }
+  }
+
+  private bodyIn(
     body: A.Body,
     input: Value | null,
     parentEnv: Env,
@@ -779,7 +819,50 @@ class Engine {
   private nameFor(stage: A.ExprStage | A.RepeatStage, scope: Scope): string {
     const position = scope.position++;
     const local = stage.alias ? stage.alias.name : String(position);
+    this.claim(scope, local, stage.alias ? stage.alias.span : stage.span);
     return scope.prefix ? `${scope.prefix}.${local}` : local;
+  }
+
+  /** Takes a local name (or, with `to`, the numbers `local` … `to − 1` of a numbered repeat) in `scope`:
+   *  a name given twice — an `as 3` where a position or a numbered copy is 3 — names two layers (NN2011).
+   *  Names are checked at once, numbers when the scope's body ends (`checkNumbers`). */
+  private claim(scope: Scope, local: string, span: Span, to?: bigint): void {
+    const { taken, numbers } = scope.names;
+    if (to !== undefined || /^\d+$/.test(local)) {
+      const from = BigInt(local);
+      numbers.push({ from, to: to ?? from + 1n, span });
+      return;
+    }
+    const first = taken.get(local);
+    if (first) this.nameTaken(scope, local, span, first);
+    else taken.set(local, span);
+  }
+
+  /** The numbers of a scope whose body has ended, sorted: each that overlaps one before it is NN2011, at the
+   *  one given later in the text. */
+  private checkNumbers(scope: Scope): void {
+    const claims = scope.names.numbers.filter((c) => c.from < c.to);
+    claims.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.span.start - b.span.start));
+    let cover: (typeof claims)[number] | undefined;
+    for (const c of claims) {
+      if (cover && c.from < cover.to) {
+        const [later, earlier] = c.span.start >= cover.span.start ? [c, cover] : [cover, c];
+        this.nameTaken(scope, String(c.from), later.span, earlier.span);
+      }
+      if (!cover || c.to > cover.to) cover = c;
+    }
+  }
+
+  private nameTaken(scope: Scope, name: string, span: Span, first: Span): void {
+    this.report(
+      "NameTaken",
+      span,
+      { name: scope.prefix ? `${scope.prefix}.${name}` : name },
+      {
+        labels: [{ span: first, message: "first named here" }],
+        help: "give one of them another name with `as`, or number the copies from another index with `from`",
+      },
+    );
   }
 
   private call(
@@ -907,7 +990,7 @@ class Engine {
     const tie = this.tieArg(args, env);
     if (tie) this.tieCount++;
     for (const t of outcome.tensors) {
-      const full = `${name}.${t.name}`;
+      const full = t.bare ? name : `${name}.${t.name}`;
       let tiedTo: string | undefined;
       if (tie && t.name === "weight") tiedTo = this.tie(tie, full, t.shape, scope);
       const record: TensorRecord = {
@@ -920,6 +1003,9 @@ class Engine {
         activeMultiplicity: scope.activeMultiplicity,
         frozen,
         ...(tiedTo ? { tiedTo } : {}),
+        ...(tiedTo && tie?.transposed ? { tiedTransposed: true as const } : {}),
+        ...(t.layout ? { layout: t.layout } : {}),
+        ...(t.bare ? { bare: true as const } : {}),
       };
       layerNode.tensors.push(record);
       this.lists.tensors.push(record);
@@ -1082,6 +1168,7 @@ class Engine {
       const inner: Scope = {
         prefix: name,
         position: 0,
+        names: newNames(),
         node: blockNode,
         frozen,
         multiplicity: scope.multiplicity,
@@ -1281,6 +1368,7 @@ class Engine {
       ? {
           prefix: this.nameFor(stage, scope),
           position: 0,
+          names: newNames(),
           node: scope.node,
           frozen,
           multiplicity: scope.multiplicity,
@@ -1430,6 +1518,7 @@ class Engine {
     const inner: Scope = {
       prefix: expertsName,
       position: 0,
+      names: newNames(),
       node: expertsNode,
       frozen,
       multiplicity: scope.multiplicity * experts,
@@ -1540,6 +1629,7 @@ class Engine {
       const inner: Scope = {
         prefix: expertName,
         position: 0,
+        names: newNames(),
         node: expertNode,
         frozen,
         multiplicity: scope.multiplicity,
@@ -1588,7 +1678,27 @@ class Engine {
       this.report("NonPositiveSize", stage.count.span, ["notNegative", { what: "a repeat count", value: count }]);
       throw new Abort();
     }
-    const name = this.nameFor(stage, scope);
+    let start = 0n;
+    if (stage.start) {
+      const given = this.int(stage.start, env);
+      if (given === undefined) throw new Abort();
+      if (given < 0n) {
+        this.report("NonPositiveSize", stage.start.span, [
+          "notNegative",
+          { what: "the first copy's number", value: given },
+        ]);
+        throw new Abort();
+      }
+      start = given;
+    }
+    // `repeat n from k { … }` without a name numbers its copies k … k + n − 1 in the enclosing body, as
+    // the layers of an `nn.Sequential`; the statements after it go on from k + n.
+    const flat = stage.start !== null && stage.alias === null;
+    const name = flat ? scope.prefix : this.nameFor(stage, scope);
+    if (flat) {
+      this.claim(scope, String(start), stage.start!.span, start + count);
+      scope.position = Number(start + count);
+    }
     if (count === 0n) return input;
     if (this.expand) {
       if (BigInt(this.ops.length) + count > BigInt(maxExpandedOps)) {
@@ -1598,18 +1708,18 @@ class Engine {
         throw new Abort();
       }
       let value = input;
-      for (let i = 0n; i < count; i++) value = this.element(stage, value, env, scope, name, i, 1n);
+      for (let i = 0n; i < count; i++) value = this.element(stage, value, env, scope, name, start, i, 1n);
       return value;
     }
     // All copies at once: exact when the body keeps its input's shape (then every copy is the same).
     const mark = this.mark(scope);
-    const all = this.element(stage, input, env, scope, name, 0n, count);
+    const all = this.element(stage, input, env, scope, name, start, 0n, count);
     if (count === 1n || sameValue(all, input)) return all;
     // The first copy changes the shape (VGG's first convolution of a stage takes 3 channels, the others
     // 64): count it alone, then the other count − 1 copies, which must keep the shape.
     this.rollback(scope, mark);
-    const first = this.element(stage, input, env, scope, name, 0n, 1n);
-    const rest = this.element(stage, first, env, scope, name, 1n, count - 1n);
+    const first = this.element(stage, input, env, scope, name, start, 0n, 1n);
+    const rest = this.element(stage, first, env, scope, name, start, 1n, count - 1n);
     if (count > 2n && !sameValue(rest, first)) {
       this.report("ShapeMismatch", stage.span, ["repeat", { first: showValue(first), rest: showValue(rest), count }], {
         help: "after its first copy, a repeated body must keep the shape of its input",
@@ -1619,18 +1729,22 @@ class Engine {
     return rest;
   }
 
-  /** Copies `from` … `from + count − 1` of a repeated body, analyzed once and counted `count` times. */
+  /** Copies `from` … `from + count − 1` of a repeated body, analyzed once and counted `count` times; they
+   *  are named `name.(numberedFrom + from)` … (`name` is empty for a numbered repeat at the top of a model). */
   private element(
     stage: A.RepeatStage,
     input: Value,
     env: Env,
     scope: Scope,
     name: string,
+    numberedFrom: bigint,
     from: bigint,
     count: bigint,
   ): Value {
-    const last = from + count - 1n;
-    const element = `${name}.${count === 1n ? String(from) : `{${from}..${last}}`}`;
+    const first = numberedFrom + from;
+    const last = first + count - 1n;
+    const index = count === 1n ? String(first) : `{${first}..${last}}`;
+    const element = name === "" ? index : `${name}.${index}`;
     const multiplicity = scope.multiplicity * count;
     const activeMultiplicity = scope.activeMultiplicity * count;
     // Which copies these are changes only names and counts: the body, its input and the values it can
@@ -1659,6 +1773,7 @@ class Engine {
       const inner: Scope = {
         prefix: element,
         position: 0,
+        names: newNames(),
         node: repeatNode,
         frozen: scope.frozen,
         multiplicity,
@@ -1736,7 +1851,7 @@ class Engine {
     this.steps++;
     const target = st.expr.kind === "Ident" || st.expr.kind === "Call" ? this.context.calls.get(st.expr) : undefined;
     if (!target) return this.stage(st, input, env, scope);
-    const aliasScope: Scope = { ...scope, prefix: parentOf(name), position: 0 };
+    const aliasScope: Scope = { ...scope, prefix: parentOf(name), position: 0, names: newNames() };
     const aliased: A.ExprStage = { ...st, alias: { name: lastOf(name), span: st.span } };
     const out = this.call(aliased, st.expr as A.Call | A.Ident, target, input, env, aliasScope);
     return out;
@@ -1802,6 +1917,8 @@ class Engine {
       }
       case "BodyLit":
         return { kind: "body", body: expr.body };
+      case "String":
+        return { kind: "string", value: expr.value };
       case "Ident": {
         const v = env.num(expr.name);
         if (v) return v;
@@ -1913,6 +2030,11 @@ class Engine {
         const v = get(name);
         return v?.kind === "name" ? v.value : undefined;
       },
+      string(name) {
+        const v = get(name);
+        if (v?.kind === "string") return v.value;
+        throw new ArgError(name, ["WrongOptionType", ["mustBe", { name, expected: 'a string such as `"q_proj"`' }]]);
+      },
       fail(code, message, options: FailOptions = {}) {
         const labels: Label[] = [...(options.labels ?? [])];
         if (options.showInput)
@@ -1954,6 +2076,8 @@ export function argWithDefault(
       return { kind: "bool", value: d.value };
     case "enum":
       return { kind: "name", value: d.value };
+    case "string":
+      return { kind: "string", value: d.value };
     case "sameAs":
       return argWithDefault(entry, given, d.param);
     default:
@@ -2069,6 +2193,8 @@ function argKey(v: EValue): string {
       return `{${idOf(v.body)}}`;
     case "path":
       return `${v.transposed ? "T" : ""}(${v.path.map((p) => JSON.stringify(p)).join(".")})`;
+    case "string":
+      return `s${JSON.stringify(v.value)}`;
   }
 }
 

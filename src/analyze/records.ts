@@ -17,6 +17,13 @@ export interface TensorRecord {
   readonly frozen: boolean;
   /** For a tied tensor: the name of the tensor it shares (this one is not counted). */
   readonly tiedTo?: string;
+  /** A tie to the transpose of that tensor (`tie = transpose(wte)`): this tensor is its target's storage
+   *  read transposed. */
+  readonly tiedTransposed?: true;
+  /** A matrix stored `[in, out]` (`layout = in_out`; `TensorSpec.layout`). */
+  readonly layout?: "in_out";
+  /** Named by its layer's name alone (`bare = true`; `TensorSpec.bare`): the layer's `weight`. */
+  readonly bare?: true;
 }
 
 export interface LayerNode {

@@ -160,6 +160,11 @@ export const catalogue = {
     blockOption: "`{name}` is an option of every block call and cannot be a parameter",
     keyword: "`{name}` is a keyword",
   }),
+  NameTaken: t(
+    "NN2011",
+    "a layer name given twice in one scope: an `as` number that is also a position or the number of a copy of `repeat … from`",
+    "two layers are named `{name}`",
+  ),
 
   // NN3xxx — types, shapes and sizes
   UnknownDtype: t("NN3001", "an input type other than f32, f64 or token", "unknown input type `{name}`"),
@@ -348,6 +353,21 @@ export const catalogue = {
     "NN4018",
     "a block given a different number of values than it takes inputs",
     "this block takes {count} input{s}, but is given {given}",
+  ),
+  BadTensorName: t(
+    "NN4023",
+    'a tensor name option (`attention`\'s `qkv_proj = "c_attn"`) that is not a dotted path of names',
+    "`{option}` = {value} is not a module path: {problem}",
+  ),
+  TensorNameClash: t(
+    "NN4024",
+    'two name options of one layer that give the same tensor name (`q_proj` and `k_proj` both `"proj"`)',
+    "`{first}` and `{second}` both name `{tensor}`",
+  ),
+  ProjectionNameUnused: t(
+    "NN4025",
+    "a projection name for a projection the layer does not have (`q_proj` with `qkv = fused`)",
+    "`{option}` names {what}, but this attention has {has}",
   ),
 
   // NN5xxx — parameters, ties, counts, assertions

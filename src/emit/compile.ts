@@ -275,9 +275,12 @@ function bakedValues(
     const bad = notFinite(flat, (i) => `\`${t.name}\` element ${i}`);
     if (bad !== undefined) return bad;
     if (t.tiedTo) {
+      // A transposed tie's element (r, c) of its [rows, cols] is the target's (c, r).
+      const [rows, cols] = [t.shape[0] ?? 1, t.shape[1] ?? 1];
+      const at = (i: number) => (t.tiedTransposed ? (i % cols) * rows + Math.floor(i / cols) : i);
       for (let i = 0; i < t.size; i++) {
-        if (stored(flat[i]!) !== stored(into[t.offset + i]!)) {
-          return `\`${t.name}\` is tied to \`${t.tiedTo}\` but differs from it at element ${i} (${flat[i]} against ${into[t.offset + i]}): give equal values or leave it out`;
+        if (stored(flat[i]!) !== stored(into[t.offset + at(i)]!)) {
+          return `\`${t.name}\` is tied to \`${t.tiedTo}\` but differs from it at element ${i} (${flat[i]} against ${into[t.offset + at(i)]}): give equal values or leave it out`;
         }
       }
       continue;

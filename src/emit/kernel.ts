@@ -62,6 +62,10 @@ export interface EmitCtx {
   /** Offset of one of this op's parameter tensors in `p` / `gp` (`weight`, `bias`, `qkv_proj.weight`). */
   param(local: string): number;
   hasParam(local: string): boolean;
+  /** Whether a matrix of this op is read as `[in, out]` from its place in `p`: stored so
+   *  (`layout = in_out`) or tied to the transpose of another's `[out, in]` storage (`tie = transpose(a)`),
+   *  and not both (a transposed tie of an `[in, out]` matrix reads `[out, in]`). */
+  transposedParam(local: string): boolean;
   /** Offset of one of this op's buffers in `bf`. */
   buffer(local: string): number;
   /** A scratch array of `perSample` × n elements, kept between forward and backward. Returns its name. */
@@ -137,6 +141,12 @@ export class ArgReader {
   name(name: string): string | undefined {
     const v = this.get(name);
     return v?.kind === "name" ? v.value : undefined;
+  }
+
+  string(name: string): string {
+    const v = this.get(name);
+    if (v?.kind === "string") return v.value;
+    throw new Error(`internal: ${name} is not a string`);
   }
 }
 

@@ -4,7 +4,7 @@
 import { printStructure, StructureKind, VariableDeclarationKind, type StatementStructures } from "ts-morph";
 import type { IrOp } from "../analyze/analyze.js";
 import { activationHelpers, helpersUsed } from "./kernels/activation.js";
-import { denseTiledSource } from "./kernels/dense.js";
+import { denseInOutSource, denseTiledSource } from "./kernels/dense.js";
 import { kernels } from "./kernels/index.js";
 import { ArgReader, lit, type EmitCtx, type EmitOptions } from "./kernel.js";
 import { makeTemplate, templateContext, type ArrayBinding, type Template } from "./shared.js";
@@ -691,8 +691,15 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
   if (!info.baked) add(trainingTypes(F, info));
   zone = "late";
   if (helperCode.length > 0) addFixed(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
-  if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
+  if (
+    opFunctions.some((f) =>
+      /\b(denseTiledForward|denseTiledBackward|packedGemm|denseInOutForward|denseInOutBackward)\(/.test(f),
+    )
+  ) {
     addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
+  }
+  if (opFunctions.some((f) => /\b(denseInOutForward|denseInOutBackward)\(/.test(f))) {
+    addFixed(`// ── Dense kernels for weights stored [in, out] ──\n\n${denseInOutSource(F)}`);
   }
   zone = "tail";
   add(instanceSource(F, info, plan, inputType, outputType, inputGradType, seq));
@@ -1272,7 +1279,9 @@ function context(
   baked: Float64Array | undefined,
   claims: Claims,
 ): EmitCtx {
-  const local = (tensor: string) => `${op.name}.${tensor}`;
+  // A bare tensor (`bare = true`) is the layer's `weight`, named by the layer alone.
+  const local = (tensor: string) =>
+    tensor === "weight" && op.tensors.some((t) => t.bare) ? op.name : `${op.name}.${tensor}`;
   let named = scratchNames.get(scratches);
   if (!named) scratchNames.set(scratches, (named = new Set(scratches.map((s) => s.name))));
   const names = named;
@@ -1324,6 +1333,11 @@ function context(
       return offset;
     },
     hasParam: (tensor) => plan.offsets.has(local(tensor)),
+    transposedParam(tensor) {
+      const t = op.tensors.find((x) => x.name === local(tensor));
+      if (!t) throw new Error(`internal: no parameter ${local(tensor)}`);
+      return (t.layout === "in_out") !== (t.tiedTransposed === true);
+    },
     buffer(tensor) {
       const offset = plan.bufferOffsets.get(local(tensor));
       if (offset === undefined) throw new Error(`internal: no buffer ${local(tensor)}`);

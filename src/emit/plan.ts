@@ -17,6 +17,8 @@ export interface PlannedTensor {
   readonly trainable: boolean;
   /** For a tied tensor: the tensor whose storage it shares (same offset). */
   readonly tiedTo?: string;
+  /** A tie to the transpose (`tie = transpose(a)`): element (r, c) is the target's (c, r). */
+  readonly tiedTransposed?: true;
   readonly init?: Init;
 }
 
@@ -102,6 +104,7 @@ export function plan(analysis: ModelAnalysis): Plan {
       size,
       trainable: !t.frozen,
       tiedTo: t.tiedTo!,
+      ...(t.tiedTransposed ? { tiedTransposed: true as const } : {}),
     });
     offsets.set(t.name, offset);
   }

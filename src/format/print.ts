@@ -335,7 +335,8 @@ class Printer {
       let text: string;
       let arrow = f.arrows[i] === true;
       if (stage.kind === "Repeat") {
-        text = `repeat ${this.expr(stage.count, depth)}${alias} ${this.body(stage.body, depth)}`;
+        const from = stage.start ? ` from ${this.expr(stage.start, depth)}` : "";
+        text = `repeat ${this.expr(stage.count, depth)}${alias}${from} ${this.body(stage.body, depth)}`;
       } else {
         let expr = this.expr(stage.expr, depth);
         const previous = f.stages[i - 1];

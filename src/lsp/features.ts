@@ -2,7 +2,7 @@
 // items, signature help, the outline and semantic tokens. server.ts converts positions and wires these to
 // the protocol. Completion and signature help read the tokens before the cursor (the file is usually
 // broken while one types), with names from the last analysis whose entry file parsed.
-import type { IToken } from "chevrotain";
+import type { IToken, TokenType as LexTokenType } from "chevrotain";
 import * as t from "../../grammar/tokens.js";
 import type { LayerNode, TensorRecord } from "../analyze/analyze.js";
 import type { Span } from "../diagnostics/diagnostic.js";
@@ -53,6 +53,8 @@ export function showDefault(d: DefaultValue | undefined): string {
       return String(d.value);
     case "enum":
       return d.value;
+    case "string":
+      return JSON.stringify(d.value);
     case "none":
       return "none";
     case "sameAs":
@@ -424,6 +426,8 @@ export function complete(text: string, offset: number, a: Analysis | undefined):
   if (prev?.tokenType === t.Colon)
     return inputDtypes.map((d) => ({ label: d.name, kind: "dtype" as const, detail: d.description }));
   if (prev?.tokenType === t.Import || prev?.tokenType === t.From || prev?.tokenType === t.StringLiteral) return [];
+  // `as …` names a layer: a new name, nothing to complete.
+  if (prev?.tokenType === t.As) return [];
   const call = enclosingCall(before);
   const out: Completion[] = [];
   if (call) {
@@ -674,6 +678,10 @@ export function semanticTokens(text: string, a: Analysis | undefined): SemanticT
     for (const s of fresh.optionNames) byStart.set(s.start, { type: "property", modifiers: 0 });
   }
   const out: SemanticToken[] = [];
+  // A keyword in a name path (`as output.dense`, `tie = model.norm`) is a name: after `as` or `.`, or right
+  // after `=` inside parentheses (a `tie = …` value); `parens` counts the open `(` and `[`.
+  let parens = 0;
+  let previous: LexTokenType | undefined;
   for (const tok of tokens) {
     const start = tok.startOffset;
     const length = tok.image.length;
@@ -689,11 +697,20 @@ export function semanticTokens(text: string, a: Analysis | undefined): SemanticT
         modifiers = 4;
       } else if (inputDtypes.some((d) => d.name === tok.image)) kind = "type";
       else kind = fresh ? "enumMember" : "variable";
-    } else if (t.keywords.includes(type)) kind = "keyword";
-    else if (type === t.Integer || type === t.Decimal) kind = "number";
+    } else if (t.keywords.includes(type)) {
+      const named =
+        previous === t.As ||
+        previous === t.Dot ||
+        (previous === t.Equals && parens > 0 && type !== t.True && type !== t.False);
+      kind = named ? "variable" : "keyword";
+    } else if (type === t.Integer || type === t.Decimal) kind = "number";
     else if (type === t.StringLiteral || type === t.UnterminatedString) kind = "string";
     else if (type === t.Comment) kind = "comment";
     else if (operatorTypes.has(type)) kind = "operator";
+    if (type === t.LParen || type === t.LBracket) parens++;
+    else if ((type === t.RParen || type === t.RBracket) && parens > 0) parens--;
+    else if (type === t.LCurly || type === t.RCurly) parens = 0;
+    if (type !== t.Comment) previous = type;
     if (kind === undefined) continue;
     // A token spanning lines (none in this language but a string with escapes) is not split: skip it.
     if (tok.image.includes("\n") || tok.image.includes("\r")) continue;

@@ -252,6 +252,7 @@ class FileIndexer {
     for (const stage of flow.stages) {
       if (stage.kind === "Repeat") {
         this.expr(stage.count, scope);
+        if (stage.start) this.expr(stage.start, scope);
         if (stage.alias) this.def("layerName", stage.alias, stage.span);
         this.body(stage.body, scope);
         continue;

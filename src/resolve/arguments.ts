@@ -38,6 +38,7 @@ const blockArgTypes: readonly ArgType[] = [
   { kind: "decimal", range: { why: "any finite number" } },
   { kind: "bool" },
   { kind: "list", of: { kind: "size" } },
+  { kind: "string" },
 ];
 export const blockArgType: ArgType = { kind: "oneOf", types: blockArgTypes };
 /** Arguments of an opaque callee, and of unknown options: anything well formed. */
@@ -220,6 +221,7 @@ export function checkValue(
       }
       if (numeric.length > 0) return numericValue(cx, expr, numeric, ctx, what);
       if (cx.openWorld && !entry) return { kind: "symbolic", expr };
+      if (has("string")) return wrongType({ help: `write it as a string: \`${JSON.stringify(name)}\`` });
       if (has("bool")) return wrongType({ help: didYouMeanHelp(name, ["true", "false"]) });
       return wrongType();
     }
@@ -275,6 +277,7 @@ export function checkValue(
       return wrongType({ help: "a tie names a layer, as in `tie = wte` or `tie = transpose(wte)`" });
     }
     case "String":
+      if (has("string")) return { kind: "string", value: expr.value };
       return wrongType();
   }
 }

@@ -19,6 +19,7 @@ export function resolveFlow(cx: ResolveContext, flow: Flow, ctx: BodyCtx): void 
 function resolveRepeat(cx: ResolveContext, stage: RepeatStage, ctx: BodyCtx): void {
   const count = checkValue(cx, stage.count, { kind: "int", min: 0n }, ctx, "the repeat count");
   if (count?.kind === "int") cx.repeats.set(stage, count.value);
+  if (stage.start) checkValue(cx, stage.start, { kind: "int", min: 0n }, ctx, "the first copy's number");
   registerAlias(cx, stage.alias, ctx);
   cx.resolveBody(stage.body, nested(ctx, false));
 }

@@ -1,6 +1,7 @@
 // File-level names (imports, constants, blocks, models; duplicates and clashes) and integer expressions:
 // constants evaluated exactly, in dependency order, with cycles reported; every name in an integer
 // expression looked up in its scope.
+import { keywordNames } from "../../grammar/tokens.js";
 import { diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
 import type { MessageArgs } from "../diagnostics/message.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
@@ -189,6 +190,16 @@ function unknownNumberName(cx: ResolveContext, ident: Ident, ctx: NumCtx): NumVa
       diagnostic("BadValueUse", ident.span, ["valueAsNumber", { name }], {
         labels: [{ span: bound.span, message: "bound here" }],
         ...(ctx.what ? { notes: [`${ctx.what} needs an integer`] } : {}),
+      }),
+    );
+    return invalid;
+  }
+  if (keywordNames.has(name)) {
+    // `dense(model)`: a keyword parses here only as the start of a layer path (`tie = model.norm`).
+    cx.report(
+      diagnostic("ReservedName", ident.span, ["keyword", { name }], {
+        notes: ["a keyword names a layer (`as model`, `tie = model.norm`), never a number"],
+        help: `write another name here, such as \`${name}_\``,
       }),
     );
     return invalid;

@@ -150,7 +150,8 @@ export interface Flow {
 export type Stage = ExprStage | RepeatStage;
 
 /** One stage: a layer or block call (`dense(128)`, `relu`), a value (`x`, `gate * up`, `[a, b]`), or a
- *  container (`residual { … }`, `moe(8, 2) { … }`). `alias` is the `as name`; `body` the `{ … }`. */
+ *  container (`residual { … }`, `moe(8, 2) { … }`). `alias` is the `as name`, a name path whose `name` is
+ *  its segments joined by `.` (`as output.LayerNorm`, `as 3`); `body` the `{ … }`. */
 export interface ExprStage {
   readonly kind: "ExprStage";
   readonly expr: Expr;
@@ -159,11 +160,12 @@ export interface ExprStage {
   readonly span: Span;
 }
 
-/** `repeat 12 as h { … }` */
+/** `repeat 12 as h { … }`; `repeat 5 as layer3 from 1 { … }` numbers the copies from `start` (null: from 0). */
 export interface RepeatStage {
   readonly kind: "Repeat";
   readonly count: Expr;
   readonly alias: Name | null;
+  readonly start: Expr | null;
   readonly body: Body;
   readonly span: Span;
 }
@@ -244,7 +246,8 @@ export interface ListExpr {
   readonly span: Span;
 }
 
-/** `encoder.embed` — a dotted path (used by `tie`). */
+/** `encoder.embed` — a dotted path (used by `tie`); a segment may be a keyword or an integer
+ *  (`model.layers.0`), and the path may start with a keyword (an `Ident` named `model`). */
 export interface Member {
   readonly kind: "Member";
   readonly object: Expr;

@@ -245,14 +245,50 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
   }
 
   stage(ctx: C.StageCstChildren, node: CstNode): A.Stage {
-    const aliasToken = ctx.Identifier?.[0];
-    const alias = aliasToken ? this.name(aliasToken) : null;
+    const pathNode = ctx.namePath?.[0];
+    const alias = pathNode ? (this.visit(pathNode) as A.Name) : null;
     const bodyNode = ctx.body?.[0];
     const expr = this.expr(ctx.expression?.[0]);
     if ((ctx.Repeat?.length ?? 0) > 0) {
-      return { kind: "Repeat", count: expr, alias, body: this.bodyOf(bodyNode), span: this.nodeSpan(node) };
+      const startNode = ctx.From ? ctx.expression?.[1] : undefined;
+      const start = ctx.From ? this.expr(startNode) : null;
+      return { kind: "Repeat", count: expr, alias, start, body: this.bodyOf(bodyNode), span: this.nodeSpan(node) };
     }
     return { kind: "ExprStage", expr, alias, body: bodyNode ? this.bodyOf(bodyNode) : null, span: this.nodeSpan(node) };
+  }
+
+  /** `output.LayerNorm`, `conv.0.0`, `3`: one name whose text is the segments joined by `.`. */
+  namePath(ctx: C.NamePathCstChildren, node: CstNode): A.Name {
+    const segments = (ctx.segment ?? none).map((n) => this.visit(n) as A.Name);
+    if (segments.length > maxChain) {
+      this.diagnostics.push(diagnostic("NestingTooDeep", segments[maxChain]!.span, ["path", { max: maxChain }]));
+    }
+    return { name: segments.map((s) => s.name).join("."), span: this.nodeSpan(node) };
+  }
+
+  /** A name, a keyword used as a name, or an integer (written as PyTorch writes it: `07` is `7`). */
+  segment(ctx: C.SegmentCstChildren, node: CstNode): A.Name {
+    const int = ctx.Integer?.[0];
+    if (int) return { name: String(this.intLit(int).value), span: this.tokenSpan(int) };
+    const word = ctx.Word?.[0];
+    return word ? this.name(word) : { name: "<missing>", span: this.nodeSpan(node) };
+  }
+
+  /** `model.embed_tokens` after `tie =`: a path whose first segment is a keyword. */
+  keywordPath(ctx: C.KeywordPathCstChildren): A.Expr {
+    const first = this.name(ctx.NameKeyword[0]);
+    let value: A.Expr = { kind: "Ident", name: first.name, span: first.span };
+    const segments = ctx.segment ?? none;
+    if (segments.length > maxChain) {
+      const at = this.visit(segments[maxChain]!) as A.Name;
+      this.diagnostics.push(diagnostic("NestingTooDeep", at.span, ["path", { max: maxChain }]));
+      return value;
+    }
+    for (const n of segments) {
+      const property = this.visit(n) as A.Name;
+      value = { kind: "Member", object: value, property, span: this.span(value.span, property.span) };
+    }
+    return value;
   }
 
   // ── expressions ────────────────────────────────────────────────────────────────────────────────────
@@ -308,21 +344,20 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
   /** `-`* atom (`.` name)*: members bind tighter than unary minus (`-a.b` is `-(a.b)`). */
   operand(ctx: C.OperandCstChildren, node: CstNode): A.Expr {
     const minus = ctx.Minus ?? none;
-    const names = ctx.Identifier ?? none;
+    const names = ctx.segment ?? none;
     if (minus.length > maxChain || names.length > maxChain) {
-      const at = minus.length > maxChain ? minus[0]! : names[0]!;
       this.diagnostics.push(
         diagnostic(
           "NestingTooDeep",
-          this.tokenSpan(at),
+          minus.length > maxChain ? this.tokenSpan(minus[0]!) : (this.visit(names[0]!) as A.Name).span,
           minus.length > maxChain ? ["unary", { max: maxChain }] : ["path", { max: maxChain }],
         ),
       );
       return { kind: "Ident", name: "<missing>", span: this.nodeSpan(node) };
     }
     let value = this.atom(ctx, node);
-    for (const tk of names) {
-      const property = this.name(tk);
+    for (const n of names) {
+      const property = this.visit(n) as A.Name;
       value = { kind: "Member", object: value, property, span: this.span(value.span, property.span) };
     }
     for (let i = minus.length - 1; i >= 0; i--) {
@@ -366,7 +401,7 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
     const nameToken = ctx.Identifier?.[0];
     return {
       name: nameToken ? this.name(nameToken) : null,
-      value: this.expr(ctx.expression?.[0]),
+      value: ctx.keywordPath?.[0] ? (this.visit(ctx.keywordPath[0]) as A.Expr) : this.expr(ctx.expression?.[0]),
       span: this.nodeSpan(node),
     };
   }

@@ -107,7 +107,7 @@ export function parse(text: string, file: string): Result<ParseOutput> {
     }
     if (!checkBrackets(all, source, diagnostics) || diagnostics.length > 0) return fail();
 
-    const input = t.significantNewlines(all);
+    const input = t.significantNewlines(t.splitPathNumbers(all));
     parser.input = input;
     const cst = parser.file();
     const errors = parser.errors;
@@ -344,7 +344,10 @@ function syntaxDiagnostic(error: IRecognitionException, source: SourceText, toke
       source.span(keyword.startOffset, endOf(keyword)),
       ["keyword", { name: keyword.image }],
       {
-        notes: [`the keywords of the language: ${[...t.keywordNames].map((k) => `\`${k}\``).join(", ")}`],
+        notes: [
+          `the keywords of the language: ${[...t.keywordNames].map((k) => `\`${k}\``).join(", ")}`,
+          "a layer's name may be a keyword: `dense(4) as output`, `tie = output`",
+        ],
         help: `write another name here, such as \`${keyword.image}_\``,
       },
     );

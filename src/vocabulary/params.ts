@@ -26,7 +26,9 @@ export type ArgType =
   /** A body literal `{ … }` (`shortcut`). */
   | { readonly kind: "body" }
   /** A layer path: `wte`, `encoder.embed`, or `transpose(wte)` (`tie`). */
-  | { readonly kind: "path" };
+  | { readonly kind: "path" }
+  /** A string literal `"…"`: a name that need not be an identifier (`out_proj = "output.dense"`). */
+  | { readonly kind: "string" };
 
 /** The valid values of a numeric option, besides being finite. Bounds are inclusive unless marked
  *  exclusive; an absent bound is unbounded. The resolver checks it (OptionOutOfRange). */
@@ -109,6 +111,8 @@ export type DefaultValue =
   | { readonly kind: "decimal"; readonly value: number }
   | { readonly kind: "bool"; readonly value: boolean }
   | { readonly kind: "enum"; readonly value: string }
+  /** A string: `q_proj = "q_proj"`. */
+  | { readonly kind: "string"; readonly value: string }
   /** PyTorch's `None`: the option is off (`padding_idx`, `shortcut`, `tie`). */
   | { readonly kind: "none" }
   /** The value of another argument of the same call: `stride = kernel`, `kv_heads = heads`. */
@@ -146,6 +150,7 @@ export type ArgValue =
   | { readonly kind: "body"; readonly body: Body }
   /** `tie = encoder.embed` → `["encoder", "embed"]`; `transpose(wte)` → transposed. */
   | { readonly kind: "path"; readonly path: readonly string[]; readonly transposed: boolean }
+  | { readonly kind: "string"; readonly value: string }
   /** Known only per call of the enclosing block, or per input (symbolic dimensions). */
   | { readonly kind: "symbolic"; readonly expr: Expr };
 
@@ -196,6 +201,7 @@ export const thetaRange: NumberRange = {
  *  `nn.Softplus` threshold). */
 export const finiteRange: NumberRange = { why: "any finite number" };
 export const bool: ArgType = { kind: "bool" };
+export const str: ArgType = { kind: "string" };
 export const enumOf = (...values: string[]): ArgType => ({ kind: "enum", values });
 export const listOf = (of: ArgType, length?: number): ArgType =>
   length === undefined ? { kind: "list", of } : { kind: "list", of, length };
@@ -207,6 +213,7 @@ export const dInt = (value: bigint): DefaultValue => ({ kind: "int", value });
 export const dDecimal = (value: number): DefaultValue => ({ kind: "decimal", value });
 export const dBool = (value: boolean): DefaultValue => ({ kind: "bool", value });
 export const dEnum = (value: string): DefaultValue => ({ kind: "enum", value });
+export const dString = (value: string): DefaultValue => ({ kind: "string", value });
 export const dSameAs = (param: string): DefaultValue => ({ kind: "sameAs", param });
 export const dNone: DefaultValue = { kind: "none" };
 
@@ -245,5 +252,7 @@ function describeParts(type: ArgType): string[] {
       return ["a body `{ … }`"];
     case "path":
       return ["a layer name such as `wte` or `encoder.embed`"];
+    case "string":
+      return ['a string such as `"q_proj"`'];
   }
 }

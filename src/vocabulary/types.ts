@@ -74,6 +74,22 @@ export interface TensorSpec {
   readonly elementBytes?: number;
   /** PyTorch's default initialization; absent means zeros. */
   readonly init?: Init;
+  /** A matrix stored `[in, out]` (`layout = in_out`, Hugging Face's `Conv1D`: y = x·W + b), the transpose
+   *  of `nn.Linear`'s `[out, in]`; its `shape` is already `[in, out]`. Absent: `[out, in]`. */
+  readonly layout?: "in_out";
+  /** Named by the layer's name alone (`class_token`, not `class_token.weight`): a bare `nn.Parameter` of the
+   *  enclosing module, as torchvision's ViT holds `class_token` and `encoder.pos_embedding` (`bare = true`).
+   *  A layer has at most one such tensor, its `weight`. */
+  readonly bare?: true;
+}
+
+/** `layout = out_in | in_out`: how `dense` and `attention` store their matrices (`nn.Linear`'s `[out, in]`,
+ *  or HF `Conv1D`'s `[in, out]`). */
+export type MatrixLayout = "out_in" | "in_out";
+
+/** A matrix's shape in a layout: `[out, in]` or `[in, out]`. */
+export function matrixShape(layout: MatrixLayout, out: bigint, inner: bigint): readonly bigint[] {
+  return layout === "in_out" ? [inner, out] : [out, inner];
 }
 
 export interface LayerOutcome {
@@ -122,6 +138,8 @@ export interface LayerCtx {
   decimal(name: string): number;
   /** The name of an enum option (`approximate = tanh` → "tanh"); undefined when an integer was given. */
   name(name: string): string | undefined;
+  /** A string option (`out_proj = "output.dense"`). */
+  string(name: string): string;
   /** Reports an error and returns undefined, for `return ctx.fail(…)`. */
   fail<N extends DiagnosticName>(code: N, message: MessageArgs<N>, options?: FailOptions): undefined;
 }

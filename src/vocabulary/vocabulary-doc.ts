@@ -37,6 +37,8 @@ function defaultText(d: DefaultValue): string {
       return String(d.value);
     case "enum":
       return d.value;
+    case "string":
+      return JSON.stringify(d.value);
     case "none":
       return "";
     case "sameAs":

@@ -191,6 +191,7 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
   });
   const matcher = new Matcher(patterns);
   const spans = layerSpans(model.root);
+  const kinds = layerKinds(model.root);
   const spanOf = (p: Pattern): Span | undefined => spans.get(p.record.name);
 
   // The prefix: given, or the one that makes the most unmatched names match.
@@ -434,13 +435,7 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
             transposed: m.transposed ? ": stored transposed" : "",
           },
         ],
-        {
-          ...(m.transposed
-            ? {
-                help: "the checkpoint stores it as [in, out] (as Hugging Face's Conv1D does): transpose it when loading",
-              }
-            : {}),
-        },
+        transposedHelp(m, p.record, kinds.get(p.record.name)),
       ),
     );
   });
@@ -571,6 +566,34 @@ function nameDistance(a: string, b: string): number {
 }
 
 /** The span of the layer that owns each tensor (by pattern name), for diagnostics located in the spec. */
+/** The kind of the layer that owns each tensor (`dense`, `attention`, …). */
+function layerKinds(root: LayerNode): Map<string, string> {
+  const kinds = new Map<string, string>();
+  const visit = (n: LayerNode) => {
+    for (const t of n.tensors) if (!kinds.has(t.name)) kinds.set(t.name, n.kind);
+    for (const c of n.children) visit(c);
+  };
+  visit(root);
+  return kinds;
+}
+
+/** The help for a matrix stored transposed: only the layers with a `layout` option (`dense`, `attention`)
+ *  are told to change it; the checkpoint's [in, out] is Hugging Face's Conv1D, its [out, in] nn.Linear. */
+function transposedHelp(m: VerifyShapeMismatch, record: TensorRecord, kind: string | undefined): { help?: string } {
+  if (!m.transposed || record.role !== "matrix") return {};
+  if (record.layout === "in_out") {
+    return {
+      help: "the model stores it [in, out] (`layout = in_out`) and the checkpoint [out, in], as nn.Linear does: drop `layout = in_out`, or transpose it when loading",
+    };
+  }
+  if (kind === "dense" || kind === "attention") {
+    return {
+      help: "the checkpoint stores it [in, out], as Hugging Face's Conv1D does: write `layout = in_out` on the layer, or transpose it when loading",
+    };
+  }
+  return {};
+}
+
 function layerSpans(root: LayerNode): Map<string, Span> {
   const spans = new Map<string, Span>();
   const visit = (n: LayerNode) => {

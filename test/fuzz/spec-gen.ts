@@ -65,7 +65,7 @@ interface GraphStmt {
 type Item =
   /** `pinned`: stays in the model body (an embedding a tie names, the tied layer). */
   | { k: "call"; call: Call; pinned?: boolean }
-  | { k: "repeat"; count: Slot; as?: string; body: Item[]; out: (s: State) => State | undefined }
+  | { k: "repeat"; count: Slot; as?: string; from?: number; body: Item[]; out: (s: State) => State | undefined }
   | { k: "lines"; lines: string[] };
 
 interface BlockDef {
@@ -197,8 +197,13 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   const consts = new Map<string, string>();
   let counter = 0;
   const fresh = (prefix: string) => `${prefix}${counter++}`;
-  /** `as` names: unique in the whole case, so never two in one scope. */
-  const asName = () => fresh("l");
+  /** `as` names: unique in the whole case, so never two in one scope; some are paths with a keyword or an
+   *  integer segment (`output.l7`, `block.9`), chosen by the counter so that the random stream is the same. */
+  const asName = () => {
+    const n = counter++;
+    if (n % 4 === 1) covered.add("name path");
+    return n % 4 === 1 ? `output.l${n}` : n % 4 === 3 ? `block.${n}` : `l${n}`;
+  };
 
   // ── slots ──
   const intSlot = (v: number, kind?: string, name?: string): Slot => {
@@ -379,6 +384,23 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (rng.chance(0.2)) {
       const v = freeValue("attention", specOf("attention", "dropout"))!;
       opts.push(["dropout", v]);
+    }
+    if (rng.chance(0.25)) {
+      // Projection names (strings; the free options skip them): a checkpoint's own, with `qkv` to match.
+      if (rng.chance(0.5)) {
+        opts.push(
+          ["qkv", rawSlot("fused")],
+          ["qkv_proj", rawSlot(JSON.stringify(rng.pick(["c_attn", "in_proj_", "attn.qkv"])))],
+        );
+      } else {
+        opts.push(
+          ["qkv", rawSlot("separate")],
+          ["q_proj", rawSlot('"self.query"')],
+          ["k_proj", rawSlot('"self.key"')],
+          ["v_proj", rawSlot('"self.value"')],
+        );
+      }
+      opts.push(["out_proj", rawSlot(JSON.stringify(rng.pick(["c_proj", "output.dense", "o_proj"])))]);
     }
     const d = s.d;
     return call("attention", [intSlot(heads, "attention", "heads")], opts, (x) =>
@@ -704,10 +726,14 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const count = rng.pick([0, 1, 2, 3]);
     if (count === 0) for (const sl of slotsOf(items)) sl.dead = true;
     const first = out;
+    const as = rng.chance(0.5) ? asName() : undefined;
+    // A named repeat numbered from 0, 1 or 2 (`repeat 3 as l4 from 1`), by the counter: the stream is unchanged.
+    const from = as === undefined ? undefined : counter % 3;
+    if (from) covered.add("repeat from");
     const rep: Item = {
       k: "repeat",
       count: intSlot(count),
-      ...(rng.chance(0.5) ? { as: asName() } : {}),
+      ...(as !== undefined ? { as, ...(from ? { from } : {}) } : {}),
       body: items,
       out: (x) => (count === 0 ? x : sameState(x, s) ? first : undefined),
     };
@@ -959,10 +985,12 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   let tied: { name: string; V: number; d: number } | undefined;
   if (cur.t === "tok") {
     const e = embeddingB(cur)!;
-    e.as = "wte";
+    // Named `model.wte` in every other case (by the counter, so the stream is unchanged): a tie path that
+    // starts with a keyword.
+    e.as = counter % 2 === 0 ? "wte" : "model.wte";
     modelBody.push({ k: "call", call: e, pinned: true });
     const out = e.out(cur) as { t: "seq"; T: number; d: number };
-    tied = { name: "wte", V: Number(e.args[0]?.num ?? e.opts.find(([n]) => n === "num")![1].num), d: out.d };
+    tied = { name: e.as, V: Number(e.args[0]?.num ?? e.opts.find(([n]) => n === "num")![1].num), d: out.d };
     cur = out;
   }
   // The focus kind first, one to three times when its builder can make it here.
@@ -989,7 +1017,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       [intSlot(V, "dense", "out")],
       [
         ["bias", rawSlot("false")],
-        ["tie", rawSlot("wte")],
+        ["tie", rawSlot(tied.name)],
       ],
       (x) => (x.t === "seq" ? { ...x, d: V } : undefined),
     );
@@ -1330,7 +1358,9 @@ const focusInput: Record<string, string> = {
 function renderItem(it: Item, indent: string): string[] {
   if (it.k === "lines") return it.lines.map((l) => `${indent}${l}`);
   if (it.k === "repeat") {
-    const lines = [`${indent}repeat ${it.count.text}${it.as ? ` as ${it.as}` : ""} {`];
+    const lines = [
+      `${indent}repeat ${it.count.text}${it.as ? ` as ${it.as}` : ""}${it.from ? ` from ${it.from}` : ""} {`,
+    ];
     for (const b of it.body) lines.push(...renderItem(b, `${indent}  `));
     lines.push(`${indent}}`);
     return lines;

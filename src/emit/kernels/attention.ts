@@ -12,7 +12,9 @@
 //
 // Layouts, per sample: q, the head outputs and their gradients are [T, heads·hd] (head h of position t at
 // t·heads·hd + h·hd, the concatenation the output projection reads); k and v are [T, kv_heads·hd]; P and M
-// are [heads, T, T]. The fused projection `qkv_proj` holds the q rows, then the k rows, then the v rows.
+// are [heads, T, T]. The fused projection `qkv_proj` holds the q rows, then the k rows, then the v rows;
+// stored [in, out] (`layout = in_out`, HF GPT-2's Conv1D `c_attn`), the q columns, then the k and v columns,
+// and every projection runs on the [in, out] matrix kernels (`denseInOutForward`, dense.ts).
 //
 // Forward keeps q and k (after rope), v, P, M and the head outputs in scratch arrays for backward, which,
 // with dO the gradient of the head outputs:
@@ -20,6 +22,7 @@
 // rope's rotation transposed on dq and dk, then the projections' gradients as for dense layers.
 // The q/k/v and output projections, forward and backward, run over every position of every sample on
 // the module's shared register-tiled matrix kernel; the per-head work goes sample by sample.
+import { projectionTensor } from "../../vocabulary/kinds/attention.js";
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit, resolvedInt } from "../kernel.js";
 
@@ -28,9 +31,12 @@ interface Projection {
   readonly name: "q" | "k" | "v";
   /** Output rows (heads·hd or kv_heads·hd). */
   readonly rows: number;
-  /** Offset of its first weight row and bias element in `p` (-1: no bias). */
+  /** Offset of its first weight row (first column, stored [in, out]) and bias element in `p` (-1: no bias). */
   readonly W: number;
   readonly B: number;
+  /** Stored [in, out] (`layout = in_out`): the row stride of its matrix (the fused matrix's width for a
+   *  block of it); 0 when stored [out, in]. */
+  readonly ld: number;
   /** The tensor it lives in, for comments. */
   readonly tensor: string;
 }
@@ -47,29 +53,51 @@ function geometry(c: EmitCtx) {
   const K = KV * hd;
   const fused = c.args.name("qkv") !== "separate";
   const projections: Projection[] = [];
+  // The projections' tensors under the names their options give (src/vocabulary/kinds/attention.ts).
+  const weight = (option: string) => c.param(projectionTensor(c.args.string(option), "weight"));
+  const bias = (option: string) => {
+    const t = projectionTensor(c.args.string(option), "bias");
+    return c.hasParam(t) ? c.param(t) : -1;
+  };
+  // `layout = in_out` (HF Conv1D): every matrix stored [in, out]; a fused one holds q, k and v as column
+  // blocks instead of row blocks.
+  const transposed = (option: string) => c.transposedParam(projectionTensor(c.args.string(option), "weight"));
   if (fused) {
-    const W = c.param("qkv_proj.weight");
-    const B = c.hasParam("qkv_proj.bias") ? c.param("qkv_proj.bias") : -1;
-    const bias = (first: number) => (B >= 0 ? B + first : -1);
-    projections.push(
-      { name: "q", rows: Q, W, B: bias(0), tensor: `qkv_proj rows 0…${Q - 1}` },
-      { name: "k", rows: K, W: W + Q * D, B: bias(Q), tensor: `qkv_proj rows ${Q}…${Q + K - 1}` },
-      { name: "v", rows: K, W: W + (Q + K) * D, B: bias(Q + K), tensor: `qkv_proj rows ${Q + K}…${Q + 2 * K - 1}` },
-    );
+    const fusedName = c.args.string("qkv_proj");
+    const W = weight("qkv_proj");
+    const B = bias("qkv_proj");
+    const at = (first: number) => (B >= 0 ? B + first : -1);
+    if (transposed("qkv_proj")) {
+      const ld = Q + 2 * K;
+      const cols = (a: number, b: number) => `${fusedName} columns ${a}…${b}`;
+      projections.push(
+        { name: "q", rows: Q, W, B: at(0), ld, tensor: cols(0, Q - 1) },
+        { name: "k", rows: K, W: W + Q, B: at(Q), ld, tensor: cols(Q, Q + K - 1) },
+        { name: "v", rows: K, W: W + Q + K, B: at(Q + K), ld, tensor: cols(Q + K, Q + 2 * K - 1) },
+      );
+    } else {
+      projections.push(
+        { name: "q", rows: Q, W, B: at(0), ld: 0, tensor: `${fusedName} rows 0…${Q - 1}` },
+        { name: "k", rows: K, W: W + Q * D, B: at(Q), ld: 0, tensor: `${fusedName} rows ${Q}…${Q + K - 1}` },
+        {
+          name: "v",
+          rows: K,
+          W: W + (Q + K) * D,
+          B: at(Q + K),
+          ld: 0,
+          tensor: `${fusedName} rows ${Q + K}…${Q + 2 * K - 1}`,
+        },
+      );
+    }
   } else {
     for (const [name, rows] of [
       ["q", Q],
       ["k", K],
       ["v", K],
     ] as const) {
-      const t = `${name}_proj`;
-      projections.push({
-        name,
-        rows,
-        W: c.param(`${t}.weight`),
-        B: c.hasParam(`${t}.bias`) ? c.param(`${t}.bias`) : -1,
-        tensor: t,
-      });
+      const option = `${name}_proj`;
+      const ld = transposed(option) ? rows : 0;
+      projections.push({ name, rows, W: weight(option), B: bias(option), ld, tensor: c.args.string(option) });
     }
   }
   const dropout = c.args.decimal("dropout");
@@ -90,8 +118,15 @@ function geometry(c: EmitCtx) {
     theta: c.args.decimal("rope_theta"),
     dropout,
     projections,
-    WO: c.param("out_proj.weight"),
-    BO: c.hasParam("out_proj.bias") ? c.param("out_proj.bias") : -1,
+    outName: c.args.string("out_proj"),
+    fusedName: c.args.string("qkv_proj"),
+    separateNames: ["q", "k", "v"].every((h) => c.args.string(`${h}_proj`) === `${h}_proj`)
+      ? "q/k/v_proj"
+      : ["q", "k", "v"].map((h) => c.args.string(`${h}_proj`)).join(", "),
+    WO: weight("out_proj"),
+    BO: bias("out_proj"),
+    /** The output projection stored [in, out] ([heads·hd, D]). */
+    outInOut: transposed("out_proj"),
     q: c.scratch("q", T * Q),
     k: c.scratch("k", T * K),
     v: c.scratch("v", T * K),
@@ -111,9 +146,10 @@ function describe(c: EmitCtx, g: Geometry): string {
     `${g.H} heads of ${g.hd}`,
     g.KV !== g.H ? `${g.KV} kv heads (grouped-query, ${g.group} query heads each)` : "",
     g.causal ? "causal" : "not causal",
-    g.fused ? "fused qkv_proj" : "separate q/k/v_proj",
+    g.fused ? `fused ${g.fusedName}` : `separate ${g.separateNames}`,
     g.projections[0]!.B >= 0 ? "projection bias" : "no projection bias",
     g.BO >= 0 ? "out bias" : "no out bias",
+    g.projections[0]!.ld > 0 || g.outInOut ? "matrices stored [in, out]" : "",
     g.rope ? `rope θ = ${lit(g.theta)}` : "",
     g.dropout > 0 ? `attention dropout ${lit(g.dropout)} in training` : "",
   ].filter(Boolean);
@@ -155,6 +191,10 @@ export const attention: Kernel = {
     const project = g.projections
       .map((pr) => {
         const W = width(pr.name);
+        if (pr.ld > 0) {
+          return `// ${pr.name} = x · (${pr.tensor})${pr.B >= 0 ? " + bias" : ""}, every position of every sample
+denseInOutForward(p, ${x}, ${g[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, 0, ${W}, 1);`;
+        }
         return `// ${pr.name} = x · (${pr.tensor})ᵀ${pr.B >= 0 ? " + bias" : ""}, every position of every sample
 denseTiledForward(p, ${x}, ${g[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
       })
@@ -265,8 +305,13 @@ ${
     }
   }
 }
-// output projection: y = heads · out_projᵀ${g.BO >= 0 ? " + bias" : ""}
-denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0, ${D}, 1);`;
+${
+  g.outInOut
+    ? `// output projection: y = heads · ${g.outName}${g.BO >= 0 ? " + bias" : ""} (stored [in, out])
+denseInOutForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${D}, ${g.BO}, 0, ${D}, 1);`
+    : `// output projection: y = heads · ${g.outName}ᵀ${g.BO >= 0 ? " + bias" : ""}
+denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0, ${D}, 1);`
+}`;
   },
 
   backward(c) {
@@ -306,6 +351,10 @@ denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0
     const projectBack = g.projections
       .map((pr) => {
         const W = width(pr.name);
+        if (pr.ld > 0) {
+          return `// ${pr.name}: d(${pr.tensor}) += xᵀ d${pr.name}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, dx += d${pr.name} · (${pr.tensor})ᵀ
+denseInOutBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, ${c.gxWanted[0]}, 0, ${W}, 1);`;
+        }
         return `// ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ x${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, dx += d${pr.name} · (${pr.tensor})
 denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[0]}, 0, ${W}, 1);`;
       })
@@ -318,8 +367,13 @@ ${dHeads}.fill(0, 0, n * ${T * Q});
 ${dq}.fill(0, 0, n * ${T * Q});
 ${dk}.fill(0, 0, n * ${T * K});
 ${dv}.fill(0, 0, n * ${T * K});
-// output projection: d(out_proj) += dyᵀ heads,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · out_proj
-denseTiledBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true, 0, ${D}, 1);
+${
+  g.outInOut
+    ? `// output projection (stored [in, out]): d(${g.outName}) += headsᵀ dy,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}ᵀ
+denseInOutBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${D}, ${g.BO}, true, 0, ${D}, 1);`
+    : `// output projection: d(${g.outName}) += dyᵀ heads,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}
+denseTiledBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true, 0, ${D}, 1);`
+}
 for (let b = 0; b < n; b++) {
   // per head: through the weighted sum${dropping ? ", the dropout mask" : ""} and the softmax to q, k and v
   for (let h = 0; h < ${H}; h++) {

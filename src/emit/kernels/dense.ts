@@ -1,4 +1,5 @@
-// Dense (fully connected) layers: y = x Wᵀ + b over the last axis, W stored [out, in] like PyTorch.
+// Dense (fully connected) layers: y = x Wᵀ + b over the last axis, W stored [out, in] like PyTorch; or,
+// with `layout = in_out` (HF `Conv1D`), y = x W + b with W stored [in, out].
 //
 // Two code shapes, chosen by size (both timed on these machines by the width sweep of bench/workloads.mjs,
 // results in bench/latest.txt: unrolled wins up to 16–32 wide; from 64 wide the unrolled function passes
@@ -18,7 +19,11 @@ function dims(c: EmitCtx) {
   const rowsPerSample = c.inSizes[0]! / IN;
   const W = c.param("weight");
   const B = c.hasParam("bias") ? c.param("bias") : -1;
-  return { IN, OUT, rowsPerSample, W, B };
+  // Read [in, out]: `layout = in_out`, or a transposed tie of an [out, in] matrix (EmitCtx.transposedParam).
+  const inOut = c.transposedParam("weight");
+  /** The index of weight element (output o, input i). */
+  const w = (o: number, i: number) => (inOut ? W + i * OUT + o : W + o * IN + i);
+  return { IN, OUT, rowsPerSample, W, B, inOut, w };
 }
 
 /** An element as the target of `=` or of `+=` (read too, so asserted present: `noUncheckedIndexedAccess`). */
@@ -32,7 +37,7 @@ function rows(rowsPerSample: number): string {
 
 export const dense: Kernel = {
   forward(c) {
-    const { IN, OUT, rowsPerSample, W, B } = dims(c);
+    const { IN, OUT, rowsPerSample, W, B, inOut, w } = dims(c);
     const x = c.x[0]!;
     const y = c.y[0]!;
     const R = rows(rowsPerSample);
@@ -40,21 +45,25 @@ export const dense: Kernel = {
       const lines: string[] = [];
       for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}]!;`);
       for (let o = 0; o < OUT; o++) {
-        const terms = Array.from({ length: IN }, (_, i) => `x${i} * ${c.weight(W + o * IN + i)}`);
+        const terms = Array.from({ length: IN }, (_, i) => `x${i} * ${c.weight(w(o, i))}`);
         if (B >= 0) terms.unshift(c.weight(B + o));
         lines.push(`${y}[yo + ${o}] = ${terms.join(" + ") || "0"};`);
       }
-      return `// ${c.op.name}: dense ${IN} → ${OUT}, unrolled
+      return `// ${c.op.name}: dense ${IN} → ${OUT}${inOut ? ", weight [in, out]" : ""}, unrolled
 for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
 ${lines.join("\n")}
 }`;
+    }
+    if (inOut) {
+      return `// ${c.op.name}: dense ${IN} → ${OUT}, weight [in, out], packed product (shared kernel below)
+denseInOutForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${OUT}, ${B}, 0, ${OUT}, 1);`;
     }
     return `// ${c.op.name}: dense ${IN} → ${OUT}, register-tiled (shared kernel below)
 denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, 0, ${OUT}, 1);`;
   },
 
   backward(c) {
-    const { IN, OUT, rowsPerSample, W, B } = dims(c);
+    const { IN, OUT, rowsPerSample, W, B, inOut, w } = dims(c);
     const x = c.x[0]!;
     const gx = c.gx[0]!;
     const gy = c.gy[0]!;
@@ -77,17 +86,17 @@ denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, 0, ${OUT}, 1);
         for (let o = 0; o < OUT; o++) {
           lines.push(`const d${o} = ${gy}[yo + ${o}]!;`);
           if (B >= 0) lines.push(`${target(`gp[${B + o}]`, gpOp)} d${o};`);
-          for (let i = 0; i < IN; i++) lines.push(`${target(`gp[${W + o * IN + i}]`, gpOp)} d${o} * x${i};`);
+          for (let i = 0; i < IN; i++) lines.push(`${target(`gp[${w(o, i)}]`, gpOp)} d${o} * x${i};`);
         }
         const gxLines = Array.from({ length: IN }, (_, i) => {
-          const terms = Array.from({ length: OUT }, (_, o) => `d${o} * ${c.weight(W + o * IN + i)}`);
+          const terms = Array.from({ length: OUT }, (_, o) => `d${o} * ${c.weight(w(o, i))}`);
           return `${target(`${gx}[xo + ${i}]`, gxOp)} ${terms.join(" + ")};`;
         });
         lines.push(c.gxWanted[0] === "true" ? gxLines.join("\n") : `if (${c.gxWanted[0]}) {\n${gxLines.join("\n")}\n}`);
         return lines.join("\n");
       };
       if (gpAssign) {
-        return `// ${c.op.name}: dense ${IN} → ${OUT} backward, unrolled: the first row assigns the parameter gradients
+        return `// ${c.op.name}: dense ${IN} → ${OUT}${inOut ? ", weight [in, out]," : ""} backward, unrolled: the first row assigns the parameter gradients
 {
 const xo = 0;
 const yo = 0;
@@ -97,10 +106,14 @@ for (let r = 1, xo = ${IN}, yo = ${OUT}; r < ${R}; r++, xo += ${IN}, yo += ${OUT
 ${body("+=")}
 }`;
       }
-      return `// ${c.op.name}: dense ${IN} → ${OUT} backward, unrolled
+      return `// ${c.op.name}: dense ${IN} → ${OUT}${inOut ? ", weight [in, out]," : ""} backward, unrolled
 for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
 ${body("+=")}
 }`;
+    }
+    if (inOut) {
+      return `// ${c.op.name}: dense ${IN} → ${OUT}, weight [in, out], backward, packed products (shared kernel below)
+denseInOutBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${OUT}, ${B}, ${c.gxWanted[0]}, 0, ${OUT}, 1);`;
     }
     return `// ${c.op.name}: dense ${IN} → ${OUT} backward, register-tiled (shared kernel below)
 denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, ${c.gxWanted[0]}, 0, ${OUT}, 1);`;
@@ -382,5 +395,32 @@ function densePlainBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows
       }
     }
   }
+}`;
+}
+
+/**
+ * The matrix kernels of weights stored [in, out] (`layout = in_out`, Hugging Face's `Conv1D`), emitted only
+ * in a module that has such a matrix, after `denseTiledSource` (whose packed products they call). Element
+ * (input i, output o) of W is at `W + i·ld + o`: `ld` is OUT for a whole matrix, wider for a column block
+ * of a fused one (attention's `c_attn`, [D, 3·D], holds q, k and v side by side). Forward y = x W + b
+ * (y element (r, o) at y0 + r·yr + o·yc); backward dW += xᵀ g as (dWᵀ += gᵀ x, so that db += Σ g comes with
+ * the packing), and dx += g Wᵀ when `dx`. Every product goes through `packedGemm`, which takes any strides
+ * (and checks its index range, falling back to plain loops).
+ */
+export function denseInOutSource(F: string): string {
+  return `/** y = x W + b over \`rows\` rows of x (IN wide), W stored [in, out] with row stride \`ld\`; y element (r, o)
+ *  at y0 + r·yr + o·yc. */
+function denseInOutForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, OUT: number, W: number, ld: number, B: number, y0: number, yr: number, yc: number): void {
+  for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
+    for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
+  }
+  packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, ld, 1, y, -1);
+}
+
+/** Its gradients (accumulated): dW (element (i, o) at W + i·ld + o) += xᵀ g and db += Σ g, then dx += g Wᵀ
+ *  only when \`dx\`. gy element (r, o) at g0 + r·gr + o·gc. */
+function denseInOutBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, ld: number, B: number, dx: boolean, g0: number, gr: number, gc: number): void {
+  packedGemm(gp, W, 1, ld, OUT, IN, rows, gy, g0, gc, gr, x, 0, IN, 1, gp, B);
+  if (dx) packedGemm(gx, 0, IN, 1, rows, IN, OUT, gy, g0, gr, gc, p, W, 1, ld, gp, -1);
 }`;
 }

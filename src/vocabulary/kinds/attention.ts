@@ -1,5 +1,8 @@
 // `attention`: multi-head self-attention (`nn.MultiheadAttention`, or separate q/k/v projections as in
-// Hugging Face models), with grouped-query heads, rotary positions and a causal mask.
+// Hugging Face models), with grouped-query heads, rotary positions and a causal mask. Its projections'
+// tensors are named by string options, so that a checkpoint's own names come out exactly: HF GPT-2
+// (`qkv_proj = "c_attn", out_proj = "c_proj"`), BERT (`q_proj = "self.query"`, …,
+// `out_proj = "output.dense"`), `nn.MultiheadAttention` (`qkv_proj = "in_proj_"`: in_proj_weight).
 import {
   bool,
   dBool,
@@ -7,15 +10,105 @@ import {
   decimal,
   dEnum,
   dSameAs,
+  dString,
   enumOf,
   p,
   positive,
   probabilityRange,
+  str,
   thetaRange,
 } from "../params.js";
 import { featuresLast, op, type KindFamily } from "../kind.js";
-import { fanInUniform, type LayerSemantics, type TensorSpec } from "../types.js";
+import {
+  fanInUniform,
+  matrixShape,
+  type LayerCtx,
+  type LayerSemantics,
+  type MatrixLayout,
+  type TensorSpec,
+} from "../types.js";
 import { sequenceInput } from "./common.js";
+
+/** The options that name attention's projections, each defaulting to its own name. */
+export const projectionOptions = ["q_proj", "k_proj", "v_proj", "qkv_proj", "out_proj"] as const;
+export type ProjectionOption = (typeof projectionOptions)[number];
+
+/** A projection's tensor name from its name option: `"c_attn"` → `c_attn.weight`, a submodule as
+ *  `nn.Linear` makes; a name ending in `_` is the tensors' own prefix instead, as `nn.MultiheadAttention`
+ *  stores its fused in-projection: `"in_proj_"` → `in_proj_weight`, `in_proj_bias`. */
+export function projectionTensor(name: string, local: "weight" | "bias"): string {
+  return name.endsWith("_") ? `${name}${local}` : `${name}.${local}`;
+}
+
+/** Why a name option is not a module path (segments of letters, digits and `_` joined by `.`), or
+ *  undefined when it is one. */
+function namePathProblem(name: string): string | undefined {
+  if (name === "") return "it is empty";
+  for (const segment of name.split(".")) {
+    if (segment === "") return "it has an empty segment";
+    const bad = [...segment].find((ch) => !/[A-Za-z0-9_]/.test(ch));
+    if (bad !== undefined) return `${JSON.stringify(bad)} is not a letter, digit or \`_\``;
+  }
+  return undefined;
+}
+
+/** The projection names this call uses (the fused or the separate ones, and the output's), checked: each
+ *  a module path, none given for a projection the call does not have, no two naming the same tensor or
+ *  one inside another. Undefined when a problem was reported. */
+function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: boolean) {
+  const used: readonly ProjectionOption[] = fused
+    ? ["qkv_proj", "out_proj"]
+    : ["q_proj", "k_proj", "v_proj", "out_proj"];
+  for (const option of projectionOptions) {
+    if (used.includes(option) || !ctx.has(option)) continue;
+    return ctx.fail(
+      "ProjectionNameUnused",
+      fused
+        ? { option, what: "a separate projection", has: "one fused projection (`qkv = fused`)" }
+        : { option, what: "the fused projection", has: "separate q, k and v projections (`qkv = separate`)" },
+      {
+        arg: option,
+        help: fused
+          ? "name the fused projection with `qkv_proj`, or write `qkv = separate`"
+          : "name the projections with `q_proj`, `k_proj` and `v_proj`, or drop `qkv = separate`",
+      },
+    );
+  }
+  const names = new Map<ProjectionOption, string>();
+  for (const option of used) {
+    const name = ctx.string(option);
+    const problem = namePathProblem(name);
+    if (problem !== undefined) {
+      return ctx.fail(
+        "BadTensorName",
+        { option, value: JSON.stringify(name), problem },
+        { arg: option, help: 'write names of letters, digits and `_` joined by `.`, as in `"self.query"`' },
+      );
+    }
+    names.set(option, name);
+  }
+  const tensors: { option: ProjectionOption; tensor: string }[] = [];
+  for (const option of used) {
+    const withBias = option === "out_proj" ? outBias : bias;
+    for (const local of withBias ? (["weight", "bias"] as const) : (["weight"] as const)) {
+      tensors.push({ option, tensor: projectionTensor(names.get(option)!, local) });
+    }
+  }
+  for (const a of tensors) {
+    for (const b of tensors) {
+      if (a.option === b.option) continue;
+      if (a.tensor === b.tensor || b.tensor.startsWith(`${a.tensor}.`)) {
+        const [first, second] = used.indexOf(a.option) < used.indexOf(b.option) ? [a, b] : [b, a];
+        return ctx.fail(
+          "TensorNameClash",
+          { first: first.option, second: second.option, tensor: a.tensor },
+          { arg: second.option, help: "give each projection a name of its own" },
+        );
+      }
+    }
+  }
+  return names;
+}
 
 const attention: LayerSemantics = (ctx) => {
   const s = sequenceInput(ctx);
@@ -49,31 +142,51 @@ const attention: LayerSemantics = (ctx) => {
   const outBias = ctx.has("out_bias") ? ctx.bool("out_bias") : bias;
   const q = heads * hd;
   const kv = kvHeads * hd;
+  const fused = ctx.name("qkv") !== "separate";
+  const names = projectionNames(ctx, fused, bias, outBias);
+  if (!names) return undefined;
+  const tensor = (option: ProjectionOption, local: "weight" | "bias") => projectionTensor(names.get(option)!, local);
+  // `layout = in_out` stores every projection matrix [in, out], as HF GPT-2's Conv1D c_attn and c_proj.
+  const layout = (ctx.name("layout") ?? "out_in") as MatrixLayout;
+  const stored = layout === "in_out" ? { layout } : {};
   const tensors: TensorSpec[] = [];
   // Initialization as PyTorch: separate projections are Linear layers; a fused in-projection is
   // xavier_uniform with zero bias (nn.MultiheadAttention); the out-projection bias starts at zero.
   const linear = fanInUniform(D);
-  if (ctx.name("qkv") === "separate") {
+  if (!fused) {
     for (const [name, rows] of [
       ["q_proj", q],
       ["k_proj", kv],
       ["v_proj", kv],
     ] as const) {
-      tensors.push({ name: `${name}.weight`, shape: [rows, D], role: "matrix", init: linear });
-      if (bias) tensors.push({ name: `${name}.bias`, shape: [rows], role: "bias", init: linear });
+      tensors.push({
+        name: tensor(name, "weight"),
+        shape: matrixShape(layout, rows, D),
+        role: "matrix",
+        init: linear,
+        ...stored,
+      });
+      if (bias) tensors.push({ name: tensor(name, "bias"), shape: [rows], role: "bias", init: linear });
     }
   } else {
     const rows = q + 2n * kv;
     tensors.push({
-      name: "qkv_proj.weight",
-      shape: [rows, D],
+      name: tensor("qkv_proj", "weight"),
+      shape: matrixShape(layout, rows, D),
       role: "matrix",
       init: { kind: "uniform", bound: Math.sqrt(6 / Number(rows + D)) },
+      ...stored,
     });
-    if (bias) tensors.push({ name: "qkv_proj.bias", shape: [rows], role: "bias" });
+    if (bias) tensors.push({ name: tensor("qkv_proj", "bias"), shape: [rows], role: "bias" });
   }
-  tensors.push({ name: "out_proj.weight", shape: [D, q], role: "matrix", init: fanInUniform(q) });
-  if (outBias) tensors.push({ name: "out_proj.bias", shape: [D], role: "bias" });
+  tensors.push({
+    name: tensor("out_proj", "weight"),
+    shape: matrixShape(layout, D, q),
+    role: "matrix",
+    init: fanInUniform(q),
+    ...stored,
+  });
+  if (outBias) tensors.push({ name: tensor("out_proj", "bias"), shape: [D], role: "bias" });
   const macs = T * D * (q + 2n * kv) + 2n * T * T * q + T * q * D;
   // ResolvedAttrs: `kv_heads` and `head_dim` (D / heads unless given).
   return { output: ctx.input.shape, tensors, macs, attrs: { kv_heads: kvHeads, head_dim: hd } };
@@ -95,11 +208,25 @@ export const attentionKinds = {
       p("rope", bool, dBool(false)),
       p("rope_theta", decimal(thetaRange), dDecimal(10_000)),
       p("dropout", decimal(probabilityRange), dDecimal(0)),
+      p(
+        "layout",
+        enumOf("out_in", "in_out"),
+        dEnum("out_in"),
+        "projection matrices as `nn.Linear` stores them, `[out, in]`, or as HF `Conv1D`, `[in, out]`",
+      ),
+      p("qkv_proj", str, dString("qkv_proj"), "the fused projection's name (`qkv = fused`)"),
+      p("q_proj", str, dString("q_proj"), "the query projection's name (`qkv = separate`)"),
+      p("k_proj", str, dString("k_proj"), "the key projection's name (`qkv = separate`)"),
+      p("v_proj", str, dString("v_proj"), "the value projection's name (`qkv = separate`)"),
+      p("out_proj", str, dString("out_proj"), "the output projection's name"),
     ],
     shape: attention,
     // Mixes positions, but generated code masks padded keys out of the softmax (and a causal mask keeps
     // later ones out), so a shorter call is exactly the full one cut.
     positions: "apart",
-    doc: { shapes: "`[T, D] → [T, D]`" },
+    doc: {
+      shapes: "`[T, D] → [T, D]`",
+      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`)',
+    },
   }),
 } satisfies KindFamily;

@@ -1,7 +1,7 @@
 // Embeddings and positions: `embedding` (`nn.Embedding`), learned `positional` rows, a `class_token`
 // (ViT), `rotary` positions (RoFormer).
 import { grouped } from "../../diagnostics/numbers.js";
-import { dDecimal, decimal, dNone, nonNegative, p, positive, thetaRange } from "../params.js";
+import { bool, dBool, dDecimal, decimal, dNone, nonNegative, p, positive, thetaRange } from "../params.js";
 import { featuresLast, op, type KindFamily } from "../kind.js";
 import { dim, type Init, type LayerSemantics } from "../types.js";
 import { sequenceInput } from "./common.js";
@@ -55,10 +55,20 @@ const positional: LayerSemantics = (ctx) => {
       },
     );
   }
-  // Learned positions: N(0, 0.02), as GPT-2 and torchvision's ViT initialize them.
+  // Learned positions: N(0, 0.02), as GPT-2 and torchvision's ViT initialize them. Bare (torchvision's
+  // `pos_embedding`, timm's `pos_embed`): an nn.Parameter [1, max, dim] that broadcasts over the batch.
+  const bare = ctx.bool("bare");
   return {
     output: ctx.input.shape,
-    tensors: [{ name: "weight", shape: [max, d], role: "embedding", init: { kind: "normal", std: 0.02 } }],
+    tensors: [
+      {
+        name: "weight",
+        shape: bare ? [1n, max, d] : [max, d],
+        role: "embedding",
+        init: { kind: "normal", std: 0.02 },
+        ...(bare ? { bare: true as const } : {}),
+      },
+    ],
     macs: 0n,
   };
 };
@@ -82,7 +92,9 @@ const classToken: LayerSemantics = (ctx) => {
       },
       s.d,
     ],
-    tensors: [{ name: "weight", shape: [1n, 1n, d], role: "embedding" }],
+    tensors: [
+      { name: "weight", shape: [1n, 1n, d], role: "embedding", ...(ctx.bool("bare") ? { bare: true as const } : {}) },
+    ],
     macs: 0n,
   };
 };
@@ -114,18 +126,24 @@ export const embeddingKinds = {
     ...featuresLast,
     description: "learned positions added: [T, dim] → [T, dim], T ≤ max",
     args: [p("max", positive), p("dim", positive)],
+    options: [p("bare", bool, dBool(false), "a bare nn.Parameter [1, max, dim] named by the layer alone")],
     shape: positional,
     positions: "apart",
-    doc: {},
+    doc: {
+      note: "`weight` is `[max, dim]` (GPT-2's `wpe`, an `nn.Embedding`); with `bare = true` the tensor is `[1, max, dim]`, named by the layer alone, a bare `nn.Parameter` of the enclosing module (torchvision ViT's `encoder.pos_embedding`)",
+    },
   }),
   class_token: op({
     category: "embedding",
     ...featuresLast,
     description: "a learned vector prepended: [T, dim] → [T + 1, dim]",
     args: [p("dim", positive)],
+    options: [p("bare", bool, dBool(false), "named by the layer alone, a bare nn.Parameter")],
     shape: classToken,
     positions: "mixes",
-    doc: {},
+    doc: {
+      note: "`weight` is `[1, 1, dim]`; with `bare = true` it is named by the layer alone, a bare `nn.Parameter` of the enclosing module (torchvision ViT's `class_token`)",
+    },
   }),
   rotary: op({
     category: "embedding",

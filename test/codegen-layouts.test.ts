@@ -1,0 +1,58 @@
+// Matrices stored [in, out] (`layout = in_out`, Hugging Face's `Conv1D`) in generated code, against PyTorch
+// in float64: HF Conv1D as a dense layer, GPT-2's MLP (c_fc, c_proj) and GPT-2's attention (c_attn
+// [D, 3D] with q, k, v as column blocks, c_proj), forward, input gradient and every parameter gradient.
+// The fixture is made by scripts/torch-conv1d-layouts.py (torch 1.13 CPU, transformers' Conv1D and
+// GPT2Attention written out in the script): parameters are loaded by their state-dict names, so the names
+// and [in, out] shapes of the module's manifest must be PyTorch's too. Finite differences and plain-loop
+// references for the same kernels are in codegen-dense.test.ts and codegen-attention.test.ts.
+import fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import { build, loadStateDict, maxRelError } from "./helpers/generated.js";
+
+interface Case {
+  readonly name: string;
+  readonly spec: string;
+  readonly n: number;
+  readonly params: readonly { name: string; shape: number[]; data: number[]; grad: number[] }[];
+  readonly x: number[];
+  readonly gy: number[];
+  readonly y: number[];
+  readonly dx: number[];
+}
+
+const fixture = JSON.parse(fs.readFileSync("test/fixtures/torch-conv1d-layouts.json", "utf8")) as {
+  torch: string;
+  cases: Case[];
+};
+
+/** max |a − b| over max |b|: relative to the tensor's scale, since some elements are zero up to rounding
+ *  (the key bias's gradient: adding q·b_k to a whole row of scores leaves the softmax unchanged). */
+function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}
+
+describe("layout = in_out against PyTorch (float64)", () => {
+  it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    const { module: m } = await build(c.spec, { dtype: "float64" });
+    // The manifest: PyTorch's state-dict names and [in, out] shapes, in order.
+    expect(m.params.map((t) => [t.name, [...t.shape]])).toEqual(c.params.map((t) => [t.name, t.shape]));
+    const p = new Float64Array(m.paramCount);
+    loadStateDict(m, c.params, p);
+    const y = m.forward(p, Float64Array.from(c.x), c.n);
+    expect(maxRelError(y, c.y)).toBeLessThan(1e-11);
+    const grads = new Float64Array(m.paramCount);
+    const dx = m.backward(p, Float64Array.from(c.gy), grads);
+    expect(scaledError(dx, c.dx)).toBeLessThan(1e-12);
+    for (const t of c.params) {
+      const info = m.params.find((x) => x.name === t.name)!;
+      expect(scaledError(grads.subarray(info.offset, info.offset + info.size), t.grad), t.name).toBeLessThan(1e-12);
+    }
+  });
+});
