@@ -3,6 +3,7 @@
 // tensors are named by string options, so that a checkpoint's own names come out exactly: HF GPT-2
 // (`qkv_proj = "c_attn", out_proj = "c_proj"`), BERT (`q_proj = "self.query"`, …,
 // `out_proj = "output.dense"`), `nn.MultiheadAttention` (`qkv_proj = "in_proj_"`: in_proj_weight).
+// `layout = in_out` stores every projection matrix [in, out], as HF GPT-2's Conv1D (c_attn [D, 3D]).
 import {
   bool,
   dBool,
