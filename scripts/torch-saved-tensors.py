@@ -407,6 +407,152 @@ case(
 )
 
 
+class KerasRecurrent(nn.Module):
+    """nnc's recurrent layers with `bias_convention = keras`: the cells as Keras defines them
+    (https://keras.io/api/layers/recurrent_layers/ — SimpleRNNCell: h = act(x·W + b + h·U); LSTMCell:
+    z = x·W + h·U + b split into i, f, c, o, c = σ(f)·c + σ(i)·tanh(c̃), h = σ(o)·tanh(c); GRUCell with
+    reset_after = True, the TF2 default: x·W + b_in and h·U + b_rec split into z, r, h, z = σ(x_z + r_z),
+    r = σ(x_r + r_r), h̃ = tanh(x_h + r·r_h), h = z·h + (1 − z)·h̃), stepped over a batch-major input as Keras's
+    RNN loop does, the reverse direction over the reversed steps (Bidirectional), zero initial states.
+    Layers below the last return their sequences (stacked, the directions concatenated); `sequences`
+    False returns the last step's h of each direction (the reverse one's after position 0)."""
+
+    def __init__(self, kind, d, hidden, layers=1, bidirectional=False, bias=True, sequences=True, nonlinearity="tanh"):
+        super().__init__()
+        self.kind, self.h, self.layers, self.dirs, self.sequences = kind, hidden, layers, 2 if bidirectional else 1, sequences
+        self.act = torch.relu if nonlinearity == "relu" else torch.tanh
+        g = {"rnn": 1, "lstm": 4, "gru": 3}[kind]
+        self.kernel, self.recurrent_kernel, self.bias, self.recurrent_bias = (nn.ParameterList() for _ in range(4))
+        for l in range(layers):
+            width = d if l == 0 else hidden * self.dirs
+            for _ in range(self.dirs):
+                self.kernel.append(nn.Parameter(torch.randn(width, g * hidden) * 0.3))
+                self.recurrent_kernel.append(nn.Parameter(torch.randn(hidden, g * hidden) * 0.3))
+                if bias:
+                    self.bias.append(nn.Parameter(torch.randn(g * hidden) * 0.1))
+                    if kind == "gru":
+                        self.recurrent_bias.append(nn.Parameter(torch.randn(g * hidden) * 0.1))
+        self.use_bias = bias
+
+    def step(self, k, x_t, state):
+        W, U = self.kernel[k], self.recurrent_kernel[k]
+        if self.kind == "rnn":
+            (h,) = state
+            z = x_t @ W
+            if self.use_bias: z = z + self.bias[k]
+            h = self.act(z + h @ U)
+            return h, (h,)
+        if self.kind == "lstm":
+            h, c = state
+            z = x_t @ W + h @ U
+            if self.use_bias: z = z + self.bias[k]
+            z0, z1, z2, z3 = z.split(self.h, dim=-1)
+            i, f, o = torch.sigmoid(z0), torch.sigmoid(z1), torch.sigmoid(z3)
+            c = f * c + i * torch.tanh(z2)
+            h = o * torch.tanh(c)
+            return h, (h, c)
+        (h,) = state
+        mx = x_t @ W
+        mi = h @ U
+        if self.use_bias:
+            mx = mx + self.bias[k]
+            mi = mi + self.recurrent_bias[k]
+        x_z, x_r, x_h = mx.split(self.h, dim=-1)
+        r_z, r_r, r_h = mi.split(self.h, dim=-1)
+        z = torch.sigmoid(x_z + r_z)
+        r = torch.sigmoid(x_r + r_r)
+        hh = torch.tanh(x_h + r * r_h)
+        h = z * h + (1 - z) * hh
+        return h, (h,)
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        for l in range(self.layers):
+            outs, lasts = [], []
+            for d in range(self.dirs):
+                k = l * self.dirs + d
+                state = tuple(x.new_zeros(b, self.h) for _ in range(2 if self.kind == "lstm" else 1))
+                hs = []
+                for s in (range(t) if d == 0 else reversed(range(t))):
+                    h, state = self.step(k, x[:, s], state)
+                    hs.append(h)
+                lasts.append(hs[-1])
+                outs.append(torch.stack(hs if d == 0 else hs[::-1], dim=1))
+            if l + 1 < self.layers or self.sequences:
+                x = outs[0] if self.dirs == 1 else torch.cat(outs, dim=-1)
+            else:
+                x = lasts[0] if self.dirs == 1 else torch.cat(lasts, dim=-1)
+        return x
+
+
+class Branches(nn.Module):
+    """h = dense(x), then branches read h, each ending in its own Linear, summed: `output a + b + c`."""
+
+    def __init__(self, first, *branches):
+        super().__init__()
+        self.first = first
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x):
+        h = self.first(x)
+        return sum(b(h) for b in self.branches)
+
+
+class LastStep(nn.Module):
+    """nnc's `sequences = false` in PyTorch: h_n of the last layer, `h_n[-1]` (a view of the stacked
+    h_n), or `cat(h_n[-2], h_n[-1])` with both directions."""
+
+    def __init__(self, cls, *args, **kwargs):
+        super().__init__()
+        self.rnn = cls(*args, batch_first=True, **kwargs)
+        self.bi = kwargs.get("bidirectional", False)
+
+    def forward(self, x):
+        _, h = self.rnn(x)
+        if isinstance(h, tuple):
+            h = h[0]
+        return torch.cat((h[-2], h[-1]), dim=-1) if self.bi else h[-1]
+
+
+case(
+    "recurrent layers: last step only",
+    "model M(x: f32[s <= 5, 8]) {\n  h = x -> dense(8)\n  a = h -> lstm(6, layers = 2, sequences = false) -> dense(4)\n"
+    "  b = h -> gru(4, bidirectional = true, sequences = false) -> dense(4)\n"
+    "  c = h -> rnn(5, layers = 2, sequences = false) -> dense(4)\n  output a + b + c\n}\n",
+    Branches(
+        nn.Linear(8, 8),
+        Seq(LastStep(nn.LSTM, 8, 6, num_layers=2), nn.Linear(6, 4)),
+        Seq(LastStep(nn.GRU, 8, 4, bidirectional=True), nn.Linear(8, 4)),
+        Seq(LastStep(nn.RNN, 8, 5, num_layers=2), nn.Linear(5, 4)),
+    ),
+    floats(5, 8),
+)
+case(
+    "recurrent layers: Keras's cells",
+    "model M(x: f32[s <= 5, 8]) {\n"
+    "  h = x -> dense(8) -> rnn(5, layers = 2, bidirectional = true, nonlinearity = relu, bias_convention = keras)"
+    " -> lstm(6, bias_convention = keras) -> gru(4, layers = 2, bias = false, bias_convention = keras)\n"
+    "  a = h -> rnn(5, sequences = false, bias_convention = keras) -> dense(4)\n"
+    "  b = h -> lstm(6, layers = 2, bidirectional = true, sequences = false, bias_convention = keras) -> dense(4)\n"
+    "  c = h -> gru(4, sequences = false, bias_convention = keras) -> dense(4)\n"
+    "  d = h -> rnn(3, bidirectional = true, sequences = false, bias_convention = keras) -> dense(4)\n"
+    "  output a + b + c + d\n}\n",
+    Branches(
+        Seq(
+            nn.Linear(8, 8),
+            KerasRecurrent("rnn", 8, 5, layers=2, bidirectional=True, nonlinearity="relu"),
+            KerasRecurrent("lstm", 10, 6),
+            KerasRecurrent("gru", 6, 4, layers=2, bias=False),
+        ),
+        Seq(KerasRecurrent("rnn", 4, 5, sequences=False), nn.Linear(5, 4)),
+        Seq(KerasRecurrent("lstm", 4, 6, layers=2, bidirectional=True, sequences=False), nn.Linear(12, 4)),
+        Seq(KerasRecurrent("gru", 4, 4, sequences=False), nn.Linear(4, 4)),
+        Seq(KerasRecurrent("rnn", 4, 3, bidirectional=True, sequences=False), nn.Linear(6, 4)),
+    ),
+    floats(5, 8),
+)
+
+
 class DenseMoE(nn.Module):
     """nnc's `moe(experts, top_k)`: a router Linear, softmax → topk → divide by the sum (Mixtral's routing:
     HF modeling_mixtral `MixtralSparseMoeBlock`), but, as nnc computes it, every expert on every token, the
