@@ -9,6 +9,15 @@ for its backward passes through the pack hook. Saved tensors are counted once pe
 that the next Linear saves as its input is one tensor; a view shares its base's storage), parameters are
 left out (they are counted as parameters), and the bytes are the storages' sizes.
 
+Each case also records `peak`, the inference peak of its activations (src/count/eager-peak.ts): the model in
+eval mode under torch.no_grad(), fp32, on the CPU with one thread, run once while the profiler records every
+allocation and free of c10's CPU allocator in order (the legacy autograd profiler with profile_memory: each
+`memory_alloc` record is one storage allocated or freed, by any ATen op, its temporaries included; memory
+that oneDNN or BLAS allocate outside c10's allocator is not seen). `peak` is the input's bytes plus the
+highest running sum of those records during the forward pass; parameters and buffers, allocated before,
+are not in it. PyTorch frees a tensor when its last reference goes, so the models here hold a value no longer
+than its last reader (`del` after the last use), as nnc's figure assumes.
+
 Run: /usr/bin/python3 scripts/torch-saved-tensors.py > test/fixtures/torch-saved-tensors.json
 """
 import json
@@ -17,6 +26,8 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch._C._profiler import _ExperimentalConfig
+from torch.autograd import ProfilerConfig, ProfilerState, _disable_profiler_legacy, _enable_profiler_legacy
 
 BATCH = 3
 
@@ -47,6 +58,8 @@ class Seq(nn.Module):
 
     def forward(self, x):
         for f in self.calls:
+            if self is MARKED:
+                torch.ops.aten.alias(x)  # a step's start in the profile: a view, no allocation
             x = f(x)
         return x
 
@@ -68,11 +81,55 @@ def tokens(vocab, *shape):
     return lambda: torch.randint(0, vocab, (BATCH, *shape))
 
 
+MARKED = None
+
+
+def inference_peak(model, make_input):
+    """The input's bytes plus the highest sum of the CPU allocator's allocations minus its frees during one
+    forward pass in eval mode under no_grad (one thread: the order of the records is the program's). For a
+    chain of layers (`Seq`), also the same highest sum within each layer's call, in order: `steps`."""
+    global MARKED
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    model.eval()
+    x = make_input()
+    config = ProfilerConfig(ProfilerState.CPU, False, True, False, False, False, _ExperimentalConfig())
+    MARKED = model if isinstance(model, Seq) else None
+    with torch.no_grad():
+        _enable_profiler_legacy(config)
+        model(x)
+        records = _disable_profiler_legacy()
+    MARKED = None
+    base = x.storage().nbytes()
+    live = top = 0
+    steps = []
+    depth = 0
+    for thread in records:
+        for r in thread:
+            if r.kind() == "push":
+                if depth == 0 and r.name() == "aten::alias":
+                    steps.append(live)
+                depth += 1
+            elif r.kind() == "pop":
+                depth -= 1
+            elif r.kind() == "memory_alloc":
+                live += r.cpu_memory_usage()
+                top = max(top, live)
+                if steps:
+                    steps[-1] = max(steps[-1], live)
+    return base + top, [base + s for s in steps] if isinstance(model, Seq) else None
+
+
 cases = []
 
 
 def case(name, spec, model, make_input):
-    cases.append({"name": name, "spec": spec, "batch": BATCH, "bytes": saved_bytes(model, make_input)})
+    saved = saved_bytes(model, make_input)
+    peak, steps = inference_peak(model, make_input)
+    cases.append(
+        {"name": name, "spec": spec, "batch": BATCH, "bytes": saved, "peak": peak}
+        | ({"steps": steps} if steps is not None else {})
+    )
 
 
 case(
@@ -223,10 +280,15 @@ class Views(nn.Module):
         self.out = nn.Linear(48, 5)
 
     def forward(self, x):
+        b = x.shape[0]
         p, q = self.dense(x).split(4, dim=-1)
-        t = (p * q).transpose(1, 2)
+        m = p * q
+        del p, q
+        t = m.transpose(1, 2)
+        del m
         c = torch.cat([t, t], dim=1)
-        return self.out(nn.Identity()(c).reshape(x.shape[0], 48))
+        del t
+        return self.out(nn.Identity()(c).reshape(b, 48))
 
 
 case(
@@ -599,6 +661,67 @@ case(
         nn.Linear(128, 3),
     ),
     floats(8, 4, 4),
+)
+
+case(
+    "norms and pools",
+    "model M(x: f32[8, 6, 6]) {\n  batchnorm\n  relu6\n  max_pool2d(2)\n  groupnorm(2)\n  hardswish\n"
+    "  instancenorm(affine = true)\n  pixel_shuffle(2)\n  instancenorm\n  adaptive_avg_pool2d(2)\n  global_avg_pool\n"
+    "  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.BatchNorm2d(8),
+        nn.ReLU6(),
+        nn.MaxPool2d(2),
+        nn.GroupNorm(2, 8),
+        nn.Hardswish(),
+        nn.InstanceNorm2d(8, affine=True),
+        nn.PixelShuffle(2),
+        nn.InstanceNorm2d(2),
+        nn.AdaptiveAvgPool2d(2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(2, 3),
+    ),
+    floats(8, 6, 6),
+)
+case(
+    "pools, 1-d",
+    "model M(x: f32[80]) {\n  dense(80)\n  reshape([4, 20])\n  max_pool1d(2)\n  avg_pool1d(2)\n  adaptive_avg_pool1d(2)\n  mean\n  dense(5)\n}\n",
+    Seq(
+        nn.Linear(80, 80),
+        lambda x: x.reshape(x.shape[0], 4, 20),
+        nn.MaxPool1d(2),
+        nn.AvgPool1d(2),
+        nn.AdaptiveAvgPool1d(2),
+        lambda x: x.mean(1),
+        nn.Linear(2, 5),
+    ),
+    floats(80),
+)
+
+case(
+    "rmsnorm",
+    "model M(x: f32[s <= 5, 8]) {\n  dense(8)\n  rmsnorm\n  dense(8)\n  rmsnorm(affine = false)\n  dense(4)\n}\n",
+    Seq(nn.Linear(8, 8), LlamaRMSNorm(8), nn.Linear(8, 8), LlamaRMSNorm(8, affine=False), nn.Linear(8, 4)),
+    floats(5, 8),
+)
+
+case(
+    "embedding, layernorm",
+    "model M(tokens: token[7] of 50) {\n  embedding(50, 16)\n  layernorm\n  dense(8)\n}\n",
+    Seq(nn.Embedding(50, 16), nn.LayerNorm(16), nn.Linear(16, 8)),
+    tokens(50, 7),
+)
+case(
+    "a repeat inside a residual",
+    "model M(x: f32[s <= 6, 8]) {\n  dense(16)\n  residual {\n    repeat 3 {\n      layernorm\n      dense(16)\n"
+    "      gelu\n    }\n  }\n  dense(4)\n}\n",
+    Seq(
+        nn.Linear(8, 16),
+        Residual(Seq(*[m for _ in range(3) for m in (nn.LayerNorm(16), nn.Linear(16, 16), nn.GELU())])),
+        nn.Linear(16, 4),
+    ),
+    floats(6, 8),
 )
 
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

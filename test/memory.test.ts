@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { compile } from "../src/emit/compile.js";
 import { viewKinds as planAliases } from "../src/emit/kernels/index.js";
 import { aliasKinds, modelMemory, subtreeMemory } from "../src/count/memory.js";
+import { eagerInferencePeak } from "../src/count/eager-peak.js";
 import { checkProgram } from "../src/program/check.js";
 import { nodeHost } from "../src/program/node-host.js";
 import type { Host } from "../src/program/load.js";
@@ -166,6 +167,45 @@ describe("PyTorch-eager saved activations equal torch's own (scripts/torch-saved
     const mem = modelMemory(analysis, figures, { batch: BigInt(c.batch), dtype: "float32" });
     expect(mem.eager.unknownKinds).toEqual([]);
     expect(mem.eager.activations).toBe(BigInt(c.bytes));
+  });
+});
+
+describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-tensors.py `peak`)", () => {
+  const fixture = JSON.parse(readFileSync("test/fixtures/torch-saved-tensors.json", "utf8")) as {
+    cases: { name: string; spec: string; batch: number; peak: number; steps?: number[] }[];
+  };
+  // Kinds whose temporaries are not measured (src/count/eager-peak.ts says why): a case with one of them
+  // must say "not estimated" and name it; every other case must equal the measurement.
+  const notMeasured = new Set([
+    "conv1d",
+    "conv2d",
+    "conv_transpose2d",
+    "attention",
+    "rotary",
+    "rnn",
+    "lstm",
+    "gru",
+    "moe",
+  ]);
+  it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: c.spec }) }, c.spec);
+    const { analysis, figures } = checked.value.models[0]!;
+    const mem = modelMemory(analysis, figures, { batch: BigInt(c.batch), dtype: "float32" });
+    const kinds = new Set(analysis.ops.map((op) => op.kind));
+    const unmeasured = [...kinds].filter((k) => notMeasured.has(k));
+    if (analysis.root.children.some((n) => n.kind === "moe")) unmeasured.push("moe");
+    if (unmeasured.length > 0) {
+      expect(mem.eager.inference).toBeUndefined();
+      expect(mem.eager.inferenceUnknownKinds).toEqual(unmeasured.sort());
+      return;
+    }
+    expect(mem.eager.inferenceUnknownKinds).toEqual([]);
+    // Layer by layer, where torch's chain and the model's body have the same steps.
+    const steps = eagerInferencePeak(analysis, BigInt(c.batch)).steps!;
+    if (c.steps && c.steps.length === steps.length) expect(steps).toEqual(c.steps.map(BigInt));
+    const t = mem.eager.inference!;
+    expect(t.terms.map((x) => x.bytes)).toEqual([figures.params * 4n, figures.bytes.buffers, BigInt(c.peak)]);
+    expect(t.total).toBe(figures.params * 4n + figures.bytes.buffers + BigInt(c.peak));
   });
 });
 

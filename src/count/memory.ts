@@ -15,6 +15,9 @@
 //   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
 //   block (`eagerOf`). Kinds not measured are named, not guessed.
 //
+// - PyTorch eager's inference peak (eval, no_grad): parameters, buffers and the most activations alive at
+//   once, each op's temporaries measured (src/count/eager-peak.ts).
+//
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
 import {
@@ -27,6 +30,7 @@ import {
 } from "../analyze/analyze.js";
 import { sharedOrigin } from "../analyze/shared.js";
 import type { Figures } from "./count.js";
+import { eagerInferencePeak } from "./eager-peak.js";
 
 export type ModuleDtype = "float32" | "float64";
 export type Optimizer = "adam" | "sgd-momentum" | "sgd";
@@ -507,6 +511,10 @@ export interface ModelMemory {
     readonly unknownKinds: readonly string[];
     /** Parameters + gradients + optimizer state + saved activations; undefined with unknown kinds. */
     readonly training?: Readonly<Record<Optimizer, Sum>>;
+    /** Inference (eval, no_grad): parameters + buffers + the most activations alive at once
+     *  (src/count/eager-peak.ts); undefined when some op kind's temporaries are not measured. */
+    readonly inference?: Sum;
+    readonly inferenceUnknownKinds: readonly string[];
   };
 }
 
@@ -572,6 +580,15 @@ export function modelMemory(model: ModelAnalysis, figures: Figures, options: Mem
       ["buffers", figures.bytes.buffers],
       ["saved activations", eagerActivations ?? 0n],
     ]);
+  const peak = eagerInferencePeak(model, batch);
+  const eagerInference =
+    peak.bytes !== undefined
+      ? sum([
+          ["parameters (fp32)", eagerParams],
+          ["buffers", figures.bytes.buffers],
+          ["activations alive at the peak (inputs included)", peak.bytes],
+        ])
+      : undefined;
   return {
     batch,
     dtype: options.dtype,
@@ -597,6 +614,8 @@ export function modelMemory(model: ModelAnalysis, figures: Figures, options: Mem
             },
           }
         : {}),
+      ...(eagerInference ? { inference: eagerInference } : {}),
+      inferenceUnknownKinds: peak.unknown,
     },
   };
 }

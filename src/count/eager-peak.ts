@@ -1,0 +1,365 @@
+// PyTorch eager's inference peak (`nnc count --batch N`): what eager PyTorch holds at the highest point of
+// one forward pass in fp32, eval mode, under `torch.no_grad()`, on the CPU — parameters and buffers, plus
+// the largest set of tensors alive at once. The convention (measured by scripts/torch-saved-tensors.py,
+// test/fixtures/torch-saved-tensors.json `peak`):
+//
+// - the model's inputs are held by the caller for the whole pass;
+// - every value is freed as soon as its last reader has run (a chain of modules, nn.Sequential, or a
+//   forward that `del`s a named value after its last use), except the model's outputs; a view (flatten,
+//   reshape of a contiguous tensor, take, split, transpose, identity, eval-mode dropout) shares its base's
+//   storage and keeps it alive;
+// - while an op runs, its inputs, its output and its own temporaries are alive (LayerNorm's mean and
+//   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
+//
+// Kinds whose temporaries are not measured make the figure "not estimated", naming them. Computed per
+// distinct subtree (memoized per origin and per which of its inputs stay alive outside), so the cost
+// follows the spec's text: a repeated element's copies run one after another, each reading the previous
+// one's output.
+import {
+  argWithDefault,
+  type ArgVal,
+  type IrOp,
+  type IrValue,
+  type LayerNode,
+  type ModelAnalysis,
+} from "../analyze/analyze.js";
+import { sharedOrigin } from "../analyze/shared.js";
+
+const f32 = 4n;
+
+/** Arguments with the vocabulary's defaults. */
+function reader(op: IrOp) {
+  const get = (name: string): ArgVal | undefined => argWithDefault(op.entry, op.args, name);
+  return {
+    int(name: string): bigint {
+      const v = get(name);
+      if (v?.kind === "int") return v.value;
+      throw new Error(`internal: ${op.kind} ${name} is not an integer`);
+    },
+    bool(name: string): boolean {
+      const v = get(name);
+      return v?.kind === "bool" ? v.value : false;
+    },
+  };
+}
+
+const elementsOf = (shape: readonly bigint[]): bigint => shape.reduce((a, b) => a * b, 1n);
+
+/** Bytes of one sample of a value in PyTorch: token ids are int64, floats fp32. */
+function sampleBytes(v: IrValue): bigint {
+  return elementsOf(v.shape) * (v.dtype === "token" ? 8n : f32);
+}
+
+/** What an op does to memory while it runs, at batch `batch`: its output is a view of its first input (no
+ *  allocation), or it allocates, and at its highest holds `above` bytes more than before it ran (its
+ *  outputs and the temporaries alive with them). */
+type OpMemory = { readonly view: true } | { readonly view: false; readonly above: bigint };
+
+/** Ops whose outputs are views of their input in PyTorch eval mode: no allocation, the base kept alive. */
+const viewKinds: ReadonlySet<string> = new Set([
+  "flatten",
+  "reshape",
+  "identity",
+  "take",
+  "split",
+  "transpose",
+  "dropout",
+]);
+
+/** The 8-byte wrapped Python number and its 4-byte float copy that `tensor + 1`, `mean` and
+ *  `adaptive_avg_pool2d(1)` allocate on the way (measured; whatever the batch). */
+const scalar = 12n;
+
+const max = (...xs: bigint[]) => xs.reduce((a, b) => (b > a ? b : a));
+
+/** How an op uses memory while it runs in eval mode under no_grad on the CPU, as measured
+ *  (scripts/torch-saved-tensors.py `peak`); undefined for kinds not measured. */
+export function eagerTemporaries(op: IrOp, values: readonly IrValue[], batch: bigint): OpMemory | undefined {
+  if (viewKinds.has(op.kind)) return { view: true };
+  const inShape = values[op.inputs[0]!]!.shape;
+  const S = elementsOf(inShape) * batch * f32;
+  const out = op.outputs.reduce((a, v) => a + sampleBytes(values[v]!) * batch, 0n);
+  const rows = S / inShape[inShape.length - 1]!;
+  const a = reader(op);
+  const made = (temporaries: bigint): OpMemory => ({ view: false, above: out + temporaries });
+  switch (op.kind) {
+    // The output alone: Linear (addmm), elementwise ops and activations, embedding lookups, concatenation
+    // (class_token's cat of its expanded token), positional's add of a slice, PReLU, pixel_shuffle's copy,
+    // average pooling, 1-d max pooling (no indices without grad).
+    case "dense":
+    case "add":
+    case "mul":
+    case "relu":
+    case "sigmoid":
+    case "tanh":
+    case "gelu":
+    case "silu":
+    case "softmax":
+    case "log_softmax":
+    case "leaky_relu":
+    case "elu":
+    case "selu":
+    case "softplus":
+    case "mish":
+    case "hard_sigmoid":
+    case "relu6":
+    case "hardswish":
+    case "prelu":
+    case "embedding":
+    case "concat":
+    case "class_token":
+    case "positional":
+    case "pixel_shuffle":
+    case "max_pool1d":
+    case "avg_pool1d":
+    case "avg_pool2d":
+    case "adaptive_avg_pool1d":
+    case "adaptive_avg_pool2d":
+      return made(0n);
+    // A reduction over an axis: the output and the scalar divisor.
+    case "mean":
+    case "global_avg_pool":
+      return made(scalar);
+    // x / (1 + |x|): |x| and the scalar alive while 1 + |x| is made, which is alive with the quotient.
+    case "softsign":
+      return made(S + scalar);
+    // native_layer_norm's mean and reciprocal std per row; native_group_norm's per group; eval-mode
+    // batch_norm's scale and shift per channel (whatever the batch).
+    case "layernorm":
+      return made(2n * rows);
+    case "groupnorm":
+      return made(2n * a.int("groups") * batch * f32);
+    case "batchnorm":
+      return made(2n * inShape[0]! * f32);
+    // batch_norm over [1, N·C, …]: a mean and a reciprocal std per channel and sample, twice (the
+    // statistics it computes and the ones it returns), and with affine the weight and bias repeated per sample.
+    case "instancenorm":
+      return made((a.bool("affine") ? 6n : 4n) * inShape[0]! * batch * f32);
+    // max_pool2d without grad still makes int64 indices, one per output element.
+    case "max_pool2d":
+      return made(2n * out);
+    // HF LlamaRMSNorm: x², its mean (with the scalar), mean + eps, its rsqrt, x̂ = x · rsqrt, weight · x̂;
+    // the mean is a local alive until the forward returns.
+    case "rmsnorm": {
+      const steps = [S + rows + scalar, S + 2n * rows];
+      return { view: false, above: a.bool("affine") ? max(...steps, 2n * S + rows) : max(...steps) };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A node's steps in execution order, in its own value numbering. */
+type Step =
+  | { readonly kind: "op"; readonly op: IrOp }
+  | { readonly kind: "flow"; readonly op: "add" | "mul"; readonly inputs: readonly number[]; readonly output: number }
+  | { readonly kind: "child"; readonly node: LayerNode };
+
+function stepsOf(model: ModelAnalysis, n: LayerNode): Step[] {
+  if (n.children.length === 0 && n.flowOps.length === 0)
+    return [...n.ops].sort((a, b) => a - b).map((k) => ({ kind: "op", op: model.ops[k]! }));
+  const out: Step[] = [];
+  let f = 0;
+  const flows = (upTo: number) => {
+    for (; f < n.flowOps.length && n.flowOps[f]!.after <= upTo; f++) {
+      const o = n.flowOps[f]!;
+      out.push({ kind: "flow", op: o.kind, inputs: o.inputs, output: o.output });
+    }
+  };
+  n.children.forEach((c, i) => {
+    flows(i);
+    out.push({ kind: "child", node: c });
+  });
+  flows(Infinity);
+  return out;
+}
+
+/** A child's boundary: the numbers it reads from outside and gives, in the parent's numbering, each with
+ *  the number it has inside its origin. */
+interface Boundary {
+  readonly reads: readonly (readonly [inner: number, outer: number])[];
+  readonly gives: readonly (readonly [inner: number, outer: number])[];
+}
+
+const readsMemo = new WeakMap<LayerNode, readonly number[]>();
+
+/** The numbers a node's subtree reads from outside it (its input and the outer values it names), in its
+ *  own numbering, in order. */
+function externalReads(model: ModelAnalysis, n: LayerNode): readonly number[] {
+  const known = readsMemo.get(n);
+  if (known) return known;
+  const consumed: number[] = [];
+  const made = new Set<number>();
+  const use = (v: number) => {
+    if (!made.has(v) && !consumed.includes(v)) consumed.push(v);
+  };
+  for (const s of stepsOf(model, n)) {
+    if (s.kind === "op") {
+      s.op.inputs.forEach(use);
+      s.op.outputs.forEach((v) => made.add(v));
+    } else if (s.kind === "flow") {
+      s.inputs.forEach(use);
+      made.add(s.output);
+    } else {
+      for (const [, outer] of boundaryOf(model, s.node).reads) use(outer);
+      for (const [, outer] of boundaryOf(model, s.node).gives) made.add(outer);
+    }
+  }
+  for (const v of n.flow?.inputs ?? []) if (!consumed.includes(v)) consumed.unshift(v);
+  readsMemo.set(n, consumed);
+  return consumed;
+}
+
+function boundaryOf(model: ModelAnalysis, c: LayerNode): Boundary {
+  const origin = sharedOrigin(c);
+  const inner = externalReads(model, origin);
+  const gives = origin.flow?.outputs ?? [];
+  if (!c.reuse) return { reads: inner.map((v) => [v, v]), gives: gives.map((v) => [v, v]) };
+  const map = new Map<number, number>([...c.reuse.inputs, ...c.reuse.outputs]);
+  return {
+    reads: inner.map((v) => [v, map.get(v) ?? v]),
+    gives: gives.map((v) => [v, map.get(v) ?? v]),
+  };
+}
+
+interface Peak {
+  /** The highest bytes alive inside the subtree above what was alive when it started (its inputs
+   *  included); undefined when some kind's temporaries are not measured. */
+  readonly excess?: bigint;
+  readonly unknown: ReadonlySet<string>;
+}
+
+/** PyTorch eager's inference peak of a model's activations at a batch: the inputs plus the highest excess. */
+export function eagerInferencePeak(
+  model: ModelAnalysis,
+  batch: bigint,
+): {
+  readonly bytes?: bigint;
+  /** The highest bytes alive during each step of the model's own body (its layers, in order): what the
+   *  tests compare with torch layer by layer. */
+  readonly steps?: readonly bigint[];
+  readonly unknown: readonly string[];
+} {
+  const memo = new Map<LayerNode, Map<string, Peak>>();
+  const bytesOf = (v: number) => sampleBytes(model.values[v]!) * batch;
+  /** The op of a single, unrepeated layer (a node with no body): its step runs as that op. */
+  const leafOp = (n: LayerNode): IrOp | undefined => {
+    const o = sharedOrigin(n);
+    return n.count === 1n && o.children.length === 0 && o.flowOps.length === 0 && o.ops.length === 1
+      ? model.ops[o.ops[0]!]
+      : undefined;
+  };
+
+  const peakOf = (node: LayerNode, held: ReadonlySet<number>): Peak => {
+    const o = sharedOrigin(node);
+    const key = [...held].sort((a, b) => a - b).join(",");
+    let byHeld = memo.get(o);
+    if (!byHeld) memo.set(o, (byHeld = new Map()));
+    const known = byHeld.get(key);
+    if (known) return known;
+    let result = copyPeak(o, held);
+    // A repeated element: copies after the first read the previous copy's output (its first input's
+    // place), which no one else holds; the first input stays alive only if held outside.
+    const first = o.flow?.inputs[0];
+    if (o.count > 1n && o.kind !== "experts" && result.excess !== undefined && first !== undefined) {
+      const rest = new Set(held);
+      rest.delete(first);
+      const later = copyPeak(o, rest);
+      if (later.excess === undefined) result = later;
+      else {
+        const extra = held.has(first) ? bytesOf(first) : 0n;
+        const ex = later.excess + extra;
+        result = { excess: ex > result.excess ? ex : result.excess, unknown: result.unknown };
+      }
+    }
+    byHeld.set(key, result);
+    return result;
+  };
+
+  /** One copy of an origin node's subtree, with `held` of its external reads alive outside throughout. */
+  const copyPeak = (o: LayerNode, held: ReadonlySet<number>, record?: bigint[]): Peak => {
+    const unknown = new Set<string>();
+    if (o.kind === "moe") {
+      unknown.add("moe");
+      return { unknown };
+    }
+    const steps = stepsOf(model, o);
+    const storage = new Map<number, number>();
+    const storageOf = (v: number) => storage.get(v) ?? v;
+    // Last step reading each value (storage lifetimes follow from it).
+    const lastRead = new Map<number, number>();
+    const readsOf = (s: Step): readonly number[] =>
+      s.kind === "op" ? s.op.inputs : s.kind === "flow" ? s.inputs : boundaryOf(model, s.node).reads.map(([, v]) => v);
+    const givesOf = (s: Step): readonly number[] =>
+      s.kind === "op"
+        ? s.op.outputs
+        : s.kind === "flow"
+          ? [s.output]
+          : boundaryOf(model, s.node).gives.map(([, v]) => v);
+    steps.forEach((s, k) => readsOf(s).forEach((v) => lastRead.set(v, k)));
+    const keep = new Set<number>([...held, ...(o.flow?.outputs ?? [])]);
+    const live = new Map<number, bigint>();
+    for (const v of externalReads(model, o)) live.set(v, bytesOf(v));
+    const sum = () => [...live.values()].reduce((a, b) => a + b, 0n);
+    const entry = sum();
+    let top = entry;
+    /** Values alive per storage: a storage is freed when the last of them is. */
+    const users = new Map<number, Set<number>>();
+    const addUser = (s: number, v: number) => {
+      let u = users.get(s);
+      if (!u) users.set(s, (u = new Set()));
+      u.add(v);
+    };
+    for (const v of live.keys()) addUser(v, v);
+    /** Whether a value's storage is still needed after step k (by it or by a view sharing it). */
+    const aliveAfter = (v: number, k: number) =>
+      [...(users.get(storageOf(v)) ?? [v])].some((u) => keep.has(u) || (lastRead.get(u) ?? -1) > k);
+    steps.forEach((s, k) => {
+      const outs = givesOf(s);
+      const before = sum();
+      let above = 0n;
+      let view = false;
+      const leaf = s.kind === "child" ? leafOp(s.node) : s.kind === "op" ? s.op : undefined;
+      if (leaf) {
+        const m = eagerTemporaries(leaf, model.values, batch);
+        if (!m) unknown.add(leaf.kind);
+        else if (m.view) view = true;
+        else above = m.above;
+      } else if (s.kind === "flow") {
+        above = bytesOf(s.output);
+      } else if (s.kind === "child") {
+        const b = boundaryOf(model, s.node);
+        const childHeld = new Set<number>();
+        for (const [inner, outer] of b.reads) if (aliveAfter(outer, k)) childHeld.add(inner);
+        const p = peakOf(s.node, childHeld);
+        p.unknown.forEach((x) => unknown.add(x));
+        above = p.excess ?? 0n;
+      }
+      // While the step runs: what was alive before it, plus its own peak above that.
+      if (before + above > top) top = before + above;
+      record?.push(before + above);
+      const base = storageOf(readsOf(s)[0] ?? -1);
+      for (const v of outs) {
+        if (view) storage.set(v, base);
+        else live.set(v, bytesOf(v));
+        addUser(storageOf(v), v);
+      }
+      // Free every storage none of whose values is read later or kept.
+      for (const [st, us] of users) {
+        if (![...us].some((u) => keep.has(u) || (lastRead.get(u) ?? -1) > k)) {
+          users.delete(st);
+          live.delete(st);
+        }
+      }
+    });
+    if (unknown.size > 0) return { unknown };
+    return { excess: top - entry, unknown };
+  };
+
+  const inputs = model.inputIds;
+  const steps: bigint[] = [];
+  const p = copyPeak(model.root, new Set(inputs), steps);
+  const unknown = [...p.unknown].sort();
+  if (p.excess === undefined) return { unknown };
+  return { bytes: inputs.reduce((a, v) => a + bytesOf(v), 0n) + p.excess, steps, unknown };
+}
