@@ -724,4 +724,29 @@ case(
     floats(6, 8),
 )
 
+case(
+    "attention: separate, grouped, dropout, no bias",
+    "model M(x: f32[s <= 6, 8]) {\n  dense(8)\n  attention(4, kv_heads = 2, qkv = separate, dropout = 0.1, bias = false)\n"
+    "  dense(4)\n}\n",
+    Seq(nn.Linear(8, 8), EagerAttention(8, 4, kv_heads=2, qkv="separate", dropout=0.1, bias=False), nn.Linear(8, 4)),
+    floats(6, 8),
+)
+case(
+    "attention: fused, grouped, causal, in a residual",
+    "model M(x: f32[s <= 7, 12]) {\n  dense(12)\n  residual {\n    layernorm\n    attention(6, kv_heads = 3, causal = true)\n"
+    "  }\n  dense(4)\n}\n",
+    Seq(
+        nn.Linear(12, 12),
+        Residual(Seq(nn.LayerNorm(12), EagerAttention(12, 6, kv_heads=3, causal=True))),
+        nn.Linear(12, 4),
+    ),
+    floats(7, 12),
+)
+case(
+    "attention: separate, not causal",
+    "model M(x: f32[s <= 4, 6]) {\n  dense(6)\n  attention(3, qkv = separate)\n  dense(2)\n}\n",
+    Seq(nn.Linear(6, 6), EagerAttention(6, 3, qkv="separate"), nn.Linear(6, 2)),
+    floats(4, 6),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

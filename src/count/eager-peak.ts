@@ -31,6 +31,11 @@ const f32 = 4n;
 function reader(op: IrOp) {
   const get = (name: string): ArgVal | undefined => argWithDefault(op.entry, op.args, name);
   return {
+    has: (name: string) => op.args.has(name),
+    name: (name: string) => {
+      const v = get(name);
+      return v?.kind === "name" ? v.value : undefined;
+    },
     int(name: string): bigint {
       const v = get(name);
       if (v?.kind === "int") return v.value;
@@ -144,9 +149,81 @@ export function eagerTemporaries(op: IrOp, values: readonly IrValue[], batch: bi
       const steps = [S + rows + scalar, S + 2n * rows];
       return { view: false, above: a.bool("affine") ? max(...steps, 2n * S + rows) : max(...steps) };
     }
+    case "attention":
+      return a.bool("rope") ? undefined : { view: false, above: attentionAbove(op, inShape, batch) };
     default:
       return undefined;
   }
+}
+
+/**
+ * Self-attention as Hugging Face's eager path writes it (scripts/torch-saved-tensors.py `EagerAttention`),
+ * without rotary embeddings, replayed allocation by allocation as measured: the projections (one fused
+ * tensor, or q, k and v), k and v repeated to every head for grouped heads (the originals freed), the
+ * scores (matmul copies q, which is a transposed view, and k unless repeated), divided by √head_dim (a
+ * float64 scalar and its float copy on the way), plus the causal mask (torch.full then triu, T×T), softmax,
+ * eval-mode dropout (nothing), matmul with v (copied unless repeated), the heads made contiguous, and the
+ * out-projection, with every local alive until the forward returns. The highest bytes above what was
+ * alive before it ran.
+ */
+function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bigint {
+  const a = reader(op);
+  const T = inShape[0]!;
+  const D = inShape[1]!;
+  const H = a.int("heads");
+  const KV = a.has("kv_heads") ? a.int("kv_heads") : H;
+  const hd = a.has("head_dim") ? a.int("head_dim") : D / H;
+  const q = batch * T * H * hd * f32;
+  const kv = batch * T * KV * hd * f32;
+  const w = batch * H * T * T * f32;
+  const mask = T * T * f32;
+  const repeated = KV !== H;
+  let live = 0n;
+  let top = 0n;
+  const alloc = (bytes: bigint) => {
+    live += bytes;
+    if (live > top) top = live;
+  };
+  const free = (bytes: bigint) => {
+    live -= bytes;
+  };
+  if (a.name("qkv") === "separate") {
+    alloc(q);
+    alloc(kv);
+    alloc(kv);
+  } else alloc(q + 2n * kv);
+  if (repeated) {
+    alloc(q); // k repeated to every head
+    alloc(q); // v
+    if (a.name("qkv") === "separate") free(2n * kv);
+  }
+  // matmul(q, kᵀ)
+  alloc(q);
+  if (!repeated) alloc(q);
+  alloc(w);
+  free(repeated ? q : 2n * q);
+  // / √head_dim
+  alloc(8n);
+  alloc(4n);
+  alloc(w);
+  free(12n + w);
+  if (a.bool("causal")) {
+    alloc(mask);
+    alloc(mask);
+    free(mask);
+    alloc(w);
+    free(mask + w);
+  }
+  alloc(w); // softmax
+  free(w);
+  // matmul(w, v), then transpose(1, 2).reshape: a contiguous copy
+  if (!repeated) alloc(q);
+  alloc(q);
+  if (!repeated) free(q);
+  alloc(q);
+  free(q);
+  alloc(batch * T * D * f32); // the out-projection
+  return top;
 }
 
 /** A node's steps in execution order, in its own value numbering. */
@@ -322,7 +399,7 @@ export function eagerInferencePeak(
       const leaf = s.kind === "child" ? leafOp(s.node) : s.kind === "op" ? s.op : undefined;
       if (leaf) {
         const m = eagerTemporaries(leaf, model.values, batch);
-        if (!m) unknown.add(leaf.kind);
+        if (!m) unknown.add(leaf.kind === "attention" ? "attention (rope = true)" : leaf.kind);
         else if (m.view) view = true;
         else above = m.above;
       } else if (s.kind === "flow") {
