@@ -749,4 +749,11 @@ case(
     floats(4, 6),
 )
 
+case(
+    "attention: fused, rotary, causal",
+    "model M(x: f32[s <= 5, 12]) {\n  dense(12)\n  attention(3, rope = true, causal = true)\n  dense(4)\n}\n",
+    Seq(nn.Linear(12, 12), EagerAttention(12, 3, rope=True, causal=True), nn.Linear(12, 4)),
+    floats(5, 12),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -11,7 +11,8 @@
 // - while an op runs, its inputs, its output and its own temporaries are alive (LayerNorm's mean and
 //   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
 //
-// Kinds whose temporaries are not measured make the figure "not estimated", naming them. Computed per
+// Kinds whose temporaries are not measured (convolutions: oneDNN picks blocked layouts per CPU, so its
+// reorders are the machine's; recurrent layers; moe) make the figure "not estimated", naming them. Computed per
 // distinct subtree (memoized per origin and per which of its inputs stay alive outside), so the cost
 // follows the spec's text: a repeated element's copies run one after another, each reading the previous
 // one's output.
@@ -150,7 +151,16 @@ export function eagerTemporaries(op: IrOp, values: readonly IrValue[], batch: bi
       return { view: false, above: a.bool("affine") ? max(...steps, 2n * S + rows) : max(...steps) };
     }
     case "attention":
-      return a.bool("rope") ? undefined : { view: false, above: attentionAbove(op, inShape, batch) };
+      return { view: false, above: attentionAbove(op, inShape, batch) };
+    // HF LlamaRotaryEmbedding + apply_rotary_pos_emb on the whole width: cos and sin made from the
+    // positions, then x · cos + rotate_half(x) · sin.
+    case "rotary": {
+      const m = new Replay();
+      const [cos, sin] = m.cosSin(batch, inShape[0]!, inShape[1]!);
+      m.rope(S);
+      m.free(cos + sin);
+      return { view: false, above: m.top };
+    }
     default:
       return undefined;
   }
@@ -178,52 +188,92 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
   const w = batch * H * T * T * f32;
   const mask = T * T * f32;
   const repeated = KV !== H;
-  let live = 0n;
-  let top = 0n;
-  const alloc = (bytes: bigint) => {
-    live += bytes;
-    if (live > top) top = live;
-  };
-  const free = (bytes: bigint) => {
-    live -= bytes;
-  };
-  if (a.name("qkv") === "separate") {
-    alloc(q);
-    alloc(kv);
-    alloc(kv);
-  } else alloc(q + 2n * kv);
+  const separate = a.name("qkv") === "separate";
+  const m = new Replay();
+  if (separate) {
+    m.alloc(q);
+    m.alloc(kv);
+    m.alloc(kv);
+  } else m.alloc(q + 2n * kv);
+  const rope = a.bool("rope");
+  if (rope) {
+    m.cosSin(batch, T, hd);
+    // q, then k, rotated into new tensors; separate projections are freed as they are replaced.
+    m.rope(q);
+    if (separate) m.free(q);
+    m.rope(kv);
+    if (separate) m.free(kv);
+  }
   if (repeated) {
-    alloc(q); // k repeated to every head
-    alloc(q); // v
-    if (a.name("qkv") === "separate") free(2n * kv);
+    m.alloc(q); // k repeated to every head
+    m.alloc(q); // v
+    // The k and v replaced: a rotated k, separate projections.
+    m.free((rope ? kv : separate ? kv : 0n) + (separate ? kv : 0n));
   }
-  // matmul(q, kᵀ)
-  alloc(q);
-  if (!repeated) alloc(q);
-  alloc(w);
-  free(repeated ? q : 2n * q);
+  // matmul(q, kᵀ): q is a transposed view (or laid out as one), copied; k too unless repeated.
+  m.alloc(q);
+  if (!repeated) m.alloc(q);
+  m.alloc(w);
+  m.free(repeated ? q : 2n * q);
   // / √head_dim
-  alloc(8n);
-  alloc(4n);
-  alloc(w);
-  free(12n + w);
+  m.alloc(8n);
+  m.alloc(4n);
+  m.alloc(w);
+  m.free(12n + w);
   if (a.bool("causal")) {
-    alloc(mask);
-    alloc(mask);
-    free(mask);
-    alloc(w);
-    free(mask + w);
+    m.alloc(mask);
+    m.alloc(mask);
+    m.free(mask);
+    m.alloc(w);
+    m.free(mask + w);
   }
-  alloc(w); // softmax
-  free(w);
+  m.alloc(w); // softmax
+  m.free(w);
   // matmul(w, v), then transpose(1, 2).reshape: a contiguous copy
-  if (!repeated) alloc(q);
-  alloc(q);
-  if (!repeated) free(q);
-  alloc(q);
-  free(q);
-  alloc(batch * T * D * f32); // the out-projection
-  return top;
+  if (!repeated) m.alloc(q);
+  m.alloc(q);
+  if (!repeated) m.free(q);
+  m.alloc(q);
+  m.free(q);
+  m.alloc(batch * T * D * f32); // the out-projection
+  return m.top;
+}
+
+/** Allocations and frees replayed in order, as the profiler records them: the highest running sum. */
+class Replay {
+  live = 0n;
+  top = 0n;
+  alloc(bytes: bigint): void {
+    this.live += bytes;
+    if (this.live > this.top) this.top = this.live;
+  }
+  free(bytes: bigint): void {
+    this.live -= bytes;
+  }
+  /** HF LlamaRotaryEmbedding's cos and sin, [batch, T, width] each (as measured): the positions
+   *  (int64, T), as floats per sample, the frequencies (width / 2 per position), their cat, cos, sin;
+   *  all but cos and sin freed. Returns their bytes. */
+  cosSin(batch: bigint, T: bigint, width: bigint): [bigint, bigint] {
+    const table = batch * T * width * f32;
+    const made = [T * 8n, batch * T * f32, (batch * T * width * f32) / 2n, table];
+    made.forEach((b) => this.alloc(b));
+    this.alloc(table);
+    this.alloc(table);
+    this.free(made.reduce((x, y) => x + y, 0n));
+    return [table, table];
+  }
+  /** x · cos + rotate_half(x) · sin for an x of `bytes`: x · cos, −x₂ (half), the cat, · sin (the cat
+   *  freed), the sum (the products freed). */
+  rope(bytes: bigint): void {
+    this.alloc(bytes);
+    this.alloc(bytes / 2n);
+    this.alloc(bytes);
+    this.free(bytes / 2n);
+    this.alloc(bytes);
+    this.free(bytes);
+    this.alloc(bytes);
+    this.free(2n * bytes);
+  }
 }
 
 /** A node's steps in execution order, in its own value numbering. */
@@ -399,7 +449,7 @@ export function eagerInferencePeak(
       const leaf = s.kind === "child" ? leafOp(s.node) : s.kind === "op" ? s.op : undefined;
       if (leaf) {
         const m = eagerTemporaries(leaf, model.values, batch);
-        if (!m) unknown.add(leaf.kind === "attention" ? "attention (rope = true)" : leaf.kind);
+        if (!m) unknown.add(leaf.kind);
         else if (m.view) view = true;
         else above = m.above;
       } else if (s.kind === "flow") {
