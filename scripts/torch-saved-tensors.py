@@ -756,4 +756,15 @@ case(
     floats(5, 12),
 )
 
+case(
+    "moe with wide experts",
+    "model M(x: f32[s <= 4, 8]) {\n  dense(8)\n  moe(3, 1) {\n    tanh\n    dense(64)\n    gelu\n    dense(8)\n  }\n  dense(3)\n}\n",
+    Seq(
+        nn.Linear(8, 8),
+        DenseMoE(8, 3, 1, lambda: Seq(nn.Tanh(), nn.Linear(8, 64), nn.GELU(), nn.Linear(64, 8))),
+        nn.Linear(8, 3),
+    ),
+    floats(4, 8),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -176,14 +176,13 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
   };
   // Kinds whose temporaries are not measured (src/count/eager-peak.ts says why): a case with one of them
   // must say "not estimated" and name it; every other case must equal the measurement.
-  const notMeasured = new Set(["conv1d", "conv2d", "conv_transpose2d", "rnn", "lstm", "gru", "moe"]);
+  const notMeasured = new Set(["conv1d", "conv2d", "conv_transpose2d", "rnn", "lstm", "gru"]);
   it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
     const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: c.spec }) }, c.spec);
     const { analysis, figures } = checked.value.models[0]!;
     const mem = modelMemory(analysis, figures, { batch: BigInt(c.batch), dtype: "float32" });
     const kinds = new Set(analysis.ops.map((op) => op.kind));
     const unmeasured = [...kinds].filter((k) => notMeasured.has(k));
-    if (analysis.root.children.some((n) => n.kind === "moe")) unmeasured.push("moe");
     if (unmeasured.length > 0) {
       expect(mem.eager.inference).toBeUndefined();
       expect(mem.eager.inferenceUnknownKinds).toEqual(unmeasured.sort());

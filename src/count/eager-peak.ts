@@ -12,7 +12,7 @@
 //   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
 //
 // Kinds whose temporaries are not measured (convolutions: oneDNN picks blocked layouts per CPU, so its
-// reorders are the machine's; recurrent layers; moe) make the figure "not estimated", naming them. Computed per
+// reorders are the machine's; recurrent layers) make the figure "not estimated", naming them. Computed per
 // distinct subtree (memoized per origin and per which of its inputs stay alive outside), so the cost
 // follows the spec's text: a repeated element's copies run one after another, each reading the previous
 // one's output.
@@ -406,10 +406,7 @@ export function eagerInferencePeak(
   /** One copy of an origin node's subtree, with `held` of its external reads alive outside throughout. */
   const copyPeak = (o: LayerNode, held: ReadonlySet<number>, record?: bigint[]): Peak => {
     const unknown = new Set<string>();
-    if (o.kind === "moe") {
-      unknown.add("moe");
-      return { unknown };
-    }
+    if (o.kind === "moe") return moePeak(o);
     const steps = stepsOf(model, o);
     const storage = new Map<number, number>();
     const storageOf = (v: number) => storage.get(v) ?? v;
@@ -481,6 +478,53 @@ export function eagerInferencePeak(
     });
     if (unknown.size > 0) return { unknown };
     return { excess: top - entry, unknown };
+  };
+
+  /**
+   * `moe` as the script's DenseMoE runs it (nnc's computation: every expert on every token, Mixtral's
+   * routing), replayed as measured: the router's logits, softmax (the logits freed), topk's weights and
+   * int64 indices, their sum and the renormalized weights (the sum and the old weights freed); each expert
+   * in turn, its input alive, its output kept in a list; the stack (the list freed), the chosen outputs
+   * gathered, weighted and summed.
+   */
+  const moePeak = (o: LayerNode): Peak => {
+    const unknown = new Set<string>();
+    const ops = o.ops.map((k) => model.ops[k]!);
+    const combine = ops.find((op) => op.kind === "moe_combine");
+    const experts = o.children[0];
+    if (!combine || !experts || o.children.length !== 1) {
+      unknown.add("moe");
+      return { unknown };
+    }
+    const a = reader(combine);
+    const E = a.int("experts");
+    const K = a.int("top_k");
+    const logits = bytesOf(combine.inputs[0]!);
+    const rows = logits / (E * f32);
+    const out = bytesOf(combine.inputs[1]!);
+    const chosen = out * K;
+    const b = boundaryOf(model, experts);
+    const body = copyPeak(sharedOrigin(experts), new Set(b.reads.map(([inner]) => inner)));
+    body.unknown.forEach((k) => unknown.add(k));
+    if (body.excess === undefined) return { unknown };
+    const m = new Replay();
+    m.alloc(logits);
+    m.alloc(logits);
+    m.free(logits);
+    m.alloc(rows * K * f32);
+    m.alloc(rows * K * 8n);
+    m.alloc(rows * f32);
+    m.alloc(rows * K * f32);
+    m.free(rows * f32 + rows * K * f32);
+    // The last expert runs with the other E − 1 outputs kept: the highest of them.
+    m.alloc((E - 1n) * out + body.excess);
+    m.free(body.excess - out);
+    m.alloc(E * out);
+    m.free(E * out);
+    m.alloc(chosen);
+    m.alloc(chosen);
+    m.alloc(bytesOf(combine.outputs[0]!));
+    return { excess: m.top, unknown };
   };
 
   const inputs = model.inputIds;
