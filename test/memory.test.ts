@@ -198,6 +198,16 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
   });
 });
 
+describe("PyTorch-eager inference peak: the cost follows the text", () => {
+  it("a repeat of a billion copies, exactly, without expanding", () => {
+    const spec = "model M(x: f32[8]) {\n  repeat 1_000_000_000 {\n    dense(8)\n    relu\n  }\n}\n";
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: spec }) }, spec);
+    const p = eagerInferencePeak(checked.value.models[0]!.analysis, 4n);
+    // At a ReLU: the held input, the Linear's output and the ReLU's own, 8 floats × 4 samples each.
+    expect(p.bytes).toBe(3n * 8n * 4n * 4n);
+  });
+});
+
 describe("PyTorch-eager: what is not measured is named, not guessed", () => {
   // Every kind of the vocabulary has a measured rule (the fixture's cases cover each, recurrent layers with
   // Keras's cells and the last step only included). An op kind without one (a kind added to the vocabulary
