@@ -481,7 +481,8 @@ class KerasRecurrent(nn.Module):
 
     def __init__(self, kind, d, hidden, layers=1, bidirectional=False, bias=True, sequences=True, nonlinearity="tanh"):
         super().__init__()
-        self.kind, self.h, self.layers, self.dirs, self.sequences = kind, hidden, layers, 2 if bidirectional else 1, sequences
+        self.kind, self.h, self.layers, self.sequences = kind, hidden, layers, sequences
+        self.dirs = 2 if bidirectional else 1
         self.act = torch.relu if nonlinearity == "relu" else torch.tanh
         g = {"rnn": 1, "lstm": 4, "gru": 3}[kind]
         self.kernel, self.recurrent_kernel, self.bias, self.recurrent_bias = (nn.ParameterList() for _ in range(4))
@@ -686,7 +687,8 @@ case(
 )
 case(
     "pools, 1-d",
-    "model M(x: f32[80]) {\n  dense(80)\n  reshape([4, 20])\n  max_pool1d(2)\n  avg_pool1d(2)\n  adaptive_avg_pool1d(2)\n  mean\n  dense(5)\n}\n",
+    "model M(x: f32[80]) {\n  dense(80)\n  reshape([4, 20])\n  max_pool1d(2)\n  avg_pool1d(2)\n"
+    "  adaptive_avg_pool1d(2)\n  mean\n  dense(5)\n}\n",
     Seq(
         nn.Linear(80, 80),
         lambda x: x.reshape(x.shape[0], 4, 20),
@@ -726,14 +728,16 @@ case(
 
 case(
     "attention: separate, grouped, dropout, no bias",
-    "model M(x: f32[s <= 6, 8]) {\n  dense(8)\n  attention(4, kv_heads = 2, qkv = separate, dropout = 0.1, bias = false)\n"
+    "model M(x: f32[s <= 6, 8]) {\n  dense(8)\n"
+    "  attention(4, kv_heads = 2, qkv = separate, dropout = 0.1, bias = false)\n"
     "  dense(4)\n}\n",
     Seq(nn.Linear(8, 8), EagerAttention(8, 4, kv_heads=2, qkv="separate", dropout=0.1, bias=False), nn.Linear(8, 4)),
     floats(6, 8),
 )
 case(
     "attention: fused, grouped, causal, in a residual",
-    "model M(x: f32[s <= 7, 12]) {\n  dense(12)\n  residual {\n    layernorm\n    attention(6, kv_heads = 3, causal = true)\n"
+    "model M(x: f32[s <= 7, 12]) {\n  dense(12)\n  residual {\n    layernorm\n"
+    "    attention(6, kv_heads = 3, causal = true)\n"
     "  }\n  dense(4)\n}\n",
     Seq(
         nn.Linear(12, 12),
@@ -758,7 +762,8 @@ case(
 
 case(
     "moe with wide experts",
-    "model M(x: f32[s <= 4, 8]) {\n  dense(8)\n  moe(3, 1) {\n    tanh\n    dense(64)\n    gelu\n    dense(8)\n  }\n  dense(3)\n}\n",
+    "model M(x: f32[s <= 4, 8]) {\n  dense(8)\n  moe(3, 1) {\n    tanh\n    dense(64)\n    gelu\n    dense(8)\n  }\n"
+    "  dense(3)\n}\n",
     Seq(
         nn.Linear(8, 8),
         DenseMoE(8, 3, 1, lambda: Seq(nn.Tanh(), nn.Linear(8, 64), nn.GELU(), nn.Linear(64, 8))),
