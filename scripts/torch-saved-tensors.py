@@ -772,4 +772,25 @@ case(
     floats(4, 8),
 )
 
+case(
+    "recurrent layers, more",
+    "model M(x: f32[s <= 3, 6]) {\n  lstm(4, bidirectional = true)\n  dense(6)\n  gru(5, layers = 2)\n  dense(6)\n"
+    "  rnn(3, bias = false)\n  dense(2)\n}\n",
+    Seq(
+        Recurrent(nn.LSTM, 6, 4, bidirectional=True),
+        nn.Linear(8, 6),
+        Recurrent(nn.GRU, 6, 5, num_layers=2),
+        nn.Linear(5, 6),
+        Recurrent(nn.RNN, 6, 3, bias=False),
+        nn.Linear(3, 2),
+    ),
+    floats(3, 6),
+)
+case(
+    "recurrent layers, one step",
+    "model M(x: f32[s <= 1, 6]) {\n  dense(6)\n  lstm(4, layers = 2)\n  dense(2)\n}\n",
+    Seq(nn.Linear(6, 6), Recurrent(nn.LSTM, 6, 4, num_layers=2), nn.Linear(4, 2)),
+    floats(1, 6),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

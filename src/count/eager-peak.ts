@@ -12,10 +12,10 @@
 //   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
 //
 // Kinds whose temporaries are not measured (convolutions: oneDNN picks blocked layouts per CPU, so its
-// reorders are the machine's; recurrent layers) make the figure "not estimated", naming them. Computed per
-// distinct subtree (memoized per origin and per which of its inputs stay alive outside), so the cost
-// follows the spec's text: a repeated element's copies run one after another, each reading the previous
-// one's output.
+// reorders are the machine's; recurrent layers with sequences = false or Keras's bias convention) make the
+// figure "not estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
+// its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
+// after another, each reading the previous one's output.
 import {
   argWithDefault,
   type ArgVal,
@@ -152,6 +152,12 @@ export function eagerTemporaries(op: IrOp, values: readonly IrValue[], batch: bi
     }
     case "attention":
       return { view: false, above: attentionAbove(op, inShape, batch) };
+    case "rnn":
+    case "lstm":
+    case "gru":
+      return a.name("bias_convention") === "keras" || !a.bool("sequences")
+        ? undefined
+        : { view: false, above: recurrentAbove(op, inShape, batch) };
     // HF LlamaRotaryEmbedding + apply_rotary_pos_emb on the whole width: cos and sin made from the
     // positions, then x · cos + rotate_half(x) · sin.
     case "rotary": {
@@ -239,6 +245,53 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
   return m.top;
 }
 
+/**
+ * nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first, the whole sequence out), replayed as measured: the
+ * zero initial states (and cells), then per layer and direction the time-major copy of layer 0's input,
+ * the input projection of every step (the copy freed; the forward direction's projection freed once the
+ * reverse one's is made), per step the hidden projection and the gates' results (the highest: RNN 2, GRU
+ * 5, LSTM 7 states' worth above the step's start), each step's h kept (and the LSTM's last c), their
+ * stack (the directions' cat), the steps' h freed but the last, the projection freed; a layer's input
+ * freed once the layer above is done; at the end h_n (and c_n) stacked.
+ */
+function recurrentAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bigint {
+  const a = reader(op);
+  const T = inShape[0]!;
+  const H = a.int("hidden");
+  const L = a.int("layers");
+  const dirs = a.bool("bidirectional") ? 2n : 1n;
+  const lstm = op.kind === "lstm";
+  const G = op.kind === "rnn" ? 1n : op.kind === "gru" ? 3n : 4n;
+  const perStep = op.kind === "rnn" ? 2n : op.kind === "gru" ? 5n : 7n;
+  const s = batch * H * f32;
+  const P = T * G * s;
+  const m = new Replay();
+  m.alloc((lstm ? 2n : 1n) * L * dirs * s);
+  let below = 0n;
+  for (let l = 0n; l < L; l++) {
+    const X = l === 0n ? batch * T * inShape[1]! * f32 : 0n;
+    for (let d = 0n; d < dirs; d++) {
+      m.alloc(X);
+      m.alloc(P);
+      m.free(X);
+      if (d === 1n) m.free(P);
+      // Step t starts with t − 1 states kept (and the LSTM's c from step 2 on).
+      m.alloc((T - 1n) * s + (lstm && T > 1n ? s : 0n) + perStep * s);
+      m.free(perStep * s - s - (lstm && T === 1n ? s : 0n));
+      m.alloc(T * s); // the stack
+    }
+    if (dirs === 2n) {
+      m.alloc(2n * T * s);
+      m.free(2n * T * s + 2n * (T - 1n) * s);
+    } else m.free((T - 1n) * s);
+    m.free(P);
+    m.free(below);
+    below = dirs * T * s;
+  }
+  m.alloc((lstm ? 2n : 1n) * L * dirs * s); // h_n (and c_n)
+  return m.top;
+}
+
 /** Allocations and frees replayed in order, as the profiler records them: the highest running sum. */
 class Replay {
   live = 0n;
@@ -275,6 +328,19 @@ class Replay {
     this.free(2n * bytes);
   }
 }
+
+/** How a kind whose temporaries are not measured is named: recurrent layers by the option that makes it so. */
+function unmeasuredName(op: IrOp): string {
+  if (!["rnn", "lstm", "gru"].includes(op.kind)) return op.kind;
+  const a = reader(op);
+  return a.name("bias_convention") === "keras"
+    ? `${op.kind} (bias_convention = keras)`
+    : `${op.kind} (sequences = false)`;
+}
+
+/** Kinds whose output is a transposed view in PyTorch that a Linear may read (a transpose's output has
+ *  its sequence axis last, which `dense` refuses). */
+const transposedOut: ReadonlySet<string> = new Set(["rnn", "lstm", "gru"]);
 
 /** A node's steps in execution order, in its own value numbering. */
 type Step =
@@ -435,6 +501,8 @@ export function eagerInferencePeak(
       u.add(v);
     };
     for (const v of live.keys()) addUser(v, v);
+    /** Values laid out transposed (a recurrent layer's batch-first view of its time-major output). */
+    const strided = new Set<number>();
     /** Whether a value's storage is still needed after step k (by it or by a view sharing it). */
     const aliveAfter = (v: number, k: number) =>
       [...(users.get(storageOf(v)) ?? [v])].some((u) => keep.has(u) || (lastRead.get(u) ?? -1) > k);
@@ -446,9 +514,17 @@ export function eagerInferencePeak(
       const leaf = s.kind === "child" ? leafOp(s.node) : s.kind === "op" ? s.op : undefined;
       if (leaf) {
         const m = eagerTemporaries(leaf, model.values, batch);
-        if (!m) unknown.add(leaf.kind);
+        if (!m) unknown.add(unmeasuredName(leaf));
         else if (m.view) view = true;
         else above = m.above;
+        // Linear on a transposed-layout input of more than one axis per sample: at::linear's fused path
+        // needs it contiguous, matmul reshapes it into a copy.
+        const input = readsOf(s)[0];
+        if (leaf.kind === "dense" && input !== undefined && strided.has(input) && model.values[input]!.shape.length > 1)
+          above += bytesOf(input);
+        // (One step: the transposed view of a size-1 axis is contiguous.)
+        if (transposedOut.has(leaf.kind))
+          outs.filter((v) => model.values[v]!.shape[0]! > 1n).forEach((v) => strided.add(v));
       } else if (s.kind === "flow") {
         above = bytesOf(s.output);
       } else if (s.kind === "child") {
