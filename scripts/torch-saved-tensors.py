@@ -793,4 +793,11 @@ case(
     floats(1, 6),
 )
 
+case(
+    "recurrent layers, one after another",
+    "model M(x: f32[s <= 4, 6]) {\n  dense(6)\n  lstm(5)\n  gru(3, bidirectional = true)\n  dense(2)\n}\n",
+    Seq(nn.Linear(6, 6), Recurrent(nn.LSTM, 6, 5), Recurrent(nn.GRU, 5, 3, bidirectional=True), nn.Linear(6, 2)),
+    floats(4, 6),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -80,7 +80,13 @@ const max = (...xs: bigint[]) => xs.reduce((a, b) => (b > a ? b : a));
 
 /** How an op uses memory while it runs in eval mode under no_grad on the CPU, as measured
  *  (scripts/torch-saved-tensors.py `peak`); undefined for kinds not measured. */
-export function eagerTemporaries(op: IrOp, values: readonly IrValue[], batch: bigint): OpMemory | undefined {
+export function eagerTemporaries(
+  op: IrOp,
+  values: readonly IrValue[],
+  batch: bigint,
+  /** The input is a recurrent layer's batch-first view of its time-major output. */
+  inputTimeMajor = false,
+): OpMemory | undefined {
   if (viewKinds.has(op.kind)) return { view: true };
   const inShape = values[op.inputs[0]!]!.shape;
   const S = elementsOf(inShape) * batch * f32;
@@ -157,7 +163,7 @@ export function eagerTemporaries(op: IrOp, values: readonly IrValue[], batch: bi
     case "gru":
       return a.name("bias_convention") === "keras" || !a.bool("sequences")
         ? undefined
-        : { view: false, above: recurrentAbove(op, inShape, batch) };
+        : { view: false, above: recurrentAbove(op, inShape, batch, inputTimeMajor) };
     // HF LlamaRotaryEmbedding + apply_rotary_pos_emb on the whole width: cos and sin made from the
     // positions, then x · cos + rotate_half(x) · sin.
     case "rotary": {
@@ -254,7 +260,7 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
  * stack (the directions' cat), the steps' h freed but the last, the projection freed; a layer's input
  * freed once the layer above is done; at the end h_n (and c_n) stacked.
  */
-function recurrentAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bigint {
+function recurrentAbove(op: IrOp, inShape: readonly bigint[], batch: bigint, inputTimeMajor: boolean): bigint {
   const a = reader(op);
   const T = inShape[0]!;
   const H = a.int("hidden");
@@ -269,7 +275,8 @@ function recurrentAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
   m.alloc((lstm ? 2n : 1n) * L * dirs * s);
   let below = 0n;
   for (let l = 0n; l < L; l++) {
-    const X = l === 0n ? batch * T * inShape[1]! * f32 : 0n;
+    // Layer 0 copies its input time-major, unless it already is (another recurrent layer's output).
+    const X = l === 0n && !inputTimeMajor ? batch * T * inShape[1]! * f32 : 0n;
     for (let d = 0n; d < dirs; d++) {
       m.alloc(X);
       m.alloc(P);
@@ -513,7 +520,7 @@ export function eagerInferencePeak(
       let view = false;
       const leaf = s.kind === "child" ? leafOp(s.node) : s.kind === "op" ? s.op : undefined;
       if (leaf) {
-        const m = eagerTemporaries(leaf, model.values, batch);
+        const m = eagerTemporaries(leaf, model.values, batch, strided.has(readsOf(s)[0] ?? -1));
         if (!m) unknown.add(unmeasuredName(leaf));
         else if (m.view) view = true;
         else above = m.above;

@@ -197,6 +197,12 @@ interface EagerSaves {
   /** Its output is a tensor already in `extra` (a Keras-convention RNN's last state): saving it again adds
    *  nothing. */
   readonly outputSaved?: boolean;
+  /** Copies of its input it makes (a torch recurrent layer's time-major copy per direction), unless the
+   *  input is already time-major (another recurrent layer's output, `timeMajorOut`): then it reads it in
+   *  place and saves it once. */
+  readonly inputCopies?: bigint;
+  /** Its output is a transposed view of a time-major tensor (a torch recurrent layer's, sequences on). */
+  readonly timeMajorOut?: boolean;
 }
 
 /** Bytes of a float32 element, a bool (dropout masks on CUDA; not used here) and an int64 index. */
@@ -293,9 +299,8 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first, PyTorch's bias convention), per layer and direction:
     // its input as the all-steps input projection reads it in time-major order, and per step the state
     // h_{t-1} (RNN: every state h_0 … h_T, tanh/relu saving its result; LSTM: the four gates, c_{t-1},
-    // tanh(c_t) and h_{t-1}; GRU: as many). The copy assumes a batch-major input, as every nnc value is; a
-    // recurrent layer straight after another reads its time-major output in place, so there the figure is
-    // an upper bound. With `sequences = false` the output is h_n of the last layer (`h_n[-1]`, or
+    // tanh(c_t) and h_{t-1}; GRU: as many). A recurrent layer straight after another (within a node's own
+    // ops and direct layers, `eagerOf`) reads its time-major output in place, saved once. With `sequences = false` the output is h_n of the last layer (`h_n[-1]`, or
     // `cat(h_n[-2], h_n[-1])` bidirectional): one direction's is a view of the stacked h_n, [layers, batch,
     // hidden], which whoever saves it keeps whole; the two directions' cat is a tensor of its own.
     //
@@ -325,12 +330,17 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
       }
       const perStep = op.kind === "rnn" ? H : 7n * H;
       for (let l = 0n, width = inShape[1]!; l < L; l++, width = H * dirs) {
-        // Layer 0's batch-major input is copied per direction; a deeper layer's input, the layer below's
-        // time-major output, is read in place, one storage for both directions.
-        elements += (l === 0n ? dirs : 1n) * T * width + dirs * (T * perStep + (op.kind === "rnn" ? H : 0n));
+        // Layer 0's batch-major input is copied per direction (`inputCopies`); a deeper layer's input, the
+        // layer below's time-major output, is read in place, one storage for both directions.
+        elements += (l === 0n ? 0n : T * width) + dirs * (T * perStep + (op.kind === "rnn" ? H : 0n));
       }
       const hn = !sequences && dirs === 1n ? { outputStorage: L * H * f32 } : {};
-      return { extra: elements * f32, ...hn };
+      return {
+        extra: elements * f32,
+        inputCopies: dirs,
+        ...(sequences && T > 1n ? { timeMajorOut: true } : {}),
+        ...hn,
+      };
     }
     // moe's combining step as nnc computes it (every expert on every token) in PyTorch: softmax → topk →
     // divide by the sum (Mixtral's routing), the experts' outputs stacked and the chosen ones gathered, then
@@ -412,6 +422,8 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
   /** Storages larger than their value (`outputStorage`). */
   const storageBytes = new Map<number, bigint>();
   const saved = new Set<number>();
+  /** Storages laid out time-major (a torch recurrent layer's output). */
+  const timeMajor = new Set<number>();
   const save = (id: number) => {
     const s = storageOf(id);
     if (saved.has(s)) return;
@@ -428,6 +440,12 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
     }
     out.bytes += saves.extra;
     out.fixed += saves.fixed ?? 0n;
+    if (saves.inputCopies !== undefined) {
+      const input = op.inputs[0]!;
+      if (timeMajor.has(storageOf(input))) save(input);
+      else out.bytes += saves.inputCopies * eagerBytes(model.values[input]!);
+    }
+    if (saves.timeMajorOut) for (const id of op.outputs) timeMajor.add(storageOf(id));
     if (saves.outputStorage !== undefined)
       for (const id of op.outputs) storageBytes.set(storageOf(id), saves.outputStorage);
     if (saves.outputSaved) for (const id of op.outputs) saved.add(storageOf(id));
