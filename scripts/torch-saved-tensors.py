@@ -9,6 +9,15 @@ for its backward passes through the pack hook. Saved tensors are counted once pe
 that the next Linear saves as its input is one tensor; a view shares its base's storage), parameters are
 left out (they are counted as parameters), and the bytes are the storages' sizes.
 
+Each case also records `peak`, the inference peak of its activations (src/count/eager-peak.ts): the model in
+eval mode under torch.no_grad(), fp32, on the CPU with one thread, run once while the profiler records every
+allocation and free of c10's CPU allocator in order (the legacy autograd profiler with profile_memory: each
+`memory_alloc` record is one storage allocated or freed, by any ATen op, its temporaries included; memory
+that oneDNN or BLAS allocate outside c10's allocator is not seen). `peak` is the input's bytes plus the
+highest running sum of those records during the forward pass; parameters and buffers, allocated before,
+are not in it. PyTorch frees a tensor when its last reference goes, so the models here hold a value no longer
+than its last reader (`del` after the last use), as nnc's figure assumes.
+
 Run: /usr/bin/python3 scripts/torch-saved-tensors.py > test/fixtures/torch-saved-tensors.json
 """
 import json
@@ -17,6 +26,8 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch._C._profiler import _ExperimentalConfig
+from torch.autograd import ProfilerConfig, ProfilerState, _disable_profiler_legacy, _enable_profiler_legacy
 
 BATCH = 3
 
@@ -47,6 +58,8 @@ class Seq(nn.Module):
 
     def forward(self, x):
         for f in self.calls:
+            if self is MARKED:
+                torch.ops.aten.alias(x)  # a step's start in the profile: a view, no allocation
             x = f(x)
         return x
 
@@ -68,11 +81,55 @@ def tokens(vocab, *shape):
     return lambda: torch.randint(0, vocab, (BATCH, *shape))
 
 
+MARKED = None
+
+
+def inference_peak(model, make_input):
+    """The input's bytes plus the highest sum of the CPU allocator's allocations minus its frees during one
+    forward pass in eval mode under no_grad (one thread: the order of the records is the program's). For a
+    chain of layers (`Seq`), also the same highest sum within each layer's call, in order: `steps`."""
+    global MARKED
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    model.eval()
+    x = make_input()
+    config = ProfilerConfig(ProfilerState.CPU, False, True, False, False, False, _ExperimentalConfig())
+    MARKED = model if isinstance(model, Seq) else None
+    with torch.no_grad():
+        _enable_profiler_legacy(config)
+        model(x)
+        records = _disable_profiler_legacy()
+    MARKED = None
+    base = x.storage().nbytes()
+    live = top = 0
+    steps = []
+    depth = 0
+    for thread in records:
+        for r in thread:
+            if r.kind() == "push":
+                if depth == 0 and r.name() == "aten::alias":
+                    steps.append(live)
+                depth += 1
+            elif r.kind() == "pop":
+                depth -= 1
+            elif r.kind() == "memory_alloc":
+                live += r.cpu_memory_usage()
+                top = max(top, live)
+                if steps:
+                    steps[-1] = max(steps[-1], live)
+    return base + top, [base + s for s in steps] if isinstance(model, Seq) else None
+
+
 cases = []
 
 
 def case(name, spec, model, make_input):
-    cases.append({"name": name, "spec": spec, "batch": BATCH, "bytes": saved_bytes(model, make_input)})
+    saved = saved_bytes(model, make_input)
+    peak, steps = inference_peak(model, make_input)
+    cases.append(
+        {"name": name, "spec": spec, "batch": BATCH, "bytes": saved, "peak": peak}
+        | ({"steps": steps} if steps is not None else {})
+    )
 
 
 case(
@@ -223,10 +280,15 @@ class Views(nn.Module):
         self.out = nn.Linear(48, 5)
 
     def forward(self, x):
+        b = x.shape[0]
         p, q = self.dense(x).split(4, dim=-1)
-        t = (p * q).transpose(1, 2)
+        m = p * q
+        del p, q
+        t = m.transpose(1, 2)
+        del m
         c = torch.cat([t, t], dim=1)
-        return self.out(nn.Identity()(c).reshape(x.shape[0], 48))
+        del t
+        return self.out(nn.Identity()(c).reshape(b, 48))
 
 
 case(
@@ -407,6 +469,153 @@ case(
 )
 
 
+class KerasRecurrent(nn.Module):
+    """nnc's recurrent layers with `bias_convention = keras`: the cells as Keras defines them
+    (https://keras.io/api/layers/recurrent_layers/ — SimpleRNNCell: h = act(x·W + b + h·U); LSTMCell:
+    z = x·W + h·U + b split into i, f, c, o, c = σ(f)·c + σ(i)·tanh(c̃), h = σ(o)·tanh(c); GRUCell with
+    reset_after = True, the TF2 default: x·W + b_in and h·U + b_rec split into z, r, h, z = σ(x_z + r_z),
+    r = σ(x_r + r_r), h̃ = tanh(x_h + r·r_h), h = z·h + (1 − z)·h̃), stepped over a batch-major input as Keras's
+    RNN loop does, the reverse direction over the reversed steps (Bidirectional), zero initial states.
+    Layers below the last return their sequences (stacked, the directions concatenated); `sequences`
+    False returns the last step's h of each direction (the reverse one's after position 0)."""
+
+    def __init__(self, kind, d, hidden, layers=1, bidirectional=False, bias=True, sequences=True, nonlinearity="tanh"):
+        super().__init__()
+        self.kind, self.h, self.layers, self.sequences = kind, hidden, layers, sequences
+        self.dirs = 2 if bidirectional else 1
+        self.act = torch.relu if nonlinearity == "relu" else torch.tanh
+        g = {"rnn": 1, "lstm": 4, "gru": 3}[kind]
+        self.kernel, self.recurrent_kernel, self.bias, self.recurrent_bias = (nn.ParameterList() for _ in range(4))
+        for l in range(layers):
+            width = d if l == 0 else hidden * self.dirs
+            for _ in range(self.dirs):
+                self.kernel.append(nn.Parameter(torch.randn(width, g * hidden) * 0.3))
+                self.recurrent_kernel.append(nn.Parameter(torch.randn(hidden, g * hidden) * 0.3))
+                if bias:
+                    self.bias.append(nn.Parameter(torch.randn(g * hidden) * 0.1))
+                    if kind == "gru":
+                        self.recurrent_bias.append(nn.Parameter(torch.randn(g * hidden) * 0.1))
+        self.use_bias = bias
+
+    def step(self, k, x_t, state):
+        W, U = self.kernel[k], self.recurrent_kernel[k]
+        if self.kind == "rnn":
+            (h,) = state
+            z = x_t @ W
+            if self.use_bias: z = z + self.bias[k]
+            h = self.act(z + h @ U)
+            return h, (h,)
+        if self.kind == "lstm":
+            h, c = state
+            z = x_t @ W + h @ U
+            if self.use_bias: z = z + self.bias[k]
+            z0, z1, z2, z3 = z.split(self.h, dim=-1)
+            i, f, o = torch.sigmoid(z0), torch.sigmoid(z1), torch.sigmoid(z3)
+            c = f * c + i * torch.tanh(z2)
+            h = o * torch.tanh(c)
+            return h, (h, c)
+        (h,) = state
+        mx = x_t @ W
+        mi = h @ U
+        if self.use_bias:
+            mx = mx + self.bias[k]
+            mi = mi + self.recurrent_bias[k]
+        x_z, x_r, x_h = mx.split(self.h, dim=-1)
+        r_z, r_r, r_h = mi.split(self.h, dim=-1)
+        z = torch.sigmoid(x_z + r_z)
+        r = torch.sigmoid(x_r + r_r)
+        hh = torch.tanh(x_h + r * r_h)
+        h = z * h + (1 - z) * hh
+        return h, (h,)
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        for l in range(self.layers):
+            outs, lasts = [], []
+            for d in range(self.dirs):
+                k = l * self.dirs + d
+                state = tuple(x.new_zeros(b, self.h) for _ in range(2 if self.kind == "lstm" else 1))
+                hs = []
+                for s in (range(t) if d == 0 else reversed(range(t))):
+                    h, state = self.step(k, x[:, s], state)
+                    hs.append(h)
+                lasts.append(hs[-1])
+                outs.append(torch.stack(hs if d == 0 else hs[::-1], dim=1))
+            if l + 1 < self.layers or self.sequences:
+                x = outs[0] if self.dirs == 1 else torch.cat(outs, dim=-1)
+            else:
+                x = lasts[0] if self.dirs == 1 else torch.cat(lasts, dim=-1)
+        return x
+
+
+class Branches(nn.Module):
+    """h = dense(x), then branches read h, each ending in its own Linear, summed: `output a + b + c`."""
+
+    def __init__(self, first, *branches):
+        super().__init__()
+        self.first = first
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x):
+        h = self.first(x)
+        return sum(b(h) for b in self.branches)
+
+
+class LastStep(nn.Module):
+    """nnc's `sequences = false` in PyTorch: h_n of the last layer, `h_n[-1]` (a view of the stacked
+    h_n), or `cat(h_n[-2], h_n[-1])` with both directions."""
+
+    def __init__(self, cls, *args, **kwargs):
+        super().__init__()
+        self.rnn = cls(*args, batch_first=True, **kwargs)
+        self.bi = kwargs.get("bidirectional", False)
+
+    def forward(self, x):
+        _, h = self.rnn(x)
+        if isinstance(h, tuple):
+            h = h[0]
+        return torch.cat((h[-2], h[-1]), dim=-1) if self.bi else h[-1]
+
+
+case(
+    "recurrent layers: last step only",
+    "model M(x: f32[s <= 5, 8]) {\n  h = x -> dense(8)\n  a = h -> lstm(6, layers = 2, sequences = false) -> dense(4)\n"
+    "  b = h -> gru(4, bidirectional = true, sequences = false) -> dense(4)\n"
+    "  c = h -> rnn(5, layers = 2, sequences = false) -> dense(4)\n  output a + b + c\n}\n",
+    Branches(
+        nn.Linear(8, 8),
+        Seq(LastStep(nn.LSTM, 8, 6, num_layers=2), nn.Linear(6, 4)),
+        Seq(LastStep(nn.GRU, 8, 4, bidirectional=True), nn.Linear(8, 4)),
+        Seq(LastStep(nn.RNN, 8, 5, num_layers=2), nn.Linear(5, 4)),
+    ),
+    floats(5, 8),
+)
+case(
+    "recurrent layers: Keras's cells",
+    "model M(x: f32[s <= 5, 8]) {\n"
+    "  h = x -> dense(8) -> rnn(5, layers = 2, bidirectional = true, nonlinearity = relu, bias_convention = keras)"
+    " -> lstm(6, bias_convention = keras) -> gru(4, layers = 2, bias = false, bias_convention = keras)\n"
+    "  a = h -> rnn(5, sequences = false, bias_convention = keras) -> dense(4)\n"
+    "  b = h -> lstm(6, layers = 2, bidirectional = true, sequences = false, bias_convention = keras) -> dense(4)\n"
+    "  c = h -> gru(4, sequences = false, bias_convention = keras) -> dense(4)\n"
+    "  d = h -> rnn(3, bidirectional = true, sequences = false, bias_convention = keras) -> dense(4)\n"
+    "  output a + b + c + d\n}\n",
+    Branches(
+        Seq(
+            nn.Linear(8, 8),
+            KerasRecurrent("rnn", 8, 5, layers=2, bidirectional=True, nonlinearity="relu"),
+            KerasRecurrent("lstm", 10, 6),
+            KerasRecurrent("gru", 6, 4, layers=2, bias=False),
+        ),
+        Seq(KerasRecurrent("rnn", 4, 5, sequences=False), nn.Linear(5, 4)),
+        Seq(KerasRecurrent("lstm", 4, 6, layers=2, bidirectional=True, sequences=False), nn.Linear(12, 4)),
+        Seq(KerasRecurrent("gru", 4, 4, sequences=False), nn.Linear(4, 4)),
+        Seq(KerasRecurrent("rnn", 4, 3, bidirectional=True, sequences=False), nn.Linear(6, 4)),
+    ),
+    floats(5, 8),
+)
+
+
 class DenseMoE(nn.Module):
     """nnc's `moe(experts, top_k)`: a router Linear, softmax → topk → divide by the sum (Mixtral's routing:
     HF modeling_mixtral `MixtralSparseMoeBlock`), but, as nnc computes it, every expert on every token, the
@@ -453,6 +662,142 @@ case(
         nn.Linear(128, 3),
     ),
     floats(8, 4, 4),
+)
+
+case(
+    "norms and pools",
+    "model M(x: f32[8, 6, 6]) {\n  batchnorm\n  relu6\n  max_pool2d(2)\n  groupnorm(2)\n  hardswish\n"
+    "  instancenorm(affine = true)\n  pixel_shuffle(2)\n  instancenorm\n  adaptive_avg_pool2d(2)\n  global_avg_pool\n"
+    "  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.BatchNorm2d(8),
+        nn.ReLU6(),
+        nn.MaxPool2d(2),
+        nn.GroupNorm(2, 8),
+        nn.Hardswish(),
+        nn.InstanceNorm2d(8, affine=True),
+        nn.PixelShuffle(2),
+        nn.InstanceNorm2d(2),
+        nn.AdaptiveAvgPool2d(2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(2, 3),
+    ),
+    floats(8, 6, 6),
+)
+case(
+    "pools, 1-d",
+    "model M(x: f32[80]) {\n  dense(80)\n  reshape([4, 20])\n  max_pool1d(2)\n  avg_pool1d(2)\n"
+    "  adaptive_avg_pool1d(2)\n  mean\n  dense(5)\n}\n",
+    Seq(
+        nn.Linear(80, 80),
+        lambda x: x.reshape(x.shape[0], 4, 20),
+        nn.MaxPool1d(2),
+        nn.AvgPool1d(2),
+        nn.AdaptiveAvgPool1d(2),
+        lambda x: x.mean(1),
+        nn.Linear(2, 5),
+    ),
+    floats(80),
+)
+
+case(
+    "rmsnorm",
+    "model M(x: f32[s <= 5, 8]) {\n  dense(8)\n  rmsnorm\n  dense(8)\n  rmsnorm(affine = false)\n  dense(4)\n}\n",
+    Seq(nn.Linear(8, 8), LlamaRMSNorm(8), nn.Linear(8, 8), LlamaRMSNorm(8, affine=False), nn.Linear(8, 4)),
+    floats(5, 8),
+)
+
+case(
+    "embedding, layernorm",
+    "model M(tokens: token[7] of 50) {\n  embedding(50, 16)\n  layernorm\n  dense(8)\n}\n",
+    Seq(nn.Embedding(50, 16), nn.LayerNorm(16), nn.Linear(16, 8)),
+    tokens(50, 7),
+)
+case(
+    "a repeat inside a residual",
+    "model M(x: f32[s <= 6, 8]) {\n  dense(16)\n  residual {\n    repeat 3 {\n      layernorm\n      dense(16)\n"
+    "      gelu\n    }\n  }\n  dense(4)\n}\n",
+    Seq(
+        nn.Linear(8, 16),
+        Residual(Seq(*[m for _ in range(3) for m in (nn.LayerNorm(16), nn.Linear(16, 16), nn.GELU())])),
+        nn.Linear(16, 4),
+    ),
+    floats(6, 8),
+)
+
+case(
+    "attention: separate, grouped, dropout, no bias",
+    "model M(x: f32[s <= 6, 8]) {\n  dense(8)\n"
+    "  attention(4, kv_heads = 2, qkv = separate, dropout = 0.1, bias = false)\n"
+    "  dense(4)\n}\n",
+    Seq(nn.Linear(8, 8), EagerAttention(8, 4, kv_heads=2, qkv="separate", dropout=0.1, bias=False), nn.Linear(8, 4)),
+    floats(6, 8),
+)
+case(
+    "attention: fused, grouped, causal, in a residual",
+    "model M(x: f32[s <= 7, 12]) {\n  dense(12)\n  residual {\n    layernorm\n"
+    "    attention(6, kv_heads = 3, causal = true)\n"
+    "  }\n  dense(4)\n}\n",
+    Seq(
+        nn.Linear(12, 12),
+        Residual(Seq(nn.LayerNorm(12), EagerAttention(12, 6, kv_heads=3, causal=True))),
+        nn.Linear(12, 4),
+    ),
+    floats(7, 12),
+)
+case(
+    "attention: separate, not causal",
+    "model M(x: f32[s <= 4, 6]) {\n  dense(6)\n  attention(3, qkv = separate)\n  dense(2)\n}\n",
+    Seq(nn.Linear(6, 6), EagerAttention(6, 3, qkv="separate"), nn.Linear(6, 2)),
+    floats(4, 6),
+)
+
+case(
+    "attention: fused, rotary, causal",
+    "model M(x: f32[s <= 5, 12]) {\n  dense(12)\n  attention(3, rope = true, causal = true)\n  dense(4)\n}\n",
+    Seq(nn.Linear(12, 12), EagerAttention(12, 3, rope=True, causal=True), nn.Linear(12, 4)),
+    floats(5, 12),
+)
+
+case(
+    "moe with wide experts",
+    "model M(x: f32[s <= 4, 8]) {\n  dense(8)\n  moe(3, 1) {\n    tanh\n    dense(64)\n    gelu\n    dense(8)\n  }\n"
+    "  dense(3)\n}\n",
+    Seq(
+        nn.Linear(8, 8),
+        DenseMoE(8, 3, 1, lambda: Seq(nn.Tanh(), nn.Linear(8, 64), nn.GELU(), nn.Linear(64, 8))),
+        nn.Linear(8, 3),
+    ),
+    floats(4, 8),
+)
+
+case(
+    "recurrent layers, more",
+    "model M(x: f32[s <= 3, 6]) {\n  lstm(4, bidirectional = true)\n  dense(6)\n  gru(5, layers = 2)\n  dense(6)\n"
+    "  rnn(3, bias = false)\n  dense(2)\n}\n",
+    Seq(
+        Recurrent(nn.LSTM, 6, 4, bidirectional=True),
+        nn.Linear(8, 6),
+        Recurrent(nn.GRU, 6, 5, num_layers=2),
+        nn.Linear(5, 6),
+        Recurrent(nn.RNN, 6, 3, bias=False),
+        nn.Linear(3, 2),
+    ),
+    floats(3, 6),
+)
+case(
+    "recurrent layers, one step",
+    "model M(x: f32[s <= 1, 6]) {\n  dense(6)\n  lstm(4, layers = 2)\n  dense(2)\n}\n",
+    Seq(nn.Linear(6, 6), Recurrent(nn.LSTM, 6, 4, num_layers=2), nn.Linear(4, 2)),
+    floats(1, 6),
+)
+
+case(
+    "recurrent layers, one after another",
+    "model M(x: f32[s <= 4, 6]) {\n  dense(6)\n  lstm(5)\n  gru(3, bidirectional = true)\n  dense(2)\n}\n",
+    Seq(nn.Linear(6, 6), Recurrent(nn.LSTM, 6, 5), Recurrent(nn.GRU, 5, 3, bidirectional=True), nn.Linear(6, 2)),
+    floats(4, 6),
 )
 
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -14,6 +14,7 @@ const files: Record<string, string> = {
     "model T(a: f32[s <= 4, 2], b: f32[t <= 3, 2]) {\n  x = a -> dense(2)\n  y = b -> dense(2)\n  output x, y\n}\n",
   "fixed.nn": "model F(x: f32[4]) {\n  dense(2)\n  relu\n}\n",
   "names.nn": "model M(x: f32[4]) {\n  dense(2) as first\n  dense(2) as second\n}\n",
+  "conv.nn": "model C(x: f32[1, 6, 6]) {\n  conv2d(2, 3)\n  relu\n}\n",
 };
 const host: Host = {
   readFile: (f) => (f in files ? { ok: true, text: files[f]! } : { ok: false, reason: "no such file" }),
@@ -36,6 +37,34 @@ describe("nnc count --batch", () => {
     expect(r.out).toContain("saved activations: 120 bytes");
     expect(r.out).toMatch(/training with Adam \(createTrainer \+ trainStep\): [\d,]+ bytes/);
     expect(r.out).toMatch(/\n {6}parameter gradients +40 bytes/);
+  });
+
+  it("prints PyTorch eager's inference peak, every term, in text, Markdown and JSON", async () => {
+    // At batch 5: the input (4 floats) alive throughout; at the ReLU the Linear's output (2) and its own
+    // (2) besides: (4 + 2 + 2) × 5 × 4 = 160 bytes; parameters 10 × 4 bytes.
+    const r = await nnc("count", "fixed.nn", "--batch", "5");
+    expect(r.out).toContain(
+      "PyTorch eager inference peak (fp32, eval mode, torch.no_grad(), CPU): parameters, buffers and the most activations alive at once: 200 bytes",
+    );
+    expect(r.out).toMatch(/\n {4}activations alive at the peak \(inputs included\) +160 bytes/);
+    const md = await nnc("count", "fixed.nn", "--batch", "5", "--format", "markdown");
+    expect(md.out).toContain("| PyTorch eager (fp32, eval, no_grad, CPU) | inference peak | **total** | 200 |");
+    const json = countReportSchema.parse(
+      JSON.parse((await nnc("count", "fixed.nn", "--batch", "5", "--format", "json")).out),
+    );
+    expect(json.models[0]!.memory!.eager.inference!.total).toBe(200);
+    expect(json.models[0]!.memory!.eager.inferenceUnknownKinds).toEqual([]);
+  });
+
+  it("the eager inference peak is not estimated, naming the kind, where temporaries are not measured", async () => {
+    const r = await nnc("count", "conv.nn", "--batch", "2");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("not estimated: the temporaries of `conv2d` are not measured");
+    const json = countReportSchema.parse(
+      JSON.parse((await nnc("count", "conv.nn", "--batch", "2", "--format", "json")).out),
+    );
+    expect(json.models[0]!.memory!.eager.inference).toBeUndefined();
+    expect(json.models[0]!.memory!.eager.inferenceUnknownKinds).toEqual(["conv2d"]);
   });
 
   it("float64 doubles the module's figures", async () => {

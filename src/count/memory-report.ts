@@ -51,7 +51,20 @@ export function memoryText(mem: ModelMemory, dims?: ReadonlyMap<string, bigint>)
       );
     }
   }
+  out.push(...eagerInferenceText(mem));
   return out;
+}
+
+const eagerPeakLabel =
+  "PyTorch eager inference peak (fp32, eval mode, torch.no_grad(), CPU): parameters, buffers and the most activations alive at once";
+
+function eagerInferenceText(mem: ModelMemory): string[] {
+  if (mem.eager.inference === undefined)
+    return [
+      `  ${eagerPeakLabel}`,
+      `    not estimated: the temporaries of ${mem.eager.inferenceUnknownKinds.map((k) => `\`${k}\``).join(", ")} are not measured (scripts/torch-saved-tensors.py)`,
+    ];
+  return sumLines(eagerPeakLabel, mem.eager.inference, "  ");
 }
 
 export function memoryMarkdown(mem: ModelMemory, dims?: ReadonlyMap<string, bigint>): string[] {
@@ -80,6 +93,12 @@ export function memoryMarkdown(mem: ModelMemory, dims?: ReadonlyMap<string, bigi
     for (const o of ["adam", "sgd-momentum", "sgd"] as const)
       rows(eager, `training, ${optimizerLabels[o]}`, mem.eager.training[o]);
   }
+  const eagerEval = "PyTorch eager (fp32, eval, no_grad, CPU)";
+  if (mem.eager.inference === undefined)
+    out.push(
+      `| ${eagerEval} | inference peak: not estimated | ${mem.eager.inferenceUnknownKinds.map((k) => `\`${k}\``).join(", ")} not measured | |`,
+    );
+  else rows(eagerEval, "inference peak", mem.eager.inference);
   return out;
 }
 
@@ -103,6 +122,8 @@ export function memoryJson(mem: ModelMemory, dims?: ReadonlyMap<string, bigint>)
       ...(mem.eager.activations !== undefined ? { activations: mem.eager.activations } : {}),
       ...(mem.eager.training !== undefined ? { training: training(mem.eager.training) } : {}),
       unknownKinds: mem.eager.unknownKinds,
+      ...(mem.eager.inference !== undefined ? { inference: sum(mem.eager.inference) } : {}),
+      inferenceUnknownKinds: mem.eager.inferenceUnknownKinds,
     },
   };
 }

@@ -13,7 +13,10 @@
 // - PyTorch eager: what autograd keeps for backward when the same model runs in PyTorch (fp32, training
 //   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks
 //   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
-//   block (`eagerOf`). Kinds not measured (recurrent layers with Keras biases or the last step only) are named, not guessed.
+//   block (`eagerOf`). Kinds not measured are named, not guessed.
+//
+// - PyTorch eager's inference peak (eval, no_grad): parameters, buffers and the most activations alive at
+//   once, each op's temporaries measured (src/count/eager-peak.ts).
 //
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
@@ -27,6 +30,7 @@ import {
 } from "../analyze/analyze.js";
 import { sharedOrigin } from "../analyze/shared.js";
 import type { Figures } from "./count.js";
+import { eagerInferencePeak } from "./eager-peak.js";
 
 export type ModuleDtype = "float32" | "float64";
 export type Optimizer = "adam" | "sgd-momentum" | "sgd";
@@ -187,6 +191,18 @@ interface EagerSaves {
   readonly extra: bigint;
   /** Bytes that do not grow with the batch (BatchNorm's batch mean and inverse std per channel). */
   readonly fixed?: bigint;
+  /** Bytes per sample of the storage its output is a view of, when larger than the output (a recurrent
+   *  layer's h_n[-1] views the stacked h_n): what an op that saves the output keeps. */
+  readonly outputStorage?: bigint;
+  /** Its output is a tensor already in `extra` (a Keras-convention RNN's last state): saving it again adds
+   *  nothing. */
+  readonly outputSaved?: boolean;
+  /** Copies of its input it makes (a torch recurrent layer's time-major copy per direction), unless the
+   *  input is already time-major (another recurrent layer's output, `timeMajorOut`): then it reads it in
+   *  place and saves it once. */
+  readonly inputCopies?: bigint;
+  /** Its output is a transposed view of a time-major tensor (a torch recurrent layer's, sequences on). */
+  readonly timeMajorOut?: boolean;
 }
 
 /** Bytes of a float32 element, a bool (dropout masks on CUDA; not used here) and an int64 index. */
@@ -280,28 +296,51 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
       const rope = a.bool("rope") ? 2n * T * hd : 0n;
       return { input: true, extra: (4n * T * Q + probs + rope) * f32, fixed: 8n };
     }
-    // nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first, PyTorch's bias convention, the whole sequence out),
-    // per layer and direction: its input as the all-steps input projection reads it in time-major order,
-    // and per step the state h_{t-1} (RNN: every state h_0 … h_T, tanh/relu saving its result; LSTM: the four
-    // gates, c_{t-1}, tanh(c_t) and h_{t-1}; GRU: as many). The copy assumes a batch-major input, as every nnc
-    // value is; a recurrent layer straight after another reads its time-major output in place, so there the
-    // figure is an upper bound. Keras's bias convention and `sequences = false` (a view of the last step that
-    // keeps the whole output alive) are not measured.
+    // nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first, PyTorch's bias convention), per layer and direction:
+    // its input as the all-steps input projection reads it in time-major order, and per step the state
+    // h_{t-1} (RNN: every state h_0 … h_T, tanh/relu saving its result; LSTM: the four gates, c_{t-1},
+    // tanh(c_t) and h_{t-1}; GRU: as many). A recurrent layer straight after another (within a node's own
+    // ops and direct layers, `eagerOf`) reads its time-major output in place, saved once. With `sequences = false` the output is h_n of the last layer (`h_n[-1]`, or
+    // `cat(h_n[-2], h_n[-1])` bidirectional): one direction's is a view of the stacked h_n, [layers, batch,
+    // hidden], which whoever saves it keeps whole; the two directions' cat is a tensor of its own.
+    //
+    // Keras's bias convention: the layer as Keras defines its cells (SimpleRNNCell, LSTMCell, GRUCell with
+    // reset_after, https://keras.io/api/layers/recurrent_layers/), written step by step in PyTorch
+    // (scripts/torch-saved-tensors.py `KerasRecurrent`): layer 0 reads its input in place (x[:, t]), a
+    // deeper layer the stack (or the directions' cat) of the layer below, one storage for both directions;
+    // per step RNN the states h_0 … h_T, LSTM h_{t-1}, c_{t-1}, i, f, g, o and tanh(c_t), GRU h_{t-1}, z,
+    // r, h_{t-1}·U + b (3·hidden: r ⊙ its third is saved as a view of it), tanh of the candidate and 1 − z.
+    // `sequences = false` gives the last step's h: the RNN's is its nonlinearity's saved result.
     case "rnn":
     case "lstm":
     case "gru": {
-      if (a.name("bias_convention") === "keras" || !a.bool("sequences")) return undefined;
       const T = inShape[0]!;
       const H = a.int("hidden");
+      const L = a.int("layers");
       const dirs = a.bool("bidirectional") ? 2n : 1n;
-      const perStep = op.kind === "rnn" ? H : 7n * H;
+      const sequences = a.bool("sequences");
       let elements = 0n;
-      for (let l = 0n, width = inShape[1]!; l < a.int("layers"); l++, width = H * dirs) {
-        // Layer 0's batch-major input is copied per direction; a deeper layer's input, the layer below's
-        // time-major output, is read in place, one storage for both directions.
-        elements += (l === 0n ? dirs : 1n) * T * width + dirs * (T * perStep + (op.kind === "rnn" ? H : 0n));
+      if (a.name("bias_convention") === "keras") {
+        const perStep = op.kind === "rnn" ? H : op.kind === "lstm" ? 7n * H : 8n * H;
+        for (let l = 0n; l < L; l++) {
+          elements += (l === 0n ? 0n : T * H * dirs) + dirs * (T * perStep + (op.kind === "rnn" ? H : 0n));
+        }
+        const saved = !sequences && dirs === 1n && op.kind === "rnn";
+        return { input: true, extra: elements * f32, ...(saved ? { outputSaved: true } : {}) };
       }
-      return { extra: elements * f32 };
+      const perStep = op.kind === "rnn" ? H : 7n * H;
+      for (let l = 0n, width = inShape[1]!; l < L; l++, width = H * dirs) {
+        // Layer 0's batch-major input is copied per direction (`inputCopies`); a deeper layer's input, the
+        // layer below's time-major output, is read in place, one storage for both directions.
+        elements += (l === 0n ? 0n : T * width) + dirs * (T * perStep + (op.kind === "rnn" ? H : 0n));
+      }
+      const hn = !sequences && dirs === 1n ? { outputStorage: L * H * f32 } : {};
+      return {
+        extra: elements * f32,
+        inputCopies: dirs,
+        ...(sequences && T > 1n ? { timeMajorOut: true } : {}),
+        ...hn,
+      };
     }
     // moe's combining step as nnc computes it (every expert on every token) in PyTorch: softmax → topk →
     // divide by the sum (Mixtral's routing), the experts' outputs stacked and the chosen ones gathered, then
@@ -380,12 +419,16 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
   const out: Eager = { bytes: 0n, fixed: 0n, unknown: new Set() };
   const storage = new Map<number, number>();
   const storageOf = (id: number) => storage.get(id) ?? id;
+  /** Storages larger than their value (`outputStorage`). */
+  const storageBytes = new Map<number, bigint>();
   const saved = new Set<number>();
+  /** Storages laid out time-major (a torch recurrent layer's output). */
+  const timeMajor = new Set<number>();
   const save = (id: number) => {
     const s = storageOf(id);
     if (saved.has(s)) return;
     saved.add(s);
-    out.bytes += eagerBytes(model.values[s]!);
+    out.bytes += storageBytes.get(s) ?? eagerBytes(model.values[s]!);
   };
   for (const k of [...ops].sort((a, b) => a - b)) {
     const op = model.ops[k]!;
@@ -397,6 +440,15 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
     }
     out.bytes += saves.extra;
     out.fixed += saves.fixed ?? 0n;
+    if (saves.inputCopies !== undefined) {
+      const input = op.inputs[0]!;
+      if (timeMajor.has(storageOf(input))) save(input);
+      else out.bytes += saves.inputCopies * eagerBytes(model.values[input]!);
+    }
+    if (saves.timeMajorOut) for (const id of op.outputs) timeMajor.add(storageOf(id));
+    if (saves.outputStorage !== undefined)
+      for (const id of op.outputs) storageBytes.set(storageOf(id), saves.outputStorage);
+    if (saves.outputSaved) for (const id of op.outputs) saved.add(storageOf(id));
     if (saves.output) op.outputs.forEach(save);
     (saves.input === "all" ? op.inputs : saves.input ? op.inputs.slice(0, 1) : []).forEach(save);
   }
@@ -477,6 +529,10 @@ export interface ModelMemory {
     readonly unknownKinds: readonly string[];
     /** Parameters + gradients + optimizer state + saved activations; undefined with unknown kinds. */
     readonly training?: Readonly<Record<Optimizer, Sum>>;
+    /** Inference (eval, no_grad): parameters + buffers + the most activations alive at once
+     *  (src/count/eager-peak.ts); undefined when some op kind's temporaries are not measured. */
+    readonly inference?: Sum;
+    readonly inferenceUnknownKinds: readonly string[];
   };
 }
 
@@ -542,6 +598,15 @@ export function modelMemory(model: ModelAnalysis, figures: Figures, options: Mem
       ["buffers", figures.bytes.buffers],
       ["saved activations", eagerActivations ?? 0n],
     ]);
+  const peak = eagerInferencePeak(model, batch);
+  const eagerInference =
+    peak.bytes !== undefined
+      ? sum([
+          ["parameters (fp32)", eagerParams],
+          ["buffers", figures.bytes.buffers],
+          ["activations alive at the peak (inputs included)", peak.bytes],
+        ])
+      : undefined;
   return {
     batch,
     dtype: options.dtype,
@@ -567,6 +632,8 @@ export function modelMemory(model: ModelAnalysis, figures: Figures, options: Mem
             },
           }
         : {}),
+      ...(eagerInference ? { inference: eagerInference } : {}),
+      inferenceUnknownKinds: peak.unknown,
     },
   };
 }

@@ -75,6 +75,10 @@ export interface CountMemory {
     readonly activations?: bigint;
     readonly training?: CountTraining;
     readonly unknownKinds: readonly string[];
+    /** Inference peak (eval, no_grad): parameters + buffers + activations alive at the peak; absent when
+     *  some op kind's temporaries are not measured (named in `inferenceUnknownKinds`). */
+    readonly inference?: CountSum;
+    readonly inferenceUnknownKinds: readonly string[];
   };
 }
 

@@ -114,6 +114,8 @@ export const countReportSchema = z.object({
             activations: count.optional(),
             training: training.optional(),
             unknownKinds: z.array(z.string()),
+            inference: sum.optional(),
+            inferenceUnknownKinds: z.array(z.string()),
           }),
         })
         .optional(),

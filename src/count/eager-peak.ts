@@ -1,0 +1,619 @@
+// PyTorch eager's inference peak (`nnc count --batch N`): what eager PyTorch holds at the highest point of
+// one forward pass in fp32, eval mode, under `torch.no_grad()`, on the CPU — parameters and buffers, plus
+// the largest set of tensors alive at once. The convention (measured by scripts/torch-saved-tensors.py,
+// test/fixtures/torch-saved-tensors.json `peak`):
+//
+// - the model's inputs are held by the caller for the whole pass;
+// - every value is freed as soon as its last reader has run (a chain of modules, nn.Sequential, or a
+//   forward that `del`s a named value after its last use), except the model's outputs; a view (flatten,
+//   reshape of a contiguous tensor, take, split, transpose, identity, eval-mode dropout) shares its base's
+//   storage and keeps it alive;
+// - while an op runs, its inputs, its output and its own temporaries are alive (LayerNorm's mean and
+//   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
+//
+// Kinds whose temporaries are not measured (convolutions: oneDNN picks blocked layouts per CPU, so its
+// reorders are the machine's; recurrent layers with sequences = false or Keras's bias convention) make the
+// figure "not estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
+// its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
+// after another, each reading the previous one's output.
+import {
+  argWithDefault,
+  type ArgVal,
+  type IrOp,
+  type IrValue,
+  type LayerNode,
+  type ModelAnalysis,
+} from "../analyze/analyze.js";
+import { sharedOrigin } from "../analyze/shared.js";
+
+const f32 = 4n;
+
+/** Arguments with the vocabulary's defaults. */
+function reader(op: IrOp) {
+  const get = (name: string): ArgVal | undefined => argWithDefault(op.entry, op.args, name);
+  return {
+    has: (name: string) => op.args.has(name),
+    name: (name: string) => {
+      const v = get(name);
+      return v?.kind === "name" ? v.value : undefined;
+    },
+    int(name: string): bigint {
+      const v = get(name);
+      if (v?.kind === "int") return v.value;
+      throw new Error(`internal: ${op.kind} ${name} is not an integer`);
+    },
+    bool(name: string): boolean {
+      const v = get(name);
+      return v?.kind === "bool" ? v.value : false;
+    },
+  };
+}
+
+const elementsOf = (shape: readonly bigint[]): bigint => shape.reduce((a, b) => a * b, 1n);
+
+/** Bytes of one sample of a value in PyTorch: token ids are int64, floats fp32. */
+function sampleBytes(v: IrValue): bigint {
+  return elementsOf(v.shape) * (v.dtype === "token" ? 8n : f32);
+}
+
+/** What an op does to memory while it runs, at batch `batch`: its output is a view of its first input (no
+ *  allocation), or it allocates, and at its highest holds `above` bytes more than before it ran (its
+ *  outputs and the temporaries alive with them). */
+type OpMemory = { readonly view: true } | { readonly view: false; readonly above: bigint };
+
+/** Ops whose outputs are views of their input in PyTorch eval mode: no allocation, the base kept alive. */
+const viewKinds: ReadonlySet<string> = new Set([
+  "flatten",
+  "reshape",
+  "identity",
+  "take",
+  "split",
+  "transpose",
+  "dropout",
+]);
+
+/** The 8-byte wrapped Python number and its 4-byte float copy that `tensor + 1`, `mean` and
+ *  `adaptive_avg_pool2d(1)` allocate on the way (measured; whatever the batch). */
+const scalar = 12n;
+
+const max = (...xs: bigint[]) => xs.reduce((a, b) => (b > a ? b : a));
+
+/** How an op uses memory while it runs in eval mode under no_grad on the CPU, as measured
+ *  (scripts/torch-saved-tensors.py `peak`); undefined for kinds not measured. */
+export function eagerTemporaries(
+  op: IrOp,
+  values: readonly IrValue[],
+  batch: bigint,
+  /** The input is a recurrent layer's batch-first view of its time-major output. */
+  inputTimeMajor = false,
+): OpMemory | undefined {
+  if (viewKinds.has(op.kind)) return { view: true };
+  const inShape = values[op.inputs[0]!]!.shape;
+  const S = elementsOf(inShape) * batch * f32;
+  const out = op.outputs.reduce((a, v) => a + sampleBytes(values[v]!) * batch, 0n);
+  const rows = S / inShape[inShape.length - 1]!;
+  const a = reader(op);
+  const made = (temporaries: bigint): OpMemory => ({ view: false, above: out + temporaries });
+  switch (op.kind) {
+    // The output alone: Linear (addmm), elementwise ops and activations, embedding lookups, concatenation
+    // (class_token's cat of its expanded token), positional's add of a slice, PReLU, pixel_shuffle's copy,
+    // average pooling, 1-d max pooling (no indices without grad).
+    case "dense":
+    case "add":
+    case "mul":
+    case "relu":
+    case "sigmoid":
+    case "tanh":
+    case "gelu":
+    case "silu":
+    case "softmax":
+    case "log_softmax":
+    case "leaky_relu":
+    case "elu":
+    case "selu":
+    case "softplus":
+    case "mish":
+    case "hard_sigmoid":
+    case "relu6":
+    case "hardswish":
+    case "prelu":
+    case "embedding":
+    case "concat":
+    case "class_token":
+    case "positional":
+    case "pixel_shuffle":
+    case "max_pool1d":
+    case "avg_pool1d":
+    case "avg_pool2d":
+    case "adaptive_avg_pool1d":
+    case "adaptive_avg_pool2d":
+      return made(0n);
+    // A reduction over an axis: the output and the scalar divisor.
+    case "mean":
+    case "global_avg_pool":
+      return made(scalar);
+    // x / (1 + |x|): |x| and the scalar alive while 1 + |x| is made, which is alive with the quotient.
+    case "softsign":
+      return made(S + scalar);
+    // native_layer_norm's mean and reciprocal std per row; native_group_norm's per group; eval-mode
+    // batch_norm's scale and shift per channel (whatever the batch).
+    case "layernorm":
+      return made(2n * rows);
+    case "groupnorm":
+      return made(2n * a.int("groups") * batch * f32);
+    case "batchnorm":
+      return made(2n * inShape[0]! * f32);
+    // batch_norm over [1, N·C, …]: a mean and a reciprocal std per channel and sample, twice (the
+    // statistics it computes and the ones it returns), and with affine the weight and bias repeated per sample.
+    case "instancenorm":
+      return made((a.bool("affine") ? 6n : 4n) * inShape[0]! * batch * f32);
+    // max_pool2d without grad still makes int64 indices, one per output element.
+    case "max_pool2d":
+      return made(2n * out);
+    // HF LlamaRMSNorm: x², its mean (with the scalar), mean + eps, its rsqrt, x̂ = x · rsqrt, weight · x̂;
+    // the mean is a local alive until the forward returns.
+    case "rmsnorm": {
+      const steps = [S + rows + scalar, S + 2n * rows];
+      return { view: false, above: a.bool("affine") ? max(...steps, 2n * S + rows) : max(...steps) };
+    }
+    case "attention":
+      return { view: false, above: attentionAbove(op, inShape, batch) };
+    case "rnn":
+    case "lstm":
+    case "gru":
+      return a.name("bias_convention") === "keras" || !a.bool("sequences")
+        ? undefined
+        : { view: false, above: recurrentAbove(op, inShape, batch, inputTimeMajor) };
+    // HF LlamaRotaryEmbedding + apply_rotary_pos_emb on the whole width: cos and sin made from the
+    // positions, then x · cos + rotate_half(x) · sin.
+    case "rotary": {
+      const m = new Replay();
+      const [cos, sin] = m.cosSin(batch, inShape[0]!, inShape[1]!);
+      m.rope(S);
+      m.free(cos + sin);
+      return { view: false, above: m.top };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Self-attention as Hugging Face's eager path writes it (scripts/torch-saved-tensors.py `EagerAttention`),
+ * without rotary embeddings, replayed allocation by allocation as measured: the projections (one fused
+ * tensor, or q, k and v), k and v repeated to every head for grouped heads (the originals freed), the
+ * scores (matmul copies q, which is a transposed view, and k unless repeated), divided by √head_dim (a
+ * float64 scalar and its float copy on the way), plus the causal mask (torch.full then triu, T×T), softmax,
+ * eval-mode dropout (nothing), matmul with v (copied unless repeated), the heads made contiguous, and the
+ * out-projection, with every local alive until the forward returns. The highest bytes above what was
+ * alive before it ran.
+ */
+function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bigint {
+  const a = reader(op);
+  const T = inShape[0]!;
+  const D = inShape[1]!;
+  const H = a.int("heads");
+  const KV = a.has("kv_heads") ? a.int("kv_heads") : H;
+  const hd = a.has("head_dim") ? a.int("head_dim") : D / H;
+  const q = batch * T * H * hd * f32;
+  const kv = batch * T * KV * hd * f32;
+  const w = batch * H * T * T * f32;
+  const mask = T * T * f32;
+  const repeated = KV !== H;
+  const separate = a.name("qkv") === "separate";
+  const m = new Replay();
+  if (separate) {
+    m.alloc(q);
+    m.alloc(kv);
+    m.alloc(kv);
+  } else m.alloc(q + 2n * kv);
+  const rope = a.bool("rope");
+  if (rope) {
+    m.cosSin(batch, T, hd);
+    // q, then k, rotated into new tensors; separate projections are freed as they are replaced.
+    m.rope(q);
+    if (separate) m.free(q);
+    m.rope(kv);
+    if (separate) m.free(kv);
+  }
+  if (repeated) {
+    m.alloc(q); // k repeated to every head
+    m.alloc(q); // v
+    // The k and v replaced: a rotated k, separate projections.
+    m.free((rope ? kv : separate ? kv : 0n) + (separate ? kv : 0n));
+  }
+  // matmul(q, kᵀ): q is a transposed view (or laid out as one), copied; k too unless repeated.
+  m.alloc(q);
+  if (!repeated) m.alloc(q);
+  m.alloc(w);
+  m.free(repeated ? q : 2n * q);
+  // / √head_dim
+  m.alloc(8n);
+  m.alloc(4n);
+  m.alloc(w);
+  m.free(12n + w);
+  if (a.bool("causal")) {
+    m.alloc(mask);
+    m.alloc(mask);
+    m.free(mask);
+    m.alloc(w);
+    m.free(mask + w);
+  }
+  m.alloc(w); // softmax
+  m.free(w);
+  // matmul(w, v), then transpose(1, 2).reshape: a contiguous copy
+  if (!repeated) m.alloc(q);
+  m.alloc(q);
+  if (!repeated) m.free(q);
+  m.alloc(q);
+  m.free(q);
+  m.alloc(batch * T * D * f32); // the out-projection
+  return m.top;
+}
+
+/**
+ * nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first, the whole sequence out), replayed as measured: the
+ * zero initial states (and cells), then per layer and direction the time-major copy of layer 0's input,
+ * the input projection of every step (the copy freed; the forward direction's projection freed once the
+ * reverse one's is made), per step the hidden projection and the gates' results (the highest: RNN 2, GRU
+ * 5, LSTM 7 states' worth above the step's start), each step's h kept (and the LSTM's last c), their
+ * stack (the directions' cat), the steps' h freed but the last, the projection freed; a layer's input
+ * freed once the layer above is done; at the end h_n (and c_n) stacked.
+ */
+function recurrentAbove(op: IrOp, inShape: readonly bigint[], batch: bigint, inputTimeMajor: boolean): bigint {
+  const a = reader(op);
+  const T = inShape[0]!;
+  const H = a.int("hidden");
+  const L = a.int("layers");
+  const dirs = a.bool("bidirectional") ? 2n : 1n;
+  const lstm = op.kind === "lstm";
+  const G = op.kind === "rnn" ? 1n : op.kind === "gru" ? 3n : 4n;
+  const perStep = op.kind === "rnn" ? 2n : op.kind === "gru" ? 5n : 7n;
+  const s = batch * H * f32;
+  const P = T * G * s;
+  const m = new Replay();
+  m.alloc((lstm ? 2n : 1n) * L * dirs * s);
+  let below = 0n;
+  for (let l = 0n; l < L; l++) {
+    // Layer 0 copies its input time-major, unless it already is (another recurrent layer's output).
+    const X = l === 0n && !inputTimeMajor ? batch * T * inShape[1]! * f32 : 0n;
+    for (let d = 0n; d < dirs; d++) {
+      m.alloc(X);
+      m.alloc(P);
+      m.free(X);
+      if (d === 1n) m.free(P);
+      // Step t starts with t − 1 states kept (and the LSTM's c from step 2 on).
+      m.alloc((T - 1n) * s + (lstm && T > 1n ? s : 0n) + perStep * s);
+      m.free(perStep * s - s - (lstm && T === 1n ? s : 0n));
+      m.alloc(T * s); // the stack
+    }
+    if (dirs === 2n) {
+      m.alloc(2n * T * s);
+      m.free(2n * T * s + 2n * (T - 1n) * s);
+    } else m.free((T - 1n) * s);
+    m.free(P);
+    m.free(below);
+    below = dirs * T * s;
+  }
+  m.alloc((lstm ? 2n : 1n) * L * dirs * s); // h_n (and c_n)
+  return m.top;
+}
+
+/** Allocations and frees replayed in order, as the profiler records them: the highest running sum. */
+class Replay {
+  live = 0n;
+  top = 0n;
+  alloc(bytes: bigint): void {
+    this.live += bytes;
+    if (this.live > this.top) this.top = this.live;
+  }
+  free(bytes: bigint): void {
+    this.live -= bytes;
+  }
+  /** HF LlamaRotaryEmbedding's cos and sin, [batch, T, width] each (as measured): the positions
+   *  (int64, T), as floats per sample, the frequencies (width / 2 per position), their cat, cos, sin;
+   *  all but cos and sin freed. Returns their bytes. */
+  cosSin(batch: bigint, T: bigint, width: bigint): [bigint, bigint] {
+    const table = batch * T * width * f32;
+    const made = [T * 8n, batch * T * f32, (batch * T * width * f32) / 2n, table];
+    made.forEach((b) => this.alloc(b));
+    this.alloc(table);
+    this.alloc(table);
+    this.free(made.reduce((x, y) => x + y, 0n));
+    return [table, table];
+  }
+  /** x · cos + rotate_half(x) · sin for an x of `bytes`: x · cos, −x₂ (half), the cat, · sin (the cat
+   *  freed), the sum (the products freed). */
+  rope(bytes: bigint): void {
+    this.alloc(bytes);
+    this.alloc(bytes / 2n);
+    this.alloc(bytes);
+    this.free(bytes / 2n);
+    this.alloc(bytes);
+    this.free(bytes);
+    this.alloc(bytes);
+    this.free(2n * bytes);
+  }
+}
+
+/** How a kind whose temporaries are not measured is named: recurrent layers by the option that makes it so. */
+function unmeasuredName(op: IrOp): string {
+  if (!["rnn", "lstm", "gru"].includes(op.kind)) return op.kind;
+  const a = reader(op);
+  return a.name("bias_convention") === "keras"
+    ? `${op.kind} (bias_convention = keras)`
+    : `${op.kind} (sequences = false)`;
+}
+
+/** Kinds whose output is a transposed view in PyTorch that a Linear may read (a transpose's output has
+ *  its sequence axis last, which `dense` refuses). */
+const transposedOut: ReadonlySet<string> = new Set(["rnn", "lstm", "gru"]);
+
+/** A node's steps in execution order, in its own value numbering. */
+type Step =
+  | { readonly kind: "op"; readonly op: IrOp }
+  | { readonly kind: "flow"; readonly op: "add" | "mul"; readonly inputs: readonly number[]; readonly output: number }
+  | { readonly kind: "child"; readonly node: LayerNode };
+
+function stepsOf(model: ModelAnalysis, n: LayerNode): Step[] {
+  if (n.children.length === 0 && n.flowOps.length === 0)
+    return [...n.ops].sort((a, b) => a - b).map((k) => ({ kind: "op", op: model.ops[k]! }));
+  const out: Step[] = [];
+  let f = 0;
+  const flows = (upTo: number) => {
+    for (; f < n.flowOps.length && n.flowOps[f]!.after <= upTo; f++) {
+      const o = n.flowOps[f]!;
+      out.push({ kind: "flow", op: o.kind, inputs: o.inputs, output: o.output });
+    }
+  };
+  n.children.forEach((c, i) => {
+    flows(i);
+    out.push({ kind: "child", node: c });
+  });
+  flows(Infinity);
+  return out;
+}
+
+/** A child's boundary: the numbers it reads from outside and gives, in the parent's numbering, each with
+ *  the number it has inside its origin. */
+interface Boundary {
+  readonly reads: readonly (readonly [inner: number, outer: number])[];
+  readonly gives: readonly (readonly [inner: number, outer: number])[];
+}
+
+const readsMemo = new WeakMap<LayerNode, readonly number[]>();
+
+/** The numbers a node's subtree reads from outside it (its input and the outer values it names), in its
+ *  own numbering, in order. */
+function externalReads(model: ModelAnalysis, n: LayerNode): readonly number[] {
+  const known = readsMemo.get(n);
+  if (known) return known;
+  const consumed: number[] = [];
+  const made = new Set<number>();
+  const use = (v: number) => {
+    if (!made.has(v) && !consumed.includes(v)) consumed.push(v);
+  };
+  for (const s of stepsOf(model, n)) {
+    if (s.kind === "op") {
+      s.op.inputs.forEach(use);
+      s.op.outputs.forEach((v) => made.add(v));
+    } else if (s.kind === "flow") {
+      s.inputs.forEach(use);
+      made.add(s.output);
+    } else {
+      for (const [, outer] of boundaryOf(model, s.node).reads) use(outer);
+      for (const [, outer] of boundaryOf(model, s.node).gives) made.add(outer);
+    }
+  }
+  for (const v of n.flow?.inputs ?? []) if (!consumed.includes(v)) consumed.unshift(v);
+  readsMemo.set(n, consumed);
+  return consumed;
+}
+
+function boundaryOf(model: ModelAnalysis, c: LayerNode): Boundary {
+  const origin = sharedOrigin(c);
+  const inner = externalReads(model, origin);
+  const gives = origin.flow?.outputs ?? [];
+  if (!c.reuse) return { reads: inner.map((v) => [v, v]), gives: gives.map((v) => [v, v]) };
+  const map = new Map<number, number>([...c.reuse.inputs, ...c.reuse.outputs]);
+  return {
+    reads: inner.map((v) => [v, map.get(v) ?? v]),
+    gives: gives.map((v) => [v, map.get(v) ?? v]),
+  };
+}
+
+interface Peak {
+  /** The highest bytes alive inside the subtree above what was alive when it started (its inputs
+   *  included); undefined when some kind's temporaries are not measured. */
+  readonly excess?: bigint;
+  readonly unknown: ReadonlySet<string>;
+}
+
+/** PyTorch eager's inference peak of a model's activations at a batch: the inputs plus the highest excess. */
+export function eagerInferencePeak(
+  model: ModelAnalysis,
+  batch: bigint,
+): {
+  readonly bytes?: bigint;
+  /** The highest bytes alive during each step of the model's own body (its layers, in order): what the
+   *  tests compare with torch layer by layer. */
+  readonly steps?: readonly bigint[];
+  readonly unknown: readonly string[];
+} {
+  const memo = new Map<LayerNode, Map<string, Peak>>();
+  const bytesOf = (v: number) => sampleBytes(model.values[v]!) * batch;
+  /** The op of a single, unrepeated layer (a node with no body): its step runs as that op. */
+  const leafOp = (n: LayerNode): IrOp | undefined => {
+    const o = sharedOrigin(n);
+    return n.count === 1n && o.children.length === 0 && o.flowOps.length === 0 && o.ops.length === 1
+      ? model.ops[o.ops[0]!]
+      : undefined;
+  };
+
+  const peakOf = (node: LayerNode, held: ReadonlySet<number>): Peak => {
+    const o = sharedOrigin(node);
+    const key = [...held].sort((a, b) => a - b).join(",");
+    let byHeld = memo.get(o);
+    if (!byHeld) memo.set(o, (byHeld = new Map()));
+    const known = byHeld.get(key);
+    if (known) return known;
+    let result = copyPeak(o, held);
+    // A repeated element: copies after the first read the previous copy's output (its first input's
+    // place), which no one else holds; the first input stays alive only if held outside.
+    const first = o.flow?.inputs[0];
+    if (o.count > 1n && o.kind !== "experts" && result.excess !== undefined && first !== undefined) {
+      const rest = new Set(held);
+      rest.delete(first);
+      const later = copyPeak(o, rest);
+      if (later.excess === undefined) result = later;
+      else {
+        const extra = held.has(first) ? bytesOf(first) : 0n;
+        const ex = later.excess + extra;
+        result = { excess: ex > result.excess ? ex : result.excess, unknown: result.unknown };
+      }
+    }
+    byHeld.set(key, result);
+    return result;
+  };
+
+  /** One copy of an origin node's subtree, with `held` of its external reads alive outside throughout. */
+  const copyPeak = (o: LayerNode, held: ReadonlySet<number>, record?: bigint[]): Peak => {
+    const unknown = new Set<string>();
+    if (o.kind === "moe") return moePeak(o);
+    const steps = stepsOf(model, o);
+    const storage = new Map<number, number>();
+    const storageOf = (v: number) => storage.get(v) ?? v;
+    // Last step reading each value (storage lifetimes follow from it).
+    const lastRead = new Map<number, number>();
+    const readsOf = (s: Step): readonly number[] =>
+      s.kind === "op" ? s.op.inputs : s.kind === "flow" ? s.inputs : boundaryOf(model, s.node).reads.map(([, v]) => v);
+    const givesOf = (s: Step): readonly number[] =>
+      s.kind === "op"
+        ? s.op.outputs
+        : s.kind === "flow"
+          ? [s.output]
+          : boundaryOf(model, s.node).gives.map(([, v]) => v);
+    steps.forEach((s, k) => readsOf(s).forEach((v) => lastRead.set(v, k)));
+    const keep = new Set<number>([...held, ...(o.flow?.outputs ?? [])]);
+    const live = new Map<number, bigint>();
+    for (const v of externalReads(model, o)) live.set(v, bytesOf(v));
+    const sum = () => [...live.values()].reduce((a, b) => a + b, 0n);
+    const entry = sum();
+    let top = entry;
+    /** Values alive per storage: a storage is freed when the last of them is. */
+    const users = new Map<number, Set<number>>();
+    const addUser = (s: number, v: number) => {
+      let u = users.get(s);
+      if (!u) users.set(s, (u = new Set()));
+      u.add(v);
+    };
+    for (const v of live.keys()) addUser(v, v);
+    /** Values laid out transposed (a recurrent layer's batch-first view of its time-major output). */
+    const strided = new Set<number>();
+    /** Whether a value's storage is still needed after step k (by it or by a view sharing it). */
+    const aliveAfter = (v: number, k: number) =>
+      [...(users.get(storageOf(v)) ?? [v])].some((u) => keep.has(u) || (lastRead.get(u) ?? -1) > k);
+    steps.forEach((s, k) => {
+      const outs = givesOf(s);
+      const before = sum();
+      let above = 0n;
+      let view = false;
+      const leaf = s.kind === "child" ? leafOp(s.node) : s.kind === "op" ? s.op : undefined;
+      if (leaf) {
+        const m = eagerTemporaries(leaf, model.values, batch, strided.has(readsOf(s)[0] ?? -1));
+        if (!m) unknown.add(unmeasuredName(leaf));
+        else if (m.view) view = true;
+        else above = m.above;
+        // Linear on a transposed-layout input of more than one axis per sample: at::linear's fused path
+        // needs it contiguous, matmul reshapes it into a copy.
+        const input = readsOf(s)[0];
+        if (leaf.kind === "dense" && input !== undefined && strided.has(input) && model.values[input]!.shape.length > 1)
+          above += bytesOf(input);
+        // (One step: the transposed view of a size-1 axis is contiguous.)
+        if (transposedOut.has(leaf.kind))
+          outs.filter((v) => model.values[v]!.shape[0]! > 1n).forEach((v) => strided.add(v));
+      } else if (s.kind === "flow") {
+        above = bytesOf(s.output);
+      } else if (s.kind === "child") {
+        const b = boundaryOf(model, s.node);
+        const childHeld = new Set<number>();
+        for (const [inner, outer] of b.reads) if (aliveAfter(outer, k)) childHeld.add(inner);
+        const p = peakOf(s.node, childHeld);
+        p.unknown.forEach((x) => unknown.add(x));
+        above = p.excess ?? 0n;
+      }
+      // While the step runs: what was alive before it, plus its own peak above that.
+      if (before + above > top) top = before + above;
+      record?.push(before + above);
+      const base = storageOf(readsOf(s)[0] ?? -1);
+      for (const v of outs) {
+        if (view) storage.set(v, base);
+        else live.set(v, bytesOf(v));
+        addUser(storageOf(v), v);
+      }
+      // Free every storage none of whose values is read later or kept.
+      for (const [st, us] of users) {
+        if (![...us].some((u) => keep.has(u) || (lastRead.get(u) ?? -1) > k)) {
+          users.delete(st);
+          live.delete(st);
+        }
+      }
+    });
+    if (unknown.size > 0) return { unknown };
+    return { excess: top - entry, unknown };
+  };
+
+  /**
+   * `moe` as the script's DenseMoE runs it (nnc's computation: every expert on every token, Mixtral's
+   * routing), replayed as measured: the router's logits, softmax (the logits freed), topk's weights and
+   * int64 indices, their sum and the renormalized weights (the sum and the old weights freed); each expert
+   * in turn, its input alive, its output kept in a list; the stack (the list freed), the chosen outputs
+   * gathered, weighted and summed.
+   */
+  const moePeak = (o: LayerNode): Peak => {
+    const unknown = new Set<string>();
+    const ops = o.ops.map((k) => model.ops[k]!);
+    const combine = ops.find((op) => op.kind === "moe_combine");
+    const experts = o.children[0];
+    if (!combine || !experts || o.children.length !== 1) {
+      unknown.add("moe");
+      return { unknown };
+    }
+    const a = reader(combine);
+    const E = a.int("experts");
+    const K = a.int("top_k");
+    const logits = bytesOf(combine.inputs[0]!);
+    const rows = logits / (E * f32);
+    const out = bytesOf(combine.inputs[1]!);
+    const chosen = out * K;
+    const b = boundaryOf(model, experts);
+    const body = copyPeak(sharedOrigin(experts), new Set(b.reads.map(([inner]) => inner)));
+    body.unknown.forEach((k) => unknown.add(k));
+    if (body.excess === undefined) return { unknown };
+    const m = new Replay();
+    m.alloc(logits);
+    m.alloc(logits);
+    m.free(logits);
+    m.alloc(rows * K * f32);
+    m.alloc(rows * K * 8n);
+    m.alloc(rows * f32);
+    m.alloc(rows * K * f32);
+    m.free(rows * f32 + rows * K * f32);
+    // The last expert runs with the other E − 1 outputs kept: the highest of them.
+    m.alloc((E - 1n) * out + body.excess);
+    m.free(body.excess - out);
+    m.alloc(E * out);
+    m.free(E * out);
+    m.alloc(chosen);
+    m.alloc(chosen);
+    m.alloc(bytesOf(combine.outputs[0]!));
+    return { excess: m.top, unknown };
+  };
+
+  const inputs = model.inputIds;
+  const steps: bigint[] = [];
+  const p = copyPeak(model.root, new Set(inputs), steps);
+  const unknown = [...p.unknown].sort();
+  if (p.excess === undefined) return { unknown };
+  return { bytes: inputs.reduce((a, v) => a + bytesOf(v), 0n) + p.excess, steps, unknown };
+}
