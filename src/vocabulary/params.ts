@@ -202,6 +202,11 @@ export const listOf = (of: ArgType, length?: number): ArgType =>
 export const oneOf = (...types: ArgType[]): ArgType => ({ kind: "oneOf", types });
 /** An integer, or one per spatial axis (`[h, w]`). */
 export const intOrPair = (min: bigint): ArgType => oneOf(int(min), listOf(int(min), 2));
+/** An integer, or one per spatial axis of a volume (`[d, h, w]`). */
+export const intOrTriple = (min: bigint): ArgType => oneOf(int(min), listOf(int(min), 3));
+/** An integer, or one per spatial axis when there are several (`rank` 1, 2 or 3). */
+export const spatialArg = (rank: number, min: bigint): ArgType =>
+  rank === 1 ? int(min) : rank === 2 ? intOrPair(min) : intOrTriple(min);
 
 export const dInt = (value: bigint): DefaultValue => ({ kind: "int", value });
 export const dDecimal = (value: number): DefaultValue => ({ kind: "decimal", value });

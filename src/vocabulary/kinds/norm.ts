@@ -26,10 +26,10 @@ const rmsnorm: LayerSemantics = (ctx) => {
 
 const batchnorm: LayerSemantics = (ctx) => {
   const shape = ctx.input.shape;
-  if (shape.length < 1 || shape.length > 3) {
+  if (shape.length < 1 || shape.length > 4) {
     return ctx.fail(
       "WrongRank",
-      ["expects", { kind: "batchnorm", what: "[C], [C, L] or [C, H, W]", shape: showShape(shape) }],
+      ["expects", { kind: "batchnorm", what: "[C], [C, L], [C, H, W] or [C, D, H, W]", shape: showShape(shape) }],
       {
         showInput: true,
       },
@@ -125,7 +125,7 @@ export const normKinds = {
   batchnorm: op({
     category: "norm",
     ...channelsFirst,
-    description: "batch normalization over channel axis 0 (1d or 2d by rank)",
+    description: "batch normalization over channel axis 0 (1d, 2d or 3d by rank)",
     options: [
       p("eps", decimal(epsRange), dDecimal(1e-5)),
       // `nn.BatchNorm*d` momentum: running = (1 − m) · running + m · batch, a convex combination for m in [0, 1].
@@ -139,7 +139,10 @@ export const normKinds = {
     ],
     shape: batchnorm,
     positions: "mixes",
-    doc: { shapes: "`[C]`, `[C, L]` or `[C, H, W]`" },
+    doc: {
+      shapes: "`[C]`, `[C, L]`, `[C, H, W]` or `[C, D, H, W]`",
+      note: "`nn.BatchNorm1d`, `nn.BatchNorm2d` or `nn.BatchNorm3d` by rank",
+    },
   }),
   groupnorm: op({
     category: "norm",
