@@ -186,6 +186,13 @@ export const probabilityRange: NumberRange = {
   exclusiveMax: true,
   why: "a drop probability; p = 1 would scale kept elements by 1/(1 − p) = 1/0",
 };
+/** Stochastic depth's drop probability: torchvision's `StochasticDepth` raises for p outside [0, 1]; p = 1
+ *  drops every sample (torchvision then leaves the zero mask unscaled), so no 1/0 arises. */
+export const dropPathRange: NumberRange = {
+  min: 0,
+  max: 1,
+  why: "the probability of dropping a whole sample",
+};
 /** RoPE base: frequencies are theta^(−2i/d), which need theta > 0 (Su et al., RoFormer; 10 000 there). */
 export const thetaRange: NumberRange = {
   min: 0,

@@ -24,9 +24,7 @@ import { checkOut, floorDiv, perAxis, spatialInput, spatialOut } from "./common.
 const convOptions = (rank: number): ParamSpec[] => {
   const spatial = (min: bigint): ArgType => spatialArg(rank, min);
   const padding =
-    rank > 1
-      ? oneOf(int(0n), listOf(int(0n), rank), enumOf("same", "valid"))
-      : oneOf(int(0n), enumOf("same", "valid"));
+    rank > 1 ? oneOf(int(0n), listOf(int(0n), rank), enumOf("same", "valid")) : oneOf(int(0n), enumOf("same", "valid"));
   return [
     p("stride", spatial(1n), dInt(1n)),
     p("padding", padding, dInt(0n), "zero padding on each side, or `same` / `valid`"),

@@ -1,5 +1,18 @@
-// Normalization and regularization: `layernorm`, `rmsnorm`, `batchnorm`, `groupnorm`, `instancenorm`, `dropout`.
-import { bool, dBool, dDecimal, decimal, epsRange, p, positive, probabilityRange } from "../params.js";
+// Normalization and regularization: `layernorm`, `rmsnorm`, `batchnorm`, `groupnorm`, `instancenorm`, `dropout`,
+// `drop_path`.
+import {
+  bool,
+  dBool,
+  dDecimal,
+  decimal,
+  dEnum,
+  dropPathRange,
+  enumOf,
+  epsRange,
+  p,
+  positive,
+  probabilityRange,
+} from "../params.js";
 import { channelsFirst, elementwise, featuresLast, op, type KindFamily } from "../kind.js";
 import { showShape, type LayerSemantics, type TensorSpec } from "../types.js";
 import { ones, same } from "./common.js";
@@ -174,5 +187,17 @@ export const normKinds = {
     shape: same,
     positions: "apart",
     doc: {},
+  }),
+  drop_path: op({
+    category: "regularization",
+    ...elementwise,
+    description: "stochastic depth: drops whole samples with probability p while training",
+    args: [p("p", decimal(dropPathRange))],
+    options: [p("mode", enumOf("row", "batch"), dEnum("row"))],
+    shape: same,
+    positions: "apart",
+    doc: {
+      note: "torchvision's `StochasticDepth(p, mode)`: in training each sample (`row`) or the whole batch (`batch`) is kept with probability 1 − p and scaled by 1/(1 − p); identity in evaluation",
+    },
   }),
 } satisfies KindFamily;
