@@ -1,7 +1,7 @@
 // Shape and combining layers: `flatten`, `reshape`, `transpose`, `take`, `mean`, `concat`, `split`. All but
 // `mean` only move elements, so token ids stay ids through them.
 import { grouped } from "../../diagnostics/numbers.js";
-import { axis, bool, dEnum, dInt, dNone, enumOf, int, listOf, oneOf, p, positive } from "../params.js";
+import { axis, bool, dEnum, dInt, dNone, enumOf, listOf, oneOf, p, positive } from "../params.js";
 import { channelsFirst, movesElements, op, type KindFamily } from "../kind.js";
 import {
   dim,
