@@ -105,6 +105,8 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
   switch (op.kind) {
     case "dropout":
       return training(inSize); // the mask (activation.ts)
+    case "drop_path":
+      return training(1n); // one factor per sample (activation.ts)
     case "batchnorm": {
       const track = a.bool("track_running_stats");
       return training(inSize + inShape[0]! + (track ? 1n : 0n)); // x̂, inverse std per channel, batch-stats flag
@@ -117,6 +119,7 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
       return training(inSize / inShape[inShape.length - 1]!); // r per row
     case "max_pool1d":
     case "max_pool2d":
+    case "max_pool3d":
       return training(outSize); // argmax per output
     case "attention": {
       const T = inShape[0]!;
@@ -151,8 +154,9 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
       return both(SEQ + L * dirs * T * GS + cells + (SEQ + 2n * H + DP)); // seq, gates, cells, work
     }
     case "conv1d":
-    case "conv2d": {
-      const rank = op.kind === "conv1d" ? 1 : 2;
+    case "conv2d":
+    case "conv3d": {
+      const rank = op.kind === "conv1d" ? 1 : op.kind === "conv2d" ? 2 : 3;
       const outShape = shapeOf(op.outputs[0]!);
       const groups = a.int("groups");
       if (outShape[0]! / groups < 4n) return both(0n); // direct loops, no im2col buffer
