@@ -58,6 +58,8 @@ CASES = [
     ("upsample(scale_factor = [3, 2])", [2, 2, 3], 2, lambda: nn.Upsample(scale_factor=(3, 2), mode="nearest"), True),
     ("upsample(size = [5, 7])", [2, 3, 4], 2, lambda: nn.Upsample(size=(5, 7), mode="nearest"), True),
     ("upsample(size = [20, 3])", [1, 14, 6], 2, lambda: nn.Upsample(size=(20, 3), mode="nearest"), True),
+    # 26 → 22: PyTorch's float32 source index of output 11 is ⌊11 · fl(26/22)⌋ = 12, where ⌊11 · 26/22⌋ = 13.
+    ("upsample(size = [22, 4])", [1, 26, 3], 2, lambda: nn.Upsample(size=(22, 4), mode="nearest"), True),
     ("upsample(scale_factor = 3)", [2, 5], 2, lambda: nn.Upsample(scale_factor=3, mode="nearest"), True),
     ("upsample(size = 7)", [2, 5], 2, lambda: nn.Upsample(size=7, mode="nearest"), True),
     ("upsample(scale_factor = [1, 2, 3])", [2, 2, 3, 2], 2,
