@@ -80,7 +80,8 @@ describe("activation memory equals the generated module's workspace", () => {
     expect(counted(a)).toEqual(workspaceOf(source));
   });
 
-  // Kinds no example uses, built here: moe, groupnorm, rmsnorm, max pooling, gru, rnn, dropout, attention
+  // Kinds no example uses, built here: moe, groupnorm, rmsnorm, max pooling, the volume kinds (conv3d, 3-D
+  // pools, 5-D batchnorm), upsample, drop_path, conv_transpose1d, gru, rnn, dropout, attention
   // with rope, kv heads and dropout, a repeated block (memoized) and named values.
   const specs: Record<string, string> = {
     moe: `model M(x: f32[s <= 3, 6]) {

@@ -582,7 +582,8 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const spatial = s.t === "c1" ? [s.l] : s.t === "c2" ? [s.h, s.w] : [s.d, s.h, s.w];
     const opts: [string, Slot][] = [];
     let sizes: number[];
-    if (rng.chance(0.5)) {
+    const byFactor = rng.chance(0.5);
+    if (byFactor) {
       const f = rng.int(1, 2);
       opts.push(["scale_factor", intSlot(f, "upsample", "scale_factor")]);
       sizes = spatial.map((L) => L * f);
