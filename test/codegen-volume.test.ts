@@ -153,3 +153,31 @@ describe("drop_path (torchvision's StochasticDepth)", () => {
     expect(fd.input).toBeLessThan(1e-6);
   });
 });
+
+describe("an inference build (--bake-weights)", () => {
+  it("computes what the training build computes in evaluation, for every new kind", async () => {
+    const spec = `model M(x: f32[2, 3, 4, 4]) {
+  conv3d(4, 3, padding = 1)
+  batchnorm
+  max_pool3d(2)
+  avg_pool3d(1)
+  adaptive_avg_pool3d([1, 2, 2])
+  drop_path(0.3)
+  reshape([4, 2, 2])
+  upsample(scale_factor = 2, mode = bilinear)
+  upsample(size = [5, 3])
+  reshape([20, 3])
+  conv_transpose1d(2, 3, stride = 2)
+  flatten
+  dense(3)
+}
+`;
+    const { module: m0 } = await build(spec, { dtype: "float64" });
+    const p = m0.createParams(3);
+    const bakeWeights = [...Array.from(p), ...Array.from(m0.createBuffers())];
+    const { module: m } = await build(spec, { dtype: "float64", bakeWeights });
+    const x = new Float64Array(2 * m0.inputSize).map((_, i) => Math.sin(i));
+    const baked = m as unknown as { forward(x: Float64Array, n: number): Float64Array };
+    expect(Array.from(baked.forward(x, 2))).toEqual(Array.from(m0.forward(p, x, 2)));
+  });
+});

@@ -692,7 +692,9 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
   zone = "late";
   if (helperCode.length > 0) addFixed(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
   if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
-    addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
+    // A thin convolution's forward calls packedGemm itself: the forward entry only when some op calls it.
+    const withForward = opFunctions.some((f) => /\bdenseTiledForward\(/.test(f));
+    addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns, withForward)}`);
   }
   zone = "tail";
   add(instanceSource(F, info, plan, inputType, outputType, inputGradType, seq));
