@@ -800,4 +800,35 @@ case(
     floats(4, 6),
 )
 
+from torchvision.ops import StochasticDepth  # noqa: E402  (torchvision 0.14, with torch 1.13)
+
+case(
+    "conv3d, 3-D pools, batchnorm on [C, D, H, W], drop_path, upsample, conv_transpose1d",
+    "model M(x: f32[3, 4, 6, 6]) {\n  conv3d(8, 3, padding = 1)\n  batchnorm\n  max_pool3d(2)\n  conv3d(8, [1, 2, 2])\n"
+    "  avg_pool3d([1, 2, 1])\n  adaptive_avg_pool3d(2)\n  drop_path(0.2)\n  reshape([8, 2, 4])\n"
+    "  upsample(scale_factor = 2, mode = bilinear)\n  upsample(size = [5, 9])\n  relu\n  drop_path(0)\n"
+    "  reshape([40, 9])\n  conv_transpose1d(4, 3, stride = 2)\n  drop_path(0.1, mode = batch)\n  flatten\n"
+    "  dense(3)\n}\n",
+    Seq(
+        nn.Conv3d(3, 8, 3, padding=1),
+        nn.BatchNorm3d(8),
+        nn.MaxPool3d(2),
+        nn.Conv3d(8, 8, (1, 2, 2)),
+        nn.AvgPool3d((1, 2, 1)),
+        nn.AdaptiveAvgPool3d(2),
+        StochasticDepth(0.2, "row"),
+        lambda x: x.reshape(x.shape[0], 8, 2, 4),
+        nn.Upsample(scale_factor=2, mode="bilinear"),
+        nn.Upsample(size=(5, 9)),
+        nn.ReLU(),
+        StochasticDepth(0.0, "row"),
+        lambda x: x.reshape(x.shape[0], 40, 9),
+        nn.ConvTranspose1d(40, 4, 3, stride=2),
+        StochasticDepth(0.1, "batch"),
+        nn.Flatten(),
+        nn.Linear(76, 3),
+    ),
+    floats(3, 4, 6, 6),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -23,11 +23,14 @@ import {
   available,
   conv1d,
   conv2d,
+  conv3d,
   convTranspose2d,
   initTf,
   perChannel,
   pool1d,
   pool2d,
+  pool3d,
+  resize2d,
   relError,
   runGenerated,
   samePad,
@@ -992,3 +995,78 @@ describe("the comparison can fail", () => {
     expect(relError(run.y, ref.y)).toBeGreaterThan(1e-2);
   });
 });
+
+// ── Volumes and upsampling (issue 14) ───────────────────────────────────────────────────────────────
+
+runCases("conv3d", [
+  // 2 output channels: the direct loops; 6: im2col and the shared matrix kernel.
+  { body: "conv3d(2, 3) as l", input: [2, 4, 5, 5], ref: (x, ps) => conv3d(x, ...l(ps)) },
+  {
+    body: "conv3d(6, 3, padding = 1) as l",
+    input: [3, 4, 4, 5],
+    ref: (x, ps) => conv3d(x, ...l(ps), { padding: [1, 1, 1] }),
+    text: /im2col/,
+  },
+  {
+    body: "conv3d(4, [2, 3, 2], stride = [1, 2, 2], padding = [1, 0, 1], bias = false) as l",
+    input: [2, 4, 6, 5],
+    ref: (x, ps) => conv3d(x, ...l(ps), { stride: [1, 2, 2], padding: [1, 0, 1] }),
+  },
+]);
+
+runCases("max_pool3d", [
+  { body: "max_pool3d(2)", input: [2, 4, 4, 6], ref: (x) => pool3d("max", x, { kernel: [2, 2, 2] }) },
+  {
+    body: "max_pool3d(3, stride = 2, padding = 1)",
+    input: [2, 5, 5, 4],
+    ref: (x) => pool3d("max", x, { kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1] }),
+  },
+]);
+
+runCases("avg_pool3d", [
+  { body: "avg_pool3d(2)", input: [2, 4, 4, 6], ref: (x) => pool3d("avg", x, { kernel: [2, 2, 2] }) },
+  {
+    body: "avg_pool3d([3, 2, 3], stride = [2, 1, 2], padding = [1, 0, 1])",
+    input: [2, 5, 4, 5],
+    ref: (x) => pool3d("avg", x, { kernel: [3, 2, 3], stride: [2, 1, 2], padding: [1, 0, 1] }),
+  },
+  {
+    body: "avg_pool3d(3, stride = 2, padding = 1, count_include_pad = false)",
+    input: [2, 5, 5, 4],
+    ref: (x) => pool3d("avg", x, { kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1], countIncludePad: false }),
+  },
+]);
+
+runCases("adaptive_avg_pool3d", [
+  { body: "adaptive_avg_pool3d([2, 3, 2])", input: [2, 5, 4, 5], ref: (x) => adaptiveAvgPool(x, [2, 3, 2]) },
+]);
+
+// Square inputs and outputs only: TF.js 4's resize gradients swap height and width (ResizeBilinearGrad
+// refuses a [3, 4] input: "the gradient of input 'images' has shape '3,4,3,2', which does not match the shape
+// of the input '3,3,4,2'"), and its nearest-neighbour gradient is wrong whenever the batch or the channels are
+// more than 1 (its forward agrees everywhere): so nearest is compared on one sample of one channel. The other
+// shapes are checked against PyTorch (test/codegen-volume.test.ts).
+runCases("upsample", [
+  {
+    body: "upsample(scale_factor = 2)",
+    input: [1, 4, 4],
+    ref: (x) => resize2d(x, [8, 8], "nearest"),
+    options: { n: 1 },
+  },
+  {
+    body: "upsample(scale_factor = 3)",
+    input: [1, 3, 3],
+    ref: (x) => resize2d(x, [9, 9], "nearest"),
+    options: { n: 1 },
+  },
+  {
+    body: "upsample(size = [7, 7], mode = bilinear, align_corners = true)",
+    input: [2, 4, 4],
+    ref: (x) => resize2d(x, [7, 7], "bilinear-align-corners"),
+  },
+  {
+    body: "upsample(scale_factor = 2, mode = bilinear, align_corners = true)",
+    input: [2, 3, 3],
+    ref: (x) => resize2d(x, [6, 6], "bilinear-align-corners"),
+  },
+]);

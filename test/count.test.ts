@@ -1,5 +1,6 @@
 // Counting semantics on small specs whose figures are worked out by hand in each case (the arithmetic is
 // written next to the expected number), and the `nnc count` command: formats, schema, budgets, exit codes.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { main, type Io } from "../src/cli/main.js";
 import { humanBytes } from "../src/count/count.js";
@@ -214,6 +215,46 @@ describe("counting", () => {
     if (extra?.["bufferBytes"] !== undefined) expect(f.bytes.buffers).toBe(extra["bufferBytes"]);
     if (extra?.["other"] !== undefined) expect(f.roles.other).toBe(extra["other"]);
     if (extra?.["active"] !== undefined) expect(f.activeParams).toBe(extra["active"]);
+  });
+
+  // The issue-14 kinds against a torch run (test/reference/pytorch/count_volume.py → volume_counts.json,
+  // PyTorch 1.13, torchvision 0.14): parameters, buffers, the state_dict's names and shapes, and the output
+  // shape of nn.Conv3d, nn.ConvTranspose1d, nn.MaxPool3d, nn.AvgPool3d, nn.AdaptiveAvgPool3d, nn.BatchNorm3d,
+  // nn.Upsample and torchvision's StochasticDepth.
+  const volume = JSON.parse(readFileSync("test/reference/pytorch/volume_counts.json", "utf8")) as {
+    cases: {
+      layer: string;
+      shape: number[];
+      params: number;
+      buffers: number;
+      out_shape: number[];
+      state_dict: Record<string, number[]>;
+    }[];
+  };
+  it.each(volume.cases.map((c) => [`${c.layer} on [${c.shape.join(", ")}]`, c] as const))(
+    "issue-14 kinds against a torch run: %s",
+    (_name, c) => {
+      const { errors, model: m } = figures(model(`f32[${c.shape.join(", ")}]`, c.layer));
+      expect(errors).toEqual([]);
+      expect(m!.figures.params).toBe(BigInt(c.params));
+      expect(m!.figures.buffers).toBe(BigInt(c.buffers));
+      expect(m!.analysis.root.outputShape).toBe(`[${c.out_shape.join(", ")}]`);
+      const tensors = Object.fromEntries(
+        m!.analysis.tensors.map((t) => [t.name.replace(/^.*\./, ""), t.shape.map(Number)]),
+      );
+      expect(tensors).toEqual(c.state_dict);
+    },
+  );
+
+  // MACs (one multiply-accumulate per weight use, the convention of src/vocabulary/kind.ts): conv3d 3→16,
+  // kernel 3³, padding 1 on [3, 8, 16, 16]: output 16·8·16·16 = 32,768 elements × 3·27 = 2,654,208;
+  // conv_transpose1d 3→6, kernel 4 on [3, 10]: 30 input elements × 6·4 = 720 (each input element meets every
+  // weight of its group once).
+  it("MACs of conv3d and conv_transpose1d by hand", () => {
+    expect(figures(model("f32[3, 8, 16, 16]", "conv3d(16, 3, padding = 1)")).model!.figures.macs).toBe(2_654_208n);
+    expect(figures(model("f32[3, 10]", "conv_transpose1d(6, 4, stride = 2, padding = 1)")).model!.figures.macs).toBe(
+      720n,
+    );
   });
 
   it("LeNet-5 MACs by hand: 117,600 + 240,000 + 48,000 + 10,080 + 840 = 416,520", () => {

@@ -53,6 +53,17 @@ const coverage: Record<string, [string, CompileOptions]> = {
     "model M(x: f32[2, 5, 5]) {\n  conv_transpose2d(4, 3, stride = 2, padding = 1, output_padding = 1) groupnorm(2) conv2d(2, 3, groups = 2) global_avg_pool\n}\n",
     {},
   ],
+  volume: [
+    `model M(x: f32[2, 4, 5, 5]) {
+  conv3d(4, 3, padding = 1) batchnorm max_pool3d(2, ceil_mode = true) conv3d(2, [1, 2, 2], groups = 2)
+  avg_pool3d([1, 2, 2], padding = [0, 1, 1], count_include_pad = false) adaptive_avg_pool3d([2, 2, 3])
+  drop_path(0.2) reshape([4, 2, 3]) upsample(size = [5, 7], mode = bilinear, align_corners = true)
+  upsample(scale_factor = [1, 2]) reshape([20, 14]) upsample(size = 9) conv_transpose1d(3, 3, stride = 2)
+  drop_path(0.1, mode = batch) flatten dense(2)
+}
+`,
+    {},
+  ],
   recurrent: [
     "model M(x: f32[t <= 4, 3]) {\n  gru(5, bidirectional = true) rnn(4, nonlinearity = relu, sequences = false)\n}\n",
     {},

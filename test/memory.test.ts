@@ -81,7 +81,8 @@ describe("activation memory equals the generated module's workspace", () => {
     expect(counted(a)).toEqual(workspaceOf(source));
   });
 
-  // Kinds no example uses, built here: moe, groupnorm, rmsnorm, max pooling, gru, rnn, dropout, attention
+  // Kinds no example uses, built here: moe, groupnorm, rmsnorm, max pooling, the volume kinds (conv3d, 3-D
+  // pools, 5-D batchnorm), upsample, drop_path, conv_transpose1d, gru, rnn, dropout, attention
   // with rope, kv heads and dropout, a repeated block (memoized) and named values.
   const specs: Record<string, string> = {
     moe: `model M(x: f32[s <= 3, 6]) {
@@ -103,6 +104,21 @@ describe("activation memory equals the generated module's workspace", () => {
   dropout(0.25)
   flatten
   dense(10)
+}`,
+    volume: `model M(x: f32[3, 4, 6, 6]) {
+  conv3d(8, 3, padding = 1) as c1
+  batchnorm
+  max_pool3d(2)
+  conv3d(8, [1, 2, 2], groups = 8) as dw
+  avg_pool3d([1, 2, 1])
+  adaptive_avg_pool3d(2)
+  drop_path(0.2)
+  reshape([8, 2, 4])
+  upsample(scale_factor = 2, mode = bilinear)
+  upsample(size = [5, 9])
+  reshape([40, 9])
+  conv_transpose1d(4, 3, stride = 2) as t1
+  drop_path(0.1, mode = batch)
 }`,
     recurrent: `model M(x: f32[t <= 5, 4]) {
   gru(6, layers = 2, bidirectional = true) as g

@@ -109,6 +109,8 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
   switch (op.kind) {
     case "dropout":
       return training(inSize); // the mask (activation.ts)
+    case "drop_path":
+      return training(1n); // one factor per sample (activation.ts)
     case "batchnorm": {
       const track = a.bool("track_running_stats");
       return training(inSize + inShape[0]! + (track ? 1n : 0n)); // x̂, inverse std per channel, batch-stats flag
@@ -121,6 +123,7 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
       return training(inSize / inShape[inShape.length - 1]!); // r per row
     case "max_pool1d":
     case "max_pool2d":
+    case "max_pool3d":
       return training(outSize); // argmax per output
     case "attention": {
       const T = inShape[0]!;
@@ -155,8 +158,9 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
       return both(SEQ + L * dirs * T * GS + cells + (SEQ + 2n * H + DP)); // seq, gates, cells, work
     }
     case "conv1d":
-    case "conv2d": {
-      const rank = op.kind === "conv1d" ? 1 : 2;
+    case "conv2d":
+    case "conv3d": {
+      const rank = op.kind === "conv1d" ? 1 : op.kind === "conv2d" ? 2 : 3;
       const outShape = shapeOf(op.outputs[0]!);
       const groups = a.int("groups");
       if (outShape[0]! / groups < 4n) return both(0n); // direct loops, no im2col buffer
@@ -238,6 +242,8 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     case "dense":
     case "conv1d":
     case "conv2d":
+    case "conv3d":
+    case "conv_transpose1d":
     case "conv_transpose2d":
     case "prelu":
       return { input: true, extra: 0n };
@@ -265,6 +271,14 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // Training-mode dropout on the CPU: input × a float noise tensor; the noise is saved.
     case "dropout":
       return a.positive("p") ? { extra: inSize * f32 } : { extra: 0n };
+    // torchvision's StochasticDepth: input × a float noise tensor of one element per sample (`row`) or one
+    // for the batch (`batch`), saved; p = 0 returns its input (a view, `eagerOf`).
+    case "drop_path":
+      if (!a.positive("p")) return { extra: 0n };
+      return a.name("mode") === "batch" ? { extra: 0n, fixed: f32 } : { extra: f32 };
+    // upsample_nearest*d and upsample_bilinear2d keep only sizes and scales.
+    case "upsample":
+      return { extra: 0n };
     // native_batch_norm: the input, and the batch's mean and inverse std per channel (not per sample).
     case "batchnorm":
       return { input: true, extra: 0n, fixed: 2n * inShape[0]! * f32 };
@@ -366,11 +380,14 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // max_pool*_with_indices: the input and an int64 index per output.
     case "max_pool1d":
     case "max_pool2d":
+    case "max_pool3d":
       return { input: true, extra: outSize * i64 };
     case "avg_pool1d":
     case "avg_pool2d":
+    case "avg_pool3d":
     case "adaptive_avg_pool1d":
     case "adaptive_avg_pool2d":
+    case "adaptive_avg_pool3d":
     case "global_avg_pool":
       return { input: true, extra: 0n };
     // embedding: the int64 indices (the model's token input is int64 in PyTorch).
@@ -432,7 +449,9 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
   };
   for (const k of [...ops].sort((a, b) => a - b)) {
     const op = model.ops[k]!;
-    if (eagerViews.has(op.kind)) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
+    // torchvision's StochasticDepth with p = 0 returns its input itself.
+    const view = eagerViews.has(op.kind) || (op.kind === "drop_path" && !reader(op).positive("p"));
+    if (view) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
     const saves = eagerOp(op, model.values);
     if (!saves) {
       out.unknown.add(op.kind);

@@ -266,6 +266,11 @@ export const catalogue = {
     "`nnc count --length` or `--dim` sets a symbolic dimension above the maximum its input declares",
     "`{name}` is set to {value}, above its declared maximum {max}",
   ),
+  SpatialListLength: t(
+    "NN3023",
+    "a per-axis list (`size`, `scale_factor`) whose length is not the input's number of spatial axes",
+    "`{name}` gives {count} values for the {rank} spatial ax{es} of {shape}",
+  ),
 
   // NN4xxx — layer arguments and options
   UnknownOption: t("NN4001", "an option the layer kind or block does not have", "{callee} has no option `{name}`"),
@@ -368,6 +373,15 @@ export const catalogue = {
     "NN4025",
     "a projection name for a projection the layer does not have (`q_proj` with `qkv = fused`)",
     "`{option}` names {what}, but this attention has {has}",
+  ),
+  UpsampleTarget: t("NN4028", "an `upsample` given neither or both of `size` and `scale_factor`", {
+    neither: "`upsample` needs `size` or `scale_factor`",
+    both: "`upsample` takes `size` or `scale_factor`, not both",
+  }),
+  AlignCornersMode: t(
+    "NN4029",
+    "`align_corners` on an upsampling mode that does not interpolate (`nearest`)",
+    "`align_corners` only applies to `mode = bilinear`, not `mode = {mode}`",
   ),
 
   // NN5xxx — parameters, ties, counts, assertions

@@ -125,6 +125,16 @@ export class ArgReader {
     throw new Error(`internal: ${name} is not an integer pair`);
   }
 
+  /** An integer or a list of `rank` integers, one per spatial axis. */
+  axes(name: string, rank: number): number[] {
+    const v = this.get(name);
+    if (v?.kind === "int") return Array.from({ length: rank }, () => Number(v.value));
+    if (v?.kind === "list" && v.items.length === rank && v.items.every((i) => i.kind === "int")) {
+      return v.items.map((i) => Number((i as { value: bigint }).value));
+    }
+    throw new Error(`internal: ${name} is not an integer or ${rank} integers`);
+  }
+
   bool(name: string): boolean {
     const v = this.get(name);
     if (v?.kind === "bool") return v.value;

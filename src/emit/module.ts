@@ -696,7 +696,9 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       /\b(denseTiledForward|denseTiledBackward|packedGemm|denseInOutForward|denseInOutBackward)\(/.test(f),
     )
   ) {
-    addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
+    // A thin convolution's forward calls packedGemm itself: the forward entry only when some op calls it.
+    const withForward = opFunctions.some((f) => /\bdenseTiledForward\(/.test(f));
+    addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns, withForward)}`);
   }
   if (opFunctions.some((f) => /\b(denseInOutForward|denseInOutBackward)\(/.test(f))) {
     addFixed(`// ── Dense kernels for weights stored [in, out] ──\n\n${denseInOutSource(F)}`);

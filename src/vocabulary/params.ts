@@ -191,6 +191,13 @@ export const probabilityRange: NumberRange = {
   exclusiveMax: true,
   why: "a drop probability; p = 1 would scale kept elements by 1/(1 − p) = 1/0",
 };
+/** Stochastic depth's drop probability: torchvision's `StochasticDepth` raises for p outside [0, 1]; p = 1
+ *  drops every sample (torchvision then leaves the zero mask unscaled), so no 1/0 arises. */
+export const dropPathRange: NumberRange = {
+  min: 0,
+  max: 1,
+  why: "the probability of dropping a whole sample",
+};
 /** RoPE base: frequencies are theta^(−2i/d), which need theta > 0 (Su et al., RoFormer; 10 000 there). */
 export const thetaRange: NumberRange = {
   min: 0,
@@ -208,6 +215,11 @@ export const listOf = (of: ArgType, length?: number): ArgType =>
 export const oneOf = (...types: ArgType[]): ArgType => ({ kind: "oneOf", types });
 /** An integer, or one per spatial axis (`[h, w]`). */
 export const intOrPair = (min: bigint): ArgType => oneOf(int(min), listOf(int(min), 2));
+/** An integer, or one per spatial axis of a volume (`[d, h, w]`). */
+export const intOrTriple = (min: bigint): ArgType => oneOf(int(min), listOf(int(min), 3));
+/** An integer, or one per spatial axis when there are several (`rank` 1, 2 or 3). */
+export const spatialArg = (rank: number, min: bigint): ArgType =>
+  rank === 1 ? int(min) : rank === 2 ? intOrPair(min) : intOrTriple(min);
 
 export const dInt = (value: bigint): DefaultValue => ({ kind: "int", value });
 export const dDecimal = (value: number): DefaultValue => ({ kind: "decimal", value });

@@ -27,6 +27,7 @@ type State =
   | { readonly t: "seq"; readonly T: number; readonly d: number }
   | { readonly t: "c1"; readonly c: number; readonly l: number }
   | { readonly t: "c2"; readonly c: number; readonly h: number; readonly w: number }
+  | { readonly t: "c3"; readonly c: number; readonly d: number; readonly h: number; readonly w: number }
   | { readonly t: "tok"; readonly T: number; readonly V: number };
 
 /** One written value: an argument or option of a call, a repeat count. */
@@ -183,6 +184,8 @@ const shaped = new Set([
   "num_parameters",
   "index",
   "shortcut",
+  "mode",
+  "align_corners",
 ]);
 
 export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
@@ -283,7 +286,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   const item = (c: Call): Item => ({ k: "call", call: c });
 
   // ── shape helpers ──
-  const rank = (s: State) => (s.t === "vec" || s.t === "tok" ? 1 : s.t === "c2" ? 3 : 2);
+  const rank = (s: State) => (s.t === "vec" || s.t === "tok" ? 1 : s.t === "c2" ? 3 : s.t === "c3" ? 4 : 2);
   const isFloat = (s: State) => s.t !== "tok";
   /** Elements per sample. The generator keeps values small (≤ 256 elements, sequences ≤ 32): sizes are
    *  not what these cases test (build budgets are), and the finite-difference checks run the forward
@@ -298,7 +301,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
           ? s.c * s.l
           : s.t === "c2"
             ? s.c * s.h * s.w
-            : s.T) <= 256 &&
+            : s.t === "c3"
+              ? s.c * s.d * s.h * s.w
+              : s.T) <= 256 &&
     (s.t !== "seq" || s.T <= 32);
   const sameState = (a: State | undefined, b: State | undefined) =>
     a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b);
@@ -346,8 +351,8 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   };
   const normB: Builder = (s) => {
     if (!isFloat(s)) return undefined;
-    const kinds = ["layernorm", "rmsnorm", "dropout"];
-    if (s.t === "vec" || s.t === "c1" || s.t === "c2") kinds.push("batchnorm");
+    const kinds = ["layernorm", "rmsnorm", "dropout", "drop_path"];
+    if (s.t === "vec" || s.t === "c1" || s.t === "c2" || s.t === "c3") kinds.push("batchnorm");
     if (s.t === "c1" || s.t === "c2") kinds.push("groupnorm", "instancenorm");
     const kind = rng.pick(kinds);
     if (kind === "instancenorm") {
@@ -360,6 +365,12 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       return call("groupnorm", [intSlot(g, "groupnorm", "groups")], [], (x) =>
         (x.t === "c1" || x.t === "c2") && x.c % g === 0 ? x : undefined,
       );
+    }
+    if (kind === "drop_path") {
+      // p is required; mode (row or batch) does not change the shape.
+      const opts: [string, Slot][] = rng.chance(0.4) ? [["mode", rawSlot(rng.pick(["row", "batch"]))]] : [];
+      const p = freeValue("drop_path", specOf("drop_path", "p"))!;
+      return call("drop_path", [p], opts, (x) => (isFloat(x) ? x : undefined));
     }
     if (kind === "dropout") {
       // p is a positional argument with a default: written positionally, by name, or not at all.
@@ -483,9 +494,11 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
           ? { t: "vec", d: x.c * x.l }
           : x.t === "c2"
             ? { t: "vec", d: x.c * x.h * x.w }
-            : x.t === "vec"
-              ? x
-              : undefined,
+            : x.t === "c3"
+              ? { t: "vec", d: x.c * x.d * x.h * x.w }
+              : x.t === "vec"
+                ? x
+                : undefined,
     );
   };
   const reshapeB: Builder = (s) => {
@@ -529,9 +542,15 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     );
   };
   const convB: Builder = (s) => {
-    if (s.t !== "c1" && s.t !== "c2") return undefined;
-    const two = s.t === "c2";
-    const kind = two ? rng.pick(["conv2d", "conv2d", "conv_transpose2d"]) : "conv1d";
+    if (s.t !== "c1" && s.t !== "c2" && s.t !== "c3") return undefined;
+    const r = s.t === "c1" ? 1 : s.t === "c2" ? 2 : 3;
+    const kind =
+      r === 2
+        ? rng.pick(["conv2d", "conv2d", "conv_transpose2d"])
+        : r === 1
+          ? rng.pick(["conv1d", "conv1d", "conv_transpose1d"])
+          : "conv3d";
+    const transposed = kind.startsWith("conv_transpose");
     const cin = s.c;
     const groups = rng.chance(0.25) ? rng.pick(divisorsOf(cin)) : 1;
     const out = groups * rng.int(1, 3);
@@ -541,26 +560,26 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const dilation = rng.chance(0.2) ? 2 : 1;
     let pad = 0;
     let padMode: string | undefined;
-    if (kind !== "conv_transpose2d" && stride === 1 && rng.chance(0.25)) padMode = rng.pick(["same", "valid"]);
+    if (!transposed && stride === 1 && rng.chance(0.25)) padMode = rng.pick(["same", "valid"]);
     else if (rng.chance(0.4)) pad = rng.int(0, 1);
-    if (groups !== 1) opts.push(["groups", intSlot(groups, kind, "groups")]);
+    // The defaults are written now and then too, so that a fixed run reaches every option of every kind.
+    if (groups !== 1 || rng.chance(0.15)) opts.push(["groups", intSlot(groups, kind, "groups")]);
     if (stride !== 1) opts.push(["stride", intSlot(stride, kind, "stride")]);
-    if (dilation !== 1) opts.push(["dilation", intSlot(dilation, kind, "dilation")]);
+    if (dilation !== 1 || rng.chance(0.1)) opts.push(["dilation", intSlot(dilation, kind, "dilation")]);
     if (padMode) opts.push(["padding", rawSlot(padMode)]);
     else if (pad !== 0 || rng.chance(0.2)) opts.push(["padding", intSlot(pad, kind, "padding")]);
     let outPad = 0;
-    if (kind === "conv_transpose2d" && stride > 1 && rng.chance(0.4)) {
+    if (transposed && stride > 1 && rng.chance(0.4)) {
       outPad = 1;
       opts.push(["output_padding", intSlot(1, kind, "output_padding")]);
     }
     const sizeOf = (L: number) => {
-      if (kind === "conv_transpose2d") return (L - 1) * stride - 2 * pad + dilation * (k - 1) + outPad + 1;
+      if (transposed) return (L - 1) * stride - 2 * pad + dilation * (k - 1) + outPad + 1;
       if (padMode === "same") return L;
       return Math.floor((L + 2 * (padMode ? 0 : pad) - dilation * (k - 1) - 1) / stride) + 1;
     };
     const outOf = (x: State): State | undefined => {
-      if (two ? x.t !== "c2" : x.t !== "c1") return undefined;
-      if ((x.t !== "c1" && x.t !== "c2") || x.c % groups !== 0) return undefined;
+      if (x.t !== s.t || x.c % groups !== 0) return undefined;
       if (x.t === "c1") {
         const l = sizeOf(x.l);
         return l >= 1 ? { t: "c1", c: out, l } : undefined;
@@ -570,25 +589,70 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
         const w = sizeOf(x.w);
         return h >= 1 && w >= 1 ? { t: "c2", c: out, h, w } : undefined;
       }
+      if (x.t === "c3") {
+        const [d, h, w] = [sizeOf(x.d), sizeOf(x.h), sizeOf(x.w)];
+        return d >= 1 && h >= 1 && w >= 1 ? { t: "c3", c: out, d, h, w } : undefined;
+      }
       return undefined;
     };
-    const kSlot = two && rng.chance(0.2) ? { text: `[${k}, ${k}]` } : intSlot(k, kind, "kernel");
+    const kSlot = r > 1 && rng.chance(0.2) ? { text: `[${Array(r).fill(k).join(", ")}]` } : intSlot(k, kind, "kernel");
     return call(kind, [intSlot(out, kind, "out"), kSlot], opts, outOf);
   };
+  /** nn.Upsample: nearest on [C, L], [C, H, W], [C, D, H, W]; bilinear (maybe align_corners) on [C, H, W]. */
+  const upsampleB: Builder = (s) => {
+    if (s.t !== "c1" && s.t !== "c2" && s.t !== "c3") return undefined;
+    const spatial = s.t === "c1" ? [s.l] : s.t === "c2" ? [s.h, s.w] : [s.d, s.h, s.w];
+    const opts: [string, Slot][] = [];
+    let sizes: number[];
+    const byFactor = rng.chance(0.5);
+    if (byFactor) {
+      const f = rng.int(1, 2);
+      opts.push(["scale_factor", intSlot(f, "upsample", "scale_factor")]);
+      sizes = spatial.map((L) => L * f);
+    } else if (spatial.length > 1 && rng.chance(0.5)) {
+      sizes = spatial.map(() => rng.int(1, 5));
+      opts.push(["size", { text: `[${sizes.join(", ")}]` }]);
+    } else {
+      const v = rng.int(1, 5);
+      opts.push(["size", intSlot(v, "upsample", "size")]);
+      sizes = spatial.map(() => v);
+    }
+    if (s.t === "c2" && rng.chance(0.5)) {
+      opts.push(["mode", rawSlot("bilinear")]);
+      if (rng.chance(0.6)) opts.push(["align_corners", rawSlot(rng.chance(0.5) ? "true" : "false")]);
+    } else if (rng.chance(0.3)) opts.push(["mode", rawSlot("nearest")]);
+    const from = s;
+    return call("upsample", [], opts, (x) => {
+      if (!sameState(x, from)) return undefined;
+      if (x.t === "c1") return { ...x, l: sizes[0]! };
+      if (x.t === "c2") return { ...x, h: sizes[0]!, w: sizes[1]! };
+      if (x.t === "c3") return { ...x, d: sizes[0]!, h: sizes[1]!, w: sizes[2]! };
+      return undefined;
+    });
+  };
   const poolB: Builder = (s) => {
-    if (s.t !== "c1" && s.t !== "c2") return undefined;
+    if (s.t !== "c1" && s.t !== "c2" && s.t !== "c3") return undefined;
     const two = s.t === "c2";
+    const three = s.t === "c3";
     const which = rng.pick(["max", "avg", "adaptive", "global"]);
     if (which === "global")
-      return call("global_avg_pool", [], [], (x) => (x.t === "c1" || x.t === "c2" ? { t: "vec", d: x.c } : undefined));
+      return call("global_avg_pool", [], [], (x) =>
+        x.t === "c1" || x.t === "c2" || x.t === "c3" ? { t: "vec", d: x.c } : undefined,
+      );
     if (which === "adaptive") {
       const size = rng.int(1, 3);
-      const kind = two ? "adaptive_avg_pool2d" : "adaptive_avg_pool1d";
+      const kind = three ? "adaptive_avg_pool3d" : two ? "adaptive_avg_pool2d" : "adaptive_avg_pool1d";
       return call(kind, [intSlot(size, kind, "size")], [], (x) =>
-        two && x.t === "c2" ? { ...x, h: size, w: size } : !two && x.t === "c1" ? { ...x, l: size } : undefined,
+        three && x.t === "c3"
+          ? { ...x, d: size, h: size, w: size }
+          : two && x.t === "c2"
+            ? { ...x, h: size, w: size }
+            : !two && !three && x.t === "c1"
+              ? { ...x, l: size }
+              : undefined,
       );
     }
-    const kind = `${which}_pool${two ? "2d" : "1d"}`;
+    const kind = `${which}_pool${three ? "3d" : two ? "2d" : "1d"}`;
     const k = rng.int(1, 3);
     const opts: [string, Slot][] = [];
     const stride = rng.chance(0.4) ? rng.int(1, 2) : k;
@@ -596,17 +660,22 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const pad = rng.chance(0.4) ? Math.floor(k / 2) : 0;
     if (pad !== 0 || rng.chance(0.15)) opts.push(["padding", intSlot(pad, kind, "padding")]);
     const dilation = which === "max" && rng.chance(0.2) ? 2 : 1;
-    if (dilation !== 1) opts.push(["dilation", intSlot(dilation, kind, "dilation")]);
+    if (dilation !== 1 || (which === "max" && rng.chance(0.1)))
+      opts.push(["dilation", intSlot(dilation, kind, "dilation")]);
     const ceil = rng.chance(0.35);
     if (ceil) opts.push(["ceil_mode", rawSlot("true")]);
     const size = (L: number) => poolOut(L, k, stride, pad, dilation, ceil);
     return call(kind, [intSlot(k, kind, "kernel")], opts, (x) => {
+      if (three && x.t === "c3") {
+        const [d, h, w] = [size(x.d), size(x.h), size(x.w)];
+        return d >= 1 && h >= 1 && w >= 1 ? { ...x, d, h, w } : undefined;
+      }
       if (two && x.t === "c2") {
         const h = size(x.h);
         const w = size(x.w);
         return h >= 1 && w >= 1 ? { ...x, h, w } : undefined;
       }
-      if (!two && x.t === "c1") {
+      if (!two && !three && x.t === "c1") {
         const l = size(x.l);
         return l >= 1 ? { ...x, l } : undefined;
       }
@@ -852,7 +921,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     log_softmax: softmaxB,
     prelu: preluB,
     ...Object.fromEntries(
-      ["layernorm", "rmsnorm", "dropout", "batchnorm", "groupnorm", "instancenorm"].map((k) => [k, normB]),
+      ["layernorm", "rmsnorm", "dropout", "drop_path", "batchnorm", "groupnorm", "instancenorm"].map((k) => [k, normB]),
     ),
     attention: attentionB,
     ...Object.fromEntries(["rnn", "lstm", "gru"].map((k) => [k, recurrentB])),
@@ -863,7 +932,10 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     reshape: reshapeB,
     transpose: transposeB,
     pixel_shuffle: pixelShuffleB,
-    ...Object.fromEntries(["conv1d", "conv2d", "conv_transpose2d"].map((k) => [k, convB])),
+    ...Object.fromEntries(
+      ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d"].map((k) => [k, convB]),
+    ),
+    upsample: upsampleB,
     ...Object.fromEntries(
       [
         "max_pool1d",
@@ -873,6 +945,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
         "global_avg_pool",
         "adaptive_avg_pool1d",
         "adaptive_avg_pool2d",
+        "max_pool3d",
+        "avg_pool3d",
+        "adaptive_avg_pool3d",
       ].map((k) => [k, poolB]),
     ),
     residual: residualB,
@@ -899,6 +974,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     convB,
     poolB,
     poolB,
+    upsampleB,
     embeddingB,
   ];
 
@@ -958,6 +1034,15 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       const w = rng.int(3, 6);
       inputs.push(`x: ${dtype()}[${c}, ${h}, ${w}]`);
       start = { t: "c2", c, h, w };
+      break;
+    }
+    case "c3": {
+      const c = rng.int(1, 2);
+      const d = rng.int(2, 4);
+      const h = rng.int(2, 4);
+      const w = rng.int(2, 4);
+      inputs.push(`x: ${dtype()}[${c}, ${d}, ${h}, ${w}]`);
+      start = { t: "c3", c, d, h, w };
       break;
     }
     case "tok": {
@@ -1327,6 +1412,12 @@ function slotsOf(items: readonly Item[]): Slot[] {
 /** The input a focus kind needs (others: any). */
 const focusInput: Record<string, string> = {
   conv1d: "c1",
+  conv_transpose1d: "c1",
+  conv3d: "c3",
+  max_pool3d: "c3",
+  avg_pool3d: "c3",
+  adaptive_avg_pool3d: "c3",
+  upsample: "c2",
   max_pool1d: "c1",
   avg_pool1d: "c1",
   adaptive_avg_pool1d: "c1",

@@ -503,3 +503,73 @@ export function alongAxis(x: tf.Tensor, axis: number, f: (t: tf.Tensor) => tf.Te
 export function perChannel(v: tf.Tensor, rank: number): tf.Tensor {
   return tf.reshape(v, [1, v.shape[0]!, ...Array.from({ length: rank - 2 }, () => 1)]);
 }
+
+type Triple = readonly [number, number, number];
+
+/** F.conv3d (groups 1, no dilation): x [n, C, D, H, W], weight [O, C, kd, kh, kw] → [n, O, D', H', W'] with
+ *  tf.conv3d (NDHWC, filter [kd, kh, kw, in, out]) on the zero-padded input. */
+export function conv3d(
+  x: tf.Tensor,
+  weight: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  o: { stride?: Triple; padding?: Triple } = {},
+): tf.Tensor {
+  const s = o.stride ?? [1, 1, 1];
+  const p = o.padding ?? [0, 0, 0];
+  const xd = tf.pad(tf.transpose(x, [0, 2, 3, 4, 1]), [
+    [0, 0],
+    [p[0], p[0]],
+    [p[1], p[1]],
+    [p[2], p[2]],
+    [0, 0],
+  ]);
+  const filter = tf.transpose(weight, [2, 3, 4, 1, 0]) as tf.Tensor5D;
+  let y = tf.conv3d(xd as tf.Tensor5D, filter, [s[0], s[1], s[2]], "valid", "NDHWC");
+  if (bias) y = tf.add(y, bias);
+  return tf.transpose(y, [0, 4, 1, 2, 3]);
+}
+
+/** F.max_pool3d / F.avg_pool3d (no dilation, no ceil_mode) on x [n, C, D, H, W]: tf.maxPool3d of the input
+ *  padded with −∞; tf.avgPool3d of the zero-padded input divided by tf.avgPool3d of a mask of the positions
+ *  PyTorch counts (count_include_pad: input and padding; otherwise the input only). */
+export function pool3d(
+  kind: "max" | "avg",
+  x: tf.Tensor,
+  o: { kernel: Triple; stride?: Triple; padding?: Triple; countIncludePad?: boolean },
+): tf.Tensor {
+  const k: [number, number, number] = [o.kernel[0], o.kernel[1], o.kernel[2]];
+  const s: [number, number, number] = o.stride ? [o.stride[0], o.stride[1], o.stride[2]] : k;
+  const p = o.padding ?? [0, 0, 0];
+  const [, , D, H, W] = x.shape as [number, number, number, number, number];
+  const pads: [number, number][] = [
+    [0, 0],
+    [p[0], p[0]],
+    [p[1], p[1]],
+    [p[2], p[2]],
+    [0, 0],
+  ];
+  const xd = tf.transpose(x, [0, 2, 3, 4, 1]);
+  let y: tf.Tensor;
+  if (kind === "max") y = tf.maxPool3d(tf.pad(xd, pads, -Infinity) as tf.Tensor5D, k, s, "valid");
+  else {
+    const sum = tf.avgPool3d(tf.pad(xd, pads) as tf.Tensor5D, k, s, "valid");
+    const counted =
+      (o.countIncludePad ?? true)
+        ? tf.ones([1, D + 2 * p[0], H + 2 * p[1], W + 2 * p[2], 1])
+        : tf.pad(tf.ones([1, D, H, W, 1]), pads);
+    y = tf.div(sum, tf.avgPool3d(counted as tf.Tensor5D, k, s, "valid"));
+  }
+  return tf.transpose(y, [0, 4, 1, 2, 3]);
+}
+
+/** F.interpolate on x [n, C, H, W] to [h, w]: tf.image.resizeNearestNeighbor (source ⌊o · in/out⌋, PyTorch's
+ *  `nearest` for whole factors) or tf.image.resizeBilinear with align_corners (source o · (in − 1)/(out − 1),
+ *  as PyTorch's). */
+export function resize2d(x: tf.Tensor, size: Pair, mode: "nearest" | "bilinear-align-corners"): tf.Tensor {
+  const xh = tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D;
+  const y =
+    mode === "nearest"
+      ? tf.image.resizeNearestNeighbor(xh, mut(size), false, false)
+      : tf.image.resizeBilinear(xh, mut(size), true, false);
+  return tf.transpose(y, [0, 3, 1, 2]);
+}

@@ -190,6 +190,58 @@ for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) ${c.gx[0]}[i]! += ${c.gy[0]
   };
 }
 
+/** Stochastic depth (torchvision.ops.stochastic_depth): identity when not training; in training one draw
+ *  per sample (`row`) or per call (`batch`) from the module's seeded generator keeps the sample with
+ *  probability 1 − p, scaled by 1/(1 − p) (left 0 when p = 1), and the factor is kept for the backward pass. */
+function dropPath(): Kernel {
+  return {
+    forward(c) {
+      const p = c.args.decimal("p");
+      const row = c.args.name("mode") !== "batch";
+      const size = c.inSizes[0]!;
+      const mask = c.inference ? "" : c.scratch("mask", 1);
+      const keep = 1 - p;
+      const draw = keep <= 0 ? "0" : `random() < ${lit(keep)} ? ${lit(1 / keep)} : 0`;
+      const keepMask = mask
+        ? `
+    ${mask}[b] = m;`
+        : "";
+      return `// ${c.op.name}: drop_path(p = ${lit(p)}, mode = ${row ? "row" : "batch"})
+if (training && ${p} > 0) {${
+        row
+          ? ""
+          : `
+  const m = ${draw};`
+      }
+  for (let b = 0; b < n; b++) {${
+    row
+      ? `
+    const m = ${draw};`
+      : ""
+  }${keepMask}
+    for (let i = b * ${size}, e = i + ${size}; i < e; i++) ${c.y[0]}[i] = ${c.x[0]}[i]! * m;
+  }
+} else {
+  ${
+    mask
+      ? `${mask}.fill(1, 0, n);
+  `
+      : ""
+  }for (let i = 0, e = n * ${size}; i < e; i++) ${c.y[0]}[i] = ${c.x[0]}[i]!;
+}`;
+    },
+    backward(c) {
+      const mask = c.scratch("mask", 1);
+      const size = c.inSizes[0]!;
+      return `// ${c.op.name}: drop_path backward
+for (let b = 0; b < n; b++) {
+  const m = ${mask}[b]!;
+  for (let i = b * ${size}, e = i + ${size}; i < e; i++) ${c.gx[0]}[i]! += ${c.gy[0]}[i]! * m;
+}`;
+    },
+  };
+}
+
 /** PReLU: a learned slope, one shared or one per channel (axis 0 of the per-sample shape). */
 const prelu: Kernel = {
   forward(c) {
@@ -281,6 +333,7 @@ const ruleKinds = (Object.keys(activationRules) as RuleKind[]).filter(
 export const activationKernels = {
   ...(Object.fromEntries(ruleKinds.map((k) => [k, elementwise(k)])) as Record<(typeof ruleKinds)[number], Kernel>),
   dropout: dropout(),
+  drop_path: dropPath(),
   prelu,
   softmax: softmaxLike(false),
   log_softmax: softmaxLike(true),

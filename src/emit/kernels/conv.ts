@@ -1,4 +1,4 @@
-// Convolutions: conv1d, conv2d and conv_transpose2d, PyTorch semantics (cross-correlation, no kernel flip;
+// Convolutions: conv1d/2d/3d and conv_transpose1d/2d, PyTorch semantics (cross-correlation, no kernel flip;
 // conv weight [out, in/groups, k…], transposed-conv weight [in, out/groups, k…]; `same` padding puts the odd
 // extra cell at the end, as PyTorch does).
 //
@@ -21,7 +21,7 @@ import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { resolvedInts } from "../kernel.js";
 
 interface Axis {
-  /** Suffix of this axis' loop variables: `h`, `w`, or none for 1d. */
+  /** Suffix of this axis' loop variables: `d`, `h`, `w`, or none for 1d. */
   readonly sfx: string;
   readonly big: number;
   readonly small: number;
@@ -328,10 +328,13 @@ function biasGrad(gy: string, bias: number, channels: number, plane: number, sam
 
 // ── the kernels ──────────────────────────────────────────────────────────────────────────────────────
 
-/** Per-axis values of an integer-or-pair option. */
+/** Per-axis values of an integer-or-list option. */
 function perAxis(c: EmitCtx, name: string, rank: number): number[] {
-  return rank === 1 ? [c.args.int(name)] : c.args.pair(name);
+  return rank === 1 ? [c.args.int(name)] : c.args.axes(name, rank);
 }
+
+/** The loop-variable suffixes of a rank's spatial axes. */
+export const suffixes = (rank: number): string[] => (rank === 1 ? [""] : rank === 2 ? ["h", "w"] : ["d", "h", "w"]);
 
 const fmt = (xs: readonly number[]): string => (xs.every((x) => x === xs[0]) ? String(xs[0]) : `[${xs.join(", ")}]`);
 const shape = (xs: readonly number[]): string => `[${xs.join(", ")}]`;
@@ -353,8 +356,8 @@ function im2colLoops(g: Geometry, body: (inside: string | undefined, index: stri
     g.axes
       .flatMap((a) => [...(clipsLow(a) ? [`i${a.sfx} >= 0`] : []), ...(clipsHigh(a) ? [`i${a.sfx} < ${a.big}`] : [])])
       .join(" && ") || undefined;
-  const index =
-    g.axes.length === 1 ? `i${g.axes[0]!.sfx}` : `i${g.axes[0]!.sfx} * ${g.axes[1]!.big} + i${g.axes[1]!.sfx}`;
+  const bigSizes = g.axes.map((a) => a.big);
+  const index = plus(...g.axes.map((a, j) => times(`i${a.sfx}`, strideOf(bigSizes, j))));
   return `let r = 0;
     ${open} {
       for (let ic = 0; ic < ${icPerGroup}; ic++) {
@@ -437,9 +440,9 @@ for (let b = 0; b < n; b++) {
 }`;
 }
 
-function conv(rank: 1 | 2): Kernel {
+function conv(rank: 1 | 2 | 3): Kernel {
   const kind = `conv${rank}d`;
-  const sfx = rank === 1 ? [""] : ["h", "w"];
+  const sfx = suffixes(rank);
   const setup = (c: EmitCtx) => {
     const inShape = c.inShapes[0]!;
     const outShape = c.outShapes[0]!;
@@ -512,18 +515,18 @@ ${spread(g, c.gx[0]!, c.gy[0]!, -1, false)}`;
   };
 }
 
-const convTranspose2d: Kernel = (() => {
+function convTranspose(rank: 1 | 2): Kernel {
   const setup = (c: EmitCtx) => {
     const inShape = c.inShapes[0]!;
     const outShape = c.outShapes[0]!;
-    const k = c.args.pair("kernel");
-    const stride = c.args.pair("stride");
-    const pad = c.args.pair("padding");
-    const outPad = c.args.pair("output_padding");
-    const dil = c.args.pair("dilation");
+    const k = perAxis(c, "kernel", rank);
+    const stride = perAxis(c, "stride", rank);
+    const pad = perAxis(c, "padding", rank);
+    const outPad = perAxis(c, "output_padding", rank);
+    const dil = perAxis(c, "dilation", rank);
     const groups = c.args.int("groups");
     // The input is the small grid, the output the big one: out = in · stride − pad + k · dilation.
-    const axes: Axis[] = ["h", "w"].map((s, i) => ({
+    const axes: Axis[] = suffixes(rank).map((s, i) => ({
       sfx: s,
       big: outShape[i + 1]!,
       small: inShape[i + 1]!,
@@ -551,7 +554,7 @@ const convTranspose2d: Kernel = (() => {
       ...(groups > 1 ? [`groups ${groups}`] : []),
       ...(bias < 0 ? ["no bias"] : []),
     ];
-    const title = `${c.op.name}: conv_transpose2d ${inShape[0]}→${outShape[0]}, ${k.join("×")}, ${extras.join(", ")}; ${shape(inShape)} → ${shape(outShape)}`;
+    const title = `${c.op.name}: conv_transpose${rank}d ${inShape[0]}→${outShape[0]}, ${rank === 1 ? `kernel ${k[0]}` : k.join("×")}, ${extras.join(", ")}; ${shape(inShape)} → ${shape(outShape)}`;
     return { g, bias, title, plane: prod(outShape.slice(1)) };
   };
   return {
@@ -570,10 +573,12 @@ ${weightGrad(g, c.x[0]!, c.gy[0]!)}
 ${windows(g, c.gx[0]!, c.gy[0]!, -1, false)}`;
     },
   };
-})();
+}
 
 export const convKernels = {
   conv1d: conv(1),
   conv2d: conv(2),
-  conv_transpose2d: convTranspose2d,
+  conv3d: conv(3),
+  conv_transpose1d: convTranspose(1),
+  conv_transpose2d: convTranspose(2),
 } satisfies KernelFamily;

@@ -132,7 +132,10 @@ denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, $
  * so a dense layer passes (0, OUT, 1) and a convolution writes its channel-major planes directly (yr = 1,
  * yc = the plane).
  */
-export function denseTiledSource(F: string, tileColumns: number): string {
+/** The shared dense kernels' source; without \`withForward\` (a module whose only products are the forward
+ *  `packedGemm` of thin convolutions and backward passes) the forward entry and what only it reads are left
+ *  out, so that the module declares nothing it does not use. */
+export function denseTiledSource(F: string, tileColumns: number, withForward = true): string {
   const T = Math.max(1, tileColumns);
   const range = (k: number) => Array.from({ length: k }, (_, i) => i);
   const join = (xs: string[]) => xs.join(" ");
@@ -166,25 +169,12 @@ export function denseTiledSource(F: string, tileColumns: number): string {
       ${join(rs.flatMap((a) => cs.map((b) => `y[${out(a, b)}] = t${a}_${b};`)))}
     }`;
   };
-  return `/** Largest row the single-row tiles copy into \`rowBuffer\`; longer rows take the plain loops. */
+  const rowConstants = `/** Largest row the single-row tiles copy into \`rowBuffer\`; longer rows take the plain loops. */
 const ROW_MAX = 16384;
 /** One input row in doubles: a module-level constant, which V8 folds into the code (its address and its
  *  bounds), and the row's float32 → double conversions happen once instead of once per output. */
-const rowBuffer = new Float64Array(ROW_MAX);
-/** The fast paths' index limit: an index at most M30 = 2^30 − 1, masked with it (\`i & M30\`), is unchanged
- *  and known to V8 as a non-negative int32, which drops its overflow checks. A larger index would wrap
- *  (2^30 becomes 0): every fast path checks the whole index range of its operands with \`fits30\` on every
- *  call — the batch included, through the row count and offsets it is given — and runs plain loops,
- *  which mask nothing, when one does not fit. */
-const M30 = 0x3fffffff;
-
-/** Whether every index s0 + a·sa + k·sk (a < M, k < K; offsets and strides ≥ 0) is at most M30. Exact
- *  in doubles: every term is below 2^53. */
-function fits30(s0: number, M: number, sa: number, K: number, sk: number): boolean {
-  return s0 + (M - 1) * sa + (K - 1) * sk <= M30;
-}
-
-/** y = x Wᵀ + b over \`rows\` rows of x (IN wide): a packed product for many rows and outputs, else
+const rowBuffer = new Float64Array(ROW_MAX);`;
+  const forward = `/** y = x Wᵀ + b over \`rows\` rows of x (IN wide): a packed product for many rows and outputs, else
  *  4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
  *  then ${T}-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, y0: number, yr: number, yc: number): void {
@@ -246,15 +236,28 @@ function densePlainForward(p: ${F}, x: ${F}, y: ${F}, from: number, rows: number
     }
   }
 }
-
-/** Elements of each pack below: 256 KB of doubles, so that a block of the right operand stays in cache. */
-const PACK = 32768;
-/** Forward products with at least this many rows run on packed operands (packing costs one pass over them)… */
+`;
+  const packedLimits = `/** Forward products with at least this many rows run on packed operands (packing costs one pass over them)… */
 const PACKED_ROWS = 8;
 /** … and at least this many outputs (thinner products, like a 6-channel convolution, waste the 4-column
  *  panels' padding: the 4-row tiles do better there). */
-const PACKED_OUT = 8;
-/** The operands of a packed product, in doubles: the left one in \`packA\` (panels of 2 rows), the right one
+const PACKED_OUT = 8;`;
+  return `${withForward ? `${rowConstants}\n` : ""}/** The fast paths' index limit: an index at most M30 = 2^30 − 1, masked with it (\`i & M30\`), is unchanged
+ *  and known to V8 as a non-negative int32, which drops its overflow checks. A larger index would wrap
+ *  (2^30 becomes 0): every fast path checks the whole index range of its operands with \`fits30\` on every
+ *  call — the batch included, through the row count and offsets it is given — and runs plain loops,
+ *  which mask nothing, when one does not fit. */
+const M30 = 0x3fffffff;
+
+/** Whether every index s0 + a·sa + k·sk (a < M, k < K; offsets and strides ≥ 0) is at most M30. Exact
+ *  in doubles: every term is below 2^53. */
+function fits30(s0: number, M: number, sa: number, K: number, sk: number): boolean {
+  return s0 + (M - 1) * sa + (K - 1) * sk <= M30;
+}
+
+${withForward ? `${forward}\n` : ""}/** Elements of each pack below: 256 KB of doubles, so that a block of the right operand stays in cache. */
+const PACK = 32768;
+${withForward ? `${packedLimits}\n` : ""}/** The operands of a packed product, in doubles: the left one in \`packA\` (panels of 2 rows), the right one
  *  in \`packB\` (panels of 4 columns), so that the register tile reads both contiguously. */
 const packA = new Float64Array(PACK);
 const packB = new Float64Array(PACK);

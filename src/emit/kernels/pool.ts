@@ -1,4 +1,4 @@
-// Pooling: max_pool1d/2d, avg_pool1d/2d, global_avg_pool, adaptive_avg_pool1d/2d, PyTorch semantics.
+// Pooling: max_pool1d/2d/3d, avg_pool1d/2d/3d, global_avg_pool, adaptive_avg_pool1d/2d/3d, PyTorch semantics.
 // Every (sample, channel) plane is pooled on its own, so the loops run over the n × C planes in order and
 // the output index runs through them contiguously.
 //
@@ -11,10 +11,10 @@
 //   number of input elements in the window.
 // - Adaptive average pooling: output i of an axis of L inputs averages [⌊i·L/out⌋, ⌈(i+1)·L/out⌉).
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
-import { plus, times } from "./conv.js";
+import { plus, suffixes, times } from "./conv.js";
 
 interface Axis {
-  /** Suffix of this axis' loop variables: `h`, `w`, or none for 1d. */
+  /** Suffix of this axis' loop variables: `d`, `h`, `w`, or none for 1d. */
   readonly sfx: string;
   readonly in: number;
   readonly out: number;
@@ -34,7 +34,7 @@ const clipsLow = (a: Axis): boolean => a.pad > 0;
 const clipsHigh = (a: Axis): boolean => (a.out - 1) * a.stride - a.pad + (a.k - 1) * a.dil > a.in - 1;
 
 function perAxis(c: EmitCtx, name: string, rank: number): number[] {
-  return rank === 1 ? [c.args.int(name)] : c.args.pair(name);
+  return rank === 1 ? [c.args.int(name)] : c.args.axes(name, rank);
 }
 
 function windowAxes(c: EmitCtx, rank: number, dilation: boolean): Axis[] {
@@ -44,8 +44,7 @@ function windowAxes(c: EmitCtx, rank: number, dilation: boolean): Axis[] {
   const stride = perAxis(c, "stride", rank); // defaults to the kernel (the vocabulary's `sameAs`)
   const pad = perAxis(c, "padding", rank);
   const dil = dilation ? perAxis(c, "dilation", rank) : k.map(() => 1);
-  const sfx = rank === 1 ? [""] : ["h", "w"];
-  return sfx.map((s, i) => ({
+  return suffixes(rank).map((s, i) => ({
     sfx: s,
     in: inShape[i + 1]!,
     out: outShape[i + 1]!,
@@ -95,7 +94,7 @@ function title(c: EmitCtx, kind: string, details: string[]): string {
 
 // ── max pooling ──────────────────────────────────────────────────────────────────────────────────────
 
-function maxPool(rank: 1 | 2): Kernel {
+function maxPool(rank: 1 | 2 | 3): Kernel {
   const kind = `max_pool${rank}d`;
   const head = (c: EmitCtx, axes: readonly Axis[]) =>
     title(c, kind, [
@@ -239,7 +238,7 @@ for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
   };
 }
 
-function avgPool(rank: 1 | 2): Kernel {
+function avgPool(rank: 1 | 2 | 3): Kernel {
   const kind = `avg_pool${rank}d`;
   return windowAverage(
     (c) => {
@@ -261,13 +260,12 @@ function avgPool(rank: 1 | 2): Kernel {
   );
 }
 
-function adaptiveAvgPool(rank: 1 | 2): Kernel {
+function adaptiveAvgPool(rank: 1 | 2 | 3): Kernel {
   const kind = `adaptive_avg_pool${rank}d`;
   const axesOf = (c: EmitCtx) => {
     const inShape = c.inShapes[0]!;
     const outShape = c.outShapes[0]!;
-    const sfx = rank === 1 ? [""] : ["h", "w"];
-    const axes: Axis[] = sfx.map((s, i) => ({
+    const axes: Axis[] = suffixes(rank).map((s, i) => ({
       sfx: s,
       in: inShape[i + 1]!,
       out: outShape[i + 1]!,
@@ -325,9 +323,12 @@ for (let bc = 0, xc = 0; bc < n * ${C}; bc++, xc += ${L}) {
 export const poolKernels = {
   max_pool1d: maxPool(1),
   max_pool2d: maxPool(2),
+  max_pool3d: maxPool(3),
   avg_pool1d: avgPool(1),
   avg_pool2d: avgPool(2),
+  avg_pool3d: avgPool(3),
   global_avg_pool: globalAvgPool,
   adaptive_avg_pool1d: adaptiveAvgPool(1),
   adaptive_avg_pool2d: adaptiveAvgPool(2),
+  adaptive_avg_pool3d: adaptiveAvgPool(3),
 } satisfies KernelFamily;

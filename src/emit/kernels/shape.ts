@@ -5,6 +5,8 @@
 // Every op here is a loop over `n × pre` rows, `pre` being the elements of the axes before the one the op
 // works on; since activations are batch-major, row `r` of every operand starts at `r` times its row size.
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
+import { lit } from "../kernel.js";
+import { suffixes } from "./conv.js";
 
 const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
@@ -260,4 +262,130 @@ export const pixel_shuffle: Kernel = {
   backward: (c) => pixelShuffleCode(c, true),
 };
 
-export const shapeKernels = { concat, split, transpose, take, mean, pixel_shuffle } satisfies KernelFamily;
+// ── upsample ─────────────────────────────────────────────────────────────────────────────────────────
+
+/** PyTorch 1.13's nearest source index (aten/src/ATen/native/UpSample.h, `nearest_idx`): o when the sizes
+ *  are equal, o >> 1 when the output is twice the input, else ⌊o · s⌋ in float32 arithmetic, s the float32
+ *  1/scale_factor (a factor given) or in/out (a size given), capped at in − 1. */
+function nearestSource(o: number, inSize: number, outSize: number, factor: number | undefined): number {
+  if (outSize === inSize) return o;
+  if (outSize === 2 * inSize) return o >> 1;
+  const s = Math.fround(factor !== undefined ? 1 / factor : inSize / outSize);
+  return Math.min(Math.floor(Math.fround(o * s)), inSize - 1);
+}
+
+/** Code for an axis' nearest source index: the simplest formula that gives PyTorch's index at every output
+ *  position (checked here, at generation time), float32 arithmetic spelled out where nothing simpler does. */
+function nearestIndexCode(o: string, inSize: number, outSize: number, factor: number | undefined): string {
+  const want = Array.from({ length: outSize }, (_, i) => nearestSource(i, inSize, outSize, factor));
+  const k = outSize / inSize;
+  const candidates: [string, (i: number) => number][] = [
+    [o, (i) => i],
+    ...(Number.isInteger(k)
+      ? [[`Math.floor(${o} / ${k})`, (i: number) => Math.floor(i / k)] as [string, (i: number) => number]]
+      : []),
+    [`Math.floor((${o} * ${inSize}) / ${outSize})`, (i) => Math.floor((i * inSize) / outSize)],
+  ];
+  for (const [code, f] of candidates) if (want.every((v, i) => f(i) === v)) return code;
+  const s = Math.fround(factor !== undefined ? 1 / factor : inSize / outSize);
+  return `Math.min(Math.floor(Math.fround(${o} * ${lit(s)})), ${inSize - 1})`;
+}
+
+/** nn.Upsample(mode = nearest): every output element copies its nearest source element (backward: adds its
+ *  gradient there). */
+function upsampleNearest(c: EmitCtx, backward: boolean): string {
+  const inShape = c.inShapes[0]!;
+  const outShape = c.outShapes[0]!;
+  const rank = inShape.length - 1;
+  const sfx = suffixes(rank);
+  const factors = c.args.has("scale_factor") ? c.args.axes("scale_factor", rank) : undefined;
+  const [src, dst] = backward ? [c.gy[0]!, c.gx[0]!] : [c.x[0]!, c.y[0]!];
+  const C = inShape[0]!;
+  const inPlane = c.inSizes[0]! / C;
+  const loops = (j: number, base: string): string => {
+    const s = sfx[j]!;
+    const inSize = inShape[j + 1]!;
+    const outSize = outShape[j + 1]!;
+    const index = nearestIndexCode(`o${s}`, inSize, outSize, factors?.[j]);
+    const stride = inShape.slice(j + 2).reduce((a, b) => a * b, 1);
+    const at = stride === 1 ? `${base} + i${s}` : `${base} + i${s} * ${stride}`;
+    const head = `for (let o${s} = 0; o${s} < ${outSize}; o${s}++${j === rank - 1 ? ", d++" : ""})`;
+    if (j === rank - 1) {
+      const body = backward ? `${dst}[${at}]! += ${src}[d]!;` : `${dst}[d] = ${src}[${at}]!;`;
+      return `${head} {
+  const i${s} = ${index};
+  ${body}
+}`;
+    }
+    const r = j === 0 ? "xr" : `xr${j}`;
+    return `${head} {
+  const i${s} = ${index};
+  const ${r} = ${at};
+  ${loops(j + 1, r)}
+}`;
+  };
+  const how = factors ? `scale_factor ${factors.join("×")}` : `size ${show(outShape.slice(1))}`;
+  return `// ${c.op.name}: upsample nearest (${how}) ${show(inShape)} → ${show(outShape)}${backward ? " backward: each output's gradient to its source" : ""}
+for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
+  const xc = bc * ${inPlane};
+  ${loops(0, "xc")}
+}`;
+}
+
+/** One axis of a bilinear resize, as PyTorch 1.13 computes it in the tensor's precision (UpSample.h,
+ *  `area_pixel_compute_scale`, `area_pixel_compute_source_index`, `guard_index_and_lambda`): the source
+ *  coordinate, the two source indices and their weights. */
+function bilinearAxis(s: string, inSize: number, outSize: number, factor: number | undefined, align: boolean): string {
+  const scale = align
+    ? outSize > 1
+      ? (inSize - 1) / (outSize - 1)
+      : 0
+    : factor !== undefined
+      ? 1 / factor
+      : inSize / outSize;
+  const source = align ? `${lit(scale)} * o${s}` : `Math.max(0, ${lit(scale)} * (o${s} + 0.5) - 0.5)`;
+  return `const t${s} = ${source};
+const i${s}0 = Math.min(Math.floor(t${s}), ${inSize - 1});
+const i${s}1 = i${s}0 < ${inSize - 1} ? i${s}0 + 1 : i${s}0;
+const l${s}1 = Math.min(Math.max(t${s} - i${s}0, 0), 1);
+const l${s}0 = 1 - l${s}1;`;
+}
+
+/** nn.Upsample(mode = bilinear) on [C, H, W]: each output is the weighted sum of its four source neighbours
+ *  (backward: its gradient spread to them by the same weights). */
+function upsampleBilinear(c: EmitCtx, backward: boolean): string {
+  const [C, H, W] = c.inShapes[0]! as [number, number, number];
+  const [, OH, OW] = c.outShapes[0]! as [number, number, number];
+  const factors = c.args.has("scale_factor") ? c.args.axes("scale_factor", 2) : undefined;
+  const align = c.args.get("align_corners")?.kind === "bool" && c.args.bool("align_corners");
+  const x = backward ? c.gx[0]! : c.x[0]!;
+  const at = (h: string, w: string) => `${x}[xc + ${h === "ih0" ? "r0" : "r1"} + ${w}]`;
+  const body = backward
+    ? `const g = ${c.gy[0]}[d]!;
+    ${at("ih0", "iw0")}! += lh0 * lw0 * g;
+    ${at("ih0", "iw1")}! += lh0 * lw1 * g;
+    ${at("ih1", "iw0")}! += lh1 * lw0 * g;
+    ${at("ih1", "iw1")}! += lh1 * lw1 * g;`
+    : `${c.y[0]}[d] = lh0 * (lw0 * ${at("ih0", "iw0")}! + lw1 * ${at("ih0", "iw1")}!) + lh1 * (lw0 * ${at("ih1", "iw0")}! + lw1 * ${at("ih1", "iw1")}!);`;
+  const how = `${factors ? `scale_factor ${factors.join("×")}` : `size ${show([OH, OW])}`}${align ? ", align_corners" : ""}`;
+  return `// ${c.op.name}: upsample bilinear (${how}) ${show(c.inShapes[0]!)} → ${show(c.outShapes[0]!)}${backward ? " backward: each output's gradient to its four sources" : ""}
+for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
+  const xc = bc * ${H * W};
+  for (let oh = 0; oh < ${OH}; oh++) {
+    ${bilinearAxis("h", H, OH, factors?.[0], align)}
+    const r0 = ih0 * ${W};
+    const r1 = ih1 * ${W};
+    for (let ow = 0; ow < ${OW}; ow++, d++) {
+      ${bilinearAxis("w", W, OW, factors?.[1], align)}
+      ${body}
+    }
+  }
+}`;
+}
+
+export const upsample: Kernel = {
+  forward: (c) => (c.args.name("mode") === "bilinear" ? upsampleBilinear(c, false) : upsampleNearest(c, false)),
+  backward: (c) => (c.args.name("mode") === "bilinear" ? upsampleBilinear(c, true) : upsampleNearest(c, true)),
+};
+
+export const shapeKernels = { concat, split, transpose, take, mean, pixel_shuffle, upsample } satisfies KernelFamily;

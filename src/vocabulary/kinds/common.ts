@@ -63,7 +63,7 @@ export function withLast(shape: Shape, size: bigint): Shape {
 export function spatialInput(ctx: LayerCtx, rank: number): Shape | undefined {
   const shape = ctx.input.shape;
   if (shape.length !== rank + 1) {
-    const wanted = rank === 1 ? "[C, L]" : "[C, H, W]";
+    const wanted = rank === 1 ? "[C, L]" : rank === 2 ? "[C, H, W]" : "[C, D, H, W]";
     ctx.fail("WrongRank", ["expects", { kind: ctx.kind, what: wanted, shape: showShape(shape) }], {
       showInput: true,
       help: shape.length === 1 && rank === 2 ? "add `reshape([C, H, W])` before it" : undefined,
@@ -76,7 +76,9 @@ export function spatialInput(ctx: LayerCtx, rank: number): Shape | undefined {
 /** Per-axis values of an option that may be one integer or one per spatial axis. */
 export function perAxis(ctx: LayerCtx, name: string, rank: number): bigint[] {
   if (rank === 1) return [ctx.int(name)];
-  return [...ctx.pair(name)];
+  if (rank === 2) return [...ctx.pair(name)];
+  const v = ctx.ints(name);
+  return v.length === 1 ? Array.from({ length: rank }, () => v[0]!) : [...v];
 }
 
 /** The spatial axes of a convolution's or pool's output: a sequence's positions stay positions (a

@@ -1,4 +1,5 @@
-// Convolutions: `conv1d`, `conv2d` (`nn.Conv1d`, `nn.Conv2d`) and `conv_transpose2d` (`nn.ConvTranspose2d`).
+// Convolutions: `conv1d`, `conv2d`, `conv3d` (`nn.Conv1d`, `nn.Conv2d`, `nn.Conv3d`) and `conv_transpose1d`,
+// `conv_transpose2d` (`nn.ConvTranspose1d`, `nn.ConvTranspose2d`).
 import {
   bool,
   dBool,
@@ -6,10 +7,12 @@ import {
   enumOf,
   int,
   intOrPair,
+  intOrTriple,
   listOf,
   oneOf,
   p,
   positive,
+  spatialArg,
   type ArgType,
   type ParamSpec,
   type RefusedName,
@@ -18,11 +21,10 @@ import { channelsFirst, op, type KindFamily } from "../kind.js";
 import { dim, fanInUniform, type LayerSemantics, type TensorSpec } from "../types.js";
 import { checkOut, floorDiv, perAxis, spatialInput, spatialOut } from "./common.js";
 
-const convOptions = (pair: boolean): ParamSpec[] => {
-  const spatial = (min: bigint): ArgType => (pair ? intOrPair(min) : int(min));
-  const padding = pair
-    ? oneOf(int(0n), listOf(int(0n), 2), enumOf("same", "valid"))
-    : oneOf(int(0n), enumOf("same", "valid"));
+const convOptions = (rank: number): ParamSpec[] => {
+  const spatial = (min: bigint): ArgType => spatialArg(rank, min);
+  const padding =
+    rank > 1 ? oneOf(int(0n), listOf(int(0n), rank), enumOf("same", "valid")) : oneOf(int(0n), enumOf("same", "valid"));
   return [
     p("stride", spatial(1n), dInt(1n)),
     p("padding", padding, dInt(0n), "zero padding on each side, or `same` / `valid`"),
@@ -104,38 +106,50 @@ function conv(rank: number): LayerSemantics {
   };
 }
 
-const convTranspose2d: LayerSemantics = (ctx) => {
-  const shape = spatialInput(ctx, 2);
-  if (!shape) return undefined;
-  const cin = shape[0]!.size;
-  const out = ctx.int("out");
-  const groups = ctx.int("groups");
-  if (cin % groups !== 0n || out % groups !== 0n) {
-    return ctx.fail("NotDivisible", ["groupsBoth", { groups, cin, out }], {
-      arg: "groups",
-    });
-  }
-  const k = perAxis(ctx, "kernel", 2);
-  const s = perAxis(ctx, "stride", 2);
-  const p = perAxis(ctx, "padding", 2);
-  const op = perAxis(ctx, "output_padding", 2);
-  const dl = perAxis(ctx, "dilation", 2);
-  for (let i = 0; i < 2; i++) {
-    if (op[i]! >= s[i]! && op[i]! >= dl[i]!) {
-      return ctx.fail("WrongOptionType", ["outputPadding", {}], {
-        arg: "output_padding",
+function convTranspose(rank: number): LayerSemantics {
+  return (ctx) => {
+    const shape = spatialInput(ctx, rank);
+    if (!shape) return undefined;
+    const cin = shape[0]!.size;
+    const out = ctx.int("out");
+    const groups = ctx.int("groups");
+    if (cin % groups !== 0n || out % groups !== 0n) {
+      return ctx.fail("NotDivisible", ["groupsBoth", { groups, cin, out }], {
+        arg: "groups",
       });
     }
-  }
-  const sizes = [0, 1].map((i) => (shape[i + 1]!.size - 1n) * s[i]! - 2n * p[i]! + dl[i]! * (k[i]! - 1n) + op[i]! + 1n);
-  if (!checkOut(ctx, sizes, shape)) return undefined;
-  // PyTorch computes fan_in from weight.size(1) · kernel = out/groups · kh · kw for transposed convolutions.
-  const init = fanInUniform((out / groups) * k[0]! * k[1]!);
-  const tensors: TensorSpec[] = [{ name: "weight", shape: [cin, out / groups, ...k], role: "matrix", init }];
-  if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
-  const inElems = shape[1]!.size * shape[2]!.size * cin;
-  return { output: [dim(out), ...spatialOut(shape, sizes)], tensors, macs: inElems * (out / groups) * k[0]! * k[1]! };
-};
+    const k = perAxis(ctx, "kernel", rank);
+    const s = perAxis(ctx, "stride", rank);
+    const p = perAxis(ctx, "padding", rank);
+    const op = perAxis(ctx, "output_padding", rank);
+    const dl = perAxis(ctx, "dilation", rank);
+    for (let i = 0; i < rank; i++) {
+      if (op[i]! >= s[i]! && op[i]! >= dl[i]!) {
+        return ctx.fail("WrongOptionType", ["outputPadding", {}], {
+          arg: "output_padding",
+        });
+      }
+    }
+    const sizes = k.map((_, i) => (shape[i + 1]!.size - 1n) * s[i]! - 2n * p[i]! + dl[i]! * (k[i]! - 1n) + op[i]! + 1n);
+    if (!checkOut(ctx, sizes, shape)) return undefined;
+    const kernel = k.reduce((a, b) => a * b, 1n);
+    // PyTorch computes fan_in from weight.size(1) · kernel = out/groups · k… for transposed convolutions.
+    const init = fanInUniform((out / groups) * kernel);
+    const tensors: TensorSpec[] = [{ name: "weight", shape: [cin, out / groups, ...k], role: "matrix", init }];
+    if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
+    const inElems = shape.slice(1).reduce((a, d) => a * d.size, 1n) * cin;
+    return { output: [dim(out), ...spatialOut(shape, sizes)], tensors, macs: inElems * (out / groups) * kernel };
+  };
+}
+
+const transposedOptions = (rank: number): ParamSpec[] => [
+  p("stride", spatialArg(rank, 1n), dInt(1n)),
+  { ...p("padding", spatialArg(rank, 0n), dInt(0n)), refuses: transposedPadding },
+  p("output_padding", spatialArg(rank, 0n), dInt(0n)),
+  p("groups", positive, dInt(1n)),
+  p("dilation", spatialArg(rank, 1n), dInt(1n)),
+  p("bias", bool, dBool(true)),
+];
 
 export const convKinds = {
   conv1d: op({
@@ -143,7 +157,7 @@ export const convKinds = {
     ...channelsFirst,
     description: "a 1d convolution over [C, L]",
     args: [p("out", positive), p("kernel", positive)],
-    options: convOptions(false),
+    options: convOptions(1),
     shape: conv(1),
     positions: "mixes",
     doc: { shapes: "`[C, L] → [out, L′]`" },
@@ -153,25 +167,44 @@ export const convKinds = {
     ...channelsFirst,
     description: "a 2d convolution over [C, H, W]",
     args: [p("out", positive), p("kernel", intOrPair(1n))],
-    options: convOptions(true),
+    options: convOptions(2),
     shape: conv(2),
     positions: "mixes",
     doc: { shapes: "`[C, H, W] → [out, H′, W′]`", note: "`kernel`, `stride`, `padding`, `dilation` may be `[h, w]`" },
+  }),
+  conv3d: op({
+    category: "conv",
+    ...channelsFirst,
+    description: "a 3d convolution over [C, D, H, W]",
+    args: [p("out", positive), p("kernel", intOrTriple(1n))],
+    options: convOptions(3),
+    shape: conv(3),
+    positions: "mixes",
+    doc: {
+      shapes: "`[C, D, H, W] → [out, D′, H′, W′]`",
+      note: "`nn.Conv3d`; `kernel`, `stride`, `padding`, `dilation` may be `[d, h, w]`",
+    },
+  }),
+  conv_transpose1d: op({
+    category: "conv",
+    ...channelsFirst,
+    description: "a 1d transposed convolution over [C, L]",
+    args: [p("out", positive), p("kernel", positive)],
+    options: transposedOptions(1),
+    shape: convTranspose(1),
+    positions: "mixes",
+    doc: {
+      shapes: "`[C, L] → [out, L′]`",
+      note: "`nn.ConvTranspose1d`; `padding` is integers only, as in PyTorch",
+    },
   }),
   conv_transpose2d: op({
     category: "conv",
     ...channelsFirst,
     description: "a 2d transposed convolution over [C, H, W]",
     args: [p("out", positive), p("kernel", intOrPair(1n))],
-    options: [
-      p("stride", intOrPair(1n), dInt(1n)),
-      { ...p("padding", intOrPair(0n), dInt(0n)), refuses: transposedPadding },
-      p("output_padding", intOrPair(0n), dInt(0n)),
-      p("groups", positive, dInt(1n)),
-      p("dilation", intOrPair(1n), dInt(1n)),
-      p("bias", bool, dBool(true)),
-    ],
-    shape: convTranspose2d,
+    options: transposedOptions(2),
+    shape: convTranspose(2),
     positions: "mixes",
     doc: {
       shapes: "`[C, H, W] → [out, H′, W′]`",

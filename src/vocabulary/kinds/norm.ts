@@ -1,5 +1,18 @@
-// Normalization and regularization: `layernorm`, `rmsnorm`, `batchnorm`, `groupnorm`, `instancenorm`, `dropout`.
-import { bool, dBool, dDecimal, decimal, epsRange, p, positive, probabilityRange } from "../params.js";
+// Normalization and regularization: `layernorm`, `rmsnorm`, `batchnorm`, `groupnorm`, `instancenorm`, `dropout`,
+// `drop_path`.
+import {
+  bool,
+  dBool,
+  dDecimal,
+  decimal,
+  dEnum,
+  dropPathRange,
+  enumOf,
+  epsRange,
+  p,
+  positive,
+  probabilityRange,
+} from "../params.js";
 import { channelsFirst, elementwise, featuresLast, op, type KindFamily } from "../kind.js";
 import { showShape, type LayerSemantics, type TensorSpec } from "../types.js";
 import { ones, same } from "./common.js";
@@ -26,10 +39,10 @@ const rmsnorm: LayerSemantics = (ctx) => {
 
 const batchnorm: LayerSemantics = (ctx) => {
   const shape = ctx.input.shape;
-  if (shape.length < 1 || shape.length > 3) {
+  if (shape.length < 1 || shape.length > 4) {
     return ctx.fail(
       "WrongRank",
-      ["expects", { kind: "batchnorm", what: "[C], [C, L] or [C, H, W]", shape: showShape(shape) }],
+      ["expects", { kind: "batchnorm", what: "[C], [C, L], [C, H, W] or [C, D, H, W]", shape: showShape(shape) }],
       {
         showInput: true,
       },
@@ -125,7 +138,7 @@ export const normKinds = {
   batchnorm: op({
     category: "norm",
     ...channelsFirst,
-    description: "batch normalization over channel axis 0 (1d or 2d by rank)",
+    description: "batch normalization over channel axis 0 (1d, 2d or 3d by rank)",
     options: [
       p("eps", decimal(epsRange), dDecimal(1e-5)),
       // `nn.BatchNorm*d` momentum: running = (1 − m) · running + m · batch, a convex combination for m in [0, 1].
@@ -139,7 +152,10 @@ export const normKinds = {
     ],
     shape: batchnorm,
     positions: "mixes",
-    doc: { shapes: "`[C]`, `[C, L]` or `[C, H, W]`" },
+    doc: {
+      shapes: "`[C]`, `[C, L]`, `[C, H, W]` or `[C, D, H, W]`",
+      note: "`nn.BatchNorm1d`, `nn.BatchNorm2d` or `nn.BatchNorm3d` by rank",
+    },
   }),
   groupnorm: op({
     category: "norm",
@@ -171,5 +187,17 @@ export const normKinds = {
     shape: same,
     positions: "apart",
     doc: {},
+  }),
+  drop_path: op({
+    category: "regularization",
+    ...elementwise,
+    description: "stochastic depth: drops whole samples with probability p while training",
+    args: [p("p", decimal(dropPathRange))],
+    options: [p("mode", enumOf("row", "batch"), dEnum("row"))],
+    shape: same,
+    positions: "apart",
+    doc: {
+      note: "torchvision's `StochasticDepth(p, mode)`: in training each sample (`row`) or the whole batch (`batch`) is kept with probability 1 − p and scaled by 1/(1 − p); identity in evaluation",
+    },
   }),
 } satisfies KindFamily;

@@ -1,11 +1,23 @@
-// Pooling: `max_pool1d`/`2d`, `avg_pool1d`/`2d`, `global_avg_pool`, `adaptive_avg_pool1d`/`2d`.
-import { bool, dBool, dInt, dSameAs, int, intOrPair, p, positive, type ArgType, type ParamSpec } from "../params.js";
+// Pooling: `max_pool1d`/`2d`/`3d`, `avg_pool1d`/`2d`/`3d`, `global_avg_pool`, `adaptive_avg_pool1d`/`2d`/`3d`.
+import {
+  bool,
+  dBool,
+  dInt,
+  dSameAs,
+  intOrPair,
+  intOrTriple,
+  p,
+  positive,
+  spatialArg,
+  type ArgType,
+  type ParamSpec,
+} from "../params.js";
 import { channelsFirst, op, type KindFamily } from "../kind.js";
 import { dim, showShape, type LayerSemantics } from "../types.js";
 import { ceilDiv, checkOut, floorDiv, perAxis, spatialInput, spatialOut } from "./common.js";
 
-const maxPoolOptions = (pair: boolean): ParamSpec[] => {
-  const spatial = (min: bigint): ArgType => (pair ? intOrPair(min) : int(min));
+const maxPoolOptions = (rank: number): ParamSpec[] => {
+  const spatial = (min: bigint): ArgType => spatialArg(rank, min);
   return [
     p("stride", spatial(1n), dSameAs("kernel")),
     p("padding", spatial(0n), dInt(0n)),
@@ -14,8 +26,8 @@ const maxPoolOptions = (pair: boolean): ParamSpec[] => {
   ];
 };
 
-const avgPoolOptions = (pair: boolean): ParamSpec[] => {
-  const spatial = (min: bigint): ArgType => (pair ? intOrPair(min) : int(min));
+const avgPoolOptions = (rank: number): ParamSpec[] => {
+  const spatial = (min: bigint): ArgType => spatialArg(rank, min);
   return [
     p("stride", spatial(1n), dSameAs("kernel")),
     p("padding", spatial(0n), dInt(0n)),
@@ -116,7 +128,7 @@ export const poolKinds = {
     ...channelsFirst,
     description: "max pooling over [C, L]",
     args: [p("kernel", positive)],
-    options: maxPoolOptions(false),
+    options: maxPoolOptions(1),
     shape: pool(1, "max"),
     positions: "mixes",
     doc: {},
@@ -126,17 +138,27 @@ export const poolKinds = {
     ...channelsFirst,
     description: "max pooling over [C, H, W]",
     args: [p("kernel", intOrPair(1n))],
-    options: maxPoolOptions(true),
+    options: maxPoolOptions(2),
     shape: pool(2, "max"),
     positions: "mixes",
     doc: {},
+  }),
+  max_pool3d: op({
+    category: "pool",
+    ...channelsFirst,
+    description: "max pooling over [C, D, H, W]",
+    args: [p("kernel", intOrTriple(1n))],
+    options: maxPoolOptions(3),
+    shape: pool(3, "max"),
+    positions: "mixes",
+    doc: { note: "`nn.MaxPool3d`; `kernel`, `stride`, `padding`, `dilation` may be `[d, h, w]`" },
   }),
   avg_pool1d: op({
     category: "pool",
     ...channelsFirst,
     description: "average pooling over [C, L]",
     args: [p("kernel", positive)],
-    options: avgPoolOptions(false),
+    options: avgPoolOptions(1),
     shape: pool(1, "avg"),
     positions: "mixes",
     doc: {},
@@ -146,10 +168,20 @@ export const poolKinds = {
     ...channelsFirst,
     description: "average pooling over [C, H, W]",
     args: [p("kernel", intOrPair(1n))],
-    options: avgPoolOptions(true),
+    options: avgPoolOptions(2),
     shape: pool(2, "avg"),
     positions: "mixes",
     doc: {},
+  }),
+  avg_pool3d: op({
+    category: "pool",
+    ...channelsFirst,
+    description: "average pooling over [C, D, H, W]",
+    args: [p("kernel", intOrTriple(1n))],
+    options: avgPoolOptions(3),
+    shape: pool(3, "avg"),
+    positions: "mixes",
+    doc: { note: "`nn.AvgPool3d` (no `divisor_override`); `kernel`, `stride`, `padding` may be `[d, h, w]`" },
   }),
   global_avg_pool: op({
     category: "pool",
@@ -176,5 +208,14 @@ export const poolKinds = {
     shape: adaptivePool(2),
     positions: "mixes",
     doc: { shapes: "`[C, H, W] → [C, h, w]`", note: "`size` may be `[h, w]`" },
+  }),
+  adaptive_avg_pool3d: op({
+    category: "pool",
+    ...channelsFirst,
+    description: "average pooling of a volume to a fixed output size",
+    args: [p("size", intOrTriple(1n))],
+    shape: adaptivePool(3),
+    positions: "mixes",
+    doc: { shapes: "`[C, D, H, W] → [C, d, h, w]`", note: "`nn.AdaptiveAvgPool3d`; `size` may be `[d, h, w]`" },
   }),
 } satisfies KindFamily;

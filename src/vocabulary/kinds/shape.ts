@@ -1,7 +1,7 @@
 // Shape and combining layers: `flatten`, `reshape`, `transpose`, `take`, `mean`, `concat`, `split`. All but
 // `mean` only move elements, so token ids stay ids through them.
 import { grouped } from "../../diagnostics/numbers.js";
-import { axis, dInt, listOf, oneOf, p, positive } from "../params.js";
+import { axis, bool, dEnum, dInt, dNone, enumOf, listOf, oneOf, p, positive } from "../params.js";
 import { channelsFirst, movesElements, op, type KindFamily } from "../kind.js";
 import {
   dim,
@@ -13,7 +13,7 @@ import {
   type TensorValue,
   type Value,
 } from "../types.js";
-import { axisOf, withPositions } from "./common.js";
+import { axisOf, spatialOut, withPositions } from "./common.js";
 
 const flatten: LayerSemantics = (ctx) => {
   const shape = ctx.input.shape;
@@ -215,6 +215,46 @@ const pixelShuffle: LayerSemantics = (ctx) => {
   return { output: [dim(c / (r * r)), dim(h * r), dim(w * r)], tensors: [], macs: 0n };
 };
 
+// PyTorch's nn.Upsample(size, scale_factor, mode, align_corners) (F.interpolate): [C, …] with 1 to 3 spatial
+// axes. Output size per axis: `size`, or ⌊in · scale_factor⌋ = in · scale_factor (integer factors only here).
+// `nearest` on any rank; `bilinear` on [C, H, W] only (PyTorch: 4-D input); `align_corners` only with
+// bilinear (PyTorch raises "align_corners option can only be set with the interpolating modes").
+const upsample: LayerSemantics = (ctx) => {
+  const shape = ctx.input.shape;
+  const mode = ctx.name("mode") ?? "nearest";
+  if (mode === "bilinear" ? shape.length !== 3 : shape.length < 2 || shape.length > 4) {
+    const what = mode === "bilinear" ? "[C, H, W] for `mode = bilinear`" : "[C, L], [C, H, W] or [C, D, H, W]";
+    return ctx.fail("WrongRank", ["expects", { kind: "upsample", what, shape: showShape(shape) }], {
+      showInput: true,
+      help: shape.length === 1 ? "add `reshape([C, H, W])` before it" : undefined,
+    });
+  }
+  const hasSize = ctx.has("size");
+  const hasScale = ctx.has("scale_factor");
+  if (hasSize === hasScale) {
+    return ctx.fail("UpsampleTarget", [hasSize ? "both" : "neither", {}], {
+      arg: hasSize ? "scale_factor" : undefined,
+      help: hasSize ? undefined : "give the output size, `size = [h, w]`, or an integer factor, `scale_factor = 2`",
+    });
+  }
+  if (ctx.has("align_corners") && mode !== "bilinear") {
+    return ctx.fail("AlignCornersMode", { mode }, { arg: "align_corners", help: "remove `align_corners`" });
+  }
+  const rank = shape.length - 1;
+  const name = hasSize ? "size" : "scale_factor";
+  const given = ctx.ints(name);
+  if (ctx.isList(name) && given.length !== rank) {
+    return ctx.fail(
+      "SpatialListLength",
+      { name, count: given.length, rank, es: rank === 1 ? "is" : "es", shape: showShape(shape) },
+      { arg: name, showInput: true, help: `give one integer, or ${rank} (one per spatial axis)` },
+    );
+  }
+  const per = (i: number) => (ctx.isList(name) ? given[i]! : given[0]!);
+  const sizes = shape.slice(1).map((d, i) => (hasSize ? per(i) : d.size * per(i)));
+  return { output: [shape[0]!, ...spatialOut(shape, sizes)], tensors: [], macs: 0n };
+};
+
 export const shapeKinds = {
   flatten: op({
     category: "shape",
@@ -273,6 +313,23 @@ export const shapeKinds = {
     shape: pixelShuffle,
     positions: "mixes",
     doc: { note: "`nn.PixelShuffle(r)` (sub-pixel convolution's upsampling)" },
+  }),
+  upsample: op({
+    category: "shape",
+    ...channelsFirst,
+    description: "upsamples the spatial axes of [C, …] by an integer factor or to a size",
+    options: [
+      p("size", oneOf(positive, listOf(positive)), dNone, "the output size, one or one per spatial axis"),
+      p("scale_factor", oneOf(positive, listOf(positive)), dNone, "an integer factor, one or one per spatial axis"),
+      p("mode", enumOf("nearest", "bilinear"), dEnum("nearest")),
+      p("align_corners", bool, dNone, "bilinear only: sample the corner pixels' centres exactly"),
+    ],
+    shape: upsample,
+    positions: "mixes",
+    doc: {
+      shapes: "`[C, L]`, `[C, H, W]` or `[C, D, H, W]` → the same with each spatial axis resized",
+      note: "`nn.Upsample`: exactly one of `size` and `scale_factor` (integers); `bilinear` on `[C, H, W]`, `align_corners` (default false) only with it",
+    },
   }),
   concat: op({
     category: "combine",
