@@ -177,8 +177,6 @@ const forwardProperty = (options: ForwardOptions = {}) =>
     fc.boolean(),
     async (spec, s, n, training) => {
       const { text } = printSpec(spec);
-      // Known defect (see "property findings" below): a transposed tie is computed as a reshape.
-      fc.pre(!text.includes("transpose(wte)"));
       // Training mode (BatchNorm on batch statistics) where no dropout makes it random, with a batch of at
       // least 2 (BatchNorm refuses one value per channel, as PyTorch does).
       await forwardAgrees(text, s, n, { ...options, training: training && n > 1 && !text.includes("dropout") });
@@ -195,7 +193,16 @@ describe("property: every built module's forward agrees with a naive interpreter
   it("the interpreter runs every op kind the code generator has a kernel for (or lists it here as not yet)", () => {
     // A new kind fails this test until it is added to test/props/interpreter.ts and the arbitraries (or,
     // for now, to this list, with the reason).
-    const notYet: readonly string[] = [];
+    const notYet: readonly string[] = [
+      // Landed with the issue-14 volume kinds after the interpreter was written: to interpret next.
+      "conv3d",
+      "conv_transpose1d",
+      "max_pool3d",
+      "avg_pool3d",
+      "adaptive_avg_pool3d",
+      "upsample",
+      "drop_path",
+    ];
     expect(
       Object.keys(kernels).filter((k) => !(interpretedKinds as readonly string[]).includes(k) && !notYet.includes(k)),
     ).toEqual([]);
@@ -235,16 +242,15 @@ describe("property: every built module's forward agrees with a naive interpreter
 // ── defects the properties found, as regression cases ───────────────────────────────────────────────────
 
 describe("property findings", () => {
-  it("KNOWN DEFECT, not fixed: a dense layer tied to a transposed matrix reads the storage untransposed", async () => {
+  it("a dense layer tied to a transposed matrix reads it transposed (it read the storage as a reshape)", async () => {
     // Found by the forward property: `dense(2, bias = false, tie = transpose(wte))` after `embedding(5, 2) as
-    // wte` must compute x·wte (its weight is wteᵀ, [2, 5]); the module reads wte's [5, 2] storage as if it
-    // were [2, 5] row-major (a reshape): for wte = 0.1…1.0 and ids [0, 3, 4] it gives 0.315, 0.74, … where
-    // x·wte gives 0.545, 0.63, … (worked by hand). Nothing in src/emit reads `TieRecord.transposed`. The
-    // forward property leaves transposed ties out (`fc.pre` above) while this test shows the defect; when
-    // it is fixed, this test fails: turn it into a regression case and drop the `fc.pre`.
+    // wte` must compute x·wte (its weight is wteᵀ, [2, 5]); the module read wte's [5, 2] storage as if it
+    // were [2, 5] row-major (a reshape): for wte = 0.1…1.0 and ids [0, 3, 4] it gave 0.315, 0.74, … where
+    // x·wte gives 0.545, 0.63, … (worked by hand). Fixed by the kernels' transposed reads
+    // (`EmitCtx.transposedParam`, the `layout = in_out` work); this failed before.
     const spec =
       "model M(x: token[3] of 5) {\n  embedding(5, 2) as wte\n  dense(5, bias = false, tie = wte)\n  dense(2, bias = false, tie = transpose(wte))\n}\n";
-    await expect(forwardAgrees(spec, 1, 1)).rejects.toThrow(/module .*, interpreter /);
+    await forwardAgrees(spec, 1, 1);
   });
 
   it("attention after a class token on a symbolic sequence reads every key (it dropped the last one)", async () => {
