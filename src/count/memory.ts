@@ -17,14 +17,8 @@
 //
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
-import {
-  argWithDefault,
-  type ArgVal,
-  type IrOp,
-  type IrValue,
-  type LayerNode,
-  type ModelAnalysis,
-} from "../analyze/analyze.js";
+import type { LayerNode, ModelAnalysis } from "../analyze/analyze.js";
+import { argWithDefault, type ArgVal, type IrOp, type IrValue } from "../ir/ir.js";
 import { sharedOrigin } from "../analyze/shared.js";
 import type { Figures } from "./count.js";
 
