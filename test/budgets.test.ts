@@ -9,35 +9,33 @@ import { compile, type CompileOptions } from "../src/emit/compile.js";
 import { nodeHost } from "../src/program/node-host.js";
 import type { Host } from "../src/program/load.js";
 import { checkProgram } from "../src/program/check.js";
+import { lower } from "../src/lower/lower.js";
+import { expansionProblems } from "../src/emit/budgets.js";
 
 function memoryHost(files: Record<string, string>): Host {
   return { readFile: (f) => (f in files ? { ok: true, text: files[f]! } : { ok: false, reason: "no such file" }) };
 }
 
-/** The counted expansion, and what expanding lists (ops, values, their elements per sample). */
+/** The counted expansion, and what lowering lists (ops, values, their elements per sample). */
 function expansions(file: string, host: Host, text?: string) {
   const counted = checkProgram(file, host, text);
-  const expanded = checkProgram(file, host, text, { expand: true });
   expect(counted.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  return counted.value.models.map((m, k) => {
-    const e = expanded.value.models[k]!.analysis;
+  return counted.value.models.map((m) => {
+    const e = lower(m.analysis);
     const listed = {
       ops: BigInt(e.ops.length),
       values: BigInt(e.values.length),
       elements: e.values.reduce((a, v) => a + v.shape.reduce((x, d) => x * d, 1n), 0n),
     };
-    return { counted: m.analysis.expansion, listed, expandedTally: e.expansion };
+    return { counted: m.analysis.expansion, listed };
   });
 }
 
 describe("the counted expansion", () => {
-  it("equals what expanding lists, for every example", () => {
+  it("equals what lowering lists, for every example", () => {
     const nodeHost: Host = { readFile: (f) => ({ ok: true, text: readFileSync(f, "utf8") }) };
     for (const f of readdirSync("examples").filter((f) => f.endsWith(".nn"))) {
-      for (const { counted, listed, expandedTally } of expansions(`examples/${f}`, nodeHost)) {
-        expect(counted, f).toEqual(listed);
-        expect(expandedTally, f).toEqual(listed);
-      }
+      for (const { counted, listed } of expansions(`examples/${f}`, nodeHost)) expect(counted, f).toEqual(listed);
     }
   });
 
@@ -52,7 +50,7 @@ describe("the counted expansion", () => {
       "block P {\n  input x\n  a, b, c = x -> split(3)\n  output a * b + c\n}\nmodel M(x: f32[6]) {\n  repeat 4 { P dense(6) }\n}\n",
   };
   for (const [name, text] of Object.entries(specs)) {
-    it(`equals what expanding lists: ${name}`, () => {
+    it(`equals what lowering lists: ${name}`, () => {
       for (const { counted, listed } of expansions("m.nn", memoryHost({ "m.nn": text })))
         expect(counted).toEqual(listed);
     });
@@ -174,22 +172,14 @@ describe("build budgets", () => {
     expect(over.errors.map((d) => d.message)).toEqual([
       `\`R\` expands to ${(buildLimits.ops + 1).toLocaleString("en-US")} operations; code generation spells out at most 5,000`,
     ]);
-    // At the limit it passes the budget (checked without generating: the counting hook alone).
-    let seen: bigint | undefined;
-    checkProgram("m.nn", memoryHost({ "m.nn": spec(buildLimits.ops) }), undefined, {
-      expand: false,
-      beforeExpand: (a) => ((seen = a.expansion.ops), []),
-    });
-    expect(seen).toBeUndefined(); // without `expand` the hook is not called
-    const at = checkProgram("m.nn", memoryHost({ "m.nn": spec(buildLimits.ops) }), undefined, {
-      expand: true,
-      beforeExpand: (a) => ((seen = a.expansion.ops), []),
-    });
-    expect(seen).toBe(BigInt(buildLimits.ops));
-    expect(at.value.models[0]!.analysis.ops.length).toBe(buildLimits.ops);
+    // At the limit it passes the budget (checked without generating: the counting analysis alone).
+    const at = checkProgram("m.nn", memoryHost({ "m.nn": spec(buildLimits.ops) })).value.models[0]!;
+    expect(at.analysis.expansion.ops).toBe(BigInt(buildLimits.ops));
+    expect(expansionProblems(at.analysis, at.figures, undefined, "float32")).toEqual([]);
+    expect(lower(at.analysis).ops.length).toBe(buildLimits.ops);
   });
 
-  it("refuses a generated source over the limit, from the expanded ops", async () => {
+  it("refuses a generated source over the limit, from the lowered ops", async () => {
     // 120 dense layers of distinct shapes (64 → 63 → … → 4, with and without bias), each unrolled at a
     // limit of 4,096: Σ of 64·63 + 63·62 + … ≈ 87,000 multiply–adds per pass of the widths, twice, at ~100
     // bytes each ≈ 17 MB — over 8 MiB. With the default limit (256) only the last few are unrolled.
@@ -200,8 +190,7 @@ describe("build budgets", () => {
     const big = await refused(text, { unrollLimit: 4_096 });
     expect(big.errors.map((d) => d.code)).toEqual(["NN9003"]);
     expect(big.errors[0]!.message).toMatch(/generated source would be about .* over the limit of 8,388,608 bytes/);
-    const analysis = checkProgram("m.nn", memoryHost({ "m.nn": text }), undefined, { expand: true }).value.models[0]!
-      .analysis;
+    const analysis = lower(checkProgram("m.nn", memoryHost({ "m.nn": text }), undefined).value.models[0]!.analysis);
     expect(estimateSource(analysis.ops, analysis.values.length, { unrollLimit: 256, dtype: "float32" })).toBeLessThan(
       1_000_000n,
     );
@@ -209,8 +198,9 @@ describe("build budgets", () => {
 
   it("estimates the generated source within 0.8–2.5 times the real size, for every module in generated/", () => {
     for (const f of readdirSync("examples").filter((f) => f.endsWith(".nn"))) {
-      const checked = checkProgram(`examples/${f}`, nodeHost, undefined, { expand: true });
-      for (const m of checked.value.models) {
+      const checked = checkProgram(`examples/${f}`, nodeHost);
+      for (const counted of checked.value.models) {
+        const m = { analysis: lower(counted.analysis) };
         const stem = f.replace(/\.nn$/, "");
         const file = checked.value.models.length === 1 ? `${stem}.ts` : `${stem}.${m.analysis.name}.ts`;
         const actual = readFileSync(`generated/${file}`, "utf8").length;
@@ -231,8 +221,7 @@ describe("build budgets", () => {
     ]) {
       const { result } = await refused(text);
       const actual = result.files[0]!.text.length;
-      const analysis = checkProgram("m.nn", memoryHost({ "m.nn": text }), undefined, { expand: true }).value.models[0]!
-        .analysis;
+      const analysis = lower(checkProgram("m.nn", memoryHost({ "m.nn": text }), undefined).value.models[0]!.analysis);
       const ratio =
         Number(estimateSource(analysis.ops, analysis.values.length, { unrollLimit: 256, dtype: "float32" })) / actual;
       expect(ratio, text).toBeGreaterThan(0.8);

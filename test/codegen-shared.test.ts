@@ -8,6 +8,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { emitModule } from "../src/emit/module.js";
 import { plan } from "../src/emit/plan.js";
+import { lower } from "../src/lower/lower.js";
 import { checkProgram } from "../src/program/check.js";
 import { seeded, type Generated } from "./helpers/generated.js";
 
@@ -35,12 +36,10 @@ const spec = `model M(x: f32[2, 6, 6]) {
 `;
 
 async function load(share: boolean): Promise<{ m: Generated; text: string }> {
-  const checked = checkProgram("shared.nn", { readFile: () => ({ ok: false, reason: "none" }) }, spec, {
-    expand: true,
-  });
+  const checked = checkProgram("shared.nn", { readFile: () => ({ ok: false, reason: "none" }) }, spec);
   expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
   const text = emitModule(
-    plan(checked.value.models[0]!.analysis),
+    plan(lower(checked.value.models[0]!.analysis)),
     { source: "shared.nn", version: "test" },
     { dtype: "float64", unrollLimit: 256, tileColumns: 8, share },
   );

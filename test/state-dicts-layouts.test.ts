@@ -8,6 +8,7 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { nodeHost } from "../src/program/node-host.js";
 import { checkProgram } from "../src/program/check.js";
+import { lower } from "../src/lower/lower.js";
 
 interface Row {
   readonly example: string;
@@ -52,9 +53,9 @@ function referenceOf(file: string): { parameters: Line[]; buffers: Line[] } {
 
 /** The model's tensors with every repeated copy spelled out (an expanded analysis). */
 function tensorsOf(example: string): { parameters: Line[]; buffers: Line[] } {
-  const checked = checkProgram(example, nodeHost, undefined, { expand: true });
+  const checked = checkProgram(example, nodeHost, undefined);
   expect(checked.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);
-  const analysis = checked.value.models[0]!.analysis;
+  const analysis = lower(checked.value.models[0]!.analysis);
   const aliases = new Map<string, string[]>();
   for (const t of analysis.tensors)
     if (t.tiedTo !== undefined) aliases.set(t.tiedTo, [...(aliases.get(t.tiedTo) ?? []), t.name]);

@@ -40,16 +40,17 @@ import {
   fanInUniform,
   type FailOptions,
   type LayerCtx,
-  type ResolvedAttrs,
   type Shape,
   type TensorValue,
   type Value,
 } from "../vocabulary/types.js";
-import type { LayerNode, TensorRecord } from "./records.js";
+import type { LayerNode, NodeReuse, TensorRecord } from "./records.js";
+import { argWithDefault, type ArgVal, type IrOp, type IrValue } from "../ir/ir.js";
 
 // ── What the engine produces ─────────────────────────────────────────────────────────────────────────
 
 export type { FlowOp, LayerNode, NodeFlow, NodeReuse, TensorRecord } from "./records.js";
+export { argWithDefault, type ArgVal, type IrOp, type IrValue } from "../ir/ir.js";
 
 export interface TieRecord {
   /** The tensor that shares another's storage (`lm_head.weight`). */
@@ -62,44 +63,6 @@ export interface TieRecord {
   readonly elements: bigint;
 }
 
-/** An argument value as the engine evaluated it (defaults not applied). */
-export type ArgVal =
-  | { readonly kind: "int"; readonly value: bigint }
-  | { readonly kind: "decimal"; readonly value: number }
-  | { readonly kind: "bool"; readonly value: boolean }
-  | { readonly kind: "name"; readonly value: string }
-  | { readonly kind: "list"; readonly items: readonly ArgVal[] }
-  | { readonly kind: "body"; readonly body: A.Body }
-  | { readonly kind: "path"; readonly path: readonly string[]; readonly transposed: boolean }
-  | { readonly kind: "string"; readonly value: string };
-
-/** One operation of the model in execution order: what the code generator compiles. With `expand`,
- *  every copy of a repeated body has its own ops and tensors. */
-export interface IrOp {
-  /** A layer kind (aliases resolved), or `add` / `mul` for value arithmetic and residuals. */
-  readonly kind: string;
-  readonly name: string;
-  readonly entry?: LayerEntry;
-  /** Arguments as written (evaluated); the vocabulary's defaults apply to the rest. */
-  readonly args: ReadonlyMap<string, ArgVal>;
-  readonly inputs: readonly number[];
-  readonly outputs: readonly number[];
-  /** Parameter and buffer tensors of this op, as listed in `ModelAnalysis.tensors`. */
-  readonly tensors: readonly TensorRecord[];
-  /** What the kind's shape rule resolved for the code generator (`LayerOutcome.attrs`). */
-  readonly attrs?: ResolvedAttrs;
-  readonly span: Span;
-}
-
-export interface IrValue {
-  readonly id: number;
-  readonly shape: readonly bigint[];
-  readonly dtype: "float" | "token";
-  readonly vocab?: bigint;
-  /** The first axis is a symbolic length (`seq <= 1024`), sized here at its maximum. */
-  readonly symbolicLength?: boolean;
-}
-
 export interface ModelAnalysis {
   readonly name: string;
   readonly root: LayerNode;
@@ -110,8 +73,9 @@ export interface ModelAnalysis {
   readonly inputs: readonly { name: string; shape: string; dtype: string }[];
   /** Every block call, for `expect` statements inside blocks. */
   readonly blockCalls: readonly { readonly decl: A.BlockDecl; readonly node: LayerNode }[];
-  /** The operations in execution order, the values they pass, and which values are the model's inputs
-   *  and outputs. Complete for every copy only when analyzed with `expand`. */
+  /** The operations as analyzed — once per analysis, not per copy (src/ir/ir.ts, "Invariants"; the lowering
+   *  pass, src/lower/, spells every copy out) — the values they pass, and which values are the model's
+   *  inputs and outputs. `LayerNode.ops` index `ops`. */
   readonly ops: readonly IrOp[];
   readonly values: readonly IrValue[];
   readonly inputIds: readonly number[];
@@ -123,11 +87,10 @@ export interface ModelAnalysis {
   readonly expansion: Expansion;
 }
 
-/** The size of the expanded model — what code generation would spell out — counted exactly without
- *  expanding: every op weighs its copies (the product of the enclosing `repeat` and `moe` counts), and a
- *  reused unit its first analysis's weight rescaled to its own copies. With `expand` (every copy weighs
- *  1), the ops and values listed. Code generation checks its budgets on it before expanding
- *  (src/emit/budgets.ts). */
+/** The size of the lowered model — what code generation spells out (src/lower/) — counted exactly without
+ *  lowering: every op weighs its copies (the product of the enclosing `repeat` and `moe` counts), and a
+ *  reused unit its first analysis's weight rescaled to its own copies. Code generation checks its budgets
+ *  on it before lowering (src/emit/budgets.ts); it equals what lowering lists (tested). */
 export interface Expansion {
   /** Operations (`moe` counts its router and its combining op). */
   readonly ops: bigint;
@@ -237,10 +200,8 @@ export interface AnalysisContext {
 }
 
 export interface AnalyzeOptions {
-  /** Analyze every copy of a repeated body separately (for code generation). Counting never needs it. */
-  readonly expand?: boolean;
   /** Reuse the analysis of a block call or repeated element for the same (definition, arguments, input
-   *  shape); on unless expanding. `false` analyzes every use afresh (exponential on some specs): the same
+   *  shape); on by default. `false` analyzes every use afresh (exponential on some specs): the same
    *  result, for tests that compare the two. */
   readonly memo?: boolean;
   /** Symbolic dimensions set by name (`nnc count --dim seq=128`): the model is analyzed with the
@@ -248,17 +209,13 @@ export interface AnalyzeOptions {
   readonly dims?: ReadonlyMap<string, bigint>;
 }
 
-/** Most ops an expanded model may have (code size grows with them). */
-export const maxExpandedOps = 200_000;
-
 export function analyzeModel(
   resolved: ResolvedFile,
   model: ModelInfo,
   context: AnalysisContext,
   options: AnalyzeOptions = {},
 ): { value: ModelAnalysis | null; diagnostics: Diagnostic[] } {
-  const expand = options.expand ?? false;
-  return new Engine(resolved, context, expand, !expand && (options.memo ?? true), options.dims).run(model);
+  return new Engine(resolved, context, options.memo ?? true, options.dims).run(model);
 }
 
 type BlockCall = { readonly decl: A.BlockDecl; readonly node: LayerNode };
@@ -349,7 +306,6 @@ class Engine {
   constructor(
     private readonly resolved: ResolvedFile,
     private readonly context: AnalysisContext,
-    private readonly expand: boolean,
     private readonly memoize: boolean,
     private readonly dims: ReadonlyMap<string, bigint> = new Map(),
   ) {}
@@ -375,6 +331,7 @@ class Engine {
   private record(op: Omit<IrOp, "outputs">, output: Value, copies: bigint, owner: LayerNode): void {
     const items = output.kind === "tensor" ? [output] : output.items;
     owner.ops.push(this.ops.length);
+    owner.opsAt.push(owner.children.length);
     this.ops.push({ ...op, outputs: items.map((i) => i.id!) });
     this.expanded(1n, items, copies);
   }
@@ -1316,14 +1273,7 @@ class Engine {
 
   /** The free names of a repeated body, whose values (numbers, value shapes) its analysis may read. */
   private envKey(stage: A.RepeatStage, env: Env): string {
-    let names = freeNames.get(stage);
-    if (!names) {
-      const found = new Set<string>();
-      collectIdents(stage.body, found);
-      names = [...found].sort();
-      freeNames.set(stage, names);
-    }
-    return names
+    return namesIn(stage)
       .map((n) => {
         const num = env.num(n);
         const value = env.value(n);
@@ -1335,8 +1285,7 @@ class Engine {
   /** The value numbers of the outer values a repeated body's names may mean, in `envKey`'s order (the
    *  names it mentions that are bound outside it now). */
   private freeValueIds(stage: A.RepeatStage, env: Env): number[] {
-    const names = freeNames.get(stage) ?? [];
-    return names.flatMap((n) => {
+    return namesIn(stage).flatMap((n) => {
       const value = env.value(n);
       return value ? valueIds(value) : [];
     });
@@ -1494,16 +1443,6 @@ class Engine {
     moeNode.tensors.push(router);
     this.lists.tensors.push(router);
     const tokens = input.shape.slice(0, -1).reduce((a, x) => a * x.size, 1n);
-    if (this.expand)
-      return this.moeExpanded(stage, input, env, scope, frozen, {
-        name,
-        moeNode,
-        router,
-        experts,
-        topK,
-        tokens,
-        d: d.size,
-      });
     const expertsName = `${name}.experts.{0..${experts - 1n}}`;
     const expertsNode = node(
       expertsName,
@@ -1540,10 +1479,12 @@ class Engine {
     expertsNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
     moeNode.flow = expertsNode.flow;
     // The router and the combining op, listed (not tallied again: `expanded` above counted them) so that
-    // activation memory sees their values and scratch; the one analyzed expert output stands for all.
+    // activation memory sees their values and scratch; the one analyzed expert output stands for all. The
+    // router runs before the experts (the moe node's child 0), the combining op after.
     const routerOut = this.fresh({ ...input, shape: [...input.shape.slice(0, -1), dim(experts)], origin: stage.span });
     const combined = this.fresh({ ...input, origin: stage.span });
     moeNode.ops.push(this.ops.length, this.ops.length + 1);
+    moeNode.opsAt.push(0, 1);
     this.ops.push(
       {
         kind: "dense",
@@ -1577,100 +1518,6 @@ class Engine {
     return { ...out, origin: stage.span };
   }
 
-  /**
-   * A mixture of experts for code generation: the router (a dense layer without bias, `name.router`),
-   * every expert spelled out (`name.experts.0`, …) and a `moe_combine` op that picks the top_k experts of
-   * each token by router softmax and mixes their outputs with the renormalized weights (Mixtral).
-   */
-  private moeExpanded(
-    stage: A.ExprStage,
-    input: TensorValue,
-    env: Env,
-    scope: Scope,
-    frozen: boolean,
-    m: {
-      name: string;
-      moeNode: LayerNode;
-      router: TensorRecord;
-      experts: bigint;
-      topK: bigint;
-      tokens: bigint;
-      d: bigint;
-    },
-  ): Value {
-    const routerOut = this.fresh({
-      ...input,
-      shape: [...input.shape.slice(0, -1), dim(m.experts)],
-      origin: stage.span,
-    });
-    const denseEntry = layerEntry("dense")!;
-    this.record(
-      {
-        kind: "dense",
-        name: `${m.name}.router`,
-        entry: denseEntry,
-        args: new Map<string, ArgVal>([
-          ["out", { kind: "int", value: m.experts }],
-          ["bias", { kind: "bool", value: false }],
-        ]),
-        inputs: [input.id!],
-        tensors: [m.router],
-        span: stage.span,
-      },
-      routerOut,
-      scope.multiplicity,
-      m.moeNode,
-    );
-    const outs: TensorValue[] = [];
-    for (let e = 0n; e < m.experts; e++) {
-      const expertName = `${m.name}.experts.${e}`;
-      const expertNode = node(expertName, "expert", stage.span, scope.multiplicity, scope.activeMultiplicity);
-      m.moeNode.children.push(expertNode);
-      const inner: Scope = {
-        prefix: expertName,
-        position: 0,
-        names: newNames(),
-        node: expertNode,
-        frozen,
-        multiplicity: scope.multiplicity,
-        activeMultiplicity: scope.activeMultiplicity,
-      };
-      const out = this.single(this.body(stage.body!, input, env, inner).outputs, stage.span, "the expert body");
-      if (!sameShape(out.shape, input.shape)) {
-        this.report("ShapeMismatch", stage.expr.span, [
-          "expert",
-          { input: showShape(input.shape), output: showShape(out.shape) },
-        ]);
-        throw new Abort();
-      }
-      expertNode.outputShape = showShape(out.shape);
-      expertNode.macs = sumMacs(expertNode);
-      expertNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
-      outs.push(out);
-    }
-    const combined = this.fresh({ ...input, origin: stage.span });
-    this.record(
-      {
-        kind: "moe_combine",
-        name: m.name,
-        args: new Map<string, ArgVal>([
-          ["experts", { kind: "int", value: m.experts }],
-          ["top_k", { kind: "int", value: m.topK }],
-        ]),
-        inputs: [routerOut.id!, ...outs.map((o) => o.id!)],
-        tensors: [],
-        span: stage.span,
-      },
-      combined,
-      scope.multiplicity,
-      m.moeNode,
-    );
-    m.moeNode.outputShape = showShape(input.shape);
-    m.moeNode.flow = { inputs: valueIds(input), outputs: valueIds(combined) };
-    m.moeNode.macs = m.tokens * m.d * m.experts + m.topK * (m.moeNode.children[0]?.macs ?? 0n);
-    return combined;
-  }
-
   private repeat(stage: A.RepeatStage, input: Value, env: Env, scope: Scope): Value {
     const count = this.int(stage.count, env);
     if (count === undefined) throw new Abort();
@@ -1700,17 +1547,6 @@ class Engine {
       scope.position = Number(start + count);
     }
     if (count === 0n) return input;
-    if (this.expand) {
-      if (BigInt(this.ops.length) + count > BigInt(maxExpandedOps)) {
-        this.report("UnsupportedInCodegen", stage.count.span, ["copies", { count, max: maxExpandedOps }], {
-          help: "counting works at any size; code generation needs every copy spelled out",
-        });
-        throw new Abort();
-      }
-      let value = input;
-      for (let i = 0n; i < count; i++) value = this.element(stage, value, env, scope, name, start, i, 1n);
-      return value;
-    }
     // All copies at once: exact when the body keeps its input's shape (then every copy is the same).
     const mark = this.mark(scope);
     const all = this.element(stage, input, env, scope, name, start, 0n, count);
@@ -1754,7 +1590,8 @@ class Engine {
       : `repeat ${idOf(stage)} ${valueKey(input)} ${scope.frozen} ${this.envKey(stage, env)}`;
     const known = key === undefined ? undefined : this.memo.get(key);
     // The values the body can read from outside: its input and the outer values its names may mean.
-    const bound = [...valueIds(input), ...this.freeValueIds(stage, env)];
+    const free = this.freeValueIds(stage, env);
+    const bound = [...valueIds(input), ...free];
     if (known && this.depth + known.height < maxInstantiationDepth) {
       const { view, output } = this.reuse(known, element, multiplicity, activeMultiplicity);
       view.count = count;
@@ -1783,9 +1620,14 @@ class Engine {
       const only = stage.body.statements.length === 1 ? stage.body.statements[0] : undefined;
       const single = only?.kind === "FlowStmt" && only.flow.stages.length === 1 ? only.flow.stages[0] : undefined;
       const call = single?.kind === "ExprStage" && !single.alias && single.body === null ? single : undefined;
+      // A body that names the value it runs on (`y -> repeat 3 { z = dense(4)  z + y }`) reads two values
+      // that are one in this analysis but not in the copies after the first: its input (the previous copy's
+      // output) and the name's. Its input is then numbered apart (`aliased`), so that they stay apart when
+      // the copies are spelled out (src/lower/).
+      const aliased = !call && valueIds(input).some((id) => free.includes(id)) ? this.freshValue(input) : undefined;
       out = call
         ? this.directStage(call, input, env, inner, element)
-        : this.single(this.body(stage.body, input, env, inner).outputs, stage.span, "the repeated body");
+        : this.single(this.body(stage.body, aliased ?? input, env, inner).outputs, stage.span, "the repeated body");
       // The call is the repeated element itself: it takes the repeat node's place, with its count.
       const direct = call && repeatNode.children.length === 1 ? repeatNode.children[0]! : undefined;
       if (direct) {
@@ -1797,6 +1639,15 @@ class Engine {
         repeatNode.outputShape = showValue(out);
         repeatNode.macs = sumMacs(repeatNode);
         repeatNode.flow = { inputs: valueIds(input), outputs: valueIds(out) };
+        // An aliased body's input: like a reused unit's, its numbers inside lead to those around it, in
+        // `bound`'s order (input, then the outer values its names may mean), and its outputs are its own.
+        if (aliased) {
+          repeatNode.flow = { inputs: valueIds(aliased), outputs: valueIds(out) };
+          repeatNode.reuse = {
+            inputs: [...valueIds(aliased), ...free].map((inside, i): [number, number] => [inside, bound[i]!]),
+            outputs: valueIds(out).map((id): [number, number] => [id, id]),
+          };
+        }
       }
     } finally {
       end = this.endUnit(start);
@@ -1816,8 +1667,6 @@ class Engine {
       blockCalls: this.lists.blockCalls.length,
       layers: this.lists.layers.length,
       failed: this.failed,
-      ops: this.ops.length,
-      values: this.irValues.length,
       tally: { ...this.tally },
     };
   }
@@ -1836,12 +1685,8 @@ class Engine {
     // kept, as they always were.
     this.lists.layers.length = mark.layers;
     this.failed = mark.failed;
-    // Counting keeps the ops and values: a rolled-back unit stays memoized (the first copy of the same
-    // repeat reuses it), and its nodes' `ops` refer to them. Expanding memoizes nothing.
-    if (this.expand) {
-      this.ops.length = mark.ops;
-      this.irValues.length = mark.values;
-    }
+    // The ops and values stay: a rolled-back unit stays memoized (the first copy of the same repeat reuses
+    // it), and its nodes' `ops` refer to them.
     this.tally = { ...mark.tally };
   }
 
@@ -2057,34 +1902,6 @@ function sameValue(a: Value, b: Value): boolean {
   return false;
 }
 
-/** An argument as written, or else the vocabulary's default for it (`sameAs` defaults follow the other
- *  argument; `derived` and `none` defaults give undefined). Shared by the engine and the code generator. */
-export function argWithDefault(
-  entry: LayerEntry | undefined,
-  given: ReadonlyMap<string, ArgVal>,
-  name: string,
-): ArgVal | undefined {
-  const v = given.get(name);
-  if (v) return v;
-  const d = entry ? [...entry.args, ...entry.options].find((p) => p.name === name)?.default : undefined;
-  switch (d?.kind) {
-    case "int":
-      return { kind: "int", value: d.value };
-    case "decimal":
-      return { kind: "decimal", value: d.value };
-    case "bool":
-      return { kind: "bool", value: d.value };
-    case "enum":
-      return { kind: "name", value: d.value };
-    case "string":
-      return { kind: "string", value: d.value };
-    case "sameAs":
-      return argWithDefault(entry, given, d.param);
-    default:
-      return undefined;
-  }
-}
-
 function node(
   name: string,
   kind: string,
@@ -2109,6 +1926,7 @@ function node(
     flowOps: [],
     names: [],
     ops: [],
+    opsAt: [],
   };
 }
 
@@ -2118,7 +1936,23 @@ function node(
 function reuseFlow(view: LayerNode, memo: Memo, bound: readonly number[], output: Value): void {
   const pairs = (from: readonly number[], to: readonly number[]): [number, number][] =>
     from.slice(0, to.length).map((f, i) => [f, to[i]!]);
-  view.reuse = { inputs: pairs(memo.bound, bound), outputs: pairs(valueIds(memo.output), valueIds(output)) };
+  const inputs = pairs(memo.bound, bound);
+  const outputs = pairs(valueIds(memo.output), valueIds(output));
+  // A view of a view (a repeated element whose one call was itself a reused block call): its `flow` and
+  // insides keep the numbers of the first analysis of all, which its own pairs lead to the memo's numbers;
+  // chained through the memo's pairs they lead here.
+  // So are an aliased repeated body's (`element`), whose pairs follow the memo's `bound` one for one (where
+  // a value may stand twice): they are chained by position.
+  const inner = view.reuse;
+  if (inner) {
+    const chain = (own: NodeReuse["inputs"], next: readonly [number, number][]) => {
+      if (own.length === next.length && own.every(([, mid], i) => next[i]![0] === mid))
+        return own.map(([first], i): [number, number] => [first, next[i]![1]]);
+      const to = new Map(next);
+      return own.flatMap(([first, mid]): [number, number][] => (to.has(mid) ? [[first, to.get(mid)!]] : []));
+    };
+    view.reuse = { inputs: chain(inner.inputs, inputs), outputs: chain(inner.outputs, outputs) };
+  } else view.reuse = { inputs, outputs };
 }
 
 function valueIds(v: Value): number[] {
@@ -2199,6 +2033,18 @@ function argKey(v: EValue): string {
 }
 
 const freeNames = new WeakMap<A.RepeatStage, string[]>();
+
+/** The names a repeated body mentions, sorted (a superset of its free names). */
+function namesIn(stage: A.RepeatStage): string[] {
+  let names = freeNames.get(stage);
+  if (!names) {
+    const found = new Set<string>();
+    collectIdents(stage.body, found);
+    names = [...found].sort();
+    freeNames.set(stage, names);
+  }
+  return names;
+}
 
 /** Every identifier in an AST subtree (more than the free names: a superset is safe for a key). */
 function collectIdents(node: unknown, out: Set<string>): void {

@@ -1,30 +1,9 @@
 // The records the analysis produces for each tensor and each layer row: what counting, reports and the
 // memoized sharing (shared.ts) read. Apart from analyze.ts so that shared.ts needs nothing from the engine.
 import type { Span } from "../diagnostics/diagnostic.js";
-import type { Init, Role } from "../vocabulary/types.js";
+import type { TensorRecord } from "../ir/ir.js";
 
-export interface TensorRecord {
-  /** Full hierarchical name; repeated copies appear as `h.{0..11}.attn.out_proj.weight`. */
-  readonly name: string;
-  readonly shape: readonly bigint[];
-  readonly role: Role | "buffer";
-  readonly elementBytes?: number;
-  readonly init?: Init;
-  /** How many copies exist (product of the enclosing `repeat` counts and `moe` expert counts). */
-  readonly multiplicity: bigint;
-  /** How many copies are used for one token (differs from `multiplicity` inside `moe`). */
-  readonly activeMultiplicity: bigint;
-  readonly frozen: boolean;
-  /** For a tied tensor: the name of the tensor it shares (this one is not counted). */
-  readonly tiedTo?: string;
-  /** A tie to the transpose of that tensor (`tie = transpose(wte)`): this tensor is its target's storage
-   *  read transposed. */
-  readonly tiedTransposed?: true;
-  /** A matrix stored `[in, out]` (`layout = in_out`; `TensorSpec.layout`). */
-  readonly layout?: "in_out";
-  /** Named by its layer's name alone (`bare = true`; `TensorSpec.bare`): the layer's `weight`. */
-  readonly bare?: true;
-}
+export type { TensorRecord } from "../ir/ir.js";
 
 export interface LayerNode {
   /** Hierarchical name (`h.{0..11}.attn`), `""` for the model itself. */
@@ -48,10 +27,14 @@ export interface LayerNode {
   readonly activeMultiplicity: bigint;
   readonly convention?: string;
   readonly span: Span;
-  /** The ops recorded directly under this node, as indices into `ModelAnalysis.ops`: a layer's own op; a
-   *  residual's `add` and a value expression's `add`/`mul` under the enclosing node; a `moe`'s router and
-   *  combining op under the `moe`. What activation memory is computed from (src/count/memory.ts). */
+  /** The ops recorded directly under this node, as indices into `ModelAnalysis.ops` (the analysis's ops,
+   *  once per analyzed op: src/ir/ir.ts), in the order they were recorded: a layer's own op; a residual's
+   *  `add` and a value expression's `add`/`mul` under the enclosing node; a `moe`'s router and combining op
+   *  under the `moe`. What activation memory is computed from (src/count/memory.ts). */
   readonly ops: number[];
+  /** For each of `ops`, how many children the node had when it was recorded: where it runs among them
+   *  (before child `opsAt[i]`). What the lowering pass orders a node's ops and children by. */
+  readonly opsAt: number[];
   /** Data flow, for the graph (src/count/graph.ts): the value numbers (`ModelAnalysis.values`) this node
    *  reads and gives. */
   flow?: NodeFlow;

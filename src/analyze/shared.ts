@@ -136,6 +136,7 @@ export function viewNode(n: LayerNode, r: Rename | null): LayerNode {
     flowOps: n.flowOps,
     names: n.names,
     ops: n.ops,
+    opsAt: n.opsAt,
   };
   origins.set(view, sharedOrigin(n));
   return view;

@@ -20,14 +20,8 @@
 //
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
-import {
-  argWithDefault,
-  type ArgVal,
-  type IrOp,
-  type IrValue,
-  type LayerNode,
-  type ModelAnalysis,
-} from "../analyze/analyze.js";
+import type { LayerNode, ModelAnalysis } from "../analyze/analyze.js";
+import { argWithDefault, type ArgVal, type IrOp, type IrValue } from "../ir/ir.js";
 import { sharedOrigin } from "../analyze/shared.js";
 import type { Figures } from "./count.js";
 import { eagerInferencePeak } from "./eager-peak.js";
@@ -64,6 +58,12 @@ function reader(op: IrOp) {
   const get = (name: string): ArgVal | undefined => argWithDefault(op.entry, op.args, name);
   return {
     has: (name: string) => op.args.has(name),
+    /** What the shape rule resolved (`IrOp.attrs`: a derived head width, kv heads), as the kernels read it. */
+    resolved(name: string): bigint {
+      const v = op.attrs?.[name];
+      if (typeof v === "bigint") return v;
+      throw new Error(`internal: ${op.kind} resolved no single \`${name}\``);
+    },
     int(name: string): bigint {
       const v = get(name);
       if (v?.kind === "int") return v.value;
@@ -127,10 +127,9 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
       return training(outSize); // argmax per output
     case "attention": {
       const T = inShape[0]!;
-      const D = inShape[1]!;
       const H = a.int("heads");
-      const KV = a.has("kv_heads") ? a.int("kv_heads") : H;
-      const hd = a.has("head_dim") ? a.int("head_dim") : D / H;
+      const KV = a.resolved("kv_heads");
+      const hd = a.resolved("head_dim");
       const Q = H * hd;
       const K = KV * hd;
       // q, k, v, probabilities, the dropout mask (dropout > 0), head outputs, rotary cos and sin tables.
@@ -302,9 +301,8 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // dropped probabilities. The 1/√head_dim divisor is a float64 scalar: 8 bytes, whatever the batch.
     case "attention": {
       const T = inShape[0]!;
-      const D = inShape[1]!;
       const H = a.int("heads");
-      const hd = a.has("head_dim") ? a.int("head_dim") : D / H;
+      const hd = a.resolved("head_dim");
       const Q = H * hd;
       const probs = H * T * T * (a.positive("dropout") ? 3n : 1n);
       const rope = a.bool("rope") ? 2n * T * hd : 0n;

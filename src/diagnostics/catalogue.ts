@@ -494,7 +494,6 @@ export const catalogue = {
   UnsupportedInCodegen: t("NN9001", "a layer kind the code generator cannot emit yet", {
     kind: "the code generator cannot emit `{kind}` yet",
     noInputOutput: "`{model}` has no {what} to compile",
-    copies: "{count} copies are too many to compile (at most {max} operations)",
   }),
   InexactSize: t(
     "NN9002",

@@ -4,14 +4,15 @@
 // expands (ARCHITECTURE.md), and its figures are exact bigints at any size.
 //
 // Two checks, each from the analysis, each giving the figure and the limit:
-// 1. Before expanding, on the counting analysis (`expansionProblems`): the expanded model's operations
-//    and values (counted exactly without expanding, `ModelAnalysis.expansion`), every size the module
+// 1. Before lowering, on the counting analysis (`expansionProblems`): the lowered model's operations
+//    and values (counted exactly without lowering, `ModelAnalysis.expansion`), every size the module
 //    would hold as a JavaScript number (past 2^53 − 1 a number no longer holds every integer: NN9002), and
 //    the memory the module allocates at batch 1 (NN9004).
-// 2. After expanding, before planning (`sourceProblems`): the generated source's size, estimated from the
-//    ops (unrolled dense layers grow with their multiply–adds, baked weights with the parameters).
+// 2. After lowering, before planning (`sourceProblems`): the generated source's size, estimated from the
+//    lowered ops (unrolled dense layers grow with their multiply–adds, baked weights with the parameters).
 // The limits are documented in docs/generated-code.md ("Limits"); a test keeps the two in step.
-import type { IrOp, ModelAnalysis } from "../analyze/analyze.js";
+import type { ModelAnalysis } from "../analyze/analyze.js";
+import type { IrOp, LoweredModel } from "../ir/ir.js";
 import type { Figures } from "../count/count.js";
 import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import { grouped, humanBytes } from "../diagnostics/numbers.js";
@@ -38,7 +39,7 @@ export const buildLimits = {
 /** The largest integer below which a JavaScript number holds every integer exactly: 2^53 − 1. */
 export const maxExact = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** Problems of a model's counting analysis that stop code generation before it expands the model. */
+/** Problems of a model's counting analysis that stop code generation before it lowers the model. */
 export function expansionProblems(
   analysis: ModelAnalysis,
   figures: Figures,
@@ -147,9 +148,9 @@ function denseMacs(op: IrOp): bigint | undefined {
   return weight?.shape.reduce((a, b) => a * b, 1n);
 }
 
-/** Problems of an expanded model's generated source, estimated before any code is generated. */
+/** Problems of a lowered model's generated source, estimated before any code is generated. */
 export function sourceProblems(
-  analysis: ModelAnalysis,
+  analysis: LoweredModel,
   span: Span | undefined,
   options: { unrollLimit: number; dtype: "float32" | "float64"; baked?: bigint },
 ): Diagnostic[] {

@@ -6,6 +6,7 @@ import * as prettier from "prettier";
 import { z } from "zod";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { SourceText } from "../diagnostics/source.js";
+import { lower } from "../lower/lower.js";
 import { checkProgram } from "../program/check.js";
 import type { Host } from "../program/load.js";
 import { version } from "../version.js";
@@ -88,21 +89,23 @@ export async function compileFile(
   text?: string,
   onModel?: (model: string) => void,
 ): Promise<CompileResult> {
-  const checked = checkProgram(file, host, text, {
-    expand: true,
-    ...(options.model !== undefined ? { model: options.model } : {}),
-    // Budgets before expanding: a model too large to spell out is refused from its counts.
-    beforeExpand: (a, figures, model) => expansionProblems(a, figures, model.decl.name.span, options.dtype),
-  });
+  const checked = checkProgram(file, host, text, options.model !== undefined ? { model: options.model } : {});
   const diagnostics: Diagnostic[] = checked.diagnostics.slice();
   const sources = new Map([...checked.value.program.files].map(([name, f]) => [name, f.source]));
-  if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics), sources };
   const entry = checked.value.resolved.get(file);
-  const models = checked.value.models;
+  // Budgets before lowering: a model too large to spell out is refused from its counts.
+  const models = checked.value.models.filter((m) => {
+    const span = entry?.models.get(m.analysis.name)?.decl.name.span;
+    const refused = expansionProblems(m.analysis, m.figures, span, options.dtype);
+    diagnostics.push(...refused);
+    return !hasErrors(refused);
+  });
+  if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics), sources };
   const files: EmittedFile[] = [];
   const base = path.basename(file).replace(/\.nn$/, "");
   for (const m of models) {
-    const a = m.analysis;
+    // Every copy spelled out (src/lower/), within the budgets just checked.
+    const a = lower(m.analysis);
     const unsupported = a.ops.filter((op) => !kernels[op.kind]);
     // One diagnostic per kind, at its first use.
     for (const kind of new Set(unsupported.map((op) => op.kind))) {

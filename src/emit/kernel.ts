@@ -12,7 +12,7 @@
 // - Generated code passes `noUncheckedIndexedAccess`: every array element read is written `a[i]!`, an
 //   accumulation `a[i]! += v`, a plain store `a[i] = v` (erased at compile time: no run-time cost).
 // - An op's function gets `p`, `gp`, `n` and `training` only when its code names them (module.ts).
-import { argWithDefault, type ArgVal, type IrOp } from "../analyze/analyze.js";
+import { argWithDefault, type ArgVal, type IrOp } from "../ir/ir.js";
 import type { LayerEntry } from "../vocabulary/layers.js";
 import type { EmittedKind } from "../vocabulary/registry.js";
 

@@ -2,7 +2,7 @@
 // initialization, the workspace, forward and backward passes (one kernel per op, from kernels/), the three
 // losses and a training step with SGD or Adam/AdamW. Built with ts-morph; formatted by compile.ts.
 import { printStructure, StructureKind, VariableDeclarationKind, type StatementStructures } from "ts-morph";
-import type { IrOp } from "../analyze/analyze.js";
+import type { IrOp } from "../ir/ir.js";
 import { activationHelpers, helpersUsed } from "./kernels/activation.js";
 import { denseInOutSource, denseTiledSource } from "./kernels/dense.js";
 import { kernels } from "./kernels/index.js";

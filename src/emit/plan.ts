@@ -1,7 +1,7 @@
 // The memory plan of a generated module: where every parameter, buffer and activation lives. Built from
-// an expanded analysis (every op, every copy). Numbers here are plain JS numbers: a model whose sizes do
+// a lowered model (every op, every copy: src/lower/). Numbers here are plain JS numbers: a model whose sizes do
 // not fit safely is refused before planning (NN9002).
-import type { IrOp, IrValue, ModelAnalysis, TensorRecord } from "../analyze/analyze.js";
+import type { IrOp, IrValue, LoweredModel, TensorRecord } from "../ir/ir.js";
 import type { Init, Role } from "../vocabulary/types.js";
 import { positionUse } from "../vocabulary/registry.js";
 import { viewKinds } from "./kernels/index.js";
@@ -54,7 +54,7 @@ export interface Plan {
   readonly bufferOffsets: ReadonlyMap<string, number>;
 }
 
-export function plan(analysis: ModelAnalysis): Plan {
+export function plan(analysis: LoweredModel): Plan {
   const params: PlannedTensor[] = [];
   const buffers: PlannedTensor[] = [];
   const offsets = new Map<string, number>();

@@ -35,14 +35,8 @@ export interface Checked {
 export interface CheckOptions {
   /** Analyze only this model of the entry file. */
   readonly model?: string;
-  /** Analyze every copy of repeated bodies separately (for code generation). */
-  readonly expand?: boolean;
   /** `false`: analyze every block call and repeated element afresh (see `AnalyzeOptions.memo`). */
   readonly memo?: boolean;
-  /** With `expand`: called with each model's counting analysis (which never expands) before the model
-   *  is expanded; when it returns an error, the model is not expanded. Code generation checks its budgets
-   *  here (src/emit/budgets.ts), so that no spec makes it spell out more than it can hold. */
-  readonly beforeExpand?: (analysis: ModelAnalysis, figures: Figures, model: ModelInfo) => readonly Diagnostic[];
   /** Symbolic dimensions set by name (`nnc count --dim`; see `AnalyzeOptions.dims`). */
   readonly dims?: ReadonlyMap<string, bigint>;
   /** How files are parsed (default `parse`; the language server reuses unchanged items). */
@@ -142,7 +136,7 @@ export function resolveProgram(
 }
 
 /** The second half of `checkProgram` for one model of the entry file: analysis, figures and `expect`
- *  assertions. `value` is undefined when the model did not analyze cleanly (or `beforeExpand` refused it). */
+ *  assertions. `value` is undefined when the model did not analyze cleanly. */
 export function checkModel(
   entryResolved: ResolvedFile,
   model: ModelInfo,
@@ -150,17 +144,7 @@ export function checkModel(
   options: Omit<CheckOptions, "model" | "parse" | "resolveCache"> = {},
 ): Result<CheckedModel | undefined> {
   const diagnostics: Diagnostic[] = [];
-  if (options.expand && options.beforeExpand) {
-    // A counting analysis that fails is not reported: the expanded one below reports the same.
-    const counted = analyzeModel(entryResolved, model, context, { expand: false });
-    if (counted.value && !hasErrors(counted.diagnostics)) {
-      const refused = options.beforeExpand(counted.value, modelFigures(counted.value), model);
-      diagnostics.push(...refused);
-      if (hasErrors(refused)) return { value: undefined, diagnostics };
-    }
-  }
   const analyzed = analyzeModel(entryResolved, model, context, {
-    expand: options.expand ?? false,
     ...(options.memo !== undefined ? { memo: options.memo } : {}),
     ...(options.dims !== undefined ? { dims: options.dims } : {}),
   });

@@ -1,6 +1,7 @@
 // The forward check of property 3 (test/props.test.ts), apart so that a failing spec can be run alone: a
 // spec built as a float64 module, random weights loaded by name, the module's forward against the naive
 // interpreter (interpreter.ts) of the same expanded graph.
+import { lower } from "../../src/lower/lower.js";
 import { expect } from "vitest";
 import { compile } from "../../src/emit/compile.js";
 import { checkProgram } from "../../src/program/check.js";
@@ -11,11 +12,15 @@ import { interpret } from "./interpreter.js";
 /** Checks a spec and returns its one model's counting analysis (memoized, not expanded) or expanded
  *  analysis, failing on any diagnostic: the arbitraries make only well-formed specs. */
 export function analyzed(text: string, expand: boolean) {
-  const r = checkProgram("m.nn", memoryHost({ "m.nn": text }), text, { expand });
+  const r = checkProgram("m.nn", memoryHost({ "m.nn": text }), text);
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0 || r.value.models.length !== 1)
     throw new Error(`spec does not check:\n${text}\n${errors.map((d) => `${d.code} ${d.message}`).join("\n")}`);
-  return r.value.models[0]!;
+  const m = r.value.models[0]!;
+  // Expanded: the lowering pass's ops, values and tensors (src/lower/), every copy spelled out.
+  if (!expand) return m;
+  const { ops, values, tensors, inputIds, outputIds } = lower(m.analysis);
+  return { ...m, analysis: { ...m.analysis, ops, values, tensors, inputIds, outputIds } };
 }
 
 interface Module {
@@ -84,8 +89,8 @@ export async function forwardAgrees(text: string, s: number, n: number, options:
   for (const t of m.params)
     if (t.tiedTo !== undefined) {
       const target = weights.get(t.tiedTo)!;
-      const tie = expanded.analysis.ties.find((x) => x.tensor === t.name);
-      if (!tie?.transposed) weights.set(t.name, target);
+      const tie = expanded.analysis.tensors.find((x) => x.name === t.name);
+      if (!tie?.tiedTransposed) weights.set(t.name, target);
       else {
         // `tie = transpose(wte)`: this [c, V] weight is the [V, c] target transposed.
         const [rows, cols] = t.shape as [number, number];

@@ -2,7 +2,7 @@
 // gradient rule `x` is the input, `y` the output and `g` the output's gradient; the rule gives the input's
 // gradient. PyTorch's definitions throughout.
 import type { ArgReader, EmitCtx, Kernel, KernelFamily } from "../kernel.js";
-import { lit } from "../kernel.js";
+import { lit, resolvedInt } from "../kernel.js";
 import type { EmittedKind } from "../../vocabulary/registry.js";
 
 interface Rule {
@@ -276,9 +276,7 @@ for (let i = 0, e = n * ${size}; i < e; i++) {
 function softmaxLike(log: boolean): Kernel {
   const geometry = (c: EmitCtx) => {
     const shape = c.inShapes[0]!;
-    const rank = shape.length;
-    const raw = c.args.int("axis");
-    const axis = raw < 0 ? raw + rank : raw;
+    const axis = resolvedInt(c.op, "axis"); // from 0 (src/vocabulary/kinds/activation.ts)
     const len = shape[axis]!;
     const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
     const outer = c.inSizes[0]! / (len * inner);

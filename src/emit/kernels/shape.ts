@@ -4,16 +4,14 @@
 //
 // Every op here is a loop over `n × pre` rows, `pre` being the elements of the axes before the one the op
 // works on; since activations are batch-major, row `r` of every operand starts at `r` times its row size.
-import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
-import { lit } from "../kernel.js";
+import { lit, resolvedInt, type EmitCtx, type Kernel, type KernelFamily } from "../kernel.js";
 import { suffixes } from "./conv.js";
 
 const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
-/** An axis argument as a non-negative axis of a per-sample shape of `rank` axes. */
-function axisArg(c: EmitCtx, name: string, rank: number): number {
-  const a = c.args.int(name);
-  return a < 0 ? a + rank : a;
+/** An axis as the shape rule resolved it (`IrOp.attrs`): from 0, of a per-sample shape. */
+function axisArg(c: EmitCtx, name: string): number {
+  return resolvedInt(c.op, name);
 }
 
 const show = (shape: readonly number[]) => `[${shape.join(", ")}]`;
@@ -83,13 +81,13 @@ function copyPieces(g: Pieces, whole: string, parts: readonly string[], toWhole:
 
 export const concat: Kernel = {
   forward(c) {
-    const axis = axisArg(c, "axis", c.inShapes[0]!.length);
+    const axis = axisArg(c, "axis");
     const g = pieces(c.inShapes, axis);
     return `// ${c.op.name}: concat ${c.inShapes.map(show).join(" + ")} → ${show(c.outShapes[0]!)} along axis ${axis}
 ${copyPieces(g, c.y[0]!, c.x, true, "=")}`;
   },
   backward(c) {
-    const axis = axisArg(c, "axis", c.inShapes[0]!.length);
+    const axis = axisArg(c, "axis");
     const g = pieces(c.inShapes, axis);
     return `// ${c.op.name}: concat backward
 ${copyPieces(g, c.gy[0]!, c.gx, false, "+=")}`;
@@ -98,13 +96,13 @@ ${copyPieces(g, c.gy[0]!, c.gx, false, "+=")}`;
 
 export const split: Kernel = {
   forward(c) {
-    const axis = axisArg(c, "axis", c.inShapes[0]!.length);
+    const axis = axisArg(c, "axis");
     const g = pieces(c.outShapes, axis);
     return `// ${c.op.name}: split ${show(c.inShapes[0]!)} → ${c.outShapes.map(show).join(" + ")} along axis ${axis}
 ${copyPieces(g, c.x[0]!, c.y, false, "=")}`;
   },
   backward(c) {
-    const axis = axisArg(c, "axis", c.inShapes[0]!.length);
+    const axis = axisArg(c, "axis");
     const g = pieces(c.outShapes, axis);
     return `// ${c.op.name}: split backward
 ${copyPieces(g, c.gx[0]!, c.gy, true, "+=")}`;
@@ -116,9 +114,8 @@ ${copyPieces(g, c.gx[0]!, c.gy, true, "+=")}`;
 /** [pre, A, mid, B, post] → [pre, B, mid, A, post]; the loops run in output order. */
 function transposeCode(c: EmitCtx, backward: boolean): string {
   const shape = c.inShapes[0]!;
-  const rank = shape.length;
-  let a = axisArg(c, "a", rank);
-  let b = axisArg(c, "b", rank);
+  let a = axisArg(c, "a");
+  let b = axisArg(c, "b");
   if (a > b) [a, b] = [b, a];
   const size = c.inSizes[0]!;
   const title = `${c.op.name}: transpose(${a}, ${b}) ${show(shape)} → ${show(c.outShapes[0]!)}${backward ? " backward" : ""}`;
@@ -166,7 +163,7 @@ export const transpose: Kernel = {
 
 function reduced(c: EmitCtx) {
   const shape = c.inShapes[0]!;
-  const axis = axisArg(c, "axis", shape.length);
+  const axis = axisArg(c, "axis");
   return { shape, axis, pre: product(shape.slice(0, axis)), len: shape[axis]!, post: product(shape.slice(axis + 1)) };
 }
 
@@ -180,15 +177,14 @@ function inner(post: number, body: (q: string | undefined) => string): string {
   return post === 1 ? body(undefined) : `for (let q = 0; q < ${post}; q++) ${body("q")}`;
 }
 
-function takeIndex(c: EmitCtx, len: number): number {
-  const index = c.args.int("index");
-  return index < 0 ? index + len : index;
+function takeIndex(c: EmitCtx): number {
+  return resolvedInt(c.op, "index");
 }
 
 export const take: Kernel = {
   forward(c) {
     const { shape, axis, pre, len, post } = reduced(c);
-    const k = takeIndex(c, len);
+    const k = takeIndex(c);
     return `// ${c.op.name}: take index ${k} of axis ${axis}, ${show(shape)} → ${show(c.outShapes[0]!)}
 for (let r = 0; r < ${rows(pre)}; r++) {
   ${inner(post, (q) => `${c.y[0]}[${row("r", post, q)}] = ${c.x[0]}[${row("r", len * post, q, k * post)}]!;`)}
@@ -196,7 +192,7 @@ for (let r = 0; r < ${rows(pre)}; r++) {
   },
   backward(c) {
     const { pre, len, post } = reduced(c);
-    const k = takeIndex(c, len);
+    const k = takeIndex(c);
     return `// ${c.op.name}: take backward (the other positions get no gradient)
 for (let r = 0; r < ${rows(pre)}; r++) {
   ${inner(post, (q) => `${c.gx[0]}[${row("r", len * post, q, k * post)}]! += ${c.gy[0]}[${row("r", post, q)}]!;`)}

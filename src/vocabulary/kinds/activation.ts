@@ -22,8 +22,10 @@ const prelu: LayerSemantics = (ctx) => {
 };
 
 const softmaxLike: LayerSemantics = (ctx) => {
-  if (axisOf(ctx, "axis", ctx.input.shape.length) === undefined) return undefined;
-  return { output: ctx.input.shape, tensors: [], macs: 0n };
+  const axis = axisOf(ctx, "axis", ctx.input.shape.length);
+  if (axis === undefined) return undefined;
+  // ResolvedAttrs: `axis`, from 0 (a negative axis resolved).
+  return { output: ctx.input.shape, tensors: [], macs: 0n, attrs: { axis: BigInt(axis) } };
 };
 
 /** Semantics by kind. Aliases (`swish`) resolve through the vocabulary's `aliasOf`. */

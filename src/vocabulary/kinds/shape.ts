@@ -77,7 +77,13 @@ const transpose: LayerSemantics = (ctx) => {
   out[b] = shape[a]!;
   // Moving axes in front of the features makes them a sequence: [C, N] → [N, C] (patches, time steps).
   const last = out.length - 1;
-  return { output: out.map((d, i) => (i < last ? { ...d, seq: true } : withoutSeq(d))), tensors: [], macs: 0n };
+  return {
+    output: out.map((d, i) => (i < last ? { ...d, seq: true } : withoutSeq(d))),
+    tensors: [],
+    macs: 0n,
+    // ResolvedAttrs: `a` and `b`, the axes swapped, from 0 (negative axes resolved).
+    attrs: { a: BigInt(a), b: BigInt(b) },
+  };
 };
 
 function withoutSeq(d: Dim): Dim {
@@ -100,14 +106,21 @@ const take: LayerSemantics = (ctx) => {
       showInput: true,
     });
   }
-  return { output: shape.filter((_, i) => i !== axis), tensors: [], macs: 0n };
+  return {
+    output: shape.filter((_, i) => i !== axis),
+    tensors: [],
+    macs: 0n,
+    // ResolvedAttrs: `axis` and `index`, from 0 (negative ones resolved).
+    attrs: { axis: BigInt(axis), index: index < 0n ? index + size : index },
+  };
 };
 
 const mean: LayerSemantics = (ctx) => {
   const shape = ctx.input.shape;
   const axis = axisOf(ctx, "axis", shape.length);
   if (axis === undefined) return undefined;
-  return { output: shape.filter((_, i) => i !== axis), tensors: [], macs: 0n };
+  // ResolvedAttrs: `axis`, from 0 (a negative axis resolved).
+  return { output: shape.filter((_, i) => i !== axis), tensors: [], macs: 0n, attrs: { axis: BigInt(axis) } };
 };
 
 const concat: LayerSemantics = (ctx) => {
@@ -140,7 +153,8 @@ const concat: LayerSemantics = (ctx) => {
   }
   const out = [...first.shape];
   out[axis] = withPositions(dim(total, first.shape[axis]!.seq ?? false), first.shape[axis]!);
-  return { output: out, tensors: [], macs: 0n };
+  // ResolvedAttrs: `axis`, from 0 (a negative axis resolved).
+  return { output: out, tensors: [], macs: 0n, attrs: { axis: BigInt(axis) } };
 };
 
 /** Most parts of one `split`: each part is a value of its own, so a split of n parts costs n in the
@@ -190,7 +204,8 @@ const split: LayerSemantics = (ctx) => {
     return { kind: "tensor", shape: out, dtype: ctx.input.dtype, origin: ctx.input.origin };
   });
   const value: Value = { kind: "tuple", items, origin: ctx.input.origin };
-  return { output: value, tensors: [], macs: 0n };
+  // ResolvedAttrs: `axis`, from 0 (a negative axis resolved).
+  return { output: value, tensors: [], macs: 0n, attrs: { axis: BigInt(axis) } };
 };
 
 // PyTorch's nn.PixelShuffle(upscale_factor): [C·r², H, W] → [C, H·r, W·r], out[c, h·r + i, w·r + j] =
