@@ -6,21 +6,38 @@
 // and the defects the fuzzer found, as regression cases.
 import { describe, expect, it } from "vitest";
 import { functionLoader, runCase, type ModuleLoader } from "./fuzz/oracle.js";
-import { reproducer, runFuzz, summary, type FuzzReport } from "./fuzz/run.js";
+import { coveringIndices, reproducer, runFuzz, summary, type FuzzReport } from "./fuzz/run.js";
 import { registryNames, type FuzzCase } from "./fuzz/spec-gen.js";
 
-// What a fixed run reaches depends on the generator's random stream, which every new kind shifts: with
-// hardswish, hardsigmoid and instancenorm, 20_261_204 no longer reached conv_transpose2d's `groups` or
-// max_pool1d's `ceil_mode`; 20_261_207 reached every kind and option (of 5 seeds tried, 2 did). With conv3d,
-// conv_transpose1d, the 3-D pools, upsample and drop_path (and [C, D, H, W] inputs), 20_261_207–210 each
-// missed a few options; 20_261_211 reaches them all (20_261_213 also stumbled on a finite-difference
-// mismatch of softplus(beta = 0.000001) with no new kind in it).
+// The fixed run: 200 cases of this seed chosen to reach every kind, argument, option and construct (greedily
+// from the first 2,000; `coveringIndices`). A plain run of the first 200 depended on luck — every new kind
+// shifts the generator's random stream, and the seed that had reached everything stopped doing so three
+// times. (Seed 20_261_213 once stumbled on a finite-difference mismatch of softplus(beta = 0.000001), not
+// investigated yet: `npm run fuzz -- --seed 20261213`.)
 const seed = 20_261_211;
 const count = 200;
+const constructs = [
+  "repeat",
+  "block",
+  "block.default",
+  "const",
+  "arithmetic",
+  "import",
+  "graph.add",
+  "graph.mul",
+  "graph.concat",
+  "graph.split",
+  "tie",
+  "frozen",
+  "loss",
+  "two-inputs",
+  "name path",
+  "repeat from",
+];
 
 let report: FuzzReport | undefined;
 async function fixedRun(): Promise<FuzzReport> {
-  report ??= await runFuzz({ seed, count });
+  report ??= await runFuzz({ seed, count, indices: coveringIndices(seed, count, [...registryNames(), ...constructs]) });
   return report;
 }
 
@@ -41,24 +58,7 @@ describe("semantic fuzzer, fixed seed", () => {
   it("reaches every layer kind and every argument and option of the registry", async () => {
     const r = await fixedRun();
     expect(registryNames().filter((n) => !r.covered.has(n))).toEqual([]);
-    for (const construct of [
-      "repeat",
-      "block",
-      "block.default",
-      "const",
-      "arithmetic",
-      "import",
-      "graph.add",
-      "graph.mul",
-      "graph.concat",
-      "graph.split",
-      "tie",
-      "frozen",
-      "loss",
-      "two-inputs",
-      "name path",
-      "repeat from",
-    ]) {
+    for (const construct of constructs) {
       expect(r.covered.has(construct), construct).toBe(true);
     }
   });

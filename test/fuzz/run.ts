@@ -58,6 +58,8 @@ export interface RunOptions {
   readonly count: number;
   /** First case number (a single case is reproduced with `start = i, count = 1`). */
   readonly start?: number;
+  /** Exactly these case numbers instead of `start`, `start + 1`, … (see `coveringIndices`). */
+  readonly indices?: readonly number[];
   readonly budgets?: Budgets;
   /** How modules are loaded: `functionLoader` by default. */
   readonly load?: ModuleLoader;
@@ -123,7 +125,8 @@ export async function runFuzz(options: RunOptions): Promise<FuzzReport> {
   const report = emptyReport(options.seed);
   const started = performance.now();
   const start = options.start ?? 0;
-  for (let index = start; index < start + options.count; index++) {
+  const indices = options.indices ?? Array.from({ length: options.count }, (_, i) => start + i);
+  for (const index of indices) {
     const c = caseAt(options.seed, index);
     const outcome = await runCase(c, options.load ?? functionLoader, options.budgets ?? defaultBudgets);
     record(report, index, c, outcome);
@@ -131,6 +134,34 @@ export async function runFuzz(options: RunOptions): Promise<FuzzReport> {
   }
   report.ms = performance.now() - started;
   return report;
+}
+
+/**
+ * `count` case numbers of a run with `seed` that together reach every name in `wanted` if any of the first
+ * `pool` cases does: the cases that reach a name the earlier ones miss, chosen greedily (most new names
+ * first) from the whole pool, then the first cases in order. Generating is cheap (about 5 ms per case) and
+ * running is not, so a fixed run covers the registry by construction instead of by a lucky seed — a seed
+ * that had reached every kind stopped doing so each time a kind was added. Names no case of the pool reaches
+ * stay missing, for the caller's coverage check to report.
+ */
+export function coveringIndices(seed: number, count: number, wanted: readonly string[], pool = count * 10): number[] {
+  const covers = Array.from({ length: pool }, (_, i) => new Set(caseAt(seed, i).covered));
+  const chosen: number[] = [];
+  const missing = new Set(wanted);
+  for (;;) {
+    let best = -1;
+    let bestGain = 0;
+    covers.forEach((names, i) => {
+      let gain = 0;
+      for (const n of names) if (missing.has(n)) gain++;
+      if (gain > bestGain) [best, bestGain] = [i, gain];
+    });
+    if (best < 0 || chosen.length >= count) break;
+    chosen.push(best);
+    for (const n of covers[best] ?? []) missing.delete(n);
+  }
+  for (let i = 0; chosen.length < count && i < pool; i++) if (!chosen.includes(i)) chosen.push(i);
+  return chosen.sort((a, b) => a - b);
 }
 
 /** A failing case as text to paste into a file (or a test): its files, mode, and what failed. */
