@@ -28,6 +28,10 @@ export const compileOptionsSchema = z
     dtype: z.enum(["float32", "float64"]).default("float32"),
     /** Dense layers up to this many multiply–adds are fully unrolled: measured here, unrolling wins 1.4–1.8× up to 32×32 but a 32×32 layer costs 60–100 ms of compilation and sometimes stays unoptimized (bench/workloads.mjs), so the default stops at 16×16. */
     unrollLimit: z.number().int().min(0).max(buildLimits.unrollLimit).default(256),
+    /** Kernels of dense layers above the unroll limit: \`auto\` (the default) embeds WebAssembly SIMD kernels
+     *  and uses them where the engine has SIMD, the TypeScript kernels otherwise (decided once at load);
+     *  \`wasm\` refuses to load without SIMD; \`ts\` embeds none. */
+    target: z.enum(["ts", "wasm", "auto"]).default("auto"),
     /** Output columns per register tile in looped matrix kernels. */
     tileColumns: z.number().int().min(1).max(16).default(8),
     /** Format the module with prettier (the default, what `nnc build` and `generated/` use). `false` keeps

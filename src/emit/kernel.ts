@@ -26,6 +26,10 @@ export interface EmitOptions {
   /** Layer copies with the same code share one function (shared.ts); default true. `false` gives every op
    *  its own, for tests that compare the two. */
   readonly share?: boolean;
+  /** \`ts\`: TypeScript kernels only; \`wasm\` / \`auto\`: dense layers above the unroll limit also on
+   *  WebAssembly SIMD kernels embedded in the module (wasm/target.ts), \`wasm\` refusing to load without SIMD.
+   *  Default \`ts\` here; \`compile()\` defaults to \`auto\`. */
+  readonly target?: "ts" | "wasm" | "auto";
 }
 
 export interface EmitCtx {
@@ -82,6 +86,10 @@ export interface EmitCtx {
   /** A parameter element as an expression: `p[k]`, or its value as a literal in a build with baked
    *  weights (`--bake-weights`), where straight-line code then multiplies by constants. */
   weight(index: number): string;
+  /** With the WebAssembly target: the index of the SIMD kernels of a dense layer \`IN → OUT\` (PyTorch's
+   *  [out, in] weight), whose calls then go to \`wasmDenseForward\` / \`wasmDenseBackward\` when the parameters
+   *  live in a WebAssembly memory (\`arena\` in generated code). Absent: TypeScript only. */
+  readonly wasmDense?: (inFeatures: number, outFeatures: number, bias: boolean) => number;
 }
 
 export interface Kernel {

@@ -10,6 +10,7 @@ import { ArgReader, lit, type EmitCtx, type EmitOptions } from "./kernel.js";
 import { makeTemplate, templateContext, type ArrayBinding, type Template } from "./shared.js";
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 import { runtimeText } from "./runtime-text.js";
+import { MAX_MEMORY_BYTES, WasmDenseTable, wasmTargetSource } from "./wasm/target.js";
 
 export interface ModuleInfo {
   /** The spec file, as named in the `@generated` header. */
@@ -108,6 +109,14 @@ function moduleStatements(
   const arrayOf = (v: { dtype: string }) => (v.dtype === "token" ? "Int32Array" : F);
   const aName = (id: number) => `act${plan.values[id]!.buffer}`;
   const gName = (id: number) => `grad${plan.values[id]!.buffer}`;
+  // The WebAssembly target (wasm/target.ts): dense layers ask the table for their kernels' index. Not for an
+  // inference build (its parameters are constants of the module), nor when parameters and gradients would
+  // not fit the memory one parameter array gets.
+  const elt = options.dtype === "float64" ? 8 : 4;
+  const wasmTable =
+    (options.target ?? "ts") !== "ts" && !info.baked && 4 * plan.paramCount * elt <= MAX_MEMORY_BYTES
+      ? new WasmDenseTable(options.dtype)
+      : undefined;
 
   // Each op's forward and backward code is a function of its own: V8 optimizes functions separately and
   // does not optimize one whose bytecode passes 60 KB (V8 flag `--max-optimized-bytecode-size`, default
@@ -119,7 +128,7 @@ function moduleStatements(
   // Copies of a layer whose code differs only in arrays and offsets share one (shared.ts).
   const rendered = plan.ops.map((op, index) => {
     const kernel = kernels[op.kind]!;
-    const base = context(plan, op, index, options, scratches, aName, gName, info.baked, claims);
+    const base = context(plan, op, index, options, scratches, aName, gName, info.baked, claims, wasmTable);
     const answers: boolean[] = [];
     const record = (answer: boolean) => (answers.push(answer), answer);
     const ctx: EmitCtx = {
@@ -194,6 +203,7 @@ function moduleStatements(
     key === undefined ? 0 : (sharing[list].get(key) ?? 0);
 
   const opFunctions: string[] = [];
+  const wasm = wasmTable !== undefined && wasmTable.shapes.length > 0;
   const forwardCalls: string[] = [];
   const backwardCalls: string[] = [];
   const sharedNames = new Map<string, string>();
@@ -380,6 +390,19 @@ function moduleStatements(
   const backwardStatements = info.baked
     ? []
     : backwardBody(plan, claims, buffersUsed, cutOutputs, seq, rowOf, backwardCalls);
+  if (wasm) {
+    // The SIMD kernels write gradients into their own memory: other \`grads\` get them added at the end.
+    backwardStatements.splice(
+      backwardStatements.indexOf("const gp = grads;"),
+      0,
+      "arena = arenaOf(p);",
+      "const staged = arena !== undefined && !ownGrads(arena, grads);",
+      "if (staged) arena!.grads.fill(0);",
+    );
+    const last = backwardStatements.length - 1;
+    const end = backwardStatements[last]!.startsWith("return ") ? last : last + 1;
+    backwardStatements.splice(end, 0, "if (staged) addGrads(arena!.grads, grads);");
+  }
   const opCode = opFunctions.join("\n");
   const uses = {
     gaussian: initStatements.some((s) => s.includes("gaussian()")),
@@ -416,7 +439,9 @@ function moduleStatements(
     statements: [
       "checkSeed(seed);",
       "seedRandom(seed);",
-      `const p = new ${F}(paramCount);`,
+      wasm
+        ? `const p = createArena()?.params ?? new ${F}(paramCount); // in a WebAssembly memory of its own when it can`
+        : `const p = new ${F}(paramCount);`,
       ...initStatements,
       "return p;",
     ],
@@ -461,6 +486,13 @@ function moduleStatements(
 // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
 
 let batchSize = 0;${info.baked ? "" : "\nlet forwardDone = false;"}${
+    wasm
+      ? `
+/** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+ *  (\`createParams\` made them), else undefined: the TypeScript kernels. */
+let arena: Arena | undefined;`
+      : ""
+  }${
     uses.lastTraining
       ? `
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
@@ -627,6 +659,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       "if (options.seed !== undefined) checkSeed(options.seed);",
       ...batchnormCheck(plan),
       "allocate(n);",
+      ...(wasm ? ["arena = arenaOf(p);"] : []),
       ...(variable && cutOutputs.some((c) => c) ? ["allocateShort(n, length);"] : []),
       "if (options.seed !== undefined) seedRandom(options.seed);",
       ...(plan.bufferCount > 0
@@ -684,7 +717,8 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     add(k === 0 ? `// ── One function per op${info.baked ? "" : ", forward and backward"} ──\n\n${f}` : f),
   );
   // An inference build has no losses (they write gradients), no backward and no training.
-  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq));
+  if (!info.baked)
+    add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq, wasm));
   add(engineReturn(info));
   zone = "top";
   if (!info.baked) add(lossesSource(F, plan));
@@ -700,11 +734,12 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     const withForward = opFunctions.some((f) => /\bdenseTiledForward\(/.test(f));
     addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns, withForward)}`);
   }
+  if (wasm) addFixed(wasmTargetSource(F, wasmTable!, plan.paramCount, options.target ?? "ts"));
   if (opFunctions.some((f) => /\b(denseInOutForward|denseInOutBackward)\(/.test(f))) {
     addFixed(`// ── Dense kernels for weights stored [in, out] ──\n\n${denseInOutSource(F)}`);
   }
   zone = "tail";
-  add(instanceSource(F, info, plan, inputType, outputType, inputGradType, seq));
+  add(instanceSource(F, info, plan, inputType, outputType, inputGradType, seq, wasm));
   if (!info.baked) {
     addFixed(`// ── Weight files: safetensors (src/weights/safetensors.ts) ──\n\n${runtimeText("safetensors")}`);
     addFixed(
@@ -733,6 +768,7 @@ function instanceSource(
   outputType: string,
   inputGradType: string,
   seq: number | undefined,
+  wasm: boolean,
 ): string {
   const baked = info.baked !== undefined;
   const inputName = plan.inputs.length === 1 ? "input" : "inputs";
@@ -942,7 +978,7 @@ export function createModel(options: ModelOptions = {}): Model {
   if (typeof options !== "object" || options === null) throw new TypeError(\`options must be an object, got \${kindOf(options)}\`);
   const seed = options.seed ?? 0;
   checkSeed(seed);
-  const e = createEngine();${baked ? "\n  e.createParams(seed);" : `\n  const params = e.createParams(seed);\n  const grads = new ${F}(paramCount);`}
+  const e = createEngine();${baked ? "\n  e.createParams(seed);" : `\n  const params = e.createParams(seed);\n  const grads = ${wasm ? `arenaOf(params)?.grads ?? new ${F}(paramCount)` : `new ${F}(paramCount)`};`}
   const buffers = createBuffers();
   return {
     manifest,${baked ? "" : "\n    params,\n    grads,"}
@@ -1280,6 +1316,7 @@ function context(
   gName: (id: number) => string,
   baked: Float64Array | undefined,
   claims: Claims,
+  wasmTable: WasmDenseTable | undefined,
 ): EmitCtx {
   // A bare tensor (`bare = true`) is the layer's `weight`, named by the layer alone.
   const local = (tensor: string) =>
@@ -1365,6 +1402,7 @@ function context(
     args: new ArgReader(op.args, op.entry),
     options,
     inference: baked !== undefined,
+    ...(wasmTable ? { wasmDense: (i: number, o: number, bias: boolean) => wasmTable.index(i, o, bias) } : {}),
     weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]!`),
   };
 }
@@ -1657,6 +1695,7 @@ function trainingSource(
   inputGradWanted: boolean,
   cutOutputs: readonly boolean[],
   seq: number | undefined,
+  wasm: boolean,
 ): string {
   const out = plan.output.shape;
   const classes = out.length === 0 ? 1 : out[out.length - 1]!;
@@ -1732,7 +1771,7 @@ function createTrainer(options: TrainerOptions, params?: ${F}, buffers?: ${F}): 
   const lr = options.lr;
   return {
     params: own,
-    grads: new ${F}(paramCount),
+    grads: ${wasm ? `arenaOf(own)?.grads ?? new ${F}(paramCount)` : `new ${F}(paramCount)`},
     buffers: buffers ?? createBuffers(),
     options: Object.freeze({ ...options }),
     m: new ${F}(paramCount),

@@ -58,6 +58,12 @@ ${lines.join("\n")}
       return `// ${c.op.name}: dense ${IN} → ${OUT}, weight [in, out], packed product (shared kernel below)
 denseInOutForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${OUT}, ${B}, 0, ${OUT}, 1);`;
     }
+    if (c.wasmDense) {
+      const k = c.wasmDense(IN, OUT, B >= 0);
+      return `// ${c.op.name}: dense ${IN} → ${OUT}, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+if (arena) wasmDenseForward(arena, ${k}, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B});
+else denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, 0, ${OUT}, 1);`;
+    }
     return `// ${c.op.name}: dense ${IN} → ${OUT}, register-tiled (shared kernel below)
 denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, 0, ${OUT}, 1);`;
   },
@@ -114,6 +120,12 @@ ${body("+=")}
     if (inOut) {
       return `// ${c.op.name}: dense ${IN} → ${OUT}, weight [in, out], backward, packed products (shared kernel below)
 denseInOutBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${OUT}, ${B}, ${c.gxWanted[0]}, 0, ${OUT}, 1);`;
+    }
+    if (c.wasmDense) {
+      const k = c.wasmDense(IN, OUT, B >= 0);
+      return `// ${c.op.name}: dense ${IN} → ${OUT} backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+if (arena) wasmDenseBackward(arena, ${k}, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, ${c.gxWanted[0]});
+else denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, ${c.gxWanted[0]}, 0, ${OUT}, 1);`;
     }
     return `// ${c.op.name}: dense ${IN} → ${OUT} backward, register-tiled (shared kernel below)
 denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, ${c.gxWanted[0]}, 0, ${OUT}, 1);`;

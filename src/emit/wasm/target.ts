@@ -1,0 +1,258 @@
+// The WebAssembly target of a generated module (`nnc build --target wasm|auto`, issue 17): which dense
+// layers run on the SIMD kernels of dense.ts, the kernel bytes a module embeds, and the module-level code
+// that compiles them once at load and gives each parameter array a WebAssembly memory of its own.
+//
+// Memory layout (one `WebAssembly.Memory` per parameter array made by `createParams`, sized once and never
+// grown, so that no view of it is ever detached):
+//   [0, paramBytes)                        the parameters: `createParams()` returns a view of them
+//   [gradsByte, gradsByte + paramBytes)    the gradients: a model's `grads`, a trainer's `grads`
+//   [scratchByte, …)                       the kernels' rows: CHUNK rows of x, of dy and of dx
+// Weights and gradients stay where they are (PyTorch's [out, in] layout, nothing packed); the activations
+// live in the engine's workspace arrays and pass through the scratch rows, CHUNK rows at a time (one copy
+// in, one out per product).
+import { type DenseShape, denseBackwardBias, denseBackwardInput, denseBackwardWeight, denseForward } from "./dense.js";
+import type { FunctionDef } from "./encoder.js";
+import { kernelModule } from "./dense.js";
+import { simdProbe } from "./probe.js";
+
+export type Target = "ts" | "wasm" | "auto";
+
+/** Rows per pass through the scratch area. */
+export const CHUNK = 64;
+/** Browsers compile a module synchronously on the main thread only up to 4 KB (Chrome's limit for
+ *  `new WebAssembly.Module`); kernels are grouped into modules of at most this many bytes. */
+export const SYNC_MODULE_BYTES = 4096;
+/** The memory a module may ask for: 1 GiB. Above it (parameters, gradients and scratch), the layers stay
+ *  on the TypeScript path. */
+export const MAX_MEMORY_BYTES = 2 ** 30;
+
+/** The dense shapes a module runs on WebAssembly, each with an index into the kernel table. */
+export class WasmDenseTable {
+  readonly shapes: DenseShape[] = [];
+  constructor(readonly dtype: "float32" | "float64") {}
+  /** The kernel index of a dense layer `IN → OUT`. */
+  index(inFeatures: number, outFeatures: number, bias: boolean): number {
+    const k = this.shapes.findIndex(
+      (s) => s.inFeatures === inFeatures && s.outFeatures === outFeatures && s.bias === bias,
+    );
+    if (k >= 0) return k;
+    this.shapes.push({ inFeatures, outFeatures, bias, dtype: this.dtype });
+    return this.shapes.length - 1;
+  }
+}
+
+/** Base64 of bytes (RFC 4648, with padding). */
+export function base64(bytes: Uint8Array): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const a = bytes[i]!;
+    const b = bytes[i + 1];
+    const c = bytes[i + 2];
+    out += alphabet[a >> 2]! + alphabet[((a & 3) << 4) | ((b ?? 0) >> 4)]!;
+    out += b === undefined ? "=" : alphabet[((b & 15) << 2) | ((c ?? 0) >> 6)]!;
+    out += c === undefined ? "=" : alphabet[c & 63]!;
+  }
+  return out;
+}
+
+/** Every kernel of the table, grouped into modules of at most SYNC_MODULE_BYTES bytes (a layer's kernels
+ *  together when they fit). Exports are named `forward3`, `backwardInput3`, … by kernel index. */
+export function kernelModules(table: WasmDenseTable): Uint8Array[] {
+  const accumulate = { accumulate: true };
+  const overwrite = { accumulate: false };
+  const functions: FunctionDef[] = table.shapes.flatMap((s, k) => [
+    denseForward(s, `forward${k}`),
+    denseBackwardInput(s, overwrite, `backwardInput${k}`),
+    denseBackwardWeight(s, accumulate, `backwardWeight${k}`),
+    ...(s.bias ? [denseBackwardBias(s, accumulate, `backwardBias${k}`)] : []),
+  ]);
+  const modules: Uint8Array[] = [];
+  let group: FunctionDef[] = [];
+  for (const f of functions) {
+    if (group.length > 0 && kernelModule([...group, f]).length > SYNC_MODULE_BYTES) {
+      modules.push(kernelModule(group));
+      group = [];
+    }
+    group.push(f);
+  }
+  if (group.length > 0) modules.push(kernelModule(group));
+  for (const m of modules) {
+    if (m.length > SYNC_MODULE_BYTES) throw new Error(`internal: a kernel module of ${m.length} bytes`);
+  }
+  return modules;
+}
+
+/** Bytes of the memory of one parameter array: parameters, gradients and scratch rows, 16-byte aligned. */
+export function memoryBytes(table: WasmDenseTable, paramCount: number): number {
+  const elt = table.dtype === "float32" ? 4 : 8;
+  const align = (n: number) => Math.ceil(n / 16) * 16;
+  const rows = Math.max(0, ...table.shapes.map((s) => 2 * s.inFeatures + s.outFeatures));
+  return 2 * align(paramCount * elt) + align(CHUNK * rows * elt);
+}
+
+/** The module-level code of the WebAssembly target: the embedded kernels, the SIMD test at load, arenas. */
+export function wasmTargetSource(F: string, table: WasmDenseTable, paramCount: number, target: Target): string {
+  const elt = table.dtype === "float32" ? 4 : 8;
+  const modules = kernelModules(table).map(base64);
+  const paramBytes = Math.ceil((paramCount * elt) / 16) * 16;
+  const rows = Math.max(...table.shapes.map((s) => 2 * s.inFeatures + s.outFeatures));
+  const pages = Math.ceil(memoryBytes(table, paramCount) / 65536);
+  const lanes = table.dtype === "float32" ? "f32x4" : "f64x2";
+  const noSimd =
+    target === "wasm"
+      ? `if (!simd) throw new Error("this module was built with \`nnc build --target wasm\` and needs WebAssembly SIMD, which this JavaScript engine lacks: build it with \`--target auto\` (or \`ts\`) to run on the TypeScript kernels");\n`
+      : "";
+  return `// ── WebAssembly SIMD kernels (\`nnc build --target ${target}\`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no \`atob\`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: \`WebAssembly.validate\` rejects it on an engine without SIMD. */
+const simdProbe = ${JSON.stringify(base64(simdProbe()))};
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+${noSimd}
+/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; ${lanes}, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+${modules.map((m) => `      ${JSON.stringify(m)},`).join("\n")}
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers: decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+interface Arena {
+  readonly heap: ${F};
+  readonly params: ${F};
+  readonly grads: ${F};
+  readonly kernels: readonly DenseKernels[];
+}
+
+const GRADS_BYTE = ${paramBytes};
+const SCRATCH_BYTE = ${2 * paramBytes};
+/** Rows per pass through the scratch area (${CHUNK} rows of up to ${rows} values: x, dy and dx). */
+const CHUNK = ${CHUNK};
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (${pages} pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: ${pages}, maximum: ${pages} });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const none: WasmKernel = () => {};
+  const arena: Arena = {
+    heap: new ${F}(buffer),
+    params: new ${F}(buffer, 0, paramCount),
+    grads: new ${F}(buffer, GRADS_BYTE, paramCount),
+    kernels: [${table.shapes
+      .map(
+        (s, k) =>
+          `{ forward: kernel("forward${k}"), backwardInput: kernel("backwardInput${k}"), backwardWeight: kernel("backwardWeight${k}"), backwardBias: ${s.bias ? `kernel("backwardBias${k}")` : "none"} }`,
+      )
+      .join(", ")}],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters \`p\` is, if any. */
+function arenaOf(p: ${F}): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether \`grads\` is the gradient view of \`arena\` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: ${F}): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** grads += the gradients the kernels wrote into their memory (\`backward\` given other \`grads\`). */
+function addGrads(staged: ${F}, grads: ${F}): void {
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+}
+
+/** y = x Wᵀ + b on the SIMD kernel of layer shape \`k\`: rows CHUNK at a time through the scratch area. \`W\` and
+ *  \`B\` are element offsets in the parameters (\`B\` −1 for no bias). */
+function wasmDenseForward(a: Arena, k: number, x: ${F}, y: ${F}, rows: number, IN: number, OUT: number, W: number, B: number): void {
+  const forward = a.kernels[k]!.forward;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * ${elt};
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    a.heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
+    forward(xs, W * ${elt}, B < 0 ? 0 : B * ${elt}, ys, m);
+    y.set(a.heap.subarray(ys / ${elt}, ys / ${elt} + m * OUT), r * OUT);
+  }
+}
+
+/** The dense backward on the SIMD kernels: dW += dyᵀ x and db += Σ dy into the arena's gradients, then,
+ *  when \`dx\`, gx += dy W. */
+function wasmDenseBackward(a: Arena, k: number, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, dx: boolean): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * ${elt};
+  const ds = gs + CHUNK * OUT * ${elt};
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / ${elt});
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
+    kernels.backwardWeight(gs, xs, GRADS_BYTE + W * ${elt}, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * ${elt}, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * ${elt}, ds, m);
+      for (let i = 0, g = r * IN, d = ds / ${elt}, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}`;
+}
