@@ -83,3 +83,101 @@ describe("--target wasm", () => {
     }
   }
 });
+
+/** Loads a module while `WebAssembly.validate` rejects every module with a 0xFD-prefixed (SIMD) opcode,
+ *  as an engine without SIMD128 does. */
+async function loadWithoutSimd(spec: string, target: "wasm" | "auto"): Promise<Module> {
+  const api = wasm as { validate(bytes: Uint8Array): boolean };
+  const real = api.validate.bind(api);
+  api.validate = (bytes) => !bytes.includes(0xfd) && real(bytes);
+  try {
+    return await load(spec, target, "float32");
+  } finally {
+    api.validate = real;
+  }
+}
+
+describe("no WebAssembly SIMD", () => {
+  it("--target auto takes the TypeScript path, with the TypeScript target's numbers bit for bit", async () => {
+    const m = await loadWithoutSimd(mlp, "auto");
+    expect(m.kernelTarget).toBe("typescript");
+    // parameters in an ordinary array, not a WebAssembly memory
+    const p = m.createParams(3);
+    expect(p.buffer.byteLength).toBe(m.paramCount * 4);
+    const ts = await load(mlp, "ts", "float32");
+    const a = run(m, 3, "float32");
+    const b = run(ts, 3, "float32");
+    for (const k of ["y", "gx", "grads", "after"] as const) expect(a[k]).toEqual(b[k]);
+    expect(a.loss).toBe(b.loss);
+  });
+
+  it("--target wasm refuses to load, saying why and what to do", async () => {
+    await expect(loadWithoutSimd(mlp, "wasm")).rejects.toThrow(
+      /built with `nnc build --target wasm` and needs WebAssembly SIMD, .* `--target auto`/,
+    );
+  });
+});
+
+describe("the WebAssembly path's state", () => {
+  it("createParams, a model's params and grads, and a trainer's grads live in one WebAssembly memory, never grown", async () => {
+    const m = await load(mlp, "auto", "float32");
+    const model = m.createModel({ seed: 1 });
+    expect(model.params.buffer).toBe(model.grads.buffer);
+    expect(model.params.buffer.byteLength % 65536).toBe(0); // a WebAssembly memory's buffer
+    const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.1 }, model.params) as unknown as { grads: Float32Array };
+    expect(trainer.grads.buffer).toBe(model.params.buffer);
+    // A batch far beyond the scratch rows grows nothing: the views stay attached.
+    const params = model.params;
+    const before = Float32Array.from(params);
+    const n = 1000;
+    const y = m.forward(params, new Float32Array(n * m.inputSize).fill(0.25), n);
+    expect(y.length).toBe(n * m.outputSize);
+    expect(params.length).toBe(m.paramCount);
+    expect(params).toEqual(before);
+  });
+
+  it("refuses bad arguments identically on both targets, before anything changes", async () => {
+    const outcomes = [];
+    for (const target of ["ts", "wasm"] as const) {
+      const m = await load(mlp, target, "float32");
+      const p = m.createParams(3);
+      const n = 4;
+      const x = new Float32Array(n * m.inputSize).fill(0.5);
+      const y0 = Float32Array.from(m.forward(p, x, n));
+      const grads = new Float32Array(m.paramCount).fill(7);
+      const trainer = m.createTrainer({ optimizer: "adam", lr: 0.1, seed: 3 }) as unknown as {
+        params: Float32Array;
+        grads: Float32Array;
+      };
+      const before = { p: Float32Array.from(p), grads: Float32Array.from(grads), tp: Float32Array.from(trainer.params) };
+      const errors: string[] = [];
+      const attempt = (f: () => unknown) => {
+        try {
+          f();
+          errors.push("no error");
+        } catch (e) {
+          errors.push(`${(e as Error).name}: ${(e as Error).message}`);
+        }
+      };
+      attempt(() => m.forward(p, x.subarray(1), n));
+      attempt(() => m.forward(p.subarray(1), x, n));
+      attempt(() => m.forward(p, x, 0));
+      attempt(() => m.backward(p, new Float32Array(n * m.outputSize - 1), grads));
+      attempt(() => m.backward(p, new Float32Array(n * m.outputSize), grads.subarray(2)));
+      attempt(() => m.backward(p, new Float32Array(n * m.outputSize), p));
+      attempt(() => m.trainStep(trainer, x, new Float32Array(n * m.outputSize - 1), n));
+      attempt(() => m.trainStep(trainer, x.subarray(3), new Float32Array(n * m.outputSize), n));
+      expect(p).toEqual(before.p);
+      expect(grads).toEqual(before.grads);
+      expect(trainer.params).toEqual(before.tp);
+      // the last forward's outputs are still there (no workspace was touched)
+      expect(Float32Array.from(m.backward(p, new Float32Array(n * m.outputSize), grads)).length).toBe(
+        n * m.inputSize,
+      );
+      expect(y0.length).toBe(n * m.outputSize);
+      outcomes.push(errors);
+    }
+    expect(outcomes[0]!.every((e) => e !== "no error")).toBe(true);
+    expect(outcomes[1]).toEqual(outcomes[0]);
+  });
+});

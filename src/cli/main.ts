@@ -148,7 +148,7 @@ const commands: readonly Command[] = [
   {
     name: "build",
     synopsis:
-      "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME]\n[--dtype float32|float64] [--unroll-limit N] [--tile N] [--bake-weights FILE [--prefix P]] [--root DIR]",
+      "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME]\n[--dtype float32|float64] [--target auto|wasm|ts] [--unroll-limit N] [--tile N] [--bake-weights FILE [--prefix P]] [--root DIR]",
     summary: "one TypeScript or JavaScript module per model (forward, backward, training)",
     details: [
       "All or nothing: nothing is written when any input has an error or any output cannot be written. A file\nwhose content would not change is not rewritten. stdout lists the output files; stderr says how many\nwere written and how many were unchanged. `nnc build -` prints the one module on stdout instead.",
@@ -171,6 +171,13 @@ const commands: readonly Command[] = [
         choices: ["float32", "float64"],
         noun: "dtype",
         help: "float32 (default) or float64 storage",
+      },
+      {
+        name: "target",
+        value: "KIND",
+        choices: ["auto", "wasm", "ts"],
+        noun: "target",
+        help: "dense layers on embedded WebAssembly SIMD kernels where the engine has SIMD (auto, default), always (wasm: no SIMD is an error at load) or never (ts)",
       },
       {
         name: "unroll-limit",
@@ -750,6 +757,8 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
   if (model !== undefined) options["model"] = model;
   const dtype = text(parsed, "dtype");
   if (dtype !== undefined) options["dtype"] = dtype;
+  const target = text(parsed, "target");
+  if (target !== undefined) options["target"] = target;
   const unroll = wholeNumber(parsed, "unroll-limit");
   if (unroll !== undefined) options["unrollLimit"] = Number(unroll);
   const tile = wholeNumber(parsed, "tile");

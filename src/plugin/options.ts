@@ -4,6 +4,9 @@
 export interface PluginOptions {
   /** Storage type of the generated code; `"float32"` by default. */
   readonly dtype?: "float32" | "float64";
+  /** Dense layers above the unroll limit on embedded WebAssembly SIMD kernels: where the engine has SIMD
+   *  (\`"auto"\`, the default), always (\`"wasm"\`: no SIMD is an error at load) or never (\`"ts"\`). */
+  readonly target?: "auto" | "wasm" | "ts";
   /** Dense layers up to this many multiply–adds are fully unrolled (default 256). */
   readonly unrollLimit?: number;
   /** Output columns per register tile in looped matrix kernels (1–16, default 8). */

@@ -16,7 +16,7 @@ import type { Host } from "../program/load.js";
 import { declarationHeader, namespacedDeclarations } from "./declarations.js";
 
 export const pluginOptionsSchema = compileOptionsSchema
-  .pick({ dtype: true, unrollLimit: true, tileColumns: true })
+  .pick({ dtype: true, target: true, unrollLimit: true, tileColumns: true })
   .extend({
     /** Where the declarations of `x.nn` go: `x.nn.d.ts` (found by `moduleResolution` `bundler`,
      *  `node10` and CommonJS `node16`, no flag needed), `x.d.nn.ts` (found in every mode, ES-module
@@ -86,6 +86,7 @@ export async function buildSpecModule(
   const name = displayName(absolute, cwd);
   const compileOptions = compileOptionsSchema.parse({
     dtype: options.dtype,
+    target: options.target,
     unrollLimit: options.unrollLimit,
     tileColumns: options.tileColumns,
     format: false,
