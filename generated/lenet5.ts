@@ -352,7 +352,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 150; i++) p[i] = (2 * random() - 1) * 0.2; // conv1.weight: U(±0.2)
     for (let i = 150; i < 156; i++) p[i] = (2 * random() - 1) * 0.2; // conv1.bias: U(±0.2)
     for (let i = 156; i < 2556; i++) p[i] = (2 * random() - 1) * 0.08164965809277261; // conv2.weight: U(±0.08164965809277261)
@@ -370,6 +370,9 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
   /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
   let inputGradWanted = true;
   /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
@@ -517,6 +520,7 @@ function createEngine() {
     checkFloats("input", input, n * 1024);
     if (options.seed !== undefined) checkSeed(options.seed);
     allocate(n);
+    arena = arenaOf(p);
     if (options.seed !== undefined) seedRandom(options.seed);
     act0.set(input);
     forward0(p, n);
@@ -551,6 +555,9 @@ function createEngine() {
     if (inWorkspace(grads))
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     copy(outputGrad, grad12);
+    arena = arenaOf(p);
+    const staged = arena !== undefined && !ownGrads(arena, grads);
+    if (staged) arena!.grads.fill(0);
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -571,6 +578,7 @@ function createEngine() {
     backward2(n);
     backward1(n);
     backward0(p, gp, n);
+    if (staged) addGrads(arena!.grads, grads);
     return grad0;
   }
 
@@ -894,14 +902,16 @@ function createEngine() {
 
   /** Forward of op 7: fc1 (dense). */
   function forward7(p: Float32Array, n: number): void {
-    // fc1: dense 400 → 120, register-tiled (shared kernel below)
-    denseTiledForward(p, act6, act8, n, 400, 120, 2572, 50572, 0, 120, 1);
+    // fc1: dense 400 → 120, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 0, act6, act8, n, 400, 120, 2572, 50572);
+    else denseTiledForward(p, act6, act8, n, 400, 120, 2572, 50572, 0, 120, 1);
   }
 
   /** Backward of op 7: fc1 (dense). */
   function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-    // fc1: dense 400 → 120 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act6, grad6, grad8, n, 400, 120, 2572, 50572, true, 0, 120, 1);
+    // fc1: dense 400 → 120 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 0, act6, grad6, grad8, n, 400, 120, 2572, 50572, true);
+    else denseTiledBackward(p, gp, act6, grad6, grad8, n, 400, 120, 2572, 50572, true, 0, 120, 1);
   }
 
   /** Forward of op 8: 8 (tanh). */
@@ -925,14 +935,16 @@ function createEngine() {
 
   /** Forward of op 9: fc2 (dense). */
   function forward9(p: Float32Array, n: number): void {
-    // fc2: dense 120 → 84, register-tiled (shared kernel below)
-    denseTiledForward(p, act9, act10, n, 120, 84, 50692, 60772, 0, 84, 1);
+    // fc2: dense 120 → 84, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 1, act9, act10, n, 120, 84, 50692, 60772);
+    else denseTiledForward(p, act9, act10, n, 120, 84, 50692, 60772, 0, 84, 1);
   }
 
   /** Backward of op 9: fc2 (dense). */
   function backward9(p: Float32Array, gp: Float32Array, n: number): void {
-    // fc2: dense 120 → 84 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act9, grad9, grad10, n, 120, 84, 50692, 60772, true, 0, 84, 1);
+    // fc2: dense 120 → 84 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 1, act9, grad9, grad10, n, 120, 84, 50692, 60772, true);
+    else denseTiledBackward(p, gp, act9, grad9, grad10, n, 120, 84, 50692, 60772, true, 0, 84, 1);
   }
 
   /** Forward of op 10: 10 (tanh). */
@@ -956,14 +968,16 @@ function createEngine() {
 
   /** Forward of op 11: fc3 (dense). */
   function forward11(p: Float32Array, n: number): void {
-    // fc3: dense 84 → 10, register-tiled (shared kernel below)
-    denseTiledForward(p, act11, act12, n, 84, 10, 60856, 61696, 0, 10, 1);
+    // fc3: dense 84 → 10, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 2, act11, act12, n, 84, 10, 60856, 61696);
+    else denseTiledForward(p, act11, act12, n, 84, 10, 60856, 61696, 0, 10, 1);
   }
 
   /** Backward of op 11: fc3 (dense). */
   function backward11(p: Float32Array, gp: Float32Array, n: number): void {
-    // fc3: dense 84 → 10 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act11, grad11, grad12, n, 84, 10, 60856, 61696, true, 0, 10, 1);
+    // fc3: dense 84 → 10 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 2, act11, grad11, grad12, n, 84, 10, 60856, 61696, true);
+    else denseTiledBackward(p, gp, act11, grad11, grad12, n, 84, 10, 60856, 61696, true, 0, 10, 1);
   }
 
   // ── Training ────────────────────────────────────────────────────────────────────────────────────────
@@ -1035,7 +1049,7 @@ function createEngine() {
     const lr = options.lr;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arenaOf(own)?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
       m: new Float32Array(paramCount),
@@ -1916,6 +1930,196 @@ function densePlainBackward(
   }
 }
 
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArCGwWLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgNwLaiEOA0AgACEIIAchCSAEQQF2QYAZbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAxqIQ0DQCAL/QAEACEaIAv9AATADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATADCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBkhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMAlIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOALgAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AuQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgC6AMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOALsAyAIQYAZaiEIIAlBwAdqIQkgCCAKSQ0ACyAFQYAyaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwAxsIABqIQ8gBEEBa0HgA2wgA2ohECABIQUgAiEGIBAhByAFQYDcC2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAZIRwgFCAaIBz95gH95AEhFCAM/QAEwCUhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAMmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHADGohDANAIAAhBiAFIQcgA0EBdkHAB2wgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeADaiELA0AgCf0JAgAhFiAJ/QkC4AMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwAwgByAT/QsE0AwgByAU/QsE4AwgByAV/QsE8AwgBkHAB2ohBiAHQYAZaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkHgA2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQcAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAMaiEMA0AgACEGIAUhByAAQeADaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEwAwhEiAH/QAE0AwhEyAH/QAE4AwhFCAH/QAE8AwhFSAGIQkgBCEKIAYgA0HgA2xqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHgA2ohCSAKQcAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwAwgByAT/QsE0AwgByAU/QsE4AwgByAV/QsE8AwgBkEIaiEGIAdBgBlqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBwANqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQeADbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVB4ANqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJB4ANsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVB4ANqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwuLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLsCaiEOA0AgACEIIAchCSAEQQF2QcAHbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB4ANqIQ0DQCAL/QAEACEaIAv9AATgAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATgAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEwAchHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABKALIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOALQAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AtQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgC2AIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOALcAiAIQcAHaiEIIAlBoAVqIQkgCCAKSQ0ACyAFQYAPaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB4ANsIABqIQ8gBEEBa0HQAmwgA2ohECABIQUgAiEGIBAhByAFQYC7AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHgA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATgAyEcIBMgGiAc/eYB/eQBIRMgDP0ABMAHIRwgFCAaIBz95gH95AEhFCAM/QAEoAshHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAD2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAAAAQIHPwQOYmFja3dhcmRJbnB1dDEAAA9iYWNrd2FyZFdlaWdodDEAAQ1iYWNrd2FyZEJpYXMxAAIIZm9yd2FyZDIAAwr8HATvBwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwANqIQwDQCAAIQYgBSEHIANBAXZBoAVsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHQAmohCwNAIAn9CQIAIRYgCf0JAtACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApB4ANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBOADIAcgE/0LBPADIAcgFP0LBIAEIAcgFf0LBJAEIAZBoAVqIQYgB0HAB2ohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZB0AJqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkHgA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBIGohDANAIAAhBiAFIQcgA0EBdkGgBWwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSESIA0hEyAGIQkgBCEKIAZB0AJqIQsDQCAJ/QkCACEWIAn9CQLQAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAlBBGohCSAKQeADaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEv0LBOADIAcgE/0LBPADIAZBoAVqIQYgB0HAB2ohBwwACwsgA0EBcQRAIA0hDiANIQ8gBiEJIAQhCiAGQdACaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAlBBGohCSAKQeADaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQCyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsL6QUDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcADaiEMA0AgACEGIAUhByAAQdACaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAE4AMhEiAH/QAE8AMhEyAH/QAEgAQhFCAH/QAEkAQhFSAGIQkgBCEKIAYgA0HQAmxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHQAmohCSAKQeADaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE4AMgByAT/QsE8AMgByAU/QsEgAQgByAV/QsEkAQgBkEIaiEGIAdBwAdqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQSBqIQwDQCAAIQYgBSEHIABB0AJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABOADIRIgB/0ABPADIRMgBiEJIAQhCiAGIANB0AJsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAlB0AJqIQkgCkHgA2ohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAS/QsE4AMgByAT/QsE8AMgBkEIaiEGIAdBwAdqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLzAIDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQcACaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkHQAmwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQdACaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsgBEEQaiEHA0AgBP0ABAAhCSADIQUgAkHQAmwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAFQdACaiEFIAUgBkkNAAsLIAQgCf0LBAAgA0EQaiEDIARBEGohBCAEIAdJDQALC88MAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAFWohDgNAIAAhCCAHIQkgBEEBdkGgBWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQdACaiENA0AgC/0ABAAhGiAL/QAE0AIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE0AIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAFIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATwByEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCKCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AiwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAIwIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCNCAIQaAFaiEIIAlB0ABqIQkgCCAKSQ0ACyAFQcAKaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQaAFaiEOA0AgACEIIAchCSAEQQF2QaAFbCAAaiEKA0AgESESIBEhEyARIRYgESEXIAghCyAFIQwgCEHQAmohDQNAIAv9AAQAIRogC/0ABNACIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABNACIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCKCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AiwgCEGgBWohCCAJQdAAaiEJIAggCkkNAAsgBUGgBWohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQdACbCAAaiEPIARBAWtBKGwgA2ohECABIQUgAiEGIBAhByAFQYAVaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQdACaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABNACIRwgEyAaIBz95gH95AEhEyAM/QAEoAUhHCAUIBogHP3mAf3kASEUIAz9AATwByEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQcAKaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQaAFaiEOA0AgDyEIIAchCSARIRIgESETIAghCyAFIQwgCEHQAmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATQAiEcIBMgGiAc/eYB/eQBIRMgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgBUGgBWohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABDgJgBH9/f38AYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDBAMAAAEHNAMOYmFja3dhcmRJbnB1dDIAAA9iYWNrd2FyZFdlaWdodDIAAQ1iYWNrd2FyZEJpYXMyAAIKtA4DigcDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcACaiEMA0AgACEGIAUhByADQQF2QdAAbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBKGohCwNAIAn9CQIAIRYgCf0JAighFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHQAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE0AIgByAT/QsE4AIgByAU/QsE8AIgByAV/QsEgAMgBkHQAGohBiAHQaAFaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEoaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApB0AJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIANBAXZB0ABsIABqIQgCQANAIAYgCE8NASANIQ4gDSESIAYhCSAEIQogBkEoaiELA0AgCf0JAgAhFiAJ/QkCKCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQdACaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwTQAiAGQdAAaiEGIAdBoAVqIQcMAAsLIANBAXEEQCANIQ4gBiEJIAQhCiAGQShqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQQRqIQkgCkHQAmohCiAJIAtJDQALIAcgDv0LBAALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwudBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAJqIQwDQCAAIQYgBSEHIABBKGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABNACIRIgB/0ABOACIRMgB/0ABPACIRQgB/0ABIADIRUgBiEJIAQhCiAGIANBKGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEoaiEJIApB0AJqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTQAiAHIBP9CwTgAiAHIBT9CwTwAiAHIBX9CwSAAyAGQQhqIQYgB0GgBWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEEoaiEIA0AgB/0ABAAhDiAH/QAE0AIhEiAGIQkgBCEKIAYgA0EobGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQShqIQkgCkHQAmohCiAJIAtJDQALCyAHIA79CwQAIAcgEv0LBNACIAZBCGohBiAHQaAFaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4YCAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEEgaiEHA0AgBP0ABAAhCSAE/QAEECEKIAMhBSACQShsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBKGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgA0EgaiEDIARBIGohBCAEIAdJDQALIARBCGohBwNAIAQqAgAhDSADIQUgAkEobCADaiEGAkAgBSAGTw0AA0AgDSAFKgIAkiENIAVBKGohBSAFIAZJDQALCyAEIA04AgAgA0EEaiEDIARBBGohBCAEIAdJDQALCw==",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers: decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly kernels: readonly DenseKernels[];
+}
+
+const GRADS_BYTE = 246832;
+const SCRATCH_BYTE = 493664;
+/** Rows per pass through the scratch area (64 rows of up to 920 values: x, dy and dx). */
+const CHUNK = 64;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (12 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 12, maximum: 12 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    kernels: [
+      {
+        forward: kernel("forward0"),
+        backwardInput: kernel("backwardInput0"),
+        backwardWeight: kernel("backwardWeight0"),
+        backwardBias: kernel("backwardBias0"),
+      },
+      {
+        forward: kernel("forward1"),
+        backwardInput: kernel("backwardInput1"),
+        backwardWeight: kernel("backwardWeight1"),
+        backwardBias: kernel("backwardBias1"),
+      },
+      {
+        forward: kernel("forward2"),
+        backwardInput: kernel("backwardInput2"),
+        backwardWeight: kernel("backwardWeight2"),
+        backwardBias: kernel("backwardBias2"),
+      },
+    ],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** grads += the gradients the kernels wrote into their memory (`backward` given other `grads`). */
+function addGrads(staged: Float32Array, grads: Float32Array): void {
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+}
+
+/** y = x Wᵀ + b on the SIMD kernel of layer shape `k`: rows CHUNK at a time through the scratch area. `W` and
+ *  `B` are element offsets in the parameters (`B` −1 for no bias). */
+function wasmDenseForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  const forward = a.kernels[k]!.forward;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    a.heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    forward(xs, W * 4, B < 0 ? 0 : B * 4, ys, m);
+    y.set(a.heap.subarray(ys / 4, ys / 4 + m * OUT), r * OUT);
+  }
+}
+
+/** The dense backward on the SIMD kernels: dW += dyᵀ x and db += Σ dy into the arena's gradients, then,
+ *  when `dx`, gx += dy W. */
+function wasmDenseBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  dx: boolean,
+): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * 4;
+  const ds = gs + CHUNK * OUT * 4;
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / 4);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    kernels.backwardWeight(gs, xs, GRADS_BYTE + W * 4, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * 4, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * 4, ds, m);
+      for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}
+
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
 
 const engine = createEngine();
@@ -2037,7 +2241,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,

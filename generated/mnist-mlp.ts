@@ -348,7 +348,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 100352; i++) p[i] = (2 * random() - 1) * 0.03571428571428571; // 1.weight: U(±0.03571428571428571)
     for (let i = 100352; i < 100480; i++) p[i] = (2 * random() - 1) * 0.03571428571428571; // 1.bias: U(±0.03571428571428571)
     for (let i = 100480; i < 108672; i++) p[i] = (2 * random() - 1) * 0.08838834764831843; // 3.weight: U(±0.08838834764831843)
@@ -362,6 +362,9 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
   /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
   let inputGradWanted = true;
   /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
@@ -427,6 +430,7 @@ function createEngine() {
     checkFloats("input", input, n * 784);
     if (options.seed !== undefined) checkSeed(options.seed);
     allocate(n);
+    arena = arenaOf(p);
     if (options.seed !== undefined) seedRandom(options.seed);
     act0.set(input);
     forward1(p, n);
@@ -455,6 +459,9 @@ function createEngine() {
     if (inWorkspace(grads))
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     copy(outputGrad, grad6);
+    arena = arenaOf(p);
+    const staged = arena !== undefined && !ownGrads(arena, grads);
+    if (staged) arena!.grads.fill(0);
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -465,6 +472,7 @@ function createEngine() {
     backward3(p, gp, n);
     backward2(n);
     backward1(p, gp, n);
+    if (staged) addGrads(arena!.grads, grads);
     return grad0;
   }
 
@@ -472,14 +480,16 @@ function createEngine() {
 
   /** Forward of op 1: 1 (dense). */
   function forward1(p: Float32Array, n: number): void {
-    // 1: dense 784 → 128, register-tiled (shared kernel below)
-    denseTiledForward(p, act0, act2, n, 784, 128, 0, 100352, 0, 128, 1);
+    // 1: dense 784 → 128, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 0, act0, act2, n, 784, 128, 0, 100352);
+    else denseTiledForward(p, act0, act2, n, 784, 128, 0, 100352, 0, 128, 1);
   }
 
   /** Backward of op 1: 1 (dense). */
   function backward1(p: Float32Array, gp: Float32Array, n: number): void {
-    // 1: dense 784 → 128 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act0, grad0, grad2, n, 784, 128, 0, 100352, inputGradWanted, 0, 128, 1);
+    // 1: dense 784 → 128 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 0, act0, grad0, grad2, n, 784, 128, 0, 100352, inputGradWanted);
+    else denseTiledBackward(p, gp, act0, grad0, grad2, n, 784, 128, 0, 100352, inputGradWanted, 0, 128, 1);
   }
 
   /** Forward of op 2: 2 (relu). */
@@ -504,14 +514,16 @@ function createEngine() {
 
   /** Forward of op 3: 3 (dense). */
   function forward3(p: Float32Array, n: number): void {
-    // 3: dense 128 → 64, register-tiled (shared kernel below)
-    denseTiledForward(p, act3, act4, n, 128, 64, 100480, 108672, 0, 64, 1);
+    // 3: dense 128 → 64, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 1, act3, act4, n, 128, 64, 100480, 108672);
+    else denseTiledForward(p, act3, act4, n, 128, 64, 100480, 108672, 0, 64, 1);
   }
 
   /** Backward of op 3: 3 (dense). */
   function backward3(p: Float32Array, gp: Float32Array, n: number): void {
-    // 3: dense 128 → 64 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act3, grad3, grad4, n, 128, 64, 100480, 108672, true, 0, 64, 1);
+    // 3: dense 128 → 64 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 1, act3, grad3, grad4, n, 128, 64, 100480, 108672, true);
+    else denseTiledBackward(p, gp, act3, grad3, grad4, n, 128, 64, 100480, 108672, true, 0, 64, 1);
   }
 
   /** Forward of op 4: 4 (relu). */
@@ -536,14 +548,16 @@ function createEngine() {
 
   /** Forward of op 5: 5 (dense). */
   function forward5(p: Float32Array, n: number): void {
-    // 5: dense 64 → 10, register-tiled (shared kernel below)
-    denseTiledForward(p, act5, act6, n, 64, 10, 108736, 109376, 0, 10, 1);
+    // 5: dense 64 → 10, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 2, act5, act6, n, 64, 10, 108736, 109376);
+    else denseTiledForward(p, act5, act6, n, 64, 10, 108736, 109376, 0, 10, 1);
   }
 
   /** Backward of op 5: 5 (dense). */
   function backward5(p: Float32Array, gp: Float32Array, n: number): void {
-    // 5: dense 64 → 10 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act5, grad5, grad6, n, 64, 10, 108736, 109376, true, 0, 10, 1);
+    // 5: dense 64 → 10 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 2, act5, grad5, grad6, n, 64, 10, 108736, 109376, true);
+    else denseTiledBackward(p, gp, act5, grad5, grad6, n, 64, 10, 108736, 109376, true, 0, 10, 1);
   }
 
   // ── Training ────────────────────────────────────────────────────────────────────────────────────────
@@ -615,7 +629,7 @@ function createEngine() {
     const lr = options.lr;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arenaOf(own)?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
       m: new Float32Array(paramCount),
@@ -1492,6 +1506,196 @@ function densePlainBackward(
   }
 }
 
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArAGgWNCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMAYaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMBCAIQYAxaiEIIAlBgAhqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgARsIANqIRAgASEFIAIhBiAQIQcgBUGAwBhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL6gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByADQQF2QYAIbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgARqIQsDQCAJ/QkCACEWIAn9CQKABCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYAIaiEGIAdBgDFqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAEaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgARqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AATAGCESIAf9AATQGCETIAf9AATgGCEUIAf9AATwGCEVIAYhCSAEIQogBiADQYAEbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAEaiEJIApBwBhqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+UBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGABGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgARsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGABGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC4sIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgAJqIQ4DQCAAIQggByEJIARBAXZBgAhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGABGohDQNAIAv9AAQAIRogC/0ABIAEIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAEIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASACCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgAwhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AowCIAhBgAhqIQggCUGABGohCSAIIApJDQALIAVBgBBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GABGwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAEaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAEIRwgEyAaIBz95gH95AEhEyAM/QAEgAghHCAUIBogHP3mAf3kASEUIAz9AASADCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQIAB1AFDmJhY2t3YXJkSW5wdXQxAAAPYmFja3dhcmRXZWlnaHQxAAENYmFja3dhcmRCaWFzMQACCGZvcndhcmQyAAMOYmFja3dhcmRJbnB1dDIABAreGwXqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgARqIQwDQCAAIQYgBSEHIANBAXZBgARsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAmohCwNAIAn9CQIAIRYgCf0JAoACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgARqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAEIAcgE/0LBJAEIAcgFP0LBKAEIAcgFf0LBLAEIAZBgARqIQYgB0GACGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGABGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABGohDANAIAAhBiAFIQcgAEGAAmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAEIRIgB/0ABJAEIRMgB/0ABKAEIRQgB/0ABLAEIRUgBiEJIAQhCiAGIANBgAJsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGABGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAEIAcgE/0LBJAEIAcgFP0LBKAEIAcgFf0LBLAEIAZBCGohBiAHQYAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYACaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAAmwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYACaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLzwwCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAQaiEOA0AgACEIIAchCSAEQQF2QYAEbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAv9AASAAiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAGIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAIoIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgCLCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AjAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAI0IAhBgARqIQggCUHQAGohCSAIIApJDQALIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgARqIQ4DQCAAIQggByEJIARBAXZBgARsIABqIQoDQCARIRIgESETIBEhFiARIRcgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAIoIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgCLCAIQYAEaiEIIAlB0ABqIQkgCCAKSQ0ACyAFQYAEaiEFIAZBCGohBiAHQQhqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAJsIABqIQ8gBEEBa0EobCADaiEQIAEhBSACIQYgECEHIAVBgBBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgARqIQ4DQCAPIQggByEJIBEhEiARIRMgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIACIRwgEyAaIBz95gH95AEhEyALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAFQYAEaiEFIAZBCGohBiAHQQhqIQcgBSAOSQ0ACwsL5wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByADQQF2QdAAbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBKGohCwNAIAn9CQIAIRYgCf0JAighFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkHQAGohBiAHQYAEaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEoaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABDgJgBH9/f38AYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDAwIAAQcjAg9iYWNrd2FyZFdlaWdodDIAAA1iYWNrd2FyZEJpYXMyAAEK1gUCywMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQShqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAAiESIAf9AASQAiETIAf9AASgAiEUIAf9AASwAiEVIAYhCSAEIQogBiADQShsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBKGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuGAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBIGohBwNAIAT9AAQAIQkgBP0ABBAhCiADIQUgAkEobCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiAFQShqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACyAEQQhqIQcDQCAEKgIAIQ0gAyEFIAJBKGwgA2ohBgJAIAUgBk8NAANAIA0gBSoCAJIhDSAFQShqIQUgBSAGSQ0ACwsgBCANOAIAIANBBGohAyAEQQRqIQQgBCAHSQ0ACws=",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers: decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly kernels: readonly DenseKernels[];
+}
+
+const GRADS_BYTE = 437552;
+const SCRATCH_BYTE = 875104;
+/** Rows per pass through the scratch area (64 rows of up to 1696 values: x, dy and dx). */
+const CHUNK = 64;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (20 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 20, maximum: 20 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    kernels: [
+      {
+        forward: kernel("forward0"),
+        backwardInput: kernel("backwardInput0"),
+        backwardWeight: kernel("backwardWeight0"),
+        backwardBias: kernel("backwardBias0"),
+      },
+      {
+        forward: kernel("forward1"),
+        backwardInput: kernel("backwardInput1"),
+        backwardWeight: kernel("backwardWeight1"),
+        backwardBias: kernel("backwardBias1"),
+      },
+      {
+        forward: kernel("forward2"),
+        backwardInput: kernel("backwardInput2"),
+        backwardWeight: kernel("backwardWeight2"),
+        backwardBias: kernel("backwardBias2"),
+      },
+    ],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** grads += the gradients the kernels wrote into their memory (`backward` given other `grads`). */
+function addGrads(staged: Float32Array, grads: Float32Array): void {
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+}
+
+/** y = x Wᵀ + b on the SIMD kernel of layer shape `k`: rows CHUNK at a time through the scratch area. `W` and
+ *  `B` are element offsets in the parameters (`B` −1 for no bias). */
+function wasmDenseForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  const forward = a.kernels[k]!.forward;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    a.heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    forward(xs, W * 4, B < 0 ? 0 : B * 4, ys, m);
+    y.set(a.heap.subarray(ys / 4, ys / 4 + m * OUT), r * OUT);
+  }
+}
+
+/** The dense backward on the SIMD kernels: dW += dyᵀ x and db += Σ dy into the arena's gradients, then,
+ *  when `dx`, gx += dy W. */
+function wasmDenseBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  dx: boolean,
+): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * 4;
+  const ds = gs + CHUNK * OUT * 4;
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / 4);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    kernels.backwardWeight(gs, xs, GRADS_BYTE + W * 4, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * 4, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * 4, ds, m);
+      for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}
+
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
 
 const engine = createEngine();
@@ -1613,7 +1817,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,

@@ -714,7 +714,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 9408; i++) p[i] = (2 * random() - 1) * 0.08247860988423225; // conv1.weight: U(±0.08247860988423225)
     for (let i = 9408; i < 9472; i++) p[i] = 1; // bn1.weight
     // bn1.bias: zeros
@@ -784,6 +784,9 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
   /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
   let inputGradWanted = true;
   /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
@@ -1719,6 +1722,7 @@ function createEngine() {
     }
 
     allocate(n);
+    arena = arenaOf(p);
     if (options.seed !== undefined) seedRandom(options.seed);
     if (options.buffers !== undefined) bf = options.buffers;
     else if (!ownBuffersReady) {
@@ -2101,6 +2105,9 @@ function createEngine() {
     if (inWorkspace(grads))
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     copy(outputGrad, grad69);
+    arena = arenaOf(p);
+    const staged = arena !== undefined && !ownGrads(arena, grads);
+    if (staged) arena!.grads.fill(0);
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -2321,6 +2328,7 @@ function createEngine() {
     backward2(n);
     backward1(p, gp, n);
     backward0(p, gp, n);
+    if (staged) addGrads(arena!.grads, grads);
     return grad0;
   }
 
@@ -4153,14 +4161,16 @@ function createEngine() {
 
   /** Forward of op 68: fc (dense). */
   function forward68(p: Float32Array, n: number): void {
-    // fc: dense 512 → 1000, register-tiled (shared kernel below)
-    denseTiledForward(p, act67, act69, n, 512, 1000, 11176512, 11688512, 0, 1000, 1);
+    // fc: dense 512 → 1000, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 0, act67, act69, n, 512, 1000, 11176512, 11688512);
+    else denseTiledForward(p, act67, act69, n, 512, 1000, 11176512, 11688512, 0, 1000, 1);
   }
 
   /** Backward of op 68: fc (dense). */
   function backward68(p: Float32Array, gp: Float32Array, n: number): void {
-    // fc: dense 512 → 1000 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512, true, 0, 1000, 1);
+    // fc: dense 512 → 1000 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 0, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512, true);
+    else denseTiledBackward(p, gp, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512, true, 0, 1000, 1);
   }
 
   // ── Training ────────────────────────────────────────────────────────────────────────────────────────
@@ -4233,7 +4243,7 @@ function createEngine() {
     const lr = options.lr;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arenaOf(own)?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
       m: new Float32Array(paramCount),
@@ -5167,6 +5177,182 @@ function densePlainBackward(
   }
 }
 
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQIHPwQIZm9yd2FyZDAAAA5iYWNrd2FyZElucHV0MAABD2JhY2t3YXJkV2VpZ2h0MAACDWJhY2t3YXJkQmlhczAAAwq5EwSPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgID9AGohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCoB8gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKkHyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AqgfIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCrB8gCEGAIGohCCAJQcA+aiEJIAggCkkNAAsgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAEGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgID9AGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAECEcIBMgGiAc/eYB/eQBIRMgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBwD5qIQYgB0GAIGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBoB9qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGgH2ohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAQIRIgB/0ABJAQIRMgB/0ABKAQIRQgB/0ABLAQIRUgBiEJIAQhCiAGIANBoB9saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoB9qIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL6QIDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAfaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGgH2wgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQaAfaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsgBEEgaiEHA0AgBP0ABAAhCSAE/QAEECEKIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiAFQaAfaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECADQSBqIQMgBEEgaiEEIAQgB0kNAAsL",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers: decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly kernels: readonly DenseKernels[];
+}
+
+const GRADS_BYTE = 46758048;
+const SCRATCH_BYTE = 93516096;
+/** Rows per pass through the scratch area (64 rows of up to 2024 values: x, dy and dx). */
+const CHUNK = 64;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (1435 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 1435, maximum: 1435 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    kernels: [
+      {
+        forward: kernel("forward0"),
+        backwardInput: kernel("backwardInput0"),
+        backwardWeight: kernel("backwardWeight0"),
+        backwardBias: kernel("backwardBias0"),
+      },
+    ],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** grads += the gradients the kernels wrote into their memory (`backward` given other `grads`). */
+function addGrads(staged: Float32Array, grads: Float32Array): void {
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+}
+
+/** y = x Wᵀ + b on the SIMD kernel of layer shape `k`: rows CHUNK at a time through the scratch area. `W` and
+ *  `B` are element offsets in the parameters (`B` −1 for no bias). */
+function wasmDenseForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  const forward = a.kernels[k]!.forward;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    a.heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    forward(xs, W * 4, B < 0 ? 0 : B * 4, ys, m);
+    y.set(a.heap.subarray(ys / 4, ys / 4 + m * OUT), r * OUT);
+  }
+}
+
+/** The dense backward on the SIMD kernels: dW += dyᵀ x and db += Σ dy into the arena's gradients, then,
+ *  when `dx`, gx += dy W. */
+function wasmDenseBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  dx: boolean,
+): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * 4;
+  const ds = gs + CHUNK * OUT * 4;
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / 4);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    kernels.backwardWeight(gs, xs, GRADS_BYTE + W * 4, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * 4, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * 4, ds, m);
+      for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}
+
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
 
 const engine = createEngine();
@@ -5288,7 +5474,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,

@@ -386,7 +386,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 2048; i++) p[i] = gaussian() * 1; // wte.weight: N(0, 1²)
     for (let i = 2048; i < 2560; i++) p[i] = gaussian() * 0.02; // wpe.weight: N(0, 0.02²)
     for (let i = 2560; i < 2592; i++) p[i] = 1; // h.0.ln_1.weight
@@ -422,6 +422,9 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
   /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
   let act1 = new Float32Array(0);
   let act2 = new Float32Array(0);
@@ -762,6 +765,7 @@ function createEngine() {
     checkTokens("input", input, n * 16, 64);
     if (options.seed !== undefined) checkSeed(options.seed);
     allocate(n);
+    arena = arenaOf(p);
     if (options.seed !== undefined) seedRandom(options.seed);
     act0.set(input);
     forward0(p, n);
@@ -805,6 +809,9 @@ function createEngine() {
     if (inWorkspace(grads))
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     copy(outputGrad, grad20);
+    arena = arenaOf(p);
+    const staged = arena !== undefined && !ownGrads(arena, grads);
+    if (staged) arena!.grads.fill(0);
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -845,6 +852,7 @@ function createEngine() {
     layernormBackward1(p, gp, n, grad2, grad3, scratch2_xhat, scratch2_istd, 2560, 2592); // op 2: h.0.ln_1 (layernorm)
     backward1(gp, n);
     backward0(gp, n);
+    if (staged) addGrads(arena!.grads, grads);
   }
 
   // ── One function per op, forward and backward ──
@@ -1175,8 +1183,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 32 → 128, register-tiled (shared kernel below)
-    denseTiledForward(p, input, output, n * 16, 32, 128, weightAt, biasAt, 0, 128, 1);
+    // dense 32 → 128, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 0, input, output, n * 16, 32, 128, weightAt, biasAt);
+    else denseTiledForward(p, input, output, n * 16, 32, 128, weightAt, biasAt, 0, 128, 1);
   }
 
   /** Backward of the 2 ops 6, 14 (dense, one shape): each call passes its arrays and offsets. */
@@ -1190,8 +1199,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 32 → 128 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 32, 128, weightAt, biasAt, true, 0, 128, 1);
+    // dense 32 → 128 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 0, input, inputGrad, outputGrad, n * 16, 32, 128, weightAt, biasAt, true);
+    else denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 32, 128, weightAt, biasAt, true, 0, 128, 1);
   }
 
   /** Forward of the 2 ops 7, 15 (gelu, one shape): each call passes its arrays and offsets. */
@@ -1223,8 +1233,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 128 → 32, register-tiled (shared kernel below)
-    denseTiledForward(p, input, output, n * 16, 128, 32, weightAt, biasAt, 0, 32, 1);
+    // dense 128 → 32, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 1, input, output, n * 16, 128, 32, weightAt, biasAt);
+    else denseTiledForward(p, input, output, n * 16, 128, 32, weightAt, biasAt, 0, 32, 1);
   }
 
   /** Backward of the 2 ops 8, 16 (dense, one shape): each call passes its arrays and offsets. */
@@ -1238,8 +1249,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 128 → 32 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 128, 32, weightAt, biasAt, true, 0, 32, 1);
+    // dense 128 → 32 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 1, input, inputGrad, outputGrad, n * 16, 128, 32, weightAt, biasAt, true);
+    else denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 128, 32, weightAt, biasAt, true, 0, 32, 1);
   }
 
   /** Forward of op 11: h.1.attn (attention). */
@@ -1432,14 +1444,16 @@ function createEngine() {
 
   /** Forward of op 19: lm_head (dense). */
   function forward19(p: Float32Array, n: number): void {
-    // lm_head: dense 32 → 64, register-tiled (shared kernel below)
-    denseTiledForward(p, act19, act20, n * 16, 32, 64, 0, -1, 0, 64, 1);
+    // lm_head: dense 32 → 64, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 2, act19, act20, n * 16, 32, 64, 0, -1);
+    else denseTiledForward(p, act19, act20, n * 16, 32, 64, 0, -1, 0, 64, 1);
   }
 
   /** Backward of op 19: lm_head (dense). */
   function backward19(p: Float32Array, gp: Float32Array, n: number): void {
-    // lm_head: dense 32 → 64 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act19, grad19, grad20, n * 16, 32, 64, 0, -1, true, 0, 64, 1);
+    // lm_head: dense 32 → 64 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 2, act19, grad19, grad20, n * 16, 32, 64, 0, -1, true);
+    else denseTiledBackward(p, gp, act19, grad19, grad20, n * 16, 32, 64, 0, -1, true, 0, 64, 1);
   }
 
   // ── Training ────────────────────────────────────────────────────────────────────────────────────────
@@ -1511,7 +1525,7 @@ function createEngine() {
     const lr = options.lr;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arenaOf(own)?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
       m: new Float32Array(paramCount),
@@ -2413,6 +2427,196 @@ function densePlainBackward(
   }
 }
 
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABAq+GgWLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIABaiEOA0AgACEIIAchCSAEQQF2QYACbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAFqIQ0DQCAL/QAEACEaIAv9AASAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAIhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMBCAIQYACaiEIIAlBgAhqIQkgCCAKSQ0ACyAFQYAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAFsIABqIQ8gBEEBa0GABGwgA2ohECABIQUgAiEGIBAhByAFQYCAAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAASEcIBMgGiAc/eYB/eQBIRMgDP0ABIACIRwgFCAaIBz95gH95AEhFCAM/QAEgAMhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAWohDANAIAAhBiAFIQcgA0EBdkGACGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAEaiELA0AgCf0JAgAhFiAJ/QkCgAQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAEgByAT/QsEkAEgByAU/QsEoAEgByAV/QsEsAEgBkGACGohBiAHQYACaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGABGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYABaiEMA0AgACEGIAUhByAAQYAEaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAEhEiAH/QAEkAEhEyAH/QAEoAEhFCAH/QAEsAEhFSAGIQkgBCEKIAYgA0GABGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABGohCSAKQYABaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAEgByAT/QsEkAEgByAU/QsEoAEgByAV/QsEsAEgBkEIaiEGIAdBgAJqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgARqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAEbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgARqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwuLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIABaiEOA0AgACEIIAchCSAEQQF2QYAIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgARqIQ0DQCAL/QAEACEaIAv9AASABCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASABCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAMIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKAASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMASAIQYAIaiEIIAlBgAJqIQkgCCAKSQ0ACyAFQYAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgARsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYCAAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGABGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASABCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAIIRwgFCAaIBz95gH95AEhFCAM/QAEgAwhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQIAAAdiBg5iYWNrd2FyZElucHV0MQAAD2JhY2t3YXJkV2VpZ2h0MQABDWJhY2t3YXJkQmlhczEAAghmb3J3YXJkMgADDmJhY2t3YXJkSW5wdXQyAAQPYmFja3dhcmRXZWlnaHQyAAUKpRoG6gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAEaiEMA0AgACEGIAUhByADQQF2QYACbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAFqIQsDQCAJ/QkCACEWIAn9CQKAASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSABCAHIBP9CwSQBCAHIBT9CwSgBCAHIBX9CwSwBCAGQYACaiEGIAdBgAhqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYABaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgARqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgARqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASABCESIAf9AASQBCETIAf9AASgBCEUIAf9AASwBCEVIAYhCSAEIQogBiADQYABbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYABaiEJIApBgARqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSABCAHIBP9CwSQBCAHIBT9CwSgBCAHIBX9CwSwBCAGQQhqIQYgB0GACGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+UBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAAWohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgAFsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGAAWohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC8MHAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwABqIQ4DQCAAIQggByEJIARBAXZBgAJsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAAWohDQNAIAv9AAQAIRogC/0ABIABIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIABIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAAiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgAMhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkjgChAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpI4AowCIAhBgAJqIQggCUGABGohCSAIIApJDQALIAVBgARqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAAWwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgMAAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIABIRwgEyAaIBz95gH95AEhEyAM/QAEgAIhHCAUIBogHP3mAf3kASEUIAz9AASAAyEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL6gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYABaiEMA0AgACEGIAUhByADQQF2QYAEbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAn9CQKAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAASAHIBP9CwSQASAHIBT9CwSgASAHIBX9CwSwASAGQYAEaiEGIAdBgAJqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAFqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAASESIAf9AASQASETIAf9AASgASEUIAf9AASwASEVIAYhCSAEIQogBiADQYACbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYACaiEJIApBgAFqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAASAHIBP9CwSQASAHIBT9CwSgASAHIBX9CwSwASAGQQhqIQYgB0GAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers: decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly kernels: readonly DenseKernels[];
+}
+
+const GRADS_BYTE = 112128;
+const SCRATCH_BYTE = 224256;
+/** Rows per pass through the scratch area (64 rows of up to 288 values: x, dy and dx). */
+const CHUNK = 64;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (5 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 5, maximum: 5 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const none: WasmKernel = () => {}; // a layer without bias
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    kernels: [
+      {
+        forward: kernel("forward0"),
+        backwardInput: kernel("backwardInput0"),
+        backwardWeight: kernel("backwardWeight0"),
+        backwardBias: kernel("backwardBias0"),
+      },
+      {
+        forward: kernel("forward1"),
+        backwardInput: kernel("backwardInput1"),
+        backwardWeight: kernel("backwardWeight1"),
+        backwardBias: kernel("backwardBias1"),
+      },
+      {
+        forward: kernel("forward2"),
+        backwardInput: kernel("backwardInput2"),
+        backwardWeight: kernel("backwardWeight2"),
+        backwardBias: none,
+      },
+    ],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** grads += the gradients the kernels wrote into their memory (`backward` given other `grads`). */
+function addGrads(staged: Float32Array, grads: Float32Array): void {
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+}
+
+/** y = x Wᵀ + b on the SIMD kernel of layer shape `k`: rows CHUNK at a time through the scratch area. `W` and
+ *  `B` are element offsets in the parameters (`B` −1 for no bias). */
+function wasmDenseForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  const forward = a.kernels[k]!.forward;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    a.heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    forward(xs, W * 4, B < 0 ? 0 : B * 4, ys, m);
+    y.set(a.heap.subarray(ys / 4, ys / 4 + m * OUT), r * OUT);
+  }
+}
+
+/** The dense backward on the SIMD kernels: dW += dyᵀ x and db += Σ dy into the arena's gradients, then,
+ *  when `dx`, gx += dy W. */
+function wasmDenseBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  dx: boolean,
+): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * 4;
+  const ds = gs + CHUNK * OUT * 4;
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / 4);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    kernels.backwardWeight(gs, xs, GRADS_BYTE + W * 4, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * 4, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * 4, ds, m);
+      for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}
+
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
 
 const engine = createEngine();
@@ -2530,7 +2734,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,

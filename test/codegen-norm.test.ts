@@ -658,38 +658,45 @@ const convBnSpec = `model SmallConvBn(x: f64[1, 8, 8]) {
 `;
 
 describe("small_conv_bn_8x8 against PyTorch (BatchNorm2d in training mode)", () => {
-  it("float64: outputs, loss, every gradient, input gradient, running statistics within 1e-9", async () => {
-    const model = ref("small_conv_bn_8x8");
-    const grads = ref("small_conv_bn_8x8.grads");
-    const { module: m } = await build(convBnSpec, { dtype: "float64" });
-    expect(m.params.map((t) => t.name)).toEqual(model.params.map((t: { name: string }) => t.name));
-    const p = m.createParams(0) as Float64Array;
-    loadStateDict(m, model.params, p);
-    const bf = m.createBuffers() as Float64Array;
-    loadStateDict(m, model.buffers_before_forward, bf, "buffers");
-    const n = model.inputs.shape[0];
-    const y = Float64Array.from(m.forward(p, Float64Array.from(model.inputs.data), n, { training: true, buffers: bf }));
-    expect(note("PyTorch: outputs", maxRelError(y, model.outputs.data))).toBeLessThan(1e-9);
-    const g = new Float64Array(n * m.outputSize);
-    const loss = m.crossEntropyLoss(y, model.targets.data, n, g);
-    expect(note("PyTorch: loss", Math.abs(loss - model.loss_value) / model.loss_value)).toBeLessThan(1e-9);
-    for (const t of model.buffers_after_forward as { name: string; data: number[] }[]) {
-      expect(note("PyTorch: buffers", maxRelError(bufferOf(m, bf, t.name), t.data)), t.name).toBeLessThan(1e-9);
-    }
-    const gp = new Float64Array(m.paramCount);
-    const gx = m.backward(p, g, gp);
-    for (const t of grads.param_grads as { name: string; data: number[] }[]) {
-      const info = tensorOfInfo(m, t.name);
-      expect(
-        note(
-          "PyTorch: parameter gradients",
-          maxRelError(gp.subarray(info.offset, info.offset + info.size), t.data, 1e-6),
-        ),
-        t.name,
-      ).toBeLessThan(1e-9);
-    }
-    expect(note("PyTorch: input gradient", maxRelError(gx, grads.input_grad.data, 1e-6))).toBeLessThan(1e-9);
-  });
+  // Both targets: `fc` (32 → 10, above the unroll limit) runs on the WebAssembly SIMD kernels with `wasm`.
+  it.each(["wasm", "ts"] as const)(
+    "float64, --target %s: outputs, loss, every gradient, input gradient, running statistics within 1e-9",
+    async (target) => {
+      const model = ref("small_conv_bn_8x8");
+      const grads = ref("small_conv_bn_8x8.grads");
+      const { module: m, text } = await build(convBnSpec, { dtype: "float64", target });
+      expect(text.includes("wasmDenseForward(arena")).toBe(target === "wasm");
+      expect(m.params.map((t) => t.name)).toEqual(model.params.map((t: { name: string }) => t.name));
+      const p = m.createParams(0) as Float64Array;
+      loadStateDict(m, model.params, p);
+      const bf = m.createBuffers() as Float64Array;
+      loadStateDict(m, model.buffers_before_forward, bf, "buffers");
+      const n = model.inputs.shape[0];
+      const y = Float64Array.from(
+        m.forward(p, Float64Array.from(model.inputs.data), n, { training: true, buffers: bf }),
+      );
+      expect(note("PyTorch: outputs", maxRelError(y, model.outputs.data))).toBeLessThan(1e-9);
+      const g = new Float64Array(n * m.outputSize);
+      const loss = m.crossEntropyLoss(y, model.targets.data, n, g);
+      expect(note("PyTorch: loss", Math.abs(loss - model.loss_value) / model.loss_value)).toBeLessThan(1e-9);
+      for (const t of model.buffers_after_forward as { name: string; data: number[] }[]) {
+        expect(note("PyTorch: buffers", maxRelError(bufferOf(m, bf, t.name), t.data)), t.name).toBeLessThan(1e-9);
+      }
+      const gp = new Float64Array(m.paramCount);
+      const gx = m.backward(p, g, gp);
+      for (const t of grads.param_grads as { name: string; data: number[] }[]) {
+        const info = tensorOfInfo(m, t.name);
+        expect(
+          note(
+            "PyTorch: parameter gradients",
+            maxRelError(gp.subarray(info.offset, info.offset + info.size), t.data, 1e-6),
+          ),
+          t.name,
+        ).toBeLessThan(1e-9);
+      }
+      expect(note("PyTorch: input gradient", maxRelError(gx, grads.input_grad.data, 1e-6))).toBeLessThan(1e-9);
+    },
+  );
 });
 
 describe("largest errors measured", () => {

@@ -19,10 +19,21 @@ const xorSpec = `model Xor(x: f32[2]) {
 describe("XOR MLP against PyTorch (xor_mlp)", () => {
   const model = ref("xor_mlp");
   const grads = ref("xor_mlp.grads");
-  for (const dtype of ["float64", "float32"] as const) {
+  // Both targets; with `unrollLimit: 0` the two dense layers (2 → 2, 2 → 1) take the looped kernels: the
+  // WebAssembly SIMD ones under `--target wasm` (all remainder tiles at these widths), else TypeScript's.
+  const shapes = [
+    ["ts", 256],
+    ["ts", 0],
+    ["wasm", 0],
+  ] as const;
+  for (const [dtype, [target, unrollLimit]] of (["float64", "float32"] as const).flatMap((d) =>
+    shapes.map((s) => [d, s] as const),
+  )) {
     const tol = dtype === "float64" ? 1e-9 : 1e-5;
-    it(`${dtype}: forward, loss, parameter and input gradients`, async () => {
-      const { module: m } = await build(xorSpec, { dtype });
+    it(`${dtype}, --target ${target}, unroll limit ${unrollLimit}: forward, loss, parameter and input gradients`, async () => {
+      const { module: m, text } = await build(xorSpec, { dtype, target, unrollLimit });
+      expect(text.includes("wasmDenseForward(arena")).toBe(target === "wasm");
+      if (target === "wasm") expect((m as unknown as { kernelTarget: string }).kernelTarget).toBe("wasm-simd");
       const p = m.createParams(0);
       loadStateDict(m, model.params, p);
       const n = model.inputs.shape[0];

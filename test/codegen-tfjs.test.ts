@@ -125,34 +125,45 @@ const randomizeNonMatrix: NonNullable<RunOptions["setup"]> = (m, p, bf, rand) =>
   }
 };
 
-function runCases(kind: string, cases: readonly Case[]): void {
+/** The cases of one kind, each built for every target of `targets` (default: compile()'s, `auto`). */
+function runCases(
+  kind: string,
+  cases: readonly Case[],
+  targets: readonly ("ts" | "wasm" | undefined)[] = [undefined],
+): void {
   describe(kind, () => {
     cases.forEach((c, index) => {
       const needs = c.needs ?? [c.body.trim().split(/[\s(]/)[0]!];
       const label = `${c.body.replace(/\s*\n\s*/g, "; ")} on [${c.input.join(", ")}]`;
-      it(label, async () => {
-        expect(
-          needs.filter((k) => !available(k)),
-          "kinds without a kernel",
-        ).toEqual([]);
-        const run = await runGenerated(spec(c), { seed: index + 1, setup: randomizeNonMatrix, ...c.options });
-        if (c.text) expect(run.text).toMatch(c.text);
-        const ref = tfForwardBackward(run, (x, ps) => c.ref(x, ps, run));
-        const row = worst.get(kind);
-        worst.set(kind, { ...(row ?? { forward: 0, input: 0, params: 0, other: 0 }), cases: (row?.cases ?? 0) + 1 });
-        check(kind, "forward", `${label}: output`, run.y, ref.y);
-        check(kind, "input", `${label}: input gradient`, run.gx, ref.gx);
-        for (const t of run.m.params) {
-          check(
-            kind,
-            "params",
-            `${label}: gradient of ${t.name}`,
-            run.gp.subarray(t.offset, t.offset + t.size),
-            ref.gp.get(t.name)!,
-          );
-        }
-        c.after?.(run, kind);
-      });
+      for (const target of targets)
+        it(target === undefined ? label : `${label}, --target ${target}`, async () => {
+          expect(
+            needs.filter((k) => !available(k)),
+            "kinds without a kernel",
+          ).toEqual([]);
+          const run = await runGenerated(spec(c), {
+            seed: index + 1,
+            setup: randomizeNonMatrix,
+            ...c.options,
+            ...(target ? { target } : {}),
+          });
+          if (c.text) expect(run.text).toMatch(c.text);
+          const ref = tfForwardBackward(run, (x, ps) => c.ref(x, ps, run));
+          const row = worst.get(kind);
+          worst.set(kind, { ...(row ?? { forward: 0, input: 0, params: 0, other: 0 }), cases: (row?.cases ?? 0) + 1 });
+          check(kind, "forward", `${label}: output`, run.y, ref.y);
+          check(kind, "input", `${label}: input gradient`, run.gx, ref.gx);
+          for (const t of run.m.params) {
+            check(
+              kind,
+              "params",
+              `${label}: gradient of ${t.name}`,
+              run.gp.subarray(t.offset, t.offset + t.size),
+              ref.gp.get(t.name)!,
+            );
+          }
+          c.after?.(run, kind);
+        });
     });
   });
 }
@@ -170,48 +181,53 @@ function dense(x: tf.Tensor, W: tf.Tensor, b?: tf.Tensor): tf.Tensor {
 
 const l = (ps: Record<string, tf.Tensor>, name = "l") => [ps[`${name}.weight`]!, ps[`${name}.bias`]] as const;
 
-runCases("dense", [
-  { body: "dense(4) as l", input: [3], ref: (x, ps) => dense(x, ...l(ps)), text: /unrolled/ },
-  { body: "dense(4, bias = false) as l", input: [3], ref: (x, ps) => dense(x, ...l(ps)), text: /unrolled/ },
-  { body: "dense(70) as l", input: [100], ref: (x, ps) => dense(x, ...l(ps)), text: /register tiles/ },
-  { body: "dense(70, bias = false) as l", input: [100], ref: (x, ps) => dense(x, ...l(ps)), text: /register tiles/ },
-  // 11 outputs: one 8-column tile and a remainder of 3.
-  { body: "dense(11) as l", input: [150], ref: (x, ps) => dense(x, ...l(ps)), text: /register tiles/ },
-  // A tiled layer (1,200 multiply–adds), then an unrolled one (240, under the default limit of 256).
-  {
-    body: "dense(40) as a\ntanh\ndense(6) as b",
-    input: [30],
-    needs: ["dense", "tanh"],
-    ref: (x, ps) => dense(tf.tanh(dense(x, ...l(ps, "a"))), ...l(ps, "b")),
-    text: /register-tiled[\s\S]*unrolled/,
-  },
-  {
-    body: "flatten\ndense(5) as l",
-    input: [2, 3, 4],
-    needs: ["flatten", "dense"],
-    ref: (x, ps) => dense(tf.reshape(x, [3, 24]), ...l(ps)),
-  },
-  // Rows: a sequence of feature vectors.
-  {
-    body: "transpose(0, 1)\ndense(5) as l",
-    input: [6, 4],
-    needs: ["transpose", "dense"],
-    ref: (x, ps) => dense(tf.transpose(x, [0, 2, 1]), ...l(ps)),
-  },
-  // `layout = in_out` (HF Conv1D): W stored [in, out] is TF.js's own kernel layout, y = x W + b.
-  {
-    body: "dense(4, layout = in_out) as l",
-    input: [3],
-    ref: (x, ps) => dense(x, tf.transpose(l(ps)[0]), l(ps)[1]),
-    text: /weight \[in, out\], unrolled/,
-  },
-  {
-    body: "dense(70, layout = in_out) as l",
-    input: [100],
-    ref: (x, ps) => dense(x, tf.transpose(l(ps)[0]), l(ps)[1]),
-    text: /denseInOutForward/,
-  },
-]);
+// Every dense case on both targets: above the unroll limit, `wasm` runs the WebAssembly SIMD kernels.
+runCases(
+  "dense",
+  [
+    { body: "dense(4) as l", input: [3], ref: (x, ps) => dense(x, ...l(ps)), text: /unrolled/ },
+    { body: "dense(4, bias = false) as l", input: [3], ref: (x, ps) => dense(x, ...l(ps)), text: /unrolled/ },
+    { body: "dense(70) as l", input: [100], ref: (x, ps) => dense(x, ...l(ps)), text: /register tiles/ },
+    { body: "dense(70, bias = false) as l", input: [100], ref: (x, ps) => dense(x, ...l(ps)), text: /register tiles/ },
+    // 11 outputs: one 8-column tile and a remainder of 3.
+    { body: "dense(11) as l", input: [150], ref: (x, ps) => dense(x, ...l(ps)), text: /register tiles/ },
+    // A tiled layer (1,200 multiply–adds), then an unrolled one (240, under the default limit of 256).
+    {
+      body: "dense(40) as a\ntanh\ndense(6) as b",
+      input: [30],
+      needs: ["dense", "tanh"],
+      ref: (x, ps) => dense(tf.tanh(dense(x, ...l(ps, "a"))), ...l(ps, "b")),
+      text: /register-tiled[\s\S]*unrolled/,
+    },
+    {
+      body: "flatten\ndense(5) as l",
+      input: [2, 3, 4],
+      needs: ["flatten", "dense"],
+      ref: (x, ps) => dense(tf.reshape(x, [3, 24]), ...l(ps)),
+    },
+    // Rows: a sequence of feature vectors.
+    {
+      body: "transpose(0, 1)\ndense(5) as l",
+      input: [6, 4],
+      needs: ["transpose", "dense"],
+      ref: (x, ps) => dense(tf.transpose(x, [0, 2, 1]), ...l(ps)),
+    },
+    // `layout = in_out` (HF Conv1D): W stored [in, out] is TF.js's own kernel layout, y = x W + b.
+    {
+      body: "dense(4, layout = in_out) as l",
+      input: [3],
+      ref: (x, ps) => dense(x, tf.transpose(l(ps)[0]), l(ps)[1]),
+      text: /weight \[in, out\], unrolled/,
+    },
+    {
+      body: "dense(70, layout = in_out) as l",
+      input: [100],
+      ref: (x, ps) => dense(x, tf.transpose(l(ps)[0]), l(ps)[1]),
+      text: /denseInOutForward/,
+    },
+  ],
+  ["wasm", "ts"],
+);
 
 // ── Activations ──────────────────────────────────────────────────────────────────────────────────────
 

@@ -149,7 +149,11 @@ describe("the WebAssembly path's state", () => {
         params: Float32Array;
         grads: Float32Array;
       };
-      const before = { p: Float32Array.from(p), grads: Float32Array.from(grads), tp: Float32Array.from(trainer.params) };
+      const before = {
+        p: Float32Array.from(p),
+        grads: Float32Array.from(grads),
+        tp: Float32Array.from(trainer.params),
+      };
       const errors: string[] = [];
       const attempt = (f: () => unknown) => {
         try {
@@ -171,9 +175,7 @@ describe("the WebAssembly path's state", () => {
       expect(grads).toEqual(before.grads);
       expect(trainer.params).toEqual(before.tp);
       // the last forward's outputs are still there (no workspace was touched)
-      expect(Float32Array.from(m.backward(p, new Float32Array(n * m.outputSize), grads)).length).toBe(
-        n * m.inputSize,
-      );
+      expect(Float32Array.from(m.backward(p, new Float32Array(n * m.outputSize), grads)).length).toBe(n * m.inputSize);
       expect(y0.length).toBe(n * m.outputSize);
       outcomes.push(errors);
     }

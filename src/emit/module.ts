@@ -717,8 +717,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     add(k === 0 ? `// ── One function per op${info.baked ? "" : ", forward and backward"} ──\n\n${f}` : f),
   );
   // An inference build has no losses (they write gradients), no backward and no training.
-  if (!info.baked)
-    add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq, wasm));
+  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq, wasm));
   add(engineReturn(info));
   zone = "top";
   if (!info.baked) add(lossesSource(F, plan));

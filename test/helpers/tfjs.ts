@@ -48,6 +48,8 @@ export interface RunOptions {
   /** Inputs are uniform in [-inputScale, inputScale). */
   readonly inputScale?: number;
   readonly training?: boolean;
+  /** The build's target (default: compile()'s, \`auto\`). */
+  readonly target?: "ts" | "wasm" | "auto";
   /** Changes parameters and buffers before the run (e.g. random norm scales, running statistics). */
   readonly setup?: (m: Generated, p: Float32Array, buffers: Float32Array, rand: () => number) => void;
   /** Replaces the input (after it was drawn). */
@@ -56,12 +58,16 @@ export interface RunOptions {
 
 /** Builds a float32 module from `spec`, runs forward and backward on seeded data. */
 export async function runGenerated(spec: string, options: RunOptions = {}): Promise<Run> {
-  const { module: m, text } = await build(spec, { dtype: "float32" });
+  const { module: m, text } = await build(spec, {
+    dtype: "float32",
+    ...(options.target ? { target: options.target } : {}),
+  });
   const n = options.n ?? 3;
   const seed = options.seed ?? 1;
   const rand = seeded(1000 + seed);
   const scale = options.inputScale ?? 1;
-  const p = Float32Array.from(m.createParams(seed));
+  // The module's own array: under the WebAssembly target it lives in the kernels' memory (a copy would not).
+  const p = m.createParams(seed) as unknown as Float32Array;
   const buffers = Float32Array.from(m.createBuffers());
   options.setup?.(m, p, buffers, rand);
   const x = new Float32Array(n * m.inputSize).map(() => rand() * scale);

@@ -189,8 +189,7 @@ function createArena(): Arena | undefined {
     return undefined;
   }
   const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
-  const none: WasmKernel = () => {};
-  const arena: Arena = {
+${table.shapes.some((s) => !s.bias) ? "  const none: WasmKernel = () => {}; // a layer without bias\n" : ""}  const arena: Arena = {
     heap: new ${F}(buffer),
     params: new ${F}(buffer, 0, paramCount),
     grads: new ${F}(buffer, GRADS_BYTE, paramCount),
