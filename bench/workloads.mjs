@@ -781,7 +781,9 @@ const gptFamily = {
 // ── Implementations. mode: "forward" | "fwdbwd" (MSE) | "train" (softmax CE, SGD) ─────────────────────────
 // Each setup() returns { run, check, dispose, note? }; check() returns [[name, values], …] to compare.
 
-function nncImpl(label, loaded, dtype, fam, data, mode) {
+/** `resident`: the parameters are the module's own (`createParams`), which under the WebAssembly target live
+ *  in its kernels' memory; otherwise a copy, an ordinary typed array (the TypeScript kernels). */
+function nncImpl(label, loaded, dtype, fam, data, mode, resident = false) {
   const m = loaded.mod;
   const Arr = dtype === "float64" ? Float64Array : Float32Array;
   return {
@@ -790,7 +792,12 @@ function nncImpl(label, loaded, dtype, fam, data, mode) {
     async setup() {
       const { n } = data;
       const x = fam.tokens ? data.x : Arr.from(data.x);
-      const params = () => Arr.from(data.base);
+      const params = () => {
+        if (!resident) return Arr.from(data.base);
+        const p = m.createParams(0);
+        p.set(data.base);
+        return p;
+      };
       const segmentsOf = (values, scale = 1) =>
         owned(m).map((t) => [
           t.name,
@@ -1174,18 +1181,28 @@ function printCase(c, r) {
       `    float64 vs float32: ${d >= 1 ? `float64 ${((d - 1) * 100).toFixed(0)}% faster` : `float32 ${((1 / d - 1) * 100).toFixed(0)}% faster`}`,
     );
   }
+  for (const w of r.impls.filter((i) => i.name.startsWith("nnc wasm"))) {
+    const vs = ["tfjs-wasm-simd", "tfjs-cpu", w.name.endsWith("f64") ? "nnc f64" : "nnc f32"]
+      .map((name) => r.impls.find((i) => i.name === name))
+      .filter((peer) => peer !== undefined && Number.isFinite(peer.medianMs))
+      .map((peer) => `${fmtRatio(peer.medianMs / w.medianMs)} vs ${peer.name}`);
+    if (vs.length > 0 && Number.isFinite(w.medianMs))
+      out(`    ${w.name} (speedup = their time / its): ${vs.join(", ")}`);
+  }
   for (const t of r.targets ?? []) out(`    target: ${t.text}: ${t.value} → ${t.ok ? "met" : "MISSED"}`);
   out();
 }
 
 function evaluateTargets(c, r) {
-  const nncRow = r.impls.find((i) => i.name === "nnc f32");
   const targets = [];
-  if (!nncRow || r.status !== "ok") return targets;
+  if (r.status !== "ok") return targets;
   for (const t of c.targets ?? []) {
+    const rowName = t.row ?? "nnc f32";
+    const nncRow = r.impls.find((i) => i.name === rowName);
+    if (!nncRow) continue;
     if (t.gflops !== undefined) {
       targets.push({
-        text: `nnc f32 ≥ ${t.gflops} GFLOP/s`,
+        text: `${rowName} ≥ ${t.gflops} GFLOP/s`,
         value: `${nncRow.gflops.toFixed(2)} GFLOP/s`,
         ok: nncRow.gflops >= t.gflops,
       });
@@ -1193,14 +1210,14 @@ function evaluateTargets(c, r) {
     }
     const peer = r.impls.find((i) => i.name === t.peer);
     if (!peer) {
-      targets.push({ text: `nnc f32 vs ${t.peer}`, value: "peer not available", ok: false });
+      targets.push({ text: `${rowName} vs ${t.peer}`, value: "peer not available", ok: false });
       continue;
     }
     const ratio = peer.medianMs / nncRow.medianMs;
     targets.push(
       t.min !== undefined
-        ? { text: `nnc f32 ≥ ${t.min}× faster than ${t.peer}`, value: fmtRatio(ratio), ok: ratio >= t.min }
-        : { text: `nnc f32 faster than ${t.peer}`, value: fmtRatio(ratio), ok: ratio > 1 },
+        ? { text: `${rowName} ≥ ${t.min}× faster than ${t.peer}`, value: fmtRatio(ratio), ok: ratio >= t.min }
+        : { text: `${rowName} faster than ${t.peer}`, value: fmtRatio(ratio), ok: ratio > 1 },
     );
   }
   return targets;
@@ -1220,11 +1237,13 @@ async function workload(c) {
   }
 }
 
-async function runWorkload({ id, title, fam, batch, mode, targets, matmulBound = true }) {
+async function runWorkload({ id, title, fam, batch, mode, targets, matmulBound = true, wasm = false }) {
   const source = fam.source ?? fs.readFileSync(fam.file, "utf8");
   const file = fam.file ?? `${fam.id}.nn`;
   const builds = [];
-  const f32 = await nnc(id, source, {}, file);
+  // "nnc f32" / "nnc f64": the TypeScript target; "nnc wasm f32/f64": `--target wasm` with the module's own
+  // parameters (in the kernels' WebAssembly memory).
+  const f32 = await nnc(id, source, { target: "ts" }, file);
   if (f32.diagnostics) {
     const nn9001 = f32.diagnostics.filter((d) => d.code === "NN9001");
     const what = (nn9001.length ? nn9001 : f32.diagnostics).map((d) => `${d.code} ${d.message}`).join("; ");
@@ -1234,7 +1253,9 @@ async function runWorkload({ id, title, fam, batch, mode, targets, matmulBound =
     if (nn9001.length === 0) failures++;
     return;
   }
-  const f64 = await nnc(id, source, { dtype: "float64" }, file);
+  const f64 = await nnc(id, source, { dtype: "float64", target: "ts" }, file);
+  const w32 = wasm ? await nnc(`${id}-wasm`, source, { target: "wasm" }, file) : undefined;
+  const w64 = wasm ? await nnc(`${id}-wasm64`, source, { dtype: "float64", target: "wasm" }, file) : undefined;
   builds.push(
     `nnc: compile + prettier + transpile ${f32.compileMs.toFixed(0)} ms, ${(f32.text.length / 1024).toFixed(0)} KiB of TypeScript; kernels: ${kernelSummary(f32.text)}`,
   );
@@ -1254,6 +1275,8 @@ async function runWorkload({ id, title, fam, batch, mode, targets, matmulBound =
   const impls = [
     nncImpl("nnc f32", f32, "float32", fam, data, mode),
     nncImpl("nnc f64", f64, "float64", fam, data, mode),
+    ...(w32 ? [nncImpl("nnc wasm f32", w32, "float32", fam, data, mode, true)] : []),
+    ...(w64 ? [nncImpl("nnc wasm f64", w64, "float64", fam, data, mode, true)] : []),
     tfImpl("cpu", mod, fam, data, mode),
     tfImpl("wasm", mod, fam, data, mode),
     plainImpl(mod, fam, data, mode),
@@ -1285,19 +1308,25 @@ async function sweep() {
     "  nnc default = unroll limit 256 MACs (compile()'s default); tiled = unrollLimit 0; unrolled = every product unrolled (widths ≤ 128);",
   );
   out("  '=' means the same generated code as the default build (not timed twice).");
-  const head = `  ${lpad("w", 5)}${lpad("batch", 6)}  ${pad("nnc default", 28)}${pad("nnc tiled", 20)}${pad("nnc unrolled", 20)}${pad("plain loops", 20)}${pad("tfjs-cpu", 20)}${pad("tfjs-wasm-simd", 20)}${lpad("nnc/plain", 10)}${lpad("nnc/cpu", 8)}${lpad("nnc/wasm", 9)}${lpad("max diff", 10)}`;
+  out(
+    "  nnc wasm = --target wasm with unrollLimit 0 (every width on the WebAssembly SIMD kernels, parameters resident);",
+  );
+  out("  wasm/tfjs = tfjs-wasm-simd's time / nnc wasm's.");
+  const head = `  ${lpad("w", 5)}${lpad("batch", 6)}  ${pad("nnc default", 28)}${pad("nnc tiled", 20)}${pad("nnc unrolled", 20)}${pad("plain loops", 20)}${pad("tfjs-cpu", 20)}${pad("tfjs-wasm-simd", 20)}${pad("nnc wasm", 20)}${lpad("nnc/plain", 10)}${lpad("nnc/cpu", 8)}${lpad("nnc/wasm", 9)}${lpad("wasm/tfjs", 10)}${lpad("max diff", 10)}`;
   out(head);
   const handover = { 1: [], 32: [] };
+  const wasmHandover = { 1: [], 32: [] };
   for (const batch of [1, 32]) {
     for (const w of widths) {
       const fam = mlpFamily(`Dense${w}`, [w, w], undefined, "mse");
       const id = `sweep-w${w}-b${batch}`;
-      let def, tiled, unrolled;
+      let def, tiled, unrolled, wasmAll;
       try {
         def = await nnc(id, fam.source);
         tiled = await nnc(`${id}-tiled`, fam.source, { unrollLimit: 0 });
         if (w * w <= unrollAll) unrolled = await nnc(`${id}-unrolled`, fam.source, { unrollLimit: unrollAll });
-        for (const b of [def, tiled, unrolled])
+        wasmAll = await nnc(`${id}-wasm`, fam.source, { unrollLimit: 0, target: "wasm" });
+        for (const b of [def, tiled, unrolled, wasmAll])
           if (b?.diagnostics) throw new Error(`${id}: ${b.diagnostics.map((d) => d.message).join("; ")}`);
       } catch (e) {
         // The generator is being changed while we run: report the row and go on.
@@ -1318,6 +1347,7 @@ async function sweep() {
         tfImpl("cpu", def.mod, fam, data, "forward"),
         tfImpl("wasm", def.mod, fam, data, "forward"),
         plainImpl(def.mod, fam, data, "forward"),
+        nncImpl("nnc wasm", wasmAll, "float32", fam, data, "forward", true),
       );
       let r;
       try {
@@ -1341,9 +1371,12 @@ async function sweep() {
       const t = get("nnc tiled") ?? (kind === "tiled" ? d : undefined);
       const u = get("nnc unrolled") ?? (kind === "unrolled" ? d : undefined);
       if (t && u) handover[batch].push({ w, unrolledWins: u.medianMs < t.medianMs, ratio: t.medianMs / u.medianMs });
+      const wa = get("nnc wasm");
+      const bestTs = Math.min(...[d, t, u].filter((x) => x !== undefined).map((x) => x.medianMs));
+      if (wa) wasmHandover[batch].push({ w, ratio: bestTs / wa.medianMs });
       const maxDiff = Math.max(...r.impls.map((i) => i.maxRelDiff ?? 0));
       out(
-        `  ${lpad(w, 5)}${lpad(batch, 6)}  ${cell(d, 17)}${pad(`(${kind})`, 11)}${get("nnc tiled") ? cell(get("nnc tiled")) : pad(kind === "tiled" ? "=" : "", 20)}${get("nnc unrolled") ? cell(get("nnc unrolled")) : pad(kind === "unrolled" ? "=" : w > 128 ? "–" : "", 20)}${cell(get("plain loops"))}${cell(get("tfjs-cpu"))}${cell(get("tfjs-wasm-simd"))}${lpad(fmtRatio(get("plain loops").medianMs / d.medianMs), 10)}${lpad(get("tfjs-cpu") ? fmtRatio(get("tfjs-cpu").medianMs / d.medianMs) : "–", 8)}${lpad(get("tfjs-wasm-simd") ? fmtRatio(get("tfjs-wasm-simd").medianMs / d.medianMs) : "–", 9)}${lpad(maxDiff.toExponential(1), 10)}`,
+        `  ${lpad(w, 5)}${lpad(batch, 6)}  ${cell(d, 17)}${pad(`(${kind})`, 11)}${get("nnc tiled") ? cell(get("nnc tiled")) : pad(kind === "tiled" ? "=" : "", 20)}${get("nnc unrolled") ? cell(get("nnc unrolled")) : pad(kind === "unrolled" ? "=" : w > 128 ? "–" : "", 20)}${cell(get("plain loops"))}${cell(get("tfjs-cpu"))}${cell(get("tfjs-wasm-simd"))}${lpad(fmtRatio(get("plain loops").medianMs / d.medianMs), 10)}${lpad(get("tfjs-cpu") ? fmtRatio(get("tfjs-cpu").medianMs / d.medianMs) : "–", 8)}${cell(get("nnc wasm"))}${lpad(get("tfjs-wasm-simd") ? fmtRatio(get("tfjs-wasm-simd").medianMs / d.medianMs) : "–", 9)}${lpad(get("tfjs-wasm-simd") && wa ? fmtRatio(get("tfjs-wasm-simd").medianMs / wa.medianMs) : "–", 10)}${lpad(maxDiff.toExponential(1), 10)}`,
       );
       const matmulBound = macsPerSample * batch >= 65_536;
       const targets = matmulBound
@@ -1371,6 +1404,14 @@ async function sweep() {
     );
     out(`  batch ${batch}, faster nnc kernel by width — ${parts.join("; ")}`);
   }
+  for (const batch of [1, 32]) {
+    const rows = wasmHandover[batch];
+    if (rows.length === 0) continue;
+    const parts = rows.map(
+      (x) => `${x.w}: ${x.ratio >= 1 ? "wasm" : "ts"} (best ts / wasm time ${x.ratio.toFixed(2)})`,
+    );
+    out(`  batch ${batch}, WebAssembly against the best TypeScript kernel — ${parts.join("; ")}`);
+  }
   const misses = results.filter((x) => x.id?.startsWith("sweep-") && x.targets?.some((t) => !t.ok));
   out(
     `  matmul-bound sweep cases (≥ 65,536 MACs per call) below 3.5 GFLOP/s: ${misses.length ? misses.map((x) => x.id.replace("sweep-", "")).join(", ") : "none"}`,
@@ -1396,7 +1437,11 @@ await workload({
   fam: mlpFamily("Mlp784x128", [784, 128, 10], "relu", "cross_entropy"),
   batch: 1,
   mode: "forward",
-  targets: [{ peer: "tfjs-cpu", min: 4.5 }],
+  targets: [
+    { peer: "tfjs-cpu", min: 4.5 },
+    { row: "nnc wasm f32", peer: "tfjs-wasm-simd", min: 1.3 },
+  ],
+  wasm: true,
 });
 await workload({
   id: "W2",
@@ -1404,7 +1449,11 @@ await workload({
   fam: mlpFamily("Mlp784x256", [784, 256, 128, 10], "relu", "cross_entropy"),
   batch: 32,
   mode: "forward",
-  targets: [{ peer: "tfjs-cpu", min: 4.5 }],
+  targets: [
+    { peer: "tfjs-cpu", min: 4.5 },
+    { row: "nnc wasm f32", peer: "tfjs-wasm-simd", min: 1.3 },
+  ],
+  wasm: true,
 });
 await workload({
   id: "W3",
@@ -1412,7 +1461,12 @@ await workload({
   fam: mlpFamily("Mlp784x128", [784, 128, 10], "relu", "cross_entropy"),
   batch: 32,
   mode: "train",
-  targets: [{ peer: "tfjs-cpu", min: 5.5 }, { peer: "tfjs-wasm-simd" }],
+  targets: [
+    { peer: "tfjs-cpu", min: 5.5 },
+    { peer: "tfjs-wasm-simd" },
+    { row: "nnc wasm f32", peer: "tfjs-wasm-simd", min: 5 },
+  ],
+  wasm: true,
 });
 await workload({
   id: "W4",

@@ -11,6 +11,7 @@
 // 2. After lowering, before planning (`sourceProblems`): the generated source's size, estimated from the
 //    lowered ops (unrolled dense layers grow with their multiply–adds, baked weights with the parameters).
 // The limits are documented in docs/generated-code.md ("Limits"); a test keeps the two in step.
+import { MAX_MEMORY_BYTES } from "./wasm/target.js";
 import type { ModelAnalysis } from "../analyze/analyze.js";
 import type { IrOp, LoweredModel } from "../ir/ir.js";
 import type { Figures } from "../count/count.js";
@@ -121,14 +122,40 @@ export function moduleBytes(figures: Figures, activationElements: bigint, dtype:
 export function estimateSource(
   ops: readonly IrOp[],
   values: number,
-  options: { unrollLimit: number; dtype: "float32" | "float64"; baked?: bigint; share?: boolean },
+  options: {
+    unrollLimit: number;
+    dtype: "float32" | "float64";
+    baked?: bigint;
+    share?: boolean;
+    target?: "ts" | "wasm" | "auto";
+  },
 ): bigint {
   let bytes = 45_000n + 250n * BigInt(values);
   const bodies = new Set<string>();
+  // The WebAssembly target (wasm/target.ts): ~6.5 KB of loader and staging code once, and per distinct
+  // [out, in] dense shape above the unroll limit its kernels as base64 (~3 KB of bytes) and their table entry.
+  const elt = options.dtype === "float64" ? 8n : 4n;
+  const params = ops.reduce(
+    (sum, op) => sum + op.tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1n), 0n),
+    0n,
+  );
+  const wasm =
+    (options.target ?? "auto") !== "ts" && options.baked === undefined && 4n * params * elt <= BigInt(MAX_MEMORY_BYTES);
+  const wasmShapes = new Set<string>();
   for (const op of ops) {
     bytes += 1_100n + 300n * BigInt(op.tensors.length);
     if (op.kind !== "dense") continue;
     const macs = denseMacs(op);
+    if (
+      wasm &&
+      macs !== undefined &&
+      macs > BigInt(options.unrollLimit) &&
+      !op.tensors.some((t) => t.layout === "in_out" || t.tiedTransposed)
+    ) {
+      const key = op.tensors.map((t) => t.shape.join("x")).join(" ");
+      if (!wasmShapes.has(key)) bytes += (wasmShapes.size === 0 ? 6_500n : 0n) + 4_200n;
+      wasmShapes.add(key);
+    }
     if (macs === undefined || macs > BigInt(options.unrollLimit)) continue;
     const key = `${JSON.stringify([...op.args].map(([k, v]) => [k, v.kind === "int" ? String(v.value) : v]))} ${op.tensors.map((t) => t.shape.join("x")).join(" ")}`;
     const shared = options.baked === undefined && options.share !== false;
@@ -152,7 +179,7 @@ function denseMacs(op: IrOp): bigint | undefined {
 export function sourceProblems(
   analysis: LoweredModel,
   span: Span | undefined,
-  options: { unrollLimit: number; dtype: "float32" | "float64"; baked?: bigint },
+  options: { unrollLimit: number; dtype: "float32" | "float64"; baked?: bigint; target?: "ts" | "wasm" | "auto" },
 ): Diagnostic[] {
   const estimate = estimateSource(analysis.ops, analysis.values.length, options);
   if (estimate <= BigInt(buildLimits.sourceBytes)) return [];

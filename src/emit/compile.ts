@@ -145,6 +145,7 @@ export async function compileFile(
     const tooLarge = sourceProblems(a, entry?.models.get(a.name)?.decl.name.span, {
       unrollLimit: options.unrollLimit,
       dtype: options.dtype,
+      target: options.target,
       ...(options.bakeWeights !== undefined ? { baked: m.figures.params } : {}),
     });
     if (tooLarge.length > 0) {
