@@ -183,3 +183,21 @@ describe("the WebAssembly path's state", () => {
     expect(outcomes[1]).toEqual(outcomes[0]);
   });
 });
+
+describe("the embedded kernels", () => {
+  it("every kernel module is valid WebAssembly of at most 4,096 bytes (browsers' synchronous-compile limit)", async () => {
+    // Wide layers: 784 → 10 has the largest forward (two leftover outputs), 1030 → 12 scalar column tails.
+    const spec = `model W(x: f32[784]) {\n  dense(1030)\n  relu\n  dense(12)\n  relu\n  dense(10, bias = false)\n}\n`;
+    for (const dtype of ["float32", "float64"] as const) {
+      const { text } = await build(spec, { dtype, target: "wasm" });
+      const section = text.slice(text.indexOf("const wasmModules"), text.indexOf("export const kernelTarget"));
+      const modules = [...section.matchAll(/"([A-Za-z0-9+/]+=*)"/g)].map((m) => Buffer.from(m[1]!, "base64"));
+      // more kernel bytes than one module may hold: the grouping split them
+      expect(modules.reduce((sum, b) => sum + b.length, 0)).toBeGreaterThan(4096);
+      for (const bytes of modules) {
+        expect(bytes.length).toBeLessThanOrEqual(4096);
+        expect(wasm.validate(new Uint8Array(bytes))).toBe(true);
+      }
+    }
+  });
+});
