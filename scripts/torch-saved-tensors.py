@@ -455,4 +455,35 @@ case(
     floats(8, 4, 4),
 )
 
+
+
+class Broadcasting(nn.Module):
+    """Value arithmetic that broadcasts, as nnc's `*`, `-`, `+` on per-sample shapes (the batch axis always
+    matches: [N, 4, 3, 3] with [N, 4, 1, 1]), a squeeze-and-excitation gate, and torch.abs."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 1)
+        self.fc1 = nn.Conv2d(4, 2, 1)
+        self.fc2 = nn.Conv2d(2, 4, 1)
+        self.out = nn.Linear(36, 5)
+
+    def forward(self, x):
+        h = self.conv(x)
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(h, [1, 1])))))
+        g = h * s
+        d = g - s
+        e = torch.abs(d + s)
+        return self.out(e.flatten(1))
+
+
+case(
+    "broadcasting mul, sub, add; abs",
+    "model M(x: f32[4, 3, 3]) {\n  h = x -> conv2d(4, 1)\n"
+    "  s = h -> adaptive_avg_pool2d([1, 1]) -> conv2d(2, 1) -> relu -> conv2d(4, 1) -> sigmoid\n"
+    "  g = h * s\n  d = g - s\n  d + s -> abs -> flatten -> dense(5)\n}\n",
+    Broadcasting(),
+    floats(4, 3, 3),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -207,6 +207,7 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     case "reshape":
     case "identity":
     case "add":
+    case "sub":
     case "transpose":
     case "take":
     case "concat":
@@ -245,6 +246,7 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     case "softplus":
     case "mish":
     case "hard_sigmoid":
+    case "abs":
       return { input: true, extra: 0n };
     // Training-mode dropout on the CPU: input × a float noise tensor; the noise is saved.
     case "dropout":
