@@ -263,7 +263,8 @@ export const catalogue = {
   ),
   BroadcastMismatch: t("NN3028", "values combined elementwise whose shapes do not broadcast", {
     sizes: "cannot {verb} {left} and {right}: axis {axis} is {a} in one and {b} in the other",
-    symbolic: "cannot {verb} {left} and {right}: axis {axis} is {a} in one and {b} in the other, which may differ between calls",
+    symbolic:
+      "cannot {verb} {left} and {right}: axis {axis} is {a} in one and {b} in the other, which may differ between calls",
   }),
 
   // NN4xxx — layer arguments and options
