@@ -456,6 +456,20 @@ case(
 )
 
 
+case(
+    "lstm with a projection",
+    "model M(x: f32[s <= 5, 8]) {\n  lstm(6, proj_size = 3, layers = 2, bidirectional = true)\n  dense(8)\n"
+    "  lstm(7, proj_size = 2)\n  mean\n  dense(3)\n}\n",
+    Seq(
+        Recurrent(nn.LSTM, 8, 6, proj_size=3, num_layers=2, bidirectional=True),
+        nn.Linear(6, 8),
+        Recurrent(nn.LSTM, 8, 7, proj_size=2),
+        lambda x: x.mean(1),
+        nn.Linear(2, 3),
+    ),
+    floats(5, 8),
+)
+
 
 class Broadcasting(nn.Module):
     """Value arithmetic that broadcasts, as nnc's `*`, `-`, `+` on per-sample shapes (the batch axis always

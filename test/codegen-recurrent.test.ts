@@ -15,6 +15,7 @@
 //     different function), so the GRU is compared with the primitives only.
 // Last, the checks are shown to fail: wrong LSTM gate orders, a reset_before GRU (also in TF.js),
 // output[T − 1] for h_n, and gradients scaled by 1 + 1e-5 (fdCheck) or 1 + 1e-3 (gradientCheck).
+import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
 import { build, gradientCheck, maxRelError, seeded, type Generated } from "./helpers/generated.js";
@@ -573,5 +574,60 @@ describe("the checks can fail", () => {
     expect(relError(run.y, ref.y)).toBeGreaterThan(100 * TOL);
     // TF.js's own GRU layer, on parameters where W_hn is not diagonal.
     expect(relError(run.y, kerasForward(c, run.m, run.p, run.x, run.n))).toBeGreaterThan(100 * TOL);
+  });
+});
+
+// ── lstm proj_size and gru reset_after = false against PyTorch (float64) ──────────────────────────────
+//
+// test/reference/pytorch/recurrent_options.json, made by make_recurrent_options.py with PyTorch 1.13:
+// nn.LSTM(proj_size = P) itself; for gru(reset_after = false), which PyTorch lacks, Keras's reset-before
+// cell written there in PyTorch (checked there against nn.GRU with the reset after) and differentiated
+// by autograd. Forward, every parameter gradient and the input gradient for a given upstream gradient,
+// the parameter count (the fixture's tensors, PyTorch's names and shapes), and fourth-order differences.
+
+describe("lstm proj_size and gru reset_after = false against PyTorch (float64)", () => {
+  interface Named {
+    readonly name: string;
+    readonly shape: number[];
+    readonly data: number[];
+  }
+  interface Case {
+    readonly name: string;
+    readonly spec: string;
+    readonly params: Named[];
+    readonly inputs: Named;
+    readonly outputs: Named;
+    readonly gy: Named;
+    readonly param_grads: Named[];
+    readonly input_grad: Named;
+  }
+  const fixture = JSON.parse(fs.readFileSync("test/reference/pytorch/recurrent_options.json", "utf8")) as {
+    cases: Case[];
+  };
+  it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    const { module: m } = await build(c.spec, { dtype: "float64" });
+    // The module's tensors are PyTorch's, in its order, with its shapes.
+    expect(m.params.map((t) => [t.name.slice(t.name.indexOf(".") + 1), t.shape])).toEqual(
+      c.params.map((t) => [t.name, t.shape]),
+    );
+    expect(m.paramCount).toBe(c.params.reduce((s, t) => s + t.data.length, 0));
+    expect(m.paramCount).toBe(nncCount(c.spec));
+    const p = m.createParams(0);
+    for (const t of c.params) {
+      const info = m.params.find((q) => q.name.endsWith(`.${t.name}`))!;
+      p.set(t.data, info.offset);
+    }
+    const n = c.inputs.shape[0]!;
+    expect(maxRelError(m.forward(p, Float64Array.from(c.inputs.data), n), c.outputs.data)).toBeLessThan(1e-12);
+    const gp = new Float64Array(m.paramCount);
+    const gx = m.backward(p, Float64Array.from(c.gy.data), gp);
+    for (const t of c.param_grads) {
+      const info = m.params.find((q) => q.name.endsWith(`.${t.name}`))!;
+      expect(maxRelError(gp.subarray(info.offset, info.offset + info.size), t.data, 1e-9), t.name).toBeLessThan(1e-10);
+    }
+    expect(maxRelError(gx, c.input_grad.data, 1e-9)).toBeLessThan(1e-10);
+    const fd = fdCheck(m, 2);
+    expect(fd.params).toBeLessThan(1e-6);
+    expect(fd.input).toBeLessThan(1e-6);
   });
 });

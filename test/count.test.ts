@@ -212,6 +212,17 @@ describe("counting", () => {
       source: model("f32[t <= 10, 32]", "gru(64, bias_convention = keras)"),
       params: 18_816n,
     },
+    // nn.LSTM(10, 20, num_layers = 2, bidirectional = True, proj_size = 5) (PyTorch 1.13 docs, nn.LSTM
+    // "Variables": weight_ih_l0 (4·hidden, input), weight_ih_l1 (4·hidden, num_directions·proj_size),
+    // weight_hh (4·hidden, proj_size), weight_hr (proj_size, hidden), two biases of 4·hidden): per direction
+    // 80·10 + 80·5 + 2·80 + 5·20 = 1,460 at both layers (layer 1 reads 2·5 = 10), four directions in all: 5,840;
+    // biases 4·160 = 640; weights 5,200. Output [t, 2·5].
+    {
+      name: "lstm with a projection (proj_size)",
+      source: model("f32[t <= 7, 10]", "lstm(20, proj_size = 5, layers = 2, bidirectional = true) dense(3)"),
+      params: 5_840n + 33n,
+      extra: { biases: 640n + 3n, weights: 5_200n + 30n },
+    },
     // two layers of RNN 4→3: layer 0: 3·4 + 3·3 + 2·3 = 27; layer 1: 3·3 + 3·3 + 6 = 24 → 51
     { name: "stacked rnn", source: model("f32[t <= 5, 4]", "rnn(3, layers = 2)"), params: 51n },
   ];

@@ -80,7 +80,8 @@ describe("activation memory equals the generated module's workspace", () => {
     expect(counted(a)).toEqual(workspaceOf(source));
   });
 
-  // Kinds no example uses, built here: moe, groupnorm, rmsnorm, max pooling, gru, rnn, dropout, attention
+  // Kinds no example uses, built here: moe, groupnorm, rmsnorm, max pooling, gru, rnn, lstm with a
+  // projection, broadcasting arithmetic and abs, dropout, attention
   // with rope, kv heads and dropout, a repeated block (memoized) and named values.
   const specs: Record<string, string> = {
     moe: `model M(x: f32[s <= 3, 6]) {
@@ -107,6 +108,13 @@ describe("activation memory equals the generated module's workspace", () => {
   gru(6, layers = 2, bidirectional = true) as g
   rnn(3) as r
   lstm(5) as l
+  lstm(6, proj_size = 2, layers = 2, bidirectional = true, sequences = false) as lp
+}`,
+    broadcast: `model M(x: f32[4, 3, 3]) {
+  h = x -> conv2d(4, 1)
+  s = h -> adaptive_avg_pool2d([1, 1]) -> conv2d(2, 1) -> relu -> conv2d(4, 1) -> sigmoid
+  d = h * s - s
+  d + s -> abs -> flatten -> dense(5)
 }`,
     attention: `block B(d) {
   residual {

@@ -145,7 +145,9 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
       const L = a.int("layers");
       const dirs = a.bool("bidirectional") ? 2n : 1n;
       const GS = op.kind === "rnn" ? 0n : 4n * H;
-      const SEQ = L * T * H * dirs;
+      // lstm's proj_size: every layer's output sequence holds the projected state.
+      const P = op.kind === "lstm" ? a.int("proj_size") : 0n;
+      const SEQ = L * T * (P > 0n ? P : H) * dirs;
       const DP = op.kind === "rnn" ? H : 4n * H;
       const cells = op.kind === "lstm" ? L * dirs * T * H : 0n;
       return both(SEQ + L * dirs * T * GS + cells + (SEQ + 2n * H + DP)); // seq, gates, cells, work
@@ -296,9 +298,11 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
       const T = inShape[0]!;
       const H = a.int("hidden");
       const dirs = a.bool("bidirectional") ? 2n : 1n;
-      const perStep = op.kind === "rnn" ? H : 7n * H;
+      // lstm with proj_size P: P more per step (the projected state), and the next layer reads P × dirs.
+      const P = op.kind === "lstm" ? a.int("proj_size") : 0n;
+      const perStep = op.kind === "rnn" ? H : 7n * H + P;
       let elements = 0n;
-      for (let l = 0n, width = inShape[1]!; l < a.int("layers"); l++, width = H * dirs) {
+      for (let l = 0n, width = inShape[1]!; l < a.int("layers"); l++, width = (P > 0n ? P : H) * dirs) {
         // Layer 0's batch-major input is copied per direction; a deeper layer's input, the layer below's
         // time-major output, is read in place, one storage for both directions.
         elements += (l === 0n ? dirs : 1n) * T * width + dirs * (T * perStep + (op.kind === "rnn" ? H : 0n));
