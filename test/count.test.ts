@@ -223,6 +223,21 @@ describe("counting", () => {
       params: 5_840n + 33n,
       extra: { biases: 640n + 3n, weights: 5_200n + 30n },
     },
+    // GRU 32→64 with reset_after = false (Keras, keras/layers/rnn/gru.py: kernel (input, 3·units),
+    // recurrent_kernel (units, 3·units), bias (3·units,) with reset_after = False, (2, 3·units) with True):
+    // Keras's single bias: 3·64·96 + 3·64 = 18,624; PyTorch's two bias vectors: 3·64·96 + 2·3·64 = 18,816.
+    {
+      name: "gru reset_after = false, keras convention: one bias",
+      source: model("f32[t <= 10, 32]", "gru(64, reset_after = false, bias_convention = keras)"),
+      params: 18_624n,
+      extra: { biases: 192n },
+    },
+    {
+      name: "gru reset_after = false, pytorch convention: two biases",
+      source: model("f32[t <= 10, 32]", "gru(64, reset_after = false)"),
+      params: 18_816n,
+      extra: { biases: 384n },
+    },
     // two layers of RNN 4→3: layer 0: 3·4 + 3·3 + 2·3 = 27; layer 1: 3·3 + 3·3 + 6 = 24 → 51
     { name: "stacked rnn", source: model("f32[t <= 5, 4]", "rnn(3, layers = 2)"), params: 51n },
   ];
@@ -299,7 +314,7 @@ describe("shape errors", () => {
     ["kv heads must divide heads", model("f32[s <= 8, 12]", "attention(4, kv_heads = 3)"), "NN3012"],
     ["groups must divide channels", model("f32[6, 8, 8]", "conv2d(8, 3, groups = 4)"), "NN3012"],
     ["residual shape mismatch", model("f32[4]", "residual { dense(8) }"), "NN3009"],
-    ["add of different shapes", model("f32[4]", "a = x -> dense(8)\nb = x -> dense(4)\na + b"), "NN3009"],
+    ["add of shapes that do not broadcast", model("f32[4]", "a = x -> dense(8)\nb = x -> dense(4)\na + b"), "NN3028"],
     ["tie between different shapes", model("f32[4]", "dense(6) as a\ndense(5, tie = a)"), "NN5003"],
     ["tie to nothing", model("f32[4]", "dense(6, tie = nowhere)"), "NN5002"],
     ["expect that fails", model("f32[4]", "dense(8)\nexpect params == 41"), "NN5001"],

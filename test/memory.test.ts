@@ -108,6 +108,7 @@ describe("activation memory equals the generated module's workspace", () => {
   gru(6, layers = 2, bidirectional = true) as g
   rnn(3) as r
   lstm(5) as l
+  gru(4, reset_after = false, bias_convention = keras) as gb
   lstm(6, proj_size = 2, layers = 2, bidirectional = true, sequences = false) as lp
 }`,
     broadcast: `model M(x: f32[4, 3, 3]) {
@@ -181,6 +182,7 @@ describe("PyTorch-eager: what is not measured is named, not guessed", () => {
   it.each([
     ["lstm(6, sequences = false)", "lstm"],
     ["gru(6, bias_convention = keras)", "gru"],
+    ["gru(6, reset_after = false)", "gru"],
   ])("%s", (layer, kind) => {
     const spec = `model M(x: f32[s <= 5, 8]) {\n  ${layer}\n  dense(3)\n}\n`;
     const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: spec }) }, spec);

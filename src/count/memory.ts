@@ -13,7 +13,7 @@
 // - PyTorch eager: what autograd keeps for backward when the same model runs in PyTorch (fp32, training
 //   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks
 //   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
-//   block (`eagerOf`). Kinds not measured (recurrent layers with Keras biases or the last step only) are named, not guessed.
+//   block (`eagerOf`). Kinds not measured (recurrent layers with Keras biases or the last step only, gru with the reset before the product) are named, not guessed.
 //
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
@@ -290,11 +290,13 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // gates, c_{t-1}, tanh(c_t) and h_{t-1}; GRU: as many). The copy assumes a batch-major input, as every nnc
     // value is; a recurrent layer straight after another reads its time-major output in place, so there the
     // figure is an upper bound. Keras's bias convention and `sequences = false` (a view of the last step that
-    // keeps the whole output alive) are not measured.
+    // keeps the whole output alive) are not measured, nor gru's reset_after = false (no such PyTorch layer).
     case "rnn":
     case "lstm":
     case "gru": {
       if (a.name("bias_convention") === "keras" || !a.bool("sequences")) return undefined;
+      // PyTorch has no GRU with the reset gate before the product: nothing to measure.
+      if (op.kind === "gru" && !a.bool("reset_after")) return undefined;
       const T = inShape[0]!;
       const H = a.int("hidden");
       const dirs = a.bool("bidirectional") ? 2n : 1n;

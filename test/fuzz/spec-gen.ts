@@ -395,7 +395,10 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (rng.chance(0.4)) opts.push(["layers", intSlot(rng.int(1, 2), kind, "layers")]);
     const seqs = !rng.chance(0.25);
     if (!seqs) opts.push(["sequences", rawSlot("false")]);
-    const w = bi ? 2 * h : h;
+    // lstm's projection: the state (and the output) narrowed to proj_size < hidden.
+    const proj = kind === "lstm" && h >= 2 && rng.chance(0.4) ? rng.int(1, h - 1) : 0;
+    if (proj > 0) opts.push(["proj_size", intSlot(proj, kind, "proj_size")]);
+    const w = (bi ? 2 : 1) * (proj > 0 ? proj : h);
     return call(kind, [intSlot(h, kind, "hidden")], opts, (x) =>
       x.t !== "seq" ? undefined : seqs ? { t: "seq", T: x.T, d: w } : { t: "vec", d: w },
     );

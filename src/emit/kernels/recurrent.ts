@@ -5,6 +5,8 @@
 //         c' = f ⊙ c + i ⊙ g,  h' = o ⊙ tanh(c'), or with proj_size P > 0 h' = W_hr (o ⊙ tanh(c')) of size P
 //   gru   r, z = σ of (W_ih x + b_ih + W_hh h + b_hh), first two gate blocks
 //         n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ n + z ⊙ h
+//         or with reset_after = false (Keras's option; Cho et al. 2014, arXiv 1406.1078v3) the reset gate
+//         before the product: n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
 //
 // The initial states are zero. Layer l reads the output sequence of layer l − 1; a bidirectional layer runs
 // a forward direction (positions 0 … T−1) and a reverse one (T−1 … 0) on the same input and writes
@@ -60,6 +62,8 @@ function geometry(c: EmitCtx, cell: Cell) {
   const R = P > 0 ? P : H;
   const HD = R * dirs;
   const relu = cell === "rnn" && c.args.name("nonlinearity") === "relu";
+  // gru's reset_after = false: the reset gate multiplies h before W_hn (the n block's slot 3H keeps r ⊙ h).
+  const resetBefore = cell === "gru" && !c.args.bool("reset_after");
   const sequences = c.args.bool("sequences");
   const directions: Direction[] = [];
   for (let l = 0; l < L; l++) {
@@ -101,6 +105,7 @@ function geometry(c: EmitCtx, cell: Cell) {
     GS,
     SEQ,
     relu,
+    resetBefore,
     sequences,
     directions,
     seq: c.scratch("seq", SEQ),
@@ -130,7 +135,9 @@ function describe(c: EmitCtx, g: Geometry): string {
     g.cell === "lstm"
       ? `lstm, gates i, f, g, o${g.P > 0 ? `, h projected to ${g.P} by weight_hr` : ""}`
       : g.cell === "gru"
-        ? "gru, gates r, z, n (n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)))"
+        ? g.resetBefore
+          ? "gru, gates r, z, n (n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn), the reset before the product)"
+          : "gru, gates r, z, n (n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)))"
         : `rnn, ${g.relu ? "relu" : "tanh"}`;
   const layers = `${g.L} layer${g.L === 1 ? "" : "s"}${g.dirs === 2 ? ", bidirectional" : ""}`;
   const out = g.sequences
@@ -231,6 +238,28 @@ function forwardBlock(g: Geometry, r: Direction, x: string): string {
           : `${seq}[ho + k] = og * Math.tanh(cv);`
       }
     }`;
+  } else if (g.resetBefore) {
+    body = `// r, z: σ(W_ih x + b_ih + W_hh h + b_hh); the n block keeps W_in x + b_in${r.BH >= 0 ? " + b_hn" : ""}
+    for (let j = 0; j < ${GH}; j++) {
+      let ax = ${bI};
+      let ah = ${bH};
+      ${ihLoop}
+      if (j < ${2 * H}) {
+        ${hhLoop}
+        ${g.gates}[go + j] = ${sig("(ax + ah)")};
+      } else ${g.gates}[go + j] = ax + ah;
+    }
+    // r ⊙ h_prev, kept for backward
+    for (let k = 0; k < ${H}; k++) ${g.gates}[go + ${3 * H} + k] = s > 0 ? ${g.gates}[go + k]! * ${seq}[hp + k]! : 0;
+    // n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn); h = (1 − z) ⊙ n + z ⊙ h_prev
+    for (let k = 0; k < ${H}; k++) {
+      let a = ${g.gates}[go + ${2 * H} + k]!;
+      for (let q = 0, w = ${at(r.WH, `${2 * H * H} + k * ${H}`)}; q < ${H}; q++, w++) a += p[w]! * ${g.gates}[go + ${3 * H} + q]!;
+      const ng = Math.tanh(a);
+      const zg = ${g.gates}[go + ${H} + k]!;
+      ${g.gates}[go + ${2 * H} + k] = ng;
+      ${seq}[ho + k] = (1 - zg) * ng + (s > 0 ? zg * ${seq}[hp + k]! : 0);
+    }`;
   } else {
     body = `// r, z: σ(W_ih x + b_ih + W_hh h + b_hh); the n block keeps W_in x + b_in and W_hn h + b_hn apart
     for (let j = 0; j < ${GH}; j++) {
@@ -324,6 +353,36 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
       ${work}[${at(DC, "k")}] = dc * fg;
       ${work}[${at(DH, "k")}] = 0;
     }`;
+  } else if (g.resetBefore) {
+    cellBody = `// through h = (1 − z) ⊙ n + z ⊙ h_prev: the gradients of n's and z's pre-activations; h_prev gets z ⊙ dh
+    for (let k = 0; k < ${H}; k++) {
+      const dh = ${work}[${at(DH, "k")}]! + ${work}[dy + k]!;
+      const zg = ${gates}[go + ${H} + k]!;
+      const ng = ${gates}[go + ${2 * H} + k]!;
+      const hprev = s > 0 ? ${seq}[hp + k]! : 0;
+      ${work}[${at(DP + H, "k")}] = dh * (hprev - ng) * zg * (1 - zg);
+      ${work}[${at(DP + 2 * H, "k")}] = dh * (1 - zg) * (1 - ng * ng);
+      ${work}[${at(DH, "k")}] = dh * zg;
+    }${
+      r.BH >= 0
+        ? `
+    for (let k = 0; k < ${H}; k++) gp[${at(r.BH + 2 * H, "k")}]! += ${work}[${at(DP + 2 * H, "k")}]!; // b_hn`
+        : ""
+    }
+    // through W_hn (r ⊙ h): dW_hn += dn (r ⊙ h)ᵀ, d(r ⊙ h) = W_hnᵀ dn, then r's pre-activation and h_prev
+    for (let k = 0; k < ${H}; k++) {
+      const rh = ${gates}[go + ${3 * H} + k]!;
+      let drh = 0;
+      for (let q = 0, w = ${at(r.WH, `${2 * H * H} + k`)}; q < ${H}; q++, w += ${H}) {
+        const dn = ${work}[${at(DP + 2 * H, "q")}]!;
+        gp[w]! += dn * rh;
+        drh += p[w]! * dn;
+      }
+      const rg = ${gates}[go + k]!;
+      const hprev = s > 0 ? ${seq}[hp + k]! : 0;
+      ${work}[${at(DP, "k")}] = drh * hprev * rg * (1 - rg);
+      ${work}[${at(DH, "k")}]! += drh * rg;
+    }`;
   } else {
     cellBody = `// through h = (1 − z) ⊙ n + z ⊙ h_prev and n = tanh(n_x + r ⊙ n_h): gradients of the pre-activations
     // r, z, n_x = W_in x + b_in, n_h = W_hn h + b_hn; h_prev gets z ⊙ dh directly
@@ -343,6 +402,8 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
     }`;
   }
   // The W_hh side reads the pre-activation gradients at j, except gru's n block, which reads n_h's.
+  // With the reset before the product, the n block's W_hh rows were handled with the cell (they read r ⊙ h).
+  const hhRows = g.resetBefore ? 2 * H : GH;
   const dpH =
     g.cell === "gru" ? `${work}[j < ${2 * H} ? ${at(DP, "j")} : ${at(DP + H, "j")}]!` : `${work}[${at(DP, "j")}]!`;
   return `${header(g, r)}: backward
@@ -362,8 +423,8 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
         ${gin}[${gxi} + i]! += d * p[w]!;
       }
     }
-    // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
-    for (let j = 0; j < ${GH}; j++) {
+    // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp${g.resetBefore ? " (the r and z rows)" : ""}
+    for (let j = 0; j < ${hhRows}; j++) {
       const d = ${dpH};
       if (d === 0) continue;${r.BH >= 0 ? `\n      gp[${at(r.BH, "j")}]! += d;` : ""}
       if (s > 0) {

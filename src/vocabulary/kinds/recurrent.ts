@@ -36,9 +36,11 @@ function recurrent(gates: bigint): LayerSemantics {
       );
     }
     const R = P > 0n ? P : H;
-    // Keras keeps one bias vector per gate set for SimpleRNN and LSTM; its GRU (reset_after = True, the
-    // TF2 default) keeps two, like PyTorch.
-    const twoBiases = convention === "pytorch" || ctx.kind === "gru";
+    // Keras keeps one bias vector per gate set for SimpleRNN and LSTM; its GRU keeps two with reset_after =
+    // True (the TF2 default), like PyTorch, and one with reset_after = False (Keras's GRU: bias of shape
+    // (2, 3·units) or (3·units,)).
+    const resetAfter = ctx.kind !== "gru" || ctx.bool("reset_after");
+    const twoBiases = convention === "pytorch" || (ctx.kind === "gru" && resetAfter);
     const tensors: TensorSpec[] = [];
     // PyTorch: every RNN/LSTM/GRU tensor starts as U(±1/√hidden).
     const init: Init = { kind: "uniform", bound: 1 / Math.sqrt(Number(H)) };
@@ -107,9 +109,19 @@ export const recurrentKinds = {
     ...featuresLast,
     description: "a gated recurrent unit layer",
     args: [p("hidden", positive)],
-    options: recurrentOptions,
+    options: [
+      ...recurrentOptions,
+      p(
+        "reset_after",
+        bool,
+        dBool(true),
+        "true: r ⊙ (W_hn h + b_hn), as PyTorch and Keras's default; false: W_hn (r ⊙ h), Keras's reset_after = False",
+      ),
+    ],
     shape: recurrent(3n),
     positions: forwardSteps,
-    doc: {},
+    doc: {
+      note: "`reset_after = false` is Keras's `reset_after=False` (n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)); with `bias_convention = keras` it keeps one bias vector, as Keras does, and two with `reset_after = true`",
+    },
   }),
 } satisfies KindFamily;
