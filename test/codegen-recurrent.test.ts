@@ -13,6 +13,9 @@
 //     primitives and differentiated by TF.js; the LSTM forward also against TF.js's own Keras LSTM layer
 //     (and Bidirectional wrapper). TF.js's GRU layer refuses reset_after (it implements reset_before, a
 //     different function), so the GRU is compared with the primitives only.
+// (e) lstm proj_size and gru reset_after = false against PyTorch 1.13 float64 fixtures
+//     (test/reference/pytorch/make_recurrent_options.py), and gru reset_after = false against TF.js (its
+//     primitives with autograd; with the Keras bias also TF.js's own Keras GRU layer, reset_before natively).
 // Last, the checks are shown to fail: wrong LSTM gate orders, a reset_before GRU (also in TF.js),
 // output[T − 1] for h_n, and gradients scaled by 1 + 1e-5 (fdCheck) or 1 + 1e-3 (gradientCheck).
 import fs from "node:fs";
@@ -454,10 +457,9 @@ function kerasForward(c: Config, m: Generated, p: Float32Array, input: Float32Ar
     const R = t(`weight_hh${suffix}`);
     weights.push(tf.transpose(tf.tensor(keras(W.data), W.shape)), tf.transpose(tf.tensor(keras(R.data), R.shape)));
     if (useBias) {
-      const b =
-        c.bias === "keras" && c.kind !== "gru"
-          ? t(`bias${suffix}`).data
-          : t(`bias_ih${suffix}`).data.map((v, i) => v + t(`bias_hh${suffix}`).data[i]!);
+      const b = m.params.some((q) => q.name === `${prefix}bias${suffix}`)
+        ? t(`bias${suffix}`).data
+        : t(`bias_ih${suffix}`).data.map((v, i) => v + t(`bias_hh${suffix}`).data[i]!);
       weights.push(tf.tensor(keras(b)));
     }
   }
@@ -509,6 +511,36 @@ describe("single layers against TensorFlow.js (float32)", () => {
       const y = Float32Array.from(run.m.forward(q as never, run.x as never, run.n));
       check("forward (Keras GRU layer, W_hn diagonal, b_hn = 0)", y, kerasForward(c, run.m, q, run.x, run.n));
     }
+  });
+});
+
+describe("gru(reset_after = false) against TensorFlow.js (float32)", () => {
+  // TF.js's cell from tf primitives with the reset before the product (tfRecurrent's resetBefore), forward
+  // and every gradient through TF.js's autograd; with Keras's single bias also TF.js's own Keras GRU
+  // layer, which implements only this variant (reset_before, one bias of 3·units), on any parameters.
+  beforeAll(initTf);
+  const cases: Config[] = (["pytorch", "keras"] as const).flatMap((bias) =>
+    [false, true].map((bidirectional) => ({
+      kind: "gru" as const,
+      nonlinearity: "tanh" as const,
+      layers: 1,
+      bidirectional,
+      bias,
+      sequences: true,
+    })),
+  );
+  it.each(cases.map((c, i) => [label(c), c, i] as const))("%s", async (_name, c, i) => {
+    current = `${label(c)}, reset_after = false`;
+    const source = spec(c).replace(`gru(${H}`, `gru(${H}, reset_after = false`);
+    expect(source).toContain("reset_after = false");
+    const run = await runGenerated(source, { seed: i + 7, n: 3 });
+    const prefix = run.m.params[0]!.name.slice(0, run.m.params[0]!.name.indexOf(".") + 1);
+    const ref = tfForwardBackward(run, (x, ps) => tfRecurrent(c, x, ps, prefix, true));
+    check("forward", run.y, ref.y);
+    check("input gradient", run.gx, ref.gx);
+    for (const t of run.m.params)
+      check(`parameter gradient of ${t.name}`, run.gp.subarray(t.offset, t.offset + t.size), ref.gp.get(t.name)!);
+    if (c.bias === "keras") check("forward (Keras GRU layer)", run.y, kerasForward(c, run.m, run.p, run.x, run.n));
   });
 });
 
