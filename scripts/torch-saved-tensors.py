@@ -831,4 +831,87 @@ case(
     floats(3, 4, 6, 6),
 )
 
+case(
+    "lstm with a projection",
+    "model M(x: f32[s <= 5, 8]) {\n  lstm(6, proj_size = 3, layers = 2, bidirectional = true)\n  dense(8)\n"
+    "  lstm(7, proj_size = 2)\n  mean\n  dense(3)\n}\n",
+    Seq(
+        Recurrent(nn.LSTM, 8, 6, proj_size=3, num_layers=2, bidirectional=True),
+        nn.Linear(6, 8),
+        Recurrent(nn.LSTM, 8, 7, proj_size=2),
+        lambda x: x.mean(1),
+        nn.Linear(2, 3),
+    ),
+    floats(5, 8),
+)
+
+
+class Broadcasting(nn.Module):
+    """Value arithmetic that broadcasts, as nnc's `*`, `-`, `+` on per-sample shapes (the batch axis always
+    matches: [N, 4, 3, 3] with [N, 4, 1, 1]), a squeeze-and-excitation gate, and torch.abs."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 1)
+        self.fc1 = nn.Conv2d(4, 2, 1)
+        self.fc2 = nn.Conv2d(2, 4, 1)
+        self.out = nn.Linear(36, 5)
+
+    def forward(self, x):
+        h = self.conv(x)
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(h, [1, 1])))))
+        g = h * s
+        d = g - s
+        e = torch.abs(d + s)
+        return self.out(e.flatten(1))
+
+
+case(
+    "broadcasting mul, sub, add; abs",
+    "model M(x: f32[4, 3, 3]) {\n  h = x -> conv2d(4, 1)\n"
+    "  s = h -> adaptive_avg_pool2d([1, 1]) -> conv2d(2, 1) -> relu -> conv2d(4, 1) -> sigmoid\n"
+    "  g = h * s\n  d = g - s\n  d + s -> abs -> flatten -> dense(5)\n}\n",
+    Broadcasting(),
+    floats(4, 3, 3),
+)
+
+
+class BroadcastingDense(nn.Module):
+    """Broadcasting arithmetic after a Linear, with no convolution (so the inference peak is replayed too):
+    nnc's per-sample [s, 6] with [6] is [N, s, 6] with [N, 1, 6] in PyTorch."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(6, 6)
+        self.out = nn.Linear(6, 5)
+
+    def forward(self, x):
+        h = self.lin(x)
+        s = torch.sigmoid(h.mean(1)).unsqueeze(1)
+        t = h * s
+        del h  # each value freed after its last reader, as nnc's peak assumes
+        d = t - s
+        del t
+        e = d + s
+        del d, s
+        a = torch.abs(e)
+        del e
+        return self.out(a.mean(1))
+
+
+case(
+    "broadcasting after a dense",
+    "model M(x: f32[s <= 4, 6]) {\n  h = x -> dense(6)\n  s = h -> mean -> sigmoid\n"
+    "  d = h * s - s\n  d + s -> abs -> mean -> dense(5)\n}\n",
+    BroadcastingDense(),
+    floats(4, 6),
+)
+
+case(
+    "lstm with a projection, last step only",
+    "model M(x: f32[s <= 5, 8]) {\n  lstm(6, proj_size = 3, layers = 2, sequences = false)\n  dense(3)\n}\n",
+    Seq(LastStep(nn.LSTM, 8, 6, proj_size=3, num_layers=2), nn.Linear(3, 3)),
+    floats(5, 8),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -3,7 +3,7 @@
 // guards every generated module has against wrong inputs.
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { build, gradientCheck, maxRelError, seeded } from "./helpers/generated.js";
+import { build, gradientCheck, loadStateDict, maxRelError, seeded } from "./helpers/generated.js";
 
 const mlp = (input: string, body: string) => `model M(x: f32[${input}]) {\n${body}\n}\n`;
 
@@ -56,6 +56,7 @@ const cases: [string, string, number?][] = [
       "tanh",
       "softplus(beta = 2, threshold = 5)",
       "softsign",
+      "abs",
       "identity",
       "softmax",
       "log_softmax",
@@ -68,6 +69,30 @@ const cases: [string, string, number?][] = [
   ["residual add", mlp("5", "residual { dense(5) tanh }")],
   ["gating multiply", mlp("5", "a = x -> dense(4) -> sigmoid\nb = x -> dense(4)\na * b -> dense(2)")],
   ["a value used twice", mlp("4", "h = x -> dense(4) tanh\nh + h -> dense(1)")],
+  ["subtract", mlp("5", "a = x -> dense(4) tanh\nb = x -> dense(4)\na - b -> dense(2)")],
+  [
+    "broadcast: a squeeze-and-excitation gate [4, 1, 1] over [4, 3, 3]",
+    mlp(
+      "2, 3, 3",
+      "h = x -> conv2d(4, 1)\ns = h -> adaptive_avg_pool2d([1, 1]) -> conv2d(2, 1) -> relu -> conv2d(4, 1) -> sigmoid\nh * s -> flatten -> dense(3)",
+    ),
+  ],
+  [
+    "broadcast: a shorter operand [4] against [s, 4], symbolic length",
+    mlp("s <= 3, 4", "a = x -> dense(4) tanh\nm = x -> mean(axis = 0)\na - m -> flatten -> dense(2)"),
+  ],
+  [
+    "broadcast: both operands repeated, [3, 1] + [1, 4] and [1, 4] - [3, 1]",
+    mlp(
+      "s <= 3, 4",
+      "c = x -> dense(1)\nr = x -> mean(axis = 0) -> reshape([1, 4])\nu = c + r\nv = r - c\nu * v -> dense(2)",
+    ),
+  ],
+  [
+    "broadcast: a scalar per sample times [3, 4]",
+    mlp("3, 4", "k = x -> flatten -> dense(1) -> reshape([1]) -> mean\nk * x -> flatten -> dense(2)"),
+  ],
+  ["abs of a difference", mlp("4", "a = x -> dense(3)\nb = x -> dense(3)\na - b -> abs -> dense(2)")],
 ];
 
 // Both targets: dense layers above the unroll limit run on the WebAssembly SIMD kernels (f64x2) with `wasm`.
@@ -127,6 +152,51 @@ describe("hardswish and hardsigmoid against PyTorch (float64, kinks included)", 
       // nnc uses the double 1/6: the two differ by 3e-8 relative.
       expect(Math.abs(gx[i]! - ref.gx[i]!)).toBeLessThanOrEqual(3e-8 * Math.abs(ref.gx[i]!));
     }
+  });
+});
+
+describe("broadcasting arithmetic and abs against PyTorch (float64)", () => {
+  // test/reference/pytorch/broadcast.json, made by make_broadcast.py with PyTorch 1.13's autograd: operands
+  // [3, 4] * [3, 1], [3, 4] - [4], [1, 4] + [3, 1] per sample, then abs and a dense layer per position.
+  const ref = JSON.parse(fs.readFileSync("test/reference/pytorch/broadcast.json", "utf8")) as {
+    spec: string;
+    params: { name: string; data: number[] }[];
+    inputs: { shape: number[]; data: number[] };
+    outputs: { data: number[] };
+    gy: { data: number[] };
+    param_grads: { name: string; data: number[] }[];
+    input_grad: { data: number[] };
+    abs_at_zero: { x: number[]; gy: number[]; y: number[]; gx: number[] };
+  };
+  for (const dtype of ["float64", "float32"] as const) {
+    const tol = dtype === "float64" ? 1e-12 : 1e-5;
+    it(`${dtype}: forward, parameter and input gradients`, async () => {
+      const { module: m } = await build(ref.spec, { dtype });
+      const p = m.createParams(0);
+      loadStateDict(m, ref.params, p);
+      const n = ref.inputs.shape[0]!;
+      const x = dtype === "float64" ? Float64Array.from(ref.inputs.data) : Float32Array.from(ref.inputs.data);
+      expect(maxRelError(m.forward(p, x, n), ref.outputs.data)).toBeLessThan(tol);
+      const gy = dtype === "float64" ? Float64Array.from(ref.gy.data) : Float32Array.from(ref.gy.data);
+      const gp = dtype === "float64" ? new Float64Array(m.paramCount) : new Float32Array(m.paramCount);
+      const gx = m.backward(p, gy, gp);
+      for (const t of ref.param_grads) {
+        const info = m.params.find((q) => q.name === t.name)!;
+        expect(maxRelError(gp.subarray(info.offset, info.offset + info.size), t.data, 1e-6), t.name).toBeLessThan(
+          tol * 10,
+        );
+      }
+      expect(maxRelError(gx, ref.input_grad.data, 1e-6)).toBeLessThan(tol * 10);
+    });
+  }
+  it("abs: |x|, and no gradient at 0 (sign(0) = 0), as torch.abs", async () => {
+    const { x, gy, y, gx } = ref.abs_at_zero;
+    const { module: m } = await build(mlp(String(x.length), "abs"), { dtype: "float64" });
+    const p = m.createParams();
+    expect(Array.from(m.forward(p, Float64Array.from(x), 1))).toEqual(y);
+    const got = Array.from(m.backward(p, Float64Array.from(gy), new Float64Array(0)));
+    // PyTorch gives −0 where g < 0 at x = 0 (g · 0); the value is zero either way.
+    expect(got.map((v) => v + 0)).toEqual(gx.map((v) => v + 0));
   });
 });
 

@@ -13,8 +13,12 @@
 //     primitives and differentiated by TF.js; the LSTM forward also against TF.js's own Keras LSTM layer
 //     (and Bidirectional wrapper). TF.js's GRU layer refuses reset_after (it implements reset_before, a
 //     different function), so the GRU is compared with the primitives only.
+// (e) lstm proj_size and gru reset_after = false against PyTorch 1.13 float64 fixtures
+//     (test/reference/pytorch/make_recurrent_options.py), and gru reset_after = false against TF.js (its
+//     primitives with autograd; with the Keras bias also TF.js's own Keras GRU layer, reset_before natively).
 // Last, the checks are shown to fail: wrong LSTM gate orders, a reset_before GRU (also in TF.js),
 // output[T − 1] for h_n, and gradients scaled by 1 + 1e-5 (fdCheck) or 1 + 1e-3 (gradientCheck).
+import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
 import { build, gradientCheck, maxRelError, seeded, type Generated } from "./helpers/generated.js";
@@ -453,10 +457,9 @@ function kerasForward(c: Config, m: Generated, p: Float32Array, input: Float32Ar
     const R = t(`weight_hh${suffix}`);
     weights.push(tf.transpose(tf.tensor(keras(W.data), W.shape)), tf.transpose(tf.tensor(keras(R.data), R.shape)));
     if (useBias) {
-      const b =
-        c.bias === "keras" && c.kind !== "gru"
-          ? t(`bias${suffix}`).data
-          : t(`bias_ih${suffix}`).data.map((v, i) => v + t(`bias_hh${suffix}`).data[i]!);
+      const b = m.params.some((q) => q.name === `${prefix}bias${suffix}`)
+        ? t(`bias${suffix}`).data
+        : t(`bias_ih${suffix}`).data.map((v, i) => v + t(`bias_hh${suffix}`).data[i]!);
       weights.push(tf.tensor(keras(b)));
     }
   }
@@ -508,6 +511,36 @@ describe("single layers against TensorFlow.js (float32)", () => {
       const y = Float32Array.from(run.m.forward(q as never, run.x as never, run.n));
       check("forward (Keras GRU layer, W_hn diagonal, b_hn = 0)", y, kerasForward(c, run.m, q, run.x, run.n));
     }
+  });
+});
+
+describe("gru(reset_after = false) against TensorFlow.js (float32)", () => {
+  // TF.js's cell from tf primitives with the reset before the product (tfRecurrent's resetBefore), forward
+  // and every gradient through TF.js's autograd; with Keras's single bias also TF.js's own Keras GRU
+  // layer, which implements only this variant (reset_before, one bias of 3·units), on any parameters.
+  beforeAll(initTf);
+  const cases: Config[] = (["pytorch", "keras"] as const).flatMap((bias) =>
+    [false, true].map((bidirectional) => ({
+      kind: "gru" as const,
+      nonlinearity: "tanh" as const,
+      layers: 1,
+      bidirectional,
+      bias,
+      sequences: true,
+    })),
+  );
+  it.each(cases.map((c, i) => [label(c), c, i] as const))("%s", async (_name, c, i) => {
+    current = `${label(c)}, reset_after = false`;
+    const source = spec(c).replace(`gru(${H}`, `gru(${H}, reset_after = false`);
+    expect(source).toContain("reset_after = false");
+    const run = await runGenerated(source, { seed: i + 7, n: 3 });
+    const prefix = run.m.params[0]!.name.slice(0, run.m.params[0]!.name.indexOf(".") + 1);
+    const ref = tfForwardBackward(run, (x, ps) => tfRecurrent(c, x, ps, prefix, true));
+    check("forward", run.y, ref.y);
+    check("input gradient", run.gx, ref.gx);
+    for (const t of run.m.params)
+      check(`parameter gradient of ${t.name}`, run.gp.subarray(t.offset, t.offset + t.size), ref.gp.get(t.name)!);
+    if (c.bias === "keras") check("forward (Keras GRU layer)", run.y, kerasForward(c, run.m, run.p, run.x, run.n));
   });
 });
 
@@ -573,5 +606,60 @@ describe("the checks can fail", () => {
     expect(relError(run.y, ref.y)).toBeGreaterThan(100 * TOL);
     // TF.js's own GRU layer, on parameters where W_hn is not diagonal.
     expect(relError(run.y, kerasForward(c, run.m, run.p, run.x, run.n))).toBeGreaterThan(100 * TOL);
+  });
+});
+
+// ── lstm proj_size and gru reset_after = false against PyTorch (float64) ──────────────────────────────
+//
+// test/reference/pytorch/recurrent_options.json, made by make_recurrent_options.py with PyTorch 1.13:
+// nn.LSTM(proj_size = P) itself; for gru(reset_after = false), which PyTorch lacks, Keras's reset-before
+// cell written there in PyTorch (checked there against nn.GRU with the reset after) and differentiated
+// by autograd. Forward, every parameter gradient and the input gradient for a given upstream gradient,
+// the parameter count (the fixture's tensors, PyTorch's names and shapes), and fourth-order differences.
+
+describe("lstm proj_size and gru reset_after = false against PyTorch (float64)", () => {
+  interface Named {
+    readonly name: string;
+    readonly shape: number[];
+    readonly data: number[];
+  }
+  interface Case {
+    readonly name: string;
+    readonly spec: string;
+    readonly params: Named[];
+    readonly inputs: Named;
+    readonly outputs: Named;
+    readonly gy: Named;
+    readonly param_grads: Named[];
+    readonly input_grad: Named;
+  }
+  const fixture = JSON.parse(fs.readFileSync("test/reference/pytorch/recurrent_options.json", "utf8")) as {
+    cases: Case[];
+  };
+  it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    const { module: m } = await build(c.spec, { dtype: "float64" });
+    // The module's tensors are PyTorch's, in its order, with its shapes.
+    expect(m.params.map((t) => [t.name.slice(t.name.indexOf(".") + 1), t.shape])).toEqual(
+      c.params.map((t) => [t.name, t.shape]),
+    );
+    expect(m.paramCount).toBe(c.params.reduce((s, t) => s + t.data.length, 0));
+    expect(m.paramCount).toBe(nncCount(c.spec));
+    const p = m.createParams(0);
+    for (const t of c.params) {
+      const info = m.params.find((q) => q.name.endsWith(`.${t.name}`))!;
+      p.set(t.data, info.offset);
+    }
+    const n = c.inputs.shape[0]!;
+    expect(maxRelError(m.forward(p, Float64Array.from(c.inputs.data), n), c.outputs.data)).toBeLessThan(1e-12);
+    const gp = new Float64Array(m.paramCount);
+    const gx = m.backward(p, Float64Array.from(c.gy.data), gp);
+    for (const t of c.param_grads) {
+      const info = m.params.find((q) => q.name.endsWith(`.${t.name}`))!;
+      expect(maxRelError(gp.subarray(info.offset, info.offset + info.size), t.data, 1e-9), t.name).toBeLessThan(1e-10);
+    }
+    expect(maxRelError(gx, c.input_grad.data, 1e-9)).toBeLessThan(1e-10);
+    const fd = fdCheck(m, 2);
+    expect(fd.params).toBeLessThan(1e-6);
+    expect(fd.input).toBeLessThan(1e-6);
   });
 });

@@ -22,6 +22,15 @@ function figures(source: string) {
 
 const model = (input: string, body: string) => `model M(x: ${input}) {\n${body}\n}\n`;
 
+/** torchvision's SqueezeExcitation as a block: the gate [C, 1, 1] multiplies the feature map [C, H, W]. */
+const seBlock = (activation: string, scale: string) => `block Se(channels, squeeze) {
+  input x
+  s = x -> adaptive_avg_pool2d([1, 1]) -> conv2d(squeeze, 1) as fc1 -> ${activation}
+  g = s -> conv2d(channels, 1) as fc2 -> ${scale}
+  g * x
+}
+`;
+
 describe("counting", () => {
   const cases: { name: string; source: string; params: bigint; extra?: Record<string, bigint> }[] = [
     // dense 4→8: 4·8 + 8 = 40
@@ -65,6 +74,29 @@ describe("counting", () => {
       source: model("f32[4]", "dense(8) hardswish hardsigmoid hard_sigmoid"),
       params: 40n,
       extra: { macs: 32n },
+    },
+    // Squeeze-and-excitation written with a broadcasting `*` (the excitation [C, 1, 1] over [C, H, W]), as
+    // torchvision's SqueezeExcitation (torchvision/ops/misc.py, v0.14 for torch 1.13,
+    // https://github.com/pytorch/vision/blob/v0.14.0/torchvision/ops/misc.py): avgpool =
+    // AdaptiveAvgPool2d(1), fc1 = Conv2d(input_channels, squeeze_channels, 1), activation, fc2 =
+    // Conv2d(squeeze_channels, input_channels, 1), scale_activation, `scale * input`. EfficientNet-B0's first
+    // MBConv (torchvision/models/efficientnet.py: squeeze_channels = max(1, input_channels // 4) = 32 // 4 = 8,
+    // SiLU as the activation, Sigmoid as the scale): fc1 32·8 + 8 = 264, fc2 8·32 + 32 = 288, 552 in all;
+    // weights 2·256 = 512, biases 8 + 32 = 40; MACs 256 + 256 = 512 (1×1 convolutions on a 1×1 map).
+    {
+      name: "squeeze-and-excitation, EfficientNet-B0 (SqueezeExcitation(32, 8), SiLU, Sigmoid)",
+      source: seBlock("silu", "sigmoid") + model("f32[32, 112, 112]", "Se(32, 8)"),
+      params: 552n,
+      extra: { weights: 512n, biases: 40n, macs: 512n },
+    },
+    // MobileNetV3-Large's third SE block (torchvision/models/mobilenetv3.py: expanded 72, squeeze
+    // _make_divisible(72 // 4, 8) = 24, ReLU, Hardsigmoid as the scale): fc1 72·24 + 24 = 1,752, fc2
+    // 24·72 + 72 = 1,800, 3,552 in all.
+    {
+      name: "squeeze-and-excitation, MobileNetV3 (SqueezeExcitation(72, 24), ReLU, Hardsigmoid)",
+      source: seBlock("relu", "hardsigmoid") + model("f32[72, 28, 28]", "Se(72, 24)"),
+      params: 3552n,
+      extra: { weights: 3456n, biases: 96n, macs: 3456n },
     },
     // nn.InstanceNorm1d(8) has affine=False and track_running_stats=False by default (PyTorch docs): no
     // parameters and no buffers (torch 1.13: sum of parameters() 0, empty state_dict). With affine=True,
@@ -181,6 +213,32 @@ describe("counting", () => {
       source: model("f32[t <= 10, 32]", "gru(64, bias_convention = keras)"),
       params: 18_816n,
     },
+    // nn.LSTM(10, 20, num_layers = 2, bidirectional = True, proj_size = 5) (PyTorch 1.13 docs, nn.LSTM
+    // "Variables": weight_ih_l0 (4·hidden, input), weight_ih_l1 (4·hidden, num_directions·proj_size),
+    // weight_hh (4·hidden, proj_size), weight_hr (proj_size, hidden), two biases of 4·hidden): per direction
+    // 80·10 + 80·5 + 2·80 + 5·20 = 1,460 at both layers (layer 1 reads 2·5 = 10), four directions in all: 5,840;
+    // biases 4·160 = 640; weights 5,200. Output [t, 2·5].
+    {
+      name: "lstm with a projection (proj_size)",
+      source: model("f32[t <= 7, 10]", "lstm(20, proj_size = 5, layers = 2, bidirectional = true) dense(3)"),
+      params: 5_840n + 33n,
+      extra: { biases: 640n + 3n, weights: 5_200n + 30n },
+    },
+    // GRU 32→64 with reset_after = false (Keras, keras/layers/rnn/gru.py: kernel (input, 3·units),
+    // recurrent_kernel (units, 3·units), bias (3·units,) with reset_after = False, (2, 3·units) with True):
+    // Keras's single bias: 3·64·96 + 3·64 = 18,624; PyTorch's two bias vectors: 3·64·96 + 2·3·64 = 18,816.
+    {
+      name: "gru reset_after = false, keras convention: one bias",
+      source: model("f32[t <= 10, 32]", "gru(64, reset_after = false, bias_convention = keras)"),
+      params: 18_624n,
+      extra: { biases: 192n },
+    },
+    {
+      name: "gru reset_after = false, pytorch convention: two biases",
+      source: model("f32[t <= 10, 32]", "gru(64, reset_after = false)"),
+      params: 18_816n,
+      extra: { biases: 384n },
+    },
     // two layers of RNN 4→3: layer 0: 3·4 + 3·3 + 2·3 = 27; layer 1: 3·3 + 3·3 + 6 = 24 → 51
     { name: "stacked rnn", source: model("f32[t <= 5, 4]", "rnn(3, layers = 2)"), params: 51n },
   ];
@@ -198,6 +256,19 @@ describe("counting", () => {
     const f = figures(model("f32[8, 16, 16]", call));
     expect(f.errors).toEqual([]);
     expect(f.model!.analysis.root.outputShape).toBe(shape);
+  });
+
+  it("squeeze-and-excitation has torchvision's state_dict names and shapes", () => {
+    // torchvision SqueezeExcitation(32, 8).state_dict(): fc1.weight [8, 32, 1, 1], fc1.bias [8], fc2.weight
+    // [32, 8, 1, 1], fc2.bias [32] (the Conv2d modules fc1 and fc2; pooling and activations hold none).
+    const { errors, model: m } = figures(seBlock("silu", "sigmoid") + model("f32[32, 7, 7]", "Se(32, 8) as se"));
+    expect(errors).toEqual([]);
+    expect(m!.analysis.tensors.map((t) => [t.name, t.shape.map(Number)])).toEqual([
+      ["se.fc1.weight", [8, 32, 1, 1]],
+      ["se.fc1.bias", [8]],
+      ["se.fc2.weight", [32, 8, 1, 1]],
+      ["se.fc2.bias", [32]],
+    ]);
   });
 
   it.each(cases)("$name", ({ source, params, extra }) => {
@@ -284,7 +355,7 @@ describe("shape errors", () => {
     ["kv heads must divide heads", model("f32[s <= 8, 12]", "attention(4, kv_heads = 3)"), "NN3012"],
     ["groups must divide channels", model("f32[6, 8, 8]", "conv2d(8, 3, groups = 4)"), "NN3012"],
     ["residual shape mismatch", model("f32[4]", "residual { dense(8) }"), "NN3009"],
-    ["add of different shapes", model("f32[4]", "a = x -> dense(8)\nb = x -> dense(4)\na + b"), "NN3009"],
+    ["add of shapes that do not broadcast", model("f32[4]", "a = x -> dense(8)\nb = x -> dense(4)\na + b"), "NN3028"],
     ["tie between different shapes", model("f32[4]", "dense(6) as a\ndense(5, tie = a)"), "NN5003"],
     ["tie to nothing", model("f32[4]", "dense(6, tie = nowhere)"), "NN5002"],
     ["expect that fails", model("f32[4]", "dense(8)\nexpect params == 41"), "NN5001"],

@@ -68,6 +68,20 @@ const coverage: Record<string, [string, CompileOptions]> = {
     "model M(x: f32[t <= 4, 3]) {\n  gru(5, bidirectional = true) rnn(4, nonlinearity = relu, sequences = false)\n}\n",
     {},
   ],
+  recurrentOptions: [
+    "model M(x: f32[t <= 4, 3]) {\n  lstm(5, proj_size = 2, layers = 2, bidirectional = true) gru(3, reset_after = false)\n}\n",
+    {},
+  ],
+  broadcast: [
+    `model M(x: f32[4, 3, 3]) {
+  h = x -> conv2d(4, 1)
+  s = h -> adaptive_avg_pool2d([1, 1]) -> conv2d(2, 1) -> relu -> conv2d(4, 1) -> sigmoid
+  d = h * s - s
+  d + s -> abs -> flatten -> dense(5)
+}
+`,
+    {},
+  ],
   moe: [
     "model M(x: f32[s <= 3, 6]) {\n  moe(4, top_k = 2) as moe {\n    dense(8) as up\n    tanh\n    dense(6) as down\n  }\n}\n",
     {},

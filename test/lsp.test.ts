@@ -348,6 +348,47 @@ describe("nnc lsp", () => {
     expect(at("Gpt2Block(d, heads)", 10)).toBe("d=parameter");
   });
 
+  it("value arithmetic that broadcasts, `-` and `abs`: clean, tokens and hover", async () => {
+    const file = path.join(dir, "se.nn");
+    const text = `model M(x: f32[8, 4, 4]) {
+  h = x -> conv2d(8, 1)
+  gate = h -> adaptive_avg_pool2d([1, 1]) -> conv2d(8, 1) -> sigmoid
+  d = h * gate - h
+  d -> abs -> flatten -> dense(2)
+}
+`;
+    client.open(uriOf(file), text);
+    expect((await client.diagnostics(uriOf(file), () => true)).diagnostics).toEqual([]);
+    const r = await client.request<{ data: number[] }>("textDocument/semanticTokens/full", {
+      textDocument: { uri: uriOf(file) },
+    });
+    const types = ["keyword", "type", "function", "class", "variable", "parameter", "property", "number"];
+    const decoded = new Map<string, string>();
+    let line = 0;
+    let ch = 0;
+    for (let i = 0; i < r.data.length; i += 5) {
+      const [dl, dc, len, type] = r.data.slice(i, i + 4) as [number, number, number, number];
+      line += dl;
+      ch = dl === 0 ? ch + dc : dc;
+      decoded.set(`${line}:${ch}`, `${text.split("\n")[line]!.slice(ch, ch + len)}=${types[type] ?? type}`);
+    }
+    const at = (needle: string, delta = 0) => {
+      const p = pos(text, needle, delta);
+      return decoded.get(`${p.line}:${p.character}`);
+    };
+    expect(at("h * gate", 4)).toBe("gate=variable");
+    expect(at("gate - h", 5)).toBe("-=10"); // the legend's operator
+    expect(at("abs ->")).toBe("abs=function");
+    // Hover on `abs`: its output (the broadcast result's shape) and its documentation.
+    const h = await client.request<Hover>("textDocument/hover", {
+      textDocument: { uri: uriOf(file) },
+      position: pos(text, "abs ->", 1),
+    });
+    const md = (h.contents as { value: string }).value;
+    expect(md).toContain("output `[8, 4, 4]`");
+    expect(md).toContain("the absolute value");
+  });
+
   it("an edit that breaks a file and one that repairs it: diagnostics appear, then clear", async () => {
     const uri = uriOf(path.join(dir, "edit.nn"));
     const good = "model M(x: f32[4]) {\n  dense(4) relu\n}\n";

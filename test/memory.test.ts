@@ -82,7 +82,8 @@ describe("activation memory equals the generated module's workspace", () => {
   });
 
   // Kinds no example uses, built here: moe, groupnorm, rmsnorm, max pooling, the volume kinds (conv3d, 3-D
-  // pools, 5-D batchnorm), upsample, drop_path, conv_transpose1d, gru, rnn, dropout, attention
+  // pools, 5-D batchnorm), upsample, drop_path, conv_transpose1d, gru, rnn, lstm with a projection,
+  // broadcasting arithmetic and abs, dropout, attention
   // with rope, kv heads and dropout, a repeated block (memoized) and named values.
   const specs: Record<string, string> = {
     moe: `model M(x: f32[s <= 3, 6]) {
@@ -124,6 +125,14 @@ describe("activation memory equals the generated module's workspace", () => {
   gru(6, layers = 2, bidirectional = true) as g
   rnn(3) as r
   lstm(5) as l
+  gru(4, reset_after = false, bias_convention = keras) as gb
+  lstm(6, proj_size = 2, layers = 2, bidirectional = true, sequences = false) as lp
+}`,
+    broadcast: `model M(x: f32[4, 3, 3]) {
+  h = x -> conv2d(4, 1)
+  s = h -> adaptive_avg_pool2d([1, 1]) -> conv2d(2, 1) -> relu -> conv2d(4, 1) -> sigmoid
+  d = h * s - s
+  d + s -> abs -> flatten -> dense(5)
 }`,
     attention: `block B(d) {
   residual {
@@ -213,6 +222,10 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
       "max_pool3d",
       "upsample",
     ],
+    // Broadcasting arithmetic and abs are replayed; the case's convolutions are not.
+    "broadcasting mul, sub, add; abs": ["conv2d"],
+    "lstm with a projection": ["lstm (proj_size)"],
+    "lstm with a projection, last step only": ["lstm (sequences = false)"],
     "recurrent layers: Keras's cells": [
       "gru (bias_convention = keras)",
       "lstm (bias_convention = keras)",
@@ -250,6 +263,18 @@ describe("PyTorch-eager inference peak: the cost follows the text", () => {
 });
 
 describe("PyTorch-eager: what is not measured is named, not guessed", () => {
+  // PyTorch has no GRU that applies the reset gate before the product (Keras's reset_after = false).
+  it("gru(reset_after = false) is named, not estimated", () => {
+    const spec = "model M(x: f32[s <= 5, 8]) {\n  gru(6, reset_after = false)\n  dense(3)\n}\n";
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: spec }) }, spec);
+    expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const { analysis, figures } = checked.value.models[0]!;
+    const mem = modelMemory(analysis, figures, { batch: 2n, dtype: "float32" });
+    expect(mem.eager.unknownKinds).toEqual(["gru"]);
+    expect(mem.eager.activations).toBeUndefined();
+    expect(mem.eager.training).toBeUndefined();
+  });
+
   // Every kind of the vocabulary has a measured rule (the fixture's cases cover each, recurrent layers with
   // Keras's cells and the last step only included). An op kind without one (a kind added to the vocabulary
   // before its saves are measured) must leave the eager figures undefined and be named.

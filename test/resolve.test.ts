@@ -319,7 +319,8 @@ const errors: { name: string; source: string; codes: string[] }[] = [
     codes: ["NN4012"],
   },
   { name: "a number as a stage", source: "model M(x: f32[4]) { dense 128 }", codes: ["NN4003", "NN4012"] },
-  { name: "subtraction of values", source: "model M(x: f32[4], y: f32[4]) { x - y }", codes: ["NN4012"] },
+  { name: "division of values", source: "model M(x: f32[4], y: f32[4]) { x / y }", codes: ["NN4012"] },
+  { name: "subtraction of values is allowed", source: "model M(x: f32[4], y: f32[4]) { x - y }", codes: [] },
   {
     name: "errors inside a shortcut body are found",
     source: "model M(x: f32[4]) { residual(shortcut = { dens(4) }) { relu } }",
@@ -784,6 +785,7 @@ describe("vocabulary", () => {
       "tanh",
       "softplus",
       "softsign",
+      "abs",
       "softmax",
       "log_softmax",
       "identity",

@@ -31,6 +31,7 @@ import {
 } from "../vocabulary/layers.js";
 import { kindDef, opDef, type ContainerKind } from "../vocabulary/registry.js";
 import { channelAxisProblem, tokenIdProblem } from "../vocabulary/traits.js";
+import { broadcastShapes } from "./broadcast.js";
 import { expand, Group, rename, renameTensor, sharedOrigin, viewNode, type Entry, type Rename } from "./shared.js";
 import {
   dim,
@@ -719,29 +720,67 @@ class Engine {
       case "Binary": {
         const left = this.valueExpr(expr.left, env, scope);
         const right = this.valueExpr(expr.right, env, scope);
-        if (expr.op !== "+" && expr.op !== "*") {
+        if (expr.op !== "+" && expr.op !== "-" && expr.op !== "*") {
           this.report("BadValueUse", expr.span, ["combine", { op: expr.op }]);
           throw new Abort();
         }
-        if (left.kind !== "tensor" || right.kind !== "tensor" || !sameShape(left.shape, right.shape)) {
+        const kind = arithmeticOps[expr.op];
+        const verb = arithmeticVerbs[expr.op];
+        const labels = [
+          { span: left.origin, message: `this is ${showValue(left)}` },
+          { span: right.origin, message: `this is ${showValue(right)}` },
+        ];
+        if (left.kind !== "tensor" || right.kind !== "tensor") {
           this.report(
             "ShapeMismatch",
             expr.span,
-            ["combine", { verb: expr.op === "+" ? "add" : "multiply", left: showValue(left), right: showValue(right) }],
+            ["combine", { verb, left: showValue(left), right: showValue(right) }],
+            { labels, help: "elementwise operations take one value on each side, not a list" },
+          );
+          throw new Abort();
+        }
+        const broadcast = broadcastShapes(left.shape, right.shape);
+        if (!broadcast.ok) {
+          this.report(
+            "BroadcastMismatch",
+            expr.span,
+            [
+              broadcast.symbolic ? "symbolic" : "sizes",
+              {
+                verb,
+                left: showValue(left),
+                right: showValue(right),
+                axis: broadcast.axis,
+                a: broadcast.a,
+                b: broadcast.b,
+              },
+            ],
             {
-              labels: [
-                { span: left.origin, message: `this is ${showValue(left)}` },
-                { span: right.origin, message: `this is ${showValue(right)}` },
-              ],
-              help: "elementwise operations need equal shapes",
+              labels,
+              help: broadcast.symbolic
+                ? "a symbolic length broadcasts only against itself or a fixed 1"
+                : "aligned from the last axis, sizes must be equal or 1",
             },
           );
           throw new Abort();
         }
-        const out = this.fresh(arithmetic(left, right, expr.span, `\`${expr.op}\``));
+        // Token ids: `+` and `*` of equal shapes compute floats from them (residual sums of ids are legal, if
+        // odd); a subtraction or a broadcast of ids is refused, as nothing meaningful comes of it.
+        const broadcasting = !sameShape(left.shape, right.shape);
+        if (broadcasting || expr.op === "-") {
+          for (const v of [left, right]) {
+            if (v.dtype !== "token") continue;
+            this.report("WrongDtype", v.origin, ["ids", { kind: expr.op, shape: showShape(v.shape) }], {
+              labels: [{ span: expr.span, message: broadcasting ? "broadcast here" : "subtracted here" }],
+              help: "look the ids up with `embedding` first",
+            });
+            throw new Abort();
+          }
+        }
+        const out = this.fresh({ ...arithmetic(left, right, expr.span, `\`${expr.op}\``), shape: broadcast.shape });
         this.record(
           {
-            kind: expr.op === "+" ? "add" : "mul",
+            kind,
             name: "",
             args: new Map(),
             inputs: [left.id!, right.id!],
@@ -753,7 +792,7 @@ class Engine {
           scope.node,
         );
         scope.node.flowOps.push({
-          kind: expr.op === "+" ? "add" : "mul",
+          kind,
           inputs: [left.id!, right.id!],
           output: out.id!,
           after: scope.node.children.length,
@@ -2085,6 +2124,10 @@ function idTraits(entry: LayerEntry, inputs: readonly TensorValue[], span: Span,
 }
 
 /** `a + b`, `a * b`, a residual's sum: floats; from token ids, floats that remember where the ids were lost. */
+/** The op of each operator of value arithmetic, and its verb in messages. */
+const arithmeticOps = { "+": "add", "-": "sub", "*": "mul" } as const;
+const arithmeticVerbs = { "+": "add", "-": "subtract", "*": "multiply" } as const;
+
 function arithmetic(left: TensorValue, right: TensorValue, span: Span, by: string): TensorValue {
   const base = withoutIds(left);
   if (left.dtype === "token" || right.dtype === "token")

@@ -61,7 +61,7 @@ export interface NodeReuse {
 }
 
 export interface FlowOp {
-  readonly kind: "add" | "mul";
+  readonly kind: "add" | "sub" | "mul";
   readonly inputs: readonly number[];
   readonly output: number;
   /** A residual's add: its second input is the skip connection (the block's input, or its shortcut's

@@ -95,12 +95,14 @@ export function eagerTemporaries(
   const a = reader(op);
   const made = (temporaries: bigint): OpMemory => ({ view: false, above: out + temporaries });
   switch (op.kind) {
-    // The output alone: Linear (addmm), elementwise ops and activations, embedding lookups, concatenation
+    // The output alone: Linear (addmm), elementwise ops (broadcasting too) and activations, embedding lookups, concatenation
     // (class_token's cat of its expanded token), positional's add of a slice, PReLU, pixel_shuffle's copy,
     // average pooling, 1-d max pooling (no indices without grad).
     case "dense":
     case "add":
+    case "sub":
     case "mul":
+    case "abs":
     case "relu":
     case "sigmoid":
     case "tanh":
@@ -161,7 +163,7 @@ export function eagerTemporaries(
     case "rnn":
     case "lstm":
     case "gru":
-      return a.name("bias_convention") === "keras" || !a.bool("sequences")
+      return unmeasuredRecurrent(op) !== undefined
         ? undefined
         : { view: false, above: recurrentAbove(op, inShape, batch, inputTimeMajor) };
     // HF LlamaRotaryEmbedding + apply_rotary_pos_emb on the whole width: cos and sin made from the
@@ -338,11 +340,18 @@ class Replay {
 
 /** How a kind whose temporaries are not measured is named: recurrent layers by the option that makes it so. */
 function unmeasuredName(op: IrOp): string {
-  if (!["rnn", "lstm", "gru"].includes(op.kind)) return op.kind;
+  return ["rnn", "lstm", "gru"].includes(op.kind) ? `${op.kind} (${unmeasuredRecurrent(op) ?? "?"})` : op.kind;
+}
+
+/** What makes a recurrent layer's inference temporaries not replayed (the option as written), if anything:
+ *  Keras's cells, the last step only, an LSTM's projection, a GRU with the reset before the product. */
+function unmeasuredRecurrent(op: IrOp): string | undefined {
   const a = reader(op);
-  return a.name("bias_convention") === "keras"
-    ? `${op.kind} (bias_convention = keras)`
-    : `${op.kind} (sequences = false)`;
+  if (a.name("bias_convention") === "keras") return "bias_convention = keras";
+  if (!a.bool("sequences")) return "sequences = false";
+  if (op.kind === "lstm" && a.int("proj_size") > 0n) return "proj_size";
+  if (op.kind === "gru" && !a.bool("reset_after")) return "reset_after = false";
+  return undefined;
 }
 
 /** Kinds whose output is a transposed view in PyTorch that a Linear may read (a transpose's output has
@@ -352,7 +361,12 @@ const transposedOut: ReadonlySet<string> = new Set(["rnn", "lstm", "gru"]);
 /** A node's steps in execution order, in its own value numbering. */
 type Step =
   | { readonly kind: "op"; readonly op: IrOp }
-  | { readonly kind: "flow"; readonly op: "add" | "mul"; readonly inputs: readonly number[]; readonly output: number }
+  | {
+      readonly kind: "flow";
+      readonly op: "add" | "sub" | "mul";
+      readonly inputs: readonly number[];
+      readonly output: number;
+    }
   | { readonly kind: "child"; readonly node: LayerNode };
 
 function stepsOf(model: ModelAnalysis, n: LayerNode): Step[] {

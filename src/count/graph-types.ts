@@ -7,7 +7,7 @@ export interface GraphNode {
    *  model's outputs, `SCOPE@add0` / `SCOPE@mul0` for the elementwise ops of a body (`@add0` in the model's
    *  own body), which have no row of their own. */
   readonly id: string;
-  /** Layer kind, block name, `repeat`, `moe`, `experts`; `input`, `output`, `add`, `mul`. */
+  /** Layer kind, block name, `repeat`, `moe`, `experts`; `input`, `output`, `add`, `sub`, `mul`. */
   readonly kind: string;
   /** The layer's name (its row's), `""` for inputs, outputs and elementwise ops. */
   readonly name: string;

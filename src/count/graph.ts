@@ -191,10 +191,17 @@ function parentName(n: GraphNode): string {
   return n.parent !== undefined && n.name.startsWith(`${n.parent}.`) ? n.name.slice(n.parent.length + 1) : n.name;
 }
 
+/** The ops of value arithmetic, drawn as small circles with their operator. */
+const arithmetic: ReadonlyMap<string, string> = new Map([
+  ["add", "+"],
+  ["sub", "−"],
+  ["mul", "×"],
+]);
+
 function label(n: GraphNode, name: string): string[] {
   if (n.kind === "input") return [n.id.slice("input:".length), n.outputShape];
   if (n.kind === "output") return ["output", n.outputShape];
-  if (n.kind === "add" || n.kind === "mul") return [n.kind === "add" ? "+" : "×"];
+  if (arithmetic.has(n.kind)) return [arithmetic.get(n.kind)!];
   const lines = [n.count === 1n ? name : `${name}  ×${grouped(n.count)}`, n.kind];
   if (!n.cluster) lines.push(n.outputShape);
   if (n.parameters > 0n) lines.push(`${grouped(n.parameters)} params${n.count === 1n ? "" : " each"}`);
@@ -277,7 +284,7 @@ export function renderDot(g: ModelGraph): string {
       }
       const attrs = [`label=${text}`];
       if (n.kind === "input" || n.kind === "output") attrs.push(`shape=oval`, `fillcolor="#e3effc"`);
-      else if (n.kind === "add" || n.kind === "mul")
+      else if (arithmetic.has(n.kind))
         attrs.push(`shape=circle`, `fixedsize=true`, `width=0.3`, `fillcolor="#fff7e0"`, `fontsize=12`);
       else if (n.count !== 1n) attrs.push(`peripheries=2`);
       out.push(`${indent}${dotString(n.id)} [${attrs.join(", ")}];`);
@@ -332,7 +339,7 @@ export function renderMermaid(g: ModelGraph): string {
         write(n.id, `${indent}  `);
         out.push(`${indent}end`);
       } else if (n.kind === "input" || n.kind === "output") out.push(`${indent}${id}(["${lines}"])`);
-      else if (n.kind === "add" || n.kind === "mul") out.push(`${indent}${id}(("${lines}"))`);
+      else if (arithmetic.has(n.kind)) out.push(`${indent}${id}(("${lines}"))`);
       else if (n.count !== 1n) out.push(`${indent}${id}[["${lines}"]]`);
       else out.push(`${indent}${id}["${lines}"]`);
     }

@@ -13,7 +13,7 @@
 // - PyTorch eager: what autograd keeps for backward when the same model runs in PyTorch (fp32, training
 //   mode, CPU), per op kind (`eagerOp`), measured with torch's saved-tensor hooks
 //   (scripts/torch-saved-tensors.py, test/fixtures/torch-saved-tensors.json), each storage once within a
-//   block (`eagerOf`). Kinds not measured are named, not guessed.
+//   block (`eagerOf`). Kinds not measured (gru with the reset before the product, which PyTorch lacks) are named, not guessed.
 //
 // - PyTorch eager's inference peak (eval, no_grad): parameters, buffers and the most activations alive at
 //   once, each op's temporaries measured (src/count/eager-peak.ts).
@@ -151,7 +151,9 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
       const L = a.int("layers");
       const dirs = a.bool("bidirectional") ? 2n : 1n;
       const GS = op.kind === "rnn" ? 0n : 4n * H;
-      const SEQ = L * T * H * dirs;
+      // lstm's proj_size: every layer's output sequence holds the projected state.
+      const P = op.kind === "lstm" ? a.int("proj_size") : 0n;
+      const SEQ = L * T * (P > 0n ? P : H) * dirs;
       const DP = op.kind === "rnn" ? H : 4n * H;
       const cells = op.kind === "lstm" ? L * dirs * T * H : 0n;
       return both(SEQ + L * dirs * T * GS + cells + (SEQ + 2n * H + DP)); // seq, gates, cells, work
@@ -226,6 +228,7 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     case "reshape":
     case "identity":
     case "add":
+    case "sub":
     case "transpose":
     case "take":
     case "concat":
@@ -266,6 +269,7 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     case "softplus":
     case "mish":
     case "hard_sigmoid":
+    case "abs":
       return { input: true, extra: 0n };
     // Training-mode dropout on the CPU: input × a float noise tensor; the noise is saved.
     case "dropout":
@@ -322,10 +326,14 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // deeper layer the stack (or the directions' cat) of the layer below, one storage for both directions;
     // per step RNN the states h_0 … h_T, LSTM h_{t-1}, c_{t-1}, i, f, g, o and tanh(c_t), GRU h_{t-1}, z,
     // r, h_{t-1}·U + b (3·hidden: r ⊙ its third is saved as a view of it), tanh of the candidate and 1 − z.
-    // `sequences = false` gives the last step's h: the RNN's is its nonlinearity's saved result.
+    // `sequences = false` gives the last step's h: the RNN's is its nonlinearity's saved result. An LSTM with
+    // proj_size P saves P more per step (the projected state) and its next layer reads P × dirs; its h_n is
+    // [layers × dirs, batch, P].
     case "rnn":
     case "lstm":
     case "gru": {
+      // PyTorch has no GRU with the reset gate before the product: nothing to measure.
+      if (op.kind === "gru" && !a.bool("reset_after")) return undefined;
       const T = inShape[0]!;
       const H = a.int("hidden");
       const L = a.int("layers");
@@ -340,13 +348,15 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
         const saved = !sequences && dirs === 1n && op.kind === "rnn";
         return { input: true, extra: elements * f32, ...(saved ? { outputSaved: true } : {}) };
       }
-      const perStep = op.kind === "rnn" ? H : 7n * H;
-      for (let l = 0n, width = inShape[1]!; l < L; l++, width = H * dirs) {
+      const P = op.kind === "lstm" ? a.int("proj_size") : 0n;
+      const out = P > 0n ? P : H;
+      const perStep = op.kind === "rnn" ? H : 7n * H + P;
+      for (let l = 0n, width = inShape[1]!; l < L; l++, width = out * dirs) {
         // Layer 0's batch-major input is copied per direction (`inputCopies`); a deeper layer's input, the
         // layer below's time-major output, is read in place, one storage for both directions.
         elements += (l === 0n ? 0n : T * width) + dirs * (T * perStep + (op.kind === "rnn" ? H : 0n));
       }
-      const hn = !sequences && dirs === 1n ? { outputStorage: L * H * f32 } : {};
+      const hn = !sequences && dirs === 1n ? { outputStorage: L * out * f32 } : {};
       return {
         extra: elements * f32,
         inputCopies: dirs,

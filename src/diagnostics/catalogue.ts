@@ -271,6 +271,11 @@ export const catalogue = {
     "a per-axis list (`size`, `scale_factor`) whose length is not the input's number of spatial axes",
     "`{name}` gives {count} values for the {rank} spatial ax{es} of {shape}",
   ),
+  BroadcastMismatch: t("NN3028", "values combined elementwise whose shapes do not broadcast", {
+    sizes: "cannot {verb} {left} and {right}: axis {axis} is {a} in one and {b} in the other",
+    symbolic:
+      "cannot {verb} {left} and {right}: axis {axis} is {a} in one and {b} in the other, which may differ between calls",
+  }),
 
   // NN4xxx — layer arguments and options
   UnknownOption: t("NN4001", "an option the layer kind or block does not have", "{callee} has no option `{name}`"),
@@ -324,8 +329,8 @@ export const catalogue = {
     notAValue: "expected a value, found {found}",
     notLayerOrValue: "expected a layer or a value, found {found}",
     noCurrent: "there is no current value here",
-    combine: "`{op}` does not combine values; only `+` (add) and `*` (multiply) do",
-    expected: "expected a value (a layer, a value name, `a + b`, `[a, b]`)",
+    combine: "`{op}` does not combine values; only `+` (add), `-` (subtract) and `*` (multiply) do",
+    expected: "expected a value (a layer, a value name, `a + b`, `a - b`, `a * b`, `[a, b]`)",
     emptyList: "`{kind}` is given an empty list",
     oneValue: "`{kind}` takes one value, but is given a list of {count}",
     notList: "`{kind}` takes one value, not a list",

@@ -3,6 +3,19 @@
 import { internalOps, opDef } from "../vocabulary/registry.js";
 import type { LoweredModel } from "./ir.js";
 
+/** NumPy's broadcast of two per-sample shapes (src/analyze/broadcast.ts is the rule with symbols and
+ *  diagnostics); undefined when they do not broadcast. */
+function broadcast(l: readonly bigint[], r: readonly bigint[]): bigint[] | undefined {
+  const out: bigint[] = [];
+  for (let k = 1; k <= Math.max(l.length, r.length); k++) {
+    const a = l[l.length - k] ?? 1n;
+    const b = r[r.length - k] ?? 1n;
+    if (a !== b && a !== 1n && b !== 1n) return undefined;
+    out.push(a === 1n ? b : a);
+  }
+  return out.reverse();
+}
+
 export function irProblems(m: LoweredModel): string[] {
   const problems: string[] = [];
   const at = (i: number) => `op ${i} (${m.ops[i]!.kind} \`${m.ops[i]!.name}\`)`;
@@ -36,11 +49,13 @@ export function irProblems(m: LoweredModel): string[] {
     const internal = Object.hasOwn(internalOps, op.kind);
     if (!internal && !opDef(op.kind)) problems.push(`${at(i)} is of no emitted kind`);
     if (!internal && op.entry?.kind !== op.kind) problems.push(`${at(i)} has the entry of \`${op.entry?.kind}\``);
-    if (op.kind === "add" || op.kind === "mul") {
+    if (op.kind === "add" || op.kind === "sub" || op.kind === "mul") {
       if (op.name !== "") problems.push(`${at(i)} has a name`);
-      if (op.inputs.length !== 2 || op.outputs.length !== 1 || new Set(op.inputs.map(shape)).size !== 1)
-        problems.push(`${at(i)} does not read two values of one shape`);
-      else if (shape(op.inputs[0]!) !== shape(op.outputs[0]!)) problems.push(`${at(i)} changes the shape`);
+      const [l, r] = op.inputs.map((id) => m.values[id]?.shape);
+      const b = l && r ? broadcast(l, r) : undefined;
+      if (op.inputs.length !== 2 || op.outputs.length !== 1 || b === undefined)
+        problems.push(`${at(i)} does not read two values that broadcast`);
+      else if (b.join(",") !== shape(op.outputs[0]!)) problems.push(`${at(i)} does not make their broadcast shape`);
     } else {
       if (op.name.includes("{")) problems.push(`${at(i)} names a range of copies`);
       if (names.has(op.name)) problems.push(`${at(i)}: the name is taken`);

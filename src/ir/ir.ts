@@ -12,13 +12,14 @@
 //  3. An op reads only values made before it (model inputs or earlier ops' outputs); `outputIds` name
 //     values made by some op or inputs, in the order the model declares its outputs.
 //  4. Every op's `kind` is an `EmittedKind` (a layer kind that is an op, aliases resolved, or one of the
-//     internal ops `add`, `mul`, `moe_combine`); `entry` is the kind's vocabulary entry for layer kinds and
+//     internal ops `add`, `sub`, `mul`, `moe_combine`); `entry` is the kind's vocabulary entry for layer kinds and
 //     absent for the internal ops.
-//  5. `add` and `mul` read two values of the same shape and make one of it; `moe_combine` reads the router's
+//  5. `add`, `sub` and `mul` read two values whose shapes broadcast (NumPy's rule) and make one of the
+//     broadcast shape; `moe_combine` reads the router's
 //     scores (`[..., experts]`) and then one output per expert, in expert order, and makes one value of the
 //     experts' shape.
 //  6. Every op of a layer kind has the unique hierarchical `name` PyTorch's module tree gives it (every
-//     copy spelled out: `h.3.attn`, `moe.experts.1.0`, never `{0..11}`); `add` and `mul` have the name `""`.
+//     copy spelled out: `h.3.attn`, `moe.experts.1.0`, never `{0..11}`); `add`, `sub` and `mul` have the name `""`.
 //  7. `tensors` is the concatenation of every op's `tensors`, in op order; tensor names are unique and are
 //     PyTorch's `state_dict` keys; `tiedTo` names an earlier tensor of the list; every `multiplicity` and
 //     `activeMultiplicity` is 1.
@@ -79,9 +80,9 @@ export interface TensorRecord {
 
 /** One operation: a layer call, value arithmetic, a residual's sum, a `moe`'s router or combining op. */
 export interface IrOp {
-  /** An `EmittedKind`: a layer kind (aliases resolved), or `add` / `mul` / `moe_combine`. */
+  /** An `EmittedKind`: a layer kind (aliases resolved), or `add` / `sub` / `mul` / `moe_combine`. */
   readonly kind: string;
-  /** The PyTorch module name (`h.3.attn`); `""` for `add` and `mul`. */
+  /** The PyTorch module name (`h.3.attn`); `""` for `add`, `sub` and `mul`. */
   readonly name: string;
   /** The kind's vocabulary entry (for a layer kind, and the router's `dense`). */
   readonly entry?: LayerEntry;

@@ -254,7 +254,7 @@ function resolveCall(
   if (stage.body) cx.resolveBody(stage.body, nested(ctx, false));
 }
 
-/** A value expression in a flow or `output`: value names combined with `+`, `*` and lists. Iterative, in
+/** A value expression in a flow or `output`: value names combined with `+`, `-`, `*` and lists. Iterative, in
  *  source order. */
 export function checkValueExpr(cx: ResolveContext, root: Expr, ctx: BodyCtx): void {
   const work: Expr[] = [root];
@@ -285,10 +285,10 @@ export function checkValueExpr(cx: ResolveContext, root: Expr, ctx: BodyCtx): vo
         break;
       }
       case "Binary":
-        if (expr.op !== "+" && expr.op !== "*") {
+        if (expr.op !== "+" && expr.op !== "-" && expr.op !== "*") {
           cx.report(
             diagnostic("BadValueUse", expr.span, ["operator", { op: expr.op }], {
-              help: "values combine with `+` (add) and `*` (multiply)",
+              help: "values combine with `+` (add), `-` (subtract) and `*` (multiply)",
             }),
           );
         }

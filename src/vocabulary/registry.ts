@@ -59,10 +59,11 @@ const aliasTargets: { readonly [K in AliasKind]: Exclude<LayerKind, AliasKind> }
   hardsigmoid: kinds.hardsigmoid.aliasOf,
 };
 
-/** Ops the analysis makes that are no layer kind: value arithmetic (`a + b`, `a * b`, a residual's sum)
+/** Ops the analysis makes that are no layer kind: value arithmetic (`a + b`, `a - b`, `a * b`, a residual's sum)
  *  and the weighted sum of a mixture of experts' outputs. Each needs a kernel too. */
 export const internalOps = {
   add: { positions: "apart" },
+  sub: { positions: "apart" },
   mul: { positions: "apart" },
   moe_combine: { positions: "apart" },
 } as const satisfies Readonly<Record<string, { readonly positions: PositionUse }>>;

@@ -428,7 +428,10 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (rng.chance(0.4)) opts.push(["layers", intSlot(rng.int(1, 2), kind, "layers")]);
     const seqs = !rng.chance(0.25);
     if (!seqs) opts.push(["sequences", rawSlot("false")]);
-    const w = bi ? 2 * h : h;
+    // lstm's projection: the state (and the output) narrowed to proj_size < hidden.
+    const proj = kind === "lstm" && h >= 2 && rng.chance(0.4) ? rng.int(1, h - 1) : 0;
+    if (proj > 0) opts.push(["proj_size", intSlot(proj, kind, "proj_size")]);
+    const w = (bi ? 2 : 1) * (proj > 0 ? proj : h);
     return call(kind, [intSlot(h, kind, "hidden")], opts, (x) =>
       x.t !== "seq" ? undefined : seqs ? { t: "seq", T: x.T, d: w } : { t: "vec", d: w },
     );
@@ -815,7 +818,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const name = fresh("G");
     const stmts: GraphStmt[] = [];
     let out: State | undefined;
-    const pattern = rng.pick(["add", "mul", "concat", "split"]);
+    const pattern = rng.pick(["add", "sub", "mul", "concat", "split", "broadcast"]);
     const branch = (to?: State): { calls: Call[]; out: State } | undefined => {
       const b = bodyFrom(s, rng.int(1, 2), depth + 1, leafBuilders);
       const calls = b.items.flatMap((it) => (it.k === "call" ? [it.call] : []));
@@ -825,16 +828,39 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       const p = projection(b.out, to);
       return p ? { calls: [...calls, p], out: to } : undefined;
     };
-    if (pattern === "add" || pattern === "mul") {
+    if (pattern === "add" || pattern === "sub" || pattern === "mul") {
       const a = branch();
       if (!a) return undefined;
       const b = rng.chance(0.3) ? { calls: [] as Call[], out: s } : branch(a.out);
       if (!b || !sameState(a.out, b.out)) return undefined;
       stmts.push({ bind: ["a"], from: "x", calls: a.calls });
       if (b.calls.length > 0) stmts.push({ bind: ["b"], from: "x", calls: b.calls });
-      stmts.push({ bind: [], from: `a ${pattern === "add" ? "+" : "*"} ${b.calls.length > 0 ? "b" : "x"}`, calls: [] });
+      const op = { add: "+", sub: "-", mul: "*" }[pattern];
+      stmts.push({ bind: [], from: `a ${op} ${b.calls.length > 0 ? "b" : "x"}`, calls: [] });
       out = a.out;
       covered.add(`graph.${pattern}`);
+    } else if (pattern === "broadcast") {
+      // An operand that broadcasts: a squeeze-and-excitation gate [c, 1, 1] over [c, h, w], or the mean
+      // over positions [d] against [T, d].
+      if (s.t === "c2") {
+        const pool = call("adaptive_avg_pool2d", [rawSlot("[1, 1]")], [], (x) =>
+          x.t === "c2" ? { ...x, h: 1, w: 1 } : undefined,
+        );
+        const fc = call("conv2d", [intSlot(s.c, "conv2d", "out"), intSlot(1, "conv2d", "kernel")], [], (x) =>
+          x.t === "c2" ? { ...x, c: s.c } : undefined,
+        );
+        stmts.push({ bind: ["a"], from: "x", calls: [pool, fc, call("sigmoid", [], [], (x) => x)] });
+      } else if (s.t === "seq") {
+        stmts.push({
+          bind: ["a"],
+          from: "x",
+          calls: [call("mean", [], [], (x) => (x.t === "seq" ? { t: "vec", d: x.d } : undefined))],
+        });
+      } else return undefined;
+      const op = rng.pick(["+", "-", "*"]);
+      stmts.push({ bind: [], from: rng.chance(0.5) ? `a ${op} x` : `x ${op} a`, calls: [] });
+      out = s;
+      covered.add("graph.broadcast");
     } else if (pattern === "concat") {
       if (s.t !== "vec" && s.t !== "seq" && s.t !== "c2") return undefined;
       if (s.t === "c2") {

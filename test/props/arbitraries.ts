@@ -705,7 +705,8 @@ export function printSpec(spec: SpecValue): Printed {
         return one("reshape", callText("reshape", [`[${dims.join(", ")}]`], [], layout), { dims, seq: false });
       }
       case "graph": {
-        // A block of named values: a gated unit (`a * b`, dense on the last axis) or a split and a concat
+        // A block of named values: a gated unit (`a * b` or `a - b -> abs`, dense on the last axis, the gate
+        // broadcast over a sequence or not) or a split and a concat
         // of the parts in reverse order (the last axis).
         const name = `G${blockCount++}`;
         let bodyLines: string[];
@@ -713,12 +714,21 @@ export function printSpec(spec: SpecValue): Printed {
         if (s.glu) {
           if (rank !== 1 && !sh.seq) return undefined;
           const width = keep ? last : s.width;
+          // The gate per position, or (over a sequence) one gate per sample broadcast over the positions
+          // (squeeze-and-excitation); multiplied, or subtracted and taken absolute.
+          const perSample = sh.seq === true && s.parts % 3 === 0;
+          const subtract = s.parts % 2 === 0;
           bodyLines = [
             `a = x -> ${callText("dense", [String(width)], [], layout)}`,
-            `b = x -> ${callText("dense", [String(width)], [], layout)} -> sigmoid`,
-            "a * b",
+            `b = x${perSample ? " -> mean" : ""} -> ${callText("dense", [String(width)], [], layout)} -> sigmoid`,
+            subtract ? "a - b -> abs" : "a * b",
           ];
-          kinds.add("dense").add("sigmoid").add("mul");
+          kinds
+            .add("dense")
+            .add("sigmoid")
+            .add(subtract ? "sub" : "mul");
+          if (subtract) kinds.add("abs");
+          if (perSample) kinds.add("mean");
           outShape = { ...sh, dims: [...d.slice(0, -1), width] };
         } else {
           if (last % s.parts !== 0) return undefined;

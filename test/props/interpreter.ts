@@ -58,7 +58,9 @@ export const interpretedKinds = [
   "log_softmax",
   "identity",
   "add",
+  "sub",
   "mul",
+  "abs",
   "reshape",
   "mean",
   "take",
@@ -149,6 +151,8 @@ function elementwise(op: Op): ((x: number) => number) | undefined {
   switch (op.kind) {
     case "relu":
       return (x) => Math.max(x, 0);
+    case "abs":
+      return Math.abs;
     case "relu6":
       return relu6;
     case "leaky_relu": {
@@ -249,12 +253,36 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
   }
   switch (op.kind) {
     case "add":
+    case "sub":
     case "mul": {
+      // NumPy's broadcasting on per-sample shapes, element by element: each output index read from each
+      // operand at the same index along its own axes (aligned from the last), 0 where its size is 1.
       const b = xs[1]!;
-      if (prod(b.dims) !== S) throw new Unsupported(`${op.kind} with broadcasting`);
-      const y = out(D);
-      for (let i = 0; i < y.data.length; i++)
-        y.data[i] = op.kind === "add" ? x.data[i]! + b.data[i]! : x.data[i]! * b.data[i]!;
+      const dims = outDims[0]!;
+      const y = out(dims);
+      const per = prod(dims);
+      const at = (t: { dims: readonly number[] }, j: number) => {
+        let k = 0;
+        let rest = j;
+        let stride = 1;
+        for (let ax = dims.length - 1, tx = t.dims.length - 1; ax >= 0; ax--, tx--) {
+          const i = rest % dims[ax]!;
+          rest = Math.floor(rest / dims[ax]!);
+          if (tx >= 0) {
+            if (t.dims[tx]! !== 1) k += i * stride;
+            stride *= t.dims[tx]!;
+          }
+        }
+        return k;
+      };
+      const combine = {
+        add: (p: number, q: number) => p + q,
+        sub: (p: number, q: number) => p - q,
+        mul: (p: number, q: number) => p * q,
+      }[op.kind];
+      for (let s0 = 0; s0 < n; s0++)
+        for (let j = 0; j < per; j++)
+          y.data[s0 * per + j] = combine(x.data[s0 * prod(x.dims) + at(x, j)]!, b.data[s0 * prod(b.dims) + at(b, j)]!);
       return [y];
     }
     case "flatten":

@@ -71,6 +71,8 @@ export const activationRules = {
     },
   },
   softsign: { forward: () => "x / (1 + Math.abs(x))", backward: () => "g / ((1 + Math.abs(x)) * (1 + Math.abs(x)))" },
+  // PyTorch's abs_backward is g · sign(x), and sign(0) = 0: no gradient passes at 0.
+  abs: { forward: () => "Math.abs(x)", backward: () => "x > 0 ? g : x < 0 ? -g : 0" },
   dropout: { forward: () => "x", backward: () => "g" },
 } satisfies Readonly<Partial<Record<EmittedKind, Rule>>>;
 

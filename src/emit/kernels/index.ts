@@ -1,6 +1,6 @@
 // THE table of kernels: one entry per op kind of the IR — every layer kind that is an op of its own
 // (`OpKind`, from the registry of kinds, src/vocabulary/registry.ts) and the analysis's internal ops
-// (`add`, `mul`, `moe_combine`). Its type lists every `EmittedKind`, so a kind without a kernel does not
+// (`add`, `sub`, `mul`, `moe_combine`). Its type lists every `EmittedKind`, so a kind without a kernel does not
 // compile; compile.ts still refuses an op with no kernel (NN9001) rather than emit wrong code.
 import type { Kernel } from "../kernel.js";
 import type { EmittedKind } from "../../vocabulary/registry.js";

@@ -2,9 +2,11 @@
 //
 //   rnn   h' = act(W_ih x + b_ih + W_hh h + b_hh),   act = tanh or relu
 //   lstm  i, f, g, o = σ, σ, tanh, σ of (W_ih x + b_ih + W_hh h + b_hh), the four gate blocks in that order
-//         c' = f ⊙ c + i ⊙ g,  h' = o ⊙ tanh(c')
+//         c' = f ⊙ c + i ⊙ g,  h' = o ⊙ tanh(c'), or with proj_size P > 0 h' = W_hr (o ⊙ tanh(c')) of size P
 //   gru   r, z = σ of (W_ih x + b_ih + W_hh h + b_hh), first two gate blocks
 //         n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ n + z ⊙ h
+//         or with reset_after = false (Keras's option; Cho et al. 2014, arXiv 1406.1078v3) the reset gate
+//         before the product: n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
 //
 // The initial states are zero. Layer l reads the output sequence of layer l − 1; a bidirectional layer runs
 // a forward direction (positions 0 … T−1) and a reverse one (T−1 … 0) on the same input and writes
@@ -41,6 +43,8 @@ interface Direction {
   readonly BI: number;
   /** bias_hh (−1 with one bias or none). */
   readonly BH: number;
+  /** weight_hr, lstm's projection (−1 without one). */
+  readonly WR: number;
   readonly biasNames: string;
 }
 
@@ -53,8 +57,13 @@ function geometry(c: EmitCtx, cell: Cell) {
   const dirs = c.args.bool("bidirectional") ? 2 : 1;
   const G = GATES[cell];
   const GH = G * H;
-  const HD = H * dirs;
+  // lstm's proj_size P: the state h (what W_hh reads and the layer outputs) has R = P elements, else H.
+  const P = cell === "lstm" ? c.args.int("proj_size") : 0;
+  const R = P > 0 ? P : H;
+  const HD = R * dirs;
   const relu = cell === "rnn" && c.args.name("nonlinearity") === "relu";
+  // gru's reset_after = false: the reset gate multiplies h before W_hn (the n block's slot 3H keeps r ⊙ h).
+  const resetBefore = cell === "gru" && !c.args.bool("reset_after");
   const sequences = c.args.bool("sequences");
   const directions: Direction[] = [];
   for (let l = 0; l < L; l++) {
@@ -71,6 +80,7 @@ function geometry(c: EmitCtx, cell: Cell) {
         WH: c.param(`weight_hh${suffix}`),
         BI: two ? c.param(`bias_ih${suffix}`) : one ? c.param(`bias${suffix}`) : -1,
         BH: two ? c.param(`bias_hh${suffix}`) : -1,
+        WR: P > 0 ? c.param(`weight_hr${suffix}`) : -1,
         biasNames: two ? `bias_ih${suffix} + bias_hh${suffix}` : one ? `bias${suffix}` : "no bias",
       });
     }
@@ -89,10 +99,13 @@ function geometry(c: EmitCtx, cell: Cell) {
     dirs,
     G,
     GH,
+    P,
+    R,
     HD,
     GS,
     SEQ,
     relu,
+    resetBefore,
     sequences,
     directions,
     seq: c.scratch("seq", SEQ),
@@ -120,9 +133,11 @@ function plus(e: string, k: number): string {
 function describe(c: EmitCtx, g: Geometry): string {
   const what =
     g.cell === "lstm"
-      ? "lstm, gates i, f, g, o"
+      ? `lstm, gates i, f, g, o${g.P > 0 ? `, h projected to ${g.P} by weight_hr` : ""}`
       : g.cell === "gru"
-        ? "gru, gates r, z, n (n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)))"
+        ? g.resetBefore
+          ? "gru, gates r, z, n (n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn), the reset before the product)"
+          : "gru, gates r, z, n (n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)))"
         : `rnn, ${g.relu ? "relu" : "tanh"}`;
   const layers = `${g.L} layer${g.L === 1 ? "" : "s"}${g.dirs === 2 ? ", bidirectional" : ""}`;
   const out = g.sequences
@@ -163,7 +178,7 @@ function blockBases(g: Geometry, r: Direction, x: string): { input: string; line
   const input = r.l === 0 ? x : g.seq;
   const lines = [
     `const xb = ${r.l === 0 ? `b * ${T * g.D}` : plus("sq", (r.l - 1) * T * HD)};`,
-    `const hb = ${plus("sq", r.l * T * HD + r.d * H)};`,
+    `const hb = ${plus("sq", r.l * T * HD + r.d * g.R)};`,
   ];
   const k = r.l * dirs + r.d;
   if (GS > 0) lines.push(`const gb = ${plus("gq", k * T * GS)};`);
@@ -172,7 +187,8 @@ function blockBases(g: Geometry, r: Direction, x: string): { input: string; line
 }
 
 function header(g: Geometry, r: Direction): string {
-  return `// ${directionName(g, r)}: weight_ih${r.suffix} [${g.GH}, ${r.IN}] at ${r.WI}, weight_hh${r.suffix} [${g.GH}, ${g.H}] at ${r.WH}, ${r.biasNames}${r.BI >= 0 ? ` at ${r.BI}${r.BH >= 0 ? `, ${r.BH}` : ""}` : ""}`;
+  const hr = r.WR >= 0 ? `, weight_hr${r.suffix} [${g.P}, ${g.H}] at ${r.WR}` : "";
+  return `// ${directionName(g, r)}: weight_ih${r.suffix} [${g.GH}, ${r.IN}] at ${r.WI}, weight_hh${r.suffix} [${g.GH}, ${g.R}] at ${r.WH}, ${r.biasNames}${r.BI >= 0 ? ` at ${r.BI}${r.BH >= 0 ? `, ${r.BH}` : ""}` : ""}${hr}`;
 }
 
 function forwardBlock(g: Geometry, r: Direction, x: string): string {
@@ -181,7 +197,7 @@ function forwardBlock(g: Geometry, r: Direction, x: string): string {
   const seq = g.seq;
   const sig = (e: string) => `1 / (1 + Math.exp(-${e}))`;
   const ihLoop = `for (let i = 0, w = ${at(r.WI, `j * ${r.IN}`)}; i < ${r.IN}; i++, w++) ax += p[w]! * ${input}[xi + i]!;`;
-  const hhLoop = `if (s > 0) for (let k = 0, w = ${at(r.WH, `j * ${H}`)}; k < ${H}; k++, w++) ah += p[w]! * ${seq}[hp + k]!;`;
+  const hhLoop = `if (s > 0) for (let k = 0, w = ${at(r.WH, `j * ${g.R}`)}; k < ${g.R}; k++, w++) ah += p[w]! * ${seq}[hp + k]!;`;
   const bI = r.BI >= 0 ? `p[${at(r.BI, "j")}]!` : "0";
   const bH = r.BH >= 0 ? `p[${at(r.BH, "j")}]!` : "0";
   let body: string;
@@ -203,7 +219,7 @@ function forwardBlock(g: Geometry, r: Direction, x: string): string {
       ${hhLoop}
       ${g.gates}[go + j] = ax + ah;
     }
-    // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
+    // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = ${r.WR >= 0 ? "W_hr (o ⊙ tanh(c))" : "o ⊙ tanh(c)"}${r.WR >= 0 ? `\n    for (let q = 0; q < ${g.R}; q++) ${seq}[ho + q] = 0;` : ""}
     for (let k = 0; k < ${H}; k++) {
       const ig = ${sig(`${g.gates}[go + k]!`)};
       const fg = ${sig(`${g.gates}[go + ${H} + k]!`)};
@@ -215,7 +231,34 @@ function forwardBlock(g: Geometry, r: Direction, x: string): string {
       ${g.gates}[go + ${3 * H} + k] = og;
       const cv = (s > 0 ? fg * ${g.cells}[cp + k]! : 0) + ig * gg;
       ${g.cells}[co + k] = cv;
-      ${seq}[ho + k] = og * Math.tanh(cv);
+      ${
+        r.WR >= 0
+          ? `const m = og * Math.tanh(cv);
+      for (let q = 0, w = ${at(r.WR, "k")}; q < ${g.R}; q++, w += ${H}) ${seq}[ho + q]! += p[w]! * m;`
+          : `${seq}[ho + k] = og * Math.tanh(cv);`
+      }
+    }`;
+  } else if (g.resetBefore) {
+    body = `// r, z: σ(W_ih x + b_ih + W_hh h + b_hh); the n block keeps W_in x + b_in${r.BH >= 0 ? " + b_hn" : ""}
+    for (let j = 0; j < ${GH}; j++) {
+      let ax = ${bI};
+      let ah = ${bH};
+      ${ihLoop}
+      if (j < ${2 * H}) {
+        ${hhLoop}
+        ${g.gates}[go + j] = ${sig("(ax + ah)")};
+      } else ${g.gates}[go + j] = ax + ah;
+    }
+    // r ⊙ h_prev, kept for backward
+    for (let k = 0; k < ${H}; k++) ${g.gates}[go + ${3 * H} + k] = s > 0 ? ${g.gates}[go + k]! * ${seq}[hp + k]! : 0;
+    // n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn); h = (1 − z) ⊙ n + z ⊙ h_prev
+    for (let k = 0; k < ${H}; k++) {
+      let a = ${g.gates}[go + ${2 * H} + k]!;
+      for (let q = 0, w = ${at(r.WH, `${2 * H * H} + k * ${H}`)}; q < ${H}; q++, w++) a += p[w]! * ${g.gates}[go + ${3 * H} + q]!;
+      const ng = Math.tanh(a);
+      const zg = ${g.gates}[go + ${H} + k]!;
+      ${g.gates}[go + ${2 * H} + k] = ng;
+      ${seq}[ho + k] = (1 - zg) * ng + (s > 0 ? zg * ${seq}[hp + k]! : 0);
     }`;
   } else {
     body = `// r, z: σ(W_ih x + b_ih + W_hh h + b_hh); the n block keeps W_in x + b_in and W_hn h + b_hn apart
@@ -258,7 +301,7 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
   const gin = r.l === 0 ? gx : work;
   const gxi = r.l === 0 ? "xi" : "xi - sq";
   // dseq of this layer's output at position t for this direction: work[DS + t·HD + d·H + k]
-  const dy = at(r.l * T * HD + r.d * H, `t * ${HD}`);
+  const dy = at(r.l * T * HD + r.d * g.R, `t * ${HD}`);
   let cellBody: string;
   if (g.cell === "rnn") {
     cellBody = `// through the nonlinearity
@@ -268,6 +311,31 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
       ${work}[${at(DP, "k")}] = ${g.relu ? "h > 0 ? dh : 0" : "dh * (1 - h * h)"};
       ${work}[${at(DH, "k")}] = 0;
     }`;
+  } else if (g.cell === "lstm" && r.WR >= 0) {
+    cellBody = `// through the projection h = W_hr m, m = o ⊙ tanh(c): dW_hr += dh mᵀ, dm = W_hrᵀ dh (dh of ${g.R} first gathered)
+    for (let q = 0; q < ${g.R}; q++) ${work}[${at(DH, "q")}]! += ${work}[dy + q]!;
+    // through the cell: dc = dc_next + dm ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
+    for (let k = 0; k < ${H}; k++) {
+      const og = ${gates}[go + ${3 * H} + k]!;
+      const tc = Math.tanh(${cells}[co + k]!);
+      const m = og * tc;
+      let dh = 0;
+      for (let q = 0, w = ${at(r.WR, "k")}; q < ${g.R}; q++, w += ${H}) {
+        const d = ${work}[${at(DH, "q")}]!;
+        gp[w]! += d * m;
+        dh += p[w]! * d;
+      }
+      const ig = ${gates}[go + k]!;
+      const fg = ${gates}[go + ${H} + k]!;
+      const gg = ${gates}[go + ${2 * H} + k]!;
+      const dc = ${work}[${at(DC, "k")}]! + dh * og * (1 - tc * tc);
+      ${work}[${at(DP, "k")}] = dc * gg * ig * (1 - ig);
+      ${work}[${at(DP + H, "k")}] = s > 0 ? dc * ${cells}[cp + k]! * fg * (1 - fg) : 0;
+      ${work}[${at(DP + 2 * H, "k")}] = dc * ig * (1 - gg * gg);
+      ${work}[${at(DP + 3 * H, "k")}] = dh * tc * og * (1 - og);
+      ${work}[${at(DC, "k")}] = dc * fg;
+    }
+    for (let q = 0; q < ${g.R}; q++) ${work}[${at(DH, "q")}] = 0;`;
   } else if (g.cell === "lstm") {
     cellBody = `// through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
     for (let k = 0; k < ${H}; k++) {
@@ -284,6 +352,36 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
       ${work}[${at(DP + 3 * H, "k")}] = dh * tc * og * (1 - og);
       ${work}[${at(DC, "k")}] = dc * fg;
       ${work}[${at(DH, "k")}] = 0;
+    }`;
+  } else if (g.resetBefore) {
+    cellBody = `// through h = (1 − z) ⊙ n + z ⊙ h_prev: the gradients of n's and z's pre-activations; h_prev gets z ⊙ dh
+    for (let k = 0; k < ${H}; k++) {
+      const dh = ${work}[${at(DH, "k")}]! + ${work}[dy + k]!;
+      const zg = ${gates}[go + ${H} + k]!;
+      const ng = ${gates}[go + ${2 * H} + k]!;
+      const hprev = s > 0 ? ${seq}[hp + k]! : 0;
+      ${work}[${at(DP + H, "k")}] = dh * (hprev - ng) * zg * (1 - zg);
+      ${work}[${at(DP + 2 * H, "k")}] = dh * (1 - zg) * (1 - ng * ng);
+      ${work}[${at(DH, "k")}] = dh * zg;
+    }${
+      r.BH >= 0
+        ? `
+    for (let k = 0; k < ${H}; k++) gp[${at(r.BH + 2 * H, "k")}]! += ${work}[${at(DP + 2 * H, "k")}]!; // b_hn`
+        : ""
+    }
+    // through W_hn (r ⊙ h): dW_hn += dn (r ⊙ h)ᵀ, d(r ⊙ h) = W_hnᵀ dn, then r's pre-activation and h_prev
+    for (let k = 0; k < ${H}; k++) {
+      const rh = ${gates}[go + ${3 * H} + k]!;
+      let drh = 0;
+      for (let q = 0, w = ${at(r.WH, `${2 * H * H} + k`)}; q < ${H}; q++, w += ${H}) {
+        const dn = ${work}[${at(DP + 2 * H, "q")}]!;
+        gp[w]! += dn * rh;
+        drh += p[w]! * dn;
+      }
+      const rg = ${gates}[go + k]!;
+      const hprev = s > 0 ? ${seq}[hp + k]! : 0;
+      ${work}[${at(DP, "k")}] = drh * hprev * rg * (1 - rg);
+      ${work}[${at(DH, "k")}]! += drh * rg;
     }`;
   } else {
     cellBody = `// through h = (1 − z) ⊙ n + z ⊙ h_prev and n = tanh(n_x + r ⊙ n_h): gradients of the pre-activations
@@ -304,6 +402,8 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
     }`;
   }
   // The W_hh side reads the pre-activation gradients at j, except gru's n block, which reads n_h's.
+  // With the reset before the product, the n block's W_hh rows were handled with the cell (they read r ⊙ h).
+  const hhRows = g.resetBefore ? 2 * H : GH;
   const dpH =
     g.cell === "gru" ? `${work}[j < ${2 * H} ? ${at(DP, "j")} : ${at(DP + H, "j")}]!` : `${work}[${at(DP, "j")}]!`;
   return `${header(g, r)}: backward
@@ -323,12 +423,12 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
         ${gin}[${gxi} + i]! += d * p[w]!;
       }
     }
-    // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
-    for (let j = 0; j < ${GH}; j++) {
+    // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp${g.resetBefore ? " (the r and z rows)" : ""}
+    for (let j = 0; j < ${hhRows}; j++) {
       const d = ${dpH};
       if (d === 0) continue;${r.BH >= 0 ? `\n      gp[${at(r.BH, "j")}]! += d;` : ""}
       if (s > 0) {
-        for (let k = 0, w = ${at(r.WH, `j * ${H}`)}; k < ${H}; k++, w++) {
+        for (let k = 0, w = ${at(r.WH, `j * ${g.R}`)}; k < ${g.R}; k++, w++) {
           gp[w]! += d * ${seq}[hp + k]!;
           ${work}[${at(DH, "k")}]! += d * p[w]!;
         }
@@ -344,14 +444,14 @@ function recurrentKernel(cell: Cell): Kernel {
       const g = geometry(c, cell);
       const x = c.x[0]!;
       const y = c.y[0]!;
-      const { T, HD, H, SEQ, L } = g;
+      const { T, HD, H, R, SEQ, L } = g;
       const top = (L - 1) * T * HD;
       const output = g.sequences
         ? `// output: the last layer's sequence
   for (let i = 0; i < ${T * HD}; i++) ${y}[b * ${T * HD} + i] = ${g.seq}[${plus("sq", top)} + i]!;`
         : `// output: h_n of the last layer, the forward direction after position ${T - 1}${g.dirs === 2 ? ", then the reverse direction after position 0" : ""}
-  for (let k = 0; k < ${H}; k++) {
-    ${y}[b * ${HD} + k] = ${g.seq}[${plus("sq", top + (T - 1) * HD)} + k]!;${g.dirs === 2 ? `\n    ${y}[b * ${HD} + ${H} + k] = ${g.seq}[${plus("sq", top + H)} + k]!;` : ""}
+  for (let k = 0; k < ${R}; k++) {
+    ${y}[b * ${HD} + k] = ${g.seq}[${plus("sq", top + (T - 1) * HD)} + k]!;${g.dirs === 2 ? `\n    ${y}[b * ${HD} + ${R} + k] = ${g.seq}[${plus("sq", top + R)} + k]!;` : ""}
   }`;
       return `// ${describe(c, g)}
 for (let b = 0; b < n; b++) {
@@ -369,12 +469,12 @@ for (let b = 0; b < n; b++) {
       const x = c.x[0]!;
       const gx = c.gx[0]!;
       const gy = c.gy[0]!;
-      const { T, HD, H, SEQ, L, work } = g;
+      const { T, HD, H, R, SEQ, L, work } = g;
       const top = (L - 1) * T * HD;
       const fromOutput = g.sequences
         ? `for (let i = 0; i < ${T * HD}; i++) ${work}[${at(top, "i")}] = ${gy}[b * ${T * HD} + i]!;`
-        : `for (let k = 0; k < ${H}; k++) {
-    ${work}[${at(top + (T - 1) * HD, "k")}] = ${gy}[b * ${HD} + k]!;${g.dirs === 2 ? `\n    ${work}[${at(top + H, "k")}] = ${gy}[b * ${HD} + ${H} + k]!;` : ""}
+        : `for (let k = 0; k < ${R}; k++) {
+    ${work}[${at(top + (T - 1) * HD, "k")}] = ${gy}[b * ${HD} + k]!;${g.dirs === 2 ? `\n    ${work}[${at(top + R, "k")}] = ${gy}[b * ${HD} + ${R} + k]!;` : ""}
   }`;
       const blocks = [...g.directions].reverse().map((r) => backwardBlock(g, r, x, gx));
       return `// ${describe(c, g)}; backward: backpropagation through time, the last layer first

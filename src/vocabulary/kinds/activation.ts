@@ -83,6 +83,8 @@ export const activationKinds = {
     p("threshold", decimal(finiteRange), dDecimal(20)),
   ]),
   softsign: activation("x / (1 + |x|)"),
+  // torch.abs (no nn module): the absolute value, for distances such as a Siamese network's |a − b|.
+  abs: activation("|x|, the absolute value"),
   softmax: softmaxKind("softmax along an axis"),
   log_softmax: softmaxKind("log of softmax along an axis"),
   identity: activation("returns its input"),
