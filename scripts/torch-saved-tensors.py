@@ -953,4 +953,12 @@ case(
     floats(2, 3, 5),
 )
 
+
+case(
+    "lstm, three layers, last step only, then a wide layer",
+    "model M(x: f32[s <= 5, 8]) {\n  lstm(6, layers = 3, sequences = false)\n  dense(512)\n  dense(4)\n}\n",
+    Seq(LastStep(nn.LSTM, 8, 6, num_layers=3), nn.Linear(6, 512), nn.Linear(512, 4)),
+    floats(5, 8),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

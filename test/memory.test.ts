@@ -207,11 +207,6 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
     "global pool": ["conv2d"],
     "transposed convolution, mean": ["conv_transpose2d"],
     "relu6, hardswish, instancenorm, pixel_shuffle": ["conv2d"],
-    "recurrent layers: last step only": [
-      "gru (sequences = false)",
-      "lstm (sequences = false)",
-      "rnn (sequences = false)",
-    ],
     // The volume case's convolutions (oneDNN); its pools, upsample and drop_path are replayed (the case
     // "3-D pools, batchnorm on [C, D, H, W], drop_path, upsample (no convolution)" measures them).
     "conv3d, 3-D pools, batchnorm on [C, D, H, W], drop_path, upsample, conv_transpose1d": [
@@ -221,7 +216,7 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
     // Broadcasting arithmetic and abs are replayed; the case's convolutions are not.
     "broadcasting mul, sub, add; abs": ["conv2d"],
     "lstm with a projection": ["lstm (proj_size)"],
-    "lstm with a projection, last step only": ["lstm (sequences = false)"],
+    "lstm with a projection, last step only": ["lstm (proj_size)"],
     "recurrent layers: Keras's cells": [
       "gru (bias_convention = keras)",
       "lstm (bias_convention = keras)",

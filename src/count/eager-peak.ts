@@ -12,8 +12,7 @@
 //   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
 //
 // Kinds whose temporaries are not measured (convolutions: oneDNN picks blocked layouts per CPU, so its
-// reorders are the machine's; recurrent layers with sequences = false, Keras's bias convention or an LSTM
-// projection; a GRU with the reset before the product, which PyTorch lacks) make the figure "not
+// reorders are the machine's; recurrent layers with Keras's bias convention or an LSTM projection; a GRU with the reset before the product, which PyTorch lacks) make the figure "not
 // estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
 // its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
 // after another, each reading the previous one's output.
@@ -60,7 +59,15 @@ function sampleBytes(v: IrValue): bigint {
 /** What an op does to memory while it runs, at batch `batch`: its output is a view of its first input (no
  *  allocation), or it allocates, and at its highest holds `above` bytes more than before it ran (its
  *  outputs and the temporaries alive with them). */
-type OpMemory = { readonly view: true } | { readonly view: false; readonly above: bigint };
+type OpMemory =
+  | { readonly view: true }
+  | {
+      readonly view: false;
+      readonly above: bigint;
+      /** What its output's storage holds once it has run, when more than the output (a view of a bigger
+       *  tensor: `h_n[-1]` keeps the whole h_n). */
+      readonly keeps?: bigint;
+    };
 
 /** Ops whose outputs are views of their input in PyTorch eval mode: no allocation, the base kept alive. */
 const viewKinds: ReadonlySet<string> = new Set([
@@ -176,7 +183,14 @@ export function eagerTemporaries(
     case "gru":
       return unmeasuredRecurrent(op) !== undefined
         ? undefined
-        : { view: false, above: recurrentAbove(op, inShape, batch, inputTimeMajor) };
+        : {
+            view: false,
+            above: recurrentAbove(op, inShape, batch, inputTimeMajor),
+            // One direction's last step is `h_n[-1]`, a view that keeps every layer's h_n.
+            ...(!a.bool("sequences") && !a.bool("bidirectional")
+              ? { keeps: a.int("layers") * batch * a.int("hidden") * f32 }
+              : {}),
+          };
     // HF LlamaRotaryEmbedding + apply_rotary_pos_emb on the whole width: cos and sin made from the
     // positions, then x · cos + rotate_half(x) · sin.
     case "rotary": {
@@ -265,7 +279,8 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
 }
 
 /**
- * nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first, the whole sequence out), replayed as measured: the
+ * nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first; the whole output is made even for the last step only),
+ * replayed as measured: the
  * zero initial states (and cells), then per layer and direction the time-major copy of layer 0's input,
  * the input projection of every step (the copy freed; the forward direction's projection freed once the
  * reverse one's is made), per step the hidden projection and the gates' results (the highest: RNN 2, GRU
@@ -309,6 +324,9 @@ function recurrentAbove(op: IrOp, inShape: readonly bigint[], batch: bigint, inp
     below = dirs * T * s;
   }
   m.alloc((lstm ? 2n : 1n) * L * dirs * s); // h_n (and c_n)
+  // The last step only: h_n's last layer, a view of it, or both directions' cat (a tensor of its own, made
+  // while the whole output is still alive).
+  if (!a.bool("sequences") && dirs === 2n) m.alloc(2n * s);
   return m.top;
 }
 
@@ -355,11 +373,10 @@ function unmeasuredName(op: IrOp): string {
 }
 
 /** What makes a recurrent layer's inference temporaries not replayed (the option as written), if anything:
- *  Keras's cells, the last step only, an LSTM's projection, a GRU with the reset before the product. */
+ *  Keras's cells, an LSTM's projection, a GRU with the reset before the product. */
 function unmeasuredRecurrent(op: IrOp): string | undefined {
   const a = reader(op);
   if (a.name("bias_convention") === "keras") return "bias_convention = keras";
-  if (!a.bool("sequences")) return "sequences = false";
   if (op.kind === "lstm" && a.int("proj_size") > 0n) return "proj_size";
   if (op.kind === "gru" && !a.bool("reset_after")) return "reset_after = false";
   return undefined;
@@ -543,12 +560,13 @@ export function eagerInferencePeak(
       const before = sum();
       let above = 0n;
       let view = false;
+      let keeps: bigint | undefined;
       const leaf = s.kind === "child" ? leafOp(s.node) : s.kind === "op" ? s.op : undefined;
       if (leaf) {
         const m = eagerTemporaries(leaf, model.values, batch, strided.has(readsOf(s)[0] ?? -1));
         if (!m) unknown.add(unmeasuredName(leaf));
         else if (m.view) view = true;
-        else above = m.above;
+        else [above, keeps] = [m.above, m.keeps];
         // Linear on a transposed-layout input of more than one axis per sample: at::linear's fused path
         // needs it contiguous, matmul reshapes it into a copy.
         const input = readsOf(s)[0];
@@ -573,7 +591,7 @@ export function eagerInferencePeak(
       const base = storageOf(readsOf(s)[0] ?? -1);
       for (const v of outs) {
         if (view) storage.set(v, base);
-        else live.set(v, bytesOf(v));
+        else live.set(v, keeps ?? bytesOf(v));
         addUser(storageOf(v), v);
       }
       // Free every storage none of whose values is read later or kept.
