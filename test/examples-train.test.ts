@@ -3,6 +3,7 @@
 // classifier's logits are near zero — moves the parameters and updates the BatchNorm running statistics.
 import { describe, expect, it } from "vitest";
 import * as efficientnetB0 from "../generated/efficientnet-b0.js";
+import * as mobilenetV3Large from "../generated/mobilenet-v3-large.js";
 
 interface Module {
   readonly inputSize: number;
@@ -31,7 +32,10 @@ function image(size: number): Float32Array {
 }
 
 describe("torchvision examples train one step", () => {
-  it.each([["efficientnet-b0", efficientnetB0 as unknown as Module]])(
+  it.each([
+    ["efficientnet-b0", efficientnetB0 as unknown as Module],
+    ["mobilenet-v3-large", mobilenetV3Large as unknown as Module],
+  ])(
     "%s",
     (_name, m) => {
       const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.01, seed: 1, loss: "cross_entropy" });
