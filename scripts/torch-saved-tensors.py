@@ -914,4 +914,43 @@ case(
     floats(5, 8),
 )
 
+
+case(
+    "3-D pools, batchnorm on [C, D, H, W], drop_path, upsample (no convolution)",
+    "model M(x: f32[3, 4, 6, 6]) {\n  batchnorm\n  max_pool3d(2)\n  relu\n  avg_pool3d([1, 2, 1])\n"
+    "  adaptive_avg_pool3d(2)\n  drop_path(0.2)\n  reshape([6, 2, 2])\n  upsample(scale_factor = 2, mode = bilinear)\n"
+    "  upsample(size = [5, 9])\n  drop_path(0.1, mode = batch)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.BatchNorm3d(3),
+        nn.MaxPool3d(2),
+        nn.ReLU(),
+        nn.AvgPool3d((1, 2, 1)),
+        nn.AdaptiveAvgPool3d(2),
+        StochasticDepth(0.2, "row"),
+        lambda x: x.reshape(x.shape[0], 6, 2, 2),
+        nn.Upsample(scale_factor=2, mode="bilinear"),
+        nn.Upsample(size=(5, 9)),
+        StochasticDepth(0.1, "batch"),
+        nn.Flatten(),
+        nn.Linear(270, 3),
+    ),
+    floats(3, 4, 6, 6),
+)
+
+
+case(
+    "upsample, nearest and bilinear with align_corners",
+    "model M(x: f32[2, 3, 5]) {\n  batchnorm\n  upsample(scale_factor = 3)\n  relu\n"
+    "  upsample(size = [4, 7], mode = bilinear, align_corners = true)\n  flatten\n  dense(2)\n}\n",
+    Seq(
+        nn.BatchNorm2d(2),
+        nn.Upsample(scale_factor=3),
+        nn.ReLU(),
+        nn.Upsample(size=(4, 7), mode="bilinear", align_corners=True),
+        nn.Flatten(),
+        nn.Linear(56, 2),
+    ),
+    floats(2, 3, 5),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

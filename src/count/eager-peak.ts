@@ -12,8 +12,9 @@
 //   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
 //
 // Kinds whose temporaries are not measured (convolutions: oneDNN picks blocked layouts per CPU, so its
-// reorders are the machine's; recurrent layers with sequences = false or Keras's bias convention) make the
-// figure "not estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
+// reorders are the machine's; recurrent layers with sequences = false, Keras's bias convention or an LSTM
+// projection; a GRU with the reset before the product, which PyTorch lacks) make the figure "not
+// estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
 // its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
 // after another, each reading the previous one's output.
 import {
@@ -70,6 +71,7 @@ const viewKinds: ReadonlySet<string> = new Set([
   "split",
   "transpose",
   "dropout",
+  "drop_path",
 ]);
 
 /** The 8-byte wrapped Python number and its 4-byte float copy that `tensor + 1`, `mean` and
@@ -127,9 +129,17 @@ export function eagerTemporaries(
     case "max_pool1d":
     case "avg_pool1d":
     case "avg_pool2d":
+    case "avg_pool3d":
     case "adaptive_avg_pool1d":
     case "adaptive_avg_pool2d":
+    case "adaptive_avg_pool3d":
       return made(0n);
+    // upsample's index and weight tables, per output position of each spatial axis, whatever the batch:
+    // nearest an int64 index and a float (12 bytes), bilinear two int64 indices and two float weights (24).
+    case "upsample": {
+      const spatial = values[op.outputs[0]!]!.shape.slice(1).reduce((x, y) => x + y, 0n);
+      return made(spatial * (a.name("mode") === "bilinear" ? 24n : 12n));
+    }
     // A reduction over an axis: the output and the scalar divisor.
     case "mean":
     case "global_avg_pool":
@@ -149,8 +159,9 @@ export function eagerTemporaries(
     // statistics it computes and the ones it returns), and with affine the weight and bias repeated per sample.
     case "instancenorm":
       return made((a.bool("affine") ? 6n : 4n) * inShape[0]! * batch * f32);
-    // max_pool2d without grad still makes int64 indices, one per output element.
+    // max_pool2d and max_pool3d without grad still make int64 indices, one per output element.
     case "max_pool2d":
+    case "max_pool3d":
       return made(2n * out);
     // HF LlamaRMSNorm: x², its mean (with the scalar), mean + eps, its rsqrt, x̂ = x · rsqrt, weight · x̂;
     // the mean is a local alive until the forward returns.

@@ -3,6 +3,7 @@
 // losses and a training step with SGD or Adam/AdamW. Built with ts-morph; formatted by compile.ts.
 import { printStructure, StructureKind, VariableDeclarationKind, type StatementStructures } from "ts-morph";
 import type { IrOp } from "../ir/ir.js";
+import { base64DecoderSource } from "./base64.js";
 import { activationHelpers, helpersUsed } from "./kernels/activation.js";
 import { denseInOutSource, denseTiledSource } from "./kernels/dense.js";
 import { kernels } from "./kernels/index.js";
@@ -1411,23 +1412,7 @@ function context(
 function bakedSource(F: string, baked: Float64Array, buffers: Float64Array | undefined, options: EmitOptions): string {
   return `// ── Baked parameters (an inference build: \`nnc build --bake-weights\`) ──────────────────────────────
 
-function decodeBase64(text: string): Uint8Array {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const clean = text.replace(/=+$/, "");
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0;
-  let value = 0;
-  let o = 0;
-  for (let i = 0; i < clean.length; i++) {
-    value = (value << 6) | alphabet.indexOf(clean[i]!);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (value >> bits) & 255;
-    }
-  }
-  return out;
-}
+${base64DecoderSource("decodeBase64")}
 
 /** The parameters this module was built with (little-endian ${options.dtype}). Small dense layers use them
  *  as constants in their code; the others read them from here. */

@@ -10,6 +10,7 @@
 // Weights and gradients stay where they are (PyTorch's [out, in] layout, nothing packed); the activations
 // live in the engine's workspace arrays and pass through the scratch rows, CHUNK rows at a time (one copy
 // in, one out per product).
+import { base64DecoderSource } from "../base64.js";
 import { type DenseShape, denseBackwardBias, denseBackwardInput, denseBackwardWeight, denseForward } from "./dense.js";
 import type { FunctionDef } from "./encoder.js";
 import { kernelModule } from "./dense.js";
@@ -117,23 +118,7 @@ interface WasmApi {
 const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
 /** Bytes from base64 (no \`atob\`: not in every runtime's types). */
-function wasmBytes(text: string): Uint8Array {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const clean = text.replace(/=+$/, "");
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0;
-  let value = 0;
-  let o = 0;
-  for (let i = 0; i < clean.length; i++) {
-    value = (value << 6) | alphabet.indexOf(clean[i]!);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (value >> bits) & 255;
-    }
-  }
-  return out;
-}
+${base64DecoderSource("wasmBytes")}
 
 /** A module using SIMD128: \`WebAssembly.validate\` rejects it on an engine without SIMD. */
 const simdProbe = ${JSON.stringify(base64(simdProbe()))};
