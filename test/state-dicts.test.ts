@@ -26,6 +26,8 @@ const rows: readonly Row[] = [
   { example: "examples/resnet18.nn", reference: "resnet18.json", order: "module" },
   { example: "examples/resnet50.nn", reference: "resnet50.json", order: "module" },
   { example: "examples/mobilenet-v2.nn", reference: "mobilenet-v2.json", order: "module" },
+  { example: "examples/efficientnet-b0.nn", reference: "efficientnet-b0.json", order: "module" },
+  { example: "examples/mobilenet-v3-large.nn", reference: "mobilenet-v3-large.json", order: "module" },
   { example: "examples/vgg16.nn", reference: "vgg16.json", order: "module" },
   { example: "examples/bert-base.nn", reference: "bert-base.json", order: "module" },
   {

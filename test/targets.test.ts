@@ -6,7 +6,7 @@
 //   `bias_ih_l0` and `bias_hh_l0`, torch.nn.LSTM docs, https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html);
 // - torchvision: the `num_params` of the model's `*_Weights.IMAGENET1K_V1` entry in the torchvision docs
 //   (https://pytorch.org/vision/stable/models/generated/torchvision.models.<builder>.html for resnet18,
-//   resnet50, vgg16, mobilenet_v2, vit_b_16);
+//   resnet50, vgg16, mobilenet_v2, efficientnet_b0, mobilenet_v3_large, vit_b_16);
 // - HF: the Hugging Face `transformers` model with the config of the named checkpoint; the model cards and
 //   papers round these ("124M", "110M", "7B"), so the exact figure is checked by the arithmetic in the
 //   example's comments (GPT-2: Radford et al. 2019, https://huggingface.co/openai-community/gpt2; BERT:
@@ -109,6 +109,28 @@ const rows: Row[] = [
     biases: 1_000n,
     normShift: 17_056n,
     buffers: 34_164n,
+  },
+  {
+    file: "efficientnet-b0.nn",
+    model: "EfficientNetB0",
+    source: "torchvision EfficientNet_B0_Weights.IMAGENET1K_V1 num_params",
+    total: 5_288_548n,
+    matEmb: 5_236_192n,
+    normScale: 21_008n,
+    biases: 10_340n,
+    normShift: 21_008n,
+    buffers: 42_065n,
+  },
+  {
+    file: "mobilenet-v3-large.nn",
+    model: "MobileNetV3Large",
+    source: "torchvision MobileNet_V3_Large_Weights.IMAGENET1K_V1 num_params",
+    total: 5_483_032n,
+    matEmb: 5_451_272n,
+    normScale: 12_200n,
+    biases: 7_360n,
+    normShift: 12_200n,
+    buffers: 24_446n,
   },
   {
     file: "vit-b16.nn",
