@@ -255,12 +255,17 @@ describe("PyTorch-eager inference peak: the cost follows the text", () => {
 
 describe("PyTorch-eager: what is not measured is named, not guessed", () => {
   // PyTorch has no GRU that applies the reset gate before the product (Keras's reset_after = false).
-  it("gru(reset_after = false) is named, not estimated", () => {
-    const spec = "model M(x: f32[s <= 5, 8]) {\n  gru(6, reset_after = false)\n  dense(3)\n}\n";
+  /** A recurrent layer then a dense, checked clean: its analysis, figures and memory at batch 2. */
+  const recurrentCase = (layer: string) => {
+    const spec = `model M(x: f32[s <= 5, 8]) {\n  ${layer}\n  dense(3)\n}\n`;
     const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: spec }) }, spec);
     expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     const { analysis, figures } = checked.value.models[0]!;
-    const mem = modelMemory(analysis, figures, { batch: 2n, dtype: "float32" });
+    return { analysis, figures, mem: modelMemory(analysis, figures, { batch: 2n, dtype: "float32" }) };
+  };
+
+  it("gru(reset_after = false) is named, not estimated", () => {
+    const { mem } = recurrentCase("gru(6, reset_after = false)");
     expect(mem.eager.unknownKinds).toEqual(["gru"]);
     expect(mem.eager.activations).toBeUndefined();
     expect(mem.eager.training).toBeUndefined();
@@ -270,11 +275,7 @@ describe("PyTorch-eager: what is not measured is named, not guessed", () => {
   // Keras's cells and the last step only included). An op kind without one (a kind added to the vocabulary
   // before its saves are measured) must leave the eager figures undefined and be named.
   it("an op kind with no measured rule", () => {
-    const spec = "model M(x: f32[s <= 5, 8]) {\n  lstm(6, sequences = false)\n  dense(3)\n}\n";
-    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: spec }) }, spec);
-    expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-    const { analysis, figures } = checked.value.models[0]!;
-    const measured = modelMemory(analysis, figures, { batch: 2n, dtype: "float32" });
+    const { analysis, figures, mem: measured } = recurrentCase("lstm(6, sequences = false)");
     expect(measured.eager.unknownKinds).toEqual([]);
     expect(measured.eager.activations).toBeDefined();
     const unmeasured: ModelAnalysis = {
