@@ -2,6 +2,11 @@
 // 224×224 image (cross-entropy, a random class) gives a finite loss near ln(1000) — the untrained
 // classifier's logits are near zero — moves the parameters and updates the BatchNorm running statistics.
 import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { compile } from "../src/emit/compile.js";
+import { nodeHost } from "../src/program/node-host.js";
 import * as efficientnetB0 from "../generated/efficientnet-b0.js";
 import * as mobilenetV3Large from "../generated/mobilenet-v3-large.js";
 
@@ -58,4 +63,61 @@ describe("torchvision examples train one step", () => {
     },
     120_000,
   );
+});
+
+// examples/unet.nn's network — its blocks, all 31,030,658 parameters — on a 16×16 image instead of the
+// example's 256×256 (a training step there is ~150 GMACs; the parameters do not depend on the size): one SGD
+// step on a per-pixel mean squared error moves every tensor and lowers the loss of a second forward pass.
+describe("the U-Net example trains one step", () => {
+  it("unet (its blocks on 1 × 16 × 16)", async () => {
+    const result = await compile(
+      `import { DoubleConv, Down, Up } from "../examples/unet.nn"
+
+model Small(image: f32[1, 16, 16]) {
+  x1 = image -> DoubleConv(64) as inc
+  x2 = x1 -> Down(128) as down1
+  x3 = x2 -> Down(256) as down2
+  x4 = x3 -> Down(512) as down3
+  x5 = x4 -> Down(1024) as down4
+  u1 = [x5, x4] -> Up(512) as up1
+  u2 = [u1, x3] -> Up(256) as up2
+  u3 = [u2, x2] -> Up(128) as up3
+  u4 = [u3, x1] -> Up(64) as up4
+  u4 -> conv2d(2, 1) as outc
+  expect params == 31_030_658
+}
+`,
+      {},
+      path.resolve("test/unet-small.nn"),
+      nodeHost,
+    );
+    expect(result.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    fs.mkdirSync("test/.tmp", { recursive: true });
+    const moduleFile = path.resolve(`test/.tmp/unet-small-${process.pid}.ts`);
+    fs.writeFileSync(moduleFile, result.files[0]!.text);
+    const m = (await import(pathToFileURL(moduleFile).href)) as Module & {
+      createTrainer(options: { optimizer: "sgd"; lr: number; seed?: number; loss?: "mse" }): { params: Float32Array };
+    };
+    expect(m.paramCount).toBe(31_030_658);
+    expect(m.outputSize).toBe(2 * 16 * 16);
+    const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.01, seed: 1, loss: "mse" });
+    const before = Float32Array.from(trainer.params);
+    const x = image(m.inputSize);
+    const target = image(m.outputSize).map((v) => v * 0.5);
+    const loss = m.trainStep(trainer, x, target, 1);
+    expect(Number.isFinite(loss)).toBe(true);
+    let moved = 0;
+    for (let i = 0; i < before.length; i++) if (trainer.params[i] !== before[i]) moved++;
+    // Every tensor moves (the bottleneck sees a 1 × 1 map, so its 3 × 3 kernels move only at their centres,
+    // and float32 rounds many small updates away: "every tensor", not "most elements").
+    const still = (m as unknown as { params: readonly { name: string; offset: number; size: number }[] }).params
+      .filter((t) => trainer.params.subarray(t.offset, t.offset + t.size).every((v, i) => v === before[t.offset + i]))
+      .map((t) => t.name);
+    expect(still).toEqual([]);
+    expect(moved).toBeGreaterThan(0);
+    const y = m.forward(trainer.params, x, 1);
+    let after = 0;
+    for (let i = 0; i < y.length; i++) after += (y[i]! - target[i]!) ** 2;
+    expect(after / y.length).toBeLessThan(loss);
+  }, 120_000);
 });

@@ -29,6 +29,7 @@ const rows: readonly Row[] = [
   { example: "examples/efficientnet-b0.nn", reference: "efficientnet-b0.json", order: "module" },
   { example: "examples/mobilenet-v3-large.nn", reference: "mobilenet-v3-large.json", order: "module" },
   { example: "examples/vgg16.nn", reference: "vgg16.json", order: "module" },
+  { example: "examples/unet.nn", reference: "unet.json", order: "module" },
   { example: "examples/bert-base.nn", reference: "bert-base.json", order: "module" },
   {
     example: "examples/llama2-7b.nn",
