@@ -215,13 +215,6 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
     ],
     // Broadcasting arithmetic and abs are replayed; the case's convolutions are not.
     "broadcasting mul, sub, add; abs": ["conv2d"],
-    "lstm with a projection": ["lstm (proj_size)"],
-    "lstm with a projection, last step only": ["lstm (proj_size)"],
-    "recurrent layers: Keras's cells": [
-      "gru (bias_convention = keras)",
-      "lstm (bias_convention = keras)",
-      "rnn (bias_convention = keras)",
-    ],
   };
   it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
     const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: c.spec }) }, c.spec);
