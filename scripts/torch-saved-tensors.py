@@ -989,4 +989,21 @@ case(
     floats(5, 8),
 )
 
+case(
+    "transposed convolutions: groups, dilation, no bias, pairs, 1-d",
+    "model M(x: f32[4, 5, 5]) {\n  conv_transpose2d(6, 3, groups = 2, dilation = 2)\n  relu\n"
+    "  conv_transpose2d(3, [2, 3], stride = [1, 2], padding = 1, output_padding = [0, 1], bias = false)\n"
+    "  reshape([24, 18])\n  conv_transpose1d(4, 7, groups = 2)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.ConvTranspose2d(4, 6, 3, groups=2, dilation=2),
+        nn.ReLU(),
+        nn.ConvTranspose2d(6, 3, (2, 3), stride=(1, 2), padding=1, output_padding=(0, 1), bias=False),
+        lambda x: x.reshape(x.shape[0], 24, 18),
+        nn.ConvTranspose1d(24, 4, 7, groups=2),
+        nn.Flatten(),
+        nn.Linear(96, 3),
+    ),
+    floats(4, 5, 5),
+)
+
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

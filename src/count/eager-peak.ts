@@ -11,9 +11,10 @@
 // - while an op runs, its inputs, its output and its own temporaries are alive (LayerNorm's mean and
 //   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
 //
-// Kinds whose temporaries are not measured (convolutions: oneDNN picks blocked layouts per CPU, so its
-// reorders are the machine's; a GRU with the reset before the product, which PyTorch lacks) make the
-// figure "not estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
+// Kinds whose temporaries are not measured (conv1d/2d/3d: oneDNN picks blocked layouts per CPU and
+// allocates outside c10's allocator, so its reorders and objects are the machine's — scripts/eager-heap-peak.py
+// measures them apart, README.md says what it found; a GRU with the reset before the product, which
+// PyTorch lacks) make the figure "not estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
 // its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
 // after another, each reading the previous one's output.
 import {
@@ -45,6 +46,12 @@ function reader(op: IrOp) {
     bool(name: string): boolean {
       const v = get(name);
       return v?.kind === "bool" ? v.value : false;
+    },
+    ints(name: string, rank: number): bigint[] {
+      const v = get(name);
+      if (v?.kind === "int") return Array.from({ length: rank }, () => v.value);
+      if (v?.kind === "list") return v.items.map((i) => (i.kind === "int" ? i.value : 0n));
+      throw new Error(`internal: ${op.kind} ${name} is not an integer list`);
     },
   };
 }
@@ -175,6 +182,21 @@ export function eagerTemporaries(
     case "rmsnorm": {
       const steps = [S + rows + scalar, S + 2n * rows];
       return { view: false, above: a.bool("affine") ? max(...steps, 2n * S + rows) : max(...steps) };
+    }
+    // slow_conv_transpose2d (PyTorch 1.13 sends transposed convolutions to it, never to oneDNN; 1-d ones
+    // through 2-d), per group: the input's channels of the group made contiguous (batch > 1), its output,
+    // the columns of one sample (out / groups · the kernel's positions × the input's positions, zeroed
+    // once, reused sample by sample), with a bias a ones vector per output position; the columns and the
+    // copy freed; more than one group: the groups' outputs concatenated (then freed).
+    case "conv_transpose1d":
+    case "conv_transpose2d": {
+      const G = a.int("groups");
+      const rank = op.kind === "conv_transpose1d" ? 1 : 2;
+      const outShape = values[op.outputs[0]!]!.shape;
+      const columns = (outShape[0]! / G) * elementsOf(a.ints("kernel", rank)) * elementsOf(inShape.slice(1)) * f32;
+      const ones = a.bool("bias") ? elementsOf(outShape.slice(1)) * f32 : 0n;
+      const copy = G > 1n && batch > 1n ? S / G : 0n;
+      return { view: false, above: G > 1n ? max(out + copy + columns + ones, 2n * out) : out + columns + ones };
     }
     case "attention":
       return { view: false, above: attentionAbove(op, inShape, batch) };
