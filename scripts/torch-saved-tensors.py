@@ -529,22 +529,26 @@ class KerasRecurrent(nn.Module):
         return h, (h,)
 
     def forward(self, x):
+        # Each value freed after its last reader (as nnc's inference peak assumes): a direction's steps once
+        # stacked, its states once stepped, a layer's output once the layer above has read it; the last
+        # layer of `sequences` False keeps only its last state (no stack). The cell's locals live until it
+        # returns.
         b, t, _ = x.shape
         for l in range(self.layers):
-            outs, lasts = [], []
+            last_only = l + 1 == self.layers and not self.sequences
+            outs = []
             for d in range(self.dirs):
                 k = l * self.dirs + d
                 state = tuple(x.new_zeros(b, self.h) for _ in range(2 if self.kind == "lstm" else 1))
                 hs = []
-                for s in (range(t) if d == 0 else reversed(range(t))):
-                    h, state = self.step(k, x[:, s], state)
-                    hs.append(h)
-                lasts.append(hs[-1])
-                outs.append(torch.stack(hs if d == 0 else hs[::-1], dim=1))
-            if l + 1 < self.layers or self.sequences:
-                x = outs[0] if self.dirs == 1 else torch.cat(outs, dim=-1)
-            else:
-                x = lasts[0] if self.dirs == 1 else torch.cat(lasts, dim=-1)
+                for s in range(t) if d == 0 else reversed(range(t)):
+                    state = self.step(k, x[:, s], state)[1]
+                    if not last_only:
+                        hs.append(state[0])
+                outs.append(state[0] if last_only else torch.stack(hs if d == 0 else hs[::-1], dim=1))
+                del state, hs
+            x = outs[0] if self.dirs == 1 else torch.cat(outs, dim=-1)
+            del outs
         return x
 
 
@@ -959,6 +963,47 @@ case(
     "model M(x: f32[s <= 5, 8]) {\n  lstm(6, layers = 3, sequences = false)\n  dense(512)\n  dense(4)\n}\n",
     Seq(LastStep(nn.LSTM, 8, 6, num_layers=3), nn.Linear(6, 512), nn.Linear(512, 4)),
     floats(5, 8),
+)
+
+case(
+    "recurrent layers: Keras's cells, one after another",
+    "model M(x: f32[s <= 5, 8]) {\n  dense(8)\n  gru(4, bidirectional = true, bias_convention = keras)\n  dense(6)\n"
+    "  lstm(5, layers = 2, bias_convention = keras)\n  rnn(4)\n  rnn(3, sequences = false, bias_convention = keras)\n"
+    "  dense(3)\n}\n",
+    Seq(
+        nn.Linear(8, 8),
+        KerasRecurrent("gru", 8, 4, bidirectional=True),
+        nn.Linear(8, 6),
+        KerasRecurrent("lstm", 6, 5, layers=2),
+        Recurrent(nn.RNN, 5, 4),
+        KerasRecurrent("rnn", 4, 3, sequences=False),
+        nn.Linear(3, 3),
+    ),
+    floats(5, 8),
+)
+
+case(
+    "lstm with a projection, both directions, last step only",
+    "model M(x: f32[s <= 5, 8]) {\n  lstm(6, proj_size = 2, bidirectional = true, sequences = false)\n  dense(3)\n}\n",
+    Seq(LastStep(nn.LSTM, 8, 6, proj_size=2, bidirectional=True), nn.Linear(4, 3)),
+    floats(5, 8),
+)
+
+case(
+    "transposed convolutions: groups, dilation, no bias, pairs, 1-d",
+    "model M(x: f32[4, 5, 5]) {\n  conv_transpose2d(6, 3, groups = 2, dilation = 2)\n  relu\n"
+    "  conv_transpose2d(3, [2, 3], stride = [1, 2], padding = 1, output_padding = [0, 1], bias = false)\n"
+    "  reshape([24, 18])\n  conv_transpose1d(4, 7, groups = 2)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.ConvTranspose2d(4, 6, 3, groups=2, dilation=2),
+        nn.ReLU(),
+        nn.ConvTranspose2d(6, 3, (2, 3), stride=(1, 2), padding=1, output_padding=(0, 1), bias=False),
+        lambda x: x.reshape(x.shape[0], 24, 18),
+        nn.ConvTranspose1d(24, 4, 7, groups=2),
+        nn.Flatten(),
+        nn.Linear(96, 3),
+    ),
+    floats(4, 5, 5),
 )
 
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

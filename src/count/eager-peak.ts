@@ -11,9 +11,10 @@
 // - while an op runs, its inputs, its output and its own temporaries are alive (LayerNorm's mean and
 //   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
 //
-// Kinds whose temporaries are not measured (convolutions: oneDNN picks blocked layouts per CPU, so its
-// reorders are the machine's; recurrent layers with Keras's bias convention or an LSTM projection; a GRU with the reset before the product, which PyTorch lacks) make the figure "not
-// estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
+// Kinds whose temporaries are not measured (conv1d/2d/3d: oneDNN picks blocked layouts per CPU and
+// allocates outside c10's allocator, so its reorders and objects are the machine's — scripts/eager-heap-peak.py
+// measures them apart, README.md says what it found; a GRU with the reset before the product, which
+// PyTorch lacks) make the figure "not estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
 // its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
 // after another, each reading the previous one's output.
 import {
@@ -45,6 +46,12 @@ function reader(op: IrOp) {
     bool(name: string): boolean {
       const v = get(name);
       return v?.kind === "bool" ? v.value : false;
+    },
+    ints(name: string, rank: number): bigint[] {
+      const v = get(name);
+      if (v?.kind === "int") return Array.from({ length: rank }, () => v.value);
+      if (v?.kind === "list") return v.items.map((i) => (i.kind === "int" ? i.value : 0n));
+      throw new Error(`internal: ${op.kind} ${name} is not an integer list`);
     },
   };
 }
@@ -176,21 +183,36 @@ export function eagerTemporaries(
       const steps = [S + rows + scalar, S + 2n * rows];
       return { view: false, above: a.bool("affine") ? max(...steps, 2n * S + rows) : max(...steps) };
     }
+    // slow_conv_transpose2d (PyTorch 1.13 sends transposed convolutions to it, never to oneDNN; 1-d ones
+    // through 2-d), per group: the input's channels of the group made contiguous (batch > 1), its output,
+    // the columns of one sample (out / groups · the kernel's positions × the input's positions, zeroed
+    // once, reused sample by sample), with a bias a ones vector per output position; the columns and the
+    // copy freed; more than one group: the groups' outputs concatenated (then freed).
+    case "conv_transpose1d":
+    case "conv_transpose2d": {
+      const G = a.int("groups");
+      const rank = op.kind === "conv_transpose1d" ? 1 : 2;
+      const outShape = values[op.outputs[0]!]!.shape;
+      const columns = (outShape[0]! / G) * elementsOf(a.ints("kernel", rank)) * elementsOf(inShape.slice(1)) * f32;
+      const ones = a.bool("bias") ? elementsOf(outShape.slice(1)) * f32 : 0n;
+      const copy = G > 1n && batch > 1n ? S / G : 0n;
+      return { view: false, above: G > 1n ? max(out + copy + columns + ones, 2n * out) : out + columns + ones };
+    }
     case "attention":
       return { view: false, above: attentionAbove(op, inShape, batch) };
     case "rnn":
     case "lstm":
     case "gru":
-      return unmeasuredRecurrent(op) !== undefined
-        ? undefined
-        : {
-            view: false,
-            above: recurrentAbove(op, inShape, batch, inputTimeMajor),
-            // One direction's last step is `h_n[-1]`, a view that keeps every layer's h_n.
-            ...(!a.bool("sequences") && !a.bool("bidirectional")
-              ? { keeps: a.int("layers") * batch * a.int("hidden") * f32 }
-              : {}),
-          };
+      if (unmeasuredRecurrent(op) !== undefined) return undefined;
+      if (keras(op)) return { view: false, above: kerasAbove(op, inShape, batch) };
+      return {
+        view: false,
+        above: recurrentAbove(op, inShape, batch, inputTimeMajor),
+        // One direction's last step is `h_n[-1]`, a view that keeps every layer's h_n.
+        ...(!a.bool("sequences") && !a.bool("bidirectional")
+          ? { keeps: a.int("layers") * batch * stateWidth(op) * f32 }
+          : {}),
+      };
     // HF LlamaRotaryEmbedding + apply_rotary_pos_emb on the whole width: cos and sin made from the
     // positions, then x · cos + rotate_half(x) · sin.
     case "rotary": {
@@ -278,6 +300,15 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
   return m.top;
 }
 
+/** The width of a recurrent layer's h: an LSTM's projection, else its hidden size. */
+function stateWidth(op: IrOp): bigint {
+  const a = reader(op);
+  return op.kind === "lstm" && a.int("proj_size") > 0n ? a.int("proj_size") : a.int("hidden");
+}
+
+/** Keras's bias convention: the cells written step by step in PyTorch, not nn.RNN / nn.LSTM / nn.GRU. */
+const keras = (op: IrOp): boolean => reader(op).name("bias_convention") === "keras";
+
 /**
  * nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first; the whole output is made even for the last step only),
  * replayed as measured: the
@@ -286,7 +317,9 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
  * reverse one's is made), per step the hidden projection and the gates' results (the highest: RNN 2, GRU
  * 5, LSTM 7 states' worth above the step's start), each step's h kept (and the LSTM's last c), their
  * stack (the directions' cat), the steps' h freed but the last, the projection freed; a layer's input
- * freed once the layer above is done; at the end h_n (and c_n) stacked.
+ * freed once the layer above is done; at the end h_n (and c_n) stacked. An LSTM's projection (`proj_size`)
+ * makes each step's h, the initial and final h and the stacks `proj_size` wide; its gates and c stay
+ * `hidden` wide, and the step's highest point is still before h is projected (the projection is narrower).
  */
 function recurrentAbove(op: IrOp, inShape: readonly bigint[], batch: bigint, inputTimeMajor: boolean): bigint {
   const a = reader(op);
@@ -298,9 +331,13 @@ function recurrentAbove(op: IrOp, inShape: readonly bigint[], batch: bigint, inp
   const G = op.kind === "rnn" ? 1n : op.kind === "gru" ? 3n : 4n;
   const perStep = op.kind === "rnn" ? 2n : op.kind === "gru" ? 5n : 7n;
   const s = batch * H * f32;
+  // One step's h (an LSTM's projected h).
+  const r = batch * stateWidth(op) * f32;
+  // The cell (hidden wide) with each h.
+  const state = lstm ? r + s : r;
   const P = T * G * s;
   const m = new Replay();
-  m.alloc((lstm ? 2n : 1n) * L * dirs * s);
+  m.alloc(L * dirs * state);
   let below = 0n;
   for (let l = 0n; l < L; l++) {
     // Layer 0 copies its input time-major, unless it already is (another recurrent layer's output).
@@ -310,24 +347,128 @@ function recurrentAbove(op: IrOp, inShape: readonly bigint[], batch: bigint, inp
       m.alloc(P);
       m.free(X);
       if (d === 1n) m.free(P);
-      // Step t starts with t − 1 states kept (and the LSTM's c from step 2 on).
-      m.alloc((T - 1n) * s + (lstm && T > 1n ? s : 0n) + perStep * s);
-      m.free(perStep * s - s - (lstm && T === 1n ? s : 0n));
-      m.alloc(T * s); // the stack
+      // The last step starts with T − 1 h kept (and the LSTM's c from step 2 on), and ends with T h and its c.
+      const start = (T - 1n) * r + (lstm && T > 1n ? s : 0n);
+      m.alloc(start + perStep * s);
+      m.free(start + perStep * s - T * r - (lstm ? s : 0n));
+      m.alloc(T * r); // the stack
     }
     if (dirs === 2n) {
-      m.alloc(2n * T * s);
-      m.free(2n * T * s + 2n * (T - 1n) * s);
-    } else m.free((T - 1n) * s);
+      m.alloc(2n * T * r);
+      m.free(2n * T * r + 2n * (T - 1n) * r);
+    } else m.free((T - 1n) * r);
     m.free(P);
     m.free(below);
-    below = dirs * T * s;
+    below = dirs * T * r;
   }
-  m.alloc((lstm ? 2n : 1n) * L * dirs * s); // h_n (and c_n)
+  m.alloc(L * dirs * state); // h_n (and c_n)
   // The last step only: h_n's last layer, a view of it, or both directions' cat (a tensor of its own, made
   // while the whole output is still alive).
-  if (!a.bool("sequences") && dirs === 2n) m.alloc(2n * s);
+  if (!a.bool("sequences") && dirs === 2n) m.alloc(2n * r);
   return m.top;
+}
+
+/**
+ * Keras's cells stepped in PyTorch (scripts/torch-saved-tensors.py `KerasRecurrent`), replayed as
+ * measured: per layer and direction zero initial states, then per step the cell (below), each step's h
+ * kept for the stack, the previous c freed; the steps stacked (batch-major), the states freed; both
+ * directions' stacks concatenated (the stacks freed); a layer's output freed once the layer above has
+ * made its own. The last layer with `sequences = false` keeps its last h (both directions' cat) and no
+ * stack. Layer 0 reads its input in place (`x[:, t]`, a view).
+ */
+function kerasAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bigint {
+  const a = reader(op);
+  const T = inShape[0]!;
+  const L = a.int("layers");
+  const dirs = a.bool("bidirectional") ? 2n : 1n;
+  const bias = a.bool("bias");
+  const s = batch * a.int("hidden") * f32;
+  const m = new Replay();
+  let below = 0n;
+  for (let l = 0n; l < L; l++) {
+    const lastOnly = l === L - 1n && !a.bool("sequences");
+    for (let d = 0n; d < dirs; d++) {
+      m.alloc(op.kind === "lstm" ? 2n * s : s); // the zero h (and c)
+      // The first step and the last: a step between them is the last one with fewer h kept, so lower
+      // (the cost stays the text's, whatever the length).
+      for (const t of T > 1n ? [0n, T - 1n] : [0n]) {
+        if (t > 1n && !lastOnly) m.alloc((t - 1n) * s); // the h of steps 1 … t − 1, kept
+        kerasStep(m, op.kind, s, bias);
+        // The previous h goes unless kept for the stack (the zero state always); an LSTM's previous c goes.
+        if (lastOnly || t === 0n) m.free(s);
+        if (op.kind === "lstm") m.free(s);
+      }
+      if (lastOnly) {
+        if (op.kind === "lstm") m.free(s); // the last c; the last h is the direction's result
+      } else {
+        m.alloc(T * s); // the stack
+        m.free((op.kind === "lstm" ? s : 0n) + T * s); // the last c, the steps' h
+      }
+    }
+    const out = (lastOnly ? 1n : T) * s;
+    if (dirs === 2n) {
+      m.alloc(2n * out); // the directions' cat
+      m.free(below + 2n * out);
+    } else m.free(below);
+    below = dirs * out;
+  }
+  return m.top;
+}
+
+/** One step of a Keras cell in PyTorch (`KerasRecurrent.step`), with `s` bytes per h: its allocations in
+ *  order, each expression's temporaries freed when it is done, the cell's locals when it returns; it ends
+ *  with its new h (and c) alive. */
+function kerasStep(m: Replay, kind: string, s: bigint, bias: boolean): void {
+  if (kind === "rnn") {
+    m.alloc(s); // z = x·W
+    if (bias) m.allocFree(s); // z + b, the old z dropped
+    m.alloc(s); // h·U
+    m.alloc(s); // z + h·U
+    m.free(s);
+    m.alloc(s); // act(…): the new h
+    m.free(2n * s); // the sum, z
+  } else if (kind === "lstm") {
+    const g = 4n * s;
+    m.alloc(g); // x·W
+    m.alloc(g); // h·U
+    m.alloc(g); // their sum
+    m.free(2n * g);
+    if (bias) m.allocFree(g); // z + b
+    m.alloc(3n * s); // σ of i, f, o
+    m.alloc(s); // f·c
+    m.alloc(s); // tanh(c̃)
+    m.alloc(s); // i·tanh(c̃)
+    m.free(s);
+    m.alloc(s); // the new c
+    m.free(2n * s);
+    m.alloc(s); // tanh(c)
+    m.alloc(s); // the new h
+    m.free(s + g + 3n * s); // tanh(c); z, i, f, o
+  } else {
+    const g = 3n * s;
+    m.alloc(g); // x·W
+    m.alloc(g); // h·U
+    if (bias) {
+      m.allocFree(g); // x·W + b_in, the product dropped
+      m.allocFree(g); // h·U + b_rec
+    }
+    m.alloc(2n * s); // z = σ(x_z + r_z): the sum, then σ
+    m.free(s);
+    m.alloc(2n * s); // r, the same
+    m.free(s);
+    m.alloc(2n * s); // x_h + r·r_h
+    m.free(s);
+    m.alloc(s); // h̃ = tanh(…)
+    m.free(s);
+    m.alloc(s); // z·h
+    m.alloc(scalar); // 1 − z: the wrapped 1 and its float copy
+    m.alloc(s);
+    m.free(scalar);
+    m.alloc(s); // (1 − z)·h̃
+    m.free(s);
+    m.alloc(s); // the new h
+    m.free(2n * s + 2n * g + 3n * s); // the products; x·W, h·U, z, r, h̃
+  }
 }
 
 /** Allocations and frees replayed in order, as the profiler records them: the highest running sum. */
@@ -340,6 +481,11 @@ class Replay {
   }
   free(bytes: bigint): void {
     this.live -= bytes;
+  }
+  /** A new tensor replacing one of the same size (`z = z + b`): made, then the old one freed. */
+  allocFree(bytes: bigint): void {
+    this.alloc(bytes);
+    this.free(bytes);
   }
   /** HF LlamaRotaryEmbedding's cos and sin, [batch, T, width] each (as measured): the positions
    *  (int64, T), as floats per sample, the frequencies (width / 2 per position), their cat, cos, sin;
@@ -373,17 +519,14 @@ function unmeasuredName(op: IrOp): string {
 }
 
 /** What makes a recurrent layer's inference temporaries not replayed (the option as written), if anything:
- *  Keras's cells, an LSTM's projection, a GRU with the reset before the product. */
+ *  a GRU with the reset before the product, which PyTorch lacks. */
 function unmeasuredRecurrent(op: IrOp): string | undefined {
-  const a = reader(op);
-  if (a.name("bias_convention") === "keras") return "bias_convention = keras";
-  if (op.kind === "lstm" && a.int("proj_size") > 0n) return "proj_size";
-  if (op.kind === "gru" && !a.bool("reset_after")) return "reset_after = false";
+  if (op.kind === "gru" && !reader(op).bool("reset_after")) return "reset_after = false";
   return undefined;
 }
 
 /** Kinds whose output is a transposed view in PyTorch that a Linear may read (a transpose's output has
- *  its sequence axis last, which `dense` refuses). */
+ *  its sequence axis last, which `dense` refuses); not with Keras's cells, whose stack is batch-major. */
 const transposedOut: ReadonlySet<string> = new Set(["rnn", "lstm", "gru"]);
 
 /** A node's steps in execution order, in its own value numbering. */
@@ -573,7 +716,7 @@ export function eagerInferencePeak(
         if (leaf.kind === "dense" && input !== undefined && strided.has(input) && model.values[input]!.shape.length > 1)
           above += bytesOf(input);
         // (One step: the transposed view of a size-1 axis is contiguous.)
-        if (transposedOut.has(leaf.kind))
+        if (transposedOut.has(leaf.kind) && !keras(leaf))
           outs.filter((v) => model.values[v]!.shape[0]! > 1n).forEach((v) => strided.add(v));
       } else if (s.kind === "flow") {
         above = bytesOf(s.output);
