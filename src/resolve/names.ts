@@ -161,6 +161,7 @@ function lookupNumber(cx: ResolveContext, ident: Ident, ctx: NumCtx): NumValue {
       return entry.value === undefined ? invalid : intValue(entry.value);
     case "param":
     case "opaque":
+    case "index":
       return symbolic;
     case "laterParam":
       cx.report(
