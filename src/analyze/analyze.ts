@@ -1627,14 +1627,19 @@ class Engine {
   private oneByOne(stage: A.RepeatStage, input: Value, env: Env, scope: Scope, count: bigint, start: bigint): Value {
     this.distinctCopies += count;
     if (this.distinctCopies > maxDistinctCopies) {
-      this.report("TooManyDistinctCopies", stage.count.span, { count, max: grouped(BigInt(maxDistinctCopies)) }, {
-        notes: [
-          stage.template
-            ? "a name template names every copy, so each is analyzed on its own"
-            : `the body reads \`${stage.index!.name}\`, so each copy is analyzed on its own`,
-        ],
-        help: "repeat identical copies without the index (they are counted without being spelled out), or fewer",
-      });
+      this.report(
+        "TooManyDistinctCopies",
+        stage.count.span,
+        { count: grouped(count), max: grouped(BigInt(maxDistinctCopies)) },
+        {
+          notes: [
+            stage.template
+              ? "a name template names every copy, so each is analyzed on its own"
+              : `the body reads \`${stage.index!.name}\`, so each copy is analyzed on its own`,
+          ],
+          help: "repeat identical copies without the index (they are counted without being spelled out), or fewer",
+        },
+      );
       throw new Abort();
     }
     const template = stage.template;

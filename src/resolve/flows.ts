@@ -28,15 +28,10 @@ function resolveRepeat(cx: ResolveContext, stage: RepeatStage, ctx: BodyCtx): vo
     const clash = indexClash(ctx.scope.find(index.name));
     if (clash) {
       cx.report(
-        diagnostic(
-          "DuplicateDefinition",
-          index.span,
-          ["already", { name: index.name, what: clash.what }],
-          {
-            ...(clash.span ? { labels: [{ span: clash.span, message: "declared here" }] } : {}),
-            help: "give the index a name of its own",
-          },
-        ),
+        diagnostic("DuplicateDefinition", index.span, ["already", { name: index.name, what: clash.what }], {
+          ...(clash.span ? { labels: [{ span: clash.span, message: "declared here" }] } : {}),
+          help: "give the index a name of its own",
+        }),
       );
     } else {
       const scope = new Scope(ctx.scope);
