@@ -165,7 +165,7 @@ export const catalogue = {
     "a layer name given twice in one scope: an `as` number that is also a position or the number of a copy of `repeat … from`",
     "two layers are named `{name}`",
   ),
-  BadNameTemplate: t("NN2012", "a repeat's name template (`as \"encoder_layer_{i}\"`) that does not name each copy", {
+  BadNameTemplate: t("NN2012", 'a repeat\'s name template (`as "encoder_layer_{i}"`) that does not name each copy', {
     noIndex: "a name template needs the repeat's index: `with {name}`",
     unused: "the name template {template} does not use the index `{name}`",
     notAPath: "the name template {template} does not make a name: {problem}",

@@ -46,15 +46,10 @@ export function resolveBody(cx: ResolveContext, body: Body, outer: BodyCtx): voi
     if (clash?.kind === "param" || clash?.kind === "dim" || clash?.kind === "index") {
       const what = clash.kind === "param" ? "parameter" : clash.kind === "dim" ? "symbolic dimension" : "repeat index";
       cx.report(
-        diagnostic(
-          "DuplicateDefinition",
-          name.span,
-          ["already", { name: name.name, what }],
-          {
-            labels: [{ span: clash.name.span, message: "declared here" }],
-            help: "rename the constant",
-          },
-        ),
+        diagnostic("DuplicateDefinition", name.span, ["already", { name: name.name, what }], {
+          labels: [{ span: clash.name.span, message: "declared here" }],
+          help: "rename the constant",
+        }),
       );
       continue;
     }
