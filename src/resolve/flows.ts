@@ -36,6 +36,7 @@ function resolveRepeat(cx: ResolveContext, stage: RepeatStage, ctx: BodyCtx): vo
     } else {
       const scope = new Scope(ctx.scope);
       scope.entries.set(index.name, { kind: "index", name: index });
+      cx.repeatIndices.set(index.name, index);
       cx.resolveBody(stage.body, { ...inner, scope });
       checkTemplate(cx, stage);
       return;
