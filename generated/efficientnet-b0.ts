@@ -6021,7 +6021,7 @@ function createEngine() {
       6132,
       "features.4.1.block.3.1",
     ); // op 101: features.4.1.block.3.1 (batchnorm)
-    dropPathForward1(n, training, act102, act103, scratch102_mask); // op 102: features.4.1.1 (drop_path)
+    forward102(n, training);
     addForward1(n, act103, act88, act104); // op 103: add
     conv2dForward7(p, n, act104, act105, work104_col, 205760); // op 104: features.4.2.block.0.0 (conv2d)
     batchnormForward6(
@@ -6082,7 +6082,7 @@ function createEngine() {
       8215,
       "features.4.2.block.3.1",
     ); // op 117: features.4.2.block.3.1 (batchnorm)
-    dropPathForward1(n, training, act118, act119, scratch118_mask); // op 118: features.4.2.1 (drop_path)
+    forward118(n, training);
     addForward1(n, act119, act104, act120); // op 119: add
     conv2dForward7(p, n, act120, act121, work120_col, 308660); // op 120: features.5.0.block.0.0 (conv2d)
     batchnormForward6(
@@ -6202,7 +6202,7 @@ function createEngine() {
       13277,
       "features.5.1.block.3.1",
     ); // op 147: features.5.1.block.3.1 (batchnorm)
-    dropPathForward2(n, training, act148, act149, scratch148_mask); // op 148: features.5.1.1 (drop_path)
+    forward148(n, training);
     addForward2(n, act149, act134, act150); // op 149: add
     conv2dForward12(p, n, act150, act151, work150_col, 643236); // op 150: features.5.2.block.0.0 (conv2d)
     batchnormForward8(
@@ -6263,7 +6263,7 @@ function createEngine() {
       16192,
       "features.5.2.block.3.1",
     ); // op 163: features.5.2.block.3.1 (batchnorm)
-    dropPathForward2(n, training, act164, act165, scratch164_mask); // op 164: features.5.2.1 (drop_path)
+    forward164(n, training);
     addForward2(n, act165, act150, act166); // op 165: add
     conv2dForward12(p, n, act166, act167, work166_col, 851808); // op 166: features.6.0.block.0.0 (conv2d)
     batchnormForward8(
@@ -6368,7 +6368,7 @@ function createEngine() {
       24262,
       "features.6.1.block.3.1",
     ); // op 193: features.6.1.block.3.1 (batchnorm)
-    dropPathForward3(n, training, act194, act195, scratch194_mask); // op 194: features.6.1.1 (drop_path)
+    forward194(n, training);
     addForward3(n, act195, act180, act196); // op 195: add
     conv2dForward17(p, n, act196, act197, work196_col, 1702252); // op 196: features.6.2.block.0.0 (conv2d)
     batchnormForward10(
@@ -6429,7 +6429,7 @@ function createEngine() {
       29257,
       "features.6.2.block.3.1",
     ); // op 209: features.6.2.block.3.1 (batchnorm)
-    dropPathForward3(n, training, act210, act211, scratch210_mask); // op 210: features.6.2.1 (drop_path)
+    forward210(n, training);
     addForward3(n, act211, act196, act212); // op 211: add
     conv2dForward17(p, n, act212, act213, work212_col, 2290204); // op 212: features.6.3.block.0.0 (conv2d)
     batchnormForward10(
@@ -6490,7 +6490,7 @@ function createEngine() {
       34252,
       "features.6.3.block.3.1",
     ); // op 225: features.6.3.block.3.1 (batchnorm)
-    dropPathForward3(n, training, act226, act227, scratch226_mask); // op 226: features.6.3.1 (drop_path)
+    forward226(n, training);
     addForward3(n, act227, act212, act228); // op 227: add
     conv2dForward17(p, n, act228, act229, work228_col, 2878156); // op 228: features.7.0.block.0.0 (conv2d)
     batchnormForward10(
@@ -12294,24 +12294,18 @@ function createEngine() {
     }
   }
 
-  /** Forward of the 2 ops 102, 118 (drop_path, one shape): each call passes its arrays and offsets. */
-  function dropPathForward1(
-    n: number,
-    training: boolean,
-    input: Float32Array,
-    output: Float32Array,
-    mask: Float32Array,
-  ): void {
-    // drop_path(p = 0.075, mode = row)
-    if (training && 0.075 > 0) {
+  /** Forward of op 102: features.4.1.1 (drop_path). */
+  function forward102(n: number, training: boolean): void {
+    // features.4.1.1: drop_path(p = 0.07500000000000001, mode = row)
+    if (training && 0.07500000000000001 > 0) {
       for (let b = 0; b < n; b++) {
         const m = random() < 0.925 ? 1.081081081081081 : 0;
-        mask[b] = m;
-        for (let i = b * 15680, e = i + 15680; i < e; i++) output[i] = input[i]! * m;
+        scratch102_mask[b] = m;
+        for (let i = b * 15680, e = i + 15680; i < e; i++) act103[i] = act102[i]! * m;
       }
     } else {
-      mask.fill(1, 0, n);
-      for (let i = 0, e = n * 15680; i < e; i++) output[i] = input[i]!;
+      scratch102_mask.fill(1, 0, n);
+      for (let i = 0, e = n * 15680; i < e; i++) act103[i] = act102[i]!;
     }
   }
 
@@ -12400,6 +12394,21 @@ function createEngine() {
           }
         }
       }
+    }
+  }
+
+  /** Forward of op 118: features.4.2.1 (drop_path). */
+  function forward118(n: number, training: boolean): void {
+    // features.4.2.1: drop_path(p = 0.08750000000000001, mode = row)
+    if (training && 0.08750000000000001 > 0) {
+      for (let b = 0; b < n; b++) {
+        const m = random() < 0.9125 ? 1.095890410958904 : 0;
+        scratch118_mask[b] = m;
+        for (let i = b * 15680, e = i + 15680; i < e; i++) act119[i] = act118[i]! * m;
+      }
+    } else {
+      scratch118_mask.fill(1, 0, n);
+      for (let i = 0, e = n * 15680; i < e; i++) act119[i] = act118[i]!;
     }
   }
 
@@ -13480,24 +13489,18 @@ function createEngine() {
     }
   }
 
-  /** Forward of the 2 ops 148, 164 (drop_path, one shape): each call passes its arrays and offsets. */
-  function dropPathForward2(
-    n: number,
-    training: boolean,
-    input: Float32Array,
-    output: Float32Array,
-    mask: Float32Array,
-  ): void {
-    // drop_path(p = 0.1125, mode = row)
+  /** Forward of op 148: features.5.1.1 (drop_path). */
+  function forward148(n: number, training: boolean): void {
+    // features.5.1.1: drop_path(p = 0.1125, mode = row)
     if (training && 0.1125 > 0) {
       for (let b = 0; b < n; b++) {
         const m = random() < 0.8875 ? 1.1267605633802817 : 0;
-        mask[b] = m;
-        for (let i = b * 21952, e = i + 21952; i < e; i++) output[i] = input[i]! * m;
+        scratch148_mask[b] = m;
+        for (let i = b * 21952, e = i + 21952; i < e; i++) act149[i] = act148[i]! * m;
       }
     } else {
-      mask.fill(1, 0, n);
-      for (let i = 0, e = n * 21952; i < e; i++) output[i] = input[i]!;
+      scratch148_mask.fill(1, 0, n);
+      for (let i = 0, e = n * 21952; i < e; i++) act149[i] = act148[i]!;
     }
   }
 
@@ -13586,6 +13589,21 @@ function createEngine() {
           }
         }
       }
+    }
+  }
+
+  /** Forward of op 164: features.5.2.1 (drop_path). */
+  function forward164(n: number, training: boolean): void {
+    // features.5.2.1: drop_path(p = 0.125, mode = row)
+    if (training && 0.125 > 0) {
+      for (let b = 0; b < n; b++) {
+        const m = random() < 0.875 ? 1.1428571428571428 : 0;
+        scratch164_mask[b] = m;
+        for (let i = b * 21952, e = i + 21952; i < e; i++) act165[i] = act164[i]! * m;
+      }
+    } else {
+      scratch164_mask.fill(1, 0, n);
+      for (let i = 0, e = n * 21952; i < e; i++) act165[i] = act164[i]!;
     }
   }
 
@@ -14870,24 +14888,18 @@ function createEngine() {
     }
   }
 
-  /** Forward of the 3 ops 194, 210, 226 (drop_path, one shape): each call passes its arrays and offsets. */
-  function dropPathForward3(
-    n: number,
-    training: boolean,
-    input: Float32Array,
-    output: Float32Array,
-    mask: Float32Array,
-  ): void {
-    // drop_path(p = 0.15, mode = row)
-    if (training && 0.15 > 0) {
+  /** Forward of op 194: features.6.1.1 (drop_path). */
+  function forward194(n: number, training: boolean): void {
+    // features.6.1.1: drop_path(p = 0.15000000000000002, mode = row)
+    if (training && 0.15000000000000002 > 0) {
       for (let b = 0; b < n; b++) {
         const m = random() < 0.85 ? 1.1764705882352942 : 0;
-        mask[b] = m;
-        for (let i = b * 9408, e = i + 9408; i < e; i++) output[i] = input[i]! * m;
+        scratch194_mask[b] = m;
+        for (let i = b * 9408, e = i + 9408; i < e; i++) act195[i] = act194[i]! * m;
       }
     } else {
-      mask.fill(1, 0, n);
-      for (let i = 0, e = n * 9408; i < e; i++) output[i] = input[i]!;
+      scratch194_mask.fill(1, 0, n);
+      for (let i = 0, e = n * 9408; i < e; i++) act195[i] = act194[i]!;
     }
   }
 
@@ -14979,6 +14991,21 @@ function createEngine() {
     }
   }
 
+  /** Forward of op 210: features.6.2.1 (drop_path). */
+  function forward210(n: number, training: boolean): void {
+    // features.6.2.1: drop_path(p = 0.1625, mode = row)
+    if (training && 0.1625 > 0) {
+      for (let b = 0; b < n; b++) {
+        const m = random() < 0.8375 ? 1.1940298507462686 : 0;
+        scratch210_mask[b] = m;
+        for (let i = b * 9408, e = i + 9408; i < e; i++) act211[i] = act210[i]! * m;
+      }
+    } else {
+      scratch210_mask.fill(1, 0, n);
+      for (let i = 0, e = n * 9408; i < e; i++) act211[i] = act210[i]!;
+    }
+  }
+
   /** Backward of op 215: features.6.3.block.1.0 (conv2d). */
   function backward215(p: Float32Array, gp: Float32Array, n: number): void {
     // features.6.3.block.1.0: conv2d 1152→1152, 5×5, stride 1, pad 2, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7] — backward
@@ -15039,6 +15066,21 @@ function createEngine() {
           }
         }
       }
+    }
+  }
+
+  /** Forward of op 226: features.6.3.1 (drop_path). */
+  function forward226(n: number, training: boolean): void {
+    // features.6.3.1: drop_path(p = 0.17500000000000002, mode = row)
+    if (training && 0.17500000000000002 > 0) {
+      for (let b = 0; b < n; b++) {
+        const m = random() < 0.825 ? 1.2121212121212122 : 0;
+        scratch226_mask[b] = m;
+        for (let i = b * 9408, e = i + 9408; i < e; i++) act227[i] = act226[i]! * m;
+      }
+    } else {
+      scratch226_mask.fill(1, 0, n);
+      for (let i = 0, e = n * 9408; i < e; i++) act227[i] = act226[i]!;
     }
   }
 

@@ -245,7 +245,10 @@ export type StageCstChildren = {
   expression?: ExpressionCstNode[];
   As?: IToken[];
   namePath?: NamePathCstNode[];
+  StringLiteral?: IToken[];
   From?: IToken[];
+  With?: IToken[];
+  Identifier?: IToken[];
   body?: BodyCstNode[];
 };
 

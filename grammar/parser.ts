@@ -374,7 +374,8 @@ export class NnParser extends CstParser {
     });
   });
 
-  /** stage := "repeat" expression ("as" namePath)? ("from" expression)? body | expression ("as" namePath)? body? */
+  /** stage := "repeat" expression ("as" (namePath | string))? ("from" expression)? ("with" identifier)? body
+   *           | expression ("as" namePath)? body? */
   private stage = this.RULE("stage", () => {
     this.OR([
       {
@@ -383,11 +384,15 @@ export class NnParser extends CstParser {
           this.SUBRULE(this.expression);
           this.OPTION(() => {
             this.CONSUME(t.As);
-            this.SUBRULE(this.namePath);
+            this.OR2([{ ALT: () => this.SUBRULE(this.namePath) }, { ALT: () => this.CONSUME(t.StringLiteral) }]);
           });
           this.OPTION4(() => {
             this.CONSUME(t.From);
             this.SUBRULE3(this.expression);
+          });
+          this.OPTION5(() => {
+            this.CONSUME(t.With);
+            this.CONSUME(t.Identifier);
           });
           this.SUBRULE(this.body);
         },

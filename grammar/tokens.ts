@@ -31,6 +31,7 @@ export const Input = keyword("input");
 export const Output = keyword("output");
 export const Expect = keyword("expect");
 export const Loss = keyword("loss");
+export const With = keyword("with");
 export const True = keyword("true", Word);
 export const False = keyword("false", Word);
 
@@ -47,6 +48,7 @@ export const keywords: readonly TokenType[] = [
   Output,
   Expect,
   Loss,
+  With,
   True,
   False,
 ];
@@ -196,6 +198,7 @@ const continuationTokens: ReadonlySet<TokenType> = new Set([
   As,
   Of,
   From,
+  With,
   Import,
 ]);
 

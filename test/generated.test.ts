@@ -14,9 +14,11 @@ describe("generated/", () => {
     for (const [name, text] of files) expect(fs.readFileSync(path.join("generated", name), "utf8"), name).toBe(text);
   }, 120_000);
 
-  it("source size grows with layers, not parameters: every module is under 1 MB (Llama-2-7B included)", () => {
+  // The largest is DenseNet-121 (about 1.08 MB: 249 ops of distinct shapes, each dense layer reading 32 more
+  // channels than the one before), then Llama-2-7B (about 0.66 MB for 6.7 billion parameters).
+  it("source size grows with layers, not parameters: every module is under 1.5 MB (Llama-2-7B included)", () => {
     for (const f of fs.readdirSync("generated").filter((x) => x.endsWith(".ts"))) {
-      expect(fs.statSync(path.join("generated", f)).size, f).toBeLessThan(1_000_000);
+      expect(fs.statSync(path.join("generated", f)).size, f).toBeLessThan(1_500_000);
     }
   });
 

@@ -389,6 +389,51 @@ describe("nnc lsp", () => {
     expect(md).toContain("the absolute value");
   });
 
+  it("a repeat's index: clean, go to definition, hover, semantic token, rename", async () => {
+    const file = path.join(dir, "index.nn");
+    const text = `model M(x: f32[4]) {
+  repeat 3 as "layer_{i}" from 1 with i {
+    dense(8 * i)
+  }
+}
+`;
+    const uri = uriOf(file);
+    client.open(uri, text);
+    expect((await client.diagnostics(uri, () => true)).diagnostics).toEqual([]);
+    const use = pos(text, "8 * i", 4);
+    const def = await client.request<Location | null>("textDocument/definition", {
+      textDocument: { uri },
+      position: use,
+    });
+    expect(def?.range.start).toEqual(pos(text, "with i", 5));
+    const h = await client.request<Hover>("textDocument/hover", { textDocument: { uri }, position: use });
+    expect((h.contents as { value: string }).value).toContain("repeat index `i`");
+    const r = await client.request<{ data: number[] }>("textDocument/semanticTokens/full", {
+      textDocument: { uri },
+    });
+    const types = ["keyword", "type", "function", "class", "variable", "parameter", "property", "number"];
+    const decoded = new Map<string, string>();
+    let line = 0;
+    let ch = 0;
+    for (let i = 0; i < r.data.length; i += 5) {
+      const [dl, dc, len, type] = r.data.slice(i, i + 4) as [number, number, number, number];
+      line += dl;
+      ch = dl === 0 ? ch + dc : dc;
+      decoded.set(`${line}:${ch}`, `${text.split("\n")[line]!.slice(ch, ch + len)}=${types[type] ?? type}`);
+    }
+    expect(decoded.get(`${use.line}:${use.character}`)).toBe("i=parameter");
+    const edit = await client.request<WorkspaceEdit>("textDocument/rename", {
+      textDocument: { uri },
+      position: use,
+      newName: "k",
+    });
+    // The definition, the use and the template's placeholder.
+    expect(edit.changes?.[uri]?.map((e) => e.range.start)).toEqual(
+      expect.arrayContaining([pos(text, "with i", 5), use, pos(text, "{i}", 1)]),
+    );
+    expect(edit.changes?.[uri]).toHaveLength(3);
+  });
+
   it("an edit that breaks a file and one that repairs it: diagnostics appear, then clear", async () => {
     const uri = uriOf(path.join(dir, "edit.nn"));
     const good = "model M(x: f32[4]) {\n  dense(4) relu\n}\n";

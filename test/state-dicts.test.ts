@@ -28,6 +28,7 @@ const rows: readonly Row[] = [
   { example: "examples/mobilenet-v2.nn", reference: "mobilenet-v2.json", order: "module" },
   { example: "examples/efficientnet-b0.nn", reference: "efficientnet-b0.json", order: "module" },
   { example: "examples/mobilenet-v3-large.nn", reference: "mobilenet-v3-large.json", order: "module" },
+  { example: "examples/densenet-121.nn", reference: "densenet-121.json", order: "module" },
   { example: "examples/vgg16.nn", reference: "vgg16.json", order: "module" },
   { example: "examples/unet.nn", reference: "unet.json", order: "module" },
   { example: "examples/bert-base.nn", reference: "bert-base.json", order: "module" },

@@ -6,7 +6,7 @@
 //   `bias_ih_l0` and `bias_hh_l0`, torch.nn.LSTM docs, https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html);
 // - torchvision: the `num_params` of the model's `*_Weights.IMAGENET1K_V1` entry in the torchvision docs
 //   (https://pytorch.org/vision/stable/models/generated/torchvision.models.<builder>.html for resnet18,
-//   resnet50, vgg16, mobilenet_v2, efficientnet_b0, mobilenet_v3_large, vit_b_16);
+//   resnet50, vgg16, mobilenet_v2, efficientnet_b0, mobilenet_v3_large, densenet121, vit_b_16);
 // - HF: the Hugging Face `transformers` model with the config of the named checkpoint; the model cards and
 //   papers round these ("124M", "110M", "7B"), so the exact figure is checked by the arithmetic in the
 //   example's comments (GPT-2: Radford et al. 2019, https://huggingface.co/openai-community/gpt2; BERT:
@@ -131,6 +131,17 @@ const rows: Row[] = [
     biases: 7_360n,
     normShift: 12_200n,
     buffers: 24_446n,
+  },
+  {
+    file: "densenet-121.nn",
+    model: "DenseNet121",
+    source: "torchvision DenseNet121_Weights.IMAGENET1K_V1 num_params",
+    total: 7_978_856n,
+    matEmb: 7_894_208n,
+    normScale: 41_824n,
+    biases: 1_000n,
+    normShift: 41_824n,
+    buffers: 83_769n,
   },
   {
     file: "vit-b16.nn",

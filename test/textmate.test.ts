@@ -120,4 +120,14 @@ describe("TextMate grammar", () => {
     expect(s).toContain("==keyword.operator.comparison.nn");
     expect(s).toContain('"./lib.nn"=string.quoted.double.nn');
   });
+
+  it("scopes a repeat's name template and index", () => {
+    const s = scopes('model M(x: f32[4]) {\n  repeat 3 as "layer_{i}" from 1 with i {\n    dense(4 * i)\n  }\n}\n');
+    expect(s).toContain("repeat=keyword.control.repeat.nn");
+    expect(s).toContain("as=keyword.other.as.nn");
+    expect(s).toContain('"layer_{i}"=string.quoted.double.nn');
+    expect(s).toContain("from=keyword.control.repeat.nn");
+    expect(s).toContain("with=keyword.control.repeat.nn");
+    expect(s).toContain("i=variable.parameter.index.nn");
+  });
 });

@@ -111,6 +111,11 @@ interface Tally {
  *  the engine regardless). */
 const maxInstantiationDepth = 64;
 
+/** Most copies of repeats whose copies differ (`repeat … with i` whose body reads `i`, or a name template)
+ *  that one model's analysis spells out one by one: far above real models (DenseNet-264 has 130 dense
+ *  layers), low enough that the analysis stays quick. */
+const maxDistinctCopies = 10_000;
+
 // ── Argument values as the engine sees them ──────────────────────────────────────────────────────────
 
 type EValue = ArgVal;
@@ -294,6 +299,8 @@ class Engine {
   /** Deepest block instantiation entered in the current unit (−1: none). */
   private deepest = -1;
   private steps = 0;
+  /** Copies of repeats whose copies differ, analyzed one by one so far (`oneByOne`). */
+  private distinctCopies = 0n;
   private depth = 0;
   private failed = false;
   /** The expansion so far (`Expansion`). */
@@ -1577,6 +1584,7 @@ class Engine {
       }
       start = given;
     }
+    if (this.distinct(stage)) return this.oneByOne(stage, input, env, scope, count, start);
     // `repeat n from k { … }` without a name numbers its copies k … k + n − 1 in the enclosing body, as
     // the layers of an `nn.Sequential`; the statements after it go on from k + n.
     const flat = stage.start !== null && stage.alias === null;
@@ -1604,8 +1612,66 @@ class Engine {
     return rest;
   }
 
+  /** Whether a repeat's copies differ from each other: its body reads its index (`with i`), or a name
+   *  template names each copy. Such a repeat is analyzed copy by copy (`oneByOne`). */
+  private distinct(stage: A.RepeatStage): boolean {
+    return stage.template !== null || (stage.index !== null && namesIn(stage).includes(stage.index.name));
+  }
+
+  /** A repeat whose copies differ: each copy analyzed on its own, with the index bound to its number
+   *  (`start` + k), on the previous copy's output (whose shape may change from copy to copy: DenseNet's
+   *  growing channels). Each copy is named as in a repeat of identical copies (`h.3`, `3` …), or by the name
+   *  template (`encoder_layer_3`). A copy whose analysis does not depend on its number (a template's body
+   *  that never reads the index) is reused from the first one, as any repeated element. The copies one by
+   *  one are bounded per model (`maxDistinctCopies`): past it, NN3029 rather than a long analysis. */
+  private oneByOne(stage: A.RepeatStage, input: Value, env: Env, scope: Scope, count: bigint, start: bigint): Value {
+    this.distinctCopies += count;
+    if (this.distinctCopies > maxDistinctCopies) {
+      this.report(
+        "TooManyDistinctCopies",
+        stage.count.span,
+        { count: grouped(count), max: grouped(BigInt(maxDistinctCopies)) },
+        {
+          notes: [
+            stage.template
+              ? "a name template names every copy, so each is analyzed on its own"
+              : `the body reads \`${stage.index!.name}\`, so each copy is analyzed on its own`,
+          ],
+          help: "repeat identical copies without the index (they are counted without being spelled out), or fewer",
+        },
+      );
+      throw new Abort();
+    }
+    const template = stage.template;
+    let name = "";
+    if (template) {
+      scope.position++;
+    } else if (stage.start !== null && stage.alias === null) {
+      name = scope.prefix;
+      this.claim(scope, String(start), stage.start.span, start + count);
+      scope.position = Number(start + count);
+    } else {
+      name = this.nameFor(stage, scope);
+    }
+    let value = input;
+    for (let k = 0n; k < count; k++) {
+      const number = start + k;
+      const copyEnv = new Env(env);
+      if (stage.index) copyEnv.nums.set(stage.index.name, { kind: "int", value: number });
+      let named: string | undefined;
+      if (template) {
+        const local = template.value.split(`{${stage.index!.name}}`).join(String(number));
+        this.claim(scope, local, template.span);
+        named = scope.prefix ? `${scope.prefix}.${local}` : local;
+      }
+      value = this.element(stage, value, copyEnv, scope, name, start, k, 1n, named);
+    }
+    return value;
+  }
+
   /** Copies `from` … `from + count − 1` of a repeated body, analyzed once and counted `count` times; they
-   *  are named `name.(numberedFrom + from)` … (`name` is empty for a numbered repeat at the top of a model). */
+   *  are named `name.(numberedFrom + from)` … (`name` is empty for a numbered repeat at the top of a model),
+   *  or `named` (one copy named by a template). */
   private element(
     stage: A.RepeatStage,
     input: Value,
@@ -1615,11 +1681,12 @@ class Engine {
     numberedFrom: bigint,
     from: bigint,
     count: bigint,
+    named?: string,
   ): Value {
     const first = numberedFrom + from;
     const last = first + count - 1n;
     const index = count === 1n ? String(first) : `{${first}..${last}}`;
-    const element = name === "" ? index : `${name}.${index}`;
+    const element = named ?? (name === "" ? index : `${name}.${index}`);
     const multiplicity = scope.multiplicity * count;
     const activeMultiplicity = scope.activeMultiplicity * count;
     // Which copies these are changes only names and counts: the body, its input and the values it can

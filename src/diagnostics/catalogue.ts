@@ -165,6 +165,11 @@ export const catalogue = {
     "a layer name given twice in one scope: an `as` number that is also a position or the number of a copy of `repeat … from`",
     "two layers are named `{name}`",
   ),
+  BadNameTemplate: t("NN2012", 'a repeat\'s name template (`as "encoder_layer_{i}"`) that does not name each copy', {
+    noIndex: "a name template needs the repeat's index: `with {name}`",
+    unused: "the name template {template} does not use the index `{name}`",
+    notAPath: "the name template {template} does not make a name: {problem}",
+  }),
 
   // NN3xxx — types, shapes and sizes
   UnknownDtype: t("NN3001", "an input type other than f32, f64 or token", "unknown input type `{name}`"),
@@ -270,6 +275,11 @@ export const catalogue = {
     "NN3023",
     "a per-axis list (`size`, `scale_factor`) whose length is not the input's number of spatial axes",
     "`{name}` gives {count} values for the {rank} spatial ax{es} of {shape}",
+  ),
+  TooManyDistinctCopies: t(
+    "NN3029",
+    "a repeat whose copies differ (its body uses the index, or a name template names them) with more copies than nnc analyzes one by one",
+    "this repeat makes {count} copies that differ, over the {max} that nnc analyzes one by one in a model",
   ),
   BroadcastMismatch: t("NN3028", "values combined elementwise whose shapes do not broadcast", {
     sizes: "cannot {verb} {left} and {right}: axis {axis} is {a} in one and {b} in the other",

@@ -336,7 +336,10 @@ class Printer {
       let arrow = f.arrows[i] === true;
       if (stage.kind === "Repeat") {
         const from = stage.start ? ` from ${this.expr(stage.start, depth)}` : "";
-        text = `repeat ${this.expr(stage.count, depth)}${alias}${from} ${this.body(stage.body, depth)}`;
+        const template = stage.template ? ` as ${quote(stage.template.value)}` : "";
+        const index = stage.index ? ` with ${stage.index.name}` : "";
+        const head = `repeat ${this.expr(stage.count, depth)}${alias}${template}${from}${index}`;
+        text = `${head} ${this.body(stage.body, depth)}`;
       } else {
         let expr = this.expr(stage.expr, depth);
         const previous = f.stages[i - 1];

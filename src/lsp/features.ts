@@ -235,6 +235,8 @@ function defHover(def: Def, a: Analysis): string {
     }
     case "dim":
       return `symbolic dimension \`${def.name}\``;
+    case "index":
+      return `repeat index \`${def.name}\`: each copy's number (from the repeat's \`from\`, else 0)`;
     case "value":
       return `value \`${def.name}\``;
     case "layerName":
@@ -400,7 +402,8 @@ function namesInScope(f: FileIndex | undefined, a: Analysis, offset: number): De
       enclosing &&
       enclosing.span.start <= d.span.start &&
       d.span.end <= enclosing.span.end &&
-      (d.kind !== "value" || d.span.end <= offset)
+      (d.kind !== "value" || d.span.end <= offset) &&
+      (d.kind !== "index" || (d.range.start <= offset && offset <= d.range.end))
     )
       out.push(d);
   }
@@ -462,7 +465,14 @@ export function complete(text: string, offset: number, a: Analysis | undefined):
         if (call && (d.kind === "block" || d.kind === "value")) continue;
         out.push({
           label: d.name,
-          kind: d.kind === "block" ? "block" : d.kind === "value" ? "value" : d.kind === "param" ? "param" : "const",
+          kind:
+            d.kind === "block"
+              ? "block"
+              : d.kind === "value"
+                ? "value"
+                : d.kind === "param" || d.kind === "index"
+                  ? "param"
+                  : "const",
           ...(blockDeclOf(d) ? { detail: blockSignature(blockDeclOf(d)!) } : {}),
         });
       }
@@ -661,7 +671,7 @@ export function semanticTokens(text: string, a: Analysis | undefined): SemanticT
     const kindType = (d: Def): TokenType =>
       d.kind === "block" || d.kind === "model"
         ? "class"
-        : d.kind === "param"
+        : d.kind === "param" || d.kind === "index"
           ? "parameter"
           : d.kind === "value" || d.kind === "layerName"
             ? "variable"

@@ -400,7 +400,7 @@ export function startServer(options: ServerOptions): Connection {
     ),
   );
 
-  const renamable = new Set<Def["kind"]>(["block", "const", "value", "param", "dim"]);
+  const renamable = new Set<Def["kind"]>(["block", "const", "value", "param", "dim", "index"]);
 
   connection.onPrepareRename((p) =>
     guard(

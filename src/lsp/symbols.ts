@@ -1,5 +1,5 @@
 // The symbol index of a checked program: every definition (models, blocks, constants, block parameters,
-// symbolic dimensions, value names, `as` layer names) and every reference to one, across the entry file
+// symbolic dimensions, repeat indices, value names, `as` layer names) and every reference to one, across the entry file
 // and its imports, for go-to-definition, find-references, rename, hover and the outline.
 //
 // The resolver (src/resolve/) records two kinds of references: each layer or block call, to its
@@ -17,7 +17,7 @@ import type { CallTarget, ResolvedFile } from "../resolve/resolve.js";
 import type { Program } from "../program/load.js";
 import type * as A from "../syntax/ast.js";
 
-export type DefKind = "model" | "block" | "const" | "param" | "dim" | "value" | "layerName";
+export type DefKind = "model" | "block" | "const" | "param" | "dim" | "index" | "value" | "layerName";
 
 export interface Def {
   readonly kind: DefKind;
@@ -254,7 +254,15 @@ class FileIndexer {
         this.expr(stage.count, scope);
         if (stage.start) this.expr(stage.start, scope);
         if (stage.alias) this.def("layerName", stage.alias, stage.span);
-        this.body(stage.body, scope);
+        // `with i`: the copy's number, visible in the body only.
+        const inner = stage.index ? new NumScope(scope) : scope;
+        if (stage.index) {
+          const def = this.def("index", stage.index, stage.span);
+          inner.entries.set(stage.index.name, def);
+          // `as "layer_{i}"`: the placeholder refers to the index (a rename renames it too).
+          if (stage.template) for (const span of placeholders(stage.template, stage.index.name)) this.ref(span, def);
+        }
+        this.body(stage.body, inner);
         continue;
       }
       const target = this.resolved?.calls.get(stage.expr as A.Call | A.Ident);
@@ -309,6 +317,21 @@ class FileIndexer {
         return;
     }
   }
+}
+
+/** Where `{name}` names the index inside a name template, one span per placeholder (the name, without the
+ *  braces). A template with escapes or on several lines has none (its text is not its value there). */
+function placeholders(template: A.StringLit, name: string): Span[] {
+  const value = template.value;
+  const s = template.span;
+  if (/["\\\n]/.test(value) || s.end - s.start !== value.length + 2) return [];
+  const out: Span[] = [];
+  for (let at = value.indexOf(`{${name}}`); at >= 0; at = value.indexOf(`{${name}}`, at + 1)) {
+    const start = s.start + 2 + at;
+    const column = s.column + 2 + at;
+    out.push({ ...s, start, end: start + name.length, column, endLine: s.line, endColumn: column + name.length });
+  }
+  return out;
 }
 
 /** The definition or reference at `offset` in `file` (definitions are their own references). */

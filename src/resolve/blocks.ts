@@ -74,6 +74,7 @@ export function resolveBlock(cx: ResolveContext, decl: BlockDecl, visible: boole
     scope.entries.set(param.name.name, { kind: "param", name: param.name });
   }
   const owner: Owner = { kind: "block", name: decl.name.name, localBlock: visible };
+  cx.repeatIndices.clear();
   resolveBody(cx, decl.body, { owner, nested: false, scope, values: ctxValues, aliases: new Map() });
 }
 
@@ -86,6 +87,7 @@ export function resolveModel(cx: ResolveContext, decl: ModelDecl): ModelInfo {
     inputs.push(resolveInputType(cx, input.name, input.type, scope));
   }
   const owner: Owner = { kind: "model", name: decl.name.name, localBlock: false };
+  cx.repeatIndices.clear();
   resolveBody(cx, decl.body, { owner, nested: false, scope, values, aliases: new Map() });
   const loss = owner.loss && "entry" in owner.loss ? owner.loss : undefined;
   return { name: decl.name.name, decl, inputs, ...(loss ? { loss } : {}) };

@@ -43,17 +43,13 @@ export function resolveBody(cx: ResolveContext, body: Body, outer: BodyCtx): voi
       continue;
     }
     const clash = outer.scope.entries.get(name.name);
-    if (clash?.kind === "param" || clash?.kind === "dim") {
+    if (clash?.kind === "param" || clash?.kind === "dim" || clash?.kind === "index") {
+      const what = clash.kind === "param" ? "parameter" : clash.kind === "dim" ? "symbolic dimension" : "repeat index";
       cx.report(
-        diagnostic(
-          "DuplicateDefinition",
-          name.span,
-          ["already", { name: name.name, what: clash.kind === "param" ? "parameter" : "symbolic dimension" }],
-          {
-            labels: [{ span: clash.name.span, message: "declared here" }],
-            help: "rename the constant",
-          },
-        ),
+        diagnostic("DuplicateDefinition", name.span, ["already", { name: name.name, what }], {
+          labels: [{ span: clash.name.span, message: "declared here" }],
+          help: "rename the constant",
+        }),
       );
       continue;
     }

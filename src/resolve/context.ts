@@ -75,6 +75,10 @@ export class ResolveContext {
   readonly values = new Map<Ident, Name>();
   readonly bodyConstants = new Map<ConstDecl, bigint>();
   readonly repeats = new Map<RepeatStage, bigint>();
+  /** The indices of the repeats checked so far in the block or model being checked (`with i`), by name:
+   *  an unknown name that is one is used outside its repeat. Cleared per block and model, so that a
+   *  diagnostic does not depend on which other bodies were checked (or reused from the cache) before. */
+  readonly repeatIndices = new Map<string, Name>();
   readonly expects = new Map<ExpectStmt, bigint | number>();
   /** Imported names whose definition is not at hand. */
   readonly opaque = new Set<string>();

@@ -8,6 +8,7 @@ import { layerKinds, type BoundArg, type LayerArgs, type ParamSpec } from "../vo
 import { anyArgType, blockArgType, checkArgs, checkValue } from "./arguments.js";
 import { nested, type BodyCtx, type ResolveContext } from "./context.js";
 import { describeNonNumber } from "./evaluate.js";
+import { Scope, type NumEntry } from "./scope.js";
 
 export function resolveFlow(cx: ResolveContext, flow: Flow, ctx: BodyCtx): void {
   flow.stages.forEach((stage, i) => {
@@ -21,7 +22,81 @@ function resolveRepeat(cx: ResolveContext, stage: RepeatStage, ctx: BodyCtx): vo
   if (count?.kind === "int") cx.repeats.set(stage, count.value);
   if (stage.start) checkValue(cx, stage.start, { kind: "int", min: 0n }, ctx, "the first copy's number");
   registerAlias(cx, stage.alias, ctx);
-  cx.resolveBody(stage.body, nested(ctx, false));
+  const inner = nested(ctx, false);
+  const index = stage.index;
+  if (index) {
+    const clash = indexClash(ctx.scope.find(index.name));
+    if (clash) {
+      cx.report(
+        diagnostic("DuplicateDefinition", index.span, ["already", { name: index.name, what: clash.what }], {
+          ...(clash.span ? { labels: [{ span: clash.span, message: "declared here" }] } : {}),
+          help: "give the index a name of its own",
+        }),
+      );
+    } else {
+      const scope = new Scope(ctx.scope);
+      scope.entries.set(index.name, { kind: "index", name: index });
+      cx.repeatIndices.set(index.name, index);
+      cx.resolveBody(stage.body, { ...inner, scope });
+      checkTemplate(cx, stage);
+      return;
+    }
+  }
+  cx.resolveBody(stage.body, inner);
+  checkTemplate(cx, stage);
+}
+
+/** What an index named like an integer name in scope would hide (a repeat's index hides nothing). */
+function indexClash(entry: NumEntry | undefined): { what: string; span?: Span } | undefined {
+  switch (entry?.kind) {
+    case undefined:
+      return undefined;
+    case "const":
+      return { what: "constant", span: entry.decl.name.span };
+    case "importedConst":
+    case "opaque":
+      return { what: "imported name" };
+    case "param":
+    case "laterParam":
+      return { what: "parameter", span: entry.name.span };
+    case "dim":
+      return { what: "symbolic dimension", span: entry.name.span };
+    case "index":
+      return { what: "repeat index", span: entry.name.span };
+  }
+}
+
+/** The name template of `repeat n as "encoder_layer_{i}" with i`: it uses the index, and filled in it is a
+ *  name path (segments of letters, digits and `_`, separated by `.`). */
+function checkTemplate(cx: ResolveContext, stage: RepeatStage): void {
+  const template = stage.template;
+  if (!template) return;
+  const shown = JSON.stringify(template.value);
+  if (!stage.index) {
+    cx.report(
+      diagnostic("BadNameTemplate", template.span, ["noIndex", { name: "i" }], {
+        help: `name the index and use it in the template: \`repeat … as "layer_{i}" with i { … }\``,
+      }),
+    );
+    return;
+  }
+  const name = stage.index.name;
+  const placeholder = `{${name}}`;
+  if (!template.value.includes(placeholder)) {
+    cx.report(
+      diagnostic("BadNameTemplate", template.span, ["unused", { template: shown, name }], {
+        help: `write \`${placeholder}\` where the copy's number goes, as in \`"layer_${placeholder}"\``,
+      }),
+    );
+    return;
+  }
+  const filled = template.value.split(placeholder).join("0");
+  const problem = !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(filled)
+    ? /[{}]/.test(filled)
+      ? `only \`${placeholder}\` may stand in braces`
+      : "it must be segments of letters, digits and `_`, separated by `.`"
+    : undefined;
+  if (problem) cx.report(diagnostic("BadNameTemplate", template.span, ["notAPath", { template: shown, problem }]));
 }
 
 function registerAlias(cx: ResolveContext, alias: Name | null, ctx: BodyCtx): void {

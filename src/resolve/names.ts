@@ -161,6 +161,7 @@ function lookupNumber(cx: ResolveContext, ident: Ident, ctx: NumCtx): NumValue {
       return entry.value === undefined ? invalid : intValue(entry.value);
     case "param":
     case "opaque":
+    case "index":
       return symbolic;
     case "laterParam":
       cx.report(
@@ -208,10 +209,13 @@ function unknownNumberName(cx: ResolveContext, ident: Ident, ctx: NumCtx): NumVa
   if (layerKinds.has(name)) notes.push(`\`${name}\` is a layer kind, not a number`);
   else if (cx.blocks.has(name)) notes.push(`\`${name}\` is a block, not a number`);
   else if (cx.modelNames.has(name)) notes.push(`\`${name}\` is a model, not a number`);
+  const index = cx.repeatIndices.get(name);
+  if (index) notes.push(`\`${name}\` is a repeat's index, visible only in that repeat's body`);
   cx.report(
     diagnostic("UnknownName", ident.span, ["unknown", { name }], {
       help: didYouMeanHelp(name, ctx.scope.names(ctx.dims)) ?? ctx.unknownHelp,
       notes,
+      ...(index ? { labels: [{ span: index.span, message: "the index of this repeat" }] } : {}),
     }),
   );
   return invalid;

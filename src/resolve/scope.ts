@@ -18,6 +18,8 @@ export type NumEntry =
   /** A block parameter not yet in scope (a default refers to a later parameter). */
   | { kind: "laterParam"; name: Name }
   | { kind: "dim"; name: Name }
+  /** The index of a `repeat … with i`: an integer, one per copy, known only when the copies are analyzed. */
+  | { kind: "index"; name: Name }
   | { kind: "opaque" };
 
 export type ConstEntry = Extract<NumEntry, { kind: "const" }>;

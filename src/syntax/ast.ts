@@ -160,12 +160,17 @@ export interface ExprStage {
   readonly span: Span;
 }
 
-/** `repeat 12 as h { … }`; `repeat 5 as layer3 from 1 { … }` numbers the copies from `start` (null: from 0). */
+/** `repeat 12 as h { … }`; `repeat 5 as layer3 from 1 { … }` numbers the copies from `start` (null: from 0);
+ *  `repeat 6 from 1 with i { … }` binds the copy's number to `index` inside the body; `repeat 12 as
+ *  "encoder_layer_{i}" with i { … }` names each copy by the `template` (a string after `as`, in place of
+ *  `alias`) with `{i}` replaced by the copy's number. */
 export interface RepeatStage {
   readonly kind: "Repeat";
   readonly count: Expr;
   readonly alias: Name | null;
+  readonly template: StringLit | null;
   readonly start: Expr | null;
+  readonly index: Name | null;
   readonly body: Body;
   readonly span: Span;
 }

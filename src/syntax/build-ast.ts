@@ -252,7 +252,18 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
     if ((ctx.Repeat?.length ?? 0) > 0) {
       const startNode = ctx.From ? ctx.expression?.[1] : undefined;
       const start = ctx.From ? this.expr(startNode) : null;
-      return { kind: "Repeat", count: expr, alias, start, body: this.bodyOf(bodyNode), span: this.nodeSpan(node) };
+      const templateToken = ctx.StringLiteral?.[0];
+      const indexToken = ctx.With ? ctx.Identifier?.[0] : undefined;
+      return {
+        kind: "Repeat",
+        count: expr,
+        alias,
+        template: templateToken ? this.stringLit(templateToken) : null,
+        start,
+        index: indexToken ? this.name(indexToken) : null,
+        body: this.bodyOf(bodyNode),
+        span: this.nodeSpan(node),
+      };
     }
     return { kind: "ExprStage", expr, alias, body: bodyNode ? this.bodyOf(bodyNode) : null, span: this.nodeSpan(node) };
   }
