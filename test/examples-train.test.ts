@@ -14,7 +14,7 @@ interface Module {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly paramCount: number;
-  createTrainer(options: { optimizer: "sgd"; lr: number; seed?: number; loss?: "cross_entropy" }): {
+  createTrainer(options: { optimizer: "sgd"; lr: number; seed?: number; loss?: "cross_entropy" | "mse" }): {
     params: Float32Array;
     buffers: Float32Array;
   };
@@ -65,12 +65,36 @@ describe("torchvision examples train one step", () => {
   );
 });
 
+/** Compiles a spec that imports an example's blocks (resolved from test/) and imports its module. */
+async function buildSmall(name: string, source: string): Promise<Module & { params: readonly Tensor[] }> {
+  const result = await compile(source, {}, path.resolve(`test/${name}.nn`), nodeHost);
+  expect(result.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  fs.mkdirSync("test/.tmp", { recursive: true });
+  const moduleFile = path.resolve(`test/.tmp/${name}-${process.pid}.ts`);
+  fs.writeFileSync(moduleFile, result.files[0]!.text);
+  return (await import(pathToFileURL(moduleFile).href)) as Module & { params: readonly Tensor[] };
+}
+
+interface Tensor {
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** The tensors none of whose elements differ between two parameter arrays. */
+function unmoved(tensors: readonly Tensor[], before: Float32Array, after: Float32Array): string[] {
+  return tensors
+    .filter((t) => after.subarray(t.offset, t.offset + t.size).every((v, i) => v === before[t.offset + i]))
+    .map((t) => t.name);
+}
+
 // examples/unet.nn's network — its blocks, all 31,030,658 parameters — on a 16×16 image instead of the
 // example's 256×256 (a training step there is ~150 GMACs; the parameters do not depend on the size): one SGD
 // step on a per-pixel mean squared error moves every tensor and lowers the loss of a second forward pass.
 describe("the U-Net example trains one step", () => {
   it("unet (its blocks on 1 × 16 × 16)", async () => {
-    const result = await compile(
+    const m = await buildSmall(
+      "unet-small",
       `import { DoubleConv, Down, Up } from "../examples/unet.nn"
 
 model Small(image: f32[1, 16, 16]) {
@@ -87,17 +111,7 @@ model Small(image: f32[1, 16, 16]) {
   expect params == 31_030_658
 }
 `,
-      {},
-      path.resolve("test/unet-small.nn"),
-      nodeHost,
     );
-    expect(result.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-    fs.mkdirSync("test/.tmp", { recursive: true });
-    const moduleFile = path.resolve(`test/.tmp/unet-small-${process.pid}.ts`);
-    fs.writeFileSync(moduleFile, result.files[0]!.text);
-    const m = (await import(pathToFileURL(moduleFile).href)) as Module & {
-      createTrainer(options: { optimizer: "sgd"; lr: number; seed?: number; loss?: "mse" }): { params: Float32Array };
-    };
     expect(m.paramCount).toBe(31_030_658);
     expect(m.outputSize).toBe(2 * 16 * 16);
     const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.01, seed: 1, loss: "mse" });
@@ -106,18 +120,45 @@ model Small(image: f32[1, 16, 16]) {
     const target = image(m.outputSize).map((v) => v * 0.5);
     const loss = m.trainStep(trainer, x, target, 1);
     expect(Number.isFinite(loss)).toBe(true);
-    let moved = 0;
-    for (let i = 0; i < before.length; i++) if (trainer.params[i] !== before[i]) moved++;
     // Every tensor moves (the bottleneck sees a 1 × 1 map, so its 3 × 3 kernels move only at their centres,
     // and float32 rounds many small updates away: "every tensor", not "most elements").
-    const still = (m as unknown as { params: readonly { name: string; offset: number; size: number }[] }).params
-      .filter((t) => trainer.params.subarray(t.offset, t.offset + t.size).every((v, i) => v === before[t.offset + i]))
-      .map((t) => t.name);
-    expect(still).toEqual([]);
-    expect(moved).toBeGreaterThan(0);
+    expect(unmoved(m.params, before, trainer.params)).toEqual([]);
     const y = m.forward(trainer.params, x, 1);
     let after = 0;
     for (let i = 0; i < y.length; i++) after += (y[i]! - target[i]!) ** 2;
     expect(after / y.length).toBeLessThan(loss);
+  }, 120_000);
+});
+
+// examples/densenet-121.nn's feature extractor (its `Features` block: every dense layer and transition, all
+// 7,978,856 parameters with the classifier) on a 32×32 image instead of 224×224 — the five halvings leave
+// 1×1 before the pooling; a step at 224×224 takes about a minute here. One SGD step on two images moves every
+// tensor and the BatchNorm statistics.
+describe("the DenseNet-121 example trains one step", () => {
+  it("densenet-121 (its Features block on 3 × 32 × 32)", async () => {
+    const m = await buildSmall(
+      "densenet-small",
+      `import { Features } from "../examples/densenet-121.nn"
+
+model Small(image: f32[3, 32, 32]) {
+  Features(32, 4) as features
+  relu
+  adaptive_avg_pool2d([1, 1])
+  flatten
+  dense(1000) as classifier
+  expect params == 7_978_856
+}
+`,
+    );
+    const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.01, seed: 1, loss: "cross_entropy" });
+    const before = Float32Array.from(trainer.params);
+    const buffersBefore = Float32Array.from(trainer.buffers);
+    // Two images: the last dense block sees 1 × 1 maps, and BatchNorm in training needs more than one value
+    // per channel (PyTorch's rule too).
+    const loss = m.trainStep(trainer, image(2 * m.inputSize), [7, 3], 2);
+    expect(Number.isFinite(loss)).toBe(true);
+    expect(Math.abs(loss - Math.log(m.outputSize))).toBeLessThan(1.5);
+    expect(unmoved(m.params, before, trainer.params)).toEqual([]);
+    expect(Array.from(trainer.buffers).some((v, i) => v !== buffersBefore[i])).toBe(true);
   }, 120_000);
 });
