@@ -177,7 +177,8 @@ export function eagerTemporaries(
       return { view: false, above: a.bool("affine") ? max(...steps, 2n * S + rows) : max(...steps) };
     }
     case "attention":
-      return { view: false, above: attentionAbove(op, inShape, batch) };
+      // Cross-attention (`[x, memory]`) is not measured (the script's eager attention is self-attention).
+      return op.inputs.length > 1 ? undefined : { view: false, above: attentionAbove(op, inShape, batch) };
     case "rnn":
     case "lstm":
     case "gru":
@@ -367,8 +368,10 @@ class Replay {
   }
 }
 
-/** How a kind whose temporaries are not measured is named: recurrent layers by the option that makes it so. */
+/** How a kind whose temporaries are not measured is named: recurrent layers by the option that makes it so,
+ *  attention to a memory as cross-attention. */
 function unmeasuredName(op: IrOp): string {
+  if (op.kind === "attention" && op.inputs.length > 1) return "attention (cross)";
   return ["rnn", "lstm", "gru"].includes(op.kind) ? `${op.kind} (${unmeasuredRecurrent(op) ?? "?"})` : op.kind;
 }
 

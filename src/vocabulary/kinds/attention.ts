@@ -23,6 +23,9 @@ import { featuresLast, op, type KindFamily } from "../kind.js";
 import {
   fanInUniform,
   matrixShape,
+  showShape,
+  type Dim,
+  type TensorValue,
   type LayerCtx,
   type LayerSemantics,
   type MatrixLayout,
@@ -111,11 +114,65 @@ function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: 
   return names;
 }
 
+/** The memory of cross-attention (`[x, memory] -> attention(…)`): keys and values come from the second
+ *  value, a sequence [S, E] of its own length. Undefined when a problem was reported. */
+function memoryInput(ctx: LayerCtx): { s: Dim; e: Dim; origin: TensorValue["origin"] } | undefined {
+  if (ctx.inputs.length > 2) {
+    return ctx.fail("BadValueUse", ["queryMemory", { kind: ctx.kind, count: ctx.inputs.length }], {
+      help: "give the query and one memory, `[x, memory] -> attention(…)`: keys and values both come from the memory",
+    });
+  }
+  const memory = ctx.inputs[1]!;
+  const shape = memory.shape;
+  if (shape.length !== 2 || !shape[0]!.seq) {
+    return ctx.fail(
+      "WrongRank",
+      ["expects", { kind: ctx.kind, what: "a memory sequence [S, E] as its second value", shape: showShape(shape) }],
+      {
+        labels: [{ span: memory.origin, message: `this memory has shape ${showShape(shape)}` }],
+        help:
+          shape.length === 2
+            ? `declare the memory's first axis as a sequence: \`f32[s <= ${shape[0]!.size}, ${shape[1]!.size}]\``
+            : "give a memory of one vector per position, [S, E]",
+      },
+    );
+  }
+  return { s: shape[0]!, e: shape[1]!, origin: memory.origin };
+}
+
 const attention: LayerSemantics = (ctx) => {
   const s = sequenceInput(ctx);
   if (!s) return undefined;
   const D = s.d.size;
   const T = s.t.size;
+  // Cross-attention: keys and values from a second value, the memory (PyTorch's `mha(x, memory, memory)`).
+  const cross = ctx.inputs.length > 1;
+  const memory = cross ? memoryInput(ctx) : undefined;
+  if (cross && !memory) return undefined;
+  const S = memory ? memory.s.size : T;
+  if (memory) {
+    for (const option of ["causal", "rope"] as const) {
+      if (!ctx.bool(option)) continue;
+      return ctx.fail(
+        "CrossAttentionOption",
+        { option },
+        {
+          arg: option,
+          help:
+            option === "causal"
+              ? "a causal mask orders the query's positions against its own keys; drop `causal` for attention to a memory"
+              : "rotary positions rotate queries and keys of one sequence; drop `rope` for attention to a memory",
+        },
+      );
+    }
+    if (memory.e.size !== D) {
+      return ctx.fail("ShapeMismatch", ["memoryWidth", { memory: memory.e.size, width: D }], {
+        showInput: true,
+        labels: [{ span: memory.origin, message: `this memory has width ${memory.e.size}` }],
+        help: "project the memory to the query's width first, with `dense`",
+      });
+    }
+  }
   const heads = ctx.int("heads");
   const kvHeads = ctx.has("kv_heads") ? ctx.int("kv_heads") : heads;
   let hd: bigint;
@@ -188,7 +245,8 @@ const attention: LayerSemantics = (ctx) => {
     ...stored,
   });
   if (outBias) tensors.push({ name: tensor("out_proj", "bias"), shape: [D], role: "bias" });
-  const macs = T * D * (q + 2n * kv) + 2n * T * T * q + T * q * D;
+  // q from the T query positions; k and v from the S memory positions (S = T for self-attention).
+  const macs = T * D * q + S * D * 2n * kv + 2n * T * S * q + T * q * D;
   // ResolvedAttrs: `kv_heads` and `head_dim` (D / heads unless given).
   return { output: ctx.input.shape, tensors, macs, attrs: { kv_heads: kvHeads, head_dim: hd } };
 };
@@ -197,7 +255,7 @@ export const attentionKinds = {
   attention: op({
     category: "attention",
     ...featuresLast,
-    description: "multi-head self-attention",
+    description: "multi-head self-attention, or cross-attention to a memory",
     args: [p("heads", positive)],
     options: [
       p("kv_heads", positive, dSameAs("heads"), "key/value heads (grouped-query attention when fewer)"),
@@ -221,13 +279,15 @@ export const attentionKinds = {
       p("v_proj", str, dString("v_proj"), "the value projection's name (`qkv = separate`)"),
       p("out_proj", str, dString("out_proj"), "the output projection's name"),
     ],
+    // One value (self-attention) or `[x, memory]` (cross-attention: keys and values from the memory).
+    inputs: "list",
     shape: attention,
     // Mixes positions, but generated code masks padded keys out of the softmax (and a causal mask keeps
     // later ones out), so a shorter call is exactly the full one cut.
     positions: "apart",
     doc: {
-      shapes: "`[T, D] → [T, D]`",
-      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`)',
+      shapes: "`[T, D] → [T, D]`; `[x, memory]`: `[T, D]` and `[S, D]` → `[T, D]`",
+      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`); `[x, memory] -> attention(heads)` is cross-attention, `mha(x, memory, memory)`: queries from `x`, keys and values from the memory, a sequence of its own length (its padded keys masked as in self-attention), neither `causal` nor `rope`',
     },
   }),
 } satisfies KindFamily;
