@@ -82,7 +82,9 @@ describe("cross-attention against torch.nn.MultiheadAttention (float64)", () => 
       const [L, width] = [t.shape[1]!, t.shape[2]!];
       const full = gx[k]!.length / n / width;
       const cut = Array.from({ length: n }, (_, b) => [...gx[k]!.subarray(b * full * width, (b * full + L) * width)]);
-      const past = Array.from({ length: n }, (_, b) => [...gx[k]!.subarray((b * full + L) * width, (b + 1) * full * width)]);
+      const past = Array.from({ length: n }, (_, b) => [
+        ...gx[k]!.subarray((b * full + L) * width, (b + 1) * full * width),
+      ]);
       expect(maxRelError(cut.flat(), t.data, 1e-9), t.name).toBeLessThan(1e-10);
       expect(past.flat().every((v) => v === 0)).toBe(true);
     });

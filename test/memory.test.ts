@@ -84,7 +84,8 @@ describe("activation memory equals the generated module's workspace", () => {
   // Kinds no example uses, built here: moe, groupnorm, rmsnorm, max pooling, the volume kinds (conv3d, 3-D
   // pools, 5-D batchnorm), upsample, drop_path, conv_transpose1d, gru, rnn, lstm with a projection,
   // broadcasting arithmetic and abs, dropout, attention
-  // with rope, kv heads and dropout, a repeated block (memoized) and named values.
+  // with rope, kv heads and dropout, a repeated block (memoized) and named values, cross-attention to a
+  // memory of another length.
   const specs: Record<string, string> = {
     moe: `model M(x: f32[s <= 3, 6]) {
   moe(4, top_k = 2) as moe {
@@ -155,6 +156,10 @@ model M(tokens: token[s <= 8] of 50) {
   a = dense(16)
   b = dense(16)
   output a + b * a
+}`,
+    "cross-attention": `model M(x: f32[t <= 5, 8], source: f32[s <= 9, 6]) {
+  memory = source -> dense(8) as proj
+  [x, memory] -> attention(2, kv_heads = 1, dropout = 0.1) as cross
 }`,
   };
   it.each(Object.keys(specs))("a module built from the %s spec", async (name) => {

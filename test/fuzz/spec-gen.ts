@@ -818,7 +818,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const name = fresh("G");
     const stmts: GraphStmt[] = [];
     let out: State | undefined;
-    const pattern = rng.pick(["add", "sub", "mul", "concat", "split", "broadcast"]);
+    const pattern = rng.pick(["add", "sub", "mul", "concat", "split", "broadcast", "cross"]);
     const branch = (to?: State): { calls: Call[]; out: State } | undefined => {
       const b = bodyFrom(s, rng.int(1, 2), depth + 1, leafBuilders);
       const calls = b.items.flatMap((it) => (it.k === "call" ? [it.call] : []));
@@ -861,6 +861,36 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       stmts.push({ bind: [], from: rng.chance(0.5) ? `a ${op} x` : `x ${op} a`, calls: [] });
       out = s;
       covered.add("graph.broadcast");
+    } else if (pattern === "cross") {
+      // Cross-attention to a memory made from the input: the same length (a branch of layers that keep
+      // the sequence) or one position more (`class_token`); neither causal nor rotary (refused there).
+      if (s.t !== "seq") return undefined;
+      const d = s.d;
+      const memory = rng.chance(0.5)
+        ? [
+            call("class_token", [intSlot(d, "class_token", "dim")], [], (x) =>
+              x.t === "seq" ? { ...x, T: x.T + 1 } : undefined,
+            ),
+          ]
+        : branch(s)?.calls;
+      if (!memory) return undefined;
+      stmts.push({ bind: ["a"], from: "x", calls: memory });
+      const opts: [string, Slot][] = [
+        ["causal", rawSlot("false")],
+        ["rope", rawSlot("false")],
+      ];
+      if (rng.chance(0.4)) opts.push(["kv_heads", intSlot(1, "attention", "kv_heads")]);
+      stmts.push({
+        bind: [],
+        from: "[x, a]",
+        calls: [
+          call("attention", [intSlot(rng.pick(divisorsOf(d)), "attention", "heads")], opts, (x) =>
+            x.t === "seq" && x.d === d ? x : undefined,
+          ),
+        ],
+      });
+      out = s;
+      covered.add("graph.cross");
     } else if (pattern === "concat") {
       if (s.t !== "vec" && s.t !== "seq" && s.t !== "c2") return undefined;
       if (s.t === "c2") {

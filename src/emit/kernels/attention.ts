@@ -160,7 +160,9 @@ function describe(c: EmitCtx, g: Geometry): string {
     g.rope ? `rope θ = ${lit(g.theta)}` : "",
     g.dropout > 0 ? `attention dropout ${lit(g.dropout)} in training` : "",
   ].filter(Boolean);
-  const over = g.cross ? `cross-attention from ${g.T} positions × ${g.D} to a memory of ${g.S}` : `attention over ${g.T} positions × ${g.D}`;
+  const over = g.cross
+    ? `cross-attention from ${g.T} positions × ${g.D} to a memory of ${g.S}`
+    : `attention over ${g.T} positions × ${g.D}`;
   return `${c.op.name}: ${over}: ${parts.join(", ")}`;
 }
 
