@@ -6,7 +6,8 @@
 //     tensor names and shapes as PyTorch's, the parameter count as sum(p.numel()), forward to 1e-12,
 //     every parameter gradient and both inputs' gradients to 1e-10; one case padded: x and the memory share
 //     their length and the call gives 3 of 5 positions, PyTorch's side the full length with
-//     `key_padding_mask` true past them;
+//     `key_padding_mask` true past them; three with kdim/vdim (q_proj_weight, k_proj_weight, v_proj_weight and
+//     the fused in_proj_bias), one of them `[x, keys, values]` with kdim ≠ vdim;
 // (b) gradients against fourth-order central differences, every parameter and both inputs' elements, on
 //     options PyTorch's module does not have (grouped-query heads, separate projections, head_dim, a
 //     memory computed inside the model, [in, out] matrices, the memory the query itself);

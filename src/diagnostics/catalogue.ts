@@ -210,7 +210,10 @@ export const catalogue = {
     reshape: "cannot reshape {shape} ({total} elements) into {sizes} ({known})",
     concat: "cannot concatenate {a} and {b} along axis {axis}",
     splitSizes: "split sizes add up to {sum}, but the axis has {size}",
-    memoryWidth: "the memory's width {memory} differs from the query's width {width}",
+    memoryWidth: "the {what} value's width {memory} differs from the query's width {width}",
+    optionWidth: "`{option}` = {value}, but the {what} value has width {width}",
+    selfWidth: "`{option}` = {value} differs from the width {width} of the one value self-attention reads",
+    keysValues: "the keys have {keys} positions but the values {values}",
   }),
   WrongRank: t("NN3010", "a layer given a value with the wrong number of axes", {
     scalar: "`{kind}` expects {what}, found a scalar",
@@ -335,7 +338,8 @@ export const catalogue = {
     emptyList: "`{kind}` is given an empty list",
     oneValue: "`{kind}` takes one value, but is given a list of {count}",
     notList: "`{kind}` takes one value, not a list",
-    queryMemory: "`{kind}` takes one value or `[query, memory]`, but is given a list of {count}",
+    queryMemory:
+      "`{kind}` takes one value, `[query, memory]` or `[query, keys, values]`, but is given a list of {count}",
     oneOutput: "{what} must produce one value, found {found}",
   }),
   DuplicateLoss: t("NN4013", "more than one `loss` in a model", "a model states at most one loss"),

@@ -101,7 +101,7 @@ export type Step =
       readonly rope: boolean;
       /** Cross-attention to a memory made from the current value: none, `tanh` (the same length) or
        *  `class_token` (one position more). */
-      readonly memory: "none" | "tanh" | "class_token";
+      readonly memory: "none" | "tanh" | "class_token" | "dense";
     }
   | {
       readonly k: "recurrent";
@@ -251,7 +251,8 @@ const leafStep: fc.Arbitrary<Step> = fc.oneof(
       outBias: maybe(fc.boolean()),
       separate: fc.boolean(),
       rope: fc.boolean(),
-      memory: fc.constantFrom("none" as const, "none" as const, "tanh" as const, "class_token" as const),
+      // (Four choices drawn as before the dense memory existed: the fixed seed's stream stays the same.)
+      memory: fc.constantFrom("none" as const, "dense" as const, "tanh" as const, "class_token" as const),
     }),
     weight: 2,
   },
@@ -636,17 +637,26 @@ export function printSpec(spec: SpecValue): Printed {
           ...opt(s.separate, "qkv", "separate"),
           ...opt(rope, "rope", "true"),
         ];
-        const call = callText("attention", [String(heads)], opts, layout);
-        if (!cross) return one("attention", call, sh);
+        const call = () => callText("attention", [String(heads)], opts, layout);
+        if (!cross) return one("attention", call(), sh);
         // `[query, memory] -> attention(…)`: the query named as it is, the memory made from it.
         const [qName, mName] = [`_q${valueCount}`, `_m${valueCount++}`];
-        const memory = s.memory === "tanh" ? "tanh" : callText("class_token", [String(Dm)], [], layout);
+        // A dense memory's width (kdim, vdim), 1 to 4, from the draws already made.
+        const memoryWidth = 1 + ((s.heads + s.kv) % 4);
+        const memory =
+          s.memory === "tanh"
+            ? "tanh"
+            : s.memory === "dense"
+              ? callText("dense", [String(memoryWidth)], [], layout)
+              : callText("class_token", [String(Dm)], [], layout);
+        if (s.memory === "dense" && memoryWidth !== Dm)
+          opts.push(["kdim", String(memoryWidth)], ["vdim", String(memoryWidth)]);
         for (const k of ["identity", s.memory, "attention"]) kinds.add(k);
         return {
           lines: [
             { text: `${qName} = identity` },
             { text: `${mName} = ${memory}` },
-            { text: `[${qName}, ${mName}] -> ${call}` },
+            { text: `[${qName}, ${mName}] -> ${call()}` },
           ],
           out: sh,
         };

@@ -394,7 +394,7 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
       return [y];
     }
     case "attention":
-      return [attention(op, x, xs[1] ?? x, n, w, has)];
+      return [attention(op, x, xs[1] ?? x, xs[2] ?? xs[1] ?? x, n, w, has)];
     case "rnn":
     case "lstm":
     case "gru":
@@ -826,6 +826,7 @@ function attention(
   op: Op,
   x: Val,
   memory: Val,
+  values: Val,
   n: number,
   w: (local: string) => Float64Array,
   has: (local: string) => boolean,
@@ -844,6 +845,9 @@ function attention(
   const y = new Float64Array(n * S);
   for (let b = 0; b < n; b++) {
     let q: Float64Array, k: Float64Array, v: Float64Array;
+    // Keys and values of their own widths (kdim, vdim): three weights, and the fused bias if any.
+    const Ek = memory.dims[1]!;
+    const Ev = values.dims[1]!;
     if (has("qkv_proj.weight")) {
       const fused = (src: Val, rows: number) =>
         linear(
@@ -867,19 +871,20 @@ function attention(
       k = cols(Q, Kw, mem, L);
       v = cols(Q + Kw, Kw, mem, L);
     } else {
-      const proj = (name: string, N: number, src: Val, rows: number) =>
+      const fusedBias = has("qkv_proj.bias") ? w("qkv_proj.bias") : undefined;
+      const proj = (name: string, N: number, src: Val, rows: number, E: number, first: number) =>
         linear(
           src.data,
-          b * rows * Dm,
+          b * rows * E,
           rows,
-          Dm,
+          E,
           w(`${name}.weight`),
-          has(`${name}.bias`) ? w(`${name}.bias`) : undefined,
+          has(`${name}.bias`) ? w(`${name}.bias`) : fusedBias?.subarray(first, first + N),
           N,
         );
-      q = proj("q_proj", Q, x, T);
-      k = proj("k_proj", Kw, memory, L);
-      v = proj("v_proj", Kw, memory, L);
+      q = proj("q_proj", Q, x, T, Dm, 0);
+      k = proj("k_proj", Kw, memory, L, Ek, Q);
+      v = proj("v_proj", Kw, values, L, Ev, Q + Kw);
     }
     if (ropeOn)
       for (let t = 0; t < T; t++) {

@@ -22,7 +22,7 @@
 // rope's rotation transposed on dq and dk, then the projections' gradients as for dense layers.
 // The q/k/v and output projections, forward and backward, run over every position of every sample on
 // the module's shared register-tiled matrix kernel; the per-head work goes sample by sample.
-import { projectionTensor } from "../../vocabulary/kinds/attention.js";
+import { projectionName, projectionTensor, type ProjectionOption } from "../../vocabulary/kinds/attention.js";
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit, resolvedInt } from "../kernel.js";
 
@@ -45,10 +45,16 @@ function geometry(c: EmitCtx) {
   const shape = c.inShapes[0]!;
   const T = shape[0]!;
   const D = shape[1]!;
-  // Cross-attention (`[x, memory]`): keys and values from the second value, S positions of its own.
+  // Cross-attention (`[x, memory]`): keys and values from the second value, S positions of its own;
+  // `[x, keys, values]`: values from the third.
   const cross = c.x.length > 1;
   const kvInput = cross ? 1 : 0;
+  const valueInput = c.x.length > 2 ? 2 : kvInput;
   const S = c.inShapes[kvInput]![0]!;
+  // The keys' and values' widths (kdim, vdim; resolved by the shape rule, D unless given).
+  const kdim = resolvedInt(c.op, "kdim");
+  const vdim = resolvedInt(c.op, "vdim");
+  const splitWidths = kdim !== D || vdim !== D;
   const H = c.args.int("heads");
   // Resolved by the shape rule (src/vocabulary/kinds/attention.ts): kv_heads defaults to heads, head_dim to D / heads.
   const KV = resolvedInt(c.op, "kv_heads");
@@ -58,15 +64,16 @@ function geometry(c: EmitCtx) {
   const fused = c.args.name("qkv") !== "separate";
   const projections: Projection[] = [];
   // The projections' tensors under the names their options give (src/vocabulary/kinds/attention.ts).
-  const weight = (option: string) => c.param(projectionTensor(c.args.string(option), "weight"));
-  const bias = (option: string) => {
-    const t = projectionTensor(c.args.string(option), "bias");
+  const named = (option: ProjectionOption) => projectionName(option, fused, c.args);
+  const weight = (option: ProjectionOption) => c.param(projectionTensor(named(option), "weight"));
+  const bias = (option: ProjectionOption) => {
+    const t = projectionTensor(named(option), "bias");
     return c.hasParam(t) ? c.param(t) : -1;
   };
   // `layout = in_out` (HF Conv1D): every matrix stored [in, out]; a fused one holds q, k and v as column
   // blocks instead of row blocks.
-  const transposed = (option: string) => c.transposedParam(projectionTensor(c.args.string(option), "weight"));
-  if (fused) {
+  const transposed = (option: ProjectionOption) => c.transposedParam(projectionTensor(named(option), "weight"));
+  if (fused && !splitWidths) {
     const fusedName = c.args.string("qkv_proj");
     const W = weight("qkv_proj");
     const B = bias("qkv_proj");
@@ -94,14 +101,17 @@ function geometry(c: EmitCtx) {
       );
     }
   } else {
-    for (const [name, rows] of [
-      ["q", Q],
-      ["k", K],
-      ["v", K],
+    // Separate projections, or (keys or values of another width) three weights with the fused bias.
+    const fusedBias = fused ? bias("qkv_proj") : -1;
+    for (const [name, rows, first] of [
+      ["q", Q, 0],
+      ["k", K, Q],
+      ["v", K, Q + K],
     ] as const) {
-      const option = `${name}_proj`;
+      const option = `${name}_proj` as const;
       const ld = transposed(option) ? rows : 0;
-      projections.push({ name, rows, W: weight(option), B: bias(option), ld, tensor: c.args.string(option) });
+      const B = fused ? (fusedBias >= 0 ? fusedBias + first : -1) : bias(option);
+      projections.push({ name, rows, W: weight(option), B, ld, tensor: named(option) });
     }
   }
   const dropout = c.args.decimal("dropout");
@@ -111,6 +121,9 @@ function geometry(c: EmitCtx) {
     S,
     cross,
     kvInput,
+    valueInput,
+    /** The input width of each projection: D, kdim, vdim. */
+    widths: { q: D, k: kdim, v: vdim } as const,
     D,
     H,
     KV,
@@ -127,9 +140,10 @@ function geometry(c: EmitCtx) {
     projections,
     outName: c.args.string("out_proj"),
     fusedName: c.args.string("qkv_proj"),
-    separateNames: ["q", "k", "v"].every((h) => c.args.string(`${h}_proj`) === `${h}_proj`)
+    splitWidths,
+    separateNames: (["q_proj", "k_proj", "v_proj"] as const).every((h) => named(h) === h)
       ? "q/k/v_proj"
-      : ["q", "k", "v"].map((h) => c.args.string(`${h}_proj`)).join(", "),
+      : (["q_proj", "k_proj", "v_proj"] as const).map(named).join(", "),
     WO: weight("out_proj"),
     BO: bias("out_proj"),
     /** The output projection stored [in, out] ([heads·hd, D]). */
@@ -153,7 +167,11 @@ function describe(c: EmitCtx, g: Geometry): string {
     `${g.H} heads of ${g.hd}`,
     g.KV !== g.H ? `${g.KV} kv heads (grouped-query, ${g.group} query heads each)` : "",
     g.causal ? "causal" : "not causal",
-    g.fused ? `fused ${g.fusedName}` : `separate ${g.separateNames}`,
+    g.fused && !g.splitWidths
+      ? `fused ${g.fusedName}`
+      : g.fused
+        ? `separate ${g.separateNames} (kdim ${g.widths.k}, vdim ${g.widths.v}) with the fused bias of ${g.fusedName}`
+        : `separate ${g.separateNames}`,
     g.projections[0]!.B >= 0 ? "projection bias" : "no projection bias",
     g.BO >= 0 ? "out bias" : "no out bias",
     g.projections[0]!.ld > 0 || g.outInOut ? "matrices stored [in, out]" : "",
@@ -188,8 +206,6 @@ export const attention: Kernel = {
     const g = geometry(c);
     const { T, D, H, KV, hd, Q, K } = g;
     const { S } = g;
-    const x = c.x[0]!;
-    const xm = c.x[g.kvInput]!;
     const y = c.y[0]!;
     const half = hd / 2;
     const scale = lit(1 / Math.sqrt(hd));
@@ -203,14 +219,17 @@ export const attention: Kernel = {
     const project = g.projections
       .map((pr) => {
         const W = width(pr.name);
-        // q reads the query; k and v read the memory in cross-attention.
-        const [src, from, rows] = pr.name === "q" || !g.cross ? [x, "x", T] : [xm, "memory", S];
+        // q reads the query; k and v read the memory in cross-attention (v the values given apart).
+        const j = pr.name === "q" ? 0 : pr.name === "k" ? g.kvInput : g.valueInput;
+        const [src, rows] = [c.x[j]!, j === 0 ? T : S];
+        const from = j === 0 ? "x" : c.x.length > 2 ? (j === 1 ? "keys" : "values") : "memory";
+        const inW = g.widths[pr.name];
         if (pr.ld > 0) {
           return `// ${pr.name} = ${from} · (${pr.tensor})${pr.B >= 0 ? " + bias" : ""}, every position of every sample
-denseInOutForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${D}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, 0, ${W}, 1);`;
+denseInOutForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, 0, ${W}, 1);`;
         }
         return `// ${pr.name} = ${from} · (${pr.tensor})ᵀ${pr.B >= 0 ? " + bias" : ""}, every position of every sample
-denseTiledForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${D}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
+denseTiledForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
       })
       .join("\n");
 
@@ -365,15 +384,17 @@ denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0
       .map((pr) => {
         const W = width(pr.name);
         // q reads the query; k and v read the memory in cross-attention (its gradient is the memory's).
-        const j = pr.name === "q" ? 0 : g.kvInput;
+        const j = pr.name === "q" ? 0 : pr.name === "k" ? g.kvInput : g.valueInput;
         const [x, gx, rows] = [c.x[j]!, c.gx[j]!, j === 0 ? T : S];
-        const dx = j === 0 ? "dx" : "dmemory";
+        const from = j === 0 ? "x" : c.x.length > 2 ? (j === 1 ? "keys" : "values") : "memory";
+        const dx = `d${from}`;
+        const inW = g.widths[pr.name];
         if (pr.ld > 0) {
-          return `// ${pr.name}: d(${pr.tensor}) += ${j === 0 ? "x" : "memory"}ᵀ d${pr.name}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, ${dx} += d${pr.name} · (${pr.tensor})ᵀ
-denseInOutBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${D}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
+          return `// ${pr.name}: d(${pr.tensor}) += ${from}ᵀ d${pr.name}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, ${dx} += d${pr.name} · (${pr.tensor})ᵀ
+denseInOutBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
         }
-        return `// ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ ${j === 0 ? "x" : "memory"}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, ${dx} += d${pr.name} · (${pr.tensor})
-denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${D}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
+        return `// ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ ${from}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, ${dx} += d${pr.name} · (${pr.tensor})
+denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
       })
       .join("\n");
 
