@@ -186,6 +186,20 @@ model M(tokens: token[s <= 8] of 50) {
   });
 });
 
+describe("cross-attention's PyTorch-eager figures are named as not measured, not guessed", () => {
+  it("saved tensors and the inference peak name `attention (cross)`; self-attention beside it is measured", () => {
+    const text =
+      "model M(x: f32[t <= 4, 8], memory: f32[s <= 6, 8]) {\n  attention(2)\n  [x, memory] -> attention(2)\n}\n";
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text }) }, text);
+    const { analysis, figures } = checked.value.models[0]!;
+    const mem = modelMemory(analysis, figures, { batch: 2n, dtype: "float32" });
+    expect(mem.eager.unknownKinds).toEqual(["attention (cross)"]);
+    expect(mem.eager.activations).toBeUndefined();
+    expect(mem.eager.inferenceUnknownKinds).toEqual(["attention (cross)"]);
+    expect(mem.eager.inference).toBeUndefined();
+  });
+});
+
 describe("PyTorch-eager saved activations equal torch's own (scripts/torch-saved-tensors.py)", () => {
   const fixture = JSON.parse(readFileSync("test/fixtures/torch-saved-tensors.json", "utf8")) as {
     cases: { name: string; spec: string; batch: number; bytes: number }[];
