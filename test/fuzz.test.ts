@@ -29,6 +29,7 @@ const constructs = [
   "graph.broadcast",
   "graph.concat",
   "graph.split",
+  "graph.cross",
   "tie",
   "frozen",
   "loss",

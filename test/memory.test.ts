@@ -84,7 +84,8 @@ describe("activation memory equals the generated module's workspace", () => {
   // Kinds no example uses, built here: moe, groupnorm, rmsnorm, max pooling, the volume kinds (conv3d, 3-D
   // pools, 5-D batchnorm), upsample, drop_path, conv_transpose1d, gru, rnn, lstm with a projection,
   // broadcasting arithmetic and abs, dropout, attention
-  // with rope, kv heads and dropout, a repeated block (memoized) and named values.
+  // with rope, kv heads and dropout, a repeated block (memoized) and named values, cross-attention to a
+  // memory of another length.
   const specs: Record<string, string> = {
     moe: `model M(x: f32[s <= 3, 6]) {
   moe(4, top_k = 2) as moe {
@@ -156,6 +157,10 @@ model M(tokens: token[s <= 8] of 50) {
   b = dense(16)
   output a + b * a
 }`,
+    "cross-attention": `model M(x: f32[t <= 5, 8], source: f32[s <= 9, 6]) {
+  memory = source -> dense(8) as proj
+  [x, memory] -> attention(2, kv_heads = 1, dropout = 0.1) as cross
+}`,
   };
   it.each(Object.keys(specs))("a module built from the %s spec", async (name) => {
     const text = specs[name]!;
@@ -178,6 +183,20 @@ model M(tokens: token[s <= 8] of 50) {
     // Activations are linear in the batch: exactly (2^60 + 1) × their size at batch 1, far past 2^53.
     expect(mem.module.activations.total).toBe(one.module.activations.total * batch);
     expect(mem.module.activations.total > 2n ** 53n).toBe(true);
+  });
+});
+
+describe("cross-attention's PyTorch-eager figures are named as not measured, not guessed", () => {
+  it("saved tensors and the inference peak name `attention (cross)`; self-attention beside it is measured", () => {
+    const text =
+      "model M(x: f32[t <= 4, 8], memory: f32[s <= 6, 8]) {\n  attention(2)\n  [x, memory] -> attention(2)\n}\n";
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text }) }, text);
+    const { analysis, figures } = checked.value.models[0]!;
+    const mem = modelMemory(analysis, figures, { batch: 2n, dtype: "float32" });
+    expect(mem.eager.unknownKinds).toEqual(["attention (cross)"]);
+    expect(mem.eager.activations).toBeUndefined();
+    expect(mem.eager.inferenceUnknownKinds).toEqual(["attention (cross)"]);
+    expect(mem.eager.inference).toBeUndefined();
   });
 });
 

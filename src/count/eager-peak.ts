@@ -199,7 +199,8 @@ export function eagerTemporaries(
       return { view: false, above: G > 1n ? max(out + copy + columns + ones, 2n * out) : out + columns + ones };
     }
     case "attention":
-      return { view: false, above: attentionAbove(op, inShape, batch) };
+      // Cross-attention (`[x, memory]`) is not measured (the script's eager attention is self-attention).
+      return op.inputs.length > 1 ? undefined : { view: false, above: attentionAbove(op, inShape, batch) };
     case "rnn":
     case "lstm":
     case "gru":
@@ -513,8 +514,10 @@ class Replay {
   }
 }
 
-/** How a kind whose temporaries are not measured is named: recurrent layers by the option that makes it so. */
+/** How a kind whose temporaries are not measured is named: recurrent layers by the option that makes it so,
+ *  attention to a memory as cross-attention. */
 function unmeasuredName(op: IrOp): string {
+  if (op.kind === "attention" && op.inputs.length > 1) return "attention (cross)";
   return ["rnn", "lstm", "gru"].includes(op.kind) ? `${op.kind} (${unmeasuredRecurrent(op) ?? "?"})` : op.kind;
 }
 

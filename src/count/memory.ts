@@ -127,15 +127,17 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
       return training(outSize); // argmax per output
     case "attention": {
       const T = inShape[0]!;
+      // Keys and values: the memory's S positions in cross-attention (`[x, memory]`), else the input's.
+      const S = shapeOf(op.inputs[op.inputs.length - 1]!)[0]!;
       const H = a.int("heads");
       const KV = a.resolved("kv_heads");
       const hd = a.resolved("head_dim");
       const Q = H * hd;
       const K = KV * hd;
       // q, k, v, probabilities, the dropout mask (dropout > 0), head outputs, rotary cos and sin tables.
-      const kept = T * Q + 2n * T * K + H * T * T + (a.positive("dropout") ? H * T * T : 0n) + T * Q;
+      const kept = T * Q + 2n * S * K + H * T * S + (a.positive("dropout") ? H * T * S : 0n) + T * Q;
       const rope = a.bool("rope") ? T * hd : 0n;
-      return both(kept + rope, 2n * T * Q + 2n * T * K + T); // d_heads, d_q, d_k, d_v, d_row
+      return both(kept + rope, 2n * T * Q + 2n * S * K + S); // d_heads, d_q, d_k, d_v, d_row
     }
     case "moe_combine": {
       const E = a.int("experts");
@@ -304,6 +306,8 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // saves, rope's cos and sin ([batch, T, head_dim] each), and with dropout its float noise and the
     // dropped probabilities. The 1/√head_dim divisor is a float64 scalar: 8 bytes, whatever the batch.
     case "attention": {
+      // Cross-attention (`[x, memory]`) is not measured (the script's eager attention is self-attention).
+      if (op.inputs.length > 1) return undefined;
       const T = inShape[0]!;
       const H = a.int("heads");
       const hd = a.resolved("head_dim");
@@ -462,7 +466,7 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
     if (view) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
     const saves = eagerOp(op, model.values);
     if (!saves) {
-      out.unknown.add(op.kind);
+      out.unknown.add(op.kind === "attention" && op.inputs.length > 1 ? "attention (cross)" : op.kind);
       continue;
     }
     out.bytes += saves.extra;

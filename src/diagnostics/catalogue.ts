@@ -215,6 +215,10 @@ export const catalogue = {
     reshape: "cannot reshape {shape} ({total} elements) into {sizes} ({known})",
     concat: "cannot concatenate {a} and {b} along axis {axis}",
     splitSizes: "split sizes add up to {sum}, but the axis has {size}",
+    memoryWidth: "the {what} value's width {memory} differs from the query's width {width}",
+    optionWidth: "`{option}` = {value}, but the {what} value has width {width}",
+    selfWidth: "`{option}` = {value} differs from the width {width} of the one value self-attention reads",
+    keysValues: "the keys have {keys} positions but the values {values}",
   }),
   WrongRank: t("NN3010", "a layer given a value with the wrong number of axes", {
     scalar: "`{kind}` expects {what}, found a scalar",
@@ -344,6 +348,8 @@ export const catalogue = {
     emptyList: "`{kind}` is given an empty list",
     oneValue: "`{kind}` takes one value, but is given a list of {count}",
     notList: "`{kind}` takes one value, not a list",
+    queryMemory:
+      "`{kind}` takes one value, `[query, memory]` or `[query, keys, values]`, but is given a list of {count}",
     oneOutput: "{what} must produce one value, found {found}",
   }),
   DuplicateLoss: t("NN4013", "more than one `loss` in a model", "a model states at most one loss"),
@@ -397,6 +403,11 @@ export const catalogue = {
     "NN4029",
     "`align_corners` on an upsampling mode that does not interpolate (`nearest`)",
     "`align_corners` only applies to `mode = bilinear`, not `mode = {mode}`",
+  ),
+  CrossAttentionOption: t(
+    "NN4030",
+    "an `attention` option that needs one sequence (`causal`, `rope`) on cross-attention to a memory",
+    "`{option}` does not apply to cross-attention (keys and values from a memory)",
   ),
 
   // NN5xxx — parameters, ties, counts, assertions

@@ -176,6 +176,8 @@ const shaped = new Set([
   "bidirectional",
   "kv_heads",
   "head_dim",
+  "kdim",
+  "vdim",
   "rope",
   "start",
   "end",
@@ -818,7 +820,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const name = fresh("G");
     const stmts: GraphStmt[] = [];
     let out: State | undefined;
-    const pattern = rng.pick(["add", "sub", "mul", "concat", "split", "broadcast"]);
+    const pattern = rng.pick(["add", "sub", "mul", "concat", "split", "broadcast", "cross"]);
     const branch = (to?: State): { calls: Call[]; out: State } | undefined => {
       const b = bodyFrom(s, rng.int(1, 2), depth + 1, leafBuilders);
       const calls = b.items.flatMap((it) => (it.k === "call" ? [it.call] : []));
@@ -861,6 +863,56 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       stmts.push({ bind: [], from: rng.chance(0.5) ? `a ${op} x` : `x ${op} a`, calls: [] });
       out = s;
       covered.add("graph.broadcast");
+    } else if (pattern === "cross") {
+      // Cross-attention to a memory made from the input: the same length (a branch of layers that keep
+      // the sequence) or one position more (`class_token`); or keys and values of their own widths
+      // (kdim, vdim: one dense memory, or keys and values apart); neither causal nor rotary (refused there).
+      if (s.t !== "seq") return undefined;
+      const d = s.d;
+      const dense = (w: number) =>
+        call("dense", [intSlot(w, "dense", "out")], [], (x) => (x.t === "seq" ? { ...x, d: w } : undefined));
+      const opts: [string, Slot][] = [
+        ["causal", rawSlot("false")],
+        ["rope", rawSlot("false")],
+      ];
+      const shape = rng.pick(["same", "class_token", "widths", "keys and values"]);
+      let from = "[x, a]";
+      if (shape === "class_token") {
+        stmts.push({
+          bind: ["a"],
+          from: "x",
+          calls: [
+            call("class_token", [intSlot(d, "class_token", "dim")], [], (x) =>
+              x.t === "seq" ? { ...x, T: x.T + 1 } : undefined,
+            ),
+          ],
+        });
+      } else if (shape === "same") {
+        const memory = branch(s)?.calls;
+        if (!memory) return undefined;
+        stmts.push({ bind: ["a"], from: "x", calls: memory });
+      } else {
+        const [ek, ev] = [rng.int(1, 5), rng.int(1, 5)];
+        const two = shape === "keys and values";
+        stmts.push({ bind: ["a"], from: "x", calls: [dense(ek)] });
+        if (two) {
+          stmts.push({ bind: ["b"], from: "x", calls: [dense(ev)] });
+          from = "[x, a, b]";
+        }
+        opts.push(["kdim", intSlot(ek, "attention", "kdim")], ["vdim", intSlot(two ? ev : ek, "attention", "vdim")]);
+      }
+      if (rng.chance(0.4)) opts.push(["kv_heads", intSlot(1, "attention", "kv_heads")]);
+      stmts.push({
+        bind: [],
+        from,
+        calls: [
+          call("attention", [intSlot(rng.pick(divisorsOf(d)), "attention", "heads")], opts, (x) =>
+            x.t === "seq" && x.d === d ? x : undefined,
+          ),
+        ],
+      });
+      out = s;
+      covered.add("graph.cross");
     } else if (pattern === "concat") {
       if (s.t !== "vec" && s.t !== "seq" && s.t !== "c2") return undefined;
       if (s.t === "c2") {

@@ -99,6 +99,9 @@ export type Step =
       readonly outBias: boolean | undefined;
       readonly separate: boolean;
       readonly rope: boolean;
+      /** Cross-attention to a memory made from the current value: none, `tanh` (the same length) or
+       *  `class_token` (one position more). */
+      readonly memory: "none" | "tanh" | "class_token" | "dense";
     }
   | {
       readonly k: "recurrent";
@@ -248,6 +251,8 @@ const leafStep: fc.Arbitrary<Step> = fc.oneof(
       outBias: maybe(fc.boolean()),
       separate: fc.boolean(),
       rope: fc.boolean(),
+      // (Four choices drawn as before the dense memory existed: the fixed seed's stream stays the same.)
+      memory: fc.constantFrom("none" as const, "dense" as const, "tanh" as const, "class_token" as const),
     }),
     weight: 2,
   },
@@ -401,6 +406,7 @@ export function printSpec(spec: SpecValue): Printed {
   const kinds = new Set<string>();
   const blocks: string[] = [];
   let blockCount = 0;
+  let valueCount = 0;
   const opt = (cond: boolean, name: string, value: string): [string, string][] => (cond ? [[name, value]] : []);
   const frozenOpt = (f: boolean): [string, string][] => opt(f, "frozen", "true");
 
@@ -620,17 +626,40 @@ export function printSpec(spec: SpecValue): Printed {
         const kvs = divisors(heads);
         const kv = kvs[s.kv % kvs.length]!;
         const hd = s.headDim ?? Dm / heads;
-        const rope = s.rope && hd % 2 === 0;
+        const cross = s.memory !== "none" && (s.memory === "tanh" || (d[0]! + 1) * Dm <= maxElements);
+        const rope = s.rope && hd % 2 === 0 && !cross;
         const opts: [string, string][] = [
           ...opt(kv !== heads, "kv_heads", String(kv)),
           ...opt(s.headDim !== undefined, "head_dim", String(hd)),
-          ...opt(s.causal, "causal", "true"),
+          ...opt(s.causal && !cross, "causal", "true"),
           ...opt(!s.bias, "bias", "false"),
           ...opt(s.outBias !== undefined, "out_bias", String(s.outBias)),
           ...opt(s.separate, "qkv", "separate"),
           ...opt(rope, "rope", "true"),
         ];
-        return one("attention", callText("attention", [String(heads)], opts, layout), sh);
+        const call = () => callText("attention", [String(heads)], opts, layout);
+        if (!cross) return one("attention", call(), sh);
+        // `[query, memory] -> attention(…)`: the query named as it is, the memory made from it.
+        const [qName, mName] = [`_q${valueCount}`, `_m${valueCount++}`];
+        // A dense memory's width (kdim, vdim), 1 to 4, from the draws already made.
+        const memoryWidth = 1 + ((s.heads + s.kv) % 4);
+        const memory =
+          s.memory === "tanh"
+            ? "tanh"
+            : s.memory === "dense"
+              ? callText("dense", [String(memoryWidth)], [], layout)
+              : callText("class_token", [String(Dm)], [], layout);
+        if (s.memory === "dense" && memoryWidth !== Dm)
+          opts.push(["kdim", String(memoryWidth)], ["vdim", String(memoryWidth)]);
+        for (const k of ["identity", s.memory, "attention"]) kinds.add(k);
+        return {
+          lines: [
+            { text: `${qName} = identity` },
+            { text: `${mName} = ${memory}` },
+            { text: `[${qName}, ${mName}] -> ${call()}` },
+          ],
+          out: sh,
+        };
       }
       case "recurrent": {
         if (!sh.seq) return undefined;

@@ -394,7 +394,7 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
       return [y];
     }
     case "attention":
-      return [attention(op, x, n, w, has)];
+      return [attention(op, x, xs[1] ?? x, xs[2] ?? xs[1] ?? x, n, w, has)];
     case "rnn":
     case "lstm":
     case "gru":
@@ -817,13 +817,16 @@ function linear(
   return y;
 }
 
-/** Multi-head self-attention (torch.nn.MultiheadAttention's definition, with grouped-query heads as HF's
- *  `repeat_kv`: query head h reads key/value head ⌊h / (heads / kv_heads)⌋): q, k, v projections (fused:
+/** Multi-head attention (torch.nn.MultiheadAttention's definition, with grouped-query heads as HF's
+ *  `repeat_kv`: query head h reads key/value head ⌊h / (heads / kv_heads)⌋): q from x, k and v from the
+ *  memory (x itself for self-attention; `mha(x, memory, memory)`: its own length), projections (fused:
  *  one matrix whose rows are q, then k, then v), optional rotary q and k per head, softmax(q·kᵀ/√hd)
  *  (causal: keys after the query masked), the heads side by side, then the output projection. */
 function attention(
   op: Op,
   x: Val,
+  memory: Val,
+  values: Val,
   n: number,
   w: (local: string) => Float64Array,
   has: (local: string) => boolean,
@@ -838,34 +841,50 @@ function attention(
   const Q = H * hd;
   const Kw = KV * hd;
   const S = T * Dm;
+  const L = memory.dims[0]!;
   const y = new Float64Array(n * S);
   for (let b = 0; b < n; b++) {
     let q: Float64Array, k: Float64Array, v: Float64Array;
+    // Keys and values of their own widths (kdim, vdim): three weights, and the fused bias if any.
+    const Ek = memory.dims[1]!;
+    const Ev = values.dims[1]!;
     if (has("qkv_proj.weight")) {
-      const all = linear(
-        x.data,
-        b * S,
-        T,
-        Dm,
-        w("qkv_proj.weight"),
-        has("qkv_proj.bias") ? w("qkv_proj.bias") : undefined,
-        Q + 2 * Kw,
-      );
-      const cols = (from: number, width: number) => {
-        const r = new Float64Array(T * width);
-        for (let t = 0; t < T; t++)
-          for (let j = 0; j < width; j++) r[t * width + j] = all[t * (Q + 2 * Kw) + from + j]!;
+      const fused = (src: Val, rows: number) =>
+        linear(
+          src.data,
+          b * rows * Dm,
+          rows,
+          Dm,
+          w("qkv_proj.weight"),
+          has("qkv_proj.bias") ? w("qkv_proj.bias") : undefined,
+          Q + 2 * Kw,
+        );
+      const all = fused(x, T);
+      const mem = fused(memory, L);
+      const cols = (from: number, width: number, a: Float64Array, rows: number) => {
+        const r = new Float64Array(rows * width);
+        for (let t = 0; t < rows; t++)
+          for (let j = 0; j < width; j++) r[t * width + j] = a[t * (Q + 2 * Kw) + from + j]!;
         return r;
       };
-      q = cols(0, Q);
-      k = cols(Q, Kw);
-      v = cols(Q + Kw, Kw);
+      q = cols(0, Q, all, T);
+      k = cols(Q, Kw, mem, L);
+      v = cols(Q + Kw, Kw, mem, L);
     } else {
-      const proj = (name: string, N: number) =>
-        linear(x.data, b * S, T, Dm, w(`${name}.weight`), has(`${name}.bias`) ? w(`${name}.bias`) : undefined, N);
-      q = proj("q_proj", Q);
-      k = proj("k_proj", Kw);
-      v = proj("v_proj", Kw);
+      const fusedBias = has("qkv_proj.bias") ? w("qkv_proj.bias") : undefined;
+      const proj = (name: string, N: number, src: Val, rows: number, E: number, first: number) =>
+        linear(
+          src.data,
+          b * rows * E,
+          rows,
+          E,
+          w(`${name}.weight`),
+          has(`${name}.bias`) ? w(`${name}.bias`) : fusedBias?.subarray(first, first + N),
+          N,
+        );
+      q = proj("q_proj", Q, x, T, Dm, 0);
+      k = proj("k_proj", Kw, memory, L, Ek, Q);
+      v = proj("v_proj", Kw, values, L, Ev, Q + Kw);
     }
     if (ropeOn)
       for (let t = 0; t < T; t++) {
@@ -877,7 +896,7 @@ function attention(
       const g = Math.floor(h / (H / KV));
       for (let t = 0; t < T; t++) {
         const scores: number[] = [];
-        for (let s2 = 0; s2 < T; s2++) {
+        for (let s2 = 0; s2 < L; s2++) {
           if (causal && s2 > t) break;
           let dot = 0;
           for (let j = 0; j < hd; j++) dot += q[t * Q + h * hd + j]! * k[s2 * Kw + g * hd + j]!;

@@ -22,7 +22,7 @@
 // rope's rotation transposed on dq and dk, then the projections' gradients as for dense layers.
 // The q/k/v and output projections, forward and backward, run over every position of every sample on
 // the module's shared register-tiled matrix kernel; the per-head work goes sample by sample.
-import { projectionTensor } from "../../vocabulary/kinds/attention.js";
+import { projectionName, projectionTensor, type ProjectionOption } from "../../vocabulary/kinds/attention.js";
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit, resolvedInt } from "../kernel.js";
 
@@ -45,6 +45,16 @@ function geometry(c: EmitCtx) {
   const shape = c.inShapes[0]!;
   const T = shape[0]!;
   const D = shape[1]!;
+  // Cross-attention (`[x, memory]`): keys and values from the second value, S positions of its own;
+  // `[x, keys, values]`: values from the third.
+  const cross = c.x.length > 1;
+  const kvInput = cross ? 1 : 0;
+  const valueInput = c.x.length > 2 ? 2 : kvInput;
+  const S = c.inShapes[kvInput]![0]!;
+  // The keys' and values' widths (kdim, vdim; resolved by the shape rule, D unless given).
+  const kdim = resolvedInt(c.op, "kdim");
+  const vdim = resolvedInt(c.op, "vdim");
+  const splitWidths = kdim !== D || vdim !== D;
   const H = c.args.int("heads");
   // Resolved by the shape rule (src/vocabulary/kinds/attention.ts): kv_heads defaults to heads, head_dim to D / heads.
   const KV = resolvedInt(c.op, "kv_heads");
@@ -54,15 +64,16 @@ function geometry(c: EmitCtx) {
   const fused = c.args.name("qkv") !== "separate";
   const projections: Projection[] = [];
   // The projections' tensors under the names their options give (src/vocabulary/kinds/attention.ts).
-  const weight = (option: string) => c.param(projectionTensor(c.args.string(option), "weight"));
-  const bias = (option: string) => {
-    const t = projectionTensor(c.args.string(option), "bias");
+  const named = (option: ProjectionOption) => projectionName(option, fused, c.args);
+  const weight = (option: ProjectionOption) => c.param(projectionTensor(named(option), "weight"));
+  const bias = (option: ProjectionOption) => {
+    const t = projectionTensor(named(option), "bias");
     return c.hasParam(t) ? c.param(t) : -1;
   };
   // `layout = in_out` (HF Conv1D): every matrix stored [in, out]; a fused one holds q, k and v as column
   // blocks instead of row blocks.
-  const transposed = (option: string) => c.transposedParam(projectionTensor(c.args.string(option), "weight"));
-  if (fused) {
+  const transposed = (option: ProjectionOption) => c.transposedParam(projectionTensor(named(option), "weight"));
+  if (fused && !splitWidths) {
     const fusedName = c.args.string("qkv_proj");
     const W = weight("qkv_proj");
     const B = bias("qkv_proj");
@@ -90,20 +101,29 @@ function geometry(c: EmitCtx) {
       );
     }
   } else {
-    for (const [name, rows] of [
-      ["q", Q],
-      ["k", K],
-      ["v", K],
+    // Separate projections, or (keys or values of another width) three weights with the fused bias.
+    const fusedBias = fused ? bias("qkv_proj") : -1;
+    for (const [name, rows, first] of [
+      ["q", Q, 0],
+      ["k", K, Q],
+      ["v", K, Q + K],
     ] as const) {
-      const option = `${name}_proj`;
+      const option = `${name}_proj` as const;
       const ld = transposed(option) ? rows : 0;
-      projections.push({ name, rows, W: weight(option), B: bias(option), ld, tensor: c.args.string(option) });
+      const B = fused ? (fusedBias >= 0 ? fusedBias + first : -1) : bias(option);
+      projections.push({ name, rows, W: weight(option), B, ld, tensor: named(option) });
     }
   }
   const dropout = c.args.decimal("dropout");
   const rope = c.args.bool("rope");
   return {
     T,
+    S,
+    cross,
+    kvInput,
+    valueInput,
+    /** The input width of each projection: D, kdim, vdim. */
+    widths: { q: D, k: kdim, v: vdim } as const,
     D,
     H,
     KV,
@@ -120,18 +140,19 @@ function geometry(c: EmitCtx) {
     projections,
     outName: c.args.string("out_proj"),
     fusedName: c.args.string("qkv_proj"),
-    separateNames: ["q", "k", "v"].every((h) => c.args.string(`${h}_proj`) === `${h}_proj`)
+    splitWidths,
+    separateNames: (["q_proj", "k_proj", "v_proj"] as const).every((h) => named(h) === h)
       ? "q/k/v_proj"
-      : ["q", "k", "v"].map((h) => c.args.string(`${h}_proj`)).join(", "),
+      : (["q_proj", "k_proj", "v_proj"] as const).map(named).join(", "),
     WO: weight("out_proj"),
     BO: bias("out_proj"),
     /** The output projection stored [in, out] ([heads·hd, D]). */
     outInOut: transposed("out_proj"),
     q: c.scratch("q", T * Q),
-    k: c.scratch("k", T * K),
-    v: c.scratch("v", T * K),
-    probs: c.scratch("probs", H * T * T),
-    mask: dropout > 0 ? c.scratch("mask", H * T * T) : "",
+    k: c.scratch("k", S * K),
+    v: c.scratch("v", S * K),
+    probs: c.scratch("probs", H * T * S),
+    mask: dropout > 0 ? c.scratch("mask", H * T * S) : "",
     heads: c.scratch("heads", T * Q),
     // Rotary cos / sin per position and pair: one table (the first T·hd/2 elements), not one per sample.
     cos: rope ? c.scratch("rope_cos", (T * hd) / 2) : "",
@@ -146,14 +167,21 @@ function describe(c: EmitCtx, g: Geometry): string {
     `${g.H} heads of ${g.hd}`,
     g.KV !== g.H ? `${g.KV} kv heads (grouped-query, ${g.group} query heads each)` : "",
     g.causal ? "causal" : "not causal",
-    g.fused ? `fused ${g.fusedName}` : `separate ${g.separateNames}`,
+    g.fused && !g.splitWidths
+      ? `fused ${g.fusedName}`
+      : g.fused
+        ? `separate ${g.separateNames} (kdim ${g.widths.k}, vdim ${g.widths.v}) with the fused bias of ${g.fusedName}`
+        : `separate ${g.separateNames}`,
     g.projections[0]!.B >= 0 ? "projection bias" : "no projection bias",
     g.BO >= 0 ? "out bias" : "no out bias",
     g.projections[0]!.ld > 0 || g.outInOut ? "matrices stored [in, out]" : "",
     g.rope ? `rope θ = ${lit(g.theta)}` : "",
     g.dropout > 0 ? `attention dropout ${lit(g.dropout)} in training` : "",
   ].filter(Boolean);
-  return `${c.op.name}: attention over ${g.T} positions × ${g.D}: ${parts.join(", ")}`;
+  const over = g.cross
+    ? `cross-attention from ${g.T} positions × ${g.D} to a memory of ${g.S}`
+    : `attention over ${g.T} positions × ${g.D}`;
+  return `${c.op.name}: ${over}: ${parts.join(", ")}`;
 }
 
 /** Head widths up to this are unrolled over d: literal offsets, and per-query rows in locals. */
@@ -177,13 +205,13 @@ export const attention: Kernel = {
   forward(c) {
     const g = geometry(c);
     const { T, D, H, KV, hd, Q, K } = g;
-    const x = c.x[0]!;
+    const { S } = g;
     const y = c.y[0]!;
     const half = hd / 2;
     const scale = lit(1 / Math.sqrt(hd));
-    // Causal rows see keys up to themselves; otherwise every key of the call's length (`seqLength`, below T
+    // Causal rows see keys up to themselves; otherwise every key of the call's length (`seqLength`, below S
     // when a shorter sequence is padded: the padding is masked out).
-    const len = g.causal ? "i + 1" : c.inSymbolic[0] ? "seqLength" : String(T);
+    const len = g.causal ? "i + 1" : c.inSymbolic[g.kvInput] ? "seqLength" : String(S);
     const keep = 1 - g.dropout;
     const unrolled = hd <= UNROLL_HEAD;
     const width = (name: "q" | "k" | "v") => (name === "q" ? Q : K);
@@ -191,12 +219,17 @@ export const attention: Kernel = {
     const project = g.projections
       .map((pr) => {
         const W = width(pr.name);
+        // q reads the query; k and v read the memory in cross-attention (v the values given apart).
+        const j = pr.name === "q" ? 0 : pr.name === "k" ? g.kvInput : g.valueInput;
+        const [src, rows] = [c.x[j]!, j === 0 ? T : S];
+        const from = j === 0 ? "x" : c.x.length > 2 ? (j === 1 ? "keys" : "values") : "memory";
+        const inW = g.widths[pr.name];
         if (pr.ld > 0) {
-          return `// ${pr.name} = x · (${pr.tensor})${pr.B >= 0 ? " + bias" : ""}, every position of every sample
-denseInOutForward(p, ${x}, ${g[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, 0, ${W}, 1);`;
+          return `// ${pr.name} = ${from} · (${pr.tensor})${pr.B >= 0 ? " + bias" : ""}, every position of every sample
+denseInOutForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, 0, ${W}, 1);`;
         }
-        return `// ${pr.name} = x · (${pr.tensor})ᵀ${pr.B >= 0 ? " + bias" : ""}, every position of every sample
-denseTiledForward(p, ${x}, ${g[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
+        return `// ${pr.name} = ${from} · (${pr.tensor})ᵀ${pr.B >= 0 ? " + bias" : ""}, every position of every sample
+denseTiledForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
       })
       .join("\n");
 
@@ -253,10 +286,10 @@ ${rotate(g.k, KV, K)}
 }  // per head: scores, softmax over keys${g.causal ? " j ≤ i" : ""}, weighted sum of v
   for (let h = 0; h < ${H}; h++) {
     const qh = b * ${T * Q} + h * ${hd};
-    const kh = b * ${T * K} + ${kvColumn(g)};
+    const kh = b * ${S * K} + ${kvColumn(g)};
     for (let i = 0; i < ${T}; i++) {
       const qi = qh + i * ${Q};
-      const row = ((b * ${H} + h) * ${T} + i) * ${T};
+      const row = ((b * ${H} + h) * ${T} + i) * ${S};
       let m = -Infinity;
       for (let j = 0; j < ${len}; j++) {
         const kj = kh + j * ${K};
@@ -317,20 +350,19 @@ denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0
   backward(c) {
     const g = geometry(c);
     const { T, D, H, KV, hd, Q, K } = g;
-    const x = c.x[0]!;
-    const gx = c.gx[0]!;
+    const { S } = g;
     const gy = c.gy[0]!;
     const half = hd / 2;
     const scale = lit(1 / Math.sqrt(hd));
-    // Causal rows see keys up to themselves; otherwise every key of the call's length (`seqLength`, below T
+    // Causal rows see keys up to themselves; otherwise every key of the call's length (`seqLength`, below S
     // when a shorter sequence is padded: the padding is masked out).
-    const len = g.causal ? "i + 1" : c.inSymbolic[0] ? "seqLength" : String(T);
+    const len = g.causal ? "i + 1" : c.inSymbolic[g.kvInput] ? "seqLength" : String(S);
     // Gradients of the head outputs, q, k and v for the whole batch; one row of dP per query.
     const dHeads = c.scratch("d_heads", T * Q);
     const dq = c.scratch("d_q", T * Q);
-    const dk = c.scratch("d_k", T * K);
-    const dv = c.scratch("d_v", T * K);
-    const dRow = c.scratch("d_row", T);
+    const dk = c.scratch("d_k", S * K);
+    const dv = c.scratch("d_v", S * K);
+    const dRow = c.scratch("d_row", S);
     const grads: Record<"q" | "k" | "v", string> = { q: dq, k: dk, v: dv };
     const width = (name: "q" | "k" | "v") => (name === "q" ? Q : K);
 
@@ -351,12 +383,18 @@ denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0
     const projectBack = g.projections
       .map((pr) => {
         const W = width(pr.name);
+        // q reads the query; k and v read the memory in cross-attention (its gradient is the memory's).
+        const j = pr.name === "q" ? 0 : pr.name === "k" ? g.kvInput : g.valueInput;
+        const [x, gx, rows] = [c.x[j]!, c.gx[j]!, j === 0 ? T : S];
+        const from = j === 0 ? "x" : c.x.length > 2 ? (j === 1 ? "keys" : "values") : "memory";
+        const dx = `d${from}`;
+        const inW = g.widths[pr.name];
         if (pr.ld > 0) {
-          return `// ${pr.name}: d(${pr.tensor}) += xᵀ d${pr.name}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, dx += d${pr.name} · (${pr.tensor})ᵀ
-denseInOutBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, ${c.gxWanted[0]}, 0, ${W}, 1);`;
+          return `// ${pr.name}: d(${pr.tensor}) += ${from}ᵀ d${pr.name}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, ${dx} += d${pr.name} · (${pr.tensor})ᵀ
+denseInOutBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
         }
-        return `// ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ x${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, dx += d${pr.name} · (${pr.tensor})
-denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[0]}, 0, ${W}, 1);`;
+        return `// ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ ${from}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, ${dx} += d${pr.name} · (${pr.tensor})
+denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
       })
       .join("\n");
 
@@ -365,8 +403,8 @@ denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${T}, ${D}, ${pr.r
     return `// ${describe(c, g)}, backward
 ${dHeads}.fill(0, 0, n * ${T * Q});
 ${dq}.fill(0, 0, n * ${T * Q});
-${dk}.fill(0, 0, n * ${T * K});
-${dv}.fill(0, 0, n * ${T * K});
+${dk}.fill(0, 0, n * ${S * K});
+${dv}.fill(0, 0, n * ${S * K});
 ${
   g.outInOut
     ? `// output projection (stored [in, out]): d(${g.outName}) += headsᵀ dy,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}ᵀ
@@ -380,7 +418,7 @@ for (let b = 0; b < n; b++) {
     const kc = ${kvColumn(g)};
     for (let i = 0; i < ${T}; i++) {
       const oi = b * ${T * Q} + i * ${Q} + h * ${hd};
-      const row = ((b * ${H} + h) * ${T} + i) * ${T};
+      const row = ((b * ${H} + h) * ${T} + i) * ${S};
       // dP_j = dO_i · v_j${dropping ? " · M_ij" : ""}, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
       let s = 0;${
         unrolled
@@ -391,7 +429,7 @@ for (let b = 0; b < n; b++) {
           : ""
       }
       for (let j = 0; j < ${len}; j++) {
-        const vj = b * ${T * K} + j * ${K} + kc;
+        const vj = b * ${S * K} + j * ${K} + kc;
         ${
           unrolled
             ? `${dropping ? "let" : "const"} dp = ${range(hd)
@@ -435,7 +473,7 @@ for (let b = 0; b < n; b++) {
       for (let j = 0; j < ${len}; j++) {
         const ds = ${g.probs}[row + j]! * (${dRow}[j]! - s) * ${scale};
         if (ds === 0) continue;
-        const kj = b * ${T * K} + j * ${K} + kc;
+        const kj = b * ${S * K} + j * ${K} + kc;
         ${
           unrolled
             ? `${range(hd)

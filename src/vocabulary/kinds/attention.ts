@@ -23,6 +23,11 @@ import { featuresLast, op, type KindFamily } from "../kind.js";
 import {
   fanInUniform,
   matrixShape,
+  sameDim,
+  showDim,
+  showShape,
+  type Dim,
+  type TensorValue,
   type LayerCtx,
   type LayerSemantics,
   type MatrixLayout,
@@ -41,6 +46,20 @@ export function projectionTensor(name: string, local: "weight" | "bias"): string
   return name.endsWith("_") ? `${name}${local}` : `${name}.${local}`;
 }
 
+/** The name a projection's option gives, as the shape rule and the kernel read it: beside a fused bias named
+ *  as nn.MultiheadAttention's tensors (`qkv_proj = "in_proj_"`), the three weights of keys or values of
+ *  another width are PyTorch's `q_proj_weight`, `k_proj_weight`, `v_proj_weight` unless named. */
+export function projectionName(
+  option: ProjectionOption,
+  fused: boolean,
+  read: { has(name: string): boolean; string(name: string): string },
+): string {
+  const weight = option === "q_proj" || option === "k_proj" || option === "v_proj";
+  return fused && weight && !read.has(option) && read.string("qkv_proj").endsWith("_")
+    ? `${option}_`
+    : read.string(option);
+}
+
 /** Why a name option is not a module path (segments of letters, digits and `_` joined by `.`), or
  *  undefined when it is one. */
 function namePathProblem(name: string): string | undefined {
@@ -56,9 +75,12 @@ function namePathProblem(name: string): string | undefined {
 /** The projection names this call uses (the fused or the separate ones, and the output's), checked: each
  *  a module path, none given for a projection the call does not have, no two naming the same tensor or
  *  one inside another. Undefined when a problem was reported. */
-function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: boolean) {
+function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: boolean, splitWidths: boolean) {
+  // `qkv = fused` with keys or values of another width (kdim, vdim): three weights and the fused bias.
   const used: readonly ProjectionOption[] = fused
-    ? ["qkv_proj", "out_proj"]
+    ? splitWidths
+      ? ["qkv_proj", "q_proj", "k_proj", "v_proj", "out_proj"]
+      : ["qkv_proj", "out_proj"]
     : ["q_proj", "k_proj", "v_proj", "out_proj"];
   for (const option of projectionOptions) {
     if (used.includes(option) || !ctx.has(option)) continue;
@@ -77,7 +99,7 @@ function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: 
   }
   const names = new Map<ProjectionOption, string>();
   for (const option of used) {
-    const name = ctx.string(option);
+    const name = projectionName(option, fused, ctx);
     const problem = namePathProblem(name);
     if (problem !== undefined) {
       return ctx.fail(
@@ -90,8 +112,10 @@ function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: 
   }
   const tensors: { option: ProjectionOption; tensor: string }[] = [];
   for (const option of used) {
-    const withBias = option === "out_proj" ? outBias : bias;
-    for (const local of withBias ? (["weight", "bias"] as const) : (["weight"] as const)) {
+    const withBias = option === "out_proj" ? outBias : bias && (!fused || option === "qkv_proj");
+    const withWeight = !(fused && splitWidths && option === "qkv_proj");
+    const locals = [...(withWeight ? (["weight"] as const) : []), ...(withBias ? (["bias"] as const) : [])];
+    for (const local of locals) {
       tensors.push({ option, tensor: projectionTensor(names.get(option)!, local) });
     }
   }
@@ -111,11 +135,129 @@ function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: 
   return names;
 }
 
+interface Memory {
+  readonly s: Dim;
+  readonly e: Dim;
+  readonly origin: TensorValue["origin"];
+}
+
+/** The memory of cross-attention: keys and values from the second value (`[x, memory] -> attention(…)`),
+ *  or keys from the second and values from the third (`[x, keys, values]`, PyTorch's `mha(x, k, v)`), each
+ *  a sequence [S, E] of its own length. Undefined when a problem was reported. */
+function memoryInputs(ctx: LayerCtx): { keys: Memory; values: Memory } | undefined {
+  if (ctx.inputs.length > 3) {
+    return ctx.fail("BadValueUse", ["queryMemory", { kind: ctx.kind, count: ctx.inputs.length }], {
+      help: "give the query and a memory, `[x, memory] -> attention(…)`, or the query, keys and values, `[x, keys, values]`",
+    });
+  }
+  const found: Memory[] = [];
+  for (const [k, memory] of ctx.inputs.slice(1).entries()) {
+    const shape = memory.shape;
+    const which = ctx.inputs.length === 2 ? "memory" : k === 0 ? "keys" : "values";
+    if (shape.length !== 2 || !shape[0]!.seq) {
+      return ctx.fail(
+        "WrongRank",
+        [
+          "expects",
+          {
+            kind: ctx.kind,
+            what: `a ${which} sequence [S, E] as its ${k === 0 ? "second" : "third"} value`,
+            shape: showShape(shape),
+          },
+        ],
+        {
+          labels: [{ span: memory.origin, message: `this ${which} value has shape ${showShape(shape)}` }],
+          help:
+            shape.length === 2
+              ? `declare the first axis as a sequence: \`f32[s <= ${shape[0]!.size}, ${shape[1]!.size}]\``
+              : "give one vector per position, [S, E]",
+        },
+      );
+    }
+    found.push({ s: shape[0]!, e: shape[1]!, origin: memory.origin });
+  }
+  const [keys, values] = [found[0]!, found[1] ?? found[0]!];
+  if (!sameDim(keys.s, values.s)) {
+    return ctx.fail("ShapeMismatch", ["keysValues", { keys: showDim(keys.s), values: showDim(values.s) }], {
+      labels: [
+        { span: keys.origin, message: `the keys have ${showDim(keys.s)} positions` },
+        { span: values.origin, message: `the values have ${showDim(values.s)}` },
+      ],
+      help: "give keys and values of one sequence: each key has its value",
+    });
+  }
+  return { keys, values };
+}
+
 const attention: LayerSemantics = (ctx) => {
   const s = sequenceInput(ctx);
   if (!s) return undefined;
   const D = s.d.size;
   const T = s.t.size;
+  // Cross-attention: keys and values from a second value, the memory (PyTorch's `mha(x, memory, memory)`),
+  // or from a second and a third (`mha(x, keys, values)`).
+  const cross = ctx.inputs.length > 1;
+  const memory = cross ? memoryInputs(ctx) : undefined;
+  if (cross && !memory) return undefined;
+  const S = memory ? memory.keys.s.size : T;
+  // The keys' and values' widths (PyTorch's kdim, vdim): the query's unless given.
+  const kdim = ctx.has("kdim") ? ctx.int("kdim") : D;
+  const vdim = ctx.has("vdim") ? ctx.int("vdim") : D;
+  if (!memory) {
+    for (const [option, width] of [
+      ["kdim", kdim],
+      ["vdim", vdim],
+    ] as const) {
+      if (width === D) continue;
+      return ctx.fail("ShapeMismatch", ["selfWidth", { option, value: width, width: D }], {
+        arg: option,
+        showInput: true,
+        help: "give keys and values of that width as a memory, `[x, memory] -> attention(…)`",
+      });
+    }
+  }
+  if (memory) {
+    for (const option of ["causal", "rope"] as const) {
+      if (!ctx.bool(option)) continue;
+      return ctx.fail(
+        "CrossAttentionOption",
+        { option },
+        {
+          arg: option,
+          help:
+            option === "causal"
+              ? "a causal mask orders the query's positions against its own keys; drop `causal` for attention to a memory"
+              : "rotary positions rotate queries and keys of one sequence; drop `rope` for attention to a memory",
+        },
+      );
+    }
+    const two = ctx.inputs.length === 2;
+    for (const [option, width, value] of [
+      ["kdim", kdim, memory.keys],
+      ["vdim", vdim, memory.values],
+    ] as const) {
+      if (value.e.size === width) continue;
+      const what = two ? "memory" : option === "kdim" ? "keys" : "values";
+      const label = { span: value.origin, message: `the ${what} value has width ${value.e.size}` };
+      if (!ctx.has(option)) {
+        return ctx.fail("ShapeMismatch", ["memoryWidth", { what, memory: value.e.size, width: D }], {
+          showInput: true,
+          labels: [label],
+          help: two
+            ? `give \`kdim = ${value.e.size}, vdim = ${value.e.size}\` (nn.MultiheadAttention's kdim and vdim), or project the memory to ${D} with \`dense\``
+            : `give \`${option} = ${value.e.size}\` (nn.MultiheadAttention's ${option})`,
+        });
+      }
+      return ctx.fail("ShapeMismatch", ["optionWidth", { option, value: width, what, width: value.e.size }], {
+        arg: option,
+        labels: [label],
+        help: `write \`${option} = ${value.e.size}\`, the ${what}' width`.replace("memory'", "memory's"),
+      });
+    }
+  }
+  // Keys or values of another width than the query: three matrices, as nn.MultiheadAttention keeps them
+  // (q_proj_weight [E, E], k_proj_weight [E, kdim], v_proj_weight [E, vdim]) with the one fused bias.
+  const splitWidths = kdim !== D || vdim !== D;
   const heads = ctx.int("heads");
   const kvHeads = ctx.has("kv_heads") ? ctx.int("kv_heads") : heads;
   let hd: bigint;
@@ -144,7 +286,7 @@ const attention: LayerSemantics = (ctx) => {
   const q = heads * hd;
   const kv = kvHeads * hd;
   const fused = ctx.name("qkv") !== "separate";
-  const names = projectionNames(ctx, fused, bias, outBias);
+  const names = projectionNames(ctx, fused, bias, outBias, splitWidths);
   if (!names) return undefined;
   const tensor = (option: ProjectionOption, local: "weight" | "bias") => projectionTensor(names.get(option)!, local);
   // `layout = in_out` stores every projection matrix [in, out], as HF GPT-2's Conv1D c_attn and c_proj.
@@ -153,22 +295,24 @@ const attention: LayerSemantics = (ctx) => {
   const tensors: TensorSpec[] = [];
   // Initialization as PyTorch: separate projections are Linear layers; a fused in-projection is
   // xavier_uniform with zero bias (nn.MultiheadAttention); the out-projection bias starts at zero.
-  const linear = fanInUniform(D);
-  if (!fused) {
-    for (const [name, rows] of [
-      ["q_proj", q],
-      ["k_proj", kv],
-      ["v_proj", kv],
+  if (!fused || splitWidths) {
+    for (const [name, rows, width] of [
+      ["q_proj", q, D],
+      ["k_proj", kv, kdim],
+      ["v_proj", kv, vdim],
     ] as const) {
       tensors.push({
         name: tensor(name, "weight"),
-        shape: matrixShape(layout, rows, D),
+        shape: matrixShape(layout, rows, width),
         role: "matrix",
-        init: linear,
+        // nn.MultiheadAttention's separate weights: xavier_uniform each.
+        init: fused ? { kind: "uniform", bound: Math.sqrt(6 / Number(rows + width)) } : fanInUniform(width),
         ...stored,
       });
-      if (bias) tensors.push({ name: tensor(name, "bias"), shape: [rows], role: "bias", init: linear });
+      if (bias && !fused)
+        tensors.push({ name: tensor(name, "bias"), shape: [rows], role: "bias", init: fanInUniform(width) });
     }
+    if (bias && fused) tensors.push({ name: tensor("qkv_proj", "bias"), shape: [q + 2n * kv], role: "bias" });
   } else {
     const rows = q + 2n * kv;
     tensors.push({
@@ -188,16 +332,17 @@ const attention: LayerSemantics = (ctx) => {
     ...stored,
   });
   if (outBias) tensors.push({ name: tensor("out_proj", "bias"), shape: [D], role: "bias" });
-  const macs = T * D * (q + 2n * kv) + 2n * T * T * q + T * q * D;
-  // ResolvedAttrs: `kv_heads` and `head_dim` (D / heads unless given).
-  return { output: ctx.input.shape, tensors, macs, attrs: { kv_heads: kvHeads, head_dim: hd } };
+  // q from the T query positions; k and v from the S memory positions (S = T for self-attention).
+  const macs = T * D * q + S * (kdim + vdim) * kv + 2n * T * S * q + T * q * D;
+  // ResolvedAttrs: `kv_heads`, `head_dim` (D / heads unless given), `kdim` and `vdim` (D unless given).
+  return { output: ctx.input.shape, tensors, macs, attrs: { kv_heads: kvHeads, head_dim: hd, kdim, vdim } };
 };
 
 export const attentionKinds = {
   attention: op({
     category: "attention",
     ...featuresLast,
-    description: "multi-head self-attention",
+    description: "multi-head self-attention, or cross-attention to a memory",
     args: [p("heads", positive)],
     options: [
       p("kv_heads", positive, dSameAs("heads"), "key/value heads (grouped-query attention when fewer)"),
@@ -209,6 +354,8 @@ export const attentionKinds = {
       p("rope", bool, dBool(false)),
       p("rope_theta", decimal(thetaRange), dDecimal(10_000)),
       p("dropout", decimal(probabilityRange), dDecimal(0)),
+      p("kdim", positive, { kind: "derived", formula: "D" }, "the keys' width (`[x, memory]` or `[x, keys, values]`)"),
+      p("vdim", positive, { kind: "derived", formula: "D" }, "the values' width"),
       p(
         "layout",
         enumOf("out_in", "in_out"),
@@ -221,13 +368,15 @@ export const attentionKinds = {
       p("v_proj", str, dString("v_proj"), "the value projection's name (`qkv = separate`)"),
       p("out_proj", str, dString("out_proj"), "the output projection's name"),
     ],
+    // One value (self-attention) or `[x, memory]` (cross-attention: keys and values from the memory).
+    inputs: "list",
     shape: attention,
     // Mixes positions, but generated code masks padded keys out of the softmax (and a causal mask keeps
     // later ones out), so a shorter call is exactly the full one cut.
     positions: "apart",
     doc: {
-      shapes: "`[T, D] → [T, D]`",
-      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`)',
+      shapes: "`[T, D] → [T, D]`; `[x, memory]`: `[T, D]` and `[S, kdim]` → `[T, D]`",
+      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`); `[x, memory] -> attention(heads)` is cross-attention, `mha(x, memory, memory)`: queries from `x`, keys and values from the memory, a sequence of its own length (its padded keys masked as in self-attention), neither `causal` nor `rope`; `[x, keys, values]` takes them apart; `kdim`/`vdim` other than D give three weights beside the fused bias, as `nn.MultiheadAttention` (`q_proj_weight`, `k_proj_weight`, `v_proj_weight` with `qkv_proj = "in_proj_"`)',
     },
   }),
 } satisfies KindFamily;
