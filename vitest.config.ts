@@ -33,6 +33,11 @@ export default defineConfig({
     // Vitest's default on 2 cores is one worker (cores − 1); most test files wait on child processes or
     // builds part of the time, so two workers finish the suite sooner there.
     maxWorkers: 2,
+    // Test files share each worker's module cache instead of importing the compiler, TypeScript, prettier and
+    // TF.js afresh for every file: about a third less CPU for the suite (measured on 2 cores: the fast tier
+    // 33 s → 21.5 s of user time). No test file mocks a module or changes global state it does not restore;
+    // generated modules are written to files of their own names, so no two files share a module instance.
+    isolate: false,
     projects: [
       { extends: true, test: { name: "fast", include: fast } },
       { extends: true, test: { name: "full", include: ["test/**/*.test.ts"], exclude: fast } },
