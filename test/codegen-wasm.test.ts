@@ -21,6 +21,26 @@ const rows = `model S(x: f32[t <= 3, 40]) {
   loss mse
 }`;
 
+/** Convolutions (groups 1) on the SIMD kernels: padding, stride and dilation (im2col's zero cells and
+ *  col2im's dropped ones), a layer without bias, few output channels (the TypeScript path's direct loops),
+ *  a plane that is not a whole number of vectors, conv1d; a depthwise one stays TypeScript. */
+const convs = `model C(x: f32[3, 11, 10]) {
+  conv2d(6, 3, stride = 2, padding = 1) relu
+  conv2d(5, [2, 3], padding = [1, 2], dilation = [2, 1], bias = false) tanh
+  conv2d(5, 3, groups = 5, padding = 1)
+  conv2d(2, 1)
+  flatten
+  dense(7)
+  loss mse
+}`;
+
+const conv1 = `model D(x: f32[4, 37]) {
+  conv1d(8, 5, stride = 2, padding = 2) relu
+  conv1d(3, 3, padding = same, bias = false)
+  flatten
+  loss mse
+}`;
+
 type Dtype = "float32" | "float64";
 
 interface Module extends Generated {
@@ -64,6 +84,8 @@ describe("--target wasm", () => {
     for (const [name, spec] of [
       ["mlp", mlp],
       ["rows", rows],
+      ["convs", convs],
+      ["conv1d", conv1],
     ] as const) {
       it(`${name}, ${dtype}: wasm agrees with ts (batch 1, 2, 3 and 70 = more rows than a scratch pass)`, async () => {
         const ts = await load(spec, "ts", dtype);
