@@ -484,10 +484,11 @@ const worst = { forward: 0, linear: { params: 0, input: 0 }, max: { params: 0, i
 
 // Convolutions (conv1d/conv2d) run on both targets: with `wasm`, those with groups 1 take the WebAssembly SIMD
 // kernels (f64x2), grouped and depthwise ones stay TypeScript; every other op is TypeScript on both.
-const targeted = cases.flatMap((c) =>
+type Targeted = readonly [name: string, c: Case, target: "wasm" | "ts"];
+const targeted = cases.flatMap((c): Targeted[] =>
   /^conv[12]d /.test(c.name)
-    ? (["wasm", "ts"] as const).map((target) => [`${c.name} --target ${target}`, c, target] as const)
-    : [[c.name, c, "ts"] as const],
+    ? (["wasm", "ts"] as const).map((target): Targeted => [`${c.name} --target ${target}`, c, target])
+    : [[c.name, c, "ts"]],
 );
 
 describe("conv and pooling kernels: gradients and the naive reference (float64)", () => {
