@@ -184,7 +184,10 @@ async function nnc(name, source, options = {}, file = "workload.nn", patch = und
  *  kernel, what the target ran before) while its dense layers stay on the SIMD kernels. Each convolution's
  *  code is `if (arena) { const heap = arena.heap; … } else { TypeScript }`; the patch makes the test false. */
 function convsOnTypeScript(text) {
-  const patched = text.replace(/if \(arena\) \{(\s*)const heap = arena\.heap;/g, "if (false) {$1const heap = arena.heap;");
+  const patched = text.replace(
+    /if \(arena\) \{(\s*)const heap = arena\.heap;/g,
+    "if (false) {$1const heap = arena.heap;",
+  );
   if (patched === text) throw new Error("convsOnTypeScript: no convolution on the WebAssembly kernels to patch");
   return patched;
 }
@@ -1285,7 +1288,9 @@ async function runWorkload({
   const f64 = await nnc(id, source, { dtype: "float64", target: "ts" }, file);
   const w32 = wasm ? await nnc(`${id}-wasm`, source, { target: "wasm" }, file) : undefined;
   const w64 = wasm ? await nnc(`${id}-wasm64`, source, { dtype: "float64", target: "wasm" }, file) : undefined;
-  const wTs = wasmConvsBefore ? await nnc(`${id}-wasm-tsconv`, source, { target: "wasm" }, file, convsOnTypeScript) : undefined;
+  const wTs = wasmConvsBefore
+    ? await nnc(`${id}-wasm-tsconv`, source, { target: "wasm" }, file, convsOnTypeScript)
+    : undefined;
   builds.push(
     `nnc: compile + prettier + transpile ${f32.compileMs.toFixed(0)} ms, ${(f32.text.length / 1024).toFixed(0)} KiB of TypeScript; kernels: ${kernelSummary(f32.text)}`,
   );
@@ -1514,7 +1519,10 @@ await workload({
   fam: lenetFamily,
   batch: 1,
   mode: "forward",
-  targets: [{ peer: "tfjs-cpu", min: 3 }, { row: "nnc wasm f32", peer: "tfjs-wasm-simd" }],
+  targets: [
+    { peer: "tfjs-cpu", min: 3 },
+    { row: "nnc wasm f32", peer: "tfjs-wasm-simd" },
+  ],
   wasm: true,
   wasmConvsBefore: true,
 });
@@ -1524,7 +1532,10 @@ await workload({
   fam: lenetFamily,
   batch: 32,
   mode: "train",
-  targets: [{ peer: "tfjs-cpu", min: 3 }, { row: "nnc wasm f32", peer: "tfjs-wasm-simd" }],
+  targets: [
+    { peer: "tfjs-cpu", min: 3 },
+    { row: "nnc wasm f32", peer: "tfjs-wasm-simd" },
+  ],
   wasm: true,
   wasmConvsBefore: true,
 });

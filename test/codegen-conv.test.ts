@@ -495,7 +495,9 @@ describe("conv and pooling kernels: gradients and the naive reference (float64)"
   it.each(targeted)("%s", async (_name, c, target) => {
     const { module: m, text } = await build(spec(c.input, c.layer), { dtype: "float64", target });
     // groups 1 on the wasm target: the SIMD kernels (else no WebAssembly at all)
-    expect(text.includes("wasmConvForward(arena"), "the SIMD path").toBe(target === "wasm" && !c.layer.includes("groups"));
+    expect(text.includes("wasmConvForward(arena"), "the SIMD path").toBe(
+      target === "wasm" && !c.layer.includes("groups"),
+    );
     // No NaN in the model's code (the weight-file runtime after it names NaN on purpose: half-precision
     // NaN, the report of NaN weights).
     expect(text.slice(0, text.indexOf("// ── Weight files"))).not.toContain("NaN");

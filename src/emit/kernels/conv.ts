@@ -457,7 +457,10 @@ function columnLoops(g: Geometry, start: string, body: (inside: string | undefin
     if (j === r) {
       const inside =
         g.axes
-          .flatMap((a) => [...(clipsLow(a) ? [`i${a.sfx} >= 0`] : []), ...(clipsHigh(a) ? [`i${a.sfx} < ${a.big}`] : [])])
+          .flatMap((a) => [
+            ...(clipsLow(a) ? [`i${a.sfx} >= 0`] : []),
+            ...(clipsHigh(a) ? [`i${a.sfx} < ${a.big}`] : []),
+          ])
           .join(" && ") || undefined;
       const index = plus("xc", ...g.axes.map((a, i) => times(`i${a.sfx}`, strideOf(bigSizes, i))));
       return body(inside, index);

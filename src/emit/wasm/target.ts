@@ -177,8 +177,8 @@ export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd
 
 type WasmKernel = (...addresses: number[]) => void;
 ${
-    dense
-      ? `
+  dense
+    ? `
 interface DenseKernels {
   readonly forward: WasmKernel;
   readonly backwardInput: WasmKernel;
@@ -186,8 +186,8 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 `
-      : ""
-  }${
+    : ""
+}${
     conv
       ? `
 /** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
