@@ -210,8 +210,13 @@ describe("the embedded kernels", () => {
   it("every kernel module is valid WebAssembly of at most 4,096 bytes (browsers' synchronous-compile limit)", async () => {
     // Wide layers: 784 → 10 has the largest forward (two leftover outputs), 1030 → 12 scalar column tails.
     const spec = `model W(x: f32[784]) {\n  dense(1030)\n  relu\n  dense(12)\n  relu\n  dense(10, bias = false)\n}\n`;
-    for (const dtype of ["float32", "float64"] as const) {
-      const { text } = await build(spec, { dtype, target: "wasm" });
+    // Convolutions: three kernels per layer, planes of 1,024 and 64 positions, 147 and 576 taps.
+    const convSpec = `model V(x: f32[3, 64, 64]) {\n  conv2d(64, 7, stride = 2, padding = 3)\n  relu\n  conv2d(256, 3, stride = 4, padding = 1, bias = false)\n  flatten\n}\n`;
+    for (const [dtype, source] of (["float32", "float64"] as const).flatMap((d) => [
+      [d, spec] as const,
+      [d, convSpec] as const,
+    ])) {
+      const { text } = await build(source, { dtype, target: "wasm" });
       const section = text.slice(text.indexOf("const wasmModules"), text.indexOf("export const kernelTarget"));
       const modules = [...section.matchAll(/"([A-Za-z0-9+/]+=*)"/g)].map((m) => Buffer.from(m[1]!, "base64"));
       // more kernel bytes than one module may hold: the grouping split them

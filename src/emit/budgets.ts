@@ -150,7 +150,8 @@ export function estimateSource(
     if (wasm && (op.kind === "conv1d" || op.kind === "conv2d")) {
       const groups = op.args.get("groups");
       if (groups === undefined || (groups.kind === "int" && groups.value === 1n)) {
-        const key = `${JSON.stringify([...op.args].map(([k, v]) => [k, v.kind === "int" ? String(v.value) : v]))} ${op.tensors.map((t) => t.shape.join("x")).join(" ")}`;
+        const args = JSON.stringify([...op.args], (_, v: unknown) => (typeof v === "bigint" ? String(v) : v));
+        const key = `${args} ${op.tensors.map((t) => t.shape.join("x")).join(" ")}`;
         if (!wasmConvs.has(key)) bytes += (wasmConvs.size === 0 ? 2_000n : 0n) + 5_000n;
         wasmConvs.add(key);
       }

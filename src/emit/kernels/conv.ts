@@ -444,32 +444,58 @@ for (let b = 0; b < n; b++) {
 /**
  * The columns of one sample for the WebAssembly kernels (wasm/conv.ts), in Caffe's [K, P] layout: for every
  * input channel and kernel offset (a row of the weight's columns), what that tap reads at each output
- * position, zeros where the window leaves the input; \`body\` writes or reads element \`r\` of the memory.
+ * position, zeros where the window leaves the input (`fill`, from `arr`), or each cell added back to the
+ * input element it was read from (`add`, col2im into `arr`); `r` walks the memory from `start`.
  * The outer loops walk the weight's order, the inner ones the output positions (row-major), so each row is
  * a run of the input read with the stride.
  */
-function columnLoops(g: Geometry, start: string, body: (inside: string | undefined, index: string) => string): string {
+function columnLoops(g: Geometry, start: string, mode: "fill" | "add", arr: string): string {
   const bigSizes = g.axes.map((a) => a.big);
   const bigPlane = prod(bigSizes);
   const r = g.axes.length;
+  const tests = (a: Axis) => [
+    ...(clipsLow(a) ? [`i${a.sfx} >= 0`] : []),
+    ...(clipsHigh(a) ? [`i${a.sfx} < ${a.big}`] : []),
+  ];
   const taps = g.axes.map((a) => `for (let k${a.sfx} = 0; k${a.sfx} < ${a.k}; k${a.sfx}++)`).join(" ");
   const positions = (j: number): string => {
-    if (j === r) {
-      const inside =
-        g.axes
-          .flatMap((a) => [
-            ...(clipsLow(a) ? [`i${a.sfx} >= 0`] : []),
-            ...(clipsHigh(a) ? [`i${a.sfx} < ${a.big}`] : []),
-          ])
-          .join(" && ") || undefined;
-      const index = plus("xc", ...g.axes.map((a, i) => times(`i${a.sfx}`, strideOf(bigSizes, i))));
-      return body(inside, index);
-    }
     const a = g.axes[j]!;
-    return `for (let o${a.sfx} = 0; o${a.sfx} < ${a.small}; o${a.sfx}++) {
-  const i${a.sfx} = ${plus(times(`o${a.sfx}`, a.stride), times(`k${a.sfx}`, a.dil), -a.pad)};
+    const o = `o${a.sfx}`;
+    if (j < r - 1) {
+      return `for (let ${o} = 0; ${o} < ${a.small}; ${o}++) {
+  const i${a.sfx} = ${plus(times(o, a.stride), times(`k${a.sfx}`, a.dil), -a.pad)};
   ${positions(j + 1)}
 }`;
+    }
+    // The last axis: one run of the input row read with the stride (its start hoisted), the tap's bounds
+    // tested per element only where a window can leave the row; a row outside the input is zeros.
+    const row = plus(
+      "xc",
+      ...g.axes.slice(0, r - 1).map((b, i) => times(`i${b.sfx}`, strideOf(bigSizes, i))),
+      times(`k${a.sfx}`, a.dil),
+      -a.pad,
+    );
+    const at = plus("xr", times(o, a.stride));
+    const test = tests(a).join(" && ");
+    const element =
+      test === ""
+        ? mode === "fill"
+          ? `heap[r++] = ${arr}[${at}]!;`
+          : `${arr}[${at}]! += heap[r++]!;`
+        : `{
+  const i${a.sfx} = ${plus(times(o, a.stride), times(`k${a.sfx}`, a.dil), -a.pad)};
+  ${mode === "fill" ? `heap[r++] = ${test} ? ${arr}[${at}]! : 0;` : `if (${test}) ${arr}[${at}]! += heap[r]!;\n  r++;`}
+}`;
+    const run = `const xr = ${row};
+for (let ${o} = 0; ${o} < ${a.small}; ${o}++) ${element}`;
+    const outer = g.axes
+      .slice(0, r - 1)
+      .flatMap(tests)
+      .join(" && ");
+    if (outer === "") return run;
+    return `if (${outer}) {
+  ${run}
+} else ${mode === "fill" ? `{\n  heap.fill(0, r, r + ${a.small});\n  r += ${a.small};\n}` : `r += ${a.small};`}`;
   };
   return `let r = ${start};
 for (let ic = 0; ic < ${g.bigChannels}; ic++) {
@@ -490,7 +516,7 @@ function wasmForward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: nu
   return `const heap = arena.heap;
 for (let b = 0; b < n; b++) {
   const xb = b * ${g.bigSize};
-  ${columnLoops(g, `SCRATCH_BYTE / ${elt}`, (inside, index) => `heap[r++] = ${inside ? `${inside} ? ${x}[${index}]! : 0` : `${x}[${index}]!`};`)}
+  ${columnLoops(g, `SCRATCH_BYTE / ${elt}`, "fill", x)}
   wasmConvForward(arena, ${k}, ${c.y[0]!}, b * ${g.smallSize}, ${g.smallChannels}, ${plane}, ${g.weight}, ${bias}, ${layout.y});
 }`;
 }
@@ -508,11 +534,11 @@ const heap = arena.heap;
 for (let b = 0; b < n; b++) {
   const xb = b * ${g.bigSize};
   {
-    ${columnLoops(g, `SCRATCH_BYTE / ${elt}`, (inside, index) => `heap[r++] = ${inside ? `${inside} ? ${x}[${index}]! : 0` : `${x}[${index}]!`};`)}
+    ${columnLoops(g, `SCRATCH_BYTE / ${elt}`, "fill", x)}
   }
   wasmConvBackward(arena, ${k}, ${c.gy[0]!}, b * ${g.smallSize}, ${g.smallChannels}, ${plane}, ${g.weight}, ${layout.y}, ${layout.dcol}, dx);
   if (dx) {
-    ${columnLoops(g, `SCRATCH_BYTE / ${elt} + ${layout.dcol}`, (inside, index) => (inside ? `if (${inside}) ${gx}[${index}]! += heap[r]!;\nr++;` : `${gx}[${index}]! += heap[r++]!;`))}
+    ${columnLoops(g, `SCRATCH_BYTE / ${elt} + ${layout.dcol}`, "add", gx)}
   }
 }`;
 }
