@@ -7305,9 +7305,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh * 2 + kh - 1;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow * 2 + kw - 1;
-                  heap[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+                if (ih >= 0) {
+                  const xr = xc + ih * 224 + kw - 1;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
@@ -7356,9 +7362,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
@@ -7373,11 +7385,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
                 }
               }
           }
@@ -7772,10 +7787,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act7[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act7[xr + ow]!;
               }
             }
         }
@@ -7831,10 +7844,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act7[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act7[xr + ow]!;
                 }
               }
           }
@@ -7848,10 +7859,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    grad7[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad7[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -7936,10 +7945,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act9[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act9[xr + ow]!;
               }
             }
         }
@@ -7995,10 +8002,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act9[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act9[xr + ow]!;
                 }
               }
           }
@@ -8012,10 +8017,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    grad9[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad9[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8148,10 +8151,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act12[xc + ih * 112 + iw]!;
-                }
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act12[xr + ow]!;
               }
             }
         }
@@ -8199,10 +8200,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act12[xc + ih * 112 + iw]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act12[xr + ow]!;
                 }
               }
           }
@@ -8216,10 +8215,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    grad12[xc + ih * 112 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad12[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8389,10 +8386,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act14[xc + ih * 112 + iw]!;
-                }
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act14[xr + ow]!;
               }
             }
         }
@@ -8440,10 +8435,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act14[xc + ih * 112 + iw]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act14[xr + ow]!;
                 }
               }
           }
@@ -8457,10 +8450,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    grad14[xc + ih * 112 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad14[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8897,10 +8888,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act21[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act21[xr + ow]!;
               }
             }
         }
@@ -8956,10 +8945,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act21[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act21[xr + ow]!;
                 }
               }
           }
@@ -8973,10 +8960,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    grad21[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad21[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9076,10 +9061,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act23[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act23[xr + ow]!;
               }
             }
         }
@@ -9135,10 +9118,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act23[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act23[xr + ow]!;
                 }
               }
           }
@@ -9152,10 +9133,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    grad23[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad23[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9288,10 +9267,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act26[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act26[xr + ow]!;
               }
             }
         }
@@ -9339,10 +9316,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act26[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act26[xr + ow]!;
                 }
               }
           }
@@ -9356,10 +9331,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    grad26[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad26[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9560,10 +9533,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -9621,10 +9592,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -9638,10 +9607,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10002,10 +9969,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -10072,10 +10037,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -10089,10 +10052,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10185,10 +10146,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -10255,10 +10214,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -10272,10 +10229,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10393,10 +10348,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act40[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act40[xr + ow]!;
               }
             }
         }
@@ -10444,10 +10397,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act40[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act40[xr + ow]!;
                 }
               }
           }
@@ -10461,10 +10412,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    grad40[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad40[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10869,10 +10818,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act56[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act56[xr + ow]!;
               }
             }
         }
@@ -10920,10 +10867,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act56[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act56[xr + ow]!;
                 }
               }
           }
@@ -10937,10 +10882,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    grad56[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad56[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -11141,10 +11084,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -11202,10 +11143,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -11219,10 +11158,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -11583,10 +11520,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -11653,10 +11588,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -11670,10 +11603,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -11781,10 +11712,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -11851,10 +11780,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -11868,10 +11795,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -12004,10 +11929,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act70[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
               }
             }
         }
@@ -12055,10 +11978,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act70[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
                 }
               }
           }
@@ -12072,10 +11993,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    grad70[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad70[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -12476,10 +12395,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act86[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act86[xr + ow]!;
               }
             }
         }
@@ -12527,10 +12444,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act86[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act86[xr + ow]!;
                 }
               }
           }
@@ -12544,10 +12459,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad86[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad86[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -12748,10 +12661,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -12809,10 +12720,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -12826,10 +12735,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -13196,10 +13103,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -13266,10 +13171,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -13283,10 +13186,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -13394,10 +13295,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -13464,10 +13363,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -13481,10 +13378,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -13631,10 +13526,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -13692,10 +13585,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -13709,10 +13600,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -13997,10 +13886,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act132[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act132[xr + ow]!;
               }
             }
         }
@@ -14048,10 +13935,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act132[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act132[xr + ow]!;
                 }
               }
           }
@@ -14065,10 +13950,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad132[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad132[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -14269,10 +14152,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -14330,10 +14211,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -14347,10 +14226,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -14717,10 +14594,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -14787,10 +14662,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -14804,10 +14677,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -14915,10 +14786,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -14985,10 +14854,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -15002,10 +14869,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -15152,10 +15017,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -15213,10 +15076,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -15230,10 +15091,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -15707,10 +15566,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act178[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act178[xr + ow]!;
               }
             }
         }
@@ -15758,10 +15615,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act178[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act178[xr + ow]!;
                 }
               }
           }
@@ -15775,10 +15630,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    grad178[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad178[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -15979,10 +15832,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -16040,10 +15891,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -16057,10 +15906,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -16427,10 +16274,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -16497,10 +16342,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -16514,10 +16357,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -16625,10 +16466,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -16707,10 +16546,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -16724,10 +16561,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -16874,10 +16709,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -16935,10 +16768,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -16952,10 +16783,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -17303,10 +17132,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act240[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act240[xr + ow]!;
               }
             }
         }
@@ -17354,10 +17181,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act240[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act240[xr + ow]!;
                 }
               }
           }
@@ -17371,10 +17196,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    grad240[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad240[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -17544,10 +17367,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act242[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act242[xr + ow]!;
               }
             }
         }
@@ -17595,10 +17416,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act242[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act242[xr + ow]!;
                 }
               }
           }
@@ -17612,10 +17431,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    grad242[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad242[xr + ow]! += heap[r++]!;
                 }
               }
           }

@@ -598,10 +598,8 @@ function createEngine() {
             for (let kw = 0; kw < 5; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act0[xc + ih * 32 + iw]!;
-                }
+                const xr = xc + ih * 32 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act0[xr + ow]!;
               }
             }
         }
@@ -659,10 +657,8 @@ function createEngine() {
               for (let kw = 0; kw < 5; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act0[xc + ih * 32 + iw]!;
-                  }
+                  const xr = xc + ih * 32 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act0[xr + ow]!;
                 }
               }
           }
@@ -676,10 +672,8 @@ function createEngine() {
               for (let kw = 0; kw < 5; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    grad0[xc + ih * 32 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 32 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad0[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -821,10 +815,8 @@ function createEngine() {
             for (let kw = 0; kw < 5; kw++) {
               for (let oh = 0; oh < 10; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 10; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act3[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 10; ow++) heap[r++] = act3[xr + ow]!;
               }
             }
         }
@@ -880,10 +872,8 @@ function createEngine() {
               for (let kw = 0; kw < 5; kw++) {
                 for (let oh = 0; oh < 10; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 10; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act3[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 10; ow++) heap[r++] = act3[xr + ow]!;
                 }
               }
           }
@@ -897,10 +887,8 @@ function createEngine() {
               for (let kw = 0; kw < 5; kw++) {
                 for (let oh = 0; oh < 10; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 10; ow++) {
-                    const iw = ow + kw;
-                    grad3[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 10; ow++) grad3[xr + ow]! += heap[r++]!;
                 }
               }
           }

@@ -5126,9 +5126,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh * 2 + kh - 1;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow * 2 + kw - 1;
-                  heap[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+                if (ih >= 0) {
+                  const xr = xc + ih * 224 + kw - 1;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
@@ -5177,9 +5183,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
@@ -5194,11 +5206,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
                 }
               }
           }
@@ -5550,10 +5565,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act6[xc + ih * 112 + iw]!;
-                }
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
               }
             }
         }
@@ -5601,10 +5614,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act6[xc + ih * 112 + iw]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
                 }
               }
           }
@@ -5618,10 +5629,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    grad6[xc + ih * 112 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad6[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -5791,10 +5800,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act8[xc + ih * 112 + iw]!;
-                }
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act8[xr + ow]!;
               }
             }
         }
@@ -5842,10 +5849,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act8[xc + ih * 112 + iw]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act8[xr + ow]!;
                 }
               }
           }
@@ -5859,10 +5864,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    grad8[xc + ih * 112 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad8[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -6256,10 +6259,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act14[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act14[xr + ow]!;
               }
             }
         }
@@ -6307,10 +6308,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act14[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act14[xr + ow]!;
                 }
               }
           }
@@ -6324,10 +6323,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    grad14[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad14[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -6528,10 +6525,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -6589,10 +6584,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -6606,10 +6599,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -6919,10 +6910,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act22[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act22[xr + ow]!;
               }
             }
         }
@@ -6970,10 +6959,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act22[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act22[xr + ow]!;
                 }
               }
           }
@@ -6987,10 +6974,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    grad22[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad22[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -7290,10 +7275,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act31[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act31[xr + ow]!;
               }
             }
         }
@@ -7341,10 +7324,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act31[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act31[xr + ow]!;
                 }
               }
           }
@@ -7358,10 +7339,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    grad31[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad31[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -7562,10 +7541,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -7623,10 +7600,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -7640,10 +7615,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -7966,10 +7939,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -8027,10 +7998,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -8044,10 +8013,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8410,10 +8377,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act57[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act57[xr + ow]!;
               }
             }
         }
@@ -8461,10 +8426,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act57[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act57[xr + ow]!;
                 }
               }
           }
@@ -8478,10 +8441,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad57[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad57[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8682,10 +8643,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -8743,10 +8702,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -8760,10 +8717,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9086,10 +9041,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -9147,10 +9100,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -9164,10 +9115,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9452,10 +9401,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act92[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act92[xr + ow]!;
               }
             }
         }
@@ -9503,10 +9450,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act92[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act92[xr + ow]!;
                 }
               }
           }
@@ -9520,10 +9465,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad92[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad92[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9724,10 +9667,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -9785,10 +9726,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -9802,10 +9741,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10128,10 +10065,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -10189,10 +10124,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -10206,10 +10139,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10572,10 +10503,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act118[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act118[xr + ow]!;
               }
             }
         }
@@ -10623,10 +10552,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act118[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act118[xr + ow]!;
                 }
               }
           }
@@ -10640,10 +10567,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    grad118[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad118[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10844,10 +10769,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -10905,10 +10828,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -10922,10 +10843,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -11248,10 +11167,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -11309,10 +11226,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -11326,10 +11241,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -11551,10 +11464,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act144[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act144[xr + ow]!;
               }
             }
         }
@@ -11602,10 +11513,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act144[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act144[xr + ow]!;
                 }
               }
           }
@@ -11619,10 +11528,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    grad144[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad144[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -11792,10 +11699,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act146[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
               }
             }
         }
@@ -11843,10 +11748,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act146[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
                 }
               }
           }
@@ -11860,10 +11763,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    grad146[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad146[xr + ow]! += heap[r++]!;
                 }
               }
           }

@@ -5706,9 +5706,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh * 2 + kh - 1;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow * 2 + kw - 1;
-                  heap[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+                if (ih >= 0) {
+                  const xr = xc + ih * 224 + kw - 1;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
@@ -5757,9 +5763,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
@@ -5774,11 +5786,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
                 }
               }
           }
@@ -6163,10 +6178,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act6[xc + ih * 112 + iw]!;
-                }
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
               }
             }
         }
@@ -6214,10 +6227,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act6[xc + ih * 112 + iw]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
                 }
               }
           }
@@ -6231,10 +6242,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    grad6[xc + ih * 112 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad6[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -6330,10 +6339,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act9[xc + ih * 112 + iw]!;
-                }
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act9[xr + ow]!;
               }
             }
         }
@@ -6381,10 +6388,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act9[xc + ih * 112 + iw]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act9[xr + ow]!;
                 }
               }
           }
@@ -6398,10 +6403,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow + kw;
-                    grad9[xc + ih * 112 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad9[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -6795,10 +6798,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act15[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act15[xr + ow]!;
               }
             }
         }
@@ -6846,10 +6847,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act15[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act15[xr + ow]!;
                 }
               }
           }
@@ -6863,10 +6862,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    grad15[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad15[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -7067,10 +7064,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -7128,10 +7123,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -7145,10 +7138,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -7458,10 +7449,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act23[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act23[xr + ow]!;
               }
             }
         }
@@ -7509,10 +7498,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act23[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act23[xr + ow]!;
                 }
               }
           }
@@ -7526,10 +7513,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    grad23[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad23[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -7876,10 +7861,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act33[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act33[xr + ow]!;
               }
             }
         }
@@ -7935,10 +7918,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act33[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act33[xr + ow]!;
                 }
               }
           }
@@ -7952,10 +7933,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    grad33[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad33[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8055,10 +8034,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act35[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act35[xr + ow]!;
               }
             }
         }
@@ -8114,10 +8091,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act35[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act35[xr + ow]!;
                 }
               }
           }
@@ -8131,10 +8106,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    grad35[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad35[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8268,10 +8241,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act38[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act38[xr + ow]!;
               }
             }
         }
@@ -8319,10 +8290,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act38[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act38[xr + ow]!;
                 }
               }
           }
@@ -8336,10 +8305,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    grad38[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad38[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8540,10 +8507,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -8601,10 +8566,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -8618,10 +8581,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8988,10 +8949,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -9058,10 +9017,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -9075,10 +9032,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9186,10 +9141,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -9256,10 +9209,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -9273,10 +9224,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9429,10 +9378,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -9490,10 +9437,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -9507,10 +9452,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9669,10 +9612,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act70[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
               }
             }
         }
@@ -9720,10 +9661,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act70[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
                 }
               }
           }
@@ -9737,10 +9676,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    grad70[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad70[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10134,10 +10071,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act76[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act76[xr + ow]!;
               }
             }
         }
@@ -10185,10 +10120,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act76[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act76[xr + ow]!;
                 }
               }
           }
@@ -10202,10 +10135,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad76[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad76[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10399,10 +10330,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act78[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow]!;
               }
             }
         }
@@ -10450,10 +10379,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act78[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow]!;
                 }
               }
           }
@@ -10467,10 +10394,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad78[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad78[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10780,10 +10705,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act84[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act84[xr + ow]!;
               }
             }
         }
@@ -10831,10 +10754,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act84[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act84[xr + ow]!;
                 }
               }
           }
@@ -10848,10 +10769,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad84[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad84[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10954,10 +10873,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -11015,10 +10932,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -11032,10 +10947,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -11358,10 +11271,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -11419,10 +11330,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -11436,10 +11345,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -11582,10 +11489,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act105[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act105[xr + ow]!;
               }
             }
         }
@@ -11633,10 +11538,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act105[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act105[xr + ow]!;
                 }
               }
           }
@@ -11650,10 +11553,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad105[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad105[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -12006,10 +11907,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act112[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act112[xr + ow]!;
               }
             }
         }
@@ -12077,10 +11976,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act112[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act112[xr + ow]!;
                 }
               }
           }
@@ -12094,10 +11991,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    grad112[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad112[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -12197,10 +12092,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act114[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act114[xr + ow]!;
               }
             }
         }
@@ -12268,10 +12161,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act114[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act114[xr + ow]!;
                 }
               }
           }
@@ -12285,10 +12176,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    grad114[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad114[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -12422,10 +12311,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act117[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act117[xr + ow]!;
               }
             }
         }
@@ -12473,10 +12360,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act117[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act117[xr + ow]!;
                 }
               }
           }
@@ -12490,10 +12375,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad117[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad117[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -12694,10 +12577,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -12755,10 +12636,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -12772,10 +12651,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -13136,10 +13013,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -13218,10 +13093,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -13235,10 +13108,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -13346,10 +13217,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -13428,10 +13297,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -13445,10 +13312,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -13587,10 +13452,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act131[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act131[xr + ow]!;
               }
             }
         }
@@ -13638,10 +13501,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act131[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act131[xr + ow]!;
                 }
               }
           }
@@ -13655,10 +13516,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad131[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad131[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -14039,10 +13898,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act146[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
               }
             }
         }
@@ -14090,10 +13947,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act146[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
                 }
               }
           }
@@ -14107,10 +13962,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    grad146[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad146[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -14311,10 +14164,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -14372,10 +14223,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -14389,10 +14238,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -14759,10 +14606,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -14841,10 +14686,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -14858,10 +14701,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -14969,10 +14810,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 1; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 1; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih + iw]!;
-                }
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -15051,10 +14890,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih + iw]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -15068,10 +14905,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 1; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 1; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -15224,10 +15059,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -15285,10 +15118,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -15302,10 +15133,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }

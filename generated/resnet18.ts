@@ -2348,9 +2348,15 @@ function createEngine() {
             for (let kw = 0; kw < 7; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh * 2 + kh - 3;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow * 2 + kw - 3;
-                  heap[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+                if (ih >= 0 && ih < 224) {
+                  const xr = xc + ih * 224 + kw - 3;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 3;
+                    heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
@@ -2399,9 +2405,15 @@ function createEngine() {
               for (let kw = 0; kw < 7; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh * 2 + kh - 3;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 3;
-                    heap[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+                  if (ih >= 0 && ih < 224) {
+                    const xr = xc + ih * 224 + kw - 3;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 3;
+                      heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
@@ -2416,11 +2428,14 @@ function createEngine() {
               for (let kw = 0; kw < 7; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh * 2 + kh - 3;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 3;
-                    if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0 && ih < 224) {
+                    const xr = xc + ih * 224 + kw - 3;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 3;
+                      if (iw >= 0 && iw < 224) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
                 }
               }
           }
@@ -2657,9 +2672,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh - 1;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw - 1;
-                  heap[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                if (ih >= 0 && ih < 56) {
+                  const xr = xc + ih * 56 + kw - 1;
+                  for (let ow = 0; ow < 56; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 56);
+                  r += 56;
                 }
               }
             }
@@ -2718,9 +2739,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                  if (ih >= 0 && ih < 56) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 56; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 56);
+                    r += 56;
                   }
                 }
               }
@@ -2735,11 +2762,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw - 1;
-                    if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0 && ih < 56) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 56; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 56) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 56;
                 }
               }
           }
@@ -2970,9 +3000,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh * 2 + kh - 1;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow * 2 + kw - 1;
-                  heap[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw]! : 0;
+                if (ih >= 0) {
+                  const xr = xc + ih * 56 + kw - 1;
+                  for (let ow = 0; ow < 28; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act18[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 28);
+                  r += 28;
                 }
               }
             }
@@ -3021,9 +3057,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw]! : 0;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act18[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 28);
+                    r += 28;
                   }
                 }
               }
@@ -3038,11 +3080,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    if (ih >= 0 && iw >= 0) grad18[xc + ih * 56 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad18[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 28;
                 }
               }
           }
@@ -3264,9 +3309,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh - 1;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw - 1;
-                  heap[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                if (ih >= 0 && ih < 28) {
+                  const xr = xc + ih * 28 + kw - 1;
+                  for (let ow = 0; ow < 28; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 28);
+                  r += 28;
                 }
               }
             }
@@ -3325,9 +3376,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                  if (ih >= 0 && ih < 28) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 28);
+                    r += 28;
                   }
                 }
               }
@@ -3342,11 +3399,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw - 1;
-                    if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0 && ih < 28) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 28) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 28;
                 }
               }
           }
@@ -3427,10 +3487,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh * 2 + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow * 2 + kw;
-                  heap[r++] = act18[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act18[xr + ow * 2]!;
               }
             }
         }
@@ -3478,10 +3536,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow * 2 + kw;
-                    heap[r++] = act18[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act18[xr + ow * 2]!;
                 }
               }
           }
@@ -3495,10 +3551,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow * 2 + kw;
-                    grad18[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad18[xr + ow * 2]! += heap[r++]!;
                 }
               }
           }
@@ -3594,9 +3648,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh * 2 + kh - 1;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow * 2 + kw - 1;
-                  heap[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw]! : 0;
+                if (ih >= 0) {
+                  const xr = xc + ih * 28 + kw - 1;
+                  for (let ow = 0; ow < 14; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act34[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 14);
+                  r += 14;
                 }
               }
             }
@@ -3645,9 +3705,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw]! : 0;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act34[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 14);
+                    r += 14;
                   }
                 }
               }
@@ -3662,11 +3728,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    if (ih >= 0 && iw >= 0) grad34[xc + ih * 28 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad34[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 14;
                 }
               }
           }
@@ -3888,9 +3957,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh - 1;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw - 1;
-                  heap[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                if (ih >= 0 && ih < 14) {
+                  const xr = xc + ih * 14 + kw - 1;
+                  for (let ow = 0; ow < 14; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 14);
+                  r += 14;
                 }
               }
             }
@@ -3949,9 +4024,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                  if (ih >= 0 && ih < 14) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 14);
+                    r += 14;
                   }
                 }
               }
@@ -3966,11 +4047,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw - 1;
-                    if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0 && ih < 14) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 14) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 14;
                 }
               }
           }
@@ -4051,10 +4135,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh * 2 + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow * 2 + kw;
-                  heap[r++] = act34[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act34[xr + ow * 2]!;
               }
             }
         }
@@ -4102,10 +4184,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow * 2 + kw;
-                    heap[r++] = act34[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act34[xr + ow * 2]!;
                 }
               }
           }
@@ -4119,10 +4199,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow * 2 + kw;
-                    grad34[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad34[xr + ow * 2]! += heap[r++]!;
                 }
               }
           }
@@ -4218,9 +4296,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh * 2 + kh - 1;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow * 2 + kw - 1;
-                  heap[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw]! : 0;
+                if (ih >= 0) {
+                  const xr = xc + ih * 14 + kw - 1;
+                  for (let ow = 0; ow < 7; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act50[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 7);
+                  r += 7;
                 }
               }
             }
@@ -4269,9 +4353,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw]! : 0;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act50[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 7);
+                    r += 7;
                   }
                 }
               }
@@ -4286,11 +4376,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    if (ih >= 0 && iw >= 0) grad50[xc + ih * 14 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad50[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 7;
                 }
               }
           }
@@ -4512,9 +4605,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh - 1;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw - 1;
-                  heap[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                if (ih >= 0 && ih < 7) {
+                  const xr = xc + ih * 7 + kw - 1;
+                  for (let ow = 0; ow < 7; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 7);
+                  r += 7;
                 }
               }
             }
@@ -4573,9 +4672,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                  if (ih >= 0 && ih < 7) {
+                    const xr = xc + ih * 7 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 7);
+                    r += 7;
                   }
                 }
               }
@@ -4590,11 +4695,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw - 1;
-                    if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0 && ih < 7) {
+                    const xr = xc + ih * 7 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 7) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 7;
                 }
               }
           }
@@ -4675,10 +4783,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh * 2 + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow * 2 + kw;
-                  heap[r++] = act50[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act50[xr + ow * 2]!;
               }
             }
         }
@@ -4726,10 +4832,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow * 2 + kw;
-                    heap[r++] = act50[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act50[xr + ow * 2]!;
                 }
               }
           }
@@ -4743,10 +4847,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow * 2 + kw;
-                    grad50[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad50[xr + ow * 2]! += heap[r++]!;
                 }
               }
           }

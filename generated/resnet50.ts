@@ -5382,9 +5382,15 @@ function createEngine() {
             for (let kw = 0; kw < 7; kw++) {
               for (let oh = 0; oh < 112; oh++) {
                 const ih = oh * 2 + kh - 3;
-                for (let ow = 0; ow < 112; ow++) {
-                  const iw = ow * 2 + kw - 3;
-                  heap[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+                if (ih >= 0 && ih < 224) {
+                  const xr = xc + ih * 224 + kw - 3;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 3;
+                    heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
@@ -5433,9 +5439,15 @@ function createEngine() {
               for (let kw = 0; kw < 7; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh * 2 + kh - 3;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 3;
-                    heap[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+                  if (ih >= 0 && ih < 224) {
+                    const xr = xc + ih * 224 + kw - 3;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 3;
+                      heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
@@ -5450,11 +5462,14 @@ function createEngine() {
               for (let kw = 0; kw < 7; kw++) {
                 for (let oh = 0; oh < 112; oh++) {
                   const ih = oh * 2 + kh - 3;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 3;
-                    if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0 && ih < 224) {
+                    const xr = xc + ih * 224 + kw - 3;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 3;
+                      if (iw >= 0 && iw < 224) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
                 }
               }
           }
@@ -5684,10 +5699,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act4[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act4[xr + ow]!;
               }
             }
         }
@@ -5735,10 +5748,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act4[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act4[xr + ow]!;
                 }
               }
           }
@@ -5752,10 +5763,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    grad4[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad4[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -5976,9 +5985,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh - 1;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw - 1;
-                  heap[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                if (ih >= 0 && ih < 56) {
+                  const xr = xc + ih * 56 + kw - 1;
+                  for (let ow = 0; ow < 56; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 56);
+                  r += 56;
                 }
               }
             }
@@ -6037,9 +6052,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                  if (ih >= 0 && ih < 56) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 56; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 56);
+                    r += 56;
                   }
                 }
               }
@@ -6054,11 +6075,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw - 1;
-                    if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0 && ih < 56) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 56; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 56) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 56;
                 }
               }
           }
@@ -6146,10 +6170,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -6207,10 +6229,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -6224,10 +6244,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -6464,10 +6482,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -6525,10 +6541,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -6542,10 +6556,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -6625,10 +6637,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 56; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 56; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act36[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act36[xr + ow]!;
               }
             }
         }
@@ -6676,10 +6686,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act36[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act36[xr + ow]!;
                 }
               }
           }
@@ -6693,10 +6701,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 56; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw;
-                    grad36[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad36[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -6886,9 +6892,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh * 2 + kh - 1;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow * 2 + kw - 1;
-                  heap[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw]! : 0;
+                if (ih >= 0) {
+                  const xr = xc + ih * 56 + kw - 1;
+                  for (let ow = 0; ow < 28; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act39[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 28);
+                  r += 28;
                 }
               }
             }
@@ -6937,9 +6949,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw]! : 0;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act39[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 28);
+                    r += 28;
                   }
                 }
               }
@@ -6954,11 +6972,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    if (ih >= 0 && iw >= 0) grad39[xc + ih * 56 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad39[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 28;
                 }
               }
           }
@@ -7180,10 +7201,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -7241,10 +7260,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -7258,10 +7275,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -7455,10 +7470,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh * 2 + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow * 2 + kw;
-                  heap[r++] = act36[xc + ih * 56 + iw]!;
-                }
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act36[xr + ow * 2]!;
               }
             }
         }
@@ -7506,10 +7519,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow * 2 + kw;
-                    heap[r++] = act36[xc + ih * 56 + iw]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act36[xr + ow * 2]!;
                 }
               }
           }
@@ -7523,10 +7534,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow * 2 + kw;
-                    grad36[xc + ih * 56 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad36[xr + ow * 2]! += heap[r++]!;
                 }
               }
           }
@@ -7649,10 +7658,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -7710,10 +7717,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -7727,10 +7732,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -7817,9 +7820,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh - 1;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw - 1;
-                  heap[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                if (ih >= 0 && ih < 28) {
+                  const xr = xc + ih * 28 + kw - 1;
+                  for (let ow = 0; ow < 28; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 28);
+                  r += 28;
                 }
               }
             }
@@ -7878,9 +7887,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                  if (ih >= 0 && ih < 28) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 28);
+                    r += 28;
                   }
                 }
               }
@@ -7895,11 +7910,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw - 1;
-                    if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0 && ih < 28) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 28) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 28;
                 }
               }
           }
@@ -7980,10 +7998,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 28; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 28; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act78[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act78[xr + ow]!;
               }
             }
         }
@@ -8031,10 +8047,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act78[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act78[xr + ow]!;
                 }
               }
           }
@@ -8048,10 +8062,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 28; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw;
-                    grad78[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad78[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8241,9 +8253,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh * 2 + kh - 1;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow * 2 + kw - 1;
-                  heap[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw]! : 0;
+                if (ih >= 0) {
+                  const xr = xc + ih * 28 + kw - 1;
+                  for (let ow = 0; ow < 14; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act81[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 14);
+                  r += 14;
                 }
               }
             }
@@ -8292,9 +8310,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw]! : 0;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act81[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 14);
+                    r += 14;
                   }
                 }
               }
@@ -8309,11 +8333,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    if (ih >= 0 && iw >= 0) grad81[xc + ih * 28 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad81[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 14;
                 }
               }
           }
@@ -8535,10 +8562,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -8596,10 +8621,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -8613,10 +8636,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -8810,10 +8831,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh * 2 + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow * 2 + kw;
-                  heap[r++] = act78[xc + ih * 28 + iw]!;
-                }
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow * 2]!;
               }
             }
         }
@@ -8861,10 +8880,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow * 2 + kw;
-                    heap[r++] = act78[xc + ih * 28 + iw]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow * 2]!;
                 }
               }
           }
@@ -8878,10 +8895,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow * 2 + kw;
-                    grad78[xc + ih * 28 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad78[xr + ow * 2]! += heap[r++]!;
                 }
               }
           }
@@ -8984,10 +8999,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -9045,10 +9058,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -9062,10 +9073,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9152,9 +9161,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh - 1;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw - 1;
-                  heap[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                if (ih >= 0 && ih < 14) {
+                  const xr = xc + ih * 14 + kw - 1;
+                  for (let ow = 0; ow < 14; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 14);
+                  r += 14;
                 }
               }
             }
@@ -9213,9 +9228,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                  if (ih >= 0 && ih < 14) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 14);
+                    r += 14;
                   }
                 }
               }
@@ -9230,11 +9251,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw - 1;
-                    if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0 && ih < 14) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 14) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 14;
                 }
               }
           }
@@ -9315,10 +9339,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 14; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 14; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = act140[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act140[xr + ow]!;
               }
             }
         }
@@ -9378,10 +9400,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = act140[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act140[xr + ow]!;
                 }
               }
           }
@@ -9395,10 +9415,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 14; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw;
-                    grad140[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad140[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -9588,9 +9606,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh * 2 + kh - 1;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow * 2 + kw - 1;
-                  heap[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw]! : 0;
+                if (ih >= 0) {
+                  const xr = xc + ih * 14 + kw - 1;
+                  for (let ow = 0; ow < 7; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act143[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 7);
+                  r += 7;
                 }
               }
             }
@@ -9639,9 +9663,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw]! : 0;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act143[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 7);
+                    r += 7;
                   }
                 }
               }
@@ -9656,11 +9686,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh * 2 + kh - 1;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    if (ih >= 0 && iw >= 0) grad143[xc + ih * 14 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad143[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 7;
                 }
               }
           }
@@ -9882,10 +9915,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -9943,10 +9974,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -9960,10 +9989,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10157,10 +10184,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh * 2 + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow * 2 + kw;
-                  heap[r++] = act140[xc + ih * 14 + iw]!;
-                }
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act140[xr + ow * 2]!;
               }
             }
         }
@@ -10220,10 +10245,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow * 2 + kw;
-                    heap[r++] = act140[xc + ih * 14 + iw]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act140[xr + ow * 2]!;
                 }
               }
           }
@@ -10237,10 +10260,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh * 2 + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow * 2 + kw;
-                    grad140[xc + ih * 14 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad140[xr + ow * 2]! += heap[r++]!;
                 }
               }
           }
@@ -10343,10 +10364,8 @@ function createEngine() {
             for (let kw = 0; kw < 1; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw;
-                  heap[r++] = input[xc + ih * 7 + iw]!;
-                }
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
               }
             }
         }
@@ -10404,10 +10423,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    heap[r++] = input[xc + ih * 7 + iw]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
           }
@@ -10421,10 +10438,8 @@ function createEngine() {
               for (let kw = 0; kw < 1; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw;
-                    inputGrad[xc + ih * 7 + iw]! += heap[r++]!;
-                  }
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
                 }
               }
           }
@@ -10511,9 +10526,15 @@ function createEngine() {
             for (let kw = 0; kw < 3; kw++) {
               for (let oh = 0; oh < 7; oh++) {
                 const ih = oh + kh - 1;
-                for (let ow = 0; ow < 7; ow++) {
-                  const iw = ow + kw - 1;
-                  heap[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                if (ih >= 0 && ih < 7) {
+                  const xr = xc + ih * 7 + kw - 1;
+                  for (let ow = 0; ow < 7; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 7);
+                  r += 7;
                 }
               }
             }
@@ -10572,9 +10593,15 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                  if (ih >= 0 && ih < 7) {
+                    const xr = xc + ih * 7 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 7);
+                    r += 7;
                   }
                 }
               }
@@ -10589,11 +10616,14 @@ function createEngine() {
               for (let kw = 0; kw < 3; kw++) {
                 for (let oh = 0; oh < 7; oh++) {
                   const ih = oh + kh - 1;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw - 1;
-                    if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += heap[r]!;
-                    r++;
-                  }
+                  if (ih >= 0 && ih < 7) {
+                    const xr = xc + ih * 7 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 7) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 7;
                 }
               }
           }
