@@ -1532,10 +1532,8 @@ await workload({
   fam: lenetFamily,
   batch: 32,
   mode: "train",
-  targets: [
-    { peer: "tfjs-cpu", min: 3 },
-    { row: "nnc wasm f32", peer: "tfjs-wasm-simd" },
-  ],
+  // no nnc wasm target against tfjs-wasm-simd: its backend has no Conv2DBackpropFilter
+  targets: [{ peer: "tfjs-cpu", min: 3 }],
   wasm: true,
   wasmConvsBefore: true,
 });
