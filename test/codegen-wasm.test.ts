@@ -1,5 +1,5 @@
 // The WebAssembly target (`nnc build --target wasm|auto`, src/emit/wasm/target.ts): generated modules run
-// their dense layers on embedded SIMD kernels when the parameters live in the module's WebAssembly memory
+// their dense layers and convolutions (groups 1) on embedded SIMD kernels when the parameters live in the module's WebAssembly memory
 // (`createParams`), and agree with the TypeScript target to the rounding of the storage type; a machine
 // without SIMD gets the TypeScript path (forced here by hiding SIMD from `WebAssembly.validate`), and
 // `--target wasm` refuses to load there; bad arguments are refused identically, before any state changes.
@@ -141,27 +141,38 @@ describe("no WebAssembly SIMD", () => {
 });
 
 describe("the WebAssembly path's state", () => {
-  it("createParams, a model's params and grads, and a trainer's grads live in one WebAssembly memory, never grown", async () => {
-    const m = await load(mlp, "auto", "float32");
-    const model = m.createModel({ seed: 1 });
-    expect(model.params.buffer).toBe(model.grads.buffer);
-    expect(model.params.buffer.byteLength % 65536).toBe(0); // a WebAssembly memory's buffer
-    const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.1 }, model.params) as unknown as { grads: Float32Array };
-    expect(trainer.grads.buffer).toBe(model.params.buffer);
-    // A batch far beyond the scratch rows grows nothing: the views stay attached.
-    const params = model.params;
-    const before = Float32Array.from(params);
-    const n = 1000;
-    const y = m.forward(params, new Float32Array(n * m.inputSize).fill(0.25), n);
-    expect(y.length).toBe(n * m.outputSize);
-    expect(params.length).toBe(m.paramCount);
-    expect(params).toEqual(before);
-  });
+  it.each([
+    ["mlp", mlp],
+    ["convs", convs],
+  ])(
+    "%s: createParams, a model's params and grads, and a trainer's grads live in one WebAssembly memory, never grown",
+    async (_name, spec) => {
+      const m = await load(spec, "auto", "float32");
+      const model = m.createModel({ seed: 1 });
+      expect(model.params.buffer).toBe(model.grads.buffer);
+      expect(model.params.buffer.byteLength % 65536).toBe(0); // a WebAssembly memory's buffer
+      const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.1 }, model.params) as unknown as {
+        grads: Float32Array;
+      };
+      expect(trainer.grads.buffer).toBe(model.params.buffer);
+      // A batch far beyond the scratch rows grows nothing: the views stay attached.
+      const params = model.params;
+      const before = Float32Array.from(params);
+      const n = 1000;
+      const y = m.forward(params, new Float32Array(n * m.inputSize).fill(0.25), n);
+      expect(y.length).toBe(n * m.outputSize);
+      expect(params.length).toBe(m.paramCount);
+      expect(params).toEqual(before);
+    },
+  );
 
-  it("refuses bad arguments identically on both targets, before anything changes", async () => {
+  it.each([
+    ["mlp", mlp],
+    ["convs", convs],
+  ])("%s: refuses bad arguments identically on both targets, before anything changes", async (_name, spec) => {
     const outcomes = [];
     for (const target of ["ts", "wasm"] as const) {
-      const m = await load(mlp, target, "float32");
+      const m = await load(spec, target, "float32");
       const p = m.createParams(3);
       const n = 4;
       const x = new Float32Array(n * m.inputSize).fill(0.5);
