@@ -154,8 +154,8 @@ let instances = 0;
 const unrollAll = 4_096;
 
 /** Compiles (cached) and imports a new instance. Returns { mod, text, compileMs } or { diagnostics }. */
-async function nnc(name, source, options = {}, file = "workload.nn") {
-  const key = `${file}\0${source}\0${JSON.stringify(options)}`;
+async function nnc(name, source, options = {}, file = "workload.nn", patch = undefined) {
+  const key = `${file}\0${source}\0${JSON.stringify(options)}\0${patch?.name ?? ""}`;
   let c = compiled.get(key);
   if (c === undefined) {
     const t0 = now();
@@ -164,7 +164,7 @@ async function nnc(name, source, options = {}, file = "workload.nn") {
     if (errors.length > 0 || result.files.length === 0) {
       c = { diagnostics: errors };
     } else {
-      const text = result.files[0].text;
+      const text = patch ? patch(result.files[0].text) : result.files[0].text;
       const js = ts.transpileModule(text, {
         compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
       }).outputText;
@@ -177,6 +177,19 @@ async function nnc(name, source, options = {}, file = "workload.nn") {
   fs.writeFileSync(file2, c.js);
   const mod = await import(pathToFileURL(file2).href);
   return { mod, text: c.text, compileMs: c.compileMs };
+}
+
+/** The "before" of the convolutions on the WebAssembly target (issue 17 item 2), measured in the same run:
+ *  a `--target wasm` module whose convolutions take their TypeScript branch (im2col + the register-tiled
+ *  kernel, what the target ran before) while its dense layers stay on the SIMD kernels. Each convolution's
+ *  code is `if (arena) { const heap = arena.heap; … } else { TypeScript }`; the patch makes the test false. */
+function convsOnTypeScript(text) {
+  const patched = text.replace(
+    /if \(arena\) \{(\s*)const heap = arena\.heap;/g,
+    "if (false) {$1const heap = arena.heap;",
+  );
+  if (patched === text) throw new Error("convsOnTypeScript: no convolution on the WebAssembly kernels to patch");
+  return patched;
 }
 
 /** MACs per sample of a spec, as `nnc count` reports them, and those of the input gradient a training step
@@ -1189,6 +1202,15 @@ function printCase(c, r) {
     if (vs.length > 0 && Number.isFinite(w.medianMs))
       out(`    ${w.name} (speedup = their time / its): ${vs.join(", ")}`);
   }
+  const convWasm = r.impls.find((i) => i.name === "nnc wasm f32");
+  const convTs = r.impls.find((i) => i.name === "nnc wasm f32 ts-conv");
+  if (convWasm && convTs && Number.isFinite(convWasm.medianMs) && Number.isFinite(convTs.medianMs)) {
+    const peer = r.impls.find((i) => i.name === "tfjs-wasm-simd");
+    const vs = (w) => (peer && Number.isFinite(peer.medianMs) ? fmtRatio(peer.medianMs / w.medianMs) : "–");
+    out(
+      `    convolutions on WebAssembly: nnc wasm f32 ${fmtRatio(convTs.medianMs / convWasm.medianMs)} faster than with them on TypeScript (ts-conv); vs tfjs-wasm-simd: before (ts-conv) ${vs(convTs)}, after ${vs(convWasm)}`,
+    );
+  }
   for (const t of r.targets ?? []) out(`    target: ${t.text}: ${t.value} → ${t.ok ? "met" : "MISSED"}`);
   out();
 }
@@ -1237,7 +1259,17 @@ async function workload(c) {
   }
 }
 
-async function runWorkload({ id, title, fam, batch, mode, targets, matmulBound = true, wasm = false }) {
+async function runWorkload({
+  id,
+  title,
+  fam,
+  batch,
+  mode,
+  targets,
+  matmulBound = true,
+  wasm = false,
+  wasmConvsBefore = false,
+}) {
   const source = fam.source ?? fs.readFileSync(fam.file, "utf8");
   const file = fam.file ?? `${fam.id}.nn`;
   const builds = [];
@@ -1256,6 +1288,9 @@ async function runWorkload({ id, title, fam, batch, mode, targets, matmulBound =
   const f64 = await nnc(id, source, { dtype: "float64", target: "ts" }, file);
   const w32 = wasm ? await nnc(`${id}-wasm`, source, { target: "wasm" }, file) : undefined;
   const w64 = wasm ? await nnc(`${id}-wasm64`, source, { dtype: "float64", target: "wasm" }, file) : undefined;
+  const wTs = wasmConvsBefore
+    ? await nnc(`${id}-wasm-tsconv`, source, { target: "wasm" }, file, convsOnTypeScript)
+    : undefined;
   builds.push(
     `nnc: compile + prettier + transpile ${f32.compileMs.toFixed(0)} ms, ${(f32.text.length / 1024).toFixed(0)} KiB of TypeScript; kernels: ${kernelSummary(f32.text)}`,
   );
@@ -1277,6 +1312,7 @@ async function runWorkload({ id, title, fam, batch, mode, targets, matmulBound =
     nncImpl("nnc f64", f64, "float64", fam, data, mode),
     ...(w32 ? [nncImpl("nnc wasm f32", w32, "float32", fam, data, mode, true)] : []),
     ...(w64 ? [nncImpl("nnc wasm f64", w64, "float64", fam, data, mode, true)] : []),
+    ...(wTs ? [nncImpl("nnc wasm f32 ts-conv", wTs, "float32", fam, data, mode, true)] : []),
     tfImpl("cpu", mod, fam, data, mode),
     tfImpl("wasm", mod, fam, data, mode),
     plainImpl(mod, fam, data, mode),
@@ -1483,7 +1519,12 @@ await workload({
   fam: lenetFamily,
   batch: 1,
   mode: "forward",
-  targets: [{ peer: "tfjs-cpu", min: 3 }],
+  targets: [
+    { peer: "tfjs-cpu", min: 3 },
+    { row: "nnc wasm f32", peer: "tfjs-wasm-simd" },
+  ],
+  wasm: true,
+  wasmConvsBefore: true,
 });
 await workload({
   id: "W5-train",
@@ -1491,7 +1532,10 @@ await workload({
   fam: lenetFamily,
   batch: 32,
   mode: "train",
+  // no nnc wasm target against tfjs-wasm-simd: its backend has no Conv2DBackpropFilter
   targets: [{ peer: "tfjs-cpu", min: 3 }],
+  wasm: true,
+  wasmConvsBefore: true,
 });
 await workload({
   id: "W6",

@@ -7293,39 +7293,39 @@ function createEngine() {
 
   /** Forward of op 0: features.0.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 3; ic++) {
+          const xc = xb + ic * 50176;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh * 2 + kh - 1;
+                if (ih >= 0) {
+                  const xr = xc + ih * 224 + kw - 1;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
-          }
-        denseTiledForward(p, work0_col, act1, 12544, 27, 32, 0 + gi * 864, -1, yb + gi * 401408, 1, 12544);
+        }
+        wasmConvForward(arena, 0, act1, b * 401408, 32, 12544, 0, -1, 338688);
       }
-    }
-  }
-
-  /** Backward of op 0: features.0.0 (conv2d). */
-  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = inputGradWanted;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -7340,40 +7340,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work0_col, act1, 12544, 27, 32, 0 + gi * 864, -1, yb + gi * 401408, 1, 12544);
         }
-        if (dx) work0_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work0_col,
-          work0_dcol,
-          grad1,
-          12544,
-          27,
-          32,
-          0 + gi * 864,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          12544,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 3; ic++) {
-                const xc = xb + (gi * 3 + ic) * 50176;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 2 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 2 - 1 + kw * 1;
-                    if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 0: features.0.0 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = inputGradWanted;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 0, grad1, b * 401408, 32, 12544, 0, 338688, 740096, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 740096;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = inputGradWanted;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work0_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work0_col,
+            work0_dcol,
+            grad1,
+            12544,
+            27,
+            32,
+            0 + gi * 864,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7695,47 +7775,31 @@ function createEngine() {
 
   /** Forward of op 7: features.1.0.block.1.fc1 (conv2d). */
   function forward7(p: Float32Array, n: number): void {
-    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 32;
-      const yb = b * 8;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work7_col[r++] = act7[xc + ih + iw]!;
-                }
+    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 32; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act7[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work7_col, act8, 1, 32, 8, 1280 + gi * 256, 1536 + gi * 8, yb + gi * 8, 1, 1);
+        }
+        wasmConvForward(arena, 1, act8, b * 8, 8, 1, 1280, 1536, 32);
       }
-    }
-  }
-
-  /** Backward of op 7: features.1.0.block.1.fc1 (conv2d). */
-  function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 8; c++) {
-      let acc = 0;
+    } else {
+      // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 8 + c * 1, e = i + 1; i < e; i++) acc += grad8[i]!;
-      }
-      gp[1536 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 32;
-      const yb = b * 8;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 32;
+        const yb = b * 8;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 1; oh++)
             for (let ow = 0; ow < 1; ow++) {
@@ -7750,24 +7814,98 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work7_col, act8, 1, 32, 8, 1280 + gi * 256, 1536 + gi * 8, yb + gi * 8, 1, 1);
         }
-        if (dx) work7_dcol.fill(0);
-        denseTiledBackward(p, gp, work7_col, work7_dcol, grad8, 1, 32, 8, 1280 + gi * 256, -1, dx, yb + gi * 8, 1, 1);
+      }
+    }
+  }
+
+  /** Backward of op 7: features.1.0.block.1.fc1 (conv2d). */
+  function backward7(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 8; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 8 + c * 1, e = i + 1; i < e; i++) acc += grad8[i]!;
+      }
+      gp[1536 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 32; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act7[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 1, grad8, b * 8, 8, 1, 1280, 32, 40, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 32; ic++) {
-                const xc = xb + (gi * 32 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad7[xc + ih + iw]! += work7_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 40;
+          for (let ic = 0; ic < 32; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad7[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32;
+        const yb = b * 8;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 32; ic++) {
+                  const xc = xb + (gi * 32 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work7_col[r++] = act7[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work7_dcol.fill(0);
+          denseTiledBackward(p, gp, work7_col, work7_dcol, grad8, 1, 32, 8, 1280 + gi * 256, -1, dx, yb + gi * 8, 1, 1);
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 32; ic++) {
+                  const xc = xb + (gi * 32 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad7[xc + ih + iw]! += work7_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7795,47 +7933,31 @@ function createEngine() {
 
   /** Forward of op 9: features.1.0.block.1.fc2 (conv2d). */
   function forward9(p: Float32Array, n: number): void {
-    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 8;
-      const yb = b * 32;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 8; ic++) {
-              const xc = xb + (gi * 8 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work9_col[r++] = act9[xc + ih + iw]!;
-                }
+    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 8;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 8; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act9[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work9_col, act10, 1, 8, 32, 1544 + gi * 256, 1800 + gi * 32, yb + gi * 32, 1, 1);
+        }
+        wasmConvForward(arena, 2, act10, b * 32, 32, 1, 1544, 1800, 8);
       }
-    }
-  }
-
-  /** Backward of op 9: features.1.0.block.1.fc2 (conv2d). */
-  function backward9(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 32; c++) {
-      let acc = 0;
+    } else {
+      // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 32 + c * 1, e = i + 1; i < e; i++) acc += grad10[i]!;
-      }
-      gp[1800 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 8;
-      const yb = b * 32;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 8;
+        const yb = b * 32;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 1; oh++)
             for (let ow = 0; ow < 1; ow++) {
@@ -7850,24 +7972,113 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work9_col, act10, 1, 8, 32, 1544 + gi * 256, 1800 + gi * 32, yb + gi * 32, 1, 1);
         }
-        if (dx) work9_dcol.fill(0);
-        denseTiledBackward(p, gp, work9_col, work9_dcol, grad10, 1, 8, 32, 1544 + gi * 256, -1, dx, yb + gi * 32, 1, 1);
+      }
+    }
+  }
+
+  /** Backward of op 9: features.1.0.block.1.fc2 (conv2d). */
+  function backward9(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 32; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 32 + c * 1, e = i + 1; i < e; i++) acc += grad10[i]!;
+      }
+      gp[1800 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 8;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 8; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act9[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 2, grad10, b * 32, 32, 1, 1544, 8, 40, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 8; ic++) {
-                const xc = xb + (gi * 8 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad9[xc + ih + iw]! += work9_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 40;
+          for (let ic = 0; ic < 8; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad9[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 8;
+        const yb = b * 32;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 8; ic++) {
+                  const xc = xb + (gi * 8 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work9_col[r++] = act9[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work9_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work9_col,
+            work9_dcol,
+            grad10,
+            1,
+            8,
+            32,
+            1544 + gi * 256,
+            -1,
+            dx,
+            yb + gi * 32,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 8; ic++) {
+                  const xc = xb + (gi * 8 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad9[xc + ih + iw]! += work9_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7928,39 +8139,31 @@ function createEngine() {
 
   /** Forward of op 12: features.1.0.block.2.0 (conv2d). */
   function forward12(p: Float32Array, n: number): void {
-    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 12544;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work12_col[r++] = act12[xc + ih * 112 + iw]!;
-                }
+    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 32; ic++) {
+          const xc = xb + ic * 12544;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act12[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work12_col, act13, 12544, 32, 16, 1832 + gi * 512, -1, yb + gi * 200704, 1, 12544);
+        }
+        wasmConvForward(arena, 3, act13, b * 200704, 16, 12544, 1832, -1, 401408);
       }
-    }
-  }
-
-  /** Backward of op 12: features.1.0.block.2.0 (conv2d). */
-  function backward12(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -7975,39 +8178,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work12_col, act13, 12544, 32, 16, 1832 + gi * 512, -1, yb + gi * 200704, 1, 12544);
         }
-        if (dx) work12_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work12_col,
-          work12_dcol,
-          grad13,
-          12544,
-          32,
-          16,
-          1832 + gi * 512,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          12544,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 12: features.1.0.block.2.0 (conv2d). */
+  function backward12(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 32; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act12[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 3, grad13, b * 200704, 16, 12544, 1832, 401408, 602112, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 32; ic++) {
-                const xc = xb + (gi * 32 + ic) * 12544;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad12[xc + ih * 112 + iw]! += work12_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 602112;
+          for (let ic = 0; ic < 32; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad12[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 32; ic++) {
+                  const xc = xb + (gi * 32 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work12_col[r++] = act12[xc + ih * 112 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work12_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work12_col,
+            work12_dcol,
+            grad13,
+            12544,
+            32,
+            16,
+            1832 + gi * 512,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 32; ic++) {
+                  const xc = xb + (gi * 32 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad12[xc + ih * 112 + iw]! += work12_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8105,39 +8374,31 @@ function createEngine() {
 
   /** Forward of op 14: features.2.0.block.0.0 (conv2d). */
   function forward14(p: Float32Array, n: number): void {
-    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 1204224;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 16; ic++) {
-              const xc = xb + (gi * 16 + ic) * 12544;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work14_col[r++] = act14[xc + ih * 112 + iw]!;
-                }
+    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 16; ic++) {
+          const xc = xb + ic * 12544;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act14[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work14_col, act15, 12544, 16, 96, 2376 + gi * 1536, -1, yb + gi * 1204224, 1, 12544);
+        }
+        wasmConvForward(arena, 4, act15, b * 1204224, 96, 12544, 2376, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 14: features.2.0.block.0.0 (conv2d). */
-  function backward14(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 1204224;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 1204224;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -8152,39 +8413,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work14_col, act15, 12544, 16, 96, 2376 + gi * 1536, -1, yb + gi * 1204224, 1, 12544);
         }
-        if (dx) work14_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work14_col,
-          work14_dcol,
-          grad15,
-          12544,
-          16,
-          96,
-          2376 + gi * 1536,
-          -1,
-          dx,
-          yb + gi * 1204224,
-          1,
-          12544,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 14: features.2.0.block.0.0 (conv2d). */
+  function backward14(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 16; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act14[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 4, grad15, b * 1204224, 96, 12544, 2376, 200704, 1404928, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 16; ic++) {
-                const xc = xb + (gi * 16 + ic) * 12544;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad14[xc + ih * 112 + iw]! += work14_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1404928;
+          for (let ic = 0; ic < 16; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad14[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 1204224;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 16; ic++) {
+                  const xc = xb + (gi * 16 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work14_col[r++] = act14[xc + ih * 112 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work14_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work14_col,
+            work14_dcol,
+            grad15,
+            12544,
+            16,
+            96,
+            2376 + gi * 1536,
+            -1,
+            dx,
+            yb + gi * 1204224,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 16; ic++) {
+                  const xc = xb + (gi * 16 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad14[xc + ih * 112 + iw]! += work14_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8549,47 +8876,31 @@ function createEngine() {
 
   /** Forward of op 21: features.2.0.block.2.fc1 (conv2d). */
   function forward21(p: Float32Array, n: number): void {
-    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 96;
-      const yb = b * 4;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work21_col[r++] = act21[xc + ih + iw]!;
-                }
+    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 96;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 96; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act21[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work21_col, act22, 1, 96, 4, 5160 + gi * 384, 5544 + gi * 4, yb + gi * 4, 1, 1);
+        }
+        wasmConvForward(arena, 5, act22, b * 4, 4, 1, 5160, 5544, 96);
       }
-    }
-  }
-
-  /** Backward of op 21: features.2.0.block.2.fc1 (conv2d). */
-  function backward21(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 4; c++) {
-      let acc = 0;
+    } else {
+      // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 4 + c * 1, e = i + 1; i < e; i++) acc += grad22[i]!;
-      }
-      gp[5544 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 96;
-      const yb = b * 4;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 96;
+        const yb = b * 4;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 1; oh++)
             for (let ow = 0; ow < 1; ow++) {
@@ -8604,39 +8915,113 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work21_col, act22, 1, 96, 4, 5160 + gi * 384, 5544 + gi * 4, yb + gi * 4, 1, 1);
         }
-        if (dx) work21_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work21_col,
-          work21_dcol,
-          grad22,
-          1,
-          96,
-          4,
-          5160 + gi * 384,
-          -1,
-          dx,
-          yb + gi * 4,
-          1,
-          1,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 21: features.2.0.block.2.fc1 (conv2d). */
+  function backward21(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 4; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 4 + c * 1, e = i + 1; i < e; i++) acc += grad22[i]!;
+      }
+      gp[5544 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 96;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 96; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act21[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 5, grad22, b * 4, 4, 1, 5160, 96, 100, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 96; ic++) {
-                const xc = xb + (gi * 96 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad21[xc + ih + iw]! += work21_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 100;
+          for (let ic = 0; ic < 96; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad21[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 96;
+        const yb = b * 4;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 96; ic++) {
+                  const xc = xb + (gi * 96 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work21_col[r++] = act21[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work21_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work21_col,
+            work21_dcol,
+            grad22,
+            1,
+            96,
+            4,
+            5160 + gi * 384,
+            -1,
+            dx,
+            yb + gi * 4,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 96; ic++) {
+                  const xc = xb + (gi * 96 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad21[xc + ih + iw]! += work21_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8664,47 +9049,31 @@ function createEngine() {
 
   /** Forward of op 23: features.2.0.block.2.fc2 (conv2d). */
   function forward23(p: Float32Array, n: number): void {
-    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 4;
-      const yb = b * 96;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 4; ic++) {
-              const xc = xb + (gi * 4 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work23_col[r++] = act23[xc + ih + iw]!;
-                }
+    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 4; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act23[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work23_col, act24, 1, 4, 96, 5548 + gi * 384, 5932 + gi * 96, yb + gi * 96, 1, 1);
+        }
+        wasmConvForward(arena, 6, act24, b * 96, 96, 1, 5548, 5932, 4);
       }
-    }
-  }
-
-  /** Backward of op 23: features.2.0.block.2.fc2 (conv2d). */
-  function backward23(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 96; c++) {
-      let acc = 0;
+    } else {
+      // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 96 + c * 1, e = i + 1; i < e; i++) acc += grad24[i]!;
-      }
-      gp[5932 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 4;
-      const yb = b * 96;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 4;
+        const yb = b * 96;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 1; oh++)
             for (let ow = 0; ow < 1; ow++) {
@@ -8719,39 +9088,113 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work23_col, act24, 1, 4, 96, 5548 + gi * 384, 5932 + gi * 96, yb + gi * 96, 1, 1);
         }
-        if (dx) work23_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work23_col,
-          work23_dcol,
-          grad24,
-          1,
-          4,
-          96,
-          5548 + gi * 384,
-          -1,
-          dx,
-          yb + gi * 96,
-          1,
-          1,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 23: features.2.0.block.2.fc2 (conv2d). */
+  function backward23(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 96; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 96 + c * 1, e = i + 1; i < e; i++) acc += grad24[i]!;
+      }
+      gp[5932 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 4; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act23[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 6, grad24, b * 96, 96, 1, 5548, 4, 100, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 4; ic++) {
-                const xc = xb + (gi * 4 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad23[xc + ih + iw]! += work23_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 100;
+          for (let ic = 0; ic < 4; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad23[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4;
+        const yb = b * 96;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 4; ic++) {
+                  const xc = xb + (gi * 4 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work23_col[r++] = act23[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work23_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work23_col,
+            work23_dcol,
+            grad24,
+            1,
+            4,
+            96,
+            5548 + gi * 384,
+            -1,
+            dx,
+            yb + gi * 96,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 4; ic++) {
+                  const xc = xb + (gi * 4 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad23[xc + ih + iw]! += work23_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8812,39 +9255,31 @@ function createEngine() {
 
   /** Forward of op 26: features.2.0.block.3.0 (conv2d). */
   function forward26(p: Float32Array, n: number): void {
-    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 301056;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work26_col[r++] = act26[xc + ih * 56 + iw]!;
-                }
+    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 96; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act26[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work26_col, act27, 3136, 96, 24, 6028 + gi * 2304, -1, yb + gi * 75264, 1, 3136);
+        }
+        wasmConvForward(arena, 7, act27, b * 75264, 24, 3136, 6028, -1, 301056);
       }
-    }
-  }
-
-  /** Backward of op 26: features.2.0.block.3.0 (conv2d). */
-  function backward26(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 301056;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -8859,39 +9294,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work26_col, act27, 3136, 96, 24, 6028 + gi * 2304, -1, yb + gi * 75264, 1, 3136);
         }
-        if (dx) work26_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work26_col,
-          work26_dcol,
-          grad27,
-          3136,
-          96,
-          24,
-          6028 + gi * 2304,
-          -1,
-          dx,
-          yb + gi * 75264,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 26: features.2.0.block.3.0 (conv2d). */
+  function backward26(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 96; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act26[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 7, grad27, b * 75264, 24, 3136, 6028, 301056, 376320, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 96; ic++) {
-                const xc = xb + (gi * 96 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad26[xc + ih * 56 + iw]! += work26_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 376320;
+          for (let ic = 0; ic < 96; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad26[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 96; ic++) {
+                  const xc = xb + (gi * 96 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work26_col[r++] = act26[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work26_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work26_col,
+            work26_dcol,
+            grad27,
+            3136,
+            96,
+            24,
+            6028 + gi * 2304,
+            -1,
+            dx,
+            yb + gi * 75264,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 96; ic++) {
+                  const xc = xb + (gi * 96 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad26[xc + ih * 56 + iw]! += work26_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9020,26 +9521,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 451584;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 24; ic++) {
-              const xc = xb + (gi * 24 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 56 + iw]!;
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 24; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 8, output, b * 451584, 144, 3136, weightAt, -1, 75264);
+      }
+    } else {
+      // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 451584;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 24; ic++) {
+                const xc = xb + (gi * 24 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 3136, 24, 144, weightAt + gi * 3456, -1, yb + gi * 451584, 1, 3136);
+          denseTiledForward(p, col, output, 3136, 24, 144, weightAt + gi * 3456, -1, yb + gi * 451584, 1, 3136);
+        }
       }
     }
   }
@@ -9056,60 +9578,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 451584;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
         {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 24; ic++) {
-                const xc = xb + (gi * 24 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 56 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 24; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          3136,
-          24,
-          144,
-          weightAt + gi * 3456,
-          -1,
-          dx,
-          yb + gi * 451584,
-          1,
-          3136,
-        );
+        wasmConvBackward(arena, 8, outputGrad, b * 451584, 144, 3136, weightAt, 75264, 526848, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 24; ic++) {
-                const xc = xb + (gi * 24 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 526848;
+          for (let ic = 0; ic < 24; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 451584;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 24; ic++) {
+                  const xc = xb + (gi * 24 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            3136,
+            24,
+            144,
+            weightAt + gi * 3456,
+            -1,
+            dx,
+            yb + gi * 451584,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 24; ic++) {
+                  const xc = xb + (gi * 24 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9398,26 +9957,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 144;
-      const yb = b * 6;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 144; ic++) {
-              const xc = xb + (gi * 144 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 144;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 144; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 9, output, b * 6, 6, 1, weightAt, biasAt, 144);
+      }
+    } else {
+      // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 144;
+        const yb = b * 6;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 144; ic++) {
+                const xc = xb + (gi * 144 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 144, 6, weightAt + gi * 864, biasAt + gi * 6, yb + gi * 6, 1, 1);
+          denseTiledForward(p, col, output, 1, 144, 6, weightAt + gi * 864, biasAt + gi * 6, yb + gi * 6, 1, 1);
+        }
       }
     }
   }
@@ -9435,7 +10015,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 6; c++) {
       let acc = 0;
@@ -9444,44 +10024,81 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 144;
-      const yb = b * 6;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 144;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 144; ic++) {
-                const xc = xb + (gi * 144 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 144; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 144, 6, weightAt + gi * 864, -1, dx, yb + gi * 6, 1, 1);
+        wasmConvBackward(arena, 9, outputGrad, b * 6, 6, 1, weightAt, 144, 152, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 144; ic++) {
-                const xc = xb + (gi * 144 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 152;
+          for (let ic = 0; ic < 144; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 144;
+        const yb = b * 6;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 144; ic++) {
+                  const xc = xb + (gi * 144 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 144, 6, weightAt + gi * 864, -1, dx, yb + gi * 6, 1, 1);
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 144; ic++) {
+                  const xc = xb + (gi * 144 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9517,26 +10134,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 6;
-      const yb = b * 144;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 6; ic++) {
-              const xc = xb + (gi * 6 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 6;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 6; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 10, output, b * 144, 144, 1, weightAt, biasAt, 8);
+      }
+    } else {
+      // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 6;
+        const yb = b * 144;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 6; ic++) {
+                const xc = xb + (gi * 6 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 6, 144, weightAt + gi * 864, biasAt + gi * 144, yb + gi * 144, 1, 1);
+          denseTiledForward(p, col, output, 1, 6, 144, weightAt + gi * 864, biasAt + gi * 144, yb + gi * 144, 1, 1);
+        }
       }
     }
   }
@@ -9554,7 +10192,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 144; c++) {
       let acc = 0;
@@ -9563,44 +10201,81 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 6;
-      const yb = b * 144;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 6;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 6; ic++) {
-                const xc = xb + (gi * 6 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 6; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 6, 144, weightAt + gi * 864, -1, dx, yb + gi * 144, 1, 1);
+        wasmConvBackward(arena, 10, outputGrad, b * 144, 144, 1, weightAt, 8, 152, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 6; ic++) {
-                const xc = xb + (gi * 6 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 152;
+          for (let ic = 0; ic < 6; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 6;
+        const yb = b * 144;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 6; ic++) {
+                  const xc = xb + (gi * 6 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 6, 144, weightAt + gi * 864, -1, dx, yb + gi * 144, 1, 1);
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 6; ic++) {
+                  const xc = xb + (gi * 6 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9661,39 +10336,31 @@ function createEngine() {
 
   /** Forward of op 40: features.2.1.block.3.0 (conv2d). */
   function forward40(p: Float32Array, n: number): void {
-    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 451584;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 144; ic++) {
-              const xc = xb + (gi * 144 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work40_col[r++] = act40[xc + ih * 56 + iw]!;
-                }
+    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 451584;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 144; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act40[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work40_col, act41, 3136, 144, 24, 15586 + gi * 3456, -1, yb + gi * 75264, 1, 3136);
+        }
+        wasmConvForward(arena, 11, act41, b * 75264, 24, 3136, 15586, -1, 451584);
       }
-    }
-  }
-
-  /** Backward of op 40: features.2.1.block.3.0 (conv2d). */
-  function backward40(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 451584;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 451584;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -9708,39 +10375,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work40_col, act41, 3136, 144, 24, 15586 + gi * 3456, -1, yb + gi * 75264, 1, 3136);
         }
-        if (dx) work40_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work40_col,
-          work40_dcol,
-          grad41,
-          3136,
-          144,
-          24,
-          15586 + gi * 3456,
-          -1,
-          dx,
-          yb + gi * 75264,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 40: features.2.1.block.3.0 (conv2d). */
+  function backward40(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 451584;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 144; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act40[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 11, grad41, b * 75264, 24, 3136, 15586, 451584, 526848, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 144; ic++) {
-                const xc = xb + (gi * 144 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad40[xc + ih * 56 + iw]! += work40_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 526848;
+          for (let ic = 0; ic < 144; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad40[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 451584;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 144; ic++) {
+                  const xc = xb + (gi * 144 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work40_col[r++] = act40[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work40_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work40_col,
+            work40_dcol,
+            grad41,
+            3136,
+            144,
+            24,
+            15586 + gi * 3456,
+            -1,
+            dx,
+            yb + gi * 75264,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 144; ic++) {
+                  const xc = xb + (gi * 144 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad40[xc + ih * 56 + iw]! += work40_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10073,39 +10806,31 @@ function createEngine() {
 
   /** Forward of op 56: features.3.0.block.3.0 (conv2d). */
   function forward56(p: Float32Array, n: number): void {
-    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 112896;
-      const yb = b * 31360;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 144; ic++) {
-              const xc = xb + (gi * 144 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work56_col[r++] = act56[xc + ih * 28 + iw]!;
-                }
+    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 144; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act56[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work56_col, act57, 784, 144, 40, 28600 + gi * 5760, -1, yb + gi * 31360, 1, 784);
+        }
+        wasmConvForward(arena, 12, act57, b * 31360, 40, 784, 28600, -1, 112896);
       }
-    }
-  }
-
-  /** Backward of op 56: features.3.0.block.3.0 (conv2d). */
-  function backward56(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 112896;
-      const yb = b * 31360;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        const yb = b * 31360;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -10120,39 +10845,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work56_col, act57, 784, 144, 40, 28600 + gi * 5760, -1, yb + gi * 31360, 1, 784);
         }
-        if (dx) work56_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work56_col,
-          work56_dcol,
-          grad57,
-          784,
-          144,
-          40,
-          28600 + gi * 5760,
-          -1,
-          dx,
-          yb + gi * 31360,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 56: features.3.0.block.3.0 (conv2d). */
+  function backward56(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 144; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act56[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 12, grad57, b * 31360, 40, 784, 28600, 112896, 144256, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 144; ic++) {
-                const xc = xb + (gi * 144 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad56[xc + ih * 28 + iw]! += work56_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 144256;
+          for (let ic = 0; ic < 144; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad56[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        const yb = b * 31360;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 144; ic++) {
+                  const xc = xb + (gi * 144 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work56_col[r++] = act56[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work56_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work56_col,
+            work56_dcol,
+            grad57,
+            784,
+            144,
+            40,
+            28600 + gi * 5760,
+            -1,
+            dx,
+            yb + gi * 31360,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 144; ic++) {
+                  const xc = xb + (gi * 144 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad56[xc + ih * 28 + iw]! += work56_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10281,26 +11072,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 31360;
-      const yb = b * 188160;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 40; ic++) {
-              const xc = xb + (gi * 40 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 28 + iw]!;
+    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 40; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 13, output, b * 188160, 240, 784, weightAt, -1, 31360);
+      }
+    } else {
+      // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        const yb = b * 188160;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 40; ic++) {
+                const xc = xb + (gi * 40 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 784, 40, 240, weightAt + gi * 9600, -1, yb + gi * 188160, 1, 784);
+          denseTiledForward(p, col, output, 784, 40, 240, weightAt + gi * 9600, -1, yb + gi * 188160, 1, 784);
+        }
       }
     }
   }
@@ -10317,60 +11129,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 31360;
-      const yb = b * 188160;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
         {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 40; ic++) {
-                const xc = xb + (gi * 40 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 28 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 40; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          40,
-          240,
-          weightAt + gi * 9600,
-          -1,
-          dx,
-          yb + gi * 188160,
-          1,
-          784,
-        );
+        wasmConvBackward(arena, 13, outputGrad, b * 188160, 240, 784, weightAt, 31360, 219520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 40; ic++) {
-                const xc = xb + (gi * 40 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 219520;
+          for (let ic = 0; ic < 40; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        const yb = b * 188160;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 40; ic++) {
+                  const xc = xb + (gi * 40 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            40,
+            240,
+            weightAt + gi * 9600,
+            -1,
+            dx,
+            yb + gi * 188160,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 40; ic++) {
+                  const xc = xb + (gi * 40 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10659,26 +11508,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 240;
-      const yb = b * 10;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 240; ic++) {
-              const xc = xb + (gi * 240 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 240;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 240; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 14, output, b * 10, 10, 1, weightAt, biasAt, 240);
+      }
+    } else {
+      // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 240;
+        const yb = b * 10;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 240; ic++) {
+                const xc = xb + (gi * 240 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 240, 10, weightAt + gi * 2400, biasAt + gi * 10, yb + gi * 10, 1, 1);
+          denseTiledForward(p, col, output, 1, 240, 10, weightAt + gi * 2400, biasAt + gi * 10, yb + gi * 10, 1, 1);
+        }
       }
     }
   }
@@ -10696,7 +11566,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 10; c++) {
       let acc = 0;
@@ -10705,44 +11575,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 240;
-      const yb = b * 10;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 240;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 240; ic++) {
-                const xc = xb + (gi * 240 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 240; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 240, 10, weightAt + gi * 2400, -1, dx, yb + gi * 10, 1, 1);
+        wasmConvBackward(arena, 14, outputGrad, b * 10, 10, 1, weightAt, 240, 252, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 240; ic++) {
-                const xc = xb + (gi * 240 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 252;
+          for (let ic = 0; ic < 240; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 240;
+        const yb = b * 10;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 240; ic++) {
+                  const xc = xb + (gi * 240 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            240,
+            10,
+            weightAt + gi * 2400,
+            -1,
+            dx,
+            yb + gi * 10,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 240; ic++) {
+                  const xc = xb + (gi * 240 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10778,26 +11700,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 10;
-      const yb = b * 240;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 10; ic++) {
-              const xc = xb + (gi * 10 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 10;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 10; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 15, output, b * 240, 240, 1, weightAt, biasAt, 12);
+      }
+    } else {
+      // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 10;
+        const yb = b * 240;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 10; ic++) {
+                const xc = xb + (gi * 10 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 10, 240, weightAt + gi * 2400, biasAt + gi * 240, yb + gi * 240, 1, 1);
+          denseTiledForward(p, col, output, 1, 10, 240, weightAt + gi * 2400, biasAt + gi * 240, yb + gi * 240, 1, 1);
+        }
       }
     }
   }
@@ -10815,7 +11758,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 240; c++) {
       let acc = 0;
@@ -10824,44 +11767,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 10;
-      const yb = b * 240;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 10;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 10; ic++) {
-                const xc = xb + (gi * 10 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 10; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 10, 240, weightAt + gi * 2400, -1, dx, yb + gi * 240, 1, 1);
+        wasmConvBackward(arena, 15, outputGrad, b * 240, 240, 1, weightAt, 12, 252, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 10; ic++) {
-                const xc = xb + (gi * 10 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 252;
+          for (let ic = 0; ic < 10; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 10;
+        const yb = b * 240;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 10; ic++) {
+                  const xc = xb + (gi * 10 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            10,
+            240,
+            weightAt + gi * 2400,
+            -1,
+            dx,
+            yb + gi * 240,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 10; ic++) {
+                  const xc = xb + (gi * 10 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10922,39 +11917,31 @@ function createEngine() {
 
   /** Forward of op 70: features.3.1.block.3.0 (conv2d). */
   function forward70(p: Float32Array, n: number): void {
-    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 188160;
-      const yb = b * 31360;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 240; ic++) {
-              const xc = xb + (gi * 240 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work70_col[r++] = act70[xc + ih * 28 + iw]!;
-                }
+    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 188160;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 240; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work70_col, act71, 784, 240, 40, 56050 + gi * 9600, -1, yb + gi * 31360, 1, 784);
+        }
+        wasmConvForward(arena, 16, act71, b * 31360, 40, 784, 56050, -1, 188160);
       }
-    }
-  }
-
-  /** Backward of op 70: features.3.1.block.3.0 (conv2d). */
-  function backward70(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 188160;
-      const yb = b * 31360;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 188160;
+        const yb = b * 31360;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -10969,39 +11956,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work70_col, act71, 784, 240, 40, 56050 + gi * 9600, -1, yb + gi * 31360, 1, 784);
         }
-        if (dx) work70_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work70_col,
-          work70_dcol,
-          grad71,
-          784,
-          240,
-          40,
-          56050 + gi * 9600,
-          -1,
-          dx,
-          yb + gi * 31360,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 70: features.3.1.block.3.0 (conv2d). */
+  function backward70(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 188160;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 240; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 16, grad71, b * 31360, 40, 784, 56050, 188160, 219520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 240; ic++) {
-                const xc = xb + (gi * 240 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad70[xc + ih * 28 + iw]! += work70_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 219520;
+          for (let ic = 0; ic < 240; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad70[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 188160;
+        const yb = b * 31360;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 240; ic++) {
+                  const xc = xb + (gi * 240 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work70_col[r++] = act70[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work70_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work70_col,
+            work70_dcol,
+            grad71,
+            784,
+            240,
+            40,
+            56050 + gi * 9600,
+            -1,
+            dx,
+            yb + gi * 31360,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 240; ic++) {
+                  const xc = xb + (gi * 240 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad70[xc + ih * 28 + iw]! += work70_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -11330,39 +12383,31 @@ function createEngine() {
 
   /** Forward of op 86: features.4.0.block.3.0 (conv2d). */
   function forward86(p: Float32Array, n: number): void {
-    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 240; ic++) {
-              const xc = xb + (gi * 240 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work86_col[r++] = act86[xc + ih * 14 + iw]!;
-                }
+    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 240; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act86[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work86_col, act87, 196, 240, 80, 83500 + gi * 19200, -1, yb + gi * 15680, 1, 196);
+        }
+        wasmConvForward(arena, 17, act87, b * 15680, 80, 196, 83500, -1, 47040);
       }
-    }
-  }
-
-  /** Backward of op 86: features.4.0.block.3.0 (conv2d). */
-  function backward86(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -11377,39 +12422,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work86_col, act87, 196, 240, 80, 83500 + gi * 19200, -1, yb + gi * 15680, 1, 196);
         }
-        if (dx) work86_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work86_col,
-          work86_dcol,
-          grad87,
-          196,
-          240,
-          80,
-          83500 + gi * 19200,
-          -1,
-          dx,
-          yb + gi * 15680,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 86: features.4.0.block.3.0 (conv2d). */
+  function backward86(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 240; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act86[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 17, grad87, b * 15680, 80, 196, 83500, 47040, 62720, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 240; ic++) {
-                const xc = xb + (gi * 240 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad86[xc + ih * 14 + iw]! += work86_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 62720;
+          for (let ic = 0; ic < 240; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad86[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 240; ic++) {
+                  const xc = xb + (gi * 240 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work86_col[r++] = act86[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work86_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work86_col,
+            work86_dcol,
+            grad87,
+            196,
+            240,
+            80,
+            83500 + gi * 19200,
+            -1,
+            dx,
+            yb + gi * 15680,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 240; ic++) {
+                  const xc = xb + (gi * 240 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad86[xc + ih * 14 + iw]! += work86_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -11538,26 +12649,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 94080;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 80; ic++) {
-              const xc = xb + (gi * 80 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 80; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 18, output, b * 94080, 480, 196, weightAt, -1, 15680);
+      }
+    } else {
+      // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 94080;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 80; ic++) {
+                const xc = xb + (gi * 80 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 80, 480, weightAt + gi * 38400, -1, yb + gi * 94080, 1, 196);
+          denseTiledForward(p, col, output, 196, 80, 480, weightAt + gi * 38400, -1, yb + gi * 94080, 1, 196);
+        }
       }
     }
   }
@@ -11574,60 +12706,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 94080;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 80; ic++) {
-                const xc = xb + (gi * 80 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 80; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          80,
-          480,
-          weightAt + gi * 38400,
-          -1,
-          dx,
-          yb + gi * 94080,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 18, outputGrad, b * 94080, 480, 196, weightAt, 15680, 109760, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 80; ic++) {
-                const xc = xb + (gi * 80 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 109760;
+          for (let ic = 0; ic < 80; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 94080;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 80; ic++) {
+                  const xc = xb + (gi * 80 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            80,
+            480,
+            weightAt + gi * 38400,
+            -1,
+            dx,
+            yb + gi * 94080,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 80; ic++) {
+                  const xc = xb + (gi * 80 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -11922,26 +13091,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 480;
-      const yb = b * 20;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 480; ic++) {
-              const xc = xb + (gi * 480 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 480;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 480; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 19, output, b * 20, 20, 1, weightAt, biasAt, 480);
+      }
+    } else {
+      // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 480;
+        const yb = b * 20;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 480; ic++) {
+                const xc = xb + (gi * 480 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 480, 20, weightAt + gi * 9600, biasAt + gi * 20, yb + gi * 20, 1, 1);
+          denseTiledForward(p, col, output, 1, 480, 20, weightAt + gi * 9600, biasAt + gi * 20, yb + gi * 20, 1, 1);
+        }
       }
     }
   }
@@ -11959,7 +13149,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 20; c++) {
       let acc = 0;
@@ -11968,44 +13158,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 480;
-      const yb = b * 20;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 480;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 480; ic++) {
-                const xc = xb + (gi * 480 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 480, 20, weightAt + gi * 9600, -1, dx, yb + gi * 20, 1, 1);
+        wasmConvBackward(arena, 19, outputGrad, b * 20, 20, 1, weightAt, 480, 500, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 480; ic++) {
-                const xc = xb + (gi * 480 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 500;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 480;
+        const yb = b * 20;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            480,
+            20,
+            weightAt + gi * 9600,
+            -1,
+            dx,
+            yb + gi * 20,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -12041,26 +13283,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 20;
-      const yb = b * 480;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 20; ic++) {
-              const xc = xb + (gi * 20 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 20;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 20; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 20, output, b * 480, 480, 1, weightAt, biasAt, 20);
+      }
+    } else {
+      // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 20;
+        const yb = b * 480;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 20; ic++) {
+                const xc = xb + (gi * 20 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 20, 480, weightAt + gi * 9600, biasAt + gi * 480, yb + gi * 480, 1, 1);
+          denseTiledForward(p, col, output, 1, 20, 480, weightAt + gi * 9600, biasAt + gi * 480, yb + gi * 480, 1, 1);
+        }
       }
     }
   }
@@ -12078,7 +13341,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 480; c++) {
       let acc = 0;
@@ -12087,44 +13350,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 20;
-      const yb = b * 480;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 20;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 20; ic++) {
-                const xc = xb + (gi * 20 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 20; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 20, 480, weightAt + gi * 9600, -1, dx, yb + gi * 480, 1, 1);
+        wasmConvBackward(arena, 20, outputGrad, b * 480, 480, 1, weightAt, 20, 500, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 20; ic++) {
-                const xc = xb + (gi * 20 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 500;
+          for (let ic = 0; ic < 20; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 20;
+        const yb = b * 480;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 20; ic++) {
+                  const xc = xb + (gi * 20 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            20,
+            480,
+            weightAt + gi * 9600,
+            -1,
+            dx,
+            yb + gi * 480,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 20; ic++) {
+                  const xc = xb + (gi * 20 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -12199,26 +13514,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 94080;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 480; ic++) {
-              const xc = xb + (gi * 480 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 480; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 21, output, b * 15680, 80, 196, weightAt, -1, 94080);
+      }
+    } else {
+      // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 480; ic++) {
+                const xc = xb + (gi * 480 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 480, 80, weightAt + gi * 38400, -1, yb + gi * 15680, 1, 196);
+          denseTiledForward(p, col, output, 196, 480, 80, weightAt + gi * 38400, -1, yb + gi * 15680, 1, 196);
+        }
       }
     }
   }
@@ -12235,60 +13571,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 94080;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 480; ic++) {
-                const xc = xb + (gi * 480 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          480,
-          80,
-          weightAt + gi * 38400,
-          -1,
-          dx,
-          yb + gi * 15680,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 21, outputGrad, b * 15680, 80, 196, weightAt, 94080, 109760, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 480; ic++) {
-                const xc = xb + (gi * 480 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 109760;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            480,
+            80,
+            weightAt + gi * 38400,
+            -1,
+            dx,
+            yb + gi * 15680,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -12510,39 +13883,31 @@ function createEngine() {
 
   /** Forward of op 132: features.5.0.block.3.0 (conv2d). */
   function forward132(p: Float32Array, n: number): void {
-    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 94080;
-      const yb = b * 21952;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 480; ic++) {
-              const xc = xb + (gi * 480 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work132_col[r++] = act132[xc + ih * 14 + iw]!;
-                }
+    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 480; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act132[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work132_col, act133, 196, 480, 112, 380680 + gi * 53760, -1, yb + gi * 21952, 1, 196);
+        }
+        wasmConvForward(arena, 22, act133, b * 21952, 112, 196, 380680, -1, 94080);
       }
-    }
-  }
-
-  /** Backward of op 132: features.5.0.block.3.0 (conv2d). */
-  function backward132(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 94080;
-      const yb = b * 21952;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        const yb = b * 21952;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -12557,39 +13922,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work132_col, act133, 196, 480, 112, 380680 + gi * 53760, -1, yb + gi * 21952, 1, 196);
         }
-        if (dx) work132_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work132_col,
-          work132_dcol,
-          grad133,
-          196,
-          480,
-          112,
-          380680 + gi * 53760,
-          -1,
-          dx,
-          yb + gi * 21952,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 132: features.5.0.block.3.0 (conv2d). */
+  function backward132(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act132[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 22, grad133, b * 21952, 112, 196, 380680, 94080, 116032, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 480; ic++) {
-                const xc = xb + (gi * 480 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad132[xc + ih * 14 + iw]! += work132_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 116032;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad132[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        const yb = b * 21952;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work132_col[r++] = act132[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work132_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work132_col,
+            work132_dcol,
+            grad133,
+            196,
+            480,
+            112,
+            380680 + gi * 53760,
+            -1,
+            dx,
+            yb + gi * 21952,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad132[xc + ih * 14 + iw]! += work132_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -12718,26 +14149,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 21952;
-      const yb = b * 131712;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 112; ic++) {
-              const xc = xb + (gi * 112 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 21952;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 112; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 23, output, b * 131712, 672, 196, weightAt, -1, 21952);
+      }
+    } else {
+      // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 21952;
+        const yb = b * 131712;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 112; ic++) {
+                const xc = xb + (gi * 112 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 112, 672, weightAt + gi * 75264, -1, yb + gi * 131712, 1, 196);
+          denseTiledForward(p, col, output, 196, 112, 672, weightAt + gi * 75264, -1, yb + gi * 131712, 1, 196);
+        }
       }
     }
   }
@@ -12754,60 +14206,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 21952;
-      const yb = b * 131712;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 21952;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 112; ic++) {
-                const xc = xb + (gi * 112 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 112; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          112,
-          672,
-          weightAt + gi * 75264,
-          -1,
-          dx,
-          yb + gi * 131712,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 23, outputGrad, b * 131712, 672, 196, weightAt, 21952, 153664, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 112; ic++) {
-                const xc = xb + (gi * 112 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 153664;
+          for (let ic = 0; ic < 112; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 21952;
+        const yb = b * 131712;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 112; ic++) {
+                  const xc = xb + (gi * 112 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            112,
+            672,
+            weightAt + gi * 75264,
+            -1,
+            dx,
+            yb + gi * 131712,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 112; ic++) {
+                  const xc = xb + (gi * 112 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -13102,26 +14591,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 672;
-      const yb = b * 28;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 672; ic++) {
-              const xc = xb + (gi * 672 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 672;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 672; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 24, output, b * 28, 28, 1, weightAt, biasAt, 672);
+      }
+    } else {
+      // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 672;
+        const yb = b * 28;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 672; ic++) {
+                const xc = xb + (gi * 672 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 672, 28, weightAt + gi * 18816, biasAt + gi * 28, yb + gi * 28, 1, 1);
+          denseTiledForward(p, col, output, 1, 672, 28, weightAt + gi * 18816, biasAt + gi * 28, yb + gi * 28, 1, 1);
+        }
       }
     }
   }
@@ -13139,7 +14649,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 28; c++) {
       let acc = 0;
@@ -13148,44 +14658,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 672;
-      const yb = b * 28;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 672;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 672, 28, weightAt + gi * 18816, -1, dx, yb + gi * 28, 1, 1);
+        wasmConvBackward(arena, 24, outputGrad, b * 28, 28, 1, weightAt, 672, 700, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 700;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 672;
+        const yb = b * 28;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            672,
+            28,
+            weightAt + gi * 18816,
+            -1,
+            dx,
+            yb + gi * 28,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -13221,26 +14783,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 28;
-      const yb = b * 672;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 28; ic++) {
-              const xc = xb + (gi * 28 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 28; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 25, output, b * 672, 672, 1, weightAt, biasAt, 28);
+      }
+    } else {
+      // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28;
+        const yb = b * 672;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 28; ic++) {
+                const xc = xb + (gi * 28 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 28, 672, weightAt + gi * 18816, biasAt + gi * 672, yb + gi * 672, 1, 1);
+          denseTiledForward(p, col, output, 1, 28, 672, weightAt + gi * 18816, biasAt + gi * 672, yb + gi * 672, 1, 1);
+        }
       }
     }
   }
@@ -13258,7 +14841,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 672; c++) {
       let acc = 0;
@@ -13267,59 +14850,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 28;
-      const yb = b * 672;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 28; ic++) {
-                const xc = xb + (gi * 28 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 28; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          1,
-          28,
-          672,
-          weightAt + gi * 18816,
-          -1,
-          dx,
-          yb + gi * 672,
-          1,
-          1,
-        );
+        wasmConvBackward(arena, 25, outputGrad, b * 672, 672, 1, weightAt, 28, 700, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 28; ic++) {
-                const xc = xb + (gi * 28 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 700;
+          for (let ic = 0; ic < 28; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28;
+        const yb = b * 672;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 28; ic++) {
+                  const xc = xb + (gi * 28 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            28,
+            672,
+            weightAt + gi * 18816,
+            -1,
+            dx,
+            yb + gi * 672,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 28; ic++) {
+                  const xc = xb + (gi * 28 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -13394,26 +15014,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 131712;
-      const yb = b * 21952;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 672; ic++) {
-              const xc = xb + (gi * 672 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 672; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 26, output, b * 21952, 112, 196, weightAt, -1, 131712);
+      }
+    } else {
+      // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        const yb = b * 21952;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 672; ic++) {
+                const xc = xb + (gi * 672 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 672, 112, weightAt + gi * 75264, -1, yb + gi * 21952, 1, 196);
+          denseTiledForward(p, col, output, 196, 672, 112, weightAt + gi * 75264, -1, yb + gi * 21952, 1, 196);
+        }
       }
     }
   }
@@ -13430,60 +15071,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 131712;
-      const yb = b * 21952;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          672,
-          112,
-          weightAt + gi * 75264,
-          -1,
-          dx,
-          yb + gi * 21952,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 26, outputGrad, b * 21952, 112, 196, weightAt, 131712, 153664, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 153664;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        const yb = b * 21952;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            672,
+            112,
+            weightAt + gi * 75264,
+            -1,
+            dx,
+            yb + gi * 21952,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -13894,39 +15572,31 @@ function createEngine() {
 
   /** Forward of op 178: features.6.0.block.3.0 (conv2d). */
   function forward178(p: Float32Array, n: number): void {
-    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 32928;
-      const yb = b * 9408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 672; ic++) {
-              const xc = xb + (gi * 672 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work178_col[r++] = act178[xc + ih * 7 + iw]!;
-                }
+    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 672; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act178[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work178_col, act179, 49, 672, 192, 984892 + gi * 129024, -1, yb + gi * 9408, 1, 49);
+        }
+        wasmConvForward(arena, 27, act179, b * 9408, 192, 49, 984892, -1, 32928);
       }
-    }
-  }
-
-  /** Backward of op 178: features.6.0.block.3.0 (conv2d). */
-  function backward178(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 32928;
-      const yb = b * 9408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        const yb = b * 9408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -13941,39 +15611,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work178_col, act179, 49, 672, 192, 984892 + gi * 129024, -1, yb + gi * 9408, 1, 49);
         }
-        if (dx) work178_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work178_col,
-          work178_dcol,
-          grad179,
-          49,
-          672,
-          192,
-          984892 + gi * 129024,
-          -1,
-          dx,
-          yb + gi * 9408,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 178: features.6.0.block.3.0 (conv2d). */
+  function backward178(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act178[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 27, grad179, b * 9408, 192, 49, 984892, 32928, 42336, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad178[xc + ih * 7 + iw]! += work178_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 42336;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad178[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        const yb = b * 9408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work178_col[r++] = act178[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work178_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work178_col,
+            work178_dcol,
+            grad179,
+            49,
+            672,
+            192,
+            984892 + gi * 129024,
+            -1,
+            dx,
+            yb + gi * 9408,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad178[xc + ih * 7 + iw]! += work178_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -14102,26 +15838,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 9408;
-      const yb = b * 56448;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 192; ic++) {
-              const xc = xb + (gi * 192 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 7 + iw]!;
+    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 9408;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 192; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 28, output, b * 56448, 1152, 49, weightAt, -1, 9408);
+      }
+    } else {
+      // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 9408;
+        const yb = b * 56448;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 192; ic++) {
+                const xc = xb + (gi * 192 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 192, 1152, weightAt + gi * 221184, -1, yb + gi * 56448, 1, 49);
+          denseTiledForward(p, col, output, 49, 192, 1152, weightAt + gi * 221184, -1, yb + gi * 56448, 1, 49);
+        }
       }
     }
   }
@@ -14138,60 +15895,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 9408;
-      const yb = b * 56448;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 9408;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 192; ic++) {
-                const xc = xb + (gi * 192 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 7 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 192; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          192,
-          1152,
-          weightAt + gi * 221184,
-          -1,
-          dx,
-          yb + gi * 56448,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 28, outputGrad, b * 56448, 1152, 49, weightAt, 9408, 65856, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 192; ic++) {
-                const xc = xb + (gi * 192 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 65856;
+          for (let ic = 0; ic < 192; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 9408;
+        const yb = b * 56448;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 192; ic++) {
+                  const xc = xb + (gi * 192 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            192,
+            1152,
+            weightAt + gi * 221184,
+            -1,
+            dx,
+            yb + gi * 56448,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 192; ic++) {
+                  const xc = xb + (gi * 192 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -14486,26 +16280,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1152;
-      const yb = b * 48;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 1152; ic++) {
-              const xc = xb + (gi * 1152 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1152;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1152; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 29, output, b * 48, 48, 1, weightAt, biasAt, 1152);
+      }
+    } else {
+      // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1152;
+        const yb = b * 48;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 1152; ic++) {
+                const xc = xb + (gi * 1152 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 1152, 48, weightAt + gi * 55296, biasAt + gi * 48, yb + gi * 48, 1, 1);
+          denseTiledForward(p, col, output, 1, 1152, 48, weightAt + gi * 55296, biasAt + gi * 48, yb + gi * 48, 1, 1);
+        }
       }
     }
   }
@@ -14523,7 +16338,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 48; c++) {
       let acc = 0;
@@ -14532,59 +16347,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1152;
-      const yb = b * 48;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1152;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 1152; ic++) {
-                const xc = xb + (gi * 1152 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1152; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          1,
-          1152,
-          48,
-          weightAt + gi * 55296,
-          -1,
-          dx,
-          yb + gi * 48,
-          1,
-          1,
-        );
+        wasmConvBackward(arena, 29, outputGrad, b * 48, 48, 1, weightAt, 1152, 1200, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 1152; ic++) {
-                const xc = xb + (gi * 1152 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1200;
+          for (let ic = 0; ic < 1152; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1152;
+        const yb = b * 48;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 1152; ic++) {
+                  const xc = xb + (gi * 1152 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            1152,
+            48,
+            weightAt + gi * 55296,
+            -1,
+            dx,
+            yb + gi * 48,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 1152; ic++) {
+                  const xc = xb + (gi * 1152 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -14620,26 +16472,59 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 48;
-      const yb = b * 1152;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 48; ic++) {
-              const xc = xb + (gi * 48 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 48;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 48; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 30, output, b * 1152, 1152, 1, weightAt, biasAt, 48);
+      }
+    } else {
+      // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 48;
+        const yb = b * 1152;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 48; ic++) {
+                const xc = xb + (gi * 48 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 48, 1152, weightAt + gi * 55296, biasAt + gi * 1152, yb + gi * 1152, 1, 1);
+          denseTiledForward(
+            p,
+            col,
+            output,
+            1,
+            48,
+            1152,
+            weightAt + gi * 55296,
+            biasAt + gi * 1152,
+            yb + gi * 1152,
+            1,
+            1,
+          );
+        }
       }
     }
   }
@@ -14657,7 +16542,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 1152; c++) {
       let acc = 0;
@@ -14666,59 +16551,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 48;
-      const yb = b * 1152;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 48;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 48; ic++) {
-                const xc = xb + (gi * 48 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 48; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          1,
-          48,
-          1152,
-          weightAt + gi * 55296,
-          -1,
-          dx,
-          yb + gi * 1152,
-          1,
-          1,
-        );
+        wasmConvBackward(arena, 30, outputGrad, b * 1152, 1152, 1, weightAt, 48, 1200, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 48; ic++) {
-                const xc = xb + (gi * 48 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1200;
+          for (let ic = 0; ic < 48; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 48;
+        const yb = b * 1152;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 48; ic++) {
+                  const xc = xb + (gi * 48 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            48,
+            1152,
+            weightAt + gi * 55296,
+            -1,
+            dx,
+            yb + gi * 1152,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 48; ic++) {
+                  const xc = xb + (gi * 48 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -14793,26 +16715,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 56448;
-      const yb = b * 9408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 1152; ic++) {
-              const xc = xb + (gi * 1152 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 7 + iw]!;
+    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1152; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 31, output, b * 9408, 192, 49, weightAt, -1, 56448);
+      }
+    } else {
+      // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        const yb = b * 9408;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 1152; ic++) {
+                const xc = xb + (gi * 1152 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 1152, 192, weightAt + gi * 221184, -1, yb + gi * 9408, 1, 49);
+          denseTiledForward(p, col, output, 49, 1152, 192, weightAt + gi * 221184, -1, yb + gi * 9408, 1, 49);
+        }
       }
     }
   }
@@ -14829,60 +16772,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 56448;
-      const yb = b * 9408;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 1152; ic++) {
-                const xc = xb + (gi * 1152 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 7 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1152; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          1152,
-          192,
-          weightAt + gi * 221184,
-          -1,
-          dx,
-          yb + gi * 9408,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 31, outputGrad, b * 9408, 192, 49, weightAt, 56448, 65856, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 1152; ic++) {
-                const xc = xb + (gi * 1152 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 65856;
+          for (let ic = 0; ic < 1152; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        const yb = b * 9408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 1152; ic++) {
+                  const xc = xb + (gi * 1152 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            1152,
+            192,
+            weightAt + gi * 221184,
+            -1,
+            dx,
+            yb + gi * 9408,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 1152; ic++) {
+                  const xc = xb + (gi * 1152 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -15182,39 +17162,31 @@ function createEngine() {
 
   /** Forward of op 240: features.7.0.block.3.0 (conv2d). */
   function forward240(p: Float32Array, n: number): void {
-    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 56448;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 1152; ic++) {
-              const xc = xb + (gi * 1152 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work240_col[r++] = act240[xc + ih * 7 + iw]!;
-                }
+    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1152; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act240[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work240_col, act241, 49, 1152, 320, 3226108 + gi * 368640, -1, yb + gi * 15680, 1, 49);
+        }
+        wasmConvForward(arena, 32, act241, b * 15680, 320, 49, 3226108, -1, 56448);
       }
-    }
-  }
-
-  /** Backward of op 240: features.7.0.block.3.0 (conv2d). */
-  function backward240(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 56448;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -15229,39 +17201,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work240_col, act241, 49, 1152, 320, 3226108 + gi * 368640, -1, yb + gi * 15680, 1, 49);
         }
-        if (dx) work240_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work240_col,
-          work240_dcol,
-          grad241,
-          49,
-          1152,
-          320,
-          3226108 + gi * 368640,
-          -1,
-          dx,
-          yb + gi * 15680,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 240: features.7.0.block.3.0 (conv2d). */
+  function backward240(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1152; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act240[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 32, grad241, b * 15680, 320, 49, 3226108, 56448, 72128, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 1152; ic++) {
-                const xc = xb + (gi * 1152 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad240[xc + ih * 7 + iw]! += work240_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 72128;
+          for (let ic = 0; ic < 1152; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad240[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 1152; ic++) {
+                  const xc = xb + (gi * 1152 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work240_col[r++] = act240[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work240_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work240_col,
+            work240_dcol,
+            grad241,
+            49,
+            1152,
+            320,
+            3226108 + gi * 368640,
+            -1,
+            dx,
+            yb + gi * 15680,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 1152; ic++) {
+                  const xc = xb + (gi * 1152 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad240[xc + ih * 7 + iw]! += work240_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -15359,39 +17397,31 @@ function createEngine() {
 
   /** Forward of op 242: features.8.0 (conv2d). */
   function forward242(p: Float32Array, n: number): void {
-    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 62720;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 320; ic++) {
-              const xc = xb + (gi * 320 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work242_col[r++] = act242[xc + ih * 7 + iw]!;
-                }
+    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 320; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act242[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work242_col, act243, 49, 320, 1280, 3595388 + gi * 409600, -1, yb + gi * 62720, 1, 49);
+        }
+        wasmConvForward(arena, 33, act243, b * 62720, 1280, 49, 3595388, -1, 15680);
       }
-    }
-  }
-
-  /** Backward of op 242: features.8.0 (conv2d). */
-  function backward242(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 62720;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 62720;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -15406,39 +17436,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work242_col, act243, 49, 320, 1280, 3595388 + gi * 409600, -1, yb + gi * 62720, 1, 49);
         }
-        if (dx) work242_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work242_col,
-          work242_dcol,
-          grad243,
-          49,
-          320,
-          1280,
-          3595388 + gi * 409600,
-          -1,
-          dx,
-          yb + gi * 62720,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 242: features.8.0 (conv2d). */
+  function backward242(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 320; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act242[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 33, grad243, b * 62720, 1280, 49, 3595388, 15680, 78400, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 320; ic++) {
-                const xc = xb + (gi * 320 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad242[xc + ih * 7 + iw]! += work242_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 78400;
+          for (let ic = 0; ic < 320; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad242[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 62720;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 320; ic++) {
+                  const xc = xb + (gi * 320 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work242_col[r++] = act242[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work242_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work242_col,
+            work242_dcol,
+            grad243,
+            49,
+            320,
+            1280,
+            3595388 + gi * 409600,
+            -1,
+            dx,
+            yb + gi * 62720,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 320; ic++) {
+                  const xc = xb + (gi * 320 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad242[xc + ih * 7 + iw]! += work242_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -16833,15 +18929,33 @@ function wasmBytes(text: string): Uint8Array {
 const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
 const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 
-/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+/** The dense and convolution kernels (nnc's encoder, src/emit/wasm/dense.ts and conv.ts; f32x4, sizes baked in), in modules of at most
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQIHPwQIZm9yd2FyZDAAAA5iYWNrd2FyZElucHV0MAABD2JhY2t3YXJkV2VpZ2h0MAACDWJhY2t3YXJkQmlhczAAAwq9EwSRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMC4AmohDgNAIAAhCCAHIQkgBEEBdkGA0ABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogC/0ABIAoIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAoIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAUCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgHghHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AqAfIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgCpB8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKoHyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AqwfIAhBgNAAaiEIIAlBwD5qIQkgCCAKSQ0ACyAFQYCgAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAobCAAaiEPIARBAWtBoB9sIANqIRAgASEFIAIhBiAQIQcgBUGAwLgCaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAoaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAoIRwgEyAaIBz95gH95AEhEyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIAz9AASAeCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYCgAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAKGohDANAIAAhBiAFIQcgA0EBdkHAPmwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAJ/QkCoB8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAKGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgCggByAT/QsEkCggByAU/QsEoCggByAV/QsEsCggBkHAPmohBiAHQYDQAGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBoB9qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAKGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC88DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAKGohDANAIAAhBiAFIQcgAEGgH2ohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAoIRIgB/0ABJAoIRMgB/0ABKAoIRQgB/0ABLAoIRUgBiEJIAQhCiAGIANBoB9saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoB9qIQkgCkGAKGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBCGohBiAHQYDQAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+kCAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAH2ohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALIARBIGohBwNAIAT9AAQAIQkgBP0ABBAhCiADIQUgAkGgH2wgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgA0EgaiEDIARBIGohBCAEIAdJDQALCw==",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIBB04FCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMMY29udkZvcndhcmQwAAQK4xYFkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAuAJqIQ4DQCAAIQggByEJIARBAXZBgNAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgChqIQ0DQCAL/QAEACEaIAv9AASAKCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIB4IRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYDQAGohCCAJQcA+aiEJIAggCkkNAAsgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAKGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgMC4AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBQIRwgFCAaIBz95gH95AEhFCAM/QAEgHghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBwD5qIQYgB0GA0ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAKCESIAf9AASQKCETIAf9AASgKCEUIAf9AASwKCEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgChqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAKCAHIBP9CwSQKCAHIBT9CwSgKCAHIBX9CwSwKCAGQQhqIQYgB0GA0ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB7ABqIQsDQCAJ/QkCACEWIAn9CQJsIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkHYAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQwAAASY29udkJhY2t3YXJkSW5wdXQwAAEMY29udkZvcndhcmQxAAITY29udkJhY2t3YXJkV2VpZ2h0MQADEmNvbnZCYWNrd2FyZElucHV0MQAEDGNvbnZGb3J3YXJkMgAFCo0dBp0OAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAniSOAJ4IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEWIBEhFyARIRggCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCEGAkAZqIQggCUHYAWohCSAIIApJDQALIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtB7ABsIANqIRAgASEFIAIhBiAQIQcgBUGAwMkAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsL3wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHoAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAbaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAbaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHsAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAAWohCwNAIAkqAgAhGyAJKgKAASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgAJqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAAWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgAGSOAKAASAJQwAAAAAgCyoCBCAMKgIElJIgCSoChAGSOAKEASAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiAGSOAKIASAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjAGSOAKMASAIQQhqIQggCUGAAmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAAWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2AEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkEgaiELA0AgCSoCACEbIAkqAiAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAAaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQyAAASY29udkJhY2t3YXJkSW5wdXQyAAEMY29udkZvcndhcmQzAAITY29udkJhY2t3YXJkV2VpZ2h0MwADEmNvbnZCYWNrd2FyZElucHV0MwAEDGNvbnZGb3J3YXJkNAAFCt4YBu4EAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUEgaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgIgkjgCICAJQwAAAAAgCyoCBCAMKgIElJIgCSoCJJI4AiQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAiiSOAIoIAlDAAAAACALKgIEIAwqAgyUkiAJKgIskjgCLCAIQQhqIQggCUHAAGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EgbCADaiEQIAEhBSACIQYgECEHIAVBIGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQSBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEgaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwulAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAFqIQsDQCAJ/QkCACEWIAn9CQKAASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAJqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDiAGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAAZI4AoABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEAZI4AoQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIAZI4AogBIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMAZI4AowBIAhBgJAGaiEIIAlBgAJqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQYABbCADaiEQIAEhBSACIQYgECEHIAVBgIDiAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAFqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAwaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwABqIQsDQCAJ/QkCACEWIAn9CQJAIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAQABAQABB6ABCBNjb252QmFja3dhcmRXZWlnaHQ0AAASY29udkJhY2t3YXJkSW5wdXQ0AAEMY29udkZvcndhcmQ1AAITY29udkJhY2t3YXJkV2VpZ2h0NQADEmNvbnZCYWNrd2FyZElucHV0NQAEDGNvbnZGb3J3YXJkNgAFE2NvbnZCYWNrd2FyZFdlaWdodDYABhJjb252QmFja3dhcmRJbnB1dDYABwqRHAiVCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAkCSOAJAIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJEkjgCRCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCSJI4AkggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAkySOAJMIAhBgJAGaiEIIAlBgAFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQcAAbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgANqIQsDQCAJKgIAIRsgCSoCgAMhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAGaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgANqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoADkjgCgAMgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQDkjgChAMgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogDkjgCiAMgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowDkjgCjAMgCEEIaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgANsIANqIRAgASEFIAIhBiAQIQcgBUGAA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYADaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAxqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgANqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBEGohCwNAIAkqAgAhGyAJKgIQIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEgaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvtBAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBEGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCEJI4AhAgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAhSSOAIUIAlDAAAAACALKgIEIAwqAgiUkiAJKgIYkjgCGCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCHJI4AhwgCEEIaiEIIAlBIGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EQbCADaiEQIAEhBSACIQYgECEHIAVBEGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQRBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGADGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEQaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAAABAAd1Bgxjb252Rm9yd2FyZDcAABNjb252QmFja3dhcmRXZWlnaHQ3AAESY29udkJhY2t3YXJkSW5wdXQ3AAIMY29udkZvcndhcmQ4AAMTY29udkJhY2t3YXJkV2VpZ2h0OAAEEmNvbnZCYWNrd2FyZElucHV0OAAFCsAdBqIDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgANqIQsDQCAJ/QkCACEWIAn9CQKAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGABmohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAA5I4AoADIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEA5I4AoQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIA5I4AogDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMA5I4AowDIAhBgMQBaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYADbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgANqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgOwAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4ABqIQsDQCAJ/QkCACEWIAn9CQJgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQcABaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCwEmohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCYJI4AmAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAmSSOAJkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJokjgCaCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCbJI4AmwgCEGAxAFqIQggCUHAAWohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtB4ABsIANqIRAgASEFIAIhBiAQIQcgBUGAsBJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDsAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAAaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwABAAABAAAHiAEHDGNvbnZGb3J3YXJkOQAAE2NvbnZCYWNrd2FyZFdlaWdodDkAARJjb252QmFja3dhcmRJbnB1dDkAAg1jb252Rm9yd2FyZDEwAAMUY29udkJhY2t3YXJkV2VpZ2h0MTAABBNjb252QmFja3dhcmRJbnB1dDEwAAUNY29udkZvcndhcmQxMQAGCskWB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwARqIQsDQCAJKgIAIRsgCSoCwAQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAJaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwARqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAEkjgCwAQgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQEkjgCxAQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgEkjgCyAQgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswEkjgCzAQgCEEIaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUHABGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAEaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBwARqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBGGohCwNAIAkqAgAhGyAJKgIYIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEwaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwu+BwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBEGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCGJI4AhggCUMAAAAAIAsqAgQgDCoCBJSSIAkqAhySOAIcIAlDAAAAACALKgIEIAwqAgiUkiAJKgIgkjgCICAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCJJI4AiQgCEEIaiEIIAlBMGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUEIaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFiARIRcgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIEIAwqAgCUkiAJKgIYkjgCGCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCHJI4AhwgCEEIaiEIIAlBMGohCSAIIApJDQALIAVBCGohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EYbCADaiEQIAEhBSACIQYgECEHIAVBEGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUEIaiEOA0AgDyEIIAchCSARIRIgESETIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAFQQhqIQUgBkEIaiEGIAdBCGohByAFIA5JDQALCwvXAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEEYaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBGGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAJaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd7BhRjb252QmFja3dhcmRXZWlnaHQxMQAAE2NvbnZCYWNrd2FyZElucHV0MTEAAQ1jb252Rm9yd2FyZDEyAAIUY29udkJhY2t3YXJkV2VpZ2h0MTIAAxNjb252QmFja3dhcmRJbnB1dDEyAAQNY29udkZvcndhcmQxMwAFCrcdBpwIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoO4AaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLABJI4AsAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEBJI4AsQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIBJI4AsgEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMBJI4AswEIAhBgMQBaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQcAEbCADaiEQIAEhBSACIQYgECEHIAVBgKDuAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQcAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwARqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAtAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAlqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAyBtqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwASSOALABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxASSOALEBCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyASSOALIBCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzASSOALMBCAIQYAxaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUGAyBtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQcAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLQBaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwARqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgKwCaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoAFqIQsDQCAJ/QkCACEWIAn9CQKgASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQcACaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwABAQABAQAHkgEHFGNvbnZCYWNrd2FyZFdlaWdodDEzAAATY29udkJhY2t3YXJkSW5wdXQxMwABDWNvbnZGb3J3YXJkMTQAAhRjb252QmFja3dhcmRXZWlnaHQxNAADE2NvbnZCYWNrd2FyZElucHV0MTQABA1jb252Rm9yd2FyZDE1AAUUY29udkJhY2t3YXJkV2VpZ2h0MTUABgqFHQeRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgNQHaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqABkjgCoAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQBkjgCpAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgBkjgCqAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwBkjgCrAEgCEGAMWohCCAJQcACaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQaABbCADaiEQIAEhBSACIQYgECEHIAVBgNQHaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGgAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCsAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaABaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgMsAaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwAdqIQsDQCAJKgIAIRsgCSoCwAchHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAPaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwAdqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAHkjgCwAcgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQHkjgCxAcgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgHkjgCyAcgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswHkjgCzAcgCEEIaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUHAB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAHaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMsAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcAHaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAywBqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkEoaiELA0AgCSoCACEbIAkqAighHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQdAAaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvABwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBIGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCKJI4AiggCUMAAAAAIAsqAgQgDCoCBJSSIAkqAiySOAIsIAlDAAAAACALKgIEIAwqAgiUkiAJKgIwkjgCMCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCNJI4AjQgCEEIaiEIIAlB0ABqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBCGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRYgESEXIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCKJI4AiggCUMAAAAAIAsqAgQgDCoCBJSSIAkqAiySOAIsIAhBCGohCCAJQdAAaiEJIAggCkkNAAsgBUEIaiEFIAZBCGohBiAHQQhqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQShsIANqIRAgASEFIAIhBiAQIQcgBUEgaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQQhqIQ4DQCAPIQggByEJIBEhEiARIRMgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAVBCGohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE1AAANY29udkZvcndhcmQxNgABFGNvbnZCYWNrd2FyZFdlaWdodDE2AAITY29udkJhY2t3YXJkSW5wdXQxNgADDWNvbnZGb3J3YXJkMTcABBRjb252QmFja3dhcmRXZWlnaHQxNwAFCqIdBtgBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQShqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAywBqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBKGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCsAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAD2ohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD4LWohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLAB5I4AsAHIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEB5I4AsQHIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIB5I4AsgHIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMB5I4AswHIAhBgDFqIQggCUGAD2ohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0HAB2wgA2ohECABIQUgAiEGIBAhByAFQYD4LWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGArAJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGA2ARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgA9qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGA2ARqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgA9qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgL4LaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEGgDGohCCAJQYAPaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE3AAANY29udkZvcndhcmQxOAABFGNvbnZCYWNrd2FyZFdlaWdodDE4AAITY29udkJhY2t3YXJkSW5wdXQxOAADDWNvbnZGb3J3YXJkMTkABBRjb252QmFja3dhcmRXZWlnaHQxOQAFCowdBt4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAB2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDYBGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAHaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgNgEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAdqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgKwCaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgA9qIQsDQCAJKgIAIRsgCSoCgA8hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAeaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgA9qIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAPkjgCgA8gCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQPkjgChA8gCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogPkjgCiA8gCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowPkjgCjA8gCEEIaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGAD2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQAAAQAHkQEHE2NvbnZCYWNrd2FyZElucHV0MTkAAA1jb252Rm9yd2FyZDIwAAEUY29udkJhY2t3YXJkV2VpZ2h0MjAAAhNjb252QmFja3dhcmRJbnB1dDIwAAMNY29udkZvcndhcmQyMQAEFGNvbnZCYWNrd2FyZFdlaWdodDIxAAUTY29udkJhY2t3YXJkSW5wdXQyMQAGCtsbB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAPaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKwCaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAPaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGArAJqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHQAGohCwNAIAkqAgAhGyAJKgJQIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGgAWohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQdAAaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgJQkjgCUCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCVJI4AlQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAliSOAJYIAlDAAAAACALKgIEIAwqAgyUkiAJKgJckjgCXCAIQQhqIQggCUGgAWohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HQAGwgA2ohECABIQUgAiEGIBAhByAFQdAAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB0ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGArAJqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB0ABqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsAlqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsAlqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPwWaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAPkjgCgA8gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQPkjgChA8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogPkjgCiA8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowPkjgCjA8gCEGgDGohCCAJQYAeaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGA/BZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMjIAABRjb252QmFja3dhcmRXZWlnaHQyMgABE2NvbnZCYWNrd2FyZElucHV0MjIAAg1jb252Rm9yd2FyZDIzAAMUY29udkJhY2t3YXJkV2VpZ2h0MjMABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD8FmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAD5I4AoAPIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKED5I4AoQPIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKID5I4AogPIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMD5I4AowPIAhBoAxqIQggCUGAHmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAPbCADaiEQIAEhBSACIQYgECEHIAVBgPwWaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAPaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgA9qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAkA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgLASaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwANqIQsDQCAJ/QkCACEWIAn9CQLAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAHaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgLASaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBwANqIQsDQCAJ/QkCACEWIAn9CQLAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAHaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCuBWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLAA5I4AsADIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEA5I4AsQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIA5I4AsgDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMA5I4AswDIAhBoAxqIQggCUGAB2ohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQcADbCADaiEQIAEhBSACIQYgECEHIAVBgK4FaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAAAAQAAAQAAB6EBCBNjb252QmFja3dhcmRJbnB1dDIzAAANY29udkZvcndhcmQyNAABFGNvbnZCYWNrd2FyZFdlaWdodDI0AAITY29udkJhY2t3YXJkSW5wdXQyNAADDWNvbnZGb3J3YXJkMjUABBRjb252QmFja3dhcmRXZWlnaHQyNQAFE2NvbnZCYWNrd2FyZElucHV0MjUABg1jb252Rm9yd2FyZDI2AAcKohoI3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQcADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwANqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBwANqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUHAA2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAzARqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAFWohCwNAIAkqAgAhGyAJKgKAFSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgCpqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAFWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgBWSOAKAFSAJQwAAAAAgCyoCBCAMKgIElJIgCSoChBWSOAKEFSAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiBWSOAKIFSAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjBWSOAKMFSAIQQhqIQggCUGAKmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYAVaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgBVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAzARqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgBVqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDMBGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQfAAaiELA0AgCSoCACEbIAkqAnAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQeABaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvxBAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVB8ABqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAnCSOAJwIAlDAAAAACALKgIEIAwqAgSUkiAJKgJ0kjgCdCAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCeJI4AnggCUMAAAAAIAsqAgQgDCoCDJSSIAkqAnySOAJ8IAhBCGohCCAJQeABaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQfAAbCADaiEQIAEhBSACIQYgECEHIAVB8ABqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEHwAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDMBGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHwAGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MjYAABNjb252QmFja3dhcmRJbnB1dDI2AAENY29udkZvcndhcmQyNwACFGNvbnZCYWNrd2FyZFdlaWdodDI3AAMK+xoEjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCUIGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAFZI4AoAVIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEFZI4AoQVIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIFZI4AogVIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMFZI4AowVIAhBoAxqIQggCUGAKmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgJQgaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAVaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBVqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAFWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAfaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBVqIQsDQCAJ/QkCACEWIAn9CQKAFSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAqaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAfaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBVqIQsDQCAJKgIAIRsgCSoCgBUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCpqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIUIaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAFZI4AoAVIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQVkjgChBUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBWSOAKIFSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMFZI4AowVIAhBiANqIQggCUGAKmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgIUIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDI3AAANY29udkZvcndhcmQyOAABFGNvbnZCYWNrd2FyZFdlaWdodDI4AAITY29udkJhY2t3YXJkSW5wdXQyOAADDWNvbnZGb3J3YXJkMjkABBRjb252QmFja3dhcmRXZWlnaHQyOQAFCpYeBtcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAH2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAfaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAZqIQsDQCAJ/QkCACEWIAn9CQKABiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAMaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAZqIQsDQCAJKgIAIRsgCSoCgAYhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgAxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKYCaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKABpI4AoAGIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQGkjgChAYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAaSOAKIBiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMBpI4AowGIAhBiANqIQggCUGADGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAGbCADaiEQIAEhBSACIQYgECEHIAVBgKYCaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIA2aiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAZqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgAZqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgDZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAZqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9wBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDADWohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAkaiELA0AgCSoCACEbIAkqAoAkIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAyABqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/oEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAJGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgCSSOAKAJCAJQwAAAAAgCyoCBCAMKgIElJIgCSoChCSSOAKEJCAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiCSSOAKIJCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjCSSOAKMJCAIQQhqIQggCUGAyABqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQAAAQAHkQEHE2NvbnZCYWNrd2FyZElucHV0MjkAAA1jb252Rm9yd2FyZDMwAAEUY29udkJhY2t3YXJkV2VpZ2h0MzAAAhNjb252QmFja3dhcmRJbnB1dDMwAAMNY29udkZvcndhcmQzMQAEFGNvbnZCYWNrd2FyZFdlaWdodDMxAAUTY29udkJhY2t3YXJkSW5wdXQzMQAGCvYcB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAkaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMANaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAwA1qIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHAAWohCwNAIAkqAgAhGyAJKgLAASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgANqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHAAWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCwAGSOALAASAJQwAAAAAgCyoCBCAMKgIElJIgCSoCxAGSOALEASAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCyAGSOALIASAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCzAGSOALMASAIQQhqIQggCUGAA2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HAAWwgA2ohECABIQUgAiEGIBAhByAFQcABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBwAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwA1qIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBwAFqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgDZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgCRqIQsDQCAJKgIAIRsgCSoCgCQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrQkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkDWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjCSSOAKMJCAIQYgDaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgDZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAJGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCANmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAAAHTgQNY29udkZvcndhcmQzMgAAFGNvbnZCYWNrd2FyZFdlaWdodDMyAAETY29udkJhY2t3YXJkSW5wdXQzMgACDWNvbnZGb3J3YXJkMzMAAwrHFwTdBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDaAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAyABqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgNoAaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgCRqIQsDQCAJKgIAIRsgCSoCgCQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrQkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkDWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjCSSOAKMJCAIQYgDaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgNoAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgCRqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgNoAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAKaiELA0AgCf0JAgAhFiAJ/QkCgAohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCA5ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACmohCwNAIAkqAgAhGyAJKgKACiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMDAgABBy4CFGNvbnZCYWNrd2FyZFdlaWdodDMzAAATY29udkJhY2t3YXJkSW5wdXQzMwABCooOAqwJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers: decided once, at load. */
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+ *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -16853,12 +18967,20 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+interface ConvKernels {
+  readonly forward: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardInput: WasmKernel;
+}
+
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
 interface Arena {
   readonly heap: Float32Array;
   readonly params: Float32Array;
   readonly grads: Float32Array;
   readonly kernels: readonly DenseKernels[];
+  readonly convs: readonly ConvKernels[];
 }
 
 const GRADS_BYTE = 21154192;
@@ -16869,14 +18991,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (660 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (744 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 660, maximum: 660 });
+    const memory = new wasmApi!.Memory({ initial: 744, maximum: 744 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -16893,6 +19015,178 @@ function createArena(): Arena | undefined {
         backwardInput: kernel("backwardInput0"),
         backwardWeight: kernel("backwardWeight0"),
         backwardBias: kernel("backwardBias0"),
+      },
+    ],
+    convs: [
+      {
+        forward: kernel("convForward0"),
+        backwardWeight: kernel("convBackwardWeight0"),
+        backwardInput: kernel("convBackwardInput0"),
+      },
+      {
+        forward: kernel("convForward1"),
+        backwardWeight: kernel("convBackwardWeight1"),
+        backwardInput: kernel("convBackwardInput1"),
+      },
+      {
+        forward: kernel("convForward2"),
+        backwardWeight: kernel("convBackwardWeight2"),
+        backwardInput: kernel("convBackwardInput2"),
+      },
+      {
+        forward: kernel("convForward3"),
+        backwardWeight: kernel("convBackwardWeight3"),
+        backwardInput: kernel("convBackwardInput3"),
+      },
+      {
+        forward: kernel("convForward4"),
+        backwardWeight: kernel("convBackwardWeight4"),
+        backwardInput: kernel("convBackwardInput4"),
+      },
+      {
+        forward: kernel("convForward5"),
+        backwardWeight: kernel("convBackwardWeight5"),
+        backwardInput: kernel("convBackwardInput5"),
+      },
+      {
+        forward: kernel("convForward6"),
+        backwardWeight: kernel("convBackwardWeight6"),
+        backwardInput: kernel("convBackwardInput6"),
+      },
+      {
+        forward: kernel("convForward7"),
+        backwardWeight: kernel("convBackwardWeight7"),
+        backwardInput: kernel("convBackwardInput7"),
+      },
+      {
+        forward: kernel("convForward8"),
+        backwardWeight: kernel("convBackwardWeight8"),
+        backwardInput: kernel("convBackwardInput8"),
+      },
+      {
+        forward: kernel("convForward9"),
+        backwardWeight: kernel("convBackwardWeight9"),
+        backwardInput: kernel("convBackwardInput9"),
+      },
+      {
+        forward: kernel("convForward10"),
+        backwardWeight: kernel("convBackwardWeight10"),
+        backwardInput: kernel("convBackwardInput10"),
+      },
+      {
+        forward: kernel("convForward11"),
+        backwardWeight: kernel("convBackwardWeight11"),
+        backwardInput: kernel("convBackwardInput11"),
+      },
+      {
+        forward: kernel("convForward12"),
+        backwardWeight: kernel("convBackwardWeight12"),
+        backwardInput: kernel("convBackwardInput12"),
+      },
+      {
+        forward: kernel("convForward13"),
+        backwardWeight: kernel("convBackwardWeight13"),
+        backwardInput: kernel("convBackwardInput13"),
+      },
+      {
+        forward: kernel("convForward14"),
+        backwardWeight: kernel("convBackwardWeight14"),
+        backwardInput: kernel("convBackwardInput14"),
+      },
+      {
+        forward: kernel("convForward15"),
+        backwardWeight: kernel("convBackwardWeight15"),
+        backwardInput: kernel("convBackwardInput15"),
+      },
+      {
+        forward: kernel("convForward16"),
+        backwardWeight: kernel("convBackwardWeight16"),
+        backwardInput: kernel("convBackwardInput16"),
+      },
+      {
+        forward: kernel("convForward17"),
+        backwardWeight: kernel("convBackwardWeight17"),
+        backwardInput: kernel("convBackwardInput17"),
+      },
+      {
+        forward: kernel("convForward18"),
+        backwardWeight: kernel("convBackwardWeight18"),
+        backwardInput: kernel("convBackwardInput18"),
+      },
+      {
+        forward: kernel("convForward19"),
+        backwardWeight: kernel("convBackwardWeight19"),
+        backwardInput: kernel("convBackwardInput19"),
+      },
+      {
+        forward: kernel("convForward20"),
+        backwardWeight: kernel("convBackwardWeight20"),
+        backwardInput: kernel("convBackwardInput20"),
+      },
+      {
+        forward: kernel("convForward21"),
+        backwardWeight: kernel("convBackwardWeight21"),
+        backwardInput: kernel("convBackwardInput21"),
+      },
+      {
+        forward: kernel("convForward22"),
+        backwardWeight: kernel("convBackwardWeight22"),
+        backwardInput: kernel("convBackwardInput22"),
+      },
+      {
+        forward: kernel("convForward23"),
+        backwardWeight: kernel("convBackwardWeight23"),
+        backwardInput: kernel("convBackwardInput23"),
+      },
+      {
+        forward: kernel("convForward24"),
+        backwardWeight: kernel("convBackwardWeight24"),
+        backwardInput: kernel("convBackwardInput24"),
+      },
+      {
+        forward: kernel("convForward25"),
+        backwardWeight: kernel("convBackwardWeight25"),
+        backwardInput: kernel("convBackwardInput25"),
+      },
+      {
+        forward: kernel("convForward26"),
+        backwardWeight: kernel("convBackwardWeight26"),
+        backwardInput: kernel("convBackwardInput26"),
+      },
+      {
+        forward: kernel("convForward27"),
+        backwardWeight: kernel("convBackwardWeight27"),
+        backwardInput: kernel("convBackwardInput27"),
+      },
+      {
+        forward: kernel("convForward28"),
+        backwardWeight: kernel("convBackwardWeight28"),
+        backwardInput: kernel("convBackwardInput28"),
+      },
+      {
+        forward: kernel("convForward29"),
+        backwardWeight: kernel("convBackwardWeight29"),
+        backwardInput: kernel("convBackwardInput29"),
+      },
+      {
+        forward: kernel("convForward30"),
+        backwardWeight: kernel("convBackwardWeight30"),
+        backwardInput: kernel("convBackwardInput30"),
+      },
+      {
+        forward: kernel("convForward31"),
+        backwardWeight: kernel("convBackwardWeight31"),
+        backwardInput: kernel("convBackwardInput31"),
+      },
+      {
+        forward: kernel("convForward32"),
+        backwardWeight: kernel("convBackwardWeight32"),
+        backwardInput: kernel("convBackwardInput32"),
+      },
+      {
+        forward: kernel("convForward33"),
+        backwardWeight: kernel("convBackwardWeight33"),
+        backwardInput: kernel("convBackwardInput33"),
       },
     ],
   };
@@ -16971,6 +19265,46 @@ function wasmDenseBackward(
       for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
   }
+}
+
+/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+function wasmConvForward(
+  a: Arena,
+  k: number,
+  y: Float32Array,
+  yo: number,
+  OC: number,
+  P: number,
+  W: number,
+  B: number,
+  Y: number,
+): void {
+  const heap = a.heap;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+  y.set(heap.subarray(ys, ys + OC * P), yo);
+}
+
+/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
+ *  `gy` at element `go`. */
+function wasmConvBackward(
+  a: Arena,
+  k: number,
+  gy: Float32Array,
+  go: number,
+  OC: number,
+  P: number,
+  W: number,
+  Y: number,
+  DCOL: number,
+  dx: boolean,
+): void {
+  const kernels = a.convs[k]!;
+  const ys = SCRATCH_BYTE + Y * 4;
+  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
+  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

@@ -586,49 +586,31 @@ function createEngine() {
 
   /** Forward of op 0: conv1 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1024;
-      const yb = b * 4704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 1; ic++) {
-              const xc = xb + (gi * 1 + ic) * 1024;
-              for (let kh = 0; kh < 5; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 5; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work0_col[r++] = act0[xc + ih * 32 + iw]!;
-                }
+    // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1024;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1; ic++) {
+          const xc = xb + ic * 1024;
+          for (let kh = 0; kh < 5; kh++)
+            for (let kw = 0; kw < 5; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 32 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act0[xr + ow]!;
               }
             }
-          }
-        const y0 = yb + gi * 4704;
-        for (let oc = 0; oc < 6; oc++) act1.fill(p[150 + gi * 6 + oc]!, y0 + oc * 784, y0 + (oc + 1) * 784);
-        packedGemm(act1, y0, 784, 1, 6, 784, 25, p, 0 + gi * 150, 25, 1, work0_col, 0, 1, 25, act1, -1);
+        }
+        wasmConvForward(arena, 0, act1, b * 4704, 6, 784, 0, 150, 19600);
       }
-    }
-  }
-
-  /** Backward of op 0: conv1 (conv2d). */
-  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 6; c++) {
-      let acc = 0;
+    } else {
+      // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 4704 + c * 784, e = i + 784; i < e; i++) acc += grad1[i]!;
-      }
-      gp[150 + c]! += acc;
-    }
-    const dx = inputGradWanted;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1024;
-      const yb = b * 4704;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 1024;
+        const yb = b * 4704;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -643,39 +625,115 @@ function createEngine() {
                 }
               }
             }
+          const y0 = yb + gi * 4704;
+          for (let oc = 0; oc < 6; oc++) act1.fill(p[150 + gi * 6 + oc]!, y0 + oc * 784, y0 + (oc + 1) * 784);
+          packedGemm(act1, y0, 784, 1, 6, 784, 25, p, 0 + gi * 150, 25, 1, work0_col, 0, 1, 25, act1, -1);
         }
-        if (dx) work0_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work0_col,
-          work0_dcol,
-          grad1,
-          784,
-          25,
-          6,
-          0 + gi * 150,
-          -1,
-          dx,
-          yb + gi * 4704,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 0: conv1 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 6; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 4704 + c * 784, e = i + 784; i < e; i++) acc += grad1[i]!;
+      }
+      gp[150 + c]! += acc;
+    }
+    if (arena) {
+      const dx = inputGradWanted;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1024;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1; ic++) {
+            const xc = xb + ic * 1024;
+            for (let kh = 0; kh < 5; kh++)
+              for (let kw = 0; kw < 5; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 32 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act0[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 0, grad1, b * 4704, 6, 784, 0, 19600, 24304, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 1; ic++) {
-                const xc = xb + (gi * 1 + ic) * 1024;
-                for (let kh = 0; kh < 5; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 5; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad0[xc + ih * 32 + iw]! += work0_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 24304;
+          for (let ic = 0; ic < 1; ic++) {
+            const xc = xb + ic * 1024;
+            for (let kh = 0; kh < 5; kh++)
+              for (let kw = 0; kw < 5; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 32 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad0[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = inputGradWanted;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1024;
+        const yb = b * 4704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 1; ic++) {
+                  const xc = xb + (gi * 1 + ic) * 1024;
+                  for (let kh = 0; kh < 5; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 5; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work0_col[r++] = act0[xc + ih * 32 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work0_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work0_col,
+            work0_dcol,
+            grad1,
+            784,
+            25,
+            6,
+            0 + gi * 150,
+            -1,
+            dx,
+            yb + gi * 4704,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 1; ic++) {
+                  const xc = xb + (gi * 1 + ic) * 1024;
+                  for (let kh = 0; kh < 5; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 5; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad0[xc + ih * 32 + iw]! += work0_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -745,47 +803,31 @@ function createEngine() {
 
   /** Forward of op 3: conv2 (conv2d). */
   function forward3(p: Float32Array, n: number): void {
-    // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1176;
-      const yb = b * 1600;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 10; oh++)
-          for (let ow = 0; ow < 10; ow++) {
-            for (let ic = 0; ic < 6; ic++) {
-              const xc = xb + (gi * 6 + ic) * 196;
-              for (let kh = 0; kh < 5; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 5; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work3_col[r++] = act3[xc + ih * 14 + iw]!;
-                }
+    // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1176;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 6; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 5; kh++)
+            for (let kw = 0; kw < 5; kw++) {
+              for (let oh = 0; oh < 10; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 10; ow++) heap[r++] = act3[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work3_col, act4, 100, 150, 16, 156 + gi * 2400, 2556 + gi * 16, yb + gi * 1600, 1, 100);
+        }
+        wasmConvForward(arena, 1, act4, b * 1600, 16, 100, 156, 2556, 15000);
       }
-    }
-  }
-
-  /** Backward of op 3: conv2 (conv2d). */
-  function backward3(p: Float32Array, gp: Float32Array, n: number): void {
-    // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 16; c++) {
-      let acc = 0;
+    } else {
+      // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 1600 + c * 100, e = i + 100; i < e; i++) acc += grad4[i]!;
-      }
-      gp[2556 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1176;
-      const yb = b * 1600;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 1176;
+        const yb = b * 1600;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 10; oh++)
             for (let ow = 0; ow < 10; ow++) {
@@ -800,39 +842,113 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work3_col, act4, 100, 150, 16, 156 + gi * 2400, 2556 + gi * 16, yb + gi * 1600, 1, 100);
         }
-        if (dx) work3_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work3_col,
-          work3_dcol,
-          grad4,
-          100,
-          150,
-          16,
-          156 + gi * 2400,
-          -1,
-          dx,
-          yb + gi * 1600,
-          1,
-          100,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 3: conv2 (conv2d). */
+  function backward3(p: Float32Array, gp: Float32Array, n: number): void {
+    // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 16; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 1600 + c * 100, e = i + 100; i < e; i++) acc += grad4[i]!;
+      }
+      gp[2556 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1176;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 6; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 5; kh++)
+              for (let kw = 0; kw < 5; kw++) {
+                for (let oh = 0; oh < 10; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 10; ow++) heap[r++] = act3[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 1, grad4, b * 1600, 16, 100, 156, 15000, 16600, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 10; oh++)
-            for (let ow = 0; ow < 10; ow++) {
-              for (let ic = 0; ic < 6; ic++) {
-                const xc = xb + (gi * 6 + ic) * 196;
-                for (let kh = 0; kh < 5; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 5; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad3[xc + ih * 14 + iw]! += work3_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 16600;
+          for (let ic = 0; ic < 6; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 5; kh++)
+              for (let kw = 0; kw < 5; kw++) {
+                for (let oh = 0; oh < 10; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 10; ow++) grad3[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1176;
+        const yb = b * 1600;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 10; oh++)
+              for (let ow = 0; ow < 10; ow++) {
+                for (let ic = 0; ic < 6; ic++) {
+                  const xc = xb + (gi * 6 + ic) * 196;
+                  for (let kh = 0; kh < 5; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 5; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work3_col[r++] = act3[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work3_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work3_col,
+            work3_dcol,
+            grad4,
+            100,
+            150,
+            16,
+            156 + gi * 2400,
+            -1,
+            dx,
+            yb + gi * 1600,
+            1,
+            100,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 10; oh++)
+              for (let ow = 0; ow < 10; ow++) {
+                for (let ic = 0; ic < 6; ic++) {
+                  const xc = xb + (gi * 6 + ic) * 196;
+                  for (let kh = 0; kh < 5; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 5; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad3[xc + ih * 14 + iw]! += work3_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1966,17 +2082,19 @@ function wasmBytes(text: string): Uint8Array {
 const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
 const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 
-/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+/** The dense and convolution kernels (nnc's encoder, src/emit/wasm/dense.ts and conv.ts; f32x4, sizes baked in), in modules of at most
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArCGwWLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgNwLaiEOA0AgACEIIAchCSAEQQF2QYAZbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAxqIQ0DQCAL/QAEACEaIAv9AATADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATADCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBkhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMAlIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOALgAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AuQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgC6AMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOALsAyAIQYAZaiEIIAlBwAdqIQkgCCAKSQ0ACyAFQYAyaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwAxsIABqIQ8gBEEBa0HgA2wgA2ohECABIQUgAiEGIBAhByAFQYDcC2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAZIRwgFCAaIBz95gH95AEhFCAM/QAEwCUhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAMmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHADGohDANAIAAhBiAFIQcgA0EBdkHAB2wgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeADaiELA0AgCf0JAgAhFiAJ/QkC4AMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwAwgByAT/QsE0AwgByAU/QsE4AwgByAV/QsE8AwgBkHAB2ohBiAHQYAZaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkHgA2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQcAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAMaiEMA0AgACEGIAUhByAAQeADaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEwAwhEiAH/QAE0AwhEyAH/QAE4AwhFCAH/QAE8AwhFSAGIQkgBCEKIAYgA0HgA2xqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHgA2ohCSAKQcAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwAwgByAT/QsE0AwgByAU/QsE4AwgByAV/QsE8AwgBkEIaiEGIAdBgBlqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBwANqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQeADbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVB4ANqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJB4ANsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVB4ANqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwuLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLsCaiEOA0AgACEIIAchCSAEQQF2QcAHbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB4ANqIQ0DQCAL/QAEACEaIAv9AATgAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATgAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEwAchHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABKALIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOALQAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AtQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgC2AIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOALcAiAIQcAHaiEIIAlBoAVqIQkgCCAKSQ0ACyAFQYAPaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB4ANsIABqIQ8gBEEBa0HQAmwgA2ohECABIQUgAiEGIBAhByAFQYC7AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHgA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATgAyEcIBMgGiAc/eYB/eQBIRMgDP0ABMAHIRwgFCAaIBz95gH95AEhFCAM/QAEoAshHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAD2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
       "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAAAAQIHPwQOYmFja3dhcmRJbnB1dDEAAA9iYWNrd2FyZFdlaWdodDEAAQ1iYWNrd2FyZEJpYXMxAAIIZm9yd2FyZDIAAwr8HATvBwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwANqIQwDQCAAIQYgBSEHIANBAXZBoAVsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHQAmohCwNAIAn9CQIAIRYgCf0JAtACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApB4ANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBOADIAcgE/0LBPADIAcgFP0LBIAEIAcgFf0LBJAEIAZBoAVqIQYgB0HAB2ohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZB0AJqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkHgA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBIGohDANAIAAhBiAFIQcgA0EBdkGgBWwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSESIA0hEyAGIQkgBCEKIAZB0AJqIQsDQCAJ/QkCACEWIAn9CQLQAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAlBBGohCSAKQeADaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEv0LBOADIAcgE/0LBPADIAZBoAVqIQYgB0HAB2ohBwwACwsgA0EBcQRAIA0hDiANIQ8gBiEJIAQhCiAGQdACaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAlBBGohCSAKQeADaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQCyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsL6QUDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcADaiEMA0AgACEGIAUhByAAQdACaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAE4AMhEiAH/QAE8AMhEyAH/QAEgAQhFCAH/QAEkAQhFSAGIQkgBCEKIAYgA0HQAmxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHQAmohCSAKQeADaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE4AMgByAT/QsE8AMgByAU/QsEgAQgByAV/QsEkAQgBkEIaiEGIAdBwAdqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQSBqIQwDQCAAIQYgBSEHIABB0AJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABOADIRIgB/0ABPADIRMgBiEJIAQhCiAGIANB0AJsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAlB0AJqIQkgCkHgA2ohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAS/QsE4AMgByAT/QsE8AMgBkEIaiEGIAdBwAdqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLzAIDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQcACaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkHQAmwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQdACaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsgBEEQaiEHA0AgBP0ABAAhCSADIQUgAkHQAmwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAFQdACaiEFIAUgBkkNAAsLIAQgCf0LBAAgA0EQaiEDIARBEGohBCAEIAdJDQALC88MAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAFWohDgNAIAAhCCAHIQkgBEEBdkGgBWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQdACaiENA0AgC/0ABAAhGiAL/QAE0AIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE0AIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAFIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATwByEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCKCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AiwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAIwIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCNCAIQaAFaiEIIAlB0ABqIQkgCCAKSQ0ACyAFQcAKaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQaAFaiEOA0AgACEIIAchCSAEQQF2QaAFbCAAaiEKA0AgESESIBEhEyARIRYgESEXIAghCyAFIQwgCEHQAmohDQNAIAv9AAQAIRogC/0ABNACIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABNACIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCKCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AiwgCEGgBWohCCAJQdAAaiEJIAggCkkNAAsgBUGgBWohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQdACbCAAaiEPIARBAWtBKGwgA2ohECABIQUgAiEGIBAhByAFQYAVaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQdACaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABNACIRwgEyAaIBz95gH95AEhEyAM/QAEoAUhHCAUIBogHP3mAf3kASEUIAz9AATwByEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQcAKaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQaAFaiEOA0AgDyEIIAchCSARIRIgESETIAghCyAFIQwgCEHQAmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATQAiEcIBMgGiAc/eYB/eQBIRMgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgBUGgBWohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABDgJgBH9/f38AYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDBAMAAAEHNAMOYmFja3dhcmRJbnB1dDIAAA9iYWNrd2FyZFdlaWdodDIAAQ1iYWNrd2FyZEJpYXMyAAIKtA4DigcDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcACaiEMA0AgACEGIAUhByADQQF2QdAAbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBKGohCwNAIAn9CQIAIRYgCf0JAighFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHQAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE0AIgByAT/QsE4AIgByAU/QsE8AIgByAV/QsEgAMgBkHQAGohBiAHQaAFaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEoaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApB0AJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIANBAXZB0ABsIABqIQgCQANAIAYgCE8NASANIQ4gDSESIAYhCSAEIQogBkEoaiELA0AgCf0JAgAhFiAJ/QkCKCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQdACaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwTQAiAGQdAAaiEGIAdBoAVqIQcMAAsLIANBAXEEQCANIQ4gBiEJIAQhCiAGQShqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQQRqIQkgCkHQAmohCiAJIAtJDQALIAcgDv0LBAALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwudBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAJqIQwDQCAAIQYgBSEHIABBKGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABNACIRIgB/0ABOACIRMgB/0ABPACIRQgB/0ABIADIRUgBiEJIAQhCiAGIANBKGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEoaiEJIApB0AJqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTQAiAHIBP9CwTgAiAHIBT9CwTwAiAHIBX9CwSAAyAGQQhqIQYgB0GgBWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEEoaiEIA0AgB/0ABAAhDiAH/QAE0AIhEiAGIQkgBCEKIAYgA0EobGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQShqIQkgCkHQAmohCiAJIAtJDQALCyAHIA79CwQAIAcgEv0LBNACIAZBCGohBiAHQaAFaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4YCAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEEgaiEHA0AgBP0ABAAhCSAE/QAEECEKIAMhBSACQShsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBKGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgA0EgaiEDIARBIGohBCAEIAdJDQALIARBCGohBwNAIAQqAgAhDSADIQUgAkEobCADaiEGAkAgBSAGTw0AA0AgDSAFKgIAkiENIAVBKGohBSAFIAZJDQALCyAEIA04AgAgA0EEaiEDIARBBGohBCAEIAdJDQALCw==",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQACB1kFDmJhY2t3YXJkSW5wdXQyAAAPYmFja3dhcmRXZWlnaHQyAAENYmFja3dhcmRCaWFzMgACDGNvbnZGb3J3YXJkMAADE2NvbnZCYWNrd2FyZFdlaWdodDAABAqfHQWKBwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAJqIQwDQCAAIQYgBSEHIANBAXZB0ABsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkEoaiELA0AgCf0JAgAhFiAJ/QkCKCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQdACaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTQAiAHIBP9CwTgAiAHIBT9CwTwAiAHIBX9CwSAAyAGQdAAaiEGIAdBoAVqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQShqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkHQAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgA0EBdkHQAGwgAGohCAJAA0AgBiAITw0BIA0hDiANIRIgBiEJIAQhCiAGQShqIQsDQCAJ/QkCACEWIAn9CQIoIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApB0AJqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBNACIAZB0ABqIQYgB0GgBWohBwwACwsgA0EBcQRAIA0hDiAGIQkgBCEKIAZBKGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAlBBGohCSAKQdACaiEKIAkgC0kNAAsgByAO/QsEAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC50FAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAmohDANAIAAhBiAFIQcgAEEoaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAE0AIhEiAH/QAE4AIhEyAH/QAE8AIhFCAH/QAEgAMhFSAGIQkgBCEKIAYgA0EobGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQShqIQkgCkHQAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBNACIAcgE/0LBOACIAcgFP0LBPACIAcgFf0LBIADIAZBCGohBiAHQaAFaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQShqIQgDQCAH/QAEACEOIAf9AATQAiESIAYhCSAEIQogBiADQShsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBKGohCSAKQdACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAS/QsE0AIgBkEIaiEGIAdBoAVqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhgIDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBKGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogBUEoaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECADQSBqIQMgBEEgaiEEIAQgB0kNAAsgBEEIaiEHA0AgBCoCACENIAMhBSACQShsIANqIQYCQCAFIAZPDQADQCANIAUqAgCSIQ0gBUEoaiEFIAUgBkkNAAsLIAQgDTgCACADQQRqIQMgBEEEaiEEIAQgB0kNAAsLwQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQdgEaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEwBghEiAH/QAE0BghEyAH/QAE4BghFCAH/QAE8BghFSAGIQkgBCEKIAZB5ABqIQsDQCAJ/QkCACEWIAn9CQJkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZByAFqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6YLAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAzARqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCZJI4AmQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAmiSOAJoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJskjgCbCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCcJI4AnAgCEGAMWohCCAJQcgBaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBwBhqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCZJI4AmQgCEGAMWohCCAJQcgBaiEJIAggCkkNAAsgBUHAGGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtB5ABsIANqIRAgASEFIAIhBiAQIQcgBUGAzARqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQcAYaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAFQcAYaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAAAAQAHUAQSY29udkJhY2t3YXJkSW5wdXQwAAAMY29udkZvcndhcmQxAAETY29udkJhY2t3YXJkV2VpZ2h0MQACEmNvbnZCYWNrd2FyZElucHV0MQADCqkbBNcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQdgEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5ABqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQdgEaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHkAGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuNBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgANqIQwDQCAAIQYgBSEHIABBgMsAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEkAMhEiAH/QAEoAMhEyAH/QAEsAMhFCAH/QAEwAMhFSAGIQkgBCEKIAZB2ARqIQsDQCAJ/QkCACEWIAn9CQLYBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZADaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQAyAHIBP9CwSgAyAHIBT9CwSwAyAHIBX9CwTAAyAGQbAJaiEGIAdBoAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgMsAaiEIA0AgB/0ABAAhDiAH/QAEkAMhEiAGIQkgBCEKIAZB2ARqIQsDQCAJ/QkCACEWIAn9CQLYBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZADaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQAyAGQbAJaiEGIAdBoAZqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL3gwCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQcDOA2ohDgNAIAAhCCAHIQkgBEEBdkGgBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZADaiENA0AgC/0ABAAhGiAL/QAEkAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLYBJI4AtgEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLcBJI4AtwEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLgBJI4AuAEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLkBJI4AuQEIAhBoAZqIQggCUGwCWohCSAIIApJDQALIAVBwAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBoAZqIQ4DQCAAIQggByEJIARBAXZBoAZsIABqIQoDQCARIRIgESETIBEhFiARIRcgCCELIAUhDCAIQZADaiENA0AgC/0ABAAhGiAL/QAEkAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAtgEkjgC2AQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAtwEkjgC3AQgCEGgBmohCCAJQbAJaiEJIAggCkkNAAsgBUGgBmohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZADbCAAaiEPIARBAWtB2ARsIANqIRAgASEFIAIhBiAQIQcgBUHAzgNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAMhHCATIBogHP3mAf3kASETIAz9AASgBiEcIBQgGiAc/eYB/eQBIRQgDP0ABLAJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBoAZqIQ4DQCAPIQggByEJIBEhEiARIRMgCCELIAUhDCAIQZADaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJADIRwgEyAaIBz95gH95AEhEyALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAFQaAGaiEFIAZBCGohBiAHQQhqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYADaiEMA0AgACEGIAUhByAAQdgEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMsAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB2ARqIQkgCkGQA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAMgByAT/QsEoAMgByAU/QsEsAMgByAV/QsEwAMgBkEIaiEGIAdBoAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABB2ARqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAywBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUHYBGohCSAKQZADaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQAyAGQQhqIQYgB0GgBmohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACws=",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers: decided once, at load. */
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+ *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -1988,12 +2106,20 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+interface ConvKernels {
+  readonly forward: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardInput: WasmKernel;
+}
+
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
 interface Arena {
   readonly heap: Float32Array;
   readonly params: Float32Array;
   readonly grads: Float32Array;
   readonly kernels: readonly DenseKernels[];
+  readonly convs: readonly ConvKernels[];
 }
 
 const GRADS_BYTE = 246832;
@@ -2040,6 +2166,18 @@ function createArena(): Arena | undefined {
         backwardInput: kernel("backwardInput2"),
         backwardWeight: kernel("backwardWeight2"),
         backwardBias: kernel("backwardBias2"),
+      },
+    ],
+    convs: [
+      {
+        forward: kernel("convForward0"),
+        backwardWeight: kernel("convBackwardWeight0"),
+        backwardInput: kernel("convBackwardInput0"),
+      },
+      {
+        forward: kernel("convForward1"),
+        backwardWeight: kernel("convBackwardWeight1"),
+        backwardInput: kernel("convBackwardInput1"),
       },
     ],
   };
@@ -2118,6 +2256,46 @@ function wasmDenseBackward(
       for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
   }
+}
+
+/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+function wasmConvForward(
+  a: Arena,
+  k: number,
+  y: Float32Array,
+  yo: number,
+  OC: number,
+  P: number,
+  W: number,
+  B: number,
+  Y: number,
+): void {
+  const heap = a.heap;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+  y.set(heap.subarray(ys, ys + OC * P), yo);
+}
+
+/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
+ *  `gy` at element `go`. */
+function wasmConvBackward(
+  a: Arena,
+  k: number,
+  gy: Float32Array,
+  go: number,
+  OC: number,
+  P: number,
+  W: number,
+  Y: number,
+  DCOL: number,
+  dx: boolean,
+): void {
+  const kernels = a.convs[k]!;
+  const ys = SCRATCH_BYTE + Y * 4;
+  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
+  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

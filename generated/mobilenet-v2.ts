@@ -5114,39 +5114,39 @@ function createEngine() {
 
   /** Forward of op 0: features.0.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 3; ic++) {
+          const xc = xb + ic * 50176;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh * 2 + kh - 1;
+                if (ih >= 0) {
+                  const xr = xc + ih * 224 + kw - 1;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
-          }
-        denseTiledForward(p, work0_col, act1, 12544, 27, 32, 0 + gi * 864, -1, yb + gi * 401408, 1, 12544);
+        }
+        wasmConvForward(arena, 0, act1, b * 401408, 32, 12544, 0, -1, 338688);
       }
-    }
-  }
-
-  /** Backward of op 0: features.0.0 (conv2d). */
-  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = inputGradWanted;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -5161,40 +5161,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work0_col, act1, 12544, 27, 32, 0 + gi * 864, -1, yb + gi * 401408, 1, 12544);
         }
-        if (dx) work0_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work0_col,
-          work0_dcol,
-          grad1,
-          12544,
-          27,
-          32,
-          0 + gi * 864,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          12544,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 3; ic++) {
-                const xc = xb + (gi * 3 + ic) * 50176;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 2 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 2 - 1 + kw * 1;
-                    if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 0: features.0.0 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = inputGradWanted;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 0, grad1, b * 401408, 32, 12544, 0, 338688, 740096, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 740096;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = inputGradWanted;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work0_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work0_col,
+            work0_dcol,
+            grad1,
+            12544,
+            27,
+            32,
+            0 + gi * 864,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -5473,39 +5553,31 @@ function createEngine() {
 
   /** Forward of op 6: features.1.conv.1 (conv2d). */
   function forward6(p: Float32Array, n: number): void {
-    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 12544;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work6_col[r++] = act6[xc + ih * 112 + iw]!;
-                }
+    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 32; ic++) {
+          const xc = xb + ic * 12544;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work6_col, act7, 12544, 32, 16, 1280 + gi * 512, -1, yb + gi * 200704, 1, 12544);
+        }
+        wasmConvForward(arena, 1, act7, b * 200704, 16, 12544, 1280, -1, 401408);
       }
-    }
-  }
-
-  /** Backward of op 6: features.1.conv.1 (conv2d). */
-  function backward6(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -5520,39 +5592,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work6_col, act7, 12544, 32, 16, 1280 + gi * 512, -1, yb + gi * 200704, 1, 12544);
         }
-        if (dx) work6_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work6_col,
-          work6_dcol,
-          grad7,
-          12544,
-          32,
-          16,
-          1280 + gi * 512,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          12544,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 6: features.1.conv.1 (conv2d). */
+  function backward6(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 32; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 1, grad7, b * 200704, 16, 12544, 1280, 401408, 602112, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 32; ic++) {
-                const xc = xb + (gi * 32 + ic) * 12544;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad6[xc + ih * 112 + iw]! += work6_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 602112;
+          for (let ic = 0; ic < 32; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad6[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 32; ic++) {
+                  const xc = xb + (gi * 32 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work6_col[r++] = act6[xc + ih * 112 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work6_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work6_col,
+            work6_dcol,
+            grad7,
+            12544,
+            32,
+            16,
+            1280 + gi * 512,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 32; ic++) {
+                  const xc = xb + (gi * 32 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad6[xc + ih * 112 + iw]! += work6_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -5650,39 +5788,31 @@ function createEngine() {
 
   /** Forward of op 8: features.2.conv.0.0 (conv2d). */
   function forward8(p: Float32Array, n: number): void {
-    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 1204224;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 16; ic++) {
-              const xc = xb + (gi * 16 + ic) * 12544;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work8_col[r++] = act8[xc + ih * 112 + iw]!;
-                }
+    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 16; ic++) {
+          const xc = xb + ic * 12544;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act8[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work8_col, act9, 12544, 16, 96, 1824 + gi * 1536, -1, yb + gi * 1204224, 1, 12544);
+        }
+        wasmConvForward(arena, 2, act9, b * 1204224, 96, 12544, 1824, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 8: features.2.conv.0.0 (conv2d). */
-  function backward8(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 1204224;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 1204224;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -5697,39 +5827,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work8_col, act9, 12544, 16, 96, 1824 + gi * 1536, -1, yb + gi * 1204224, 1, 12544);
         }
-        if (dx) work8_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work8_col,
-          work8_dcol,
-          grad9,
-          12544,
-          16,
-          96,
-          1824 + gi * 1536,
-          -1,
-          dx,
-          yb + gi * 1204224,
-          1,
-          12544,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 8: features.2.conv.0.0 (conv2d). */
+  function backward8(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 16; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act8[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 2, grad9, b * 1204224, 96, 12544, 1824, 200704, 1404928, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 16; ic++) {
-                const xc = xb + (gi * 16 + ic) * 12544;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad8[xc + ih * 112 + iw]! += work8_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1404928;
+          for (let ic = 0; ic < 16; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad8[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 1204224;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 16; ic++) {
+                  const xc = xb + (gi * 16 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work8_col[r++] = act8[xc + ih * 112 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work8_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work8_col,
+            work8_dcol,
+            grad9,
+            12544,
+            16,
+            96,
+            1824 + gi * 1536,
+            -1,
+            dx,
+            yb + gi * 1204224,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 16; ic++) {
+                  const xc = xb + (gi * 16 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad8[xc + ih * 112 + iw]! += work8_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6051,39 +6247,31 @@ function createEngine() {
 
   /** Forward of op 14: features.2.conv.2 (conv2d). */
   function forward14(p: Float32Array, n: number): void {
-    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 301056;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work14_col[r++] = act14[xc + ih * 56 + iw]!;
-                }
+    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 96; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act14[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work14_col, act15, 3136, 96, 24, 4608 + gi * 2304, -1, yb + gi * 75264, 1, 3136);
+        }
+        wasmConvForward(arena, 3, act15, b * 75264, 24, 3136, 4608, -1, 301056);
       }
-    }
-  }
-
-  /** Backward of op 14: features.2.conv.2 (conv2d). */
-  function backward14(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 301056;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -6098,39 +6286,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work14_col, act15, 3136, 96, 24, 4608 + gi * 2304, -1, yb + gi * 75264, 1, 3136);
         }
-        if (dx) work14_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work14_col,
-          work14_dcol,
-          grad15,
-          3136,
-          96,
-          24,
-          4608 + gi * 2304,
-          -1,
-          dx,
-          yb + gi * 75264,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 14: features.2.conv.2 (conv2d). */
+  function backward14(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 96; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act14[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 3, grad15, b * 75264, 24, 3136, 4608, 301056, 376320, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 96; ic++) {
-                const xc = xb + (gi * 96 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad14[xc + ih * 56 + iw]! += work14_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 376320;
+          for (let ic = 0; ic < 96; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad14[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 96; ic++) {
+                  const xc = xb + (gi * 96 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work14_col[r++] = act14[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work14_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work14_col,
+            work14_dcol,
+            grad15,
+            3136,
+            96,
+            24,
+            4608 + gi * 2304,
+            -1,
+            dx,
+            yb + gi * 75264,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 96; ic++) {
+                  const xc = xb + (gi * 96 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad14[xc + ih * 56 + iw]! += work14_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6259,26 +6513,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 451584;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 24; ic++) {
-              const xc = xb + (gi * 24 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 56 + iw]!;
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 24; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 4, output, b * 451584, 144, 3136, weightAt, -1, 75264);
+      }
+    } else {
+      // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 451584;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 24; ic++) {
+                const xc = xb + (gi * 24 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 3136, 24, 144, weightAt + gi * 3456, -1, yb + gi * 451584, 1, 3136);
+          denseTiledForward(p, col, output, 3136, 24, 144, weightAt + gi * 3456, -1, yb + gi * 451584, 1, 3136);
+        }
       }
     }
   }
@@ -6295,60 +6570,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 451584;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
         {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 24; ic++) {
-                const xc = xb + (gi * 24 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 56 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 24; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          3136,
-          24,
-          144,
-          weightAt + gi * 3456,
-          -1,
-          dx,
-          yb + gi * 451584,
-          1,
-          3136,
-        );
+        wasmConvBackward(arena, 4, outputGrad, b * 451584, 144, 3136, weightAt, 75264, 526848, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 24; ic++) {
-                const xc = xb + (gi * 24 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 526848;
+          for (let ic = 0; ic < 24; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 451584;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 24; ic++) {
+                  const xc = xb + (gi * 24 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            3136,
+            24,
+            144,
+            weightAt + gi * 3456,
+            -1,
+            dx,
+            yb + gi * 451584,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 24; ic++) {
+                  const xc = xb + (gi * 24 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6586,39 +6898,31 @@ function createEngine() {
 
   /** Forward of op 22: features.3.conv.2 (conv2d). */
   function forward22(p: Float32Array, n: number): void {
-    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 451584;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 144; ic++) {
-              const xc = xb + (gi * 144 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work22_col[r++] = act22[xc + ih * 56 + iw]!;
-                }
+    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 451584;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 144; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act22[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work22_col, act23, 3136, 144, 24, 12288 + gi * 3456, -1, yb + gi * 75264, 1, 3136);
+        }
+        wasmConvForward(arena, 5, act23, b * 75264, 24, 3136, 12288, -1, 451584);
       }
-    }
-  }
-
-  /** Backward of op 22: features.3.conv.2 (conv2d). */
-  function backward22(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 451584;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 451584;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -6633,39 +6937,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work22_col, act23, 3136, 144, 24, 12288 + gi * 3456, -1, yb + gi * 75264, 1, 3136);
         }
-        if (dx) work22_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work22_col,
-          work22_dcol,
-          grad23,
-          3136,
-          144,
-          24,
-          12288 + gi * 3456,
-          -1,
-          dx,
-          yb + gi * 75264,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 22: features.3.conv.2 (conv2d). */
+  function backward22(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 451584;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 144; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act22[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 5, grad23, b * 75264, 24, 3136, 12288, 451584, 526848, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 144; ic++) {
-                const xc = xb + (gi * 144 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad22[xc + ih * 56 + iw]! += work22_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 526848;
+          for (let ic = 0; ic < 144; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad22[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 451584;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 144; ic++) {
+                  const xc = xb + (gi * 144 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work22_col[r++] = act22[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work22_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work22_col,
+            work22_dcol,
+            grad23,
+            3136,
+            144,
+            24,
+            12288 + gi * 3456,
+            -1,
+            dx,
+            yb + gi * 75264,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 144; ic++) {
+                  const xc = xb + (gi * 144 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad22[xc + ih * 56 + iw]! += work22_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6893,39 +7263,31 @@ function createEngine() {
 
   /** Forward of op 31: features.4.conv.2 (conv2d). */
   function forward31(p: Float32Array, n: number): void {
-    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 112896;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 144; ic++) {
-              const xc = xb + (gi * 144 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work31_col[r++] = act31[xc + ih * 28 + iw]!;
-                }
+    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 144; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act31[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work31_col, act32, 784, 144, 32, 21120 + gi * 4608, -1, yb + gi * 25088, 1, 784);
+        }
+        wasmConvForward(arena, 6, act32, b * 25088, 32, 784, 21120, -1, 112896);
       }
-    }
-  }
-
-  /** Backward of op 31: features.4.conv.2 (conv2d). */
-  function backward31(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 112896;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -6940,39 +7302,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work31_col, act32, 784, 144, 32, 21120 + gi * 4608, -1, yb + gi * 25088, 1, 784);
         }
-        if (dx) work31_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work31_col,
-          work31_dcol,
-          grad32,
-          784,
-          144,
-          32,
-          21120 + gi * 4608,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 31: features.4.conv.2 (conv2d). */
+  function backward31(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 144; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act31[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 6, grad32, b * 25088, 32, 784, 21120, 112896, 137984, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 144; ic++) {
-                const xc = xb + (gi * 144 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad31[xc + ih * 28 + iw]! += work31_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 137984;
+          for (let ic = 0; ic < 144; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad31[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 144; ic++) {
+                  const xc = xb + (gi * 144 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work31_col[r++] = act31[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work31_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work31_col,
+            work31_dcol,
+            grad32,
+            784,
+            144,
+            32,
+            21120 + gi * 4608,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 144; ic++) {
+                  const xc = xb + (gi * 144 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad31[xc + ih * 28 + iw]! += work31_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7101,26 +7529,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 150528;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 28 + iw]!;
+    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 32; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 7, output, b * 150528, 192, 784, weightAt, -1, 25088);
+      }
+    } else {
+      // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 150528;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 32; ic++) {
+                const xc = xb + (gi * 32 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 784, 32, 192, weightAt + gi * 6144, -1, yb + gi * 150528, 1, 784);
+          denseTiledForward(p, col, output, 784, 32, 192, weightAt + gi * 6144, -1, yb + gi * 150528, 1, 784);
+        }
       }
     }
   }
@@ -7137,60 +7586,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 150528;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
         {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 32; ic++) {
-                const xc = xb + (gi * 32 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 28 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 32; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          32,
-          192,
-          weightAt + gi * 6144,
-          -1,
-          dx,
-          yb + gi * 150528,
-          1,
-          784,
-        );
+        wasmConvBackward(arena, 7, outputGrad, b * 150528, 192, 784, weightAt, 25088, 175616, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 32; ic++) {
-                const xc = xb + (gi * 32 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 175616;
+          for (let ic = 0; ic < 32; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 150528;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 32; ic++) {
+                  const xc = xb + (gi * 32 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            32,
+            192,
+            weightAt + gi * 6144,
+            -1,
+            dx,
+            yb + gi * 150528,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 32; ic++) {
+                  const xc = xb + (gi * 32 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7441,26 +7927,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 192; ic++) {
-              const xc = xb + (gi * 192 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 28 + iw]!;
+    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 192; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 8, output, b * 25088, 32, 784, weightAt, -1, 150528);
+      }
+    } else {
+      // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 192; ic++) {
+                const xc = xb + (gi * 192 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 784, 192, 32, weightAt + gi * 6144, -1, yb + gi * 25088, 1, 784);
+          denseTiledForward(p, col, output, 784, 192, 32, weightAt + gi * 6144, -1, yb + gi * 25088, 1, 784);
+        }
       }
     }
   }
@@ -7477,60 +7984,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
         {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 192; ic++) {
-                const xc = xb + (gi * 192 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 28 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 192; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          192,
-          32,
-          weightAt + gi * 6144,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          784,
-        );
+        wasmConvBackward(arena, 8, outputGrad, b * 25088, 32, 784, weightAt, 150528, 175616, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 192; ic++) {
-                const xc = xb + (gi * 192 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 175616;
+          for (let ic = 0; ic < 192; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 192; ic++) {
+                  const xc = xb + (gi * 192 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            192,
+            32,
+            weightAt + gi * 6144,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 192; ic++) {
+                  const xc = xb + (gi * 192 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7821,39 +8365,31 @@ function createEngine() {
 
   /** Forward of op 57: features.7.conv.2 (conv2d). */
   function forward57(p: Float32Array, n: number): void {
-    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 37632;
-      const yb = b * 12544;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 192; ic++) {
-              const xc = xb + (gi * 192 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work57_col[r++] = act57[xc + ih * 14 + iw]!;
-                }
+    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 37632;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 192; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act57[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work57_col, act58, 196, 192, 64, 64128 + gi * 12288, -1, yb + gi * 12544, 1, 196);
+        }
+        wasmConvForward(arena, 9, act58, b * 12544, 64, 196, 64128, -1, 37632);
       }
-    }
-  }
-
-  /** Backward of op 57: features.7.conv.2 (conv2d). */
-  function backward57(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 37632;
-      const yb = b * 12544;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 37632;
+        const yb = b * 12544;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -7868,39 +8404,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work57_col, act58, 196, 192, 64, 64128 + gi * 12288, -1, yb + gi * 12544, 1, 196);
         }
-        if (dx) work57_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work57_col,
-          work57_dcol,
-          grad58,
-          196,
-          192,
-          64,
-          64128 + gi * 12288,
-          -1,
-          dx,
-          yb + gi * 12544,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 57: features.7.conv.2 (conv2d). */
+  function backward57(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 37632;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 192; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act57[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 9, grad58, b * 12544, 64, 196, 64128, 37632, 50176, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 192; ic++) {
-                const xc = xb + (gi * 192 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad57[xc + ih * 14 + iw]! += work57_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 50176;
+          for (let ic = 0; ic < 192; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad57[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 37632;
+        const yb = b * 12544;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 192; ic++) {
+                  const xc = xb + (gi * 192 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work57_col[r++] = act57[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work57_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work57_col,
+            work57_dcol,
+            grad58,
+            196,
+            192,
+            64,
+            64128 + gi * 12288,
+            -1,
+            dx,
+            yb + gi * 12544,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 192; ic++) {
+                  const xc = xb + (gi * 192 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad57[xc + ih * 14 + iw]! += work57_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8029,26 +8631,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 12544;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 12544;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 10, output, b * 75264, 384, 196, weightAt, -1, 12544);
+      }
+    } else {
+      // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 12544;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 64, 384, weightAt + gi * 24576, -1, yb + gi * 75264, 1, 196);
+          denseTiledForward(p, col, output, 196, 64, 384, weightAt + gi * 24576, -1, yb + gi * 75264, 1, 196);
+        }
       }
     }
   }
@@ -8065,60 +8688,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 12544;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 12544;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          64,
-          384,
-          weightAt + gi * 24576,
-          -1,
-          dx,
-          yb + gi * 75264,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 10, outputGrad, b * 75264, 384, 196, weightAt, 12544, 87808, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 87808;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 12544;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            64,
+            384,
+            weightAt + gi * 24576,
+            -1,
+            dx,
+            yb + gi * 75264,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8369,26 +9029,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 12544;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 384; ic++) {
-              const xc = xb + (gi * 384 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 384; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 11, output, b * 12544, 64, 196, weightAt, -1, 75264);
+      }
+    } else {
+      // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 12544;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 384; ic++) {
+                const xc = xb + (gi * 384 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 384, 64, weightAt + gi * 24576, -1, yb + gi * 12544, 1, 196);
+          denseTiledForward(p, col, output, 196, 384, 64, weightAt + gi * 24576, -1, yb + gi * 12544, 1, 196);
+        }
       }
     }
   }
@@ -8405,60 +9086,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 12544;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 384; ic++) {
-                const xc = xb + (gi * 384 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 384; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          384,
-          64,
-          weightAt + gi * 24576,
-          -1,
-          dx,
-          yb + gi * 12544,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 11, outputGrad, b * 12544, 64, 196, weightAt, 75264, 87808, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 384; ic++) {
-                const xc = xb + (gi * 384 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 87808;
+          for (let ic = 0; ic < 384; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 12544;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 384; ic++) {
+                  const xc = xb + (gi * 384 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            384,
+            64,
+            weightAt + gi * 24576,
+            -1,
+            dx,
+            yb + gi * 12544,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 384; ic++) {
+                  const xc = xb + (gi * 384 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8671,39 +9389,31 @@ function createEngine() {
 
   /** Forward of op 92: features.11.conv.2 (conv2d). */
   function forward92(p: Float32Array, n: number): void {
-    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 18816;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 384; ic++) {
-              const xc = xb + (gi * 384 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work92_col[r++] = act92[xc + ih * 14 + iw]!;
-                }
+    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 384; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act92[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work92_col, act93, 196, 384, 96, 268928 + gi * 36864, -1, yb + gi * 18816, 1, 196);
+        }
+        wasmConvForward(arena, 12, act93, b * 18816, 96, 196, 268928, -1, 75264);
       }
-    }
-  }
-
-  /** Backward of op 92: features.11.conv.2 (conv2d). */
-  function backward92(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 18816;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 18816;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -8718,39 +9428,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work92_col, act93, 196, 384, 96, 268928 + gi * 36864, -1, yb + gi * 18816, 1, 196);
         }
-        if (dx) work92_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work92_col,
-          work92_dcol,
-          grad93,
-          196,
-          384,
-          96,
-          268928 + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 18816,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 92: features.11.conv.2 (conv2d). */
+  function backward92(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 384; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act92[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 12, grad93, b * 18816, 96, 196, 268928, 75264, 94080, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 384; ic++) {
-                const xc = xb + (gi * 384 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad92[xc + ih * 14 + iw]! += work92_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 94080;
+          for (let ic = 0; ic < 384; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad92[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 18816;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 384; ic++) {
+                  const xc = xb + (gi * 384 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work92_col[r++] = act92[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work92_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work92_col,
+            work92_dcol,
+            grad93,
+            196,
+            384,
+            96,
+            268928 + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 18816,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 384; ic++) {
+                  const xc = xb + (gi * 384 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad92[xc + ih * 14 + iw]! += work92_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8879,26 +9655,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 18816;
-      const yb = b * 112896;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 18816;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 96; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 13, output, b * 112896, 576, 196, weightAt, -1, 18816);
+      }
+    } else {
+      // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 18816;
+        const yb = b * 112896;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 96; ic++) {
+                const xc = xb + (gi * 96 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 96, 576, weightAt + gi * 55296, -1, yb + gi * 112896, 1, 196);
+          denseTiledForward(p, col, output, 196, 96, 576, weightAt + gi * 55296, -1, yb + gi * 112896, 1, 196);
+        }
       }
     }
   }
@@ -8915,60 +9712,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 18816;
-      const yb = b * 112896;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 18816;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 96; ic++) {
-                const xc = xb + (gi * 96 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 96; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          96,
-          576,
-          weightAt + gi * 55296,
-          -1,
-          dx,
-          yb + gi * 112896,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 13, outputGrad, b * 112896, 576, 196, weightAt, 18816, 131712, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 96; ic++) {
-                const xc = xb + (gi * 96 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 131712;
+          for (let ic = 0; ic < 96; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 18816;
+        const yb = b * 112896;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 96; ic++) {
+                  const xc = xb + (gi * 96 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            96,
+            576,
+            weightAt + gi * 55296,
+            -1,
+            dx,
+            yb + gi * 112896,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 96; ic++) {
+                  const xc = xb + (gi * 96 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9219,26 +10053,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 112896;
-      const yb = b * 18816;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 576; ic++) {
-              const xc = xb + (gi * 576 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 576; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 14, output, b * 18816, 96, 196, weightAt, -1, 112896);
+      }
+    } else {
+      // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        const yb = b * 18816;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 576; ic++) {
+                const xc = xb + (gi * 576 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 576, 96, weightAt + gi * 55296, -1, yb + gi * 18816, 1, 196);
+          denseTiledForward(p, col, output, 196, 576, 96, weightAt + gi * 55296, -1, yb + gi * 18816, 1, 196);
+        }
       }
     }
   }
@@ -9255,60 +10110,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 112896;
-      const yb = b * 18816;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 576; ic++) {
-                const xc = xb + (gi * 576 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 576; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          576,
-          96,
-          weightAt + gi * 55296,
-          -1,
-          dx,
-          yb + gi * 18816,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 14, outputGrad, b * 18816, 96, 196, weightAt, 112896, 131712, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 576; ic++) {
-                const xc = xb + (gi * 576 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 131712;
+          for (let ic = 0; ic < 576; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        const yb = b * 18816;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 576; ic++) {
+                  const xc = xb + (gi * 576 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            576,
+            96,
+            weightAt + gi * 55296,
+            -1,
+            dx,
+            yb + gi * 18816,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 576; ic++) {
+                  const xc = xb + (gi * 576 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9599,39 +10491,31 @@ function createEngine() {
 
   /** Forward of op 118: features.14.conv.2 (conv2d). */
   function forward118(p: Float32Array, n: number): void {
-    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 28224;
-      const yb = b * 7840;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 576; ic++) {
-              const xc = xb + (gi * 576 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work118_col[r++] = act118[xc + ih * 7 + iw]!;
-                }
+    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28224;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 576; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act118[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work118_col, act119, 49, 576, 160, 605312 + gi * 92160, -1, yb + gi * 7840, 1, 49);
+        }
+        wasmConvForward(arena, 15, act119, b * 7840, 160, 49, 605312, -1, 28224);
       }
-    }
-  }
-
-  /** Backward of op 118: features.14.conv.2 (conv2d). */
-  function backward118(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 28224;
-      const yb = b * 7840;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28224;
+        const yb = b * 7840;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -9646,39 +10530,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work118_col, act119, 49, 576, 160, 605312 + gi * 92160, -1, yb + gi * 7840, 1, 49);
         }
-        if (dx) work118_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work118_col,
-          work118_dcol,
-          grad119,
-          49,
-          576,
-          160,
-          605312 + gi * 92160,
-          -1,
-          dx,
-          yb + gi * 7840,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 118: features.14.conv.2 (conv2d). */
+  function backward118(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28224;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 576; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act118[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 15, grad119, b * 7840, 160, 49, 605312, 28224, 36064, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 576; ic++) {
-                const xc = xb + (gi * 576 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad118[xc + ih * 7 + iw]! += work118_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 36064;
+          for (let ic = 0; ic < 576; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad118[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28224;
+        const yb = b * 7840;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 576; ic++) {
+                  const xc = xb + (gi * 576 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work118_col[r++] = act118[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work118_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work118_col,
+            work118_dcol,
+            grad119,
+            49,
+            576,
+            160,
+            605312 + gi * 92160,
+            -1,
+            dx,
+            yb + gi * 7840,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 576; ic++) {
+                  const xc = xb + (gi * 576 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad118[xc + ih * 7 + iw]! += work118_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9807,26 +10757,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 7840;
-      const yb = b * 47040;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 160; ic++) {
-              const xc = xb + (gi * 160 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 7 + iw]!;
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 7840;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 160; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 16, output, b * 47040, 960, 49, weightAt, -1, 7840);
+      }
+    } else {
+      // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 7840;
+        const yb = b * 47040;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 160; ic++) {
+                const xc = xb + (gi * 160 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 160, 960, weightAt + gi * 153600, -1, yb + gi * 47040, 1, 49);
+          denseTiledForward(p, col, output, 49, 160, 960, weightAt + gi * 153600, -1, yb + gi * 47040, 1, 49);
+        }
       }
     }
   }
@@ -9843,60 +10814,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 7840;
-      const yb = b * 47040;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 7840;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 160; ic++) {
-                const xc = xb + (gi * 160 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 7 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 160; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          160,
-          960,
-          weightAt + gi * 153600,
-          -1,
-          dx,
-          yb + gi * 47040,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 16, outputGrad, b * 47040, 960, 49, weightAt, 7840, 54880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 160; ic++) {
-                const xc = xb + (gi * 160 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 54880;
+          for (let ic = 0; ic < 160; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 7840;
+        const yb = b * 47040;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 160; ic++) {
+                  const xc = xb + (gi * 160 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            160,
+            960,
+            weightAt + gi * 153600,
+            -1,
+            dx,
+            yb + gi * 47040,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 160; ic++) {
+                  const xc = xb + (gi * 160 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10147,26 +11155,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 7840;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 960; ic++) {
-              const xc = xb + (gi * 960 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 7 + iw]!;
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 960; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 17, output, b * 7840, 160, 49, weightAt, -1, 47040);
+      }
+    } else {
+      // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 7840;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 960; ic++) {
+                const xc = xb + (gi * 960 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 960, 160, weightAt + gi * 153600, -1, yb + gi * 7840, 1, 49);
+          denseTiledForward(p, col, output, 49, 960, 160, weightAt + gi * 153600, -1, yb + gi * 7840, 1, 49);
+        }
       }
     }
   }
@@ -10183,60 +11212,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 7840;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 960; ic++) {
-                const xc = xb + (gi * 960 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 7 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          960,
-          160,
-          weightAt + gi * 153600,
-          -1,
-          dx,
-          yb + gi * 7840,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 17, outputGrad, b * 7840, 160, 49, weightAt, 47040, 54880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 960; ic++) {
-                const xc = xb + (gi * 960 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 54880;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 7840;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            960,
+            160,
+            weightAt + gi * 153600,
+            -1,
+            dx,
+            yb + gi * 7840,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10386,39 +11452,31 @@ function createEngine() {
 
   /** Forward of op 144: features.17.conv.2 (conv2d). */
   function forward144(p: Float32Array, n: number): void {
-    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 960; ic++) {
-              const xc = xb + (gi * 960 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work144_col[r++] = act144[xc + ih * 7 + iw]!;
-                }
+    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 960; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act144[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work144_col, act145, 49, 960, 320, 1503872 + gi * 307200, -1, yb + gi * 15680, 1, 49);
+        }
+        wasmConvForward(arena, 18, act145, b * 15680, 320, 49, 1503872, -1, 47040);
       }
-    }
-  }
-
-  /** Backward of op 144: features.17.conv.2 (conv2d). */
-  function backward144(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -10433,39 +11491,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work144_col, act145, 49, 960, 320, 1503872 + gi * 307200, -1, yb + gi * 15680, 1, 49);
         }
-        if (dx) work144_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work144_col,
-          work144_dcol,
-          grad145,
-          49,
-          960,
-          320,
-          1503872 + gi * 307200,
-          -1,
-          dx,
-          yb + gi * 15680,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 144: features.17.conv.2 (conv2d). */
+  function backward144(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act144[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 18, grad145, b * 15680, 320, 49, 1503872, 47040, 62720, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 960; ic++) {
-                const xc = xb + (gi * 960 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad144[xc + ih * 7 + iw]! += work144_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 62720;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad144[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work144_col[r++] = act144[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work144_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work144_col,
+            work144_dcol,
+            grad145,
+            49,
+            960,
+            320,
+            1503872 + gi * 307200,
+            -1,
+            dx,
+            yb + gi * 15680,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad144[xc + ih * 7 + iw]! += work144_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10563,39 +11687,31 @@ function createEngine() {
 
   /** Forward of op 146: features.18.0 (conv2d). */
   function forward146(p: Float32Array, n: number): void {
-    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 62720;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 320; ic++) {
-              const xc = xb + (gi * 320 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work146_col[r++] = act146[xc + ih * 7 + iw]!;
-                }
+    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 320; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work146_col, act147, 49, 320, 1280, 1811712 + gi * 409600, -1, yb + gi * 62720, 1, 49);
+        }
+        wasmConvForward(arena, 19, act147, b * 62720, 1280, 49, 1811712, -1, 15680);
       }
-    }
-  }
-
-  /** Backward of op 146: features.18.0 (conv2d). */
-  function backward146(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 62720;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 62720;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -10610,39 +11726,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work146_col, act147, 49, 320, 1280, 1811712 + gi * 409600, -1, yb + gi * 62720, 1, 49);
         }
-        if (dx) work146_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work146_col,
-          work146_dcol,
-          grad147,
-          49,
-          320,
-          1280,
-          1811712 + gi * 409600,
-          -1,
-          dx,
-          yb + gi * 62720,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 146: features.18.0 (conv2d). */
+  function backward146(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 320; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 19, grad147, b * 62720, 1280, 49, 1811712, 15680, 78400, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 320; ic++) {
-                const xc = xb + (gi * 320 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad146[xc + ih * 7 + iw]! += work146_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 78400;
+          for (let ic = 0; ic < 320; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad146[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 62720;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 320; ic++) {
+                  const xc = xb + (gi * 320 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work146_col[r++] = act146[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work146_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work146_col,
+            work146_dcol,
+            grad147,
+            49,
+            320,
+            1280,
+            1811712 + gi * 409600,
+            -1,
+            dx,
+            yb + gi * 62720,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 320; ic++) {
+                  const xc = xb + (gi * 320 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad146[xc + ih * 7 + iw]! += work146_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -11974,15 +13156,28 @@ function wasmBytes(text: string): Uint8Array {
 const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
 const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 
-/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+/** The dense and convolution kernels (nnc's encoder, src/emit/wasm/dense.ts and conv.ts; f32x4, sizes baked in), in modules of at most
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQIHPwQIZm9yd2FyZDAAAA5iYWNrd2FyZElucHV0MAABD2JhY2t3YXJkV2VpZ2h0MAACDWJhY2t3YXJkQmlhczAAAwq9EwSRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMC4AmohDgNAIAAhCCAHIQkgBEEBdkGA0ABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogC/0ABIAoIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAoIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAUCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgHghHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AqAfIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgCpB8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKoHyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AqwfIAhBgNAAaiEIIAlBwD5qIQkgCCAKSQ0ACyAFQYCgAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAobCAAaiEPIARBAWtBoB9sIANqIRAgASEFIAIhBiAQIQcgBUGAwLgCaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAoaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAoIRwgEyAaIBz95gH95AEhEyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIAz9AASAeCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYCgAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAKGohDANAIAAhBiAFIQcgA0EBdkHAPmwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAJ/QkCoB8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAKGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgCggByAT/QsEkCggByAU/QsEoCggByAV/QsEsCggBkHAPmohBiAHQYDQAGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBoB9qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAKGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC88DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAKGohDANAIAAhBiAFIQcgAEGgH2ohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAoIRIgB/0ABJAoIRMgB/0ABKAoIRQgB/0ABLAoIRUgBiEJIAQhCiAGIANBoB9saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoB9qIQkgCkGAKGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBCGohBiAHQYDQAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+kCAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAH2ohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALIARBIGohBwNAIAT9AAQAIQkgBP0ABBAhCiADIQUgAkGgH2wgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgA0EgaiEDIARBIGohBCAEIAdJDQALCw==",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIBB04FCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMMY29udkZvcndhcmQwAAQK4xYFkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAuAJqIQ4DQCAAIQggByEJIARBAXZBgNAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgChqIQ0DQCAL/QAEACEaIAv9AASAKCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIB4IRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYDQAGohCCAJQcA+aiEJIAggCkkNAAsgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAKGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgMC4AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBQIRwgFCAaIBz95gH95AEhFCAM/QAEgHghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBwD5qIQYgB0GA0ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAKCESIAf9AASQKCETIAf9AASgKCEUIAf9AASwKCEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgChqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAKCAHIBP9CwSQKCAHIBT9CwSgKCAHIBX9CwSwKCAGQQhqIQYgB0GA0ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB7ABqIQsDQCAJ/QkCACEWIAn9CQJsIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkHYAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHUQQTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABDGNvbnZGb3J3YXJkMQACE2NvbnZCYWNrd2FyZFdlaWdodDEAAwrJHgSdDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMDJAGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJ4kjgCeCAIQYCQBmohCCAJQdgBaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFiARIRcgESEYIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQewAbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCYCWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABB6ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6UDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAWohCwNAIAn9CQIAIRYgCf0JAoABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAmohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgOIAaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoABkjgCgAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQBkjgChAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogBkjgCiAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowBkjgCjAEgCEGAkAZqIQggCUGAAmohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBgAFsIANqIRAgASEFIAIhBiAQIQcgBUGAgOIAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDEAAAxjb252Rm9yd2FyZDIAARNjb252QmFja3dhcmRXZWlnaHQyAAISY29udkJhY2t3YXJkSW5wdXQyAAMMY29udkZvcndhcmQzAAQTY29udkJhY2t3YXJkV2VpZ2h0MwAFCswdBqQDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYABaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAMGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAAaiELA0AgCf0JAgAhFiAJ/QkCQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAFqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuVCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAkCSOAJAIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJEkjgCRCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCSJI4AkggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAkySOAJMIAhBgJAGaiEIIAlBgAFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQcAAbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgANqIQsDQCAJ/QkCACEWIAn9CQKAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGABmohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAA5I4AoADIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEA5I4AoQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIA5I4AogDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMA5I4AowDIAhBgMQBaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYADbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDMAAAxjb252Rm9yd2FyZDQAARNjb252QmFja3dhcmRXZWlnaHQ0AAISY29udkJhY2t3YXJkSW5wdXQ0AAMMY29udkZvcndhcmQ1AAQTY29udkJhY2t3YXJkV2VpZ2h0NQAFCsAdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAA2ohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHgAGohCwNAIAn9CQIAIRYgCf0JAmAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBwAFqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuSCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLASaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJgkjgCYCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCZJI4AmQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAmiSOAJoIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJskjgCbCAIQYDEAWohCCAJQcABaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0HgAGwgA2ohECABIQUgAiEGIBAhByAFQYCwEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQeAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB4ABqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgOwAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwARqIQsDQCAJ/QkCACEWIAn9CQLABCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGACWohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoO4AaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLABJI4AsAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEBJI4AsQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIBJI4AsgEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMBJI4AswEIAhBgMQBaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQcAEbCADaiEQIAEhBSACIQYgECEHIAVBgKDuAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDUAAAxjb252Rm9yd2FyZDYAARNjb252QmFja3dhcmRXZWlnaHQ2AAISY29udkJhY2t3YXJkSW5wdXQ2AAMMY29udkZvcndhcmQ3AAQTY29udkJhY2t3YXJkV2VpZ2h0NwAFCqwdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA7ABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHABGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAEaiELA0AgCf0JAgAhFiAJ/QkCwAQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGACWohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDIG2ohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLABJI4AsAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEBJI4AsQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIBJI4AsgEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMBJI4AswEIAhBgDFqIQggCUGACWohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0HABGwgA2ohECABIQUgAiEGIBAhByAFQYDIG2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHABGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAwAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAWohCwNAIAn9CQIAIRYgCf0JAoABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkAZqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAGSOAKAASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAGSOAKEASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAGSOAKIASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAGSOAKMASAIQYAxaiEIIAlBgAJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAFsIANqIRAgASEFIAIhBiAQIQcgBUGAkAZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB18FEmNvbnZCYWNrd2FyZElucHV0NwAADGNvbnZGb3J3YXJkOAABE2NvbnZCYWNrd2FyZFdlaWdodDgAAhJjb252QmFja3dhcmRJbnB1dDgAAwxjb252Rm9yd2FyZDkABArXFgWeAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAWohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAwAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABmohCwNAIAn9CQIAIRYgCf0JAoAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAxqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA4CRqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAaSOAKABiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAaSOAKEBiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAaSOAKIBiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAaSOAKMBiAIQYAxaiEIIAlBgAxqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAZsIANqIRAgASEFIAIhBiAQIQcgBUGA4CRqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAZqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAZqIQsDQCAJ/QkCACEWIAn9CQKABiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAMaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIADaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAZqIQsDQCAJ/QkCACEWIAn9CQKABiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAMaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2kFE2NvbnZCYWNrd2FyZFdlaWdodDkAABJjb252QmFja3dhcmRJbnB1dDkAAQ1jb252Rm9yd2FyZDEwAAIUY29udkJhY2t3YXJkV2VpZ2h0MTAAAxNjb252QmFja3dhcmRJbnB1dDEwAAQKxR4FjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCYCWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKABpI4AoAGIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEBpI4AoQGIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIBpI4AogGIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMBpI4AowGIAhBoAxqIQggCUGADGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAGbCADaiEQIAEhBSACIQYgECEHIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIADaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAZqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAZqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGABmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAn9CQKAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAEaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAn9CQKAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAEaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCIA2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBoAxqIQggCUGABGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIgDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAGaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMTEAABRjb252QmFja3dhcmRXZWlnaHQxMQABE2NvbnZCYWNrd2FyZElucHV0MTEAAg1jb252Rm9yd2FyZDEyAAMUY29udkJhY2t3YXJkV2VpZ2h0MTIABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCwEmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKADJI4AoAMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEDJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIDJI4AogMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMDJI4AowMIAhBoAxqIQggCUGAGGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAMbCADaiEQIAEhBSACIQYgECEHIAVBgLASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAGaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAxqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGADGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCwEmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKADJI4AoAMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEDJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIDJI4AogMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMDJI4AowMIAhBoAxqIQggCUGAGGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAMbCADaiEQIAEhBSACIQYgECEHIAVBgLASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTIAAA1jb252Rm9yd2FyZDEzAAEUY29udkJhY2t3YXJkV2VpZ2h0MTMAAhNjb252QmFja3dhcmRJbnB1dDEzAAMNY29udkZvcndhcmQxNAAECpYbBd4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGADGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAMaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgAxqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAzARqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAOSOAKAAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAOSOAKEAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAOSOAKIAyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAOSOAKMAyAIQaAMaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAA2wgA2ohECABIQUgAiEGIBAhByAFQYDMBGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDADWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYADaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgANqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAJGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAJGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MTQAABNjb252QmFja3dhcmRJbnB1dDE0AAENY29udkZvcndhcmQxNQACFGNvbnZCYWNrd2FyZFdlaWdodDE1AAMK+xoEjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDIG2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEpI4AoQSIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEpI4AogSIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEpI4AowSIAhBoAxqIQggCUGAJGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgMgbaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYASaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAwA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAEmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQKAEiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAkaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBJqIQsDQCAJKgIAIRsgCSoCgBIhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCRqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPIGaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQSkjgChBIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMEpI4AowSIAhBiANqIQggCUGAJGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgPIGaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTUAAA1jb252Rm9yd2FyZDE2AAEUY29udkJhY2t3YXJkV2VpZ2h0MTYAAhNjb252QmFja3dhcmRJbnB1dDE2AAMNY29udkZvcndhcmQxNwAECpccBdcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAFmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYASaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAWaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYASaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAVqIQsDQCAJ/QkCACEWIAn9CQKABSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAKaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAVqIQsDQCAJKgIAIRsgCSoCgAUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgApqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPUBaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKABZI4AoAFIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQFkjgChAUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAWSOAKIBSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMBZI4AowFIAhBiANqIQggCUGACmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAFbCADaiEQIAEhBSACIQYgECEHIAVBgPUBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAFaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAlaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgAVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwCVqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAwCVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAHmohCwNAIAn9CQIAIRYgCf0JAoAeIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgDxqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAwCVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAHmohCwNAIAkqAgAhGyAJKgKAHiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MTcAABNjb252QmFja3dhcmRJbnB1dDE3AAENY29udkZvcndhcmQxOAACFGNvbnZCYWNrd2FyZFdlaWdodDE4AAMKkxwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYC+C2ohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgB6SOAKAHiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEHpI4AoQeIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogekjgCiB4gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjB6SOAKMHiAIQYgDaiEIIAlBgDxqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAHmwgA2ohECABIQUgAiEGIBAhByAFQYC+C2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAHmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAJWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAeaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAlaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDLAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAeaiELA0AgCf0JAgAhFiAJ/QkCgB4hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCAywBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAHmohCwNAIAkqAgAhGyAJKgKAHiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC6wJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAekjgCgB4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChB6SOAKEHiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowekjgCjB4gCEGIA2ohCCAJQYA8aiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgB5sIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAAAAQAHVAQTY29udkJhY2t3YXJkSW5wdXQxOAAADWNvbnZGb3J3YXJkMTkAARRjb252QmFja3dhcmRXZWlnaHQxOQACE2NvbnZCYWNrd2FyZElucHV0MTkAAwrCFwTZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgB5qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMsAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgB5qIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgB5qIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgMsAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAKaiELA0AgCf0JAgAhFiAJ/QkCgAohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCA5ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACmohCwNAIAkqAgAhGyAJKgKACiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC6wJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers: decided once, at load. */
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+ *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -11994,12 +13189,20 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+interface ConvKernels {
+  readonly forward: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardInput: WasmKernel;
+}
+
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
 interface Arena {
   readonly heap: Float32Array;
   readonly params: Float32Array;
   readonly grads: Float32Array;
   readonly kernels: readonly DenseKernels[];
+  readonly convs: readonly ConvKernels[];
 }
 
 const GRADS_BYTE = 14019488;
@@ -12010,14 +13213,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (442 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (526 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 442, maximum: 442 });
+    const memory = new wasmApi!.Memory({ initial: 526, maximum: 526 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -12034,6 +13237,108 @@ function createArena(): Arena | undefined {
         backwardInput: kernel("backwardInput0"),
         backwardWeight: kernel("backwardWeight0"),
         backwardBias: kernel("backwardBias0"),
+      },
+    ],
+    convs: [
+      {
+        forward: kernel("convForward0"),
+        backwardWeight: kernel("convBackwardWeight0"),
+        backwardInput: kernel("convBackwardInput0"),
+      },
+      {
+        forward: kernel("convForward1"),
+        backwardWeight: kernel("convBackwardWeight1"),
+        backwardInput: kernel("convBackwardInput1"),
+      },
+      {
+        forward: kernel("convForward2"),
+        backwardWeight: kernel("convBackwardWeight2"),
+        backwardInput: kernel("convBackwardInput2"),
+      },
+      {
+        forward: kernel("convForward3"),
+        backwardWeight: kernel("convBackwardWeight3"),
+        backwardInput: kernel("convBackwardInput3"),
+      },
+      {
+        forward: kernel("convForward4"),
+        backwardWeight: kernel("convBackwardWeight4"),
+        backwardInput: kernel("convBackwardInput4"),
+      },
+      {
+        forward: kernel("convForward5"),
+        backwardWeight: kernel("convBackwardWeight5"),
+        backwardInput: kernel("convBackwardInput5"),
+      },
+      {
+        forward: kernel("convForward6"),
+        backwardWeight: kernel("convBackwardWeight6"),
+        backwardInput: kernel("convBackwardInput6"),
+      },
+      {
+        forward: kernel("convForward7"),
+        backwardWeight: kernel("convBackwardWeight7"),
+        backwardInput: kernel("convBackwardInput7"),
+      },
+      {
+        forward: kernel("convForward8"),
+        backwardWeight: kernel("convBackwardWeight8"),
+        backwardInput: kernel("convBackwardInput8"),
+      },
+      {
+        forward: kernel("convForward9"),
+        backwardWeight: kernel("convBackwardWeight9"),
+        backwardInput: kernel("convBackwardInput9"),
+      },
+      {
+        forward: kernel("convForward10"),
+        backwardWeight: kernel("convBackwardWeight10"),
+        backwardInput: kernel("convBackwardInput10"),
+      },
+      {
+        forward: kernel("convForward11"),
+        backwardWeight: kernel("convBackwardWeight11"),
+        backwardInput: kernel("convBackwardInput11"),
+      },
+      {
+        forward: kernel("convForward12"),
+        backwardWeight: kernel("convBackwardWeight12"),
+        backwardInput: kernel("convBackwardInput12"),
+      },
+      {
+        forward: kernel("convForward13"),
+        backwardWeight: kernel("convBackwardWeight13"),
+        backwardInput: kernel("convBackwardInput13"),
+      },
+      {
+        forward: kernel("convForward14"),
+        backwardWeight: kernel("convBackwardWeight14"),
+        backwardInput: kernel("convBackwardInput14"),
+      },
+      {
+        forward: kernel("convForward15"),
+        backwardWeight: kernel("convBackwardWeight15"),
+        backwardInput: kernel("convBackwardInput15"),
+      },
+      {
+        forward: kernel("convForward16"),
+        backwardWeight: kernel("convBackwardWeight16"),
+        backwardInput: kernel("convBackwardInput16"),
+      },
+      {
+        forward: kernel("convForward17"),
+        backwardWeight: kernel("convBackwardWeight17"),
+        backwardInput: kernel("convBackwardInput17"),
+      },
+      {
+        forward: kernel("convForward18"),
+        backwardWeight: kernel("convBackwardWeight18"),
+        backwardInput: kernel("convBackwardInput18"),
+      },
+      {
+        forward: kernel("convForward19"),
+        backwardWeight: kernel("convBackwardWeight19"),
+        backwardInput: kernel("convBackwardInput19"),
       },
     ],
   };
@@ -12112,6 +13417,46 @@ function wasmDenseBackward(
       for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
   }
+}
+
+/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+function wasmConvForward(
+  a: Arena,
+  k: number,
+  y: Float32Array,
+  yo: number,
+  OC: number,
+  P: number,
+  W: number,
+  B: number,
+  Y: number,
+): void {
+  const heap = a.heap;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+  y.set(heap.subarray(ys, ys + OC * P), yo);
+}
+
+/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
+ *  `gy` at element `go`. */
+function wasmConvBackward(
+  a: Arena,
+  k: number,
+  gy: Float32Array,
+  go: number,
+  OC: number,
+  P: number,
+  W: number,
+  Y: number,
+  DCOL: number,
+  dx: boolean,
+): void {
+  const kernels = a.convs[k]!;
+  const ys = SCRATCH_BYTE + Y * 4;
+  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
+  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

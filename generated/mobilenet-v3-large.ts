@@ -5694,39 +5694,39 @@ function createEngine() {
 
   /** Forward of op 0: features.0.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 3; ic++) {
+          const xc = xb + ic * 50176;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh * 2 + kh - 1;
+                if (ih >= 0) {
+                  const xr = xc + ih * 224 + kw - 1;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
-          }
-        denseTiledForward(p, work0_col, act1, 12544, 27, 16, 0 + gi * 432, -1, yb + gi * 200704, 1, 12544);
+        }
+        wasmConvForward(arena, 0, act1, b * 200704, 16, 12544, 0, -1, 338688);
       }
-    }
-  }
-
-  /** Backward of op 0: features.0.0 (conv2d). */
-  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = inputGradWanted;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -5741,40 +5741,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work0_col, act1, 12544, 27, 16, 0 + gi * 432, -1, yb + gi * 200704, 1, 12544);
         }
-        if (dx) work0_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work0_col,
-          work0_dcol,
-          grad1,
-          12544,
-          27,
-          16,
-          0 + gi * 432,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          12544,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 3; ic++) {
-                const xc = xb + (gi * 3 + ic) * 50176;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 2 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 2 - 1 + kw * 1;
-                    if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 0: features.0.0 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = inputGradWanted;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 0, grad1, b * 200704, 16, 12544, 0, 338688, 539392, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 539392;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 224 + kw - 1;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = inputGradWanted;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work0_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work0_col,
+            work0_dcol,
+            grad1,
+            12544,
+            27,
+            16,
+            0 + gi * 432,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6086,39 +6166,31 @@ function createEngine() {
 
   /** Forward of op 6: features.1.block.1.0 (conv2d). */
   function forward6(p: Float32Array, n: number): void {
-    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 16; ic++) {
-              const xc = xb + (gi * 16 + ic) * 12544;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work6_col[r++] = act6[xc + ih * 112 + iw]!;
-                }
+    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 16; ic++) {
+          const xc = xb + ic * 12544;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work6_col, act7, 12544, 16, 16, 640 + gi * 256, -1, yb + gi * 200704, 1, 12544);
+        }
+        wasmConvForward(arena, 1, act7, b * 200704, 16, 12544, 640, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 6: features.1.block.1.0 (conv2d). */
-  function backward6(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -6133,39 +6205,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work6_col, act7, 12544, 16, 16, 640 + gi * 256, -1, yb + gi * 200704, 1, 12544);
         }
-        if (dx) work6_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work6_col,
-          work6_dcol,
-          grad7,
-          12544,
-          16,
-          16,
-          640 + gi * 256,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          12544,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 6: features.1.block.1.0 (conv2d). */
+  function backward6(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 16; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 1, grad7, b * 200704, 16, 12544, 640, 200704, 401408, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 16; ic++) {
-                const xc = xb + (gi * 16 + ic) * 12544;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad6[xc + ih * 112 + iw]! += work6_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 401408;
+          for (let ic = 0; ic < 16; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad6[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 16; ic++) {
+                  const xc = xb + (gi * 16 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work6_col[r++] = act6[xc + ih * 112 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work6_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work6_col,
+            work6_dcol,
+            grad7,
+            12544,
+            16,
+            16,
+            640 + gi * 256,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 16; ic++) {
+                  const xc = xb + (gi * 16 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad6[xc + ih * 112 + iw]! += work6_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6189,39 +6327,31 @@ function createEngine() {
 
   /** Forward of op 9: features.2.block.0.0 (conv2d). */
   function forward9(p: Float32Array, n: number): void {
-    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 16; ic++) {
-              const xc = xb + (gi * 16 + ic) * 12544;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work9_col[r++] = act9[xc + ih * 112 + iw]!;
-                }
+    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 16; ic++) {
+          const xc = xb + ic * 12544;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 112 + kw;
+                for (let ow = 0; ow < 112; ow++) heap[r++] = act9[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work9_col, act10, 12544, 16, 64, 928 + gi * 1024, -1, yb + gi * 802816, 1, 12544);
+        }
+        wasmConvForward(arena, 2, act10, b * 802816, 64, 12544, 928, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 9: features.2.block.0.0 (conv2d). */
-  function backward9(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -6236,39 +6366,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work9_col, act10, 12544, 16, 64, 928 + gi * 1024, -1, yb + gi * 802816, 1, 12544);
         }
-        if (dx) work9_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work9_col,
-          work9_dcol,
-          grad10,
-          12544,
-          16,
-          64,
-          928 + gi * 1024,
-          -1,
-          dx,
-          yb + gi * 802816,
-          1,
-          12544,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 9: features.2.block.0.0 (conv2d). */
+  function backward9(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 16; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) heap[r++] = act9[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 2, grad10, b * 802816, 64, 12544, 928, 200704, 1003520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 16; ic++) {
-                const xc = xb + (gi * 16 + ic) * 12544;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad9[xc + ih * 112 + iw]! += work9_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1003520;
+          for (let ic = 0; ic < 16; ic++) {
+            const xc = xb + ic * 12544;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 112 + kw;
+                  for (let ow = 0; ow < 112; ow++) grad9[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 16; ic++) {
+                  const xc = xb + (gi * 16 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work9_col[r++] = act9[xc + ih * 112 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work9_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work9_col,
+            work9_dcol,
+            grad10,
+            12544,
+            16,
+            64,
+            928 + gi * 1024,
+            -1,
+            dx,
+            yb + gi * 802816,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 16; ic++) {
+                  const xc = xb + (gi * 16 + ic) * 12544;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad9[xc + ih * 112 + iw]! += work9_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6590,39 +6786,31 @@ function createEngine() {
 
   /** Forward of op 15: features.2.block.2.0 (conv2d). */
   function forward15(p: Float32Array, n: number): void {
-    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work15_col[r++] = act15[xc + ih * 56 + iw]!;
-                }
+    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act15[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work15_col, act16, 3136, 64, 24, 2784 + gi * 1536, -1, yb + gi * 75264, 1, 3136);
+        }
+        wasmConvForward(arena, 3, act16, b * 75264, 24, 3136, 2784, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 15: features.2.block.2.0 (conv2d). */
-  function backward15(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -6637,39 +6825,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work15_col, act16, 3136, 64, 24, 2784 + gi * 1536, -1, yb + gi * 75264, 1, 3136);
         }
-        if (dx) work15_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work15_col,
-          work15_dcol,
-          grad16,
-          3136,
-          64,
-          24,
-          2784 + gi * 1536,
-          -1,
-          dx,
-          yb + gi * 75264,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 15: features.2.block.2.0 (conv2d). */
+  function backward15(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act15[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 3, grad16, b * 75264, 24, 3136, 2784, 200704, 275968, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad15[xc + ih * 56 + iw]! += work15_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 275968;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad15[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work15_col[r++] = act15[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work15_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work15_col,
+            work15_dcol,
+            grad16,
+            3136,
+            64,
+            24,
+            2784 + gi * 1536,
+            -1,
+            dx,
+            yb + gi * 75264,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad15[xc + ih * 56 + iw]! += work15_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6798,26 +7052,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 225792;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 24; ic++) {
-              const xc = xb + (gi * 24 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 56 + iw]!;
+    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 24; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 4, output, b * 225792, 72, 3136, weightAt, -1, 75264);
+      }
+    } else {
+      // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 225792;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 24; ic++) {
+                const xc = xb + (gi * 24 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 3136, 24, 72, weightAt + gi * 1728, -1, yb + gi * 225792, 1, 3136);
+          denseTiledForward(p, col, output, 3136, 24, 72, weightAt + gi * 1728, -1, yb + gi * 225792, 1, 3136);
+        }
       }
     }
   }
@@ -6834,60 +7109,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 225792;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
         {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 24; ic++) {
-                const xc = xb + (gi * 24 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 56 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 24; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          3136,
-          24,
-          72,
-          weightAt + gi * 1728,
-          -1,
-          dx,
-          yb + gi * 225792,
-          1,
-          3136,
-        );
+        wasmConvBackward(arena, 4, outputGrad, b * 225792, 72, 3136, weightAt, 75264, 301056, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 24; ic++) {
-                const xc = xb + (gi * 24 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 301056;
+          for (let ic = 0; ic < 24; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 225792;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 24; ic++) {
+                  const xc = xb + (gi * 24 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            3136,
+            24,
+            72,
+            weightAt + gi * 1728,
+            -1,
+            dx,
+            yb + gi * 225792,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 24; ic++) {
+                  const xc = xb + (gi * 24 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7125,39 +7437,31 @@ function createEngine() {
 
   /** Forward of op 23: features.3.block.2.0 (conv2d). */
   function forward23(p: Float32Array, n: number): void {
-    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 225792;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 72; ic++) {
-              const xc = xb + (gi * 72 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work23_col[r++] = act23[xc + ih * 56 + iw]!;
-                }
+    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 225792;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 72; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act23[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work23_col, act24, 3136, 72, 24, 7032 + gi * 1728, -1, yb + gi * 75264, 1, 3136);
+        }
+        wasmConvForward(arena, 5, act24, b * 75264, 24, 3136, 7032, -1, 225792);
       }
-    }
-  }
-
-  /** Backward of op 23: features.3.block.2.0 (conv2d). */
-  function backward23(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 225792;
-      const yb = b * 75264;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 225792;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -7172,39 +7476,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work23_col, act24, 3136, 72, 24, 7032 + gi * 1728, -1, yb + gi * 75264, 1, 3136);
         }
-        if (dx) work23_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work23_col,
-          work23_dcol,
-          grad24,
-          3136,
-          72,
-          24,
-          7032 + gi * 1728,
-          -1,
-          dx,
-          yb + gi * 75264,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 23: features.3.block.2.0 (conv2d). */
+  function backward23(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 225792;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 72; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act23[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 5, grad24, b * 75264, 24, 3136, 7032, 225792, 301056, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 72; ic++) {
-                const xc = xb + (gi * 72 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad23[xc + ih * 56 + iw]! += work23_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 301056;
+          for (let ic = 0; ic < 72; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad23[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 225792;
+        const yb = b * 75264;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 72; ic++) {
+                  const xc = xb + (gi * 72 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work23_col[r++] = act23[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work23_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work23_col,
+            work23_dcol,
+            grad24,
+            3136,
+            72,
+            24,
+            7032 + gi * 1728,
+            -1,
+            dx,
+            yb + gi * 75264,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 72; ic++) {
+                  const xc = xb + (gi * 72 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad23[xc + ih * 56 + iw]! += work23_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7479,47 +7849,31 @@ function createEngine() {
 
   /** Forward of op 33: features.4.block.2.fc1 (conv2d). */
   function forward33(p: Float32Array, n: number): void {
-    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 72;
-      const yb = b * 24;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 72; ic++) {
-              const xc = xb + (gi * 72 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work33_col[r++] = act33[xc + ih + iw]!;
-                }
+    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 72;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 72; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act33[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work33_col, act34, 1, 72, 24, 12624 + gi * 1728, 14352 + gi * 24, yb + gi * 24, 1, 1);
+        }
+        wasmConvForward(arena, 6, act34, b * 24, 24, 1, 12624, 14352, 72);
       }
-    }
-  }
-
-  /** Backward of op 33: features.4.block.2.fc1 (conv2d). */
-  function backward33(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 24; c++) {
-      let acc = 0;
+    } else {
+      // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 24 + c * 1, e = i + 1; i < e; i++) acc += grad34[i]!;
-      }
-      gp[14352 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 72;
-      const yb = b * 24;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 72;
+        const yb = b * 24;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 1; oh++)
             for (let ow = 0; ow < 1; ow++) {
@@ -7534,39 +7888,113 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work33_col, act34, 1, 72, 24, 12624 + gi * 1728, 14352 + gi * 24, yb + gi * 24, 1, 1);
         }
-        if (dx) work33_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work33_col,
-          work33_dcol,
-          grad34,
-          1,
-          72,
-          24,
-          12624 + gi * 1728,
-          -1,
-          dx,
-          yb + gi * 24,
-          1,
-          1,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 33: features.4.block.2.fc1 (conv2d). */
+  function backward33(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 24; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 24 + c * 1, e = i + 1; i < e; i++) acc += grad34[i]!;
+      }
+      gp[14352 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 72;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 72; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act33[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 6, grad34, b * 24, 24, 1, 12624, 72, 96, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 72; ic++) {
-                const xc = xb + (gi * 72 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad33[xc + ih + iw]! += work33_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 96;
+          for (let ic = 0; ic < 72; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad33[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 72;
+        const yb = b * 24;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 72; ic++) {
+                  const xc = xb + (gi * 72 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work33_col[r++] = act33[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work33_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work33_col,
+            work33_dcol,
+            grad34,
+            1,
+            72,
+            24,
+            12624 + gi * 1728,
+            -1,
+            dx,
+            yb + gi * 24,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 72; ic++) {
+                  const xc = xb + (gi * 72 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad33[xc + ih + iw]! += work33_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7594,47 +8022,31 @@ function createEngine() {
 
   /** Forward of op 35: features.4.block.2.fc2 (conv2d). */
   function forward35(p: Float32Array, n: number): void {
-    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 24;
-      const yb = b * 72;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 24; ic++) {
-              const xc = xb + (gi * 24 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work35_col[r++] = act35[xc + ih + iw]!;
-                }
+    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 24;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 24; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act35[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work35_col, act36, 1, 24, 72, 14376 + gi * 1728, 16104 + gi * 72, yb + gi * 72, 1, 1);
+        }
+        wasmConvForward(arena, 7, act36, b * 72, 72, 1, 14376, 16104, 24);
       }
-    }
-  }
-
-  /** Backward of op 35: features.4.block.2.fc2 (conv2d). */
-  function backward35(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 72; c++) {
-      let acc = 0;
+    } else {
+      // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 72 + c * 1, e = i + 1; i < e; i++) acc += grad36[i]!;
-      }
-      gp[16104 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 24;
-      const yb = b * 72;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 24;
+        const yb = b * 72;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 1; oh++)
             for (let ow = 0; ow < 1; ow++) {
@@ -7649,39 +8061,113 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work35_col, act36, 1, 24, 72, 14376 + gi * 1728, 16104 + gi * 72, yb + gi * 72, 1, 1);
         }
-        if (dx) work35_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work35_col,
-          work35_dcol,
-          grad36,
-          1,
-          24,
-          72,
-          14376 + gi * 1728,
-          -1,
-          dx,
-          yb + gi * 72,
-          1,
-          1,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 35: features.4.block.2.fc2 (conv2d). */
+  function backward35(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 72; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 72 + c * 1, e = i + 1; i < e; i++) acc += grad36[i]!;
+      }
+      gp[16104 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 24;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 24; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act35[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 7, grad36, b * 72, 72, 1, 14376, 24, 96, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 24; ic++) {
-                const xc = xb + (gi * 24 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad35[xc + ih + iw]! += work35_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 96;
+          for (let ic = 0; ic < 24; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad35[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 24;
+        const yb = b * 72;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 24; ic++) {
+                  const xc = xb + (gi * 24 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work35_col[r++] = act35[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work35_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work35_col,
+            work35_dcol,
+            grad36,
+            1,
+            24,
+            72,
+            14376 + gi * 1728,
+            -1,
+            dx,
+            yb + gi * 72,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 24; ic++) {
+                  const xc = xb + (gi * 24 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad35[xc + ih + iw]! += work35_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7743,39 +8229,31 @@ function createEngine() {
 
   /** Forward of op 38: features.4.block.3.0 (conv2d). */
   function forward38(p: Float32Array, n: number): void {
-    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 56448;
-      const yb = b * 31360;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 72; ic++) {
-              const xc = xb + (gi * 72 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work38_col[r++] = act38[xc + ih * 28 + iw]!;
-                }
+    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 72; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act38[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work38_col, act39, 784, 72, 40, 16176 + gi * 2880, -1, yb + gi * 31360, 1, 784);
+        }
+        wasmConvForward(arena, 8, act39, b * 31360, 40, 784, 16176, -1, 56448);
       }
-    }
-  }
-
-  /** Backward of op 38: features.4.block.3.0 (conv2d). */
-  function backward38(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 56448;
-      const yb = b * 31360;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        const yb = b * 31360;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -7790,39 +8268,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work38_col, act39, 784, 72, 40, 16176 + gi * 2880, -1, yb + gi * 31360, 1, 784);
         }
-        if (dx) work38_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work38_col,
-          work38_dcol,
-          grad39,
-          784,
-          72,
-          40,
-          16176 + gi * 2880,
-          -1,
-          dx,
-          yb + gi * 31360,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 38: features.4.block.3.0 (conv2d). */
+  function backward38(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 72; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act38[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 8, grad39, b * 31360, 40, 784, 16176, 56448, 87808, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 72; ic++) {
-                const xc = xb + (gi * 72 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad38[xc + ih * 28 + iw]! += work38_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 87808;
+          for (let ic = 0; ic < 72; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad38[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        const yb = b * 31360;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 72; ic++) {
+                  const xc = xb + (gi * 72 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work38_col[r++] = act38[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work38_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work38_col,
+            work38_dcol,
+            grad39,
+            784,
+            72,
+            40,
+            16176 + gi * 2880,
+            -1,
+            dx,
+            yb + gi * 31360,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 72; ic++) {
+                  const xc = xb + (gi * 72 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad38[xc + ih * 28 + iw]! += work38_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7951,26 +8495,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 31360;
-      const yb = b * 94080;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 40; ic++) {
-              const xc = xb + (gi * 40 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 28 + iw]!;
+    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 40; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 9, output, b * 94080, 120, 784, weightAt, -1, 31360);
+      }
+    } else {
+      // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        const yb = b * 94080;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 40; ic++) {
+                const xc = xb + (gi * 40 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 784, 40, 120, weightAt + gi * 4800, -1, yb + gi * 94080, 1, 784);
+          denseTiledForward(p, col, output, 784, 40, 120, weightAt + gi * 4800, -1, yb + gi * 94080, 1, 784);
+        }
       }
     }
   }
@@ -7987,60 +8552,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 31360;
-      const yb = b * 94080;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
         {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 40; ic++) {
-                const xc = xb + (gi * 40 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 28 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 40; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          40,
-          120,
-          weightAt + gi * 4800,
-          -1,
-          dx,
-          yb + gi * 94080,
-          1,
-          784,
-        );
+        wasmConvBackward(arena, 9, outputGrad, b * 94080, 120, 784, weightAt, 31360, 125440, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 40; ic++) {
-                const xc = xb + (gi * 40 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 125440;
+          for (let ic = 0; ic < 40; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        const yb = b * 94080;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 40; ic++) {
+                  const xc = xb + (gi * 40 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            40,
+            120,
+            weightAt + gi * 4800,
+            -1,
+            dx,
+            yb + gi * 94080,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 40; ic++) {
+                  const xc = xb + (gi * 40 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8335,26 +8937,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 120;
-      const yb = b * 32;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 120; ic++) {
-              const xc = xb + (gi * 120 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 120;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 120; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 10, output, b * 32, 32, 1, weightAt, biasAt, 120);
+      }
+    } else {
+      // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 120;
+        const yb = b * 32;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 120; ic++) {
+                const xc = xb + (gi * 120 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 120, 32, weightAt + gi * 3840, biasAt + gi * 32, yb + gi * 32, 1, 1);
+          denseTiledForward(p, col, output, 1, 120, 32, weightAt + gi * 3840, biasAt + gi * 32, yb + gi * 32, 1, 1);
+        }
       }
     }
   }
@@ -8372,7 +8995,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 32; c++) {
       let acc = 0;
@@ -8381,44 +9004,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 120;
-      const yb = b * 32;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 120;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 120; ic++) {
-                const xc = xb + (gi * 120 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 120; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 120, 32, weightAt + gi * 3840, -1, dx, yb + gi * 32, 1, 1);
+        wasmConvBackward(arena, 10, outputGrad, b * 32, 32, 1, weightAt, 120, 152, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 120; ic++) {
-                const xc = xb + (gi * 120 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 152;
+          for (let ic = 0; ic < 120; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 120;
+        const yb = b * 32;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 120; ic++) {
+                  const xc = xb + (gi * 120 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            120,
+            32,
+            weightAt + gi * 3840,
+            -1,
+            dx,
+            yb + gi * 32,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 120; ic++) {
+                  const xc = xb + (gi * 120 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8454,26 +9129,47 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 32;
-      const yb = b * 120;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 32; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 11, output, b * 120, 120, 1, weightAt, biasAt, 32);
+      }
+    } else {
+      // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32;
+        const yb = b * 120;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 32; ic++) {
+                const xc = xb + (gi * 32 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 32, 120, weightAt + gi * 3840, biasAt + gi * 120, yb + gi * 120, 1, 1);
+          denseTiledForward(p, col, output, 1, 32, 120, weightAt + gi * 3840, biasAt + gi * 120, yb + gi * 120, 1, 1);
+        }
       }
     }
   }
@@ -8491,7 +9187,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 120; c++) {
       let acc = 0;
@@ -8500,44 +9196,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 32;
-      const yb = b * 120;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 32; ic++) {
-                const xc = xb + (gi * 32 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 32; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(p, gp, col, dcol, outputGrad, 1, 32, 120, weightAt + gi * 3840, -1, dx, yb + gi * 120, 1, 1);
+        wasmConvBackward(arena, 11, outputGrad, b * 120, 120, 1, weightAt, 32, 152, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 32; ic++) {
-                const xc = xb + (gi * 32 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 152;
+          for (let ic = 0; ic < 32; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32;
+        const yb = b * 120;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 32; ic++) {
+                  const xc = xb + (gi * 32 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            32,
+            120,
+            weightAt + gi * 3840,
+            -1,
+            dx,
+            yb + gi * 120,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 32; ic++) {
+                  const xc = xb + (gi * 32 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8618,26 +9366,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 94080;
-      const yb = b * 31360;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 120; ic++) {
-              const xc = xb + (gi * 120 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 28 + iw]!;
+    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 120; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 12, output, b * 31360, 40, 784, weightAt, -1, 94080);
+      }
+    } else {
+      // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        const yb = b * 31360;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 120; ic++) {
+                const xc = xb + (gi * 120 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 784, 120, 40, weightAt + gi * 4800, -1, yb + gi * 31360, 1, 784);
+          denseTiledForward(p, col, output, 784, 120, 40, weightAt + gi * 4800, -1, yb + gi * 31360, 1, 784);
+        }
       }
     }
   }
@@ -8654,60 +9423,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 94080;
-      const yb = b * 31360;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
         {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 120; ic++) {
-                const xc = xb + (gi * 120 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 28 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 120; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          120,
-          40,
-          weightAt + gi * 4800,
-          -1,
-          dx,
-          yb + gi * 31360,
-          1,
-          784,
-        );
+        wasmConvBackward(arena, 12, outputGrad, b * 31360, 40, 784, weightAt, 94080, 125440, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 120; ic++) {
-                const xc = xb + (gi * 120 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 125440;
+          for (let ic = 0; ic < 120; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        const yb = b * 31360;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 120; ic++) {
+                  const xc = xb + (gi * 120 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            120,
+            40,
+            weightAt + gi * 4800,
+            -1,
+            dx,
+            yb + gi * 31360,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 120; ic++) {
+                  const xc = xb + (gi * 120 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8794,39 +9600,31 @@ function createEngine() {
 
   /** Forward of op 70: features.7.block.0.0 (conv2d). */
   function forward70(p: Float32Array, n: number): void {
-    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 31360;
-      const yb = b * 188160;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 40; ic++) {
-              const xc = xb + (gi * 40 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work70_col[r++] = act70[xc + ih * 28 + iw]!;
-                }
+    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 40; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work70_col, act71, 784, 40, 240, 61120 + gi * 9600, -1, yb + gi * 188160, 1, 784);
+        }
+        wasmConvForward(arena, 13, act71, b * 188160, 240, 784, 61120, -1, 31360);
       }
-    }
-  }
-
-  /** Backward of op 70: features.7.block.0.0 (conv2d). */
-  function backward70(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 31360;
-      const yb = b * 188160;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        const yb = b * 188160;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -8841,39 +9639,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work70_col, act71, 784, 40, 240, 61120 + gi * 9600, -1, yb + gi * 188160, 1, 784);
         }
-        if (dx) work70_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work70_col,
-          work70_dcol,
-          grad71,
-          784,
-          40,
-          240,
-          61120 + gi * 9600,
-          -1,
-          dx,
-          yb + gi * 188160,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 70: features.7.block.0.0 (conv2d). */
+  function backward70(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 40; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 13, grad71, b * 188160, 240, 784, 61120, 31360, 219520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 40; ic++) {
-                const xc = xb + (gi * 40 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad70[xc + ih * 28 + iw]! += work70_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 219520;
+          for (let ic = 0; ic < 40; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad70[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        const yb = b * 188160;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 40; ic++) {
+                  const xc = xb + (gi * 40 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work70_col[r++] = act70[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work70_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work70_col,
+            work70_dcol,
+            grad71,
+            784,
+            40,
+            240,
+            61120 + gi * 9600,
+            -1,
+            dx,
+            yb + gi * 188160,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 40; ic++) {
+                  const xc = xb + (gi * 40 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad70[xc + ih * 28 + iw]! += work70_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9195,39 +10059,31 @@ function createEngine() {
 
   /** Forward of op 76: features.7.block.2.0 (conv2d). */
   function forward76(p: Float32Array, n: number): void {
-    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 240; ic++) {
-              const xc = xb + (gi * 240 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work76_col[r++] = act76[xc + ih * 14 + iw]!;
-                }
+    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 240; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act76[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work76_col, act77, 196, 240, 80, 73840 + gi * 19200, -1, yb + gi * 15680, 1, 196);
+        }
+        wasmConvForward(arena, 14, act77, b * 15680, 80, 196, 73840, -1, 47040);
       }
-    }
-  }
-
-  /** Backward of op 76: features.7.block.2.0 (conv2d). */
-  function backward76(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -9242,39 +10098,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work76_col, act77, 196, 240, 80, 73840 + gi * 19200, -1, yb + gi * 15680, 1, 196);
         }
-        if (dx) work76_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work76_col,
-          work76_dcol,
-          grad77,
-          196,
-          240,
-          80,
-          73840 + gi * 19200,
-          -1,
-          dx,
-          yb + gi * 15680,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 76: features.7.block.2.0 (conv2d). */
+  function backward76(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 240; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act76[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 14, grad77, b * 15680, 80, 196, 73840, 47040, 62720, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 240; ic++) {
-                const xc = xb + (gi * 240 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad76[xc + ih * 14 + iw]! += work76_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 62720;
+          for (let ic = 0; ic < 240; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad76[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 240; ic++) {
+                  const xc = xb + (gi * 240 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work76_col[r++] = act76[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work76_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work76_col,
+            work76_dcol,
+            grad77,
+            196,
+            240,
+            80,
+            73840 + gi * 19200,
+            -1,
+            dx,
+            yb + gi * 15680,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 240; ic++) {
+                  const xc = xb + (gi * 240 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad76[xc + ih * 14 + iw]! += work76_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9396,39 +10318,31 @@ function createEngine() {
 
   /** Forward of op 78: features.8.block.0.0 (conv2d). */
   function forward78(p: Float32Array, n: number): void {
-    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 39200;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 80; ic++) {
-              const xc = xb + (gi * 80 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work78_col[r++] = act78[xc + ih * 14 + iw]!;
-                }
+    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 80; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work78_col, act79, 196, 80, 200, 93200 + gi * 16000, -1, yb + gi * 39200, 1, 196);
+        }
+        wasmConvForward(arena, 15, act79, b * 39200, 200, 196, 93200, -1, 15680);
       }
-    }
-  }
-
-  /** Backward of op 78: features.8.block.0.0 (conv2d). */
-  function backward78(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 39200;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 39200;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -9443,39 +10357,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work78_col, act79, 196, 80, 200, 93200 + gi * 16000, -1, yb + gi * 39200, 1, 196);
         }
-        if (dx) work78_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work78_col,
-          work78_dcol,
-          grad79,
-          196,
-          80,
-          200,
-          93200 + gi * 16000,
-          -1,
-          dx,
-          yb + gi * 39200,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 78: features.8.block.0.0 (conv2d). */
+  function backward78(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 80; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 15, grad79, b * 39200, 200, 196, 93200, 15680, 54880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 80; ic++) {
-                const xc = xb + (gi * 80 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad78[xc + ih * 14 + iw]! += work78_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 54880;
+          for (let ic = 0; ic < 80; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad78[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 39200;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 80; ic++) {
+                  const xc = xb + (gi * 80 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work78_col[r++] = act78[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work78_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work78_col,
+            work78_dcol,
+            grad79,
+            196,
+            80,
+            200,
+            93200 + gi * 16000,
+            -1,
+            dx,
+            yb + gi * 39200,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 80; ic++) {
+                  const xc = xb + (gi * 80 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad78[xc + ih * 14 + iw]! += work78_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9713,39 +10693,31 @@ function createEngine() {
 
   /** Forward of op 84: features.8.block.2.0 (conv2d). */
   function forward84(p: Float32Array, n: number): void {
-    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 39200;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 200; ic++) {
-              const xc = xb + (gi * 200 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work84_col[r++] = act84[xc + ih * 14 + iw]!;
-                }
+    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 39200;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 200; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act84[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work84_col, act85, 196, 200, 80, 111800 + gi * 16000, -1, yb + gi * 15680, 1, 196);
+        }
+        wasmConvForward(arena, 16, act85, b * 15680, 80, 196, 111800, -1, 39200);
       }
-    }
-  }
-
-  /** Backward of op 84: features.8.block.2.0 (conv2d). */
-  function backward84(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 39200;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 39200;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -9760,39 +10732,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work84_col, act85, 196, 200, 80, 111800 + gi * 16000, -1, yb + gi * 15680, 1, 196);
         }
-        if (dx) work84_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work84_col,
-          work84_dcol,
-          grad85,
-          196,
-          200,
-          80,
-          111800 + gi * 16000,
-          -1,
-          dx,
-          yb + gi * 15680,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 84: features.8.block.2.0 (conv2d). */
+  function backward84(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 39200;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 200; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act84[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 16, grad85, b * 15680, 80, 196, 111800, 39200, 54880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 200; ic++) {
-                const xc = xb + (gi * 200 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad84[xc + ih * 14 + iw]! += work84_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 54880;
+          for (let ic = 0; ic < 200; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad84[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 39200;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 200; ic++) {
+                  const xc = xb + (gi * 200 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work84_col[r++] = act84[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work84_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work84_col,
+            work84_dcol,
+            grad85,
+            196,
+            200,
+            80,
+            111800 + gi * 16000,
+            -1,
+            dx,
+            yb + gi * 15680,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 200; ic++) {
+                  const xc = xb + (gi * 200 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad84[xc + ih * 14 + iw]! += work84_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9823,26 +10861,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 36064;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 80; ic++) {
-              const xc = xb + (gi * 80 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 80; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 17, output, b * 36064, 184, 196, weightAt, -1, 15680);
+      }
+    } else {
+      // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 36064;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 80; ic++) {
+                const xc = xb + (gi * 80 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 80, 184, weightAt + gi * 14720, -1, yb + gi * 36064, 1, 196);
+          denseTiledForward(p, col, output, 196, 80, 184, weightAt + gi * 14720, -1, yb + gi * 36064, 1, 196);
+        }
       }
     }
   }
@@ -9859,60 +10918,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 36064;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 80; ic++) {
-                const xc = xb + (gi * 80 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 80; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          80,
-          184,
-          weightAt + gi * 14720,
-          -1,
-          dx,
-          yb + gi * 36064,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 17, outputGrad, b * 36064, 184, 196, weightAt, 15680, 51744, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 80; ic++) {
-                const xc = xb + (gi * 80 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 51744;
+          for (let ic = 0; ic < 80; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 36064;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 80; ic++) {
+                  const xc = xb + (gi * 80 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            80,
+            184,
+            weightAt + gi * 14720,
+            -1,
+            dx,
+            yb + gi * 36064,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 80; ic++) {
+                  const xc = xb + (gi * 80 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10163,26 +11259,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 36064;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 184; ic++) {
-              const xc = xb + (gi * 184 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 36064;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 184; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 18, output, b * 15680, 80, 196, weightAt, -1, 36064);
+      }
+    } else {
+      // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 36064;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 184; ic++) {
+                const xc = xb + (gi * 184 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 184, 80, weightAt + gi * 14720, -1, yb + gi * 15680, 1, 196);
+          denseTiledForward(p, col, output, 196, 184, 80, weightAt + gi * 14720, -1, yb + gi * 15680, 1, 196);
+        }
       }
     }
   }
@@ -10199,60 +11316,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 36064;
-      const yb = b * 15680;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 36064;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 184; ic++) {
-                const xc = xb + (gi * 184 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 184; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          184,
-          80,
-          weightAt + gi * 14720,
-          -1,
-          dx,
-          yb + gi * 15680,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 18, outputGrad, b * 15680, 80, 196, weightAt, 36064, 51744, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 184; ic++) {
-                const xc = xb + (gi * 184 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 51744;
+          for (let ic = 0; ic < 184; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 36064;
+        const yb = b * 15680;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 184; ic++) {
+                  const xc = xb + (gi * 184 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            184,
+            80,
+            weightAt + gi * 14720,
+            -1,
+            dx,
+            yb + gi * 15680,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 184; ic++) {
+                  const xc = xb + (gi * 184 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10323,39 +11477,31 @@ function createEngine() {
 
   /** Forward of op 105: features.11.block.0.0 (conv2d). */
   function forward105(p: Float32Array, n: number): void {
-    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 94080;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 80; ic++) {
-              const xc = xb + (gi * 80 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work105_col[r++] = act105[xc + ih * 14 + iw]!;
-                }
+    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 80; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act105[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work105_col, act106, 196, 80, 480, 191944 + gi * 38400, -1, yb + gi * 94080, 1, 196);
+        }
+        wasmConvForward(arena, 19, act106, b * 94080, 480, 196, 191944, -1, 15680);
       }
-    }
-  }
-
-  /** Backward of op 105: features.11.block.0.0 (conv2d). */
-  function backward105(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 15680;
-      const yb = b * 94080;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 94080;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -10370,39 +11516,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work105_col, act106, 196, 80, 480, 191944 + gi * 38400, -1, yb + gi * 94080, 1, 196);
         }
-        if (dx) work105_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work105_col,
-          work105_dcol,
-          grad106,
-          196,
-          80,
-          480,
-          191944 + gi * 38400,
-          -1,
-          dx,
-          yb + gi * 94080,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 105: features.11.block.0.0 (conv2d). */
+  function backward105(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 80; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act105[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 19, grad106, b * 94080, 480, 196, 191944, 15680, 109760, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 80; ic++) {
-                const xc = xb + (gi * 80 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad105[xc + ih * 14 + iw]! += work105_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 109760;
+          for (let ic = 0; ic < 80; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad105[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 15680;
+        const yb = b * 94080;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 80; ic++) {
+                  const xc = xb + (gi * 80 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work105_col[r++] = act105[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work105_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work105_col,
+            work105_dcol,
+            grad106,
+            196,
+            80,
+            480,
+            191944 + gi * 38400,
+            -1,
+            dx,
+            yb + gi * 94080,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 80; ic++) {
+                  const xc = xb + (gi * 80 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad105[xc + ih * 14 + iw]! += work105_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10683,59 +11895,31 @@ function createEngine() {
 
   /** Forward of op 112: features.11.block.2.fc1 (conv2d). */
   function forward112(p: Float32Array, n: number): void {
-    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 480;
-      const yb = b * 120;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 480; ic++) {
-              const xc = xb + (gi * 480 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work112_col[r++] = act112[xc + ih + iw]!;
-                }
+    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 480;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 480; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act112[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work112_col,
-          act113,
-          1,
-          480,
-          120,
-          236584 + gi * 57600,
-          294184 + gi * 120,
-          yb + gi * 120,
-          1,
-          1,
-        );
+        }
+        wasmConvForward(arena, 20, act113, b * 120, 120, 1, 236584, 294184, 480);
       }
-    }
-  }
-
-  /** Backward of op 112: features.11.block.2.fc1 (conv2d). */
-  function backward112(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 120; c++) {
-      let acc = 0;
+    } else {
+      // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 120 + c * 1, e = i + 1; i < e; i++) acc += grad113[i]!;
-      }
-      gp[294184 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 480;
-      const yb = b * 120;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 480;
+        const yb = b * 120;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 1; oh++)
             for (let ow = 0; ow < 1; ow++) {
@@ -10750,39 +11934,125 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work112_col,
+            act113,
+            1,
+            480,
+            120,
+            236584 + gi * 57600,
+            294184 + gi * 120,
+            yb + gi * 120,
+            1,
+            1,
+          );
         }
-        if (dx) work112_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work112_col,
-          work112_dcol,
-          grad113,
-          1,
-          480,
-          120,
-          236584 + gi * 57600,
-          -1,
-          dx,
-          yb + gi * 120,
-          1,
-          1,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 112: features.11.block.2.fc1 (conv2d). */
+  function backward112(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 120; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 120 + c * 1, e = i + 1; i < e; i++) acc += grad113[i]!;
+      }
+      gp[294184 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 480;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act112[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 20, grad113, b * 120, 120, 1, 236584, 480, 600, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 480; ic++) {
-                const xc = xb + (gi * 480 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad112[xc + ih + iw]! += work112_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 600;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad112[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 480;
+        const yb = b * 120;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work112_col[r++] = act112[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work112_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work112_col,
+            work112_dcol,
+            grad113,
+            1,
+            480,
+            120,
+            236584 + gi * 57600,
+            -1,
+            dx,
+            yb + gi * 120,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad112[xc + ih + iw]! += work112_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10810,59 +12080,31 @@ function createEngine() {
 
   /** Forward of op 114: features.11.block.2.fc2 (conv2d). */
   function forward114(p: Float32Array, n: number): void {
-    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 120;
-      const yb = b * 480;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 120; ic++) {
-              const xc = xb + (gi * 120 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work114_col[r++] = act114[xc + ih + iw]!;
-                }
+    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 120;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 120; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = act114[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work114_col,
-          act115,
-          1,
-          120,
-          480,
-          294304 + gi * 57600,
-          351904 + gi * 480,
-          yb + gi * 480,
-          1,
-          1,
-        );
+        }
+        wasmConvForward(arena, 21, act115, b * 480, 480, 1, 294304, 351904, 120);
       }
-    }
-  }
-
-  /** Backward of op 114: features.11.block.2.fc2 (conv2d). */
-  function backward114(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 480; c++) {
-      let acc = 0;
+    } else {
+      // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 480 + c * 1, e = i + 1; i < e; i++) acc += grad115[i]!;
-      }
-      gp[351904 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 120;
-      const yb = b * 480;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 120;
+        const yb = b * 480;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 1; oh++)
             for (let ow = 0; ow < 1; ow++) {
@@ -10877,39 +12119,125 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work114_col,
+            act115,
+            1,
+            120,
+            480,
+            294304 + gi * 57600,
+            351904 + gi * 480,
+            yb + gi * 480,
+            1,
+            1,
+          );
         }
-        if (dx) work114_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work114_col,
-          work114_dcol,
-          grad115,
-          1,
-          120,
-          480,
-          294304 + gi * 57600,
-          -1,
-          dx,
-          yb + gi * 480,
-          1,
-          1,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 114: features.11.block.2.fc2 (conv2d). */
+  function backward114(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 480; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 480 + c * 1, e = i + 1; i < e; i++) acc += grad115[i]!;
+      }
+      gp[351904 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 120;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 120; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = act114[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 21, grad115, b * 480, 480, 1, 294304, 120, 600, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 120; ic++) {
-                const xc = xb + (gi * 120 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad114[xc + ih + iw]! += work114_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 600;
+          for (let ic = 0; ic < 120; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) grad114[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 120;
+        const yb = b * 480;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 120; ic++) {
+                  const xc = xb + (gi * 120 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work114_col[r++] = act114[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work114_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work114_col,
+            work114_dcol,
+            grad115,
+            1,
+            120,
+            480,
+            294304 + gi * 57600,
+            -1,
+            dx,
+            yb + gi * 480,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 120; ic++) {
+                  const xc = xb + (gi * 120 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad114[xc + ih + iw]! += work114_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10971,39 +12299,31 @@ function createEngine() {
 
   /** Forward of op 117: features.11.block.3.0 (conv2d). */
   function forward117(p: Float32Array, n: number): void {
-    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 94080;
-      const yb = b * 21952;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 480; ic++) {
-              const xc = xb + (gi * 480 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work117_col[r++] = act117[xc + ih * 14 + iw]!;
-                }
+    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 480; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act117[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work117_col, act118, 196, 480, 112, 352384 + gi * 53760, -1, yb + gi * 21952, 1, 196);
+        }
+        wasmConvForward(arena, 22, act118, b * 21952, 112, 196, 352384, -1, 94080);
       }
-    }
-  }
-
-  /** Backward of op 117: features.11.block.3.0 (conv2d). */
-  function backward117(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 94080;
-      const yb = b * 21952;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        const yb = b * 21952;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -11018,39 +12338,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work117_col, act118, 196, 480, 112, 352384 + gi * 53760, -1, yb + gi * 21952, 1, 196);
         }
-        if (dx) work117_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work117_col,
-          work117_dcol,
-          grad118,
-          196,
-          480,
-          112,
-          352384 + gi * 53760,
-          -1,
-          dx,
-          yb + gi * 21952,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 117: features.11.block.3.0 (conv2d). */
+  function backward117(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act117[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 22, grad118, b * 21952, 112, 196, 352384, 94080, 116032, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 480; ic++) {
-                const xc = xb + (gi * 480 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad117[xc + ih * 14 + iw]! += work117_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 116032;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad117[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        const yb = b * 21952;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work117_col[r++] = act117[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work117_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work117_col,
+            work117_dcol,
+            grad118,
+            196,
+            480,
+            112,
+            352384 + gi * 53760,
+            -1,
+            dx,
+            yb + gi * 21952,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad117[xc + ih * 14 + iw]! += work117_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -11179,26 +12565,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 21952;
-      const yb = b * 131712;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 112; ic++) {
-              const xc = xb + (gi * 112 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 21952;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 112; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 23, output, b * 131712, 672, 196, weightAt, -1, 21952);
+      }
+    } else {
+      // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 21952;
+        const yb = b * 131712;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 112; ic++) {
+                const xc = xb + (gi * 112 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 112, 672, weightAt + gi * 75264, -1, yb + gi * 131712, 1, 196);
+          denseTiledForward(p, col, output, 196, 112, 672, weightAt + gi * 75264, -1, yb + gi * 131712, 1, 196);
+        }
       }
     }
   }
@@ -11215,60 +12622,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 21952;
-      const yb = b * 131712;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 21952;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 112; ic++) {
-                const xc = xb + (gi * 112 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 112; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          112,
-          672,
-          weightAt + gi * 75264,
-          -1,
-          dx,
-          yb + gi * 131712,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 23, outputGrad, b * 131712, 672, 196, weightAt, 21952, 153664, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 112; ic++) {
-                const xc = xb + (gi * 112 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 153664;
+          for (let ic = 0; ic < 112; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 21952;
+        const yb = b * 131712;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 112; ic++) {
+                  const xc = xb + (gi * 112 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            112,
+            672,
+            weightAt + gi * 75264,
+            -1,
+            dx,
+            yb + gi * 131712,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 112; ic++) {
+                  const xc = xb + (gi * 112 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -11557,26 +13001,59 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 672;
-      const yb = b * 168;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 672; ic++) {
-              const xc = xb + (gi * 672 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 672;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 672; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 24, output, b * 168, 168, 1, weightAt, biasAt, 672);
+      }
+    } else {
+      // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 672;
+        const yb = b * 168;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 672; ic++) {
+                const xc = xb + (gi * 672 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 672, 168, weightAt + gi * 112896, biasAt + gi * 168, yb + gi * 168, 1, 1);
+          denseTiledForward(
+            p,
+            col,
+            output,
+            1,
+            672,
+            168,
+            weightAt + gi * 112896,
+            biasAt + gi * 168,
+            yb + gi * 168,
+            1,
+            1,
+          );
+        }
       }
     }
   }
@@ -11594,7 +13071,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 168; c++) {
       let acc = 0;
@@ -11603,59 +13080,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 672;
-      const yb = b * 168;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 672;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          1,
-          672,
-          168,
-          weightAt + gi * 112896,
-          -1,
-          dx,
-          yb + gi * 168,
-          1,
-          1,
-        );
+        wasmConvBackward(arena, 24, outputGrad, b * 168, 168, 1, weightAt, 672, 840, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 840;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 672;
+        const yb = b * 168;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            672,
+            168,
+            weightAt + gi * 112896,
+            -1,
+            dx,
+            yb + gi * 168,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -11691,26 +13205,59 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 168;
-      const yb = b * 672;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 168; ic++) {
-              const xc = xb + (gi * 168 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 168;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 168; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 25, output, b * 672, 672, 1, weightAt, biasAt, 168);
+      }
+    } else {
+      // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 168;
+        const yb = b * 672;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 168; ic++) {
+                const xc = xb + (gi * 168 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 168, 672, weightAt + gi * 112896, biasAt + gi * 672, yb + gi * 672, 1, 1);
+          denseTiledForward(
+            p,
+            col,
+            output,
+            1,
+            168,
+            672,
+            weightAt + gi * 112896,
+            biasAt + gi * 672,
+            yb + gi * 672,
+            1,
+            1,
+          );
+        }
       }
     }
   }
@@ -11728,7 +13275,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 672; c++) {
       let acc = 0;
@@ -11737,59 +13284,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 168;
-      const yb = b * 672;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 168;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 168; ic++) {
-                const xc = xb + (gi * 168 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 168; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          1,
-          168,
-          672,
-          weightAt + gi * 112896,
-          -1,
-          dx,
-          yb + gi * 672,
-          1,
-          1,
-        );
+        wasmConvBackward(arena, 25, outputGrad, b * 672, 672, 1, weightAt, 168, 840, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 168; ic++) {
-                const xc = xb + (gi * 168 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 840;
+          for (let ic = 0; ic < 168; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 168;
+        const yb = b * 672;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 168; ic++) {
+                  const xc = xb + (gi * 168 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            168,
+            672,
+            weightAt + gi * 112896,
+            -1,
+            dx,
+            yb + gi * 672,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 168; ic++) {
+                  const xc = xb + (gi * 168 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -11856,39 +13440,31 @@ function createEngine() {
 
   /** Forward of op 131: features.12.block.3.0 (conv2d). */
   function forward131(p: Float32Array, n: number): void {
-    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 131712;
-      const yb = b * 21952;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 672; ic++) {
-              const xc = xb + (gi * 672 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work131_col[r++] = act131[xc + ih * 14 + iw]!;
-                }
+    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 672; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act131[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work131_col, act132, 196, 672, 112, 717000 + gi * 75264, -1, yb + gi * 21952, 1, 196);
+        }
+        wasmConvForward(arena, 26, act132, b * 21952, 112, 196, 717000, -1, 131712);
       }
-    }
-  }
-
-  /** Backward of op 131: features.12.block.3.0 (conv2d). */
-  function backward131(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 131712;
-      const yb = b * 21952;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        const yb = b * 21952;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -11903,39 +13479,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work131_col, act132, 196, 672, 112, 717000 + gi * 75264, -1, yb + gi * 21952, 1, 196);
         }
-        if (dx) work131_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work131_col,
-          work131_dcol,
-          grad132,
-          196,
-          672,
-          112,
-          717000 + gi * 75264,
-          -1,
-          dx,
-          yb + gi * 21952,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 131: features.12.block.3.0 (conv2d). */
+  function backward131(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act131[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 26, grad132, b * 21952, 112, 196, 717000, 131712, 153664, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad131[xc + ih * 14 + iw]! += work131_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 153664;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad131[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        const yb = b * 21952;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work131_col[r++] = act131[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work131_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work131_col,
+            work131_dcol,
+            grad132,
+            196,
+            672,
+            112,
+            717000 + gi * 75264,
+            -1,
+            dx,
+            yb + gi * 21952,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad131[xc + ih * 14 + iw]! += work131_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -12244,39 +13886,31 @@ function createEngine() {
 
   /** Forward of op 146: features.13.block.3.0 (conv2d). */
   function forward146(p: Float32Array, n: number): void {
-    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 32928;
-      const yb = b * 7840;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 672; ic++) {
-              const xc = xb + (gi * 672 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work146_col[r++] = act146[xc + ih * 7 + iw]!;
-                }
+    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 672; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work146_col, act147, 49, 672, 160, 1113872 + gi * 107520, -1, yb + gi * 7840, 1, 49);
+        }
+        wasmConvForward(arena, 27, act147, b * 7840, 160, 49, 1113872, -1, 32928);
       }
-    }
-  }
-
-  /** Backward of op 146: features.13.block.3.0 (conv2d). */
-  function backward146(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 32928;
-      const yb = b * 7840;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        const yb = b * 7840;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -12291,39 +13925,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work146_col, act147, 49, 672, 160, 1113872 + gi * 107520, -1, yb + gi * 7840, 1, 49);
         }
-        if (dx) work146_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work146_col,
-          work146_dcol,
-          grad147,
-          49,
-          672,
-          160,
-          1113872 + gi * 107520,
-          -1,
-          dx,
-          yb + gi * 7840,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 146: features.13.block.3.0 (conv2d). */
+  function backward146(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 27, grad147, b * 7840, 160, 49, 1113872, 32928, 40768, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad146[xc + ih * 7 + iw]! += work146_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 40768;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad146[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        const yb = b * 7840;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work146_col[r++] = act146[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work146_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work146_col,
+            work146_dcol,
+            grad147,
+            49,
+            672,
+            160,
+            1113872 + gi * 107520,
+            -1,
+            dx,
+            yb + gi * 7840,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad146[xc + ih * 7 + iw]! += work146_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -12452,26 +14152,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 7840;
-      const yb = b * 47040;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 160; ic++) {
-              const xc = xb + (gi * 160 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 7 + iw]!;
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 7840;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 160; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 28, output, b * 47040, 960, 49, weightAt, -1, 7840);
+      }
+    } else {
+      // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 7840;
+        const yb = b * 47040;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 160; ic++) {
+                const xc = xb + (gi * 160 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 160, 960, weightAt + gi * 153600, -1, yb + gi * 47040, 1, 49);
+          denseTiledForward(p, col, output, 49, 160, 960, weightAt + gi * 153600, -1, yb + gi * 47040, 1, 49);
+        }
       }
     }
   }
@@ -12488,60 +14209,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 7840;
-      const yb = b * 47040;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 7840;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 160; ic++) {
-                const xc = xb + (gi * 160 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 7 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 160; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          160,
-          960,
-          weightAt + gi * 153600,
-          -1,
-          dx,
-          yb + gi * 47040,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 28, outputGrad, b * 47040, 960, 49, weightAt, 7840, 54880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 160; ic++) {
-                const xc = xb + (gi * 160 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 54880;
+          for (let ic = 0; ic < 160; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 7840;
+        const yb = b * 47040;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 160; ic++) {
+                  const xc = xb + (gi * 160 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            160,
+            960,
+            weightAt + gi * 153600,
+            -1,
+            dx,
+            yb + gi * 47040,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 160; ic++) {
+                  const xc = xb + (gi * 160 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -12836,26 +14594,59 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 960;
-      const yb = b * 240;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 960; ic++) {
-              const xc = xb + (gi * 960 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 960;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 960; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 29, output, b * 240, 240, 1, weightAt, biasAt, 960);
+      }
+    } else {
+      // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 960;
+        const yb = b * 240;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 960; ic++) {
+                const xc = xb + (gi * 960 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 960, 240, weightAt + gi * 230400, biasAt + gi * 240, yb + gi * 240, 1, 1);
+          denseTiledForward(
+            p,
+            col,
+            output,
+            1,
+            960,
+            240,
+            weightAt + gi * 230400,
+            biasAt + gi * 240,
+            yb + gi * 240,
+            1,
+            1,
+          );
+        }
       }
     }
   }
@@ -12873,7 +14664,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 240; c++) {
       let acc = 0;
@@ -12882,59 +14673,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 960;
-      const yb = b * 240;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 960;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 960; ic++) {
-                const xc = xb + (gi * 960 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          1,
-          960,
-          240,
-          weightAt + gi * 230400,
-          -1,
-          dx,
-          yb + gi * 240,
-          1,
-          1,
-        );
+        wasmConvBackward(arena, 29, outputGrad, b * 240, 240, 1, weightAt, 960, 1200, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 960; ic++) {
-                const xc = xb + (gi * 960 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1200;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 960;
+        const yb = b * 240;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            960,
+            240,
+            weightAt + gi * 230400,
+            -1,
+            dx,
+            yb + gi * 240,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -12970,26 +14798,59 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 240;
-      const yb = b * 960;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 1; oh++)
-          for (let ow = 0; ow < 1; ow++) {
-            for (let ic = 0; ic < 240; ic++) {
-              const xc = xb + (gi * 240 + ic) * 1;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih + iw]!;
+    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 240;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 240; ic++) {
+          const xc = xb + ic;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 1; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih + kw;
+                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 30, output, b * 960, 960, 1, weightAt, biasAt, 240);
+      }
+    } else {
+      // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 240;
+        const yb = b * 960;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 1; oh++)
+            for (let ow = 0; ow < 1; ow++) {
+              for (let ic = 0; ic < 240; ic++) {
+                const xc = xb + (gi * 240 + ic) * 1;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 1, 240, 960, weightAt + gi * 230400, biasAt + gi * 960, yb + gi * 960, 1, 1);
+          denseTiledForward(
+            p,
+            col,
+            output,
+            1,
+            240,
+            960,
+            weightAt + gi * 230400,
+            biasAt + gi * 960,
+            yb + gi * 960,
+            1,
+            1,
+          );
+        }
       }
     }
   }
@@ -13007,7 +14868,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1] — backward, as im2col + a register-tiled matrix product
+    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 960; c++) {
       let acc = 0;
@@ -13016,59 +14877,96 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 240;
-      const yb = b * 960;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 240;
         {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 240; ic++) {
-                const xc = xb + (gi * 240 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 240; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          1,
-          240,
-          960,
-          weightAt + gi * 230400,
-          -1,
-          dx,
-          yb + gi * 960,
-          1,
-          1,
-        );
+        wasmConvBackward(arena, 30, outputGrad, b * 960, 960, 1, weightAt, 240, 1200, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 1; oh++)
-            for (let ow = 0; ow < 1; ow++) {
-              for (let ic = 0; ic < 240; ic++) {
-                const xc = xb + (gi * 240 + ic) * 1;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1200;
+          for (let ic = 0; ic < 240; ic++) {
+            const xc = xb + ic;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 1; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih + kw;
+                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 240;
+        const yb = b * 960;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 240; ic++) {
+                  const xc = xb + (gi * 240 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1,
+            240,
+            960,
+            weightAt + gi * 230400,
+            -1,
+            dx,
+            yb + gi * 960,
+            1,
+            1,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 1; oh++)
+              for (let ow = 0; ow < 1; ow++) {
+                for (let ic = 0; ic < 240; ic++) {
+                  const xc = xb + (gi * 240 + ic) * 1;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -13149,26 +15047,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 7840;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 960; ic++) {
-              const xc = xb + (gi * 960 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 7 + iw]!;
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 960; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 31, output, b * 7840, 160, 49, weightAt, -1, 47040);
+      }
+    } else {
+      // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 7840;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 960; ic++) {
+                const xc = xb + (gi * 960 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 960, 160, weightAt + gi * 153600, -1, yb + gi * 7840, 1, 49);
+          denseTiledForward(p, col, output, 49, 960, 160, weightAt + gi * 153600, -1, yb + gi * 7840, 1, 49);
+        }
       }
     }
   }
@@ -13185,60 +15104,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 7840;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 960; ic++) {
-                const xc = xb + (gi * 960 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 7 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          960,
-          160,
-          weightAt + gi * 153600,
-          -1,
-          dx,
-          yb + gi * 7840,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 31, outputGrad, b * 7840, 160, 49, weightAt, 47040, 54880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 960; ic++) {
-                const xc = xb + (gi * 960 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 54880;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 7840;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            960,
+            160,
+            weightAt + gi * 153600,
+            -1,
+            dx,
+            yb + gi * 7840,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -14546,16 +16502,33 @@ function wasmBytes(text: string): Uint8Array {
 const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
 const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 
-/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+/** The dense and convolution kernels (nnc's encoder, src/emit/wasm/dense.ts and conv.ts; f32x4, sizes baked in), in modules of at most
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArLGgWQCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICsAmohDgNAIAAhCCAHIQkgBEEBdkGAPGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAeaiENA0AgC/0ABAAhGiAL/QAEgB4hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgB4hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIA8IRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAWiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgCggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEKCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogoIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjCggCEGAPGohCCAJQYDQAGohCSAIIApJDQALIAVBgPgAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgB5sIABqIQ8gBEEBa0GAKGwgA2ohECABIQUgAiEGIBAhByAFQYCArAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgB5qIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgB4hHCATIBogHP3mAf3kASETIAz9AASAPCEcIBQgGiAc/eYB/eQBIRQgDP0ABIBaIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgPgAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL7AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAeaiEMA0AgACEGIAUhByADQQF2QYDQAGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAoaiELA0AgCf0JAgAhFiAJ/QkCgCghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAHmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgB4gByAT/QsEkB4gByAU/QsEoB4gByAV/QsEsB4gBkGA0ABqIQYgB0GAPGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgChqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAHmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAHmohDANAIAAhBiAFIQcgAEGAKGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAeIRIgB/0ABJAeIRMgB/0ABKAeIRQgB/0ABLAeIRUgBiEJIAQhCiAGIANBgChsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgChqIQkgCkGAHmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAeIAcgE/0LBJAeIAcgFP0LBKAeIAcgFf0LBLAeIAZBCGohBiAHQYA8aiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAoaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAKGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAoaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAuAJqIQ4DQCAAIQggByEJIARBAXZBgNAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgChqIQ0DQCAL/QAEACEaIAv9AASAKCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIB4IRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYDQAGohCCAJQcA+aiEJIAggCkkNAAsgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAKGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgMC4AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBQIRwgFCAaIBz95gH95AEhFCAM/QAEgHghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABDgJgBH9/f38AYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDBAMAAAEHNAMOYmFja3dhcmRJbnB1dDEAAA9iYWNrd2FyZFdlaWdodDEAAQ1iYWNrd2FyZEJpYXMxAAIKqgsD6wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAoaiEMA0AgACEGIAUhByADQQF2QcA+bCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoB9qIQsDQCAJ/QkCACEWIAn9CQKgHyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAoaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAKCAHIBP9CwSQKCAHIBT9CwSgKCAHIBX9CwSwKCAGQcA+aiEGIAdBgNAAaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAoaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAoaiEMA0AgACEGIAUhByAAQaAfaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCghEiAH/QAEkCghEyAH/QAEoCghFCAH/QAEsCghFSAGIQkgBCEKIAYgA0GgH2xqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGgH2ohCSAKQYAoaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgCggByAT/QsEkCggByAU/QsEoCggByAV/QsEsCggBkEIaiEGIAdBgNAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL6QIDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAfaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGgH2wgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQaAfaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsgBEEgaiEHA0AgBP0ABAAhCSAE/QAEECEKIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiAFQaAfaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECADQSBqIQMgBEEgaiEEIAQgB0kNAAsL",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQACB1kFDmJhY2t3YXJkSW5wdXQxAAAPYmFja3dhcmRXZWlnaHQxAAENYmFja3dhcmRCaWFzMQACDGNvbnZGb3J3YXJkMAADE2NvbnZCYWNrd2FyZFdlaWdodDAABArvHAXrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBwD5qIQYgB0GA0ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAKCESIAf9AASQKCETIAf9AASgKCEUIAf9AASwKCEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgChqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAKCAHIBP9CwSQKCAHIBT9CwSgKCAHIBX9CwSwKCAGQQhqIQYgB0GA0ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcANaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB7ABqIQsDQCAJ/QkCACEWIAn9CQJsIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkHYAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC50OAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAniSOAJ4IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEWIBEhFyARIRggCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCEGAkAZqIQggCUHYAWohCSAIIApJDQALIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtB7ABsIANqIRAgASEFIAIhBiAQIQcgBUGAwMkAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB18FEmNvbnZCYWNrd2FyZElucHV0MAAADGNvbnZGb3J3YXJkMQABE2NvbnZCYWNrd2FyZFdlaWdodDEAAhJjb252QmFja3dhcmRJbnB1dDEAAwxjb252Rm9yd2FyZDIABArrFgXfBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQegAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHsAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBwA1qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwABqIQsDQCAJ/QkCACEWIAn9CQJAIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5UIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCQJI4AkAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAkSSOAJEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJIkjgCSCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCTJI4AkwgCEGAkAZqIQggCUGAAWohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAAaiELA0AgCf0JAgAhFiAJ/QkCQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAFqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQyAAASY29udkJhY2t3YXJkSW5wdXQyAAEMY29udkZvcndhcmQzAAITY29udkJhY2t3YXJkV2VpZ2h0MwADEmNvbnZCYWNrd2FyZElucHV0MwAEDGNvbnZGb3J3YXJkNAAFCsEdBpUIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCQJI4AkAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAkSSOAJEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJIkjgCSCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCTJI4AkwgCEGAkAZqIQggCUGAAWohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAIGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAMGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgARqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuaCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBgMQBaiEIIAlBgARqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6ADAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAMGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYACaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwugAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4ABqIQsDQCAJ/QkCACEWIAn9CQJgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQcABaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQ0AAASY29udkJhY2t3YXJkSW5wdXQ0AAEMY29udkZvcndhcmQ1AAITY29udkJhY2t3YXJkV2VpZ2h0NQADEmNvbnZCYWNrd2FyZElucHV0NQAEDGNvbnZGb3J3YXJkNgAFCvQbBpIIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAsBJqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmCSOAJgIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJkkjgCZCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCaJI4AmggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAmySOAJsIAhBgMQBaiEIIAlBwAFqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQeAAbCADaiEQIAEhBSACIQYgECEHIAVBgLASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6ADAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABB4ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGANmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAAaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoAJqIQsDQCAJ/QkCACEWIAn9CQKgAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkHABGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5oIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkDdqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqACkjgCoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQCkjgCpAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgCkjgCqAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwCkjgCrAIgCEGAxAFqIQggCUHABGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGAkDdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGgAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYA2aiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAJqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBoAJqIQsDQCAJKgIAIRsgCSoCoAIhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAEaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAQABAQABB6ABCBNjb252QmFja3dhcmRXZWlnaHQ2AAASY29udkJhY2t3YXJkSW5wdXQ2AAEMY29udkZvcndhcmQ3AAITY29udkJhY2t3YXJkV2VpZ2h0NwADEmNvbnZCYWNrd2FyZElucHV0NwAEDGNvbnZGb3J3YXJkOAAFE2NvbnZCYWNrd2FyZFdlaWdodDgABhJjb252QmFja3dhcmRJbnB1dDgABwrUHQj5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBoAJqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAqACkjgCoAIgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAqQCkjgCpAIgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAqgCkjgCqAIgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAqwCkjgCrAIgCEEIaiEIIAlBwARqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGgAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQaACaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgDZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBoAJqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZB4ABqIQsDQCAJKgIAIRsgCSoCYCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwAFqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/EEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgAGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCYJI4AmAgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAmSSOAJkIAlDAAAAACALKgIEIAwqAgiUkiAJKgJokjgCaCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCbJI4AmwgCEEIaiEIIAlBwAFqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtB4ABsIANqIRAgASEFIAIhBiAQIQcgBUHgAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQeAAaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgDZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB4ABqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGA2gBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgAmohCwNAIAn9CQIAIRYgCf0JAqACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBwARqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA5A1qIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAKSOAKgAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAKSOAKkAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAKSOAKoAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAKSOAKsAiAIQYAxaiEIIAlBwARqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQaACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgNoAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAJqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAAABAAABB58BCAxjb252Rm9yd2FyZDkAABNjb252QmFja3dhcmRXZWlnaHQ5AAESY29udkJhY2t3YXJkSW5wdXQ5AAINY29udkZvcndhcmQxMAADFGNvbnZCYWNrd2FyZFdlaWdodDEwAAQTY29udkJhY2t3YXJkSW5wdXQxMAAFDWNvbnZGb3J3YXJkMTEABhRjb252QmFja3dhcmRXZWlnaHQxMQAHCuEdCJ8DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAlgFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgAWohCwNAIAn9CQIAIRYgCf0JAqABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBwAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA1AdqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAGSOAKgASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAGSOAKkASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAGSOAKoASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAGSOAKsASAIQYAxaiEIIAlBwAJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBoAFsIANqIRAgASEFIAIhBiAQIQcgBUGA1AdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQaABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJYBaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAFqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGA+ABqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHgA2ohCwNAIAkqAgAhGyAJKgLgAyEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwAdqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgA2ohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoC4AOSOALgAyAJQwAAAAAgCyoCBCAMKgIElJIgCSoC5AOSOALkAyAJQwAAAAAgCyoCBCAMKgIIlJIgCSoC6AOSOALoAyAJQwAAAAAgCyoCBCAMKgIMlJIgCSoC7AOSOALsAyAIQQhqIQggCUHAB2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HgA2wgA2ohECABIQUgAiEGIBAhByAFQeADaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB4ANqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGA+ABqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB4ANqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYD4AGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYABaiELA0AgCSoCACEbIAkqAoABIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAAmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYABaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAAZI4AoABIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEAZI4AoQBIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIAZI4AogBIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMAZI4AowBIAhBCGohCCAJQYACaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYABbCADaiEQIAEhBSACIQYgECEHIAVBgAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDExAAANY29udkZvcndhcmQxMgABFGNvbnZCYWNrd2FyZFdlaWdodDEyAAITY29udkJhY2t3YXJkSW5wdXQxMgADDWNvbnZGb3J3YXJkMTMABBRjb252QmFja3dhcmRXZWlnaHQxMwAFCuUbBtoBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYABaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgPgAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYABaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgJYBaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4ANqIQsDQCAJ/QkCACEWIAn9CQLgAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQcAHaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPwWaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAuADkjgC4AMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAuQDkjgC5AMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAugDkjgC6AMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAuwDkjgC7AMgCEGAMWohCCAJQcAHaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQeADbCADaiEQIAEhBSACIQYgECEHIAVBgPwWaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEHgA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCWAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeADaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCsAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaABaiELA0AgCf0JAgAhFiAJ/QkCoAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkHAAmohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDUB2ohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKgAZI4AqABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKkAZI4AqQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKoAZI4AqgBIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKsAZI4AqwBIAhBgDFqIQggCUHAAmohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GgAWwgA2ohECABIQUgAiEGIBAhByAFQYDUB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTMAAA1jb252Rm9yd2FyZDE0AAEUY29udkJhY2t3YXJkV2VpZ2h0MTQAAhNjb252QmFja3dhcmRJbnB1dDE0AAMNY29udkZvcndhcmQxNQAECtYZBZ4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGgAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCsAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaABaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIRIgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAeSOALAByAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAeSOALEByAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAeSOALIByAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAeSOALMByAIQaAMaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAB2wgA2ohECABIQUgAiEGIBAhByAFQYC+C2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAB2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDYBGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAHaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgNgEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAdqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDE1AAATY29udkJhY2t3YXJkSW5wdXQxNQABDWNvbnZGb3J3YXJkMTYAAhRjb252QmFja3dhcmRXZWlnaHQxNgADE2NvbnZCYWNrd2FyZElucHV0MTYABArFHgWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgOoDaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsACkjgCwAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQCkjgCxAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgCkjgCyAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswCkjgCzAIgCEGgDGohCCAJQYAFaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwAJsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA9ANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYD0A2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGA9ANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgBmohCwNAIAn9CQIAIRYgCf0JAqAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBwAxqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGA9ANqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGgBmohCwNAIAn9CQIAIRYgCf0JAqAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBwAxqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMkJaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqAGkjgCoAYgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQGkjgCpAYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgGkjgCqAYgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwGkjgCrAYgCEGgDGohCCAJQcAMaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBoAZsIANqIRAgASEFIAIhBiAQIQcgBUGAyQlqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBoAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA9ANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGgBmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGgBmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYD0A2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQaAGaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMTcAABRjb252QmFja3dhcmRXZWlnaHQxNwABE2NvbnZCYWNrd2FyZElucHV0MTcAAg1jb252Rm9yd2FyZDE4AAMUY29udkJhY2t3YXJkV2VpZ2h0MTgABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwAJqIQsDQCAJ/QkCACEWIAn9CQLAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAFaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBwAJqIQsDQCAJ/QkCACEWIAn9CQLAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAFaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDqA2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLAApI4AsACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEApI4AsQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIApI4AsgCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMApI4AswCIAhBoAxqIQggCUGABWohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQcACbCADaiEQIAEhBSACIQYgECEHIAVBgOoDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMwDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBwAJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAzANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUHAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4AVqIQsDQCAJ/QkCACEWIAn9CQLgBSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQcALaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZB4AVqIQsDQCAJ/QkCACEWIAn9CQLgBSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQcALaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDnCGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLgBZI4AuAFIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLkBZI4AuQFIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLoBZI4AugFIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLsBZI4AuwFIAhBoAxqIQggCUHAC2ohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQeAFbCADaiEQIAEhBSACIQYgECEHIAVBgOcIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE4AAANY29udkZvcndhcmQxOQABFGNvbnZCYWNrd2FyZFdlaWdodDE5AAITY29udkJhY2t3YXJkSW5wdXQxOQADDWNvbnZGb3J3YXJkMjAABBRjb252QmFja3dhcmRXZWlnaHQyMAAFCowdBt4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHgBWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDMA2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAFaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQeAFaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMwDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlB4AVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgIgOaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgA9qIQsDQCAJKgIAIRsgCSoCgA8hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAeaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgA9qIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAPkjgCgA8gCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQPkjgChA8gCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogPkjgCiA8gCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowPkjgCjA8gCEEIaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGAD2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQAAAQAHkQEHE2NvbnZCYWNrd2FyZElucHV0MjAAAA1jb252Rm9yd2FyZDIxAAEUY29udkJhY2t3YXJkV2VpZ2h0MjEAAhNjb252QmFja3dhcmRJbnB1dDIxAAMNY29udkZvcndhcmQyMgAEFGNvbnZCYWNrd2FyZFdlaWdodDIyAAUTY29udkJhY2t3YXJkSW5wdXQyMgAGCuQbB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAPaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIgOaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAPaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAiA5qIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHgA2ohCwNAIAkqAgAhGyAJKgLgAyEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwAdqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgA2ohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoC4AOSOALgAyAJQwAAAAAgCyoCBCAMKgIElJIgCSoC5AOSOALkAyAJQwAAAAAgCyoCBCAMKgIIlJIgCSoC6AOSOALoAyAJQwAAAAAgCyoCBCAMKgIMlJIgCSoC7AOSOALsAyAIQQhqIQggCUHAB2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HgA2wgA2ohECABIQUgAiEGIBAhByAFQeADaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB4ANqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAiA5qIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB4ANqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAkA1qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAkA1qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPwWaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAPkjgCgA8gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQPkjgChA8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogPkjgCiA8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowPkjgCjA8gCEGgDGohCCAJQYAeaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGA/BZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAkA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCQDWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwABAAABAAAHiwEHDWNvbnZGb3J3YXJkMjMAABRjb252QmFja3dhcmRXZWlnaHQyMwABE2NvbnZCYWNrd2FyZElucHV0MjMAAg1jb252Rm9yd2FyZDI0AAMUY29udkJhY2t3YXJkV2VpZ2h0MjQABBNjb252QmFja3dhcmRJbnB1dDI0AAUNY29udkZvcndhcmQyNQAGCuUbB+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAA2ohCwNAIAn9CQIAIRYgCf0JAsADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgAdqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHAA2ohCwNAIAn9CQIAIRYgCf0JAsADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgAdqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgK4FaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsADkjgCwAMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQDkjgCxAMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgDkjgCyAMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswDkjgCzAMgCEGgDGohCCAJQYAHaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwANsIANqIRAgASEFIAIhBiAQIQcgBUGArgVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAA2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAA2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDIG2ohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAVaiELA0AgCSoCACEbIAkqAoAVIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAKmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAVaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAFZI4AoAVIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEFZI4AoQVIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIFZI4AogVIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMFZI4AowVIAhBCGohCCAJQYAqaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgBVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAFWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDIG2ohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAFWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgMgbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBoAVqIQsDQCAJKgIAIRsgCSoCoAUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAKaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd7BhRjb252QmFja3dhcmRXZWlnaHQyNQAAE2NvbnZCYWNrd2FyZElucHV0MjUAAQ1jb252Rm9yd2FyZDI2AAIUY29udkJhY2t3YXJkV2VpZ2h0MjYAAxNjb252QmFja3dhcmRJbnB1dDI2AAQNY29udkZvcndhcmQyNwAFCoYdBvkEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGgBWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCoAWSOAKgBSAJQwAAAAAgCyoCBCAMKgIElJIgCSoCpAWSOAKkBSAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCqAWSOAKoBSAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCrAWSOAKsBSAIQQhqIQggCUHACmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GgBWwgA2ohECABIQUgAiEGIBAhByAFQaAFaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBoAVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAyBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBoAVqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgCpqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgCpqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJQgaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAVkjgCgBUgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQVkjgChBUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogVkjgCiBUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowVkjgCjBUgCEGgDGohCCAJQYAqaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBVsIANqIRAgASEFIAIhBiAQIQcgBUGAlCBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAFWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAVaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAoBpqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgCpqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAoBpqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAFWohCwNAIAkqAgAhGyAJKgKAFSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAKmohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MjcAABNjb252QmFja3dhcmRJbnB1dDI3AAENY29udkZvcndhcmQyOAACFGNvbnZCYWNrd2FyZFdlaWdodDI4AAMKkRwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCFCGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBWSOAKAFSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEFZI4AoQVIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogVkjgCiBUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBWSOAKMFSAIQYgDaiEIIAlBgCpqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYCFCGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCgGmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKAaaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAVqIQsDQCAJ/QkCACEWIAn9CQKABSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAKaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAVqIQsDQCAJKgIAIRsgCSoCgAUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgApqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPUBaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKABZI4AoAFIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQFkjgChAUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAWSOAKIBSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMBZI4AowFIAhBiANqIQggCUGACmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAFbCADaiEQIAEhBSACIQYgECEHIAVBgPUBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAAAAQAAAQAAB6EBCBNjb252QmFja3dhcmRJbnB1dDI4AAANY29udkZvcndhcmQyOQABFGNvbnZCYWNrd2FyZFdlaWdodDI5AAITY29udkJhY2t3YXJkSW5wdXQyOQADDWNvbnZGb3J3YXJkMzAABBRjb252QmFja3dhcmRXZWlnaHQzMAAFE2NvbnZCYWNrd2FyZElucHV0MzAABg1jb252Rm9yd2FyZDMxAAcKnRoI1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAFaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAlaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgAVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwCVqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYCgOGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAeaiELA0AgCSoCACEbIAkqAoAeIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAPGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAeaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAHpI4AoAeIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEHpI4AoQeIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIHpI4AogeIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMHpI4AoweIAhBCGohCCAJQYA8aiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAebCADaiEQIAEhBSACIQYgECEHIAVBgB5qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAHmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCgOGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgKA4aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwAdqIQsDQCAJKgIAIRsgCSoCwAchHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAPaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwAdqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAHkjgCwAcgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQHkjgCxAcgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgHkjgCyAcgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswHkjgCzAcgCEEIaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUHAB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAHaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKA4aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcAHaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgB5qIQsDQCAJ/QkCACEWIAn9CQKAHiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYA8aiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgB5qIQsDQCAJKgIAIRsgCSoCgB4hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgDxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMDAgABBy4CFGNvbnZCYWNrd2FyZFdlaWdodDMxAAATY29udkJhY2t3YXJkSW5wdXQzMQABCogOAqwJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAekjgCgB4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChB6SOAKEHiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowekjgCjB4gCEGIA2ohCCAJQYA8aiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgB5sIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgB5qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwCVqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAHmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDAJWohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers: decided once, at load. */
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+ *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -14567,12 +16540,20 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+interface ConvKernels {
+  readonly forward: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardInput: WasmKernel;
+}
+
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
 interface Arena {
   readonly heap: Float32Array;
   readonly params: Float32Array;
   readonly grads: Float32Array;
   readonly kernels: readonly DenseKernels[];
+  readonly convs: readonly ConvKernels[];
 }
 
 const GRADS_BYTE = 21932128;
@@ -14583,14 +16564,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (684 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (743 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 684, maximum: 684 });
+    const memory = new wasmApi!.Memory({ initial: 743, maximum: 743 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -14613,6 +16594,168 @@ function createArena(): Arena | undefined {
         backwardInput: kernel("backwardInput1"),
         backwardWeight: kernel("backwardWeight1"),
         backwardBias: kernel("backwardBias1"),
+      },
+    ],
+    convs: [
+      {
+        forward: kernel("convForward0"),
+        backwardWeight: kernel("convBackwardWeight0"),
+        backwardInput: kernel("convBackwardInput0"),
+      },
+      {
+        forward: kernel("convForward1"),
+        backwardWeight: kernel("convBackwardWeight1"),
+        backwardInput: kernel("convBackwardInput1"),
+      },
+      {
+        forward: kernel("convForward2"),
+        backwardWeight: kernel("convBackwardWeight2"),
+        backwardInput: kernel("convBackwardInput2"),
+      },
+      {
+        forward: kernel("convForward3"),
+        backwardWeight: kernel("convBackwardWeight3"),
+        backwardInput: kernel("convBackwardInput3"),
+      },
+      {
+        forward: kernel("convForward4"),
+        backwardWeight: kernel("convBackwardWeight4"),
+        backwardInput: kernel("convBackwardInput4"),
+      },
+      {
+        forward: kernel("convForward5"),
+        backwardWeight: kernel("convBackwardWeight5"),
+        backwardInput: kernel("convBackwardInput5"),
+      },
+      {
+        forward: kernel("convForward6"),
+        backwardWeight: kernel("convBackwardWeight6"),
+        backwardInput: kernel("convBackwardInput6"),
+      },
+      {
+        forward: kernel("convForward7"),
+        backwardWeight: kernel("convBackwardWeight7"),
+        backwardInput: kernel("convBackwardInput7"),
+      },
+      {
+        forward: kernel("convForward8"),
+        backwardWeight: kernel("convBackwardWeight8"),
+        backwardInput: kernel("convBackwardInput8"),
+      },
+      {
+        forward: kernel("convForward9"),
+        backwardWeight: kernel("convBackwardWeight9"),
+        backwardInput: kernel("convBackwardInput9"),
+      },
+      {
+        forward: kernel("convForward10"),
+        backwardWeight: kernel("convBackwardWeight10"),
+        backwardInput: kernel("convBackwardInput10"),
+      },
+      {
+        forward: kernel("convForward11"),
+        backwardWeight: kernel("convBackwardWeight11"),
+        backwardInput: kernel("convBackwardInput11"),
+      },
+      {
+        forward: kernel("convForward12"),
+        backwardWeight: kernel("convBackwardWeight12"),
+        backwardInput: kernel("convBackwardInput12"),
+      },
+      {
+        forward: kernel("convForward13"),
+        backwardWeight: kernel("convBackwardWeight13"),
+        backwardInput: kernel("convBackwardInput13"),
+      },
+      {
+        forward: kernel("convForward14"),
+        backwardWeight: kernel("convBackwardWeight14"),
+        backwardInput: kernel("convBackwardInput14"),
+      },
+      {
+        forward: kernel("convForward15"),
+        backwardWeight: kernel("convBackwardWeight15"),
+        backwardInput: kernel("convBackwardInput15"),
+      },
+      {
+        forward: kernel("convForward16"),
+        backwardWeight: kernel("convBackwardWeight16"),
+        backwardInput: kernel("convBackwardInput16"),
+      },
+      {
+        forward: kernel("convForward17"),
+        backwardWeight: kernel("convBackwardWeight17"),
+        backwardInput: kernel("convBackwardInput17"),
+      },
+      {
+        forward: kernel("convForward18"),
+        backwardWeight: kernel("convBackwardWeight18"),
+        backwardInput: kernel("convBackwardInput18"),
+      },
+      {
+        forward: kernel("convForward19"),
+        backwardWeight: kernel("convBackwardWeight19"),
+        backwardInput: kernel("convBackwardInput19"),
+      },
+      {
+        forward: kernel("convForward20"),
+        backwardWeight: kernel("convBackwardWeight20"),
+        backwardInput: kernel("convBackwardInput20"),
+      },
+      {
+        forward: kernel("convForward21"),
+        backwardWeight: kernel("convBackwardWeight21"),
+        backwardInput: kernel("convBackwardInput21"),
+      },
+      {
+        forward: kernel("convForward22"),
+        backwardWeight: kernel("convBackwardWeight22"),
+        backwardInput: kernel("convBackwardInput22"),
+      },
+      {
+        forward: kernel("convForward23"),
+        backwardWeight: kernel("convBackwardWeight23"),
+        backwardInput: kernel("convBackwardInput23"),
+      },
+      {
+        forward: kernel("convForward24"),
+        backwardWeight: kernel("convBackwardWeight24"),
+        backwardInput: kernel("convBackwardInput24"),
+      },
+      {
+        forward: kernel("convForward25"),
+        backwardWeight: kernel("convBackwardWeight25"),
+        backwardInput: kernel("convBackwardInput25"),
+      },
+      {
+        forward: kernel("convForward26"),
+        backwardWeight: kernel("convBackwardWeight26"),
+        backwardInput: kernel("convBackwardInput26"),
+      },
+      {
+        forward: kernel("convForward27"),
+        backwardWeight: kernel("convBackwardWeight27"),
+        backwardInput: kernel("convBackwardInput27"),
+      },
+      {
+        forward: kernel("convForward28"),
+        backwardWeight: kernel("convBackwardWeight28"),
+        backwardInput: kernel("convBackwardInput28"),
+      },
+      {
+        forward: kernel("convForward29"),
+        backwardWeight: kernel("convBackwardWeight29"),
+        backwardInput: kernel("convBackwardInput29"),
+      },
+      {
+        forward: kernel("convForward30"),
+        backwardWeight: kernel("convBackwardWeight30"),
+        backwardInput: kernel("convBackwardInput30"),
+      },
+      {
+        forward: kernel("convForward31"),
+        backwardWeight: kernel("convBackwardWeight31"),
+        backwardInput: kernel("convBackwardInput31"),
       },
     ],
   };
@@ -14691,6 +16834,46 @@ function wasmDenseBackward(
       for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
   }
+}
+
+/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+function wasmConvForward(
+  a: Arena,
+  k: number,
+  y: Float32Array,
+  yo: number,
+  OC: number,
+  P: number,
+  W: number,
+  B: number,
+  Y: number,
+): void {
+  const heap = a.heap;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+  y.set(heap.subarray(ys, ys + OC * P), yo);
+}
+
+/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
+ *  `gy` at element `go`. */
+function wasmConvBackward(
+  a: Arena,
+  k: number,
+  gy: Float32Array,
+  go: number,
+  OC: number,
+  P: number,
+  W: number,
+  Y: number,
+  DCOL: number,
+  dx: boolean,
+): void {
+  const kernels = a.convs[k]!;
+  const ys = SCRATCH_BYTE + Y * 4;
+  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
+  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

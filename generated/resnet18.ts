@@ -2336,39 +2336,39 @@ function createEngine() {
 
   /** Forward of op 0: conv1 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 7; kh++) {
-                const ih = oh * 2 - 3 + kh * 1;
-                for (let kw = 0; kw < 7; kw++) {
-                  const iw = ow * 2 - 3 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 3; ic++) {
+          const xc = xb + ic * 50176;
+          for (let kh = 0; kh < 7; kh++)
+            for (let kw = 0; kw < 7; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh * 2 + kh - 3;
+                if (ih >= 0 && ih < 224) {
+                  const xr = xc + ih * 224 + kw - 3;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 3;
+                    heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
-          }
-        denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
+        }
+        wasmConvForward(arena, 0, act1, b * 802816, 64, 12544, 0, -1, 1843968);
       }
-    }
-  }
-
-  /** Backward of op 0: conv1 (conv2d). */
-  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = inputGradWanted;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -2383,40 +2383,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
         }
-        if (dx) work0_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work0_col,
-          work0_dcol,
-          grad1,
-          12544,
-          147,
-          64,
-          0 + gi * 9408,
-          -1,
-          dx,
-          yb + gi * 802816,
-          1,
-          12544,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 3; ic++) {
-                const xc = xb + (gi * 3 + ic) * 50176;
-                for (let kh = 0; kh < 7; kh++) {
-                  const ih = oh * 2 - 3 + kh * 1;
-                  for (let kw = 0; kw < 7; kw++) {
-                    const iw = ow * 2 - 3 + kw * 1;
-                    if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 0: conv1 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = inputGradWanted;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 7; kh++)
+              for (let kw = 0; kw < 7; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 3;
+                  if (ih >= 0 && ih < 224) {
+                    const xr = xc + ih * 224 + kw - 3;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 3;
+                      heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 0, grad1, b * 802816, 64, 12544, 0, 1843968, 2646784, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 2646784;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 7; kh++)
+              for (let kw = 0; kw < 7; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 3;
+                  if (ih >= 0 && ih < 224) {
+                    const xr = xc + ih * 224 + kw - 3;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 3;
+                      if (iw >= 0 && iw < 224) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = inputGradWanted;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 7; kh++) {
+                    const ih = oh * 2 - 3 + kh * 1;
+                    for (let kw = 0; kw < 7; kw++) {
+                      const iw = ow * 2 - 3 + kw * 1;
+                      work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work0_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work0_col,
+            work0_dcol,
+            grad1,
+            12544,
+            147,
+            64,
+            0 + gi * 9408,
+            -1,
+            dx,
+            yb + gi * 802816,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 7; kh++) {
+                    const ih = oh * 2 - 3 + kh * 1;
+                    for (let kw = 0; kw < 7; kw++) {
+                      const iw = ow * 2 - 3 + kw * 1;
+                      if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -2580,26 +2660,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 56) {
+                  const xr = xc + ih * 56 + kw - 1;
+                  for (let ow = 0; ow < 56; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 56);
+                  r += 56;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 3136, 576, 64, weightAt + gi * 36864, -1, yb + gi * 200704, 1, 3136);
+        }
+        wasmConvForward(arena, 1, output, b * 200704, 64, 3136, weightAt, -1, 1806336);
+      }
+    } else {
+      // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 3136, 576, 64, weightAt + gi * 36864, -1, yb + gi * 200704, 1, 3136);
+        }
       }
     }
   }
@@ -2616,61 +2725,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
         {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 56) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 56; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 56);
+                    r += 56;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          3136,
-          576,
-          64,
-          weightAt + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          3136,
-        );
+        wasmConvBackward(arena, 1, outputGrad, b * 200704, 64, 3136, weightAt, 1806336, 2007040, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 2007040;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 56) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 56; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 56) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 56;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            3136,
+            576,
+            64,
+            weightAt + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -2828,39 +2988,39 @@ function createEngine() {
 
   /** Forward of op 18: layer2.0.conv1 (conv2d). */
   function forward18(p: Float32Array, n: number): void {
-    // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw]! : 0;
+    // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh * 2 + kh - 1;
+                if (ih >= 0) {
+                  const xr = xc + ih * 56 + kw - 1;
+                  for (let ow = 0; ow < 28; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act18[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 28);
+                  r += 28;
                 }
               }
             }
-          }
-        denseTiledForward(p, work18_col, act19, 784, 576, 128, 157504 + gi * 73728, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 2, act19, b * 100352, 128, 784, 157504, -1, 451584);
       }
-    }
-  }
-
-  /** Backward of op 18: layer2.0.conv1 (conv2d). */
-  function backward18(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -2875,40 +3035,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work18_col, act19, 784, 576, 128, 157504 + gi * 73728, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work18_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work18_col,
-          work18_dcol,
-          grad19,
-          784,
-          576,
-          128,
-          157504 + gi * 73728,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 2 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 2 - 1 + kw * 1;
-                    if (ih >= 0 && iw >= 0) grad18[xc + ih * 56 + iw]! += work18_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 18: layer2.0.conv1 (conv2d). */
+  function backward18(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act18[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 28);
+                    r += 28;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 2, grad19, b * 100352, 128, 784, 157504, 451584, 551936, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 551936;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad18[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 28;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work18_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work18_col,
+            work18_dcol,
+            grad19,
+            784,
+            576,
+            128,
+            157504 + gi * 73728,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      if (ih >= 0 && iw >= 0) grad18[xc + ih * 56 + iw]! += work18_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -3057,26 +3297,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 28) {
+                  const xr = xc + ih * 28 + kw - 1;
+                  for (let ow = 0; ow < 28; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 28);
+                  r += 28;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 784, 1152, 128, weightAt + gi * 147456, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 3, output, b * 100352, 128, 784, weightAt, -1, 903168);
+      }
+    } else {
+      // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 784, 1152, 128, weightAt + gi * 147456, -1, yb + gi * 100352, 1, 784);
+        }
       }
     }
   }
@@ -3093,61 +3362,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
         {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 28) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 28);
+                    r += 28;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          1152,
-          128,
-          weightAt + gi * 147456,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+        wasmConvBackward(arena, 3, outputGrad, b * 100352, 128, 784, weightAt, 903168, 1003520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 1003520;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 28) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 28) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 28;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            1152,
+            128,
+            weightAt + gi * 147456,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -3155,39 +3475,31 @@ function createEngine() {
 
   /** Forward of op 23: layer2.0.downsample.0 (conv2d). */
   function forward23(p: Float32Array, n: number): void {
-    // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  work23_col[r++] = act18[xc + ih * 56 + iw]!;
-                }
+    // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh * 2 + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act18[xr + ow * 2]!;
               }
             }
-          }
-        denseTiledForward(p, work23_col, act24, 784, 64, 128, 379200 + gi * 8192, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 4, act24, b * 100352, 128, 784, 379200, -1, 50176);
       }
-    }
-  }
-
-  /** Backward of op 23: layer2.0.downsample.0 (conv2d). */
-  function backward23(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -3202,39 +3514,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work23_col, act24, 784, 64, 128, 379200 + gi * 8192, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work23_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work23_col,
-          work23_dcol,
-          grad24,
-          784,
-          64,
-          128,
-          379200 + gi * 8192,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 23: layer2.0.downsample.0 (conv2d). */
+  function backward23(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act18[xr + ow * 2]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 4, grad24, b * 100352, 128, 784, 379200, 50176, 150528, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 2 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 2 - 0 + kw * 1;
-                    grad18[xc + ih * 56 + iw]! += work23_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 150528;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad18[xr + ow * 2]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      work23_col[r++] = act18[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work23_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work23_col,
+            work23_dcol,
+            grad24,
+            784,
+            64,
+            128,
+            379200 + gi * 8192,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      grad18[xc + ih * 56 + iw]! += work23_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -3258,39 +3636,39 @@ function createEngine() {
 
   /** Forward of op 34: layer3.0.conv1 (conv2d). */
   function forward34(p: Float32Array, n: number): void {
-    // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw]! : 0;
+    // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh * 2 + kh - 1;
+                if (ih >= 0) {
+                  const xr = xc + ih * 28 + kw - 1;
+                  for (let ow = 0; ow < 14; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act34[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 14);
+                  r += 14;
                 }
               }
             }
-          }
-        denseTiledForward(p, work34_col, act35, 196, 1152, 256, 683072 + gi * 294912, -1, yb + gi * 50176, 1, 196);
+        }
+        wasmConvForward(arena, 5, act35, b * 50176, 256, 196, 683072, -1, 225792);
       }
-    }
-  }
-
-  /** Backward of op 34: layer3.0.conv1 (conv2d). */
-  function backward34(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -3305,40 +3683,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work34_col, act35, 196, 1152, 256, 683072 + gi * 294912, -1, yb + gi * 50176, 1, 196);
         }
-        if (dx) work34_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work34_col,
-          work34_dcol,
-          grad35,
-          196,
-          1152,
-          256,
-          683072 + gi * 294912,
-          -1,
-          dx,
-          yb + gi * 50176,
-          1,
-          196,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 2 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 2 - 1 + kw * 1;
-                    if (ih >= 0 && iw >= 0) grad34[xc + ih * 28 + iw]! += work34_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 34: layer3.0.conv1 (conv2d). */
+  function backward34(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act34[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 14);
+                    r += 14;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 5, grad35, b * 50176, 256, 196, 683072, 225792, 275968, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 275968;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad34[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 14;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work34_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work34_col,
+            work34_dcol,
+            grad35,
+            196,
+            1152,
+            256,
+            683072 + gi * 294912,
+            -1,
+            dx,
+            yb + gi * 50176,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      if (ih >= 0 && iw >= 0) grad34[xc + ih * 28 + iw]! += work34_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -3487,26 +3945,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 14) {
+                  const xr = xc + ih * 14 + kw - 1;
+                  for (let ow = 0; ow < 14; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 14);
+                  r += 14;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 2304, 256, weightAt + gi * 589824, -1, yb + gi * 50176, 1, 196);
+        }
+        wasmConvForward(arena, 6, output, b * 50176, 256, 196, weightAt, -1, 451584);
+      }
+    } else {
+      // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 196, 2304, 256, weightAt + gi * 589824, -1, yb + gi * 50176, 1, 196);
+        }
       }
     }
   }
@@ -3523,61 +4010,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 196;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 14) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 14);
+                    r += 14;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          2304,
-          256,
-          weightAt + gi * 589824,
-          -1,
-          dx,
-          yb + gi * 50176,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 6, outputGrad, b * 50176, 256, 196, weightAt, 451584, 501760, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 196;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 501760;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 14) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 14) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 14;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            2304,
+            256,
+            weightAt + gi * 589824,
+            -1,
+            dx,
+            yb + gi * 50176,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -3585,39 +4123,31 @@ function createEngine() {
 
   /** Forward of op 39: layer3.0.downsample.0 (conv2d). */
   function forward39(p: Float32Array, n: number): void {
-    // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  work39_col[r++] = act34[xc + ih * 28 + iw]!;
-                }
+    // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh * 2 + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act34[xr + ow * 2]!;
               }
             }
-          }
-        denseTiledForward(p, work39_col, act40, 196, 128, 256, 1568832 + gi * 32768, -1, yb + gi * 50176, 1, 196);
+        }
+        wasmConvForward(arena, 7, act40, b * 50176, 256, 196, 1568832, -1, 25088);
       }
-    }
-  }
-
-  /** Backward of op 39: layer3.0.downsample.0 (conv2d). */
-  function backward39(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -3632,39 +4162,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work39_col, act40, 196, 128, 256, 1568832 + gi * 32768, -1, yb + gi * 50176, 1, 196);
         }
-        if (dx) work39_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work39_col,
-          work39_dcol,
-          grad40,
-          196,
-          128,
-          256,
-          1568832 + gi * 32768,
-          -1,
-          dx,
-          yb + gi * 50176,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 39: layer3.0.downsample.0 (conv2d). */
+  function backward39(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act34[xr + ow * 2]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 7, grad40, b * 50176, 256, 196, 1568832, 25088, 75264, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 2 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 2 - 0 + kw * 1;
-                    grad34[xc + ih * 28 + iw]! += work39_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 75264;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad34[xr + ow * 2]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      work39_col[r++] = act34[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work39_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work39_col,
+            work39_dcol,
+            grad40,
+            196,
+            128,
+            256,
+            1568832 + gi * 32768,
+            -1,
+            dx,
+            yb + gi * 50176,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      grad34[xc + ih * 28 + iw]! += work39_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -3688,39 +4284,39 @@ function createEngine() {
 
   /** Forward of op 50: layer4.0.conv1 (conv2d). */
   function forward50(p: Float32Array, n: number): void {
-    // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw]! : 0;
+    // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh * 2 + kh - 1;
+                if (ih >= 0) {
+                  const xr = xc + ih * 14 + kw - 1;
+                  for (let ow = 0; ow < 7; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act50[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 7);
+                  r += 7;
                 }
               }
             }
-          }
-        denseTiledForward(p, work50_col, act51, 49, 2304, 512, 2782784 + gi * 1179648, -1, yb + gi * 25088, 1, 49);
+        }
+        wasmConvForward(arena, 8, act51, b * 25088, 512, 49, 2782784, -1, 112896);
       }
-    }
-  }
-
-  /** Backward of op 50: layer4.0.conv1 (conv2d). */
-  function backward50(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -3735,40 +4331,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work50_col, act51, 49, 2304, 512, 2782784 + gi * 1179648, -1, yb + gi * 25088, 1, 49);
         }
-        if (dx) work50_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work50_col,
-          work50_dcol,
-          grad51,
-          49,
-          2304,
-          512,
-          2782784 + gi * 1179648,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          49,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 196;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 2 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 2 - 1 + kw * 1;
-                    if (ih >= 0 && iw >= 0) grad50[xc + ih * 14 + iw]! += work50_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 50: layer4.0.conv1 (conv2d). */
+  function backward50(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act50[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 7);
+                    r += 7;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 8, grad51, b * 25088, 512, 49, 2782784, 112896, 137984, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 137984;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad50[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 7;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work50_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work50_col,
+            work50_dcol,
+            grad51,
+            49,
+            2304,
+            512,
+            2782784 + gi * 1179648,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      if (ih >= 0 && iw >= 0) grad50[xc + ih * 14 + iw]! += work50_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -3917,26 +4593,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 7) {
+                  const xr = xc + ih * 7 + kw - 1;
+                  for (let ow = 0; ow < 7; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 7);
+                  r += 7;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 4608, 512, weightAt + gi * 2359296, -1, yb + gi * 25088, 1, 49);
+        }
+        wasmConvForward(arena, 9, output, b * 25088, 512, 49, weightAt, -1, 225792);
+      }
+    } else {
+      // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 49;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 49, 4608, 512, weightAt + gi * 2359296, -1, yb + gi * 25088, 1, 49);
+        }
       }
     }
   }
@@ -3953,61 +4658,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 49;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 7) {
+                    const xr = xc + ih * 7 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 7);
+                    r += 7;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          4608,
-          512,
-          weightAt + gi * 2359296,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 9, outputGrad, b * 25088, 512, 49, weightAt, 225792, 250880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 49;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 250880;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 7) {
+                    const xr = xc + ih * 7 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 7) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 7;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 49;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            4608,
+            512,
+            weightAt + gi * 2359296,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 49;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -4015,39 +4771,31 @@ function createEngine() {
 
   /** Forward of op 55: layer4.0.downsample.0 (conv2d). */
   function forward55(p: Float32Array, n: number): void {
-    // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  work55_col[r++] = act50[xc + ih * 14 + iw]!;
-                }
+    // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh * 2 + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act50[xr + ow * 2]!;
               }
             }
-          }
-        denseTiledForward(p, work55_col, act56, 49, 256, 512, 6323776 + gi * 131072, -1, yb + gi * 25088, 1, 49);
+        }
+        wasmConvForward(arena, 10, act56, b * 25088, 512, 49, 6323776, -1, 12544);
       }
-    }
-  }
-
-  /** Backward of op 55: layer4.0.downsample.0 (conv2d). */
-  function backward55(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -4062,39 +4810,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work55_col, act56, 49, 256, 512, 6323776 + gi * 131072, -1, yb + gi * 25088, 1, 49);
         }
-        if (dx) work55_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work55_col,
-          work55_dcol,
-          grad56,
-          49,
-          256,
-          512,
-          6323776 + gi * 131072,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 55: layer4.0.downsample.0 (conv2d). */
+  function backward55(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act50[xr + ow * 2]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 10, grad56, b * 25088, 512, 49, 6323776, 12544, 37632, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 2 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 2 - 0 + kw * 1;
-                    grad50[xc + ih * 14 + iw]! += work55_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 37632;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad50[xr + ow * 2]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      work55_col[r++] = act50[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work55_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work55_col,
+            work55_dcol,
+            grad56,
+            49,
+            256,
+            512,
+            6323776 + gi * 131072,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      grad50[xc + ih * 14 + iw]! += work55_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -5213,15 +6027,23 @@ function wasmBytes(text: string): Uint8Array {
 const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
 const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 
-/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+/** The dense and convolution kernels (nnc's encoder, src/emit/wasm/dense.ts and conv.ts; f32x4, sizes baked in), in modules of at most
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQIHPwQIZm9yd2FyZDAAAA5iYWNrd2FyZElucHV0MAABD2JhY2t3YXJkV2VpZ2h0MAACDWJhY2t3YXJkQmlhczAAAwq5EwSPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgID9AGohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCoB8gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKkHyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AqgfIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCrB8gCEGAIGohCCAJQcA+aiEJIAggCkkNAAsgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAEGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgID9AGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAECEcIBMgGiAc/eYB/eQBIRMgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBwD5qIQYgB0GAIGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBoB9qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGgH2ohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAQIRIgB/0ABJAQIRMgB/0ABKAQIRQgB/0ABLAQIRUgBiEJIAQhCiAGIANBoB9saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoB9qIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL6QIDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAfaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGgH2wgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQaAfaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsgBEEgaiEHA0AgBP0ABAAhCSAE/QAEECEKIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiAFQaAfaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECADQSBqIQMgBEEgaiEEIAQgB0kNAAsL",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIBB04FCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMMY29udkZvcndhcmQwAAQK4RYFjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA/QBqIQ4DQCAAIQggByEJIARBAXZBgCBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogC/0ABIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAQIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAICEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AqAfIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgCpB8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKoHyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AqwfIAhBgCBqIQggCUHAPmohCSAIIApJDQALIAVBgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgBBsIABqIQ8gBEEBa0GgH2wgA2ohECABIQUgAiEGIBAhByAFQYCA/QBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgBBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgBAhHCATIBogHP3mAf3kASETIAz9AASAICEcIBQgGiAc/eYB/eQBIRQgDP0ABIAwIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL6gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAQaiEMA0AgACEGIAUhByADQQF2QcA+bCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoB9qIQsDQCAJ/QkCACEWIAn9CQKgHyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAECAHIBP9CwSQECAHIBT9CwSgECAHIBX9CwSwECAGQcA+aiEGIAdBgCBqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAECESIAf9AASQECETIAf9AASgECEUIAf9AASwECEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgBBqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAECAHIBP9CwSQECAHIBT9CwSgECAHIBX9CwSwECAGQQhqIQYgB0GAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+kCAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAH2ohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALIARBIGohBwNAIAT9AAQAIQkgBP0ABBAhCiADIQUgAkGgH2wgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgA0EgaiEDIARBIGohBCAEIAdJDQALC6YDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgKYCaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBzARqIQsDQCAJ/QkCACEWIAn9CQLMBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBmAlqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHUQQTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABDGNvbnZGb3J3YXJkMQACE2NvbnZCYWNrd2FyZFdlaWdodDEAAwrTHgSrDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIC5A2ohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLMBJI4AswEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLQBJI4AtAEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLUBJI4AtQEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLYBJI4AtgEIAhBgJAGaiEIIAlBmAlqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEWIBEhFyARIRggCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAswEkjgCzAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAtAEkjgC0AQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAtQEkjgC1AQgCEGAkAZqIQggCUGYCWohCSAIIApJDQALIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBzARsIANqIRAgASEFIAIhBiAQIQcgBUGAgLkDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsL4QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHIBGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCmAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcwEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGApgJqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQcwEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYCACWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgCRqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwucCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIC5A2ohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBKSOAKAEiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBKSOAKEEiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBKSOAKMEiAIQYDEAWohCCAJQYAkaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0GAEmwgA2ohECABIQUgAiEGIBAhByAFQYCAuQNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDEAAAxjb252Rm9yd2FyZDIAARNjb252QmFja3dhcmRXZWlnaHQyAAISY29udkJhY2t3YXJkSW5wdXQyAAMMY29udkZvcndhcmQzAAQTY29udkJhY2t3YXJkV2VpZ2h0MwAFCrIdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAJGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCg7gBqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBKSOAKAEiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBKSOAKEEiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBKSOAKMEiAIQYAxaiEIIAlBgCRqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgBJsIANqIRAgASEFIAIhBiAQIQcgBUGAoO4AaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAyABqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5QIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwNwBaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEGAMWohCCAJQYDIAGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYDA3AFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB18FEmNvbnZCYWNrd2FyZElucHV0MwAADGNvbnZGb3J3YXJkNAABE2NvbnZCYWNrd2FyZFdlaWdodDQAAhJjb252QmFja3dhcmRJbnB1dDQAAwxjb252Rm9yd2FyZDUABArbFgWeAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgCRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAmohCwNAIAn9CQIAIRYgCf0JAoACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgARqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoAxqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQYAxaiEIIAlBgARqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAJsIANqIRAgASEFIAIhBiAQIQcgBUGAoAxqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvkBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIDIAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAyABqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgMgAaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYDIAGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2YFE2NvbnZCYWNrd2FyZFdlaWdodDUAABJjb252QmFja3dhcmRJbnB1dDUAAQxjb252Rm9yd2FyZDYAAhNjb252QmFja3dhcmRXZWlnaHQ2AAMSY29udkJhY2t3YXJkSW5wdXQ2AAQK2B4FkAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCQN2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhBoAxqIQggCUGAyABqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYCQN2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAyABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAyABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvmBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgICQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDIAGohCwNAIAn9CQIAIRYgCf0JAoBIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgJABaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgICQAWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYDIAGohCwNAIAn9CQIAIRYgCf0JAoBIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgJABaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLkwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCg7gBqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgEiSOAKASCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChEiSOAKESCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiEiSOAKISCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjEiSOAKMSCAIQaAMaiEIIAlBgJABaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgMgAbCADaiEQIAEhBSACIQYgECEHIAVBgKDuAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+QEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAyABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgJABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMgAaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDIAGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAyABqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAAAHSgQMY29udkZvcndhcmQ3AAATY29udkJhY2t3YXJkV2VpZ2h0NwABEmNvbnZCYWNrd2FyZElucHV0NwACDGNvbnZGb3J3YXJkOAADCrUWBOAEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABGohCwNAIAn9CQIAIRYgCf0JAoAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgAhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgAhqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGABGohCwNAIAn9CQIAIRYgCf0JAoAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgAhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJAGaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAEkjgCgAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQEkjgChAQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogEkjgCiAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowEkjgCjAQgCEGgDGohCCAJQYAIaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgARsIANqIRAgASEFIAIhBiAQIQcgBUGAkAZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAhqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGABGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCACGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgKACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCgEghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAkAFqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgKACaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMgAaiELA0AgCSoCACEbIAkqAoBIIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYCQAWohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHUQQTY29udkJhY2t3YXJkV2VpZ2h0OAAAEmNvbnZCYWNrd2FyZElucHV0OAABDGNvbnZGb3J3YXJkOQACE2NvbnZCYWNrd2FyZFdlaWdodDkAAwqrHASuCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMgbaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKASJI4AoBIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoRIkjgChEggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiEiSOAKISCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMSJI4AoxIIAhBiANqIQggCUGAkAFqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAyBtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvdBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICgAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYDIAGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAyABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgKACaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYDIAGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL4QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCAwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQKAkAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAoAJqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgMAEaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgJABaiELA0AgCSoCACEbIAkqAoCQASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAoAJqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwu2CQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJA3aiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAkAGSOAKAkAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChJABkjgChJABIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAoiQAZI4AoiQASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMkAGSOAKMkAEgCEGIA2ohCCAJQYCgAmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYCQAWwgA2ohECABIQUgAiEGIBAhByAFQYCQN2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAAAAQAHUwQSY29udkJhY2t3YXJkSW5wdXQ5AAANY29udkZvcndhcmQxMAABFGNvbnZCYWNrd2FyZFdlaWdodDEwAAITY29udkJhY2t3YXJkSW5wdXQxMAADCsIXBN0EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMAEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgJABaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCQAWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCAwARqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgJABaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIAgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAhqIQsDQCAJ/QkCACEWIAn9CQKACCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAQaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIAgaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAhqIQsDQCAJKgIAIRsgCSoCgAghHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgBBqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIgDaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKACJI4AoAIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQIkjgChAggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAiSOAKICCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMCJI4AowIIAhBiANqIQggCUGAEGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAIbCADaiEQIAEhBSACIQYgECEHIAVBgIgDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAgaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAhqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgAhqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgCBqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAhqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers: decided once, at load. */
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+ *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -5233,12 +6055,20 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+interface ConvKernels {
+  readonly forward: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardInput: WasmKernel;
+}
+
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
 interface Arena {
   readonly heap: Float32Array;
   readonly params: Float32Array;
   readonly grads: Float32Array;
   readonly kernels: readonly DenseKernels[];
+  readonly convs: readonly ConvKernels[];
 }
 
 const GRADS_BYTE = 46758048;
@@ -5249,14 +6079,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (1435 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (1702 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 1435, maximum: 1435 });
+    const memory = new wasmApi!.Memory({ initial: 1702, maximum: 1702 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -5273,6 +6103,63 @@ function createArena(): Arena | undefined {
         backwardInput: kernel("backwardInput0"),
         backwardWeight: kernel("backwardWeight0"),
         backwardBias: kernel("backwardBias0"),
+      },
+    ],
+    convs: [
+      {
+        forward: kernel("convForward0"),
+        backwardWeight: kernel("convBackwardWeight0"),
+        backwardInput: kernel("convBackwardInput0"),
+      },
+      {
+        forward: kernel("convForward1"),
+        backwardWeight: kernel("convBackwardWeight1"),
+        backwardInput: kernel("convBackwardInput1"),
+      },
+      {
+        forward: kernel("convForward2"),
+        backwardWeight: kernel("convBackwardWeight2"),
+        backwardInput: kernel("convBackwardInput2"),
+      },
+      {
+        forward: kernel("convForward3"),
+        backwardWeight: kernel("convBackwardWeight3"),
+        backwardInput: kernel("convBackwardInput3"),
+      },
+      {
+        forward: kernel("convForward4"),
+        backwardWeight: kernel("convBackwardWeight4"),
+        backwardInput: kernel("convBackwardInput4"),
+      },
+      {
+        forward: kernel("convForward5"),
+        backwardWeight: kernel("convBackwardWeight5"),
+        backwardInput: kernel("convBackwardInput5"),
+      },
+      {
+        forward: kernel("convForward6"),
+        backwardWeight: kernel("convBackwardWeight6"),
+        backwardInput: kernel("convBackwardInput6"),
+      },
+      {
+        forward: kernel("convForward7"),
+        backwardWeight: kernel("convBackwardWeight7"),
+        backwardInput: kernel("convBackwardInput7"),
+      },
+      {
+        forward: kernel("convForward8"),
+        backwardWeight: kernel("convBackwardWeight8"),
+        backwardInput: kernel("convBackwardInput8"),
+      },
+      {
+        forward: kernel("convForward9"),
+        backwardWeight: kernel("convBackwardWeight9"),
+        backwardInput: kernel("convBackwardInput9"),
+      },
+      {
+        forward: kernel("convForward10"),
+        backwardWeight: kernel("convBackwardWeight10"),
+        backwardInput: kernel("convBackwardInput10"),
       },
     ],
   };
@@ -5351,6 +6238,46 @@ function wasmDenseBackward(
       for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
   }
+}
+
+/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+function wasmConvForward(
+  a: Arena,
+  k: number,
+  y: Float32Array,
+  yo: number,
+  OC: number,
+  P: number,
+  W: number,
+  B: number,
+  Y: number,
+): void {
+  const heap = a.heap;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+  y.set(heap.subarray(ys, ys + OC * P), yo);
+}
+
+/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
+ *  `gy` at element `go`. */
+function wasmConvBackward(
+  a: Arena,
+  k: number,
+  gy: Float32Array,
+  go: number,
+  OC: number,
+  P: number,
+  W: number,
+  Y: number,
+  DCOL: number,
+  dx: boolean,
+): void {
+  const kernels = a.convs[k]!;
+  const ys = SCRATCH_BYTE + Y * 4;
+  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
+  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

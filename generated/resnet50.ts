@@ -5370,39 +5370,39 @@ function createEngine() {
 
   /** Forward of op 0: conv1 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 7; kh++) {
-                const ih = oh * 2 - 3 + kh * 1;
-                for (let kw = 0; kw < 7; kw++) {
-                  const iw = ow * 2 - 3 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 3; ic++) {
+          const xc = xb + ic * 50176;
+          for (let kh = 0; kh < 7; kh++)
+            for (let kw = 0; kw < 7; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh * 2 + kh - 3;
+                if (ih >= 0 && ih < 224) {
+                  const xr = xc + ih * 224 + kw - 3;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 3;
+                    heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
-          }
-        denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
+        }
+        wasmConvForward(arena, 0, act1, b * 802816, 64, 12544, 0, -1, 1843968);
       }
-    }
-  }
-
-  /** Backward of op 0: conv1 (conv2d). */
-  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = inputGradWanted;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -5417,40 +5417,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
         }
-        if (dx) work0_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work0_col,
-          work0_dcol,
-          grad1,
-          12544,
-          147,
-          64,
-          0 + gi * 9408,
-          -1,
-          dx,
-          yb + gi * 802816,
-          1,
-          12544,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 3; ic++) {
-                const xc = xb + (gi * 3 + ic) * 50176;
-                for (let kh = 0; kh < 7; kh++) {
-                  const ih = oh * 2 - 3 + kh * 1;
-                  for (let kw = 0; kw < 7; kw++) {
-                    const iw = ow * 2 - 3 + kw * 1;
-                    if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 0: conv1 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = inputGradWanted;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 7; kh++)
+              for (let kw = 0; kw < 7; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 3;
+                  if (ih >= 0 && ih < 224) {
+                    const xr = xc + ih * 224 + kw - 3;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 3;
+                      heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 0, grad1, b * 802816, 64, 12544, 0, 1843968, 2646784, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 2646784;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 7; kh++)
+              for (let kw = 0; kw < 7; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 3;
+                  if (ih >= 0 && ih < 224) {
+                    const xr = xc + ih * 224 + kw - 3;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 3;
+                      if (iw >= 0 && iw < 224) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = inputGradWanted;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 7; kh++) {
+                    const ih = oh * 2 - 3 + kh * 1;
+                    for (let kw = 0; kw < 7; kw++) {
+                      const iw = ow * 2 - 3 + kw * 1;
+                      work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work0_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work0_col,
+            work0_dcol,
+            grad1,
+            12544,
+            147,
+            64,
+            0 + gi * 9408,
+            -1,
+            dx,
+            yb + gi * 802816,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 7; kh++) {
+                    const ih = oh * 2 - 3 + kh * 1;
+                    for (let kw = 0; kw < 7; kw++) {
+                      const iw = ow * 2 - 3 + kw * 1;
+                      if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -5607,39 +5687,31 @@ function createEngine() {
 
   /** Forward of op 4: layer1.0.conv1 (conv2d). */
   function forward4(p: Float32Array, n: number): void {
-    // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work4_col[r++] = act4[xc + ih * 56 + iw]!;
-                }
+    // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act4[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work4_col, act5, 3136, 64, 64, 9536 + gi * 4096, -1, yb + gi * 200704, 1, 3136);
+        }
+        wasmConvForward(arena, 1, act5, b * 200704, 64, 3136, 9536, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 4: layer1.0.conv1 (conv2d). */
-  function backward4(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -5654,39 +5726,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work4_col, act5, 3136, 64, 64, 9536 + gi * 4096, -1, yb + gi * 200704, 1, 3136);
         }
-        if (dx) work4_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work4_col,
-          work4_dcol,
-          grad5,
-          3136,
-          64,
-          64,
-          9536 + gi * 4096,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 4: layer1.0.conv1 (conv2d). */
+  function backward4(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act4[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 1, grad5, b * 200704, 64, 3136, 9536, 200704, 401408, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad4[xc + ih * 56 + iw]! += work4_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 401408;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad4[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work4_col[r++] = act4[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work4_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work4_col,
+            work4_dcol,
+            grad5,
+            3136,
+            64,
+            64,
+            9536 + gi * 4096,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad4[xc + ih * 56 + iw]! += work4_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -5835,26 +5973,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 56) {
+                  const xr = xc + ih * 56 + kw - 1;
+                  for (let ow = 0; ow < 56; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 56);
+                  r += 56;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 3136, 576, 64, weightAt + gi * 36864, -1, yb + gi * 200704, 1, 3136);
+        }
+        wasmConvForward(arena, 2, output, b * 200704, 64, 3136, weightAt, -1, 1806336);
+      }
+    } else {
+      // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 3136, 576, 64, weightAt + gi * 36864, -1, yb + gi * 200704, 1, 3136);
+        }
       }
     }
   }
@@ -5871,61 +6038,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
         {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 56) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 56; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 56);
+                    r += 56;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          3136,
-          576,
-          64,
-          weightAt + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          3136,
-        );
+        wasmConvBackward(arena, 2, outputGrad, b * 200704, 64, 3136, weightAt, 1806336, 2007040, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 2007040;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 56) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 56; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 56) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 56;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            3136,
+            576,
+            64,
+            weightAt + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -5940,26 +6158,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 56 + iw]!;
+    // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 3, output, b * 802816, 256, 3136, weightAt, -1, 200704);
+      }
+    } else {
+      // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 3136, 64, 256, weightAt + gi * 16384, -1, yb + gi * 802816, 1, 3136);
+          denseTiledForward(p, col, output, 3136, 64, 256, weightAt + gi * 16384, -1, yb + gi * 802816, 1, 3136);
+        }
       }
     }
   }
@@ -5976,60 +6215,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
         {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 56 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          3136,
-          64,
-          256,
-          weightAt + gi * 16384,
-          -1,
-          dx,
-          yb + gi * 802816,
-          1,
-          3136,
-        );
+        wasmConvBackward(arena, 3, outputGrad, b * 802816, 256, 3136, weightAt, 200704, 1003520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1003520;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            3136,
+            64,
+            256,
+            weightAt + gi * 16384,
+            -1,
+            dx,
+            yb + gi * 802816,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6194,26 +6470,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 56 + iw]!;
+    // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 4, output, b * 200704, 64, 3136, weightAt, -1, 802816);
+      }
+    } else {
+      // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 3136;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 56 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 3136, 256, 64, weightAt + gi * 16384, -1, yb + gi * 200704, 1, 3136);
+          denseTiledForward(p, col, output, 3136, 256, 64, weightAt + gi * 16384, -1, yb + gi * 200704, 1, 3136);
+        }
       }
     }
   }
@@ -6230,60 +6527,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
         {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 56 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          3136,
-          256,
-          64,
-          weightAt + gi * 16384,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          3136,
-        );
+        wasmConvBackward(arena, 4, outputGrad, b * 200704, 64, 3136, weightAt, 802816, 1003520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1003520;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            3136,
+            256,
+            64,
+            weightAt + gi * 16384,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6291,39 +6625,31 @@ function createEngine() {
 
   /** Forward of op 36: layer2.0.conv1 (conv2d). */
   function forward36(p: Float32Array, n: number): void {
-    // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work36_col[r++] = act36[xc + ih * 56 + iw]!;
-                }
+    // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act36[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work36_col, act37, 3136, 256, 128, 225344 + gi * 32768, -1, yb + gi * 401408, 1, 3136);
+        }
+        wasmConvForward(arena, 5, act37, b * 401408, 128, 3136, 225344, -1, 802816);
       }
-    }
-  }
-
-  /** Backward of op 36: layer2.0.conv1 (conv2d). */
-  function backward36(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -6338,39 +6664,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work36_col, act37, 3136, 256, 128, 225344 + gi * 32768, -1, yb + gi * 401408, 1, 3136);
         }
-        if (dx) work36_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work36_col,
-          work36_dcol,
-          grad37,
-          3136,
-          256,
-          128,
-          225344 + gi * 32768,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 36: layer2.0.conv1 (conv2d). */
+  function backward36(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act36[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 5, grad37, b * 401408, 128, 3136, 225344, 802816, 1204224, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad36[xc + ih * 56 + iw]! += work36_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1204224;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad36[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work36_col[r++] = act36[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work36_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work36_col,
+            work36_dcol,
+            grad37,
+            3136,
+            256,
+            128,
+            225344 + gi * 32768,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad36[xc + ih * 56 + iw]! += work36_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6488,39 +6880,39 @@ function createEngine() {
 
   /** Forward of op 39: layer2.0.conv2 (conv2d). */
   function forward39(p: Float32Array, n: number): void {
-    // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw]! : 0;
+    // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh * 2 + kh - 1;
+                if (ih >= 0) {
+                  const xr = xc + ih * 56 + kw - 1;
+                  for (let ow = 0; ow < 28; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act39[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 28);
+                  r += 28;
                 }
               }
             }
-          }
-        denseTiledForward(p, work39_col, act40, 784, 1152, 128, 258368 + gi * 147456, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 6, act40, b * 100352, 128, 784, 258368, -1, 903168);
       }
-    }
-  }
-
-  /** Backward of op 39: layer2.0.conv2 (conv2d). */
-  function backward39(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -6535,40 +6927,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work39_col, act40, 784, 1152, 128, 258368 + gi * 147456, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work39_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work39_col,
-          work39_dcol,
-          grad40,
-          784,
-          1152,
-          128,
-          258368 + gi * 147456,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 2 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 2 - 1 + kw * 1;
-                    if (ih >= 0 && iw >= 0) grad39[xc + ih * 56 + iw]! += work39_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 39: layer2.0.conv2 (conv2d). */
+  function backward39(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act39[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 28);
+                    r += 28;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 6, grad40, b * 100352, 128, 784, 258368, 903168, 1003520, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 1003520;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad39[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 28;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work39_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work39_col,
+            work39_dcol,
+            grad40,
+            784,
+            1152,
+            128,
+            258368 + gi * 147456,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      if (ih >= 0 && iw >= 0) grad39[xc + ih * 56 + iw]! += work39_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6717,26 +7189,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 28 + iw]!;
+    // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 7, output, b * 401408, 512, 784, weightAt, -1, 100352);
+      }
+    } else {
+      // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 784, 128, 512, weightAt + gi * 65536, -1, yb + gi * 401408, 1, 784);
+          denseTiledForward(p, col, output, 784, 128, 512, weightAt + gi * 65536, -1, yb + gi * 401408, 1, 784);
+        }
       }
     }
   }
@@ -6753,60 +7246,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
         {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 28 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          128,
-          512,
-          weightAt + gi * 65536,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          784,
-        );
+        wasmConvBackward(arena, 7, outputGrad, b * 401408, 512, 784, weightAt, 100352, 501760, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 501760;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            128,
+            512,
+            weightAt + gi * 65536,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -6928,39 +7458,31 @@ function createEngine() {
 
   /** Forward of op 44: layer2.0.downsample.0 (conv2d). */
   function forward44(p: Float32Array, n: number): void {
-    // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  work44_col[r++] = act36[xc + ih * 56 + iw]!;
-                }
+    // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh * 2 + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act36[xr + ow * 2]!;
               }
             }
-          }
-        denseTiledForward(p, work44_col, act45, 784, 256, 512, 472640 + gi * 131072, -1, yb + gi * 401408, 1, 784);
+        }
+        wasmConvForward(arena, 8, act45, b * 401408, 512, 784, 472640, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 44: layer2.0.downsample.0 (conv2d). */
-  function backward44(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -6975,39 +7497,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work44_col, act45, 784, 256, 512, 472640 + gi * 131072, -1, yb + gi * 401408, 1, 784);
         }
-        if (dx) work44_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work44_col,
-          work44_dcol,
-          grad45,
-          784,
-          256,
-          512,
-          472640 + gi * 131072,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 44: layer2.0.downsample.0 (conv2d). */
+  function backward44(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act36[xr + ow * 2]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 8, grad45, b * 401408, 512, 784, 472640, 200704, 602112, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 2 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 2 - 0 + kw * 1;
-                    grad36[xc + ih * 56 + iw]! += work44_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 602112;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad36[xr + ow * 2]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      work44_col[r++] = act36[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work44_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work44_col,
+            work44_dcol,
+            grad45,
+            784,
+            256,
+            512,
+            472640 + gi * 131072,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      grad36[xc + ih * 56 + iw]! += work44_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7058,26 +7646,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 28 + iw]!;
+    // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 9, output, b * 100352, 128, 784, weightAt, -1, 401408);
+      }
+    } else {
+      // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 784;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 28 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 784, 512, 128, weightAt + gi * 65536, -1, yb + gi * 100352, 1, 784);
+          denseTiledForward(p, col, output, 784, 512, 128, weightAt + gi * 65536, -1, yb + gi * 100352, 1, 784);
+        }
       }
     }
   }
@@ -7094,60 +7703,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
         {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 28 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          512,
-          128,
-          weightAt + gi * 65536,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+        wasmConvBackward(arena, 9, outputGrad, b * 100352, 128, 784, weightAt, 401408, 501760, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 501760;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            512,
+            128,
+            weightAt + gi * 65536,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7162,26 +7808,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 28) {
+                  const xr = xc + ih * 28 + kw - 1;
+                  for (let ow = 0; ow < 28; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 28);
+                  r += 28;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 784, 1152, 128, weightAt + gi * 147456, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 6, output, b * 100352, 128, 784, weightAt, -1, 903168);
+      }
+    } else {
+      // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 784, 1152, 128, weightAt + gi * 147456, -1, yb + gi * 100352, 1, 784);
+        }
       }
     }
   }
@@ -7198,61 +7873,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
         {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 28) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 28);
+                    r += 28;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          1152,
-          128,
-          weightAt + gi * 147456,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+        wasmConvBackward(arena, 6, outputGrad, b * 100352, 128, 784, weightAt, 903168, 1003520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 1003520;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 28) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 28) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 28;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            1152,
+            128,
+            weightAt + gi * 147456,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7260,39 +7986,31 @@ function createEngine() {
 
   /** Forward of op 78: layer3.0.conv1 (conv2d). */
   function forward78(p: Float32Array, n: number): void {
-    // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work78_col[r++] = act78[xc + ih * 28 + iw]!;
-                }
+    // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act78[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work78_col, act79, 784, 512, 256, 1444928 + gi * 131072, -1, yb + gi * 200704, 1, 784);
+        }
+        wasmConvForward(arena, 10, act79, b * 200704, 256, 784, 1444928, -1, 401408);
       }
-    }
-  }
-
-  /** Backward of op 78: layer3.0.conv1 (conv2d). */
-  function backward78(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -7307,39 +8025,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work78_col, act79, 784, 512, 256, 1444928 + gi * 131072, -1, yb + gi * 200704, 1, 784);
         }
-        if (dx) work78_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work78_col,
-          work78_dcol,
-          grad79,
-          784,
-          512,
-          256,
-          1444928 + gi * 131072,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 78: layer3.0.conv1 (conv2d). */
+  function backward78(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act78[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 10, grad79, b * 200704, 256, 784, 1444928, 401408, 602112, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad78[xc + ih * 28 + iw]! += work78_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 602112;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad78[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work78_col[r++] = act78[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work78_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work78_col,
+            work78_dcol,
+            grad79,
+            784,
+            512,
+            256,
+            1444928 + gi * 131072,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad78[xc + ih * 28 + iw]! += work78_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7457,39 +8241,39 @@ function createEngine() {
 
   /** Forward of op 81: layer3.0.conv2 (conv2d). */
   function forward81(p: Float32Array, n: number): void {
-    // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw]! : 0;
+    // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh * 2 + kh - 1;
+                if (ih >= 0) {
+                  const xr = xc + ih * 28 + kw - 1;
+                  for (let ow = 0; ow < 14; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act81[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 14);
+                  r += 14;
                 }
               }
             }
-          }
-        denseTiledForward(p, work81_col, act82, 196, 2304, 256, 1576512 + gi * 589824, -1, yb + gi * 50176, 1, 196);
+        }
+        wasmConvForward(arena, 11, act82, b * 50176, 256, 196, 1576512, -1, 451584);
       }
-    }
-  }
-
-  /** Backward of op 81: layer3.0.conv2 (conv2d). */
-  function backward81(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -7504,40 +8288,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work81_col, act82, 196, 2304, 256, 1576512 + gi * 589824, -1, yb + gi * 50176, 1, 196);
         }
-        if (dx) work81_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work81_col,
-          work81_dcol,
-          grad82,
-          196,
-          2304,
-          256,
-          1576512 + gi * 589824,
-          -1,
-          dx,
-          yb + gi * 50176,
-          1,
-          196,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 2 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 2 - 1 + kw * 1;
-                    if (ih >= 0 && iw >= 0) grad81[xc + ih * 28 + iw]! += work81_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 81: layer3.0.conv2 (conv2d). */
+  function backward81(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act81[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 14);
+                    r += 14;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 11, grad82, b * 50176, 256, 196, 1576512, 451584, 501760, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 501760;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad81[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 14;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work81_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work81_col,
+            work81_dcol,
+            grad82,
+            196,
+            2304,
+            256,
+            1576512 + gi * 589824,
+            -1,
+            dx,
+            yb + gi * 50176,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      if (ih >= 0 && iw >= 0) grad81[xc + ih * 28 + iw]! += work81_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7686,26 +8550,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 12, output, b * 200704, 1024, 196, weightAt, -1, 50176);
+      }
+    } else {
+      // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 256, 1024, weightAt + gi * 262144, -1, yb + gi * 200704, 1, 196);
+          denseTiledForward(p, col, output, 196, 256, 1024, weightAt + gi * 262144, -1, yb + gi * 200704, 1, 196);
+        }
       }
     }
   }
@@ -7722,60 +8607,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          256,
-          1024,
-          weightAt + gi * 262144,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 12, outputGrad, b * 200704, 1024, 196, weightAt, 50176, 250880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 250880;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            256,
+            1024,
+            weightAt + gi * 262144,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -7897,39 +8819,31 @@ function createEngine() {
 
   /** Forward of op 86: layer3.0.downsample.0 (conv2d). */
   function forward86(p: Float32Array, n: number): void {
-    // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  work86_col[r++] = act78[xc + ih * 28 + iw]!;
-                }
+    // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh * 2 + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow * 2]!;
               }
             }
-          }
-        denseTiledForward(p, work86_col, act87, 196, 512, 1024, 2431040 + gi * 524288, -1, yb + gi * 200704, 1, 196);
+        }
+        wasmConvForward(arena, 13, act87, b * 200704, 1024, 196, 2431040, -1, 100352);
       }
-    }
-  }
-
-  /** Backward of op 86: layer3.0.downsample.0 (conv2d). */
-  function backward86(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -7944,39 +8858,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work86_col, act87, 196, 512, 1024, 2431040 + gi * 524288, -1, yb + gi * 200704, 1, 196);
         }
-        if (dx) work86_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work86_col,
-          work86_dcol,
-          grad87,
-          196,
-          512,
-          1024,
-          2431040 + gi * 524288,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 86: layer3.0.downsample.0 (conv2d). */
+  function backward86(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow * 2]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 13, grad87, b * 200704, 1024, 196, 2431040, 100352, 301056, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 2 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 2 - 0 + kw * 1;
-                    grad78[xc + ih * 28 + iw]! += work86_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 301056;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad78[xr + ow * 2]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      work86_col[r++] = act78[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work86_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work86_col,
+            work86_dcol,
+            grad87,
+            196,
+            512,
+            1024,
+            2431040 + gi * 524288,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      grad78[xc + ih * 28 + iw]! += work86_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8007,26 +8987,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 14 + iw]!;
+    // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1024; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 14, output, b * 50176, 256, 196, weightAt, -1, 200704);
+      }
+    } else {
+      // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 1024; ic++) {
+                const xc = xb + (gi * 1024 + ic) * 196;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 14 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 1024, 256, weightAt + gi * 262144, -1, yb + gi * 50176, 1, 196);
+          denseTiledForward(p, col, output, 196, 1024, 256, weightAt + gi * 262144, -1, yb + gi * 50176, 1, 196);
+        }
       }
     }
   }
@@ -8043,60 +9044,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 1024; ic++) {
-                const xc = xb + (gi * 1024 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 14 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          1024,
-          256,
-          weightAt + gi * 262144,
-          -1,
-          dx,
-          yb + gi * 50176,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 14, outputGrad, b * 50176, 256, 196, weightAt, 200704, 250880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 1024; ic++) {
-                const xc = xb + (gi * 1024 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 250880;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            1024,
+            256,
+            weightAt + gi * 262144,
+            -1,
+            dx,
+            yb + gi * 50176,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8111,26 +9149,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 14) {
+                  const xr = xc + ih * 14 + kw - 1;
+                  for (let ow = 0; ow < 14; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 14);
+                  r += 14;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 2304, 256, weightAt + gi * 589824, -1, yb + gi * 50176, 1, 196);
+        }
+        wasmConvForward(arena, 11, output, b * 50176, 256, 196, weightAt, -1, 451584);
+      }
+    } else {
+      // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 196, 2304, 256, weightAt + gi * 589824, -1, yb + gi * 50176, 1, 196);
+        }
       }
     }
   }
@@ -8147,61 +9214,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 50176;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 196;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 14) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 14);
+                    r += 14;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          2304,
-          256,
-          weightAt + gi * 589824,
-          -1,
-          dx,
-          yb + gi * 50176,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 11, outputGrad, b * 50176, 256, 196, weightAt, 451584, 501760, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 196;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 501760;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 14) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 14) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 14;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 50176;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            2304,
+            256,
+            weightAt + gi * 589824,
+            -1,
+            dx,
+            yb + gi * 50176,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8209,39 +9327,31 @@ function createEngine() {
 
   /** Forward of op 140: layer4.0.conv1 (conv2d). */
   function forward140(p: Float32Array, n: number): void {
-    // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work140_col[r++] = act140[xc + ih * 14 + iw]!;
-                }
+    // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1024; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act140[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work140_col, act141, 196, 1024, 512, 8543296 + gi * 524288, -1, yb + gi * 100352, 1, 196);
+        }
+        wasmConvForward(arena, 15, act141, b * 100352, 512, 196, 8543296, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 140: layer4.0.conv1 (conv2d). */
-  function backward140(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -8256,39 +9366,117 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work140_col,
+            act141,
+            196,
+            1024,
+            512,
+            8543296 + gi * 524288,
+            -1,
+            yb + gi * 100352,
+            1,
+            196,
+          );
         }
-        if (dx) work140_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work140_col,
-          work140_dcol,
-          grad141,
-          196,
-          1024,
-          512,
-          8543296 + gi * 524288,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 140: layer4.0.conv1 (conv2d). */
+  function backward140(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act140[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 15, grad141, b * 100352, 512, 196, 8543296, 200704, 301056, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 1024; ic++) {
-                const xc = xb + (gi * 1024 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad140[xc + ih * 14 + iw]! += work140_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 301056;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad140[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work140_col[r++] = act140[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work140_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work140_col,
+            work140_dcol,
+            grad141,
+            196,
+            1024,
+            512,
+            8543296 + gi * 524288,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad140[xc + ih * 14 + iw]! += work140_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8406,39 +9594,39 @@ function createEngine() {
 
   /** Forward of op 143: layer4.0.conv2 (conv2d). */
   function forward143(p: Float32Array, n: number): void {
-    // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 2 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 2 - 1 + kw * 1;
-                  work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw]! : 0;
+    // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh * 2 + kh - 1;
+                if (ih >= 0) {
+                  const xr = xc + ih * 14 + kw - 1;
+                  for (let ow = 0; ow < 7; ow++) {
+                    const iw = ow * 2 + kw - 1;
+                    heap[r++] = iw >= 0 ? act143[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 7);
+                  r += 7;
                 }
               }
             }
-          }
-        denseTiledForward(p, work143_col, act144, 49, 4608, 512, 9068608 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
+        }
+        wasmConvForward(arena, 16, act144, b * 25088, 512, 49, 9068608, -1, 225792);
       }
-    }
-  }
-
-  /** Backward of op 143: layer4.0.conv2 (conv2d). */
-  function backward143(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -8453,40 +9641,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work143_col, act144, 49, 4608, 512, 9068608 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
         }
-        if (dx) work143_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work143_col,
-          work143_dcol,
-          grad144,
-          49,
-          4608,
-          512,
-          9068608 + gi * 2359296,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          49,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 196;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 2 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 2 - 1 + kw * 1;
-                    if (ih >= 0 && iw >= 0) grad143[xc + ih * 14 + iw]! += work143_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 143: layer4.0.conv2 (conv2d). */
+  function backward143(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      heap[r++] = iw >= 0 ? act143[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 7);
+                    r += 7;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 16, grad144, b * 25088, 512, 49, 9068608, 225792, 250880, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 250880;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh * 2 + kh - 1;
+                  if (ih >= 0) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow * 2 + kw - 1;
+                      if (iw >= 0) grad143[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 7;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work143_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work143_col,
+            work143_dcol,
+            grad144,
+            49,
+            4608,
+            512,
+            9068608 + gi * 2359296,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 2 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 2 - 1 + kw * 1;
+                      if (ih >= 0 && iw >= 0) grad143[xc + ih * 14 + iw]! += work143_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8635,26 +9903,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 7 + iw]!;
+    // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 17, output, b * 100352, 2048, 49, weightAt, -1, 25088);
+      }
+    } else {
+      // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 512, 2048, weightAt + gi * 1048576, -1, yb + gi * 100352, 1, 49);
+          denseTiledForward(p, col, output, 49, 512, 2048, weightAt + gi * 1048576, -1, yb + gi * 100352, 1, 49);
+        }
       }
     }
   }
@@ -8671,60 +9960,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 7 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          512,
-          2048,
-          weightAt + gi * 1048576,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 17, outputGrad, b * 100352, 2048, 49, weightAt, 25088, 125440, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 125440;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            512,
+            2048,
+            weightAt + gi * 1048576,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8846,39 +10172,31 @@ function createEngine() {
 
   /** Forward of op 148: layer4.0.downsample.0 (conv2d). */
   function forward148(p: Float32Array, n: number): void {
-    // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 2 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 2 - 0 + kw * 1;
-                  work148_col[r++] = act140[xc + ih * 14 + iw]!;
-                }
+    // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1024; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh * 2 + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act140[xr + ow * 2]!;
               }
             }
-          }
-        denseTiledForward(p, work148_col, act149, 49, 1024, 2048, 12481600 + gi * 2097152, -1, yb + gi * 100352, 1, 49);
+        }
+        wasmConvForward(arena, 18, act149, b * 100352, 2048, 49, 12481600, -1, 50176);
       }
-    }
-  }
-
-  /** Backward of op 148: layer4.0.downsample.0 (conv2d). */
-  function backward148(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -8893,39 +10211,117 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work148_col,
+            act149,
+            49,
+            1024,
+            2048,
+            12481600 + gi * 2097152,
+            -1,
+            yb + gi * 100352,
+            1,
+            49,
+          );
         }
-        if (dx) work148_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work148_col,
-          work148_dcol,
-          grad149,
-          49,
-          1024,
-          2048,
-          12481600 + gi * 2097152,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 148: layer4.0.downsample.0 (conv2d). */
+  function backward148(p: Float32Array, gp: Float32Array, n: number): void {
+    // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act140[xr + ow * 2]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 18, grad149, b * 100352, 2048, 49, 12481600, 50176, 150528, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 1024; ic++) {
-                const xc = xb + (gi * 1024 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 2 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 2 - 0 + kw * 1;
-                    grad140[xc + ih * 14 + iw]! += work148_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 150528;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh * 2 + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad140[xr + ow * 2]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      work148_col[r++] = act140[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work148_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work148_col,
+            work148_dcol,
+            grad149,
+            49,
+            1024,
+            2048,
+            12481600 + gi * 2097152,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 2 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 2 - 0 + kw * 1;
+                      grad140[xc + ih * 14 + iw]! += work148_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -8956,26 +10352,47 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 2048; ic++) {
-              const xc = xb + (gi * 2048 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  col[r++] = input[xc + ih * 7 + iw]!;
+    // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 2048; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
+              }
+            }
+        }
+        wasmConvForward(arena, 19, output, b * 25088, 512, 49, weightAt, -1, 100352);
+      }
+    } else {
+      // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 2048; ic++) {
+                const xc = xb + (gi * 2048 + ic) * 49;
+                for (let kh = 0; kh < 1; kh++) {
+                  const ih = oh * 1 - 0 + kh * 1;
+                  for (let kw = 0; kw < 1; kw++) {
+                    const iw = ow * 1 - 0 + kw * 1;
+                    col[r++] = input[xc + ih * 7 + iw]!;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 2048, 512, weightAt + gi * 1048576, -1, yb + gi * 25088, 1, 49);
+          denseTiledForward(p, col, output, 49, 2048, 512, weightAt + gi * 1048576, -1, yb + gi * 25088, 1, 49);
+        }
       }
     }
   }
@@ -8992,60 +10409,97 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 2048; ic++) {
-                const xc = xb + (gi * 2048 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    col[r++] = input[xc + ih * 7 + iw]!;
-                  }
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 2048; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          2048,
-          512,
-          weightAt + gi * 1048576,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 19, outputGrad, b * 25088, 512, 49, weightAt, 100352, 125440, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 2048; ic++) {
-                const xc = xb + (gi * 2048 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 125440;
+          for (let ic = 0; ic < 2048; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 2048; ic++) {
+                  const xc = xb + (gi * 2048 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      col[r++] = input[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            2048,
+            512,
+            weightAt + gi * 1048576,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 2048; ic++) {
+                  const xc = xb + (gi * 2048 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -9060,26 +10514,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 7) {
+                  const xr = xc + ih * 7 + kw - 1;
+                  for (let ow = 0; ow < 7; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 7);
+                  r += 7;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 4608, 512, weightAt + gi * 2359296, -1, yb + gi * 25088, 1, 49);
+        }
+        wasmConvForward(arena, 16, output, b * 25088, 512, 49, weightAt, -1, 225792);
+      }
+    } else {
+      // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 49;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 49, 4608, 512, weightAt + gi * 2359296, -1, yb + gi * 25088, 1, 49);
+        }
       }
     }
   }
@@ -9096,61 +10579,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 49;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 7) {
+                    const xr = xc + ih * 7 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 7);
+                    r += 7;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          4608,
-          512,
-          weightAt + gi * 2359296,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 16, outputGrad, b * 25088, 512, 49, weightAt, 225792, 250880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 49;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 250880;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 7) {
+                    const xr = xc + ih * 7 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 7) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 7;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 49;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            4608,
+            512,
+            weightAt + gi * 2359296,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 49;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -10352,15 +11886,28 @@ function wasmBytes(text: string): Uint8Array {
 const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
 const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 
-/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+/** The dense and convolution kernels (nnc's encoder, src/emit/wasm/dense.ts and conv.ts; f32x4, sizes baked in), in modules of at most
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQIHPwQIZm9yd2FyZDAAAA5iYWNrd2FyZElucHV0MAABD2JhY2t3YXJkV2VpZ2h0MAACDWJhY2t3YXJkQmlhczAAAwrJEwSYCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgID0A2ohDgNAIAAhCCAHIQkgBEEBdkGAgAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAwABqIQ0DQCAL/QAEACEaIAv9AASAQCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAQCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIABIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAwAEhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AqAfIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgCpB8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKoHyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AqwfIAhBgIABaiEIIAlBwD5qIQkgCCAKSQ0ACyAFQYCAAmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDAAGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgID0A2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAwABqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgEAhHCATIBogHP3mAf3kASETIAz9AASAgAEhHCAUIBogHP3mAf3kASEUIAz9AASAwAEhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAgAJqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvuBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgMAAaiEMA0AgACEGIAUhByADQQF2QcA+bCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoB9qIQsDQCAJ/QkCACEWIAn9CQKgHyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDAAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgEAgByAT/QsEkEAgByAU/QsEoEAgByAV/QsEsEAgBkHAPmohBiAHQYCAAWohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBoB9qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAwABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvRAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgMAAaiEMA0AgACEGIAUhByAAQaAfaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgEAhEiAH/QAEkEAhEyAH/QAEoEAhFCAH/QAEsEAhFSAGIQkgBCEKIAYgA0GgH2xqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGgH2ohCSAKQYDAAGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBAIAcgE/0LBJBAIAcgFP0LBKBAIAcgFf0LBLBAIAZBCGohBiAHQYCAAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+kCAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAH2ohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALIARBIGohBwNAIAT9AAQAIQkgBP0ABBAhCiADIQUgAkGgH2wgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgA0EgaiEDIARBIGohBCAEIAdJDQALCw==",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIBB04FCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMMY29udkZvcndhcmQwAAQK8RYFmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA9ANqIQ4DQCAAIQggByEJIARBAXZBgIABbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAL/QAEgEAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgEAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYCAAWohCCAJQcA+aiEJIAggCkkNAAsgBUGAgAJqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAwABsIABqIQ8gBEEBa0GgH2wgA2ohECABIQUgAiEGIBAhByAFQYCA9ANqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBAIRwgEyAaIBz95gH95AEhEyAM/QAEgIABIRwgFCAaIBz95gH95AEhFCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgIACaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL7gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgA0EBdkHAPmwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAJ/QkCoB8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAwABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBAIAcgE/0LBJBAIAcgFP0LBKBAIAcgFf0LBLBAIAZBwD5qIQYgB0GAgAFqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgMAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgAEGgH2ohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBAIRIgB/0ABJBAIRMgB/0ABKBAIRQgB/0ABLBAIRUgBiEJIAQhCiAGIANBoB9saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoB9qIQkgCkGAwABqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAQCAHIBP9CwSQQCAHIBT9CwSgQCAHIBX9CwSwQCAGQQhqIQYgB0GAgAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwumAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYCmAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcwEaiELA0AgCf0JAgAhFiAJ/QkCzAQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQZgJaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHUQQTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABDGNvbnZGb3J3YXJkMQACE2NvbnZCYWNrd2FyZFdlaWdodDEAAwrRHgSrDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIC5A2ohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLMBJI4AswEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLQBJI4AtAEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLUBJI4AtQEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLYBJI4AtgEIAhBgJAGaiEIIAlBmAlqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEWIBEhFyARIRggCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAswEkjgCzAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAtAEkjgC0AQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAtQEkjgC1AQgCEGAkAZqIQggCUGYCWohCSAIIApJDQALIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBzARsIANqIRAgASEFIAIhBiAQIQcgBUGAgLkDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsL4QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHIBGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCmAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcwEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGApgJqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQcwEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYCAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgARqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuaCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBgMQBaiEIIAlBgARqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDEAAAxjb252Rm9yd2FyZDIAARNjb252QmFja3dhcmRXZWlnaHQyAAISY29udkJhY2t3YXJkSW5wdXQyAAMMY29udkZvcndhcmQzAAQTY29udkJhY2t3YXJkV2VpZ2h0MwAFCskdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgAlqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEmohCwNAIAn9CQIAIRYgCf0JAoASIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAkaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAuQNqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoASkjgCgBIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQSkjgChBIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogSkjgCiBIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowSkjgCjBIgCEGAxAFqIQggCUGAJGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgBJsIANqIRAgASEFIAIhBiAQIQcgBUGAgLkDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAmohCwNAIAn9CQIAIRYgCf0JAoACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAEaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLmggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQYDEAWohCCAJQYAEaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0GAAmwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDMAAAxjb252Rm9yd2FyZDQAARNjb252QmFja3dhcmRXZWlnaHQ0AAISY29udkJhY2t3YXJkSW5wdXQ0AAMMY29udkZvcndhcmQ1AAQTY29udkJhY2t3YXJkV2VpZ2h0NQAFCssdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAoAIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAQaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAxAFqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAIkjgCgAggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQIkjgChAggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowIkjgCjAggCEGAxAFqIQggCUGAEGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgAhsIANqIRAgASEFIAIhBiAQIQcgBUGAgMQBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAoAIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAQaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAxAFqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAIkjgCgAggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQIkjgChAggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowIkjgCjAggCEGAxAFqIQggCUGAEGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgAhsIANqIRAgASEFIAIhBiAQIQcgBUGAgMQBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDUAAAxjb252Rm9yd2FyZDYAARNjb252QmFja3dhcmRXZWlnaHQ2AAISY29udkJhY2t3YXJkSW5wdXQ2AAMMY29udkZvcndhcmQ3AAQTY29udkJhY2t3YXJkV2VpZ2h0NwAFCrAdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAhqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAyABqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5QIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwNwBaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEGAMWohCCAJQYDIAGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYDA3AFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgIAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgARqIQsDQCAJ/QkCACEWIAn9CQKABCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYAIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMAYaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAEkjgCgAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQEkjgChAQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogEkjgCiAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowEkjgCjAQgCEGAMWohCCAJQYAIaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQYAEbCADaiEQIAEhBSACIQYgECEHIAVBgMAYaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDcAAAxjb252Rm9yd2FyZDgAARNjb252QmFja3dhcmRXZWlnaHQ4AAISY29udkJhY2t3YXJkSW5wdXQ4AAMMY29udkZvcndhcmQ5AAQTY29udkJhY2t3YXJkV2VpZ2h0OQAFCqsdBp4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGABGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAEGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKACJI4AoAIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKECJI4AoQIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKICJI4AogIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMCJI4AowIIAhBgDFqIQggCUGAEGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GACGwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgCBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAgBBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgCBqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5MIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgOIAaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAQkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQQkjgChBAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogQkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowQkjgCjBAgCEGAMWohCCAJQYAgaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgIDiAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2MFEmNvbnZCYWNrd2FyZElucHV0OQAADWNvbnZGb3J3YXJkMTAAARRjb252QmFja3dhcmRXZWlnaHQxMAACE2NvbnZCYWNrd2FyZElucHV0MTAAAw1jb252Rm9yd2FyZDExAAQK3xYFngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAQaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgIAgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAn9CQKAECEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYAgaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuTCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDiAGohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEJI4AoAQIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEJI4AoQQIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEJI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEJI4AowQIAhBgDFqIQggCUGAIGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GAEGwgA2ohECABIQUgAiEGIBAhByAFQYCA4gBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAgaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvmBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgICQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDIAGohCwNAIAn9CQIAIRYgCf0JAoBIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgJABaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgICQAWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYDIAGohCwNAIAn9CQIAIRYgCf0JAoBIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgJABaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDExAAATY29udkJhY2t3YXJkSW5wdXQxMQABDWNvbnZGb3J3YXJkMTIAAhRjb252QmFja3dhcmRXZWlnaHQxMgADE2NvbnZCYWNrd2FyZElucHV0MTIABArTHgWTCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKDuAGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKASJI4AoBIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKESJI4AoRIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKISJI4AohIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMSJI4AoxIIAhBoAxqIQggCUGAkAFqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAoO4AaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL5AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDIAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAyABqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgICQAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYDIAGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwviBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIDAAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAEGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAwABqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAoAIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgBBqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKAMaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAIkjgCgAggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQIkjgChAggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowIkjgCjAggCEGgDGohCCAJQYAQaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgAhsIANqIRAgASEFIAIhBiAQIQcgBUGAoAxqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMAAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAhqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgMAAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgAhqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMTMAABRjb252QmFja3dhcmRXZWlnaHQxMwABE2NvbnZCYWNrd2FyZElucHV0MTMAAg1jb252Rm9yd2FyZDE0AAMUY29udkJhY2t3YXJkV2VpZ2h0MTQABArQHgXiBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgICAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAIGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAgAFqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgCBqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMAYaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAQkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQQkjgChBAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogQkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowQkjgCjBAgCEGgDGohCCAJQYAgaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAwBhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgIABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgIABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBBqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL5AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAIGohCwNAIAn9CQIAIRYgCf0JAoAgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgMAAaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIDAAGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAgaiELA0AgCf0JAgAhFiAJ/QkCgCAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAwABqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuQCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAgkjgCgCAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQgkjgChCAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAoggkjgCiCAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowgkjgCjCAgCEGgDGohCCAJQYDAAGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAgbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTQAAA1jb252Rm9yd2FyZDE1AAEUY29udkJhY2t3YXJkV2VpZ2h0MTUAAhNjb252QmFja3dhcmRJbnB1dDE1AAMNY29udkZvcndhcmQxNgAECqAbBeAEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAwABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAIGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAwABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAIGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvkBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgICAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAgaiELA0AgCf0JAgAhFiAJ/QkCgCAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAwABqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgIABaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgCBqIQsDQCAJ/QkCACEWIAn9CQKAICEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYDAAGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC5AIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgCCSOAKAICAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChCCSOAKEICAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiCCSOAKIICAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjCCSOAKMICAIQaAMaiEIIAlBgMAAaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgCBsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgCBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgIABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCBqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgCBqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgIABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgCBqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCAwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQKAkAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAoAJqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgMAEaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgJABaiELA0AgCSoCACEbIAkqAoCQASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAoAJqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MTYAABNjb252QmFja3dhcmRJbnB1dDE2AAENY29udkZvcndhcmQxNwACFGNvbnZCYWNrd2FyZFdlaWdodDE3AAMKoxwEtgkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCQN2ohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgJABkjgCgJABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoSQAZI4AoSQASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIkAGSOAKIkAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjJABkjgCjJABIAhBiANqIQggCUGAoAJqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAkAFsIANqIRAgASEFIAIhBiAQIQcgBUGAkDdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvdBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgJABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDABGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCQAWohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAkAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgMAEaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYCQAWohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCAgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgCBqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgIACaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBBqIQsDQCAJKgIAIRsgCSoCgBAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCBqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJAGaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAEJI4AoAQIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQQkjgChBAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBCSOAKIECAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMEJI4AowQIAhBiANqIQggCUGAIGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgJAGaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTcAAA1jb252Rm9yd2FyZDE4AAEUY29udkJhY2t3YXJkV2VpZ2h0MTgAAhNjb252QmFja3dhcmRJbnB1dDE4AAMNY29udkZvcndhcmQxOQAECqYcBdkEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAEGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAgAJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAEGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCAgAJqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgBBqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC90EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgIAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgCBqIQsDQCAJ/QkCACEWIAn9CQKAICEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYDAAGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCAgARqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAIGohCwNAIAkqAgAhGyAJKgKAICEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAwABqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwutCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKAMaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAIJI4AoAgIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQgkjgChCAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiCCSOAKIICAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMIJI4AowgIAhBiANqIQggCUGAwABqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAIGwgA2ohECABIQUgAiEGIBAhByAFQYCgDGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAgARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAIGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAIGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCAgARqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgCBqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgIACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAAaiELA0AgCf0JAgAhFiAJ/QkCgEAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAgAFqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgIACaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAAaiELA0AgCSoCACEbIAkqAoBAIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYCAAWohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMDAgABBy4CFGNvbnZCYWNrd2FyZFdlaWdodDE5AAATY29udkJhY2t3YXJkSW5wdXQxOQABCpAOAq4JAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwBhqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoBAkjgCgEAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChECSOAKEQCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIQJI4AohAIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAoxAkjgCjEAgCEGIA2ohCCAJQYCAAWohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYDAAGwgA2ohECABIQUgAiEGIBAhByAFQYDAGGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC90EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgIACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMAAaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYDAAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCAgAJqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgMAAaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers: decided once, at load. */
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+ *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -10372,12 +11919,20 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+interface ConvKernels {
+  readonly forward: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardInput: WasmKernel;
+}
+
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
 interface Arena {
   readonly heap: Float32Array;
   readonly params: Float32Array;
   readonly grads: Float32Array;
   readonly kernels: readonly DenseKernels[];
+  readonly convs: readonly ConvKernels[];
 }
 
 const GRADS_BYTE = 102228128;
@@ -10388,14 +11943,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (3140 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (3394 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 3140, maximum: 3140 });
+    const memory = new wasmApi!.Memory({ initial: 3394, maximum: 3394 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -10412,6 +11967,108 @@ function createArena(): Arena | undefined {
         backwardInput: kernel("backwardInput0"),
         backwardWeight: kernel("backwardWeight0"),
         backwardBias: kernel("backwardBias0"),
+      },
+    ],
+    convs: [
+      {
+        forward: kernel("convForward0"),
+        backwardWeight: kernel("convBackwardWeight0"),
+        backwardInput: kernel("convBackwardInput0"),
+      },
+      {
+        forward: kernel("convForward1"),
+        backwardWeight: kernel("convBackwardWeight1"),
+        backwardInput: kernel("convBackwardInput1"),
+      },
+      {
+        forward: kernel("convForward2"),
+        backwardWeight: kernel("convBackwardWeight2"),
+        backwardInput: kernel("convBackwardInput2"),
+      },
+      {
+        forward: kernel("convForward3"),
+        backwardWeight: kernel("convBackwardWeight3"),
+        backwardInput: kernel("convBackwardInput3"),
+      },
+      {
+        forward: kernel("convForward4"),
+        backwardWeight: kernel("convBackwardWeight4"),
+        backwardInput: kernel("convBackwardInput4"),
+      },
+      {
+        forward: kernel("convForward5"),
+        backwardWeight: kernel("convBackwardWeight5"),
+        backwardInput: kernel("convBackwardInput5"),
+      },
+      {
+        forward: kernel("convForward6"),
+        backwardWeight: kernel("convBackwardWeight6"),
+        backwardInput: kernel("convBackwardInput6"),
+      },
+      {
+        forward: kernel("convForward7"),
+        backwardWeight: kernel("convBackwardWeight7"),
+        backwardInput: kernel("convBackwardInput7"),
+      },
+      {
+        forward: kernel("convForward8"),
+        backwardWeight: kernel("convBackwardWeight8"),
+        backwardInput: kernel("convBackwardInput8"),
+      },
+      {
+        forward: kernel("convForward9"),
+        backwardWeight: kernel("convBackwardWeight9"),
+        backwardInput: kernel("convBackwardInput9"),
+      },
+      {
+        forward: kernel("convForward10"),
+        backwardWeight: kernel("convBackwardWeight10"),
+        backwardInput: kernel("convBackwardInput10"),
+      },
+      {
+        forward: kernel("convForward11"),
+        backwardWeight: kernel("convBackwardWeight11"),
+        backwardInput: kernel("convBackwardInput11"),
+      },
+      {
+        forward: kernel("convForward12"),
+        backwardWeight: kernel("convBackwardWeight12"),
+        backwardInput: kernel("convBackwardInput12"),
+      },
+      {
+        forward: kernel("convForward13"),
+        backwardWeight: kernel("convBackwardWeight13"),
+        backwardInput: kernel("convBackwardInput13"),
+      },
+      {
+        forward: kernel("convForward14"),
+        backwardWeight: kernel("convBackwardWeight14"),
+        backwardInput: kernel("convBackwardInput14"),
+      },
+      {
+        forward: kernel("convForward15"),
+        backwardWeight: kernel("convBackwardWeight15"),
+        backwardInput: kernel("convBackwardInput15"),
+      },
+      {
+        forward: kernel("convForward16"),
+        backwardWeight: kernel("convBackwardWeight16"),
+        backwardInput: kernel("convBackwardInput16"),
+      },
+      {
+        forward: kernel("convForward17"),
+        backwardWeight: kernel("convBackwardWeight17"),
+        backwardInput: kernel("convBackwardInput17"),
+      },
+      {
+        forward: kernel("convForward18"),
+        backwardWeight: kernel("convBackwardWeight18"),
+        backwardInput: kernel("convBackwardInput18"),
+      },
+      {
+        forward: kernel("convForward19"),
+        backwardWeight: kernel("convBackwardWeight19"),
+        backwardInput: kernel("convBackwardInput19"),
       },
     ],
   };
@@ -10490,6 +12147,46 @@ function wasmDenseBackward(
       for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
   }
+}
+
+/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+function wasmConvForward(
+  a: Arena,
+  k: number,
+  y: Float32Array,
+  yo: number,
+  OC: number,
+  P: number,
+  W: number,
+  B: number,
+  Y: number,
+): void {
+  const heap = a.heap;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+  y.set(heap.subarray(ys, ys + OC * P), yo);
+}
+
+/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
+ *  `gy` at element `go`. */
+function wasmConvBackward(
+  a: Arena,
+  k: number,
+  gy: Float32Array,
+  go: number,
+  OC: number,
+  P: number,
+  W: number,
+  Y: number,
+  DCOL: number,
+  dx: boolean,
+): void {
+  const kernels = a.convs[k]!;
+  const ys = SCRATCH_BYTE + Y * 4;
+  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
+  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

@@ -482,9 +482,22 @@ function compare(y: ArrayLike<number>, ref: ArrayLike<number>): number {
 
 const worst = { forward: 0, linear: { params: 0, input: 0 }, max: { params: 0, input: 0 } };
 
+// Convolutions (conv1d/conv2d) run on both targets: with `wasm`, those with groups 1 take the WebAssembly SIMD
+// kernels (f64x2), grouped and depthwise ones stay TypeScript; every other op is TypeScript on both.
+type Targeted = readonly [name: string, c: Case, target: "wasm" | "ts"];
+const targeted = cases.flatMap((c): Targeted[] =>
+  /^conv[12]d /.test(c.name)
+    ? (["wasm", "ts"] as const).map((target): Targeted => [`${c.name} --target ${target}`, c, target])
+    : [[c.name, c, "ts"]],
+);
+
 describe("conv and pooling kernels: gradients and the naive reference (float64)", () => {
-  it.each(cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-    const { module: m, text } = await build(spec(c.input, c.layer), { dtype: "float64" });
+  it.each(targeted)("%s", async (_name, c, target) => {
+    const { module: m, text } = await build(spec(c.input, c.layer), { dtype: "float64", target });
+    // groups 1 on the wasm target: the SIMD kernels (else no WebAssembly at all)
+    expect(text.includes("wasmConvForward(arena"), "the SIMD path").toBe(
+      target === "wasm" && !c.layer.includes("groups"),
+    );
     // No NaN in the model's code (the weight-file runtime after it names NaN on purpose: half-precision
     // NaN, the report of NaN weights).
     expect(text.slice(0, text.indexOf("// ── Weight files"))).not.toContain("NaN");

@@ -658,7 +658,8 @@ const convBnSpec = `model SmallConvBn(x: f64[1, 8, 8]) {
 `;
 
 describe("small_conv_bn_8x8 against PyTorch (BatchNorm2d in training mode)", () => {
-  // Both targets: `fc` (32 → 10, above the unroll limit) runs on the WebAssembly SIMD kernels with `wasm`.
+  // Both targets: `fc` (32 → 10, above the unroll limit) and both convolutions run on the WebAssembly SIMD
+  // kernels with `wasm`.
   it.each(["wasm", "ts"] as const)(
     "float64, --target %s: outputs, loss, every gradient, input gradient, running statistics within 1e-9",
     async (target) => {
@@ -666,6 +667,7 @@ describe("small_conv_bn_8x8 against PyTorch (BatchNorm2d in training mode)", () 
       const grads = ref("small_conv_bn_8x8.grads");
       const { module: m, text } = await build(convBnSpec, { dtype: "float64", target });
       expect(text.includes("wasmDenseForward(arena")).toBe(target === "wasm");
+      expect(text.match(/wasmConvForward\(arena/g)?.length ?? 0).toBe(target === "wasm" ? 2 : 0);
       expect(m.params.map((t) => t.name)).toEqual(model.params.map((t: { name: string }) => t.name));
       const p = m.createParams(0) as Float64Array;
       loadStateDict(m, model.params, p);

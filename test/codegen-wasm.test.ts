@@ -1,5 +1,5 @@
 // The WebAssembly target (`nnc build --target wasm|auto`, src/emit/wasm/target.ts): generated modules run
-// their dense layers on embedded SIMD kernels when the parameters live in the module's WebAssembly memory
+// their dense layers and convolutions (groups 1) on embedded SIMD kernels when the parameters live in the module's WebAssembly memory
 // (`createParams`), and agree with the TypeScript target to the rounding of the storage type; a machine
 // without SIMD gets the TypeScript path (forced here by hiding SIMD from `WebAssembly.validate`), and
 // `--target wasm` refuses to load there; bad arguments are refused identically, before any state changes.
@@ -18,6 +18,26 @@ const mlp = `model M(x: f32[70]) {
 const rows = `model S(x: f32[t <= 3, 40]) {
   dense(24) relu
   dense(17)
+  loss mse
+}`;
+
+/** Convolutions (groups 1) on the SIMD kernels: padding, stride and dilation (im2col's zero cells and
+ *  col2im's dropped ones), a layer without bias, few output channels (the TypeScript path's direct loops),
+ *  a plane that is not a whole number of vectors, conv1d; a depthwise one stays TypeScript. */
+const convs = `model C(x: f32[3, 11, 10]) {
+  conv2d(6, 3, stride = 2, padding = 1) relu
+  conv2d(5, [2, 3], padding = [1, 2], dilation = [2, 1], bias = false) tanh
+  conv2d(5, 3, groups = 5, padding = 1)
+  conv2d(2, 1)
+  flatten
+  dense(7)
+  loss mse
+}`;
+
+const conv1 = `model D(x: f32[4, 37]) {
+  conv1d(8, 5, stride = 2, padding = 2) relu
+  conv1d(3, 3, padding = same, bias = false)
+  flatten
   loss mse
 }`;
 
@@ -64,6 +84,8 @@ describe("--target wasm", () => {
     for (const [name, spec] of [
       ["mlp", mlp],
       ["rows", rows],
+      ["convs", convs],
+      ["conv1d", conv1],
     ] as const) {
       it(`${name}, ${dtype}: wasm agrees with ts (batch 1, 2, 3 and 70 = more rows than a scratch pass)`, async () => {
         const ts = await load(spec, "ts", dtype);
@@ -119,27 +141,38 @@ describe("no WebAssembly SIMD", () => {
 });
 
 describe("the WebAssembly path's state", () => {
-  it("createParams, a model's params and grads, and a trainer's grads live in one WebAssembly memory, never grown", async () => {
-    const m = await load(mlp, "auto", "float32");
-    const model = m.createModel({ seed: 1 });
-    expect(model.params.buffer).toBe(model.grads.buffer);
-    expect(model.params.buffer.byteLength % 65536).toBe(0); // a WebAssembly memory's buffer
-    const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.1 }, model.params) as unknown as { grads: Float32Array };
-    expect(trainer.grads.buffer).toBe(model.params.buffer);
-    // A batch far beyond the scratch rows grows nothing: the views stay attached.
-    const params = model.params;
-    const before = Float32Array.from(params);
-    const n = 1000;
-    const y = m.forward(params, new Float32Array(n * m.inputSize).fill(0.25), n);
-    expect(y.length).toBe(n * m.outputSize);
-    expect(params.length).toBe(m.paramCount);
-    expect(params).toEqual(before);
-  });
+  it.each([
+    ["mlp", mlp],
+    ["convs", convs],
+  ])(
+    "%s: createParams, a model's params and grads, and a trainer's grads live in one WebAssembly memory, never grown",
+    async (_name, spec) => {
+      const m = await load(spec, "auto", "float32");
+      const model = m.createModel({ seed: 1 });
+      expect(model.params.buffer).toBe(model.grads.buffer);
+      expect(model.params.buffer.byteLength % 65536).toBe(0); // a WebAssembly memory's buffer
+      const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.1 }, model.params) as unknown as {
+        grads: Float32Array;
+      };
+      expect(trainer.grads.buffer).toBe(model.params.buffer);
+      // A batch far beyond the scratch rows grows nothing: the views stay attached.
+      const params = model.params;
+      const before = Float32Array.from(params);
+      const n = 1000;
+      const y = m.forward(params, new Float32Array(n * m.inputSize).fill(0.25), n);
+      expect(y.length).toBe(n * m.outputSize);
+      expect(params.length).toBe(m.paramCount);
+      expect(params).toEqual(before);
+    },
+  );
 
-  it("refuses bad arguments identically on both targets, before anything changes", async () => {
+  it.each([
+    ["mlp", mlp],
+    ["convs", convs],
+  ])("%s: refuses bad arguments identically on both targets, before anything changes", async (_name, spec) => {
     const outcomes = [];
     for (const target of ["ts", "wasm"] as const) {
-      const m = await load(mlp, target, "float32");
+      const m = await load(spec, target, "float32");
       const p = m.createParams(3);
       const n = 4;
       const x = new Float32Array(n * m.inputSize).fill(0.5);
@@ -188,8 +221,13 @@ describe("the embedded kernels", () => {
   it("every kernel module is valid WebAssembly of at most 4,096 bytes (browsers' synchronous-compile limit)", async () => {
     // Wide layers: 784 → 10 has the largest forward (two leftover outputs), 1030 → 12 scalar column tails.
     const spec = `model W(x: f32[784]) {\n  dense(1030)\n  relu\n  dense(12)\n  relu\n  dense(10, bias = false)\n}\n`;
-    for (const dtype of ["float32", "float64"] as const) {
-      const { text } = await build(spec, { dtype, target: "wasm" });
+    // Convolutions: three kernels per layer, planes of 1,024 and 64 positions, 147 and 576 taps.
+    const convSpec = `model V(x: f32[3, 64, 64]) {\n  conv2d(64, 7, stride = 2, padding = 3)\n  relu\n  conv2d(256, 3, stride = 4, padding = 1, bias = false)\n  flatten\n}\n`;
+    for (const [dtype, source] of (["float32", "float64"] as const).flatMap((d) => [
+      [d, spec] as const,
+      [d, convSpec] as const,
+    ])) {
+      const { text } = await build(source, { dtype, target: "wasm" });
       const section = text.slice(text.indexOf("const wasmModules"), text.indexOf("export const kernelTarget"));
       const modules = [...section.matchAll(/"([A-Za-z0-9+/]+=*)"/g)].map((m) => Buffer.from(m[1]!, "base64"));
       // more kernel bytes than one module may hold: the grouping split them

@@ -142,8 +142,20 @@ export function estimateSource(
   const wasm =
     (options.target ?? "auto") !== "ts" && options.baked === undefined && 4n * params * elt <= BigInt(MAX_MEMORY_BYTES);
   const wasmShapes = new Set<string>();
+  // Convolutions with groups 1 (conv1d, conv2d) on that target: ~2 KB of staging code once, and per distinct
+  // layer its three kernels as base64 (~2.5 KB) and its WebAssembly branch beside the TypeScript one (~2.5 KB).
+  const wasmConvs = new Set<string>();
   for (const op of ops) {
     bytes += 1_100n + 300n * BigInt(op.tensors.length);
+    if (wasm && (op.kind === "conv1d" || op.kind === "conv2d")) {
+      const groups = op.args.get("groups");
+      if (groups === undefined || (groups.kind === "int" && groups.value === 1n)) {
+        const args = JSON.stringify([...op.args], (_, v: unknown) => (typeof v === "bigint" ? String(v) : v));
+        const key = `${args} ${op.tensors.map((t) => t.shape.join("x")).join(" ")}`;
+        if (!wasmConvs.has(key)) bytes += (wasmConvs.size === 0 ? 2_000n : 0n) + 5_000n;
+        wasmConvs.add(key);
+      }
+    }
     if (op.kind !== "dense") continue;
     const macs = denseMacs(op);
     if (

@@ -90,6 +90,11 @@ export interface EmitCtx {
    *  [out, in] weight), whose calls then go to \`wasmDenseForward\` / \`wasmDenseBackward\` when the parameters
    *  live in a WebAssembly memory (\`arena\` in generated code). Absent: TypeScript only. */
   readonly wasmDense?: (inFeatures: number, outFeatures: number, bias: boolean) => number;
+  /** With the WebAssembly target: the index of the SIMD kernels of a convolution with groups 1 (`outChannels`
+   *  weight rows of `taps` = in · Π kernel, `plane` output positions; wasm/conv.ts), whose code then runs
+   *  them when the parameters live in a WebAssembly memory; undefined when its scratch would not fit that
+   *  memory (TypeScript only, as when absent). */
+  readonly wasmConv?: (outChannels: number, taps: number, plane: number, bias: boolean) => number | undefined;
 }
 
 export interface Kernel {

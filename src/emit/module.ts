@@ -116,7 +116,7 @@ function moduleStatements(
   const elt = options.dtype === "float64" ? 8 : 4;
   const wasmTable =
     (options.target ?? "ts") !== "ts" && !info.baked && 4 * plan.paramCount * elt <= MAX_MEMORY_BYTES
-      ? new WasmDenseTable(options.dtype)
+      ? new WasmDenseTable(options.dtype, plan.paramCount)
       : undefined;
 
   // Each op's forward and backward code is a function of its own: V8 optimizes functions separately and
@@ -204,7 +204,7 @@ function moduleStatements(
     key === undefined ? 0 : (sharing[list].get(key) ?? 0);
 
   const opFunctions: string[] = [];
-  const wasm = wasmTable !== undefined && wasmTable.shapes.length > 0;
+  const wasm = wasmTable !== undefined && wasmTable.used;
   const forwardCalls: string[] = [];
   const backwardCalls: string[] = [];
   const sharedNames = new Map<string, string>();
@@ -1403,7 +1403,12 @@ function context(
     args: new ArgReader(op.args, op.entry),
     options,
     inference: baked !== undefined,
-    ...(wasmTable ? { wasmDense: (i: number, o: number, bias: boolean) => wasmTable.index(i, o, bias) } : {}),
+    ...(wasmTable
+      ? {
+          wasmDense: (i: number, o: number, bias: boolean) => wasmTable.index(i, o, bias),
+          wasmConv: (oc: number, taps: number, plane: number, bias: boolean) => wasmTable.conv(oc, taps, plane, bias),
+        }
+      : {}),
     weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]!`),
   };
 }

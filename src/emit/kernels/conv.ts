@@ -19,6 +19,7 @@
 // can leave the grid (padding, or a window hanging past the end).
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { resolvedInts } from "../kernel.js";
+import { convScratch } from "../wasm/conv.js";
 
 interface Axis {
   /** Suffix of this axis' loop variables: `d`, `h`, `w`, or none for 1d. */
@@ -440,6 +441,125 @@ for (let b = 0; b < n; b++) {
 }`;
 }
 
+/**
+ * The columns of one sample for the WebAssembly kernels (wasm/conv.ts), in Caffe's [K, P] layout: for every
+ * input channel and kernel offset (a row of the weight's columns), what that tap reads at each output
+ * position, zeros where the window leaves the input (`fill`, from `arr`), or each cell added back to the
+ * input element it was read from (`add`, col2im into `arr`); `r` walks the memory from `start`.
+ * The outer loops walk the weight's order, the inner ones the output positions (row-major), so each row is
+ * a run of the input read with the stride.
+ */
+function columnLoops(g: Geometry, start: string, mode: "fill" | "add", arr: string): string {
+  const bigSizes = g.axes.map((a) => a.big);
+  const bigPlane = prod(bigSizes);
+  const r = g.axes.length;
+  const tests = (a: Axis) => [
+    ...(clipsLow(a) ? [`i${a.sfx} >= 0`] : []),
+    ...(clipsHigh(a) ? [`i${a.sfx} < ${a.big}`] : []),
+  ];
+  const taps = g.axes.map((a) => `for (let k${a.sfx} = 0; k${a.sfx} < ${a.k}; k${a.sfx}++)`).join(" ");
+  const positions = (j: number): string => {
+    const a = g.axes[j]!;
+    const o = `o${a.sfx}`;
+    if (j < r - 1) {
+      return `for (let ${o} = 0; ${o} < ${a.small}; ${o}++) {
+  const i${a.sfx} = ${plus(times(o, a.stride), times(`k${a.sfx}`, a.dil), -a.pad)};
+  ${positions(j + 1)}
+}`;
+    }
+    // The last axis: one run of the input row read with the stride (its start hoisted), the tap's bounds
+    // tested per element only where a window can leave the row; a row outside the input is zeros.
+    const row = plus(
+      "xc",
+      ...g.axes.slice(0, r - 1).map((b, i) => times(`i${b.sfx}`, strideOf(bigSizes, i))),
+      times(`k${a.sfx}`, a.dil),
+      -a.pad,
+    );
+    const at = plus("xr", times(o, a.stride));
+    const test = tests(a).join(" && ");
+    const element =
+      test === ""
+        ? mode === "fill"
+          ? `heap[r++] = ${arr}[${at}]!;`
+          : `${arr}[${at}]! += heap[r++]!;`
+        : `{
+  const i${a.sfx} = ${plus(times(o, a.stride), times(`k${a.sfx}`, a.dil), -a.pad)};
+  ${mode === "fill" ? `heap[r++] = ${test} ? ${arr}[${at}]! : 0;` : `if (${test}) ${arr}[${at}]! += heap[r]!;\n  r++;`}
+}`;
+    const run = `const xr = ${row};
+for (let ${o} = 0; ${o} < ${a.small}; ${o}++) ${element}`;
+    const outer = g.axes
+      .slice(0, r - 1)
+      .flatMap(tests)
+      .join(" && ");
+    if (outer === "") return run;
+    return `if (${outer}) {
+  ${run}
+} else ${mode === "fill" ? `{\n  heap.fill(0, r, r + ${a.small});\n  r += ${a.small};\n}` : `r += ${a.small};`}`;
+  };
+  return `let r = ${start};
+for (let ic = 0; ic < ${g.bigChannels}; ic++) {
+  const xc = ${plus("xb", times("ic", bigPlane))};
+  ${taps} {
+    ${positions(0)}
+  }
+}`;
+}
+
+/** The convolution forward on the WebAssembly kernels, sample by sample: im2col into the memory's scratch
+ *  area, then y = W·col (+ b) there, copied out. */
+function wasmForward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number): string {
+  const elt = c.options.dtype === "float64" ? 8 : 4;
+  const K = g.bigChannels * prod(g.axes.map((a) => a.k));
+  const layout = convScratch({ outChannels: g.smallChannels, taps: K, plane, bias: bias >= 0, dtype: c.options.dtype });
+  const x = c.x[0]!;
+  return `const heap = arena.heap;
+for (let b = 0; b < n; b++) {
+  const xb = b * ${g.bigSize};
+  ${columnLoops(g, `SCRATCH_BYTE / ${elt}`, "fill", x)}
+  wasmConvForward(arena, ${k}, ${c.y[0]!}, b * ${g.smallSize}, ${g.smallChannels}, ${plane}, ${g.weight}, ${bias}, ${layout.y});
+}`;
+}
+
+/** The convolution backward on the WebAssembly kernels, sample by sample: im2col again, dW += dy·colᵀ and,
+ *  when the input gradient is wanted, dcol = Wᵀ·dy, which col2im adds to the input element each cell read. */
+function wasmBackward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number): string {
+  const elt = c.options.dtype === "float64" ? 8 : 4;
+  const K = g.bigChannels * prod(g.axes.map((a) => a.k));
+  const layout = convScratch({ outChannels: g.smallChannels, taps: K, plane, bias: bias >= 0, dtype: c.options.dtype });
+  const x = c.x[0]!;
+  const gx = c.gx[0]!;
+  return `const dx = ${c.gxWanted[0]!};
+const heap = arena.heap;
+for (let b = 0; b < n; b++) {
+  const xb = b * ${g.bigSize};
+  {
+    ${columnLoops(g, `SCRATCH_BYTE / ${elt}`, "fill", x)}
+  }
+  wasmConvBackward(arena, ${k}, ${c.gy[0]!}, b * ${g.smallSize}, ${g.smallChannels}, ${plane}, ${g.weight}, ${layout.y}, ${layout.dcol}, dx);
+  if (dx) {
+    ${columnLoops(g, `SCRATCH_BYTE / ${elt} + ${layout.dcol}`, "add", gx)}
+  }
+}`;
+}
+
+/** The kernel index of a convolution on the WebAssembly target, or undefined: TypeScript only (another
+ *  target, groups, 3-D, or a scratch that would not fit the memory). */
+function wasmIndex(c: EmitCtx, g: Geometry, bias: number, plane: number): number | undefined {
+  if (!c.wasmConv || g.groups !== 1 || g.axes.length > 2) return undefined;
+  return c.wasmConv(g.smallChannels, g.bigChannels * prod(g.axes.map((a) => a.k)), plane, bias >= 0);
+}
+
+/** The TypeScript backward of a convolution without its bias part: im2col with ≥ 4 output channels per
+ *  group, direct loops otherwise. */
+function tsBackward(c: EmitCtx, g: Geometry, plane: number): string {
+  if (g.smallChannels / g.groups >= 4) return im2colBackward(c, g, plane);
+  return `// weight gradient: Σ over the batch and the output positions of output gradient × input
+${weightGrad(g, c.gy[0]!, c.x[0]!)}
+// input gradient: each input element gathers the output gradients of the windows that cover it
+${spread(g, c.gx[0]!, c.gy[0]!, -1, false)}`;
+}
+
 function conv(rank: 1 | 2 | 3): Kernel {
   const kind = `conv${rank}d`;
   const sfx = suffixes(rank);
@@ -492,25 +612,40 @@ function conv(rank: 1 | 2 | 3): Kernel {
       // With at least 4 output channels per group, the convolution is a matrix product over an im2col
       // buffer: the shared register-tiled dense kernel does the arithmetic (measured 2.75× on LeNet's
       // second convolution); depthwise and other thin groups keep the direct loops.
-      if (ocPerGroup >= 4)
-        return `// ${title}, as im2col + a register-tiled matrix product
-${im2colForward(c, g, bias, plane)}`;
-      return `// ${title}
+      const ts =
+        ocPerGroup >= 4
+          ? `// ${title}, as im2col + a register-tiled matrix product
+${im2colForward(c, g, bias, plane)}`
+          : `// ${title}
 ${windows(g, c.y[0]!, c.x[0]!, bias, true)}`;
+      const k = wasmIndex(c, g, bias, plane);
+      if (k === undefined) return ts;
+      return `// ${title}: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+if (arena) {
+${wasmForward(c, g, k, bias, plane)}
+} else {
+${ts}
+}`;
     },
     backward(c) {
       const { g, bias, title, plane } = setup(c);
       const biasPart =
         bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.smallChannels, plane, g.smallSize)}\n` : "";
       // The same choice as forward: a matrix product over im2col buffers when the groups are wide enough.
+      const k = wasmIndex(c, g, bias, plane);
+      if (k !== undefined) {
+        return `// ${title} — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+${biasPart}if (arena) {
+${wasmBackward(c, g, k, bias, plane)}
+} else {
+${tsBackward(c, g, plane)}
+}`;
+      }
       if (g.smallChannels / g.groups >= 4)
         return `// ${title} — backward, as im2col + a register-tiled matrix product
 ${biasPart}${im2colBackward(c, g, plane)}`;
       return `// ${title} — backward
-${biasPart}// weight gradient: Σ over the batch and the output positions of output gradient × input
-${weightGrad(g, c.gy[0]!, c.x[0]!)}
-// input gradient: each input element gathers the output gradients of the windows that cover it
-${spread(g, c.gx[0]!, c.gy[0]!, -1, false)}`;
+${biasPart}${tsBackward(c, g, plane)}`;
     },
   };
 }

@@ -143,8 +143,9 @@ function checkShape(shape: DenseShape): void {
   }
 }
 
-/** Forward: y = x·Wᵀ (+ b). Arguments (x, w, b, y, m); b is read only with a bias. */
-export function denseForward(shape: DenseShape, name = "forward"): FunctionDef {
+/** Forward: y = x·Wᵀ (+ b), or y += x·Wᵀ with `accumulate` (a convolution's weight gradient summed over
+ *  the samples, wasm/conv.ts). Arguments (x, w, b, y, m); b is read only with a bias. */
+export function denseForward(shape: DenseShape, name = "forward", accumulate = false): FunctionDef {
   checkShape(shape);
   const K = shape.inFeatures;
   const N = shape.outFeatures;
@@ -221,6 +222,11 @@ export function denseForward(shape: DenseShape, name = "forward"): FunctionDef {
           o.sload(j * elt);
           o.sadd();
         }
+        if (accumulate) {
+          c.get(yp);
+          o.sload(r * ys + j * elt);
+          o.sadd();
+        }
         o.sstore(r * ys + j * elt);
       }
     }
@@ -287,7 +293,7 @@ export function denseForward(shape: DenseShape, name = "forward"): FunctionDef {
 
 /** C[r, j] (+)= Σ_t A[r, t]·B[t, j] over J columns, with byte strides baked in; R and T are constants or
  *  the batch argument. */
-interface Broadcast {
+export interface Broadcast {
   readonly dtype: Precision;
   readonly rows: number | "m";
   readonly reduce: number | "m";
@@ -300,7 +306,7 @@ interface Broadcast {
 }
 
 /** Arguments (A, B, C, m). */
-function broadcastKernel(k: Broadcast, name: string): FunctionDef {
+export function broadcastKernel(k: Broadcast, name: string): FunctionDef {
   const c = new Code();
   const o = new Ops(c, k.dtype);
   const { elt, lanes } = o;
