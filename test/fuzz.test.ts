@@ -31,6 +31,7 @@ const constructs = [
   "graph.split",
   "tie",
   "frozen",
+  "frozen.tensor",
   "loss",
   "two-inputs",
   "name path",

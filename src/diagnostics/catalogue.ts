@@ -388,6 +388,14 @@ export const catalogue = {
     "`align_corners` on an upsampling mode that does not interpolate (`nearest`)",
     "`align_corners` only applies to `mode = bilinear`, not `mode = {mode}`",
   ),
+  FrozenTensor: t(
+    "NN4030",
+    "a `frozen` tensor name that the layer does not have, or tensor names where a call has no tensors of its own",
+    {
+      unknown: "`{kind}` has no tensor `{name}` here",
+      notLayer: "`frozen` on {what} takes `true` or `false`, not tensor names",
+    },
+  ),
 
   // NN5xxx — parameters, ties, counts, assertions
   ExpectFailed: t(

@@ -152,6 +152,9 @@ const reg = (kind: string) => {
 };
 
 /** The registry's declaration of an argument or option of a kind. */
+/** The kinds whose every call has a tensor named `weight` (`frozen = weight` is valid on them). */
+const hasWeight = (kind: string): boolean => kind === "dense" || /^conv(_transpose)?[123]d$/.test(kind);
+
 function specOf(kind: string, name: string): ParamSpec {
   const entry = reg(kind);
   const spec = [...entry.args, ...entry.options].find((p) => p.name === name);
@@ -278,6 +281,13 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (rng.chance(0.05)) {
       opts.push(["frozen", rawSlot("true")]);
       covered.add("frozen");
+    } else if (hasWeight(kind)) {
+      // One tensor of the layer: `weight`, which every dense layer and convolution has.
+      const one = rng.int(0, 39);
+      if (one < 2) {
+        opts.push(["frozen", rawSlot(one === 0 ? "weight" : "[weight]")]);
+        covered.add("frozen.tensor");
+      }
     }
     const c: Call = { kind, args, opts, out, ...(body ? { body } : {}) };
     if (rng.chance(0.1)) c.as = asName();

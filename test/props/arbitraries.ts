@@ -46,7 +46,13 @@ export const plainActivations = [
 ] as const;
 
 export type Step =
-  | { readonly k: "dense"; readonly out: number; readonly bias: boolean; readonly frozen: boolean }
+  | {
+      readonly k: "dense";
+      readonly out: number;
+      readonly bias: boolean;
+      /** `frozen = true`, or `frozen = weight` (the one tensor every dense layer has). */
+      readonly frozen: boolean | "weight";
+    }
   | { readonly k: "act"; readonly kind: (typeof plainActivations)[number]; readonly opt: number; readonly on: boolean }
   | { readonly k: "softmax"; readonly log: boolean; readonly axis: number; readonly written: boolean }
   | { readonly k: "prelu"; readonly perChannel: boolean }
@@ -71,7 +77,8 @@ export type Step =
       readonly dilation: number;
       readonly g: number;
       readonly bias: boolean;
-      readonly frozen: boolean;
+      /** `frozen = true`, or `frozen = weight` (the one tensor every convolution has). */
+      readonly frozen: boolean | "weight";
     }
   | {
       readonly k: "pool";
@@ -156,16 +163,23 @@ export interface SpecValue {
 const small = (lo: number, hi: number) => fc.integer({ min: lo, max: hi });
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
+/** A frozen layer with an odd output size freezes its `weight` alone (`frozen = weight`), the others the
+ *  whole layer: derived from values drawn anyway, so the random stream (what a fixed seed covers) stays. */
+const weightAlone = <S extends { readonly out: number; readonly frozen: boolean | "weight" }>(s: S): S =>
+  s.frozen === true && s.out % 2 === 1 ? { ...s, frozen: "weight" } : s;
+
 /** Leaf steps, weighted so that a few dozen specs reach every op kind (activations and pools have many
  *  variants; shapes make some steps drop out). */
 const leafStep: fc.Arbitrary<Step> = fc.oneof(
   {
-    arbitrary: fc.record({
-      k: fc.constant("dense" as const),
-      out: small(1, 6),
-      bias: fc.boolean(),
-      frozen: fc.boolean(),
-    }),
+    arbitrary: fc
+      .record({
+        k: fc.constant("dense" as const),
+        out: small(1, 6),
+        bias: fc.boolean(),
+        frozen: fc.boolean() as fc.Arbitrary<boolean | "weight">,
+      })
+      .map(weightAlone),
     weight: 3,
   },
   {
@@ -201,18 +215,20 @@ const leafStep: fc.Arbitrary<Step> = fc.oneof(
     weight: 4,
   },
   {
-    arbitrary: fc.record({
-      k: fc.constant("conv" as const),
-      out: small(1, 4),
-      kernel: small(1, 3),
-      stride: small(1, 2),
-      padding: small(0, 2),
-      padWord: maybe(fc.constantFrom("same" as const, "valid" as const)),
-      dilation: small(1, 2),
-      g: small(0, 2),
-      bias: fc.boolean(),
-      frozen: fc.boolean(),
-    }),
+    arbitrary: fc
+      .record({
+        k: fc.constant("conv" as const),
+        out: small(1, 4),
+        kernel: small(1, 3),
+        stride: small(1, 2),
+        padding: small(0, 2),
+        padWord: maybe(fc.constantFrom("same" as const, "valid" as const)),
+        dilation: small(1, 2),
+        g: small(0, 2),
+        bias: fc.boolean(),
+        frozen: fc.boolean() as fc.Arbitrary<boolean | "weight">,
+      })
+      .map(weightAlone),
     weight: 3,
   },
   {
@@ -402,7 +418,8 @@ export function printSpec(spec: SpecValue): Printed {
   const blocks: string[] = [];
   let blockCount = 0;
   const opt = (cond: boolean, name: string, value: string): [string, string][] => (cond ? [[name, value]] : []);
-  const frozenOpt = (f: boolean): [string, string][] => opt(f, "frozen", "true");
+  const frozenOpt = (f: boolean | "weight"): [string, string][] =>
+    f === "weight" ? [["frozen", "weight"]] : opt(f, "frozen", "true");
 
   /** One step on a shape: its lines and the shape after, or undefined to leave it out. `keep`: the step
    *  must give the shape it was given (a residual's or a repeat's body). */
