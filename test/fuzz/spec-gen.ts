@@ -851,8 +851,15 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       covered.add(`graph.${pattern}`);
     } else if (pattern === "broadcast") {
       // An operand that broadcasts: a squeeze-and-excitation gate [c, 1, 1] over [c, h, w], or the mean
-      // over positions [d] against [T, d].
-      if (s.t === "c2") {
+      // over positions [d] against [T, d]; or a learned tensor of that shape (`parameter`: LayerScale, a
+      // learned bias).
+      if ((s.t === "c2" || s.t === "seq" || s.t === "vec") && rng.chance(0.35)) {
+        const learned =
+          s.t === "c2"
+            ? call("parameter", [rawSlot(`[${s.c}, 1, 1]`)], [], () => ({ ...s, h: 1, w: 1 }))
+            : call("parameter", [intSlot(s.d, "parameter", "shape")], [], () => ({ t: "vec", d: s.d }));
+        stmts.push({ bind: ["a"], from: "x", calls: [learned] });
+      } else if (s.t === "c2") {
         const pool = call("adaptive_avg_pool2d", [rawSlot("[1, 1]")], [], (x) =>
           x.t === "c2" ? { ...x, h: 1, w: 1 } : undefined,
         );
@@ -990,6 +997,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     moe: moeB,
     split: graphB,
     concat: graphB,
+    parameter: graphB,
   };
 
   const leafBuilders: Builder[] = [
@@ -1479,6 +1487,7 @@ const focusInput: Record<string, string> = {
   reshape: "vec",
   concat: "vec",
   split: "vec",
+  parameter: "seq",
 };
 
 /** Renders one statement at an indentation. */

@@ -747,8 +747,25 @@ export function printSpec(spec: SpecValue): Printed {
           if (subtract) kinds.add("abs");
           if (perSample) kinds.add("mean");
           outShape = { ...sh, dims: [...d.slice(0, -1), width] };
+        } else if (last % s.parts !== 0) {
+          // A learned tensor of the last axis's size broadcast into the value, multiplied (LayerScale) or
+          // added (a learned bias); derived from values drawn anyway, so the random stream stays.
+          const scale = s.width % 2 === 0;
+          bodyLines = [
+            `g = ${callText(
+              "parameter",
+              [String(last)],
+              [
+                ["init", scale ? "ones" : "normal"],
+                ["scale", "0.5"],
+              ],
+              layout,
+            )} as gamma`,
+            scale ? "x * g" : "x + g",
+          ];
+          kinds.add("parameter").add(scale ? "mul" : "add");
+          outShape = sh;
         } else {
-          if (last % s.parts !== 0) return undefined;
           const names = Array.from({ length: s.parts }, (_, i) => `p${i}`);
           bodyLines = [
             `${names.join(", ")} = x -> ${callText("split", [String(s.parts)], [], layout)}`,

@@ -33,6 +33,7 @@ export const interpretedKinds = [
   "embedding",
   "positional",
   "class_token",
+  "parameter",
   "layernorm",
   "rmsnorm",
   "batchnorm",
@@ -659,6 +660,15 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
         for (let j = 0; j < dim; j++) y.data[b * So + j] = cls[j]!;
         for (let e = 0; e < S; e++) y.data[b * So + dim + e] = x.data[b * S + e]!;
       }
+      return [y];
+    }
+    case "parameter": {
+      // The learned tensor itself for every sample; the input is not read. Bare: named by the op alone.
+      const W = o.weights.get(op.tensors[0]!.name)!;
+      const dims = outDims[0]!;
+      const size = prod(dims);
+      const y = out(dims);
+      for (let b = 0; b < n; b++) y.data.set(W.subarray(0, size), b * size);
       return [y];
     }
     case "softmax":
