@@ -164,10 +164,22 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
       const rank = op.kind === "conv1d" ? 1 : op.kind === "conv2d" ? 2 : 3;
       const outShape = shapeOf(op.outputs[0]!);
       const groups = a.int("groups");
-      if (outShape[0]! / groups < 4n) return both(0n); // direct loops, no im2col buffer
-      const K = (inShape[0]! / groups) * elementsOf(a.ints("kernel", rank));
+      // A padding mode other than zeros: the padded input (forward) and its gradient (backward; both are
+      // scratch of the training build, the padded input alone of an inference build).
+      const kernel = a.ints("kernel", rank);
+      const dil = a.ints("dilation", rank);
+      const before = (op.attrs?.["padding"] as readonly bigint[] | undefined) ?? [];
+      const same = a.name("padding") === "same";
+      const widths = inShape
+        .slice(1)
+        .map((L, i) => L + before[i]! + (same ? dil[i]! * (kernel[i]! - 1n) - before[i]! : before[i]!));
+      const pads = (a.name("padding_mode") ?? "zeros") !== "zeros" && widths.some((w, i) => w > inShape[i + 1]!);
+      const padded = pads ? inShape[0]! * elementsOf(widths) : 0n;
+      const pad: ModuleElements = { ...zero, values: own, kept: 2n * padded, inferenceKept: padded };
+      if (outShape[0]! / groups < 4n) return pad; // direct loops, no im2col buffer
+      const K = (inShape[0]! / groups) * elementsOf(kernel);
       const col = elementsOf(outShape.slice(1)) * K;
-      return { ...zero, values: own, fixed: 2n * col, fixedInference: col }; // col; dcol in backward
+      return { ...pad, fixed: 2n * col, fixedInference: col }; // col; dcol in backward
     }
     default:
       return both(0n);

@@ -396,6 +396,16 @@ export const catalogue = {
       notLayer: "`frozen` on {what} takes `true` or `false`, not tensor names",
     },
   ),
+  PaddingModeSize: t(
+    "NN4031",
+    "a convolution's padding too wide for its `padding_mode` (`reflect` below the size, `circular` at most the size)",
+    {
+      reflect:
+        "`padding_mode = reflect` needs padding below the size of each axis, but axis {axis} has {size} and padding {padding}",
+      circular:
+        "`padding_mode = circular` wraps around at most once, but padding {padding} is more than axis {axis}'s size {size}",
+    },
+  ),
 
   // NN5xxx — parameters, ties, counts, assertions
   ExpectFailed: t(

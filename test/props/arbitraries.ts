@@ -541,9 +541,19 @@ export function printSpec(spec: SpecValue): Printed {
         const outSp =
           padText === "same" ? sp : sp.map((L) => Math.floor((L + 2 * pad - dil * (k - 1) - 1) / stride) + 1);
         if (out * total(outSp) > maxElements) return undefined;
+        // What the padding holds, derived from values drawn anyway (the random stream stays): reflect needs
+        // each side's padding below the size, circular at most the size; replicate takes any.
+        const widest = padText === "same" ? dil * (k - 1) - Math.floor((dil * (k - 1)) / 2) : pad;
+        let padMode = ["zeros", "reflect", "replicate", "circular"][(s.out + s.kernel + s.stride) % 4]!;
+        if (
+          (padMode === "reflect" && widest >= Math.min(...sp)) ||
+          (padMode === "circular" && widest > Math.min(...sp))
+        )
+          padMode = "replicate";
         const opts: [string, string][] = [
           ...opt(stride !== 1, "stride", String(stride)),
           ...opt(pad !== 0 || padText !== String(pad), "padding", padText),
+          ...opt(padMode !== "zeros" && widest > 0, "padding_mode", padMode),
           ...opt(dil !== 1, "dilation", String(dil)),
           ...opt(g !== 1, "groups", String(g)),
           ...opt(!s.bias, "bias", "false"),
