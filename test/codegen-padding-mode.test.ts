@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Host } from "../src/program/load.js";
 import { checkProgram } from "../src/program/check.js";
+import { modelMemory } from "../src/count/memory.js";
 import { build, gradientCheck, loadStateDict, maxRelError } from "./helpers/generated.js";
 
 interface Tensor {
@@ -91,6 +92,12 @@ describe("padding_mode against PyTorch", () => {
       const zeros = check(spec([3, 8, 8], "conv2d(4, 3, stride = 2, padding = 1)")).model!;
       expect(padded.figures.params).toBe(zeros.figures.params);
       expect(padded.figures.macs).toBe(zeros.figures.macs); // the same output positions
+      // PyTorch's conv then saves the padded copy, not the input: the eager training figure is not claimed.
+      const mem = modelMemory(padded.analysis, padded.figures, { batch: 2n, dtype: "float32" });
+      expect(mem.eager.unknownKinds).toEqual([`conv2d (padding_mode = ${mode})`]);
+      expect(modelMemory(zeros.analysis, zeros.figures, { batch: 2n, dtype: "float32" }).eager.unknownKinds).toEqual(
+        [],
+      );
     }
   });
 

@@ -252,11 +252,14 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
       return { input: "all", extra: 0n };
     case "mean":
       return { input: true, extra: 0n };
-    // addmm / mm / conv save their input (and the weight, a parameter).
-    case "dense":
+    // addmm / mm / conv save their input (and the weight, a parameter); with a padding mode other than
+    // zeros, PyTorch pads into a new tensor first, which conv saves instead: not measured.
     case "conv1d":
     case "conv2d":
     case "conv3d":
+      if ((a.name("padding_mode") ?? "zeros") !== "zeros") return undefined;
+      return { input: true, extra: 0n };
+    case "dense":
     case "conv_transpose1d":
     case "conv_transpose2d":
     case "prelu":
@@ -474,7 +477,8 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
     if (view) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
     const saves = eagerOp(op, model.values);
     if (!saves) {
-      out.unknown.add(op.kind);
+      const mode = op.kind.startsWith("conv") ? reader(op).name("padding_mode") : undefined;
+      out.unknown.add(mode && mode !== "zeros" ? `${op.kind} (padding_mode = ${mode})` : op.kind);
       continue;
     }
     out.bytes += saves.extra;
