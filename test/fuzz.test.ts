@@ -32,6 +32,7 @@ const constructs = [
   "graph.cross",
   "tie",
   "frozen",
+  "frozen.tensor",
   "loss",
   "two-inputs",
   "name path",

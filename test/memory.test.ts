@@ -107,6 +107,19 @@ describe("activation memory equals the generated module's workspace", () => {
   flatten
   dense(10)
 }`,
+    // Padding modes other than zeros: the padded input and its gradient (direct loops and im2col, `same`
+    // with an even kernel), and a standalone learned tensor.
+    padded: `model M(x: f32[3, 6, 6]) {
+  conv2d(2, 3, padding = [1, 2], padding_mode = reflect) as c1
+  conv2d(8, 4, padding = same, padding_mode = circular) as c2
+  reshape([8, 48])
+  c = conv1d(4, 3, stride = 2, padding = 1, padding_mode = replicate) as c3
+  g = parameter([4, 24], init = ones) as gamma
+  g * c
+  reshape([1, 4, 4, 6])
+  conv3d(1, 1, padding = 1, padding_mode = reflect)
+  flatten
+}`,
     volume: `model M(x: f32[3, 4, 6, 6]) {
   conv3d(8, 3, padding = 1) as c1
   batchnorm

@@ -754,6 +754,7 @@ describe("vocabulary", () => {
       "embedding",
       "positional",
       "class_token",
+      "parameter",
       "rotary",
       "layernorm",
       "rmsnorm",

@@ -882,6 +882,18 @@ class Engine {
     }
     const args = expr.kind === "Call" ? expr.args : [];
     const frozen = scope.frozen || this.flag(args, "frozen", env);
+    const named = this.frozenNames(args, env);
+    if (
+      named &&
+      (target.kind === "block" || kindDef(target.entry.aliasOf ?? target.entry.kind)?.form === "container")
+    ) {
+      const what = target.kind === "block" ? `a call of block \`${target.block.name}\`` : `\`${target.entry.kind}\``;
+      this.report("FrozenTensor", named.span, ["notLayer", { what }], {
+        notes: ["tensor names are a layer's own (`dense(4, frozen = bias)`)"],
+        help: "write `frozen = true`, or name the tensors on the layers inside",
+      });
+      throw new Abort();
+    }
     if (target.kind === "block") return this.block(stage, target.block, target.args, input, env, scope, frozen);
     const entry = target.entry.aliasOf ? (layerEntry(target.entry.aliasOf) ?? target.entry) : target.entry;
     const def = kindDef(entry.kind);
@@ -894,6 +906,21 @@ class Engine {
       return walk[entry.kind as ContainerKind]();
     }
     return this.layer(stage, entry, target.entry.kind, args, target.args, input, env, scope, frozen);
+  }
+
+  /** `frozen = bias` or `frozen = [weight, bias]`: the tensor names written, each with its span, and the
+   *  span of the whole value; undefined for `frozen = true/false` or no `frozen`. */
+  private frozenNames(
+    args: readonly A.Arg[],
+    env: Env,
+  ): { readonly names: readonly { name: string; span: Span }[]; readonly span: Span } | undefined {
+    const arg = args.find((a) => a.name?.name === "frozen");
+    if (!arg) return undefined;
+    const v = arg.value;
+    const items = v.kind === "List" ? v.items : v.kind === "Ident" ? [v] : undefined;
+    if (!items || (v.kind === "Ident" && env.num(v.name)?.kind === "bool")) return undefined;
+    const names = items.flatMap((i) => (i.kind === "Ident" ? [{ name: i.name, span: i.span }] : []));
+    return { names, span: v.span };
   }
 
   private flag(args: readonly A.Arg[], name: string, env: Env): boolean {
@@ -992,6 +1019,22 @@ class Engine {
     }
     const tie = this.tieArg(args, env);
     if (tie) this.tieCount++;
+    const named = this.frozenNames(args, env);
+    for (const n of named?.names ?? []) {
+      if (outcome.tensors.some((t) => t.name === n.name)) continue;
+      const own = outcome.tensors.map((t) => `\`${t.name}\``);
+      this.report("FrozenTensor", n.span, ["unknown", { kind: written, name: n.name }], {
+        ...(own.length > 0 ? { notes: [`this \`${written}\` has ${own.join(", ")}`] } : {}),
+        help:
+          own.length === 0
+            ? `this \`${written}\` has no tensors: remove \`frozen\``
+            : (didYouMeanHelp(
+                n.name,
+                outcome.tensors.map((t) => t.name),
+              ) ?? `name one of its tensors, or leave \`${n.name}\` out of \`frozen\``),
+      });
+      throw new Abort();
+    }
     for (const t of outcome.tensors) {
       const full = t.bare ? name : `${name}.${t.name}`;
       let tiedTo: string | undefined;
@@ -1004,7 +1047,7 @@ class Engine {
         ...(t.init ? { init: t.init } : {}),
         multiplicity: scope.multiplicity,
         activeMultiplicity: scope.activeMultiplicity,
-        frozen,
+        frozen: frozen || (named?.names.some((n) => n.name === t.name) ?? false),
         ...(tiedTo ? { tiedTo } : {}),
         ...(tiedTo && tie?.transposed ? { tiedTransposed: true as const } : {}),
         ...(t.layout ? { layout: t.layout } : {}),

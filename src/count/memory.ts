@@ -166,10 +166,22 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
       const rank = op.kind === "conv1d" ? 1 : op.kind === "conv2d" ? 2 : 3;
       const outShape = shapeOf(op.outputs[0]!);
       const groups = a.int("groups");
-      if (outShape[0]! / groups < 4n) return both(0n); // direct loops, no im2col buffer
-      const K = (inShape[0]! / groups) * elementsOf(a.ints("kernel", rank));
+      // A padding mode other than zeros: the padded input (forward) and its gradient (backward; both are
+      // scratch of the training build, the padded input alone of an inference build).
+      const kernel = a.ints("kernel", rank);
+      const dil = a.ints("dilation", rank);
+      const before = (op.attrs?.["padding"] as readonly bigint[] | undefined) ?? [];
+      const same = a.name("padding") === "same";
+      const widths = inShape
+        .slice(1)
+        .map((L, i) => L + before[i]! + (same ? dil[i]! * (kernel[i]! - 1n) - before[i]! : before[i]!));
+      const pads = (a.name("padding_mode") ?? "zeros") !== "zeros" && widths.some((w, i) => w > inShape[i + 1]!);
+      const padded = pads ? inShape[0]! * elementsOf(widths) : 0n;
+      const pad: ModuleElements = { ...zero, values: own, kept: 2n * padded, inferenceKept: padded };
+      if (outShape[0]! / groups < 4n) return pad; // direct loops, no im2col buffer
+      const K = (inShape[0]! / groups) * elementsOf(kernel);
       const col = elementsOf(outShape.slice(1)) * K;
-      return { ...zero, values: own, fixed: 2n * col, fixedInference: col }; // col; dcol in backward
+      return { ...pad, fixed: 2n * col, fixedInference: col }; // col; dcol in backward
     }
     default:
       return both(0n);
@@ -242,11 +254,14 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
       return { input: "all", extra: 0n };
     case "mean":
       return { input: true, extra: 0n };
-    // addmm / mm / conv save their input (and the weight, a parameter).
-    case "dense":
+    // addmm / mm / conv save their input (and the weight, a parameter); with a padding mode other than
+    // zeros, PyTorch pads into a new tensor first, which conv saves instead: not measured.
     case "conv1d":
     case "conv2d":
     case "conv3d":
+      if ((a.name("padding_mode") ?? "zeros") !== "zeros") return undefined;
+      return { input: true, extra: 0n };
+    case "dense":
     case "conv_transpose1d":
     case "conv_transpose2d":
     case "prelu":
@@ -466,7 +481,14 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
     if (view) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
     const saves = eagerOp(op, model.values);
     if (!saves) {
-      out.unknown.add(op.kind === "attention" && op.inputs.length > 1 ? "attention (cross)" : op.kind);
+      const mode = op.kind.startsWith("conv") ? reader(op).name("padding_mode") : undefined;
+      out.unknown.add(
+        op.kind === "attention" && op.inputs.length > 1
+          ? "attention (cross)"
+          : mode && mode !== "zeros"
+            ? `${op.kind} (padding_mode = ${mode})`
+            : op.kind,
+      );
       continue;
     }
     out.bytes += saves.extra;

@@ -409,6 +409,24 @@ export const catalogue = {
     "an `attention` option that needs one sequence (`causal`, `rope`) on cross-attention to a memory",
     "`{option}` does not apply to cross-attention (keys and values from a memory)",
   ),
+  FrozenTensor: t(
+    "NN4031",
+    "a `frozen` tensor name that the layer does not have, or tensor names where a call has no tensors of its own",
+    {
+      unknown: "`{kind}` has no tensor `{name}` here",
+      notLayer: "`frozen` on {what} takes `true` or `false`, not tensor names",
+    },
+  ),
+  PaddingModeSize: t(
+    "NN4032",
+    "a convolution's padding too wide for its `padding_mode` (`reflect` below the size, `circular` at most the size)",
+    {
+      reflect:
+        "`padding_mode = reflect` needs padding below the size of each axis, but axis {axis} has {size} and padding {padding}",
+      circular:
+        "`padding_mode = circular` wraps around at most once, but padding {padding} is more than axis {axis}'s size {size}",
+    },
+  ),
 
   // NN5xxx — parameters, ties, counts, assertions
   ExpectFailed: t(

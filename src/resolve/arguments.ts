@@ -202,6 +202,8 @@ export function checkValue(
       const entry = ctx.scope.find(name);
       // A block parameter or an opaque import may stand for a value of any type.
       if (entry?.kind === "param" || entry?.kind === "opaque") return { kind: "symbolic", expr };
+      // A tensor name (`frozen = bias`) is the call's own: no value or constant of the body is meant.
+      if (has("tensorName")) return { kind: "tensorName", value: name };
       if (numeric.length > 0 && entry) return numericValue(cx, expr, numeric, ctx, what);
       if (has("path") && (!entry || numeric.length === 0)) return { kind: "path", path: [name], transposed: false };
       const enums = alts.flatMap((t) => (t.kind === "enum" ? t.values : []));

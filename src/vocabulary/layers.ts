@@ -21,7 +21,12 @@ export function layerEntry(kind: string): LayerEntry | undefined {
 
 /** Options that every layer call and block call accepts. */
 export const universalOptions: readonly ParamSpec[] = [
-  p("frozen", bool, dBool(false), "the tensors of this call are not trainable"),
+  p(
+    "frozen",
+    { kind: "oneOf", types: [bool, { kind: "tensorName" }, { kind: "list", of: { kind: "tensorName" } }] },
+    dBool(false),
+    "the tensors of this call are not trainable (`true`), or only the named ones of a layer (`bias`, `[weight, bias]`)",
+  ),
   p("tie", { kind: "path" }, dNone, "share the weight of the named layer instead of owning one"),
 ];
 

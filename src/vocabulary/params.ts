@@ -28,7 +28,10 @@ export type ArgType =
   /** A layer path: `wte`, `encoder.embed`, or `transpose(wte)` (`tie`). */
   | { readonly kind: "path" }
   /** A string literal `"…"`: a name that need not be an identifier (`out_proj = "output.dense"`). */
-  | { readonly kind: "string" };
+  | { readonly kind: "string" }
+  /** The name of one of the call's own parameter tensors, written as an identifier (`frozen = bias`);
+   *  which names the call has is known only from its shape rule, so the analysis checks it. */
+  | { readonly kind: "tensorName" };
 
 /** The valid values of a numeric option, besides being finite. Bounds are inclusive unless marked
  *  exclusive; an absent bound is unbounded. The resolver checks it (OptionOutOfRange). */
@@ -151,6 +154,8 @@ export type ArgValue =
   /** `tie = encoder.embed` → `["encoder", "embed"]`; `transpose(wte)` → transposed. */
   | { readonly kind: "path"; readonly path: readonly string[]; readonly transposed: boolean }
   | { readonly kind: "string"; readonly value: string }
+  /** `frozen = bias`: a name of one of the call's own tensors. */
+  | { readonly kind: "tensorName"; readonly value: string }
   /** Known only per call of the enclosing block, or per input (symbolic dimensions). */
   | { readonly kind: "symbolic"; readonly expr: Expr };
 
@@ -254,6 +259,7 @@ function describeParts(type: ArgType): string[] {
     case "enum":
       return type.values.map((v) => `\`${v}\``);
     case "list": {
+      if (type.of.kind === "tensorName") return ["a list of tensor names"];
       const item = describeType(type.of).replace(/^an? /, "");
       const plural = item.endsWith("integer") || item.endsWith("number") ? `${item}s` : item;
       return [type.length === undefined ? `a list of ${plural}` : `a list of ${type.length} ${plural}`];
@@ -266,5 +272,7 @@ function describeParts(type: ArgType): string[] {
       return ["a layer name such as `wte` or `encoder.embed`"];
     case "string":
       return ['a string such as `"q_proj"`'];
+    case "tensorName":
+      return ["a tensor name of the layer such as `bias`"];
   }
 }

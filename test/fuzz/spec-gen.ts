@@ -152,6 +152,9 @@ const reg = (kind: string) => {
 };
 
 /** The registry's declaration of an argument or option of a kind. */
+/** The kinds whose every call has a tensor named `weight` (`frozen = weight` is valid on them). */
+const hasWeight = (kind: string): boolean => kind === "dense" || /^conv(_transpose)?[123]d$/.test(kind);
+
 function specOf(kind: string, name: string): ParamSpec {
   const entry = reg(kind);
   const spec = [...entry.args, ...entry.options].find((p) => p.name === name);
@@ -280,6 +283,13 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (rng.chance(0.05)) {
       opts.push(["frozen", rawSlot("true")]);
       covered.add("frozen");
+    } else if (hasWeight(kind)) {
+      // One tensor of the layer: `weight`, which every dense layer and convolution has.
+      const one = rng.int(0, 39);
+      if (one < 2) {
+        opts.push(["frozen", rawSlot(one === 0 ? "weight" : "[weight]")]);
+        covered.add("frozen.tensor");
+      }
     }
     const c: Call = { kind, args, opts, out, ...(body ? { body } : {}) };
     if (rng.chance(0.1)) c.as = asName();
@@ -843,8 +853,15 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       covered.add(`graph.${pattern}`);
     } else if (pattern === "broadcast") {
       // An operand that broadcasts: a squeeze-and-excitation gate [c, 1, 1] over [c, h, w], or the mean
-      // over positions [d] against [T, d].
-      if (s.t === "c2") {
+      // over positions [d] against [T, d]; or a learned tensor of that shape (`parameter`: LayerScale, a
+      // learned bias).
+      if ((s.t === "c2" || s.t === "seq" || s.t === "vec") && rng.chance(0.35)) {
+        const learned =
+          s.t === "c2"
+            ? call("parameter", [rawSlot(`[${s.c}, 1, 1]`)], [], () => ({ ...s, h: 1, w: 1 }))
+            : call("parameter", [intSlot(s.d, "parameter", "shape")], [], () => ({ t: "vec", d: s.d }));
+        stmts.push({ bind: ["a"], from: "x", calls: [learned] });
+      } else if (s.t === "c2") {
         const pool = call("adaptive_avg_pool2d", [rawSlot("[1, 1]")], [], (x) =>
           x.t === "c2" ? { ...x, h: 1, w: 1 } : undefined,
         );
@@ -1032,6 +1049,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     moe: moeB,
     split: graphB,
     concat: graphB,
+    parameter: graphB,
   };
 
   const leafBuilders: Builder[] = [
@@ -1521,6 +1539,7 @@ const focusInput: Record<string, string> = {
   reshape: "vec",
   concat: "vec",
   split: "vec",
+  parameter: "seq",
 };
 
 /** Renders one statement at an indentation. */

@@ -46,7 +46,13 @@ export const plainActivations = [
 ] as const;
 
 export type Step =
-  | { readonly k: "dense"; readonly out: number; readonly bias: boolean; readonly frozen: boolean }
+  | {
+      readonly k: "dense";
+      readonly out: number;
+      readonly bias: boolean;
+      /** `frozen = true`, or `frozen = weight` (the one tensor every dense layer has). */
+      readonly frozen: boolean | "weight";
+    }
   | { readonly k: "act"; readonly kind: (typeof plainActivations)[number]; readonly opt: number; readonly on: boolean }
   | { readonly k: "softmax"; readonly log: boolean; readonly axis: number; readonly written: boolean }
   | { readonly k: "prelu"; readonly perChannel: boolean }
@@ -71,7 +77,8 @@ export type Step =
       readonly dilation: number;
       readonly g: number;
       readonly bias: boolean;
-      readonly frozen: boolean;
+      /** `frozen = true`, or `frozen = weight` (the one tensor every convolution has). */
+      readonly frozen: boolean | "weight";
     }
   | {
       readonly k: "pool";
@@ -159,16 +166,23 @@ export interface SpecValue {
 const small = (lo: number, hi: number) => fc.integer({ min: lo, max: hi });
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
+/** A frozen layer with an odd output size freezes its `weight` alone (`frozen = weight`), the others the
+ *  whole layer: derived from values drawn anyway, so the random stream (what a fixed seed covers) stays. */
+const weightAlone = <S extends { readonly out: number; readonly frozen: boolean | "weight" }>(s: S): S =>
+  s.frozen === true && s.out % 2 === 1 ? { ...s, frozen: "weight" } : s;
+
 /** Leaf steps, weighted so that a few dozen specs reach every op kind (activations and pools have many
  *  variants; shapes make some steps drop out). */
 const leafStep: fc.Arbitrary<Step> = fc.oneof(
   {
-    arbitrary: fc.record({
-      k: fc.constant("dense" as const),
-      out: small(1, 6),
-      bias: fc.boolean(),
-      frozen: fc.boolean(),
-    }),
+    arbitrary: fc
+      .record({
+        k: fc.constant("dense" as const),
+        out: small(1, 6),
+        bias: fc.boolean(),
+        frozen: fc.boolean() as fc.Arbitrary<boolean | "weight">,
+      })
+      .map(weightAlone),
     weight: 3,
   },
   {
@@ -204,18 +218,20 @@ const leafStep: fc.Arbitrary<Step> = fc.oneof(
     weight: 4,
   },
   {
-    arbitrary: fc.record({
-      k: fc.constant("conv" as const),
-      out: small(1, 4),
-      kernel: small(1, 3),
-      stride: small(1, 2),
-      padding: small(0, 2),
-      padWord: maybe(fc.constantFrom("same" as const, "valid" as const)),
-      dilation: small(1, 2),
-      g: small(0, 2),
-      bias: fc.boolean(),
-      frozen: fc.boolean(),
-    }),
+    arbitrary: fc
+      .record({
+        k: fc.constant("conv" as const),
+        out: small(1, 4),
+        kernel: small(1, 3),
+        stride: small(1, 2),
+        padding: small(0, 2),
+        padWord: maybe(fc.constantFrom("same" as const, "valid" as const)),
+        dilation: small(1, 2),
+        g: small(0, 2),
+        bias: fc.boolean(),
+        frozen: fc.boolean() as fc.Arbitrary<boolean | "weight">,
+      })
+      .map(weightAlone),
     weight: 3,
   },
   {
@@ -408,7 +424,8 @@ export function printSpec(spec: SpecValue): Printed {
   let blockCount = 0;
   let valueCount = 0;
   const opt = (cond: boolean, name: string, value: string): [string, string][] => (cond ? [[name, value]] : []);
-  const frozenOpt = (f: boolean): [string, string][] => opt(f, "frozen", "true");
+  const frozenOpt = (f: boolean | "weight"): [string, string][] =>
+    f === "weight" ? [["frozen", "weight"]] : opt(f, "frozen", "true");
 
   /** One step on a shape: its lines and the shape after, or undefined to leave it out. `keep`: the step
    *  must give the shape it was given (a residual's or a repeat's body). */
@@ -530,9 +547,19 @@ export function printSpec(spec: SpecValue): Printed {
         const outSp =
           padText === "same" ? sp : sp.map((L) => Math.floor((L + 2 * pad - dil * (k - 1) - 1) / stride) + 1);
         if (out * total(outSp) > maxElements) return undefined;
+        // What the padding holds, derived from values drawn anyway (the random stream stays): reflect needs
+        // each side's padding below the size, circular at most the size; replicate takes any.
+        const widest = padText === "same" ? dil * (k - 1) - Math.floor((dil * (k - 1)) / 2) : pad;
+        let padMode = ["zeros", "reflect", "replicate", "circular"][(s.out + s.kernel + s.stride) % 4]!;
+        if (
+          (padMode === "reflect" && widest >= Math.min(...sp)) ||
+          (padMode === "circular" && widest > Math.min(...sp))
+        )
+          padMode = "replicate";
         const opts: [string, string][] = [
           ...opt(stride !== 1, "stride", String(stride)),
           ...opt(pad !== 0 || padText !== String(pad), "padding", padText),
+          ...opt(padMode !== "zeros" && widest > 0, "padding_mode", padMode),
           ...opt(dil !== 1, "dilation", String(dil)),
           ...opt(g !== 1, "groups", String(g)),
           ...opt(!s.bias, "bias", "false"),
@@ -759,8 +786,25 @@ export function printSpec(spec: SpecValue): Printed {
           if (subtract) kinds.add("abs");
           if (perSample) kinds.add("mean");
           outShape = { ...sh, dims: [...d.slice(0, -1), width] };
+        } else if (last % s.parts !== 0) {
+          // A learned tensor of the last axis's size broadcast into the value, multiplied (LayerScale) or
+          // added (a learned bias); derived from values drawn anyway, so the random stream stays.
+          const scale = s.width % 2 === 0;
+          bodyLines = [
+            `g = ${callText(
+              "parameter",
+              [String(last)],
+              [
+                ["init", scale ? "ones" : "normal"],
+                ["scale", "0.5"],
+              ],
+              layout,
+            )} as gamma`,
+            scale ? "x * g" : "x + g",
+          ];
+          kinds.add("parameter").add(scale ? "mul" : "add");
+          outShape = sh;
         } else {
-          if (last % s.parts !== 0) return undefined;
           const names = Array.from({ length: s.parts }, (_, i) => `p${i}`);
           bodyLines = [
             `${names.join(", ")} = x -> ${callText("split", [String(s.parts)], [], layout)}`,

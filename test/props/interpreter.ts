@@ -33,6 +33,7 @@ export const interpretedKinds = [
   "embedding",
   "positional",
   "class_token",
+  "parameter",
   "layernorm",
   "rmsnorm",
   "batchnorm",
@@ -489,7 +490,7 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
     case "conv1d":
     case "conv2d": {
       // out[o, p] = b[o] + Σ_{c ∈ group(o), k} W[o, c, k] · in[g·Cin/G + c, p·stride − pad + k·dil]
-      // (torch.nn.Conv1d/Conv2d, zero padding).
+      // (torch.nn.Conv1d/Conv2d; outside the input, zero or as `padding_mode` says).
       const two = op.kind === "conv2d";
       const [C, H, W] = two ? (D as [number, number, number]) : [D[0]!, 1, D[1]!];
       const Co = int(op, "out");
@@ -507,6 +508,20 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
       const padh = two ? pad : 0;
       const Ho = two ? Math.floor((H + total - dil * (k - 1) - 1) / st) + 1 : 1;
       const Wo = Math.floor((W + total - dil * (k - 1) - 1) / st) + 1;
+      // `padding_mode`: the element a padded position reads (−1: a zero), as torch.nn.functional.pad.
+      const mode = enumName(op, "padding_mode", "zeros");
+      const at = (i: number, L: number): number =>
+        i >= 0 && i < L
+          ? i
+          : mode === "reflect"
+            ? i < 0
+              ? -i
+              : 2 * (L - 1) - i
+            : mode === "replicate"
+              ? Math.min(L - 1, Math.max(0, i))
+              : mode === "circular"
+                ? (i + L) % L
+                : -1;
       const Wt = w("weight");
       const bias = has("bias") ? w("bias") : undefined;
       const y = out(two ? [Co, Ho, Wo] : [Co, Wo]);
@@ -522,9 +537,9 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
               for (let c = 0; c < cg; c++)
                 for (let i = 0; i < kh; i++)
                   for (let j = 0; j < k; j++) {
-                    const ih = oh * sth - padh + i * dil;
-                    const iw = ow * st - pad + j * dil;
-                    if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                    const ih = at(oh * sth - padh + i * dil, H);
+                    const iw = at(ow * st - pad + j * dil, W);
+                    if (ih < 0 || iw < 0) continue;
                     s += Wt[((oc * cg + c) * kh + i) * k + j]! * x.data[b * S + ((g * cg + c) * H + ih) * W + iw]!;
                   }
               y.data[b * So + (oc * Ho + oh) * Wo + ow] = s;
@@ -659,6 +674,15 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
         for (let j = 0; j < dim; j++) y.data[b * So + j] = cls[j]!;
         for (let e = 0; e < S; e++) y.data[b * So + dim + e] = x.data[b * S + e]!;
       }
+      return [y];
+    }
+    case "parameter": {
+      // The learned tensor itself for every sample; the input is not read. Bare: named by the op alone.
+      const W = o.weights.get(op.tensors[0]!.name)!;
+      const dims = outDims[0]!;
+      const size = prod(dims);
+      const y = out(dims);
+      for (let b = 0; b < n; b++) y.data.set(W.subarray(0, size), b * size);
       return [y];
     }
     case "softmax":

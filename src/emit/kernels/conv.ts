@@ -383,12 +383,11 @@ function im2colFill(g: Geometry, col: string, x: string): string {
  * weight [out, in/groups, k…] is already the [out, K] matrix of a dense layer; the kernel writes the
  * product through a strided view straight into the channel-major output planes.
  */
-function im2colForward(c: EmitCtx, g: Geometry, bias: number, plane: number): string {
+function im2colForward(c: EmitCtx, g: Geometry, bias: number, plane: number, x = c.x[0]!): string {
   const icPerGroup = g.bigChannels / g.groups;
   const ocPerGroup = g.smallChannels / g.groups;
   const K = icPerGroup * prod(g.axes.map((a) => a.k));
   const col = c.workspace("col", plane * K);
-  const x = c.x[0]!;
   const y = c.y[0]!;
   const product =
     ocPerGroup < 8 && plane >= 8
@@ -414,16 +413,20 @@ function im2colForward(c: EmitCtx, g: Geometry, bias: number, plane: number): st
  * gradient (Σ over positions of gradient × receptive field) and, when wanted, the gradient of every im2col
  * cell, which col2im adds back to the input element the cell was read from (cells in the padding drop).
  */
-function im2colBackward(c: EmitCtx, g: Geometry, plane: number): string {
+function im2colBackward(
+  c: EmitCtx,
+  g: Geometry,
+  plane: number,
+  x = c.x[0]!,
+  gx = c.gx[0]!,
+  wanted = c.gxWanted[0]!,
+): string {
   const icPerGroup = g.bigChannels / g.groups;
   const ocPerGroup = g.smallChannels / g.groups;
   const K = icPerGroup * prod(g.axes.map((a) => a.k));
   const col = c.workspace("col", plane * K);
   const dcol = c.workspace("dcol", plane * K);
-  const x = c.x[0]!;
-  const gx = c.gx[0]!;
   const gy = c.gy[0]!;
-  const wanted = c.gxWanted[0]!;
   return `const dx = ${wanted};
 for (let b = 0; b < n; b++) {
   const xb = b * ${g.bigSize};
@@ -502,6 +505,58 @@ for (let ic = 0; ic < ${g.bigChannels}; ic++) {
   const xc = ${plus("xb", times("ic", bigPlane))};
   ${taps} {
     ${positions(0)}
+  }
+}`;
+}
+
+// ── padding modes other than zeros ───────────────────────────────────────────────────────────────────
+// As PyTorch does (F.pad, then the convolution with padding 0): the input is copied into a padded array
+// whose border holds the input mirrored (`reflect`, the edge not repeated), its edge repeated (`replicate`)
+// or wrapped around (`circular`); the convolution runs on it without padding. Backward runs the same on the
+// padded array's gradient, then adds each padded cell's gradient back to the input element it was copied from.
+
+/** One spatial axis of the padded copy: the input's size, the padding before and after. */
+interface PadAxis {
+  readonly sfx: string;
+  readonly size: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** The input position a padded position `j` (as code) copies, for `t = j − lo`. */
+function padSource(mode: string, a: PadAxis, j: string): string {
+  const t = plus(j, -a.lo);
+  const L = a.size;
+  switch (mode) {
+    case "reflect":
+      return `${t} < 0 ? ${a.lo} - ${j} : ${t} >= ${L} ? ${2 * (L - 1) + a.lo} - ${j} : ${t}`;
+    case "replicate":
+      return `Math.min(${L - 1}, Math.max(0, ${t}))`;
+    default: // circular
+      return `${t} < 0 ? ${plus(j, L - a.lo)} : ${t} >= ${L} ? ${plus(j, -a.lo - L)} : ${t}`;
+  }
+}
+
+/** Loops over every sample, channel and padded position, with `src` the input element it copies and `d`
+ *  its index in the padded array; `body` uses both. */
+function padLoops(mode: string, axes: readonly PadAxis[], channels: number, body: string): string {
+  const sizes = axes.map((a) => a.size);
+  const padded = axes.map((a) => a.lo + a.size + a.hi);
+  const plane = prod(sizes);
+  const open = axes
+    .map(
+      (a, j) => `for (let j${a.sfx} = 0; j${a.sfx} < ${padded[j]}; j${a.sfx}++${j === axes.length - 1 ? ", d++" : ""}) {
+  const t${a.sfx} = ${padSource(mode, a, `j${a.sfx}`)};`,
+    )
+    .join("\n");
+  const src = plus("xc", ...axes.map((a, j) => times(`t${a.sfx}`, strideOf(sizes, j))));
+  return `for (let b = 0, d = 0; b < n; b++) {
+  for (let c = 0; c < ${channels}; c++) {
+    const xc = ${plus(`b * ${channels * plane}`, times("c", plane))};
+    ${open}
+    const src = ${src};
+    ${body}
+    ${axes.map(() => "}").join(" ")}
   }
 }`;
 }
@@ -593,9 +648,31 @@ function conv(rank: 1 | 2 | 3): Kernel {
       bigSize: c.inSizes[0]!,
     };
     const bias = c.hasParam("bias") ? c.param("bias") : -1;
+    // A padding mode other than zeros: the padding before and after each axis (`same` puts the odd cell
+    // after), and the geometry of the convolution on the padded copy, without padding.
+    const padMode = c.args.name("padding_mode") ?? "zeros";
+    const padAxes: PadAxis[] = axes.map((a) => ({
+      sfx: a.sfx,
+      size: a.big,
+      lo: a.pad,
+      hi: mode === "same" ? a.dil * (a.k - 1) - a.pad : a.pad,
+    }));
+    const padded =
+      padMode !== "zeros" && padAxes.some((a) => a.lo > 0 || a.hi > 0)
+        ? {
+            mode: padMode,
+            axes: padAxes,
+            g: {
+              ...g,
+              axes: axes.map((a, i) => ({ ...a, big: a.big + padAxes[i]!.lo + padAxes[i]!.hi, pad: 0 })),
+              bigSize: g.bigChannels * prod(padAxes.map((a) => a.lo + a.size + a.hi)),
+            },
+          }
+        : undefined;
     const extras = [
       `stride ${fmt(stride)}`,
       mode === "same" || mode === "valid" ? `padding ${mode}` : `pad ${fmt(pad)}`,
+      ...(padded ? [`padding_mode ${padMode}`] : []),
       ...(dil.some((d) => d !== 1) ? [`dilation ${fmt(dil)}`] : []),
       ...(groups > 1
         ? [groups === inShape[0] && groups === outShape[0] ? `depthwise (groups ${groups})` : `groups ${groups}`]
@@ -603,11 +680,25 @@ function conv(rank: 1 | 2 | 3): Kernel {
       ...(bias < 0 ? ["no bias"] : []),
     ];
     const title = `${c.op.name}: ${kind} ${inShape[0]}→${outShape[0]}, ${rank === 1 ? `kernel ${k[0]}` : k.join("×")}, ${extras.join(", ")}; ${shape(inShape)} → ${shape(outShape)}`;
-    return { g, bias, title, plane: prod(outShape.slice(1)) };
+    return { g, bias, title, plane: prod(outShape.slice(1)), padded };
   };
   return {
     forward(c) {
-      const { g, bias, title, plane } = setup(c);
+      const { g: g0, bias, title, plane, padded } = setup(c);
+      if (padded) {
+        const g = padded.g;
+        const xpad = c.scratch("xpad", g.bigSize);
+        const fill = `// the input padded (${padded.mode}) into ${xpad}
+${padLoops(padded.mode, padded.axes, g.bigChannels, `${xpad}[d] = ${c.x[0]!}[src]!;`)}`;
+        if (g.smallChannels / g.groups >= 4)
+          return `// ${title}, as im2col + a register-tiled matrix product on the padded input
+${fill}
+${im2colForward(c, g, bias, plane, xpad)}`;
+        return `// ${title}
+${fill}
+${windows(g, c.y[0]!, xpad, bias, true)}`;
+      }
+      const g = g0;
       const ocPerGroup = g.smallChannels / g.groups;
       // With at least 4 output channels per group, the convolution is a matrix product over an im2col
       // buffer: the shared register-tiled dense kernel does the arithmetic (measured 2.75× on LeNet's
@@ -628,9 +719,32 @@ ${ts}
 }`;
     },
     backward(c) {
-      const { g, bias, title, plane } = setup(c);
+      const { g: g0, bias, title, plane, padded } = setup(c);
       const biasPart =
-        bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.smallChannels, plane, g.smallSize)}\n` : "";
+        bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g0.smallChannels, plane, g0.smallSize)}\n` : "";
+      if (padded) {
+        const g = padded.g;
+        const xpad = c.scratch("xpad", g.bigSize);
+        const gxpad = c.scratch("gxpad", g.bigSize);
+        const fold = `// each padded cell's gradient back to the input element it copies
+${padLoops(padded.mode, padded.axes, g.bigChannels, `${c.gx[0]!}[src]! += ${gxpad}[d]!;`)}`;
+        if (g.smallChannels / g.groups >= 4) {
+          const wanted = c.gxWanted[0]!;
+          return `// ${title} — backward, as im2col + a register-tiled matrix product on the padded input
+${biasPart}${wanted === "true" ? "" : `if (${wanted}) `}${gxpad}.fill(0, 0, n * ${g.bigSize});
+${im2colBackward(c, g, plane, xpad, gxpad)}
+if (${wanted}) {
+${fold}
+}`;
+        }
+        return `// ${title} — backward
+${biasPart}// weight gradient: Σ over the batch and the output positions of output gradient × padded input
+${weightGrad(g, c.gy[0]!, xpad)}
+// the padded input's gradient: each element gathers the output gradients of the windows that cover it
+${spread(g, gxpad, c.gy[0]!, -1, true)}
+${fold}`;
+      }
+      const g = g0;
       // The same choice as forward: a matrix product over im2col buffers when the groups are wide enough.
       const k = wasmIndex(c, g, bias, plane);
       if (k !== undefined) {

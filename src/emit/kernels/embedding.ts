@@ -7,6 +7,7 @@
 // - positional: a learned [max, dim] table, row t added to position t of a [T, dim] sequence (T ≤ max);
 //   rows T..max − 1 are unused and get no gradient.
 // - class_token: a learned [1, 1, dim] vector prepended to the sequence, [T, dim] → [T + 1, dim] (ViT).
+// - parameter: a learned tensor copied to every sample's output; its gradient sums the batch's.
 // - rotary: no parameters; rotates the pairs (i, i + D/2) of the last axis of position t by the angle
 //   t · θ^(−2i/D) (the GPT-NeoX / Llama "rotate half" convention):
 //       (lo, hi) → (lo·cos − hi·sin, hi·cos + lo·sin),  lo at i, hi at i + D/2,
@@ -139,6 +140,30 @@ for (let b = 0, xo = 0, yo = 0; b < n; b++, xo += ${size}, yo += ${size + D}) {
   },
 };
 
+// ── parameter ───────────────────────────────────────────────────────────────────────────────────────
+
+export const parameter: Kernel = {
+  forward(c) {
+    const W = c.param("weight");
+    const size = c.outSizes[0]!;
+    const y = c.y[0]!;
+    return `// ${opName(c)}: a learned tensor [${c.outShapes[0]!.join(", ")}] at p[${W}], the same for every sample (the input is not read)
+for (let b = 0, yo = 0; b < n; b++, yo += ${size}) {
+  for (let j = 0; j < ${size}; j++) ${y}[yo + j] = p[${at(W, "j")}]!;
+}`;
+  },
+
+  backward(c) {
+    const W = c.param("weight");
+    const size = c.outSizes[0]!;
+    const gy = c.gy[0]!;
+    return `// ${opName(c)}: learned tensor backward: its gradient is the output gradient summed over the batch; the input gets none
+for (let b = 0, yo = 0; b < n; b++, yo += ${size}) {
+  for (let j = 0; j < ${size}; j++) gp[${at(W, "j")}]! += ${gy}[yo + j]!;
+}`;
+  },
+};
+
 // ── rotary ──────────────────────────────────────────────────────────────────────────────────────────
 
 /** The loops shared by both directions: per position t and pair i, its angle, then every sample's pair
@@ -194,4 +219,4 @@ ${rotaryLoops(
   },
 };
 
-export const embeddingKernels = { embedding, positional, class_token, rotary } satisfies KernelFamily;
+export const embeddingKernels = { embedding, positional, class_token, parameter, rotary } satisfies KernelFamily;

@@ -3,6 +3,7 @@
 import {
   bool,
   dBool,
+  dEnum,
   dInt,
   enumOf,
   int,
@@ -31,8 +32,24 @@ const convOptions = (rank: number): ParamSpec[] => {
     p("dilation", spatial(1n), dInt(1n)),
     p("groups", positive, dInt(1n)),
     p("bias", bool, dBool(true)),
+    p(
+      "padding_mode",
+      enumOf(...paddingModes),
+      dEnum("zeros"),
+      "what the padding holds: zeros, the input mirrored (`reflect`), its edge repeated (`replicate`) or wrapped around (`circular`)",
+    ),
   ];
 };
+
+/** `nn.Conv*d(padding_mode=…)`: the values PyTorch takes. */
+const paddingModes = ["zeros", "reflect", "replicate", "circular"];
+
+/** A transposed convolution takes only `padding_mode = zeros`, as PyTorch's ConvTranspose raises for others. */
+const transposedPaddingModes: readonly RefusedName[] = paddingModes.slice(1).map((name) => ({
+  name,
+  why: "PyTorch's ConvTranspose raises \"Only 'zeros' padding mode is supported\": its padding takes rows off the output, it adds none",
+  help: "leave `padding_mode` out (zeros), or pad the input first",
+}));
 
 /** A transposed convolution's `padding` takes rows off its output, (in − 1)·stride − 2·padding +
  *  dilation·(kernel − 1) + output_padding + 1 (PyTorch's `nn.ConvTranspose2d` docs, "Shape"); its
@@ -91,6 +108,25 @@ function conv(rank: number): LayerSemantics {
       }
     }
     if (!checkOut(ctx, sizes, shape)) return undefined;
+    // PyTorch pads with F.pad first when padding_mode is not zeros: `reflect` mirrors without repeating the
+    // edge, so each side's padding must be below the axis' size; `circular` wraps around at most once.
+    const padMode = ctx.name("padding_mode") ?? "zeros";
+    if (padMode === "reflect" || padMode === "circular") {
+      for (let i = 0; i < rank; i++) {
+        const L = shape[i + 1]!.size;
+        const after = mode === "same" ? dl[i]! * (k[i]! - 1n) - pads[i]! : pads[i]!;
+        const widest = pads[i]! > after ? pads[i]! : after;
+        if (padMode === "reflect" ? widest >= L : widest > L)
+          return ctx.fail("PaddingModeSize", [padMode, { axis: i + 1, size: L, padding: widest }], {
+            arg: "padding",
+            showInput: true,
+            help:
+              padMode === "reflect"
+                ? `pad by at most ${L - 1n} along this axis, or use \`padding_mode = replicate\``
+                : `pad by at most ${L} along this axis`,
+          });
+      }
+    }
     const kernel = k.reduce((a, b) => a * b, 1n);
     const init = fanInUniform((cin / groups) * kernel);
     const tensors: TensorSpec[] = [{ name: "weight", shape: [out, cin / groups, ...k], role: "matrix", init }];
@@ -149,7 +185,15 @@ const transposedOptions = (rank: number): ParamSpec[] => [
   p("groups", positive, dInt(1n)),
   p("dilation", spatialArg(rank, 1n), dInt(1n)),
   p("bias", bool, dBool(true)),
+  {
+    ...p("padding_mode", enumOf("zeros"), dEnum("zeros"), "zeros only, as in PyTorch"),
+    refuses: transposedPaddingModes,
+  },
 ];
+
+/** What the Vocabulary says of `padding_mode`. */
+const paddingModeNote =
+  "`padding_mode` as PyTorch's: `reflect` mirrors the input without repeating its edge (each side's padding below the axis' size, NN4032), `replicate` repeats the edge, `circular` wraps around (at most the size); `same` padding with any mode; the output shape is the same";
 
 export const convKinds = {
   conv1d: op({
@@ -160,7 +204,7 @@ export const convKinds = {
     options: convOptions(1),
     shape: conv(1),
     positions: "mixes",
-    doc: { shapes: "`[C, L] → [out, L′]`" },
+    doc: { shapes: "`[C, L] → [out, L′]`", note: paddingModeNote },
   }),
   conv2d: op({
     category: "conv",
@@ -170,7 +214,10 @@ export const convKinds = {
     options: convOptions(2),
     shape: conv(2),
     positions: "mixes",
-    doc: { shapes: "`[C, H, W] → [out, H′, W′]`", note: "`kernel`, `stride`, `padding`, `dilation` may be `[h, w]`" },
+    doc: {
+      shapes: "`[C, H, W] → [out, H′, W′]`",
+      note: `\`kernel\`, \`stride\`, \`padding\`, \`dilation\` may be \`[h, w]\`; ${paddingModeNote}`,
+    },
   }),
   conv3d: op({
     category: "conv",
@@ -182,7 +229,7 @@ export const convKinds = {
     positions: "mixes",
     doc: {
       shapes: "`[C, D, H, W] → [out, D′, H′, W′]`",
-      note: "`nn.Conv3d`; `kernel`, `stride`, `padding`, `dilation` may be `[d, h, w]`",
+      note: `\`nn.Conv3d\`; \`kernel\`, \`stride\`, \`padding\`, \`dilation\` may be \`[d, h, w]\`; ${paddingModeNote}`,
     },
   }),
   conv_transpose1d: op({

@@ -1,7 +1,22 @@
 // Embeddings and positions: `embedding` (`nn.Embedding`), learned `positional` rows, a `class_token`
-// (ViT), `rotary` positions (RoFormer).
+// (ViT), `rotary` positions (RoFormer), and `parameter`, a standalone learned tensor (`nn.Parameter`).
 import { grouped } from "../../diagnostics/numbers.js";
-import { bool, dBool, dDecimal, decimal, dNone, nonNegative, p, positive, thetaRange } from "../params.js";
+import {
+  bool,
+  dBool,
+  dDecimal,
+  decimal,
+  dEnum,
+  dNone,
+  enumOf,
+  listOf,
+  nonNegative,
+  oneOf,
+  p,
+  positive,
+  thetaRange,
+  type NumberRange,
+} from "../params.js";
 import { featuresLast, op, type KindFamily } from "../kind.js";
 import { dim, type Init, type LayerSemantics } from "../types.js";
 import { sequenceInput } from "./common.js";
@@ -99,6 +114,35 @@ const classToken: LayerSemantics = (ctx) => {
   };
 };
 
+/** `parameter(shape)`: a learned tensor of its own shape, the same for every sample (it does not read the
+ *  value flowing in), named by the layer alone (`as gamma` gives `gamma`, a bare `nn.Parameter` of the
+ *  enclosing module) and used in value expressions, which broadcast it: `x * gamma` (LayerScale),
+ *  `x + pos` (ViT's `pos_embedding`). Its init is PyTorch's constructor: zeros, `scale` · ones, N(0,
+ *  `scale`²) or U(−`scale`, `scale`). */
+const parameter: LayerSemantics = (ctx) => {
+  const shape = ctx.ints("shape");
+  const scale = ctx.decimal("scale");
+  const kind = ctx.name("init") ?? "zeros";
+  const init: Init | undefined =
+    kind === "ones"
+      ? { kind: "const", value: scale }
+      : kind === "normal"
+        ? { kind: "normal", std: scale }
+        : kind === "uniform"
+          ? { kind: "uniform", bound: scale }
+          : undefined;
+  return {
+    output: shape.map((size) => dim(size)),
+    tensors: [{ name: "weight", shape, role: "other", ...(init ? { init } : {}), bare: true }],
+    macs: 0n,
+  };
+};
+
+/** `parameter`'s `scale`: any finite number (a constant, a standard deviation, a bound). */
+const scaleRange: NumberRange = {
+  why: "the constant (`ones`), standard deviation (`normal`) or bound (`uniform`) of the initial values",
+};
+
 const rotary: LayerSemantics = (ctx) => {
   const s = sequenceInput(ctx);
   if (!s) return undefined;
@@ -143,6 +187,23 @@ export const embeddingKinds = {
     positions: "mixes",
     doc: {
       note: "`weight` is `[1, 1, dim]`; with `bare = true` it is named by the layer alone, a bare `nn.Parameter` of the enclosing module (torchvision ViT's `class_token`)",
+    },
+  }),
+  parameter: op({
+    category: "embedding",
+    channels: "none",
+    tokenIds: "computes",
+    description: "a learned tensor of the given shape, the same for every sample, for value expressions",
+    args: [p("shape", oneOf(positive, listOf(positive)))],
+    options: [
+      p("init", enumOf("zeros", "ones", "normal", "uniform"), dEnum("zeros"), "how PyTorch would make it"),
+      p("scale", decimal(scaleRange), dDecimal(1), "the value of `ones`, the std of `normal`, the bound of `uniform`"),
+    ],
+    shape: parameter,
+    positions: "mixes",
+    doc: {
+      shapes: "any value → `shape`",
+      note: "an `nn.Parameter` of the enclosing module, named by the layer alone (`parameter(768, init = ones, scale = 1e-5) as gamma` is `gamma`, `[768]`); it does not read the value flowing in, and broadcasts in `x * gamma`, `x + b`, `x - b` (LayerScale, CaiT, ViT's `pos_embedding` as `parameter([197, 768], init = normal, scale = 0.02)`); init `torch.zeros`, `scale * torch.ones`, `normal_(0, scale)`, `uniform_(-scale, scale)`",
     },
   }),
   rotary: op({
