@@ -62,8 +62,10 @@ export function lower(analysis: ModelAnalysis): LoweredModel {
       inputs: read,
       outputs: op.outputs.map((id) => make(map, id)),
       tensors: own,
+      ...(op.reuses !== undefined ? { reuses: names(op.reuses) } : {}),
     });
-    tensors.push(...own);
+    // An op that applies an instance again reads the instance's tensors, listed where the instance is.
+    if (op.reuses === undefined) tensors.push(...own);
   };
 
   /** A node's own ops and its children, in the order they run. */

@@ -23,6 +23,7 @@ export function layerEntry(kind: string): LayerEntry | undefined {
 export const universalOptions: readonly ParamSpec[] = [
   p("frozen", bool, dBool(false), "the tensors of this call are not trainable"),
   p("tie", { kind: "path" }, dNone, "share the weight of the named layer instead of owning one"),
+  p("share", { kind: "path" }, dNone, "apply the named layer or block instance again: every tensor shared"),
 ];
 
 // ── Losses ───────────────────────────────────────────────────────────────────────────────────────────
