@@ -981,8 +981,9 @@ class Engine {
     for (const { rel, prefixes, span } of this.pendingShares) {
       if (seen.has(span.start)) continue;
       seen.add(span.start);
-      const later = prefixes.some((p) => this.findLayer(p ? `${p}.${rel}` : rel) !== undefined);
+      const later = prefixes.map((p) => this.findLayer(p ? `${p}.${rel}` : rel)).find((n) => n !== undefined);
       this.report("ShareTargetUnknown", span, later ? ["later", { name: rel }] : ["noLayer", { name: rel }], {
+        ...(later ? { labels: [{ span: later.span, message: `\`${rel}\` is defined here` }] } : {}),
         help: later
           ? "define the instance first; the call that shares it comes after"
           : (didYouMeanHelp(rel, [...new Set(expand(this.all.layers, (n, r) => (r ? r.name(n) : n)))]) ??
