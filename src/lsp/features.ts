@@ -359,7 +359,7 @@ function paramsOf(
       type: { kind: "size" },
       ...(p.default ? { default: { kind: "derived", formula: printExpr(p.default) } } : {}),
     }));
-    // A block call takes `frozen` but not `tie` (NN5005).
+    // A block call takes `frozen` and `share` but not `tie` (NN5005).
     return { params, named: [...params, ...universalOptions.filter((o) => o.name !== "tie")] };
   }
   return undefined;
