@@ -120,4 +120,13 @@ describe("TextMate grammar", () => {
     expect(s).toContain("==keyword.operator.comparison.nn");
     expect(s).toContain('"./lib.nn"=string.quoted.double.nn');
   });
+
+  it("scopes a reuse (`share = name`) as an option naming a layer, keyword-led paths included", () => {
+    const s = scopes(
+      "model M(a: f32[4], b: f32[4]) {\n  ea = a -> Enc as encoder\n  eb = b -> Enc(share = encoder)\n  dense(4, share = model.fc)\n}\n",
+    );
+    // The instance a reuse names is scoped as the `as` name that defines it.
+    expect(s).toContain("share=variable.parameter.option.nn  ==keyword.operator.assignment.nn  encoder=entity.name.label.nn");
+    expect(s).toContain("share=variable.parameter.option.nn  ==keyword.operator.assignment.nn  model.fc=entity.name.label.nn");
+  });
 });
