@@ -30,6 +30,7 @@ const constructs = [
   "graph.concat",
   "graph.split",
   "tie",
+  "share",
   "frozen",
   "loss",
   "two-inputs",
