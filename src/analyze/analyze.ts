@@ -913,7 +913,7 @@ class Engine {
     env: Env,
     scope: Scope,
     kind: string,
-  ): { node: LayerNode; span: Span } | undefined {
+  ): { node: LayerNode; found: LayerNode; span: Span } | undefined {
     const arg = this.tieArg(args, env, "share");
     if (!arg) return undefined;
     // A unit with a `share` reads tensors from outside itself: never memoized.
@@ -949,7 +949,23 @@ class Engine {
       );
       return undefined;
     }
-    return { node: instance, span: arg.span };
+    return { node: instance, found, span: arg.span };
+  }
+
+  /** What an op applying an instance again records (`IrOp.reuses`, `reuseTail`): the name of the op it is
+   *  (in the instance, or a reuse of it: the lowering follows the chain) and how many trailing segments of
+   *  its own name that name ends with (its path inside the call that shares), which the lowering spells
+   *  per copy as the op's. */
+  private reuseOf(
+    name: string,
+    share: { found: LayerNode } | undefined,
+    scope: Scope,
+    suffix = "",
+  ): { reuses: string; reuseTail: number } {
+    if (share) return { reuses: share.found.name + suffix, reuseTail: segments(suffix).length };
+    const s = scope.share!;
+    const full = name + suffix;
+    return { reuses: s.to + full.slice(s.from.length), reuseTail: segments(full).length - segments(s.from).length };
   }
 
   /** The instance a node applies: itself, or the one it shares (a reuse of a reuse is of the instance). */
@@ -1010,7 +1026,7 @@ class Engine {
     env: Env,
     scope: Scope,
     frozen: boolean,
-    share?: { node: LayerNode; span: Span },
+    share?: { node: LayerNode; found: LayerNode; span: Span },
   ): Value {
     const name = this.nameFor(stage, scope);
     const bound = this.bind(entry.args, entry.options, given, env);
@@ -1102,7 +1118,7 @@ class Engine {
           args: bound,
           inputs: inputs.map((i) => i.id!),
           tensors,
-          reuses: instance.name,
+          ...this.reuseOf(name, share, scope),
           ...(outcome.attrs ? { attrs: outcome.attrs } : {}),
           span: stage.span,
         },
@@ -1284,7 +1300,7 @@ class Engine {
     env: Env,
     scope: Scope,
     frozen: boolean,
-    share?: { node: LayerNode; span: Span },
+    share?: { node: LayerNode; found: LayerNode; span: Span },
   ): Value {
     if (this.depth >= maxInstantiationDepth) {
       this.report("RecursiveBlock", stage.span, ["depth", { max: maxInstantiationDepth }]);
@@ -1294,7 +1310,7 @@ class Engine {
     const instance = share?.node ?? this.inheritedShare(name, block.name, stage.span, scope);
     // A call that applies an instance again maps its layers' names to the instance's (`b.fc` → `a.fc`).
     const shareScope: ShareScope | undefined = share
-      ? { from: name, to: share.node.name, span: share.span }
+      ? { from: name, to: share.found.name, span: share.span }
       : scope.share;
     const blockEnv = new Env(this.fileEnv(block.decl));
     blockEnv.block = block.name;
@@ -1644,18 +1660,11 @@ class Engine {
       throw new Abort();
     }
     const name = this.nameFor(stage, scope);
-    if (scope.share) {
-      // A moe's router and experts are not mapped to an instance's (not implemented): refused, not copied.
-      this.report("ShareConflict", stage.span, ["container", { kind: "moe" }], {
-        labels: [{ span: scope.share.span, message: `this call applies \`${scope.share.to}\` again` }],
-        help: "give this call its own tensors (drop `share`), or share the layers outside the `moe`",
-      });
-      throw new Abort();
-    }
     const moeNode = node(name, "moe", stage.span, scope.multiplicity, scope.activeMultiplicity);
-    scope.node.children.push(moeNode);
-    this.addLayer(name, moeNode);
-    const router: TensorRecord = {
+    // Inside a call that applies an instance again: the instance's router (its experts' layers are mapped
+    // as any layer inside the call is).
+    const instance = this.inheritedShare(name, "moe", stage.span, scope);
+    let router: TensorRecord = {
       name: `${name}.router.weight`,
       shape: [experts, d.size],
       role: "matrix",
@@ -1664,8 +1673,15 @@ class Engine {
       activeMultiplicity: scope.activeMultiplicity,
       frozen,
     };
-    moeNode.tensors.push(router);
-    this.lists.tensors.push(router);
+    if (instance) {
+      router = this.sharedTensors(instance, [{ name: "router.weight", shape: router.shape }], name, input, scope.share!.span)[0]!;
+      moeNode.shares = instance.name;
+    } else {
+      moeNode.tensors.push(router);
+      this.lists.tensors.push(router);
+    }
+    scope.node.children.push(moeNode);
+    this.addLayer(name, moeNode);
     const tokens = input.shape.slice(0, -1).reduce((a, x) => a * x.size, 1n);
     const expertsName = `${name}.experts.{0..${experts - 1n}}`;
     const expertsNode = node(
@@ -1722,6 +1738,7 @@ class Engine {
         inputs: [input.id!],
         outputs: [routerOut.id!],
         tensors: [router],
+        ...(instance ? this.reuseOf(name, undefined, scope, ".router") : {}),
         span: stage.span,
       },
       {
@@ -2375,4 +2392,9 @@ function prefixesOf(prefix: string): string[] {
     if (p === "") break;
   }
   return prefixes;
+}
+
+/** Segments of a name (`h.{0..11}.attn` → `h`, `{0..11}`, `attn`). */
+function segments(name: string): string[] {
+  return name.match(/\{[^}]*\}|[^.]+/g) ?? [];
 }

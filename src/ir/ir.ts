@@ -96,8 +96,12 @@ export interface IrOp {
   /** Parameter and buffer tensors of this op. */
   readonly tensors: readonly TensorRecord[];
   /** An op that applies an earlier op's instance again (`share = a`: PyTorch's module reuse): that op's
-   *  name. Its `tensors` are that op's, by name, owned there (not listed again in the model's tensors). */
+   *  name (lowered: the instance's own op; in an analysis: the op it is, maybe a reuse itself). Its
+   *  `tensors` are that op's, by name, owned there (not listed again in the model's tensors). */
   readonly reuses?: string;
+  /** In an analysis only: how many trailing segments of `name` `reuses` ends with (the op's path inside
+   *  the call that shares an instance), spelled per copy as the op's own when lowered. */
+  readonly reuseTail?: number;
   /** What the kind's shape rule resolved for the code generator (`LayerOutcome.attrs`). */
   readonly attrs?: ResolvedAttrs;
   readonly span: Span;
