@@ -126,7 +126,11 @@ describe("TextMate grammar", () => {
       "model M(a: f32[4], b: f32[4]) {\n  ea = a -> Enc as encoder\n  eb = b -> Enc(share = encoder)\n  dense(4, share = model.fc)\n}\n",
     );
     // The instance a reuse names is scoped as the `as` name that defines it.
-    expect(s).toContain("share=variable.parameter.option.nn  ==keyword.operator.assignment.nn  encoder=entity.name.label.nn");
-    expect(s).toContain("share=variable.parameter.option.nn  ==keyword.operator.assignment.nn  model.fc=entity.name.label.nn");
+    expect(s).toContain(
+      "share=variable.parameter.option.nn  ==keyword.operator.assignment.nn  encoder=entity.name.label.nn",
+    );
+    expect(s).toContain(
+      "share=variable.parameter.option.nn  ==keyword.operator.assignment.nn  model.fc=entity.name.label.nn",
+    );
   });
 });

@@ -1202,7 +1202,9 @@ class Engine {
           found: b ? show(b) : "none",
         },
         {
-          labels: [{ span: instance.span, message: `the instance \`${instance.name}\`${b ? `: ${t.name} ${show(b)}` : ""}` }],
+          labels: [
+            { span: instance.span, message: `the instance \`${instance.name}\`${b ? `: ${t.name} ${show(b)}` : ""}` },
+          ],
           notes: [`\`${name}\` is given ${showValue(input)} here`],
           help: "every use of an instance must give it inputs of the sizes its tensors were made for; for a layer of its own, drop `share`",
         },
@@ -1318,7 +1320,8 @@ class Engine {
     // earlier parameters).
     const params = block.decl.params;
     const given = new Map<string, A.Expr>();
-    for (const [name, arg] of args) if (name !== "frozen" && name !== "tie" && name !== "share") given.set(name, arg.expr);
+    for (const [name, arg] of args)
+      if (name !== "frozen" && name !== "tie" && name !== "share") given.set(name, arg.expr);
     for (const p of params) {
       const expr = given.get(p.name.name);
       const v = expr ? this.num(expr, env) : p.default ? this.num(p.default, blockEnv) : undefined;
@@ -1674,7 +1677,13 @@ class Engine {
       frozen,
     };
     if (instance) {
-      router = this.sharedTensors(instance, [{ name: "router.weight", shape: router.shape }], name, input, scope.share!.span)[0]!;
+      router = this.sharedTensors(
+        instance,
+        [{ name: "router.weight", shape: router.shape }],
+        name,
+        input,
+        scope.share!.span,
+      )[0]!;
       moeNode.shares = instance.name;
     } else {
       moeNode.tensors.push(router);

@@ -152,7 +152,9 @@ function refuseBlockTie(cx: ResolveContext, args: readonly Arg[], bound: LayerAr
       { block },
       {
         labels: [{ span: callee.span, message: `a call of block \`${block}\`` }],
-        notes: ["`tie` shares one layer's weight; `share` applies a whole block instance again (PyTorch's module reuse)"],
+        notes: [
+          "`tie` shares one layer's weight; `share` applies a whole block instance again (PyTorch's module reuse)",
+        ],
         help: `to apply the instance \`${target}\` again, with every tensor shared and gradients summed, write \`share = ${target}\``,
       },
     ),
