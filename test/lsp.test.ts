@@ -171,6 +171,14 @@ describe("nnc lsp", () => {
       context: { includeDeclaration: false },
     });
     expect(refs.map((r) => r.range.start)).toEqual([pos(text, "share = encoder", 8)]);
+    // Hover on the reuse: no parameters of its own, and the instance it applies.
+    const h = await client.request<Hover>("textDocument/hover", {
+      textDocument: { uri },
+      position: pos(text, "Enc(share", 1),
+    });
+    const md = (h.contents as { value: string }).value;
+    expect(md).toContain("parameters: 0");
+    expect(md).toContain("applies `encoder` again");
     client.close(uri);
   });
 
