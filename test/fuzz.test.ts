@@ -31,6 +31,7 @@ const constructs = [
   "graph.split",
   "graph.cross",
   "tie",
+  "share",
   "frozen",
   "frozen.tensor",
   "loss",

@@ -58,6 +58,10 @@ const specs: Record<string, string> = {
     "model M(x: f32[3, 8, 8]) {\n  repeat 3 { conv2d(4, 3, padding = same) relu }\n  repeat 2 { repeat 2 { conv2d(5, 3, padding = 1) } }\n}\n",
   residualRepeat: "model M(x: f32[4]) {\n  residual {\n    repeat 2 { dense(4) }\n  }\n}\n",
   shadow: "model M(x: f32[4]) {\n  y = x -> dense(4)\n  y -> repeat 3 {\n    z = dense(4)\n    z + y\n  }\n}\n",
+  // `share`: an instance that is itself a reused unit (the second `R`), shared blocks holding a repeat, a
+  // moe and a share, reuses in repeats.
+  shares:
+    "block R {\n  repeat 2 as h { dense(4) tanh }\n}\nblock O {\n  R as first\n  R(share = first)\n  moe(2, 1) { dense(4) }\n}\nmodel M(x: f32[4]) {\n  R\n  R as a\n  R(share = a)\n  O as o\n  repeat 2 { O(share = o) }\n  dense(4) as l\n  repeat 3 { dense(4, share = l) }\n}\n",
   shadowReused:
     "block A {\n  input x\n  y = x -> dense(4)\n  w = y -> relu\n  b = w -> repeat 3 {\n    z = dense(4)\n    z + y\n  }\n  a = y -> repeat 3 {\n    z = dense(4)\n    z + y\n  }\n  a + b\n}\nmodel M(x: f32[4]) {\n  A\n  repeat 2 { A }\n}\n",
 };

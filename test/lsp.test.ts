@@ -144,6 +144,44 @@ describe("nnc lsp", () => {
     expect(await def({ line: 10_000, character: 0 })).toBeNull();
   });
 
+  it("go to definition and references: a `share` path leads to the instance it applies again", async () => {
+    const uri = uriOf(path.join(dir, "share.nn"));
+    const text = [
+      "block Enc {",
+      "  dense(8) as fc",
+      "  relu",
+      "  dense(8, share = fc)",
+      "}",
+      "",
+      "model M(a: f32[8], b: f32[8]) {",
+      "  ea = a -> Enc as encoder",
+      "  eb = b -> Enc(share = encoder)",
+      "  ea + eb",
+      "}",
+      "",
+    ].join("\n");
+    client.open(uri, text);
+    const def = (p: { line: number; character: number }) =>
+      client.request<Location | null>("textDocument/definition", { textDocument: { uri }, position: p });
+    expect((await def(pos(text, "share = encoder", 10)))?.range.start).toEqual(pos(text, "encoder\n", 0));
+    expect((await def(pos(text, "share = fc", 9)))?.range.start).toEqual(pos(text, "fc\n", 0));
+    const refs = await client.request<Location[]>("textDocument/references", {
+      textDocument: { uri },
+      position: pos(text, "encoder\n", 1),
+      context: { includeDeclaration: false },
+    });
+    expect(refs.map((r) => r.range.start)).toEqual([pos(text, "share = encoder", 8)]);
+    // Hover on the reuse: no parameters of its own, and the instance it applies.
+    const h = await client.request<Hover>("textDocument/hover", {
+      textDocument: { uri },
+      position: pos(text, "Enc(share", 1),
+    });
+    const md = (h.contents as { value: string }).value;
+    expect(md).toContain("parameters: 0");
+    expect(md).toContain("applies `encoder` again");
+    client.close(uri);
+  });
+
   it("find references: a constant in its file, a block across files (import included)", async () => {
     const text = read(gpt2);
     const refs = await client.request<Location[]>("textDocument/references", {
@@ -197,7 +235,7 @@ describe("nnc lsp", () => {
     expect(labels(await at(loss, pos(loss, "loss ", 5)))).toEqual(["mse", "cross_entropy", "binary_cross_entropy"]);
     const block = base.replace("  \n}", "  B(\n}");
     const blockLabels = labels(await at(block, pos(block, "B(\n", 2)));
-    expect(blockLabels).toEqual(expect.arrayContaining(["w", "frozen"]));
+    expect(blockLabels).toEqual(expect.arrayContaining(["w", "frozen", "share"]));
     // `tie` on a block call is refused (NN5005), so it is not offered.
     expect(blockLabels).not.toContain("tie");
     client.close(uri);

@@ -52,7 +52,7 @@ function counted(text: string): Counts {
 }
 
 /** The figures summed here over the expanded program: every op's tensors once (a repeat's copies are ops
- *  of their own), a tied tensor not at all (its storage is its target's) except in the ties-twice figure,
+ *  of their own; an op applying an instance again, `share`, owns none), a tied tensor not at all (its storage is its target's) except in the ties-twice figure,
  *  a bias being a tensor whose PyTorch name's last part starts with `bias` (`bias`, `bias_ih_l0`). */
 function summed(a: Analysis): Counts {
   const c: Counts = {
@@ -65,7 +65,12 @@ function summed(a: Analysis): Counts {
     paramsIfTiesCountedTwice: 0n,
   };
   const seen = new Set<string>();
-  for (const op of a.ops)
+  for (const op of a.ops) {
+    // An instance applied again (`share`) reads the tensors of an earlier op: none of its own.
+    if (op.reuses !== undefined) {
+      for (const t of op.tensors) if (!seen.has(t.name)) throw new Error(`\`${op.name}\` reuses a later \`${t.name}\``);
+      continue;
+    }
     for (const t of op.tensors) {
       if (seen.has(t.name)) throw new Error(`tensor \`${t.name}\` listed by two ops`);
       seen.add(t.name);
@@ -83,6 +88,7 @@ function summed(a: Analysis): Counts {
       if (t.frozen) c.frozen += n;
       else c.trainable += n;
     }
+  }
   return c;
 }
 

@@ -130,4 +130,17 @@ describe("TextMate grammar", () => {
     expect(s).toContain("with=keyword.control.repeat.nn");
     expect(s).toContain("i=variable.parameter.index.nn");
   });
+
+  it("scopes a reuse (`share = name`) as an option naming a layer, keyword-led paths included", () => {
+    const s = scopes(
+      "model M(a: f32[4], b: f32[4]) {\n  ea = a -> Enc as encoder\n  eb = b -> Enc(share = encoder)\n  dense(4, share = model.fc)\n}\n",
+    );
+    // The instance a reuse names is scoped as the `as` name that defines it.
+    expect(s).toContain(
+      "share=variable.parameter.option.nn  ==keyword.operator.assignment.nn  encoder=entity.name.label.nn",
+    );
+    expect(s).toContain(
+      "share=variable.parameter.option.nn  ==keyword.operator.assignment.nn  model.fc=entity.name.label.nn",
+    );
+  });
 });

@@ -168,6 +168,15 @@ interface Scope {
   /** Copies of everything in this scope (repeat and moe counts multiplied). */
   readonly multiplicity: bigint;
   readonly activeMultiplicity: bigint;
+  /** Inside a call that applies an instance again (`share = a`): the call's name (`from`), the instance's
+   *  (`to`) and where `share` is written. A layer named `from.x` here uses the tensors of `to.x`. */
+  readonly share?: ShareScope;
+}
+
+interface ShareScope {
+  readonly from: string;
+  readonly to: string;
+  readonly span: Span;
 }
 
 /** Names taken in one naming scope: each local name that is not a number (an `as` path) where it was given,
@@ -296,6 +305,8 @@ class Engine {
   private readonly memo = new Map<string, Memo>();
   /** Tie options met (a tie looks outside its unit, so a unit with one is never memoized). */
   private tieCount = 0;
+  /** `share` names not found when met: reported when the model ends, as defined later or unknown. */
+  private readonly pendingShares: { rel: string; prefixes: string[]; span: Span }[] = [];
   /** Deepest block instantiation entered in the current unit (−1: none). */
   private deepest = -1;
   private steps = 0;
@@ -420,6 +431,7 @@ class Engine {
       if (!(error instanceof Abort)) throw error;
       this.failed = true;
     }
+    this.reportPendingShares();
     if (this.failed) return { value: null, diagnostics: this.diagnostics };
     const all = this.all;
     let tensors: TensorRecord[] | undefined;
@@ -894,7 +906,10 @@ class Engine {
       });
       throw new Abort();
     }
-    if (target.kind === "block") return this.block(stage, target.block, target.args, input, env, scope, frozen);
+    if (target.kind === "block") {
+      const share = this.ownShare(args, env, scope, target.block.name);
+      return this.block(stage, target.block, target.args, input, env, scope, frozen, share);
+    }
     const entry = target.entry.aliasOf ? (layerEntry(target.entry.aliasOf) ?? target.entry) : target.entry;
     const def = kindDef(entry.kind);
     if (def?.form === "container") {
@@ -905,7 +920,112 @@ class Engine {
       };
       return walk[entry.kind as ContainerKind]();
     }
-    return this.layer(stage, entry, target.entry.kind, args, target.args, input, env, scope, frozen);
+    const share = this.ownShare(args, env, scope, target.entry.kind);
+    return this.layer(stage, entry, target.entry.kind, args, target.args, input, env, scope, frozen, share);
+  }
+
+  /** The instance a call's `share = path` applies again, found from the innermost naming scope outwards
+   *  as a tie's layer is; undefined when there is none (a name not found yet is reported when the model
+   *  ends, as defined later or unknown; the others at once). */
+  private ownShare(
+    args: readonly A.Arg[],
+    env: Env,
+    scope: Scope,
+    kind: string,
+  ): { node: LayerNode; found: LayerNode; span: Span } | undefined {
+    const arg = this.tieArg(args, env, "share");
+    if (!arg) return undefined;
+    // A unit with a `share` reads tensors from outside itself: never memoized.
+    this.tieCount++;
+    const rel = arg.path.join(".");
+    const prefixes = prefixesOf(scope.prefix);
+    let found: LayerNode | undefined;
+    for (const p of prefixes) {
+      found = this.findLayer(p ? `${p}.${rel}` : rel);
+      if (found) break;
+    }
+    if (!found) {
+      this.pendingShares.push({ rel, prefixes, span: arg.span });
+      return undefined;
+    }
+    if (scope.prefix === found.name || scope.prefix.startsWith(`${found.name}.`)) {
+      this.report("ShareTargetUnknown", arg.span, ["encloses", { name: rel }], {
+        labels: [{ span: found.span, message: `\`${rel}\` is this call` }],
+        help: "apply the instance after it, outside its own body",
+      });
+      return undefined;
+    }
+    const instance = this.instanceOf(found);
+    if (instance.kind !== kind) {
+      this.report(
+        "ShareTargetUnknown",
+        arg.span,
+        ["otherKind", { name: rel, found: `\`${instance.kind}\``, wanted: `\`${kind}\`` }],
+        {
+          labels: [{ span: instance.span, message: `\`${rel}\` is defined here` }],
+          help: `a call with \`share = ${rel}\` is written as the instance is: \`${instance.kind}(…, share = ${rel})\``,
+        },
+      );
+      return undefined;
+    }
+    return { node: instance, found, span: arg.span };
+  }
+
+  /** What an op applying an instance again records (`IrOp.reuses`, `reuseTail`): the name of the op it is
+   *  (in the instance, or a reuse of it: the lowering follows the chain) and how many trailing segments of
+   *  its own name that name ends with (its path inside the call that shares), which the lowering spells
+   *  per copy as the op's. */
+  private reuseOf(
+    name: string,
+    share: { found: LayerNode } | undefined,
+    scope: Scope,
+    suffix = "",
+  ): { reuses: string; reuseTail: number } {
+    if (share) return { reuses: share.found.name + suffix, reuseTail: segments(suffix).length };
+    const s = scope.share!;
+    const full = name + suffix;
+    return { reuses: s.to + full.slice(s.from.length), reuseTail: segments(full).length - segments(s.from).length };
+  }
+
+  /** The instance a node applies: itself, or the one it shares (a reuse of a reuse is of the instance). */
+  private instanceOf(n: LayerNode): LayerNode {
+    return n.shares !== undefined ? (this.findLayer(n.shares) ?? n) : n;
+  }
+
+  /** Inside a call that shares an instance: the instance's layer that the layer `name` is (`a.fc` for
+   *  `b.fc` when `b` shares `a`). Reported when it has none or another kind. */
+  private inheritedShare(name: string, kind: string, span: Span, scope: Scope): LayerNode | undefined {
+    const s = scope.share;
+    if (!s) return undefined;
+    this.tieCount++;
+    const target = s.to + name.slice(s.from.length);
+    const found = this.findLayer(target);
+    if (!found || found.kind !== kind) {
+      this.report("ShareTargetUnknown", span, ["noCounterpart", { name: s.to, target }], {
+        labels: [{ span: s.span, message: `this call applies \`${s.to}\` again` }],
+        ...(found ? { notes: [`\`${target}\` is \`${found.kind}\`, not \`${kind}\``] } : {}),
+        help: "a call that shares an instance is given the instance's arguments, so that it has the same layers",
+      });
+      return undefined;
+    }
+    return this.instanceOf(found);
+  }
+
+  private reportPendingShares(): void {
+    const seen = new Set<number>();
+    for (const { rel, prefixes, span } of this.pendingShares) {
+      if (seen.has(span.start)) continue;
+      seen.add(span.start);
+      const later = prefixes.map((p) => this.findLayer(p ? `${p}.${rel}` : rel)).find((n) => n !== undefined);
+      this.report("ShareTargetUnknown", span, later ? ["later", { name: rel }] : ["noLayer", { name: rel }], {
+        ...(later ? { labels: [{ span: later.span, message: `\`${rel}\` is defined here` }] } : {}),
+        help: later
+          ? "define the instance first; the call that shares it comes after"
+          : (didYouMeanHelp(rel, [...new Set(expand(this.all.layers, (n, r) => (r ? r.name(n) : n)))]) ??
+            "`share` names a layer or block call defined earlier, by its `as` name"),
+      });
+    }
+    this.pendingShares.length = 0;
   }
 
   /** `frozen = bias` or `frozen = [weight, bias]`: the tensor names written, each with its span, and the
@@ -940,6 +1060,7 @@ class Engine {
     env: Env,
     scope: Scope,
     frozen: boolean,
+    share?: { node: LayerNode; found: LayerNode; span: Span },
   ): Value {
     const name = this.nameFor(stage, scope);
     const bound = this.bind(entry.args, entry.options, given, env);
@@ -1017,6 +1138,30 @@ class Engine {
       (layerNode as { convention?: string }).convention = outcome.convention;
       this.lists.conventions.push([name, outcome.convention]);
     }
+    const instance = share?.node ?? this.inheritedShare(name, written, stage.span, scope);
+    if (instance) {
+      const tensors = this.sharedTensors(instance, outcome.tensors, name, inputs[0]!, share?.span ?? scope.share!.span);
+      layerNode.shares = instance.name;
+      scope.node.children.push(layerNode);
+      this.addLayer(name, layerNode);
+      this.record(
+        {
+          kind: entry.kind,
+          name,
+          entry,
+          args: bound,
+          inputs: inputs.map((i) => i.id!),
+          tensors,
+          ...this.reuseOf(name, share, scope),
+          ...(outcome.attrs ? { attrs: outcome.attrs } : {}),
+          span: stage.span,
+        },
+        output,
+        scope.multiplicity,
+        layerNode,
+      );
+      return output;
+    }
     const tie = this.tieArg(args, env);
     if (tie) this.tieCount++;
     const named = this.frozenNames(args, env);
@@ -1080,11 +1225,51 @@ class Engine {
     return output;
   }
 
+  /** The tensors of `instance` that a use of it (the layer `name`, on `input`) reads: its shapes must be
+   *  the instance's, or the use is reported (NN5007) at its `share`. */
+  private sharedTensors(
+    instance: LayerNode,
+    own: readonly { readonly name: string; readonly shape: readonly bigint[]; readonly bare?: boolean }[],
+    name: string,
+    input: TensorValue,
+    at: Span,
+  ): readonly TensorRecord[] {
+    const show = (s: readonly bigint[]) => `[${s.join(", ")}]`;
+    const theirs = instance.tensors;
+    const local = (t: TensorRecord) => (t.name === instance.name ? "weight" : t.name.slice(instance.name.length + 1));
+    const mine = new Map(own.map((t) => [t.name, t.shape]));
+    for (const t of [...theirs.map((x) => ({ name: local(x), shape: x.shape })), ...own]) {
+      const a = mine.get(t.name);
+      const b = theirs.find((x) => local(x) === t.name)?.shape;
+      if (a && b && a.length === b.length && a.every((d, i) => d === b[i])) continue;
+      this.report(
+        "ShareShapeMismatch",
+        at,
+        {
+          target: instance.name,
+          tensor: `\`${t.name}\``,
+          shape: a ? show(a) : "none",
+          found: b ? show(b) : "none",
+        },
+        {
+          labels: [
+            { span: instance.span, message: `the instance \`${instance.name}\`${b ? `: ${t.name} ${show(b)}` : ""}` },
+          ],
+          notes: [`\`${name}\` is given ${showValue(input)} here`],
+          help: "every use of an instance must give it inputs of the sizes its tensors were made for; for a layer of its own, drop `share`",
+        },
+      );
+      return theirs;
+    }
+    return theirs;
+  }
+
   private tieArg(
     args: readonly A.Arg[],
     env: Env,
+    option: "tie" | "share" = "tie",
   ): { path: readonly string[]; transposed: boolean; span: Span } | undefined {
-    const arg = args.find((a) => a.name?.name === "tie");
+    const arg = args.find((a) => a.name?.name === option);
     if (!arg) return undefined;
     const v = this.num(arg.value, env);
     if (v?.kind === "path") return { path: v.path, transposed: v.transposed, span: arg.value.span };
@@ -1167,19 +1352,26 @@ class Engine {
     env: Env,
     scope: Scope,
     frozen: boolean,
+    share?: { node: LayerNode; found: LayerNode; span: Span },
   ): Value {
     if (this.depth >= maxInstantiationDepth) {
       this.report("RecursiveBlock", stage.span, ["depth", { max: maxInstantiationDepth }]);
       throw new Abort();
     }
     const name = this.nameFor(stage, scope);
+    const instance = share?.node ?? this.inheritedShare(name, block.name, stage.span, scope);
+    // A call that applies an instance again maps its layers' names to the instance's (`b.fc` → `a.fc`).
+    const shareScope: ShareScope | undefined = share
+      ? { from: name, to: share.found.name, span: share.span }
+      : scope.share;
     const blockEnv = new Env(this.fileEnv(block.decl));
     blockEnv.block = block.name;
     // Parameters as the resolver bound them (positional, then named), then defaults (which may use
     // earlier parameters).
     const params = block.decl.params;
     const given = new Map<string, A.Expr>();
-    for (const [name, arg] of args) if (name !== "frozen" && name !== "tie") given.set(name, arg.expr);
+    for (const [name, arg] of args)
+      if (name !== "frozen" && name !== "tie" && name !== "share") given.set(name, arg.expr);
     for (const p of params) {
       const expr = given.get(p.name.name);
       const v = expr ? this.num(expr, env) : p.default ? this.num(p.default, blockEnv) : undefined;
@@ -1190,9 +1382,10 @@ class Engine {
       }
     }
     // The call's analysis depends on nothing else: the body sees only the file's constants and these.
-    const key = !this.memoize
-      ? undefined
-      : `block ${idOf(block.decl)}(${params.map((p) => argKey(blockEnv.nums.get(p.name.name)!)).join(", ")}) ${valueKey(input)} ${frozen}`;
+    const key =
+      !this.memoize || shareScope
+        ? undefined
+        : `block ${idOf(block.decl)}(${params.map((p) => argKey(blockEnv.nums.get(p.name.name)!)).join(", ")}) ${valueKey(input)} ${frozen}`;
     const known = key === undefined ? undefined : this.memo.get(key);
     if (known && this.depth + known.height < maxInstantiationDepth) {
       const { view, output } = this.reuse(known, name, scope.multiplicity, scope.activeMultiplicity);
@@ -1208,6 +1401,7 @@ class Engine {
     const blockNode = node(name, block.name, stage.span, scope.multiplicity, scope.activeMultiplicity);
     try {
       this.deepest = Math.max(this.deepest, this.depth);
+      if (instance) blockNode.shares = instance.name;
       scope.node.children.push(blockNode);
       this.addLayer(name, blockNode);
       this.lists.blockCalls.push({ decl: block.decl, node: blockNode });
@@ -1219,6 +1413,7 @@ class Engine {
         frozen,
         multiplicity: scope.multiplicity,
         activeMultiplicity: scope.activeMultiplicity,
+        ...(shareScope ? { share: shareScope } : {}),
       };
       this.depth++;
       try {
@@ -1411,6 +1606,7 @@ class Engine {
           frozen,
           multiplicity: scope.multiplicity,
           activeMultiplicity: scope.activeMultiplicity,
+          ...(scope.share ? { share: scope.share } : {}),
         }
       : { ...scope, frozen };
     const main = this.body(body, input, env, inner);
@@ -1518,9 +1714,10 @@ class Engine {
     }
     const name = this.nameFor(stage, scope);
     const moeNode = node(name, "moe", stage.span, scope.multiplicity, scope.activeMultiplicity);
-    scope.node.children.push(moeNode);
-    this.addLayer(name, moeNode);
-    const router: TensorRecord = {
+    // Inside a call that applies an instance again: the instance's router (its experts' layers are mapped
+    // as any layer inside the call is).
+    const instance = this.inheritedShare(name, "moe", stage.span, scope);
+    let router: TensorRecord = {
       name: `${name}.router.weight`,
       shape: [experts, d.size],
       role: "matrix",
@@ -1529,8 +1726,21 @@ class Engine {
       activeMultiplicity: scope.activeMultiplicity,
       frozen,
     };
-    moeNode.tensors.push(router);
-    this.lists.tensors.push(router);
+    if (instance) {
+      router = this.sharedTensors(
+        instance,
+        [{ name: "router.weight", shape: router.shape }],
+        name,
+        input,
+        scope.share!.span,
+      )[0]!;
+      moeNode.shares = instance.name;
+    } else {
+      moeNode.tensors.push(router);
+      this.lists.tensors.push(router);
+    }
+    scope.node.children.push(moeNode);
+    this.addLayer(name, moeNode);
     const tokens = input.shape.slice(0, -1).reduce((a, x) => a * x.size, 1n);
     const expertsName = `${name}.experts.{0..${experts - 1n}}`;
     const expertsNode = node(
@@ -1551,6 +1761,7 @@ class Engine {
       frozen,
       multiplicity: scope.multiplicity * experts,
       activeMultiplicity: scope.activeMultiplicity * topK,
+      ...(scope.share ? { share: scope.share } : {}),
     };
     // Expanded, a moe has a router op (its output: a score per expert) and a combining op besides the experts.
     this.expanded(2n, [{ ...input, shape: [...input.shape.slice(0, -1), dim(experts)] }, input], scope.multiplicity);
@@ -1586,6 +1797,7 @@ class Engine {
         inputs: [input.id!],
         outputs: [routerOut.id!],
         tensors: [router],
+        ...(instance ? this.reuseOf(name, undefined, scope, ".router") : {}),
         span: stage.span,
       },
       {
@@ -1734,9 +1946,10 @@ class Engine {
     const activeMultiplicity = scope.activeMultiplicity * count;
     // Which copies these are changes only names and counts: the body, its input and the values it can
     // see decide the rest.
-    const key = !this.memoize
-      ? undefined
-      : `repeat ${idOf(stage)} ${valueKey(input)} ${scope.frozen} ${this.envKey(stage, env)}`;
+    const key =
+      !this.memoize || scope.share
+        ? undefined
+        : `repeat ${idOf(stage)} ${valueKey(input)} ${scope.frozen} ${this.envKey(stage, env)}`;
     const known = key === undefined ? undefined : this.memo.get(key);
     // The values the body can read from outside: its input and the outer values its names may mean.
     const free = this.freeValueIds(stage, env);
@@ -1764,6 +1977,7 @@ class Engine {
         frozen: scope.frozen,
         multiplicity,
         activeMultiplicity,
+        ...(scope.share ? { share: scope.share } : {}),
       };
       // `repeat … { Block() }`: the single unnamed call lives directly under `h.i`, like nn.ModuleList.
       const only = stage.body.statements.length === 1 ? stage.body.statements[0] : undefined;
@@ -1865,7 +2079,7 @@ class Engine {
     const specs = [...positional, ...options, ...universalOptions];
     for (const [key, arg] of given) {
       const spec = specs.find((p) => p.name === key);
-      if (!spec || key === "frozen" || key === "tie" || key === "shortcut") continue;
+      if (!spec || key === "frozen" || key === "tie" || key === "share" || key === "shortcut") continue;
       const v = this.num(arg.expr, env, spec);
       if (v) this.checkMinimum(key, spec, v, arg.expr.span);
       if (v) out.set(key, v);
@@ -2287,4 +2501,19 @@ function subtreeParams(n: LayerNode): bigint {
 
 function elementsOf(shape: readonly bigint[]): bigint {
   return shape.reduce((a, b) => a * b, 1n);
+}
+
+/** A naming prefix and every prefix enclosing it, innermost first, `""` last. */
+function prefixesOf(prefix: string): string[] {
+  const prefixes: string[] = [];
+  for (let p = prefix; ; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
+    prefixes.push(p);
+    if (p === "") break;
+  }
+  return prefixes;
+}
+
+/** Segments of a name (`h.{0..11}.attn` → `h`, `{0..11}`, `attn`). */
+function segments(name: string): string[] {
+  return name.match(/\{[^}]*\}|[^.]+/g) ?? [];
 }

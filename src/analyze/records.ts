@@ -38,6 +38,9 @@ export interface LayerNode {
   /** Data flow, for the graph (src/count/graph.ts): the value numbers (`ModelAnalysis.values`) this node
    *  reads and gives. */
   flow?: NodeFlow;
+  /** A call that applies an instance again (`share = a`, or a layer inside such a block call): the
+   *  instance's name. It owns no tensors; its op reads the instance's (`IrOp.reuses`). */
+  shares?: string;
   /** Set on a reused unit's view (see `NodeReuse`). */
   reuse?: NodeReuse;
   /** Elementwise ops of this node's own body (`a + b`, a residual's add), which are not layer nodes. */

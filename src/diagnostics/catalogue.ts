@@ -446,9 +446,26 @@ export const catalogue = {
   }),
   TieOnBlock: t(
     "NN5005",
-    "a `tie` on a block call: sharing every tensor of a block instance (module reuse) is not supported",
+    "a `tie` on a block call: a block instance is reused with `share`, not `tie`",
     "`tie` on a call of block `{block}` is not supported",
   ),
+  ShareTargetUnknown: t("NN5006", "a `share` naming no earlier layer or block call of the same kind", {
+    noLayer: "no layer or block call named `{name}` before this",
+    later: "`{name}` is defined after this call; `share` reuses an instance defined before it",
+    encloses: "`{name}` encloses this call: an instance cannot be applied inside itself",
+    otherKind: "`{name}` is {found}, not {wanted}: `share` applies that instance again",
+    noCounterpart: "`{name}` has no counterpart `{target}` in the instance it shares",
+  }),
+  ShareShapeMismatch: t(
+    "NN5007",
+    "a `share` whose input gives the shared tensors other shapes than the instance has",
+    "this use of `{target}` needs {tensor} {shape}, but the instance has {found}",
+  ),
+  ShareConflict: t("NN5008", "a `share` with `tie`, `frozen` or `transpose` on the same call, or on a container", {
+    option: "`share` and `{option}` on one call: a reused instance keeps its own tensors and their settings",
+    transposed: "`share` takes a layer or block name, not `transpose(…)`",
+    container: "`share` on `{kind}` is not supported",
+  }),
 
   // NN6xxx — imports
   ImportNotFound: t(

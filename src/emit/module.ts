@@ -103,6 +103,15 @@ function moduleStatements(
   const owners = new Map<number, { count: number; size: number }>();
   for (const t of plan.params)
     owners.set(t.offset, { count: (owners.get(t.offset)?.count ?? 0) + 1, size: owners.get(t.offset)?.size ?? t.size });
+  // An instance applied again (`share`) has one writer of its gradients per use: none assigns them.
+  for (const op of plan.ops) {
+    if (op.reuses === undefined) continue;
+    for (const t of op.tensors) {
+      const offset = t.role === "buffer" ? undefined : plan.offsets.get(t.name);
+      const known = offset === undefined ? undefined : owners.get(offset);
+      if (known) known.count++;
+    }
+  }
   const claims: Claims = { buffers: new Set(), params: [], lastReader, owners };
   const forwardParts: string[] = [];
   const backwardParts: string[] = [];
@@ -1319,9 +1328,11 @@ function context(
   claims: Claims,
   wasmTable: WasmDenseTable | undefined,
 ): EmitCtx {
-  // A bare tensor (`bare = true`) is the layer's `weight`, named by the layer alone.
+  // A bare tensor (`bare = true`) is the layer's `weight`, named by the layer alone; an op that applies an
+  // instance again (`share`) reads the instance's tensors.
+  const owner = op.reuses ?? op.name;
   const local = (tensor: string) =>
-    tensor === "weight" && op.tensors.some((t) => t.bare) ? op.name : `${op.name}.${tensor}`;
+    tensor === "weight" && op.tensors.some((t) => t.bare) ? owner : `${owner}.${tensor}`;
   let named = scratchNames.get(scratches);
   if (!named) scratchNames.set(scratches, (named = new Set(scratches.map((s) => s.name))));
   const names = named;

@@ -69,8 +69,21 @@ export function irProblems(m: LoweredModel): string[] {
         problems.push(`${at(i)}: an expert's output is not of the combination's shape`);
     }
   });
-  // 7. Tensors: every op's, in op order, unique, ties to earlier tensors, one copy each.
-  const listed = m.ops.flatMap((op) => op.tensors);
+  // 7. Tensors: every op's (but a reuse's), in op order, unique, ties to earlier tensors, one copy each; a
+  // reuse reads an earlier op's tensors.
+  const listed = m.ops.flatMap((op) => (op.reuses === undefined ? op.tensors : []));
+  const instances = new Map<string, number>();
+  m.ops.forEach((op, i) => {
+    if (op.reuses === undefined) {
+      if (op.name !== "") instances.set(op.name, i);
+      return;
+    }
+    const first = instances.get(op.reuses);
+    if (first === undefined) problems.push(`${at(i)} reuses \`${op.reuses}\`, no earlier op`);
+    else if (m.ops[first]!.kind !== op.kind) problems.push(`${at(i)} reuses an op of another kind`);
+    else if (op.tensors.some((t, k) => t.name !== m.ops[first]!.tensors[k]?.name))
+      problems.push(`${at(i)}: its tensors are not those of \`${op.reuses}\``);
+  });
   if (listed.length !== m.tensors.length || listed.some((t, i) => t !== m.tensors[i]))
     problems.push("the tensors are not the ops' tensors in op order");
   const seen = new Set<string>();

@@ -20,7 +20,8 @@
 //     experts' shape.
 //  6. Every op of a layer kind has the unique hierarchical `name` PyTorch's module tree gives it (every
 //     copy spelled out: `h.3.attn`, `moe.experts.1.0`, never `{0..11}`); `add`, `sub` and `mul` have the name `""`.
-//  7. `tensors` is the concatenation of every op's `tensors`, in op order; tensor names are unique and are
+//  7. `tensors` is the concatenation of every op's `tensors`, in op order, but for ops that reuse an
+//     instance (`reuses`), whose tensors are an earlier op's, by name; tensor names are unique and are
 //     PyTorch's `state_dict` keys; `tiedTo` names an earlier tensor of the list; every `multiplicity` and
 //     `activeMultiplicity` is 1.
 //  8. A value's `shape` is per sample (the batch axis is not in it), of exact non-negative sizes; `dtype`
@@ -94,6 +95,13 @@ export interface IrOp {
   readonly outputs: readonly number[];
   /** Parameter and buffer tensors of this op. */
   readonly tensors: readonly TensorRecord[];
+  /** An op that applies an earlier op's instance again (`share = a`: PyTorch's module reuse): that op's
+   *  name (lowered: the instance's own op; in an analysis: the op it is, maybe a reuse itself). Its
+   *  `tensors` are that op's, by name, owned there (not listed again in the model's tensors). */
+  readonly reuses?: string;
+  /** In an analysis only: how many trailing segments of `name` `reuses` ends with (the op's path inside
+   *  the call that shares an instance), spelled per copy as the op's own when lowered. */
+  readonly reuseTail?: number;
   /** What the kind's shape rule resolved for the code generator (`LayerOutcome.attrs`). */
   readonly attrs?: ResolvedAttrs;
   readonly span: Span;

@@ -25,10 +25,27 @@ type Values = Map<number, number>;
 /** Names of the analysis (in the same space) to the lowered model's names. */
 type Names = (name: string) => string;
 
+/** Segments of an analysis name (`h.{0..11}.attn` → `h`, `{0..11}`, `attn`). */
+const segments = (name: string): string[] => name.match(/\{[^}]*\}|[^.]+/g) ?? [];
+
 export function lower(analysis: ModelAnalysis): LoweredModel {
   const ops: IrOp[] = [];
   const values: IrValue[] = [];
   const tensors: TensorRecord[] = [];
+
+  /** Lowered ops by name, for the ops that apply an instance again. */
+  const byName = new Map<string, IrOp>();
+  const reusedOp = (reuses: string, tail: number, name: string, names: Names): IrOp => {
+    const r = segments(reuses);
+    const l = segments(name);
+    const head = r.slice(0, r.length - tail).join(".");
+    const end = l.slice(l.length - tail).join(".");
+    const start = head === "" ? "" : names(head);
+    const full = start === "" ? end : end === "" ? start : `${start}.${end}`;
+    const op = byName.get(full);
+    if (!op) throw new Error(`internal: \`${name}\` reuses \`${full}\`, which is not lowered before it`);
+    return op;
+  };
 
   const lookup = (map: Values, id: number): number => {
     const v = map.get(id);
@@ -49,21 +66,32 @@ export function lower(analysis: ModelAnalysis): LoweredModel {
   const emit = (index: number, map: Values, names: Names, inputs?: readonly number[]): void => {
     const op = analysis.ops[index]!;
     const read = inputs ?? op.inputs.map((id) => lookup(map, id));
-    const own = op.tensors.map((t): TensorRecord => ({
-      ...t,
-      name: names(t.name),
-      multiplicity: 1n,
-      activeMultiplicity: 1n,
-      ...(t.tiedTo !== undefined ? { tiedTo: names(t.tiedTo) } : {}),
-    }));
-    ops.push({
-      ...op,
-      name: op.name === "" ? "" : names(op.name),
+    const name = op.name === "" ? "" : names(op.name);
+    // An op applying an instance again: the lowered op it is (the instance's end of its name spelled for
+    // this copy, the rest as this copy's end: `b.1.fc` is `a.1.fc`), whose tensors and instance it takes.
+    const { reuseTail, ...rest } = op;
+    const reused = op.reuses === undefined ? undefined : reusedOp(op.reuses, reuseTail ?? 0, name, names);
+    const own =
+      reused?.tensors ??
+      op.tensors.map((t): TensorRecord => ({
+        ...t,
+        name: names(t.name),
+        multiplicity: 1n,
+        activeMultiplicity: 1n,
+        ...(t.tiedTo !== undefined ? { tiedTo: names(t.tiedTo) } : {}),
+      }));
+    const lowered: IrOp = {
+      ...rest,
+      name,
       inputs: read,
       outputs: op.outputs.map((id) => make(map, id)),
       tensors: own,
-    });
-    tensors.push(...own);
+      ...(reused ? { reuses: reused.reuses ?? reused.name } : {}),
+    };
+    ops.push(lowered);
+    if (name !== "") byName.set(name, lowered);
+    // An op that applies an instance again reads the instance's tensors, listed where the instance is.
+    if (op.reuses === undefined) tensors.push(...own);
   };
 
   /** A node's own ops and its children, in the order they run. */

@@ -172,6 +172,8 @@ function callHover(site: CallSite, analyses: readonly Analysis[]): string {
   ];
   if (found.copies > 1n)
     lines.push(`${grouped(found.copies)} instances in the model; this is the first (\`${n.name}\`)`);
+  if (n.shares !== undefined)
+    lines.push(`applies \`${n.shares}\` again (\`share\`): its tensors are that instance's, counted there`);
   const { tensors, total } = subtreeTensors(n, 12);
   const tensorLines = tensors.map(
     (t) =>
@@ -361,7 +363,7 @@ function paramsOf(
       type: { kind: "size" },
       ...(p.default ? { default: { kind: "derived", formula: printExpr(p.default) } } : {}),
     }));
-    // A block call takes `frozen` but not `tie` (NN5005).
+    // A block call takes `frozen` and `share` but not `tie` (NN5005).
     return { params, named: [...params, ...universalOptions.filter((o) => o.name !== "tie")] };
   }
   return undefined;

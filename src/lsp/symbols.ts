@@ -8,7 +8,8 @@
 // not keep), so this file walks the AST with the same scoping rules: file-level constants and imported
 // names, then block parameters (in order), then each body's constants (visible in the whole body and the
 // bodies inside it), then symbolic dimensions declared in a model's header. An identifier that names no
-// constant in scope (an enum value such as `tanh`, a `tie` path) is not a reference.
+// constant in scope (an enum value such as `tanh`, a `tie` path) is not a reference; a `share` path is a
+// reference to the `as` name it matches earlier in the same model or block (the instance it applies again).
 //
 // Definitions are keyed by file and offset (`defKey`), so the same definition found through two programs
 // (a library imported by two open files, each parsed separately) is the same symbol.
@@ -185,7 +186,11 @@ class FileIndexer {
     this.index.refs.push({ span, def });
   }
 
+  /** The `as` names given so far in the model or block being indexed, for `share = name`. */
+  private layerNames = new Map<string, Def>();
+
   private block(decl: A.BlockDecl, fileScope: NumScope): void {
+    this.layerNames = new Map();
     const scope = new NumScope(fileScope);
     for (const param of decl.params) {
       if (param.default) this.expr(param.default, scope);
@@ -196,6 +201,7 @@ class FileIndexer {
   }
 
   private model(decl: A.ModelDecl, fileScope: NumScope): void {
+    this.layerNames = new Map();
     const scope = new NumScope(fileScope);
     for (const input of decl.inputs) {
       this.def("value", input.name, input.span);
@@ -253,7 +259,7 @@ class FileIndexer {
       if (stage.kind === "Repeat") {
         this.expr(stage.count, scope);
         if (stage.start) this.expr(stage.start, scope);
-        if (stage.alias) this.def("layerName", stage.alias, stage.span);
+        if (stage.alias) this.layerName(stage.alias, stage.span);
         // `with i`: the copy's number, visible in the body only.
         const inner = stage.index ? new NumScope(scope) : scope;
         if (stage.index) {
@@ -277,13 +283,24 @@ class FileIndexer {
       } else {
         this.expr(stage.expr, scope);
       }
-      if (stage.alias) this.def("layerName", stage.alias, stage.span);
+      if (stage.alias) this.layerName(stage.alias, stage.span);
       if (stage.body) this.body(stage.body, scope);
     }
   }
 
+  private layerName(alias: A.Name, range: Span): void {
+    this.layerNames.set(alias.name, this.def("layerName", alias, range));
+  }
+
   private arg(a: A.Arg, scope: NumScope): void {
     if (a.name) this.index.optionNames.push(a.name.span);
+    // `share = encoder`: the instance named by `as` earlier in the same model or block.
+    if (a.name?.name === "share") {
+      const path = pathText(a.value);
+      const def = path === undefined ? undefined : this.layerNames.get(path);
+      if (def) this.ref(a.value.span, def);
+      return;
+    }
     // `tie = wte`: a layer path, not a constant.
     if (a.name?.name === "tie") return;
     this.expr(a.value, scope);
@@ -332,6 +349,14 @@ function placeholders(template: A.StringLit, name: string): Span[] {
     out.push({ ...s, start, end: start + name.length, column, endLine: s.line, endColumn: column + name.length });
   }
   return out;
+}
+
+/** A dotted path as written (`encoder.fc`), or undefined for another expression. */
+function pathText(e: A.Expr): string | undefined {
+  if (e.kind === "Ident") return e.name;
+  if (e.kind !== "Member") return undefined;
+  const object = pathText(e.object);
+  return object === undefined ? undefined : `${object}.${e.property.name}`;
 }
 
 /** The definition or reference at `offset` in `file` (definitions are their own references). */

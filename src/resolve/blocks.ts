@@ -28,7 +28,7 @@ export function resolveBlock(cx: ResolveContext, decl: BlockDecl, visible: boole
     }
     first.set(name.name, name);
     scope.entries.set(name.name, { kind: "laterParam", name });
-    if (name.name === "frozen" || name.name === "tie") {
+    if (name.name === "frozen" || name.name === "tie" || name.name === "share") {
       cx.report(
         diagnostic("ReservedName", name.span, ["blockOption", { name: name.name }], {
           help: "rename the parameter",

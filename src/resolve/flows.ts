@@ -213,9 +213,8 @@ function unexpectedBody(cx: ResolveContext, body: Body, what: string, at: Span):
   );
 }
 
-/** `tie` on a block call would mean PyTorch's module reuse (every tensor of the block shared with the
- *  instance named, gradients summed), which the analysis and the code generator do not implement: refused,
- *  never ignored (issue 14, item 5). */
+/** `tie` on a block call: a block instance is applied again with `share` (every tensor shared), which a
+ *  `tie` (one layer's weight) does not say; refused, never ignored (issue 14, item 5). */
 function refuseBlockTie(cx: ResolveContext, args: readonly Arg[], bound: LayerArgs, callee: Name, block: string): void {
   const tie = args.find((a) => a.name?.name === "tie");
   if (!tie) return;
@@ -229,12 +228,50 @@ function refuseBlockTie(cx: ResolveContext, args: readonly Arg[], bound: LayerAr
       {
         labels: [{ span: callee.span, message: `a call of block \`${block}\`` }],
         notes: [
-          "`tie` shares one layer's weight; sharing every tensor of a block instance (PyTorch's module reuse) is not implemented",
+          "`tie` shares one layer's weight; `share` applies a whole block instance again (PyTorch's module reuse)",
         ],
-        help: `remove the \`tie\`; to share weights, write the block's layers here and tie each weight to the instance's layer, named with \`as\` inside the block (\`tie = ${target}.fc\` for \`dense(…) as fc\`); biases stay separate`,
+        help: `to apply the instance \`${target}\` again, with every tensor shared and gradients summed, write \`share = ${target}\``,
       },
     ),
   );
+}
+
+/** `share = a` applies the instance `a` again (PyTorch's module reuse): the call owns no tensors, so
+ *  `tie` and `frozen` beside it, `transpose(…)` as its target, and a container (whose layers are named
+ *  in the enclosing body, not under a name of its own) are refused here; what it names is found by the
+ *  analysis, which knows the layers' full names. */
+function checkShare(cx: ResolveContext, args: readonly Arg[], bound: LayerArgs, container?: string): void {
+  const share = args.find((a) => a.name?.name === "share");
+  if (!share) return;
+  const value = bound.get("share")?.value;
+  if (container !== undefined) {
+    cx.report(
+      diagnostic("ShareConflict", share.span, ["container", { kind: container }], {
+        help: `write the \`${container}\` in a block and share a call of that block`,
+      }),
+    );
+    return;
+  }
+  if (value?.kind === "path" && value.transposed) {
+    cx.report(
+      diagnostic("ShareConflict", share.value.span, ["transposed", {}], {
+        help: "to share one transposed weight, write `tie = transpose(…)`",
+      }),
+    );
+  }
+  for (const option of ["tie", "frozen"]) {
+    const other = args.find((a) => a.name?.name === option);
+    if (!other) continue;
+    cx.report(
+      diagnostic("ShareConflict", other.span, ["option", { option }], {
+        labels: [{ span: share.span, message: "this call reuses an instance" }],
+        help:
+          option === "tie"
+            ? "a reused instance's weights are its own: tie them where the instance is defined"
+            : "write `frozen = true` on the instance; its uses share its tensors, frozen or not",
+      }),
+    );
+  }
 }
 
 function resolveCall(
@@ -268,6 +305,7 @@ function resolveCall(
       ctx,
     );
     refuseBlockTie(cx, args, bound, callee, block.name);
+    checkShare(cx, args, bound);
     cx.calls.set(node, { kind: "block", block, args: bound });
     if (ctx.owner.localBlock && !block.imported) {
       const list = cx.edges.get(ctx.owner.name) ?? [];
@@ -294,6 +332,7 @@ function resolveCall(
       ctx,
     );
     cx.calls.set(node, { kind: "layer", entry, args: bound });
+    checkShare(cx, args, bound, entry.body === "required" ? entry.kind : undefined);
     if (entry.body === "required") {
       if (!stage.body) {
         cx.report(

@@ -28,6 +28,7 @@ export const universalOptions: readonly ParamSpec[] = [
     "the tensors of this call are not trainable (`true`), or only the named ones of a layer (`bias`, `[weight, bias]`)",
   ),
   p("tie", { kind: "path" }, dNone, "share the weight of the named layer instead of owning one"),
+  p("share", { kind: "path" }, dNone, "apply the named layer or block instance again: every tensor shared"),
 ];
 
 // ── Losses ───────────────────────────────────────────────────────────────────────────────────────────

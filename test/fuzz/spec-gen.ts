@@ -6,7 +6,7 @@
 // the calls: `repeat` (first copy changing the shape, count 0 included), `residual` (with and without
 // `shortcut`), `moe`, graphs of named values (`+`, `*`, `concat`, `split`) inside blocks, blocks with
 // parameters and defaults (literals lifted out of their calls), integer constants written as arithmetic,
-// ties, `frozen`, `expect`, `loss`, and imports of blocks and constants from other in-memory files.
+// ties, module reuse (`share`), `frozen`, `expect`, `loss`, and imports of blocks and constants from other in-memory files.
 //
 // The generator keeps a rough model of shapes (`State`) only to produce specs that check often enough for
 // the module checks to run; where it is wrong the spec ends in diagnostics, which is an accepted outcome —
@@ -1206,6 +1206,23 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     modelBody.push({ k: "call", call: head, pinned: true });
     covered.add("tie");
     cur = { ...cur, d: tied.V };
+  }
+
+  // Module reuse: a dense layer that keeps the width, named, then applied again (`share`), once or in a
+  // repeat (ALBERT's one layer applied n times); both stay in the model body, where the name is found.
+  if ((cur.t === "vec" || cur.t === "seq") && rng.chance(0.15)) {
+    const d = cur.d;
+    const keep = (x: State) => (x.t === "vec" || x.t === "seq" ? x : undefined);
+    const instance = call("dense", [intSlot(d, "dense", "out")], [], keep);
+    instance.as = fresh("shared");
+    modelBody.push({ k: "call", call: instance, pinned: true });
+    const use = call("dense", [intSlot(d, "dense", "out")], [], keep);
+    // Written as the instance is (its options, not `frozen`: refused beside `share`), with no name.
+    use.opts = [...instance.opts.filter(([n]) => n !== "frozen"), ["share", rawSlot(instance.as)]];
+    delete use.as;
+    if (rng.chance(0.5)) modelBody.push({ k: "call", call: use, pinned: true });
+    else modelBody.push({ k: "repeat", count: intSlot(rng.int(1, 3)), body: [{ k: "call", call: use }], out: keep });
+    covered.add("share");
   }
 
   // Several outputs: two named values computed from the current one, `output y0, y1`.

@@ -854,7 +854,16 @@ export function printSpec(spec: SpecValue): Printed {
         if (body.lines.length === 0) return undefined;
         const name = `B${blockCount++}`;
         blocks.push(render([{ text: `block ${name}`, body: body.lines }], layout, 0).join("\n"));
-        return { lines: [{ text: callText(name, [], frozenOpt(s.frozen), layout) }], out: body.out };
+        const call = callText(name, [], frozenOpt(s.frozen), layout);
+        // Every other block whose body keeps the shape is named and applied again (`share`: PyTorch's
+        // module reuse), chosen by the block counter so that the random stream is unchanged.
+        const same = body.out.dims.length === d.length && body.out.dims.every((x, i) => x === d[i]);
+        if (blockCount % 2 === 1 || !same || body.out.seq !== sh.seq) return { lines: [{ text: call }], out: body.out };
+        const instance = `s${name.slice(1)}`;
+        return {
+          lines: [{ text: `${call} as ${instance}` }, { text: callText(name, [], [["share", instance]], layout) }],
+          out: body.out,
+        };
       }
     }
   };

@@ -237,14 +237,16 @@ function runOp(op: Op, xs: readonly Val[], outDims: readonly (readonly number[])
   const x = xs[0]!;
   const D = x.dims;
   const S = prod(D);
-  /** A parameter or buffer of this op by its local name (`weight`, `running_mean`). */
+  /** A parameter or buffer of this op by its local name (`weight`, `running_mean`); an op that applies an
+   *  instance again (`share`, `op.reuses`) reads the instance's. */
+  const owner = op.reuses ?? op.name;
   const w = (local: string): Float64Array => {
-    const full = op.name === "" ? local : `${op.name}.${local}`;
+    const full = owner === "" ? local : `${owner}.${local}`;
     const t = o.weights.get(full) ?? o.buffers.get(full);
     if (!t) throw new Error(`${op.kind} ${op.name}: no tensor \`${full}\``);
     return t;
   };
-  const has = (local: string) => op.tensors.some((t) => t.name === (op.name === "" ? local : `${op.name}.${local}`));
+  const has = (local: string) => op.tensors.some((t) => t.name === (owner === "" ? local : `${owner}.${local}`));
   const out = (dims: readonly number[]) => ({ dims, data: new Float64Array(n * prod(dims)) });
   const f = o.replace?.[op.kind] ?? elementwise(op);
   if (f) {
