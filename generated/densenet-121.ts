@@ -14812,39 +14812,39 @@ function createEngine() {
 
   /** Forward of op 0: features.conv0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.conv0: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 7; kh++) {
-                const ih = oh * 2 - 3 + kh * 1;
-                for (let kw = 0; kw < 7; kw++) {
-                  const iw = ow * 2 - 3 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+    // features.conv0: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 3; ic++) {
+          const xc = xb + ic * 50176;
+          for (let kh = 0; kh < 7; kh++)
+            for (let kw = 0; kw < 7; kw++) {
+              for (let oh = 0; oh < 112; oh++) {
+                const ih = oh * 2 + kh - 3;
+                if (ih >= 0 && ih < 224) {
+                  const xr = xc + ih * 224 + kw - 3;
+                  for (let ow = 0; ow < 112; ow++) {
+                    const iw = ow * 2 + kw - 3;
+                    heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 112);
+                  r += 112;
                 }
               }
             }
-          }
-        denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
+        }
+        wasmConvForward(arena, 0, act1, b * 802816, 64, 12544, 0, -1, 1843968);
       }
-    }
-  }
-
-  /** Backward of op 0: features.conv0 (conv2d). */
-  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.conv0: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
-    const dx = inputGradWanted;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.conv0: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -14859,40 +14859,120 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
         }
-        if (dx) work0_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work0_col,
-          work0_dcol,
-          grad1,
-          12544,
-          147,
-          64,
-          0 + gi * 9408,
-          -1,
-          dx,
-          yb + gi * 802816,
-          1,
-          12544,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 3; ic++) {
-                const xc = xb + (gi * 3 + ic) * 50176;
-                for (let kh = 0; kh < 7; kh++) {
-                  const ih = oh * 2 - 3 + kh * 1;
-                  for (let kw = 0; kw < 7; kw++) {
-                    const iw = ow * 2 - 3 + kw * 1;
-                    if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 0: features.conv0 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.conv0: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = inputGradWanted;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 7; kh++)
+              for (let kw = 0; kw < 7; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 3;
+                  if (ih >= 0 && ih < 224) {
+                    const xr = xc + ih * 224 + kw - 3;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 3;
+                      heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 112);
+                    r += 112;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 0, grad1, b * 802816, 64, 12544, 0, 1843968, 2646784, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 2646784;
+          for (let ic = 0; ic < 3; ic++) {
+            const xc = xb + ic * 50176;
+            for (let kh = 0; kh < 7; kh++)
+              for (let kw = 0; kw < 7; kw++) {
+                for (let oh = 0; oh < 112; oh++) {
+                  const ih = oh * 2 + kh - 3;
+                  if (ih >= 0 && ih < 224) {
+                    const xr = xc + ih * 224 + kw - 3;
+                    for (let ow = 0; ow < 112; ow++) {
+                      const iw = ow * 2 + kw - 3;
+                      if (iw >= 0 && iw < 224) grad0[xr + ow * 2]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 112;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = inputGradWanted;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 7; kh++) {
+                    const ih = oh * 2 - 3 + kh * 1;
+                    for (let kw = 0; kw < 7; kw++) {
+                      const iw = ow * 2 - 3 + kw * 1;
+                      work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work0_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work0_col,
+            work0_dcol,
+            grad1,
+            12544,
+            147,
+            64,
+            0 + gi * 9408,
+            -1,
+            dx,
+            yb + gi * 802816,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 7; kh++) {
+                    const ih = oh * 2 - 3 + kh * 1;
+                    for (let kw = 0; kw < 7; kw++) {
+                      const iw = ow * 2 - 3 + kw * 1;
+                      if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -15161,39 +15241,31 @@ function createEngine() {
 
   /** Forward of op 6: features.denseblock1.denselayer1.conv1 (conv2d). */
   function forward6(p: Float32Array, n: number): void {
-    // features.denseblock1.denselayer1.conv1: conv2d 64→128, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work6_col[r++] = act6[xc + ih * 56 + iw]!;
-                }
+    // features.denseblock1.denselayer1.conv1: conv2d 64→128, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [128, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act6[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work6_col, act7, 3136, 64, 128, 9664 + gi * 8192, -1, yb + gi * 401408, 1, 3136);
+        }
+        wasmConvForward(arena, 1, act7, b * 401408, 128, 3136, 9664, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 6: features.denseblock1.denselayer1.conv1 (conv2d). */
-  function backward6(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock1.denselayer1.conv1: conv2d 64→128, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock1.denselayer1.conv1: conv2d 64→128, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -15208,39 +15280,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work6_col, act7, 3136, 64, 128, 9664 + gi * 8192, -1, yb + gi * 401408, 1, 3136);
         }
-        if (dx) work6_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work6_col,
-          work6_dcol,
-          grad7,
-          3136,
-          64,
-          128,
-          9664 + gi * 8192,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 6: features.denseblock1.denselayer1.conv1 (conv2d). */
+  function backward6(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock1.denselayer1.conv1: conv2d 64→128, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [128, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act6[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 1, grad7, b * 401408, 128, 3136, 9664, 200704, 602112, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad6[xc + ih * 56 + iw]! += work6_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 602112;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad6[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work6_col[r++] = act6[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work6_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work6_col,
+            work6_dcol,
+            grad7,
+            3136,
+            64,
+            128,
+            9664 + gi * 8192,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad6[xc + ih * 56 + iw]! += work6_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -15389,26 +15527,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 56, 56] → [32, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 56, 56] → [32, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 56) {
+                  const xr = xc + ih * 56 + kw - 1;
+                  for (let ow = 0; ow < 56; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 56);
+                  r += 56;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 3136, 1152, 32, weightAt + gi * 36864, -1, yb + gi * 100352, 1, 3136);
+        }
+        wasmConvForward(arena, 2, output, b * 100352, 32, 3136, weightAt, -1, 3612672);
+      }
+    } else {
+      // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 56, 56] → [32, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 3136, 1152, 32, weightAt + gi * 36864, -1, yb + gi * 100352, 1, 3136);
+        }
       }
     }
   }
@@ -15425,61 +15592,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 56, 56] → [32, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 56, 56] → [32, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
         {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 56) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 56; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 56);
+                    r += 56;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          3136,
-          1152,
-          32,
-          weightAt + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          3136,
-        );
+        wasmConvBackward(arena, 2, outputGrad, b * 100352, 32, 3136, weightAt, 3612672, 3713024, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 3713024;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 56) {
+                    const xr = xc + ih * 56 + kw - 1;
+                    for (let ow = 0; ow < 56; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 56) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 56;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            3136,
+            1152,
+            32,
+            weightAt + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -15615,39 +15833,31 @@ function createEngine() {
 
   /** Forward of op 13: features.denseblock1.denselayer2.conv1 (conv2d). */
   function forward13(p: Float32Array, n: number): void {
-    // features.denseblock1.denselayer2.conv1: conv2d 96→128, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 301056;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work13_col[r++] = act13[xc + ih * 56 + iw]!;
-                }
+    // features.denseblock1.denselayer2.conv1: conv2d 96→128, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [128, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 96; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act13[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work13_col, act14, 3136, 96, 128, 55168 + gi * 12288, -1, yb + gi * 401408, 1, 3136);
+        }
+        wasmConvForward(arena, 3, act14, b * 401408, 128, 3136, 55168, -1, 301056);
       }
-    }
-  }
-
-  /** Backward of op 13: features.denseblock1.denselayer2.conv1 (conv2d). */
-  function backward13(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock1.denselayer2.conv1: conv2d 96→128, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 301056;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock1.denselayer2.conv1: conv2d 96→128, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -15662,39 +15872,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work13_col, act14, 3136, 96, 128, 55168 + gi * 12288, -1, yb + gi * 401408, 1, 3136);
         }
-        if (dx) work13_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work13_col,
-          work13_dcol,
-          grad14,
-          3136,
-          96,
-          128,
-          55168 + gi * 12288,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 13: features.denseblock1.denselayer2.conv1 (conv2d). */
+  function backward13(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock1.denselayer2.conv1: conv2d 96→128, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [128, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 96; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act13[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 3, grad14, b * 401408, 128, 3136, 55168, 301056, 702464, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 96; ic++) {
-                const xc = xb + (gi * 96 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad13[xc + ih * 56 + iw]! += work13_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 702464;
+          for (let ic = 0; ic < 96; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad13[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 96; ic++) {
+                  const xc = xb + (gi * 96 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work13_col[r++] = act13[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work13_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work13_col,
+            work13_dcol,
+            grad14,
+            3136,
+            96,
+            128,
+            55168 + gi * 12288,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 96; ic++) {
+                  const xc = xb + (gi * 96 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad13[xc + ih * 56 + iw]! += work13_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -15720,39 +15996,31 @@ function createEngine() {
 
   /** Forward of op 20: features.denseblock1.denselayer3.conv1 (conv2d). */
   function forward20(p: Float32Array, n: number): void {
-    // features.denseblock1.denselayer3.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work20_col[r++] = act20[xc + ih * 56 + iw]!;
-                }
+    // features.denseblock1.denselayer3.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 56, 56] → [128, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act20[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work20_col, act21, 3136, 128, 128, 104832 + gi * 16384, -1, yb + gi * 401408, 1, 3136);
+        }
+        wasmConvForward(arena, 4, act21, b * 401408, 128, 3136, 104832, -1, 401408);
       }
-    }
-  }
-
-  /** Backward of op 20: features.denseblock1.denselayer3.conv1 (conv2d). */
-  function backward20(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock1.denselayer3.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock1.denselayer3.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -15767,39 +16035,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work20_col, act21, 3136, 128, 128, 104832 + gi * 16384, -1, yb + gi * 401408, 1, 3136);
         }
-        if (dx) work20_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work20_col,
-          work20_dcol,
-          grad21,
-          3136,
-          128,
-          128,
-          104832 + gi * 16384,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 20: features.denseblock1.denselayer3.conv1 (conv2d). */
+  function backward20(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock1.denselayer3.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 56, 56] → [128, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act20[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 4, grad21, b * 401408, 128, 3136, 104832, 401408, 802816, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad20[xc + ih * 56 + iw]! += work20_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 802816;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad20[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work20_col[r++] = act20[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work20_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work20_col,
+            work20_dcol,
+            grad21,
+            3136,
+            128,
+            128,
+            104832 + gi * 16384,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad20[xc + ih * 56 + iw]! += work20_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -15935,39 +16269,31 @@ function createEngine() {
 
   /** Forward of op 27: features.denseblock1.denselayer4.conv1 (conv2d). */
   function forward27(p: Float32Array, n: number): void {
-    // features.denseblock1.denselayer4.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 501760;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 160; ic++) {
-              const xc = xb + (gi * 160 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work27_col[r++] = act27[xc + ih * 56 + iw]!;
-                }
+    // features.denseblock1.denselayer4.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 56, 56] → [128, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 501760;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 160; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act27[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work27_col, act28, 3136, 160, 128, 158656 + gi * 20480, -1, yb + gi * 401408, 1, 3136);
+        }
+        wasmConvForward(arena, 5, act28, b * 401408, 128, 3136, 158656, -1, 501760);
       }
-    }
-  }
-
-  /** Backward of op 27: features.denseblock1.denselayer4.conv1 (conv2d). */
-  function backward27(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock1.denselayer4.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 501760;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock1.denselayer4.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 501760;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -15982,39 +16308,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work27_col, act28, 3136, 160, 128, 158656 + gi * 20480, -1, yb + gi * 401408, 1, 3136);
         }
-        if (dx) work27_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work27_col,
-          work27_dcol,
-          grad28,
-          3136,
-          160,
-          128,
-          158656 + gi * 20480,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 27: features.denseblock1.denselayer4.conv1 (conv2d). */
+  function backward27(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock1.denselayer4.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 56, 56] → [128, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 501760;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 160; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act27[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 5, grad28, b * 401408, 128, 3136, 158656, 501760, 903168, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 160; ic++) {
-                const xc = xb + (gi * 160 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad27[xc + ih * 56 + iw]! += work27_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 903168;
+          for (let ic = 0; ic < 160; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad27[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 501760;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 160; ic++) {
+                  const xc = xb + (gi * 160 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work27_col[r++] = act27[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work27_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work27_col,
+            work27_dcol,
+            grad28,
+            3136,
+            160,
+            128,
+            158656 + gi * 20480,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 160; ic++) {
+                  const xc = xb + (gi * 160 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad27[xc + ih * 56 + iw]! += work27_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -16150,39 +16542,31 @@ function createEngine() {
 
   /** Forward of op 34: features.denseblock1.denselayer5.conv1 (conv2d). */
   function forward34(p: Float32Array, n: number): void {
-    // features.denseblock1.denselayer5.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 602112;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 192; ic++) {
-              const xc = xb + (gi * 192 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work34_col[r++] = act34[xc + ih * 56 + iw]!;
-                }
+    // features.denseblock1.denselayer5.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 56, 56] → [128, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 602112;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 192; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act34[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work34_col, act35, 3136, 192, 128, 216640 + gi * 24576, -1, yb + gi * 401408, 1, 3136);
+        }
+        wasmConvForward(arena, 6, act35, b * 401408, 128, 3136, 216640, -1, 602112);
       }
-    }
-  }
-
-  /** Backward of op 34: features.denseblock1.denselayer5.conv1 (conv2d). */
-  function backward34(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock1.denselayer5.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 602112;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock1.denselayer5.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 602112;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -16197,39 +16581,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work34_col, act35, 3136, 192, 128, 216640 + gi * 24576, -1, yb + gi * 401408, 1, 3136);
         }
-        if (dx) work34_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work34_col,
-          work34_dcol,
-          grad35,
-          3136,
-          192,
-          128,
-          216640 + gi * 24576,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 34: features.denseblock1.denselayer5.conv1 (conv2d). */
+  function backward34(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock1.denselayer5.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 56, 56] → [128, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 602112;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 192; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act34[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 6, grad35, b * 401408, 128, 3136, 216640, 602112, 1003520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 192; ic++) {
-                const xc = xb + (gi * 192 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad34[xc + ih * 56 + iw]! += work34_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1003520;
+          for (let ic = 0; ic < 192; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad34[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 602112;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 192; ic++) {
+                  const xc = xb + (gi * 192 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work34_col[r++] = act34[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work34_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work34_col,
+            work34_dcol,
+            grad35,
+            3136,
+            192,
+            128,
+            216640 + gi * 24576,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 192; ic++) {
+                  const xc = xb + (gi * 192 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad34[xc + ih * 56 + iw]! += work34_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -16365,39 +16815,31 @@ function createEngine() {
 
   /** Forward of op 41: features.denseblock1.denselayer6.conv1 (conv2d). */
   function forward41(p: Float32Array, n: number): void {
-    // features.denseblock1.denselayer6.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 702464;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 224; ic++) {
-              const xc = xb + (gi * 224 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work41_col[r++] = act41[xc + ih * 56 + iw]!;
-                }
+    // features.denseblock1.denselayer6.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 56, 56] → [128, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 702464;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 224; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act41[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work41_col, act42, 3136, 224, 128, 278784 + gi * 28672, -1, yb + gi * 401408, 1, 3136);
+        }
+        wasmConvForward(arena, 7, act42, b * 401408, 128, 3136, 278784, -1, 702464);
       }
-    }
-  }
-
-  /** Backward of op 41: features.denseblock1.denselayer6.conv1 (conv2d). */
-  function backward41(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock1.denselayer6.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 702464;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock1.denselayer6.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 702464;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -16412,39 +16854,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work41_col, act42, 3136, 224, 128, 278784 + gi * 28672, -1, yb + gi * 401408, 1, 3136);
         }
-        if (dx) work41_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work41_col,
-          work41_dcol,
-          grad42,
-          3136,
-          224,
-          128,
-          278784 + gi * 28672,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 41: features.denseblock1.denselayer6.conv1 (conv2d). */
+  function backward41(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock1.denselayer6.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 56, 56] → [128, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 702464;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 224; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act41[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 7, grad42, b * 401408, 128, 3136, 278784, 702464, 1103872, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 224; ic++) {
-                const xc = xb + (gi * 224 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad41[xc + ih * 56 + iw]! += work41_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1103872;
+          for (let ic = 0; ic < 224; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad41[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 702464;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 224; ic++) {
+                  const xc = xb + (gi * 224 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work41_col[r++] = act41[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work41_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work41_col,
+            work41_dcol,
+            grad42,
+            3136,
+            224,
+            128,
+            278784 + gi * 28672,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 224; ic++) {
+                  const xc = xb + (gi * 224 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad41[xc + ih * 56 + iw]! += work41_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -16580,39 +17088,31 @@ function createEngine() {
 
   /** Forward of op 48: features.transition1.conv (conv2d). */
   function forward48(p: Float32Array, n: number): void {
-    // features.transition1.conv: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work48_col[r++] = act48[xc + ih * 56 + iw]!;
-                }
+    // features.transition1.conv: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 3136;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 56; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 56 + kw;
+                for (let ow = 0; ow < 56; ow++) heap[r++] = act48[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work48_col, act49, 3136, 256, 128, 345088 + gi * 32768, -1, yb + gi * 401408, 1, 3136);
+        }
+        wasmConvForward(arena, 8, act49, b * 401408, 128, 3136, 345088, -1, 802816);
       }
-    }
-  }
-
-  /** Backward of op 48: features.transition1.conv (conv2d). */
-  function backward48(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.transition1.conv: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.transition1.conv: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -16627,39 +17127,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work48_col, act49, 3136, 256, 128, 345088 + gi * 32768, -1, yb + gi * 401408, 1, 3136);
         }
-        if (dx) work48_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work48_col,
-          work48_dcol,
-          grad49,
-          3136,
-          256,
-          128,
-          345088 + gi * 32768,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          3136,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 48: features.transition1.conv (conv2d). */
+  function backward48(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.transition1.conv: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) heap[r++] = act48[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 8, grad49, b * 401408, 128, 3136, 345088, 802816, 1204224, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 3136;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad48[xc + ih * 56 + iw]! += work48_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 1204224;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 3136;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 56; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 56 + kw;
+                  for (let ow = 0; ow < 56; ow++) grad48[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work48_col[r++] = act48[xc + ih * 56 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work48_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work48_col,
+            work48_dcol,
+            grad49,
+            3136,
+            256,
+            128,
+            345088 + gi * 32768,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 3136;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad48[xc + ih * 56 + iw]! += work48_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -16844,39 +17410,31 @@ function createEngine() {
 
   /** Forward of op 52: features.denseblock2.denselayer1.conv1 (conv2d). */
   function forward52(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer1.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work52_col[r++] = act52[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer1.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act52[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work52_col, act53, 784, 128, 128, 378112 + gi * 16384, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 9, act53, b * 100352, 128, 784, 378112, -1, 100352);
       }
-    }
-  }
-
-  /** Backward of op 52: features.denseblock2.denselayer1.conv1 (conv2d). */
-  function backward52(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer1.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer1.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -16891,39 +17449,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work52_col, act53, 784, 128, 128, 378112 + gi * 16384, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work52_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work52_col,
-          work52_dcol,
-          grad53,
-          784,
-          128,
-          128,
-          378112 + gi * 16384,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 52: features.denseblock2.denselayer1.conv1 (conv2d). */
+  function backward52(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer1.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act52[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 9, grad53, b * 100352, 128, 784, 378112, 100352, 200704, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad52[xc + ih * 28 + iw]! += work52_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 200704;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad52[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work52_col[r++] = act52[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work52_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work52_col,
+            work52_dcol,
+            grad53,
+            784,
+            128,
+            128,
+            378112 + gi * 16384,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad52[xc + ih * 28 + iw]! += work52_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -16938,26 +17562,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [32, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 28) {
+                  const xr = xc + ih * 28 + kw - 1;
+                  for (let ow = 0; ow < 28; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 28);
+                  r += 28;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 784, 1152, 32, weightAt + gi * 36864, -1, yb + gi * 25088, 1, 784);
+        }
+        wasmConvForward(arena, 10, output, b * 25088, 32, 784, weightAt, -1, 903168);
+      }
+    } else {
+      // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 784, 1152, 32, weightAt + gi * 36864, -1, yb + gi * 25088, 1, 784);
+        }
       }
     }
   }
@@ -16974,61 +17627,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [32, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
         {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 28) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 28);
+                    r += 28;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          1152,
-          32,
-          weightAt + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          784,
-        );
+        wasmConvBackward(arena, 10, outputGrad, b * 25088, 32, 784, weightAt, 903168, 928256, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 928256;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 28) {
+                    const xr = xc + ih * 28 + kw - 1;
+                    for (let ow = 0; ow < 28; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 28) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 28;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            1152,
+            32,
+            weightAt + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -17164,39 +17868,31 @@ function createEngine() {
 
   /** Forward of op 59: features.denseblock2.denselayer2.conv1 (conv2d). */
   function forward59(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer2.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 125440;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 160; ic++) {
-              const xc = xb + (gi * 160 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work59_col[r++] = act59[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer2.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 125440;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 160; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act59[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work59_col, act60, 784, 160, 128, 431936 + gi * 20480, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 11, act60, b * 100352, 128, 784, 431936, -1, 125440);
       }
-    }
-  }
-
-  /** Backward of op 59: features.denseblock2.denselayer2.conv1 (conv2d). */
-  function backward59(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer2.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 125440;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer2.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 125440;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -17211,39 +17907,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work59_col, act60, 784, 160, 128, 431936 + gi * 20480, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work59_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work59_col,
-          work59_dcol,
-          grad60,
-          784,
-          160,
-          128,
-          431936 + gi * 20480,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 59: features.denseblock2.denselayer2.conv1 (conv2d). */
+  function backward59(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer2.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 125440;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 160; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act59[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 11, grad60, b * 100352, 128, 784, 431936, 125440, 225792, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 160; ic++) {
-                const xc = xb + (gi * 160 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad59[xc + ih * 28 + iw]! += work59_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 225792;
+          for (let ic = 0; ic < 160; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad59[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 125440;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 160; ic++) {
+                  const xc = xb + (gi * 160 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work59_col[r++] = act59[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work59_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work59_col,
+            work59_dcol,
+            grad60,
+            784,
+            160,
+            128,
+            431936 + gi * 20480,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 160; ic++) {
+                  const xc = xb + (gi * 160 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad59[xc + ih * 28 + iw]! += work59_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -17379,39 +18141,31 @@ function createEngine() {
 
   /** Forward of op 66: features.denseblock2.denselayer3.conv1 (conv2d). */
   function forward66(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer3.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 192; ic++) {
-              const xc = xb + (gi * 192 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work66_col[r++] = act66[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer3.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 192; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act66[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work66_col, act67, 784, 192, 128, 489920 + gi * 24576, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 12, act67, b * 100352, 128, 784, 489920, -1, 150528);
       }
-    }
-  }
-
-  /** Backward of op 66: features.denseblock2.denselayer3.conv1 (conv2d). */
-  function backward66(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer3.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer3.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -17426,39 +18180,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work66_col, act67, 784, 192, 128, 489920 + gi * 24576, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work66_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work66_col,
-          work66_dcol,
-          grad67,
-          784,
-          192,
-          128,
-          489920 + gi * 24576,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 66: features.denseblock2.denselayer3.conv1 (conv2d). */
+  function backward66(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer3.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 192; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act66[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 12, grad67, b * 100352, 128, 784, 489920, 150528, 250880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 192; ic++) {
-                const xc = xb + (gi * 192 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad66[xc + ih * 28 + iw]! += work66_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 250880;
+          for (let ic = 0; ic < 192; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad66[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 192; ic++) {
+                  const xc = xb + (gi * 192 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work66_col[r++] = act66[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work66_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work66_col,
+            work66_dcol,
+            grad67,
+            784,
+            192,
+            128,
+            489920 + gi * 24576,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 192; ic++) {
+                  const xc = xb + (gi * 192 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad66[xc + ih * 28 + iw]! += work66_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -17594,39 +18414,31 @@ function createEngine() {
 
   /** Forward of op 73: features.denseblock2.denselayer4.conv1 (conv2d). */
   function forward73(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer4.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 175616;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 224; ic++) {
-              const xc = xb + (gi * 224 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work73_col[r++] = act73[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer4.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 175616;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 224; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act73[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work73_col, act74, 784, 224, 128, 552064 + gi * 28672, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 13, act74, b * 100352, 128, 784, 552064, -1, 175616);
       }
-    }
-  }
-
-  /** Backward of op 73: features.denseblock2.denselayer4.conv1 (conv2d). */
-  function backward73(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer4.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 175616;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer4.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 175616;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -17641,39 +18453,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work73_col, act74, 784, 224, 128, 552064 + gi * 28672, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work73_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work73_col,
-          work73_dcol,
-          grad74,
-          784,
-          224,
-          128,
-          552064 + gi * 28672,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 73: features.denseblock2.denselayer4.conv1 (conv2d). */
+  function backward73(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer4.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 175616;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 224; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act73[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 13, grad74, b * 100352, 128, 784, 552064, 175616, 275968, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 224; ic++) {
-                const xc = xb + (gi * 224 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad73[xc + ih * 28 + iw]! += work73_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 275968;
+          for (let ic = 0; ic < 224; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad73[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 175616;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 224; ic++) {
+                  const xc = xb + (gi * 224 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work73_col[r++] = act73[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work73_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work73_col,
+            work73_dcol,
+            grad74,
+            784,
+            224,
+            128,
+            552064 + gi * 28672,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 224; ic++) {
+                  const xc = xb + (gi * 224 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad73[xc + ih * 28 + iw]! += work73_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -17809,39 +18687,31 @@ function createEngine() {
 
   /** Forward of op 80: features.denseblock2.denselayer5.conv1 (conv2d). */
   function forward80(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer5.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work80_col[r++] = act80[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer5.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act80[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work80_col, act81, 784, 256, 128, 618368 + gi * 32768, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 14, act81, b * 100352, 128, 784, 618368, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 80: features.denseblock2.denselayer5.conv1 (conv2d). */
-  function backward80(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer5.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer5.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -17856,39 +18726,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work80_col, act81, 784, 256, 128, 618368 + gi * 32768, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work80_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work80_col,
-          work80_dcol,
-          grad81,
-          784,
-          256,
-          128,
-          618368 + gi * 32768,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 80: features.denseblock2.denselayer5.conv1 (conv2d). */
+  function backward80(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer5.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act80[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 14, grad81, b * 100352, 128, 784, 618368, 200704, 301056, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad80[xc + ih * 28 + iw]! += work80_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 301056;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad80[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work80_col[r++] = act80[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work80_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work80_col,
+            work80_dcol,
+            grad81,
+            784,
+            256,
+            128,
+            618368 + gi * 32768,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad80[xc + ih * 28 + iw]! += work80_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -18024,39 +18960,31 @@ function createEngine() {
 
   /** Forward of op 87: features.denseblock2.denselayer6.conv1 (conv2d). */
   function forward87(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer6.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 225792;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 288; ic++) {
-              const xc = xb + (gi * 288 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work87_col[r++] = act87[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer6.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 225792;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 288; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act87[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work87_col, act88, 784, 288, 128, 688832 + gi * 36864, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 15, act88, b * 100352, 128, 784, 688832, -1, 225792);
       }
-    }
-  }
-
-  /** Backward of op 87: features.denseblock2.denselayer6.conv1 (conv2d). */
-  function backward87(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer6.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 225792;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer6.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 225792;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -18071,39 +18999,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work87_col, act88, 784, 288, 128, 688832 + gi * 36864, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work87_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work87_col,
-          work87_dcol,
-          grad88,
-          784,
-          288,
-          128,
-          688832 + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 87: features.denseblock2.denselayer6.conv1 (conv2d). */
+  function backward87(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer6.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 225792;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 288; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act87[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 15, grad88, b * 100352, 128, 784, 688832, 225792, 326144, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 288; ic++) {
-                const xc = xb + (gi * 288 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad87[xc + ih * 28 + iw]! += work87_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 326144;
+          for (let ic = 0; ic < 288; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad87[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 225792;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 288; ic++) {
+                  const xc = xb + (gi * 288 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work87_col[r++] = act87[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work87_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work87_col,
+            work87_dcol,
+            grad88,
+            784,
+            288,
+            128,
+            688832 + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 288; ic++) {
+                  const xc = xb + (gi * 288 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad87[xc + ih * 28 + iw]! += work87_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -18239,39 +19233,31 @@ function createEngine() {
 
   /** Forward of op 94: features.denseblock2.denselayer7.conv1 (conv2d). */
   function forward94(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer7.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 250880;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 320; ic++) {
-              const xc = xb + (gi * 320 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work94_col[r++] = act94[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer7.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 250880;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 320; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act94[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work94_col, act95, 784, 320, 128, 763456 + gi * 40960, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 16, act95, b * 100352, 128, 784, 763456, -1, 250880);
       }
-    }
-  }
-
-  /** Backward of op 94: features.denseblock2.denselayer7.conv1 (conv2d). */
-  function backward94(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer7.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 250880;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer7.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 250880;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -18286,39 +19272,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work94_col, act95, 784, 320, 128, 763456 + gi * 40960, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work94_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work94_col,
-          work94_dcol,
-          grad95,
-          784,
-          320,
-          128,
-          763456 + gi * 40960,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 94: features.denseblock2.denselayer7.conv1 (conv2d). */
+  function backward94(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer7.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 250880;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 320; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act94[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 16, grad95, b * 100352, 128, 784, 763456, 250880, 351232, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 320; ic++) {
-                const xc = xb + (gi * 320 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad94[xc + ih * 28 + iw]! += work94_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 351232;
+          for (let ic = 0; ic < 320; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad94[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 250880;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 320; ic++) {
+                  const xc = xb + (gi * 320 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work94_col[r++] = act94[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work94_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work94_col,
+            work94_dcol,
+            grad95,
+            784,
+            320,
+            128,
+            763456 + gi * 40960,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 320; ic++) {
+                  const xc = xb + (gi * 320 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad94[xc + ih * 28 + iw]! += work94_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -18454,39 +19506,31 @@ function createEngine() {
 
   /** Forward of op 101: features.denseblock2.denselayer8.conv1 (conv2d). */
   function forward101(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer8.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 275968;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 352; ic++) {
-              const xc = xb + (gi * 352 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work101_col[r++] = act101[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer8.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 275968;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 352; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act101[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work101_col, act102, 784, 352, 128, 842240 + gi * 45056, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 17, act102, b * 100352, 128, 784, 842240, -1, 275968);
       }
-    }
-  }
-
-  /** Backward of op 101: features.denseblock2.denselayer8.conv1 (conv2d). */
-  function backward101(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer8.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 275968;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer8.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 275968;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -18501,39 +19545,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work101_col, act102, 784, 352, 128, 842240 + gi * 45056, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work101_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work101_col,
-          work101_dcol,
-          grad102,
-          784,
-          352,
-          128,
-          842240 + gi * 45056,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 101: features.denseblock2.denselayer8.conv1 (conv2d). */
+  function backward101(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer8.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 275968;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 352; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act101[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 17, grad102, b * 100352, 128, 784, 842240, 275968, 376320, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 352; ic++) {
-                const xc = xb + (gi * 352 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad101[xc + ih * 28 + iw]! += work101_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 376320;
+          for (let ic = 0; ic < 352; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad101[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 275968;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 352; ic++) {
+                  const xc = xb + (gi * 352 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work101_col[r++] = act101[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work101_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work101_col,
+            work101_dcol,
+            grad102,
+            784,
+            352,
+            128,
+            842240 + gi * 45056,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 352; ic++) {
+                  const xc = xb + (gi * 352 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad101[xc + ih * 28 + iw]! += work101_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -18669,39 +19779,31 @@ function createEngine() {
 
   /** Forward of op 108: features.denseblock2.denselayer9.conv1 (conv2d). */
   function forward108(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer9.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 301056;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 384; ic++) {
-              const xc = xb + (gi * 384 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work108_col[r++] = act108[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer9.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 384; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act108[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work108_col, act109, 784, 384, 128, 925184 + gi * 49152, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 18, act109, b * 100352, 128, 784, 925184, -1, 301056);
       }
-    }
-  }
-
-  /** Backward of op 108: features.denseblock2.denselayer9.conv1 (conv2d). */
-  function backward108(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer9.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 301056;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer9.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -18716,39 +19818,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work108_col, act109, 784, 384, 128, 925184 + gi * 49152, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work108_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work108_col,
-          work108_dcol,
-          grad109,
-          784,
-          384,
-          128,
-          925184 + gi * 49152,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 108: features.denseblock2.denselayer9.conv1 (conv2d). */
+  function backward108(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer9.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 384; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act108[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 18, grad109, b * 100352, 128, 784, 925184, 301056, 401408, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 384; ic++) {
-                const xc = xb + (gi * 384 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad108[xc + ih * 28 + iw]! += work108_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 401408;
+          for (let ic = 0; ic < 384; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad108[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 301056;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 384; ic++) {
+                  const xc = xb + (gi * 384 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work108_col[r++] = act108[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work108_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work108_col,
+            work108_dcol,
+            grad109,
+            784,
+            384,
+            128,
+            925184 + gi * 49152,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 384; ic++) {
+                  const xc = xb + (gi * 384 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad108[xc + ih * 28 + iw]! += work108_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -18884,39 +20052,31 @@ function createEngine() {
 
   /** Forward of op 115: features.denseblock2.denselayer10.conv1 (conv2d). */
   function forward115(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer10.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 326144;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 416; ic++) {
-              const xc = xb + (gi * 416 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work115_col[r++] = act115[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer10.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 326144;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 416; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act115[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work115_col, act116, 784, 416, 128, 1012288 + gi * 53248, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 19, act116, b * 100352, 128, 784, 1012288, -1, 326144);
       }
-    }
-  }
-
-  /** Backward of op 115: features.denseblock2.denselayer10.conv1 (conv2d). */
-  function backward115(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer10.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 326144;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer10.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 326144;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -18931,39 +20091,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work115_col, act116, 784, 416, 128, 1012288 + gi * 53248, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work115_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work115_col,
-          work115_dcol,
-          grad116,
-          784,
-          416,
-          128,
-          1012288 + gi * 53248,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 115: features.denseblock2.denselayer10.conv1 (conv2d). */
+  function backward115(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer10.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 326144;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 416; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act115[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 19, grad116, b * 100352, 128, 784, 1012288, 326144, 426496, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 416; ic++) {
-                const xc = xb + (gi * 416 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad115[xc + ih * 28 + iw]! += work115_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 426496;
+          for (let ic = 0; ic < 416; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad115[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 326144;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 416; ic++) {
+                  const xc = xb + (gi * 416 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work115_col[r++] = act115[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work115_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work115_col,
+            work115_dcol,
+            grad116,
+            784,
+            416,
+            128,
+            1012288 + gi * 53248,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 416; ic++) {
+                  const xc = xb + (gi * 416 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad115[xc + ih * 28 + iw]! += work115_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -19099,39 +20325,31 @@ function createEngine() {
 
   /** Forward of op 122: features.denseblock2.denselayer11.conv1 (conv2d). */
   function forward122(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer11.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 351232;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 448; ic++) {
-              const xc = xb + (gi * 448 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work122_col[r++] = act122[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer11.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 351232;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 448; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act122[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work122_col, act123, 784, 448, 128, 1103552 + gi * 57344, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 20, act123, b * 100352, 128, 784, 1103552, -1, 351232);
       }
-    }
-  }
-
-  /** Backward of op 122: features.denseblock2.denselayer11.conv1 (conv2d). */
-  function backward122(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer11.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 351232;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer11.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 351232;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -19146,39 +20364,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work122_col, act123, 784, 448, 128, 1103552 + gi * 57344, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work122_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work122_col,
-          work122_dcol,
-          grad123,
-          784,
-          448,
-          128,
-          1103552 + gi * 57344,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 122: features.denseblock2.denselayer11.conv1 (conv2d). */
+  function backward122(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer11.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 351232;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 448; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act122[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 20, grad123, b * 100352, 128, 784, 1103552, 351232, 451584, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 448; ic++) {
-                const xc = xb + (gi * 448 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad122[xc + ih * 28 + iw]! += work122_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 451584;
+          for (let ic = 0; ic < 448; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad122[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 351232;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 448; ic++) {
+                  const xc = xb + (gi * 448 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work122_col[r++] = act122[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work122_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work122_col,
+            work122_dcol,
+            grad123,
+            784,
+            448,
+            128,
+            1103552 + gi * 57344,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 448; ic++) {
+                  const xc = xb + (gi * 448 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad122[xc + ih * 28 + iw]! += work122_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -19314,39 +20598,31 @@ function createEngine() {
 
   /** Forward of op 129: features.denseblock2.denselayer12.conv1 (conv2d). */
   function forward129(p: Float32Array, n: number): void {
-    // features.denseblock2.denselayer12.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 376320;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 480; ic++) {
-              const xc = xb + (gi * 480 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work129_col[r++] = act129[xc + ih * 28 + iw]!;
-                }
+    // features.denseblock2.denselayer12.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 376320;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 480; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act129[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work129_col, act130, 784, 480, 128, 1198976 + gi * 61440, -1, yb + gi * 100352, 1, 784);
+        }
+        wasmConvForward(arena, 21, act130, b * 100352, 128, 784, 1198976, -1, 376320);
       }
-    }
-  }
-
-  /** Backward of op 129: features.denseblock2.denselayer12.conv1 (conv2d). */
-  function backward129(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock2.denselayer12.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 376320;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock2.denselayer12.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 376320;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -19361,39 +20637,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work129_col, act130, 784, 480, 128, 1198976 + gi * 61440, -1, yb + gi * 100352, 1, 784);
         }
-        if (dx) work129_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work129_col,
-          work129_dcol,
-          grad130,
-          784,
-          480,
-          128,
-          1198976 + gi * 61440,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 129: features.denseblock2.denselayer12.conv1 (conv2d). */
+  function backward129(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock2.denselayer12.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 376320;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act129[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 21, grad130, b * 100352, 128, 784, 1198976, 376320, 476672, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 480; ic++) {
-                const xc = xb + (gi * 480 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad129[xc + ih * 28 + iw]! += work129_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 476672;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad129[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 376320;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work129_col[r++] = act129[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work129_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work129_col,
+            work129_dcol,
+            grad130,
+            784,
+            480,
+            128,
+            1198976 + gi * 61440,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad129[xc + ih * 28 + iw]! += work129_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -19529,39 +20871,31 @@ function createEngine() {
 
   /** Forward of op 136: features.transition2.conv (conv2d). */
   function forward136(p: Float32Array, n: number): void {
-    // features.transition2.conv: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work136_col[r++] = act136[xc + ih * 28 + iw]!;
-                }
+    // features.transition2.conv: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 784;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 28; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 28 + kw;
+                for (let ow = 0; ow < 28; ow++) heap[r++] = act136[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work136_col, act137, 784, 512, 256, 1298560 + gi * 131072, -1, yb + gi * 200704, 1, 784);
+        }
+        wasmConvForward(arena, 22, act137, b * 200704, 256, 784, 1298560, -1, 401408);
       }
-    }
-  }
-
-  /** Backward of op 136: features.transition2.conv (conv2d). */
-  function backward136(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.transition2.conv: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 200704;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.transition2.conv: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -19576,39 +20910,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work136_col, act137, 784, 512, 256, 1298560 + gi * 131072, -1, yb + gi * 200704, 1, 784);
         }
-        if (dx) work136_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work136_col,
-          work136_dcol,
-          grad137,
-          784,
-          512,
-          256,
-          1298560 + gi * 131072,
-          -1,
-          dx,
-          yb + gi * 200704,
-          1,
-          784,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 136: features.transition2.conv (conv2d). */
+  function backward136(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.transition2.conv: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) heap[r++] = act136[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 22, grad137, b * 200704, 256, 784, 1298560, 401408, 602112, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 784;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad136[xc + ih * 28 + iw]! += work136_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 602112;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 784;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 28; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 28 + kw;
+                  for (let ow = 0; ow < 28; ow++) grad136[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 200704;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work136_col[r++] = act136[xc + ih * 28 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work136_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work136_col,
+            work136_dcol,
+            grad137,
+            784,
+            512,
+            256,
+            1298560 + gi * 131072,
+            -1,
+            dx,
+            yb + gi * 200704,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 784;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad136[xc + ih * 28 + iw]! += work136_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -19769,39 +21169,31 @@ function createEngine() {
 
   /** Forward of op 140: features.denseblock3.denselayer1.conv1 (conv2d). */
   function forward140(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer1.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work140_col[r++] = act140[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer1.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act140[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work140_col, act141, 196, 256, 128, 1430144 + gi * 32768, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 23, act141, b * 25088, 128, 196, 1430144, -1, 50176);
       }
-    }
-  }
-
-  /** Backward of op 140: features.denseblock3.denselayer1.conv1 (conv2d). */
-  function backward140(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer1.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 50176;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer1.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -19816,39 +21208,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work140_col, act141, 196, 256, 128, 1430144 + gi * 32768, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work140_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work140_col,
-          work140_dcol,
-          grad141,
-          196,
-          256,
-          128,
-          1430144 + gi * 32768,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 140: features.denseblock3.denselayer1.conv1 (conv2d). */
+  function backward140(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer1.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act140[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 23, grad141, b * 25088, 128, 196, 1430144, 50176, 75264, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad140[xc + ih * 14 + iw]! += work140_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 75264;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad140[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 50176;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work140_col[r++] = act140[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work140_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work140_col,
+            work140_dcol,
+            grad141,
+            196,
+            256,
+            128,
+            1430144 + gi * 32768,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad140[xc + ih * 14 + iw]! += work140_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -19997,26 +21455,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 14, 14] → [32, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 14, 14] → [32, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 14) {
+                  const xr = xc + ih * 14 + kw - 1;
+                  for (let ow = 0; ow < 14; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 14);
+                  r += 14;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 196, 1152, 32, weightAt + gi * 36864, -1, yb + gi * 6272, 1, 196);
+        }
+        wasmConvForward(arena, 24, output, b * 6272, 32, 196, weightAt, -1, 225792);
+      }
+    } else {
+      // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 14, 14] → [32, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 196, 1152, 32, weightAt + gi * 36864, -1, yb + gi * 6272, 1, 196);
+        }
       }
     }
   }
@@ -20033,61 +21520,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 14, 14] → [32, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 14, 14] → [32, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
         {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 196;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 14) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 14);
+                    r += 14;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          1152,
-          32,
-          weightAt + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          196,
-        );
+        wasmConvBackward(arena, 24, outputGrad, b * 6272, 32, 196, weightAt, 225792, 232064, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 196;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 232064;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 14) {
+                    const xr = xc + ih * 14 + kw - 1;
+                    for (let ow = 0; ow < 14; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 14) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 14;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            1152,
+            32,
+            weightAt + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -20223,39 +21761,31 @@ function createEngine() {
 
   /** Forward of op 147: features.denseblock3.denselayer2.conv1 (conv2d). */
   function forward147(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer2.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 56448;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 288; ic++) {
-              const xc = xb + (gi * 288 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work147_col[r++] = act147[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer2.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 288; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act147[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work147_col, act148, 196, 288, 128, 1500608 + gi * 36864, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 25, act148, b * 25088, 128, 196, 1500608, -1, 56448);
       }
-    }
-  }
-
-  /** Backward of op 147: features.denseblock3.denselayer2.conv1 (conv2d). */
-  function backward147(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer2.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 56448;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer2.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -20270,39 +21800,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work147_col, act148, 196, 288, 128, 1500608 + gi * 36864, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work147_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work147_col,
-          work147_dcol,
-          grad148,
-          196,
-          288,
-          128,
-          1500608 + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 147: features.denseblock3.denselayer2.conv1 (conv2d). */
+  function backward147(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer2.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 288; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act147[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 25, grad148, b * 25088, 128, 196, 1500608, 56448, 81536, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 288; ic++) {
-                const xc = xb + (gi * 288 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad147[xc + ih * 14 + iw]! += work147_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 81536;
+          for (let ic = 0; ic < 288; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad147[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 56448;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 288; ic++) {
+                  const xc = xb + (gi * 288 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work147_col[r++] = act147[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work147_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work147_col,
+            work147_dcol,
+            grad148,
+            196,
+            288,
+            128,
+            1500608 + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 288; ic++) {
+                  const xc = xb + (gi * 288 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad147[xc + ih * 14 + iw]! += work147_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -20438,39 +22034,31 @@ function createEngine() {
 
   /** Forward of op 154: features.denseblock3.denselayer3.conv1 (conv2d). */
   function forward154(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer3.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 62720;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 320; ic++) {
-              const xc = xb + (gi * 320 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work154_col[r++] = act154[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer3.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 62720;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 320; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act154[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work154_col, act155, 196, 320, 128, 1575232 + gi * 40960, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 26, act155, b * 25088, 128, 196, 1575232, -1, 62720);
       }
-    }
-  }
-
-  /** Backward of op 154: features.denseblock3.denselayer3.conv1 (conv2d). */
-  function backward154(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer3.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 62720;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer3.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 62720;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -20485,39 +22073,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work154_col, act155, 196, 320, 128, 1575232 + gi * 40960, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work154_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work154_col,
-          work154_dcol,
-          grad155,
-          196,
-          320,
-          128,
-          1575232 + gi * 40960,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 154: features.denseblock3.denselayer3.conv1 (conv2d). */
+  function backward154(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer3.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 62720;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 320; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act154[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 26, grad155, b * 25088, 128, 196, 1575232, 62720, 87808, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 320; ic++) {
-                const xc = xb + (gi * 320 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad154[xc + ih * 14 + iw]! += work154_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 87808;
+          for (let ic = 0; ic < 320; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad154[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 62720;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 320; ic++) {
+                  const xc = xb + (gi * 320 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work154_col[r++] = act154[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work154_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work154_col,
+            work154_dcol,
+            grad155,
+            196,
+            320,
+            128,
+            1575232 + gi * 40960,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 320; ic++) {
+                  const xc = xb + (gi * 320 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad154[xc + ih * 14 + iw]! += work154_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -20653,39 +22307,31 @@ function createEngine() {
 
   /** Forward of op 161: features.denseblock3.denselayer4.conv1 (conv2d). */
   function forward161(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer4.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 68992;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 352; ic++) {
-              const xc = xb + (gi * 352 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work161_col[r++] = act161[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer4.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 68992;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 352; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act161[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work161_col, act162, 196, 352, 128, 1654016 + gi * 45056, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 27, act162, b * 25088, 128, 196, 1654016, -1, 68992);
       }
-    }
-  }
-
-  /** Backward of op 161: features.denseblock3.denselayer4.conv1 (conv2d). */
-  function backward161(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer4.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 68992;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer4.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 68992;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -20700,39 +22346,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work161_col, act162, 196, 352, 128, 1654016 + gi * 45056, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work161_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work161_col,
-          work161_dcol,
-          grad162,
-          196,
-          352,
-          128,
-          1654016 + gi * 45056,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 161: features.denseblock3.denselayer4.conv1 (conv2d). */
+  function backward161(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer4.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 68992;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 352; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act161[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 27, grad162, b * 25088, 128, 196, 1654016, 68992, 94080, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 352; ic++) {
-                const xc = xb + (gi * 352 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad161[xc + ih * 14 + iw]! += work161_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 94080;
+          for (let ic = 0; ic < 352; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad161[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 68992;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 352; ic++) {
+                  const xc = xb + (gi * 352 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work161_col[r++] = act161[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work161_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work161_col,
+            work161_dcol,
+            grad162,
+            196,
+            352,
+            128,
+            1654016 + gi * 45056,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 352; ic++) {
+                  const xc = xb + (gi * 352 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad161[xc + ih * 14 + iw]! += work161_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -20868,39 +22580,31 @@ function createEngine() {
 
   /** Forward of op 168: features.denseblock3.denselayer5.conv1 (conv2d). */
   function forward168(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer5.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 384; ic++) {
-              const xc = xb + (gi * 384 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work168_col[r++] = act168[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer5.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 384; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act168[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work168_col, act169, 196, 384, 128, 1736960 + gi * 49152, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 28, act169, b * 25088, 128, 196, 1736960, -1, 75264);
       }
-    }
-  }
-
-  /** Backward of op 168: features.denseblock3.denselayer5.conv1 (conv2d). */
-  function backward168(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer5.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 75264;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer5.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -20915,39 +22619,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work168_col, act169, 196, 384, 128, 1736960 + gi * 49152, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work168_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work168_col,
-          work168_dcol,
-          grad169,
-          196,
-          384,
-          128,
-          1736960 + gi * 49152,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 168: features.denseblock3.denselayer5.conv1 (conv2d). */
+  function backward168(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer5.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 384; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act168[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 28, grad169, b * 25088, 128, 196, 1736960, 75264, 100352, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 384; ic++) {
-                const xc = xb + (gi * 384 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad168[xc + ih * 14 + iw]! += work168_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 100352;
+          for (let ic = 0; ic < 384; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad168[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 75264;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 384; ic++) {
+                  const xc = xb + (gi * 384 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work168_col[r++] = act168[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work168_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work168_col,
+            work168_dcol,
+            grad169,
+            196,
+            384,
+            128,
+            1736960 + gi * 49152,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 384; ic++) {
+                  const xc = xb + (gi * 384 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad168[xc + ih * 14 + iw]! += work168_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -21083,39 +22853,31 @@ function createEngine() {
 
   /** Forward of op 175: features.denseblock3.denselayer6.conv1 (conv2d). */
   function forward175(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer6.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 81536;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 416; ic++) {
-              const xc = xb + (gi * 416 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work175_col[r++] = act175[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer6.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 81536;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 416; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act175[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work175_col, act176, 196, 416, 128, 1824064 + gi * 53248, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 29, act176, b * 25088, 128, 196, 1824064, -1, 81536);
       }
-    }
-  }
-
-  /** Backward of op 175: features.denseblock3.denselayer6.conv1 (conv2d). */
-  function backward175(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer6.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 81536;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer6.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 81536;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -21130,39 +22892,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work175_col, act176, 196, 416, 128, 1824064 + gi * 53248, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work175_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work175_col,
-          work175_dcol,
-          grad176,
-          196,
-          416,
-          128,
-          1824064 + gi * 53248,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 175: features.denseblock3.denselayer6.conv1 (conv2d). */
+  function backward175(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer6.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 81536;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 416; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act175[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 29, grad176, b * 25088, 128, 196, 1824064, 81536, 106624, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 416; ic++) {
-                const xc = xb + (gi * 416 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad175[xc + ih * 14 + iw]! += work175_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 106624;
+          for (let ic = 0; ic < 416; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad175[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 81536;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 416; ic++) {
+                  const xc = xb + (gi * 416 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work175_col[r++] = act175[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work175_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work175_col,
+            work175_dcol,
+            grad176,
+            196,
+            416,
+            128,
+            1824064 + gi * 53248,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 416; ic++) {
+                  const xc = xb + (gi * 416 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad175[xc + ih * 14 + iw]! += work175_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -21298,39 +23126,31 @@ function createEngine() {
 
   /** Forward of op 182: features.denseblock3.denselayer7.conv1 (conv2d). */
   function forward182(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer7.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 87808;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 448; ic++) {
-              const xc = xb + (gi * 448 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work182_col[r++] = act182[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer7.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 87808;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 448; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act182[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work182_col, act183, 196, 448, 128, 1915328 + gi * 57344, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 30, act183, b * 25088, 128, 196, 1915328, -1, 87808);
       }
-    }
-  }
-
-  /** Backward of op 182: features.denseblock3.denselayer7.conv1 (conv2d). */
-  function backward182(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer7.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 87808;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer7.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 87808;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -21345,39 +23165,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work182_col, act183, 196, 448, 128, 1915328 + gi * 57344, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work182_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work182_col,
-          work182_dcol,
-          grad183,
-          196,
-          448,
-          128,
-          1915328 + gi * 57344,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 182: features.denseblock3.denselayer7.conv1 (conv2d). */
+  function backward182(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer7.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 87808;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 448; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act182[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 30, grad183, b * 25088, 128, 196, 1915328, 87808, 112896, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 448; ic++) {
-                const xc = xb + (gi * 448 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad182[xc + ih * 14 + iw]! += work182_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 112896;
+          for (let ic = 0; ic < 448; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad182[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 87808;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 448; ic++) {
+                  const xc = xb + (gi * 448 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work182_col[r++] = act182[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work182_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work182_col,
+            work182_dcol,
+            grad183,
+            196,
+            448,
+            128,
+            1915328 + gi * 57344,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 448; ic++) {
+                  const xc = xb + (gi * 448 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad182[xc + ih * 14 + iw]! += work182_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -21513,39 +23399,31 @@ function createEngine() {
 
   /** Forward of op 189: features.denseblock3.denselayer8.conv1 (conv2d). */
   function forward189(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer8.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 94080;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 480; ic++) {
-              const xc = xb + (gi * 480 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work189_col[r++] = act189[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer8.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 480; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act189[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work189_col, act190, 196, 480, 128, 2010752 + gi * 61440, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 31, act190, b * 25088, 128, 196, 2010752, -1, 94080);
       }
-    }
-  }
-
-  /** Backward of op 189: features.denseblock3.denselayer8.conv1 (conv2d). */
-  function backward189(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer8.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 94080;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer8.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -21560,39 +23438,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work189_col, act190, 196, 480, 128, 2010752 + gi * 61440, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work189_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work189_col,
-          work189_dcol,
-          grad190,
-          196,
-          480,
-          128,
-          2010752 + gi * 61440,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 189: features.denseblock3.denselayer8.conv1 (conv2d). */
+  function backward189(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer8.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act189[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 31, grad190, b * 25088, 128, 196, 2010752, 94080, 119168, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 480; ic++) {
-                const xc = xb + (gi * 480 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad189[xc + ih * 14 + iw]! += work189_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 119168;
+          for (let ic = 0; ic < 480; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad189[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 94080;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work189_col[r++] = act189[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work189_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work189_col,
+            work189_dcol,
+            grad190,
+            196,
+            480,
+            128,
+            2010752 + gi * 61440,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 480; ic++) {
+                  const xc = xb + (gi * 480 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad189[xc + ih * 14 + iw]! += work189_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -21728,39 +23672,31 @@ function createEngine() {
 
   /** Forward of op 196: features.denseblock3.denselayer9.conv1 (conv2d). */
   function forward196(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer9.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work196_col[r++] = act196[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer9.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act196[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work196_col, act197, 196, 512, 128, 2110336 + gi * 65536, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 32, act197, b * 25088, 128, 196, 2110336, -1, 100352);
       }
-    }
-  }
-
-  /** Backward of op 196: features.denseblock3.denselayer9.conv1 (conv2d). */
-  function backward196(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer9.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer9.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -21775,39 +23711,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work196_col, act197, 196, 512, 128, 2110336 + gi * 65536, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work196_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work196_col,
-          work196_dcol,
-          grad197,
-          196,
-          512,
-          128,
-          2110336 + gi * 65536,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 196: features.denseblock3.denselayer9.conv1 (conv2d). */
+  function backward196(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer9.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act196[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 32, grad197, b * 25088, 128, 196, 2110336, 100352, 125440, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad196[xc + ih * 14 + iw]! += work196_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 125440;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad196[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work196_col[r++] = act196[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work196_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work196_col,
+            work196_dcol,
+            grad197,
+            196,
+            512,
+            128,
+            2110336 + gi * 65536,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad196[xc + ih * 14 + iw]! += work196_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -21943,39 +23945,31 @@ function createEngine() {
 
   /** Forward of op 203: features.denseblock3.denselayer10.conv1 (conv2d). */
   function forward203(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer10.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 106624;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 544; ic++) {
-              const xc = xb + (gi * 544 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work203_col[r++] = act203[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer10.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 106624;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 544; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act203[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work203_col, act204, 196, 544, 128, 2214080 + gi * 69632, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 33, act204, b * 25088, 128, 196, 2214080, -1, 106624);
       }
-    }
-  }
-
-  /** Backward of op 203: features.denseblock3.denselayer10.conv1 (conv2d). */
-  function backward203(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer10.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 106624;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer10.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 106624;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -21990,39 +23984,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work203_col, act204, 196, 544, 128, 2214080 + gi * 69632, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work203_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work203_col,
-          work203_dcol,
-          grad204,
-          196,
-          544,
-          128,
-          2214080 + gi * 69632,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 203: features.denseblock3.denselayer10.conv1 (conv2d). */
+  function backward203(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer10.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 106624;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 544; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act203[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 33, grad204, b * 25088, 128, 196, 2214080, 106624, 131712, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 544; ic++) {
-                const xc = xb + (gi * 544 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad203[xc + ih * 14 + iw]! += work203_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 131712;
+          for (let ic = 0; ic < 544; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad203[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 106624;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 544; ic++) {
+                  const xc = xb + (gi * 544 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work203_col[r++] = act203[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work203_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work203_col,
+            work203_dcol,
+            grad204,
+            196,
+            544,
+            128,
+            2214080 + gi * 69632,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 544; ic++) {
+                  const xc = xb + (gi * 544 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad203[xc + ih * 14 + iw]! += work203_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -22158,39 +24218,31 @@ function createEngine() {
 
   /** Forward of op 210: features.denseblock3.denselayer11.conv1 (conv2d). */
   function forward210(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer11.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 112896;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 576; ic++) {
-              const xc = xb + (gi * 576 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work210_col[r++] = act210[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer11.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 576; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act210[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work210_col, act211, 196, 576, 128, 2321984 + gi * 73728, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 34, act211, b * 25088, 128, 196, 2321984, -1, 112896);
       }
-    }
-  }
-
-  /** Backward of op 210: features.denseblock3.denselayer11.conv1 (conv2d). */
-  function backward210(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer11.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 112896;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer11.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -22205,39 +24257,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work210_col, act211, 196, 576, 128, 2321984 + gi * 73728, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work210_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work210_col,
-          work210_dcol,
-          grad211,
-          196,
-          576,
-          128,
-          2321984 + gi * 73728,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 210: features.denseblock3.denselayer11.conv1 (conv2d). */
+  function backward210(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer11.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 576; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act210[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 34, grad211, b * 25088, 128, 196, 2321984, 112896, 137984, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 576; ic++) {
-                const xc = xb + (gi * 576 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad210[xc + ih * 14 + iw]! += work210_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 137984;
+          for (let ic = 0; ic < 576; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad210[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 112896;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 576; ic++) {
+                  const xc = xb + (gi * 576 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work210_col[r++] = act210[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work210_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work210_col,
+            work210_dcol,
+            grad211,
+            196,
+            576,
+            128,
+            2321984 + gi * 73728,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 576; ic++) {
+                  const xc = xb + (gi * 576 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad210[xc + ih * 14 + iw]! += work210_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -22373,39 +24491,31 @@ function createEngine() {
 
   /** Forward of op 217: features.denseblock3.denselayer12.conv1 (conv2d). */
   function forward217(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer12.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 119168;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 608; ic++) {
-              const xc = xb + (gi * 608 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work217_col[r++] = act217[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer12.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 119168;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 608; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act217[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work217_col, act218, 196, 608, 128, 2434048 + gi * 77824, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 35, act218, b * 25088, 128, 196, 2434048, -1, 119168);
       }
-    }
-  }
-
-  /** Backward of op 217: features.denseblock3.denselayer12.conv1 (conv2d). */
-  function backward217(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer12.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 119168;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer12.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 119168;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -22420,39 +24530,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work217_col, act218, 196, 608, 128, 2434048 + gi * 77824, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work217_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work217_col,
-          work217_dcol,
-          grad218,
-          196,
-          608,
-          128,
-          2434048 + gi * 77824,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 217: features.denseblock3.denselayer12.conv1 (conv2d). */
+  function backward217(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer12.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 119168;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 608; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act217[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 35, grad218, b * 25088, 128, 196, 2434048, 119168, 144256, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 608; ic++) {
-                const xc = xb + (gi * 608 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad217[xc + ih * 14 + iw]! += work217_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 144256;
+          for (let ic = 0; ic < 608; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad217[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 119168;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 608; ic++) {
+                  const xc = xb + (gi * 608 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work217_col[r++] = act217[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work217_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work217_col,
+            work217_dcol,
+            grad218,
+            196,
+            608,
+            128,
+            2434048 + gi * 77824,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 608; ic++) {
+                  const xc = xb + (gi * 608 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad217[xc + ih * 14 + iw]! += work217_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -22588,39 +24764,31 @@ function createEngine() {
 
   /** Forward of op 224: features.denseblock3.denselayer13.conv1 (conv2d). */
   function forward224(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer13.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 125440;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 640; ic++) {
-              const xc = xb + (gi * 640 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work224_col[r++] = act224[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer13.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 125440;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 640; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act224[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work224_col, act225, 196, 640, 128, 2550272 + gi * 81920, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 36, act225, b * 25088, 128, 196, 2550272, -1, 125440);
       }
-    }
-  }
-
-  /** Backward of op 224: features.denseblock3.denselayer13.conv1 (conv2d). */
-  function backward224(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer13.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 125440;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer13.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 125440;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -22635,39 +24803,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work224_col, act225, 196, 640, 128, 2550272 + gi * 81920, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work224_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work224_col,
-          work224_dcol,
-          grad225,
-          196,
-          640,
-          128,
-          2550272 + gi * 81920,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 224: features.denseblock3.denselayer13.conv1 (conv2d). */
+  function backward224(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer13.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 125440;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 640; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act224[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 36, grad225, b * 25088, 128, 196, 2550272, 125440, 150528, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 640; ic++) {
-                const xc = xb + (gi * 640 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad224[xc + ih * 14 + iw]! += work224_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 150528;
+          for (let ic = 0; ic < 640; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad224[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 125440;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 640; ic++) {
+                  const xc = xb + (gi * 640 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work224_col[r++] = act224[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work224_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work224_col,
+            work224_dcol,
+            grad225,
+            196,
+            640,
+            128,
+            2550272 + gi * 81920,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 640; ic++) {
+                  const xc = xb + (gi * 640 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad224[xc + ih * 14 + iw]! += work224_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -22803,39 +25037,31 @@ function createEngine() {
 
   /** Forward of op 231: features.denseblock3.denselayer14.conv1 (conv2d). */
   function forward231(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer14.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 131712;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 672; ic++) {
-              const xc = xb + (gi * 672 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work231_col[r++] = act231[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer14.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 672; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act231[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work231_col, act232, 196, 672, 128, 2670656 + gi * 86016, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 37, act232, b * 25088, 128, 196, 2670656, -1, 131712);
       }
-    }
-  }
-
-  /** Backward of op 231: features.denseblock3.denselayer14.conv1 (conv2d). */
-  function backward231(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer14.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 131712;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer14.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -22850,39 +25076,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work231_col, act232, 196, 672, 128, 2670656 + gi * 86016, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work231_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work231_col,
-          work231_dcol,
-          grad232,
-          196,
-          672,
-          128,
-          2670656 + gi * 86016,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 231: features.denseblock3.denselayer14.conv1 (conv2d). */
+  function backward231(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer14.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act231[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 37, grad232, b * 25088, 128, 196, 2670656, 131712, 156800, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad231[xc + ih * 14 + iw]! += work231_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 156800;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad231[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131712;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work231_col[r++] = act231[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work231_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work231_col,
+            work231_dcol,
+            grad232,
+            196,
+            672,
+            128,
+            2670656 + gi * 86016,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad231[xc + ih * 14 + iw]! += work231_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -23018,39 +25310,31 @@ function createEngine() {
 
   /** Forward of op 238: features.denseblock3.denselayer15.conv1 (conv2d). */
   function forward238(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer15.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 137984;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 704; ic++) {
-              const xc = xb + (gi * 704 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work238_col[r++] = act238[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer15.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 137984;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 704; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act238[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work238_col, act239, 196, 704, 128, 2795200 + gi * 90112, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 38, act239, b * 25088, 128, 196, 2795200, -1, 137984);
       }
-    }
-  }
-
-  /** Backward of op 238: features.denseblock3.denselayer15.conv1 (conv2d). */
-  function backward238(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer15.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 137984;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer15.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 137984;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -23065,39 +25349,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work238_col, act239, 196, 704, 128, 2795200 + gi * 90112, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work238_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work238_col,
-          work238_dcol,
-          grad239,
-          196,
-          704,
-          128,
-          2795200 + gi * 90112,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 238: features.denseblock3.denselayer15.conv1 (conv2d). */
+  function backward238(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer15.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 137984;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 704; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act238[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 38, grad239, b * 25088, 128, 196, 2795200, 137984, 163072, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 704; ic++) {
-                const xc = xb + (gi * 704 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad238[xc + ih * 14 + iw]! += work238_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 163072;
+          for (let ic = 0; ic < 704; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad238[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 137984;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 704; ic++) {
+                  const xc = xb + (gi * 704 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work238_col[r++] = act238[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work238_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work238_col,
+            work238_dcol,
+            grad239,
+            196,
+            704,
+            128,
+            2795200 + gi * 90112,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 704; ic++) {
+                  const xc = xb + (gi * 704 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad238[xc + ih * 14 + iw]! += work238_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -23233,39 +25583,31 @@ function createEngine() {
 
   /** Forward of op 245: features.denseblock3.denselayer16.conv1 (conv2d). */
   function forward245(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer16.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 144256;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 736; ic++) {
-              const xc = xb + (gi * 736 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work245_col[r++] = act245[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer16.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 144256;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 736; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act245[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work245_col, act246, 196, 736, 128, 2923904 + gi * 94208, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 39, act246, b * 25088, 128, 196, 2923904, -1, 144256);
       }
-    }
-  }
-
-  /** Backward of op 245: features.denseblock3.denselayer16.conv1 (conv2d). */
-  function backward245(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer16.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 144256;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer16.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 144256;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -23280,39 +25622,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work245_col, act246, 196, 736, 128, 2923904 + gi * 94208, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work245_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work245_col,
-          work245_dcol,
-          grad246,
-          196,
-          736,
-          128,
-          2923904 + gi * 94208,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 245: features.denseblock3.denselayer16.conv1 (conv2d). */
+  function backward245(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer16.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 144256;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 736; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act245[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 39, grad246, b * 25088, 128, 196, 2923904, 144256, 169344, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 736; ic++) {
-                const xc = xb + (gi * 736 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad245[xc + ih * 14 + iw]! += work245_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 169344;
+          for (let ic = 0; ic < 736; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad245[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 144256;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 736; ic++) {
+                  const xc = xb + (gi * 736 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work245_col[r++] = act245[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work245_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work245_col,
+            work245_dcol,
+            grad246,
+            196,
+            736,
+            128,
+            2923904 + gi * 94208,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 736; ic++) {
+                  const xc = xb + (gi * 736 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad245[xc + ih * 14 + iw]! += work245_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -23448,39 +25856,31 @@ function createEngine() {
 
   /** Forward of op 252: features.denseblock3.denselayer17.conv1 (conv2d). */
   function forward252(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer17.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 768; ic++) {
-              const xc = xb + (gi * 768 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work252_col[r++] = act252[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer17.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 768; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act252[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work252_col, act253, 196, 768, 128, 3056768 + gi * 98304, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 40, act253, b * 25088, 128, 196, 3056768, -1, 150528);
       }
-    }
-  }
-
-  /** Backward of op 252: features.denseblock3.denselayer17.conv1 (conv2d). */
-  function backward252(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer17.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer17.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -23495,39 +25895,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work252_col, act253, 196, 768, 128, 3056768 + gi * 98304, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work252_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work252_col,
-          work252_dcol,
-          grad253,
-          196,
-          768,
-          128,
-          3056768 + gi * 98304,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 252: features.denseblock3.denselayer17.conv1 (conv2d). */
+  function backward252(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer17.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 768; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act252[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 40, grad253, b * 25088, 128, 196, 3056768, 150528, 175616, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 768; ic++) {
-                const xc = xb + (gi * 768 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad252[xc + ih * 14 + iw]! += work252_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 175616;
+          for (let ic = 0; ic < 768; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad252[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 768; ic++) {
+                  const xc = xb + (gi * 768 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work252_col[r++] = act252[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work252_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work252_col,
+            work252_dcol,
+            grad253,
+            196,
+            768,
+            128,
+            3056768 + gi * 98304,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 768; ic++) {
+                  const xc = xb + (gi * 768 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad252[xc + ih * 14 + iw]! += work252_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -23663,39 +26129,31 @@ function createEngine() {
 
   /** Forward of op 259: features.denseblock3.denselayer18.conv1 (conv2d). */
   function forward259(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer18.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 156800;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 800; ic++) {
-              const xc = xb + (gi * 800 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work259_col[r++] = act259[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer18.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 156800;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 800; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act259[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work259_col, act260, 196, 800, 128, 3193792 + gi * 102400, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 41, act260, b * 25088, 128, 196, 3193792, -1, 156800);
       }
-    }
-  }
-
-  /** Backward of op 259: features.denseblock3.denselayer18.conv1 (conv2d). */
-  function backward259(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer18.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 156800;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer18.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 156800;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -23710,39 +26168,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work259_col, act260, 196, 800, 128, 3193792 + gi * 102400, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work259_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work259_col,
-          work259_dcol,
-          grad260,
-          196,
-          800,
-          128,
-          3193792 + gi * 102400,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 259: features.denseblock3.denselayer18.conv1 (conv2d). */
+  function backward259(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer18.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 156800;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 800; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act259[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 41, grad260, b * 25088, 128, 196, 3193792, 156800, 181888, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 800; ic++) {
-                const xc = xb + (gi * 800 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad259[xc + ih * 14 + iw]! += work259_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 181888;
+          for (let ic = 0; ic < 800; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad259[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 156800;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 800; ic++) {
+                  const xc = xb + (gi * 800 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work259_col[r++] = act259[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work259_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work259_col,
+            work259_dcol,
+            grad260,
+            196,
+            800,
+            128,
+            3193792 + gi * 102400,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 800; ic++) {
+                  const xc = xb + (gi * 800 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad259[xc + ih * 14 + iw]! += work259_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -23878,39 +26402,31 @@ function createEngine() {
 
   /** Forward of op 266: features.denseblock3.denselayer19.conv1 (conv2d). */
   function forward266(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer19.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 163072;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 832; ic++) {
-              const xc = xb + (gi * 832 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work266_col[r++] = act266[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer19.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 163072;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 832; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act266[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work266_col, act267, 196, 832, 128, 3334976 + gi * 106496, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 42, act267, b * 25088, 128, 196, 3334976, -1, 163072);
       }
-    }
-  }
-
-  /** Backward of op 266: features.denseblock3.denselayer19.conv1 (conv2d). */
-  function backward266(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer19.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 163072;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer19.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 163072;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -23925,39 +26441,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work266_col, act267, 196, 832, 128, 3334976 + gi * 106496, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work266_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work266_col,
-          work266_dcol,
-          grad267,
-          196,
-          832,
-          128,
-          3334976 + gi * 106496,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 266: features.denseblock3.denselayer19.conv1 (conv2d). */
+  function backward266(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer19.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 163072;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 832; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act266[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 42, grad267, b * 25088, 128, 196, 3334976, 163072, 188160, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 832; ic++) {
-                const xc = xb + (gi * 832 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad266[xc + ih * 14 + iw]! += work266_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 188160;
+          for (let ic = 0; ic < 832; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad266[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 163072;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 832; ic++) {
+                  const xc = xb + (gi * 832 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work266_col[r++] = act266[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work266_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work266_col,
+            work266_dcol,
+            grad267,
+            196,
+            832,
+            128,
+            3334976 + gi * 106496,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 832; ic++) {
+                  const xc = xb + (gi * 832 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad266[xc + ih * 14 + iw]! += work266_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -24093,39 +26675,31 @@ function createEngine() {
 
   /** Forward of op 273: features.denseblock3.denselayer20.conv1 (conv2d). */
   function forward273(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer20.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 169344;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 864; ic++) {
-              const xc = xb + (gi * 864 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work273_col[r++] = act273[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer20.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 169344;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 864; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act273[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work273_col, act274, 196, 864, 128, 3480320 + gi * 110592, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 43, act274, b * 25088, 128, 196, 3480320, -1, 169344);
       }
-    }
-  }
-
-  /** Backward of op 273: features.denseblock3.denselayer20.conv1 (conv2d). */
-  function backward273(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer20.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 169344;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer20.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 169344;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -24140,39 +26714,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work273_col, act274, 196, 864, 128, 3480320 + gi * 110592, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work273_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work273_col,
-          work273_dcol,
-          grad274,
-          196,
-          864,
-          128,
-          3480320 + gi * 110592,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 273: features.denseblock3.denselayer20.conv1 (conv2d). */
+  function backward273(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer20.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 169344;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 864; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act273[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 43, grad274, b * 25088, 128, 196, 3480320, 169344, 194432, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 864; ic++) {
-                const xc = xb + (gi * 864 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad273[xc + ih * 14 + iw]! += work273_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 194432;
+          for (let ic = 0; ic < 864; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad273[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 169344;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 864; ic++) {
+                  const xc = xb + (gi * 864 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work273_col[r++] = act273[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work273_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work273_col,
+            work273_dcol,
+            grad274,
+            196,
+            864,
+            128,
+            3480320 + gi * 110592,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 864; ic++) {
+                  const xc = xb + (gi * 864 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad273[xc + ih * 14 + iw]! += work273_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -24308,39 +26948,31 @@ function createEngine() {
 
   /** Forward of op 280: features.denseblock3.denselayer21.conv1 (conv2d). */
   function forward280(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer21.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 175616;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 896; ic++) {
-              const xc = xb + (gi * 896 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work280_col[r++] = act280[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer21.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 175616;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 896; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act280[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work280_col, act281, 196, 896, 128, 3629824 + gi * 114688, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 44, act281, b * 25088, 128, 196, 3629824, -1, 175616);
       }
-    }
-  }
-
-  /** Backward of op 280: features.denseblock3.denselayer21.conv1 (conv2d). */
-  function backward280(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer21.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 175616;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer21.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 175616;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -24355,39 +26987,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work280_col, act281, 196, 896, 128, 3629824 + gi * 114688, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work280_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work280_col,
-          work280_dcol,
-          grad281,
-          196,
-          896,
-          128,
-          3629824 + gi * 114688,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 280: features.denseblock3.denselayer21.conv1 (conv2d). */
+  function backward280(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer21.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 175616;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 896; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act280[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 44, grad281, b * 25088, 128, 196, 3629824, 175616, 200704, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 896; ic++) {
-                const xc = xb + (gi * 896 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad280[xc + ih * 14 + iw]! += work280_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 200704;
+          for (let ic = 0; ic < 896; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad280[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 175616;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 896; ic++) {
+                  const xc = xb + (gi * 896 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work280_col[r++] = act280[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work280_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work280_col,
+            work280_dcol,
+            grad281,
+            196,
+            896,
+            128,
+            3629824 + gi * 114688,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 896; ic++) {
+                  const xc = xb + (gi * 896 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad280[xc + ih * 14 + iw]! += work280_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -24523,39 +27221,31 @@ function createEngine() {
 
   /** Forward of op 287: features.denseblock3.denselayer22.conv1 (conv2d). */
   function forward287(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer22.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 181888;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 928; ic++) {
-              const xc = xb + (gi * 928 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work287_col[r++] = act287[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer22.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 181888;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 928; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act287[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work287_col, act288, 196, 928, 128, 3783488 + gi * 118784, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 45, act288, b * 25088, 128, 196, 3783488, -1, 181888);
       }
-    }
-  }
-
-  /** Backward of op 287: features.denseblock3.denselayer22.conv1 (conv2d). */
-  function backward287(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer22.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 181888;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer22.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 181888;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -24570,39 +27260,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work287_col, act288, 196, 928, 128, 3783488 + gi * 118784, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work287_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work287_col,
-          work287_dcol,
-          grad288,
-          196,
-          928,
-          128,
-          3783488 + gi * 118784,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 287: features.denseblock3.denselayer22.conv1 (conv2d). */
+  function backward287(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer22.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 181888;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 928; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act287[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 45, grad288, b * 25088, 128, 196, 3783488, 181888, 206976, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 928; ic++) {
-                const xc = xb + (gi * 928 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad287[xc + ih * 14 + iw]! += work287_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 206976;
+          for (let ic = 0; ic < 928; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad287[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 181888;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 928; ic++) {
+                  const xc = xb + (gi * 928 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work287_col[r++] = act287[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work287_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work287_col,
+            work287_dcol,
+            grad288,
+            196,
+            928,
+            128,
+            3783488 + gi * 118784,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 928; ic++) {
+                  const xc = xb + (gi * 928 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad287[xc + ih * 14 + iw]! += work287_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -24738,39 +27494,31 @@ function createEngine() {
 
   /** Forward of op 294: features.denseblock3.denselayer23.conv1 (conv2d). */
   function forward294(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer23.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 188160;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 960; ic++) {
-              const xc = xb + (gi * 960 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work294_col[r++] = act294[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer23.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 188160;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 960; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act294[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work294_col, act295, 196, 960, 128, 3941312 + gi * 122880, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 46, act295, b * 25088, 128, 196, 3941312, -1, 188160);
       }
-    }
-  }
-
-  /** Backward of op 294: features.denseblock3.denselayer23.conv1 (conv2d). */
-  function backward294(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer23.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 188160;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer23.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 188160;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -24785,39 +27533,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work294_col, act295, 196, 960, 128, 3941312 + gi * 122880, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work294_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work294_col,
-          work294_dcol,
-          grad295,
-          196,
-          960,
-          128,
-          3941312 + gi * 122880,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 294: features.denseblock3.denselayer23.conv1 (conv2d). */
+  function backward294(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer23.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 188160;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act294[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 46, grad295, b * 25088, 128, 196, 3941312, 188160, 213248, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 960; ic++) {
-                const xc = xb + (gi * 960 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad294[xc + ih * 14 + iw]! += work294_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 213248;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad294[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 188160;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work294_col[r++] = act294[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work294_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work294_col,
+            work294_dcol,
+            grad295,
+            196,
+            960,
+            128,
+            3941312 + gi * 122880,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad294[xc + ih * 14 + iw]! += work294_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -24953,39 +27767,31 @@ function createEngine() {
 
   /** Forward of op 301: features.denseblock3.denselayer24.conv1 (conv2d). */
   function forward301(p: Float32Array, n: number): void {
-    // features.denseblock3.denselayer24.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 194432;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 992; ic++) {
-              const xc = xb + (gi * 992 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work301_col[r++] = act301[xc + ih * 14 + iw]!;
-                }
+    // features.denseblock3.denselayer24.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 14, 14] → [128, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 194432;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 992; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act301[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work301_col, act302, 196, 992, 128, 4103296 + gi * 126976, -1, yb + gi * 25088, 1, 196);
+        }
+        wasmConvForward(arena, 47, act302, b * 25088, 128, 196, 4103296, -1, 194432);
       }
-    }
-  }
-
-  /** Backward of op 301: features.denseblock3.denselayer24.conv1 (conv2d). */
-  function backward301(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock3.denselayer24.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 14, 14] → [128, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 194432;
-      const yb = b * 25088;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock3.denselayer24.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 194432;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -25000,39 +27806,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work301_col, act302, 196, 992, 128, 4103296 + gi * 126976, -1, yb + gi * 25088, 1, 196);
         }
-        if (dx) work301_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work301_col,
-          work301_dcol,
-          grad302,
-          196,
-          992,
-          128,
-          4103296 + gi * 126976,
-          -1,
-          dx,
-          yb + gi * 25088,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 301: features.denseblock3.denselayer24.conv1 (conv2d). */
+  function backward301(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock3.denselayer24.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 14, 14] → [128, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 194432;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 992; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act301[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 47, grad302, b * 25088, 128, 196, 4103296, 194432, 219520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 992; ic++) {
-                const xc = xb + (gi * 992 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad301[xc + ih * 14 + iw]! += work301_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 219520;
+          for (let ic = 0; ic < 992; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad301[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 194432;
+        const yb = b * 25088;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 992; ic++) {
+                  const xc = xb + (gi * 992 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work301_col[r++] = act301[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work301_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work301_col,
+            work301_dcol,
+            grad302,
+            196,
+            992,
+            128,
+            4103296 + gi * 126976,
+            -1,
+            dx,
+            yb + gi * 25088,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 992; ic++) {
+                  const xc = xb + (gi * 992 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad301[xc + ih * 14 + iw]! += work301_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -25168,39 +28040,31 @@ function createEngine() {
 
   /** Forward of op 308: features.transition3.conv (conv2d). */
   function forward308(p: Float32Array, n: number): void {
-    // features.transition3.conv: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work308_col[r++] = act308[xc + ih * 14 + iw]!;
-                }
+    // features.transition3.conv: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1024; ic++) {
+          const xc = xb + ic * 196;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 14; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 14 + kw;
+                for (let ow = 0; ow < 14; ow++) heap[r++] = act308[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work308_col, act309, 196, 1024, 512, 4269440 + gi * 524288, -1, yb + gi * 100352, 1, 196);
+        }
+        wasmConvForward(arena, 48, act309, b * 100352, 512, 196, 4269440, -1, 200704);
       }
-    }
-  }
-
-  /** Backward of op 308: features.transition3.conv (conv2d). */
-  function backward308(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.transition3.conv: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.transition3.conv: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -25215,39 +28079,117 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work308_col,
+            act309,
+            196,
+            1024,
+            512,
+            4269440 + gi * 524288,
+            -1,
+            yb + gi * 100352,
+            1,
+            196,
+          );
         }
-        if (dx) work308_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work308_col,
-          work308_dcol,
-          grad309,
-          196,
-          1024,
-          512,
-          4269440 + gi * 524288,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          196,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 308: features.transition3.conv (conv2d). */
+  function backward308(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.transition3.conv: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) heap[r++] = act308[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 48, grad309, b * 100352, 512, 196, 4269440, 200704, 301056, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 1024; ic++) {
-                const xc = xb + (gi * 1024 + ic) * 196;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad308[xc + ih * 14 + iw]! += work308_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 301056;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 196;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 14; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 14 + kw;
+                  for (let ow = 0; ow < 14; ow++) grad308[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work308_col[r++] = act308[xc + ih * 14 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work308_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work308_col,
+            work308_dcol,
+            grad309,
+            196,
+            1024,
+            512,
+            4269440 + gi * 524288,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 196;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad308[xc + ih * 14 + iw]! += work308_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -25408,39 +28350,31 @@ function createEngine() {
 
   /** Forward of op 312: features.denseblock4.denselayer1.conv1 (conv2d). */
   function forward312(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work312_col[r++] = act312[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act312[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work312_col, act313, 49, 512, 128, 4794752 + gi * 65536, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 49, act313, b * 6272, 128, 49, 4794752, -1, 25088);
       }
-    }
-  }
-
-  /** Backward of op 312: features.denseblock4.denselayer1.conv1 (conv2d). */
-  function backward312(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 25088;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -25455,39 +28389,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work312_col, act313, 49, 512, 128, 4794752 + gi * 65536, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work312_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work312_col,
-          work312_dcol,
-          grad313,
-          49,
-          512,
-          128,
-          4794752 + gi * 65536,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 312: features.denseblock4.denselayer1.conv1 (conv2d). */
+  function backward312(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act312[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 49, grad313, b * 6272, 128, 49, 4794752, 25088, 31360, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad312[xc + ih * 7 + iw]! += work312_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 31360;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad312[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 25088;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work312_col[r++] = act312[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work312_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work312_col,
+            work312_dcol,
+            grad313,
+            49,
+            512,
+            128,
+            4794752 + gi * 65536,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad312[xc + ih * 7 + iw]! += work312_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -25636,26 +28636,55 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 7, 7] → [32, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 6272;
-      const yb = b * 1568;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 7, 7] → [32, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 6272;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 7) {
+                  const xr = xc + ih * 7 + kw - 1;
+                  for (let ow = 0; ow < 7; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 7);
+                  r += 7;
                 }
               }
             }
-          }
-        denseTiledForward(p, col, output, 49, 1152, 32, weightAt + gi * 36864, -1, yb + gi * 1568, 1, 49);
+        }
+        wasmConvForward(arena, 50, output, b * 1568, 32, 49, weightAt, -1, 56448);
+      }
+    } else {
+      // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 7, 7] → [32, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 6272;
+        const yb = b * 1568;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 7; oh++)
+            for (let ow = 0; ow < 7; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 49;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(p, col, output, 49, 1152, 32, weightAt + gi * 36864, -1, yb + gi * 1568, 1, 49);
+        }
       }
     }
   }
@@ -25672,61 +28701,112 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 7, 7] → [32, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 6272;
-      const yb = b * 1568;
-      for (let gi = 0; gi < 1; gi++) {
+    // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 7, 7] → [32, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 6272;
         {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 49;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 7) {
+                    const xr = xc + ih * 7 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 7);
+                    r += 7;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          49,
-          1152,
-          32,
-          weightAt + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 1568,
-          1,
-          49,
-        );
+        wasmConvBackward(arena, 50, outputGrad, b * 1568, 32, 49, weightAt, 56448, 58016, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 49;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 58016;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 7) {
+                    const xr = xc + ih * 7 + kw - 1;
+                    for (let ow = 0; ow < 7; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 7) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 7;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 6272;
+        const yb = b * 1568;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 49;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            49,
+            1152,
+            32,
+            weightAt + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 1568,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 49;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -25862,39 +28942,31 @@ function createEngine() {
 
   /** Forward of op 319: features.denseblock4.denselayer2.conv1 (conv2d). */
   function forward319(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer2.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 26656;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 544; ic++) {
-              const xc = xb + (gi * 544 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work319_col[r++] = act319[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer2.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 26656;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 544; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act319[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work319_col, act320, 49, 544, 128, 4898496 + gi * 69632, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 51, act320, b * 6272, 128, 49, 4898496, -1, 26656);
       }
-    }
-  }
-
-  /** Backward of op 319: features.denseblock4.denselayer2.conv1 (conv2d). */
-  function backward319(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer2.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 26656;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer2.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 26656;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -25909,39 +28981,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work319_col, act320, 49, 544, 128, 4898496 + gi * 69632, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work319_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work319_col,
-          work319_dcol,
-          grad320,
-          49,
-          544,
-          128,
-          4898496 + gi * 69632,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 319: features.denseblock4.denselayer2.conv1 (conv2d). */
+  function backward319(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer2.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 26656;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 544; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act319[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 51, grad320, b * 6272, 128, 49, 4898496, 26656, 32928, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 544; ic++) {
-                const xc = xb + (gi * 544 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad319[xc + ih * 7 + iw]! += work319_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 32928;
+          for (let ic = 0; ic < 544; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad319[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 26656;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 544; ic++) {
+                  const xc = xb + (gi * 544 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work319_col[r++] = act319[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work319_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work319_col,
+            work319_dcol,
+            grad320,
+            49,
+            544,
+            128,
+            4898496 + gi * 69632,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 544; ic++) {
+                  const xc = xb + (gi * 544 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad319[xc + ih * 7 + iw]! += work319_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -26077,39 +29215,31 @@ function createEngine() {
 
   /** Forward of op 326: features.denseblock4.denselayer3.conv1 (conv2d). */
   function forward326(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer3.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 28224;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 576; ic++) {
-              const xc = xb + (gi * 576 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work326_col[r++] = act326[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer3.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28224;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 576; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act326[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work326_col, act327, 49, 576, 128, 5006400 + gi * 73728, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 52, act327, b * 6272, 128, 49, 5006400, -1, 28224);
       }
-    }
-  }
-
-  /** Backward of op 326: features.denseblock4.denselayer3.conv1 (conv2d). */
-  function backward326(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer3.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 28224;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer3.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28224;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -26124,39 +29254,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work326_col, act327, 49, 576, 128, 5006400 + gi * 73728, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work326_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work326_col,
-          work326_dcol,
-          grad327,
-          49,
-          576,
-          128,
-          5006400 + gi * 73728,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 326: features.denseblock4.denselayer3.conv1 (conv2d). */
+  function backward326(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer3.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28224;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 576; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act326[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 52, grad327, b * 6272, 128, 49, 5006400, 28224, 34496, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 576; ic++) {
-                const xc = xb + (gi * 576 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad326[xc + ih * 7 + iw]! += work326_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 34496;
+          for (let ic = 0; ic < 576; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad326[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 28224;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 576; ic++) {
+                  const xc = xb + (gi * 576 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work326_col[r++] = act326[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work326_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work326_col,
+            work326_dcol,
+            grad327,
+            49,
+            576,
+            128,
+            5006400 + gi * 73728,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 576; ic++) {
+                  const xc = xb + (gi * 576 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad326[xc + ih * 7 + iw]! += work326_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -26292,39 +29488,31 @@ function createEngine() {
 
   /** Forward of op 333: features.denseblock4.denselayer4.conv1 (conv2d). */
   function forward333(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer4.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 29792;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 608; ic++) {
-              const xc = xb + (gi * 608 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work333_col[r++] = act333[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer4.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 29792;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 608; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act333[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work333_col, act334, 49, 608, 128, 5118464 + gi * 77824, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 53, act334, b * 6272, 128, 49, 5118464, -1, 29792);
       }
-    }
-  }
-
-  /** Backward of op 333: features.denseblock4.denselayer4.conv1 (conv2d). */
-  function backward333(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer4.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 29792;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer4.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 29792;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -26339,39 +29527,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work333_col, act334, 49, 608, 128, 5118464 + gi * 77824, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work333_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work333_col,
-          work333_dcol,
-          grad334,
-          49,
-          608,
-          128,
-          5118464 + gi * 77824,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 333: features.denseblock4.denselayer4.conv1 (conv2d). */
+  function backward333(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer4.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 29792;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 608; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act333[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 53, grad334, b * 6272, 128, 49, 5118464, 29792, 36064, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 608; ic++) {
-                const xc = xb + (gi * 608 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad333[xc + ih * 7 + iw]! += work333_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 36064;
+          for (let ic = 0; ic < 608; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad333[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 29792;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 608; ic++) {
+                  const xc = xb + (gi * 608 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work333_col[r++] = act333[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work333_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work333_col,
+            work333_dcol,
+            grad334,
+            49,
+            608,
+            128,
+            5118464 + gi * 77824,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 608; ic++) {
+                  const xc = xb + (gi * 608 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad333[xc + ih * 7 + iw]! += work333_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -26507,39 +29761,31 @@ function createEngine() {
 
   /** Forward of op 340: features.denseblock4.denselayer5.conv1 (conv2d). */
   function forward340(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer5.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 31360;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 640; ic++) {
-              const xc = xb + (gi * 640 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work340_col[r++] = act340[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer5.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 640; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act340[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work340_col, act341, 49, 640, 128, 5234688 + gi * 81920, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 54, act341, b * 6272, 128, 49, 5234688, -1, 31360);
       }
-    }
-  }
-
-  /** Backward of op 340: features.denseblock4.denselayer5.conv1 (conv2d). */
-  function backward340(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer5.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 31360;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer5.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -26554,39 +29800,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work340_col, act341, 49, 640, 128, 5234688 + gi * 81920, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work340_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work340_col,
-          work340_dcol,
-          grad341,
-          49,
-          640,
-          128,
-          5234688 + gi * 81920,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 340: features.denseblock4.denselayer5.conv1 (conv2d). */
+  function backward340(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer5.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 640; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act340[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 54, grad341, b * 6272, 128, 49, 5234688, 31360, 37632, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 640; ic++) {
-                const xc = xb + (gi * 640 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad340[xc + ih * 7 + iw]! += work340_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 37632;
+          for (let ic = 0; ic < 640; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad340[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 31360;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 640; ic++) {
+                  const xc = xb + (gi * 640 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work340_col[r++] = act340[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work340_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work340_col,
+            work340_dcol,
+            grad341,
+            49,
+            640,
+            128,
+            5234688 + gi * 81920,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 640; ic++) {
+                  const xc = xb + (gi * 640 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad340[xc + ih * 7 + iw]! += work340_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -26722,39 +30034,31 @@ function createEngine() {
 
   /** Forward of op 347: features.denseblock4.denselayer6.conv1 (conv2d). */
   function forward347(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer6.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 32928;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 672; ic++) {
-              const xc = xb + (gi * 672 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work347_col[r++] = act347[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer6.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 672; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act347[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work347_col, act348, 49, 672, 128, 5355072 + gi * 86016, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 55, act348, b * 6272, 128, 49, 5355072, -1, 32928);
       }
-    }
-  }
-
-  /** Backward of op 347: features.denseblock4.denselayer6.conv1 (conv2d). */
-  function backward347(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer6.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 32928;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer6.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -26769,39 +30073,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work347_col, act348, 49, 672, 128, 5355072 + gi * 86016, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work347_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work347_col,
-          work347_dcol,
-          grad348,
-          49,
-          672,
-          128,
-          5355072 + gi * 86016,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 347: features.denseblock4.denselayer6.conv1 (conv2d). */
+  function backward347(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer6.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act347[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 55, grad348, b * 6272, 128, 49, 5355072, 32928, 39200, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 672; ic++) {
-                const xc = xb + (gi * 672 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad347[xc + ih * 7 + iw]! += work347_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 39200;
+          for (let ic = 0; ic < 672; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad347[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 32928;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work347_col[r++] = act347[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work347_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work347_col,
+            work347_dcol,
+            grad348,
+            49,
+            672,
+            128,
+            5355072 + gi * 86016,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 672; ic++) {
+                  const xc = xb + (gi * 672 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad347[xc + ih * 7 + iw]! += work347_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -26937,39 +30307,31 @@ function createEngine() {
 
   /** Forward of op 354: features.denseblock4.denselayer7.conv1 (conv2d). */
   function forward354(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer7.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 34496;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 704; ic++) {
-              const xc = xb + (gi * 704 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work354_col[r++] = act354[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer7.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 34496;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 704; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act354[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work354_col, act355, 49, 704, 128, 5479616 + gi * 90112, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 56, act355, b * 6272, 128, 49, 5479616, -1, 34496);
       }
-    }
-  }
-
-  /** Backward of op 354: features.denseblock4.denselayer7.conv1 (conv2d). */
-  function backward354(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer7.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 34496;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer7.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 34496;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -26984,39 +30346,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work354_col, act355, 49, 704, 128, 5479616 + gi * 90112, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work354_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work354_col,
-          work354_dcol,
-          grad355,
-          49,
-          704,
-          128,
-          5479616 + gi * 90112,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 354: features.denseblock4.denselayer7.conv1 (conv2d). */
+  function backward354(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer7.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 34496;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 704; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act354[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 56, grad355, b * 6272, 128, 49, 5479616, 34496, 40768, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 704; ic++) {
-                const xc = xb + (gi * 704 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad354[xc + ih * 7 + iw]! += work354_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 40768;
+          for (let ic = 0; ic < 704; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad354[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 34496;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 704; ic++) {
+                  const xc = xb + (gi * 704 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work354_col[r++] = act354[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work354_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work354_col,
+            work354_dcol,
+            grad355,
+            49,
+            704,
+            128,
+            5479616 + gi * 90112,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 704; ic++) {
+                  const xc = xb + (gi * 704 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad354[xc + ih * 7 + iw]! += work354_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -27152,39 +30580,31 @@ function createEngine() {
 
   /** Forward of op 361: features.denseblock4.denselayer8.conv1 (conv2d). */
   function forward361(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer8.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 36064;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 736; ic++) {
-              const xc = xb + (gi * 736 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work361_col[r++] = act361[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer8.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 36064;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 736; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act361[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work361_col, act362, 49, 736, 128, 5608320 + gi * 94208, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 57, act362, b * 6272, 128, 49, 5608320, -1, 36064);
       }
-    }
-  }
-
-  /** Backward of op 361: features.denseblock4.denselayer8.conv1 (conv2d). */
-  function backward361(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer8.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 36064;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer8.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 36064;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -27199,39 +30619,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work361_col, act362, 49, 736, 128, 5608320 + gi * 94208, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work361_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work361_col,
-          work361_dcol,
-          grad362,
-          49,
-          736,
-          128,
-          5608320 + gi * 94208,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 361: features.denseblock4.denselayer8.conv1 (conv2d). */
+  function backward361(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer8.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 36064;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 736; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act361[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 57, grad362, b * 6272, 128, 49, 5608320, 36064, 42336, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 736; ic++) {
-                const xc = xb + (gi * 736 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad361[xc + ih * 7 + iw]! += work361_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 42336;
+          for (let ic = 0; ic < 736; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad361[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 36064;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 736; ic++) {
+                  const xc = xb + (gi * 736 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work361_col[r++] = act361[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work361_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work361_col,
+            work361_dcol,
+            grad362,
+            49,
+            736,
+            128,
+            5608320 + gi * 94208,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 736; ic++) {
+                  const xc = xb + (gi * 736 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad361[xc + ih * 7 + iw]! += work361_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -27367,39 +30853,31 @@ function createEngine() {
 
   /** Forward of op 368: features.denseblock4.denselayer9.conv1 (conv2d). */
   function forward368(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer9.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 37632;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 768; ic++) {
-              const xc = xb + (gi * 768 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work368_col[r++] = act368[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer9.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 37632;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 768; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act368[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work368_col, act369, 49, 768, 128, 5741184 + gi * 98304, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 58, act369, b * 6272, 128, 49, 5741184, -1, 37632);
       }
-    }
-  }
-
-  /** Backward of op 368: features.denseblock4.denselayer9.conv1 (conv2d). */
-  function backward368(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer9.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 37632;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer9.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 37632;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -27414,39 +30892,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work368_col, act369, 49, 768, 128, 5741184 + gi * 98304, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work368_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work368_col,
-          work368_dcol,
-          grad369,
-          49,
-          768,
-          128,
-          5741184 + gi * 98304,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 368: features.denseblock4.denselayer9.conv1 (conv2d). */
+  function backward368(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer9.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 37632;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 768; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act368[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 58, grad369, b * 6272, 128, 49, 5741184, 37632, 43904, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 768; ic++) {
-                const xc = xb + (gi * 768 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad368[xc + ih * 7 + iw]! += work368_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 43904;
+          for (let ic = 0; ic < 768; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad368[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 37632;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 768; ic++) {
+                  const xc = xb + (gi * 768 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work368_col[r++] = act368[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work368_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work368_col,
+            work368_dcol,
+            grad369,
+            49,
+            768,
+            128,
+            5741184 + gi * 98304,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 768; ic++) {
+                  const xc = xb + (gi * 768 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad368[xc + ih * 7 + iw]! += work368_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -27582,39 +31126,31 @@ function createEngine() {
 
   /** Forward of op 375: features.denseblock4.denselayer10.conv1 (conv2d). */
   function forward375(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer10.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 39200;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 800; ic++) {
-              const xc = xb + (gi * 800 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work375_col[r++] = act375[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer10.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 39200;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 800; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act375[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work375_col, act376, 49, 800, 128, 5878208 + gi * 102400, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 59, act376, b * 6272, 128, 49, 5878208, -1, 39200);
       }
-    }
-  }
-
-  /** Backward of op 375: features.denseblock4.denselayer10.conv1 (conv2d). */
-  function backward375(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer10.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 39200;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer10.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 39200;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -27629,39 +31165,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work375_col, act376, 49, 800, 128, 5878208 + gi * 102400, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work375_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work375_col,
-          work375_dcol,
-          grad376,
-          49,
-          800,
-          128,
-          5878208 + gi * 102400,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 375: features.denseblock4.denselayer10.conv1 (conv2d). */
+  function backward375(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer10.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 39200;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 800; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act375[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 59, grad376, b * 6272, 128, 49, 5878208, 39200, 45472, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 800; ic++) {
-                const xc = xb + (gi * 800 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad375[xc + ih * 7 + iw]! += work375_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 45472;
+          for (let ic = 0; ic < 800; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad375[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 39200;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 800; ic++) {
+                  const xc = xb + (gi * 800 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work375_col[r++] = act375[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work375_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work375_col,
+            work375_dcol,
+            grad376,
+            49,
+            800,
+            128,
+            5878208 + gi * 102400,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 800; ic++) {
+                  const xc = xb + (gi * 800 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad375[xc + ih * 7 + iw]! += work375_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -27797,39 +31399,31 @@ function createEngine() {
 
   /** Forward of op 382: features.denseblock4.denselayer11.conv1 (conv2d). */
   function forward382(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer11.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 40768;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 832; ic++) {
-              const xc = xb + (gi * 832 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work382_col[r++] = act382[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer11.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 40768;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 832; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act382[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work382_col, act383, 49, 832, 128, 6019392 + gi * 106496, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 60, act383, b * 6272, 128, 49, 6019392, -1, 40768);
       }
-    }
-  }
-
-  /** Backward of op 382: features.denseblock4.denselayer11.conv1 (conv2d). */
-  function backward382(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer11.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 40768;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer11.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 40768;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -27844,39 +31438,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work382_col, act383, 49, 832, 128, 6019392 + gi * 106496, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work382_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work382_col,
-          work382_dcol,
-          grad383,
-          49,
-          832,
-          128,
-          6019392 + gi * 106496,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 382: features.denseblock4.denselayer11.conv1 (conv2d). */
+  function backward382(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer11.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 40768;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 832; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act382[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 60, grad383, b * 6272, 128, 49, 6019392, 40768, 47040, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 832; ic++) {
-                const xc = xb + (gi * 832 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad382[xc + ih * 7 + iw]! += work382_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 47040;
+          for (let ic = 0; ic < 832; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad382[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 40768;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 832; ic++) {
+                  const xc = xb + (gi * 832 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work382_col[r++] = act382[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work382_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work382_col,
+            work382_dcol,
+            grad383,
+            49,
+            832,
+            128,
+            6019392 + gi * 106496,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 832; ic++) {
+                  const xc = xb + (gi * 832 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad382[xc + ih * 7 + iw]! += work382_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -28012,39 +31672,31 @@ function createEngine() {
 
   /** Forward of op 389: features.denseblock4.denselayer12.conv1 (conv2d). */
   function forward389(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer12.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 42336;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 864; ic++) {
-              const xc = xb + (gi * 864 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work389_col[r++] = act389[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer12.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 42336;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 864; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act389[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work389_col, act390, 49, 864, 128, 6164736 + gi * 110592, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 61, act390, b * 6272, 128, 49, 6164736, -1, 42336);
       }
-    }
-  }
-
-  /** Backward of op 389: features.denseblock4.denselayer12.conv1 (conv2d). */
-  function backward389(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer12.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 42336;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer12.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 42336;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -28059,39 +31711,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work389_col, act390, 49, 864, 128, 6164736 + gi * 110592, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work389_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work389_col,
-          work389_dcol,
-          grad390,
-          49,
-          864,
-          128,
-          6164736 + gi * 110592,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 389: features.denseblock4.denselayer12.conv1 (conv2d). */
+  function backward389(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer12.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 42336;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 864; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act389[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 61, grad390, b * 6272, 128, 49, 6164736, 42336, 48608, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 864; ic++) {
-                const xc = xb + (gi * 864 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad389[xc + ih * 7 + iw]! += work389_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 48608;
+          for (let ic = 0; ic < 864; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad389[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 42336;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 864; ic++) {
+                  const xc = xb + (gi * 864 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work389_col[r++] = act389[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work389_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work389_col,
+            work389_dcol,
+            grad390,
+            49,
+            864,
+            128,
+            6164736 + gi * 110592,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 864; ic++) {
+                  const xc = xb + (gi * 864 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad389[xc + ih * 7 + iw]! += work389_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -28227,39 +31945,31 @@ function createEngine() {
 
   /** Forward of op 396: features.denseblock4.denselayer13.conv1 (conv2d). */
   function forward396(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer13.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 43904;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 896; ic++) {
-              const xc = xb + (gi * 896 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work396_col[r++] = act396[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer13.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 43904;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 896; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act396[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work396_col, act397, 49, 896, 128, 6314240 + gi * 114688, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 62, act397, b * 6272, 128, 49, 6314240, -1, 43904);
       }
-    }
-  }
-
-  /** Backward of op 396: features.denseblock4.denselayer13.conv1 (conv2d). */
-  function backward396(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer13.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 43904;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer13.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 43904;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -28274,39 +31984,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work396_col, act397, 49, 896, 128, 6314240 + gi * 114688, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work396_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work396_col,
-          work396_dcol,
-          grad397,
-          49,
-          896,
-          128,
-          6314240 + gi * 114688,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 396: features.denseblock4.denselayer13.conv1 (conv2d). */
+  function backward396(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer13.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 43904;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 896; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act396[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 62, grad397, b * 6272, 128, 49, 6314240, 43904, 50176, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 896; ic++) {
-                const xc = xb + (gi * 896 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad396[xc + ih * 7 + iw]! += work396_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 50176;
+          for (let ic = 0; ic < 896; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad396[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 43904;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 896; ic++) {
+                  const xc = xb + (gi * 896 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work396_col[r++] = act396[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work396_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work396_col,
+            work396_dcol,
+            grad397,
+            49,
+            896,
+            128,
+            6314240 + gi * 114688,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 896; ic++) {
+                  const xc = xb + (gi * 896 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad396[xc + ih * 7 + iw]! += work396_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -28442,39 +32218,31 @@ function createEngine() {
 
   /** Forward of op 403: features.denseblock4.denselayer14.conv1 (conv2d). */
   function forward403(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer14.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 45472;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 928; ic++) {
-              const xc = xb + (gi * 928 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work403_col[r++] = act403[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer14.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 45472;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 928; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act403[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work403_col, act404, 49, 928, 128, 6467904 + gi * 118784, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 63, act404, b * 6272, 128, 49, 6467904, -1, 45472);
       }
-    }
-  }
-
-  /** Backward of op 403: features.denseblock4.denselayer14.conv1 (conv2d). */
-  function backward403(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer14.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 45472;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer14.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 45472;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -28489,39 +32257,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work403_col, act404, 49, 928, 128, 6467904 + gi * 118784, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work403_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work403_col,
-          work403_dcol,
-          grad404,
-          49,
-          928,
-          128,
-          6467904 + gi * 118784,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 403: features.denseblock4.denselayer14.conv1 (conv2d). */
+  function backward403(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer14.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 45472;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 928; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act403[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 63, grad404, b * 6272, 128, 49, 6467904, 45472, 51744, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 928; ic++) {
-                const xc = xb + (gi * 928 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad403[xc + ih * 7 + iw]! += work403_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 51744;
+          for (let ic = 0; ic < 928; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad403[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 45472;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 928; ic++) {
+                  const xc = xb + (gi * 928 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work403_col[r++] = act403[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work403_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work403_col,
+            work403_dcol,
+            grad404,
+            49,
+            928,
+            128,
+            6467904 + gi * 118784,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 928; ic++) {
+                  const xc = xb + (gi * 928 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad403[xc + ih * 7 + iw]! += work403_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -28657,39 +32491,31 @@ function createEngine() {
 
   /** Forward of op 410: features.denseblock4.denselayer15.conv1 (conv2d). */
   function forward410(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer15.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 960; ic++) {
-              const xc = xb + (gi * 960 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work410_col[r++] = act410[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer15.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 960; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act410[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work410_col, act411, 49, 960, 128, 6625728 + gi * 122880, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 64, act411, b * 6272, 128, 49, 6625728, -1, 47040);
       }
-    }
-  }
-
-  /** Backward of op 410: features.denseblock4.denselayer15.conv1 (conv2d). */
-  function backward410(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer15.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 47040;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer15.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -28704,39 +32530,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work410_col, act411, 49, 960, 128, 6625728 + gi * 122880, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work410_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work410_col,
-          work410_dcol,
-          grad411,
-          49,
-          960,
-          128,
-          6625728 + gi * 122880,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 410: features.denseblock4.denselayer15.conv1 (conv2d). */
+  function backward410(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer15.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act410[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 64, grad411, b * 6272, 128, 49, 6625728, 47040, 53312, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 960; ic++) {
-                const xc = xb + (gi * 960 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad410[xc + ih * 7 + iw]! += work410_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 53312;
+          for (let ic = 0; ic < 960; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad410[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 47040;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work410_col[r++] = act410[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work410_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work410_col,
+            work410_dcol,
+            grad411,
+            49,
+            960,
+            128,
+            6625728 + gi * 122880,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 960; ic++) {
+                  const xc = xb + (gi * 960 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad410[xc + ih * 7 + iw]! += work410_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -28872,39 +32764,31 @@ function createEngine() {
 
   /** Forward of op 417: features.denseblock4.denselayer16.conv1 (conv2d). */
   function forward417(p: Float32Array, n: number): void {
-    // features.denseblock4.denselayer16.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 48608;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 992; ic++) {
-              const xc = xb + (gi * 992 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work417_col[r++] = act417[xc + ih * 7 + iw]!;
-                }
+    // features.denseblock4.denselayer16.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 7, 7] → [128, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 48608;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 992; ic++) {
+          const xc = xb + ic * 49;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 7; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 7 + kw;
+                for (let ow = 0; ow < 7; ow++) heap[r++] = act417[xr + ow]!;
               }
             }
-          }
-        denseTiledForward(p, work417_col, act418, 49, 992, 128, 6787712 + gi * 126976, -1, yb + gi * 6272, 1, 49);
+        }
+        wasmConvForward(arena, 65, act418, b * 6272, 128, 49, 6787712, -1, 48608);
       }
-    }
-  }
-
-  /** Backward of op 417: features.denseblock4.denselayer16.conv1 (conv2d). */
-  function backward417(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.denseblock4.denselayer16.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 7, 7] → [128, 7, 7] — backward, as im2col + a register-tiled matrix product
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 48608;
-      const yb = b * 6272;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+    } else {
+      // features.denseblock4.denselayer16.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 48608;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 7; oh++)
             for (let ow = 0; ow < 7; ow++) {
@@ -28919,39 +32803,105 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work417_col, act418, 49, 992, 128, 6787712 + gi * 126976, -1, yb + gi * 6272, 1, 49);
         }
-        if (dx) work417_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work417_col,
-          work417_dcol,
-          grad418,
-          49,
-          992,
-          128,
-          6787712 + gi * 126976,
-          -1,
-          dx,
-          yb + gi * 6272,
-          1,
-          49,
-        );
+      }
+    }
+  }
+
+  /** Backward of op 417: features.denseblock4.denselayer16.conv1 (conv2d). */
+  function backward417(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.denseblock4.denselayer16.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 7, 7] → [128, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 48608;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 992; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) heap[r++] = act417[xr + ow]!;
+                }
+              }
+          }
+        }
+        wasmConvBackward(arena, 65, grad418, b * 6272, 128, 49, 6787712, 48608, 54880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 7; oh++)
-            for (let ow = 0; ow < 7; ow++) {
-              for (let ic = 0; ic < 992; ic++) {
-                const xc = xb + (gi * 992 + ic) * 49;
-                for (let kh = 0; kh < 1; kh++) {
-                  const ih = oh * 1 - 0 + kh * 1;
-                  for (let kw = 0; kw < 1; kw++) {
-                    const iw = ow * 1 - 0 + kw * 1;
-                    grad417[xc + ih * 7 + iw]! += work417_dcol[r++]!;
+          let r = SCRATCH_BYTE / 4 + 54880;
+          for (let ic = 0; ic < 992; ic++) {
+            const xc = xb + ic * 49;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 7; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 7 + kw;
+                  for (let ow = 0; ow < 7; ow++) grad417[xr + ow]! += heap[r++]!;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 48608;
+        const yb = b * 6272;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 992; ic++) {
+                  const xc = xb + (gi * 992 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      work417_col[r++] = act417[xc + ih * 7 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work417_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work417_col,
+            work417_dcol,
+            grad418,
+            49,
+            992,
+            128,
+            6787712 + gi * 126976,
+            -1,
+            dx,
+            yb + gi * 6272,
+            1,
+            49,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 7; oh++)
+              for (let ow = 0; ow < 7; ow++) {
+                for (let ic = 0; ic < 992; ic++) {
+                  const xc = xb + (gi * 992 + ic) * 49;
+                  for (let kh = 0; kh < 1; kh++) {
+                    const ih = oh * 1 - 0 + kh * 1;
+                    for (let kw = 0; kw < 1; kw++) {
+                      const iw = ow * 1 - 0 + kw * 1;
+                      grad417[xc + ih * 7 + iw]! += work417_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -30484,15 +34434,55 @@ function wasmBytes(text: string): Uint8Array {
 const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
 const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 
-/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+/** The dense and convolution kernels (nnc's encoder, src/emit/wasm/dense.ts and conv.ts; f32x4, sizes baked in), in modules of at most
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQIHPwQIZm9yd2FyZDAAAA5iYWNrd2FyZElucHV0MAABD2JhY2t3YXJkV2VpZ2h0MAACDWJhY2t3YXJkQmlhczAAAwq9EwSRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgID6AWohDgNAIAAhCCAHIQkgBEEBdkGAwABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogC/0ABIAgIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AqAfIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgCpB8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKoHyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AqwfIAhBgMAAaiEIIAlBwD5qIQkgCCAKSQ0ACyAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAgbCAAaiEPIARBAWtBoB9sIANqIRAgASEFIAIhBiAQIQcgBUGAgPoBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAM/QAEgEAhHCAUIBogHP3mAf3kASEUIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgA0EBdkHAPmwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAJ/QkCoB8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAIGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgCAgByAT/QsEkCAgByAU/QsEoCAgByAV/QsEsCAgBkHAPmohBiAHQYDAAGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBoB9qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAIGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC88DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGgH2ohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAgIRIgB/0ABJAgIRMgB/0ABKAgIRQgB/0ABLAgIRUgBiEJIAQhCiAGIANBoB9saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoB9qIQkgCkGAIGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBCGohBiAHQYDAAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+kCAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAH2ohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALIARBIGohBwNAIAT9AAQAIQkgBP0ABBAhCiADIQUgAkGgH2wgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgA0EgaiEDIARBIGohBCAEIAdJDQALCw==",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIBB04FCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMMY29udkZvcndhcmQwAAQK5RYFkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA+gFqIQ4DQCAAIQggByEJIARBAXZBgMAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgCBqIQ0DQCAL/QAEACEaIAv9AASAICEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAICEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgEAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIBgIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYDAAGohCCAJQcA+aiEJIAggCkkNAAsgBUGAgAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAIGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgID6AWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAICEcIBMgGiAc/eYB/eQBIRMgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAgAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgCBqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBwD5qIQYgB0GAwABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgCBqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAICESIAf9AASQICETIAf9AASgICEUIAf9AASwICEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgCBqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAICAHIBP9CwSQICAHIBT9CwSgICAHIBX9CwSwICAGQQhqIQYgB0GAwABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwumAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYCmAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcwEaiELA0AgCf0JAgAhFiAJ/QkCzAQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQZgJaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHUQQTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABDGNvbnZGb3J3YXJkMQACE2NvbnZCYWNrd2FyZFdlaWdodDEAAwrRHgSrDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIC5A2ohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLMBJI4AswEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLQBJI4AtAEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLUBJI4AtQEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLYBJI4AtgEIAhBgJAGaiEIIAlBmAlqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEWIBEhFyARIRggCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAswEkjgCzAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAtAEkjgC0AQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAtQEkjgC1AQgCEGAkAZqIQggCUGYCWohCSAIIApJDQALIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBzARsIANqIRAgASEFIAIhBiAQIQcgBUGAgLkDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsL4QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHIBGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCmAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcwEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGApgJqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQcwEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYCAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgARqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuaCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBgMQBaiEIIAlBgARqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDEAAAxjb252Rm9yd2FyZDIAARNjb252QmFja3dhcmRXZWlnaHQyAAISY29udkJhY2t3YXJkSW5wdXQyAAMMY29udkZvcndhcmQzAAQTY29udkJhY2t3YXJkV2VpZ2h0MwAFCs0dBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLowMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgAlqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYDIAGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC50IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgPIGaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhBgMQBaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYCA8gZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYCAA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgAZqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwucCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMDJAGohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAOSOAKAAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAOSOAKEAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAOSOAKIAyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAOSOAKMAyAIQYDEAWohCCAJQYAGaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0GAA2wgA2ohECABIQUgAiEGIBAhByAFQYDAyQBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDMAAAxjb252Rm9yd2FyZDQAARNjb252QmFja3dhcmRXZWlnaHQ0AAISY29udkJhY2t3YXJkSW5wdXQ0AAMMY29udkZvcndhcmQ1AAQTY29udkJhY2t3YXJkV2VpZ2h0NQAFCssdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAA2ohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABGohCwNAIAn9CQIAIRYgCf0JAoAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA4gBqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAEkjgCgAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQEkjgChAQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogEkjgCiAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowEkjgCjAQgCEGAxAFqIQggCUGACGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgARsIANqIRAgASEFIAIhBiAQIQcgBUGAgOIAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgAVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABWohCwNAIAn9CQIAIRYgCf0JAoAFIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAKaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDA+gBqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAFkjgCgAUgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQFkjgChAUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogFkjgCiAUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowFkjgCjAUgCEGAxAFqIQggCUGACmohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgAVsIANqIRAgASEFIAIhBiAQIQcgBUGAwPoAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDUAAAxjb252Rm9yd2FyZDYAARNjb252QmFja3dhcmRXZWlnaHQ2AAISY29udkJhY2t3YXJkSW5wdXQ2AAMMY29udkZvcndhcmQ3AAQTY29udkJhY2t3YXJkV2VpZ2h0NwAFCssdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAVqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABWohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABmohCwNAIAn9CQIAIRYgCf0JAoAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAMaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAkwFqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAGkjgCgAYgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQGkjgChAYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogGkjgCiAYgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowGkjgCjAYgCEGAxAFqIQggCUGADGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgAZsIANqIRAgASEFIAIhBiAQIQcgBUGAgJMBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAB2ohCwNAIAn9CQIAIRYgCf0JAoAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAOaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAqwFqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAHkjgCgAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQHkjgChAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogHkjgCiAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowHkjgCjAcgCEGAxAFqIQggCUGADmohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgAdsIANqIRAgASEFIAIhBiAQIQcgBUGAwKsBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDcAAAxjb252Rm9yd2FyZDgAARNjb252QmFja3dhcmRXZWlnaHQ4AAISY29udkJhY2t3YXJkSW5wdXQ4AAMMY29udkZvcndhcmQ5AAQTY29udkJhY2t3YXJkV2VpZ2h0OQAFCr0dBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAdqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAB2ohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAoAIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAQaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAxAFqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAIkjgCgAggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQIkjgChAggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowIkjgCjAggCEGAxAFqIQggCUGAEGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgAhsIANqIRAgASEFIAIhBiAQIQcgBUGAgMQBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAhqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCABGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAEaiELA0AgCf0JAgAhFiAJ/QkCgAQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGACGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAGGohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKABJI4AoAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEBJI4AoQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIBJI4AogEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMBJI4AowEIAhBgDFqIQggCUGACGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GABGwgA2ohECABIQUgAiEGIBAhByAFQYDAGGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd6BhJjb252QmFja3dhcmRJbnB1dDkAAA1jb252Rm9yd2FyZDEwAAEUY29udkJhY2t3YXJkV2VpZ2h0MTAAAhNjb252QmFja3dhcmRJbnB1dDEwAAMNY29udkZvcndhcmQxMQAEFGNvbnZCYWNrd2FyZFdlaWdodDExAAUKrR0GngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgARqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwugAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYDIAGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLlAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDA3AFqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiCSSOAKIJCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjCSSOAKMJCAIQYAxaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgMDcAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAgAVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABWohCwNAIAn9CQIAIRYgCf0JAoAFIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgApqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA0B5qIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAWSOAKABSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAWSOAKEBSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAWSOAKIBSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAWSOAKMBSAIQYAxaiEIIAlBgApqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAVsIANqIRAgASEFIAIhBiAQIQcgBUGA0B5qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDExAAANY29udkZvcndhcmQxMgABFGNvbnZCYWNrd2FyZFdlaWdodDEyAAITY29udkJhY2t3YXJkSW5wdXQxMgADDWNvbnZGb3J3YXJkMTMABBRjb252QmFja3dhcmRXZWlnaHQxMwAFCqkdBp4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGABWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCABWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAFaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCABmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAGaiELA0AgCf0JAgAhFiAJ/QkCgAYhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGADGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDgJGohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKABpI4AoAGIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEBpI4AoQGIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIBpI4AogGIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMBpI4AowGIAhBgDFqIQggCUGADGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GABmwgA2ohECABIQUgAiEGIBAhByAFQYDgJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABmohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAgAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAB2ohCwNAIAn9CQIAIRYgCf0JAoAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgA5qIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA8CpqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAeSOAKAByAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAeSOAKEByAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAeSOAKIByAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAeSOAKMByAIQYAxaiEIIAlBgA5qIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAdsIANqIRAgASEFIAIhBiAQIQcgBUGA8CpqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDEzAAANY29udkZvcndhcmQxNAABFGNvbnZCYWNrd2FyZFdlaWdodDE0AAITY29udkJhY2t3YXJkSW5wdXQxNAADDWNvbnZGb3J3YXJkMTUABBRjb252QmFja3dhcmRXZWlnaHQxNQAFCqkdBp4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAB2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAB2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAHaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCACGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAEGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKACJI4AoAIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKECJI4AoQIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKICJI4AogIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMCJI4AowIIAhBgDFqIQggCUGAEGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GACGwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAhqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAgAlqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACWohCwNAIAn9CQIAIRYgCf0JAoAJIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgBJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkDdqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAmSOAKACSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAmSOAKECSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAmSOAKICSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAmSOAKMCSAIQYAxaiEIIAlBgBJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAlsIANqIRAgASEFIAIhBiAQIQcgBUGAkDdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE1AAANY29udkZvcndhcmQxNgABFGNvbnZCYWNrd2FyZFdlaWdodDE2AAITY29udkJhY2t3YXJkSW5wdXQxNgADDWNvbnZGb3J3YXJkMTcABBRjb252QmFja3dhcmRXZWlnaHQxNwAFCqsdBp4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGACWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAJaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCACmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAKaiELA0AgCf0JAgAhFiAJ/QkCgAohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAFGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCgPWohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKACpI4AoAKIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKECpI4AoQKIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMCpI4AowKIAhBgDFqIQggCUGAFGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GACmwgA2ohECABIQUgAiEGIBAhByAFQYCgPWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgApqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACmohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAgAtqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAC2ohCwNAIAn9CQIAIRYgCf0JAoALIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgBZqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5MIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAsMMAaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoALkjgCgAsgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQLkjgChAsgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogLkjgCiAsgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowLkjgCjAsgCEGAMWohCCAJQYAWaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQYALbCADaiEQIAEhBSACIQYgECEHIAVBgLDDAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE3AAANY29udkZvcndhcmQxOAABFGNvbnZCYWNrd2FyZFdlaWdodDE4AAITY29udkJhY2t3YXJkSW5wdXQxOAADDWNvbnZGb3J3YXJkMTkABBRjb252QmFja3dhcmRXZWlnaHQxOQAFCq0dBp4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAC2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAC2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYALaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCADGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAGGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAyQBqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAySOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAySOAKEDCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAySOAKIDCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAySOAKMDCAIQYAxaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAxsIANqIRAgASEFIAIhBiAQIQcgBUGAwMkAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGADGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCADGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAMaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYANaiELA0AgCf0JAgAhFiAJ/QkCgA0hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAGmohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDQzwBqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgA2SOAKADSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChA2SOAKEDSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiA2SOAKIDSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjA2SOAKMDSAIQYAxaiEIIAlBgBpqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgA1sIANqIRAgASEFIAIhBiAQIQcgBUGA0M8AaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE5AAANY29udkZvcndhcmQyMAABFGNvbnZCYWNrd2FyZFdlaWdodDIwAAITY29udkJhY2t3YXJkSW5wdXQyMAADDWNvbnZGb3J3YXJkMjEABBRjb252QmFja3dhcmRXZWlnaHQyMQAFCq0dBp4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCADWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYANaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCADmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAOaiELA0AgCf0JAgAhFiAJ/QkCgA4hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAHGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDg1QBqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgA6SOAKADiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChA6SOAKEDiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiA6SOAKIDiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjA6SOAKMDiAIQYAxaiEIIAlBgBxqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgA5sIANqIRAgASEFIAIhBiAQIQcgBUGA4NUAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGADmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCADmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAOaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAD2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAPaiELA0AgCf0JAgAhFiAJ/QkCgA8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAHmohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDw2wBqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgA+SOAKADyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChA+SOAKEDyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiA+SOAKIDyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjA+SOAKMDyAIQYAxaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGA8NsAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MjEAAA1jb252Rm9yd2FyZDIyAAEUY29udkJhY2t3YXJkV2VpZ2h0MjIAAhNjb252QmFja3dhcmRJbnB1dDIyAAMNY29udkZvcndhcmQyMwAECtkWBZ4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAD2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAPaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAIGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA4gBqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBCSOAKAECAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBCSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBCSOAKIECAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBCSOAKMECAIQYAxaiEIIAlBgCBqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAgOIAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAEGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAIGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAQaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCACGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAEGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCACGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAEGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDIzAAATY29udkJhY2t3YXJkSW5wdXQyMwABDWNvbnZGb3J3YXJkMjQAAhRjb252QmFja3dhcmRXZWlnaHQyNAADE2NvbnZCYWNrd2FyZElucHV0MjQABArIHgWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKAMaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAIkjgCgAggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQIkjgChAggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowIkjgCjAggCEGgDGohCCAJQYAQaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgAhsIANqIRAgASEFIAIhBiAQIQcgBUGAoAxqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAhqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGACGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCACGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAIaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC+IEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgAlqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgMgAaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYDIAGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC5AIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkDdqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiCSSOAKIJCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjCSSOAKMJCAIQaAMaiEIIAlBgMgAaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGAkDdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMjUAABRjb252QmFja3dhcmRXZWlnaHQyNQABE2NvbnZCYWNrd2FyZElucHV0MjUAAg1jb252Rm9yd2FyZDI2AAMUY29udkJhY2t3YXJkV2VpZ2h0MjYABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAlqIQsDQCAJ/QkCACEWIAn9CQKACSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYASaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAlqIQsDQCAJ/QkCACEWIAn9CQKACSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYASaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkDWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKACZI4AoAJIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKECZI4AoQJIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKICZI4AogJIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMCZI4AowJIAhBoAxqIQggCUGAEmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAJbCADaiEQIAEhBSACIQYgECEHIAVBgOQNaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAJaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAlqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAlqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGACWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAKaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgApqIQsDQCAJ/QkCACEWIAn9CQKACiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAUaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAKaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgApqIQsDQCAJ/QkCACEWIAn9CQKACiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAUaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCoD2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKACpI4AoAKIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKECpI4AoQKIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMCpI4AowKIAhBoAxqIQggCUGAFGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAKbCADaiEQIAEhBSACIQYgECEHIAVBgKgPaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MjYAAA1jb252Rm9yd2FyZDI3AAEUY29udkJhY2t3YXJkV2VpZ2h0MjcAAhNjb252QmFja3dhcmRJbnB1dDI3AAMNY29udkZvcndhcmQyOAAECpYbBd4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGACmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCACmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAKaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAKaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAKaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgApqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAC2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYALaiELA0AgCf0JAgAhFiAJ/QkCgAshFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAFmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAC2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYALaiELA0AgCf0JAgAhFiAJ/QkCgAshFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAFmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA7BBqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAuSOAKACyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAuSOAKECyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAuSOAKICyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAuSOAKMCyAIQaAMaiEIIAlBgBZqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAC2wgA2ohECABIQUgAiEGIBAhByAFQYDsEGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAC2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAC2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYALaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYALaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIALaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgAtqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCADGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAGGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCADGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAGGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDI4AAATY29udkJhY2t3YXJkSW5wdXQyOAABDWNvbnZGb3J3YXJkMjkAAhRjb252QmFja3dhcmRXZWlnaHQyOQADE2NvbnZCYWNrd2FyZElucHV0MjkABArFHgWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLASaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAMkjgCgAwgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQMkjgChAwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogMkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowMkjgCjAwgCEGgDGohCCAJQYAYaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgAxsIANqIRAgASEFIAIhBiAQIQcgBUGAsBJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAxqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGADGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCADGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAMaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgA1qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADWohCwNAIAn9CQIAIRYgCf0JAoANIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgBpqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgA1qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGADWohCwNAIAn9CQIAIRYgCf0JAoANIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgBpqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPQTaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoANkjgCgA0gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQNkjgChA0gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogNkjgCiA0gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowNkjgCjA0gCEGgDGohCCAJQYAaaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgA1sIANqIRAgASEFIAIhBiAQIQcgBUGA9BNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgA1qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCADWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYANaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMzAAABRjb252QmFja3dhcmRXZWlnaHQzMAABE2NvbnZCYWNrd2FyZElucHV0MzAAAg1jb252Rm9yd2FyZDMxAAMUY29udkJhY2t3YXJkV2VpZ2h0MzEABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAOaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgA5qIQsDQCAJ/QkCACEWIAn9CQKADiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAcaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAOaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgA5qIQsDQCAJ/QkCACEWIAn9CQKADiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAcaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYC4FWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKADpI4AoAOIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEDpI4AoQOIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIDpI4AogOIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMDpI4AowOIAhBoAxqIQggCUGAHGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAObCADaiEQIAEhBSACIQYgECEHIAVBgLgVaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAOaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAOaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgA5qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgA5qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgA5qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGADmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAPaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAPaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD8FmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAD5I4AoAPIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKED5I4AoQPIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKID5I4AogPIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMD5I4AowPIAhBoAxqIQggCUGAHmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAPbCADaiEQIAEhBSACIQYgECEHIAVBgPwWaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MzEAAA1jb252Rm9yd2FyZDMyAAEUY29udkJhY2t3YXJkV2VpZ2h0MzIAAhNjb252QmFja3dhcmRJbnB1dDMyAAMNY29udkZvcndhcmQzMwAECpYbBd4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAD2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAPaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAPaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgA9qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAEGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAIGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAEGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAIGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwBhqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBCSOAKAECAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBCSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBCSOAKIECAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBCSOAKMECAIQaAMaiEIIAlBgCBqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAEGwgA2ohECABIQUgAiEGIBAhByAFQYDAGGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAEGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAQaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAQaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBBqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAEWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYARaiELA0AgCf0JAgAhFiAJ/QkCgBEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAImohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAEWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYARaiELA0AgCf0JAgAhFiAJ/QkCgBEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAImohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDMzAAATY29udkJhY2t3YXJkSW5wdXQzMwABDWNvbnZGb3J3YXJkMzQAAhRjb252QmFja3dhcmRXZWlnaHQzNAADE2NvbnZCYWNrd2FyZElucHV0MzQABArFHgWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIQaaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoARkjgCgBEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQRkjgChBEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogRkjgCiBEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowRkjgCjBEgCEGgDGohCCAJQYAiaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBFsIANqIRAgASEFIAIhBiAQIQcgBUGAhBpqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgBFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAEWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAEWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYARaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEmohCwNAIAn9CQIAIRYgCf0JAoASIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgCRqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAEmohCwNAIAn9CQIAIRYgCf0JAoASIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgCRqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMgbaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoASkjgCgBIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQSkjgChBIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogSkjgCiBIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowSkjgCjBIgCEGgDGohCCAJQYAkaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBJsIANqIRAgASEFIAIhBiAQIQcgBUGAyBtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYASaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMzUAABRjb252QmFja3dhcmRXZWlnaHQzNQABE2NvbnZCYWNrd2FyZElucHV0MzUAAg1jb252Rm9yd2FyZDM2AAMUY29udkJhY2t3YXJkV2VpZ2h0MzYABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIATaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBNqIQsDQCAJ/QkCACEWIAn9CQKAEyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAmaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIATaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgBNqIQsDQCAJ/QkCACEWIAn9CQKAEyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAmaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCMHWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAE5I4AoATIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEE5I4AoQTIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIE5I4AogTIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKME5I4AowTIAhBoAxqIQggCUGAJmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYATbCADaiEQIAEhBSACIQYgECEHIAVBgIwdaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYATaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIATaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBNqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBNqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgBNqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAE2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAUaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBRqIQsDQCAJ/QkCACEWIAn9CQKAFCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAoaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAUaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgBRqIQsDQCAJ/QkCACEWIAn9CQKAFCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAoaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDQHmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAFJI4AoAUIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEFJI4AoQUIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIFJI4AogUIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMFJI4AowUIAhBoAxqIQggCUGAKGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAUbCADaiEQIAEhBSACIQYgECEHIAVBgNAeaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MzYAAA1jb252Rm9yd2FyZDM3AAEUY29udkJhY2t3YXJkV2VpZ2h0MzcAAhNjb252QmFja3dhcmRJbnB1dDM3AAMNY29udkZvcndhcmQzOAAECpYbBd4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAFGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAFGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAUaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAUaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAUaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAFWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAlCBqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBWSOAKAFSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBWSOAKEFSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBWSOAKIFSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBWSOAKMFSAIQaAMaiEIIAlBgCpqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYCUIGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAFWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAVaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAVaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAFmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAWaiELA0AgCf0JAgAhFiAJ/QkCgBYhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGALGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAFmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAWaiELA0AgCf0JAgAhFiAJ/QkCgBYhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGALGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDM4AAATY29udkJhY2t3YXJkSW5wdXQzOAABDWNvbnZGb3J3YXJkMzkAAhRjb252QmFja3dhcmRXZWlnaHQzOQADE2NvbnZCYWNrd2FyZElucHV0MzkABArFHgWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgNghaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAWkjgCgBYgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQWkjgChBYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogWkjgCiBYgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowWkjgCjBYgCEGgDGohCCAJQYAsaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBZsIANqIRAgASEFIAIhBiAQIQcgBUGA2CFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAFmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAFmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAFmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAWaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgBdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAF2ohCwNAIAn9CQIAIRYgCf0JAoAXIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgC5qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgBdqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAF2ohCwNAIAn9CQIAIRYgCf0JAoAXIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgC5qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJwjaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAXkjgCgBcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQXkjgChBcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogXkjgCiBcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowXkjgCjBcgCEGgDGohCCAJQYAuaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBdsIANqIRAgASEFIAIhBiAQIQcgBUGAnCNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgBdqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAF2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAF2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAF2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAXaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkNDAAABRjb252QmFja3dhcmRXZWlnaHQ0MAABE2NvbnZCYWNrd2FyZElucHV0NDAAAg1jb252Rm9yd2FyZDQxAAMUY29udkJhY2t3YXJkV2VpZ2h0NDEABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAYaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBhqIQsDQCAJ/QkCACEWIAn9CQKAGCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAwaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAYaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgBhqIQsDQCAJ/QkCACEWIAn9CQKAGCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAwaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDgJGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAGJI4AoAYIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEGJI4AoQYIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIGJI4AogYIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMGJI4AowYIAhBoAxqIQggCUGAMGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAYbCADaiEQIAEhBSACIQYgECEHIAVBgOAkaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAYaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAYaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBhqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBhqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgBhqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAGGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAZaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBlqIQsDQCAJ/QkCACEWIAn9CQKAGSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAyaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAZaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgBlqIQsDQCAJ/QkCACEWIAn9CQKAGSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAyaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCkJmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAGZI4AoAZIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEGZI4AoQZIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIGZI4AogZIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMGZI4AowZIAhBoAxqIQggCUGAMmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAZbCADaiEQIAEhBSACIQYgECEHIAVBgKQmaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0NDEAAA1jb252Rm9yd2FyZDQyAAEUY29udkJhY2t3YXJkV2VpZ2h0NDIAAhNjb252QmFja3dhcmRJbnB1dDQyAAMNY29udkZvcndhcmQ0MwAECpYbBd4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAGWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAGWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAZaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAZaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAZaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBlqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAGmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAaaiELA0AgCf0JAgAhFiAJ/QkCgBohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGANGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAGmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAaaiELA0AgCf0JAgAhFiAJ/QkCgBohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGANGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6CdqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBqSOAKAGiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBqSOAKEGiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBqSOAKIGiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBqSOAKMGiAIQaAMaiEIIAlBgDRqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAGmwgA2ohECABIQUgAiEGIBAhByAFQYDoJ2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAGmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAGmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAaaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAaaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAaaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBpqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAG2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAbaiELA0AgCf0JAgAhFiAJ/QkCgBshFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGANmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAG2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAbaiELA0AgCf0JAgAhFiAJ/QkCgBshFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGANmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDQzAAATY29udkJhY2t3YXJkSW5wdXQ0MwABDWNvbnZGb3J3YXJkNDQAAhRjb252QmFja3dhcmRXZWlnaHQ0NAADE2NvbnZCYWNrd2FyZElucHV0NDQABArFHgWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKwpaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAbkjgCgBsgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQbkjgChBsgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogbkjgCiBsgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowbkjgCjBsgCEGgDGohCCAJQYA2aiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBtsIANqIRAgASEFIAIhBiAQIQcgBUGArClqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBtqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgBtqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAG2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAG2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAG2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAbaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgBxqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAHGohCwNAIAn9CQIAIRYgCf0JAoAcIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgDhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgBxqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAHGohCwNAIAn9CQIAIRYgCf0JAoAcIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgDhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPAqaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAckjgCgBwgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQckjgChBwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogckjgCiBwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowckjgCjBwgCEGgDGohCCAJQYA4aiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBxsIANqIRAgASEFIAIhBiAQIQcgBUGA8CpqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBxqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgBxqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAHGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAHGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAHGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAcaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkNDUAABRjb252QmFja3dhcmRXZWlnaHQ0NQABE2NvbnZCYWNrd2FyZElucHV0NDUAAg1jb252Rm9yd2FyZDQ2AAMUY29udkJhY2t3YXJkV2VpZ2h0NDYABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAdaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgB1qIQsDQCAJ/QkCACEWIAn9CQKAHSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYA6aiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAdaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgB1qIQsDQCAJ/QkCACEWIAn9CQKAHSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYA6aiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYC0LGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAHZI4AoAdIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEHZI4AoQdIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIHZI4AogdIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMHZI4AowdIAhBoAxqIQggCUGAOmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAdbCADaiEQIAEhBSACIQYgECEHIAVBgLQsaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAdaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAdaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgB1qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgB1qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgB1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAHWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAeaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgB5qIQsDQCAJ/QkCACEWIAn9CQKAHiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYA8aiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAeaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgB5qIQsDQCAJ/QkCACEWIAn9CQKAHiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYA8aiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD4LWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAHpI4AoAeIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEHpI4AoQeIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMHpI4AoweIAhBoAxqIQggCUGAPGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAebCADaiEQIAEhBSACIQYgECEHIAVBgPgtaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0NDYAAA1jb252Rm9yd2FyZDQ3AAEUY29udkJhY2t3YXJkV2VpZ2h0NDcAAhNjb252QmFja3dhcmRJbnB1dDQ3AAMNY29udkZvcndhcmQ0OAAECpobBd4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAHmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAHmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAeaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAeaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAeaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgB5qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAH2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAfaiELA0AgCf0JAgAhFiAJ/QkCgB8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAPmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAH2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAfaiELA0AgCf0JAgAhFiAJ/QkCgB8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAPmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvC9qIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgB+SOAKAHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChB+SOAKEHyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiB+SOAKIHyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjB+SOAKMHyAIQaAMaiEIIAlBgD5qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAH2wgA2ohECABIQUgAiEGIBAhByAFQYC8L2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAH2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAH2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAfaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAfaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAfaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgB9qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL5AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAIGohCwNAIAn9CQIAIRYgCf0JAoAgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgMAAaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgICAAWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAgaiELA0AgCf0JAgAhFiAJ/QkCgCAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAwABqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0NDgAABNjb252QmFja3dhcmRJbnB1dDQ4AAENY29udkZvcndhcmQ0OQACFGNvbnZCYWNrd2FyZFdlaWdodDQ5AAMK/hoEkAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAIJI4AoAgIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEIJI4AoQgIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIIJI4AoggIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMIJI4AowgIAhBoAxqIQggCUGAwABqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAIGwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAgAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAIGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAgAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAIGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAn9CQKAECEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAgaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIAQaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBBqIQsDQCAJKgIAIRsgCSoCgBAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCBqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJAGaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAEJI4AoAQIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQQkjgChBAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBCSOAKIECAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMEJI4AowQIAhBiANqIQggCUGAIGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgJAGaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0NDkAAA1jb252Rm9yd2FyZDUwAAEUY29udkJhY2t3YXJkV2VpZ2h0NTAAAhNjb252QmFja3dhcmRJbnB1dDUwAAMNY29udkZvcndhcmQ1MQAECpocBdcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAEGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAQaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAQaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIAQaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAQaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYDIAGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCACWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAkaiELA0AgCSoCACEbIAkqAoAkIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYDIAGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC60JAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA5A1qIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowkkjgCjCQgCEGIA2ohCCAJQYDIAGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgOQNaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgCRqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgAlqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgCRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgBFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEWohCwNAIAn9CQIAIRYgCf0JAoARIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgCJqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgBFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAEWohCwNAIAkqAgAhGyAJKgKAESEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAImohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0NTEAABNjb252QmFja3dhcmRJbnB1dDUxAAENY29udkZvcndhcmQ1MgACFGNvbnZCYWNrd2FyZFdlaWdodDUyAAMKkRwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDBBmohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBGSOAKAESAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEEZI4AoQRIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogRkjgCiBEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBGSOAKMESAIQYgDaiEIIAlBgCJqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAEWwgA2ohECABIQUgAiEGIBAhByAFQYDBBmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAEWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYARaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYARaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIARaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYARaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIASaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQKAEiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAkaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIASaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBJqIQsDQCAJKgIAIRsgCSoCgBIhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCRqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPIGaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQSkjgChBIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMEpI4AowSIAhBiANqIQggCUGAJGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgPIGaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0NTIAAA1jb252Rm9yd2FyZDUzAAEUY29udkJhY2t3YXJkV2VpZ2h0NTMAAhNjb252QmFja3dhcmRJbnB1dDUzAAMNY29udkZvcndhcmQ1NAAECpccBdcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYASaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIASaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYASaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIATaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBNqIQsDQCAJ/QkCACEWIAn9CQKAEyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAmaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIATaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBNqIQsDQCAJKgIAIRsgCSoCgBMhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCZqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKMHaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAE5I4AoATIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQTkjgChBMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBOSOAKIEyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKME5I4AowTIAhBiANqIQggCUGAJmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYATbCADaiEQIAEhBSACIQYgECEHIAVBgKMHaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYATaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIATaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBNqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgBNqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgBNqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgBNqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgBRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAFGohCwNAIAn9CQIAIRYgCf0JAoAUIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgChqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgBRqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAFGohCwNAIAkqAgAhGyAJKgKAFCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAKGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0NTQAABNjb252QmFja3dhcmRJbnB1dDU0AAENY29udkZvcndhcmQ1NQACFGNvbnZCYWNrd2FyZFdlaWdodDU1AAMKkRwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDUB2ohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBSSOAKAFCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEFJI4AoQUIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogUkjgCiBQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBSSOAKMFCAIQYgDaiEIIAlBgChqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAFGwgA2ohECABIQUgAiEGIBAhByAFQYDUB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAFGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAUaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAUaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIAUaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAUaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIAVaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBVqIQsDQCAJ/QkCACEWIAn9CQKAFSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAqaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBVqIQsDQCAJKgIAIRsgCSoCgBUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCpqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIUIaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAFZI4AoAVIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQVkjgChBUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBWSOAKIFSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMFZI4AowVIAhBiANqIQggCUGAKmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgIUIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0NTUAAA1jb252Rm9yd2FyZDU2AAEUY29udkJhY2t3YXJkV2VpZ2h0NTYAAhNjb252QmFja3dhcmRJbnB1dDU2AAMNY29udkZvcndhcmQ1NwAECpccBdcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAFWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIAVaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIAWaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBZqIQsDQCAJ/QkCACEWIAn9CQKAFiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAsaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIAWaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBZqIQsDQCAJKgIAIRsgCSoCgBYhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLYIaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAFpI4AoAWIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQWkjgChBYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBaSOAKIFiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMFpI4AowWIAhBiANqIQggCUGALGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAWbCADaiEQIAEhBSACIQYgECEHIAVBgLYIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAWaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAWaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBZqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgBZqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgBZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgBZqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgBdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAF2ohCwNAIAn9CQIAIRYgCf0JAoAXIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgC5qIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgBdqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAF2ohCwNAIAkqAgAhGyAJKgKAFyEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGALmohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0NTcAABNjb252QmFja3dhcmRJbnB1dDU3AAENY29udkZvcndhcmQ1OAACFGNvbnZCYWNrd2FyZFdlaWdodDU4AAMKkRwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDnCGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBeSOAKAFyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEF5I4AoQXIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogXkjgCiBcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBeSOAKMFyAIQYgDaiEIIAlBgC5qIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAF2wgA2ohECABIQUgAiEGIBAhByAFQYDnCGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAF2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAF2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAXaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAXaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIAXaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAXaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIAYaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBhqIQsDQCAJ/QkCACEWIAn9CQKAGCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAwaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIAYaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBhqIQsDQCAJKgIAIRsgCSoCgBghHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgDBqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJgJaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAGJI4AoAYIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQYkjgChBggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBiSOAKIGCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMGJI4AowYIAhBiANqIQggCUGAMGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAYbCADaiEQIAEhBSACIQYgECEHIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0NTgAAA1jb252Rm9yd2FyZDU5AAEUY29udkJhY2t3YXJkV2VpZ2h0NTkAAhNjb252QmFja3dhcmRJbnB1dDU5AAMNY29udkZvcndhcmQ2MAAECpccBdcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAGGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAGGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAYaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAYaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIAYaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAYaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIAZaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBlqIQsDQCAJ/QkCACEWIAn9CQKAGSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAyaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIAZaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBlqIQsDQCAJKgIAIRsgCSoCgBkhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgDJqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMkJaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAGZI4AoAZIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQZkjgChBkgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBmSOAKIGSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMGZI4AowZIAhBiANqIQggCUGAMmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAZbCADaiEQIAEhBSACIQYgECEHIAVBgMkJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAZaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAZaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBlqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgBlqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgBlqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgBlqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgBpqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAGmohCwNAIAn9CQIAIRYgCf0JAoAaIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgDRqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgBpqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAGmohCwNAIAkqAgAhGyAJKgKAGiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGANGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0NjAAABNjb252QmFja3dhcmRJbnB1dDYwAAENY29udkZvcndhcmQ2MQACFGNvbnZCYWNrd2FyZFdlaWdodDYxAAMKkRwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD6CWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBqSOAKAGiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEGpI4AoQaIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogakjgCiBogCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBqSOAKMGiAIQYgDaiEIIAlBgDRqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAGmwgA2ohECABIQUgAiEGIBAhByAFQYD6CWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAGmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAGmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAaaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAaaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIAaaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAaaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIAbaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBtqIQsDQCAJ/QkCACEWIAn9CQKAGyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYA2aiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIAbaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBtqIQsDQCAJKgIAIRsgCSoCgBshHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgDZqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKsKaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAG5I4AoAbIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQbkjgChBsgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBuSOAKIGyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMG5I4AowbIAhBiANqIQggCUGANmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAbbCADaiEQIAEhBSACIQYgECEHIAVBgKsKaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0NjEAAA1jb252Rm9yd2FyZDYyAAEUY29udkJhY2t3YXJkV2VpZ2h0NjIAAhNjb252QmFja3dhcmRJbnB1dDYyAAMNY29udkZvcndhcmQ2MwAECpccBdcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAG2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAG2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAbaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAbaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIAbaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAbaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIAcaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBxqIQsDQCAJ/QkCACEWIAn9CQKAHCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYA4aiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIAcaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBxqIQsDQCAJKgIAIRsgCSoCgBwhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgDhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgNwKaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAHJI4AoAcIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQckjgChBwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBySOAKIHCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMHJI4AowcIAhBiANqIQggCUGAOGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAcbCADaiEQIAEhBSACIQYgECEHIAVBgNwKaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAcaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAcaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBxqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgBxqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgBxqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgBxqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgB1qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAHWohCwNAIAn9CQIAIRYgCf0JAoAdIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgDpqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgB1qIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAHWohCwNAIAkqAgAhGyAJKgKAHSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAOmohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0NjMAABNjb252QmFja3dhcmRJbnB1dDYzAAENY29udkZvcndhcmQ2NAACFGNvbnZCYWNrd2FyZFdlaWdodDY0AAMKkRwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCNC2ohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgB2SOAKAHSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEHZI4AoQdIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogdkjgCiB0gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjB2SOAKMHSAIQYgDaiEIIAlBgDpqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAHWwgA2ohECABIQUgAiEGIBAhByAFQYCNC2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAHWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAHWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAdaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAdaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIAdaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAdaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIAeaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgB5qIQsDQCAJ/QkCACEWIAn9CQKAHiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYA8aiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIAeaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgB5qIQsDQCAJKgIAIRsgCSoCgB4hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgDxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgL4LaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAHpI4AoAeIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQekjgChB4gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiB6SOAKIHiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMHpI4AoweIAhBiANqIQggCUGAPGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAebCADaiEQIAEhBSACIQYgECEHIAVBgL4LaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAAAAQAHVAQTY29udkJhY2t3YXJkSW5wdXQ2NAAADWNvbnZGb3J3YXJkNjUAARRjb252QmFja3dhcmRXZWlnaHQ2NQACE2NvbnZCYWNrd2FyZElucHV0NjUAAwq8FwTXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgB5qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgB5qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAHmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCAHmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCAH2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAfaiELA0AgCf0JAgAhFiAJ/QkCgB8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAPmohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCAH2ohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAfaiELA0AgCSoCACEbIAkqAoAfIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYA+aiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDvC2ohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgB+SOAKAHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEH5I4AoQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogfkjgCiB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjB+SOAKMHyAIQYgDaiEIIAlBgD5qIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAH2wgA2ohECABIQUgAiEGIBAhByAFQYDvC2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAH2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAH2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAfaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAfaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIAfaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAfaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers: decided once, at load. */
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+ *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -30504,12 +34494,20 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+interface ConvKernels {
+  readonly forward: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardInput: WasmKernel;
+}
+
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
 interface Arena {
   readonly heap: Float32Array;
   readonly params: Float32Array;
   readonly grads: Float32Array;
   readonly kernels: readonly DenseKernels[];
+  readonly convs: readonly ConvKernels[];
 }
 
 const GRADS_BYTE = 31915424;
@@ -30520,14 +34518,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (986 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (1422 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 986, maximum: 986 });
+    const memory = new wasmApi!.Memory({ initial: 1422, maximum: 1422 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -30544,6 +34542,338 @@ function createArena(): Arena | undefined {
         backwardInput: kernel("backwardInput0"),
         backwardWeight: kernel("backwardWeight0"),
         backwardBias: kernel("backwardBias0"),
+      },
+    ],
+    convs: [
+      {
+        forward: kernel("convForward0"),
+        backwardWeight: kernel("convBackwardWeight0"),
+        backwardInput: kernel("convBackwardInput0"),
+      },
+      {
+        forward: kernel("convForward1"),
+        backwardWeight: kernel("convBackwardWeight1"),
+        backwardInput: kernel("convBackwardInput1"),
+      },
+      {
+        forward: kernel("convForward2"),
+        backwardWeight: kernel("convBackwardWeight2"),
+        backwardInput: kernel("convBackwardInput2"),
+      },
+      {
+        forward: kernel("convForward3"),
+        backwardWeight: kernel("convBackwardWeight3"),
+        backwardInput: kernel("convBackwardInput3"),
+      },
+      {
+        forward: kernel("convForward4"),
+        backwardWeight: kernel("convBackwardWeight4"),
+        backwardInput: kernel("convBackwardInput4"),
+      },
+      {
+        forward: kernel("convForward5"),
+        backwardWeight: kernel("convBackwardWeight5"),
+        backwardInput: kernel("convBackwardInput5"),
+      },
+      {
+        forward: kernel("convForward6"),
+        backwardWeight: kernel("convBackwardWeight6"),
+        backwardInput: kernel("convBackwardInput6"),
+      },
+      {
+        forward: kernel("convForward7"),
+        backwardWeight: kernel("convBackwardWeight7"),
+        backwardInput: kernel("convBackwardInput7"),
+      },
+      {
+        forward: kernel("convForward8"),
+        backwardWeight: kernel("convBackwardWeight8"),
+        backwardInput: kernel("convBackwardInput8"),
+      },
+      {
+        forward: kernel("convForward9"),
+        backwardWeight: kernel("convBackwardWeight9"),
+        backwardInput: kernel("convBackwardInput9"),
+      },
+      {
+        forward: kernel("convForward10"),
+        backwardWeight: kernel("convBackwardWeight10"),
+        backwardInput: kernel("convBackwardInput10"),
+      },
+      {
+        forward: kernel("convForward11"),
+        backwardWeight: kernel("convBackwardWeight11"),
+        backwardInput: kernel("convBackwardInput11"),
+      },
+      {
+        forward: kernel("convForward12"),
+        backwardWeight: kernel("convBackwardWeight12"),
+        backwardInput: kernel("convBackwardInput12"),
+      },
+      {
+        forward: kernel("convForward13"),
+        backwardWeight: kernel("convBackwardWeight13"),
+        backwardInput: kernel("convBackwardInput13"),
+      },
+      {
+        forward: kernel("convForward14"),
+        backwardWeight: kernel("convBackwardWeight14"),
+        backwardInput: kernel("convBackwardInput14"),
+      },
+      {
+        forward: kernel("convForward15"),
+        backwardWeight: kernel("convBackwardWeight15"),
+        backwardInput: kernel("convBackwardInput15"),
+      },
+      {
+        forward: kernel("convForward16"),
+        backwardWeight: kernel("convBackwardWeight16"),
+        backwardInput: kernel("convBackwardInput16"),
+      },
+      {
+        forward: kernel("convForward17"),
+        backwardWeight: kernel("convBackwardWeight17"),
+        backwardInput: kernel("convBackwardInput17"),
+      },
+      {
+        forward: kernel("convForward18"),
+        backwardWeight: kernel("convBackwardWeight18"),
+        backwardInput: kernel("convBackwardInput18"),
+      },
+      {
+        forward: kernel("convForward19"),
+        backwardWeight: kernel("convBackwardWeight19"),
+        backwardInput: kernel("convBackwardInput19"),
+      },
+      {
+        forward: kernel("convForward20"),
+        backwardWeight: kernel("convBackwardWeight20"),
+        backwardInput: kernel("convBackwardInput20"),
+      },
+      {
+        forward: kernel("convForward21"),
+        backwardWeight: kernel("convBackwardWeight21"),
+        backwardInput: kernel("convBackwardInput21"),
+      },
+      {
+        forward: kernel("convForward22"),
+        backwardWeight: kernel("convBackwardWeight22"),
+        backwardInput: kernel("convBackwardInput22"),
+      },
+      {
+        forward: kernel("convForward23"),
+        backwardWeight: kernel("convBackwardWeight23"),
+        backwardInput: kernel("convBackwardInput23"),
+      },
+      {
+        forward: kernel("convForward24"),
+        backwardWeight: kernel("convBackwardWeight24"),
+        backwardInput: kernel("convBackwardInput24"),
+      },
+      {
+        forward: kernel("convForward25"),
+        backwardWeight: kernel("convBackwardWeight25"),
+        backwardInput: kernel("convBackwardInput25"),
+      },
+      {
+        forward: kernel("convForward26"),
+        backwardWeight: kernel("convBackwardWeight26"),
+        backwardInput: kernel("convBackwardInput26"),
+      },
+      {
+        forward: kernel("convForward27"),
+        backwardWeight: kernel("convBackwardWeight27"),
+        backwardInput: kernel("convBackwardInput27"),
+      },
+      {
+        forward: kernel("convForward28"),
+        backwardWeight: kernel("convBackwardWeight28"),
+        backwardInput: kernel("convBackwardInput28"),
+      },
+      {
+        forward: kernel("convForward29"),
+        backwardWeight: kernel("convBackwardWeight29"),
+        backwardInput: kernel("convBackwardInput29"),
+      },
+      {
+        forward: kernel("convForward30"),
+        backwardWeight: kernel("convBackwardWeight30"),
+        backwardInput: kernel("convBackwardInput30"),
+      },
+      {
+        forward: kernel("convForward31"),
+        backwardWeight: kernel("convBackwardWeight31"),
+        backwardInput: kernel("convBackwardInput31"),
+      },
+      {
+        forward: kernel("convForward32"),
+        backwardWeight: kernel("convBackwardWeight32"),
+        backwardInput: kernel("convBackwardInput32"),
+      },
+      {
+        forward: kernel("convForward33"),
+        backwardWeight: kernel("convBackwardWeight33"),
+        backwardInput: kernel("convBackwardInput33"),
+      },
+      {
+        forward: kernel("convForward34"),
+        backwardWeight: kernel("convBackwardWeight34"),
+        backwardInput: kernel("convBackwardInput34"),
+      },
+      {
+        forward: kernel("convForward35"),
+        backwardWeight: kernel("convBackwardWeight35"),
+        backwardInput: kernel("convBackwardInput35"),
+      },
+      {
+        forward: kernel("convForward36"),
+        backwardWeight: kernel("convBackwardWeight36"),
+        backwardInput: kernel("convBackwardInput36"),
+      },
+      {
+        forward: kernel("convForward37"),
+        backwardWeight: kernel("convBackwardWeight37"),
+        backwardInput: kernel("convBackwardInput37"),
+      },
+      {
+        forward: kernel("convForward38"),
+        backwardWeight: kernel("convBackwardWeight38"),
+        backwardInput: kernel("convBackwardInput38"),
+      },
+      {
+        forward: kernel("convForward39"),
+        backwardWeight: kernel("convBackwardWeight39"),
+        backwardInput: kernel("convBackwardInput39"),
+      },
+      {
+        forward: kernel("convForward40"),
+        backwardWeight: kernel("convBackwardWeight40"),
+        backwardInput: kernel("convBackwardInput40"),
+      },
+      {
+        forward: kernel("convForward41"),
+        backwardWeight: kernel("convBackwardWeight41"),
+        backwardInput: kernel("convBackwardInput41"),
+      },
+      {
+        forward: kernel("convForward42"),
+        backwardWeight: kernel("convBackwardWeight42"),
+        backwardInput: kernel("convBackwardInput42"),
+      },
+      {
+        forward: kernel("convForward43"),
+        backwardWeight: kernel("convBackwardWeight43"),
+        backwardInput: kernel("convBackwardInput43"),
+      },
+      {
+        forward: kernel("convForward44"),
+        backwardWeight: kernel("convBackwardWeight44"),
+        backwardInput: kernel("convBackwardInput44"),
+      },
+      {
+        forward: kernel("convForward45"),
+        backwardWeight: kernel("convBackwardWeight45"),
+        backwardInput: kernel("convBackwardInput45"),
+      },
+      {
+        forward: kernel("convForward46"),
+        backwardWeight: kernel("convBackwardWeight46"),
+        backwardInput: kernel("convBackwardInput46"),
+      },
+      {
+        forward: kernel("convForward47"),
+        backwardWeight: kernel("convBackwardWeight47"),
+        backwardInput: kernel("convBackwardInput47"),
+      },
+      {
+        forward: kernel("convForward48"),
+        backwardWeight: kernel("convBackwardWeight48"),
+        backwardInput: kernel("convBackwardInput48"),
+      },
+      {
+        forward: kernel("convForward49"),
+        backwardWeight: kernel("convBackwardWeight49"),
+        backwardInput: kernel("convBackwardInput49"),
+      },
+      {
+        forward: kernel("convForward50"),
+        backwardWeight: kernel("convBackwardWeight50"),
+        backwardInput: kernel("convBackwardInput50"),
+      },
+      {
+        forward: kernel("convForward51"),
+        backwardWeight: kernel("convBackwardWeight51"),
+        backwardInput: kernel("convBackwardInput51"),
+      },
+      {
+        forward: kernel("convForward52"),
+        backwardWeight: kernel("convBackwardWeight52"),
+        backwardInput: kernel("convBackwardInput52"),
+      },
+      {
+        forward: kernel("convForward53"),
+        backwardWeight: kernel("convBackwardWeight53"),
+        backwardInput: kernel("convBackwardInput53"),
+      },
+      {
+        forward: kernel("convForward54"),
+        backwardWeight: kernel("convBackwardWeight54"),
+        backwardInput: kernel("convBackwardInput54"),
+      },
+      {
+        forward: kernel("convForward55"),
+        backwardWeight: kernel("convBackwardWeight55"),
+        backwardInput: kernel("convBackwardInput55"),
+      },
+      {
+        forward: kernel("convForward56"),
+        backwardWeight: kernel("convBackwardWeight56"),
+        backwardInput: kernel("convBackwardInput56"),
+      },
+      {
+        forward: kernel("convForward57"),
+        backwardWeight: kernel("convBackwardWeight57"),
+        backwardInput: kernel("convBackwardInput57"),
+      },
+      {
+        forward: kernel("convForward58"),
+        backwardWeight: kernel("convBackwardWeight58"),
+        backwardInput: kernel("convBackwardInput58"),
+      },
+      {
+        forward: kernel("convForward59"),
+        backwardWeight: kernel("convBackwardWeight59"),
+        backwardInput: kernel("convBackwardInput59"),
+      },
+      {
+        forward: kernel("convForward60"),
+        backwardWeight: kernel("convBackwardWeight60"),
+        backwardInput: kernel("convBackwardInput60"),
+      },
+      {
+        forward: kernel("convForward61"),
+        backwardWeight: kernel("convBackwardWeight61"),
+        backwardInput: kernel("convBackwardInput61"),
+      },
+      {
+        forward: kernel("convForward62"),
+        backwardWeight: kernel("convBackwardWeight62"),
+        backwardInput: kernel("convBackwardInput62"),
+      },
+      {
+        forward: kernel("convForward63"),
+        backwardWeight: kernel("convBackwardWeight63"),
+        backwardInput: kernel("convBackwardInput63"),
+      },
+      {
+        forward: kernel("convForward64"),
+        backwardWeight: kernel("convBackwardWeight64"),
+        backwardInput: kernel("convBackwardInput64"),
+      },
+      {
+        forward: kernel("convForward65"),
+        backwardWeight: kernel("convBackwardWeight65"),
+        backwardInput: kernel("convBackwardInput65"),
       },
     ],
   };
@@ -30622,6 +34952,46 @@ function wasmDenseBackward(
       for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
   }
+}
+
+/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+function wasmConvForward(
+  a: Arena,
+  k: number,
+  y: Float32Array,
+  yo: number,
+  OC: number,
+  P: number,
+  W: number,
+  B: number,
+  Y: number,
+): void {
+  const heap = a.heap;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+  y.set(heap.subarray(ys, ys + OC * P), yo);
+}
+
+/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
+ *  `gy` at element `go`. */
+function wasmConvBackward(
+  a: Arena,
+  k: number,
+  gy: Float32Array,
+  go: number,
+  OC: number,
+  P: number,
+  W: number,
+  Y: number,
+  DCOL: number,
+  dx: boolean,
+): void {
+  const kernels = a.convs[k]!;
+  const ys = SCRATCH_BYTE + Y * 4;
+  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
+  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

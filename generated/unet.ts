@@ -479,7 +479,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 576; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // inc.0.weight: U(±0.3333333333333333)
     for (let i = 576; i < 640; i++) p[i] = (2 * random() - 1) * 0.3333333333333333; // inc.0.bias: U(±0.3333333333333333)
     for (let i = 640; i < 37504; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // inc.2.weight: U(±0.041666666666666664)
@@ -533,6 +533,9 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
   /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
   let inputGradWanted = true;
   /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
@@ -1064,6 +1067,7 @@ function createEngine() {
     checkFloats("input", input, n * 65536);
     if (options.seed !== undefined) checkSeed(options.seed);
     allocate(n);
+    arena = arenaOf(p);
     if (options.seed !== undefined) seedRandom(options.seed);
     act0.set(input);
     forward0(p, n);
@@ -1136,6 +1140,9 @@ function createEngine() {
     if (inWorkspace(grads))
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     copy(outputGrad, grad49);
+    arena = arenaOf(p);
+    const staged = arena !== undefined && !ownGrads(arena, grads);
+    if (staged) arena!.grads.fill(0);
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -1218,6 +1225,7 @@ function createEngine() {
     conv2dBackward1(p, gp, n, act2, grad2, grad3, work2_col, work2_dcol, 640, 37504); // op 2: inc.2 (conv2d)
     reluBackward1(n, act1, grad1, grad2); // op 1: inc.1 (relu)
     backward0(p, gp, n);
+    if (staged) addGrads(arena!.grads, grads);
     return grad0;
   }
 
@@ -1225,47 +1233,39 @@ function createEngine() {
 
   /** Forward of op 0: inc.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 65536;
-      const yb = b * 4194304;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 256; oh++)
-          for (let ow = 0; ow < 256; ow++) {
-            for (let ic = 0; ic < 1; ic++) {
-              const xc = xb + (gi * 1 + ic) * 65536;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 256 && iw >= 0 && iw < 256 ? act0[xc + ih * 256 + iw]! : 0;
+    // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 65536;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1; ic++) {
+          const xc = xb + ic * 65536;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 256; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 256) {
+                  const xr = xc + ih * 256 + kw - 1;
+                  for (let ow = 0; ow < 256; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 256 ? act0[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 256);
+                  r += 256;
                 }
               }
             }
-          }
-        denseTiledForward(p, work0_col, act1, 65536, 9, 64, 0 + gi * 576, 576 + gi * 64, yb + gi * 4194304, 1, 65536);
+        }
+        wasmConvForward(arena, 0, act1, b * 4194304, 64, 65536, 0, 576, 589824);
       }
-    }
-  }
-
-  /** Backward of op 0: inc.0 (conv2d). */
-  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 64; c++) {
-      let acc = 0;
+    } else {
+      // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 4194304 + c * 65536, e = i + 65536; i < e; i++) acc += grad1[i]!;
-      }
-      gp[576 + c]! += acc;
-    }
-    const dx = inputGradWanted;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 65536;
-      const yb = b * 4194304;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 65536;
+        const yb = b * 4194304;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 256; oh++)
             for (let ow = 0; ow < 256; ow++) {
@@ -1280,40 +1280,128 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(p, work0_col, act1, 65536, 9, 64, 0 + gi * 576, 576 + gi * 64, yb + gi * 4194304, 1, 65536);
         }
-        if (dx) work0_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work0_col,
-          work0_dcol,
-          grad1,
-          65536,
-          9,
-          64,
-          0 + gi * 576,
-          -1,
-          dx,
-          yb + gi * 4194304,
-          1,
-          65536,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 256; oh++)
-            for (let ow = 0; ow < 256; ow++) {
-              for (let ic = 0; ic < 1; ic++) {
-                const xc = xb + (gi * 1 + ic) * 65536;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 256 && iw >= 0 && iw < 256) grad0[xc + ih * 256 + iw]! += work0_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 0: inc.0 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 64; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 4194304 + c * 65536, e = i + 65536; i < e; i++) acc += grad1[i]!;
+      }
+      gp[576 + c]! += acc;
+    }
+    if (arena) {
+      const dx = inputGradWanted;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 65536;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1; ic++) {
+            const xc = xb + ic * 65536;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 256; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 256) {
+                    const xr = xc + ih * 256 + kw - 1;
+                    for (let ow = 0; ow < 256; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 256 ? act0[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 256);
+                    r += 256;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 0, grad1, b * 4194304, 64, 65536, 0, 589824, 4784128, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 4784128;
+          for (let ic = 0; ic < 1; ic++) {
+            const xc = xb + ic * 65536;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 256; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 256) {
+                    const xr = xc + ih * 256 + kw - 1;
+                    for (let ow = 0; ow < 256; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 256) grad0[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 256;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = inputGradWanted;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 65536;
+        const yb = b * 4194304;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 256; oh++)
+              for (let ow = 0; ow < 256; ow++) {
+                for (let ic = 0; ic < 1; ic++) {
+                  const xc = xb + (gi * 1 + ic) * 65536;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work0_col[r++] = ih >= 0 && ih < 256 && iw >= 0 && iw < 256 ? act0[xc + ih * 256 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work0_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work0_col,
+            work0_dcol,
+            grad1,
+            65536,
+            9,
+            64,
+            0 + gi * 576,
+            -1,
+            dx,
+            yb + gi * 4194304,
+            1,
+            65536,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 256; oh++)
+              for (let ow = 0; ow < 256; ow++) {
+                for (let ic = 0; ic < 1; ic++) {
+                  const xc = xb + (gi * 1 + ic) * 65536;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 256 && iw >= 0 && iw < 256) grad0[xc + ih * 256 + iw]! += work0_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1349,38 +1437,67 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 4194304;
-      const yb = b * 4194304;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 256; oh++)
-          for (let ow = 0; ow < 256; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 65536;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 256 && iw >= 0 && iw < 256 ? input[xc + ih * 256 + iw]! : 0;
+    // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4194304;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 65536;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 256; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 256) {
+                  const xr = xc + ih * 256 + kw - 1;
+                  for (let ow = 0; ow < 256; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 256 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 256);
+                  r += 256;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          col,
-          output,
-          65536,
-          576,
-          64,
-          weightAt + gi * 36864,
-          biasAt + gi * 64,
-          yb + gi * 4194304,
-          1,
-          65536,
-        );
+        }
+        wasmConvForward(arena, 1, output, b * 4194304, 64, 65536, weightAt, biasAt, 37748736);
+      }
+    } else {
+      // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4194304;
+        const yb = b * 4194304;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 256; oh++)
+            for (let ow = 0; ow < 256; ow++) {
+              for (let ic = 0; ic < 64; ic++) {
+                const xc = xb + (gi * 64 + ic) * 65536;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 256 && iw >= 0 && iw < 256 ? input[xc + ih * 256 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(
+            p,
+            col,
+            output,
+            65536,
+            576,
+            64,
+            weightAt + gi * 36864,
+            biasAt + gi * 64,
+            yb + gi * 4194304,
+            1,
+            65536,
+          );
+        }
       }
     }
   }
@@ -1398,7 +1515,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256] — backward, as im2col + a register-tiled matrix product
+    // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 64; c++) {
       let acc = 0;
@@ -1407,60 +1524,111 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 4194304;
-      const yb = b * 4194304;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4194304;
         {
-          let r = 0;
-          for (let oh = 0; oh < 256; oh++)
-            for (let ow = 0; ow < 256; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 65536;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 256 && iw >= 0 && iw < 256 ? input[xc + ih * 256 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 65536;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 256; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 256) {
+                    const xr = xc + ih * 256 + kw - 1;
+                    for (let ow = 0; ow < 256; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 256 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 256);
+                    r += 256;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          65536,
-          576,
-          64,
-          weightAt + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 4194304,
-          1,
-          65536,
-        );
+        wasmConvBackward(arena, 1, outputGrad, b * 4194304, 64, 65536, weightAt, 37748736, 41943040, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 256; oh++)
-            for (let ow = 0; ow < 256; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 65536;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 256 && iw >= 0 && iw < 256) inputGrad[xc + ih * 256 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 41943040;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 65536;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 256; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 256) {
+                    const xr = xc + ih * 256 + kw - 1;
+                    for (let ow = 0; ow < 256; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 256) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 256;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4194304;
+        const yb = b * 4194304;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 256; oh++)
+              for (let ow = 0; ow < 256; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 65536;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 256 && iw >= 0 && iw < 256 ? input[xc + ih * 256 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            65536,
+            576,
+            64,
+            weightAt + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 4194304,
+            1,
+            65536,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 256; oh++)
+              for (let ow = 0; ow < 256; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 65536;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 256 && iw >= 0 && iw < 256) inputGrad[xc + ih * 256 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1507,59 +1675,39 @@ function createEngine() {
 
   /** Forward of op 5: down1.conv.0 (conv2d). */
   function forward5(p: Float32Array, n: number): void {
-    // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1048576;
-      const yb = b * 2097152;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 128; oh++)
-          for (let ow = 0; ow < 128; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 16384;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work5_col[r++] = ih >= 0 && ih < 128 && iw >= 0 && iw < 128 ? act5[xc + ih * 128 + iw]! : 0;
+    // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1048576;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 16384;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 128; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 128) {
+                  const xr = xc + ih * 128 + kw - 1;
+                  for (let ow = 0; ow < 128; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 128 ? act5[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 128);
+                  r += 128;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work5_col,
-          act6,
-          16384,
-          576,
-          128,
-          37568 + gi * 73728,
-          111296 + gi * 128,
-          yb + gi * 2097152,
-          1,
-          16384,
-        );
+        }
+        wasmConvForward(arena, 2, act6, b * 2097152, 128, 16384, 37568, 111296, 9437184);
       }
-    }
-  }
-
-  /** Backward of op 5: down1.conv.0 (conv2d). */
-  function backward5(p: Float32Array, gp: Float32Array, n: number): void {
-    // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 128; c++) {
-      let acc = 0;
+    } else {
+      // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 2097152 + c * 16384, e = i + 16384; i < e; i++) acc += grad6[i]!;
-      }
-      gp[111296 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1048576;
-      const yb = b * 2097152;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 1048576;
+        const yb = b * 2097152;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 128; oh++)
             for (let ow = 0; ow < 128; ow++) {
@@ -1574,40 +1722,140 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work5_col,
+            act6,
+            16384,
+            576,
+            128,
+            37568 + gi * 73728,
+            111296 + gi * 128,
+            yb + gi * 2097152,
+            1,
+            16384,
+          );
         }
-        if (dx) work5_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work5_col,
-          work5_dcol,
-          grad6,
-          16384,
-          576,
-          128,
-          37568 + gi * 73728,
-          -1,
-          dx,
-          yb + gi * 2097152,
-          1,
-          16384,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 128; oh++)
-            for (let ow = 0; ow < 128; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 16384;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 128 && iw >= 0 && iw < 128) grad5[xc + ih * 128 + iw]! += work5_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 5: down1.conv.0 (conv2d). */
+  function backward5(p: Float32Array, gp: Float32Array, n: number): void {
+    // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 128; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 2097152 + c * 16384, e = i + 16384; i < e; i++) acc += grad6[i]!;
+      }
+      gp[111296 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1048576;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 16384;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 128; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 128) {
+                    const xr = xc + ih * 128 + kw - 1;
+                    for (let ow = 0; ow < 128; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 128 ? act5[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 128);
+                    r += 128;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 2, grad6, b * 2097152, 128, 16384, 37568, 9437184, 11534336, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 11534336;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 16384;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 128; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 128) {
+                    const xr = xc + ih * 128 + kw - 1;
+                    for (let ow = 0; ow < 128; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 128) grad5[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 128;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1048576;
+        const yb = b * 2097152;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 128; oh++)
+              for (let ow = 0; ow < 128; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 16384;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work5_col[r++] = ih >= 0 && ih < 128 && iw >= 0 && iw < 128 ? act5[xc + ih * 128 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work5_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work5_col,
+            work5_dcol,
+            grad6,
+            16384,
+            576,
+            128,
+            37568 + gi * 73728,
+            -1,
+            dx,
+            yb + gi * 2097152,
+            1,
+            16384,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 128; oh++)
+              for (let ow = 0; ow < 128; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 16384;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 128 && iw >= 0 && iw < 128) grad5[xc + ih * 128 + iw]! += work5_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1643,38 +1891,67 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 2097152;
-      const yb = b * 2097152;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 128; oh++)
-          for (let ow = 0; ow < 128; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 16384;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 128 && iw >= 0 && iw < 128 ? input[xc + ih * 128 + iw]! : 0;
+    // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 2097152;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 16384;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 128; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 128) {
+                  const xr = xc + ih * 128 + kw - 1;
+                  for (let ow = 0; ow < 128; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 128 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 128);
+                  r += 128;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          col,
-          output,
-          16384,
-          1152,
-          128,
-          weightAt + gi * 147456,
-          biasAt + gi * 128,
-          yb + gi * 2097152,
-          1,
-          16384,
-        );
+        }
+        wasmConvForward(arena, 3, output, b * 2097152, 128, 16384, weightAt, biasAt, 18874368);
+      }
+    } else {
+      // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 2097152;
+        const yb = b * 2097152;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 128; oh++)
+            for (let ow = 0; ow < 128; ow++) {
+              for (let ic = 0; ic < 128; ic++) {
+                const xc = xb + (gi * 128 + ic) * 16384;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 128 && iw >= 0 && iw < 128 ? input[xc + ih * 128 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(
+            p,
+            col,
+            output,
+            16384,
+            1152,
+            128,
+            weightAt + gi * 147456,
+            biasAt + gi * 128,
+            yb + gi * 2097152,
+            1,
+            16384,
+          );
+        }
       }
     }
   }
@@ -1692,7 +1969,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128] — backward, as im2col + a register-tiled matrix product
+    // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 128; c++) {
       let acc = 0;
@@ -1701,60 +1978,111 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 2097152;
-      const yb = b * 2097152;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 2097152;
         {
-          let r = 0;
-          for (let oh = 0; oh < 128; oh++)
-            for (let ow = 0; ow < 128; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 16384;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 128 && iw >= 0 && iw < 128 ? input[xc + ih * 128 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 16384;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 128; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 128) {
+                    const xr = xc + ih * 128 + kw - 1;
+                    for (let ow = 0; ow < 128; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 128 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 128);
+                    r += 128;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          16384,
-          1152,
-          128,
-          weightAt + gi * 147456,
-          -1,
-          dx,
-          yb + gi * 2097152,
-          1,
-          16384,
-        );
+        wasmConvBackward(arena, 3, outputGrad, b * 2097152, 128, 16384, weightAt, 18874368, 20971520, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 128; oh++)
-            for (let ow = 0; ow < 128; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 16384;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 128 && iw >= 0 && iw < 128) inputGrad[xc + ih * 128 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 20971520;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 16384;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 128; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 128) {
+                    const xr = xc + ih * 128 + kw - 1;
+                    for (let ow = 0; ow < 128; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 128) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 128;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 2097152;
+        const yb = b * 2097152;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 128; oh++)
+              for (let ow = 0; ow < 128; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 16384;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 128 && iw >= 0 && iw < 128 ? input[xc + ih * 128 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            16384,
+            1152,
+            128,
+            weightAt + gi * 147456,
+            -1,
+            dx,
+            yb + gi * 2097152,
+            1,
+            16384,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 128; oh++)
+              for (let ow = 0; ow < 128; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 16384;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 128 && iw >= 0 && iw < 128) inputGrad[xc + ih * 128 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1801,59 +2129,39 @@ function createEngine() {
 
   /** Forward of op 10: down2.conv.0 (conv2d). */
   function forward10(p: Float32Array, n: number): void {
-    // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 524288;
-      const yb = b * 1048576;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 64; oh++)
-          for (let ow = 0; ow < 64; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 4096;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work10_col[r++] = ih >= 0 && ih < 64 && iw >= 0 && iw < 64 ? act10[xc + ih * 64 + iw]! : 0;
+    // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 524288;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 4096;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 64; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 64) {
+                  const xr = xc + ih * 64 + kw - 1;
+                  for (let ow = 0; ow < 64; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 64 ? act10[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 64);
+                  r += 64;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work10_col,
-          act11,
-          4096,
-          1152,
-          256,
-          259008 + gi * 294912,
-          553920 + gi * 256,
-          yb + gi * 1048576,
-          1,
-          4096,
-        );
+        }
+        wasmConvForward(arena, 4, act11, b * 1048576, 256, 4096, 259008, 553920, 4718592);
       }
-    }
-  }
-
-  /** Backward of op 10: down2.conv.0 (conv2d). */
-  function backward10(p: Float32Array, gp: Float32Array, n: number): void {
-    // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 256; c++) {
-      let acc = 0;
+    } else {
+      // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 1048576 + c * 4096, e = i + 4096; i < e; i++) acc += grad11[i]!;
-      }
-      gp[553920 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 524288;
-      const yb = b * 1048576;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 524288;
+        const yb = b * 1048576;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 64; oh++)
             for (let ow = 0; ow < 64; ow++) {
@@ -1868,40 +2176,140 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work10_col,
+            act11,
+            4096,
+            1152,
+            256,
+            259008 + gi * 294912,
+            553920 + gi * 256,
+            yb + gi * 1048576,
+            1,
+            4096,
+          );
         }
-        if (dx) work10_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work10_col,
-          work10_dcol,
-          grad11,
-          4096,
-          1152,
-          256,
-          259008 + gi * 294912,
-          -1,
-          dx,
-          yb + gi * 1048576,
-          1,
-          4096,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 64; oh++)
-            for (let ow = 0; ow < 64; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 4096;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 64 && iw >= 0 && iw < 64) grad10[xc + ih * 64 + iw]! += work10_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 10: down2.conv.0 (conv2d). */
+  function backward10(p: Float32Array, gp: Float32Array, n: number): void {
+    // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 256; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 1048576 + c * 4096, e = i + 4096; i < e; i++) acc += grad11[i]!;
+      }
+      gp[553920 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 524288;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 4096;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 64; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 64) {
+                    const xr = xc + ih * 64 + kw - 1;
+                    for (let ow = 0; ow < 64; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 64 ? act10[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 64);
+                    r += 64;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 4, grad11, b * 1048576, 256, 4096, 259008, 4718592, 5767168, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 5767168;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 4096;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 64; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 64) {
+                    const xr = xc + ih * 64 + kw - 1;
+                    for (let ow = 0; ow < 64; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 64) grad10[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 64;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 524288;
+        const yb = b * 1048576;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 64; oh++)
+              for (let ow = 0; ow < 64; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 4096;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work10_col[r++] = ih >= 0 && ih < 64 && iw >= 0 && iw < 64 ? act10[xc + ih * 64 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work10_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work10_col,
+            work10_dcol,
+            grad11,
+            4096,
+            1152,
+            256,
+            259008 + gi * 294912,
+            -1,
+            dx,
+            yb + gi * 1048576,
+            1,
+            4096,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 64; oh++)
+              for (let ow = 0; ow < 64; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 4096;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 64 && iw >= 0 && iw < 64) grad10[xc + ih * 64 + iw]! += work10_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1937,38 +2345,67 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1048576;
-      const yb = b * 1048576;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 64; oh++)
-          for (let ow = 0; ow < 64; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 4096;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 64 && iw >= 0 && iw < 64 ? input[xc + ih * 64 + iw]! : 0;
+    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1048576;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 4096;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 64; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 64) {
+                  const xr = xc + ih * 64 + kw - 1;
+                  for (let ow = 0; ow < 64; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 64 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 64);
+                  r += 64;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          col,
-          output,
-          4096,
-          2304,
-          256,
-          weightAt + gi * 589824,
-          biasAt + gi * 256,
-          yb + gi * 1048576,
-          1,
-          4096,
-        );
+        }
+        wasmConvForward(arena, 5, output, b * 1048576, 256, 4096, weightAt, biasAt, 9437184);
+      }
+    } else {
+      // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1048576;
+        const yb = b * 1048576;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 64; oh++)
+            for (let ow = 0; ow < 64; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 4096;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 64 && iw >= 0 && iw < 64 ? input[xc + ih * 64 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(
+            p,
+            col,
+            output,
+            4096,
+            2304,
+            256,
+            weightAt + gi * 589824,
+            biasAt + gi * 256,
+            yb + gi * 1048576,
+            1,
+            4096,
+          );
+        }
       }
     }
   }
@@ -1986,7 +2423,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64] — backward, as im2col + a register-tiled matrix product
+    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 256; c++) {
       let acc = 0;
@@ -1995,60 +2432,111 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1048576;
-      const yb = b * 1048576;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1048576;
         {
-          let r = 0;
-          for (let oh = 0; oh < 64; oh++)
-            for (let ow = 0; ow < 64; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 4096;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 64 && iw >= 0 && iw < 64 ? input[xc + ih * 64 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 4096;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 64; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 64) {
+                    const xr = xc + ih * 64 + kw - 1;
+                    for (let ow = 0; ow < 64; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 64 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 64);
+                    r += 64;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          4096,
-          2304,
-          256,
-          weightAt + gi * 589824,
-          -1,
-          dx,
-          yb + gi * 1048576,
-          1,
-          4096,
-        );
+        wasmConvBackward(arena, 5, outputGrad, b * 1048576, 256, 4096, weightAt, 9437184, 10485760, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 64; oh++)
-            for (let ow = 0; ow < 64; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 4096;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 64 && iw >= 0 && iw < 64) inputGrad[xc + ih * 64 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 10485760;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 4096;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 64; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 64) {
+                    const xr = xc + ih * 64 + kw - 1;
+                    for (let ow = 0; ow < 64; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 64) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 64;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1048576;
+        const yb = b * 1048576;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 64; oh++)
+              for (let ow = 0; ow < 64; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 4096;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 64 && iw >= 0 && iw < 64 ? input[xc + ih * 64 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            4096,
+            2304,
+            256,
+            weightAt + gi * 589824,
+            -1,
+            dx,
+            yb + gi * 1048576,
+            1,
+            4096,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 64; oh++)
+              for (let ow = 0; ow < 64; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 4096;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 64 && iw >= 0 && iw < 64) inputGrad[xc + ih * 64 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -2095,59 +2583,39 @@ function createEngine() {
 
   /** Forward of op 15: down3.conv.0 (conv2d). */
   function forward15(p: Float32Array, n: number): void {
-    // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 262144;
-      const yb = b * 524288;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 32; oh++)
-          for (let ow = 0; ow < 32; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 1024;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work15_col[r++] = ih >= 0 && ih < 32 && iw >= 0 && iw < 32 ? act15[xc + ih * 32 + iw]! : 0;
+    // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 262144;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 1024;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 32; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 32) {
+                  const xr = xc + ih * 32 + kw - 1;
+                  for (let ow = 0; ow < 32; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 32 ? act15[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 32);
+                  r += 32;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work15_col,
-          act16,
-          1024,
-          2304,
-          512,
-          1144256 + gi * 1179648,
-          2323904 + gi * 512,
-          yb + gi * 524288,
-          1,
-          1024,
-        );
+        }
+        wasmConvForward(arena, 6, act16, b * 524288, 512, 1024, 1144256, 2323904, 2359296);
       }
-    }
-  }
-
-  /** Backward of op 15: down3.conv.0 (conv2d). */
-  function backward15(p: Float32Array, gp: Float32Array, n: number): void {
-    // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 512; c++) {
-      let acc = 0;
+    } else {
+      // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 524288 + c * 1024, e = i + 1024; i < e; i++) acc += grad16[i]!;
-      }
-      gp[2323904 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 262144;
-      const yb = b * 524288;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 262144;
+        const yb = b * 524288;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 32; oh++)
             for (let ow = 0; ow < 32; ow++) {
@@ -2162,40 +2630,140 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work15_col,
+            act16,
+            1024,
+            2304,
+            512,
+            1144256 + gi * 1179648,
+            2323904 + gi * 512,
+            yb + gi * 524288,
+            1,
+            1024,
+          );
         }
-        if (dx) work15_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work15_col,
-          work15_dcol,
-          grad16,
-          1024,
-          2304,
-          512,
-          1144256 + gi * 1179648,
-          -1,
-          dx,
-          yb + gi * 524288,
-          1,
-          1024,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 32; oh++)
-            for (let ow = 0; ow < 32; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 1024;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 32 && iw >= 0 && iw < 32) grad15[xc + ih * 32 + iw]! += work15_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 15: down3.conv.0 (conv2d). */
+  function backward15(p: Float32Array, gp: Float32Array, n: number): void {
+    // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 512; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 524288 + c * 1024, e = i + 1024; i < e; i++) acc += grad16[i]!;
+      }
+      gp[2323904 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 262144;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 1024;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 32; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 32) {
+                    const xr = xc + ih * 32 + kw - 1;
+                    for (let ow = 0; ow < 32; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 32 ? act15[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 32);
+                    r += 32;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 6, grad16, b * 524288, 512, 1024, 1144256, 2359296, 2883584, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 2883584;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 1024;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 32; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 32) {
+                    const xr = xc + ih * 32 + kw - 1;
+                    for (let ow = 0; ow < 32; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 32) grad15[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 32;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 262144;
+        const yb = b * 524288;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 32; oh++)
+              for (let ow = 0; ow < 32; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 1024;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work15_col[r++] = ih >= 0 && ih < 32 && iw >= 0 && iw < 32 ? act15[xc + ih * 32 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work15_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work15_col,
+            work15_dcol,
+            grad16,
+            1024,
+            2304,
+            512,
+            1144256 + gi * 1179648,
+            -1,
+            dx,
+            yb + gi * 524288,
+            1,
+            1024,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 32; oh++)
+              for (let ow = 0; ow < 32; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 1024;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 32 && iw >= 0 && iw < 32) grad15[xc + ih * 32 + iw]! += work15_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -2231,38 +2799,67 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 524288;
-      const yb = b * 524288;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 32; oh++)
-          for (let ow = 0; ow < 32; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 1024;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 32 && iw >= 0 && iw < 32 ? input[xc + ih * 32 + iw]! : 0;
+    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 524288;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 1024;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 32; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 32) {
+                  const xr = xc + ih * 32 + kw - 1;
+                  for (let ow = 0; ow < 32; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 32 ? input[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 32);
+                  r += 32;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          col,
-          output,
-          1024,
-          4608,
-          512,
-          weightAt + gi * 2359296,
-          biasAt + gi * 512,
-          yb + gi * 524288,
-          1,
-          1024,
-        );
+        }
+        wasmConvForward(arena, 7, output, b * 524288, 512, 1024, weightAt, biasAt, 4718592);
+      }
+    } else {
+      // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 524288;
+        const yb = b * 524288;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 32; oh++)
+            for (let ow = 0; ow < 32; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 1024;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 32 && iw >= 0 && iw < 32 ? input[xc + ih * 32 + iw]! : 0;
+                  }
+                }
+              }
+            }
+          denseTiledForward(
+            p,
+            col,
+            output,
+            1024,
+            4608,
+            512,
+            weightAt + gi * 2359296,
+            biasAt + gi * 512,
+            yb + gi * 524288,
+            1,
+            1024,
+          );
+        }
       }
     }
   }
@@ -2280,7 +2877,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32] — backward, as im2col + a register-tiled matrix product
+    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 512; c++) {
       let acc = 0;
@@ -2289,60 +2886,111 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 524288;
-      const yb = b * 524288;
-      for (let gi = 0; gi < 1; gi++) {
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 524288;
         {
-          let r = 0;
-          for (let oh = 0; oh < 32; oh++)
-            for (let ow = 0; ow < 32; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 1024;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 32 && iw >= 0 && iw < 32 ? input[xc + ih * 32 + iw]! : 0;
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 1024;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 32; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 32) {
+                    const xr = xc + ih * 32 + kw - 1;
+                    for (let ow = 0; ow < 32; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 32 ? input[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 32);
+                    r += 32;
                   }
                 }
               }
-            }
+          }
         }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          1024,
-          4608,
-          512,
-          weightAt + gi * 2359296,
-          -1,
-          dx,
-          yb + gi * 524288,
-          1,
-          1024,
-        );
+        wasmConvBackward(arena, 7, outputGrad, b * 524288, 512, 1024, weightAt, 4718592, 5242880, dx);
         if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 32; oh++)
-            for (let ow = 0; ow < 32; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 1024;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 32 && iw >= 0 && iw < 32) inputGrad[xc + ih * 32 + iw]! += dcol[r++]!;
-                    else r++;
+          let r = SCRATCH_BYTE / 4 + 5242880;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 1024;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 32; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 32) {
+                    const xr = xc + ih * 32 + kw - 1;
+                    for (let ow = 0; ow < 32; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 32) inputGrad[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 32;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 524288;
+        const yb = b * 524288;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 32; oh++)
+              for (let ow = 0; ow < 32; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 1024;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 32 && iw >= 0 && iw < 32 ? input[xc + ih * 32 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            1024,
+            4608,
+            512,
+            weightAt + gi * 2359296,
+            -1,
+            dx,
+            yb + gi * 524288,
+            1,
+            1024,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 32; oh++)
+              for (let ow = 0; ow < 32; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 1024;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 32 && iw >= 0 && iw < 32) inputGrad[xc + ih * 32 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -2389,59 +3037,39 @@ function createEngine() {
 
   /** Forward of op 20: down4.conv.0 (conv2d). */
   function forward20(p: Float32Array, n: number): void {
-    // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 131072;
-      const yb = b * 262144;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 16; oh++)
-          for (let ow = 0; ow < 16; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 256;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work20_col[r++] = ih >= 0 && ih < 16 && iw >= 0 && iw < 16 ? act20[xc + ih * 16 + iw]! : 0;
+    // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131072;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 256;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 16; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 16) {
+                  const xr = xc + ih * 16 + kw - 1;
+                  for (let ow = 0; ow < 16; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 16 ? act20[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 16);
+                  r += 16;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work20_col,
-          act21,
-          256,
-          4608,
-          1024,
-          4684224 + gi * 4718592,
-          9402816 + gi * 1024,
-          yb + gi * 262144,
-          1,
-          256,
-        );
+        }
+        wasmConvForward(arena, 8, act21, b * 262144, 1024, 256, 4684224, 9402816, 1179648);
       }
-    }
-  }
-
-  /** Backward of op 20: down4.conv.0 (conv2d). */
-  function backward20(p: Float32Array, gp: Float32Array, n: number): void {
-    // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 1024; c++) {
-      let acc = 0;
+    } else {
+      // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 262144 + c * 256, e = i + 256; i < e; i++) acc += grad21[i]!;
-      }
-      gp[9402816 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 131072;
-      const yb = b * 262144;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 131072;
+        const yb = b * 262144;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 16; oh++)
             for (let ow = 0; ow < 16; ow++) {
@@ -2456,40 +3084,140 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work20_col,
+            act21,
+            256,
+            4608,
+            1024,
+            4684224 + gi * 4718592,
+            9402816 + gi * 1024,
+            yb + gi * 262144,
+            1,
+            256,
+          );
         }
-        if (dx) work20_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work20_col,
-          work20_dcol,
-          grad21,
-          256,
-          4608,
-          1024,
-          4684224 + gi * 4718592,
-          -1,
-          dx,
-          yb + gi * 262144,
-          1,
-          256,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 16; oh++)
-            for (let ow = 0; ow < 16; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 256;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 16 && iw >= 0 && iw < 16) grad20[xc + ih * 16 + iw]! += work20_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 20: down4.conv.0 (conv2d). */
+  function backward20(p: Float32Array, gp: Float32Array, n: number): void {
+    // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 1024; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 262144 + c * 256, e = i + 256; i < e; i++) acc += grad21[i]!;
+      }
+      gp[9402816 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131072;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 256;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 16; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 16) {
+                    const xr = xc + ih * 16 + kw - 1;
+                    for (let ow = 0; ow < 16; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 16 ? act20[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 16);
+                    r += 16;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 8, grad21, b * 262144, 1024, 256, 4684224, 1179648, 1441792, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 1441792;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 256;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 16; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 16) {
+                    const xr = xc + ih * 16 + kw - 1;
+                    for (let ow = 0; ow < 16; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 16) grad20[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 16;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 131072;
+        const yb = b * 262144;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 16; oh++)
+              for (let ow = 0; ow < 16; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 256;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work20_col[r++] = ih >= 0 && ih < 16 && iw >= 0 && iw < 16 ? act20[xc + ih * 16 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work20_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work20_col,
+            work20_dcol,
+            grad21,
+            256,
+            4608,
+            1024,
+            4684224 + gi * 4718592,
+            -1,
+            dx,
+            yb + gi * 262144,
+            1,
+            256,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 16; oh++)
+              for (let ow = 0; ow < 16; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 256;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 16 && iw >= 0 && iw < 16) grad20[xc + ih * 16 + iw]! += work20_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -2517,59 +3245,39 @@ function createEngine() {
 
   /** Forward of op 22: down4.conv.2 (conv2d). */
   function forward22(p: Float32Array, n: number): void {
-    // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 262144;
-      const yb = b * 262144;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 16; oh++)
-          for (let ow = 0; ow < 16; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 256;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work22_col[r++] = ih >= 0 && ih < 16 && iw >= 0 && iw < 16 ? act22[xc + ih * 16 + iw]! : 0;
+    // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 262144;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1024; ic++) {
+          const xc = xb + ic * 256;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 16; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 16) {
+                  const xr = xc + ih * 16 + kw - 1;
+                  for (let ow = 0; ow < 16; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 16 ? act22[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 16);
+                  r += 16;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work22_col,
-          act23,
-          256,
-          9216,
-          1024,
-          9403840 + gi * 9437184,
-          18841024 + gi * 1024,
-          yb + gi * 262144,
-          1,
-          256,
-        );
+        }
+        wasmConvForward(arena, 9, act23, b * 262144, 1024, 256, 9403840, 18841024, 2359296);
       }
-    }
-  }
-
-  /** Backward of op 22: down4.conv.2 (conv2d). */
-  function backward22(p: Float32Array, gp: Float32Array, n: number): void {
-    // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 1024; c++) {
-      let acc = 0;
+    } else {
+      // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 262144 + c * 256, e = i + 256; i < e; i++) acc += grad23[i]!;
-      }
-      gp[18841024 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 262144;
-      const yb = b * 262144;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 262144;
+        const yb = b * 262144;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 16; oh++)
             for (let ow = 0; ow < 16; ow++) {
@@ -2584,40 +3292,140 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work22_col,
+            act23,
+            256,
+            9216,
+            1024,
+            9403840 + gi * 9437184,
+            18841024 + gi * 1024,
+            yb + gi * 262144,
+            1,
+            256,
+          );
         }
-        if (dx) work22_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work22_col,
-          work22_dcol,
-          grad23,
-          256,
-          9216,
-          1024,
-          9403840 + gi * 9437184,
-          -1,
-          dx,
-          yb + gi * 262144,
-          1,
-          256,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 16; oh++)
-            for (let ow = 0; ow < 16; ow++) {
-              for (let ic = 0; ic < 1024; ic++) {
-                const xc = xb + (gi * 1024 + ic) * 256;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 16 && iw >= 0 && iw < 16) grad22[xc + ih * 16 + iw]! += work22_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 22: down4.conv.2 (conv2d). */
+  function backward22(p: Float32Array, gp: Float32Array, n: number): void {
+    // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 1024; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 262144 + c * 256, e = i + 256; i < e; i++) acc += grad23[i]!;
+      }
+      gp[18841024 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 262144;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 256;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 16; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 16) {
+                    const xr = xc + ih * 16 + kw - 1;
+                    for (let ow = 0; ow < 16; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 16 ? act22[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 16);
+                    r += 16;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 9, grad23, b * 262144, 1024, 256, 9403840, 2359296, 2621440, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 2621440;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 256;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 16; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 16) {
+                    const xr = xc + ih * 16 + kw - 1;
+                    for (let ow = 0; ow < 16; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 16) grad22[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 16;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 262144;
+        const yb = b * 262144;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 16; oh++)
+              for (let ow = 0; ow < 16; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 256;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work22_col[r++] = ih >= 0 && ih < 16 && iw >= 0 && iw < 16 ? act22[xc + ih * 16 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work22_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work22_col,
+            work22_dcol,
+            grad23,
+            256,
+            9216,
+            1024,
+            9403840 + gi * 9437184,
+            -1,
+            dx,
+            yb + gi * 262144,
+            1,
+            256,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 16; oh++)
+              for (let ow = 0; ow < 16; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 256;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 16 && iw >= 0 && iw < 16) grad22[xc + ih * 16 + iw]! += work22_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -2741,59 +3549,39 @@ function createEngine() {
 
   /** Forward of op 26: up1.conv.0 (conv2d). */
   function forward26(p: Float32Array, n: number): void {
-    // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1048576;
-      const yb = b * 524288;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 32; oh++)
-          for (let ow = 0; ow < 32; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 1024;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work26_col[r++] = ih >= 0 && ih < 32 && iw >= 0 && iw < 32 ? act26[xc + ih * 32 + iw]! : 0;
+    // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1048576;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 1024; ic++) {
+          const xc = xb + ic * 1024;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 32; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 32) {
+                  const xr = xc + ih * 32 + kw - 1;
+                  for (let ow = 0; ow < 32; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 32 ? act26[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 32);
+                  r += 32;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work26_col,
-          act27,
-          1024,
-          9216,
-          512,
-          20939712 + gi * 4718592,
-          25658304 + gi * 512,
-          yb + gi * 524288,
-          1,
-          1024,
-        );
+        }
+        wasmConvForward(arena, 10, act27, b * 524288, 512, 1024, 20939712, 25658304, 9437184);
       }
-    }
-  }
-
-  /** Backward of op 26: up1.conv.0 (conv2d). */
-  function backward26(p: Float32Array, gp: Float32Array, n: number): void {
-    // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 512; c++) {
-      let acc = 0;
+    } else {
+      // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 524288 + c * 1024, e = i + 1024; i < e; i++) acc += grad27[i]!;
-      }
-      gp[25658304 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1048576;
-      const yb = b * 524288;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 1048576;
+        const yb = b * 524288;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 32; oh++)
             for (let ow = 0; ow < 32; ow++) {
@@ -2808,40 +3596,140 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work26_col,
+            act27,
+            1024,
+            9216,
+            512,
+            20939712 + gi * 4718592,
+            25658304 + gi * 512,
+            yb + gi * 524288,
+            1,
+            1024,
+          );
         }
-        if (dx) work26_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work26_col,
-          work26_dcol,
-          grad27,
-          1024,
-          9216,
-          512,
-          20939712 + gi * 4718592,
-          -1,
-          dx,
-          yb + gi * 524288,
-          1,
-          1024,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 32; oh++)
-            for (let ow = 0; ow < 32; ow++) {
-              for (let ic = 0; ic < 1024; ic++) {
-                const xc = xb + (gi * 1024 + ic) * 1024;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 32 && iw >= 0 && iw < 32) grad26[xc + ih * 32 + iw]! += work26_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 26: up1.conv.0 (conv2d). */
+  function backward26(p: Float32Array, gp: Float32Array, n: number): void {
+    // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 512; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 524288 + c * 1024, e = i + 1024; i < e; i++) acc += grad27[i]!;
+      }
+      gp[25658304 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1048576;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 1024;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 32; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 32) {
+                    const xr = xc + ih * 32 + kw - 1;
+                    for (let ow = 0; ow < 32; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 32 ? act26[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 32);
+                    r += 32;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 10, grad27, b * 524288, 512, 1024, 20939712, 9437184, 9961472, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 9961472;
+          for (let ic = 0; ic < 1024; ic++) {
+            const xc = xb + ic * 1024;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 32; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 32) {
+                    const xr = xc + ih * 32 + kw - 1;
+                    for (let ow = 0; ow < 32; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 32) grad26[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 32;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1048576;
+        const yb = b * 524288;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 32; oh++)
+              for (let ow = 0; ow < 32; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 1024;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work26_col[r++] = ih >= 0 && ih < 32 && iw >= 0 && iw < 32 ? act26[xc + ih * 32 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work26_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work26_col,
+            work26_dcol,
+            grad27,
+            1024,
+            9216,
+            512,
+            20939712 + gi * 4718592,
+            -1,
+            dx,
+            yb + gi * 524288,
+            1,
+            1024,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 32; oh++)
+              for (let ow = 0; ow < 32; ow++) {
+                for (let ic = 0; ic < 1024; ic++) {
+                  const xc = xb + (gi * 1024 + ic) * 1024;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 32 && iw >= 0 && iw < 32) grad26[xc + ih * 32 + iw]! += work26_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -2965,59 +3853,39 @@ function createEngine() {
 
   /** Forward of op 32: up2.conv.0 (conv2d). */
   function forward32(p: Float32Array, n: number): void {
-    // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 2097152;
-      const yb = b * 1048576;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 64; oh++)
-          for (let ow = 0; ow < 64; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 4096;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work32_col[r++] = ih >= 0 && ih < 64 && iw >= 0 && iw < 64 ? act32[xc + ih * 64 + iw]! : 0;
+    // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 2097152;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 512; ic++) {
+          const xc = xb + ic * 4096;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 64; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 64) {
+                  const xr = xc + ih * 64 + kw - 1;
+                  for (let ow = 0; ow < 64; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 64 ? act32[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 64);
+                  r += 64;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work32_col,
-          act33,
-          4096,
-          4608,
-          256,
-          28543168 + gi * 1179648,
-          29722816 + gi * 256,
-          yb + gi * 1048576,
-          1,
-          4096,
-        );
+        }
+        wasmConvForward(arena, 11, act33, b * 1048576, 256, 4096, 28543168, 29722816, 18874368);
       }
-    }
-  }
-
-  /** Backward of op 32: up2.conv.0 (conv2d). */
-  function backward32(p: Float32Array, gp: Float32Array, n: number): void {
-    // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 256; c++) {
-      let acc = 0;
+    } else {
+      // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 1048576 + c * 4096, e = i + 4096; i < e; i++) acc += grad33[i]!;
-      }
-      gp[29722816 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 2097152;
-      const yb = b * 1048576;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 2097152;
+        const yb = b * 1048576;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 64; oh++)
             for (let ow = 0; ow < 64; ow++) {
@@ -3032,40 +3900,140 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work32_col,
+            act33,
+            4096,
+            4608,
+            256,
+            28543168 + gi * 1179648,
+            29722816 + gi * 256,
+            yb + gi * 1048576,
+            1,
+            4096,
+          );
         }
-        if (dx) work32_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work32_col,
-          work32_dcol,
-          grad33,
-          4096,
-          4608,
-          256,
-          28543168 + gi * 1179648,
-          -1,
-          dx,
-          yb + gi * 1048576,
-          1,
-          4096,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 64; oh++)
-            for (let ow = 0; ow < 64; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 4096;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 64 && iw >= 0 && iw < 64) grad32[xc + ih * 64 + iw]! += work32_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 32: up2.conv.0 (conv2d). */
+  function backward32(p: Float32Array, gp: Float32Array, n: number): void {
+    // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 256; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 1048576 + c * 4096, e = i + 4096; i < e; i++) acc += grad33[i]!;
+      }
+      gp[29722816 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 2097152;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 4096;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 64; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 64) {
+                    const xr = xc + ih * 64 + kw - 1;
+                    for (let ow = 0; ow < 64; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 64 ? act32[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 64);
+                    r += 64;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 11, grad33, b * 1048576, 256, 4096, 28543168, 18874368, 19922944, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 19922944;
+          for (let ic = 0; ic < 512; ic++) {
+            const xc = xb + ic * 4096;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 64; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 64) {
+                    const xr = xc + ih * 64 + kw - 1;
+                    for (let ow = 0; ow < 64; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 64) grad32[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 64;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 2097152;
+        const yb = b * 1048576;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 64; oh++)
+              for (let ow = 0; ow < 64; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 4096;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work32_col[r++] = ih >= 0 && ih < 64 && iw >= 0 && iw < 64 ? act32[xc + ih * 64 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work32_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work32_col,
+            work32_dcol,
+            grad33,
+            4096,
+            4608,
+            256,
+            28543168 + gi * 1179648,
+            -1,
+            dx,
+            yb + gi * 1048576,
+            1,
+            4096,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 64; oh++)
+              for (let ow = 0; ow < 64; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 4096;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 64 && iw >= 0 && iw < 64) grad32[xc + ih * 64 + iw]! += work32_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -3189,59 +4157,39 @@ function createEngine() {
 
   /** Forward of op 38: up3.conv.0 (conv2d). */
   function forward38(p: Float32Array, n: number): void {
-    // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 4194304;
-      const yb = b * 2097152;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 128; oh++)
-          for (let ow = 0; ow < 128; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 16384;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work38_col[r++] = ih >= 0 && ih < 128 && iw >= 0 && iw < 128 ? act38[xc + ih * 128 + iw]! : 0;
+    // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4194304;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 256; ic++) {
+          const xc = xb + ic * 16384;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 128; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 128) {
+                  const xr = xc + ih * 128 + kw - 1;
+                  for (let ow = 0; ow < 128; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 128 ? act38[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 128);
+                  r += 128;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work38_col,
-          act39,
-          16384,
-          2304,
-          128,
-          30444352 + gi * 294912,
-          30739264 + gi * 128,
-          yb + gi * 2097152,
-          1,
-          16384,
-        );
+        }
+        wasmConvForward(arena, 12, act39, b * 2097152, 128, 16384, 30444352, 30739264, 37748736);
       }
-    }
-  }
-
-  /** Backward of op 38: up3.conv.0 (conv2d). */
-  function backward38(p: Float32Array, gp: Float32Array, n: number): void {
-    // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 128; c++) {
-      let acc = 0;
+    } else {
+      // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 2097152 + c * 16384, e = i + 16384; i < e; i++) acc += grad39[i]!;
-      }
-      gp[30739264 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 4194304;
-      const yb = b * 2097152;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 4194304;
+        const yb = b * 2097152;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 128; oh++)
             for (let ow = 0; ow < 128; ow++) {
@@ -3256,40 +4204,140 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work38_col,
+            act39,
+            16384,
+            2304,
+            128,
+            30444352 + gi * 294912,
+            30739264 + gi * 128,
+            yb + gi * 2097152,
+            1,
+            16384,
+          );
         }
-        if (dx) work38_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work38_col,
-          work38_dcol,
-          grad39,
-          16384,
-          2304,
-          128,
-          30444352 + gi * 294912,
-          -1,
-          dx,
-          yb + gi * 2097152,
-          1,
-          16384,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 128; oh++)
-            for (let ow = 0; ow < 128; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 16384;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 128 && iw >= 0 && iw < 128) grad38[xc + ih * 128 + iw]! += work38_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 38: up3.conv.0 (conv2d). */
+  function backward38(p: Float32Array, gp: Float32Array, n: number): void {
+    // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 128; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 2097152 + c * 16384, e = i + 16384; i < e; i++) acc += grad39[i]!;
+      }
+      gp[30739264 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4194304;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 16384;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 128; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 128) {
+                    const xr = xc + ih * 128 + kw - 1;
+                    for (let ow = 0; ow < 128; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 128 ? act38[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 128);
+                    r += 128;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 12, grad39, b * 2097152, 128, 16384, 30444352, 37748736, 39845888, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 39845888;
+          for (let ic = 0; ic < 256; ic++) {
+            const xc = xb + ic * 16384;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 128; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 128) {
+                    const xr = xc + ih * 128 + kw - 1;
+                    for (let ow = 0; ow < 128; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 128) grad38[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 128;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4194304;
+        const yb = b * 2097152;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 128; oh++)
+              for (let ow = 0; ow < 128; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 16384;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work38_col[r++] = ih >= 0 && ih < 128 && iw >= 0 && iw < 128 ? act38[xc + ih * 128 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work38_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work38_col,
+            work38_dcol,
+            grad39,
+            16384,
+            2304,
+            128,
+            30444352 + gi * 294912,
+            -1,
+            dx,
+            yb + gi * 2097152,
+            1,
+            16384,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 128; oh++)
+              for (let ow = 0; ow < 128; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 16384;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 128 && iw >= 0 && iw < 128) grad38[xc + ih * 128 + iw]! += work38_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -3413,59 +4461,39 @@ function createEngine() {
 
   /** Forward of op 44: up4.conv.0 (conv2d). */
   function forward44(p: Float32Array, n: number): void {
-    // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 8388608;
-      const yb = b * 4194304;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 256; oh++)
-          for (let ow = 0; ow < 256; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 65536;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work44_col[r++] = ih >= 0 && ih < 256 && iw >= 0 && iw < 256 ? act44[xc + ih * 256 + iw]! : 0;
+    // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 8388608;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 128; ic++) {
+          const xc = xb + ic * 65536;
+          for (let kh = 0; kh < 3; kh++)
+            for (let kw = 0; kw < 3; kw++) {
+              for (let oh = 0; oh < 256; oh++) {
+                const ih = oh + kh - 1;
+                if (ih >= 0 && ih < 256) {
+                  const xr = xc + ih * 256 + kw - 1;
+                  for (let ow = 0; ow < 256; ow++) {
+                    const iw = ow + kw - 1;
+                    heap[r++] = iw >= 0 && iw < 256 ? act44[xr + ow]! : 0;
+                  }
+                } else {
+                  heap.fill(0, r, r + 256);
+                  r += 256;
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          work44_col,
-          act45,
-          65536,
-          1152,
-          64,
-          30919808 + gi * 73728,
-          30993536 + gi * 64,
-          yb + gi * 4194304,
-          1,
-          65536,
-        );
+        }
+        wasmConvForward(arena, 13, act45, b * 4194304, 64, 65536, 30919808, 30993536, 75497472);
       }
-    }
-  }
-
-  /** Backward of op 44: up4.conv.0 (conv2d). */
-  function backward44(p: Float32Array, gp: Float32Array, n: number): void {
-    // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 64; c++) {
-      let acc = 0;
+    } else {
+      // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 4194304 + c * 65536, e = i + 65536; i < e; i++) acc += grad45[i]!;
-      }
-      gp[30993536 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 8388608;
-      const yb = b * 4194304;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 8388608;
+        const yb = b * 4194304;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 256; oh++)
             for (let ow = 0; ow < 256; ow++) {
@@ -3480,40 +4508,140 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work44_col,
+            act45,
+            65536,
+            1152,
+            64,
+            30919808 + gi * 73728,
+            30993536 + gi * 64,
+            yb + gi * 4194304,
+            1,
+            65536,
+          );
         }
-        if (dx) work44_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work44_col,
-          work44_dcol,
-          grad45,
-          65536,
-          1152,
-          64,
-          30919808 + gi * 73728,
-          -1,
-          dx,
-          yb + gi * 4194304,
-          1,
-          65536,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 256; oh++)
-            for (let ow = 0; ow < 256; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 65536;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 256 && iw >= 0 && iw < 256) grad44[xc + ih * 256 + iw]! += work44_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 44: up4.conv.0 (conv2d). */
+  function backward44(p: Float32Array, gp: Float32Array, n: number): void {
+    // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 64; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 4194304 + c * 65536, e = i + 65536; i < e; i++) acc += grad45[i]!;
+      }
+      gp[30993536 + c]! += acc;
+    }
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 8388608;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 65536;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 256; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 256) {
+                    const xr = xc + ih * 256 + kw - 1;
+                    for (let ow = 0; ow < 256; ow++) {
+                      const iw = ow + kw - 1;
+                      heap[r++] = iw >= 0 && iw < 256 ? act44[xr + ow]! : 0;
+                    }
+                  } else {
+                    heap.fill(0, r, r + 256);
+                    r += 256;
                   }
                 }
               }
-            }
+          }
+        }
+        wasmConvBackward(arena, 13, grad45, b * 4194304, 64, 65536, 30919808, 75497472, 79691776, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 79691776;
+          for (let ic = 0; ic < 128; ic++) {
+            const xc = xb + ic * 65536;
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                for (let oh = 0; oh < 256; oh++) {
+                  const ih = oh + kh - 1;
+                  if (ih >= 0 && ih < 256) {
+                    const xr = xc + ih * 256 + kw - 1;
+                    for (let ow = 0; ow < 256; ow++) {
+                      const iw = ow + kw - 1;
+                      if (iw >= 0 && iw < 256) grad44[xr + ow]! += heap[r]!;
+                      r++;
+                    }
+                  } else r += 256;
+                }
+              }
+          }
+        }
+      }
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 8388608;
+        const yb = b * 4194304;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 256; oh++)
+              for (let ow = 0; ow < 256; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 65536;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work44_col[r++] = ih >= 0 && ih < 256 && iw >= 0 && iw < 256 ? act44[xc + ih * 256 + iw]! : 0;
+                    }
+                  }
+                }
+              }
+          }
+          if (dx) work44_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work44_col,
+            work44_dcol,
+            grad45,
+            65536,
+            1152,
+            64,
+            30919808 + gi * 73728,
+            -1,
+            dx,
+            yb + gi * 4194304,
+            1,
+            65536,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 256; oh++)
+              for (let ow = 0; ow < 256; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 65536;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 256 && iw >= 0 && iw < 256) grad44[xc + ih * 256 + iw]! += work44_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -3521,28 +4649,49 @@ function createEngine() {
 
   /** Forward of op 48: outc (conv2d). */
   function forward48(p: Float32Array, n: number): void {
-    // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 2; oc++) {
-        const s0 = b * 4194304;
-        const w0 = 31030528 + oc * 64;
-        const bias = p[31030656 + oc]!;
-        let d = b * 131072 + oc * 65536;
-        for (let oh = 0; oh < 256; oh++) {
-          const ih0 = oh;
-          for (let ow = 0; ow < 256; ow++, d++) {
-            const iw0 = ow;
-            let acc = bias;
-            for (let ic = 0; ic < 64; ic++) {
-              const sc = s0 + ic * 65536;
-              const wc = w0 + ic;
-              for (let kh = 0; kh < 1; kh++) {
-                const sr = sc + (ih0 + kh) * 256 + iw0;
-                const wr = wc + kh;
-                for (let kw = 0; kw < 1; kw++) acc += act48[sr + kw]! * p[wr + kw]!;
+    // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    if (arena) {
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4194304;
+        let r = SCRATCH_BYTE / 4;
+        for (let ic = 0; ic < 64; ic++) {
+          const xc = xb + ic * 65536;
+          for (let kh = 0; kh < 1; kh++)
+            for (let kw = 0; kw < 1; kw++) {
+              for (let oh = 0; oh < 256; oh++) {
+                const ih = oh + kh;
+                const xr = xc + ih * 256 + kw;
+                for (let ow = 0; ow < 256; ow++) heap[r++] = act48[xr + ow]!;
               }
             }
-            act49[d] = acc;
+        }
+        wasmConvForward(arena, 14, act49, b * 131072, 2, 65536, 31030528, 31030656, 4194304);
+      }
+    } else {
+      // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 2; oc++) {
+          const s0 = b * 4194304;
+          const w0 = 31030528 + oc * 64;
+          const bias = p[31030656 + oc]!;
+          let d = b * 131072 + oc * 65536;
+          for (let oh = 0; oh < 256; oh++) {
+            const ih0 = oh;
+            for (let ow = 0; ow < 256; ow++, d++) {
+              const iw0 = ow;
+              let acc = bias;
+              for (let ic = 0; ic < 64; ic++) {
+                const sc = s0 + ic * 65536;
+                const wc = w0 + ic;
+                for (let kh = 0; kh < 1; kh++) {
+                  const sr = sc + (ih0 + kh) * 256 + iw0;
+                  const wr = wc + kh;
+                  for (let kw = 0; kw < 1; kw++) acc += act48[sr + kw]! * p[wr + kw]!;
+                }
+              }
+              act49[d] = acc;
+            }
           }
         }
       }
@@ -3551,7 +4700,7 @@ function createEngine() {
 
   /** Backward of op 48: outc (conv2d). */
   function backward48(p: Float32Array, gp: Float32Array, n: number): void {
-    // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256] — backward
+    // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 2; c++) {
       let acc = 0;
@@ -3560,54 +4709,91 @@ function createEngine() {
       }
       gp[31030656 + c]! += acc;
     }
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 2; oc++) {
-      for (let ic = 0; ic < 64; ic++) {
-        let wi = 31030528 + oc * 64 + ic;
-        for (let kh = 0; kh < 1; kh++) {
-          for (let kw = 0; kw < 1; kw++, wi++) {
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 131072 + oc * 65536;
-              const bc = b * 4194304 + ic * 65536;
-              for (let oh = 0; oh < 256; oh++) {
-                const sr = sc + oh * 256;
-                const br = bc + (oh + kh) * 256 + kw;
-                for (let ow = 0; ow < 256; ow++) acc += grad49[sr + ow]! * act48[br + ow]!;
+    if (arena) {
+      const dx = true;
+      const heap = arena.heap;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 4194304;
+        {
+          let r = SCRATCH_BYTE / 4;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 65536;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 256; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 256 + kw;
+                  for (let ow = 0; ow < 256; ow++) heap[r++] = act48[xr + ow]!;
+                }
               }
-            }
-            gp[wi]! += acc;
+          }
+        }
+        wasmConvBackward(arena, 14, grad49, b * 131072, 2, 65536, 31030528, 4194304, 4325376, dx);
+        if (dx) {
+          let r = SCRATCH_BYTE / 4 + 4325376;
+          for (let ic = 0; ic < 64; ic++) {
+            const xc = xb + ic * 65536;
+            for (let kh = 0; kh < 1; kh++)
+              for (let kw = 0; kw < 1; kw++) {
+                for (let oh = 0; oh < 256; oh++) {
+                  const ih = oh + kh;
+                  const xr = xc + ih * 256 + kw;
+                  for (let ow = 0; ow < 256; ow++) grad48[xr + ow]! += heap[r++]!;
+                }
+              }
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 64; ic++) {
-        const s0 = b * 131072;
-        const w0 = 31030528 + ic;
-        let d = b * 4194304 + ic * 65536;
-        for (let ih = 0; ih < 256; ih++) {
-          const th = ih;
-          const khLo = Math.max(0, th - 255);
-          const khHi = Math.min(1, th + 1);
-          for (let iw = 0; iw < 256; iw++, d++) {
-            const tw = iw;
-            const kwLo = Math.max(0, tw - 255);
-            const kwHi = Math.min(1, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 256;
-              const wr = w0 + kh;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 2; oc++) acc += grad49[si + oc * 65536]! * p[wi + oc * 64]!;
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 2; oc++) {
+        for (let ic = 0; ic < 64; ic++) {
+          let wi = 31030528 + oc * 64 + ic;
+          for (let kh = 0; kh < 1; kh++) {
+            for (let kw = 0; kw < 1; kw++, wi++) {
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 131072 + oc * 65536;
+                const bc = b * 4194304 + ic * 65536;
+                for (let oh = 0; oh < 256; oh++) {
+                  const sr = sc + oh * 256;
+                  const br = bc + (oh + kh) * 256 + kw;
+                  for (let ow = 0; ow < 256; ow++) acc += grad49[sr + ow]! * act48[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            grad48[d]! += acc;
+          }
+        }
+      }
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 64; ic++) {
+          const s0 = b * 131072;
+          const w0 = 31030528 + ic;
+          let d = b * 4194304 + ic * 65536;
+          for (let ih = 0; ih < 256; ih++) {
+            const th = ih;
+            const khLo = Math.max(0, th - 255);
+            const khHi = Math.min(1, th + 1);
+            for (let iw = 0; iw < 256; iw++, d++) {
+              const tw = iw;
+              const kwLo = Math.max(0, tw - 255);
+              const kwHi = Math.min(1, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 256;
+                const wr = w0 + kh;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 2; oc++) acc += grad49[si + oc * 65536]! * p[wi + oc * 64]!;
+                }
+              }
+              grad48[d]! += acc;
+            }
           }
         }
       }
@@ -3684,7 +4870,7 @@ function createEngine() {
     const lr = options.lr;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arenaOf(own)?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
       m: new Float32Array(paramCount),
@@ -4602,6 +5788,240 @@ function densePlainBackward(
   }
 }
 
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense and convolution kernels (nnc's encoder, src/emit/wasm/dense.ts and conv.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAAAHSgQMY29udkZvcndhcmQwAAATY29udkJhY2t3YXJkV2VpZ2h0MAABEmNvbnZCYWNrd2FyZElucHV0MAACDGNvbnZGb3J3YXJkMQADCrwXBMsDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgBBqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgBAhEiAH/QAEkIAQIRMgB/0ABKCAECEUIAf9AASwgBAhFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAiQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQcgAaiEGIAdBgIAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLvgsCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAFqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgIskjgCLCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCMJI4AjAgCEGAgCBqIQggCUHIAGohCSAIIApJDQALIAVBgIDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAgBBqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGAgCBqIQggCUHIAGohCSAIIApJDQALIAVBgIAQaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAQbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYCAgAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgDP0ABICAICEcIBQgGiAc/eYB/eQBIRQgDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgIAQaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGAgBBqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvcBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQQhqIQYgB0GAgCBqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYCACWohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAECESIAf9AASQgBAhEyAH/QAEoIAQIRQgB/0ABLCAECEVIAYhCSAEIQogBkGAEmohCwNAIAn9CQIAIRYgCf0JAoASIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkGAJGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQxAAASY29udkJhY2t3YXJkSW5wdXQxAAEMY29udkZvcndhcmQyAAITY29udkJhY2t3YXJkV2VpZ2h0MgADEmNvbnZCYWNrd2FyZElucHV0MgAEDGNvbnZGb3J3YXJkMwAFCrYeBqMIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIDIAGohDgNAIAAhCCAHIQkgBEEBdkGAgCBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgBBqIQ0DQCAL/QAEACEaIAv9AASAgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAQIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEpI4AoQSIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEpI4AogSIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEpI4AowSIAhBgIAgaiEIIAlBgCRqIQkgCCAKSQ0ACyAFQYCAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAgBBsIABqIQ8gBEEBa0GAEmwgA2ohECABIQUgAiEGIBAhByAFQYCAgMgAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgBAhHCATIBogHP3mAf3kASETIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAEGohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkEIaiEGIAdBgIAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAgBJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAQhEiAH/QAEkIAEIRMgB/0ABKCABCEUIAf9AASwgAQhFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQKAEiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCABGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAEIAcgE/0LBJCABCAHIBT9CwSggAQgByAV/QsEsIAEIAZBgCRqIQYgB0GAgAhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAEmohDgNAIAAhCCAHIQkgBEEBdkGAgAhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAv9AASAgAQhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICADCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEpI4AoQSIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEpI4AogSIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEpI4AowSIAhBgIAIaiEIIAlBgCRqIQkgCCAKSQ0ACyAFQYCAEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCABGwgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgICAEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAM/QAEgIAIIRwgFCAaIBz95gH95AEhFCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkEIaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAgCRqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAQhEiAH/QAEkIAEIRMgB/0ABKCABCEUIAf9AASwgAQhFSAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCABGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAEIAcgE/0LBJCABCAHIBT9CwSggAQgByAV/QsEsIAEIAZBgMgAaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQzAAASY29udkJhY2t3YXJkSW5wdXQzAAEMY29udkZvcndhcmQ0AAITY29udkJhY2t3YXJkV2VpZ2h0NAADEmNvbnZCYWNrd2FyZElucHV0NAAEDGNvbnZGb3J3YXJkNQAFCrkeBqAIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAkaiEOA0AgACEIIAchCSAEQQF2QYCACGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCABGohDQNAIAv9AAQAIRogC/0ABICABCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAQhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICACCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEGAgAhqIQggCUGAyABqIQkgCCAKSQ0ACyAFQYCAEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCABGwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgICAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAM/QAEgIAIIRwgFCAaIBz95gH95AEhFCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkEIaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0AMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgAEGAgMgAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgIABIRIgB/0ABJCAASETIAf9AASggAEhFCAH/QAEsIABIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAASAHIBP9CwSQgAEgByAU/QsEoIABIAcgFf0LBLCAASAGQYDIAGohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6AIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAJaiEOA0AgACEIIAchCSAEQQF2QYCAAmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogC/0ABICAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEGAgAJqIQggCUGAyABqIQkgCCAKSQ0ACyAFQYCABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCAAWwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgICACWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAM/QAEgIACIRwgFCAaIBz95gH95AEhFCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAyABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQYCAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIABIAcgE/0LBJCAASAHIBT9CwSggAEgByAV/QsEsIABIAZBCGohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgAFqIQwDQCAAIQYgBSEHIABBgICQAWohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAASESIAf9AASQgAEhEyAH/QAEoIABIRQgB/0ABLCAASEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQKASCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIABIAcgE/0LBJCAASAHIBT9CwSggAEgByAV/QsEsIABIAZBgJABaiEGIAdBgIACaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQ1AAASY29udkJhY2t3YXJkSW5wdXQ1AAEMY29udkZvcndhcmQ2AAITY29udkJhY2t3YXJkV2VpZ2h0NgADEmNvbnZCYWNrd2FyZElucHV0NgAEDGNvbnZGb3J3YXJkNwAFCp4eBqEIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIASaiEOA0AgACEIIAchCSAEQQF2QYCAAmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogC/0ABICAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoBIkjgCgEggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoRIkjgChEggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAohIkjgCiEggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoxIkjgCjEggCEGAgAJqIQggCUGAkAFqIQkgCCAKSQ0ACyAFQYCABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCAAWwgAGohDyAEQQFrQYDIAGwgA2ohECABIQUgAiEGIBAhByAFQYCAgBJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICAASEcIBMgGiAc/eYB/eQBIRMgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgDP0ABICAAyEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgAFqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICQAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYDIAGohCSAKQYCAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIABIAcgE/0LBJCAASAHIBT9CwSggAEgByAV/QsEsIABIAZBCGohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC8cDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgKACaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCgEghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAIGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgCAgByAT/QsEkCAgByAU/QsEoCAgByAV/QsEsCAgBkGAkAFqIQYgB0GAwABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuXCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDABGohDgNAIAAhCCAHIQkgBEEBdkGAwABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogC/0ABIAgIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgEiSOAKASCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChEiSOAKESCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiEiSOAKISCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjEiSOAKMSCAIQYDAAGohCCAJQYCQAWohCSAIIApJDQALIAVBgIABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgCBsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAgMAEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAM/QAEgEAhHCAUIBogHP3mAf3kASEUIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAyABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgKACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMgAaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBCGohBiAHQYDAAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC8gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgMAEaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCgJABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBgKACaiEGIAdBgMAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQ3AAASY29udkJhY2t3YXJkSW5wdXQ3AAEMY29udkZvcndhcmQ4AAITY29udkJhY2t3YXJkV2VpZ2h0OAADEmNvbnZCYWNrd2FyZElucHV0OAAEDGNvbnZGb3J3YXJkOQAFCpgeBp8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAJaiEOA0AgACEIIAchCSAEQQF2QYDAAGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAL/QAEgCAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgCAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAkAGSOAKAkAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSQAZI4AoSQASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiJABkjgCiJABIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMkAGSOAKMkAEgCEGAwABqIQggCUGAoAJqIQkgCCAKSQ0ACyAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAgbCAAaiEPIARBAWtBgJABbCADaiEQIAEhBSACIQYgECEHIAVBgICACWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAICEcIBMgGiAc/eYB/eQBIRMgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgCBqIQwDQCAAIQYgBSEHIABBgJABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDABGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCQAWohCSAKQYAgaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAICAHIBP9CwSQICAHIBT9CwSgICAHIBX9CwSwICAGQQhqIQYgB0GAwABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvHAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAhqIQwDQCAAIQYgBSEHIABBgICACWohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAIIRIgB/0ABJAIIRMgB/0ABKAIIRQgB/0ABLAIIRUgBiEJIAQhCiAGQYCQAWohCwNAIAn9CQIAIRYgCf0JAoCQASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAIaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSACCAHIBP9CwSQCCAHIBT9CwSgCCAHIBX9CwSwCCAGQYCgAmohBiAHQYAQaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLmwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAoAJqIQ4DQCAAIQggByEJIARBAXZBgBBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGACGohDQNAIAv9AAQAIRogC/0ABIAIIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAIIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAECEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgBghHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgJABkjgCgJABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEkAGSOAKEkAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAoiQAZI4AoiQASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjJABkjgCjJABIAhBgBBqIQggCUGAoAJqIQkgCCAKSQ0ACyAFQYAgaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAhsIABqIQ8gBEEBa0GAkAFsIANqIRAgASEFIAIhBiAQIQcgBUGAgKACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAIaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAIIRwgEyAaIBz95gH95AEhEyAM/QAEgBAhHCAUIBogHP3mAf3kASEUIAz9AASAGCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYAgaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAIaiEMA0AgACEGIAUhByAAQYCQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAkAFqIQkgCkGACGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAggByAT/QsEkAggByAU/QsEoAggByAV/QsEsAggBkEIaiEGIAdBgBBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvHAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAhqIQwDQCAAIQYgBSEHIABBgICAEmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAIIRIgB/0ABJAIIRMgB/0ABKAIIRQgB/0ABLAIIRUgBiEJIAQhCiAGQYCgAmohCwNAIAn9CQIAIRYgCf0JAoCgAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAIaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSACCAHIBP9CwSQCCAHIBT9CwSgCCAHIBX9CwSwCCAGQYDABGohBiAHQYAQaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd5BhNjb252QmFja3dhcmRXZWlnaHQ5AAASY29udkJhY2t3YXJkSW5wdXQ5AAENY29udkZvcndhcmQxMAACFGNvbnZCYWNrd2FyZFdlaWdodDEwAAMTY29udkJhY2t3YXJkSW5wdXQxMAAEDWNvbnZGb3J3YXJkMTEABQqkHgabCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDABGohDgNAIAAhCCAHIQkgBEEBdkGAEGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAIaiENA0AgC/0ABAAhGiAL/QAEgAghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAQIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAGCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAoAKSOAKAoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSgApI4AoSgAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiKACkjgCiKACIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMoAKSOAKMoAIgCEGAEGohCCAJQYDABGohCSAIIApJDQALIAVBgCBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GACGwgAGohDyAEQQFrQYCgAmwgA2ohECABIQUgAiEGIBAhByAFQYCAwARqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAghHCATIBogHP3mAf3kASETIAz9AASAECEcIBQgGiAc/eYB/eQBIRQgDP0ABIAYIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgCBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAhqIQwDQCAAIQYgBSEHIABBgKACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCgAmohCSAKQYAIaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSACCAHIBP9CwSQCCAHIBT9CwSgCCAHIBX9CwSwCCAGQQhqIQYgB0GAEGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC8gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgIAJaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgKACaiELA0AgCf0JAgAhFiAJ/QkCgKACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBgMAEaiEGIAdBgMAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgBJqIQ4DQCAAIQggByEJIARBAXZBgMAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgCBqIQ0DQCAL/QAEACEaIAv9AASAICEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAICEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgEAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIBgIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoCgApI4AoCgAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChKACkjgChKACIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIoAKSOAKIoAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoygApI4AoygAiAIQYDAAGohCCAJQYDABGohCSAIIApJDQALIAVBgIABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgCBsIABqIQ8gBEEBa0GAoAJsIANqIRAgASEFIAIhBiAQIQcgBUGAgIASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAM/QAEgEAhHCAUIBogHP3mAf3kASEUIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAoAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgIAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgKACaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBCGohBiAHQYDAAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgAFqIQwDQCAAIQYgBSEHIABBgICgAmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAASESIAf9AASQgAEhEyAH/QAEoIABIRQgB/0ABLCAASEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQKAkAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAASAHIBP9CwSQgAEgByAU/QsEoIABIAcgFf0LBLCAASAGQYCgAmohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd7BhRjb252QmFja3dhcmRXZWlnaHQxMQAAE2NvbnZCYWNrd2FyZElucHV0MTEAAQ1jb252Rm9yd2FyZDEyAAIUY29udkJhY2t3YXJkV2VpZ2h0MTIAAxNjb252QmFja3dhcmRJbnB1dDEyAAQNY29udkZvcndhcmQxMwAFCskeBqkIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAkaiEOA0AgACEIIAchCSAEQQF2QYCAAmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogC/0ABICAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoCQAZI4AoCQASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChJABkjgChJABIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIkAGSOAKIkAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoyQAZI4AoyQASAIQYCAAmohCCAJQYCgAmohCSAIIApJDQALIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIABbCAAaiEPIARBAWtBgJABbCADaiEQIAEhBSACIQYgECEHIAVBgICAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAM/QAEgIACIRwgFCAaIBz95gH95AEhFCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLqAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgAEGAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgKACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgJABaiEJIApBgIABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAEgByAT/QsEkIABIAcgFP0LBKCAASAHIBX9CwSwgAEgBkEIaiEGIAdBgIACaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAgMgAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgIAEIRIgB/0ABJCABCETIAf9AASggAQhFCAH/QAEsIAEIRUgBiEJIAQhCiAGQYDIAGohCwNAIAn9CQIAIRYgCf0JAoBIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkGAkAFqIQYgB0GAgAhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwujCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAyABqIQ4DQCAAIQggByEJIARBAXZBgIAIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAEaiENA0AgC/0ABAAhGiAL/QAEgIAEIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICABCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAIIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgAwhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgEiSOAKASCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChEiSOAKESCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiEiSOAKISCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjEiSOAKMSCAIQYCACGohCCAJQYCQAWohCSAIIApJDQALIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAEbCAAaiEPIARBAWtBgMgAbCADaiEQIAEhBSACIQYgECEHIAVBgICAyABqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIAEaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICABCEcIBMgGiAc/eYB/eQBIRMgDP0ABICACCEcIBQgGiAc/eYB/eQBIRQgDP0ABICADCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgARqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDIAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYDIAGohCSAKQYCABGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAEIAcgE/0LBJCABCAHIBT9CwSggAQgByAV/QsEsIAEIAZBCGohBiAHQYCACGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC88DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgBBqIQwDQCAAIQYgBSEHIABBgIASaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgIAQIRIgB/0ABJCAECETIAf9AASggBAhFCAH/QAEsIAQIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQYDIAGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDEzAAATY29udkJhY2t3YXJkSW5wdXQxMwABDWNvbnZGb3J3YXJkMTQAAhRjb252QmFja3dhcmRXZWlnaHQxNAADE2NvbnZCYWNrd2FyZElucHV0MTQABArmGgWkCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAkAFqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiCSSOAKIJCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjCSSOAKMJCAIQYCAIGohCCAJQYDIAGohCSAIIApJDQALIAVBgIDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCAEGwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgICAkAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgDP0ABICAICEcIBQgGiAc/eYB/eQBIRQgDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwulAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQQhqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvNAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYAEaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgIAQIRIgB/0ABJCAECETIAf9AASggBAhFCAH/QAEsIAQIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQYAEaiEGIAdBgIAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAhqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQYCAIGohCCAJQYAEaiEJIAggCkkNAAsgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAQbCAAaiEPIARBAWtBgAJsIANqIRAgASEFIAIhBiAQIQcgBUGAgIAIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgBAhHCATIBogHP3mAf3kASETIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAEGohDANAIAAhBiAFIQcgAEGAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQQhqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+ *  transposed convolutions always run on TypeScript): decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+interface ConvKernels {
+  readonly forward: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardInput: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly convs: readonly ConvKernels[];
+}
+
+const GRADS_BYTE = 124122640;
+const SCRATCH_BYTE = 248245280;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (13260 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 13260, maximum: 13260 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    convs: [
+      {
+        forward: kernel("convForward0"),
+        backwardWeight: kernel("convBackwardWeight0"),
+        backwardInput: kernel("convBackwardInput0"),
+      },
+      {
+        forward: kernel("convForward1"),
+        backwardWeight: kernel("convBackwardWeight1"),
+        backwardInput: kernel("convBackwardInput1"),
+      },
+      {
+        forward: kernel("convForward2"),
+        backwardWeight: kernel("convBackwardWeight2"),
+        backwardInput: kernel("convBackwardInput2"),
+      },
+      {
+        forward: kernel("convForward3"),
+        backwardWeight: kernel("convBackwardWeight3"),
+        backwardInput: kernel("convBackwardInput3"),
+      },
+      {
+        forward: kernel("convForward4"),
+        backwardWeight: kernel("convBackwardWeight4"),
+        backwardInput: kernel("convBackwardInput4"),
+      },
+      {
+        forward: kernel("convForward5"),
+        backwardWeight: kernel("convBackwardWeight5"),
+        backwardInput: kernel("convBackwardInput5"),
+      },
+      {
+        forward: kernel("convForward6"),
+        backwardWeight: kernel("convBackwardWeight6"),
+        backwardInput: kernel("convBackwardInput6"),
+      },
+      {
+        forward: kernel("convForward7"),
+        backwardWeight: kernel("convBackwardWeight7"),
+        backwardInput: kernel("convBackwardInput7"),
+      },
+      {
+        forward: kernel("convForward8"),
+        backwardWeight: kernel("convBackwardWeight8"),
+        backwardInput: kernel("convBackwardInput8"),
+      },
+      {
+        forward: kernel("convForward9"),
+        backwardWeight: kernel("convBackwardWeight9"),
+        backwardInput: kernel("convBackwardInput9"),
+      },
+      {
+        forward: kernel("convForward10"),
+        backwardWeight: kernel("convBackwardWeight10"),
+        backwardInput: kernel("convBackwardInput10"),
+      },
+      {
+        forward: kernel("convForward11"),
+        backwardWeight: kernel("convBackwardWeight11"),
+        backwardInput: kernel("convBackwardInput11"),
+      },
+      {
+        forward: kernel("convForward12"),
+        backwardWeight: kernel("convBackwardWeight12"),
+        backwardInput: kernel("convBackwardInput12"),
+      },
+      {
+        forward: kernel("convForward13"),
+        backwardWeight: kernel("convBackwardWeight13"),
+        backwardInput: kernel("convBackwardInput13"),
+      },
+      {
+        forward: kernel("convForward14"),
+        backwardWeight: kernel("convBackwardWeight14"),
+        backwardInput: kernel("convBackwardInput14"),
+      },
+    ],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** grads += the gradients the kernels wrote into their memory (`backward` given other `grads`). */
+function addGrads(staged: Float32Array, grads: Float32Array): void {
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+}
+
+/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+function wasmConvForward(
+  a: Arena,
+  k: number,
+  y: Float32Array,
+  yo: number,
+  OC: number,
+  P: number,
+  W: number,
+  B: number,
+  Y: number,
+): void {
+  const heap = a.heap;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+  y.set(heap.subarray(ys, ys + OC * P), yo);
+}
+
+/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
+ *  `gy` at element `go`. */
+function wasmConvBackward(
+  a: Arena,
+  k: number,
+  gy: Float32Array,
+  go: number,
+  OC: number,
+  P: number,
+  W: number,
+  Y: number,
+  DCOL: number,
+  dx: boolean,
+): void {
+  const kernels = a.convs[k]!;
+  const ys = SCRATCH_BYTE + Y * 4;
+  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
+  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+}
+
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
 
 const engine = createEngine();
@@ -4723,7 +6143,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,
