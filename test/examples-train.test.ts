@@ -162,3 +162,60 @@ model Small(image: f32[3, 32, 32]) {
     expect(Array.from(trainer.buffers).some((v, i) => v !== buffersBefore[i])).toBe(true);
   }, 120_000);
 });
+
+// examples/transformer.nn's encoder and decoder (its `Encoder` and `Decoder` blocks: every layer, all
+// 44,140,544 parameters of nn.Transformer()) on a 6-vector source and a 4-vector target instead of the
+// example's 512 each (a step is then ~1.5 GMACs; the parameters do not depend on the lengths). One SGD step on
+// a mean squared error moves every tensor and lowers the loss of an evaluation forward pass, and the
+// decoder reads the encoder's output: another source changes the output.
+describe("the Transformer example trains one step", () => {
+  it("transformer (its Encoder and Decoder on a source of 6 and a target of 4)", async () => {
+    const m = await buildSmall(
+      "transformer-small",
+      `import { Encoder, Decoder } from "../examples/transformer.nn"
+
+model Small(src: f32[s <= 6, 512], tgt: f32[t <= 4, 512]) {
+  memory = src -> Encoder(6, 512, 8, 2048) as encoder
+  [tgt, memory] -> Decoder(6, 512, 8, 2048) as decoder
+  expect params == 44_140_544
+}
+`,
+    );
+    const two = m as unknown as TwoInputs;
+    expect(m.paramCount).toBe(44_140_544);
+    expect(m.outputSize).toBe(4 * 512);
+    const trainer = two.createTrainer({ optimizer: "sgd", lr: 0.01, seed: 1, loss: "mse" });
+    const before = Float32Array.from(trainer.params);
+    const src = image(6 * 512);
+    const tgt = image(7 * 512).subarray(3 * 512);
+    const target = image(m.outputSize).map((v) => v * 0.5);
+    // The evaluation loss (no dropout) before and after the step; the step's own loss is with dropout.
+    const evalLoss = (p: Float32Array) => {
+      const y = two.forward(p, [src, tgt], 1);
+      let sum = 0;
+      for (let i = 0; i < y.length; i++) sum += (y[i]! - target[i]!) ** 2;
+      return sum / y.length;
+    };
+    const first = evalLoss(before);
+    const loss = two.trainStep(trainer, [src, tgt], target, 1);
+    expect(Number.isFinite(loss)).toBe(true);
+    expect(Math.abs(loss - first)).toBeLessThan(0.1);
+    expect(unmoved(m.params, before, trainer.params)).toEqual([]);
+    expect(evalLoss(trainer.params)).toBeLessThan(first);
+    const y = Float32Array.from(two.forward(trainer.params, [src, tgt], 1));
+    const other = two.forward(trainer.params, [src.map((v) => -v), tgt], 1);
+    expect(other.some((v, i) => Math.abs(v - y[i]!) > 1e-3)).toBe(true);
+  }, 120_000);
+});
+
+/** A two-input module's API (the source and the target, each given whole). */
+interface TwoInputs {
+  createTrainer: Module["createTrainer"];
+  trainStep(
+    trainer: ReturnType<Module["createTrainer"]>,
+    inputs: readonly Float32Array[],
+    target: ArrayLike<number>,
+    n: number,
+  ): number;
+  forward(p: Float32Array, inputs: readonly Float32Array[], n: number): Float32Array;
+}

@@ -33,6 +33,12 @@ const rows: readonly Row[] = [
   { example: "examples/unet.nn", reference: "unet.json", order: "module" },
   { example: "examples/bert-base.nn", reference: "bert-base.json", order: "module" },
   {
+    example: "examples/transformer.nn",
+    reference: "transformer.json",
+    order: "names",
+    why: "nn.TransformerEncoderLayer and nn.TransformerDecoderLayer register their attentions and linear1/linear2 before the norms that run between them",
+  },
+  {
     example: "examples/llama2-7b.nn",
     reference: "llama2-7b.json",
     order: "names",
