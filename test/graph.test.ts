@@ -109,6 +109,38 @@ describe("graph structure", () => {
     expect(renderDot(t)).toContain(`label="tie (transposed)"`);
   });
 
+  it("a reuse (`share = path`) is a dashed edge from the instance to the call that applies it again", () => {
+    const g = graphOf(
+      "s.nn",
+      1,
+      `block Enc(d) {
+  dense(d) as fc
+  relu
+}
+
+model Siamese(a: f32[6], b: f32[6]) {
+  ea = a -> Enc(6) as encoder
+  eb = b -> Enc(6, share = encoder)
+  ea + eb -> dense(2) as head
+}
+`,
+    );
+    const reuse = g.nodes.find((n) => n.kind === "Enc" && n.id !== "encoder")!;
+    expect(reuse).toBeDefined();
+    expect(g.edges.filter((e) => e.kind === "share")).toEqual([{ from: "encoder", to: reuse.id, kind: "share" }]);
+    expect(renderDot(g)).toContain(`"encoder" -> "${reuse.id}" [style=dashed`);
+    expect(renderDot(g)).toContain(`label="share"`);
+    const id = (name: string) => `n${g.nodes.findIndex((n) => n.id === name)}`;
+    expect(renderMermaid(g)).toContain(`${id("encoder")} -.->|"share"| ${id(reuse.id)}`);
+    // ALBERT's shape: one layer applied again in a repeat; folded, the repeat node applies it.
+    const albert = graphOf(
+      "albert.nn",
+      1,
+      "model A(x: f32[4]) {\n  dense(4) as layer\n  repeat 3 {\n    dense(4, share = layer)\n  }\n}\n",
+    );
+    expect(albert.edges.filter((e) => e.kind === "share").map((e) => e.from)).toEqual(["layer"]);
+  });
+
   it("a repeat folds to one node with its count, and opens (one copy in a box with the count) with --depth", () => {
     const folded = graphOf("examples/tiny-gpt.nn", 1);
     const h = folded.nodes.find((n) => n.id === "h.{0..1}")!;

@@ -28,8 +28,9 @@ export interface GraphEdge {
   readonly to: string;
   /** `data`: a value passed on; `residual`: the skip connection of a `residual` (its input added to the
    *  body's output); `shortcut`: the same through a `shortcut = { … }`; `tie`: `to` shares the weight of
-   *  `from` (no data flows; drawn dashed). */
-  readonly kind: "data" | "residual" | "shortcut" | "tie";
+   *  `from` (no data flows; drawn dashed); `share`: `to` applies the instance `from` again (`share = from`:
+   *  every tensor shared; drawn dashed). */
+  readonly kind: "data" | "residual" | "shortcut" | "tie" | "share";
   /** The name the value is bound to (`x = …`), when it has one. */
   readonly value?: string;
   /** A tie with `transpose(…)`. */

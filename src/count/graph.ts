@@ -137,6 +137,16 @@ export function modelGraph(model: ModelAnalysis, maxDepth = 2): ModelGraph {
     if (from !== undefined && to !== undefined)
       add({ from, to, kind: "tie", ...(t.transposed ? { transposed: true } : {}) });
   }
+  // Reuses (`share = path`): from the instance to each call that applies it again, lifted the same way.
+  const shares = (n: LayerNode): void => {
+    if (n.shares !== undefined) {
+      const from = lift(n.shares);
+      const to = lift(n.name);
+      if (from !== undefined && to !== undefined) add({ from, to, kind: "share" });
+    }
+    n.children.forEach(shares);
+  };
+  shares(root);
   return { name: model.name, nodes, edges };
 }
 
@@ -293,13 +303,13 @@ export function renderDot(g: ModelGraph): string {
   write(undefined, "  ");
   for (const e of g.edges) {
     const attrs: string[] = [];
-    if (e.kind === "tie") {
+    if (e.kind === "tie" || e.kind === "share") {
       attrs.push(
         `style=dashed`,
         `color="#b04a4a"`,
         `fontcolor="#b04a4a"`,
         `constraint=false`,
-        `label=${dotString(e.transposed ? "tie (transposed)" : "tie")}`,
+        `label=${dotString(e.kind === "share" ? "share" : e.transposed ? "tie (transposed)" : "tie")}`,
       );
     } else {
       if (e.kind !== "data") attrs.push(`color="#2f7d4f"`, `fontcolor="#2f7d4f"`, `penwidth=1.3`);
@@ -348,8 +358,8 @@ export function renderMermaid(g: ModelGraph): string {
   for (const e of g.edges) {
     const from = ids.get(e.from)!;
     const to = ids.get(e.to)!;
-    if (e.kind === "tie") {
-      out.push(`  ${from} -.->|"${e.transposed ? "tie (transposed)" : "tie"}"| ${to}`);
+    if (e.kind === "tie" || e.kind === "share") {
+      out.push(`  ${from} -.->|"${e.kind === "share" ? "share" : e.transposed ? "tie (transposed)" : "tie"}"| ${to}`);
       continue;
     }
     const words = [e.value, e.kind === "data" ? undefined : e.kind].filter((x) => x !== undefined).join(" · ");

@@ -98,7 +98,7 @@ export const countReportSchema = z.object({
           z.object({
             from: z.string(),
             to: z.string(),
-            kind: z.enum(["data", "residual", "shortcut", "tie"]),
+            kind: z.enum(["data", "residual", "shortcut", "tie", "share"]),
             value: z.string().optional(),
             transposed: z.boolean().optional(),
           }),
