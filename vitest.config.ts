@@ -24,6 +24,11 @@ const fast = [
   "test/state-dicts-layouts.test.ts",
 ];
 
+/** Files that measure the process they run in (the fuzzer bounds its RSS) or leave large modules behind
+ *  (the examples' training steps: U-Net's 31 million parameters and their workspaces), each run in a
+ *  process of its own. */
+const isolated = ["test/fuzz.test.ts", "test/examples-train.test.ts"];
+
 export default defineConfig({
   test: {
     // The JSON report is what .ci/run reads for its closing `N passed, N failed` line.
@@ -40,7 +45,8 @@ export default defineConfig({
     isolate: false,
     projects: [
       { extends: true, test: { name: "fast", include: fast } },
-      { extends: true, test: { name: "full", include: ["test/**/*.test.ts"], exclude: fast } },
+      { extends: true, test: { name: "full", include: ["test/**/*.test.ts"], exclude: [...fast, ...isolated] } },
+      { extends: true, test: { name: "isolated", include: isolated, isolate: true } },
     ],
   },
 });
