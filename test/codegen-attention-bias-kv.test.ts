@@ -156,3 +156,33 @@ describe("add_bias_kv gradients against finite differences (float64)", () => {
     expect(fdCheck(any(module), sizes, 2)).toBeLessThan(1e-6);
   });
 });
+
+describe("add_bias_kv on --target wasm", () => {
+  it("agrees with the TypeScript target (float64, a padded call too)", async () => {
+    // dense(40): large enough to run on WebAssembly (smaller ones are unrolled TypeScript).
+    const spec = "model M(x: f32[t <= 5, 8]) {\n  attention(2, add_bias_kv = true) as a\n  dense(40)\n}\n";
+    const ts = any((await build(spec, { dtype: "float64", target: "ts" })).module);
+    const wa = any((await build(spec, { dtype: "float64", target: "wasm" })).module);
+    expect((wa as unknown as { kernelTarget: string }).kernelTarget).toBe("wasm-simd");
+    const rand = seeded(7);
+    for (const [n, length] of [
+      [3, 5],
+      [2, 3],
+    ] as const) {
+      const x = Float64Array.from({ length: n * length * 8 }, () => rand() - 0.5);
+      const w = Float64Array.from({ length: n * length * 40 }, () => rand() - 0.5);
+      const p = ts.createParams(2);
+      const q = wa.createParams(2);
+      const run = (m: Any, params: Float64Array) => {
+        const y = Float64Array.from(m.forward(params, x, n, { length }));
+        const gp = new Float64Array(m.paramCount);
+        const gx = Float64Array.from(grads(m.backward(params, w, gp))[0]!);
+        return { y, gx, gp };
+      };
+      const [a, b] = [run(wa, q), run(ts, p)];
+      expect(maxRelError(a.y, b.y, 1)).toBeLessThan(1e-13);
+      expect(maxRelError(a.gx, b.gx, 1)).toBeLessThan(1e-13);
+      expect(maxRelError(a.gp, b.gp, 1)).toBeLessThan(1e-13);
+    }
+  });
+});
