@@ -75,7 +75,14 @@ function namePathProblem(name: string): string | undefined {
 /** The projection names this call uses (the fused or the separate ones, and the output's), checked: each
  *  a module path, none given for a projection the call does not have, no two naming the same tensor or
  *  one inside another. Undefined when a problem was reported. */
-function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: boolean, splitWidths: boolean) {
+function projectionNames(
+  ctx: LayerCtx,
+  fused: boolean,
+  bias: boolean,
+  outBias: boolean,
+  splitWidths: boolean,
+  biasKv: boolean,
+) {
   // `qkv = fused` with keys or values of another width (kdim, vdim): three weights and the fused bias.
   const used: readonly ProjectionOption[] = fused
     ? splitWidths
@@ -110,7 +117,14 @@ function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: 
     }
     names.set(option, name);
   }
-  const tensors: { option: ProjectionOption; tensor: string }[] = [];
+  // add_bias_kv's tensors, `bias_k` and `bias_v`, are named too: a projection named `bias_k` would hold
+  // `bias_k.weight` inside it.
+  const tensors: { option: ProjectionOption | "add_bias_kv"; tensor: string }[] = biasKv
+    ? [
+        { option: "add_bias_kv", tensor: "bias_k" },
+        { option: "add_bias_kv", tensor: "bias_v" },
+      ]
+    : [];
   for (const option of used) {
     const withBias = option === "out_proj" ? outBias : bias && (!fused || option === "qkv_proj");
     const withWeight = !(fused && splitWidths && option === "qkv_proj");
@@ -123,7 +137,9 @@ function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: 
     for (const b of tensors) {
       if (a.option === b.option) continue;
       if (a.tensor === b.tensor || b.tensor.startsWith(`${a.tensor}.`)) {
-        const [first, second] = used.indexOf(a.option) < used.indexOf(b.option) ? [a, b] : [b, a];
+        // (add_bias_kv, not in `used`, comes first: the projection's name is the one to change.)
+        const at = (o: (typeof tensors)[number]["option"]) => (o === "add_bias_kv" ? -1 : used.indexOf(o));
+        const [first, second] = at(a.option) < at(b.option) ? [a, b] : [b, a];
         return ctx.fail(
           "TensorNameClash",
           { first: first.option, second: second.option, tensor: a.tensor },
@@ -306,7 +322,7 @@ const attention: LayerSemantics = (ctx) => {
   const q = heads * hd;
   const kv = kvHeads * hd;
   const fused = ctx.name("qkv") !== "separate";
-  const names = projectionNames(ctx, fused, bias, outBias, splitWidths);
+  const names = projectionNames(ctx, fused, bias, outBias, splitWidths, biasKv);
   if (!names) return undefined;
   const tensor = (option: ProjectionOption, local: "weight" | "bias") => projectionTensor(names.get(option)!, local);
   // `layout = in_out` stores every projection matrix [in, out], as HF GPT-2's Conv1D c_attn and c_proj.
