@@ -174,6 +174,11 @@ model M(tokens: token[s <= 8] of 50) {
   memory = source -> dense(8) as proj
   [x, memory] -> attention(2, kv_heads = 1, dropout = 0.1) as cross
 }`,
+    // add_bias_kv: S + 1 key rows a sample in k, v, the probabilities, the mask and their gradients.
+    add_bias_kv: `model M(x: f32[t <= 5, 8], memory: f32[s <= 3, 8]) {
+  attention(2, add_bias_kv = true, dropout = 0.1) as self_attn
+  [x, memory] -> attention(4, kv_heads = 2, add_bias_kv = true) as cross
+}`,
   };
   it.each(Object.keys(specs))("a module built from the %s spec", async (name) => {
     const text = specs[name]!;
@@ -209,6 +214,17 @@ describe("cross-attention's PyTorch-eager figures are named as not measured, not
     expect(mem.eager.unknownKinds).toEqual(["attention (cross)"]);
     expect(mem.eager.activations).toBeUndefined();
     expect(mem.eager.inferenceUnknownKinds).toEqual(["attention (cross)"]);
+    expect(mem.eager.inference).toBeUndefined();
+  });
+
+  it("so does add_bias_kv (`attention (add_bias_kv)`), which the script's eager attention does not have", () => {
+    const text = "model M(x: f32[t <= 4, 8]) {\n  attention(2)\n  attention(2, add_bias_kv = true)\n}\n";
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text }) }, text);
+    const { analysis, figures } = checked.value.models[0]!;
+    const mem = modelMemory(analysis, figures, { batch: 2n, dtype: "float32" });
+    expect(mem.eager.unknownKinds).toEqual(["attention (add_bias_kv)"]);
+    expect(mem.eager.activations).toBeUndefined();
+    expect(mem.eager.inferenceUnknownKinds).toEqual(["attention (add_bias_kv)"]);
     expect(mem.eager.inference).toBeUndefined();
   });
 });

@@ -199,8 +199,11 @@ export function eagerTemporaries(
       return { view: false, above: G > 1n ? max(out + copy + columns + ones, 2n * out) : out + columns + ones };
     }
     case "attention":
-      // Cross-attention (`[x, memory]`) is not measured (the script's eager attention is self-attention).
-      return op.inputs.length > 1 ? undefined : { view: false, above: attentionAbove(op, inShape, batch) };
+      // Cross-attention (`[x, memory]`) and add_bias_kv are not measured (the script's eager attention is
+      // self-attention without them).
+      return op.inputs.length > 1 || reader(op).bool("add_bias_kv")
+        ? undefined
+        : { view: false, above: attentionAbove(op, inShape, batch) };
     case "rnn":
     case "lstm":
     case "gru":
@@ -517,7 +520,7 @@ class Replay {
 /** How a kind whose temporaries are not measured is named: recurrent layers by the option that makes it so,
  *  attention to a memory as cross-attention. */
 function unmeasuredName(op: IrOp): string {
-  if (op.kind === "attention" && op.inputs.length > 1) return "attention (cross)";
+  if (op.kind === "attention") return op.inputs.length > 1 ? "attention (cross)" : "attention (add_bias_kv)";
   return ["rnn", "lstm", "gru"].includes(op.kind) ? `${op.kind} (${unmeasuredRecurrent(op) ?? "?"})` : op.kind;
 }
 

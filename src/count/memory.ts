@@ -128,7 +128,8 @@ export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
     case "attention": {
       const T = inShape[0]!;
       // Keys and values: the memory's S positions in cross-attention (`[x, memory]`), else the input's.
-      const S = shapeOf(op.inputs[op.inputs.length - 1]!)[0]!;
+      // add_bias_kv: one key and value more, bias_k and bias_v (S + 1 rows a sample).
+      const S = shapeOf(op.inputs[op.inputs.length - 1]!)[0]! + (a.bool("add_bias_kv") ? 1n : 0n);
       const H = a.int("heads");
       const KV = a.resolved("kv_heads");
       const hd = a.resolved("head_dim");
@@ -321,8 +322,9 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // saves, rope's cos and sin ([batch, T, head_dim] each), and with dropout its float noise and the
     // dropped probabilities. The 1/√head_dim divisor is a float64 scalar: 8 bytes, whatever the batch.
     case "attention": {
-      // Cross-attention (`[x, memory]`) is not measured (the script's eager attention is self-attention).
-      if (op.inputs.length > 1) return undefined;
+      // Cross-attention (`[x, memory]`) and add_bias_kv are not measured (the script's eager attention is
+      // self-attention without them).
+      if (op.inputs.length > 1 || a.bool("add_bias_kv")) return undefined;
       const T = inShape[0]!;
       const H = a.int("heads");
       const hd = a.resolved("head_dim");
@@ -485,9 +487,11 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
       out.unknown.add(
         op.kind === "attention" && op.inputs.length > 1
           ? "attention (cross)"
-          : mode && mode !== "zeros"
-            ? `${op.kind} (padding_mode = ${mode})`
-            : op.kind,
+          : op.kind === "attention"
+            ? "attention (add_bias_kv)"
+            : mode && mode !== "zeros"
+              ? `${op.kind} (padding_mode = ${mode})`
+              : op.kind,
       );
       continue;
     }

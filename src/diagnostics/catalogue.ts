@@ -428,6 +428,12 @@ export const catalogue = {
     },
   ),
 
+  BiasKvOption: t(
+    "NN4033",
+    "an `attention` option that orders the keys by position (`causal`, `rope`) together with `add_bias_kv`",
+    "`{option}` does not combine with `add_bias_kv` (the extra key and value have no position)",
+  ),
+
   // NN5xxx — parameters, ties, counts, assertions
   ExpectFailed: t(
     "NN5001",

@@ -182,6 +182,7 @@ const shaped = new Set([
   "kdim",
   "vdim",
   "rope",
+  "add_bias_kv",
   "start",
   "end",
   "axis",
@@ -404,6 +405,10 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     }
     if (rng.chance(0.3)) opts.push(["kv_heads", intSlot(rng.pick(divisorsOf(heads)), "attention", "kv_heads")]);
     if (headDim % 2 === 0 && rng.chance(0.4)) opts.push(["rope", rawSlot("true")]);
+    else if (rng.chance(0.25)) {
+      // add_bias_kv: not with causal or rope (NN4033), so causal is written false.
+      opts.push(["add_bias_kv", rawSlot("true")], ["causal", rawSlot("false")]);
+    }
     if (rng.chance(0.2)) {
       const v = freeValue("attention", specOf("attention", "dropout"))!;
       opts.push(["dropout", v]);
@@ -919,6 +924,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
         opts.push(["kdim", intSlot(ek, "attention", "kdim")], ["vdim", intSlot(two ? ev : ek, "attention", "vdim")]);
       }
       if (rng.chance(0.4)) opts.push(["kv_heads", intSlot(1, "attention", "kv_heads")]);
+      if (rng.chance(0.3)) opts.push(["add_bias_kv", rawSlot("true")]);
       stmts.push({
         bind: [],
         from,

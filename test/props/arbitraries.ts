@@ -663,6 +663,9 @@ export function printSpec(spec: SpecValue): Printed {
           ...opt(s.outBias !== undefined, "out_bias", String(s.outBias)),
           ...opt(s.separate, "qkv", "separate"),
           ...opt(rope, "rope", "true"),
+          // add_bias_kv, from the draws already made (the fixed seed's stream stays the same); not with
+          // causal or rope (NN4033).
+          ...opt(!(s.causal && !cross) && !rope && (s.heads + s.kv) % 3 === 1, "add_bias_kv", "true"),
         ];
         const call = () => callText("attention", [String(heads)], opts, layout);
         if (!cross) return one("attention", call(), sh);

@@ -847,7 +847,8 @@ function linear(
  *  `repeat_kv`: query head h reads key/value head ⌊h / (heads / kv_heads)⌋): q from x, k and v from the
  *  memory (x itself for self-attention; `mha(x, memory, memory)`: its own length), projections (fused:
  *  one matrix whose rows are q, then k, then v), optional rotary q and k per head, softmax(q·kᵀ/√hd)
- *  (causal: keys after the query masked), the heads side by side, then the output projection. */
+ *  (causal: keys after the query masked), the heads side by side, then the output projection; add_bias_kv
+ *  appends bias_k and bias_v as one more key and value (F.multi_head_attention_forward). */
 function attention(
   op: Op,
   x: Val,
@@ -867,7 +868,9 @@ function attention(
   const Q = H * hd;
   const Kw = KV * hd;
   const S = T * Dm;
-  const L = memory.dims[0]!;
+  // add_bias_kv: bias_k and bias_v one more key and value after the memory's (or x's) positions.
+  const biasKv = bool(op, "add_bias_kv", false);
+  const L = memory.dims[0]! + (biasKv ? 1 : 0);
   const y = new Float64Array(n * S);
   for (let b = 0; b < n; b++) {
     let q: Float64Array, k: Float64Array, v: Float64Array;
@@ -886,7 +889,7 @@ function attention(
           Q + 2 * Kw,
         );
       const all = fused(x, T);
-      const mem = fused(memory, L);
+      const mem = fused(memory, memory.dims[0]!);
       const cols = (from: number, width: number, a: Float64Array, rows: number) => {
         const r = new Float64Array(rows * width);
         for (let t = 0; t < rows; t++)
@@ -894,8 +897,8 @@ function attention(
         return r;
       };
       q = cols(0, Q, all, T);
-      k = cols(Q, Kw, mem, L);
-      v = cols(Q + Kw, Kw, mem, L);
+      k = cols(Q, Kw, mem, memory.dims[0]!);
+      v = cols(Q + Kw, Kw, mem, memory.dims[0]!);
     } else {
       const fusedBias = has("qkv_proj.bias") ? w("qkv_proj.bias") : undefined;
       const proj = (name: string, N: number, src: Val, rows: number, E: number, first: number) =>
@@ -909,8 +912,18 @@ function attention(
           N,
         );
       q = proj("q_proj", Q, x, T, Dm, 0);
-      k = proj("k_proj", Kw, memory, L, Ek, Q);
-      v = proj("v_proj", Kw, values, L, Ev, Q + Kw);
+      k = proj("k_proj", Kw, memory, memory.dims[0]!, Ek, Q);
+      v = proj("v_proj", Kw, values, memory.dims[0]!, Ev, Q + Kw);
+    }
+    if (biasKv) {
+      const append = (a: Float64Array, row: Float64Array) => {
+        const r = new Float64Array(a.length + Kw);
+        r.set(a);
+        r.set(row, a.length);
+        return r;
+      };
+      k = append(k, w("bias_k"));
+      v = append(v, w("bias_v"));
     }
     if (ropeOn)
       for (let t = 0; t < T; t++) {

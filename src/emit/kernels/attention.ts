@@ -116,9 +116,16 @@ function geometry(c: EmitCtx) {
   }
   const dropout = c.args.decimal("dropout");
   const rope = c.args.bool("rope");
+  // add_bias_kv: bias_k and bias_v are one more key and value; each sample keeps SK = S + 1 key rows.
+  const biasKv = c.args.bool("add_bias_kv");
+  const SK = S + (biasKv ? 1 : 0);
   return {
     T,
     S,
+    SK,
+    biasKv,
+    BK: biasKv ? c.param("bias_k") : -1,
+    BV: biasKv ? c.param("bias_v") : -1,
     cross,
     kvInput,
     valueInput,
@@ -149,10 +156,10 @@ function geometry(c: EmitCtx) {
     /** The output projection stored [in, out] ([heads·hd, D]). */
     outInOut: transposed("out_proj"),
     q: c.scratch("q", T * Q),
-    k: c.scratch("k", S * K),
-    v: c.scratch("v", S * K),
-    probs: c.scratch("probs", H * T * S),
-    mask: dropout > 0 ? c.scratch("mask", H * T * S) : "",
+    k: c.scratch("k", SK * K),
+    v: c.scratch("v", SK * K),
+    probs: c.scratch("probs", H * T * SK),
+    mask: dropout > 0 ? c.scratch("mask", H * T * SK) : "",
     heads: c.scratch("heads", T * Q),
     // Rotary cos / sin per position and pair: one table (the first T·hd/2 elements), not one per sample.
     cos: rope ? c.scratch("rope_cos", (T * hd) / 2) : "",
@@ -177,6 +184,7 @@ function describe(c: EmitCtx, g: Geometry): string {
     g.projections[0]!.ld > 0 || g.outInOut ? "matrices stored [in, out]" : "",
     g.rope ? `rope θ = ${lit(g.theta)}` : "",
     g.dropout > 0 ? `attention dropout ${lit(g.dropout)} in training` : "",
+    g.biasKv ? "bias_k and bias_v one more key and value (add_bias_kv)" : "",
   ].filter(Boolean);
   const over = g.cross
     ? `cross-attention from ${g.T} positions × ${g.D} to a memory of ${g.S}`
@@ -201,6 +209,53 @@ function kvColumn(g: Geometry): string {
   return `Math.floor(h / ${g.group}) * ${g.hd}`;
 }
 
+/** How many keys each query sees (\`len\`), and where add_bias_kv's extra key sits: after the call's last
+ *  key (\`last\`, "seqLength" when a shorter call's keys are padded, so it is never padded out). */
+function keyCount(c: EmitCtx, g: Geometry): { len: string; last: string } {
+  // Causal rows see keys up to themselves; otherwise every key of the call's length (\`seqLength\`, below S
+  // when a shorter sequence is padded: the padding is masked out).
+  const last = c.inSymbolic[g.kvInput] ? "seqLength" : String(g.S);
+  if (g.causal) return { len: "i + 1", last };
+  if (!g.biasKv) return { len: last, last };
+  return { len: last === "seqLength" ? "seqLength + 1" : String(g.S + 1), last };
+}
+
+/** add_bias_kv, forward: each sample's S projected keys and values spread to SK = S + 1 rows (last sample
+ *  first, so no row is overwritten before it moves), bias_k and bias_v written after the call's last key. */
+function spreadBiasKv(c: EmitCtx, g: Geometry, last: string): string {
+  const { S, SK, K } = g;
+  return `// add_bias_kv: keys and values spread to ${SK} rows a sample; bias_k and bias_v after the last key
+for (let b = n - 1; b >= 0; b--) {
+  ${g.k}.copyWithin(b * ${SK * K}, b * ${S * K}, (b + 1) * ${S * K});
+  ${g.v}.copyWithin(b * ${SK * K}, b * ${S * K}, (b + 1) * ${S * K});
+  const at = b * ${SK * K} + ${last} * ${K};
+  for (let d = 0; d < ${K}; d++) {
+    ${g.k}[at + d] = p[${g.BK} + d]!;
+    ${g.v}[at + d] = p[${g.BV} + d]!;
+  }
+}
+`;
+}
+
+/** add_bias_kv, backward: the extra key's and value's gradients summed into bias_k's and bias_v's, then each
+ *  sample's S key and value gradients gathered back to S rows a sample for the projections. */
+function gatherBiasKv(g: Geometry, last: string, dk: string, dv: string): string {
+  const { S, SK, K } = g;
+  return `// add_bias_kv: d(bias_k) += Σ dk, d(bias_v) += Σ dv at the extra key; the rest back to ${S} rows a sample
+for (let b = 0; b < n; b++) {
+  const at = b * ${SK * K} + ${last} * ${K};
+  for (let d = 0; d < ${K}; d++) {
+    gp[${g.BK} + d]! += ${dk}[at + d]!;
+    gp[${g.BV} + d]! += ${dv}[at + d]!;
+    ${dk}[at + d] = 0;
+    ${dv}[at + d] = 0;
+  }
+  ${dk}.copyWithin(b * ${S * K}, b * ${SK * K}, b * ${SK * K} + ${S * K});
+  ${dv}.copyWithin(b * ${S * K}, b * ${SK * K}, b * ${SK * K} + ${S * K});
+}
+`;
+}
+
 export const attention: Kernel = {
   forward(c) {
     const g = geometry(c);
@@ -211,7 +266,7 @@ export const attention: Kernel = {
     const scale = lit(1 / Math.sqrt(hd));
     // Causal rows see keys up to themselves; otherwise every key of the call's length (`seqLength`, below S
     // when a shorter sequence is padded: the padding is masked out).
-    const len = g.causal ? "i + 1" : c.inSymbolic[g.kvInput] ? "seqLength" : String(S);
+    const { len, last } = keyCount(c, g);
     const keep = 1 - g.dropout;
     const unrolled = hd <= UNROLL_HEAD;
     const width = (name: "q" | "k" | "v") => (name === "q" ? Q : K);
@@ -275,7 +330,7 @@ for (let t = 0; t < ${T}; t++) {
     return `// ${describe(c, g)}
 ${ropeTable}// projections on the shared matrix kernel
 ${project}
-for (let b = 0; b < n; b++) {
+${g.biasKv ? spreadBiasKv(c, g, last) : ""}for (let b = 0; b < n; b++) {
 ${
   g.rope
     ? `  // rotary position embedding of q (${H} heads) and k (${KV} kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
@@ -286,10 +341,10 @@ ${rotate(g.k, KV, K)}
 }  // per head: scores, softmax over keys${g.causal ? " j ≤ i" : ""}, weighted sum of v
   for (let h = 0; h < ${H}; h++) {
     const qh = b * ${T * Q} + h * ${hd};
-    const kh = b * ${S * K} + ${kvColumn(g)};
+    const kh = b * ${g.SK * K} + ${kvColumn(g)};
     for (let i = 0; i < ${T}; i++) {
       const qi = qh + i * ${Q};
-      const row = ((b * ${H} + h) * ${T} + i) * ${S};
+      const row = ((b * ${H} + h) * ${T} + i) * ${g.SK};
       let m = -Infinity;
       for (let j = 0; j < ${len}; j++) {
         const kj = kh + j * ${K};
@@ -356,13 +411,13 @@ denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0
     const scale = lit(1 / Math.sqrt(hd));
     // Causal rows see keys up to themselves; otherwise every key of the call's length (`seqLength`, below S
     // when a shorter sequence is padded: the padding is masked out).
-    const len = g.causal ? "i + 1" : c.inSymbolic[g.kvInput] ? "seqLength" : String(S);
+    const { len, last } = keyCount(c, g);
     // Gradients of the head outputs, q, k and v for the whole batch; one row of dP per query.
     const dHeads = c.scratch("d_heads", T * Q);
     const dq = c.scratch("d_q", T * Q);
-    const dk = c.scratch("d_k", S * K);
-    const dv = c.scratch("d_v", S * K);
-    const dRow = c.scratch("d_row", S);
+    const dk = c.scratch("d_k", g.SK * K);
+    const dv = c.scratch("d_v", g.SK * K);
+    const dRow = c.scratch("d_row", g.SK);
     const grads: Record<"q" | "k" | "v", string> = { q: dq, k: dk, v: dv };
     const width = (name: "q" | "k" | "v") => (name === "q" ? Q : K);
 
@@ -403,8 +458,8 @@ denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, $
     return `// ${describe(c, g)}, backward
 ${dHeads}.fill(0, 0, n * ${T * Q});
 ${dq}.fill(0, 0, n * ${T * Q});
-${dk}.fill(0, 0, n * ${S * K});
-${dv}.fill(0, 0, n * ${S * K});
+${dk}.fill(0, 0, n * ${g.SK * K});
+${dv}.fill(0, 0, n * ${g.SK * K});
 ${
   g.outInOut
     ? `// output projection (stored [in, out]): d(${g.outName}) += headsᵀ dy,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}ᵀ
@@ -418,7 +473,7 @@ for (let b = 0; b < n; b++) {
     const kc = ${kvColumn(g)};
     for (let i = 0; i < ${T}; i++) {
       const oi = b * ${T * Q} + i * ${Q} + h * ${hd};
-      const row = ((b * ${H} + h) * ${T} + i) * ${S};
+      const row = ((b * ${H} + h) * ${T} + i) * ${g.SK};
       // dP_j = dO_i · v_j${dropping ? " · M_ij" : ""}, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
       let s = 0;${
         unrolled
@@ -429,7 +484,7 @@ for (let b = 0; b < n; b++) {
           : ""
       }
       for (let j = 0; j < ${len}; j++) {
-        const vj = b * ${S * K} + j * ${K} + kc;
+        const vj = b * ${g.SK * K} + j * ${K} + kc;
         ${
           unrolled
             ? `${dropping ? "let" : "const"} dp = ${range(hd)
@@ -473,7 +528,7 @@ for (let b = 0; b < n; b++) {
       for (let j = 0; j < ${len}; j++) {
         const ds = ${g.probs}[row + j]! * (${dRow}[j]! - s) * ${scale};
         if (ds === 0) continue;
-        const kj = b * ${S * K} + j * ${K} + kc;
+        const kj = b * ${g.SK * K} + j * ${K} + kc;
         ${
           unrolled
             ? `${range(hd)
@@ -505,7 +560,7 @@ ${unrotate(dk, KV, K)}
 `
     : ""
 }}
-// projections backward on the shared matrix kernel
+${g.biasKv ? gatherBiasKv(g, last, dk, dv) : ""}// projections backward on the shared matrix kernel
 ${projectBack}`;
   },
 };

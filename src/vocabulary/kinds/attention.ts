@@ -75,7 +75,14 @@ function namePathProblem(name: string): string | undefined {
 /** The projection names this call uses (the fused or the separate ones, and the output's), checked: each
  *  a module path, none given for a projection the call does not have, no two naming the same tensor or
  *  one inside another. Undefined when a problem was reported. */
-function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: boolean, splitWidths: boolean) {
+function projectionNames(
+  ctx: LayerCtx,
+  fused: boolean,
+  bias: boolean,
+  outBias: boolean,
+  splitWidths: boolean,
+  biasKv: boolean,
+) {
   // `qkv = fused` with keys or values of another width (kdim, vdim): three weights and the fused bias.
   const used: readonly ProjectionOption[] = fused
     ? splitWidths
@@ -110,7 +117,14 @@ function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: 
     }
     names.set(option, name);
   }
-  const tensors: { option: ProjectionOption; tensor: string }[] = [];
+  // add_bias_kv's tensors, `bias_k` and `bias_v`, are named too: a projection named `bias_k` would hold
+  // `bias_k.weight` inside it.
+  const tensors: { option: ProjectionOption | "add_bias_kv"; tensor: string }[] = biasKv
+    ? [
+        { option: "add_bias_kv", tensor: "bias_k" },
+        { option: "add_bias_kv", tensor: "bias_v" },
+      ]
+    : [];
   for (const option of used) {
     const withBias = option === "out_proj" ? outBias : bias && (!fused || option === "qkv_proj");
     const withWeight = !(fused && splitWidths && option === "qkv_proj");
@@ -123,7 +137,9 @@ function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: 
     for (const b of tensors) {
       if (a.option === b.option) continue;
       if (a.tensor === b.tensor || b.tensor.startsWith(`${a.tensor}.`)) {
-        const [first, second] = used.indexOf(a.option) < used.indexOf(b.option) ? [a, b] : [b, a];
+        // (add_bias_kv, not in `used`, comes first: the projection's name is the one to change.)
+        const at = (o: (typeof tensors)[number]["option"]) => (o === "add_bias_kv" ? -1 : used.indexOf(o));
+        const [first, second] = at(a.option) < at(b.option) ? [a, b] : [b, a];
         return ctx.fail(
           "TensorNameClash",
           { first: first.option, second: second.option, tensor: a.tensor },
@@ -281,12 +297,32 @@ const attention: LayerSemantics = (ctx) => {
   if (ctx.bool("rope") && hd % 2n !== 0n) {
     return ctx.fail("NotDivisible", ["rotaryHead", { headDim: hd }], { arg: "rope" });
   }
+  // add_bias_kv (nn.MultiheadAttention's): one more key and value, bias_k and bias_v [1, 1, kv_heads·hd],
+  // after the projected keys and values, seen by every query (never padded out). The kernel places it after
+  // the call's last key, so options that order keys by position are refused.
+  const biasKv = ctx.bool("add_bias_kv");
+  if (biasKv) {
+    for (const option of ["causal", "rope"] as const) {
+      if (!ctx.bool(option)) continue;
+      return ctx.fail(
+        "BiasKvOption",
+        { option },
+        {
+          arg: option,
+          help:
+            option === "causal"
+              ? "drop `causal`, or drop `add_bias_kv`: nnc's causal mask has no column for the extra key"
+              : "drop `rope`, or drop `add_bias_kv`: the extra key would have no position to rotate by",
+        },
+      );
+    }
+  }
   const bias = ctx.bool("bias");
   const outBias = ctx.has("out_bias") ? ctx.bool("out_bias") : bias;
   const q = heads * hd;
   const kv = kvHeads * hd;
   const fused = ctx.name("qkv") !== "separate";
-  const names = projectionNames(ctx, fused, bias, outBias, splitWidths);
+  const names = projectionNames(ctx, fused, bias, outBias, splitWidths, biasKv);
   if (!names) return undefined;
   const tensor = (option: ProjectionOption, local: "weight" | "bias") => projectionTensor(names.get(option)!, local);
   // `layout = in_out` stores every projection matrix [in, out], as HF GPT-2's Conv1D c_attn and c_proj.
@@ -324,6 +360,17 @@ const attention: LayerSemantics = (ctx) => {
     });
     if (bias) tensors.push({ name: tensor("qkv_proj", "bias"), shape: [rows], role: "bias" });
   }
+  if (biasKv) {
+    // nn.MultiheadAttention: xavier_normal_ on [1, 1, E], fan_in = fan_out = E: N(0, 1/E).
+    for (const name of ["bias_k", "bias_v"]) {
+      tensors.push({
+        name,
+        shape: [1n, 1n, kv],
+        role: "bias",
+        init: { kind: "normal", std: 1 / Math.sqrt(Number(kv)) },
+      });
+    }
+  }
   tensors.push({
     name: tensor("out_proj", "weight"),
     shape: matrixShape(layout, D, q),
@@ -333,7 +380,9 @@ const attention: LayerSemantics = (ctx) => {
   });
   if (outBias) tensors.push({ name: tensor("out_proj", "bias"), shape: [D], role: "bias" });
   // q from the T query positions; k and v from the S memory positions (S = T for self-attention).
-  const macs = T * D * q + S * (kdim + vdim) * kv + 2n * T * S * q + T * q * D;
+  // add_bias_kv: one key more for every query.
+  const keys = S + (biasKv ? 1n : 0n);
+  const macs = T * D * q + S * (kdim + vdim) * kv + 2n * T * keys * q + T * q * D;
   // ResolvedAttrs: `kv_heads`, `head_dim` (D / heads unless given), `kdim` and `vdim` (D unless given).
   return { output: ctx.input.shape, tensors, macs, attrs: { kv_heads: kvHeads, head_dim: hd, kdim, vdim } };
 };
@@ -354,6 +403,7 @@ export const attentionKinds = {
       p("rope", bool, dBool(false)),
       p("rope_theta", decimal(thetaRange), dDecimal(10_000)),
       p("dropout", decimal(probabilityRange), dDecimal(0)),
+      p("add_bias_kv", bool, dBool(false), "one more key and value, `bias_k` and `bias_v` (nn.MultiheadAttention's)"),
       p("kdim", positive, { kind: "derived", formula: "D" }, "the keys' width (`[x, memory]` or `[x, keys, values]`)"),
       p("vdim", positive, { kind: "derived", formula: "D" }, "the values' width"),
       p(
@@ -376,7 +426,7 @@ export const attentionKinds = {
     positions: "apart",
     doc: {
       shapes: "`[T, D] → [T, D]`; `[x, memory]`: `[T, D]` and `[S, kdim]` → `[T, D]`",
-      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`); `[x, memory] -> attention(heads)` is cross-attention, `mha(x, memory, memory)`: queries from `x`, keys and values from the memory, a sequence of its own length (its padded keys masked as in self-attention), neither `causal` nor `rope`; `[x, keys, values]` takes them apart; `kdim`/`vdim` other than D give three weights beside the fused bias, as `nn.MultiheadAttention` (`q_proj_weight`, `k_proj_weight`, `v_proj_weight` with `qkv_proj = "in_proj_"`)',
+      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`); `[x, memory] -> attention(heads)` is cross-attention, `mha(x, memory, memory)`: queries from `x`, keys and values from the memory, a sequence of its own length (its padded keys masked as in self-attention), neither `causal` nor `rope`; `[x, keys, values]` takes them apart; `kdim`/`vdim` other than D give three weights beside the fused bias, as `nn.MultiheadAttention` (`q_proj_weight`, `k_proj_weight`, `v_proj_weight` with `qkv_proj = "in_proj_"`); `add_bias_kv` appends one key and one value, `bias_k` and `bias_v` [1, 1, kv_heads·head_dim], after the projected ones (after the call\'s last position when shorter: never padded out), as `nn.MultiheadAttention(…, add_bias_kv=True)`; not with `causal` or `rope` (NN4033)',
     },
   }),
 } satisfies KindFamily;
