@@ -417,6 +417,11 @@ export const catalogue = {
       notLayer: "`frozen` on {what} takes `true` or `false`, not tensor names",
     },
   ),
+  FusedKeyBias: t(
+    "NN4033",
+    "an `attention` `k_bias` other than `bias` on a fused projection, whose one bias covers q, k and v",
+    "`k_bias = {kBias}` with `bias = {bias}` needs separate projections: a fused projection has one bias for q, k and v",
+  ),
   PaddingModeSize: t(
     "NN4032",
     "a convolution's padding too wide for its `padding_mode` (`reflect` below the size, `circular` at most the size)",

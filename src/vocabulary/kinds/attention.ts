@@ -75,7 +75,14 @@ function namePathProblem(name: string): string | undefined {
 /** The projection names this call uses (the fused or the separate ones, and the output's), checked: each
  *  a module path, none given for a projection the call does not have, no two naming the same tensor or
  *  one inside another. Undefined when a problem was reported. */
-function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: boolean, splitWidths: boolean) {
+function projectionNames(
+  ctx: LayerCtx,
+  fused: boolean,
+  bias: boolean,
+  kBias: boolean,
+  outBias: boolean,
+  splitWidths: boolean,
+) {
   // `qkv = fused` with keys or values of another width (kdim, vdim): three weights and the fused bias.
   const used: readonly ProjectionOption[] = fused
     ? splitWidths
@@ -112,7 +119,12 @@ function projectionNames(ctx: LayerCtx, fused: boolean, bias: boolean, outBias: 
   }
   const tensors: { option: ProjectionOption; tensor: string }[] = [];
   for (const option of used) {
-    const withBias = option === "out_proj" ? outBias : bias && (!fused || option === "qkv_proj");
+    const withBias =
+      option === "out_proj"
+        ? outBias
+        : option === "k_proj" && !fused
+          ? kBias
+          : bias && (!fused || option === "qkv_proj");
     const withWeight = !(fused && splitWidths && option === "qkv_proj");
     const locals = [...(withWeight ? (["weight"] as const) : []), ...(withBias ? (["bias"] as const) : [])];
     for (const local of locals) {
@@ -283,10 +295,23 @@ const attention: LayerSemantics = (ctx) => {
   }
   const bias = ctx.bool("bias");
   const outBias = ctx.has("out_bias") ? ctx.bool("out_bias") : bias;
+  // The key projection's bias apart (HF Whisper's k_proj has none, q_proj and v_proj have theirs): only
+  // with separate projections, since a fused bias [q + 2kv] cannot lack its k third (PyTorch's in_proj_bias).
+  const kBias = ctx.has("k_bias") ? ctx.bool("k_bias") : bias;
   const q = heads * hd;
   const kv = kvHeads * hd;
   const fused = ctx.name("qkv") !== "separate";
-  const names = projectionNames(ctx, fused, bias, outBias, splitWidths);
+  if (fused && kBias !== bias) {
+    return ctx.fail(
+      "FusedKeyBias",
+      { kBias: String(kBias), bias: String(bias) },
+      {
+        arg: "k_bias",
+        help: "write `qkv = separate` for a key projection with a bias of its own (or without one), or drop `k_bias`",
+      },
+    );
+  }
+  const names = projectionNames(ctx, fused, bias, kBias, outBias, splitWidths);
   if (!names) return undefined;
   const tensor = (option: ProjectionOption, local: "weight" | "bias") => projectionTensor(names.get(option)!, local);
   // `layout = in_out` stores every projection matrix [in, out], as HF GPT-2's Conv1D c_attn and c_proj.
@@ -309,7 +334,7 @@ const attention: LayerSemantics = (ctx) => {
         init: fused ? { kind: "uniform", bound: Math.sqrt(6 / Number(rows + width)) } : fanInUniform(width),
         ...stored,
       });
-      if (bias && !fused)
+      if (!fused && (name === "k_proj" ? kBias : bias))
         tensors.push({ name: tensor(name, "bias"), shape: [rows], role: "bias", init: fanInUniform(width) });
     }
     if (bias && fused) tensors.push({ name: tensor("qkv_proj", "bias"), shape: [q + 2n * kv], role: "bias" });
@@ -351,6 +376,7 @@ export const attentionKinds = {
       p("qkv", enumOf("fused", "separate"), dEnum("fused"), "one fused projection or three"),
       p("head_dim", positive, { kind: "derived", formula: "D / heads" }),
       p("out_bias", bool, dSameAs("bias")),
+      p("k_bias", bool, dSameAs("bias"), "the key projection's bias apart (`qkv = separate`; HF Whisper's has none)"),
       p("rope", bool, dBool(false)),
       p("rope_theta", decimal(thetaRange), dDecimal(10_000)),
       p("dropout", decimal(probabilityRange), dDecimal(0)),
@@ -376,7 +402,7 @@ export const attentionKinds = {
     positions: "apart",
     doc: {
       shapes: "`[T, D] → [T, D]`; `[x, memory]`: `[T, D]` and `[S, kdim]` → `[T, D]`",
-      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`); `[x, memory] -> attention(heads)` is cross-attention, `mha(x, memory, memory)`: queries from `x`, keys and values from the memory, a sequence of its own length (its padded keys masked as in self-attention), neither `causal` nor `rope`; `[x, keys, values]` takes them apart; `kdim`/`vdim` other than D give three weights beside the fused bias, as `nn.MultiheadAttention` (`q_proj_weight`, `k_proj_weight`, `v_proj_weight` with `qkv_proj = "in_proj_"`)',
+      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`); `[x, memory] -> attention(heads)` is cross-attention, `mha(x, memory, memory)`: queries from `x`, keys and values from the memory, a sequence of its own length (its padded keys masked as in self-attention), neither `causal` nor `rope`; `[x, keys, values]` takes them apart; `kdim`/`vdim` other than D give three weights beside the fused bias, as `nn.MultiheadAttention` (`q_proj_weight`, `k_proj_weight`, `v_proj_weight` with `qkv_proj = "in_proj_"`); `k_bias = false` with `qkv = separate` drops the key projection\'s bias alone (HF Whisper\'s `k_proj`), which a fused projection cannot (NN4033)',
     },
   }),
 } satisfies KindFamily;
