@@ -219,3 +219,51 @@ interface TwoInputs {
   ): number;
   forward(p: Float32Array, inputs: readonly Float32Array[], n: number): Float32Array;
 }
+
+// examples/whisper-tiny.nn's `WhisperModel` block (encoder and decoder: every layer, all 37,760,640
+// parameters with proj_out tied to the token embedding) on 8 mel frames (4 positions after conv2) and 4
+// tokens instead of 3,000 frames and up to 448 tokens (the parameters do not depend on the lengths; the
+// positional tables are read for the first positions only). One SGD step on a mean squared error moves every
+// tensor but the encoder's frozen positions, lowers the loss of an evaluation forward pass, and the decoder
+// reads the encoder's output: another spectrogram changes the logits.
+describe("the Whisper example trains one step", () => {
+  it("whisper-tiny (its WhisperModel on 8 mel frames and 4 tokens)", async () => {
+    const m = await buildSmall(
+      "whisper-small",
+      `import { WhisperModel } from "../examples/whisper-tiny.nn"
+
+model Small(mel: f32[80, 8], tokens: token[t <= 4] of 51865) {
+  [mel, tokens] -> WhisperModel as model
+  dense(51865, bias = false, tie = model.decoder.embed_tokens) as proj_out
+  expect params == 37_760_640
+}
+`,
+    );
+    const two = m as unknown as TwoInputs;
+    expect(m.paramCount).toBe(37_760_640);
+    expect(m.outputSize).toBe(4 * 51_865);
+    const trainer = two.createTrainer({ optimizer: "sgd", lr: 0.01, seed: 1, loss: "mse" });
+    const before = Float32Array.from(trainer.params);
+    const mel = image(80 * 8);
+    const tokens = Int32Array.from([50_258, 50_259, 50_359, 17]);
+    // The module takes the tokens as an Int32Array beside the spectrogram's Float32Array.
+    const inputs = (x: Float32Array) => [x, tokens] as unknown as Float32Array[];
+    const target = image(m.outputSize).map((v) => v * 0.5);
+    const evalLoss = (p: Float32Array) => {
+      const y = two.forward(p, inputs(mel), 1);
+      let sum = 0;
+      for (let i = 0; i < y.length; i++) sum += (y[i]! - target[i]!) ** 2;
+      return sum / y.length;
+    };
+    const first = evalLoss(before);
+    const loss = two.trainStep(trainer, inputs(mel), target, 1);
+    expect(Number.isFinite(loss)).toBe(true);
+    // No dropout in whisper-tiny: the step's loss is the evaluation loss.
+    expect(Math.abs(loss - first)).toBeLessThan(1e-4 * first);
+    expect(unmoved(m.params, before, trainer.params)).toEqual(["model.encoder.embed_positions.weight"]);
+    expect(evalLoss(trainer.params)).toBeLessThan(first);
+    const y = Float32Array.from(two.forward(trainer.params, inputs(mel), 1));
+    const other = two.forward(trainer.params, inputs(mel.map((v) => -v)), 1);
+    expect(other.some((v, i) => Math.abs(v - y[i]!) > 1e-4)).toBe(true);
+  }, 120_000);
+});

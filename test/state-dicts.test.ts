@@ -39,6 +39,12 @@ const rows: readonly Row[] = [
     why: "nn.TransformerEncoderLayer and nn.TransformerDecoderLayer register their attentions and linear1/linear2 before the norms that run between them",
   },
   {
+    example: "examples/whisper-tiny.nn",
+    reference: "whisper-tiny.json",
+    order: "names",
+    why: "HF's WhisperAttention registers k_proj, v_proj, q_proj, out_proj (nnc: q, k, v, out), and the layers register self_attn before the LayerNorm that runs before it",
+  },
+  {
     example: "examples/llama2-7b.nn",
     reference: "llama2-7b.json",
     order: "names",

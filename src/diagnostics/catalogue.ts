@@ -433,6 +433,11 @@ export const catalogue = {
     "an `attention` option that orders the keys by position (`causal`, `rope`) together with `add_bias_kv`",
     "`{option}` does not combine with `add_bias_kv` (the extra key and value have no position)",
   ),
+  FusedKeyBias: t(
+    "NN4034",
+    "an `attention` `k_bias` other than `bias` on a fused projection, whose one bias covers q, k and v",
+    "`k_bias = {kBias}` with `bias = {bias}` needs separate projections: a fused projection has one bias for q, k and v",
+  ),
 
   // NN5xxx — parameters, ties, counts, assertions
   ExpectFailed: t(

@@ -267,6 +267,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       )
         continue;
       if (kind === "attention" && spec.name === "dropout") continue; // attention dropout: see below
+      if (kind === "attention" && spec.name === "k_bias") continue; // separate projections only: see below
       const v = freeValue(kind, spec);
       if (!v) continue;
       opts.push([spec.name, v]);
@@ -427,6 +428,8 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
           ["k_proj", rawSlot('"self.key"')],
           ["v_proj", rawSlot('"self.value"')],
         );
+        // The key projection's bias apart (HF Whisper's k_proj has none); a fused projection refuses it.
+        if (rng.chance(0.5)) opts.push(["k_bias", rawSlot(rng.chance(0.5) ? "false" : "true")]);
       }
       opts.push(["out_proj", rawSlot(JSON.stringify(rng.pick(["c_proj", "output.dense", "o_proj"])))]);
     }

@@ -662,6 +662,10 @@ export function printSpec(spec: SpecValue): Printed {
           ...opt(!s.bias, "bias", "false"),
           ...opt(s.outBias !== undefined, "out_bias", String(s.outBias)),
           ...opt(s.separate, "qkv", "separate"),
+          // `k_bias` (HF Whisper's bias-free k_proj) with separate projections and a given out_bias: the
+          // opposite of out_bias, read from that draw so that the fixed seed's stream (which reaches every
+          // kind) stays the same; both values, with either `bias`, are reached.
+          ...opt(s.separate && s.outBias !== undefined, "k_bias", String(!s.outBias)),
           ...opt(rope, "rope", "true"),
           // add_bias_kv, from the draws already made (the fixed seed's stream stays the same); not with
           // causal or rope (NN4033).

@@ -79,6 +79,7 @@ function projectionNames(
   ctx: LayerCtx,
   fused: boolean,
   bias: boolean,
+  kBias: boolean,
   outBias: boolean,
   splitWidths: boolean,
   biasKv: boolean,
@@ -126,7 +127,12 @@ function projectionNames(
       ]
     : [];
   for (const option of used) {
-    const withBias = option === "out_proj" ? outBias : bias && (!fused || option === "qkv_proj");
+    const withBias =
+      option === "out_proj"
+        ? outBias
+        : option === "k_proj" && !fused
+          ? kBias
+          : bias && (!fused || option === "qkv_proj");
     const withWeight = !(fused && splitWidths && option === "qkv_proj");
     const locals = [...(withWeight ? (["weight"] as const) : []), ...(withBias ? (["bias"] as const) : [])];
     for (const local of locals) {
@@ -319,10 +325,23 @@ const attention: LayerSemantics = (ctx) => {
   }
   const bias = ctx.bool("bias");
   const outBias = ctx.has("out_bias") ? ctx.bool("out_bias") : bias;
+  // The key projection's bias apart (HF Whisper's k_proj has none, q_proj and v_proj have theirs): only
+  // with separate projections, since a fused bias [q + 2kv] cannot lack its k third (PyTorch's in_proj_bias).
+  const kBias = ctx.has("k_bias") ? ctx.bool("k_bias") : bias;
   const q = heads * hd;
   const kv = kvHeads * hd;
   const fused = ctx.name("qkv") !== "separate";
-  const names = projectionNames(ctx, fused, bias, outBias, splitWidths, biasKv);
+  if (fused && kBias !== bias) {
+    return ctx.fail(
+      "FusedKeyBias",
+      { kBias: String(kBias), bias: String(bias) },
+      {
+        arg: "k_bias",
+        help: "write `qkv = separate` for a key projection with a bias of its own (or without one), or drop `k_bias`",
+      },
+    );
+  }
+  const names = projectionNames(ctx, fused, bias, kBias, outBias, splitWidths, biasKv);
   if (!names) return undefined;
   const tensor = (option: ProjectionOption, local: "weight" | "bias") => projectionTensor(names.get(option)!, local);
   // `layout = in_out` stores every projection matrix [in, out], as HF GPT-2's Conv1D c_attn and c_proj.
@@ -345,7 +364,7 @@ const attention: LayerSemantics = (ctx) => {
         init: fused ? { kind: "uniform", bound: Math.sqrt(6 / Number(rows + width)) } : fanInUniform(width),
         ...stored,
       });
-      if (bias && !fused)
+      if (!fused && (name === "k_proj" ? kBias : bias))
         tensors.push({ name: tensor(name, "bias"), shape: [rows], role: "bias", init: fanInUniform(width) });
     }
     if (bias && fused) tensors.push({ name: tensor("qkv_proj", "bias"), shape: [q + 2n * kv], role: "bias" });
@@ -400,6 +419,7 @@ export const attentionKinds = {
       p("qkv", enumOf("fused", "separate"), dEnum("fused"), "one fused projection or three"),
       p("head_dim", positive, { kind: "derived", formula: "D / heads" }),
       p("out_bias", bool, dSameAs("bias")),
+      p("k_bias", bool, dSameAs("bias"), "the key projection's bias apart (`qkv = separate`; HF Whisper's has none)"),
       p("rope", bool, dBool(false)),
       p("rope_theta", decimal(thetaRange), dDecimal(10_000)),
       p("dropout", decimal(probabilityRange), dDecimal(0)),
@@ -426,7 +446,7 @@ export const attentionKinds = {
     positions: "apart",
     doc: {
       shapes: "`[T, D] → [T, D]`; `[x, memory]`: `[T, D]` and `[S, kdim]` → `[T, D]`",
-      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`); `[x, memory] -> attention(heads)` is cross-attention, `mha(x, memory, memory)`: queries from `x`, keys and values from the memory, a sequence of its own length (its padded keys masked as in self-attention), neither `causal` nor `rope`; `[x, keys, values]` takes them apart; `kdim`/`vdim` other than D give three weights beside the fused bias, as `nn.MultiheadAttention` (`q_proj_weight`, `k_proj_weight`, `v_proj_weight` with `qkv_proj = "in_proj_"`); `add_bias_kv` appends one key and one value, `bias_k` and `bias_v` [1, 1, kv_heads·head_dim], after the projected ones (after the call\'s last position when shorter: never padded out), as `nn.MultiheadAttention(…, add_bias_kv=True)`; not with `causal` or `rope` (NN4033)',
+      note: 'each projection\'s tensors are named by its option: `qkv_proj = "c_attn"` gives `c_attn.weight`, `out_proj = "output.dense"` gives `output.dense.weight`, and a name ending in `_` prefixes the tensors themselves (`qkv_proj = "in_proj_"`: `in_proj_weight`, `in_proj_bias`, as `nn.MultiheadAttention`); `[x, memory] -> attention(heads)` is cross-attention, `mha(x, memory, memory)`: queries from `x`, keys and values from the memory, a sequence of its own length (its padded keys masked as in self-attention), neither `causal` nor `rope`; `[x, keys, values]` takes them apart; `kdim`/`vdim` other than D give three weights beside the fused bias, as `nn.MultiheadAttention` (`q_proj_weight`, `k_proj_weight`, `v_proj_weight` with `qkv_proj = "in_proj_"`); `add_bias_kv` appends one key and one value, `bias_k` and `bias_v` [1, 1, kv_heads·head_dim], after the projected ones (after the call\'s last position when shorter: never padded out), as `nn.MultiheadAttention(…, add_bias_kv=True)`; not with `causal` or `rope` (NN4033); `k_bias = false` with `qkv = separate` drops the key projection\'s bias alone (HF Whisper\'s `k_proj`), which a fused projection cannot (NN4034)',
     },
   }),
 } satisfies KindFamily;
