@@ -14,7 +14,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
-import { build, maxRelError, seeded, type Generated } from "./helpers/generated.js";
+import { build, inputsFdError, maxRelError, seeded, type Generated, type InputsModule } from "./helpers/generated.js";
 
 interface Named {
   readonly name: string;
@@ -102,42 +102,6 @@ describe("add_bias_kv against torch.nn.MultiheadAttention (float64)", () => {
   });
 });
 
-/** Worst relative error of backward against fourth-order central differences of Σ y·w, over every
- *  parameter and every input element. */
-function fdCheck(m: Any, sizes: readonly number[], n: number, h = 1e-3): number {
-  const rand = seeded(5);
-  const p = m.createParams(5);
-  const xs = sizes.map((s) => Float64Array.from({ length: n * s }, () => rand() * 2 - 1));
-  const w = Float64Array.from({ length: n * m.outputSize }, () => rand() * 2 - 1);
-  const loss = () => {
-    const y = m.forward(p, given(xs), n);
-    let s = 0;
-    for (let i = 0; i < y.length; i++) s += y[i]! * w[i]!;
-    return s;
-  };
-  m.forward(p, given(xs), n);
-  const gp = new Float64Array(m.paramCount);
-  const gx = grads(m.backward(p, w, gp)).map((g) => Float64Array.from(g));
-  let worst = 0;
-  const check = (values: Float64Array, analytic: Float64Array) => {
-    for (let i = 0; i < values.length; i++) {
-      const keep = values[i]!;
-      const f = (e: number) => {
-        values[i] = keep + e;
-        const v = loss();
-        values[i] = keep;
-        return v;
-      };
-      const numeric = (8 * (f(h) - f(-h)) - (f(2 * h) - f(-2 * h))) / (12 * h);
-      const e = Math.abs(numeric - analytic[i]!) / Math.max(Math.abs(numeric), Math.abs(analytic[i]!), FLOOR);
-      worst = Math.max(worst, Number.isNaN(e) ? Infinity : e);
-    }
-  };
-  check(p, gp);
-  xs.forEach((x, k) => check(x, gx[k]!));
-  return worst;
-}
-
 describe("add_bias_kv gradients against finite differences (float64)", () => {
   const cases: readonly [string, string, number[]][] = [
     [
@@ -153,7 +117,7 @@ describe("add_bias_kv gradients against finite differences (float64)", () => {
   ];
   it.each(cases)("%s", async (_name, spec, sizes) => {
     const { module } = await build(spec, { dtype: "float64" });
-    expect(fdCheck(any(module), sizes, 2)).toBeLessThan(1e-6);
+    expect(inputsFdError(module as unknown as InputsModule, sizes, 2, { seed: 5, floor: FLOOR })).toBeLessThan(1e-6);
   });
 });
 

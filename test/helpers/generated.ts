@@ -158,3 +158,58 @@ export function gradientCheck(
   };
   return { params: check(p as Float64Array, grads, "p"), input: check(x, gx, "x") };
 }
+
+/** A float64 module of one input or several, as `inputsFdError` calls it. */
+export interface InputsModule {
+  readonly paramCount: number;
+  readonly outputSize: number;
+  createParams(seed?: number): Float64Array;
+  forward(p: Float64Array, input: Float64Array | readonly Float64Array[], n: number): Float64Array;
+  backward(p: Float64Array, outputGrad: Float64Array, grads: Float64Array): Float64Array | readonly Float64Array[];
+}
+
+/** The worst relative error of `backward` against fourth-order central differences of Σ y·w, over every
+ *  parameter and every element of every input (`sizes`: elements per sample of each input; one input is
+ *  passed as its array, several as a list). Errors are relative to at least `floor`: a gradient that is
+ *  exactly zero (attention's key bias) is rounding noise on both sides. */
+export function inputsFdError(
+  m: InputsModule,
+  sizes: readonly number[],
+  n: number,
+  options: { readonly seed: number; readonly floor: number; readonly h?: number },
+): number {
+  const h = options.h ?? 1e-3;
+  const rand = seeded(options.seed);
+  const p = m.createParams(options.seed);
+  const xs = sizes.map((s) => Float64Array.from({ length: n * s }, () => rand() * 2 - 1));
+  const arg = () => (xs.length === 1 ? xs[0]! : xs);
+  const w = Float64Array.from({ length: n * m.outputSize }, () => rand() * 2 - 1);
+  const loss = () => {
+    const y = m.forward(p, arg(), n);
+    let s = 0;
+    for (let i = 0; i < y.length; i++) s += y[i]! * w[i]!;
+    return s;
+  };
+  m.forward(p, arg(), n);
+  const gp = new Float64Array(m.paramCount);
+  const back = m.backward(p, w, gp);
+  const gx = (back instanceof Float64Array ? [back] : back).map((g) => Float64Array.from(g));
+  let worst = 0;
+  const compare = (values: Float64Array, analytic: Float64Array) => {
+    for (let i = 0; i < values.length; i++) {
+      const keep = values[i]!;
+      const f = (e: number) => {
+        values[i] = keep + e;
+        const v = loss();
+        values[i] = keep;
+        return v;
+      };
+      const numeric = (8 * (f(h) - f(-h)) - (f(2 * h) - f(-2 * h))) / (12 * h);
+      const e = Math.abs(numeric - analytic[i]!) / Math.max(Math.abs(numeric), Math.abs(analytic[i]!), options.floor);
+      worst = Math.max(worst, Number.isNaN(e) ? Infinity : e);
+    }
+  };
+  compare(p, gp);
+  xs.forEach((x, k) => compare(x, gx[k]!));
+  return worst;
+}
