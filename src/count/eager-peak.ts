@@ -17,44 +17,11 @@
 // PyTorch lacks) make the figure "not estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
 // its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
 // after another, each reading the previous one's output.
-import {
-  argWithDefault,
-  type ArgVal,
-  type IrOp,
-  type IrValue,
-  type LayerNode,
-  type ModelAnalysis,
-} from "../analyze/analyze.js";
+import { type IrOp, type IrValue, type LayerNode, type ModelAnalysis } from "../analyze/analyze.js";
 import { sharedOrigin } from "../analyze/shared.js";
+import { reader } from "./op-args.js";
 
 const f32 = 4n;
-
-/** Arguments with the vocabulary's defaults. */
-function reader(op: IrOp) {
-  const get = (name: string): ArgVal | undefined => argWithDefault(op.entry, op.args, name);
-  return {
-    has: (name: string) => op.args.has(name),
-    name: (name: string) => {
-      const v = get(name);
-      return v?.kind === "name" ? v.value : undefined;
-    },
-    int(name: string): bigint {
-      const v = get(name);
-      if (v?.kind === "int") return v.value;
-      throw new Error(`internal: ${op.kind} ${name} is not an integer`);
-    },
-    bool(name: string): boolean {
-      const v = get(name);
-      return v?.kind === "bool" ? v.value : false;
-    },
-    ints(name: string, rank: number): bigint[] {
-      const v = get(name);
-      if (v?.kind === "int") return Array.from({ length: rank }, () => v.value);
-      if (v?.kind === "list") return v.items.map((i) => (i.kind === "int" ? i.value : 0n));
-      throw new Error(`internal: ${op.kind} ${name} is not an integer list`);
-    },
-  };
-}
 
 const elementsOf = (shape: readonly bigint[]): bigint => shape.reduce((a, b) => a * b, 1n);
 

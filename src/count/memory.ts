@@ -21,7 +21,8 @@
 // Both walk the analysis's layer tree once per distinct subtree, as count.ts does (a reused block's figures
 // are its first analysis's), so the cost follows the spec's text, not its repeat counts.
 import type { LayerNode, ModelAnalysis } from "../analyze/analyze.js";
-import { argWithDefault, type ArgVal, type IrOp, type IrValue } from "../ir/ir.js";
+import type { IrOp, IrValue } from "../ir/ir.js";
+import { reader } from "./op-args.js";
 import { sharedOrigin } from "../analyze/shared.js";
 import type { Figures } from "./count.js";
 import { eagerInferencePeak } from "./eager-peak.js";
@@ -52,43 +53,6 @@ const zero: ModuleElements = { values: 0n, kept: 0n, inferenceKept: 0n, backward
 export const aliasKinds: ReadonlySet<string> = new Set(["flatten", "reshape", "identity"]);
 
 const elementsOf = (shape: readonly bigint[]): bigint => shape.reduce((a, b) => a * b, 1n);
-
-/** Argument readers with the vocabulary's defaults, as the kernels read them (emit/kernel.ts ArgReader). */
-function reader(op: IrOp) {
-  const get = (name: string): ArgVal | undefined => argWithDefault(op.entry, op.args, name);
-  return {
-    has: (name: string) => op.args.has(name),
-    /** What the shape rule resolved (`IrOp.attrs`: a derived head width, kv heads), as the kernels read it. */
-    resolved(name: string): bigint {
-      const v = op.attrs?.[name];
-      if (typeof v === "bigint") return v;
-      throw new Error(`internal: ${op.kind} resolved no single \`${name}\``);
-    },
-    int(name: string): bigint {
-      const v = get(name);
-      if (v?.kind === "int") return v.value;
-      throw new Error(`internal: ${op.kind} ${name} is not an integer`);
-    },
-    ints(name: string, rank: number): bigint[] {
-      const v = get(name);
-      if (v?.kind === "int") return Array.from({ length: rank }, () => v.value);
-      if (v?.kind === "list") return v.items.map((i) => (i.kind === "int" ? i.value : 0n));
-      throw new Error(`internal: ${op.kind} ${name} is not an integer list`);
-    },
-    positive(name: string): boolean {
-      const v = get(name);
-      return (v?.kind === "decimal" || v?.kind === "int") && Number(v.value) > 0;
-    },
-    bool(name: string): boolean {
-      const v = get(name);
-      return v?.kind === "bool" ? v.value : false;
-    },
-    name: (name: string) => {
-      const v = get(name);
-      return v?.kind === "name" ? v.value : undefined;
-    },
-  };
-}
 
 /** What one op adds to the generated module, per sample (see src/emit/kernels/ for each scratch array). */
 export function moduleOp(op: IrOp, values: readonly IrValue[]): ModuleElements {
