@@ -1140,27 +1140,22 @@ class Engine {
     }
     const instance = share?.node ?? this.inheritedShare(name, written, stage.span, scope);
     if (instance) {
+      // A use of an instance: its tensors, none of its own, recorded with what it reuses.
       const tensors = this.sharedTensors(instance, outcome.tensors, name, inputs[0]!, share?.span ?? scope.share!.span);
       layerNode.shares = instance.name;
-      scope.node.children.push(layerNode);
-      this.addLayer(name, layerNode);
-      this.record(
-        {
-          kind: entry.kind,
-          name,
-          entry,
-          args: bound,
-          inputs: inputs.map((i) => i.id!),
-          tensors,
-          ...this.reuseOf(name, share, scope),
-          ...(outcome.attrs ? { attrs: outcome.attrs } : {}),
-          span: stage.span,
-        },
+      return this.recordLayer(
+        stage,
+        entry,
+        name,
+        bound,
+        inputs,
+        tensors,
+        outcome.attrs,
         output,
-        scope.multiplicity,
+        scope,
         layerNode,
+        this.reuseOf(name, share, scope),
       );
-      return output;
     }
     const tie = this.tieArg(args, env);
     if (tie) this.tieCount++;
@@ -1205,6 +1200,34 @@ class Engine {
       const arg = args.find((a) => a.name?.name === "tie")!;
       this.report("TieTargetUnknown", arg.span, ["noWeightToTie", { name: written }]);
     }
+    return this.recordLayer(
+      stage,
+      entry,
+      name,
+      bound,
+      inputs,
+      layerNode.tensors,
+      outcome.attrs,
+      output,
+      scope,
+      layerNode,
+    );
+  }
+
+  /** Places a layer's node in its scope and records its op (with what it reuses, for a use of an instance). */
+  private recordLayer(
+    stage: A.ExprStage,
+    entry: LayerEntry,
+    name: string,
+    bound: IrOp["args"],
+    inputs: readonly TensorValue[],
+    tensors: readonly TensorRecord[],
+    attrs: IrOp["attrs"],
+    output: Value,
+    scope: Scope,
+    layerNode: LayerNode,
+    reuse: { reuses?: string; reuseTail?: number } = {},
+  ): Value {
     scope.node.children.push(layerNode);
     this.addLayer(name, layerNode);
     this.record(
@@ -1214,8 +1237,9 @@ class Engine {
         entry,
         args: bound,
         inputs: inputs.map((i) => i.id!),
-        tensors: layerNode.tensors,
-        ...(outcome.attrs ? { attrs: outcome.attrs } : {}),
+        tensors,
+        ...reuse,
+        ...(attrs ? { attrs } : {}),
         span: stage.span,
       },
       output,
