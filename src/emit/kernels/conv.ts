@@ -561,12 +561,19 @@ function padLoops(mode: string, axes: readonly PadAxis[], channels: number, body
 }`;
 }
 
+/** A convolution's element size and its scratch layout in the WebAssembly memory (wasm/conv.ts). */
+function wasmLayout(c: EmitCtx, g: Geometry, bias: number, plane: number) {
+  const taps = g.bigChannels * prod(g.axes.map((a) => a.k));
+  return {
+    elt: c.options.dtype === "float64" ? 8 : 4,
+    layout: convScratch({ outChannels: g.smallChannels, taps, plane, bias: bias >= 0, dtype: c.options.dtype }),
+  };
+}
+
 /** The convolution forward on the WebAssembly kernels, sample by sample: im2col into the memory's scratch
  *  area, then y = W·col (+ b) there, copied out. */
 function wasmForward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number): string {
-  const elt = c.options.dtype === "float64" ? 8 : 4;
-  const K = g.bigChannels * prod(g.axes.map((a) => a.k));
-  const layout = convScratch({ outChannels: g.smallChannels, taps: K, plane, bias: bias >= 0, dtype: c.options.dtype });
+  const { elt, layout } = wasmLayout(c, g, bias, plane);
   const x = c.x[0]!;
   return `const heap = arena.heap;
 for (let b = 0; b < n; b++) {
@@ -579,9 +586,7 @@ for (let b = 0; b < n; b++) {
 /** The convolution backward on the WebAssembly kernels, sample by sample: im2col again, dW += dy·colᵀ and,
  *  when the input gradient is wanted, dcol = Wᵀ·dy, which col2im adds to the input element each cell read. */
 function wasmBackward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number): string {
-  const elt = c.options.dtype === "float64" ? 8 : 4;
-  const K = g.bigChannels * prod(g.axes.map((a) => a.k));
-  const layout = convScratch({ outChannels: g.smallChannels, taps: K, plane, bias: bias >= 0, dtype: c.options.dtype });
+  const { elt, layout } = wasmLayout(c, g, bias, plane);
   const x = c.x[0]!;
   const gx = c.gx[0]!;
   return `const dx = ${c.gxWanted[0]!};
