@@ -57,6 +57,7 @@ describe("frozen tensors", () => {
     const all = check(spec("[weight, bias]")).model!.figures;
     const whole = check(spec("true")).model!.figures;
     expect([all.trainable, all.nonTrainable]).toEqual([whole.trainable, whole.nonTrainable]);
+    // By arithmetic: dense(3) on 4 features has 4·3 + 3 = 15 parameters, dense(2) on 3 has 3·2 + 2 = 8.
     expect([all.trainable, all.nonTrainable]).toEqual([8n, 15n]);
     expect(check(spec("false")).model!.figures.nonTrainable).toBe(0n);
     // Inside a frozen block call, the named tensors are frozen anyway.
@@ -67,10 +68,10 @@ describe("frozen tensors", () => {
   it("a block parameter may carry `true`/`false`; a constant named like a tensor does not shadow it", () => {
     const viaParam = check(`block B(f) {\n  dense(3, frozen = f)\n}\nmodel M(x: f32[4]) {\n  B(true)\n}\n`);
     expect(viaParam.errors).toEqual([]);
-    expect(viaParam.model!.figures.nonTrainable).toBe(15n);
+    expect(viaParam.model!.figures.nonTrainable).toBe(15n); // 4·3 + 3
     const constant = check(`const bias = 3\nmodel M(x: f32[4]) {\n  dense(bias, frozen = bias)\n}\n`);
     expect(constant.errors).toEqual([]);
-    expect(constant.model!.figures.nonTrainable).toBe(3n);
+    expect(constant.model!.figures.nonTrainable).toBe(3n); // the 3 biases of dense(3)
   });
 
   it("refuses tensor names a layer does not have, and on block calls and containers", () => {
