@@ -211,6 +211,18 @@ function memoryInputs(ctx: LayerCtx): { keys: Memory; values: Memory } | undefin
   return { keys, values };
 }
 
+/** `causal` and `rope` order keys by position: refused (with `code`, and a help per option) where the keys
+ *  have none of the query's positions (a memory, add_bias_kv's extra key). Whether it reported one. */
+function refusePositional(
+  ctx: LayerCtx,
+  code: "CrossAttentionOption" | "BiasKvOption",
+  help: { readonly causal: string; readonly rope: string },
+): boolean {
+  const option = (["causal", "rope"] as const).find((o) => ctx.bool(o));
+  if (option) ctx.fail(code, { option }, { arg: option, help: help[option] });
+  return option !== undefined;
+}
+
 const attention: LayerSemantics = (ctx) => {
   const s = sequenceInput(ctx);
   if (!s) return undefined;
@@ -239,20 +251,14 @@ const attention: LayerSemantics = (ctx) => {
     }
   }
   if (memory) {
-    for (const option of ["causal", "rope"] as const) {
-      if (!ctx.bool(option)) continue;
-      return ctx.fail(
-        "CrossAttentionOption",
-        { option },
-        {
-          arg: option,
-          help:
-            option === "causal"
-              ? "a causal mask orders the query's positions against its own keys; drop `causal` for attention to a memory"
-              : "rotary positions rotate queries and keys of one sequence; drop `rope` for attention to a memory",
-        },
-      );
-    }
+    if (
+      refusePositional(ctx, "CrossAttentionOption", {
+        causal:
+          "a causal mask orders the query's positions against its own keys; drop `causal` for attention to a memory",
+        rope: "rotary positions rotate queries and keys of one sequence; drop `rope` for attention to a memory",
+      })
+    )
+      return undefined;
     const two = ctx.inputs.length === 2;
     for (const [option, width, value] of [
       ["kdim", kdim, memory.keys],
@@ -308,20 +314,13 @@ const attention: LayerSemantics = (ctx) => {
   // the call's last key, so options that order keys by position are refused.
   const biasKv = ctx.bool("add_bias_kv");
   if (biasKv) {
-    for (const option of ["causal", "rope"] as const) {
-      if (!ctx.bool(option)) continue;
-      return ctx.fail(
-        "BiasKvOption",
-        { option },
-        {
-          arg: option,
-          help:
-            option === "causal"
-              ? "drop `causal`, or drop `add_bias_kv`: nnc's causal mask has no column for the extra key"
-              : "drop `rope`, or drop `add_bias_kv`: the extra key would have no position to rotate by",
-        },
-      );
-    }
+    if (
+      refusePositional(ctx, "BiasKvOption", {
+        causal: "drop `causal`, or drop `add_bias_kv`: nnc's causal mask has no column for the extra key",
+        rope: "drop `rope`, or drop `add_bias_kv`: the extra key would have no position to rotate by",
+      })
+    )
+      return undefined;
   }
   const bias = ctx.bool("bias");
   const outBias = ctx.has("out_bias") ? ctx.bool("out_bias") : bias;
