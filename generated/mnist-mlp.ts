@@ -460,8 +460,7 @@ function createEngine() {
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     copy(outputGrad, grad6);
     arena = arenaOf(p);
-    const staged = arena !== undefined && !ownGrads(arena, grads);
-    if (staged) arena!.grads.fill(0);
+    const kept = arena !== undefined && !ownGrads(arena, grads) ? stageGrads(arena) : undefined;
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -472,7 +471,7 @@ function createEngine() {
     backward3(p, gp, n);
     backward2(n);
     backward1(p, gp, n);
-    if (staged) addGrads(arena!.grads, grads);
+    if (kept !== undefined) unstageGrads(arena!, kept, grads);
     return grad0;
   }
 
@@ -1634,9 +1633,19 @@ function ownGrads(arena: Arena, grads: Float32Array): boolean {
   return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
 }
 
-/** grads += the gradients the kernels wrote into their memory (`backward` given other `grads`). */
-function addGrads(staged: Float32Array, grads: Float32Array): void {
+/** `backward` given other `grads`: the kernels still write into the arena's gradients, so what they hold is
+ *  set aside (returned) and they start from zero. */
+function stageGrads(arena: Arena): Float32Array {
+  const kept = arena.grads.slice();
+  arena.grads.fill(0);
+  return kept;
+}
+
+/** grads += the gradients the kernels wrote into the arena's, which then get back what they held. */
+function unstageGrads(arena: Arena, kept: Float32Array, grads: Float32Array): void {
+  const staged = arena.grads;
   for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+  staged.set(kept);
 }
 
 /** y = x Wᵀ + b on the SIMD kernel of layer shape `k`: rows CHUNK at a time through the scratch area. `W` and

@@ -4572,8 +4572,7 @@ function createEngine() {
     if (seqLength === 512) grad159.set(outputGrad);
     else padRows(outputGrad, grad159, n, seqLength, 512, 512);
     arena = arenaOf(p);
-    const staged = arena !== undefined && !ownGrads(arena, grads);
-    if (staged) arena!.grads.fill(0);
+    const kept = arena !== undefined && !ownGrads(arena, grads) ? stageGrads(arena) : undefined;
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -4882,7 +4881,7 @@ function createEngine() {
     addBackward1(n, grad3, grad0, grad4); // op 2: add
     dropoutBackward1(n, grad2, grad3, scratch1_mask); // op 1: encoder.layers.0.1 (dropout)
     backward0(p, gp, n, training);
-    if (staged) addGrads(arena!.grads, grads);
+    if (kept !== undefined) unstageGrads(arena!, kept, grads);
     return inputGradList;
   }
 
@@ -8618,9 +8617,19 @@ function ownGrads(arena: Arena, grads: Float32Array): boolean {
   return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
 }
 
-/** grads += the gradients the kernels wrote into their memory (`backward` given other `grads`). */
-function addGrads(staged: Float32Array, grads: Float32Array): void {
+/** `backward` given other `grads`: the kernels still write into the arena's gradients, so what they hold is
+ *  set aside (returned) and they start from zero. */
+function stageGrads(arena: Arena): Float32Array {
+  const kept = arena.grads.slice();
+  arena.grads.fill(0);
+  return kept;
+}
+
+/** grads += the gradients the kernels wrote into the arena's, which then get back what they held. */
+function unstageGrads(arena: Arena, kept: Float32Array, grads: Float32Array): void {
+  const staged = arena.grads;
   for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+  staged.set(kept);
 }
 
 /** y = x Wᵀ + b on the SIMD kernel of layer shape `k`: rows CHUNK at a time through the scratch area. `W` and

@@ -1141,8 +1141,7 @@ function createEngine() {
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     copy(outputGrad, grad49);
     arena = arenaOf(p);
-    const staged = arena !== undefined && !ownGrads(arena, grads);
-    if (staged) arena!.grads.fill(0);
+    const kept = arena !== undefined && !ownGrads(arena, grads) ? stageGrads(arena) : undefined;
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -1225,7 +1224,7 @@ function createEngine() {
     conv2dBackward1(p, gp, n, act2, grad2, grad3, work2_col, work2_dcol, 640, 37504); // op 2: inc.2 (conv2d)
     reluBackward1(n, act1, grad1, grad2); // op 1: inc.1 (relu)
     backward0(p, gp, n);
-    if (staged) addGrads(arena!.grads, grads);
+    if (kept !== undefined) unstageGrads(arena!, kept, grads);
     return grad0;
   }
 
@@ -5977,9 +5976,19 @@ function ownGrads(arena: Arena, grads: Float32Array): boolean {
   return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
 }
 
-/** grads += the gradients the kernels wrote into their memory (`backward` given other `grads`). */
-function addGrads(staged: Float32Array, grads: Float32Array): void {
+/** `backward` given other `grads`: the kernels still write into the arena's gradients, so what they hold is
+ *  set aside (returned) and they start from zero. */
+function stageGrads(arena: Arena): Float32Array {
+  const kept = arena.grads.slice();
+  arena.grads.fill(0);
+  return kept;
+}
+
+/** grads += the gradients the kernels wrote into the arena's, which then get back what they held. */
+function unstageGrads(arena: Arena, kept: Float32Array, grads: Float32Array): void {
+  const staged = arena.grads;
   for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+  staged.set(kept);
 }
 
 /** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */

@@ -169,6 +169,28 @@ describe("the WebAssembly path's state", () => {
   it.each([
     ["mlp", mlp],
     ["convs", convs],
+  ])("%s: backward into other grads leaves the model's own gradients as they were", async (_name, spec) => {
+    const m = await load(spec, "wasm", "float32");
+    const model = m.createModel({ seed: 1 });
+    const rand = seeded(8);
+    const n = 3;
+    const x = new Float32Array(n * m.inputSize).map(() => rand() - 0.5);
+    const w = new Float32Array(n * m.outputSize).map(() => rand() - 0.5);
+    m.forward(model.params, x, n);
+    m.backward(model.params, w, model.grads);
+    const own = Float32Array.from(model.grads);
+    expect(own.some((g) => g !== 0)).toBe(true);
+    const other = new Float32Array(m.paramCount).fill(3);
+    m.backward(model.params, w.map((v) => 2 * v), other);
+    // the kernels run in the arena's memory, but what was in its gradients before the call is still there
+    expect(model.grads).toEqual(own);
+    // and the other array got the gradients of the doubled output gradient (overwritten, not added to 3)
+    expect(worst(other, own.map((g) => 2 * g))).toBeLessThan(1e-6);
+  });
+
+  it.each([
+    ["mlp", mlp],
+    ["convs", convs],
   ])("%s: refuses bad arguments identically on both targets, before anything changes", async (_name, spec) => {
     const outcomes = [];
     for (const target of ["ts", "wasm"] as const) {

@@ -401,17 +401,17 @@ function moduleStatements(
     ? []
     : backwardBody(plan, claims, buffersUsed, cutOutputs, seq, rowOf, backwardCalls);
   if (wasm) {
-    // The SIMD kernels write gradients into their own memory: other \`grads\` get them added at the end.
+    // The SIMD kernels write gradients into their own memory: other \`grads\` get them added at the end, and
+    // the memory's own gradients get back what they held.
     backwardStatements.splice(
       backwardStatements.indexOf("const gp = grads;"),
       0,
       "arena = arenaOf(p);",
-      "const staged = arena !== undefined && !ownGrads(arena, grads);",
-      "if (staged) arena!.grads.fill(0);",
+      "const kept = arena !== undefined && !ownGrads(arena, grads) ? stageGrads(arena) : undefined;",
     );
     const last = backwardStatements.length - 1;
     const end = backwardStatements[last]!.startsWith("return ") ? last : last + 1;
-    backwardStatements.splice(end, 0, "if (staged) addGrads(arena!.grads, grads);");
+    backwardStatements.splice(end, 0, "if (kept !== undefined) unstageGrads(arena!, kept, grads);");
   }
   const opCode = opFunctions.join("\n");
   const uses = {

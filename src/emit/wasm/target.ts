@@ -272,9 +272,19 @@ function ownGrads(arena: Arena, grads: ${F}): boolean {
   return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
 }
 
-/** grads += the gradients the kernels wrote into their memory (\`backward\` given other \`grads\`). */
-function addGrads(staged: ${F}, grads: ${F}): void {
+/** \`backward\` given other \`grads\`: the kernels still write into the arena's gradients, so what they hold is
+ *  set aside (returned) and they start from zero. */
+function stageGrads(arena: Arena): ${F} {
+  const kept = arena.grads.slice();
+  arena.grads.fill(0);
+  return kept;
+}
+
+/** grads += the gradients the kernels wrote into the arena's, which then get back what they held. */
+function unstageGrads(arena: Arena, kept: ${F}, grads: ${F}): void {
+  const staged = arena.grads;
   for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+  staged.set(kept);
 }
 
 ${[...(dense ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : [])].join("\n\n")}`;
