@@ -181,11 +181,20 @@ describe("the WebAssembly path's state", () => {
     const own = Float32Array.from(model.grads);
     expect(own.some((g) => g !== 0)).toBe(true);
     const other = new Float32Array(m.paramCount).fill(3);
-    m.backward(model.params, w.map((v) => 2 * v), other);
+    m.backward(
+      model.params,
+      w.map((v) => 2 * v),
+      other,
+    );
     // the kernels run in the arena's memory, but what was in its gradients before the call is still there
     expect(model.grads).toEqual(own);
     // and the other array got the gradients of the doubled output gradient (overwritten, not added to 3)
-    expect(worst(other, own.map((g) => 2 * g))).toBeLessThan(1e-6);
+    expect(
+      worst(
+        other,
+        own.map((g) => 2 * g),
+      ),
+    ).toBeLessThan(1e-6);
   });
 
   it.each([

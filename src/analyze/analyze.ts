@@ -305,6 +305,8 @@ class Engine {
   private readonly memo = new Map<string, Memo>();
   /** Tie options met (a tie looks outside its unit, so a unit with one is never memoized). */
   private tieCount = 0;
+  /** Each layer call's arguments as written (a use of an instance is compared with them: NN5009). */
+  private readonly layerArgs = new WeakMap<LayerNode, IrOp["args"]>();
   /** `share` names not found when met: reported when the model ends, as defined later or unknown. */
   private readonly pendingShares: { rel: string; prefixes: string[]; span: Span }[] = [];
   /** Deepest block instantiation entered in the current unit (−1: none). */
@@ -1141,7 +1143,11 @@ class Engine {
     const instance = share?.node ?? this.inheritedShare(name, written, stage.span, scope);
     if (instance) {
       // A use of an instance: its tensors, none of its own, recorded with what it reuses.
-      const tensors = this.sharedTensors(instance, outcome.tensors, name, inputs[0]!, share?.span ?? scope.share!.span);
+      const at = share?.span ?? scope.share!.span;
+      // A differing argument is the cause of whatever else differs: reported alone.
+      const tensors = this.sameArguments(instance, entry, bound, at)
+        ? this.sharedTensors(instance, outcome.tensors, callLabel(name, written), inputs[0]!, at)
+        : instance.tensors;
       layerNode.shares = instance.name;
       return this.recordLayer(
         stage,
@@ -1214,6 +1220,32 @@ class Engine {
     );
   }
 
+  /** A use of an instance is given the instance's arguments (defaults applied), but for those PyTorch takes
+   *  per call (`ParamSpec.perCall`): a module has one stride, one dropout, one set of options. The first
+   *  difference is reported (NN5009) at the use's `share`; false then. */
+  private sameArguments(instance: LayerNode, entry: LayerEntry, bound: IrOp["args"], at: Span): boolean {
+    const theirs = this.layerArgs.get(instance);
+    if (!theirs) return true;
+    for (const spec of [...entry.args, ...entry.options]) {
+      if (spec.perCall) continue;
+      const here = argWithDefault(entry, bound, spec.name);
+      const there = argWithDefault(entry, theirs, spec.name);
+      if (here === undefined || there === undefined || showArg(here) === showArg(there)) continue;
+      const [a, b] = [showArg(here), showArg(there)];
+      this.report(
+        "ShareArgumentMismatch",
+        at,
+        { target: instance.name, arg: spec.name, here: a, there: b },
+        {
+          labels: [{ span: instance.span, message: `the instance \`${instance.name}\`: ${spec.name} = ${b}` }],
+          help: `a PyTorch module keeps the \`${spec.name}\` it was made with for every call: write \`${spec.name} = ${b}\` here (or leave it out), or drop \`share\` for a layer of its own`,
+        },
+      );
+      return false;
+    }
+    return true;
+  }
+
   /** Places a layer's node in its scope and records its op (with what it reuses, for a use of an instance). */
   private recordLayer(
     stage: A.ExprStage,
@@ -1230,6 +1262,7 @@ class Engine {
   ): Value {
     scope.node.children.push(layerNode);
     this.addLayer(name, layerNode);
+    this.layerArgs.set(layerNode, bound);
     this.record(
       {
         kind: entry.kind,
@@ -1250,11 +1283,11 @@ class Engine {
   }
 
   /** The tensors of `instance` that a use of it (the layer `name`, on `input`) reads: its shapes must be
-   *  the instance's, or the use is reported (NN5007) at its `share`. */
+   *  the instance's, or the use is reported (NN5007) at its `share`; `label` names the use in the note. */
   private sharedTensors(
     instance: LayerNode,
     own: readonly { readonly name: string; readonly shape: readonly bigint[]; readonly bare?: boolean }[],
-    name: string,
+    label: string,
     input: TensorValue,
     at: Span,
   ): readonly TensorRecord[] {
@@ -1279,7 +1312,7 @@ class Engine {
           labels: [
             { span: instance.span, message: `the instance \`${instance.name}\`${b ? `: ${t.name} ${show(b)}` : ""}` },
           ],
-          notes: [`\`${name}\` is given ${showValue(input)} here`],
+          notes: [`${label} is given ${showValue(input)} here`],
           help: "every use of an instance must give it inputs of the sizes its tensors were made for; for a layer of its own, drop `share`",
         },
       );
@@ -1754,7 +1787,7 @@ class Engine {
       router = this.sharedTensors(
         instance,
         [{ name: "router.weight", shape: router.shape }],
-        name,
+        callLabel(name, "moe"),
         input,
         scope.share!.span,
       )[0]!;
@@ -2540,4 +2573,29 @@ function prefixesOf(prefix: string): string[] {
 /** Segments of a name (`h.{0..11}.attn` → `h`, `{0..11}`, `attn`). */
 function segments(name: string): string[] {
   return name.match(/\{[^}]*\}|[^.]+/g) ?? [];
+}
+
+/** How a message names a call: its own last name (`fc1`), or `this \`dense\`` when it has only a position. */
+function callLabel(name: string, written: string): string {
+  const last = name.slice(name.lastIndexOf(".") + 1);
+  return /^\d+$/.test(last) ? `this \`${written}\`` : `\`${last}\``;
+}
+
+/** An argument as a person would write it, for messages (`2`, `[1, 2]`, `true`, `reflect`, `"q"`). */
+function showArg(v: ArgVal): string {
+  switch (v.kind) {
+    case "int":
+    case "decimal":
+    case "bool":
+    case "name":
+      return String(v.value);
+    case "string":
+      return JSON.stringify(v.value);
+    case "list":
+      return `[${v.items.map(showArg).join(", ")}]`;
+    case "path":
+      return v.transposed ? `transpose(${v.path.join(".")})` : v.path.join(".");
+    case "body":
+      return "{ … }";
+  }
 }

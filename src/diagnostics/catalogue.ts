@@ -477,6 +477,11 @@ export const catalogue = {
     transposed: "`share` takes a layer or block name, not `transpose(…)`",
     container: "`share` on `{kind}` is not supported",
   }),
+  ShareArgumentMismatch: t(
+    "NN5009",
+    "a `share` whose arguments differ from the instance's (a PyTorch module has one set, made with it)",
+    "this use of `{target}` has `{arg} = {here}`, but the instance has `{arg} = {there}`",
+  ),
 
   // NN6xxx — imports
   ImportNotFound: t(

@@ -132,6 +132,9 @@ export interface ParamSpec {
   /** Names a person may write here that this parameter does not take, each with why and what to write
    *  instead (`padding = same` on a transposed convolution). The resolver reports them (NN4002). */
   readonly refuses?: readonly RefusedName[];
+  /** PyTorch takes it when the module is called, not when it is made (a mask, what to return): the uses of
+   *  one instance (`share`) may differ in it. Every other argument is the instance's, the same at each use. */
+  readonly perCall?: true;
 }
 
 /** A name an option does not take, with the message's reason (a note) and help. */
@@ -236,6 +239,11 @@ export const dNone: DefaultValue = { kind: "none" };
 
 export function p(name: string, type: ArgType, def?: DefaultValue, description?: string): ParamSpec {
   return { name, type, ...(def ? { default: def } : {}), ...(description ? { description } : {}) };
+}
+
+/** A parameter PyTorch takes at call time (\`ParamSpec.perCall\`). */
+export function perCall(spec: ParamSpec): ParamSpec {
+  return { ...spec, perCall: true };
 }
 
 // ── Describing types for messages ────────────────────────────────────────────────────────────────────

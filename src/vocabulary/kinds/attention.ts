@@ -14,6 +14,7 @@ import {
   dString,
   enumOf,
   p,
+  perCall,
   positive,
   probabilityRange,
   str,
@@ -413,7 +414,8 @@ export const attentionKinds = {
     args: [p("heads", positive)],
     options: [
       p("kv_heads", positive, dSameAs("heads"), "key/value heads (grouped-query attention when fewer)"),
-      p("causal", bool, dBool(false)),
+      // PyTorch passes the mask per call (`attn_mask`, `is_causal`): one instance may be used both ways.
+      perCall(p("causal", bool, dBool(false))),
       p("bias", bool, dBool(true)),
       p("qkv", enumOf("fused", "separate"), dEnum("fused"), "one fused projection or three"),
       p("head_dim", positive, { kind: "derived", formula: "D / heads" }),

@@ -1,5 +1,5 @@
 // Recurrent layers: `rnn`, `lstm`, `gru` (`nn.RNN`, `nn.LSTM`, `nn.GRU`; Keras's bias convention as an option).
-import { bool, dBool, dEnum, dInt, enumOf, nonNegative, p, positive, type ParamSpec } from "../params.js";
+import { bool, dBool, dEnum, dInt, enumOf, nonNegative, p, perCall, positive, type ParamSpec } from "../params.js";
 import { featuresLast, op, type KindFamily, type PositionUse } from "../kind.js";
 import { dim, type Init, type LayerSemantics, type Shape, type TensorSpec } from "../types.js";
 import { sequenceInput } from "./common.js";
@@ -9,7 +9,8 @@ const recurrentOptions: ParamSpec[] = [
   p("bidirectional", bool, dBool(false)),
   p("bias", bool, dBool(true)),
   p("bias_convention", enumOf("pytorch", "keras"), dEnum("pytorch"), "pytorch: two bias vectors per gate; keras: one"),
-  p("sequences", bool, dBool(true), "return the whole sequence (true) or the last step only (false)"),
+  // What the caller takes of nn.LSTM's output (`out` or `h_n[-1]`): one instance may be used both ways.
+  perCall(p("sequences", bool, dBool(true), "return the whole sequence (true) or the last step only (false)")),
 ];
 
 function recurrent(gates: bigint): LayerSemantics {
