@@ -143,4 +143,15 @@ describe("TextMate grammar", () => {
       "share=variable.parameter.option.nn  ==keyword.operator.assignment.nn  model.fc=entity.name.label.nn",
     );
   });
+
+  it("scopes a named value as a definition and an option as an option, even at the start of a line inside a call", () => {
+    const s = scopes(
+      "model M(x: f32[t <= 4, 8]) {\n  h = x -> attention(\n    2,\n    causal = true,\n  ) as attn\n  h + x\n}\n",
+    );
+    expect(s).toContain("2: h=variable.other.definition.nn  ==keyword.operator.assignment.nn");
+    expect(s).toContain(
+      "4: causal=variable.parameter.option.nn  ==keyword.operator.assignment.nn  true=constant.language.boolean.nn",
+    );
+    expect(s).toContain("attn=entity.name.label.nn");
+  });
 });
