@@ -182,6 +182,36 @@ describe("nnc lsp", () => {
     client.close(uri);
   });
 
+  it("go to definition: a `share` path into an instance leads through the block to the layer it names", async () => {
+    const uri = uriOf(path.join(dir, "share-path.nn"));
+    // The model comes first: the block is indexed after the use of its `fc`.
+    const text = [
+      "model M(a: f32[8], b: f32[8]) {",
+      "  ea = a -> Enc as encoder",
+      "  eb = b -> dense(8, share = encoder.fc)",
+      "  ea + eb",
+      "}",
+      "",
+      "block Enc {",
+      "  dense(8) as fc",
+      "  relu",
+      "}",
+      "",
+    ].join("\n");
+    client.open(uri, text);
+    const def = (p: { line: number; character: number }) =>
+      client.request<Location | null>("textDocument/definition", { textDocument: { uri }, position: p });
+    expect((await def(pos(text, "share = encoder.fc", 9)))?.range.start).toEqual(pos(text, "encoder\n", 0));
+    expect((await def(pos(text, "share = encoder.fc", 17)))?.range.start).toEqual(pos(text, "fc\n", 0));
+    const refs = await client.request<Location[]>("textDocument/references", {
+      textDocument: { uri },
+      position: pos(text, "fc\n", 1),
+      context: { includeDeclaration: false },
+    });
+    expect(refs.map((r) => r.range.start)).toEqual([pos(text, "share = encoder.fc", 16)]);
+    client.close(uri);
+  });
+
   it("find references: a constant in its file, a block across files (import included)", async () => {
     const text = read(gpt2);
     const refs = await client.request<Location[]>("textDocument/references", {

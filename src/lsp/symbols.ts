@@ -160,6 +160,16 @@ class FileIndexer {
       else if (item.kind === "Block") this.block(item, fileScope);
       else if (item.kind === "Model") this.model(item, fileScope);
     }
+    for (const { head, rest } of this.sharePaths) {
+      let def = head;
+      for (const part of rest) {
+        const block = this.instanceOf.get(def);
+        const next = block && this.blockNames.get(block)?.get(part.name);
+        if (!next) break;
+        this.ref(part.span, next);
+        def = next;
+      }
+    }
     // Call sites and value references, as the resolver recorded them.
     if (this.resolved) {
       for (const [ident, bound] of this.resolved.values) {
@@ -188,6 +198,12 @@ class FileIndexer {
 
   /** The `as` names given so far in the model or block being indexed, for `share = name`. */
   private layerNames = new Map<string, Def>();
+  /** Each block's `as` names (for a path into an instance of it, `share = encoder.fc`). */
+  private readonly blockNames = new Map<A.BlockDecl, ReadonlyMap<string, Def>>();
+  /** The block an `as` name's call instantiates. */
+  private readonly instanceOf = new Map<Def, A.BlockDecl>();
+  /** `share` paths' later parts, resolved once every block is indexed (a block may follow its use). */
+  private readonly sharePaths: { head: Def; rest: readonly A.Name[] }[] = [];
 
   private block(decl: A.BlockDecl, fileScope: NumScope): void {
     this.layerNames = new Map();
@@ -198,6 +214,7 @@ class FileIndexer {
         scope.entries.set(param.name.name, this.def("param", param.name, param.span, param));
     }
     this.body(decl.body, scope);
+    this.blockNames.set(decl, this.layerNames);
   }
 
   private model(decl: A.ModelDecl, fileScope: NumScope): void {
@@ -283,22 +300,30 @@ class FileIndexer {
       } else {
         this.expr(stage.expr, scope);
       }
-      if (stage.alias) this.layerName(stage.alias, stage.span);
+      if (stage.alias) {
+        const def = this.layerName(stage.alias, stage.span);
+        if (target?.kind === "block") this.instanceOf.set(def, target.block.decl);
+      }
       if (stage.body) this.body(stage.body, scope);
     }
   }
 
-  private layerName(alias: A.Name, range: Span): void {
-    this.layerNames.set(alias.name, this.def("layerName", alias, range));
+  private layerName(alias: A.Name, range: Span): Def {
+    const def = this.def("layerName", alias, range);
+    this.layerNames.set(alias.name, def);
+    return def;
   }
 
   private arg(a: A.Arg, scope: NumScope): void {
     if (a.name) this.index.optionNames.push(a.name.span);
     // `share = encoder`: the instance named by `as` earlier in the same model or block.
+    // `share = encoder.fc`: then `fc` is the `as` name inside the block that `encoder` calls.
     if (a.name?.name === "share") {
-      const path = pathText(a.value);
-      const def = path === undefined ? undefined : this.layerNames.get(path);
-      if (def) this.ref(a.value.span, def);
+      const parts = pathParts(a.value);
+      const head = parts === undefined ? undefined : this.layerNames.get(parts[0]!.name);
+      if (!head) return;
+      this.ref(parts![0]!.span, head);
+      if (parts!.length > 1) this.sharePaths.push({ head, rest: parts!.slice(1) });
       return;
     }
     // `tie = wte`: a layer path, not a constant.
@@ -352,11 +377,12 @@ function placeholders(template: A.StringLit, name: string): Span[] {
 }
 
 /** A dotted path as written (`encoder.fc`), or undefined for another expression. */
-function pathText(e: A.Expr): string | undefined {
-  if (e.kind === "Ident") return e.name;
+/** `encoder.fc` → its names with their spans, first to last; undefined for anything but a dotted path. */
+function pathParts(e: A.Expr): A.Name[] | undefined {
+  if (e.kind === "Ident") return [{ name: e.name, span: e.span }];
   if (e.kind !== "Member") return undefined;
-  const object = pathText(e.object);
-  return object === undefined ? undefined : `${object}.${e.property.name}`;
+  const object = pathParts(e.object);
+  return object === undefined ? undefined : [...object, e.property];
 }
 
 /** The definition or reference at `offset` in `file` (definitions are their own references). */
